@@ -117,9 +117,7 @@ impl Decimal {
         if i < bytes.len() {
             // Exponent part.
             let exp_text = &text[i + 1..];
-            let exp: i64 = exp_text
-                .parse()
-                .map_err(|_| invalid("malformed exponent"))?;
+            let exp: i64 = exp_text.parse().map_err(|_| invalid("malformed exponent"))?;
             if !(-64..=64).contains(&exp) {
                 return Err(invalid("exponent out of range"));
             }
@@ -210,10 +208,7 @@ impl Step {
     pub fn units(&self, value: Decimal) -> Result<i64, DecimalError> {
         let scale = value.scale.max(self.step.scale);
         let overflow = || DecimalError::Overflow { text: value.to_string(), step: self.step.to_string() };
-        let v = value
-            .mantissa
-            .checked_mul(POW10[(scale - value.scale) as usize])
-            .ok_or_else(overflow)?;
+        let v = value.mantissa.checked_mul(POW10[(scale - value.scale) as usize]).ok_or_else(overflow)?;
         let s = self.step.mantissa * POW10[(scale - self.step.scale) as usize];
         if v % s != 0 {
             return Err(DecimalError::OffGrid { text: value.to_string(), step: self.step.to_string() });

@@ -153,10 +153,19 @@ impl NewOrder {
 pub enum Command {
     New(NewOrder),
     /// Cancel a live order.
-    Cancel { order_id: OrderId },
+    Cancel {
+        order_id: OrderId,
+    },
     /// Change a live order's price and/or remaining quantity. A quantity decrease at the same
     /// price keeps time priority; a price change or a quantity increase loses it (and may trade).
-    Amend { order_id: OrderId, price: Option<Price>, qty: Option<Qty> },
+    Amend {
+        order_id: OrderId,
+        price: Option<Price>,
+        qty: Option<Qty>,
+    },
     /// Cancel every live order matching the filters (`None` matches all).
-    MassCancel { account: Option<AccountId>, side: Option<Side> },
+    MassCancel {
+        account: Option<AccountId>,
+        side: Option<Side>,
+    },
 }

@@ -28,11 +28,7 @@ impl OrderIdMap {
     /// A map that holds `capacity` ids without growing.
     pub(crate) fn with_capacity(capacity: usize) -> Self {
         let buckets = (capacity.max(8) * 2).next_power_of_two();
-        Self {
-            entries: vec![Entry { key: 0, slot: EMPTY }; buckets],
-            shift: 64 - buckets.trailing_zeros(),
-            len: 0,
-        }
+        Self { entries: vec![Entry { key: 0, slot: EMPTY }; buckets], shift: 64 - buckets.trailing_zeros(), len: 0 }
     }
 
     /// Number of keys.

@@ -213,11 +213,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn prices() -> impl Strategy<Value = Price> {
-        prop_oneof![
-            -200i64..200,
-            (0i64..5).prop_map(|k| k * (WINDOW as i64) - 3),
-            any::<i32>().prop_map(i64::from),
-        ]
+        prop_oneof![-200i64..200, (0i64..5).prop_map(|k| k * (WINDOW as i64) - 3), any::<i32>().prop_map(i64::from),]
     }
 
     proptest! {

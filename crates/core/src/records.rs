@@ -1,0 +1,423 @@
+//! Fixed-size little-endian records for commands and events: the batch API's wire format
+//! (numpy structured arrays on the Python side, `wintermute.batch.COMMAND_DTYPE` and
+//! `EVENT_DTYPE`), and later the journal's.
+//!
+//! A [`CommandRecord`] is 48 bytes, an event record 80 bytes. Decoding never panics: a record
+//! with an unknown enum value decodes to an [`OrderError::InvalidOrder`].
+//!
+//! Command record layout (offsets in bytes):
+//!
+//! | off | type | field |
+//! |----:|------|-------|
+//! | 0 | u64 | order_id |
+//! | 8 | i64 | price (ticks) |
+//! | 16 | i64 | qty (lots) |
+//! | 24 | i64 | display_qty (lots, 0 = not an iceberg) |
+//! | 32 | u32 | account |
+//! | 36 | u8 | kind: 0 new, 1 cancel, 2 amend, 3 mass cancel |
+//! | 37 | u8 | side: 0 buy, 1 sell (mass cancel: 2 = both sides) |
+//! | 38 | u8 | order type: 0 limit, 1 market |
+//! | 39 | u8 | time in force: 0 GTC, 1 IOC, 2 FOK |
+//! | 40 | u8 | STP: 0 none, 1 cancel newest, 2 cancel oldest, 3 cancel both, 4 decrement |
+//! | 41 | u8 | flags: 1 post-only; amend: 2 price given, 4 qty given; mass cancel: 8 account given |
+//!
+//! Event record layout: see [`encode_event`].
+
+use crate::error::OrderError;
+use crate::event::{Event, EventSink, RejectReason};
+use crate::order::{Command, NewOrder, OrderType, Side, StpMode, TimeInForce};
+use crate::Seq;
+
+/// Size of an encoded command.
+pub const COMMAND_SIZE: usize = 48;
+/// Size of an encoded event.
+pub const EVENT_SIZE: usize = 80;
+
+/// Event kind codes in event records.
+pub mod kind {
+    pub const ACCEPTED: u8 = 1;
+    pub const REJECTED: u8 = 2;
+    pub const TRADE: u8 = 3;
+    pub const CANCELED: u8 = 4;
+    pub const AMENDED: u8 = 5;
+    pub const BOOK_DELTA: u8 = 6;
+}
+
+/// Command flag bits.
+pub mod flags {
+    pub const POST_ONLY: u8 = 1;
+    pub const HAS_PRICE: u8 = 2;
+    pub const HAS_QTY: u8 = 4;
+    pub const HAS_ACCOUNT: u8 = 8;
+}
+
+#[inline]
+fn u64_at(b: &[u8], off: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[off..off + 8]);
+    u64::from_le_bytes(a)
+}
+
+#[inline]
+fn i64_at(b: &[u8], off: usize) -> i64 {
+    u64_at(b, off) as i64
+}
+
+#[inline]
+fn u32_at(b: &[u8], off: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[off..off + 4]);
+    u32::from_le_bytes(a)
+}
+
+fn side_of(v: u8) -> Option<Side> {
+    match v {
+        0 => Some(Side::Buy),
+        1 => Some(Side::Sell),
+        _ => None,
+    }
+}
+
+fn stp_of(v: u8) -> Option<StpMode> {
+    Some(match v {
+        0 => StpMode::None,
+        1 => StpMode::CancelNewest,
+        2 => StpMode::CancelOldest,
+        3 => StpMode::CancelBoth,
+        4 => StpMode::Decrement,
+        _ => return None,
+    })
+}
+
+/// Builds a new order from the record's numeric codes (see the table above); unknown codes are
+/// an [`OrderError::InvalidOrder`]. `display == 0` means not an iceberg.
+#[allow(clippy::too_many_arguments)]
+pub fn new_order(
+    order_id: u64,
+    account: u32,
+    side: u8,
+    order_type: u8,
+    tif: u8,
+    stp: u8,
+    post_only: bool,
+    price: i64,
+    qty: i64,
+    display: i64,
+) -> Result<NewOrder, OrderError> {
+    let bad = |why| OrderError::InvalidOrder { order_id, why };
+    Ok(NewOrder {
+        order_id,
+        account,
+        side: side_of(side).ok_or(bad("side must be 0 (buy) or 1 (sell)"))?,
+        order_type: match order_type {
+            0 => OrderType::Limit,
+            1 => OrderType::Market,
+            _ => return Err(bad("order type must be 0 (limit) or 1 (market)")),
+        },
+        tif: match tif {
+            0 => TimeInForce::Gtc,
+            1 => TimeInForce::Ioc,
+            2 => TimeInForce::Fok,
+            _ => return Err(bad("time in force must be 0 (GTC), 1 (IOC) or 2 (FOK)")),
+        },
+        price,
+        qty,
+        post_only,
+        display_qty: (display != 0).then_some(display),
+        stp: stp_of(stp).ok_or(bad("stp must be 0..=4"))?,
+    })
+}
+
+/// Decodes one 48-byte command record.
+pub fn decode_command(b: &[u8; COMMAND_SIZE]) -> Result<Command, OrderError> {
+    let order_id = u64_at(b, 0);
+    let bad = |why| OrderError::InvalidOrder { order_id, why };
+    let (price, qty, display, account) = (i64_at(b, 8), i64_at(b, 16), i64_at(b, 24), u32_at(b, 32));
+    let (kind, side, ty, tif, stp, fl) = (b[36], b[37], b[38], b[39], b[40], b[41]);
+    Ok(match kind {
+        0 => Command::New(new_order(
+            order_id,
+            account,
+            side,
+            ty,
+            tif,
+            stp,
+            fl & flags::POST_ONLY != 0,
+            price,
+            qty,
+            display,
+        )?),
+        1 => Command::Cancel { order_id },
+        2 => Command::Amend {
+            order_id,
+            price: (fl & flags::HAS_PRICE != 0).then_some(price),
+            qty: (fl & flags::HAS_QTY != 0).then_some(qty),
+        },
+        3 => Command::MassCancel {
+            account: (fl & flags::HAS_ACCOUNT != 0).then_some(account),
+            side: match side {
+                2 => None,
+                s => Some(side_of(s).ok_or(bad("mass cancel side must be 0, 1 or 2 (both)"))?),
+            },
+        },
+        _ => return Err(bad("command kind must be 0 (new), 1 (cancel), 2 (amend) or 3 (mass cancel)")),
+    })
+}
+
+/// Encodes a command into a 48-byte record (the inverse of [`decode_command`]).
+pub fn encode_command(cmd: &Command) -> [u8; COMMAND_SIZE] {
+    let mut b = [0u8; COMMAND_SIZE];
+    let mut put = |off: usize, bytes: &[u8]| b[off..off + bytes.len()].copy_from_slice(bytes);
+    match *cmd {
+        Command::New(o) => {
+            put(0, &o.order_id.to_le_bytes());
+            put(8, &o.price.to_le_bytes());
+            put(16, &o.qty.to_le_bytes());
+            put(24, &o.display_qty.unwrap_or(0).to_le_bytes());
+            put(32, &o.account.to_le_bytes());
+            put(36, &[0, o.side as u8, o.order_type as u8, o.tif as u8, o.stp as u8, u8::from(o.post_only)]);
+        }
+        Command::Cancel { order_id } => {
+            put(0, &order_id.to_le_bytes());
+            put(36, &[1]);
+        }
+        Command::Amend { order_id, price, qty } => {
+            put(0, &order_id.to_le_bytes());
+            put(8, &price.unwrap_or(0).to_le_bytes());
+            put(16, &qty.unwrap_or(0).to_le_bytes());
+            let fl =
+                if price.is_some() { flags::HAS_PRICE } else { 0 } | if qty.is_some() { flags::HAS_QTY } else { 0 };
+            put(36, &[2, 0, 0, 0, 0, fl]);
+        }
+        Command::MassCancel { account, side } => {
+            put(32, &account.unwrap_or(0).to_le_bytes());
+            let fl = if account.is_some() { flags::HAS_ACCOUNT } else { 0 };
+            put(36, &[3, side.map_or(2, |s| s as u8), 0, 0, 0, fl]);
+        }
+    }
+    b
+}
+
+/// Encodes one event into an 80-byte record.
+///
+/// | off | type | accepted | rejected | trade | canceled | amended | book delta |
+/// |----:|------|----------|----------|-------|----------|---------|------------|
+/// | 0 | u64 seq | | | | | | |
+/// | 8 | u64 order_id | order | order | maker order | order | order | |
+/// | 16 | u64 other_id | | | taker order | | | |
+/// | 24 | i64 price | limit price | | price | | new price | price |
+/// | 32 | i64 qty | qty | | qty | canceled qty | new qty | visible qty |
+/// | 40 | i64 remaining | | | maker remaining | remaining | old qty | orders |
+/// | 48 | i64 other | | | taker remaining | | old price | |
+/// | 56 | u32 account | account | | maker account | | | |
+/// | 60 | u32 other_account | | | taker account | | | |
+/// | 64 | u32 instrument | | | | | | |
+/// | 68 | u32 command | index of the command that caused it | | | | | |
+/// | 72 | u8 kind | 1 | 2 | 3 | 4 | 5 | 6 |
+/// | 73 | u8 side | side | | aggressor | | | side |
+/// | 74 | u8 reason | | reject reason | | cancel reason | | |
+/// | 75 | u8 flags | | | | | 1 = priority kept | |
+pub fn encode_event(ev: &Event, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
+    let mut r = RawEvent { instrument, command, ..RawEvent::default() };
+    match *ev {
+        Event::Accepted { seq, order_id, account, side, price, qty } => {
+            r = RawEvent { seq, order_id, account, side: side as u8, price, qty, kind: kind::ACCEPTED, ..r };
+        }
+        Event::Rejected { seq, order_id, reason } => {
+            r = RawEvent { seq, order_id, reason: reason as u8, kind: kind::REJECTED, ..r };
+        }
+        Event::Trade {
+            seq,
+            maker_order_id,
+            taker_order_id,
+            maker_account,
+            taker_account,
+            price,
+            qty,
+            aggressor,
+            maker_remaining,
+            taker_remaining,
+        } => {
+            r = RawEvent {
+                seq,
+                order_id: maker_order_id,
+                other_id: taker_order_id,
+                price,
+                qty,
+                remaining: maker_remaining,
+                other: taker_remaining,
+                account: maker_account,
+                other_account: taker_account,
+                side: aggressor as u8,
+                kind: kind::TRADE,
+                ..r
+            };
+        }
+        Event::Canceled { seq, order_id, canceled_qty, remaining_qty, reason } => {
+            r = RawEvent {
+                seq,
+                order_id,
+                qty: canceled_qty,
+                remaining: remaining_qty,
+                reason: reason as u8,
+                kind: kind::CANCELED,
+                ..r
+            };
+        }
+        Event::Amended { seq, order_id, old_price, new_price, old_qty, new_qty, priority_kept } => {
+            r = RawEvent {
+                seq,
+                order_id,
+                price: new_price,
+                qty: new_qty,
+                remaining: old_qty,
+                other: old_price,
+                flags: u8::from(priority_kept),
+                kind: kind::AMENDED,
+                ..r
+            };
+        }
+        Event::BookDelta { seq, side, price, qty, orders } => {
+            r = RawEvent {
+                seq,
+                side: side as u8,
+                price,
+                qty,
+                remaining: i64::from(orders),
+                kind: kind::BOOK_DELTA,
+                ..r
+            };
+        }
+    }
+    r.to_bytes()
+}
+
+/// The record of a command refused by validation inside a batch: kind "rejected", seq 0 (it
+/// consumed no sequence number), and the reason code.
+pub fn encode_invalid(err: &OrderError, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
+    RawEvent {
+        order_id: err.order_id(),
+        reason: err.reason() as u8,
+        kind: kind::REJECTED,
+        instrument,
+        command,
+        ..RawEvent::default()
+    }
+    .to_bytes()
+}
+
+/// Same as [`encode_invalid`] for an instrument the engine does not know.
+pub fn encode_unknown_instrument(order_id: u64, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
+    RawEvent {
+        order_id,
+        reason: RejectReason::UnknownInstrument as u8,
+        kind: kind::REJECTED,
+        instrument,
+        command,
+        ..RawEvent::default()
+    }
+    .to_bytes()
+}
+
+#[derive(Default)]
+struct RawEvent {
+    seq: Seq,
+    order_id: u64,
+    other_id: u64,
+    price: i64,
+    qty: i64,
+    remaining: i64,
+    other: i64,
+    account: u32,
+    other_account: u32,
+    instrument: u32,
+    command: u32,
+    kind: u8,
+    side: u8,
+    reason: u8,
+    flags: u8,
+}
+
+impl RawEvent {
+    fn to_bytes(&self) -> [u8; EVENT_SIZE] {
+        let mut b = [0u8; EVENT_SIZE];
+        b[0..8].copy_from_slice(&self.seq.to_le_bytes());
+        b[8..16].copy_from_slice(&self.order_id.to_le_bytes());
+        b[16..24].copy_from_slice(&self.other_id.to_le_bytes());
+        b[24..32].copy_from_slice(&self.price.to_le_bytes());
+        b[32..40].copy_from_slice(&self.qty.to_le_bytes());
+        b[40..48].copy_from_slice(&self.remaining.to_le_bytes());
+        b[48..56].copy_from_slice(&self.other.to_le_bytes());
+        b[56..60].copy_from_slice(&self.account.to_le_bytes());
+        b[60..64].copy_from_slice(&self.other_account.to_le_bytes());
+        b[64..68].copy_from_slice(&self.instrument.to_le_bytes());
+        b[68..72].copy_from_slice(&self.command.to_le_bytes());
+        b[72] = self.kind;
+        b[73] = self.side;
+        b[74] = self.reason;
+        b[75] = self.flags;
+        b
+    }
+}
+
+/// An [`EventSink`] that appends encoded event records to a byte buffer.
+#[derive(Debug, Default)]
+pub struct RecordSink {
+    pub bytes: Vec<u8>,
+    pub instrument: u32,
+    pub command: u32,
+}
+
+impl RecordSink {
+    /// Number of records held.
+    pub fn len(&self) -> usize {
+        self.bytes.len() / EVENT_SIZE
+    }
+
+    /// True when no record is held.
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+impl EventSink for RecordSink {
+    #[inline]
+    fn push(&mut self, event: Event) {
+        self.bytes.extend_from_slice(&encode_event(&event, self.instrument, self.command));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_round_trip() {
+        let cmds = [
+            Command::New(NewOrder::limit(7, 3, Side::Sell, -5, 10).iceberg(2).with_stp(StpMode::Decrement)),
+            Command::New(NewOrder::market(8, 1, Side::Buy, 4).with_tif(TimeInForce::Fok)),
+            Command::New(NewOrder::limit(9, 1, Side::Buy, 100, 1).post_only()),
+            Command::Cancel { order_id: u64::MAX },
+            Command::Amend { order_id: 1, price: Some(3), qty: None },
+            Command::Amend { order_id: 1, price: None, qty: Some(0) },
+            Command::MassCancel { account: Some(0), side: None },
+            Command::MassCancel { account: None, side: Some(Side::Sell) },
+        ];
+        for c in cmds {
+            assert_eq!(decode_command(&encode_command(&c)), Ok(c));
+        }
+    }
+
+    #[test]
+    fn bad_records_are_errors_not_panics() {
+        let mut b = encode_command(&Command::New(NewOrder::limit(1, 1, Side::Buy, 1, 1)));
+        for (off, v) in [(36, 9u8), (37, 2), (38, 2), (39, 3), (40, 5)] {
+            let mut x = b;
+            x[off] = v;
+            assert!(matches!(decode_command(&x), Err(OrderError::InvalidOrder { order_id: 1, .. })), "offset {off}");
+        }
+        b[36] = 3;
+        b[37] = 7;
+        assert!(decode_command(&b).is_err());
+    }
+}

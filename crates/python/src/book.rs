@@ -1,0 +1,921 @@
+//! `wintermute._core.Engine` and `Event`: the order book API for Python.
+//!
+//! Two levels of the same API:
+//! - the decimal API (`submit`, `cancel`, `amend`, `mass_cancel`, `bbo`, `depth`, ...): symbols,
+//!   decimal text / `decimal.Decimal` in, `Event` objects and `Decimal`s out;
+//! - the integer fast path (`submit_ticks`, `cancel_ticks`, `amend_ticks`, `submit_batch_raw`):
+//!   instrument ids, ticks and lots; events are written as 80-byte records
+//!   (`wintermute_core::records`) that Python views as a numpy structured array.
+
+use std::time::Instant;
+
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use wintermute_core::decimal::Step;
+use wintermute_core::records::{self, RecordSink, COMMAND_SIZE, EVENT_SIZE};
+use wintermute_core::{
+    BookSnapshot, Command, CountingSink, Engine, Event, InstrumentId, InstrumentSpec, NewOrder, OrderBook, OrderType,
+    OrderView, Side, StpMode, TimeInForce,
+};
+
+use crate::errors::{self, Quantity};
+
+/// Most events the fast path holds before `take_events()` must be called.
+const DEFAULT_PENDING_LIMIT: usize = 10_000_000;
+
+static DECIMAL: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
+fn to_decimal<'py>(py: Python<'py>, text: &str) -> PyResult<Bound<'py, PyAny>> {
+    let cls =
+        DECIMAL.get_or_try_init(py, || -> PyResult<_> { Ok(py.import("decimal")?.getattr("Decimal")?.unbind()) })?;
+    cls.bind(py).call1((text,))
+}
+
+/// Exact decimal text of a Python `str`, `int` or `decimal.Decimal`. Floats are refused.
+fn decimal_text(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<String> {
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(s.to_str()?.to_owned());
+    }
+    let type_name = obj.get_type().name()?.to_string();
+    match type_name.as_str() {
+        "int" | "Decimal" => Ok(obj.str()?.to_str()?.to_owned()),
+        "float" => Err(errors::type_error(format!(
+            "{field}: floats are not accepted (binary floats are inexact); pass a str or decimal.Decimal"
+        ))),
+        other => Err(errors::type_error(format!("{field}: expected str, int or decimal.Decimal, got {other}"))),
+    }
+}
+
+fn parse_side(py: Python<'_>, s: &str) -> PyResult<Side> {
+    match s {
+        "buy" => Ok(Side::Buy),
+        "sell" => Ok(Side::Sell),
+        _ => Err(errors::error(
+            py,
+            "InvalidOrderError",
+            format!("side={s:?}: expected 'buy' or 'sell'"),
+            Some("INVALID_ORDER"),
+        )),
+    }
+}
+
+fn side_str(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "buy",
+        Side::Sell => "sell",
+    }
+}
+
+fn stp_str(stp: StpMode) -> &'static str {
+    match stp {
+        StpMode::None => "none",
+        StpMode::CancelNewest => "cancel_newest",
+        StpMode::CancelOldest => "cancel_oldest",
+        StpMode::CancelBoth => "cancel_both",
+        StpMode::Decrement => "decrement",
+    }
+}
+
+fn invalid(py: Python<'_>, message: String) -> PyErr {
+    errors::error(py, "InvalidOrderError", message, Some("INVALID_ORDER"))
+}
+
+/// One event of the order book (see docs/matching.md). Prices are ticks and quantities lots;
+/// `price_decimal` / `qty_decimal` give exact decimals.
+#[pyclass(module = "wintermute._core", name = "Event", frozen)]
+pub struct PyEvent {
+    ev: Event,
+    instrument: InstrumentId,
+    tick: Step,
+    lot: Step,
+}
+
+impl PyEvent {
+    fn fields(&self) -> Vec<(&'static str, i128)> {
+        match self.ev {
+            Event::Accepted { order_id, account, price, qty, .. } => vec![
+                ("order_id", order_id.into()),
+                ("account", account.into()),
+                ("price", price.into()),
+                ("qty", qty.into()),
+            ],
+            Event::Rejected { order_id, .. } => vec![("order_id", order_id.into())],
+            Event::Trade {
+                maker_order_id,
+                taker_order_id,
+                maker_account,
+                taker_account,
+                price,
+                qty,
+                maker_remaining,
+                taker_remaining,
+                ..
+            } => vec![
+                ("maker_order_id", maker_order_id.into()),
+                ("taker_order_id", taker_order_id.into()),
+                ("maker_account", maker_account.into()),
+                ("taker_account", taker_account.into()),
+                ("price", price.into()),
+                ("qty", qty.into()),
+                ("maker_remaining", maker_remaining.into()),
+                ("taker_remaining", taker_remaining.into()),
+            ],
+            Event::Canceled { order_id, canceled_qty, remaining_qty, .. } => vec![
+                ("order_id", order_id.into()),
+                ("canceled_qty", canceled_qty.into()),
+                ("remaining_qty", remaining_qty.into()),
+            ],
+            Event::Amended { order_id, old_price, new_price, old_qty, new_qty, .. } => vec![
+                ("order_id", order_id.into()),
+                ("old_price", old_price.into()),
+                ("price", new_price.into()),
+                ("old_qty", old_qty.into()),
+                ("qty", new_qty.into()),
+            ],
+            Event::BookDelta { price, qty, orders, .. } => {
+                vec![("price", price.into()), ("qty", qty.into()), ("orders", orders.into())]
+            }
+        }
+    }
+
+    fn field(&self, name: &str) -> Option<i128> {
+        self.fields().into_iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    fn text_fields(&self) -> Vec<(&'static str, &'static str)> {
+        match self.ev {
+            Event::Accepted { side, .. } | Event::BookDelta { side, .. } => vec![("side", side_str(side))],
+            Event::Trade { aggressor, .. } => vec![("aggressor", side_str(aggressor))],
+            Event::Rejected { reason, .. } => vec![("reason", reason.code())],
+            Event::Canceled { reason, .. } => vec![("reason", reason.code())],
+            Event::Amended { .. } => vec![],
+        }
+    }
+}
+
+#[pymethods]
+impl PyEvent {
+    /// `"accepted"`, `"rejected"`, `"trade"`, `"canceled"`, `"amended"` or `"book_delta"`.
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match self.ev {
+            Event::Accepted { .. } => "accepted",
+            Event::Rejected { .. } => "rejected",
+            Event::Trade { .. } => "trade",
+            Event::Canceled { .. } => "canceled",
+            Event::Amended { .. } => "amended",
+            Event::BookDelta { .. } => "book_delta",
+        }
+    }
+
+    /// The book's sequence number of this event.
+    #[getter]
+    fn seq(&self) -> u64 {
+        self.ev.seq()
+    }
+
+    /// The instrument id.
+    #[getter]
+    fn instrument(&self) -> InstrumentId {
+        self.instrument
+    }
+
+    /// The order the event is about (not set on trades and book deltas: see maker/taker ids).
+    #[getter]
+    fn order_id(&self) -> Option<i128> {
+        self.field("order_id")
+    }
+
+    #[getter]
+    fn maker_order_id(&self) -> Option<i128> {
+        self.field("maker_order_id")
+    }
+
+    #[getter]
+    fn taker_order_id(&self) -> Option<i128> {
+        self.field("taker_order_id")
+    }
+
+    #[getter]
+    fn account(&self) -> Option<i128> {
+        self.field("account")
+    }
+
+    #[getter]
+    fn maker_account(&self) -> Option<i128> {
+        self.field("maker_account")
+    }
+
+    #[getter]
+    fn taker_account(&self) -> Option<i128> {
+        self.field("taker_account")
+    }
+
+    /// Price in ticks (accepted: limit price; trade: trade price; amended: new price; book delta: level).
+    #[getter]
+    fn price(&self) -> Option<i128> {
+        self.field("price")
+    }
+
+    /// Quantity in lots (accepted: order qty; trade: traded; amended: new remaining; book delta: visible).
+    #[getter]
+    fn qty(&self) -> Option<i128> {
+        self.field("qty")
+    }
+
+    #[getter]
+    fn old_price(&self) -> Option<i128> {
+        self.field("old_price")
+    }
+
+    #[getter]
+    fn old_qty(&self) -> Option<i128> {
+        self.field("old_qty")
+    }
+
+    #[getter]
+    fn canceled_qty(&self) -> Option<i128> {
+        self.field("canceled_qty")
+    }
+
+    #[getter]
+    fn remaining_qty(&self) -> Option<i128> {
+        self.field("remaining_qty")
+    }
+
+    #[getter]
+    fn maker_remaining(&self) -> Option<i128> {
+        self.field("maker_remaining")
+    }
+
+    #[getter]
+    fn taker_remaining(&self) -> Option<i128> {
+        self.field("taker_remaining")
+    }
+
+    #[getter]
+    fn orders(&self) -> Option<i128> {
+        self.field("orders")
+    }
+
+    /// `"buy"`/`"sell"` for accepted orders and book deltas.
+    #[getter]
+    fn side(&self) -> Option<&'static str> {
+        match self.ev {
+            Event::Accepted { side, .. } | Event::BookDelta { side, .. } => Some(side_str(side)),
+            _ => None,
+        }
+    }
+
+    /// The taker's side, for trades.
+    #[getter]
+    fn aggressor(&self) -> Option<&'static str> {
+        match self.ev {
+            Event::Trade { aggressor, .. } => Some(side_str(aggressor)),
+            _ => None,
+        }
+    }
+
+    /// Reason code for rejections and cancels (e.g. `"POST_ONLY_WOULD_CROSS"`, `"UNFILLED"`).
+    #[getter]
+    fn reason(&self) -> Option<&'static str> {
+        match self.ev {
+            Event::Rejected { reason, .. } => Some(reason.code()),
+            Event::Canceled { reason, .. } => Some(reason.code()),
+            _ => None,
+        }
+    }
+
+    /// For amends: whether the order kept its queue position.
+    #[getter]
+    fn priority_kept(&self) -> Option<bool> {
+        match self.ev {
+            Event::Amended { priority_kept, .. } => Some(priority_kept),
+            _ => None,
+        }
+    }
+
+    /// `price` as an exact `decimal.Decimal` (None where there is no price).
+    #[getter]
+    fn price_decimal<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.price().map(|p| to_decimal(py, &self.tick.format(p as i64))).transpose()
+    }
+
+    /// `qty` as an exact `decimal.Decimal` (None where there is no quantity).
+    #[getter]
+    fn qty_decimal<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.qty().map(|q| to_decimal(py, &self.lot.format(q as i64))).transpose()
+    }
+
+    /// All fields that apply to this kind of event, as a dict (prices in ticks, quantities in lots).
+    fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("kind", self.kind())?;
+        d.set_item("seq", self.seq())?;
+        d.set_item("instrument", self.instrument)?;
+        for (k, v) in self.fields() {
+            d.set_item(k, v)?;
+        }
+        for (k, v) in self.text_fields() {
+            d.set_item(k, v)?;
+        }
+        if let Some(kept) = self.priority_kept() {
+            d.set_item("priority_kept", kept)?;
+        }
+        Ok(d)
+    }
+
+    fn __repr__(&self) -> String {
+        let mut parts = vec![format!("seq={}", self.seq())];
+        parts.extend(self.fields().into_iter().map(|(k, v)| format!("{k}={v}")));
+        parts.extend(self.text_fields().into_iter().map(|(k, v)| format!("{k}={v}")));
+        if let Some(kept) = self.priority_kept() {
+            parts.push(format!("priority_kept={kept}"));
+        }
+        format!("Event.{}({})", self.kind(), parts.join(", "))
+    }
+
+    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
+        other.cast::<PyEvent>().is_ok_and(|o| {
+            let o = o.get();
+            o.ev == self.ev && o.instrument == self.instrument
+        })
+    }
+}
+
+/// Several instruments, each with its own price-time-priority order book.
+#[pyclass(module = "wintermute._core", name = "Engine", subclass)]
+pub struct PyEngine {
+    engine: Engine,
+    pending: RecordSink,
+    pending_limit: usize,
+    commands: u32,
+    scratch: Vec<Event>,
+}
+
+impl PyEngine {
+    fn resolve(&self, py: Python<'_>, instrument: &Bound<'_, PyAny>) -> PyResult<InstrumentId> {
+        if let Ok(s) = instrument.cast::<PyString>() {
+            let s = s.to_str()?;
+            return self.engine.require(s).map_err(|e| errors::instrument_error(py, &e));
+        }
+        let id: InstrumentId = instrument
+            .extract()
+            .map_err(|_| errors::type_error("instrument: expected a symbol (str) or an instrument id (int)".into()))?;
+        self.check_id(py, id)
+    }
+
+    fn check_id(&self, py: Python<'_>, id: InstrumentId) -> PyResult<InstrumentId> {
+        if self.engine.get(id).is_none() {
+            return Err(errors::error(
+                py,
+                "UnknownInstrumentError",
+                format!("unknown instrument id={id}"),
+                Some("UNKNOWN_INSTRUMENT"),
+            ));
+        }
+        Ok(id)
+    }
+
+    fn price_of(&self, py: Python<'_>, id: InstrumentId, field: &str, v: &Bound<'_, PyAny>) -> PyResult<i64> {
+        let text = decimal_text(v, field)?;
+        self.engine
+            .book(id)
+            .spec()
+            .price_ticks(&text)
+            .map_err(|e| errors::decimal_error(py, field, Quantity::Price, &e))
+    }
+
+    fn qty_of(&self, py: Python<'_>, id: InstrumentId, field: &str, v: &Bound<'_, PyAny>) -> PyResult<i64> {
+        let text = decimal_text(v, field)?;
+        self.engine.book(id).spec().qty_lots(&text).map_err(|e| errors::decimal_error(py, field, Quantity::Qty, &e))
+    }
+
+    /// Runs one command and returns its events as `Event` objects.
+    fn run<'py>(&mut self, py: Python<'py>, id: InstrumentId, cmd: &Command) -> PyResult<Bound<'py, PyList>> {
+        self.scratch.clear();
+        let book = self.engine.book_mut(id);
+        book.execute(cmd, &mut self.scratch).map_err(|e| errors::order_error(py, &e))?;
+        let (tick, lot) = (book.spec().tick(), book.spec().lot());
+        let list = PyList::empty(py);
+        for ev in &self.scratch {
+            list.append(Py::new(py, PyEvent { ev: *ev, instrument: id, tick, lot })?)?;
+        }
+        Ok(list)
+    }
+
+    /// Runs one command on the fast path: events go to the pending record buffer.
+    fn run_fast(&mut self, py: Python<'_>, id: InstrumentId, cmd: &Command) -> PyResult<usize> {
+        if self.pending.len() >= self.pending_limit {
+            return Err(errors::error(
+                py,
+                "WintermuteError",
+                format!(
+                    "{} events are pending (limit {}): call take_events() to collect them",
+                    self.pending.len(),
+                    self.pending_limit
+                ),
+                Some("EVENTS_PENDING"),
+            ));
+        }
+        let book = self.engine.get_mut(id).ok_or_else(|| {
+            errors::error(
+                py,
+                "UnknownInstrumentError",
+                format!("unknown instrument id={id}"),
+                Some("UNKNOWN_INSTRUMENT"),
+            )
+        })?;
+        let before = self.pending.bytes.len();
+        self.pending.instrument = id;
+        self.pending.command = self.commands;
+        book.execute(cmd, &mut self.pending).map_err(|e| errors::order_error(py, &e))?;
+        self.commands = self.commands.wrapping_add(1);
+        Ok((self.pending.bytes.len() - before) / EVENT_SIZE)
+    }
+
+    fn order_dict<'py>(&self, py: Python<'py>, spec: &InstrumentSpec, o: &OrderView) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("order_id", o.order_id)?;
+        d.set_item("account", o.account)?;
+        d.set_item("side", side_str(o.side))?;
+        d.set_item("price", to_decimal(py, &spec.format_price(o.price))?)?;
+        d.set_item("remaining", to_decimal(py, &spec.format_qty(o.remaining))?)?;
+        d.set_item("visible", to_decimal(py, &spec.format_qty(o.visible))?)?;
+        d.set_item("display_qty", o.display_qty.map(|q| to_decimal(py, &spec.format_qty(q))).transpose()?)?;
+        d.set_item("stp", stp_str(o.stp))?;
+        d.set_item("post_only", o.post_only)?;
+        Ok(d)
+    }
+}
+
+#[pymethods]
+impl PyEngine {
+    #[new]
+    fn new() -> Self {
+        Self {
+            engine: Engine::new(),
+            pending: RecordSink::default(),
+            pending_limit: DEFAULT_PENDING_LIMIT,
+            commands: 0,
+            scratch: Vec::with_capacity(64),
+        }
+    }
+
+    /// Defines an instrument; returns its id. All values are exact decimals (str, int or Decimal).
+    #[pyo3(signature = (symbol, *, tick_size, lot_size, min_qty, max_qty, min_price, max_price))]
+    #[allow(clippy::too_many_arguments)]
+    fn add_instrument(
+        &mut self,
+        py: Python<'_>,
+        symbol: &str,
+        tick_size: &Bound<'_, PyAny>,
+        lot_size: &Bound<'_, PyAny>,
+        min_qty: &Bound<'_, PyAny>,
+        max_qty: &Bound<'_, PyAny>,
+        min_price: &Bound<'_, PyAny>,
+        max_price: &Bound<'_, PyAny>,
+    ) -> PyResult<InstrumentId> {
+        let spec = InstrumentSpec::from_decimals(
+            symbol,
+            &decimal_text(tick_size, "tick_size")?,
+            &decimal_text(lot_size, "lot_size")?,
+            &decimal_text(min_qty, "min_qty")?,
+            &decimal_text(max_qty, "max_qty")?,
+            &decimal_text(min_price, "min_price")?,
+            &decimal_text(max_price, "max_price")?,
+        )
+        .map_err(|e| errors::instrument_error(py, &e))?;
+        self.engine.add_instrument(spec).map_err(|e| errors::instrument_error(py, &e))
+    }
+
+    /// The id of an instrument symbol.
+    fn instrument_id(&self, py: Python<'_>, symbol: &str) -> PyResult<InstrumentId> {
+        self.engine.require(symbol).map_err(|e| errors::instrument_error(py, &e))
+    }
+
+    /// The symbols, in id order.
+    fn instruments(&self) -> Vec<String> {
+        self.engine.books().iter().map(|b| b.spec().symbol.clone()).collect()
+    }
+
+    /// An instrument's specification (decimals as `Decimal`, limits also in ticks/lots).
+    fn instrument<'py>(&self, py: Python<'py>, instrument: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
+        let id = self.resolve(py, instrument)?;
+        let s = self.engine.book(id).spec();
+        let d = PyDict::new(py);
+        d.set_item("id", id)?;
+        d.set_item("symbol", &s.symbol)?;
+        d.set_item("tick_size", to_decimal(py, &s.tick_size)?)?;
+        d.set_item("lot_size", to_decimal(py, &s.lot_size)?)?;
+        d.set_item("min_qty", to_decimal(py, &s.format_qty(s.min_qty))?)?;
+        d.set_item("max_qty", to_decimal(py, &s.format_qty(s.max_qty))?)?;
+        d.set_item("min_price", to_decimal(py, &s.format_price(s.min_price))?)?;
+        d.set_item("max_price", to_decimal(py, &s.format_price(s.max_price))?)?;
+        d.set_item("min_qty_lots", s.min_qty)?;
+        d.set_item("max_qty_lots", s.max_qty)?;
+        d.set_item("min_price_ticks", s.min_price)?;
+        d.set_item("max_price_ticks", s.max_price)?;
+        Ok(d)
+    }
+
+    /// Submits a new order; returns its events. See docs/matching.md.
+    #[pyo3(signature = (instrument, order_id, side, qty, price=None, *, account=0, order_type="limit", tif=None, post_only=false, display_qty=None, stp="none"))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit<'py>(
+        &mut self,
+        py: Python<'py>,
+        instrument: &Bound<'py, PyAny>,
+        order_id: u64,
+        side: &str,
+        qty: &Bound<'py, PyAny>,
+        price: Option<&Bound<'py, PyAny>>,
+        account: u32,
+        order_type: &str,
+        tif: Option<&str>,
+        post_only: bool,
+        display_qty: Option<&Bound<'py, PyAny>>,
+        stp: &str,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let id = self.resolve(py, instrument)?;
+        let side = parse_side(py, side)?;
+        let order_type = match order_type {
+            "limit" => OrderType::Limit,
+            "market" => OrderType::Market,
+            o => return Err(invalid(py, format!("order_type={o:?}: expected 'limit' or 'market'"))),
+        };
+        let tif = match (tif, order_type) {
+            (None, OrderType::Limit) | (Some("gtc"), _) => TimeInForce::Gtc,
+            (None, OrderType::Market) | (Some("ioc"), _) => TimeInForce::Ioc,
+            (Some("fok"), _) => TimeInForce::Fok,
+            (Some(t), _) => return Err(invalid(py, format!("tif={t:?}: expected 'gtc', 'ioc' or 'fok'"))),
+        };
+        let stp = match stp {
+            "none" => StpMode::None,
+            "cancel_newest" => StpMode::CancelNewest,
+            "cancel_oldest" => StpMode::CancelOldest,
+            "cancel_both" => StpMode::CancelBoth,
+            "decrement" => StpMode::Decrement,
+            s => {
+                return Err(invalid(
+                    py,
+                    format!(
+                        "stp={s:?}: expected 'none', 'cancel_newest', 'cancel_oldest', 'cancel_both' or 'decrement'"
+                    ),
+                ))
+            }
+        };
+        let price = match (price, order_type) {
+            (Some(p), OrderType::Limit) => self.price_of(py, id, "price", p)?,
+            (None, OrderType::Limit) => {
+                return Err(errors::error(
+                    py,
+                    "InvalidPriceError",
+                    format!("order_id={order_id}: a limit order needs a price"),
+                    Some("MISSING_PRICE"),
+                ))
+            }
+            (Some(_), OrderType::Market) => {
+                return Err(errors::error(
+                    py,
+                    "InvalidPriceError",
+                    format!("order_id={order_id}: a market order takes no price"),
+                    Some("INVALID_ORDER"),
+                ))
+            }
+            (None, OrderType::Market) => 0,
+        };
+        let qty = self.qty_of(py, id, "qty", qty)?;
+        let display_qty = display_qty.map(|d| self.qty_of(py, id, "display_qty", d)).transpose()?;
+        let order = NewOrder { order_id, account, side, order_type, tif, price, qty, post_only, display_qty, stp };
+        self.run(py, id, &Command::New(order))
+    }
+
+    /// Cancels a live order; returns its events.
+    fn cancel<'py>(
+        &mut self,
+        py: Python<'py>,
+        instrument: &Bound<'py, PyAny>,
+        order_id: u64,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let id = self.resolve(py, instrument)?;
+        self.run(py, id, &Command::Cancel { order_id })
+    }
+
+    /// Amends a live order's price and/or remaining quantity; returns its events.
+    #[pyo3(signature = (instrument, order_id, *, price=None, qty=None))]
+    fn amend<'py>(
+        &mut self,
+        py: Python<'py>,
+        instrument: &Bound<'py, PyAny>,
+        order_id: u64,
+        price: Option<&Bound<'py, PyAny>>,
+        qty: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let id = self.resolve(py, instrument)?;
+        let price = price.map(|p| self.price_of(py, id, "price", p)).transpose()?;
+        let qty = qty.map(|q| self.qty_of(py, id, "qty", q)).transpose()?;
+        self.run(py, id, &Command::Amend { order_id, price, qty })
+    }
+
+    /// Cancels all live orders of `account` (all if None) on `side` (both if None).
+    #[pyo3(signature = (instrument, *, account=None, side=None))]
+    fn mass_cancel<'py>(
+        &mut self,
+        py: Python<'py>,
+        instrument: &Bound<'py, PyAny>,
+        account: Option<u32>,
+        side: Option<&str>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let id = self.resolve(py, instrument)?;
+        let side = side.map(|s| parse_side(py, s)).transpose()?;
+        self.run(py, id, &Command::MassCancel { account, side })
+    }
+
+    /// Best bid and best ask as `((price, qty) | None, (price, qty) | None)` in `Decimal`s.
+    fn bbo<'py>(&self, py: Python<'py>, instrument: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
+        let id = self.resolve(py, instrument)?;
+        let book = self.engine.book(id);
+        let spec = book.spec();
+        let level = |l: Option<(i64, i64)>| -> PyResult<Option<Bound<'py, PyTuple>>> {
+            l.map(|(p, q)| {
+                PyTuple::new(py, [to_decimal(py, &spec.format_price(p))?, to_decimal(py, &spec.format_qty(q))?])
+            })
+            .transpose()
+        };
+        PyTuple::new(py, [level(book.best_bid())?.into_pyobject(py)?, level(book.best_ask())?.into_pyobject(py)?])
+    }
+
+    /// Aggregated depth: `{"bids": [(price, qty, orders), ...], "asks": [...]}`, best first.
+    #[pyo3(signature = (instrument, levels=10))]
+    fn depth<'py>(
+        &self,
+        py: Python<'py>,
+        instrument: &Bound<'py, PyAny>,
+        levels: usize,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let id = self.resolve(py, instrument)?;
+        let book = self.engine.book(id);
+        let spec = book.spec();
+        let d = PyDict::new(py);
+        for (key, side) in [("bids", Side::Buy), ("asks", Side::Sell)] {
+            let list = PyList::empty(py);
+            for l in book.depth(side, levels) {
+                list.append((
+                    to_decimal(py, &spec.format_price(l.price))?,
+                    to_decimal(py, &spec.format_qty(l.qty))?,
+                    l.orders,
+                ))?;
+            }
+            d.set_item(key, list)?;
+        }
+        Ok(d)
+    }
+
+    /// The orders at one price level, in queue order (L3).
+    fn orders_at<'py>(
+        &self,
+        py: Python<'py>,
+        instrument: &Bound<'py, PyAny>,
+        side: &str,
+        price: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let id = self.resolve(py, instrument)?;
+        let side = parse_side(py, side)?;
+        let ticks = self.price_of(py, id, "price", price)?;
+        let book = self.engine.book(id);
+        let list = PyList::empty(py);
+        for o in book.orders_at(side, ticks) {
+            list.append(self.order_dict(py, book.spec(), &o)?)?;
+        }
+        Ok(list)
+    }
+
+    /// A live order's state, or None if the id is not live.
+    fn order<'py>(
+        &self,
+        py: Python<'py>,
+        instrument: &Bound<'py, PyAny>,
+        order_id: u64,
+    ) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let id = self.resolve(py, instrument)?;
+        let book = self.engine.book(id);
+        book.order(order_id).map(|o| self.order_dict(py, book.spec(), &o)).transpose()
+    }
+
+    /// Number of live orders on an instrument's book.
+    fn order_count(&self, py: Python<'_>, instrument: &Bound<'_, PyAny>) -> PyResult<usize> {
+        Ok(self.engine.book(self.resolve(py, instrument)?).order_count())
+    }
+
+    /// The last sequence number an instrument's book emitted.
+    fn seq(&self, py: Python<'_>, instrument: &Bound<'_, PyAny>) -> PyResult<u64> {
+        Ok(self.engine.book(self.resolve(py, instrument)?).seq())
+    }
+
+    /// A full snapshot of one book as JSON text (restorable with `restore`).
+    fn snapshot(&self, py: Python<'_>, instrument: &Bound<'_, PyAny>) -> PyResult<String> {
+        let id = self.resolve(py, instrument)?;
+        let snap = self.engine.book(id).snapshot();
+        serde_json::to_string(&snap).map_err(|e| errors::error(py, "WintermuteError", e.to_string(), Some("SNAPSHOT")))
+    }
+
+    /// Restores a book from `snapshot()` JSON: replaces the instrument's book, or adds the
+    /// instrument if the engine does not have it. Returns the instrument id.
+    fn restore(&mut self, py: Python<'_>, snapshot: &str) -> PyResult<InstrumentId> {
+        let snap: BookSnapshot = serde_json::from_str(snapshot).map_err(|e| {
+            errors::error(py, "WintermuteError", format!("invalid snapshot JSON: {e}"), Some("INVALID_SNAPSHOT"))
+        })?;
+        let book = OrderBook::restore(&snap).map_err(|e| errors::snapshot_error(py, &e))?;
+        let result = if self.engine.instrument_id(&snap.spec.symbol).is_some() {
+            self.engine.replace_book(book)
+        } else {
+            self.engine.add_book(book)
+        };
+        result.map_err(|e| errors::instrument_error(py, &e))
+    }
+
+    // ----- integer fast path --------------------------------------------------------------
+
+    /// Fast path: a new order in ticks and lots (side 0 buy / 1 sell; order_type 0 limit / 1
+    /// market; tif 0 GTC / 1 IOC / 2 FOK; stp 0..=4; display_qty 0 = not an iceberg). Events
+    /// go to the pending buffer (`take_events()`); returns how many were added.
+    #[pyo3(signature = (instrument, order_id, side, price, qty, account=0, order_type=0, tif=0, stp=0, post_only=false, display_qty=0))]
+    #[allow(clippy::too_many_arguments)]
+    fn submit_ticks(
+        &mut self,
+        py: Python<'_>,
+        instrument: InstrumentId,
+        order_id: u64,
+        side: u8,
+        price: i64,
+        qty: i64,
+        account: u32,
+        order_type: u8,
+        tif: u8,
+        stp: u8,
+        post_only: bool,
+        display_qty: i64,
+    ) -> PyResult<usize> {
+        let order =
+            records::new_order(order_id, account, side, order_type, tif, stp, post_only, price, qty, display_qty)
+                .map_err(|e| errors::order_error(py, &e))?;
+        let cmd = Command::New(order);
+        self.run_fast(py, instrument, &cmd)
+    }
+
+    /// Fast path: cancel. Returns how many events were added to the pending buffer.
+    fn cancel_ticks(&mut self, py: Python<'_>, instrument: InstrumentId, order_id: u64) -> PyResult<usize> {
+        self.run_fast(py, instrument, &Command::Cancel { order_id })
+    }
+
+    /// Fast path: amend (price in ticks, qty in lots; None keeps the current value).
+    #[pyo3(signature = (instrument, order_id, price=None, qty=None))]
+    fn amend_ticks(
+        &mut self,
+        py: Python<'_>,
+        instrument: InstrumentId,
+        order_id: u64,
+        price: Option<i64>,
+        qty: Option<i64>,
+    ) -> PyResult<usize> {
+        self.run_fast(py, instrument, &Command::Amend { order_id, price, qty })
+    }
+
+    /// Fast path: mass cancel (`side` 0 buy / 1 sell / None both; `account` None = all).
+    #[pyo3(signature = (instrument, account=None, side=None))]
+    fn mass_cancel_ticks(
+        &mut self,
+        py: Python<'_>,
+        instrument: InstrumentId,
+        account: Option<u32>,
+        side: Option<u8>,
+    ) -> PyResult<usize> {
+        let side = match side {
+            None => None,
+            Some(0) => Some(Side::Buy),
+            Some(1) => Some(Side::Sell),
+            Some(s) => return Err(invalid(py, format!("side={s}: expected 0 (buy), 1 (sell) or None"))),
+        };
+        self.run_fast(py, instrument, &Command::MassCancel { account, side })
+    }
+
+    /// Number of event records waiting in the fast path's buffer.
+    #[getter]
+    fn pending_events(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Drains the fast path's buffer as raw 80-byte event records (view with
+    /// `wintermute.batch.EVENT_DTYPE`).
+    fn take_events<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyArray1<u8>> {
+        let bytes = std::mem::take(&mut self.pending.bytes);
+        PyArray1::from_vec(py, bytes)
+    }
+
+    /// Batch: runs 48-byte command records (`wintermute.batch.COMMAND_DTYPE` viewed as bytes)
+    /// on one instrument with the GIL released; returns 80-byte event records. A command that
+    /// fails validation yields one "rejected" record with seq 0 and the reason code; the batch
+    /// goes on.
+    fn submit_batch_raw<'py>(
+        &mut self,
+        py: Python<'py>,
+        instrument: InstrumentId,
+        commands: PyReadonlyArray1<'py, u8>,
+    ) -> PyResult<Bound<'py, PyArray1<u8>>> {
+        let id = self.check_id(py, instrument)?;
+        let input =
+            commands.as_slice().map_err(|_| errors::type_error("commands must be a contiguous array".into()))?;
+        if input.len() % COMMAND_SIZE != 0 {
+            return Err(errors::type_error(format!(
+                "commands: {} bytes is not a whole number of {COMMAND_SIZE}-byte records",
+                input.len()
+            )));
+        }
+        let book = self.engine.book_mut(id);
+        let out = py.detach(|| run_batch(book, id, input));
+        Ok(PyArray1::from_vec(py, out))
+    }
+
+    /// Benchmark support: runs command records natively (no Python per command, GIL released)
+    /// with events counted but not kept. With `timed`, also times each command. Returns
+    /// `{"ops", "seconds", "events", "trades", "latencies_ns" (sorted, if timed)}`.
+    #[pyo3(signature = (instrument, commands, timed=false))]
+    fn run_native<'py>(
+        &mut self,
+        py: Python<'py>,
+        instrument: InstrumentId,
+        commands: PyReadonlyArray1<'py, u8>,
+        timed: bool,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let id = self.check_id(py, instrument)?;
+        let input =
+            commands.as_slice().map_err(|_| errors::type_error("commands must be a contiguous array".into()))?;
+        if input.len() % COMMAND_SIZE != 0 {
+            return Err(errors::type_error("commands: not a whole number of command records".into()));
+        }
+        let cmds: Vec<Command> = input
+            .chunks_exact(COMMAND_SIZE)
+            .map(|c| records::decode_command(c.try_into().expect("chunk size")))
+            .collect::<Result<_, _>>()
+            .map_err(|e| errors::order_error(py, &e))?;
+        let book = self.engine.book_mut(id);
+        let (seconds, sink, lat) = py.detach(|| native_loop(book, &cmds, timed));
+        let d = PyDict::new(py);
+        d.set_item("ops", cmds.len())?;
+        d.set_item("seconds", seconds)?;
+        d.set_item("events", sink.events)?;
+        d.set_item("trades", sink.trades)?;
+        if timed {
+            d.set_item("latencies_ns", lat)?;
+        }
+        Ok(d)
+    }
+}
+
+fn run_batch(book: &mut OrderBook, id: InstrumentId, input: &[u8]) -> Vec<u8> {
+    let mut sink = RecordSink {
+        bytes: Vec::with_capacity(input.len() / COMMAND_SIZE * 3 * EVENT_SIZE),
+        instrument: id,
+        command: 0,
+    };
+    for (i, chunk) in input.chunks_exact(COMMAND_SIZE).enumerate() {
+        sink.command = i as u32;
+        let rec: &[u8; COMMAND_SIZE] = chunk.try_into().expect("chunks_exact yields full records");
+        let result = records::decode_command(rec).and_then(|cmd| book.execute(&cmd, &mut sink));
+        if let Err(e) = result {
+            sink.bytes.extend_from_slice(&records::encode_invalid(&e, id, i as u32));
+        }
+    }
+    sink.bytes
+}
+
+fn native_loop(book: &mut OrderBook, cmds: &[Command], timed: bool) -> (f64, CountingSink, Vec<u64>) {
+    let mut sink = CountingSink::default();
+    let mut lat = Vec::new();
+    let start = Instant::now();
+    if timed {
+        lat.reserve(cmds.len());
+        for c in cmds {
+            let t = Instant::now();
+            let _ = book.execute(c, &mut sink);
+            lat.push(t.elapsed().as_nanos() as u64);
+        }
+        lat.sort_unstable();
+    } else {
+        for c in cmds {
+            let _ = book.execute(c, &mut sink);
+        }
+    }
+    (start.elapsed().as_secs_f64(), sink, lat)
+}
+
+/// Adds the classes to `wintermute._core`.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyEngine>()?;
+    m.add_class::<PyEvent>()?;
+    m.add("COMMAND_SIZE", COMMAND_SIZE)?;
+    m.add("EVENT_SIZE", EVENT_SIZE)?;
+    Ok(())
+}

@@ -1,0 +1,47 @@
+//! `wintermute._core`: the PyO3 extension module behind the `wintermute` Python package.
+//!
+//! This crate holds no logic of its own (STYLE.md, habits 1-3). Each binding converts its
+//! arguments, releases the GIL for anything non-trivial, calls `wintermute-core` or
+//! `wintermute-feeds`, and maps the engine's error enums to the exceptions of
+//! `wintermute.errors` in one place.
+//!
+//! One file per concern, each with a `register` function that adds its classes and functions to
+//! the module. Wiring a new file is two lines: its `mod` below, and its `register` call in
+//! [`_core`].
+#![forbid(unsafe_code)]
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+// ---- binding modules: one `mod` line each ----------------------------------------------------
+mod book;
+mod errors;
+mod feeds;
+mod workload;
+
+/// The package version, shared by the Rust crates and the Python distribution.
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How this extension was built: version, profile and target, for bug reports and benchmarks.
+#[pyfunction]
+fn build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let info = PyDict::new(py);
+    info.set_item("version", VERSION)?;
+    let profile = if cfg!(debug_assertions) { "debug" } else { "release" };
+    info.set_item("profile", profile)?;
+    info.set_item("target_arch", std::env::consts::ARCH)?;
+    info.set_item("target_os", std::env::consts::OS)?;
+    Ok(info)
+}
+
+/// The `wintermute._core` module.
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", VERSION)?;
+    m.add_function(wrap_pyfunction!(build_info, m)?)?;
+    // ---- binding modules: one `register` line each ------------------------------------------
+    book::register(m)?;
+    workload::register(m)?;
+    feeds::register(m)?;
+    Ok(())
+}

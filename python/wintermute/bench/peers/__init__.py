@@ -1,0 +1,1 @@
+"""Adapters for the systems Wintermute is compared with; one module per peer."""

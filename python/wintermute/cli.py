@@ -1,0 +1,141 @@
+"""The ``wintermute`` command line.
+
+::
+
+    wintermute --version
+    wintermute demo [--seconds S] [--seed N] [--commands N]
+    wintermute bench [--json] [--seed N] [--orders N] [--system NAME ...]
+    wintermute feeds verify FILE [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from wintermute import __version__
+
+#: Exit status of commands that exist in the CLI but are not wired to the engine yet.
+EXIT_NOT_BUILT = 3
+
+
+def _not_built(what: str) -> int:
+    print(f"wintermute {what}: not built yet (the engine bindings are not wired)", file=sys.stderr)
+    return EXIT_NOT_BUILT
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from wintermute import demo
+
+    demo.run(seconds=args.seconds, seed=args.seed, commands=args.commands)
+    return 0
+
+
+def _feeds_verify(args: argparse.Namespace) -> int:
+    from wintermute import errors, feeds
+
+    try:
+        report = feeds.verify(args.file)
+    except errors.FeedError as e:
+        print(f"wintermute feeds verify: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(report) if args.json else feeds.format_report(report))
+    bad = sum(s["checksum_bad"] + s["gaps"] + s["crossed"] for s in report["streams"])
+    return 1 if bad else 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from wintermute.bench import report, workload
+    from wintermute.bench.registry import ADAPTERS
+
+    stream = workload.generate(seed=args.seed, orders=args.orders, warmup=args.warmup)
+    result = report.run(stream, ADAPTERS, systems=args.system or ())
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    else:
+        print(result.to_table())
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``wintermute`` command."""
+    from wintermute.bench import workload
+    from wintermute.bench.registry import SYSTEMS
+
+    parser = argparse.ArgumentParser(
+        prog="wintermute", description="Wintermute low-latency trading engine."
+    )
+    parser.add_argument("--version", action="version", version=f"wintermute {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser(
+        "demo", help="a seeded order flow through the matching engine, with live statistics"
+    )
+    demo.add_argument("--seconds", type=float, default=3.0, help="stop after this long")
+    demo.add_argument("--seed", type=_non_negative, default=42, help="order flow seed")
+    demo.add_argument(
+        "--commands", type=_positive, default=2_000_000, help="commands to generate at most"
+    )
+    demo.set_defaults(handler=_demo)
+
+    bench = commands.add_parser(
+        "bench", help="run the seeded order workload through Wintermute and its peers"
+    )
+    bench.add_argument("--json", action="store_true", help="print a JSON document")
+    bench.add_argument(
+        "--seed", type=_non_negative, default=workload.DEFAULT_SEED, help="workload seed"
+    )
+    bench.add_argument(
+        "--orders",
+        type=_positive,
+        default=workload.DEFAULT_ORDERS,
+        help="measured commands after the warm-up",
+    )
+    bench.add_argument(
+        "--warmup",
+        type=_non_negative,
+        default=workload.DEFAULT_WARMUP,
+        help="resting orders placed before timing starts",
+    )
+    bench.add_argument(
+        "--system",
+        action="append",
+        choices=SYSTEMS,
+        help="run only this system (repeatable); default: all installed",
+    )
+    bench.set_defaults(handler=_bench)
+
+    feeds = commands.add_parser("feeds", help="exchange market-data tools")
+    feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="COMMAND")
+    verify = feeds_commands.add_parser("verify", help="check a recorded feed file")
+    verify.add_argument("file", metavar="FILE", help="recorded feed file")
+    verify.add_argument("--json", action="store_true", help="print a JSON document")
+    verify.set_defaults(handler=_feeds_verify)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``wintermute`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    status: int = args.handler(args)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The exceptions Wintermute raises.
+
+The Rust engine reports failures as error enums; the bindings (crates/python) map each variant to
+one of these classes in one place. Every exception carries an optional machine-readable ``reason``
+code (for example ``"UNKNOWN_ORDER"``) next to its human-readable message, so callers can branch on
+the code and log the message.
+
+The classes also derive from the built-in exception a Python caller would expect (``ValueError``
+for bad input, ``LookupError`` for unknown keys), so generic handlers keep working::
+
+    WintermuteError
+    ├── InvalidDecimalError (ValueError)
+    │   ├── PriceOffTickError
+    │   └── QuantityOffLotError
+    ├── InstrumentError (ValueError)
+    ├── UnknownInstrumentError (LookupError)
+    ├── OrderError (ValueError)
+    │   ├── UnknownOrderError
+    │   ├── DuplicateOrderIdError
+    │   ├── InvalidQuantityError
+    │   ├── InvalidPriceError
+    │   └── InvalidOrderError
+    └── FeedError
+        └── RecordingError
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DuplicateOrderIdError",
+    "FeedError",
+    "InstrumentError",
+    "InvalidDecimalError",
+    "InvalidOrderError",
+    "InvalidPriceError",
+    "InvalidQuantityError",
+    "OrderError",
+    "PriceOffTickError",
+    "QuantityOffLotError",
+    "RecordingError",
+    "UnknownInstrumentError",
+    "UnknownOrderError",
+    "WintermuteError",
+]
+
+
+class WintermuteError(Exception):
+    """Base class of every error Wintermute raises.
+
+    ``reason`` is an optional machine-readable code such as ``"UNKNOWN_ORDER"``; the message is
+    for humans.
+    """
+
+    reason: str | None
+
+    def __init__(self, *args: object, reason: str | None = None) -> None:
+        super().__init__(*args)
+        self.reason = reason
+
+
+class InvalidDecimalError(WintermuteError, ValueError):
+    """Decimal text that cannot be parsed exactly, or a value off the instrument's tick/lot grid."""
+
+
+class PriceOffTickError(InvalidDecimalError):
+    """A price that is not a whole number of ticks of its instrument."""
+
+
+class QuantityOffLotError(InvalidDecimalError):
+    """A quantity that is not a whole number of lots of its instrument."""
+
+
+class InstrumentError(WintermuteError, ValueError):
+    """An invalid instrument specification, or one whose symbol is already registered."""
+
+
+class UnknownInstrumentError(WintermuteError, LookupError):
+    """An instrument symbol or id that the engine does not know."""
+
+
+class OrderError(WintermuteError, ValueError):
+    """An order command the engine rejected."""
+
+
+class UnknownOrderError(OrderError):
+    """A cancel or amend for an order id that is not live on the book."""
+
+
+class DuplicateOrderIdError(OrderError):
+    """A new order whose id is already live on the book."""
+
+
+class InvalidQuantityError(OrderError):
+    """An order quantity that is zero, negative, or outside the instrument's limits."""
+
+
+class InvalidPriceError(OrderError):
+    """An order price that is zero, negative, outside the price band, or given to a market order."""
+
+
+class InvalidOrderError(OrderError):
+    """An order whose fields do not make a valid combination (type, time in force, flags)."""
+
+
+class FeedError(WintermuteError):
+    """A market-data feed failure: unparsable message, sequence gap, or checksum mismatch."""
+
+
+class RecordingError(FeedError):
+    """A recorded feed file that cannot be read or replayed."""
