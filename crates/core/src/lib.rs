@@ -26,10 +26,12 @@ pub mod engine;
 pub mod error;
 pub mod event;
 pub mod instrument;
-mod order_id_map;
 pub mod order;
 pub mod order_book;
+mod order_id_map;
 mod price_ladder;
+pub mod records;
+pub mod workload;
 
 /// Price in integer ticks.
 pub type Price = i64;

@@ -421,7 +421,9 @@ impl OrderBook {
             new_qty,
             priority_kept: false,
         });
-        self.unlink(slot);
+        // The order leaves its level but keeps its slab slot and its id-map entry: if it rests
+        // again (the usual case) it is re-linked in place, with no id-map remove + insert.
+        self.detach(slot);
         self.emit_delta(node.side, node.level, sink);
         self.drop_level_if_empty(node.side, node.level);
         let mut taker = Taker {
@@ -435,7 +437,15 @@ impl OrderBook {
         };
         let stopped = self.match_taker(&mut taker, sink);
         if !stopped && taker.remaining > 0 {
-            self.rest(&taker, node.display, node.post_only, sink);
+            let n = &mut self.orders[slot as usize];
+            n.price = new_price;
+            n.remaining = taker.remaining;
+            n.visible = if n.display > 0 { n.display.min(taker.remaining) } else { taker.remaining };
+            let level = self.link(slot);
+            self.emit_delta(node.side, level, sink);
+        } else {
+            self.ids.remove(order_id);
+            self.free_slot(slot);
         }
         Ok(())
     }
@@ -518,8 +528,20 @@ impl OrderBook {
     }
 
     /// Matches `t` against the opposite side. Returns true if self-trade prevention canceled
-    /// the taker (it must not rest).
+    /// the taker (it must not rest). The no-trade case (the common one for passive orders and
+    /// moves) is decided inline, without the call.
+    #[inline(always)]
     fn match_taker<S: EventSink>(&mut self, t: &mut Taker, sink: &mut S) -> bool {
+        match self.best[t.side.opposite().index()] {
+            Some(price) if t.remaining > 0 && (t.market || crosses(t.side, t.price, price)) => {
+                self.match_taker_slow(t, sink)
+            }
+            _ => false,
+        }
+    }
+
+    #[inline(never)]
+    fn match_taker_slow<S: EventSink>(&mut self, t: &mut Taker, sink: &mut S) -> bool {
         let opp = t.side.opposite();
         while t.remaining > 0 {
             let Some(price) = self.best[opp.index()] else { break };
@@ -690,15 +712,7 @@ impl OrderBook {
     }
 
     /// Stores an order node at the back of its price level (creating the level if needed).
-    fn insert_order(&mut self, mut node: OrderNode) -> u32 {
-        let side = node.side;
-        let level = match self.ladders[side.index()].get(node.price) {
-            Some(l) => l,
-            None => self.new_level(side, node.price),
-        };
-        node.level = level;
-        node.prev = self.levels[level as usize].tail;
-        node.next = NIL;
+    fn insert_order(&mut self, node: OrderNode) -> u32 {
         let slot = if self.free_order != NIL {
             let s = self.free_order;
             self.free_order = self.orders[s as usize].next;
@@ -708,18 +722,39 @@ impl OrderBook {
             self.orders.push(node);
             (self.orders.len() - 1) as u32
         };
-        let lv = &mut self.levels[level as usize];
-        if lv.tail == NIL {
-            lv.head = slot;
-        } else {
-            self.orders[lv.tail as usize].next = slot;
-        }
-        lv.tail = slot;
-        lv.visible += node.visible;
-        lv.total += node.remaining;
-        lv.count += 1;
+        self.link(slot);
         self.ids.insert(node.id, slot);
         slot
+    }
+
+    /// Appends the order at `slot` (price, side and quantities set) to the back of its price
+    /// level, creating the level if needed; returns the level.
+    #[inline]
+    fn link(&mut self, slot: u32) -> u32 {
+        let (side, price, visible, remaining) = {
+            let n = &self.orders[slot as usize];
+            (n.side, n.price, n.visible, n.remaining)
+        };
+        let level = match self.ladders[side.index()].get(price) {
+            Some(l) => l,
+            None => self.new_level(side, price),
+        };
+        let tail = self.levels[level as usize].tail;
+        let n = &mut self.orders[slot as usize];
+        n.level = level;
+        n.prev = tail;
+        n.next = NIL;
+        if tail == NIL {
+            self.levels[level as usize].head = slot;
+        } else {
+            self.orders[tail as usize].next = slot;
+        }
+        let lv = &mut self.levels[level as usize];
+        lv.tail = slot;
+        lv.visible += visible;
+        lv.total += remaining;
+        lv.count += 1;
+        level
     }
 
     fn new_level(&mut self, side: Side, price: Price) -> u32 {
@@ -745,23 +780,37 @@ impl OrderBook {
     }
 
     /// Removes an order from its level's queue and frees its slot (the level stays, maybe empty).
+    #[inline]
     fn unlink(&mut self, slot: u32) {
-        let n = self.orders[slot as usize];
-        let lv = &mut self.levels[n.level as usize];
-        lv.visible -= n.visible;
-        lv.total -= n.remaining;
+        let id = self.orders[slot as usize].id;
+        self.detach(slot);
+        self.ids.remove(id);
+        self.free_slot(slot);
+    }
+
+    /// Takes an order out of its level's queue; its slot and id-map entry stay.
+    #[inline(always)]
+    fn detach(&mut self, slot: u32) {
+        let n = &self.orders[slot as usize];
+        let (prev, next, level, visible, remaining) = (n.prev, n.next, n.level, n.visible, n.remaining);
+        let lv = &mut self.levels[level as usize];
+        lv.visible -= visible;
+        lv.total -= remaining;
         lv.count -= 1;
-        if n.prev == NIL {
-            lv.head = n.next;
+        if prev == NIL {
+            lv.head = next;
         } else {
-            self.orders[n.prev as usize].next = n.next;
+            self.orders[prev as usize].next = next;
         }
-        if n.next == NIL {
-            self.levels[n.level as usize].tail = n.prev;
+        if next == NIL {
+            self.levels[level as usize].tail = prev;
         } else {
-            self.orders[n.next as usize].prev = n.prev;
+            self.orders[next as usize].prev = prev;
         }
-        self.ids.remove(n.id);
+    }
+
+    #[inline]
+    fn free_slot(&mut self, slot: u32) {
         self.orders[slot as usize].next = self.free_order;
         self.free_order = slot;
     }
@@ -790,6 +839,7 @@ impl OrderBook {
     }
 
     /// Removes the level if it has no orders; returns true if it did.
+    #[inline(always)]
     fn drop_level_if_empty(&mut self, side: Side, level: u32) -> bool {
         let lv = self.levels[level as usize];
         if lv.count != 0 {

@@ -1,0 +1,128 @@
+//! Proves that the book's hot path does not touch the heap: after warm-up (book pre-sized with
+//! `OrderBook::with_capacity`, event `Vec` reused), running the benchmark mixes performs zero
+//! allocations. A counting global allocator wraps `System`; everything measured runs in the one
+//! `#[test]` below, on one thread, so the global counter sees only this test's allocations
+//! while it is armed.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use wintermute_core::workload::{self, Workload};
+use wintermute_core::{Command, Event, NewOrder, OrderBook, Side};
+
+struct Counting;
+
+static ARMED: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to `System`; the counters are plain atomics and never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if ARMED.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        }
+        System.alloc(layout)
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if ARMED.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        }
+        System.alloc_zeroed(layout)
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if ARMED.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+            BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
+        }
+        System.realloc(ptr, layout, new_size)
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        System.dealloc(ptr, layout)
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocation count of a run of `w`'s commands on `book`, and the first command (index) that
+/// allocated, if any.
+fn count_allocs(w: &Workload, book: &mut OrderBook, events: &mut Vec<Event>) -> (u64, u64, Option<usize>) {
+    let mut first = None;
+    ALLOCS.store(0, Ordering::SeqCst);
+    BYTES.store(0, Ordering::SeqCst);
+    ARMED.store(true, Ordering::SeqCst);
+    for (i, cmd) in w.commands.iter().enumerate() {
+        events.clear();
+        let before = ALLOCS.load(Ordering::Relaxed);
+        let r = book.execute(cmd, events);
+        if first.is_none() && ALLOCS.load(Ordering::Relaxed) != before {
+            first = Some(i);
+        }
+        if r.is_err() {
+            ARMED.store(false, Ordering::SeqCst);
+            panic!("{}: command {i} failed: {r:?}", w.name);
+        }
+    }
+    ARMED.store(false, Ordering::SeqCst);
+    (ALLOCS.load(Ordering::SeqCst), BYTES.load(Ordering::SeqCst), first)
+}
+
+#[test]
+fn no_allocation_per_command_after_warm_up() {
+    const N: usize = 200_000;
+    let workloads = [workload::exchange_core_mix(42, N), workload::feed_mix(42, N), workload::python_mix(42, N)];
+    let mut report = Vec::new();
+    for w in &workloads {
+        // Pre-sized book and event buffer; the warm-up (which places the ladder's window, the
+        // book's one lazy allocation) runs unmeasured.
+        let mut book = w.warmed_book();
+        let mut events: Vec<Event> = Vec::with_capacity(w.max_events_per_command);
+        let (allocs, bytes, first) = count_allocs(w, &mut book, &mut events);
+        report.push(format!(
+            "{}: {} commands (max {} live orders), sized book: {allocs} allocations ({bytes} bytes), first at {first:?}",
+            w.name,
+            w.commands.len(),
+            w.max_live_orders
+        ));
+        assert_eq!(allocs, 0, "{}: {allocs} allocations ({bytes} bytes), first at command {first:?}", w.name);
+    }
+
+    // Informational: the default-sized book (`OrderBook::new`, 1,024 orders) on the same
+    // streams, to show where an undersized book grows (slab Vec doubling, id-map rehash).
+    for w in &workloads {
+        let mut book = OrderBook::new(w.spec.clone());
+        let mut events: Vec<Event> = Vec::with_capacity(w.max_events_per_command);
+        for cmd in &w.warmup {
+            events.clear();
+            book.execute(cmd, &mut events).unwrap();
+        }
+        let (allocs, bytes, first) = count_allocs(w, &mut book, &mut events);
+        report.push(format!(
+            "{}: OrderBook::new (1,024): {allocs} allocations ({bytes} bytes), first at {first:?}",
+            w.name
+        ));
+    }
+    // Informational: a GTC far from the ladder's dense window (65,536 ticks around the first
+    // price) goes to the ladder's ordered map, which allocates a B-tree node.
+    {
+        let w = &workloads[0];
+        let mut book = w.warmed_book();
+        let mut events: Vec<Event> = Vec::with_capacity(64);
+        let far = Command::New(NewOrder::limit(u64::MAX - 1, 1, Side::Sell, workload::START_MID + 40_000, 1));
+        let near = Command::New(NewOrder::limit(u64::MAX - 2, 1, Side::Sell, workload::START_MID + 400, 1));
+        for (what, cmd) in [("near (in window)", near), ("far (outside window)", far)] {
+            ALLOCS.store(0, Ordering::SeqCst);
+            ARMED.store(true, Ordering::SeqCst);
+            book.execute(&cmd, &mut events).unwrap();
+            ARMED.store(false, Ordering::SeqCst);
+            report.push(format!("one GTC {what}: {} allocations", ALLOCS.load(Ordering::SeqCst)));
+            events.clear();
+        }
+    }
+    for line in report {
+        println!("{line}");
+    }
+}
