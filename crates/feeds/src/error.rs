@@ -1,0 +1,84 @@
+//! The one error type of this crate.
+//!
+//! Every variant carries its context as `key=value` pairs in the message, so a log line says what
+//! failed and where without a debugger. Variants used on the per-message path hold only
+//! `&'static str` and integers, so building one does not allocate; the recording and I/O variants
+//! (cold paths) hold owned strings.
+
+/// Errors from reading recordings, parsing exchange messages and replaying them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FeedError {
+    /// A file could not be read or written.
+    #[error("io error: path={path} error={message}")]
+    Io {
+        /// The file involved.
+        path: String,
+        /// The operating system's message.
+        message: String,
+    },
+    /// A line of a recording file does not follow its format.
+    #[error("malformed recording: line={line} reason={reason}")]
+    Recording {
+        /// 1-based line number in the file.
+        line: usize,
+        /// What was wrong.
+        reason: String,
+    },
+    /// An exchange message is not well-formed JSON (or not the JSON shape the venue sends).
+    #[error("malformed json: venue={venue} offset={offset} expected={expected}")]
+    Json {
+        /// The venue whose parser failed.
+        venue: &'static str,
+        /// Byte offset in the message where parsing stopped.
+        offset: usize,
+        /// What the parser expected there.
+        expected: &'static str,
+    },
+    /// A message lacks a field its type requires.
+    #[error("missing field: venue={venue} message={message} field={field}")]
+    MissingField {
+        /// The venue.
+        venue: &'static str,
+        /// The message type.
+        message: &'static str,
+        /// The missing field.
+        field: &'static str,
+    },
+    /// A field is present but its value is not usable.
+    #[error("bad field: venue={venue} field={field} reason={reason}")]
+    BadField {
+        /// The venue.
+        venue: &'static str,
+        /// The field.
+        field: &'static str,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// A decimal string (price, quantity, timestamp) could not be read exactly.
+    #[error("bad decimal: reason={reason}")]
+    Decimal {
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// A message type this crate does not know.
+    #[error("unknown message: venue={venue} kind={kind}")]
+    UnknownMessage {
+        /// The venue.
+        venue: &'static str,
+        /// The type tag as sent, cut to an inline string.
+        kind: crate::decimal::InlineStr,
+    },
+    /// No venue could be recognised for a recording or a frame.
+    #[error("unknown venue: hint={hint}")]
+    UnknownVenue {
+        /// The URL or payload start that was looked at.
+        hint: String,
+    },
+}
+
+impl FeedError {
+    /// Whether this error says "a message type we do not handle" rather than "broken input".
+    pub fn is_unknown_message(&self) -> bool {
+        matches!(self, FeedError::UnknownMessage { .. })
+    }
+}

@@ -1,0 +1,205 @@
+//! Kraken (v1 and v2): snapshot, then updates verified by the CRC-32 checksum.
+//!
+//! Per symbol: a snapshot loads the book (and is verified too when it carries a checksum, as in
+//! v2); each update message is applied whole, in entry order, then each side is truncated to the
+//! subscribed depth (Kraken does not delete levels that fall out of scope), then the checksum of
+//! the top 10 levels is compared with the one sent. A mismatch discards the book until the next
+//! snapshot (in a live session: resubscribe).
+//!
+//! The depth comes, in order of preference, from the v1 channel name (`book-1000`), from a
+//! subscription reply, from the last subscribe request we sent ([`FeedHandler::on_sent`]), or is
+//! Kraken's default of 10.
+
+use std::collections::HashMap;
+
+use crate::decimal::{InlineStr, Symbol};
+use crate::error::FeedError;
+use crate::kraken::{checksum, subscribe_depth, KrakenMessage, KrakenParser};
+use crate::message::{Trade, Venue};
+use crate::sync::{BookStream, FeedEvent, FeedHandler, ResyncReason, Streams, SyncState};
+
+/// Kraken's default book depth.
+pub const DEFAULT_DEPTH: usize = 10;
+
+/// Book builder for Kraken (all pairs of a session).
+#[derive(Debug, Clone)]
+pub struct KrakenBooks {
+    parser: KrakenParser,
+    streams: Streams,
+    depths: HashMap<Symbol, usize>,
+    requested_depth: usize,
+    trades: Vec<Trade>,
+    errors: u64,
+}
+
+impl Default for KrakenBooks {
+    fn default() -> Self {
+        KrakenBooks {
+            parser: KrakenParser::default(),
+            streams: Streams::default(),
+            depths: HashMap::new(),
+            requested_depth: DEFAULT_DEPTH,
+            trades: Vec::new(),
+            errors: 0,
+        }
+    }
+}
+
+impl KrakenBooks {
+    /// An empty builder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The stream of `pair`, if seen.
+    pub fn stream(&self, pair: &str) -> Option<&BookStream> {
+        self.streams.get(&InlineStr::new(pair).ok()?)
+    }
+
+    /// Trades of the last trade frame.
+    pub fn last_trades(&self) -> &[Trade] {
+        &self.trades
+    }
+}
+
+impl FeedHandler for KrakenBooks {
+    fn venue(&self) -> Venue {
+        Venue::Kraken
+    }
+
+    fn on_sent(&mut self, _conn: u32, payload: &str) {
+        if let Some(depth) = subscribe_depth(payload) {
+            self.requested_depth = depth;
+        }
+    }
+
+    fn on_frame(&mut self, conn: u32, payload: &str) -> Result<FeedEvent, FeedError> {
+        let msg = match self.parser.parse(payload) {
+            Ok(m) => m,
+            Err(e) => {
+                // A lost update makes the next checksum fail, so no resync is needed here.
+                self.errors += 1;
+                return Err(e);
+            }
+        };
+        match msg {
+            KrakenMessage::Book { snapshot, depth, parts, levels } => {
+                let mut event = FeedEvent::Ignored;
+                for part in parts {
+                    let depth =
+                        depth.or_else(|| self.depths.get(&part.symbol).copied()).unwrap_or(self.requested_depth);
+                    let s = self.streams.get_or_insert(Venue::Kraken, part.symbol, conn);
+                    s.stats.messages += 1;
+                    let part_levels = KrakenMessage::part_levels(levels, part);
+                    if snapshot {
+                        s.stats.snapshots += 1;
+                        s.conn = conn;
+                        s.book.load_updates(part_levels);
+                        s.state = SyncState::Live;
+                        event = FeedEvent::Snapshot(part.symbol);
+                    } else if s.state == SyncState::Live {
+                        for l in part_levels {
+                            s.book.apply(l.side, l.price, l.qty);
+                        }
+                        s.stats.updates += 1;
+                        event = FeedEvent::Update(part.symbol);
+                    } else {
+                        continue;
+                    }
+                    s.book.truncate(depth);
+                    if let Some(expected) = part.checksum {
+                        if checksum(&s.book) == expected {
+                            s.stats.checksum_ok += 1;
+                        } else {
+                            s.stats.checksum_bad += 1;
+                            s.resync();
+                            event = FeedEvent::Resync { symbol: part.symbol, reason: ResyncReason::ChecksumMismatch };
+                            continue;
+                        }
+                    }
+                    s.note_applied();
+                }
+                Ok(event)
+            }
+            KrakenMessage::Trades { symbol, trades } => {
+                self.trades.clear();
+                self.trades.extend_from_slice(trades);
+                let s = self.streams.get_or_insert(Venue::Kraken, symbol, conn);
+                s.stats.messages += 1;
+                s.stats.trades += trades.len() as u64;
+                Ok(FeedEvent::Trades(symbol))
+            }
+            KrakenMessage::Subscribed { symbol, channel, depth } => {
+                if let (true, Some(depth)) = (channel == "book", depth) {
+                    self.depths.insert(symbol, depth);
+                }
+                Ok(FeedEvent::Ignored)
+            }
+            KrakenMessage::Other { symbol, .. } => {
+                self.streams.get_or_insert(Venue::Kraken, symbol, conn).stats.messages += 1;
+                Ok(FeedEvent::Ignored)
+            }
+            KrakenMessage::Event { .. } => Ok(FeedEvent::Ignored),
+        }
+    }
+
+    fn streams(&self) -> Vec<&BookStream> {
+        self.streams.values().collect()
+    }
+
+    fn unattributed_errors(&self) -> u64 {
+        self.errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SNAPSHOT: &str = r#"{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD","bids":[{"price":45283.5,"qty":0.10000000},{"price":45283.4,"qty":1.54582015}],"asks":[{"price":45285.2,"qty":0.00100000},{"price":45286.4,"qty":1.54582015}],"checksum":2178325928,"timestamp":"2023-10-06T17:35:55.440295Z"}]}"#;
+
+    fn update(checksum: u32) -> String {
+        format!(
+            r#"{{"channel":"book","type":"update","data":[{{"symbol":"BTC/USD","bids":[{{"price":45283.5,"qty":0.00000000}}],"asks":[{{"price":45285.3,"qty":0.5}}],"checksum":{checksum},"timestamp":"2023-10-06T17:35:56.1Z"}}]}}"#
+        )
+    }
+
+    fn subscribe(depth: usize) -> String {
+        format!(r#"{{"method":"subscribe","params":{{"channel":"book","symbol":["BTC/USD"],"depth":{depth}}}}}"#)
+    }
+
+    // Expected CRCs computed with Python's zlib.crc32 over the documented string.
+    #[test]
+    fn v2_snapshot_and_update_verify() {
+        let mut b = KrakenBooks::new();
+        b.on_sent(0, &subscribe(10));
+        assert!(matches!(b.on_frame(0, SNAPSHOT).unwrap(), FeedEvent::Snapshot(_)));
+        assert!(matches!(b.on_frame(0, &update(153_609_883)).unwrap(), FeedEvent::Update(_)));
+        let s = b.stream("BTC/USD").unwrap();
+        assert_eq!((s.stats.checksum_ok, s.stats.checksum_bad), (2, 0));
+        assert_eq!(s.book.best_bid().unwrap().price.as_str(), "45283.4");
+        assert_eq!(s.book.asks().len(), 3);
+    }
+
+    #[test]
+    fn v2_depth_from_the_subscription_truncates_the_book() {
+        let mut b = KrakenBooks::new();
+        b.on_sent(0, &subscribe(2));
+        b.on_frame(0, SNAPSHOT).unwrap();
+        b.on_frame(0, &update(850_264_248)).unwrap();
+        let s = b.stream("BTC/USD").unwrap();
+        assert_eq!((s.stats.checksum_ok, s.stats.checksum_bad), (2, 0));
+        assert_eq!(s.book.asks().len(), 2);
+        // Without truncation (depth 10) the same checksum fails and the book resyncs.
+        let mut b = KrakenBooks::new();
+        b.on_sent(0, &subscribe(10));
+        b.on_frame(0, SNAPSHOT).unwrap();
+        let ev = b.on_frame(0, &update(850_264_248)).unwrap();
+        assert!(matches!(ev, FeedEvent::Resync { reason: ResyncReason::ChecksumMismatch, .. }));
+        let s = b.stream("BTC/USD").unwrap();
+        assert_eq!((s.stats.checksum_bad, s.stats.resyncs, s.state), (1, 1, SyncState::Resyncing));
+        assert!(s.book.is_empty());
+        // Updates wait for the next snapshot.
+        assert_eq!(b.on_frame(0, &update(153_609_883)).unwrap(), FeedEvent::Ignored);
+    }
+}

@@ -1,0 +1,240 @@
+//! Book builders: from parsed exchange messages to local books that are provably in sync.
+//!
+//! Every (venue, symbol) stream runs the same state machine:
+//!
+//! ```text
+//!            snapshot (+ buffered diffs that chain)
+//! Buffering ───────────────────────────────────────▶ Live
+//!     ▲                                              │ gap in sequence / checksum mismatch /
+//!     │            next snapshot                     │ malformed book data
+//! Resyncing ◀────────────────────────────────────────┘ (book discarded, never patched)
+//! ```
+//!
+//! The venue rules live in [`binance`], [`coinbase`] and [`kraken`]; each builder implements
+//! [`FeedHandler`], the interface a connector or a replay feeds with frames. Builders never
+//! panic on input: a frame that does not parse is counted in `errors` (and, when the venue has no
+//! other way to detect a lost book message, makes the affected books resync), and the `Result`
+//! tells the caller what went wrong.
+//!
+//! Counters per stream ([`StreamStats`]):
+//!
+//! | counter | counts |
+//! |---|---|
+//! | `messages` | frames attributed to the stream (book, trade, ticker, …) |
+//! | `snapshots` | snapshots received |
+//! | `updates` | book updates applied to a live book |
+//! | `checksum_ok` / `checksum_bad` | exchange checksums verified / failed (Kraken) |
+//! | `gaps` | sequence gaps (Binance `U`/`u`, Coinbase Advanced `sequence_num`) |
+//! | `resyncs` | times the book was discarded to wait for a new snapshot |
+//! | `crossed` | applied messages after which best bid >= best ask |
+//! | `errors` | malformed frames attributed to the stream |
+//!
+//! The update path does not allocate once buffers and books have grown (see
+//! `tests/no_alloc.rs`): books keep their capacity across resyncs, parsers reuse their buffers,
+//! and streams are looked up by inline [`Symbol`].
+
+pub mod binance;
+pub mod coinbase;
+pub mod kraken;
+
+use std::collections::HashMap;
+
+use crate::book::L2Book;
+use crate::decimal::{Decimal, Symbol};
+use crate::error::FeedError;
+use crate::message::Venue;
+
+pub use binance::BinanceBooks;
+pub use coinbase::CoinbaseBooks;
+pub use kraken::KrakenBooks;
+
+/// Where a stream's book stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncState {
+    /// No snapshot yet; diffs are buffered where the venue needs that.
+    Buffering,
+    /// Snapshot applied and every later message chained: the book is trustworthy.
+    Live,
+    /// A gap or checksum mismatch discarded the book; waiting for a new snapshot.
+    Resyncing,
+}
+
+/// Counters of one stream (see the module docs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamStats {
+    /// Frames attributed to the stream.
+    pub messages: u64,
+    /// Snapshots received.
+    pub snapshots: u64,
+    /// Updates applied to a live book.
+    pub updates: u64,
+    /// Checksums that matched.
+    pub checksum_ok: u64,
+    /// Checksums that did not.
+    pub checksum_bad: u64,
+    /// Sequence gaps.
+    pub gaps: u64,
+    /// Books discarded.
+    pub resyncs: u64,
+    /// Applied messages that left the book crossed.
+    pub crossed: u64,
+    /// Malformed frames.
+    pub errors: u64,
+    /// Trades seen.
+    pub trades: u64,
+    /// Tickers compared with the rebuilt top of book (Coinbase).
+    pub ticker_checks: u64,
+    /// Of those, tickers whose best bid and ask equal the book's.
+    pub ticker_matches: u64,
+}
+
+/// One (venue, symbol) stream: its book, state and counters.
+#[derive(Debug, Clone)]
+pub struct BookStream {
+    /// Venue.
+    pub venue: Venue,
+    /// Symbol as the venue writes it.
+    pub symbol: Symbol,
+    /// Connection the stream arrives on.
+    pub conn: u32,
+    /// Sync state.
+    pub state: SyncState,
+    /// The local book (empty unless `Live`).
+    pub book: L2Book,
+    /// Counters.
+    pub stats: StreamStats,
+}
+
+impl BookStream {
+    /// A new stream waiting for its snapshot.
+    pub fn new(venue: Venue, symbol: Symbol, conn: u32) -> Self {
+        BookStream {
+            venue,
+            symbol,
+            conn,
+            state: SyncState::Buffering,
+            book: L2Book::new(),
+            stats: StreamStats::default(),
+        }
+    }
+
+    /// Discards the book and waits for a new snapshot.
+    pub fn resync(&mut self) {
+        self.book.clear();
+        self.state = SyncState::Resyncing;
+        self.stats.resyncs += 1;
+    }
+
+    /// Counts a crossed book after an applied message.
+    pub fn note_applied(&mut self) {
+        if self.book.is_crossed() {
+            self.stats.crossed += 1;
+        }
+    }
+
+    /// Best bid and ask prices, when the book is live.
+    pub fn top(&self) -> (Option<Decimal>, Option<Decimal>) {
+        if self.state != SyncState::Live {
+            return (None, None);
+        }
+        (self.book.best_bid().map(|l| l.price), self.book.best_ask().map(|l| l.price))
+    }
+}
+
+/// Why a book was discarded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResyncReason {
+    /// A sequence number was skipped.
+    Gap,
+    /// The exchange checksum did not match the rebuilt book.
+    ChecksumMismatch,
+    /// A frame could not be parsed and the venue cannot otherwise prove nothing was lost.
+    Malformed,
+}
+
+/// What a frame did, for callers that react to it (tests, the engine's market-data stage).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedEvent {
+    /// Nothing to report (heartbeats, subscription replies, stale or duplicate diffs, updates
+    /// for a book that is not live).
+    Ignored,
+    /// A diff was buffered until the snapshot arrives.
+    Buffered(Symbol),
+    /// A snapshot was loaded; the book is live.
+    Snapshot(Symbol),
+    /// A snapshot was too old for the buffered diffs and was dropped (fetch another).
+    StaleSnapshot(Symbol),
+    /// An update was applied.
+    Update(Symbol),
+    /// Trades arrived (see the builder's `last_trades`).
+    Trades(Symbol),
+    /// A ticker, with its best bid and ask.
+    Ticker {
+        /// Symbol.
+        symbol: Symbol,
+        /// `best_bid`.
+        best_bid: Option<Decimal>,
+        /// `best_ask`.
+        best_ask: Option<Decimal>,
+    },
+    /// The book was discarded; a new snapshot is needed.
+    Resync {
+        /// Symbol (for a connection-wide gap, the first affected stream).
+        symbol: Symbol,
+        /// Why.
+        reason: ResyncReason,
+    },
+}
+
+/// The interface a connector or a replay drives a venue's builder through.
+pub trait FeedHandler {
+    /// The venue handled.
+    fn venue(&self) -> Venue;
+    /// A connection opened (a fresh connection restarts per-connection sequences).
+    fn on_connect(&mut self, _conn: u32, _url: &str) {}
+    /// We sent a frame (subscriptions tell Kraken's builder the book depth).
+    fn on_sent(&mut self, _conn: u32, _payload: &str) {}
+    /// A REST response arrived (Binance depth snapshots).
+    fn on_http(&mut self, _conn: u32, _url: &str, _body: &str) -> Result<FeedEvent, FeedError> {
+        Ok(FeedEvent::Ignored)
+    }
+    /// A WebSocket frame arrived.
+    fn on_frame(&mut self, conn: u32, payload: &str) -> Result<FeedEvent, FeedError>;
+    /// All streams seen so far, in no particular order.
+    fn streams(&self) -> Vec<&BookStream>;
+    /// Malformed frames that could not be attributed to a stream.
+    fn unattributed_errors(&self) -> u64;
+
+    /// Streams whose book is not live: a connector fetches a REST snapshot (Binance) or
+    /// resubscribes (Coinbase, Kraken) for each. Sorted by symbol.
+    fn pending_snapshots(&self) -> Vec<Symbol> {
+        let mut out: Vec<Symbol> =
+            self.streams().into_iter().filter(|s| s.state != SyncState::Live).map(|s| s.symbol).collect();
+        out.sort();
+        out
+    }
+}
+
+/// Streams of one venue keyed by symbol, created on first sight.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Streams {
+    map: HashMap<Symbol, BookStream>,
+}
+
+impl Streams {
+    pub(crate) fn get_or_insert(&mut self, venue: Venue, symbol: Symbol, conn: u32) -> &mut BookStream {
+        self.map.entry(symbol).or_insert_with(|| BookStream::new(venue, symbol, conn))
+    }
+
+    pub(crate) fn get(&self, symbol: &Symbol) -> Option<&BookStream> {
+        self.map.get(symbol)
+    }
+
+    pub(crate) fn values(&self) -> impl Iterator<Item = &BookStream> {
+        self.map.values()
+    }
+
+    pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut BookStream> {
+        self.map.values_mut()
+    }
+}

@@ -1,0 +1,123 @@
+//! The book update path does not allocate after warm-up.
+//!
+//! A counting global allocator (this file is its own test binary, so it counts only this test)
+//! measures a second replay of each recorded session, after a first replay has grown every
+//! buffer and book to its working size. Parsing, sync checks, book updates, truncation and
+//! checksums all run in the measured pass.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use common::*;
+use wintermute_feeds::consolidated::ConsolidatedBook;
+use wintermute_feeds::recording::Record;
+use wintermute_feeds::sync::{BinanceBooks, CoinbaseBooks, FeedHandler, KrakenBooks};
+use wintermute_feeds::Venue;
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// The allocator trait is unsafe to implement; this one only forwards to the system allocator.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations made by `f`.
+fn count(f: impl FnOnce()) -> u64 {
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    f();
+    COUNTING.store(false, Ordering::SeqCst);
+    ALLOCATIONS.load(Ordering::SeqCst)
+}
+
+fn replay(h: &mut dyn FeedHandler, recs: &[Record<'static>]) -> u64 {
+    let mut applied = 0;
+    for r in recs {
+        let ev = match r {
+            Record::Received { conn, payload, .. } => h.on_frame(*conn, payload),
+            Record::Http { conn, url, body, .. } => h.on_http(*conn, url, body),
+            Record::Sent { conn, payload, .. } => {
+                h.on_sent(*conn, payload);
+                continue;
+            }
+            Record::Connect { .. } => continue,
+        };
+        if let Ok(wintermute_feeds::sync::FeedEvent::Update(_)) = ev {
+            applied += 1;
+        }
+    }
+    applied
+}
+
+fn assert_no_alloc_after_warm_up(h: &mut dyn FeedHandler, path: &str, min_updates: u64) {
+    let recs = load(path);
+    replay(h, &recs); // warm-up
+    let mut applied = 0;
+    let n = count(|| applied = replay(h, &recs));
+    assert!(applied >= min_updates, "{path}: only {applied} updates applied in the measured pass");
+    assert_eq!(n, 0, "{path}: {n} allocations in the measured pass");
+}
+
+#[test]
+fn update_paths_do_not_allocate_after_warm_up() {
+    // One test so that nothing else runs while counting.
+    // The allocator does count: a pass on a cold builder allocates.
+    let recs = load(KRAKEN_BOOK);
+    let cold = count(|| {
+        replay(&mut KrakenBooks::new(), &recs[..100]);
+    });
+    assert!(cold > 0);
+    let mut kraken = KrakenBooks::new();
+    assert_no_alloc_after_warm_up(&mut kraken, KRAKEN_BOOK, 14_000);
+    let xbt = kraken.stream("XBT/USD").unwrap().stats;
+    assert_eq!((xbt.checksum_ok, xbt.checksum_bad), (2 * 5_788, 0));
+    let mut binance = BinanceBooks::new();
+    assert_no_alloc_after_warm_up(&mut binance, BINANCE, 2_000);
+    let mut coinbase = CoinbaseBooks::new();
+    assert_no_alloc_after_warm_up(&mut coinbase, COINBASE, 9_000);
+
+    // The consolidated book reuses its buffers too (three unrelated books stand in for venues).
+    let books = [
+        (Venue::Binance, &binance.stream("BTCUSDT").unwrap().book),
+        (Venue::Coinbase, &coinbase.stream("SKL-USD").unwrap().book),
+        (Venue::Kraken, &kraken.stream("XBT/USD").unwrap().book),
+    ];
+    let mut consolidated = ConsolidatedBook::new();
+    consolidated.rebuild(&books, 100);
+    let n = count(|| {
+        for depth in [10, 50, 100] {
+            consolidated.rebuild(&books, depth);
+            std::hint::black_box((consolidated.bbo(), consolidated.microprice(), consolidated.cross()));
+        }
+    });
+    assert_eq!(n, 0, "consolidated book: {n} allocations");
+    assert!(consolidated.microprice().is_some());
+}
