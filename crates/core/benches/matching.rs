@@ -31,12 +31,7 @@ struct Replay<'a> {
 impl<'a> Replay<'a> {
     fn new(w: &'a Workload) -> Self {
         let warmed = w.warmed_book();
-        Self {
-            w,
-            book: warmed.clone(),
-            warmed,
-            next: 0,
-        }
+        Self { w, book: warmed.clone(), warmed, next: 0 }
     }
 
     /// Runs `iters` commands; returns the time spent in them only.
@@ -64,10 +59,7 @@ impl<'a> Replay<'a> {
 }
 
 fn configure() -> Criterion {
-    Criterion::default()
-        .measurement_time(Duration::from_secs(3))
-        .warm_up_time(Duration::from_secs(1))
-        .sample_size(10)
+    Criterion::default().measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1)).sample_size(10)
 }
 
 fn mixes(c: &mut Criterion) {

@@ -49,11 +49,7 @@ struct Clock {
 
 impl Clock {
     fn new(timer: Timer) -> Self {
-        let mut c = Self {
-            timer,
-            origin: Instant::now(),
-            ticks_per_ns: 1.0,
-        };
+        let mut c = Self { timer, origin: Instant::now(), ticks_per_ns: 1.0 };
         #[cfg(target_arch = "x86_64")]
         if timer == Timer::Tsc {
             // Calibrate over 200 ms of wall clock.
@@ -95,13 +91,9 @@ impl Clock {
         for _ in 0..200_000 {
             let a = self.read();
             let b = self.read();
-            h.record((self.ns(b - a).round() as u64).max(1))
-                .expect("in range");
+            h.record((self.ns(b - a).round() as u64).max(1)).expect("in range");
         }
-        (
-            h.value_at_quantile(0.5) as f64,
-            h.value_at_quantile(0.99) as f64,
-        )
+        (h.value_at_quantile(0.5) as f64, h.value_at_quantile(0.99) as f64)
     }
 }
 
@@ -161,8 +153,7 @@ fn bench_stream(w: &Workload, clock: &Clock, repeat: usize) -> Result {
         let r = book.execute(cmd, &mut events);
         let b = clock.read();
         std::hint::black_box(r.is_ok());
-        hist.record((clock.ns(b - a).round() as u64).max(1))
-            .expect("in range");
+        hist.record((clock.ns(b - a).round() as u64).max(1)).expect("in range");
     }
     Result {
         name: w.name,
@@ -221,14 +212,7 @@ fn build(name: &str, seed: u64, commands: usize) -> Workload {
     }
 }
 
-const ALL: [&str; 6] = [
-    "exchange_core",
-    "feed",
-    "python",
-    "deep_queue",
-    "big_book",
-    "sweep_levels",
-];
+const ALL: [&str; 6] = ["exchange_core", "feed", "python", "deep_queue", "big_book", "sweep_levels"];
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -268,11 +252,7 @@ fn main() {
         let mut book = w.warmed_book();
         let mut events: Vec<Event> = Vec::with_capacity(w.max_events_per_command);
         measured_pass(&mut book, &w.commands, &mut events);
-        println!(
-            "callgrind: {} commands of {} in measured_pass; divide its Ir by that",
-            w.commands.len(),
-            w.name
-        );
+        println!("callgrind: {} commands of {} in measured_pass; divide its Ir by that", w.commands.len(), w.name);
         return;
     }
 
