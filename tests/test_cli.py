@@ -12,7 +12,7 @@ import pytest
 
 import wintermute
 from wintermute.bench.registry import SYSTEMS
-from wintermute.cli import EXIT_NOT_BUILT, main
+from wintermute.cli import main
 
 Require = Callable[[str], None]
 
@@ -35,12 +35,55 @@ def test_a_command_is_required(capsys: pytest.CaptureFixture[str]) -> None:
     assert "required" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("argv", [["feeds", "verify", "some.txt", "--json"]])
-def test_placeholders_say_not_built_and_fail(
-    argv: list[str], capsys: pytest.CaptureFixture[str]
+DATA = Path(__file__).resolve().parent.parent / "data"
+KRAKEN = DATA / "kraken" / "kraken_ws1_2021-04-05_book1000_checksum.cfraw.txt"
+
+
+def test_feeds_verify_json_on_real_kraken_data(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["feeds", "verify", str(KRAKEN), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    streams = {s["symbol"]: s for s in report["streams"]}
+    assert len(streams) == 10
+    xbt = streams["XBT/USD"]
+    assert xbt["venue"] == "kraken"
+    assert xbt["checksum_bad"] == 0
+    assert xbt["checksum_ok"] == xbt["updates"] > 5000
+    assert xbt["best_bid"] < xbt["best_ask"]
+    assert set(xbt) >= {
+        "venue", "symbol", "messages", "snapshots", "updates", "checksum_ok", "checksum_bad",
+        "gaps", "resyncs", "crossed", "best_bid", "best_ask",
+    }  # fmt: skip
+
+
+def test_feeds_verify_table_and_failures(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(argv) == EXIT_NOT_BUILT != 0
-    assert "not built yet" in capsys.readouterr().err
+    assert main(["feeds", "verify", str(KRAKEN)]) == 0
+    out = capsys.readouterr().out
+    assert "XBT/USD" in out
+    assert "crc bad" in out
+    assert main(["feeds", "verify", str(tmp_path / "missing.txt")]) == 2
+    assert "missing.txt" in capsys.readouterr().err
+    # A corrupted checksum is reported and makes the command fail.
+    lines = KRAKEN.read_text().splitlines()
+    target = next(i for i, line in enumerate(lines) if i > 40 and '"c":"' in line)
+    corrupted = list(lines)
+    crc = lines[target].split('"c":"', 1)[1].split('"', 1)[0]
+    wrong = str((int(crc) + 1) % 2**32)
+    corrupted[target] = lines[target].replace(f'"c":"{crc}"', f'"c":"{wrong}"', 1)
+    bad = tmp_path / "corrupted.cfraw.txt"
+    bad.write_text("\n".join(corrupted) + "\n")
+    assert main(["feeds", "verify", str(bad), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert sum(s["checksum_bad"] for s in report["streams"]) == 1
+
+
+def test_demo_runs_and_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--seconds", "0.3", "--commands", "50000"]) == 0
+    out = capsys.readouterr().out
+    assert "commands/s" in out
+    assert "latency p99" in out
+    assert "bid" in out
 
 
 @pytest.mark.parametrize(

@@ -17,14 +17,6 @@ from collections.abc import Sequence
 
 from wintermute import __version__
 
-#: Exit status of commands that exist in the CLI but are not wired to the engine yet.
-EXIT_NOT_BUILT = 3
-
-
-def _not_built(what: str) -> int:
-    print(f"wintermute {what}: not built yet (the engine bindings are not wired)", file=sys.stderr)
-    return EXIT_NOT_BUILT
-
 
 def _demo(args: argparse.Namespace) -> int:
     from wintermute import demo

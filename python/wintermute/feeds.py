@@ -75,7 +75,13 @@ def format_report(report: VerifyReport) -> str:
         s: dict[str, Any] = dict(stream)
         rows.append(["-" if s[key] is None else f"{s[key]}" for key, _ in _COLUMNS])
     widths = [max(len(r[i]) for r in rows) for i in range(len(_COLUMNS))]
-    lines = ["  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))) for r in rows]
+    lines = [
+        "  ".join(
+            c.rjust(w) if i > 1 else c.ljust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
     lines.insert(1, "-" * len(lines[0]))
     lines.append(f"unattributed errors: {report['errors']}")
     return "\n".join(lines)
