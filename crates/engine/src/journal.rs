@@ -1,0 +1,411 @@
+//! The journal: an append-only log of sequenced input commands, from which every book state
+//! can be rebuilt.
+//!
+//! ```
+//! use wintermute_engine::journal::{read_entries, FsyncPolicy, Journal, JournalConfig};
+//! use wintermute_core::{Command, NewOrder, Side};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let config = JournalConfig::new(dir.path()).segment_size(1 << 20).fsync(FsyncPolicy::None);
+//! let (mut journal, report) = Journal::open(config.clone()).unwrap();
+//! assert!(report.truncated.is_none());
+//! let seq = journal.append(0, &Command::New(NewOrder::limit(1, 7, Side::Buy, 100, 5))).unwrap();
+//! assert_eq!(seq, 1);
+//! journal.close().unwrap();
+//!
+//! let entries: Vec<_> = read_entries(dir.path(), 0).unwrap().collect::<Result<_, _>>().unwrap();
+//! assert_eq!(entries[0].command, Command::New(NewOrder::limit(1, 7, Side::Buy, 100, 5)));
+//! ```
+//!
+//! # On disk
+//!
+//! A journal is a directory of *segments* (`<first seq>.wal`, fixed size, memory-mapped while
+//! written, see [`segment`]) holding *records* (length + CRC32C + payload, see [`record`]): one
+//! per input command, with the instrument id and a journal sequence number that grows by one
+//! per record. Snapshots of the books ([`snapshot`]) sit in the same directory.
+//!
+//! # Durability
+//!
+//! Records are written into the mapped file, so they survive a crash of the process as soon as
+//! [`Journal::append`] returns. Surviving a crash of the *machine* needs the pages on disk:
+//! [`FsyncPolicy`] chooses when to `msync` (never, every N records or T time, every record).
+//!
+//! # Recovery
+//!
+//! [`Journal::open`] scans every segment and checks every CRC and that sequence numbers follow
+//! each other. What it finds:
+//! - all records valid: the journal continues after the last one;
+//! - an invalid record (torn write, bad CRC) with **no valid record after it**: a torn tail. It
+//!   is cut off (zeroed), and reported in [`RecoveryReport::truncated`] — the caller decides
+//!   whether to log or alarm;
+//! - an invalid record **followed by valid ones**: damage in the middle. Opening fails with
+//!   [`JournalError::Corrupt`] naming the segment file and byte offset; nothing is skipped.
+//!
+//! Rebuilding the books is [`recovery::recover`]: the newest valid snapshot, then the journal
+//! tail replayed through `OrderBook::execute`. The result equals the original state, event for
+//! event.
+//!
+//! One process writes a journal directory at a time (the memory map relies on it).
+
+pub mod record;
+pub mod recovery;
+pub mod segment;
+pub mod snapshot;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use wintermute_core::order::Command;
+use wintermute_core::InstrumentId;
+
+pub use record::{JournalEntry, RECORD_SIZE};
+pub use recovery::{apply, recover, recover_with, Outcome, Recovered, ReplayedEvent};
+pub use snapshot::{
+    load_latest_snapshot, read_snapshot, write_snapshot, EngineSnapshot, LoadedSnapshot, SnapshotWarning,
+};
+
+use record::RawRecord;
+use segment::{ActiveSegment, ScanEnd};
+
+/// What went wrong with a journal. Messages carry `key=value` context.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal io op={op} path={}: {source}", path.display())]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("journal corrupt segment={} offset={offset}: {reason}; valid records follow, refusing to skip them", segment.display())]
+    Corrupt { segment: PathBuf, offset: u64, reason: &'static str },
+    #[error("journal sequence gap segment={} offset={offset}: expected seq={expected}, found seq={found}", segment.display())]
+    SequenceGap { segment: PathBuf, offset: u64, expected: u64, found: u64 },
+    #[error("journal segment name is not <first seq>.wal path={}", path.display())]
+    BadSegmentName { path: PathBuf },
+    #[error("journal record seq={seq} holds an invalid command: {source}")]
+    InvalidCommand {
+        seq: u64,
+        #[source]
+        source: wintermute_core::OrderError,
+    },
+    #[error("journal record seq={seq} names unknown instrument={instrument}")]
+    UnknownInstrument { seq: u64, instrument: InstrumentId },
+    #[error("journal config invalid: {why}")]
+    Config { why: String },
+    #[error("snapshot path={}: {why}", path.display())]
+    Snapshot { path: PathBuf, why: String },
+}
+
+impl JournalError {
+    pub(crate) fn io(op: &'static str, path: &Path, source: std::io::Error) -> Self {
+        JournalError::Io { op, path: path.to_path_buf(), source }
+    }
+}
+
+/// When appended records are flushed to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// Never explicitly (the OS writes pages back when it likes; [`Journal::sync`] still works).
+    None,
+    /// When `records` records are pending or `interval` has passed since the last flush,
+    /// checked on each append.
+    Batch { records: u32, interval: Duration },
+    /// After every record (slow: one `msync` per command).
+    EveryRecord,
+}
+
+/// Where and how a journal is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalConfig {
+    pub dir: PathBuf,
+    /// Bytes per segment file; at least one record.
+    pub segment_size: u64,
+    pub fsync: FsyncPolicy,
+}
+
+impl JournalConfig {
+    /// 64 MiB segments, batched fsync (every 1,000 records or 10 ms).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            segment_size: 64 << 20,
+            fsync: FsyncPolicy::Batch { records: 1000, interval: Duration::from_millis(10) },
+        }
+    }
+
+    /// The same config with another segment size.
+    pub fn segment_size(mut self, bytes: u64) -> Self {
+        self.segment_size = bytes;
+        self
+    }
+
+    /// The same config with another fsync policy.
+    pub fn fsync(mut self, policy: FsyncPolicy) -> Self {
+        self.fsync = policy;
+        self
+    }
+}
+
+/// A torn tail that recovery cut off.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TornTail {
+    pub segment: PathBuf,
+    /// Where the cut was made (the first invalid byte).
+    pub offset: u64,
+    pub reason: &'static str,
+    /// Later segment files that held no valid record and were deleted.
+    pub removed_segments: Vec<PathBuf>,
+}
+
+/// What [`Journal::open`] found.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecoveryReport {
+    pub segments: usize,
+    /// Valid records found.
+    pub records: u64,
+    /// Sequence number of the last valid record (0: none).
+    pub last_seq: u64,
+    /// `Some` when a torn tail was cut off: a warning, not an error.
+    pub truncated: Option<TornTail>,
+}
+
+/// The writer. See the module docs.
+#[derive(Debug)]
+pub struct Journal {
+    config: JournalConfig,
+    active: ActiveSegment,
+    next_seq: u64,
+    pending: u32,
+    last_sync: Instant,
+}
+
+impl Journal {
+    /// Opens (or creates) the journal in `config.dir`, recovering it as the module docs say.
+    pub fn open(config: JournalConfig) -> Result<(Journal, RecoveryReport), JournalError> {
+        if config.segment_size < RECORD_SIZE as u64 {
+            return Err(JournalError::Config {
+                why: format!("segment_size={} is below one record ({RECORD_SIZE} bytes)", config.segment_size),
+            });
+        }
+        if let FsyncPolicy::Batch { records: 0, .. } = config.fsync {
+            return Err(JournalError::Config { why: "batch fsync needs records >= 1".into() });
+        }
+        let dir = config.dir.clone();
+        fs::create_dir_all(&dir).map_err(|e| JournalError::io("create_dir", &dir, e))?;
+        let (report, tail) = scan_journal(&dir)?;
+        let next_seq = match (&tail, report.records) {
+            // Only empty segments: continue with the first one's number (never 0).
+            (Some((first_seq, _, _)), 0) => (*first_seq).max(1),
+            _ => report.last_seq + 1,
+        };
+        let active = match tail {
+            Some((first_seq, path, offset)) => ActiveSegment::open(path, first_seq, offset, config.segment_size)?,
+            None => ActiveSegment::create(&dir, next_seq, config.segment_size)?,
+        };
+        let journal = Journal { config, active, next_seq, pending: 0, last_sync: Instant::now() };
+        Ok((journal, report))
+    }
+
+    /// Appends one command for `instrument`; returns its journal sequence number.
+    pub fn append(&mut self, instrument: InstrumentId, command: &Command) -> Result<u64, JournalError> {
+        if !self.active.has_room() {
+            self.roll()?;
+        }
+        let seq = self.next_seq;
+        record::encode(self.active.next_record(), seq, instrument, command);
+        self.next_seq += 1;
+        match self.config.fsync {
+            FsyncPolicy::None => {}
+            FsyncPolicy::EveryRecord => self.active.flush()?,
+            FsyncPolicy::Batch { records, interval } => {
+                self.pending += 1;
+                if self.pending >= records || self.last_sync.elapsed() >= interval {
+                    self.sync()?;
+                }
+            }
+        }
+        Ok(seq)
+    }
+
+    /// Flushes everything appended so far to disk.
+    pub fn sync(&mut self) -> Result<(), JournalError> {
+        self.active.flush()?;
+        self.pending = 0;
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+
+    /// Sequence number of the last record (0: empty journal).
+    pub fn last_seq(&self) -> u64 {
+        self.next_seq - 1
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.config.dir
+    }
+
+    /// Flushes and closes. (Dropping without closing is a crash, as far as the disk knows.)
+    pub fn close(mut self) -> Result<(), JournalError> {
+        self.sync()
+    }
+
+    fn roll(&mut self) -> Result<(), JournalError> {
+        if self.config.fsync != FsyncPolicy::None {
+            self.active.flush()?;
+        }
+        self.active = ActiveSegment::create(&self.config.dir, self.next_seq, self.config.segment_size)?;
+        Ok(())
+    }
+}
+
+/// The segment to continue writing: first seq, path and end of its written part.
+type Tail = (u64, PathBuf, usize);
+
+/// Scans all segments, cuts a torn tail, fails on damage in the middle.
+fn scan_journal(dir: &Path) -> Result<(RecoveryReport, Option<Tail>), JournalError> {
+    let segments = segment::list_segments(dir)?;
+    let mut report = RecoveryReport { segments: segments.len(), ..RecoveryReport::default() };
+    let mut tail = None;
+    for (i, (first_seq, path)) in segments.iter().enumerate() {
+        let bytes = segment::read_segment(path)?;
+        let mut gap = None;
+        let end = segment::scan(&bytes, |off, r: RawRecord| {
+            let expected = report.last_seq + 1;
+            if gap.is_none() && r.seq != expected && !(report.last_seq == 0 && r.seq == *first_seq) {
+                gap = Some((off, expected, r.seq));
+            }
+            if gap.is_none() {
+                report.records += 1;
+                report.last_seq = r.seq;
+            }
+        });
+        if let Some((offset, expected, found)) = gap {
+            return Err(JournalError::SequenceGap { segment: path.clone(), offset: offset as u64, expected, found });
+        }
+        let (offset, reason) = match end {
+            ScanEnd::Clean { offset } => (offset, None),
+            ScanEnd::Bad { offset, reason } => (offset, Some(reason)),
+        };
+        let later = &segments[i + 1..];
+        // Anything valid after this point (here or in a later segment) means the damage, or
+        // the zeros, are in the middle of the journal.
+        let valid_after = segment::valid_record_after(&bytes, offset + 1)
+            || later.iter().try_fold(false, |found, (_, p)| {
+                if found {
+                    return Ok(true);
+                }
+                let b = segment::read_segment(p)?;
+                Ok::<_, JournalError>(segment::valid_record_after(&b, 0))
+            })?;
+        let room_left = bytes.len().saturating_sub(offset) >= RECORD_SIZE;
+        if valid_after && (reason.is_some() || room_left) {
+            return Err(JournalError::Corrupt {
+                segment: path.clone(),
+                offset: offset as u64,
+                reason: reason.unwrap_or("zeros where a record should be"),
+            });
+        }
+        if valid_after {
+            // A full segment: the journal goes on in the next one.
+            continue;
+        }
+        // This is the last segment with data. Cut a torn tail, drop later segments (none of
+        // them holds a valid record; any non-zero byte in them is reported).
+        let garbage_here = reason.is_some() || bytes[offset..].iter().any(|&b| b != 0);
+        let mut removed = Vec::new();
+        let mut garbage_later = false;
+        for (_, p) in later {
+            garbage_later |= segment::read_segment(p)?.iter().any(|&b| b != 0);
+            fs::remove_file(p).map_err(|e| JournalError::io("remove", p, e))?;
+            removed.push(p.clone());
+        }
+        if !removed.is_empty() {
+            segment::sync_dir(dir)?;
+        }
+        if garbage_here {
+            segment::truncate_at(path, offset as u64)?;
+        }
+        if garbage_here || garbage_later {
+            report.truncated = Some(TornTail {
+                segment: path.clone(),
+                offset: offset as u64,
+                reason: reason.unwrap_or("non-zero bytes after the last record"),
+                removed_segments: removed,
+            });
+        }
+        tail = Some((*first_seq, path.clone(), offset));
+        break;
+    }
+    Ok((report, tail))
+}
+
+/// Reads the records with a sequence number above `after_seq`, in order, one segment in memory
+/// at a time. Yields an error (and then stops) on any invalid record: open the journal first
+/// to cut a torn tail.
+pub fn read_entries(dir: &Path, after_seq: u64) -> Result<JournalReader, JournalError> {
+    let segments = segment::list_segments(dir)?;
+    // Skip segments that end before `after_seq` (the next one starts at or below it).
+    let start = segments.iter().rposition(|(first, _)| *first <= after_seq.saturating_add(1)).unwrap_or(0);
+    let mut segments = segments;
+    segments.drain(..start);
+    Ok(JournalReader {
+        segments: segments.into_iter(),
+        path: PathBuf::new(),
+        bytes: Vec::new(),
+        offset: 0,
+        after_seq,
+        done: false,
+    })
+}
+
+/// Iterator over journal entries; see [`read_entries`].
+#[derive(Debug)]
+pub struct JournalReader {
+    segments: std::vec::IntoIter<(u64, PathBuf)>,
+    path: PathBuf,
+    bytes: Vec<u8>,
+    offset: usize,
+    after_seq: u64,
+    done: bool,
+}
+
+impl Iterator for JournalReader {
+    type Item = Result<JournalEntry, JournalError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            match record::parse(&self.bytes, self.offset) {
+                record::Frame::Record(r) => {
+                    self.offset += RECORD_SIZE;
+                    if r.seq > self.after_seq {
+                        return Some(r.decode().map_err(|source| JournalError::InvalidCommand { seq: r.seq, source }));
+                    }
+                }
+                record::Frame::End => {
+                    let (_, path) = self.segments.next()?;
+                    self.bytes = match segment::read_segment(&path) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            self.done = true;
+                            return Some(Err(e));
+                        }
+                    };
+                    self.path = path;
+                    self.offset = 0;
+                }
+                record::Frame::Bad(reason) => {
+                    self.done = true;
+                    return Some(Err(JournalError::Corrupt {
+                        segment: self.path.clone(),
+                        offset: self.offset as u64,
+                        reason,
+                    }));
+                }
+            }
+        }
+        None
+    }
+}

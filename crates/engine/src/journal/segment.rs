@@ -1,0 +1,178 @@
+//! Segment files: naming, listing, scanning, and the memory-mapped one being written.
+//!
+//! A segment is a file of a fixed size (`JournalConfig::segment_size`), named after the
+//! sequence number of its first record (`00000000000000000001.wal`), created full of zeros and
+//! filled front to back with records. A record never straddles two segments: when the next one
+//! does not fit, the writer starts a new segment.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use memmap2::MmapMut;
+
+use super::record::{parse, Frame, RawRecord, PAYLOAD_SIZE, RECORD_SIZE};
+use super::JournalError;
+
+/// File extension of segments.
+pub const SEGMENT_EXT: &str = "wal";
+
+/// The file name of the segment whose first record is `first_seq`.
+pub fn segment_name(first_seq: u64) -> String {
+    format!("{first_seq:020}.{SEGMENT_EXT}")
+}
+
+/// Segments of `dir`, sorted by first sequence number.
+pub fn list_segments(dir: &Path) -> Result<Vec<(u64, PathBuf)>, JournalError> {
+    let mut out = Vec::new();
+    let entries = fs::read_dir(dir).map_err(|e| JournalError::io("read_dir", dir, e))?;
+    for entry in entries {
+        let path = entry.map_err(|e| JournalError::io("read_dir", dir, e))?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some(SEGMENT_EXT) {
+            continue;
+        }
+        let first = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .and_then(|s| s.parse::<u64>().ok())
+            .ok_or_else(|| JournalError::BadSegmentName { path: path.clone() })?;
+        out.push((first, path));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Reads a whole segment file.
+pub fn read_segment(path: &Path) -> Result<Vec<u8>, JournalError> {
+    fs::read(path).map_err(|e| JournalError::io("read", path, e))
+}
+
+/// How a scan of one segment ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanEnd {
+    /// Zeros (or the end of the file) at this offset: the written part ends here.
+    Clean { offset: usize },
+    /// An invalid record at this offset.
+    Bad { offset: usize, reason: &'static str },
+}
+
+/// Walks the records of one segment from the start, handing each to `f` with its offset.
+pub(crate) fn scan(bytes: &[u8], mut f: impl FnMut(usize, RawRecord)) -> ScanEnd {
+    let mut off = 0;
+    loop {
+        match parse(bytes, off) {
+            Frame::Record(r) => {
+                f(off, r);
+                off += RECORD_SIZE;
+            }
+            Frame::End => return ScanEnd::Clean { offset: off },
+            Frame::Bad(reason) => return ScanEnd::Bad { offset: off, reason },
+        }
+    }
+}
+
+/// True when a valid record starts anywhere in `bytes[from..]` (tried at every byte offset, in
+/// case damage shifted things). Segments start as zeros and a cut zeroes again, so any valid
+/// record found there was really written: what lies before it is not a torn tail.
+pub(crate) fn valid_record_after(bytes: &[u8], from: usize) -> bool {
+    // A record starts with its length's low byte, never 0: skip zeros fast.
+    let first = PAYLOAD_SIZE as u8;
+    (from..bytes.len()).filter(|&off| bytes[off] == first).any(|off| matches!(parse(bytes, off), Frame::Record(_)))
+}
+
+/// Cuts a segment's written part at `offset`: everything from there on becomes zeros again.
+pub fn truncate_at(path: &Path, offset: u64) -> Result<(), JournalError> {
+    let file = OpenOptions::new().write(true).open(path).map_err(|e| JournalError::io("open", path, e))?;
+    let size = file.metadata().map_err(|e| JournalError::io("stat", path, e))?.len();
+    file.set_len(offset).map_err(|e| JournalError::io("truncate", path, e))?;
+    file.set_len(size).map_err(|e| JournalError::io("extend", path, e))?;
+    file.sync_all().map_err(|e| JournalError::io("fsync", path, e))
+}
+
+/// Makes a directory entry change (create, rename, delete) durable.
+pub fn sync_dir(dir: &Path) -> Result<(), JournalError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| JournalError::io("fsync dir", dir, e))
+}
+
+/// Maps `file` read-write.
+///
+/// This is the crate's only `unsafe` outside `spsc`: memmap2 cannot offer a safe file mapping,
+/// because another process could change the file under the mapping.
+#[allow(unsafe_code)]
+fn map(file: &File) -> std::io::Result<MmapMut> {
+    // SAFETY: the mapping is only undefined behaviour if the file is changed outside this
+    // mapping while it lives (by another process, or a truncation). The journal directory has
+    // one writer by contract (see the `journal` module docs); this process only resizes a
+    // segment before mapping it or after dropping the map, and only reads it through `fs::read`
+    // (a copy, not a reference into the mapping).
+    unsafe { MmapMut::map_mut(file) }
+}
+
+/// The segment being written: a mapped file and the offset of the next record.
+#[derive(Debug)]
+pub struct ActiveSegment {
+    pub path: PathBuf,
+    pub first_seq: u64,
+    map: MmapMut,
+    /// Offset of the next record.
+    pub offset: usize,
+    /// Everything before this offset has been flushed to disk.
+    pub synced: usize,
+}
+
+impl ActiveSegment {
+    /// Creates (zero-filled, `size` bytes) and maps a new segment.
+    pub fn create(dir: &Path, first_seq: u64, size: u64) -> Result<Self, JournalError> {
+        let path = dir.join(segment_name(first_seq));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| JournalError::io("create", &path, e))?;
+        file.set_len(size).map_err(|e| JournalError::io("set_len", &path, e))?;
+        sync_dir(dir)?;
+        Self::map_at(path, file, first_seq, 0)
+    }
+
+    /// Maps an existing segment whose written part ends at `offset`.
+    pub fn open(path: PathBuf, first_seq: u64, offset: usize, size: u64) -> Result<Self, JournalError> {
+        let file =
+            OpenOptions::new().read(true).write(true).open(&path).map_err(|e| JournalError::io("open", &path, e))?;
+        let len = file.metadata().map_err(|e| JournalError::io("stat", &path, e))?.len();
+        if len < size {
+            // A segment created with a smaller size (or a crash between create and set_len).
+            file.set_len(size).map_err(|e| JournalError::io("set_len", &path, e))?;
+        }
+        Self::map_at(path, file, first_seq, offset)
+    }
+
+    fn map_at(path: PathBuf, file: File, first_seq: u64, offset: usize) -> Result<Self, JournalError> {
+        let map = map(&file).map_err(|e| JournalError::io("mmap", &path, e))?;
+        Ok(Self { path, first_seq, map, offset, synced: offset })
+    }
+
+    /// True when one more record fits.
+    #[inline]
+    pub fn has_room(&self) -> bool {
+        self.offset + RECORD_SIZE <= self.map.len()
+    }
+
+    /// The bytes of the next record (caller checked [`Self::has_room`]); advances the offset.
+    #[inline]
+    pub fn next_record(&mut self) -> &mut [u8] {
+        let off = self.offset;
+        self.offset += RECORD_SIZE;
+        &mut self.map[off..off + RECORD_SIZE]
+    }
+
+    /// Flushes what was written since the last flush (msync: waits for the disk).
+    pub fn flush(&mut self) -> Result<(), JournalError> {
+        if self.synced < self.offset {
+            self.map
+                .flush_range(self.synced, self.offset - self.synced)
+                .map_err(|e| JournalError::io("msync", &self.path, e))?;
+            self.synced = self.offset;
+        }
+        Ok(())
+    }
+}

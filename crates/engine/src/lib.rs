@@ -1,0 +1,22 @@
+//! # wintermute-engine
+//!
+//! The runtime around the core's order books:
+//!
+//! - [`spsc`]: bounded single-producer/single-consumer rings, the only queues between engine
+//!   threads (the crate's one audited module with `unsafe` code);
+//! - [`wait`]: what a consumer thread does when its ring is empty (spin, yield or park);
+//! - [`journal`]: the append-only, CRC-framed, memory-mapped log of sequenced input commands,
+//!   book snapshots, and recovery (snapshot + journal tail = the same state and events);
+//! - [`risk`]: pre-trade limits and kill switches, and post-trade positions and PnL.
+//!
+//! Unsafe code is denied crate-wide. Two places opt out, each with a `SAFETY` comment on every
+//! block: the `spsc` module, and one function in `journal::segment` that maps a segment file
+//! (memmap2 offers no safe file mapping).
+
+#![deny(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+pub mod journal;
+pub mod risk;
+pub mod spsc;
+pub mod wait;

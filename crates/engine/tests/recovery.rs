@@ -1,0 +1,221 @@
+//! Crash and recover: a random command stream is journaled and run, a snapshot is taken
+//! midway, the process "crashes" (the journal is dropped without closing; sometimes the last
+//! record is torn), and recovery must give back the same books (compared as snapshot JSON)
+//! and the same events, event for event, as the original run.
+
+use std::fs::OpenOptions;
+use std::path::Path;
+
+use wintermute_core::{Command, Engine, InstrumentSpec, NewOrder, Side, StpMode, TimeInForce};
+use wintermute_engine::journal::segment::list_segments;
+use wintermute_engine::journal::{
+    apply, recover, write_snapshot, EngineSnapshot, FsyncPolicy, Journal, JournalConfig, Outcome, ReplayedEvent,
+    RECORD_SIZE,
+};
+
+/// xorshift64*: a tiny seeded generator, so each seed is one reproducible stream.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn range(&mut self, lo: i64, hi: i64) -> i64 {
+        lo + self.below((hi - lo + 1) as u64) as i64
+    }
+}
+
+fn initial_engine() -> Engine {
+    let mut e = Engine::new();
+    for sym in ["BTC-USD", "ETH-USD"] {
+        e.add_instrument(InstrumentSpec::from_units(sym, "0.5", "0.001", 1, 50, 400, 600).unwrap()).unwrap();
+    }
+    e
+}
+
+/// A stream with every command kind, TIFs, post-only, icebergs, STP, and commands the book
+/// refuses (unknown ids, quantities above the maximum, prices out of band).
+fn random_command(rng: &mut Rng, next_id: &mut u64) -> (u32, Command) {
+    let instrument = rng.below(2) as u32;
+    let cmd = match rng.below(20) {
+        0..=10 => {
+            *next_id += 1;
+            let side = if rng.below(2) == 0 { Side::Buy } else { Side::Sell };
+            let mid = 500;
+            let price = if side == Side::Buy { rng.range(mid - 15, mid + 3) } else { rng.range(mid - 3, mid + 15) };
+            let qty = rng.range(1, 55);
+            let mut o = NewOrder::limit(*next_id, rng.below(4) as u32, side, price, qty);
+            match rng.below(10) {
+                0 => o = o.with_tif(TimeInForce::Ioc),
+                1 => o = o.with_tif(TimeInForce::Fok),
+                2 => o = o.post_only(),
+                3 => o = o.iceberg(rng.range(1, qty)),
+                4 => o = NewOrder::market(*next_id, o.account, side, qty),
+                5 => o.price = 700, // out of band
+                _ => {}
+            }
+            o.stp = [StpMode::None, StpMode::CancelNewest, StpMode::CancelOldest, StpMode::Decrement]
+                [rng.below(4) as usize];
+            Command::New(o)
+        }
+        11..=15 => Command::Cancel { order_id: rng.below(*next_id + 2) },
+        16..=18 => Command::Amend {
+            order_id: rng.below(*next_id + 2),
+            price: (rng.below(2) == 0).then(|| rng.range(485, 515)),
+            qty: Some(rng.range(1, 40)),
+        },
+        _ => Command::MassCancel { account: (rng.below(2) == 0).then(|| rng.below(4) as u32), side: None },
+    };
+    (instrument, cmd)
+}
+
+fn snapshot_json(engine: &Engine) -> String {
+    serde_json::to_string(&EngineSnapshot::capture(engine, 0)).unwrap()
+}
+
+struct OriginalRun {
+    commands: Vec<(u32, Command)>,
+    /// Every event of the run, tagged with the journal record that caused it.
+    events: Vec<ReplayedEvent>,
+    /// Book state after all records, and after all but the last.
+    final_state: String,
+    state_before_last: String,
+    snapshot_seq: u64,
+    refused: u64,
+}
+
+/// Runs `n` random commands live: journal, then apply (the engine's write-ahead order).
+fn original_run(dir: &Path, seed: u64, n: u64, snapshot_at: u64) -> OriginalRun {
+    let config = JournalConfig::new(dir).segment_size(100 * RECORD_SIZE as u64).fsync(FsyncPolicy::None);
+    let (mut journal, _) = Journal::open(config).unwrap();
+    let mut engine = initial_engine();
+    let mut rng = Rng(seed | 1);
+    let mut next_id = 0;
+    let (mut commands, mut events, mut sink) = (Vec::new(), Vec::new(), Vec::new());
+    let mut state_before_last = String::new();
+    let mut refused = 0;
+    for i in 1..=n {
+        let (instrument, cmd) = random_command(&mut rng, &mut next_id);
+        if i == n {
+            state_before_last = snapshot_json(&engine);
+        }
+        let seq = journal.append(instrument, &cmd).unwrap();
+        assert_eq!(seq, i);
+        sink.clear();
+        if let Outcome::Refused(_) = apply(&mut engine, seq, instrument, &cmd, &mut sink).unwrap() {
+            refused += 1;
+        }
+        events.extend(sink.iter().map(|&event| ReplayedEvent { journal_seq: seq, instrument, event }));
+        commands.push((instrument, cmd));
+        if i == snapshot_at {
+            write_snapshot(dir, &EngineSnapshot::capture(&engine, seq)).unwrap();
+        }
+    }
+    drop(journal); // crash: no close, no final fsync
+    OriginalRun {
+        commands,
+        events,
+        final_state: snapshot_json(&engine),
+        state_before_last,
+        snapshot_seq: snapshot_at,
+        refused,
+    }
+}
+
+fn events_after(run: &OriginalRun, after: u64, upto: u64) -> Vec<ReplayedEvent> {
+    run.events.iter().copied().filter(|e| e.journal_seq > after && e.journal_seq <= upto).collect()
+}
+
+#[test]
+fn crash_then_recover_gives_the_same_books_and_events() {
+    for seed in [1, 2, 3] {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 1500;
+        let run = original_run(dir.path(), seed, n, 700);
+        assert!(
+            run.refused > 0 && run.events.iter().any(|e| matches!(e.event, wintermute_core::Event::Trade { .. })),
+            "the stream exercises refusals and trades"
+        );
+
+        let (_, report) = Journal::open(JournalConfig::new(dir.path()).segment_size(100 * RECORD_SIZE as u64)).unwrap();
+        assert_eq!((report.last_seq, report.truncated), (n, None));
+        let r = recover(dir.path(), &initial_engine()).unwrap();
+        assert!(r.snapshot.is_some() && r.snapshot_warnings.is_empty());
+        assert_eq!((r.journal_seq, r.replayed), (n, n - run.snapshot_seq));
+        assert_eq!(snapshot_json(&r.engine), run.final_state, "seed {seed}: book state");
+        assert_eq!(r.events, events_after(&run, run.snapshot_seq, n), "seed {seed}: replayed events");
+    }
+}
+
+#[test]
+fn torn_last_record_recovers_the_state_before_it_and_continues_identically() {
+    for seed in [4, 5] {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 1234;
+        let run = original_run(dir.path(), seed, n, 600);
+        // Truncate the last segment file in the middle of the last record.
+        let (first, path) = list_segments(dir.path()).unwrap().pop().unwrap();
+        let last = (n - first) * RECORD_SIZE as u64;
+        OpenOptions::new().write(true).open(&path).unwrap().set_len(last + 33).unwrap();
+
+        let config = JournalConfig::new(dir.path()).segment_size(100 * RECORD_SIZE as u64).fsync(FsyncPolicy::None);
+        let (mut journal, report) = Journal::open(config).unwrap();
+        let torn = report.truncated.expect("torn record reported");
+        assert_eq!((torn.segment.clone(), torn.offset, report.last_seq), (path, last, n - 1));
+
+        let mut r = recover(dir.path(), &initial_engine()).unwrap();
+        assert_eq!(snapshot_json(&r.engine), run.state_before_last, "seed {seed}");
+        assert_eq!(r.events, events_after(&run, run.snapshot_seq, n - 1), "seed {seed}");
+
+        // The client re-sends the lost command: same record number, same events as originally.
+        let (instrument, cmd) = run.commands[(n - 1) as usize];
+        let seq = journal.append(instrument, &cmd).unwrap();
+        let mut sink = Vec::new();
+        apply(&mut r.engine, seq, instrument, &cmd, &mut sink).unwrap();
+        let again: Vec<_> = sink.iter().map(|&event| ReplayedEvent { journal_seq: seq, instrument, event }).collect();
+        assert_eq!(again, events_after(&run, n - 1, n));
+        assert_eq!(snapshot_json(&r.engine), run.final_state);
+    }
+}
+
+#[test]
+fn a_damaged_newest_snapshot_falls_back_to_an_older_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 900;
+    let run = original_run(dir.path(), 9, n, 300);
+    // A newer snapshot whose body was damaged after it was written.
+    let mut engine = initial_engine();
+    let mut sink = Vec::new();
+    for (i, (instrument, cmd)) in run.commands.iter().enumerate().take(800) {
+        apply(&mut engine, i as u64 + 1, *instrument, cmd, &mut sink).unwrap();
+    }
+    let newer = write_snapshot(dir.path(), &EngineSnapshot::capture(&engine, 800)).unwrap();
+    let mut bytes = std::fs::read(&newer).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x01;
+    std::fs::write(&newer, bytes).unwrap();
+
+    let r = recover(dir.path(), &initial_engine()).unwrap();
+    assert_eq!(r.snapshot_warnings.len(), 1);
+    assert!(r.snapshot_warnings[0].why.contains("CRC mismatch"), "{}", r.snapshot_warnings[0].why);
+    assert_eq!(r.replayed, n - 300);
+    assert_eq!(snapshot_json(&r.engine), run.final_state);
+    assert_eq!(r.events, events_after(&run, 300, n));
+}
+
+#[test]
+fn without_a_snapshot_the_whole_journal_is_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 500;
+    let run = original_run(dir.path(), 11, n, u64::MAX);
+    let r = recover(dir.path(), &initial_engine()).unwrap();
+    assert_eq!((r.snapshot.as_deref(), r.replayed), (None, n));
+    assert_eq!(snapshot_json(&r.engine), run.final_state);
+    assert_eq!(r.events, run.events);
+}
