@@ -15,6 +15,8 @@ from wintermute.errors import (
     InvalidOrderError,
     InvalidPriceError,
     InvalidQuantityError,
+    JournalCorruptError,
+    JournalError,
     OrderError,
     PriceOffTickError,
     QuantityOffLotError,
@@ -40,6 +42,8 @@ HIERARCHY: list[tuple[type[Exception], tuple[type[Exception], ...]]] = [
     (InvalidOrderError, (OrderError, ValueError)),
     (FeedError, (WintermuteError,)),
     (RecordingError, (FeedError,)),
+    (JournalError, (WintermuteError,)),
+    (JournalCorruptError, (JournalError,)),
 ]
 CLASSES = [cls for cls, _ in HIERARCHY]
 

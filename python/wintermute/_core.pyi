@@ -19,6 +19,7 @@ __all__ = [
     "build_info",
     "feeds_verify",
     "generate_workload",
+    "journal_read",
 ]
 
 __version__: str
@@ -139,6 +140,23 @@ class Event:
     def qty_decimal(self) -> Decimal | None: ...
     def to_dict(self) -> dict[str, Any]: ...
 
+@type_check_only
+class TornTail(TypedDict):
+    segment: str
+    offset: int
+    reason: str
+    removed_segments: list[str]
+
+@type_check_only
+class JournalReport(TypedDict):
+    segments: int
+    records: int
+    last_seq: int
+    replayed: int
+    refused: int
+    snapshot: str | None
+    truncated: TornTail | None
+
 @disjoint_base
 class Engine:
     """Order books for several instruments (the Rust class; use ``wintermute.Engine``)."""
@@ -219,6 +237,20 @@ class Engine:
     @property
     def pending_events(self) -> int: ...
     def take_events(self) -> npt.NDArray[np.uint8]: ...
+    def open_journal(
+        self,
+        path: str,
+        *,
+        fsync: Literal["none", "batch", "every"] = "batch",
+        segment_size: int = 67108864,
+        batch_records: int = 1000,
+        batch_interval_ms: int = 10,
+    ) -> JournalReport: ...
+    def journal_snapshot(self) -> str: ...
+    def sync_journal(self) -> None: ...
+    def close_journal(self) -> None: ...
+    @property
+    def journal_seq(self) -> int | None: ...
     def submit_batch_raw(
         self, instrument: int, commands: npt.NDArray[np.uint8]
     ) -> npt.NDArray[np.uint8]: ...
@@ -255,3 +287,14 @@ def generate_workload(name: str, seed: int = 42, commands: int = 1_000_000) -> G
 
 def feeds_verify(path: str) -> str:
     """Replays a recording through the feed parsers and book builders; the report as JSON."""
+
+# ---- journal (crates/python/src/journal.rs) -------------------------------------------------
+
+@type_check_only
+class JournalColumns(TypedDict):
+    seq: npt.NDArray[np.uint64]
+    instrument: npt.NDArray[np.uint32]
+    commands: npt.NDArray[np.uint8]
+
+def journal_read(path: str, after_seq: int = 0) -> JournalColumns:
+    """The journal's entries after ``after_seq`` as columns (commands as 48-byte records)."""

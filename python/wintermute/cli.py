@@ -6,6 +6,8 @@
     wintermute demo [--seconds S] [--seed N] [--commands N]
     wintermute bench [--json] [--seed N] [--orders N] [--system NAME ...]
     wintermute feeds verify FILE [--json]
+    wintermute journal inspect|verify DIR [--json]
+    wintermute journal export DIR [--format jsonl|csv|parquet] [--out FILE]
 """
 
 from __future__ import annotations
@@ -36,6 +38,32 @@ def _feeds_verify(args: argparse.Namespace) -> int:
     print(json.dumps(report) if args.json else feeds.format_report(report))
     bad = sum(s["checksum_bad"] + s["gaps"] + s["crossed"] for s in report["streams"])
     return 1 if bad else 0
+
+
+def _journal(args: argparse.Namespace) -> int:
+    from wintermute import errors, journal
+
+    try:
+        if args.journal_command == "export":
+            if args.format == "parquet":
+                n = journal.export(args.dir, "parquet", parquet_path=args.out)
+            elif args.out:
+                with open(args.out, "w", newline="") as out:
+                    n = journal.export(args.dir, args.format, out)
+            else:
+                n = journal.export(args.dir, args.format)
+            print(f"exported {n} entries", file=sys.stderr)
+            return 0
+        summary = journal.summarize(args.dir)
+    except (errors.JournalError, ValueError) as e:
+        print(f"wintermute journal: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for key, value in summary.items():
+            print(f"{key:>12}: {value}")
+    return 0 if summary["ok"] else 1
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -112,6 +140,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this system (repeatable); default: all installed",
     )
     bench.set_defaults(handler=_bench)
+
+    jr = commands.add_parser("journal", help="inspect, verify and export a journal directory")
+    jr_commands = jr.add_subparsers(dest="journal_command", required=True, metavar="COMMAND")
+    for name, text in (("inspect", "summarize a journal"), ("verify", "check every record's CRC")):
+        sub = jr_commands.add_parser(name, help=text)
+        sub.add_argument("dir", metavar="DIR", help="journal directory")
+        sub.add_argument("--json", action="store_true", help="print a JSON document")
+        sub.set_defaults(handler=_journal)
+    export = jr_commands.add_parser(
+        "export", help="write every entry as JSON lines, CSV or Parquet"
+    )
+    export.add_argument("dir", metavar="DIR", help="journal directory")
+    export.add_argument("--format", choices=("jsonl", "csv", "parquet"), default="jsonl")
+    export.add_argument(
+        "--out", help="output file (default: standard output; required for parquet)"
+    )
+    export.set_defaults(handler=_journal)
 
     feeds = commands.add_parser("feeds", help="exchange market-data tools")
     feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="COMMAND")

@@ -20,8 +20,10 @@ for bad input, ``LookupError`` for unknown keys), so generic handlers keep worki
     │   ├── InvalidQuantityError
     │   ├── InvalidPriceError
     │   └── InvalidOrderError
-    └── FeedError
-        └── RecordingError
+    ├── FeedError
+    │   └── RecordingError
+    └── JournalError
+        └── JournalCorruptError
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ __all__ = [
     "InvalidOrderError",
     "InvalidPriceError",
     "InvalidQuantityError",
+    "JournalCorruptError",
+    "JournalError",
     "OrderError",
     "PriceOffTickError",
     "QuantityOffLotError",
@@ -108,3 +112,12 @@ class FeedError(WintermuteError):
 
 class RecordingError(FeedError):
     """A recorded feed file that cannot be read or replayed."""
+
+
+class JournalError(WintermuteError):
+    """A journal that cannot be opened, written or read (I/O, configuration, unknown instrument)."""
+
+
+class JournalCorruptError(JournalError):
+    """A journal record that fails its CRC (or does not decode) with valid records after it:
+    recovery stops rather than skip it. The message names the segment file and byte offset."""

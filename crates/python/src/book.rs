@@ -7,6 +7,7 @@
 //!   instrument ids, ticks and lots; events are written as 80-byte records
 //!   (`wintermute_core::records`) that Python views as a numpy structured array.
 
+use std::path::Path;
 use std::time::Instant;
 
 use numpy::{PyArray1, PyReadonlyArray1};
@@ -19,7 +20,10 @@ use wintermute_core::{
     OrderView, Side, StpMode, TimeInForce,
 };
 
+use wintermute_engine::journal::{recover_with, write_snapshot, EngineSnapshot, Journal, JournalError};
+
 use crate::errors::{self, Quantity};
+use crate::journal;
 
 /// Most events the fast path holds before `take_events()` must be called.
 const DEFAULT_PENDING_LIMIT: usize = 10_000_000;
@@ -352,9 +356,31 @@ pub struct PyEngine {
     pending_limit: usize,
     commands: u32,
     scratch: Vec<Event>,
+    /// When set, every command is appended here before it runs.
+    journal: Option<Journal>,
 }
 
 impl PyEngine {
+    /// Appends `cmd` to the journal, if one is open.
+    fn journal_append(&mut self, py: Python<'_>, id: InstrumentId, cmd: &Command) -> PyResult<()> {
+        if let Some(j) = self.journal.as_mut() {
+            j.append(id, cmd).map_err(|e| journal::journal_error(py, &e))?;
+        }
+        Ok(())
+    }
+
+    fn refuse_with_journal(&self, py: Python<'_>, what: &str) -> PyResult<()> {
+        if self.journal.is_some() {
+            return Err(errors::error(
+                py,
+                "JournalError",
+                format!("{what} is not available while a journal is open (it would bypass the journal)"),
+                Some("JOURNAL"),
+            ));
+        }
+        Ok(())
+    }
+
     fn resolve(&self, py: Python<'_>, instrument: &Bound<'_, PyAny>) -> PyResult<InstrumentId> {
         if let Ok(s) = instrument.cast::<PyString>() {
             let s = s.to_str()?;
@@ -394,6 +420,7 @@ impl PyEngine {
 
     /// Runs one command and returns its events as `Event` objects.
     fn run<'py>(&mut self, py: Python<'py>, id: InstrumentId, cmd: &Command) -> PyResult<Bound<'py, PyList>> {
+        self.journal_append(py, id, cmd)?;
         self.scratch.clear();
         let book = self.engine.book_mut(id);
         book.execute(cmd, &mut self.scratch).map_err(|e| errors::order_error(py, &e))?;
@@ -419,17 +446,12 @@ impl PyEngine {
                 Some("EVENTS_PENDING"),
             ));
         }
-        let book = self.engine.get_mut(id).ok_or_else(|| {
-            errors::error(
-                py,
-                "UnknownInstrumentError",
-                format!("unknown instrument id={id}"),
-                Some("UNKNOWN_INSTRUMENT"),
-            )
-        })?;
+        self.check_id(py, id)?;
+        self.journal_append(py, id, cmd)?;
         let before = self.pending.bytes.len();
         self.pending.instrument = id;
         self.pending.command = self.commands;
+        let book = self.engine.book_mut(id);
         book.execute(cmd, &mut self.pending).map_err(|e| errors::order_error(py, &e))?;
         self.commands = self.commands.wrapping_add(1);
         Ok((self.pending.bytes.len() - before) / EVENT_SIZE)
@@ -460,7 +482,96 @@ impl PyEngine {
             pending_limit: DEFAULT_PENDING_LIMIT,
             commands: 0,
             scratch: Vec::with_capacity(64),
+            journal: None,
         }
+    }
+
+    /// Opens (or creates) an append-only journal in directory `path`: from now on every command
+    /// is written there before it runs. Call it right after defining the instruments (same
+    /// symbols, same order as in the journal's history): if the journal already holds records,
+    /// the books are rebuilt from its newest valid snapshot and the records after it. A torn
+    /// last record is cut off and reported under `"truncated"`; damage in the middle raises
+    /// `JournalCorruptError`. `fsync`: `"none"`, `"batch"` (every `batch_records` records or
+    /// `batch_interval_ms`) or `"every"` record. Returns the recovery report.
+    #[pyo3(signature = (path, *, fsync="batch", segment_size=67_108_864, batch_records=1000, batch_interval_ms=10))]
+    fn open_journal<'py>(
+        &mut self,
+        py: Python<'py>,
+        path: &str,
+        fsync: &str,
+        segment_size: u64,
+        batch_records: u32,
+        batch_interval_ms: u64,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        self.refuse_with_journal(py, "open_journal")?;
+        if self.engine.books().iter().any(|b| b.seq() != 0 || b.order_count() != 0) {
+            return Err(errors::error(
+                py,
+                "JournalError",
+                "open the journal before the first command: the journal must hold the whole history".into(),
+                Some("JOURNAL"),
+            ));
+        }
+        let config = journal::config(py, path, fsync, segment_size, batch_records, batch_interval_ms)?;
+        let initial = &self.engine;
+        let opened = py.detach(|| -> Result<_, JournalError> {
+            let (j, report) = Journal::open(config)?;
+            let recovered = recover_with(Path::new(path), initial, |_| {})?;
+            Ok((j, report, recovered))
+        });
+        let (j, report, recovered) = opened.map_err(|e| journal::journal_error(py, &e))?;
+        let symbols = |e: &Engine| e.books().iter().map(|b| b.spec().clone()).collect::<Vec<_>>();
+        if symbols(&recovered.engine) != symbols(&self.engine) {
+            return Err(errors::error(
+                py,
+                "JournalError",
+                format!(
+                    "the journal's snapshot has instruments {:?}, this engine {:?}: define the same instruments, in the same order",
+                    recovered.engine.books().iter().map(|b| b.spec().symbol.as_str()).collect::<Vec<_>>(),
+                    self.instruments()
+                ),
+                Some("JOURNAL"),
+            ));
+        }
+        let dict =
+            journal::report_dict(py, &report, recovered.replayed, recovered.refused, recovered.snapshot.as_deref())?;
+        self.engine = recovered.engine;
+        self.journal = Some(j);
+        Ok(dict)
+    }
+
+    /// Writes a snapshot of every book into the journal directory (atomically); recovery then
+    /// starts from it. Returns the snapshot's path.
+    fn journal_snapshot(&mut self, py: Python<'_>) -> PyResult<String> {
+        let Some(j) = self.journal.as_mut() else {
+            return Err(errors::error(py, "JournalError", "no journal is open".into(), Some("JOURNAL")));
+        };
+        j.sync().map_err(|e| journal::journal_error(py, &e))?;
+        let snap = EngineSnapshot::capture(&self.engine, j.last_seq());
+        let path = write_snapshot(j.dir(), &snap).map_err(|e| journal::journal_error(py, &e))?;
+        Ok(path.display().to_string())
+    }
+
+    /// Flushes the journal to disk.
+    fn sync_journal(&mut self, py: Python<'_>) -> PyResult<()> {
+        match self.journal.as_mut() {
+            Some(j) => j.sync().map_err(|e| journal::journal_error(py, &e)),
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes and closes the journal (commands then run unjournaled).
+    fn close_journal(&mut self, py: Python<'_>) -> PyResult<()> {
+        match self.journal.take() {
+            Some(j) => j.close().map_err(|e| journal::journal_error(py, &e)),
+            None => Ok(()),
+        }
+    }
+
+    /// The journal sequence number of the last journaled command (None without a journal).
+    #[getter]
+    fn journal_seq(&self) -> Option<u64> {
+        self.journal.as_ref().map(Journal::last_seq)
     }
 
     /// Defines an instrument; returns its id. All values are exact decimals (str, int or Decimal).
@@ -724,6 +835,7 @@ impl PyEngine {
     /// Restores a book from `snapshot()` JSON: replaces the instrument's book, or adds the
     /// instrument if the engine does not have it. Returns the instrument id.
     fn restore(&mut self, py: Python<'_>, snapshot: &str) -> PyResult<InstrumentId> {
+        self.refuse_with_journal(py, "restore")?;
         let snap: BookSnapshot = serde_json::from_str(snapshot).map_err(|e| {
             errors::error(py, "WintermuteError", format!("invalid snapshot JSON: {e}"), Some("INVALID_SNAPSHOT"))
         })?;
@@ -808,9 +920,11 @@ impl PyEngine {
     }
 
     /// Drains the fast path's buffer as raw 80-byte event records (view with
-    /// `wintermute.batch.EVENT_DTYPE`).
+    /// `wintermute.batch.EVENT_DTYPE`); their `command` field counts the fast-path calls since
+    /// the previous drain (0, 1, 2, ...).
     fn take_events<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyArray1<u8>> {
         let bytes = std::mem::take(&mut self.pending.bytes);
+        self.commands = 0;
         PyArray1::from_vec(py, bytes)
     }
 
@@ -834,8 +948,17 @@ impl PyEngine {
             )));
         }
         let book = self.engine.book_mut(id);
-        let out = py.detach(|| run_batch(book, id, input));
-        Ok(PyArray1::from_vec(py, out))
+        let journal = self.journal.as_mut();
+        let out = py.detach(|| run_batch(book, id, input, journal));
+        match out {
+            Ok(out) => Ok(PyArray1::from_vec(py, out)),
+            Err((done, e)) => Err(errors::error(
+                py,
+                "JournalError",
+                format!("batch stopped after {done} commands (they ran and are journaled): {e}"),
+                Some("JOURNAL"),
+            )),
+        }
     }
 
     /// Benchmark support: runs command records natively (no Python per command, GIL released)
@@ -849,6 +972,7 @@ impl PyEngine {
         commands: PyReadonlyArray1<'py, u8>,
         timed: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
+        self.refuse_with_journal(py, "run_native")?;
         let id = self.check_id(py, instrument)?;
         let input =
             commands.as_slice().map_err(|_| errors::type_error("commands must be a contiguous array".into()))?;
@@ -874,7 +998,12 @@ impl PyEngine {
     }
 }
 
-fn run_batch(book: &mut OrderBook, id: InstrumentId, input: &[u8]) -> Vec<u8> {
+fn run_batch(
+    book: &mut OrderBook,
+    id: InstrumentId,
+    input: &[u8],
+    mut journal: Option<&mut Journal>,
+) -> Result<Vec<u8>, (usize, JournalError)> {
     let mut sink = RecordSink {
         bytes: Vec::with_capacity(input.len() / COMMAND_SIZE * 3 * EVENT_SIZE),
         instrument: id,
@@ -883,12 +1012,21 @@ fn run_batch(book: &mut OrderBook, id: InstrumentId, input: &[u8]) -> Vec<u8> {
     for (i, chunk) in input.chunks_exact(COMMAND_SIZE).enumerate() {
         sink.command = i as u32;
         let rec: &[u8; COMMAND_SIZE] = chunk.try_into().expect("chunks_exact yields full records");
-        let result = records::decode_command(rec).and_then(|cmd| book.execute(&cmd, &mut sink));
-        if let Err(e) = result {
+        let cmd = match records::decode_command(rec) {
+            Ok(cmd) => cmd,
+            Err(e) => {
+                sink.bytes.extend_from_slice(&records::encode_invalid(&e, id, i as u32));
+                continue;
+            }
+        };
+        if let Some(j) = journal.as_deref_mut() {
+            j.append(id, &cmd).map_err(|e| (i, e))?;
+        }
+        if let Err(e) = book.execute(&cmd, &mut sink) {
             sink.bytes.extend_from_slice(&records::encode_invalid(&e, id, i as u32));
         }
     }
-    sink.bytes
+    Ok(sink.bytes)
 }
 
 fn native_loop(book: &mut OrderBook, cmds: &[Command], timed: bool) -> (f64, CountingSink, Vec<u64>) {

@@ -17,6 +17,7 @@ use pyo3::types::PyDict;
 mod book;
 mod errors;
 mod feeds;
+mod journal;
 mod workload;
 
 /// The package version, shared by the Rust crates and the Python distribution.
@@ -43,5 +44,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     book::register(m)?;
     workload::register(m)?;
     feeds::register(m)?;
+    journal::register(m)?;
     Ok(())
 }
