@@ -183,9 +183,10 @@ impl OrderBook {
         self.seq
     }
 
+    /// True if a limit order at `price` on `side` would trade on arrival.
     #[inline]
-    fn best_opposite(&self, side: Side) -> Option<Price> {
-        self.best[side.opposite().index()]
+    fn would_trade(&self, side: Side, price: Price) -> bool {
+        self.best[side.opposite().index()].is_some_and(|opp| crosses(side, price, opp))
     }
 
     /// Best bid `(price, visible qty)`.
@@ -278,14 +279,10 @@ impl OrderBook {
     pub fn submit<S: EventSink>(&mut self, o: &NewOrder, sink: &mut S) -> Result<(), OrderError> {
         self.validate_new(o)?;
         let market = o.order_type == OrderType::Market;
-        if o.post_only {
-            if let Some(opp) = self.best_opposite(o.side) {
-                if crosses(o.side, o.price, opp) {
-                    let seq = self.next_seq();
-                    sink.push(Event::Rejected { seq, order_id: o.order_id, reason: RejectReason::PostOnlyWouldCross });
-                    return Ok(());
-                }
-            }
+        if o.post_only && self.would_trade(o.side, o.price) {
+            let seq = self.next_seq();
+            sink.push(Event::Rejected { seq, order_id: o.order_id, reason: RejectReason::PostOnlyWouldCross });
+            return Ok(());
         }
         let mut taker = Taker {
             id: o.order_id,
@@ -379,17 +376,18 @@ impl OrderBook {
         let new_price = price.unwrap_or(node.price);
         let new_qty = qty.unwrap_or(node.remaining);
 
+        let amended = |seq, priority_kept| Event::Amended {
+            seq,
+            order_id,
+            old_price: node.price,
+            new_price,
+            old_qty: node.remaining,
+            new_qty,
+            priority_kept,
+        };
         if new_price == node.price && new_qty <= node.remaining {
             let seq = self.next_seq();
-            sink.push(Event::Amended {
-                seq,
-                order_id,
-                old_price: node.price,
-                new_price,
-                old_qty: node.remaining,
-                new_qty,
-                priority_kept: true,
-            });
+            sink.push(amended(seq, true));
             let n = &mut self.orders[slot as usize];
             let new_visible = n.visible.min(new_qty);
             let (dv, dt) = (n.visible - new_visible, n.remaining - new_qty);
@@ -402,25 +400,13 @@ impl OrderBook {
             return Ok(());
         }
 
-        if node.post_only {
-            if let Some(opp) = self.best_opposite(node.side) {
-                if crosses(node.side, new_price, opp) {
-                    let seq = self.next_seq();
-                    sink.push(Event::Rejected { seq, order_id, reason: RejectReason::PostOnlyWouldCross });
-                    return Ok(());
-                }
-            }
+        if node.post_only && self.would_trade(node.side, new_price) {
+            let seq = self.next_seq();
+            sink.push(Event::Rejected { seq, order_id, reason: RejectReason::PostOnlyWouldCross });
+            return Ok(());
         }
         let seq = self.next_seq();
-        sink.push(Event::Amended {
-            seq,
-            order_id,
-            old_price: node.price,
-            new_price,
-            old_qty: node.remaining,
-            new_qty,
-            priority_kept: false,
-        });
+        sink.push(amended(seq, false));
         // The order leaves its level but keeps its slab slot and its id-map entry: if it rests
         // again (the usual case) it is re-linked in place, with no id-map remove + insert.
         self.detach(slot);
