@@ -6,8 +6,10 @@ ok / bad, sequence gaps, resyncs, crossed-book events and the final top of book 
 text as the exchange wrote it). It reads cryptofeed's raw recordings (the text format and its
 JSON-lines variant) and Wintermute's own recording format::
 
+    >>> from pathlib import Path
     >>> from wintermute import feeds
-    >>> report = feeds.verify("data/kraken/kraken_ws1_2021-04-05_book1000_checksum.cfraw.txt")
+    >>> data = Path(feeds.__file__).resolve().parents[2] / "data"  # the repository's recordings
+    >>> report = feeds.verify(data / "kraken/kraken_ws1_2021-04-05_book1000_checksum.cfraw.txt")
     >>> xbt = next(s for s in report["streams"] if s["symbol"] == "XBT/USD")
     >>> xbt["checksum_bad"], xbt["checksum_ok"] > 5000
     (0, True)

@@ -42,22 +42,10 @@ from wintermute import _core, batch, errors
 __all__ = ["ENTRY_DTYPE", "Summary", "export", "read", "summarize"]
 
 #: One journal entry: its sequence number, the instrument id, then the command's fields.
+_COMMAND_FIELDS = [n for n in batch.COMMAND_DTYPE.names or () if not n.startswith("_")]
 ENTRY_DTYPE = np.dtype(
-    [
-        ("seq", "<u8"),
-        ("instrument", "<u4"),
-        ("order_id", "<u8"),
-        ("price", "<i8"),
-        ("qty", "<i8"),
-        ("display_qty", "<i8"),
-        ("account", "<u4"),
-        ("kind", "u1"),
-        ("side", "u1"),
-        ("order_type", "u1"),
-        ("tif", "u1"),
-        ("stp", "u1"),
-        ("flags", "u1"),
-    ]
+    [("seq", np.dtype("<u8")), ("instrument", np.dtype("<u4"))]
+    + [(n, batch.COMMAND_DTYPE[n]) for n in _COMMAND_FIELDS]
 )
 
 _KINDS = {
@@ -76,9 +64,8 @@ def read(path: str | PathLike[str], after_seq: int = 0) -> npt.NDArray[np.void]:
     out = np.zeros(len(cmds), dtype=ENTRY_DTYPE)
     out["seq"] = raw["seq"]
     out["instrument"] = raw["instrument"]
-    for name in ENTRY_DTYPE.names or ():
-        if name not in ("seq", "instrument"):
-            out[name] = cmds[name]
+    for name in _COMMAND_FIELDS:
+        out[name] = cmds[name]
     return out
 
 
