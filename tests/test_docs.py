@@ -7,7 +7,13 @@ import importlib
 
 import pytest
 
-MODULES = ["wintermute", "wintermute.engine", "wintermute.batch", "wintermute.journal", "wintermute.feeds"]
+MODULES = [
+    "wintermute",
+    "wintermute.engine",
+    "wintermute.batch",
+    "wintermute.journal",
+    "wintermute.feeds",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

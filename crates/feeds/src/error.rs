@@ -68,6 +68,34 @@ pub enum FeedError {
         /// The type tag as sent, cut to an inline string.
         kind: crate::decimal::InlineStr,
     },
+    /// A network connection could not be opened, or broke (connector, replay server).
+    #[error("network error: url={url} attempts={attempts} error={message}")]
+    Network {
+        /// The endpoint.
+        url: String,
+        /// Connection attempts made so far (0 when not connecting).
+        attempts: u32,
+        /// What went wrong.
+        message: String,
+    },
+    /// An HTTP request (Binance REST snapshot) failed or returned a non-200 status.
+    #[error("http error: url={url} status={status} error={message}")]
+    Http {
+        /// The request URL.
+        url: String,
+        /// The status code, 0 when no response arrived.
+        status: u16,
+        /// What went wrong.
+        message: String,
+    },
+    /// A configuration value is not usable.
+    #[error("bad config: field={field} reason={reason}")]
+    Config {
+        /// The field.
+        field: &'static str,
+        /// Why it was rejected.
+        reason: String,
+    },
     /// No venue could be recognised for a recording or a frame.
     #[error("unknown venue: hint={hint}")]
     UnknownVenue {

@@ -17,7 +17,9 @@
 //!    chaining, Coinbase snapshots and sequence numbers, Kraken CRC-32 checksums), a
 //!    `Buffering → Live → Resyncing` state machine, and counters.
 //! 5. [`verify`]: replay a recording through all of it and report per stream ([`verify_path`]).
-//! 6. [`consolidated`]: several venues' books for one instrument merged into a consolidated BBO,
+//! 6. [`net`]: the live side: a WebSocket connector per venue (subscribe, keepalive, reconnect,
+//!    resync) driving the same builders, and a replay server that serves recordings on 127.0.0.1.
+//! 7. [`consolidated`]: several venues' books for one instrument merged into a consolidated BBO,
 //!    a microprice fair value and a crossed/locked-between-venues flag.
 //!
 //! ```
@@ -43,6 +45,7 @@ pub mod error;
 pub(crate) mod json;
 pub mod kraken;
 pub mod message;
+pub mod net;
 pub mod recording;
 pub mod sync;
 pub mod verify;

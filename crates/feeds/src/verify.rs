@@ -188,33 +188,43 @@ impl Replay {
     /// The report for everything fed so far.
     pub fn report(&self) -> VerifyReport {
         let handlers: [&dyn FeedHandler; 3] = [&self.binance, &self.coinbase, &self.kraken];
-        let mut streams = Vec::new();
-        let mut errors = self.errors;
+        let mut report = VerifyReport { streams: Vec::new(), errors: self.errors };
         for h in handlers {
-            errors += h.unattributed_errors();
-            for s in h.streams() {
-                let live = s.state == SyncState::Live;
-                let text = |l: Option<&crate::book::Level>| l.filter(|_| live).map(|l| l.price.as_str().to_string());
-                let st = &s.stats;
-                streams.push(StreamReport {
-                    venue: s.venue,
-                    symbol: s.symbol.as_str().to_string(),
-                    messages: st.messages,
-                    snapshots: st.snapshots,
-                    updates: st.updates,
-                    checksum_ok: st.checksum_ok,
-                    checksum_bad: st.checksum_bad,
-                    gaps: st.gaps,
-                    resyncs: st.resyncs,
-                    crossed: st.crossed,
-                    best_bid: text(s.book.best_bid()),
-                    best_ask: text(s.book.best_ask()),
-                    errors: st.errors,
-                });
-            }
+            let part = handler_report(h);
+            report.errors += part.errors;
+            report.streams.extend(part.streams);
         }
-        streams.sort_by(|a, b| (a.venue, &a.symbol).cmp(&(b.venue, &b.symbol)));
-        VerifyReport { streams, errors }
+        report.streams.sort_by(|a, b| (a.venue, &a.symbol).cmp(&(b.venue, &b.symbol)));
+        report
+    }
+}
+
+/// The report of one builder (what a live connector shows; the same shape as [`verify_path`]'s).
+pub fn handler_report(handler: &dyn FeedHandler) -> VerifyReport {
+    let mut streams: Vec<StreamReport> = handler.streams().into_iter().map(stream_report).collect();
+    streams.sort_by(|a, b| (a.venue, &a.symbol).cmp(&(b.venue, &b.symbol)));
+    VerifyReport { streams, errors: handler.unattributed_errors() }
+}
+
+/// The report line of one stream.
+pub fn stream_report(s: &crate::sync::BookStream) -> StreamReport {
+    let live = s.state == SyncState::Live;
+    let text = |l: Option<&crate::book::Level>| l.filter(|_| live).map(|l| l.price.as_str().to_string());
+    let st = &s.stats;
+    StreamReport {
+        venue: s.venue,
+        symbol: s.symbol.as_str().to_string(),
+        messages: st.messages,
+        snapshots: st.snapshots,
+        updates: st.updates,
+        checksum_ok: st.checksum_ok,
+        checksum_bad: st.checksum_bad,
+        gaps: st.gaps,
+        resyncs: st.resyncs,
+        crossed: st.crossed,
+        best_bid: text(s.book.best_bid()),
+        best_ask: text(s.book.best_ask()),
+        errors: st.errors,
     }
 }
 

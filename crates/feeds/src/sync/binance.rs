@@ -128,6 +128,7 @@ impl BinanceBooks {
             }
         };
         stream.stats.snapshots += 1;
+        stream.conn = conn;
         let ids = self.ids.entry(symbol).or_default();
         if let Some(first) = ids.buffer.events.first() {
             // Documented as `lastUpdateId < U`; `lastUpdateId == U - 1` still chains, so the
@@ -164,6 +165,18 @@ impl BinanceBooks {
 impl FeedHandler for BinanceBooks {
     fn venue(&self) -> Venue {
         Venue::Binance
+    }
+
+    fn on_disconnect(&mut self, conn: u32) -> usize {
+        let mut n = 0;
+        for s in self.streams.values_mut().filter(|s| s.conn == conn && s.state == SyncState::Live) {
+            s.resync();
+            if let Some(ids) = self.ids.get_mut(&s.symbol) {
+                ids.buffer.clear();
+            }
+            n += 1;
+        }
+        n
     }
 
     fn on_http(&mut self, conn: u32, url: &str, body: &str) -> Result<FeedEvent, FeedError> {

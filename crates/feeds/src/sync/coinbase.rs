@@ -70,6 +70,11 @@ impl FeedHandler for CoinbaseBooks {
         Venue::Coinbase
     }
 
+    fn on_disconnect(&mut self, conn: u32) -> usize {
+        self.sequence.remove(&conn);
+        self.streams.resync_conn(conn)
+    }
+
     fn on_connect(&mut self, conn: u32, _url: &str) {
         self.sequence.remove(&conn);
     }

@@ -67,6 +67,10 @@ impl FeedHandler for KrakenBooks {
         Venue::Kraken
     }
 
+    fn on_disconnect(&mut self, conn: u32) -> usize {
+        self.streams.resync_conn(conn)
+    }
+
     fn on_sent(&mut self, _conn: u32, payload: &str) {
         if let Some(depth) = subscribe_depth(payload) {
             self.requested_depth = depth;

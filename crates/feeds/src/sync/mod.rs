@@ -192,6 +192,11 @@ pub trait FeedHandler {
     fn venue(&self) -> Venue;
     /// A connection opened (a fresh connection restarts per-connection sequences).
     fn on_connect(&mut self, _conn: u32, _url: &str) {}
+    /// A connection closed or was declared dead: its live books can no longer be proven in sync,
+    /// so they resync (discarded until the next snapshot). Returns how many books resynced.
+    fn on_disconnect(&mut self, _conn: u32) -> usize {
+        0
+    }
     /// We sent a frame (subscriptions tell Kraken's builder the book depth).
     fn on_sent(&mut self, _conn: u32, _payload: &str) {}
     /// A REST response arrived (Binance depth snapshots).
@@ -232,6 +237,16 @@ impl Streams {
 
     pub(crate) fn values(&self) -> impl Iterator<Item = &BookStream> {
         self.map.values()
+    }
+
+    /// Resyncs every live stream of `conn`; returns how many.
+    pub(crate) fn resync_conn(&mut self, conn: u32) -> usize {
+        let mut n = 0;
+        for s in self.map.values_mut().filter(|s| s.conn == conn && s.state == SyncState::Live) {
+            s.resync();
+            n += 1;
+        }
+        n
     }
 
     pub(crate) fn values_mut(&mut self) -> impl Iterator<Item = &mut BookStream> {

@@ -1,0 +1,23 @@
+//! Live market data over the network: a connector per venue and a local replay server.
+//!
+//! * [`client`]: connect, subscribe, keep alive, detect a dead connection, reconnect with backoff
+//!   and jitter, resync books (Binance REST snapshots, Coinbase/Kraken resubscriptions), all
+//!   driving the same [`FeedHandler`](crate::sync::FeedHandler) builders that `verify` uses.
+//! * [`replay_server`]: a recording served on 127.0.0.1 in the venue's own protocol, at recorded
+//!   pace or as fast as possible, with injectable faults; how the connectors are tested without
+//!   the internet (`tests/live_replay.rs`).
+//! * [`blocking`]: `replay_serve_blocking` and `watch_blocking`, for the Python bindings and the
+//!   `wintermute feeds serve` / `watch` commands (no async runtime needed by the caller).
+//! * [`endpoints`]: the venues' URLs and subscribe messages.
+//! * [`http`]: the minimal HTTP/1.1 GET the Binance snapshot needs (plain `http://` only).
+//!
+//! This build has no TLS: `wss://` and `https://` endpoints (the real venues) are refused with a
+//! [`FeedError::Network`](crate::FeedError::Network) / [`FeedError::Http`](crate::FeedError::Http);
+//! point the connector at a local TLS-terminating proxy, or enable TLS in a later increment.
+
+pub mod blocking;
+pub mod client;
+pub mod endpoints;
+pub mod http;
+pub(crate) mod reference;
+pub mod replay_server;
