@@ -7,7 +7,11 @@
 //! - [`wait`]: what a consumer thread does when its ring is empty (spin, yield or park);
 //! - [`journal`]: the append-only, CRC-framed, memory-mapped log of sequenced input commands,
 //!   book snapshots, and recovery (snapshot + journal tail = the same state and events);
-//! - [`risk`]: pre-trade limits and kill switches, and post-trade positions and PnL.
+//! - [`risk`]: pre-trade limits and kill switches, and post-trade positions and PnL;
+//! - [`pipeline`]: the runtime that joins them: gateway rings -> risk -> matching (journal,
+//!   books) -> subscriptions, one thread per stage (or risk and matching merged on small
+//!   machines), with backpressure and a clean shutdown;
+//! - [`analytics`]: latency histograms per pipeline stage, rates, ring occupancy.
 //!
 //! Unsafe code is denied crate-wide. Two places opt out, each with a `SAFETY` comment on every
 //! block: the `spsc` module, and one function in `journal::segment` that maps a segment file
@@ -16,7 +20,9 @@
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod analytics;
 pub mod journal;
+pub mod pipeline;
 pub mod risk;
 pub mod spsc;
 pub mod wait;

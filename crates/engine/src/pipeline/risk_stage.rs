@@ -1,0 +1,116 @@
+//! The risk stage: pre-trade checks in front of the books, post-trade updates behind them.
+//!
+//! # Where post-trade risk lives
+//!
+//! [`RiskEngine::check`] *reserves* each passing new order, and [`RiskEngine::on_event`]
+//! releases reservations and moves fills into positions: both write the same state, so by the
+//! single-writer rule both run on **the thread that owns the risk engine** — the risk thread
+//! (or the merged thread). No lock, no shared map:
+//!
+//! - [`super::Topology::Merged`]: the thread checks a command, runs it on the book and feeds
+//!   the book's events straight back into the risk engine, before the next command. Post-trade
+//!   state is never behind.
+//! - [`super::Topology::Split`]: the matching thread sends the events risk needs (everything but
+//!   book deltas, plus "refused by the book") back on a post-trade ring; the risk thread drains
+//!   that ring before each batch of new commands, and while it waits for room in the ring to
+//!   matching (so the two threads can never wait on each other). Post-trade state lags by the
+//!   commands in flight between the two threads. That lag is conservative for the position and
+//!   open-order limits (a reservation counts the order as filled in the worst case until its
+//!   events arrive); it is not for an amend that races a fill of the same order, which is
+//!   checked against the remaining quantity risk knew of. Use `Merged` where that matters.
+//!
+//! A rejection is not published here: it goes on to the matching stage like any command,
+//! marked rejected, so that it reaches subscribers in order with the gateway's other outputs
+//! (the matching stage is the only producer of the output rings) — and is never journaled.
+
+use wintermute_core::{Command, Event, InstrumentId, InstrumentSpec};
+
+use super::config::RiskConfig;
+use super::message::{Checked, Inbound, PostTrade};
+use crate::risk::{AccountLimits, MonotonicClock, RiskEngine, RiskError};
+
+/// Where the matching stage hands what post-trade risk needs.
+pub(crate) trait PostTradeSink {
+    fn event(&mut self, instrument: InstrumentId, event: &Event);
+    fn refused(&mut self, instrument: InstrumentId, command: &Command);
+}
+
+/// The risk engine and its policy for new accounts; `None` risk: everything passes.
+#[derive(Debug)]
+pub(crate) struct RiskStage {
+    risk: Option<RiskEngine<MonotonicClock>>,
+    default_limits: Option<AccountLimits>,
+}
+
+impl RiskStage {
+    /// Builds the risk engine: instruments in book order, accounts, reference prices.
+    pub(crate) fn new(config: Option<&RiskConfig>, instruments: &[InstrumentSpec]) -> Result<Self, RiskError> {
+        let Some(config) = config else {
+            return Ok(Self { risk: None, default_limits: None });
+        };
+        let mut risk = RiskEngine::new(MonotonicClock::default(), config.notional_scale);
+        for spec in instruments {
+            risk.add_instrument(spec)?;
+        }
+        for &(account, limits) in &config.accounts {
+            risk.set_limits(account, limits);
+        }
+        for &(instrument, price) in &config.reference_prices {
+            risk.set_reference_price(instrument, price)?;
+        }
+        Ok(Self { risk: Some(risk), default_limits: config.default_limits })
+    }
+
+    /// The pre-trade verdict on one command.
+    #[inline]
+    pub(crate) fn admit(&mut self, inbound: Inbound, risk_ns: u64) -> Checked {
+        let rejected = self.check(inbound.instrument, &inbound.command).err();
+        Checked { inbound, risk_ns, rejected }
+    }
+
+    fn check(&mut self, instrument: InstrumentId, command: &Command) -> Result<(), RiskError> {
+        let Some(risk) = self.risk.as_mut() else { return Ok(()) };
+        if let (Some(limits), Command::New(order)) = (self.default_limits, command) {
+            if risk.limits(order.account).is_none() {
+                risk.set_limits(order.account, limits);
+            }
+        }
+        risk.check(instrument, command)
+    }
+
+    /// One message from the post-trade ring.
+    #[inline]
+    pub(crate) fn post_trade(&mut self, msg: PostTrade) {
+        match msg {
+            PostTrade::Event(instrument, event) => self.event(instrument, &event),
+            PostTrade::Refused(instrument, command) => self.refused(instrument, &command),
+        }
+    }
+
+    /// The risk engine (after the pipeline stopped: its final state).
+    pub(crate) fn into_engine(self) -> Option<RiskEngine<MonotonicClock>> {
+        self.risk
+    }
+}
+
+impl PostTradeSink for RiskStage {
+    #[inline]
+    fn event(&mut self, instrument: InstrumentId, event: &Event) {
+        if let Some(risk) = self.risk.as_mut() {
+            risk.on_event(instrument, event);
+        }
+    }
+
+    #[inline]
+    fn refused(&mut self, instrument: InstrumentId, command: &Command) {
+        if let Some(risk) = self.risk.as_mut() {
+            risk.on_refused(instrument, command);
+        }
+    }
+}
+
+/// Whether risk needs to see an event (book deltas carry nothing about orders or positions).
+#[inline]
+pub(crate) fn matters_to_risk(event: &Event) -> bool {
+    !matches!(event, Event::BookDelta { .. })
+}

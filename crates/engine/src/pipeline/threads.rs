@@ -1,0 +1,389 @@
+//! The engine threads' loops, and how they are started, pinned and woken.
+//!
+//! | topology | thread | loop |
+//! |---|---|---|
+//! | split | `wm-risk` | post-trade ring, then each gateway ring round-robin: check, push to matching |
+//! | split | `wm-matching` | risk -> matching ring: journal, book, post-trade ring, subscriptions |
+//! | merged | `wm-engine` | each gateway ring round-robin: check, journal, book, post-trade, subscriptions |
+//!
+//! Each loop takes at most `batch` messages from a ring at a time, samples the ring's occupancy
+//! once per batch, and waits with its [`Idle`] when a whole round found nothing.
+//!
+//! # Stopping
+//!
+//! [`super::Pipeline::shutdown`] raises `stop` and unparks the first thread. It closes every
+//! gateway (see [`super::gateway`]: no submit can succeed afterwards, every successful one is
+//! in a ring), drains them all, and drops its ring into the next stage; the matching thread
+//! drains that ring, flushes the journal and drops the subscription rings. In split mode the
+//! risk thread keeps draining the post-trade ring until the matching thread is gone, so
+//! neither can wait on the other.
+
+use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::thread::{self, JoinHandle, Thread};
+
+use wintermute_core::{Command, Engine, Event, InstrumentId};
+
+use super::gateway::GatewayShared;
+use super::match_stage::MatchStage;
+use super::message::{Checked, Inbound, PostTrade};
+use super::risk_stage::{PostTradeSink, RiskStage};
+use crate::analytics::{MeterPublisher, PipelineClock, Stage};
+use crate::journal::JournalError;
+use crate::spsc::{Consumer, Producer, PushError};
+use crate::wait::{Idle, WaitStrategy};
+
+/// Wakes a thread that may be parked: `unpark` when its strategy parks, nothing otherwise.
+#[derive(Debug, Clone)]
+pub(crate) struct Waker {
+    target: Arc<OnceLock<Thread>>,
+    enabled: bool,
+}
+
+impl Waker {
+    /// A waker for the thread that will be put in `target`, which waits with `wait`.
+    pub(crate) fn new(target: Arc<OnceLock<Thread>>, wait: WaitStrategy) -> Self {
+        Self { target, enabled: matches!(wait, WaitStrategy::Park { .. }) }
+    }
+
+    #[inline]
+    pub(crate) fn wake(&self) {
+        if self.enabled {
+            if let Some(t) = self.target.get() {
+                t.unpark();
+            }
+        }
+    }
+}
+
+/// Starts a named thread, pinned to `core` when it exists. `pinned` tells whether that worked.
+pub(crate) fn spawn<T: Send + 'static>(
+    name: &str,
+    core: Option<usize>,
+    pinned: Arc<AtomicBool>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> io::Result<JoinHandle<T>> {
+    thread::Builder::new().name(name.to_owned()).spawn(move || {
+        if let Some(core) = core {
+            pinned.store(pin(core), Ordering::Relaxed);
+        }
+        f()
+    })
+}
+
+/// Pins the current thread to `core` if this machine has it; never fails.
+fn pin(core: usize) -> bool {
+    let exists = core_affinity::get_core_ids().is_some_and(|ids| ids.iter().any(|c| c.id == core));
+    exists && core_affinity::set_for_current(core_affinity::CoreId { id: core })
+}
+
+/// One gateway ring, as the first engine thread sees it.
+#[derive(Debug)]
+pub(crate) struct GatewayInput {
+    pub(crate) consumer: Consumer<Inbound>,
+    pub(crate) shared: Arc<GatewayShared>,
+    /// Index in the pipeline's ring table.
+    pub(crate) ring: usize,
+}
+
+/// What the first thread shares with every loop: its stop flag and batch size.
+#[derive(Debug, Clone)]
+pub(crate) struct LoopConfig {
+    pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) wait: WaitStrategy,
+    pub(crate) batch: usize,
+    pub(crate) clock: PipelineClock,
+}
+
+/// What a thread hands back when it ends.
+#[derive(Debug)]
+pub(crate) enum ThreadResult {
+    Risk(RiskStage),
+    Matching { engine: Engine, last_seq: u64, error: Option<JournalError> },
+    Merged { engine: Engine, last_seq: u64, error: Option<JournalError>, risk: RiskStage },
+}
+
+/// Closes every gateway once `stop` is up; true when they are closed.
+fn close_if_stopping(cfg: &LoopConfig, inputs: &[GatewayInput], closed: &mut bool) -> bool {
+    if !*closed && cfg.stop.load(Ordering::Acquire) {
+        inputs.iter().for_each(|i| i.shared.close());
+        *closed = true;
+    }
+    *closed
+}
+
+// ---------------------------------------------------------------- merged
+
+/// The merged loop: risk and matching in one thread.
+pub(crate) fn run_merged(
+    cfg: LoopConfig,
+    mut inputs: Vec<GatewayInput>,
+    mut risk: RiskStage,
+    mut stage: MatchStage,
+) -> ThreadResult {
+    let mut idle = Idle::new(cfg.wait);
+    let mut closed = false;
+    loop {
+        let closing = close_if_stopping(&cfg, &inputs, &mut closed);
+        let mut work = 0;
+        for input in &mut inputs {
+            let len = input.consumer.len();
+            if len == 0 {
+                continue;
+            }
+            stage.meter.local.rings[input.ring].observe(len);
+            let clock = cfg.clock;
+            work += input.consumer.pop_batch(cfg.batch, |msg| {
+                let now = clock.now_ns();
+                stage.meter.local.latency.record(Stage::GatewayToRisk, now.saturating_sub(msg.ingress_ns));
+                stage.meter.local.counters.received += 1;
+                let checked = risk.admit(msg, now);
+                stage.process(checked, &mut risk);
+            });
+        }
+        let now = cfg.clock.now_ns();
+        stage.meter.tick(now);
+        if work > 0 {
+            idle.reset();
+            stage.observe_rings();
+        } else if closing {
+            // Closed and a whole round found nothing: no submit can land any more.
+            break;
+        } else {
+            idle.idle();
+        }
+    }
+    drop(inputs);
+    let (engine, last_seq, error) = stage.finish();
+    ThreadResult::Merged { engine, last_seq, error, risk }
+}
+
+// ---------------------------------------------------------------- split: risk
+
+/// The risk thread's side of the rings to and from matching.
+#[derive(Debug)]
+pub(crate) struct RiskLinks {
+    pub(crate) to_match: Producer<Checked>,
+    pub(crate) to_match_ring: usize,
+    pub(crate) post_trade: Option<Consumer<PostTrade>>,
+    pub(crate) post_trade_ring: usize,
+    pub(crate) wake_matching: Waker,
+}
+
+/// The risk thread's state besides its inputs.
+struct RiskSide {
+    risk: RiskStage,
+    links: RiskLinks,
+    meter: MeterPublisher,
+    push_idle: Idle,
+    clock: PipelineClock,
+}
+
+impl RiskSide {
+    /// Applies everything on the post-trade ring; returns how many.
+    fn drain_post_trade(&mut self) -> usize {
+        let Some(rx) = self.links.post_trade.as_mut() else { return 0 };
+        let len = rx.len();
+        if len == 0 {
+            return 0;
+        }
+        self.meter.local.rings[self.links.post_trade_ring].observe(len);
+        let risk = &mut self.risk;
+        rx.pop_batch(len, |m| risk.post_trade(m))
+    }
+
+    fn handle(&mut self, msg: Inbound) {
+        let now = self.clock.now_ns();
+        self.meter.local.latency.record(Stage::GatewayToRisk, now.saturating_sub(msg.ingress_ns));
+        self.meter.local.counters.received += 1;
+        let mut item = self.risk.admit(msg, now);
+        let mut waited = false;
+        loop {
+            match self.links.to_match.push(item) {
+                Ok(()) => break,
+                Err(PushError::Full(back)) => {
+                    if self.links.to_match.is_abandoned() {
+                        // The matching thread died; shutdown reports its panic.
+                        return;
+                    }
+                    if !waited {
+                        waited = true;
+                        self.meter.local.rings[self.links.to_match_ring].full();
+                    }
+                    item = back;
+                    self.links.wake_matching.wake();
+                    // Keep the post-trade ring moving, or matching could wait on us.
+                    self.drain_post_trade();
+                    self.push_idle.idle();
+                }
+            }
+        }
+        if waited {
+            self.push_idle.reset();
+        }
+    }
+}
+
+/// The split risk loop.
+pub(crate) fn run_risk(
+    cfg: LoopConfig,
+    mut inputs: Vec<GatewayInput>,
+    risk: RiskStage,
+    links: RiskLinks,
+    meter: MeterPublisher,
+) -> ThreadResult {
+    let mut side = RiskSide { risk, links, meter, push_idle: Idle::new(cfg.wait), clock: cfg.clock };
+    let mut idle = Idle::new(cfg.wait);
+    let mut closed = false;
+    loop {
+        let closing = close_if_stopping(&cfg, &inputs, &mut closed);
+        let mut work = side.drain_post_trade();
+        let mut forwarded = 0;
+        for input in &mut inputs {
+            let len = input.consumer.len();
+            if len == 0 {
+                continue;
+            }
+            side.meter.local.rings[input.ring].observe(len);
+            forwarded += input.consumer.pop_batch(cfg.batch, |msg| side.handle(msg));
+        }
+        work += forwarded;
+        if forwarded > 0 {
+            side.links.wake_matching.wake();
+        }
+        side.meter.tick(cfg.clock.now_ns());
+        if work > 0 {
+            idle.reset();
+        } else if closing {
+            break;
+        } else {
+            idle.idle();
+        }
+    }
+    drop(inputs);
+    let RiskSide { mut risk, links, mut meter, .. } = side;
+    let RiskLinks { to_match, post_trade, post_trade_ring, wake_matching, .. } = links;
+    // Matching sees the ring abandoned once it has drained it.
+    drop(to_match);
+    wake_matching.wake();
+    if let Some(mut rx) = post_trade {
+        let mut idle = Idle::new(cfg.wait);
+        loop {
+            let len = rx.len();
+            meter.local.rings[post_trade_ring].observe(len);
+            if rx.pop_batch(len.max(1), |m| risk.post_trade(m)) > 0 {
+                idle.reset();
+            } else if rx.is_abandoned() {
+                if rx.is_empty() {
+                    break;
+                }
+            } else {
+                idle.idle();
+            }
+        }
+    }
+    meter.finish();
+    ThreadResult::Risk(risk)
+}
+
+// ---------------------------------------------------------------- split: matching
+
+/// The matching thread's end of the post-trade ring (`None` without risk).
+#[derive(Debug)]
+pub(crate) struct PostTradePort {
+    pub(crate) producer: Option<Producer<PostTrade>>,
+    pub(crate) ring: usize,
+    pub(crate) wake_risk: Waker,
+    idle: Idle,
+    /// Pushes that met a full ring since the last batch (moved into the meter per batch).
+    full_events: u64,
+}
+
+impl PostTradePort {
+    pub(crate) fn new(
+        producer: Option<Producer<PostTrade>>,
+        ring: usize,
+        wake_risk: Waker,
+        wait: WaitStrategy,
+    ) -> Self {
+        Self { producer, ring, wake_risk, idle: Idle::new(wait), full_events: 0 }
+    }
+
+    fn push(&mut self, msg: PostTrade) {
+        let Some(tx) = self.producer.as_mut() else { return };
+        let mut item = msg;
+        let mut waited = false;
+        loop {
+            match tx.push(item) {
+                Ok(()) => break,
+                Err(PushError::Full(back)) => {
+                    if tx.is_abandoned() {
+                        return;
+                    }
+                    if !waited {
+                        waited = true;
+                        self.full_events += 1;
+                    }
+                    item = back;
+                    self.wake_risk.wake();
+                    self.idle.idle();
+                }
+            }
+        }
+        if waited {
+            self.idle.reset();
+        }
+    }
+}
+
+impl PostTradeSink for PostTradePort {
+    #[inline]
+    fn event(&mut self, instrument: InstrumentId, event: &Event) {
+        self.push(PostTrade::Event(instrument, *event));
+    }
+
+    #[inline]
+    fn refused(&mut self, instrument: InstrumentId, command: &Command) {
+        self.push(PostTrade::Refused(instrument, *command));
+    }
+}
+
+/// The split matching loop.
+pub(crate) fn run_matching(
+    cfg: LoopConfig,
+    mut rx: Consumer<Checked>,
+    rx_ring: usize,
+    mut post: PostTradePort,
+    mut stage: MatchStage,
+) -> ThreadResult {
+    let mut idle = Idle::new(cfg.wait);
+    loop {
+        let len = rx.len();
+        let n = if len > 0 {
+            stage.meter.local.rings[rx_ring].observe(len);
+            rx.pop_batch(cfg.batch, |checked| stage.process(checked, &mut post))
+        } else {
+            0
+        };
+        if post.full_events > 0 {
+            stage.meter.local.rings[post.ring].full_events += std::mem::take(&mut post.full_events);
+        }
+        stage.meter.tick(cfg.clock.now_ns());
+        if n > 0 {
+            idle.reset();
+            stage.observe_rings();
+            post.wake_risk.wake();
+        } else if rx.is_abandoned() {
+            if rx.is_empty() {
+                break;
+            }
+        } else {
+            idle.idle();
+        }
+    }
+    // Dropping the post-trade producer tells the risk thread we are done.
+    drop(post);
+    let (engine, last_seq, error) = stage.finish();
+    ThreadResult::Matching { engine, last_seq, error }
+}
