@@ -3,6 +3,7 @@
 This stub is the Python contract of the bindings: keep it in step with crates/python/src.
 """
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any, Literal, TypedDict, final, type_check_only
 
@@ -17,7 +18,10 @@ __all__ = [
     "Event",
     "__version__",
     "build_info",
+    "feeds_recorded_subscription",
+    "feeds_serve",
     "feeds_verify",
+    "feeds_watch",
     "generate_workload",
     "journal_read",
 ]
@@ -298,3 +302,33 @@ class JournalColumns(TypedDict):
 
 def journal_read(path: str, after_seq: int = 0) -> JournalColumns:
     """The journal's entries after ``after_seq`` as columns (commands as 48-byte records)."""
+
+def feeds_recorded_subscription(path: str) -> tuple[str, list[str]]:
+    """The venue and symbols a recording subscribed to."""
+
+def feeds_serve(
+    path: str,
+    on_ready: Callable[[str, str], object],
+    *,
+    pace: str = "recorded",
+    port: int = 0,
+    http_port: int = 0,
+    seconds: float | None = None,
+    exit_when_drained: bool = False,
+) -> dict[str, int]:
+    """Serves a recording on 127.0.0.1 in its exchange's protocol; blocks until it stops."""
+
+def feeds_watch(
+    venue_name: str,
+    symbols: list[str],
+    *,
+    ws_base: str | None = None,
+    rest_base: str | None = None,
+    seconds: float = 5.0,
+    max_frames: int | None = None,
+    record: str | None = None,
+    on_tick: Callable[[str], object] | None = None,
+    tick: float = 0.5,
+    max_attempts: int | None = None,
+) -> str:
+    """Runs a venue's connector and keeps its books in sync; the report as JSON."""

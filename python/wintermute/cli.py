@@ -6,6 +6,8 @@
     wintermute demo [--seconds S] [--seed N] [--commands N]
     wintermute bench [--json] [--seed N] [--orders N] [--system NAME ...]
     wintermute feeds verify FILE [--json]
+    wintermute feeds serve FILE [--pace fast|recorded|N] [--port P] [--seconds S]
+    wintermute feeds watch [--venue V] [--symbols S ...] [--replay FILE | --ws URL | --live]
     wintermute journal inspect|verify DIR [--json]
     wintermute journal export DIR [--format jsonl|csv|parquet] [--out FILE]
 """
@@ -16,6 +18,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from wintermute import __version__
 
@@ -64,6 +67,93 @@ def _journal(args: argparse.Namespace) -> int:
         for key, value in summary.items():
             print(f"{key:>12}: {value}")
     return 0 if summary["ok"] else 1
+
+
+def _feeds_serve(args: argparse.Namespace) -> int:
+    from wintermute import errors, feeds
+
+    try:
+        server = feeds.ReplayServer(
+            args.file,
+            pace=args.pace,
+            port=args.port,
+            http_port=args.http_port,
+            seconds=args.seconds,
+            exit_when_drained=args.exit_when_drained,
+        )
+    except errors.FeedError as e:
+        print(f"wintermute feeds serve: {e}", file=sys.stderr)
+        return 2
+    print(
+        f"serving {args.file}\n  websocket: {server.ws_url}\n  rest:      {server.rest_url}",
+        flush=True,
+    )
+    try:
+        stats = server.wait()
+    except KeyboardInterrupt:
+        return 130
+    print(json.dumps(stats))
+    return 0
+
+
+def _format_live(venue: str, report: Any, counters: dict[str, int]) -> str:
+    from wintermute import feeds
+
+    c = counters
+    head = (
+        f"[{venue}] frames {c.get('frames', 0):,}  connections {c.get('connections', 0)}  "
+        f"reconnects {c.get('reconnects', 0)}  resyncs {c.get('resyncs', 0)}"
+    )
+    return head + "\n" + feeds.format_report(report)
+
+
+def _feeds_watch(args: argparse.Namespace) -> int:
+    from wintermute import errors, feeds
+
+    server = None
+    try:
+        if args.live:
+            if args.replay or args.ws:
+                raise errors.FeedError(
+                    "--live uses the exchange's own endpoints: drop --replay/--ws", reason="FEED"
+                )
+            venue, symbols, ws, rest = args.venue, args.symbols, None, None
+            if not symbols:
+                raise errors.FeedError("--live needs --symbols", reason="FEED")
+        elif args.ws:
+            venue, symbols, ws, rest = args.venue, args.symbols, args.ws, args.rest
+        else:
+            path = args.replay or feeds.bundled_recording(args.venue)
+            venue, recorded = feeds.recorded_subscription(path)
+            symbols = args.symbols or recorded
+            server = feeds.ReplayServer(path, pace=args.pace, seconds=args.seconds + 5)
+            ws, rest = server.ws_url, server.rest_url
+            print(f"replaying {path} at {ws}", file=sys.stderr)
+        tty = sys.stdout.isatty()
+
+        def on_tick(report: feeds.VerifyReport, counters: dict[str, int]) -> None:
+            if not args.json:
+                text = _format_live(venue, report, counters)
+                print(("\x1b[H\x1b[2J" if tty else "") + text, flush=True)
+
+        result = feeds.watch(
+            venue,
+            list(symbols),
+            ws_base=ws,
+            rest_base=rest,
+            seconds=args.seconds,
+            record=args.record,
+            on_tick=on_tick,
+            tick=args.tick,
+        )
+    except errors.FeedError as e:
+        print(f"wintermute feeds watch: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(_format_live(venue, result, result["counters"]))
+    return 0
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -164,6 +254,47 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("file", metavar="FILE", help="recorded feed file")
     verify.add_argument("--json", action="store_true", help="print a JSON document")
     verify.set_defaults(handler=_feeds_verify)
+
+    serve = feeds_commands.add_parser(
+        "serve",
+        help="serve a recording over WebSocket/HTTP on 127.0.0.1 in the exchange's protocol",
+    )
+    serve.add_argument("file", metavar="FILE", help="recorded feed file")
+    serve.add_argument(
+        "--pace", default="recorded", help="fast, recorded, or a speed factor (e.g. 10)"
+    )
+    serve.add_argument("--port", type=_non_negative, default=0, help="WebSocket port (0: any free)")
+    serve.add_argument("--http-port", type=_non_negative, default=0, help="REST port (0: any free)")
+    serve.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    serve.add_argument(
+        "--exit-when-drained",
+        action="store_true",
+        help="stop once every frame was sent and clients left",
+    )
+    serve.set_defaults(handler=_feeds_serve)
+
+    watch = feeds_commands.add_parser(
+        "watch",
+        help="run a venue's connector and show its books' top live (local replay by default)",
+    )
+    watch.add_argument("--venue", choices=("binance", "coinbase", "kraken"), default="kraken")
+    watch.add_argument("--symbols", nargs="*", default=[], help="symbols as the venue writes them")
+    watch.add_argument(
+        "--replay", help="recording to serve locally (default: the repository's one)"
+    )
+    watch.add_argument("--pace", default="10", help="replay pace: fast, recorded or a speed factor")
+    watch.add_argument(
+        "--ws", help="WebSocket base URL of a running server (e.g. wintermute feeds serve)"
+    )
+    watch.add_argument("--rest", help="REST base URL (Binance snapshots)")
+    watch.add_argument("--live", action="store_true", help="the exchange's real endpoints")
+    watch.add_argument("--seconds", type=float, default=5.0, help="how long to watch")
+    watch.add_argument("--tick", type=float, default=0.5, help="refresh interval of the live table")
+    watch.add_argument(
+        "--record", help="write the session to this file (Wintermute's recording format)"
+    )
+    watch.add_argument("--json", action="store_true", help="print the final report as JSON only")
+    watch.set_defaults(handler=_feeds_watch)
     return parser
 
 

@@ -18,12 +18,25 @@ JSON-lines variant) and Wintermute's own recording format::
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from os import PathLike
+from pathlib import Path
 from typing import Any, TypedDict
 
-from wintermute import _core
+from wintermute import _core, errors
 
-__all__ = ["StreamReport", "VerifyReport", "format_report", "verify"]
+__all__ = [
+    "RECORDINGS",
+    "ReplayServer",
+    "StreamReport",
+    "VerifyReport",
+    "WatchReport",
+    "format_report",
+    "recorded_subscription",
+    "verify",
+    "watch",
+]
 
 
 class StreamReport(TypedDict):
@@ -87,3 +100,143 @@ def format_report(report: VerifyReport) -> str:
     lines.insert(1, "-" * len(lines[0]))
     lines.append(f"unattributed errors: {report['errors']}")
     return "\n".join(lines)
+
+
+#: The real recordings shipped in the repository's ``data/`` folder, one per venue (what
+#: ``wintermute feeds watch`` replays when no endpoint is given).
+RECORDINGS = {
+    "binance": (
+        "binance/binance_spot_2021-04-04_BTCUSDT-ETHUSDT-DOTUSDT_depth100ms_snapshot_aggTrade.cfraw.txt"
+    ),
+    "coinbase": "coinbase/coinbase_exchange_2021-04-17_level2_ticker_matches.cfraw.txt",
+    "kraken": "kraken/kraken_ws1_2021-04-05_book1000_checksum.cfraw.txt",
+}
+
+
+def bundled_recording(venue: str) -> Path:
+    """The repository's recording for ``venue``; raises ``RecordingError`` if it is not there
+    (an installed wheel has no ``data/``: pass a recording file instead)."""
+    if venue not in RECORDINGS:
+        raise errors.FeedError(
+            f"venue={venue!r}: expected one of {sorted(RECORDINGS)}", reason="FEED"
+        )
+    path = Path(__file__).resolve().parents[2] / "data" / RECORDINGS[venue]
+    if not path.is_file():
+        raise errors.RecordingError(
+            f"no bundled recording at path={path}: pass --replay FILE", reason="FEED"
+        )
+    return path
+
+
+def recorded_subscription(path: str | PathLike[str]) -> tuple[str, list[str]]:
+    """The venue and the symbols a recording subscribed to."""
+    return _core.feeds_recorded_subscription(str(path))
+
+
+class ReplayServer:
+    """A local replay server for a recording, in a background thread: WebSocket frames in the
+    exchange's own protocol at ``ws_url`` (and Binance's REST snapshot at ``rest_url``).
+
+    ``pace`` is ``"fast"``, ``"recorded"`` or a speed factor such as ``"10"``. The server stops
+    after ``seconds``, or when drained and the clients have left (``exit_when_drained``).
+    """
+
+    def __init__(
+        self,
+        path: str | PathLike[str],
+        *,
+        pace: str = "recorded",
+        port: int = 0,
+        http_port: int = 0,
+        seconds: float | None = None,
+        exit_when_drained: bool = False,
+    ) -> None:
+        self.ws_url = ""
+        self.rest_url = ""
+        self.stats: dict[str, int] | None = None
+        self.error: BaseException | None = None
+        ready = threading.Event()
+
+        def on_ready(ws: str, rest: str) -> None:
+            self.ws_url, self.rest_url = ws, rest
+            ready.set()
+
+        def serve() -> None:
+            try:
+                self.stats = _core.feeds_serve(
+                    str(path),
+                    on_ready,
+                    pace=pace,
+                    port=port,
+                    http_port=http_port,
+                    seconds=seconds,
+                    exit_when_drained=exit_when_drained,
+                )
+            except BaseException as e:  # handed to the caller by wait() or the constructor
+                self.error = e
+            finally:
+                ready.set()
+
+        self._thread = threading.Thread(target=serve, name="wintermute-replay", daemon=True)
+        self._thread.start()
+        ready.wait()
+        if self.error is not None:
+            raise self.error
+
+    def wait(self, timeout: float | None = None) -> dict[str, int] | None:
+        """Waits for the server to stop; returns its counters."""
+        self._thread.join(timeout)
+        if self.error is not None:
+            raise self.error
+        return self.stats
+
+
+class WatchReport(TypedDict):
+    venue: str
+    streams: list[StreamReport]
+    errors: int
+    counters: dict[str, int]
+    elapsed_ms: int
+
+
+def watch(
+    venue: str,
+    symbols: list[str],
+    *,
+    ws_base: str | None = None,
+    rest_base: str | None = None,
+    seconds: float = 5.0,
+    max_frames: int | None = None,
+    record: str | PathLike[str] | None = None,
+    on_tick: Callable[[VerifyReport, dict[str, int]], None] | None = None,
+    tick: float = 0.5,
+    max_attempts: int | None = None,
+) -> WatchReport:
+    """Connects to ``venue`` (its real endpoints unless ``ws_base``/``rest_base`` are given),
+    subscribes to ``symbols``, keeps their books in sync (snapshots, sequence checks,
+    checksums, resyncs, reconnects) for ``seconds``, and reports. ``on_tick(report, counters)``
+    is called on the first frame and about every ``tick`` seconds while data flows;
+    ``max_attempts`` bounds failed connection attempts in a row (``FeedError`` after that;
+    default: retry with backoff until ``seconds`` run out). ``record`` writes the session in
+    Wintermute's recording format for a later ``verify`` or replay."""
+
+    def tick_json(text: str) -> None:
+        if on_tick is not None:
+            data = json.loads(text)
+            on_tick(data["report"], data["counters"])
+
+    report: WatchReport = json.loads(
+        _core.feeds_watch(
+            venue,
+            symbols,
+            ws_base=ws_base,
+            rest_base=rest_base,
+            seconds=seconds,
+            max_frames=max_frames,
+            record=None if record is None else str(record),
+            on_tick=tick_json,
+            tick=tick,
+            max_attempts=max_attempts,
+        )
+    )
+    return report

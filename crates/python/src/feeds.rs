@@ -1,10 +1,18 @@
-//! `wintermute._core.feeds_verify`: replay a recorded feed file through the exchange parsers and
-//! book builders of `wintermute-feeds` (GIL released) and return the report as JSON text.
+//! Market data from Python: `feeds_verify` (replay a recording offline), `feeds_serve` (a local
+//! replay server speaking each exchange's protocol) and `feeds_watch` (the connectors, keeping
+//! books in sync, with a live callback). Network work runs with the GIL released.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use pyo3::prelude::*;
-use wintermute_feeds::{verify_path, FeedError};
+use pyo3::types::PyDict;
+use wintermute_feeds::net::blocking::{
+    recorded_subscription, replay_serve_blocking, watch_blocking_with, ServeLimits, WatchLimits,
+};
+use wintermute_feeds::net::client::FeedConfig;
+use wintermute_feeds::net::replay_server::{Pace, ReplayOptions};
+use wintermute_feeds::{verify_path, FeedError, Venue};
 
 use crate::errors;
 
@@ -16,6 +24,12 @@ fn feed_error(py: Python<'_>, e: &FeedError) -> PyErr {
     errors::error(py, class, e.to_string(), Some("FEED"))
 }
 
+fn venue(py: Python<'_>, name: &str) -> PyResult<Venue> {
+    Venue::ALL.into_iter().find(|v| v.name() == name).ok_or_else(|| {
+        errors::error(py, "FeedError", format!("venue={name:?}: expected binance, coinbase or kraken"), Some("FEED"))
+    })
+}
+
 /// Replays a recording (cryptofeed raw text, its JSON-lines variant, or Wintermute's own format)
 /// and returns the per-stream report as JSON: `{"streams": [...], "errors": n}`.
 #[pyfunction]
@@ -24,6 +38,119 @@ fn feeds_verify(py: Python<'_>, path: &str) -> PyResult<String> {
     Ok(report.to_json())
 }
 
+/// The venue and symbols a recording subscribed to.
+#[pyfunction]
+fn feeds_recorded_subscription(py: Python<'_>, path: &str) -> PyResult<(String, Vec<String>)> {
+    let (v, symbols) = recorded_subscription(Path::new(path)).map_err(|e| feed_error(py, &e))?;
+    Ok((v.name().to_owned(), symbols))
+}
+
+/// Serves a recording over WebSocket (and Binance's REST snapshot over HTTP) on 127.0.0.1
+/// until `seconds` pass or, with `exit_when_drained`, every frame was sent and clients left.
+/// `on_ready(ws_url, rest_url)` is called once listening. Returns the server's counters.
+#[pyfunction]
+#[pyo3(signature = (path, on_ready, *, pace="recorded", port=0, http_port=0, seconds=None, exit_when_drained=false))]
+#[allow(clippy::too_many_arguments)]
+fn feeds_serve<'py>(
+    py: Python<'py>,
+    path: &str,
+    on_ready: Py<PyAny>,
+    pace: &str,
+    port: u16,
+    http_port: u16,
+    seconds: Option<f64>,
+    exit_when_drained: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let pace: Pace = pace.parse().map_err(|e| feed_error(py, &e))?;
+    let options = ReplayOptions {
+        addr: ([127, 0, 0, 1], port).into(),
+        http_addr: ([127, 0, 0, 1], http_port).into(),
+        pace,
+        ..ReplayOptions::default()
+    };
+    let limits = ServeLimits { duration: seconds.map(Duration::from_secs_f64), exit_when_drained };
+    let mut callback_error = None;
+    let stats = py.detach(|| {
+        replay_serve_blocking(Path::new(path), options, limits, |ws, rest| {
+            Python::attach(|py| {
+                if let Err(e) = on_ready.call1(py, (ws, rest)) {
+                    callback_error = Some(e);
+                }
+            })
+        })
+    });
+    if let Some(e) = callback_error {
+        return Err(e);
+    }
+    let stats = stats.map_err(|e| feed_error(py, &e))?;
+    let d = PyDict::new(py);
+    d.set_item("connections", stats.connections)?;
+    d.set_item("frames_sent", stats.frames_sent)?;
+    d.set_item("frames_total", stats.total)?;
+    d.set_item("frames_replayed", stats.cursor)?;
+    d.set_item("subscribes", stats.subscribes.len())?;
+    d.set_item("ws_snapshots", stats.ws_snapshots)?;
+    d.set_item("rest_recorded", stats.rest_recorded)?;
+    d.set_item("rest_synthesized", stats.rest_synthesized)?;
+    Ok(d)
+}
+
+/// Runs the connector for `venue` and `symbols` against `ws_base` / `rest_base` (default: the
+/// exchange's own endpoints) for `seconds`, calling `on_tick(report_json)` about every `tick`
+/// seconds; returns the final report as JSON (streams, counters). `max_attempts` bounds the
+/// connection attempts in a row (default: retry with backoff until `seconds` run out).
+#[pyfunction]
+#[pyo3(signature = (venue_name, symbols, *, ws_base=None, rest_base=None, seconds=5.0, max_frames=None, record=None, on_tick=None, tick=0.5, max_attempts=None))]
+#[allow(clippy::too_many_arguments)]
+fn feeds_watch(
+    py: Python<'_>,
+    venue_name: &str,
+    symbols: Vec<String>,
+    ws_base: Option<String>,
+    rest_base: Option<String>,
+    seconds: f64,
+    max_frames: Option<u64>,
+    record: Option<PathBuf>,
+    on_tick: Option<Py<PyAny>>,
+    tick: f64,
+    max_attempts: Option<u32>,
+) -> PyResult<String> {
+    let mut config = FeedConfig::new(venue(py, venue_name)?, symbols);
+    if let Some(ws) = ws_base {
+        config.ws_base = ws;
+    }
+    if let Some(rest) = rest_base {
+        config.rest_base = rest;
+    }
+    config.record = record;
+    config.max_attempts = max_attempts;
+    let limits = WatchLimits { duration: Duration::from_secs_f64(seconds.max(0.0)), max_frames };
+    let mut callback_error = None;
+    let report = py.detach(|| {
+        watch_blocking_with(&config, limits, Duration::from_secs_f64(tick.max(0.01)), |report, counters| {
+            if let (Some(cb), None) = (&on_tick, &callback_error) {
+                let json = format!(
+                    "{{\"report\":{},\"counters\":{}}}",
+                    report.to_json(),
+                    serde_json::to_string(counters).unwrap_or_else(|_| "null".into())
+                );
+                Python::attach(|py| {
+                    if let Err(e) = cb.call1(py, (json,)) {
+                        callback_error = Some(e);
+                    }
+                });
+            }
+        })
+    });
+    if let Some(e) = callback_error {
+        return Err(e);
+    }
+    Ok(report.map_err(|e| feed_error(py, &e))?.to_json())
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(feeds_verify, m)?)
+    m.add_function(wrap_pyfunction!(feeds_verify, m)?)?;
+    m.add_function(wrap_pyfunction!(feeds_recorded_subscription, m)?)?;
+    m.add_function(wrap_pyfunction!(feeds_serve, m)?)?;
+    m.add_function(wrap_pyfunction!(feeds_watch, m)?)
 }

@@ -171,11 +171,23 @@ impl WatchReport {
 
 /// Connects per `config`, keeps the books in sync until `limits` say stop, and reports.
 pub fn watch_blocking(config: &FeedConfig, limits: WatchLimits) -> Result<WatchReport, FeedError> {
+    watch_blocking_with(config, limits, Duration::MAX, |_, _| {})
+}
+
+/// [`watch_blocking`], calling `on_tick` with the books' current report and the connector's
+/// counters on the first frame, then at most every `tick` while frames arrive (a live view).
+pub fn watch_blocking_with(
+    config: &FeedConfig,
+    limits: WatchLimits,
+    tick: Duration,
+    mut on_tick: impl FnMut(&VerifyReport, &FeedCounters),
+) -> Result<WatchReport, FeedError> {
     let rt = runtime()?;
+    let on_tick: &mut dyn FnMut(&VerifyReport, &FeedCounters) = &mut on_tick;
     match config.venue {
-        Venue::Binance => rt.block_on(watch(config, limits, BinanceBooks::new())),
-        Venue::Coinbase => rt.block_on(watch(config, limits, CoinbaseBooks::new())),
-        Venue::Kraken => rt.block_on(watch(config, limits, KrakenBooks::new())),
+        Venue::Binance => rt.block_on(watch(config, limits, BinanceBooks::new(), tick, on_tick)),
+        Venue::Coinbase => rt.block_on(watch(config, limits, CoinbaseBooks::new(), tick, on_tick)),
+        Venue::Kraken => rt.block_on(watch(config, limits, KrakenBooks::new(), tick, on_tick)),
     }
 }
 
@@ -183,12 +195,21 @@ async fn watch<H: FeedHandler>(
     config: &FeedConfig,
     limits: WatchLimits,
     mut books: H,
+    tick: Duration,
+    on_tick: &mut dyn FnMut(&VerifyReport, &FeedCounters),
 ) -> Result<WatchReport, FeedError> {
     let start = Instant::now();
     let (handle, mut stop) = stop_pair();
     let max = limits.max_frames.unwrap_or(u64::MAX);
+    let mut last_tick: Option<Instant> = None;
     let counters = {
-        let feed = run_feed(config, &mut books, &mut stop, |_, c| c.frames >= max);
+        let feed = run_feed(config, &mut books, &mut stop, |h, c| {
+            if last_tick.is_none_or(|t| t.elapsed() >= tick) {
+                on_tick(&handler_report(h), c);
+                last_tick = Some(Instant::now());
+            }
+            c.frames >= max
+        });
         tokio::pin!(feed);
         tokio::select! {
             r = &mut feed => r?,

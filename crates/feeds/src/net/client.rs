@@ -448,8 +448,10 @@ where
         }
     }
 
+    /// Ends a session. A lost connection discards its books (they may have missed frames); a
+    /// deliberate stop or a finished run keeps them, so the final report shows the last state.
     fn end(&mut self, conn: u32, end: SessionEnd) -> SessionEnd {
-        if !matches!(end, SessionEnd::Done) {
+        if matches!(end, SessionEnd::Closed { .. }) {
             self.counters.resyncs += self.handler.on_disconnect(conn) as u64;
         }
         end
