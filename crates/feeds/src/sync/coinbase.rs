@@ -156,21 +156,11 @@ impl FeedHandler for CoinbaseBooks {
                     let s = self.streams.get_or_insert(Venue::Coinbase, ev.product, conn);
                     s.stats.messages += 1;
                     let levels = CoinbaseMessage::event_updates(updates, ev);
-                    if ev.snapshot {
-                        s.stats.snapshots += 1;
-                        s.conn = conn;
-                        s.book.load_updates(levels);
-                        s.state = SyncState::Live;
-                        last = FeedEvent::Snapshot(ev.product);
-                    } else if s.state == SyncState::Live {
-                        for l in levels {
-                            s.book.apply(l.side, l.price, l.qty);
-                        }
-                        s.stats.updates += 1;
-                        last = FeedEvent::Update(ev.product);
-                    } else {
-                        continue;
-                    }
+                    last = match s.apply_levels(conn, ev.snapshot, levels) {
+                        Some(true) => FeedEvent::Snapshot(ev.product),
+                        Some(false) => FeedEvent::Update(ev.product),
+                        None => continue,
+                    };
                     s.note_applied();
                 }
                 last

@@ -16,7 +16,7 @@ use crate::decimal::{InlineStr, Symbol};
 use crate::error::FeedError;
 use crate::kraken::{checksum, subscribe_depth, KrakenMessage, KrakenParser};
 use crate::message::{Trade, Venue};
-use crate::sync::{BookStream, FeedEvent, FeedHandler, ResyncReason, Streams, SyncState};
+use crate::sync::{BookStream, FeedEvent, FeedHandler, ResyncReason, Streams};
 
 /// Kraken's default book depth.
 pub const DEFAULT_DEPTH: usize = 10;
@@ -95,21 +95,11 @@ impl FeedHandler for KrakenBooks {
                     let s = self.streams.get_or_insert(Venue::Kraken, part.symbol, conn);
                     s.stats.messages += 1;
                     let part_levels = KrakenMessage::part_levels(levels, part);
-                    if snapshot {
-                        s.stats.snapshots += 1;
-                        s.conn = conn;
-                        s.book.load_updates(part_levels);
-                        s.state = SyncState::Live;
-                        event = FeedEvent::Snapshot(part.symbol);
-                    } else if s.state == SyncState::Live {
-                        for l in part_levels {
-                            s.book.apply(l.side, l.price, l.qty);
-                        }
-                        s.stats.updates += 1;
-                        event = FeedEvent::Update(part.symbol);
-                    } else {
-                        continue;
-                    }
+                    event = match s.apply_levels(conn, snapshot, part_levels) {
+                        Some(true) => FeedEvent::Snapshot(part.symbol),
+                        Some(false) => FeedEvent::Update(part.symbol),
+                        None => continue,
+                    };
                     s.book.truncate(depth);
                     if let Some(expected) = part.checksum {
                         if checksum(&s.book) == expected {
@@ -159,6 +149,7 @@ impl FeedHandler for KrakenBooks {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::SyncState;
 
     const SNAPSHOT: &str = r#"{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD","bids":[{"price":45283.5,"qty":0.10000000},{"price":45283.4,"qty":1.54582015}],"asks":[{"price":45285.2,"qty":0.00100000},{"price":45286.4,"qty":1.54582015}],"checksum":2178325928,"timestamp":"2023-10-06T17:35:55.440295Z"}]}"#;
 

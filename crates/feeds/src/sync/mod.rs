@@ -42,7 +42,7 @@ use std::collections::HashMap;
 use crate::book::L2Book;
 use crate::decimal::{Decimal, Symbol};
 use crate::error::FeedError;
-use crate::message::Venue;
+use crate::message::{LevelUpdate, Venue};
 
 pub use binance::BinanceBooks;
 pub use coinbase::CoinbaseBooks;
@@ -123,6 +123,27 @@ impl BookStream {
         self.book.clear();
         self.state = SyncState::Resyncing;
         self.stats.resyncs += 1;
+    }
+
+    /// Applies a book message that carries absolute levels: a snapshot (replaces the book, the
+    /// stream goes live, owned by `conn`) or an update (applied only while live). Returns
+    /// `Some(true)` for a snapshot, `Some(false)` for an applied update, `None` when an update
+    /// was ignored because the stream is not live.
+    pub fn apply_levels(&mut self, conn: u32, snapshot: bool, levels: &[LevelUpdate]) -> Option<bool> {
+        if snapshot {
+            self.stats.snapshots += 1;
+            self.conn = conn;
+            self.book.load_updates(levels);
+            self.state = SyncState::Live;
+        } else if self.state == SyncState::Live {
+            for l in levels {
+                self.book.apply(l.side, l.price, l.qty);
+            }
+            self.stats.updates += 1;
+        } else {
+            return None;
+        }
+        Some(snapshot)
     }
 
     /// Counts a crossed book after an applied message.
