@@ -15,7 +15,9 @@ use pyo3::types::PyDict;
 
 // ---- binding modules: one `mod` line each ----------------------------------------------------
 mod book;
+mod convert;
 mod errors;
+mod event;
 mod feeds;
 mod journal;
 mod workload;
