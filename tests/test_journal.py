@@ -181,6 +181,10 @@ def test_misuse_is_refused(tmp_path: Path) -> None:
         eng.restore(make_engine().snapshot(0))
     with pytest.raises(errors.JournalError, match="bypass the journal"):
         eng.run_native(0, np.zeros(0, np.uint8))
+    with pytest.raises(errors.JournalError, match="define instruments before open_journal"):
+        eng.add_instrument(
+            "W", tick_size="1", lot_size="1", min_qty="1", max_qty="1", min_price="1", max_price="2"
+        )
     eng.close_journal()
     # Different instruments than the journal's snapshot: refused.
     eng = make_engine()

@@ -55,7 +55,10 @@ impl PyEngine {
             return Err(errors::error(
                 py,
                 "JournalError",
-                format!("{what} is not available while a journal is open (it would bypass the journal)"),
+                format!(
+                    "{what} is not available while a journal is open (it would bypass the journal): \
+                     define instruments before open_journal, and close_journal first"
+                ),
                 Some("JOURNAL"),
             ));
         }
@@ -269,6 +272,7 @@ impl PyEngine {
         min_price: &Bound<'_, PyAny>,
         max_price: &Bound<'_, PyAny>,
     ) -> PyResult<InstrumentId> {
+        self.refuse_with_journal(py, "add_instrument")?;
         let spec = InstrumentSpec::from_decimals(
             symbol,
             &decimal_text(tick_size, "tick_size")?,
