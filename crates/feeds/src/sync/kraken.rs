@@ -16,7 +16,7 @@ use crate::decimal::{InlineStr, Symbol};
 use crate::error::FeedError;
 use crate::kraken::{checksum, subscribe_depth, KrakenMessage, KrakenParser};
 use crate::message::{Trade, Venue};
-use crate::sync::{BookStream, FeedEvent, FeedHandler, ResyncReason, Streams};
+use crate::sync::{BookStream, FeedEvent, FeedHandler, ResyncReason, Streams, SyncState};
 
 /// Kraken's default book depth.
 pub const DEFAULT_DEPTH: usize = 10;
@@ -62,6 +62,16 @@ impl KrakenBooks {
     }
 }
 
+/// The pair named at the end of a Kraken v1 book frame (`[chan, {..}, .., "book-10", "XBT/USD"]`),
+/// read from its tail alone, for frames whose body does not parse.
+fn v1_book_frame_pair(payload: &str) -> Option<&str> {
+    let head = payload.trim_end().strip_suffix("\"]")?;
+    let (rest, pair) = head.rsplit_once('"')?;
+    let rest = rest.trim_end().strip_suffix(',')?.trim_end().strip_suffix('"')?;
+    let (_, channel) = rest.rsplit_once('"')?;
+    channel.starts_with("book").then_some(pair)
+}
+
 impl FeedHandler for KrakenBooks {
     fn venue(&self) -> Venue {
         Venue::Kraken
@@ -81,7 +91,18 @@ impl FeedHandler for KrakenBooks {
         let msg = match self.parser.parse(payload) {
             Ok(m) => m,
             Err(e) => {
-                // A lost update makes the next checksum fail, so no resync is needed here.
+                // An unparseable book frame for a pair we follow is a lost update. The checksum
+                // covers only the top 10 levels, so it cannot prove the rest of the book is
+                // right: resync that pair. Anything else is counted as unattributed.
+                let pair = v1_book_frame_pair(payload).and_then(|p| Symbol::new(p).ok());
+                if let Some(s) = pair.and_then(|p| self.streams.get_mut(&p)) {
+                    s.stats.errors += 1;
+                    if s.state == SyncState::Live {
+                        s.resync();
+                        return Ok(FeedEvent::Resync { symbol: s.symbol, reason: ResyncReason::Malformed });
+                    }
+                    return Ok(FeedEvent::Ignored);
+                }
                 self.errors += 1;
                 return Err(e);
             }
@@ -149,7 +170,6 @@ impl FeedHandler for KrakenBooks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sync::SyncState;
 
     const SNAPSHOT: &str = r#"{"channel":"book","type":"snapshot","data":[{"symbol":"BTC/USD","bids":[{"price":45283.5,"qty":0.10000000},{"price":45283.4,"qty":1.54582015}],"asks":[{"price":45285.2,"qty":0.00100000},{"price":45286.4,"qty":1.54582015}],"checksum":2178325928,"timestamp":"2023-10-06T17:35:55.440295Z"}]}"#;
 
@@ -196,5 +216,23 @@ mod tests {
         assert!(s.book.is_empty());
         // Updates wait for the next snapshot.
         assert_eq!(b.on_frame(0, &update(153_609_883)).unwrap(), FeedEvent::Ignored);
+    }
+
+    #[test]
+    fn an_unparseable_v1_book_frame_resyncs_its_pair() {
+        let mut b = KrakenBooks::new();
+        let snap = r#"[320,{"as":[["101.0","1.0","1.1"]],"bs":[["100.0","2.0","1.1"]]},"book-10","XBT/USD"]"#;
+        assert!(matches!(b.on_frame(0, snap).unwrap(), FeedEvent::Snapshot(_)));
+        let bad = r#"[320,{"b":[["10x.0","3.0","1.2"]],"c":"1"},"book-10","XBT/USD"]"#;
+        let ev = b.on_frame(0, bad).unwrap();
+        assert!(matches!(ev, FeedEvent::Resync { reason: ResyncReason::Malformed, .. }));
+        let s = b.stream("XBT/USD").unwrap();
+        assert_eq!((s.stats.errors, s.stats.resyncs, s.state), (1, 1, SyncState::Resyncing));
+        // Garbage that names no followed pair stays an unattributed error.
+        assert!(b.on_frame(0, r#"[1,{"b":[["x"]]},"book-10","ETH/USD"]"#).is_err());
+        assert!(b.on_frame(0, "not json").is_err());
+        assert_eq!(b.unattributed_errors(), 2);
+        assert_eq!(v1_book_frame_pair(r#"[1,{},"book-1000","A/B"] "#), Some("A/B"));
+        assert_eq!(v1_book_frame_pair(r#"[1,{},"trade","A/B"]"#), None);
     }
 }

@@ -256,6 +256,10 @@ impl Streams {
         self.map.get(symbol)
     }
 
+    pub(crate) fn get_mut(&mut self, symbol: &Symbol) -> Option<&mut BookStream> {
+        self.map.get_mut(symbol)
+    }
+
     pub(crate) fn values(&self) -> impl Iterator<Item = &BookStream> {
         self.map.values()
     }
