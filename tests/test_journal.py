@@ -94,8 +94,8 @@ def test_recovery_rebuilds_the_books_and_continues_identically(tmp_path: Path) -
     seq = live.journal_seq
     assert seq is not None
     assert seq > 450
-    live.sync_journal()
-    # A crash: no close. A new process defines the same instruments and opens the journal.
+    live.close_journal()  # a stop (the SIGKILL test covers crashes); `live` goes on unjournaled
+    # A new process defines the same instruments and opens the journal.
     again = make_engine()
     report = again.open_journal(str(tmp_path), fsync="none")
     assert report["truncated"] is None
@@ -166,6 +166,15 @@ def test_damage_in_the_middle_stops_recovery_naming_segment_and_offset(
     summary = json.loads(capsys.readouterr().out)
     assert summary["ok"] is False
     assert f"offset={2 * RECORD}" in summary["error"]
+
+
+def test_one_writer_per_journal_directory(tmp_path: Path) -> None:
+    first = make_engine()
+    first.open_journal(str(tmp_path))
+    with pytest.raises(errors.JournalError, match="open in another writer"):
+        make_engine().open_journal(str(tmp_path))
+    first.close_journal()
+    make_engine().open_journal(str(tmp_path))
 
 
 def test_misuse_is_refused(tmp_path: Path) -> None:

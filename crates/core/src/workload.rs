@@ -352,7 +352,7 @@ fn exchange_core_tuned(seed: u64, commands: usize, tune: (u64, u64, usize)) -> W
         offsets.swap(i, rng.below(i as u64 + 1) as usize);
     }
     while offsets.len() < EXCHANGE_CORE_ORDERS {
-        let side = if offsets.len() % 2 == 0 { Side::Buy } else { Side::Sell };
+        let side = if offsets.len().is_multiple_of(2) { Side::Buy } else { Side::Sell };
         offsets.push((side, rng.range(1, EXCHANGE_CORE_DEPTH)));
     }
     for (side, d) in offsets {

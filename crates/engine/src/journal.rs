@@ -45,7 +45,9 @@
 //! tail replayed through `OrderBook::execute`. The result equals the original state, event for
 //! event.
 //!
-//! One process writes a journal directory at a time (the memory map relies on it).
+//! One writer at a time: [`Journal::open`] takes an exclusive OS lock on `DIR/LOCK` for the
+//! writer's lifetime and fails with [`JournalError::Locked`] while another writer holds it (the
+//! memory map relies on a single writer). Readers ([`read_entries`]) take no lock.
 
 pub mod record;
 pub mod recovery;
@@ -94,6 +96,8 @@ pub enum JournalError {
     UnknownInstrument { seq: u64, instrument: InstrumentId },
     #[error("journal config invalid: {why}")]
     Config { why: String },
+    #[error("journal dir={} is open in another writer (lock file {} is held)", dir.display(), LOCK_FILE)]
+    Locked { dir: PathBuf },
     #[error("snapshot path={}: {why}", path.display())]
     Snapshot { path: PathBuf, why: String },
 }
@@ -179,6 +183,29 @@ pub struct Journal {
     next_seq: u64,
     pending: u32,
     last_sync: Instant,
+    /// The directory's lock: held (an OS file lock) for as long as this writer lives.
+    _lock: fs::File,
+}
+
+/// The file whose exclusive lock marks a journal directory as open for writing.
+pub const LOCK_FILE: &str = "LOCK";
+
+/// Takes the directory's writer lock; fails with [`JournalError::Locked`] if another writer (in
+/// this or another process) holds it. The OS drops the lock when the file closes or the process
+/// dies, so a crash never leaves a stale lock.
+fn lock_dir(dir: &Path) -> Result<fs::File, JournalError> {
+    let path = dir.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| JournalError::io("open_lock", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(JournalError::Locked { dir: dir.to_path_buf() }),
+        Err(fs::TryLockError::Error(e)) => Err(JournalError::io("lock", &path, e)),
+    }
 }
 
 impl Journal {
@@ -194,6 +221,7 @@ impl Journal {
         }
         let dir = config.dir.clone();
         fs::create_dir_all(&dir).map_err(|e| JournalError::io("create_dir", &dir, e))?;
+        let lock = lock_dir(&dir)?;
         let (report, tail) = scan_journal(&dir)?;
         let next_seq = match (&tail, report.records) {
             // Only empty segments: continue with the first one's number (never 0).
@@ -204,7 +232,7 @@ impl Journal {
             Some((first_seq, path, offset)) => ActiveSegment::open(path, first_seq, offset, config.segment_size)?,
             None => ActiveSegment::create(&dir, next_seq, config.segment_size)?,
         };
-        let journal = Journal { config, active, next_seq, pending: 0, last_sync: Instant::now() };
+        let journal = Journal { config, active, next_seq, pending: 0, last_sync: Instant::now(), _lock: lock };
         Ok((journal, report))
     }
 

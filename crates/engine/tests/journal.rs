@@ -17,7 +17,7 @@ fn cmd(i: u64) -> Command {
         0 => Command::New(NewOrder::limit(
             i,
             (i % 5) as u32,
-            if i % 2 == 0 { Side::Buy } else { Side::Sell },
+            if i.is_multiple_of(2) { Side::Buy } else { Side::Sell },
             100 + (i % 7) as i64,
             1 + (i % 4) as i64,
         )),
@@ -209,4 +209,20 @@ fn bad_configs_are_refused() {
     assert!(matches!(Journal::open(zero), Err(JournalError::Config { .. })));
     fs::write(dir.path().join("oops.wal"), b"").unwrap();
     assert!(matches!(Journal::open(config(dir.path())), Err(JournalError::BadSegmentName { .. })));
+}
+
+#[test]
+fn one_writer_at_a_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (mut first, _) = Journal::open(config(dir.path())).expect("first writer");
+    first.append(0, &cmd(1)).expect("append");
+    match Journal::open(config(dir.path())) {
+        Err(JournalError::Locked { dir: locked }) => assert_eq!(locked, dir.path()),
+        other => panic!("a second writer must be refused, got {other:?}"),
+    }
+    // Readers take no lock.
+    assert_eq!(read_all(dir.path()).len(), 1);
+    drop(first); // a crash releases the lock too: the OS drops it with the file
+    let (second, report) = Journal::open(config(dir.path())).expect("lock released");
+    assert_eq!((report.records, second.last_seq()), (1, 1));
 }

@@ -538,7 +538,7 @@ async fn serve_ws(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Recei
                 }
             }
             sent += 1;
-            if sent % 64 == 0 {
+            if sent.is_multiple_of(64) {
                 tokio::task::yield_now().await;
             }
             continue;
