@@ -11,7 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::decimal::{Decimal, DecimalError, Step};
+use crate::decimal::{DecimalError, Step};
 use crate::{Price, Qty};
 
 /// Why an instrument specification is invalid.
@@ -30,7 +30,11 @@ pub enum InstrumentError {
 }
 
 /// A tradable instrument: its grid and its static limits, in integer ticks and lots.
+///
+/// Every way to get one checks it: the constructors, and deserialization (which refuses an
+/// invalid spec rather than producing one).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "SpecFields")]
 pub struct InstrumentSpec {
     /// Symbol, unique within an engine.
     pub symbol: String,
@@ -134,14 +138,8 @@ impl InstrumentSpec {
     }
 
     fn grid(&self) -> (Step, Step) {
-        match self.grid {
-            Some(g) => g,
-            // Only reachable for a spec that skipped `validate` (e.g. built by hand): parse on demand.
-            None => (
-                Step::parse(&self.tick_size).unwrap_or_else(|_| Step::new(Decimal::new(1, 0)).expect("1 > 0")),
-                Step::parse(&self.lot_size).unwrap_or_else(|_| Step::new(Decimal::new(1, 0)).expect("1 > 0")),
-            ),
-        }
+        // Set by `validate`, which every constructor and deserialization run.
+        self.grid.expect("an InstrumentSpec is validated when it is built")
     }
 
     /// The tick size.
@@ -175,6 +173,26 @@ impl InstrumentSpec {
     }
 }
 
+/// The serialized form of an [`InstrumentSpec`]; deserializing goes through `validate`.
+#[derive(Deserialize)]
+struct SpecFields {
+    symbol: String,
+    tick_size: String,
+    lot_size: String,
+    min_qty: Qty,
+    max_qty: Qty,
+    min_price: Price,
+    max_price: Price,
+}
+
+impl TryFrom<SpecFields> for InstrumentSpec {
+    type Error = InstrumentError;
+
+    fn try_from(f: SpecFields) -> Result<Self, Self::Error> {
+        Self::from_units(&f.symbol, &f.tick_size, &f.lot_size, f.min_qty, f.max_qty, f.min_price, f.max_price)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -188,6 +206,16 @@ mod tests {
         assert!(InstrumentSpec::from_decimals("X", "0.01", "1", "1", "10", "3", "2").is_err());
         assert!(InstrumentSpec::from_decimals("X", "0.01", "1", "1", "10", "1.005", "2").is_err());
         assert!(InstrumentSpec::from_decimals("X", "0.01", "0.5", "0.75", "10", "1", "2").is_err());
+    }
+
+    #[test]
+    fn deserialization_validates() {
+        let good = InstrumentSpec::from_decimals("X", "0.05", "1", "1", "10", "1", "100").unwrap();
+        let json = serde_json::to_string(&good).unwrap();
+        assert_eq!(serde_json::from_str::<InstrumentSpec>(&json).unwrap(), good);
+        let bad = json.replace("\"0.05\"", "\"zero\"");
+        let err = serde_json::from_str::<InstrumentSpec>(&bad).unwrap_err().to_string();
+        assert!(err.contains("tick_size"), "{err}");
     }
 
     #[test]
