@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use wintermute_core::workload::SplitMix64;
 use wintermute_core::{Command, Engine, Event, InstrumentId, InstrumentSpec, NewOrder, Side, TimeInForce};
 use wintermute_engine::journal::{recover, FsyncPolicy, JournalConfig};
 use wintermute_engine::pipeline::{
@@ -47,25 +48,10 @@ fn config(topology: Topology, gateways: usize) -> PipelineConfig {
         .subscriptions(1, 1 << 14)
 }
 
-/// xorshift64*: reproducible command streams.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
-
 /// `n` commands of gateway `g`: limits around a mid (some crossing), IOCs, cancels and amends
 /// of its own earlier orders, a few invalid ones (qty 0). Order ids are unique per gateway.
 fn commands(g: u64, n: usize) -> Vec<(InstrumentId, Command)> {
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (g + 1).wrapping_mul(0x1234_5678_9ABC));
+    let mut rng = SplitMix64::new(0x9E37_79B9_7F4A_7C15 ^ (g + 1).wrapping_mul(0x1234_5678_9ABC));
     let mut live: Vec<(InstrumentId, u64)> = Vec::new();
     let mut out = Vec::with_capacity(n);
     for i in 0..n as u64 {

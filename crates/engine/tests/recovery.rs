@@ -6,30 +6,13 @@
 use std::fs::OpenOptions;
 use std::path::Path;
 
+use wintermute_core::workload::SplitMix64;
 use wintermute_core::{Command, Engine, InstrumentSpec, NewOrder, Side, StpMode, TimeInForce};
 use wintermute_engine::journal::segment::list_segments;
 use wintermute_engine::journal::{
     apply, recover, write_snapshot, EngineSnapshot, FsyncPolicy, Journal, JournalConfig, Outcome, ReplayedEvent,
     RECORD_SIZE,
 };
-
-/// xorshift64*: a tiny seeded generator, so each seed is one reproducible stream.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo + 1) as u64) as i64
-    }
-}
 
 fn initial_engine() -> Engine {
     let mut e = Engine::new();
@@ -41,7 +24,7 @@ fn initial_engine() -> Engine {
 
 /// A stream with every command kind, TIFs, post-only, icebergs, STP, and commands the book
 /// refuses (unknown ids, quantities above the maximum, prices out of band).
-fn random_command(rng: &mut Rng, next_id: &mut u64) -> (u32, Command) {
+fn random_command(rng: &mut SplitMix64, next_id: &mut u64) -> (u32, Command) {
     let instrument = rng.below(2) as u32;
     let cmd = match rng.below(20) {
         0..=10 => {
@@ -95,7 +78,7 @@ fn original_run(dir: &Path, seed: u64, n: u64, snapshot_at: u64) -> OriginalRun 
     let config = JournalConfig::new(dir).segment_size(100 * RECORD_SIZE as u64).fsync(FsyncPolicy::None);
     let (mut journal, _) = Journal::open(config).unwrap();
     let mut engine = initial_engine();
-    let mut rng = Rng(seed | 1);
+    let mut rng = SplitMix64::new(seed | 1);
     let mut next_id = 0;
     let (mut commands, mut events, mut sink) = (Vec::new(), Vec::new(), Vec::new());
     let mut state_before_last = String::new();
