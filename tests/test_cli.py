@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -84,6 +85,13 @@ def test_demo_runs_and_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> N
     assert "commands/s" in out
     assert "latency p99" in out
     assert "bid" in out
+    # Part 2: the threaded engine's per-stage latency table.
+    assert "the threaded engine" in out
+    for stage in ("gateway_to_risk", "risk_to_match", "match_to_publish", "end_to_end"):
+        assert stage in out
+    # Part 3: three synthetic venues, live, and the consolidated book.
+    assert out.count(" live ") == 3
+    assert re.search(r"BTC-USD consolidated \(coinbase \+ kraken\): bbo \d+\.\d+ / \d", out)
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -281,7 +282,9 @@ commands_strategy = st.lists(
 )
 
 
-def to_records(cmds: list[tuple[str, int, int, int, int, int, int, int]]) -> np.ndarray:
+def to_records(
+    cmds: list[tuple[str, int, int, int, int, int, int, int]],
+) -> npt.NDArray[np.void]:
     out = np.zeros(len(cmds), dtype=batch.COMMAND_DTYPE)
     for i, (kind, oid, side, price, qty, acct, tif, stp) in enumerate(cmds):
         rec = out[i]

@@ -8,8 +8,12 @@ import pytest
 
 from wintermute import errors
 from wintermute.errors import (
+    ConfigError,
+    ControlError,
     DuplicateOrderIdError,
     FeedError,
+    GatewayClosedError,
+    GatewayFullError,
     InstrumentError,
     InvalidDecimalError,
     InvalidOrderError,
@@ -44,6 +48,10 @@ HIERARCHY: list[tuple[type[Exception], tuple[type[Exception], ...]]] = [
     (RecordingError, (FeedError,)),
     (JournalError, (WintermuteError,)),
     (JournalCorruptError, (JournalError,)),
+    (ConfigError, (WintermuteError, ValueError)),
+    (GatewayFullError, (WintermuteError, BufferError)),
+    (GatewayClosedError, (WintermuteError, RuntimeError)),
+    (ControlError, (WintermuteError, RuntimeError)),
 ]
 CLASSES = [cls for cls, _ in HIERARCHY]
 

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import tempfile
+from decimal import Decimal
 from pathlib import Path
+from typing import cast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from wintermute import errors, feeds
 from wintermute.cli import main
@@ -13,6 +18,7 @@ from wintermute.cli import main
 DATA = Path(__file__).resolve().parent.parent / "data"
 KRAKEN = DATA / feeds.RECORDINGS["kraken"]
 BINANCE = DATA / feeds.RECORDINGS["binance"]
+COINBASE = DATA / feeds.RECORDINGS["coinbase"]
 
 
 def tops(report: feeds.VerifyReport) -> dict[str, tuple[object, ...]]:
@@ -50,6 +56,36 @@ def test_watch_over_the_network_equals_offline_verify(path: Path) -> None:
     assert ticks[-1]["frames"] <= report["counters"]["frames"]
 
 
+@pytest.mark.parametrize(
+    ("protocol", "path"), [("kraken-v2", KRAKEN), ("coinbase-advanced", COINBASE)]
+)
+def test_watch_in_the_second_protocols_equals_offline_verify(protocol: str, path: Path) -> None:
+    # The replay server speaks the protocol the client subscribes in, translating the
+    # recording frame by frame (exact decimal text kept).
+    offline = feeds.verify(path)
+    venue, symbols = feeds.recorded_subscription(path)
+    server = feeds.ReplayServer(path, pace="fast", seconds=30)
+    report = feeds.watch(venue, symbols, ws_base=server.ws_url, seconds=4, protocol=protocol)
+    v2_snapshot = 1 if protocol == "kraken-v2" else 0  # v2 snapshots carry a checksum too
+    want = {
+        sym: (upd, int(cast(int, ok)) + v2_snapshot if ok else ok, *rest)
+        for sym, (upd, ok, *rest) in tops(offline).items()
+    }
+    assert tops(report) == want
+    assert report["counters"]["errors"] == 0
+
+
+def test_watch_protocol_and_tls_arguments_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(errors.FeedError, match="not a kraken protocol"):
+        feeds.watch("kraken", ["XBT/USD"], seconds=1, protocol="coinbase-advanced")
+    with pytest.raises(errors.FeedError, match="unknown protocol"):
+        feeds.watch("kraken", ["XBT/USD"], seconds=1, protocol="kraken-v3")
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("not a certificate\n")
+    with pytest.raises(errors.FeedError, match="no PEM certificate"):
+        feeds.watch("kraken", ["XBT/USD"], seconds=1, tls_ca_file=not_pem)
+
+
 def test_watch_records_a_session_that_verifies_the_same(tmp_path: Path) -> None:
     venue, symbols = feeds.recorded_subscription(KRAKEN)
     server = feeds.ReplayServer(KRAKEN, pace="fast", seconds=30)
@@ -77,3 +113,89 @@ def test_cli_watch_and_serve(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "ws://127.0.0.1:" in out
     assert main(["feeds", "serve", str(tmp_path / "missing.txt"), "--seconds", "0.3"]) == 2
     assert main(["feeds", "watch", "--live"]) == 2
+    assert main(["feeds", "watch", "--venue", "binance", "--protocol", "kraken-v2"]) == 2
+    argv = ["feeds", "watch", "--protocol", "kraken-v2", "--pace", "fast", "--seconds", "3"]
+    capsys.readouterr()
+    assert main([*argv, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert sum(s["checksum_ok"] for s in report["streams"]) == 14_496 + 10
+
+
+@pytest.mark.parametrize("venue", ["binance", "coinbase", "kraken"])
+def test_synthesize_is_seeded_and_verifies_clean(venue: str, tmp_path: Path) -> None:
+    a = feeds.synthesize(venue, tmp_path / "a.jsonl", seed=3, steps=500, gap_rate=0.02)
+    b = feeds.synthesize(venue, tmp_path / "b.jsonl", seed=3, steps=500, gap_rate=0.02)
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    assert a == b
+    assert a["gaps"]
+    assert a["trades"] > 0
+    assert sorted(a["drop_frames"] + a["corrupt_frames"]) == a["gaps"]
+    report = feeds.verify(tmp_path / "a.jsonl")
+    (stream,) = report["streams"]
+    assert (stream["gaps"], stream["resyncs"], stream["checksum_bad"]) == (0, 0, 0)
+    assert (stream["best_bid"], stream["best_ask"]) == (a["bids"][0][0], a["asks"][0][0])
+
+
+def test_synthesize_refuses_bad_settings(tmp_path: Path) -> None:
+    with pytest.raises(errors.FeedError, match="field=gap_rate"):
+        feeds.synthesize("kraken", tmp_path / "x.jsonl", gap_rate=2.0)
+    with pytest.raises(errors.FeedError, match="venue="):
+        feeds.synthesize("bitmex", tmp_path / "x.jsonl")
+
+
+@pytest.mark.parametrize("venue", ["binance", "kraken"])
+def test_served_synthetic_gaps_cost_one_resync_each(venue: str, tmp_path: Path) -> None:
+    path = tmp_path / "synth.jsonl"
+    synth = feeds.synthesize(
+        venue, path, seed=11, steps=1500, gap_rate=0.01, gap_spacing=100, burst_rate=0.0
+    )
+    assert len(synth["gaps"]) >= 3
+    server = feeds.ReplayServer(
+        path, pace="50", seconds=30, drop_frames=synth["drop_frames"], exit_when_drained=True
+    )
+    report = feeds.watch(
+        venue,
+        [synth["symbol"]],
+        ws_base=server.ws_url,
+        rest_base=server.rest_url,
+        seconds=5,
+        # Lost frames never arrive; on Kraken each resubscription brings a snapshot frame.
+        max_frames=synth["frames"] - (len(synth["gaps"]) if venue == "binance" else 0),
+    )
+    (stream,) = report["streams"]
+    assert stream["resyncs"] == len(synth["gaps"])
+    if venue == "kraken":
+        assert stream["checksum_bad"] == len(synth["gaps"])
+    assert (stream["best_bid"], stream["best_ask"]) == (synth["bids"][0][0], synth["asks"][0][0])
+
+
+def test_cli_serves_a_synthetic_market(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["feeds", "serve", "--synthetic", "kraken", "--seed", "5", "--steps", "200"]
+    assert main([*args, "--seconds", "0.3"]) == 0
+    out = capsys.readouterr().out
+    assert "synthetic kraken XBT/USD seed=5" in out
+    assert "ws://127.0.0.1:" in out
+    assert main(["feeds", "serve", "--seconds", "0.3"]) == 2
+    assert main(["feeds", "serve", str(KRAKEN), "--synthetic", "kraken"]) == 2
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    venue=st.sampled_from(["binance", "coinbase", "kraken"]),
+    seed=st.integers(min_value=0, max_value=2**63),
+    gap_rate=st.sampled_from([0.0, 0.05, 0.2]),
+)
+def test_any_seed_gives_a_clean_uncrossed_market(venue: str, seed: int, gap_rate: float) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "m.jsonl"
+        synth = feeds.synthesize(venue, path, seed=seed, steps=300, gap_rate=gap_rate)
+        (stream,) = feeds.verify(path)["streams"]
+    assert (stream["gaps"], stream["resyncs"], stream["checksum_bad"], stream["errors"]) == (0,) * 4
+    assert stream["crossed"] == 0
+    bids = [Decimal(p) for p, _ in synth["bids"]]
+    asks = [Decimal(p) for p, _ in synth["asks"]]
+    assert bids == sorted(bids, reverse=True)
+    assert asks == sorted(asks)
+    assert bids[0] < asks[0]
+    assert all(Decimal(q) > 0 for _, q in synth["bids"] + synth["asks"])
+    assert synth["gaps"] == sorted(set(synth["gaps"]))

@@ -13,7 +13,19 @@ was not built with maturin), importing ``wintermute`` fails loudly with the Impo
 """
 
 from wintermute import batch, errors
-from wintermute._core import __version__, build_info
+from wintermute._core import TickBook, __version__, build_info
+from wintermute.config import EngineConfig
 from wintermute.engine import Engine, Event
+from wintermute.pipeline import Pipeline
 
-__all__ = ["Engine", "Event", "__version__", "batch", "build_info", "errors"]
+__all__ = [
+    "Engine",
+    "EngineConfig",
+    "Event",
+    "Pipeline",
+    "TickBook",
+    "__version__",
+    "batch",
+    "build_info",
+    "errors",
+]

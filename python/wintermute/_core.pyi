@@ -299,9 +299,11 @@ class JournalColumns(TypedDict):
     seq: npt.NDArray[np.uint64]
     instrument: npt.NDArray[np.uint32]
     commands: npt.NDArray[np.uint8]
+    controls: list[tuple[int, str]]
 
 def journal_read(path: str, after_seq: int = 0) -> JournalColumns:
-    """The journal's entries after ``after_seq`` as columns (commands as 48-byte records)."""
+    """The journal's entries after ``after_seq`` as columns (commands as 48-byte records;
+    control records, the runtime risk changes, as ``(seq, JSON text)``)."""
 
 def feeds_recorded_subscription(path: str) -> tuple[str, list[str]]:
     """The venue and symbols a recording subscribed to."""
@@ -315,8 +317,11 @@ def feeds_serve(
     http_port: int = 0,
     seconds: float | None = None,
     exit_when_drained: bool = False,
+    drop_frames: list[int] = ...,
+    corrupt_frames: list[int] = ...,
 ) -> dict[str, int]:
-    """Serves a recording on 127.0.0.1 in its exchange's protocol; blocks until it stops."""
+    """Serves a recording on 127.0.0.1 in its exchange's protocol; blocks until it stops.
+    ``drop_frames`` / ``corrupt_frames``: recorded frames (0-based) lost on the wire."""
 
 def feeds_watch(
     venue_name: str,
@@ -330,5 +335,297 @@ def feeds_watch(
     on_tick: Callable[[str], object] | None = None,
     tick: float = 0.5,
     max_attempts: int | None = None,
+    protocol: str | None = None,
+    tls_ca_file: str | None = None,
 ) -> str:
     """Runs a venue's connector and keeps its books in sync; the report as JSON."""
+
+# ---- threaded engine (crates/python/src/pipeline.rs) ----------------------------------------
+
+__all__ += [
+    "PIPELINE_OUTPUT_SIZE",
+    "PIPELINE_RISK_CODES",
+    "Pipeline",
+    "PipelineGateway",
+    "PipelineSubscription",
+    "pipeline_bench",
+    "pipeline_defaults",
+]
+
+PIPELINE_OUTPUT_SIZE: int
+PIPELINE_RISK_CODES: list[str]
+
+@final
+class PipelineGateway:
+    """A producer handle into the pipeline; thread-safe, one per producer thread."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def submitted(self) -> int: ...
+    @property
+    def closed(self) -> bool: ...
+    def submit(
+        self,
+        instrument: _Instrument,
+        order_id: int,
+        side: _Side,
+        qty: _DecimalLike,
+        price: _DecimalLike | None = None,
+        *,
+        account: int = 0,
+        order_type: Literal["limit", "market"] = "limit",
+        tif: Literal["gtc", "ioc", "fok"] | None = None,
+        post_only: bool = False,
+        display_qty: _DecimalLike | None = None,
+        stp: Literal["none", "cancel_newest", "cancel_oldest", "cancel_both", "decrement"] = "none",
+    ) -> int:
+        """Submits a new order (decimal API); returns its command number on this gateway."""
+    def cancel(self, instrument: _Instrument, order_id: int) -> int:
+        """Submits a cancel; returns its command number."""
+    def amend(
+        self,
+        instrument: _Instrument,
+        order_id: int,
+        *,
+        price: _DecimalLike | None = None,
+        qty: _DecimalLike | None = None,
+    ) -> int:
+        """Submits an amend; returns its command number."""
+    def mass_cancel(
+        self, instrument: _Instrument, *, account: int | None = None, side: _Side | None = None
+    ) -> int:
+        """Submits a mass cancel; returns its command number."""
+    def submit_ticks(
+        self,
+        instrument: int,
+        order_id: int,
+        side: int,
+        price: int,
+        qty: int,
+        account: int = 0,
+        order_type: int = 0,
+        tif: int = 0,
+        stp: int = 0,
+        post_only: bool = False,
+        display_qty: int = 0,
+    ) -> int:
+        """Integer fast path: a new order in ticks and lots; returns its command number."""
+    def cancel_ticks(self, instrument: int, order_id: int) -> int:
+        """Integer fast path: cancel."""
+    def amend_ticks(
+        self, instrument: int, order_id: int, price: int | None = None, qty: int | None = None
+    ) -> int:
+        """Integer fast path: amend."""
+    def mass_cancel_ticks(
+        self, instrument: int, account: int | None = None, side: int | None = None
+    ) -> int:
+        """Integer fast path: mass cancel."""
+    def submit_batch_raw(self, instrument: int, commands: npt.NDArray[np.uint8]) -> tuple[int, int]:
+        """Submits 48-byte command records; returns ``(first_seq, accepted)``."""
+
+@final
+class PipelineSubscription:
+    """Every output of the pipeline, drained in batches of 120-byte records."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def finished(self) -> bool: ...
+    def poll_raw(self, max: int | None = None, timeout: float = 0.0) -> npt.NDArray[np.uint8]:
+        """Drains at most ``max`` outputs as raw records, waiting up to ``timeout`` s."""
+    def __len__(self) -> int: ...
+
+@final
+class Pipeline:
+    """The threaded engine, started from a JSON config."""
+
+    def __new__(cls, config: str) -> Pipeline: ...
+    @property
+    def gateways(self) -> list[PipelineGateway]: ...
+    @property
+    def subscriptions(self) -> list[PipelineSubscription]: ...
+    @property
+    def is_running(self) -> bool: ...
+    def instruments(self) -> list[str]:
+        """The symbols, in id order."""
+    def recovery(self) -> dict[str, Any]:
+        """What recovery did at start (snapshot, warnings, records replayed)."""
+    def set_limits(self, account: int, limits: str) -> int:
+        """Sets an account's limits (JSON of a limits table); returns the journal seq."""
+    def set_default_limits(self, limits: str | None = None) -> int:
+        """Sets the limits of unseen accounts (None: refuse them); returns the journal seq."""
+    def set_kill_switch(self, engaged: bool, account: int | None = None) -> int:
+        """Engages or releases an account's kill switch, or the global one."""
+    def set_reference_price(self, instrument: _Instrument, price: _DecimalLike) -> int:
+        """Moves an instrument's reference price; returns the journal seq."""
+    def snapshot(self) -> dict[str, Any]:
+        """Writes a snapshot now: ``{"journal_seq": n, "path": str}``."""
+    def stats(self) -> dict[str, Any]:
+        """What was measured so far."""
+    def shutdown(self) -> dict[str, Any]:
+        """Stops cleanly; ``{"stats", "last_seq", "books"}``."""
+
+def pipeline_defaults(cores: int | None = None) -> str:
+    """The pipeline config defaults for ``cores`` cores, as JSON."""
+
+def pipeline_bench(
+    rate: int | None,
+    journal: str,
+    *,
+    seconds: float = 2.0,
+    topology: str = "auto",
+    wait: str = "auto",
+    pin: bool = False,
+    dir: str | None = None,
+    seed: int = 42,
+) -> dict[str, Any]:
+    """One open-loop pipeline benchmark run."""
+
+# ---- l2: the integer L2 book and the feeds benchmark loops (crates/python/src/l2.rs) ----------
+
+__all__ += [
+    "TickBook",
+    "binance_ticks_replay_timed",
+    "feeds_recorded_messages",
+    "feeds_replay_timed",
+    "tick_book_replay",
+]
+
+@final
+class TickBook:
+    """An integer L2 book: prices in ticks, quantities in lots (absolute; 0 deletes a level).
+
+    Sides are codes: ``TickBook.BID`` (0) and ``TickBook.ASK`` (1).
+    """
+
+    BID: int
+    ASK: int
+    NO_BID: int
+    NO_ASK: int
+    def __new__(cls, window: int = 4096) -> TickBook: ...
+    @property
+    def window(self) -> int:
+        """Ticks per side in the dense window."""
+    def set(self, side: int, price: int, qty: int) -> None:
+        """Sets the quantity at ``price`` on ``side``; 0 removes the level."""
+    def best_bid_price(self) -> int | None:
+        """The highest bid price, or None."""
+    def best_ask_price(self) -> int | None:
+        """The lowest ask price, or None."""
+    def best_bid(self) -> tuple[int, int] | None:
+        """The highest bid as (price, qty), or None."""
+    def best_ask(self) -> tuple[int, int] | None:
+        """The lowest ask as (price, qty), or None."""
+    def qty_at(self, side: int, price: int) -> int:
+        """The quantity at ``price`` on ``side`` (0 when there is no level)."""
+    def depth(self, side: int) -> int:
+        """Number of levels on ``side``."""
+    def levels(self, side: int, limit: int | None = None) -> list[tuple[int, int]]:
+        """Up to ``limit`` levels of ``side`` as (price, qty), best first."""
+    def clear(self) -> None:
+        """Removes every level."""
+    def apply(
+        self,
+        sides: npt.NDArray[np.uint8],
+        prices: npt.NDArray[np.int64],
+        qtys: npt.NDArray[np.int64],
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """Applies arrays of updates; the best bid and ask prices after each one."""
+    def __len__(self) -> int: ...
+
+def tick_book_replay(
+    sides: npt.NDArray[np.uint8],
+    prices: npt.NDArray[np.int64],
+    qtys: npt.NDArray[np.int64],
+    repeat: int = 1,
+    window: int = 4096,
+) -> dict[str, Any]:
+    """The arrays through a fresh book in a Rust loop: ``{"updates", "seconds", "checksum"}``."""
+
+def feeds_recorded_messages(path: str) -> list[tuple[str | None, str]]:
+    """A recording's messages as ``(url, text)``; ``url`` is None for a WebSocket frame."""
+
+def feeds_replay_timed(
+    venue: str, messages: list[tuple[str | None, str]], repeat: int = 1
+) -> dict[str, Any]:
+    """Messages through the venue's book builder in a Rust loop, timed."""
+
+# ---- market: normalized events, L1 rings, latency, consolidated book, synthetic feeds --------
+# ---- (crates/python/src/market.rs, crates/python/src/feeds.rs) --------------------------------
+
+__all__ += ["Market", "feeds_synth"]
+
+def feeds_synth(
+    venue_name: str,
+    path: str,
+    *,
+    seed: int = 7,
+    steps: int = 2000,
+    gap_rate: float = 0.0,
+    gap_spacing: int = 10,
+    burst_rate: float = 0.01,
+    trade_rate: float = 0.1,
+    depth: int = 40,
+    kraken_depth: int = 25,
+    symbol: str | None = None,
+    start_ns: int | None = None,
+) -> dict[str, Any]:
+    """Writes a seeded synthetic market in the venue's protocol to ``path`` (recording format);
+    ``{"venue", "symbol", "frames", "trades", "gaps", "drop_frames", "corrupt_frames", "bids",
+    "asks"}``."""
+
+#: ``(seq, kind, side, price, qty, aggressor, trade_id, bid, ask, exchange_ts, receive_ts,
+#: normalized_ts)``; ``bid``/``ask`` are ``(price, qty)`` pairs of exact decimal text.
+_EventRow = tuple[
+    int,
+    str,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    int,
+    tuple[str, str] | None,
+    tuple[str, str] | None,
+    int | None,
+    int,
+    int,
+]
+
+@final
+class Market:
+    """Venues' feeds kept in sync in a background thread (see ``wintermute.market``)."""
+
+    def __new__(
+        cls,
+        venues: list[dict[str, Any]],
+        instruments: list[tuple[str, list[tuple[str, str]]]],
+        *,
+        ring_capacity: int = 1024,
+        depth: int = 50,
+        publish_every: float = 0.0,
+    ) -> Market: ...
+    def wait_live(self, timeout: float) -> None:
+        """Waits until every stream is live; ``FeedError`` on failure or timeout."""
+    def streams(self) -> list[tuple[str, str]]:
+        """``(venue, symbol)`` of every stream seen, sorted."""
+    def book(self, venue: str, symbol: str, depth: int = 10) -> dict[str, Any]:
+        """State, counters and the top ``depth`` levels per side of one stream."""
+    def events(self, venue: str, symbol: str, last: int | None = None) -> list[_EventRow]:
+        """The stream's L1 ring, oldest first."""
+    def venue_stats(self, venue: str) -> dict[str, Any]:
+        """Latency percentiles (ns), connector counters (JSON), running, error."""
+    def consolidated(self, instrument: str, depth: int = 10) -> dict[str, Any]:
+        """Consolidated levels, BBO, microprice, mid and cross flag of an instrument."""
+    @property
+    def running(self) -> bool: ...
+    def stop(self) -> None:
+        """Stops the connectors and synthetic servers."""
+
+def binance_ticks_replay_timed(
+    messages: list[tuple[str | None, str]],
+    books: list[tuple[str, str, str]],
+    repeat: int = 1,
+    window: int = 65536,
+) -> dict[str, Any]:
+    """Binance messages through the integer path (one book per (symbol, tick, lot)), timed."""

@@ -5,8 +5,12 @@
     wintermute --version
     wintermute demo [--seconds S] [--seed N] [--commands N]
     wintermute bench [--json] [--seed N] [--orders N] [--system NAME ...]
+    wintermute bench pipeline [--rates 100k,1M,max] [--journal off,none,batch] [--json]
+    wintermute bench feeds [--json] [--updates N] [--seed N] [--system NAME ...]
+    wintermute run --config FILE [--seconds S] [--workload RATE] [--stats-every S] [--ack-log FILE]
     wintermute feeds verify FILE [--json]
     wintermute feeds serve FILE [--pace fast|recorded|N] [--port P] [--seconds S]
+    wintermute feeds serve --synthetic VENUE [--seed N] [--steps N] [--gap-rate R] [...]
     wintermute feeds watch [--venue V] [--symbols S ...] [--replay FILE | --ws URL | --live]
     wintermute journal inspect|verify DIR [--json]
     wintermute journal export DIR [--format jsonl|csv|parquet] [--out FILE]
@@ -26,7 +30,12 @@ from wintermute import __version__
 def _demo(args: argparse.Namespace) -> int:
     from wintermute import demo
 
-    demo.run(seconds=args.seconds, seed=args.seed, commands=args.commands)
+    if args.part in ("all", "core"):
+        demo.run(seconds=args.seconds, seed=args.seed, commands=args.commands)
+    if args.part in ("all", "engine"):
+        demo.run_engine(seconds=min(args.seconds, 2.0), seed=args.seed, commands=args.commands)
+    if args.part in ("all", "market"):
+        demo.run_market(seconds=min(args.seconds, 2.0))
     return 0
 
 
@@ -56,6 +65,13 @@ def _journal(args: argparse.Namespace) -> int:
             else:
                 n = journal.export(args.dir, args.format)
             print(f"exported {n} entries", file=sys.stderr)
+            left_out = len(journal.read_controls(args.dir)) if args.format != "jsonl" else 0
+            if left_out:
+                print(
+                    f"note: {left_out} control records (runtime risk changes) are not in "
+                    f"{args.format}; export jsonl to include them",
+                    file=sys.stderr,
+                )
             return 0
         summary = journal.summarize(args.dir)
     except (errors.JournalError, ValueError) as e:
@@ -70,28 +86,60 @@ def _journal(args: argparse.Namespace) -> int:
 
 
 def _feeds_serve(args: argparse.Namespace) -> int:
+    import tempfile
+    import time
+
     from wintermute import errors, feeds
 
+    if (args.file is None) == (args.synthetic is None):
+        print("wintermute feeds serve: give either FILE or --synthetic VENUE", file=sys.stderr)
+        return 2
+    tmp = tempfile.TemporaryDirectory(prefix="wintermute-synth-")
     try:
+        path, faults, what = args.file, {}, args.file
+        if args.synthetic is not None:
+            # A seeded synthetic market, exchange times from now; its gap frames are lost on
+            # the wire so clients resync exactly once per gap.
+            path = f"{tmp.name}/{args.synthetic}-{args.seed}.jsonl"
+            synth = feeds.synthesize(
+                args.synthetic,
+                path,
+                seed=args.seed,
+                steps=args.steps,
+                gap_rate=args.gap_rate,
+                start_ns=time.time_ns(),
+            )
+            faults = {
+                "drop_frames": synth["drop_frames"],
+                "corrupt_frames": synth["corrupt_frames"],
+            }
+            what = (
+                f"synthetic {args.synthetic} {synth['symbol']} seed={args.seed}: "
+                f"{synth['frames']} frames, {len(synth['gaps'])} gaps"
+            )
         server = feeds.ReplayServer(
-            args.file,
+            path,
             pace=args.pace,
             port=args.port,
             http_port=args.http_port,
             seconds=args.seconds,
             exit_when_drained=args.exit_when_drained,
+            **faults,
         )
     except errors.FeedError as e:
         print(f"wintermute feeds serve: {e}", file=sys.stderr)
+        tmp.cleanup()
         return 2
     print(
-        f"serving {args.file}\n  websocket: {server.ws_url}\n  rest:      {server.rest_url}",
+        f"serving {what}\n  websocket: {server.ws_url}\n  rest:      {server.rest_url}",
         flush=True,
     )
     try:
         stats = server.wait()
     except KeyboardInterrupt:
         return 130
+    finally:
+        tmp.cleanup()
     print(json.dumps(stats))
     return 0
 
@@ -107,10 +155,27 @@ def _format_live(venue: str, report: Any, counters: dict[str, int]) -> str:
     return head + "\n" + feeds.format_report(report)
 
 
+#: ``feeds watch --protocol``: each protocol's venue.
+_PROTOCOL_VENUES = {
+    "binance": "binance",
+    "coinbase": "coinbase",
+    "coinbase-advanced": "coinbase",
+    "kraken": "kraken",
+    "kraken-v2": "kraken",
+}
+
+
 def _feeds_watch(args: argparse.Namespace) -> int:
     from wintermute import errors, feeds
 
     server = None
+    if args.protocol and args.venue and _PROTOCOL_VENUES[args.protocol] != args.venue:
+        print(
+            f"wintermute feeds watch: --protocol {args.protocol} is not a {args.venue} protocol",
+            file=sys.stderr,
+        )
+        return 2
+    args.venue = args.venue or (_PROTOCOL_VENUES[args.protocol] if args.protocol else "kraken")
     try:
         if args.live:
             if args.replay or args.ws:
@@ -145,6 +210,8 @@ def _feeds_watch(args: argparse.Namespace) -> int:
             record=args.record,
             on_tick=on_tick,
             tick=args.tick,
+            protocol=args.protocol,
+            tls_ca_file=args.ca_file,
         )
     except errors.FeedError as e:
         print(f"wintermute feeds watch: {e}", file=sys.stderr)
@@ -166,6 +233,26 @@ def _bench(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json(), indent=2))
     else:
         print(result.to_table())
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from wintermute import errors, run
+    from wintermute.config import EngineConfig
+
+    try:
+        config = EngineConfig.from_file(args.config)
+        run.run(
+            config,
+            seconds=args.seconds,
+            workload=args.workload,
+            stats_every=args.stats_every,
+            ack_log=args.ack_log,
+            seed=args.seed,
+        )
+    except errors.WintermuteError as e:
+        print(f"wintermute run: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -202,6 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--commands", type=_positive, default=2_000_000, help="commands to generate at most"
     )
+    demo.add_argument(
+        "--part",
+        choices=("all", "core", "engine", "market"),
+        default="all",
+        help="core: the matching engine per call; engine: the threaded engine; market: feeds",
+    )
     demo.set_defaults(handler=_demo)
 
     bench = commands.add_parser(
@@ -230,6 +323,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="run only this system (repeatable); default: all installed",
     )
     bench.set_defaults(handler=_bench)
+    # Sub-targets (`wintermute bench TARGET ...`); none: the core bench above. One block each.
+    bench_targets = bench.add_subparsers(dest="bench_target", metavar="TARGET")
+    from wintermute.bench import pipeline as bench_pipeline
+
+    bench_pipeline.add_parser(bench_targets)
+    from wintermute.bench import feeds as bench_feeds
+
+    bench_feeds.add_parser(bench_targets)
+
+    run = commands.add_parser(
+        "run", help="start the threaded engine from a config file (TOML or JSON) until stopped"
+    )
+    run.add_argument("--config", required=True, help="engine config file (.toml or .json)")
+    run.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    run.add_argument(
+        "--workload", type=float, default=None, help="drive a seeded order flow at this rate/s"
+    )
+    run.add_argument("--stats-every", type=float, default=1.0, help="seconds between stats lines")
+    run.add_argument("--ack-log", help="append 'gateway seq journal_seq' per acknowledged command")
+    run.add_argument("--seed", type=_non_negative, default=42, help="order flow seed")
+    run.set_defaults(handler=_run)
 
     jr = commands.add_parser("journal", help="inspect, verify and export a journal directory")
     jr_commands = jr.add_subparsers(dest="journal_command", required=True, metavar="COMMAND")
@@ -259,7 +373,17 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="serve a recording over WebSocket/HTTP on 127.0.0.1 in the exchange's protocol",
     )
-    serve.add_argument("file", metavar="FILE", help="recorded feed file")
+    serve.add_argument("file", metavar="FILE", nargs="?", help="recorded feed file")
+    serve.add_argument(
+        "--synthetic",
+        choices=("binance", "coinbase", "kraken"),
+        help="serve a seeded synthetic market in this venue's protocol instead of a file",
+    )
+    serve.add_argument("--seed", type=_non_negative, default=7, help="synthetic market seed")
+    serve.add_argument("--steps", type=_non_negative, default=36_000, help="synthetic messages")
+    serve.add_argument(
+        "--gap-rate", type=float, default=0.0, help="synthetic gaps per message (lost frames)"
+    )
     serve.add_argument(
         "--pace", default="recorded", help="fast, recorded, or a speed factor (e.g. 10)"
     )
@@ -277,7 +401,16 @@ def build_parser() -> argparse.ArgumentParser:
         "watch",
         help="run a venue's connector and show its books' top live (local replay by default)",
     )
-    watch.add_argument("--venue", choices=("binance", "coinbase", "kraken"), default="kraken")
+    watch.add_argument("--venue", choices=("binance", "coinbase", "kraken"), help="default: kraken")
+    watch.add_argument(
+        "--protocol",
+        choices=tuple(_PROTOCOL_VENUES),
+        help="the venue's API (default: binance, coinbase Exchange, kraken v1); a local replay "
+        "speaks it too",
+    )
+    watch.add_argument(
+        "--ca-file", help="PEM file of extra trusted certificate authorities (TLS proxy)"
+    )
     watch.add_argument("--symbols", nargs="*", default=[], help="symbols as the venue writes them")
     watch.add_argument(
         "--replay", help="recording to serve locally (default: the repository's one)"

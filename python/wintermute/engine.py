@@ -14,11 +14,17 @@
 The rules (validation, event order, self-trade prevention, icebergs, amends) are in
 ``docs/matching.md``. Everything the Rust class ``wintermute._core.Engine`` offers is here; this
 subclass adds the numpy views of the batch and fast-path record buffers.
+
+``Engine(config)`` — given an ``EngineConfig``, a dict in its shape, or the path of a ``.toml``
+/ ``.json`` config — starts the *threaded* engine instead and returns a
+``wintermute.pipeline.Pipeline`` (gateways -> risk -> matching -> subscriptions on their own
+threads; see ``docs/pipeline-python.md``). ``Engine()`` is the in-thread engine above.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from os import PathLike
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -26,13 +32,42 @@ import numpy.typing as npt
 from wintermute import _core
 from wintermute.batch import COMMAND_DTYPE, EVENT_DTYPE
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from wintermute.config import EngineConfig
+    from wintermute.pipeline import Pipeline
+
 __all__ = ["Engine", "Event"]
 
 Event = _core.Event
 
 
 class Engine(_core.Engine):
-    """Order books for several instruments; see the module documentation."""
+    """Order books for several instruments; see the module documentation.
+
+    ``Engine()`` is the in-thread engine; ``Engine(config)`` returns the threaded engine, a
+    ``wintermute.pipeline.Pipeline`` started from ``config``.
+    """
+
+    @overload
+    def __new__(cls) -> Engine: ...
+
+    # A constructor that returns another class is what mypy calls [misc]; the overload still
+    # types ``Engine(config)`` as ``Pipeline`` for callers.
+    @overload
+    def __new__(  # type: ignore[misc]
+        cls, config: EngineConfig | Mapping[str, Any] | str | PathLike[str]
+    ) -> Pipeline: ...
+
+    def __new__(
+        cls, config: EngineConfig | Mapping[str, Any] | str | PathLike[str] | None = None
+    ) -> Any:
+        if config is None:
+            return super().__new__(cls)
+        from wintermute.pipeline import Pipeline
+
+        return Pipeline(config)
 
     def submit_batch(
         self, instrument: int | str, commands: npt.NDArray[Any]

@@ -22,15 +22,23 @@ for bad input, ``LookupError`` for unknown keys), so generic handlers keep worki
     │   └── InvalidOrderError
     ├── FeedError
     │   └── RecordingError
-    └── JournalError
-        └── JournalCorruptError
+    ├── JournalError
+    │   └── JournalCorruptError
+    ├── ConfigError (ValueError)
+    ├── GatewayFullError (BufferError)
+    ├── GatewayClosedError (RuntimeError)
+    └── ControlError (RuntimeError)
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "ConfigError",
+    "ControlError",
     "DuplicateOrderIdError",
     "FeedError",
+    "GatewayClosedError",
+    "GatewayFullError",
     "InstrumentError",
     "InvalidDecimalError",
     "InvalidOrderError",
@@ -121,3 +129,32 @@ class JournalError(WintermuteError):
 class JournalCorruptError(JournalError):
     """A journal record that fails its CRC (or does not decode) with valid records after it:
     recovery stops rather than skip it. The message names the segment file and byte offset."""
+
+
+class ConfigError(WintermuteError, ValueError):
+    """A config value that is missing, unknown, of the wrong type or out of range. ``key`` is
+    the dotted path of the offending key (``gateways.capacity``, ``instruments[0].symbol``)
+    when one is to blame."""
+
+    key: str | None
+
+    def __init__(self, *args: object, reason: str | None = None, key: str | None = None):
+        super().__init__(*args, reason=reason)
+        self.key = key
+
+
+class GatewayFullError(WintermuteError, BufferError):
+    """A gateway configured with ``backpressure = "reject"`` found its ring full: the command
+    was not submitted (reason ``GATEWAY_FULL``)."""
+
+
+class GatewayClosedError(WintermuteError, RuntimeError):
+    """The threaded engine has stopped: the command was not submitted (reason
+    ``GATEWAY_CLOSED``)."""
+
+
+class ControlError(WintermuteError, RuntimeError):
+    """A runtime control (limits, kill switch, reference price, snapshot) of the threaded
+    engine failed. ``reason``: ``CONTROL_STOPPED`` (nothing applied), ``CONTROL_TIMEOUT`` (it
+    may still apply), ``NO_RISK``, ``NO_JOURNAL``, ``JOURNAL_HALTED``, ``SNAPSHOT``, or the risk
+    engine's code when it refused the change (e.g. ``UNKNOWN_INSTRUMENT``)."""

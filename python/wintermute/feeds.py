@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from os import PathLike
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
 from wintermute import _core, errors
 
@@ -30,10 +30,12 @@ __all__ = [
     "RECORDINGS",
     "ReplayServer",
     "StreamReport",
+    "SyntheticMarket",
     "VerifyReport",
     "WatchReport",
     "format_report",
     "recorded_subscription",
+    "synthesize",
     "verify",
     "watch",
 ]
@@ -139,6 +141,8 @@ class ReplayServer:
 
     ``pace`` is ``"fast"``, ``"recorded"`` or a speed factor such as ``"10"``. The server stops
     after ``seconds``, or when drained and the clients have left (``exit_when_drained``).
+    ``drop_frames`` / ``corrupt_frames`` name recorded frames (0-based) to lose on the wire: the
+    gaps of a synthetic market (see ``synthesize``).
     """
 
     def __init__(
@@ -150,6 +154,8 @@ class ReplayServer:
         http_port: int = 0,
         seconds: float | None = None,
         exit_when_drained: bool = False,
+        drop_frames: Sequence[int] = (),
+        corrupt_frames: Sequence[int] = (),
     ) -> None:
         self.ws_url = ""
         self.rest_url = ""
@@ -171,6 +177,8 @@ class ReplayServer:
                     http_port=http_port,
                     seconds=seconds,
                     exit_when_drained=exit_when_drained,
+                    drop_frames=list(drop_frames),
+                    corrupt_frames=list(corrupt_frames),
                 )
             except BaseException as e:  # handed to the caller by wait() or the constructor
                 self.error = e
@@ -211,6 +219,8 @@ def watch(
     on_tick: Callable[[VerifyReport, dict[str, int]], None] | None = None,
     tick: float = 0.5,
     max_attempts: int | None = None,
+    protocol: str | None = None,
+    tls_ca_file: str | PathLike[str] | None = None,
 ) -> WatchReport:
     """Connects to ``venue`` (its real endpoints unless ``ws_base``/``rest_base`` are given),
     subscribes to ``symbols``, keeps their books in sync (snapshots, sequence checks,
@@ -218,7 +228,12 @@ def watch(
     is called on the first frame and about every ``tick`` seconds while data flows;
     ``max_attempts`` bounds failed connection attempts in a row (``FeedError`` after that;
     default: retry with backoff until ``seconds`` run out). ``record`` writes the session in
-    Wintermute's recording format for a later ``verify`` or replay."""
+    Wintermute's recording format for a later ``verify`` or replay.
+
+    ``protocol`` picks the venue's API: ``binance``, ``coinbase`` (Exchange, the default),
+    ``coinbase-advanced`` (Advanced Trade), ``kraken`` (v1, the default) or ``kraken-v2``.
+    ``wss://`` and ``https://`` are verified against Mozilla's root certificates, plus those of
+    the PEM file ``tls_ca_file`` if given (a TLS-inspecting proxy)."""
 
     def tick_json(text: str) -> None:
         if on_tick is not None:
@@ -237,6 +252,58 @@ def watch(
             on_tick=tick_json,
             tick=tick,
             max_attempts=max_attempts,
+            protocol=protocol,
+            tls_ca_file=None if tls_ca_file is None else str(tls_ca_file),
         )
     )
     return report
+
+
+class SyntheticMarket(TypedDict):
+    venue: str
+    symbol: str
+    frames: int
+    trades: int
+    gaps: list[int]
+    drop_frames: list[int]
+    corrupt_frames: list[int]
+    bids: list[tuple[str, str]]
+    asks: list[tuple[str, str]]
+
+
+def synthesize(
+    venue: str,
+    path: str | PathLike[str],
+    *,
+    seed: int = 7,
+    steps: int = 2000,
+    gap_rate: float = 0.0,
+    gap_spacing: int = 10,
+    burst_rate: float = 0.01,
+    trade_rate: float = 0.1,
+    depth: int = 40,
+    kraken_depth: int = 25,
+    symbol: str | None = None,
+    start_ns: int | None = None,
+) -> SyntheticMarket:
+    """Writes a seeded synthetic market in ``venue``'s own protocol to ``path`` (Wintermute
+    recording format): a random-walk mid, a realistic depth profile, bursts, trades, and gaps at
+    ``gap_rate`` per message. The recording holds every frame (``verify`` of it is clean); serve
+    it with ``ReplayServer(path, drop_frames=..., corrupt_frames=...)`` to lose the gap frames on
+    the wire, as the result names them. ``bids``/``asks``: the final book the venue publishes
+    (exact text). Same seed, same bytes."""
+    result = _core.feeds_synth(
+        venue,
+        str(path),
+        seed=seed,
+        steps=steps,
+        gap_rate=gap_rate,
+        gap_spacing=gap_spacing,
+        burst_rate=burst_rate,
+        trade_rate=trade_rate,
+        depth=depth,
+        kraken_depth=kraken_depth,
+        symbol=symbol,
+        start_ns=start_ns,
+    )
+    return cast(SyntheticMarket, result)

@@ -39,7 +39,7 @@ import numpy.typing as npt
 
 from wintermute import _core, batch, errors
 
-__all__ = ["ENTRY_DTYPE", "Summary", "export", "read", "summarize"]
+__all__ = ["ENTRY_DTYPE", "Summary", "export", "read", "read_controls", "summarize"]
 
 #: One journal entry: its sequence number, the instrument id, then the command's fields.
 _COMMAND_FIELDS = [n for n in batch.COMMAND_DTYPE.names or () if not n.startswith("_")]
@@ -69,11 +69,21 @@ def read(path: str | PathLike[str], after_seq: int = 0) -> npt.NDArray[np.void]:
     return out
 
 
+def read_controls(path: str | PathLike[str], after_seq: int = 0) -> list[dict[str, Any]]:
+    """The control records after ``after_seq``: runtime risk changes made through the threaded
+    engine (limits, default limits, kill switches, reference prices), journaled in order with
+    the commands so that a restart restores them. Each is ``{"seq": N, "control": kind, ...}``
+    with the record's fields (money in the engine's notional units, prices in ticks)."""
+    raw = _core.journal_read(str(path), after_seq)
+    return [{"seq": seq, **json.loads(text)} for seq, text in raw["controls"]]
+
+
 class Summary(TypedDict):
     path: str
     ok: bool
     error: str | None
     records: int
+    controls: int
     first_seq: int | None
     last_seq: int | None
     segments: list[str]
@@ -88,20 +98,25 @@ def summarize(path: str | PathLike[str]) -> Summary:
     if not p.is_dir():
         raise errors.JournalError(f"no journal directory at path={p}", reason="JOURNAL")
     error = None
+    controls: list[dict[str, Any]] = []
     try:
         entries = read(p)
+        controls = read_controls(p)
     except errors.JournalError as e:
         error = str(e)
         entries = np.zeros(0, dtype=ENTRY_DTYPE)
+    seqs = [int(s) for s in entries["seq"][:1]] + [int(s) for s in entries["seq"][-1:]]
+    seqs += [c["seq"] for c in controls[:1]] + [c["seq"] for c in controls[-1:]]
     kinds, counts = np.unique(entries["kind"], return_counts=True)
     insts, icounts = np.unique(entries["instrument"], return_counts=True)
     return {
         "path": str(p),
         "ok": error is None,
         "error": error,
-        "records": len(entries),
-        "first_seq": int(entries["seq"][0]) if len(entries) else None,
-        "last_seq": int(entries["seq"][-1]) if len(entries) else None,
+        "records": len(entries) + len(controls),
+        "controls": len(controls),
+        "first_seq": min(seqs) if seqs else None,
+        "last_seq": max(seqs) if seqs else None,
         "segments": sorted(f.name for f in p.glob("*.wal")),
         "snapshots": sorted(f.name for f in p.iterdir() if f.name.endswith(".snap")),
         "commands": {
@@ -123,7 +138,12 @@ def export(
     path: str | PathLike[str], fmt: str, out: TextIO | None = None, parquet_path: str | None = None
 ) -> int:
     """Writes every entry as JSON lines (``jsonl``), CSV (``csv``) or Parquet (``parquet``,
-    needs pyarrow and ``parquet_path``). Returns the number of entries."""
+    needs pyarrow and ``parquet_path``). Returns the number of entries written.
+
+    JSON lines hold every record in sequence order, control records included (``"kind":
+    "control"``); CSV and Parquet have one fixed column set and hold the commands only (see
+    :func:`read_controls` for the rest; ``wintermute journal export`` says how many it left out).
+    """
     entries = read(path)
     if fmt == "parquet":
         if parquet_path is None:
@@ -140,8 +160,12 @@ def export(
         return len(entries)
     stream = out or sys.stdout
     if fmt == "jsonl":
-        for row in _rows(entries):
+        controls = read_controls(path)
+        rows = [*_rows(entries), *({"kind": "control", **c} for c in controls)]
+        rows.sort(key=lambda r: int(r["seq"]))
+        for row in rows:
             stream.write(json.dumps(row) + "\n")
+        return len(rows)
     elif fmt == "csv":
         writer = csv.DictWriter(
             stream, fieldnames=["kind", *(n for n in ENTRY_DTYPE.names or () if n != "kind")]

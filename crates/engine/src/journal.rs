@@ -22,7 +22,11 @@
 //! A journal is a directory of *segments* (`<first seq>.wal`, fixed size, memory-mapped while
 //! written, see [`segment`]) holding *records* (length + CRC32C + payload, see [`record`]): one
 //! per input command, with the instrument id and a journal sequence number that grows by one
-//! per record. Snapshots of the books ([`snapshot`]) sit in the same directory.
+//! per record, and one per runtime change of risk settings ([`control`]), in the same sequence.
+//! Snapshots of the books and risk state ([`snapshot`]) sit in the same directory.
+//!
+//! [`read_entries`] reads the commands (skipping control records); [`read_records`] reads
+//! both, in order.
 //!
 //! # Durability
 //!
@@ -49,6 +53,7 @@
 //! writer's lifetime and fails with [`JournalError::Locked`] while another writer holds it (the
 //! memory map relies on a single writer). Readers ([`read_entries`]) take no lock.
 
+pub mod control;
 pub mod record;
 pub mod recovery;
 pub mod segment;
@@ -61,13 +66,17 @@ use std::time::{Duration, Instant};
 use wintermute_core::order::Command;
 use wintermute_core::InstrumentId;
 
-pub use record::{JournalEntry, RECORD_SIZE};
-pub use recovery::{apply, recover, recover_with, Outcome, Recovered, ReplayedEvent};
+pub use control::ControlRecord;
+pub use record::{ControlEntry, JournalEntry, JournalRecord, CONTROL_RECORD_SIZE, MAX_RECORD_SIZE, RECORD_SIZE};
+pub use recovery::{
+    apply, recover, recover_records, recover_with, Outcome, RecoverOptions, Recovered, Replayed, ReplayedEvent,
+};
 pub use snapshot::{
-    load_latest_snapshot, read_snapshot, write_snapshot, EngineSnapshot, LoadedSnapshot, SnapshotWarning,
+    load_latest_snapshot, prune_snapshots, read_snapshot, write_snapshot, EngineSnapshot, LoadedSnapshot,
+    SnapshotWarning,
 };
 
-use record::RawRecord;
+use record::{DecodeError, RawRecord};
 use segment::{ActiveSegment, ScanEnd};
 
 /// What went wrong with a journal. Messages carry `key=value` context.
@@ -92,6 +101,8 @@ pub enum JournalError {
         #[source]
         source: wintermute_core::OrderError,
     },
+    #[error("journal record seq={seq} holds an invalid control: {why}")]
+    InvalidControl { seq: u64, why: &'static str },
     #[error("journal record seq={seq} names unknown instrument={instrument}")]
     UnknownInstrument { seq: u64, instrument: InstrumentId },
     #[error("journal config invalid: {why}")]
@@ -105,6 +116,13 @@ pub enum JournalError {
 impl JournalError {
     pub(crate) fn io(op: &'static str, path: &Path, source: std::io::Error) -> Self {
         JournalError::Io { op, path: path.to_path_buf(), source }
+    }
+
+    fn decode(seq: u64, e: DecodeError) -> Self {
+        match e {
+            DecodeError::Command(source) => JournalError::InvalidCommand { seq, source },
+            DecodeError::Control(why) => JournalError::InvalidControl { seq, why },
+        }
     }
 }
 
@@ -124,7 +142,8 @@ pub enum FsyncPolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalConfig {
     pub dir: PathBuf,
-    /// Bytes per segment file; at least one record.
+    /// Bytes per segment file; at least one command record (and at least
+    /// [`MAX_RECORD_SIZE`] to hold control records).
     pub segment_size: u64,
     pub fsync: FsyncPolicy,
 }
@@ -238,11 +257,38 @@ impl Journal {
 
     /// Appends one command for `instrument`; returns its journal sequence number.
     pub fn append(&mut self, instrument: InstrumentId, command: &Command) -> Result<u64, JournalError> {
-        if !self.active.has_room() {
+        if !self.active.has_room(RECORD_SIZE) {
             self.roll()?;
         }
         let seq = self.next_seq;
-        record::encode(self.active.next_record(), seq, instrument, command);
+        record::encode(self.active.next_record(RECORD_SIZE), seq, instrument, command);
+        self.committed()?;
+        Ok(seq)
+    }
+
+    /// Appends one control record; returns its journal sequence number. Fails with
+    /// [`JournalError::Config`] when a segment is too small to hold one.
+    pub fn append_control(&mut self, control: &ControlRecord) -> Result<u64, JournalError> {
+        if self.config.segment_size < CONTROL_RECORD_SIZE as u64 {
+            return Err(JournalError::Config {
+                why: format!(
+                    "segment_size={} is below one control record ({CONTROL_RECORD_SIZE} bytes)",
+                    self.config.segment_size
+                ),
+            });
+        }
+        if !self.active.has_room(CONTROL_RECORD_SIZE) {
+            self.roll()?;
+        }
+        let seq = self.next_seq;
+        record::encode_control(self.active.next_record(CONTROL_RECORD_SIZE), seq, control);
+        self.committed()?;
+        Ok(seq)
+    }
+
+    /// Counts the record just written and flushes by the policy.
+    #[inline]
+    fn committed(&mut self) -> Result<(), JournalError> {
         self.next_seq += 1;
         match self.config.fsync {
             FsyncPolicy::None => {}
@@ -254,7 +300,7 @@ impl Journal {
                 }
             }
         }
-        Ok(seq)
+        Ok(())
     }
 
     /// Flushes everything appended so far to disk.
@@ -320,15 +366,24 @@ fn scan_journal(dir: &Path) -> Result<(RecoveryReport, Option<Tail>), JournalErr
         let later = &segments[i + 1..];
         // Anything valid after this point (here or in a later segment) means the damage, or
         // the zeros, are in the middle of the journal.
-        let valid_after = segment::valid_record_after(&bytes, offset + 1)
-            || later.iter().try_fold(false, |found, (_, p)| {
+        let valid_here = segment::valid_record_after(&bytes, offset + 1);
+        let mut next_size = None;
+        let valid_after = valid_here
+            || later.iter().enumerate().try_fold(false, |found, (k, (_, p))| {
                 if found {
                     return Ok(true);
                 }
                 let b = segment::read_segment(p)?;
+                if k == 0 {
+                    next_size = segment::first_record_size(&b);
+                }
                 Ok::<_, JournalError>(segment::valid_record_after(&b, 0))
             })?;
-        let room_left = bytes.len().saturating_sub(offset) >= RECORD_SIZE;
+        // The writer moves to a new segment only when the next record does not fit: zeros with
+        // room for that record (or for any record, when one follows in this segment) are a
+        // hole, not the end of a full segment.
+        let needed = if valid_here { RECORD_SIZE } else { next_size.unwrap_or(RECORD_SIZE) };
+        let room_left = bytes.len().saturating_sub(offset) >= needed;
         if valid_after && (reason.is_some() || room_left) {
             return Err(JournalError::Corrupt {
                 segment: path.clone(),
@@ -370,16 +425,43 @@ fn scan_journal(dir: &Path) -> Result<(RecoveryReport, Option<Tail>), JournalErr
     Ok((report, tail))
 }
 
-/// Reads the records with a sequence number above `after_seq`, in order, one segment in memory
-/// at a time. Yields an error (and then stops) on any invalid record: open the journal first
-/// to cut a torn tail.
+/// Reads the command records with a sequence number above `after_seq`, in order, one segment
+/// in memory at a time, skipping control records (their sequence numbers are missing from the
+/// entries: see [`read_records`]). Yields an error (and then stops) on any invalid record:
+/// open the journal first to cut a torn tail.
 pub fn read_entries(dir: &Path, after_seq: u64) -> Result<JournalReader, JournalError> {
+    Ok(JournalReader { records: read_records(dir, after_seq)? })
+}
+
+/// Iterator over journal command entries; see [`read_entries`].
+#[derive(Debug)]
+pub struct JournalReader {
+    records: RecordReader,
+}
+
+impl Iterator for JournalReader {
+    type Item = Result<JournalEntry, JournalError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.records.next()? {
+                Ok(JournalRecord::Command(e)) => return Some(Ok(e)),
+                Ok(JournalRecord::Control(_)) => {}
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+/// Reads every record (commands and controls) with a sequence number above `after_seq`, in
+/// order; otherwise as [`read_entries`].
+pub fn read_records(dir: &Path, after_seq: u64) -> Result<RecordReader, JournalError> {
     let segments = segment::list_segments(dir)?;
     // Skip segments that end before `after_seq` (the next one starts at or below it).
     let start = segments.iter().rposition(|(first, _)| *first <= after_seq.saturating_add(1)).unwrap_or(0);
     let mut segments = segments;
     segments.drain(..start);
-    Ok(JournalReader {
+    Ok(RecordReader {
         segments: segments.into_iter(),
         path: PathBuf::new(),
         bytes: Vec::new(),
@@ -389,9 +471,9 @@ pub fn read_entries(dir: &Path, after_seq: u64) -> Result<JournalReader, Journal
     })
 }
 
-/// Iterator over journal entries; see [`read_entries`].
+/// Iterator over journal records; see [`read_records`].
 #[derive(Debug)]
-pub struct JournalReader {
+pub struct RecordReader {
     segments: std::vec::IntoIter<(u64, PathBuf)>,
     path: PathBuf,
     bytes: Vec<u8>,
@@ -400,16 +482,16 @@ pub struct JournalReader {
     done: bool,
 }
 
-impl Iterator for JournalReader {
-    type Item = Result<JournalEntry, JournalError>;
+impl Iterator for RecordReader {
+    type Item = Result<JournalRecord, JournalError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.done {
             match record::parse(&self.bytes, self.offset) {
                 record::Frame::Record(r) => {
-                    self.offset += RECORD_SIZE;
+                    self.offset += r.size();
                     if r.seq > self.after_seq {
-                        return Some(r.decode().map_err(|source| JournalError::InvalidCommand { seq: r.seq, source }));
+                        return Some(r.decode().map_err(|e| JournalError::decode(r.seq, e)));
                     }
                 }
                 record::Frame::End => {

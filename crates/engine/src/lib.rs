@@ -11,7 +11,9 @@
 //! - [`pipeline`]: the runtime that joins them: gateway rings -> risk -> matching (journal,
 //!   books) -> subscriptions, one thread per stage (or risk and matching merged on small
 //!   machines), with backpressure and a clean shutdown;
-//! - [`analytics`]: latency histograms per pipeline stage, rates, ring occupancy.
+//! - [`analytics`]: latency histograms per pipeline stage, rates, ring occupancy;
+//! - [`bench`]: the open-loop pipeline benchmark (constant offered rate, coordinated-omission
+//!   correction) behind `examples/pipeline_bench.rs` and `wintermute bench pipeline`.
 //!
 //! Unsafe code is denied crate-wide. Two places opt out, each with a `SAFETY` comment on every
 //! block: the `spsc` module, and one function in `journal::segment` that maps a segment file
@@ -21,6 +23,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod analytics;
+pub mod bench;
 pub mod journal;
 pub mod pipeline;
 pub mod risk;

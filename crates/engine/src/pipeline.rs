@@ -39,6 +39,14 @@
 //! With [`Topology::Merged`] one thread does risk and matching (the default below 4 cores:
 //! two engine threads plus a producer on two cores only fight over them).
 //!
+//! # Control and snapshots
+//!
+//! [`Pipeline::control`] hands out a [`Control`]: change limits, default limits, kill switches
+//! and reference prices while the pipeline runs, and request snapshots ([`control`]). Each
+//! change is journaled in order with the commands. Snapshots of books and risk state are taken
+//! by [`SnapshotPolicy`] and on request, at a consistent cut in both topologies
+//! ([`snapshots`]).
+//!
 //! Single writer: the books belong to the matching thread, the risk engine to the risk thread
 //! (post-trade updates included, see [`risk_stage`]); the rings are the only thing shared on
 //! the matching path, besides the stop flag a thread reads once per loop and, for threads that
@@ -47,23 +55,35 @@
 //!
 //! # Lifecycle
 //!
-//! [`Pipeline::start`] recovers the books from the journal (newest snapshot + tail) when there
-//! is one — the replayed events also rebuild post-trade risk (open orders, positions) — then
-//! starts the threads. [`Pipeline::shutdown`] closes the gateways, drains every
+//! [`Pipeline::start`] recovers the books from the journal when there is one: the newest
+//! valid snapshot (with its risk state, when the pipeline runs with risk), then the journal
+//! tail — the replayed events rebuild post-trade risk (open orders, positions), the replayed
+//! control records the risk settings — then starts the threads. What it used is in
+//! [`Pipeline::recovery`]. A snapshot that does not check out (damaged, written without risk
+//! state for a pipeline with risk, other instruments, or past the journal's end) is passed over
+//! and reported there: the next older one (or the journal from its start) gives the same state,
+//! because journal segments are never deleted.
+//!
+//! [`RiskConfig`] is the risk state *before the journal's first record*: it seeds a new journal.
+//! Once a journal holds controls or snapshots, change settings through [`Control`] (journaled),
+//! not the config: a snapshot restores the settings it holds, whatever the config says. [`Pipeline::shutdown`] closes the gateways, drains every
 //! ring, joins every thread, flushes the journal and returns the final stats and books.
 //! Dropping a `Pipeline` does the same and discards the result. Both wait for the
 //! subscriptions to take the last outputs: keep polling them from another thread (or drop
 //! them) while shutting down, unless their rings are large enough to hold what is in flight.
 
 pub mod config;
+pub mod control;
 pub mod durability;
 pub mod gateway;
 pub mod match_stage;
 pub mod message;
 pub mod risk_stage;
+pub mod snapshots;
 pub mod subscription;
 mod threads;
 
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::JoinHandle;
@@ -75,22 +95,26 @@ pub use config::{
     available_cores, Backpressure, GatewayConfig, PipelineConfig, RiskConfig, SubscriptionConfig, ThreadConfig,
     Topology,
 };
+pub use control::{Control, ControlError, SnapshotInfo, DEFAULT_CONTROL_TIMEOUT};
 pub use durability::JournalSync;
 pub use gateway::{Gateway, GatewayStats, SubmitError};
 pub use message::{CommandId, Output, OutputKind, Stamps};
+pub use snapshots::SnapshotPolicy;
 pub use subscription::Subscription;
 
 use crate::analytics::{
     rate, Counters, Meter, MeterPublisher, MeterSlot, PipelineClock, RingStats, SharedMeter, StageLatencies,
 };
-use crate::journal::{self, FsyncPolicy, Journal, JournalError};
+use crate::journal::{self, FsyncPolicy, Journal, JournalError, RecoverOptions, Replayed, SnapshotWarning, TornTail};
 use crate::risk::{MonotonicClock, RiskEngine, RiskError};
 use crate::spsc::RingBuffer;
 use crate::wait::WaitStrategy;
+use control::ControlShared;
 use durability::SyncState;
 use gateway::GatewayShared;
 use match_stage::MatchStage;
 use risk_stage::{PostTradeSink, RiskStage};
+use snapshots::{SnapshotCounters, SnapshotSchedule, SnapshotSink};
 use subscription::OutputPort;
 use threads::{GatewayInput, LoopConfig, PostTradePort, RiskLinks, ThreadResult, Waker};
 
@@ -113,6 +137,12 @@ pub enum PipelineError {
     },
     #[error("pipeline thread={name} panicked")]
     ThreadPanicked { name: &'static str },
+    #[error("pipeline recovery: journal control record seq={seq}: {source}")]
+    Control {
+        seq: u64,
+        #[source]
+        source: RiskError,
+    },
 }
 
 /// The handles producers and consumers use, one per configured gateway and subscription.
@@ -155,6 +185,31 @@ pub struct PipelineStats {
     pub recovered_records: u64,
     /// Flush rounds of the background journal sync ([`JournalSync::Background`]; 0 otherwise).
     pub journal_syncs: u64,
+    /// Risk controls applied through [`Control`] since start.
+    pub controls: u64,
+    /// Snapshots written since start (periodic and requested).
+    pub snapshots_written: u64,
+    /// Snapshot writes that failed (the pipeline goes on; see [`snapshots`]).
+    pub snapshot_failures: u64,
+    /// Journal sequence number of the newest snapshot written since start (0: none).
+    pub last_snapshot_seq: u64,
+}
+
+/// What [`Pipeline::start`] recovered from the journal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryInfo {
+    /// The snapshot it started from (`None`: the journal's start, or no journal).
+    pub snapshot: Option<PathBuf>,
+    /// Newer snapshots passed over, and why.
+    pub snapshot_warnings: Vec<SnapshotWarning>,
+    /// Command records replayed after the snapshot.
+    pub replayed: u64,
+    /// Control records replayed after the snapshot.
+    pub controls: u64,
+    /// The last journal record (0: empty journal or none).
+    pub journal_seq: u64,
+    /// A torn tail the journal cut off when it opened.
+    pub truncated: Option<TornTail>,
 }
 
 /// What [`Pipeline::shutdown`] hands back.
@@ -195,7 +250,13 @@ pub struct Pipeline {
     meters: Vec<SharedMeter>,
     rings: Vec<RingInfo>,
     recovered_records: u64,
+    recovery: RecoveryInfo,
     syncer: Option<Syncer>,
+    control: Arc<ControlShared>,
+    has_risk: bool,
+    has_journal: bool,
+    writer: Option<JoinHandle<()>>,
+    snapshot_counters: Arc<SnapshotCounters>,
     finished: bool,
 }
 
@@ -215,18 +276,19 @@ impl Pipeline {
             initial.add_book(OrderBook::with_capacity(spec.clone(), config.order_capacity))?;
         }
         let mut risk = RiskStage::new(config.risk.as_ref(), &config.instruments)?;
-        let (journal, engine, recovered_records) = match &config.journal {
-            None => (None, initial, 0),
+        let (journal, engine, recovery) = match &config.journal {
+            None => (None, initial, RecoveryInfo::default()),
             Some(jc) => {
                 let mut jc = jc.clone();
                 if let JournalSync::Background { .. } = config.journal_sync {
                     jc.fsync = FsyncPolicy::None;
                 }
-                let (journal, _report) = Journal::open(jc.clone())?;
-                let recovered = journal::recover_with(&jc.dir, &initial, |e| risk.event(e.instrument, &e.event))?;
-                (Some(journal), recovered.engine, recovered.replayed)
+                let (journal, report) = Journal::open(jc.clone())?;
+                let (engine, recovery) = recover(&jc.dir, &initial, report, &mut risk)?;
+                (Some(journal), engine, recovery)
             }
         };
+        let recovered_records = recovery.replayed;
         let clock = PipelineClock::new();
         let stop = Arc::new(AtomicBool::new(false));
         let mut rings = Vec::new();
@@ -264,6 +326,8 @@ impl Pipeline {
         let first = Arc::new(OnceLock::new());
         let matching_thread = Arc::new(OnceLock::new());
         let first_wait = config.risk_thread.wait;
+        let control = Arc::new(ControlShared::new(Waker::new(Arc::clone(&first), first_wait)));
+        let has_risk = risk.enabled();
         let mut inputs = Vec::new();
         let mut gateways = Vec::new();
         let mut gateway_stats = Vec::new();
@@ -288,9 +352,33 @@ impl Pipeline {
             meters: Vec::new(),
             rings,
             recovered_records,
+            recovery,
             syncer: None,
+            control: Arc::clone(&control),
+            has_risk,
+            has_journal: config.journal.is_some(),
+            writer: None,
+            snapshot_counters: Arc::new(SnapshotCounters::default()),
             finished: false,
         };
+        // The snapshot writer (with a journal: snapshots live in its directory).
+        let cuts = match &config.journal {
+            None => None,
+            Some(jc) => {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let (dir, keep, counters) =
+                    (jc.dir.clone(), config.snapshots.keep, Arc::clone(&pipeline.snapshot_counters));
+                let handle = std::thread::Builder::new()
+                    .name("wm-snapshot".into())
+                    .spawn(move || snapshots::run_writer(dir, keep, rx, counters))
+                    .map_err(|source| PipelineError::Spawn { name: "wm-snapshot", source })?;
+                pipeline.writer = Some(handle);
+                Some(SnapshotSink::new(tx, Arc::clone(&pipeline.snapshot_counters)))
+            }
+        };
+        risk.set_cuts(cuts.clone());
+        let schedule = (config.snapshots.is_periodic() && cuts.is_some())
+            .then(|| SnapshotSchedule::new(&config.snapshots, clock.now_ns()));
         let meter = |meters: &mut Vec<SharedMeter>| {
             let shared: SharedMeter = Arc::new(Mutex::new(MeterSlot::new(ring_count)));
             meters.push(Arc::clone(&shared));
@@ -298,7 +386,8 @@ impl Pipeline {
         };
         let loop_config = |wait: WaitStrategy| LoopConfig { stop: Arc::clone(&stop), wait, batch: config.batch, clock };
         let match_wait = if split { config.matching_thread.wait } else { first_wait };
-        let stage = MatchStage::new(engine, journal, ports, match_wait, clock, meter(&mut pipeline.meters));
+        let stage = MatchStage::new(engine, journal, ports, match_wait, clock, meter(&mut pipeline.meters))
+            .with_snapshots(schedule, cuts);
 
         if let Some(((to_match_ring, to_match_cap), post_ring)) = stage_rings {
             let (to_match_tx, to_match_rx) = RingBuffer::new(to_match_cap);
@@ -326,14 +415,15 @@ impl Pipeline {
             let cfg = loop_config(first_wait);
             let risk_meter = meter(&mut pipeline.meters);
             let worker = start_worker("wm-risk", config.risk_thread, move || {
-                threads::run_risk(cfg, inputs, risk, links, risk_meter)
+                threads::run_risk(cfg, inputs, risk, links, risk_meter, control)
             })?;
             set_thread(&first, &worker);
             pipeline.workers.push(worker);
         } else {
             let cfg = loop_config(first_wait);
-            let worker =
-                start_worker("wm-engine", config.risk_thread, move || threads::run_merged(cfg, inputs, risk, stage))?;
+            let worker = start_worker("wm-engine", config.risk_thread, move || {
+                threads::run_merged(cfg, inputs, risk, stage, control)
+            })?;
             set_thread(&first, &worker);
             pipeline.workers.push(worker);
         }
@@ -348,6 +438,17 @@ impl Pipeline {
             pipeline.syncer = Some(Syncer { state, handle: Some(handle) });
         }
         Ok((pipeline, Handles { gateways, subscriptions }))
+    }
+
+    /// A handle to change risk settings and request snapshots while the pipeline runs (see
+    /// [`control`]).
+    pub fn control(&self) -> Control {
+        Control::new(Arc::clone(&self.control), self.has_risk, self.has_journal)
+    }
+
+    /// What start recovered from the journal.
+    pub fn recovery(&self) -> &RecoveryInfo {
+        &self.recovery
     }
 
     /// The clock every timestamp of this pipeline is read from.
@@ -417,6 +518,10 @@ impl Pipeline {
             threads,
             recovered_records: self.recovered_records,
             journal_syncs: self.syncer.as_ref().map_or(0, |s| s.state.rounds.load(Ordering::Relaxed)),
+            controls: self.control.applied.load(Ordering::Relaxed),
+            snapshots_written: self.snapshot_counters.written.load(Ordering::Relaxed),
+            snapshot_failures: self.snapshot_counters.failed.load(Ordering::Relaxed),
+            last_snapshot_seq: self.snapshot_counters.last_seq.load(Ordering::Relaxed),
         }
     }
 
@@ -458,6 +563,14 @@ impl Pipeline {
                 Err(_) => first_error = first_error.or(Some(PipelineError::ThreadPanicked { name: w.name })),
             }
         }
+        // Nobody answers controls any more (the threads closed the inbox; a panicked one did not).
+        self.control.close();
+        // The engine threads dropped their snapshot sinks: the writer finishes its queue and ends.
+        if let Some(handle) = self.writer.take() {
+            if handle.join().is_err() {
+                first_error = first_error.or(Some(PipelineError::ThreadPanicked { name: "wm-snapshot" }));
+            }
+        }
         if let Some(syncer) = self.syncer.as_mut() {
             syncer.state.stop.store(true, Ordering::Release);
             if let Some(handle) = syncer.handle.take() {
@@ -488,8 +601,54 @@ impl Drop for Pipeline {
     }
 }
 
+/// Opens the risk state and books from the journal in `dir`: the newest snapshot that fits,
+/// then the tail (events into post-trade risk, controls into the risk settings).
+fn recover(
+    dir: &std::path::Path,
+    initial: &Engine,
+    report: journal::RecoveryReport,
+    risk: &mut RiskStage,
+) -> Result<(Engine, RecoveryInfo), PipelineError> {
+    let options = RecoverOptions { need_risk: risk.enabled(), same_instruments: true, last_seq: Some(report.last_seq) };
+    let mut failure = None;
+    let recovered = journal::recover_records(dir, initial, &options, |r| match r {
+        Replayed::Snapshot(s) => {
+            if let Some(state) = &s.risk {
+                if let Err(e) = risk.restore(state) {
+                    failure.get_or_insert(PipelineError::Risk(e));
+                }
+            }
+        }
+        Replayed::Event(e) => risk.event(e.instrument, &e.event),
+        Replayed::Control(c) => {
+            if let Err(source) = risk.apply_control(&c.control) {
+                failure.get_or_insert(PipelineError::Control { seq: c.seq, source });
+            }
+        }
+    })?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let info = RecoveryInfo {
+        snapshot: recovered.snapshot,
+        snapshot_warnings: recovered.snapshot_warnings,
+        replayed: recovered.replayed,
+        controls: recovered.controls,
+        journal_seq: recovered.journal_seq,
+        truncated: report.truncated,
+    };
+    Ok((recovered.engine, info))
+}
+
 fn validate(config: &PipelineConfig) -> Result<(), PipelineError> {
     let bad = |why: String| Err(PipelineError::Config { why });
+    let snaps = &config.snapshots;
+    if snaps.every_records == Some(0) || snaps.every == Some(Duration::ZERO) || snaps.keep == 0 {
+        return bad(format!("snapshots={snaps:?}: every_records, every and keep must be above 0"));
+    }
+    if snaps.is_periodic() && config.journal.is_none() {
+        return bad("periodic snapshots need a journal (they are written to its directory)".into());
+    }
     if config.batch == 0 {
         return bad("batch=0: must be at least 1".into());
     }

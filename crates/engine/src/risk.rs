@@ -40,14 +40,19 @@
 
 pub mod limits;
 pub mod position;
+pub mod state;
 
 use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
 use wintermute_core::order::Side;
 use wintermute_core::{AccountId, InstrumentId, InstrumentSpec, OrderId, Price, Qty};
 
 pub use limits::{AccountLimits, Clock, InstrumentLimits, ManualClock, MonotonicClock, PriceBand, RateLimit};
 pub use position::{fee, Position};
+pub use state::{AccountState, OrderState, RiskState, SlotState};
+
+use crate::journal::ControlRecord;
 
 use limits::TokenBucket;
 
@@ -119,7 +124,7 @@ impl RiskError {
 }
 
 /// Maker and taker fee rates in millionths of notional (negative: a rebate).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FeeRates {
     pub maker_ppm: i64,
     pub taker_ppm: i64,
@@ -213,6 +218,8 @@ pub struct RiskEngine<C: Clock = MonotonicClock> {
     accounts: HashMap<AccountId, Account>,
     orders: HashMap<(InstrumentId, OrderId), OpenOrder>,
     killed: bool,
+    /// Limits an account seen for the first time starts with (`None`: its orders are refused).
+    default_limits: Option<AccountLimits>,
 }
 
 impl<C: Clock> RiskEngine<C> {
@@ -225,6 +232,7 @@ impl<C: Clock> RiskEngine<C> {
             accounts: HashMap::new(),
             orders: HashMap::new(),
             killed: false,
+            default_limits: None,
         }
     }
 
@@ -268,6 +276,53 @@ impl<C: Clock> RiskEngine<C> {
     /// An account's limits.
     pub fn limits(&self, account: AccountId) -> Option<AccountLimits> {
         self.accounts.get(&account).map(|a| a.limits)
+    }
+
+    /// Sets the limits an account seen for the first time starts with: its first new order
+    /// creates it under them (`None`, the default: orders of unknown accounts are refused with
+    /// `UNKNOWN_ACCOUNT`). Accounts created otherwise (fees, overrides, a kill switch, a fill
+    /// replayed from the journal) start under them too, or unlimited when there are none.
+    pub fn set_default_limits(&mut self, limits: Option<AccountLimits>) {
+        self.default_limits = limits;
+    }
+
+    /// The limits of accounts seen for the first time.
+    pub fn default_limits(&self) -> Option<AccountLimits> {
+        self.default_limits
+    }
+
+    /// True when the global kill switch is on.
+    pub fn global_kill(&self) -> bool {
+        self.killed
+    }
+
+    /// True when `account`'s kill switch is on.
+    pub fn account_kill(&self, account: AccountId) -> bool {
+        self.accounts.get(&account).is_some_and(|a| a.killed)
+    }
+
+    /// An instrument's reference price.
+    pub fn reference_price(&self, instrument: InstrumentId) -> Option<Price> {
+        self.instruments.get(instrument as usize).and_then(|i| i.reference)
+    }
+
+    /// Applies one control (a runtime change of settings, see [`crate::journal::control`]).
+    /// Fails, changing nothing, for an unknown instrument, and for a kill switch of an unknown
+    /// account when there are no default limits (creating it would let its orders through).
+    pub fn apply_control(&mut self, control: &ControlRecord) -> Result<(), RiskError> {
+        match *control {
+            ControlRecord::SetLimits { account, limits } => self.set_limits(account, limits),
+            ControlRecord::SetDefaultLimits { limits } => self.set_default_limits(limits),
+            ControlRecord::AccountKill { account, engaged } => {
+                if self.default_limits.is_none() && !self.accounts.contains_key(&account) {
+                    return Err(RiskError::UnknownAccount { account });
+                }
+                self.set_account_kill(account, engaged);
+            }
+            ControlRecord::GlobalKill { engaged } => self.set_global_kill(engaged),
+            ControlRecord::ReferencePrice { instrument, price } => self.set_reference_price(instrument, price)?,
+        }
+        Ok(())
     }
 
     /// Overrides the lot-denominated limits of `account` in `instrument` (`None`: back to the
@@ -342,7 +397,8 @@ impl<C: Clock> RiskEngine<C> {
     }
 
     fn account_mut(&mut self, account: AccountId) -> &mut Account {
-        self.accounts.entry(account).or_insert_with(|| Account::new(AccountLimits::UNLIMITED))
+        let limits = self.default_limits.unwrap_or(AccountLimits::UNLIMITED);
+        self.accounts.entry(account).or_insert_with(|| Account::new(limits))
     }
 }
 

@@ -3,8 +3,18 @@
 //! - `replay/<venue>`: every recorded frame of a session (raw exchange JSON) parsed and applied
 //!   to the venue's book builder (sync checks, book updates, Kraken truncation and checksums);
 //!   throughput in messages/s. The builder is warmed by one replay first, as in a live session.
+//! - `replay/binance_ticks`: the Binance session through the integer path
+//!   ([`BinanceTickBooks`]: prices in ticks, quantities in lots, same sync procedure).
+//! - `replay/binance_parse_only`: the Binance session's frames and snapshots parsed only (the
+//!   parsing share of `replay/binance`).
 //! - `l2_book/1M_updates`: the L2 book alone, 1,000,000 level updates on about 2,000 levels
 //!   around a random-walk mid (deletes included), best bid and ask read after each update.
+//! - `l2_book/tick_book_1M_updates`: the same updates in integer ticks and lots through
+//!   [`TickBook`] (checked to end with the same levels as the decimal book).
+//!
+//! - `binance_depth20/{decimal_books,tick_books}`: 20,000 Binance diff-depth frames of 20 level
+//!   changes each (the random-walk updates in Binance's text form) after a snapshot, through the
+//!   decimal builder and through the integer path; throughput in messages/s.
 //!
 //! Run briefly: `cargo bench -p wintermute-feeds --bench feeds -- --warm-up-time 1 --measurement-time 3`
 
@@ -12,10 +22,12 @@ use std::collections::BTreeSet;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use wintermute_feeds::binance::BinanceParser;
+use wintermute_feeds::binance_ticks::{BinanceTickBook, BinanceTickBooks, TickScale};
 use wintermute_feeds::book::{L2Book, Side};
 use wintermute_feeds::recording::{records, Record};
 use wintermute_feeds::sync::{BinanceBooks, CoinbaseBooks, FeedHandler, KrakenBooks};
-use wintermute_feeds::Decimal;
+use wintermute_feeds::{Decimal, TickBook};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/");
 
@@ -45,6 +57,16 @@ fn replay(h: &mut dyn FeedHandler, items: &[Item]) {
     }
 }
 
+/// The session's instruments in April 2021 (tick sizes) with quantities in 1e-8 lots.
+fn binance_tick_books() -> BinanceTickBooks {
+    let mut books = BinanceTickBooks::new();
+    for (symbol, tick) in [("BTCUSDT", "0.01"), ("ETHUSDT", "0.01"), ("DOTUSDT", "0.0001")] {
+        let scale = TickScale::new(tick, "0.00000001").expect("scale");
+        books.add(BinanceTickBook::new(symbol, scale, 1 << 16).expect("book"));
+    }
+    books
+}
+
 fn bench_replay(c: &mut Criterion) {
     let sessions: [(&str, &str, Box<dyn FeedHandler>); 3] = [
         (
@@ -65,6 +87,34 @@ fn bench_replay(c: &mut Criterion) {
         replay(handler.as_mut(), &items);
         group.throughput(Throughput::Elements(items.len() as u64));
         group.bench_function(name, |b| b.iter(|| replay(handler.as_mut(), &items)));
+        if name == "binance" {
+            // The integer path: the same frames and snapshots into per-symbol TickBooks.
+            let mut ticks = binance_tick_books();
+            let run = |books: &mut BinanceTickBooks| {
+                for it in &items {
+                    let r = match it {
+                        Item::Frame(f) => books.on_frame(f),
+                        Item::Http(u, b) => books.on_http(u, b),
+                    };
+                    let _ = black_box(r);
+                }
+            };
+            run(&mut ticks);
+            assert_eq!(ticks.errors(), 0, "every recorded frame converts exactly");
+            group.bench_function("binance_ticks", |b| b.iter(|| run(&mut ticks)));
+            // The parsing share of the Binance replay: the same frames and snapshots parsed only.
+            let mut parser = BinanceParser::new();
+            group.bench_function("binance_parse_only", |b| {
+                b.iter(|| {
+                    for it in &items {
+                        match it {
+                            Item::Frame(f) => drop(black_box(parser.parse(f).map(|_| ()))),
+                            Item::Http(_, body) => drop(black_box(parser.parse_snapshot(body).map(|_| ()))),
+                        }
+                    }
+                })
+            });
+        }
     }
     group.finish();
 }
@@ -154,12 +204,96 @@ fn bench_book(c: &mut Criterion) {
     run(&mut book);
     let levels = book.bids().len() + book.asks().len();
     eprintln!("l2_book: {levels} levels at the end of the 1M updates");
+    // The same updates in integers: price ticks of 0.01 and quantities in lots of 1e-8.
+    let lot = 10_000_000_000i128;
+    let lots: Vec<i64> = qtys.iter().map(|q| i64::try_from(q.raw() / lot).expect("lots")).collect();
+    let tick_ops: Vec<(Side, i64, i64)> =
+        ops.iter().map(|&(side, p, q)| (side, 5_000_000 + i64::from(p), lots[q as usize])).collect();
+    let mut ticks = TickBook::new();
+    let run_ticks = |book: &mut TickBook| {
+        book.clear();
+        for &(side, p, q) in &tick_ops {
+            let _ = black_box(book.set(side, p, q));
+            black_box((book.best_bid(), book.best_ask()));
+        }
+    };
+    run_ticks(&mut ticks);
+    // Both books must end identical, level for level.
+    let as_ticks = |l: &wintermute_feeds::book::Level| {
+        (
+            i64::try_from(l.price.raw() / 10_000_000_000_000_000).expect("tick"),
+            i64::try_from(l.qty.raw() / lot).expect("lot"),
+        )
+    };
+    assert_eq!(ticks.levels(Side::Bid).collect::<Vec<_>>(), book.bids().map(as_ticks).collect::<Vec<_>>());
+    assert_eq!(ticks.levels(Side::Ask).collect::<Vec<_>>(), book.asks().map(as_ticks).collect::<Vec<_>>());
     let mut group = c.benchmark_group("l2_book");
     group.throughput(Throughput::Elements(N as u64));
     group.sample_size(10);
     group.bench_function("1M_updates", |b| b.iter(|| run(&mut book)));
+    group.bench_function("tick_book_1M_updates", |b| b.iter(|| run_ticks(&mut ticks)));
     group.finish();
 }
 
-criterion_group!(benches, bench_replay, bench_book);
+/// Binance diff-depth frames of 20 level changes each (the random-walk updates in Binance's text
+/// form: 8-decimal prices on a 0.01 tick and quantities), chained update ids, after a snapshot.
+fn depth20_frames(frames: usize) -> (String, Vec<String>) {
+    let (ops, prices, qtys) = random_walk_ops(frames * 20);
+    let text = |p: u32| format!("{}.{:02}000000", 50_000 + p / 100, p % 100);
+    let mut out = Vec::with_capacity(frames);
+    for (i, chunk) in ops.chunks(20).enumerate() {
+        let level = |&(_, p, q): &Op| format!(r#"["{}","{}"]"#, text(p), qtys[q as usize].as_str());
+        let bids: Vec<String> = chunk.iter().filter(|o| o.0 == Side::Bid).map(level).collect();
+        let asks: Vec<String> = chunk.iter().filter(|o| o.0 == Side::Ask).map(level).collect();
+        let id = 1_000 + i as u64;
+        out.push(format!(
+            r#"{{"stream":"btcusdt@depth@100ms","data":{{"e":"depthUpdate","E":1617566591307,"s":"BTCUSDT","U":{id},"u":{id},"b":[{}],"a":[{}]}}}}"#,
+            bids.join(","),
+            asks.join(",")
+        ));
+    }
+    let _ = prices;
+    (r#"{"lastUpdateId":999,"bids":[],"asks":[]}"#.to_string(), out)
+}
+
+fn bench_depth20(c: &mut Criterion) {
+    const FRAMES: usize = 20_000;
+    const URL: &str = "https://api.binance.com/api/v3/depth?symbol=BTCUSDT&limit=1000";
+    let (snapshot, frames) = depth20_frames(FRAMES);
+    let run_decimal = |books: &mut BinanceBooks| {
+        books.on_http(0, URL, &snapshot).expect("snapshot");
+        for f in &frames {
+            let _ = black_box(books.on_frame(0, f));
+        }
+    };
+    let run_ticks = |books: &mut BinanceTickBooks| {
+        books.on_http(URL, &snapshot).expect("snapshot");
+        for f in &frames {
+            let _ = black_box(books.on_frame(f));
+        }
+    };
+    let mut decimal = BinanceBooks::new();
+    let mut ticks = BinanceTickBooks::new();
+    let scale = TickScale::new("0.01", "0.00000001").expect("scale");
+    ticks.add(BinanceTickBook::new("BTCUSDT", scale, 1 << 13).expect("book"));
+    // One untimed pass each: both paths apply every frame and end with the same book.
+    run_decimal(&mut decimal);
+    run_ticks(&mut ticks);
+    let stream = decimal.stream("BTCUSDT").expect("stream");
+    let book = ticks.book("BTCUSDT").expect("book");
+    assert_eq!(ticks.errors(), 0);
+    assert_eq!((stream.stats.updates, book.stats().updates), (FRAMES as u64, FRAMES as u64));
+    let as_ticks =
+        |l: &wintermute_feeds::book::Level| i64::try_from(l.price.raw() / 10_000_000_000_000_000).expect("tick");
+    let want: Vec<i64> = stream.book.bids().map(as_ticks).collect();
+    assert_eq!(book.book().levels(Side::Bid).map(|l| l.0).collect::<Vec<_>>(), want);
+    let mut group = c.benchmark_group("binance_depth20");
+    group.throughput(Throughput::Elements(FRAMES as u64));
+    group.sample_size(20);
+    group.bench_function("decimal_books", |b| b.iter(|| run_decimal(&mut decimal)));
+    group.bench_function("tick_books", |b| b.iter(|| run_ticks(&mut ticks)));
+    group.finish();
+}
+
+criterion_group!(benches, bench_replay, bench_book, bench_depth20);
 criterion_main!(benches);

@@ -229,7 +229,11 @@ impl BinanceParser {
 }
 
 /// `["price","qty", …]`: the first two strings; further elements are skipped.
+#[inline]
 fn pair(sc: &mut Scanner<'_>) -> Result<(Decimal, Decimal), FeedError> {
+    if let Some((price, qty)) = sc.string_pair() {
+        return Ok((Decimal::parse(price)?, Decimal::parse(qty)?));
+    }
     let mut arr = sc.begin_array()?;
     if !sc.next_element(&mut arr)? {
         return Err(sc.error("price"));

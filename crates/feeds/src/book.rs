@@ -1,15 +1,21 @@
 //! A local L2 (price-level) book that keeps each level's exact exchange text.
 //!
-//! Each side is a ring buffer (`VecDeque`) of [`Level`]s sorted so that the **best level is
-//! last**: bids ascending by price, asks descending. Lookups are binary searches on the
-//! fixed-point value; an insert or delete moves the shorter part of the ring, so changes near the
-//! top (most traffic) and near the bottom (Kraken's republished far levels) are both cheap, and
-//! [`L2Book::truncate`] (Kraken's subscribed depth) pops the worst levels off the front. Reading
-//! the best level is `back()`. Nothing is allocated once the rings have grown to the deepest book
+//! Each side has two parts: the levels themselves ([`Level`], price and quantity with their
+//! text, 96 bytes) in a slab that never moves them, and a sorted index of 24-byte entries
+//! (fixed-point price + slab slot) in a ring buffer (`VecDeque`) ordered so that the **best level
+//! is last**: bids ascending by price, asks descending. Lookups are binary searches over the
+//! compact index; an insert or delete moves the shorter part of the index ring (a quarter of the
+//! bytes a ring of whole levels would move), so changes near the top (most traffic) and near the
+//! bottom (Kraken's republished far levels) are both cheap, and [`L2Book::truncate`] (Kraken's
+//! subscribed depth) pops the worst entries off the front. Reading the best level is `back()`.
+//! Freed slab slots are reused, so nothing is allocated once a side has grown to the deepest book
 //! seen (warm-up).
 //!
 //! Quantities are absolute: [`L2Book::apply`] sets a level, and a zero quantity removes it
 //! (removing a level that is not there is normal and does nothing).
+//!
+//! For a book in integer ticks and lots without the exchange's text, see
+//! [`TickBook`](crate::tick_book::TickBook).
 //!
 //! ```
 //! use wintermute_feeds::{book::{L2Book, Side}, Decimal};
@@ -59,11 +65,100 @@ pub enum Applied {
     Absent,
 }
 
+/// A fixed-point price split in two words (ordered like the `i128`), so an index entry is 24
+/// bytes with 8-byte alignment instead of 32.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    hi: i64,
+    lo: u64,
+}
+
+impl Key {
+    #[inline]
+    fn of(raw: i128) -> Key {
+        Key { hi: (raw >> 64) as i64, lo: raw as u64 }
+    }
+}
+
+/// One index entry: a level's price and its slab slot.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    key: Key,
+    slot: u32,
+}
+
+/// One side: the sorted index (worst first) and the slab it points into.
+#[derive(Debug, Clone, Default)]
+struct Ladder {
+    index: VecDeque<Entry>,
+    slab: Vec<Level>,
+    free: Vec<u32>,
+}
+
+impl Ladder {
+    fn with_capacity(levels: usize) -> Self {
+        Ladder {
+            index: VecDeque::with_capacity(levels),
+            slab: Vec::with_capacity(levels),
+            free: Vec::with_capacity(levels),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.index.clear();
+        self.slab.clear();
+        self.free.clear();
+    }
+
+    #[inline]
+    fn store(&mut self, level: Level) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.slab[slot as usize] = level;
+                slot
+            }
+            None => {
+                self.slab.push(level);
+                (self.slab.len() - 1) as u32
+            }
+        }
+    }
+
+    #[inline]
+    fn level(&self, e: &Entry) -> &Level {
+        &self.slab[e.slot as usize]
+    }
+
+    /// Levels best first.
+    fn iter(&self) -> impl ExactSizeIterator<Item = &Level> + DoubleEndedIterator {
+        self.index.iter().rev().map(move |e| &self.slab[e.slot as usize])
+    }
+
+    /// Sorts the index worst-first and keeps one entry per price.
+    fn sort_and_dedup(&mut self, side: Side) {
+        let s = self.index.make_contiguous();
+        match side {
+            Side::Bid => s.sort_unstable_by_key(|e| e.key),
+            Side::Ask => s.sort_unstable_by_key(|e| std::cmp::Reverse(e.key)),
+        }
+        let mut w = 0;
+        for r in 0..s.len() {
+            if w == 0 || s[w - 1].key != s[r].key {
+                s[w] = s[r];
+                w += 1;
+            } else {
+                self.free.push(s[r].slot);
+            }
+        }
+        self.index.truncate(w);
+    }
+}
+
 /// The book of one (venue, symbol).
 #[derive(Debug, Clone, Default)]
 pub struct L2Book {
-    bids: VecDeque<Level>,
-    asks: VecDeque<Level>,
+    bids: Ladder,
+    asks: Ladder,
 }
 
 impl L2Book {
@@ -74,7 +169,7 @@ impl L2Book {
 
     /// An empty book with room for `levels` per side before it allocates.
     pub fn with_capacity(levels: usize) -> Self {
-        L2Book { bids: VecDeque::with_capacity(levels), asks: VecDeque::with_capacity(levels) }
+        L2Book { bids: Ladder::with_capacity(levels), asks: Ladder::with_capacity(levels) }
     }
 
     /// Removes every level, keeping the memory.
@@ -85,10 +180,17 @@ impl L2Book {
 
     /// Whether both sides are empty.
     pub fn is_empty(&self) -> bool {
-        self.bids.is_empty() && self.asks.is_empty()
+        self.bids.index.is_empty() && self.asks.index.is_empty()
     }
 
-    fn side_mut(&mut self, side: Side) -> &mut VecDeque<Level> {
+    fn ladder(&self, side: Side) -> &Ladder {
+        match side {
+            Side::Bid => &self.bids,
+            Side::Ask => &self.asks,
+        }
+    }
+
+    fn ladder_mut(&mut self, side: Side) -> &mut Ladder {
         match side {
             Side::Bid => &mut self.bids,
             Side::Ask => &mut self.asks,
@@ -97,20 +199,24 @@ impl L2Book {
 
     /// Sets the quantity at `price` (absolute); zero removes the level.
     pub fn apply(&mut self, side: Side, price: Decimal, qty: Decimal) -> Applied {
-        let levels = self.side_mut(side);
-        let found = search(levels, side, price.raw());
-        match (found, qty.is_zero()) {
+        let ladder = self.ladder_mut(side);
+        let key = Key::of(price.raw());
+        match (search(&ladder.index, side, key), qty.is_zero()) {
             (Ok(i), true) => {
-                levels.remove(i);
+                if let Some(e) = ladder.index.remove(i) {
+                    ladder.free.push(e.slot);
+                }
                 Applied::Deleted
             }
             (Ok(i), false) => {
-                levels[i] = Level { price, qty };
+                let slot = ladder.index[i].slot as usize;
+                ladder.slab[slot] = Level { price, qty };
                 Applied::Updated
             }
             (Err(_), true) => Applied::Absent,
             (Err(i), false) => {
-                levels.insert(i, Level { price, qty });
+                let slot = ladder.store(Level { price, qty });
+                ladder.index.insert(i, Entry { key, slot });
                 Applied::Inserted
             }
         }
@@ -120,74 +226,70 @@ impl L2Book {
     /// levels with the same price, one is kept).
     pub fn load(&mut self, bids: &[Level], asks: &[Level]) {
         self.clear();
-        self.bids.extend(bids.iter().filter(|l| !l.qty.is_zero()));
-        self.asks.extend(asks.iter().filter(|l| !l.qty.is_zero()));
-        self.sort_and_dedup();
+        for (side, levels) in [(Side::Bid, bids), (Side::Ask, asks)] {
+            let ladder = self.ladder_mut(side);
+            for l in levels.iter().filter(|l| !l.qty.is_zero()) {
+                let slot = ladder.store(*l);
+                ladder.index.push_back(Entry { key: Key::of(l.price.raw()), slot });
+            }
+            ladder.sort_and_dedup(side);
+        }
     }
 
     /// Replaces the whole book with the non-zero entries of `updates` (any order).
     pub fn load_updates(&mut self, updates: &[LevelUpdate]) {
         self.clear();
         for u in updates.iter().filter(|u| !u.qty.is_zero()) {
-            let level = Level { price: u.price, qty: u.qty };
-            self.side_mut(u.side).push_back(level);
+            let ladder = self.ladder_mut(u.side);
+            let slot = ladder.store(Level { price: u.price, qty: u.qty });
+            ladder.index.push_back(Entry { key: Key::of(u.price.raw()), slot });
         }
-        self.sort_and_dedup();
-    }
-
-    fn sort_and_dedup(&mut self) {
-        self.bids.make_contiguous().sort_unstable_by_key(|l| l.price.raw());
-        self.asks.make_contiguous().sort_unstable_by_key(|l| std::cmp::Reverse(l.price.raw()));
-        dedup_sorted(&mut self.bids);
-        dedup_sorted(&mut self.asks);
+        self.bids.sort_and_dedup(Side::Bid);
+        self.asks.sort_and_dedup(Side::Ask);
     }
 
     /// Keeps only the best `depth` levels on each side.
     pub fn truncate(&mut self, depth: usize) {
-        for levels in [&mut self.bids, &mut self.asks] {
-            if levels.len() > depth {
-                let cut = levels.len() - depth;
-                levels.drain(..cut);
+        for ladder in [&mut self.bids, &mut self.asks] {
+            if ladder.index.len() > depth {
+                let cut = ladder.index.len() - depth;
+                for e in ladder.index.drain(..cut) {
+                    ladder.free.push(e.slot);
+                }
             }
         }
     }
 
     /// The highest bid.
     pub fn best_bid(&self) -> Option<&Level> {
-        self.bids.back()
+        self.bids.index.back().map(|e| self.bids.level(e))
     }
 
     /// The lowest ask.
     pub fn best_ask(&self) -> Option<&Level> {
-        self.asks.back()
+        self.asks.index.back().map(|e| self.asks.level(e))
     }
 
     /// Bids, best (highest) first.
     pub fn bids(&self) -> impl ExactSizeIterator<Item = &Level> + DoubleEndedIterator {
-        self.bids.iter().rev()
+        self.bids.iter()
     }
 
     /// Asks, best (lowest) first.
     pub fn asks(&self) -> impl ExactSizeIterator<Item = &Level> + DoubleEndedIterator {
-        self.asks.iter().rev()
+        self.asks.iter()
     }
 
     /// Levels of one side, best first.
     pub fn levels(&self, side: Side) -> impl ExactSizeIterator<Item = &Level> + DoubleEndedIterator {
-        match side {
-            Side::Bid => self.bids.iter().rev(),
-            Side::Ask => self.asks.iter().rev(),
-        }
+        self.ladder(side).iter()
     }
 
     /// The quantity at `price`, if there is a level there.
     pub fn qty_at(&self, side: Side, price: Decimal) -> Option<Decimal> {
-        let levels = match side {
-            Side::Bid => &self.bids,
-            Side::Ask => &self.asks,
-        };
-        let i = search(levels, side, price.raw()).ok()?;
-        levels.get(i).map(|l| l.qty)
+        let ladder = self.ladder(side);
+        let i = search(&ladder.index, side, Key::of(price.raw())).ok()?;
+        ladder.index.get(i).map(|e| ladder.level(e).qty)
     }
 
     /// Whether the best bid is at or above the best ask.
@@ -199,28 +301,16 @@ impl L2Book {
     }
 }
 
-/// Finds `key` in a side stored worst-first (binary search on the fixed-point value).
+/// Finds `key` in a side's index stored worst-first (binary search).
 ///
 /// A galloping search from the best end was tried: on the `l2_book` bench (updates spread over
 /// the top few hundred levels) it was 10% slower, so the plain binary search stays.
-fn search(levels: &VecDeque<Level>, side: Side, key: i128) -> Result<usize, usize> {
+#[inline]
+fn search(index: &VecDeque<Entry>, side: Side, key: Key) -> Result<usize, usize> {
     match side {
-        Side::Bid => levels.binary_search_by(|l| l.price.raw().cmp(&key)),
-        Side::Ask => levels.binary_search_by(|l| key.cmp(&l.price.raw())),
+        Side::Bid => index.binary_search_by(|e| e.key.cmp(&key)),
+        Side::Ask => index.binary_search_by(|e| key.cmp(&e.key)),
     }
-}
-
-/// Keeps one level per price in a sorted ring (no allocation).
-fn dedup_sorted(levels: &mut VecDeque<Level>) {
-    let s = levels.make_contiguous();
-    let mut w = 0;
-    for r in 0..s.len() {
-        if w == 0 || s[w - 1].price != s[r].price {
-            s[w] = s[r];
-            w += 1;
-        }
-    }
-    levels.truncate(w);
 }
 
 #[cfg(test)]
@@ -248,9 +338,28 @@ mod tests {
     }
 
     #[test]
-    fn levels_stay_compact() {
-        // Two decimals of 16-byte value + 32-byte inline text; memmoves cost per byte.
+    fn index_entries_stay_compact() {
+        // Two decimals of 16-byte value + 32-byte inline text per level; the index that inserts
+        // and deletes move holds 24 bytes per level.
         assert_eq!(std::mem::size_of::<Level>(), 96);
+        assert_eq!(std::mem::size_of::<Entry>(), 24);
+    }
+
+    #[test]
+    fn load_dedups_and_slots_are_reused() {
+        let mut b = L2Book::with_capacity(4);
+        let l = |p: &str, q: &str| Level { price: d(p), qty: d(q) };
+        b.load(&[l("1", "1"), l("1.0", "2"), l("2", "0"), l("3", "1")], &[l("5", "1")]);
+        assert_eq!(b.bids().len(), 2);
+        assert_eq!(b.best_bid().unwrap().price.as_str(), "3");
+        for _ in 0..10 {
+            b.apply(Side::Bid, d("4"), d("1"));
+            b.apply(Side::Bid, d("4"), d("0"));
+        }
+        assert!(b.bids.slab.len() <= 4, "freed slots are reused: {}", b.bids.slab.len());
+        b.truncate(1);
+        assert_eq!(b.bids().map(|l| l.price.as_str()).collect::<Vec<_>>(), ["3"]);
+        assert_eq!(b.asks().len(), 1);
     }
 
     #[test]

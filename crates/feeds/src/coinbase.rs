@@ -59,6 +59,8 @@ pub enum CoinbaseMessage<'a> {
         product: Symbol,
         /// Changes in message order.
         changes: &'a [LevelUpdate],
+        /// `time`: exchange time in ns since the epoch, when present.
+        time: Option<i64>,
     },
     /// Exchange `match` or `last_match`.
     Match(Trade),
@@ -219,7 +221,7 @@ impl CoinbaseParser {
                 Ok(if kind == "snapshot" {
                     CoinbaseMessage::Snapshot { product, bids: &self.bids, asks: &self.asks }
                 } else {
-                    CoinbaseMessage::L2Update { product, changes: &self.updates }
+                    CoinbaseMessage::L2Update { product, changes: &self.updates, time: f.time.and_then(parse_rfc3339) }
                 })
             }
             "match" | "last_match" => {

@@ -155,6 +155,44 @@ impl<'a> Scanner<'a> {
         Ok(s)
     }
 
+    /// The input from the current position (for a caller's own fast path over plain bytes).
+    pub fn rest(&self) -> &'a [u8] {
+        self.bytes().get(self.pos..).unwrap_or(&[])
+    }
+
+    /// Moves past `n` bytes that a caller's fast path checked (see [`Scanner::rest`]); the caller
+    /// guarantees they form complete JSON values and end on a character boundary.
+    pub fn advance(&mut self, n: usize) {
+        self.pos = (self.pos + n).min(self.src.len());
+    }
+
+    /// Fast path for the commonest exchange array, `["text","text"]` written without spaces or
+    /// escapes (a Binance level): both strings' raw content, the scanner moved past the `]`.
+    /// Anything else returns `None` and leaves the scanner where it was, for the general path.
+    #[inline]
+    pub fn string_pair(&mut self) -> Option<(&'a str, &'a str)> {
+        let b = self.bytes();
+        let start = self.pos;
+        if b.get(start..start + 2)? != b"[\"" {
+            return None;
+        }
+        let plain = |from: usize| -> Option<usize> {
+            let rest = b.get(from..)?;
+            let end = from + rest.iter().position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+            (b[end] == b'"').then_some(end)
+        };
+        let end1 = plain(start + 2)?;
+        if b.get(end1 + 1..end1 + 3)? != b",\"" {
+            return None;
+        }
+        let end2 = plain(end1 + 3)?;
+        if b.get(end2 + 1) != Some(&b']') {
+            return None;
+        }
+        self.pos = end2 + 2;
+        Some((&self.src[start + 2..end1], &self.src[end1 + 3..end2]))
+    }
+
     /// A number's exact source text.
     pub fn number(&mut self) -> Result<&'a str, FeedError> {
         self.skip_ws();
@@ -329,6 +367,20 @@ mod tests {
         }
         let deep = "[".repeat(100) + &"]".repeat(100);
         assert!(skip_all(&deep).is_err());
+    }
+
+    #[test]
+    fn string_pair_fast_path_or_nothing() {
+        let mut sc = Scanner::new("test", r#"["1.5","2"],["3", "4"]"#);
+        assert_eq!(sc.string_pair(), Some(("1.5", "2")));
+        assert_eq!(sc.peek(), Some(b','));
+        sc.pos += 1;
+        let at = sc.pos;
+        assert_eq!(sc.string_pair(), None, "a space: the general path");
+        assert_eq!(sc.pos, at);
+        for other in [r#"["1\"","2"]"#, r#"["1","2","3"]"#, r#"["1",2]"#, r#"["1""#, "["] {
+            assert_eq!(Scanner::new("test", other).string_pair(), None, "{other}");
+        }
     }
 
     #[test]

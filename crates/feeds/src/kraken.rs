@@ -41,6 +41,8 @@ pub struct BookPart {
     pub symbol: Symbol,
     /// The checksum sent with it (v1: updates only; v2: snapshots and updates).
     pub checksum: Option<u32>,
+    /// Exchange time in ns since the epoch: v1, the latest entry timestamp; v2, `timestamp`.
+    pub exchange_ts: Option<i64>,
     start: u32,
     end: u32,
 }
@@ -160,6 +162,7 @@ impl KrakenParser {
         if channel.starts_with("book") {
             let mut snapshot = None;
             let mut checksum = None;
+            let mut exchange_ts = None;
             for payload in payloads {
                 let mut sc = Scanner::new(VENUE, payload);
                 let mut obj = sc.begin_object()?;
@@ -183,11 +186,11 @@ impl KrakenParser {
                         return Err(bad("book", "snapshot and update keys mixed"));
                     }
                     snapshot = Some(is_snapshot);
-                    self.v1_levels(&mut sc, side)?;
+                    exchange_ts = exchange_ts.max(self.v1_levels(&mut sc, side)?);
                 }
             }
             let snapshot = snapshot.ok_or(missing("book", "a/b/as/bs"))?;
-            self.parts.push(BookPart { symbol: pair, checksum, start: 0, end: self.levels.len() as u32 });
+            self.parts.push(BookPart { symbol: pair, checksum, exchange_ts, start: 0, end: self.levels.len() as u32 });
             return Ok(KrakenMessage::Book {
                 snapshot,
                 depth: depth_from_channel(channel),
@@ -208,7 +211,9 @@ impl KrakenParser {
         Ok(KrakenMessage::Other { channel, symbol: pair })
     }
 
-    fn v1_levels(&mut self, sc: &mut Scanner<'_>, side: Side) -> Result<(), FeedError> {
+    /// Reads `[[price, volume, timestamp, ("r")]…]`; returns the latest timestamp (ns).
+    fn v1_levels(&mut self, sc: &mut Scanner<'_>, side: Side) -> Result<Option<i64>, FeedError> {
+        let mut latest = None;
         let mut arr = sc.begin_array()?;
         while sc.next_element(&mut arr)? {
             let mut entry = sc.begin_array()?;
@@ -220,12 +225,20 @@ impl KrakenParser {
                 return Err(sc.error("volume"));
             }
             let qty = Decimal::parse(sc.string()?)?;
-            while sc.next_element(&mut entry)? {
-                sc.skip_value()?; // timestamp, optional "r" flag
+            if sc.next_element(&mut entry)? {
+                // The entry's timestamp; a malformed one is not worth losing the level for.
+                if sc.peek() == Some(b'"') {
+                    latest = latest.max(parse_epoch_seconds(sc.string()?).ok());
+                } else {
+                    sc.skip_value()?;
+                }
+                while sc.next_element(&mut entry)? {
+                    sc.skip_value()?; // optional "r" flag
+                }
             }
             self.levels.push(LevelUpdate { side, price, qty });
         }
-        Ok(())
+        Ok(latest)
     }
 
     fn object<'p>(&'p mut self, sc: &mut Scanner<'p>) -> Result<KrakenMessage<'p>, FeedError> {
@@ -307,7 +320,7 @@ impl KrakenParser {
 
     fn v2_book(&mut self, sc: &mut Scanner<'_>) -> Result<(), FeedError> {
         let start = self.levels.len() as u32;
-        let (mut sym, mut checksum) = (None, None);
+        let (mut sym, mut checksum, mut exchange_ts) = (None, None, None);
         let mut obj = sc.begin_object()?;
         while let Some(key) = sc.next_key(&mut obj)? {
             let side = match key {
@@ -318,6 +331,10 @@ impl KrakenParser {
                 "checksum" => {
                     let c = sc.u64_lenient()?;
                     checksum = Some(u32::try_from(c).map_err(|_| bad("checksum", "not a u32"))?);
+                    continue;
+                }
+                "timestamp" if sc.peek() == Some(b'"') => {
+                    exchange_ts = parse_rfc3339(sc.string()?);
                     continue;
                 }
                 "bids" => Side::Bid,
@@ -348,6 +365,7 @@ impl KrakenParser {
         self.parts.push(BookPart {
             symbol: symbol(sym.ok_or(missing("book", "symbol"))?)?,
             checksum,
+            exchange_ts,
             start,
             end: self.levels.len() as u32,
         });

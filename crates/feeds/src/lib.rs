@@ -37,6 +37,7 @@
 #![warn(missing_docs)]
 
 pub mod binance;
+pub mod binance_ticks;
 pub mod book;
 pub mod coinbase;
 pub mod consolidated;
@@ -44,13 +45,19 @@ pub mod decimal;
 pub mod error;
 pub(crate) mod json;
 pub mod kraken;
+pub mod l1;
+pub mod market;
 pub mod message;
 pub mod net;
+pub mod normalized;
 pub mod recording;
 pub mod sync;
+pub mod synthetic;
+pub mod tick_book;
 pub mod verify;
 
 pub use decimal::{Decimal, InlineStr, Symbol};
 pub use error::FeedError;
 pub use message::{Aggressor, LevelUpdate, Trade, Venue};
+pub use tick_book::{BatchError, TickBook, TickBookError};
 pub use verify::{verify_path, verify_str, StreamReport, VerifyReport};

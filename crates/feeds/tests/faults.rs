@@ -307,11 +307,26 @@ fn kraken_dropped_or_malformed_update_is_caught_by_the_checksum() {
     let i = visible_update(&frames, 4000);
     let (clean, faulty) = kraken_with_fault(i, None, i + 300);
     assert_kraken_recovered(&clean, &faulty);
+}
+
+#[test]
+fn kraken_update_cut_before_its_pair_name_resyncs_every_book_of_the_connection() {
+    // Cut short, the frame no longer says whose update it was; Kraken has no sequence numbers
+    // and the checksum covers only the top 10 levels, so no book of the connection can be
+    // vouched for: all of them resync (never a silently wrong deep book).
+    let frames = kraken_frames();
     let j = visible_update(&frames, 6000);
-    let truncated = frames[j][..frames[j].len() - 7].to_string();
-    let (clean, faulty) = kraken_with_fault(j, Some(truncated), j + 300);
-    assert_eq!(faulty.unattributed_errors(), 1);
-    assert_kraken_recovered(&clean, &faulty);
+    let mut books = KrakenBooks::new();
+    for f in &frames[..j] {
+        books.on_frame(0, f).unwrap();
+    }
+    let live = books.streams().iter().filter(|s| s.state == SyncState::Live).count();
+    assert!(live >= 2, "{live}");
+    let truncated = &frames[j][..frames[j].len() - 7];
+    assert!(books.on_frame(0, truncated).is_err());
+    assert_eq!(books.unattributed_errors(), 1);
+    assert!(books.streams().iter().all(|s| s.state != SyncState::Live));
+    assert_eq!(books.streams().iter().map(|s| s.stats.resyncs).sum::<u64>(), live as u64);
 }
 
 #[test]

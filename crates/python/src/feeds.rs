@@ -11,12 +11,14 @@ use wintermute_feeds::net::blocking::{
     recorded_subscription, replay_serve_blocking, watch_blocking_with, ServeLimits, WatchLimits,
 };
 use wintermute_feeds::net::client::FeedConfig;
-use wintermute_feeds::net::replay_server::{Pace, ReplayOptions};
+use wintermute_feeds::net::endpoints::Protocol;
+use wintermute_feeds::net::replay_server::{Fault, Pace, ReplayOptions};
+use wintermute_feeds::synthetic::{generate, SyntheticConfig};
 use wintermute_feeds::{verify_path, FeedError, Venue};
 
 use crate::errors;
 
-fn feed_error(py: Python<'_>, e: &FeedError) -> PyErr {
+pub(crate) fn feed_error(py: Python<'_>, e: &FeedError) -> PyErr {
     let class = match e {
         FeedError::Io { .. } | FeedError::Recording { .. } | FeedError::UnknownVenue { .. } => "RecordingError",
         _ => "FeedError",
@@ -24,7 +26,7 @@ fn feed_error(py: Python<'_>, e: &FeedError) -> PyErr {
     errors::error(py, class, e.to_string(), Some("FEED"))
 }
 
-fn venue(py: Python<'_>, name: &str) -> PyResult<Venue> {
+pub(crate) fn venue(py: Python<'_>, name: &str) -> PyResult<Venue> {
     Venue::ALL.into_iter().find(|v| v.name() == name).ok_or_else(|| {
         errors::error(py, "FeedError", format!("venue={name:?}: expected binance, coinbase or kraken"), Some("FEED"))
     })
@@ -48,8 +50,10 @@ fn feeds_recorded_subscription(py: Python<'_>, path: &str) -> PyResult<(String, 
 /// Serves a recording over WebSocket (and Binance's REST snapshot over HTTP) on 127.0.0.1
 /// until `seconds` pass or, with `exit_when_drained`, every frame was sent and clients left.
 /// `on_ready(ws_url, rest_url)` is called once listening. Returns the server's counters.
+/// `drop_frames` / `corrupt_frames`: indices of recorded frames to lose on the wire (dropped, or
+/// cut in half), e.g. the gaps of a synthetic market.
 #[pyfunction]
-#[pyo3(signature = (path, on_ready, *, pace="recorded", port=0, http_port=0, seconds=None, exit_when_drained=false))]
+#[pyo3(signature = (path, on_ready, *, pace="recorded", port=0, http_port=0, seconds=None, exit_when_drained=false, drop_frames=Vec::new(), corrupt_frames=Vec::new()))]
 #[allow(clippy::too_many_arguments)]
 fn feeds_serve<'py>(
     py: Python<'py>,
@@ -60,12 +64,17 @@ fn feeds_serve<'py>(
     http_port: u16,
     seconds: Option<f64>,
     exit_when_drained: bool,
+    drop_frames: Vec<usize>,
+    corrupt_frames: Vec<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let pace: Pace = pace.parse().map_err(|e| feed_error(py, &e))?;
+    let faults =
+        drop_frames.into_iter().map(Fault::Drop).chain(corrupt_frames.into_iter().map(Fault::Corrupt)).collect();
     let options = ReplayOptions {
         addr: ([127, 0, 0, 1], port).into(),
         http_addr: ([127, 0, 0, 1], http_port).into(),
         pace,
+        faults,
         ..ReplayOptions::default()
     };
     let limits = ServeLimits { duration: seconds.map(Duration::from_secs_f64), exit_when_drained };
@@ -100,7 +109,7 @@ fn feeds_serve<'py>(
 /// seconds; returns the final report as JSON (streams, counters). `max_attempts` bounds the
 /// connection attempts in a row (default: retry with backoff until `seconds` run out).
 #[pyfunction]
-#[pyo3(signature = (venue_name, symbols, *, ws_base=None, rest_base=None, seconds=5.0, max_frames=None, record=None, on_tick=None, tick=0.5, max_attempts=None))]
+#[pyo3(signature = (venue_name, symbols, *, ws_base=None, rest_base=None, seconds=5.0, max_frames=None, record=None, on_tick=None, tick=0.5, max_attempts=None, protocol=None, tls_ca_file=None))]
 #[allow(clippy::too_many_arguments)]
 fn feeds_watch(
     py: Python<'_>,
@@ -114,8 +123,22 @@ fn feeds_watch(
     on_tick: Option<Py<PyAny>>,
     tick: f64,
     max_attempts: Option<u32>,
+    protocol: Option<&str>,
+    tls_ca_file: Option<PathBuf>,
 ) -> PyResult<String> {
-    let mut config = FeedConfig::new(venue(py, venue_name)?, symbols);
+    let venue = venue(py, venue_name)?;
+    let mut config = match protocol {
+        None => FeedConfig::new(venue, symbols),
+        Some(name) => {
+            let protocol: Protocol = name.parse().map_err(|e| feed_error(py, &e))?;
+            if protocol.venue() != venue {
+                let why = format!("protocol={name} is not a {venue_name} protocol");
+                return Err(errors::error(py, "FeedError", why, Some("FEED")));
+            }
+            FeedConfig::for_protocol(protocol, symbols)
+        }
+    };
+    config.tls_ca_file = tls_ca_file;
     if let Some(ws) = ws_base {
         config.ws_base = ws;
     }
@@ -148,7 +171,71 @@ fn feeds_watch(
     Ok(report.map_err(|e| feed_error(py, &e))?.to_json())
 }
 
+/// Generates a seeded synthetic market in `venue`'s protocol and writes it to `path` in the
+/// Wintermute recording format; returns its summary (frames, trades, the gap frames to drop or
+/// corrupt when serving, the final book as exact text).
+#[pyfunction]
+#[pyo3(signature = (venue_name, path, *, seed=7, steps=2000, gap_rate=0.0, gap_spacing=10, burst_rate=0.01, trade_rate=0.1, depth=40, kraken_depth=25, symbol=None, start_ns=None))]
+#[allow(clippy::too_many_arguments)]
+fn feeds_synth<'py>(
+    py: Python<'py>,
+    venue_name: &str,
+    path: PathBuf,
+    seed: u64,
+    steps: usize,
+    gap_rate: f64,
+    gap_spacing: usize,
+    burst_rate: f64,
+    trade_rate: f64,
+    depth: usize,
+    kraken_depth: usize,
+    symbol: Option<String>,
+    start_ns: Option<i64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mut cfg = SyntheticConfig::new(venue(py, venue_name)?, seed);
+    cfg.steps = steps;
+    cfg.gap_rate = gap_rate;
+    cfg.gap_spacing = gap_spacing;
+    cfg.burst_rate = burst_rate;
+    cfg.trade_rate = trade_rate;
+    cfg.depth = depth;
+    cfg.kraken_depth = kraken_depth;
+    if let Some(symbol) = symbol {
+        cfg.symbol = symbol;
+    }
+    if let Some(ns) = start_ns {
+        cfg.start_ns = ns;
+    }
+    let market = py.detach(|| generate(&cfg)).map_err(|e| feed_error(py, &e))?;
+    let write = py.detach(|| std::fs::write(&path, market.recording.as_bytes()));
+    write.map_err(|e| {
+        let e = FeedError::Io { path: path.display().to_string(), message: e.to_string() };
+        feed_error(py, &e)
+    })?;
+    let (mut drop, mut corrupt) = (Vec::new(), Vec::new());
+    for f in &market.faults {
+        match f {
+            Fault::Drop(k) => drop.push(*k),
+            Fault::Corrupt(k) => corrupt.push(*k),
+            _ => {}
+        }
+    }
+    let text = |l: &wintermute_feeds::book::Level| (l.price.as_str().to_owned(), l.qty.as_str().to_owned());
+    let d = PyDict::new(py);
+    d.set_item("venue", market.venue.name())?;
+    d.set_item("symbol", &market.symbol)?;
+    d.set_item("frames", market.frames)?;
+    d.set_item("trades", market.trades)?;
+    d.set_item("gaps", market.gaps.clone())?;
+    d.set_item("drop_frames", drop)?;
+    d.set_item("corrupt_frames", corrupt)?;
+    d.set_item("bids", market.truth.bids().map(text).collect::<Vec<_>>())?;
+    d.set_item("asks", market.truth.asks().map(text).collect::<Vec<_>>())?;
+    Ok(d)
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(feeds_synth, m)?)?;
     m.add_function(wrap_pyfunction!(feeds_verify, m)?)?;
     m.add_function(wrap_pyfunction!(feeds_recorded_subscription, m)?)?;
     m.add_function(wrap_pyfunction!(feeds_serve, m)?)?;

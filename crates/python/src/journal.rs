@@ -9,16 +9,19 @@ use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use wintermute_core::records::encode_command;
-use wintermute_engine::journal::{read_entries, FsyncPolicy, JournalConfig, JournalError, RecoveryReport};
+use wintermute_engine::journal::{
+    read_records, FsyncPolicy, JournalConfig, JournalError, JournalRecord, RecoveryReport,
+};
 
 use crate::errors;
 
 /// Maps a journal error.
 pub(crate) fn journal_error(py: Python<'_>, e: &JournalError) -> PyErr {
     let class = match e {
-        JournalError::Corrupt { .. } | JournalError::InvalidCommand { .. } | JournalError::SequenceGap { .. } => {
-            "JournalCorruptError"
-        }
+        JournalError::Corrupt { .. }
+        | JournalError::InvalidCommand { .. }
+        | JournalError::InvalidControl { .. }
+        | JournalError::SequenceGap { .. } => "JournalCorruptError",
         _ => "JournalError",
     };
     errors::error(py, class, e.to_string(), Some("JOURNAL"))
@@ -81,30 +84,41 @@ pub(crate) fn report_dict<'py>(
     Ok(d)
 }
 
-/// Journal entries as columns: sequence numbers, instrument ids, command records.
-type Columns = (Vec<u64>, Vec<u32>, Vec<u8>);
+/// Journal entries as columns: sequence numbers, instrument ids, command records; and the
+/// control records (runtime risk changes) as `(seq, JSON)`.
+type Columns = (Vec<u64>, Vec<u32>, Vec<u8>, Vec<(u64, String)>);
 
 /// Reads the journal in `path` (records after `after_seq`): `{"seq": uint64 array,
-/// "instrument": uint32 array, "commands": 48-byte command records}`. Raises
-/// `JournalCorruptError` at the first invalid record, naming its segment and offset.
+/// "instrument": uint32 array, "commands": 48-byte command records, "controls": [(seq, JSON
+/// text), ...]}`. Raises `JournalCorruptError` at the first invalid record, naming its segment
+/// and offset.
 #[pyfunction]
 #[pyo3(signature = (path, after_seq=0))]
 fn journal_read<'py>(py: Python<'py>, path: &str, after_seq: u64) -> PyResult<Bound<'py, PyDict>> {
     let result = py.detach(|| -> Result<Columns, JournalError> {
-        let (mut seqs, mut instruments, mut commands) = (Vec::new(), Vec::new(), Vec::new());
-        for entry in read_entries(Path::new(path), after_seq)? {
-            let entry = entry?;
-            seqs.push(entry.seq);
-            instruments.push(entry.instrument);
-            commands.extend_from_slice(&encode_command(&entry.command));
+        let (mut seqs, mut instruments, mut commands, mut controls) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for record in read_records(Path::new(path), after_seq)? {
+            match record? {
+                JournalRecord::Command(entry) => {
+                    seqs.push(entry.seq);
+                    instruments.push(entry.instrument);
+                    commands.extend_from_slice(&encode_command(&entry.command));
+                }
+                JournalRecord::Control(c) => {
+                    let json = serde_json::to_string(&c.control)
+                        .map_err(|_| JournalError::InvalidControl { seq: c.seq, why: "cannot be written as JSON" })?;
+                    controls.push((c.seq, json));
+                }
+            }
         }
-        Ok((seqs, instruments, commands))
+        Ok((seqs, instruments, commands, controls))
     });
-    let (seqs, instruments, commands) = result.map_err(|e| journal_error(py, &e))?;
+    let (seqs, instruments, commands, controls) = result.map_err(|e| journal_error(py, &e))?;
     let d = PyDict::new(py);
     d.set_item("seq", PyArray1::from_vec(py, seqs))?;
     d.set_item("instrument", PyArray1::from_vec(py, instruments))?;
     d.set_item("commands", PyArray1::from_vec(py, commands))?;
+    d.set_item("controls", controls)?;
     Ok(d)
 }
 

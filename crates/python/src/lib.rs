@@ -20,6 +20,9 @@ mod errors;
 mod event;
 mod feeds;
 mod journal;
+mod l2;
+mod market;
+mod pipeline;
 mod workload;
 
 /// The package version, shared by the Rust crates and the Python distribution.
@@ -47,5 +50,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     workload::register(m)?;
     feeds::register(m)?;
     journal::register(m)?;
+    l2::register(m)?;
+    market::register(m)?;
+    pipeline::register(m)?;
     Ok(())
 }

@@ -2,26 +2,48 @@
 //!
 //! | off | type | field |
 //! |----:|------|-------|
-//! | 0 | u32 | payload length (always [`PAYLOAD_SIZE`] today) |
+//! | 0 | u32 | payload length: [`PAYLOAD_SIZE`] (command) or [`CONTROL_PAYLOAD_SIZE`] (control) |
 //! | 4 | u32 | CRC32C of the length field's 4 bytes followed by the payload |
 //! | 8 | u64 | journal sequence number (from 1, +1 per record, across segments) |
-//! | 16 | u32 | instrument id |
-//! | 20 | u32 | reserved, 0 |
-//! | 24 | 48 bytes | the command ([`wintermute_core::records::encode_command`]) |
+//! | 16 | u32 | instrument id (a control record that names no instrument: 0) |
+//! | 20 | u32 | record kind: 0 command, 1 control |
+//! | 24 | 48 bytes | command: the command ([`wintermute_core::records::encode_command`]) |
+//! | 24 | 112 bytes | control: the control ([`super::control`]) |
 //!
 //! All integers little-endian. A length of 0 with a CRC of 0 is "no record here" (a fresh
 //! segment is all zeros). The CRC covers the length too, so a damaged length is caught.
+//!
+//! # Versions
+//!
+//! Journals written before control records existed hold command records only, with a kind
+//! field of 0 (it was "reserved, 0"): they read unchanged. The length doubles as the format's
+//! version check: a reader that knows only command records stops at the first control record
+//! with "record length is not a command record's", never misreading it as a command. A
+//! record whose kind does not match its length is invalid.
 
 use wintermute_core::order::Command;
 use wintermute_core::records::{decode_command, encode_command, COMMAND_SIZE};
 use wintermute_core::InstrumentId;
 
+use super::control::{ControlRecord, CONTROL_BODY_SIZE};
+
 /// Bytes before the payload: length and CRC.
 pub const HEADER_SIZE: usize = 8;
+/// Payload bytes before the body: sequence number, instrument id, record kind.
+const PREFIX_SIZE: usize = 16;
 /// Payload bytes of a command record.
-pub const PAYLOAD_SIZE: usize = 16 + COMMAND_SIZE;
-/// Bytes of one framed record.
+pub const PAYLOAD_SIZE: usize = PREFIX_SIZE + COMMAND_SIZE;
+/// Bytes of one framed command record.
 pub const RECORD_SIZE: usize = HEADER_SIZE + PAYLOAD_SIZE;
+/// Payload bytes of a control record.
+pub const CONTROL_PAYLOAD_SIZE: usize = PREFIX_SIZE + CONTROL_BODY_SIZE;
+/// Bytes of one framed control record.
+pub const CONTROL_RECORD_SIZE: usize = HEADER_SIZE + CONTROL_PAYLOAD_SIZE;
+/// The largest framed record.
+pub const MAX_RECORD_SIZE: usize = CONTROL_RECORD_SIZE;
+
+const KIND_COMMAND: u32 = 0;
+const KIND_CONTROL: u32 = 1;
 
 /// One journaled input command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,17 +54,74 @@ pub struct JournalEntry {
     pub command: Command,
 }
 
-/// A record read back, before its command is decoded.
+/// One journaled control (a risk setting changed at runtime, see [`super::control`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ControlEntry {
+    /// Journal sequence number.
+    pub seq: u64,
+    pub control: ControlRecord,
+}
+
+/// Any journal record: commands and controls share one sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JournalRecord {
+    Command(JournalEntry),
+    Control(ControlEntry),
+}
+
+impl JournalRecord {
+    /// The record's journal sequence number.
+    pub fn seq(&self) -> u64 {
+        match self {
+            JournalRecord::Command(e) => e.seq,
+            JournalRecord::Control(c) => c.seq,
+        }
+    }
+}
+
+/// The body of a record read back, before it is decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RawBody {
+    Command([u8; COMMAND_SIZE]),
+    Control([u8; CONTROL_BODY_SIZE]),
+}
+
+/// A record read back, before its body is decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct RawRecord {
     pub seq: u64,
     pub instrument: InstrumentId,
-    pub command: [u8; COMMAND_SIZE],
+    pub body: RawBody,
+}
+
+/// Why a record's body did not decode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DecodeError {
+    Command(wintermute_core::OrderError),
+    Control(&'static str),
 }
 
 impl RawRecord {
-    pub fn decode(&self) -> Result<JournalEntry, wintermute_core::OrderError> {
-        Ok(JournalEntry { seq: self.seq, instrument: self.instrument, command: decode_command(&self.command)? })
+    /// Framed size of this record.
+    pub fn size(&self) -> usize {
+        match self.body {
+            RawBody::Command(_) => RECORD_SIZE,
+            RawBody::Control(_) => CONTROL_RECORD_SIZE,
+        }
+    }
+
+    pub fn decode(&self) -> Result<JournalRecord, DecodeError> {
+        match &self.body {
+            RawBody::Command(b) => Ok(JournalRecord::Command(JournalEntry {
+                seq: self.seq,
+                instrument: self.instrument,
+                command: decode_command(b).map_err(DecodeError::Command)?,
+            })),
+            RawBody::Control(b) => Ok(JournalRecord::Control(ControlEntry {
+                seq: self.seq,
+                control: ControlRecord::decode(self.instrument, b).map_err(DecodeError::Control)?,
+            })),
+        }
     }
 }
 
@@ -61,22 +140,40 @@ fn crc(len: &[u8], payload: &[u8]) -> u32 {
     crc32c::crc32c_append(crc32c::crc32c(len), payload)
 }
 
-/// Writes one framed record into `out` (exactly [`RECORD_SIZE`] bytes).
-pub(crate) fn encode(out: &mut [u8], seq: u64, instrument: InstrumentId, command: &Command) {
-    let (header, payload) = out[..RECORD_SIZE].split_at_mut(HEADER_SIZE);
+/// Frames a payload whose body is already in `out[HEADER_SIZE + PREFIX_SIZE..]`.
+fn frame(out: &mut [u8], seq: u64, instrument: InstrumentId, kind: u32, payload_size: usize) {
+    let (header, payload) = out[..HEADER_SIZE + payload_size].split_at_mut(HEADER_SIZE);
     payload[0..8].copy_from_slice(&seq.to_le_bytes());
     payload[8..12].copy_from_slice(&instrument.to_le_bytes());
-    payload[12..16].copy_from_slice(&0u32.to_le_bytes());
-    payload[16..].copy_from_slice(&encode_command(command));
-    let len = (PAYLOAD_SIZE as u32).to_le_bytes();
+    payload[12..16].copy_from_slice(&kind.to_le_bytes());
+    let len = (payload_size as u32).to_le_bytes();
     header[0..4].copy_from_slice(&len);
     header[4..8].copy_from_slice(&crc(&len, payload).to_le_bytes());
+}
+
+/// Writes one framed command record into `out` (exactly [`RECORD_SIZE`] bytes).
+pub(crate) fn encode(out: &mut [u8], seq: u64, instrument: InstrumentId, command: &Command) {
+    let body = HEADER_SIZE + PREFIX_SIZE;
+    out[body..RECORD_SIZE].copy_from_slice(&encode_command(command));
+    frame(out, seq, instrument, KIND_COMMAND, PAYLOAD_SIZE);
+}
+
+/// Writes one framed control record into `out` (exactly [`CONTROL_RECORD_SIZE`] bytes).
+pub(crate) fn encode_control(out: &mut [u8], seq: u64, control: &ControlRecord) {
+    let body = HEADER_SIZE + PREFIX_SIZE;
+    out[body..CONTROL_RECORD_SIZE].copy_from_slice(&control.encode());
+    frame(out, seq, control.instrument(), KIND_CONTROL, CONTROL_PAYLOAD_SIZE);
 }
 
 fn u32_at(b: &[u8], off: usize) -> u32 {
     let mut a = [0u8; 4];
     a.copy_from_slice(&b[off..off + 4]);
     u32::from_le_bytes(a)
+}
+
+/// True when `byte` can be the first byte of a record (the low byte of a known length).
+pub(crate) fn starts_record(byte: u8) -> bool {
+    byte == PAYLOAD_SIZE as u8 || byte == CONTROL_PAYLOAD_SIZE as u8
 }
 
 /// Parses the frame at `off` in `bytes`.
@@ -89,10 +186,11 @@ pub(crate) fn parse(bytes: &[u8], off: usize) -> Frame {
     if len == 0 && sum == 0 {
         return Frame::End;
     }
-    if len as usize != PAYLOAD_SIZE {
+    let len = len as usize;
+    if len != PAYLOAD_SIZE && len != CONTROL_PAYLOAD_SIZE {
         return Frame::Bad("record length is not a command record's");
     }
-    let Some(payload) = rest.get(HEADER_SIZE..RECORD_SIZE) else {
+    let Some(payload) = rest.get(HEADER_SIZE..HEADER_SIZE + len) else {
         return Frame::Bad("record runs past the end of the segment");
     };
     if crc(&rest[0..4], payload) != sum {
@@ -100,9 +198,21 @@ pub(crate) fn parse(bytes: &[u8], off: usize) -> Frame {
     }
     let mut seq = [0u8; 8];
     seq.copy_from_slice(&payload[0..8]);
-    let mut command = [0u8; COMMAND_SIZE];
-    command.copy_from_slice(&payload[16..]);
-    Frame::Record(RawRecord { seq: u64::from_le_bytes(seq), instrument: u32_at(payload, 8), command })
+    let (seq, instrument, kind) = (u64::from_le_bytes(seq), u32_at(payload, 8), u32_at(payload, 12));
+    let body = match (len, kind) {
+        (PAYLOAD_SIZE, KIND_COMMAND) => {
+            let mut command = [0u8; COMMAND_SIZE];
+            command.copy_from_slice(&payload[PREFIX_SIZE..]);
+            RawBody::Command(command)
+        }
+        (CONTROL_PAYLOAD_SIZE, KIND_CONTROL) => {
+            let mut control = [0u8; CONTROL_BODY_SIZE];
+            control.copy_from_slice(&payload[PREFIX_SIZE..]);
+            RawBody::Control(control)
+        }
+        _ => return Frame::Bad("record kind does not match its length"),
+    };
+    Frame::Record(RawRecord { seq, instrument, body })
 }
 
 #[cfg(test)]
@@ -117,13 +227,25 @@ mod tests {
         b
     }
 
+    fn control() -> [u8; CONTROL_RECORD_SIZE] {
+        let mut b = [0u8; CONTROL_RECORD_SIZE];
+        encode_control(&mut b, 43, &ControlRecord::ReferencePrice { instrument: 3, price: -17 });
+        b
+    }
+
     #[test]
     fn round_trips() {
         let b = record();
         let Frame::Record(r) = parse(&b, 0) else { panic!("not a record: {:?}", parse(&b, 0)) };
-        let e = r.decode().unwrap();
+        let JournalRecord::Command(e) = r.decode().unwrap() else { panic!("not a command") };
         assert_eq!((e.seq, e.instrument), (42, 3));
         assert_eq!(e.command, Command::New(NewOrder::limit(9, 1, Side::Sell, 101, 5)));
+        let c = control();
+        let Frame::Record(r) = parse(&c, 0) else { panic!("not a record: {:?}", parse(&c, 0)) };
+        assert_eq!(r.size(), CONTROL_RECORD_SIZE);
+        let decoded = r.decode().unwrap();
+        let expected = ControlEntry { seq: 43, control: ControlRecord::ReferencePrice { instrument: 3, price: -17 } };
+        assert_eq!(decoded, JournalRecord::Control(expected));
     }
 
     #[test]
@@ -136,6 +258,27 @@ mod tests {
                 assert!(matches!(parse(&b, 0), Frame::Bad(_)), "flip at byte {byte} bit {bit} not detected");
             }
         }
+        let good = control();
+        for byte in 0..CONTROL_RECORD_SIZE {
+            for bit in 0..8 {
+                let mut b = good;
+                b[byte] ^= 1 << bit;
+                // A flip of the length may make it a command record's length: then the frame is
+                // either cut short (CRC) or names the wrong kind; never a record.
+                assert!(matches!(parse(&b, 0), Frame::Bad(_)), "flip at byte {byte} bit {bit} not detected");
+            }
+        }
+    }
+
+    #[test]
+    fn a_kind_that_does_not_match_the_length_is_invalid() {
+        let mut b = record();
+        // Kind 1 (control) on a command-sized record, with a matching CRC.
+        let (header, payload) = b.split_at_mut(HEADER_SIZE);
+        payload[12] = 1;
+        let sum = crc(&header[0..4], payload);
+        header[4..8].copy_from_slice(&sum.to_le_bytes());
+        assert_eq!(parse(&b, 0), Frame::Bad("record kind does not match its length"));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use memmap2::MmapMut;
 
-use super::record::{parse, Frame, RawRecord, PAYLOAD_SIZE, RECORD_SIZE};
+use super::record::{parse, starts_record, Frame, RawRecord};
 use super::JournalError;
 
 /// File extension of segments.
@@ -55,14 +55,23 @@ pub enum ScanEnd {
     Bad { offset: usize, reason: &'static str },
 }
 
+/// Size of the first record of a segment (`None`: it does not start with a valid record).
+pub(crate) fn first_record_size(bytes: &[u8]) -> Option<usize> {
+    match parse(bytes, 0) {
+        Frame::Record(r) => Some(r.size()),
+        _ => None,
+    }
+}
+
 /// Walks the records of one segment from the start, handing each to `f` with its offset.
 pub(crate) fn scan(bytes: &[u8], mut f: impl FnMut(usize, RawRecord)) -> ScanEnd {
     let mut off = 0;
     loop {
         match parse(bytes, off) {
             Frame::Record(r) => {
+                let size = r.size();
                 f(off, r);
-                off += RECORD_SIZE;
+                off += size;
             }
             Frame::End => return ScanEnd::Clean { offset: off },
             Frame::Bad(reason) => return ScanEnd::Bad { offset: off, reason },
@@ -74,9 +83,10 @@ pub(crate) fn scan(bytes: &[u8], mut f: impl FnMut(usize, RawRecord)) -> ScanEnd
 /// case damage shifted things). Segments start as zeros and a cut zeroes again, so any valid
 /// record found there was really written: what lies before it is not a torn tail.
 pub(crate) fn valid_record_after(bytes: &[u8], from: usize) -> bool {
-    // A record starts with its length's low byte, never 0: skip zeros fast.
-    let first = PAYLOAD_SIZE as u8;
-    (from..bytes.len()).filter(|&off| bytes[off] == first).any(|off| matches!(parse(bytes, off), Frame::Record(_)))
+    // A record starts with its length's low byte, never 0: skip other bytes fast.
+    (from..bytes.len())
+        .filter(|&off| starts_record(bytes[off]))
+        .any(|off| matches!(parse(bytes, off), Frame::Record(_)))
 }
 
 /// Cuts a segment's written part at `offset`: everything from there on becomes zeros again.
@@ -151,18 +161,19 @@ impl ActiveSegment {
         Ok(Self { path, first_seq, map, offset, synced: offset })
     }
 
-    /// True when one more record fits.
+    /// True when one more record of `size` bytes fits.
     #[inline]
-    pub fn has_room(&self) -> bool {
-        self.offset + RECORD_SIZE <= self.map.len()
+    pub fn has_room(&self, size: usize) -> bool {
+        self.offset + size <= self.map.len()
     }
 
-    /// The bytes of the next record (caller checked [`Self::has_room`]); advances the offset.
+    /// The `size` bytes of the next record (caller checked [`Self::has_room`]); advances the
+    /// offset.
     #[inline]
-    pub fn next_record(&mut self) -> &mut [u8] {
+    pub fn next_record(&mut self, size: usize) -> &mut [u8] {
         let off = self.offset;
-        self.offset += RECORD_SIZE;
-        &mut self.map[off..off + RECORD_SIZE]
+        self.offset += size;
+        &mut self.map[off..off + size]
     }
 
     /// Flushes what was written since the last flush (msync: waits for the disk).

@@ -1,11 +1,17 @@
-//! Snapshots: every book of an engine, and the journal sequence number they include.
+//! Snapshots: every book of an engine, the post-trade risk state when there is one, and the
+//! journal sequence number they include.
 //!
 //! A snapshot file `snapshot-<journal seq>.snap` is one header line, then JSON:
 //!
 //! ```text
-//! wintermute-snapshot v1 len=<bytes of JSON> crc32c=<8 hex digits>
-//! {"journal_seq":1234,"books":[{"spec":{...},"seq":...,"orders":[...]}, ...]}
+//! wintermute-snapshot v2 len=<bytes of JSON> crc32c=<8 hex digits>
+//! {"journal_seq":1234,"books":[{"spec":{...},"seq":...,"orders":[...]}, ...],"risk":{...}}
 //! ```
+//!
+//! Version 2 added the optional `risk` part ([`crate::risk::RiskState`]); version 1 files
+//! (books only) still read, as snapshots without risk state. A reader that knows only v1
+//! passes a v2 file over (its header does not match) and falls back to an older snapshot or
+//! to the whole journal, never to a wrong state.
 //!
 //! It is written atomically: to a `.tmp` file, fsynced, renamed over the final name, and the
 //! directory fsynced. A reader therefore sees either no file or a whole one; the length and
@@ -19,26 +25,34 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use wintermute_core::{BookSnapshot, Engine, OrderBook};
 
+use crate::risk::RiskState;
+
 use super::segment::sync_dir;
 use super::JournalError;
 
-const MAGIC: &str = "wintermute-snapshot v1";
+const MAGIC: &str = "wintermute-snapshot v2";
+/// Headers this version reads.
+const READ_MAGICS: [&str; 2] = ["wintermute-snapshot v2", "wintermute-snapshot v1"];
 const PREFIX: &str = "snapshot-";
 const EXT: &str = ".snap";
 
-/// Every book of an engine, in instrument id order, after journal record `journal_seq`.
+/// Every book of an engine, in instrument id order, after journal record `journal_seq`, and
+/// the risk state at the same point when the engine runs with risk.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EngineSnapshot {
     /// The last journal record whose effects are included (0: none).
     pub journal_seq: u64,
     /// `books[i]` is instrument id `i`.
     pub books: Vec<BookSnapshot>,
+    /// Post-trade risk and risk settings as of `journal_seq` (`None`: taken without risk).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk: Option<RiskState>,
 }
 
 impl EngineSnapshot {
-    /// Captures `engine` as of journal record `journal_seq`.
+    /// Captures `engine` as of journal record `journal_seq` (no risk state).
     pub fn capture(engine: &Engine, journal_seq: u64) -> Self {
-        Self { journal_seq, books: engine.books().iter().map(OrderBook::snapshot).collect() }
+        Self { journal_seq, books: engine.books().iter().map(OrderBook::snapshot).collect(), risk: None }
     }
 
     /// Rebuilds the engine (same instrument ids).
@@ -93,7 +107,10 @@ pub fn read_snapshot(path: &Path) -> Result<EngineSnapshot, JournalError> {
     let nl = bytes.iter().position(|&b| b == b'\n').ok_or_else(|| bad("no header line".into()))?;
     let header = std::str::from_utf8(&bytes[..nl]).map_err(|_| bad("header is not UTF-8".into()))?;
     let body = &bytes[nl + 1..];
-    let fields = header.strip_prefix(MAGIC).ok_or_else(|| bad(format!("header does not start with {MAGIC:?}")))?;
+    let fields = READ_MAGICS
+        .iter()
+        .find_map(|m| header.strip_prefix(m))
+        .ok_or_else(|| bad(format!("header does not start with {MAGIC:?} (or v1)")))?;
     let mut len = None;
     let mut crc = None;
     for field in fields.split_whitespace() {
@@ -152,4 +169,26 @@ pub fn load_latest_snapshot(dir: &Path) -> Result<(Option<LoadedSnapshot>, Vec<S
         }
     }
     Ok((None, warnings))
+}
+
+/// Deletes all but the `keep` newest snapshot files of `dir` (and any `.tmp` file a writer left
+/// behind when it died mid-write); returns what it deleted. `keep` 0 is taken as 1.
+pub fn prune_snapshots(dir: &Path, keep: usize) -> Result<Vec<PathBuf>, JournalError> {
+    let mut removed = Vec::new();
+    for (_, path) in list_snapshots(dir)?.into_iter().skip(keep.max(1)) {
+        fs::remove_file(&path).map_err(|e| JournalError::io("remove", &path, e))?;
+        removed.push(path);
+    }
+    for entry in fs::read_dir(dir).map_err(|e| JournalError::io("read_dir", dir, e))? {
+        let path = entry.map_err(|e| JournalError::io("read_dir", dir, e))?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name.starts_with(PREFIX) && name.ends_with(".snap.tmp") {
+            fs::remove_file(&path).map_err(|e| JournalError::io("remove", &path, e))?;
+            removed.push(path);
+        }
+    }
+    if !removed.is_empty() {
+        sync_dir(dir)?;
+    }
+    Ok(removed)
 }

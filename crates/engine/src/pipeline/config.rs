@@ -18,6 +18,7 @@ use std::time::Duration;
 use wintermute_core::{AccountId, InstrumentId, InstrumentSpec, Price};
 
 use super::durability::JournalSync;
+use super::snapshots::SnapshotPolicy;
 use crate::journal::JournalConfig;
 use crate::risk::AccountLimits;
 use crate::wait::WaitStrategy;
@@ -145,6 +146,9 @@ pub struct PipelineConfig {
     pub journal: Option<JournalConfig>,
     /// Where the journal's flushes run (see [`super::durability`]).
     pub journal_sync: JournalSync,
+    /// When snapshots are taken, and how many are kept (see [`super::snapshots`]; needs a
+    /// journal when periodic).
+    pub snapshots: SnapshotPolicy,
     pub topology: Topology,
     /// One entry per gateway handle.
     pub gateways: Vec<GatewayConfig>,
@@ -189,6 +193,7 @@ impl PipelineConfig {
             risk: None,
             journal: None,
             journal_sync: JournalSync::Inline,
+            snapshots: SnapshotPolicy::default(),
             topology,
             gateways: vec![GatewayConfig { capacity: 1 << 14, backpressure: Backpressure::Block(gateway_wait) }],
             subscriptions: vec![SubscriptionConfig { capacity: 1 << 16 }],
@@ -237,6 +242,12 @@ impl PipelineConfig {
     /// The same with journal flushes on a background thread every `interval`.
     pub fn background_sync(mut self, interval: std::time::Duration) -> Self {
         self.journal_sync = JournalSync::Background { interval };
+        self
+    }
+
+    /// The same with snapshots taken by `policy`.
+    pub fn snapshots(mut self, policy: SnapshotPolicy) -> Self {
+        self.snapshots = policy;
         self
     }
 

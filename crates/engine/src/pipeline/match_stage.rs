@@ -16,6 +16,9 @@
 //! [`super::Pipeline::shutdown`]), runs no further command, and answers each with
 //! [`OutputKind::Halted`] — a command is never applied without its journal record.
 //!
+//! Between commands it also journals the risk controls that reach it ([`super::control`]) and
+//! takes the book half of snapshot cuts ([`super::snapshots`]).
+//!
 //! With `FsyncPolicy::Batch` the journal flushes to disk every N records or T time, inside
 //! `append` (so on this thread; [`super::JournalSync::Background`] moves the flush to a thread
 //! of its own). Publication never waits for a flush (group commit is future work), so a machine
@@ -23,11 +26,14 @@
 
 use wintermute_core::{Engine, Event, InstrumentId};
 
+use super::control::{control_name, ControlError, ControlReply, Reply};
 use super::message::{Checked, CommandId, Output, OutputKind, Stamps};
 use super::risk_stage::{matters_to_risk, PostTradeSink};
+use super::snapshots::{SnapshotJob, SnapshotSchedule, SnapshotSink};
 use super::subscription::OutputPort;
 use crate::analytics::{MeterPublisher, PipelineClock, Stage};
-use crate::journal::{self, Journal, JournalError, Outcome};
+use crate::journal::{self, ControlRecord, EngineSnapshot, Journal, JournalError, Outcome};
+use crate::risk::RiskState;
 use crate::wait::{Idle, WaitStrategy};
 
 /// The state the matching thread owns.
@@ -43,6 +49,10 @@ pub(crate) struct MatchStage {
     idle: Idle,
     clock: PipelineClock,
     pub(crate) meter: MeterPublisher,
+    /// Periodic snapshots (`None`: on request only).
+    schedule: Option<SnapshotSchedule>,
+    /// The snapshot writer (`None` without a journal).
+    cuts: Option<SnapshotSink>,
 }
 
 impl MatchStage {
@@ -65,6 +75,92 @@ impl MatchStage {
             idle: Idle::new(wait),
             clock,
             meter,
+            schedule: None,
+            cuts: None,
+        }
+    }
+
+    /// Takes snapshots: periodically by `schedule` (if any), and into `cuts`.
+    pub(crate) fn with_snapshots(mut self, schedule: Option<SnapshotSchedule>, cuts: Option<SnapshotSink>) -> Self {
+        self.schedule = schedule;
+        self.cuts = cuts;
+        self
+    }
+
+    /// The error a control gets once the journal has failed (`None` while it works).
+    pub(crate) fn halted(&self, op: &'static str) -> Option<ControlError> {
+        self.halted.as_ref().map(|e| ControlError::Halted { op, why: e.to_string() })
+    }
+
+    /// Journals a control the risk side applied; returns its sequence number (0 without a
+    /// journal). A journal failure halts the stage, as for a command.
+    pub(crate) fn journal_control(&mut self, control: &ControlRecord) -> Result<u64, ControlError> {
+        let op = control_name(control);
+        if let Some(e) = &self.halted {
+            return Err(ControlError::Halted { op, why: e.to_string() });
+        }
+        let Some(j) = self.journal.as_mut() else { return Ok(0) };
+        match j.append_control(control) {
+            Ok(seq) => {
+                if let Some(s) = self.schedule.as_mut() {
+                    s.since += 1;
+                }
+                Ok(seq)
+            }
+            Err(e) => {
+                let why = e.to_string();
+                self.halted = Some(e);
+                Err(ControlError::Halted { op, why })
+            }
+        }
+    }
+
+    /// [`Self::journal_control`], answering `reply`.
+    pub(crate) fn control(&mut self, control: &ControlRecord, reply: Reply) {
+        let answer = self.journal_control(control).map(|journal_seq| ControlReply::Applied { journal_seq });
+        let _ = reply.send(answer);
+    }
+
+    /// True when a periodic snapshot is due (and the writer is free).
+    #[inline]
+    pub(crate) fn cut_due(&mut self, now_ns: u64) -> bool {
+        let free = self.cuts.as_ref().is_some_and(SnapshotSink::idle);
+        self.schedule.as_mut().is_some_and(|s| s.due(now_ns)) && free
+    }
+
+    /// Takes the book half of a snapshot at the last journaled record, after flushing the
+    /// journal up to it. `None` (with `reply` answered) when there is no journal or it failed.
+    pub(crate) fn cut(&mut self, reply: Option<Reply>) -> Option<SnapshotJob> {
+        let fail = |reply: Option<Reply>, e: ControlError| {
+            if let Some(r) = reply {
+                let _ = r.send(Err(e));
+            }
+        };
+        if let Some(e) = &self.halted {
+            fail(reply, ControlError::Halted { op: "snapshot", why: e.to_string() });
+            return None;
+        }
+        let Some(j) = self.journal.as_mut() else {
+            fail(reply, ControlError::NoJournal { op: "snapshot" });
+            return None;
+        };
+        if let Err(e) = j.sync() {
+            fail(reply, ControlError::Halted { op: "snapshot", why: e.to_string() });
+            self.halted = Some(e);
+            return None;
+        }
+        let seq = j.last_seq();
+        let now = self.clock.now_ns();
+        if let Some(s) = self.schedule.as_mut() {
+            s.reset(now);
+        }
+        Some(SnapshotJob { snapshot: EngineSnapshot::capture(&self.engine, seq), reply })
+    }
+
+    /// Queues a completed cut for writing.
+    pub(crate) fn send_cut(&self, job: SnapshotJob, risk: Option<RiskState>) {
+        if let Some(sink) = &self.cuts {
+            sink.send(job, risk);
         }
     }
 
@@ -120,6 +216,9 @@ impl MatchStage {
             }
         };
         self.meter.local.counters.sequenced += 1;
+        if let Some(s) = self.schedule.as_mut() {
+            s.since += 1;
+        }
         self.events.clear();
         let outcome = match journal::apply(&mut self.engine, seq, instrument, &command, &mut self.events) {
             Ok(outcome) => outcome,

@@ -6,6 +6,9 @@
 
 use wintermute_core::{Command, Event, InstrumentId, OrderError};
 
+use super::control::Reply;
+use super::snapshots::SnapshotJob;
+use crate::journal::ControlRecord;
 use crate::risk::RiskError;
 
 /// Which command an output belongs to: the gateway it came through, and its number on that
@@ -35,12 +38,28 @@ pub(crate) struct Checked {
     pub(crate) rejected: Option<RiskError>,
 }
 
+/// Risk -> matching ([`super::Topology::Split`]): commands, and controls in order with them.
+#[derive(Debug)]
+pub(crate) enum ToMatch {
+    Command(Checked),
+    /// A risk control the risk thread applied: journal it, then answer.
+    Control(Box<(ControlRecord, Reply)>),
+    /// A cut marker (from a request, or a periodic cut): take the cut here.
+    Snapshot(Option<Reply>),
+}
+
 /// Matching -> risk ([`super::Topology::Split`]): what post-trade risk needs to follow orders
-/// and positions.
-#[derive(Debug, Clone, Copy)]
+/// and positions, and snapshot cuts (see [`super::snapshots`]).
+#[derive(Debug)]
 pub(crate) enum PostTrade {
     Event(InstrumentId, Event),
     Refused(InstrumentId, Command),
+    /// A periodic snapshot is due: send a cut marker.
+    CutDue,
+    /// The books at a journal sequence number, after every event up to it: add risk state.
+    Cut(Box<SnapshotJob>),
+    /// The cut asked for could not be taken (the journal failed); the request was answered.
+    CutAborted,
 }
 
 /// Timestamps of one command, in nanoseconds of the pipeline clock.

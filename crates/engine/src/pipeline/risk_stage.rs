@@ -27,7 +27,9 @@ use wintermute_core::{Command, Event, InstrumentId, InstrumentSpec};
 
 use super::config::RiskConfig;
 use super::message::{Checked, Inbound, PostTrade};
-use crate::risk::{AccountLimits, MonotonicClock, RiskEngine, RiskError};
+use super::snapshots::{SnapshotJob, SnapshotSink};
+use crate::journal::ControlRecord;
+use crate::risk::{MonotonicClock, RiskEngine, RiskError, RiskState};
 
 /// Where the matching stage hands what post-trade risk needs.
 pub(crate) trait PostTradeSink {
@@ -35,18 +37,18 @@ pub(crate) trait PostTradeSink {
     fn refused(&mut self, instrument: InstrumentId, command: &Command);
 }
 
-/// The risk engine and its policy for new accounts; `None` risk: everything passes.
+/// The risk engine (`None`: everything passes), and where it completes snapshot cuts.
 #[derive(Debug)]
 pub(crate) struct RiskStage {
     risk: Option<RiskEngine<MonotonicClock>>,
-    default_limits: Option<AccountLimits>,
+    cuts: Option<SnapshotSink>,
 }
 
 impl RiskStage {
     /// Builds the risk engine: instruments in book order, accounts, reference prices.
     pub(crate) fn new(config: Option<&RiskConfig>, instruments: &[InstrumentSpec]) -> Result<Self, RiskError> {
         let Some(config) = config else {
-            return Ok(Self { risk: None, default_limits: None });
+            return Ok(Self { risk: None, cuts: None });
         };
         let mut risk = RiskEngine::new(MonotonicClock::default(), config.notional_scale);
         for spec in instruments {
@@ -58,7 +60,46 @@ impl RiskStage {
         for &(instrument, price) in &config.reference_prices {
             risk.set_reference_price(instrument, price)?;
         }
-        Ok(Self { risk: Some(risk), default_limits: config.default_limits })
+        risk.set_default_limits(config.default_limits);
+        Ok(Self { risk: Some(risk), cuts: None })
+    }
+
+    /// Where [`PostTrade::Cut`]s go once they hold the risk state.
+    pub(crate) fn set_cuts(&mut self, sink: Option<SnapshotSink>) {
+        self.cuts = sink;
+    }
+
+    /// True when there is a risk engine.
+    pub(crate) fn enabled(&self) -> bool {
+        self.risk.is_some()
+    }
+
+    /// Applies a control (nothing without risk: a journal replayed without risk).
+    pub(crate) fn apply_control(&mut self, control: &ControlRecord) -> Result<(), RiskError> {
+        match self.risk.as_mut() {
+            Some(risk) => risk.apply_control(control),
+            None => Ok(()),
+        }
+    }
+
+    /// The state a snapshot stores (`None` without risk).
+    pub(crate) fn capture(&self) -> Option<RiskState> {
+        self.risk.as_ref().map(RiskEngine::capture)
+    }
+
+    /// Puts back a snapshot's risk state.
+    pub(crate) fn restore(&mut self, state: &RiskState) -> Result<(), RiskError> {
+        match self.risk.as_mut() {
+            Some(risk) => risk.restore(state),
+            None => Ok(()),
+        }
+    }
+
+    /// Adds the risk state to a cut and queues it for writing.
+    pub(crate) fn complete_cut(&self, job: SnapshotJob) {
+        if let Some(sink) = &self.cuts {
+            sink.send(job, self.capture());
+        }
     }
 
     /// The pre-trade verdict on one command.
@@ -70,11 +111,6 @@ impl RiskStage {
 
     fn check(&mut self, instrument: InstrumentId, command: &Command) -> Result<(), RiskError> {
         let Some(risk) = self.risk.as_mut() else { return Ok(()) };
-        if let (Some(limits), Command::New(order)) = (self.default_limits, command) {
-            if risk.limits(order.account).is_none() {
-                risk.set_limits(order.account, limits);
-            }
-        }
         risk.check(instrument, command)
     }
 
@@ -84,6 +120,9 @@ impl RiskStage {
         match msg {
             PostTrade::Event(instrument, event) => self.event(instrument, &event),
             PostTrade::Refused(instrument, command) => self.refused(instrument, &command),
+            PostTrade::Cut(job) => self.complete_cut(*job),
+            // Only the running risk loop starts cuts; while it stops, nobody waits for one.
+            PostTrade::CutDue | PostTrade::CutAborted => {}
         }
     }
 

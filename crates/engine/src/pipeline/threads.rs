@@ -7,7 +7,10 @@
 //! | merged | `wm-engine` | each gateway ring round-robin: check, journal, book, post-trade, subscriptions |
 //!
 //! Each loop takes at most `batch` messages from a ring at a time, samples the ring's occupancy
-//! once per batch, and waits with its [`Idle`] when a whole round found nothing.
+//! once per batch, and waits with its [`Idle`] when a whole round found nothing. The first
+//! thread (risk or merged) looks at the control inbox once per round ([`super::control`]); the
+//! thread that owns the books checks once per round whether a periodic snapshot is due
+//! ([`super::snapshots`]).
 //!
 //! # Stopping
 //!
@@ -18,6 +21,7 @@
 //! risk thread keeps draining the post-trade ring until the matching thread is gone, so
 //! neither can wait on the other.
 
+use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -25,10 +29,12 @@ use std::thread::{self, JoinHandle, Thread};
 
 use wintermute_core::{Command, Engine, Event, InstrumentId};
 
+use super::control::{ControlError, ControlOp, ControlReply, ControlRequest, ControlShared};
 use super::gateway::GatewayShared;
 use super::match_stage::MatchStage;
-use super::message::{Checked, Inbound, PostTrade};
+use super::message::{Inbound, PostTrade, ToMatch};
 use super::risk_stage::{PostTradeSink, RiskStage};
+use super::snapshots::SnapshotJob;
 use crate::analytics::{MeterPublisher, PipelineClock, Stage};
 use crate::journal::JournalError;
 use crate::spsc::{Consumer, Producer, PushError};
@@ -115,18 +121,50 @@ fn close_if_stopping(cfg: &LoopConfig, inputs: &[GatewayInput], closed: &mut boo
 
 // ---------------------------------------------------------------- merged
 
+/// One control request on the merged thread: apply, journal, answer.
+fn merged_control(r: ControlRequest, risk: &mut RiskStage, stage: &mut MatchStage, control: &ControlShared) {
+    match r.op {
+        ControlOp::Risk(c) => {
+            let op = r.op.name();
+            let result = match stage.halted(op) {
+                Some(e) => Err(e),
+                None => match risk.apply_control(&c) {
+                    Err(source) => Err(ControlError::Risk { op, source }),
+                    Ok(()) => {
+                        control.applied.fetch_add(1, Ordering::Relaxed);
+                        stage.journal_control(&c).map(|journal_seq| ControlReply::Applied { journal_seq })
+                    }
+                },
+            };
+            r.answer(result);
+        }
+        ControlOp::Snapshot => {
+            if let Some(job) = stage.cut(Some(r.reply)) {
+                stage.send_cut(job, risk.capture());
+            }
+        }
+    }
+}
+
 /// The merged loop: risk and matching in one thread.
 pub(crate) fn run_merged(
     cfg: LoopConfig,
     mut inputs: Vec<GatewayInput>,
     mut risk: RiskStage,
     mut stage: MatchStage,
+    control: Arc<ControlShared>,
 ) -> ThreadResult {
     let mut idle = Idle::new(cfg.wait);
     let mut closed = false;
     loop {
         let closing = close_if_stopping(&cfg, &inputs, &mut closed);
         let mut work = 0;
+        if let Some(requests) = control.take() {
+            work += requests.len();
+            for r in requests {
+                merged_control(r, &mut risk, &mut stage, &control);
+            }
+        }
         for input in &mut inputs {
             let len = input.consumer.len();
             if len == 0 {
@@ -144,6 +182,11 @@ pub(crate) fn run_merged(
         }
         let now = cfg.clock.now_ns();
         stage.meter.tick(now);
+        if stage.cut_due(now) {
+            if let Some(job) = stage.cut(None) {
+                stage.send_cut(job, risk.capture());
+            }
+        }
         if work > 0 {
             idle.reset();
             stage.observe_rings();
@@ -154,6 +197,7 @@ pub(crate) fn run_merged(
             idle.idle();
         }
     }
+    control.close();
     drop(inputs);
     let (engine, last_seq, error) = stage.finish();
     ThreadResult::Merged { engine, last_seq, error, risk }
@@ -164,7 +208,7 @@ pub(crate) fn run_merged(
 /// The risk thread's side of the rings to and from matching.
 #[derive(Debug)]
 pub(crate) struct RiskLinks {
-    pub(crate) to_match: Producer<Checked>,
+    pub(crate) to_match: Producer<ToMatch>,
     pub(crate) to_match_ring: usize,
     pub(crate) post_trade: Option<Consumer<PostTrade>>,
     pub(crate) post_trade_ring: usize,
@@ -178,6 +222,13 @@ struct RiskSide {
     meter: MeterPublisher,
     push_idle: Idle,
     clock: PipelineClock,
+    /// A cut marker went to matching and its cut has not come back: controls wait (see
+    /// [`super::snapshots`]).
+    cut_pending: bool,
+    /// Matching asked for a periodic cut.
+    cut_due: bool,
+    /// Control requests waiting for the pending cut, in arrival order.
+    deferred: VecDeque<ControlRequest>,
 }
 
 impl RiskSide {
@@ -189,15 +240,76 @@ impl RiskSide {
             return 0;
         }
         self.meter.local.rings[self.links.post_trade_ring].observe(len);
-        let risk = &mut self.risk;
-        rx.pop_batch(len, |m| risk.post_trade(m))
+        let (risk, pending, due) = (&mut self.risk, &mut self.cut_pending, &mut self.cut_due);
+        rx.pop_batch(len, |m| match m {
+            PostTrade::CutDue => *due = true,
+            PostTrade::Cut(job) => {
+                risk.complete_cut(*job);
+                *pending = false;
+            }
+            PostTrade::CutAborted => *pending = false,
+            other => risk.post_trade(other),
+        })
+    }
+
+    /// Sends a cut marker to matching (periodic, or for a request); controls wait until the
+    /// cut comes back on the post-trade ring.
+    fn start_cut(&mut self, reply: Option<super::control::Reply>) {
+        // Without risk there is no post-trade ring: no cut comes back, and no risk state
+        // (nor control) to hold back.
+        self.cut_pending = self.links.post_trade.is_some();
+        self.forward(ToMatch::Snapshot(reply));
+        self.links.wake_matching.wake();
+    }
+
+    /// Runs the control requests that can run now; returns how many ran.
+    fn run_controls(&mut self, control: &ControlShared) -> usize {
+        if self.cut_due && !self.cut_pending {
+            self.cut_due = false;
+            self.start_cut(None);
+        }
+        if let Some(requests) = control.take() {
+            self.deferred.extend(requests);
+        }
+        let mut ran = 0;
+        while !self.cut_pending {
+            let Some(r) = self.deferred.pop_front() else { break };
+            self.control(r, control);
+            ran += 1;
+        }
+        ran
     }
 
     fn handle(&mut self, msg: Inbound) {
         let now = self.clock.now_ns();
         self.meter.local.latency.record(Stage::GatewayToRisk, now.saturating_sub(msg.ingress_ns));
         self.meter.local.counters.received += 1;
-        let mut item = self.risk.admit(msg, now);
+        let checked = self.risk.admit(msg, now);
+        self.forward(ToMatch::Command(checked));
+    }
+
+    /// One control request: a risk change is applied here, then journaled (and answered) by
+    /// the matching thread, in order with the commands around it.
+    fn control(&mut self, r: ControlRequest, control: &ControlShared) {
+        match r.op {
+            ControlOp::Risk(c) => match self.risk.apply_control(&c) {
+                Err(source) => {
+                    let op = r.op.name();
+                    r.answer(Err(ControlError::Risk { op, source }));
+                }
+                Ok(()) => {
+                    control.applied.fetch_add(1, Ordering::Relaxed);
+                    self.forward(ToMatch::Control(Box::new((c, r.reply))));
+                }
+            },
+            ControlOp::Snapshot => self.start_cut(Some(r.reply)),
+        }
+        self.links.wake_matching.wake();
+    }
+
+    /// Pushes one message to the matching thread, waiting while the ring is full.
+    fn forward(&mut self, msg: ToMatch) {
+        let mut item = msg;
         let mut waited = false;
         loop {
             match self.links.to_match.push(item) {
@@ -232,13 +344,24 @@ pub(crate) fn run_risk(
     risk: RiskStage,
     links: RiskLinks,
     meter: MeterPublisher,
+    control: Arc<ControlShared>,
 ) -> ThreadResult {
-    let mut side = RiskSide { risk, links, meter, push_idle: Idle::new(cfg.wait), clock: cfg.clock };
+    let mut side = RiskSide {
+        risk,
+        links,
+        meter,
+        push_idle: Idle::new(cfg.wait),
+        clock: cfg.clock,
+        cut_pending: false,
+        cut_due: false,
+        deferred: VecDeque::new(),
+    };
     let mut idle = Idle::new(cfg.wait);
     let mut closed = false;
     loop {
         let closing = close_if_stopping(&cfg, &inputs, &mut closed);
         let mut work = side.drain_post_trade();
+        work += side.run_controls(&control);
         let mut forwarded = 0;
         for input in &mut inputs {
             let len = input.consumer.len();
@@ -260,6 +383,11 @@ pub(crate) fn run_risk(
         } else {
             idle.idle();
         }
+    }
+    control.close();
+    for r in side.deferred.drain(..) {
+        let op = r.op.name();
+        r.answer(Err(ControlError::Stopped { op }));
     }
     drop(inputs);
     let RiskSide { mut risk, links, mut meter, .. } = side;
@@ -349,27 +477,65 @@ impl PostTradeSink for PostTradePort {
     }
 }
 
+/// Hands a cut to the risk thread (behind the events it has to see first), or, without risk,
+/// straight to the writer.
+fn cut_to_risk(post: &mut PostTradePort, stage: &MatchStage, job: SnapshotJob) {
+    if post.producer.is_some() {
+        post.push(PostTrade::Cut(Box::new(job)));
+        post.wake_risk.wake();
+    } else {
+        stage.send_cut(job, None);
+    }
+}
+
 /// The split matching loop.
 pub(crate) fn run_matching(
     cfg: LoopConfig,
-    mut rx: Consumer<Checked>,
+    mut rx: Consumer<ToMatch>,
     rx_ring: usize,
     mut post: PostTradePort,
     mut stage: MatchStage,
 ) -> ThreadResult {
     let mut idle = Idle::new(cfg.wait);
+    // A periodic cut asked of the risk thread, whose marker has not arrived yet.
+    let mut cut_asked = false;
     loop {
         let len = rx.len();
         let n = if len > 0 {
             stage.meter.local.rings[rx_ring].observe(len);
-            rx.pop_batch(cfg.batch, |checked| stage.process(checked, &mut post))
+            rx.pop_batch(cfg.batch, |msg| match msg {
+                ToMatch::Command(checked) => stage.process(checked, &mut post),
+                ToMatch::Control(order) => {
+                    let (control, reply) = *order;
+                    stage.control(&control, reply);
+                }
+                ToMatch::Snapshot(reply) => {
+                    cut_asked = false;
+                    match stage.cut(reply) {
+                        Some(job) => cut_to_risk(&mut post, &stage, job),
+                        // Answered already; the risk thread must not wait for it.
+                        None => post.push(PostTrade::CutAborted),
+                    }
+                }
+            })
         } else {
             0
         };
         if post.full_events > 0 {
             stage.meter.local.rings[post.ring].full_events += std::mem::take(&mut post.full_events);
         }
-        stage.meter.tick(cfg.clock.now_ns());
+        let now = cfg.clock.now_ns();
+        stage.meter.tick(now);
+        if !cut_asked && stage.cut_due(now) {
+            if post.producer.is_some() {
+                // The risk thread starts the cut, so that no control slips in between.
+                post.push(PostTrade::CutDue);
+                post.wake_risk.wake();
+                cut_asked = true;
+            } else if let Some(job) = stage.cut(None) {
+                stage.send_cut(job, None);
+            }
+        }
         if n > 0 {
             idle.reset();
             stage.observe_rings();

@@ -33,6 +33,9 @@ impl<C: Clock> RiskEngine<C> {
         if self.orders.contains_key(&(instrument, o.order_id)) {
             return Err(RiskError::DuplicateOrderId { instrument, order_id: o.order_id });
         }
+        if let Some(limits) = self.default_limits {
+            self.accounts.entry(o.account).or_insert_with(|| Account::new(limits));
+        }
         let price = (o.order_type == OrderType::Limit).then_some(o.price);
         let p = Proposal { account: o.account, instrument, side: o.side, qty: o.qty, added: o.qty, price };
         self.check_proposal(&p, true)?;

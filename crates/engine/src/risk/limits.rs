@@ -4,12 +4,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+use serde::{Deserialize, Serialize};
 use wintermute_core::{Price, Qty};
 
 /// Per-account limits. Quantities are lots of the instrument traded; notionals and exposures
 /// are *notional units* (see the `risk` module docs). Change them at any time with
 /// [`super::RiskEngine::set_limits`]; the next check uses the new values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountLimits {
     /// Largest quantity of one order, in lots (any instrument; see [`InstrumentLimits`]).
     pub max_order_qty: Qty,
@@ -53,14 +54,14 @@ impl Default for AccountLimits {
 
 /// Per-(account, instrument) overrides of the lot-denominated limits, which rarely make sense
 /// across instruments with different lot sizes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstrumentLimits {
     pub max_order_qty: Qty,
     pub max_position: Qty,
 }
 
 /// How far a limit price may be from the reference price.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PriceBand {
     /// `|price - reference| <= ticks`.
     Ticks(Price),
@@ -80,7 +81,7 @@ impl PriceBand {
 }
 
 /// A token bucket: `burst` orders at once, refilled at `per_second` orders per second.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateLimit {
     pub per_second: u32,
     pub burst: u32,

@@ -13,10 +13,11 @@
 //! lost: once the position is flat again, realized PnL is exact to the unit. A fill larger
 //! than the position closes it and opens the rest on the other side at the fill price.
 
+use serde::{Deserialize, Serialize};
 use wintermute_core::{Price, Qty};
 
 /// A position and its PnL. Build it with `Position::default()` and feed it fills.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Position {
     /// Lots held (long > 0, short < 0).
     pub qty: Qty,

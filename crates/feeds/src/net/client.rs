@@ -45,17 +45,21 @@ use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::FuturesUnordered;
 use futures_util::{Future, SinkExt, StreamExt};
+use rustls::ClientConfig;
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::Connector;
 
-use super::endpoints;
+use super::endpoints::{self, Protocol};
 use super::http;
+use super::tls;
 use crate::decimal::Symbol;
 use crate::error::FeedError;
 use crate::message::Venue;
@@ -96,13 +100,15 @@ impl Backoff {
 pub struct FeedConfig {
     /// Venue.
     pub venue: Venue,
+    /// The venue's WebSocket API spoken (must be one of `venue`'s).
+    pub protocol: Protocol,
     /// Symbols as the venue writes them (`BTCUSDT`, `BTC-USD`, `XBT/USD`).
     pub symbols: Vec<String>,
     /// WebSocket base URL (Binance: without `/stream?…`, which is added).
     pub ws_base: String,
     /// REST base URL (Binance snapshots).
     pub rest_base: String,
-    /// Coinbase channels.
+    /// Coinbase channels (the protocol's: Exchange `level2_batch`…, Advanced Trade `level2`…).
     pub coinbase_channels: Vec<String>,
     /// Kraken book depth (10, 25, 100, 500, 1000).
     pub kraken_depth: usize,
@@ -126,17 +132,27 @@ pub struct FeedConfig {
     pub resubscribe_interval: Duration,
     /// Write the session to this file in the Wintermute recording format.
     pub record: Option<PathBuf>,
+    /// Extra trusted certificate authorities (a PEM file) for `wss://` and `https://`, on top of
+    /// Mozilla's roots (see [`super::tls`]); for a TLS-inspecting proxy or a private endpoint.
+    pub tls_ca_file: Option<PathBuf>,
 }
 
 impl FeedConfig {
-    /// Live endpoints for `venue`, default channels and timeouts.
+    /// Live endpoints for `venue`'s default protocol ([`Protocol::default_for`]), default
+    /// channels and timeouts.
     pub fn new(venue: Venue, symbols: Vec<String>) -> Self {
+        Self::for_protocol(Protocol::default_for(venue), symbols)
+    }
+
+    /// Live endpoints for `protocol`, its default channels, and default timeouts.
+    pub fn for_protocol(protocol: Protocol, symbols: Vec<String>) -> Self {
         FeedConfig {
-            venue,
+            venue: protocol.venue(),
+            protocol,
             symbols,
-            ws_base: endpoints::default_ws(venue).to_string(),
+            ws_base: protocol.default_ws().to_string(),
             rest_base: endpoints::BINANCE_REST.to_string(),
-            coinbase_channels: endpoints::COINBASE_CHANNELS.iter().map(|c| c.to_string()).collect(),
+            coinbase_channels: protocol.default_channels(),
             kraken_depth: 1000,
             binance_depth_stream: "depth@100ms".to_string(),
             binance_snapshot_limit: 1000,
@@ -148,12 +164,13 @@ impl FeedConfig {
             max_attempts: None,
             resubscribe_interval: Duration::from_secs(1),
             record: None,
+            tls_ca_file: None,
         }
     }
 
     /// The WebSocket URL opened.
     pub fn ws_url(&self) -> String {
-        endpoints::ws_url(self.venue, &self.ws_base, &self.symbols, &self.binance_depth_stream)
+        endpoints::ws_url(self.protocol, &self.ws_base, &self.symbols, &self.binance_depth_stream)
     }
 }
 
@@ -266,6 +283,7 @@ struct Run<'a, H, D> {
     counters: FeedCounters,
     recorder: Option<Recorder>,
     jitter: Jitter,
+    tls: Arc<ClientConfig>,
 }
 
 /// Runs a venue's feed into `handler` until `stop` fires, `done(handler, counters)` returns true
@@ -283,6 +301,11 @@ where
     if handler.venue() != config.venue {
         return Err(FeedError::Config { field: "venue", reason: "the handler is for another venue".into() });
     }
+    if config.protocol.venue() != config.venue {
+        let reason = format!("protocol {} is not a {:?} protocol", config.protocol, config.venue);
+        return Err(FeedError::Config { field: "protocol", reason });
+    }
+    let tls = tls::client_config(config.tls_ca_file.as_deref())?;
     let recorder = match &config.record {
         None => None,
         Some(path) => {
@@ -291,7 +314,8 @@ where
             Some(RecordingWriter::new(BufWriter::new(file))?)
         }
     };
-    let mut run = Run { config, handler, done, counters: FeedCounters::default(), recorder, jitter: Jitter::new() };
+    let mut run =
+        Run { config, handler, done, counters: FeedCounters::default(), recorder, jitter: Jitter::new(), tls };
     let result = run.reconnect_loop(stop).await;
     if let Some(r) = run.recorder.take() {
         r.into_inner()?;
@@ -346,7 +370,8 @@ where
     /// One connection: Err only when it could not be opened.
     async fn session(&mut self, url: &str, stop: &mut Stop) -> Result<SessionEnd, FeedError> {
         let cfg = self.config;
-        let connect = tokio_tungstenite::connect_async(url);
+        let tls = Some(Connector::Rustls(Arc::clone(&self.tls)));
+        let connect = tokio_tungstenite::connect_async_tls_with_config(url, None, true, tls);
         let mut ws = match tokio::time::timeout(cfg.connect_timeout, connect).await {
             Ok(Ok((ws, _))) => ws,
             Ok(Err(e)) => return Err(FeedError::Network { url: url.into(), attempts: 0, message: e.to_string() }),
@@ -362,7 +387,8 @@ where
         self.handler.on_connect(conn, url);
         self.record(Record::Connect { conn, url: url.into(), ts: now_ns() });
         let mut s = SessionState::default();
-        let subscribe = endpoints::subscribe_frames(cfg.venue, &cfg.symbols, cfg.kraken_depth, &cfg.coinbase_channels);
+        let subscribe =
+            endpoints::subscribe_frames(cfg.protocol, &cfg.symbols, cfg.kraken_depth, &cfg.coinbase_channels);
         for frame in subscribe {
             if ws.send(Message::text(frame.clone())).await.is_err() {
                 return Ok(self.end(conn, SessionEnd::Closed { got_frames: false }));
@@ -403,9 +429,9 @@ where
                     }
                     pinged = true;
                     self.counters.pings_sent += 1;
-                    let ping = match cfg.venue {
-                        Venue::Kraken => Message::text(endpoints::kraken_ping(self.counters.pings_sent)),
-                        _ => Message::Ping(b"wintermute".to_vec().into()),
+                    let ping = match endpoints::app_ping(cfg.protocol, self.counters.pings_sent) {
+                        Some(frame) => Message::text(frame),
+                        None => Message::Ping(b"wintermute".to_vec().into()),
                     };
                     if ws.send(ping).await.is_err() {
                         self.counters.disconnects += 1;
@@ -462,7 +488,7 @@ where
         self.counters.frames += 1;
         self.counters.last_receive_ns = ts;
         self.record(Record::Received { conn, ts, payload: text.into() });
-        match self.handler.on_frame(conn, text) {
+        match self.handler.on_frame_at(conn, text, ts) {
             Ok(FeedEvent::Buffered(symbol)) => {
                 s.diffs_seen.insert(symbol);
                 s.want_snapshot.push(symbol);
@@ -479,7 +505,8 @@ where
             Ok(_) => {}
             Err(_) => {
                 self.counters.errors += 1;
-                // Coinbase resyncs the connection's books on a malformed frame.
+                // A malformed frame may have resynced books (Coinbase: the connection's; Kraken: a cut
+                // book frame naming no pair): look for books that are no longer live.
                 s.check_resyncing = true;
             }
         }
@@ -569,8 +596,9 @@ where
                             cfg.binance_snapshot_limit,
                         );
                         let timeout = cfg.http_timeout;
+                        let tls = Arc::clone(&self.tls);
                         s.fetches.push(Box::pin(async move {
-                            let result = http::get(&url, timeout).await;
+                            let result = http::get(&url, timeout, &tls).await;
                             (symbol, url, result)
                         }));
                     }
@@ -588,7 +616,8 @@ where
             return;
         }
         self.counters.resubscribes += resubscribe.len() as u64;
-        for frame in endpoints::resubscribe_frames(cfg.venue, &resubscribe, cfg.kraken_depth, &cfg.coinbase_channels) {
+        for frame in endpoints::resubscribe_frames(cfg.protocol, &resubscribe, cfg.kraken_depth, &cfg.coinbase_channels)
+        {
             if ws.send(Message::text(frame.clone())).await.is_err() {
                 return;
             }

@@ -1,17 +1,19 @@
-//! A minimal HTTP/1.1 `GET` over a plain TCP stream: just what a Binance REST depth snapshot needs.
+//! A minimal HTTP/1.1 `GET`, plain or over TLS: just what a Binance REST depth snapshot needs.
 //!
 //! One request per connection (`Connection: close`), the response read to its end (bounded by
 //! [`MAX_RESPONSE`]), `Content-Length` or `chunked` bodies, a status other than 200 is an error.
-//! Only `http://` URLs: this build has no TLS (the replay server and any local proxy speak plain
-//! HTTP); an `https://` URL is refused with a [`FeedError::Http`] that says so.
+//! `http://` and `https://` URLs; TLS is [rustls](super::tls) with verified certificates.
 //!
 //! The server side ([`read_request_head`], [`write_response`]) is the replay server's.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use rustls::ClientConfig;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::tls;
 use crate::error::FeedError;
 
 /// Largest response accepted (a 5000-level snapshot is about 250 KB).
@@ -23,14 +25,40 @@ fn http_err(url: &str, status: u16, message: impl Into<String>) -> FeedError {
     FeedError::Http { url: url.to_string(), status, message: message.into() }
 }
 
-/// Splits `http://host:port/path?query` into (`host:port`, `/path?query`).
-pub fn split_url(url: &str) -> Result<(&str, &str), FeedError> {
-    let rest = match url.strip_prefix("http://") {
-        Some(r) => r,
-        None if url.starts_with("https://") => {
-            return Err(http_err(url, 0, "https needs TLS, which this build does not include; use an http:// base"))
+/// The parts of an `http://` or `https://` URL a request needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UrlParts<'a> {
+    /// `https://`.
+    pub secure: bool,
+    /// `host:port` or `host`.
+    pub authority: &'a str,
+    /// `/path?query`.
+    pub path: &'a str,
+}
+
+impl UrlParts<'_> {
+    /// `host:port`, with the scheme's default port when the URL has none.
+    pub fn address(&self) -> String {
+        let has_port = match self.authority.strip_prefix('[') {
+            Some(v6) => v6.contains("]:"),
+            None => self.authority.contains(':'),
+        };
+        if has_port {
+            self.authority.to_string()
+        } else {
+            format!("{}:{}", self.authority, if self.secure { 443 } else { 80 })
         }
-        None => return Err(http_err(url, 0, "not an http:// url")),
+    }
+}
+
+/// Splits `http(s)://host:port/path?query`.
+pub fn split_url(url: &str) -> Result<UrlParts<'_>, FeedError> {
+    let (secure, rest) = if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
+    } else {
+        return Err(http_err(url, 0, "not an http:// or https:// url"));
     };
     let (authority, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -39,21 +67,38 @@ pub fn split_url(url: &str) -> Result<(&str, &str), FeedError> {
     if authority.is_empty() {
         return Err(http_err(url, 0, "no host"));
     }
-    Ok((authority, path))
+    Ok(UrlParts { secure, authority, path })
 }
 
 /// `GET url`, returning the body of a 200 response; the whole exchange is bounded by `timeout`.
-pub async fn get(url: &str, timeout: Duration) -> Result<String, FeedError> {
-    match tokio::time::timeout(timeout, get_inner(url)).await {
+/// `https://` URLs use `tls`.
+pub async fn get(url: &str, timeout: Duration, tls: &Arc<ClientConfig>) -> Result<String, FeedError> {
+    match tokio::time::timeout(timeout, get_inner(url, tls)).await {
         Ok(r) => r,
         Err(_) => Err(http_err(url, 0, format!("timed out after {timeout:?}"))),
     }
 }
 
-async fn get_inner(url: &str) -> Result<String, FeedError> {
-    let (authority, path) = split_url(url)?;
-    let addr = if authority.contains(':') { authority.to_string() } else { format!("{authority}:80") };
-    let mut stream = TcpStream::connect(&addr).await.map_err(|e| http_err(url, 0, e.to_string()))?;
+async fn get_inner(url: &str, tls_config: &Arc<ClientConfig>) -> Result<String, FeedError> {
+    let parts = split_url(url)?;
+    let tcp = TcpStream::connect(parts.address()).await.map_err(|e| http_err(url, 0, e.to_string()))?;
+    let raw = if parts.secure {
+        let host = tls::host_of(parts.authority);
+        let stream = tls::connect(tls_config, host, tcp, url).await.map_err(|e| http_err(url, 0, e.to_string()))?;
+        exchange(url, &parts, stream).await?
+    } else {
+        exchange(url, &parts, tcp).await?
+    };
+    parse_response(url, &raw)
+}
+
+/// Writes the request and reads the whole response.
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    url: &str,
+    parts: &UrlParts<'_>,
+    mut stream: S,
+) -> Result<Vec<u8>, FeedError> {
+    let UrlParts { authority, path, .. } = parts;
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: {authority}\r\nUser-Agent: wintermute-feeds\r\n\
          Accept: application/json\r\nConnection: close\r\n\r\n"
@@ -61,11 +106,17 @@ async fn get_inner(url: &str) -> Result<String, FeedError> {
     stream.write_all(request.as_bytes()).await.map_err(|e| http_err(url, 0, e.to_string()))?;
     let mut raw = Vec::new();
     let mut limited = (&mut stream).take(MAX_RESPONSE as u64 + 1);
-    limited.read_to_end(&mut raw).await.map_err(|e| http_err(url, 0, e.to_string()))?;
+    match limited.read_to_end(&mut raw).await {
+        Ok(_) => {}
+        // A TLS server that closes without close_notify after a complete response: the body's
+        // length (checked by `parse_response`) says whether anything is missing.
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
+        Err(e) => return Err(http_err(url, 0, e.to_string())),
+    }
     if raw.len() > MAX_RESPONSE {
         return Err(http_err(url, 0, format!("response larger than {MAX_RESPONSE} bytes")));
     }
-    parse_response(url, &raw)
+    Ok(raw)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -167,7 +218,12 @@ mod tests {
         let r = b"HTTP/1.1 429 Too Many\r\nContent-Length: 2\r\n\r\n{}";
         assert!(matches!(parse_response("u", r), Err(FeedError::Http { status: 429, .. })));
         assert!(matches!(parse_response("u", b"garbage"), Err(FeedError::Http { status: 0, .. })));
-        assert!(split_url("https://api.binance.com/x").is_err());
-        assert_eq!(split_url("http://127.0.0.1:80/a?b").unwrap(), ("127.0.0.1:80", "/a?b"));
+        let plain = split_url("http://127.0.0.1:80/a?b").unwrap();
+        assert_eq!((plain.secure, plain.authority, plain.path), (false, "127.0.0.1:80", "/a?b"));
+        let secure = split_url("https://api.binance.com/api/v3/depth").unwrap();
+        assert_eq!((secure.secure, secure.address().as_str()), (true, "api.binance.com:443"));
+        assert_eq!(split_url("http://h").unwrap().address(), "h:80");
+        assert!(split_url("ftp://h/x").is_err());
+        assert!(split_url("https:///x").is_err());
     }
 }

@@ -9,15 +9,15 @@
 //! * [`blocking`]: `replay_serve_blocking` and `watch_blocking`, for the Python bindings and the
 //!   `wintermute feeds serve` / `watch` commands (no async runtime needed by the caller).
 //! * [`endpoints`]: the venues' URLs and subscribe messages.
-//! * [`http`]: the minimal HTTP/1.1 GET the Binance snapshot needs (plain `http://` only).
-//!
-//! This build has no TLS: `wss://` and `https://` endpoints (the real venues) are refused with a
-//! [`FeedError::Network`](crate::FeedError::Network) / [`FeedError::Http`](crate::FeedError::Http);
-//! point the connector at a local TLS-terminating proxy, or enable TLS in a later increment.
+//! * [`http`]: the minimal HTTP/1.1 GET the Binance snapshot needs (`http://` and `https://`).
+//! * [`tls`]: rustls for `wss://` and `https://`, certificates verified against Mozilla's roots
+//!   (plus an optional PEM file of extra authorities); verification cannot be turned off.
 
 pub mod blocking;
 pub mod client;
+pub mod dialect;
 pub mod endpoints;
 pub mod http;
 pub(crate) mod reference;
 pub mod replay_server;
+pub mod tls;

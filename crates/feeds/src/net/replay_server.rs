@@ -27,6 +27,10 @@
 //!   subscribe (after a reconnect, or a resubscribe after a checksum mismatch) is answered with
 //!   fresh snapshots of the reference books it names, then the recording continues. Kraken's
 //!   `{"event":"ping"}` is answered with `{"event":"pong"}`.
+//! * **Second protocols**: a connection whose subscribe frame is Kraken v2's
+//!   (`{"method":"subscribe",…}`) or Coinbase Advanced Trade's (`"channel":"level2"`) is served
+//!   the same recording translated into that protocol (see [`super::dialect`]): a v1 recording
+//!   tests the v2 connector, an Exchange recording the Advanced Trade one, on real traffic.
 //!
 //! Pace: [`Pace::Recorded`] keeps the recorded gaps between receive timestamps (divided by a speed
 //! factor); [`Pace::Fast`] sends as fast as the socket takes them.
@@ -50,6 +54,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::dialect::{Dialect, Translator};
 use super::http;
 use super::reference::Reference;
 use crate::error::FeedError;
@@ -213,9 +218,11 @@ impl Shared {
 
     /// Moves the cursor past one recorded frame (two for a swap), feeding the reference with the
     /// originals, and returns what goes on the wire.
-    fn take(&self, st: &mut State) -> Option<(Vec<String>, After)> {
+    fn take(&self, st: &mut State, tr: &mut Translator) -> Option<(Vec<String>, After)> {
         let k = st.stats.cursor;
-        let (_, frame) = self.frames.get(k)?;
+        let (_, recorded) = self.frames.get(k)?;
+        // Translated before the fault: a dropped frame still used its sequence number.
+        let frame = &tr.translate(recorded);
         let fault = st.faults.iter().position(|f| f.at() == k).map(|i| st.faults.swap_remove(i));
         let mut out = Vec::with_capacity(2);
         let mut after = After::Continue;
@@ -226,7 +233,7 @@ impl Shared {
             Some(Fault::Duplicate(_)) => out.extend([frame.clone(), frame.clone()]),
             Some(Fault::Swap(_)) => {
                 if let Some((_, next)) = self.frames.get(k + 1) {
-                    out.push(next.clone());
+                    out.push(tr.translate(next));
                     consumed = 2;
                 }
                 out.push(frame.clone());
@@ -470,9 +477,10 @@ async fn serve_http(mut stream: TcpStream, shared: &Shared) -> std::io::Result<(
     }
 }
 
-/// Symbols named by a subscribe frame (`pair` for Kraken, `product_ids` for Coinbase).
+/// Symbols named by a subscribe frame (`pair` for Kraken v1, `params.symbol` for v2,
+/// `product_ids` for Coinbase).
 fn subscribe_symbols(frame: &serde_json::Value) -> Vec<String> {
-    let list = frame.get("pair").or_else(|| frame.get("product_ids"));
+    let list = frame.get("pair").or_else(|| frame.get("product_ids")).or_else(|| frame.pointer("/params/symbol"));
     let list = list.and_then(|l| l.as_array()).map(Vec::as_slice).unwrap_or(&[]);
     list.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
 }
@@ -505,6 +513,8 @@ async fn serve_ws(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Recei
     let mut next_ping = shared.options.ping_every.map(|d| Instant::now() + d);
     let far = Duration::from_secs(3600);
     let mut sent = 0u64;
+    // The protocol this connection speaks: the recording's, until a subscribe says otherwise.
+    let mut tr = Translator::new(Dialect::Native);
     loop {
         let due = if streaming { next_due(&shared, &mut base) } else { None };
         if next_ping.is_some_and(|p| p <= Instant::now()) {
@@ -518,7 +528,7 @@ async fn serve_ws(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Recei
             // but the client's frames are looked at first and other tasks get their turn.
             if let Some(msg) = ws.next().now_or_never() {
                 let Some(Ok(msg)) = msg else { return };
-                match on_client_message(&shared, &mut ws, msg).await {
+                match on_client_message(&shared, &mut ws, &mut tr, msg).await {
                     Ok(true) => base = (Instant::now(), None),
                     Ok(false) => {}
                     Err(()) => return,
@@ -528,7 +538,7 @@ async fn serve_ws(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Recei
             if *stop.borrow() {
                 return;
             }
-            match send_next(&shared, &mut ws).await {
+            match send_next(&shared, &mut ws, &mut tr).await {
                 Ok(After::Continue) => {}
                 Ok(After::Close) | Err(()) => return,
                 Ok(After::Stall) => {
@@ -548,7 +558,7 @@ async fn serve_ws(stream: TcpStream, shared: Arc<Shared>, mut stop: watch::Recei
             _ = stop.changed() => return,
             msg = ws.next() => {
                 let Some(Ok(msg)) = msg else { return };
-                match on_client_message(&shared, &mut ws, msg).await {
+                match on_client_message(&shared, &mut ws, &mut tr, msg).await {
                     Ok(true) => {
                         streaming = true;
                         base = (Instant::now(), None);
@@ -586,10 +596,10 @@ fn next_due(shared: &Shared, base: &mut (Instant, Option<i64>)) -> Option<Instan
     }
 }
 
-async fn send_next(shared: &Shared, ws: &mut Ws) -> Result<After, ()> {
+async fn send_next(shared: &Shared, ws: &mut Ws, tr: &mut Translator) -> Result<After, ()> {
     let step = {
         let mut st = shared.lock();
-        let step = shared.take(&mut st);
+        let step = shared.take(&mut st, tr);
         if let Some((frames, _)) = &step {
             st.stats.frames_sent += frames.len() as u64;
         }
@@ -609,7 +619,7 @@ async fn send_next(shared: &Shared, ws: &mut Ws) -> Result<After, ()> {
 }
 
 /// Handles a client frame; `Ok(true)` when it was a subscribe (streaming starts).
-async fn on_client_message(shared: &Shared, ws: &mut Ws, msg: Message) -> Result<bool, ()> {
+async fn on_client_message(shared: &Shared, ws: &mut Ws, tr: &mut Translator, msg: Message) -> Result<bool, ()> {
     let text = match msg {
         Message::Text(t) => t.as_str().to_string(),
         Message::Pong(_) => {
@@ -620,7 +630,7 @@ async fn on_client_message(shared: &Shared, ws: &mut Ws, msg: Message) -> Result
         _ => return Ok(false),
     };
     let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else { return Ok(false) };
-    let kind = value.get("event").or_else(|| value.get("type")).and_then(|v| v.as_str()).unwrap_or("");
+    let kind = ["event", "type", "method"].iter().find_map(|k| value.get(*k)).and_then(|v| v.as_str()).unwrap_or("");
     match kind {
         "ping" => {
             {
@@ -628,16 +638,20 @@ async fn on_client_message(shared: &Shared, ws: &mut Ws, msg: Message) -> Result
                 st.stats.app_pings += 1;
                 st.stats.frames_sent += 1;
             }
-            let reqid = value.get("reqid").cloned().unwrap_or(serde_json::Value::Null);
-            let pong = serde_json::json!({"event": "pong", "reqid": reqid}).to_string();
-            ws.send(Message::text(pong)).await.map_err(|_| ())?;
+            // v1 `reqid`, v2 `req_id`; the answer goes through the connection's dialect.
+            let reqid = value.get("reqid").or_else(|| value.get("req_id")).cloned();
+            let pong = serde_json::json!({"event": "pong", "reqid": reqid.unwrap_or(serde_json::Value::Null)});
+            ws.send(Message::text(tr.translate(&pong.to_string()))).await.map_err(|_| ())?;
             Ok(false)
         }
         "subscribe" => {
+            if tr.dialect() == Dialect::Native {
+                *tr = Translator::new(Dialect::of_subscribe(&value));
+            }
             let frames = {
                 let mut st = shared.lock();
                 st.stats.subscribes.push(text);
-                if st.stats.cursor == 0 {
+                if st.stats.cursor == 0 || !subscribes_book(&value) {
                     Vec::new()
                 } else {
                     shared.catch_up(&mut st);
@@ -648,12 +662,25 @@ async fn on_client_message(shared: &Shared, ws: &mut Ws, msg: Message) -> Result
                 }
             };
             for f in frames {
-                ws.send(Message::text(f)).await.map_err(|_| ())?;
+                ws.send(Message::text(tr.translate(&f))).await.map_err(|_| ())?;
             }
             Ok(true)
         }
         _ => Ok(false),
     }
+}
+
+/// Whether a subscribe frame asks for a book (which gets fresh snapshots): Kraken v1
+/// `subscription.name` / v2 `params.channel` = `book`, Coinbase `channels` / `channel` level2*.
+fn subscribes_book(frame: &serde_json::Value) -> bool {
+    let named = |v: Option<&serde_json::Value>| {
+        v.and_then(|v| v.as_str()).is_some_and(|c| c == "book" || c.starts_with("level2"))
+    };
+    let channels = frame.get("channels").and_then(|c| c.as_array());
+    named(frame.pointer("/subscription/name"))
+        || named(frame.pointer("/params/channel"))
+        || named(frame.get("channel"))
+        || channels.is_some_and(|cs| cs.iter().any(|c| named(Some(c)) || named(c.get("name"))))
 }
 
 #[cfg(test)]
@@ -679,7 +706,7 @@ mod tests {
         let shared = shared(faults);
         let mut st = shared.lock();
         let mut out = Vec::new();
-        while let Some((frames, after)) = shared.take(&mut st) {
+        while let Some((frames, after)) = shared.take(&mut st, &mut Translator::new(Dialect::Native)) {
             out.extend(frames.into_iter().map(|f| f.replace("{\"frame\":", "").replace('}', "")));
             match after {
                 After::Continue => {}

@@ -18,6 +18,7 @@ use crate::binance::{snapshot_symbol, BinanceMessage, BinanceParser};
 use crate::decimal::{InlineStr, Symbol};
 use crate::error::FeedError;
 use crate::message::{LevelUpdate, Trade, Venue};
+use crate::normalized::Tap;
 use crate::sync::{BookStream, FeedEvent, FeedHandler, ResyncReason, Streams, SyncState};
 
 /// Most diff events buffered per symbol while waiting for a snapshot.
@@ -69,6 +70,8 @@ pub struct BinanceBooks {
     replay: DiffBuffer,
     last_trade: Option<Trade>,
     errors: u64,
+    /// Normalized events and latency (helper D's hook; disabled unless a caller enables it).
+    tap: Tap,
 }
 
 enum Step {
@@ -158,6 +161,7 @@ impl BinanceBooks {
         if stream.state != SyncState::Live {
             return Ok(FeedEvent::Resync { symbol, reason: ResyncReason::Gap });
         }
+        self.tap.snapshot(symbol, &stream.book);
         Ok(FeedEvent::Snapshot(symbol))
     }
 }
@@ -218,7 +222,12 @@ impl FeedHandler for BinanceBooks {
                 }
                 Ok(match apply_diff(stream, ids, d.first_update_id, d.final_update_id, d.levels) {
                     Step::Stale => FeedEvent::Ignored,
-                    Step::Applied => FeedEvent::Update(d.symbol),
+                    Step::Applied => {
+                        self.tap.exchange_time(i64::try_from(d.event_time_ms).ok().map(|ms| ms * 1_000_000));
+                        self.tap.deltas(d.symbol, d.levels);
+                        self.tap.bbo(d.symbol, &stream.book);
+                        FeedEvent::Update(d.symbol)
+                    }
                     Step::Gap => {
                         ids.buffer.push(d.first_update_id, d.final_update_id, d.levels);
                         FeedEvent::Resync { symbol: d.symbol, reason: ResyncReason::Gap }
@@ -230,6 +239,8 @@ impl FeedHandler for BinanceBooks {
                 stream.stats.messages += 1;
                 stream.stats.trades += 1;
                 self.last_trade = Some(t);
+                self.tap.exchange_time(t.exchange_ts);
+                self.tap.trades(std::slice::from_ref(&t));
                 Ok(FeedEvent::Trades(t.symbol))
             }
             BinanceMessage::Other { symbol, .. } => {
@@ -240,6 +251,14 @@ impl FeedHandler for BinanceBooks {
             }
             BinanceMessage::Response => Ok(FeedEvent::Ignored),
         }
+    }
+
+    fn tap(&self) -> Option<&Tap> {
+        Some(&self.tap)
+    }
+
+    fn tap_mut(&mut self) -> Option<&mut Tap> {
+        Some(&mut self.tap)
     }
 
     fn streams(&self) -> Vec<&BookStream> {

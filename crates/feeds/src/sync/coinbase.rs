@@ -21,6 +21,7 @@ use crate::coinbase::{CoinbaseMessage, CoinbaseParser};
 use crate::decimal::{InlineStr, Symbol};
 use crate::error::FeedError;
 use crate::message::{Trade, Venue};
+use crate::normalized::Tap;
 use crate::sync::{BookStream, FeedEvent, FeedHandler, ResyncReason, Streams, SyncState};
 
 /// Book builder for Coinbase (all products of a session, both feeds).
@@ -31,6 +32,7 @@ pub struct CoinbaseBooks {
     sequence: HashMap<u32, u64>,
     trades: Vec<Trade>,
     errors: u64,
+    tap: Tap,
 }
 
 impl CoinbaseBooks {
@@ -116,9 +118,10 @@ impl FeedHandler for CoinbaseBooks {
                 s.book.load(bids, asks);
                 s.state = SyncState::Live;
                 s.note_applied();
+                self.tap.snapshot(product, &s.book);
                 FeedEvent::Snapshot(product)
             }
-            CoinbaseMessage::L2Update { product, changes } => {
+            CoinbaseMessage::L2Update { product, changes, time } => {
                 let s = self.streams.get_or_insert(Venue::Coinbase, product, conn);
                 s.stats.messages += 1;
                 if s.state != SyncState::Live {
@@ -129,6 +132,9 @@ impl FeedHandler for CoinbaseBooks {
                 }
                 s.stats.updates += 1;
                 s.note_applied();
+                self.tap.exchange_time(time);
+                self.tap.deltas(product, changes);
+                self.tap.bbo(product, &s.book);
                 FeedEvent::Update(product)
             }
             CoinbaseMessage::Match(t) => {
@@ -137,6 +143,8 @@ impl FeedHandler for CoinbaseBooks {
                 s.stats.trades += 1;
                 self.trades.clear();
                 self.trades.push(t);
+                self.tap.exchange_time(t.exchange_ts);
+                self.tap.trades(&self.trades);
                 FeedEvent::Trades(t.symbol)
             }
             CoinbaseMessage::Ticker { product, best_bid, best_ask, .. } => {
@@ -157,8 +165,15 @@ impl FeedHandler for CoinbaseBooks {
                     s.stats.messages += 1;
                     let levels = CoinbaseMessage::event_updates(updates, ev);
                     last = match s.apply_levels(conn, ev.snapshot, levels) {
-                        Some(true) => FeedEvent::Snapshot(ev.product),
-                        Some(false) => FeedEvent::Update(ev.product),
+                        Some(true) => {
+                            self.tap.snapshot(ev.product, &s.book);
+                            FeedEvent::Snapshot(ev.product)
+                        }
+                        Some(false) => {
+                            self.tap.deltas(ev.product, levels);
+                            self.tap.bbo(ev.product, &s.book);
+                            FeedEvent::Update(ev.product)
+                        }
                         None => continue,
                     };
                     s.note_applied();
@@ -168,6 +183,10 @@ impl FeedHandler for CoinbaseBooks {
             CoinbaseMessage::AdvancedTrades { trades, .. } => {
                 self.trades.clear();
                 self.trades.extend_from_slice(trades);
+                for t in trades {
+                    self.tap.exchange_time(t.exchange_ts);
+                }
+                self.tap.trades(trades);
                 let mut last = FeedEvent::Ignored;
                 for t in trades {
                     let s = self.streams.get_or_insert(Venue::Coinbase, t.symbol, conn);
@@ -189,6 +208,14 @@ impl FeedHandler for CoinbaseBooks {
             return Ok(FeedEvent::Resync { symbol, reason: ResyncReason::Gap });
         }
         Ok(event)
+    }
+
+    fn tap(&self) -> Option<&Tap> {
+        Some(&self.tap)
+    }
+
+    fn tap_mut(&mut self) -> Option<&mut Tap> {
+        Some(&mut self.tap)
     }
 
     fn streams(&self) -> Vec<&BookStream> {

@@ -16,6 +16,7 @@ use crate::decimal::{InlineStr, Symbol};
 use crate::error::FeedError;
 use crate::kraken::{checksum, subscribe_depth, KrakenMessage, KrakenParser};
 use crate::message::{Trade, Venue};
+use crate::normalized::Tap;
 use crate::sync::{BookStream, FeedEvent, FeedHandler, ResyncReason, Streams, SyncState};
 
 /// Kraken's default book depth.
@@ -30,6 +31,7 @@ pub struct KrakenBooks {
     requested_depth: usize,
     trades: Vec<Trade>,
     errors: u64,
+    tap: Tap,
 }
 
 impl Default for KrakenBooks {
@@ -41,6 +43,7 @@ impl Default for KrakenBooks {
             requested_depth: DEFAULT_DEPTH,
             trades: Vec::new(),
             errors: 0,
+            tap: Tap::default(),
         }
     }
 }
@@ -72,6 +75,59 @@ fn v1_book_frame_pair(payload: &str) -> Option<&str> {
     channel.starts_with("book").then_some(pair)
 }
 
+/// Whether a frame is a Kraken v2 book message (`{"channel":"book",…`), read from its head.
+fn is_v2_book_frame(payload: &str) -> bool {
+    let t = payload.trim_start();
+    t.starts_with('{') && t.get(..40).unwrap_or(t).replace(' ', "").contains(r#""channel":"book""#)
+}
+
+/// Whether an unparseable frame is the head of a v1 book message (`[chan,{"a"…`, `{"b"…`,
+/// `{"as"…`, `{"bs"…`) that is not complete JSON: a book update cut short.
+fn is_cut_v1_book_frame(payload: &str) -> bool {
+    let t = payload.trim_start();
+    let Some(rest) = t.strip_prefix('[') else { return false };
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = rest[digits..].trim_start();
+    let book_body = [r#",{"a""#, r#",{"b""#, r#",{"as""#, r#",{"bs""#].iter().any(|h| rest.starts_with(h));
+    digits > 0 && book_body && serde_json::from_str::<serde::de::IgnoredAny>(payload).is_err()
+}
+
+impl KrakenBooks {
+    /// Counts `e` as unattributed and resyncs every live book of `conn` (as Coinbase does for
+    /// a malformed frame): the connector finds them not live and resubscribes them.
+    fn resync_connection(&mut self, conn: u32, e: FeedError) -> Result<FeedEvent, FeedError> {
+        self.errors += 1;
+        self.streams.resync_conn(conn);
+        Err(e)
+    }
+
+    /// An unparseable v2 book frame: its `data` may name several pairs, and a cut frame may
+    /// hide some of them. Every live pair it still names resyncs; a cut frame that names none
+    /// we follow resyncs every live book of the connection (nothing can vouch for them); a
+    /// complete frame that names none is counted, unattributed.
+    fn v2_malformed(&mut self, conn: u32, payload: &str, e: FeedError) -> Result<FeedEvent, FeedError> {
+        let mut first: Option<Symbol> = None;
+        for piece in payload.split(r#""symbol":""#).skip(1) {
+            let Some(name) = piece.split('"').next().and_then(|p| Symbol::new(p).ok()) else { continue };
+            if let Some(s) = self.streams.get_mut(&name) {
+                s.stats.errors += 1;
+                if s.state == SyncState::Live {
+                    s.resync();
+                    first.get_or_insert(s.symbol);
+                }
+            }
+        }
+        match first {
+            Some(symbol) => Ok(FeedEvent::Resync { symbol, reason: ResyncReason::Malformed }),
+            None if serde_json::from_str::<serde::de::IgnoredAny>(payload).is_err() => self.resync_connection(conn, e),
+            None => {
+                self.errors += 1;
+                Err(e)
+            }
+        }
+    }
+}
+
 impl FeedHandler for KrakenBooks {
     fn venue(&self) -> Venue {
         Venue::Kraken
@@ -94,7 +150,14 @@ impl FeedHandler for KrakenBooks {
                 // An unparseable book frame for a pair we follow is a lost update. The checksum
                 // covers only the top 10 levels, so it cannot prove the rest of the book is
                 // right: resync that pair. Anything else is counted as unattributed.
+                if is_v2_book_frame(payload) {
+                    return self.v2_malformed(conn, payload, e);
+                }
                 let pair = v1_book_frame_pair(payload).and_then(|p| Symbol::new(p).ok());
+                if pair.is_none() && is_cut_v1_book_frame(payload) {
+                    // Cut before its pair name: it could have been any book's update.
+                    return self.resync_connection(conn, e);
+                }
                 if let Some(s) = pair.and_then(|p| self.streams.get_mut(&p)) {
                     s.stats.errors += 1;
                     if s.state == SyncState::Live {
@@ -121,6 +184,7 @@ impl FeedHandler for KrakenBooks {
                         Some(false) => FeedEvent::Update(part.symbol),
                         None => continue,
                     };
+                    self.tap.exchange_time(part.exchange_ts);
                     s.book.truncate(depth);
                     if let Some(expected) = part.checksum {
                         if checksum(&s.book) == expected {
@@ -133,12 +197,22 @@ impl FeedHandler for KrakenBooks {
                         }
                     }
                     s.note_applied();
+                    if snapshot {
+                        self.tap.snapshot(part.symbol, &s.book);
+                    } else {
+                        self.tap.deltas(part.symbol, part_levels);
+                        self.tap.bbo(part.symbol, &s.book);
+                    }
                 }
                 Ok(event)
             }
             KrakenMessage::Trades { symbol, trades } => {
                 self.trades.clear();
                 self.trades.extend_from_slice(trades);
+                for t in trades {
+                    self.tap.exchange_time(t.exchange_ts);
+                }
+                self.tap.trades(trades);
                 let s = self.streams.get_or_insert(Venue::Kraken, symbol, conn);
                 s.stats.messages += 1;
                 s.stats.trades += trades.len() as u64;
@@ -156,6 +230,14 @@ impl FeedHandler for KrakenBooks {
             }
             KrakenMessage::Event { .. } => Ok(FeedEvent::Ignored),
         }
+    }
+
+    fn tap(&self) -> Option<&Tap> {
+        Some(&self.tap)
+    }
+
+    fn tap_mut(&mut self) -> Option<&mut Tap> {
+        Some(&mut self.tap)
     }
 
     fn streams(&self) -> Vec<&BookStream> {

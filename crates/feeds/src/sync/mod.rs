@@ -32,6 +32,12 @@
 //! The update path does not allocate once buffers and books have grown (see
 //! `tests/no_alloc.rs`): books keep their capacity across resyncs, parsers reuse their buffers,
 //! and streams are looked up by inline [`Symbol`].
+//!
+//! Each builder also owns a [`Tap`] (see [`crate::normalized`]): when enabled, it emits
+//! normalized snapshot / delta / trade / BBO events into per-stream L1 rings as frames are
+//! applied, and a connector that calls [`FeedHandler::on_frame_at`] with each frame's receive
+//! time gets per-venue latency histograms. Disabled (the default), it costs one branch per
+//! emission point.
 
 pub mod binance;
 pub mod coinbase;
@@ -43,6 +49,7 @@ use crate::book::L2Book;
 use crate::decimal::{Decimal, Symbol};
 use crate::error::FeedError;
 use crate::message::{LevelUpdate, Venue};
+use crate::normalized::Tap;
 
 pub use binance::BinanceBooks;
 pub use coinbase::CoinbaseBooks;
@@ -226,6 +233,27 @@ pub trait FeedHandler {
     }
     /// A WebSocket frame arrived.
     fn on_frame(&mut self, conn: u32, payload: &str) -> Result<FeedEvent, FeedError>;
+    /// A WebSocket frame arrived at local time `receive_ns` (ns since the epoch): what a
+    /// connector calls, so the builder's [`Tap`] can stamp normalized events and measure
+    /// latency. Same effect on the books as [`FeedHandler::on_frame`].
+    fn on_frame_at(&mut self, conn: u32, payload: &str, receive_ns: i64) -> Result<FeedEvent, FeedError> {
+        if let Some(tap) = self.tap_mut() {
+            tap.begin_frame(receive_ns);
+        }
+        let event = self.on_frame(conn, payload);
+        if let Some(tap) = self.tap_mut() {
+            tap.end_frame();
+        }
+        event
+    }
+    /// The builder's normalized-event tap, if it has one (see [`crate::normalized`]).
+    fn tap(&self) -> Option<&Tap> {
+        None
+    }
+    /// The builder's tap, to enable it or to stamp frames.
+    fn tap_mut(&mut self) -> Option<&mut Tap> {
+        None
+    }
     /// All streams seen so far, in no particular order.
     fn streams(&self) -> Vec<&BookStream>;
     /// Malformed frames that could not be attributed to a stream.

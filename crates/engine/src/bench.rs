@@ -1,0 +1,414 @@
+//! Open-loop load through the whole pipeline: one load thread offers the exchange-core command
+//! mix at a constant rate and reads the subscription, measuring each command's end-to-end
+//! latency. The logic behind `examples/pipeline_bench.rs` and `wintermute bench pipeline`.
+//!
+//! ```
+//! use wintermute_engine::bench::{run, BenchConfig, JournalMode};
+//!
+//! let mut config = BenchConfig::new(Some(20_000), JournalMode::Off);
+//! config.seconds = 0.05;
+//! let result = run(&config).unwrap();
+//! assert_eq!(result.system, "wintermute-pipeline@20k/no-journal");
+//! assert_eq!(result.commands, 1_000); // at least 1,000 commands per run
+//! assert!(result.latency.p50_ns <= result.latency.p99_ns);
+//! ```
+//!
+//! # What is measured
+//!
+//! **Coordinated omission.** Command `i` is *meant* to be sent at `start + i / rate`; that
+//! intended time is its ingress timestamp ([`Gateway::submit_at`]). When the pipeline falls
+//! behind, the gateway ring fills, later commands go out late — and their latency counts from
+//! when they should have gone, as a user's would. A rate of `None` (`max`) sends as fast as the
+//! gateway accepts (ingress = actual submit time): a throughput test, not a latency one.
+//!
+//! **One load thread.** The same thread sends and reads the subscription (see `drive`), so
+//! the merged topology runs on exactly two threads — one per core of a 2-core machine. The
+//! split topology adds a third thread: on 2 cores it contends, and the numbers show it.
+//!
+//! **Latency** is measured at the subscriber: from the ingress timestamp to the moment the
+//! load thread reads the command's last output (so it includes the output ring and the poll).
+//! The pipeline's own end-to-end histogram (ingress to publication) comes back too.
+//!
+//! **Journal** ([`JournalMode`]): off, on without fsync (records reach the page cache through
+//! the memory map), on with batched msync (every 1,000 records or 10 ms, on the matching
+//! thread), or on with a background fdatasync every 10 ms.
+//!
+//! **Pinning** ([`BenchConfig::pin`]) pins the *calling* thread to core 0 and the engine
+//! threads to cores 1, 2, ... (modulo the core count).
+//!
+//! This module prints nothing: a [`BenchConfig`] goes in, a [`BenchResult`] comes out.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use wintermute_core::workload::exchange_core_mix;
+use wintermute_core::Command;
+
+use crate::analytics::{LatencyRecorder, LatencySummary};
+use crate::journal::{FsyncPolicy, JournalConfig};
+use crate::pipeline::{
+    available_cores, Backpressure, Gateway, Output, Pipeline, PipelineConfig, PipelineError, RiskConfig, SubmitError,
+    Subscription, Topology,
+};
+use crate::wait::WaitStrategy;
+
+/// Why a benchmark run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    #[error("bench config invalid: {why}")]
+    Config { why: String },
+    #[error("bench pipeline: {0}")]
+    Pipeline(#[from] PipelineError),
+    #[error("bench journal dir={}: {source}", dir.display())]
+    Io {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("bench gateway: {0}")]
+    Submit(#[from] SubmitError),
+    #[error("bench pipeline stopped after {done} of {total} commands")]
+    Stopped { done: u64, total: u64 },
+}
+
+/// How the journal runs during a benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JournalMode {
+    /// No journal.
+    Off,
+    /// Journal with `FsyncPolicy::None`.
+    NoFsync,
+    /// Journal with batched msync on the matching thread (1,000 records or 10 ms).
+    BatchFsync,
+    /// Journal with fdatasync every 10 ms on a background thread (`JournalSync::Background`).
+    BackgroundFsync,
+}
+
+impl JournalMode {
+    /// Parses `off`, `none`, `batch` or `bg`.
+    pub fn parse(text: &str) -> Result<Self, BenchError> {
+        match text.trim() {
+            "off" => Ok(JournalMode::Off),
+            "none" => Ok(JournalMode::NoFsync),
+            "batch" => Ok(JournalMode::BatchFsync),
+            "bg" => Ok(JournalMode::BackgroundFsync),
+            j => Err(BenchError::Config { why: format!("journal={j:?}: expected off, none, batch or bg") }),
+        }
+    }
+
+    /// The label in system names: `no-journal`, `journal`, `journal-fsync-batch`,
+    /// `journal-fsync-bg`.
+    pub fn label(self) -> &'static str {
+        match self {
+            JournalMode::Off => "no-journal",
+            JournalMode::NoFsync => "journal",
+            JournalMode::BatchFsync => "journal-fsync-batch",
+            JournalMode::BackgroundFsync => "journal-fsync-bg",
+        }
+    }
+}
+
+/// Parses an offered rate: `max` (`None`), or a positive number with an optional `k` / `M`
+/// suffix (`100k`, `1M`, `250000`).
+pub fn parse_rate(text: &str) -> Result<Option<u64>, BenchError> {
+    let s = text.trim().to_ascii_lowercase();
+    if s == "max" {
+        return Ok(None);
+    }
+    let bad = || BenchError::Config { why: format!("rate={text:?}: expected max or a positive number like 100k, 1M") };
+    let (num, mul) = match s.strip_suffix('m') {
+        Some(n) => (n, 1_000_000u64),
+        None => s.strip_suffix('k').map_or((s.as_str(), 1), |n| (n, 1_000)),
+    };
+    // Integers only (no float round-trip): "1.5M" is written "1500k".
+    let v: u64 = num.parse().map_err(|_| bad())?;
+    match v.checked_mul(mul) {
+        Some(r) if r > 0 => Ok(Some(r)),
+        _ => Err(bad()),
+    }
+}
+
+/// The label of a rate in system names: `max`, `1M`, `100k`, or the number.
+pub fn rate_label(rate: Option<u64>) -> String {
+    match rate {
+        None => "max".into(),
+        Some(r) if r >= 1_000_000 && r % 1_000_000 == 0 => format!("{}M", r / 1_000_000),
+        Some(r) if r >= 1_000 && r % 1_000 == 0 => format!("{}k", r / 1_000),
+        Some(r) => r.to_string(),
+    }
+}
+
+/// One benchmark run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchConfig {
+    /// Offered commands per second (`None`: as fast as the pipeline takes them).
+    pub rate: Option<u64>,
+    pub journal: JournalMode,
+    /// Length of the measured run at the offered rate (at least 1,000 commands are sent;
+    /// `max` sends `3,000,000 × seconds`, at most 6,000,000).
+    pub seconds: f64,
+    pub topology: Topology,
+    /// Wait strategy of the engine threads (`None`: the machine's default).
+    pub wait: Option<WaitStrategy>,
+    /// Pin the calling thread to core 0 and the engine threads to the next cores.
+    pub pin: bool,
+    /// Where the journal goes: a fresh directory is made inside it and removed afterwards
+    /// (`None`: the system's temporary directory).
+    pub dir: Option<PathBuf>,
+    /// Workload seed.
+    pub seed: u64,
+}
+
+impl BenchConfig {
+    /// 2 seconds, this machine's default topology and wait strategy, unpinned, seed 42.
+    pub fn new(rate: Option<u64>, journal: JournalMode) -> Self {
+        Self {
+            rate,
+            journal,
+            seconds: 2.0,
+            topology: Topology::for_cores(available_cores()),
+            wait: None,
+            pin: false,
+            dir: None,
+            seed: 42,
+        }
+    }
+
+    /// `wintermute-pipeline@<rate>/<journal>` (merged topology) or
+    /// `wintermute-pipeline-split@<rate>/<journal>`.
+    pub fn system(&self) -> String {
+        let name = match self.topology {
+            Topology::Merged => "wintermute-pipeline",
+            Topology::Split => "wintermute-pipeline-split",
+        };
+        format!("{name}@{}/{}", rate_label(self.rate), self.journal.label())
+    }
+
+    fn command_count(&self) -> usize {
+        match self.rate {
+            Some(r) => ((r as f64 * self.seconds) as usize).max(1_000),
+            None => ((3_000_000.0 * self.seconds) as usize).clamp(1_000, 6_000_000),
+        }
+    }
+}
+
+/// What one run measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BenchResult {
+    /// See [`BenchConfig::system`].
+    pub system: String,
+    pub offered_ops_per_s: Option<u64>,
+    /// Commands completed per second of the measured run.
+    pub ops_per_s: f64,
+    /// Commands in the measured run (all completed).
+    pub commands: u64,
+    /// Ingress (intended send time) to the subscriber reading the last output.
+    pub latency: LatencySummary,
+    /// The pipeline's own ingress-to-publication histogram (warm-up included).
+    pub pipeline_end_to_end: LatencySummary,
+    /// Full-ring events of every ring (backpressure met).
+    pub full_events: u64,
+    /// Engine threads that were pinned.
+    pub pinned_threads: usize,
+}
+
+/// Runs one benchmark (see the module docs). Blocks for about `seconds` plus set-up.
+pub fn run(config: &BenchConfig) -> Result<BenchResult, BenchError> {
+    if !(config.seconds.is_finite() && config.seconds > 0.0) {
+        return Err(BenchError::Config { why: format!("seconds={}: must be positive", config.seconds) });
+    }
+    let workload = exchange_core_mix(config.seed, config.command_count());
+    let mut pipeline_config =
+        PipelineConfig::new(vec![workload.spec.clone()]).topology(config.topology).risk(RiskConfig::permissive());
+    pipeline_config.order_capacity = workload.max_live_orders.max(1 << 12) * 2;
+    pipeline_config.subscriptions[0].capacity = 1 << 16;
+    if let Some(wait) = config.wait {
+        pipeline_config = pipeline_config.engine_wait(wait);
+    }
+    if config.pin {
+        let cores = available_cores();
+        pipeline_config.risk_thread = pipeline_config.risk_thread.pinned(1 % cores);
+        pipeline_config.matching_thread = pipeline_config.matching_thread.pinned(2 % cores);
+        core_affinity::set_for_current(core_affinity::CoreId { id: 0 });
+    }
+    // One thread sends and receives: it must never block on a full ring (see `drive`).
+    pipeline_config = pipeline_config.gateway_ring(1 << 14, Backpressure::Reject);
+    let journal_dir = match config.journal {
+        JournalMode::Off => None,
+        _ => Some(JournalDir::new(config.dir.clone().unwrap_or_else(std::env::temp_dir))?),
+    };
+    if let Some(dir) = &journal_dir {
+        let jc = JournalConfig::new(&dir.path).segment_size(256 << 20);
+        pipeline_config.journal = Some(match config.journal {
+            JournalMode::NoFsync => jc.fsync(FsyncPolicy::None),
+            JournalMode::BackgroundFsync => {
+                pipeline_config = pipeline_config.background_sync(Duration::from_millis(10));
+                jc
+            }
+            _ => jc,
+        });
+    }
+    let (pipeline, handles) = Pipeline::start(pipeline_config)?;
+    let clock = pipeline.clock();
+    let mut gateways = handles.gateways.into_iter();
+    let mut subscriptions = handles.subscriptions.into_iter();
+    let missing = || BenchError::Config { why: "the pipeline has no gateway or subscription".into() };
+    let mut gw = gateways.next().ok_or_else(missing)?;
+    let mut sub = subscriptions.next().ok_or_else(missing)?;
+
+    // Warm-up (untimed): the workload's resting book, through the pipeline.
+    drive(&mut gw, &mut sub, &workload.warmup, None, clock.now_ns(), &mut LatencyRecorder::new())?;
+
+    // The measured run.
+    let start_ns = clock.now_ns() + 1_000_000;
+    let mut latency = LatencyRecorder::new();
+    let (done, last_ns) = drive(&mut gw, &mut sub, &workload.commands, config.rate, start_ns, &mut latency)?;
+    let elapsed = Duration::from_nanos(last_ns.saturating_sub(start_ns));
+    drop((gw, sub));
+    let result = pipeline.shutdown()?;
+    drop(journal_dir);
+    Ok(BenchResult {
+        system: config.system(),
+        offered_ops_per_s: config.rate,
+        ops_per_s: done as f64 / elapsed.as_secs_f64().max(1e-9),
+        commands: done,
+        latency: latency.summary(),
+        pipeline_end_to_end: result.stats.latency.end_to_end,
+        full_events: result.stats.rings.iter().map(|r| r.full_events).sum(),
+        pinned_threads: result.stats.threads.iter().filter(|t| t.pinned).count(),
+    })
+}
+
+/// A fresh directory for one run's journal, removed when dropped.
+struct JournalDir {
+    path: PathBuf,
+}
+
+impl JournalDir {
+    fn new(parent: PathBuf) -> Result<Self, BenchError> {
+        let io = |source| BenchError::Io { dir: parent.clone(), source };
+        std::fs::create_dir_all(&parent).map_err(io)?;
+        for attempt in 0u32..1000 {
+            let path = parent.join(format!("wm-pipeline-bench-{}-{attempt}", std::process::id()));
+            match std::fs::create_dir(&path) {
+                Ok(()) => return Ok(Self { path }),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(io(e)),
+            }
+        }
+        Err(io(std::io::Error::new(std::io::ErrorKind::AlreadyExists, "no free directory name")))
+    }
+}
+
+impl Drop for JournalDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// The load loop, on one thread (so that a 2-core machine has one core for it and one for
+/// the engine): submits every command that is due — command `i` at `start_ns + i / rate`,
+/// stamped with that intended time; all at once for `rate == None`, stamped when sent — and
+/// reads the subscription, recording each command's latency when its last output arrives.
+/// The gateway rejects on a full ring: the command is kept and retried after the next poll
+/// (with its original intended time), so this thread never blocks on its own backlog.
+/// Returns the commands completed and the time the last one completed.
+fn drive(
+    gw: &mut Gateway,
+    sub: &mut Subscription,
+    cmds: &[Command],
+    rate: Option<u64>,
+    start_ns: u64,
+    latency: &mut LatencyRecorder,
+) -> Result<(u64, u64), BenchError> {
+    let clock = gw.clock();
+    let n = cmds.len() as u64;
+    let (mut sent, mut done, mut last_ns) = (0u64, 0u64, start_ns);
+    let mut batch: Vec<Output> = Vec::with_capacity(1 << 16);
+    while clock.now_ns() < start_ns {
+        std::hint::spin_loop();
+    }
+    while done < n {
+        let now = clock.now_ns();
+        let mut burst = 0;
+        while sent < n && burst < 4096 {
+            let intended = match rate {
+                Some(r) => start_ns + (u128::from(sent) * 1_000_000_000 / u128::from(r)) as u64,
+                None => now,
+            };
+            if intended > now {
+                break;
+            }
+            match gw.submit_at(0, cmds[sent as usize], intended) {
+                Ok(_) => {
+                    sent += 1;
+                    burst += 1;
+                }
+                Err(SubmitError::Full { .. }) => break,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        batch.clear();
+        if sub.poll(&mut batch) > 0 {
+            let now = clock.now_ns();
+            for o in batch.iter().filter(|o| o.last) {
+                latency.record(now.saturating_sub(o.stamps.ingress_ns));
+                done += 1;
+            }
+            last_ns = now;
+        } else if sub.is_finished() {
+            return Err(BenchError::Stopped { done, total: n });
+        } else {
+            std::hint::spin_loop();
+        }
+    }
+    Ok((done, last_ns))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rates_parse_exactly() {
+        assert_eq!(parse_rate("max").unwrap(), None);
+        assert_eq!(parse_rate("100k").unwrap(), Some(100_000));
+        assert_eq!(parse_rate("1M").unwrap(), Some(1_000_000));
+        assert_eq!(parse_rate(" 2500 ").unwrap(), Some(2_500));
+        for bad in ["0", "-1k", "1.5M", "fast", "", "99999999999999999999M"] {
+            assert!(parse_rate(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(rate_label(Some(1_000_000)), "1M");
+        assert_eq!(rate_label(Some(100_000)), "100k");
+        assert_eq!(rate_label(Some(1_500)), "1500");
+    }
+
+    #[test]
+    fn journal_modes_parse_and_label() {
+        assert_eq!(JournalMode::parse("batch").unwrap().label(), "journal-fsync-batch");
+        assert!(JournalMode::parse("sometimes").is_err());
+    }
+
+    #[test]
+    fn a_journaled_run_completes_every_command_and_cleans_up() {
+        let parent = std::env::temp_dir().join(format!("wm-bench-test-{}", std::process::id()));
+        let mut config = BenchConfig::new(Some(50_000), JournalMode::NoFsync);
+        config.seconds = 0.04;
+        config.wait = Some(WaitStrategy::park(Duration::from_micros(50)));
+        config.dir = Some(parent.clone());
+        let r = run(&config).unwrap();
+        assert_eq!(r.commands, 2_000);
+        assert_eq!(r.system, format!("{}@50k/journal", config.system().split('@').next().unwrap()));
+        assert!(r.latency.count == 2_000 && r.latency.max_ns >= r.latency.p999_ns);
+        assert!(r.pipeline_end_to_end.count >= 2_000);
+        assert_eq!(std::fs::read_dir(&parent).unwrap().count(), 0, "the run's journal dir is removed");
+        std::fs::remove_dir_all(parent).unwrap();
+    }
+
+    #[test]
+    fn bad_seconds_are_refused() {
+        let mut config = BenchConfig::new(None, JournalMode::Off);
+        config.seconds = 0.0;
+        assert!(matches!(run(&config), Err(BenchError::Config { .. })));
+    }
+}

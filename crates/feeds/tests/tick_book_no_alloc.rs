@@ -1,0 +1,126 @@
+//! `TickBook` updates inside its windows, window moves included, do not allocate.
+//!
+//! A counting global allocator (this file is its own test binary, so it counts only this test)
+//! measures a stream of updates around a drifting mid: sets, deletes (of the best too), best
+//! reads, and the window moves the drift causes once the levels that leave a window have been
+//! seen in its ordered map before (warm-up). The batch API is measured the same way.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use wintermute_feeds::book::Side;
+use wintermute_feeds::tick_book::{SIDE_ASK, SIDE_BID};
+use wintermute_feeds::TickBook;
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// The allocator trait is unsafe to implement; this one only forwards to the system allocator.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn count(f: impl FnOnce()) -> u64 {
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    COUNTING.store(true, Ordering::SeqCst);
+    f();
+    COUNTING.store(false, Ordering::SeqCst);
+    ALLOCATIONS.load(Ordering::SeqCst)
+}
+
+/// Updates within 200 ticks of a mid that drifts up then down by 300 ticks, one in four a
+/// delete, a best delete every 16 updates. On a 1,024-tick window the bids' best leaves the
+/// central part, so the bid window moves (both ways); levels span 200 ticks, so none leaves it.
+fn ops() -> Vec<(Side, i64, i64)> {
+    let mut out = Vec::new();
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut mid = 100_000i64;
+    for i in 0..60_000u64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if i.is_multiple_of(100) {
+            mid += if i < 30_000 { 1 } else { -1 };
+        }
+        let off = (x % 200) as i64;
+        let qty = if x & 3 == 0 { 0 } else { (x >> 8) as i64 % 1_000 + 1 };
+        if x & 1 << 20 == 0 {
+            out.push((Side::Bid, mid - 1 - off, qty));
+        } else {
+            out.push((Side::Ask, mid + 1 + off, qty));
+        }
+    }
+    out
+}
+
+fn run(book: &mut TickBook, ops: &[(Side, i64, i64)]) -> i64 {
+    let mut sum = 0i64;
+    for (i, &(side, price, qty)) in ops.iter().enumerate() {
+        book.set(side, price, qty).expect("valid update");
+        if i.is_multiple_of(16) {
+            if let Some((p, _)) = book.best_bid() {
+                book.set(Side::Bid, p, 0).expect("delete best");
+            }
+        }
+        sum = sum.wrapping_add(book.best_bid().map_or(0, |b| b.0)).wrapping_add(book.best_ask().map_or(0, |a| a.0));
+    }
+    sum
+}
+
+/// One test function: the counter is process-wide, and tests in parallel threads would count
+/// each other's allocations.
+#[test]
+fn updates_and_batches_do_not_allocate() {
+    updates_do_not_allocate_after_warm_up();
+    batch_does_not_allocate();
+}
+
+fn updates_do_not_allocate_after_warm_up() {
+    let ops = ops();
+    let mut book = TickBook::with_window(1_024).expect("window");
+    let first = run(&mut book, &ops);
+    book.clear();
+    // The windows are allocated once; only a level outside a window takes a map node, and no
+    // level of this stream is ever more than 200 ticks from the best: nothing may allocate.
+    let mut second = 0;
+    let n = count(|| second = run(&mut book, &ops));
+    assert_eq!(first, second, "same stream, same bests");
+    assert_eq!(n, 0, "allocations in {} updates", ops.len());
+}
+
+fn batch_does_not_allocate() {
+    let ops = ops();
+    let sides: Vec<u8> = ops.iter().map(|o| if o.0 == Side::Bid { SIDE_BID } else { SIDE_ASK }).collect();
+    let prices: Vec<i64> = ops.iter().map(|o| o.1).collect();
+    let qtys: Vec<i64> = ops.iter().map(|o| o.2).collect();
+    let (mut bids, mut asks) = (vec![0; ops.len()], vec![0; ops.len()]);
+    let mut book = TickBook::new();
+    let n = count(|| book.apply_batch(&sides, &prices, &qtys, &mut bids, &mut asks).expect("batch"));
+    assert_eq!(n, 0);
+    assert_eq!(book.best_bid().map(|b| b.0), Some(bids[ops.len() - 1]));
+}

@@ -1,0 +1,357 @@
+//! The integer L2 book (`wintermute_feeds::TickBook`) from Python, and the timed native loops
+//! behind `wintermute bench feeds`.
+//!
+//! - `TickBook`: per-call API (`set`, `best_bid_price`, ...) kept trivial so one update costs one
+//!   Python call, and a batched numpy API (`apply`) that runs a whole array with the GIL released.
+//! - `tick_book_replay`: the same arrays through a fresh book in a Rust loop, timed in Rust (the
+//!   "native" row of the benchmark).
+//! - `feeds_recorded_messages` / `feeds_replay_timed`: a recording's messages, and their replay
+//!   (raw exchange JSON parsed and applied to the venue's book builder) timed in Rust;
+//!   `binance_ticks_replay_timed`: Binance messages through the integer path.
+
+use std::path::Path;
+use std::time::Instant;
+
+use numpy::{PyArray1, PyReadonlyArray1};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+use wintermute_feeds::binance_ticks::{BinanceTickBook, BinanceTickBooks, TickScale};
+use wintermute_feeds::book::Side;
+use wintermute_feeds::recording::{read_recording, records, Record};
+use wintermute_feeds::sync::{BinanceBooks, CoinbaseBooks, FeedHandler, KrakenBooks};
+use wintermute_feeds::tick_book::{side_of, BatchError, NO_ASK, NO_BID, SIDE_ASK, SIDE_BID};
+use wintermute_feeds::{FeedError, TickBook, TickBookError, Venue};
+
+use crate::errors;
+
+fn book_error(py: Python<'_>, e: &TickBookError) -> PyErr {
+    book_error_with(py, e, e.to_string())
+}
+
+/// The exception for `e`, with `message` (a batch adds the position of the bad update).
+fn book_error_with(py: Python<'_>, e: &TickBookError, message: String) -> PyErr {
+    match e {
+        TickBookError::NegativeQty { .. } => errors::error(py, "InvalidQuantityError", message, Some("NEGATIVE_QTY")),
+        TickBookError::PriceOutOfRange { .. } => {
+            errors::error(py, "InvalidPriceError", message, Some("PRICE_OUT_OF_RANGE"))
+        }
+        TickBookError::BadWindow { .. } => PyValueError::new_err(message),
+    }
+}
+
+fn batch_error(py: Python<'_>, e: &BatchError) -> PyErr {
+    match e {
+        BatchError::Update { error, .. } => book_error_with(py, error, e.to_string()),
+        BatchError::Lengths { .. } | BatchError::Side { .. } => PyValueError::new_err(e.to_string()),
+    }
+}
+
+/// Best bid and best ask prices after each update of a batch.
+type BestArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>);
+
+fn side(code: u8) -> PyResult<Side> {
+    side_of(code).ok_or_else(|| PyValueError::new_err(format!("bad side code: side={code} (0 = bid, 1 = ask)")))
+}
+
+/// An integer L2 book: prices in ticks, quantities in lots (absolute; 0 deletes a level).
+#[pyclass(module = "wintermute._core", name = "TickBook")]
+pub struct PyTickBook {
+    book: TickBook,
+}
+
+#[pymethods]
+impl PyTickBook {
+    /// Side code of bids.
+    #[classattr]
+    const BID: u8 = SIDE_BID;
+    /// Side code of asks.
+    #[classattr]
+    const ASK: u8 = SIDE_ASK;
+    /// Best bid written by `apply` when there are no bids.
+    #[classattr]
+    const NO_BID: i64 = NO_BID;
+    /// Best ask written by `apply` when there are no asks.
+    #[classattr]
+    const NO_ASK: i64 = NO_ASK;
+
+    #[new]
+    // The default is `tick_book::DEFAULT_WINDOW`, written as a literal so Python's signature shows it.
+    #[pyo3(signature = (window=4096))]
+    fn new(py: Python<'_>, window: usize) -> PyResult<Self> {
+        TickBook::with_window(window).map(|book| PyTickBook { book }).map_err(|e| book_error(py, &e))
+    }
+
+    /// Ticks per side in the dense window.
+    #[getter]
+    fn window(&self) -> usize {
+        self.book.window()
+    }
+
+    /// Sets the quantity at `price` on `side` (0 = bid, 1 = ask); 0 removes the level.
+    fn set(&mut self, py: Python<'_>, side: u8, price: i64, qty: i64) -> PyResult<()> {
+        let s = self::side(side)?;
+        self.book.set(s, price, qty).map(|_| ()).map_err(|e| book_error(py, &e))
+    }
+
+    /// The highest bid price, or None.
+    fn best_bid_price(&self) -> Option<i64> {
+        self.book.best_bid().map(|b| b.0)
+    }
+
+    /// The lowest ask price, or None.
+    fn best_ask_price(&self) -> Option<i64> {
+        self.book.best_ask().map(|a| a.0)
+    }
+
+    /// The highest bid as (price, qty), or None.
+    fn best_bid(&self) -> Option<(i64, i64)> {
+        self.book.best_bid()
+    }
+
+    /// The lowest ask as (price, qty), or None.
+    fn best_ask(&self) -> Option<(i64, i64)> {
+        self.book.best_ask()
+    }
+
+    /// The quantity at `price` on `side` (0 when there is no level).
+    fn qty_at(&self, side: u8, price: i64) -> PyResult<i64> {
+        Ok(self.book.qty_at(self::side(side)?, price))
+    }
+
+    /// Number of levels on `side`.
+    fn depth(&self, side: u8) -> PyResult<usize> {
+        Ok(self.book.len(self::side(side)?))
+    }
+
+    /// Up to `limit` levels of `side` as (price, qty), best first (all when None).
+    #[pyo3(signature = (side, limit=None))]
+    fn levels(&self, side: u8, limit: Option<usize>) -> PyResult<Vec<(i64, i64)>> {
+        Ok(self.book.levels(self::side(side)?).take(limit.unwrap_or(usize::MAX)).collect())
+    }
+
+    /// Removes every level.
+    fn clear(&mut self) {
+        self.book.clear();
+    }
+
+    /// Applies arrays of updates (sides uint8, prices int64, qtys int64) with the GIL released;
+    /// returns the best bid and ask prices after each update (`NO_BID` / `NO_ASK` when a side is
+    /// empty). The whole batch is checked first: on an error nothing is applied.
+    fn apply<'py>(
+        &mut self,
+        py: Python<'py>,
+        sides: PyReadonlyArray1<'py, u8>,
+        prices: PyReadonlyArray1<'py, i64>,
+        qtys: PyReadonlyArray1<'py, i64>,
+    ) -> PyResult<BestArrays<'py>> {
+        let (s, p, q) = (contiguous(&sides)?, contiguous(&prices)?, contiguous(&qtys)?);
+        let book = &mut self.book;
+        let out = py.detach(|| {
+            let (mut bids, mut asks) = (vec![0i64; s.len()], vec![0i64; s.len()]);
+            book.apply_batch(s, p, q, &mut bids, &mut asks).map(|()| (bids, asks))
+        });
+        let (bids, asks) = out.map_err(|e| batch_error(py, &e))?;
+        Ok((PyArray1::from_vec(py, bids), PyArray1::from_vec(py, asks)))
+    }
+
+    fn __len__(&self) -> usize {
+        self.book.len(Side::Bid) + self.book.len(Side::Ask)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "TickBook(bids={}, asks={}, best_bid={}, best_ask={})",
+            self.book.len(Side::Bid),
+            self.book.len(Side::Ask),
+            py_opt(self.book.best_bid()),
+            py_opt(self.book.best_ask())
+        )
+    }
+}
+
+/// `(price, qty)` or `None`, as Python writes them.
+fn py_opt(level: Option<(i64, i64)>) -> String {
+    level.map_or_else(|| "None".to_owned(), |(p, q)| format!("({p}, {q})"))
+}
+
+const _: () = assert!(wintermute_feeds::tick_book::DEFAULT_WINDOW == 4096, "keep the signatures' default in step");
+
+fn contiguous<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> {
+    a.as_slice().map_err(|_| errors::type_error("arrays must be contiguous".into()))
+}
+
+/// Benchmark support: applies the arrays to a fresh book `repeat` times in a Rust loop (GIL
+/// released), reading the best bid and ask after each update. Returns
+/// `{"updates", "seconds", "checksum"}` (the sum of best prices, so the reads are not elided).
+#[pyfunction]
+#[pyo3(signature = (sides, prices, qtys, repeat=1, window=4096))]
+fn tick_book_replay<'py>(
+    py: Python<'py>,
+    sides: PyReadonlyArray1<'py, u8>,
+    prices: PyReadonlyArray1<'py, i64>,
+    qtys: PyReadonlyArray1<'py, i64>,
+    repeat: usize,
+    window: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let (s, p, q) = (contiguous(&sides)?, contiguous(&prices)?, contiguous(&qtys)?);
+    let mut book = TickBook::with_window(window).map_err(|e| book_error(py, &e))?;
+    // Validate once through the batch path (nothing applied on error), then clear.
+    let n = s.len();
+    let (mut bb, mut ba) = (vec![0i64; n], vec![0i64; n]);
+    book.apply_batch(s, p, q, &mut bb, &mut ba).map_err(|e| batch_error(py, &e))?;
+    let ops: Vec<(Side, i64, i64)> =
+        s.iter().zip(p).zip(q).map(|((&s, &p), &q)| (side_of(s).unwrap_or(Side::Ask), p, q)).collect();
+    let (seconds, checksum) = py.detach(|| {
+        let mut checksum = 0i64;
+        let start = Instant::now();
+        for _ in 0..repeat {
+            book.clear();
+            for &(side, price, qty) in &ops {
+                let _ = book.set(side, price, qty);
+                let bid = book.best_bid().map_or(0, |b| b.0);
+                let ask = book.best_ask().map_or(0, |a| a.0);
+                checksum = checksum.wrapping_add(bid).wrapping_add(ask);
+            }
+        }
+        (start.elapsed().as_secs_f64(), checksum)
+    });
+    let d = PyDict::new(py);
+    d.set_item("updates", n * repeat)?;
+    d.set_item("seconds", seconds)?;
+    d.set_item("checksum", checksum)?;
+    Ok(d)
+}
+
+fn feed_error(py: Python<'_>, e: &FeedError) -> PyErr {
+    errors::error(py, "FeedError", e.to_string(), Some("FEED"))
+}
+
+/// A recording's exchange messages in order, as `(url, text)`: `url` is None for a WebSocket
+/// frame and the request URL for an HTTP response (a REST snapshot).
+#[pyfunction]
+fn feeds_recorded_messages(py: Python<'_>, path: &str) -> PyResult<Vec<(Option<String>, String)>> {
+    let text = read_recording(Path::new(path)).map_err(|e| feed_error(py, &e))?;
+    let mut out = Vec::new();
+    for r in records(&text) {
+        match r.map_err(|e| feed_error(py, &e))? {
+            Record::Received { payload, .. } => out.push((None, payload.into_owned())),
+            Record::Http { url, body, .. } => out.push((Some(url.into_owned()), body.into_owned())),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Benchmark support: replays `messages` (as from `feeds_recorded_messages`) through a fresh
+/// book builder of `venue` once untimed (warm-up, as in a live session), then `repeat` times
+/// timed, in a Rust loop with the GIL released. Returns `{"messages", "seconds", "errors",
+/// "updates"}`: timed messages, their seconds, frames rejected in the last pass, and book
+/// updates applied over all passes.
+#[pyfunction]
+#[pyo3(signature = (venue, messages, repeat=1))]
+fn feeds_replay_timed<'py>(
+    py: Python<'py>,
+    venue: &str,
+    messages: Vec<(Option<String>, String)>,
+    repeat: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let v = Venue::ALL.into_iter().find(|v| v.name() == venue).ok_or_else(|| {
+        errors::error(py, "FeedError", format!("venue={venue:?}: expected binance, coinbase or kraken"), Some("FEED"))
+    })?;
+    let mut handler: Box<dyn FeedHandler + Send> = match v {
+        Venue::Binance => Box::new(BinanceBooks::new()),
+        Venue::Coinbase => Box::new(CoinbaseBooks::new()),
+        Venue::Kraken => Box::new(KrakenBooks::new()),
+    };
+    let pass = |h: &mut dyn FeedHandler| {
+        let mut errors = 0u64;
+        for (url, text) in &messages {
+            let r = match url {
+                None => h.on_frame(0, text),
+                Some(u) => h.on_http(0, u, text),
+            };
+            errors += u64::from(r.is_err());
+        }
+        errors
+    };
+    let (seconds, errors, updates) = py.detach(|| {
+        pass(handler.as_mut());
+        let mut errors = 0;
+        let start = Instant::now();
+        for _ in 0..repeat {
+            errors = pass(handler.as_mut());
+        }
+        let seconds = start.elapsed().as_secs_f64();
+        let updates: u64 = handler.streams().iter().map(|s| s.stats.updates).sum();
+        (seconds, errors, updates)
+    });
+    let tops = PyDict::new(py);
+    for s in handler.streams() {
+        let text = |l: Option<&wintermute_feeds::book::Level>| l.map(|l| l.price.as_str().to_owned());
+        tops.set_item(s.symbol.as_str(), (text(s.book.best_bid()), text(s.book.best_ask())))?;
+    }
+    let d = PyDict::new(py);
+    d.set_item("messages", messages.len() * repeat)?;
+    d.set_item("seconds", seconds)?;
+    d.set_item("errors", errors)?;
+    d.set_item("updates", updates)?;
+    d.set_item("tops", tops)?;
+    Ok(d)
+}
+
+/// Benchmark support: Binance messages through the integer path (`BinanceTickBooks`, one book
+/// per `(symbol, tick_size, lot_size)` of `books`), once untimed then `repeat` times timed, GIL
+/// released. Returns `{"messages", "seconds", "errors", "tops"}` (`tops`: symbol -> (best bid
+/// ticks, best ask ticks)).
+#[pyfunction]
+#[pyo3(signature = (messages, books, repeat=1, window=65536))]
+fn binance_ticks_replay_timed<'py>(
+    py: Python<'py>,
+    messages: Vec<(Option<String>, String)>,
+    books: Vec<(String, String, String)>,
+    repeat: usize,
+    window: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mut router = BinanceTickBooks::new();
+    for (symbol, tick, lot) in &books {
+        let scale = TickScale::new(tick, lot).map_err(|e| feed_error(py, &e))?;
+        router.add(BinanceTickBook::new(symbol, scale, window).map_err(|e| feed_error(py, &e))?);
+    }
+    let pass = |r: &mut BinanceTickBooks| {
+        for (url, text) in &messages {
+            let _ = match url {
+                None => r.on_frame(text),
+                Some(u) => r.on_http(u, text),
+            };
+        }
+    };
+    let seconds = py.detach(|| {
+        pass(&mut router);
+        let start = Instant::now();
+        for _ in 0..repeat {
+            pass(&mut router);
+        }
+        start.elapsed().as_secs_f64()
+    });
+    let tops = PyDict::new(py);
+    for (symbol, _, _) in &books {
+        if let Some(b) = router.book(symbol) {
+            tops.set_item(symbol, (b.book().best_bid().map(|l| l.0), b.book().best_ask().map(|l| l.0)))?;
+        }
+    }
+    let d = PyDict::new(py);
+    d.set_item("messages", messages.len() * repeat)?;
+    d.set_item("seconds", seconds)?;
+    d.set_item("errors", router.errors())?;
+    d.set_item("tops", tops)?;
+    Ok(d)
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyTickBook>()?;
+    m.add_function(wrap_pyfunction!(tick_book_replay, m)?)?;
+    m.add_function(wrap_pyfunction!(feeds_recorded_messages, m)?)?;
+    m.add_function(wrap_pyfunction!(binance_ticks_replay_timed, m)?)?;
+    m.add_function(wrap_pyfunction!(feeds_replay_timed, m)?)
+}

@@ -1,0 +1,331 @@
+//! `wintermute._core.Market`: the live market of `wintermute_feeds::market` from Python (the
+//! user-facing wrapper is `wintermute.market.Market`).
+//!
+//! The connectors run in the market's own background thread; every method here copies from the
+//! published view (a brief lock) and builds Python objects afterwards. Waiting and stopping run
+//! with the GIL released. Prices and quantities cross as exact decimal strings.
+
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use wintermute_feeds::book::{Level, Side};
+use wintermute_feeds::consolidated::{ConsolidatedLevel, Cross};
+use wintermute_feeds::market::{Instrument, Market, MarketConfig, MarketView, Source, StreamView, VenueFeed};
+use wintermute_feeds::message::Aggressor;
+use wintermute_feeds::net::client::FeedConfig;
+use wintermute_feeds::net::replay_server::Pace;
+use wintermute_feeds::normalized::{EventKind, LatencySummary, NormalizedEvent, Quote};
+use wintermute_feeds::synthetic::SyntheticConfig;
+
+use crate::errors;
+use crate::feeds::{feed_error, venue};
+
+/// One normalized event as a tuple (see `_core.pyi`).
+type EventRow = (
+    u64,
+    &'static str,
+    Option<&'static str>,
+    Option<String>,
+    Option<String>,
+    Option<&'static str>,
+    u64,
+    Option<(String, String)>,
+    Option<(String, String)>,
+    Option<i64>,
+    i64,
+    i64,
+);
+
+fn quote(q: Option<Quote>) -> Option<(String, String)> {
+    q.map(|q| (q.price().as_str().to_owned(), q.qty().as_str().to_owned()))
+}
+
+fn event_row(e: &NormalizedEvent) -> EventRow {
+    let has_level = matches!(e.kind, EventKind::Delta | EventKind::Trade);
+    let (price, qty) = if has_level {
+        (Some(e.level.price().as_str().to_owned()), Some(e.level.qty().as_str().to_owned()))
+    } else {
+        (None, None)
+    };
+    (
+        e.seq,
+        e.kind.name(),
+        e.side.map(|s| if s == Side::Bid { "bid" } else { "ask" }),
+        price,
+        qty,
+        e.aggressor.map(|a| if a == Aggressor::Buy { "buy" } else { "sell" }),
+        e.trade_id,
+        quote(e.bid),
+        quote(e.ask),
+        e.exchange_ts,
+        e.receive_ts,
+        e.normalized_ts,
+    )
+}
+
+fn levels(levels: &[Level], depth: usize) -> Vec<(String, String)> {
+    levels.iter().take(depth).map(|l| (l.price.as_str().to_owned(), l.qty.as_str().to_owned())).collect()
+}
+
+fn summary<'py>(py: Python<'py>, s: LatencySummary) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("count", s.count)?;
+    d.set_item("p50_ns", s.p50)?;
+    d.set_item("p99_ns", s.p99)?;
+    d.set_item("p999_ns", s.p999)?;
+    d.set_item("max_ns", s.max)?;
+    Ok(d)
+}
+
+/// `d[key]`, or `None` when absent or `None`.
+fn get<'py>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    Ok(d.get_item(key)?.filter(|v| !v.is_none()))
+}
+
+macro_rules! opt {
+    ($d:expr, $key:expr, $t:ty) => {
+        get($d, $key)?.map(|v| v.extract::<$t>()).transpose()?
+    };
+}
+
+/// Reads one venue's spec (see `wintermute.market`).
+fn venue_feed(py: Python<'_>, spec: &Bound<'_, PyDict>) -> PyResult<VenueFeed> {
+    let name = opt!(spec, "venue", String).ok_or_else(|| bad(py, "venue spec without 'venue'".into()))?;
+    let v = venue(py, &name)?;
+    let mut feed = FeedConfig::new(v, opt!(spec, "symbols", Vec<String>).unwrap_or_default());
+    if let Some(ws) = opt!(spec, "ws_base", String) {
+        feed.ws_base = ws;
+    }
+    if let Some(rest) = opt!(spec, "rest_base", String) {
+        feed.rest_base = rest;
+    }
+    if let Some(depth) = opt!(spec, "kraken_depth", usize) {
+        feed.kraken_depth = depth;
+    }
+    feed.max_attempts = opt!(spec, "max_attempts", u32);
+    feed.resubscribe_interval = Duration::from_millis(100);
+    let source = match get(spec, "synthetic")? {
+        None => Source::Endpoints,
+        Some(s) => {
+            let s = s.cast_into::<PyDict>().map_err(|_| bad(py, "'synthetic' must be a dict".into()))?;
+            let mut config = SyntheticConfig::new(v, opt!(&s, "seed", u64).unwrap_or(7));
+            if let Some(symbol) = opt!(&s, "symbol", String) {
+                config.symbol = symbol;
+            }
+            config.steps = opt!(&s, "steps", usize).unwrap_or(config.steps);
+            config.gap_rate = opt!(&s, "gap_rate", f64).unwrap_or(config.gap_rate);
+            config.depth = opt!(&s, "depth", usize).unwrap_or(config.depth);
+            config.kraken_depth = opt!(&s, "kraken_depth", usize).unwrap_or(config.kraken_depth);
+            config.start_ns = opt!(&s, "start_ns", i64).unwrap_or(config.start_ns);
+            let pace = opt!(&s, "pace", String).unwrap_or_else(|| "recorded".into());
+            let pace: Pace = pace.parse().map_err(|e| feed_error(py, &e))?;
+            Source::Synthetic { config, pace }
+        }
+    };
+    Ok(VenueFeed { feed, source })
+}
+
+fn bad(py: Python<'_>, message: String) -> PyErr {
+    errors::error(py, "FeedError", message, Some("FEED"))
+}
+
+fn no_stream(py: Python<'_>, v: &MarketView, venue: &str, symbol: &str) -> PyErr {
+    let mut known: Vec<String> = v.streams.keys().map(|(v, s)| format!("{}:{s}", v.name())).collect();
+    known.sort();
+    bad(py, format!("venue={venue} symbol={symbol}: no such stream (yet); streams={known:?}"))
+}
+
+fn cross_dict<'py>(py: Python<'py>, cross: Cross) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    let (kind, pair) = match cross {
+        Cross::None => ("none", None),
+        Cross::Locked { bid, ask } => ("locked", Some((bid, ask))),
+        Cross::Crossed { bid, ask } => ("crossed", Some((bid, ask))),
+    };
+    d.set_item("kind", kind)?;
+    d.set_item("bid_venue", pair.map(|p| p.0.name()))?;
+    d.set_item("ask_venue", pair.map(|p| p.1.name()))?;
+    Ok(d)
+}
+
+fn consolidated_levels<'py>(py: Python<'py>, levels: &[ConsolidatedLevel]) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
+    for l in levels {
+        let d = PyDict::new(py);
+        d.set_item("price", l.price.as_str())?;
+        d.set_item("total", l.total().as_str())?;
+        let per = PyDict::new(py);
+        for v in l.venues() {
+            if let Some(q) = l.qty(v) {
+                per.set_item(v.name(), q.as_str())?;
+            }
+        }
+        d.set_item("venues", per)?;
+        out.append(d)?;
+    }
+    Ok(out)
+}
+
+/// Several venues' feeds kept in sync in a background thread (see `wintermute.market`).
+#[pyclass(module = "wintermute._core", name = "Market", frozen)]
+pub struct PyMarket {
+    inner: Market,
+}
+
+impl PyMarket {
+    fn stream<R>(&self, py: Python<'_>, venue: &str, symbol: &str, f: impl FnOnce(&StreamView) -> R) -> PyResult<R> {
+        let v = crate::feeds::venue(py, venue)?;
+        self.inner.read(|view| match view.stream(v, symbol) {
+            Some(s) => Ok(f(s)),
+            None => Err(no_stream(py, view, venue, symbol)),
+        })
+    }
+}
+
+#[pymethods]
+impl PyMarket {
+    /// Starts the market: `venues` is a list of venue specs, `instruments` maps an instrument
+    /// name to `{venue: venue_symbol}`.
+    #[new]
+    #[pyo3(signature = (venues, instruments, *, ring_capacity=1024, depth=50, publish_every=0.0))]
+    fn new(
+        py: Python<'_>,
+        venues: Vec<Bound<'_, PyDict>>,
+        instruments: Vec<(String, Vec<(String, String)>)>,
+        ring_capacity: usize,
+        depth: usize,
+        publish_every: f64,
+    ) -> PyResult<Self> {
+        let feeds = venues.iter().map(|s| venue_feed(py, s)).collect::<PyResult<Vec<_>>>()?;
+        let mut config = MarketConfig::new(feeds);
+        for (name, legs) in instruments {
+            let legs = legs.into_iter().map(|(v, s)| Ok((venue(py, &v)?, s))).collect::<PyResult<Vec<_>>>()?;
+            config.instruments.push(Instrument { name, legs });
+        }
+        config.ring_capacity = ring_capacity;
+        config.depth = depth;
+        if !(publish_every.is_finite() && publish_every >= 0.0) {
+            return Err(bad(py, format!("publish_every={publish_every}: expected seconds >= 0")));
+        }
+        config.publish_every = Duration::from_secs_f64(publish_every);
+        let inner = py.detach(|| Market::start(config)).map_err(|e| feed_error(py, &e))?;
+        Ok(PyMarket { inner })
+    }
+
+    /// Waits (GIL released) until every subscribed stream is live; raises `FeedError` if a
+    /// venue's connector failed or `timeout` seconds pass.
+    fn wait_live(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
+        let t = Duration::from_secs_f64(timeout.max(0.0));
+        py.detach(|| self.inner.wait_live(t)).map_err(|e| feed_error(py, &e))
+    }
+
+    /// `(venue, symbol)` of every stream seen so far, sorted.
+    fn streams(&self) -> Vec<(&'static str, String)> {
+        let mut out: Vec<(&'static str, String)> =
+            self.inner.read(|v| v.streams.keys().map(|(v, s)| (v.name(), s.as_str().to_owned())).collect());
+        out.sort();
+        out
+    }
+
+    /// Sync state, counters and the best `depth` levels per side (exact text) of one stream.
+    #[pyo3(signature = (venue, symbol, depth=10))]
+    fn book<'py>(&self, py: Python<'py>, venue: &str, symbol: &str, depth: usize) -> PyResult<Bound<'py, PyDict>> {
+        let (state, stats, bids, asks) = self.stream(py, venue, symbol, |s| {
+            (format!("{:?}", s.state).to_lowercase(), s.stats, levels(&s.bids, depth), levels(&s.asks, depth))
+        })?;
+        let d = PyDict::new(py);
+        d.set_item("venue", venue)?;
+        d.set_item("symbol", symbol)?;
+        d.set_item("state", state)?;
+        d.set_item("bids", bids)?;
+        d.set_item("asks", asks)?;
+        let s = PyDict::new(py);
+        for (k, v) in [
+            ("messages", stats.messages),
+            ("snapshots", stats.snapshots),
+            ("updates", stats.updates),
+            ("checksum_ok", stats.checksum_ok),
+            ("checksum_bad", stats.checksum_bad),
+            ("gaps", stats.gaps),
+            ("resyncs", stats.resyncs),
+            ("crossed", stats.crossed),
+            ("errors", stats.errors),
+            ("trades", stats.trades),
+        ] {
+            s.set_item(k, v)?;
+        }
+        d.set_item("stats", s)?;
+        Ok(d)
+    }
+
+    /// The L1 ring of one stream, oldest first (at most the `last` newest), as tuples
+    /// `(seq, kind, side, price, qty, aggressor, trade_id, bid, ask, exchange_ts, receive_ts,
+    /// normalized_ts)`.
+    #[pyo3(signature = (venue, symbol, last=None))]
+    fn events(&self, py: Python<'_>, venue: &str, symbol: &str, last: Option<usize>) -> PyResult<Vec<EventRow>> {
+        self.stream(py, venue, symbol, |s| {
+            let skip = last.map_or(0, |n| s.ring.len().saturating_sub(n));
+            s.ring.iter().skip(skip).map(|e| event_row(&e)).collect()
+        })
+    }
+
+    /// Latency percentiles of one venue (ns) and connector counters.
+    fn venue_stats<'py>(&self, py: Python<'py>, venue: &str) -> PyResult<Bound<'py, PyDict>> {
+        let v = crate::feeds::venue(py, venue)?;
+        let Some((ex, rx, negative, counters, running, error)) = self.inner.read(|view| {
+            view.venue(v).map(|x| {
+                (
+                    x.latency.exchange_to_receive_summary(),
+                    x.latency.receive_to_normalized_summary(),
+                    x.latency.negative,
+                    serde_json::to_string(&x.counters).unwrap_or_default(),
+                    x.running,
+                    x.error.clone(),
+                )
+            })
+        }) else {
+            return Err(bad(py, format!("venue={venue}: not part of this market")));
+        };
+        let d = PyDict::new(py);
+        d.set_item("exchange_to_receive", summary(py, ex)?)?;
+        d.set_item("receive_to_normalized", summary(py, rx)?)?;
+        d.set_item("clock_skew_frames", negative)?;
+        d.set_item("counters_json", counters)?;
+        d.set_item("running", running)?;
+        d.set_item("error", error)?;
+        Ok(d)
+    }
+
+    /// The consolidated book of `instrument`: levels with per-venue quantities, BBO, microprice
+    /// and whether venues are crossed or locked between them.
+    #[pyo3(signature = (instrument, depth=10))]
+    fn consolidated<'py>(&self, py: Python<'py>, instrument: &str, depth: usize) -> PyResult<Bound<'py, PyDict>> {
+        let c = self.inner.consolidated(instrument, depth).map_err(|e| feed_error(py, &e))?;
+        let d = PyDict::new(py);
+        d.set_item("instrument", instrument)?;
+        d.set_item("bids", consolidated_levels(py, c.bids())?)?;
+        d.set_item("asks", consolidated_levels(py, c.asks())?)?;
+        let bbo = c.bbo().map(|b| (b.bid.price.as_str().to_owned(), b.ask.price.as_str().to_owned()));
+        d.set_item("bbo", bbo)?;
+        d.set_item("microprice", c.microprice().map(|m| m.as_str().to_owned()))?;
+        d.set_item("mid", c.mid().map(|m| m.as_str().to_owned()))?;
+        d.set_item("cross", cross_dict(py, c.cross())?)?;
+        Ok(d)
+    }
+
+    /// Whether the background thread still runs.
+    #[getter]
+    fn running(&self) -> bool {
+        self.inner.is_running()
+    }
+
+    /// Stops every connector and synthetic server (GIL released); the views keep their final state.
+    fn stop(&self, py: Python<'_>) {
+        py.detach(|| self.inner.stop());
+    }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyMarket>()
+}

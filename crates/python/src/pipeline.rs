@@ -1,0 +1,505 @@
+//! `wintermute._core.Pipeline`: the threaded engine (`wintermute_engine::pipeline`) from Python.
+//!
+//! - [`PyPipeline`] starts from a JSON config (written by `wintermute.config`, see [`wire`]),
+//!   holds the running pipeline, hands out its gateways and subscriptions, reads its stats,
+//!   and shuts it down;
+//! - [`gateway::PyGateway`]: one producer handle per Python thread (decimal, integer and
+//!   batch submits, GIL released);
+//! - [`outputs::PySubscription`]: every output, drained in batches of 120-byte records.
+//!
+//! # Shutdown and drop
+//!
+//! `Pipeline::shutdown` in Rust waits for the subscriptions to take the last outputs. From
+//! Python nobody may be polling, so `shutdown` runs the engine's shutdown on a helper thread
+//! while this thread (GIL released) moves everything published into each subscription's
+//! backlog — it never waits on a reader; the outputs stay readable with `poll`. A pipeline
+//! dropped without `shutdown` does the same on a detached thread: Python never waits for it,
+//! accepted commands are still processed and journaled, the threads end shortly after.
+
+mod gateway;
+mod outputs;
+mod wire;
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use wintermute_engine::analytics::{rate, LatencySummary};
+use wintermute_engine::bench::{self, BenchConfig, BenchError, JournalMode};
+use wintermute_engine::pipeline::{
+    available_cores, Control, ControlError, Pipeline, PipelineError, PipelineStats, RecoveryInfo, Shutdown, Topology,
+};
+use wintermute_engine::wait::WaitStrategy;
+
+use crate::errors;
+use crate::journal::journal_error;
+use gateway::{Instruments, PyGateway};
+use outputs::{PySubscription, SharedSubscription, SubscriptionState, OUTPUT_SIZE, RISK_CODES};
+
+/// Maps a pipeline error.
+fn pipeline_error(py: Python<'_>, e: &PipelineError) -> PyErr {
+    match e {
+        PipelineError::Instrument(e) => errors::instrument_error(py, e),
+        PipelineError::Journal(e) => journal_error(py, e),
+        PipelineError::Config { .. } => errors::error(py, "ConfigError", e.to_string(), Some("PIPELINE_CONFIG")),
+        PipelineError::Risk(_) => errors::error(py, "WintermuteError", e.to_string(), Some("RISK")),
+        _ => errors::error(py, "WintermuteError", e.to_string(), Some("PIPELINE")),
+    }
+}
+
+fn wire_error(py: Python<'_>, e: &wire::WireError) -> PyErr {
+    match e {
+        wire::WireError::Instrument(e) => errors::instrument_error(py, e),
+        _ => errors::error(py, "ConfigError", e.to_string(), Some("PIPELINE_CONFIG")),
+    }
+}
+
+/// Maps a refused runtime control.
+fn control_error(py: Python<'_>, e: &ControlError) -> PyErr {
+    let reason = match e {
+        ControlError::Stopped { .. } => "CONTROL_STOPPED",
+        ControlError::Timeout { .. } => "CONTROL_TIMEOUT",
+        ControlError::NoRisk { .. } => "NO_RISK",
+        ControlError::NoJournal { .. } => "NO_JOURNAL",
+        ControlError::Risk { source, .. } => source.code(),
+        ControlError::Halted { .. } => "JOURNAL_HALTED",
+        ControlError::Snapshot { .. } => "SNAPSHOT",
+    };
+    errors::error(py, "ControlError", e.to_string(), Some(reason))
+}
+
+/// What `shutdown` returned, kept for a second call.
+struct Finished {
+    stats: PipelineStats,
+    last_seq: u64,
+    books: Vec<(String, String)>,
+}
+
+/// Runs the engine's shutdown on a helper thread while this one keeps every subscription
+/// drained into its backlog (so the matching stage never waits for a Python reader).
+fn shutdown_draining(pipeline: Pipeline, subs: &[SharedSubscription]) -> Result<Shutdown, PipelineError> {
+    let drain = || subs.iter().for_each(|s| outputs::lock(s).drain_to_backlog());
+    let handle = std::thread::Builder::new()
+        .name("wm-py-shutdown".into())
+        .spawn(move || pipeline.shutdown())
+        .map_err(|source| PipelineError::Spawn { name: "wm-py-shutdown", source })?;
+    while !handle.is_finished() {
+        drain();
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    drain();
+    handle.join().unwrap_or(Err(PipelineError::ThreadPanicked { name: "wm-py-shutdown" }))
+}
+
+/// The threaded engine. See the module docs.
+#[pyclass(module = "wintermute._core", name = "Pipeline", frozen)]
+pub struct PyPipeline {
+    running: Mutex<Option<Pipeline>>,
+    finished: Mutex<Option<Finished>>,
+    instruments: Arc<Instruments>,
+    gateways: Vec<Py<PyGateway>>,
+    subscriptions: Vec<Py<PySubscription>>,
+    shared_subscriptions: Vec<SharedSubscription>,
+    /// Runtime changes (limits, kill switches, reference prices, snapshots); lives on after
+    /// shutdown, when its calls fail with `CONTROL_STOPPED`.
+    control: Control,
+    /// How recovery went at start.
+    recovery: RecoveryInfo,
+}
+
+impl PyPipeline {
+    fn running(&self) -> std::sync::MutexGuard<'_, Option<Pipeline>> {
+        self.running.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[pymethods]
+impl PyPipeline {
+    /// Starts the pipeline from a JSON config (see `wintermute.config.EngineConfig.to_json`):
+    /// recovers the books from the journal, if one is configured, then starts the threads.
+    #[new]
+    fn new(py: Python<'_>, config: &str) -> PyResult<Self> {
+        let config = wire::parse(config).map_err(|e| wire_error(py, &e))?;
+        let instruments = Arc::new(Instruments { specs: config.instruments.clone() });
+        let (pipeline, handles) = py.detach(|| Pipeline::start(config)).map_err(|e| pipeline_error(py, &e))?;
+        let (control, recovery) = (pipeline.control(), pipeline.recovery().clone());
+        let mut gateways = Vec::with_capacity(handles.gateways.len());
+        for g in handles.gateways {
+            let (id, gateway, instruments) = (g.id(), Mutex::new(g), Arc::clone(&instruments));
+            gateways.push(Py::new(py, PyGateway { id, gateway, instruments })?);
+        }
+        let shared_subscriptions: Vec<_> = handles.subscriptions.into_iter().map(SubscriptionState::shared).collect();
+        let subscriptions = shared_subscriptions
+            .iter()
+            .enumerate()
+            .map(|(id, s)| Py::new(py, PySubscription { id, state: Arc::clone(s) }))
+            .collect::<PyResult<_>>()?;
+        Ok(Self {
+            running: Mutex::new(Some(pipeline)),
+            finished: Mutex::new(None),
+            instruments,
+            gateways,
+            subscriptions,
+            shared_subscriptions,
+            control,
+            recovery,
+        })
+    }
+
+    /// What recovery did at start: `{"snapshot": path or None, "snapshot_warnings": [..],
+    /// "replayed": n, "controls": n, "journal_seq": n, "truncated": text or None}`.
+    fn recovery<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let r = &self.recovery;
+        let d = PyDict::new(py);
+        d.set_item("snapshot", r.snapshot.as_ref().map(|p| p.display().to_string()))?;
+        let warnings: Vec<String> =
+            r.snapshot_warnings.iter().map(|w| format!("{}: {}", w.path.display(), w.why)).collect();
+        d.set_item("snapshot_warnings", warnings)?;
+        d.set_item("replayed", r.replayed)?;
+        d.set_item("controls", r.controls)?;
+        d.set_item("journal_seq", r.journal_seq)?;
+        let truncated = r
+            .truncated
+            .as_ref()
+            .map(|t| format!("segment={} offset={} reason={}", t.segment.display(), t.offset, t.reason));
+        d.set_item("truncated", truncated)?;
+        Ok(d)
+    }
+
+    /// Sets an account's pre-trade limits (the JSON of a `wintermute.config` limits table).
+    /// Returns once the risk stage applied it: every command submitted afterwards is checked
+    /// against them. Returns the control's journal sequence number (0 without a journal).
+    fn set_limits(&self, py: Python<'_>, account: u32, limits: &str) -> PyResult<u64> {
+        let limits: wire::Limits = serde_json::from_str(limits)
+            .map_err(|e| errors::error(py, "ConfigError", format!("limits: {e}"), Some("CONFIG")))?;
+        let limits = limits.limits();
+        py.detach(|| self.control.set_limits(account, limits)).map_err(|e| control_error(py, &e))
+    }
+
+    /// Sets the limits of accounts seen for the first time (`None`: their orders are refused).
+    #[pyo3(signature = (limits=None))]
+    fn set_default_limits(&self, py: Python<'_>, limits: Option<&str>) -> PyResult<u64> {
+        let limits = match limits {
+            None => None,
+            Some(text) => Some(
+                serde_json::from_str::<wire::Limits>(text)
+                    .map_err(|e| errors::error(py, "ConfigError", format!("limits: {e}"), Some("CONFIG")))?
+                    .limits(),
+            ),
+        };
+        py.detach(|| self.control.set_default_limits(limits)).map_err(|e| control_error(py, &e))
+    }
+
+    /// Engages (`True`) or releases a kill switch: one account's, or the global one when
+    /// `account` is `None`. New orders and amends are refused while engaged; cancels pass.
+    #[pyo3(signature = (engaged, account=None))]
+    fn set_kill_switch(&self, py: Python<'_>, engaged: bool, account: Option<u32>) -> PyResult<u64> {
+        let result = py.detach(|| match account {
+            Some(a) => self.control.set_account_kill(a, engaged),
+            None => self.control.set_global_kill(engaged),
+        });
+        result.map_err(|e| control_error(py, &e))
+    }
+
+    /// Moves an instrument's reference price (price band centre, mark for exposures) to an
+    /// exact decimal price on its tick grid.
+    fn set_reference_price(
+        &self,
+        py: Python<'_>,
+        instrument: &Bound<'_, PyAny>,
+        price: &Bound<'_, PyAny>,
+    ) -> PyResult<u64> {
+        let id = self.instruments.resolve(py, instrument)?;
+        let ticks = self.instruments.price(py, id, "price", price)?;
+        py.detach(|| self.control.set_reference_price(id, ticks)).map_err(|e| control_error(py, &e))
+    }
+
+    /// Writes a snapshot of the books and the risk state now (needs a journal); returns
+    /// `{"journal_seq": n, "path": str}`.
+    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let info = py.detach(|| self.control.snapshot()).map_err(|e| control_error(py, &e))?;
+        let d = PyDict::new(py);
+        d.set_item("journal_seq", info.journal_seq)?;
+        d.set_item("path", info.path.display().to_string())?;
+        Ok(d)
+    }
+
+    /// The gateways, one per configured producer.
+    #[getter]
+    fn gateways(&self, py: Python<'_>) -> Vec<Py<PyGateway>> {
+        self.gateways.iter().map(|g| g.clone_ref(py)).collect()
+    }
+
+    /// The subscriptions, one per configured consumer.
+    #[getter]
+    fn subscriptions(&self, py: Python<'_>) -> Vec<Py<PySubscription>> {
+        self.subscriptions.iter().map(|s| s.clone_ref(py)).collect()
+    }
+
+    /// The instrument symbols, in id order.
+    fn instruments(&self) -> Vec<String> {
+        self.instruments.specs.iter().map(|s| s.symbol.clone()).collect()
+    }
+
+    /// True until `shutdown`.
+    #[getter]
+    fn is_running(&self) -> bool {
+        self.running().is_some()
+    }
+
+    /// What was measured so far (at most one stats interval old; after shutdown, the final
+    /// stats). See `stats_dict` for the keys.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let live = self.running().as_ref().map(Pipeline::stats);
+        match live {
+            Some(s) => stats_dict(py, &s),
+            None => match self.finished.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+                Some(f) => stats_dict(py, &f.stats),
+                None => Err(errors::error(
+                    py,
+                    "WintermuteError",
+                    "the pipeline is shutting down, or failed to (see the error shutdown raised)".into(),
+                    Some("PIPELINE"),
+                )),
+            },
+        }
+    }
+
+    /// Closes the gateways, drains every ring, joins the threads, flushes the journal.
+    /// Returns `{"stats": ..., "last_seq": int, "books": {symbol: snapshot JSON}}` (the JSON
+    /// of `Engine.snapshot`, restorable with `Engine.restore`). The outputs published until
+    /// then stay readable from the subscriptions. A second call returns the same result.
+    fn shutdown<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let taken = self.running().take();
+        if let Some(pipeline) = taken {
+            let subs = &self.shared_subscriptions;
+            let done = py.detach(|| shutdown_draining(pipeline, subs)).map_err(|e| pipeline_error(py, &e))?;
+            let books = done
+                .engine
+                .books()
+                .iter()
+                .map(|b| Ok((b.spec().symbol.clone(), serde_json::to_string(&b.snapshot())?)))
+                .collect::<Result<Vec<_>, serde_json::Error>>()
+                .map_err(|e| errors::error(py, "WintermuteError", e.to_string(), Some("SNAPSHOT")))?;
+            let finished = Finished { stats: done.stats, last_seq: done.last_seq, books };
+            *self.finished.lock().unwrap_or_else(PoisonError::into_inner) = Some(finished);
+        }
+        let finished = self.finished.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(f) = finished.as_ref() else {
+            return Err(errors::error(
+                py,
+                "WintermuteError",
+                "the pipeline is shutting down, or failed to (see the error shutdown raised)".into(),
+                Some("PIPELINE"),
+            ));
+        };
+        let d = PyDict::new(py);
+        d.set_item("stats", stats_dict(py, &f.stats)?)?;
+        d.set_item("last_seq", f.last_seq)?;
+        let books = PyDict::new(py);
+        for (symbol, json) in &f.books {
+            books.set_item(symbol, json)?;
+        }
+        d.set_item("books", books)?;
+        Ok(d)
+    }
+}
+
+impl Drop for PyPipeline {
+    fn drop(&mut self) {
+        // Never make Python wait: stop in the background (see the module docs).
+        if let Some(pipeline) = self.running.get_mut().unwrap_or_else(PoisonError::into_inner).take() {
+            let subs = self.shared_subscriptions.clone();
+            let spawned = std::thread::Builder::new()
+                .name("wm-py-drop".into())
+                .spawn(move || drop(shutdown_draining(pipeline, &subs)));
+            if let Err(e) = spawned {
+                // No thread: the pipeline (moved into the closure) is dropped here instead,
+                // which stops it the same way but waits for it.
+                drop(e);
+            }
+        }
+    }
+}
+
+fn wait_text(w: WaitStrategy) -> String {
+    match w {
+        WaitStrategy::BusySpin => "busy_spin".into(),
+        WaitStrategy::SpinThenYield { spins } => format!("spin_then_yield(spins={spins})"),
+        WaitStrategy::Park { spins, yields, timeout } => {
+            format!("park(spins={spins}, yields={yields}, timeout_us={})", timeout.as_micros())
+        }
+    }
+}
+
+fn latency_dict<'py>(py: Python<'py>, s: &LatencySummary) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("count", s.count)?;
+    d.set_item("min_ns", s.min_ns)?;
+    d.set_item("mean_ns", s.mean_ns)?;
+    d.set_item("p50_ns", s.p50_ns)?;
+    d.set_item("p95_ns", s.p95_ns)?;
+    d.set_item("p99_ns", s.p99_ns)?;
+    d.set_item("p999_ns", s.p999_ns)?;
+    d.set_item("max_ns", s.max_ns)?;
+    Ok(d)
+}
+
+/// The stats as a dict: `topology`, `elapsed_s`, `submitted`, `counters` (received,
+/// risk_rejected, sequenced, refused, not_run, events, outputs), `commands_per_s`,
+/// `events_per_s`, `outputs_per_s`, `latency` (gateway_to_risk, risk_to_match,
+/// match_to_publish, end_to_end: count/min/mean/p50/p95/p99/p999/max in ns), `rings` (name,
+/// capacity, high_water, full_events), `gateways` (gateway, submitted, full_events, capacity),
+/// `threads` (name, wait, core, pinned), `recovered_records`, `journal_syncs`.
+fn stats_dict<'py>(py: Python<'py>, s: &PipelineStats) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item(
+        "topology",
+        match s.topology {
+            Topology::Merged => "merged",
+            Topology::Split => "split",
+        },
+    )?;
+    d.set_item("elapsed_s", s.elapsed.as_secs_f64())?;
+    d.set_item("submitted", s.submitted)?;
+    let c = &s.counters;
+    let counters = PyDict::new(py);
+    for (k, v) in [
+        ("received", c.received),
+        ("risk_rejected", c.risk_rejected),
+        ("sequenced", c.sequenced),
+        ("refused", c.refused),
+        ("not_run", c.not_run),
+        ("events", c.events),
+        ("outputs", c.outputs),
+    ] {
+        counters.set_item(k, v)?;
+    }
+    d.set_item("counters", counters)?;
+    d.set_item("commands_per_s", s.commands_per_s)?;
+    d.set_item("events_per_s", s.events_per_s)?;
+    d.set_item("outputs_per_s", rate(c.outputs, s.elapsed))?;
+    let l = &s.latency;
+    let latency = PyDict::new(py);
+    latency.set_item("gateway_to_risk", latency_dict(py, &l.gateway_to_risk)?)?;
+    latency.set_item("risk_to_match", latency_dict(py, &l.risk_to_match)?)?;
+    latency.set_item("match_to_publish", latency_dict(py, &l.match_to_publish)?)?;
+    latency.set_item("end_to_end", latency_dict(py, &l.end_to_end)?)?;
+    d.set_item("latency", latency)?;
+    let rings = PyList::empty(py);
+    for r in &s.rings {
+        let rd = PyDict::new(py);
+        rd.set_item("name", &r.name)?;
+        rd.set_item("capacity", r.capacity)?;
+        rd.set_item("high_water", r.high_water)?;
+        rd.set_item("full_events", r.full_events)?;
+        rings.append(rd)?;
+    }
+    d.set_item("rings", rings)?;
+    let gateways = PyList::empty(py);
+    for g in &s.gateways {
+        let gd = PyDict::new(py);
+        gd.set_item("gateway", g.gateway)?;
+        gd.set_item("submitted", g.submitted)?;
+        gd.set_item("full_events", g.full_events)?;
+        gd.set_item("capacity", g.capacity)?;
+        gateways.append(gd)?;
+    }
+    d.set_item("gateways", gateways)?;
+    let threads = PyList::empty(py);
+    for t in &s.threads {
+        let td = PyDict::new(py);
+        td.set_item("name", t.name)?;
+        td.set_item("wait", wait_text(t.wait))?;
+        td.set_item("core", t.core)?;
+        td.set_item("pinned", t.pinned)?;
+        threads.append(td)?;
+    }
+    d.set_item("threads", threads)?;
+    d.set_item("recovered_records", s.recovered_records)?;
+    d.set_item("journal_syncs", s.journal_syncs)?;
+    d.set_item("controls", s.controls)?;
+    d.set_item("snapshots_written", s.snapshots_written)?;
+    d.set_item("snapshot_failures", s.snapshot_failures)?;
+    d.set_item("last_snapshot_seq", s.last_snapshot_seq)?;
+    Ok(d)
+}
+
+/// The defaults of a pipeline config on a machine with `cores` cores (this machine's if
+/// None), as JSON in the shape `Pipeline` takes (instruments empty), plus `"journal"` and
+/// `"risk"` sections filled with their own defaults, and `"cores"`.
+#[pyfunction]
+#[pyo3(signature = (cores=None))]
+fn pipeline_defaults(cores: Option<usize>) -> PyResult<String> {
+    let cores = cores.unwrap_or_else(available_cores).max(1);
+    let mut value = serde_json::to_value(wire::defaults(cores)).map_err(|e| errors::type_error(e.to_string()))?;
+    if let serde_json::Value::Object(map) = &mut value {
+        let journal = serde_json::to_value(wire::journal_defaults()).map_err(|e| errors::type_error(e.to_string()))?;
+        let risk = serde_json::to_value(wire::risk_defaults()).map_err(|e| errors::type_error(e.to_string()))?;
+        map.insert("journal".into(), journal);
+        map.insert("risk".into(), risk);
+        map.insert("cores".into(), cores.into());
+    }
+    Ok(value.to_string())
+}
+
+/// One open-loop pipeline benchmark run (`wintermute_engine::bench`), GIL released. `rate`:
+/// offered commands/s, None for max; `journal`: off, none, batch or bg; `topology`: auto,
+/// merged or split; `wait`: auto, park, yield or spin. Returns `{"system",
+/// "offered_ops_per_s", "ops_per_s", "commands", "latency": {...}, "pipeline_end_to_end":
+/// {...}, "full_events", "pinned_threads"}`.
+#[pyfunction]
+#[pyo3(signature = (rate, journal, *, seconds=2.0, topology="auto", wait="auto", pin=false, dir=None, seed=42))]
+#[allow(clippy::too_many_arguments)]
+fn pipeline_bench<'py>(
+    py: Python<'py>,
+    rate: Option<u64>,
+    journal: &str,
+    seconds: f64,
+    topology: &str,
+    wait: &str,
+    pin: bool,
+    dir: Option<String>,
+    seed: u64,
+) -> PyResult<Bound<'py, PyDict>> {
+    let bad = |why: String| errors::error(py, "WintermuteError", why, Some("BENCH"));
+    let journal = JournalMode::parse(journal).map_err(|e| bad(e.to_string()))?;
+    let mut config = BenchConfig { seconds, pin, dir: dir.map(Into::into), seed, ..BenchConfig::new(rate, journal) };
+    config.topology = match topology {
+        "auto" => config.topology,
+        "merged" => Topology::Merged,
+        "split" => Topology::Split,
+        t => return Err(bad(format!("topology={t:?}: expected auto, merged or split"))),
+    };
+    config.wait = match wait {
+        "auto" => None,
+        "park" => Some(WaitStrategy::park(Duration::from_micros(50))),
+        "yield" => Some(WaitStrategy::spin_then_yield()),
+        "spin" => Some(WaitStrategy::BusySpin),
+        w => return Err(bad(format!("wait={w:?}: expected auto, park, yield or spin"))),
+    };
+    let r = py.detach(|| bench::run(&config)).map_err(|e: BenchError| bad(e.to_string()))?;
+    let d = PyDict::new(py);
+    d.set_item("system", &r.system)?;
+    d.set_item("offered_ops_per_s", r.offered_ops_per_s)?;
+    d.set_item("ops_per_s", r.ops_per_s)?;
+    d.set_item("commands", r.commands)?;
+    d.set_item("latency", latency_dict(py, &r.latency)?)?;
+    d.set_item("pipeline_end_to_end", latency_dict(py, &r.pipeline_end_to_end)?)?;
+    d.set_item("full_events", r.full_events)?;
+    d.set_item("pinned_threads", r.pinned_threads)?;
+    Ok(d)
+}
+
+/// Adds the pipeline classes and functions to `wintermute._core`.
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyPipeline>()?;
+    m.add_class::<PyGateway>()?;
+    m.add_class::<PySubscription>()?;
+    m.add_function(wrap_pyfunction!(pipeline_defaults, m)?)?;
+    m.add_function(wrap_pyfunction!(pipeline_bench, m)?)?;
+    m.add("PIPELINE_OUTPUT_SIZE", OUTPUT_SIZE)?;
+    m.add("PIPELINE_RISK_CODES", RISK_CODES.to_vec())?;
+    Ok(())
+}

@@ -1,0 +1,573 @@
+"""The threaded engine from Python (wintermute.pipeline, wintermute.config): config checks,
+single and batch submits, several producer threads, outputs equal to the in-thread engine's
+events, stats, shutdown and drop.
+
+Every engine here parks its threads (the defaults on the 2-core CI machine do; the configs
+say so explicitly) and every loop is bounded by a count or a timeout.
+"""
+
+from __future__ import annotations
+
+import doctest
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+
+import wintermute
+from wintermute import _core, batch, errors
+from wintermute.config import ConfigError, EngineConfig
+from wintermute.engine import Engine
+from wintermute.pipeline import OUTCOMES, OUTPUT_DTYPE, RISK_REASONS, Pipeline
+
+BTC = {
+    "symbol": "BTC-USD",
+    "tick_size": "0.01",
+    "lot_size": "0.001",
+    "min_qty": "0.001",
+    "max_qty": "100",
+    "min_price": "1",
+    "max_price": "1000000",
+}
+PARK = {"kind": "park", "timeout_us": 200}
+EVENT_FIELDS = [n for n in batch.EVENT_DTYPE.names or () if n not in ("command", "_pad")]
+
+
+def config(**extra: Any) -> dict[str, Any]:
+    """A 2-core-friendly config: parking threads, blocking gateways."""
+    base: dict[str, Any] = {
+        "instruments": [BTC],
+        "threads": {"risk": {"wait": PARK}, "matching": {"wait": PARK}},
+        "gateways": {"count": 1, "capacity": 1024, "backpressure": "block", "wait": PARK},
+    }
+    base.update(extra)
+    return base
+
+
+def workload_config(wl: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """The config of a generated workload's instrument."""
+    spec = dict(wl["spec"])
+    return config(instruments=[spec], order_capacity=1 << 17, **extra)
+
+
+def outcome_names(out: npt.NDArray[np.void]) -> list[str]:
+    return [OUTCOMES[int(o)] for o in out["outcome"]]
+
+
+# ---- config ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("data", "key", "message"),
+    [
+        ({}, "instruments", "non-empty list"),
+        ({"instruments": [BTC], "gateway": {}}, "gateway", "unknown key"),
+        ({"instruments": [{**BTC, "tick": "1"}]}, "instruments[0].tick", "unknown key"),
+        ({"instruments": [{**BTC, "tick_size": 0.01}]}, "instruments[0].tick_size", "floats"),
+        ({"instruments": [{**BTC, "min_price": "abc"}]}, "instruments[0].min_price", "decimal"),
+        ({"instruments": [{**BTC, "min_qty": "0.0005"}]}, "instruments[0]", "min_qty"),
+        ({"instruments": [BTC, BTC]}, "instruments[1].symbol", "duplicate"),
+        ({"instruments": [BTC], "gateways": {"count": 0}}, "gateways.count", "out of range"),
+        ({"instruments": [BTC], "gateways": {"count": "4"}}, "gateways.count", "integer"),
+        ({"instruments": [BTC], "gateways": {"count": True}}, "gateways.count", "integer"),
+        (
+            {"instruments": [BTC], "gateways": {"backpressure": "drop"}},
+            "gateways.backpressure",
+            "block",
+        ),
+        ({"instruments": [BTC], "topology": "ring"}, "topology", "merged"),
+        ({"instruments": [BTC], "threads": {"risk": {"wait": "nap"}}}, "threads.risk.wait", "park"),
+        ({"instruments": [BTC], "threads": {"io": {}}}, "threads.io", "unknown key"),
+        ({"instruments": [BTC], "threads": {"risk": {"core": -1}}}, "threads.risk.core", "range"),
+        (
+            {"instruments": [BTC], "subscriptions": {"capacity": 1 << 31}},
+            "subscriptions.capacity",
+            "range",
+        ),
+        ({"instruments": [BTC], "journal": {"fsync": "none"}}, "journal.dir", "directory"),
+        (
+            {"instruments": [BTC], "journal": {"dir": "j", "fsync": "often"}},
+            "journal.fsync",
+            "batch",
+        ),
+        (
+            {"instruments": [BTC], "journal": {"dir": "j", "segment_size": 10}},
+            "journal.segment_size",
+            "range",
+        ),
+        ({"instruments": [BTC], "risk": {"accounts": {"x": {}}}}, "risk.accounts.x", "integer"),
+        (
+            {"instruments": [BTC], "risk": {"accounts": {"7": {"max_position": -1}}}},
+            "risk.accounts.7.max_position",
+            "range",
+        ),
+        (
+            {
+                "instruments": [BTC],
+                "risk": {"default_limits": {"price_band_ticks": 5, "price_band_bps": 5}},
+            },
+            "risk.default_limits.price_band_bps",
+            "not both",
+        ),
+        (
+            {"instruments": [BTC], "risk": {"reference_prices": {"ETH-USD": "1"}}},
+            "risk.reference_prices.ETH-USD",
+            "unknown instrument",
+        ),
+        (
+            {"instruments": [BTC], "risk": {"reference_prices": {"BTC-USD": "1.005"}}},
+            "risk.reference_prices.BTC-USD",
+            "not a price",
+        ),
+    ],
+)
+def test_config_errors_name_the_key(data: dict[str, Any], key: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as raised:
+        EngineConfig.from_dict(data, cores=2)
+    assert raised.value.key == key
+    assert key in str(raised.value)
+    assert isinstance(raised.value, ValueError)
+    assert isinstance(raised.value, errors.WintermuteError)
+
+
+def test_defaults_adapt_to_the_core_count() -> None:
+    small = EngineConfig.from_dict({"instruments": [BTC]}, cores=2)
+    assert (small.topology, small.risk_thread.wait.kind, small.gateways.wait.kind) == (
+        "merged",
+        "park",
+        "park",
+    )
+    big = EngineConfig.from_dict({"instruments": [BTC]}, cores=16)
+    assert (big.topology, big.risk_thread.wait.kind, big.matching_thread.wait.kind) == (
+        "split",
+        "busy_spin",
+        "busy_spin",
+    )
+    assert big.gateways.wait.kind == "spin_then_yield"
+    # Given values win over the defaults.
+    given = EngineConfig.from_dict(
+        {"instruments": [BTC], "topology": "split", "threads": {"matching": {"core": 1}}}, cores=2
+    )
+    assert given.topology == "split"
+    assert given.matching_thread.core == 1
+
+
+def test_config_files_toml_and_json_round_trip(tmp_path: Path) -> None:
+    toml = tmp_path / "engine.toml"
+    toml.write_text(
+        """
+topology = "merged"
+stats_interval_ms = 50
+
+[[instruments]]
+symbol = "BTC-USD"
+tick_size = "0.01"
+lot_size = "0.001"
+min_qty = "0.001"
+max_qty = "100"
+min_price = "1"
+max_price = "1000000"
+
+[threads.risk]
+wait = { kind = "park", timeout_us = 100 }
+core = 0
+
+[gateways]
+count = 3
+backpressure = "reject"
+
+[journal]
+dir = "journal"
+fsync = "none"
+
+[risk]
+reference_prices = { "BTC-USD" = "64000.5" }
+[risk.accounts.7]
+max_order_qty = 10
+price_band_bps = 500
+""",
+        encoding="utf-8",
+    )
+    cfg = EngineConfig.from_file(toml, cores=2)
+    assert cfg.gateways.count == 3
+    assert cfg.gateways.backpressure == "reject"
+    assert cfg.risk_thread.wait.timeout_us == 100
+    assert cfg.risk_thread.core == 0
+    assert cfg.journal is not None
+    assert cfg.journal.dir == str(tmp_path / "journal")
+    assert cfg.risk is not None
+    assert cfg.risk.accounts[7].max_order_qty == 10
+    assert cfg.risk.reference_prices == {"BTC-USD": "64000.5"}
+    as_json = tmp_path / "engine.json"
+    as_json.write_text(json.dumps(cfg.to_dict()), encoding="utf-8")
+    assert EngineConfig.from_file(as_json, cores=2) == cfg
+    bad = tmp_path / "bad.toml"
+    bad.write_text("instruments = [", encoding="utf-8")
+    with pytest.raises(ConfigError, match="TOML"):
+        EngineConfig.from_file(bad)
+    with pytest.raises(ConfigError, match=r"\.toml or \.json"):
+        EngineConfig.from_file(tmp_path / "engine.yaml")
+
+
+def test_engine_with_a_config_is_the_threaded_engine(tmp_path: Path) -> None:
+    assert type(wintermute.Engine()) is Engine
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps(config()), encoding="utf-8")
+    for given in (config(), EngineConfig.from_dict(config()), path, str(path)):
+        with wintermute.Engine(given) as eng:
+            assert isinstance(eng, Pipeline)
+            assert eng.instruments() == ["BTC-USD"]
+            assert eng.is_running
+        assert not eng.is_running
+
+
+# ---- submits and outputs -------------------------------------------------------------------
+
+
+def test_single_submits_decimal_and_integer_paths() -> None:
+    with Pipeline(config()) as eng:
+        gw, sub = eng.gateway(0), eng.subscription(0)
+        assert gw.submit("BTC-USD", 1, "sell", qty="1.5", price=Decimal("64000.25"), account=1) == 1
+        assert gw.submit_ticks(0, 2, batch.BUY, 6_400_100, 500, account=2) == 2
+        assert gw.amend("BTC-USD", 1, qty="0.5") == 3
+        assert gw.cancel_ticks(0, 99) == 4  # unknown order: refused by the book, not here
+        assert gw.mass_cancel(0, account=1) == 5
+        with pytest.raises(errors.PriceOffTickError):
+            gw.submit("BTC-USD", 3, "buy", qty="1", price="1.005")
+        with pytest.raises(TypeError, match="floats"):
+            gw.submit("BTC-USD", 3, "buy", qty=0.5, price="1")  # type: ignore[arg-type]
+        with pytest.raises(errors.UnknownInstrumentError):
+            gw.cancel("ETH-USD", 1)
+        out = sub.poll(timeout=10.0, until_commands=5)
+        assert gw.submitted == 5
+    assert list(out["command_seq"][out["last"] == 1]) == [1, 2, 3, 4, 5]
+    assert outcome_names(out).count("refused") == 1
+    refused = out[out["outcome"] == 2][0]
+    assert batch.REJECT_REASONS[int(refused["reason"])] == "UNKNOWN_ORDER"
+    trade = out[out["kind"] == 3][0]
+    assert (int(trade["price"]), int(trade["qty"])) == (6_400_025, 500)
+    assert set(out["journal_seq"][out["last"] == 1]) == {1, 2, 3, 4, 5}
+    assert (out["latency_ns"] > 0).all()
+
+
+def test_batch_submit_and_invalid_batches_submit_nothing() -> None:
+    cmds = batch.new_orders(
+        order_id=[1, 2, 3], side=[1, 0, 0], price=[10_000, 10_000, 9_900], qty=[5, 2, 1]
+    )
+    with Pipeline(config()) as eng:
+        gw, sub = eng.gateway(0), eng.subscription(0)
+        bad = cmds.copy()
+        bad[1]["side"] = 7
+        with pytest.raises(errors.InvalidOrderError, match=r"commands\[1\]"):
+            gw.submit_batch(0, bad)
+        with pytest.raises(TypeError, match="COMMAND_DTYPE"):
+            gw.submit_batch(0, np.zeros(3, dtype=np.int64))
+        assert gw.submitted == 0
+        assert gw.submit_batch(0, cmds) == (1, 3)
+        assert gw.submit_batch(0, batch.cancels([3])) == (4, 1)
+        out = sub.poll(timeout=10.0, until_commands=4)
+    kinds = [batch.KIND_NAMES[int(k)] for k in out["kind"]]
+    assert kinds == [
+        "accepted",
+        "book_delta",
+        "accepted",
+        "trade",
+        "book_delta",
+        "accepted",
+        "book_delta",
+        "canceled",
+        "book_delta",
+    ]
+
+
+def test_reject_backpressure_and_closed_gateways() -> None:
+    cfg = config(gateways={"count": 1, "capacity": 2, "backpressure": "reject"})
+    cfg["subscriptions"] = {"count": 1, "capacity": 2}
+    eng = Pipeline(cfg)
+    gw = eng.gateway(0)
+    cmds = batch.new_orders(order_id=np.arange(1, 201), side=0, price=100, qty=1)
+    first, accepted = gw.submit_batch(0, cmds)
+    assert first == 1
+    assert 0 < accepted < 200
+
+    def fill() -> None:
+        for i in range(1000, 1200):
+            gw.submit_ticks(0, i, 0, 100, 1)
+
+    with pytest.raises(errors.WintermuteError) as full:
+        fill()
+    assert full.value.reason == "GATEWAY_FULL"
+    done = eng.shutdown()  # drains into the subscription's backlog: does not wait for a reader
+    assert done["stats"]["counters"]["received"] == gw.submitted
+    with pytest.raises(errors.WintermuteError) as closed:
+        gw.submit_ticks(0, 5000, 0, 100, 1)
+    assert closed.value.reason == "GATEWAY_CLOSED"
+    out = eng.subscription(0).poll()
+    assert int(np.count_nonzero(out["last"])) == gw.submitted
+    assert eng.subscription(0).finished
+    assert eng.shutdown()["last_seq"] == done["last_seq"] == gw.submitted
+
+
+def test_risk_rejections_come_back_as_outputs() -> None:
+    risk = {
+        "accounts": {"7": {"max_order_qty": 10}, "9": {"price_band_bps": 100}},
+        "reject_unknown_accounts": True,
+        "reference_prices": {"BTC-USD": "100.00"},
+    }
+    cfg = EngineConfig.from_dict(config(risk=risk))
+    assert EngineConfig.from_dict(cfg.to_dict()) == cfg
+    with Pipeline(cfg) as eng:
+        gw = eng.gateway(0)
+        gw.submit_ticks(0, 1, 0, 10_000, 11, account=7)
+        gw.submit_ticks(0, 2, 0, 10_000, 10, account=7)
+        gw.submit_ticks(0, 3, 0, 10_000, 1, account=8)
+        gw.submit("BTC-USD", 4, "buy", qty="1", price="101.01", account=9)
+        gw.submit("BTC-USD", 5, "buy", qty="1", price="101.00", account=9)
+        out = eng.subscription(0).poll(timeout=10.0, until_commands=5)
+    last = out[out["last"] == 1]
+    assert outcome_names(last) == [
+        "risk_rejected",
+        "event",
+        "risk_rejected",
+        "risk_rejected",
+        "event",
+    ]
+    reasons = [RISK_REASONS[int(r)] for r in last["reason"][last["outcome"] == 3]]
+    assert reasons == ["MAX_ORDER_QTY", "UNKNOWN_ACCOUNT", "PRICE_BAND"]
+    assert list(last["journal_seq"]) == [0, 1, 0, 0, 2]
+
+
+def in_thread_engine(spec: Mapping[str, Any]) -> Engine:
+    """The in-thread engine with one instrument."""
+    ref = Engine()
+    ref.add_instrument(
+        spec["symbol"],
+        tick_size=spec["tick_size"],
+        lot_size=spec["lot_size"],
+        min_qty=spec["min_qty"],
+        max_qty=spec["max_qty"],
+        min_price=spec["min_price"],
+        max_price=spec["max_price"],
+    )
+    return ref
+
+
+def in_thread_events(
+    spec: Mapping[str, Any], records: list[tuple[int, Any]]
+) -> npt.NDArray[np.void]:
+    """The in-thread engine's events for (instrument, command record) pairs, in order."""
+    ref = in_thread_engine(spec)
+    parts = [ref.submit_batch(i, np.array([rec], dtype=batch.COMMAND_DTYPE)) for i, rec in records]
+    return np.concatenate(parts)
+
+
+def test_outputs_equal_the_in_thread_engine_events() -> None:
+    wl = _core.generate_workload("exchange_core", 7, 3_000)
+    commands = np.concatenate([wl["warmup"], wl["commands"]]).view(batch.COMMAND_DTYPE)
+    with Pipeline(workload_config(wl)) as eng:
+        assert eng.gateway(0).submit_batch(0, commands) == (1, len(commands))
+        out = eng.subscription(0).poll(timeout=30.0, until_commands=len(commands))
+    assert int(np.count_nonzero(out["last"])) == len(commands)
+    ref = in_thread_engine(wl["spec"])
+    expected = ref.submit_batch(0, commands)
+    got = out[(out["outcome"] == 0) | (out["outcome"] == 2)]
+    assert len(got) == len(expected) > len(commands)
+    for name in EVENT_FIELDS:
+        assert np.array_equal(got[name], expected[name]), name
+
+
+def test_four_producer_threads_every_command_exactly_once_as_in_thread() -> None:
+    wl = _core.generate_workload("python", 11, 1)
+    spec = wl["spec"]
+    per_thread, threads_n = 4_000, 4
+    streams = []
+    for t in range(threads_n):
+        w = _core.generate_workload("python", 100 + t, per_thread)
+        cmds = np.concatenate([w["warmup"], w["commands"]]).view(batch.COMMAND_DTYPE).copy()
+        cmds["order_id"][cmds["kind"] != batch.MASS_CANCEL] += np.uint64(t << 40)
+        streams.append(cmds)
+    cfg = workload_config(wl, gateways={"count": threads_n, "capacity": 256, "wait": PARK})
+    outputs: list[npt.NDArray[np.void]] = []
+    total = sum(len(s) for s in streams)
+    with Pipeline(cfg) as eng:
+
+        def produce(t: int) -> None:
+            gw = eng.gateway(t)
+            cmds = streams[t]
+            half = len(cmds) // 2
+            for start in range(0, half, 500):  # batches (GIL released)
+                part = cmds[start : min(start + 500, half)]
+                assert gw.submit_batch(0, part)[1] == len(part)
+            for rec in cmds[half:]:  # single submits
+                if rec["kind"] == batch.NEW:
+                    gw.submit_ticks(0, int(rec["order_id"]), int(rec["side"]), int(rec["price"]),
+                                    int(rec["qty"]), int(rec["account"]), int(rec["order_type"]),
+                                    int(rec["tif"]))  # fmt: skip
+                else:
+                    assert rec["kind"] == batch.CANCEL
+                    gw.cancel_ticks(0, int(rec["order_id"]))
+
+        producers = [threading.Thread(target=produce, args=(t,)) for t in range(threads_n)]
+        for p in producers:
+            p.start()
+        done = 0
+        sub = eng.subscription(0)
+        while done < total:
+            out = sub.poll(timeout=30.0)
+            assert len(out), f"no output after {done} of {total} commands"
+            outputs.append(out)
+            done += int(np.count_nonzero(out["last"]))
+        for p in producers:
+            p.join()
+        stats = eng.stats()
+    out = np.concatenate(outputs)
+    last = out[out["last"] == 1]
+    ids = list(zip(last["gateway"].tolist(), last["command_seq"].tolist(), strict=True))
+    assert len(ids) == len(set(ids)) == total
+    for t in range(threads_n):
+        assert sorted(s for g, s in ids if g == t) == list(range(1, len(streams[t]) + 1))
+    assert list(last["journal_seq"]) == list(range(1, total + 1))
+    # The matching order, replayed on the in-thread engine, gives the same events.
+    order = [(0, streams[g][s - 1]) for g, s in ids]
+    expected = in_thread_events(spec, order)
+    got = out[(out["outcome"] == 0) | (out["outcome"] == 2)]
+    for name in EVENT_FIELDS:
+        assert np.array_equal(got[name], expected[name]), name
+    assert [g["submitted"] for g in stats["gateways"]] == [len(s) for s in streams]
+
+
+# ---- stats, shutdown, drop ------------------------------------------------------------------
+
+
+def test_stats_shape() -> None:
+    with Pipeline(config(stats_interval_ms=10)) as eng:
+        gw = eng.gateway(0)
+        for i in range(1, 51):
+            gw.submit_ticks(0, i, i % 2, 100 + (i % 3), 1)
+        eng.subscription(0).poll(timeout=10.0, until_commands=50)
+        live = eng.stats()
+        done = eng.shutdown()
+    final = done["stats"]
+    for stats in (live, final):
+        assert stats["topology"] == "merged"
+        assert set(stats["latency"]) == {
+            "gateway_to_risk",
+            "risk_to_match",
+            "match_to_publish",
+            "end_to_end",
+        }
+        for s in stats["latency"].values():
+            assert set(s) == {
+                "count",
+                "min_ns",
+                "mean_ns",
+                "p50_ns",
+                "p95_ns",
+                "p99_ns",
+                "p999_ns",
+                "max_ns",
+            }
+            assert s["p50_ns"] <= s["p95_ns"] <= s["p99_ns"] <= s["p999_ns"] <= s["max_ns"]
+        assert {r["name"] for r in stats["rings"]} == {"gateway[0]", "subscription[0]"}
+        assert all(r["high_water"] <= r["capacity"] for r in stats["rings"])
+        assert [t["pinned"] for t in stats["threads"]] == [False]
+        assert stats["threads"][0]["wait"].startswith("park(")
+    assert final["latency"]["end_to_end"]["count"] == final["counters"]["received"] == 50
+    assert final["commands_per_s"] > 0
+    assert final["events_per_s"] > 0
+    assert final["outputs_per_s"] > 0
+    assert final["submitted"] == 50
+    assert final["recovered_records"] == 0
+    assert set(done["books"]) == {"BTC-USD"}
+    book = json.loads(done["books"]["BTC-USD"])
+    assert book["seq"] > 0
+
+
+def test_books_after_shutdown_restore_into_the_in_thread_engine() -> None:
+    with Pipeline(config()) as eng:
+        gw = eng.gateway(0)
+        gw.submit("BTC-USD", 1, "sell", qty="2", price="64000")
+        gw.submit("BTC-USD", 2, "buy", qty="0.5", price="64000.01")
+        gw.submit("BTC-USD", 3, "buy", qty="1", price="63999")
+    snapshot = eng.shutdown()["books"]["BTC-USD"]
+    ref = Engine()
+    ref.restore(snapshot)
+    assert ref.bbo("BTC-USD") == (
+        (Decimal("63999.00"), Decimal("1.000")),
+        (Decimal("64000.00"), Decimal("1.500")),
+    )
+
+
+def test_journal_recovery_on_start(tmp_path: Path) -> None:
+    cfg = config(journal={"dir": str(tmp_path / "j"), "fsync": "none"})
+    with Pipeline(cfg) as eng:
+        for i in range(1, 11):
+            eng.gateway(0).submit_ticks(0, i, 0, 100 + i, 1)
+    first = eng.shutdown()
+    with Pipeline(cfg) as again:
+        assert again.stats()["recovered_records"] == 10
+        assert again.gateway(0).submit_ticks(0, 11, 1, 50, 3) == 1
+        out = again.subscription(0).poll(timeout=10.0, until_commands=1)
+    assert int(out["journal_seq"][-1]) == 11
+    assert again.shutdown()["last_seq"] == first["last_seq"] + 1
+
+
+def test_an_engine_dropped_without_shutdown_does_not_hang_python() -> None:
+    # Full rings, nobody reading, no shutdown: the interpreter still exits at once.
+    script = f"""
+import numpy as np
+from wintermute import Engine, batch
+cfg = {config()!r}
+cfg["gateways"] = {{"count": 1, "capacity": 4, "backpressure": "reject"}}
+cfg["subscriptions"] = {{"count": 1, "capacity": 4}}
+eng = Engine(cfg)
+gw = eng.gateway(0)
+_, n = gw.submit_batch(0, batch.new_orders(order_id=np.arange(1, 100), side=0, price=100, qty=1))
+assert 0 < n < 99, n
+del eng
+print("dropped", n)
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("dropped")
+
+
+@pytest.mark.parametrize("module", ["wintermute.pipeline", "wintermute.config"])
+def test_docstring_examples(module: str) -> None:
+    import importlib
+
+    result = doctest.testmod(
+        importlib.import_module(module), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+    )
+    assert result.attempted > 0
+    assert result.failed == 0
+
+
+def test_output_dtype_is_the_event_record_plus_identity() -> None:
+    assert OUTPUT_DTYPE.itemsize == 120
+    assert OUTPUT_DTYPE.names is not None
+    assert OUTPUT_DTYPE.names[: len(batch.EVENT_DTYPE.names or ())] == batch.EVENT_DTYPE.names
+
+
+def test_the_core_class_refuses_a_bad_wire_config() -> None:
+    with pytest.raises(errors.WintermuteError, match="missing field") as raised:
+        _core.Pipeline("{}")
+    assert raised.value.reason == "PIPELINE_CONFIG"
+    wire = json.loads(EngineConfig.from_dict(config()).to_json())
+    wire["topology"] = "ring"
+    with pytest.raises(errors.WintermuteError, match="key=topology"):
+        _core.Pipeline(json.dumps(wire))
+    wire["topology"] = "merged"
+    wire["instruments"][0]["tick_size"] = "0"
+    with pytest.raises(errors.InstrumentError):
+        _core.Pipeline(json.dumps(wire))
