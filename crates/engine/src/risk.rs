@@ -215,8 +215,8 @@ pub struct RiskEngine<C: Clock = MonotonicClock> {
     clock: C,
     notional_scale: u32,
     instruments: Vec<InstrumentRisk>,
-    accounts: HashMap<AccountId, Account>,
-    orders: HashMap<(InstrumentId, OrderId), OpenOrder>,
+    accounts: HashMap<AccountId, Account, ahash::RandomState>,
+    orders: HashMap<(InstrumentId, OrderId), OpenOrder, ahash::RandomState>,
     killed: bool,
     /// Limits an account seen for the first time starts with (`None`: its orders are refused).
     default_limits: Option<AccountLimits>,
@@ -229,8 +229,8 @@ impl<C: Clock> RiskEngine<C> {
             clock,
             notional_scale,
             instruments: Vec::new(),
-            accounts: HashMap::new(),
-            orders: HashMap::new(),
+            accounts: HashMap::default(),
+            orders: HashMap::default(),
             killed: false,
             default_limits: None,
         }

@@ -14,8 +14,8 @@
 //! Quantities are absolute: [`L2Book::apply`] sets a level, and a zero quantity removes it
 //! (removing a level that is not there is normal and does nothing).
 //!
-//! For a book in integer ticks and lots without the exchange's text, see
-//! [`TickBook`](crate::tick_book::TickBook).
+//! For a book in integer ticks and lots without the exchange's text (O(1) updates, for the hot
+//! path of strategies and simulators), see [`TickBook`](crate::tick_book::TickBook).
 //!
 //! ```
 //! use wintermute_feeds::{book::{L2Book, Side}, Decimal};

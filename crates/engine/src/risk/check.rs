@@ -84,14 +84,14 @@ impl<C: Clock> RiskEngine<C> {
             return Err(RiskError::GlobalKillSwitch);
         }
         let inst = self.instruments.get(instrument as usize).ok_or(RiskError::UnknownInstrument { instrument })?;
-        let now = self.clock.now_ns();
         let account = self.accounts.get_mut(&account_id).ok_or(RiskError::UnknownAccount { account: account_id })?;
         let limits = account.limits;
         if account.killed {
             return Err(RiskError::AccountKillSwitch { account: account_id });
         }
         if let Some(rate) = limits.order_rate {
-            if !account.bucket.try_take(rate, now) {
+            // The clock is read only for accounts with a rate limit.
+            if !account.bucket.try_take(rate, self.clock.now_ns()) {
                 return Err(RiskError::OrderRate {
                     account: account_id,
                     per_second: rate.per_second,
