@@ -41,7 +41,7 @@ import numpy as np
 
 from wintermute.bench.adapter import percentile
 from wintermute.bench.feeds_peers import L2_PEERS
-from wintermute.bench.feeds_peers.json_books import JSON_PEERS
+from wintermute.bench.feeds_peers.json_books import JSON_PEERS, JSON_PEERS_LEFT_OUT
 from wintermute.bench.feeds_peers.l2_books import hftbacktest_loop
 
 DEFAULT_UPDATES = 1_000_000
@@ -70,7 +70,7 @@ SYSTEMS = (
     *(p.name for p in L2_PEERS),
     "hftbacktest",
     "json",
-    *(p.name for p in JSON_PEERS),
+    *dict.fromkeys(p.name for p in JSON_PEERS),
 )
 
 
@@ -340,12 +340,9 @@ def _ticks_text(ticks: int | None, tick: str) -> str | None:
 
 def run_json(report: FeedsReport, systems: Sequence[str], repeat: int = 3) -> None:
     """The JSON -> book rows: each venue's recording through its Rust book builder, Binance's
-    also through the integer path and the installed peers (their final tops cross-checked)."""
-    from wintermute._core import (
-        binance_ticks_replay_timed,
-        feeds_recorded_messages,
-        feeds_replay_timed,
-    )
+    also through the integer path, and the installed peers of each venue (their final tops
+    cross-checked); peers that cannot run a venue's recording are noted with why."""
+    from wintermute._core import feeds_recorded_messages, feeds_replay_timed
 
     root = data_dir()
     if root is None:
@@ -359,28 +356,15 @@ def run_json(report: FeedsReport, systems: Sequence[str], repeat: int = 3) -> No
             f"json/{venue}/wintermute: {len(messages)} recorded messages (REST snapshots "
             f"included) parsed and applied with sync checks, {out['errors']} rejected"
         )
-        if venue != "binance":
-            report.notes.append(
-                f"json/{venue}: no peer run (cryptofeed and ccxt are wired for Binance only)"
-            )
-            continue
         want = {
             s: tuple(None if t is None else format(Decimal(t).normalize(), "f") for t in top)
             for s, top in out["tops"].items()
         }
-        ticks = binance_ticks_replay_timed(messages, BINANCE_INSTRUMENTS, repeat=repeat)
-        report.rows.append(
-            Row("json/binance/wintermute-ticks", ticks["messages"] / ticks["seconds"])
-        )
-        got = {
-            s: tuple(_ticks_text(t, tick) for t in ticks["tops"][s])
-            for s, tick, _ in BINANCE_INSTRUMENTS
-        }
-        report.notes.append(
-            "json/binance/wintermute-ticks: the integer path (BinanceTickBooks: prices in ticks, "
-            f"quantities in lots, same sync procedure), {ticks['errors']} rejected"
-            + ("" if got == want else f" -- MISMATCH: final tops {got} vs {want}")
-        )
+        if venue == "binance":
+            _run_binance_ticks(report, messages, want, repeat)
+        for left_venue, left_peer, why in JSON_PEERS_LEFT_OUT:
+            if left_venue == venue and left_peer in systems:
+                report.notes.append(f"json/{venue}/{left_peer} left out: {why}")
         for peer in JSON_PEERS:
             if peer.venue != venue or peer.name not in systems:
                 continue
@@ -393,6 +377,28 @@ def run_json(report: FeedsReport, systems: Sequence[str], repeat: int = 3) -> No
             report.rows.append(Row(f"json/{venue}/{peer.name}", len(messages) / seconds))
             check = "" if tops == want else f" -- MISMATCH: final tops {tops} vs {want}"
             report.notes.append(peer.note + check)
+
+
+def _run_binance_ticks(
+    report: FeedsReport,
+    messages: list[tuple[str | None, str]],
+    want: dict[str, tuple[str | None, ...]],
+    repeat: int,
+) -> None:
+    """The ``json/binance/wintermute-ticks`` row: Binance's integer path, tops checked."""
+    from wintermute._core import binance_ticks_replay_timed
+
+    ticks = binance_ticks_replay_timed(messages, BINANCE_INSTRUMENTS, repeat=repeat)
+    report.rows.append(Row("json/binance/wintermute-ticks", ticks["messages"] / ticks["seconds"]))
+    got = {
+        s: tuple(_ticks_text(t, tick) for t in ticks["tops"][s])
+        for s, tick, _ in BINANCE_INSTRUMENTS
+    }
+    report.notes.append(
+        "json/binance/wintermute-ticks: the integer path (BinanceTickBooks: prices in ticks, "
+        f"quantities in lots, same sync procedure), {ticks['errors']} rejected"
+        + ("" if got == want else f" -- MISMATCH: final tops {got} vs {want}")
+    )
 
 
 def run(

@@ -1,9 +1,12 @@
-"""Peers of the JSON -> book part of ``wintermute bench feeds``: their own handling of recorded
-Binance messages, offline.
+"""Peers of the JSON -> book part of ``wintermute bench feeds``: their own handling of the
+recorded venue messages, offline.
 
-Both run the recording's messages (``wintermute._core.feeds_recorded_messages``: WebSocket
-frames, and the REST snapshots the recording session fetched) in one timed pass on a fresh
-object, JSON decoding included:
+Each peer runs a recording's messages (``wintermute._core.feeds_recorded_messages``: WebSocket
+frames, and any REST snapshots the recording session fetched) in one timed pass on a fresh object,
+JSON decoding included, and returns the final best bid and ask per symbol (as decimal text, keyed
+by the venue's own symbol as Wintermute reports it) for a cross-check.
+
+Binance (depth diffs plus REST snapshots):
 
 - ``cryptofeed`` (``cryptofeed.exchanges.Binance``): each frame through the feed's own
   ``message_handler`` (``json.loads`` with Decimal prices, update-id checks, its ``OrderBook``).
@@ -15,7 +18,21 @@ object, JSON decoding included:
   WebSocket client object; each recorded snapshot through ``parse_order_book`` and
   ``order_book``, as ``watch_order_book`` does after its REST fetch. Markets are set offline.
 
-Each returns the final best bid and ask per symbol (as decimal text) for a cross-check.
+Coinbase (the legacy Exchange feed: ``snapshot`` and ``l2update`` on ``level2``):
+
+- ``ccxt`` (``ccxt.pro.coinbaseexchange``, the class whose ``handle_message`` dispatches these two
+  types; ``ccxt.pro.coinbase`` speaks the Advanced Trade feed): every frame decoded, book frames
+  through ``handle_order_book`` (``parse_order_book`` + ``reset`` for a snapshot, ``store`` per
+  change, float prices). Markets are set offline.
+- ``cryptofeed`` is not a peer here: see :data:`JSON_PEERS_LEFT_OUT`.
+
+Kraken (WebSocket v1 ``book`` depth 1000, CRC-32 checksum on every update):
+
+- ``cryptofeed`` (``cryptofeed.exchanges.Kraken``): each frame through the feed's own
+  ``message_handler`` (``json.loads`` with Decimal prices, its ``OrderBook`` capped at 1,000
+  levels) with ``checksum_validation=True``, so a checksum that does not match raises
+  ``BadChecksum``. The symbol list is supplied offline from a minimal ``AssetPairs`` document.
+- ``ccxt`` is not a peer here: see :data:`JSON_PEERS_LEFT_OUT`.
 """
 
 from __future__ import annotations
@@ -37,6 +54,34 @@ BINANCE_SYMBOLS = (
     ("BTCUSDT", "BTC", "USDT", "0.01"),
     ("ETHUSDT", "ETH", "USDT", "0.01"),
     ("DOTUSDT", "DOT", "USDT", "0.0001"),
+)
+
+#: The recorded Coinbase Exchange session's products (as the feed names them).
+COINBASE_PRODUCTS = (
+    "SKL-USD",
+    "SKL-BTC",
+    "BAND-GBP",
+    "NMR-EUR",
+    "BAND-BTC",
+    "YFI-BTC",
+    "DASH-BTC",
+    "NU-GBP",
+    "CRV-EUR",
+    "SKL-GBP",
+)
+
+#: The recorded Kraken v1 session's pairs (``wsname``, as the feed names them).
+KRAKEN_PAIRS = (
+    "ALGO/XBT",
+    "LSK/USD",
+    "USDC/GBP",
+    "FIL/XBT",
+    "WAVES/ETH",
+    "ICX/USD",
+    "AUD/USD",
+    "KAVA/USD",
+    "DASH/EUR",
+    "XBT/USD",
 )
 
 
@@ -121,12 +166,48 @@ def _cryptofeed_binance(messages: Sequence[Message]) -> tuple[float, Tops]:
     return seconds, tops
 
 
+def _cryptofeed_kraken(messages: Sequence[Message]) -> tuple[float, Tops]:
+    from cryptofeed.defines import L2_BOOK
+    from cryptofeed.exchanges import Kraken
+    from cryptofeed.symbols import Symbols
+
+    asset_pairs = {"result": {pair.replace("/", ""): {"wsname": pair} for pair in KRAKEN_PAIRS}}
+    syms, extra = Kraken._parse_symbol_data(asset_pairs)
+    Symbols.set(Kraken.id, syms, extra)
+
+    async def on_book(book: Any, receipt: float) -> None:
+        return None
+
+    feed = Kraken(
+        symbols=list(syms),
+        channels=[L2_BOOK],
+        callbacks={L2_BOOK: on_book},
+        checksum_validation=True,
+    )
+    frames = [text for url, text in messages if url is None]
+
+    async def replay() -> float:
+        handler = feed.message_handler
+        start = time.perf_counter()
+        for text in frames:
+            await handler(text, None, 0.0)
+        return time.perf_counter() - start
+
+    seconds = asyncio.run(replay())
+    tops: Tops = {}
+    for pair, book in feed._l2_book.items():
+        bids, asks = book.book.bids, book.book.asks
+        bid = _text(bids.index(0)[0]) if len(bids) else None
+        ask = _text(asks.index(0)[0]) if len(asks) else None
+        tops[syms[pair]] = (bid, ask)
+    return seconds, tops
+
+
 class _Client:
     """What ``handle_order_book`` needs of ccxt's WebSocket client."""
 
-    url = "wss://stream.binance.com:9443/ws"
-
-    def __init__(self) -> None:
+    def __init__(self, url: str) -> None:
+        self.url = url
         self.subscriptions: dict[str, Any] = {}
         self.errors: list[Exception] = []
 
@@ -160,7 +241,7 @@ def _ccxt_binance(messages: Sequence[Message]) -> tuple[float, Tops]:
         ]
     )
     by_id = {sid: f"{base}/{quote}" for sid, base, quote, _ in BINANCE_SYMBOLS}
-    client = _Client()
+    client = _Client("wss://stream.binance.com:9443/ws")
     loads, books = json.loads, ex.orderbooks
     start = time.perf_counter()
     for url, text in messages:
@@ -185,6 +266,47 @@ def _ccxt_binance(messages: Sequence[Message]) -> tuple[float, Tops]:
     return seconds, tops
 
 
+def _ccxt_coinbase(messages: Sequence[Message]) -> tuple[float, Tops]:
+    import ccxt.pro
+
+    ex = ccxt.pro.coinbaseexchange()
+    markets = []
+    for product in COINBASE_PRODUCTS:
+        base, quote = product.split("-")
+        markets.append(
+            {
+                "id": product,
+                "symbol": f"{base}/{quote}",
+                "base": base,
+                "quote": quote,
+                "baseId": base,
+                "quoteId": quote,
+                "type": "spot",
+                "spot": True,
+                "active": True,
+                "precision": {},
+                "limits": {},
+            }
+        )
+    ex.set_markets(markets)
+    client = _Client(ex.urls["api"]["ws"])
+    loads, handle = json.loads, ex.handle_order_book
+    start = time.perf_counter()
+    for url, text in messages:
+        msg = loads(text)
+        if url is None and msg.get("type") in ("snapshot", "l2update"):
+            handle(client, msg)
+    seconds = time.perf_counter() - start
+    if client.errors:
+        raise RuntimeError(f"ccxt rejected the recorded session: {client.errors[0]!r}")
+    tops: Tops = {}
+    for symbol, book in ex.orderbooks.items():
+        bid = _text(book["bids"][0][0]) if len(book["bids"]) else None
+        ask = _text(book["asks"][0][0]) if len(book["asks"]) else None
+        tops[symbol.replace("/", "-")] = (bid, ask)
+    return seconds, tops
+
+
 JSON_PEERS: tuple[JsonPeer, ...] = (
     JsonPeer(
         "cryptofeed",
@@ -204,5 +326,45 @@ JSON_PEERS: tuple[JsonPeer, ...] = (
         "(update-id checks, handle_deltas into its float OrderBook); snapshots via "
         "parse_order_book/order_book; markets set offline",
         _ccxt_binance,
+    ),
+    JsonPeer(
+        "ccxt",
+        "coinbase",
+        "ccxt",
+        "pip install ccxt",
+        "json/coinbase/ccxt: json.loads + ccxt.pro coinbaseexchange.handle_order_book per "
+        "snapshot/l2update frame (parse_order_book + reset, store per change into its float "
+        "OrderBook; no sequence check: l2update carries none); markets set offline",
+        _ccxt_coinbase,
+    ),
+    JsonPeer(
+        "cryptofeed",
+        "kraken",
+        "cryptofeed",
+        "pip install cryptofeed",
+        "json/kraken/cryptofeed: Kraken.message_handler per frame (json.loads, Decimal, its "
+        "OrderBook capped at 1000 levels, checksum_validation=True: CRC-32 of each update that "
+        "carries 'c' in its first object); symbol list supplied offline",
+        _cryptofeed_kraken,
+    ),
+)
+
+#: Venue and peer pairs that cannot be run on the recordings, with why: ``(venue, peer, reason)``.
+JSON_PEERS_LEFT_OUT: tuple[tuple[str, str, str], ...] = (
+    (
+        "coinbase",
+        "cryptofeed",
+        "cryptofeed's Coinbase feed (2.4) is the Advanced Trade one: message_handler acts only on "
+        "messages with 'channel' and 'events' (l2_data), so the Exchange feed's snapshot and "
+        "l2update frames are all ignored and no book is built; cryptofeed has no Exchange-feed "
+        "handler any more",
+    ),
+    (
+        "kraken",
+        "ccxt",
+        "ccxt.pro.kraken (4.5) handles WebSocket v2 book messages only ({'channel': 'book', "
+        "'type', 'data': [...]}); the recording's v1 frames ([channelID, {'as','bs'} or "
+        "{'a','b','c'}, 'book-1000', pair]) are ignored by handle_message, and handle_order_book "
+        "on them builds an empty book under symbol None (its v2 checksum check is off by default)",
     ),
 )
