@@ -230,6 +230,17 @@ fn write_int(buf: &mut [u8; 64], mut v: i128) -> usize {
     n
 }
 
+/// 10^0 ..= 10^18, for the fast path of [`parse_fixed`].
+const POW10: [u128; 19] = {
+    let mut t = [1u128; 19];
+    let mut i = 1;
+    while i < 19 {
+        t[i] = t[i - 1] * 10;
+        i += 1;
+    }
+    t
+};
+
 /// Reads unsigned decimal text into an integer count of 10^-`scale` units, exactly.
 ///
 /// Fractional digits beyond `scale` must be zeros. Used for prices (scale 18) and for epoch
@@ -258,7 +269,8 @@ pub fn parse_fixed(s: &[u8], scale: u32) -> Result<i128, FeedError> {
         }
         let digits = s.len() - usize::from(seen_dot);
         if ok && digits > 0 && frac_digits <= scale {
-            return Ok(i128::from(mantissa) * 10i128.pow(scale - frac_digits));
+            // mantissa < 10^19 and the factor <= 10^18: the product fits in a u128 (and i128).
+            return Ok((u128::from(mantissa) * POW10[(scale - frac_digits) as usize]) as i128);
         }
     }
     parse_fixed_general(s, scale)
