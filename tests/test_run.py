@@ -100,7 +100,7 @@ def test_run_for_seconds_with_a_workload(tmp_path: Path) -> None:
     )  # fmt: skip
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
-    assert "recovered 0 journal records" in out
+    assert ": 0 commands and 0 controls replayed, journal seq 0" in out
     assert out.count("cmd/s") >= 3  # periodic lines and the final one
     assert "end_to_end" in out
     assert "stopped: journal flushed" in out
@@ -132,7 +132,7 @@ def test_sigterm_stops_cleanly_and_the_next_start_recovers(tmp_path: Path) -> No
         check=False,
     )
     assert again.returncode == 0, again.stderr
-    assert f"recovered {n:,} journal records" in again.stdout
+    assert f": {n:,} commands and 0 controls replayed, journal seq {n:,}" in again.stdout
 
 
 def test_bad_config_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -192,7 +192,7 @@ def test_crash_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
             )
             acked_before = acked_journal_seqs(acks)
             # The restart recovered at least every command acknowledged so far.
-            recovered = int(started.split("recovered ")[1].split(" ")[0].replace(",", ""))
+            recovered = int(started.split("journal seq ")[1].split()[0].replace(",", ""))
             assert recovered >= max(acked_before, default=0)
             wait_for_acks(acks, len(acked_before) + 100, timeout=30)
             time.sleep(rng.uniform(0.0, 1.0))

@@ -229,20 +229,26 @@ def _run(
     out: TextIO,
 ) -> dict[str, Any]:
     if ack_log and config.subscriptions.count == 0:
-        raise errors.WintermuteError(
+        raise errors.ConfigError(
             "--ack-log reads acknowledgements from subscription 0: set subscriptions.count >= 1",
             reason="CONFIG",
+            key="subscriptions.count",
         )
     engine = Pipeline(config)
-    stats = engine.stats()
+    rec = engine.recovery()
     where = f" from {config.journal.dir}" if config.journal else ""
+    snapshot = f" after snapshot {rec['snapshot']}" if rec["snapshot"] else ""
     print(
         f"started: {config.topology} topology, {len(engine.gateways)} gateway(s), "
-        f"instruments {engine.instruments()}; recovered {stats['recovered_records']:,} "
-        f"journal records{where}",
+        f"instruments {engine.instruments()}; recovered{where}: {rec['replayed']:,} commands "
+        f"and {rec['controls']:,} controls replayed{snapshot}, journal seq {rec['journal_seq']:,}",
         file=out,
         flush=True,
     )
+    for warning in rec["snapshot_warnings"]:
+        print(f"warning: snapshot passed over: {warning}", file=out, flush=True)
+    if rec["truncated"]:
+        print(f"warning: torn journal tail cut off: {rec['truncated']}", file=out, flush=True)
     started: list[threading.Thread] = []
     # Closed in the `finally` below (a `with` would not cover the shutdown order).
     log = Path(ack_log).open("a", encoding="utf-8") if ack_log else None  # noqa: SIM115
