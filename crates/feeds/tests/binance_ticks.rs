@@ -2,49 +2,17 @@
 //! the real recorded session: after every message, each symbol's sync state and best bid/ask
 //! agree, and at the end every level and counter does. A third replay (after two warm-up passes) allocates nothing.
 
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
+
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-
 use common::*;
+use counting_alloc::count;
 use wintermute_feeds::binance_ticks::{BinanceTickBook, BinanceTickBooks, TickScale};
 use wintermute_feeds::book::{L2Book, Level, Side};
 use wintermute_feeds::recording::Record;
 use wintermute_feeds::sync::{BinanceBooks, FeedHandler, SyncState};
-
-struct Counting;
-
-static COUNTING: AtomicBool = AtomicBool::new(false);
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// The allocator trait is unsafe to implement; this one only forwards to the system allocator.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
 
 /// The session's instruments in April 2021: (symbol, tick size, ticks per price unit).
 const SYMBOLS: [(&str, &str, i128); 3] =
@@ -142,11 +110,10 @@ fn a_warm_replay_allocates_nothing() {
             feed(&mut ints, rec);
         }
     }
-    ALLOCATIONS.store(0, Ordering::SeqCst);
-    COUNTING.store(true, Ordering::SeqCst);
-    for rec in &recs {
-        feed(&mut ints, rec);
-    }
-    COUNTING.store(false, Ordering::SeqCst);
-    assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), 0);
+    let allocations = count(|| {
+        for rec in &recs {
+            feed(&mut ints, rec);
+        }
+    });
+    assert_eq!(allocations, 0);
 }

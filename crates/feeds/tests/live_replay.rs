@@ -11,7 +11,7 @@ use common::*;
 use wintermute_feeds::book::L2Book;
 use wintermute_feeds::net::client::{run_feed, stop_pair, Backoff, FeedConfig, FeedCounters};
 use wintermute_feeds::net::replay_server::{Fault, Pace, ReplayOptions, ReplayServer, ReplayStats};
-use wintermute_feeds::recording::{records, Record};
+use wintermute_feeds::recording::records;
 use wintermute_feeds::sync::{BinanceBooks, CoinbaseBooks, FeedEvent, FeedHandler, KrakenBooks, SyncState};
 use wintermute_feeds::verify::{handler_report, Replay};
 use wintermute_feeds::{verify_path, Venue, VerifyReport};
@@ -30,17 +30,6 @@ fn config(venue: Venue, server: &ReplayServer, symbols: Vec<String>) -> FeedConf
     c.max_attempts = Some(5);
     c.resubscribe_interval = Duration::from_secs(2);
     c
-}
-
-fn subscribed(path: &str, key: &str) -> Vec<String> {
-    let text = read(path);
-    for r in records(&text) {
-        if let Ok(Record::Sent { payload, .. }) = r {
-            let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
-            return v[key].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
-        }
-    }
-    panic!("no subscribe in {path}")
 }
 
 fn fast(faults: Vec<Fault>) -> ReplayOptions {

@@ -12,7 +12,6 @@ use common::*;
 use wintermute_feeds::net::client::{run_feed, stop_pair, Backoff, FeedConfig, FeedCounters};
 use wintermute_feeds::net::endpoints::Protocol;
 use wintermute_feeds::net::replay_server::{Fault, Pace, ReplayOptions, ReplayServer};
-use wintermute_feeds::recording::{records, Record};
 use wintermute_feeds::sync::{CoinbaseBooks, FeedHandler, KrakenBooks, SyncState};
 use wintermute_feeds::verify::handler_report;
 use wintermute_feeds::{verify_path, StreamReport, Venue};
@@ -30,16 +29,6 @@ fn config(protocol: Protocol, server: &ReplayServer, symbols: Vec<String>) -> Fe
     c.max_attempts = Some(5);
     c.resubscribe_interval = Duration::from_secs(2);
     c
-}
-
-fn subscribed(path: &str, key: &str) -> Vec<String> {
-    for r in records(&read(path)) {
-        if let Ok(Record::Sent { payload, .. }) = r {
-            let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
-            return v[key].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
-        }
-    }
-    panic!("no subscribe in {path}")
 }
 
 fn fast(faults: Vec<Fault>) -> ReplayOptions {

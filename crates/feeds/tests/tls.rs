@@ -99,17 +99,6 @@ async fn served(path: &str, pki: &Pki) -> (ReplayServer, u16, u16) {
     (server, ws, rest)
 }
 
-/// The pairs the recorded session subscribed to.
-fn subscribed_pairs() -> Vec<String> {
-    for r in wintermute_feeds::recording::records(&read(KRAKEN_BOOK)) {
-        if let Ok(wintermute_feeds::recording::Record::Sent { payload, .. }) = r {
-            let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
-            return v["pair"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
-        }
-    }
-    panic!("no subscribe in {KRAKEN_BOOK}")
-}
-
 #[tokio::test]
 async fn binance_over_wss_and_https_syncs_exactly_as_offline() {
     let pki = pki();
@@ -137,7 +126,7 @@ async fn kraken_over_wss_verifies_every_checksum() {
     let pki = pki();
     let (server, ws, rest) = served(KRAKEN_BOOK, &pki).await;
     let total = server.stats().total as u64;
-    let mut cfg = config(Venue::Kraken, subscribed_pairs(), ws, rest);
+    let mut cfg = config(Venue::Kraken, subscribed(KRAKEN_BOOK, "pair"), ws, rest);
     let ca = ca_file(&pki.ca_pem, "kraken");
     cfg.tls_ca_file = Some(ca.clone());
     let mut books = KrakenBooks::new();

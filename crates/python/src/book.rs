@@ -15,14 +15,15 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use wintermute_core::records::{self, RecordSink, COMMAND_SIZE, EVENT_SIZE};
 use wintermute_core::{
-    BookSnapshot, Command, CountingSink, Engine, Event, InstrumentId, InstrumentSpec, NewOrder, OrderBook, OrderType,
-    OrderView, Side, StpMode, TimeInForce,
+    BookSnapshot, Command, CountingSink, Engine, Event, InstrumentId, InstrumentSpec, OrderBook, OrderView, Side,
 };
 
 use wintermute_engine::journal::{recover_with, write_snapshot, EngineSnapshot, Journal, JournalError};
 
-use crate::convert::{decimal_text, invalid, parse_side, side_str, stp_str, to_decimal};
-use crate::errors::{self, Quantity};
+use crate::convert::{
+    decimal_text, invalid, new_order, parse_side, price_ticks, qty_lots, side_str, stp_str, to_decimal,
+};
+use crate::errors;
 use crate::event::PyEvent;
 use crate::journal;
 
@@ -89,17 +90,11 @@ impl PyEngine {
     }
 
     fn price_of(&self, py: Python<'_>, id: InstrumentId, field: &str, v: &Bound<'_, PyAny>) -> PyResult<i64> {
-        let text = decimal_text(v, field)?;
-        self.engine
-            .book(id)
-            .spec()
-            .price_ticks(&text)
-            .map_err(|e| errors::decimal_error(py, field, Quantity::Price, &e))
+        price_ticks(py, self.engine.book(id).spec(), field, v)
     }
 
     fn qty_of(&self, py: Python<'_>, id: InstrumentId, field: &str, v: &Bound<'_, PyAny>) -> PyResult<i64> {
-        let text = decimal_text(v, field)?;
-        self.engine.book(id).spec().qty_lots(&text).map_err(|e| errors::decimal_error(py, field, Quantity::Qty, &e))
+        qty_lots(py, self.engine.book(id).spec(), field, v)
     }
 
     /// Runs one command and returns its events as `Event` objects.
@@ -335,56 +330,9 @@ impl PyEngine {
         stp: &str,
     ) -> PyResult<Bound<'py, PyList>> {
         let id = self.resolve(py, instrument)?;
-        let side = parse_side(py, side)?;
-        let order_type = match order_type {
-            "limit" => OrderType::Limit,
-            "market" => OrderType::Market,
-            o => return Err(invalid(py, format!("order_type={o:?}: expected 'limit' or 'market'"))),
-        };
-        let tif = match (tif, order_type) {
-            (None, OrderType::Limit) | (Some("gtc"), _) => TimeInForce::Gtc,
-            (None, OrderType::Market) | (Some("ioc"), _) => TimeInForce::Ioc,
-            (Some("fok"), _) => TimeInForce::Fok,
-            (Some(t), _) => return Err(invalid(py, format!("tif={t:?}: expected 'gtc', 'ioc' or 'fok'"))),
-        };
-        let stp = match stp {
-            "none" => StpMode::None,
-            "cancel_newest" => StpMode::CancelNewest,
-            "cancel_oldest" => StpMode::CancelOldest,
-            "cancel_both" => StpMode::CancelBoth,
-            "decrement" => StpMode::Decrement,
-            s => {
-                return Err(invalid(
-                    py,
-                    format!(
-                        "stp={s:?}: expected 'none', 'cancel_newest', 'cancel_oldest', 'cancel_both' or 'decrement'"
-                    ),
-                ))
-            }
-        };
-        let price = match (price, order_type) {
-            (Some(p), OrderType::Limit) => self.price_of(py, id, "price", p)?,
-            (None, OrderType::Limit) => {
-                return Err(errors::error(
-                    py,
-                    "InvalidPriceError",
-                    format!("order_id={order_id}: a limit order needs a price"),
-                    Some("MISSING_PRICE"),
-                ))
-            }
-            (Some(_), OrderType::Market) => {
-                return Err(errors::error(
-                    py,
-                    "InvalidPriceError",
-                    format!("order_id={order_id}: a market order takes no price"),
-                    Some("INVALID_ORDER"),
-                ))
-            }
-            (None, OrderType::Market) => 0,
-        };
-        let qty = self.qty_of(py, id, "qty", qty)?;
-        let display_qty = display_qty.map(|d| self.qty_of(py, id, "display_qty", d)).transpose()?;
-        let order = NewOrder { order_id, account, side, order_type, tif, price, qty, post_only, display_qty, stp };
+        let spec = self.engine.book(id).spec();
+        let order =
+            new_order(py, spec, order_id, side, qty, price, account, order_type, tif, post_only, display_qty, stp)?;
         self.run(py, id, &Command::New(order))
     }
 

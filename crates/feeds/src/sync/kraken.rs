@@ -78,7 +78,8 @@ fn v1_book_frame_pair(payload: &str) -> Option<&str> {
 /// Whether a frame is a Kraken v2 book message (`{"channel":"book",…`), read from its head.
 fn is_v2_book_frame(payload: &str) -> bool {
     let t = payload.trim_start();
-    t.starts_with('{') && t.get(..40).unwrap_or(t).replace(' ', "").contains(r#""channel":"book""#)
+    let head = t.get(..48).unwrap_or(t);
+    t.starts_with('{') && (head.contains(r#""channel":"book""#) || head.contains(r#""channel": "book""#))
 }
 
 /// Whether an unparseable frame is the head of a v1 book message (`[chan,{"a"…`, `{"b"…`,

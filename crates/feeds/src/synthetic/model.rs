@@ -7,40 +7,10 @@
 
 use std::collections::BTreeMap;
 
+pub use wintermute_core::workload::SplitMix64;
+
 use crate::book::Side;
 use crate::message::Aggressor;
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator whose stream never changes with
-/// a library upgrade, so a seed names the same market forever (the core crate's workload
-/// generator uses the same algorithm for the same reason).
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// A generator for `seed`.
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next_u64()) * u128::from(n.max(1))) >> 64) as u64
-    }
-
-    /// True with probability `p`.
-    pub fn chance(&mut self, p: f64) -> bool {
-        ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64) < p
-    }
-}
 
 /// One level change: set `side`/`price` (ticks) to `qty` lots (0 deletes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -53,3 +53,16 @@ pub fn frames(recs: &[Record<'static>]) -> Vec<String> {
         })
         .collect()
 }
+
+/// The symbols a recorded session's first subscribe frame names under `key` (`pair` for Kraken,
+/// `product_ids` for Coinbase).
+pub fn subscribed(path: &str, key: &str) -> Vec<String> {
+    let text = read(path);
+    for r in records(&text) {
+        if let Ok(Record::Sent { payload, .. }) = r {
+            let v: serde_json::Value = serde_json::from_str(&payload).unwrap();
+            return v[key].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
+        }
+    }
+    panic!("no subscribe in {path}")
+}

@@ -10,11 +10,11 @@ use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
 use wintermute_core::records::{self, COMMAND_SIZE};
-use wintermute_core::{Command, InstrumentId, InstrumentSpec, NewOrder, OrderType, Side, StpMode, TimeInForce};
+use wintermute_core::{Command, InstrumentId, InstrumentSpec, Side};
 use wintermute_engine::pipeline::{Gateway, SubmitError};
 
-use crate::convert::{decimal_text, invalid, parse_side};
-use crate::errors::{self, Quantity};
+use crate::convert::{invalid, new_order, parse_side, price_ticks, qty_lots};
+use crate::errors;
 
 /// The instruments of a pipeline, by id, for conversions.
 #[derive(Debug)]
@@ -50,13 +50,11 @@ impl Instruments {
     }
 
     pub(crate) fn price(&self, py: Python<'_>, id: InstrumentId, field: &str, v: &Bound<'_, PyAny>) -> PyResult<i64> {
-        let text = decimal_text(v, field)?;
-        self.specs[id as usize].price_ticks(&text).map_err(|e| errors::decimal_error(py, field, Quantity::Price, &e))
+        price_ticks(py, &self.specs[id as usize], field, v)
     }
 
     fn qty(&self, py: Python<'_>, id: InstrumentId, field: &str, v: &Bound<'_, PyAny>) -> PyResult<i64> {
-        let text = decimal_text(v, field)?;
-        self.specs[id as usize].qty_lots(&text).map_err(|e| errors::decimal_error(py, field, Quantity::Qty, &e))
+        qty_lots(py, &self.specs[id as usize], field, v)
     }
 }
 
@@ -115,48 +113,10 @@ impl PyGateway {
         display_qty: Option<&Bound<'_, PyAny>>,
         stp: &str,
     ) -> PyResult<u64> {
-        let ins = &self.instruments;
-        let id = ins.resolve(py, instrument)?;
-        let side = parse_side(py, side)?;
-        let order_type = match order_type {
-            "limit" => OrderType::Limit,
-            "market" => OrderType::Market,
-            o => return Err(invalid(py, format!("order_type={o:?}: expected 'limit' or 'market'"))),
-        };
-        let tif = match (tif, order_type) {
-            (None, OrderType::Limit) | (Some("gtc"), _) => TimeInForce::Gtc,
-            (None, OrderType::Market) | (Some("ioc"), _) => TimeInForce::Ioc,
-            (Some("fok"), _) => TimeInForce::Fok,
-            (Some(t), _) => return Err(invalid(py, format!("tif={t:?}: expected 'gtc', 'ioc' or 'fok'"))),
-        };
-        let stp = match stp {
-            "none" => StpMode::None,
-            "cancel_newest" => StpMode::CancelNewest,
-            "cancel_oldest" => StpMode::CancelOldest,
-            "cancel_both" => StpMode::CancelBoth,
-            "decrement" => StpMode::Decrement,
-            s => {
-                return Err(invalid(
-                    py,
-                    format!("stp={s:?}: expected none, cancel_newest, cancel_oldest, cancel_both or decrement"),
-                ))
-            }
-        };
-        let price = match (price, order_type) {
-            (Some(p), OrderType::Limit) => ins.price(py, id, "price", p)?,
-            (None, OrderType::Limit) => {
-                let why = format!("order_id={order_id}: a limit order needs a price");
-                return Err(errors::error(py, "InvalidPriceError", why, Some("MISSING_PRICE")));
-            }
-            (Some(_), OrderType::Market) => {
-                let why = format!("order_id={order_id}: a market order takes no price");
-                return Err(errors::error(py, "InvalidPriceError", why, Some("INVALID_ORDER")));
-            }
-            (None, OrderType::Market) => 0,
-        };
-        let qty = ins.qty(py, id, "qty", qty)?;
-        let display_qty = display_qty.map(|d| ins.qty(py, id, "display_qty", d)).transpose()?;
-        let order = NewOrder { order_id, account, side, order_type, tif, price, qty, post_only, display_qty, stp };
+        let id = self.instruments.resolve(py, instrument)?;
+        let spec = &self.instruments.specs[id as usize];
+        let order =
+            new_order(py, spec, order_id, side, qty, price, account, order_type, tif, post_only, display_qty, stp)?;
         self.send(py, id, Command::New(order))
     }
 
