@@ -37,7 +37,14 @@ def test_workload_is_seeded_uncrossed_and_near_two_thousand_levels() -> None:
 def test_bench_feeds_json_smoke(
     capsys: pytest.CaptureFixture[str], require: Callable[[str], None]
 ) -> None:
-    for module in ("nautilus_trader", "order_book", "sortedcontainers", "cryptofeed", "ccxt"):
+    for module in (
+        "nautilus_trader",
+        "order_book",
+        "sortedcontainers",
+        "cryptofeed",
+        "ccxt",
+        "hftbacktest",
+    ):
         require(module)
     assert main(["bench", "feeds", "--json", "--updates", "5000"]) == 0
     doc = json.loads(capsys.readouterr().out)
@@ -50,8 +57,10 @@ def test_bench_feeds_json_smoke(
         "l2/nautilus_trader",
         "l2/order-book",
         "l2/sortedcontainers",
+        "l2/hftbacktest",
         "json/binance/wintermute",
         "json/binance/wintermute-ticks",
+        "json/binance/wintermute-tick-feed",
         "json/binance/cryptofeed",
         "json/binance/ccxt",
         "json/coinbase/wintermute",
@@ -94,6 +103,24 @@ def _wintermute_tops(venue: str, messages: list[Message]) -> Tops:
         )
         for s, (bid, ask) in out["tops"].items()
     }
+
+
+def test_tick_feed_replay_ends_with_the_decimal_tops() -> None:
+    from wintermute import errors
+    from wintermute._core import feeds_replay_timed
+
+    messages = _recording("binance")
+    want = _wintermute_tops("binance", messages)
+    out = feeds_replay_timed("binance", messages, repeat=2, scales=feeds.BINANCE_INSTRUMENTS)
+    assert out["errors"] == 0
+    assert out["messages"] == 2 * len(messages)
+    assert out["updates"] > 3 * 2_000  # warm-up + 2 timed passes
+    # Canonical text already (ticks x tick size): equal to the normalized decimal tops.
+    assert {s: tuple(t) for s, t in out["tops"].items()} == want
+    with pytest.raises(errors.FeedError, match="binance only"):
+        feeds_replay_timed("kraken", [], scales=feeds.BINANCE_INSTRUMENTS)
+    with pytest.raises(errors.FeedError, match="tick_size"):
+        feeds_replay_timed("binance", [], scales=[("BTCUSDT", "0", "1")])
 
 
 @pytest.mark.parametrize(("venue", "name"), [("coinbase", "ccxt"), ("kraken", "cryptofeed")])

@@ -121,6 +121,111 @@ def test_cli_watch_and_serve(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert sum(s["checksum_ok"] for s in report["streams"]) == 14_496 + 10
 
 
+#: The recorded Binance session's instruments (April 2021): tick size, lot size.
+BINANCE_SCALES = {
+    "BTCUSDT": ("0.01", "0.00000001"),
+    "ETHUSDT": ("0.01", "0.00000001"),
+    "DOTUSDT": ("0.0001", "0.00000001"),
+}
+
+
+def exact(report: feeds.VerifyReport) -> dict[str, tuple[object, ...]]:
+    """Counters and top of book with prices as decimal values (the integer books give canonical
+    text, ``58001.03``, where the decimal books keep the exchange's ``58001.03000000``)."""
+    keys = ("messages", "snapshots", "updates", "gaps", "resyncs", "crossed", "errors")
+    return {
+        s["symbol"]: (
+            *(s[k] for k in keys),  # type: ignore[literal-required]
+            None if s["best_bid"] is None else Decimal(s["best_bid"]),
+            None if s["best_ask"] is None else Decimal(s["best_ask"]),
+        )
+        for s in report["streams"]
+    }
+
+
+def test_watch_on_integer_books_equals_offline_verify() -> None:
+    offline = feeds.verify(BINANCE)
+    venue, symbols = feeds.recorded_subscription(BINANCE)
+    server = feeds.ReplayServer(BINANCE, pace="fast", seconds=30)
+    report = feeds.watch(
+        venue,
+        symbols,
+        ws_base=server.ws_url,
+        rest_base=server.rest_url,
+        seconds=3,
+        scales=BINANCE_SCALES,
+    )
+    assert exact(report) == exact(offline)
+    btc = next(s for s in report["streams"] if s["symbol"] == "BTCUSDT")
+    assert btc["best_bid"] is not None
+    assert not btc["best_bid"].endswith("0"), btc
+    assert (report["counters"]["errors"], report["counters"]["resyncs"]) == (0, 0)
+
+
+def test_off_grid_price_on_integer_books_is_counted_and_resyncs(tmp_path: Path) -> None:
+    # One BTCUSDT diff gains a level at 58001.031 (tick 0.01) with quantity 0: a no-op for the
+    # decimal books, refused (never rounded) by the integer books, which resync.
+    lines = BINANCE.read_text().splitlines(keepends=True)
+    at = [i for i, line in enumerate(lines) if '"s":"BTCUSDT","U"' in line][600]
+    lines[at] = lines[at].replace('"b":[[', '"b":[["58001.031","0.00000000"],[', 1)
+    path = tmp_path / "off_grid.txt"
+    path.write_text("".join(lines))
+    venue, symbols = feeds.recorded_subscription(path)
+    server = feeds.ReplayServer(path, pace="fast", seconds=30)
+    report = feeds.watch(
+        venue, symbols, ws_base=server.ws_url, rest_base=server.rest_url, seconds=3,
+        scales=BINANCE_SCALES,
+    )  # fmt: skip
+    got = {s["symbol"]: (s["errors"], s["resyncs"], s["snapshots"]) for s in report["streams"]}
+    assert got == {"BTCUSDT": (1, 1, 2), "ETHUSDT": (0, 0, 1), "DOTUSDT": (0, 0, 1)}
+    assert report["counters"]["errors"] == 1
+    # It ends where the unmodified recording does.
+    want = exact(feeds.verify(BINANCE))
+    assert {s: v[-2:] for s, v in exact(report).items()} == {s: v[-2:] for s, v in want.items()}
+
+
+def test_watch_fetches_missing_scales_from_exchange_info() -> None:
+    venue, symbols = feeds.recorded_subscription(BINANCE)
+    # The server answers exchangeInfo for ETHUSDT and DOTUSDT; BTCUSDT's scale is given.
+    served = {k: v for k, v in BINANCE_SCALES.items() if k != "BTCUSDT"}
+    server = feeds.ReplayServer(BINANCE, pace="fast", seconds=30, exchange_info=served)
+    report = feeds.watch(
+        venue, symbols, ws_base=server.ws_url, rest_base=server.rest_url, seconds=3,
+        scales={"BTCUSDT": BINANCE_SCALES["BTCUSDT"]}, fetch_scales=True,
+    )  # fmt: skip
+    assert exact(report) == exact(feeds.verify(BINANCE))
+    # Nothing to fetch BTCUSDT's from: a clear error.
+    with pytest.raises(errors.FeedError, match="symbol=BTCUSDT: not described"):
+        feeds.watch(
+            venue, symbols, ws_base=server.ws_url, rest_base=server.rest_url, seconds=1,
+            fetch_scales=True,
+        )  # fmt: skip
+
+
+def test_watch_scales_are_checked() -> None:
+    with pytest.raises(errors.FeedError, match=r"no tick scale for symbols=\[.ETHUSDT.\]"):
+        feeds.watch("binance", ["BTCUSDT", "ETHUSDT"], seconds=1, scales={"BTCUSDT": ("0.01", "1")})
+    with pytest.raises(errors.FeedError, match="not venue=kraken"):
+        feeds.watch("kraken", ["XBT/USD"], seconds=1, scales={"XBT/USD": ("0.1", "1")})
+    with pytest.raises(errors.FeedError, match="tick_size"):
+        feeds.watch("binance", ["BTCUSDT"], seconds=1, scales={"BTCUSDT": ("0", "1")})
+
+
+def test_cli_watch_with_scales(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["feeds", "watch", "--venue", "binance", "--pace", "fast", "--seconds", "3", "--json"]
+    scales = [f"--scale={s}={tick}:{lot}" for s, (tick, lot) in BINANCE_SCALES.items()]
+    assert main([*argv, *scales]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert exact(report) == exact(feeds.verify(BINANCE))
+    assert main([*argv, "--scale", "BTCUSDT"]) == 2
+    assert "expected SYMBOL=TICK_SIZE:LOT_SIZE" in capsys.readouterr().err
+    assert main([*argv, *scales[:2]]) == 2  # DOTUSDT has no scale
+    assert "no tick scale" in capsys.readouterr().err
+    # The local replay serves no exchangeInfo: fetching DOTUSDT's scale fails, clearly.
+    assert main([*argv, *scales[:2], "--fetch-scales"]) == 2
+    assert "exchangeInfo" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("venue", ["binance", "coinbase", "kraken"])
 def test_synthesize_is_seeded_and_verifies_clean(venue: str, tmp_path: Path) -> None:
     a = feeds.synthesize(venue, tmp_path / "a.jsonl", seed=3, steps=500, gap_rate=0.02)

@@ -133,6 +133,33 @@ def test_consolidated_book(drained: Market) -> None:
         drained.consolidated("ETH-USD")
 
 
+def test_binance_on_integer_books(tmp_path: Path) -> None:
+    # The same synthetic Binance market as in the decimal books (seed 7), on ticks and lots:
+    # the published levels are exact decimals equal in value to the venue's book, and the
+    # consolidated book of an instrument mapped to it works the same.
+    scales = {"BTCUSDT": ("0.01", "0.00000001")}
+    synth = feeds.synthesize("binance", tmp_path / "b.jsonl", seed=7, steps=300)
+    with Market(
+        ["binance"], pace="fast", steps=300, scales=scales, depth=20,
+        instruments={"BTC-USDT": {"binance": "BTCUSDT"}},
+    ) as m:  # fmt: skip
+        m.wait_live(timeout=20)
+        wait_for(lambda: m.counters("binance")["frames"] >= synth["frames"])
+        m.stop()
+        book = m.book("binance", depth=20)
+        assert (book["state"], book["stats"]["errors"], book["stats"]["gaps"]) == ("live", 0, 0)
+        assert book["bids"] == [(Decimal(p), Decimal(q)) for p, q in synth["bids"][:20]]
+        assert book["asks"] == [(Decimal(p), Decimal(q)) for p, q in synth["asks"][:20]]
+        assert book["stats"]["trades"] == synth["trades"]
+        assert any(e["kind"] == "delta" for e in m.events("binance"))
+        c = m.consolidated("BTC-USDT", depth=3)
+        assert c["bbo"] == (book["bids"][0][0], book["asks"][0][0])
+    with pytest.raises(errors.FeedError, match="binance_scales"):
+        Market(["binance"], pace="fast", steps=50, scales={"ETHUSDT": ("0.01", "0.01")})
+    with pytest.raises(errors.FeedError, match="binance, which is not a venue"):
+        Market(["kraken"], scales=scales)
+
+
 def test_mapping_errors_are_clear() -> None:
     # BTCUSDT is quoted in Tether: mapping it into a USD instrument is allowed only explicitly,
     # and a leg must be subscribed.

@@ -319,9 +319,11 @@ def feeds_serve(
     exit_when_drained: bool = False,
     drop_frames: list[int] = ...,
     corrupt_frames: list[int] = ...,
+    exchange_info: dict[str, tuple[str, str]] | None = None,
 ) -> dict[str, int]:
     """Serves a recording on 127.0.0.1 in its exchange's protocol; blocks until it stops.
-    ``drop_frames`` / ``corrupt_frames``: recorded frames (0-based) lost on the wire."""
+    ``drop_frames`` / ``corrupt_frames``: recorded frames (0-based) lost on the wire;
+    ``exchange_info``: ``{symbol: (tick_size, lot_size)}`` served as Binance's exchangeInfo."""
 
 def feeds_watch(
     venue_name: str,
@@ -337,8 +339,12 @@ def feeds_watch(
     max_attempts: int | None = None,
     protocol: str | None = None,
     tls_ca_file: str | None = None,
+    scales: dict[str, tuple[str, str]] | None = None,
+    fetch_scales: bool = False,
 ) -> str:
-    """Runs a venue's connector and keeps its books in sync; the report as JSON."""
+    """Runs a venue's connector and keeps its books in sync; the report as JSON. ``scales``
+    (Binance): ``{symbol: (tick_size, lot_size)}`` runs the books on integer ticks and lots;
+    ``fetch_scales`` fetches the missing ones from Binance's exchangeInfo first."""
 
 # ---- threaded engine (crates/python/src/pipeline.rs) ----------------------------------------
 
@@ -547,9 +553,14 @@ def feeds_recorded_messages(path: str) -> list[tuple[str | None, str]]:
     """A recording's messages as ``(url, text)``; ``url`` is None for a WebSocket frame."""
 
 def feeds_replay_timed(
-    venue: str, messages: list[tuple[str | None, str]], repeat: int = 1
+    venue: str,
+    messages: list[tuple[str | None, str]],
+    repeat: int = 1,
+    scales: list[tuple[str, str, str]] | None = None,
+    window: int = 65536,
 ) -> dict[str, Any]:
-    """Messages through the venue's book builder in a Rust loop, timed."""
+    """Messages through the venue's book builder in a Rust loop, timed. ``scales``
+    (``(symbol, tick_size, lot_size)``, Binance only): the connector's integer handler."""
 
 # ---- market: normalized events, L1 rings, latency, consolidated book, synthetic feeds --------
 # ---- (crates/python/src/market.rs, crates/python/src/feeds.rs) --------------------------------

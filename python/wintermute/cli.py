@@ -124,7 +124,8 @@ def _feeds_serve(args: argparse.Namespace) -> int:
             http_port=args.http_port,
             seconds=args.seconds,
             exit_when_drained=args.exit_when_drained,
-            **faults,
+            drop_frames=faults.get("drop_frames", ()),
+            corrupt_frames=faults.get("corrupt_frames", ()),
         )
     except errors.FeedError as e:
         print(f"wintermute feeds serve: {e}", file=sys.stderr)
@@ -165,6 +166,23 @@ _PROTOCOL_VENUES = {
 }
 
 
+def _tick_scales(specs: Sequence[str]) -> dict[str, tuple[str, str]] | None:
+    """``--scale SYMBOL=TICK:LOT`` options as ``{symbol: (tick_size, lot_size)}``."""
+    from wintermute import errors
+
+    scales: dict[str, tuple[str, str]] = {}
+    for spec in specs:
+        symbol, _, sizes = spec.partition("=")
+        tick, _, lot = sizes.partition(":")
+        if not (symbol and tick and lot):
+            raise errors.FeedError(
+                f"--scale {spec!r}: expected SYMBOL=TICK_SIZE:LOT_SIZE, e.g. BTCUSDT=0.01:0.00001",
+                reason="FEED",
+            )
+        scales[symbol] = (tick, lot)
+    return scales or None
+
+
 def _feeds_watch(args: argparse.Namespace) -> int:
     from wintermute import errors, feeds
 
@@ -177,6 +195,7 @@ def _feeds_watch(args: argparse.Namespace) -> int:
         return 2
     args.venue = args.venue or (_PROTOCOL_VENUES[args.protocol] if args.protocol else "kraken")
     try:
+        scales = _tick_scales(args.scale)
         if args.live:
             if args.replay or args.ws:
                 raise errors.FeedError(
@@ -212,6 +231,8 @@ def _feeds_watch(args: argparse.Namespace) -> int:
             tick=args.tick,
             protocol=args.protocol,
             tls_ca_file=args.ca_file,
+            scales=scales,
+            fetch_scales=args.fetch_scales,
         )
     except errors.FeedError as e:
         print(f"wintermute feeds watch: {e}", file=sys.stderr)
@@ -427,6 +448,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--record", help="write the session to this file (Wintermute's recording format)"
     )
     watch.add_argument("--json", action="store_true", help="print the final report as JSON only")
+    watch.add_argument(
+        "--scale",
+        action="append",
+        default=[],
+        metavar="SYMBOL=TICK:LOT",
+        help="Binance on integer books: a symbol's tick size and lot size (exchangeInfo "
+        "PRICE_FILTER.tickSize, LOT_SIZE.stepSize), e.g. BTCUSDT=0.01:0.00001; repeat for every "
+        "subscribed symbol",
+    )
+    watch.add_argument(
+        "--fetch-scales",
+        action="store_true",
+        help="Binance on integer books: fetch the tick and lot sizes not given with --scale from "
+        "the REST endpoint's /api/v3/exchangeInfo (--live, or a --rest server that answers it)",
+    )
     watch.set_defaults(handler=_feeds_watch)
     return parser
 

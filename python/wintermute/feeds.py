@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from typing import Any, TypedDict, cast
@@ -142,7 +142,9 @@ class ReplayServer:
     ``pace`` is ``"fast"``, ``"recorded"`` or a speed factor such as ``"10"``. The server stops
     after ``seconds``, or when drained and the clients have left (``exit_when_drained``).
     ``drop_frames`` / ``corrupt_frames`` name recorded frames (0-based) to lose on the wire: the
-    gaps of a synthetic market (see ``synthesize``).
+    gaps of a synthetic market (see ``synthesize``). ``exchange_info`` (``{symbol: (tick_size,
+    lot_size)}``) is served as Binance's ``GET /api/v3/exchangeInfo``, for ``watch(...,
+    fetch_scales=True)``.
     """
 
     def __init__(
@@ -156,6 +158,7 @@ class ReplayServer:
         exit_when_drained: bool = False,
         drop_frames: Sequence[int] = (),
         corrupt_frames: Sequence[int] = (),
+        exchange_info: Mapping[str, tuple[str, str]] | None = None,
     ) -> None:
         self.ws_url = ""
         self.rest_url = ""
@@ -179,6 +182,7 @@ class ReplayServer:
                     exit_when_drained=exit_when_drained,
                     drop_frames=list(drop_frames),
                     corrupt_frames=list(corrupt_frames),
+                    exchange_info=None if exchange_info is None else dict(exchange_info),
                 )
             except BaseException as e:  # handed to the caller by wait() or the constructor
                 self.error = e
@@ -221,6 +225,8 @@ def watch(
     max_attempts: int | None = None,
     protocol: str | None = None,
     tls_ca_file: str | PathLike[str] | None = None,
+    scales: Mapping[str, tuple[str, str]] | None = None,
+    fetch_scales: bool = False,
 ) -> WatchReport:
     """Connects to ``venue`` (its real endpoints unless ``ws_base``/``rest_base`` are given),
     subscribes to ``symbols``, keeps their books in sync (snapshots, sequence checks,
@@ -233,7 +239,18 @@ def watch(
     ``protocol`` picks the venue's API: ``binance``, ``coinbase`` (Exchange, the default),
     ``coinbase-advanced`` (Advanced Trade), ``kraken`` (v1, the default) or ``kraken-v2``.
     ``wss://`` and ``https://`` are verified against Mozilla's root certificates, plus those of
-    the PEM file ``tls_ca_file`` if given (a TLS-inspecting proxy)."""
+    the PEM file ``tls_ca_file`` if given (a TLS-inspecting proxy).
+
+    ``scales`` (Binance only) runs the books on integer ticks and lots, the fast path:
+    ``{"BTCUSDT": ("0.01", "0.00001")}`` gives each symbol's tick size and lot size (Binance
+    ``exchangeInfo``: ``PRICE_FILTER.tickSize``, ``LOT_SIZE.stepSize``, as decimal text). Give
+    one for every subscribed symbol, or none (the decimal books); anything else raises
+    ``FeedError``. A price or quantity off a symbol's grid is never rounded: the frame is
+    counted in the stream's ``errors`` and the book resyncs from a fresh snapshot. The report's
+    prices are then exact canonical decimals (``58001.03`` for the exchange's
+    ``58001.03000000``). ``fetch_scales=True`` fetches the scales of the subscribed symbols that
+    have none from Binance's ``GET /api/v3/exchangeInfo`` (at ``rest_base``) before connecting;
+    a symbol it does not describe raises ``FeedError``."""
 
     def tick_json(text: str) -> None:
         if on_tick is not None:
@@ -254,6 +271,10 @@ def watch(
             max_attempts=max_attempts,
             protocol=protocol,
             tls_ca_file=None if tls_ca_file is None else str(tls_ca_file),
+            scales=None
+            if scales is None
+            else {k: (str(t), str(lot)) for k, (t, lot) in scales.items()},
+            fetch_scales=fetch_scales,
         )
     )
     return report

@@ -129,6 +129,9 @@ class Market:
     venue gets its own synthetic market (``seed``, ``steps`` messages, ``gap_rate`` injected
     gaps, served at ``pace``: ``"recorded"``, ``"fast"`` or a speed factor like ``"10"``).
     ``max_attempts`` bounds failed connection attempts in a row before a venue gives up.
+    ``scales`` runs Binance on integer books: ``{"BTCUSDT": ("0.01", "0.00000001")}`` gives
+    each Binance symbol's tick size and lot size (every subscribed one; the synthetic market
+    trades ``BTCUSDT`` on those); its published levels stay exact decimals.
     """
 
     def __init__(
@@ -146,10 +149,15 @@ class Market:
         depth: int = 50,
         max_attempts: int | None = 5,
         publish_every: float = 0.0,
+        scales: Mapping[str, tuple[str, str]] | None = None,
     ) -> None:
         endpoints = dict(endpoints or {})
         symbols = dict(symbols or {})
         names = list(venues)
+        if scales is not None and "binance" not in names:
+            raise errors.FeedError(
+                "scales are for binance, which is not a venue here", reason="FEED"
+            )
         for name in [*names, *endpoints, *symbols]:
             if name not in VENUES:
                 raise errors.FeedError(
@@ -158,6 +166,8 @@ class Market:
         specs: list[dict[str, Any]] = []
         for i, name in enumerate(names):
             spec: dict[str, Any] = {"venue": name, "max_attempts": max_attempts}
+            if name == "binance" and scales is not None:
+                spec["scales"] = {k: (str(t), str(lot)) for k, (t, lot) in scales.items()}
             if name in endpoints:
                 target = endpoints[name]
                 ws, rest = (target, None) if isinstance(target, str) else target

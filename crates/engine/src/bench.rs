@@ -21,13 +21,34 @@
 //! when they should have gone, as a user's would. A rate of `None` (`max`) sends as fast as the
 //! gateway accepts (ingress = actual submit time): a throughput test, not a latency one.
 //!
+//! Commands due together (a backlog, or `max`) go out as one batch of at most 4,096.
+//!
 //! **One load thread.** The same thread sends and reads the subscription (see `drive`), so
 //! the merged topology runs on exactly two threads — one per core of a 2-core machine. The
 //! split topology adds a third thread: on 2 cores it contends, and the numbers show it.
 //!
 //! **Latency** is measured at the subscriber: from the ingress timestamp to the moment the
-//! load thread reads the command's last output (so it includes the output ring and the poll).
-//! The pipeline's own end-to-end histogram (ingress to publication) comes back too.
+//! load thread sees the command's last output in the subscription ring (so it includes the
+//! output ring and the poll; the time is read after the ready outputs were counted, before
+//! they are read in place). The pipeline's own end-to-end histogram (ingress to publication)
+//! comes back too.
+//!
+//! **What is inside the measured window, and what is not.**
+//!
+//! | step | when | in the window |
+//! |---|---|---|
+//! | generating the command stream (`exchange_core_mix`, the whole run's commands, pre-generated like exchange-core's throughput test) | before the pipeline starts | no |
+//! | starting the pipeline, warming it up with the workload's resting book | before `start` | no |
+//! | submitting (in batches, [`Gateway::submit_batch_at`]: one handshake and one ring hand-over per batch), the engine's work, reading outputs in place ([`Subscription::read`]) and recording each latency into an HDR histogram | from `start` (1 ms after warm-up) to the last command's last output | yes: `ops_per_s` = commands / that time |
+//! | shutting the pipeline down, removing the journal | after | no |
+//!
+//! The load thread is part of what is measured: its own cost per command (submit, read,
+//! record) caps `max` as much as the engine's does, since both share a 2-core machine.
+//!
+//! **Checked.** Every output must belong to the command due next, every command must end with
+//! exactly one `last` output, in submission order, and nothing may come after the last one
+//! (checked once the pipeline stopped): a run that breaks this fails
+//! ([`BenchError::OutOfOrder`], [`BenchError::ExtraOutputs`]).
 //!
 //! **Journal** ([`JournalMode`]): off, on without fsync (records reach the page cache through
 //! the memory map), on with batched msync (every 1,000 records or 10 ms, on the matching
@@ -69,6 +90,10 @@ pub enum BenchError {
     Submit(#[from] SubmitError),
     #[error("bench pipeline stopped after {done} of {total} commands")]
     Stopped { done: u64, total: u64 },
+    #[error("bench outputs out of order: got an output of command={got}, expected command={want}")]
+    OutOfOrder { got: u64, want: u64 },
+    #[error("bench got extra={extra} outputs after every command had its last one")]
+    ExtraOutputs { extra: u64 },
 }
 
 /// How the journal runs during a benchmark.
@@ -264,8 +289,13 @@ pub fn run(config: &BenchConfig) -> Result<BenchResult, BenchError> {
     let mut latency = LatencyRecorder::new();
     let (done, last_ns) = drive(&mut gw, &mut sub, &workload.commands, config.rate, start_ns, &mut latency)?;
     let elapsed = Duration::from_nanos(last_ns.saturating_sub(start_ns));
-    drop((gw, sub));
+    drop(gw);
     let result = pipeline.shutdown()?;
+    // Every command is complete: nothing more may come.
+    let extra = sub.read(usize::MAX, |_| {}) as u64;
+    if extra > 0 {
+        return Err(BenchError::ExtraOutputs { extra });
+    }
     drop(journal_dir);
     Ok(BenchResult {
         system: config.system(),
@@ -306,12 +336,58 @@ impl Drop for JournalDir {
     }
 }
 
+/// Spin-loop hints the load loop waits when the gateway ring was full and no output came.
+const FULL_BACKOFF_SPINS: u32 = 64;
+
+/// Most commands the load loop submits in one batch.
+const MAX_BURST: u64 = 4096;
+
+/// What the load loop checks of the outputs: every command has exactly one `last` output,
+/// in submission order, and every output belongs to the command that is due next.
+#[derive(Debug)]
+struct Completion {
+    /// The gateway number of the command whose outputs are expected next.
+    next_seq: u64,
+    /// Commands completed (their `last` output read).
+    done: u64,
+    /// The first output that broke the rule: (its command number, the expected one).
+    broken: Option<(u64, u64)>,
+}
+
+impl Completion {
+    fn new(first_seq: u64) -> Self {
+        Self { next_seq: first_seq, done: 0, broken: None }
+    }
+
+    /// One output, read at `now_ns`.
+    #[inline]
+    fn output(&mut self, o: &Output, now_ns: u64, latency: &mut LatencyRecorder) {
+        if o.command.seq != self.next_seq {
+            self.broken.get_or_insert((o.command.seq, self.next_seq));
+        }
+        if o.last {
+            latency.record(now_ns.saturating_sub(o.stamps.ingress_ns));
+            self.done += 1;
+            self.next_seq += 1;
+        }
+    }
+
+    fn check(&self) -> Result<(), BenchError> {
+        match self.broken {
+            None => Ok(()),
+            Some((got, want)) => Err(BenchError::OutOfOrder { got, want }),
+        }
+    }
+}
+
 /// The load loop, on one thread (so that a 2-core machine has one core for it and one for
 /// the engine): submits every command that is due — command `i` at `start_ns + i / rate`,
 /// stamped with that intended time; all at once for `rate == None`, stamped when sent — and
-/// reads the subscription, recording each command's latency when its last output arrives.
-/// The gateway rejects on a full ring: the command is kept and retried after the next poll
-/// (with its original intended time), so this thread never blocks on its own backlog.
+/// reads the subscription in place, recording each command's latency when its last output
+/// arrives. The gateway rejects on a full ring: the command is kept and retried after the
+/// next read (with its original intended time), so this thread never blocks on its own
+/// backlog. One clock read per round serves both the reads (it is taken after the outputs
+/// to read were counted, so each latency ends after its output was published) and the sends.
 /// Returns the commands completed and the time the last one completed.
 fn drive(
     gw: &mut Gateway,
@@ -323,46 +399,71 @@ fn drive(
 ) -> Result<(u64, u64), BenchError> {
     let clock = gw.clock();
     let n = cmds.len() as u64;
-    let (mut sent, mut done, mut last_ns) = (0u64, 0u64, start_ns);
-    let mut batch: Vec<Output> = Vec::with_capacity(1 << 16);
+    let mut sent = 0u64;
+    let mut last_ns = start_ns;
+    let mut completion = Completion::new(gw.stats().submitted + 1);
     while clock.now_ns() < start_ns {
         std::hint::spin_loop();
     }
-    while done < n {
+    // Command `i`'s intended send time (for `max`: none, it goes when there is room).
+    let intended = |i: u64| -> u64 {
+        let r = rate.unwrap_or(1);
+        let offset = match i.checked_mul(1_000_000_000) {
+            Some(x) => x / r,
+            None => (u128::from(i) * 1_000_000_000 / u128::from(r)) as u64,
+        };
+        start_ns.saturating_add(offset)
+    };
+    let mut next_due = intended(0);
+    while completion.done < n {
+        // Send what is due, in one batch.
         let now = clock.now_ns();
-        let mut burst = 0;
-        while sent < n && burst < 4096 {
-            let intended = match rate {
-                Some(r) => start_ns + (u128::from(sent) * 1_000_000_000 / u128::from(r)) as u64,
-                None => now,
-            };
-            if intended > now {
-                break;
-            }
-            match gw.submit_at(0, cmds[sent as usize], intended) {
-                Ok(_) => {
-                    sent += 1;
-                    burst += 1;
+        let mut due = 0;
+        let mut full = false;
+        if sent < n {
+            let room = (n - sent).min(MAX_BURST) as usize;
+            let from = sent as usize;
+            let batch = &cmds[from..from + room];
+            let accepted = match rate {
+                None => gw.submit_batch_at(0, batch, |_| now)?,
+                Some(_) => {
+                    while due < room && next_due <= now {
+                        due += 1;
+                        next_due = intended(sent + due as u64);
+                    }
+                    let accepted = gw.submit_batch_at(0, &batch[..due], |i| intended(sent + i as u64))?;
+                    if accepted < due {
+                        // Sent later, still stamped with its intended time.
+                        next_due = intended(sent + accepted as u64);
+                    }
+                    accepted
                 }
-                Err(SubmitError::Full { .. }) => break,
-                Err(e) => return Err(e.into()),
-            }
+            };
+            full = accepted == 0 && (rate.is_none() || due > 0);
+            sent += accepted as u64;
+            due = accepted;
         }
-        batch.clear();
-        if sub.poll(&mut batch) > 0 {
+        // Read what is there. The time is read after the outputs were counted, so each
+        // latency ends after its output was published.
+        let ready = sub.len();
+        if ready > 0 {
             let now = clock.now_ns();
-            for o in batch.iter().filter(|o| o.last) {
-                latency.record(now.saturating_sub(o.stamps.ingress_ns));
-                done += 1;
-            }
+            sub.read(ready, |o| completion.output(o, now, latency));
             last_ns = now;
         } else if sub.is_finished() {
-            return Err(BenchError::Stopped { done, total: n });
-        } else {
-            std::hint::spin_loop();
+            return Err(BenchError::Stopped { done: completion.done, total: n });
+        }
+        if ready == 0 && due == 0 {
+            // Nothing moved. With the gateway ring full the engine has thousands of commands
+            // to run: back off longer, so that this thread's spinning takes as little as
+            // possible from the engine's core (on 2-vCPU VMs the two may share a physical one).
+            for _ in 0..if full { FULL_BACKOFF_SPINS } else { 1 } {
+                std::hint::spin_loop();
+            }
         }
     }
-    Ok((done, last_ns))
+    completion.check()?;
+    Ok((completion.done, last_ns))
 }
 
 #[cfg(test)]
@@ -403,6 +504,37 @@ mod tests {
         assert!(r.pipeline_end_to_end.count >= 2_000);
         assert_eq!(std::fs::read_dir(&parent).unwrap().count(), 0, "the run's journal dir is removed");
         std::fs::remove_dir_all(parent).unwrap();
+    }
+
+    #[test]
+    fn completion_checks_one_last_output_per_command_in_order() {
+        use crate::pipeline::{CommandId, OutputKind, Stamps};
+        let out = |seq: u64, last: bool| Output {
+            command: CommandId { gateway: 0, seq },
+            instrument: 0,
+            journal_seq: seq,
+            kind: OutputKind::NoEvents,
+            last,
+            stamps: Stamps { ingress_ns: 100, ..Stamps::default() },
+        };
+        let mut latency = LatencyRecorder::new();
+        let mut c = Completion::new(5);
+        for o in [out(5, false), out(5, true), out(6, true)] {
+            c.output(&o, 350, &mut latency);
+        }
+        assert_eq!((c.done, c.next_seq), (2, 7));
+        assert!(c.check().is_ok());
+        assert_eq!(latency.len(), 2);
+        assert_eq!(latency.summary().max_ns, 250);
+        // A command skipped (8 before 7), or a second `last` of one command: refused.
+        let mut skipped = Completion::new(7);
+        skipped.output(&out(8, true), 0, &mut latency);
+        assert!(matches!(skipped.check(), Err(BenchError::OutOfOrder { got: 8, want: 7 })));
+        let mut twice = Completion::new(1);
+        for o in [out(1, true), out(1, true)] {
+            twice.output(&o, 0, &mut latency);
+        }
+        assert!(matches!(twice.check(), Err(BenchError::OutOfOrder { got: 1, want: 2 })));
     }
 
     #[test]

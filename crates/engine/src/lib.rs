@@ -12,7 +12,7 @@
 //!   books) -> subscriptions, one thread per stage (or risk and matching merged on small
 //!   machines), with backpressure and a clean shutdown;
 //! - [`analytics`]: latency histograms per pipeline stage, rates, ring occupancy;
-//! - [`bench`]: the open-loop pipeline benchmark (constant offered rate, coordinated-omission
+//! - [`bench`](mod@bench): the open-loop pipeline benchmark (constant offered rate, coordinated-omission
 //!   correction) behind `examples/pipeline_bench.rs` and `wintermute bench pipeline`.
 //!
 //! Unsafe code is denied crate-wide. Two places opt out, each with a `SAFETY` comment on every

@@ -276,6 +276,15 @@ impl Pipeline {
             initial.add_book(OrderBook::with_capacity(spec.clone(), config.order_capacity))?;
         }
         let mut risk = RiskStage::new(config.risk.as_ref(), &config.instruments)?;
+        if config.topology == Topology::Split {
+            // The risk thread follows every live order and every reservation in flight, and it
+            // can run a whole stage ring ahead of the books: pre-size its order map for all the
+            // books hold plus a full ring, so that following them never allocates. (Merged:
+            // reservations resolve before the next command; the map tracks the books.)
+            risk.reserve_orders(
+                config.order_capacity.saturating_mul(config.instruments.len()).saturating_add(config.stage_capacity),
+            );
+        }
         let (journal, engine, recovery) = match &config.journal {
             None => (None, initial, RecoveryInfo::default()),
             Some(jc) => {

@@ -148,6 +148,15 @@ struct Slot {
     limits: Option<InstrumentLimits>,
 }
 
+/// The slot of an instrument an account never touched (`Slot::default()`, as a constant).
+const EMPTY_SLOT: Slot = Slot {
+    position: Position { qty: 0, cost: 0, realized: 0, fees: 0, bought: 0, sold: 0 },
+    open_buy: 0,
+    open_sell: 0,
+    exposure: 0,
+    limits: None,
+};
+
 #[derive(Debug, Clone)]
 struct Account {
     limits: AccountLimits,
@@ -183,8 +192,10 @@ impl Account {
         &mut self.slots[i]
     }
 
-    fn slot_ref(&self, instrument: InstrumentId) -> Slot {
-        self.slots.get(instrument as usize).copied().unwrap_or_default()
+    /// The slot of `instrument` (an empty one if the account never touched it); borrowed,
+    /// not copied: the checks read it on every order.
+    fn slot_ref(&self, instrument: InstrumentId) -> &Slot {
+        self.slots.get(instrument as usize).unwrap_or(&EMPTY_SLOT)
     }
 
     /// Re-marks one slot's exposure and keeps the sums.
@@ -261,6 +272,12 @@ impl<C: Clock> RiskEngine<C> {
         let id = InstrumentId::try_from(self.instruments.len()).map_err(|_| bad("too many instruments".into()))?;
         self.instruments.push(InstrumentRisk { multiplier, reference: None });
         Ok(id)
+    }
+
+    /// Makes room for `orders` live (or reserved) orders in all, so that following up to that
+    /// many allocates nothing (the map otherwise grows as orders come).
+    pub fn reserve_orders(&mut self, orders: usize) {
+        self.orders.reserve(orders.saturating_sub(self.orders.len()));
     }
 
     /// Notional units per lot per tick of `instrument`.

@@ -100,6 +100,119 @@ fn pop_batch_survives_a_panicking_closure() {
 }
 
 #[test]
+fn deferred_pushes_are_invisible_until_published() {
+    let (mut tx, mut rx) = RingBuffer::new(4);
+    tx.push_deferred(1).unwrap();
+    tx.push_deferred(2).unwrap();
+    assert_eq!((tx.unpublished(), tx.len(), rx.len()), (2, 2, 0));
+    assert_eq!(rx.pop(), None, "not handed over yet");
+    tx.publish();
+    assert_eq!((tx.unpublished(), rx.len()), (0, 2));
+    tx.push_deferred(3).unwrap();
+    // A plain push publishes what was deferred before it, in order.
+    tx.push(4).unwrap();
+    assert_eq!(tx.push_deferred(5), Err(PushError::Full(5)), "deferred items count against capacity");
+    let mut got = Vec::new();
+    rx.pop_batch(8, |v| got.push(v));
+    assert_eq!(got, [1, 2, 3, 4]);
+    tx.push_deferred(6).unwrap();
+    drop(tx);
+    // Dropping the producer publishes.
+    assert_eq!(rx.pop(), Some(6));
+}
+
+#[test]
+fn deferred_items_of_a_dropped_producer_are_dropped_with_the_ring() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (mut tx, rx) = RingBuffer::new(4);
+    for id in 0..3 {
+        tx.push_deferred(DropCounter { id, drops: Arc::clone(&drops) }).unwrap();
+    }
+    drop(tx);
+    assert_eq!(rx.len(), 3);
+    drop(rx);
+    assert_eq!(drops.load(Ordering::SeqCst), 3);
+}
+
+#[test]
+fn read_batch_hands_references_in_order_and_drops_each_once() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (mut tx, mut rx) = RingBuffer::new(8);
+    for id in 0..6 {
+        tx.push(DropCounter { id, drops: Arc::clone(&drops) }).unwrap();
+    }
+    let mut seen = Vec::new();
+    assert_eq!(rx.read_batch(4, |v| seen.push(v.id)), 4);
+    assert_eq!(seen, [0, 1, 2, 3]);
+    assert_eq!(drops.load(Ordering::SeqCst), 4, "read items are dropped in place");
+    assert_eq!(tx.slots(), 6, "a read batch frees its slots for the producer");
+    assert_eq!(rx.read_batch(8, |v| seen.push(v.id)), 2);
+    assert_eq!(rx.read_batch(8, |_| unreachable!()), 0);
+    assert_eq!(seen, [0, 1, 2, 3, 4, 5]);
+    assert_eq!(drops.load(Ordering::SeqCst), 6);
+}
+
+#[test]
+fn read_batch_survives_a_panicking_closure() {
+    let drops = Arc::new(AtomicUsize::new(0));
+    let (mut tx, mut rx) = RingBuffer::new(4);
+    for id in 0..4 {
+        tx.push(DropCounter { id, drops: Arc::clone(&drops) }).unwrap();
+    }
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rx.read_batch(4, |v| {
+            if v.id == 1 {
+                panic!("consumer bug");
+            }
+        })
+    }));
+    assert!(r.is_err());
+    // Items 0 and 1 were read (and dropped, 1 while unwinding); 2 and 3 are still in the ring.
+    assert_eq!(drops.load(Ordering::SeqCst), 2);
+    assert_eq!(rx.len(), 2);
+    assert_eq!(rx.pop().map(|v| v.id), Some(2));
+    drop((tx, rx));
+    assert_eq!(drops.load(Ordering::SeqCst), 4);
+}
+
+/// Deferred pushes published in batches, read by reference on another thread.
+#[test]
+fn two_threads_deferred_batches_and_reads_by_reference() {
+    let count: u64 = if cfg!(miri) { 2_000 } else { 1_000_000 };
+    let (mut tx, mut rx) = RingBuffer::new(64);
+    let producer = thread::spawn(move || {
+        let mut i = 0;
+        while i < count {
+            match tx.push_deferred(i) {
+                Ok(()) => {
+                    i += 1;
+                    if i % 7 == 0 {
+                        tx.publish();
+                    }
+                }
+                Err(PushError::Full(_)) => {
+                    tx.publish();
+                    thread::yield_now();
+                }
+            }
+        }
+        // Dropping `tx` publishes the rest.
+    });
+    let mut expected = 0u64;
+    while expected < count {
+        let n = rx.read_batch(32, |&v| {
+            assert_eq!(v, expected, "out of order or duplicated");
+            expected += 1;
+        });
+        if n == 0 {
+            thread::yield_now();
+        }
+    }
+    producer.join().expect("producer panicked");
+    assert_eq!(rx.pop(), None, "nothing extra arrives");
+}
+
+#[test]
 fn remaining_items_are_dropped_exactly_once() {
     let drops = Arc::new(AtomicUsize::new(0));
     {
@@ -217,6 +330,9 @@ enum Op {
     Pop,
     Batch(usize),
     Peek,
+    Deferred(u16),
+    Publish,
+    Read(usize),
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -225,6 +341,9 @@ fn op() -> impl Strategy<Value = Op> {
         3 => Just(Op::Pop),
         1 => (0usize..6).prop_map(Op::Batch),
         1 => Just(Op::Peek),
+        2 => any::<u16>().prop_map(Op::Deferred),
+        1 => Just(Op::Publish),
+        1 => (0usize..6).prop_map(Op::Read),
     ]
 }
 
@@ -236,17 +355,40 @@ proptest! {
     fn behaves_like_a_bounded_vecdeque(cap in 1usize..9, ops in proptest::collection::vec(op(), 0..200)) {
         let (mut tx, mut rx) = RingBuffer::new(cap);
         let cap = tx.capacity();
+        // `model` holds what the consumer can see; `deferred` what was written after it.
         let mut model = VecDeque::new();
+        let mut deferred = VecDeque::new();
         for op in ops {
             match op {
                 Op::Push(v) => {
                     let r = tx.push(v);
-                    if model.len() == cap {
+                    if model.len() + deferred.len() == cap {
                         prop_assert_eq!(r, Err(PushError::Full(v)));
                     } else {
                         prop_assert_eq!(r, Ok(()));
+                        model.extend(deferred.drain(..));
                         model.push_back(v);
                     }
+                }
+                Op::Deferred(v) => {
+                    let r = tx.push_deferred(v);
+                    if model.len() + deferred.len() == cap {
+                        prop_assert_eq!(r, Err(PushError::Full(v)));
+                    } else {
+                        prop_assert_eq!(r, Ok(()));
+                        deferred.push_back(v);
+                    }
+                }
+                Op::Publish => {
+                    tx.publish();
+                    model.extend(deferred.drain(..));
+                }
+                Op::Read(max) => {
+                    let mut got = Vec::new();
+                    let n = rx.read_batch(max, |v| got.push(*v));
+                    let want: Vec<u16> = (0..max.min(model.len())).filter_map(|_| model.pop_front()).collect();
+                    prop_assert_eq!(n, want.len());
+                    prop_assert_eq!(got, want);
                 }
                 Op::Pop => prop_assert_eq!(rx.pop(), model.pop_front()),
                 Op::Batch(max) => {
@@ -258,10 +400,11 @@ proptest! {
                 }
                 Op::Peek => prop_assert_eq!(rx.peek().copied(), model.front().copied()),
             }
-            prop_assert_eq!(tx.len(), model.len());
+            prop_assert_eq!(tx.len(), model.len() + deferred.len());
+            prop_assert_eq!(tx.unpublished(), deferred.len());
             prop_assert_eq!(rx.len(), model.len());
             prop_assert_eq!(rx.is_empty(), model.is_empty());
-            prop_assert_eq!(tx.is_full(), model.len() == cap);
+            prop_assert_eq!(tx.is_full(), model.len() + deferred.len() == cap);
         }
     }
 }

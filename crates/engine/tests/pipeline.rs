@@ -611,3 +611,68 @@ fn live_stats_are_at_most_one_interval_old() {
     let done = pipeline.shutdown().unwrap();
     assert_eq!(done.stats.counters, live.counters, "nothing counted twice by the final hand-over");
 }
+
+/// `submit_batch_at` takes as much of a slice as fits (never waiting), numbers it like single
+/// submits, stamps each with its own ingress time; `read` sees the same outputs as `poll`
+/// would, in order; a closed gateway hands the first command back.
+fn batch_submit_and_read_in_place(topology: Topology) {
+    let cfg = config(topology, 1).gateway_ring(8, Backpressure::Reject).subscriptions(1, 1 << 12);
+    let (pipeline, handles) = Pipeline::start(cfg).unwrap();
+    let mut gw = handles.gateways.into_iter().next().unwrap();
+    let mut sub = handles.subscriptions.into_iter().next().unwrap();
+    let cmds: Vec<Command> =
+        (1..=100u64).map(|i| Command::New(NewOrder::limit(i, 1, Side::Buy, 100 + (i % 5) as i64, 1))).collect();
+    assert_eq!(gw.submit_batch_at(0, &[], |_| 0).unwrap(), 0);
+    let mut sent = 0;
+    let mut seen: Vec<(u64, u64, u64, bool)> = Vec::new(); // (command seq, order id, ingress, last)
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while seen.iter().filter(|s| s.3).count() < cmds.len() {
+        assert!(Instant::now() < deadline, "outputs missing");
+        let n = gw.submit_batch_at(0, &cmds[sent..], |i| 1_000 + (sent + i) as u64).unwrap();
+        assert!(n <= 8, "at most the ring's capacity at once, got {n}");
+        sent += n;
+        let read = sub.read(usize::MAX, |o| {
+            let order_id = match o.kind {
+                OutputKind::Event(Event::Accepted { order_id, .. }) => order_id,
+                _ => 0,
+            };
+            seen.push((o.command.seq, order_id, o.stamps.ingress_ns, o.last));
+        });
+        if n == 0 && read == 0 {
+            thread::sleep(Duration::from_micros(100));
+        }
+    }
+    assert_eq!(sent, cmds.len());
+    let stats = gw.stats();
+    assert_eq!(stats.submitted, 100);
+    // Each command: outputs with its own number; its `Accepted` names its order; the ingress
+    // time is the one given for its index.
+    let lasts: Vec<u64> = seen.iter().filter(|s| s.3).map(|s| s.0).collect();
+    assert_eq!(lasts, (1..=100).collect::<Vec<_>>(), "one last output per command, in order");
+    for &(seq, order_id, ingress, _) in &seen {
+        assert_eq!(ingress, 1_000 + seq - 1, "command {seq} stamped with its own ingress time");
+        if order_id != 0 {
+            assert_eq!(order_id, seq, "command {seq} is the order submitted at index {}", seq - 1);
+        }
+    }
+    assert_eq!(seen.iter().filter(|s| s.1 != 0).count(), 100, "every order accepted once");
+    let done = pipeline.shutdown().unwrap();
+    assert_eq!(done.stats.counters.received, 100);
+    assert_eq!(sub.read(usize::MAX, |_| {}), 0, "nothing after the last command");
+    let cmd = cmds[0];
+    match gw.submit_batch_at(0, &cmds, |_| 0) {
+        Err(SubmitError::Closed { command, .. }) => assert_eq!(command, cmd),
+        other => panic!("expected Closed, got {other:?}"),
+    }
+    assert_eq!(gw.stats().submitted, 100, "a closed gateway accepts nothing");
+}
+
+#[test]
+fn batch_submit_and_read_in_place_merged() {
+    batch_submit_and_read_in_place(Topology::Merged);
+}
+
+#[test]
+fn batch_submit_and_read_in_place_split() {
+    batch_submit_and_read_in_place(Topology::Split);
+}

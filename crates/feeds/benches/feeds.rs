@@ -5,6 +5,10 @@
 //!   throughput in messages/s. The builder is warmed by one replay first, as in a live session.
 //! - `replay/binance_ticks`: the Binance session through the integer path
 //!   ([`BinanceTickBooks`]: prices in ticks, quantities in lots, same sync procedure).
+//! - `replay/binance_tick_feed`: the same session through the connector's integer
+//!   [`FeedHandler`], [`BinanceTickFeed`] (counters, trades, tap branch; the connector's default
+//!   window of 65,536 ticks, as `replay/binance_ticks`); `replay/binance_tick_feed_window4096`
+//!   the same with 4,096-tick windows.
 //! - `replay/binance_parse_only`: the Binance session's frames and snapshots parsed only (the
 //!   parsing share of `replay/binance`).
 //! - `l2_book/1M_updates`: the L2 book alone, 1,000,000 level updates on about 2,000 levels
@@ -12,9 +16,10 @@
 //! - `l2_book/tick_book_1M_updates`: the same updates in integer ticks and lots through
 //!   [`TickBook`] (checked to end with the same levels as the decimal book).
 //!
-//! - `binance_depth20/{decimal_books,tick_books}`: 20,000 Binance diff-depth frames of 20 level
-//!   changes each (the random-walk updates in Binance's text form) after a snapshot, through the
-//!   decimal builder and through the integer path; throughput in messages/s.
+//! - `binance_depth20/{decimal_books,tick_books,tick_feed}`: 20,000 Binance diff-depth frames of
+//!   20 level changes each (the random-walk updates in Binance's text form) after a snapshot,
+//!   through the decimal builder, the integer path, and the integer [`FeedHandler`]
+//!   ([`BinanceTickFeed`], what the connector drives); throughput in messages/s.
 //!
 //! Run briefly: `cargo bench -p wintermute-feeds --bench feeds -- --warm-up-time 1 --measurement-time 3`
 
@@ -26,7 +31,7 @@ use wintermute_feeds::binance::BinanceParser;
 use wintermute_feeds::binance_ticks::{BinanceTickBook, BinanceTickBooks, TickScale};
 use wintermute_feeds::book::{L2Book, Side};
 use wintermute_feeds::recording::{records, Record};
-use wintermute_feeds::sync::{BinanceBooks, CoinbaseBooks, FeedHandler, KrakenBooks};
+use wintermute_feeds::sync::{BinanceBooks, BinanceTickFeed, CoinbaseBooks, FeedHandler, KrakenBooks};
 use wintermute_feeds::{Decimal, TickBook};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/");
@@ -47,7 +52,7 @@ fn session(path: &str) -> Vec<Item> {
         .collect()
 }
 
-fn replay(h: &mut dyn FeedHandler, items: &[Item]) {
+fn replay<H: FeedHandler + ?Sized>(h: &mut H, items: &[Item]) {
     for it in items {
         let r = match it {
             Item::Frame(f) => h.on_frame(0, f),
@@ -67,8 +72,17 @@ fn binance_tick_books() -> BinanceTickBooks {
     books
 }
 
+/// The same instruments on the connector's integer handler.
+fn binance_tick_feed(window: usize) -> BinanceTickFeed {
+    let scales: Vec<(String, TickScale)> = [("BTCUSDT", "0.01"), ("ETHUSDT", "0.01"), ("DOTUSDT", "0.0001")]
+        .iter()
+        .map(|&(s, tick)| (s.to_string(), TickScale::new(tick, "0.00000001").expect("scale")))
+        .collect();
+    BinanceTickFeed::new(&scales, window).expect("feed")
+}
+
 fn bench_replay(c: &mut Criterion) {
-    let sessions: [(&str, &str, Box<dyn FeedHandler>); 3] = [
+    let sessions: [(&str, &str, Box<dyn FeedHandler<Book = L2Book>>); 3] = [
         (
             "binance",
             "binance/binance_spot_2021-04-04_BTCUSDT-ETHUSDT-DOTUSDT_depth100ms_snapshot_aggTrade.cfraw.txt",
@@ -102,6 +116,17 @@ fn bench_replay(c: &mut Criterion) {
             run(&mut ticks);
             assert_eq!(ticks.errors(), 0, "every recorded frame converts exactly");
             group.bench_function("binance_ticks", |b| b.iter(|| run(&mut ticks)));
+            // The connector's integer handler on the same frames and snapshots.
+            let mut feed = binance_tick_feed(wintermute_feeds::net::client::DEFAULT_BINANCE_TICK_WINDOW);
+            replay(&mut feed, &items);
+            assert_eq!(feed.unattributed_errors(), 0);
+            assert!(feed.streams().iter().all(|s| s.stats.errors == 0 && s.stats.gaps == 0));
+            group.bench_function("binance_tick_feed", |b| b.iter(|| replay(&mut feed, &items)));
+            // The same with the TickBook default window (4,096 ticks): more snapshot levels in
+            // the far list.
+            let mut narrow = binance_tick_feed(wintermute_feeds::tick_book::DEFAULT_WINDOW);
+            replay(&mut narrow, &items);
+            group.bench_function("binance_tick_feed_window4096", |b| b.iter(|| replay(&mut narrow, &items)));
             // The parsing share of the Binance replay: the same frames and snapshots parsed only.
             let mut parser = BinanceParser::new();
             group.bench_function("binance_parse_only", |b| {
@@ -272,9 +297,19 @@ fn bench_depth20(c: &mut Criterion) {
             let _ = black_box(books.on_frame(f));
         }
     };
+    let run_feed = |feed: &mut BinanceTickFeed| {
+        feed.on_http(0, URL, &snapshot).expect("snapshot");
+        for f in &frames {
+            let _ = black_box(feed.on_frame(0, f));
+        }
+    };
     let mut decimal = BinanceBooks::new();
     let mut ticks = BinanceTickBooks::new();
     let scale = TickScale::new("0.01", "0.00000001").expect("scale");
+    let mut feed = BinanceTickFeed::new(&[("BTCUSDT".to_string(), scale)], 1 << 13).expect("feed");
+    run_feed(&mut feed);
+    let fs = feed.stream("BTCUSDT").expect("stream");
+    assert_eq!((fs.stats.updates, fs.stats.errors, feed.unattributed_errors()), (FRAMES as u64, 0, 0));
     ticks.add(BinanceTickBook::new("BTCUSDT", scale, 1 << 13).expect("book"));
     // One untimed pass each: both paths apply every frame and end with the same book.
     run_decimal(&mut decimal);
@@ -287,11 +322,16 @@ fn bench_depth20(c: &mut Criterion) {
         |l: &wintermute_feeds::book::Level| i64::try_from(l.price.raw() / 10_000_000_000_000_000).expect("tick");
     let want: Vec<i64> = stream.book.bids().map(as_ticks).collect();
     assert_eq!(book.book().levels(Side::Bid).map(|l| l.0).collect::<Vec<_>>(), want);
+    assert_eq!(
+        feed.stream("BTCUSDT").expect("stream").book.ticks().levels(Side::Bid).map(|l| l.0).collect::<Vec<_>>(),
+        want
+    );
     let mut group = c.benchmark_group("binance_depth20");
     group.throughput(Throughput::Elements(FRAMES as u64));
     group.sample_size(20);
     group.bench_function("decimal_books", |b| b.iter(|| run_decimal(&mut decimal)));
     group.bench_function("tick_books", |b| b.iter(|| run_ticks(&mut ticks)));
+    group.bench_function("tick_feed", |b| b.iter(|| run_feed(&mut feed)));
     group.finish();
 }
 

@@ -10,6 +10,7 @@ use std::hint::black_box;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use wintermute_feeds::book::L2Book;
 use wintermute_feeds::recording::{read_recording, records, Record};
 use wintermute_feeds::sync::{BinanceBooks, CoinbaseBooks, FeedHandler, KrakenBooks};
 
@@ -20,7 +21,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let passes: u32 = args.get(2).and_then(|p| p.parse().ok()).unwrap_or(20);
-    let mut handler: Box<dyn FeedHandler> = match venue.as_str() {
+    let mut handler: Box<dyn FeedHandler<Book = L2Book>> = match venue.as_str() {
         "binance" => Box::new(BinanceBooks::new()),
         "coinbase" => Box::new(CoinbaseBooks::new()),
         "kraken" => Box::new(KrakenBooks::new()),
@@ -38,7 +39,7 @@ fn main() -> ExitCode {
     };
     let recs: Vec<Record<'_>> = records(&text).filter_map(Result::ok).collect();
     let frames = recs.iter().filter(|r| matches!(r, Record::Received { .. } | Record::Http { .. })).count();
-    let run = |h: &mut dyn FeedHandler| {
+    let run = |h: &mut dyn FeedHandler<Book = L2Book>| {
         for r in &recs {
             let out = match r {
                 Record::Received { conn, payload, .. } => h.on_frame(*conn, payload),

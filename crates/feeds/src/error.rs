@@ -54,6 +54,19 @@ pub enum FeedError {
         /// Why it was rejected.
         reason: &'static str,
     },
+    /// A price or quantity is a valid decimal but not a multiple of the instrument's tick or lot
+    /// size (integer books: it is refused, never rounded).
+    #[error("off grid: venue={venue} symbol={symbol} field={field} value={value} (not a multiple of the instrument's {})", if *field == "price" { "tick size" } else { "lot size" })]
+    OffGrid {
+        /// The venue.
+        venue: &'static str,
+        /// The symbol whose book the value was for (empty when not known where it was read).
+        symbol: crate::decimal::InlineStr,
+        /// `price` or `qty`.
+        field: &'static str,
+        /// The value as sent (cut to an inline string).
+        value: crate::decimal::InlineStr,
+    },
     /// A decimal string (price, quantity, timestamp) could not be read exactly.
     #[error("bad decimal: reason={reason}")]
     Decimal {

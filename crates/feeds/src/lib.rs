@@ -15,7 +15,8 @@
 //!    exchange's text for each level (Kraken's checksum hashes it).
 //! 4. [`sync`]: per-venue book builders with the documented sync procedures (Binance update-id
 //!    chaining, Coinbase snapshots and sequence numbers, Kraken CRC-32 checksums), a
-//!    `Buffering → Live → Resyncing` state machine, and counters.
+//!    `Buffering → Live → Resyncing` state machine, and counters; Binance also on integer books
+//!    ([`sync::BinanceTickFeed`], ticks and lots per symbol's [`binance_ticks::TickScale`]).
 //! 5. [`verify`]: replay a recording through all of it and report per stream ([`verify_path`]).
 //! 6. [`net`]: the live side: a WebSocket connector per venue (subscribe, keepalive, reconnect,
 //!    resync) driving the same builders, and a replay server that serves recordings on 127.0.0.1.

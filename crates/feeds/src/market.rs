@@ -25,6 +25,11 @@
 //! feeds serve`, a proxy, the real venue) or to a seeded synthetic market served on 127.0.0.1 by
 //! this same thread ([`Source::Synthetic`]), the default of the Python API.
 //!
+//! **Integer books.** A Binance venue whose [`FeedConfig::binance_scales`] name every subscribed
+//! symbol's tick and lot size runs on [`BinanceTickFeed`]; its published levels are exact
+//! decimals (ticks × tick size), so readers and the consolidated book see no difference but the
+//! canonical text (`58001.03`, not `58001.03000000`).
+//!
 //! **Instruments.** Venues name the same thing differently (`XBT/USD`, `BTC-USD`) and some names
 //! that look alike are different things: `BTCUSDT` is quoted in Tether, not dollars. The
 //! consolidated book never guesses: the caller maps each venue symbol to an instrument name
@@ -37,7 +42,7 @@ use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::book::{L2Book, Level};
+use crate::book::{L2Book, Level, Side};
 use crate::consolidated::ConsolidatedBook;
 use crate::decimal::Symbol;
 use crate::error::FeedError;
@@ -46,7 +51,9 @@ use crate::message::Venue;
 use crate::net::client::{run_feed, stop_pair, FeedConfig, FeedCounters, Stop, StopHandle};
 use crate::net::replay_server::{Pace, ReplayOptions, ReplayServer};
 use crate::normalized::{LatencyStats, NormalizedEvent};
-use crate::sync::{BinanceBooks, CoinbaseBooks, FeedHandler, KrakenBooks, StreamStats, SyncState};
+use crate::sync::{
+    BinanceBooks, BinanceTickFeed, BookView, CoinbaseBooks, FeedHandler, KrakenBooks, StreamStats, SyncState,
+};
 use crate::synthetic::{generate, SyntheticConfig};
 
 /// Where a venue's frames come from.
@@ -206,6 +213,7 @@ fn validate(config: &mut MarketConfig) -> Result<(), FeedError> {
         if v.feed.symbols.is_empty() {
             return Err(config_err("symbols", format!("venue={} subscribes to no symbol", venue.name())));
         }
+        v.feed.binance_tick_feed()?;
     }
     if seen.is_empty() {
         return Err(config_err("venues", "no venue configured".into()));
@@ -387,14 +395,22 @@ fn run_thread(
         }
         let _ = ready.send(Ok(()));
         let publish = Publish { depth: config.depth, ring_capacity: config.ring_capacity, every: config.publish_every };
+        // Checked by `validate`: cannot fail here.
+        let mut ticks: HashMap<usize, BinanceTickFeed> = feeds
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.binance_tick_feed().ok().flatten().map(|b| (i, b)))
+            .collect();
         let runs: Vec<VenueRun> = feeds
             .into_iter()
-            .map(|feed| {
+            .enumerate()
+            .map(|(i, feed)| {
                 let (stop, view) = (stop.clone(), Arc::clone(&view));
-                match feed.venue {
-                    Venue::Binance => Box::pin(run_venue(BinanceBooks::new(), feed, stop, view, publish)) as VenueRun,
-                    Venue::Coinbase => Box::pin(run_venue(CoinbaseBooks::new(), feed, stop, view, publish)),
-                    Venue::Kraken => Box::pin(run_venue(KrakenBooks::new(), feed, stop, view, publish)),
+                match (feed.venue, ticks.remove(&i)) {
+                    (Venue::Binance, Some(books)) => Box::pin(run_venue(books, feed, stop, view, publish)) as VenueRun,
+                    (Venue::Binance, None) => Box::pin(run_venue(BinanceBooks::new(), feed, stop, view, publish)),
+                    (Venue::Coinbase, _) => Box::pin(run_venue(CoinbaseBooks::new(), feed, stop, view, publish)),
+                    (Venue::Kraken, _) => Box::pin(run_venue(KrakenBooks::new(), feed, stop, view, publish)),
                 }
             })
             .collect();
@@ -536,8 +552,8 @@ fn publish_into<H: FeedHandler + ?Sized>(v: &mut MarketView, h: &H, counters: Op
         view.bids.clear();
         view.asks.clear();
         if s.state == SyncState::Live {
-            view.bids.extend(s.book.bids().take(p.depth).copied());
-            view.asks.extend(s.book.asks().take(p.depth).copied());
+            view.bids.extend(s.book.side_levels(Side::Bid).take(p.depth));
+            view.asks.extend(s.book.side_levels(Side::Ask).take(p.depth));
         }
         if let Some(ring) = tap.and_then(|t| t.ring(&s.symbol)) {
             for ev in ring.since(view.seen) {

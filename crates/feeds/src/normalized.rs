@@ -333,7 +333,15 @@ impl Tap {
 
     /// A snapshot of `symbol` was loaded into `book`.
     pub fn snapshot(&mut self, symbol: Symbol, book: &L2Book) {
-        let top = (Quote::of(book.best_bid()), Quote::of(book.best_ask()));
+        if self.venue.is_some() {
+            self.snapshot_top(symbol, Quote::of(book.best_bid()), Quote::of(book.best_ask()));
+        }
+    }
+
+    /// A snapshot of `symbol` was loaded; `bid` and `ask` are its top (for books that are not
+    /// [`L2Book`]s, such as the integer Binance books).
+    pub fn snapshot_top(&mut self, symbol: Symbol, bid: Option<Quote>, ask: Option<Quote>) {
+        let top = (bid, ask);
         if let Some((s, base)) = self.batch(symbol) {
             s.push(NormalizedEvent { kind: EventKind::Snapshot, bid: top.0, ask: top.1, ..base });
             s.last_top = top;
@@ -351,12 +359,30 @@ impl Tap {
         }
     }
 
+    /// Levels of `symbol` applied to a live book, in this order, as (side, exact level).
+    pub fn deltas_of(&mut self, symbol: Symbol, levels: impl Iterator<Item = (Side, Quote)>) {
+        let Some((s, base)) = self.batch(symbol) else {
+            return;
+        };
+        for (side, level) in levels {
+            s.push(NormalizedEvent { kind: EventKind::Delta, side: Some(side), level, ..base });
+        }
+    }
+
     /// A BBO event for `symbol` if `book`'s top differs from the last one emitted.
     pub fn bbo(&mut self, symbol: Symbol, book: &L2Book) {
         if self.venue.is_none() {
             return;
         }
-        let top = (Quote::of(book.best_bid()), Quote::of(book.best_ask()));
+        self.bbo_top(symbol, Quote::of(book.best_bid()), Quote::of(book.best_ask()));
+    }
+
+    /// A BBO event for `symbol` if (`bid`, `ask`) differs from the last top emitted.
+    pub fn bbo_top(&mut self, symbol: Symbol, bid: Option<Quote>, ask: Option<Quote>) {
+        if self.venue.is_none() {
+            return;
+        }
+        let top = (bid, ask);
         if self.streams.get(&symbol).is_some_and(|s| s.last_top == top) {
             return;
         }

@@ -27,10 +27,11 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::book::L2Book;
 use crate::error::FeedError;
 use crate::message::Venue;
 use crate::recording::{read_recording, records, Record};
-use crate::sync::{BinanceBooks, CoinbaseBooks, FeedHandler, KrakenBooks, SyncState};
+use crate::sync::{BinanceBooks, BookView, CoinbaseBooks, FeedHandler, KrakenBooks, SyncState};
 
 /// Counters and final top of book of one stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -137,7 +138,7 @@ impl Replay {
         Self::default()
     }
 
-    fn handler(&mut self, venue: Venue) -> &mut dyn FeedHandler {
+    fn handler(&mut self, venue: Venue) -> &mut dyn FeedHandler<Book = L2Book> {
         match venue {
             Venue::Binance => &mut self.binance,
             Venue::Coinbase => &mut self.coinbase,
@@ -187,7 +188,7 @@ impl Replay {
 
     /// The report for everything fed so far.
     pub fn report(&self) -> VerifyReport {
-        let handlers: [&dyn FeedHandler; 3] = [&self.binance, &self.coinbase, &self.kraken];
+        let handlers: [&dyn FeedHandler<Book = L2Book>; 3] = [&self.binance, &self.coinbase, &self.kraken];
         let mut report = VerifyReport { streams: Vec::new(), errors: self.errors };
         for h in handlers {
             let part = handler_report(h);
@@ -200,16 +201,19 @@ impl Replay {
 }
 
 /// The report of one builder (what a live connector shows; the same shape as [`verify_path`]'s).
-pub fn handler_report(handler: &dyn FeedHandler) -> VerifyReport {
+pub fn handler_report<H: FeedHandler + ?Sized>(handler: &H) -> VerifyReport {
     let mut streams: Vec<StreamReport> = handler.streams().into_iter().map(stream_report).collect();
     streams.sort_by(|a, b| (a.venue, &a.symbol).cmp(&(b.venue, &b.symbol)));
     VerifyReport { streams, errors: handler.unattributed_errors() }
 }
 
 /// The report line of one stream.
-pub fn stream_report(s: &crate::sync::BookStream) -> StreamReport {
+///
+/// Prices are the exact decimal of the book: the exchange's text for the decimal builders, the
+/// canonical text of ticks × tick size for integer books (`58001.03` for `58001.03000000`).
+pub fn stream_report<B: BookView>(s: &crate::sync::BookStream<B>) -> StreamReport {
     let live = s.state == SyncState::Live;
-    let text = |l: Option<&crate::book::Level>| l.filter(|_| live).map(|l| l.price.as_str().to_string());
+    let text = |l: Option<crate::book::Level>| l.filter(|_| live).map(|l| l.price.as_str().to_string());
     let st = &s.stats;
     StreamReport {
         venue: s.venue,
@@ -222,8 +226,8 @@ pub fn stream_report(s: &crate::sync::BookStream) -> StreamReport {
         gaps: st.gaps,
         resyncs: st.resyncs,
         crossed: st.crossed,
-        best_bid: text(s.book.best_bid()),
-        best_ask: text(s.book.best_ask()),
+        best_bid: text(s.book.best_bid_level()),
+        best_ask: text(s.book.best_ask_level()),
         errors: st.errors,
     }
 }

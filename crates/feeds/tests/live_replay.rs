@@ -50,7 +50,7 @@ async fn run<H: FeedHandler>(
     }
 }
 
-fn all_live(h: &dyn FeedHandler, n: usize) -> bool {
+fn all_live(h: &dyn FeedHandler<Book = L2Book>, n: usize) -> bool {
     let streams = h.streams();
     streams.len() == n && streams.iter().all(|s| s.state == SyncState::Live)
 }

@@ -4,6 +4,8 @@
 
 use std::time::{Duration, Instant};
 
+use wintermute_feeds::binance_ticks::TickScale;
+use wintermute_feeds::book::Level;
 use wintermute_feeds::consolidated::Cross;
 use wintermute_feeds::market::{Instrument, Market, MarketConfig, Source, VenueFeed};
 use wintermute_feeds::net::client::FeedConfig;
@@ -138,4 +140,47 @@ fn real_time_synthetic_exchange_times_are_anchored() {
     assert_eq!(negative, 0, "{ex:?}");
     // 1-4 ms simulated delay plus connection set-up; generating took far longer than this.
     assert!(ex.p50 >= 1_000_000 && ex.p50 < 100_000_000, "{ex:?}");
+}
+
+/// Binance on integer books in a market: the published levels are exact decimals (ticks × tick
+/// size) equal in value to the generator's truth, the ring has the normalized events, and the
+/// consolidated book of an instrument mapped to it works as with the decimal books.
+#[test]
+fn binance_on_integer_books_publishes_exact_levels_and_consolidates() {
+    let steps = 300;
+    let mut binance = synthetic(Venue::Binance, 41, steps, Pace::Fast);
+    binance.feed.binance_scales = vec![("BTCUSDT".into(), TickScale::new("0.01", "0.00000001").unwrap())];
+    let mut config = MarketConfig::new(vec![binance, synthetic(Venue::Kraken, 42, steps, Pace::Fast)]);
+    config.instruments = vec![Instrument { name: "BTC-USDT".into(), legs: vec![(Venue::Binance, "BTCUSDT".into())] }];
+    config.depth = 20;
+    let market = Market::start(config).unwrap();
+    market.wait_live(Duration::from_secs(20)).unwrap();
+    let m = generate(&SyntheticConfig { steps, ..SyntheticConfig::new(Venue::Binance, 41) }).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !market.read(|v| v.venue(Venue::Binance).is_some_and(|x| x.counters.frames >= m.frames as u64)) {
+        assert!(Instant::now() < deadline, "frames did not all arrive");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    market.stop();
+    let value = |l: &Level| (l.price.raw(), l.qty.raw());
+    let (bids, asks, ring_kinds) = market.read(|v| {
+        let s = v.stream(Venue::Binance, "BTCUSDT").unwrap();
+        assert_eq!((s.state, s.stats.errors, s.stats.gaps), (SyncState::Live, 0, 0), "{:?}", s.stats);
+        assert!(!s.bids[0].price.as_str().ends_with('0'), "canonical text: {}", s.bids[0].price);
+        let kinds: Vec<EventKind> = s.ring.iter().map(|e| e.kind).collect();
+        (s.bids.iter().map(value).collect::<Vec<_>>(), s.asks.iter().map(value).collect::<Vec<_>>(), kinds)
+    });
+    assert_eq!(bids, m.truth.bids().take(20).map(value).collect::<Vec<_>>());
+    assert_eq!(asks, m.truth.asks().take(20).map(value).collect::<Vec<_>>());
+    assert!(ring_kinds.contains(&EventKind::Delta) && ring_kinds.contains(&EventKind::Bbo));
+    let c = market.consolidated("BTC-USDT", 5).unwrap();
+    let bbo = c.bbo().unwrap();
+    assert_eq!((bbo.bid.price.raw(), bbo.ask.price.raw()), (bids[0].0, asks[0].0));
+    assert!(c.microprice().is_some());
+
+    // A scale for a symbol that is not subscribed is refused at start.
+    let mut bad = synthetic(Venue::Binance, 1, 50, Pace::Fast);
+    bad.feed.binance_scales = vec![("ETHUSDT".into(), TickScale::new("0.01", "0.00000001").unwrap())];
+    let e = Market::start(MarketConfig::new(vec![bad])).err().unwrap().to_string();
+    assert!(e.contains("field=binance_scales") && e.contains("BTCUSDT"), "{e}");
 }

@@ -3,7 +3,8 @@
 //! A counting global allocator (this file is its own test binary, so it counts only this test)
 //! measures a second replay of each recorded session, after a first replay has grown every
 //! buffer and book to its working size. Parsing, sync checks, book updates, truncation and
-//! checksums all run in the measured pass.
+//! checksums all run in the measured pass. Binance also runs on integer books
+//! (`BinanceTickFeed`), with and without its normalized-event tap.
 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
@@ -12,13 +13,24 @@ mod common;
 
 use common::*;
 use counting_alloc::count;
+use wintermute_feeds::binance_ticks::TickScale;
 use wintermute_feeds::consolidated::ConsolidatedBook;
 use wintermute_feeds::recording::Record;
-use wintermute_feeds::sync::{BinanceBooks, CoinbaseBooks, FeedHandler, KrakenBooks};
+use wintermute_feeds::sync::{BinanceBooks, BinanceTickFeed, CoinbaseBooks, FeedHandler, KrakenBooks, SyncState};
 use wintermute_feeds::Venue;
 
-/// Allocations made by `f`.
-fn replay(h: &mut dyn FeedHandler, recs: &[Record<'static>]) -> u64 {
+/// The recorded Binance session's instruments on integer books (April 2021 tick sizes).
+fn binance_tick_feed() -> BinanceTickFeed {
+    let lot = "0.00000001";
+    let scales: Vec<(String, TickScale)> = [("BTCUSDT", "0.01"), ("ETHUSDT", "0.01"), ("DOTUSDT", "0.0001")]
+        .iter()
+        .map(|&(s, tick)| (s.to_string(), TickScale::new(tick, lot).unwrap()))
+        .collect();
+    BinanceTickFeed::new(&scales, 4_096).unwrap()
+}
+
+/// Replays `recs` through `h`; returns how many updates were applied.
+fn replay<H: FeedHandler + ?Sized>(h: &mut H, recs: &[Record<'static>]) -> u64 {
     let mut applied = 0;
     for r in recs {
         let ev = match r {
@@ -37,7 +49,7 @@ fn replay(h: &mut dyn FeedHandler, recs: &[Record<'static>]) -> u64 {
     applied
 }
 
-fn assert_no_alloc_after_warm_up(h: &mut dyn FeedHandler, path: &str, min_updates: u64) {
+fn assert_no_alloc_after_warm_up<H: FeedHandler + ?Sized>(h: &mut H, path: &str, min_updates: u64) {
     let recs = load(path);
     replay(h, &recs); // warm-up
     let mut applied = 0;
@@ -63,6 +75,19 @@ fn update_paths_do_not_allocate_after_warm_up() {
     assert_no_alloc_after_warm_up(&mut binance, BINANCE, 2_000);
     let mut coinbase = CoinbaseBooks::new();
     assert_no_alloc_after_warm_up(&mut coinbase, COINBASE, 9_000);
+
+    // Binance on integer books, through the `FeedHandler` path the connector drives: with the
+    // tap off, and with it on (its rings exist after the warm-up pass).
+    for tap in [false, true] {
+        let mut ticks = binance_tick_feed();
+        if tap {
+            ticks.tap_mut().unwrap().enable(Venue::Binance, 256);
+        }
+        assert_no_alloc_after_warm_up(&mut ticks, BINANCE, 2_000);
+        let s = ticks.stream("BTCUSDT").unwrap();
+        assert_eq!((s.state, s.stats.gaps, s.stats.errors), (SyncState::Live, 0, 0), "tap={tap}");
+        assert!(!tap || ticks.tap().unwrap().ring(&s.symbol).unwrap().pushed() > 10_000);
+    }
 
     // The consolidated book reuses its buffers too (three unrelated books stand in for venues).
     let books = [

@@ -13,6 +13,7 @@ use counting_alloc::count;
 use std::sync::Mutex;
 
 use common::*;
+use wintermute_feeds::book::L2Book;
 use wintermute_feeds::normalized::{EventKind, NormalizedEvent};
 use wintermute_feeds::recording::Record;
 use wintermute_feeds::sync::{BinanceBooks, CoinbaseBooks, FeedEvent, FeedHandler, KrakenBooks};
@@ -26,7 +27,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 }
 
 /// Replays with receive times (as a connector would); returns (frames, updates, trade frames).
-fn replay(h: &mut dyn FeedHandler, recs: &[Record<'static>]) -> (u64, u64) {
+fn replay(h: &mut dyn FeedHandler<Book = L2Book>, recs: &[Record<'static>]) -> (u64, u64) {
     let (mut frames, mut updates) = (0, 0);
     for r in recs {
         let ev = match r {
@@ -48,7 +49,7 @@ fn replay(h: &mut dyn FeedHandler, recs: &[Record<'static>]) -> (u64, u64) {
     (frames, updates)
 }
 
-fn ring(h: &dyn FeedHandler, symbol: &str) -> Vec<NormalizedEvent> {
+fn ring(h: &dyn FeedHandler<Book = L2Book>, symbol: &str) -> Vec<NormalizedEvent> {
     h.tap().unwrap().ring(&Symbol::new(symbol).unwrap()).unwrap().iter().collect()
 }
 
@@ -56,7 +57,7 @@ fn ring(h: &dyn FeedHandler, symbol: &str) -> Vec<NormalizedEvent> {
 fn emitting_does_not_allocate_after_warm_up() {
     let _one_at_a_time = serial();
     for (path, mut h) in [
-        (KRAKEN_BOOK, Box::new(KrakenBooks::new()) as Box<dyn FeedHandler>),
+        (KRAKEN_BOOK, Box::new(KrakenBooks::new()) as Box<dyn FeedHandler<Book = L2Book>>),
         (BINANCE, Box::new(BinanceBooks::new())),
         (COINBASE, Box::new(CoinbaseBooks::new())),
     ] {

@@ -9,6 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use wintermute_feeds::book::L2Book;
 use wintermute_feeds::net::client::{run_feed, stop_pair, Backoff, FeedConfig, FeedCounters};
 use wintermute_feeds::net::endpoints::Protocol;
 use wintermute_feeds::net::replay_server::{Fault, Pace, ReplayOptions, ReplayServer};
@@ -50,7 +51,7 @@ async fn run<H: FeedHandler>(
 
 /// The server served the whole recording, the client read every frame it sent, and all `n`
 /// books are live.
-fn drained(server: &ReplayServer, c: &FeedCounters, books: &dyn FeedHandler, n: usize) -> bool {
+fn drained(server: &ReplayServer, c: &FeedCounters, books: &dyn FeedHandler<Book = L2Book>, n: usize) -> bool {
     let st = server.stats();
     let streams = books.streams();
     st.cursor == st.total

@@ -23,7 +23,7 @@ fn levels(book: &L2Book) -> (TextLevels, TextLevels) {
     (book.bids().map(text).collect(), book.asks().map(text).collect())
 }
 
-fn handler(venue: Venue) -> Box<dyn FeedHandler> {
+fn handler(venue: Venue) -> Box<dyn FeedHandler<Book = L2Book>> {
     match venue {
         Venue::Binance => Box::new(BinanceBooks::new()),
         Venue::Coinbase => Box::new(CoinbaseBooks::new()),
@@ -32,7 +32,7 @@ fn handler(venue: Venue) -> Box<dyn FeedHandler> {
 }
 
 /// Gives the builder the venue's snapshot of the moment (REST for Binance, a frame otherwise).
-fn resnapshot(h: &mut dyn FeedHandler, g: &Generator) -> FeedEvent {
+fn resnapshot(h: &mut dyn FeedHandler<Book = L2Book>, g: &Generator) -> FeedEvent {
     if g.config().venue == Venue::Binance {
         h.on_http(0, &g.snapshot_url(), &g.snapshot()).unwrap()
     } else {
@@ -199,12 +199,12 @@ fn served_synthetic_market_with_gaps_resyncs_once_per_gap() {
             c.max_attempts = Some(3);
             let total = market.frames as u64 - market.gaps.len() as u64;
             // Every recorded frame served, every frame sent received, and the book live.
-            let drained = |server: &ReplayServer, h: &dyn FeedHandler, frames: u64| {
+            let drained = |server: &ReplayServer, h: &dyn FeedHandler<Book = L2Book>, frames: u64| {
                 let st = server.stats();
                 st.cursor == st.total && frames >= st.frames_sent && h.pending_snapshots().is_empty()
             };
             let (_stop_handle, mut stop) = stop_pair();
-            let run = |h: &mut dyn FeedHandler| h.tap_mut().unwrap().enable(venue, 64);
+            let run = |h: &mut dyn FeedHandler<Book = L2Book>| h.tap_mut().unwrap().enable(venue, 64);
             let (counters, stream, ring_kinds, latency) = match venue {
                 Venue::Binance => {
                     let mut b = BinanceBooks::new();
@@ -260,7 +260,7 @@ fn served_synthetic_market_with_gaps_resyncs_once_per_gap() {
 type Summary =
     (wintermute_feeds::net::client::FeedCounters, wintermute_feeds::sync::BookStream, Vec<EventKind>, (u64, u64));
 
-fn summarize(c: wintermute_feeds::net::client::FeedCounters, h: &dyn FeedHandler) -> Summary {
+fn summarize(c: wintermute_feeds::net::client::FeedCounters, h: &dyn FeedHandler<Book = L2Book>) -> Summary {
     let stream = h.streams()[0].clone();
     let tap = h.tap().unwrap();
     let ring = tap.ring(&stream.symbol).unwrap();

@@ -11,10 +11,11 @@ mod common;
 use std::time::Instant;
 
 use common::*;
+use wintermute_feeds::book::L2Book;
 use wintermute_feeds::recording::Record;
 use wintermute_feeds::sync::{BinanceBooks, CoinbaseBooks, FeedHandler, KrakenBooks};
 
-fn replay(h: &mut dyn FeedHandler, recs: &[Record<'static>]) -> u64 {
+fn replay(h: &mut dyn FeedHandler<Book = L2Book>, recs: &[Record<'static>]) -> u64 {
     let mut frames = 0;
     for r in recs {
         match r {
@@ -33,10 +34,15 @@ fn replay(h: &mut dyn FeedHandler, recs: &[Record<'static>]) -> u64 {
 }
 
 /// Makes a fresh builder.
-type Make = Box<dyn Fn() -> Box<dyn FeedHandler>>;
+type Make = Box<dyn Fn() -> Box<dyn FeedHandler<Book = L2Book>>>;
 
 /// Frames per second of the best of `rounds` replays on a fresh builder each time.
-fn best(make: &dyn Fn() -> Box<dyn FeedHandler>, tap: bool, recs: &[Record<'static>], rounds: usize) -> f64 {
+fn best(
+    make: &dyn Fn() -> Box<dyn FeedHandler<Book = L2Book>>,
+    tap: bool,
+    recs: &[Record<'static>],
+    rounds: usize,
+) -> f64 {
     let mut best = 0.0f64;
     for _ in 0..rounds {
         let mut h = make();

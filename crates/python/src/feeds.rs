@@ -2,11 +2,13 @@
 //! replay server speaking each exchange's protocol) and `feeds_watch` (the connectors, keeping
 //! books in sync, with a live callback). Network work runs with the GIL released.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use wintermute_feeds::binance_ticks::TickScale;
 use wintermute_feeds::net::blocking::{
     recorded_subscription, replay_serve_blocking, watch_blocking_with, ServeLimits, WatchLimits,
 };
@@ -24,6 +26,23 @@ pub(crate) fn feed_error(py: Python<'_>, e: &FeedError) -> PyErr {
         _ => "FeedError",
     };
     errors::error(py, class, e.to_string(), Some("FEED"))
+}
+
+/// `{symbol: (tick_size, lot_size)}` as the connector's per-symbol scales, sorted by symbol.
+pub(crate) fn tick_scales(
+    py: Python<'_>,
+    scales: Option<HashMap<String, (String, String)>>,
+) -> PyResult<Vec<(String, TickScale)>> {
+    let mut out = Vec::new();
+    for (symbol, (tick, lot)) in scales.unwrap_or_default() {
+        let scale = TickScale::new(&tick, &lot).map_err(|e| {
+            let why = format!("scales[{symbol:?}]=({tick:?}, {lot:?}): {e}");
+            errors::error(py, "FeedError", why, Some("FEED"))
+        })?;
+        out.push((symbol, scale));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
 }
 
 pub(crate) fn venue(py: Python<'_>, name: &str) -> PyResult<Venue> {
@@ -51,9 +70,10 @@ fn feeds_recorded_subscription(py: Python<'_>, path: &str) -> PyResult<(String, 
 /// until `seconds` pass or, with `exit_when_drained`, every frame was sent and clients left.
 /// `on_ready(ws_url, rest_url)` is called once listening. Returns the server's counters.
 /// `drop_frames` / `corrupt_frames`: indices of recorded frames to lose on the wire (dropped, or
-/// cut in half), e.g. the gaps of a synthetic market.
+/// cut in half), e.g. the gaps of a synthetic market. `exchange_info`: `{symbol: (tick_size,
+/// lot_size)}` served at Binance's `GET /api/v3/exchangeInfo`.
 #[pyfunction]
-#[pyo3(signature = (path, on_ready, *, pace="recorded", port=0, http_port=0, seconds=None, exit_when_drained=false, drop_frames=Vec::new(), corrupt_frames=Vec::new()))]
+#[pyo3(signature = (path, on_ready, *, pace="recorded", port=0, http_port=0, seconds=None, exit_when_drained=false, drop_frames=Vec::new(), corrupt_frames=Vec::new(), exchange_info=None))]
 #[allow(clippy::too_many_arguments)]
 fn feeds_serve<'py>(
     py: Python<'py>,
@@ -66,8 +86,12 @@ fn feeds_serve<'py>(
     exit_when_drained: bool,
     drop_frames: Vec<usize>,
     corrupt_frames: Vec<usize>,
+    exchange_info: Option<HashMap<String, (String, String)>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let pace: Pace = pace.parse().map_err(|e| feed_error(py, &e))?;
+    let mut binance_exchange_info: Vec<(String, String, String)> =
+        exchange_info.unwrap_or_default().into_iter().map(|(s, (tick, lot))| (s, tick, lot)).collect();
+    binance_exchange_info.sort();
     let faults =
         drop_frames.into_iter().map(Fault::Drop).chain(corrupt_frames.into_iter().map(Fault::Corrupt)).collect();
     let options = ReplayOptions {
@@ -75,6 +99,7 @@ fn feeds_serve<'py>(
         http_addr: ([127, 0, 0, 1], http_port).into(),
         pace,
         faults,
+        binance_exchange_info,
         ..ReplayOptions::default()
     };
     let limits = ServeLimits { duration: seconds.map(Duration::from_secs_f64), exit_when_drained };
@@ -108,8 +133,11 @@ fn feeds_serve<'py>(
 /// exchange's own endpoints) for `seconds`, calling `on_tick(report_json)` about every `tick`
 /// seconds; returns the final report as JSON (streams, counters). `max_attempts` bounds the
 /// connection attempts in a row (default: retry with backoff until `seconds` run out).
+/// `scales` (Binance): `{symbol: (tick_size, lot_size)}` for every subscribed symbol runs the
+/// books on integer ticks and lots; `fetch_scales` fetches the missing ones from Binance's
+/// `exchangeInfo` (at `rest_base`) first.
 #[pyfunction]
-#[pyo3(signature = (venue_name, symbols, *, ws_base=None, rest_base=None, seconds=5.0, max_frames=None, record=None, on_tick=None, tick=0.5, max_attempts=None, protocol=None, tls_ca_file=None))]
+#[pyo3(signature = (venue_name, symbols, *, ws_base=None, rest_base=None, seconds=5.0, max_frames=None, record=None, on_tick=None, tick=0.5, max_attempts=None, protocol=None, tls_ca_file=None, scales=None, fetch_scales=false))]
 #[allow(clippy::too_many_arguments)]
 fn feeds_watch(
     py: Python<'_>,
@@ -125,6 +153,8 @@ fn feeds_watch(
     max_attempts: Option<u32>,
     protocol: Option<&str>,
     tls_ca_file: Option<PathBuf>,
+    scales: Option<HashMap<String, (String, String)>>,
+    fetch_scales: bool,
 ) -> PyResult<String> {
     let venue = venue(py, venue_name)?;
     let mut config = match protocol {
@@ -147,6 +177,12 @@ fn feeds_watch(
     }
     config.record = record;
     config.max_attempts = max_attempts;
+    config.binance_scales = tick_scales(py, scales)?;
+    config.binance_fetch_scales = fetch_scales;
+    // Checked here so a bad configuration raises before anything connects.
+    if !fetch_scales {
+        config.binance_tick_feed().map_err(|e| feed_error(py, &e))?;
+    }
     let limits = WatchLimits { duration: Duration::from_secs_f64(seconds.max(0.0)), max_frames };
     let mut callback_error = None;
     let report = py.detach(|| {

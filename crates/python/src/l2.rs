@@ -17,9 +17,9 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use wintermute_feeds::binance_ticks::{BinanceTickBook, BinanceTickBooks, TickScale};
-use wintermute_feeds::book::Side;
+use wintermute_feeds::book::{Level, Side};
 use wintermute_feeds::recording::{read_recording, records, Record};
-use wintermute_feeds::sync::{BinanceBooks, CoinbaseBooks, FeedHandler, KrakenBooks};
+use wintermute_feeds::sync::{BinanceBooks, BinanceTickFeed, BookView, CoinbaseBooks, FeedHandler, KrakenBooks};
 use wintermute_feeds::tick_book::{side_of, BatchError, NO_ASK, NO_BID, SIDE_ASK, SIDE_BID};
 use wintermute_feeds::{FeedError, TickBook, TickBookError, Venue};
 
@@ -243,30 +243,15 @@ fn feeds_recorded_messages(py: Python<'_>, path: &str) -> PyResult<Vec<(Option<S
     Ok(out)
 }
 
-/// Benchmark support: replays `messages` (as from `feeds_recorded_messages`) through a fresh
-/// book builder of `venue` once untimed (warm-up, as in a live session), then `repeat` times
-/// timed, in a Rust loop with the GIL released. Returns `{"messages", "seconds", "errors",
-/// "updates"}`: timed messages, their seconds, frames rejected in the last pass, and book
-/// updates applied over all passes.
-#[pyfunction]
-#[pyo3(signature = (venue, messages, repeat=1))]
-fn feeds_replay_timed<'py>(
-    py: Python<'py>,
-    venue: &str,
-    messages: Vec<(Option<String>, String)>,
-    repeat: usize,
-) -> PyResult<Bound<'py, PyDict>> {
-    let v = Venue::ALL.into_iter().find(|v| v.name() == venue).ok_or_else(|| {
-        errors::error(py, "FeedError", format!("venue={venue:?}: expected binance, coinbase or kraken"), Some("FEED"))
-    })?;
-    let mut handler: Box<dyn FeedHandler + Send> = match v {
-        Venue::Binance => Box::new(BinanceBooks::new()),
-        Venue::Coinbase => Box::new(CoinbaseBooks::new()),
-        Venue::Kraken => Box::new(KrakenBooks::new()),
-    };
-    let pass = |h: &mut dyn FeedHandler| {
+/// What one timed replay measured: seconds, frames rejected in the last pass, book updates
+/// over all passes, and each stream's final (best bid, best ask) as exact decimal text.
+type Timed = (f64, u64, u64, Vec<(String, Option<String>, Option<String>)>);
+
+/// `messages` through `handler` once untimed, then `repeat` times timed.
+fn replay_timed<H: FeedHandler>(handler: &mut H, messages: &[(Option<String>, String)], repeat: usize) -> Timed {
+    let pass = |h: &mut H| {
         let mut errors = 0u64;
-        for (url, text) in &messages {
+        for (url, text) in messages {
             let r = match url {
                 None => h.on_frame(0, text),
                 Some(u) => h.on_http(0, u, text),
@@ -275,28 +260,70 @@ fn feeds_replay_timed<'py>(
         }
         errors
     };
-    let (seconds, errors, updates) = py.detach(|| {
-        pass(handler.as_mut());
-        let mut errors = 0;
-        let start = Instant::now();
-        for _ in 0..repeat {
-            errors = pass(handler.as_mut());
+    pass(handler);
+    let mut errors = 0;
+    let start = Instant::now();
+    for _ in 0..repeat {
+        errors = pass(handler);
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    let streams = handler.streams();
+    let updates: u64 = streams.iter().map(|s| s.stats.updates).sum();
+    let text = |l: Option<Level>| l.map(|l| l.price.as_str().to_owned());
+    let tops = streams
+        .iter()
+        .map(|s| (s.symbol.as_str().to_owned(), text(s.book.best_bid_level()), text(s.book.best_ask_level())))
+        .collect();
+    (seconds, errors, updates, tops)
+}
+
+/// Benchmark support: replays `messages` (as from `feeds_recorded_messages`) through a fresh
+/// book builder of `venue` once untimed (warm-up, as in a live session), then `repeat` times
+/// timed, in a Rust loop with the GIL released. Returns `{"messages", "seconds", "errors",
+/// "updates", "tops"}`: timed messages, their seconds, frames rejected in the last pass, book
+/// updates applied over all passes, and each symbol's final (best bid, best ask) as text.
+/// With `scales` (`(symbol, tick_size, lot_size)` per symbol; Binance only) the builder is the
+/// connector's integer handler (`BinanceTickFeed`, `window` ticks per side).
+#[pyfunction]
+#[pyo3(signature = (venue, messages, repeat=1, scales=None, window=65536))]
+fn feeds_replay_timed<'py>(
+    py: Python<'py>,
+    venue: &str,
+    messages: Vec<(Option<String>, String)>,
+    repeat: usize,
+    scales: Option<Vec<(String, String, String)>>,
+    window: usize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let v = Venue::ALL.into_iter().find(|v| v.name() == venue).ok_or_else(|| {
+        errors::error(py, "FeedError", format!("venue={venue:?}: expected binance, coinbase or kraken"), Some("FEED"))
+    })?;
+    let (seconds, errors, updates, tops) = match (v, scales) {
+        (Venue::Binance, Some(scales)) => {
+            let mut list = Vec::with_capacity(scales.len());
+            for (symbol, tick, lot) in scales {
+                list.push((symbol, TickScale::new(&tick, &lot).map_err(|e| feed_error(py, &e))?));
+            }
+            let mut feed = BinanceTickFeed::new(&list, window).map_err(|e| feed_error(py, &e))?;
+            py.detach(|| replay_timed(&mut feed, &messages, repeat))
         }
-        let seconds = start.elapsed().as_secs_f64();
-        let updates: u64 = handler.streams().iter().map(|s| s.stats.updates).sum();
-        (seconds, errors, updates)
-    });
-    let tops = PyDict::new(py);
-    for s in handler.streams() {
-        let text = |l: Option<&wintermute_feeds::book::Level>| l.map(|l| l.price.as_str().to_owned());
-        tops.set_item(s.symbol.as_str(), (text(s.book.best_bid()), text(s.book.best_ask())))?;
+        (_, Some(_)) => {
+            let why = format!("venue={venue}: tick scales are for binance only");
+            return Err(errors::error(py, "FeedError", why, Some("FEED")));
+        }
+        (Venue::Binance, None) => py.detach(|| replay_timed(&mut BinanceBooks::new(), &messages, repeat)),
+        (Venue::Coinbase, None) => py.detach(|| replay_timed(&mut CoinbaseBooks::new(), &messages, repeat)),
+        (Venue::Kraken, None) => py.detach(|| replay_timed(&mut KrakenBooks::new(), &messages, repeat)),
+    };
+    let top_dict = PyDict::new(py);
+    for (symbol, bid, ask) in tops {
+        top_dict.set_item(symbol, (bid, ask))?;
     }
     let d = PyDict::new(py);
     d.set_item("messages", messages.len() * repeat)?;
     d.set_item("seconds", seconds)?;
     d.set_item("errors", errors)?;
     d.set_item("updates", updates)?;
-    d.set_item("tops", tops)?;
+    d.set_item("tops", top_dict)?;
     Ok(d)
 }
 

@@ -5,6 +5,7 @@
 //! published view (a brief lock) and builds Python objects afterwards. Waiting and stopping run
 //! with the GIL released. Prices and quantities cross as exact decimal strings.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -19,7 +20,7 @@ use wintermute_feeds::normalized::{EventKind, LatencySummary, NormalizedEvent, Q
 use wintermute_feeds::synthetic::SyntheticConfig;
 
 use crate::errors;
-use crate::feeds::{feed_error, venue};
+use crate::feeds::{feed_error, tick_scales, venue};
 
 /// One normalized event as a tuple (see `_core.pyi`).
 type EventRow = (
@@ -104,6 +105,7 @@ fn venue_feed(py: Python<'_>, spec: &Bound<'_, PyDict>) -> PyResult<VenueFeed> {
         feed.kraken_depth = depth;
     }
     feed.max_attempts = opt!(spec, "max_attempts", u32);
+    feed.binance_scales = tick_scales(py, opt!(spec, "scales", HashMap<String, (String, String)>))?;
     feed.resubscribe_interval = Duration::from_millis(100);
     let source = match get(spec, "synthetic")? {
         None => Source::Endpoints,

@@ -289,8 +289,8 @@ def run_l2(work: L2Workload, systems: Sequence[str], report: FeedsReport) -> Non
     if "hftbacktest" in wanted:
         if importlib.util.find_spec("hftbacktest") is None:
             report.notes.append(
-                "l2/hftbacktest left out: not installed (pip install hftbacktest; not in the "
-                "peers extra: it pulls numba, llvmlite, polars, holoviews, panel, bokeh and "
+                "l2/hftbacktest left out: not installed (pip install hftbacktest, or the "
+                "peers extra; it pulls numba, llvmlite, polars, holoviews, panel, bokeh and "
                 "matplotlib, about 700 MB)"
             )
         else:
@@ -362,6 +362,7 @@ def run_json(report: FeedsReport, systems: Sequence[str], repeat: int = 3) -> No
         }
         if venue == "binance":
             _run_binance_ticks(report, messages, want, repeat)
+            _run_binance_tick_feed(report, messages, want, repeat)
         for left_venue, left_peer, why in JSON_PEERS_LEFT_OUT:
             if left_venue == venue and left_peer in systems:
                 report.notes.append(f"json/{venue}/{left_peer} left out: {why}")
@@ -398,6 +399,27 @@ def _run_binance_ticks(
         "json/binance/wintermute-ticks: the integer path (BinanceTickBooks: prices in ticks, "
         f"quantities in lots, same sync procedure), {ticks['errors']} rejected"
         + ("" if got == want else f" -- MISMATCH: final tops {got} vs {want}")
+    )
+
+
+def _run_binance_tick_feed(
+    report: FeedsReport,
+    messages: list[tuple[str | None, str]],
+    want: dict[str, tuple[str | None, ...]],
+    repeat: int,
+) -> None:
+    """The ``json/binance/wintermute-tick-feed`` row: the connector's integer handler
+    (``BinanceTickFeed``: what ``feeds.watch(..., scales=...)`` runs), tops checked."""
+    from wintermute._core import feeds_replay_timed
+
+    out = feeds_replay_timed("binance", messages, repeat=repeat, scales=BINANCE_INSTRUMENTS)
+    report.rows.append(Row("json/binance/wintermute-tick-feed", out["messages"] / out["seconds"]))
+    got = {s: tuple(out["tops"][s]) for s, _, _ in BINANCE_INSTRUMENTS}
+    report.notes.append(
+        "json/binance/wintermute-tick-feed: the connector's integer handler (BinanceTickFeed: "
+        "the integer books plus the stream counters, trades and normalized-event tap of the "
+        f"FeedHandler path, 65,536-tick windows as the connector's default), {out['errors']} "
+        "rejected" + ("" if got == want else f" -- MISMATCH: final tops {got} vs {want}")
     )
 
 

@@ -193,6 +193,48 @@ impl Gateway {
         Ok(id)
     }
 
+    /// Submits a prefix of `commands` for `instrument`: as many as the ring has room for
+    /// right now, **never waiting** (whatever the backpressure setting), with one closing
+    /// handshake and one hand-over to the risk stage for all of them — the cheap way to offer
+    /// a burst. `ingress_ns(i)` is the ingress time of `commands[i]` (see
+    /// [`Gateway::submit_at`]). Returns how many were accepted, numbered in order as single
+    /// submits would be; 0 when the ring is full (one full-ring event) or `commands` is empty.
+    /// A closed gateway returns [`SubmitError::Closed`] with the first command, accepting none.
+    pub fn submit_batch_at<F: Fn(usize) -> u64>(
+        &mut self,
+        instrument: InstrumentId,
+        commands: &[Command],
+        ingress_ns: F,
+    ) -> Result<usize, SubmitError> {
+        let Some(&first) = commands.first() else { return Ok(0) };
+        self.shared.busy.store(true, Ordering::SeqCst);
+        if self.shared.closed.load(Ordering::SeqCst) || self.producer.is_abandoned() {
+            self.shared.busy.store(false, Ordering::Release);
+            return Err(SubmitError::Closed { gateway: self.id, command: first });
+        }
+        let mut accepted = 0;
+        for (i, &command) in commands.iter().enumerate() {
+            let id = CommandId { gateway: self.id, seq: self.next_seq };
+            if !self.producer.push_deferred_with(|| Inbound { id, instrument, command, ingress_ns: ingress_ns(i) }) {
+                break;
+            }
+            self.next_seq += 1;
+            accepted += 1;
+        }
+        // Visible to the risk stage before `busy` falls: a closing stage drains all of them.
+        self.producer.publish();
+        self.shared.busy.store(false, Ordering::Release);
+        if accepted == 0 {
+            self.full_events += 1;
+            self.shared.full_events.store(self.full_events, Ordering::Relaxed);
+            return Ok(0);
+        }
+        self.submitted += accepted as u64;
+        self.shared.submitted.store(self.submitted, Ordering::Relaxed);
+        self.waker.wake();
+        Ok(accepted)
+    }
+
     /// Counters so far.
     pub fn stats(&self) -> GatewayStats {
         GatewayStats {

@@ -9,7 +9,11 @@
 //!    and a replay of the journal cannot drift apart;
 //! 3. hand the risk-relevant events to **post-trade** risk (see [`super::risk_stage`]);
 //! 4. **publish** one [`Output`] per event (or one `NoEvents` / `Refused`) to every
-//!    subscription.
+//!    subscription: built in place in the ring slot, handed over to the subscriber at the
+//!    end of the batch (see [`super::subscription`]).
+//!
+//! The stage reads the clock once per command (`MatchStage::process`): the end of one
+//! command is the start of the next one of the batch.
 //!
 //! Risk rejections and commands for unknown instruments are published without being
 //! journaled. If the journal fails, the stage *halts*: it keeps the error (returned by
@@ -164,9 +168,11 @@ impl MatchStage {
         }
     }
 
-    /// Sequences, journals, runs and publishes one command. See the module docs.
-    pub(crate) fn process<P: PostTradeSink>(&mut self, checked: Checked, post: &mut P) {
-        let match_ns = self.clock.now_ns();
+    /// Sequences, journals, runs and publishes one command, taken by this stage at
+    /// `match_ns`. Returns its `publish_ns` (the one clock read per command here): the thread
+    /// takes the next command of the batch right away, so that is the next one's `match_ns`.
+    /// See the module docs.
+    pub(crate) fn process<P: PostTradeSink>(&mut self, checked: Checked, match_ns: u64, post: &mut P) -> u64 {
         let Checked { inbound, risk_ns, rejected } = checked;
         let (id, instrument, command) = (inbound.id, inbound.instrument, inbound.command);
         let mut stamps = Stamps { ingress_ns: inbound.ingress_ns, risk_ns, match_ns, publish_ns: 0 };
@@ -186,8 +192,15 @@ impl MatchStage {
         if let Some(kind) = unsequenced {
             stamps.publish_ns = self.clock.now_ns();
             self.record(&stamps);
-            self.publish_one(Output { command: id, instrument, journal_seq: 0, kind, last: true, stamps });
-            return;
+            self.publish_one(|| Output {
+                command: id,
+                instrument,
+                journal_seq: 0,
+                kind: kind.clone(),
+                last: true,
+                stamps,
+            });
+            return stamps.publish_ns;
         }
         let seq = match self.journal.as_mut() {
             Some(j) => match j.append(instrument, &command) {
@@ -197,16 +210,15 @@ impl MatchStage {
                     self.meter.local.counters.not_run += 1;
                     stamps.publish_ns = self.clock.now_ns();
                     self.record(&stamps);
-                    let halted = Output {
+                    self.publish_one(|| Output {
                         command: id,
                         instrument,
                         journal_seq: 0,
                         kind: OutputKind::Halted,
                         last: true,
                         stamps,
-                    };
-                    self.publish_one(halted);
-                    return;
+                    });
+                    return stamps.publish_ns;
                 }
             },
             None => {
@@ -241,18 +253,21 @@ impl MatchStage {
         match outcome {
             Outcome::Refused(err) => {
                 self.meter.local.counters.refused += 1;
-                self.publish_one(head.output(OutputKind::Refused(err), true));
+                self.publish_one(|| head.output(OutputKind::Refused(err), true));
             }
-            Outcome::Executed if self.events.is_empty() => self.publish_one(head.output(OutputKind::NoEvents, true)),
+            Outcome::Executed if self.events.is_empty() => self.publish_one(|| head.output(OutputKind::NoEvents, true)),
             Outcome::Executed => {
                 let n = self.events.len();
                 self.meter.local.counters.events += n as u64;
-                for i in 0..n {
-                    let output = head.output(OutputKind::Event(self.events[i]), i + 1 == n);
-                    self.publish_one(output);
+                // Taken out for the loop (a swap, no allocation), so outputs can borrow it.
+                let events = std::mem::take(&mut self.events);
+                for (i, event) in events.iter().enumerate() {
+                    self.publish_one(|| head.output(OutputKind::Event(*event), i + 1 == n));
                 }
+                self.events = events;
             }
         }
+        stamps.publish_ns
     }
 
     fn record(&mut self, s: &Stamps) {
@@ -262,18 +277,24 @@ impl MatchStage {
         latency.record(Stage::EndToEnd, s.publish_ns.saturating_sub(s.ingress_ns));
     }
 
-    /// Pushes one output to every live subscription (cloned for all but the last).
-    fn publish_one(&mut self, output: Output) {
+    /// Writes one output, built by `make` in each ring's slot, to every live subscription.
+    #[inline]
+    fn publish_one<F: Fn() -> Output>(&mut self, make: F) {
         self.meter.local.counters.outputs += 1;
-        let Some((last, rest)) = self.ports.split_last_mut() else { return };
         let rings = &mut self.meter.local.rings;
-        for port in rest {
+        for port in &mut self.ports {
             if !port.is_abandoned() {
-                port.publish(output.clone(), &mut self.idle, &mut rings[port.ring]);
+                port.publish(&make, &mut self.idle, &mut rings[port.ring]);
             }
         }
-        if !last.is_abandoned() {
-            last.publish(output, &mut self.idle, &mut rings[last.ring]);
+    }
+
+    /// Hands every output written so far to the subscribers. Called after each batch of
+    /// commands, before the thread does anything else (waits, controls, cuts).
+    #[inline]
+    pub(crate) fn flush(&mut self) {
+        for port in &mut self.ports {
+            port.flush();
         }
     }
 

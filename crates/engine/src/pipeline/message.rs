@@ -63,6 +63,11 @@ pub(crate) enum PostTrade {
 }
 
 /// Timestamps of one command, in nanoseconds of the pipeline clock.
+///
+/// Each engine thread reads the clock once per command: a thread takes the next command of a
+/// batch the moment it is done with the previous one, so the end of one is the start of the
+/// next (the first command of a batch gets a fresh reading). In [`super::Topology::Merged`]
+/// the one thread checks and matches a command in one go: `risk_ns == match_ns`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Stamps {
     /// When the command entered its gateway (or the intended send time given to
@@ -72,7 +77,8 @@ pub struct Stamps {
     pub risk_ns: u64,
     /// When the matching stage took it.
     pub match_ns: u64,
-    /// When its outputs were handed to the subscription rings.
+    /// When its outputs were written to the subscription rings (they are handed over to the
+    /// subscribers at the end of the matching stage's batch, see [`super::subscription`]).
     pub publish_ns: u64,
 }
 

@@ -69,6 +69,13 @@ impl RiskStage {
         self.cuts = sink;
     }
 
+    /// Pre-sizes the risk engine's order map (see [`RiskEngine::reserve_orders`]).
+    pub(crate) fn reserve_orders(&mut self, orders: usize) {
+        if let Some(risk) = self.risk.as_mut() {
+            risk.reserve_orders(orders);
+        }
+    }
+
     /// True when there is a risk engine.
     pub(crate) fn enabled(&self) -> bool {
         self.risk.is_some()

@@ -16,6 +16,16 @@
 //! # }
 //! ```
 //!
+//! [`Subscription::read`] hands each output to a closure by reference instead, without copying
+//! it out of the ring.
+//!
+//! The matching stage hands outputs over in batches: it writes them into the ring and makes
+//! them visible with one shared-counter store after each batch of commands it took (and at
+//! least every 64 outputs within a large batch). Under light load a batch is one command, so
+//! nothing waits; under heavy load the subscriber reads many outputs per hand-over, from
+//! cache lines the matching stage is done with. A command's outputs may be split between two
+//! hand-overs; `last` marks its end either way.
+//!
 //! When a subscription's ring is full, the matching stage **waits** (with its wait strategy)
 //! and counts a full-ring event: a slow consumer slows the pipeline down, it never loses
 //! outputs. Drop a subscription you no longer read; the matching stage then skips it. A
@@ -23,7 +33,7 @@
 
 use super::message::Output;
 use crate::analytics::RingGauge;
-use crate::spsc::{Consumer, Producer, PushError};
+use crate::spsc::{Consumer, Producer};
 use crate::wait::Idle;
 
 /// The consumer side of one output ring.
@@ -55,6 +65,20 @@ impl Subscription {
         self.consumer.pop_batch(max, |o| out.push(o))
     }
 
+    /// Hands at most `max` available outputs to `f` by reference, in place in the ring (no
+    /// copy); returns how many. The cheapest way to consume outputs one by one:
+    ///
+    /// ```no_run
+    /// # fn demo(mut sub: wintermute_engine::pipeline::Subscription) {
+    /// let mut completed = 0u64;
+    /// sub.read(usize::MAX, |o| completed += u64::from(o.last));
+    /// # }
+    /// ```
+    #[inline]
+    pub fn read<F: FnMut(&Output)>(&mut self, max: usize, f: F) -> usize {
+        self.consumer.read_batch(max, f)
+    }
+
     /// Outputs waiting right now.
     pub fn len(&self) -> usize {
         self.consumer.len()
@@ -77,6 +101,12 @@ impl Subscription {
     }
 }
 
+/// Most outputs the matching stage writes into a subscription ring before it hands them over,
+/// even in the middle of a batch (see [`OutputPort::publish`]): large enough that the shared
+/// counter moves once per many outputs, small enough that the subscriber starts reading
+/// long before a large batch is done.
+pub(crate) const PUBLISH_EVERY: usize = 64;
+
 /// The matching stage's side of one output ring.
 #[derive(Debug)]
 pub(crate) struct OutputPort {
@@ -90,32 +120,37 @@ impl OutputPort {
         Self { producer, ring }
     }
 
-    /// Pushes `output`, waiting while the ring is full (unless nobody reads it any more).
+    /// Writes the output `make` builds into the ring (built in its slot, not copied there),
+    /// waiting while the ring is full (unless nobody reads it any more). The subscriber sees
+    /// it at the next [`OutputPort::flush`] — at the latest once [`PUBLISH_EVERY`] outputs are
+    /// waiting — or before this port waits for room.
     #[inline]
-    pub(crate) fn publish(&mut self, output: Output, idle: &mut Idle, gauge: &mut RingGauge) {
-        let mut item = output;
+    pub(crate) fn publish<F: Fn() -> Output>(&mut self, make: F, idle: &mut Idle, gauge: &mut RingGauge) {
         let mut waited = false;
-        loop {
-            match self.producer.push(item) {
-                Ok(()) => {
-                    if waited {
-                        idle.reset();
-                    }
-                    return;
-                }
-                Err(PushError::Full(back)) => {
-                    if !waited {
-                        gauge.full();
-                        waited = true;
-                    }
-                    if self.producer.is_abandoned() {
-                        return;
-                    }
-                    item = back;
-                    idle.idle();
-                }
+        while !self.producer.push_deferred_with(&make) {
+            // The subscriber can only free what it can see.
+            self.producer.publish();
+            if !waited {
+                gauge.full();
+                waited = true;
             }
+            if self.producer.is_abandoned() {
+                return;
+            }
+            idle.idle();
         }
+        if waited {
+            idle.reset();
+        }
+        if self.producer.unpublished() >= PUBLISH_EVERY {
+            self.producer.publish();
+        }
+    }
+
+    /// Hands every output written so far to the subscriber (one shared-counter store).
+    #[inline]
+    pub(crate) fn flush(&mut self) {
+        self.producer.publish();
     }
 
     /// Samples the occupancy.

@@ -7,7 +7,9 @@
 //! | merged | `wm-engine` | each gateway ring round-robin: check, journal, book, post-trade, subscriptions |
 //!
 //! Each loop takes at most `batch` messages from a ring at a time, samples the ring's occupancy
-//! once per batch, and waits with its [`Idle`] when a whole round found nothing. The first
+//! once per batch, hands what the batch wrote into the next rings over with one store per ring
+//! (at least every [`PUBLISH_EVERY`] messages; always before it waits for room), reads the
+//! clock once per command, and waits with its [`Idle`] when a whole round found nothing. The first
 //! thread (risk or merged) looks at the control inbox once per round ([`super::control`]); the
 //! thread that owns the books checks once per round whether a periodic snapshot is due
 //! ([`super::snapshots`]).
@@ -35,6 +37,7 @@ use super::match_stage::MatchStage;
 use super::message::{Inbound, PostTrade, ToMatch};
 use super::risk_stage::{PostTradeSink, RiskStage};
 use super::snapshots::SnapshotJob;
+use super::subscription::PUBLISH_EVERY;
 use crate::analytics::{MeterPublisher, PipelineClock, Stage};
 use crate::journal::JournalError;
 use crate::spsc::{Consumer, Producer, PushError};
@@ -171,14 +174,16 @@ pub(crate) fn run_merged(
                 continue;
             }
             stage.meter.local.rings[input.ring].observe(len);
-            let clock = cfg.clock;
+            // One clock read per command: a command is taken (risk and matching, `risk_ns` =
+            // `match_ns`) the moment the previous one of the batch was published.
+            let mut now = cfg.clock.now_ns();
             work += input.consumer.pop_batch(cfg.batch, |msg| {
-                let now = clock.now_ns();
                 stage.meter.local.latency.record(Stage::GatewayToRisk, now.saturating_sub(msg.ingress_ns));
                 stage.meter.local.counters.received += 1;
                 let checked = risk.admit(msg, now);
-                stage.process(checked, &mut risk);
+                now = stage.process(checked, now, &mut risk);
             });
+            stage.flush();
         }
         let now = cfg.clock.now_ns();
         stage.meter.tick(now);
@@ -285,7 +290,7 @@ impl RiskSide {
         self.meter.local.latency.record(Stage::GatewayToRisk, now.saturating_sub(msg.ingress_ns));
         self.meter.local.counters.received += 1;
         let checked = self.risk.admit(msg, now);
-        self.forward(ToMatch::Command(checked));
+        self.forward_deferred(ToMatch::Command(checked));
     }
 
     /// One control request: a risk change is applied here, then journaled (and answered) by
@@ -307,14 +312,29 @@ impl RiskSide {
         self.links.wake_matching.wake();
     }
 
-    /// Pushes one message to the matching thread, waiting while the ring is full.
+    /// Pushes one message to the matching thread and hands it over at once.
     fn forward(&mut self, msg: ToMatch) {
+        self.forward_deferred(msg);
+        self.links.to_match.publish();
+    }
+
+    /// Writes one message into the ring to the matching thread, waiting while the ring is
+    /// full; it is handed over at the end of the batch ([`run_risk`]), or once
+    /// [`PUBLISH_EVERY`] messages are waiting, or before this thread waits for room.
+    fn forward_deferred(&mut self, msg: ToMatch) {
         let mut item = msg;
         let mut waited = false;
         loop {
-            match self.links.to_match.push(item) {
-                Ok(()) => break,
+            match self.links.to_match.push_deferred(item) {
+                Ok(()) => {
+                    if self.links.to_match.unpublished() >= PUBLISH_EVERY {
+                        self.links.to_match.publish();
+                    }
+                    break;
+                }
                 Err(PushError::Full(back)) => {
+                    // Matching can only free what it can see.
+                    self.links.to_match.publish();
                     if self.links.to_match.is_abandoned() {
                         // The matching thread died; shutdown reports its panic.
                         return;
@@ -373,6 +393,7 @@ pub(crate) fn run_risk(
         }
         work += forwarded;
         if forwarded > 0 {
+            side.links.to_match.publish();
             side.links.wake_matching.wake();
         }
         side.meter.tick(cfg.clock.now_ns());
@@ -438,14 +459,37 @@ impl PostTradePort {
         Self { producer, ring, wake_risk, idle: Idle::new(wait), full_events: 0 }
     }
 
+    /// Pushes one message to the risk thread and hands it over at once.
     fn push(&mut self, msg: PostTrade) {
+        self.push_deferred(msg);
+        self.flush();
+    }
+
+    /// Hands everything written so far over to the risk thread.
+    fn flush(&mut self) {
+        if let Some(tx) = self.producer.as_mut() {
+            tx.publish();
+        }
+    }
+
+    /// Writes one message into the ring to the risk thread, waiting while the ring is full;
+    /// it is handed over at the end of the matching batch, or once [`PUBLISH_EVERY`] messages
+    /// are waiting, or before this thread waits for room.
+    fn push_deferred(&mut self, msg: PostTrade) {
         let Some(tx) = self.producer.as_mut() else { return };
         let mut item = msg;
         let mut waited = false;
         loop {
-            match tx.push(item) {
-                Ok(()) => break,
+            match tx.push_deferred(item) {
+                Ok(()) => {
+                    if tx.unpublished() >= PUBLISH_EVERY {
+                        tx.publish();
+                    }
+                    break;
+                }
                 Err(PushError::Full(back)) => {
+                    // Risk can only free what it can see.
+                    tx.publish();
                     if tx.is_abandoned() {
                         return;
                     }
@@ -468,12 +512,12 @@ impl PostTradePort {
 impl PostTradeSink for PostTradePort {
     #[inline]
     fn event(&mut self, instrument: InstrumentId, event: &Event) {
-        self.push(PostTrade::Event(instrument, *event));
+        self.push_deferred(PostTrade::Event(instrument, *event));
     }
 
     #[inline]
     fn refused(&mut self, instrument: InstrumentId, command: &Command) {
-        self.push(PostTrade::Refused(instrument, *command));
+        self.push_deferred(PostTrade::Refused(instrument, *command));
     }
 }
 
@@ -503,11 +547,15 @@ pub(crate) fn run_matching(
         let len = rx.len();
         let n = if len > 0 {
             stage.meter.local.rings[rx_ring].observe(len);
-            rx.pop_batch(cfg.batch, |msg| match msg {
-                ToMatch::Command(checked) => stage.process(checked, &mut post),
+            // One clock read per command: the next command is taken when the previous one
+            // was published.
+            let mut now = cfg.clock.now_ns();
+            let n = rx.pop_batch(cfg.batch, |msg| match msg {
+                ToMatch::Command(checked) => now = stage.process(checked, now, &mut post),
                 ToMatch::Control(order) => {
                     let (control, reply) = *order;
                     stage.control(&control, reply);
+                    now = cfg.clock.now_ns();
                 }
                 ToMatch::Snapshot(reply) => {
                     cut_asked = false;
@@ -516,8 +564,12 @@ pub(crate) fn run_matching(
                         // Answered already; the risk thread must not wait for it.
                         None => post.push(PostTrade::CutAborted),
                     }
+                    now = cfg.clock.now_ns();
                 }
-            })
+            });
+            stage.flush();
+            post.flush();
+            n
         } else {
             0
         };

@@ -3,6 +3,8 @@
 use wintermute_core::order::{Command, NewOrder, OrderType, Side};
 use wintermute_core::{AccountId, InstrumentId, OrderId, Price, Qty};
 
+use std::collections::hash_map::Entry;
+
 use super::{Account, Clock, InstrumentRisk, OpenOrder, RiskEngine, RiskError};
 
 /// What an order would add, for the limits that look at a worst case.
@@ -30,25 +32,33 @@ impl<C: Clock> RiskEngine<C> {
     }
 
     fn check_new(&mut self, instrument: InstrumentId, o: &NewOrder) -> Result<(), RiskError> {
-        if self.orders.contains_key(&(instrument, o.order_id)) {
-            return Err(RiskError::DuplicateOrderId { instrument, order_id: o.order_id });
-        }
-        if let Some(limits) = self.default_limits {
-            self.accounts.entry(o.account).or_insert_with(|| Account::new(limits));
-        }
+        // One probe of each map per order: the order map's entry serves the duplicate check
+        // and the reservation, the account's is looked up once for every limit.
+        let reservation = match self.orders.entry((instrument, o.order_id)) {
+            Entry::Occupied(_) => return Err(RiskError::DuplicateOrderId { instrument, order_id: o.order_id }),
+            Entry::Vacant(v) => v,
+        };
+        let account = match self.default_limits {
+            Some(limits) => Some(self.accounts.entry(o.account).or_insert_with(|| Account::new(limits))),
+            None => self.accounts.get_mut(&o.account),
+        };
         let price = (o.order_type == OrderType::Limit).then_some(o.price);
         let p = Proposal { account: o.account, instrument, side: o.side, qty: o.qty, added: o.qty, price };
-        self.check_proposal(&p, true)?;
-        let account = self.accounts.get_mut(&o.account).ok_or(RiskError::UnknownAccount { account: o.account })?;
+        let limits = Limits { killed: self.killed, instruments: &self.instruments, clock: &self.clock };
+        let account = limits.check(account, &p, true)?;
         account.open_orders += 1;
         let slot = account.slot(instrument);
         match o.side {
             Side::Buy => slot.open_buy += o.qty,
             Side::Sell => slot.open_sell += o.qty,
         }
-        let reserved =
-            OpenOrder { account: o.account, side: o.side, price: o.price, remaining: o.qty, accepted: false };
-        self.orders.insert((instrument, o.order_id), reserved);
+        reservation.insert(OpenOrder {
+            account: o.account,
+            side: o.side,
+            price: o.price,
+            remaining: o.qty,
+            accepted: false,
+        });
         Ok(())
     }
 
@@ -74,17 +84,35 @@ impl<C: Clock> RiskEngine<C> {
             added: (new_qty - o.remaining).max(0),
             price: Some(price.unwrap_or(o.price)),
         };
-        self.check_proposal(&p, false)
+        let account = self.accounts.get_mut(&o.account);
+        let limits = Limits { killed: self.killed, instruments: &self.instruments, clock: &self.clock };
+        limits.check(account, &p, false).map(|_| ())
     }
+}
 
-    /// Every limit, in the documented order. `new_order`: counts toward open orders.
-    fn check_proposal(&mut self, p: &Proposal, new_order: bool) -> Result<(), RiskError> {
+/// What the limits read besides the account: the global kill switch, the instruments and the
+/// clock (borrowed field by field, so that the maps can be borrowed next to them).
+struct Limits<'a, C: Clock> {
+    killed: bool,
+    instruments: &'a [InstrumentRisk],
+    clock: &'a C,
+}
+
+impl<C: Clock> Limits<'_, C> {
+    /// Every limit, in the documented order, for `account` (`None`: unknown). `new_order`:
+    /// counts toward open orders. Returns the account when the proposal passes.
+    fn check<'a>(
+        &self,
+        account: Option<&'a mut Account>,
+        p: &Proposal,
+        new_order: bool,
+    ) -> Result<&'a mut Account, RiskError> {
         let (account_id, instrument) = (p.account, p.instrument);
         if self.killed {
             return Err(RiskError::GlobalKillSwitch);
         }
         let inst = self.instruments.get(instrument as usize).ok_or(RiskError::UnknownInstrument { instrument })?;
-        let account = self.accounts.get_mut(&account_id).ok_or(RiskError::UnknownAccount { account: account_id })?;
+        let account = account.ok_or(RiskError::UnknownAccount { account: account_id })?;
         let limits = account.limits;
         if account.killed {
             return Err(RiskError::AccountKillSwitch { account: account_id });
@@ -118,7 +146,8 @@ impl<C: Clock> RiskEngine<C> {
                 limit: limits.max_open_orders,
             });
         }
-        check_worst_case(account, inst, p, max_position)
+        check_worst_case(account, inst, p, max_position)?;
+        Ok(account)
     }
 }
 

@@ -170,6 +170,10 @@ impl WatchReport {
 }
 
 /// Connects per `config`, keeps the books in sync until `limits` say stop, and reports.
+///
+/// Binance with `binance_scales` runs on integer books ([`BinanceTickFeed`](crate::sync::BinanceTickFeed));
+/// the report then gives prices as the canonical text of ticks × tick size. With
+/// `binance_fetch_scales`, the missing scales are fetched first (Binance `exchangeInfo`).
 pub fn watch_blocking(config: &FeedConfig, limits: WatchLimits) -> Result<WatchReport, FeedError> {
     watch_blocking_with(config, limits, Duration::MAX, |_, _| {})
 }
@@ -184,6 +188,17 @@ pub fn watch_blocking_with(
 ) -> Result<WatchReport, FeedError> {
     let rt = runtime()?;
     let on_tick: &mut dyn FnMut(&VerifyReport, &FeedCounters) = &mut on_tick;
+    let mut filled;
+    let config = if config.binance_fetch_scales {
+        filled = config.clone();
+        rt.block_on(super::exchange_info::fill_binance_scales(&mut filled))?;
+        &filled
+    } else {
+        config
+    };
+    if let Some(books) = config.binance_tick_feed()? {
+        return rt.block_on(watch(config, limits, books, tick, on_tick));
+    }
     match config.venue {
         Venue::Binance => rt.block_on(watch(config, limits, BinanceBooks::new(), tick, on_tick)),
         Venue::Coinbase => rt.block_on(watch(config, limits, CoinbaseBooks::new(), tick, on_tick)),

@@ -60,11 +60,12 @@ use tokio_tungstenite::Connector;
 use super::endpoints::{self, Protocol};
 use super::http;
 use super::tls;
+use crate::binance_ticks::TickScale;
 use crate::decimal::Symbol;
 use crate::error::FeedError;
 use crate::message::Venue;
 use crate::recording::{Record, RecordingWriter};
-use crate::sync::{FeedEvent, FeedHandler, SyncState};
+use crate::sync::{BinanceTickFeed, FeedEvent, FeedHandler, SyncState};
 
 /// Reconnect delays: `initial * 2^attempt`, capped at `max`, minus up to `jitter` of itself at
 /// random (so many clients do not reconnect in lockstep).
@@ -93,6 +94,9 @@ impl Backoff {
         Duration::from_secs_f64((full * (1.0 - jitter)).max(0.0))
     }
 }
+
+/// Default [`FeedConfig::binance_tick_window`].
+pub const DEFAULT_BINANCE_TICK_WINDOW: usize = 1 << 16;
 
 /// What to connect to and how to behave. [`FeedConfig::new`] gives the live endpoints and sane
 /// timeouts; tests override `ws_base`/`rest_base` to point at 127.0.0.1.
@@ -135,6 +139,20 @@ pub struct FeedConfig {
     /// Extra trusted certificate authorities (a PEM file) for `wss://` and `https://`, on top of
     /// Mozilla's roots (see [`super::tls`]); for a TLS-inspecting proxy or a private endpoint.
     pub tls_ca_file: Option<PathBuf>,
+    /// Binance on integer books: each symbol's tick size and lot size (`exchangeInfo`
+    /// `PRICE_FILTER.tickSize`, `LOT_SIZE.stepSize`). Empty (the default): the decimal builder.
+    /// Given, it must name every subscribed symbol, and only those (see
+    /// [`FeedConfig::binance_tick_feed`]).
+    pub binance_scales: Vec<(String, TickScale)>,
+    /// Ticks per side in the dense window of each integer book (a multiple of 64 in 64..=2^20;
+    /// default 65,536: about 1 MiB per symbol, and a 1,000-level snapshot mostly inside the
+    /// window, which measured 14% faster than 4,096 on the recorded session).
+    pub binance_tick_window: usize,
+    /// Fetch the scales of subscribed symbols that have none from Binance's
+    /// `GET /api/v3/exchangeInfo` (at `rest_base`) before connecting; see
+    /// [`super::exchange_info::fill_binance_scales`] (which [`watch_blocking`](super::blocking::watch_blocking)
+    /// calls).
+    pub binance_fetch_scales: bool,
 }
 
 impl FeedConfig {
@@ -165,7 +183,42 @@ impl FeedConfig {
             resubscribe_interval: Duration::from_secs(1),
             record: None,
             tls_ca_file: None,
+            binance_scales: Vec::new(),
+            binance_tick_window: DEFAULT_BINANCE_TICK_WINDOW,
+            binance_fetch_scales: false,
         }
+    }
+
+    /// The integer-book builder for this configuration: `None` when no scale is given (the
+    /// decimal builder runs); an error when scales are given for another venue, or when they
+    /// do not name exactly the subscribed symbols (a symbol without a scale cannot be read into
+    /// an integer book; a scale for a symbol not subscribed is most likely a typo).
+    pub fn binance_tick_feed(&self) -> Result<Option<BinanceTickFeed>, FeedError> {
+        let err = |reason: String| FeedError::Config { field: "binance_scales", reason };
+        if self.binance_fetch_scales {
+            let why = "binance_fetch_scales is set: fetch them first (exchange_info::fill_binance_scales)";
+            return Err(err(why.into()));
+        }
+        if self.binance_scales.is_empty() {
+            return Ok(None);
+        }
+        if self.venue != Venue::Binance {
+            return Err(err(format!("tick scales are for binance, not venue={}", self.venue.name())));
+        }
+        let upper = |s: &String| s.to_ascii_uppercase();
+        let scaled: Vec<String> = self.binance_scales.iter().map(|(s, _)| upper(s)).collect();
+        let subscribed: Vec<String> = self.symbols.iter().map(upper).collect();
+        let missing: Vec<&String> = subscribed.iter().filter(|s| !scaled.contains(s)).collect();
+        if !missing.is_empty() {
+            return Err(err(format!(
+                "no tick scale for symbols={missing:?}: give one for every subscribed symbol or none"
+            )));
+        }
+        let extra: Vec<&String> = scaled.iter().filter(|s| !subscribed.contains(s)).collect();
+        if !extra.is_empty() {
+            return Err(err(format!("tick scales for symbols={extra:?} that are not subscribed")));
+        }
+        BinanceTickFeed::new(&self.binance_scales, self.binance_tick_window).map(Some)
     }
 
     /// The WebSocket URL opened.

@@ -9,6 +9,7 @@
 //! * [`blocking`]: `replay_serve_blocking` and `watch_blocking`, for the Python bindings and the
 //!   `wintermute feeds serve` / `watch` commands (no async runtime needed by the caller).
 //! * [`endpoints`]: the venues' URLs and subscribe messages.
+//! * [`exchange_info`]: Binance tick and lot sizes from `exchangeInfo`, for the integer books.
 //! * [`http`]: the minimal HTTP/1.1 GET the Binance snapshot needs (`http://` and `https://`).
 //! * [`tls`]: rustls for `wss://` and `https://`, certificates verified against Mozilla's roots
 //!   (plus an optional PEM file of extra authorities); verification cannot be turned off.
@@ -17,6 +18,7 @@ pub mod blocking;
 pub mod client;
 pub mod dialect;
 pub mod endpoints;
+pub mod exchange_info;
 pub mod http;
 pub(crate) mod reference;
 pub mod replay_server;

@@ -129,6 +129,9 @@ pub struct ReplayOptions {
     pub venue: Option<Venue>,
     /// Answer this many REST depth requests with HTTP 429 before serving any (rate-limit drill).
     pub rest_failures: u32,
+    /// `(symbol, tick_size, lot_size)` served at `GET /api/v3/exchangeInfo` (Binance's shape,
+    /// see [`super::exchange_info`]); empty: that path is refused like any unknown one.
+    pub binance_exchange_info: Vec<(String, String, String)>,
 }
 
 impl Default for ReplayOptions {
@@ -142,6 +145,7 @@ impl Default for ReplayOptions {
             close_at_end: false,
             venue: None,
             rest_failures: 0,
+            binance_exchange_info: Vec::new(),
         }
     }
 }
@@ -449,6 +453,10 @@ async fn serve_http(mut stream: TcpStream, shared: &Shared) -> std::io::Result<(
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let path = target.split('?').next().unwrap_or("");
     let depth_path = path.ends_with("/depth") && path.starts_with("/api/");
+    if method == "GET" && path == "/api/v3/exchangeInfo" && !shared.options.binance_exchange_info.is_empty() {
+        let body = super::exchange_info::exchange_info_body(&shared.options.binance_exchange_info);
+        return http::write_response(&mut stream, 200, "OK", &body).await;
+    }
     let symbol = query_param(target, "symbol").map(str::to_ascii_uppercase);
     let limit = query_param(target, "limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(100).min(5000);
     let drill = {

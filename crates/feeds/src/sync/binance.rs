@@ -167,6 +167,8 @@ impl BinanceBooks {
 }
 
 impl FeedHandler for BinanceBooks {
+    type Book = crate::book::L2Book;
+
     fn venue(&self) -> Venue {
         Venue::Binance
     }

@@ -68,6 +68,8 @@ fn resync_connection(streams: &mut Streams, conn: u32, gap: bool) -> Option<Symb
 }
 
 impl FeedHandler for CoinbaseBooks {
+    type Book = crate::book::L2Book;
+
     fn venue(&self) -> Venue {
         Venue::Coinbase
     }

@@ -130,6 +130,8 @@ impl KrakenBooks {
 }
 
 impl FeedHandler for KrakenBooks {
+    type Book = crate::book::L2Book;
+
     fn venue(&self) -> Venue {
         Venue::Kraken
     }

@@ -11,7 +11,11 @@
 //! ```
 //!
 //! The venue rules live in [`binance`], [`coinbase`] and [`kraken`]; each builder implements
-//! [`FeedHandler`], the interface a connector or a replay feeds with frames. Builders never
+//! [`FeedHandler`], the interface a connector or a replay feeds with frames. The decimal builders
+//! keep each level's exchange text in an [`L2Book`]; [`binance_ticks`] is Binance on integer
+//! books ([`BinanceTickFeed`], ticks and lots with each symbol's [`ScaledBook`] scale), the fast
+//! path when the tick and lot sizes are known. [`FeedHandler::Book`] says which book a builder's
+//! streams hold, and [`BookView`] reads either as exact decimal levels. Builders never
 //! panic on input: a frame that does not parse is counted in `errors` (and, when the venue has no
 //! other way to detect a lost book message, makes the affected books resync), and the `Result`
 //! tells the caller what went wrong.
@@ -40,6 +44,8 @@
 //! emission point.
 
 pub mod binance;
+pub mod binance_ticks;
+pub mod book_view;
 pub mod coinbase;
 pub mod kraken;
 
@@ -52,6 +58,8 @@ use crate::message::{LevelUpdate, Venue};
 use crate::normalized::Tap;
 
 pub use binance::BinanceBooks;
+pub use binance_ticks::BinanceTickFeed;
+pub use book_view::{BookView, ScaledBook};
 pub use coinbase::CoinbaseBooks;
 pub use kraken::KrakenBooks;
 
@@ -96,8 +104,12 @@ pub struct StreamStats {
 }
 
 /// One (venue, symbol) stream: its book, state and counters.
+///
+/// The book is the decimal [`L2Book`] (exchange text kept) for every builder but
+/// [`BinanceTickFeed`], whose streams hold a [`ScaledBook`] (integer ticks and lots with the
+/// instrument's scale). Consumers that serve both read the book through [`BookView`].
 #[derive(Debug, Clone)]
-pub struct BookStream {
+pub struct BookStream<B = L2Book> {
     /// Venue.
     pub venue: Venue,
     /// Symbol as the venue writes it.
@@ -107,22 +119,15 @@ pub struct BookStream {
     /// Sync state.
     pub state: SyncState,
     /// The local book (empty unless `Live`).
-    pub book: L2Book,
+    pub book: B,
     /// Counters.
     pub stats: StreamStats,
 }
 
-impl BookStream {
-    /// A new stream waiting for its snapshot.
-    pub fn new(venue: Venue, symbol: Symbol, conn: u32) -> Self {
-        BookStream {
-            venue,
-            symbol,
-            conn,
-            state: SyncState::Buffering,
-            book: L2Book::new(),
-            stats: StreamStats::default(),
-        }
+impl<B: BookView> BookStream<B> {
+    /// A new stream waiting for its snapshot, with `book` (empty) as its book.
+    pub fn with_book(venue: Venue, symbol: Symbol, conn: u32, book: B) -> Self {
+        BookStream { venue, symbol, conn, state: SyncState::Buffering, book, stats: StreamStats::default() }
     }
 
     /// Discards the book and waits for a new snapshot.
@@ -130,6 +135,29 @@ impl BookStream {
         self.book.clear();
         self.state = SyncState::Resyncing;
         self.stats.resyncs += 1;
+    }
+
+    /// Counts a crossed book after an applied message.
+    #[inline]
+    pub fn note_applied(&mut self) {
+        if self.book.is_crossed() {
+            self.stats.crossed += 1;
+        }
+    }
+
+    /// Best bid and ask prices as exact decimals, when the book is live.
+    pub fn top(&self) -> (Option<Decimal>, Option<Decimal>) {
+        if self.state != SyncState::Live {
+            return (None, None);
+        }
+        (self.book.best_bid_level().map(|l| l.price), self.book.best_ask_level().map(|l| l.price))
+    }
+}
+
+impl BookStream {
+    /// A new stream waiting for its snapshot.
+    pub fn new(venue: Venue, symbol: Symbol, conn: u32) -> Self {
+        Self::with_book(venue, symbol, conn, L2Book::new())
     }
 
     /// Applies a book message that carries absolute levels: a snapshot (replaces the book, the
@@ -151,21 +179,6 @@ impl BookStream {
             return None;
         }
         Some(snapshot)
-    }
-
-    /// Counts a crossed book after an applied message.
-    pub fn note_applied(&mut self) {
-        if self.book.is_crossed() {
-            self.stats.crossed += 1;
-        }
-    }
-
-    /// Best bid and ask prices, when the book is live.
-    pub fn top(&self) -> (Option<Decimal>, Option<Decimal>) {
-        if self.state != SyncState::Live {
-            return (None, None);
-        }
-        (self.book.best_bid().map(|l| l.price), self.book.best_ask().map(|l| l.price))
     }
 }
 
@@ -215,7 +228,13 @@ pub enum FeedEvent {
 }
 
 /// The interface a connector or a replay drives a venue's builder through.
+///
+/// `Book` is the book type of the builder's streams: [`L2Book`] for the decimal builders,
+/// [`ScaledBook`] for [`BinanceTickFeed`]. Code generic over `H: FeedHandler` reads either
+/// through [`BookView`]; a trait object names it (`dyn FeedHandler<Book = L2Book>`).
 pub trait FeedHandler {
+    /// The book type held by the streams.
+    type Book: BookView;
     /// The venue handled.
     fn venue(&self) -> Venue;
     /// A connection opened (a fresh connection restarts per-connection sequences).
@@ -255,7 +274,7 @@ pub trait FeedHandler {
         None
     }
     /// All streams seen so far, in no particular order.
-    fn streams(&self) -> Vec<&BookStream>;
+    fn streams(&self) -> Vec<&BookStream<Self::Book>>;
     /// Malformed frames that could not be attributed to a stream.
     fn unattributed_errors(&self) -> u64;
 
