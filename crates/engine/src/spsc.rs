@@ -223,20 +223,9 @@ impl<T> Producer<T> {
     /// is full.
     #[inline]
     pub fn push(&mut self, value: T) -> Result<(), PushError<T>> {
-        if self.tail.wrapping_sub(self.cached_head) == self.capacity() {
-            self.cached_head = self.shared.head.load(Ordering::Acquire);
-            if self.tail.wrapping_sub(self.cached_head) == self.capacity() {
-                return Err(PushError::Full(value));
-            }
-        }
-        // SAFETY: `tail - head < capacity`, so the slot at `tail` is free: the consumer has
-        // moved its previous value out (its Release store of `head`, which we loaded with
-        // Acquire, orders that read before this write) and will not read it until we publish
-        // `tail + 1` below. We are the only producer (`&mut self`, no `Clone`).
-        unsafe { (*self.shared.slot(self.tail)).write(value) };
-        self.tail = self.tail.wrapping_add(1);
-        self.published = self.tail;
-        self.shared.tail.store(self.tail, Ordering::Release);
+        self.push_deferred(value)?;
+        // Always non-empty here: `value` itself is unpublished.
+        self.publish();
         Ok(())
     }
 
