@@ -475,9 +475,13 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         let t = c.now_ns();
         assert!(t >= 2_000_000, "2 ms slept, clock says {t} ns");
-        // Two reads of each clock apart: equal to well within 50 µs.
-        let back = c.ns_at(c.instant_at(t));
-        assert!(back.abs_diff(t) < 50_000, "{t} -> {back}");
+        // Two reads of each clock apart: equal to well within 50 µs. A thread descheduled
+        // between two paired reads (a loaded CI machine) skews one attempt, not three.
+        let close = (0..3).any(|_| {
+            let t = c.now_ns();
+            c.ns_at(c.instant_at(t)).abs_diff(t) < 50_000
+        });
+        assert!(close, "ns_at(instant_at(t)) is not t in 3 attempts");
         let later = c.ns_at(Instant::now() + Duration::from_millis(5));
         assert!(later.abs_diff(t + 5_000_000) < 1_000_000, "{t} + 5 ms -> {later}");
         let mut last = c.now_ns();
@@ -486,10 +490,14 @@ mod tests {
             assert!(now >= last, "{now} after {last}");
             last = now;
         }
-        // Against the standard clock over 20 ms: within 2%.
-        let (t0, s0) = (c.now_ns(), Instant::now());
-        std::thread::sleep(Duration::from_millis(20));
-        let (dt, ds) = (c.now_ns() - t0, s0.elapsed().as_nanos() as u64);
-        assert!(dt.abs_diff(ds) * 50 < ds, "pipeline clock {dt} ns vs std {ds} ns");
+        // Against the standard clock over 20 ms: within 2% (best of 3 attempts, as above).
+        let rates: Vec<(u64, u64)> = (0..3)
+            .map(|_| {
+                let (t0, s0) = (c.now_ns(), Instant::now());
+                std::thread::sleep(Duration::from_millis(20));
+                (c.now_ns() - t0, s0.elapsed().as_nanos() as u64)
+            })
+            .collect();
+        assert!(rates.iter().any(|&(dt, ds)| dt.abs_diff(ds) * 50 < ds), "pipeline clock vs std (ns): {rates:?}");
     }
 }
