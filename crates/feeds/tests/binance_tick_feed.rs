@@ -9,13 +9,16 @@
 //! counted error that resyncs the book from a fresh snapshot. Every network test is bounded.
 
 mod common;
+#[path = "common/net.rs"]
+mod net;
 
 use std::time::Duration;
 
 use common::*;
+use net::{fast, local, run_until};
 use wintermute_feeds::binance_ticks::TickScale;
 use wintermute_feeds::book::{Level, Side};
-use wintermute_feeds::net::client::{run_feed, stop_pair, Backoff, FeedConfig, FeedCounters};
+use wintermute_feeds::net::client::{FeedConfig, FeedCounters};
 use wintermute_feeds::net::exchange_info::fill_binance_scales;
 use wintermute_feeds::net::replay_server::{Fault, Pace, ReplayOptions, ReplayServer};
 use wintermute_feeds::normalized::NormalizedEvent;
@@ -112,38 +115,25 @@ fn comparable(r: &VerifyReport) -> Vec<StreamReport> {
 }
 
 fn config(server: &ReplayServer) -> FeedConfig {
-    let mut c = FeedConfig::new(Venue::Binance, SYMBOLS.iter().map(|s| s.to_string()).collect());
-    c.ws_base = server.ws_url();
-    c.rest_base = server.rest_url();
-    c.connect_timeout = Duration::from_secs(2);
-    c.http_timeout = Duration::from_secs(2);
-    c.keepalive_after = Duration::from_secs(2);
-    c.idle_timeout = Duration::from_secs(4);
-    c.backoff = Backoff { initial: Duration::from_millis(20), max: Duration::from_millis(200), jitter: 0.5 };
-    c.max_attempts = Some(5);
+    let mut c = local(FeedConfig::new(Venue::Binance, SYMBOLS.iter().map(|s| s.to_string()).collect()), server);
     c.binance_scales = scales();
     c
 }
 
 async fn serve(text: &str, faults: Vec<Fault>) -> ReplayServer {
-    ReplayServer::start(text, ReplayOptions { pace: Pace::Fast, faults, ..Default::default() }).await.unwrap()
+    ReplayServer::start(text, fast(faults)).await.unwrap()
 }
 
 /// Runs the connector on the integer books the configuration asks for, until the server is
 /// drained and every book is live (bounded by [`LIMIT`]).
 async fn run_ticks(cfg: &FeedConfig, server: &ReplayServer) -> (BinanceTickFeed, FeedCounters) {
     let mut books = cfg.binance_tick_feed().unwrap().expect("scales are configured");
-    let (_handle, mut stop) = stop_pair();
     let done = |h: &BinanceTickFeed, c: &FeedCounters| {
         let st = server.stats();
         let live = h.streams().iter().all(|s| s.state == SyncState::Live);
         st.cursor == st.total && st.frames_sent == c.frames && live
     };
-    let counters = match tokio::time::timeout(LIMIT, run_feed(cfg, &mut books, &mut stop, done)).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => panic!("connector failed: {e}"),
-        Err(_) => panic!("timed out after {LIMIT:?}: {}", handler_report(&books).to_json()),
-    };
+    let counters = run_until(cfg, &mut books, LIMIT, done).await;
     (books, counters)
 }
 

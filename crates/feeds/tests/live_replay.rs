@@ -4,10 +4,13 @@
 //! sockets) must be detected and repaired. Every test is bounded by a timeout.
 
 mod common;
+#[path = "common/net.rs"]
+mod net;
 
 use std::time::Duration;
 
 use common::*;
+use net::{fast, local, run_until};
 use wintermute_feeds::book::L2Book;
 use wintermute_feeds::net::client::{run_feed, stop_pair, Backoff, FeedConfig, FeedCounters};
 use wintermute_feeds::net::replay_server::{Fault, Pace, ReplayOptions, ReplayServer, ReplayStats};
@@ -19,35 +22,15 @@ use wintermute_feeds::{verify_path, Venue, VerifyReport};
 const LIMIT: Duration = Duration::from_secs(20);
 
 fn config(venue: Venue, server: &ReplayServer, symbols: Vec<String>) -> FeedConfig {
-    let mut c = FeedConfig::new(venue, symbols);
-    c.ws_base = server.ws_url();
-    c.rest_base = server.rest_url();
-    c.connect_timeout = Duration::from_secs(2);
-    c.http_timeout = Duration::from_secs(2);
-    c.keepalive_after = Duration::from_secs(2);
-    c.idle_timeout = Duration::from_secs(4);
-    c.backoff = Backoff { initial: Duration::from_millis(20), max: Duration::from_millis(200), jitter: 0.5 };
-    c.max_attempts = Some(5);
-    c.resubscribe_interval = Duration::from_secs(2);
-    c
+    local(FeedConfig::new(venue, symbols), server)
 }
 
-fn fast(faults: Vec<Fault>) -> ReplayOptions {
-    ReplayOptions { pace: Pace::Fast, faults, ..Default::default() }
-}
-
-/// Runs the connector until `done`, bounded by [`LIMIT`].
 async fn run<H: FeedHandler>(
     cfg: &FeedConfig,
     books: &mut H,
     done: impl FnMut(&H, &FeedCounters) -> bool,
 ) -> FeedCounters {
-    let (_handle, mut stop) = stop_pair();
-    match tokio::time::timeout(LIMIT, run_feed(cfg, books, &mut stop, done)).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => panic!("connector failed: {e}"),
-        Err(_) => panic!("timed out after {LIMIT:?}: {}", handler_report(books).to_json()),
-    }
+    run_until(cfg, books, LIMIT, done).await
 }
 
 fn all_live(h: &dyn FeedHandler<Book = L2Book>, n: usize) -> bool {

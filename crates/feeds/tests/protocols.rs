@@ -5,14 +5,17 @@
 //! must be detected (a checksum mismatch, a `sequence_num` gap) and repaired by a resubscription.
 
 mod common;
+#[path = "common/net.rs"]
+mod net;
 
 use std::time::Duration;
 
 use common::*;
+use net::{fast, local, run_until};
 use wintermute_feeds::book::L2Book;
-use wintermute_feeds::net::client::{run_feed, stop_pair, Backoff, FeedConfig, FeedCounters};
+use wintermute_feeds::net::client::{FeedConfig, FeedCounters};
 use wintermute_feeds::net::endpoints::Protocol;
-use wintermute_feeds::net::replay_server::{Fault, Pace, ReplayOptions, ReplayServer};
+use wintermute_feeds::net::replay_server::{Fault, ReplayServer};
 use wintermute_feeds::sync::{CoinbaseBooks, FeedHandler, KrakenBooks, SyncState};
 use wintermute_feeds::verify::handler_report;
 use wintermute_feeds::{verify_path, StreamReport, Venue};
@@ -20,20 +23,7 @@ use wintermute_feeds::{verify_path, StreamReport, Venue};
 const LIMIT: Duration = Duration::from_secs(30);
 
 fn config(protocol: Protocol, server: &ReplayServer, symbols: Vec<String>) -> FeedConfig {
-    let mut c = FeedConfig::for_protocol(protocol, symbols);
-    c.ws_base = server.ws_url();
-    c.rest_base = server.rest_url();
-    c.connect_timeout = Duration::from_secs(2);
-    c.keepalive_after = Duration::from_secs(2);
-    c.idle_timeout = Duration::from_secs(4);
-    c.backoff = Backoff { initial: Duration::from_millis(20), max: Duration::from_millis(200), jitter: 0.5 };
-    c.max_attempts = Some(5);
-    c.resubscribe_interval = Duration::from_secs(2);
-    c
-}
-
-fn fast(faults: Vec<Fault>) -> ReplayOptions {
-    ReplayOptions { pace: Pace::Fast, faults, ..Default::default() }
+    local(FeedConfig::for_protocol(protocol, symbols), server)
 }
 
 async fn run<H: FeedHandler>(
@@ -41,16 +31,9 @@ async fn run<H: FeedHandler>(
     books: &mut H,
     done: impl FnMut(&H, &FeedCounters) -> bool,
 ) -> FeedCounters {
-    let (_handle, mut stop) = stop_pair();
-    match tokio::time::timeout(LIMIT, run_feed(cfg, books, &mut stop, done)).await {
-        Ok(Ok(c)) => c,
-        Ok(Err(e)) => panic!("connector failed: {e}"),
-        Err(_) => panic!("timed out after {LIMIT:?}: {}", handler_report(books).to_json()),
-    }
+    run_until(cfg, books, LIMIT, done).await
 }
 
-/// The server served the whole recording, the client read every frame it sent, and all `n`
-/// books are live.
 fn drained(server: &ReplayServer, c: &FeedCounters, books: &dyn FeedHandler<Book = L2Book>, n: usize) -> bool {
     let st = server.stats();
     let streams = books.streams();
