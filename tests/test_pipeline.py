@@ -38,6 +38,7 @@ BTC = {
     "max_price": "1000000",
 }
 PARK = {"kind": "park", "timeout_us": 200}
+BOOK_DELTA = next(k for k, name in batch.KIND_NAMES.items() if name == "book_delta")
 EVENT_FIELDS = [n for n in batch.EVENT_DTYPE.names or () if n not in ("command", "_pad")]
 
 
@@ -91,6 +92,11 @@ def outcome_names(out: npt.NDArray[np.void]) -> list[str]:
             {"instruments": [BTC], "subscriptions": {"capacity": 1 << 31}},
             "subscriptions.capacity",
             "range",
+        ),
+        (
+            {"instruments": [BTC], "subscriptions": {"book_deltas": "no"}},
+            "subscriptions.book_deltas",
+            "true or false",
         ),
         ({"instruments": [BTC], "journal": {"fsync": "none"}}, "journal.dir", "directory"),
         (
@@ -380,6 +386,23 @@ def test_outputs_equal_the_in_thread_engine_events() -> None:
     expected = ref.submit_batch(0, commands)
     got = out[(out["outcome"] == 0) | (out["outcome"] == 2)]
     assert len(got) == len(expected) > len(commands)
+    for name in EVENT_FIELDS:
+        assert np.array_equal(got[name], expected[name]), name
+
+
+def test_an_execution_feed_gets_every_event_but_the_book_deltas() -> None:
+    wl = _core.generate_workload("exchange_core", 7, 3_000)
+    commands = np.concatenate([wl["warmup"], wl["commands"]]).view(batch.COMMAND_DTYPE)
+    cfg = workload_config(wl, subscriptions={"count": 1, "book_deltas": False})
+    assert EngineConfig.from_dict(cfg).subscriptions.book_deltas is False
+    with Pipeline(cfg) as eng:
+        assert eng.gateway(0).submit_batch(0, commands) == (1, len(commands))
+        out = eng.subscription(0).poll(timeout=30.0, until_commands=len(commands))
+    assert int(np.count_nonzero(out["last"])) == len(commands)
+    expected = in_thread_engine(wl["spec"]).submit_batch(0, commands)
+    expected = expected[expected["kind"] != BOOK_DELTA]
+    got = out[(out["outcome"] == 0) | (out["outcome"] == 2)]
+    assert len(got) == len(expected) >= len(commands)
     for name in EVENT_FIELDS:
         assert np.array_equal(got[name], expected[name]), name
 

@@ -236,12 +236,23 @@ def test_bench_pipeline_json_has_the_core_bench_shape(capsys: pytest.CaptureFixt
         assert r["commands"] >= 1000
     assert doc["results"][0]["offered_ops_per_s"] == 20_000
     assert any("journal vs no journal" in note for note in doc["notes"])
+    assert doc["workload"]["outputs"] == "executions"
     assert main([*argv[:2], "--rates", "20k", "--journal", "off", "--seconds", "0.05"]) == 0
     assert "wintermute-pipeline" in capsys.readouterr().out
+    one = ["--rates", "20k", "--journal", "off", "--seconds", "0.05", "--json"]
+    assert main([*argv[:2], *one, "--outputs", "all"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["system"] for r in doc["results"]] == [f"{prefix}+deltas@20k/no-journal"]
+    assert doc["workload"]["outputs"] == "all"
 
 
 def test_bench_pipeline_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
-    for bad in (["--rates", "1.5M"], ["--journal", "sometimes"], ["--seconds", "0"]):
+    for bad in (
+        ["--rates", "1.5M"],
+        ["--journal", "sometimes"],
+        ["--seconds", "0"],
+        ["--outputs", "x"],
+    ):
         with pytest.raises(SystemExit):
             main(["bench", "pipeline", *bad])
         assert "error" in capsys.readouterr().err

@@ -485,6 +485,7 @@ def pipeline_bench(
     pin: bool = False,
     dir: str | None = None,
     seed: int = 42,
+    book_deltas: bool = False,
 ) -> dict[str, Any]:
     """One open-loop pipeline benchmark run."""
 

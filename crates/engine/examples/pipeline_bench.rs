@@ -4,12 +4,14 @@
 //! ```text
 //! cargo run -p wintermute-engine --release --example pipeline_bench -- \
 //!     [--seconds 2] [--rates 100k,1M,max] [--journal off,none,batch,bg] \
-//!     [--topology auto|merged|split|both] [--wait auto|park|yield|spin] [--pin] [--dir PATH] [--json]
+//!     [--topology auto|merged|split|both] [--wait auto|park|yield|spin] [--pin] [--dir PATH] \
+//!     [--outputs executions|all|both] [--json]
 //! ```
 //!
 //! System names: `wintermute-pipeline@<rate>/<journal>` for the merged topology (risk and
 //! matching in one thread) and `wintermute-pipeline-split@<rate>/<journal>` for separate risk
-//! and matching threads. `--json` prints `{"workload", "cores", "results": [...]}`.
+//! and matching threads; `+deltas` after the topology (`wintermute-pipeline+deltas@…`) when the
+//! subscription takes the book deltas too (`--outputs all`; the default is an execution feed). `--json` prints `{"workload", "cores", "results": [...]}`.
 
 use std::error::Error;
 use std::path::PathBuf;
@@ -28,6 +30,8 @@ struct Args {
     dir: Option<PathBuf>,
     json: bool,
     pin: bool,
+    /// Book deltas off, on (one run each).
+    outputs: Vec<bool>,
 }
 
 fn parse_args() -> Result<Args, Box<dyn Error>> {
@@ -40,6 +44,7 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
         dir: None,
         json: false,
         pin: false,
+        outputs: vec![false],
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -64,6 +69,14 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
                     "yield" => Some(WaitStrategy::spin_then_yield()),
                     "spin" => Some(WaitStrategy::BusySpin),
                     w => return Err(format!("bad --wait {w:?}").into()),
+                }
+            }
+            "--outputs" => {
+                a.outputs = match value()?.as_str() {
+                    "executions" => vec![false],
+                    "all" => vec![true],
+                    "both" => vec![false, true],
+                    o => return Err(format!("bad --outputs {o:?}").into()),
                 }
             }
             "--dir" => a.dir = Some(PathBuf::from(value()?)),
@@ -99,21 +112,24 @@ fn main() -> Result<(), Box<dyn Error>> {
         );
     }
     for &topology in &args.topologies {
-        for &journal in &args.journals {
-            for &rate in &args.rates {
-                let config = BenchConfig {
-                    seconds: args.seconds,
-                    topology,
-                    wait: args.wait,
-                    pin: args.pin,
-                    dir: args.dir.clone(),
-                    ..BenchConfig::new(rate, journal)
-                };
-                let r = bench::run(&config)?;
-                if !args.json {
-                    print_row(&r);
+        for &book_deltas in &args.outputs {
+            for &journal in &args.journals {
+                for &rate in &args.rates {
+                    let config = BenchConfig {
+                        seconds: args.seconds,
+                        topology,
+                        wait: args.wait,
+                        pin: args.pin,
+                        dir: args.dir.clone(),
+                        book_deltas,
+                        ..BenchConfig::new(rate, journal)
+                    };
+                    let r = bench::run(&config)?;
+                    if !args.json {
+                        print_row(&r);
+                    }
+                    runs.push(r);
                 }
-                runs.push(r);
             }
         }
     }

@@ -28,7 +28,8 @@
 //! | `end_to_end` | ingress | outputs handed to the rings | matching thread |
 //!
 //! Each engine thread reads the clock once per command (the end of one command is the start
-//! of the next one of the same batch), so in the merged topology `risk_to_match` is 0.
+//! of the next one of the same batch), so in the merged topology `risk_to_match` is 0 (recorded
+//! once per batch, for every command of it).
 //!
 //! Each thread hands what it measured to readers every stats interval (100 ms by default): a
 //! swap of its meter under `try_lock`, so it never waits for a reader nor merges histograms on
@@ -146,6 +147,12 @@ impl LatencyRecorder {
         self.hist.saturating_record(ns.clamp(1, MAX_TRACKED_NS));
     }
 
+    /// Records `count` equal latencies at once.
+    #[inline]
+    pub fn record_n(&mut self, ns: u64, count: u64) {
+        self.hist.saturating_record_n(ns.clamp(1, MAX_TRACKED_NS), count);
+    }
+
     /// Adds every value of `other`.
     pub fn add(&mut self, other: &LatencyRecorder) {
         // Same bounds on both sides: adding cannot go out of range.
@@ -220,6 +227,11 @@ impl StageRecorders {
     #[inline]
     pub(crate) fn record(&mut self, stage: Stage, ns: u64) {
         self.stages[stage as usize].record(ns);
+    }
+
+    #[inline]
+    pub(crate) fn record_n(&mut self, stage: Stage, ns: u64, count: u64) {
+        self.stages[stage as usize].record_n(ns, count);
     }
 
     fn add(&mut self, other: &StageRecorders) {

@@ -327,7 +327,7 @@ impl Pipeline {
         for (i, s) in config.subscriptions.iter().enumerate() {
             let (index, cap) = ring(format!("subscription[{i}]"), s.capacity);
             let (tx, rx) = RingBuffer::new(cap);
-            ports.push(OutputPort::new(tx, index));
+            ports.push(OutputPort::new(tx, index, s.book_deltas));
             subscriptions.push(Subscription::new(i, rx));
         }
         let ring_count = rings.len();
@@ -397,6 +397,7 @@ impl Pipeline {
         let match_wait = if split { config.matching_thread.wait } else { first_wait };
         let stage = MatchStage::new(engine, journal, ports, match_wait, clock, meter(&mut pipeline.meters))
             .with_snapshots(schedule, cuts);
+        let stage = if split { stage } else { stage.merged() };
 
         if let Some(((to_match_ring, to_match_cap), post_ring)) = stage_rings {
             let (to_match_tx, to_match_rx) = RingBuffer::new(to_match_cap);

@@ -148,6 +148,31 @@ impl<T> Shared<T> {
     }
 }
 
+/// How many items ahead of the one being taken [`Consumer::pop_batch`] asks the CPU to fetch:
+/// items the producer wrote are in its core's cache, and the transfer takes longer than the
+/// work on one item.
+const PREFETCH_AHEAD: usize = 2;
+
+/// Asks the CPU to bring the cache lines of `*item` closer (a hint: it reads nothing, faults on
+/// nothing, and is a no-op on targets without the instruction).
+#[inline(always)]
+fn prefetch<T>(item: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let first = item.cast::<i8>();
+        let last = first.wrapping_add(std::mem::size_of::<T>().saturating_sub(1));
+        // SAFETY: a prefetch is a hint that never dereferences its address (no fault, no
+        // read the program can observe); SSE is part of the x86_64 baseline.
+        unsafe {
+            _mm_prefetch::<_MM_HINT_T0>(first);
+            _mm_prefetch::<_MM_HINT_T0>(last);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = item;
+}
+
 impl<T> Drop for Shared<T> {
     fn drop(&mut self) {
         // `&mut self`: both halves are gone, so the published counters are final.
@@ -409,7 +434,11 @@ impl<T> Consumer<T> {
             return 0;
         }
         let guard = PublishHead { consumer: self };
-        for _ in 0..n {
+        for i in 0..n {
+            if i + PREFETCH_AHEAD < n {
+                let consumer = &*guard.consumer;
+                prefetch(consumer.shared.slot(consumer.head.wrapping_add(PREFETCH_AHEAD)));
+            }
             let value = guard.consumer.take();
             f(value);
         }

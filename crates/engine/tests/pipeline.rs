@@ -15,7 +15,7 @@ use wintermute_core::{Command, Engine, Event, InstrumentId, InstrumentSpec, NewO
 use wintermute_engine::journal::{recover, FsyncPolicy, JournalConfig};
 use wintermute_engine::pipeline::{
     Backpressure, CommandId, Output, OutputKind, Pipeline, PipelineConfig, RiskConfig, Shutdown, SubmitError,
-    Subscription, Topology,
+    Subscription, SubscriptionConfig, Topology,
 };
 use wintermute_engine::risk::AccountLimits;
 use wintermute_engine::wait::WaitStrategy;
@@ -675,4 +675,59 @@ fn batch_submit_and_read_in_place_merged() {
 #[test]
 fn batch_submit_and_read_in_place_split() {
     batch_submit_and_read_in_place(Topology::Split);
+}
+
+/// What a subscription without book deltas must receive, derived from the full stream: per
+/// command, every output but the book deltas, ending with the last order event marked `last`
+/// (or with the last delta when the command emitted nothing else).
+fn without_deltas(full: &[Output]) -> Vec<Output> {
+    let mut out = Vec::new();
+    for command in full.split_inclusive(|o| o.last) {
+        let is_delta = |o: &Output| matches!(o.kind, OutputKind::Event(Event::BookDelta { .. }));
+        let end = command.iter().rposition(|o| !is_delta(o)).unwrap_or(command.len() - 1);
+        for (i, o) in command.iter().enumerate().take(end + 1) {
+            if i == end || !is_delta(o) {
+                out.push(Output { last: i == end, ..o.clone() });
+            }
+        }
+    }
+    out
+}
+
+/// A subscription without book deltas beside one that takes everything: the same commands,
+/// complete and in order, with exactly the order events; the full one still gets the deltas.
+fn execution_feed_beside_full_feed(topology: Topology) {
+    let mut cfg = config(topology, 2);
+    cfg.subscriptions = vec![SubscriptionConfig::new(1 << 12), SubscriptionConfig::new(1 << 12).without_book_deltas()];
+    cfg.risk = Some(RiskConfig {
+        default_limits: Some(AccountLimits { max_order_qty: 25, ..AccountLimits::UNLIMITED }),
+        ..RiskConfig::permissive()
+    });
+    let (pipeline, handles) = Pipeline::start(cfg).unwrap();
+    let mut subs = handles.subscriptions.into_iter();
+    let (full, executions) = (drain(subs.next().unwrap()), drain(subs.next().unwrap()));
+    let workers: Vec<_> =
+        handles.gateways.into_iter().enumerate().map(|(g, gw)| produce(gw, commands(g as u64, 3_000))).collect();
+    workers.into_iter().for_each(|w| assert_eq!(w.join().unwrap(), 3_000));
+    let done = pipeline.shutdown().unwrap();
+    let (full, executions) = (full.join().unwrap(), executions.join().unwrap());
+    for g in 0..2 {
+        assert_eq!(executions.completed(g), 3_000, "gateway {g}: every command completed on the execution feed");
+    }
+    assert_eq!(done.stats.counters.outputs, full.outputs.len() as u64, "outputs counts the full stream");
+    let deltas = full.outputs.iter().filter(|o| matches!(o.kind, OutputKind::Event(Event::BookDelta { .. }))).count();
+    assert!(deltas > 1_000, "the workload moves levels: {deltas} deltas");
+    assert!(executions.outputs.iter().any(|o| matches!(o.kind, OutputKind::RiskRejected(_))), "rejections reach it");
+    assert!(executions.outputs.iter().any(|o| matches!(o.kind, OutputKind::Event(Event::Trade { .. }))));
+    assert_eq!(executions.outputs, without_deltas(&full.outputs));
+}
+
+#[test]
+fn execution_feed_beside_full_feed_merged() {
+    execution_feed_beside_full_feed(Topology::Merged);
+}
+
+#[test]
+fn execution_feed_beside_full_feed_split() {
+    execution_feed_beside_full_feed(Topology::Split);
 }

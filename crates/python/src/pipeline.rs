@@ -446,11 +446,12 @@ fn pipeline_defaults(cores: Option<usize>) -> PyResult<String> {
 
 /// One open-loop pipeline benchmark run (`wintermute_engine::bench`), GIL released. `rate`:
 /// offered commands/s, None for max; `journal`: off, none, batch or bg; `topology`: auto,
-/// merged or split; `wait`: auto, park, yield or spin. Returns `{"system",
+/// merged or split; `wait`: auto, park, yield or spin; `book_deltas`: the subscription takes
+/// the level updates too (default: an execution feed). Returns `{"system",
 /// "offered_ops_per_s", "ops_per_s", "commands", "latency": {...}, "pipeline_end_to_end":
 /// {...}, "full_events", "pinned_threads"}`.
 #[pyfunction]
-#[pyo3(signature = (rate, journal, *, seconds=2.0, topology="auto", wait="auto", pin=false, dir=None, seed=42))]
+#[pyo3(signature = (rate, journal, *, seconds=2.0, topology="auto", wait="auto", pin=false, dir=None, seed=42, book_deltas=false))]
 #[allow(clippy::too_many_arguments)]
 fn pipeline_bench<'py>(
     py: Python<'py>,
@@ -462,10 +463,12 @@ fn pipeline_bench<'py>(
     pin: bool,
     dir: Option<String>,
     seed: u64,
+    book_deltas: bool,
 ) -> PyResult<Bound<'py, PyDict>> {
     let bad = |why: String| errors::error(py, "WintermuteError", why, Some("BENCH"));
     let journal = JournalMode::parse(journal).map_err(|e| bad(e.to_string()))?;
-    let mut config = BenchConfig { seconds, pin, dir: dir.map(Into::into), seed, ..BenchConfig::new(rate, journal) };
+    let mut config =
+        BenchConfig { seconds, pin, dir: dir.map(Into::into), seed, book_deltas, ..BenchConfig::new(rate, journal) };
     config.topology = match topology {
         "auto" => config.topology,
         "merged" => Topology::Merged,

@@ -5,7 +5,8 @@ offered rates, open loop, with coordinated-omission correction.
 
     wintermute bench pipeline [--rates 100k,1M,max] [--journal off,none,batch] [--seconds S]
                               [--topology auto|merged|split] [--wait auto|park|yield|spin]
-                              [--pin] [--dir PATH] [--seed N] [--json]
+                              [--pin] [--dir PATH] [--seed N] [--outputs executions|all]
+                              [--json]
 
 Each (rate, journal mode) pair is one run of ``wintermute_engine::bench`` (Rust, GIL released):
 the exchange-core command mix is offered through one gateway at the rate — command ``i`` is
@@ -15,6 +16,11 @@ last output is read from the subscription. ``max`` offers as fast as the gateway
 throughput figure. Journal modes: ``off``; ``none`` (journal, no fsync: page cache through the
 memory map); ``batch`` (msync every 1,000 records or 10 ms on the matching thread); ``bg``
 (fdatasync every 10 ms on a thread of its own).
+
+The subscription is an execution feed by default (``--outputs executions``: order events and
+rejections, not the book's level updates — "command enqueued -> execution event out");
+``--outputs all`` adds the level updates, about 2.9 outputs per command instead of 1.1, and
+names the runs ``wintermute-pipeline+deltas@<rate>/<journal>``.
 
 ``--json`` prints the document of ``wintermute bench --json`` (``workload``, ``results``,
 ``notes``), one result per run named ``wintermute-pipeline@<rate>/<journal>`` (e.g.
@@ -32,10 +38,13 @@ from typing import Any
 
 from wintermute import _core
 
-__all__ = ["JOURNAL_MODES", "add_parser", "parse_rate", "rate_label", "run", "to_table"]
+__all__ = ["JOURNAL_MODES", "OUTPUTS", "add_parser", "parse_rate", "rate_label", "run", "to_table"]
 
 #: ``--journal`` values.
 JOURNAL_MODES = ("off", "none", "batch", "bg")
+
+#: ``--outputs`` values: what the load thread's subscription receives.
+OUTPUTS = ("executions", "all")
 
 
 def parse_rate(text: str) -> int | None:
@@ -71,9 +80,13 @@ def run(
     pin: bool = False,
     dir: str | None = None,
     seed: int = 42,
+    outputs: str = "executions",
 ) -> dict[str, Any]:
     """Runs every (rate, journal) pair — the journal modes of one rate back to back, so that
-    their comparison shares the machine's conditions — and returns the ``--json`` document."""
+    their comparison shares the machine's conditions — and returns the ``--json`` document.
+    ``outputs``: ``executions`` (no book deltas) or ``all``."""
+    if outputs not in OUTPUTS:
+        raise ValueError(f"outputs={outputs!r}: expected {' or '.join(OUTPUTS)}")
     results = []
     by_key: dict[tuple[str, int | None], dict[str, Any]] = {}
     for rate in rates:
@@ -87,6 +100,7 @@ def run(
                 pin=pin,
                 dir=dir,
                 seed=seed,
+                book_deltas=outputs == "all",
             )
             lat = r["latency"]
             results.append(
@@ -110,6 +124,12 @@ def run(
         "max: offered as fast as the gateway accepts (throughput; latency then includes the "
         "queue the load itself builds)",
         f"machine: {os.cpu_count()} cores; topology={topology}, wait={wait}, pin={pin}",
+        "outputs: "
+        + (
+            "every output, book deltas included"
+            if outputs == "all"
+            else "execution feed (order events and rejections; no book deltas)"
+        ),
     ]
     workload = {
         "name": "exchange_core_mix",
@@ -117,6 +137,7 @@ def run(
         "seconds_per_run": seconds,
         "rates": [rate_label(r) for r in rates],
         "journal": list(journals),
+        "outputs": outputs,
     }
     return {"workload": workload, "results": results, "notes": notes}
 
@@ -197,6 +218,7 @@ def _main(args: argparse.Namespace) -> int:
             pin=args.pin,
             dir=args.dir,
             seed=args.seed,
+            outputs=args.outputs,
         )
     except errors.WintermuteError as e:
         print(f"wintermute bench pipeline: {e}", file=sys.stderr)
@@ -229,5 +251,11 @@ def add_parser(targets: Any) -> None:
     p.add_argument("--pin", action="store_true", help="pin the load and engine threads")
     p.add_argument("--dir", help="where the journal goes (default: the temp directory)")
     p.add_argument("--seed", type=int, default=42, help="workload seed")
+    p.add_argument(
+        "--outputs",
+        choices=OUTPUTS,
+        default="executions",
+        help="what the subscription receives: executions (default; no book deltas) or all",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON document")
     p.set_defaults(handler=_main)

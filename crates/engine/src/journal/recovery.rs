@@ -58,7 +58,10 @@ pub fn apply<S: EventSink>(
     command: &Command,
     sink: &mut S,
 ) -> Result<Outcome, JournalError> {
-    let book = engine.get_mut(instrument).ok_or(JournalError::UnknownInstrument { seq, instrument })?;
+    // Not `ok_or`: the error has drop glue, and built eagerly it would be dropped per command.
+    let Some(book) = engine.get_mut(instrument) else {
+        return Err(JournalError::UnknownInstrument { seq, instrument });
+    };
     Ok(match book.execute(command, sink) {
         Ok(()) => Outcome::Executed,
         Err(e) => Outcome::Refused(e),

@@ -101,6 +101,25 @@ pub struct SubscriptionConfig {
     /// Ring capacity (rounded up to a power of two). The matching stage waits when it is full:
     /// poll it (or drop it) to keep the pipeline moving.
     pub capacity: usize,
+    /// Receive the book's [`wintermute_core::Event::BookDelta`]s (on by default). Off: the
+    /// subscription gets the order events (accepted, trades, cancels, amends, rejections) and
+    /// the non-event outputs, not the level updates — an execution feed, about a third of the
+    /// outputs on a typical command mix. A command whose every event is a book delta still
+    /// ends with one output (its last delta), so `last` marks every command in both cases.
+    pub book_deltas: bool,
+}
+
+impl SubscriptionConfig {
+    /// A subscription of `capacity` outputs that receives everything.
+    pub const fn new(capacity: usize) -> Self {
+        Self { capacity, book_deltas: true }
+    }
+
+    /// The same without book deltas (see [`SubscriptionConfig::book_deltas`]).
+    pub const fn without_book_deltas(mut self) -> Self {
+        self.book_deltas = false;
+        self
+    }
 }
 
 /// Pre-trade risk: the [`crate::risk::RiskEngine`] the pipeline builds (instruments are
@@ -203,7 +222,7 @@ impl PipelineConfig {
             snapshots: SnapshotPolicy::default(),
             topology,
             gateways: vec![GatewayConfig { capacity: 1 << 14, backpressure: Backpressure::Block(gateway_wait) }],
-            subscriptions: vec![SubscriptionConfig { capacity: 1 << 16 }],
+            subscriptions: vec![SubscriptionConfig::new(1 << 16)],
             stage_capacity: 1 << 14,
             risk_thread: ThreadConfig::new(engine_wait),
             matching_thread: ThreadConfig::new(engine_wait),
@@ -230,7 +249,7 @@ impl PipelineConfig {
 
     /// The same with `n` subscriptions of `capacity` each.
     pub fn subscriptions(mut self, n: usize, capacity: usize) -> Self {
-        self.subscriptions = vec![SubscriptionConfig { capacity }; n];
+        self.subscriptions = vec![SubscriptionConfig::new(capacity); n];
         self
     }
 

@@ -9,8 +9,9 @@
 //!    and a replay of the journal cannot drift apart;
 //! 3. hand the risk-relevant events to **post-trade** risk (see [`super::risk_stage`]);
 //! 4. **publish** one [`Output`] per event (or one `NoEvents` / `Refused`) to every
-//!    subscription: built in place in the ring slot, handed over to the subscriber at the
-//!    end of the batch (see [`super::subscription`]).
+//!    subscription (book deltas only to those that take them): built in place in the ring
+//!    slot, handed over to the subscriber at the end of the batch (see
+//!    [`super::subscription`]).
 //!
 //! The stage reads the clock once per command (`MatchStage::process`): the end of one
 //! command is the start of the next one of the batch.
@@ -32,7 +33,7 @@ use wintermute_core::{Engine, Event, InstrumentId};
 
 use super::control::{control_name, ControlError, ControlReply, Reply};
 use super::message::{Checked, CommandId, Output, OutputKind, Stamps};
-use super::risk_stage::{matters_to_risk, PostTradeSink};
+use super::risk_stage::{is_book_delta, matters_to_risk, PostTradeSink};
 use super::snapshots::{SnapshotJob, SnapshotSchedule, SnapshotSink};
 use super::subscription::OutputPort;
 use crate::analytics::{MeterPublisher, PipelineClock, Stage};
@@ -57,6 +58,9 @@ pub(crate) struct MatchStage {
     schedule: Option<SnapshotSchedule>,
     /// The snapshot writer (`None` without a journal).
     cuts: Option<SnapshotSink>,
+    /// Risk runs on this thread, right before matching: `risk_to_match` is 0 for every command,
+    /// recorded per batch by the thread ([`MatchStage::record_merged_batch`]).
+    merged: bool,
 }
 
 impl MatchStage {
@@ -81,7 +85,20 @@ impl MatchStage {
             meter,
             schedule: None,
             cuts: None,
+            merged: false,
         }
+    }
+
+    /// The stage of the merged topology (see [`MatchStage::record_merged_batch`]).
+    pub(crate) fn merged(mut self) -> Self {
+        self.merged = true;
+        self
+    }
+
+    /// Records `risk_to_match` (0) for the `commands` of one batch of the merged thread.
+    #[inline]
+    pub(crate) fn record_merged_batch(&mut self, commands: usize) {
+        self.meter.local.latency.record_n(Stage::RiskToMatch, 0, commands as u64);
     }
 
     /// Takes snapshots: periodically by `schedule` (if any), and into `cuts`.
@@ -256,23 +273,41 @@ impl MatchStage {
                 self.publish_one(|| head.output(OutputKind::Refused(err), true));
             }
             Outcome::Executed if self.events.is_empty() => self.publish_one(|| head.output(OutputKind::NoEvents, true)),
-            Outcome::Executed => {
-                let n = self.events.len();
-                self.meter.local.counters.events += n as u64;
-                // Taken out for the loop (a swap, no allocation), so outputs can borrow it.
-                let events = std::mem::take(&mut self.events);
-                for (i, event) in events.iter().enumerate() {
-                    self.publish_one(|| head.output(OutputKind::Event(*event), i + 1 == n));
-                }
-                self.events = events;
-            }
+            Outcome::Executed => self.publish_events(&head),
         }
         stamps.publish_ns
     }
 
+    /// Publishes the command's events (at least one) to every live subscription: all of them,
+    /// or — to a subscription without book deltas — the order events, ending with the last
+    /// one; a command with nothing but deltas still ends with its last delta there.
+    fn publish_events(&mut self, head: &Head) {
+        let events = &self.events;
+        let n = events.len();
+        let counters = &mut self.meter.local.counters;
+        counters.events += n as u64;
+        counters.outputs += n as u64;
+        let last_order_event = events.iter().rposition(|e| !is_book_delta(e)).unwrap_or(n - 1);
+        let rings = &mut self.meter.local.rings;
+        for port in &mut self.ports {
+            if port.is_abandoned() {
+                continue;
+            }
+            let last = if port.book_deltas { n - 1 } else { last_order_event };
+            for (i, event) in events[..=last].iter().enumerate() {
+                if port.book_deltas || i == last || !is_book_delta(event) {
+                    let make = || head.output(OutputKind::Event(*event), i == last);
+                    port.publish(make, &mut self.idle, &mut rings[port.ring]);
+                }
+            }
+        }
+    }
+
     fn record(&mut self, s: &Stamps) {
         let latency = &mut self.meter.local.latency;
-        latency.record(Stage::RiskToMatch, s.match_ns.saturating_sub(s.risk_ns));
+        if !self.merged {
+            latency.record(Stage::RiskToMatch, s.match_ns.saturating_sub(s.risk_ns));
+        }
         latency.record(Stage::MatchToPublish, s.publish_ns.saturating_sub(s.match_ns));
         latency.record(Stage::EndToEnd, s.publish_ns.saturating_sub(s.ingress_ns));
     }

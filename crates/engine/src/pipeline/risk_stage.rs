@@ -158,5 +158,11 @@ impl PostTradeSink for RiskStage {
 /// Whether risk needs to see an event (book deltas carry nothing about orders or positions).
 #[inline]
 pub(crate) fn matters_to_risk(event: &Event) -> bool {
-    !matches!(event, Event::BookDelta { .. })
+    !is_book_delta(event)
+}
+
+/// A level update rather than an order event.
+#[inline]
+pub(crate) fn is_book_delta(event: &Event) -> bool {
+    matches!(event, Event::BookDelta { .. })
 }

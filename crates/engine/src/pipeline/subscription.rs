@@ -1,7 +1,9 @@
 //! Subscriptions: the rings of [`Output`]s from the matching stage to consumers.
 //!
 //! Every subscription receives every output, in the matching stage's order (so in each
-//! gateway's submission order). A subscription drains in batches into a caller-owned `Vec`:
+//! gateway's submission order) — or, when configured without book deltas
+//! ([`super::SubscriptionConfig::book_deltas`]), every output but the level updates: an
+//! execution feed. A subscription drains in batches into a caller-owned `Vec`:
 //!
 //! ```no_run
 //! # fn demo(mut sub: wintermute_engine::pipeline::Subscription) {
@@ -113,11 +115,13 @@ pub(crate) struct OutputPort {
     producer: Producer<Output>,
     /// Index of this ring in the pipeline's ring table.
     pub(crate) ring: usize,
+    /// The subscriber takes book deltas (see [`super::SubscriptionConfig::book_deltas`]).
+    pub(crate) book_deltas: bool,
 }
 
 impl OutputPort {
-    pub(crate) fn new(producer: Producer<Output>, ring: usize) -> Self {
-        Self { producer, ring }
+    pub(crate) fn new(producer: Producer<Output>, ring: usize, book_deltas: bool) -> Self {
+        Self { producer, ring, book_deltas }
     }
 
     /// Writes the output `make` builds into the ring (built in its slot, not copied there),

@@ -177,13 +177,15 @@ pub(crate) fn run_merged(
             // One clock read per command: a command is taken (risk and matching, `risk_ns` =
             // `match_ns`) the moment the previous one of the batch was published.
             let mut now = cfg.clock.now_ns();
-            work += input.consumer.pop_batch(cfg.batch, |msg| {
+            let taken = input.consumer.pop_batch(cfg.batch, |msg| {
                 stage.meter.local.latency.record(Stage::GatewayToRisk, now.saturating_sub(msg.ingress_ns));
                 stage.meter.local.counters.received += 1;
                 let checked = risk.admit(msg, now);
                 now = stage.process(checked, now, &mut risk);
             });
             stage.flush();
+            stage.record_merged_batch(taken);
+            work += taken;
         }
         let now = cfg.clock.now_ns();
         stage.meter.tick(now);

@@ -4,6 +4,8 @@
 use wintermute_core::order::{Command, Side};
 use wintermute_core::{AccountId, Event, InstrumentId, OrderId, Price, Qty};
 
+use std::collections::hash_map::Entry;
+
 use super::position::fee;
 use super::{Clock, OpenOrder, RiskEngine};
 
@@ -61,12 +63,11 @@ impl<C: Clock> RiskEngine<C> {
                 self.set_remaining(instrument, maker_order_id, maker_remaining);
                 self.set_remaining(instrument, taker_order_id, taker_remaining);
             }
-            Event::Canceled { order_id, remaining_qty, .. } => self.set_remaining(instrument, order_id, remaining_qty),
+            Event::Canceled { order_id, remaining_qty, .. } => {
+                self.update_order(instrument, order_id, None, remaining_qty);
+            }
             Event::Amended { order_id, new_price, new_qty, .. } => {
-                if let Some(o) = self.orders.get_mut(&(instrument, order_id)) {
-                    o.price = new_price;
-                }
-                self.set_remaining(instrument, order_id, new_qty);
+                self.update_order(instrument, order_id, Some(new_price), new_qty);
             }
             Event::BookDelta { .. } => {}
         }
@@ -86,15 +87,29 @@ impl<C: Clock> RiskEngine<C> {
     /// An order's remaining quantity is now `remaining`: adjusts open quantities, and closes
     /// the order at 0.
     fn set_remaining(&mut self, instrument: InstrumentId, order_id: OrderId, remaining: Qty) {
-        let Some(o) = self.orders.get_mut(&(instrument, order_id)) else { return };
+        self.update_order(instrument, order_id, None, remaining);
+    }
+
+    /// [`Self::set_remaining`], and the order's price when `price` is given — one probe of
+    /// the order map, and the account's only when its open quantity or order count moves (a
+    /// price-only amend leaves both).
+    fn update_order(&mut self, instrument: InstrumentId, order_id: OrderId, price: Option<Price>, remaining: Qty) {
+        let Entry::Occupied(mut entry) = self.orders.entry((instrument, order_id)) else { return };
+        let o = entry.get_mut();
         let delta = remaining - o.remaining;
         o.remaining = remaining;
+        if let Some(p) = price {
+            o.price = p;
+        }
         let (account, side) = (o.account, o.side);
-        if remaining <= 0 {
-            self.orders.remove(&(instrument, order_id));
+        let closed = remaining <= 0;
+        if closed {
+            entry.remove();
+        } else if delta == 0 {
+            return;
         }
         let a = self.account_mut(account);
-        if remaining <= 0 {
+        if closed {
             a.open_orders = a.open_orders.saturating_sub(1);
         }
         let slot = a.slot(instrument);

@@ -109,6 +109,7 @@ pub(crate) struct Gateways {
 pub(crate) struct Subscriptions {
     pub(crate) count: usize,
     pub(crate) capacity: usize,
+    pub(crate) book_deltas: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -253,7 +254,8 @@ pub(crate) fn parse(json: &str) -> Result<PipelineConfig, WireError> {
         b => return Err(bad("gateways.backpressure", format!("{b:?}: expected 'block' or 'reject'"))),
     };
     config.gateways = vec![GatewayConfig { capacity: c.gateways.capacity, backpressure }; c.gateways.count];
-    config.subscriptions = vec![SubscriptionConfig { capacity: c.subscriptions.capacity }; c.subscriptions.count];
+    let s = &c.subscriptions;
+    config.subscriptions = vec![SubscriptionConfig { capacity: s.capacity, book_deltas: s.book_deltas }; s.count];
     config.stage_capacity = c.stage_capacity;
     config.batch = c.batch;
     config.stats_interval = Duration::from_millis(c.stats_interval_ms.max(1));
@@ -327,6 +329,7 @@ pub(crate) fn defaults(cores: usize) -> Config {
         subscriptions: Subscriptions {
             count: d.subscriptions.len(),
             capacity: d.subscriptions.first().map_or(1 << 16, |s| s.capacity),
+            book_deltas: d.subscriptions.first().is_none_or(|s| s.book_deltas),
         },
         stage_capacity: d.stage_capacity,
         batch: d.batch,
