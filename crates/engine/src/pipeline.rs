@@ -115,7 +115,7 @@ use gateway::GatewayShared;
 use match_stage::MatchStage;
 use risk_stage::{PostTradeSink, RiskStage};
 use snapshots::{SnapshotCounters, SnapshotSchedule, SnapshotSink};
-use subscription::OutputPort;
+use subscription::{OutputPort, RoomSignal};
 use threads::{GatewayInput, LoopConfig, PostTradePort, RiskLinks, ThreadResult, Waker};
 
 /// Why a pipeline could not start or stop cleanly.
@@ -322,19 +322,28 @@ impl Pipeline {
             let post = has_risk.then(|| ring("matching->risk (post-trade)".into(), config.stage_capacity));
             (to_match, post)
         });
+        let first = Arc::new(OnceLock::new());
+        let matching_thread = Arc::new(OnceLock::new());
+        let first_wait = config.risk_thread.wait;
+        // Who publishes outputs, for subscribers to wake when it waits for room.
+        let publisher = || {
+            if split {
+                Waker::new(Arc::clone(&matching_thread), config.matching_thread.wait)
+            } else {
+                Waker::new(Arc::clone(&first), first_wait)
+            }
+        };
         let mut ports = Vec::new();
         let mut subscriptions = Vec::new();
         for (i, s) in config.subscriptions.iter().enumerate() {
             let (index, cap) = ring(format!("subscription[{i}]"), s.capacity);
             let (tx, rx) = RingBuffer::new(cap);
-            ports.push(OutputPort::new(tx, index, s.book_deltas));
-            subscriptions.push(Subscription::new(i, rx));
+            let room = RoomSignal::new(publisher());
+            ports.push(OutputPort::new(tx, index, s.book_deltas, Arc::clone(&room)));
+            subscriptions.push(Subscription::new(i, rx, room));
         }
         let ring_count = rings.len();
 
-        let first = Arc::new(OnceLock::new());
-        let matching_thread = Arc::new(OnceLock::new());
-        let first_wait = config.risk_thread.wait;
         let control = Arc::new(ControlShared::new(Waker::new(Arc::clone(&first), first_wait)));
         let has_risk = risk.enabled();
         let mut inputs = Vec::new();

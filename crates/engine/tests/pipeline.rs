@@ -731,3 +731,33 @@ fn execution_feed_beside_full_feed_merged() {
 fn execution_feed_beside_full_feed_split() {
     execution_feed_beside_full_feed(Topology::Split);
 }
+
+/// A matching thread parked on a full subscription ring is woken by the subscriber's read, not
+/// by its park timeout: 100 commands (about 290 outputs) through a 4-output ring, where each
+/// wait would otherwise be a park of one second, finish in a few hundred milliseconds.
+fn a_read_wakes_the_publisher_waiting_for_room(topology: Topology) {
+    let slow_park = WaitStrategy::Park { spins: 0, yields: 0, timeout: Duration::from_secs(1) };
+    let cfg = config(topology, 1).engine_wait(slow_park).subscriptions(1, 4);
+    let (pipeline, handles) = Pipeline::start(cfg).unwrap();
+    let consumer = drain(handles.subscriptions.into_iter().next().unwrap());
+    let started = Instant::now();
+    let producer = produce(handles.gateways.into_iter().next().unwrap(), commands(0, 100));
+    assert_eq!(producer.join().unwrap(), 100);
+    let done = pipeline.shutdown().unwrap();
+    let collected = consumer.join().unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(collected.completed(0), 100);
+    let full = done.stats.rings.iter().map(|r| r.full_events).sum::<u64>();
+    assert!(full >= 20, "the ring filled up again and again: {full} full-ring events");
+    assert!(elapsed < Duration::from_secs(10), "{full} waits for room took {elapsed:?}: not woken by the reads");
+}
+
+#[test]
+fn a_read_wakes_the_publisher_waiting_for_room_merged() {
+    a_read_wakes_the_publisher_waiting_for_room(Topology::Merged);
+}
+
+#[test]
+fn a_read_wakes_the_publisher_waiting_for_room_split() {
+    a_read_wakes_the_publisher_waiting_for_room(Topology::Split);
+}

@@ -30,24 +30,81 @@
 //!
 //! When a subscription's ring is full, the matching stage **waits** (with its wait strategy)
 //! and counts a full-ring event: a slow consumer slows the pipeline down, it never loses
-//! outputs. Drop a subscription you no longer read; the matching stage then skips it. A
+//! outputs. A matching thread that parks on a full ring is woken by the subscriber's next
+//! read that frees room (a flag the subscriber checks after each non-empty read; the park
+//! timeout only bounds a wake-up lost to a race). Drop a subscription you no longer read; the matching stage then skips it. A
 //! subscription that is neither polled nor dropped holds the pipeline (and its shutdown) up.
 
+use std::sync::atomic::{fence, AtomicBool, Ordering};
+use std::sync::Arc;
+
 use super::message::Output;
+use super::threads::Waker;
 use crate::analytics::RingGauge;
 use crate::spsc::{Consumer, Producer};
 use crate::wait::Idle;
+
+/// How a subscriber wakes the matching thread waiting for room in its ring.
+///
+/// The publisher raises `waiting` before each wait on the full ring and lowers it once an
+/// output went in; the subscriber, after each read that freed room, checks it and unparks the
+/// publisher. A SeqCst fence on each side, between its own write (the flag; the ring's head)
+/// and its read of the other's, guarantees that at least one of them sees the other: either
+/// the publisher finds room before it parks, or the subscriber sees the flag.
+#[derive(Debug)]
+pub(crate) struct RoomSignal {
+    waiting: AtomicBool,
+    publisher: Waker,
+}
+
+impl RoomSignal {
+    pub(crate) fn new(publisher: Waker) -> Arc<Self> {
+        Arc::new(Self { waiting: AtomicBool::new(false), publisher })
+    }
+
+    /// Publisher: about to wait for room (then check the ring once more).
+    #[inline]
+    fn wait_for_room(&self) {
+        self.waiting.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+    }
+
+    /// Publisher: room was found.
+    #[inline]
+    fn room_found(&self) {
+        self.waiting.store(false, Ordering::Relaxed);
+    }
+
+    /// Subscriber: room was freed.
+    #[inline]
+    fn freed(&self) {
+        fence(Ordering::SeqCst);
+        if self.waiting.load(Ordering::Relaxed) {
+            self.publisher.wake();
+        }
+    }
+}
 
 /// The consumer side of one output ring.
 #[derive(Debug)]
 pub struct Subscription {
     id: usize,
     consumer: Consumer<Output>,
+    room: Arc<RoomSignal>,
 }
 
 impl Subscription {
-    pub(crate) fn new(id: usize, consumer: Consumer<Output>) -> Self {
-        Self { id, consumer }
+    pub(crate) fn new(id: usize, consumer: Consumer<Output>, room: Arc<RoomSignal>) -> Self {
+        Self { id, consumer, room }
+    }
+
+    /// Tells a publisher waiting for room that `n` outputs were taken; returns `n`.
+    #[inline]
+    fn taken(&self, n: usize) -> usize {
+        if n > 0 {
+            self.room.freed();
+        }
+        n
     }
 
     /// This subscription's number (its index in the config).
@@ -59,12 +116,14 @@ impl Subscription {
     pub fn poll(&mut self, out: &mut Vec<Output>) -> usize {
         let n = self.consumer.len();
         out.reserve(n);
-        self.consumer.pop_batch(n, |o| out.push(o))
+        let n = self.consumer.pop_batch(n, |o| out.push(o));
+        self.taken(n)
     }
 
     /// Appends at most `max` available outputs to `out`; returns how many.
     pub fn poll_max(&mut self, out: &mut Vec<Output>, max: usize) -> usize {
-        self.consumer.pop_batch(max, |o| out.push(o))
+        let n = self.consumer.pop_batch(max, |o| out.push(o));
+        self.taken(n)
     }
 
     /// Hands at most `max` available outputs to `f` by reference, in place in the ring (no
@@ -78,7 +137,8 @@ impl Subscription {
     /// ```
     #[inline]
     pub fn read<F: FnMut(&Output)>(&mut self, max: usize, f: F) -> usize {
-        self.consumer.read_batch(max, f)
+        let n = self.consumer.read_batch(max, f);
+        self.taken(n)
     }
 
     /// Outputs waiting right now.
@@ -117,11 +177,12 @@ pub(crate) struct OutputPort {
     pub(crate) ring: usize,
     /// The subscriber takes book deltas (see [`super::SubscriptionConfig::book_deltas`]).
     pub(crate) book_deltas: bool,
+    room: Arc<RoomSignal>,
 }
 
 impl OutputPort {
-    pub(crate) fn new(producer: Producer<Output>, ring: usize, book_deltas: bool) -> Self {
-        Self { producer, ring, book_deltas }
+    pub(crate) fn new(producer: Producer<Output>, ring: usize, book_deltas: bool, room: Arc<RoomSignal>) -> Self {
+        Self { producer, ring, book_deltas, room }
     }
 
     /// Writes the output `make` builds into the ring (built in its slot, not copied there),
@@ -139,11 +200,18 @@ impl OutputPort {
                 waited = true;
             }
             if self.producer.is_abandoned() {
+                self.room.room_found();
                 return;
             }
-            idle.idle();
+            // Raised before the ring is checked again (at the top of the loop): a read that
+            // frees room after that check sees it and wakes this thread.
+            self.room.wait_for_room();
+            if self.producer.slots() == 0 {
+                idle.idle();
+            }
         }
         if waited {
+            self.room.room_found();
             idle.reset();
         }
         if self.producer.unpublished() >= PUBLISH_EVERY {
