@@ -3,8 +3,9 @@ by bounded SPSC rings (``wintermute_engine::pipeline`` in Rust).
 
 ``wintermute.Engine(config)`` starts one (``Engine()`` without a config is the in-thread
 engine). Producers submit through *gateways* — one per producer thread, each with its own ring,
-so threads never contend — and consumers read every output, in order, from *subscriptions*
-drained in batches::
+so threads never contend — and consumers read every output (with ``subscriptions.book_deltas =
+false``: every output but the book's level updates), in order, from *subscriptions* drained in
+batches::
 
     >>> from wintermute import Engine
     >>> config = {"instruments": [{"symbol": "BTC-USD", "tick_size": "0.01",

@@ -34,7 +34,8 @@
 //!   [`crate::risk::RiskEngine::check`]; a rejection travels on as a marked message.
 //! - **matching** ([`match_stage`]): owns the [`Engine`] (every book) and the journal:
 //!   journal append, then [`crate::journal::apply`], then publication.
-//! - [`Subscription`]s: every output, in order, drained in batches.
+//! - [`Subscription`]s: every output, in order, drained in batches (or, configured without
+//!   book deltas, every output but the level updates: an execution feed).
 //!
 //! With [`Topology::Merged`] one thread does risk and matching (the default below 4 cores:
 //! two engine threads plus a producer on two cores only fight over them).

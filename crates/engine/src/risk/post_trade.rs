@@ -4,8 +4,6 @@
 use wintermute_core::order::{Command, Side};
 use wintermute_core::{AccountId, Event, InstrumentId, OrderId, Price, Qty};
 
-use std::collections::hash_map::Entry;
-
 use super::position::fee;
 use super::{Clock, OpenOrder, RiskEngine};
 
@@ -91,11 +89,10 @@ impl<C: Clock> RiskEngine<C> {
     }
 
     /// [`Self::set_remaining`], and the order's price when `price` is given — one probe of
-    /// the order map, and the account's only when its open quantity or order count moves (a
-    /// price-only amend leaves both).
+    /// the order map (two when the order closes), and the account's only when its open
+    /// quantity or order count moves (a price-only amend leaves both).
     fn update_order(&mut self, instrument: InstrumentId, order_id: OrderId, price: Option<Price>, remaining: Qty) {
-        let Entry::Occupied(mut entry) = self.orders.entry((instrument, order_id)) else { return };
-        let o = entry.get_mut();
+        let Some(o) = self.orders.get_mut(&(instrument, order_id)) else { return };
         let delta = remaining - o.remaining;
         o.remaining = remaining;
         if let Some(p) = price {
@@ -104,7 +101,7 @@ impl<C: Clock> RiskEngine<C> {
         let (account, side) = (o.account, o.side);
         let closed = remaining <= 0;
         if closed {
-            entry.remove();
+            self.orders.remove(&(instrument, order_id));
         } else if delta == 0 {
             return;
         }
