@@ -62,8 +62,9 @@
 //! the memory map), on with batched msync (every 1,000 records or 10 ms, on the matching
 //! thread), or on with a background fdatasync every 10 ms.
 //!
-//! **Pinning** ([`BenchConfig::pin`]) pins the *calling* thread to core 0 and the engine
-//! threads to cores 1, 2, ... (modulo the core count).
+//! **Pinning** ([`BenchConfig::pin`]) pins the engine threads to cores 1, 2, ... (modulo the
+//! core count) and runs the load on a thread of its own pinned to core 0 (the caller's
+//! affinity is left alone).
 //!
 //! This module prints nothing: a [`BenchConfig`] goes in, a [`BenchResult`] comes out.
 
@@ -269,7 +270,6 @@ pub fn run(config: &BenchConfig) -> Result<BenchResult, BenchError> {
         let cores = available_cores();
         pipeline_config.risk_thread = pipeline_config.risk_thread.pinned(1 % cores);
         pipeline_config.matching_thread = pipeline_config.matching_thread.pinned(2 % cores);
-        core_affinity::set_for_current(core_affinity::CoreId { id: 0 });
     }
     // One thread sends and receives: it must never block on a full ring (see `drive`).
     pipeline_config = pipeline_config.gateway_ring(1 << 14, Backpressure::Reject);
@@ -296,13 +296,30 @@ pub fn run(config: &BenchConfig) -> Result<BenchResult, BenchError> {
     let mut gw = gateways.next().ok_or_else(missing)?;
     let mut sub = subscriptions.next().ok_or_else(missing)?;
 
-    // Warm-up (untimed): the workload's resting book, through the pipeline.
-    drive(&mut gw, &mut sub, &workload.warmup, None, clock.now_ns(), &mut LatencyRecorder::new())?;
-
-    // The measured run.
-    let start_ns = clock.now_ns() + 1_000_000;
-    let mut latency = LatencyRecorder::new();
-    let (done, last_ns) = drive(&mut gw, &mut sub, &workload.commands, config.rate, start_ns, &mut latency)?;
+    let load = |gw: &mut Gateway, sub: &mut Subscription| {
+        // Warm-up (untimed): the workload's resting book, through the pipeline.
+        drive(gw, sub, &workload.warmup, None, clock.now_ns(), &mut LatencyRecorder::new())?;
+        // The measured run.
+        let start_ns = clock.now_ns() + 1_000_000;
+        let mut latency = LatencyRecorder::new();
+        let (done, last_ns) = drive(gw, sub, &workload.commands, config.rate, start_ns, &mut latency)?;
+        Ok::<_, BenchError>((start_ns, done, last_ns, latency))
+    };
+    let (start_ns, done, last_ns, latency) = if config.pin {
+        // On a thread of its own, pinned to core 0 once the engine threads run (they inherit
+        // the affinity of the thread that starts them) and gone after the run: the caller's
+        // affinity never changes.
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                core_affinity::set_for_current(core_affinity::CoreId { id: 0 });
+                load(&mut gw, &mut sub)
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })?
+    } else {
+        load(&mut gw, &mut sub)?
+    };
     let elapsed = Duration::from_nanos(last_ns.saturating_sub(start_ns));
     drop(gw);
     let result = pipeline.shutdown()?;

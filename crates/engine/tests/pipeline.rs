@@ -575,6 +575,34 @@ fn pinning_to_a_missing_core_is_not_an_error() {
     assert_eq!(risk.core, Some(0)); // pinned when core 0 is ours (it may not be, in a container)
 }
 
+/// Engine threads inherit the affinity of the thread that starts the pipeline: a caller pinned
+/// to one core must not stop them from pinning themselves to another (the pipeline bench's
+/// `--pin` once put both of its threads on core 0 that way).
+#[test]
+fn a_pinned_caller_does_not_confine_the_engine_threads() {
+    let ours = core_affinity::get_core_ids().unwrap_or_default();
+    let [first, second, ..] = ours[..] else {
+        // One core for this process: nothing to confine to. Said, not silent; CI has two.
+        assert!(std::env::var("CI").is_err(), "CI runs on 2 cores or more: this test needs two");
+        eprintln!("a_pinned_caller_does_not_confine_the_engine_threads: one core, nothing to check");
+        return;
+    };
+    let stats = thread::spawn(move || {
+        assert!(core_affinity::set_for_current(first));
+        let mut cfg = config(Topology::Merged, 1);
+        cfg.risk_thread = cfg.risk_thread.pinned(second.id);
+        let (pipeline, handles) = Pipeline::start(cfg).unwrap();
+        let mut gw = handles.gateways.into_iter().next().unwrap();
+        let mut sub = handles.subscriptions.into_iter().next().unwrap();
+        roundtrip(&mut gw, &mut sub, 0, Command::New(NewOrder::limit(1, 1, Side::Buy, 100, 1)));
+        pipeline.shutdown().unwrap().stats
+    })
+    .join()
+    .unwrap();
+    let engine = stats.threads.iter().find(|t| t.name == "wm-engine").unwrap();
+    assert_eq!((engine.core, engine.pinned), (Some(second.id), true));
+}
+
 #[test]
 fn restart_recovers_the_books_from_the_journal() {
     let dir = tempfile::tempdir().unwrap();

@@ -83,8 +83,12 @@ pub(crate) fn spawn<T: Send + 'static>(
 
 /// Pins the current thread to `core` if this machine has it; never fails.
 fn pin(core: usize) -> bool {
-    let exists = core_affinity::get_core_ids().is_some_and(|ids| ids.iter().any(|c| c.id == core));
-    exists && core_affinity::set_for_current(core_affinity::CoreId { id: core })
+    // Not checked against `core_affinity::get_core_ids()`: that lists the cores of this
+    // thread's affinity mask, inherited from the thread that started the pipeline — a caller
+    // pinned to one core would make every other core look missing. The kernel refuses a core
+    // that does not exist or is not allowed to the process (`sched_setaffinity`: EINVAL).
+    const CPU_SETSIZE: usize = 1024;
+    core < CPU_SETSIZE && core_affinity::set_for_current(core_affinity::CoreId { id: core })
 }
 
 /// One gateway ring, as the first engine thread sees it.
