@@ -591,6 +591,10 @@ def test_the_core_class_refuses_a_bad_wire_config() -> None:
     with pytest.raises(errors.WintermuteError, match="key=topology"):
         _core.Pipeline(json.dumps(wire))
     wire["topology"] = "merged"
+    # A document written before `book_deltas` existed means every output, as it did then.
+    del wire["subscriptions"]["book_deltas"]
+    old = _core.Pipeline(json.dumps(wire))
+    old.shutdown()
     wire["instruments"][0]["tick_size"] = "0"
     with pytest.raises(errors.InstrumentError):
         _core.Pipeline(json.dumps(wire))

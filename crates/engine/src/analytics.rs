@@ -269,7 +269,8 @@ pub struct Counters {
     pub not_run: u64,
     /// Book events published.
     pub events: u64,
-    /// Outputs published to each subscription (events plus one per command without events).
+    /// Outputs of the full stream, as each subscription that takes book deltas receives them
+    /// (events plus one per command without events); an execution feed receives fewer.
     pub outputs: u64,
 }
 

@@ -31,9 +31,9 @@
 //! When a subscription's ring is full, the matching stage **waits** (with its wait strategy)
 //! and counts a full-ring event: a slow consumer slows the pipeline down, it never loses
 //! outputs. A matching thread that parks on a full ring is woken by the subscriber's next
-//! read that frees room (a flag the subscriber checks after each non-empty read; the park
-//! timeout only bounds a wake-up lost to a race). Drop a subscription you no longer read; the matching stage then skips it. A
-//! subscription that is neither polled nor dropped holds the pipeline (and its shutdown) up.
+//! read that frees room (a flag the subscriber checks after each non-empty read; see
+//! `RoomSignal`). Drop a subscription you no longer read; the matching stage then skips it.
+//! A subscription that is neither polled nor dropped holds the pipeline (and its shutdown) up.
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;

@@ -109,7 +109,13 @@ pub(crate) struct Gateways {
 pub(crate) struct Subscriptions {
     pub(crate) count: usize,
     pub(crate) capacity: usize,
+    /// Absent in documents written before it existed: every output, as then.
+    #[serde(default = "every_output")]
     pub(crate) book_deltas: bool,
+}
+
+fn every_output() -> bool {
+    true
 }
 
 #[derive(Debug, Serialize, Deserialize)]
