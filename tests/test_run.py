@@ -218,7 +218,7 @@ def test_crash_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
 def test_bench_pipeline_json_has_the_core_bench_shape(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["bench", "pipeline", "--rates", "20k,max", "--journal", "off,none", "--seconds", "0.05"]
     assert main([*argv, "--json"]) == 0
-    doc = json.loads(capsys.readouterr().out)
+    doc = first = json.loads(capsys.readouterr().out)
     assert set(doc) == {"workload", "results", "notes"}
     systems = [r["system"] for r in doc["results"]]
     prefix = "wintermute-pipeline" if (os.cpu_count() or 1) < 4 else "wintermute-pipeline-split"
@@ -244,6 +244,9 @@ def test_bench_pipeline_json_has_the_core_bench_shape(capsys: pytest.CaptureFixt
     doc = json.loads(capsys.readouterr().out)
     assert [r["system"] for r in doc["results"]] == [f"{prefix}+deltas@20k/no-journal"]
     assert doc["workload"]["outputs"] == "all"
+    # Level updates are most of the outputs: the execution feed carries fewer per command.
+    executions = {r["system"]: r["outputs_per_command"] for r in first["results"]}
+    assert 1 <= executions[f"{prefix}@20k/no-journal"] < doc["results"][0]["outputs_per_command"]
 
 
 def test_bench_pipeline_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:

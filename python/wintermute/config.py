@@ -192,8 +192,8 @@ class GatewaysConfig:
 class SubscriptionsConfig:
     """The subscriptions: how many, their ring capacity, and whether they take the book's
     level updates (``book_deltas = false``: an execution feed — order events and rejections,
-    about a third of the outputs on a typical mix). A full subscription ring holds the
-    matching stage up: poll it."""
+    1.05 outputs per command instead of 2.88 on the exchange-core mix). A full subscription
+    ring holds the matching stage up: poll it."""
 
     count: int
     capacity: int
@@ -446,9 +446,7 @@ def _risk(value: Any, key: str, instruments: tuple[InstrumentConfig, ...]) -> Ri
     t = _Table(value, key)
     scale = _opt_int(t.take("notional_scale"), t.path("notional_scale"), high=18)
     reject_key = t.path("reject_unknown_accounts")
-    reject = t.take("reject_unknown_accounts")
-    if reject is not None and not isinstance(reject, bool):
-        raise _config_error(reject_key, f"expected true or false, got {reject!r}")
+    reject = _bool(t.take("reject_unknown_accounts"), reject_key, False)
     raw_default = t.take("default_limits")
     if reject and raw_default is not None:
         raise _config_error(reject_key, "give default_limits or reject_unknown_accounts, not both")

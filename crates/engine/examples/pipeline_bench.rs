@@ -91,8 +91,16 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
 fn print_row(r: &BenchResult) {
     let l = r.latency;
     println!(
-        "{:<46} {:>12.0} {:>9} {:>9} {:>9} {:>10} {:>10} {:>8}",
-        r.system, r.ops_per_s, l.p50_ns, l.p99_ns, l.p999_ns, l.max_ns, r.pipeline_end_to_end.p99_ns, r.full_events
+        "{:<46} {:>12.0} {:>9} {:>9} {:>9} {:>10} {:>10} {:>8} {:>8.2}",
+        r.system,
+        r.ops_per_s,
+        l.p50_ns,
+        l.p99_ns,
+        l.p999_ns,
+        l.max_ns,
+        r.pipeline_end_to_end.p99_ns,
+        r.full_events,
+        r.outputs_per_command
     );
 }
 
@@ -107,8 +115,8 @@ fn main() -> Result<(), Box<dyn Error>> {
             std::mem::size_of::<Output>()
         );
         println!(
-            "{:<46} {:>12} {:>9} {:>9} {:>9} {:>10} {:>10} {:>8}",
-            "system", "ops/s", "p50 ns", "p99 ns", "p99.9 ns", "max ns", "pipe p99", "full"
+            "{:<46} {:>12} {:>9} {:>9} {:>9} {:>10} {:>10} {:>8} {:>8}",
+            "system", "ops/s", "p50 ns", "p99 ns", "p99.9 ns", "max ns", "pipe p99", "full", "out/cmd"
         );
     }
     for &topology in &args.topologies {
@@ -145,6 +153,7 @@ fn main() -> Result<(), Box<dyn Error>> {
                     "p99_ns": r.latency.p99_ns,
                     "p999_ns": r.latency.p999_ns,
                     "max_ns": r.latency.max_ns,
+                    "outputs_per_command": r.outputs_per_command,
                 })
             })
             .collect();

@@ -449,7 +449,7 @@ fn pipeline_defaults(cores: Option<usize>) -> PyResult<String> {
 /// merged or split; `wait`: auto, park, yield or spin; `book_deltas`: the subscription takes
 /// the level updates too (default: an execution feed). Returns `{"system",
 /// "offered_ops_per_s", "ops_per_s", "commands", "latency": {...}, "pipeline_end_to_end":
-/// {...}, "full_events", "pinned_threads"}`.
+/// {...}, "full_events", "pinned_threads", "outputs_per_command"}`.
 #[pyfunction]
 #[pyo3(signature = (rate, journal, *, seconds=2.0, topology="auto", wait="auto", pin=false, dir=None, seed=42, book_deltas=false))]
 #[allow(clippy::too_many_arguments)]
@@ -492,6 +492,7 @@ fn pipeline_bench<'py>(
     d.set_item("pipeline_end_to_end", latency_dict(py, &r.pipeline_end_to_end)?)?;
     d.set_item("full_events", r.full_events)?;
     d.set_item("pinned_threads", r.pinned_threads)?;
+    d.set_item("outputs_per_command", r.outputs_per_command)?;
     Ok(d)
 }
 
