@@ -104,8 +104,9 @@ pub struct SubscriptionConfig {
     /// Receive the book's [`wintermute_core::Event::BookDelta`]s (on by default). Off: the
     /// subscription gets the order events (accepted, trades, cancels, amends, rejections) and
     /// the non-event outputs, not the level updates — an execution feed: 1.05 outputs per
-    /// command instead of 2.88 on the exchange-core mix (`pipeline_bench --outputs both`). A command whose every event is a book delta still
-    /// ends with one output (its last delta), so `last` marks every command in both cases.
+    /// command instead of 2.88 on the exchange-core mix (`pipeline_bench --outputs both`). A
+    /// command whose every event is a book delta still ends with one output (its last delta),
+    /// so `last` marks every command in both cases.
     pub book_deltas: bool,
 }
 
