@@ -514,6 +514,29 @@ def test_stats_shape() -> None:
     assert book["seq"] > 0
 
 
+def test_journal_rolls_are_counted(tmp_path: Path) -> None:
+    # 4,096-byte segments hold 56 command records of 72 bytes: 500 commands roll 8 times.
+    cfg = config(journal={"dir": str(tmp_path / "j"), "fsync": "none", "segment_size": 4096})
+    with Pipeline(cfg) as eng:
+        for i in range(1, 501):
+            eng.gateway(0).submit_ticks(0, i, i % 2, 100 + i % 7, 1)
+    rolls = eng.shutdown()["stats"]["journal_rolls"]
+    assert rolls["rolls"] == 8
+    assert 0 <= rolls["prepared"] <= rolls["rolls"]
+    assert rolls["roller_failures"] == 0
+    assert rolls["longest_ns"] > 0
+    assert len(list((tmp_path / "j").glob("*.wal"))) == 9
+    assert not list((tmp_path / "j").glob("*.spare")), "the spare segment outlived the engine"
+    with Pipeline(config()) as eng:
+        eng.gateway(0).submit_ticks(0, 1, 0, 100, 1)
+    assert eng.shutdown()["stats"]["journal_rolls"] == {
+        "rolls": 0,
+        "prepared": 0,
+        "roller_failures": 0,
+        "longest_ns": 0,
+    }
+
+
 def test_books_after_shutdown_restore_into_the_in_thread_engine() -> None:
     with Pipeline(config()) as eng:
         gw = eng.gateway(0)

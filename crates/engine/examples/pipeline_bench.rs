@@ -5,8 +5,13 @@
 //! cargo run -p wintermute-engine --release --example pipeline_bench -- \
 //!     [--seconds 2] [--rates 100k,1M,max] [--journal off,none,batch,bg] \
 //!     [--topology auto|merged|split|both] [--wait auto|park|yield|spin] [--pin] [--dir PATH] \
-//!     [--outputs executions|all|both] [--json]
+//!     [--outputs executions|all|both] [--segment-mib 256] [--rolls prepared|inline|both] [--json]
 //! ```
+//!
+//! `--segment-mib` sets the journal's segment size and `--rolls` whether the journal's roller
+//! thread prepares segments (`prepared`, the default) or the matching thread creates and
+//! unmaps them itself (`inline`, system name `…/inline-rolls`); the `rolls` and `roll µs`
+//! columns show how many rolls a run had and the longest.
 //!
 //! System names: `wintermute-pipeline@<rate>/<journal>` for the merged topology (risk and
 //! matching in one thread) and `wintermute-pipeline-split@<rate>/<journal>` for separate risk
@@ -32,6 +37,9 @@ struct Args {
     pin: bool,
     /// Book deltas off, on (one run each).
     outputs: Vec<bool>,
+    segment_mib: u64,
+    /// Roller on, off (one run each).
+    rollers: Vec<bool>,
 }
 
 fn parse_args() -> Result<Args, Box<dyn Error>> {
@@ -45,6 +53,8 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
         json: false,
         pin: false,
         outputs: vec![false],
+        segment_mib: 256,
+        rollers: vec![true],
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -79,6 +89,20 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
                     o => return Err(format!("bad --outputs {o:?}").into()),
                 }
             }
+            "--segment-mib" => {
+                a.segment_mib = value()?.parse().map_err(|_| "bad --segment-mib")?;
+                if a.segment_mib == 0 {
+                    return Err("--segment-mib must be at least 1".into());
+                }
+            }
+            "--rolls" => {
+                a.rollers = match value()?.as_str() {
+                    "prepared" => vec![true],
+                    "inline" => vec![false],
+                    "both" => vec![true, false],
+                    r => return Err(format!("bad --rolls {r:?}").into()),
+                }
+            }
             "--dir" => a.dir = Some(PathBuf::from(value()?)),
             "--json" => a.json = true,
             "--pin" => a.pin = true,
@@ -91,7 +115,7 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
 fn print_row(r: &BenchResult) {
     let l = r.latency;
     println!(
-        "{:<46} {:>12.0} {:>9} {:>9} {:>9} {:>10} {:>10} {:>8} {:>8.2}",
+        "{:<52} {:>12.0} {:>9} {:>9} {:>9} {:>10} {:>10} {:>8} {:>8.2} {:>6} {:>8.0}",
         r.system,
         r.ops_per_s,
         l.p50_ns,
@@ -100,7 +124,9 @@ fn print_row(r: &BenchResult) {
         l.max_ns,
         r.pipeline_end_to_end.p99_ns,
         r.full_events,
-        r.outputs_per_command
+        r.outputs_per_command,
+        r.journal_rolls.rolls,
+        r.journal_rolls.longest.as_secs_f64() * 1e6
     );
 }
 
@@ -115,28 +141,44 @@ fn main() -> Result<(), Box<dyn Error>> {
             std::mem::size_of::<Output>()
         );
         println!(
-            "{:<46} {:>12} {:>9} {:>9} {:>9} {:>10} {:>10} {:>8} {:>8}",
-            "system", "ops/s", "p50 ns", "p99 ns", "p99.9 ns", "max ns", "pipe p99", "full", "out/cmd"
+            "{:<52} {:>12} {:>9} {:>9} {:>9} {:>10} {:>10} {:>8} {:>8} {:>6} {:>8}",
+            "system",
+            "ops/s",
+            "p50 ns",
+            "p99 ns",
+            "p99.9 ns",
+            "max ns",
+            "pipe p99",
+            "full",
+            "out/cmd",
+            "rolls",
+            "roll µs"
         );
     }
     for &topology in &args.topologies {
         for &book_deltas in &args.outputs {
             for &journal in &args.journals {
                 for &rate in &args.rates {
-                    let config = BenchConfig {
-                        seconds: args.seconds,
-                        topology,
-                        wait: args.wait,
-                        pin: args.pin,
-                        dir: args.dir.clone(),
-                        book_deltas,
-                        ..BenchConfig::new(rate, journal)
-                    };
-                    let r = bench::run(&config)?;
-                    if !args.json {
-                        print_row(&r);
+                    // The roller choice only matters with a journal: one run without.
+                    let rollers = if journal == JournalMode::Off { &[true][..] } else { &args.rollers };
+                    for &prepare_segments in rollers {
+                        let config = BenchConfig {
+                            seconds: args.seconds,
+                            topology,
+                            wait: args.wait,
+                            pin: args.pin,
+                            dir: args.dir.clone(),
+                            book_deltas,
+                            segment_size: args.segment_mib << 20,
+                            prepare_segments,
+                            ..BenchConfig::new(rate, journal)
+                        };
+                        let r = bench::run(&config)?;
+                        if !args.json {
+                            print_row(&r);
+                        }
+                        runs.push(r);
                     }
-                    runs.push(r);
                 }
             }
         }
@@ -154,6 +196,8 @@ fn main() -> Result<(), Box<dyn Error>> {
                     "p999_ns": r.latency.p999_ns,
                     "max_ns": r.latency.max_ns,
                     "outputs_per_command": r.outputs_per_command,
+                    "journal_rolls": r.journal_rolls.rolls,
+                    "longest_roll_ns": u64::try_from(r.journal_rolls.longest.as_nanos()).unwrap_or(u64::MAX),
                 })
             })
             .collect();

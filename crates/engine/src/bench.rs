@@ -76,7 +76,7 @@ use wintermute_core::workload::exchange_core_mix;
 use wintermute_core::Command;
 
 use crate::analytics::{LatencyRecorder, LatencySummary};
-use crate::journal::{FsyncPolicy, JournalConfig};
+use crate::journal::{FsyncPolicy, JournalConfig, RollStats};
 use crate::pipeline::{
     available_cores, Backpressure, Gateway, Output, Pipeline, PipelineConfig, PipelineError, RiskConfig, SubmitError,
     Subscription, SubscriptionConfig, Topology,
@@ -196,6 +196,12 @@ pub struct BenchConfig {
     /// `wintermute-pipeline+deltas@…`); by default it is an execution feed (order events, no
     /// level updates: [`crate::pipeline::SubscriptionConfig::book_deltas`]).
     pub book_deltas: bool,
+    /// Bytes per journal segment (256 MiB by default: a segment rolls every ~3.7 s at 1 M/s).
+    pub segment_size: u64,
+    /// Segments prepared by the journal's roller thread (the default); `false`: the matching
+    /// thread creates and unmaps them inside the append that rolls (system name
+    /// `…/<journal>/inline-rolls`).
+    pub prepare_segments: bool,
 }
 
 impl BenchConfig {
@@ -211,6 +217,8 @@ impl BenchConfig {
             dir: None,
             seed: 42,
             book_deltas: false,
+            segment_size: 256 << 20,
+            prepare_segments: true,
         }
     }
 
@@ -223,7 +231,8 @@ impl BenchConfig {
             Topology::Split => "wintermute-pipeline-split",
         };
         let deltas = if self.book_deltas { "+deltas" } else { "" };
-        format!("{name}{deltas}@{}/{}", rate_label(self.rate), self.journal.label())
+        let rolls = if self.prepare_segments || self.journal == JournalMode::Off { "" } else { "/inline-rolls" };
+        format!("{name}{deltas}@{}/{}{rolls}", rate_label(self.rate), self.journal.label())
     }
 
     fn command_count(&self) -> usize {
@@ -255,6 +264,9 @@ pub struct BenchResult {
     pub outputs_per_command: f64,
     /// Engine threads that were pinned.
     pub pinned_threads: usize,
+    /// Journal segment rolls during the run (warm-up included) and the longest of them on the
+    /// matching thread (zeros without a journal).
+    pub journal_rolls: RollStats,
 }
 
 /// Runs one benchmark (see the module docs). Blocks for about `seconds` plus set-up.
@@ -282,7 +294,8 @@ pub fn run(config: &BenchConfig) -> Result<BenchResult, BenchError> {
         _ => Some(JournalDir::new(config.dir.clone().unwrap_or_else(std::env::temp_dir))?),
     };
     if let Some(dir) = &journal_dir {
-        let jc = JournalConfig::new(&dir.path).segment_size(256 << 20);
+        let jc =
+            JournalConfig::new(&dir.path).segment_size(config.segment_size).prepare_segments(config.prepare_segments);
         pipeline_config.journal = Some(match config.journal {
             JournalMode::NoFsync => jc.fsync(FsyncPolicy::None),
             JournalMode::BackgroundFsync => {
@@ -343,6 +356,7 @@ pub fn run(config: &BenchConfig) -> Result<BenchResult, BenchError> {
         full_events: result.stats.rings.iter().map(|r| r.full_events).sum(),
         outputs_per_command: outputs as f64 / done.max(1) as f64,
         pinned_threads: result.stats.threads.iter().filter(|t| t.pinned).count(),
+        journal_rolls: result.stats.journal_rolls,
     })
 }
 

@@ -56,11 +56,14 @@
 pub mod control;
 pub mod record;
 pub mod recovery;
+pub mod roller;
 pub mod segment;
 pub mod snapshot;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wintermute_core::order::Command;
@@ -77,6 +80,7 @@ pub use snapshot::{
 };
 
 use record::{DecodeError, RawRecord};
+use roller::Roller;
 use segment::{ActiveSegment, ScanEnd};
 
 /// What went wrong with a journal. Messages carry `key=value` context.
@@ -146,15 +150,19 @@ pub struct JournalConfig {
     /// [`MAX_RECORD_SIZE`] to hold control records).
     pub segment_size: u64,
     pub fsync: FsyncPolicy,
+    /// Keep the next segment ready and unmap full ones on a thread of the journal's own, so
+    /// that a roll costs the writer a rename instead of milliseconds (see [`roller`]).
+    pub prepare_segments: bool,
 }
 
 impl JournalConfig {
-    /// 64 MiB segments, batched fsync (every 1,000 records or 10 ms).
+    /// 64 MiB segments, batched fsync (every 1,000 records or 10 ms), segments prepared ahead.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
             segment_size: 64 << 20,
             fsync: FsyncPolicy::Batch { records: 1000, interval: Duration::from_millis(10) },
+            prepare_segments: true,
         }
     }
 
@@ -168,6 +176,54 @@ impl JournalConfig {
     pub fn fsync(mut self, policy: FsyncPolicy) -> Self {
         self.fsync = policy;
         self
+    }
+
+    /// The same config with the roller thread on or off (off: the writer creates and unmaps
+    /// segments itself, inside the `append` that rolls).
+    pub fn prepare_segments(mut self, on: bool) -> Self {
+        self.prepare_segments = on;
+        self
+    }
+}
+
+/// How segment rolls went ([`Journal::roll_stats`], [`RollWatch::stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RollStats {
+    /// Rolls to a new segment since the journal opened.
+    pub rolls: u64,
+    /// Rolls that took the roller's spare segment (the others created theirs inline).
+    pub prepared: u64,
+    /// Spares the roller failed to make (the writer then created the segment itself).
+    pub roller_failures: u64,
+    /// The longest roll, as the writer's thread saw it (inside the `append` that rolled).
+    pub longest: Duration,
+}
+
+/// The roll counters, written by the writer at each roll (and by the roller thread when it
+/// fails), never per record.
+#[derive(Debug, Default)]
+pub(crate) struct RollCounters {
+    rolls: AtomicU64,
+    prepared: AtomicU64,
+    pub(crate) roller_failures: AtomicU64,
+    longest_ns: AtomicU64,
+}
+
+/// A handle on a journal's roll counters that another thread can read while the writer
+/// appends ([`Journal::roll_watch`]; a pipeline reports them in its stats).
+#[derive(Debug, Clone, Default)]
+pub struct RollWatch(Arc<RollCounters>);
+
+impl RollWatch {
+    /// The counters now.
+    pub fn stats(&self) -> RollStats {
+        let c = &self.0;
+        RollStats {
+            rolls: c.rolls.load(Ordering::Relaxed),
+            prepared: c.prepared.load(Ordering::Relaxed),
+            roller_failures: c.roller_failures.load(Ordering::Relaxed),
+            longest: Duration::from_nanos(c.longest_ns.load(Ordering::Relaxed)),
+        }
     }
 }
 
@@ -202,6 +258,12 @@ pub struct Journal {
     next_seq: u64,
     pending: u32,
     last_sync: Instant,
+    /// A segment was renamed into place and the directory not synced since.
+    dir_dirty: bool,
+    rolls: RollWatch,
+    /// Declared before `_lock`: stopped and joined (its spare deleted) before the lock goes,
+    /// so it never touches the directory of a writer that opens after this one.
+    roller: Option<Roller>,
     /// The directory's lock: held (an OS file lock) for as long as this writer lives.
     _lock: fs::File,
 }
@@ -242,6 +304,7 @@ impl Journal {
         fs::create_dir_all(&dir).map_err(|e| JournalError::io("create_dir", &dir, e))?;
         let lock = lock_dir(&dir)?;
         let (report, tail) = scan_journal(&dir)?;
+        roller::remove_spare(&dir)?;
         let next_seq = match (&tail, report.records) {
             // Only empty segments: continue with the first one's number (never 0).
             (Some((first_seq, _, _)), 0) => (*first_seq).max(1),
@@ -251,7 +314,23 @@ impl Journal {
             Some((first_seq, path, offset)) => ActiveSegment::open(path, first_seq, offset, config.segment_size)?,
             None => ActiveSegment::create(&dir, next_seq, config.segment_size)?,
         };
-        let journal = Journal { config, active, next_seq, pending: 0, last_sync: Instant::now(), _lock: lock };
+        let rolls = RollWatch::default();
+        let roller = if config.prepare_segments {
+            Some(Roller::start(&dir, config.segment_size, Arc::clone(&rolls.0))?)
+        } else {
+            None
+        };
+        let journal = Journal {
+            config,
+            active,
+            next_seq,
+            pending: 0,
+            last_sync: Instant::now(),
+            dir_dirty: false,
+            rolls,
+            roller,
+            _lock: lock,
+        };
         Ok((journal, report))
     }
 
@@ -303,9 +382,14 @@ impl Journal {
         Ok(())
     }
 
-    /// Flushes everything appended so far to disk.
+    /// Flushes everything appended so far to disk (and the directory, after a roll that left it
+    /// to this call).
     pub fn sync(&mut self) -> Result<(), JournalError> {
         self.active.flush()?;
+        if self.dir_dirty {
+            segment::sync_dir(&self.config.dir)?;
+            self.dir_dirty = false;
+        }
         self.pending = 0;
         self.last_sync = Instant::now();
         Ok(())
@@ -326,11 +410,59 @@ impl Journal {
         self.sync()
     }
 
+    /// How segment rolls went so far.
+    pub fn roll_stats(&self) -> RollStats {
+        self.rolls.stats()
+    }
+
+    /// A handle to read the roll counters from another thread.
+    pub fn roll_watch(&self) -> RollWatch {
+        self.rolls.clone()
+    }
+
+    /// True when the roller has a spare segment ready (always false without a roller).
+    #[doc(hidden)]
+    pub fn spare_ready(&self) -> bool {
+        self.roller.as_ref().is_some_and(Roller::spare_ready)
+    }
+
     fn roll(&mut self) -> Result<(), JournalError> {
-        if self.config.fsync != FsyncPolicy::None {
+        let start = Instant::now();
+        let durable = self.config.fsync != FsyncPolicy::None;
+        if durable {
             self.active.flush()?;
         }
-        self.active = ActiveSegment::create(&self.config.dir, self.next_seq, self.config.segment_size)?;
+        let dir = &self.config.dir;
+        let path = dir.join(segment::segment_name(self.next_seq));
+        let spare = match &self.roller {
+            Some(r) => r.take_spare(&path)?,
+            None => None,
+        };
+        let prepared = spare.is_some();
+        let next = match spare {
+            Some(map) => ActiveSegment::adopt(path, self.next_seq, map),
+            // Creates the file and syncs the directory.
+            None => ActiveSegment::create(dir, self.next_seq, self.config.segment_size)?,
+        };
+        let old = std::mem::replace(&mut self.active, next);
+        match &self.roller {
+            Some(r) => r.retire(old.into_map()),
+            None => drop(old),
+        }
+        if prepared {
+            // The rename is durable once the directory is: now if the policy asks for
+            // durability, else at the next `sync`.
+            self.dir_dirty = true;
+            if durable {
+                segment::sync_dir(&self.config.dir)?;
+                self.dir_dirty = false;
+            }
+        }
+        let c = &self.rolls.0;
+        c.rolls.fetch_add(1, Ordering::Relaxed);
+        c.prepared.fetch_add(u64::from(prepared), Ordering::Relaxed);
+        let took = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        c.longest_ns.fetch_max(took, Ordering::Relaxed);
         Ok(())
     }
 }

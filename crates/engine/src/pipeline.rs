@@ -106,7 +106,9 @@ pub use subscription::Subscription;
 use crate::analytics::{
     rate, Counters, Meter, MeterPublisher, MeterSlot, PipelineClock, RingStats, SharedMeter, StageLatencies,
 };
-use crate::journal::{self, FsyncPolicy, Journal, JournalError, RecoverOptions, Replayed, SnapshotWarning, TornTail};
+use crate::journal::{
+    self, FsyncPolicy, Journal, JournalError, RecoverOptions, Replayed, RollStats, RollWatch, SnapshotWarning, TornTail,
+};
 use crate::risk::{MonotonicClock, RiskEngine, RiskError};
 use crate::spsc::RingBuffer;
 use crate::wait::WaitStrategy;
@@ -186,6 +188,9 @@ pub struct PipelineStats {
     pub recovered_records: u64,
     /// Flush rounds of the background journal sync ([`JournalSync::Background`]; 0 otherwise).
     pub journal_syncs: u64,
+    /// Journal segment rolls since start, how many took a prepared spare, the longest
+    /// (zeros without a journal; see [`journal::roller`]).
+    pub journal_rolls: RollStats,
     /// Risk controls applied through [`Control`] since start.
     pub controls: u64,
     /// Snapshots written since start (periodic and requested).
@@ -253,6 +258,7 @@ pub struct Pipeline {
     recovered_records: u64,
     recovery: RecoveryInfo,
     syncer: Option<Syncer>,
+    roll_watch: Option<RollWatch>,
     control: Arc<ControlShared>,
     has_risk: bool,
     has_journal: bool,
@@ -299,6 +305,7 @@ impl Pipeline {
             }
         };
         let recovered_records = recovery.replayed;
+        let roll_watch = journal.as_ref().map(Journal::roll_watch);
         let clock = PipelineClock::new();
         let stop = Arc::new(AtomicBool::new(false));
         let mut rings = Vec::new();
@@ -373,6 +380,7 @@ impl Pipeline {
             recovered_records,
             recovery,
             syncer: None,
+            roll_watch,
             control: Arc::clone(&control),
             has_risk,
             has_journal: config.journal.is_some(),
@@ -538,6 +546,7 @@ impl Pipeline {
             threads,
             recovered_records: self.recovered_records,
             journal_syncs: self.syncer.as_ref().map_or(0, |s| s.state.rounds.load(Ordering::Relaxed)),
+            journal_rolls: self.roll_watch.as_ref().map_or_else(RollStats::default, RollWatch::stats),
             controls: self.control.applied.load(Ordering::Relaxed),
             snapshots_written: self.snapshot_counters.written.load(Ordering::Relaxed),
             snapshot_failures: self.snapshot_counters.failed.load(Ordering::Relaxed),

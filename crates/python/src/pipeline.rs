@@ -351,7 +351,8 @@ fn latency_dict<'py>(py: Python<'py>, s: &LatencySummary) -> PyResult<Bound<'py,
 /// `events_per_s`, `outputs_per_s`, `latency` (gateway_to_risk, risk_to_match,
 /// match_to_publish, end_to_end: count/min/mean/p50/p95/p99/p999/max in ns), `rings` (name,
 /// capacity, high_water, full_events), `gateways` (gateway, submitted, full_events, capacity),
-/// `threads` (name, wait, core, pinned), `recovered_records`, `journal_syncs`.
+/// `threads` (name, wait, core, pinned), `recovered_records`, `journal_syncs`, `journal_rolls`
+/// (rolls, prepared, roller_failures, longest_ns).
 fn stats_dict<'py>(py: Python<'py>, s: &PipelineStats) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item(
@@ -419,6 +420,12 @@ fn stats_dict<'py>(py: Python<'py>, s: &PipelineStats) -> PyResult<Bound<'py, Py
     d.set_item("threads", threads)?;
     d.set_item("recovered_records", s.recovered_records)?;
     d.set_item("journal_syncs", s.journal_syncs)?;
+    let rolls = PyDict::new(py);
+    rolls.set_item("rolls", s.journal_rolls.rolls)?;
+    rolls.set_item("prepared", s.journal_rolls.prepared)?;
+    rolls.set_item("roller_failures", s.journal_rolls.roller_failures)?;
+    rolls.set_item("longest_ns", u64::try_from(s.journal_rolls.longest.as_nanos()).unwrap_or(u64::MAX))?;
+    d.set_item("journal_rolls", rolls)?;
     d.set_item("controls", s.controls)?;
     d.set_item("snapshots_written", s.snapshots_written)?;
     d.set_item("snapshot_failures", s.snapshot_failures)?;

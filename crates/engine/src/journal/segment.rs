@@ -113,8 +113,23 @@ fn map(file: &File) -> std::io::Result<MmapMut> {
     // mapping while it lives (by another process, or a truncation). The journal directory has
     // one writer by contract (see the `journal` module docs); this process only resizes a
     // segment before mapping it or after dropping the map, and only reads it through `fs::read`
-    // (a copy, not a reference into the mapping).
+    // (a copy, not a reference into the mapping). The roller's spare is (re)created under its
+    // name only after the previous spare was renamed away (see `roller`).
     unsafe { MmapMut::map_mut(file) }
+}
+
+/// Creates (or empties) `path` as a zero-filled file of `size` bytes and maps it: the roller's
+/// spare segment.
+pub(crate) fn map_new(path: &Path, size: u64) -> Result<MmapMut, JournalError> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(path)
+        .map_err(|e| JournalError::io("create", path, e))?;
+    file.set_len(size).map_err(|e| JournalError::io("set_len", path, e))?;
+    map(&file).map_err(|e| JournalError::io("mmap", path, e))
 }
 
 /// The segment being written: a mapped file and the offset of the next record.
@@ -154,6 +169,16 @@ impl ActiveSegment {
             file.set_len(size).map_err(|e| JournalError::io("set_len", &path, e))?;
         }
         Self::map_at(path, file, first_seq, offset)
+    }
+
+    /// A new segment from a spare already renamed to `path` (see `roller`).
+    pub(crate) fn adopt(path: PathBuf, first_seq: u64, map: MmapMut) -> Self {
+        Self { path, first_seq, map, offset: 0, synced: 0 }
+    }
+
+    /// Gives up the map (to unmap it elsewhere).
+    pub(crate) fn into_map(self) -> MmapMut {
+        self.map
     }
 
     fn map_at(path: PathBuf, file: File, first_seq: u64, offset: usize) -> Result<Self, JournalError> {
