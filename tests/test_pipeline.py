@@ -105,6 +105,16 @@ def outcome_names(out: npt.NDArray[np.void]) -> list[str]:
             "batch",
         ),
         (
+            {"instruments": [BTC], "journal": {"dir": "j", "populate": 1}},
+            "journal.populate",
+            "true or false",
+        ),
+        (
+            {"instruments": [BTC], "journal": {"dir": "j", "prepare_segments": "off"}},
+            "journal.prepare_segments",
+            "true or false",
+        ),
+        (
             {"instruments": [BTC], "journal": {"dir": "j", "segment_size": 10}},
             "journal.segment_size",
             "range",
@@ -514,16 +524,25 @@ def test_stats_shape() -> None:
     assert book["seq"] > 0
 
 
-def test_journal_rolls_are_counted(tmp_path: Path) -> None:
+@pytest.mark.parametrize("prepare", [True, False])
+def test_journal_rolls_are_counted(tmp_path: Path, prepare: bool) -> None:
     # 4,096-byte segments hold 56 command records of 72 bytes: 500 commands roll 8 times.
-    cfg = config(journal={"dir": str(tmp_path / "j"), "fsync": "none", "segment_size": 4096})
+    journal = {"dir": str(tmp_path / "j"), "fsync": "none", "segment_size": 4096}
+    cfg = config(journal={**journal, "prepare_segments": prepare, "populate": prepare})
+    parsed = EngineConfig.from_dict(cfg).journal
+    assert parsed is not None
+    assert (parsed.prepare_segments, parsed.populate) == (prepare, prepare)
     with Pipeline(cfg) as eng:
         for i in range(1, 501):
             eng.gateway(0).submit_ticks(0, i, i % 2, 100 + i % 7, 1)
     rolls = eng.shutdown()["stats"]["journal_rolls"]
     assert rolls["rolls"] == 8
-    assert 0 <= rolls["prepared"] <= rolls["rolls"]
+    if prepare:
+        assert 0 <= rolls["prepared"] <= rolls["rolls"]
+    else:
+        assert rolls["prepared"] == 0
     assert rolls["roller_failures"] == 0
+    assert rolls["populate_failures"] == 0
     assert rolls["longest_ns"] > 0
     assert len(list((tmp_path / "j").glob("*.wal"))) == 9
     assert not list((tmp_path / "j").glob("*.spare")), "the spare segment outlived the engine"
@@ -533,6 +552,7 @@ def test_journal_rolls_are_counted(tmp_path: Path) -> None:
         "rolls": 0,
         "prepared": 0,
         "roller_failures": 0,
+        "populate_failures": 0,
         "longest_ns": 0,
     }
 

@@ -163,7 +163,10 @@ class JournalConfig:
     thread, or ``background`` every ``sync_interval_ms``), and periodic snapshots of the books
     and the risk state (every ``snapshot_every_records`` journal records and/or every
     ``snapshot_every_ms``; None: only on request, ``Pipeline.snapshot()``), keeping the newest
-    ``snapshot_keep`` files. A restart loads the newest valid snapshot and replays the rest."""
+    ``snapshot_keep`` files. A restart loads the newest valid snapshot and replays the rest.
+    ``prepare_segments``: a thread of the journal's own keeps the next segment ready (a roll
+    costs the matching thread a rename); ``populate``: segments are faulted in before they are
+    written (off by itself with ``sync = "background"``; see docs/runtime.md)."""
 
     dir: str
     fsync: Fsync = "batch"
@@ -175,6 +178,8 @@ class JournalConfig:
     snapshot_every_records: int | None = None
     snapshot_every_ms: int | None = None
     snapshot_keep: int = 3
+    prepare_segments: bool = True
+    populate: bool = True
 
 
 @dataclass(frozen=True)
@@ -517,6 +522,10 @@ def _journal(value: Any, key: str, defaults: Mapping[str, Any], base: Path | Non
             t.take("snapshot_every_ms"), t.path("snapshot_every_ms"), low=1, high=86_400_000
         ),
         snapshot_keep=num("snapshot_keep", 1, 1_000_000),
+        prepare_segments=_bool(
+            t.take("prepare_segments"), t.path("prepare_segments"), defaults["prepare_segments"]
+        ),
+        populate=_bool(t.take("populate"), t.path("populate"), defaults["populate"]),
     )
     t.done()
     return j

@@ -307,7 +307,8 @@ class Pipeline:
         ``commands_per_s``, ``events_per_s``, ``outputs_per_s``, ``counters``, ring
         occupancy (``rings``: capacity, high_water, full_events), ``gateways``, the thread
         layout (``threads``: name, wait, core, pinned), ``recovered_records``,
-        ``journal_syncs``, ``journal_rolls`` (rolls, prepared, roller_failures, longest_ns),
+        ``journal_syncs``, ``journal_rolls`` (rolls, prepared, roller_failures, populate_failures,
+        longest_ns),
         ``controls`` applied, ``snapshots_written`` / ``snapshot_failures`` /
         ``last_snapshot_seq``. At most one
         stats interval old while running; exact after shutdown."""

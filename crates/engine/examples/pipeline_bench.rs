@@ -5,13 +5,20 @@
 //! cargo run -p wintermute-engine --release --example pipeline_bench -- \
 //!     [--seconds 2] [--rates 100k,1M,max] [--journal off,none,batch,bg] \
 //!     [--topology auto|merged|split|both] [--wait auto|park|yield|spin] [--pin] [--dir PATH] \
-//!     [--outputs executions|all|both] [--segment-mib 256] [--rolls prepared|inline|both] [--json]
+//!     [--outputs executions|all|both] [--segment-mib 256] [--rolls prepared|inline|both] \
+//!     [--populate on|off|both] [--window-ms MS] [--json]
 //! ```
+//!
+//! `--window-ms` adds, under each row, the latency of each window of that many milliseconds
+//! of the run (by intended send time, windows of at least 10,000 commands): how many meet
+//! p99 <= 2 µs and p99.9 <= 10 µs, and the best and median window's p99 and p99.9 (with
+//! `--json`, every window's percentiles).
 //!
 //! `--segment-mib` sets the journal's segment size and `--rolls` whether the journal's roller
 //! thread prepares segments (`prepared`, the default) or the matching thread creates and
 //! unmaps them itself (`inline`, system name `…/inline-rolls`); the `rolls` and `roll µs`
-//! columns show how many rolls a run had and the longest.
+//! columns show how many rolls a run had and the longest. `--populate off` runs without
+//! populating segments ahead of the writer (system name `…/unpopulated`).
 //!
 //! System names: `wintermute-pipeline@<rate>/<journal>` for the merged topology (risk and
 //! matching in one thread) and `wintermute-pipeline-split@<rate>/<journal>` for separate risk
@@ -22,6 +29,7 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use wintermute_engine::analytics::LatencySummary;
 use wintermute_engine::bench::{self, BenchConfig, BenchResult, JournalMode};
 use wintermute_engine::pipeline::{available_cores, Output, Topology};
 use wintermute_engine::wait::WaitStrategy;
@@ -40,6 +48,9 @@ struct Args {
     segment_mib: u64,
     /// Roller on, off (one run each).
     rollers: Vec<bool>,
+    /// Populate on, off (one run each).
+    populates: Vec<bool>,
+    window: Option<Duration>,
 }
 
 fn parse_args() -> Result<Args, Box<dyn Error>> {
@@ -55,6 +66,8 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
         outputs: vec![false],
         segment_mib: 256,
         rollers: vec![true],
+        populates: vec![true],
+        window: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -103,6 +116,21 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
                     r => return Err(format!("bad --rolls {r:?}").into()),
                 }
             }
+            "--populate" => {
+                a.populates = match value()?.as_str() {
+                    "on" => vec![true],
+                    "off" => vec![false],
+                    "both" => vec![true, false],
+                    p => return Err(format!("bad --populate {p:?}").into()),
+                }
+            }
+            "--window-ms" => {
+                let ms: u64 = value()?.parse().map_err(|_| "bad --window-ms")?;
+                if ms == 0 {
+                    return Err("--window-ms must be at least 1".into());
+                }
+                a.window = Some(Duration::from_millis(ms));
+            }
             "--dir" => a.dir = Some(PathBuf::from(value()?)),
             "--json" => a.json = true,
             "--pin" => a.pin = true,
@@ -127,6 +155,30 @@ fn print_row(r: &BenchResult) {
         r.outputs_per_command,
         r.journal_rolls.rolls,
         r.journal_rolls.longest.as_secs_f64() * 1e6
+    );
+}
+
+/// One line on the run's windows (see the module docs).
+fn print_windows(r: &BenchResult, window: Duration) {
+    let n = r.windows.len();
+    if n == 0 {
+        println!("    windows of {window:?}: none with {} commands", bench::MIN_WINDOW_COMMANDS);
+        return;
+    }
+    let met = r.windows.iter().filter(|w| w.p99_ns <= 2_000 && w.p999_ns <= 10_000).count();
+    let sorted = |f: fn(&LatencySummary) -> u64| {
+        let mut v: Vec<u64> = r.windows.iter().map(f).collect();
+        v.sort_unstable();
+        v
+    };
+    let (p99, p999) = (sorted(|w| w.p99_ns), sorted(|w| w.p999_ns));
+    println!(
+        "    windows of {window:?}: {n}; p99 <= 2 µs and p99.9 <= 10 µs in {met}; p99 best {} median {} ns; \
+         p99.9 best {} median {} ns",
+        p99[0],
+        p99[n / 2],
+        p999[0],
+        p999[n / 2]
     );
 }
 
@@ -159,9 +211,13 @@ fn main() -> Result<(), Box<dyn Error>> {
         for &book_deltas in &args.outputs {
             for &journal in &args.journals {
                 for &rate in &args.rates {
-                    // The roller choice only matters with a journal: one run without.
-                    let rollers = if journal == JournalMode::Off { &[true][..] } else { &args.rollers };
-                    for &prepare_segments in rollers {
+                    // The journal's variants only matter with a journal: one run without.
+                    let variants: Vec<(bool, bool)> = if journal == JournalMode::Off {
+                        vec![(true, true)]
+                    } else {
+                        args.rollers.iter().flat_map(|&r| args.populates.iter().map(move |&p| (r, p))).collect()
+                    };
+                    for (prepare_segments, populate) in variants {
                         let config = BenchConfig {
                             seconds: args.seconds,
                             topology,
@@ -171,11 +227,16 @@ fn main() -> Result<(), Box<dyn Error>> {
                             book_deltas,
                             segment_size: args.segment_mib << 20,
                             prepare_segments,
+                            populate,
+                            window: args.window,
                             ..BenchConfig::new(rate, journal)
                         };
                         let r = bench::run(&config)?;
                         if !args.json {
                             print_row(&r);
+                            if let Some(w) = args.window {
+                                print_windows(&r, w);
+                            }
                         }
                         runs.push(r);
                     }
@@ -198,6 +259,13 @@ fn main() -> Result<(), Box<dyn Error>> {
                     "outputs_per_command": r.outputs_per_command,
                     "journal_rolls": r.journal_rolls.rolls,
                     "longest_roll_ns": u64::try_from(r.journal_rolls.longest.as_nanos()).unwrap_or(u64::MAX),
+                    "windows": r.windows.iter().map(|w| serde_json::json!({
+                        "count": w.count,
+                        "p50_ns": w.p50_ns,
+                        "p99_ns": w.p99_ns,
+                        "p999_ns": w.p999_ns,
+                        "max_ns": w.max_ns,
+                    })).collect::<Vec<_>>(),
                 })
             })
             .collect();

@@ -202,6 +202,14 @@ pub struct BenchConfig {
     /// thread creates and unmaps them inside the append that rolls (system name
     /// `…/<journal>/inline-rolls`).
     pub prepare_segments: bool,
+    /// Segments populated before they are written ([`JournalConfig::populate`]; the default
+    /// is on, and the background fsync mode turns it off); `false` adds `/unpopulated` to the
+    /// system name.
+    pub populate: bool,
+    /// Also summarize the latency of each window of this length, by intended send time
+    /// ([`BenchResult::windows`]): on a machine whose cores are taken away now and then, it
+    /// shows what the pipeline does between the gaps.
+    pub window: Option<Duration>,
 }
 
 impl BenchConfig {
@@ -219,6 +227,8 @@ impl BenchConfig {
             book_deltas: false,
             segment_size: 256 << 20,
             prepare_segments: true,
+            populate: true,
+            window: None,
         }
     }
 
@@ -231,8 +241,10 @@ impl BenchConfig {
             Topology::Split => "wintermute-pipeline-split",
         };
         let deltas = if self.book_deltas { "+deltas" } else { "" };
-        let rolls = if self.prepare_segments || self.journal == JournalMode::Off { "" } else { "/inline-rolls" };
-        format!("{name}{deltas}@{}/{}{rolls}", rate_label(self.rate), self.journal.label())
+        let journaled = self.journal != JournalMode::Off;
+        let rolls = if self.prepare_segments || !journaled { "" } else { "/inline-rolls" };
+        let populated = if self.populate || !journaled { "" } else { "/unpopulated" };
+        format!("{name}{deltas}@{}/{}{rolls}{populated}", rate_label(self.rate), self.journal.label())
     }
 
     fn command_count(&self) -> usize {
@@ -267,6 +279,54 @@ pub struct BenchResult {
     /// Journal segment rolls during the run (warm-up included) and the longest of them on the
     /// matching thread (zeros without a journal).
     pub journal_rolls: RollStats,
+    /// With [`BenchConfig::window`]: the latency of the commands sent in each window, in
+    /// order (windows with fewer than [`MIN_WINDOW_COMMANDS`] commands left out).
+    pub windows: Vec<LatencySummary>,
+}
+
+/// Fewest commands a window needs to be summarized (its p99.9 then rests on at least 10).
+pub const MIN_WINDOW_COMMANDS: u64 = 10_000;
+
+/// Where the load loop's latencies go: the whole run, and optionally windows of it.
+#[derive(Debug)]
+struct Recording {
+    all: LatencyRecorder,
+    /// `(start_ns, width_ns, one recorder per window)`.
+    windows: Option<(u64, u64, Vec<LatencyRecorder>)>,
+}
+
+impl Recording {
+    /// `expected`: how long the run should take, to make its windows' recorders before it
+    /// starts (making one zeroes a few hundred KB: in the middle of the run it would stall the
+    /// load thread, and the commands due meanwhile would be late).
+    fn new(start_ns: u64, window: Option<Duration>, expected: Duration) -> Self {
+        let windows = window.map(|w| {
+            let width = u64::try_from(w.as_nanos()).unwrap_or(u64::MAX).max(1);
+            let count = (expected.as_nanos() / u128::from(width)).min(100_000) as usize + 2;
+            (start_ns, width, (0..count).map(|_| LatencyRecorder::new()).collect())
+        });
+        Self { all: LatencyRecorder::new(), windows }
+    }
+
+    /// A command intended (or, at `max`, sent) at `ingress_ns` completed at `now_ns`.
+    #[inline]
+    fn record(&mut self, ingress_ns: u64, now_ns: u64) {
+        let ns = now_ns.saturating_sub(ingress_ns);
+        self.all.record(ns);
+        if let Some((start, width, hists)) = &mut self.windows {
+            let i = (ingress_ns.saturating_sub(*start) / *width) as usize;
+            if hists.len() <= i {
+                // A run longer than expected (`max` on a slow machine).
+                hists.resize_with(i + 1, LatencyRecorder::new);
+            }
+            hists[i].record(ns);
+        }
+    }
+
+    fn windows(&self) -> Vec<LatencySummary> {
+        let Some((_, _, hists)) = &self.windows else { return Vec::new() };
+        hists.iter().map(LatencyRecorder::summary).filter(|s| s.count >= MIN_WINDOW_COMMANDS).collect()
+    }
 }
 
 /// Runs one benchmark (see the module docs). Blocks for about `seconds` plus set-up.
@@ -294,8 +354,10 @@ pub fn run(config: &BenchConfig) -> Result<BenchResult, BenchError> {
         _ => Some(JournalDir::new(config.dir.clone().unwrap_or_else(std::env::temp_dir))?),
     };
     if let Some(dir) = &journal_dir {
-        let jc =
-            JournalConfig::new(&dir.path).segment_size(config.segment_size).prepare_segments(config.prepare_segments);
+        let jc = JournalConfig::new(&dir.path)
+            .segment_size(config.segment_size)
+            .prepare_segments(config.prepare_segments)
+            .populate(config.populate);
         pipeline_config.journal = Some(match config.journal {
             JournalMode::NoFsync => jc.fsync(FsyncPolicy::None),
             JournalMode::BackgroundFsync => {
@@ -315,10 +377,14 @@ pub fn run(config: &BenchConfig) -> Result<BenchResult, BenchError> {
 
     let load = |gw: &mut Gateway, sub: &mut Subscription| {
         // Warm-up (untimed): the workload's resting book, through the pipeline.
-        drive(gw, sub, &workload.warmup, None, clock.now_ns(), &mut LatencyRecorder::new())?;
+        let now = clock.now_ns();
+        drive(gw, sub, &workload.warmup, None, now, &mut Recording::new(now, None, Duration::ZERO))?;
         // The measured run.
+        let mut latency = Recording::new(0, config.window, Duration::from_secs_f64(config.seconds));
         let start_ns = clock.now_ns() + 1_000_000;
-        let mut latency = LatencyRecorder::new();
+        if let Some(w) = &mut latency.windows {
+            w.0 = start_ns;
+        }
         let run = drive(gw, sub, &workload.commands, config.rate, start_ns, &mut latency)?;
         Ok::<_, BenchError>((start_ns, run, latency))
     };
@@ -351,12 +417,13 @@ pub fn run(config: &BenchConfig) -> Result<BenchResult, BenchError> {
         offered_ops_per_s: config.rate,
         ops_per_s: done as f64 / elapsed.as_secs_f64().max(1e-9),
         commands: done,
-        latency: latency.summary(),
+        latency: latency.all.summary(),
         pipeline_end_to_end: result.stats.latency.end_to_end,
         full_events: result.stats.rings.iter().map(|r| r.full_events).sum(),
         outputs_per_command: outputs as f64 / done.max(1) as f64,
         pinned_threads: result.stats.threads.iter().filter(|t| t.pinned).count(),
         journal_rolls: result.stats.journal_rolls,
+        windows: latency.windows(),
     })
 }
 
@@ -414,13 +481,13 @@ impl Completion {
 
     /// One output, read at `now_ns`.
     #[inline]
-    fn output(&mut self, o: &Output, now_ns: u64, latency: &mut LatencyRecorder) {
+    fn output(&mut self, o: &Output, now_ns: u64, latency: &mut Recording) {
         self.outputs += 1;
         if o.command.seq != self.next_seq {
             self.broken.get_or_insert((o.command.seq, self.next_seq));
         }
         if o.last {
-            latency.record(now_ns.saturating_sub(o.stamps.ingress_ns));
+            latency.record(o.stamps.ingress_ns, now_ns);
             self.done += 1;
             self.next_seq += 1;
         }
@@ -449,7 +516,7 @@ fn drive(
     cmds: &[Command],
     rate: Option<u64>,
     start_ns: u64,
-    latency: &mut LatencyRecorder,
+    latency: &mut Recording,
 ) -> Result<(u64, u64, u64), BenchError> {
     let clock = gw.clock();
     let n = cmds.len() as u64;
@@ -571,15 +638,15 @@ mod tests {
             last,
             stamps: Stamps { ingress_ns: 100, ..Stamps::default() },
         };
-        let mut latency = LatencyRecorder::new();
+        let mut latency = Recording::new(0, None, Duration::ZERO);
         let mut c = Completion::new(5);
         for o in [out(5, false), out(5, true), out(6, true)] {
             c.output(&o, 350, &mut latency);
         }
         assert_eq!((c.done, c.next_seq), (2, 7));
         assert!(c.check().is_ok());
-        assert_eq!(latency.len(), 2);
-        assert_eq!(latency.summary().max_ns, 250);
+        assert_eq!(latency.all.len(), 2);
+        assert_eq!(latency.all.summary().max_ns, 250);
         // A command skipped (8 before 7), or a second `last` of one command: refused.
         let mut skipped = Completion::new(7);
         skipped.output(&out(8, true), 0, &mut latency);
@@ -589,6 +656,25 @@ mod tests {
             twice.output(&o, 0, &mut latency);
         }
         assert!(matches!(twice.check(), Err(BenchError::OutOfOrder { got: 1, want: 2 })));
+    }
+
+    #[test]
+    fn windows_split_latencies_by_intended_time() {
+        // Windows of 1 µs from t = 1,000 ns; one slow window.
+        let mut r = Recording::new(1_000, Some(Duration::from_micros(1)), Duration::from_micros(2));
+        for i in 0..3 * MIN_WINDOW_COMMANDS {
+            let ingress = 1_000 + i % 3 * 1_000 + 1;
+            let latency = if ingress / 1_000 == 2 { 9_000 } else { 300 };
+            r.record(ingress, ingress + latency);
+        }
+        r.record(5_500, 5_600); // a window with too few commands: left out
+        let w = r.windows();
+        assert_eq!(w.len(), 3);
+        assert!(w.iter().all(|s| s.count == MIN_WINDOW_COMMANDS));
+        assert_eq!([w[0].max_ns, w[2].max_ns], [300, 300]);
+        assert!((8_990..=9_010).contains(&w[1].p50_ns), "{:?}", w[1]);
+        assert_eq!(r.all.len(), 3 * MIN_WINDOW_COMMANDS + 1);
+        assert!(Recording::new(0, None, Duration::ZERO).windows().is_empty());
     }
 
     #[test]

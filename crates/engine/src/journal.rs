@@ -153,6 +153,13 @@ pub struct JournalConfig {
     /// Keep the next segment ready and unmap full ones on a thread of the journal's own, so
     /// that a roll costs the writer a rename instead of milliseconds (see [`roller`]).
     pub prepare_segments: bool,
+    /// Populate segments writable before the writer gets to them (`MADV_POPULATE_WRITE`, Linux
+    /// 5.14+): the first one when the journal opens, every spare on the roller thread. The
+    /// writer then takes no first-write page faults. Each populated page is dirty until
+    /// written back: a whole-file flush (the pipeline's background sync) would write the
+    /// zeros ahead of the writer to disk, so the pipeline turns this off with it. See
+    /// [`roller`].
+    pub populate: bool,
 }
 
 impl JournalConfig {
@@ -163,6 +170,7 @@ impl JournalConfig {
             segment_size: 64 << 20,
             fsync: FsyncPolicy::Batch { records: 1000, interval: Duration::from_millis(10) },
             prepare_segments: true,
+            populate: true,
         }
     }
 
@@ -184,6 +192,12 @@ impl JournalConfig {
         self.prepare_segments = on;
         self
     }
+
+    /// The same config with populating on or off.
+    pub fn populate(mut self, on: bool) -> Self {
+        self.populate = on;
+        self
+    }
 }
 
 /// How segment rolls went ([`Journal::roll_stats`], [`RollWatch::stats`]).
@@ -195,6 +209,9 @@ pub struct RollStats {
     pub prepared: u64,
     /// Spares the roller failed to make (the writer then created the segment itself).
     pub roller_failures: u64,
+    /// Segments the kernel would not populate (a kernel before 5.14, or out of memory; the
+    /// writer then takes their page faults itself, as without populating).
+    pub populate_failures: u64,
     /// The longest roll, as the writer's thread saw it (inside the `append` that rolled).
     pub longest: Duration,
 }
@@ -206,6 +223,7 @@ pub(crate) struct RollCounters {
     rolls: AtomicU64,
     prepared: AtomicU64,
     pub(crate) roller_failures: AtomicU64,
+    pub(crate) populate_failures: AtomicU64,
     longest_ns: AtomicU64,
 }
 
@@ -222,6 +240,7 @@ impl RollWatch {
             rolls: c.rolls.load(Ordering::Relaxed),
             prepared: c.prepared.load(Ordering::Relaxed),
             roller_failures: c.roller_failures.load(Ordering::Relaxed),
+            populate_failures: c.populate_failures.load(Ordering::Relaxed),
             longest: Duration::from_nanos(c.longest_ns.load(Ordering::Relaxed)),
         }
     }
@@ -315,8 +334,11 @@ impl Journal {
             None => ActiveSegment::create(&dir, next_seq, config.segment_size)?,
         };
         let rolls = RollWatch::default();
+        if config.populate && active.populate().is_err() {
+            rolls.0.populate_failures.fetch_add(1, Ordering::Relaxed);
+        }
         let roller = if config.prepare_segments {
-            Some(Roller::start(&dir, config.segment_size, Arc::clone(&rolls.0))?)
+            Some(Roller::start(&dir, config.segment_size, config.populate, Arc::clone(&rolls.0))?)
         } else {
             None
         };

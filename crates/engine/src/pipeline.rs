@@ -298,6 +298,9 @@ impl Pipeline {
                 let mut jc = jc.clone();
                 if let JournalSync::Background { .. } = config.journal_sync {
                     jc.fsync = FsyncPolicy::None;
+                    // Its whole-file fdatasync would write populated zeros ahead of the writer
+                    // (and clean them, so the writer would fault on them again).
+                    jc.populate = false;
                 }
                 let (journal, report) = Journal::open(jc.clone())?;
                 let (engine, recovery) = recover(&jc.dir, &initial, report, &mut risk)?;

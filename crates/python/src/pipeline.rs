@@ -352,7 +352,7 @@ fn latency_dict<'py>(py: Python<'py>, s: &LatencySummary) -> PyResult<Bound<'py,
 /// match_to_publish, end_to_end: count/min/mean/p50/p95/p99/p999/max in ns), `rings` (name,
 /// capacity, high_water, full_events), `gateways` (gateway, submitted, full_events, capacity),
 /// `threads` (name, wait, core, pinned), `recovered_records`, `journal_syncs`, `journal_rolls`
-/// (rolls, prepared, roller_failures, longest_ns).
+/// (rolls, prepared, roller_failures, populate_failures, longest_ns).
 fn stats_dict<'py>(py: Python<'py>, s: &PipelineStats) -> PyResult<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item(
@@ -424,6 +424,7 @@ fn stats_dict<'py>(py: Python<'py>, s: &PipelineStats) -> PyResult<Bound<'py, Py
     rolls.set_item("rolls", s.journal_rolls.rolls)?;
     rolls.set_item("prepared", s.journal_rolls.prepared)?;
     rolls.set_item("roller_failures", s.journal_rolls.roller_failures)?;
+    rolls.set_item("populate_failures", s.journal_rolls.populate_failures)?;
     rolls.set_item("longest_ns", u64::try_from(s.journal_rolls.longest.as_nanos()).unwrap_or(u64::MAX))?;
     d.set_item("journal_rolls", rolls)?;
     d.set_item("controls", s.controls)?;

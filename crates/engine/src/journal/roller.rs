@@ -22,6 +22,17 @@
 //! creates the segment itself, exactly as without a roller, and any error is the writer's to
 //! report. A spare left behind by a crash is deleted when the journal opens.
 //!
+//! With [`super::JournalConfig::populate`] (on by default) the roller also *populates* each
+//! spare before offering it (`MADV_POPULATE_WRITE`: page-cache pages allocated and zeroed,
+//! blocks reserved, page tables filled, not a byte of the file changed), and the journal
+//! populates the segment it opens with, before the first append. The writer then takes no
+//! first-write page faults: one every 4 KiB page (or large folio) of records otherwise, a few
+//! microseconds each, on the matching thread. A spare the kernel would not populate (before
+//! Linux 5.14, or out of memory) is offered as it is and counted in
+//! [`super::RollStats::populate_failures`]. The pages stay dirty until written back: a flush
+//! of the whole file would write the zeros ahead of the writer, which is why the pipeline's
+//! background sync turns populating off.
+//!
 //! The roller's work still needs a CPU: on a machine whose cores are all busy (the 2-core
 //! pipeline bench, where the engine and the load generator both spin) it takes one from a
 //! spinning thread for about as long as the work took inline, but the roll itself no longer
@@ -35,7 +46,7 @@ use std::thread::JoinHandle;
 
 use memmap2::MmapMut;
 
-use super::segment::map_new;
+use super::segment::{map_new, populate};
 use super::{JournalError, RollCounters};
 
 /// File name of the spare segment in the journal directory.
@@ -46,6 +57,8 @@ pub const SPARE_FILE: &str = "next.spare";
 struct Shared {
     dir: PathBuf,
     size: u64,
+    /// Populate each spare writable before offering it.
+    populate: bool,
     state: Mutex<State>,
     stop: AtomicBool,
     counters: Arc<RollCounters>,
@@ -86,11 +99,18 @@ pub(crate) struct Roller {
 
 impl Roller {
     /// Starts the thread, which makes a spare at once (call [`remove_spare`] first).
-    /// Failures to make a spare are counted in `counters.roller_failures`.
-    pub(crate) fn start(dir: &Path, size: u64, counters: Arc<RollCounters>) -> Result<Self, JournalError> {
+    /// Failures to make a spare are counted in `counters.roller_failures`, failures to
+    /// populate one (with `populate`) in `counters.populate_failures`.
+    pub(crate) fn start(
+        dir: &Path,
+        size: u64,
+        populate: bool,
+        counters: Arc<RollCounters>,
+    ) -> Result<Self, JournalError> {
         let shared = Arc::new(Shared {
             dir: dir.to_path_buf(),
             size,
+            populate,
             state: Mutex::default(),
             stop: AtomicBool::new(false),
             counters,
@@ -178,7 +198,14 @@ fn run(shared: &Shared) {
         }
         if need_spare {
             match map_new(&shared.dir.join(SPARE_FILE), shared.size) {
-                Ok(map) => shared.lock().spare = Some(map),
+                Ok(map) => {
+                    // Not populated (an old kernel, no memory): still a spare; the writer takes
+                    // its page faults as it would have.
+                    if shared.populate && populate(&map, 0).is_err() {
+                        shared.counters.populate_failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                    shared.lock().spare = Some(map);
+                }
                 // The writer will create the segment itself at its next roll, and report the
                 // error if it happens to it too.
                 Err(_) => {

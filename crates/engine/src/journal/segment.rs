@@ -132,6 +132,25 @@ pub(crate) fn map_new(path: &Path, size: u64) -> Result<MmapMut, JournalError> {
     map(&file).map_err(|e| JournalError::io("mmap", path, e))
 }
 
+/// Faults in the pages of `map` from `from` to the end, writable (`MADV_POPULATE_WRITE`), without
+/// changing a byte: page-cache pages allocated (zeros, or the file's content), blocks reserved,
+/// page tables filled. Fails with `EINVAL` on kernels before 5.14; elsewhere than Linux it
+/// does nothing.
+pub(crate) fn populate(map: &MmapMut, from: usize) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        // `advise_range` rounds the start down to its page: a page holding records is
+        // populated too, unchanged.
+        let len = map.len().saturating_sub(from);
+        if len > 0 {
+            map.advise_range(memmap2::Advice::PopulateWrite, from, len)?;
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (map, from);
+    Ok(())
+}
+
 /// The segment being written: a mapped file and the offset of the next record.
 #[derive(Debug)]
 pub struct ActiveSegment {
@@ -174,6 +193,11 @@ impl ActiveSegment {
     /// A new segment from a spare already renamed to `path` (see `roller`).
     pub(crate) fn adopt(path: PathBuf, first_seq: u64, map: MmapMut) -> Self {
         Self { path, first_seq, map, offset: 0, synced: 0 }
+    }
+
+    /// Populates the unwritten part writable (see [`populate`]).
+    pub(crate) fn populate(&self) -> std::io::Result<()> {
+        populate(&self.map, self.offset)
     }
 
     /// Gives up the map (to unmap it elsewhere).

@@ -136,6 +136,16 @@ pub(crate) struct Journal {
     pub(crate) snapshot_every_ms: Option<u64>,
     /// Snapshot files kept (the newest).
     pub(crate) snapshot_keep: usize,
+    /// The roller thread prepares segments (absent in older documents: on, the default).
+    #[serde(default = "on")]
+    pub(crate) prepare_segments: bool,
+    /// Segments populated before they are written (absent in older documents: on).
+    #[serde(default = "on")]
+    pub(crate) populate: bool,
+}
+
+fn on() -> bool {
+    true
 }
 
 /// Account limits: `None` = no limit. Quantities in lots, money in notional units.
@@ -289,7 +299,13 @@ pub(crate) fn parse(json: &str) -> Result<PipelineConfig, WireError> {
             "every" => FsyncPolicy::EveryRecord,
             f => return Err(bad("journal.fsync", format!("{f:?}: expected 'none', 'batch' or 'every'"))),
         };
-        config.journal = Some(JournalConfig::new(&j.dir).segment_size(j.segment_size).fsync(fsync));
+        config.journal = Some(
+            JournalConfig::new(&j.dir)
+                .segment_size(j.segment_size)
+                .fsync(fsync)
+                .prepare_segments(j.prepare_segments)
+                .populate(j.populate),
+        );
         config.journal_sync = match j.sync.as_str() {
             "inline" => JournalSync::Inline,
             "background" => JournalSync::Background { interval: Duration::from_millis(j.sync_interval_ms.max(1)) },
@@ -361,6 +377,8 @@ pub(crate) fn journal_defaults() -> Journal {
         snapshot_every_records: None,
         snapshot_every_ms: None,
         snapshot_keep: SnapshotPolicy::default().keep,
+        prepare_segments: j.prepare_segments,
+        populate: j.populate,
     }
 }
 
