@@ -98,6 +98,16 @@ def outcome_names(out: npt.NDArray[np.void]) -> list[str]:
             "subscriptions.book_deltas",
             "true or false",
         ),
+        (
+            {"instruments": [BTC], "subscriptions": {"count": 2, "book_deltas": [True]}},
+            "subscriptions.book_deltas",
+            "one per subscription",
+        ),
+        (
+            {"instruments": [BTC], "subscriptions": {"count": 2, "book_deltas": [True, None]}},
+            "subscriptions.book_deltas[1]",
+            "true or false",
+        ),
         ({"instruments": [BTC], "journal": {"fsync": "none"}}, "journal.dir", "directory"),
         (
             {"instruments": [BTC], "journal": {"dir": "j", "fsync": "often"}},
@@ -403,18 +413,23 @@ def test_outputs_equal_the_in_thread_engine_events() -> None:
 def test_an_execution_feed_gets_every_event_but_the_book_deltas() -> None:
     wl = _core.generate_workload("exchange_core", 7, 3_000)
     commands = np.concatenate([wl["warmup"], wl["commands"]]).view(batch.COMMAND_DTYPE)
-    cfg = workload_config(wl, subscriptions={"count": 1, "book_deltas": False})
-    assert EngineConfig.from_dict(cfg).subscriptions.book_deltas is False
+    # Subscription 0 an execution feed, subscription 1 every output.
+    cfg = workload_config(wl, subscriptions={"count": 2, "book_deltas": [False, True]})
+    subs = EngineConfig.from_dict(cfg).subscriptions
+    assert subs.book_deltas == (False, True)
+    assert [subs.takes_book_deltas(i) for i in range(2)] == [False, True]
     with Pipeline(cfg) as eng:
         assert eng.gateway(0).submit_batch(0, commands) == (1, len(commands))
-        out = eng.subscription(0).poll(timeout=30.0, until_commands=len(commands))
-    assert int(np.count_nonzero(out["last"])) == len(commands)
-    expected = in_thread_engine(wl["spec"]).submit_batch(0, commands)
-    expected = expected[expected["kind"] != BOOK_DELTA]
-    got = out[(out["outcome"] == 0) | (out["outcome"] == 2)]
-    assert len(got) == len(expected) >= len(commands)
-    for name in EVENT_FIELDS:
-        assert np.array_equal(got[name], expected[name]), name
+        n = len(commands)
+        outs = [eng.subscription(i).poll(timeout=30.0, until_commands=n) for i in (0, 1)]
+    full = in_thread_engine(wl["spec"]).submit_batch(0, commands)
+    for out, expected in zip(outs, [full[full["kind"] != BOOK_DELTA], full], strict=True):
+        assert int(np.count_nonzero(out["last"])) == len(commands)
+        got = out[(out["outcome"] == 0) | (out["outcome"] == 2)]
+        assert len(got) == len(expected) >= len(commands)
+        for name in EVENT_FIELDS:
+            assert np.array_equal(got[name], expected[name]), name
+    assert len(outs[1]) > len(outs[0])
 
 
 def test_four_producer_threads_every_command_exactly_once_as_in_thread() -> None:
@@ -638,6 +653,12 @@ def test_the_core_class_refuses_a_bad_wire_config() -> None:
     del wire["subscriptions"]["book_deltas"]
     old = _core.Pipeline(json.dumps(wire))
     old.shutdown()
+    # One value per subscription, or one for all: a list of another length is refused.
+    wire["subscriptions"]["book_deltas"] = [True] * (wire["subscriptions"]["count"] + 1)
+    with pytest.raises(errors.WintermuteError, match=r"key=subscriptions\.book_deltas"):
+        _core.Pipeline(json.dumps(wire))
+    wire["subscriptions"]["book_deltas"] = [False] * wire["subscriptions"]["count"]
+    _core.Pipeline(json.dumps(wire)).shutdown()
     wire["instruments"][0]["tick_size"] = "0"
     with pytest.raises(errors.InstrumentError):
         _core.Pipeline(json.dumps(wire))

@@ -197,12 +197,21 @@ class GatewaysConfig:
 class SubscriptionsConfig:
     """The subscriptions: how many, their ring capacity, and whether they take the book's
     level updates (``book_deltas = false``: an execution feed — order events and rejections,
-    1.05 outputs per command instead of 2.88 on the exchange-core mix). A full subscription
-    ring holds the matching stage up: poll it."""
+    1.05 outputs per command instead of 2.88 on the exchange-core mix; one boolean for all, or
+    a tuple of one per subscription). A full subscription ring holds the matching stage up:
+    poll it."""
 
     count: int
     capacity: int
-    book_deltas: bool = True
+    book_deltas: bool | tuple[bool, ...] = True
+
+    def takes_book_deltas(self, index: int) -> bool:
+        """Whether subscription ``index`` takes the book's level updates."""
+        if not 0 <= index < self.count:
+            raise IndexError(f"subscription {index} of {self.count}")
+        if isinstance(self.book_deltas, bool):
+            return self.book_deltas
+        return self.book_deltas[index]
 
 
 @dataclass(frozen=True)
@@ -330,6 +339,22 @@ def _bool(value: Any, key: str, default: bool) -> bool:
     if not isinstance(value, bool):
         raise _config_error(key, f"expected true or false, got {value!r}")
     return value
+
+
+def _book_deltas(value: Any, count: int, default: bool) -> bool | tuple[bool, ...]:
+    key = "subscriptions.book_deltas"
+    if not isinstance(value, list | tuple):
+        return _bool(value, key, default)
+    if len(value) != count:
+        raise _config_error(
+            key,
+            f"{len(value)} values for count={count} subscriptions: give one per subscription, "
+            "or one boolean",
+        )
+    for i, v in enumerate(value):
+        if not isinstance(v, bool):
+            raise _config_error(f"{key}[{i}]", f"expected true or false, got {v!r}")
+    return tuple(value)
 
 
 def _opt_int(value: Any, key: str, *, low: int = 0, high: int = _I64) -> int | None:
@@ -578,11 +603,12 @@ def _parse(data: Mapping[str, Any], cores: int | None, base: Path | None) -> Eng
     s = _Table(t.take("subscriptions") or {}, "subscriptions")
     sd = d["subscriptions"]
     count = _opt_int(s.take("count"), "subscriptions.count", high=1024)
+    sub_count = sd["count"] if count is None else count
     subscriptions = SubscriptionsConfig(
-        count=sd["count"] if count is None else count,
+        count=sub_count,
         capacity=_opt_int(s.take("capacity"), "subscriptions.capacity", low=1, high=_MAX_RING)
         or sd["capacity"],
-        book_deltas=_bool(s.take("book_deltas"), "subscriptions.book_deltas", sd["book_deltas"]),
+        book_deltas=_book_deltas(s.take("book_deltas"), sub_count, sd["book_deltas"]),
     )
     s.done()
     raw_risk = t.take("risk")

@@ -109,13 +109,22 @@ pub(crate) struct Gateways {
 pub(crate) struct Subscriptions {
     pub(crate) count: usize,
     pub(crate) capacity: usize,
-    /// Absent in documents written before it existed: every output, as then.
+    /// One for every subscription, or one each (as many as `count`). Absent in documents
+    /// written before it existed: every output, as then.
     #[serde(default = "every_output")]
-    pub(crate) book_deltas: bool,
+    pub(crate) book_deltas: BookDeltas,
 }
 
-fn every_output() -> bool {
-    true
+/// `subscriptions.book_deltas`: the same for every subscription, or one per subscription.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum BookDeltas {
+    All(bool),
+    Each(Vec<bool>),
+}
+
+fn every_output() -> BookDeltas {
+    BookDeltas::All(true)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -271,7 +280,22 @@ pub(crate) fn parse(json: &str) -> Result<PipelineConfig, WireError> {
     };
     config.gateways = vec![GatewayConfig { capacity: c.gateways.capacity, backpressure }; c.gateways.count];
     let s = &c.subscriptions;
-    config.subscriptions = vec![SubscriptionConfig { capacity: s.capacity, book_deltas: s.book_deltas }; s.count];
+    let deltas: Vec<bool> = match &s.book_deltas {
+        BookDeltas::All(on) => vec![*on; s.count],
+        BookDeltas::Each(each) if each.len() == s.count => each.clone(),
+        BookDeltas::Each(each) => {
+            return Err(bad(
+                "subscriptions.book_deltas",
+                format!(
+                    "{} values for count={} subscriptions: give one per subscription, or one boolean",
+                    each.len(),
+                    s.count
+                ),
+            ))
+        }
+    };
+    config.subscriptions =
+        deltas.into_iter().map(|book_deltas| SubscriptionConfig { capacity: s.capacity, book_deltas }).collect();
     config.stage_capacity = c.stage_capacity;
     config.batch = c.batch;
     config.stats_interval = Duration::from_millis(c.stats_interval_ms.max(1));
@@ -351,7 +375,7 @@ pub(crate) fn defaults(cores: usize) -> Config {
         subscriptions: Subscriptions {
             count: d.subscriptions.len(),
             capacity: d.subscriptions.first().map_or(1 << 16, |s| s.capacity),
-            book_deltas: d.subscriptions.first().is_none_or(|s| s.book_deltas),
+            book_deltas: BookDeltas::All(d.subscriptions.first().is_none_or(|s| s.book_deltas)),
         },
         stage_capacity: d.stage_capacity,
         batch: d.batch,
