@@ -180,6 +180,8 @@ def test_crash_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
     rng = random.Random(20261125)
     kills = 8
     for round_ in range(kills):
+        # Read before the restart: once it runs, it acknowledges commands of its own.
+        acked_before = acked_journal_seqs(acks)
         proc = run_cli(
             "--config", str(cfg_path), "--workload", "20000", "--stats-every", "0",
             "--ack-log", str(acks), "--seed", str(round_),
@@ -190,8 +192,7 @@ def test_crash_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
             assert started.startswith("started:"), started + (
                 proc.stderr.read() if proc.stderr else ""
             )
-            acked_before = acked_journal_seqs(acks)
-            # The restart recovered at least every command acknowledged so far.
+            # The restart recovered at least every command acknowledged before it.
             recovered = int(started.split("journal seq ")[1].split()[0].replace(",", ""))
             assert recovered >= max(acked_before, default=0)
             wait_for_acks(acks, len(acked_before) + 100, timeout=30)
