@@ -94,36 +94,15 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
                     w => return Err(format!("bad --wait {w:?}").into()),
                 }
             }
-            "--outputs" => {
-                a.outputs = match value()?.as_str() {
-                    "executions" => vec![false],
-                    "all" => vec![true],
-                    "both" => vec![false, true],
-                    o => return Err(format!("bad --outputs {o:?}").into()),
-                }
-            }
+            "--outputs" => a.outputs = one_or_both(&flag, &value()?, [("executions", false), ("all", true)])?,
             "--segment-mib" => {
                 a.segment_mib = value()?.parse().map_err(|_| "bad --segment-mib")?;
                 if a.segment_mib == 0 {
                     return Err("--segment-mib must be at least 1".into());
                 }
             }
-            "--rolls" => {
-                a.rollers = match value()?.as_str() {
-                    "prepared" => vec![true],
-                    "inline" => vec![false],
-                    "both" => vec![true, false],
-                    r => return Err(format!("bad --rolls {r:?}").into()),
-                }
-            }
-            "--populate" => {
-                a.populates = match value()?.as_str() {
-                    "on" => vec![true],
-                    "off" => vec![false],
-                    "both" => vec![true, false],
-                    p => return Err(format!("bad --populate {p:?}").into()),
-                }
-            }
+            "--rolls" => a.rollers = one_or_both(&flag, &value()?, [("prepared", true), ("inline", false)])?,
+            "--populate" => a.populates = one_or_both(&flag, &value()?, [("on", true), ("off", false)])?,
             "--window-ms" => {
                 let ms: u64 = value()?.parse().map_err(|_| "bad --window-ms")?;
                 if ms == 0 {
@@ -138,6 +117,18 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
         }
     }
     Ok(a)
+}
+
+/// A flag naming one of two settings, or `both` (one run each, in the order given).
+fn one_or_both(flag: &str, value: &str, names: [(&str, bool); 2]) -> Result<Vec<bool>, String> {
+    match value {
+        "both" => Ok(names.iter().map(|&(_, on)| on).collect()),
+        v => names
+            .iter()
+            .find(|(name, _)| *name == v)
+            .map(|&(_, on)| vec![on])
+            .ok_or_else(|| format!("bad {flag} {v:?}")),
+    }
 }
 
 fn print_row(r: &BenchResult) {

@@ -23,7 +23,8 @@
 //! written, see [`segment`]) holding *records* (length + CRC32C + payload, see [`record`]): one
 //! per input command, with the instrument id and a journal sequence number that grows by one
 //! per record, and one per runtime change of risk settings ([`control`]), in the same sequence.
-//! Snapshots of the books and risk state ([`snapshot`]) sit in the same directory.
+//! Snapshots of the books and risk state ([`snapshot`]) sit in the same directory, and while a
+//! writer runs, its next segment (`next.spare`, see [`roller`]), which nothing reads.
 //!
 //! [`read_entries`] reads the commands (skipping control records); [`read_records`] reads
 //! both, in order.
@@ -163,7 +164,8 @@ pub struct JournalConfig {
 }
 
 impl JournalConfig {
-    /// 64 MiB segments, batched fsync (every 1,000 records or 10 ms), segments prepared ahead.
+    /// 64 MiB segments, batched fsync (every 1,000 records or 10 ms), segments prepared and
+    /// populated ahead.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Self {
             dir: dir.into(),
