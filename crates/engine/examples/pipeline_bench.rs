@@ -10,7 +10,8 @@
 //! ```
 //!
 //! `--window-ms` adds, under each row, the latency of each window of that many milliseconds
-//! of the run (by intended send time, windows of at least 10,000 commands): how many meet
+//! of the run (by intended send time, windows of at least 10,000 commands; at most 1,000
+//! windows a run): how many meet
 //! p99 <= 2 µs and p99.9 <= 10 µs, and the best and median window's p99 and p99.9 (with
 //! `--json`, every window's percentiles).
 //!

@@ -287,6 +287,9 @@ pub struct BenchResult {
 /// Fewest commands a window needs to be summarized (its p99.9 then rests on at least 10).
 pub const MIN_WINDOW_COMMANDS: u64 = 10_000;
 
+/// Most windows a run may be cut into ([`BenchConfig::window`]).
+pub const MAX_WINDOWS: usize = 1_000;
+
 /// Where the load loop's latencies go: the whole run, and optionally windows of it.
 #[derive(Debug)]
 struct Recording {
@@ -302,7 +305,7 @@ impl Recording {
     fn new(start_ns: u64, window: Option<Duration>, expected: Duration) -> Self {
         let windows = window.map(|w| {
             let width = u64::try_from(w.as_nanos()).unwrap_or(u64::MAX).max(1);
-            let count = (expected.as_nanos() / u128::from(width)).min(100_000) as usize + 2;
+            let count = (expected.as_nanos() / u128::from(width)).min(MAX_WINDOWS as u128) as usize + 2;
             (start_ns, width, (0..count).map(|_| LatencyRecorder::new()).collect())
         });
         Self { all: LatencyRecorder::new(), windows }
@@ -333,6 +336,18 @@ impl Recording {
 pub fn run(config: &BenchConfig) -> Result<BenchResult, BenchError> {
     if !(config.seconds.is_finite() && config.seconds > 0.0) {
         return Err(BenchError::Config { why: format!("seconds={}: must be positive", config.seconds) });
+    }
+    if let Some(w) = config.window {
+        // Each window is an HDR histogram of about 200 KB.
+        let windows = config.seconds / w.as_secs_f64().max(1e-9);
+        if w < Duration::from_millis(1) || windows > MAX_WINDOWS as f64 {
+            return Err(BenchError::Config {
+                why: format!(
+                    "window={w:?} over seconds={}: windows must be at least 1 ms, and at most {MAX_WINDOWS} of them",
+                    config.seconds
+                ),
+            });
+        }
     }
     let workload = exchange_core_mix(config.seed, config.command_count());
     let mut pipeline_config =
@@ -675,6 +690,17 @@ mod tests {
         assert!((8_990..=9_010).contains(&w[1].p50_ns), "{:?}", w[1]);
         assert_eq!(r.all.len(), 3 * MIN_WINDOW_COMMANDS + 1);
         assert!(Recording::new(0, None, Duration::ZERO).windows().is_empty());
+    }
+
+    #[test]
+    fn too_many_or_too_short_windows_are_refused() {
+        for (seconds, window) in [(3.0, Duration::from_micros(500)), (20.0, Duration::from_millis(10))] {
+            let config =
+                BenchConfig { seconds, window: Some(window), ..BenchConfig::new(Some(1_000), JournalMode::Off) };
+            let err = run(&config).unwrap_err();
+            assert!(matches!(err, BenchError::Config { .. }), "{err}");
+            assert!(err.to_string().contains("windows must be"), "{err}");
+        }
     }
 
     #[test]
