@@ -238,6 +238,24 @@ def test_cli_inspect_and_exports(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert main(["journal", "inspect", str(tmp_path / "missing")]) == 2
 
 
+def test_cli_export_into_a_closed_pipe_stops_quietly(tmp_path: Path) -> None:
+    d = tmp_path / "j"
+    eng = make_engine()
+    eng.open_journal(str(d), fsync="none")
+    for i in range(1, 3001):  # about 600 KB of JSON lines: more than a pipe holds
+        eng.submit("X", i, "buy" if i % 2 else "sell", qty="1", price=str(90 + i % 20))
+    eng.close_journal()
+    cli = [sys.executable, "-m", "wintermute.cli", "journal", "export", str(d)]
+    with subprocess.Popen(cli, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as p:
+        assert p.stdout is not None
+        assert p.stderr is not None
+        assert json.loads(p.stdout.readline())["seq"] == 1
+        p.stdout.close()  # what `| head -1` does
+        err = p.stderr.read().decode()
+        assert p.wait(timeout=60) == 128 + signal.SIGPIPE, err
+    assert "Traceback" not in err, err
+
+
 CHILD = textwrap.dedent(
     """
     import sys

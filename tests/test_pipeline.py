@@ -572,6 +572,50 @@ def test_journal_rolls_are_counted(tmp_path: Path, prepare: bool) -> None:
     }
 
 
+def test_prune_segments_bounds_the_journal_and_recovery_names_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    jdir = tmp_path / "j"
+    journal = {
+        "dir": str(jdir),
+        "fsync": "none",
+        "segment_size": 4096,
+        "snapshot_every_records": 200,
+        "snapshot_keep": 2,
+        "prune_segments": True,
+    }
+    cfg = config(journal=journal)
+    parsed = EngineConfig.from_dict(cfg).journal
+    assert parsed is not None
+    assert parsed.prune_segments
+    with Pipeline(cfg) as eng:
+        for i in range(1, 2001):
+            eng.gateway(0).submit_ticks(0, i, i % 2, 100 + i % 7, 1)
+    done = eng.shutdown()
+    stats = done["stats"]
+    made = stats["journal_rolls"]["rolls"] + 1
+    left = sorted(jdir.glob("*.wal"))
+    assert stats["snapshots_written"] >= 2
+    assert stats["segments_pruned"] > 0
+    assert len(left) + stats["segments_pruned"] == made
+    # What is left starts at or before the oldest snapshot kept, whose records it covers.
+    snapshots = sorted(int(p.name[len("snapshot-") : -len(".snap")]) for p in jdir.glob("*.snap"))
+    assert len(snapshots) == 2
+    assert 1 < int(left[0].stem) <= snapshots[0] + 1
+    # A restart starts from the newest snapshot: the same books.
+    with Pipeline(cfg) as again:
+        assert again.recovery()["snapshot"] is not None
+    assert again.shutdown()["books"] == done["books"]
+    # Without a usable snapshot the records before the first segment are needed: refused.
+    for snap in jdir.glob("*.snap"):
+        snap.write_bytes(b"damaged")
+    with pytest.raises(errors.JournalError, match="journal records missing") as e:
+        Pipeline(cfg)
+    assert f"first record is seq={int(left[0].stem)}" in str(e.value)
+    # The default keeps every segment.
+    assert EngineConfig.from_dict(config(journal={"dir": "j"})).journal.prune_segments is False  # type: ignore[union-attr]
+
+
 def test_books_after_shutdown_restore_into_the_in_thread_engine() -> None:
     with Pipeline(config()) as eng:
         gw = eng.gateway(0)

@@ -164,6 +164,8 @@ class JournalConfig:
     and the risk state (every ``snapshot_every_records`` journal records and/or every
     ``snapshot_every_ms``; None: only on request, ``Pipeline.snapshot()``), keeping the newest
     ``snapshot_keep`` files. A restart loads the newest valid snapshot and replays the rest.
+    ``prune_segments``: after each snapshot, delete the journal segments behind the oldest
+    snapshot kept (bounded disk use; off by default: the journal stays the whole history).
     ``prepare_segments``: a thread of the journal's own keeps the next segment ready (a roll
     costs the matching thread a rename); ``populate``: segments are faulted in before they are
     written (off by itself with ``sync = "background"``; see docs/runtime.md)."""
@@ -180,6 +182,7 @@ class JournalConfig:
     snapshot_keep: int = 3
     prepare_segments: bool = True
     populate: bool = True
+    prune_segments: bool = False
 
 
 @dataclass(frozen=True)
@@ -551,6 +554,9 @@ def _journal(value: Any, key: str, defaults: Mapping[str, Any], base: Path | Non
             t.take("prepare_segments"), t.path("prepare_segments"), defaults["prepare_segments"]
         ),
         populate=_bool(t.take("populate"), t.path("populate"), defaults["populate"]),
+        prune_segments=_bool(
+            t.take("prune_segments"), t.path("prune_segments"), defaults["prune_segments"]
+        ),
     )
     t.done()
     return j

@@ -310,7 +310,7 @@ class Pipeline:
         ``journal_syncs``, ``journal_rolls`` (rolls, prepared, roller_failures, populate_failures,
         longest_ns),
         ``controls`` applied, ``snapshots_written`` / ``snapshot_failures`` /
-        ``last_snapshot_seq``. At most one
+        ``last_snapshot_seq``, ``segments_pruned`` (``journal.prune_segments``). At most one
         stats interval old while running; exact after shutdown."""
         return self._core.stats()
 

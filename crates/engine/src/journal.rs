@@ -116,6 +116,12 @@ pub enum JournalError {
     Locked { dir: PathBuf },
     #[error("snapshot path={}: {why}", path.display())]
     Snapshot { path: PathBuf, why: String },
+    #[error(
+        "journal records missing dir={}: recovery starts after seq={after} but the journal's first record is seq={first} \
+         (segments were pruned or deleted); it needs a snapshot at seq>={} or the segments back",
+        dir.display(), first - 1
+    )]
+    Missing { dir: PathBuf, after: u64, first: u64 },
 }
 
 impl JournalError {
@@ -625,6 +631,30 @@ pub fn read_records(dir: &Path, after_seq: u64) -> Result<RecordReader, JournalE
         after_seq,
         done: false,
     })
+}
+
+/// Deletes the segments of `dir` that hold only records at or before `seq` (each one whose
+/// successor starts at or before `seq + 1`); the last segment always stays. Returns the paths
+/// removed, oldest first. Recovery from a snapshot at `seq` or later needs none of them.
+///
+/// Safe beside a running writer of the directory: it never removes the segment being written
+/// (the last one listed, or a later one), and a segment deleted while mapped stays valid for
+/// whoever maps it.
+pub fn prune_segments(dir: &Path, seq: u64) -> Result<Vec<PathBuf>, JournalError> {
+    let segments = segment::list_segments(dir)?;
+    let mut removed = Vec::new();
+    for pair in segments.windows(2) {
+        let ((_, path), (next_first, _)) = (&pair[0], &pair[1]);
+        if *next_first > seq.saturating_add(1) {
+            break;
+        }
+        fs::remove_file(path).map_err(|e| JournalError::io("remove", path, e))?;
+        removed.push(path.clone());
+    }
+    if !removed.is_empty() {
+        segment::sync_dir(dir)?;
+    }
+    Ok(removed)
 }
 
 /// Iterator over journal records; see [`read_records`].

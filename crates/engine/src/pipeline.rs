@@ -199,6 +199,8 @@ pub struct PipelineStats {
     pub snapshot_failures: u64,
     /// Journal sequence number of the newest snapshot written since start (0: none).
     pub last_snapshot_seq: u64,
+    /// Journal segments deleted since start ([`SnapshotPolicy::prune_segments`]).
+    pub segments_pruned: u64,
 }
 
 /// What [`Pipeline::start`] recovered from the journal.
@@ -396,11 +398,11 @@ impl Pipeline {
             None => None,
             Some(jc) => {
                 let (tx, rx) = std::sync::mpsc::channel();
-                let (dir, keep, counters) =
-                    (jc.dir.clone(), config.snapshots.keep, Arc::clone(&pipeline.snapshot_counters));
+                let (dir, policy, counters) =
+                    (jc.dir.clone(), config.snapshots, Arc::clone(&pipeline.snapshot_counters));
                 let handle = std::thread::Builder::new()
                     .name("wm-snapshot".into())
-                    .spawn(move || snapshots::run_writer(dir, keep, rx, counters))
+                    .spawn(move || snapshots::run_writer(dir, policy, rx, counters))
                     .map_err(|source| PipelineError::Spawn { name: "wm-snapshot", source })?;
                 pipeline.writer = Some(handle);
                 Some(SnapshotSink::new(tx, Arc::clone(&pipeline.snapshot_counters)))
@@ -554,6 +556,7 @@ impl Pipeline {
             snapshots_written: self.snapshot_counters.written.load(Ordering::Relaxed),
             snapshot_failures: self.snapshot_counters.failed.load(Ordering::Relaxed),
             last_snapshot_seq: self.snapshot_counters.last_seq.load(Ordering::Relaxed),
+            segments_pruned: self.snapshot_counters.segments_pruned.load(Ordering::Relaxed),
         }
     }
 

@@ -4,14 +4,15 @@
 //! and the same events, event for event, as the original run.
 
 use std::fs::OpenOptions;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use wintermute_core::workload::SplitMix64;
 use wintermute_core::{Command, Engine, InstrumentSpec, NewOrder, Side, StpMode, TimeInForce};
-use wintermute_engine::journal::segment::list_segments;
+use wintermute_engine::journal::segment::{list_segments, segment_name};
+use wintermute_engine::journal::snapshot::list_snapshots;
 use wintermute_engine::journal::{
-    apply, recover, write_snapshot, EngineSnapshot, FsyncPolicy, Journal, JournalConfig, Outcome, ReplayedEvent,
-    RECORD_SIZE,
+    apply, prune_segments, recover, write_snapshot, EngineSnapshot, FsyncPolicy, Journal, JournalConfig, JournalError,
+    Outcome, ReplayedEvent, RECORD_SIZE,
 };
 
 fn initial_engine() -> Engine {
@@ -201,4 +202,41 @@ fn without_a_snapshot_the_whole_journal_is_replayed() {
     assert_eq!((r.snapshot.as_deref(), r.replayed), (None, n));
     assert_eq!(snapshot_json(&r.engine), run.final_state);
     assert_eq!(r.events, run.events);
+}
+
+#[test]
+fn pruned_segments_recover_from_the_snapshot_and_never_from_a_gap() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 1000;
+    // 100 records a segment: segments start at 1, 101, ..., 901; the snapshot is at 450.
+    let run = original_run(dir.path(), 13, n, 450);
+    // Nothing at or before seq 0 to prune; the last segment always stays.
+    assert!(prune_segments(dir.path(), 0).unwrap().is_empty());
+    let removed = prune_segments(dir.path(), 450).unwrap();
+    let names =
+        |v: &[PathBuf]| v.iter().map(|p| p.file_name().unwrap().to_str().unwrap().to_owned()).collect::<Vec<_>>();
+    assert_eq!(names(&removed), (0..4).map(|k| segment_name(1 + 100 * k)).collect::<Vec<_>>());
+    assert_eq!(list_segments(dir.path()).unwrap()[0].0, 401, "the segment holding 401..=500 stays");
+
+    // The journal opens (its first record is 401) and recovery starts from the snapshot.
+    let config = JournalConfig::new(dir.path()).segment_size(100 * RECORD_SIZE as u64).fsync(FsyncPolicy::None);
+    let (journal, report) = Journal::open(config).unwrap();
+    assert_eq!((report.records, report.last_seq), (600, n));
+    drop(journal);
+    let r = recover(dir.path(), &initial_engine()).unwrap();
+    assert_eq!((r.journal_seq, r.replayed), (n, n - 450));
+    assert_eq!(snapshot_json(&r.engine), run.final_state);
+    assert_eq!(r.events, events_after(&run, 450, n));
+
+    // Without the snapshot, a replay from the start would skip records 1..=400: refused.
+    for (_, path) in list_snapshots(dir.path()).unwrap() {
+        std::fs::remove_file(path).unwrap();
+    }
+    let err = recover(dir.path(), &initial_engine()).unwrap_err();
+    assert!(matches!(err, JournalError::Missing { after: 0, first: 401, .. }), "{err}");
+    assert!(err.to_string().contains("needs a snapshot at seq>=400"), "{err}");
+
+    // Everything pruned up to the last segment: it stays, whatever the seq.
+    assert_eq!(prune_segments(dir.path(), u64::MAX).unwrap().len(), 5);
+    assert_eq!(list_segments(dir.path()).unwrap().len(), 1);
 }

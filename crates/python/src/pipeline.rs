@@ -431,6 +431,7 @@ fn stats_dict<'py>(py: Python<'py>, s: &PipelineStats) -> PyResult<Bound<'py, Py
     d.set_item("snapshots_written", s.snapshots_written)?;
     d.set_item("snapshot_failures", s.snapshot_failures)?;
     d.set_item("last_snapshot_seq", s.last_snapshot_seq)?;
+    d.set_item("segments_pruned", s.segments_pruned)?;
     Ok(d)
 }
 

@@ -197,8 +197,14 @@ pub fn recover_records(
     };
     let (mut replayed, mut refused, mut controls) = (0, 0, 0);
     let mut sink = Vec::new();
+    let start = journal_seq;
     for record in read_records(dir, journal_seq)? {
-        match record? {
+        let record = record?;
+        if journal_seq == start && record.seq() != start + 1 {
+            // Pruned (or deleted) segments: replaying from here would silently skip records.
+            return Err(JournalError::Missing { dir: dir.to_path_buf(), after: start, first: record.seq() });
+        }
+        match record {
             JournalRecord::Command(entry) => {
                 sink.clear();
                 if let Outcome::Refused(_) = apply(&mut engine, entry.seq, entry.instrument, &entry.command, &mut sink)?

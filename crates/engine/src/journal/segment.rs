@@ -1,7 +1,8 @@
 //! Segment files: naming, listing, scanning, and the memory-mapped one being written.
 //!
 //! A segment is a file of a fixed size (`JournalConfig::segment_size`), named after the
-//! sequence number of its first record (`00000000000000000001.wal`), created full of zeros and
+//! sequence number of its first record (`00000000000000000001.wal`), created full of zeros (its
+//! disk blocks reserved: [`reserve`]) and
 //! filled front to back with records. A record never straddles two segments: when the next one
 //! does not fit, the writer starts a new segment.
 
@@ -118,17 +119,65 @@ fn map(file: &File) -> std::io::Result<MmapMut> {
     unsafe { MmapMut::map_mut(file) }
 }
 
-/// Creates (or empties) `path` as a zero-filled file of `size` bytes and maps it: the roller's
-/// spare segment.
+/// Reserves the disk blocks of `file`'s bytes `from..size` (`fallocate`; the file is `size`
+/// bytes already).
+///
+/// A segment is written through a memory map, and a sparse file's holes get their blocks only
+/// when a page is first written: on a full filesystem that write cannot fail with an error, the
+/// kernel kills the process with `SIGBUS`. With the blocks reserved when the segment is made,
+/// a full disk is an `ENOSPC` here, which the caller reports, and the writes cannot meet it.
+/// Filesystems without `fallocate` get zeros written instead (the same reservation, slower).
+/// Elsewhere than Linux this does nothing: segments stay sparse there.
+pub(crate) fn reserve(file: &File, path: &Path, from: u64, size: u64) -> Result<(), JournalError> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::fs::{fallocate, FallocateFlags};
+        use rustix::io::Errno;
+        use std::os::unix::fs::FileExt;
+
+        if from >= size {
+            return Ok(());
+        }
+        match fallocate(file, FallocateFlags::empty(), from, size - from) {
+            Ok(()) => return Ok(()),
+            Err(e) if e != Errno::OPNOTSUPP => return Err(JournalError::io("allocate", path, e.into())),
+            Err(_) => {}
+        }
+        let zeros = vec![0u8; 1 << 20];
+        let mut at = from;
+        while at < size {
+            let n = usize::try_from(size - at).map_or(zeros.len(), |left| left.min(zeros.len()));
+            file.write_all_at(&zeros[..n], at).map_err(|e| JournalError::io("allocate", path, e))?;
+            at += n as u64;
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, path, from, size);
+    Ok(())
+}
+
+/// A new file at `path` (with `create`'s options), `size` bytes of zeros, its blocks reserved
+/// ([`reserve`]). On failure the file is removed again, so a full disk is not left fuller.
+fn create_reserved(path: &Path, size: u64, options: &OpenOptions) -> Result<File, JournalError> {
+    let file = options.open(path).map_err(|e| JournalError::io("create", path, e))?;
+    let sized = file
+        .set_len(size)
+        .map_err(|e| JournalError::io("set_len", path, e))
+        .and_then(|()| reserve(&file, path, 0, size));
+    match sized {
+        Ok(()) => Ok(file),
+        Err(e) => {
+            drop(file);
+            let _ = fs::remove_file(path);
+            Err(e)
+        }
+    }
+}
+
+/// Creates (or empties) `path` as a zero-filled file of `size` bytes, its blocks reserved, and
+/// maps it: the roller's spare segment.
 pub(crate) fn map_new(path: &Path, size: u64) -> Result<MmapMut, JournalError> {
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(path)
-        .map_err(|e| JournalError::io("create", path, e))?;
-    file.set_len(size).map_err(|e| JournalError::io("set_len", path, e))?;
+    let file = create_reserved(path, size, OpenOptions::new().read(true).write(true).create(true).truncate(true))?;
     map(&file).map_err(|e| JournalError::io("mmap", path, e))
 }
 
@@ -164,21 +213,17 @@ pub struct ActiveSegment {
 }
 
 impl ActiveSegment {
-    /// Creates (zero-filled, `size` bytes) and maps a new segment.
+    /// Creates (zero-filled, `size` bytes, blocks reserved: [`reserve`]) and maps a new
+    /// segment. On a full disk: `JournalError::Io` with `op` "allocate", and no file left.
     pub fn create(dir: &Path, first_seq: u64, size: u64) -> Result<Self, JournalError> {
         let path = dir.join(segment_name(first_seq));
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| JournalError::io("create", &path, e))?;
-        file.set_len(size).map_err(|e| JournalError::io("set_len", &path, e))?;
+        let file = create_reserved(&path, size, OpenOptions::new().read(true).write(true).create_new(true))?;
         sync_dir(dir)?;
         Self::map_at(path, file, first_seq, 0)
     }
 
-    /// Maps an existing segment whose written part ends at `offset`.
+    /// Maps an existing segment whose written part ends at `offset`, the rest of its blocks
+    /// reserved ([`reserve`]).
     pub fn open(path: PathBuf, first_seq: u64, offset: usize, size: u64) -> Result<Self, JournalError> {
         let file =
             OpenOptions::new().read(true).write(true).open(&path).map_err(|e| JournalError::io("open", &path, e))?;
@@ -187,6 +232,8 @@ impl ActiveSegment {
             // A segment created with a smaller size (or a crash between create and set_len).
             file.set_len(size).map_err(|e| JournalError::io("set_len", &path, e))?;
         }
+        // A segment written by an older version, or on another filesystem, may be sparse.
+        reserve(&file, &path, offset as u64, len.max(size))?;
         Self::map_at(path, file, first_seq, offset)
     }
 

@@ -62,7 +62,12 @@ pub(crate) fn run_syncer(dir: PathBuf, interval: Duration, state: Arc<SyncState>
 fn sync_once(dir: &Path, segments_seen: usize) -> Result<usize, JournalError> {
     let segments = list_segments(dir)?;
     for (_, path) in segments.iter().rev().take(2) {
-        let file = File::open(path).map_err(|e| JournalError::Io { op: "open", path: path.clone(), source: e })?;
+        let file = match File::open(path) {
+            Ok(file) => file,
+            // Pruned since it was listed (`SnapshotPolicy::prune_segments`): nothing to flush.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(JournalError::Io { op: "open", path: path.clone(), source: e }),
+        };
         file.sync_data().map_err(|e| JournalError::Io { op: "fdatasync", path: path.clone(), source: e })?;
     }
     if segments.len() != segments_seen {

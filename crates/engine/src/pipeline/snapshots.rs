@@ -44,15 +44,28 @@
 //! stays the newest. A failed periodic write is counted in the stats
 //! ([`super::PipelineStats::snapshot_failures`]) and does not stop the pipeline: the journal
 //! is the source of truth, and recovery only takes longer.
+//!
+//! # Pruning the journal
+//!
+//! With [`SnapshotPolicy::prune_segments`] the writer then deletes the journal segments that
+//! hold only records at or before the oldest snapshot kept that reads back whole
+//! ([`crate::journal::prune_segments`]; counted in [`super::PipelineStats::segments_pruned`]).
+//! Every snapshot kept stays a valid starting point, so a damaged newest one still falls back
+//! to an older one; only when none of them is usable does recovery need the records pruned,
+//! and then it fails, naming them ([`JournalError::Missing`]), instead of replaying from a gap.
+//! The journal's disk use stays about `keep` snapshot intervals plus a segment or two; the
+//! price is that the journal no longer holds the whole history (archive the segments first if
+//! the audit trail must).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::control::{ControlError, ControlReply, Reply, SnapshotInfo};
-use crate::journal::{prune_snapshots, write_snapshot, EngineSnapshot, JournalError};
+use crate::journal::snapshot::list_snapshots;
+use crate::journal::{prune_segments, prune_snapshots, read_snapshot, write_snapshot, EngineSnapshot, JournalError};
 use crate::risk::RiskState;
 
 /// When a pipeline takes snapshots (besides on request).
@@ -64,12 +77,17 @@ pub struct SnapshotPolicy {
     pub every: Option<Duration>,
     /// Snapshot files kept (the newest ones); at least 1.
     pub keep: usize,
+    /// After each snapshot written, delete the journal segments that hold only records at or
+    /// before the oldest snapshot kept (the oldest that reads back whole): recovery starts
+    /// from a snapshot and needs none of them, and the journal's disk use stays bounded. Off
+    /// by default: the journal is also the audit trail, kept whole unless asked.
+    pub prune_segments: bool,
 }
 
 impl Default for SnapshotPolicy {
-    /// On request only; keep 3.
+    /// On request only; keep 3; the journal kept whole.
     fn default() -> Self {
-        Self { every_records: None, every: None, keep: 3 }
+        Self { every_records: None, every: None, keep: 3, prune_segments: false }
     }
 }
 
@@ -87,6 +105,13 @@ impl SnapshotPolicy {
     /// The same, keeping `keep` files.
     pub fn keep(mut self, keep: usize) -> Self {
         self.keep = keep;
+        self
+    }
+
+    /// The same, pruning the journal behind the oldest snapshot kept (see
+    /// [`Self::prune_segments`]).
+    pub fn prune_segments(mut self, prune: bool) -> Self {
+        self.prune_segments = prune;
         self
     }
 
@@ -113,6 +138,8 @@ pub(crate) struct SnapshotCounters {
     pub(crate) last_seq: AtomicU64,
     /// Jobs handed to the writer and not written yet.
     pub(crate) in_flight: AtomicUsize,
+    /// Journal segments deleted ([`SnapshotPolicy::prune_segments`]).
+    pub(crate) segments_pruned: AtomicU64,
 }
 
 /// Where cuts go: the writer thread's queue.
@@ -189,12 +216,22 @@ impl SnapshotSchedule {
     }
 }
 
-/// The writer thread's loop: write, prune, answer; until every sink is dropped.
-pub(crate) fn run_writer(dir: PathBuf, keep: usize, rx: Receiver<SnapshotJob>, counters: Arc<SnapshotCounters>) {
+/// The writer thread's loop: write, prune (snapshots; journal segments if the policy says so),
+/// answer; until every sink is dropped.
+pub(crate) fn run_writer(
+    dir: PathBuf,
+    policy: SnapshotPolicy,
+    rx: Receiver<SnapshotJob>,
+    counters: Arc<SnapshotCounters>,
+) {
     for job in rx {
         let seq = job.snapshot.journal_seq;
         let result = write_snapshot(&dir, &job.snapshot).and_then(|path| {
-            prune_snapshots(&dir, keep)?;
+            prune_snapshots(&dir, policy.keep)?;
+            if policy.prune_segments {
+                let removed = prune_journal(&dir)?;
+                counters.segments_pruned.fetch_add(removed as u64, Ordering::Relaxed);
+            }
             Ok::<_, JournalError>(path)
         });
         match &result {
@@ -214,4 +251,15 @@ pub(crate) fn run_writer(dir: PathBuf, keep: usize, rx: Receiver<SnapshotJob>, c
             let _ = reply.send(answer);
         }
     }
+}
+
+/// Deletes the journal segments behind the oldest snapshot of `dir` that reads back whole
+/// (every snapshot recovery could start from stays usable); returns how many.
+fn prune_journal(dir: &Path) -> Result<usize, JournalError> {
+    let mut snapshots = list_snapshots(dir)?;
+    snapshots.reverse();
+    let Some((seq, _)) = snapshots.into_iter().find(|(_, path)| read_snapshot(path).is_ok()) else {
+        return Ok(0);
+    };
+    Ok(prune_segments(dir, seq)?.len())
 }

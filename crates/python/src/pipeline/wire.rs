@@ -151,6 +151,9 @@ pub(crate) struct Journal {
     /// Segments populated before they are written (absent in older documents: on).
     #[serde(default = "on")]
     pub(crate) populate: bool,
+    /// Journal segments behind the oldest snapshot kept are deleted (absent: off, the default).
+    #[serde(default)]
+    pub(crate) prune_segments: bool,
 }
 
 fn on() -> bool {
@@ -339,6 +342,7 @@ pub(crate) fn parse(json: &str) -> Result<PipelineConfig, WireError> {
             every_records: j.snapshot_every_records,
             every: j.snapshot_every_ms.map(Duration::from_millis),
             keep: j.snapshot_keep,
+            prune_segments: j.prune_segments,
         };
     }
     Ok(config)
@@ -403,6 +407,7 @@ pub(crate) fn journal_defaults() -> Journal {
         snapshot_keep: SnapshotPolicy::default().keep,
         prepare_segments: j.prepare_segments,
         populate: j.populate,
+        prune_segments: SnapshotPolicy::default().prune_segments,
     }
 }
 
