@@ -119,7 +119,7 @@ pub enum JournalError {
     #[error(
         "journal records missing dir={}: recovery starts after seq={after} but the journal's first record is seq={first} \
          (segments were pruned or deleted); it needs a snapshot at seq>={} or the segments back",
-        dir.display(), first - 1
+        dir.display(), first.saturating_sub(1)
     )]
     Missing { dir: PathBuf, after: u64, first: u64 },
 }
