@@ -616,6 +616,78 @@ def test_prune_segments_bounds_the_journal_and_recovery_names_what_is_missing(
     assert EngineConfig.from_dict(config(journal={"dir": "j"})).journal.prune_segments is False  # type: ignore[union-attr]
 
 
+def test_archive_dir_keeps_the_pruned_history_readable(tmp_path: Path) -> None:
+    from wintermute import journal as wj
+    from wintermute.cli import main
+
+    jdir, archive = tmp_path / "j", tmp_path / "archive"
+    journal = {
+        "dir": str(jdir),
+        "fsync": "none",
+        "segment_size": 4096,
+        "snapshot_every_records": 200,
+        "snapshot_keep": 2,
+        "prune_segments": True,
+        "archive_dir": str(archive),
+    }
+    with Pipeline(config(journal=journal)) as eng:
+        for i in range(1, 2001):
+            eng.gateway(0).submit_ticks(0, i, i % 2, 100 + i % 7, 1)
+    stats = eng.shutdown()["stats"]
+    assert stats["segments_pruned"] == len(list(archive.glob("*.wal"))) > 0
+    old, live = wj.summarize(archive), wj.summarize(jdir)
+    assert old["last_seq"] is not None
+    assert (old["first_seq"], old["last_seq"] + 1, live["last_seq"]) == (1, live["first_seq"], 2000)
+    assert old["records"] + live["records"] == 2000
+    assert main(["journal", "verify", str(archive)]) == 0
+    # Only pruned segments go there: without pruning it is a mistake, and so is the journal's
+    # own directory.
+    with pytest.raises(ConfigError, match=r"journal\.archive_dir: needs prune_segments"):
+        EngineConfig.from_dict(config(journal={"dir": str(jdir), "archive_dir": str(archive)}))
+    with pytest.raises(ConfigError, match=r"journal\.archive_dir: expected a directory path"):
+        EngineConfig.from_dict(config(journal={"dir": str(jdir), "archive_dir": 7}))
+    same = {**journal, "dir": str(tmp_path / "k"), "archive_dir": str(tmp_path / "k" / ".")}
+    with pytest.raises(errors.JournalError, match="is the journal's own directory"):
+        Pipeline(config(journal=same))
+
+
+def test_cli_journal_prune_lists_moves_and_keeps_recovery_whole(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wintermute.cli import main
+
+    jdir, archive = tmp_path / "j", tmp_path / "old"
+    journal = {"dir": str(jdir), "fsync": "none", "segment_size": 4096}
+    with Pipeline(config(journal=journal)) as eng:
+        for i in range(1, 1001):
+            eng.gateway(0).submit_ticks(0, i, i % 2, 100 + i % 7, 1)
+    books = eng.shutdown()["books"]
+    # No snapshot yet: nothing can go.
+    assert main(["journal", "prune", str(jdir)]) == 0
+    assert "nothing can be pruned" in capsys.readouterr().out
+    with Pipeline(config(journal=journal)) as eng:
+        snap = eng.snapshot()
+    eng.shutdown()
+    assert snap["journal_seq"] == 1000
+    segments = sorted(p.name for p in jdir.glob("*.wal"))
+    assert main(["journal", "prune", str(jdir), "--dry-run", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert listed["snapshot_seq"] == 1000
+    assert [Path(p).name for p in listed["segments"]] == segments[:-1]
+    assert sorted(p.name for p in jdir.glob("*.wal")) == segments, "a dry run removes nothing"
+    assert main(["journal", "prune", str(jdir), "--archive", str(archive)]) == 0
+    assert f"moved {len(segments) - 1} segments to {archive}" in capsys.readouterr().out
+    assert sorted(p.name for p in archive.glob("*.wal")) == segments[:-1]
+    assert main(["journal", "verify", str(archive)]) == 0
+    capsys.readouterr()
+    # The engine starts from the snapshot, the same books.
+    with Pipeline(config(journal=journal)) as again:
+        assert again.recovery()["snapshot"] is not None
+    assert again.shutdown()["books"] == books
+    assert main(["journal", "prune", str(tmp_path / "missing")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+
+
 def test_books_after_shutdown_restore_into_the_in_thread_engine() -> None:
     with Pipeline(config()) as eng:
         gw = eng.gateway(0)

@@ -23,6 +23,7 @@ __all__ = [
     "feeds_verify",
     "feeds_watch",
     "generate_workload",
+    "journal_prune",
     "journal_read",
 ]
 
@@ -304,6 +305,17 @@ class JournalColumns(TypedDict):
 def journal_read(path: str, after_seq: int = 0) -> JournalColumns:
     """The journal's entries after ``after_seq`` as columns (commands as 48-byte records;
     control records, the runtime risk changes, as ``(seq, JSON text)``)."""
+
+@type_check_only
+class JournalPruned(TypedDict):
+    snapshot_seq: int | None
+    segments: list[str]
+    archive: str | None
+    dry_run: bool
+
+def journal_prune(path: str, archive: str | None = None, dry_run: bool = False) -> JournalPruned:
+    """Removes the journal segments behind the oldest snapshot that reads back whole (deleted,
+    or moved to ``archive``; ``dry_run``: only listed)."""
 
 def feeds_recorded_subscription(path: str) -> tuple[str, list[str]]:
     """The venue and symbols a recording subscribed to."""

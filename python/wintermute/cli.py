@@ -14,6 +14,7 @@
     wintermute feeds watch [--venue V] [--symbols S ...] [--replay FILE | --ws URL | --live]
     wintermute journal inspect|verify DIR [--json]
     wintermute journal export DIR [--format jsonl|csv|parquet] [--out FILE]
+    wintermute journal prune DIR [--archive DIR] [--dry-run] [--json]
 """
 
 from __future__ import annotations
@@ -58,6 +59,8 @@ def _journal(args: argparse.Namespace) -> int:
     from wintermute import errors, journal
 
     try:
+        if args.journal_command == "prune":
+            return _journal_prune(args, journal)
         if args.journal_command == "export":
             if args.format == "parquet":
                 n = journal.export(args.dir, "parquet", parquet_path=args.out)
@@ -85,6 +88,25 @@ def _journal(args: argparse.Namespace) -> int:
         for key, value in summary.items():
             print(f"{key:>12}: {value}")
     return 0 if summary["ok"] else 1
+
+
+def _journal_prune(args: argparse.Namespace, journal: Any) -> int:
+    pruned = journal.prune(args.dir, args.archive, args.dry_run)
+    if args.json:
+        print(json.dumps(pruned))
+        return 0
+    if pruned["snapshot_seq"] is None:
+        print(f"{args.dir}: no snapshot reads back whole; nothing can be pruned")
+        return 0
+    verb = "would remove" if args.dry_run else "moved" if args.archive else "deleted"
+    where = f" to {args.archive}" if args.archive else ""
+    print(
+        f"{verb} {len(pruned['segments'])} segments{where}: every record at or before seq "
+        f"{pruned['snapshot_seq']}, the oldest snapshot that reads back"
+    )
+    for segment in pruned["segments"]:
+        print(f"  {segment}")
+    return 0
 
 
 def _feeds_serve(args: argparse.Namespace) -> int:
@@ -384,6 +406,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", help="output file (default: standard output; required for parquet)"
     )
     export.set_defaults(handler=_journal)
+    prune = jr_commands.add_parser(
+        "prune", help="remove the segments behind the oldest snapshot (delete, or --archive)"
+    )
+    prune.add_argument("dir", metavar="DIR", help="journal directory")
+    prune.add_argument("--archive", metavar="DIR", help="move them here instead of deleting")
+    prune.add_argument("--dry-run", action="store_true", help="only list them")
+    prune.add_argument("--json", action="store_true", help="print a JSON document")
+    prune.set_defaults(handler=_journal)
 
     feeds = commands.add_parser("feeds", help="exchange market-data tools")
     feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="COMMAND")

@@ -164,8 +164,9 @@ class JournalConfig:
     and the risk state (every ``snapshot_every_records`` journal records and/or every
     ``snapshot_every_ms``; None: only on request, ``Pipeline.snapshot()``), keeping the newest
     ``snapshot_keep`` files. A restart loads the newest valid snapshot and replays the rest.
-    ``prune_segments``: after each snapshot, delete the journal segments behind the oldest
-    snapshot kept (bounded disk use; off by default: the journal stays the whole history).
+    ``prune_segments``: after each snapshot, remove the journal segments behind the oldest
+    snapshot kept (bounded disk use; off by default: the journal stays the whole history):
+    deleted, or moved to ``archive_dir`` when it is set (relative paths as for ``dir``).
     ``prepare_segments``: a thread of the journal's own keeps the next segment ready (a roll
     costs the matching thread a rename); ``populate``: segments are faulted in before they are
     written (off by itself with ``sync = "background"``; see docs/runtime.md)."""
@@ -183,6 +184,7 @@ class JournalConfig:
     prepare_segments: bool = True
     populate: bool = True
     prune_segments: bool = False
+    archive_dir: str | None = None
 
 
 @dataclass(frozen=True)
@@ -521,9 +523,18 @@ def _journal(value: Any, key: str, defaults: Mapping[str, Any], base: Path | Non
     raw_dir = t.take("dir")
     if not isinstance(raw_dir, str) or not raw_dir:
         raise _config_error(t.path("dir"), f"expected a directory path, got {raw_dir!r}")
-    path = Path(raw_dir).expanduser()
-    if not path.is_absolute() and base is not None:
-        path = base / path
+
+    def resolve(raw: str) -> Path:
+        p = Path(raw).expanduser()
+        return base / p if not p.is_absolute() and base is not None else p
+
+    path = resolve(raw_dir)
+    raw_archive = t.take("archive_dir")
+    if raw_archive is not None and (not isinstance(raw_archive, str) or not raw_archive):
+        raise _config_error(
+            t.path("archive_dir"), f"expected a directory path, got {raw_archive!r}"
+        )
+    archive = None if raw_archive is None else resolve(raw_archive)
 
     def num(name: str, low: int, high: int) -> int:
         v = _opt_int(t.take(name), t.path(name), low=low, high=high)
@@ -557,7 +568,12 @@ def _journal(value: Any, key: str, defaults: Mapping[str, Any], base: Path | Non
         prune_segments=_bool(
             t.take("prune_segments"), t.path("prune_segments"), defaults["prune_segments"]
         ),
+        archive_dir=None if archive is None else str(archive),
     )
+    if j.archive_dir is not None and not j.prune_segments:
+        raise _config_error(
+            t.path("archive_dir"), "needs prune_segments = true (only pruned segments go there)"
+        )
     t.done()
     return j
 

@@ -39,7 +39,16 @@ import numpy.typing as npt
 
 from wintermute import _core, batch, errors
 
-__all__ = ["ENTRY_DTYPE", "Summary", "export", "read", "read_controls", "summarize"]
+__all__ = [
+    "ENTRY_DTYPE",
+    "Pruned",
+    "Summary",
+    "export",
+    "prune",
+    "read",
+    "read_controls",
+    "summarize",
+]
 
 #: One journal entry: its sequence number, the instrument id, then the command's fields.
 _COMMAND_FIELDS = [n for n in batch.COMMAND_DTYPE.names or () if not n.startswith("_")]
@@ -124,6 +133,26 @@ def summarize(path: str | PathLike[str]) -> Summary:
         },
         "instruments": {str(int(i)): int(c) for i, c in zip(insts, icounts, strict=True)},
     }
+
+
+class Pruned(TypedDict):
+    snapshot_seq: int | None
+    segments: list[str]
+    archive: str | None
+    dry_run: bool
+
+
+def prune(
+    path: str | PathLike[str], archive: str | PathLike[str] | None = None, dry_run: bool = False
+) -> Pruned:
+    """Removes the segments of the journal at ``path`` that hold only records at or before its
+    oldest snapshot that reads back whole: recovery starts from a snapshot and needs none of
+    them. Deleted, or moved to ``archive`` (created if missing; the archive is a journal
+    directory of its own, which ``read`` and ``summarize`` read); ``dry_run`` only lists them.
+    ``snapshot_seq`` is None, and nothing is removed, when no snapshot reads back. Safe beside
+    a running engine: the segment being written is never removed. A pipeline does this itself
+    after each snapshot with ``journal.prune_segments`` (and ``journal.archive_dir``)."""
+    return _core.journal_prune(str(path), None if archive is None else str(archive), dry_run)
 
 
 def _rows(entries: npt.NDArray[np.void]) -> Iterator[dict[str, Any]]:

@@ -167,6 +167,10 @@ pub struct JournalConfig {
     /// zeros ahead of the writer to disk, so the pipeline turns this off with it. See
     /// [`roller`].
     pub populate: bool,
+    /// Where pruned segments go ([`prune_segments`], `SnapshotPolicy::prune_segments` of a
+    /// pipeline): `None`, deleted; `Some(dir)`, moved there, where they stay a journal
+    /// directory of their own that `read_records` and the `wintermute journal` tools read.
+    pub archive_dir: Option<PathBuf>,
 }
 
 impl JournalConfig {
@@ -179,6 +183,7 @@ impl JournalConfig {
             fsync: FsyncPolicy::Batch { records: 1000, interval: Duration::from_millis(10) },
             prepare_segments: true,
             populate: true,
+            archive_dir: None,
         }
     }
 
@@ -204,6 +209,12 @@ impl JournalConfig {
     /// The same config with populating on or off.
     pub fn populate(mut self, on: bool) -> Self {
         self.populate = on;
+        self
+    }
+
+    /// The same config, pruned segments moved to `dir` instead of deleted.
+    pub fn archive_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.archive_dir = Some(dir.into());
         self
     }
 }
@@ -329,6 +340,15 @@ impl Journal {
         }
         let dir = config.dir.clone();
         fs::create_dir_all(&dir).map_err(|e| JournalError::io("create_dir", &dir, e))?;
+        if let Some(archive) = &config.archive_dir {
+            fs::create_dir_all(archive).map_err(|e| JournalError::io("create_dir", archive, e))?;
+            let same = |a: &Path, b: &Path| Ok::<_, JournalError>(canonical(a)? == canonical(b)?);
+            if same(archive, &dir)? {
+                return Err(JournalError::Config {
+                    why: format!("archive_dir={} is the journal's own directory", archive.display()),
+                });
+            }
+        }
         let lock = lock_dir(&dir)?;
         let (report, tail) = scan_journal(&dir)?;
         roller::remove_spare(&dir)?;
@@ -633,28 +653,84 @@ pub fn read_records(dir: &Path, after_seq: u64) -> Result<RecordReader, JournalE
     })
 }
 
-/// Deletes the segments of `dir` that hold only records at or before `seq` (each one whose
-/// successor starts at or before `seq + 1`); the last segment always stays. Returns the paths
-/// removed, oldest first. Recovery from a snapshot at `seq` or later needs none of them.
+/// Removes the segments of `dir` that hold only records at or before `seq` (each one whose
+/// successor starts at or before `seq + 1`); the last segment always stays. With `archive`
+/// they are moved there (renamed; copied, synced and then deleted across filesystems; an
+/// archive that already holds a segment of the same name is an error, nothing overwritten),
+/// else deleted. Returns the paths removed from `dir`, oldest first. Recovery from a snapshot
+/// at `seq` or later needs none of them.
 ///
 /// Safe beside a running writer of the directory: it never removes the segment being written
-/// (the last one listed, or a later one), and a segment deleted while mapped stays valid for
+/// (the last one listed, or a later one), and a segment removed while mapped stays valid for
 /// whoever maps it.
-pub fn prune_segments(dir: &Path, seq: u64) -> Result<Vec<PathBuf>, JournalError> {
-    let segments = segment::list_segments(dir)?;
+pub fn prune_segments(dir: &Path, seq: u64, archive: Option<&Path>) -> Result<Vec<PathBuf>, JournalError> {
     let mut removed = Vec::new();
-    for pair in segments.windows(2) {
-        let ((_, path), (next_first, _)) = (&pair[0], &pair[1]);
-        if *next_first > seq.saturating_add(1) {
-            break;
+    for path in segments_behind(dir, seq)? {
+        let done = match archive {
+            Some(to) => archive_segment(&path, to),
+            None => fs::remove_file(&path).map_err(|e| JournalError::io("remove", &path, e)),
+        };
+        if let Err(e) = done {
+            // What was removed so far stays removed: make it durable, then report.
+            if !removed.is_empty() {
+                let _ = segment::sync_dir(dir);
+            }
+            return Err(e);
         }
-        fs::remove_file(path).map_err(|e| JournalError::io("remove", path, e))?;
-        removed.push(path.clone());
+        removed.push(path);
     }
     if !removed.is_empty() {
+        if let Some(to) = archive {
+            segment::sync_dir(to)?;
+        }
         segment::sync_dir(dir)?;
     }
     Ok(removed)
+}
+
+/// The segments of `dir` that [`prune_segments`] with `seq` would remove, oldest first.
+pub fn segments_behind(dir: &Path, seq: u64) -> Result<Vec<PathBuf>, JournalError> {
+    let segments = segment::list_segments(dir)?;
+    Ok(segments
+        .windows(2)
+        .take_while(|pair| pair[1].0 <= seq.saturating_add(1))
+        .map(|pair| pair[0].1.clone())
+        .collect())
+}
+
+/// The journal sequence number of the oldest snapshot in `dir` that reads back whole (`None`:
+/// none does): pruning up to it keeps every snapshot recovery could start from usable.
+pub fn oldest_valid_snapshot(dir: &Path) -> Result<Option<u64>, JournalError> {
+    let mut snapshots = snapshot::list_snapshots(dir)?;
+    snapshots.reverse();
+    Ok(snapshots.into_iter().find(|(_, path)| read_snapshot(path).is_ok()).map(|(seq, _)| seq))
+}
+
+fn canonical(path: &Path) -> Result<PathBuf, JournalError> {
+    fs::canonicalize(path).map_err(|e| JournalError::io("canonicalize", path, e))
+}
+
+/// Moves one segment file into the `archive` directory (see [`prune_segments`]).
+fn archive_segment(path: &Path, archive: &Path) -> Result<(), JournalError> {
+    let name = path.file_name().ok_or_else(|| JournalError::BadSegmentName { path: path.to_path_buf() })?;
+    let target = archive.join(name);
+    if target.try_exists().map_err(|e| JournalError::io("stat", &target, e))? {
+        return Err(JournalError::io("archive", &target, std::io::ErrorKind::AlreadyExists.into()));
+    }
+    match fs::rename(path, &target) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            let mut tmp = target.clone().into_os_string();
+            tmp.push(".tmp");
+            let tmp = PathBuf::from(tmp);
+            fs::copy(path, &tmp).map_err(|e| JournalError::io("archive copy", &tmp, e))?;
+            fs::File::open(&tmp).and_then(|f| f.sync_all()).map_err(|e| JournalError::io("fsync", &tmp, e))?;
+            fs::rename(&tmp, &target).map_err(|e| JournalError::io("rename", &tmp, e))?;
+            segment::sync_dir(archive)?;
+            fs::remove_file(path).map_err(|e| JournalError::io("remove", path, e))
+        }
+        Err(e) => Err(JournalError::io("archive", path, e)),
+    }
 }
 
 /// Iterator over journal records; see [`read_records`].

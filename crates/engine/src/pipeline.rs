@@ -398,11 +398,11 @@ impl Pipeline {
             None => None,
             Some(jc) => {
                 let (tx, rx) = std::sync::mpsc::channel();
-                let (dir, policy, counters) =
-                    (jc.dir.clone(), config.snapshots, Arc::clone(&pipeline.snapshot_counters));
+                let (dir, archive, policy, counters) =
+                    (jc.dir.clone(), jc.archive_dir.clone(), config.snapshots, Arc::clone(&pipeline.snapshot_counters));
                 let handle = std::thread::Builder::new()
                     .name("wm-snapshot".into())
-                    .spawn(move || snapshots::run_writer(dir, policy, rx, counters))
+                    .spawn(move || snapshots::run_writer(dir, archive, policy, rx, counters))
                     .map_err(|source| PipelineError::Spawn { name: "wm-snapshot", source })?;
                 pipeline.writer = Some(handle);
                 Some(SnapshotSink::new(tx, Arc::clone(&pipeline.snapshot_counters)))
@@ -683,6 +683,19 @@ fn validate(config: &PipelineConfig) -> Result<(), PipelineError> {
     }
     if snaps.is_periodic() && config.journal.is_none() {
         return bad("periodic snapshots need a journal (they are written to its directory)".into());
+    }
+    if snaps.prune_segments && config.journal.is_none() {
+        return bad("prune_segments needs a journal".into());
+    }
+    if let Some(j) = &config.journal {
+        if let Some(archive) = &j.archive_dir {
+            if !snaps.prune_segments {
+                return bad(format!(
+                    "journal archive_dir={} without prune_segments: nothing would be moved there",
+                    archive.display()
+                ));
+            }
+        }
     }
     if config.batch == 0 {
         return bad("batch=0: must be at least 1".into());

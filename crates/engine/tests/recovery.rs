@@ -11,8 +11,8 @@ use wintermute_core::{Command, Engine, InstrumentSpec, NewOrder, Side, StpMode, 
 use wintermute_engine::journal::segment::{list_segments, segment_name};
 use wintermute_engine::journal::snapshot::list_snapshots;
 use wintermute_engine::journal::{
-    apply, prune_segments, recover, write_snapshot, EngineSnapshot, FsyncPolicy, Journal, JournalConfig, JournalError,
-    Outcome, ReplayedEvent, RECORD_SIZE,
+    apply, prune_segments, read_records, recover, write_snapshot, EngineSnapshot, FsyncPolicy, Journal, JournalConfig,
+    JournalError, Outcome, ReplayedEvent, RECORD_SIZE,
 };
 
 fn initial_engine() -> Engine {
@@ -211,8 +211,8 @@ fn pruned_segments_recover_from_the_snapshot_and_never_from_a_gap() {
     // 100 records a segment: segments start at 1, 101, ..., 901; the snapshot is at 450.
     let run = original_run(dir.path(), 13, n, 450);
     // Nothing at or before seq 0 to prune; the last segment always stays.
-    assert!(prune_segments(dir.path(), 0).unwrap().is_empty());
-    let removed = prune_segments(dir.path(), 450).unwrap();
+    assert!(prune_segments(dir.path(), 0, None).unwrap().is_empty());
+    let removed = prune_segments(dir.path(), 450, None).unwrap();
     let names =
         |v: &[PathBuf]| v.iter().map(|p| p.file_name().unwrap().to_str().unwrap().to_owned()).collect::<Vec<_>>();
     assert_eq!(names(&removed), (0..4).map(|k| segment_name(1 + 100 * k)).collect::<Vec<_>>());
@@ -237,6 +237,45 @@ fn pruned_segments_recover_from_the_snapshot_and_never_from_a_gap() {
     assert!(err.to_string().contains("needs a snapshot at seq>=400"), "{err}");
 
     // Everything pruned up to the last segment: it stays, whatever the seq.
-    assert_eq!(prune_segments(dir.path(), u64::MAX).unwrap().len(), 5);
+    assert_eq!(prune_segments(dir.path(), u64::MAX, None).unwrap().len(), 5);
     assert_eq!(list_segments(dir.path()).unwrap().len(), 1);
+}
+
+/// Record sequence numbers of the journal directory `dir`, in order.
+fn seqs(dir: &Path) -> Vec<u64> {
+    read_records(dir, 0).unwrap().map(|r| r.unwrap().seq()).collect()
+}
+
+#[test]
+fn archived_segments_are_the_journals_history_nothing_lost_nothing_overwritten() {
+    // Same filesystem (a rename), and another one where the machine has it (copy, sync, delete).
+    let same = tempfile::tempdir().unwrap();
+    let shm = Path::new("/dev/shm");
+    let device = |p: &Path| std::os::unix::fs::MetadataExt::dev(&std::fs::metadata(p).unwrap());
+    let other = (shm.is_dir() && device(shm) != device(same.path())).then(|| tempfile::tempdir_in(shm).unwrap());
+    assert!(other.is_some() || std::env::var("CI").as_deref() != Ok("true"), "no second filesystem at /dev/shm");
+    for archive_root in [Some(same.path()), other.as_ref().map(|d| d.path())].into_iter().flatten() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = archive_root.join("archive");
+        std::fs::create_dir(&archive).unwrap();
+        let run = original_run(dir.path(), 17, 1000, 450);
+        let moved = prune_segments(dir.path(), 450, Some(&archive)).unwrap();
+        assert_eq!(moved.len(), 4);
+        // The archive is a journal of its own (records 1..=400), the journal goes on from 401.
+        assert_eq!(seqs(&archive), (1..=400).collect::<Vec<_>>());
+        assert_eq!(seqs(dir.path()), (401..=1000).collect::<Vec<_>>());
+        assert!(std::fs::read_dir(&archive).unwrap().all(|e| e.unwrap().path().extension().unwrap() == "wal"));
+        let r = recover(dir.path(), &initial_engine()).unwrap();
+        assert_eq!(snapshot_json(&r.engine), run.final_state);
+
+        // A name already in the archive: an error, the archived file and the segment untouched.
+        let next = dir.path().join(segment_name(401));
+        let clash = archive.join(segment_name(401));
+        std::fs::write(&clash, b"not a segment").unwrap();
+        let err = prune_segments(dir.path(), 600, Some(&archive)).unwrap_err();
+        assert!(matches!(&err, JournalError::Io { op: "archive", .. }), "{err}");
+        assert_eq!(std::fs::read(&clash).unwrap(), b"not a segment");
+        assert!(next.exists());
+        assert_eq!(seqs(dir.path()), (401..=1000).collect::<Vec<_>>());
+    }
 }

@@ -1,8 +1,9 @@
 //! The journal from Python: an engine can write every input command to an append-only journal
 //! (`Engine.open_journal`) and rebuild its books from it after a crash; `journal_read` reads a
-//! journal back (for `wintermute journal` and exports).
+//! journal back (for `wintermute journal` and exports), `journal_prune` removes the segments
+//! behind its oldest snapshot.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use numpy::PyArray1;
@@ -10,7 +11,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use wintermute_core::records::encode_command;
 use wintermute_engine::journal::{
-    read_records, FsyncPolicy, JournalConfig, JournalError, JournalRecord, RecoveryReport,
+    oldest_valid_snapshot, prune_segments, read_records, segments_behind, FsyncPolicy, JournalConfig, JournalError,
+    JournalRecord, RecoveryReport,
 };
 
 use crate::errors;
@@ -122,6 +124,42 @@ fn journal_read<'py>(py: Python<'py>, path: &str, after_seq: u64) -> PyResult<Bo
     Ok(d)
 }
 
+/// Removes the segments of the journal in `path` that hold only records at or before its
+/// oldest snapshot that reads back whole: deleted, or moved to `archive`; with `dry_run`,
+/// only listed. Returns `{"snapshot_seq": int | None, "segments": [paths], "archive": str |
+/// None, "dry_run": bool}` (no usable snapshot: nothing removed).
+#[pyfunction]
+#[pyo3(signature = (path, archive=None, dry_run=false))]
+fn journal_prune<'py>(
+    py: Python<'py>,
+    path: &str,
+    archive: Option<&str>,
+    dry_run: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let dir = Path::new(path);
+    let result = py.detach(|| -> Result<(Option<u64>, Vec<PathBuf>), JournalError> {
+        if !dir.is_dir() {
+            return Err(JournalError::Config { why: format!("{path} is not a directory") });
+        }
+        let Some(seq) = oldest_valid_snapshot(dir)? else { return Ok((None, Vec::new())) };
+        if dry_run {
+            return Ok((Some(seq), segments_behind(dir, seq)?));
+        }
+        if let Some(a) = archive {
+            std::fs::create_dir_all(a).map_err(|e| JournalError::Io { op: "create_dir", path: a.into(), source: e })?;
+        }
+        Ok((Some(seq), prune_segments(dir, seq, archive.map(Path::new))?))
+    });
+    let (seq, segments) = result.map_err(|e| journal_error(py, &e))?;
+    let d = PyDict::new(py);
+    d.set_item("snapshot_seq", seq)?;
+    d.set_item("segments", segments.iter().map(|p| p.display().to_string()).collect::<Vec<_>>())?;
+    d.set_item("archive", archive)?;
+    d.set_item("dry_run", dry_run)?;
+    Ok(d)
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(journal_read, m)?)
+    m.add_function(wrap_pyfunction!(journal_read, m)?)?;
+    m.add_function(wrap_pyfunction!(journal_prune, m)?)
 }

@@ -47,15 +47,15 @@
 //!
 //! # Pruning the journal
 //!
-//! With [`SnapshotPolicy::prune_segments`] the writer then deletes the journal segments that
+//! With [`SnapshotPolicy::prune_segments`] the writer then removes the journal segments that
 //! hold only records at or before the oldest snapshot kept that reads back whole
-//! ([`crate::journal::prune_segments`]; counted in [`super::PipelineStats::segments_pruned`]).
+//! ([`crate::journal::prune_segments`]; counted in [`super::PipelineStats::segments_pruned`]):
+//! deleted, or moved to [`crate::journal::JournalConfig::archive_dir`] when it is set.
 //! Every snapshot kept stays a valid starting point, so a damaged newest one still falls back
 //! to an older one; only when none of them is usable does recovery need the records pruned,
 //! and then it fails, naming them ([`JournalError::Missing`]), instead of replaying from a gap.
-//! The journal's disk use stays about `keep` snapshot intervals plus a segment or two; the
-//! price is that the journal no longer holds the whole history (archive the segments first if
-//! the audit trail must).
+//! The journal's disk use stays about `keep` snapshot intervals plus a segment or two; without
+//! an archive, the price is that the journal no longer holds the whole history.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -64,8 +64,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::control::{ControlError, ControlReply, Reply, SnapshotInfo};
-use crate::journal::snapshot::list_snapshots;
-use crate::journal::{prune_segments, prune_snapshots, read_snapshot, write_snapshot, EngineSnapshot, JournalError};
+use crate::journal::{
+    oldest_valid_snapshot, prune_segments, prune_snapshots, write_snapshot, EngineSnapshot, JournalError,
+};
 use crate::risk::RiskState;
 
 /// When a pipeline takes snapshots (besides on request).
@@ -77,10 +78,11 @@ pub struct SnapshotPolicy {
     pub every: Option<Duration>,
     /// Snapshot files kept (the newest ones); at least 1.
     pub keep: usize,
-    /// After each snapshot written, delete the journal segments that hold only records at or
+    /// After each snapshot written, remove the journal segments that hold only records at or
     /// before the oldest snapshot kept (the oldest that reads back whole): recovery starts
-    /// from a snapshot and needs none of them, and the journal's disk use stays bounded. Off
-    /// by default: the journal is also the audit trail, kept whole unless asked.
+    /// from a snapshot and needs none of them, and the journal's disk use stays bounded.
+    /// Deleted, or moved to the journal's `archive_dir` when set. Off by default: the journal
+    /// is also the audit trail, kept whole unless asked.
     pub prune_segments: bool,
 }
 
@@ -220,6 +222,7 @@ impl SnapshotSchedule {
 /// answer; until every sink is dropped.
 pub(crate) fn run_writer(
     dir: PathBuf,
+    archive: Option<PathBuf>,
     policy: SnapshotPolicy,
     rx: Receiver<SnapshotJob>,
     counters: Arc<SnapshotCounters>,
@@ -229,7 +232,7 @@ pub(crate) fn run_writer(
         let result = write_snapshot(&dir, &job.snapshot).and_then(|path| {
             prune_snapshots(&dir, policy.keep)?;
             if policy.prune_segments {
-                let removed = prune_journal(&dir)?;
+                let removed = prune_journal(&dir, archive.as_deref())?;
                 counters.segments_pruned.fetch_add(removed as u64, Ordering::Relaxed);
             }
             Ok::<_, JournalError>(path)
@@ -253,13 +256,12 @@ pub(crate) fn run_writer(
     }
 }
 
-/// Deletes the journal segments behind the oldest snapshot of `dir` that reads back whole
-/// (every snapshot recovery could start from stays usable); returns how many.
-fn prune_journal(dir: &Path) -> Result<usize, JournalError> {
-    let mut snapshots = list_snapshots(dir)?;
-    snapshots.reverse();
-    let Some((seq, _)) = snapshots.into_iter().find(|(_, path)| read_snapshot(path).is_ok()) else {
-        return Ok(0);
-    };
-    Ok(prune_segments(dir, seq)?.len())
+/// Removes (deletes, or moves to `archive`) the journal segments behind the oldest snapshot of
+/// `dir` that reads back whole (every snapshot recovery could start from stays usable);
+/// returns how many.
+fn prune_journal(dir: &Path, archive: Option<&Path>) -> Result<usize, JournalError> {
+    match oldest_valid_snapshot(dir)? {
+        Some(seq) => Ok(prune_segments(dir, seq, archive)?.len()),
+        None => Ok(0),
+    }
 }

@@ -154,6 +154,9 @@ pub(crate) struct Journal {
     /// Journal segments behind the oldest snapshot kept are deleted (absent: off, the default).
     #[serde(default)]
     pub(crate) prune_segments: bool,
+    /// Where pruned segments go (`None`: deleted).
+    #[serde(default)]
+    pub(crate) archive_dir: Option<PathBuf>,
 }
 
 fn on() -> bool {
@@ -326,13 +329,13 @@ pub(crate) fn parse(json: &str) -> Result<PipelineConfig, WireError> {
             "every" => FsyncPolicy::EveryRecord,
             f => return Err(bad("journal.fsync", format!("{f:?}: expected 'none', 'batch' or 'every'"))),
         };
-        config.journal = Some(
-            JournalConfig::new(&j.dir)
-                .segment_size(j.segment_size)
-                .fsync(fsync)
-                .prepare_segments(j.prepare_segments)
-                .populate(j.populate),
-        );
+        let mut journal = JournalConfig::new(&j.dir)
+            .segment_size(j.segment_size)
+            .fsync(fsync)
+            .prepare_segments(j.prepare_segments)
+            .populate(j.populate);
+        journal.archive_dir = j.archive_dir.clone();
+        config.journal = Some(journal);
         config.journal_sync = match j.sync.as_str() {
             "inline" => JournalSync::Inline,
             "background" => JournalSync::Background { interval: Duration::from_millis(j.sync_interval_ms.max(1)) },
@@ -408,6 +411,7 @@ pub(crate) fn journal_defaults() -> Journal {
         prepare_segments: j.prepare_segments,
         populate: j.populate,
         prune_segments: SnapshotPolicy::default().prune_segments,
+        archive_dir: None,
     }
 }
 
