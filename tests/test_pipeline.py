@@ -572,13 +572,18 @@ def test_journal_rolls_are_counted(tmp_path: Path, prepare: bool) -> None:
     }
 
 
+@pytest.mark.parametrize("sync", ["inline", "background"])
 def test_prune_segments_bounds_the_journal_and_recovery_names_what_is_missing(
-    tmp_path: Path,
+    tmp_path: Path, sync: str
 ) -> None:
+    # "background": the syncer flushes the newest segments every millisecond while the
+    # snapshot writer removes old ones.
     jdir = tmp_path / "j"
     journal = {
         "dir": str(jdir),
-        "fsync": "none",
+        "fsync": "batch",
+        "sync": sync,
+        "sync_interval_ms": 1,
         "segment_size": 4096,
         "snapshot_every_records": 200,
         "snapshot_keep": 2,
