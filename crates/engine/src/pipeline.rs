@@ -63,7 +63,9 @@
 //! [`Pipeline::recovery`]. A snapshot that does not check out (damaged, written without risk
 //! state for a pipeline with risk, other instruments, or past the journal's end) is passed over
 //! and reported there: the next older one (or the journal from its start) gives the same state,
-//! because journal segments are never deleted.
+//! because journal segments are only removed behind the oldest snapshot kept
+//! ([`SnapshotPolicy::prune_segments`]), and never unless asked; when the records a recovery
+//! needs are gone it fails ([`journal::JournalError::Missing`]) rather than replay across the gap.
 //!
 //! [`RiskConfig`] is the risk state *before the journal's first record*: it seeds a new journal.
 //! Once a journal holds controls or snapshots, change settings through [`Control`] (journaled),

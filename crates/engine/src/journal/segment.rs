@@ -128,7 +128,7 @@ fn map(file: &File) -> std::io::Result<MmapMut> {
 /// a full disk is an `ENOSPC` here, which the caller reports, and the writes cannot meet it.
 /// Filesystems without `fallocate` get zeros written instead (the same reservation, slower).
 /// Elsewhere than Linux this does nothing: segments stay sparse there.
-pub(crate) fn reserve(file: &File, path: &Path, from: u64, size: u64) -> Result<(), JournalError> {
+pub fn reserve(file: &File, path: &Path, from: u64, size: u64) -> Result<(), JournalError> {
     #[cfg(target_os = "linux")]
     {
         use rustix::fs::{fallocate, FallocateFlags};
