@@ -342,8 +342,7 @@ impl Journal {
         fs::create_dir_all(&dir).map_err(|e| JournalError::io("create_dir", &dir, e))?;
         if let Some(archive) = &config.archive_dir {
             fs::create_dir_all(archive).map_err(|e| JournalError::io("create_dir", archive, e))?;
-            let same = |a: &Path, b: &Path| Ok::<_, JournalError>(canonical(a)? == canonical(b)?);
-            if same(archive, &dir)? {
+            if canonical(archive)? == canonical(&dir)? {
                 return Err(JournalError::Config {
                     why: format!("archive_dir={} is the journal's own directory", archive.display()),
                 });
@@ -655,17 +654,21 @@ pub fn read_records(dir: &Path, after_seq: u64) -> Result<RecordReader, JournalE
 
 /// Removes the segments of `dir` that hold only records at or before `seq` (each one whose
 /// successor starts at or before `seq + 1`); the last segment always stays. With `archive`
-/// they are moved there (renamed; copied, synced and then deleted across filesystems; an
-/// archive that already holds a segment of the same name is an error, nothing overwritten),
-/// else deleted. Returns the paths removed from `dir`, oldest first. Recovery from a snapshot
+/// they are moved there (the directory created if missing; renamed, or across filesystems
+/// copied, synced and then deleted; an archive that already holds a segment of the same name
+/// is an error, nothing overwritten), else deleted. Returns the paths removed from `dir`, oldest first. Recovery from a snapshot
 /// at `seq` or later needs none of them.
 ///
 /// Safe beside a running writer of the directory: it never removes the segment being written
 /// (the last one listed, or a later one), and a segment removed while mapped stays valid for
 /// whoever maps it.
 pub fn prune_segments(dir: &Path, seq: u64, archive: Option<&Path>) -> Result<Vec<PathBuf>, JournalError> {
+    let behind = segments_behind(dir, seq)?;
+    if let (Some(to), false) = (archive, behind.is_empty()) {
+        fs::create_dir_all(to).map_err(|e| JournalError::io("create_dir", to, e))?;
+    }
     let mut removed = Vec::new();
-    for path in segments_behind(dir, seq)? {
+    for path in behind {
         let done = match archive {
             Some(to) => archive_segment(&path, to),
             None => fs::remove_file(&path).map_err(|e| JournalError::io("remove", &path, e)),

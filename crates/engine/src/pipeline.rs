@@ -689,15 +689,12 @@ fn validate(config: &PipelineConfig) -> Result<(), PipelineError> {
     if snaps.prune_segments && config.journal.is_none() {
         return bad("prune_segments needs a journal".into());
     }
-    if let Some(j) = &config.journal {
-        if let Some(archive) = &j.archive_dir {
-            if !snaps.prune_segments {
-                return bad(format!(
-                    "journal archive_dir={} without prune_segments: nothing would be moved there",
-                    archive.display()
-                ));
-            }
-        }
+    let archive = config.journal.as_ref().and_then(|j| j.archive_dir.as_ref());
+    if let (Some(archive), false) = (archive, snaps.prune_segments) {
+        return bad(format!(
+            "journal archive_dir={} without prune_segments: nothing would be moved there",
+            archive.display()
+        ));
     }
     if config.batch == 0 {
         return bad("batch=0: must be at least 1".into());

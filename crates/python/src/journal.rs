@@ -145,9 +145,6 @@ fn journal_prune<'py>(
         if dry_run {
             return Ok((Some(seq), segments_behind(dir, seq)?));
         }
-        if let Some(a) = archive {
-            std::fs::create_dir_all(a).map_err(|e| JournalError::Io { op: "create_dir", path: a.into(), source: e })?;
-        }
         Ok((Some(seq), prune_segments(dir, seq, archive.map(Path::new))?))
     });
     let (seq, segments) = result.map_err(|e| journal_error(py, &e))?;
