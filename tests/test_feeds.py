@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -171,11 +172,19 @@ def test_off_grid_price_on_integer_books_is_counted_and_resyncs(tmp_path: Path) 
     path = tmp_path / "off_grid.txt"
     path.write_text("".join(lines))
     venue, symbols = feeds.recorded_subscription(path)
-    server = feeds.ReplayServer(path, pace="fast", seconds=30)
+    # At 40x the recorded pace, not "fast": the diff must reach a live book (about 1.5 s in,
+    # long after the first snapshot). Served all at once, it can arrive while the book still
+    # waits for its first snapshot: then the error drops the buffered diffs and the snapshot
+    # from before it is refused and fetched again, with no live book to resync (a CI run saw
+    # that; the Rust test off_grid_before_the_first_snapshot_* covers the path). The watch ends
+    # with the recording's last frame (10 s at most).
+    frames = sum(1 for line in lines if re.match(r"\d+(\.\d+)?: ", line))
+    server = feeds.ReplayServer(path, pace="40", seconds=30)
     report = feeds.watch(
-        venue, symbols, ws_base=server.ws_url, rest_base=server.rest_url, seconds=3,
-        scales=BINANCE_SCALES,
+        venue, symbols, ws_base=server.ws_url, rest_base=server.rest_url, seconds=10,
+        max_frames=frames, scales=BINANCE_SCALES,
     )  # fmt: skip
+    assert report["counters"]["frames"] == frames
     got = {s["symbol"]: (s["errors"], s["resyncs"], s["snapshots"]) for s in report["streams"]}
     assert got == {"BTCUSDT": (1, 1, 2), "ETHUSDT": (0, 0, 1), "DOTUSDT": (0, 0, 1)}
     assert report["counters"]["errors"] == 1

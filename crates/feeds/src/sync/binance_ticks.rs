@@ -313,4 +313,29 @@ mod tests {
         assert!(BinanceTickFeed::new(&[one.clone(), one], 64).is_err());
         assert!(BinanceTickFeed::new(&[("A".into(), TickScale::new("1", "1").unwrap())], 65).is_err());
     }
+
+    #[test]
+    fn off_grid_before_the_first_snapshot_drops_the_buffer_and_an_older_snapshot_is_refused() {
+        let mut f = feed();
+        assert!(matches!(f.on_frame(0, &diff(9, 10, "2.0")).unwrap(), FeedEvent::Buffered(_)));
+        let bad = r#"{"e":"depthUpdate","E":1,"s":"BNBBTC","U":11,"u":11,"b":[["1.05","1"]],"a":[]}"#;
+        assert!(matches!(f.on_frame(0, bad).unwrap_err(), FeedError::OffGrid { field: "price", .. }));
+        let s = f.stream("BNBBTC").unwrap();
+        assert_eq!(
+            (s.state == SyncState::Live, s.stats.errors, s.stats.resyncs),
+            (false, 1, 0),
+            "no live book to discard"
+        );
+        assert!(matches!(f.on_frame(0, &diff(12, 12, "3.0")).unwrap(), FeedEvent::Buffered(_)));
+        // A snapshot from before the lost diff cannot be brought forward: refused, nothing applied.
+        assert!(matches!(f.on_http(0, URL, &snapshot(10)).unwrap(), FeedEvent::StaleSnapshot(_)));
+        let s = f.stream("BNBBTC").unwrap();
+        assert_eq!((s.state == SyncState::Live, s.stats.snapshots), (false, 0));
+        assert!(s.book.is_empty());
+        // One that covers it syncs, and the diff buffered after it applies.
+        assert!(matches!(f.on_http(0, URL, &snapshot(11)).unwrap(), FeedEvent::Snapshot(_)));
+        let s = f.stream("BNBBTC").unwrap();
+        assert_eq!((s.state, s.stats.snapshots, s.stats.updates, s.stats.resyncs), (SyncState::Live, 1, 1, 0));
+        assert_eq!(s.book.best_bid_level().unwrap().price.as_str(), "3");
+    }
 }
