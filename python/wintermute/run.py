@@ -16,7 +16,8 @@ came back from the engine, so it is journaled (the journal record is written bef
 output) — as ``gateway command_seq journal_seq`` (``journal_seq`` 0: not sequenced, e.g. a
 risk rejection). Lines are flushed as they are acknowledged, so after a crash of this process
 every line in the file names a command the recovered journal holds: the crash test
-(``tests/test_run.py``) checks exactly that.
+(``tests/test_run.py``) checks exactly that. A torn last line left by a crash is cut off (and
+said) when the next run opens the file.
 """
 
 from __future__ import annotations
@@ -120,6 +121,34 @@ def _drive(gateway: Gateway, flows: list[OrderFlow], rate: float, stop: threadin
         except errors.GatewayClosedError:  # the engine is stopping
             return
         sent += n if accepted == n else accepted
+
+
+def _open_ack_log(path: Path, out: TextIO) -> TextIO:
+    """Opens the ack log for appending (the caller closes it). A crash can leave a torn last
+    line: a batch of lines goes out in several writes. It is cut off first, and said, so that
+    the lines appended now start on a line of their own instead of running into it."""
+    if path.exists():
+        with path.open("r+b") as f:
+            end = f.seek(0, 2)
+            keep = end
+            while keep > 0:
+                block = min(keep, 4096)
+                f.seek(keep - block)
+                chunk = f.read(block)
+                newline = chunk.rfind(b"\n")
+                if newline >= 0:
+                    keep = keep - block + newline + 1
+                    break
+                keep -= block
+            if keep < end:
+                f.truncate(keep)
+                print(
+                    f"warning: torn last line of the ack log cut off: {end - keep} bytes",
+                    file=out,
+                    flush=True,
+                )
+    # Closed by the caller's `finally` (a `with` would not cover the shutdown order).
+    return path.open("a", encoding="utf-8")
 
 
 def _acknowledge(sub: Subscription, log: TextIO | None, counts: dict[str, int]) -> None:
@@ -250,8 +279,7 @@ def _run(
     if rec["truncated"]:
         print(f"warning: torn journal tail cut off: {rec['truncated']}", file=out, flush=True)
     started: list[threading.Thread] = []
-    # Closed in the `finally` below (a `with` would not cover the shutdown order).
-    log = Path(ack_log).open("a", encoding="utf-8") if ack_log else None  # noqa: SIM115
+    log = _open_ack_log(Path(ack_log), out) if ack_log else None
     counts = {"acknowledged": 0}
     try:
         work: list[threading.Thread] = []
