@@ -125,8 +125,9 @@ def _drive(gateway: Gateway, flows: list[OrderFlow], rate: float, stop: threadin
 
 def _open_ack_log(path: Path, out: TextIO) -> TextIO:
     """Opens the ack log for appending (the caller closes it). A crash can leave a torn last
-    line: a batch of lines goes out in several writes. It is cut off first, and said, so that
-    the lines appended now start on a line of their own instead of running into it."""
+    line: a batch of lines is one write(), but the kernel ends a killed process's write to a
+    file at a page boundary, and a batch can span many pages. It is cut off first, and said, so
+    that the lines appended now start on a line of their own instead of running into it."""
     if path.exists():
         with path.open("r+b") as f:
             end = f.seek(0, 2)
