@@ -263,17 +263,20 @@ def test_bench_pipeline_rejects_bad_arguments(capsys: pytest.CaptureFixture[str]
 
 
 def test_a_torn_ack_log_line_is_cut_before_a_run_appends(tmp_path: Path) -> None:
-    # A crash mid-batch leaves "0 3 " without its newline; appending to it would make
-    # "0 3 0 1 4" of the next run's first line. Whole lines before it stay.
+    # A crash mid-batch leaves "0 2001 2" without its newline; appending to it would run the
+    # next run's first line into it ("0 2001 20 1 1"). Whole lines before it stay.
     cfg = write_config(tmp_path)
     acks = tmp_path / "acks.log"
-    whole = "".join(f"0 {i} {i}\n" for i in range(1, 2001))  # beyond one 4 KiB block
+    whole = "".join(f"0 {i} {i}\n" for i in range(1, 2001))
+
+    def run(*extra: str) -> str:
+        proc = run_cli("--config", str(cfg), "--seconds", "0.3", "--ack-log", str(acks), *extra)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        return out
+
     acks.write_text(whole + "0 2001 2")
-    proc = run_cli(
-        "--config", str(cfg), "--seconds", "0.5", "--workload", "2000", "--ack-log", str(acks),
-    )  # fmt: skip
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 0, err
+    out = run("--workload", "2000")
     assert "warning: torn last line of the ack log cut off: 8 bytes" in out
     text = acks.read_text(encoding="utf-8")
     assert text.startswith(whole)
@@ -281,16 +284,15 @@ def test_a_torn_ack_log_line_is_cut_before_a_run_appends(tmp_path: Path) -> None
     new = acked_journal_seqs(acks)[2000:]  # every line has three fields, or this raises
     assert sorted(new) == list(range(1, len(new) + 1))
     assert len(new) > 100
-    # A log with no newline at all is all torn; an empty one and a whole one are left alone.
+    # A torn part longer than the 4 KiB blocks the file is read back in.
+    acks.write_text(whole + "9" * 5000)
+    assert "cut off: 5000 bytes" in run()
+    assert acks.read_text(encoding="utf-8") == whole
+    # No newline at all: all of it is torn. Empty, or ending in a newline: left alone.
     acks.write_text("0 1")
-    again = run_cli("--config", str(cfg), "--seconds", "0.2", "--ack-log", str(acks))
-    out, err = again.communicate(timeout=60)
-    assert again.returncode == 0, err
-    assert "cut off: 3 bytes" in out
+    assert "cut off: 3 bytes" in run()
     assert acks.read_text(encoding="utf-8") == ""
-    acks.write_text("0 1 1\n")
-    again = run_cli("--config", str(cfg), "--seconds", "0.2", "--ack-log", str(acks))
-    out, err = again.communicate(timeout=60)
-    assert again.returncode == 0, err
-    assert "warning: torn" not in out
-    assert acks.read_text(encoding="utf-8") == "0 1 1\n"
+    for intact in ("", "0 1 1\n"):
+        acks.write_text(intact)
+        assert "warning: torn" not in run()
+        assert acks.read_text(encoding="utf-8") == intact
