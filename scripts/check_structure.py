@@ -49,6 +49,7 @@ reason, e.g. ``//! Length: one state machine; its transitions read best side by 
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -160,8 +161,10 @@ class ModuleFile:
     idents: dict[str, int] = field(default_factory=dict)  # identifier -> first line, outside uses
 
 
-def _use_tree(toks: list[Token], i: int, prefix: list[str]) -> tuple[list[tuple[list[str], str | None]], int]:
-    """Parses one use tree at ``toks[i]``; returns its leaves (path, bound name) and the next index."""
+def _use_tree(
+    toks: list[Token], i: int, prefix: list[str]
+) -> tuple[list[tuple[list[str], str | None]], int]:
+    """Parses the use tree at ``toks[i]``: its leaves (path, bound name), and the next index."""
     path = list(prefix)
     while i < len(toks):
         t = toks[i]
@@ -204,7 +207,11 @@ def _self_leaf(path: list[str], name: str | None) -> tuple[list[str], str | None
 def _attr_path(toks: list[Token], i: int) -> str | None:
     """The ``#[path = "..."]`` among the attributes just before ``toks[i]``, if any."""
     j = i - 1
-    while j >= 0 and toks[j].kind in {"ident", "(", ")"} and toks[j].text in {"pub", "crate", "in", "super", "self", "(", ")"}:
+    while (
+        j >= 0
+        and toks[j].kind in {"ident", "(", ")"}
+        and toks[j].text in {"pub", "crate", "in", "super", "self", "(", ")"}
+    ):
         j -= 1
     while j >= 0 and toks[j].kind == "]":
         depth, k = 0, j
@@ -217,7 +224,12 @@ def _attr_path(toks: list[Token], i: int) -> str | None:
                     break
             k -= 1
         attr = toks[k + 1 : j]
-        if len(attr) >= 3 and attr[0].text == "path" and attr[1].kind == "=" and attr[2].kind == "str":
+        if (
+            len(attr) >= 3
+            and attr[0].text == "path"
+            and attr[1].kind == "="
+            and attr[2].kind == "str"
+        ):
             return attr[2].text
         j = k - 2  # skip the `#`
     return None
@@ -233,15 +245,15 @@ def _is_public(toks: list[Token], i: int) -> bool:
     return j >= 0 and toks[j].text == "pub"
 
 
-def read_module(module: Module, file: Path) -> tuple[ModuleFile, list[tuple[str, Path | None, str | None]]]:
+def read_module(module: Module, file: Path) -> tuple[ModuleFile, list[tuple[str, Path | None]]]:
     """Reads one file: its uses, code paths, identifiers and ``mod`` declarations.
 
-    Returns the module and its file children as (name, explicit #[path] or None, _).
+    Returns the module and its children in files of their own: (name, its ``#[path]`` or None).
     """
     toks = tokens(file.read_text(encoding="utf-8"))
     mf = ModuleFile(module, file)
     mf.children[module] = set()
-    file_children: list[tuple[str, Path | None, str | None]] = []
+    file_children: list[tuple[str, Path | None]] = []
     scope: list[str] = []
     opened: list[int] = []  # brace depth at which each inline module opened
     depth = 0
@@ -256,27 +268,32 @@ def read_module(module: Module, file: Path) -> tuple[ModuleFile, list[tuple[str,
             if opened and opened[-1] == depth:
                 opened.pop()
                 scope.pop()
-        elif t.kind == "ident" and t.text == "mod" and i + 2 < len(toks) and toks[i + 1].kind == "ident":
+        elif (
+            t.kind == "ident"
+            and t.text == "mod"
+            and i + 2 < len(toks)
+            and toks[i + 1].kind == "ident"
+        ):
             name, after = toks[i + 1].text, toks[i + 2].kind
             if after in {";", "{"}:
                 mf.children.setdefault(here, set()).add(name)
                 if after == "{":
-                    mf.children.setdefault(here + (name,), set())
+                    mf.children.setdefault((*here, name), set())
                     scope.append(name)
                     opened.append(depth)
                     depth += 1
                 elif not scope:
                     explicit = _attr_path(toks, i)
-                    file_children.append((name, Path(explicit) if explicit else None, None))
+                    file_children.append((name, Path(explicit) if explicit else None))
                 i += 3
                 continue
         elif t.kind == "ident" and t.text == "use" and (i == 0 or toks[i - 1].kind != "::"):
             public = _is_public(toks, i)
             leaves, end = _use_tree(toks, i + 1, [])
-            for path, name in leaves:
-                path, name = _self_leaf(path, name)
+            for leaf in leaves:
+                path, bound = _self_leaf(*leaf)
                 if path:
-                    mf.uses.append(UseItem(here, path, name, public, t.line))
+                    mf.uses.append(UseItem(here, path, bound, public, t.line))
             i = end
             continue
         elif t.kind == "ident" and (i == 0 or toks[i - 1].kind != "::"):
@@ -321,7 +338,7 @@ def read_tree(root: Path, label: str) -> Crate:
         module, file = todo.pop()
         mf, children = read_module(module, file)
         files[module] = mf
-        for name, explicit, _ in children:
+        for name, explicit in children:
             child = _child_file(mf, name, explicit)
             if child is not None:
                 todo.append(((*module, name), child))
@@ -366,8 +383,10 @@ class Resolver:
             s = s[:-1]
         return None
 
-    def resolve(self, scope: Module, path: list[str], seen: frozenset[int] = frozenset()) -> tuple[Module, bool] | None:
-        """The module that defines what ``path`` names from ``scope``, and whether it is that module."""
+    def resolve(
+        self, scope: Module, path: list[str], seen: frozenset[int] = frozenset()
+    ) -> tuple[Module, bool] | None:
+        """The module defining what ``path`` names from ``scope``; True if it is that module."""
         at = self.start(scope, path[0])
         if at is None:
             return None
@@ -463,10 +482,11 @@ def find_cycles(crate: Crate, repo: Path) -> list[str]:
                 continue
             reported.add(tuple(component))
             cycle = _a_cycle(graph, component)
-            steps = [graph[a][b] for a, b in zip(cycle, cycle[1:])]
+            steps = [graph[a][b] for a, b in itertools.pairwise(cycle)]
             chain = " -> ".join(_name(m) for m in cycle)
             where = "; ".join(
-                f"{_name(e.src)} uses {_name(e.dst)} at {_relative(e.file, repo)}:{e.line}" for e in steps
+                f"{_name(e.src)} uses {_name(e.dst)} at {_relative(e.file, repo)}:{e.line}"
+                for e in steps
             )
             problems.append(f"{what} in {crate.name}: {chain} ({where})")
     return problems
@@ -568,8 +588,9 @@ def check_lengths(repo: Path) -> list[str]:
             continue
         rel = file.relative_to(repo)
         problems.append(
-            f"{rel}: {len(lines)} lines (over {MAX_LINES}): split it along its concepts, or give the "
-            f"reason in a `{LENGTH_MARK} ...` line among its first {LENGTH_MARK_WITHIN} lines"
+            f"{rel}: {len(lines)} lines (over {MAX_LINES}): split it along its concepts, or "
+            f"give the reason in a `{LENGTH_MARK} ...` line among its first "
+            f"{LENGTH_MARK_WITHIN} lines"
         )
     return problems
 
