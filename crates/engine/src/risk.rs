@@ -37,7 +37,15 @@
 //! The checks, in order (the first failure is reported): global kill switch, account kill
 //! switch, order rate, order quantity, price band, order notional, open orders, position,
 //! gross exposure, net exposure. Cancels and mass cancels always pass, even when killed.
+//!
+//! # Changing settings at runtime
+//!
+//! Every change a running engine accepts (limits, default limits, kill switches, reference
+//! prices) is one [`ControlRecord`] ([`control`]), applied by [`RiskEngine::apply_control`].
+//! The journal writes these records in order with the commands (it depends on this module's
+//! types; this module knows nothing of the journal).
 
+pub mod control;
 pub mod limits;
 pub mod position;
 pub mod state;
@@ -48,11 +56,10 @@ use serde::{Deserialize, Serialize};
 use wintermute_core::order::Side;
 use wintermute_core::{AccountId, InstrumentId, InstrumentSpec, OrderId, Price, Qty};
 
+pub use control::ControlRecord;
 pub use limits::{AccountLimits, Clock, InstrumentLimits, ManualClock, MonotonicClock, PriceBand, RateLimit};
 pub use position::{fee, Position};
 pub use state::{AccountState, OrderState, RiskState, SlotState};
-
-use crate::journal::ControlRecord;
 
 use limits::TokenBucket;
 
@@ -323,7 +330,7 @@ impl<C: Clock> RiskEngine<C> {
         self.instruments.get(instrument as usize).and_then(|i| i.reference)
     }
 
-    /// Applies one control (a runtime change of settings, see [`crate::journal::control`]).
+    /// Applies one control (a runtime change of settings, see [`control`]).
     /// Fails, changing nothing, for an unknown instrument, and for a kill switch of an unknown
     /// account when there are no default limits (creating it would let its orders through).
     pub fn apply_control(&mut self, control: &ControlRecord) -> Result<(), RiskError> {

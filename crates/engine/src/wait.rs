@@ -33,10 +33,12 @@
 //!
 //! On the 2-core machines the tests run on, never busy-spin more threads than cores: use
 //! `SpinThenYield` or `Park` there. A parked consumer wakes on its timeout or when the producer
-//! calls [`std::thread::Thread::unpark`] on it; the timeout bounds the cost of a missed unpark.
+//! calls [`std::thread::Thread::unpark`] on it (inside the engine, through a `Waker`, which
+//! does so only for a consumer that parks); the timeout bounds the cost of a missed unpark.
 
 use std::hint;
-use std::thread;
+use std::sync::{Arc, OnceLock};
+use std::thread::{self, Thread};
 use std::time::Duration;
 
 use crate::spsc::Consumer;
@@ -136,6 +138,31 @@ pub fn pop_wait<T>(consumer: &mut Consumer<T>, idle: &mut Idle) -> Option<T> {
     }
 }
 
+/// Unparks one consumer thread after its producer pushed, when that thread waits with
+/// [`WaitStrategy::Park`] (otherwise waking is a no-op: a spinning thread needs no unpark).
+/// The thread is filled in once it has started, so wakers can be made before it exists.
+#[derive(Debug, Clone)]
+pub(crate) struct Waker {
+    target: Arc<OnceLock<Thread>>,
+    enabled: bool,
+}
+
+impl Waker {
+    /// A waker for the thread that will be put in `target`, which waits with `wait`.
+    pub(crate) fn new(target: Arc<OnceLock<Thread>>, wait: WaitStrategy) -> Self {
+        Self { target, enabled: matches!(wait, WaitStrategy::Park { .. }) }
+    }
+
+    #[inline]
+    pub(crate) fn wake(&self) {
+        if self.enabled {
+            if let Some(t) = self.target.get() {
+                t.unpark();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Instant;
@@ -196,6 +223,37 @@ mod tests {
         consumer.thread().unpark();
         assert_eq!(consumer.join().unwrap(), Some(7));
         assert!(start.elapsed() < Duration::from_secs(10), "unpark did not wake the consumer");
+    }
+
+    #[test]
+    fn a_waker_unparks_its_thread_once_the_thread_is_known() {
+        let target = Arc::new(OnceLock::new());
+        let waker = Waker::new(Arc::clone(&target), WaitStrategy::park(Duration::from_secs(30)));
+        waker.wake(); // no thread yet: nothing to do, and no panic
+        let (tx, rx) = std::sync::mpsc::channel();
+        let parked = thread::spawn(move || {
+            let start = Instant::now();
+            rx.recv().unwrap(); // the thread is registered
+            thread::park_timeout(Duration::from_secs(30));
+            start.elapsed()
+        });
+        target.set(parked.thread().clone()).unwrap();
+        tx.send(()).unwrap();
+        thread::sleep(Duration::from_millis(20));
+        waker.wake();
+        let took = parked.join().unwrap();
+        assert!(took < Duration::from_secs(10), "the waker did not unpark: {took:?}");
+    }
+
+    #[test]
+    fn a_waker_of_a_thread_that_does_not_park_does_nothing() {
+        let target = Arc::new(OnceLock::new());
+        target.set(thread::current()).unwrap();
+        for strategy in [WaitStrategy::BusySpin, WaitStrategy::spin_then_yield()] {
+            let waker = Waker::new(Arc::clone(&target), strategy);
+            assert!(!waker.enabled, "{strategy:?}");
+            waker.wake();
+        }
     }
 
     #[test]

@@ -6,13 +6,11 @@ mod support;
 use std::time::{Duration, Instant};
 
 use wintermute_core::{Command, InstrumentId, NewOrder, Side};
-use wintermute_engine::journal::{
-    read_entries, read_records, ControlRecord, FsyncPolicy, JournalConfig, JournalRecord,
-};
+use wintermute_engine::journal::{read_entries, read_records, FsyncPolicy, JournalConfig, JournalRecord};
 use wintermute_engine::pipeline::{
     ControlError, Gateway, Output, OutputKind, Pipeline, PipelineConfig, RiskConfig, Subscription, Topology,
 };
-use wintermute_engine::risk::{AccountLimits, PriceBand, RiskError};
+use wintermute_engine::risk::{AccountLimits, ControlRecord, PriceBand, RiskError};
 
 use support::config;
 

@@ -4,10 +4,10 @@
 
 use wintermute_core::{Command, NewOrder, Side};
 use wintermute_engine::journal::{
-    read_entries, read_records, read_snapshot, ControlRecord, FsyncPolicy, Journal, JournalConfig, JournalError,
-    JournalRecord, CONTROL_RECORD_SIZE, RECORD_SIZE,
+    read_entries, read_records, read_snapshot, FsyncPolicy, Journal, JournalConfig, JournalError, JournalRecord,
+    CONTROL_RECORD_SIZE, RECORD_SIZE,
 };
-use wintermute_engine::risk::AccountLimits;
+use wintermute_engine::risk::{AccountLimits, ControlRecord};
 
 fn buy(id: u64) -> Command {
     Command::New(NewOrder::limit(id, 1, Side::Buy, 100, 1))

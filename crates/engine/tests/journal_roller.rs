@@ -9,9 +9,8 @@ use std::time::{Duration, Instant};
 use wintermute_core::{Command, NewOrder, Side};
 use wintermute_engine::journal::roller::SPARE_FILE;
 use wintermute_engine::journal::segment::list_segments;
-use wintermute_engine::journal::{
-    read_entries, ControlRecord, FsyncPolicy, Journal, JournalConfig, JournalEntry, RECORD_SIZE,
-};
+use wintermute_engine::journal::{read_entries, FsyncPolicy, Journal, JournalConfig, JournalEntry, RECORD_SIZE};
+use wintermute_engine::risk::ControlRecord;
 
 fn cmd(i: u64) -> Command {
     let side = if i.is_multiple_of(2) { Side::Buy } else { Side::Sell };

@@ -1,11 +1,10 @@
-//! Control records: risk settings changed while the engine runs, journaled in order with the
-//! commands so that recovery re-applies them where they happened.
+//! Control records on disk: how a [`ControlRecord`] (a risk setting changed while the engine
+//! runs, see [`crate::risk::control`]) is written into the journal.
 //!
 //! A running pipeline changes limits, kill switches and reference prices through
-//! [`crate::pipeline::Control`]. Each change is a [`ControlRecord`] appended to the journal
+//! [`crate::pipeline::Control`]. Each change is appended to the journal as a control record
 //! (sharing the commands' sequence numbers), so a kill switch engaged before a crash is still
-//! engaged after it. Replaying a control means setting a value: applying the same control twice,
-//! or out of order with book events, leaves the same state (see [`crate::pipeline`] snapshots).
+//! engaged after it: recovery re-applies it where it happened.
 //!
 //! # Body layout (112 bytes, little-endian)
 //!
@@ -30,9 +29,9 @@
 //! The reference price's instrument is the record's instrument field. Fields a control does
 //! not use are 0. Decoding checks the control code, the flags and the zero bytes.
 
-use wintermute_core::{AccountId, InstrumentId, Price};
+use wintermute_core::InstrumentId;
 
-use crate::risk::{AccountLimits, PriceBand, RateLimit};
+use crate::risk::{AccountLimits, ControlRecord, PriceBand, RateLimit};
 
 /// Bytes of a control record's body.
 pub const CONTROL_BODY_SIZE: usize = 112;
@@ -53,24 +52,6 @@ mod flag {
     pub const ALL: u8 = ON | BAND | BAND_BPS | RATE;
 }
 
-/// One runtime change of risk state. Serializes (for `wintermute journal` exports) as an object
-/// tagged `"control": "set_limits" | "set_default_limits" | "account_kill" | "global_kill" |
-/// "reference_price"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(tag = "control", rename_all = "snake_case")]
-pub enum ControlRecord {
-    /// Sets (or replaces) an account's limits; an unseen account is created flat.
-    SetLimits { account: AccountId, limits: AccountLimits },
-    /// Sets the limits an unseen account starts with (`None`: unseen accounts are refused).
-    SetDefaultLimits { limits: Option<AccountLimits> },
-    /// Engages (`true`) or releases an account's kill switch.
-    AccountKill { account: AccountId, engaged: bool },
-    /// Engages (`true`) or releases the global kill switch.
-    GlobalKill { engaged: bool },
-    /// Moves an instrument's reference price (price band centre and mark).
-    ReferencePrice { instrument: InstrumentId, price: Price },
-}
-
 fn put(b: &mut [u8], off: usize, bytes: &[u8]) {
     b[off..off + bytes.len()].copy_from_slice(bytes);
 }
@@ -82,14 +63,6 @@ fn take<const N: usize>(b: &[u8], off: usize) -> [u8; N] {
 }
 
 impl ControlRecord {
-    /// The instrument the record names (0 when it names none).
-    pub fn instrument(&self) -> InstrumentId {
-        match *self {
-            ControlRecord::ReferencePrice { instrument, .. } => instrument,
-            _ => 0,
-        }
-    }
-
     /// The 112-byte body (see the module docs).
     pub fn encode(&self) -> [u8; CONTROL_BODY_SIZE] {
         let mut b = [0u8; CONTROL_BODY_SIZE];

@@ -25,7 +25,8 @@ use wintermute_core::order::Command;
 use wintermute_core::records::{decode_command, encode_command, COMMAND_SIZE};
 use wintermute_core::InstrumentId;
 
-use super::control::{ControlRecord, CONTROL_BODY_SIZE};
+use super::control::CONTROL_BODY_SIZE;
+use crate::risk::ControlRecord;
 
 /// Bytes before the payload: length and CRC.
 pub const HEADER_SIZE: usize = 8;

@@ -40,14 +40,70 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use memmap2::MmapMut;
 
 use super::segment::{map_new, populate};
-use super::{JournalError, RollCounters};
+use super::JournalError;
+
+/// How segment rolls went ([`super::Journal::roll_stats`], [`RollWatch::stats`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RollStats {
+    /// Rolls to a new segment since the journal opened.
+    pub rolls: u64,
+    /// Rolls that took the roller's spare segment (the others created theirs inline).
+    pub prepared: u64,
+    /// Spares the roller failed to make (the writer then created the segment itself).
+    pub roller_failures: u64,
+    /// Segments the kernel would not populate (a kernel before 5.14, or out of memory; the
+    /// writer then takes their page faults itself, as without populating).
+    pub populate_failures: u64,
+    /// The longest roll, as the writer's thread saw it (inside the `append` that rolled).
+    pub longest: Duration,
+}
+
+/// The roll counters, written by the writer at each roll (and by the roller thread when it
+/// fails), never per record.
+#[derive(Debug, Default)]
+pub(crate) struct RollCounters {
+    rolls: AtomicU64,
+    prepared: AtomicU64,
+    pub(crate) roller_failures: AtomicU64,
+    pub(crate) populate_failures: AtomicU64,
+    longest_ns: AtomicU64,
+}
+
+impl RollCounters {
+    /// Counts one roll that took `took` (`prepared`: it took the roller's spare).
+    pub(crate) fn count_roll(&self, prepared: bool, took: Duration) {
+        self.rolls.fetch_add(1, Ordering::Relaxed);
+        self.prepared.fetch_add(u64::from(prepared), Ordering::Relaxed);
+        self.longest_ns.fetch_max(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+}
+
+/// A handle on a journal's roll counters that another thread can read while the writer
+/// appends ([`super::Journal::roll_watch`]; a pipeline reports them in its stats).
+#[derive(Debug, Clone, Default)]
+pub struct RollWatch(pub(crate) Arc<RollCounters>);
+
+impl RollWatch {
+    /// The counters now.
+    pub fn stats(&self) -> RollStats {
+        let c = &self.0;
+        RollStats {
+            rolls: c.rolls.load(Ordering::Relaxed),
+            prepared: c.prepared.load(Ordering::Relaxed),
+            roller_failures: c.roller_failures.load(Ordering::Relaxed),
+            populate_failures: c.populate_failures.load(Ordering::Relaxed),
+            longest: Duration::from_nanos(c.longest_ns.load(Ordering::Relaxed)),
+        }
+    }
+}
 
 /// File name of the spare segment in the journal directory.
 pub const SPARE_FILE: &str = "next.spare";

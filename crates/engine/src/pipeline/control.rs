@@ -24,7 +24,7 @@
 //! relaxed atomic load, no lock on the command path — and, when it is up, takes the requests
 //! and applies them **between two commands**:
 //!
-//! - a risk change ([`crate::journal::ControlRecord`]) is applied to the risk engine, then
+//! - a risk change ([`crate::risk::ControlRecord`]) is applied to the risk engine, then
 //!   journaled as a control record in order with the commands (in [`super::Topology::Split`] it
 //!   travels to the matching thread through the same ring as the commands, so it lands in the
 //!   journal exactly between the commands checked before it and those checked after it);
@@ -56,9 +56,8 @@ use std::time::Duration;
 
 use wintermute_core::{AccountId, InstrumentId, Price};
 
-use super::threads::Waker;
-use crate::journal::ControlRecord;
-use crate::risk::{AccountLimits, RiskError};
+use crate::risk::{AccountLimits, ControlRecord, RiskError};
+use crate::wait::Waker;
 
 /// Why a control call failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -28,10 +28,9 @@ use wintermute_core::{Command, InstrumentId};
 
 use super::config::Backpressure;
 use super::message::{CommandId, Inbound};
-use super::threads::Waker;
 use crate::analytics::PipelineClock;
 use crate::spsc::{Producer, PushError};
-use crate::wait::Idle;
+use crate::wait::{Idle, Waker};
 
 /// Why a submit failed; the command is handed back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

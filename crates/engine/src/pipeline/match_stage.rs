@@ -32,13 +32,13 @@
 use wintermute_core::{Engine, Event, InstrumentId};
 
 use super::control::{control_name, ControlError, ControlReply, Reply};
-use super::message::{Checked, CommandId, Output, OutputKind, Stamps};
+use super::message::{Checked, CommandId, Output, OutputKind, SnapshotJob, Stamps};
 use super::risk_stage::{is_book_delta, matters_to_risk, PostTradeSink};
-use super::snapshots::{SnapshotJob, SnapshotSchedule, SnapshotSink};
+use super::snapshots::{SnapshotSchedule, SnapshotSink};
 use super::subscription::OutputPort;
 use crate::analytics::{MeterPublisher, PipelineClock, Stage};
-use crate::journal::{self, ControlRecord, EngineSnapshot, Journal, JournalError, Outcome};
-use crate::risk::RiskState;
+use crate::journal::{self, EngineSnapshot, Journal, JournalError, Outcome};
+use crate::risk::{ControlRecord, RiskState};
 use crate::wait::{Idle, WaitStrategy};
 
 /// The state the matching thread owns.

@@ -7,9 +7,8 @@
 use wintermute_core::{Command, Event, InstrumentId, OrderError};
 
 use super::control::Reply;
-use super::snapshots::SnapshotJob;
-use crate::journal::ControlRecord;
-use crate::risk::RiskError;
+use crate::journal::EngineSnapshot;
+use crate::risk::{ControlRecord, RiskError};
 
 /// Which command an output belongs to: the gateway it came through, and its number on that
 /// gateway (from 1, one per accepted submit, in submission order).
@@ -60,6 +59,14 @@ pub(crate) enum PostTrade {
     Cut(Box<SnapshotJob>),
     /// The cut asked for could not be taken (the journal failed); the request was answered.
     CutAborted,
+}
+
+/// A cut on its way to the snapshot writer ([`super::snapshots`]): the books (and, once the risk side added it, risk state).
+#[derive(Debug)]
+pub(crate) struct SnapshotJob {
+    pub(crate) snapshot: EngineSnapshot,
+    /// `Some` for a requested snapshot.
+    pub(crate) reply: Option<Reply>,
 }
 
 /// Timestamps of one command, in nanoseconds of the pipeline clock.

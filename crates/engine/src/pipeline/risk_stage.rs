@@ -26,10 +26,9 @@
 use wintermute_core::{Command, Event, InstrumentId, InstrumentSpec};
 
 use super::config::RiskConfig;
-use super::message::{Checked, Inbound, PostTrade};
-use super::snapshots::{SnapshotJob, SnapshotSink};
-use crate::journal::ControlRecord;
-use crate::risk::{MonotonicClock, RiskEngine, RiskError, RiskState};
+use super::message::{Checked, Inbound, PostTrade, SnapshotJob};
+use super::snapshots::SnapshotSink;
+use crate::risk::{ControlRecord, MonotonicClock, RiskEngine, RiskError, RiskState};
 
 /// Where the matching stage hands what post-trade risk needs.
 pub(crate) trait PostTradeSink {

@@ -63,10 +63,9 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::control::{ControlError, ControlReply, Reply, SnapshotInfo};
-use crate::journal::{
-    oldest_valid_snapshot, prune_segments, prune_snapshots, write_snapshot, EngineSnapshot, JournalError,
-};
+use super::control::{ControlError, ControlReply, SnapshotInfo};
+use super::message::SnapshotJob;
+use crate::journal::{oldest_valid_snapshot, prune_segments, prune_snapshots, write_snapshot, JournalError};
 use crate::risk::RiskState;
 
 /// When a pipeline takes snapshots (besides on request).
@@ -121,14 +120,6 @@ impl SnapshotPolicy {
     pub fn is_periodic(&self) -> bool {
         self.every_records.is_some() || self.every.is_some()
     }
-}
-
-/// A cut on its way to the writer: the books (and, once the risk side added it, risk state).
-#[derive(Debug)]
-pub(crate) struct SnapshotJob {
-    pub(crate) snapshot: EngineSnapshot,
-    /// `Some` for a requested snapshot.
-    pub(crate) reply: Option<Reply>,
 }
 
 /// Counters the writer keeps, read by the stats.

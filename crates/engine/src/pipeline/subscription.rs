@@ -39,10 +39,9 @@ use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
 
 use super::message::Output;
-use super::threads::Waker;
 use crate::analytics::RingGauge;
 use crate::spsc::{Consumer, Producer};
-use crate::wait::Idle;
+use crate::wait::{Idle, Waker};
 
 /// How a subscriber wakes the matching thread waiting for room in its ring.
 ///

@@ -26,45 +26,21 @@
 use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
-use std::thread::{self, JoinHandle, Thread};
+use std::sync::Arc;
+use std::thread::{self, JoinHandle};
 
 use wintermute_core::{Command, Engine, Event, InstrumentId};
 
 use super::control::{ControlError, ControlOp, ControlReply, ControlRequest, ControlShared};
 use super::gateway::GatewayShared;
 use super::match_stage::MatchStage;
-use super::message::{Inbound, PostTrade, ToMatch};
+use super::message::{Inbound, PostTrade, SnapshotJob, ToMatch};
 use super::risk_stage::{PostTradeSink, RiskStage};
-use super::snapshots::SnapshotJob;
 use super::subscription::PUBLISH_EVERY;
 use crate::analytics::{MeterPublisher, PipelineClock, Stage};
 use crate::journal::JournalError;
 use crate::spsc::{Consumer, Producer, PushError};
-use crate::wait::{Idle, WaitStrategy};
-
-/// Wakes a thread that may be parked: `unpark` when its strategy parks, nothing otherwise.
-#[derive(Debug, Clone)]
-pub(crate) struct Waker {
-    target: Arc<OnceLock<Thread>>,
-    enabled: bool,
-}
-
-impl Waker {
-    /// A waker for the thread that will be put in `target`, which waits with `wait`.
-    pub(crate) fn new(target: Arc<OnceLock<Thread>>, wait: WaitStrategy) -> Self {
-        Self { target, enabled: matches!(wait, WaitStrategy::Park { .. }) }
-    }
-
-    #[inline]
-    pub(crate) fn wake(&self) {
-        if self.enabled {
-            if let Some(t) = self.target.get() {
-                t.unpark();
-            }
-        }
-    }
-}
+use crate::wait::{Idle, WaitStrategy, Waker};
 
 /// Starts a named thread, pinned to `core` when it exists. `pinned` tells whether that worked.
 pub(crate) fn spawn<T: Send + 'static>(
