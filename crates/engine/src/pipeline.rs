@@ -32,7 +32,7 @@
 //!   a lock or a cache line; full ring: block or hand the command back ([`Backpressure`]).
 //! - **risk** ([`risk_stage`]): polls the gateway rings round-robin, runs the pre-trade
 //!   [`crate::risk::RiskEngine::check`]; a rejection travels on as a marked message.
-//! - **matching** ([`match_stage`]): owns the [`Engine`] (every book) and the journal:
+//! - **matching** ([`match_stage`]): owns the [`Engine`](wintermute_core::Engine) (every book) and the journal:
 //!   journal append, then [`crate::journal::apply`], then publication.
 //! - [`Subscription`]s: every output, in order, drained in batches (or, configured without
 //!   book deltas, every output but the level updates: an execution feed).
@@ -65,7 +65,7 @@
 //! and reported there: the next older one (or the journal from its start) gives the same state,
 //! because journal segments are only removed behind the oldest snapshot kept
 //! ([`SnapshotPolicy::prune_segments`]), and never unless asked; when the records a recovery
-//! needs are gone it fails ([`journal::JournalError::Missing`]) rather than replay across the gap.
+//! needs are gone it fails ([`crate::journal::JournalError::Missing`]) rather than replay across the gap.
 //!
 //! [`RiskConfig`] is the risk state *before the journal's first record*: it seeds a new journal.
 //! Once a journal holds controls or snapshots, change settings through [`Control`] (journaled),
