@@ -41,7 +41,7 @@ pub struct RecoveryReport {
     pub truncated: Option<TornTail>,
 }
 
-/// The writer. See the module docs.
+/// The writer. See [`crate::journal`] for the format, durability and recovery.
 #[derive(Debug)]
 pub struct Journal {
     config: JournalConfig,

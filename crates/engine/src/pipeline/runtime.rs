@@ -34,12 +34,14 @@ pub struct Shutdown {
     pub last_seq: u64,
 }
 
+/// A ring, as the stats name it.
 #[derive(Debug)]
 pub(super) struct RingInfo {
     pub(super) name: String,
     pub(super) capacity: usize,
 }
 
+/// An engine thread and what it was started with.
 #[derive(Debug)]
 pub(super) struct Worker {
     pub(super) name: &'static str,
@@ -48,7 +50,7 @@ pub(super) struct Worker {
     pub(super) handle: Option<JoinHandle<ThreadResult>>,
 }
 
-/// A running pipeline. See the module docs.
+/// A running pipeline. See [`crate::pipeline`] for its shape and lifecycle.
 #[derive(Debug)]
 pub struct Pipeline {
     pub(super) topology: Topology,
@@ -71,6 +73,7 @@ pub struct Pipeline {
     pub(super) finished: bool,
 }
 
+/// The background journal syncer ([`super::JournalSync::Background`]) and its thread.
 #[derive(Debug)]
 pub(super) struct Syncer {
     pub(super) state: Arc<SyncState>,
