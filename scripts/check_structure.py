@@ -33,9 +33,11 @@ transitively (a strongly connected component of the graph above); the check name
 in it, with the file and line of each dependency. The same is checked one level up, between
 sibling modules taken with everything below them: ``journal/control.rs`` using
 ``risk/limits.rs`` while ``risk.rs`` uses ``journal/control.rs`` makes ``journal`` and
-``risk`` a cycle, though no file there uses itself again. A module using its own parent's items is a
-cycle exactly when that parent's own code uses the child: then the two are one thing in two
-files, or the shared items belong in a third module.
+``risk`` a cycle, though no file there uses itself again.
+
+A module using its own parent's items is a cycle exactly when that parent's own code uses the
+child: then the two are one thing in two files, or the shared items belong in a third module.
+A file's ``#[cfg(test)] mod tests { ... }`` is part of the file: its uses count too.
 
 Not seen: macros' expansions, and names that only glob imports (``use x::*``) bring in (a
 glob is a dependency on the module it names, not on what it re-exports).
