@@ -46,8 +46,28 @@ _Instrument = str | int
 _Side = Literal["buy", "sell"]
 _Level = tuple[Decimal, Decimal]
 
+# ---- record formats and code tables (crates/python/src/records.rs) -------------------------
+
+__all__ += [
+    "CANCEL_REASONS",
+    "COMMAND_CODES",
+    "COMMAND_FIELDS",
+    "EVENT_FIELDS",
+    "EVENT_KINDS",
+    "REJECT_REASONS",
+]
+
 COMMAND_SIZE: int
 EVENT_SIZE: int
+#: ``[(name, numpy type string), ...]`` in offset order.
+COMMAND_FIELDS: list[tuple[str, str]]
+EVENT_FIELDS: list[tuple[str, str]]
+#: ``[(name, code), ...]``: command kinds, sides, order types, tif, STP modes, flag bits.
+COMMAND_CODES: list[tuple[str, int]]
+#: ``[(code, name), ...]``.
+EVENT_KINDS: list[tuple[int, str]]
+REJECT_REASONS: list[tuple[int, str]]
+CANCEL_REASONS: list[tuple[int, str]]
 
 @type_check_only
 class InstrumentInfo(TypedDict):
@@ -361,6 +381,8 @@ def feeds_watch(
 # ---- threaded engine (crates/python/src/pipeline.rs) ----------------------------------------
 
 __all__ += [
+    "PIPELINE_OUTCOMES",
+    "PIPELINE_OUTPUT_FIELDS",
     "PIPELINE_OUTPUT_SIZE",
     "PIPELINE_RISK_CODES",
     "Pipeline",
@@ -372,6 +394,10 @@ __all__ += [
 
 PIPELINE_OUTPUT_SIZE: int
 PIPELINE_RISK_CODES: list[str]
+#: The fields after the event record's, ``[(name, numpy type string), ...]``.
+PIPELINE_OUTPUT_FIELDS: list[tuple[str, str]]
+#: ``[(code, name), ...]`` of the ``outcome`` field.
+PIPELINE_OUTCOMES: list[tuple[int, str]]
 
 @final
 class PipelineGateway:

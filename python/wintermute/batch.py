@@ -17,7 +17,8 @@ Research and backtests send many commands in one call so that Python is not the 
 
 Prices are integer ticks and quantities integer lots of the instrument (see
 ``Engine.instrument(...)``). The layouts are fixed, little-endian, and documented field by field
-in ``crates/core/src/records.rs``; ``command`` in an event is the index of the command that
+in ``crates/core/src/records.rs``, and this module reads them from there (``_core``) at import,
+so they exist once; ``command`` in an event is the index of the command that
 caused it. A command that fails validation inside a batch does not stop the batch: it yields one
 ``rejected`` event with ``seq == 0`` and the reason code (``REJECT_REASONS``).
 """
@@ -29,6 +30,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from wintermute import _core
 
 __all__ = [
     "AMEND",
@@ -46,84 +49,44 @@ __all__ = [
     "new_orders",
 ]
 
-#: 48-byte command record.
-COMMAND_DTYPE = np.dtype(
-    [
-        ("order_id", "<u8"),
-        ("price", "<i8"),
-        ("qty", "<i8"),
-        ("display_qty", "<i8"),
-        ("account", "<u4"),
-        ("kind", "u1"),
-        ("side", "u1"),
-        ("order_type", "u1"),
-        ("tif", "u1"),
-        ("stp", "u1"),
-        ("flags", "u1"),
-        ("_pad", "V6"),
-    ]
-)
+_COMMAND_CODES = dict(_core.COMMAND_CODES)
 
-#: 80-byte event record.
-EVENT_DTYPE = np.dtype(
-    [
-        ("seq", "<u8"),
-        ("order_id", "<u8"),
-        ("other_id", "<u8"),
-        ("price", "<i8"),
-        ("qty", "<i8"),
-        ("remaining", "<i8"),
-        ("other", "<i8"),
-        ("account", "<u4"),
-        ("other_account", "<u4"),
-        ("instrument", "<u4"),
-        ("command", "<u4"),
-        ("kind", "u1"),
-        ("side", "u1"),
-        ("reason", "u1"),
-        ("flags", "u1"),
-        ("_pad", "V4"),
-    ]
-)
-assert COMMAND_DTYPE.itemsize == 48
-assert EVENT_DTYPE.itemsize == 80
 
-# Command kinds, sides, types, time in force, STP modes, flags.
-NEW, CANCEL, AMEND, MASS_CANCEL = 0, 1, 2, 3
-BUY, SELL, BOTH_SIDES = 0, 1, 2
-LIMIT, MARKET = 0, 1
-GTC, IOC, FOK = 0, 1, 2
-STP_NONE, STP_CANCEL_NEWEST, STP_CANCEL_OLDEST, STP_CANCEL_BOTH, STP_DECREMENT = 0, 1, 2, 3, 4
-FLAG_POST_ONLY, FLAG_HAS_PRICE, FLAG_HAS_QTY, FLAG_HAS_ACCOUNT = 1, 2, 4, 8
+def _codes(name: str) -> int:
+    """The code ``name`` of a command record (``wintermute_core::records::tables``)."""
+    return _COMMAND_CODES[name]
+
+
+#: 48-byte command record (the layout is Rust's: ``_core.COMMAND_FIELDS``).
+COMMAND_DTYPE = np.dtype(_core.COMMAND_FIELDS)
+
+#: 80-byte event record (``_core.EVENT_FIELDS``).
+EVENT_DTYPE = np.dtype(_core.EVENT_FIELDS)
+assert COMMAND_DTYPE.itemsize == _core.COMMAND_SIZE
+assert EVENT_DTYPE.itemsize == _core.EVENT_SIZE
+
+# Command kinds, sides, types, time in force, STP modes, flags (``_core.COMMAND_CODES``).
+NEW, CANCEL, AMEND, MASS_CANCEL = _codes("NEW"), _codes("CANCEL"), _codes("AMEND"), _codes("MASS_CANCEL")
+BUY, SELL, BOTH_SIDES = _codes("BUY"), _codes("SELL"), _codes("BOTH_SIDES")
+LIMIT, MARKET = _codes("LIMIT"), _codes("MARKET")
+GTC, IOC, FOK = _codes("GTC"), _codes("IOC"), _codes("FOK")
+STP_NONE, STP_CANCEL_NEWEST, STP_CANCEL_OLDEST = (
+    _codes("STP_NONE"),
+    _codes("STP_CANCEL_NEWEST"),
+    _codes("STP_CANCEL_OLDEST"),
+)
+STP_CANCEL_BOTH, STP_DECREMENT = _codes("STP_CANCEL_BOTH"), _codes("STP_DECREMENT")
+FLAG_POST_ONLY, FLAG_HAS_PRICE = _codes("FLAG_POST_ONLY"), _codes("FLAG_HAS_PRICE")
+FLAG_HAS_QTY, FLAG_HAS_ACCOUNT = _codes("FLAG_HAS_QTY"), _codes("FLAG_HAS_ACCOUNT")
 
 #: Event kind code -> name.
-KIND_NAMES = {
-    1: "accepted",
-    2: "rejected",
-    3: "trade",
-    4: "canceled",
-    5: "amended",
-    6: "book_delta",
-}
+KIND_NAMES: dict[int, str] = dict(_core.EVENT_KINDS)
 
 #: Reject reason code -> name (``reason`` of ``rejected`` events).
-REJECT_REASONS = {
-    1: "DUPLICATE_ORDER_ID",
-    2: "UNKNOWN_ORDER",
-    3: "NON_POSITIVE_QTY",
-    4: "QTY_BELOW_MIN",
-    5: "QTY_ABOVE_MAX",
-    6: "PRICE_OUT_OF_BAND",
-    7: "INVALID_ORDER",
-    8: "POST_ONLY_WOULD_CROSS",
-    9: "FOK_NOT_FILLABLE",
-    10: "FOK_SELF_TRADE",
-    11: "UNKNOWN_INSTRUMENT",
-    12: "INVALID_DISPLAY_QTY",
-}
+REJECT_REASONS: dict[int, str] = dict(_core.REJECT_REASONS)
 
 #: Cancel reason code -> name (``reason`` of ``canceled`` events).
-CANCEL_REASONS = {1: "USER", 2: "UNFILLED", 3: "SELF_TRADE", 4: "MASS_CANCEL"}
+CANCEL_REASONS: dict[int, str] = dict(_core.CANCEL_REASONS)
 
 _IntColumn = int | Sequence[int] | npt.NDArray[Any]
 

@@ -46,6 +46,7 @@ from wintermute import _core, errors
 __all__ = [
     "DEFAULT_SYMBOLS",
     "EVENT_DTYPE",
+    "NORMALIZED_EVENT_DTYPE",
     "VENUES",
     "Book",
     "LatencySummary",
@@ -59,9 +60,10 @@ VENUES = ("binance", "coinbase", "kraken")
 #: The symbol each venue's synthetic market trades.
 DEFAULT_SYMBOLS = {"binance": "BTCUSDT", "coinbase": "BTC-USD", "kraken": "XBT/USD"}
 
-#: ``events_array()`` records: exact decimals as strings (``""`` when absent), timestamps in ns
-#: (``exchange_ts`` is -1 when the venue sends none).
-EVENT_DTYPE = np.dtype(
+#: ``events_array()`` records of normalized market-data events: exact decimals as strings
+#: (``""`` when absent), timestamps in ns (``exchange_ts`` is -1 when the venue sends none).
+#: Not the order book's event record (that is ``wintermute.batch.EVENT_DTYPE``).
+NORMALIZED_EVENT_DTYPE = np.dtype(
     [
         ("seq", "u8"),
         ("kind", "U8"),
@@ -79,6 +81,10 @@ EVENT_DTYPE = np.dtype(
         ("normalized_ts", "i8"),
     ]
 )
+
+
+#: The former name of ``NORMALIZED_EVENT_DTYPE``, kept for existing callers.
+EVENT_DTYPE = NORMALIZED_EVENT_DTYPE
 
 
 class NormalizedEvent(TypedDict):
@@ -284,7 +290,7 @@ class Market:
     def events_array(
         self, venue: str, symbol: str | None = None, last: int | None = None
     ) -> npt.NDArray[np.void]:
-        """The L1 ring as a numpy structured array of ``EVENT_DTYPE``."""
+        """The L1 ring as a numpy structured array of ``NORMALIZED_EVENT_DTYPE``."""
         rows = self._core.events(venue, self._symbol(venue, symbol), last)
         records = [
             (
@@ -316,7 +322,7 @@ class Market:
                 normalized_ts,
             ) in rows
         ]
-        return np.array(records, dtype=EVENT_DTYPE)
+        return np.array(records, dtype=NORMALIZED_EVENT_DTYPE)
 
     def latency(self, venue: str) -> dict[str, LatencySummary | int]:
         """The venue's latency: ``exchange_to_receive`` and ``receive_to_normalized``

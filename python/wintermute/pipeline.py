@@ -72,33 +72,15 @@ KIND_NAMES = batch.KIND_NAMES
 #: ``refused`` by the book's validation (journaled; the event part is a ``rejected`` record
 #: with the reason code of ``batch.REJECT_REASONS``); ``risk_rejected`` by a pre-trade limit
 #: (``reason`` indexes ``RISK_REASONS``); ``unknown_instrument``; ``halted`` (the journal
-#: failed earlier: see ``shutdown``).
-OUTCOMES = {
-    0: "event",
-    1: "no_events",
-    2: "refused",
-    3: "risk_rejected",
-    4: "unknown_instrument",
-    5: "halted",
-}
+#: failed earlier: see ``shutdown``). Read from Rust (``_core.PIPELINE_OUTCOMES``).
+OUTCOMES: dict[int, str] = dict(_core.PIPELINE_OUTCOMES)
 
 #: ``reason`` code of a risk rejection -> the limit's name.
 RISK_REASONS = {i + 1: code for i, code in enumerate(_core.PIPELINE_RISK_CODES)}
 
-#: One output record (120 bytes): the event record, then the command's identity and timing.
-OUTPUT_DTYPE = np.dtype(
-    [(name, batch.EVENT_DTYPE[name]) for name in batch.EVENT_DTYPE.names or ()]
-    + [
-        ("command_seq", "<u8"),
-        ("journal_seq", "<u8"),
-        ("ingress_ns", "<u8"),
-        ("latency_ns", "<u8"),
-        ("gateway", "<u2"),
-        ("outcome", "u1"),
-        ("last", "u1"),
-        ("_pad2", "V4"),
-    ]
-)
+#: One output record (120 bytes): the event record, then the command's identity and timing
+#: (the layout is Rust's: ``_core.EVENT_FIELDS`` + ``_core.PIPELINE_OUTPUT_FIELDS``).
+OUTPUT_DTYPE = np.dtype(_core.EVENT_FIELDS + _core.PIPELINE_OUTPUT_FIELDS)
 assert OUTPUT_DTYPE.itemsize == _core.PIPELINE_OUTPUT_SIZE
 
 

@@ -23,6 +23,8 @@
 //!
 //! Event record layout: see [`encode_event`].
 
+pub mod tables;
+
 use crate::error::OrderError;
 use crate::event::{Event, EventSink, RejectReason};
 use crate::order::{Command, NewOrder, OrderType, Side, StpMode, TimeInForce};
@@ -308,15 +310,13 @@ pub fn encode_invalid(err: &OrderError, instrument: u32, command: u32) -> [u8; E
 
 /// Same as [`encode_invalid`] for an instrument the engine does not know.
 pub fn encode_unknown_instrument(order_id: u64, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
-    RawEvent {
-        order_id,
-        reason: RejectReason::UnknownInstrument as u8,
-        kind: kind::REJECTED,
-        instrument,
-        command,
-        ..RawEvent::default()
-    }
-    .to_bytes()
+    encode_rejection(order_id, RejectReason::UnknownInstrument as u8, instrument, command)
+}
+
+/// A "rejected" record (seq 0) with any `reason` number: the book's [`RejectReason`]s, or the
+/// numbering of another table (the pipeline's risk rejections).
+pub fn encode_rejection(order_id: u64, reason: u8, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
+    RawEvent { order_id, reason, kind: kind::REJECTED, instrument, command, ..RawEvent::default() }.to_bytes()
 }
 
 #[derive(Default)]

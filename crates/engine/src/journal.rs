@@ -76,6 +76,7 @@
 //! use the control layout, which uses the risk types; nothing here is used by `crate::risk`.
 
 pub mod control;
+pub mod offline;
 pub mod record;
 pub mod recovery;
 pub mod roller;

@@ -7,6 +7,8 @@
 //! - [`wait`]: what a consumer thread does when its ring is empty (spin, yield or park);
 //! - [`journal`]: the append-only, CRC-framed, memory-mapped log of sequenced input commands,
 //!   book snapshots, and recovery (snapshot + journal tail = the same state and events);
+//! - [`journaled_engine`]: the in-thread engine with an optional journal in front (journal,
+//!   then execute; recovery when the journal is opened), behind Python's `wintermute.Engine`;
 //! - [`risk`]: pre-trade limits and kill switches, and post-trade positions and PnL;
 //! - [`pipeline`]: the runtime that joins them: gateway rings -> risk -> matching (journal,
 //!   books) -> subscriptions, one thread per stage (or risk and matching merged on small
@@ -25,6 +27,7 @@
 pub mod analytics;
 pub mod bench;
 pub mod journal;
+pub mod journaled_engine;
 pub mod pipeline;
 pub mod risk;
 pub mod spsc;

@@ -93,10 +93,13 @@
 
 pub mod config;
 pub mod control;
+pub mod drain;
 pub mod durability;
 pub mod gateway;
 pub mod match_stage;
 pub mod message;
+pub mod output_record;
+pub mod record_batch;
 pub mod risk_stage;
 pub mod snapshots;
 pub mod subscription;
@@ -113,6 +116,7 @@ pub use config::{
     Topology,
 };
 pub use control::{Control, ControlError, SnapshotInfo, DEFAULT_CONTROL_TIMEOUT};
+pub use drain::{shutdown_draining, shutdown_in_background, BufferedSubscription, SharedSubscription};
 pub use durability::JournalSync;
 pub use error::PipelineError;
 pub use gateway::{Gateway, GatewayStats, SubmitError};

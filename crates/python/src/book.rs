@@ -7,23 +7,23 @@
 //!   instrument ids, ticks and lots; events are written as 80-byte records
 //!   (`wintermute_core::records`) that Python views as a numpy structured array.
 
-use std::path::Path;
 use std::time::Instant;
 
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyTuple};
 use wintermute_core::records::{self, RecordSink, COMMAND_SIZE, EVENT_SIZE};
 use wintermute_core::{
     BookSnapshot, Command, CountingSink, Engine, Event, InstrumentId, InstrumentSpec, OrderBook, OrderView, Side,
 };
 
-use wintermute_engine::journal::{recover_with, write_snapshot, EngineSnapshot, Journal, JournalError};
+use wintermute_engine::journaled_engine::JournaledEngine;
 
 use crate::convert::{
-    decimal_text, invalid, new_order, parse_side, price_ticks, qty_lots, side_str, stp_str, to_decimal,
+    command_records, decimal_text, instrument_id, new_order, parse_side, price_ticks, qty_lots, side_code, side_str,
+    stp_str, to_decimal,
 };
-use crate::errors;
+use crate::errors::{Error, Result};
 use crate::event::PyEvent;
 use crate::journal;
 
@@ -33,77 +33,36 @@ const DEFAULT_PENDING_LIMIT: usize = 10_000_000;
 /// Several instruments, each with its own price-time-priority order book.
 #[pyclass(module = "wintermute._core", name = "Engine", subclass)]
 pub struct PyEngine {
-    engine: Engine,
+    inner: JournaledEngine,
     pending: RecordSink,
     pending_limit: usize,
     commands: u32,
     scratch: Vec<Event>,
-    /// When set, every command is appended here before it runs.
-    journal: Option<Journal>,
 }
 
 impl PyEngine {
-    /// Appends `cmd` to the journal, if one is open.
-    fn journal_append(&mut self, py: Python<'_>, id: InstrumentId, cmd: &Command) -> PyResult<()> {
-        if let Some(j) = self.journal.as_mut() {
-            j.append(id, cmd).map_err(|e| journal::journal_error(py, &e))?;
-        }
-        Ok(())
+    fn engine(&self) -> &Engine {
+        self.inner.engine()
     }
 
-    fn refuse_with_journal(&self, py: Python<'_>, what: &str) -> PyResult<()> {
-        if self.journal.is_some() {
-            return Err(errors::error(
-                py,
-                "JournalError",
-                format!(
-                    "{what} is not available while a journal is open (it would bypass the journal): \
-                     define instruments before open_journal, and close_journal first"
-                ),
-                Some("JOURNAL"),
-            ));
-        }
-        Ok(())
+    fn resolve(&self, instrument: &Bound<'_, PyAny>) -> Result<InstrumentId> {
+        instrument_id(instrument, |s| self.engine().instrument_id(s), self.engine().len())
     }
 
-    fn resolve(&self, py: Python<'_>, instrument: &Bound<'_, PyAny>) -> PyResult<InstrumentId> {
-        if let Ok(s) = instrument.cast::<PyString>() {
-            let s = s.to_str()?;
-            return self.engine.require(s).map_err(|e| errors::instrument_error(py, &e));
-        }
-        let id: InstrumentId = instrument
-            .extract()
-            .map_err(|_| errors::type_error("instrument: expected a symbol (str) or an instrument id (int)".into()))?;
-        self.check_id(py, id)
+    fn price_of(&self, id: InstrumentId, field: &str, v: &Bound<'_, PyAny>) -> Result<i64> {
+        price_ticks(self.engine().book(id).spec(), field, v)
     }
 
-    fn check_id(&self, py: Python<'_>, id: InstrumentId) -> PyResult<InstrumentId> {
-        if self.engine.get(id).is_none() {
-            return Err(errors::error(
-                py,
-                "UnknownInstrumentError",
-                format!("unknown instrument id={id}"),
-                Some("UNKNOWN_INSTRUMENT"),
-            ));
-        }
-        Ok(id)
-    }
-
-    fn price_of(&self, py: Python<'_>, id: InstrumentId, field: &str, v: &Bound<'_, PyAny>) -> PyResult<i64> {
-        price_ticks(py, self.engine.book(id).spec(), field, v)
-    }
-
-    fn qty_of(&self, py: Python<'_>, id: InstrumentId, field: &str, v: &Bound<'_, PyAny>) -> PyResult<i64> {
-        qty_lots(py, self.engine.book(id).spec(), field, v)
+    fn qty_of(&self, id: InstrumentId, field: &str, v: &Bound<'_, PyAny>) -> Result<i64> {
+        qty_lots(self.engine().book(id).spec(), field, v)
     }
 
     /// Runs one command and returns its events as `Event` objects.
-    fn run<'py>(&mut self, py: Python<'py>, id: InstrumentId, cmd: &Command) -> PyResult<Bound<'py, PyList>> {
-        self.journal_append(py, id, cmd)?;
+    fn run<'py>(&mut self, py: Python<'py>, id: InstrumentId, cmd: &Command) -> Result<Bound<'py, PyList>> {
         self.scratch.clear();
-        let book = self.engine.book_mut(id);
-        book.execute(cmd, &mut self.scratch).map_err(|e| errors::order_error(py, &e))?;
-        let (tick, lot) = (book.spec().tick(), book.spec().lot());
+        self.inner.execute(id, cmd, &mut self.scratch)?;
+        let spec = self.engine().book(id).spec();
+        let (tick, lot) = (spec.tick(), spec.lot());
         let list = PyList::empty(py);
         for ev in &self.scratch {
             list.append(Py::new(py, PyEvent { ev: *ev, instrument: id, tick, lot })?)?;
@@ -112,31 +71,21 @@ impl PyEngine {
     }
 
     /// Runs one command on the fast path: events go to the pending record buffer.
-    fn run_fast(&mut self, py: Python<'_>, id: InstrumentId, cmd: &Command) -> PyResult<usize> {
+    fn run_fast(&mut self, id: InstrumentId, cmd: &Command) -> Result<usize> {
         if self.pending.len() >= self.pending_limit {
-            return Err(errors::error(
-                py,
-                "WintermuteError",
-                format!(
-                    "{} events are pending (limit {}): call take_events() to collect them",
-                    self.pending.len(),
-                    self.pending_limit
-                ),
-                Some("EVENTS_PENDING"),
-            ));
+            let (pending, limit) = (self.pending.len(), self.pending_limit);
+            let why = format!("{pending} events are pending (limit {limit}): call take_events() to collect them");
+            return Err(Error::other("EVENTS_PENDING", why));
         }
-        self.check_id(py, id)?;
-        self.journal_append(py, id, cmd)?;
         let before = self.pending.bytes.len();
         self.pending.instrument = id;
         self.pending.command = self.commands;
-        let book = self.engine.book_mut(id);
-        book.execute(cmd, &mut self.pending).map_err(|e| errors::order_error(py, &e))?;
+        self.inner.execute(id, cmd, &mut self.pending)?;
         self.commands = self.commands.wrapping_add(1);
         Ok((self.pending.bytes.len() - before) / EVENT_SIZE)
     }
 
-    fn order_dict<'py>(&self, py: Python<'py>, spec: &InstrumentSpec, o: &OrderView) -> PyResult<Bound<'py, PyDict>> {
+    fn order_dict<'py>(&self, py: Python<'py>, spec: &InstrumentSpec, o: &OrderView) -> Result<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         d.set_item("order_id", o.order_id)?;
         d.set_item("account", o.account)?;
@@ -156,12 +105,11 @@ impl PyEngine {
     #[new]
     fn new() -> Self {
         Self {
-            engine: Engine::new(),
+            inner: JournaledEngine::new(),
             pending: RecordSink::default(),
             pending_limit: DEFAULT_PENDING_LIMIT,
             commands: 0,
             scratch: Vec::with_capacity(64),
-            journal: None,
         }
     }
 
@@ -181,76 +129,34 @@ impl PyEngine {
         segment_size: u64,
         batch_records: u32,
         batch_interval_ms: u64,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        self.refuse_with_journal(py, "open_journal")?;
-        if self.engine.books().iter().any(|b| b.seq() != 0 || b.order_count() != 0) {
-            return Err(errors::error(
-                py,
-                "JournalError",
-                "open the journal before the first command: the journal must hold the whole history".into(),
-                Some("JOURNAL"),
-            ));
-        }
-        let config = journal::config(py, path, fsync, segment_size, batch_records, batch_interval_ms)?;
-        let initial = &self.engine;
-        let opened = py.detach(|| -> Result<_, JournalError> {
-            let (j, report) = Journal::open(config)?;
-            let recovered = recover_with(Path::new(path), initial, |_| {})?;
-            Ok((j, report, recovered))
-        });
-        let (j, report, recovered) = opened.map_err(|e| journal::journal_error(py, &e))?;
-        let symbols = |e: &Engine| e.books().iter().map(|b| b.spec().clone()).collect::<Vec<_>>();
-        if symbols(&recovered.engine) != symbols(&self.engine) {
-            return Err(errors::error(
-                py,
-                "JournalError",
-                format!(
-                    "the journal's snapshot has instruments {:?}, this engine {:?}: define the same instruments, in the same order",
-                    recovered.engine.books().iter().map(|b| b.spec().symbol.as_str()).collect::<Vec<_>>(),
-                    self.instruments()
-                ),
-                Some("JOURNAL"),
-            ));
-        }
-        let dict =
-            journal::report_dict(py, &report, recovered.replayed, recovered.refused, recovered.snapshot.as_deref())?;
-        self.engine = recovered.engine;
-        self.journal = Some(j);
-        Ok(dict)
+    ) -> Result<Bound<'py, PyDict>> {
+        let config = journal::config(path, fsync, segment_size, batch_records, batch_interval_ms)?;
+        let inner = &mut self.inner;
+        let opened = py.detach(|| inner.open_journal(config))?;
+        journal::opened_dict(py, &opened)
     }
 
     /// Writes a snapshot of every book into the journal directory (atomically); recovery then
     /// starts from it. Returns the snapshot's path.
-    fn journal_snapshot(&mut self, py: Python<'_>) -> PyResult<String> {
-        let Some(j) = self.journal.as_mut() else {
-            return Err(errors::error(py, "JournalError", "no journal is open".into(), Some("JOURNAL")));
-        };
-        j.sync().map_err(|e| journal::journal_error(py, &e))?;
-        let snap = EngineSnapshot::capture(&self.engine, j.last_seq());
-        let path = write_snapshot(j.dir(), &snap).map_err(|e| journal::journal_error(py, &e))?;
-        Ok(path.display().to_string())
+    fn journal_snapshot(&mut self, py: Python<'_>) -> Result<String> {
+        let inner = &mut self.inner;
+        Ok(py.detach(|| inner.write_snapshot())?.display().to_string())
     }
 
     /// Flushes the journal to disk.
-    fn sync_journal(&mut self, py: Python<'_>) -> PyResult<()> {
-        match self.journal.as_mut() {
-            Some(j) => j.sync().map_err(|e| journal::journal_error(py, &e)),
-            None => Ok(()),
-        }
+    fn sync_journal(&mut self) -> Result<()> {
+        Ok(self.inner.sync_journal()?)
     }
 
     /// Flushes and closes the journal (commands then run unjournaled).
-    fn close_journal(&mut self, py: Python<'_>) -> PyResult<()> {
-        match self.journal.take() {
-            Some(j) => j.close().map_err(|e| journal::journal_error(py, &e)),
-            None => Ok(()),
-        }
+    fn close_journal(&mut self) -> Result<()> {
+        Ok(self.inner.close_journal()?)
     }
 
     /// The journal sequence number of the last journaled command (None without a journal).
     #[getter]
     fn journal_seq(&self) -> Option<u64> {
-        self.journal.as_ref().map(Journal::last_seq)
+        self.inner.journal_seq()
     }
 
     /// Defines an instrument; returns its id. All values are exact decimals (str, int or Decimal).
@@ -258,7 +164,6 @@ impl PyEngine {
     #[allow(clippy::too_many_arguments)]
     fn add_instrument(
         &mut self,
-        py: Python<'_>,
         symbol: &str,
         tick_size: &Bound<'_, PyAny>,
         lot_size: &Bound<'_, PyAny>,
@@ -266,8 +171,7 @@ impl PyEngine {
         max_qty: &Bound<'_, PyAny>,
         min_price: &Bound<'_, PyAny>,
         max_price: &Bound<'_, PyAny>,
-    ) -> PyResult<InstrumentId> {
-        self.refuse_with_journal(py, "add_instrument")?;
+    ) -> Result<InstrumentId> {
         let spec = InstrumentSpec::from_decimals(
             symbol,
             &decimal_text(tick_size, "tick_size")?,
@@ -276,39 +180,24 @@ impl PyEngine {
             &decimal_text(max_qty, "max_qty")?,
             &decimal_text(min_price, "min_price")?,
             &decimal_text(max_price, "max_price")?,
-        )
-        .map_err(|e| errors::instrument_error(py, &e))?;
-        self.engine.add_instrument(spec).map_err(|e| errors::instrument_error(py, &e))
+        )?;
+        Ok(self.inner.add_instrument(spec)?)
     }
 
     /// The id of an instrument symbol.
-    fn instrument_id(&self, py: Python<'_>, symbol: &str) -> PyResult<InstrumentId> {
-        self.engine.require(symbol).map_err(|e| errors::instrument_error(py, &e))
+    fn instrument_id(&self, symbol: &str) -> Result<InstrumentId> {
+        Ok(self.engine().require(symbol)?)
     }
 
     /// The symbols, in id order.
     fn instruments(&self) -> Vec<String> {
-        self.engine.books().iter().map(|b| b.spec().symbol.clone()).collect()
+        self.inner.symbols()
     }
 
     /// An instrument's specification (decimals as `Decimal`, limits also in ticks/lots).
-    fn instrument<'py>(&self, py: Python<'py>, instrument: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyDict>> {
-        let id = self.resolve(py, instrument)?;
-        let s = self.engine.book(id).spec();
-        let d = PyDict::new(py);
-        d.set_item("id", id)?;
-        d.set_item("symbol", &s.symbol)?;
-        d.set_item("tick_size", to_decimal(py, &s.tick_size)?)?;
-        d.set_item("lot_size", to_decimal(py, &s.lot_size)?)?;
-        d.set_item("min_qty", to_decimal(py, &s.format_qty(s.min_qty))?)?;
-        d.set_item("max_qty", to_decimal(py, &s.format_qty(s.max_qty))?)?;
-        d.set_item("min_price", to_decimal(py, &s.format_price(s.min_price))?)?;
-        d.set_item("max_price", to_decimal(py, &s.format_price(s.max_price))?)?;
-        d.set_item("min_qty_lots", s.min_qty)?;
-        d.set_item("max_qty_lots", s.max_qty)?;
-        d.set_item("min_price_ticks", s.min_price)?;
-        d.set_item("max_price_ticks", s.max_price)?;
-        Ok(d)
+    fn instrument<'py>(&self, py: Python<'py>, instrument: &Bound<'py, PyAny>) -> Result<Bound<'py, PyDict>> {
+        let id = self.resolve(instrument)?;
+        instrument_dict(py, id, self.engine().book(id).spec())
     }
 
     /// Submits a new order; returns its events. See docs/matching.md.
@@ -328,11 +217,10 @@ impl PyEngine {
         post_only: bool,
         display_qty: Option<&Bound<'py, PyAny>>,
         stp: &str,
-    ) -> PyResult<Bound<'py, PyList>> {
-        let id = self.resolve(py, instrument)?;
-        let spec = self.engine.book(id).spec();
-        let order =
-            new_order(py, spec, order_id, side, qty, price, account, order_type, tif, post_only, display_qty, stp)?;
+    ) -> Result<Bound<'py, PyList>> {
+        let id = self.resolve(instrument)?;
+        let spec = self.engine().book(id).spec();
+        let order = new_order(spec, order_id, side, qty, price, account, order_type, tif, post_only, display_qty, stp)?;
         self.run(py, id, &Command::New(order))
     }
 
@@ -342,8 +230,8 @@ impl PyEngine {
         py: Python<'py>,
         instrument: &Bound<'py, PyAny>,
         order_id: u64,
-    ) -> PyResult<Bound<'py, PyList>> {
-        let id = self.resolve(py, instrument)?;
+    ) -> Result<Bound<'py, PyList>> {
+        let id = self.resolve(instrument)?;
         self.run(py, id, &Command::Cancel { order_id })
     }
 
@@ -356,10 +244,10 @@ impl PyEngine {
         order_id: u64,
         price: Option<&Bound<'py, PyAny>>,
         qty: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyList>> {
-        let id = self.resolve(py, instrument)?;
-        let price = price.map(|p| self.price_of(py, id, "price", p)).transpose()?;
-        let qty = qty.map(|q| self.qty_of(py, id, "qty", q)).transpose()?;
+    ) -> Result<Bound<'py, PyList>> {
+        let id = self.resolve(instrument)?;
+        let price = price.map(|p| self.price_of(id, "price", p)).transpose()?;
+        let qty = qty.map(|q| self.qty_of(id, "qty", q)).transpose()?;
         self.run(py, id, &Command::Amend { order_id, price, qty })
     }
 
@@ -371,50 +259,31 @@ impl PyEngine {
         instrument: &Bound<'py, PyAny>,
         account: Option<u32>,
         side: Option<&str>,
-    ) -> PyResult<Bound<'py, PyList>> {
-        let id = self.resolve(py, instrument)?;
-        let side = side.map(|s| parse_side(py, s)).transpose()?;
+    ) -> Result<Bound<'py, PyList>> {
+        let id = self.resolve(instrument)?;
+        let side = side.map(parse_side).transpose()?;
         self.run(py, id, &Command::MassCancel { account, side })
     }
 
     /// Best bid and best ask as `((price, qty) | None, (price, qty) | None)` in `Decimal`s.
-    fn bbo<'py>(&self, py: Python<'py>, instrument: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTuple>> {
-        let id = self.resolve(py, instrument)?;
-        let book = self.engine.book(id);
+    fn bbo<'py>(&self, py: Python<'py>, instrument: &Bound<'py, PyAny>) -> Result<Bound<'py, PyTuple>> {
+        let id = self.resolve(instrument)?;
+        let book = self.engine().book(id);
         let spec = book.spec();
-        let level = |l: Option<(i64, i64)>| -> PyResult<Option<Bound<'py, PyTuple>>> {
-            l.map(|(p, q)| {
+        let level = |l: Option<(i64, i64)>| -> Result<Option<Bound<'py, PyTuple>>> {
+            let pair = |(p, q)| {
                 PyTuple::new(py, [to_decimal(py, &spec.format_price(p))?, to_decimal(py, &spec.format_qty(q))?])
-            })
-            .transpose()
+            };
+            Ok(l.map(pair).transpose()?)
         };
-        PyTuple::new(py, [level(book.best_bid())?.into_pyobject(py)?, level(book.best_ask())?.into_pyobject(py)?])
+        Ok(PyTuple::new(py, [level(book.best_bid())?.into_pyobject(py)?, level(book.best_ask())?.into_pyobject(py)?])?)
     }
 
     /// Aggregated depth: `{"bids": [(price, qty, orders), ...], "asks": [...]}`, best first.
     #[pyo3(signature = (instrument, levels=10))]
-    fn depth<'py>(
-        &self,
-        py: Python<'py>,
-        instrument: &Bound<'py, PyAny>,
-        levels: usize,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        let id = self.resolve(py, instrument)?;
-        let book = self.engine.book(id);
-        let spec = book.spec();
-        let d = PyDict::new(py);
-        for (key, side) in [("bids", Side::Buy), ("asks", Side::Sell)] {
-            let list = PyList::empty(py);
-            for l in book.depth(side, levels) {
-                list.append((
-                    to_decimal(py, &spec.format_price(l.price))?,
-                    to_decimal(py, &spec.format_qty(l.qty))?,
-                    l.orders,
-                ))?;
-            }
-            d.set_item(key, list)?;
-        }
-        Ok(d)
+    fn depth<'py>(&self, py: Python<'py>, instrument: &Bound<'py, PyAny>, levels: usize) -> Result<Bound<'py, PyDict>> {
+        let id = self.resolve(instrument)?;
+        depth_dict(py, self.engine().book(id), levels)
     }
 
     /// The orders at one price level, in queue order (L3).
@@ -424,11 +293,11 @@ impl PyEngine {
         instrument: &Bound<'py, PyAny>,
         side: &str,
         price: &Bound<'py, PyAny>,
-    ) -> PyResult<Bound<'py, PyList>> {
-        let id = self.resolve(py, instrument)?;
-        let side = parse_side(py, side)?;
-        let ticks = self.price_of(py, id, "price", price)?;
-        let book = self.engine.book(id);
+    ) -> Result<Bound<'py, PyList>> {
+        let id = self.resolve(instrument)?;
+        let side = parse_side(side)?;
+        let ticks = self.price_of(id, "price", price)?;
+        let book = self.engine().book(id);
         let list = PyList::empty(py);
         for o in book.orders_at(side, ticks) {
             list.append(self.order_dict(py, book.spec(), &o)?)?;
@@ -442,43 +311,37 @@ impl PyEngine {
         py: Python<'py>,
         instrument: &Bound<'py, PyAny>,
         order_id: u64,
-    ) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let id = self.resolve(py, instrument)?;
-        let book = self.engine.book(id);
+    ) -> Result<Option<Bound<'py, PyDict>>> {
+        let id = self.resolve(instrument)?;
+        let book = self.engine().book(id);
         book.order(order_id).map(|o| self.order_dict(py, book.spec(), &o)).transpose()
     }
 
     /// Number of live orders on an instrument's book.
-    fn order_count(&self, py: Python<'_>, instrument: &Bound<'_, PyAny>) -> PyResult<usize> {
-        Ok(self.engine.book(self.resolve(py, instrument)?).order_count())
+    fn order_count(&self, instrument: &Bound<'_, PyAny>) -> Result<usize> {
+        Ok(self.engine().book(self.resolve(instrument)?).order_count())
     }
 
     /// The last sequence number an instrument's book emitted.
-    fn seq(&self, py: Python<'_>, instrument: &Bound<'_, PyAny>) -> PyResult<u64> {
-        Ok(self.engine.book(self.resolve(py, instrument)?).seq())
+    fn seq(&self, instrument: &Bound<'_, PyAny>) -> Result<u64> {
+        Ok(self.engine().book(self.resolve(instrument)?).seq())
     }
 
     /// A full snapshot of one book as JSON text (restorable with `restore`).
-    fn snapshot(&self, py: Python<'_>, instrument: &Bound<'_, PyAny>) -> PyResult<String> {
-        let id = self.resolve(py, instrument)?;
-        let snap = self.engine.book(id).snapshot();
-        serde_json::to_string(&snap).map_err(|e| errors::error(py, "WintermuteError", e.to_string(), Some("SNAPSHOT")))
+    fn snapshot(&self, instrument: &Bound<'_, PyAny>) -> Result<String> {
+        let id = self.resolve(instrument)?;
+        let snap = self.engine().book(id).snapshot();
+        serde_json::to_string(&snap).map_err(|e| Error::SnapshotJson { reason: "SNAPSHOT", message: e.to_string() })
     }
 
     /// Restores a book from `snapshot()` JSON: replaces the instrument's book, or adds the
     /// instrument if the engine does not have it. Returns the instrument id.
-    fn restore(&mut self, py: Python<'_>, snapshot: &str) -> PyResult<InstrumentId> {
-        self.refuse_with_journal(py, "restore")?;
-        let snap: BookSnapshot = serde_json::from_str(snapshot).map_err(|e| {
-            errors::error(py, "WintermuteError", format!("invalid snapshot JSON: {e}"), Some("INVALID_SNAPSHOT"))
+    fn restore(&mut self, snapshot: &str) -> Result<InstrumentId> {
+        let snap: BookSnapshot = serde_json::from_str(snapshot).map_err(|e| Error::SnapshotJson {
+            reason: "INVALID_SNAPSHOT",
+            message: format!("invalid snapshot JSON: {e}"),
         })?;
-        let book = OrderBook::restore(&snap).map_err(|e| errors::snapshot_error(py, &e))?;
-        let result = if self.engine.instrument_id(&snap.spec.symbol).is_some() {
-            self.engine.replace_book(book)
-        } else {
-            self.engine.add_book(book)
-        };
-        result.map_err(|e| errors::instrument_error(py, &e))
+        Ok(self.inner.restore(&snap)?)
     }
 
     // ----- integer fast path --------------------------------------------------------------
@@ -490,7 +353,6 @@ impl PyEngine {
     #[allow(clippy::too_many_arguments)]
     fn submit_ticks(
         &mut self,
-        py: Python<'_>,
         instrument: InstrumentId,
         order_id: u64,
         side: u8,
@@ -502,48 +364,35 @@ impl PyEngine {
         stp: u8,
         post_only: bool,
         display_qty: i64,
-    ) -> PyResult<usize> {
+    ) -> Result<usize> {
         let order =
-            records::new_order(order_id, account, side, order_type, tif, stp, post_only, price, qty, display_qty)
-                .map_err(|e| errors::order_error(py, &e))?;
+            records::new_order(order_id, account, side, order_type, tif, stp, post_only, price, qty, display_qty)?;
         let cmd = Command::New(order);
-        self.run_fast(py, instrument, &cmd)
+        self.run_fast(instrument, &cmd)
     }
 
     /// Fast path: cancel. Returns how many events were added to the pending buffer.
-    fn cancel_ticks(&mut self, py: Python<'_>, instrument: InstrumentId, order_id: u64) -> PyResult<usize> {
-        self.run_fast(py, instrument, &Command::Cancel { order_id })
+    fn cancel_ticks(&mut self, instrument: InstrumentId, order_id: u64) -> Result<usize> {
+        self.run_fast(instrument, &Command::Cancel { order_id })
     }
 
     /// Fast path: amend (price in ticks, qty in lots; None keeps the current value).
     #[pyo3(signature = (instrument, order_id, price=None, qty=None))]
     fn amend_ticks(
         &mut self,
-        py: Python<'_>,
         instrument: InstrumentId,
         order_id: u64,
         price: Option<i64>,
         qty: Option<i64>,
-    ) -> PyResult<usize> {
-        self.run_fast(py, instrument, &Command::Amend { order_id, price, qty })
+    ) -> Result<usize> {
+        self.run_fast(instrument, &Command::Amend { order_id, price, qty })
     }
 
     /// Fast path: mass cancel (`side` 0 buy / 1 sell / None both; `account` None = all).
     #[pyo3(signature = (instrument, account=None, side=None))]
-    fn mass_cancel_ticks(
-        &mut self,
-        py: Python<'_>,
-        instrument: InstrumentId,
-        account: Option<u32>,
-        side: Option<u8>,
-    ) -> PyResult<usize> {
-        let side = match side {
-            None => None,
-            Some(0) => Some(Side::Buy),
-            Some(1) => Some(Side::Sell),
-            Some(s) => return Err(invalid(py, format!("side={s}: expected 0 (buy), 1 (sell) or None"))),
-        };
-        self.run_fast(py, instrument, &Command::MassCancel { account, side })
+    fn mass_cancel_ticks(&mut self, instrument: InstrumentId, account: Option<u32>, side: Option<u8>) -> Result<usize> {
+        let side = side_code(side)?;
+        self.run_fast(instrument, &Command::MassCancel { account, side })
     }
 
     /// Number of event records waiting in the fast path's buffer.
@@ -570,28 +419,10 @@ impl PyEngine {
         py: Python<'py>,
         instrument: InstrumentId,
         commands: PyReadonlyArray1<'py, u8>,
-    ) -> PyResult<Bound<'py, PyArray1<u8>>> {
-        let id = self.check_id(py, instrument)?;
-        let input =
-            commands.as_slice().map_err(|_| errors::type_error("commands must be a contiguous array".into()))?;
-        if input.len() % COMMAND_SIZE != 0 {
-            return Err(errors::type_error(format!(
-                "commands: {} bytes is not a whole number of {COMMAND_SIZE}-byte records",
-                input.len()
-            )));
-        }
-        let book = self.engine.book_mut(id);
-        let journal = self.journal.as_mut();
-        let out = py.detach(|| run_batch(book, id, input, journal));
-        match out {
-            Ok(out) => Ok(PyArray1::from_vec(py, out)),
-            Err((done, e)) => Err(errors::error(
-                py,
-                "JournalError",
-                format!("batch stopped after {done} commands (they ran and are journaled): {e}"),
-                Some("JOURNAL"),
-            )),
-        }
+    ) -> Result<Bound<'py, PyArray1<u8>>> {
+        let input = command_records(&commands)?;
+        let inner = &mut self.inner;
+        Ok(PyArray1::from_vec(py, py.detach(|| inner.run_batch(instrument, input))?))
     }
 
     /// Benchmark support: runs command records natively (no Python per command, GIL released)
@@ -604,20 +435,13 @@ impl PyEngine {
         instrument: InstrumentId,
         commands: PyReadonlyArray1<'py, u8>,
         timed: bool,
-    ) -> PyResult<Bound<'py, PyDict>> {
-        self.refuse_with_journal(py, "run_native")?;
-        let id = self.check_id(py, instrument)?;
-        let input =
-            commands.as_slice().map_err(|_| errors::type_error("commands must be a contiguous array".into()))?;
-        if input.len() % COMMAND_SIZE != 0 {
-            return Err(errors::type_error("commands: not a whole number of command records".into()));
-        }
+    ) -> Result<Bound<'py, PyDict>> {
+        let input = command_records(&commands)?;
         let cmds: Vec<Command> = input
             .chunks_exact(COMMAND_SIZE)
             .map(|c| records::decode_command(c.try_into().expect("chunk size")))
-            .collect::<Result<_, _>>()
-            .map_err(|e| errors::order_error(py, &e))?;
-        let book = self.engine.book_mut(id);
+            .collect::<Result<_, _>>()?;
+        let book = self.inner.unjournaled_book("run_native", instrument)?;
         let (seconds, sink, lat) = py.detach(|| native_loop(book, &cmds, timed));
         let d = PyDict::new(py);
         d.set_item("ops", cmds.len())?;
@@ -629,37 +453,6 @@ impl PyEngine {
         }
         Ok(d)
     }
-}
-
-fn run_batch(
-    book: &mut OrderBook,
-    id: InstrumentId,
-    input: &[u8],
-    mut journal: Option<&mut Journal>,
-) -> Result<Vec<u8>, (usize, JournalError)> {
-    let mut sink = RecordSink {
-        bytes: Vec::with_capacity(input.len() / COMMAND_SIZE * 3 * EVENT_SIZE),
-        instrument: id,
-        command: 0,
-    };
-    for (i, chunk) in input.chunks_exact(COMMAND_SIZE).enumerate() {
-        sink.command = i as u32;
-        let rec: &[u8; COMMAND_SIZE] = chunk.try_into().expect("chunks_exact yields full records");
-        let cmd = match records::decode_command(rec) {
-            Ok(cmd) => cmd,
-            Err(e) => {
-                sink.bytes.extend_from_slice(&records::encode_invalid(&e, id, i as u32));
-                continue;
-            }
-        };
-        if let Some(j) = journal.as_deref_mut() {
-            j.append(id, &cmd).map_err(|e| (i, e))?;
-        }
-        if let Err(e) = book.execute(&cmd, &mut sink) {
-            sink.bytes.extend_from_slice(&records::encode_invalid(&e, id, i as u32));
-        }
-    }
-    Ok(sink.bytes)
 }
 
 fn native_loop(book: &mut OrderBook, cmds: &[Command], timed: bool) -> (f64, CountingSink, Vec<u64>) {
@@ -682,11 +475,45 @@ fn native_loop(book: &mut OrderBook, cmds: &[Command], timed: bool) -> (f64, Cou
     (start.elapsed().as_secs_f64(), sink, lat)
 }
 
+/// The dict of `Engine.instrument`: decimals as `Decimal`, limits also in ticks and lots.
+fn instrument_dict<'py>(py: Python<'py>, id: InstrumentId, s: &InstrumentSpec) -> Result<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("id", id)?;
+    d.set_item("symbol", &s.symbol)?;
+    d.set_item("tick_size", to_decimal(py, &s.tick_size)?)?;
+    d.set_item("lot_size", to_decimal(py, &s.lot_size)?)?;
+    d.set_item("min_qty", to_decimal(py, &s.format_qty(s.min_qty))?)?;
+    d.set_item("max_qty", to_decimal(py, &s.format_qty(s.max_qty))?)?;
+    d.set_item("min_price", to_decimal(py, &s.format_price(s.min_price))?)?;
+    d.set_item("max_price", to_decimal(py, &s.format_price(s.max_price))?)?;
+    d.set_item("min_qty_lots", s.min_qty)?;
+    d.set_item("max_qty_lots", s.max_qty)?;
+    d.set_item("min_price_ticks", s.min_price)?;
+    d.set_item("max_price_ticks", s.max_price)?;
+    Ok(d)
+}
+
+/// The dict of `Engine.depth`: `{"bids": [(price, qty, orders), ...], "asks": [...]}`.
+fn depth_dict<'py>(py: Python<'py>, book: &OrderBook, levels: usize) -> Result<Bound<'py, PyDict>> {
+    let spec = book.spec();
+    let d = PyDict::new(py);
+    for (key, side) in [("bids", Side::Buy), ("asks", Side::Sell)] {
+        let list = PyList::empty(py);
+        for l in book.depth(side, levels) {
+            list.append((
+                to_decimal(py, &spec.format_price(l.price))?,
+                to_decimal(py, &spec.format_qty(l.qty))?,
+                l.orders,
+            ))?;
+        }
+        d.set_item(key, list)?;
+    }
+    Ok(d)
+}
+
 /// Adds the classes to `wintermute._core`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyEngine>()?;
     m.add_class::<PyEvent>()?;
-    m.add("COMMAND_SIZE", COMMAND_SIZE)?;
-    m.add("EVENT_SIZE", EVENT_SIZE)?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use wintermute_core::decimal::Step;
+use wintermute_core::records::tables::event_kind_name;
 use wintermute_core::{Event, InstrumentId};
 
 use crate::convert::{side_str, to_decimal};
@@ -18,6 +19,24 @@ pub struct PyEvent {
 }
 
 impl PyEvent {
+    /// The dict of `to_dict`.
+    fn dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item("kind", self.kind())?;
+        d.set_item("seq", self.seq())?;
+        d.set_item("instrument", self.instrument)?;
+        for (k, v) in self.fields() {
+            d.set_item(k, v)?;
+        }
+        for (k, v) in self.text_fields() {
+            d.set_item(k, v)?;
+        }
+        if let Some(kept) = self.priority_kept() {
+            d.set_item("priority_kept", kept)?;
+        }
+        Ok(d)
+    }
+
     fn fields(&self) -> Vec<(&'static str, i128)> {
         match self.ev {
             Event::Accepted { order_id, account, price, qty, .. } => vec![
@@ -85,14 +104,7 @@ impl PyEvent {
     /// `"accepted"`, `"rejected"`, `"trade"`, `"canceled"`, `"amended"` or `"book_delta"`.
     #[getter]
     fn kind(&self) -> &'static str {
-        match self.ev {
-            Event::Accepted { .. } => "accepted",
-            Event::Rejected { .. } => "rejected",
-            Event::Trade { .. } => "trade",
-            Event::Canceled { .. } => "canceled",
-            Event::Amended { .. } => "amended",
-            Event::BookDelta { .. } => "book_delta",
-        }
+        event_kind_name(&self.ev)
     }
 
     /// The book's sequence number of this event.
@@ -236,20 +248,7 @@ impl PyEvent {
 
     /// All fields that apply to this kind of event, as a dict (prices in ticks, quantities in lots).
     fn to_dict<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let d = PyDict::new(py);
-        d.set_item("kind", self.kind())?;
-        d.set_item("seq", self.seq())?;
-        d.set_item("instrument", self.instrument)?;
-        for (k, v) in self.fields() {
-            d.set_item(k, v)?;
-        }
-        for (k, v) in self.text_fields() {
-            d.set_item(k, v)?;
-        }
-        if let Some(kept) = self.priority_kept() {
-            d.set_item("priority_kept", kept)?;
-        }
-        Ok(d)
+        self.dict(py)
     }
 
     fn __repr__(&self) -> String {

@@ -18,26 +18,15 @@ use wintermute_feeds::net::replay_server::{Fault, Pace, ReplayOptions};
 use wintermute_feeds::synthetic::{generate, SyntheticConfig};
 use wintermute_feeds::{verify_path, FeedError, Venue};
 
-use crate::errors;
-
-pub(crate) fn feed_error(py: Python<'_>, e: &FeedError) -> PyErr {
-    let class = match e {
-        FeedError::Io { .. } | FeedError::Recording { .. } | FeedError::UnknownVenue { .. } => "RecordingError",
-        _ => "FeedError",
-    };
-    errors::error(py, class, e.to_string(), Some("FEED"))
-}
+use crate::errors::Result;
 
 /// `{symbol: (tick_size, lot_size)}` as the connector's per-symbol scales, sorted by symbol.
-pub(crate) fn tick_scales(
-    py: Python<'_>,
-    scales: Option<HashMap<String, (String, String)>>,
-) -> PyResult<Vec<(String, TickScale)>> {
+pub(crate) fn tick_scales(scales: Option<HashMap<String, (String, String)>>) -> Result<Vec<(String, TickScale)>> {
     let mut out = Vec::new();
     for (symbol, (tick, lot)) in scales.unwrap_or_default() {
-        let scale = TickScale::new(&tick, &lot).map_err(|e| {
-            let why = format!("scales[{symbol:?}]=({tick:?}, {lot:?}): {e}");
-            errors::error(py, "FeedError", why, Some("FEED"))
+        let scale = TickScale::new(&tick, &lot).map_err(|e| FeedError::Config {
+            field: "scales",
+            reason: format!("scales[{symbol:?}]=({tick:?}, {lot:?}): {e}"),
         })?;
         out.push((symbol, scale));
     }
@@ -45,24 +34,26 @@ pub(crate) fn tick_scales(
     Ok(out)
 }
 
-pub(crate) fn venue(py: Python<'_>, name: &str) -> PyResult<Venue> {
-    Venue::ALL.into_iter().find(|v| v.name() == name).ok_or_else(|| {
-        errors::error(py, "FeedError", format!("venue={name:?}: expected binance, coinbase or kraken"), Some("FEED"))
-    })
+pub(crate) fn venue(name: &str) -> Result<Venue> {
+    let known = Venue::ALL.into_iter().find(|v| v.name() == name);
+    Ok(known.ok_or_else(|| FeedError::Config {
+        field: "venue",
+        reason: format!("venue={name:?}: expected binance, coinbase or kraken"),
+    })?)
 }
 
 /// Replays a recording (cryptofeed raw text, its JSON-lines variant, or Wintermute's own format)
 /// and returns the per-stream report as JSON: `{"streams": [...], "errors": n}`.
 #[pyfunction]
-fn feeds_verify(py: Python<'_>, path: &str) -> PyResult<String> {
-    let report = py.detach(|| verify_path(Path::new(path))).map_err(|e| feed_error(py, &e))?;
+fn feeds_verify(py: Python<'_>, path: &str) -> Result<String> {
+    let report = py.detach(|| verify_path(Path::new(path)))?;
     Ok(report.to_json())
 }
 
 /// The venue and symbols a recording subscribed to.
 #[pyfunction]
-fn feeds_recorded_subscription(py: Python<'_>, path: &str) -> PyResult<(String, Vec<String>)> {
-    let (v, symbols) = recorded_subscription(Path::new(path)).map_err(|e| feed_error(py, &e))?;
+fn feeds_recorded_subscription(path: &str) -> Result<(String, Vec<String>)> {
+    let (v, symbols) = recorded_subscription(Path::new(path))?;
     Ok((v.name().to_owned(), symbols))
 }
 
@@ -87,8 +78,8 @@ fn feeds_serve<'py>(
     drop_frames: Vec<usize>,
     corrupt_frames: Vec<usize>,
     exchange_info: Option<HashMap<String, (String, String)>>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let pace: Pace = pace.parse().map_err(|e| feed_error(py, &e))?;
+) -> Result<Bound<'py, PyDict>> {
+    let pace: Pace = pace.parse()?;
     let mut binance_exchange_info: Vec<(String, String, String)> =
         exchange_info.unwrap_or_default().into_iter().map(|(s, (tick, lot))| (s, tick, lot)).collect();
     binance_exchange_info.sort();
@@ -114,9 +105,9 @@ fn feeds_serve<'py>(
         })
     });
     if let Some(e) = callback_error {
-        return Err(e);
+        return Err(e.into());
     }
-    let stats = stats.map_err(|e| feed_error(py, &e))?;
+    let stats = stats?;
     let d = PyDict::new(py);
     d.set_item("connections", stats.connections)?;
     d.set_item("frames_sent", stats.frames_sent)?;
@@ -155,15 +146,15 @@ fn feeds_watch(
     tls_ca_file: Option<PathBuf>,
     scales: Option<HashMap<String, (String, String)>>,
     fetch_scales: bool,
-) -> PyResult<String> {
-    let venue = venue(py, venue_name)?;
+) -> Result<String> {
+    let venue = venue(venue_name)?;
     let mut config = match protocol {
         None => FeedConfig::new(venue, symbols),
         Some(name) => {
-            let protocol: Protocol = name.parse().map_err(|e| feed_error(py, &e))?;
+            let protocol: Protocol = name.parse()?;
             if protocol.venue() != venue {
-                let why = format!("protocol={name} is not a {venue_name} protocol");
-                return Err(errors::error(py, "FeedError", why, Some("FEED")));
+                let reason = format!("protocol={name} is not a {venue_name} protocol");
+                return Err(FeedError::Config { field: "protocol", reason }.into());
             }
             FeedConfig::for_protocol(protocol, symbols)
         }
@@ -177,11 +168,11 @@ fn feeds_watch(
     }
     config.record = record;
     config.max_attempts = max_attempts;
-    config.binance_scales = tick_scales(py, scales)?;
+    config.binance_scales = tick_scales(scales)?;
     config.binance_fetch_scales = fetch_scales;
     // Checked here so a bad configuration raises before anything connects.
     if !fetch_scales {
-        config.binance_tick_feed().map_err(|e| feed_error(py, &e))?;
+        config.binance_tick_feed()?;
     }
     let limits = WatchLimits { duration: Duration::from_secs_f64(seconds.max(0.0)), max_frames };
     let mut callback_error = None;
@@ -202,9 +193,9 @@ fn feeds_watch(
         })
     });
     if let Some(e) = callback_error {
-        return Err(e);
+        return Err(e.into());
     }
-    Ok(report.map_err(|e| feed_error(py, &e))?.to_json())
+    Ok(report?.to_json())
 }
 
 /// Generates a seeded synthetic market in `venue`'s protocol and writes it to `path` in the
@@ -227,8 +218,8 @@ fn feeds_synth<'py>(
     kraken_depth: usize,
     symbol: Option<String>,
     start_ns: Option<i64>,
-) -> PyResult<Bound<'py, PyDict>> {
-    let mut cfg = SyntheticConfig::new(venue(py, venue_name)?, seed);
+) -> Result<Bound<'py, PyDict>> {
+    let mut cfg = SyntheticConfig::new(venue(venue_name)?, seed);
     cfg.steps = steps;
     cfg.gap_rate = gap_rate;
     cfg.gap_spacing = gap_spacing;
@@ -242,12 +233,9 @@ fn feeds_synth<'py>(
     if let Some(ns) = start_ns {
         cfg.start_ns = ns;
     }
-    let market = py.detach(|| generate(&cfg)).map_err(|e| feed_error(py, &e))?;
+    let market = py.detach(|| generate(&cfg))?;
     let write = py.detach(|| std::fs::write(&path, market.recording.as_bytes()));
-    write.map_err(|e| {
-        let e = FeedError::Io { path: path.display().to_string(), message: e.to_string() };
-        feed_error(py, &e)
-    })?;
+    write.map_err(|e| FeedError::Io { path: path.display().to_string(), message: e.to_string() })?;
     let (mut drop, mut corrupt) = (Vec::new(), Vec::new());
     for f in &market.faults {
         match f {

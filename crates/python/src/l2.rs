@@ -20,38 +20,16 @@ use wintermute_feeds::binance_ticks::{BinanceTickBook, BinanceTickBooks, TickSca
 use wintermute_feeds::book::{Level, Side};
 use wintermute_feeds::recording::{read_recording, records, Record};
 use wintermute_feeds::sync::{BinanceBooks, BinanceTickFeed, BookView, CoinbaseBooks, FeedHandler, KrakenBooks};
-use wintermute_feeds::tick_book::{side_of, BatchError, NO_ASK, NO_BID, SIDE_ASK, SIDE_BID};
-use wintermute_feeds::{FeedError, TickBook, TickBookError, Venue};
+use wintermute_feeds::tick_book::{side_of, NO_ASK, NO_BID, SIDE_ASK, SIDE_BID};
+use wintermute_feeds::{FeedError, TickBook, Venue};
 
-use crate::errors;
-
-fn book_error(py: Python<'_>, e: &TickBookError) -> PyErr {
-    book_error_with(py, e, e.to_string())
-}
-
-/// The exception for `e`, with `message` (a batch adds the position of the bad update).
-fn book_error_with(py: Python<'_>, e: &TickBookError, message: String) -> PyErr {
-    match e {
-        TickBookError::NegativeQty { .. } => errors::error(py, "InvalidQuantityError", message, Some("NEGATIVE_QTY")),
-        TickBookError::PriceOutOfRange { .. } => {
-            errors::error(py, "InvalidPriceError", message, Some("PRICE_OUT_OF_RANGE"))
-        }
-        TickBookError::BadWindow { .. } => PyValueError::new_err(message),
-    }
-}
-
-fn batch_error(py: Python<'_>, e: &BatchError) -> PyErr {
-    match e {
-        BatchError::Update { error, .. } => book_error_with(py, error, e.to_string()),
-        BatchError::Lengths { .. } | BatchError::Side { .. } => PyValueError::new_err(e.to_string()),
-    }
-}
+use crate::errors::{Error, Result};
 
 /// Best bid and best ask prices after each update of a batch.
 type BestArrays<'py> = (Bound<'py, PyArray1<i64>>, Bound<'py, PyArray1<i64>>);
 
-fn side(code: u8) -> PyResult<Side> {
-    side_of(code).ok_or_else(|| PyValueError::new_err(format!("bad side code: side={code} (0 = bid, 1 = ask)")))
+fn side(code: u8) -> Result<Side> {
+    side_of(code).ok_or_else(|| PyValueError::new_err(format!("bad side code: side={code} (0 = bid, 1 = ask)")).into())
 }
 
 /// An integer L2 book: prices in ticks, quantities in lots (absolute; 0 deletes a level).
@@ -78,8 +56,8 @@ impl PyTickBook {
     #[new]
     // The default is `tick_book::DEFAULT_WINDOW`, written as a literal so Python's signature shows it.
     #[pyo3(signature = (window=4096))]
-    fn new(py: Python<'_>, window: usize) -> PyResult<Self> {
-        TickBook::with_window(window).map(|book| PyTickBook { book }).map_err(|e| book_error(py, &e))
+    fn new(window: usize) -> Result<Self> {
+        Ok(TickBook::with_window(window).map(|book| PyTickBook { book })?)
     }
 
     /// Ticks per side in the dense window.
@@ -89,9 +67,10 @@ impl PyTickBook {
     }
 
     /// Sets the quantity at `price` on `side` (0 = bid, 1 = ask); 0 removes the level.
-    fn set(&mut self, py: Python<'_>, side: u8, price: i64, qty: i64) -> PyResult<()> {
+    fn set(&mut self, side: u8, price: i64, qty: i64) -> Result<()> {
         let s = self::side(side)?;
-        self.book.set(s, price, qty).map(|_| ()).map_err(|e| book_error(py, &e))
+        self.book.set(s, price, qty)?;
+        Ok(())
     }
 
     /// The highest bid price, or None.
@@ -115,18 +94,18 @@ impl PyTickBook {
     }
 
     /// The quantity at `price` on `side` (0 when there is no level).
-    fn qty_at(&self, side: u8, price: i64) -> PyResult<i64> {
+    fn qty_at(&self, side: u8, price: i64) -> Result<i64> {
         Ok(self.book.qty_at(self::side(side)?, price))
     }
 
     /// Number of levels on `side`.
-    fn depth(&self, side: u8) -> PyResult<usize> {
+    fn depth(&self, side: u8) -> Result<usize> {
         Ok(self.book.len(self::side(side)?))
     }
 
     /// Up to `limit` levels of `side` as (price, qty), best first (all when None).
     #[pyo3(signature = (side, limit=None))]
-    fn levels(&self, side: u8, limit: Option<usize>) -> PyResult<Vec<(i64, i64)>> {
+    fn levels(&self, side: u8, limit: Option<usize>) -> Result<Vec<(i64, i64)>> {
         Ok(self.book.levels(self::side(side)?).take(limit.unwrap_or(usize::MAX)).collect())
     }
 
@@ -144,14 +123,14 @@ impl PyTickBook {
         sides: PyReadonlyArray1<'py, u8>,
         prices: PyReadonlyArray1<'py, i64>,
         qtys: PyReadonlyArray1<'py, i64>,
-    ) -> PyResult<BestArrays<'py>> {
+    ) -> Result<BestArrays<'py>> {
         let (s, p, q) = (contiguous(&sides)?, contiguous(&prices)?, contiguous(&qtys)?);
         let book = &mut self.book;
         let out = py.detach(|| {
             let (mut bids, mut asks) = (vec![0i64; s.len()], vec![0i64; s.len()]);
             book.apply_batch(s, p, q, &mut bids, &mut asks).map(|()| (bids, asks))
         });
-        let (bids, asks) = out.map_err(|e| batch_error(py, &e))?;
+        let (bids, asks) = out?;
         Ok((PyArray1::from_vec(py, bids), PyArray1::from_vec(py, asks)))
     }
 
@@ -177,8 +156,8 @@ fn py_opt(level: Option<(i64, i64)>) -> String {
 
 const _: () = assert!(wintermute_feeds::tick_book::DEFAULT_WINDOW == 4096, "keep the signatures' default in step");
 
-fn contiguous<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> {
-    a.as_slice().map_err(|_| errors::type_error("arrays must be contiguous".into()))
+fn contiguous<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>) -> Result<&'a [T]> {
+    a.as_slice().map_err(|_| Error::type_error("arrays must be contiguous"))
 }
 
 /// Benchmark support: applies the arrays to a fresh book `repeat` times in a Rust loop (GIL
@@ -193,13 +172,13 @@ fn tick_book_replay<'py>(
     qtys: PyReadonlyArray1<'py, i64>,
     repeat: usize,
     window: usize,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> Result<Bound<'py, PyDict>> {
     let (s, p, q) = (contiguous(&sides)?, contiguous(&prices)?, contiguous(&qtys)?);
-    let mut book = TickBook::with_window(window).map_err(|e| book_error(py, &e))?;
+    let mut book = TickBook::with_window(window)?;
     // Validate once through the batch path (nothing applied on error), then clear.
     let n = s.len();
     let (mut bb, mut ba) = (vec![0i64; n], vec![0i64; n]);
-    book.apply_batch(s, p, q, &mut bb, &mut ba).map_err(|e| batch_error(py, &e))?;
+    book.apply_batch(s, p, q, &mut bb, &mut ba)?;
     let ops: Vec<(Side, i64, i64)> =
         s.iter().zip(p).zip(q).map(|((&s, &p), &q)| (side_of(s).unwrap_or(Side::Ask), p, q)).collect();
     let (seconds, checksum) = py.detach(|| {
@@ -223,18 +202,14 @@ fn tick_book_replay<'py>(
     Ok(d)
 }
 
-fn feed_error(py: Python<'_>, e: &FeedError) -> PyErr {
-    errors::error(py, "FeedError", e.to_string(), Some("FEED"))
-}
-
 /// A recording's exchange messages in order, as `(url, text)`: `url` is None for a WebSocket
 /// frame and the request URL for an HTTP response (a REST snapshot).
 #[pyfunction]
-fn feeds_recorded_messages(py: Python<'_>, path: &str) -> PyResult<Vec<(Option<String>, String)>> {
-    let text = read_recording(Path::new(path)).map_err(|e| feed_error(py, &e))?;
+fn feeds_recorded_messages(path: &str) -> Result<Vec<(Option<String>, String)>> {
+    let text = read_recording(Path::new(path))?;
     let mut out = Vec::new();
     for r in records(&text) {
-        match r.map_err(|e| feed_error(py, &e))? {
+        match r? {
             Record::Received { payload, .. } => out.push((None, payload.into_owned())),
             Record::Http { url, body, .. } => out.push((Some(url.into_owned()), body.into_owned())),
             _ => {}
@@ -293,22 +268,20 @@ fn feeds_replay_timed<'py>(
     repeat: usize,
     scales: Option<Vec<(String, String, String)>>,
     window: usize,
-) -> PyResult<Bound<'py, PyDict>> {
-    let v = Venue::ALL.into_iter().find(|v| v.name() == venue).ok_or_else(|| {
-        errors::error(py, "FeedError", format!("venue={venue:?}: expected binance, coinbase or kraken"), Some("FEED"))
-    })?;
+) -> Result<Bound<'py, PyDict>> {
+    let v = crate::feeds::venue(venue)?;
     let (seconds, errors, updates, tops) = match (v, scales) {
         (Venue::Binance, Some(scales)) => {
             let mut list = Vec::with_capacity(scales.len());
             for (symbol, tick, lot) in scales {
-                list.push((symbol, TickScale::new(&tick, &lot).map_err(|e| feed_error(py, &e))?));
+                list.push((symbol, TickScale::new(&tick, &lot)?));
             }
-            let mut feed = BinanceTickFeed::new(&list, window).map_err(|e| feed_error(py, &e))?;
+            let mut feed = BinanceTickFeed::new(&list, window)?;
             py.detach(|| replay_timed(&mut feed, &messages, repeat))
         }
         (_, Some(_)) => {
-            let why = format!("venue={venue}: tick scales are for binance only");
-            return Err(errors::error(py, "FeedError", why, Some("FEED")));
+            let reason = format!("venue={venue}: tick scales are for binance only");
+            return Err(FeedError::Config { field: "scales", reason }.into());
         }
         (Venue::Binance, None) => py.detach(|| replay_timed(&mut BinanceBooks::new(), &messages, repeat)),
         (Venue::Coinbase, None) => py.detach(|| replay_timed(&mut CoinbaseBooks::new(), &messages, repeat)),
@@ -339,11 +312,11 @@ fn binance_ticks_replay_timed<'py>(
     books: Vec<(String, String, String)>,
     repeat: usize,
     window: usize,
-) -> PyResult<Bound<'py, PyDict>> {
+) -> Result<Bound<'py, PyDict>> {
     let mut router = BinanceTickBooks::new();
     for (symbol, tick, lot) in &books {
-        let scale = TickScale::new(tick, lot).map_err(|e| feed_error(py, &e))?;
-        router.add(BinanceTickBook::new(symbol, scale, window).map_err(|e| feed_error(py, &e))?);
+        let scale = TickScale::new(tick, lot)?;
+        router.add(BinanceTickBook::new(symbol, scale, window)?);
     }
     let pass = |r: &mut BinanceTickBooks| {
         for (url, text) in &messages {

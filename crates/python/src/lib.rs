@@ -2,8 +2,8 @@
 //!
 //! This crate holds no logic of its own (STYLE.md, habits 1-3). Each binding converts its
 //! arguments, releases the GIL for anything non-trivial, calls `wintermute-core` or
-//! `wintermute-feeds`, and maps the engine's error enums to the exceptions of
-//! `wintermute.errors` in one place.
+//! `wintermute-feeds`, and returns the engine's error enums, which [`errors`] turns into the
+//! exceptions of `wintermute.errors` in one place.
 //!
 //! One file per concern, each with a `register` function that adds its classes and functions to
 //! the module. Wiring a new file is two lines: its `mod` below, and its `register` call in
@@ -23,6 +23,7 @@ mod journal;
 mod l2;
 mod market;
 mod pipeline;
+mod records;
 mod workload;
 
 /// The package version, shared by the Rust crates and the Python distribution.
@@ -43,6 +44,7 @@ fn build_info(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
 /// The `wintermute._core` module.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    errors::check_classes(m.py())?;
     m.add("__version__", VERSION)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     // ---- binding modules: one `register` line each ------------------------------------------
@@ -53,5 +55,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     l2::register(m)?;
     market::register(m)?;
     pipeline::register(m)?;
+    records::register(m)?;
     Ok(())
 }

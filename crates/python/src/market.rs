@@ -12,15 +12,18 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use wintermute_feeds::book::{Level, Side};
 use wintermute_feeds::consolidated::{ConsolidatedLevel, Cross};
-use wintermute_feeds::market::{Instrument, Market, MarketConfig, MarketView, Source, StreamView, VenueFeed};
+use wintermute_feeds::market::{
+    Instrument, Market, MarketConfig, MarketView, Source, StreamView, VenueFeed, VenueView,
+};
 use wintermute_feeds::message::Aggressor;
 use wintermute_feeds::net::client::FeedConfig;
 use wintermute_feeds::net::replay_server::Pace;
 use wintermute_feeds::normalized::{EventKind, LatencySummary, NormalizedEvent, Quote};
+use wintermute_feeds::sync::StreamStats;
 use wintermute_feeds::synthetic::SyntheticConfig;
 
-use crate::errors;
-use crate::feeds::{feed_error, tick_scales, venue};
+use crate::errors::{Error, Result};
+use crate::feeds::{tick_scales, venue};
 
 /// One normalized event as a tuple (see `_core.pyi`).
 type EventRow = (
@@ -69,7 +72,7 @@ fn levels(levels: &[Level], depth: usize) -> Vec<(String, String)> {
     levels.iter().take(depth).map(|l| (l.price.as_str().to_owned(), l.qty.as_str().to_owned())).collect()
 }
 
-fn summary<'py>(py: Python<'py>, s: LatencySummary) -> PyResult<Bound<'py, PyDict>> {
+fn summary<'py>(py: Python<'py>, s: LatencySummary) -> Result<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("count", s.count)?;
     d.set_item("p50_ns", s.p50)?;
@@ -79,8 +82,73 @@ fn summary<'py>(py: Python<'py>, s: LatencySummary) -> PyResult<Bound<'py, PyDic
     Ok(d)
 }
 
+/// The dict of `Market.book`.
+fn book_dict<'py>(
+    py: Python<'py>,
+    venue: &str,
+    symbol: &str,
+    state: &str,
+    bids: Vec<(String, String)>,
+    asks: Vec<(String, String)>,
+    stats: &StreamStats,
+) -> Result<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("venue", venue)?;
+    d.set_item("symbol", symbol)?;
+    d.set_item("state", state)?;
+    d.set_item("bids", bids)?;
+    d.set_item("asks", asks)?;
+    let s = PyDict::new(py);
+    for (k, v) in [
+        ("messages", stats.messages),
+        ("snapshots", stats.snapshots),
+        ("updates", stats.updates),
+        ("checksum_ok", stats.checksum_ok),
+        ("checksum_bad", stats.checksum_bad),
+        ("gaps", stats.gaps),
+        ("resyncs", stats.resyncs),
+        ("crossed", stats.crossed),
+        ("errors", stats.errors),
+        ("trades", stats.trades),
+    ] {
+        s.set_item(k, v)?;
+    }
+    d.set_item("stats", s)?;
+    Ok(d)
+}
+
+/// What `Market.venue_stats` reads of one venue: latency summaries (exchange to receive,
+/// receive to normalized), frames with a negative clock skew, counters as JSON, whether the
+/// connector runs, and its last error.
+type VenueRow = (LatencySummary, LatencySummary, u64, String, bool, Option<String>);
+
+/// What `Market.venue_stats` reads of one venue.
+fn venue_row(x: &VenueView) -> VenueRow {
+    (
+        x.latency.exchange_to_receive_summary(),
+        x.latency.receive_to_normalized_summary(),
+        x.latency.negative,
+        serde_json::to_string(&x.counters).unwrap_or_default(),
+        x.running,
+        x.error.clone(),
+    )
+}
+
+/// The dict of `Market.venue_stats`.
+fn venue_stats_dict(py: Python<'_>, row: VenueRow) -> Result<Bound<'_, PyDict>> {
+    let (ex, rx, negative, counters, running, error) = row;
+    let d = PyDict::new(py);
+    d.set_item("exchange_to_receive", summary(py, ex)?)?;
+    d.set_item("receive_to_normalized", summary(py, rx)?)?;
+    d.set_item("clock_skew_frames", negative)?;
+    d.set_item("counters_json", counters)?;
+    d.set_item("running", running)?;
+    d.set_item("error", error)?;
+    Ok(d)
+}
+
 /// `d[key]`, or `None` when absent or `None`.
-fn get<'py>(d: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+fn get<'py>(d: &Bound<'py, PyDict>, key: &str) -> Result<Option<Bound<'py, PyAny>>> {
     Ok(d.get_item(key)?.filter(|v| !v.is_none()))
 }
 
@@ -91,9 +159,9 @@ macro_rules! opt {
 }
 
 /// Reads one venue's spec (see `wintermute.market`).
-fn venue_feed(py: Python<'_>, spec: &Bound<'_, PyDict>) -> PyResult<VenueFeed> {
-    let name = opt!(spec, "venue", String).ok_or_else(|| bad(py, "venue spec without 'venue'".into()))?;
-    let v = venue(py, &name)?;
+fn venue_feed(spec: &Bound<'_, PyDict>) -> Result<VenueFeed> {
+    let name = opt!(spec, "venue", String).ok_or_else(|| bad("venue spec without 'venue'".into()))?;
+    let v = venue(&name)?;
     let mut feed = FeedConfig::new(v, opt!(spec, "symbols", Vec<String>).unwrap_or_default());
     if let Some(ws) = opt!(spec, "ws_base", String) {
         feed.ws_base = ws;
@@ -105,12 +173,12 @@ fn venue_feed(py: Python<'_>, spec: &Bound<'_, PyDict>) -> PyResult<VenueFeed> {
         feed.kraken_depth = depth;
     }
     feed.max_attempts = opt!(spec, "max_attempts", u32);
-    feed.binance_scales = tick_scales(py, opt!(spec, "scales", HashMap<String, (String, String)>))?;
+    feed.binance_scales = tick_scales(opt!(spec, "scales", HashMap<String, (String, String)>))?;
     feed.resubscribe_interval = Duration::from_millis(100);
     let source = match get(spec, "synthetic")? {
         None => Source::Endpoints,
         Some(s) => {
-            let s = s.cast_into::<PyDict>().map_err(|_| bad(py, "'synthetic' must be a dict".into()))?;
+            let s = s.cast_into::<PyDict>().map_err(|_| bad("'synthetic' must be a dict".into()))?;
             let mut config = SyntheticConfig::new(v, opt!(&s, "seed", u64).unwrap_or(7));
             if let Some(symbol) = opt!(&s, "symbol", String) {
                 config.symbol = symbol;
@@ -121,24 +189,24 @@ fn venue_feed(py: Python<'_>, spec: &Bound<'_, PyDict>) -> PyResult<VenueFeed> {
             config.kraken_depth = opt!(&s, "kraken_depth", usize).unwrap_or(config.kraken_depth);
             config.start_ns = opt!(&s, "start_ns", i64).unwrap_or(config.start_ns);
             let pace = opt!(&s, "pace", String).unwrap_or_else(|| "recorded".into());
-            let pace: Pace = pace.parse().map_err(|e| feed_error(py, &e))?;
+            let pace: Pace = pace.parse()?;
             Source::Synthetic { config, pace }
         }
     };
     Ok(VenueFeed { feed, source })
 }
 
-fn bad(py: Python<'_>, message: String) -> PyErr {
-    errors::error(py, "FeedError", message, Some("FEED"))
+fn bad(message: String) -> Error {
+    Error::FeedArgument(message)
 }
 
-fn no_stream(py: Python<'_>, v: &MarketView, venue: &str, symbol: &str) -> PyErr {
+fn no_stream(v: &MarketView, venue: &str, symbol: &str) -> Error {
     let mut known: Vec<String> = v.streams.keys().map(|(v, s)| format!("{}:{s}", v.name())).collect();
     known.sort();
-    bad(py, format!("venue={venue} symbol={symbol}: no such stream (yet); streams={known:?}"))
+    bad(format!("venue={venue} symbol={symbol}: no such stream (yet); streams={known:?}"))
 }
 
-fn cross_dict<'py>(py: Python<'py>, cross: Cross) -> PyResult<Bound<'py, PyDict>> {
+fn cross_dict<'py>(py: Python<'py>, cross: Cross) -> Result<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     let (kind, pair) = match cross {
         Cross::None => ("none", None),
@@ -151,7 +219,7 @@ fn cross_dict<'py>(py: Python<'py>, cross: Cross) -> PyResult<Bound<'py, PyDict>
     Ok(d)
 }
 
-fn consolidated_levels<'py>(py: Python<'py>, levels: &[ConsolidatedLevel]) -> PyResult<Bound<'py, PyList>> {
+fn consolidated_levels<'py>(py: Python<'py>, levels: &[ConsolidatedLevel]) -> Result<Bound<'py, PyList>> {
     let out = PyList::empty(py);
     for l in levels {
         let d = PyDict::new(py);
@@ -176,11 +244,11 @@ pub struct PyMarket {
 }
 
 impl PyMarket {
-    fn stream<R>(&self, py: Python<'_>, venue: &str, symbol: &str, f: impl FnOnce(&StreamView) -> R) -> PyResult<R> {
-        let v = crate::feeds::venue(py, venue)?;
+    fn stream<R>(&self, venue: &str, symbol: &str, f: impl FnOnce(&StreamView) -> R) -> Result<R> {
+        let v = crate::feeds::venue(venue)?;
         self.inner.read(|view| match view.stream(v, symbol) {
             Some(s) => Ok(f(s)),
-            None => Err(no_stream(py, view, venue, symbol)),
+            None => Err(no_stream(view, venue, symbol)),
         })
     }
 }
@@ -198,28 +266,28 @@ impl PyMarket {
         ring_capacity: usize,
         depth: usize,
         publish_every: f64,
-    ) -> PyResult<Self> {
-        let feeds = venues.iter().map(|s| venue_feed(py, s)).collect::<PyResult<Vec<_>>>()?;
+    ) -> Result<Self> {
+        let feeds = venues.iter().map(|s| venue_feed(s)).collect::<Result<Vec<_>>>()?;
         let mut config = MarketConfig::new(feeds);
         for (name, legs) in instruments {
-            let legs = legs.into_iter().map(|(v, s)| Ok((venue(py, &v)?, s))).collect::<PyResult<Vec<_>>>()?;
+            let legs = legs.into_iter().map(|(v, s)| Ok((venue(&v)?, s))).collect::<Result<Vec<_>>>()?;
             config.instruments.push(Instrument { name, legs });
         }
         config.ring_capacity = ring_capacity;
         config.depth = depth;
         if !(publish_every.is_finite() && publish_every >= 0.0) {
-            return Err(bad(py, format!("publish_every={publish_every}: expected seconds >= 0")));
+            return Err(bad(format!("publish_every={publish_every}: expected seconds >= 0")));
         }
         config.publish_every = Duration::from_secs_f64(publish_every);
-        let inner = py.detach(|| Market::start(config)).map_err(|e| feed_error(py, &e))?;
+        let inner = py.detach(|| Market::start(config))?;
         Ok(PyMarket { inner })
     }
 
     /// Waits (GIL released) until every subscribed stream is live; raises `FeedError` if a
     /// venue's connector failed or `timeout` seconds pass.
-    fn wait_live(&self, py: Python<'_>, timeout: f64) -> PyResult<()> {
+    fn wait_live(&self, py: Python<'_>, timeout: f64) -> Result<()> {
         let t = Duration::from_secs_f64(timeout.max(0.0));
-        py.detach(|| self.inner.wait_live(t)).map_err(|e| feed_error(py, &e))
+        Ok(py.detach(|| self.inner.wait_live(t))?)
     }
 
     /// `(venue, symbol)` of every stream seen so far, sorted.
@@ -232,78 +300,38 @@ impl PyMarket {
 
     /// Sync state, counters and the best `depth` levels per side (exact text) of one stream.
     #[pyo3(signature = (venue, symbol, depth=10))]
-    fn book<'py>(&self, py: Python<'py>, venue: &str, symbol: &str, depth: usize) -> PyResult<Bound<'py, PyDict>> {
-        let (state, stats, bids, asks) = self.stream(py, venue, symbol, |s| {
+    fn book<'py>(&self, py: Python<'py>, venue: &str, symbol: &str, depth: usize) -> Result<Bound<'py, PyDict>> {
+        let (state, stats, bids, asks) = self.stream(venue, symbol, |s| {
             (format!("{:?}", s.state).to_lowercase(), s.stats, levels(&s.bids, depth), levels(&s.asks, depth))
         })?;
-        let d = PyDict::new(py);
-        d.set_item("venue", venue)?;
-        d.set_item("symbol", symbol)?;
-        d.set_item("state", state)?;
-        d.set_item("bids", bids)?;
-        d.set_item("asks", asks)?;
-        let s = PyDict::new(py);
-        for (k, v) in [
-            ("messages", stats.messages),
-            ("snapshots", stats.snapshots),
-            ("updates", stats.updates),
-            ("checksum_ok", stats.checksum_ok),
-            ("checksum_bad", stats.checksum_bad),
-            ("gaps", stats.gaps),
-            ("resyncs", stats.resyncs),
-            ("crossed", stats.crossed),
-            ("errors", stats.errors),
-            ("trades", stats.trades),
-        ] {
-            s.set_item(k, v)?;
-        }
-        d.set_item("stats", s)?;
-        Ok(d)
+        book_dict(py, venue, symbol, &state, bids, asks, &stats)
     }
 
     /// The L1 ring of one stream, oldest first (at most the `last` newest), as tuples
     /// `(seq, kind, side, price, qty, aggressor, trade_id, bid, ask, exchange_ts, receive_ts,
     /// normalized_ts)`.
     #[pyo3(signature = (venue, symbol, last=None))]
-    fn events(&self, py: Python<'_>, venue: &str, symbol: &str, last: Option<usize>) -> PyResult<Vec<EventRow>> {
-        self.stream(py, venue, symbol, |s| {
+    fn events(&self, venue: &str, symbol: &str, last: Option<usize>) -> Result<Vec<EventRow>> {
+        self.stream(venue, symbol, |s| {
             let skip = last.map_or(0, |n| s.ring.len().saturating_sub(n));
             s.ring.iter().skip(skip).map(|e| event_row(&e)).collect()
         })
     }
 
     /// Latency percentiles of one venue (ns) and connector counters.
-    fn venue_stats<'py>(&self, py: Python<'py>, venue: &str) -> PyResult<Bound<'py, PyDict>> {
-        let v = crate::feeds::venue(py, venue)?;
-        let Some((ex, rx, negative, counters, running, error)) = self.inner.read(|view| {
-            view.venue(v).map(|x| {
-                (
-                    x.latency.exchange_to_receive_summary(),
-                    x.latency.receive_to_normalized_summary(),
-                    x.latency.negative,
-                    serde_json::to_string(&x.counters).unwrap_or_default(),
-                    x.running,
-                    x.error.clone(),
-                )
-            })
-        }) else {
-            return Err(bad(py, format!("venue={venue}: not part of this market")));
+    fn venue_stats<'py>(&self, py: Python<'py>, venue: &str) -> Result<Bound<'py, PyDict>> {
+        let v = crate::feeds::venue(venue)?;
+        let Some(row) = self.inner.read(|view| view.venue(v).map(venue_row)) else {
+            return Err(bad(format!("venue={venue}: not part of this market")));
         };
-        let d = PyDict::new(py);
-        d.set_item("exchange_to_receive", summary(py, ex)?)?;
-        d.set_item("receive_to_normalized", summary(py, rx)?)?;
-        d.set_item("clock_skew_frames", negative)?;
-        d.set_item("counters_json", counters)?;
-        d.set_item("running", running)?;
-        d.set_item("error", error)?;
-        Ok(d)
+        venue_stats_dict(py, row)
     }
 
     /// The consolidated book of `instrument`: levels with per-venue quantities, BBO, microprice
     /// and whether venues are crossed or locked between them.
     #[pyo3(signature = (instrument, depth=10))]
-    fn consolidated<'py>(&self, py: Python<'py>, instrument: &str, depth: usize) -> PyResult<Bound<'py, PyDict>> {
-        let c = self.inner.consolidated(instrument, depth).map_err(|e| feed_error(py, &e))?;
+    fn consolidated<'py>(&self, py: Python<'py>, instrument: &str, depth: usize) -> Result<Bound<'py, PyDict>> {
+        let c = self.inner.consolidated(instrument, depth)?;
         let d = PyDict::new(py);
         d.set_item("instrument", instrument)?;
         d.set_item("bids", consolidated_levels(py, c.bids())?)?;

@@ -9,16 +9,17 @@
 //!
 //! # Shutdown and drop
 //!
-//! `Pipeline::shutdown` in Rust waits for the subscriptions to take the last outputs. From
-//! Python nobody may be polling, so `shutdown` runs the engine's shutdown on a helper thread
-//! while this thread (GIL released) moves everything published into each subscription's
-//! backlog — it never waits on a reader; the outputs stay readable with `poll`. A pipeline
-//! dropped without `shutdown` does the same on a detached thread: Python never waits for it,
-//! accepted commands are still processed and journaled, the threads end shortly after.
+//! From Python nobody may be polling, so `shutdown` uses the engine's
+//! `pipeline::shutdown_draining` (GIL released), which never waits on a reader; the outputs
+//! stay readable with `poll`. A pipeline dropped without `shutdown` stops the same way in the
+//! background (`pipeline::shutdown_in_background`): Python never waits for it, accepted
+//! commands are still processed and journaled, the threads end shortly after.
 
 mod gateway;
 mod outputs;
 mod wire;
+
+pub(crate) use wire::WireError;
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -26,47 +27,27 @@ use std::time::Duration;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use wintermute_engine::analytics::{rate, LatencySummary};
-use wintermute_engine::bench::{self, BenchConfig, BenchError, JournalMode};
+use wintermute_engine::bench::{self, BenchConfig, JournalMode};
+use wintermute_engine::pipeline::output_record::{OUTCOMES, OUTPUT_FIELDS, OUTPUT_SIZE, RISK_CODES};
 use wintermute_engine::pipeline::{
-    available_cores, Control, ControlError, Pipeline, PipelineError, PipelineStats, RecoveryInfo, Shutdown, Topology,
+    available_cores, shutdown_draining, shutdown_in_background, BufferedSubscription, Control, Pipeline, PipelineStats,
+    RecoveryInfo, SharedSubscription, Topology,
 };
 use wintermute_engine::wait::WaitStrategy;
 
-use crate::errors;
-use crate::journal::journal_error;
+use crate::errors::{Error, Result};
+use crate::journal::torn_tail_dict;
 use gateway::{Instruments, PyGateway};
-use outputs::{PySubscription, SharedSubscription, SubscriptionState, OUTPUT_SIZE, RISK_CODES};
+use outputs::PySubscription;
 
-/// Maps a pipeline error.
-fn pipeline_error(py: Python<'_>, e: &PipelineError) -> PyErr {
-    match e {
-        PipelineError::Instrument(e) => errors::instrument_error(py, e),
-        PipelineError::Journal(e) => journal_error(py, e),
-        PipelineError::Config { .. } => errors::error(py, "ConfigError", e.to_string(), Some("PIPELINE_CONFIG")),
-        PipelineError::Risk(_) => errors::error(py, "WintermuteError", e.to_string(), Some("RISK")),
-        _ => errors::error(py, "WintermuteError", e.to_string(), Some("PIPELINE")),
-    }
+/// A limits table that does not parse.
+fn limits_error(e: serde_json::Error) -> Error {
+    Error::Config { message: format!("limits: {e}"), reason: "CONFIG" }
 }
 
-fn wire_error(py: Python<'_>, e: &wire::WireError) -> PyErr {
-    match e {
-        wire::WireError::Instrument(e) => errors::instrument_error(py, e),
-        _ => errors::error(py, "ConfigError", e.to_string(), Some("PIPELINE_CONFIG")),
-    }
-}
-
-/// Maps a refused runtime control.
-fn control_error(py: Python<'_>, e: &ControlError) -> PyErr {
-    let reason = match e {
-        ControlError::Stopped { .. } => "CONTROL_STOPPED",
-        ControlError::Timeout { .. } => "CONTROL_TIMEOUT",
-        ControlError::NoRisk { .. } => "NO_RISK",
-        ControlError::NoJournal { .. } => "NO_JOURNAL",
-        ControlError::Risk { source, .. } => source.code(),
-        ControlError::Halted { .. } => "JOURNAL_HALTED",
-        ControlError::Snapshot { .. } => "SNAPSHOT",
-    };
-    errors::error(py, "ControlError", e.to_string(), Some(reason))
+/// `stats` or `shutdown` while another `shutdown` runs, or after one failed.
+fn not_finished() -> Error {
+    Error::other("PIPELINE", "the pipeline is shutting down, or failed to (see the error shutdown raised)")
 }
 
 /// What `shutdown` returned, kept for a second call.
@@ -74,22 +55,6 @@ struct Finished {
     stats: PipelineStats,
     last_seq: u64,
     books: Vec<(String, String)>,
-}
-
-/// Runs the engine's shutdown on a helper thread while this one keeps every subscription
-/// drained into its backlog (so the matching stage never waits for a Python reader).
-fn shutdown_draining(pipeline: Pipeline, subs: &[SharedSubscription]) -> Result<Shutdown, PipelineError> {
-    let drain = || subs.iter().for_each(|s| outputs::lock(s).drain_to_backlog());
-    let handle = std::thread::Builder::new()
-        .name("wm-py-shutdown".into())
-        .spawn(move || pipeline.shutdown())
-        .map_err(|source| PipelineError::Spawn { name: "wm-py-shutdown", source })?;
-    while !handle.is_finished() {
-        drain();
-        std::thread::sleep(Duration::from_micros(200));
-    }
-    drain();
-    handle.join().unwrap_or(Err(PipelineError::ThreadPanicked { name: "wm-py-shutdown" }))
 }
 
 /// The threaded engine. See the module docs.
@@ -119,17 +84,18 @@ impl PyPipeline {
     /// Starts the pipeline from a JSON config (see `wintermute.config.EngineConfig.to_json`):
     /// recovers the books from the journal, if one is configured, then starts the threads.
     #[new]
-    fn new(py: Python<'_>, config: &str) -> PyResult<Self> {
-        let config = wire::parse(config).map_err(|e| wire_error(py, &e))?;
+    fn new(py: Python<'_>, config: &str) -> Result<Self> {
+        let config = wire::parse(config)?;
         let instruments = Arc::new(Instruments { specs: config.instruments.clone() });
-        let (pipeline, handles) = py.detach(|| Pipeline::start(config)).map_err(|e| pipeline_error(py, &e))?;
+        let (pipeline, handles) = py.detach(|| Pipeline::start(config))?;
         let (control, recovery) = (pipeline.control(), pipeline.recovery().clone());
         let mut gateways = Vec::with_capacity(handles.gateways.len());
         for g in handles.gateways {
             let (id, gateway, instruments) = (g.id(), Mutex::new(g), Arc::clone(&instruments));
             gateways.push(Py::new(py, PyGateway { id, gateway, instruments })?);
         }
-        let shared_subscriptions: Vec<_> = handles.subscriptions.into_iter().map(SubscriptionState::shared).collect();
+        let shared_subscriptions: Vec<_> =
+            handles.subscriptions.into_iter().map(BufferedSubscription::shared).collect();
         let subscriptions = shared_subscriptions
             .iter()
             .enumerate()
@@ -148,8 +114,9 @@ impl PyPipeline {
     }
 
     /// What recovery did at start: `{"snapshot": path or None, "snapshot_warnings": [..],
-    /// "replayed": n, "controls": n, "journal_seq": n, "truncated": text or None}`.
-    fn recovery<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    /// "replayed": n, "controls": n, "journal_seq": n, "truncated": None or the torn tail cut off,
+    /// as `Engine.open_journal` reports it}`.
+    fn recovery<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyDict>> {
         let r = &self.recovery;
         let d = PyDict::new(py);
         d.set_item("snapshot", r.snapshot.as_ref().map(|p| p.display().to_string()))?;
@@ -159,47 +126,38 @@ impl PyPipeline {
         d.set_item("replayed", r.replayed)?;
         d.set_item("controls", r.controls)?;
         d.set_item("journal_seq", r.journal_seq)?;
-        let truncated = r
-            .truncated
-            .as_ref()
-            .map(|t| format!("segment={} offset={} reason={}", t.segment.display(), t.offset, t.reason));
-        d.set_item("truncated", truncated)?;
+        d.set_item("truncated", torn_tail_dict(py, r.truncated.as_ref())?)?;
         Ok(d)
     }
 
     /// Sets an account's pre-trade limits (the JSON of a `wintermute.config` limits table).
     /// Returns once the risk stage applied it: every command submitted afterwards is checked
     /// against them. Returns the control's journal sequence number (0 without a journal).
-    fn set_limits(&self, py: Python<'_>, account: u32, limits: &str) -> PyResult<u64> {
-        let limits: wire::Limits = serde_json::from_str(limits)
-            .map_err(|e| errors::error(py, "ConfigError", format!("limits: {e}"), Some("CONFIG")))?;
+    fn set_limits(&self, py: Python<'_>, account: u32, limits: &str) -> Result<u64> {
+        let limits: wire::Limits = serde_json::from_str(limits).map_err(limits_error)?;
         let limits = limits.limits();
-        py.detach(|| self.control.set_limits(account, limits)).map_err(|e| control_error(py, &e))
+        Ok(py.detach(|| self.control.set_limits(account, limits))?)
     }
 
     /// Sets the limits of accounts seen for the first time (`None`: their orders are refused).
     #[pyo3(signature = (limits=None))]
-    fn set_default_limits(&self, py: Python<'_>, limits: Option<&str>) -> PyResult<u64> {
+    fn set_default_limits(&self, py: Python<'_>, limits: Option<&str>) -> Result<u64> {
         let limits = match limits {
             None => None,
-            Some(text) => Some(
-                serde_json::from_str::<wire::Limits>(text)
-                    .map_err(|e| errors::error(py, "ConfigError", format!("limits: {e}"), Some("CONFIG")))?
-                    .limits(),
-            ),
+            Some(text) => Some(serde_json::from_str::<wire::Limits>(text).map_err(limits_error)?.limits()),
         };
-        py.detach(|| self.control.set_default_limits(limits)).map_err(|e| control_error(py, &e))
+        Ok(py.detach(|| self.control.set_default_limits(limits))?)
     }
 
     /// Engages (`True`) or releases a kill switch: one account's, or the global one when
     /// `account` is `None`. New orders and amends are refused while engaged; cancels pass.
     #[pyo3(signature = (engaged, account=None))]
-    fn set_kill_switch(&self, py: Python<'_>, engaged: bool, account: Option<u32>) -> PyResult<u64> {
+    fn set_kill_switch(&self, py: Python<'_>, engaged: bool, account: Option<u32>) -> Result<u64> {
         let result = py.detach(|| match account {
             Some(a) => self.control.set_account_kill(a, engaged),
             None => self.control.set_global_kill(engaged),
         });
-        result.map_err(|e| control_error(py, &e))
+        Ok(result?)
     }
 
     /// Moves an instrument's reference price (price band centre, mark for exposures) to an
@@ -209,16 +167,16 @@ impl PyPipeline {
         py: Python<'_>,
         instrument: &Bound<'_, PyAny>,
         price: &Bound<'_, PyAny>,
-    ) -> PyResult<u64> {
-        let id = self.instruments.resolve(py, instrument)?;
-        let ticks = self.instruments.price(py, id, "price", price)?;
-        py.detach(|| self.control.set_reference_price(id, ticks)).map_err(|e| control_error(py, &e))
+    ) -> Result<u64> {
+        let id = self.instruments.resolve(instrument)?;
+        let ticks = self.instruments.price(id, "price", price)?;
+        Ok(py.detach(|| self.control.set_reference_price(id, ticks))?)
     }
 
     /// Writes a snapshot of the books and the risk state now (needs a journal); returns
     /// `{"journal_seq": n, "path": str}`.
-    fn snapshot<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let info = py.detach(|| self.control.snapshot()).map_err(|e| control_error(py, &e))?;
+    fn snapshot<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyDict>> {
+        let info = py.detach(|| self.control.snapshot())?;
         let d = PyDict::new(py);
         d.set_item("journal_seq", info.journal_seq)?;
         d.set_item("path", info.path.display().to_string())?;
@@ -250,18 +208,13 @@ impl PyPipeline {
 
     /// What was measured so far (at most one stats interval old; after shutdown, the final
     /// stats). See `stats_dict` for the keys.
-    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn stats<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyDict>> {
         let live = self.running().as_ref().map(Pipeline::stats);
         match live {
             Some(s) => stats_dict(py, &s),
             None => match self.finished.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
                 Some(f) => stats_dict(py, &f.stats),
-                None => Err(errors::error(
-                    py,
-                    "WintermuteError",
-                    "the pipeline is shutting down, or failed to (see the error shutdown raised)".into(),
-                    Some("PIPELINE"),
-                )),
+                None => Err(not_finished()),
             },
         }
     }
@@ -270,29 +223,24 @@ impl PyPipeline {
     /// Returns `{"stats": ..., "last_seq": int, "books": {symbol: snapshot JSON}}` (the JSON
     /// of `Engine.snapshot`, restorable with `Engine.restore`). The outputs published until
     /// then stay readable from the subscriptions. A second call returns the same result.
-    fn shutdown<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+    fn shutdown<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyDict>> {
         let taken = self.running().take();
         if let Some(pipeline) = taken {
             let subs = &self.shared_subscriptions;
-            let done = py.detach(|| shutdown_draining(pipeline, subs)).map_err(|e| pipeline_error(py, &e))?;
+            let done = py.detach(|| shutdown_draining(pipeline, subs))?;
             let books = done
                 .engine
                 .books()
                 .iter()
                 .map(|b| Ok((b.spec().symbol.clone(), serde_json::to_string(&b.snapshot())?)))
                 .collect::<Result<Vec<_>, serde_json::Error>>()
-                .map_err(|e| errors::error(py, "WintermuteError", e.to_string(), Some("SNAPSHOT")))?;
+                .map_err(|e| Error::SnapshotJson { reason: "SNAPSHOT", message: e.to_string() })?;
             let finished = Finished { stats: done.stats, last_seq: done.last_seq, books };
             *self.finished.lock().unwrap_or_else(PoisonError::into_inner) = Some(finished);
         }
         let finished = self.finished.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(f) = finished.as_ref() else {
-            return Err(errors::error(
-                py,
-                "WintermuteError",
-                "the pipeline is shutting down, or failed to (see the error shutdown raised)".into(),
-                Some("PIPELINE"),
-            ));
+            return Err(not_finished());
         };
         let d = PyDict::new(py);
         d.set_item("stats", stats_dict(py, &f.stats)?)?;
@@ -310,15 +258,7 @@ impl Drop for PyPipeline {
     fn drop(&mut self) {
         // Never make Python wait: stop in the background (see the module docs).
         if let Some(pipeline) = self.running.get_mut().unwrap_or_else(PoisonError::into_inner).take() {
-            let subs = self.shared_subscriptions.clone();
-            let spawned = std::thread::Builder::new()
-                .name("wm-py-drop".into())
-                .spawn(move || drop(shutdown_draining(pipeline, &subs)));
-            if let Err(e) = spawned {
-                // No thread: the pipeline (moved into the closure) is dropped here instead,
-                // which stops it the same way but waits for it.
-                drop(e);
-            }
+            shutdown_in_background(pipeline, self.shared_subscriptions.clone());
         }
     }
 }
@@ -333,7 +273,7 @@ fn wait_text(w: WaitStrategy) -> String {
     }
 }
 
-fn latency_dict<'py>(py: Python<'py>, s: &LatencySummary) -> PyResult<Bound<'py, PyDict>> {
+fn latency_dict<'py>(py: Python<'py>, s: &LatencySummary) -> Result<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("count", s.count)?;
     d.set_item("min_ns", s.min_ns)?;
@@ -353,7 +293,7 @@ fn latency_dict<'py>(py: Python<'py>, s: &LatencySummary) -> PyResult<Bound<'py,
 /// capacity, high_water, full_events), `gateways` (gateway, submitted, full_events, capacity),
 /// `threads` (name, wait, core, pinned), `recovered_records`, `journal_syncs`, `journal_rolls`
 /// (rolls, prepared, roller_failures, populate_failures, longest_ns).
-fn stats_dict<'py>(py: Python<'py>, s: &PipelineStats) -> PyResult<Bound<'py, PyDict>> {
+fn stats_dict<'py>(py: Python<'py>, s: &PipelineStats) -> Result<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item(
         "topology",
@@ -440,12 +380,12 @@ fn stats_dict<'py>(py: Python<'py>, s: &PipelineStats) -> PyResult<Bound<'py, Py
 /// `"risk"` sections filled with their own defaults, and `"cores"`.
 #[pyfunction]
 #[pyo3(signature = (cores=None))]
-fn pipeline_defaults(cores: Option<usize>) -> PyResult<String> {
+fn pipeline_defaults(cores: Option<usize>) -> Result<String> {
     let cores = cores.unwrap_or_else(available_cores).max(1);
-    let mut value = serde_json::to_value(wire::defaults(cores)).map_err(|e| errors::type_error(e.to_string()))?;
+    let mut value = serde_json::to_value(wire::defaults(cores)).map_err(|e| Error::type_error(e.to_string()))?;
     if let serde_json::Value::Object(map) = &mut value {
-        let journal = serde_json::to_value(wire::journal_defaults()).map_err(|e| errors::type_error(e.to_string()))?;
-        let risk = serde_json::to_value(wire::risk_defaults()).map_err(|e| errors::type_error(e.to_string()))?;
+        let journal = serde_json::to_value(wire::journal_defaults()).map_err(|e| Error::type_error(e.to_string()))?;
+        let risk = serde_json::to_value(wire::risk_defaults()).map_err(|e| Error::type_error(e.to_string()))?;
         map.insert("journal".into(), journal);
         map.insert("risk".into(), risk);
         map.insert("cores".into(), cores.into());
@@ -473,8 +413,8 @@ fn pipeline_bench<'py>(
     dir: Option<String>,
     seed: u64,
     book_deltas: bool,
-) -> PyResult<Bound<'py, PyDict>> {
-    let bad = |why: String| errors::error(py, "WintermuteError", why, Some("BENCH"));
+) -> Result<Bound<'py, PyDict>> {
+    let bad = |why: String| Error::other("BENCH", why);
     let journal = JournalMode::parse(journal).map_err(|e| bad(e.to_string()))?;
     let mut config =
         BenchConfig { seconds, pin, dir: dir.map(Into::into), seed, book_deltas, ..BenchConfig::new(rate, journal) };
@@ -491,7 +431,7 @@ fn pipeline_bench<'py>(
         "spin" => Some(WaitStrategy::BusySpin),
         w => return Err(bad(format!("wait={w:?}: expected auto, park, yield or spin"))),
     };
-    let r = py.detach(|| bench::run(&config)).map_err(|e: BenchError| bad(e.to_string()))?;
+    let r = py.detach(|| bench::run(&config)).map_err(|e| bad(e.to_string()))?;
     let d = PyDict::new(py);
     d.set_item("system", &r.system)?;
     d.set_item("offered_ops_per_s", r.offered_ops_per_s)?;
@@ -514,5 +454,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pipeline_bench, m)?)?;
     m.add("PIPELINE_OUTPUT_SIZE", OUTPUT_SIZE)?;
     m.add("PIPELINE_RISK_CODES", RISK_CODES.to_vec())?;
+    m.add("PIPELINE_OUTPUT_FIELDS", OUTPUT_FIELDS.to_vec())?;
+    m.add("PIPELINE_OUTCOMES", OUTCOMES.to_vec())?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use wintermute_core::records::encode_command;
 use wintermute_core::workload::{self, Workload};
 use wintermute_core::Command;
 
-use crate::errors;
+use crate::errors::{Error, Result};
 
 fn records(cmds: &[Command]) -> Vec<u8> {
     cmds.iter().flat_map(encode_command).collect()
@@ -19,7 +19,7 @@ fn records(cmds: &[Command]) -> Vec<u8> {
 /// Names: `exchange_core`, `feed`, `python`, `sweep`, `deep_queue`, `big_book`.
 #[pyfunction]
 #[pyo3(signature = (name, seed=42, commands=1_000_000))]
-fn generate_workload<'py>(py: Python<'py>, name: &str, seed: u64, commands: usize) -> PyResult<Bound<'py, PyDict>> {
+fn generate_workload<'py>(py: Python<'py>, name: &str, seed: u64, commands: usize) -> Result<Bound<'py, PyDict>> {
     let make: fn(u64, usize) -> Workload = match name {
         "exchange_core" => workload::exchange_core_mix,
         "feed" => workload::feed_mix,
@@ -28,13 +28,11 @@ fn generate_workload<'py>(py: Python<'py>, name: &str, seed: u64, commands: usiz
         "deep_queue" => |_, n| workload::deep_queue(n.max(1)),
         "big_book" => |s, n| workload::big_book(s, 1_000_000, n),
         other => {
-            return Err(errors::error(
-                py,
-                "WintermuteError",
+            return Err(Error::other(
+                "UNKNOWN_WORKLOAD",
                 format!(
                     "unknown workload {other:?}: expected exchange_core, feed, python, sweep, deep_queue or big_book"
                 ),
-                Some("UNKNOWN_WORKLOAD"),
             ))
         }
     };

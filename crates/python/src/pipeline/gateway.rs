@@ -8,13 +8,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
-use pyo3::types::PyString;
-use wintermute_core::records::{self, COMMAND_SIZE};
-use wintermute_core::{Command, InstrumentId, InstrumentSpec, Side};
-use wintermute_engine::pipeline::{Gateway, SubmitError};
+use wintermute_core::records;
+use wintermute_core::{Command, InstrumentId, InstrumentSpec};
+use wintermute_engine::pipeline::record_batch::submit_records;
+use wintermute_engine::pipeline::Gateway;
 
-use crate::convert::{invalid, new_order, parse_side, price_ticks, qty_lots};
-use crate::errors;
+use crate::convert::{
+    command_records, instrument_id, known_id, new_order, parse_side, price_ticks, qty_lots, side_code,
+};
+use crate::errors::Result;
 
 /// The instruments of a pipeline, by id, for conversions.
 #[derive(Debug)]
@@ -23,52 +25,22 @@ pub(crate) struct Instruments {
 }
 
 impl Instruments {
-    pub(crate) fn resolve(&self, py: Python<'_>, instrument: &Bound<'_, PyAny>) -> PyResult<InstrumentId> {
-        if let Ok(s) = instrument.cast::<PyString>() {
-            let s = s.to_str()?;
-            return self.specs.iter().position(|spec| spec.symbol == s).map(|i| i as InstrumentId).ok_or_else(|| {
-                errors::error(
-                    py,
-                    "UnknownInstrumentError",
-                    format!("unknown instrument symbol={s:?}"),
-                    Some("UNKNOWN_INSTRUMENT"),
-                )
-            });
-        }
-        let id: InstrumentId = instrument
-            .extract()
-            .map_err(|_| errors::type_error("instrument: expected a symbol (str) or an instrument id (int)".into()))?;
-        if (id as usize) >= self.specs.len() {
-            return Err(errors::error(
-                py,
-                "UnknownInstrumentError",
-                format!("unknown instrument id={id}"),
-                Some("UNKNOWN_INSTRUMENT"),
-            ));
-        }
-        Ok(id)
+    pub(crate) fn resolve(&self, instrument: &Bound<'_, PyAny>) -> Result<InstrumentId> {
+        let by_symbol = |s: &str| self.specs.iter().position(|spec| spec.symbol == s).map(|i| i as InstrumentId);
+        instrument_id(instrument, by_symbol, self.specs.len())
     }
 
-    pub(crate) fn price(&self, py: Python<'_>, id: InstrumentId, field: &str, v: &Bound<'_, PyAny>) -> PyResult<i64> {
-        price_ticks(py, &self.specs[id as usize], field, v)
+    pub(crate) fn check(&self, id: InstrumentId) -> Result<InstrumentId> {
+        known_id(id, self.specs.len())
     }
 
-    fn qty(&self, py: Python<'_>, id: InstrumentId, field: &str, v: &Bound<'_, PyAny>) -> PyResult<i64> {
-        qty_lots(py, &self.specs[id as usize], field, v)
+    pub(crate) fn price(&self, id: InstrumentId, field: &str, v: &Bound<'_, PyAny>) -> Result<i64> {
+        price_ticks(&self.specs[id as usize], field, v)
     }
-}
 
-/// Maps a refused submit (the command was not taken).
-pub(crate) fn submit_error(py: Python<'_>, e: &SubmitError, accepted: Option<usize>) -> PyErr {
-    let (class, reason) = match e {
-        SubmitError::Full { .. } => ("GatewayFullError", "GATEWAY_FULL"),
-        SubmitError::Closed { .. } => ("GatewayClosedError", "GATEWAY_CLOSED"),
-    };
-    let message = match accepted {
-        Some(n) => format!("{e} (after {n} commands of the batch were accepted)"),
-        None => e.to_string(),
-    };
-    errors::error(py, class, message, Some(reason))
+    fn qty(&self, id: InstrumentId, field: &str, v: &Bound<'_, PyAny>) -> Result<i64> {
+        qty_lots(&self.specs[id as usize], field, v)
+    }
 }
 
 /// A producer handle into the pipeline. Thread-safe; give each producer thread its own.
@@ -81,9 +53,9 @@ pub struct PyGateway {
 
 impl PyGateway {
     /// Submits one command with the GIL released (the gateway may wait for room).
-    fn send(&self, py: Python<'_>, id: InstrumentId, cmd: Command) -> PyResult<u64> {
+    fn send(&self, py: Python<'_>, id: InstrumentId, cmd: Command) -> Result<u64> {
         let result = py.detach(|| self.gateway.lock().unwrap_or_else(PoisonError::into_inner).submit(id, cmd));
-        result.map(|c| c.seq).map_err(|e| submit_error(py, &e, None))
+        Ok(result?.seq)
     }
 }
 
@@ -112,17 +84,16 @@ impl PyGateway {
         post_only: bool,
         display_qty: Option<&Bound<'_, PyAny>>,
         stp: &str,
-    ) -> PyResult<u64> {
-        let id = self.instruments.resolve(py, instrument)?;
+    ) -> Result<u64> {
+        let id = self.instruments.resolve(instrument)?;
         let spec = &self.instruments.specs[id as usize];
-        let order =
-            new_order(py, spec, order_id, side, qty, price, account, order_type, tif, post_only, display_qty, stp)?;
+        let order = new_order(spec, order_id, side, qty, price, account, order_type, tif, post_only, display_qty, stp)?;
         self.send(py, id, Command::New(order))
     }
 
     /// Submits a cancel; returns its command number.
-    fn cancel(&self, py: Python<'_>, instrument: &Bound<'_, PyAny>, order_id: u64) -> PyResult<u64> {
-        let id = self.instruments.resolve(py, instrument)?;
+    fn cancel(&self, py: Python<'_>, instrument: &Bound<'_, PyAny>, order_id: u64) -> Result<u64> {
+        let id = self.instruments.resolve(instrument)?;
         self.send(py, id, Command::Cancel { order_id })
     }
 
@@ -135,10 +106,10 @@ impl PyGateway {
         order_id: u64,
         price: Option<&Bound<'_, PyAny>>,
         qty: Option<&Bound<'_, PyAny>>,
-    ) -> PyResult<u64> {
-        let id = self.instruments.resolve(py, instrument)?;
-        let price = price.map(|p| self.instruments.price(py, id, "price", p)).transpose()?;
-        let qty = qty.map(|q| self.instruments.qty(py, id, "qty", q)).transpose()?;
+    ) -> Result<u64> {
+        let id = self.instruments.resolve(instrument)?;
+        let price = price.map(|p| self.instruments.price(id, "price", p)).transpose()?;
+        let qty = qty.map(|q| self.instruments.qty(id, "qty", q)).transpose()?;
         self.send(py, id, Command::Amend { order_id, price, qty })
     }
 
@@ -150,9 +121,9 @@ impl PyGateway {
         instrument: &Bound<'_, PyAny>,
         account: Option<u32>,
         side: Option<&str>,
-    ) -> PyResult<u64> {
-        let id = self.instruments.resolve(py, instrument)?;
-        let side = side.map(|s| parse_side(py, s)).transpose()?;
+    ) -> Result<u64> {
+        let id = self.instruments.resolve(instrument)?;
+        let side = side.map(parse_side).transpose()?;
         self.send(py, id, Command::MassCancel { account, side })
     }
 
@@ -174,17 +145,16 @@ impl PyGateway {
         stp: u8,
         post_only: bool,
         display_qty: i64,
-    ) -> PyResult<u64> {
-        let id = self.check(py, instrument)?;
+    ) -> Result<u64> {
+        let id = self.instruments.check(instrument)?;
         let order =
-            records::new_order(order_id, account, side, order_type, tif, stp, post_only, price, qty, display_qty)
-                .map_err(|e| errors::order_error(py, &e))?;
+            records::new_order(order_id, account, side, order_type, tif, stp, post_only, price, qty, display_qty)?;
         self.send(py, id, Command::New(order))
     }
 
     /// Integer fast path: cancel. Returns its command number.
-    fn cancel_ticks(&self, py: Python<'_>, instrument: InstrumentId, order_id: u64) -> PyResult<u64> {
-        let id = self.check(py, instrument)?;
+    fn cancel_ticks(&self, py: Python<'_>, instrument: InstrumentId, order_id: u64) -> Result<u64> {
+        let id = self.instruments.check(instrument)?;
         self.send(py, id, Command::Cancel { order_id })
     }
 
@@ -197,8 +167,8 @@ impl PyGateway {
         order_id: u64,
         price: Option<i64>,
         qty: Option<i64>,
-    ) -> PyResult<u64> {
-        let id = self.check(py, instrument)?;
+    ) -> Result<u64> {
+        let id = self.instruments.check(instrument)?;
         self.send(py, id, Command::Amend { order_id, price, qty })
     }
 
@@ -210,14 +180,9 @@ impl PyGateway {
         instrument: InstrumentId,
         account: Option<u32>,
         side: Option<u8>,
-    ) -> PyResult<u64> {
-        let id = self.check(py, instrument)?;
-        let side = match side {
-            None => None,
-            Some(0) => Some(Side::Buy),
-            Some(1) => Some(Side::Sell),
-            Some(s) => return Err(invalid(py, format!("side={s}: expected 0 (buy), 1 (sell) or None"))),
-        };
+    ) -> Result<u64> {
+        let id = self.instruments.check(instrument)?;
+        let side = side_code(side)?;
         self.send(py, id, Command::MassCancel { account, side })
     }
 
@@ -231,38 +196,12 @@ impl PyGateway {
         py: Python<'_>,
         instrument: InstrumentId,
         commands: PyReadonlyArray1<'_, u8>,
-    ) -> PyResult<(u64, usize)> {
-        let id = self.check(py, instrument)?;
-        let input =
-            commands.as_slice().map_err(|_| errors::type_error("commands must be a contiguous array".into()))?;
-        if input.len() % COMMAND_SIZE != 0 {
-            return Err(errors::type_error(format!(
-                "commands: {} bytes is not a whole number of {COMMAND_SIZE}-byte records",
-                input.len()
-            )));
-        }
-        let record = |c: &[u8]| records::decode_command(c.try_into().expect("chunks_exact yields whole records"));
-        for (i, chunk) in input.chunks_exact(COMMAND_SIZE).enumerate() {
-            if let Err(e) = record(chunk) {
-                let message = format!("commands[{i}]: {e}; nothing was submitted");
-                return Err(errors::error(py, "InvalidOrderError", message, Some(e.reason().code())));
-            }
-        }
-        let outcome = py.detach(|| {
-            let mut gateway = self.gateway.lock().unwrap_or_else(PoisonError::into_inner);
-            // Numbers are consecutive: the gateway is ours while the lock is held.
-            let first = gateway.stats().submitted + 1;
-            for (i, chunk) in input.chunks_exact(COMMAND_SIZE).enumerate() {
-                let cmd = record(chunk).expect("validated above");
-                match gateway.submit(id, cmd) {
-                    Ok(_) => {}
-                    Err(SubmitError::Full { .. }) => return Ok((first, i)),
-                    Err(e) => return Err((e, i)),
-                }
-            }
-            Ok((first, input.len() / COMMAND_SIZE))
-        });
-        outcome.map_err(|(e, n)| submit_error(py, &e, Some(n)))
+    ) -> Result<(u64, usize)> {
+        let id = self.instruments.check(instrument)?;
+        let input = command_records(&commands)?;
+        let submit = || submit_records(&mut self.gateway.lock().unwrap_or_else(PoisonError::into_inner), id, input);
+        let done = py.detach(submit)?;
+        Ok((done.first_seq, done.accepted))
     }
 
     /// Commands this gateway accepted so far (waits, GIL released, for a submit in progress
@@ -276,19 +215,5 @@ impl PyGateway {
     #[getter]
     fn closed(&self, py: Python<'_>) -> bool {
         py.detach(|| self.gateway.lock().unwrap_or_else(PoisonError::into_inner).is_closed())
-    }
-}
-
-impl PyGateway {
-    fn check(&self, py: Python<'_>, id: InstrumentId) -> PyResult<InstrumentId> {
-        if (id as usize) >= self.instruments.specs.len() {
-            return Err(errors::error(
-                py,
-                "UnknownInstrumentError",
-                format!("unknown instrument id={id}"),
-                Some("UNKNOWN_INSTRUMENT"),
-            ));
-        }
-        Ok(id)
     }
 }

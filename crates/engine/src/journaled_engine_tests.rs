@@ -1,0 +1,178 @@
+use std::time::Duration;
+
+use wintermute_core::records::{decode_command, encode_command, kind, COMMAND_SIZE, EVENT_SIZE};
+use wintermute_core::{Command, Event, InstrumentSpec, NewOrder, RejectReason, Side};
+
+use super::*;
+use crate::journal::{FsyncPolicy, JournalConfig};
+
+fn spec(symbol: &str) -> InstrumentSpec {
+    InstrumentSpec::from_decimals(symbol, "0.01", "0.001", "0.001", "100", "1", "1000000").expect("valid spec")
+}
+
+fn config(dir: &std::path::Path) -> JournalConfig {
+    JournalConfig::new(dir).fsync(FsyncPolicy::None)
+}
+
+fn buy(order_id: u64, price: i64) -> Command {
+    Command::New(NewOrder::limit(order_id, 1, Side::Buy, price, 1_000))
+}
+
+fn with_btc() -> JournaledEngine {
+    let mut e = JournaledEngine::new();
+    assert_eq!(e.add_instrument(spec("BTC-USD")).expect("defined"), 0);
+    e
+}
+
+#[test]
+fn journaled_commands_are_replayed_when_the_journal_is_opened_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut live = with_btc();
+    let opened = live.open_journal(config(dir.path())).expect("open");
+    assert_eq!((opened.report.records, opened.replayed, opened.snapshot), (0, 0, None));
+    live.execute(0, &buy(1, 100), &mut Vec::new()).expect("runs");
+    live.execute(0, &buy(2, 101), &mut Vec::new()).expect("runs");
+    // Refused by the book, journaled all the same: replay refuses it again.
+    assert!(matches!(live.execute(0, &buy(2, 102), &mut Vec::new()), Err(JournaledError::Order(_))));
+    assert_eq!(live.journal_seq(), Some(3));
+    live.close_journal().expect("close");
+    assert_eq!(live.journal_seq(), None);
+
+    let mut again = with_btc();
+    let opened = again.open_journal(config(dir.path())).expect("reopen");
+    assert_eq!((opened.replayed, opened.refused), (3, 1));
+    assert_eq!(again.engine().book(0).order_count(), 2);
+    assert_eq!(again.engine().book(0).best_bid(), Some((101, 1_000)));
+}
+
+#[test]
+fn recovery_starts_from_the_snapshot_written_on_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut live = with_btc();
+    assert!(matches!(live.write_snapshot(), Err(JournaledError::NoJournal { .. })));
+    live.open_journal(config(dir.path())).expect("open");
+    live.execute(0, &buy(1, 100), &mut Vec::new()).expect("runs");
+    let path = live.write_snapshot().expect("snapshot");
+    live.execute(0, &buy(2, 150), &mut Vec::new()).expect("runs");
+    live.sync_journal().expect("sync");
+    drop(live);
+
+    let mut again = with_btc();
+    let opened = again.open_journal(config(dir.path())).expect("reopen");
+    assert_eq!(opened.snapshot.as_deref(), Some(path.as_path()));
+    assert_eq!(opened.replayed, 1, "only the record after the snapshot");
+    assert_eq!(again.engine().book(0).order_count(), 2);
+}
+
+#[test]
+fn the_journal_must_hold_the_whole_history_of_the_same_instruments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut late = with_btc();
+    late.execute(0, &buy(1, 100), &mut Vec::new()).expect("runs unjournaled");
+    assert!(matches!(late.open_journal(config(dir.path())), Err(JournaledError::NotFresh)));
+
+    let mut live = with_btc();
+    live.open_journal(config(dir.path())).expect("open");
+    live.execute(0, &buy(1, 100), &mut Vec::new()).expect("runs");
+    live.write_snapshot().expect("snapshot");
+    live.close_journal().expect("close");
+
+    let mut other = JournaledEngine::new();
+    other.add_instrument(spec("ETH-USD")).expect("defined");
+    let err = other.open_journal(config(dir.path())).expect_err("other instruments");
+    assert!(err.to_string().contains("same instruments"), "{err}");
+    assert!(matches!(err, JournaledError::InstrumentsDiffer { .. }));
+}
+
+#[test]
+fn nothing_bypasses_an_open_journal() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut e = with_btc();
+    let snapshot = e.engine().book(0).snapshot();
+    e.open_journal(config(dir.path())).expect("open");
+    assert!(matches!(e.open_journal(config(dir.path())), Err(JournaledError::JournalOpen { op: "open_journal" })));
+    assert!(matches!(e.add_instrument(spec("ETH-USD")), Err(JournaledError::JournalOpen { op: "add_instrument" })));
+    assert!(matches!(e.restore(&snapshot), Err(JournaledError::JournalOpen { op: "restore" })));
+    assert!(matches!(e.unjournaled_book("run_native", 0), Err(JournaledError::JournalOpen { .. })));
+    e.close_journal().expect("close");
+    assert_eq!(e.restore(&snapshot).expect("restores"), 0);
+    assert!(e.unjournaled_book("run_native", 0).is_ok());
+}
+
+#[test]
+fn an_unknown_instrument_id_is_refused_before_anything_is_journaled() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut e = with_btc();
+    e.open_journal(config(dir.path())).expect("open");
+    let err = e.execute(7, &buy(1, 100), &mut Vec::new()).expect_err("unknown");
+    assert_eq!(err.to_string(), "unknown instrument id=7");
+    assert!(matches!(e.run_batch(7, &[]), Err(JournaledError::UnknownInstrumentId { id: 7 })));
+    assert_eq!(e.journal_seq(), Some(0));
+}
+
+#[test]
+fn a_batch_rejects_bad_records_and_goes_on() {
+    let mut e = with_btc();
+    let mut input = Vec::new();
+    input.extend_from_slice(&encode_command(&buy(1, 100)));
+    let mut bad = encode_command(&buy(2, 100));
+    bad[36] = 9; // no such command kind
+    input.extend_from_slice(&bad);
+    input.extend_from_slice(&encode_command(&buy(1, 101))); // duplicate id: the book refuses
+    input.extend_from_slice(&encode_command(&Command::Cancel { order_id: 1 }));
+    let out = e.run_batch(0, &input).expect("runs");
+    assert_eq!(out.len() % EVENT_SIZE, 0);
+    let records: Vec<&[u8]> = out.chunks_exact(EVENT_SIZE).collect();
+    let kinds: Vec<(u8, u32)> =
+        records.iter().map(|r| (r[72], u32::from_le_bytes(r[68..72].try_into().unwrap()))).collect();
+    assert_eq!(
+        kinds,
+        [
+            (kind::ACCEPTED, 0),
+            (kind::BOOK_DELTA, 0),
+            (kind::REJECTED, 1),
+            (kind::REJECTED, 2),
+            (kind::CANCELED, 3),
+            (kind::BOOK_DELTA, 3)
+        ]
+    );
+    assert_eq!(records[2][74], RejectReason::InvalidOrder as u8);
+    assert_eq!(records[3][74], RejectReason::DuplicateOrderId as u8);
+    assert_eq!(&records[3][0..8], &[0; 8], "a refused command consumes no sequence number");
+    assert_eq!(e.engine().book(0).order_count(), 0);
+}
+
+#[test]
+fn a_journaled_batch_is_replayed_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut live = with_btc();
+    live.open_journal(config(dir.path())).expect("open");
+    let input: Vec<u8> = (1..=5).flat_map(|id| encode_command(&buy(id, 100 + id as i64))).collect();
+    assert_eq!(input.len(), 5 * COMMAND_SIZE);
+    live.run_batch(0, &input).expect("runs");
+    assert_eq!(live.journal_seq(), Some(5));
+    live.close_journal().expect("close");
+    let mut again = with_btc();
+    assert_eq!(again.open_journal(config(dir.path())).expect("reopen").replayed, 5);
+    assert_eq!(again.engine().book(0).best_bid(), Some((105, 1_000)));
+    let first = decode_command(input[..COMMAND_SIZE].try_into().unwrap()).expect("decodes");
+    assert_eq!(first, buy(1, 101));
+}
+
+#[test]
+fn events_go_to_the_sink_given() {
+    let mut e = with_btc();
+    let mut events = Vec::new();
+    e.execute(0, &buy(1, 100), &mut events).expect("runs");
+    assert!(matches!(events[0], Event::Accepted { order_id: 1, .. }));
+}
+
+#[test]
+fn fsync_policies_are_named() {
+    let interval = Duration::from_millis(10);
+    assert_eq!(fsync_policy("none", 5, interval).unwrap(), FsyncPolicy::None);
+    assert_eq!(fsync_policy("every", 5, interval).unwrap(), FsyncPolicy::EveryRecord);
+    assert_eq!(fsync_policy("batch", 5, interval).unwrap(), FsyncPolicy::Batch { records: 5, interval });
+    let err = fsync_policy("sometimes", 5, interval).expect_err("unknown name");
+    assert!(err.to_string().contains("fsync=\"sometimes\""), "{err}");
+}

@@ -1,0 +1,106 @@
+use std::time::{Duration, Instant};
+
+use wintermute_core::{Command, InstrumentSpec, NewOrder, Side};
+
+use super::*;
+use crate::pipeline::{Backpressure, OutputKind, PipelineConfig};
+use crate::wait::WaitStrategy;
+
+/// One instrument, one gateway of `gateway_ring` slots (blocking), one subscription of
+/// `sub_ring` slots, parking threads (2-core friendly).
+fn start(sub_ring: usize) -> (Pipeline, crate::pipeline::Handles) {
+    let spec = InstrumentSpec::from_units("BTC-USD", "0.5", "0.001", 1, 1000, 1, 1_000_000).expect("valid spec");
+    let park = WaitStrategy::park(Duration::from_micros(200));
+    let config = PipelineConfig::for_cores(vec![spec], 2)
+        .engine_wait(park)
+        .gateway_ring(1024, Backpressure::Block(park))
+        .subscriptions(1, sub_ring);
+    Pipeline::start(config).expect("starts")
+}
+
+fn order(order_id: u64) -> Command {
+    Command::New(NewOrder::limit(order_id, 1, Side::Buy, 100 + (order_id % 50) as i64, 1))
+}
+
+#[test]
+fn shutdown_completes_while_nobody_reads_a_full_subscription() {
+    // 200 commands make ~400 outputs: many times the 8-slot ring that nobody reads.
+    let (pipeline, handles) = start(8);
+    let mut gateway = handles.gateways.into_iter().next().expect("one gateway");
+    let subs: Vec<_> = handles.subscriptions.into_iter().map(BufferedSubscription::shared).collect();
+    for id in 1..=200 {
+        gateway.submit(0, order(id)).expect("accepted");
+    }
+    let done = shutdown_draining(pipeline, &subs).expect("shuts down");
+    assert_eq!(done.stats.counters.received, 200);
+
+    let mut outputs = Vec::new();
+    let mut s = BufferedSubscription::lock(&subs[0]);
+    assert_eq!(s.available() as u64, done.stats.counters.outputs);
+    while s.take(7, |o| outputs.push(o.clone())) > 0 {}
+    assert!(s.finished());
+    let lasts: Vec<u64> = outputs.iter().filter(|o| o.last).map(|o| o.command.seq).collect();
+    assert_eq!(lasts, (1..=200).collect::<Vec<_>>(), "every command's outputs, once, in order");
+    assert!(outputs.iter().all(|o| matches!(o.kind, OutputKind::Event(_))));
+}
+
+#[test]
+fn take_gives_the_backlog_first_then_the_ring_and_at_most_max() {
+    let (pipeline, handles) = start(1 << 10);
+    let mut gateway = handles.gateways.into_iter().next().expect("one gateway");
+    let shared = BufferedSubscription::shared(handles.subscriptions.into_iter().next().expect("one subscription"));
+    gateway.submit(0, order(1)).expect("accepted");
+    let mut got = Vec::new();
+    assert!(BufferedSubscription::wait_take(&shared, 1, Duration::from_secs(10), |o| got.push(o.clone())) == 1);
+    // The rest of command 1 (its book delta) waits in the ring: move it to the backlog, then
+    // let command 2 publish into the ring behind it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while BufferedSubscription::lock(&shared).available() == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    BufferedSubscription::lock(&shared).drain_to_backlog();
+    gateway.submit(0, order(2)).expect("accepted");
+    while BufferedSubscription::lock(&shared).available() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(BufferedSubscription::lock(&shared).take(usize::MAX, |o| got.push(o.clone())), 3);
+    let seqs: Vec<(u64, bool)> = got.iter().map(|o| (o.command.seq, o.last)).collect();
+    assert_eq!(seqs, [(1, false), (1, true), (2, false), (2, true)]);
+    drop(gateway);
+    shutdown_draining(pipeline, std::slice::from_ref(&shared)).expect("shuts down");
+}
+
+#[test]
+fn wait_take_times_out_empty_and_returns_at_once_when_finished() {
+    let (pipeline, handles) = start(16);
+    let shared = BufferedSubscription::shared(handles.subscriptions.into_iter().next().expect("one subscription"));
+    let started = Instant::now();
+    assert_eq!(BufferedSubscription::wait_take(&shared, 10, Duration::from_millis(20), |_| {}), 0);
+    assert!(started.elapsed() >= Duration::from_millis(20));
+    shutdown_draining(pipeline, std::slice::from_ref(&shared)).expect("shuts down");
+    let started = Instant::now();
+    assert_eq!(BufferedSubscription::wait_take(&shared, 10, Duration::from_secs(60), |_| {}), 0);
+    assert!(started.elapsed() < Duration::from_secs(30), "a finished subscription does not wait");
+    assert!(BufferedSubscription::lock(&shared).finished());
+}
+
+#[test]
+fn a_pipeline_shut_down_in_the_background_still_runs_what_was_accepted() {
+    let (pipeline, handles) = start(4);
+    let mut gateway = handles.gateways.into_iter().next().expect("one gateway");
+    let shared = BufferedSubscription::shared(handles.subscriptions.into_iter().next().expect("one subscription"));
+    for id in 1..=50 {
+        gateway.submit(0, order(id)).expect("accepted");
+    }
+    shutdown_in_background(pipeline, vec![Arc::clone(&shared)]);
+    let mut last = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !BufferedSubscription::lock(&shared).finished() && Instant::now() < deadline {
+        BufferedSubscription::wait_take(&shared, usize::MAX, Duration::from_millis(10), |o| {
+            if o.last {
+                last = o.command.seq;
+            }
+        });
+    }
+    assert_eq!(last, 50);
+}

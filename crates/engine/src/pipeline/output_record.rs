@@ -1,0 +1,114 @@
+//! The pipeline's outputs as fixed 120-byte little-endian records (Python's
+//! `wintermute.pipeline.OUTPUT_DTYPE`, built from [`OUTPUT_FIELDS`] at import).
+//!
+//! | off | type | field |
+//! |----:|------|-------|
+//! | 0 | 80 bytes | the event record of `wintermute_core::records` (`command` is 0) |
+//! | 80 | u64 | command_seq: the command's number on its gateway (from 1) |
+//! | 88 | u64 | journal_seq (0: never sequenced) |
+//! | 96 | u64 | ingress_ns (pipeline clock) |
+//! | 104 | u64 | latency_ns: ingress to publication |
+//! | 112 | u16 | gateway |
+//! | 114 | u8 | outcome: [`OUTCOMES`] |
+//! | 115 | u8 | last: 1 on the command's last output |
+//!
+//! A refused command's event part is a `rejected` record with the book's reason code (as in a
+//! batch); a risk rejection's is a `rejected` record whose `reason` numbers [`RISK_CODES`]
+//! (1-based).
+
+use wintermute_core::records::tables::{record_size, Field, EVENT_FIELDS};
+use wintermute_core::records::{encode_event, encode_invalid, encode_rejection, encode_unknown_instrument, EVENT_SIZE};
+
+use super::{Output, OutputKind};
+use crate::risk::RiskError;
+
+/// Size of one output record.
+pub const OUTPUT_SIZE: usize = 120;
+
+/// The fields after the event record's ([`EVENT_FIELDS`]), with numpy type strings.
+pub const OUTPUT_FIELDS: [Field; 8] = [
+    ("command_seq", "<u8"),
+    ("journal_seq", "<u8"),
+    ("ingress_ns", "<u8"),
+    ("latency_ns", "<u8"),
+    ("gateway", "<u2"),
+    ("outcome", "u1"),
+    ("last", "u1"),
+    ("_pad2", "V4"),
+];
+
+/// `outcome` codes and names: a book `event`; `no_events` (ran, nothing happened); `refused`
+/// by the book's validation; `risk_rejected` by a pre-trade limit; `unknown_instrument`;
+/// `halted` (the journal failed earlier).
+pub const OUTCOMES: [(u8, &str); 6] =
+    [(0, "event"), (1, "no_events"), (2, "refused"), (3, "risk_rejected"), (4, "unknown_instrument"), (5, "halted")];
+
+/// The outcome code of an output.
+pub const fn outcome(kind: &OutputKind) -> u8 {
+    match kind {
+        OutputKind::Event(_) => 0,
+        OutputKind::NoEvents => 1,
+        OutputKind::Refused(_) => 2,
+        OutputKind::RiskRejected(_) => 3,
+        OutputKind::UnknownInstrument => 4,
+        OutputKind::Halted => 5,
+    }
+}
+
+/// Risk rejection codes ([`RiskError::code`]), in the order of the `reason` numbers (1-based)
+/// of risk rejections.
+pub const RISK_CODES: [&str; 17] = [
+    "GLOBAL_KILL_SWITCH",
+    "ACCOUNT_KILL_SWITCH",
+    "UNKNOWN_ACCOUNT",
+    "UNKNOWN_INSTRUMENT",
+    "UNKNOWN_ORDER",
+    "DUPLICATE_ORDER_ID",
+    "ORDER_RATE",
+    "MAX_ORDER_QTY",
+    "PRICE_BAND",
+    "MAX_ORDER_NOTIONAL",
+    "NO_REFERENCE_PRICE",
+    "MAX_OPEN_ORDERS",
+    "MAX_POSITION",
+    "MAX_GROSS_EXPOSURE",
+    "MAX_NET_EXPOSURE",
+    "OVERFLOW",
+    "INSTRUMENT",
+];
+
+/// The `reason` number of a risk rejection (0 for a code missing from [`RISK_CODES`], which a
+/// test rules out).
+pub fn risk_reason(e: &RiskError) -> u8 {
+    RISK_CODES.iter().position(|c| *c == e.code()).map_or(0, |i| i as u8 + 1)
+}
+
+/// Appends the record of `o` to `out`.
+pub fn encode_output(o: &Output, out: &mut Vec<u8>) {
+    let event = match &o.kind {
+        OutputKind::Event(e) => encode_event(e, o.instrument, 0),
+        OutputKind::NoEvents | OutputKind::Halted => [0u8; EVENT_SIZE],
+        OutputKind::Refused(err) => encode_invalid(err, o.instrument, 0),
+        OutputKind::RiskRejected(err) => encode_rejection(0, risk_reason(err), o.instrument, 0),
+        OutputKind::UnknownInstrument => encode_unknown_instrument(0, o.instrument, 0),
+    };
+    out.extend_from_slice(&event);
+    out.extend_from_slice(&o.command.seq.to_le_bytes());
+    out.extend_from_slice(&o.journal_seq.to_le_bytes());
+    out.extend_from_slice(&o.stamps.ingress_ns.to_le_bytes());
+    out.extend_from_slice(&o.latency_ns().to_le_bytes());
+    out.extend_from_slice(&o.command.gateway.to_le_bytes());
+    out.extend_from_slice(&[outcome(&o.kind), u8::from(o.last), 0, 0, 0, 0]);
+}
+
+const _: () = assert!(OUTPUT_SIZE == EVENT_SIZE + 40);
+
+/// The size [`OUTPUT_FIELDS`] describe, with the event's fields ahead (tested equal to
+/// [`OUTPUT_SIZE`]).
+pub fn described_size() -> usize {
+    record_size(&EVENT_FIELDS) + record_size(&OUTPUT_FIELDS)
+}
+
+#[cfg(test)]
+#[path = "output_record_tests.rs"]
+mod tests;
