@@ -30,23 +30,27 @@ from pathlib import Path
 LIMIT = 12
 
 #: "file stem::function" -> why its body may be longer than LIMIT for now.
+_BENCH = "a timing loop of `wintermute bench`: it moves to the wintermute-bench crate (issue 11)"
+_KEYWORDS = (
+    "keyword arguments into the feeds crate's option structs, and a Python callback bridged "
+    "into Rust; a typed options object from Python would make it a call (issue 11, item 2)"
+)
 ALLOWED: dict[str, str] = {
-    "book::run_native": "timing loop of `wintermute bench`: moving to the wintermute-bench crate (issue 11)",
-    "l2::tick_book_replay": "timing loop of `wintermute bench feeds`: moving to wintermute-bench (issue 11)",
-    "l2::feeds_replay_timed": "timing loop of `wintermute bench feeds`: moving to wintermute-bench (issue 11)",
-    "l2::binance_ticks_replay_timed": "timing loop of `wintermute bench feeds`: moving to wintermute-bench (issue 11)",
-    "workload::generate_workload": "workload generators move to wintermute-bench with their Python wrapper (issue 11)",
-    "feeds::feeds_serve": "~25 keyword arguments into ReplayOptions/ServeLimits and a callback bridge: a typed "
-    "options object from Python would make it a one-liner (config schema work, issue 11 item 2)",
-    "feeds::feeds_watch": "keyword arguments into FeedConfig and a callback bridge (as feeds_serve)",
-    "feeds::feeds_synth": "keyword arguments into SyntheticConfig, summary dict out (as feeds_serve)",
-    "pipeline::pipeline_bench": "benchmark entry point: moves to wintermute-bench (issue 11)",
-    "pipeline::new": "hands out the gateway and subscription objects of a started pipeline: Python "
-    "object construction, no engine logic",
-    "pipeline::shutdown": "caches the final stats and book snapshots for a second call (Python object "
-    "lifetime), then builds the result dict",
-    "market::new": "reads the venue specs of `wintermute.market` from dicts (config schema work, issue 11 "
-    "item 2)",
+    "book::run_native": _BENCH,
+    "l2::tick_book_replay": _BENCH,
+    "l2::feeds_replay_timed": _BENCH,
+    "l2::binance_ticks_replay_timed": _BENCH,
+    "pipeline::pipeline_bench": _BENCH,
+    "workload::generate_workload": "the workload generators move to wintermute-bench (issue 11)",
+    "feeds::feeds_serve": _KEYWORDS,
+    "feeds::feeds_watch": _KEYWORDS,
+    "feeds::feeds_synth": _KEYWORDS,
+    "market::new": "reads the venue specs of `wintermute.market` from dicts: the config schema "
+    "work of issue 11 (item 2) gives it a typed spec",
+    "pipeline::new": "hands out the gateway and subscription objects of a started pipeline: "
+    "Python object construction, no engine logic",
+    "pipeline::shutdown": "keeps the final stats and book snapshots for a second call (Python "
+    "object lifetime), then builds the result dict",
 }
 
 
@@ -87,7 +91,11 @@ def _mask(text: str) -> str:
             end = n if end < 0 else end + 2
             blank(i, end)
             i = end
-        elif c == "r" and re.match(r'r#*"', text[i:]) and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
+        elif (
+            c == "r"
+            and re.match(r'r#*"', text[i:])
+            and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_"))
+        ):
             hashes = len(re.match(r"r(#*)", text[i:]).group(1))  # type: ignore[union-attr]
             close = '"' + "#" * hashes
             start = i + 1 + hashes + 1
@@ -160,10 +168,10 @@ def bodies(path: Path) -> list[Body]:
     text = path.read_text()
     masked = _mask(text)
     found: list[Body] = []
-    for attr in re.finditer(r"#\[pyfunction\]", masked):
-        fn = _FN.search(masked, attr.end())
-        if fn is not None:
-            found.append(_function_at(text, masked, fn.start(), path)[0])
+    functions = (_FN.search(masked, attr.end()) for attr in re.finditer(r"#\[pyfunction\]", masked))
+    found.extend(
+        _function_at(text, masked, fn.start(), path)[0] for fn in functions if fn is not None
+    )
     for attr in re.finditer(r"#\[pymethods\]", masked):
         impl_open = masked.index("{", attr.end())
         impl_close = _matching(masked, impl_open)
@@ -190,8 +198,10 @@ def check(src: Path, limit: int, allowed: dict[str, str]) -> list[str]:
                     f"{body.path}:{body.line}: fn {body.name}: binding body is {body.lines} lines "
                     f"(limit {limit}): move the logic into the crate that owns it"
                 )
-    for key in sorted(set(allowed) - long_keys):
-        problems.append(f"check_bindings.py: ALLOWED[{key!r}] is not needed any more: remove it")
+    stale = sorted(set(allowed) - long_keys)
+    problems.extend(
+        f"check_bindings.py: ALLOWED[{k!r}] is not needed any more: remove it" for k in stale
+    )
     return problems
 
 

@@ -722,6 +722,29 @@ def test_journal_recovery_on_start(tmp_path: Path) -> None:
     assert again.shutdown()["last_seq"] == first["last_seq"] + 1
 
 
+def test_a_torn_journal_tail_is_reported_as_the_in_thread_engine_reports_it(
+    tmp_path: Path,
+) -> None:
+    cfg = config(journal={"dir": str(tmp_path / "j"), "fsync": "none"})
+    with Pipeline(cfg) as eng:
+        for i in range(1, 4):
+            eng.gateway(0).submit_ticks(0, i, 0, 100 + i, 1)
+    eng.shutdown()
+    (segment,) = (tmp_path / "j").glob("*.wal")
+    data = bytearray(segment.read_bytes())
+    record = 72  # bytes per journal record (crates/engine/src/journal/record.rs)
+    data[2 * record + 20] ^= 0xFF  # damage the 3rd (last) record
+    segment.write_bytes(bytes(data))
+    with Pipeline(cfg) as again:
+        torn = again.recovery()["truncated"]
+    again.shutdown()
+    # The same shape as ``Engine.open_journal()["truncated"]`` (tests/test_journal.py).
+    assert set(torn) == {"segment", "offset", "reason", "removed_segments"}
+    assert torn["segment"].endswith(segment.name)
+    assert torn["offset"] == 2 * record
+    assert torn["removed_segments"] == []
+
+
 def test_an_engine_dropped_without_shutdown_does_not_hang_python() -> None:
     # Full rings, nobody reading, no shutdown: the interpreter still exits at once.
     script = f"""

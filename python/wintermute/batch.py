@@ -66,7 +66,12 @@ assert COMMAND_DTYPE.itemsize == _core.COMMAND_SIZE
 assert EVENT_DTYPE.itemsize == _core.EVENT_SIZE
 
 # Command kinds, sides, types, time in force, STP modes, flags (``_core.COMMAND_CODES``).
-NEW, CANCEL, AMEND, MASS_CANCEL = _codes("NEW"), _codes("CANCEL"), _codes("AMEND"), _codes("MASS_CANCEL")
+NEW, CANCEL, AMEND, MASS_CANCEL = (
+    _codes("NEW"),
+    _codes("CANCEL"),
+    _codes("AMEND"),
+    _codes("MASS_CANCEL"),
+)
 BUY, SELL, BOTH_SIDES = _codes("BUY"), _codes("SELL"), _codes("BOTH_SIDES")
 LIMIT, MARKET = _codes("LIMIT"), _codes("MARKET")
 GTC, IOC, FOK = _codes("GTC"), _codes("IOC"), _codes("FOK")

@@ -1,7 +1,9 @@
 """The exceptions Wintermute raises.
 
-The Rust engine reports failures as error enums; the bindings (crates/python) map each variant to
-one of these classes in one place. Every exception carries an optional machine-readable ``reason``
+The Rust engine reports failures as error enums; the bindings (crates/python/src/errors.rs) map
+each variant to one of these classes in one place, holding the classes as typed handles that are
+imported (and checked) once, when ``wintermute._core`` loads: this module is the one definition
+of each class, with its bases and docs. Every exception carries an optional machine-readable ``reason``
 code (for example ``"UNKNOWN_ORDER"``) next to its human-readable message, so callers can branch on
 the code and log the message.
 
