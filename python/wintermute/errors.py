@@ -3,9 +3,9 @@
 The Rust engine reports failures as error enums; the bindings (crates/python/src/errors.rs) map
 each variant to one of these classes in one place, holding the classes as typed handles that are
 imported (and checked) once, when ``wintermute._core`` loads: this module is the one definition
-of each class, with its bases and docs. Every exception carries an optional machine-readable ``reason``
-code (for example ``"UNKNOWN_ORDER"``) next to its human-readable message, so callers can branch on
-the code and log the message.
+of each class, with its bases and docs. Every exception carries an optional machine-readable
+``reason`` code (for example ``"UNKNOWN_ORDER"``) next to its human-readable message, so callers
+can branch on the code and log the message.
 
 The classes also derive from the built-in exception a Python caller would expect (``ValueError``
 for bad input, ``LookupError`` for unknown keys), so generic handlers keep working::
