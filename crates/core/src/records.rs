@@ -23,6 +23,7 @@
 //!
 //! Event record layout: see [`encode_event`].
 
+pub mod pending;
 pub mod tables;
 
 use crate::error::OrderError;

@@ -12,7 +12,8 @@ use std::time::Instant;
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
-use wintermute_core::records::{self, RecordSink, COMMAND_SIZE, EVENT_SIZE};
+use wintermute_core::records::pending::PendingEvents;
+use wintermute_core::records::{self, COMMAND_SIZE};
 use wintermute_core::{
     BookSnapshot, Command, CountingSink, Engine, Event, InstrumentId, InstrumentSpec, OrderBook, OrderView, Side,
 };
@@ -34,9 +35,7 @@ const DEFAULT_PENDING_LIMIT: usize = 10_000_000;
 #[pyclass(module = "wintermute._core", name = "Engine", subclass)]
 pub struct PyEngine {
     inner: JournaledEngine,
-    pending: RecordSink,
-    pending_limit: usize,
-    commands: u32,
+    pending: PendingEvents,
     scratch: Vec<Event>,
 }
 
@@ -72,17 +71,8 @@ impl PyEngine {
 
     /// Runs one command on the fast path: events go to the pending record buffer.
     fn run_fast(&mut self, id: InstrumentId, cmd: &Command) -> Result<usize> {
-        if self.pending.len() >= self.pending_limit {
-            let (pending, limit) = (self.pending.len(), self.pending_limit);
-            let why = format!("{pending} events are pending (limit {limit}): call take_events() to collect them");
-            return Err(Error::other("EVENTS_PENDING", why));
-        }
-        let before = self.pending.bytes.len();
-        self.pending.instrument = id;
-        self.pending.command = self.commands;
-        self.inner.execute(id, cmd, &mut self.pending)?;
-        self.commands = self.commands.wrapping_add(1);
-        Ok((self.pending.bytes.len() - before) / EVENT_SIZE)
+        let inner = &mut self.inner;
+        self.pending.record(id, |sink| Ok(inner.execute(id, cmd, sink)?))
     }
 
     fn order_dict<'py>(&self, py: Python<'py>, spec: &InstrumentSpec, o: &OrderView) -> Result<Bound<'py, PyDict>> {
@@ -106,9 +96,7 @@ impl PyEngine {
     fn new() -> Self {
         Self {
             inner: JournaledEngine::new(),
-            pending: RecordSink::default(),
-            pending_limit: DEFAULT_PENDING_LIMIT,
-            commands: 0,
+            pending: PendingEvents::new(DEFAULT_PENDING_LIMIT),
             scratch: Vec::with_capacity(64),
         }
     }
@@ -405,9 +393,7 @@ impl PyEngine {
     /// `wintermute.batch.EVENT_DTYPE`); their `command` field counts the fast-path calls since
     /// the previous drain (0, 1, 2, ...).
     fn take_events<'py>(&mut self, py: Python<'py>) -> Bound<'py, PyArray1<u8>> {
-        let bytes = std::mem::take(&mut self.pending.bytes);
-        self.commands = 0;
-        PyArray1::from_vec(py, bytes)
+        PyArray1::from_vec(py, self.pending.take())
     }
 
     /// Batch: runs 48-byte command records (`wintermute.batch.COMMAND_DTYPE` viewed as bytes)

@@ -23,6 +23,7 @@ use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
 use wintermute_core::decimal::DecimalError;
+use wintermute_core::records::pending::PendingFull;
 use wintermute_core::{InstrumentError, InstrumentId, OrderError, RejectReason, SnapshotError};
 use wintermute_engine::journal::JournalError;
 use wintermute_engine::journaled_engine::JournaledError;
@@ -119,6 +120,8 @@ pub(crate) enum Error {
         reason: &'static str,
     },
     Order(OrderError),
+    /// The fast path's event buffer is full (`EVENTS_PENDING`).
+    PendingFull(PendingFull),
     /// A record batch that was not (wholly) submitted.
     RecordBatch(RecordBatchError),
     Instrument(InstrumentError),
@@ -152,8 +155,8 @@ pub(crate) enum Error {
         message: String,
         reason: &'static str,
     },
-    /// A failure of the bindings' own API with no domain of its own (`EVENTS_PENDING`,
-    /// `UNKNOWN_WORKLOAD`, `BENCH`, `PIPELINE`): a plain `WintermuteError`.
+    /// A failure of the bindings' own API with no domain of its own (`UNKNOWN_WORKLOAD`,
+    /// `BENCH`, `PIPELINE`): a plain `WintermuteError`.
     Other {
         message: String,
         reason: &'static str,
@@ -205,6 +208,7 @@ domain_from!(
     Wire(WireError),
     Submit(SubmitError),
     RecordBatch(RecordBatchError),
+    PendingFull(PendingFull),
 );
 
 impl From<std::convert::Infallible> for Error {
@@ -399,6 +403,7 @@ impl Error {
                 (class, message(&e), reason)
             }
             Error::Wire(e) => (class::<c::ConfigError> as Class, message(&e), "PIPELINE_CONFIG"),
+            Error::PendingFull(e) => (class::<c::WintermuteError> as Class, message(&e), "EVENTS_PENDING"),
             Error::Config { message, reason } => (class::<c::ConfigError> as Class, message, reason),
             Error::Other { message, reason } => (class::<c::WintermuteError> as Class, message, reason),
         })
