@@ -32,8 +32,6 @@ use wintermute_engine::pipeline::{ControlError, PipelineError, SubmitError};
 use wintermute_feeds::tick_book::BatchError;
 use wintermute_feeds::{FeedError, TickBookError};
 
-use crate::pipeline::WireError;
-
 /// The exception classes of `wintermute.errors`, as Rust types.
 mod classes {
     pyo3::import_exception!(wintermute.errors, WintermuteError);
@@ -148,9 +146,7 @@ pub(crate) enum Error {
     Control(ControlError),
     /// A refused submit.
     Submit(SubmitError),
-    /// A pipeline config that does not parse or is invalid.
-    Wire(WireError),
-    /// A config value (limits) that does not parse.
+    /// A config value that does not parse or is invalid (`PIPELINE_CONFIG`, `CONFIG`).
     Config {
         message: String,
         reason: &'static str,
@@ -205,7 +201,6 @@ domain_from!(
     Journaled(JournaledError),
     Pipeline(PipelineError),
     Control(ControlError),
-    Wire(WireError),
     Submit(SubmitError),
     RecordBatch(RecordBatchError),
     PendingFull(PendingFull),
@@ -398,11 +393,6 @@ impl Error {
                 let (class, reason) = submit_class(&e);
                 (class, message(&e), reason)
             }
-            Error::Wire(WireError::Instrument(e)) => {
-                let (class, reason) = instrument_class(&e);
-                (class, message(&e), reason)
-            }
-            Error::Wire(e) => (class::<c::ConfigError> as Class, message(&e), "PIPELINE_CONFIG"),
             Error::PendingFull(e) => (class::<c::WintermuteError> as Class, message(&e), "EVENTS_PENDING"),
             Error::Config { message, reason } => (class::<c::ConfigError> as Class, message, reason),
             Error::Other { message, reason } => (class::<c::WintermuteError> as Class, message, reason),

@@ -19,8 +19,6 @@ mod gateway;
 mod outputs;
 mod wire;
 
-pub(crate) use wire::WireError;
-
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -39,6 +37,17 @@ use crate::errors::{Error, Result};
 use crate::journal::torn_tail_dict;
 use gateway::{Instruments, PyGateway};
 use outputs::PySubscription;
+
+/// A pipeline config that does not parse or is invalid (the wire format's error, until the
+/// config schema is one typed source: issue 11, item 2).
+impl From<wire::WireError> for Error {
+    fn from(e: wire::WireError) -> Self {
+        match e {
+            wire::WireError::Instrument(e) => Error::Instrument(e),
+            e => Error::Config { message: e.to_string(), reason: "PIPELINE_CONFIG" },
+        }
+    }
+}
 
 /// A limits table that does not parse.
 fn limits_error(e: serde_json::Error) -> Error {

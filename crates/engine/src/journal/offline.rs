@@ -83,7 +83,8 @@ mod tests {
     use wintermute_core::{Command, Engine, InstrumentSpec, NewOrder, Side};
 
     use super::*;
-    use crate::journal::{write_snapshot, ControlRecord, EngineSnapshot, FsyncPolicy, Journal, JournalConfig};
+    use crate::journal::{write_snapshot, EngineSnapshot, FsyncPolicy, Journal, JournalConfig};
+    use crate::risk::ControlRecord;
 
     fn config(dir: &Path) -> JournalConfig {
         JournalConfig::new(dir).fsync(FsyncPolicy::None).segment_size(4096)
