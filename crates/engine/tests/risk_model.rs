@@ -4,10 +4,15 @@
 use std::collections::HashMap;
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use wintermute_core::{Command, Event, InstrumentSpec, NewOrder, OrderBook, Side, StpMode, TimeInForce};
 use wintermute_engine::risk::{AccountLimits, FeeRates, ManualClock, RiskEngine};
 
 const ACCOUNTS: u32 = 3;
+
+/// Failing seeds are kept (and replayed first) in the crate's `proptest-regressions/` folder, the
+/// one place for them in this workspace (see CONTRIBUTING.md): commit that file.
+const REGRESSIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/proptest-regressions/risk_model.txt");
 
 fn command(rng: &mut TestRng, next_id: &mut u64) -> Command {
     match rng.below(10) {
@@ -120,7 +125,11 @@ fn the_stream_exercises_trades_and_both_kinds_of_refusal() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig {
+        cases: 64,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn risk_state_matches_the_book_and_the_cash(seed in any::<u64>()) {

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 
 use common::*;
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+use proptest::test_runner::{Config, FileFailurePersistence};
 use wintermute_feeds::binance::BinanceParser;
 use wintermute_feeds::coinbase::CoinbaseParser;
 use wintermute_feeds::kraken::KrakenParser;
@@ -20,9 +20,17 @@ use wintermute_feeds::recording::records;
 use wintermute_feeds::sync::{BinanceBooks, CoinbaseBooks, FeedHandler, KrakenBooks};
 use wintermute_feeds::{verify_str, Decimal};
 
+/// Failing seeds are kept (and replayed first) in the crate's `proptest-regressions/` folder, the
+/// one place for them in this workspace (see CONTRIBUTING.md): commit that file.
+const REGRESSIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/proptest-regressions/fuzz.txt");
+
 fn config(default_cases: u32) -> Config {
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default_cases);
-    Config { cases, failure_persistence: None, ..Config::default() }
+    Config {
+        cases,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
+        ..Config::default()
+    }
 }
 
 fn parse_everything(text: &str) {
