@@ -68,7 +68,7 @@ impl Clock {
             #[cfg(target_arch = "x86_64")]
             Timer::Tsc => {
                 use std::arch::x86_64::{_mm_lfence, _rdtsc};
-                #[allow(unused_unsafe)]
+                #[allow(unused_unsafe, unsafe_code)]
                 // SAFETY: lfence and rdtsc exist on every x86_64 CPU and touch no memory.
                 unsafe {
                     _mm_lfence();

@@ -18,9 +18,6 @@
 //! The rules are written down in `docs/matching.md`; tests check this book against an
 //! independent reference model of that page.
 
-#![deny(unsafe_code)]
-#![warn(missing_debug_implementations)]
-
 pub mod decimal;
 pub mod engine;
 pub mod error;

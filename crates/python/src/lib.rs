@@ -8,6 +8,7 @@
 //! One file per concern, each with a `register` function that adds its classes and functions to
 //! the module. Wiring a new file is two lines: its `mod` below, and its `register` call in
 //! [`_core`].
+// The workspace lint wall (root Cargo.toml) denies unsafe code; the bindings forbid it outright.
 #![forbid(unsafe_code)]
 
 use pyo3::prelude::*;
