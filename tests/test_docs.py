@@ -61,7 +61,8 @@ class Block:
 
     @property
     def name(self) -> str:
-        return f"{self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path.name}:{self.line}"
+        shown = self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path.name
+        return f"{shown}:{self.line}"
 
 
 def blocks(path: Path) -> list[Block]:
@@ -192,11 +193,14 @@ def test_python_example_not_run_says_why(block: Block) -> None:
 @pytest.mark.parametrize(("block", "command"), COMMANDS, ids=[f"{b.name} {c}" for b, c in COMMANDS])
 def test_shell_example_runs(block: Block, command: str) -> None:
     result = run_shell(command)
-    assert result.returncode == 0, f"{block.name}: `{command}` exited {result.returncode}:\n{result.stderr[-4000:]}"
+    assert result.returncode == 0, (
+        f"{block.name}: `{command}` exited {result.returncode}:\n{result.stderr[-4000:]}"
+    )
 
 
 def test_the_docs_have_examples_and_the_quick_start_comes_first() -> None:
-    assert len(PROGRAMS) >= 5 and COMMANDS
+    assert len(PROGRAMS) >= 5
+    assert COMMANDS
     first = blocks(ROOT / "README.md")[0]
     assert first.text == "./scripts/demo\n./scripts/check\n"
 
@@ -242,9 +246,10 @@ def test_the_runner_catches_a_broken_example(tmp_path: Path) -> None:
     assert len(programs) == 2  # the `continued` block joined the first
     assert run_python(programs[0][1], tmp_path).returncode == 0
     broken = run_python(programs[1][1], tmp_path)
-    assert broken.returncode != 0 and "this example is broken" in broken.stderr
+    assert broken.returncode != 0
+    assert "this example is broken" in broken.stderr
     assert [b.reason for b in skipped] == ["talks to the internet", None]
-    (block, command), = shell_commands(page)
+    ((_block, command),) = shell_commands(page)
     assert run_shell(command).returncode == 3
 
 
