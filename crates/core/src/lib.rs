@@ -18,6 +18,9 @@
 //! The rules are written down in `docs/matching.md`; tests check this book against an
 //! independent reference model of that page.
 
+// The workspace lint wall (root Cargo.toml) applies; this crate also wants Debug on public types.
+#![warn(missing_debug_implementations)]
+
 pub mod decimal;
 pub mod engine;
 pub mod error;

@@ -21,6 +21,9 @@
 //! block: the `spsc` module, and one function in `journal::segment` that maps a segment file
 //! (memmap2 offers no safe file mapping).
 
+// The workspace lint wall (root Cargo.toml) applies; this crate also wants Debug on public types.
+#![warn(missing_debug_implementations)]
+
 pub mod analytics;
 pub mod bench;
 pub mod journal;

@@ -84,7 +84,7 @@ fn touch_pages<T>(slots: &[UnsafeCell<MaybeUninit<T>>]) {
     const PAGE: usize = 4096;
     let bytes = std::mem::size_of_val(slots);
     let base = slots.as_ptr().cast::<u8>().cast_mut();
-    // SAFETY (each write): the offset is below `bytes`, so the byte is inside the slot array,
+    // SAFETY: (each write) the offset is below `bytes`, so the byte is inside the slot array,
     // which nothing else has seen yet and which is `UnsafeCell<MaybeUninit<T>>`: writing any
     // byte through a pointer derived from it is allowed and claims nothing about a `T`.
     // Volatile, so that the writes are not folded into a zeroed (lazily mapped) allocation.

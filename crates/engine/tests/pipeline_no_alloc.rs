@@ -23,7 +23,7 @@ static ARMED: AtomicBool = AtomicBool::new(false);
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
 
 // SAFETY: forwards to `System`; the counters are plain atomics and never allocate.
-#[allow(unsafe_code)] // the workspace denies unsafe code; a counting allocator is this test's instrument
+#[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if ARMED.load(Ordering::Relaxed) {

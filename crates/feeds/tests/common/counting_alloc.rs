@@ -10,7 +10,7 @@ struct Counting;
 static COUNTING: AtomicBool = AtomicBool::new(false);
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
-// The allocator trait is unsafe to implement; this one only forwards to the system allocator.
+// SAFETY: the allocator trait is unsafe to implement; this one only forwards to the system allocator.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
