@@ -379,6 +379,19 @@ impl RecordSink {
     pub fn is_empty(&self) -> bool {
         self.bytes.is_empty()
     }
+
+    /// Hands over the records held (without copying them) and starts a new buffer sized for as
+    /// many bytes as were just drained, up to [`RecordSink::MAX_RESERVE`]. A caller draining
+    /// every few thousand commands thus fills a buffer that never grows (no reallocation and
+    /// no copy of the records already written).
+    pub fn drain_records(&mut self) -> Vec<u8> {
+        let next = Vec::with_capacity(self.bytes.len().min(Self::MAX_RESERVE));
+        std::mem::replace(&mut self.bytes, next)
+    }
+
+    /// Most bytes [`RecordSink::drain_records`] reserves for the next buffer (8 MiB: 104,857
+    /// events), so that one large drain does not pin a large buffer for ever.
+    pub const MAX_RESERVE: usize = 8 << 20;
 }
 
 impl EventSink for RecordSink {
@@ -407,6 +420,36 @@ mod tests {
         for c in cmds {
             assert_eq!(decode_command(&encode_command(&c)), Ok(c));
         }
+    }
+
+    #[test]
+    fn a_drain_hands_over_the_records_and_reserves_as_much_for_the_next_ones() {
+        let mut sink = RecordSink { instrument: 3, command: 1, ..RecordSink::default() };
+        let ev = Event::Canceled {
+            seq: 9,
+            order_id: 4,
+            canceled_qty: 2,
+            remaining_qty: 0,
+            reason: crate::event::CancelReason::User,
+        };
+        sink.push(ev);
+        sink.push(ev);
+        let drained = sink.drain_records();
+        assert_eq!(drained.len(), 2 * EVENT_SIZE);
+        assert_eq!(drained[..EVENT_SIZE], encode_event(&ev, 3, 1));
+        assert!(sink.is_empty());
+        assert!(sink.bytes.capacity() >= 2 * EVENT_SIZE);
+        let before = sink.bytes.as_ptr();
+        sink.push(ev);
+        sink.push(ev);
+        assert_eq!(sink.bytes.as_ptr(), before, "the reserved buffer is filled without reallocation");
+    }
+
+    #[test]
+    fn a_huge_drain_reserves_at_most_the_cap() {
+        let mut sink = RecordSink { bytes: vec![0; RecordSink::MAX_RESERVE + EVENT_SIZE], ..RecordSink::default() };
+        assert_eq!(sink.drain_records().len(), RecordSink::MAX_RESERVE + EVENT_SIZE);
+        assert!(sink.bytes.capacity() < RecordSink::MAX_RESERVE + EVENT_SIZE);
     }
 
     #[test]
