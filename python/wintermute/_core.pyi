@@ -16,6 +16,7 @@ __all__ = [
     "EVENT_SIZE",
     "Engine",
     "Event",
+    "FastBook",
     "__version__",
     "build_info",
     "feeds_recorded_subscription",
@@ -182,6 +183,36 @@ class JournalReport(TypedDict):
     snapshot: str | None
     truncated: TornTail | None
 
+@final
+class FastBook:
+    """One instrument and account of an ``Engine``, for one Python call per command.
+
+    Returned by ``Engine.fast(instrument, account=0)``. Each call runs the same path as
+    ``Engine.submit_ticks`` / ``cancel_ticks`` / ``amend_ticks`` (same validation, journal,
+    events and exceptions) with positional integers only: side 0 buy / 1 sell, prices in ticks,
+    quantities in lots. Each returns how many event records it added to the engine's pending
+    buffer; ``take_events()`` drains that buffer without copying it.
+    """
+
+    @property
+    def instrument(self) -> int: ...
+    @property
+    def account(self) -> int: ...
+    def submit(self, order_id: int, side: int, price: int, qty: int, /) -> int:
+        """A limit GTC order."""
+    def ioc(self, order_id: int, side: int, price: int, qty: int, /) -> int:
+        """A limit IOC order: what does not trade at once is canceled."""
+    def market(self, order_id: int, side: int, qty: int, /) -> int:
+        """A market IOC order."""
+    def cancel(self, order_id: int, /) -> int:
+        """Cancels a live order."""
+    def amend(self, order_id: int, price: int | None = None, qty: int | None = None, /) -> int:
+        """Amends a live order's price and/or quantity (None keeps the current value)."""
+    @property
+    def pending_events(self) -> int: ...
+    def take_events(self) -> npt.NDArray[np.void]:
+        """Drains the engine's pending events (every instrument's) as an ``EVENT_DTYPE`` array."""
+
 @disjoint_base
 class Engine:
     """Order books for several instruments (the Rust class; use ``wintermute.Engine``)."""
@@ -262,6 +293,9 @@ class Engine:
     @property
     def pending_events(self) -> int: ...
     def take_events(self) -> npt.NDArray[np.uint8]: ...
+    def fast(self, instrument: _Instrument, account: int = 0) -> FastBook:
+        """The per-call object for one instrument and account: the ``submit_ticks`` path with
+        few positional arguments (see ``FastBook``)."""
     def open_journal(
         self,
         path: str,

@@ -19,6 +19,7 @@ mod book;
 mod convert;
 mod errors;
 mod event;
+mod fast_book;
 mod feeds;
 mod journal;
 mod l2;
@@ -50,6 +51,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     // ---- binding modules: one `register` line each ------------------------------------------
     book::register(m)?;
+    fast_book::register(m)?;
     workload::register(m)?;
     feeds::register(m)?;
     journal::register(m)?;
