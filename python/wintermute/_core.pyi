@@ -187,13 +187,14 @@ class JournalReport(TypedDict):
 class FastBook:
     """One instrument and account of an ``Engine``, for one Python call per command.
 
-    Returned by ``Engine.fast(instrument, account=0)``. Each call runs the same path as
+    Returned by ``wintermute.Engine.fast(instrument, account=0)``. Each call runs the same path as
     ``Engine.submit_ticks`` / ``cancel_ticks`` / ``amend_ticks`` (same validation, journal,
     events and exceptions) with positional integers only: side 0 buy / 1 sell, prices in ticks,
     quantities in lots. Each returns how many event records it added to the engine's pending
     buffer; ``take_events()`` drains that buffer without copying it.
     """
 
+    def __new__(cls, engine: Engine, instrument: _Instrument, account: int = 0) -> FastBook: ...
     @property
     def instrument(self) -> int: ...
     @property
@@ -293,9 +294,6 @@ class Engine:
     @property
     def pending_events(self) -> int: ...
     def take_events(self) -> npt.NDArray[np.uint8]: ...
-    def fast(self, instrument: _Instrument, account: int = 0) -> FastBook:
-        """The per-call object for one instrument and account: the ``submit_ticks`` path with
-        few positional arguments (see ``FastBook``)."""
     def open_journal(
         self,
         path: str,

@@ -82,6 +82,13 @@ class Engine(_core.Engine):
         raw = self.submit_batch_raw(iid, np.ascontiguousarray(commands).view(np.uint8))
         return raw.view(EVENT_DTYPE)
 
+    def fast(self, instrument: int | str, account: int = 0) -> _core.FastBook:
+        """The per-call object for one instrument and account: ``submit(order_id, side, price,
+        qty)``, ``ioc``, ``market``, ``cancel``, ``amend``, ``take_events()``. Each call runs the
+        ``submit_ticks`` path (same validation, journal, events, exceptions) with fewer
+        arguments; see ``wintermute._core.FastBook``."""
+        return _core.FastBook(self, instrument, account)
+
     def take_events(self) -> npt.NDArray[np.void]:  # type: ignore[override]
         """Drains the events of the fast-path calls (``submit_ticks`` & co.) as an
         ``EVENT_DTYPE`` array."""

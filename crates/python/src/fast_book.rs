@@ -1,7 +1,8 @@
 //! `wintermute._core.FastBook`: one instrument (and one account) of an `Engine`, for callers
 //! that send one command per Python call and want the least time per call.
 //!
-//! `Engine.fast(instrument, account=0)` returns it. Each method takes a few positional integers
+//! `wintermute.Engine.fast(instrument, account=0)` returns it (`FastBook(engine, instrument,
+//! account)` is the same). Each method takes a few positional integers
 //! (`submit(order_id, side, price, qty)`, `market(...)`, `cancel(order_id)`, `amend(...)`) and
 //! runs the same engine path as `Engine.submit_ticks` & co: the same validation, the same
 //! journal, the same pending event buffer, the same exceptions. What it saves is the work around
@@ -32,10 +33,6 @@ pub struct FastBook {
 }
 
 impl FastBook {
-    pub(crate) fn new(engine: Py<PyEngine>, instrument: InstrumentId, account: u32) -> Self {
-        Self { engine, instrument, account }
-    }
-
     fn run(&self, py: Python<'_>, cmd: &Command) -> PyResult<usize> {
         self.engine.bind(py).borrow_mut().run_fast(py, self.instrument, cmd)
     }
@@ -59,6 +56,14 @@ impl FastBook {
 
 #[pymethods]
 impl FastBook {
+    /// Binds `engine`'s book of `instrument` (symbol or id) for orders of `account`.
+    #[new]
+    #[pyo3(signature = (engine, instrument, account=0))]
+    fn new(engine: Bound<'_, PyEngine>, instrument: &Bound<'_, PyAny>, account: u32) -> PyResult<Self> {
+        let instrument = engine.borrow().resolve(engine.py(), instrument)?;
+        Ok(Self { engine: engine.unbind(), instrument, account })
+    }
+
     /// The instrument id this object sends to.
     #[getter]
     fn instrument(&self) -> InstrumentId {
