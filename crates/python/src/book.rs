@@ -35,7 +35,7 @@ const DEFAULT_PENDING_LIMIT: usize = 10_000_000;
 #[pyclass(module = "wintermute._core", name = "Engine", subclass)]
 pub struct PyEngine {
     inner: JournaledEngine,
-    pending: PendingEvents,
+    pub(crate) pending: PendingEvents,
     scratch: Vec<Event>,
 }
 
@@ -44,7 +44,7 @@ impl PyEngine {
         self.inner.engine()
     }
 
-    fn resolve(&self, instrument: &Bound<'_, PyAny>) -> Result<InstrumentId> {
+    pub(crate) fn resolve(&self, instrument: &Bound<'_, PyAny>) -> Result<InstrumentId> {
         instrument_id(instrument, |s| self.engine().instrument_id(s), self.engine().len())
     }
 
@@ -70,7 +70,7 @@ impl PyEngine {
     }
 
     /// Runs one command on the fast path: events go to the pending record buffer.
-    fn run_fast(&mut self, id: InstrumentId, cmd: &Command) -> Result<usize> {
+    pub(crate) fn run_fast(&mut self, id: InstrumentId, cmd: &Command) -> Result<usize> {
         let inner = &mut self.inner;
         self.pending.record(id, |sink| Ok(inner.execute(id, cmd, sink)?))
     }

@@ -19,7 +19,7 @@ use wintermute_core::records;
 use wintermute_core::{Command, InstrumentId};
 
 use crate::book::PyEngine;
-use crate::errors;
+use crate::errors::Result;
 
 /// `wintermute.batch.EVENT_DTYPE`, looked up once.
 static EVENT_DTYPE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -33,8 +33,8 @@ pub struct FastBook {
 }
 
 impl FastBook {
-    fn run(&self, py: Python<'_>, cmd: &Command) -> PyResult<usize> {
-        self.engine.bind(py).borrow_mut().run_fast(py, self.instrument, cmd)
+    fn run(&self, py: Python<'_>, cmd: &Command) -> Result<usize> {
+        self.engine.bind(py).borrow_mut().run_fast(self.instrument, cmd)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -47,9 +47,8 @@ impl FastBook {
         tif: u8,
         price: i64,
         qty: i64,
-    ) -> PyResult<usize> {
-        let order = records::new_order(order_id, self.account, side, ty, tif, 0, false, price, qty, 0)
-            .map_err(|e| errors::order_error(py, &e))?;
+    ) -> Result<usize> {
+        let order = records::new_order(order_id, self.account, side, ty, tif, 0, false, price, qty, 0)?;
         self.run(py, &Command::New(order))
     }
 }
@@ -59,8 +58,8 @@ impl FastBook {
     /// Binds `engine`'s book of `instrument` (symbol or id) for orders of `account`.
     #[new]
     #[pyo3(signature = (engine, instrument, account=0))]
-    fn new(engine: Bound<'_, PyEngine>, instrument: &Bound<'_, PyAny>, account: u32) -> PyResult<Self> {
-        let instrument = engine.borrow().resolve(engine.py(), instrument)?;
+    fn new(engine: Bound<'_, PyEngine>, instrument: &Bound<'_, PyAny>, account: u32) -> Result<Self> {
+        let instrument = engine.borrow().resolve(instrument)?;
         Ok(Self { engine: engine.unbind(), instrument, account })
     }
 
@@ -79,44 +78,44 @@ impl FastBook {
     /// A limit GTC order (side 0 buy / 1 sell, price in ticks, qty in lots); returns how many
     /// events it added to the pending buffer.
     #[pyo3(signature = (order_id, side, price, qty, /))]
-    fn submit(&self, py: Python<'_>, order_id: u64, side: u8, price: i64, qty: i64) -> PyResult<usize> {
+    fn submit(&self, py: Python<'_>, order_id: u64, side: u8, price: i64, qty: i64) -> Result<usize> {
         self.new_order(py, order_id, side, 0, 0, price, qty)
     }
 
     /// A limit IOC order: trades what it can at `price` or better, the rest is canceled.
     #[pyo3(signature = (order_id, side, price, qty, /))]
-    fn ioc(&self, py: Python<'_>, order_id: u64, side: u8, price: i64, qty: i64) -> PyResult<usize> {
+    fn ioc(&self, py: Python<'_>, order_id: u64, side: u8, price: i64, qty: i64) -> Result<usize> {
         self.new_order(py, order_id, side, 0, 1, price, qty)
     }
 
     /// A market IOC order (qty in lots).
     #[pyo3(signature = (order_id, side, qty, /))]
-    fn market(&self, py: Python<'_>, order_id: u64, side: u8, qty: i64) -> PyResult<usize> {
+    fn market(&self, py: Python<'_>, order_id: u64, side: u8, qty: i64) -> Result<usize> {
         self.new_order(py, order_id, side, 1, 1, 0, qty)
     }
 
     /// Cancels a live order.
     #[pyo3(signature = (order_id, /))]
-    fn cancel(&self, py: Python<'_>, order_id: u64) -> PyResult<usize> {
+    fn cancel(&self, py: Python<'_>, order_id: u64) -> Result<usize> {
         self.run(py, &Command::Cancel { order_id })
     }
 
     /// Amends a live order's price (ticks) and/or quantity (lots); None keeps the current value.
     #[pyo3(signature = (order_id, price=None, qty=None, /))]
-    fn amend(&self, py: Python<'_>, order_id: u64, price: Option<i64>, qty: Option<i64>) -> PyResult<usize> {
+    fn amend(&self, py: Python<'_>, order_id: u64, price: Option<i64>, qty: Option<i64>) -> Result<usize> {
         self.run(py, &Command::Amend { order_id, price, qty })
     }
 
     /// Number of event records waiting in the engine's pending buffer.
     #[getter]
     fn pending_events(&self, py: Python<'_>) -> usize {
-        self.engine.bind(py).borrow().pending_len()
+        self.engine.bind(py).borrow().pending.len()
     }
 
     /// Drains the engine's pending buffer (all fast-path events, from any instrument) as an
     /// `EVENT_DTYPE` array, without copying the records.
     fn take_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let raw = PyArray1::from_vec(py, self.engine.bind(py).borrow_mut().drain_pending());
+        let raw = PyArray1::from_vec(py, self.engine.bind(py).borrow_mut().pending.take());
         let dtype = EVENT_DTYPE.get_or_try_init(py, || -> PyResult<_> {
             Ok(py.import("wintermute.batch")?.getattr("EVENT_DTYPE")?.unbind())
         })?;

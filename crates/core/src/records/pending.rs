@@ -59,10 +59,12 @@ impl PendingEvents {
         Ok((self.sink.bytes.len() - before) / EVENT_SIZE)
     }
 
-    /// Takes every record held (80 bytes each); the command numbers start again at 0.
+    /// Takes every record held (80 bytes each), without copying them; the command numbers start
+    /// again at 0. The next records go to a buffer reserved by [`RecordSink::drain_records`], so
+    /// a caller that takes every few thousand commands never makes the buffer grow.
     pub fn take(&mut self) -> Vec<u8> {
         self.commands = 0;
-        std::mem::take(&mut self.sink.bytes)
+        self.sink.drain_records()
     }
 }
 
@@ -113,6 +115,14 @@ mod tests {
         assert_eq!(u32::from_le_bytes(taken[2 * EVENT_SIZE + 64..2 * EVENT_SIZE + 68].try_into().unwrap()), 4);
         p.record(3, emit(1)).expect("room");
         assert_eq!(command_of(&p.take(), 0), 0);
+    }
+
+    #[test]
+    fn a_take_leaves_room_for_as_many_records_again() {
+        let mut p = PendingEvents::new(100);
+        p.record(0, emit(3)).expect("room");
+        assert_eq!(p.take().len(), 3 * EVENT_SIZE);
+        assert!(p.sink.bytes.capacity() >= 3 * EVENT_SIZE);
     }
 
     #[test]
