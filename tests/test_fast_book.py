@@ -224,3 +224,15 @@ def test_the_bench_per_call_system_drains_every_4096_commands_and_refuses_nothin
     step = adapter.session(prepared)
     for i in range(len(workload)):
         step(i)  # a refused command would raise
+
+
+def test_a_cycle_through_the_fast_book_is_collected() -> None:
+    import gc
+    import weakref
+
+    eng = make_engine()
+    eng.book = eng.fast(0)  # type: ignore[attr-defined]
+    gone = weakref.ref(eng)
+    del eng
+    gc.collect()
+    assert gone() is None

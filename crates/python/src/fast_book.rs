@@ -15,6 +15,7 @@
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
+use pyo3::{PyTraverseError, PyVisit};
 use wintermute_core::records;
 use wintermute_core::{Command, InstrumentId};
 
@@ -120,6 +121,12 @@ impl FastBook {
             Ok(py.import("wintermute.batch")?.getattr("EVENT_DTYPE")?.unbind())
         })?;
         raw.call_method1("view", (dtype.bind(py),))
+    }
+
+    /// Lets Python's garbage collector see the engine it holds, so that a cycle through it
+    /// (`engine.book = engine.fast(0)`) is collected.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> std::result::Result<(), PyTraverseError> {
+        visit.call(&self.engine)
     }
 
     fn __repr__(&self) -> String {
