@@ -1,7 +1,7 @@
 //! Native latency / throughput harness for the order book.
 //!
 //! ```text
-//! cargo run --release -p wintermute-core --example latency -- [options]
+//! cargo run --release -p wintermute-bench --example latency -- [options]
 //!   --workload NAME    exchange_core | feed | python | sweep_levels | deep_queue | big_book
 //!                      (repeatable; default: all)
 //!   --commands N       measured commands per mix stream (default 200000)
@@ -28,7 +28,7 @@
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use wintermute_core::workload::{self, Workload};
+use wintermute_bench::workload::{self, Workload};
 use wintermute_core::{Event, OrderBook};
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

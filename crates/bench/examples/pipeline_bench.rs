@@ -2,7 +2,7 @@
 //! [`wintermute_engine::bench`] (what is measured and how is documented there).
 //!
 //! ```text
-//! cargo run -p wintermute-engine --release --example pipeline_bench -- \
+//! cargo run -p wintermute-bench --release --example pipeline_bench -- \
 //!     [--seconds 2] [--rates 100k,1M,max] [--journal off,none,batch,bg] \
 //!     [--topology auto|merged|split|both] [--wait auto|park|yield|spin] [--pin] [--dir PATH] \
 //!     [--outputs executions|all|both] [--segment-mib 256] [--rolls prepared|inline|both] \
@@ -30,8 +30,8 @@ use std::error::Error;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use wintermute_bench::pipeline::{self as bench, BenchConfig, BenchResult, JournalMode};
 use wintermute_engine::analytics::LatencySummary;
-use wintermute_engine::bench::{self, BenchConfig, BenchResult, JournalMode};
 use wintermute_engine::pipeline::{available_cores, Output, Topology};
 use wintermute_engine::wait::WaitStrategy;
 

@@ -3,7 +3,7 @@
 //! latency. The logic behind `examples/pipeline_bench.rs` and `wintermute bench pipeline`.
 //!
 //! ```
-//! use wintermute_engine::bench::{run, BenchConfig, JournalMode};
+//! use wintermute_bench::pipeline::{run, BenchConfig, JournalMode};
 //!
 //! let mut config = BenchConfig::new(Some(20_000), JournalMode::Off);
 //! config.seconds = 0.05;
@@ -29,7 +29,7 @@
 //!
 //! **What the subscriber receives.** By default an execution feed: every order event
 //! (accepted, trade, cancel, amend, rejection) and every non-event output, not the book's
-//! level updates ([`crate::pipeline::SubscriptionConfig::book_deltas`] off) — "command
+//! level updates ([`wintermute_engine::pipeline::SubscriptionConfig::book_deltas`] off) — "command
 //! enqueued -> execution event out", as exchange-core's results handler sees its trade events.
 //! On the exchange-core mix that is 1.05 outputs per command instead of 2.88
 //! ([`BenchResult::outputs_per_command`]).
@@ -72,16 +72,16 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use wintermute_core::workload::exchange_core_mix;
+use crate::workload::exchange_core_mix;
 use wintermute_core::Command;
 
-use crate::analytics::{LatencyRecorder, LatencySummary};
-use crate::journal::{FsyncPolicy, JournalConfig, RollStats};
-use crate::pipeline::{
+use wintermute_engine::analytics::{LatencyRecorder, LatencySummary};
+use wintermute_engine::journal::{FsyncPolicy, JournalConfig, RollStats};
+use wintermute_engine::pipeline::{
     available_cores, Backpressure, Gateway, Output, Pipeline, PipelineConfig, PipelineError, RiskConfig, SubmitError,
     Subscription, SubscriptionConfig, Topology,
 };
-use crate::wait::WaitStrategy;
+use wintermute_engine::wait::WaitStrategy;
 
 /// Why a benchmark run failed.
 #[derive(Debug, thiserror::Error)]
@@ -194,7 +194,7 @@ pub struct BenchConfig {
     pub seed: u64,
     /// The load thread's subscription takes the book deltas too (system name
     /// `wintermute-pipeline+deltas@…`); by default it is an execution feed (order events, no
-    /// level updates: [`crate::pipeline::SubscriptionConfig::book_deltas`]).
+    /// level updates: [`wintermute_engine::pipeline::SubscriptionConfig::book_deltas`]).
     pub book_deltas: bool,
     /// Bytes per journal segment (256 MiB by default: a segment rolls every ~3.7 s at 1 M/s).
     pub segment_size: u64,
@@ -644,7 +644,7 @@ mod tests {
 
     #[test]
     fn completion_checks_one_last_output_per_command_in_order() {
-        use crate::pipeline::{CommandId, OutputKind, Stamps};
+        use wintermute_engine::pipeline::{CommandId, OutputKind, Stamps};
         let out = |seq: u64, last: bool| Output {
             command: CommandId { gateway: 0, seq },
             instrument: 0,

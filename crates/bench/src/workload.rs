@@ -5,8 +5,9 @@
 //! liquidity. Replaying `warmup` then `commands` on a fresh book built from `spec` reproduces
 //! exactly the book the generator saw; no command of a generated stream returns an error.
 //!
-//! The random numbers come from a self-contained [`SplitMix64`], so a seed gives the same stream
-//! on every platform and every Rust version (no dependency).
+//! The random numbers come from the core's self-contained [`SplitMix64`]
+//! (`wintermute_core::rng`), so a seed gives the same stream on every platform and every Rust
+//! version.
 //!
 //! | generator | shape |
 //! |---|---|
@@ -18,7 +19,7 @@
 //! | [`big_book`] | 1,000,000 resting orders, then the feed mix on top |
 //!
 //! ```
-//! use wintermute_core::workload::exchange_core_mix;
+//! use wintermute_bench::workload::exchange_core_mix;
 //! let w = exchange_core_mix(1, 10_000);
 //! let mut book = w.warmed_book();
 //! let mut events = Vec::new();
@@ -30,11 +31,10 @@
 
 use std::collections::HashMap;
 
-use crate::event::Event;
-use crate::instrument::InstrumentSpec;
-use crate::order::{Command, NewOrder, Side, TimeInForce};
-use crate::order_book::OrderBook;
-use crate::{OrderId, Price, Qty};
+pub use wintermute_core::rng::SplitMix64;
+use wintermute_core::{
+    Command, Event, InstrumentSpec, NewOrder, OrderBook, OrderId, OrderType, Price, Qty, Side, TimeInForce,
+};
 
 /// The account every generated order belongs to (self-trade prevention is off everywhere).
 pub const ACCOUNT: u32 = 1;
@@ -76,67 +76,6 @@ impl Workload {
 /// The instrument every workload uses: integer ticks and lots, a wide band.
 pub fn bench_spec() -> InstrumentSpec {
     InstrumentSpec::from_units("BENCH-USD", "0.01", "1", 1, 1_000_000_000, 1, 1 << 40).expect("valid bench spec")
-}
-
-// ----- random numbers ---------------------------------------------------------------------
-
-/// SplitMix64 (Steele, Lea, Flood 2014): tiny, fast, statistically fine for workloads.
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    pub const fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    #[inline]
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (`n > 0`; Lemire's multiply-shift, bias < n / 2^64).
-    #[inline]
-    pub fn below(&mut self, n: u64) -> u64 {
-        debug_assert!(n > 0);
-        ((self.next_u64() as u128 * n as u128) >> 64) as u64
-    }
-
-    /// Uniform in `lo..=hi`.
-    #[inline]
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo + 1) as u64) as i64
-    }
-
-    /// Uniform in `[0, 1)`.
-    #[inline]
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    /// True with probability `p`.
-    #[inline]
-    pub fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    /// Exponential with the given mean, floored to an integer.
-    #[inline]
-    pub fn exp(&mut self, mean: f64) -> i64 {
-        (-(1.0 - self.unit()).ln() * mean) as i64
-    }
-
-    #[inline]
-    pub fn side(&mut self) -> Side {
-        if self.next_u64() & 1 == 0 {
-            Side::Buy
-        } else {
-            Side::Sell
-        }
-    }
 }
 
 // ----- the generator's book -----------------------------------------------------------------
@@ -722,7 +661,7 @@ pub fn mix_stats(w: &Workload) -> MixStats {
         book.execute(cmd, &mut events).expect("valid");
         s.commands += 1;
         match cmd {
-            Command::New(o) if o.order_type == crate::order::OrderType::Market => s.market += 1,
+            Command::New(o) if o.order_type == OrderType::Market => s.market += 1,
             Command::New(o) if o.tif == TimeInForce::Gtc => s.gtc += 1,
             Command::New(_) => s.ioc += 1,
             Command::Cancel { .. } => s.cancel += 1,

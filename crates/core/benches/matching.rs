@@ -1,4 +1,4 @@
-//! Throughput of the order book on the benchmark workloads (`wintermute_core::workload`).
+//! Throughput of the order book on the benchmark workloads (`wintermute_bench::workload`).
 //!
 //! One criterion iteration is one command (`Throughput::Elements(1)`: criterion reports
 //! commands/s), except `sweep_levels` (one iteration = one market order sweeping 1,000 levels,
@@ -14,7 +14,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use wintermute_core::workload::{self, Workload};
+use wintermute_bench::workload::{self, Workload};
 use wintermute_core::{CountingSink, Event, EventSink, OrderBook};
 
 const COMMANDS: usize = 200_000;

@@ -31,7 +31,7 @@ pub mod order_book;
 mod order_id_map;
 mod price_ladder;
 pub mod records;
-pub mod workload;
+pub mod rng;
 
 /// Price in integer ticks.
 pub type Price = i64;

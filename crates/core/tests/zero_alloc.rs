@@ -7,7 +7,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use wintermute_core::workload::{self, Workload};
+use wintermute_bench::workload::{self, Workload};
 use wintermute_core::{Command, Event, NewOrder, OrderBook, Side};
 
 struct Counting;

@@ -13,9 +13,10 @@
 //! - [`pipeline`]: the runtime that joins them: gateway rings -> risk -> matching (journal,
 //!   books) -> subscriptions, one thread per stage (or risk and matching merged on small
 //!   machines), with backpressure and a clean shutdown;
-//! - [`analytics`]: latency histograms per pipeline stage, rates, ring occupancy;
-//! - [`bench`](mod@bench): the open-loop pipeline benchmark (constant offered rate, coordinated-omission
-//!   correction) behind `examples/pipeline_bench.rs` and `wintermute bench pipeline`.
+//! - [`analytics`]: latency histograms per pipeline stage, rates, ring occupancy.
+//!
+//! The open-loop pipeline benchmark (`pipeline_bench`, `wintermute bench pipeline`) lives apart
+//! from the library, in the `wintermute-bench` crate.
 //!
 //! Unsafe code is denied crate-wide. Two places opt out, each with a `SAFETY` comment on every
 //! block: the `spsc` module, and one function in `journal::segment` that maps a segment file
@@ -25,7 +26,6 @@
 #![warn(missing_debug_implementations)]
 
 pub mod analytics;
-pub mod bench;
 pub mod journal;
 pub mod journaled_engine;
 pub mod pipeline;

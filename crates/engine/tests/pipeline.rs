@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use wintermute_core::workload::SplitMix64;
+use wintermute_core::rng::SplitMix64;
 use wintermute_core::{Command, Engine, Event, InstrumentId, InstrumentSpec, NewOrder, Side, TimeInForce};
 use wintermute_engine::journal::{recover, FsyncPolicy, JournalConfig};
 use wintermute_engine::pipeline::{

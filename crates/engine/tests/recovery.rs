@@ -6,7 +6,7 @@
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
 
-use wintermute_core::workload::SplitMix64;
+use wintermute_core::rng::SplitMix64;
 use wintermute_core::{Command, Engine, InstrumentSpec, NewOrder, Side, StpMode, TimeInForce};
 use wintermute_engine::journal::segment::{list_segments, segment_name};
 use wintermute_engine::journal::snapshot::list_snapshots;

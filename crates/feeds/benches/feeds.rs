@@ -183,11 +183,11 @@ fn random_walk_ops(n: usize) -> (Vec<Op>, Vec<Decimal>, Vec<Decimal>) {
             let stale_asks: Vec<u32> = asks.iter().copied().filter(|&p| p <= mid || p > mid + WINDOW).collect();
             for p in stale_bids {
                 bids.remove(&p);
-                ops.push((Side::Bid, p, 0));
+                ops.push((Side::Buy, p, 0));
             }
             for p in stale_asks {
                 asks.remove(&p);
-                ops.push((Side::Ask, p, 0));
+                ops.push((Side::Sell, p, 0));
             }
         }
         // Offsets concentrated near the touch.
@@ -200,7 +200,7 @@ fn random_walk_ops(n: usize) -> (Vec<Op>, Vec<Decimal>, Vec<Decimal>) {
             } else {
                 bids.insert(p)
             };
-            ops.push((Side::Bid, p, q));
+            ops.push((Side::Buy, p, q));
         } else {
             let p = mid + 1 + off;
             if q == 0 {
@@ -208,7 +208,7 @@ fn random_walk_ops(n: usize) -> (Vec<Op>, Vec<Decimal>, Vec<Decimal>) {
             } else {
                 asks.insert(p)
             };
-            ops.push((Side::Ask, p, q));
+            ops.push((Side::Sell, p, q));
         }
     }
     ops.truncate(n);
@@ -250,8 +250,8 @@ fn bench_book(c: &mut Criterion) {
             i64::try_from(l.qty.raw() / lot).expect("lot"),
         )
     };
-    assert_eq!(ticks.levels(Side::Bid).collect::<Vec<_>>(), book.bids().map(as_ticks).collect::<Vec<_>>());
-    assert_eq!(ticks.levels(Side::Ask).collect::<Vec<_>>(), book.asks().map(as_ticks).collect::<Vec<_>>());
+    assert_eq!(ticks.levels(Side::Buy).collect::<Vec<_>>(), book.bids().map(as_ticks).collect::<Vec<_>>());
+    assert_eq!(ticks.levels(Side::Sell).collect::<Vec<_>>(), book.asks().map(as_ticks).collect::<Vec<_>>());
     let mut group = c.benchmark_group("l2_book");
     group.throughput(Throughput::Elements(N as u64));
     group.sample_size(10);
@@ -268,8 +268,8 @@ fn depth20_frames(frames: usize) -> (String, Vec<String>) {
     let mut out = Vec::with_capacity(frames);
     for (i, chunk) in ops.chunks(20).enumerate() {
         let level = |&(_, p, q): &Op| format!(r#"["{}","{}"]"#, text(p), qtys[q as usize].as_str());
-        let bids: Vec<String> = chunk.iter().filter(|o| o.0 == Side::Bid).map(level).collect();
-        let asks: Vec<String> = chunk.iter().filter(|o| o.0 == Side::Ask).map(level).collect();
+        let bids: Vec<String> = chunk.iter().filter(|o| o.0 == Side::Buy).map(level).collect();
+        let asks: Vec<String> = chunk.iter().filter(|o| o.0 == Side::Sell).map(level).collect();
         let id = 1_000 + i as u64;
         out.push(format!(
             r#"{{"stream":"btcusdt@depth@100ms","data":{{"e":"depthUpdate","E":1617566591307,"s":"BTCUSDT","U":{id},"u":{id},"b":[{}],"a":[{}]}}}}"#,
@@ -321,9 +321,9 @@ fn bench_depth20(c: &mut Criterion) {
     let as_ticks =
         |l: &wintermute_feeds::book::Level| i64::try_from(l.price.raw() / 10_000_000_000_000_000).expect("tick");
     let want: Vec<i64> = stream.book.bids().map(as_ticks).collect();
-    assert_eq!(book.book().levels(Side::Bid).map(|l| l.0).collect::<Vec<_>>(), want);
+    assert_eq!(book.book().levels(Side::Buy).map(|l| l.0).collect::<Vec<_>>(), want);
     assert_eq!(
-        feed.stream("BTCUSDT").expect("stream").book.ticks().levels(Side::Bid).map(|l| l.0).collect::<Vec<_>>(),
+        feed.stream("BTCUSDT").expect("stream").book.ticks().levels(Side::Buy).map(|l| l.0).collect::<Vec<_>>(),
         want
     );
     let mut group = c.benchmark_group("binance_depth20");

@@ -158,11 +158,11 @@ impl BinanceParser {
                 "u" => f.last = Some(sc.u64()?),
                 "b" if sc.peek() == Some(b'[') => {
                     f.has_b = true;
-                    self.update_levels(sc, Side::Bid)?;
+                    self.update_levels(sc, Side::Buy)?;
                 }
                 "a" if sc.peek() == Some(b'[') => {
                     f.has_a = true;
-                    self.update_levels(sc, Side::Ask)?;
+                    self.update_levels(sc, Side::Sell)?;
                 }
                 "a" if sc.peek().is_some_and(|b| b.is_ascii_digit()) => f.agg_id = Some(sc.u64()?),
                 "t" => f.t = Some(sc.u64()?),
@@ -282,10 +282,10 @@ mod tests {
             assert_eq!(d.symbol.as_str(), "DOTUSDT");
             assert_eq!((d.first_update_id, d.final_update_id), (1513939202, 1513939205));
             assert_eq!(d.levels.len(), 3);
-            assert_eq!(d.levels[0].side, Side::Bid);
+            assert_eq!(d.levels[0].side, Side::Buy);
             assert_eq!(d.levels[0].price.as_str(), "43.50830000");
             assert!(d.levels[1].qty.is_zero());
-            assert_eq!(d.levels[2].side, Side::Ask);
+            assert_eq!(d.levels[2].side, Side::Sell);
         }
     }
 

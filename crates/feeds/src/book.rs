@@ -21,11 +21,11 @@
 //! use wintermute_feeds::{book::{L2Book, Side}, Decimal};
 //! let d = |s| Decimal::parse(s).unwrap();
 //! let mut book = L2Book::new();
-//! book.apply(Side::Bid, d("100.5"), d("2"));
-//! book.apply(Side::Bid, d("100.7"), d("1"));
-//! book.apply(Side::Ask, d("101.0"), d("3"));
+//! book.apply(Side::Buy, d("100.5"), d("2"));
+//! book.apply(Side::Buy, d("100.7"), d("1"));
+//! book.apply(Side::Sell, d("101.0"), d("3"));
 //! assert_eq!(book.best_bid().unwrap().price.as_str(), "100.7");
-//! book.apply(Side::Bid, d("100.7"), d("0.000"));
+//! book.apply(Side::Buy, d("100.7"), d("0.000"));
 //! assert_eq!(book.best_bid().unwrap().price.as_str(), "100.5");
 //! ```
 
@@ -34,14 +34,9 @@ use std::collections::VecDeque;
 use crate::decimal::Decimal;
 use crate::message::LevelUpdate;
 
-/// Side of the book.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Side {
-    /// Buy orders.
-    Bid,
-    /// Sell orders.
-    Ask,
-}
+/// Side of the book: the core's one `Side`, [`Side::Buy`] for the bids and [`Side::Sell`] for
+/// the asks (re-exported here so the feed types read on their own).
+pub use wintermute_core::Side;
 
 /// One price level: price and total quantity, both with the exchange's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,8 +133,8 @@ impl Ladder {
     fn sort_and_dedup(&mut self, side: Side) {
         let s = self.index.make_contiguous();
         match side {
-            Side::Bid => s.sort_unstable_by_key(|e| e.key),
-            Side::Ask => s.sort_unstable_by_key(|e| std::cmp::Reverse(e.key)),
+            Side::Buy => s.sort_unstable_by_key(|e| e.key),
+            Side::Sell => s.sort_unstable_by_key(|e| std::cmp::Reverse(e.key)),
         }
         let mut w = 0;
         for r in 0..s.len() {
@@ -185,15 +180,15 @@ impl L2Book {
 
     fn ladder(&self, side: Side) -> &Ladder {
         match side {
-            Side::Bid => &self.bids,
-            Side::Ask => &self.asks,
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
         }
     }
 
     fn ladder_mut(&mut self, side: Side) -> &mut Ladder {
         match side {
-            Side::Bid => &mut self.bids,
-            Side::Ask => &mut self.asks,
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
         }
     }
 
@@ -226,7 +221,7 @@ impl L2Book {
     /// levels with the same price, one is kept).
     pub fn load(&mut self, bids: &[Level], asks: &[Level]) {
         self.clear();
-        for (side, levels) in [(Side::Bid, bids), (Side::Ask, asks)] {
+        for (side, levels) in [(Side::Buy, bids), (Side::Sell, asks)] {
             let ladder = self.ladder_mut(side);
             for l in levels.iter().filter(|l| !l.qty.is_zero()) {
                 let slot = ladder.store(*l);
@@ -244,8 +239,8 @@ impl L2Book {
             let slot = ladder.store(Level { price: u.price, qty: u.qty });
             ladder.index.push_back(Entry { key: Key::of(u.price.raw()), slot });
         }
-        self.bids.sort_and_dedup(Side::Bid);
-        self.asks.sort_and_dedup(Side::Ask);
+        self.bids.sort_and_dedup(Side::Buy);
+        self.asks.sort_and_dedup(Side::Sell);
     }
 
     /// Keeps only the best `depth` levels on each side.
@@ -308,8 +303,8 @@ impl L2Book {
 #[inline]
 fn search(index: &VecDeque<Entry>, side: Side, key: Key) -> Result<usize, usize> {
     match side {
-        Side::Bid => index.binary_search_by(|e| e.key.cmp(&key)),
-        Side::Ask => index.binary_search_by(|e| key.cmp(&e.key)),
+        Side::Buy => index.binary_search_by(|e| e.key.cmp(&key)),
+        Side::Sell => index.binary_search_by(|e| key.cmp(&e.key)),
     }
 }
 
@@ -326,14 +321,14 @@ mod tests {
     #[test]
     fn apply_insert_update_delete() {
         let mut b = L2Book::new();
-        assert_eq!(b.apply(Side::Ask, d("10.5"), d("1")), Applied::Inserted);
-        assert_eq!(b.apply(Side::Ask, d("10.50"), d("2.0")), Applied::Updated);
+        assert_eq!(b.apply(Side::Sell, d("10.5"), d("1")), Applied::Inserted);
+        assert_eq!(b.apply(Side::Sell, d("10.50"), d("2.0")), Applied::Updated);
         assert_eq!(b.best_ask().unwrap().qty.as_str(), "2.0");
         assert_eq!(b.best_ask().unwrap().price.as_str(), "10.50");
-        assert_eq!(b.qty_at(Side::Ask, d("10.5")).unwrap().as_str(), "2.0");
-        assert_eq!(b.qty_at(Side::Bid, d("10.5")), None);
-        assert_eq!(b.apply(Side::Ask, d("11"), d("0")), Applied::Absent);
-        assert_eq!(b.apply(Side::Ask, d("10.5"), d("0")), Applied::Deleted);
+        assert_eq!(b.qty_at(Side::Sell, d("10.5")).unwrap().as_str(), "2.0");
+        assert_eq!(b.qty_at(Side::Buy, d("10.5")), None);
+        assert_eq!(b.apply(Side::Sell, d("11"), d("0")), Applied::Absent);
+        assert_eq!(b.apply(Side::Sell, d("10.5"), d("0")), Applied::Deleted);
         assert!(b.is_empty());
     }
 
@@ -353,8 +348,8 @@ mod tests {
         assert_eq!(b.bids().len(), 2);
         assert_eq!(b.best_bid().unwrap().price.as_str(), "3");
         for _ in 0..10 {
-            b.apply(Side::Bid, d("4"), d("1"));
-            b.apply(Side::Bid, d("4"), d("0"));
+            b.apply(Side::Buy, d("4"), d("1"));
+            b.apply(Side::Buy, d("4"), d("0"));
         }
         assert!(b.bids.slab.len() <= 4, "freed slots are reused: {}", b.bids.slab.len());
         b.truncate(1);
@@ -366,8 +361,8 @@ mod tests {
     fn truncate_keeps_best_levels() {
         let mut b = L2Book::new();
         for p in 1..=5 {
-            b.apply(Side::Bid, d(&p.to_string()), d("1"));
-            b.apply(Side::Ask, d(&(p + 10).to_string()), d("1"));
+            b.apply(Side::Buy, d(&p.to_string()), d("1"));
+            b.apply(Side::Sell, d(&(p + 10).to_string()), d("1"));
         }
         b.truncate(2);
         let bids: Vec<_> = b.bids().map(|l| l.price.as_str().to_string()).collect();
@@ -383,7 +378,7 @@ mod tests {
             let mut book = L2Book::new();
             let mut model: [BTreeMap<u32, u32>; 2] = [BTreeMap::new(), BTreeMap::new()];
             for (bid, price, qty) in ops {
-                let side = if bid { Side::Bid } else { Side::Ask };
+                let side = if bid { Side::Buy } else { Side::Sell };
                 book.apply(side, d(&format!("{}.{}", price / 10, price % 10)), d(&qty.to_string()));
                 let m = &mut model[usize::from(bid)];
                 if qty == 0 { m.remove(&price); } else { m.insert(price, qty); }

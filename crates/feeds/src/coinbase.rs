@@ -337,8 +337,8 @@ fn advanced_update(sc: &mut Scanner<'_>) -> Result<LevelUpdate, FeedError> {
         }
     }
     let side = match side.ok_or(missing("l2_data", "side"))? {
-        "bid" => Side::Bid,
-        _ => Side::Ask,
+        "bid" => Side::Buy,
+        _ => Side::Sell,
     };
     Ok(LevelUpdate {
         side,
@@ -405,8 +405,8 @@ fn changes(sc: &mut Scanner<'_>, out: &mut Vec<LevelUpdate>) -> Result<(), FeedE
             return Err(sc.error("side"));
         }
         let side = match sc.string()? {
-            "buy" => Side::Bid,
-            "sell" => Side::Ask,
+            "buy" => Side::Buy,
+            "sell" => Side::Sell,
             _ => {
                 return Err(FeedError::BadField { venue: VENUE, field: "changes.side", reason: "expected buy or sell" })
             }
@@ -440,7 +440,7 @@ mod tests {
         let upd = r#"{"type":"l2update","product_id":"SKL-BTC","changes":[["sell","0.00001306","660.5"],["buy","0.00001300","0"]],"time":"2021-04-17T16:43:37.075687Z"}"#;
         let CoinbaseMessage::L2Update { changes, .. } = p.parse(upd).unwrap() else { panic!() };
         assert_eq!(changes.len(), 2);
-        assert_eq!(changes[0].side, Side::Ask);
+        assert_eq!(changes[0].side, Side::Sell);
         assert!(changes[1].qty.is_zero());
         let m = r#"{"type":"match","trade_id":280232,"maker_order_id":"a","taker_order_id":"b","side":"sell","size":"985","price":"0.00001305","product_id":"SKL-BTC","sequence":177100030,"time":"2021-04-17T16:43:37.089723Z"}"#;
         let CoinbaseMessage::Match(t) = p.parse(m).unwrap() else { panic!() };
@@ -461,7 +461,7 @@ mod tests {
         assert!(!events[0].snapshot);
         let ups = CoinbaseMessage::event_updates(updates, &events[0]);
         assert_eq!(ups.len(), 2);
-        assert_eq!(ups[1].side, Side::Ask);
+        assert_eq!(ups[1].side, Side::Sell);
         let trades = r#"{"channel":"market_trades","client_id":"","timestamp":"2023-02-09T20:19:35.39625135Z","sequence_num":0,"events":[{"type":"snapshot","trades":[{"trade_id":"000000000","product_id":"ETH-USD","price":"1260.01","size":"0.3","side":"BUY","time":"2019-08-14T20:42:27.265Z"}]}]}"#;
         let CoinbaseMessage::AdvancedTrades { trades, .. } = p.parse(trades).unwrap() else { panic!() };
         assert_eq!(trades.len(), 1);

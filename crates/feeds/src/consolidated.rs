@@ -20,10 +20,10 @@
 //! use wintermute_feeds::{Decimal, Venue};
 //! let d = |s| Decimal::parse(s).unwrap();
 //! let (mut a, mut b) = (L2Book::new(), L2Book::new());
-//! a.apply(Side::Bid, d("100"), d("1"));
-//! a.apply(Side::Ask, d("102"), d("1"));
-//! b.apply(Side::Bid, d("101"), d("3"));
-//! b.apply(Side::Ask, d("102"), d("2"));
+//! a.apply(Side::Buy, d("100"), d("1"));
+//! a.apply(Side::Sell, d("102"), d("1"));
+//! b.apply(Side::Buy, d("101"), d("3"));
+//! b.apply(Side::Sell, d("102"), d("2"));
 //! let mut c = ConsolidatedBook::new();
 //! c.rebuild(&[(Venue::Binance, &a), (Venue::Kraken, &b)], 10);
 //! let bbo = c.bbo().unwrap();
@@ -126,8 +126,8 @@ impl ConsolidatedBook {
         for (venue, book) in books {
             self.tops[venue.index()] = (book.best_bid().copied(), book.best_ask().copied());
         }
-        merge(&mut self.bids, books, Side::Bid, depth);
-        merge(&mut self.asks, books, Side::Ask, depth);
+        merge(&mut self.bids, books, Side::Buy, depth);
+        merge(&mut self.asks, books, Side::Sell, depth);
     }
 
     /// Bids, best first.
@@ -197,8 +197,8 @@ fn merge(out: &mut Vec<ConsolidatedLevel>, books: &[(Venue, &L2Book)], side: Sid
         out.extend(book.levels(side).take(depth).map(|l| ConsolidatedLevel::from_level(*venue, l)));
     }
     match side {
-        Side::Bid => out.sort_unstable_by_key(|l| std::cmp::Reverse(l.price.raw())),
-        Side::Ask => out.sort_unstable_by_key(|l| l.price.raw()),
+        Side::Buy => out.sort_unstable_by_key(|l| std::cmp::Reverse(l.price.raw())),
+        Side::Sell => out.sort_unstable_by_key(|l| l.price.raw()),
     }
     // Fold equal prices into the first level of each run.
     let mut w = 0;
@@ -232,10 +232,10 @@ mod tests {
     fn book(bids: &[(&str, &str)], asks: &[(&str, &str)]) -> L2Book {
         let mut b = L2Book::new();
         for (p, q) in bids {
-            b.apply(Side::Bid, d(p), d(q));
+            b.apply(Side::Buy, d(p), d(q));
         }
         for (p, q) in asks {
-            b.apply(Side::Ask, d(p), d(q));
+            b.apply(Side::Sell, d(p), d(q));
         }
         b
     }

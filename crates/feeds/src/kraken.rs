@@ -168,10 +168,10 @@ impl KrakenParser {
                 let mut obj = sc.begin_object()?;
                 while let Some(key) = sc.next_key(&mut obj)? {
                     let (side, is_snapshot) = match key {
-                        "as" => (Side::Ask, true),
-                        "bs" => (Side::Bid, true),
-                        "a" => (Side::Ask, false),
-                        "b" => (Side::Bid, false),
+                        "as" => (Side::Sell, true),
+                        "bs" => (Side::Buy, true),
+                        "a" => (Side::Sell, false),
+                        "b" => (Side::Buy, false),
                         "c" => {
                             let c = sc.string()?;
                             checksum = Some(c.parse().map_err(|_| bad("c", "not a u32"))?);
@@ -337,8 +337,8 @@ impl KrakenParser {
                     exchange_ts = parse_rfc3339(sc.string()?);
                     continue;
                 }
-                "bids" => Side::Bid,
-                "asks" => Side::Ask,
+                "bids" => Side::Buy,
+                "asks" => Side::Sell,
                 _ => {
                     sc.skip_value()?;
                     continue;
@@ -525,16 +525,16 @@ mod tests {
         let bids = [5000, 4995, 4990, 4980, 4975, 4970, 4965, 4960, 4955, 4950];
         for (i, bid) in bids.iter().enumerate() {
             let ask = format!("0.0{}", 5005 + i * 5);
-            book.apply(Side::Ask, d(&ask), d("0.00000500"));
-            book.apply(Side::Bid, d(&format!("0.0{bid}")), d("0.00000500"));
+            book.apply(Side::Sell, d(&ask), d("0.00000500"));
+            book.apply(Side::Buy, d(&format!("0.0{bid}")), d("0.00000500"));
         }
         assert_eq!(checksum(&book), 974_947_235);
         // The 2-level v2 illustration.
         let mut book = L2Book::new();
-        book.apply(Side::Ask, d("45285.2"), d("0.00100000"));
-        book.apply(Side::Ask, d("45286.4"), d("1.54582015"));
-        book.apply(Side::Bid, d("45283.5"), d("0.10000000"));
-        book.apply(Side::Bid, d("45283.4"), d("1.54582015"));
+        book.apply(Side::Sell, d("45285.2"), d("0.00100000"));
+        book.apply(Side::Sell, d("45286.4"), d("1.54582015"));
+        book.apply(Side::Buy, d("45283.5"), d("0.10000000"));
+        book.apply(Side::Buy, d("45283.4"), d("1.54582015"));
         assert_eq!(checksum(&book), 2_178_325_928);
     }
 
@@ -548,7 +548,7 @@ mod tests {
         assert_eq!(parts[0].checksum, Some(1_768_150_633));
         assert_eq!(parts[0].symbol.as_str(), "XBT/USD");
         let sides: Vec<Side> = levels.iter().map(|l| l.side).collect();
-        assert_eq!(sides, [Side::Ask, Side::Ask, Side::Bid]);
+        assert_eq!(sides, [Side::Sell, Side::Sell, Side::Buy]);
     }
 
     #[test]

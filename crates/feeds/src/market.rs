@@ -552,8 +552,8 @@ fn publish_into<H: FeedHandler + ?Sized>(v: &mut MarketView, h: &H, counters: Op
         view.bids.clear();
         view.asks.clear();
         if s.state == SyncState::Live {
-            view.bids.extend(s.book.side_levels(Side::Bid).take(p.depth));
-            view.asks.extend(s.book.side_levels(Side::Ask).take(p.depth));
+            view.bids.extend(s.book.side_levels(Side::Buy).take(p.depth));
+            view.asks.extend(s.book.side_levels(Side::Sell).take(p.depth));
         }
         if let Some(ring) = tap.and_then(|t| t.ring(&s.symbol)) {
             for ev in ring.since(view.seen) {

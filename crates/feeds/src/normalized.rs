@@ -430,7 +430,7 @@ mod tests {
         let mut tap = Tap::default();
         let sym = Symbol::new("X").unwrap();
         tap.begin_frame(5);
-        tap.deltas(sym, &[LevelUpdate { side: Side::Bid, price: d("1"), qty: d("2") }]);
+        tap.deltas(sym, &[LevelUpdate { side: Side::Buy, price: d("1"), qty: d("2") }]);
         tap.end_frame();
         assert!(tap.ring(&sym).is_none());
         assert!(tap.latency().is_none());
@@ -442,13 +442,13 @@ mod tests {
         tap.enable(Venue::Kraken, 8);
         let sym = Symbol::new("XBT/USD").unwrap();
         let mut book = L2Book::new();
-        book.apply(Side::Bid, d("100.0"), d("1.5"));
-        book.apply(Side::Ask, d("101"), d("2"));
+        book.apply(Side::Buy, d("100.0"), d("1.5"));
+        book.apply(Side::Sell, d("101"), d("2"));
         tap.begin_frame(1_000);
         tap.exchange_time(Some(400));
         tap.snapshot(sym, &book);
         tap.bbo(sym, &book); // unchanged: nothing
-        let up = LevelUpdate { side: Side::Bid, price: d("100.5"), qty: d("0.25") };
+        let up = LevelUpdate { side: Side::Buy, price: d("100.5"), qty: d("0.25") };
         book.apply(up.side, up.price, up.qty);
         tap.deltas(sym, &[up]);
         tap.bbo(sym, &book);

@@ -30,14 +30,14 @@
 //! use wintermute_feeds::book::Side;
 //! use wintermute_feeds::tick_book::TickBook;
 //! let mut book = TickBook::new();
-//! book.set(Side::Bid, 10_050, 2).unwrap();
-//! book.set(Side::Bid, 10_070, 1).unwrap();
-//! book.set(Side::Ask, 10_100, 3).unwrap();
+//! book.set(Side::Buy, 10_050, 2).unwrap();
+//! book.set(Side::Buy, 10_070, 1).unwrap();
+//! book.set(Side::Sell, 10_100, 3).unwrap();
 //! assert_eq!(book.best_bid(), Some((10_070, 1)));
-//! book.set(Side::Bid, 10_070, 0).unwrap(); // zero deletes
+//! book.set(Side::Buy, 10_070, 0).unwrap(); // zero deletes
 //! assert_eq!(book.best_bid(), Some((10_050, 2)));
 //! assert_eq!(book.best_ask(), Some((10_100, 3)));
-//! assert!(book.set(Side::Ask, 10_100, -1).is_err()); // and leaves the book as it was
+//! assert!(book.set(Side::Sell, 10_100, -1).is_err()); // and leaves the book as it was
 //! ```
 
 use crate::book::{Applied, Side};
@@ -445,8 +445,8 @@ pub enum BatchError {
 /// The side of a batch side code.
 pub fn side_of(code: u8) -> Option<Side> {
     match code {
-        SIDE_BID => Some(Side::Bid),
-        SIDE_ASK => Some(Side::Ask),
+        SIDE_BID => Some(Side::Buy),
+        SIDE_ASK => Some(Side::Sell),
         _ => None,
     }
 }
@@ -466,8 +466,8 @@ fn check(side: Side, price: i64, qty: i64) -> Result<(), TickBookError> {
 #[inline]
 fn key(side: Side, price: i64) -> i64 {
     match side {
-        Side::Bid => -price,
-        Side::Ask => price,
+        Side::Buy => -price,
+        Side::Sell => price,
     }
 }
 
@@ -506,8 +506,8 @@ impl TickBook {
 
     fn ladder(&self, side: Side) -> &Ladder {
         match side {
-            Side::Bid => &self.bids,
-            Side::Ask => &self.asks,
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
         }
     }
 
@@ -518,8 +518,8 @@ impl TickBook {
     pub fn set(&mut self, side: Side, price: i64, qty: i64) -> Result<Applied, TickBookError> {
         check(side, price, qty)?;
         let ladder = match side {
-            Side::Bid => &mut self.bids,
-            Side::Ask => &mut self.asks,
+            Side::Buy => &mut self.bids,
+            Side::Sell => &mut self.asks,
         };
         Ok(ladder.set(key(side, price), qty))
     }
@@ -595,10 +595,10 @@ impl TickBook {
             check(side, p, q).map_err(|error| BatchError::Update { index: i, error })?;
         }
         for i in 0..n {
-            let side = if sides[i] == SIDE_BID { Side::Bid } else { Side::Ask };
+            let side = if sides[i] == SIDE_BID { Side::Buy } else { Side::Sell };
             let ladder = match side {
-                Side::Bid => &mut self.bids,
-                Side::Ask => &mut self.asks,
+                Side::Buy => &mut self.bids,
+                Side::Sell => &mut self.asks,
             };
             ladder.set(key(side, prices[i]), qtys[i]);
             best_bids[i] = self.bids.best.map_or(NO_BID, |k| -k);
@@ -625,41 +625,41 @@ mod tests {
     #[test]
     fn set_replace_delete_and_best() {
         let mut b = TickBook::with_window(64).unwrap();
-        assert_eq!(b.set(Side::Ask, 100, 5), Ok(Applied::Inserted));
-        assert_eq!(b.set(Side::Ask, 100, 6), Ok(Applied::Updated));
-        assert_eq!(b.set(Side::Ask, 99, 1), Ok(Applied::Inserted));
+        assert_eq!(b.set(Side::Sell, 100, 5), Ok(Applied::Inserted));
+        assert_eq!(b.set(Side::Sell, 100, 6), Ok(Applied::Updated));
+        assert_eq!(b.set(Side::Sell, 99, 1), Ok(Applied::Inserted));
         assert_eq!(b.best_ask(), Some((99, 1)));
-        assert_eq!(b.set(Side::Ask, 99, 0), Ok(Applied::Deleted));
+        assert_eq!(b.set(Side::Sell, 99, 0), Ok(Applied::Deleted));
         assert_eq!(b.best_ask(), Some((100, 6)));
-        assert_eq!(b.set(Side::Ask, 98, 0), Ok(Applied::Absent));
-        assert_eq!(b.len(Side::Ask), 1);
+        assert_eq!(b.set(Side::Sell, 98, 0), Ok(Applied::Absent));
+        assert_eq!(b.len(Side::Sell), 1);
         assert_eq!(b.best_bid(), None);
     }
 
     #[test]
     fn far_prices_and_window_moves_keep_the_best_right() {
         let mut b = TickBook::with_window(64).unwrap();
-        b.set(Side::Bid, 1_000, 1).unwrap();
-        b.set(Side::Bid, 10, 2).unwrap(); // far below: in the far list
-        b.set(Side::Bid, 1_000_000, 3).unwrap(); // far above: becomes best, window moves
+        b.set(Side::Buy, 1_000, 1).unwrap();
+        b.set(Side::Buy, 10, 2).unwrap(); // far below: in the far list
+        b.set(Side::Buy, 1_000_000, 3).unwrap(); // far above: becomes best, window moves
         assert_eq!(b.best_bid(), Some((1_000_000, 3)));
-        b.set(Side::Bid, 1_000_000, 0).unwrap();
+        b.set(Side::Buy, 1_000_000, 0).unwrap();
         assert_eq!(b.best_bid(), Some((1_000, 1)));
-        b.set(Side::Bid, 1_000, 0).unwrap();
+        b.set(Side::Buy, 1_000, 0).unwrap();
         assert_eq!(b.best_bid(), Some((10, 2)));
-        assert_eq!(b.levels(Side::Bid).collect::<Vec<_>>(), [(10, 2)]);
-        b.set(Side::Bid, -MAX_PRICE, 4).unwrap();
-        b.set(Side::Bid, MAX_PRICE, 5).unwrap();
-        assert_eq!(b.levels(Side::Bid).collect::<Vec<_>>(), [(MAX_PRICE, 5), (10, 2), (-MAX_PRICE, 4)]);
+        assert_eq!(b.levels(Side::Buy).collect::<Vec<_>>(), [(10, 2)]);
+        b.set(Side::Buy, -MAX_PRICE, 4).unwrap();
+        b.set(Side::Buy, MAX_PRICE, 5).unwrap();
+        assert_eq!(b.levels(Side::Buy).collect::<Vec<_>>(), [(MAX_PRICE, 5), (10, 2), (-MAX_PRICE, 4)]);
     }
 
     #[test]
     fn bad_input_is_rejected_and_changes_nothing() {
         let mut b = TickBook::new();
-        b.set(Side::Bid, 5, 1).unwrap();
-        let err = b.set(Side::Bid, 5, -1).unwrap_err();
-        assert_eq!(err.to_string(), "negative quantity: side=Bid price=5 qty=-1");
-        assert!(matches!(b.set(Side::Ask, i64::MIN, 1), Err(TickBookError::PriceOutOfRange { .. })));
+        b.set(Side::Buy, 5, 1).unwrap();
+        let err = b.set(Side::Buy, 5, -1).unwrap_err();
+        assert_eq!(err.to_string(), "negative quantity: side=Buy price=5 qty=-1");
+        assert!(matches!(b.set(Side::Sell, i64::MIN, 1), Err(TickBookError::PriceOutOfRange { .. })));
         assert_eq!(b.best_bid(), Some((5, 1)));
         assert!(b.best_ask().is_none());
         assert!(matches!(TickBook::with_window(100), Err(TickBookError::BadWindow { window: 100 })));
@@ -681,15 +681,15 @@ mod tests {
         for i in 0..5 {
             b.set(side_of(sides[i]).unwrap(), prices[i], qtys[i]).unwrap();
         }
-        assert_eq!(a.levels(Side::Bid).collect::<Vec<_>>(), b.levels(Side::Bid).collect::<Vec<_>>());
+        assert_eq!(a.levels(Side::Buy).collect::<Vec<_>>(), b.levels(Side::Buy).collect::<Vec<_>>());
         let err = a.apply_batch(&[0, 1], &[5, 6], &[1, -1], &mut [0; 2], &mut [0; 2]).unwrap_err();
-        assert_eq!(err.to_string(), "bad update: index=1 negative quantity: side=Ask price=6 qty=-1");
+        assert_eq!(err.to_string(), "bad update: index=1 negative quantity: side=Sell price=6 qty=-1");
         assert!(matches!(
             a.apply_batch(&[2], &[5], &[1], &mut [0], &mut [0]),
             Err(BatchError::Side { index: 0, side: 2 })
         ));
         assert!(matches!(a.apply_batch(&[0], &[5], &[], &mut [0], &mut [0]), Err(BatchError::Lengths { .. })));
-        assert_eq!(a.qty_at(Side::Bid, 5), 0, "a rejected batch applies nothing");
+        assert_eq!(a.qty_at(Side::Buy, 5), 0, "a rejected batch applies nothing");
     }
 
     /// A reference book: one ordered map per side.
@@ -701,7 +701,7 @@ mod tests {
 
     impl Model {
         fn set(&mut self, side: Side, price: i64, qty: i64) {
-            let m = if side == Side::Bid { &mut self.bids } else { &mut self.asks };
+            let m = if side == Side::Buy { &mut self.bids } else { &mut self.asks };
             if qty == 0 {
                 m.remove(&price);
             } else {
@@ -733,7 +733,7 @@ mod tests {
             let mut model = Model::default();
             let mut mid = 0i64;
             for (bid, kind, off, qty) in ops {
-                let side = if bid { Side::Bid } else { Side::Ask };
+                let side = if bid { Side::Buy } else { Side::Sell };
                 let price = match kind {
                     // Drift the mid.
                     0 => { mid += off; mid }
@@ -760,10 +760,10 @@ mod tests {
             }
             let bids: Vec<_> = model.bids.iter().rev().map(|(&p, &q)| (p, q)).collect();
             let asks: Vec<_> = model.asks.iter().map(|(&p, &q)| (p, q)).collect();
-            prop_assert_eq!(book.levels(Side::Bid).collect::<Vec<_>>(), bids);
-            prop_assert_eq!(book.levels(Side::Ask).collect::<Vec<_>>(), asks);
-            prop_assert_eq!(book.len(Side::Bid), model.bids.len());
-            prop_assert_eq!(book.len(Side::Ask), model.asks.len());
+            prop_assert_eq!(book.levels(Side::Buy).collect::<Vec<_>>(), bids);
+            prop_assert_eq!(book.levels(Side::Sell).collect::<Vec<_>>(), asks);
+            prop_assert_eq!(book.len(Side::Buy), model.bids.len());
+            prop_assert_eq!(book.len(Side::Sell), model.asks.len());
         }
     }
 }

@@ -87,7 +87,7 @@ fn agrees_with_the_decimal_builder_record_by_record() {
     for sym in SYMBOLS {
         let (d, t) = (decimal.stream(sym).unwrap(), ticks.stream(sym).unwrap());
         assert!(d.stats.updates > 500 && d.stats.trades > 100, "{sym}: {:?}", d.stats);
-        for side in [Side::Bid, Side::Ask] {
+        for side in [Side::Buy, Side::Sell] {
             assert_eq!(levels(&d.book, side), levels(&t.book, side), "{sym} {side:?}: every level");
         }
         // The same normalized events (kinds, sequence numbers, exact values, exchange times).
@@ -151,7 +151,7 @@ fn assert_ends_right(books: &BinanceTickFeed) {
     let truth = truth();
     for sym in SYMBOLS {
         let (t, d) = (books.stream(sym).unwrap(), truth.binance.stream(sym).unwrap());
-        for side in [Side::Bid, Side::Ask] {
+        for side in [Side::Buy, Side::Sell] {
             let got: Vec<Level> = t.book.side_levels(side).take(200).collect();
             let want: Vec<Level> = d.book.side_levels(side).take(200).collect();
             assert_eq!(got, want, "{sym} {side:?}");

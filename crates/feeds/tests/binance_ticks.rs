@@ -47,7 +47,7 @@ fn feed(books: &mut BinanceTickBooks, rec: &Record<'_>) {
 }
 
 fn same_books(decimal: &L2Book, ints: &BinanceTickBook, per_unit: i128) {
-    for side in [Side::Bid, Side::Ask] {
+    for side in [Side::Buy, Side::Sell] {
         let want: Vec<(i64, i64)> = decimal.levels(side).map(|l| ticks(l, per_unit)).collect();
         let got: Vec<(i64, i64)> = ints.book().levels(side).collect();
         assert_eq!(got, want, "{side:?} levels");

@@ -483,8 +483,8 @@ fn extreme_ids_and_values_do_not_overflow() {
     use wintermute_feeds::{Decimal, Venue};
     let big = Decimal::parse("170000000000000000000").unwrap();
     let mut x = L2Book::new();
-    x.apply(Side::Bid, big, big);
-    x.apply(Side::Ask, big, big);
+    x.apply(Side::Buy, big, big);
+    x.apply(Side::Sell, big, big);
     let mut cons = ConsolidatedBook::new();
     cons.rebuild(&[(Venue::Binance, &x), (Venue::Kraken, &x)], 5);
     let _ = (cons.microprice(), cons.mid(), cons.cross(), cons.bbo());

@@ -30,9 +30,9 @@ fn ops() -> Vec<(Side, i64, i64)> {
         let off = (x % 200) as i64;
         let qty = if x & 3 == 0 { 0 } else { (x >> 8) as i64 % 1_000 + 1 };
         if x & 1 << 20 == 0 {
-            out.push((Side::Bid, mid - 1 - off, qty));
+            out.push((Side::Buy, mid - 1 - off, qty));
         } else {
-            out.push((Side::Ask, mid + 1 + off, qty));
+            out.push((Side::Sell, mid + 1 + off, qty));
         }
     }
     out
@@ -44,7 +44,7 @@ fn run(book: &mut TickBook, ops: &[(Side, i64, i64)]) -> i64 {
         book.set(side, price, qty).expect("valid update");
         if i.is_multiple_of(16) {
             if let Some((p, _)) = book.best_bid() {
-                book.set(Side::Bid, p, 0).expect("delete best");
+                book.set(Side::Buy, p, 0).expect("delete best");
             }
         }
         sum = sum.wrapping_add(book.best_bid().map_or(0, |b| b.0)).wrapping_add(book.best_ask().map_or(0, |a| a.0));
@@ -75,7 +75,7 @@ fn updates_do_not_allocate_after_warm_up() {
 
 fn batch_does_not_allocate() {
     let ops = ops();
-    let sides: Vec<u8> = ops.iter().map(|o| if o.0 == Side::Bid { SIDE_BID } else { SIDE_ASK }).collect();
+    let sides: Vec<u8> = ops.iter().map(|o| if o.0 == Side::Buy { SIDE_BID } else { SIDE_ASK }).collect();
     let prices: Vec<i64> = ops.iter().map(|o| o.1).collect();
     let qtys: Vec<i64> = ops.iter().map(|o| o.2).collect();
     let (mut bids, mut asks) = (vec![0; ops.len()], vec![0; ops.len()]);

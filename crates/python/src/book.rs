@@ -7,17 +7,14 @@
 //!   instrument ids, ticks and lots; events are written as 80-byte records
 //!   (`wintermute_core::records`) that Python views as a numpy structured array.
 
-use std::time::Instant;
-
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
+use wintermute_core::records;
 use wintermute_core::records::pending::PendingEvents;
-use wintermute_core::records::{self, COMMAND_SIZE};
-use wintermute_core::{
-    BookSnapshot, Command, CountingSink, Engine, Event, InstrumentId, InstrumentSpec, OrderBook, OrderView, Side,
-};
+use wintermute_core::{BookSnapshot, Command, Engine, Event, InstrumentId, InstrumentSpec, OrderBook, OrderView, Side};
 
+use wintermute_bench::native_book;
 use wintermute_engine::journaled_engine::JournaledEngine;
 
 use crate::convert::{
@@ -422,43 +419,19 @@ impl PyEngine {
         commands: PyReadonlyArray1<'py, u8>,
         timed: bool,
     ) -> Result<Bound<'py, PyDict>> {
-        let input = command_records(&commands)?;
-        let cmds: Vec<Command> = input
-            .chunks_exact(COMMAND_SIZE)
-            .map(|c| records::decode_command(c.try_into().expect("chunk size")))
-            .collect::<Result<_, _>>()?;
+        let cmds = native_book::decode_commands(command_records(&commands)?)?;
         let book = self.inner.unjournaled_book("run_native", instrument)?;
-        let (seconds, sink, lat) = py.detach(|| native_loop(book, &cmds, timed));
+        let run = py.detach(|| native_book::run_commands(book, &cmds, timed));
         let d = PyDict::new(py);
-        d.set_item("ops", cmds.len())?;
-        d.set_item("seconds", seconds)?;
-        d.set_item("events", sink.events)?;
-        d.set_item("trades", sink.trades)?;
+        d.set_item("ops", run.ops)?;
+        d.set_item("seconds", run.seconds)?;
+        d.set_item("events", run.events)?;
+        d.set_item("trades", run.trades)?;
         if timed {
-            d.set_item("latencies_ns", lat)?;
+            d.set_item("latencies_ns", run.latencies_ns)?;
         }
         Ok(d)
     }
-}
-
-fn native_loop(book: &mut OrderBook, cmds: &[Command], timed: bool) -> (f64, CountingSink, Vec<u64>) {
-    let mut sink = CountingSink::default();
-    let mut lat = Vec::new();
-    let start = Instant::now();
-    if timed {
-        lat.reserve(cmds.len());
-        for c in cmds {
-            let t = Instant::now();
-            let _ = book.execute(c, &mut sink);
-            lat.push(t.elapsed().as_nanos() as u64);
-        }
-        lat.sort_unstable();
-    } else {
-        for c in cmds {
-            let _ = book.execute(c, &mut sink);
-        }
-    }
-    (start.elapsed().as_secs_f64(), sink, lat)
 }
 
 /// The dict of `Engine.instrument`: decimals as `Decimal`, limits also in ticks and lots.

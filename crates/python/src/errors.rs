@@ -22,6 +22,8 @@ use std::fmt::Display;
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyType};
+use wintermute_bench::catalog::UnknownWorkload;
+use wintermute_bench::native_book::RecordsError;
 use wintermute_core::decimal::DecimalError;
 use wintermute_core::records::pending::PendingFull;
 use wintermute_core::{InstrumentError, InstrumentId, OrderError, RejectReason, SnapshotError};
@@ -205,6 +207,23 @@ domain_from!(
     RecordBatch(RecordBatchError),
     PendingFull(PendingFull),
 );
+
+/// The bench crate's errors: a bad command record is an order error, a bad record length a
+/// type error, an unknown workload name a plain `WintermuteError` (`UNKNOWN_WORKLOAD`).
+impl From<RecordsError> for Error {
+    fn from(e: RecordsError) -> Self {
+        match e {
+            RecordsError::Command { source, .. } => Error::Order(source),
+            e @ RecordsError::Length { .. } => Error::type_error(e.to_string()),
+        }
+    }
+}
+
+impl From<UnknownWorkload> for Error {
+    fn from(e: UnknownWorkload) -> Self {
+        Error::other("UNKNOWN_WORKLOAD", e)
+    }
+}
 
 impl From<std::convert::Infallible> for Error {
     fn from(never: std::convert::Infallible) -> Self {

@@ -1,5 +1,5 @@
 //! The integer L2 book (`wintermute_feeds::TickBook`) from Python, and the timed native loops
-//! behind `wintermute bench feeds`.
+//! behind `wintermute bench feeds` (`wintermute_bench::{tick_replay, feed_replay}`).
 //!
 //! - `TickBook`: per-call API (`set`, `best_bid_price`, ...) kept trivial so one update costs one
 //!   Python call, and a batched numpy API (`apply`) that runs a whole array with the GIL released.
@@ -10,18 +10,16 @@
 //!   `binance_ticks_replay_timed`: Binance messages through the integer path.
 
 use std::path::Path;
-use std::time::Instant;
 
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use wintermute_feeds::binance_ticks::{BinanceTickBook, BinanceTickBooks, TickScale};
-use wintermute_feeds::book::{Level, Side};
+use wintermute_bench::{feed_replay, tick_replay};
+use wintermute_feeds::book::Side;
 use wintermute_feeds::recording::{read_recording, records, Record};
-use wintermute_feeds::sync::{BinanceBooks, BinanceTickFeed, BookView, CoinbaseBooks, FeedHandler, KrakenBooks};
 use wintermute_feeds::tick_book::{side_of, NO_ASK, NO_BID, SIDE_ASK, SIDE_BID};
-use wintermute_feeds::{FeedError, TickBook, Venue};
+use wintermute_feeds::TickBook;
 
 use crate::errors::{Error, Result};
 
@@ -135,14 +133,14 @@ impl PyTickBook {
     }
 
     fn __len__(&self) -> usize {
-        self.book.len(Side::Bid) + self.book.len(Side::Ask)
+        self.book.len(Side::Buy) + self.book.len(Side::Sell)
     }
 
     fn __repr__(&self) -> String {
         format!(
             "TickBook(bids={}, asks={}, best_bid={}, best_ask={})",
-            self.book.len(Side::Bid),
-            self.book.len(Side::Ask),
+            self.book.len(Side::Buy),
+            self.book.len(Side::Sell),
             py_opt(self.book.best_bid()),
             py_opt(self.book.best_ask())
         )
@@ -175,30 +173,11 @@ fn tick_book_replay<'py>(
 ) -> Result<Bound<'py, PyDict>> {
     let (s, p, q) = (contiguous(&sides)?, contiguous(&prices)?, contiguous(&qtys)?);
     let mut book = TickBook::with_window(window)?;
-    // Validate once through the batch path (nothing applied on error), then clear.
-    let n = s.len();
-    let (mut bb, mut ba) = (vec![0i64; n], vec![0i64; n]);
-    book.apply_batch(s, p, q, &mut bb, &mut ba)?;
-    let ops: Vec<(Side, i64, i64)> =
-        s.iter().zip(p).zip(q).map(|((&s, &p), &q)| (side_of(s).unwrap_or(Side::Ask), p, q)).collect();
-    let (seconds, checksum) = py.detach(|| {
-        let mut checksum = 0i64;
-        let start = Instant::now();
-        for _ in 0..repeat {
-            book.clear();
-            for &(side, price, qty) in &ops {
-                let _ = book.set(side, price, qty);
-                let bid = book.best_bid().map_or(0, |b| b.0);
-                let ask = book.best_ask().map_or(0, |a| a.0);
-                checksum = checksum.wrapping_add(bid).wrapping_add(ask);
-            }
-        }
-        (start.elapsed().as_secs_f64(), checksum)
-    });
+    let r = py.detach(|| tick_replay::replay_ticks(&mut book, s, p, q, repeat))?;
     let d = PyDict::new(py);
-    d.set_item("updates", n * repeat)?;
-    d.set_item("seconds", seconds)?;
-    d.set_item("checksum", checksum)?;
+    d.set_item("updates", r.updates)?;
+    d.set_item("seconds", r.seconds)?;
+    d.set_item("checksum", r.checksum)?;
     Ok(d)
 }
 
@@ -216,40 +195,6 @@ fn feeds_recorded_messages(path: &str) -> Result<Vec<(Option<String>, String)>> 
         }
     }
     Ok(out)
-}
-
-/// What one timed replay measured: seconds, frames rejected in the last pass, book updates
-/// over all passes, and each stream's final (best bid, best ask) as exact decimal text.
-type Timed = (f64, u64, u64, Vec<(String, Option<String>, Option<String>)>);
-
-/// `messages` through `handler` once untimed, then `repeat` times timed.
-fn replay_timed<H: FeedHandler>(handler: &mut H, messages: &[(Option<String>, String)], repeat: usize) -> Timed {
-    let pass = |h: &mut H| {
-        let mut errors = 0u64;
-        for (url, text) in messages {
-            let r = match url {
-                None => h.on_frame(0, text),
-                Some(u) => h.on_http(0, u, text),
-            };
-            errors += u64::from(r.is_err());
-        }
-        errors
-    };
-    pass(handler);
-    let mut errors = 0;
-    let start = Instant::now();
-    for _ in 0..repeat {
-        errors = pass(handler);
-    }
-    let seconds = start.elapsed().as_secs_f64();
-    let streams = handler.streams();
-    let updates: u64 = streams.iter().map(|s| s.stats.updates).sum();
-    let text = |l: Option<Level>| l.map(|l| l.price.as_str().to_owned());
-    let tops = streams
-        .iter()
-        .map(|s| (s.symbol.as_str().to_owned(), text(s.book.best_bid_level()), text(s.book.best_ask_level())))
-        .collect();
-    (seconds, errors, updates, tops)
 }
 
 /// Benchmark support: replays `messages` (as from `feeds_recorded_messages`) through a fresh
@@ -270,32 +215,16 @@ fn feeds_replay_timed<'py>(
     window: usize,
 ) -> Result<Bound<'py, PyDict>> {
     let v = crate::feeds::venue(venue)?;
-    let (seconds, errors, updates, tops) = match (v, scales) {
-        (Venue::Binance, Some(scales)) => {
-            let mut list = Vec::with_capacity(scales.len());
-            for (symbol, tick, lot) in scales {
-                list.push((symbol, TickScale::new(&tick, &lot)?));
-            }
-            let mut feed = BinanceTickFeed::new(&list, window)?;
-            py.detach(|| replay_timed(&mut feed, &messages, repeat))
-        }
-        (_, Some(_)) => {
-            let reason = format!("venue={venue}: tick scales are for binance only");
-            return Err(FeedError::Config { field: "scales", reason }.into());
-        }
-        (Venue::Binance, None) => py.detach(|| replay_timed(&mut BinanceBooks::new(), &messages, repeat)),
-        (Venue::Coinbase, None) => py.detach(|| replay_timed(&mut CoinbaseBooks::new(), &messages, repeat)),
-        (Venue::Kraken, None) => py.detach(|| replay_timed(&mut KrakenBooks::new(), &messages, repeat)),
-    };
+    let r = py.detach(|| feed_replay::replay_venue(v, scales.as_deref(), window, &messages, repeat))?;
     let top_dict = PyDict::new(py);
-    for (symbol, bid, ask) in tops {
+    for (symbol, bid, ask) in r.tops {
         top_dict.set_item(symbol, (bid, ask))?;
     }
     let d = PyDict::new(py);
-    d.set_item("messages", messages.len() * repeat)?;
-    d.set_item("seconds", seconds)?;
-    d.set_item("errors", errors)?;
-    d.set_item("updates", updates)?;
+    d.set_item("messages", r.messages)?;
+    d.set_item("seconds", r.seconds)?;
+    d.set_item("errors", r.errors)?;
+    d.set_item("updates", r.updates)?;
     d.set_item("tops", top_dict)?;
     Ok(d)
 }
@@ -313,37 +242,15 @@ fn binance_ticks_replay_timed<'py>(
     repeat: usize,
     window: usize,
 ) -> Result<Bound<'py, PyDict>> {
-    let mut router = BinanceTickBooks::new();
-    for (symbol, tick, lot) in &books {
-        let scale = TickScale::new(tick, lot)?;
-        router.add(BinanceTickBook::new(symbol, scale, window)?);
-    }
-    let pass = |r: &mut BinanceTickBooks| {
-        for (url, text) in &messages {
-            let _ = match url {
-                None => r.on_frame(text),
-                Some(u) => r.on_http(u, text),
-            };
-        }
-    };
-    let seconds = py.detach(|| {
-        pass(&mut router);
-        let start = Instant::now();
-        for _ in 0..repeat {
-            pass(&mut router);
-        }
-        start.elapsed().as_secs_f64()
-    });
+    let r = py.detach(|| feed_replay::replay_binance_ticks(&books, window, &messages, repeat))?;
     let tops = PyDict::new(py);
-    for (symbol, _, _) in &books {
-        if let Some(b) = router.book(symbol) {
-            tops.set_item(symbol, (b.book().best_bid().map(|l| l.0), b.book().best_ask().map(|l| l.0)))?;
-        }
+    for (symbol, bid, ask) in r.tops {
+        tops.set_item(symbol, (bid, ask))?;
     }
     let d = PyDict::new(py);
-    d.set_item("messages", messages.len() * repeat)?;
-    d.set_item("seconds", seconds)?;
-    d.set_item("errors", router.errors())?;
+    d.set_item("messages", r.messages)?;
+    d.set_item("seconds", r.seconds)?;
+    d.set_item("errors", r.errors)?;
     d.set_item("tops", tops)?;
     Ok(d)
 }

@@ -55,7 +55,7 @@ fn event_row(e: &NormalizedEvent) -> EventRow {
     (
         e.seq,
         e.kind.name(),
-        e.side.map(|s| if s == Side::Bid { "bid" } else { "ask" }),
+        e.side.map(|s| if s == Side::Buy { "bid" } else { "ask" }),
         price,
         qty,
         e.aggressor.map(|a| if a == Aggressor::Buy { "buy" } else { "sell" }),

@@ -24,8 +24,8 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use wintermute_bench::pipeline::{self as bench, BenchConfig, JournalMode};
 use wintermute_engine::analytics::{rate, LatencySummary};
-use wintermute_engine::bench::{self, BenchConfig, JournalMode};
 use wintermute_engine::pipeline::output_record::{OUTCOMES, OUTPUT_FIELDS, OUTPUT_SIZE, RISK_CODES};
 use wintermute_engine::pipeline::{
     available_cores, shutdown_draining, shutdown_in_background, BufferedSubscription, Control, Pipeline, PipelineStats,
@@ -402,7 +402,7 @@ fn pipeline_defaults(cores: Option<usize>) -> Result<String> {
     Ok(value.to_string())
 }
 
-/// One open-loop pipeline benchmark run (`wintermute_engine::bench`), GIL released. `rate`:
+/// One open-loop pipeline benchmark run (`wintermute_bench::pipeline`), GIL released. `rate`:
 /// offered commands/s, None for max; `journal`: off, none, batch or bg; `topology`: auto,
 /// merged or split; `wait`: auto, park, yield or spin; `book_deltas`: the subscription takes
 /// the level updates too (default: an execution feed). Returns `{"system",

@@ -1,18 +1,13 @@
 //! `wintermute._core.generate_workload`: the seeded benchmark streams of
-//! `wintermute_core::workload`, as command records for the batch and native paths.
+//! `wintermute_bench::workload` (by name: `wintermute_bench::catalog`), as command records for
+//! the batch and native paths.
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use wintermute_core::records::encode_command;
-use wintermute_core::workload::{self, Workload};
-use wintermute_core::Command;
+use wintermute_bench::catalog;
 
-use crate::errors::{Error, Result};
-
-fn records(cmds: &[Command]) -> Vec<u8> {
-    cmds.iter().flat_map(encode_command).collect()
-}
+use crate::errors::Result;
 
 /// Generates a seeded workload: `{"name", "spec": {...}, "warmup": bytes-array, "commands":
 /// bytes-array}` where the arrays hold 48-byte command records (`wintermute.batch.COMMAND_DTYPE`).
@@ -20,26 +15,8 @@ fn records(cmds: &[Command]) -> Vec<u8> {
 #[pyfunction]
 #[pyo3(signature = (name, seed=42, commands=1_000_000))]
 fn generate_workload<'py>(py: Python<'py>, name: &str, seed: u64, commands: usize) -> Result<Bound<'py, PyDict>> {
-    let make: fn(u64, usize) -> Workload = match name {
-        "exchange_core" => workload::exchange_core_mix,
-        "feed" => workload::feed_mix,
-        "python" => workload::python_mix,
-        "sweep" => |_, n| workload::sweep_levels(n.max(1)),
-        "deep_queue" => |_, n| workload::deep_queue(n.max(1)),
-        "big_book" => |s, n| workload::big_book(s, 1_000_000, n),
-        other => {
-            return Err(Error::other(
-                "UNKNOWN_WORKLOAD",
-                format!(
-                    "unknown workload {other:?}: expected exchange_core, feed, python, sweep, deep_queue or big_book"
-                ),
-            ))
-        }
-    };
-    let (warm, cmds, w) = py.detach(|| {
-        let w = make(seed, commands);
-        (records(&w.warmup), records(&w.commands), w)
-    });
+    let r = py.detach(|| catalog::generate(name, seed, commands))?;
+    let w = &r.workload;
     let d = PyDict::new(py);
     d.set_item("name", w.name)?;
     let spec = PyDict::new(py);
@@ -51,8 +28,8 @@ fn generate_workload<'py>(py: Python<'py>, name: &str, seed: u64, commands: usiz
     spec.set_item("min_price", w.spec.format_price(w.spec.min_price))?;
     spec.set_item("max_price", w.spec.format_price(w.spec.max_price))?;
     d.set_item("spec", spec)?;
-    d.set_item("warmup", PyArray1::from_vec(py, warm))?;
-    d.set_item("commands", PyArray1::from_vec(py, cmds))?;
+    d.set_item("warmup", PyArray1::from_vec(py, r.warmup))?;
+    d.set_item("commands", PyArray1::from_vec(py, r.commands))?;
     Ok(d)
 }
 

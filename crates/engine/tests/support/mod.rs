@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::thread;
 use std::time::Duration;
 
-use wintermute_core::workload::SplitMix64;
+use wintermute_core::rng::SplitMix64;
 use wintermute_core::{Command, Engine, Event, InstrumentId, InstrumentSpec, NewOrder, Side, TimeInForce};
 use wintermute_engine::pipeline::{Backpressure, Gateway, Output, PipelineConfig, Subscription, Topology};
 use wintermute_engine::risk::{ManualClock, RiskEngine};

@@ -316,11 +316,11 @@ impl BinanceTickBook {
                 "lastUpdateId" => id = Some(sc.u64()?),
                 "bids" => {
                     has_bids = true;
-                    levels(&mut sc, Side::Bid, &scale, symbol, &mut self.changes)?;
+                    levels(&mut sc, Side::Buy, &scale, symbol, &mut self.changes)?;
                 }
                 "asks" => {
                     has_asks = true;
-                    levels(&mut sc, Side::Ask, &scale, symbol, &mut self.changes)?;
+                    levels(&mut sc, Side::Sell, &scale, symbol, &mut self.changes)?;
                 }
                 _ => sc.skip_value()?,
             }
@@ -363,7 +363,7 @@ pub(crate) fn parse_for<'a>(
     let Some(i) = whose(&f) else { return Ok(Parsed::Other(f)) };
     let book = &mut books[i];
     // Arrays met before `e` and `s` were known.
-    for (side, deferred) in [(Side::Bid, f.deferred_b), (Side::Ask, f.deferred_a)] {
+    for (side, deferred) in [(Side::Buy, f.deferred_b), (Side::Sell, f.deferred_a)] {
         if let Some(text) = deferred {
             let mut sc = Scanner::new(VENUE, text);
             let (scale, symbol) = (*book.stream.book.scale(), book.stream.symbol);
@@ -423,8 +423,8 @@ fn fields<'a>(
             "U" => f.first = Some(sc.u64()?),
             "u" => f.last = Some(sc.u64()?),
             "b" | "a" if sc.peek() == Some(b'[') => {
-                let side = if key == "b" { Side::Bid } else { Side::Ask };
-                if side == Side::Bid {
+                let side = if key == "b" { Side::Buy } else { Side::Sell };
+                if side == Side::Buy {
                     f.has_b = true;
                 } else {
                     f.has_a = true;
@@ -435,7 +435,7 @@ fn fields<'a>(
                         let (scale, symbol) = (*book.stream.book.scale(), book.stream.symbol);
                         levels(sc, side, &scale, symbol, &mut book.changes)?;
                     }
-                    None if side == Side::Bid => f.deferred_b = Some(sc.value_text()?),
+                    None if side == Side::Buy => f.deferred_b = Some(sc.value_text()?),
                     None => f.deferred_a = Some(sc.value_text()?),
                 }
             }
@@ -640,8 +640,8 @@ mod tests {
         }
         assert!(matches!(b.on_snapshot(&snapshot(1000)).unwrap(), FeedEvent::Snapshot(_)));
         assert_eq!((b.state(), b.stats().updates), (SyncState::Live, 2));
-        assert_eq!(b.book().qty_at(Side::Bid, 20), 0, "[990-999] was dropped");
-        assert_eq!(b.book().qty_at(Side::Bid, 30), 1);
+        assert_eq!(b.book().qty_at(Side::Buy, 20), 0, "[990-999] was dropped");
+        assert_eq!(b.book().qty_at(Side::Buy, 30), 1);
         assert_eq!(b.book().best_bid(), Some((40, 1)));
         assert!(matches!(b.on_frame(&diff(1006, 1010, "5.0")).unwrap(), FeedEvent::Resync { .. }));
         assert_eq!((b.state(), b.stats().gaps, b.stats().resyncs), (SyncState::Resyncing, 1, 1));
@@ -673,7 +673,7 @@ mod tests {
         let err = b.on_frame(off_grid).unwrap_err();
         assert!(matches!(err, FeedError::OffGrid { field: "price", .. }), "{err}");
         assert_eq!(err.to_string(), "off grid: venue=binance symbol=BNBBTC field=price value=1.55 (not a multiple of the instrument's tick size)");
-        assert_eq!(b.book().qty_at(Side::Bid, 15), 0, "the valid first level was not applied either");
+        assert_eq!(b.book().qty_at(Side::Buy, 15), 0, "the valid first level was not applied either");
         let other = r#"{"e":"depthUpdate","s":"ETHBTC","U":11,"u":11,"b":[["1.55","1"]],"a":[]}"#;
         assert!(matches!(b.on_frame(other).unwrap(), FeedEvent::Ignored));
         let trade = r#"{"e":"aggTrade","s":"BNBBTC","a":5,"p":"1.0","q":"1"}"#;

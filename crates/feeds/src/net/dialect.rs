@@ -114,7 +114,7 @@ fn v2_levels(out: &mut String, levels: Option<&Value>) -> Option<()> {
 /// Kraken's checksum of a snapshot's top 10 levels per side.
 fn snapshot_checksum(asks: Option<&Value>, bids: Option<&Value>) -> Option<u32> {
     let mut book = L2Book::new();
-    for (side, levels) in [(Side::Ask, asks), (Side::Bid, bids)] {
+    for (side, levels) in [(Side::Sell, asks), (Side::Buy, bids)] {
         for l in levels.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
             let p = Decimal::parse(l.get(0)?.as_str()?).ok()?;
             let q = Decimal::parse(l.get(1)?.as_str()?).ok()?;
@@ -359,8 +359,8 @@ mod tests {
         let mut p = KrakenParser::new();
         let Ok(KrakenMessage::Book { snapshot: true, parts, .. }) = p.parse(&snap) else { panic!("{snap}") };
         let mut book = L2Book::new();
-        book.apply(Side::Ask, Decimal::parse("5.10").unwrap(), Decimal::parse("1.500").unwrap());
-        book.apply(Side::Bid, Decimal::parse("4.00").unwrap(), Decimal::parse("2.0").unwrap());
+        book.apply(Side::Sell, Decimal::parse("5.10").unwrap(), Decimal::parse("1.500").unwrap());
+        book.apply(Side::Buy, Decimal::parse("4.00").unwrap(), Decimal::parse("2.0").unwrap());
         assert_eq!(parts[0].checksum, Some(crate::kraken::checksum(&book)));
         assert!(matches!(p.parse(&upd), Ok(KrakenMessage::Book { snapshot: false, .. })));
         assert_eq!(t.translate(r#"{"event":"heartbeat"}"#), r#"{"channel":"heartbeat"}"#);

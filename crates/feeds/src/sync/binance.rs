@@ -300,8 +300,8 @@ mod tests {
         let s = b.stream("BNBBTC").unwrap();
         assert_eq!((s.state, s.stats.updates), (SyncState::Live, 2));
         // [990-999] was dropped: its bid is not in the book; the two others are.
-        assert_eq!(s.book.qty_at(Side::Bid, Decimal::parse("2.0").unwrap()), None);
-        assert!(s.book.qty_at(Side::Bid, Decimal::parse("3.0").unwrap()).is_some());
+        assert_eq!(s.book.qty_at(Side::Buy, Decimal::parse("2.0").unwrap()), None);
+        assert!(s.book.qty_at(Side::Buy, Decimal::parse("3.0").unwrap()).is_some());
         assert_eq!(s.book.best_bid().unwrap().price.as_str(), "4.0");
         let ev = b.on_frame(0, &diff(1006, 1010, "5.0")).unwrap();
         assert_eq!(ev, FeedEvent::Resync { symbol: sym, reason: ResyncReason::Gap });

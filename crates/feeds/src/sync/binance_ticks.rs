@@ -272,7 +272,7 @@ mod tests {
         let kinds: Vec<&str> = ring.iter().map(|e| e.kind.name()).collect();
         assert_eq!(kinds, ["snapshot", "delta", "bbo", "trade"]);
         assert_eq!(ring[1].level.price().as_str(), "4.5");
-        assert_eq!((ring[1].side, ring[1].exchange_ts), (Some(Side::Bid), Some(7_000_000)));
+        assert_eq!((ring[1].side, ring[1].exchange_ts), (Some(Side::Buy), Some(7_000_000)));
         assert_eq!(ring[2].bid.unwrap().qty().as_str(), "1");
         assert_eq!(f.stream("BNBBTC").unwrap().stats.trades, 1);
         // A gap discards the book; a disconnect of another connection changes nothing.

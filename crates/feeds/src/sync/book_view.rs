@@ -14,7 +14,7 @@
 //! use wintermute_feeds::book::Side;
 //! use wintermute_feeds::sync::{BookView, ScaledBook};
 //! let mut book = ScaledBook::new(TickScale::new("0.01", "0.00001").unwrap(), 4_096).unwrap();
-//! book.set(Side::Bid, 5_800_103, 8_620).unwrap();
+//! book.set(Side::Buy, 5_800_103, 8_620).unwrap();
 //! let best = book.best_bid_level().unwrap();
 //! assert_eq!((best.price.as_str(), best.qty.as_str()), ("58001.03", "0.0862"));
 //! ```
@@ -167,15 +167,15 @@ mod tests {
     fn both_books_read_the_same_levels() {
         let d = |s| Decimal::parse(s).unwrap();
         let mut dec = L2Book::new();
-        dec.apply(Side::Bid, d("100.05"), d("1.50000000"));
-        dec.apply(Side::Bid, d("99.95"), d("2"));
-        dec.apply(Side::Ask, d("100.10"), d("0.001"));
+        dec.apply(Side::Buy, d("100.05"), d("1.50000000"));
+        dec.apply(Side::Buy, d("99.95"), d("2"));
+        dec.apply(Side::Sell, d("100.10"), d("0.001"));
         let mut int = ScaledBook::new(TickScale::new("0.05", "0.001").unwrap(), 64).unwrap();
-        int.set(Side::Bid, 2001, 1500).unwrap();
-        int.set(Side::Bid, 1999, 2000).unwrap();
-        int.set(Side::Ask, 2002, 1).unwrap();
-        assert!(int.set(Side::Ask, -1, 1).is_err() && int.set(Side::Ask, 1, -1).is_err());
-        for side in [Side::Bid, Side::Ask] {
+        int.set(Side::Buy, 2001, 1500).unwrap();
+        int.set(Side::Buy, 1999, 2000).unwrap();
+        int.set(Side::Sell, 2002, 1).unwrap();
+        assert!(int.set(Side::Sell, -1, 1).is_err() && int.set(Side::Sell, 1, -1).is_err());
+        for side in [Side::Buy, Side::Sell] {
             let a: Vec<Level> = dec.side_levels(side).collect();
             let b: Vec<Level> = int.side_levels(side).collect();
             assert_eq!(a, b, "{side:?}: equal values");

@@ -298,10 +298,10 @@ impl Generator {
             (self.texts(self.model.bids()), self.texts(self.model.asks()))
         };
         for (p, q) in &bids {
-            add(Side::Bid, p, q);
+            add(Side::Buy, p, q);
         }
         for (p, q) in &asks {
-            add(Side::Ask, p, q);
+            add(Side::Sell, p, q);
         }
         book
     }
@@ -373,9 +373,9 @@ impl Generator {
             return Vec::new();
         };
         let qty = old + 1 + self.model.rng().below(1_000_000) as i64;
-        self.model.set_level(Side::Bid, price, qty);
-        self.avoid = vec![(Side::Bid, price)];
-        vec![Change { side: Side::Bid, price, qty }]
+        self.model.set_level(Side::Buy, price, qty);
+        self.avoid = vec![(Side::Buy, price)];
+        vec![Change { side: Side::Buy, price, qty }]
     }
 
     fn book_message(&mut self, changes: &[Change]) -> Option<String> {
@@ -386,8 +386,8 @@ impl Generator {
                 if changes.is_empty() {
                     return None;
                 }
-                let bids: Vec<_> = changes.iter().filter(|c| c.side == Side::Bid).map(text).collect();
-                let asks: Vec<_> = changes.iter().filter(|c| c.side == Side::Ask).map(text).collect();
+                let bids: Vec<_> = changes.iter().filter(|c| c.side == Side::Buy).map(text).collect();
+                let asks: Vec<_> = changes.iter().filter(|c| c.side == Side::Sell).map(text).collect();
                 let first = self.update_id + 1;
                 self.update_id += changes.len() as u64;
                 Some(protocols::binance_diff(&s, self.clock_ns / 1_000_000, first, self.update_id, &bids, &asks))
@@ -415,7 +415,7 @@ impl Generator {
     fn kraken_update(&mut self) -> Option<String> {
         let new = self.kraken_view();
         let mut sides: [Vec<(String, String)>; 2] = [Vec::new(), Vec::new()];
-        for (i, side) in [Side::Bid, Side::Ask].into_iter().enumerate() {
+        for (i, side) in [Side::Buy, Side::Sell].into_iter().enumerate() {
             for (&p, _) in self.view[i].iter().filter(|(p, _)| !new[i].contains_key(p)) {
                 if self.model.qty(side, p) == 0 {
                     sides[i].push((self.format.price(p), protocols::qty(0)));

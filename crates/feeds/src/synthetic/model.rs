@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-pub use wintermute_core::workload::SplitMix64;
+pub use wintermute_core::rng::SplitMix64;
 
 use crate::book::Side;
 use crate::message::Aggressor;
@@ -104,7 +104,7 @@ impl Model {
 
     /// Quantity at a price.
     pub fn qty(&self, side: Side, price: i64) -> i64 {
-        let map = if side == Side::Bid { &self.bids } else { &self.asks };
+        let map = if side == Side::Buy { &self.bids } else { &self.asks };
         map.get(&price).copied().unwrap_or(0)
     }
 
@@ -118,7 +118,7 @@ impl Model {
 
     /// Sets one level outside of a step (an injected gap message).
     pub fn set_level(&mut self, side: Side, price: i64, qty: i64) {
-        let map = if side == Side::Bid { &mut self.bids } else { &mut self.asks };
+        let map = if side == Side::Buy { &mut self.bids } else { &mut self.asks };
         if qty == 0 {
             map.remove(&price);
         } else {
@@ -127,7 +127,7 @@ impl Model {
     }
 
     fn set(&mut self, out: &mut Vec<Change>, side: Side, price: i64, qty: i64) {
-        let map = if side == Side::Bid { &mut self.bids } else { &mut self.asks };
+        let map = if side == Side::Buy { &mut self.bids } else { &mut self.asks };
         let old = map.get(&price).copied().unwrap_or(0);
         if old == qty {
             return;
@@ -160,11 +160,11 @@ impl Model {
             if self.rng.chance(0.5) {
                 self.r += 1;
                 let r = self.r;
-                self.set(&mut out, Side::Ask, r, 0);
+                self.set(&mut out, Side::Sell, r, 0);
             } else {
                 self.r -= 1;
                 let r = self.r;
-                self.set(&mut out, Side::Bid, r + 1, 0);
+                self.set(&mut out, Side::Buy, r + 1, 0);
             }
         }
         let n = if burst { 4 + self.rng.below(12) } else { 1 + self.rng.below(3) } as usize;
@@ -172,10 +172,10 @@ impl Model {
         let mut tries = 0;
         while made < n.min(max_changes) && tries < 4 * n {
             tries += 1;
-            let side = if self.rng.chance(0.5) { Side::Bid } else { Side::Ask };
+            let side = if self.rng.chance(0.5) { Side::Buy } else { Side::Sell };
             // Skewed towards the touch: the product of two uniforms.
             let d = (self.rng.below(depth) * self.rng.below(depth) / depth) as i64;
-            let price = if side == Side::Bid { self.r - d } else { self.r + 1 + d };
+            let price = if side == Side::Buy { self.r - d } else { self.r + 1 + d };
             if avoid.contains(&(side, price)) {
                 continue;
             }
@@ -188,10 +188,10 @@ impl Model {
         let far_bids: Vec<i64> = self.bids.range(..lo).map(|(p, _)| *p).collect();
         let far_asks: Vec<i64> = self.asks.range(hi + 1..).map(|(p, _)| *p).collect();
         for p in far_bids {
-            self.set(&mut out, Side::Bid, p, 0);
+            self.set(&mut out, Side::Buy, p, 0);
         }
         for p in far_asks {
-            self.set(&mut out, Side::Ask, p, 0);
+            self.set(&mut out, Side::Sell, p, 0);
         }
         let trade = if self.rng.chance(self.params.trade_rate * if burst { 4.0 } else { 1.0 }) {
             self.trade(&mut out, avoid)
@@ -204,7 +204,7 @@ impl Model {
     /// A market order that takes part of the best level on one side.
     fn trade(&mut self, out: &mut Vec<Change>, avoid: &[(Side, i64)]) -> Option<ModelTrade> {
         let buy = self.rng.chance(0.5);
-        let (side, aggressor) = if buy { (Side::Ask, Aggressor::Buy) } else { (Side::Bid, Aggressor::Sell) };
+        let (side, aggressor) = if buy { (Side::Sell, Aggressor::Buy) } else { (Side::Buy, Aggressor::Sell) };
         let (price, have) = if buy { self.asks().next()? } else { self.bids().next()? };
         if avoid.contains(&(side, price)) {
             return None;
@@ -234,7 +234,7 @@ mod tests {
             assert!(bid < ask, "crossed: {bid} >= {ask}");
             assert!(a.bids().all(|(_, q)| q > 0) && a.asks().all(|(_, q)| q > 0));
             let mut seen = std::collections::HashSet::new();
-            assert!(sa.0.iter().all(|c| seen.insert((c.side == Side::Bid, c.price))), "one entry per price");
+            assert!(sa.0.iter().all(|c| seen.insert((c.side == Side::Buy, c.price))), "one entry per price");
         }
     }
 
@@ -243,9 +243,9 @@ mod tests {
         let mut m = Model::new(params(), 3, 500);
         let best = m.bids().next().unwrap();
         for _ in 0..2_000 {
-            let (changes, _) = m.step(&[(Side::Bid, best.0)], 8);
-            assert!(changes.iter().all(|c| !(c.side == Side::Bid && c.price == best.0)));
-            assert_eq!(m.qty(Side::Bid, best.0), best.1);
+            let (changes, _) = m.step(&[(Side::Buy, best.0)], 8);
+            assert!(changes.iter().all(|c| !(c.side == Side::Buy && c.price == best.0)));
+            assert_eq!(m.qty(Side::Buy, best.0), best.1);
         }
     }
 }

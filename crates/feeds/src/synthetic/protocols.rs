@@ -139,7 +139,7 @@ pub fn coinbase_update(product: &str, time_ns: i64, changes: &[(Side, String, St
         if i > 0 {
             out.push(',');
         }
-        let s = if *side == Side::Bid { "buy" } else { "sell" };
+        let s = if *side == Side::Buy { "buy" } else { "sell" };
         let _ = write!(out, r#"["{s}","{p}","{q}"]"#);
     }
     let _ = write!(out, r#"],"time":"{}"}}"#, rfc3339(time_ns));
