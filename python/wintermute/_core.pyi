@@ -340,6 +340,17 @@ def generate_workload(name: str, seed: int = 42, commands: int = 1_000_000) -> G
     Names: exchange_core, feed, python, sweep, deep_queue, big_book.
     """
 
+def python_workload(
+    seed: int, orders: int, warmup: int
+) -> tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+]:
+    """The stream of ``wintermute bench``: (kind, order_id, side, price, qty) int64 columns."""
+
 # ---- market data (crates/python/src/feeds.rs) -----------------------------------------------
 
 def feeds_verify(path: str) -> str:

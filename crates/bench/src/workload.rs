@@ -485,6 +485,18 @@ pub fn flat_to_command(row: FlatCommand) -> Command {
 }
 
 impl FlatWorkload {
+    /// The rows as five int64 columns: kind, order id, side, price, qty (the layout of
+    /// `wintermute.bench.workload.Workload`).
+    pub fn columns(&self) -> [Vec<i64>; 5] {
+        let mut cols: [Vec<i64>; 5] = std::array::from_fn(|_| Vec::with_capacity(self.rows.len()));
+        for &(kind, id, side, price, qty) in &self.rows {
+            for (col, v) in cols.iter_mut().zip([i64::from(kind), id as i64, i64::from(side), price, qty]) {
+                col.push(v);
+            }
+        }
+        cols
+    }
+
     /// As a [`Workload`] (e.g. to replay a stream the Python harness generated).
     pub fn to_workload(&self) -> Workload {
         let all: Vec<Command> = self.rows.iter().map(|&r| flat_to_command(r)).collect();
@@ -499,19 +511,24 @@ impl FlatWorkload {
     }
 }
 
-/// The Python-comparison mix, in flat form. The same recipe as
-/// `python/wintermute/bench/workload.py` (not the same random numbers):
-/// `warmup` = 1,000 passive adds alternating bid/ask; then a shuffled plan of 60% **add** (a
+/// The Python-comparison mix, in flat form, with the default 1,000-order warm-up (see
+/// [`python_mix_flat_warm`]).
+pub fn python_mix_flat(seed: u64, commands: usize) -> FlatWorkload {
+    python_mix_flat_warm(seed, commands, 1_000)
+}
+
+/// The Python-comparison mix, in flat form: the stream `python/wintermute/bench/workload.py`
+/// hands every system of `wintermute bench` (through `wintermute._core.python_workload`).
+/// `warmup` passive adds alternating bid/ask; then a shuffled plan of 60% **add** (a
 /// passive GTC limit `1 + min(exp(mean 8), 200)` ticks off a random-walk mid on its own side,
 /// never through the opposite touch, qty 1-100), 30% **cancel** of a uniformly picked live
 /// order, 10% **cross** (half aggressive GTC limits 0-3 ticks through the opposite touch, half
 /// market orders; qty 1-200). The mid moves -1/0/+1 tick per command and is kept inside the spread.
-pub fn python_mix_flat(seed: u64, commands: usize) -> FlatWorkload {
-    const WARMUP: usize = 1_000;
+pub fn python_mix_flat_warm(seed: u64, commands: usize, warmup: usize) -> FlatWorkload {
     let mut rng = SplitMix64::new(seed ^ 0x9E37_0000_0000_7070);
-    let mut sim = Sim::new(WARMUP + commands + 1024);
-    let mut rows: Vec<FlatCommand> = Vec::with_capacity(WARMUP + commands);
-    let mut sink = Vec::with_capacity(WARMUP + commands);
+    let mut sim = Sim::new(warmup + commands + 1024);
+    let mut rows: Vec<FlatCommand> = Vec::with_capacity(warmup + commands);
+    let mut sink = Vec::with_capacity(warmup + commands);
     let mut mid = START_MID;
     let side_u8 = |s: Side| s as u8;
 
@@ -529,12 +546,13 @@ pub fn python_mix_flat(seed: u64, commands: usize) -> FlatWorkload {
         sim.run(limit(id, side, price, qty), sink);
     };
 
-    for i in 0..WARMUP {
+    for i in 0..warmup {
         let side = if i % 2 == 0 { Side::Buy } else { Side::Sell };
         add_passive(&mut sim, &mut rng, &mut rows, &mut sink, side, mid);
     }
-    let n_add = (commands as f64 * 0.6).round() as usize;
-    let n_cancel = (commands as f64 * 0.3).round() as usize;
+    // Ties to even, as Python's `round`: the shares the Python tests expect.
+    let n_add = (commands as f64 * 0.6).round_ties_even() as usize;
+    let n_cancel = (commands as f64 * 0.3).round_ties_even() as usize;
     let mut plan: Vec<u8> = std::iter::repeat_n(0u8, n_add)
         .chain(std::iter::repeat_n(1u8, n_cancel))
         .chain(std::iter::repeat_n(2u8, commands - n_add - n_cancel))
@@ -582,7 +600,7 @@ pub fn python_mix_flat(seed: u64, commands: usize) -> FlatWorkload {
             add_passive(&mut sim, &mut rng, &mut rows, &mut sink, side, mid);
         }
     }
-    FlatWorkload { warmup: WARMUP, rows }
+    FlatWorkload { warmup, rows }
 }
 
 /// The Python-comparison mix as a [`Workload`] (see [`python_mix_flat`]).
@@ -744,6 +762,26 @@ mod tests {
         let direct: Vec<Command> = flat.rows.iter().map(|&r| flat_to_command(r)).collect();
         assert_eq!([w.warmup.clone(), w.commands.clone()].concat(), direct);
         assert_eq!(w.commands.len(), 5_000);
+        let [kind, id, side, price, qty] = flat.columns();
+        assert_eq!(kind.len(), 6_000);
+        let row = flat.rows[1234];
+        assert_eq!(
+            (kind[1234], id[1234], side[1234], price[1234], qty[1234]),
+            (row.0 as i64, row.1 as i64, row.2 as i64, row.3, row.4)
+        );
+    }
+
+    #[test]
+    fn the_python_mix_takes_any_warmup_and_rounds_shares_like_python() {
+        let flat = python_mix_flat_warm(9, 15, 0);
+        assert_eq!(flat.warmup, 0);
+        assert_eq!(flat.rows.len(), 15);
+        let empty = python_mix_flat_warm(9, 0, 10);
+        assert_eq!(empty.rows.len(), 10);
+        assert!(empty.rows.iter().all(|r| r.0 == FLAT_LIMIT));
+        // 15 commands: 9 adds, round(4.5) = 4 cancels (ties to even), 2 crosses.
+        let cancels = python_mix_flat_warm(9, 15, 1_000).rows.iter().filter(|r| r.0 == FLAT_CANCEL).count();
+        assert_eq!(cancels, 4);
     }
 
     #[test]

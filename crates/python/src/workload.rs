@@ -4,8 +4,8 @@
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
-use wintermute_bench::catalog;
+use pyo3::types::{PyDict, PyTuple};
+use wintermute_bench::{catalog, workload};
 
 use crate::errors::Result;
 
@@ -33,6 +33,15 @@ fn generate_workload<'py>(py: Python<'py>, name: &str, seed: u64, commands: usiz
     Ok(d)
 }
 
+/// The stream of `wintermute bench` (`wintermute_bench::workload::python_mix_flat_warm`): five
+/// int64 columns (kind, order_id, side, price, qty), `warmup` resting adds then `orders` commands.
+#[pyfunction]
+fn python_workload(py: Python<'_>, seed: u64, orders: usize, warmup: usize) -> PyResult<Bound<'_, PyTuple>> {
+    let columns = py.detach(|| workload::python_mix_flat_warm(seed, orders, warmup).columns());
+    PyTuple::new(py, columns.map(|c| PyArray1::from_vec(py, c)))
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(python_workload, m)?)?;
     m.add_function(wrap_pyfunction!(generate_workload, m)?)
 }

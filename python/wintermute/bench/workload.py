@@ -26,19 +26,19 @@ price     limit price in ticks; for a cancel, the target's price; 0 for a market
 qty       quantity in lots; 0 for a cancel
 ========= ================================================================================
 
-The generator tracks the book with :class:`~wintermute.bench.price_time_book.PriceTimeBook` so
+The stream is generated in Rust (``python_mix_flat_warm`` in ``crates/bench/src/workload.rs``, the
+same generator the Rust benchmarks replay), which drives a real order book while it generates, so
 that cancels always name a live order and crosses always meet liquidity. The same seed gives the
-same stream, byte for byte, on every platform (it uses only :class:`random.Random`).
+same stream, byte for byte, on every platform (a self-contained SplitMix64).
 """
 
 from __future__ import annotations
 
-import random
 from array import array
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from wintermute.bench.price_time_book import BUY, SELL, Fill, PriceTimeBook
+from wintermute.bench.price_time_book import Fill, PriceTimeBook
 
 if TYPE_CHECKING:
     import numpy as np
@@ -58,10 +58,6 @@ START_MID = 100_000
 DEFAULT_SEED = 42
 DEFAULT_ORDERS = 100_000
 DEFAULT_WARMUP = 1_000
-
-# Steps of the generator's plan (not command kinds: a cross is a LIMIT or a MARKET command).
-_ADD, _CANCEL, _CROSS = range(3)
-
 
 @dataclass(frozen=True)
 class Workload:
@@ -132,95 +128,17 @@ def apply(book: PriceTimeBook, command: tuple[int, int, int, int, int]) -> list[
 def generate(
     seed: int = DEFAULT_SEED, orders: int = DEFAULT_ORDERS, warmup: int = DEFAULT_WARMUP
 ) -> Workload:
-    """Build the workload for ``seed``: ``warmup`` resting adds, then ``orders`` commands."""
+    """Build the workload for ``seed``: ``warmup`` resting adds, then ``orders`` commands.
+
+    The stream comes from the Rust generator (``wintermute_bench::workload::python_mix_flat_warm``
+    through ``wintermute._core.python_workload``): one generator for the Rust and the Python
+    benchmarks.
+    """
     if orders < 0 or warmup < 0:
         raise ValueError(f"orders={orders} and warmup={warmup} must not be negative")
-    rng = random.Random(seed)
-    book = PriceTimeBook()
-    live: list[int] = []  # ids of resting orders, for uniform cancel picks
-    slot: dict[int, int] = {}  # order id -> index in `live`
-    columns: tuple[array[int], ...] = tuple(array("q") for _ in range(5))
-    kind_col, id_col, side_col, price_col, qty_col = columns
-    next_id = 1
-    mid = START_MID
+    from wintermute import _core
 
-    def emit(kind: int, oid: int, side: int, price: int, qty: int) -> None:
-        kind_col.append(kind)
-        id_col.append(oid)
-        side_col.append(side)
-        price_col.append(price)
-        qty_col.append(qty)
-
-    def forget(oid: int) -> None:
-        index = slot.pop(oid)
-        last = live.pop()
-        if last != oid:
-            live[index] = last
-            slot[last] = index
-
-    def submit(kind: int, side: int, price: int, qty: int) -> None:
-        nonlocal next_id
-        oid = next_id
-        next_id += 1
-        emit(kind, oid, side, price, qty)
-        fills = apply(book, (kind, oid, side, price, qty))
-        for fill in fills:
-            if not fill.maker_remaining:
-                forget(fill.maker_id)
-        if oid in book:
-            slot[oid] = len(live)
-            live.append(oid)
-
-    def add_passive(side: int) -> None:
-        offset = 1 + min(int(rng.expovariate(1 / 8)), 200)
-        if side == BUY:
-            ask = book.best_ask()
-            price = mid - offset if ask is None else min(mid - offset, ask - 1)
-        else:
-            bid = book.best_bid()
-            price = mid + offset if bid is None else max(mid + offset, bid + 1)
-        submit(LIMIT, side, max(price, 1), rng.randint(1, 100))
-
-    def cross() -> None:
-        side = BUY if rng.random() < 0.5 else SELL
-        touch = book.best_ask() if side == BUY else book.best_bid()
-        if touch is None:  # nothing to trade with: flip to the side that has liquidity
-            side = SELL if side == BUY else BUY
-            touch = book.best_ask() if side == BUY else book.best_bid()
-            assert touch is not None, "cross with an empty book"
-        qty = rng.randint(1, 200)
-        if rng.random() < 0.5:
-            through = rng.randint(0, 3)
-            price = touch + through if side == BUY else max(touch - through, 1)
-            submit(LIMIT, side, price, qty)
-        else:
-            submit(MARKET, side, 0, qty)
-
-    for i in range(warmup):
-        add_passive(BUY if i % 2 == 0 else SELL)
-
-    n_add = round(orders * ADD_SHARE)
-    n_cancel = round(orders * CANCEL_SHARE)
-    plan = [_ADD] * n_add + [_CANCEL] * n_cancel + [_CROSS] * (orders - n_add - n_cancel)
-    rng.shuffle(plan)
-    for step in plan:
-        # The mid walks one tick at a time and stays inside the spread, so passive orders
-        # land near the touch instead of piling up where an old mid left them.
-        r = rng.random()
-        mid += 1 if r < 0.25 else -1 if r < 0.5 else 0
-        bid, ask = book.best_bid(), book.best_ask()
-        if bid is not None:
-            mid = max(mid, bid)
-        if ask is not None:
-            mid = min(mid, ask)
-        if step == _CANCEL and live:
-            oid = live[rng.randrange(len(live))]
-            order = book.orders[oid]
-            emit(CANCEL, oid, order.side, order.price, 0)
-            book.cancel(oid)
-            forget(oid)
-        elif step == _CROSS and book.orders:
-            cross()
-        else:
-            add_passive(BUY if rng.random() < 0.5 else SELL)
-    return Workload(seed, warmup, kind_col, id_col, side_col, price_col, qty_col)
+    kind, order_id, side, price, qty = (
+        array("q", column.tobytes()) for column in _core.python_workload(seed, orders, warmup)
+    )
+    return Workload(seed, warmup, kind, order_id, side, price, qty)
