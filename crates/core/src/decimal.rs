@@ -6,16 +6,38 @@
 //! binary float, so `"0.1" + "0.2"` really is `"0.3"`, and a value that is not on the grid is an
 //! error rather than a silent rounding.
 //!
+//! # The rules of decimal text (one set, for every decimal the engine reads)
+//!
+//! A decimal is **plain**: digits with at most one `.` (`"101.25"`, `".5"`, `"5."`), at most
+//! [`MAX_SCALE`] fractional digits (more only when they are zeros), and below 10^20. No
+//! exponent (`"1e5"`, `"1.5E+2"`), no whitespace, no `inf`/`nan`, no hex. A leading sign is part
+//! of the text only where the value may be negative (this module's [`Decimal`]; the feeds'
+//! prices and quantities are unsigned).
+//!
+//! Why no exponent: exchange feeds send plain decimals, and their checksums (Kraken's) hash the
+//! text itself, so a feed must keep the text byte for byte; an exponent is also a way for a few
+//! characters to name a huge or tiny value. One rule for every edge means a price that the API
+//! accepts is one a feed could have sent. Python's `decimal.Decimal` writes exponents for small
+//! values (`str(Decimal("0.00000001"))` is `"1E-8"`): the bindings ask it for plain text.
+//!
+//! One reader implements the rules: [`parse_fixed`] (fixed-point, allocation-free, with the
+//! fast path the feeds run per frame); [`Decimal::parse`] and the feeds' decimals both use it.
+//!
 //! ```
 //! use wintermute_core::decimal::{Decimal, Step};
 //! let tick = Step::parse("0.05").unwrap();
 //! assert_eq!(tick.units_of("101.25").unwrap(), 2025);
 //! assert!(tick.units_of("101.26").is_err()); // off the grid
 //! assert_eq!(tick.format(2025), "101.25");
-//! assert_eq!(Decimal::parse("1.5E+2").unwrap().to_string(), "150");
+//! assert_eq!(Decimal::parse("-0.50").unwrap().to_string(), "-0.50");
+//! assert!(Decimal::parse("1.5E+2").is_err()); // plain decimals only
 //! ```
 
 use std::fmt;
+
+mod fixed_point;
+
+pub use fixed_point::{eight_digits, parse8, parse_fixed, NotPlainDecimal};
 
 /// Most fractional digits accepted in a decimal (and in a tick or lot size).
 pub const MAX_SCALE: u32 = 18;
@@ -67,79 +89,20 @@ impl Decimal {
         self.scale
     }
 
-    /// Parses decimal text: optional sign, digits, optional fraction, optional exponent
-    /// (`"-12.50"`, `"1E-8"`, `".5"`). Surrounding whitespace, `inf`, `nan`, hex and empty
-    /// strings are rejected.
+    /// Parses decimal text under the rules above: an optional sign, then a plain decimal
+    /// (`"-12.50"`, `".5"`, `"0.00000001"`). The value keeps the text's own number of fractional
+    /// digits (at most [`MAX_SCALE`]; more are accepted when they are zeros).
     pub fn parse(text: &str) -> Result<Self, DecimalError> {
-        let invalid = |why| DecimalError::Invalid { text: text.to_owned(), why };
-        let bytes = text.as_bytes();
-        let mut i = 0;
-        let negative = match bytes.first() {
-            Some(b'-') => {
-                i = 1;
-                true
-            }
-            Some(b'+') => {
-                i = 1;
-                false
-            }
-            _ => false,
+        let invalid = |e: NotPlainDecimal| DecimalError::Invalid { text: text.to_owned(), why: e.why };
+        let (negative, body) = match text.as_bytes() {
+            [b'-', rest @ ..] => (true, rest),
+            [b'+', rest @ ..] => (false, rest),
+            body => (false, body),
         };
-        let mut mantissa: i128 = 0;
-        let mut digits = 0u32;
-        let mut significant = 0u32;
-        let mut scale: i64 = 0;
-        let mut seen_point = false;
-        while i < bytes.len() {
-            match bytes[i] {
-                b @ b'0'..=b'9' => {
-                    digits += 1;
-                    if mantissa != 0 || b != b'0' {
-                        significant += 1;
-                    }
-                    if significant > 36 {
-                        return Err(invalid("more than 36 significant digits"));
-                    }
-                    mantissa = mantissa * 10 + i128::from(b - b'0');
-                    if seen_point {
-                        scale += 1;
-                    }
-                }
-                b'.' if !seen_point => seen_point = true,
-                b'e' | b'E' => break,
-                _ => return Err(invalid("unexpected character")),
-            }
-            i += 1;
-        }
-        if digits == 0 {
-            return Err(invalid("no digits"));
-        }
-        if i < bytes.len() {
-            // Exponent part.
-            let exp_text = &text[i + 1..];
-            let exp: i64 = exp_text.parse().map_err(|_| invalid("malformed exponent"))?;
-            if !(-64..=64).contains(&exp) {
-                return Err(invalid("exponent out of range"));
-            }
-            scale -= exp;
-        }
-        if scale < 0 {
-            let up = u32::try_from(-scale).map_err(|_| invalid("exponent out of range"))?;
-            if significant + up > 36 {
-                return Err(invalid("value too large"));
-            }
-            mantissa *= POW10[up as usize];
-            scale = 0;
-        }
-        let mut scale = u32::try_from(scale).map_err(|_| invalid("too many fractional digits"))?;
-        // Drop trailing fractional zeros beyond MAX_SCALE only if they are zeros.
-        while scale > MAX_SCALE && mantissa % 10 == 0 {
-            mantissa /= 10;
-            scale -= 1;
-        }
-        if scale > MAX_SCALE {
-            return Err(invalid("more than 18 fractional digits"));
-        }
+        let raw = parse_fixed(body, MAX_SCALE).map_err(invalid)?;
+        let fraction = body.iter().position(|&b| b == b'.').map_or(0, |dot| body.len() - dot - 1);
+        let scale = u32::try_from(fraction).unwrap_or(u32::MAX).min(MAX_SCALE);
+        let mantissa = raw / POW10[(MAX_SCALE - scale) as usize];
         Ok(Self { mantissa: if negative { -mantissa } else { mantissa }, scale })
     }
 
@@ -243,16 +206,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_plain_and_exponent_forms() {
+    fn parses_plain_forms_keeping_their_scale() {
         for (text, m, s) in [
             ("0", 0, 0),
             ("12.50", 1250, 2),
             ("-0.001", -1, 3),
             (".5", 5, 1),
             ("5.", 5, 0),
-            ("1E-8", 1, 8),
-            ("1.5e+2", 150, 0),
+            ("0.00000001", 1, 8),
+            ("150", 150, 0),
             ("+7", 7, 0),
+            ("1.00000000000000000000", 1_000_000_000_000_000_000, 18),
         ] {
             let d = Decimal::parse(text).unwrap();
             assert_eq!((d.mantissa(), d.scale()), (m, s), "{text}");
@@ -260,8 +224,34 @@ mod tests {
     }
 
     #[test]
+    fn exponents_are_refused_by_the_one_rule() {
+        // Formerly accepted here (and refused by the feeds): now refused everywhere, since
+        // exchanges send plain decimals and the feeds keep their text (module docs).
+        for text in ["1E-8", "1.5e+2", "1e5"] {
+            let err = Decimal::parse(text).unwrap_err();
+            assert!(matches!(err, DecimalError::Invalid { why: "not a plain decimal", .. }), "{text}: {err}");
+        }
+    }
+
+    #[test]
     fn rejects_garbage() {
-        for text in ["", "-", ".", "1.2.3", "1,5", " 1", "nan", "inf", "0x10", "1e", "1e999", "--1", "1e5x"] {
+        for text in [
+            "",
+            "-",
+            ".",
+            "1.2.3",
+            "1,5",
+            " 1",
+            "nan",
+            "inf",
+            "0x10",
+            "1e",
+            "1e999",
+            "--1",
+            "1e5x",
+            "1.0000000000000000001",
+            "999999999999999999999",
+        ] {
             assert!(Decimal::parse(text).is_err(), "{text:?} should be rejected");
         }
     }

@@ -123,3 +123,9 @@ impl FeedError {
         matches!(self, FeedError::UnknownMessage { .. })
     }
 }
+
+impl From<wintermute_core::decimal::NotPlainDecimal> for FeedError {
+    fn from(e: wintermute_core::decimal::NotPlainDecimal) -> Self {
+        FeedError::Decimal { reason: e.why }
+    }
+}

@@ -24,7 +24,10 @@ pub(crate) fn decimal_text(obj: &Bound<'_, PyAny>, field: &str) -> Result<String
     }
     let type_name = obj.get_type().name()?.to_string();
     match type_name.as_str() {
-        "int" | "Decimal" => Ok(obj.str()?.to_str()?.to_owned()),
+        "int" => Ok(obj.str()?.to_str()?.to_owned()),
+        // Plain text (`format(d, "f")`): `str()` writes exponents (`1E-8`), which the one set of
+        // decimal rules refuses (`wintermute_core::decimal`).
+        "Decimal" => Ok(obj.call_method1("__format__", ("f",))?.str()?.to_str()?.to_owned()),
         "float" => Err(Error::type_error(format!(
             "{field}: floats are not accepted (binary floats are inexact); pass a str or decimal.Decimal"
         ))),
