@@ -1,5 +1,5 @@
 //! Open-loop load through the whole pipeline, from the command line: a thin CLI over
-//! [`wintermute_engine::bench`] (what is measured and how is documented there).
+//! [`wintermute_bench::pipeline`] (what is measured and how is documented there).
 //!
 //! ```text
 //! cargo run -p wintermute-bench --release --example pipeline_bench -- \

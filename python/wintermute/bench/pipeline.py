@@ -8,7 +8,7 @@ offered rates, open loop, with coordinated-omission correction.
                               [--pin] [--dir PATH] [--seed N] [--outputs executions|all]
                               [--json]
 
-Each (rate, journal mode) pair is one run of ``wintermute_engine::bench`` (Rust, GIL released):
+Each (rate, journal mode) pair is one run of ``wintermute_bench::pipeline`` (Rust, GIL released):
 the exchange-core command mix is offered through one gateway at the rate — command ``i`` is
 *meant* to leave at ``start + i / rate`` and its latency counts from then, so a stalled engine
 cannot hide its backlog (coordinated omission) — and each command's latency is taken when its
