@@ -26,6 +26,7 @@ __all__ = [
     "generate_workload",
     "journal_prune",
     "journal_read",
+    "python_workload",
 ]
 
 __version__: str

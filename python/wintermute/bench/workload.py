@@ -59,6 +59,7 @@ DEFAULT_SEED = 42
 DEFAULT_ORDERS = 100_000
 DEFAULT_WARMUP = 1_000
 
+
 @dataclass(frozen=True)
 class Workload:
     """A command stream: ``warmup`` untimed commands, then the measured ones."""
