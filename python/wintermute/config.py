@@ -379,7 +379,8 @@ def _decimal(value: Any, key: str) -> str:
         )
     if not isinstance(value, str | int | decimal.Decimal):
         raise _config_error(key, f"expected a decimal (string), got {value!r}")
-    text = str(value)
+    # Plain text: str() of a Decimal may use an exponent ("1E-8"), which the engine refuses.
+    text = format(value, "f") if isinstance(value, decimal.Decimal) else str(value)
     try:
         ok = decimal.Decimal(text).is_finite()
     except decimal.InvalidOperation:
