@@ -88,12 +88,16 @@ mod tests {
     #[test]
     fn draws_stay_in_their_ranges() {
         let mut r = SplitMix64::new(42);
+        let mut exp_sum = 0;
         for _ in 0..10_000 {
             assert!(r.below(7) < 7);
             assert!((-3..=3).contains(&r.range(-3, 3)));
             assert!((0.0..1.0).contains(&r.unit()));
-            assert!(r.exp(5.0) >= 0);
+            exp_sum += r.exp(5.0);
         }
+        // floor(Exp(mean 5)) has mean 1 / (e^(1/5) - 1) = 4.52.
+        let mean = exp_sum as f64 / 10_000.0;
+        assert!((4.3..4.75).contains(&mean), "mean={mean}");
         assert!(!r.chance(0.0));
         assert!(r.chance(1.0));
     }
