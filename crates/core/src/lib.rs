@@ -32,6 +32,7 @@ mod order_id_map;
 mod price_ladder;
 pub mod records;
 pub mod rng;
+pub mod slot_bitmap;
 
 /// Price in integer ticks.
 pub type Price = i64;

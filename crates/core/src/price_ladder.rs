@@ -1,7 +1,7 @@
 //! One side's price index: price -> level slot, and "next non-empty price" in either direction.
 //!
 //! Prices near the action live in a dense window of `WINDOW` slots indexed by tick offset, with
-//! a two-level bitmap to find the next occupied price in a few word operations. Prices outside
+//! a two-level bitmap ([`SlotBitmap`], shared with the feeds' integer book) to find the next occupied price in a few word operations. Prices outside
 //! the window live in an ordered map (rare: far-away orders). The window is placed on the first
 //! price seen and re-centred whenever it holds no level and a price outside it arrives, pulling
 //! in any far levels it now covers. Lookups, inserts and removals in the window are O(1) and
@@ -9,12 +9,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::slot_bitmap::SlotBitmap;
 use crate::Price;
 
 /// Slots in the dense window (a power of two, a multiple of 4096).
 pub(crate) const WINDOW: usize = 1 << 16;
-const WORDS: usize = WINDOW / 64;
-const SUMMARY: usize = WORDS / 64;
 pub(crate) const NIL: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Default)]
@@ -22,8 +21,8 @@ pub(crate) struct PriceLadder {
     /// Price of slot 0 (meaningful once `slots` is allocated).
     base: Price,
     slots: Vec<u32>,
-    bits: Vec<u64>,
-    summary: Vec<u64>,
+    /// Which window slots hold a level.
+    occupied: SlotBitmap,
     in_window: usize,
     far: BTreeMap<Price, u32>,
 }
@@ -55,8 +54,7 @@ impl PriceLadder {
     pub(crate) fn insert(&mut self, price: Price, level: u32) {
         if self.slots.is_empty() {
             self.slots = vec![NIL; WINDOW];
-            self.bits = vec![0; WORDS];
-            self.summary = vec![0; SUMMARY];
+            self.occupied = SlotBitmap::new(WINDOW);
             self.recentre(price);
         } else if self.in_window == 0 && self.offset(price).is_none() {
             self.recentre(price);
@@ -76,11 +74,7 @@ impl PriceLadder {
             Some(i) => {
                 debug_assert!(self.slots[i] != NIL);
                 self.slots[i] = NIL;
-                let w = i >> 6;
-                self.bits[w] &= !(1u64 << (i & 63));
-                if self.bits[w] == 0 {
-                    self.summary[w >> 6] &= !(1u64 << (w & 63));
-                }
+                self.occupied.clear(i);
                 self.in_window -= 1;
             }
             None => {
@@ -93,9 +87,7 @@ impl PriceLadder {
     fn set(&mut self, i: usize, level: u32) {
         debug_assert!(self.slots[i] == NIL);
         self.slots[i] = level;
-        let w = i >> 6;
-        self.bits[w] |= 1u64 << (i & 63);
-        self.summary[w >> 6] |= 1u64 << (w & 63);
+        self.occupied.set(i);
         self.in_window += 1;
     }
 
@@ -148,29 +140,7 @@ impl PriceLadder {
         if off >= WINDOW as i64 {
             return None;
         }
-        let start = off.max(0) as usize;
-        let w = start >> 6;
-        let bits = self.bits[w] & (!0u64 << (start & 63));
-        if bits != 0 {
-            return Some((w << 6) + bits.trailing_zeros() as usize);
-        }
-        let next_word = w + 1;
-        if next_word >= WORDS {
-            return None;
-        }
-        let mut s = next_word >> 6;
-        let mut sbits = self.summary[s] & (!0u64 << (next_word & 63));
-        loop {
-            if sbits != 0 {
-                let word = (s << 6) + sbits.trailing_zeros() as usize;
-                return Some((word << 6) + self.bits[word].trailing_zeros() as usize);
-            }
-            s += 1;
-            if s >= SUMMARY {
-                return None;
-            }
-            sbits = self.summary[s];
-        }
+        self.occupied.next_at_or_after(off.max(0) as usize)
     }
 
     fn window_down(&self, from: Price) -> Option<usize> {
@@ -181,29 +151,7 @@ impl PriceLadder {
         if off < 0 {
             return None;
         }
-        let start = off.min(WINDOW as i64 - 1) as usize;
-        let w = start >> 6;
-        let bits = self.bits[w] & (!0u64 >> (63 - (start & 63)));
-        if bits != 0 {
-            return Some((w << 6) + 63 - bits.leading_zeros() as usize);
-        }
-        if w == 0 {
-            return None;
-        }
-        let prev_word = w - 1;
-        let mut s = prev_word >> 6;
-        let mut sbits = self.summary[s] & (!0u64 >> (63 - (prev_word & 63)));
-        loop {
-            if sbits != 0 {
-                let word = (s << 6) + 63 - sbits.leading_zeros() as usize;
-                return Some((word << 6) + 63 - self.bits[word].leading_zeros() as usize);
-            }
-            if s == 0 {
-                return None;
-            }
-            s -= 1;
-            sbits = self.summary[s];
-        }
+        self.occupied.prev_at_or_before(off.min(WINDOW as i64 - 1) as usize)
     }
 }
 

@@ -8,7 +8,8 @@
 //!
 //! - Each side is a *ladder*: a dense window of `window` consecutive ticks near that side's best
 //!   price, one `i64` quantity per tick (0 = no level), with a two-level bitmap of the non-empty
-//!   ticks. Setting a quantity is an array store and two bit operations; the best price is kept
+//!   ticks (the core's [`SlotBitmap`], which the order book's price ladder uses too). Setting a
+//!   quantity is an array store and two bit operations; the best price is kept
 //!   incrementally, and when the best level is deleted the next one is found by scanning the
 //!   bitmap (one `trailing_zeros` per 64 ticks, one per 4,096 ticks at the summary level).
 //! - Prices outside the window (far from the touch, or a touch that jumped) live in a sorted
@@ -39,6 +40,8 @@
 //! assert_eq!(book.best_ask(), Some((10_100, 3)));
 //! assert!(book.set(Side::Sell, 10_100, -1).is_err()); // and leaves the book as it was
 //! ```
+
+use wintermute_core::slot_bitmap::SlotBitmap;
 
 use crate::book::{Applied, Side};
 
@@ -155,10 +158,8 @@ struct Ladder {
     base: i64,
     /// Quantity per slot (0 = empty).
     qty: Box<[i64]>,
-    /// Bit `s % 64` of word `s / 64`: slot `s` is non-empty.
-    bits: Box<[u64]>,
-    /// Bit `w % 64` of word `w / 64`: `bits[w]` is non-zero.
-    summary: Box<[u64]>,
+    /// Which window slots are non-empty (the core's two-level bitmap).
+    occupied: SlotBitmap,
     /// Levels outside the window.
     far: FarLevels,
     /// Non-empty levels, window and far list together.
@@ -169,12 +170,10 @@ struct Ladder {
 
 impl Ladder {
     fn new(window: usize) -> Self {
-        let words = window / 64;
         Ladder {
             base: 0,
             qty: vec![0; window].into_boxed_slice(),
-            bits: vec![0; words].into_boxed_slice(),
-            summary: vec![0; words.div_ceil(64)].into_boxed_slice(),
+            occupied: SlotBitmap::new(window),
             far: FarLevels::default(),
             len: 0,
             best: None,
@@ -194,44 +193,18 @@ impl Ladder {
 
     #[inline]
     fn mark(&mut self, slot: usize) {
-        let w = slot / 64;
-        self.bits[w] |= 1 << (slot % 64);
-        self.summary[w / 64] |= 1 << (w % 64);
+        self.occupied.set(slot);
     }
 
     #[inline]
     fn unmark(&mut self, slot: usize) {
-        let w = slot / 64;
-        self.bits[w] &= !(1 << (slot % 64));
-        if self.bits[w] == 0 {
-            self.summary[w / 64] &= !(1 << (w % 64));
-        }
+        self.occupied.clear(slot);
     }
 
     /// The first non-empty slot at or after `from`.
     #[inline]
     fn next_slot(&self, from: usize) -> Option<usize> {
-        let mut w = from / 64;
-        if w >= self.bits.len() {
-            return None;
-        }
-        let here = self.bits[w] & (!0u64 << (from % 64));
-        if here != 0 {
-            return Some(w * 64 + here.trailing_zeros() as usize);
-        }
-        w += 1;
-        let mut s = w / 64;
-        let mut mask = !0u64 << (w & 63);
-        while s < self.summary.len() {
-            let m = self.summary[s] & mask;
-            if m != 0 {
-                let word = s * 64 + m.trailing_zeros() as usize;
-                return Some(word * 64 + self.bits[word].trailing_zeros() as usize);
-            }
-            s += 1;
-            mask = !0;
-        }
-        None
+        self.occupied.next_at_or_after(from)
     }
 
     fn get(&self, key: i64) -> i64 {
@@ -363,24 +336,19 @@ impl Ladder {
         for (key, q) in self.far.take_range(new_base, new_base + w) {
             self.qty[(key - new_base) as usize] = q;
         }
-        // 4. Rebuild the bitmaps from the quantities.
-        self.summary.fill(0);
+        // 4. Rebuild the bitmap from the quantities.
         for (i, chunk) in self.qty.chunks_exact(64).enumerate() {
             let mut word = 0u64;
             for (b, &q) in chunk.iter().enumerate() {
                 word |= u64::from(q != 0) << b;
             }
-            self.bits[i] = word;
-            if word != 0 {
-                self.summary[i / 64] |= 1 << (i % 64);
-            }
+            self.occupied.set_word(i, word);
         }
     }
 
     fn clear(&mut self) {
         self.qty.fill(0);
-        self.bits.fill(0);
-        self.summary.fill(0);
+        self.occupied.clear_all();
         self.far.clear();
         self.len = 0;
         self.best = None;
