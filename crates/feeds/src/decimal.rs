@@ -29,77 +29,14 @@ use std::hash::{Hash, Hasher};
 
 pub use wintermute_core::decimal::{eight_digits, parse8, parse_fixed};
 
+pub use crate::inline_str::{InlineStr, Symbol, INLINE_CAP};
+
 use crate::error::FeedError;
 
 /// Number of fractional decimal digits in [`Decimal::raw`].
 pub const SCALE: u32 = 18;
-/// Longest text an [`InlineStr`] holds.
-pub const INLINE_CAP: usize = 31;
 
 const ONE: i128 = 1_000_000_000_000_000_000;
-
-/// A short string stored inline (no heap): symbols and decimal texts.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct InlineStr {
-    len: u8,
-    buf: [u8; INLINE_CAP],
-}
-
-impl InlineStr {
-    /// The empty string.
-    pub const EMPTY: InlineStr = InlineStr { len: 0, buf: [0; INLINE_CAP] };
-
-    /// Copies `s`; fails when it is longer than [`INLINE_CAP`] bytes.
-    pub fn new(s: &str) -> Result<Self, FeedError> {
-        if s.len() > INLINE_CAP {
-            return Err(FeedError::Decimal { reason: "text longer than 31 bytes" });
-        }
-        let mut buf = [0u8; INLINE_CAP];
-        buf[..s.len()].copy_from_slice(s.as_bytes());
-        Ok(InlineStr { len: s.len() as u8, buf })
-    }
-
-    /// Copies at most [`INLINE_CAP`] bytes of `s`, cut at a character boundary (for diagnostics).
-    pub fn truncated(s: &str) -> Self {
-        let mut end = s.len().min(INLINE_CAP);
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        Self::new(&s[..end]).unwrap_or(Self::EMPTY)
-    }
-
-    /// The same text with ASCII letters uppercased.
-    pub fn to_ascii_uppercase(&self) -> Self {
-        let mut out = *self;
-        out.buf.make_ascii_uppercase();
-        out
-    }
-
-    /// The text's bytes (no UTF-8 check).
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len as usize]
-    }
-
-    /// The text.
-    pub fn as_str(&self) -> &str {
-        std::str::from_utf8(&self.buf[..self.len as usize]).unwrap_or("")
-    }
-}
-
-impl fmt::Debug for InlineStr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.as_str(), f)
-    }
-}
-
-impl fmt::Display for InlineStr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// A venue's symbol as it writes it (`"XBT/USD"`, `"BTCUSDT"`, `"BAND-GBP"`), stored inline.
-pub type Symbol = InlineStr;
 
 /// An exact non-negative decimal: the source text and its fixed-point value.
 ///
@@ -113,7 +50,7 @@ pub struct Decimal {
 
 impl Decimal {
     /// Zero, written `"0"`.
-    pub const ZERO: Decimal = Decimal { raw: 0, text: zero_text() };
+    pub const ZERO: Decimal = Decimal { raw: 0, text: InlineStr::ZERO_DIGIT };
 
     /// Reads plain decimal text: digits with at most one `.`, no sign, no exponent.
     pub fn parse(s: &str) -> Result<Self, FeedError> {
@@ -220,12 +157,6 @@ impl fmt::Display for Decimal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
-}
-
-const fn zero_text() -> InlineStr {
-    let mut buf = [0u8; INLINE_CAP];
-    buf[0] = b'0';
-    InlineStr { len: 1, buf }
 }
 
 fn write_int(buf: &mut [u8; 64], mut v: i128) -> usize {

@@ -61,11 +61,11 @@ pub enum FeedError {
         /// The venue.
         venue: &'static str,
         /// The symbol whose book the value was for (empty when not known where it was read).
-        symbol: crate::decimal::InlineStr,
+        symbol: crate::inline_str::InlineStr,
         /// `price` or `qty`.
         field: &'static str,
         /// The value as sent (cut to an inline string).
-        value: crate::decimal::InlineStr,
+        value: crate::inline_str::InlineStr,
     },
     /// A decimal string (price, quantity, timestamp) could not be read exactly.
     #[error("bad decimal: reason={reason}")]
@@ -79,7 +79,7 @@ pub enum FeedError {
         /// The venue.
         venue: &'static str,
         /// The type tag as sent, cut to an inline string.
-        kind: crate::decimal::InlineStr,
+        kind: crate::inline_str::InlineStr,
     },
     /// A network connection could not be opened, or broke (connector, replay server).
     #[error("network error: url={url} attempts={attempts} error={message}")]
@@ -127,5 +127,11 @@ impl FeedError {
 impl From<wintermute_core::decimal::NotPlainDecimal> for FeedError {
     fn from(e: wintermute_core::decimal::NotPlainDecimal) -> Self {
         FeedError::Decimal { reason: e.why }
+    }
+}
+
+impl From<crate::inline_str::TextTooLong> for FeedError {
+    fn from(_: crate::inline_str::TextTooLong) -> Self {
+        FeedError::Decimal { reason: "text longer than 31 bytes" }
     }
 }

@@ -44,6 +44,7 @@ pub mod coinbase;
 pub mod consolidated;
 pub mod decimal;
 pub mod error;
+pub mod inline_str;
 pub(crate) mod json;
 pub mod kraken;
 pub mod l1;
@@ -55,6 +56,7 @@ pub mod recording;
 pub mod sync;
 pub mod synthetic;
 pub mod tick_book;
+mod tick_scale;
 pub mod verify;
 
 pub use decimal::{Decimal, InlineStr, Symbol};

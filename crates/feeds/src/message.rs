@@ -5,8 +5,8 @@
 //! is what lets a parser run without allocating once its buffers have grown to the largest message
 //! seen.
 
-use crate::book::Side;
 use crate::decimal::{Decimal, Symbol};
+use wintermute_core::Side;
 
 /// Which venue a message or stream belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

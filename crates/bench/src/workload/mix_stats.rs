@@ -57,3 +57,75 @@ pub fn mix_stats(w: &Workload) -> MixStats {
     s.levels_end = book.depth(Side::Buy, usize::MAX).len() + book.depth(Side::Sell, usize::MAX).len();
     s
 }
+
+/// The generators' documented shapes, measured by replaying their streams.
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+    use super::*;
+
+    fn pct(n: usize, d: usize) -> f64 {
+        100.0 * n as f64 / d as f64
+    }
+
+    #[test]
+    fn exchange_core_mix_has_the_documented_shape() {
+        let w = exchange_core_mix(42, 200_000);
+        assert_eq!(w.warmup.len(), EXCHANGE_CORE_ORDERS);
+        let warm = w.warmed_book();
+        let levels = warm.depth(Side::Buy, usize::MAX).len() + warm.depth(Side::Sell, usize::MAX).len();
+        assert_eq!(levels, 2 * EXCHANGE_CORE_DEPTH as usize);
+        let s = mix_stats(&w);
+        println!(
+            "exchange_core: move {:.2}% gtc {:.2}% ioc {:.2}% cancel {:.2}% | trading commands {:.2}% ({} trades) | live mean {:.0} min {} max {} | levels at end {} | events/cmd {:.2}",
+            pct(s.amend, s.commands),
+            pct(s.gtc, s.commands),
+            pct(s.ioc, s.commands),
+            pct(s.cancel, s.commands),
+            pct(s.trading, s.commands),
+            s.trades,
+            s.live_mean,
+            s.live_min,
+            s.live_max,
+            s.levels_end,
+            s.events as f64 / s.commands as f64
+        );
+        assert!((81.0..83.0).contains(&pct(s.amend, s.commands)));
+        assert!((8.0..10.0).contains(&pct(s.gtc, s.commands)));
+        assert!((2.5..3.5).contains(&pct(s.ioc, s.commands)));
+        assert!((5.0..7.0).contains(&pct(s.cancel, s.commands)));
+        assert!((4.5..7.5).contains(&pct(s.trading, s.commands)), "trade ratio {}", pct(s.trading, s.commands));
+        assert!((800.0..1200.0).contains(&s.live_mean), "book size {}", s.live_mean);
+    }
+
+    #[test]
+    fn feed_and_python_mixes_have_the_documented_shape() {
+        let w = feed_mix(42, 200_000);
+        let s = mix_stats(&w);
+        println!("feed: {s:?}");
+        assert!((48.0..52.0).contains(&pct(s.gtc, s.commands)));
+        assert!((38.0..42.0).contains(&pct(s.cancel, s.commands)));
+        assert!((9.0..11.0).contains(&pct(s.trading, s.commands)));
+        let w = python_mix(42, 200_000);
+        let s = mix_stats(&w);
+        println!("python: {s:?}");
+        assert!((29.5..30.5).contains(&pct(s.cancel, s.commands)));
+        assert!((9.5..10.5).contains(&pct(s.trading, s.commands)));
+    }
+
+    #[test]
+    fn worst_cases_run() {
+        let w = sweep_levels(1_000);
+        let mut book = w.warmed_book();
+        let mut ev = Vec::new();
+        book.execute(&w.commands[0], &mut ev).unwrap();
+        assert_eq!(ev.iter().filter(|e| matches!(e, Event::Trade { .. })).count(), 1_000);
+        assert_eq!(book.order_count(), 0);
+        let w = deep_queue(1_000);
+        let s = mix_stats(&w);
+        assert_eq!(s.cancel, 500);
+        let w = big_book(1, 20_000, 2_000);
+        assert_eq!(w.warmed_book().order_count(), 20_000);
+        mix_stats(&w);
+    }
+}

@@ -39,19 +39,10 @@ use crate::sync::binance::MAX_BUFFERED;
 use crate::sync::{BookStream, FeedEvent, ResyncReason, ScaledBook, SyncState};
 use crate::tick_book::TickBook;
 
-mod scale;
+pub mod feed;
 
-use scale::fast_level;
-pub use scale::{TickScale, MAX_DECIMALS};
-
-const VENUE: &str = "binance";
-/// The `reason` of a price or quantity beyond what a [`TickScale`] holds.
-pub(crate) const BEYOND_RANGE: &str = "beyond the integer book's range";
-
-/// A Binance `BadField` error.
-fn bad(field: &'static str, reason: &'static str) -> FeedError {
-    FeedError::BadField { venue: VENUE, field, reason }
-}
+use crate::tick_scale::{bad, fast_level, VENUE};
+pub use crate::tick_scale::{TickScale, MAX_DECIMALS};
 
 /// Names the symbol in an [`FeedError::OffGrid`] read without knowing it.
 fn for_symbol(e: FeedError, of: Symbol) -> FeedError {

@@ -198,7 +198,7 @@ impl FeedHandler for BinanceBooks {
             Ok(s) => s.to_ascii_uppercase(),
             Err(e) => {
                 self.errors += 1;
-                return Err(e);
+                return Err(e.into());
             }
         };
         self.on_snapshot(conn, symbol, body)

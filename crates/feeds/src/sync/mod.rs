@@ -12,7 +12,7 @@
 //!
 //! The venue rules live in [`binance`], [`coinbase`] and [`kraken`]; each builder implements
 //! [`FeedHandler`], the interface a connector or a replay feeds with frames. The decimal builders
-//! keep each level's exchange text in an [`L2Book`]; [`binance_ticks`] is Binance on integer
+//! keep each level's exchange text in an [`L2Book`]; [`crate::binance_ticks::feed`] is Binance on integer
 //! books ([`BinanceTickFeed`], ticks and lots with each symbol's [`ScaledBook`] scale), the fast
 //! path when the tick and lot sizes are known. [`FeedHandler::Book`] says which book a builder's
 //! streams hold, and [`BookView`] reads either as exact decimal levels. Builders never
@@ -44,7 +44,6 @@
 //! emission point.
 
 pub mod binance;
-pub mod binance_ticks;
 pub mod book_view;
 pub mod coinbase;
 pub mod kraken;
@@ -57,8 +56,8 @@ use crate::error::FeedError;
 use crate::message::{LevelUpdate, Venue};
 use crate::normalized::Tap;
 
+pub use crate::binance_ticks::feed::BinanceTickFeed;
 pub use binance::BinanceBooks;
-pub use binance_ticks::BinanceTickFeed;
 pub use book_view::{BookView, ScaledBook};
 pub use coinbase::CoinbaseBooks;
 pub use kraken::KrakenBooks;

@@ -1,13 +1,13 @@
 //! Binance spot on integer books: the [`FeedHandler`] of the connector's fast path.
 //!
-//! [`BinanceBooks`](super::BinanceBooks) keeps every level's decimal text. When each symbol's
+//! [`BinanceBooks`](crate::sync::BinanceBooks) keeps every level's decimal text. When each symbol's
 //! tick size and lot size are known (Binance `exchangeInfo`: `PRICE_FILTER.tickSize`,
 //! `LOT_SIZE.stepSize`), [`BinanceTickFeed`] keeps the books in integer ticks and lots instead
 //! ([`ScaledBook`]: a [`TickBook`](crate::tick_book::TickBook) and its
 //! [`TickScale`]), parsing each `["price","qty"]` straight to integers with the one-pass parser
 //! of [`crate::binance_ticks`]. Everything else is what the decimal builder does, with the same
 //! counters: the documented sync procedure (buffer, snapshot, `U`/`u` chaining, resync on a
-//! gap), [`StreamStats`](super::StreamStats), trades counted and emitted, pending snapshots for
+//! gap), [`StreamStats`](crate::sync::StreamStats), trades counted and emitted, pending snapshots for
 //! the connector, resync of a connection's books when it drops, and normalized events through
 //! the [`Tap`] with exact prices (ticks × tick size, integer arithmetic; never a float).
 //! `tests/binance_tick_feed.rs` checks that on the recorded session it reports what the decimal
@@ -44,13 +44,14 @@
 //! assert_eq!((s.state, s.stats.errors, s.stats.resyncs), (SyncState::Resyncing, 1, 1));
 //! ```
 
+use super::{parse_for, trade_of, BinanceTickBook, Fields, Parsed, TickScale};
 use crate::binance::snapshot_symbol;
-use crate::binance_ticks::{parse_for, trade_of, BinanceTickBook, Fields, Parsed, TickScale, BEYOND_RANGE};
 use crate::decimal::InlineStr;
 use crate::error::FeedError;
 use crate::message::{Trade, Venue};
 use crate::normalized::{Quote, Tap};
 use crate::sync::{BookStream, FeedEvent, FeedHandler, ScaledBook, SyncState};
+use crate::tick_scale::BEYOND_RANGE;
 
 /// The Binance builder on integer books (see the module docs).
 #[derive(Debug, Clone)]

@@ -1,12 +1,21 @@
 //! [`TickScale`]: an instrument's tick and lot, and the exact conversions between decimal text
-//! and integer ticks and lots (the one-pass parser of `["price","qty"]` included). Text off the
+//! and integer ticks and lots (the one-pass parser of Binance's `["price","qty"]` included).
+//! Used by the Binance integer books (`binance_ticks`) and the scaled book views (`sync`). Text off the
 //! grid is an error ([`FeedError::OffGrid`]), never rounded.
 
 use crate::decimal::{eight_digits, Decimal, InlineStr};
 use crate::error::FeedError;
 use crate::tick_book::MAX_PRICE;
 
-use super::{bad, BEYOND_RANGE, VENUE};
+/// The venue whose text layout [`fast_level`] reads (and whose errors this module writes).
+pub(crate) const VENUE: &str = "binance";
+/// The `reason` of a price or quantity beyond what a [`TickScale`] holds.
+pub(crate) const BEYOND_RANGE: &str = "beyond the integer book's range";
+
+/// A Binance `BadField` error.
+pub(crate) fn bad(field: &'static str, reason: &'static str) -> FeedError {
+    FeedError::BadField { venue: VENUE, field, reason }
+}
 
 /// Most fractional digits a [`TickScale`] accepts (so 10^digits and 19-digit mantissas fit i64).
 pub const MAX_DECIMALS: u32 = 18;
@@ -247,7 +256,7 @@ fn to_units(text: &str, decimals: u32, step: i64, field: &'static str) -> Result
 /// converting at once: (ticks, lots, bytes used). Anything unusual, including every error case,
 /// returns `None` and the general path (which reports the precise error) takes over.
 #[inline]
-pub(super) fn fast_level(b: &[u8], scale: &TickScale) -> Option<(i64, i64, usize)> {
+pub(crate) fn fast_level(b: &[u8], scale: &TickScale) -> Option<(i64, i64, usize)> {
     if b.get(..2)? != b"[\"" {
         return None;
     }
