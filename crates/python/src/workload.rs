@@ -1,6 +1,6 @@
-//! `wintermute._core.generate_workload`: the seeded benchmark streams of
+//! `wintermute._core.generate_workload` and `python_workload`: the seeded benchmark streams of
 //! `wintermute_bench::workload` (by name: `wintermute_bench::catalog`), as command records for
-//! the batch and native paths.
+//! the batch and native paths, and as the five columns of `wintermute bench`.
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
@@ -36,9 +36,9 @@ fn generate_workload<'py>(py: Python<'py>, name: &str, seed: u64, commands: usiz
 /// The stream of `wintermute bench` (`wintermute_bench::workload::python_mix_flat_warm`): five
 /// int64 columns (kind, order_id, side, price, qty), `warmup` resting adds then `orders` commands.
 #[pyfunction]
-fn python_workload(py: Python<'_>, seed: u64, orders: usize, warmup: usize) -> PyResult<Bound<'_, PyTuple>> {
+fn python_workload(py: Python<'_>, seed: u64, orders: usize, warmup: usize) -> Result<Bound<'_, PyTuple>> {
     let columns = py.detach(|| workload::python_mix_flat_warm(seed, orders, warmup).columns());
-    PyTuple::new(py, columns.map(|c| PyArray1::from_vec(py, c)))
+    Ok(PyTuple::new(py, columns.map(|c| PyArray1::from_vec(py, c)))?)
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
