@@ -18,7 +18,6 @@
 //! Examples: `cargo run --release -p wintermute-bench --example latency` (the order book alone)
 //! and `--example pipeline_bench` (the whole pipeline).
 
-#![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
 pub mod catalog;
