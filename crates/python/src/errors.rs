@@ -29,6 +29,7 @@ use wintermute_core::records::pending::PendingFull;
 use wintermute_core::{InstrumentError, InstrumentId, OrderError, RejectReason, SnapshotError};
 use wintermute_engine::journal::JournalError;
 use wintermute_engine::journaled_engine::JournaledError;
+use wintermute_engine::pipeline::config::ConfigError;
 use wintermute_engine::pipeline::record_batch::RecordBatchError;
 use wintermute_engine::pipeline::{ControlError, PipelineError, SubmitError};
 use wintermute_feeds::tick_book::BatchError;
@@ -148,11 +149,9 @@ pub(crate) enum Error {
     Control(ControlError),
     /// A refused submit.
     Submit(SubmitError),
-    /// A config value that does not parse or is invalid (`PIPELINE_CONFIG`, `CONFIG`).
-    Config {
-        message: String,
-        reason: &'static str,
-    },
+    /// A config value that is missing, unknown, of the wrong type or out of range (`CONFIG`,
+    /// with the key it names).
+    Config(ConfigError),
     /// A failure of the bindings' own API with no domain of its own (`UNKNOWN_WORKLOAD`,
     /// `BENCH`, `PIPELINE`): a plain `WintermuteError`.
     Other {
@@ -193,6 +192,7 @@ macro_rules! domain_from {
 
 domain_from!(
     Python(PyErr),
+    Config(ConfigError),
     Order(OrderError),
     Instrument(InstrumentError),
     Snapshot(SnapshotError),
@@ -413,7 +413,7 @@ impl Error {
                 (class, message(&e), reason)
             }
             Error::PendingFull(e) => (class::<c::WintermuteError> as Class, message(&e), "EVENTS_PENDING"),
-            Error::Config { message, reason } => (class::<c::ConfigError> as Class, message, reason),
+            Error::Config(e) => (class::<c::ConfigError> as Class, message(&e), "CONFIG"),
             Error::Other { message, reason } => (class::<c::WintermuteError> as Class, message, reason),
         })
     }
@@ -421,6 +421,11 @@ impl Error {
 
 impl From<Error> for PyErr {
     fn from(e: Error) -> PyErr {
+        // A config error also names its key (`ConfigError.key`).
+        let key = match &e {
+            Error::Config(c) => Some(c.key.clone()),
+            _ => None,
+        };
         let (class, message, reason) = match e.classify() {
             Ok(c) => c,
             Err(plain) => return plain,
@@ -429,6 +434,9 @@ impl From<Error> for PyErr {
             let build = || -> PyResult<PyErr> {
                 let kwargs = PyDict::new(py);
                 kwargs.set_item("reason", reason)?;
+                if let Some(key) = &key {
+                    kwargs.set_item("key", key)?;
+                }
                 Ok(PyErr::from_value(class(py).call((message,), Some(&kwargs))?))
             };
             build().unwrap_or_else(|failed| failed)

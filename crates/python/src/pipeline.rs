@@ -1,6 +1,7 @@
 //! `wintermute._core.Pipeline`: the threaded engine (`wintermute_engine::pipeline`) from Python.
 //!
-//! - [`PyPipeline`] starts from a JSON config (written by `wintermute.config`, see [`wire`]),
+//! - [`PyPipeline`] starts from a config document (written by `wintermute.config`, read by the
+//!   engine's schema, see [`wire`]),
 //!   holds the running pipeline, hands out its gateways and subscriptions, reads its stats,
 //!   and shuts it down;
 //! - [`gateway::PyGateway`]: one producer handle per Python thread (decimal, integer and
@@ -20,16 +21,16 @@ mod outputs;
 mod wire;
 
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use wintermute_bench::pipeline::{self as bench, BenchConfig, JournalMode};
 use wintermute_engine::analytics::{rate, LatencySummary};
+use wintermute_engine::pipeline::config::WaitKind;
 use wintermute_engine::pipeline::output_record::{OUTCOMES, OUTPUT_FIELDS, OUTPUT_SIZE, RISK_CODES};
 use wintermute_engine::pipeline::{
-    available_cores, shutdown_draining, shutdown_in_background, BufferedSubscription, Control, Pipeline, PipelineStats,
-    RecoveryInfo, SharedSubscription, Topology,
+    shutdown_draining, shutdown_in_background, BufferedSubscription, Control, Pipeline, PipelineStats, RecoveryInfo,
+    SharedSubscription, Topology,
 };
 use wintermute_engine::wait::WaitStrategy;
 
@@ -37,22 +38,6 @@ use crate::errors::{Error, Result};
 use crate::journal::torn_tail_dict;
 use gateway::{Instruments, PyGateway};
 use outputs::PySubscription;
-
-/// A pipeline config that does not parse or is invalid (the wire format's error, until the
-/// config schema is one typed source: issue 11, item 2).
-impl From<wire::WireError> for Error {
-    fn from(e: wire::WireError) -> Self {
-        match e {
-            wire::WireError::Instrument(e) => Error::Instrument(e),
-            e => Error::Config { message: e.to_string(), reason: "PIPELINE_CONFIG" },
-        }
-    }
-}
-
-/// A limits table that does not parse.
-fn limits_error(e: serde_json::Error) -> Error {
-    Error::Config { message: format!("limits: {e}"), reason: "CONFIG" }
-}
 
 /// `stats` or `shutdown` while another `shutdown` runs, or after one failed.
 fn not_finished() -> Error {
@@ -143,8 +128,7 @@ impl PyPipeline {
     /// Returns once the risk stage applied it: every command submitted afterwards is checked
     /// against them. Returns the control's journal sequence number (0 without a journal).
     fn set_limits(&self, py: Python<'_>, account: u32, limits: &str) -> Result<u64> {
-        let limits: wire::Limits = serde_json::from_str(limits).map_err(limits_error)?;
-        let limits = limits.limits();
+        let limits = wire::limits(limits, &format!("limits[{account}]"))?;
         Ok(py.detach(|| self.control.set_limits(account, limits))?)
     }
 
@@ -153,7 +137,7 @@ impl PyPipeline {
     fn set_default_limits(&self, py: Python<'_>, limits: Option<&str>) -> Result<u64> {
         let limits = match limits {
             None => None,
-            Some(text) => Some(serde_json::from_str::<wire::Limits>(text).map_err(limits_error)?.limits()),
+            Some(text) => Some(wire::limits(text, "default_limits")?),
         };
         Ok(py.detach(|| self.control.set_default_limits(limits))?)
     }
@@ -384,30 +368,12 @@ fn stats_dict<'py>(py: Python<'py>, s: &PipelineStats) -> Result<Bound<'py, PyDi
     Ok(d)
 }
 
-/// The defaults of a pipeline config on a machine with `cores` cores (this machine's if
-/// None), as JSON in the shape `Pipeline` takes (instruments empty), plus `"journal"` and
-/// `"risk"` sections filled with their own defaults, and `"cores"`.
-#[pyfunction]
-#[pyo3(signature = (cores=None))]
-fn pipeline_defaults(cores: Option<usize>) -> Result<String> {
-    let cores = cores.unwrap_or_else(available_cores).max(1);
-    let mut value = serde_json::to_value(wire::defaults(cores)).map_err(|e| Error::type_error(e.to_string()))?;
-    if let serde_json::Value::Object(map) = &mut value {
-        let journal = serde_json::to_value(wire::journal_defaults()).map_err(|e| Error::type_error(e.to_string()))?;
-        let risk = serde_json::to_value(wire::risk_defaults()).map_err(|e| Error::type_error(e.to_string()))?;
-        map.insert("journal".into(), journal);
-        map.insert("risk".into(), risk);
-        map.insert("cores".into(), cores.into());
-    }
-    Ok(value.to_string())
-}
-
 /// One open-loop pipeline benchmark run (`wintermute_bench::pipeline`), GIL released. `rate`:
 /// offered commands/s, None for max; `journal`: off, none, batch or bg; `topology`: auto,
-/// merged or split; `wait`: auto, park, yield or spin; `book_deltas`: the subscription takes
-/// the level updates too (default: an execution feed). Returns `{"system",
-/// "offered_ops_per_s", "ops_per_s", "commands", "latency": {...}, "pipeline_end_to_end":
-/// {...}, "full_events", "pinned_threads", "outputs_per_command"}`.
+/// merged or split; `wait`: auto, or a config's wait kind (busy_spin, spin_then_yield, park);
+/// `book_deltas`: the subscription takes the level updates too (default: an execution feed).
+/// Returns `{"system", "offered_ops_per_s", "ops_per_s", "commands", "latency": {...},
+/// "pipeline_end_to_end": {...}, "full_events", "pinned_threads", "outputs_per_command"}`.
 #[pyfunction]
 #[pyo3(signature = (rate, journal, *, seconds=2.0, topology="auto", wait="auto", pin=false, dir=None, seed=42, book_deltas=false))]
 #[allow(clippy::too_many_arguments)]
@@ -433,12 +399,10 @@ fn pipeline_bench<'py>(
         "split" => Topology::Split,
         t => return Err(bad(format!("topology={t:?}: expected auto, merged or split"))),
     };
-    config.wait = match wait {
-        "auto" => None,
-        "park" => Some(WaitStrategy::park(Duration::from_micros(50))),
-        "yield" => Some(WaitStrategy::spin_then_yield()),
-        "spin" => Some(WaitStrategy::BusySpin),
-        w => return Err(bad(format!("wait={w:?}: expected auto, park, yield or spin"))),
+    config.wait = match (wait, WaitKind::from_name(wait)) {
+        ("auto", _) => None,
+        (_, Some(kind)) => Some(kind.strategy()),
+        (w, None) => return Err(bad(format!("wait={w:?}: expected auto, {}", WaitKind::NAMES.join(", ")))),
     };
     let r = py.detach(|| bench::run(&config)).map_err(|e| bad(e.to_string()))?;
     let d = PyDict::new(py);
@@ -459,7 +423,8 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyPipeline>()?;
     m.add_class::<PyGateway>()?;
     m.add_class::<PySubscription>()?;
-    m.add_function(wrap_pyfunction!(pipeline_defaults, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::pipeline_config, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::limits_config, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline_bench, m)?)?;
     m.add("PIPELINE_OUTPUT_SIZE", OUTPUT_SIZE)?;
     m.add("PIPELINE_RISK_CODES", RISK_CODES.to_vec())?;

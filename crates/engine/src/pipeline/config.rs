@@ -15,10 +15,27 @@
 //! still parks within a few tens of microseconds. Threads are pinned only when a core id is given ([`ThreadConfig::core`]),
 //! and only if that core exists; a pin that cannot be made is reported in the stats, never an
 //! error.
+//!
+//! A user writes a config as a document (TOML, a Python dict, JSON): [`PipelineSettings`] is
+//! its schema, the one place it is checked, with the defaults above filled in from
+//! [`PipelineConfig::for_cores`].
 
 use std::time::Duration;
 
 use wintermute_core::{AccountId, InstrumentId, InstrumentSpec, Price};
+
+mod settings;
+#[cfg(test)]
+mod settings_tests;
+pub mod values;
+mod wait_settings;
+
+pub use settings::{
+    BackpressureKind, BookDeltas, ConfigError, FsyncKind, GatewaysSettings, InstrumentSettings, JournalSettings,
+    LimitsSettings, PipelineSettings, RiskSettings, SubscriptionsSettings, SyncKind, ThreadSettings, ThreadsSettings,
+    TopologyChoice,
+};
+pub use wait_settings::{WaitKind, WaitSettings};
 
 use super::durability::JournalSync;
 use super::snapshots::SnapshotPolicy;
