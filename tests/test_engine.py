@@ -175,6 +175,22 @@ def test_bad_input_raises_a_named_error_and_changes_nothing(call, error, reason)
     assert eng.pending_events == 0
 
 
+def test_an_instrument_is_its_config_table_or_its_fields() -> None:
+    from wintermute.config import InstrumentConfig
+
+    eth = InstrumentConfig("ETH-USD", "0.05", "0.001", "0.001", "1000", "1", "100000")
+    eng = Engine()
+    assert eng.add_instrument(eth) == 0
+    info = eng.instrument("ETH-USD")
+    assert (info["tick_size"], info["max_price"]) == (Decimal("0.05"), Decimal("100000"))
+    with pytest.raises(TypeError, match="not both"):
+        eng.add_instrument(eth, tick_size="1")
+    with pytest.raises(TypeError, match="missing lot_size, max_price"):
+        eng.add_instrument("X", tick_size="1", min_qty="1", max_qty="1", min_price="1")
+    with pytest.raises(errors.InstrumentError, match="already defined"):
+        eng.add_instrument(eth)
+
+
 def test_duplicate_and_invalid_instruments() -> None:
     eng = make_engine()
     with pytest.raises(errors.InstrumentError, match="already defined"):

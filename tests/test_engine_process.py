@@ -1,5 +1,5 @@
-"""``wintermute run`` (wintermute.run) and ``wintermute bench pipeline``: clean stops, the
-acknowledgement log, crash recovery under load, and the benchmark's JSON document."""
+"""``wintermute run`` (wintermute.engine_process) and ``wintermute bench pipeline``: clean
+stops, the acknowledgement log, crash recovery under load, and the benchmark's JSON document."""
 
 from __future__ import annotations
 
@@ -146,15 +146,7 @@ def replay_in_thread(config: EngineConfig, journal_dir: Path) -> dict[str, Any]:
     """The books of a clean, single-threaded replay of the whole journal."""
     eng = Engine()
     for spec in config.instruments:
-        eng.add_instrument(
-            spec.symbol,
-            tick_size=spec.tick_size,
-            lot_size=spec.lot_size,
-            min_qty=spec.min_qty,
-            max_qty=spec.max_qty,
-            min_price=spec.min_price,
-            max_price=spec.max_price,
-        )
+        eng.add_instrument(spec)
     entries = journal.read(journal_dir)
     cmds = np.zeros(len(entries), dtype=batch.COMMAND_DTYPE)
     for name in cmds.dtype.names or ():
@@ -208,7 +200,7 @@ def test_crash_under_load_loses_nothing_acknowledged(tmp_path: Path) -> None:
         assert not missing, f"round {round_}: acknowledged but not journaled: {missing[:10]}"
     # The books recovered by the engine equal a clean replay of the journal.
     with Pipeline(config) as eng:
-        recovered_records = eng.stats()["recovered_records"]
+        recovered_records = eng.stats().recovered_records
     books = eng.shutdown()["books"]
     assert recovered_records == len(journal.read(journal_dir)) > kills * 100
     expected = replay_in_thread(config, journal_dir)

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Mapping
+from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -63,192 +64,12 @@ def outcome_names(out: npt.NDArray[np.void]) -> list[str]:
     return [OUTCOMES[int(o)] for o in out["outcome"]]
 
 
-# ---- config ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("data", "key", "message"),
-    [
-        ({}, "instruments", "non-empty list"),
-        ({"instruments": [BTC], "gateway": {}}, "gateway", "unknown key"),
-        ({"instruments": [{**BTC, "tick": "1"}]}, "instruments[0].tick", "unknown key"),
-        ({"instruments": [{**BTC, "tick_size": 0.01}]}, "instruments[0].tick_size", "floats"),
-        ({"instruments": [{**BTC, "min_price": "abc"}]}, "instruments[0].min_price", "decimal"),
-        ({"instruments": [{**BTC, "min_qty": "0.0005"}]}, "instruments[0]", "min_qty"),
-        ({"instruments": [BTC, BTC]}, "instruments[1].symbol", "duplicate"),
-        ({"instruments": [BTC], "gateways": {"count": 0}}, "gateways.count", "out of range"),
-        ({"instruments": [BTC], "gateways": {"count": "4"}}, "gateways.count", "integer"),
-        ({"instruments": [BTC], "gateways": {"count": True}}, "gateways.count", "integer"),
-        (
-            {"instruments": [BTC], "gateways": {"backpressure": "drop"}},
-            "gateways.backpressure",
-            "block",
-        ),
-        ({"instruments": [BTC], "topology": "ring"}, "topology", "merged"),
-        ({"instruments": [BTC], "threads": {"risk": {"wait": "nap"}}}, "threads.risk.wait", "park"),
-        ({"instruments": [BTC], "threads": {"io": {}}}, "threads.io", "unknown key"),
-        ({"instruments": [BTC], "threads": {"risk": {"core": -1}}}, "threads.risk.core", "range"),
-        (
-            {"instruments": [BTC], "subscriptions": {"capacity": 1 << 31}},
-            "subscriptions.capacity",
-            "range",
-        ),
-        (
-            {"instruments": [BTC], "subscriptions": {"book_deltas": "no"}},
-            "subscriptions.book_deltas",
-            "true or false",
-        ),
-        (
-            {"instruments": [BTC], "subscriptions": {"count": 2, "book_deltas": [True]}},
-            "subscriptions.book_deltas",
-            "one per subscription",
-        ),
-        (
-            {"instruments": [BTC], "subscriptions": {"count": 2, "book_deltas": [True, None]}},
-            "subscriptions.book_deltas[1]",
-            "true or false",
-        ),
-        ({"instruments": [BTC], "journal": {"fsync": "none"}}, "journal.dir", "directory"),
-        (
-            {"instruments": [BTC], "journal": {"dir": "j", "fsync": "often"}},
-            "journal.fsync",
-            "batch",
-        ),
-        (
-            {"instruments": [BTC], "journal": {"dir": "j", "populate": 1}},
-            "journal.populate",
-            "true or false",
-        ),
-        (
-            {"instruments": [BTC], "journal": {"dir": "j", "prepare_segments": "off"}},
-            "journal.prepare_segments",
-            "true or false",
-        ),
-        (
-            {"instruments": [BTC], "journal": {"dir": "j", "segment_size": 10}},
-            "journal.segment_size",
-            "range",
-        ),
-        ({"instruments": [BTC], "risk": {"accounts": {"x": {}}}}, "risk.accounts.x", "integer"),
-        (
-            {"instruments": [BTC], "risk": {"accounts": {"7": {"max_position": -1}}}},
-            "risk.accounts.7.max_position",
-            "range",
-        ),
-        (
-            {
-                "instruments": [BTC],
-                "risk": {"default_limits": {"price_band_ticks": 5, "price_band_bps": 5}},
-            },
-            "risk.default_limits.price_band_bps",
-            "not both",
-        ),
-        (
-            {"instruments": [BTC], "risk": {"reference_prices": {"ETH-USD": "1"}}},
-            "risk.reference_prices.ETH-USD",
-            "unknown instrument",
-        ),
-        (
-            {"instruments": [BTC], "risk": {"reference_prices": {"BTC-USD": "1.005"}}},
-            "risk.reference_prices.BTC-USD",
-            "not a price",
-        ),
-    ],
-)
-def test_config_errors_name_the_key(data: dict[str, Any], key: str, message: str) -> None:
-    with pytest.raises(ConfigError, match=message) as raised:
-        EngineConfig.from_dict(data, cores=2)
-    assert raised.value.key == key
-    assert key in str(raised.value)
-    assert isinstance(raised.value, ValueError)
-    assert isinstance(raised.value, errors.WintermuteError)
-
-
-def test_defaults_adapt_to_the_core_count() -> None:
-    small = EngineConfig.from_dict({"instruments": [BTC]}, cores=2)
-    assert (small.topology, small.risk_thread.wait.kind, small.gateways.wait.kind) == (
-        "merged",
-        "park",
-        "park",
-    )
-    big = EngineConfig.from_dict({"instruments": [BTC]}, cores=16)
-    assert (big.topology, big.risk_thread.wait.kind, big.matching_thread.wait.kind) == (
-        "split",
-        "busy_spin",
-        "busy_spin",
-    )
-    assert big.gateways.wait.kind == "spin_then_yield"
-    # Given values win over the defaults.
-    given = EngineConfig.from_dict(
-        {"instruments": [BTC], "topology": "split", "threads": {"matching": {"core": 1}}}, cores=2
-    )
-    assert given.topology == "split"
-    assert given.matching_thread.core == 1
-
-
-def test_config_files_toml_and_json_round_trip(tmp_path: Path) -> None:
-    toml = tmp_path / "engine.toml"
-    toml.write_text(
-        """
-topology = "merged"
-stats_interval_ms = 50
-
-[[instruments]]
-symbol = "BTC-USD"
-tick_size = "0.01"
-lot_size = "0.001"
-min_qty = "0.001"
-max_qty = "100"
-min_price = "1"
-max_price = "1000000"
-
-[threads.risk]
-wait = { kind = "park", timeout_us = 100 }
-core = 0
-
-[gateways]
-count = 3
-backpressure = "reject"
-
-[journal]
-dir = "journal"
-fsync = "none"
-
-[risk]
-reference_prices = { "BTC-USD" = "64000.5" }
-[risk.accounts.7]
-max_order_qty = 10
-price_band_bps = 500
-""",
-        encoding="utf-8",
-    )
-    cfg = EngineConfig.from_file(toml, cores=2)
-    assert cfg.gateways.count == 3
-    assert cfg.gateways.backpressure == "reject"
-    assert cfg.risk_thread.wait.timeout_us == 100
-    assert cfg.risk_thread.core == 0
-    assert cfg.journal is not None
-    assert cfg.journal.dir == str(tmp_path / "journal")
-    assert cfg.risk is not None
-    assert cfg.risk.accounts[7].max_order_qty == 10
-    assert cfg.risk.reference_prices == {"BTC-USD": "64000.5"}
-    as_json = tmp_path / "engine.json"
-    as_json.write_text(json.dumps(cfg.to_dict()), encoding="utf-8")
-    assert EngineConfig.from_file(as_json, cores=2) == cfg
-    bad = tmp_path / "bad.toml"
-    bad.write_text("instruments = [", encoding="utf-8")
-    with pytest.raises(ConfigError, match="TOML"):
-        EngineConfig.from_file(bad)
-    with pytest.raises(ConfigError, match=r"\.toml or \.json"):
-        EngineConfig.from_file(tmp_path / "engine.yaml")
-
-
-def test_engine_with_a_config_is_the_threaded_engine(tmp_path: Path) -> None:
+def test_the_threaded_engine_starts_from_a_config_a_dict_or_a_file(tmp_path: Path) -> None:
     assert type(wintermute.Engine()) is Engine
     path = tmp_path / "e.json"
     path.write_text(json.dumps(config()), encoding="utf-8")
     for given in (config(), EngineConfig.from_dict(config()), path, str(path)):
-        with wintermute.Engine(given) as eng:
+        with wintermute.Pipeline(given) as eng:
             assert isinstance(eng, Pipeline)
             assert eng.instruments() == ["BTC-USD"]
             assert eng.is_running
@@ -332,7 +153,7 @@ def test_reject_backpressure_and_closed_gateways() -> None:
         fill()
     assert full.value.reason == "GATEWAY_FULL"
     done = eng.shutdown()  # drains into the subscription's backlog: does not wait for a reader
-    assert done["stats"]["counters"]["received"] == gw.submitted
+    assert done["stats"].counters.received == gw.submitted
     with pytest.raises(errors.WintermuteError) as closed:
         gw.submit_ticks(0, 5000, 0, 100, 1)
     assert closed.value.reason == "GATEWAY_CLOSED"
@@ -489,7 +310,7 @@ def test_four_producer_threads_every_command_exactly_once_as_in_thread() -> None
     got = out[(out["outcome"] == 0) | (out["outcome"] == 2)]
     for name in EVENT_FIELDS:
         assert np.array_equal(got[name], expected[name]), name
-    assert [g["submitted"] for g in stats["gateways"]] == [len(s) for s in streams]
+    assert [g.submitted for g in stats.gateways] == [len(s) for s in streams]
 
 
 # ---- stats, shutdown, drop ------------------------------------------------------------------
@@ -505,14 +326,14 @@ def test_stats_shape() -> None:
         done = eng.shutdown()
     final = done["stats"]
     for stats in (live, final):
-        assert stats["topology"] == "merged"
-        assert set(stats["latency"]) == {
+        assert stats.topology == "merged"
+        assert set(asdict(stats.latency)) == {
             "gateway_to_risk",
             "risk_to_match",
             "match_to_publish",
             "end_to_end",
         }
-        for s in stats["latency"].values():
+        for s in asdict(stats.latency).values():
             assert set(s) == {
                 "count",
                 "min_ns",
@@ -524,16 +345,16 @@ def test_stats_shape() -> None:
                 "max_ns",
             }
             assert s["p50_ns"] <= s["p95_ns"] <= s["p99_ns"] <= s["p999_ns"] <= s["max_ns"]
-        assert {r["name"] for r in stats["rings"]} == {"gateway[0]", "subscription[0]"}
-        assert all(r["high_water"] <= r["capacity"] for r in stats["rings"])
-        assert [t["pinned"] for t in stats["threads"]] == [False]
-        assert stats["threads"][0]["wait"].startswith("park(")
-    assert final["latency"]["end_to_end"]["count"] == final["counters"]["received"] == 50
-    assert final["commands_per_s"] > 0
-    assert final["events_per_s"] > 0
-    assert final["outputs_per_s"] > 0
-    assert final["submitted"] == 50
-    assert final["recovered_records"] == 0
+        assert {r.name for r in stats.rings} == {"gateway[0]", "subscription[0]"}
+        assert all(r.high_water <= r.capacity for r in stats.rings)
+        assert [t.pinned for t in stats.threads] == [False]
+        assert stats.threads[0].wait.startswith("park(")
+    assert final.latency.end_to_end.count == final.counters.received == 50
+    assert final.commands_per_s > 0
+    assert final.events_per_s > 0
+    assert final.outputs_per_s > 0
+    assert final.submitted == 50
+    assert final.recovered_records == 0
     assert set(done["books"]) == {"BTC-USD"}
     book = json.loads(done["books"]["BTC-USD"])
     assert book["seq"] > 0
@@ -550,20 +371,20 @@ def test_journal_rolls_are_counted(tmp_path: Path, prepare: bool) -> None:
     with Pipeline(cfg) as eng:
         for i in range(1, 501):
             eng.gateway(0).submit_ticks(0, i, i % 2, 100 + i % 7, 1)
-    rolls = eng.shutdown()["stats"]["journal_rolls"]
-    assert rolls["rolls"] == 8
+    rolls = eng.shutdown()["stats"].journal_rolls
+    assert rolls.rolls == 8
     if prepare:
-        assert 0 <= rolls["prepared"] <= rolls["rolls"]
+        assert 0 <= rolls.prepared <= rolls.rolls
     else:
-        assert rolls["prepared"] == 0
-    assert rolls["roller_failures"] == 0
-    assert rolls["populate_failures"] == 0
-    assert rolls["longest_ns"] > 0
+        assert rolls.prepared == 0
+    assert rolls.roller_failures == 0
+    assert rolls.populate_failures == 0
+    assert rolls.longest_ns > 0
     assert len(list((tmp_path / "j").glob("*.wal"))) == 9
     assert not list((tmp_path / "j").glob("*.spare")), "the spare segment outlived the engine"
     with Pipeline(config()) as eng:
         eng.gateway(0).submit_ticks(0, 1, 0, 100, 1)
-    assert eng.shutdown()["stats"]["journal_rolls"] == {
+    assert asdict(eng.shutdown()["stats"].journal_rolls) == {
         "rolls": 0,
         "prepared": 0,
         "roller_failures": 0,
@@ -598,11 +419,11 @@ def test_prune_segments_bounds_the_journal_and_recovery_names_what_is_missing(
             eng.gateway(0).submit_ticks(0, i, i % 2, 100 + i % 7, 1)
     done = eng.shutdown()
     stats = done["stats"]
-    made = stats["journal_rolls"]["rolls"] + 1
+    made = stats.journal_rolls.rolls + 1
     left = sorted(jdir.glob("*.wal"))
-    assert stats["snapshots_written"] >= 2
-    assert stats["segments_pruned"] > 0
-    assert len(left) + stats["segments_pruned"] == made
+    assert stats.snapshots_written >= 2
+    assert stats.segments_pruned > 0
+    assert len(left) + stats.segments_pruned == made
     # What is left starts at or before the oldest snapshot kept, whose records it covers.
     snapshots = sorted(int(p.name[len("snapshot-") : -len(".snap")]) for p in jdir.glob("*.snap"))
     assert len(snapshots) == 2
@@ -639,7 +460,7 @@ def test_archive_dir_keeps_the_pruned_history_readable(tmp_path: Path) -> None:
         for i in range(1, 2001):
             eng.gateway(0).submit_ticks(0, i, i % 2, 100 + i % 7, 1)
     stats = eng.shutdown()["stats"]
-    assert stats["segments_pruned"] == len(list(archive.glob("*.wal"))) > 0
+    assert stats.segments_pruned == len(list(archive.glob("*.wal"))) > 0
     old, live = wj.summarize(archive), wj.summarize(jdir)
     assert old["last_seq"] is not None
     assert (old["first_seq"], old["last_seq"] + 1, live["last_seq"]) == (1, live["first_seq"], 2000)
@@ -715,7 +536,7 @@ def test_journal_recovery_on_start(tmp_path: Path) -> None:
             eng.gateway(0).submit_ticks(0, i, 0, 100 + i, 1)
     first = eng.shutdown()
     with Pipeline(cfg) as again:
-        assert again.stats()["recovered_records"] == 10
+        assert again.stats().recovered_records == 10
         assert again.gateway(0).submit_ticks(0, 11, 1, 50, 3) == 1
         out = again.subscription(0).poll(timeout=10.0, until_commands=1)
     assert int(out["journal_seq"][-1]) == 11
@@ -749,11 +570,11 @@ def test_an_engine_dropped_without_shutdown_does_not_hang_python() -> None:
     # Full rings, nobody reading, no shutdown: the interpreter still exits at once.
     script = f"""
 import numpy as np
-from wintermute import Engine, batch
+from wintermute import Pipeline, batch
 cfg = {config()!r}
 cfg["gateways"] = {{"count": 1, "capacity": 4, "backpressure": "reject"}}
 cfg["subscriptions"] = {{"count": 1, "capacity": 4}}
-eng = Engine(cfg)
+eng = Pipeline(cfg)
 gw = eng.gateway(0)
 _, n = gw.submit_batch(0, batch.new_orders(order_id=np.arange(1, 100), side=0, price=100, qty=1))
 assert 0 < n < 99, n
@@ -767,7 +588,9 @@ print("dropped", n)
     assert done.stdout.startswith("dropped")
 
 
-@pytest.mark.parametrize("module", ["wintermute.pipeline", "wintermute.config"])
+@pytest.mark.parametrize(
+    "module", ["wintermute.pipeline", "wintermute.config", "wintermute.pipeline_stats"]
+)
 def test_docstring_examples(module: str) -> None:
     import importlib
 
@@ -784,25 +607,27 @@ def test_output_dtype_is_the_event_record_plus_identity() -> None:
     assert OUTPUT_DTYPE.names[: len(batch.EVENT_DTYPE.names or ())] == batch.EVENT_DTYPE.names
 
 
-def test_the_core_class_refuses_a_bad_wire_config() -> None:
-    with pytest.raises(errors.WintermuteError, match="missing field") as raised:
+def test_the_core_class_reads_the_same_schema() -> None:
+    with pytest.raises(ConfigError, match="non-empty list") as raised:
         _core.Pipeline("{}")
-    assert raised.value.reason == "PIPELINE_CONFIG"
+    assert (raised.value.reason, raised.value.key) == ("CONFIG", "instruments")
     wire = json.loads(EngineConfig.from_dict(config()).to_json())
     wire["topology"] = "ring"
-    with pytest.raises(errors.WintermuteError, match="key=topology"):
+    with pytest.raises(ConfigError, match="config key topology"):
         _core.Pipeline(json.dumps(wire))
     wire["topology"] = "merged"
-    # A document written before `book_deltas` existed means every output, as it did then.
+    # A document without `book_deltas` means every output.
     del wire["subscriptions"]["book_deltas"]
     old = _core.Pipeline(json.dumps(wire))
     old.shutdown()
     # One value per subscription, or one for all: a list of another length is refused.
     wire["subscriptions"]["book_deltas"] = [True] * (wire["subscriptions"]["count"] + 1)
-    with pytest.raises(errors.WintermuteError, match=r"key=subscriptions\.book_deltas"):
+    with pytest.raises(ConfigError, match=r"config key subscriptions\.book_deltas"):
         _core.Pipeline(json.dumps(wire))
     wire["subscriptions"]["book_deltas"] = [False] * wire["subscriptions"]["count"]
     _core.Pipeline(json.dumps(wire)).shutdown()
+    # The instrument's own check (the engine's), named by its place in the document.
     wire["instruments"][0]["tick_size"] = "0"
-    with pytest.raises(errors.InstrumentError):
+    with pytest.raises(ConfigError) as bad_tick:
         _core.Pipeline(json.dumps(wire))
+    assert bad_tick.value.key == "instruments[0]"

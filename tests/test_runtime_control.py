@@ -83,7 +83,7 @@ def test_kill_switches_and_limits_apply_to_every_later_command() -> None:
         eng.set_default_limits(None)
         gw.submit("BTC-USD", 8, "buy", qty="1", price="99.00", account=12)
         assert verdicts(eng, 1) == ["UNKNOWN_ACCOUNT"]
-        assert eng.shutdown()["stats"]["controls"] == 8  # exact once stopped
+        assert eng.shutdown()["stats"].controls == 8  # exact once stopped
 
 
 def test_bad_controls_raise_and_change_nothing() -> None:
@@ -100,7 +100,7 @@ def test_bad_controls_raise_and_change_nothing() -> None:
         with pytest.raises(errors.ControlError) as no_journal:
             eng.snapshot()
         assert no_journal.value.reason == "NO_JOURNAL"
-        assert eng.stats()["controls"] == 0
+        assert eng.stats().controls == 0
     with pytest.raises(errors.ControlError) as stopped:
         eng.kill()
     assert stopped.value.reason == "CONTROL_STOPPED"
@@ -160,8 +160,8 @@ def test_snapshots_on_request_and_periodic_are_where_a_restart_starts(tmp_path: 
         assert taken["journal_seq"] == 201
         assert Path(taken["path"]).exists()
     stats = eng.stats()
-    assert stats["snapshots_written"] >= 2, stats
-    assert stats["last_snapshot_seq"] == 201
+    assert stats.snapshots_written >= 2, stats
+    assert stats.last_snapshot_seq == 201
     with Pipeline(cfg) as again:
         rec = again.recovery()
         assert rec["snapshot"] == taken["path"]

@@ -432,8 +432,9 @@ __all__ += [
     "Pipeline",
     "PipelineGateway",
     "PipelineSubscription",
+    "limits_config",
     "pipeline_bench",
-    "pipeline_defaults",
+    "pipeline_config",
 ]
 
 PIPELINE_OUTPUT_SIZE: int
@@ -526,7 +527,7 @@ class PipelineSubscription:
 
 @final
 class Pipeline:
-    """The threaded engine, started from a JSON config."""
+    """The threaded engine, started from a config document (JSON; see ``pipeline_config``)."""
 
     def __new__(cls, config: str) -> Pipeline: ...
     @property
@@ -540,7 +541,8 @@ class Pipeline:
     def recovery(self) -> dict[str, Any]:
         """What recovery did at start (snapshot, warnings, records replayed)."""
     def set_limits(self, account: int, limits: str) -> int:
-        """Sets an account's limits (JSON of a limits table); returns the journal seq."""
+        """Sets an account's limits (JSON of a limits table, checked: ``ConfigError`` with
+        keys under ``limits[account]``); returns the journal seq."""
     def set_default_limits(self, limits: str | None = None) -> int:
         """Sets the limits of unseen accounts (None: refuse them); returns the journal seq."""
     def set_kill_switch(self, engaged: bool, account: int | None = None) -> int:
@@ -549,13 +551,61 @@ class Pipeline:
         """Moves an instrument's reference price; returns the journal seq."""
     def snapshot(self) -> dict[str, Any]:
         """Writes a snapshot now: ``{"journal_seq": n, "path": str}``."""
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> PipelineStatsDict:
         """What was measured so far."""
-    def shutdown(self) -> dict[str, Any]:
+    def shutdown(self) -> PipelineShutdown:
         """Stops cleanly; ``{"stats", "last_seq", "books"}``."""
 
-def pipeline_defaults(cores: int | None = None) -> str:
-    """The pipeline config defaults for ``cores`` cores, as JSON."""
+@type_check_only
+class LatencyDict(TypedDict):
+    count: int
+    min_ns: int
+    mean_ns: float
+    p50_ns: int
+    p95_ns: int
+    p99_ns: int
+    p999_ns: int
+    max_ns: int
+
+@type_check_only
+class PipelineStatsDict(TypedDict):
+    """``Pipeline.stats()`` (``wintermute.pipeline.PipelineStats`` is its typed view)."""
+
+    topology: Literal["merged", "split"]
+    elapsed_s: float
+    submitted: int
+    counters: dict[str, int]
+    commands_per_s: float
+    events_per_s: float
+    outputs_per_s: float
+    latency: dict[str, LatencyDict]
+    rings: list[dict[str, Any]]
+    gateways: list[dict[str, int]]
+    threads: list[dict[str, Any]]
+    recovered_records: int
+    journal_syncs: int
+    journal_rolls: dict[str, int]
+    controls: int
+    snapshots_written: int
+    snapshot_failures: int
+    last_snapshot_seq: int
+    segments_pruned: int
+
+@type_check_only
+class PipelineShutdown(TypedDict):
+    stats: PipelineStatsDict
+    last_seq: int
+    books: dict[str, str]
+
+def pipeline_config(
+    document: str, cores: int | None = None, base_dir: str | None = None
+) -> tuple[int, str]:
+    """Checks a config document (JSON) by the engine's schema and fills the defaults for
+    ``cores`` cores (this machine's if None), paths taken against ``base_dir``: returns the
+    core count and the resolved document. A bad value raises ``ConfigError`` naming its key."""
+
+def limits_config(document: str, key: str) -> str:
+    """Checks a limits table (JSON); returns it with every key (``null``: no limit)."""
 
 def pipeline_bench(
     rate: int | None,

@@ -282,12 +282,12 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from wintermute import errors, run
+    from wintermute import engine_process, errors
     from wintermute.config import EngineConfig
 
     try:
         config = EngineConfig.from_file(args.config)
-        run.run(
+        engine_process.run(
             config,
             seconds=args.seconds,
             workload=args.workload,

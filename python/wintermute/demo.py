@@ -34,7 +34,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -248,7 +248,7 @@ def run_engine(
                 break
         done = eng.shutdown()
         outputs += len(sub.poll())
-    stats = done["stats"]
+    stats = asdict(done["stats"])
     print(engine_table(stats, outputs), file=out)
     return stats
 

@@ -15,59 +15,115 @@ The rules (validation, event order, self-trade prevention, icebergs, amends) are
 ``docs/matching.md``. Everything the Rust class ``wintermute._core.Engine`` offers is here; this
 subclass adds the numpy views of the batch and fast-path record buffers.
 
-``Engine(config)`` — given an ``EngineConfig``, a dict in its shape, or the path of a ``.toml``
-/ ``.json`` config — starts the *threaded* engine instead and returns a
-``wintermute.pipeline.Pipeline`` (gateways -> risk -> matching -> subscriptions on their own
-threads; see ``docs/pipeline-python.md``). ``Engine()`` is the in-thread engine above.
+An instrument is given by its seven decimal fields, or as one ``InstrumentConfig`` (the
+``[[instruments]]`` table of a config)::
+
+>>> from wintermute.config import InstrumentConfig
+>>> eth = InstrumentConfig("ETH-USD", tick_size="0.05", lot_size="0.001", min_qty="0.001",
+...                        max_qty="1000", min_price="1", max_price="100000")
+>>> eng.add_instrument(eth)
+1
+
+The *threaded* engine (gateways -> risk -> matching -> subscriptions on their own threads,
+started from a config) is ``wintermute.Pipeline(config)``; see ``docs/pipeline-python.md``.
+``Engine(config)`` still starts one, with a ``DeprecationWarning``.
 """
 
 from __future__ import annotations
 
-from os import PathLike
-from typing import TYPE_CHECKING, Any, overload
+import warnings
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 
 from wintermute import _core
 from wintermute.batch import COMMAND_DTYPE, EVENT_DTYPE
+from wintermute.config import InstrumentConfig
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from wintermute.config import EngineConfig
-    from wintermute.pipeline import Pipeline
+    from wintermute.pipeline import ConfigLike
 
 __all__ = ["Engine", "Event"]
 
 Event = _core.Event
 
+_Decimal = str | int | Decimal
+
 
 class Engine(_core.Engine):
-    """Order books for several instruments; see the module documentation.
+    """Order books for several instruments; see the module documentation."""
 
-    ``Engine()`` is the in-thread engine; ``Engine(config)`` returns the threaded engine, a
-    ``wintermute.pipeline.Pipeline`` started from ``config``.
-    """
+    def __new__(cls, config: ConfigLike | None = None) -> Engine:
+        # ``Engine(config)`` used to start the threaded engine: it still does, with a warning,
+        # until it is removed. Typed as ``Engine()`` only: type checkers point to Pipeline.
+        if config is not None:
+            warnings.warn(
+                "Engine(config) is deprecated: the threaded engine is wintermute.Pipeline(config)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            from wintermute.pipeline import Pipeline
 
-    @overload
-    def __new__(cls) -> Engine: ...
+            threaded: Any = Pipeline(config)
+            engine: Engine = threaded
+            return engine
+        return super().__new__(cls)
 
-    # A constructor that returns another class is what mypy calls [misc]; the overload still
-    # types ``Engine(config)`` as ``Pipeline`` for callers.
-    @overload
-    def __new__(  # type: ignore[misc]
-        cls, config: EngineConfig | Mapping[str, Any] | str | PathLike[str]
-    ) -> Pipeline: ...
-
-    def __new__(
-        cls, config: EngineConfig | Mapping[str, Any] | str | PathLike[str] | None = None
-    ) -> Any:
-        if config is None:
-            return super().__new__(cls)
-        from wintermute.pipeline import Pipeline
-
-        return Pipeline(config)
+    def add_instrument(
+        self,
+        symbol: str | InstrumentConfig,
+        *,
+        tick_size: _Decimal | None = None,
+        lot_size: _Decimal | None = None,
+        min_qty: _Decimal | None = None,
+        max_qty: _Decimal | None = None,
+        min_price: _Decimal | None = None,
+        max_price: _Decimal | None = None,
+    ) -> int:
+        """Adds an instrument and returns its id: an ``InstrumentConfig``, or a symbol and its
+        six decimal fields (tick and lot size, quantity and price limits)."""
+        if isinstance(symbol, InstrumentConfig):
+            given = (tick_size, lot_size, min_qty, max_qty, min_price, max_price)
+            if any(v is not None for v in given):
+                raise TypeError("add_instrument: give an InstrumentConfig or the fields, not both")
+            spec = symbol
+            return super().add_instrument(
+                spec.symbol,
+                tick_size=spec.tick_size,
+                lot_size=spec.lot_size,
+                min_qty=spec.min_qty,
+                max_qty=spec.max_qty,
+                min_price=spec.min_price,
+                max_price=spec.max_price,
+            )
+        fields = {
+            "tick_size": tick_size,
+            "lot_size": lot_size,
+            "min_qty": min_qty,
+            "max_qty": max_qty,
+            "min_price": min_price,
+            "max_price": max_price,
+        }
+        missing = [name for name, v in fields.items() if v is None]
+        if missing:
+            raise TypeError(f"add_instrument({symbol!r}): missing {', '.join(missing)}")
+        assert tick_size is not None
+        assert lot_size is not None
+        assert min_qty is not None
+        assert max_qty is not None
+        assert min_price is not None
+        assert max_price is not None
+        return super().add_instrument(
+            symbol,
+            tick_size=tick_size,
+            lot_size=lot_size,
+            min_qty=min_qty,
+            max_qty=max_qty,
+            min_price=min_price,
+            max_price=max_price,
+        )
 
     def submit_batch(
         self, instrument: int | str, commands: npt.NDArray[Any]

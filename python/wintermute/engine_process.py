@@ -1,4 +1,4 @@
-"""``wintermute run``: the threaded engine as a process, started from a config file.
+"""The threaded engine as a process (``wintermute run``), started from a config file.
 
 ::
 
@@ -16,8 +16,8 @@ came back from the engine, so it is journaled (the journal record is written bef
 output) — as ``gateway command_seq journal_seq`` (``journal_seq`` 0: not sequenced, e.g. a
 risk rejection). Lines are flushed as they are acknowledged, so after a crash of this process
 every line in the file names a command the recovered journal holds: the crash test
-(``tests/test_run.py``) checks exactly that. A torn last line left by a crash is cut off (and
-said) when the next run opens the file.
+(``tests/test_engine_process.py``) checks exactly that. A torn last line left by a crash is cut
+off (and said) when the next run opens the file.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import signal
 import sys
 import threading
 import time
+from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -33,9 +34,10 @@ from typing import Any, TextIO
 import numpy as np
 import numpy.typing as npt
 
-from wintermute import _core, batch, errors
+from wintermute import batch, errors
 from wintermute.config import EngineConfig, InstrumentConfig
-from wintermute.pipeline import Gateway, Pipeline, Subscription
+from wintermute.engine import Engine
+from wintermute.pipeline import Gateway, Pipeline, PipelineStats, Subscription
 
 __all__ = ["OrderFlow", "format_stats", "run"]
 
@@ -47,16 +49,8 @@ class OrderFlow:
     ``first_id``."""
 
     def __init__(self, spec: InstrumentConfig, *, seed: int, first_id: int) -> None:
-        probe = _core.Engine()
-        probe.add_instrument(
-            spec.symbol,
-            tick_size=spec.tick_size,
-            lot_size=spec.lot_size,
-            min_qty=spec.min_qty,
-            max_qty=spec.max_qty,
-            min_price=spec.min_price,
-            max_price=spec.max_price,
-        )
+        probe = Engine()
+        probe.add_instrument(spec)
         info = probe.instrument(0)
         self.low, self.high = int(info["min_price_ticks"]), int(info["max_price_ticks"])
         self.mid = (self.low + self.high) // 2
@@ -173,39 +167,34 @@ def _acknowledge(sub: Subscription, log: TextIO | None, counts: dict[str, int]) 
             log.flush()
 
 
-def format_stats(stats: dict[str, Any]) -> str:
+def format_stats(stats: PipelineStats) -> str:
     """One line: rates, end-to-end latency percentiles, busiest ring."""
-    e2e = stats["latency"]["end_to_end"]
-    busiest = max(stats["rings"], key=lambda r: r["high_water"] / r["capacity"], default=None)
+    e2e = stats.latency.end_to_end
+    busiest = max(stats.rings, key=lambda r: r.high_water / r.capacity, default=None)
     ring = (
-        f" | {busiest['name']} high water {busiest['high_water']}/{busiest['capacity']}"
-        if busiest
-        else ""
+        f" | {busiest.name} high water {busiest.high_water}/{busiest.capacity}" if busiest else ""
     )
     return (
-        f"[{stats['elapsed_s']:7.1f}s] {stats['commands_per_s']:>11,.0f} cmd/s "
-        f"{stats['events_per_s']:>11,.0f} ev/s | e2e p50 {e2e['p50_ns']:,} p99 {e2e['p99_ns']:,} "
-        f"p99.9 {e2e['p999_ns']:,} max {e2e['max_ns']:,} ns{ring}"
+        f"[{stats.elapsed_s:7.1f}s] {stats.commands_per_s:>11,.0f} cmd/s "
+        f"{stats.events_per_s:>11,.0f} ev/s | e2e p50 {e2e.p50_ns:,} p99 {e2e.p99_ns:,} "
+        f"p99.9 {e2e.p999_ns:,} max {e2e.max_ns:,} ns{ring}"
     )
 
 
-def _format_final(stats: dict[str, Any]) -> str:
+def _format_final(stats: PipelineStats) -> str:
     lines = [format_stats(stats), "latency per stage (ns):"]
     lines.append(
         f"  {'stage':<18}{'count':>12}{'p50':>10}{'p95':>10}{'p99':>10}{'p99.9':>10}{'max':>12}"
     )
-    for stage, s in stats["latency"].items():
+    for stage, s in asdict(stats.latency).items():
         lines.append(
             f"  {stage:<18}{s['count']:>12,}{s['p50_ns']:>10,}{s['p95_ns']:>10,}"
             f"{s['p99_ns']:>10,}{s['p999_ns']:>10,}{s['max_ns']:>12,}"
         )
-    lines.append("counters: " + ", ".join(f"{k}={v:,}" for k, v in stats["counters"].items()))
+    lines.append("counters: " + ", ".join(f"{k}={v:,}" for k, v in asdict(stats.counters).items()))
     lines.append(
         "threads: "
-        + ", ".join(
-            f"{t['name']} ({t['wait']}, core={t['core']}, pinned={t['pinned']})"
-            for t in stats["threads"]
-        )
+        + ", ".join(f"{t.name} ({t.wait}, core={t.core}, pinned={t.pinned})" for t in stats.threads)
     )
     return "\n".join(lines)
 
@@ -219,7 +208,7 @@ def run(
     ack_log: str | None = None,
     seed: int = 42,
     out: TextIO = sys.stdout,
-) -> dict[str, Any]:
+) -> PipelineStats:
     """Runs the engine until SIGINT / SIGTERM (when called from the main thread) or
     ``seconds``; returns the final stats. See the module documentation."""
     # The handler only raises a flag (an Event.set inside a signal handler can deadlock if
@@ -257,7 +246,7 @@ def _run(
     ack_log: str | None,
     seed: int,
     out: TextIO,
-) -> dict[str, Any]:
+) -> PipelineStats:
     if ack_log and config.subscriptions.count == 0:
         raise errors.ConfigError(
             "--ack-log reads acknowledgements from subscription 0: set subscriptions.count >= 1",

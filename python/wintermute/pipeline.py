@@ -1,17 +1,17 @@
 """The threaded engine: gateways -> risk -> matching -> subscriptions, on pinned threads joined
 by bounded SPSC rings (``wintermute_engine::pipeline`` in Rust).
 
-``wintermute.Engine(config)`` starts one (``Engine()`` without a config is the in-thread
-engine). Producers submit through *gateways* — one per producer thread, each with its own ring,
+``wintermute.Pipeline(config)`` starts one (``wintermute.Engine()`` is the in-thread engine).
+Producers submit through *gateways* — one per producer thread, each with its own ring,
 so threads never contend — and consumers read every output (with ``subscriptions.book_deltas =
 false``: every output but the book's level updates), in order, from *subscriptions* drained in
 batches::
 
-    >>> from wintermute import Engine
+    >>> from wintermute import Pipeline
     >>> config = {"instruments": [{"symbol": "BTC-USD", "tick_size": "0.01",
     ...     "lot_size": "0.001", "min_qty": "0.001", "max_qty": "100", "min_price": "1",
     ...     "max_price": "1000000"}], "threads": {"risk": {"wait": "park"}}}
-    >>> with Engine(config) as eng:
+    >>> with Pipeline(config) as eng:
     ...     gw, sub = eng.gateway(0), eng.subscription(0)
     ...     gw.submit("BTC-USD", 1, "sell", qty="1.5", price="64000.25", account=1)
     ...     gw.submit("BTC-USD", 2, "buy", qty="0.5", price="64001", account=2)
@@ -40,10 +40,8 @@ the same way on a background thread: Python never waits for it.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
-from dataclasses import asdict
 from decimal import Decimal
 from os import PathLike
 from types import TracebackType
@@ -53,7 +51,8 @@ import numpy as np
 import numpy.typing as npt
 
 from wintermute import _core, batch
-from wintermute.config import EngineConfig, LimitsConfig, limits_of
+from wintermute.config import EngineConfig, LimitsConfig, limits_json
+from wintermute.pipeline_stats import PipelineStats
 
 __all__ = [
     "KIND_NAMES",
@@ -62,6 +61,8 @@ __all__ = [
     "RISK_REASONS",
     "Gateway",
     "Pipeline",
+    "PipelineStats",
+    "Shutdown",
     "Subscription",
     "config_of",
 ]
@@ -87,7 +88,7 @@ assert OUTPUT_DTYPE.itemsize == _core.PIPELINE_OUTPUT_SIZE
 class Shutdown(TypedDict):
     """What ``Pipeline.shutdown`` returns."""
 
-    stats: dict[str, Any]
+    stats: PipelineStats
     last_seq: int
     #: symbol -> ``Engine.snapshot`` JSON of the final book (``Engine.restore`` takes it).
     books: dict[str, str]
@@ -198,9 +199,9 @@ class Subscription:
 class Pipeline:
     """The threaded engine. See the module documentation.
 
-    ``Pipeline(config)`` (or ``wintermute.Engine(config)``) recovers the books from the
-    journal, if one is configured, and starts the threads; ``config`` is an ``EngineConfig``,
-    a dict in its shape, or the path of a ``.toml`` / ``.json`` file.
+    ``Pipeline(config)`` recovers the books from the journal, if one is configured, and starts
+    the threads; ``config`` is an ``EngineConfig``, a dict in its shape, or the path of a
+    ``.toml`` / ``.json`` file.
     """
 
     def __init__(self, config: ConfigLike) -> None:
@@ -219,16 +220,14 @@ class Pipeline:
     def set_limits(self, account: int, limits: LimitsConfig | Mapping[str, Any]) -> int:
         """Sets (replaces) ``account``'s pre-trade limits: a ``LimitsConfig`` or a mapping with
         its keys (missing or None: no limit)."""
-        checked = limits_of(limits, f"limits[{account}]")
-        return self._core.set_limits(account, json.dumps(asdict(checked)))
+        return self._core.set_limits(account, limits_json(limits))
 
     def set_default_limits(self, limits: LimitsConfig | Mapping[str, Any] | None) -> int:
         """Sets the limits of accounts seen for the first time; None refuses their orders
         (``UNKNOWN_ACCOUNT``)."""
         if limits is None:
             return self._core.set_default_limits(None)
-        checked = limits_of(limits, "default_limits")
-        return self._core.set_default_limits(json.dumps(asdict(checked)))
+        return self._core.set_default_limits(limits_json(limits))
 
     def kill(self, account: int | None = None) -> int:
         """Engages the kill switch of ``account``, or the global one: new orders and amends
@@ -283,24 +282,19 @@ class Pipeline:
         """True until ``shutdown``."""
         return self._core.is_running
 
-    def stats(self) -> dict[str, Any]:
-        """Per-stage latency percentiles (``latency``: gateway_to_risk, risk_to_match,
-        match_to_publish, end_to_end; count/min/mean/p50/p95/p99/p999/max in ns),
-        ``commands_per_s``, ``events_per_s``, ``outputs_per_s``, ``counters``, ring
-        occupancy (``rings``: capacity, high_water, full_events), ``gateways``, the thread
-        layout (``threads``: name, wait, core, pinned), ``recovered_records``,
-        ``journal_syncs``, ``journal_rolls`` (rolls, prepared, roller_failures, populate_failures,
-        longest_ns),
-        ``controls`` applied, ``snapshots_written`` / ``snapshot_failures`` /
-        ``last_snapshot_seq``, ``segments_pruned`` (``journal.prune_segments``). At most one
+    def stats(self) -> PipelineStats:
+        """Per-stage latency percentiles, throughput, counters, ring occupancy, gateways, the
+        thread layout, journal and snapshot counters (see ``PipelineStats``). At most one
         stats interval old while running; exact after shutdown."""
-        return self._core.stats()
+        return PipelineStats.of(self._core.stats())
 
     def shutdown(self) -> Shutdown:
         """Stops the engine cleanly (see the module documentation); a second call returns the
         same result."""
-        result: Shutdown = self._core.shutdown()  # type: ignore[assignment]
-        return result
+        done = self._core.shutdown()
+        return Shutdown(
+            stats=PipelineStats.of(done["stats"]), last_seq=done["last_seq"], books=done["books"]
+        )
 
     def __enter__(self) -> Pipeline:
         return self

@@ -4,7 +4,8 @@ offered rates, open loop, with coordinated-omission correction.
 ::
 
     wintermute bench pipeline [--rates 100k,1M,max] [--journal off,none,batch] [--seconds S]
-                              [--topology auto|merged|split] [--wait auto|park|yield|spin]
+                              [--topology auto|merged|split]
+                              [--wait auto|busy_spin|spin_then_yield|park]
                               [--pin] [--dir PATH] [--seed N] [--outputs executions|all]
                               [--json]
 
@@ -38,6 +39,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from wintermute import _core
+from wintermute.config import WAIT_KINDS
 
 __all__ = ["JOURNAL_MODES", "OUTPUTS", "add_parser", "parse_rate", "rate_label", "run", "to_table"]
 
@@ -249,7 +251,7 @@ def add_parser(targets: Any) -> None:
     )
     p.add_argument("--seconds", type=_seconds, default=2.0, help="seconds per run")
     p.add_argument("--topology", choices=("auto", "merged", "split"), default="auto")
-    p.add_argument("--wait", choices=("auto", "park", "yield", "spin"), default="auto")
+    p.add_argument("--wait", choices=("auto", *WAIT_KINDS), default="auto")
     p.add_argument("--pin", action="store_true", help="pin the load and engine threads")
     p.add_argument("--dir", help="where the journal goes (default: the temp directory)")
     p.add_argument("--seed", type=int, default=42, help="workload seed")

@@ -357,10 +357,19 @@ fn read_value<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Resul
         if key.is_empty() {
             key = "<top>".into();
         }
-        let message = match message.strip_prefix("unknown field `").and_then(|m| m.split_once("`, ")) {
-            Some((_, expected)) => format!("unknown key, {expected}"),
-            None => message,
-        };
+        let message =
+            if let Some((_, expected)) = message.strip_prefix("unknown field `").and_then(|m| m.split_once("`, ")) {
+                format!("unknown key, {expected}")
+            } else if let Some((got, expected)) = message
+                .strip_prefix("invalid type: ")
+                .or_else(|| message.strip_prefix("invalid value: "))
+                .and_then(|m| m.split_once(", expected "))
+            {
+                // serde's "invalid type: string \"4\", expected an integer", said the other way round.
+                format!("expected {expected}, got {got}")
+            } else {
+                message
+            };
         ConfigError::new(key, message)
     })
 }

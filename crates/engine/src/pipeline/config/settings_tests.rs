@@ -135,6 +135,8 @@ fn every_bad_value_is_one_error_naming_its_key() {
         assert!(e.message.contains(message), "{doc}: {e}");
         assert_eq!(e.to_string(), format!("config key {key}: {}", e.message));
     }
+    let e = config(with(json!({"gateways": {"count": "4"}})), 2).unwrap_err();
+    assert_eq!(e.message, "expected an integer, got string \"4\"");
     let e = PipelineSettings::from_json("{").unwrap_err();
     assert_eq!(e.key, "<top>");
     assert_eq!(PipelineSettings::default().resolve(0, None).unwrap_err().key, "cores");

@@ -1,0 +1,167 @@
+"""What the threaded engine measured: ``Pipeline.stats()`` and the ``stats`` of
+``Pipeline.shutdown()``, as frozen, typed records.
+
+>>> from wintermute import Pipeline
+>>> config = {"instruments": [{"symbol": "BTC-USD", "tick_size": "0.01",
+...     "lot_size": "0.001", "min_qty": "0.001", "max_qty": "100", "min_price": "1",
+...     "max_price": "1000000"}], "threads": {"risk": {"wait": "park"}}}
+>>> with Pipeline(config) as eng:
+...     _ = eng.gateway(0).submit("BTC-USD", 1, "buy", qty="1", price="100")
+>>> stats = eng.shutdown()["stats"]
+>>> stats.counters.received, stats.latency.end_to_end.count
+(1, 1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from wintermute import _core
+
+__all__ = [
+    "Counters",
+    "GatewayStats",
+    "JournalRolls",
+    "Latency",
+    "PipelineStats",
+    "RingStats",
+    "StageLatencies",
+    "ThreadStats",
+]
+
+
+@dataclass(frozen=True)
+class Latency:
+    """A latency distribution, in nanoseconds."""
+
+    count: int
+    min_ns: int
+    mean_ns: float
+    p50_ns: int
+    p95_ns: int
+    p99_ns: int
+    p999_ns: int
+    max_ns: int
+
+
+@dataclass(frozen=True)
+class StageLatencies:
+    """Latency per stage, and end to end (gateway to publication)."""
+
+    gateway_to_risk: Latency
+    risk_to_match: Latency
+    match_to_publish: Latency
+    end_to_end: Latency
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Commands received, rejected by risk, sequenced (journaled), refused by the book, not
+    run (after a halt); events and outputs published."""
+
+    received: int
+    risk_rejected: int
+    sequenced: int
+    refused: int
+    not_run: int
+    events: int
+    outputs: int
+
+
+@dataclass(frozen=True)
+class RingStats:
+    """One ring's occupancy: its highest fill and how often a producer found it full."""
+
+    name: str
+    capacity: int
+    high_water: int
+    full_events: int
+
+
+@dataclass(frozen=True)
+class GatewayStats:
+    """One gateway: commands submitted, full-ring events, ring capacity."""
+
+    gateway: int
+    submitted: int
+    full_events: int
+    capacity: int
+
+
+@dataclass(frozen=True)
+class ThreadStats:
+    """One engine thread: its wait strategy, the core asked for and whether it was pinned."""
+
+    name: str
+    wait: str
+    core: int | None
+    pinned: bool
+
+
+@dataclass(frozen=True)
+class JournalRolls:
+    """Journal segment rolls: how many, how many found their segment prepared, the roller's
+    and populate's failures, and the longest roll (ns)."""
+
+    rolls: int
+    prepared: int
+    roller_failures: int
+    populate_failures: int
+    longest_ns: int
+
+
+@dataclass(frozen=True)
+class PipelineStats:
+    """Everything measured: at most one stats interval old while running; exact after
+    shutdown."""
+
+    topology: Literal["merged", "split"]
+    elapsed_s: float
+    submitted: int
+    counters: Counters
+    commands_per_s: float
+    events_per_s: float
+    outputs_per_s: float
+    latency: StageLatencies
+    rings: tuple[RingStats, ...]
+    gateways: tuple[GatewayStats, ...]
+    threads: tuple[ThreadStats, ...]
+    recovered_records: int
+    journal_syncs: int
+    journal_rolls: JournalRolls
+    #: Runtime controls applied (limits, kill switches, reference prices, snapshots).
+    controls: int
+    snapshots_written: int
+    snapshot_failures: int
+    last_snapshot_seq: int
+    #: Journal segments removed or archived behind the oldest snapshot kept.
+    segments_pruned: int
+
+    @classmethod
+    def of(cls, d: _core.PipelineStatsDict) -> PipelineStats:
+        """The typed view of the engine's stats."""
+        lat = d["latency"]
+        return cls(
+            topology=d["topology"],
+            elapsed_s=d["elapsed_s"],
+            submitted=d["submitted"],
+            counters=Counters(**d["counters"]),
+            commands_per_s=d["commands_per_s"],
+            events_per_s=d["events_per_s"],
+            outputs_per_s=d["outputs_per_s"],
+            latency=StageLatencies(
+                **{stage: Latency(**lat[stage]) for stage in StageLatencies.__dataclass_fields__}
+            ),
+            rings=tuple(RingStats(**r) for r in d["rings"]),
+            gateways=tuple(GatewayStats(**g) for g in d["gateways"]),
+            threads=tuple(ThreadStats(**t) for t in d["threads"]),
+            recovered_records=d["recovered_records"],
+            journal_syncs=d["journal_syncs"],
+            journal_rolls=JournalRolls(**d["journal_rolls"]),
+            controls=d["controls"],
+            snapshots_written=d["snapshots_written"],
+            snapshot_failures=d["snapshot_failures"],
+            last_snapshot_seq=d["last_snapshot_seq"],
+            segments_pruned=d["segments_pruned"],
+        )
