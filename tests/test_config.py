@@ -132,6 +132,7 @@ BAD: list[tuple[dict[str, Any], str, str]] = [
         "needs",
     ),
     ({"instruments": [BTC], "order_capacity": -1}, "order_capacity", "range"),
+    ({"instruments": [BTC], "risk": {"notional_scale": 4}}, "risk.notional_scale", "notional"),
     ({"instruments": [BTC], "journal": {"dir": ""}}, "journal.dir", "directory"),
 ]
 

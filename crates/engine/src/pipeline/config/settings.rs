@@ -37,7 +37,7 @@ use super::{Backpressure, GatewayConfig, PipelineConfig, RiskConfig, Subscriptio
 use crate::journal::{FsyncPolicy, JournalConfig};
 use crate::pipeline::durability::JournalSync;
 use crate::pipeline::snapshots::SnapshotPolicy;
-use crate::risk::{AccountLimits, PriceBand, RateLimit};
+use crate::risk::{AccountLimits, ManualClock, PriceBand, RateLimit, RiskEngine};
 
 /// A config value that is missing, unknown, of the wrong type or out of range.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -599,10 +599,14 @@ fn resolve_risk(r: &RiskSettings, specs: &[InstrumentSpec]) -> Result<RiskSettin
     for (symbol, price) in &prices {
         reference_price(specs, symbol, price)?;
     }
+    let scale = r.notional_scale.unwrap_or(Bounded::saturating(u64::from(RiskConfig::permissive().notional_scale)));
+    // The risk engine's own check: each instrument's tick x lot must be whole notional units.
+    let mut risk = RiskEngine::new(ManualClock::new(), scale.small());
+    for spec in specs {
+        risk.add_instrument(spec).map_err(|e| ConfigError::new("risk.notional_scale", e.to_string()))?;
+    }
     Ok(RiskSettings {
-        notional_scale: Some(
-            r.notional_scale.unwrap_or(Bounded::saturating(u64::from(RiskConfig::permissive().notional_scale))),
-        ),
+        notional_scale: Some(scale),
         reject_unknown_accounts: Some(reject),
         default_limits,
         accounts: Some(accounts),

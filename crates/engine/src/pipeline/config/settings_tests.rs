@@ -128,6 +128,7 @@ fn every_bad_value_is_one_error_naming_its_key() {
             "risk.reference_prices.BTC-USD",
             "not a price",
         ),
+        (with(json!({"risk": {"notional_scale": 4}})), "risk.notional_scale", "notional units"),
     ];
     for (doc, key, message) in cases {
         let e = config(doc.clone(), 2).expect_err(&doc.to_string());
