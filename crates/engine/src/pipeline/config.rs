@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use wintermute_core::{AccountId, InstrumentId, InstrumentSpec, Price};
 
+mod resolve;
 mod settings;
 #[cfg(test)]
 mod settings_tests;
