@@ -4,7 +4,8 @@
 //! ```text
 //! cargo run -p wintermute-bench --release --example pipeline_bench -- \
 //!     [--seconds 2] [--rates 100k,1M,max] [--journal off,none,batch,bg] \
-//!     [--topology auto|merged|split|both] [--wait auto|park|yield|spin] [--pin] [--dir PATH] \
+//!     [--topology auto|merged|split|both] [--wait auto|busy_spin|spin_then_yield|park] \
+//!     [--pin] [--dir PATH] \
 //!     [--outputs executions|all|both] [--segment-mib 256] [--rolls prepared|inline|both] \
 //!     [--populate on|off|both] [--window-ms MS] [--json]
 //! ```
@@ -32,6 +33,7 @@ use std::time::Duration;
 
 use wintermute_bench::pipeline::{self as bench, BenchConfig, BenchResult, JournalMode};
 use wintermute_engine::analytics::LatencySummary;
+use wintermute_engine::pipeline::config::WaitKind;
 use wintermute_engine::pipeline::{available_cores, Output, Topology};
 use wintermute_engine::wait::WaitStrategy;
 
@@ -87,12 +89,11 @@ fn parse_args() -> Result<Args, Box<dyn Error>> {
                 }
             }
             "--wait" => {
-                a.wait = match value()?.as_str() {
-                    "auto" => None,
-                    "park" => Some(WaitStrategy::park(Duration::from_micros(50))),
-                    "yield" => Some(WaitStrategy::spin_then_yield()),
-                    "spin" => Some(WaitStrategy::BusySpin),
-                    w => return Err(format!("bad --wait {w:?}").into()),
+                let w = value()?;
+                a.wait = match (w.as_str(), WaitKind::from_name(&w)) {
+                    ("auto", _) => None,
+                    (_, Some(kind)) => Some(kind.strategy()),
+                    (w, None) => return Err(format!("bad --wait {w:?}: auto, {}", WaitKind::NAMES.join(", ")).into()),
                 }
             }
             "--outputs" => a.outputs = one_or_both(&flag, &value()?, [("executions", false), ("all", true)])?,
