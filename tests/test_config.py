@@ -371,6 +371,8 @@ def test_instruments_and_limits_may_be_given_as_the_config_classes() -> None:
     assert cfg.risk.default_limits == LimitsConfig(max_position=5)
     with_decimal = EngineConfig.from_dict({"instruments": [{**BTC, "tick_size": Decimal("0.01")}]})
     assert with_decimal.instruments == (btc,)
+    tiny = EngineConfig.from_dict({"instruments": [{**BTC, "min_qty": Decimal("1E-3")}]})
+    assert tiny.instruments[0].min_qty == "0.001"
     assert limits_of({"max_order_qty": 3}) == LimitsConfig(max_order_qty=3)
     with pytest.raises(ConfigError, match="range") as e:
         limits_of(LimitsConfig(max_order_qty=-3), "limits[4]")

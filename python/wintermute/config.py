@@ -316,7 +316,8 @@ def _jsonable(value: Any) -> Any:
     """What ``json`` cannot write itself: exact decimals as text, paths, the dataclasses of
     this module (an ``InstrumentConfig`` in ``instruments``, a ``LimitsConfig``)."""
     if isinstance(value, decimal.Decimal):
-        return str(value)
+        # Plain text: str() of a Decimal may use an exponent ("1E-8"), which the engine refuses.
+        return format(value, "f")
     if isinstance(value, PathLike):
         return os.fspath(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
