@@ -350,6 +350,8 @@ def test_stats_shape() -> None:
         assert [t.pinned for t in stats.threads] == [False]
         assert stats.threads[0].wait.startswith("park(")
     assert final.latency.end_to_end.count == final.counters.received == 50
+    with pytest.warns(DeprecationWarning, match=r"use \.latency"):
+        assert final["latency"] is final.latency  # the old dict access, until it goes
     assert final.commands_per_s > 0
     assert final.events_per_s > 0
     assert final.outputs_per_s > 0

@@ -14,8 +14,9 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from wintermute import _core
 
@@ -31,8 +32,26 @@ __all__ = [
 ]
 
 
+class _DictAccess:
+    """``stats["latency"]`` as ``stats.latency``, with a ``DeprecationWarning``: the stats were
+    a dict until they had types; the attributes are the way."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        warnings.warn(
+            f"stats[{key!r}] is deprecated: the stats are typed, use .{key}",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        try:
+            return getattr(self, key)
+        except AttributeError:
+            raise KeyError(key) from None
+
+
 @dataclass(frozen=True)
-class Latency:
+class Latency(_DictAccess):
     """A latency distribution, in nanoseconds."""
 
     count: int
@@ -46,7 +65,7 @@ class Latency:
 
 
 @dataclass(frozen=True)
-class StageLatencies:
+class StageLatencies(_DictAccess):
     """Latency per stage, and end to end (gateway to publication)."""
 
     gateway_to_risk: Latency
@@ -56,7 +75,7 @@ class StageLatencies:
 
 
 @dataclass(frozen=True)
-class Counters:
+class Counters(_DictAccess):
     """Commands received, rejected by risk, sequenced (journaled), refused by the book, not
     run (after a halt); events and outputs published."""
 
@@ -70,7 +89,7 @@ class Counters:
 
 
 @dataclass(frozen=True)
-class RingStats:
+class RingStats(_DictAccess):
     """One ring's occupancy: its highest fill and how often a producer found it full."""
 
     name: str
@@ -80,7 +99,7 @@ class RingStats:
 
 
 @dataclass(frozen=True)
-class GatewayStats:
+class GatewayStats(_DictAccess):
     """One gateway: commands submitted, full-ring events, ring capacity."""
 
     gateway: int
@@ -90,7 +109,7 @@ class GatewayStats:
 
 
 @dataclass(frozen=True)
-class ThreadStats:
+class ThreadStats(_DictAccess):
     """One engine thread: its wait strategy, the core asked for and whether it was pinned."""
 
     name: str
@@ -100,7 +119,7 @@ class ThreadStats:
 
 
 @dataclass(frozen=True)
-class JournalRolls:
+class JournalRolls(_DictAccess):
     """Journal segment rolls: how many, how many found their segment prepared, the roller's
     and populate's failures, and the longest roll (ns)."""
 
@@ -112,7 +131,7 @@ class JournalRolls:
 
 
 @dataclass(frozen=True)
-class PipelineStats:
+class PipelineStats(_DictAccess):
     """Everything measured: at most one stats interval old while running; exact after
     shutdown."""
 
