@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from specs import BTC, PARK
 from wintermute import _core, errors
 from wintermute.config import (
     WAIT_KINDS,
@@ -22,17 +23,6 @@ from wintermute.config import (
     LimitsConfig,
     limits_of,
 )
-
-BTC = {
-    "symbol": "BTC-USD",
-    "tick_size": "0.01",
-    "lot_size": "0.001",
-    "min_qty": "0.001",
-    "max_qty": "100",
-    "min_price": "1",
-    "max_price": "1000000",
-}
-PARK = {"kind": "park", "timeout_us": 200}
 
 #: (document, the key its error names, a word of the message).
 BAD: list[tuple[dict[str, Any], str, str]] = [

@@ -24,21 +24,12 @@ import numpy.typing as npt
 import pytest
 
 import wintermute
+from specs import BTC, PARK
 from wintermute import _core, batch, errors
 from wintermute.config import ConfigError, EngineConfig
 from wintermute.engine import Engine
 from wintermute.pipeline import OUTCOMES, OUTPUT_DTYPE, RISK_REASONS, Pipeline
 
-BTC = {
-    "symbol": "BTC-USD",
-    "tick_size": "0.01",
-    "lot_size": "0.001",
-    "min_qty": "0.001",
-    "max_qty": "100",
-    "min_price": "1",
-    "max_price": "1000000",
-}
-PARK = {"kind": "park", "timeout_us": 200}
 BOOK_DELTA = next(k for k, name in batch.KIND_NAMES.items() if name == "book_delta")
 EVENT_FIELDS = [n for n in batch.EVENT_DTYPE.names or () if n not in ("command", "_pad")]
 

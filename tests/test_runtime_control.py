@@ -15,20 +15,10 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
+from specs import BTC, PARK
 from wintermute import errors, journal
 from wintermute.cli import main
 from wintermute.pipeline import OUTCOMES, RISK_REASONS, Pipeline
-
-BTC = {
-    "symbol": "BTC-USD",
-    "tick_size": "0.01",
-    "lot_size": "0.001",
-    "min_qty": "0.001",
-    "max_qty": "100",
-    "min_price": "1",
-    "max_price": "1000000",
-}
-PARK = {"kind": "park", "timeout_us": 200}
 
 
 def config(**extra: Any) -> dict[str, Any]:
