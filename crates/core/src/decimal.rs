@@ -9,7 +9,8 @@
 //! # The rules of decimal text (one set, for every decimal the engine reads)
 //!
 //! A decimal is **plain**: digits with at most one `.` (`"101.25"`, `".5"`, `"5."`), at most
-//! [`MAX_SCALE`] fractional digits (more only when they are zeros), and below 10^20. No
+//! [`MAX_SCALE`] fractional digits (more only when they are zeros), and an integer part below
+//! about 1.7 × 10^20 (the value at 18 fractional digits must fit an `i128`). No
 //! exponent (`"1e5"`, `"1.5E+2"`), no whitespace, no `inf`/`nan`, no hex. A leading sign is part
 //! of the text only where the value may be negative (this module's [`Decimal`]; the feeds'
 //! prices and quantities are unsigned).

@@ -381,12 +381,12 @@ impl RecordSink {
     }
 
     /// Hands over the records held (without copying them) and starts a new buffer with room for
-    /// twice as many bytes as were just drained, up to [`RecordSink::MAX_RESERVE`]. A caller
-    /// draining every few thousand commands thus fills a buffer that does not grow (no
-    /// reallocation, no copy of the records already written); the pages it does not touch cost
-    /// no memory.
+    /// as many bytes as were just drained, up to [`RecordSink::MAX_RESERVE`]. A caller draining
+    /// every few thousand commands thus fills a buffer that does not grow (no reallocation, no
+    /// copy of the records already written), and what it hands over holds no more slack than the
+    /// size of one drain varies by.
     pub fn drain_records(&mut self) -> Vec<u8> {
-        let next = Vec::with_capacity(self.bytes.len().saturating_mul(2).min(Self::MAX_RESERVE));
+        let next = Vec::with_capacity(self.bytes.len().min(Self::MAX_RESERVE));
         std::mem::replace(&mut self.bytes, next)
     }
 
@@ -439,9 +439,9 @@ mod tests {
         assert_eq!(drained.len(), 2 * EVENT_SIZE);
         assert_eq!(drained[..EVENT_SIZE], encode_event(&ev, 3, 1));
         assert!(sink.is_empty());
-        assert!(sink.bytes.capacity() >= 4 * EVENT_SIZE);
+        assert!(sink.bytes.capacity() >= 2 * EVENT_SIZE);
         let before = sink.bytes.as_ptr();
-        for _ in 0..4 {
+        for _ in 0..2 {
             sink.push(ev);
         }
         assert_eq!(sink.bytes.as_ptr(), before, "the reserved buffer is filled without reallocation");

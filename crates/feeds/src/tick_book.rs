@@ -54,11 +54,20 @@ pub const MAX_WINDOW: usize = 1 << 20;
 /// Largest absolute price in ticks (keeps every window computation far from `i64` overflow).
 pub const MAX_PRICE: i64 = 1 << 62;
 
+/// The book side an L2 level is on, as the feeds name it (`Bid` for [`Side::Buy`], `Ask` for
+/// [`Side::Sell`]), for messages.
+fn level_side(side: Side) -> &'static str {
+    match side {
+        Side::Buy => "Bid",
+        Side::Sell => "Ask",
+    }
+}
+
 /// A rejected [`TickBook`] operation; the book is left untouched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TickBookError {
     /// A negative quantity (0 deletes a level; quantities are absolute).
-    #[error("negative quantity: side={side:?} price={price} qty={qty}")]
+    #[error("negative quantity: side={} price={price} qty={qty}", level_side(*side))]
     NegativeQty {
         /// Side of the update.
         side: Side,
@@ -68,7 +77,7 @@ pub enum TickBookError {
         qty: i64,
     },
     /// A price beyond ±[`MAX_PRICE`] ticks.
-    #[error("price out of range: side={side:?} price={price} max_abs={}", MAX_PRICE)]
+    #[error("price out of range: side={} price={price} max_abs={}", level_side(*side), MAX_PRICE)]
     PriceOutOfRange {
         /// Side of the update.
         side: Side,
@@ -626,7 +635,7 @@ mod tests {
         let mut b = TickBook::new();
         b.set(Side::Buy, 5, 1).unwrap();
         let err = b.set(Side::Buy, 5, -1).unwrap_err();
-        assert_eq!(err.to_string(), "negative quantity: side=Buy price=5 qty=-1");
+        assert_eq!(err.to_string(), "negative quantity: side=Bid price=5 qty=-1");
         assert!(matches!(b.set(Side::Sell, i64::MIN, 1), Err(TickBookError::PriceOutOfRange { .. })));
         assert_eq!(b.best_bid(), Some((5, 1)));
         assert!(b.best_ask().is_none());
@@ -651,7 +660,7 @@ mod tests {
         }
         assert_eq!(a.levels(Side::Buy).collect::<Vec<_>>(), b.levels(Side::Buy).collect::<Vec<_>>());
         let err = a.apply_batch(&[0, 1], &[5, 6], &[1, -1], &mut [0; 2], &mut [0; 2]).unwrap_err();
-        assert_eq!(err.to_string(), "bad update: index=1 negative quantity: side=Sell price=6 qty=-1");
+        assert_eq!(err.to_string(), "bad update: index=1 negative quantity: side=Ask price=6 qty=-1");
         assert!(matches!(
             a.apply_batch(&[2], &[5], &[1], &mut [0], &mut [0]),
             Err(BatchError::Side { index: 0, side: 2 })

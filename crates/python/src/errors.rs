@@ -403,7 +403,7 @@ impl Error {
                     let (class, reason) = journal_class(inner);
                     (class, message(inner), reason)
                 }
-                PipelineError::Config { .. } => (class::<c::ConfigError> as Class, message(&e), "PIPELINE_CONFIG"),
+                PipelineError::Config { .. } => (class::<c::ConfigError> as Class, message(&e), "CONFIG"),
                 PipelineError::Risk(_) => (class::<c::WintermuteError> as Class, message(&e), "RISK"),
                 _ => (class::<c::WintermuteError> as Class, message(&e), "PIPELINE"),
             },

@@ -91,11 +91,25 @@ impl BufferedSubscription {
     /// (at most a day) for the first output, without holding the lock while it waits. Returns
     /// how many were taken (0: timed out, or finished).
     pub fn wait_take(shared: &SharedSubscription, max: usize, timeout: Duration, f: impl FnMut(&Output)) -> usize {
+        Self::wait_take_sized(shared, max, timeout, |_| {}, f)
+    }
+
+    /// [`wait_take`](Self::wait_take), telling `sized` how many outputs are about to be taken
+    /// (once, under the lock, before the first `f`), so a caller can reserve room for exactly
+    /// that many and never grow its buffer while they arrive, nor allocate when none do.
+    pub fn wait_take_sized(
+        shared: &SharedSubscription,
+        max: usize,
+        timeout: Duration,
+        sized: impl FnOnce(usize),
+        f: impl FnMut(&Output),
+    ) -> usize {
         let deadline = Instant::now() + timeout.min(MAX_WAIT);
         loop {
             let mut s = Self::lock(shared);
             let n = max.min(s.available());
             if n > 0 || s.finished() || Instant::now() >= deadline {
+                sized(n);
                 return s.take(n, f);
             }
             drop(s);

@@ -104,3 +104,37 @@ fn a_pipeline_shut_down_in_the_background_still_runs_what_was_accepted() {
     }
     assert_eq!(last, 50);
 }
+
+#[test]
+fn wait_take_sized_says_how_many_it_takes_before_the_first_one() {
+    let (pipeline, handles) = start(16);
+    let mut gateway = handles.gateways.into_iter().next().expect("one gateway");
+    let shared = BufferedSubscription::shared(handles.subscriptions.into_iter().next().expect("one subscription"));
+    for id in 1..=3 {
+        gateway.submit(0, order(id)).expect("accepted");
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while BufferedSubscription::lock(&shared).available() < 6 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let taken = std::cell::Cell::new(0);
+    let (mut said, mut seen_when_said) = (None, None);
+    let n = BufferedSubscription::wait_take_sized(
+        &shared,
+        4,
+        Duration::from_secs(10),
+        |n| {
+            said = Some(n);
+            seen_when_said = Some(taken.get());
+        },
+        |_| taken.set(taken.get() + 1),
+    );
+    assert_eq!((n, said, seen_when_said, taken.get()), (4, Some(4), Some(0), 4));
+    // Nothing left to take after the rest: told 0, nothing taken.
+    BufferedSubscription::wait_take(&shared, usize::MAX, Duration::ZERO, |_| {});
+    let mut said = None;
+    assert_eq!(BufferedSubscription::wait_take_sized(&shared, 10, Duration::ZERO, |n| said = Some(n), |_| {}), 0);
+    assert_eq!(said, Some(0));
+    drop(gateway);
+    shutdown_draining(pipeline, std::slice::from_ref(&shared)).expect("shuts down");
+}

@@ -31,8 +31,9 @@ impl PySubscription {
     fn poll_raw<'py>(&self, py: Python<'py>, max: Option<usize>, timeout: f64) -> Bound<'py, PyArray1<u8>> {
         let (state, max) = (Arc::clone(&self.state), max.unwrap_or(usize::MAX));
         let wait = Duration::try_from_secs_f64(timeout.max(0.0)).unwrap_or(Duration::MAX);
-        let mut out = Vec::with_capacity(OUTPUT_SIZE * 64);
-        py.detach(|| BufferedSubscription::wait_take(&state, max, wait, |o| encode_output(o, &mut out)));
+        let mut out = Vec::new();
+        let sized = |n: usize| out.reserve_exact(n * OUTPUT_SIZE);
+        py.detach(|| BufferedSubscription::wait_take_sized(&state, max, wait, sized, |o| encode_output(o, &mut out)));
         PyArray1::from_vec(py, out)
     }
 
