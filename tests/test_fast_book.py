@@ -236,3 +236,50 @@ def test_a_cycle_through_the_fast_book_is_collected() -> None:
     del eng
     gc.collect()
     assert gone() is None
+
+
+def test_a_call_while_another_thread_holds_the_engine_is_an_error_not_a_panic() -> None:
+    import threading
+
+    eng = make_engine()
+    book = eng.fast("X")
+    n = 400_000
+    ids = np.arange(1, n + 1, dtype=np.uint64)
+    # Alternate sides at one price: every second order trades, so the batch keeps the engine
+    # busy (GIL released, engine borrowed) for a while.
+    commands = batch.new_orders(
+        order_id=ids, side=ids % 2, price=np.full(n, 100, dtype=np.int64), qty=np.ones(n, np.int64)
+    )
+    started = threading.Event()
+
+    def run_batch() -> None:
+        started.set()
+        eng.submit_batch("X", commands)
+
+    refused: list[RuntimeError] = []
+    order_id = n + 1
+
+    def attempt() -> None:
+        nonlocal order_id
+        try:
+            book.submit(order_id, batch.BUY, 97, 1)
+            order_id += 1
+        except RuntimeError as e:  # "Already mutably borrowed": the engine is busy
+            refused.append(e)
+
+    # Until a call has met the busy engine (the first batch may finish before this thread runs
+    # again on a loaded machine); each later batch only finds the book deeper.
+    for _ in range(5):
+        worker = threading.Thread(target=run_batch)
+        worker.start()
+        started.wait()
+        while worker.is_alive():
+            attempt()
+        worker.join()
+        if refused:
+            break
+        commands["order_id"] += n + 1_000_000
+    # A pyo3 panic would have ended the loop with PanicException (a BaseException), not here.
+    assert refused, "no call met the engine while the batch held it"
+    assert all("borrow" in str(e) for e in refused)
+    assert book.submit(order_id, batch.BUY, 97, 1) == 2  # usable again once the batch is done

@@ -35,7 +35,9 @@ pub struct FastBook {
 
 impl FastBook {
     fn run(&self, py: Python<'_>, cmd: &Command) -> Result<usize> {
-        self.engine.bind(py).borrow_mut().run_fast(self.instrument, cmd)
+        // try_borrow_mut: another thread may hold the engine (a batch runs with the GIL
+        // released); that is a Python error, not a panic.
+        self.engine.bind(py).try_borrow_mut().map_err(PyErr::from)?.run_fast(self.instrument, cmd)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -60,7 +62,7 @@ impl FastBook {
     #[new]
     #[pyo3(signature = (engine, instrument, account=0))]
     fn new(engine: Bound<'_, PyEngine>, instrument: &Bound<'_, PyAny>, account: u32) -> Result<Self> {
-        let instrument = engine.borrow().resolve(instrument)?;
+        let instrument = engine.try_borrow().map_err(PyErr::from)?.resolve(instrument)?;
         Ok(Self { engine: engine.unbind(), instrument, account })
     }
 
@@ -109,14 +111,14 @@ impl FastBook {
 
     /// Number of event records waiting in the engine's pending buffer.
     #[getter]
-    fn pending_events(&self, py: Python<'_>) -> usize {
-        self.engine.bind(py).borrow().pending.len()
+    fn pending_events(&self, py: Python<'_>) -> PyResult<usize> {
+        Ok(self.engine.bind(py).try_borrow()?.pending.len())
     }
 
     /// Drains the engine's pending buffer (all fast-path events, from any instrument) as an
     /// `EVENT_DTYPE` array, without copying the records.
     fn take_events<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let raw = PyArray1::from_vec(py, self.engine.bind(py).borrow_mut().pending.take());
+        let raw = PyArray1::from_vec(py, self.engine.bind(py).try_borrow_mut()?.pending.take());
         let dtype = EVENT_DTYPE.get_or_try_init(py, || -> PyResult<_> {
             Ok(py.import("wintermute.batch")?.getattr("EVENT_DTYPE")?.unbind())
         })?;
