@@ -8,3 +8,5 @@
 //! integer arithmetic.
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
+
+pub mod types;
