@@ -10,3 +10,6 @@
 #![warn(missing_debug_implementations)]
 
 pub mod types;
+pub mod backtest;
+pub mod market_maker;
+pub mod strategy;

@@ -1,0 +1,270 @@
+//! The backtest configuration: which market, which strategy, latencies, fees, sampling.
+//!
+//! Every field is checked before anything runs; a bad value is a
+//! [`BacktestError::Config`](super::BacktestError) naming the field.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use wintermute_feeds::{Decimal, Venue};
+
+use super::external::ExternalVenue;
+use super::ledger::FeeSchedule;
+use super::our_venue::OurVenue;
+use super::recorded::{self, RecordedLatency};
+use super::simulator::Timing;
+use super::synthetic::{self, SyntheticConfig};
+use super::{BacktestError, Built};
+use crate::market_maker::{MarketMakerConfig, ModelConfig};
+use crate::types::VenueId;
+
+/// Which market to replay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MarketConfig {
+    /// The seeded synthetic market (our venue plus external venues).
+    Synthetic(SyntheticConfig),
+    /// A recording of one venue.
+    Recorded(RecordedConfig),
+}
+
+/// A recording of one venue's book for one symbol.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecordedConfig {
+    /// The recording file.
+    pub path: PathBuf,
+    /// `binance`, `coinbase` or `kraken`.
+    pub venue: String,
+    /// The symbol as the venue writes it.
+    pub symbol: String,
+    /// Tick size (decimal text).
+    pub tick_size: String,
+    /// Lot size (decimal text).
+    pub lot_size: String,
+    /// Feed latency in ms, or absent to use the recording's own receive times.
+    #[serde(default)]
+    pub feed_latency_ms: Option<f64>,
+}
+
+/// A fair-value reference.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    /// Venue name.
+    pub venue: String,
+    /// Weight (> 0).
+    #[serde(default = "one")]
+    pub weight: f64,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+/// Latencies.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyConfig {
+    /// Decision → order at the venue, ms.
+    pub order_ms: f64,
+    /// Our venue → us, ms.
+    pub our_feed_ms: f64,
+}
+
+impl Default for LatencyConfig {
+    fn default() -> Self {
+        LatencyConfig { order_ms: 1.0, our_feed_ms: 1.0 }
+    }
+}
+
+/// A whole backtest (see the module docs of [`crate::backtest`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestConfig {
+    /// Seed of everything random.
+    #[serde(default = "default_seed")]
+    pub seed: u64,
+    /// The market.
+    pub market: MarketConfig,
+    /// The built-in market maker.
+    pub strategy: MarketMakerConfig,
+    /// Where to quote: `ours` or an external venue's name (default: `ours` on a synthetic
+    /// market, the recorded venue on a recording).
+    #[serde(default)]
+    pub quote_on: Option<String>,
+    /// Fair-value references (default: every external venue, weight 1).
+    #[serde(default)]
+    pub references: Vec<Reference>,
+    /// Where to hedge (an external venue's name; default: none).
+    #[serde(default)]
+    pub hedge_on: Option<String>,
+    /// Latencies.
+    #[serde(default)]
+    pub latency: LatencyConfig,
+    /// Fees per venue name (`ours` for our venue); absent venues pay nothing.
+    #[serde(default)]
+    pub fees: BTreeMap<String, FeeSchedule>,
+    /// Strategy timer period, ms (0: none).
+    #[serde(default = "default_timer")]
+    pub timer_ms: i64,
+    /// Metrics sampling period, ms.
+    #[serde(default = "default_timer")]
+    pub sample_ms: i64,
+    /// Markout horizons, ms.
+    #[serde(default = "default_markouts")]
+    pub markout_ms: Vec<i64>,
+    /// Tick and lot size of the synthetic market's instrument (for display in the quote
+    /// currency; recordings give their own).
+    #[serde(default)]
+    pub grid: Option<(String, String)>,
+}
+
+fn default_seed() -> u64 {
+    1
+}
+fn default_timer() -> i64 {
+    100
+}
+fn default_markouts() -> Vec<i64> {
+    vec![100, 1_000, 5_000, 30_000, 60_000]
+}
+
+fn bad(field: &'static str, why: impl Into<String>) -> BacktestError {
+    BacktestError::Config { field, why: why.into() }
+}
+
+fn ms_to_ns(field: &'static str, ms: f64) -> Result<i64, BacktestError> {
+    if ms.is_finite() && (0.0..=60_000.0).contains(&ms) {
+        Ok((ms * 1e6).round() as i64)
+    } else {
+        Err(bad(field, format!("{ms} ms must be in [0, 60000]")))
+    }
+}
+
+fn venue_of(name: &str) -> Option<Venue> {
+    match name {
+        "binance" => Some(Venue::Binance),
+        "coinbase" => Some(Venue::Coinbase),
+        "kraken" => Some(Venue::Kraken),
+        _ => None,
+    }
+}
+
+fn grid_f64(field: &'static str, text: &str) -> Result<f64, BacktestError> {
+    match Decimal::parse(text) {
+        Ok(d) if d.raw() > 0 => Ok(d.to_f64()),
+        _ => Err(bad(field, format!("{text:?} is not a positive decimal"))),
+    }
+}
+
+impl MarketConfig {
+    /// A short name for reports.
+    pub fn name(&self) -> String {
+        match self {
+            MarketConfig::Synthetic(_) => "synthetic".into(),
+            MarketConfig::Recorded(r) => format!("{}:{}", r.venue, r.symbol),
+        }
+    }
+}
+
+impl BacktestConfig {
+    /// The quote model's name.
+    pub fn model_name(&self) -> String {
+        match self.strategy.model {
+            ModelConfig::Fixed { .. } => "fixed",
+            ModelConfig::AvellanedaStoikov { .. } => "avellaneda_stoikov",
+            ModelConfig::Glft { .. } => "glft",
+        }
+        .into()
+    }
+
+    /// Checks everything and builds the market.
+    pub fn build(&self) -> Result<Built, BacktestError> {
+        self.strategy.model.validate().map_err(|why| bad("strategy.model", why))?;
+        if self.sample_ms <= 0 || self.timer_ms < 0 {
+            return Err(bad("sample_ms", format!("sample_ms={} timer_ms={}", self.sample_ms, self.timer_ms)));
+        }
+        if self.markout_ms.iter().any(|&h| h <= 0) {
+            return Err(bad("markout_ms", "horizons must be positive"));
+        }
+        let order_ns = ms_to_ns("latency.order_ms", self.latency.order_ms)?;
+        let our_feed_ns = ms_to_ns("latency.our_feed_ms", self.latency.our_feed_ms)?;
+        let started = Instant::now();
+        let (tape, ours, grid, default_quote) = match &self.market {
+            MarketConfig::Synthetic(s) => {
+                synthetic::validate(s).map_err(|why| bad("market", why))?;
+                let start_ns = 1_700_000_000_000_000_000;
+                let (latent, tape) = synthetic::generate(s, self.seed, start_ns);
+                let fees = self.fees.get("ours").copied().unwrap_or_default();
+                let ours = OurVenue::new(s.participants.clone(), fees, self.seed).map_err(|why| bad("market", why))?;
+                let (tick, lot) = self.grid.clone().unwrap_or(("0.1".into(), "0.0001".into()));
+                let grid = (grid_f64("grid", &tick)?, grid_f64("grid", &lot)?);
+                (tape, Some((ours, latent)), grid, "ours".to_string())
+            }
+            MarketConfig::Recorded(r) => {
+                let venue = venue_of(&r.venue).ok_or_else(|| bad("market.venue", format!("unknown venue={}", r.venue)))?;
+                let latency = match r.feed_latency_ms {
+                    Some(ms) => RecordedLatency::Constant(ms_to_ns("market.feed_latency_ms", ms)?),
+                    None => RecordedLatency::Recorded,
+                };
+                let grid = (grid_f64("market.tick_size", &r.tick_size)?, grid_f64("market.lot_size", &r.lot_size)?);
+                let tape = recorded::load(&r.path, venue, &r.symbol, &r.tick_size, &r.lot_size, latency)?;
+                let name = tape.venues[0].clone();
+                (tape, None, grid, name)
+            }
+        };
+        let tape_seconds = started.elapsed().as_secs_f64();
+        let names = tape.venues.clone();
+        let find = |field: &'static str, name: &str| -> Result<VenueId, BacktestError> {
+            if name == "ours" {
+                return if ours.is_some() { Ok(VenueId::Ours) } else { Err(bad(field, "no venue=ours on a recording")) };
+            }
+            names
+                .iter()
+                .position(|n| n == name)
+                .map(|i| VenueId::External(i as u8))
+                .ok_or_else(|| bad(field, format!("unknown venue={name} (known: ours, {})", names.join(", "))))
+        };
+        let quote_venue = find("quote_on", self.quote_on.as_deref().unwrap_or(&default_quote))?;
+        let references = if self.references.is_empty() {
+            (0..names.len()).map(|i| (VenueId::External(i as u8), 1.0)).collect()
+        } else {
+            let mut refs = Vec::new();
+            for r in &self.references {
+                if !(r.weight.is_finite() && r.weight > 0.0) {
+                    return Err(bad("references.weight", format!("venue={} weight={}", r.venue, r.weight)));
+                }
+                refs.push((find("references.venue", &r.venue)?, r.weight));
+            }
+            refs
+        };
+        let hedge_venue = match &self.hedge_on {
+            Some(name) => Some(find("hedge_on", name)?),
+            None => None,
+        };
+        for name in self.fees.keys() {
+            find("fees", name)?;
+        }
+        let external = names
+            .iter()
+            .map(|n| ExternalVenue::new(self.fees.get(n).copied().unwrap_or_default()))
+            .collect();
+        let start_ns = tape.start_ns();
+        let end_ns = match &self.market {
+            MarketConfig::Synthetic(s) => start_ns + (s.duration_s * 1e9) as i64,
+            MarketConfig::Recorded(_) => tape.end_ns(),
+        };
+        let timing = Timing {
+            order_ns,
+            our_feed_ns,
+            timer_ns: self.timer_ms * 1_000_000,
+            sample_ns: self.sample_ms * 1_000_000,
+            start_ns,
+            end_ns,
+        };
+        Ok(Built { tape, ours, external, quote_venue, references, hedge_venue, timing, tape_seconds, grid })
+    }
+}

@@ -1,0 +1,369 @@
+//! A deterministic, event-driven backtester for market-making strategies.
+//!
+//! One configuration ([`BacktestConfig`], JSON or TOML on the Python side) names a market and a
+//! strategy; [`run_json`] builds the market's tape, runs the built-in
+//! [`MarketMaker`](crate::market_maker::MarketMaker) over it and returns a [`BacktestResult`]:
+//! a summary (PnL and its parts, fill ratio, markouts, inventory, uptime, a digest of the run)
+//! and time series. Any [`Strategy`](crate::strategy::Strategy) can be run with [`run_strategy`].
+//!
+//! Two markets:
+//!
+//! * **synthetic** ([`synthetic`]): external venues following one latent price, and our venue —
+//!   the matching engine itself, with other participants — where our fills are the engine's own
+//!   trades, exact;
+//! * **recorded** ([`recorded`]): a venue's recording replayed through its book builder; we quote
+//!   on that venue and are filled by the queue model of [`external`].
+//!
+//! Latency: orders reach a venue `order_ms` after the decision; we see a venue's events after
+//! its feed latency (per synthetic venue, `our_feed_ms` for our venue, and for a recording
+//! either the recording's own exchange → receive delays or a constant). Fees: a maker/taker
+//! schedule per venue, in parts per million of notional (negative = rebate), exact.
+//!
+//! The run is a pure function of the configuration and seed: [`Summary::digest`] folds every
+//! event and fill, and the tests run each configuration twice and compare.
+//!
+//! ```
+//! let config = r#"{
+//!   "seed": 7,
+//!   "market": {"kind": "synthetic", "duration_s": 2.0,
+//!              "venues": [{"name": "a", "spread_ticks": 2}, {"name": "b", "spread_ticks": 3}]},
+//!   "strategy": {"model": {"kind": "fixed", "half_spread_ticks": 3.0}, "size_lots": 2,
+//!                "max_inventory_lots": 20}
+//! }"#;
+//! let a = wintermute_mm::backtest::run_json(config, None).unwrap();
+//! let b = wintermute_mm::backtest::run_json(config, None).unwrap();
+//! assert_eq!(a.summary.digest, b.summary.digest);
+//! assert!(a.summary.md_events > 1_000);
+//! ```
+
+pub mod config;
+pub mod external;
+pub mod ledger;
+pub mod our_venue;
+pub mod recorded;
+pub mod simulator;
+pub mod synthetic;
+pub mod tape;
+
+use std::sync::atomic::AtomicU64;
+use std::time::Instant;
+
+use serde::Serialize;
+
+pub use config::{BacktestConfig, MarketConfig};
+use external::ExternalVenue;
+use ledger::{markouts, FillRecord, Markout, Series};
+use our_venue::OurVenue;
+use simulator::{Recorded, Sim, Timing};
+use tape::Tape;
+
+use crate::market_maker::{MarketMaker, PullCounts};
+use crate::strategy::Strategy;
+use crate::types::{Money, VenueId, MONEY_SCALE};
+
+/// What can go wrong before a backtest runs (it cannot fail once it runs).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BacktestError {
+    /// The configuration is invalid.
+    #[error("bad backtest config: field={field} {why}")]
+    Config {
+        /// The offending field.
+        field: &'static str,
+        /// Why.
+        why: String,
+    },
+    /// The market data could not be read or converted.
+    #[error("bad market data: {why}")]
+    Data {
+        /// Why.
+        why: String,
+    },
+}
+
+/// PnL and its parts, in the quote currency (display values; the exact integers are in
+/// [`Summary::pnl_exact`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Pnl {
+    /// Total (= the sum of the four parts).
+    pub total: f64,
+    /// Spread captured by maker fills.
+    pub spread: f64,
+    /// Inventory mark-to-market.
+    pub mtm: f64,
+    /// Fees paid (negative) and rebates received (positive).
+    pub fees: f64,
+    /// Hedge slippage against the mark.
+    pub hedge: f64,
+}
+
+/// The exact PnL parts in money units (tick·lot / 10^6), as decimal strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PnlExact {
+    /// Total.
+    pub total: String,
+    /// Spread capture.
+    pub spread: String,
+    /// Mark-to-market.
+    pub mtm: String,
+    /// Fees and rebates.
+    pub fees: String,
+    /// Hedge slippage.
+    pub hedge: String,
+}
+
+/// The summary of a run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Summary {
+    /// Seed.
+    pub seed: u64,
+    /// The market (`synthetic` or `venue:symbol`).
+    pub market: String,
+    /// The quote model.
+    pub model: String,
+    /// Where we quoted.
+    pub quote_venue: String,
+    /// Simulated seconds.
+    pub sim_seconds: f64,
+    /// Market-data (L2 and trade) events replayed.
+    pub md_events: u64,
+    /// Events handled by the loop (each tape event twice: at the venue and as seen by us).
+    pub loop_events: u64,
+    /// Seconds spent building the tape (parsing, generating).
+    pub tape_seconds: f64,
+    /// Seconds spent in the event loop.
+    pub loop_seconds: f64,
+    /// Market-data events per second of event loop.
+    pub md_events_per_s: f64,
+    /// Hex FNV-1a digest of every event and fill.
+    pub digest: String,
+    /// PnL and parts, quote currency.
+    pub pnl: Pnl,
+    /// PnL and parts, exact.
+    pub pnl_exact: PnlExact,
+    /// Fills after which the parts did not add up to the total (0).
+    pub identity_breaks: u64,
+    /// Our fills.
+    pub fills: u64,
+    /// Orders sent.
+    pub orders: u64,
+    /// Amends sent.
+    pub amends: u64,
+    /// Cancels sent.
+    pub cancels: u64,
+    /// Orders that left without a fill of their own accord (rejected post-only, IOC unfilled).
+    pub rejects: u64,
+    /// Lots quoted.
+    pub quoted_lots: i64,
+    /// Lots filled as maker.
+    pub maker_lots: i64,
+    /// Lots filled as taker (hedges).
+    pub taker_lots: i64,
+    /// Maker lots filled / lots quoted.
+    pub fill_ratio: f64,
+    /// Fills / orders.
+    pub fills_per_order: f64,
+    /// Largest |inventory|, lots.
+    pub max_inventory_lots: i64,
+    /// Inventory at the end, lots.
+    pub final_inventory_lots: i64,
+    /// Share of samples with a two-sided quote working.
+    pub uptime: f64,
+    /// Share of samples with our bid or ask at the venue's touch.
+    pub time_at_touch: f64,
+    /// Markouts per horizon.
+    pub markouts: Vec<Markout>,
+    /// Quote pulls by cause.
+    pub pulls: PullCounts,
+    /// Requotes.
+    pub requotes: u64,
+    /// Mean lots ahead of our order at placement, over maker fills.
+    pub queue_ahead_mean_lots: f64,
+    /// Trades on our venue (all participants).
+    pub venue_trades: u64,
+}
+
+/// A finished backtest.
+#[derive(Debug, Clone)]
+pub struct BacktestResult {
+    /// The summary.
+    pub summary: Summary,
+    /// Sampled series.
+    pub series: Series,
+    /// Every fill.
+    pub fills: Vec<FillRecord>,
+    /// Tick size and lot size as numbers (for display).
+    pub grid: (f64, f64),
+}
+
+impl BacktestResult {
+    /// The summary as JSON.
+    pub fn summary_json(&self) -> String {
+        serde_json::to_string_pretty(&self.summary).unwrap_or_default()
+    }
+
+    /// Series and fills as named columns of floats (prices in the quote currency, spreads in
+    /// ticks, money in the quote currency, times in seconds from the start).
+    pub fn columns(&self) -> Vec<(&'static str, Vec<f64>)> {
+        let (tick, lot) = self.grid;
+        let s = &self.series;
+        let t0 = s.ts_ns.first().copied().unwrap_or(0);
+        let secs = |v: &[i64]| v.iter().map(|&t| (t - t0) as f64 / 1e9).collect();
+        let money = |v: &[i128]| v.iter().map(|&m| money_f64(m, self.grid)).collect();
+        let f = &self.fills;
+        vec![
+            ("t", secs(&s.ts_ns)),
+            ("mid", s.mark2.iter().map(|&m| m as f64 * tick / 2.0).collect()),
+            ("inventory", s.inventory.iter().map(|&q| q as f64 * lot).collect()),
+            ("pnl", money(&s.pnl)),
+            ("spread", money(&s.spread)),
+            ("mtm", money(&s.mtm)),
+            ("fees", money(&s.fees)),
+            ("hedge", money(&s.hedge)),
+            ("quoted_spread_ticks", s.quoted_spread.iter().map(|&x| x as f64).collect()),
+            ("market_spread_ticks", s.market_spread.iter().map(|&x| x as f64).collect()),
+            ("fill_t", f.iter().map(|r| (r.fill.ts_ns - t0) as f64 / 1e9).collect()),
+            ("fill_side", f.iter().map(|r| if r.fill.side == crate::types::Side::Buy { 1.0 } else { -1.0 }).collect()),
+            ("fill_price", f.iter().map(|r| r.fill.price as f64 * tick).collect()),
+            ("fill_qty", f.iter().map(|r| r.fill.qty as f64 * lot).collect()),
+            ("fill_maker", f.iter().map(|r| (r.fill.liquidity == crate::types::Liquidity::Maker) as u8 as f64).collect()),
+            ("fill_fee", f.iter().map(|r| money_f64(r.fill.fee, self.grid)).collect()),
+            ("fill_queue_ahead", f.iter().map(|r| r.queue_ahead as f64 * lot).collect()),
+        ]
+    }
+}
+
+fn money_f64(m: Money, (tick, lot): (f64, f64)) -> f64 {
+    m as f64 / MONEY_SCALE as f64 * tick * lot
+}
+
+/// Runs the built-in market maker on the configuration `json`; `progress` (if any) receives the
+/// fraction of simulated time done, in millionths.
+pub fn run_json(json: &str, progress: Option<&AtomicU64>) -> Result<BacktestResult, BacktestError> {
+    let cfg: BacktestConfig =
+        serde_json::from_str(json).map_err(|e| BacktestError::Config { field: "config", why: e.to_string() })?;
+    run(&cfg, progress)
+}
+
+/// Runs the built-in market maker on `cfg`.
+pub fn run(cfg: &BacktestConfig, progress: Option<&AtomicU64>) -> Result<BacktestResult, BacktestError> {
+    let built = cfg.build()?;
+    let mut mm = MarketMaker::new(cfg.strategy.clone(), built.quote_venue, built.references.clone(), built.hedge_venue)
+        .map_err(|why| BacktestError::Config { field: "strategy", why })?;
+    let mut result = run_strategy(cfg, built, &mut mm, progress);
+    result.summary.pulls = mm.pulls();
+    result.summary.requotes = mm.requotes();
+    Ok(result)
+}
+
+/// What [`BacktestConfig::build`] prepares: the tape and the venues.
+#[derive(Debug)]
+pub struct Built {
+    /// The tape.
+    pub tape: Tape,
+    /// Our venue and the latent price (synthetic markets).
+    pub ours: Option<(OurVenue, synthetic::LatentPath)>,
+    /// External venues.
+    pub external: Vec<ExternalVenue>,
+    /// Where to quote.
+    pub quote_venue: VenueId,
+    /// Fair-value references with weights.
+    pub references: Vec<(VenueId, f64)>,
+    /// Where to hedge.
+    pub hedge_venue: Option<VenueId>,
+    /// Timing.
+    pub timing: Timing,
+    /// Seconds spent building.
+    pub tape_seconds: f64,
+    /// Tick and lot size as numbers.
+    pub grid: (f64, f64),
+}
+
+/// Runs any strategy on a built market.
+pub fn run_strategy<S: Strategy>(
+    cfg: &BacktestConfig,
+    built: Built,
+    strategy: &mut S,
+    progress: Option<&AtomicU64>,
+) -> BacktestResult {
+    let quote_venue = built.quote_venue;
+    let timing = built.timing;
+    let sim = Sim::new(&built.tape, built.external, built.ours, quote_venue, timing);
+    let started = Instant::now();
+    let rec = sim.run(strategy, progress);
+    let loop_seconds = started.elapsed().as_secs_f64();
+    summarize(cfg, &built.tape, rec, quote_venue, timing, built.tape_seconds, loop_seconds, built.grid)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn summarize(
+    cfg: &BacktestConfig,
+    tape: &Tape,
+    rec: Recorded,
+    quote_venue: VenueId,
+    timing: Timing,
+    tape_seconds: f64,
+    loop_seconds: f64,
+    grid: (f64, f64),
+) -> BacktestResult {
+    let c = rec.counters;
+    let l = rec.ledger;
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
+    let maker: Vec<&FillRecord> =
+        rec.fills.iter().filter(|f| f.fill.liquidity == crate::types::Liquidity::Maker).collect();
+    let summary = Summary {
+        seed: cfg.seed,
+        market: cfg.market.name(),
+        model: cfg.model_name(),
+        quote_venue: venue_label(quote_venue, &tape.venues),
+        sim_seconds: (timing.end_ns - timing.start_ns) as f64 / 1e9,
+        md_events: c.md_events,
+        loop_events: c.loop_events,
+        tape_seconds,
+        loop_seconds,
+        md_events_per_s: ratio(c.md_events as f64, loop_seconds),
+        digest: format!("{:016x}", rec.digest),
+        pnl: Pnl {
+            total: money_f64(l.total(), grid),
+            spread: money_f64(l.spread, grid),
+            mtm: money_f64(l.mtm, grid),
+            fees: money_f64(l.fees, grid),
+            hedge: money_f64(l.hedge, grid),
+        },
+        pnl_exact: PnlExact {
+            total: l.total().to_string(),
+            spread: l.spread.to_string(),
+            mtm: l.mtm.to_string(),
+            fees: l.fees.to_string(),
+            hedge: l.hedge.to_string(),
+        },
+        identity_breaks: rec.identity_breaks,
+        fills: c.fills,
+        orders: c.orders,
+        amends: c.amends,
+        cancels: c.cancels,
+        rejects: c.rejects,
+        quoted_lots: c.quoted_lots,
+        maker_lots: c.maker_lots,
+        taker_lots: c.taker_lots,
+        fill_ratio: ratio(c.maker_lots as f64, c.quoted_lots as f64),
+        fills_per_order: ratio(c.fills as f64, c.orders as f64),
+        max_inventory_lots: rec.max_inventory,
+        final_inventory_lots: l.inventory,
+        uptime: ratio(c.two_sided_samples as f64, c.samples as f64),
+        time_at_touch: ratio(c.at_touch_samples as f64, c.samples as f64),
+        markouts: markouts(&rec.fills, &rec.series, &cfg.markout_ms),
+        pulls: PullCounts::default(),
+        requotes: 0,
+        queue_ahead_mean_lots: ratio(maker.iter().map(|f| f.queue_ahead as f64).sum(), maker.len() as f64),
+        venue_trades: c.participant_trades,
+    };
+    BacktestResult { summary, series: rec.series, fills: rec.fills, grid }
+}
+
+/// A venue's label: `ours` or the external venue's name.
+pub fn venue_label(venue: VenueId, names: &[String]) -> String {
+    match venue {
+        VenueId::Ours => "ours".into(),
+        VenueId::External(v) => names.get(v as usize).cloned().unwrap_or_else(|| format!("external:{v}")),
+    }
+}

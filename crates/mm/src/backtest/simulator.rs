@@ -1,0 +1,582 @@
+//! The event loop: one thread, one clock, every event in time order.
+//!
+//! Three sources are merged by time (ties broken in this order, so a run is a pure function of
+//! its inputs and seed):
+//!
+//! 1. the tape at **venue time**: each external venue's book (as the venue has it) changes, and
+//!    our resting orders there are filled by the queue model ([`super::external`]);
+//! 2. **scheduled actions**: our orders arriving at a venue after the order latency, our
+//!    venue's participants acting, what our venue tells us (tops, trades, fills) arriving after
+//!    the feed latency, the strategy's timer, the metrics sampler;
+//! 3. the tape at **receive time**: what we see of the external venues, which drives the
+//!    strategy's `on_book` and `on_trade`.
+//!
+//! Every event and fill is folded into a 64-bit FNV-1a digest: two runs of one configuration and
+//! seed give the same digest, and a test checks it.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+
+use wintermute_feeds::tick_book::TickBook;
+
+use super::external::{ExternalVenue, VenueFill};
+use super::ledger::{venue_code, Counters, FillRecord, Ledger, Series};
+use super::our_venue::{OurVenue, Outcome, Participant, OUR_FIRST_ID};
+use super::synthetic::LatentPath;
+use super::tape::{MdKind, Tape};
+use crate::strategy::{Context, PublicTrade, Strategy};
+use crate::types::{Fill, Level, Side, Top, VenueId};
+
+#[derive(Debug, Clone, Copy)]
+enum Cmd {
+    Place { venue: VenueId, id: u64, side: Side, price: i64, qty: i64, ioc: bool },
+    Amend { venue: VenueId, id: u64, qty: i64 },
+    Cancel { venue: VenueId, id: u64 },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Action {
+    Arrive(Cmd),
+    SeeOurTop(Top),
+    SeeTrade(PublicTrade),
+    SeeFill(Fill, i64),
+    SeeGone(VenueId, u64),
+    Act(Participant),
+    Timer,
+    Sample,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Scheduled {
+    ts: i64,
+    seq: u64,
+    action: Action,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.ts, self.seq) == (other.ts, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    // Reversed: the heap pops the earliest (then the first scheduled).
+    fn cmp(&self, other: &Self) -> Ordering {
+        (other.ts, other.seq).cmp(&(self.ts, self.seq))
+    }
+}
+
+/// Timing of a run.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    /// Order latency (us → any venue), ns.
+    pub order_ns: i64,
+    /// Feed latency of our venue (venue → us), ns. External venues' latencies are on the tape.
+    pub our_feed_ns: i64,
+    /// Strategy timer period, ns (0: no timer).
+    pub timer_ns: i64,
+    /// Metrics sampling period, ns.
+    pub sample_ns: i64,
+    /// Start, ns.
+    pub start_ns: i64,
+    /// End, ns.
+    pub end_ns: i64,
+}
+
+/// Everything a run produced.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The ledger at the end.
+    pub ledger: Ledger,
+    /// Every fill.
+    pub fills: Vec<FillRecord>,
+    /// Sampled series.
+    pub series: Series,
+    /// Counters.
+    pub counters: Counters,
+    /// Largest |inventory| reached, lots.
+    pub max_inventory: i64,
+    /// Fills after which the PnL parts did not add up to the total (always 0).
+    pub identity_breaks: u64,
+    /// FNV-1a digest of every event and fill.
+    pub digest: u64,
+}
+
+/// The simulator (see the module docs).
+#[derive(Debug)]
+pub struct Sim<'t> {
+    tape: &'t Tape,
+    xi: usize,
+    ri: usize,
+    heap: BinaryHeap<Scheduled>,
+    seq: u64,
+    now: i64,
+    timing: Timing,
+    ext: Vec<ExternalVenue>,
+    seen: Vec<TickBook>,
+    seen_top: Vec<Top>,
+    seen_live: Vec<bool>,
+    ours: Option<OurVenue>,
+    latent: Option<LatentPath>,
+    our_top: Top,
+    our_sent: (i64, i64, i64, i64),
+    quote_venue: VenueId,
+    inventory_seen: i64,
+    next_id: u64,
+    vfills: Vec<VenueFill>,
+    outcome: Outcome,
+    rec: Recorded,
+}
+
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+impl<'t> Sim<'t> {
+    /// A simulator over `tape` (external venues with `ext` fee schedules), our venue if any.
+    pub fn new(
+        tape: &'t Tape,
+        ext: Vec<ExternalVenue>,
+        ours: Option<(OurVenue, LatentPath)>,
+        quote_venue: VenueId,
+        timing: Timing,
+    ) -> Self {
+        let n = ext.len();
+        let (ours, latent) = match ours {
+            Some((o, l)) => (Some(o), Some(l)),
+            None => (None, None),
+        };
+        let mut sim = Sim {
+            tape,
+            xi: 0,
+            ri: 0,
+            heap: BinaryHeap::with_capacity(1_024),
+            seq: 0,
+            now: timing.start_ns,
+            timing,
+            ext,
+            seen: (0..n).map(|_| TickBook::new()).collect(),
+            seen_top: vec![Top::default(); n],
+            seen_live: vec![false; n],
+            ours,
+            latent,
+            our_top: Top::default(),
+            our_sent: (0, 0, 0, 0),
+            quote_venue,
+            inventory_seen: 0,
+            next_id: OUR_FIRST_ID,
+            vfills: Vec::with_capacity(64),
+            outcome: Outcome::default(),
+            rec: Recorded {
+                ledger: Ledger::default(),
+                fills: Vec::new(),
+                series: Series::default(),
+                counters: Counters::default(),
+                max_inventory: 0,
+                identity_breaks: 0,
+                digest: FNV_OFFSET,
+            },
+        };
+        let start = timing.start_ns;
+        if timing.timer_ns > 0 {
+            sim.schedule(start + timing.timer_ns, Action::Timer);
+        }
+        sim.schedule(start, Action::Sample);
+        if sim.ours.is_some() {
+            for who in [Participant::Maker, Participant::Noise, Participant::Informed] {
+                sim.schedule_participant(who);
+            }
+        }
+        sim
+    }
+
+    fn schedule(&mut self, ts: i64, action: Action) {
+        self.seq += 1;
+        self.heap.push(Scheduled { ts, seq: self.seq, action });
+    }
+
+    fn schedule_participant(&mut self, who: Participant) {
+        if let Some(gap) = self.ours.as_mut().and_then(|o| o.next_gap_ns(who)) {
+            self.schedule(self.now + gap, Action::Act(who));
+        }
+    }
+
+    #[inline]
+    fn mix(&mut self, x: u64) {
+        self.rec.digest = (self.rec.digest ^ x).wrapping_mul(FNV_PRIME);
+    }
+
+    /// Runs to the end; `progress` (if any) gets the fraction done, in millionths.
+    pub fn run<S: Strategy>(mut self, strategy: &mut S, progress: Option<&AtomicU64>) -> Recorded {
+        let events = &self.tape.events;
+        let order = &self.tape.recv_order;
+        let span = (self.timing.end_ns - self.timing.start_ns).max(1) as f64;
+        loop {
+            let te = events.get(self.xi).map_or(i64::MAX, |e| e.ts_exch);
+            let tr = order.get(self.ri).map_or(i64::MAX, |&i| events[i as usize].ts_recv);
+            let th = self.heap.peek().map_or(i64::MAX, |s| s.ts);
+            let t = te.min(tr).min(th);
+            if t > self.timing.end_ns {
+                break;
+            }
+            self.now = t;
+            self.rec.counters.loop_events += 1;
+            if te == t {
+                self.venue_event();
+            } else if th == t {
+                let Some(s) = self.heap.pop() else { break };
+                self.action(s.action, strategy);
+            } else {
+                self.seen_event(strategy);
+            }
+            if self.rec.counters.loop_events & 0xFFFF == 0 {
+                if let Some(p) = progress {
+                    p.store(((t - self.timing.start_ns) as f64 / span * 1e6) as u64, AtomicOrdering::Relaxed);
+                }
+            }
+        }
+        self.now = self.timing.end_ns;
+        self.sample();
+        if let Some(p) = progress {
+            p.store(1_000_000, AtomicOrdering::Relaxed);
+        }
+        self.rec
+    }
+
+    /// A tape event at venue time.
+    #[inline]
+    fn venue_event(&mut self) {
+        let ev = self.tape.events[self.xi];
+        self.xi += 1;
+        self.rec.counters.md_events += 1;
+        self.mix(ev.ts_exch as u64);
+        self.mix(ev.price as u64 ^ ((ev.qty as u64) << 20));
+        self.mix(ev.venue as u64 | (ev.kind as u64) << 8 | (ev.side as u64) << 16);
+        let v = ev.venue as usize;
+        let mut fills = std::mem::take(&mut self.vfills);
+        self.ext[v].apply(&ev, &mut fills);
+        let delay = ev.ts_recv - ev.ts_exch;
+        for f in fills.drain(..) {
+            self.book_fill(VenueId::External(ev.venue), f, delay);
+        }
+        self.vfills = fills;
+    }
+
+    /// A tape event as we see it.
+    #[inline]
+    fn seen_event<S: Strategy>(&mut self, strategy: &mut S) {
+        let ev = self.tape.events[self.tape.recv_order[self.ri] as usize];
+        self.ri += 1;
+        let v = ev.venue as usize;
+        let venue = VenueId::External(ev.venue);
+        match ev.kind {
+            MdKind::Level => {
+                if self.seen[v].set(ev.side, ev.price, ev.qty).is_err() {
+                    return;
+                }
+                let book = &self.seen[v];
+                let bid = book.best_bid().map_or(Level::default(), |(price, qty)| Level { price, qty });
+                let ask = book.best_ask().map_or(Level::default(), |(price, qty)| Level { price, qty });
+                let top = &mut self.seen_top[v];
+                top.ts_ns = self.now;
+                if top.bid != bid || top.ask != ask {
+                    top.bid = bid;
+                    top.ask = ask;
+                    let top = *top;
+                    strategy.on_book(self, venue, &top);
+                }
+            }
+            MdKind::Trade => {
+                let trade = PublicTrade { ts_ns: self.now, venue, price: ev.price, qty: ev.qty, aggressor: ev.side };
+                strategy.on_trade(self, &trade);
+            }
+            MdKind::Clear | MdKind::Invalid => {
+                self.seen[v].clear();
+                self.seen_live[v] = ev.kind == MdKind::Clear;
+                self.seen_top[v] = Top { ts_ns: self.now, ..Top::default() };
+                let top = self.seen_top[v];
+                strategy.on_book(self, venue, &top);
+            }
+        }
+    }
+
+    fn action<S: Strategy>(&mut self, action: Action, strategy: &mut S) {
+        match action {
+            Action::Arrive(cmd) => self.arrive(cmd),
+            Action::SeeOurTop(top) => {
+                self.our_top = top;
+                strategy.on_book(self, VenueId::Ours, &top);
+            }
+            Action::SeeTrade(trade) => strategy.on_trade(self, &trade),
+            Action::SeeFill(fill, remaining) => {
+                self.inventory_seen += if fill.side == Side::Buy { fill.qty } else { -fill.qty };
+                strategy.on_fill(self, &fill, remaining);
+            }
+            Action::SeeGone(venue, id) => strategy.on_order_gone(self, venue, id),
+            Action::Act(who) => {
+                if let (Some(ours), Some(latent)) = (self.ours.as_mut(), self.latent.as_ref()) {
+                    let mut out = std::mem::take(&mut self.outcome);
+                    ours.act(who, self.now, latent, &mut out);
+                    self.our_outcome(&mut out, None);
+                    self.outcome = out;
+                }
+                self.schedule_participant(who);
+            }
+            Action::Timer => {
+                self.schedule(self.now + self.timing.timer_ns, Action::Timer);
+                strategy.on_timer(self);
+            }
+            Action::Sample => {
+                self.schedule(self.now + self.timing.sample_ns, Action::Sample);
+                self.sample();
+            }
+        }
+    }
+
+    fn arrive(&mut self, cmd: Cmd) {
+        match cmd {
+            Cmd::Place { venue, id, side, price, qty, ioc } => {
+                self.mix(id ^ (price as u64) << 24 ^ (qty as u64) << 48);
+                match venue {
+                    VenueId::Ours => self.with_ours(Some(id), |o, out| o.place(id, side, price, qty, ioc, out)),
+                    VenueId::External(v) => {
+                        let ext = &mut self.ext[v as usize];
+                        let gone = if ioc {
+                            let mut fills = std::mem::take(&mut self.vfills);
+                            ext.take(id, side, price, qty, &mut fills);
+                            let none = fills.is_empty();
+                            for f in fills.drain(..) {
+                                self.book_fill(venue, f, self.timing.order_ns);
+                            }
+                            self.vfills = fills;
+                            none
+                        } else {
+                            !ext.place(id, side, price, qty)
+                        };
+                        if gone {
+                            self.rec.counters.rejects += 1;
+                            self.schedule(self.now + self.timing.order_ns, Action::SeeGone(venue, id));
+                        }
+                    }
+                }
+            }
+            Cmd::Amend { venue, id, qty } => match venue {
+                VenueId::Ours => self.with_ours(None, |o, out| o.amend(id, qty, out)),
+                VenueId::External(v) => drop(self.ext[v as usize].amend(id, qty)),
+            },
+            Cmd::Cancel { venue, id } => match venue {
+                VenueId::Ours => self.with_ours(None, |o, out| o.cancel(id, out)),
+                VenueId::External(v) => drop(self.ext[v as usize].cancel(id)),
+            },
+        }
+    }
+
+    fn with_ours(&mut self, ioc_id: Option<u64>, f: impl FnOnce(&mut OurVenue, &mut Outcome)) {
+        let Some(ours) = self.ours.as_mut() else {
+            if let Some(id) = ioc_id {
+                self.schedule(self.now + self.timing.order_ns, Action::SeeGone(VenueId::Ours, id));
+            }
+            return;
+        };
+        let mut out = std::mem::take(&mut self.outcome);
+        f(ours, &mut out);
+        self.our_outcome(&mut out, ioc_id);
+        self.outcome = out;
+    }
+
+    /// Passes on what a command on our venue did.
+    fn our_outcome(&mut self, out: &mut Outcome, placed: Option<u64>) {
+        let feed = self.timing.our_feed_ns;
+        for &(price, qty, aggressor) in &out.trades {
+            self.rec.counters.participant_trades += 1;
+            let trade = PublicTrade { ts_ns: self.now + feed, venue: VenueId::Ours, price, qty, aggressor };
+            self.seq += 1;
+            self.heap.push(Scheduled { ts: self.now + feed, seq: self.seq, action: Action::SeeTrade(trade) });
+        }
+        for f in std::mem::take(&mut out.fills) {
+            self.book_fill(VenueId::Ours, f, feed);
+        }
+        let mut gone = std::mem::take(&mut out.gone);
+        if let Some(id) = placed {
+            // An IOC that did not trade at all leaves without a fill.
+            let traded = self.rec.fills.last().is_some_and(|r| r.fill.order_id == id);
+            let ioc_gone = !traded && self.ours.as_ref().is_some_and(|o| o.book().order(id).is_none());
+            if ioc_gone && !gone.contains(&id) {
+                gone.push(id);
+            }
+        }
+        for id in gone.drain(..) {
+            self.rec.counters.rejects += 1;
+            self.schedule(self.now + feed, Action::SeeGone(VenueId::Ours, id));
+        }
+        out.clear();
+        out.gone = gone;
+        if let Some(ours) = self.ours.as_ref() {
+            let book = ours.book();
+            let (b, a) = (book.best_bid().unwrap_or((0, 0)), book.best_ask().unwrap_or((0, 0)));
+            let now = (b.0, b.1, a.0, a.1);
+            if now != self.our_sent {
+                self.our_sent = now;
+                let top = Top {
+                    bid: Level { price: b.0, qty: b.1 },
+                    ask: Level { price: a.0, qty: a.1 },
+                    ts_ns: self.now + feed,
+                };
+                self.schedule(self.now + feed, Action::SeeOurTop(top));
+            }
+        }
+    }
+
+    /// The quoted venue's `bid + ask` now (None unless two-sided).
+    fn mark2(&self) -> Option<i64> {
+        let (bid, ask) = match self.quote_venue {
+            VenueId::Ours => {
+                let b = self.ours.as_ref()?.book();
+                (b.best_bid()?, b.best_ask()?)
+            }
+            VenueId::External(v) => {
+                let b = self.ext.get(v as usize)?.book();
+                (b.best_bid()?, b.best_ask()?)
+            }
+        };
+        Some(bid.0 + ask.0)
+    }
+
+    /// Books a fill at venue time and tells the strategy `delay` ns later.
+    fn book_fill(&mut self, venue: VenueId, f: VenueFill, delay: i64) {
+        let fees = match venue {
+            VenueId::Ours => self.ours.as_ref().map(|o| o.fees).unwrap_or_default(),
+            VenueId::External(v) => self.ext[v as usize].fees,
+        };
+        let fill = Fill {
+            ts_ns: self.now,
+            venue,
+            order_id: f.order_id,
+            side: f.side,
+            price: f.price,
+            qty: f.qty,
+            liquidity: f.liquidity,
+            fee: fees.fee(f.price, f.qty, f.liquidity),
+        };
+        if let Some(m) = self.mark2() {
+            self.rec.ledger.mark(m);
+        }
+        self.rec.ledger.fill(&fill);
+        if self.rec.ledger.total() != self.rec.ledger.parts() {
+            self.rec.identity_breaks += 1;
+        }
+        self.rec.max_inventory = self.rec.max_inventory.max(self.rec.ledger.inventory.abs());
+        let c = &mut self.rec.counters;
+        c.fills += 1;
+        match f.liquidity {
+            crate::types::Liquidity::Maker => c.maker_lots += f.qty,
+            crate::types::Liquidity::Taker => c.taker_lots += f.qty,
+        }
+        self.rec.fills.push(FillRecord { fill, mark2: self.rec.ledger.mark2, queue_ahead: f.queue_ahead });
+        self.mix(venue_code(venue) ^ f.order_id << 8);
+        self.mix(f.price as u64 ^ (f.qty as u64) << 32 ^ (f.side as u64) << 62);
+        self.schedule(self.now + delay, Action::SeeFill(fill, f.remaining));
+    }
+
+    fn sample(&mut self) {
+        if let Some(m) = self.mark2() {
+            self.rec.ledger.mark(m);
+        }
+        let (mut bid, mut ask) = (i64::MIN, i64::MAX);
+        let (vbid, vask) = match self.quote_venue {
+            VenueId::Ours => {
+                if let Some(o) = self.ours.as_ref() {
+                    for (side, price) in o.our_orders() {
+                        match side {
+                            Side::Buy => bid = bid.max(price),
+                            Side::Sell => ask = ask.min(price),
+                        }
+                    }
+                    (o.book().best_bid().map(|b| b.0), o.book().best_ask().map(|a| a.0))
+                } else {
+                    (None, None)
+                }
+            }
+            VenueId::External(v) => {
+                let e = &self.ext[v as usize];
+                for (side, price) in e.resting() {
+                    match side {
+                        Side::Buy => bid = bid.max(price),
+                        Side::Sell => ask = ask.min(price),
+                    }
+                }
+                (e.book().best_bid().map(|b| b.0), e.book().best_ask().map(|a| a.0))
+            }
+        };
+        let two_sided = bid != i64::MIN && ask != i64::MAX;
+        let quoted = if two_sided { ask - bid } else { -1 };
+        let market = match (vbid, vask) {
+            (Some(b), Some(a)) => a - b,
+            _ => -1,
+        };
+        let c = &mut self.rec.counters;
+        c.samples += 1;
+        c.two_sided_samples += two_sided as u64;
+        let at_touch = vbid.is_some_and(|b| bid >= b) || vask.is_some_and(|a| ask <= a);
+        c.at_touch_samples += at_touch as u64;
+        self.rec.series.push(self.now, &self.rec.ledger, quoted, market);
+    }
+}
+
+impl Context for Sim<'_> {
+    fn now_ns(&self) -> i64 {
+        self.now
+    }
+
+    fn top(&self, venue: VenueId) -> Top {
+        match venue {
+            VenueId::Ours => self.our_top,
+            VenueId::External(v) => self.seen_top.get(v as usize).copied().unwrap_or_default(),
+        }
+    }
+
+    fn book_live(&self, venue: VenueId) -> bool {
+        match venue {
+            VenueId::Ours => self.ours.is_some(),
+            VenueId::External(v) => self.seen_live.get(v as usize).copied().unwrap_or(false),
+        }
+    }
+
+    fn inventory(&self) -> i64 {
+        self.inventory_seen
+    }
+
+    fn place(&mut self, venue: VenueId, side: Side, price: i64, qty: i64) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.rec.counters.orders += 1;
+        self.rec.counters.quoted_lots += qty;
+        let cmd = Cmd::Place { venue, id, side, price, qty, ioc: false };
+        self.schedule(self.now + self.timing.order_ns, Action::Arrive(cmd));
+        id
+    }
+
+    fn take(&mut self, venue: VenueId, side: Side, price: i64, qty: i64) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.rec.counters.orders += 1;
+        let cmd = Cmd::Place { venue, id, side, price, qty, ioc: true };
+        self.schedule(self.now + self.timing.order_ns, Action::Arrive(cmd));
+        id
+    }
+
+    fn amend(&mut self, venue: VenueId, order_id: u64, qty: i64) {
+        self.rec.counters.amends += 1;
+        self.schedule(self.now + self.timing.order_ns, Action::Arrive(Cmd::Amend { venue, id: order_id, qty }));
+    }
+
+    fn cancel(&mut self, venue: VenueId, order_id: u64) {
+        self.rec.counters.cancels += 1;
+        self.schedule(self.now + self.timing.order_ns, Action::Arrive(Cmd::Cancel { venue, id: order_id }));
+    }
+}

@@ -1,0 +1,89 @@
+//! The strategy interface: what a market maker sees and what it may do.
+//!
+//! A [`Strategy`] reacts to four callbacks, each with a [`Context`] through which it reads the
+//! venues' tops, its inventory and the clock, and places, amends and cancels orders:
+//!
+//! | callback | called when |
+//! |---|---|
+//! | [`Strategy::on_book`] | a venue's top of book changed (as seen by us, after the feed latency) |
+//! | [`Strategy::on_trade`] | a public trade printed on a venue |
+//! | [`Strategy::on_fill`] | one of our orders was filled (partly or fully) |
+//! | [`Strategy::on_order_gone`] | one of our orders left the book without our asking (rejected, filled) |
+//! | [`Strategy::on_timer`] | the periodic timer fired |
+//!
+//! The strategy never learns where its events come from: the backtester
+//! ([`crate::backtest`]) and a live runner drive the same code through the same [`Context`].
+//! Orders are fire-and-forget: [`Context::place`] returns the order id at once, the order
+//! reaches the venue after the configured order latency, and what becomes of it comes back as
+//! fills and [`Strategy::on_order_gone`].
+//!
+//! ```
+//! use wintermute_mm::strategy::{Context, PublicTrade, Strategy};
+//! use wintermute_mm::types::{Fill, Side, Top, VenueId};
+//!
+//! /// Buys one lot at the best bid of our venue whenever it has no order working.
+//! #[derive(Default)]
+//! struct JoinBid { working: Option<u64> }
+//!
+//! impl Strategy for JoinBid {
+//!     fn on_book<C: Context>(&mut self, ctx: &mut C, venue: VenueId, top: &Top) {
+//!         if venue == VenueId::Ours && self.working.is_none() && top.bid.qty > 0 {
+//!             self.working = Some(ctx.place(VenueId::Ours, Side::Buy, top.bid.price, 1));
+//!         }
+//!     }
+//!     fn on_order_gone<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, order_id: u64) {
+//!         if self.working == Some(order_id) { self.working = None; }
+//!     }
+//! }
+//! ```
+
+use crate::types::{Fill, Side, Top, VenueId};
+
+/// A public trade on a venue, on our grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PublicTrade {
+    /// When we saw it, nanoseconds.
+    pub ts_ns: i64,
+    /// Where it printed.
+    pub venue: VenueId,
+    /// Price in ticks.
+    pub price: i64,
+    /// Quantity in lots.
+    pub qty: i64,
+    /// The side that took liquidity.
+    pub aggressor: Side,
+}
+
+/// What a strategy may read and do while handling a callback.
+pub trait Context {
+    /// The current time, nanoseconds (simulated time in a backtest).
+    fn now_ns(&self) -> i64;
+    /// The latest top of `venue` as we have seen it (all zero before its first update).
+    fn top(&self, venue: VenueId) -> Top;
+    /// Whether `venue`'s book is trustworthy now (live and in sync; false while it resyncs).
+    fn book_live(&self, venue: VenueId) -> bool;
+    /// Our position in lots (> 0 long), counting every fill we have been told about.
+    fn inventory(&self) -> i64;
+    /// Sends a post-only limit order; returns its id.
+    fn place(&mut self, venue: VenueId, side: Side, price: i64, qty: i64) -> u64;
+    /// Sends an immediate-or-cancel limit order (takes liquidity up to `price`); returns its id.
+    fn take(&mut self, venue: VenueId, side: Side, price: i64, qty: i64) -> u64;
+    /// Lowers a working order's remaining quantity to `qty`, keeping its queue priority.
+    fn amend(&mut self, venue: VenueId, order_id: u64, qty: i64);
+    /// Cancels a working order (nothing happens if it is already gone when the cancel arrives).
+    fn cancel(&mut self, venue: VenueId, order_id: u64);
+}
+
+/// A market-making strategy. Every callback has a default that does nothing.
+pub trait Strategy {
+    /// A venue's top changed.
+    fn on_book<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, _top: &Top) {}
+    /// A public trade printed.
+    fn on_trade<C: Context>(&mut self, _ctx: &mut C, _trade: &PublicTrade) {}
+    /// One of our orders was filled; `remaining` lots of it are still working.
+    fn on_fill<C: Context>(&mut self, _ctx: &mut C, _fill: &Fill, _remaining: i64) {}
+    /// One of our orders left the book without a cancel of ours (rejected, or fully filled).
+    fn on_order_gone<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, _order_id: u64) {}
+    /// The periodic timer fired.
+    fn on_timer<C: Context>(&mut self, _ctx: &mut C) {}
+}
