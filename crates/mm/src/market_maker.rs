@@ -444,3 +444,43 @@ impl Strategy for MarketMaker {
         self.update(ctx, false);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn avellaneda_stoikov_quotes_equal_the_hand_computed_values() {
+        // γ=0.1, σ=2, k=0.5, τ=10: γσ²τ = 4; half = (4 + 20·ln 1.2)/2; r = 100 − 2·4.
+        let m = ModelConfig::AvellanedaStoikov { gamma: 0.1, sigma: 2.0, k: 0.5, horizon_s: 10.0 };
+        let (r, h) = m.quote(100.0, 2.0);
+        assert!((r - 92.0).abs() < 1e-12 && (h - 3.823_215_567_939_546).abs() < 1e-12, "{r} {h}");
+    }
+
+    #[test]
+    fn glft_quotes_equal_the_hand_computed_values() {
+        let m = ModelConfig::Glft { gamma: 0.05, sigma: 2.0, a: 1.0, k: 0.3 };
+        let (r, h) = m.quote(100.0, 2.0);
+        assert!((r - 98.019_462_216_568_73).abs() < 1e-9 && (h - 3.578_148_042_402_984).abs() < 1e-9, "{r} {h}");
+    }
+
+    #[test]
+    fn every_model_skews_against_inventory() {
+        for m in [
+            ModelConfig::Fixed { half_spread_ticks: 2.0, skew_ticks: 0.5 },
+            ModelConfig::AvellanedaStoikov { gamma: 0.1, sigma: 2.0, k: 0.5, horizon_s: 10.0 },
+            ModelConfig::Glft { gamma: 0.05, sigma: 2.0, a: 1.0, k: 0.3 },
+        ] {
+            let (long, _) = m.quote(100.0, 3.0);
+            let (flat, _) = m.quote(100.0, 0.0);
+            let (short, _) = m.quote(100.0, -3.0);
+            assert!(long < flat && flat < short, "{m:?}: long={long} flat={flat} short={short}");
+        }
+    }
+
+    #[test]
+    fn a_negative_risk_aversion_is_refused() {
+        let e = ModelConfig::Glft { gamma: -0.1, sigma: 2.0, a: 1.0, k: 0.3 }.validate().unwrap_err();
+        assert!(e.contains("gamma"), "{e}");
+    }
+}

@@ -48,9 +48,7 @@ fn half(x: Money) -> Money {
 impl Ledger {
     /// Moves the mark to `mark2`, booking the inventory's mark-to-market.
     pub fn mark(&mut self, mark2: i64) {
-        if self.mark2 != 0 {
-            self.mtm += half(self.inventory as i128 * (mark2 - self.mark2) as i128 * MONEY_SCALE);
-        }
+        self.mtm += half(self.inventory as i128 * (mark2 - self.mark2) as i128 * MONEY_SCALE);
         self.mark2 = mark2;
     }
 

@@ -1,0 +1,138 @@
+//! The backtester end to end: determinism, the PnL identity, our venue's exact fills, a
+//! recorded venue, and configuration errors.
+
+use std::path::Path;
+
+use wintermute_mm::backtest::{run_json, BacktestError};
+
+fn synthetic(seed: u64, model: &str, extra: &str) -> String {
+    format!(
+        r#"{{"seed": {seed},
+        "market": {{"kind": "synthetic", "duration_s": 20.0,
+                   "venues": [{{"name": "a", "spread_ticks": 2, "updates_per_s": 400}},
+                              {{"name": "b", "spread_ticks": 3, "lag_ms": 30, "noise_ticks": 1.0, "updates_per_s": 200}}]}},
+        "strategy": {{"model": {model}, "size_lots": 2, "max_inventory_lots": 20,
+                      "hedge_threshold_lots": 10}},
+        "hedge_on": "a",
+        "fees": {{"ours": {{"maker_ppm": -20, "taker_ppm": 50}}, "a": {{"maker_ppm": 10, "taker_ppm": 40}}}}
+        {extra}}}"#
+    )
+}
+
+const FIXED: &str = r#"{"kind": "fixed", "half_spread_ticks": 2.0, "skew_ticks": 0.5}"#;
+
+#[test]
+fn a_backtest_is_byte_for_byte_deterministic_for_a_seed() {
+    let a = run_json(&synthetic(11, FIXED, ""), None).unwrap();
+    let b = run_json(&synthetic(11, FIXED, ""), None).unwrap();
+    assert_eq!(a.summary.digest, b.summary.digest);
+    assert_eq!(a.fills, b.fills);
+    assert_eq!(a.series, b.series);
+    assert!(a.summary.fills > 10, "the run must trade to mean anything: {}", a.summary.fills);
+    let c = run_json(&synthetic(12, FIXED, ""), None).unwrap();
+    assert_ne!(a.summary.digest, c.summary.digest, "another seed is another market");
+}
+
+#[test]
+fn pnl_parts_add_up_to_the_total_after_every_fill() {
+    for model in [
+        FIXED,
+        r#"{"kind": "avellaneda_stoikov", "gamma": 0.1, "sigma": 2.0, "k": 0.5, "horizon_s": 10.0}"#,
+        r#"{"kind": "glft", "gamma": 0.05, "sigma": 2.0, "a": 1.0, "k": 0.3}"#,
+    ] {
+        let r = run_json(&synthetic(3, model, ""), None).unwrap();
+        assert!(r.summary.fills > 0, "model {model} never filled");
+        assert_eq!(r.summary.identity_breaks, 0);
+        let exact = &r.summary.pnl_exact;
+        let parts: i128 = [&exact.spread, &exact.mtm, &exact.fees, &exact.hedge].iter().map(|s| s.parse::<i128>().unwrap()).sum();
+        assert_eq!(parts, exact.total.parse::<i128>().unwrap());
+        // Every sample too.
+        let s = &r.series;
+        for i in 0..s.pnl.len() {
+            assert_eq!(s.pnl[i], s.spread[i] + s.mtm[i] + s.fees[i] + s.hedge[i], "sample {i}");
+        }
+    }
+}
+
+#[test]
+fn fees_are_charged_at_the_configured_rates_exactly() {
+    let r = run_json(&synthetic(5, FIXED, ""), None).unwrap();
+    for f in &r.fills {
+        let notional = f.fill.price as i128 * f.fill.qty as i128;
+        let ppm = match (f.fill.venue, f.fill.liquidity) {
+            (wintermute_mm::types::VenueId::Ours, wintermute_mm::types::Liquidity::Maker) => -20,
+            (wintermute_mm::types::VenueId::Ours, wintermute_mm::types::Liquidity::Taker) => 50,
+            (_, wintermute_mm::types::Liquidity::Maker) => 10,
+            (_, wintermute_mm::types::Liquidity::Taker) => 40,
+        };
+        assert_eq!(f.fill.fee, notional * ppm);
+    }
+}
+
+#[test]
+fn inventory_stays_within_the_limit_plus_what_is_in_flight() {
+    let r = run_json(&synthetic(9, FIXED, ""), None).unwrap();
+    // Quotes stop at 20 lots; orders already resting or in flight can add a few sizes more.
+    assert!(r.summary.max_inventory_lots <= 20 + 2 * 2, "max={}", r.summary.max_inventory_lots);
+    let held: i64 = r.fills.iter().map(|f| if f.fill.side == wintermute_mm::types::Side::Buy { f.fill.qty } else { -f.fill.qty }).sum();
+    assert_eq!(held, r.summary.final_inventory_lots);
+}
+
+#[test]
+fn hedges_never_fill_at_a_price_worse_than_the_slippage_cap_allows_or_better_than_the_book() {
+    let r = run_json(&synthetic(21, FIXED, ""), None).unwrap();
+    let hedges: Vec<_> = r.fills.iter().filter(|f| f.fill.liquidity == wintermute_mm::types::Liquidity::Taker).collect();
+    assert!(!hedges.is_empty(), "inventory beyond 10 lots should have been hedged");
+    for h in hedges {
+        assert_eq!(h.fill.venue, wintermute_mm::types::VenueId::External(0));
+    }
+}
+
+fn binance() -> Option<String> {
+    let path = Path::new("/work/shared/data/binance/binance_spot_2021-04-04_BTCUSDT-ETHUSDT-DOTUSDT_depth100ms_snapshot_aggTrade.cfraw.txt");
+    let path = std::env::var("WINTERMUTE_DATA").map(|d| Path::new(&d).join("binance").join(path.file_name().unwrap()).display().to_string()).unwrap_or(path.display().to_string());
+    Path::new(&path).exists().then_some(path)
+}
+
+#[test]
+fn a_recorded_venue_replays_through_its_book_builder_deterministically() {
+    let Some(path) = binance() else {
+        assert!(std::env::var("CI").is_err(), "recorded data missing under CI");
+        return;
+    };
+    let config = format!(
+        r#"{{"market": {{"kind": "recorded", "path": "{path}", "venue": "binance", "symbol": "BTCUSDT",
+                        "tick_size": "0.01", "lot_size": "0.000001"}},
+            "strategy": {{"model": {{"kind": "fixed", "half_spread_ticks": 50.0}}, "size_lots": 1000, "max_inventory_lots": 100000}},
+            "fees": {{"binance:BTCUSDT": {{"maker_ppm": 0, "taker_ppm": 1000}}}}}}"#
+    );
+    let a = run_json(&config, None).unwrap();
+    let b = run_json(&config, None).unwrap();
+    assert_eq!(a.summary.digest, b.summary.digest);
+    assert_eq!(a.summary.market, "binance:BTCUSDT");
+    assert!(a.summary.md_events > 10_000, "{}", a.summary.md_events);
+    assert!(a.summary.orders > 0);
+    assert!(a.summary.uptime > 0.5, "uptime {}", a.summary.uptime);
+    // A grid the data is not on is an error, not a rounding.
+    let off_grid = config.replace(r#""tick_size": "0.01""#, r#""tick_size": "0.03""#);
+    assert!(matches!(run_json(&off_grid, None), Err(BacktestError::Data { .. })));
+}
+
+#[test]
+fn bad_configs_are_clear_errors() {
+    let negative_gamma = synthetic(1, r#"{"kind": "glft", "gamma": -1.0, "sigma": 2.0, "a": 1.0, "k": 0.3}"#, "");
+    let e = run_json(&negative_gamma, None).unwrap_err().to_string();
+    assert!(e.contains("gamma"), "{e}");
+    let unknown_venue = synthetic(1, FIXED, "").replace(r#""hedge_on": "a""#, r#""hedge_on": "bitmex""#);
+    let e = run_json(&unknown_venue, None).unwrap_err().to_string();
+    assert!(e.contains("field=hedge_on") && e.contains("bitmex"), "{e}");
+    let unknown_field = synthetic(1, FIXED, r#", "sede": 3"#);
+    let e = run_json(&unknown_field, None).unwrap_err().to_string();
+    assert!(e.contains("sede"), "{e}");
+    let ours_on_recording = r#"{"market": {"kind": "recorded", "path": "/nonexistent", "venue": "kraken", "symbol": "XBT/USD", "tick_size": "0.1", "lot_size": "0.00000001"},
+        "strategy": {"model": {"kind": "fixed", "half_spread_ticks": 2.0}, "size_lots": 1, "max_inventory_lots": 10}}"#;
+    assert!(matches!(run_json(ours_on_recording, None), Err(BacktestError::Data { .. })));
+    let unknown_exchange = ours_on_recording.replace("kraken", "bitstamp");
+    let e = run_json(&unknown_exchange, None).unwrap_err().to_string();
+    assert!(e.contains("bitstamp"), "{e}");
+}
