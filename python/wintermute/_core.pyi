@@ -17,6 +17,7 @@ __all__ = [
     "Engine",
     "Event",
     "FastBook",
+    "MmBacktest",
     "__version__",
     "build_info",
     "feeds_recorded_subscription",
@@ -27,6 +28,7 @@ __all__ = [
     "journal_prune",
     "journal_read",
     "python_workload",
+    "run_backtest",
 ]
 
 __version__: str
@@ -773,3 +775,13 @@ def binance_ticks_replay_timed(
     window: int = 65536,
 ) -> dict[str, Any]:
     """Binance messages through the integer path (one book per (symbol, tick, lot)), timed."""
+
+# ---- market making (crates/python/src/mm.rs) ----------------------------------------------
+
+def run_backtest(config_json: str) -> tuple[str, dict[str, npt.NDArray[np.float64]]]: ...
+
+@final
+class MmBacktest:
+    def __new__(cls, config_json: str) -> MmBacktest: ...
+    def run(self) -> tuple[str, dict[str, npt.NDArray[np.float64]]]: ...
+    def progress(self) -> float: ...

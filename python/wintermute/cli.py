@@ -15,6 +15,8 @@
     wintermute journal inspect|verify DIR [--json]
     wintermute journal export DIR [--format jsonl|csv|parquet] [--out FILE]
     wintermute journal prune DIR [--archive DIR] [--dry-run] [--json]
+    wintermute mm backtest --config FILE --out RUN [--no-progress]
+    wintermute mm report RUN
 """
 
 from __future__ import annotations
@@ -301,6 +303,34 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mm(args: argparse.Namespace) -> int:
+    from wintermute import errors, mm
+
+    try:
+        if args.mm_command == "report":
+            for path in mm.write_report(args.run):
+                print(path)
+            return 0
+        config = mm.load_config(args.config)
+        show = None if args.no_progress else mm.progress_bar()
+        result = mm.run_backtest(config, progress=show)
+        out = mm.save_run(result, args.out, config)
+    except (errors.ConfigError, errors.FeedError) as e:
+        print(f"wintermute mm {args.mm_command}: {e}", file=sys.stderr)
+        return 2
+    except FileNotFoundError as e:
+        print(f"wintermute mm {args.mm_command}: {e}", file=sys.stderr)
+        return 2
+    s = result.summary
+    print(
+        f"{s['model']} on {s['market']}: pnl={s['pnl']['total']:.4f} fills={s['fills']} "
+        f"fill_ratio={s['fill_ratio']:.4f} max_inventory={s['max_inventory_lots']} "
+        f"uptime={s['uptime']:.3f} events/s={s['md_events_per_s']:,.0f} digest={s['digest']} "
+        f"-> {out}"
+    )
+    return 0
+
+
 def _positive(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -389,6 +419,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ack-log", help="append 'gateway seq journal_seq' per acknowledged command")
     run.add_argument("--seed", type=_non_negative, default=42, help="order flow seed")
     run.set_defaults(handler=_run)
+
+    mm_parser = commands.add_parser("mm", help="market making: backtests and their reports")
+    mm_commands = mm_parser.add_subparsers(dest="mm_command", required=True, metavar="COMMAND")
+    backtest = mm_commands.add_parser("backtest", help="backtest the built-in market maker")
+    backtest.add_argument("--config", required=True, help="backtest config (.toml or .json)")
+    backtest.add_argument("--out", required=True, help="run directory to write")
+    backtest.add_argument("--no-progress", action="store_true", help="no progress bar")
+    backtest.set_defaults(handler=_mm)
+    report = mm_commands.add_parser("report", help="metrics table, plots and HTML of a run")
+    report.add_argument("run", help="run directory written by 'mm backtest'")
+    report.set_defaults(handler=_mm)
 
     jr = commands.add_parser("journal", help="inspect, verify and export a journal directory")
     jr_commands = jr.add_subparsers(dest="journal_command", required=True, metavar="COMMAND")

@@ -34,6 +34,7 @@ use wintermute_engine::pipeline::record_batch::RecordBatchError;
 use wintermute_engine::pipeline::{ControlError, PipelineError, SubmitError};
 use wintermute_feeds::tick_book::BatchError;
 use wintermute_feeds::{FeedError, TickBookError};
+use wintermute_mm::backtest::BacktestError;
 
 /// The exception classes of `wintermute.errors`, as Rust types.
 mod classes {
@@ -152,6 +153,10 @@ pub(crate) enum Error {
     /// A config value that is missing, unknown, of the wrong type or out of range (`CONFIG`,
     /// with the key it names).
     Config(ConfigError),
+    /// A market-making backtest that could not start: a bad config (`ConfigError`, `CONFIG`,
+    /// with the field as its key) or market data that cannot be read (`FeedError`,
+    /// `MARKET_DATA`).
+    Backtest(BacktestError),
     /// A failure of the bindings' own API with no domain of its own (`UNKNOWN_WORKLOAD`,
     /// `BENCH`, `PIPELINE`): a plain `WintermuteError`.
     Other {
@@ -193,6 +198,7 @@ macro_rules! domain_from {
 domain_from!(
     Python(PyErr),
     Config(ConfigError),
+    Backtest(BacktestError),
     Order(OrderError),
     Instrument(InstrumentError),
     Snapshot(SnapshotError),
@@ -414,6 +420,8 @@ impl Error {
             }
             Error::PendingFull(e) => (class::<c::WintermuteError> as Class, message(&e), "EVENTS_PENDING"),
             Error::Config(e) => (class::<c::ConfigError> as Class, message(&e), "CONFIG"),
+            Error::Backtest(e @ BacktestError::Config { .. }) => (class::<c::ConfigError> as Class, message(&e), "CONFIG"),
+            Error::Backtest(e @ BacktestError::Data { .. }) => (class::<c::FeedError> as Class, message(&e), "MARKET_DATA"),
             Error::Other { message, reason } => (class::<c::WintermuteError> as Class, message, reason),
         })
     }
@@ -424,6 +432,7 @@ impl From<Error> for PyErr {
         // A config error also names its key (`ConfigError.key`).
         let key = match &e {
             Error::Config(c) => Some(c.key.clone()),
+            Error::Backtest(BacktestError::Config { field, .. }) => Some(field.to_string()),
             _ => None,
         };
         let (class, message, reason) = match e.classify() {

@@ -1,0 +1,272 @@
+"""Market making from Python: backtests of the built-in market maker and their reports.
+
+The market maker and the backtester are Rust (``wintermute_mm``); this module loads a
+configuration (TOML or JSON), runs it with the GIL released, saves a run directory and writes
+its report::
+
+    from wintermute import mm
+
+    result = mm.run_backtest(mm.load_config("examples/mm.toml"))
+    print(result.summary["pnl"]["total"], result.summary["fill_ratio"])
+    mm.save_run(result, "runs/demo")
+    mm.write_report("runs/demo")  # metrics.md, *.png, report.html
+
+A run directory holds ``summary.json`` (the metrics), ``columns.npz`` (the sampled series and
+every fill, as float64 arrays) and, once reported, ``metrics.md``, the plots and ``report.html``
+(one self-contained page: the table and the plots inlined).
+
+The same is on the command line::
+
+    wintermute mm backtest --config examples/mm.toml --out runs/demo
+    wintermute mm report runs/demo
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from wintermute import _core
+from wintermute.errors import ConfigError
+
+Columns = dict[str, npt.NDArray[np.float64]]
+
+#: The plots of a report, by file name.
+PLOTS = ("pnl.png", "inventory.png", "spreads.png", "markouts.png", "queue.png")
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """A finished backtest: ``summary`` (the metrics, as ``summary.json`` holds them) and
+    ``columns`` (series sampled every ``sample_ms``: ``t``, ``mid``, ``inventory``, ``pnl``,
+    ``spread``, ``mtm``, ``fees``, ``hedge``, ``quoted_spread_ticks``, ``market_spread_ticks``;
+    and one row per fill: ``fill_t``, ``fill_side``, ``fill_price``, ``fill_qty``,
+    ``fill_maker``, ``fill_fee``, ``fill_queue_ahead``)."""
+
+    summary: dict[str, Any]
+    columns: Columns
+
+
+def load_config(path: str | Path) -> dict[str, Any]:
+    """Reads a backtest config from a ``.toml`` or ``.json`` file. A relative
+    ``market.path`` (a recording) is resolved against the config file's folder."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".toml", ".json"):
+        raise ConfigError(f"{p}: expected a .toml or .json file", reason="CONFIG", key="<file>")
+    try:
+        text = p.read_text()
+    except OSError as e:
+        raise ConfigError(f"{p}: {e.strerror}", reason="CONFIG", key="<file>") from e
+    try:
+        if suffix == ".toml":
+            toml = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
+            config: dict[str, Any] = toml.loads(text)
+        else:
+            config = json.loads(text)
+    except ValueError as e:
+        raise ConfigError(f"{p}: {e}", reason="CONFIG", key="<file>") from e
+    market = config.get("market")
+    if isinstance(market, dict) and isinstance(market.get("path"), str):
+        recording = Path(market["path"])
+        if not recording.is_absolute():
+            market["path"] = str((p.parent / recording).resolve())
+    return config
+
+
+def run_backtest(
+    config: Mapping[str, Any], progress: Callable[[float], None] | None = None
+) -> BacktestResult:
+    """Runs the built-in market maker on ``config`` (a dict as :func:`load_config` returns).
+    ``progress``, if given, is called about ten times a second with the fraction done (0 to 1)
+    while the run works in another thread. Raises ``ConfigError`` for a bad config and
+    ``FeedError`` for market data that cannot be read."""
+    text = json.dumps(config)
+    if progress is None:
+        summary, columns = _core.run_backtest(text)
+        return BacktestResult(json.loads(summary), dict(columns))
+    job = _core.MmBacktest(text)
+    outcome: list[tuple[str, dict[str, npt.NDArray[np.float64]]]] = []
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(job.run())
+        except BaseException as e:  # handed to the caller's thread below
+            failure.append(e)
+
+    worker = threading.Thread(target=work, name="mm-backtest", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        progress(job.progress())
+        worker.join(0.1)
+    if failure:
+        raise failure[0]
+    progress(1.0)
+    summary, columns = outcome[0]
+    return BacktestResult(json.loads(summary), dict(columns))
+
+
+def save_run(
+    result: BacktestResult, out: str | Path, config: Mapping[str, Any] | None = None
+) -> Path:
+    """Writes ``summary.json``, ``columns.npz`` (and ``config.json``) under ``out``."""
+    d = Path(out)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "summary.json").write_text(json.dumps(result.summary, indent=2) + "\n")
+    np.savez_compressed(d / "columns.npz", **result.columns)  # type: ignore[arg-type]
+    if config is not None:
+        (d / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    return d
+
+
+def load_run(run: str | Path) -> BacktestResult:
+    """Reads a run directory written by :func:`save_run`."""
+    d = Path(run)
+    summary = json.loads((d / "summary.json").read_text())
+    with np.load(d / "columns.npz") as data:
+        columns = {name: np.asarray(data[name], dtype=np.float64) for name in data.files}
+    return BacktestResult(summary, columns)
+
+
+def metrics_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """The report's metrics table as (metric, value) rows."""
+    pnl = summary["pnl"]
+    rows = [
+        ("market", str(summary["market"])),
+        ("model", str(summary["model"])),
+        ("quoted on", str(summary["quote_venue"])),
+        ("simulated seconds", f"{summary['sim_seconds']:.1f}"),
+        ("PnL total", f"{pnl['total']:.4f}"),
+        ("  spread capture", f"{pnl['spread']:.4f}"),
+        ("  inventory mark-to-market", f"{pnl['mtm']:.4f}"),
+        ("  fees and rebates", f"{pnl['fees']:.4f}"),
+        ("  hedge slippage", f"{pnl['hedge']:.4f}"),
+        ("fills", str(summary["fills"])),
+        ("orders / amends / cancels", "{orders} / {amends} / {cancels}".format(**summary)),
+        ("fill ratio (lots filled / quoted)", f"{summary['fill_ratio']:.4f}"),
+        ("fills per order", f"{summary['fills_per_order']:.4f}"),
+        ("max inventory (lots)", str(summary["max_inventory_lots"])),
+        ("quote uptime (two-sided)", f"{summary['uptime']:.3f}"),
+        ("time at touch", f"{summary['time_at_touch']:.3f}"),
+        ("queue ahead at placement (mean lots)", f"{summary['queue_ahead_mean_lots']:.1f}"),
+        ("quote pulls", json.dumps(summary["pulls"])),
+    ]
+    rows.extend(
+        (
+            f"markout +{m['horizon_ms']} ms (bps, n={m['n']})",
+            f"{m['mean_bps']:+.3f} ± {m['ci95_bps']:.3f}",
+        )
+        for m in summary["markouts"]
+    )
+    rows += [
+        ("market-data events", str(summary["md_events"])),
+        ("event loop events/s", f"{summary['md_events_per_s']:,.0f}"),
+        ("digest", str(summary["digest"])),
+    ]
+    return rows
+
+
+def _plots(result: BacktestResult, d: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    c = result.columns
+    t = c["t"]
+    written = []
+
+    def save(fig: Any, name: str) -> None:
+        fig.tight_layout()
+        fig.savefig(d / name, dpi=90)
+        plt.close(fig)
+        written.append(d / name)
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for name in ("pnl", "spread", "mtm", "fees", "hedge"):
+        ax.plot(t, c[name], label=name, linewidth=2.0 if name == "pnl" else 1.0)
+    ax.set(title="PnL and its parts", xlabel="seconds", ylabel="quote currency")
+    ax.legend()
+    save(fig, "pnl.png")
+
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.plot(t, c["inventory"], color="tab:purple")
+    ax.set(title="Inventory", xlabel="seconds", ylabel="base units")
+    save(fig, "inventory.png")
+
+    fig, ax = plt.subplots(figsize=(8, 3))
+    quoted = np.where(c["quoted_spread_ticks"] >= 0, c["quoted_spread_ticks"], np.nan)
+    market = np.where(c["market_spread_ticks"] >= 0, c["market_spread_ticks"], np.nan)
+    ax.plot(t, quoted, label="our quoted spread", linewidth=0.8)
+    ax.plot(t, market, label="market spread", linewidth=0.8)
+    ax.set(title="Quoted spread vs market spread", xlabel="seconds", ylabel="ticks")
+    ax.legend()
+    save(fig, "spreads.png")
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    marks = result.summary["markouts"]
+    hs = [m["horizon_ms"] / 1000 for m in marks]
+    ax.errorbar(hs, [m["mean_bps"] for m in marks], yerr=[m["ci95_bps"] for m in marks], marker="o")
+    ax.axhline(0.0, color="grey", linewidth=0.5)
+    ax.set(title="Markouts of maker fills (95% CI)", xlabel="horizon (s)", ylabel="bps")
+    ax.set_xscale("log")
+    save(fig, "markouts.png")
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ahead = c["fill_queue_ahead"][c["fill_maker"] > 0]
+    ax.hist(ahead, bins=30, color="tab:green")
+    ax.set(title="Queue ahead at placement, maker fills", xlabel="base units ahead", ylabel="fills")
+    save(fig, "queue.png")
+    return written
+
+
+def write_report(run: str | Path) -> list[Path]:
+    """Writes ``metrics.md``, the plots (:data:`PLOTS`) and ``report.html`` into the run
+    directory; returns the files written."""
+    d = Path(run)
+    result = load_run(d)
+    rows = metrics_rows(result.summary)
+    table = "| metric | value |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in rows)
+    (d / "metrics.md").write_text(table)
+    pngs = _plots(result, d)
+    inline = [(p.stem, base64.b64encode(p.read_bytes()).decode()) for p in pngs]
+    images = "".join(f'<img alt="{n}" src="data:image/png;base64,{b}">\n' for n, b in inline)
+    cells = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    title = html.escape(f"Backtest: {result.summary['model']} on {result.summary['market']}")
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+        "td{padding:2px 10px;border-bottom:1px solid #ddd}img{max-width:100%;display:block}</style>"
+        f"</head><body><h1>{title}</h1><table>{cells}</table>{images}</body></html>\n"
+    )
+    (d / "report.html").write_text(page)
+    return [d / "metrics.md", *pngs, d / "report.html"]
+
+
+def progress_bar(stream: Any = None, width: int = 40) -> Callable[[float], None]:
+    """A text progress bar on ``stream`` (stderr by default) for :func:`run_backtest`."""
+    out = stream if stream is not None else sys.stderr
+    started = time.monotonic()
+
+    def show(fraction: float) -> None:
+        done = int(width * min(max(fraction, 0.0), 1.0))
+        elapsed = time.monotonic() - started
+        out.write(f"\r[{'#' * done}{'.' * (width - done)}] {fraction * 100:5.1f}% {elapsed:6.1f}s")
+        if fraction >= 1.0:
+            out.write("\n")
+        out.flush()
+
+    return show
