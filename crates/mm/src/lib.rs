@@ -9,4 +9,7 @@
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+pub mod execution;
+pub mod fees;
+pub mod queue;
 pub mod types;
