@@ -12,6 +12,7 @@
 pub mod execution;
 pub mod fees;
 pub mod l2_book;
+pub mod metrics;
 pub mod queue;
 pub mod sim_venue;
 pub mod types;
