@@ -11,6 +11,7 @@
 
 pub mod execution;
 pub mod fees;
+pub mod hedger;
 pub mod l2_book;
 pub mod metrics;
 pub mod queue;
