@@ -76,7 +76,7 @@ fn book_side(side: Side) -> impl Strategy<Value = Vec<Level>> {
             .map(|(off, qty)| Level { price: if side == Side::Sell { 1_001 + off } else { 999 - off }, qty })
             .collect();
         if side == Side::Buy {
-            levels.sort_by(|a, b| b.price.cmp(&a.price));
+            levels.sort_by_key(|l| std::cmp::Reverse(l.price));
         }
         levels
     })

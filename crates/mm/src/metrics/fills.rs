@@ -31,7 +31,7 @@ impl SampledSeries {
 
     /// Offers a point; it is kept if it falls on the current stride and gap.
     pub fn offer(&mut self, ts_ns: i64, value: i64) {
-        let on_stride = self.offered % self.stride == 0;
+        let on_stride = self.offered.is_multiple_of(self.stride);
         self.offered += 1;
         let spaced = self.points.last().is_none_or(|&(t, _)| ts_ns - t >= self.min_gap_ns);
         if !(on_stride && spaced) {
