@@ -216,6 +216,8 @@ impl SimVenue {
         self.advance_market_clock(ts_ns)?;
         let model = self.cfg.queue_model;
         let maker_side = aggressor.opposite();
+        // A trade through our price fills us up to its size, shared among our orders it passed.
+        let mut through_left = qty;
         let mut i = 0;
         while i < self.resting.len() {
             let o = &mut self.resting[i];
@@ -224,7 +226,9 @@ impl SimVenue {
             } else if o.price == price {
                 model.on_trade(&mut o.queue, qty)
             } else if through(o.side, o.price, price) {
-                qty
+                let lots = through_left.min(o.open_qty);
+                through_left -= lots;
+                lots
             } else {
                 0
             };
@@ -435,8 +439,9 @@ impl Execution for SimVenue {
 
     fn submit(&mut self, now_ns: i64, command: &ExecCommand) -> Result<(), ExecError> {
         let venue = self.cfg.venue;
-        if now_ns < self.last_submit_ns {
-            let last_ns = self.last_submit_ns;
+        // A command cannot be sent before market data the venue has already applied.
+        let last_ns = self.last_submit_ns.max(self.last_ns);
+        if now_ns < last_ns {
             return Err(ExecError::TimeWentBack { venue, now_ns, last_ns });
         }
         match *command {

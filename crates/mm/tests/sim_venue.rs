@@ -111,6 +111,12 @@ fn local_checks_refuse_bad_commands_and_leave_nothing_in_flight() {
     v.submit(3, &ExecCommand::Cancel { client_id: 2 }).unwrap();
     let err = v.submit(2, &ExecCommand::Cancel { client_id: 2 }).unwrap_err();
     assert!(err.to_string().contains("now_ns=2 last_ns=3"), "{err}");
+    // Nor before market data already applied.
+    v.on_trade(4, 50, 1, Side::Buy).unwrap();
+    assert_eq!(
+        v.submit(3, &ExecCommand::Cancel { client_id: 2 }),
+        Err(ExecError::TimeWentBack { venue: V, now_ns: 3, last_ns: 4 })
+    );
     let events = drain(&mut v, 100);
     assert_eq!(
         events,
@@ -150,6 +156,18 @@ fn a_resting_order_fills_when_trades_pass_the_queue_ahead_of_it() {
     v.submit(5, &order(6, Side::Sell, 101, 1, OrderTif::PostOnly)).unwrap();
     v.on_trade(6, 99, 50, Side::Sell).unwrap();
     assert!(fills(&drain(&mut v, 6)).is_empty());
+}
+
+#[test]
+fn one_trade_through_several_of_our_orders_fills_no_more_than_its_size() {
+    let mut v = venue(0, 0);
+    v.on_snapshot(0, &[], &[Level { price: 110, qty: 9 }]).unwrap();
+    v.submit(0, &order(1, Side::Sell, 101, 2, OrderTif::PostOnly)).unwrap();
+    v.submit(0, &order(2, Side::Sell, 102, 2, OrderTif::PostOnly)).unwrap();
+    drain(&mut v, 0);
+    v.on_trade(1, 105, 3, Side::Buy).unwrap();
+    let total: i64 = fills(&drain(&mut v, 1)).iter().map(|f| f.1).sum();
+    assert_eq!(total, 3);
 }
 
 #[test]
