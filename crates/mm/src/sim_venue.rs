@@ -122,7 +122,9 @@ pub struct SimVenue {
 }
 
 impl SimVenue {
-    /// A venue with an empty book. Allocates its tables once, here.
+    /// A venue with an empty book. Allocates its tables once, here (the answer queue holds four
+    /// answers per command in flight and per resting order; only a burst beyond that, such as
+    /// many IOCs each walking many levels before a `poll`, makes it grow).
     pub fn new(cfg: SimVenueConfig) -> Result<Self, SimVenueError> {
         for (which, ns) in [("order", cfg.order_latency_ns), ("response", cfg.response_latency_ns)] {
             if ns < 0 {
@@ -473,7 +475,7 @@ impl Execution for SimVenue {
                 break;
             }
             self.outbox.pop_front();
-            let _ = out.push(event);
+            let _ = out.push(event); // cannot fail: `is_full` was checked above
         }
     }
 }
