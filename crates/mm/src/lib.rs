@@ -9,11 +9,19 @@
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+pub mod config;
+pub mod estimate;
 pub mod execution;
+pub mod fair_value;
 pub mod fees;
 pub mod hedger;
+pub mod instrument_map;
 pub mod l2_book;
 pub mod metrics;
+pub mod models;
+pub mod pricer;
 pub mod queue;
+pub mod quote_actions;
+pub mod quoter;
 pub mod sim_venue;
 pub mod types;
