@@ -379,12 +379,10 @@ impl PricingConfig {
                         ours: self.instrument.quote_currency.clone(),
                     });
                 }
-                None => {}
-                Some(BasisConfig::Ticks(ticks)) => {
-                    if !ticks.is_finite() {
-                        return Err(invalid(key("basis.ticks"), ticks, "must be a finite number"));
-                    }
+                Some(BasisConfig::Ticks(ticks)) if !ticks.is_finite() => {
+                    return Err(invalid(key("basis.ticks"), ticks, "must be a finite number"));
                 }
+                None | Some(BasisConfig::Ticks(_)) => {}
                 Some(BasisConfig::Measured { reference, half_life_s }) => {
                     positive(&key("basis.measured.half_life_s"), *half_life_s)?;
                     self.validate_reference(&key("basis.measured.reference"), i, reference)?;

@@ -146,6 +146,25 @@ impl Pricer {
         self.quoter.on_fill(side, level, qty)
     }
 
+    /// The (bid, ask) intensities in use at `now_ns`: hand-set, fitted, or the fallback of a
+    /// side with no fit yet.
+    pub fn intensities(&mut self, now_ns: i64) -> (Intensity, Intensity) {
+        match &mut self.intensity {
+            Intensities::Fixed { bid, ask } => (*bid, *ask),
+            Intensities::Estimated { bid, ask } => {
+                (bid.0.fit(now_ns).unwrap_or(bid.1), ask.0.fit(now_ns).unwrap_or(ask.1))
+            }
+        }
+    }
+
+    /// σ in use now, ticks per √second.
+    pub fn sigma(&self) -> f64 {
+        match &self.sigma {
+            Sigma::Fixed(s) => *s,
+            Sigma::Ewma(v) => v.sigma(),
+        }
+    }
+
     /// Decides the actions at `now_ns` for `inventory_lots`, given our venue's own top if known.
     pub fn decide(
         &mut self,
@@ -154,16 +173,8 @@ impl Pricer {
         our_top: Option<Top>,
         out: &mut ActionBuffer,
     ) -> Result<Decision, QuoterError> {
-        let sigma = match &self.sigma {
-            Sigma::Fixed(s) => *s,
-            Sigma::Ewma(v) => v.sigma(),
-        };
-        let (bid_intensity, ask_intensity) = match &mut self.intensity {
-            Intensities::Fixed { bid, ask } => (*bid, *ask),
-            Intensities::Estimated { bid, ask } => {
-                (bid.0.fit(now_ns).unwrap_or(bid.1), ask.0.fit(now_ns).unwrap_or(ask.1))
-            }
-        };
+        let sigma = self.sigma();
+        let (bid_intensity, ask_intensity) = self.intensities(now_ns);
         let ctx = QuoteContext {
             now_ns,
             fair_value: self.fair.fair_value(now_ns).map(|f| f.price),
