@@ -36,7 +36,7 @@ use crate::fair_value::{FairValueEngine, UnknownVenueError};
 use crate::instrument_map::InstrumentMap;
 use crate::models::{Intensity, QuoteModel};
 use crate::quote_actions::ActionBuffer;
-use crate::quoter::{Decision, QuoteContext, Quoter, QuoterError};
+use crate::quoter::{Decision, QuoteContext, Quoter, QuoterError, Trigger};
 use crate::types::{Side, Top, VenueId};
 
 #[derive(Debug, Clone)]
@@ -67,6 +67,8 @@ pub struct Pricer {
     intensity: Intensities,
     model: QuoteModel,
     quoter: Quoter,
+    /// σ and the (bid, ask) intensities of the last requote.
+    market: (f64, Intensity, Intensity),
 }
 
 impl Pricer {
@@ -89,7 +91,12 @@ impl Pricer {
                 Intensities::Estimated { bid: (est(), p(fallback_bid)), ask: (est(), p(fallback_ask)) }
             }
         };
+        let market = match &intensity {
+            Intensities::Fixed { bid, ask } => (0.0, *bid, *ask),
+            Intensities::Estimated { bid, ask } => (0.0, bid.1, ask.1),
+        };
         Ok(Pricer {
+            market,
             fair,
             sigma,
             intensity,
@@ -173,17 +180,15 @@ impl Pricer {
         our_top: Option<Top>,
         out: &mut ActionBuffer,
     ) -> Result<Decision, QuoterError> {
-        let sigma = self.sigma();
-        let (bid_intensity, ask_intensity) = self.intensities(now_ns);
-        let ctx = QuoteContext {
-            now_ns,
-            fair_value: self.fair.fair_value(now_ns).map(|f| f.price),
-            inventory_lots,
-            sigma,
-            bid_intensity,
-            ask_intensity,
-            our_top,
-        };
+        let fair_value = self.fair.fair_value(now_ns).map(|f| f.price);
+        // σ and the intensity fits are computed only when the quoter will requote; a decision
+        // that holds never reads them.
+        if let Trigger::Requote(..) = self.quoter.trigger(now_ns, fair_value) {
+            let (bid, ask) = self.intensities(now_ns);
+            self.market = (self.sigma(), bid, ask);
+        }
+        let (sigma, bid_intensity, ask_intensity) = self.market;
+        let ctx = QuoteContext { now_ns, fair_value, inventory_lots, sigma, bid_intensity, ask_intensity, our_top };
         self.quoter.decide(&ctx, &self.model, out)
     }
 }

@@ -70,6 +70,17 @@ pub enum Decision {
     Pulled,
 }
 
+/// What the next decision would do ([`Quoter::trigger`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Trigger {
+    /// No trigger: hold.
+    Hold,
+    /// No usable fair value: pull.
+    Pull,
+    /// Requote around this fair value, for this reason.
+    Requote(f64, RequoteReason),
+}
+
 /// A decision that could not be made; nothing was emitted and the quoter's state is untouched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum QuoterError {
@@ -213,16 +224,13 @@ impl Quoter {
             return Err(QuoterError::BufferTooSmall { capacity: out.capacity(), needed });
         }
         out.clear();
-        let Some(fv) = ctx.fair_value.filter(|f| f.is_finite()) else {
-            self.pull(out);
-            return Ok(Decision::Pulled);
-        };
-        let reason = match self.last_fair_value {
-            None => RequoteReason::First,
-            Some(_) if self.fill_pending => RequoteReason::Fill,
-            Some(last) if (fv - last).abs() > self.threshold => RequoteReason::FairValueMoved,
-            Some(_) if ctx.now_ns - self.last_requote_ns >= self.interval_ns => RequoteReason::Timer,
-            Some(_) => return Ok(Decision::Held),
+        let (fv, reason) = match self.trigger(ctx.now_ns, ctx.fair_value) {
+            Trigger::Hold => return Ok(Decision::Held),
+            Trigger::Pull => {
+                self.pull(out);
+                return Ok(Decision::Pulled);
+            }
+            Trigger::Requote(fv, reason) => (fv, reason),
         };
         if !self.compute_target(fv, ctx, model) {
             self.pull(out);
@@ -233,6 +241,20 @@ impl Quoter {
         self.last_requote_ns = ctx.now_ns;
         self.fill_pending = false;
         Ok(Decision::Requoted(reason))
+    }
+
+    /// What a decision at `now_ns` with this fair value would do, without doing it (a caller can
+    /// skip computing the model's inputs when it would hold).
+    pub fn trigger(&self, now_ns: i64, fair_value: Option<f64>) -> Trigger {
+        let Some(fv) = fair_value.filter(|f| f.is_finite()) else { return Trigger::Pull };
+        let reason = match self.last_fair_value {
+            None => RequoteReason::First,
+            Some(_) if self.fill_pending => RequoteReason::Fill,
+            Some(last) if (fv - last).abs() > self.threshold => RequoteReason::FairValueMoved,
+            Some(_) if now_ns - self.last_requote_ns >= self.interval_ns => RequoteReason::Timer,
+            Some(_) => return Trigger::Hold,
+        };
+        Trigger::Requote(fv, reason)
     }
 
     /// Cancels every resting slot and forgets the last fair value (the next quote is a `First`).
