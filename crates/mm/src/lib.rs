@@ -15,7 +15,8 @@
 //! trade intensity online. [`models`] price a bid and an ask around the fair value (fixed spread,
 //! Avellaneda–Stoikov, GLFT), and [`quoter`] turns them into a ladder on the tick grid and into
 //! the few [`quote_actions`] (place, amend, cancel) that move the resting orders onto it, without
-//! flicker and without allocating. [`pricer`] wires all of these from one configuration.
+//! flicker and without allocating. [`pricer`] wires all of these from one configuration, and
+//! [`quote_orders`] turns the actions into [`execution`] commands with one client id per slot.
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
 
@@ -32,6 +33,7 @@ pub mod models;
 pub mod pricer;
 pub mod queue;
 pub mod quote_actions;
+pub mod quote_orders;
 pub mod quoter;
 pub mod sim_venue;
 pub mod types;
