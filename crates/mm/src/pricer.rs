@@ -153,6 +153,17 @@ impl Pricer {
         self.quoter.on_fill(side, level, qty)
     }
 
+    /// A slot's order is gone without a fill (rejected, expired, canceled by the venue).
+    pub fn on_order_gone(&mut self, side: Side, level: usize) {
+        self.quoter.on_order_gone(side, level);
+    }
+
+    /// Pulls every quote now (book-health interlock, kill switch): cancels into `out`; the next
+    /// decision with a fair value quotes afresh.
+    pub fn pull(&mut self, out: &mut ActionBuffer) -> Result<(), QuoterError> {
+        self.quoter.pull(out)
+    }
+
     /// The (bid, ask) intensities in use at `now_ns`: hand-set, fitted, or the fallback of a
     /// side with no fit yet.
     pub fn intensities(&mut self, now_ns: i64) -> (Intensity, Intensity) {

@@ -4,7 +4,8 @@
 //! ## From a model quote to a ladder
 //! 1. The model gives an unrounded bid and ask (ticks) for `q = inventory / inventory_unit_lots`.
 //! 2. **Spread bounds**: a spread below `min_spread_ticks` or above `max_spread_ticks` is set to
-//!    the bound, around the model's own centre (so the inventory skew is kept).
+//!    the bound, around the model's own centre (so the inventory skew is kept). Steps 3 and 4
+//!    only ever widen the quote further.
 //! 3. **Rounding away from the touch**: the bid is rounded down, the ask up. Rounding only
 //!    widens, by less than one tick per side.
 //! 4. **Never through the fair value**: the bid stays strictly below the fair value and the ask
@@ -20,9 +21,9 @@
 //!
 //! ## No flicker
 //! The ladder is recomputed only when one of these holds (the [`RequoteReason`]):
-//! nothing is quoted yet, a fill was reported ([`Quoter::on_fill`]), the fair value moved **more
-//! than** `requote_threshold_ticks` since the last requote, or `requote_interval_ms` passed since
-//! it. Otherwise [`Quoter::decide`] returns [`Decision::Held`] and emits nothing. A requote then
+//! nothing is quoted yet, a fill was reported ([`Quoter::on_fill`]) or an order vanished
+//! ([`Quoter::on_order_gone`]), the fair value moved **more than** `requote_threshold_ticks`
+//! since the last requote, or `requote_interval_ms` passed since it. Otherwise [`Quoter::decide`] returns [`Decision::Held`] and emits nothing. A requote then
 //! compares each slot's target with what rests there:
 //!
 //! | resting | target | action |
@@ -53,6 +54,8 @@ pub enum RequoteReason {
     First,
     /// A fill was reported since the last requote.
     Fill,
+    /// An order left its slot without a fill ([`Quoter::on_order_gone`]).
+    OrderGone,
     /// The fair value moved past the threshold.
     FairValueMoved,
     /// The requote timer expired.
@@ -149,7 +152,8 @@ pub struct Quoter {
     target: Ladder,
     last_fair_value: Option<f64>,
     last_requote_ns: i64,
-    fill_pending: bool,
+    /// A fill or a vanished order since the last requote (a fill wins).
+    slot_event: Option<RequoteReason>,
 }
 
 impl Quoter {
@@ -172,7 +176,7 @@ impl Quoter {
             target: [[None; MAX_LEVELS]; 2],
             last_fair_value: None,
             last_requote_ns: 0,
-            fill_pending: false,
+            slot_event: None,
         })
     }
 
@@ -199,7 +203,7 @@ impl Quoter {
                 *slot = None;
             }
         }
-        self.fill_pending = true;
+        self.slot_event = Some(RequoteReason::Fill);
         Ok(())
     }
 
@@ -208,7 +212,7 @@ impl Quoter {
     pub fn on_order_gone(&mut self, side: Side, level: usize) {
         if let Some(slot) = self.resting[side_index(side)].get_mut(level) {
             *slot = None;
-            self.fill_pending = true;
+            self.slot_event.get_or_insert(RequoteReason::OrderGone);
         }
     }
 
@@ -227,19 +231,19 @@ impl Quoter {
         let (fv, reason) = match self.trigger(ctx.now_ns, ctx.fair_value) {
             Trigger::Hold => return Ok(Decision::Held),
             Trigger::Pull => {
-                self.pull(out);
+                self.cancel_all(out);
                 return Ok(Decision::Pulled);
             }
             Trigger::Requote(fv, reason) => (fv, reason),
         };
         if !self.compute_target(fv, ctx, model) {
-            self.pull(out);
+            self.cancel_all(out);
             return Ok(Decision::Pulled);
         }
         self.emit_diff(out);
         self.last_fair_value = Some(fv);
         self.last_requote_ns = ctx.now_ns;
-        self.fill_pending = false;
+        self.slot_event = None;
         Ok(Decision::Requoted(reason))
     }
 
@@ -247,18 +251,31 @@ impl Quoter {
     /// skip computing the model's inputs when it would hold).
     pub fn trigger(&self, now_ns: i64, fair_value: Option<f64>) -> Trigger {
         let Some(fv) = fair_value.filter(|f| f.is_finite()) else { return Trigger::Pull };
-        let reason = match self.last_fair_value {
-            None => RequoteReason::First,
-            Some(_) if self.fill_pending => RequoteReason::Fill,
-            Some(last) if (fv - last).abs() > self.threshold => RequoteReason::FairValueMoved,
-            Some(_) if now_ns - self.last_requote_ns >= self.interval_ns => RequoteReason::Timer,
-            Some(_) => return Trigger::Hold,
+        let reason = match (self.last_fair_value, self.slot_event) {
+            (None, _) => RequoteReason::First,
+            (Some(_), Some(event)) => event,
+            (Some(last), None) if (fv - last).abs() > self.threshold => RequoteReason::FairValueMoved,
+            (Some(_), None) if now_ns - self.last_requote_ns >= self.interval_ns => RequoteReason::Timer,
+            (Some(_), None) => return Trigger::Hold,
         };
         Trigger::Requote(fv, reason)
     }
 
-    /// Cancels every resting slot and forgets the last fair value (the next quote is a `First`).
-    pub fn pull(&mut self, out: &mut ActionBuffer) {
+    /// Cancels every resting slot (the actions replace `out`'s contents) and forgets the last
+    /// fair value, so the next quote is a `First`: what a book-health interlock or a kill switch
+    /// calls, within the event that trips it.
+    pub fn pull(&mut self, out: &mut ActionBuffer) -> Result<(), QuoterError> {
+        let needed = 4 * self.levels;
+        if out.capacity() < needed {
+            return Err(QuoterError::BufferTooSmall { capacity: out.capacity(), needed });
+        }
+        out.clear();
+        self.cancel_all(out);
+        Ok(())
+    }
+
+    /// Cancels every resting slot into `out` (whose capacity was checked).
+    fn cancel_all(&mut self, out: &mut ActionBuffer) {
         for side in SIDES {
             for level in 0..self.levels {
                 if let Some(l) = self.resting[side_index(side)][level].take() {
@@ -267,7 +284,7 @@ impl Quoter {
             }
         }
         self.last_fair_value = None;
-        self.fill_pending = false;
+        self.slot_event = None;
     }
 
     /// Fills `self.target`; false when the model's quote is not a finite number.

@@ -258,3 +258,31 @@ fn a_fill_for_a_level_beyond_the_ladder_is_an_error() {
     let mut q = Quoter::new(&quoting(2, &[10, 10])).unwrap();
     assert_eq!(q.on_fill(SELL, 2, 1), Err(QuoterError::NoSuchLevel { level: 2, levels: 2 }));
 }
+
+#[test]
+fn a_pull_cancels_every_resting_slot_and_the_next_decision_quotes_afresh() {
+    let model = fixed(2.0, 0.0);
+    let mut q = Quoter::new(&quoting(2, &[10, 10])).unwrap();
+    let mut out = ActionBuffer::for_levels(2);
+    q.decide(&ctx(0, 100.0, 0), &model, &mut out).unwrap();
+    assert_eq!(
+        q.pull(&mut ActionBuffer::with_capacity(3)),
+        Err(QuoterError::BufferTooSmall { capacity: 3, needed: 8 })
+    );
+    assert_eq!(q.resting(SELL, 1), Some(Level { price: 104, qty: 10 }), "a refused pull changes nothing");
+    q.pull(&mut out).unwrap();
+    assert_eq!(out.as_slice(), [cancel(BUY, 0, 98), cancel(BUY, 1, 96), cancel(SELL, 0, 102), cancel(SELL, 1, 104)]);
+    assert_eq!(q.decide(&ctx(MS, 100.0, 0), &model, &mut out), Ok(Decision::Requoted(RequoteReason::First)));
+    assert_eq!(out.len(), 4);
+}
+
+#[test]
+fn an_order_gone_without_a_fill_is_placed_again_on_the_next_decision() {
+    let model = fixed(2.0, 0.0);
+    let mut q = Quoter::new(&quoting(1, &[10])).unwrap();
+    let mut out = ActionBuffer::for_levels(1);
+    q.decide(&ctx(0, 100.0, 0), &model, &mut out).unwrap();
+    q.on_order_gone(SELL, 0);
+    assert_eq!(q.decide(&ctx(MS, 100.0, 0), &model, &mut out), Ok(Decision::Requoted(RequoteReason::OrderGone)));
+    assert_eq!(out.as_slice(), [place(SELL, 0, 102, 10)]);
+}
