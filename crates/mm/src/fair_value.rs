@@ -54,11 +54,11 @@ pub fn microprice(top: &Top) -> Option<f64> {
     if b.qty <= 0 || a.qty <= 0 || b.price >= a.price {
         return None;
     }
-    // Exact in i128, one division at the end: no float round trip of either price.
-    let num = b.price as i128 * a.qty as i128 + a.price as i128 * b.qty as i128;
-    let den = b.qty as i128 + a.qty as i128;
-    let whole = num.div_euclid(den);
-    Some(whole as f64 + num.rem_euclid(den) as f64 / den as f64)
+    // The same value written as the bid plus a share of the spread: b + (a − b)·Qb / (Qb + Qa).
+    // `b` and `a − b` are exact integers; the only rounding is the final division's (far below
+    // a tick), and there is no 128-bit division on the hot path.
+    let spread = (a.price - b.price) as f64;
+    Some(b.price as f64 + spread * b.qty as f64 / (b.qty as f64 + a.qty as f64))
 }
 
 #[inline]
@@ -222,6 +222,21 @@ mod tests {
         assert_eq!(microprice(&top(100, 2, 103, 1, 0)), Some(102.0));
         assert_eq!(microprice(&top(100, 0, 103, 1, 0)), None);
         assert_eq!(microprice(&top(103, 1, 103, 1, 0)), None);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn microprice_matches_the_exact_rational_and_stays_inside_the_spread(
+            b in 1i64..10_000_000_000, spread in 1i64..100_000, qb in 1i64..1_000_000_000, qa in 1i64..1_000_000_000,
+        ) {
+            let a = b + spread;
+            let mp = microprice(&top(b, qb, a, qa, 0)).unwrap();
+            // The exact value in integers: (b·Qa + a·Qb) / (Qb + Qa) = whole + rem / den.
+            let (num, den) = (b as i128 * qa as i128 + a as i128 * qb as i128, (qb + qa) as i128);
+            let exact = (num / den) as f64 + (num % den) as f64 / den as f64;
+            proptest::prop_assert!((mp - exact).abs() <= 1e-6, "{} vs {}", mp, exact);
+            proptest::prop_assert!(mp >= b as f64 && mp <= a as f64);
+        }
     }
 
     #[test]
