@@ -1,0 +1,158 @@
+//! The pricing path allocates nothing after warm-up: thousands of venue tops, trades, fills and
+//! quote decisions through [`Pricer`] (fair value, EWMA volatility, fitted intensities, GLFT,
+//! the quoter) run under a counting global allocator that must count zero.
+//!
+//! Everything measured runs in the one `#[test]` below, on one thread, so the counter sees only
+//! this test's allocations while it is armed.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use wintermute_core::rng::SplitMix64;
+use wintermute_mm::config::PricingConfig;
+use wintermute_mm::pricer::Pricer;
+use wintermute_mm::quote_actions::{ActionBuffer, QuoteAction};
+use wintermute_mm::quoter::Decision;
+use wintermute_mm::types::{Level, Side, Top, VenueId};
+
+struct Counting;
+
+static ARMED: AtomicBool = AtomicBool::new(false);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call unchanged to `System`; the counters are atomics that never allocate.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if ARMED.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: the caller's layout is passed on unchanged.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if ARMED.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: the caller's layout is passed on unchanged.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if ARMED.load(Ordering::Relaxed) {
+            ALLOCS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: the caller's pointer, layout and size are passed on unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's pointer and layout are passed on unchanged.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const CONFIG: &str = r#"{
+  "instrument": {"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.01", "lot_size": "0.0001"},
+  "venues": [
+    {"name": "coinbase", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 50},
+    {"name": "binance", "symbol": "BTCUSDT", "quote_currency": "USDT", "weight": 2.0, "stale_after_ms": 50,
+     "basis": {"measured": {"reference": "coinbase", "half_life_s": 5.0}}},
+    {"name": "kraken", "symbol": "XBT/USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 50}
+  ],
+  "model": {"kind": "glft", "gamma": 0.05},
+  "volatility": {"ewma": {"sample_ms": 100, "half_life_s": 10.0, "initial_sigma": 3.0}},
+  "intensity": {"estimated": {"window_s": 30.0, "bucket_ticks": 1.0, "buckets": 16, "max_trades": 4096,
+                "fallback_bid": {"a": 2.0, "k": 0.5}, "fallback_ask": {"a": 2.0, "k": 0.5}}},
+  "quoting": {"levels": 3, "sizes_lots": [10, 20, 30], "level_spacing_ticks": 2, "min_spread_ticks": 2,
+              "max_spread_ticks": 400, "max_inventory_lots": 200, "inventory_unit_lots": 10,
+              "requote_threshold_ticks": 1.0, "requote_interval_ms": 500}
+}"#;
+
+/// Drives `steps` events from `start_ns`; returns (decisions that requoted, pulls, actions).
+fn drive(
+    pricer: &mut Pricer,
+    rng: &mut SplitMix64,
+    out: &mut ActionBuffer,
+    start_ns: i64,
+    steps: i64,
+) -> (u64, u64, u64) {
+    let (mut requotes, mut pulls, mut actions) = (0, 0, 0);
+    let mut inventory = 0i64;
+    let mut mid = 6_000_000i64;
+    for step in 0..steps {
+        let now = start_ns + step * 1_000_000; // one event per millisecond
+        mid += rng.range(-2, 2);
+        let venue = rng.below(3) as u8;
+        // Every 5000 steps, a 100 ms silence of every venue makes the fair value stale (the
+        // quoter pulls, then quotes again when the venues are back).
+        if step % 5000 < 4900 {
+            let basis = if venue == 1 { 350 } else { 0 };
+            let spread = rng.range(1, 4);
+            let top = Top {
+                bid: Level { price: mid + basis - spread, qty: rng.range(1, 500) },
+                ask: Level { price: mid + basis + spread, qty: rng.range(1, 500) },
+                ts_ns: now,
+            };
+            pricer.on_top(VenueId::External(venue), top).unwrap();
+            if rng.chance(0.3) {
+                let aggressor = rng.side();
+                let depth = rng.exp(3.0);
+                let price = if aggressor == Side::Buy { mid + depth } else { mid - depth };
+                pricer.on_trade(now, aggressor, price);
+            }
+        }
+        match pricer.decide(now, inventory, None, out).unwrap() {
+            Decision::Requoted(_) => requotes += 1,
+            Decision::Pulled => pulls += 1,
+            Decision::Held => {}
+        }
+        actions += out.len() as u64;
+        // Now and then the best bid or ask fills in part.
+        if rng.chance(0.02) {
+            let side = rng.side();
+            if let Some(l) = pricer.quoter().resting(side, 0) {
+                let qty = rng.range(1, l.qty);
+                pricer.on_fill(side, 0, qty).unwrap();
+                inventory += if side == Side::Buy { qty } else { -qty };
+            }
+        }
+        // Keep the slice in use, as a caller would.
+        for a in out.as_slice() {
+            if let QuoteAction::Place { qty, .. } = a {
+                assert!(*qty > 0);
+            }
+        }
+    }
+    (requotes, pulls, actions)
+}
+
+#[test]
+fn the_pricing_path_allocates_nothing_after_warm_up() {
+    let cfg = PricingConfig::from_json(CONFIG).unwrap();
+    let mut pricer = Pricer::from_config(&cfg).unwrap();
+    let mut out = ActionBuffer::for_levels(pricer.levels());
+    let mut rng = SplitMix64::new(7);
+    // Warm-up: one simulated second.
+    drive(&mut pricer, &mut rng, &mut out, 1_700_000_000_000_000_000, 1_000);
+
+    ALLOCS.store(0, Ordering::SeqCst);
+    ARMED.store(true, Ordering::SeqCst);
+    let (requotes, pulls, actions) = drive(&mut pricer, &mut rng, &mut out, 1_700_000_001_000_000_000, 50_000);
+    ARMED.store(false, Ordering::SeqCst);
+
+    assert_eq!(ALLOCS.load(Ordering::SeqCst), 0, "allocations on the pricing path");
+    // The run did exercise the path: many requotes, the stale gaps pulled, thousands of actions.
+    assert!(requotes > 1_000, "requotes {requotes}");
+    assert!(pulls >= 9, "pulls {pulls}");
+    assert!(actions > 5_000, "actions {actions}");
+    eprintln!("50000 events: {requotes} requotes, {pulls} pulls, {actions} actions, 0 allocations");
+
+    // The counter does count: an allocation while armed is seen.
+    ARMED.store(true, Ordering::SeqCst);
+    let boxed = std::hint::black_box(Box::new(out.len()));
+    ARMED.store(false, Ordering::SeqCst);
+    drop(boxed);
+    assert!(ALLOCS.load(Ordering::SeqCst) >= 1);
+}
