@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 #![warn(missing_debug_implementations)]
 
+pub mod backtest;
 pub mod config;
 pub mod estimate;
 pub mod execution;
@@ -28,15 +29,15 @@ pub mod fees;
 pub mod hedger;
 pub mod instrument_map;
 pub mod l2_book;
+pub mod market_maker;
 pub mod metrics;
 pub mod models;
+pub mod priced_market_maker;
 pub mod pricer;
 pub mod queue;
 pub mod quote_actions;
 pub mod quote_orders;
 pub mod quoter;
 pub mod sim_venue;
-pub mod types;
-pub mod backtest;
-pub mod market_maker;
 pub mod strategy;
+pub mod types;

@@ -132,3 +132,38 @@ fn bad_configs_are_clear_errors() {
     let e = run_json(&unknown_exchange, None).unwrap_err().to_string();
     assert!(e.contains("bitstamp"), "{e}");
 }
+
+const PRICING: &str = r#"{
+  "instrument": {"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.1", "lot_size": "0.0001"},
+  "venues": [
+    {"name": "a", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 1000}],
+  "model": {"kind": "glft", "gamma": 0.05},
+  "volatility": {"ewma": {"sample_ms": 100, "half_life_s": 30.0, "initial_sigma": 20.0}},
+  "intensity": {"fixed": {"bid": {"a": 1.0, "k": 0.3}, "ask": {"a": 1.0, "k": 0.3}}},
+  "quoting": {"levels": 2, "sizes_lots": [2, 4], "level_spacing_ticks": 1, "min_spread_ticks": 2,
+              "max_spread_ticks": 200, "max_inventory_lots": 20, "inventory_unit_lots": 2,
+              "requote_threshold_ticks": 1.0, "requote_interval_ms": 1000}}"#;
+
+fn priced(venues: &str) -> String {
+    let pricing = PRICING.replace(r#""name": "a""#, venues);
+    format!(
+        r#"{{"seed": 4, "market": {{"kind": "synthetic", "duration_s": 20.0,
+             "venues": [{{"name": "binance", "spread_ticks": 2, "updates_per_s": 400}}]}},
+            "pricing": {pricing}, "hedge_on": "binance", "hedge_threshold_lots": 12,
+            "fees": {{"ours": {{"maker_ppm": -20, "taker_ppm": 50}}}}}}"#
+    )
+}
+
+#[test]
+fn the_pricing_stack_runs_as_a_strategy_and_quotes_on_our_venue() {
+    let a = run_json(&priced(r#""name": "binance""#), None).unwrap();
+    assert_eq!(a.summary.model, "pricing:glft");
+    assert!(a.summary.fills > 0 && a.summary.uptime > 0.9, "{:?}", (a.summary.fills, a.summary.uptime));
+    assert_eq!(a.summary.identity_breaks, 0);
+    assert!(a.summary.max_inventory_lots <= 20 + 6, "{}", a.summary.max_inventory_lots);
+    let b = run_json(&priced(r#""name": "binance""#), None).unwrap();
+    assert_eq!(a.summary.digest, b.summary.digest);
+    // The pricing config's venues must be the market's, in order.
+    let e = run_json(&priced(r#""name": "kraken""#), None).unwrap_err().to_string();
+    assert!(e.contains("field=pricing.venues") && e.contains("kraken"), "{e}");
+}

@@ -17,6 +17,7 @@ use super::recorded::{self, RecordedLatency};
 use super::simulator::Timing;
 use super::synthetic::{self, SyntheticConfig};
 use super::{BacktestError, Built};
+use crate::config::PricingConfig;
 use crate::market_maker::{MarketMakerConfig, ModelConfig};
 use crate::types::VenueId;
 
@@ -66,7 +67,7 @@ fn one() -> f64 {
 
 /// Latencies.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct LatencyConfig {
     /// Decision → order at the venue, ms.
     pub order_ms: f64,
@@ -89,8 +90,20 @@ pub struct BacktestConfig {
     pub seed: u64,
     /// The market.
     pub market: MarketConfig,
-    /// The built-in market maker.
-    pub strategy: MarketMakerConfig,
+    /// The stand-in market maker ([`crate::market_maker`]); give this or `pricing`.
+    #[serde(default)]
+    pub strategy: Option<MarketMakerConfig>,
+    /// The pricing stack's configuration ([`crate::config::PricingConfig`], run by
+    /// [`crate::priced_market_maker`]); its venues must be the market's external venues, in
+    /// order. Give this or `strategy`.
+    #[serde(default)]
+    pub pricing: Option<serde_json::Value>,
+    /// With `pricing`: hedge once |inventory| exceeds this many lots (0: never).
+    #[serde(default)]
+    pub hedge_threshold_lots: i64,
+    /// With `pricing`: a hedge's worst price, ticks through the hedge venue's touch.
+    #[serde(default = "default_slippage")]
+    pub hedge_slippage_ticks: i64,
     /// Where to quote: `ours` or an external venue's name (default: `ours` on a synthetic
     /// market, the recorded venue on a recording).
     #[serde(default)]
@@ -122,6 +135,9 @@ pub struct BacktestConfig {
     pub grid: Option<(String, String)>,
 }
 
+fn default_slippage() -> i64 {
+    5
+}
 fn default_seed() -> u64 {
     1
 }
@@ -171,19 +187,43 @@ impl MarketConfig {
 }
 
 impl BacktestConfig {
-    /// The quote model's name.
+    /// The quote model's name (`pricing:` prefixed for the pricing stack's models).
     pub fn model_name(&self) -> String {
-        match self.strategy.model {
-            ModelConfig::Fixed { .. } => "fixed",
-            ModelConfig::AvellanedaStoikov { .. } => "avellaneda_stoikov",
-            ModelConfig::Glft { .. } => "glft",
+        if let Some(kind) = self.pricing.as_ref().and_then(|p| p.pointer("/model/kind")).and_then(|k| k.as_str()) {
+            return format!("pricing:{kind}");
+        }
+        match self.strategy.as_ref().map(|s| s.model) {
+            Some(ModelConfig::Fixed { .. }) => "fixed",
+            Some(ModelConfig::AvellanedaStoikov { .. }) => "avellaneda_stoikov",
+            Some(ModelConfig::Glft { .. }) => "glft",
+            None => "none",
         }
         .into()
     }
 
+    /// The pricing configuration, checked against the market's venues `names` (in order).
+    pub fn pricing_config(&self, names: &[String]) -> Result<Option<PricingConfig>, BacktestError> {
+        let Some(value) = &self.pricing else { return Ok(None) };
+        let cfg = crate::priced_market_maker::pricing_config(value).map_err(|e| bad("pricing", e.to_string()))?;
+        for (i, v) in cfg.venues.iter().enumerate() {
+            let market = names.get(i).map(|n| n.split(':').next().unwrap_or(n));
+            if market != Some(v.name.as_str()) {
+                return Err(bad(
+                    "pricing.venues",
+                    format!("venues[{i}].name={} but the market's venue {i} is {:?}", v.name, names.get(i)),
+                ));
+            }
+        }
+        Ok(Some(cfg))
+    }
+
     /// Checks everything and builds the market.
     pub fn build(&self) -> Result<Built, BacktestError> {
-        self.strategy.model.validate().map_err(|why| bad("strategy.model", why))?;
+        match (&self.strategy, &self.pricing) {
+            (Some(s), None) => s.model.validate().map_err(|why| bad("strategy.model", why))?,
+            (None, Some(_)) => {}
+            _ => return Err(bad("strategy", "give exactly one of strategy and pricing")),
+        }
         if self.sample_ms <= 0 || self.timer_ms < 0 {
             return Err(bad("sample_ms", format!("sample_ms={} timer_ms={}", self.sample_ms, self.timer_ms)));
         }
@@ -200,7 +240,12 @@ impl BacktestConfig {
                 let (latent, tape) = synthetic::generate(s, self.seed, start_ns);
                 let fees = self.fees.get("ours").copied().unwrap_or_default();
                 let ours = OurVenue::new(s.participants.clone(), fees, self.seed).map_err(|why| bad("market", why))?;
-                let (tick, lot) = self.grid.clone().unwrap_or(("0.1".into(), "0.0001".into()));
+                let pricing_grid = self.pricing.as_ref().and_then(|p| {
+                    let text = |k: &str| p.pointer(k).and_then(|v| v.as_str()).map(str::to_owned);
+                    Some((text("/instrument/tick_size")?, text("/instrument/lot_size")?))
+                });
+                let (tick, lot) =
+                    self.grid.clone().or(pricing_grid).unwrap_or(("0.1".into(), "0.0001".into()));
                 let grid = (grid_f64("grid", &tick)?, grid_f64("grid", &lot)?);
                 (tape, Some((ours, latent)), grid, "ours".to_string())
             }

@@ -58,6 +58,7 @@ use simulator::{Recorded, Sim, Timing};
 use tape::Tape;
 
 use crate::market_maker::{MarketMaker, PullCounts};
+use crate::priced_market_maker::{HedgeRule, PricedMarketMaker};
 use crate::strategy::Strategy;
 use crate::types::{Money, VenueId, MONEY_SCALE};
 
@@ -247,7 +248,21 @@ pub fn run_json(json: &str, progress: Option<&AtomicU64>) -> Result<BacktestResu
 /// Runs the built-in market maker on `cfg`.
 pub fn run(cfg: &BacktestConfig, progress: Option<&AtomicU64>) -> Result<BacktestResult, BacktestError> {
     let built = cfg.build()?;
-    let mut mm = MarketMaker::new(cfg.strategy.clone(), built.quote_venue, built.references.clone(), built.hedge_venue)
+    if let Some(pricing) = cfg.pricing_config(&built.tape.venues)? {
+        let hedge = built.hedge_venue.filter(|_| cfg.hedge_threshold_lots > 0).map(|venue| HedgeRule {
+            venue,
+            threshold_lots: cfg.hedge_threshold_lots,
+            slippage_ticks: cfg.hedge_slippage_ticks,
+        });
+        let mut mm = PricedMarketMaker::new(&pricing, built.quote_venue, hedge)
+            .map_err(|e| BacktestError::Config { field: "pricing", why: e.to_string() })?;
+        let mut result = run_strategy(cfg, built, &mut mm, progress);
+        result.summary.pulls = PullCounts { no_fair_value: mm.pulls(), ..PullCounts::default() };
+        result.summary.requotes = mm.requotes();
+        return Ok(result);
+    }
+    let strategy = cfg.strategy.clone().ok_or(BacktestError::Config { field: "strategy", why: "missing".into() })?;
+    let mut mm = MarketMaker::new(strategy, built.quote_venue, built.references.clone(), built.hedge_venue)
         .map_err(|why| BacktestError::Config { field: "strategy", why })?;
     let mut result = run_strategy(cfg, built, &mut mm, progress);
     result.summary.pulls = mm.pulls();

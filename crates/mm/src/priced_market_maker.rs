@@ -1,0 +1,189 @@
+//! The market maker on the real pricing stack: [`Pricer`] (fair value across venues with
+//! staleness and basis, online σ and (A, k) estimates, fixed / Avellaneda–Stoikov / GLFT, the
+//! no-flicker quoter with amend-in-place) driven as a [`Strategy`], plus a simple hedger.
+//!
+//! Each external venue's top goes to [`Pricer::on_top`] and each trade to
+//! [`Pricer::on_trade`]; after every event the pricer decides, and its slot actions become
+//! orders through the [`Context`]: a `Place` sends a post-only order and remembers its id in the
+//! slot, an `Amend` lowers the slot's order in place, a `Cancel` cancels it. Fills and orders
+//! that leave the book go back to the quoter by slot. A decision without a usable fair value
+//! pulls every quote (counted in [`PricedMarketMaker::pulls`]).
+
+use crate::config::{PricingConfig, MAX_LEVELS};
+use crate::pricer::Pricer;
+use crate::quote_actions::{ActionBuffer, QuoteAction};
+use crate::quoter::Decision;
+use crate::strategy::{Context, PublicTrade, Strategy};
+use crate::types::{Fill, Liquidity, Side, Top, VenueId};
+
+/// Hedging: inventory beyond `threshold_lots` is sent as an IOC on `venue`, at most
+/// `slippage_ticks` through its touch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HedgeRule {
+    /// Where to hedge.
+    pub venue: VenueId,
+    /// |inventory| above which to hedge, lots.
+    pub threshold_lots: i64,
+    /// Worst price, ticks beyond the touch.
+    pub slippage_ticks: i64,
+}
+
+/// The market maker on the pricing stack (see the module docs).
+#[derive(Debug)]
+pub struct PricedMarketMaker {
+    pricer: Pricer,
+    actions: ActionBuffer,
+    quote_venue: VenueId,
+    slots: [[Option<u64>; MAX_LEVELS]; 2],
+    hedge: Option<HedgeRule>,
+    hedge_in_flight: Option<u64>,
+    pulls: u64,
+    requotes: u64,
+}
+
+fn side_index(side: Side) -> usize {
+    match side {
+        Side::Buy => 0,
+        Side::Sell => 1,
+    }
+}
+
+impl PricedMarketMaker {
+    /// From a pricing configuration (validated by [`Pricer::from_config`]).
+    pub fn new(
+        cfg: &PricingConfig,
+        quote_venue: VenueId,
+        hedge: Option<HedgeRule>,
+    ) -> Result<Self, crate::config::MmConfigError> {
+        let pricer = Pricer::from_config(cfg)?;
+        let actions = ActionBuffer::for_levels(pricer.levels());
+        Ok(PricedMarketMaker {
+            pricer,
+            actions,
+            quote_venue,
+            slots: [[None; MAX_LEVELS]; 2],
+            hedge,
+            hedge_in_flight: None,
+            pulls: 0,
+            requotes: 0,
+        })
+    }
+
+    /// Decisions that pulled every quote (no usable fair value).
+    pub fn pulls(&self) -> u64 {
+        self.pulls
+    }
+
+    /// Decisions that recomputed the ladder.
+    pub fn requotes(&self) -> u64 {
+        self.requotes
+    }
+
+    fn decide<C: Context>(&mut self, ctx: &mut C) {
+        self.actions.clear();
+        let our_top = Some(ctx.top(self.quote_venue)).filter(|t| t.bid.qty > 0 || t.ask.qty > 0);
+        // The buffer is sized for the ladder, so a decision cannot fail.
+        match self.pricer.decide(ctx.now_ns(), ctx.inventory(), our_top, &mut self.actions) {
+            Ok(Decision::Pulled) => self.pulls += 1,
+            Ok(Decision::Requoted(_)) => self.requotes += 1,
+            Ok(Decision::Held) | Err(_) => {}
+        }
+        let venue = self.quote_venue;
+        for &action in self.actions.as_slice() {
+            match action {
+                QuoteAction::Place { side, level, price, qty } => {
+                    let id = ctx.place(venue, side, price, qty);
+                    self.slots[side_index(side)][level as usize] = Some(id);
+                }
+                QuoteAction::Amend { side, level, qty, .. } => {
+                    if let Some(id) = self.slots[side_index(side)][level as usize] {
+                        ctx.amend(venue, id, qty);
+                    }
+                }
+                QuoteAction::Cancel { side, level, .. } => {
+                    if let Some(id) = self.slots[side_index(side)][level as usize].take() {
+                        ctx.cancel(venue, id);
+                    }
+                }
+            }
+        }
+        self.hedge(ctx);
+    }
+
+    fn hedge<C: Context>(&mut self, ctx: &mut C) {
+        let Some(rule) = self.hedge else { return };
+        let inventory = ctx.inventory();
+        if inventory.abs() <= rule.threshold_lots || self.hedge_in_flight.is_some() {
+            return;
+        }
+        let top = ctx.top(rule.venue);
+        let excess = inventory - inventory.signum() * rule.threshold_lots;
+        let id = if excess > 0 && top.bid.qty > 0 {
+            ctx.take(rule.venue, Side::Sell, top.bid.price - rule.slippage_ticks, excess)
+        } else if excess < 0 && top.ask.qty > 0 {
+            ctx.take(rule.venue, Side::Buy, top.ask.price + rule.slippage_ticks, -excess)
+        } else {
+            return;
+        };
+        self.hedge_in_flight = Some(id);
+    }
+
+    fn slot_of(&self, order_id: u64) -> Option<(Side, usize)> {
+        for (s, side) in [Side::Buy, Side::Sell].into_iter().enumerate() {
+            if let Some(level) = self.slots[s].iter().position(|&id| id == Some(order_id)) {
+                return Some((side, level));
+            }
+        }
+        None
+    }
+}
+
+impl Strategy for PricedMarketMaker {
+    fn on_book<C: Context>(&mut self, ctx: &mut C, venue: VenueId, top: &Top) {
+        if let VenueId::External(_) = venue {
+            // A venue the pricing config does not name is not a reference: ignore its top.
+            let _ = self.pricer.on_top(venue, *top);
+        }
+        self.decide(ctx);
+    }
+
+    fn on_trade<C: Context>(&mut self, _ctx: &mut C, trade: &PublicTrade) {
+        if let VenueId::External(_) = trade.venue {
+            self.pricer.on_trade(trade.ts_ns, trade.aggressor, trade.price);
+        }
+    }
+
+    fn on_fill<C: Context>(&mut self, ctx: &mut C, fill: &Fill, remaining: i64) {
+        if fill.liquidity == Liquidity::Taker && self.hedge_in_flight == Some(fill.order_id) {
+            if remaining == 0 {
+                self.hedge_in_flight = None;
+            }
+        } else if let Some((side, level)) = self.slot_of(fill.order_id) {
+            // The level exists: it came from this quoter.
+            let _ = self.pricer.on_fill(side, level, fill.qty);
+            if remaining == 0 {
+                self.slots[side_index(side)][level] = None;
+            }
+        }
+        self.decide(ctx);
+    }
+
+    fn on_order_gone<C: Context>(&mut self, ctx: &mut C, _venue: VenueId, order_id: u64) {
+        if self.hedge_in_flight == Some(order_id) {
+            self.hedge_in_flight = None;
+        } else if let Some((side, level)) = self.slot_of(order_id) {
+            self.pricer.on_order_gone(side, level);
+            self.slots[side_index(side)][level] = None;
+        }
+        self.decide(ctx);
+    }
+
+    fn on_timer<C: Context>(&mut self, ctx: &mut C) {
+        self.decide(ctx);
+    }
+}
+
+/// The pricing configuration of a backtest, parsed from its JSON value.
+pub fn pricing_config(value: &serde_json::Value) -> Result<PricingConfig, crate::config::MmConfigError> {
+    PricingConfig::from_json(&value.to_string())
+}
