@@ -14,6 +14,7 @@ pub mod fees;
 pub mod hedger;
 pub mod l2_book;
 pub mod metrics;
+pub mod participants;
 pub mod queue;
 pub mod sim_venue;
 pub mod types;
