@@ -12,6 +12,7 @@
 pub mod execution;
 pub mod fees;
 pub mod hedger;
+pub mod interlock;
 pub mod l2_book;
 pub mod metrics;
 pub mod participants;
