@@ -44,7 +44,8 @@ fn pnl_parts_add_up_to_the_total_after_every_fill() {
         assert!(r.summary.fills > 0, "model {model} never filled");
         assert_eq!(r.summary.identity_breaks, 0);
         let exact = &r.summary.pnl_exact;
-        let parts: i128 = [&exact.spread, &exact.mtm, &exact.fees, &exact.hedge].iter().map(|s| s.parse::<i128>().unwrap()).sum();
+        let parts: i128 =
+            [&exact.spread, &exact.mtm, &exact.fees, &exact.hedge].iter().map(|s| s.parse::<i128>().unwrap()).sum();
         assert_eq!(parts, exact.total.parse::<i128>().unwrap());
         // Every sample too.
         let s = &r.series;
@@ -74,14 +75,19 @@ fn inventory_stays_within_the_limit_plus_what_is_in_flight() {
     let r = run_json(&synthetic(9, FIXED, ""), None).unwrap();
     // Quotes stop at 20 lots; orders already resting or in flight can add a few sizes more.
     assert!(r.summary.max_inventory_lots <= 20 + 2 * 2, "max={}", r.summary.max_inventory_lots);
-    let held: i64 = r.fills.iter().map(|f| if f.fill.side == wintermute_mm::types::Side::Buy { f.fill.qty } else { -f.fill.qty }).sum();
+    let held: i64 = r
+        .fills
+        .iter()
+        .map(|f| if f.fill.side == wintermute_mm::types::Side::Buy { f.fill.qty } else { -f.fill.qty })
+        .sum();
     assert_eq!(held, r.summary.final_inventory_lots);
 }
 
 #[test]
 fn hedges_never_fill_at_a_price_worse_than_the_slippage_cap_allows_or_better_than_the_book() {
     let r = run_json(&synthetic(21, FIXED, ""), None).unwrap();
-    let hedges: Vec<_> = r.fills.iter().filter(|f| f.fill.liquidity == wintermute_mm::types::Liquidity::Taker).collect();
+    let hedges: Vec<_> =
+        r.fills.iter().filter(|f| f.fill.liquidity == wintermute_mm::types::Liquidity::Taker).collect();
     assert!(!hedges.is_empty(), "inventory beyond 10 lots should have been hedged");
     for h in hedges {
         assert_eq!(h.fill.venue, wintermute_mm::types::VenueId::External(0));
@@ -90,7 +96,9 @@ fn hedges_never_fill_at_a_price_worse_than_the_slippage_cap_allows_or_better_tha
 
 fn binance() -> String {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/binance");
-    data.join("binance_spot_2021-04-04_BTCUSDT-ETHUSDT-DOTUSDT_depth100ms_snapshot_aggTrade.cfraw.txt").display().to_string()
+    data.join("binance_spot_2021-04-04_BTCUSDT-ETHUSDT-DOTUSDT_depth100ms_snapshot_aggTrade.cfraw.txt")
+        .display()
+        .to_string()
 }
 
 #[test]

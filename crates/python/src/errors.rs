@@ -420,8 +420,12 @@ impl Error {
             }
             Error::PendingFull(e) => (class::<c::WintermuteError> as Class, message(&e), "EVENTS_PENDING"),
             Error::Config(e) => (class::<c::ConfigError> as Class, message(&e), "CONFIG"),
-            Error::Backtest(e @ BacktestError::Config { .. }) => (class::<c::ConfigError> as Class, message(&e), "CONFIG"),
-            Error::Backtest(e @ BacktestError::Data { .. }) => (class::<c::FeedError> as Class, message(&e), "MARKET_DATA"),
+            Error::Backtest(e @ BacktestError::Config { .. }) => {
+                (class::<c::ConfigError> as Class, message(&e), "CONFIG")
+            }
+            Error::Backtest(e @ BacktestError::Data { .. }) => {
+                (class::<c::FeedError> as Class, message(&e), "MARKET_DATA")
+            }
             Error::Other { message, reason } => (class::<c::WintermuteError> as Class, message, reason),
         })
     }

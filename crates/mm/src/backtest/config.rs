@@ -12,7 +12,7 @@ use wintermute_feeds::{Decimal, Venue};
 
 use super::external::ExternalVenue;
 use super::ledger::FeeSchedule;
-use super::our_venue::OurVenue;
+use super::our_venue::{Latent, OurVenue};
 use super::recorded::{self, RecordedLatency};
 use super::simulator::Timing;
 use super::synthetic::{self, SyntheticConfig};
@@ -239,18 +239,20 @@ impl BacktestConfig {
                 let start_ns = 1_700_000_000_000_000_000;
                 let (latent, tape) = synthetic::generate(s, self.seed, start_ns);
                 let fees = self.fees.get("ours").copied().unwrap_or_default();
-                let ours = OurVenue::new(s.participants.clone(), fees, self.seed).map_err(|why| bad("market", why))?;
+                let shared = Latent(std::sync::Arc::new(latent.clone()));
+                let ours = OurVenue::new(&s.participants, shared, fees, self.seed, start_ns)
+                    .map_err(|why| bad("market.participants", why))?;
                 let pricing_grid = self.pricing.as_ref().and_then(|p| {
                     let text = |k: &str| p.pointer(k).and_then(|v| v.as_str()).map(str::to_owned);
                     Some((text("/instrument/tick_size")?, text("/instrument/lot_size")?))
                 });
-                let (tick, lot) =
-                    self.grid.clone().or(pricing_grid).unwrap_or(("0.1".into(), "0.0001".into()));
+                let (tick, lot) = self.grid.clone().or(pricing_grid).unwrap_or(("0.1".into(), "0.0001".into()));
                 let grid = (grid_f64("grid", &tick)?, grid_f64("grid", &lot)?);
                 (tape, Some((ours, latent)), grid, "ours".to_string())
             }
             MarketConfig::Recorded(r) => {
-                let venue = venue_of(&r.venue).ok_or_else(|| bad("market.venue", format!("unknown venue={}", r.venue)))?;
+                let venue =
+                    venue_of(&r.venue).ok_or_else(|| bad("market.venue", format!("unknown venue={}", r.venue)))?;
                 let latency = match r.feed_latency_ms {
                     Some(ms) => RecordedLatency::Constant(ms_to_ns("market.feed_latency_ms", ms)?),
                     None => RecordedLatency::Recorded,
@@ -265,7 +267,11 @@ impl BacktestConfig {
         let names = tape.venues.clone();
         let find = |field: &'static str, name: &str| -> Result<VenueId, BacktestError> {
             if name == "ours" {
-                return if ours.is_some() { Ok(VenueId::Ours) } else { Err(bad(field, "no venue=ours on a recording")) };
+                return if ours.is_some() {
+                    Ok(VenueId::Ours)
+                } else {
+                    Err(bad(field, "no venue=ours on a recording"))
+                };
             }
             names
                 .iter()
@@ -293,10 +299,8 @@ impl BacktestConfig {
         for name in self.fees.keys() {
             find("fees", name)?;
         }
-        let external = names
-            .iter()
-            .map(|n| ExternalVenue::new(self.fees.get(n).copied().unwrap_or_default()))
-            .collect();
+        let external =
+            names.iter().map(|n| ExternalVenue::new(self.fees.get(n).copied().unwrap_or_default())).collect();
         let start_ns = tape.start_ns();
         let end_ns = match &self.market {
             MarketConfig::Synthetic(s) => start_ns + (s.duration_s * 1e9) as i64,

@@ -205,7 +205,15 @@ impl ExternalVenue {
             }
             let q = shown.min(left);
             left -= q;
-            out.push(VenueFill { order_id: id, side, price, qty: q, liquidity: Liquidity::Taker, remaining: 0, queue_ahead: 0 });
+            out.push(VenueFill {
+                order_id: id,
+                side,
+                price,
+                qty: q,
+                liquidity: Liquidity::Taker,
+                remaining: 0,
+                queue_ahead: 0,
+            });
         }
         // Remaining quantities, now that the total is known.
         let mut rem = qty - left;

@@ -226,7 +226,10 @@ impl BacktestResult {
             ("fill_side", f.iter().map(|r| if r.fill.side == crate::types::Side::Buy { 1.0 } else { -1.0 }).collect()),
             ("fill_price", f.iter().map(|r| r.fill.price as f64 * tick).collect()),
             ("fill_qty", f.iter().map(|r| r.fill.qty as f64 * lot).collect()),
-            ("fill_maker", f.iter().map(|r| (r.fill.liquidity == crate::types::Liquidity::Maker) as u8 as f64).collect()),
+            (
+                "fill_maker",
+                f.iter().map(|r| (r.fill.liquidity == crate::types::Liquidity::Maker) as u8 as f64).collect(),
+            ),
             ("fill_fee", f.iter().map(|r| money_f64(r.fill.fee, self.grid)).collect()),
             ("fill_queue_ahead", f.iter().map(|r| r.queue_ahead as f64 * lot).collect()),
         ]

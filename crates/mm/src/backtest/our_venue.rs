@@ -1,34 +1,35 @@
 //! Our venue in a backtest: the matching engine itself ([`wintermute_core::Engine`]), run in
-//! the backtester's thread, with the other participants' orders of the synthetic market.
+//! the backtester's thread, with the other participants of [`crate::participants`] (noise
+//! takers, informed takers who see the latent price ahead, other makers) sending their orders
+//! into the same book.
 //!
 //! Our fills come from the engine's own trade events, so they are exact: the price, the
-//! quantity and the FIFO position are the engine's, not a model's.
+//! quantity and the FIFO position are the engine's, not a model's. The lots ahead of each of our
+//! orders when it rests come from [`wintermute_core::OrderBook::queue_position`].
 
-use wintermute_core::rng::SplitMix64;
 use wintermute_core::{Engine, Event, InstrumentId, InstrumentSpec, NewOrder, OrderBook, Side, TimeInForce};
 
 use super::external::VenueFill;
 use super::ledger::FeeSchedule;
-use super::synthetic::{LatentPath, Participants};
+use super::synthetic::{LatentPath, Participants as ParticipantsSettings};
+use crate::participants::{
+    InformedTakers, LatentPrice, NoiseTakers, OtherMakers, Participants, ParticipantsConfig, TimedCommand,
+};
 use crate::types::Liquidity;
 
 /// Our account on our venue.
 pub const OUR_ACCOUNT: u32 = 1;
-const MAKER_ACCOUNT: u32 = 2;
-const NOISE_ACCOUNT: u32 = 3;
-const INFORMED_ACCOUNT: u32 = 4;
 /// Our order ids start here (the participants' ids are below).
 pub const OUR_FIRST_ID: u64 = 1 << 40;
 
-/// Which participant acts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Participant {
-    /// The other maker refreshes its ladder.
-    Maker,
-    /// A noise taker sends a market order.
-    Noise,
-    /// An informed taker looks ahead and maybe trades.
-    Informed,
+/// The synthetic market's latent price on our grid, for the participants.
+#[derive(Debug, Clone)]
+pub struct Latent(pub std::sync::Arc<LatentPath>);
+
+impl LatentPrice for Latent {
+    fn ticks_at(&mut self, ts_ns: i64) -> i64 {
+        self.0.at(ts_ns).round() as i64
+    }
 }
 
 /// What an engine command did that the backtester must pass on.
@@ -57,10 +58,8 @@ pub struct OurVenue {
     engine: Engine,
     id: InstrumentId,
     events: Vec<Event>,
-    rng: SplitMix64,
-    cfg: Participants,
-    maker_orders: Vec<u64>,
-    next_id: u64,
+    participants: Participants<Latent>,
+    commands: Vec<TimedCommand>,
     /// Lots ahead of each of our resting orders when it was placed (order id, lots).
     ahead: Vec<(u64, i64)>,
     /// The venue's fees.
@@ -68,19 +67,52 @@ pub struct OurVenue {
 }
 
 impl OurVenue {
-    /// Our venue with participants `cfg`, seeded.
-    pub fn new(cfg: Participants, fees: FeeSchedule, seed: u64) -> Result<Self, String> {
+    /// Our venue with participants `cfg` following `latent`, seeded, from `start_ns`.
+    pub fn new(
+        cfg: &ParticipantsSettings,
+        latent: Latent,
+        fees: FeeSchedule,
+        seed: u64,
+        start_ns: i64,
+    ) -> Result<Self, String> {
         let spec = InstrumentSpec::from_units("MM", "1", "1", 1, 1 << 40, 1, 1 << 40).map_err(|e| e.to_string())?;
         let mut engine = Engine::new();
-        let id = engine.add_book(OrderBook::with_capacity(spec, 4_096)).map_err(|e| e.to_string())?;
+        let id = engine.add_book(OrderBook::with_capacity(spec.clone(), 4_096)).map_err(|e| e.to_string())?;
+        let p = ParticipantsConfig {
+            seed: seed.wrapping_mul(0x9E37_79B9).wrapping_add(0x5EED),
+            start_ns,
+            first_account: 1_000,
+            first_order_id: 1,
+            noise: (cfg.noise_per_s > 0.0).then_some(NoiseTakers {
+                rate_per_s: cfg.noise_per_s,
+                min_qty: 1,
+                max_qty: cfg.taker_max_lots,
+                ioc_share: 0.5,
+                ioc_offset_ticks: 1,
+            }),
+            informed: (cfg.informed_per_s > 0.0).then_some(InformedTakers {
+                rate_per_s: cfg.informed_per_s,
+                horizon_ns: cfg.informed_lead_ms * 1_000_000,
+                min_edge_ticks: 1,
+                qty: cfg.taker_max_lots,
+            }),
+            makers: (cfg.makers > 0).then_some(OtherMakers {
+                count: cfg.makers,
+                half_spread_ticks: cfg.maker_half_spread_ticks,
+                step_ticks: 1,
+                qty: cfg.maker_size_lots,
+                check_ns: 10_000_000,
+                requote_ticks: 1,
+                requote_ns: cfg.maker_refresh_ms * 1_000_000,
+            }),
+        };
+        let participants = Participants::new(p, &spec, latent).map_err(|e| e.to_string())?;
         Ok(OurVenue {
             engine,
             id,
             events: Vec::with_capacity(256),
-            rng: SplitMix64::new(seed.wrapping_mul(0x9E37_79B9).wrapping_add(0x5EED)),
-            cfg,
-            maker_orders: Vec::new(),
-            next_id: 1,
+            participants,
+            commands: Vec::with_capacity(64),
             ahead: Vec::new(),
             fees,
         })
@@ -91,63 +123,24 @@ impl OurVenue {
         self.engine.book(self.id)
     }
 
-    /// The mean time until `who` acts next, ns (None: that participant is off).
-    pub fn next_gap_ns(&mut self, who: Participant) -> Option<i64> {
-        let per_s = match who {
-            Participant::Maker => {
-                return (self.cfg.maker_refresh_ms > 0).then_some(self.cfg.maker_refresh_ms * 1_000_000)
-            }
-            Participant::Noise => self.cfg.noise_per_s,
-            Participant::Informed => self.cfg.informed_per_s,
-        };
-        (per_s > 0.0).then(|| 1 + self.rng.exp(1e9 / per_s))
+    /// When the participants act next, ns (`i64::MAX`: never).
+    pub fn next_event_ns(&self) -> i64 {
+        self.participants.next_event_ns()
     }
 
-    /// `who` acts at `now_ns` given the latent price; events go to `out`.
-    pub fn act(&mut self, who: Participant, now_ns: i64, latent: &LatentPath, out: &mut Outcome) {
-        match who {
-            Participant::Maker => {
-                let center = latent.at(now_ns).round() as i64;
-                let book = self.engine.book_mut(self.id);
-                for id in self.maker_orders.drain(..) {
-                    // Orders already filled are gone: the error says so and changes nothing.
-                    let _ = book.cancel(id, &mut self.events);
-                }
-                for j in 0..3 {
-                    for side in [Side::Buy, Side::Sell] {
-                        let off = self.cfg.maker_half_spread_ticks + j;
-                        let price = if side == Side::Buy { center - off } else { center + off };
-                        let qty = self.cfg.maker_size_lots + self.rng.range(0, self.cfg.maker_size_lots);
-                        let order = NewOrder::limit(self.next_id, MAKER_ACCOUNT, side, price, qty).post_only();
-                        self.maker_orders.push(self.next_id);
-                        self.next_id += 1;
-                        let _ = book.submit(&order, &mut self.events);
-                    }
-                }
-            }
-            Participant::Noise => {
-                let side = self.rng.side();
-                let qty = self.rng.range(1, self.cfg.taker_max_lots);
-                self.market(NOISE_ACCOUNT, side, qty);
-            }
-            Participant::Informed => {
-                let ahead = latent.at(now_ns + self.cfg.informed_lead_ms * 1_000_000);
-                let book = self.engine.book(self.id);
-                let qty = self.rng.range(1, self.cfg.taker_max_lots);
-                if book.best_ask().is_some_and(|(a, _)| ahead > a as f64) {
-                    self.market(INFORMED_ACCOUNT, Side::Buy, qty);
-                } else if book.best_bid().is_some_and(|(b, _)| ahead < b as f64) {
-                    self.market(INFORMED_ACCOUNT, Side::Sell, qty);
-                }
-            }
+    /// The participants' next event: their commands go into the book; events to `out`.
+    pub fn act(&mut self, out: &mut Outcome) {
+        let book = self.engine.book(self.id);
+        let touch = (book.best_bid().map(|b| b.0), book.best_ask().map(|a| a.0));
+        let mut commands = std::mem::take(&mut self.commands);
+        self.participants.step(touch, &mut commands);
+        let book = self.engine.book_mut(self.id);
+        for c in commands.drain(..) {
+            // A cancel of an order that already traded away fails and changes nothing.
+            let _ = book.execute(&c.command, &mut self.events);
         }
+        self.commands = commands;
         self.drain(out);
-    }
-
-    fn market(&mut self, account: u32, side: Side, qty: i64) {
-        let order = NewOrder::market(self.next_id, account, side, qty);
-        self.next_id += 1;
-        let _ = self.engine.book_mut(self.id).submit(&order, &mut self.events);
     }
 
     /// Our post-only order (or IOC when `ioc`) arrives.
@@ -158,11 +151,11 @@ impl OurVenue {
             order = order.with_tif(TimeInForce::Ioc);
         } else {
             order = order.post_only();
-            let ahead: i64 = book.orders_at(side, price).iter().map(|o| o.remaining).sum();
-            self.ahead.push((id, ahead));
         }
         if book.submit(&order, &mut self.events).is_err() {
             out.gone.push(id);
+        } else if let Some(q) = book.queue_position(id) {
+            self.ahead.push((id, q.qty_ahead));
         }
         self.drain(out);
     }
@@ -193,15 +186,42 @@ impl OurVenue {
         let mut events = std::mem::take(&mut self.events);
         for e in events.drain(..) {
             match e {
-                Event::Trade { maker_order_id, taker_order_id, maker_account, taker_account, price, qty, aggressor, maker_remaining, taker_remaining, .. } => {
+                Event::Trade {
+                    maker_order_id,
+                    taker_order_id,
+                    maker_account,
+                    taker_account,
+                    price,
+                    qty,
+                    aggressor,
+                    maker_remaining,
+                    taker_remaining,
+                    ..
+                } => {
                     out.trades.push((price, qty, aggressor));
                     if maker_account == OUR_ACCOUNT {
                         let side = if aggressor == Side::Buy { Side::Sell } else { Side::Buy };
                         let queue_ahead = self.ahead_of(maker_order_id, maker_remaining == 0);
-                        out.fills.push(VenueFill { order_id: maker_order_id, side, price, qty, liquidity: Liquidity::Maker, remaining: maker_remaining, queue_ahead });
+                        out.fills.push(VenueFill {
+                            order_id: maker_order_id,
+                            side,
+                            price,
+                            qty,
+                            liquidity: Liquidity::Maker,
+                            remaining: maker_remaining,
+                            queue_ahead,
+                        });
                     }
                     if taker_account == OUR_ACCOUNT {
-                        out.fills.push(VenueFill { order_id: taker_order_id, side: aggressor, price, qty, liquidity: Liquidity::Taker, remaining: taker_remaining, queue_ahead: 0 });
+                        out.fills.push(VenueFill {
+                            order_id: taker_order_id,
+                            side: aggressor,
+                            price,
+                            qty,
+                            liquidity: Liquidity::Taker,
+                            remaining: taker_remaining,
+                            queue_ahead: 0,
+                        });
                     }
                 }
                 Event::Rejected { order_id, .. } if order_id >= OUR_FIRST_ID => {

@@ -22,7 +22,7 @@ use wintermute_feeds::tick_book::TickBook;
 
 use super::external::{ExternalVenue, VenueFill};
 use super::ledger::{venue_code, Counters, FillRecord, Ledger, Series};
-use super::our_venue::{OurVenue, Outcome, Participant, OUR_FIRST_ID};
+use super::our_venue::{OurVenue, Outcome, OUR_FIRST_ID};
 use super::synthetic::LatentPath;
 use super::tape::{MdKind, Tape};
 use crate::strategy::{Context, PublicTrade, Strategy};
@@ -42,7 +42,7 @@ enum Action {
     SeeTrade(PublicTrade),
     SeeFill(Fill, i64),
     SeeGone(VenueId, u64),
-    Act(Participant),
+    Act,
     Timer,
     Sample,
 }
@@ -123,7 +123,6 @@ pub struct Sim<'t> {
     seen_top: Vec<Top>,
     seen_live: Vec<bool>,
     ours: Option<OurVenue>,
-    latent: Option<LatentPath>,
     our_top: Top,
     our_sent: (i64, i64, i64, i64),
     quote_venue: VenueId,
@@ -147,10 +146,8 @@ impl<'t> Sim<'t> {
         timing: Timing,
     ) -> Self {
         let n = ext.len();
-        let (ours, latent) = match ours {
-            Some((o, l)) => (Some(o), Some(l)),
-            None => (None, None),
-        };
+        // The latent path lives on in our venue's participants.
+        let ours = ours.map(|(o, _latent)| o);
         let mut sim = Sim {
             tape,
             xi: 0,
@@ -164,7 +161,6 @@ impl<'t> Sim<'t> {
             seen_top: vec![Top::default(); n],
             seen_live: vec![false; n],
             ours,
-            latent,
             our_top: Top::default(),
             our_sent: (0, 0, 0, 0),
             quote_venue,
@@ -187,11 +183,7 @@ impl<'t> Sim<'t> {
             sim.schedule(start + timing.timer_ns, Action::Timer);
         }
         sim.schedule(start, Action::Sample);
-        if sim.ours.is_some() {
-            for who in [Participant::Maker, Participant::Noise, Participant::Informed] {
-                sim.schedule_participant(who);
-            }
-        }
+        sim.schedule_participants();
         sim
     }
 
@@ -200,9 +192,10 @@ impl<'t> Sim<'t> {
         self.heap.push(Scheduled { ts, seq: self.seq, action });
     }
 
-    fn schedule_participant(&mut self, who: Participant) {
-        if let Some(gap) = self.ours.as_mut().and_then(|o| o.next_gap_ns(who)) {
-            self.schedule(self.now + gap, Action::Act(who));
+    fn schedule_participants(&mut self) {
+        let next = self.ours.as_ref().map_or(i64::MAX, |o| o.next_event_ns());
+        if next != i64::MAX {
+            self.schedule(next.max(self.now), Action::Act);
         }
     }
 
@@ -318,14 +311,14 @@ impl<'t> Sim<'t> {
                 strategy.on_fill(self, &fill, remaining);
             }
             Action::SeeGone(venue, id) => strategy.on_order_gone(self, venue, id),
-            Action::Act(who) => {
-                if let (Some(ours), Some(latent)) = (self.ours.as_mut(), self.latent.as_ref()) {
+            Action::Act => {
+                if let Some(ours) = self.ours.as_mut() {
                     let mut out = std::mem::take(&mut self.outcome);
-                    ours.act(who, self.now, latent, &mut out);
+                    ours.act(&mut out);
                     self.our_outcome(&mut out, None);
                     self.outcome = out;
                 }
-                self.schedule_participant(who);
+                self.schedule_participants();
             }
             Action::Timer => {
                 self.schedule(self.now + self.timing.timer_ns, Action::Timer);

@@ -1,12 +1,12 @@
 //! A seeded synthetic market for backtests: external venues that follow one latent price, and
 //! the other participants on our venue.
 //!
-//! **Stand-in.** The latent price here is a Gaussian random walk sampled every millisecond;
-//! each external venue shows it late (`lag_ms`) with its own noise and spread, `depth` levels
-//! per side, and prints trades at its touch. On our venue a maker keeps a ladder around the
-//! latent price, noise takers send market orders at random, and informed takers buy or sell
-//! when the latent price `lead_ms` ahead will be through our venue's touch (so adverse selection
-//! is real). The full versions of both live in the market module and replace this one as it lands.
+//! The latent price here is a Gaussian random walk sampled every millisecond; each external
+//! venue shows it late (`lag_ms`) with its own noise and spread, `depth` levels per side, and
+//! prints trades at its touch, written straight onto the tape as integers. (The feeds crate's
+//! latent synthetic market speaks the venues' own protocols, for the demo and the connectors;
+//! this one skips the protocols, so a backtest spends its time in the event loop.) Our venue's
+//! other participants ([`crate::participants`]) follow the same latent price.
 
 use serde::{Deserialize, Serialize};
 use wintermute_core::rng::SplitMix64;
@@ -68,15 +68,19 @@ pub struct SyntheticConfig {
     pub participants: Participants,
 }
 
-/// Other participants on our venue.
+/// Other participants on our venue (run by [`crate::participants`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Participants {
-    /// The other maker refreshes its ladder every this many ms (0: no maker).
+    /// Other makers (0: none); maker `k` quotes `maker_half_spread_ticks + k` around the latent
+    /// price.
+    #[serde(default = "default_makers")]
+    pub makers: u32,
+    /// The other makers requote at least this often, ms (and on every 1-tick latent move).
     pub maker_refresh_ms: i64,
-    /// The other maker's half spread, ticks.
+    /// Maker 0's half spread, ticks.
     pub maker_half_spread_ticks: i64,
-    /// The other maker's lots per level.
+    /// The other makers' lots per quote.
     pub maker_size_lots: i64,
     /// Noise takers: market orders per second.
     pub noise_per_s: f64,
@@ -91,6 +95,7 @@ pub struct Participants {
 impl Default for Participants {
     fn default() -> Self {
         Participants {
+            makers: default_makers(),
             maker_refresh_ms: 100,
             maker_half_spread_ticks: 4,
             maker_size_lots: 20,
@@ -102,6 +107,9 @@ impl Default for Participants {
     }
 }
 
+fn default_makers() -> u32 {
+    3
+}
 fn default_start_price() -> i64 {
     600_000
 }
