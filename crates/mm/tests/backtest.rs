@@ -117,6 +117,13 @@ fn a_recorded_venue_replays_through_its_book_builder_deterministically() {
     assert!(a.summary.md_events > 10_000, "{}", a.summary.md_events);
     assert!(a.summary.orders > 0);
     assert!(a.summary.uptime > 0.5, "uptime {}", a.summary.uptime);
+    // Another queue model is another run on the same data.
+    let log = config.replacen("{\"market\"", "{\"queue_model\": \"log\", \"market\"", 1);
+    let c = run_json(&log, None).unwrap();
+    assert_eq!(c.summary.md_events, a.summary.md_events);
+    let bad = config.replacen("{\"market\"", "{\"queue_model\": \"power:-1\", \"market\"", 1);
+    let e = run_json(&bad, None).unwrap_err().to_string();
+    assert!(e.contains("field=queue_model"), "{e}");
     // A grid the data is not on is an error, not a rounding.
     let off_grid = config.replace(r#""tick_size": "0.01""#, r#""tick_size": "0.03""#);
     assert!(matches!(run_json(&off_grid, None), Err(BacktestError::Data { .. })));

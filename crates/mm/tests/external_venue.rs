@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use wintermute_mm::backtest::external::{ExternalVenue, VenueFill};
 use wintermute_mm::backtest::ledger::{FeeSchedule, Ledger};
 use wintermute_mm::backtest::tape::{MdEvent, MdKind};
+use wintermute_mm::queue::QueueModel;
 use wintermute_mm::types::{Fill, Liquidity, Side, VenueId};
 
 fn ev(kind: MdKind, side: Side, price: i64, qty: i64) -> MdEvent {
@@ -12,7 +13,11 @@ fn ev(kind: MdKind, side: Side, price: i64, qty: i64) -> MdEvent {
 }
 
 fn venue() -> ExternalVenue {
-    let mut v = ExternalVenue::new(FeeSchedule::default());
+    venue_with(QueueModel::RiskAverse)
+}
+
+fn venue_with(model: QueueModel) -> ExternalVenue {
+    let mut v = ExternalVenue::new(FeeSchedule::default(), model);
     let mut out = Vec::new();
     v.apply(&ev(MdKind::Clear, Side::Buy, 0, 0), &mut out);
     for (side, price, qty) in [(Side::Buy, 100, 5), (Side::Buy, 99, 7), (Side::Sell, 102, 4), (Side::Sell, 103, 6)] {
@@ -41,6 +46,22 @@ fn a_level_shrinking_below_our_estimate_caps_the_lots_ahead() {
     v.apply(&ev(MdKind::Level, Side::Buy, 100, 1), &mut out); // cancels ahead of us
     v.apply(&ev(MdKind::Trade, Side::Sell, 100, 2), &mut out);
     assert_eq!(out.iter().map(|f| f.qty).sum::<i64>(), 1);
+}
+
+#[test]
+fn the_probabilistic_model_moves_us_forward_on_cancels_and_the_risk_averse_one_does_not() {
+    for (model, expect_fill) in [(QueueModel::RiskAverse, 0), (QueueModel::power(1.0).unwrap(), 1)] {
+        let mut v = venue_with(model);
+        let mut out = Vec::new();
+        assert!(v.place(1, Side::Buy, 100, 2)); // 5 lots ahead, none behind
+                                                // Five lots join behind us, then 4 are cancelled (10 -> 6). Risk-averse: all behind us
+                                                // (5 ahead). Power n=1: split 5:5, half from ahead (3 ahead). A 4-lot trade then
+                                                // reaches us only in the second case.
+        v.apply(&ev(MdKind::Level, Side::Buy, 100, 10), &mut out);
+        v.apply(&ev(MdKind::Level, Side::Buy, 100, 6), &mut out);
+        v.apply(&ev(MdKind::Trade, Side::Sell, 100, 4), &mut out);
+        assert_eq!(out.iter().map(|f| f.qty).sum::<i64>(), expect_fill, "{model:?}");
+    }
 }
 
 #[test]

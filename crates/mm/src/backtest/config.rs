@@ -19,6 +19,7 @@ use super::synthetic::{self, SyntheticConfig};
 use super::{BacktestError, Built};
 use crate::config::PricingConfig;
 use crate::market_maker::{MarketMakerConfig, ModelConfig};
+use crate::queue::QueueModel;
 use crate::types::VenueId;
 
 /// Which market to replay.
@@ -129,12 +130,18 @@ pub struct BacktestConfig {
     /// Markout horizons, ms.
     #[serde(default = "default_markouts")]
     pub markout_ms: Vec<i64>,
+    /// Queue-position model on L2 venues: `risk_averse` (default), `log`, or `power:N`.
+    #[serde(default = "default_queue_model")]
+    pub queue_model: String,
     /// Tick and lot size of the synthetic market's instrument (for display in the quote
     /// currency; recordings give their own).
     #[serde(default)]
     pub grid: Option<(String, String)>,
 }
 
+fn default_queue_model() -> String {
+    "risk_averse".into()
+}
 fn default_slippage() -> i64 {
     5
 }
@@ -173,6 +180,19 @@ fn grid_f64(field: &'static str, text: &str) -> Result<f64, BacktestError> {
     match Decimal::parse(text) {
         Ok(d) if d.raw() > 0 => Ok(d.to_f64()),
         _ => Err(bad(field, format!("{text:?} is not a positive decimal"))),
+    }
+}
+
+/// Parses `risk_averse`, `log` or `power:N`.
+fn queue_model(text: &str) -> Result<QueueModel, BacktestError> {
+    let unknown = || bad("queue_model", format!("{text:?}: expected risk_averse, log or power:N (N > 0)"));
+    match text {
+        "risk_averse" => Ok(QueueModel::RiskAverse),
+        "log" => Ok(QueueModel::log()),
+        _ => {
+            let n: f64 = text.strip_prefix("power:").and_then(|n| n.parse().ok()).ok_or_else(unknown)?;
+            QueueModel::power(n).map_err(|_| unknown())
+        }
     }
 }
 
@@ -299,8 +319,9 @@ impl BacktestConfig {
         for name in self.fees.keys() {
             find("fees", name)?;
         }
+        let model = queue_model(&self.queue_model)?;
         let external =
-            names.iter().map(|n| ExternalVenue::new(self.fees.get(n).copied().unwrap_or_default())).collect();
+            names.iter().map(|n| ExternalVenue::new(self.fees.get(n).copied().unwrap_or_default(), model)).collect();
         let start_ns = tape.start_ns();
         let end_ns = match &self.market {
             MarketConfig::Synthetic(s) => start_ns + (s.duration_s * 1e9) as i64,

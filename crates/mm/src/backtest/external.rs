@@ -3,21 +3,21 @@
 //!
 //! * A **post-only** order that would cross the book is rejected; otherwise it joins the back of
 //!   its price level: the lots ahead of it are the level's quantity when it arrives.
-//! * **Queue model (risk-averse, stand-in):** only trades move us forward. A trade at our price
-//!   on the other side takes from the lots ahead first, then from us; a trade through our price
-//!   (a sell below our bid) fills us entirely; a level that shrinks below the lots we think are
-//!   ahead of us caps them (the venue cannot have more ahead than it shows). A book that comes
-//!   to cross our price (an ask at or below our bid) fills us at our price.
+//! * **Queue position** is estimated by a [`QueueModel`] ([`crate::queue`]): risk-averse (only
+//!   trades move us forward; the estimate never exceeds what the level shows) or probabilistic
+//!   (a decrease the trades do not explain is split between ahead and behind, `f = x^n` or
+//!   `ln(1+x)`). A trade at our price takes from the lots ahead first, then from us; a trade
+//!   through our price (a sell below our bid) fills us entirely. A book that comes to cross our
+//!   price (an ask at or below our bid) fills us at our price.
 //! * An **IOC** order walks the book from the touch up to its limit price, never taking more
 //!   than each level shows, and is never rested.
 //!
-//! The exec module's simulated venue (probabilistic queue models, latency inside the venue)
-//! replaces this one as it lands.
 
 use wintermute_feeds::tick_book::TickBook;
 
 use super::ledger::FeeSchedule;
 use super::tape::{MdEvent, MdKind};
+use crate::queue::{QueueModel, QueuePosition};
 use crate::types::{Liquidity, Side};
 
 /// A fill on a venue, before it is stamped with time and venue.
@@ -45,7 +45,7 @@ struct Resting {
     side: Side,
     price: i64,
     qty: i64,
-    ahead: i64,
+    pos: QueuePosition,
     ahead_at_place: i64,
 }
 
@@ -55,14 +55,15 @@ pub struct ExternalVenue {
     book: TickBook,
     live: bool,
     orders: Vec<Resting>,
+    model: QueueModel,
     /// The venue's fees.
     pub fees: FeeSchedule,
 }
 
 impl ExternalVenue {
-    /// An empty venue with `fees`.
-    pub fn new(fees: FeeSchedule) -> Self {
-        ExternalVenue { book: TickBook::new(), live: false, orders: Vec::new(), fees }
+    /// An empty venue with `fees`, estimating queue positions with `model`.
+    pub fn new(fees: FeeSchedule, model: QueueModel) -> Self {
+        ExternalVenue { book: TickBook::new(), live: false, orders: Vec::new(), model, fees }
     }
 
     /// The venue's book.
@@ -85,16 +86,14 @@ impl ExternalVenue {
     pub fn apply(&mut self, ev: &MdEvent, out: &mut Vec<VenueFill>) {
         match ev.kind {
             MdKind::Level => {
+                let prev = if self.orders.is_empty() { 0 } else { self.book.qty_at(ev.side, ev.price) };
                 // A price beyond ±2^62 ticks cannot come from a converted feed; ignore it.
-                if self.book.set(ev.side, ev.price, ev.qty).is_err() {
-                    return;
-                }
-                if self.orders.is_empty() {
+                if self.book.set(ev.side, ev.price, ev.qty).is_err() || self.orders.is_empty() {
                     return;
                 }
                 for o in &mut self.orders {
                     if o.side == ev.side && o.price == ev.price {
-                        o.ahead = o.ahead.min(ev.qty);
+                        self.model.on_level_change(&mut o.pos, prev, ev.qty);
                     }
                 }
                 self.fill_crossed(out);
@@ -121,13 +120,8 @@ impl ExternalVenue {
                     Side::Sell => o.price <= price,
                 };
             if hit {
-                let filled = if o.price == price {
-                    let through = qty - o.ahead;
-                    o.ahead = (o.ahead - qty).max(0);
-                    through.clamp(0, o.qty)
-                } else {
-                    o.qty
-                };
+                let filled =
+                    if o.price == price { self.model.on_trade(&mut o.pos, qty).clamp(0, o.qty) } else { o.qty };
                 if filled > 0 && self.fill_resting(i, filled, out) {
                     continue;
                 }
@@ -183,7 +177,7 @@ impl ExternalVenue {
             return false;
         }
         let ahead = self.book.qty_at(side, price);
-        self.orders.push(Resting { id, side, price, qty, ahead, ahead_at_place: ahead });
+        self.orders.push(Resting { id, side, price, qty, pos: self.model.on_join(ahead), ahead_at_place: ahead });
         true
     }
 

@@ -1,0 +1,79 @@
+#!/usr/bin/env python3
+"""Runs fixed spread, Avellaneda-Stoikov and GLFT on the synthetic market and on a recorded
+venue (the two example configs, same everything but the model) and prints the results table of
+docs/market-making.md.
+
+Usage: ``PYTHONPATH=python python scripts/mm_results.py [--seconds S] [--out DIR]``
+(``--seconds``: the synthetic run's length, default 600; ``--out``: also save each run there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+from pathlib import Path
+from typing import Any
+
+from wintermute import mm
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: The models compared, per example: pricing.model tables.
+MODELS: dict[str, dict[str, dict[str, Any]]] = {
+    "mm.toml": {
+        "fixed": {"kind": "fixed_spread", "half_spread_ticks": 4.0, "skew_ticks_per_unit": 1.0},
+        "A-S": {"kind": "avellaneda_stoikov", "gamma": 0.0005, "session_s": 60.0},
+        "GLFT": {"kind": "glft", "gamma": 0.05},
+    },
+    "mm_recorded.toml": {
+        "fixed": {"kind": "fixed_spread", "half_spread_ticks": 200.0, "skew_ticks_per_unit": 50.0},
+        "A-S": {"kind": "avellaneda_stoikov", "gamma": 0.00001, "session_s": 60.0},
+        "GLFT": {"kind": "glft", "gamma": 0.001},
+    },
+}
+
+HEADER = (
+    "| market | model | PnL | spread | MtM | fees | hedge | fills | fill ratio | "
+    "markout 1 s (bps) | markout 5 s (bps) | max inv (lots) | uptime | events/s |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+)
+
+
+def row(s: dict[str, Any], model: str) -> str:
+    p = s["pnl"]
+    marks = {m["horizon_ms"]: m for m in s["markouts"]}
+
+    def markout(h: int) -> str:
+        m = marks.get(h)
+        return f"{m['mean_bps']:+.2f} ± {m['ci95_bps']:.2f}" if m and m["n"] else "n/a"
+
+    return (
+        f"| {s['market']} | {model} | {p['total']:.2f} | {p['spread']:.2f} | {p['mtm']:.2f} | "
+        f"{p['fees']:.2f} | {p['hedge']:.2f} | {s['fills']} | {s['fill_ratio']:.4f} | "
+        f"{markout(1000)} | {markout(5000)} | {s['max_inventory_lots']} | {s['uptime']:.3f} | "
+        f"{s['md_events_per_s'] / 1e6:.1f} M |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=600.0)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    print(HEADER)
+    for example, models in MODELS.items():
+        base = mm.load_config(ROOT / "examples" / example)
+        if base["market"]["kind"] == "synthetic":
+            base["market"]["duration_s"] = args.seconds
+        for name, model in models.items():
+            config = copy.deepcopy(base)
+            config["pricing"]["model"] = model
+            result = mm.run_backtest(config)
+            print(row(result.summary, name), flush=True)
+            if args.out is not None:
+                slug = f"{Path(example).stem}-{name.replace('-', '').lower()}"
+                mm.write_report(mm.save_run(result, args.out / slug, config))
+
+
+if __name__ == "__main__":
+    main()
