@@ -310,7 +310,7 @@ impl MarketMaker {
             Err(why) => return self.pull(ctx, why),
         };
         self.pulled = false;
-        let moved = self.last_fair.map_or(true, |l| (fair - l).abs() >= self.cfg.requote_threshold_ticks);
+        let moved = self.last_fair.is_none_or(|l| (fair - l).abs() >= self.cfg.requote_threshold_ticks);
         let inventory = ctx.inventory();
         if !(force || moved || inventory != self.last_inventory) {
             return;

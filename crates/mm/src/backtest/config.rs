@@ -1,7 +1,7 @@
 //! The backtest configuration: which market, which strategy, latencies, fees, sampling.
 //!
 //! Every field is checked before anything runs; a bad value is a
-//! [`BacktestError::Config`](super::BacktestError) naming the field.
+//! [`BacktestError::Config`](super::error::BacktestError) naming the field.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -10,13 +10,14 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 use wintermute_feeds::{Decimal, Venue};
 
+use super::error::BacktestError;
 use super::external::ExternalVenue;
 use super::ledger::FeeSchedule;
 use super::our_venue::{Latent, OurVenue};
 use super::recorded::{self, RecordedLatency};
 use super::simulator::Timing;
 use super::synthetic::{self, SyntheticConfig};
-use super::{BacktestError, Built};
+use super::tape::Tape;
 use crate::config::PricingConfig;
 use crate::market_maker::{MarketMakerConfig, ModelConfig};
 use crate::queue::QueueModel;
@@ -337,4 +338,27 @@ impl BacktestConfig {
         };
         Ok(Built { tape, ours, external, quote_venue, references, hedge_venue, timing, tape_seconds, grid })
     }
+}
+
+/// What [`BacktestConfig::build`] prepares: the tape and the venues.
+#[derive(Debug)]
+pub struct Built {
+    /// The tape.
+    pub tape: Tape,
+    /// Our venue and the latent price (synthetic markets).
+    pub ours: Option<(OurVenue, synthetic::LatentPath)>,
+    /// External venues.
+    pub external: Vec<ExternalVenue>,
+    /// Where to quote.
+    pub quote_venue: VenueId,
+    /// Fair-value references with weights.
+    pub references: Vec<(VenueId, f64)>,
+    /// Where to hedge.
+    pub hedge_venue: Option<VenueId>,
+    /// Timing.
+    pub timing: Timing,
+    /// Seconds spent building.
+    pub tape_seconds: f64,
+    /// Tick and lot size as numbers.
+    pub grid: (f64, f64),
 }

@@ -37,6 +37,7 @@
 //! ```
 
 pub mod config;
+pub mod error;
 pub mod external;
 pub mod ledger;
 pub mod our_venue;
@@ -50,10 +51,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-pub use config::{BacktestConfig, MarketConfig};
-use external::ExternalVenue;
+pub use config::{BacktestConfig, Built, MarketConfig};
+pub use error::BacktestError;
 use ledger::{markouts, FillRecord, Markout, Series};
-use our_venue::OurVenue;
 use simulator::{Recorded, Sim, Timing};
 use tape::Tape;
 
@@ -61,25 +61,6 @@ use crate::market_maker::{MarketMaker, PullCounts};
 use crate::priced_market_maker::{HedgeRule, PricedMarketMaker};
 use crate::strategy::Strategy;
 use crate::types::{Money, VenueId, MONEY_SCALE};
-
-/// What can go wrong before a backtest runs (it cannot fail once it runs).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BacktestError {
-    /// The configuration is invalid.
-    #[error("bad backtest config: field={field} {why}")]
-    Config {
-        /// The offending field.
-        field: &'static str,
-        /// Why.
-        why: String,
-    },
-    /// The market data could not be read or converted.
-    #[error("bad market data: {why}")]
-    Data {
-        /// Why.
-        why: String,
-    },
-}
 
 /// PnL and its parts, in the quote currency (display values; the exact integers are in
 /// [`Summary::pnl_exact`]).
@@ -271,29 +252,6 @@ pub fn run(cfg: &BacktestConfig, progress: Option<&AtomicU64>) -> Result<Backtes
     result.summary.pulls = mm.pulls();
     result.summary.requotes = mm.requotes();
     Ok(result)
-}
-
-/// What [`BacktestConfig::build`] prepares: the tape and the venues.
-#[derive(Debug)]
-pub struct Built {
-    /// The tape.
-    pub tape: Tape,
-    /// Our venue and the latent price (synthetic markets).
-    pub ours: Option<(OurVenue, synthetic::LatentPath)>,
-    /// External venues.
-    pub external: Vec<ExternalVenue>,
-    /// Where to quote.
-    pub quote_venue: VenueId,
-    /// Fair-value references with weights.
-    pub references: Vec<(VenueId, f64)>,
-    /// Where to hedge.
-    pub hedge_venue: Option<VenueId>,
-    /// Timing.
-    pub timing: Timing,
-    /// Seconds spent building.
-    pub tape_seconds: f64,
-    /// Tick and lot size as numbers.
-    pub grid: (f64, f64),
 }
 
 /// Runs any strategy on a built market.

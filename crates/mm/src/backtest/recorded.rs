@@ -20,8 +20,8 @@ use wintermute_feeds::recording::{read_recording, records, Record};
 use wintermute_feeds::sync::{BinanceBooks, CoinbaseBooks, FeedHandler, KrakenBooks, SyncState};
 use wintermute_feeds::{Aggressor, Decimal, Symbol, Venue};
 
+use super::error::BacktestError;
 use super::tape::{MdEvent, MdKind, Tape};
-use super::BacktestError;
 use crate::types::Side;
 
 /// How the receive times of a recorded tape are made.

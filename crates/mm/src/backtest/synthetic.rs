@@ -155,7 +155,12 @@ pub fn validate(cfg: &SyntheticConfig) -> Result<(), String> {
         ));
     }
     for v in &cfg.venues {
-        if v.spread_ticks < 1 || v.lag_ms < 0 || v.feed_latency_ms < 0 || !(v.updates_per_s > 0.0) {
+        if v.spread_ticks < 1
+            || v.lag_ms < 0
+            || v.feed_latency_ms < 0
+            || !v.updates_per_s.is_finite()
+            || v.updates_per_s <= 0.0
+        {
             return Err(format!("venue={} has a bad spread, lag, latency or rate", v.name));
         }
     }
