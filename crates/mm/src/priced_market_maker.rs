@@ -8,8 +8,16 @@
 //! slot, an `Amend` lowers the slot's order in place, a `Cancel` cancels it. Fills and orders
 //! that leave the book go back to the quoter by slot. A decision without a usable fair value
 //! pulls every quote (counted in [`PricedMarketMaker::pulls`]).
+//!
+//! With an [`Interlock`] ([`crate::interlock`]), every reference venue's sync state and top go to
+//! it too (a top change counts as the venue's update), and the timer checks staleness: on a
+//! pull the quoter's quotes are cancelled within the same event, and no decision is made until
+//! the interlock returns.
+
+use wintermute_feeds::sync::SyncState;
 
 use crate::config::{PricingConfig, MAX_LEVELS};
+use crate::interlock::{Interlock, InterlockEvent, InterlockStats, Transition};
 use crate::pricer::Pricer;
 use crate::quote_actions::{ActionBuffer, QuoteAction};
 use crate::quoter::Decision;
@@ -39,6 +47,8 @@ pub struct PricedMarketMaker {
     hedge_in_flight: Option<u64>,
     pulls: u64,
     requotes: u64,
+    interlock: Option<Interlock>,
+    live: [bool; crate::interlock::MAX_VENUES],
 }
 
 fn side_index(side: Side) -> usize {
@@ -66,7 +76,34 @@ impl PricedMarketMaker {
             hedge_in_flight: None,
             pulls: 0,
             requotes: 0,
+            interlock: None,
+            live: [false; crate::interlock::MAX_VENUES],
         })
+    }
+
+    /// The same, guarded by `interlock`.
+    pub fn with_interlock(mut self, interlock: Interlock) -> Self {
+        self.interlock = Some(interlock);
+        self
+    }
+
+    /// The interlock's counters at `now_ns` (pulls and raises per cause, time pulled).
+    pub fn interlock_stats(&self, now_ns: i64) -> Option<InterlockStats> {
+        self.interlock.as_ref().map(|i| i.stats(now_ns))
+    }
+
+    /// Applies an interlock transition: a pull cancels every quote now.
+    fn on_interlock<C: Context>(&mut self, ctx: &mut C, event: Option<InterlockEvent>) {
+        if event.is_some_and(|e| e.transition == Transition::Pull) {
+            self.actions.clear();
+            // The buffer is sized for the ladder, so a pull cannot fail.
+            let _ = self.pricer.pull(&mut self.actions);
+            self.apply(ctx);
+        }
+    }
+
+    fn quoting_allowed(&self) -> bool {
+        self.interlock.as_ref().is_none_or(Interlock::quoting_allowed)
     }
 
     /// Decisions that pulled every quote (no usable fair value).
@@ -80,6 +117,9 @@ impl PricedMarketMaker {
     }
 
     fn decide<C: Context>(&mut self, ctx: &mut C) {
+        if !self.quoting_allowed() {
+            return;
+        }
         self.actions.clear();
         let our_top = Some(ctx.top(self.quote_venue)).filter(|t| t.bid.qty > 0 || t.ask.qty > 0);
         // The buffer is sized for the ladder, so a decision cannot fail.
@@ -88,6 +128,11 @@ impl PricedMarketMaker {
             Ok(Decision::Requoted(_)) => self.requotes += 1,
             Ok(Decision::Held) | Err(_) => {}
         }
+        self.apply(ctx);
+        self.hedge(ctx);
+    }
+
+    fn apply<C: Context>(&mut self, ctx: &mut C) {
         let venue = self.quote_venue;
         for &action in self.actions.as_slice() {
             match action {
@@ -107,7 +152,6 @@ impl PricedMarketMaker {
                 }
             }
         }
-        self.hedge(ctx);
     }
 
     fn hedge<C: Context>(&mut self, ctx: &mut C) {
@@ -140,9 +184,24 @@ impl PricedMarketMaker {
 
 impl Strategy for PricedMarketMaker {
     fn on_book<C: Context>(&mut self, ctx: &mut C, venue: VenueId, top: &Top) {
-        if let VenueId::External(_) = venue {
+        if let VenueId::External(v) = venue {
             // A venue the pricing config does not name is not a reference: ignore its top.
             let _ = self.pricer.on_top(venue, *top);
+            let now = ctx.now_ns();
+            let live = ctx.book_live(venue);
+            if let Some(lock) = self.interlock.as_mut() {
+                let mut event = None;
+                let was = self.live.get_mut(v as usize);
+                if let Some(was) = was.filter(|w| **w != live) {
+                    *was = live;
+                    let state = if live { SyncState::Live } else { SyncState::Resyncing };
+                    event = lock.on_sync_state(venue, now, state).ok().flatten();
+                }
+                if live && top.bid.qty > 0 && top.ask.qty > 0 {
+                    event = event.or(lock.on_book(venue, now, *top).ok().flatten());
+                }
+                self.on_interlock(ctx, event);
+            }
         }
         self.decide(ctx);
     }
@@ -179,6 +238,8 @@ impl Strategy for PricedMarketMaker {
     }
 
     fn on_timer<C: Context>(&mut self, ctx: &mut C) {
+        let event = self.interlock.as_mut().and_then(|lock| lock.on_timer(ctx.now_ns()));
+        self.on_interlock(ctx, event);
         self.decide(ctx);
     }
 }

@@ -182,3 +182,33 @@ fn the_pricing_stack_runs_as_a_strategy_and_quotes_on_our_venue() {
     let e = run_json(&priced(r#""name": "kraken""#), None).unwrap_err().to_string();
     assert!(e.contains("field=pricing.venues") && e.contains("kraken"), "{e}");
 }
+
+fn with_interlock(interlock: &str) -> String {
+    let pricing = PRICING.replace(
+        r#"{"name": "a", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 1000}"#,
+        r#"{"name": "binance", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 1000},
+           {"name": "kraken", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 1000}"#,
+    );
+    format!(
+        r#"{{"seed": 5, "market": {{"kind": "synthetic", "duration_s": 20.0, "sigma_ticks": 40.0,
+             "venues": [{{"name": "binance", "spread_ticks": 2, "updates_per_s": 400}},
+                        {{"name": "kraken", "spread_ticks": 2, "lag_ms": 1500, "updates_per_s": 400}}]}},
+            "pricing": {pricing} {interlock}}}"#
+    )
+}
+
+#[test]
+fn the_interlock_pulls_quotes_when_a_lagging_venue_crosses_the_other() {
+    let guarded =
+        run_json(&with_interlock(r#", "interlock": {"stale_after_ms": 1000, "cross_threshold_ticks": 5}"#), None)
+            .unwrap();
+    let lock = guarded.summary.interlock.clone().expect("an interlock ran");
+    assert!(lock.pulls["Crossed"] > 0, "{lock:?}");
+    assert!(lock.returns > 0 && lock.uptime < 1.0, "{lock:?}");
+    let open = run_json(&with_interlock(""), None).unwrap();
+    assert!(open.summary.interlock.is_none());
+    assert!(guarded.summary.uptime < open.summary.uptime, "{} vs {}", guarded.summary.uptime, open.summary.uptime);
+    let bad = with_interlock(r#", "interlock": {"stale_after_ms": 1000, "cross_threshold_ticks": -1}"#);
+    let e = run_json(&bad, None).unwrap_err().to_string();
+    assert!(e.contains("field=interlock"), "{e}");
+}

@@ -67,6 +67,16 @@ fn one() -> f64 {
     1.0
 }
 
+/// The book-health interlock ([`crate::interlock`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterlockSettings {
+    /// A reference venue whose top has not changed for this long is stale, ms.
+    pub stale_after_ms: f64,
+    /// Pull when one venue's bid is above another's ask by more than this, ticks.
+    pub cross_threshold_ticks: i64,
+}
+
 /// Latencies.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -131,6 +141,9 @@ pub struct BacktestConfig {
     /// Markout horizons, ms.
     #[serde(default = "default_markouts")]
     pub markout_ms: Vec<i64>,
+    /// With `pricing`: the book-health interlock over the pricing venues (absent: none).
+    #[serde(default)]
+    pub interlock: Option<InterlockSettings>,
     /// Queue-position model on L2 venues: `risk_averse` (default), `log`, or `power:N`.
     #[serde(default = "default_queue_model")]
     pub queue_model: String,

@@ -57,6 +57,7 @@ use ledger::{markouts, FillRecord, Markout, Series};
 use simulator::{Recorded, Sim, Timing};
 use tape::Tape;
 
+use crate::interlock::{Interlock, InterlockConfig, InterlockStats, PullCause, CAUSES};
 use crate::market_maker::{MarketMaker, PullCounts};
 use crate::priced_market_maker::{HedgeRule, PricedMarketMaker};
 use crate::strategy::Strategy;
@@ -162,6 +163,38 @@ pub struct Summary {
     pub queue_ahead_mean_lots: f64,
     /// Trades on our venue (all participants).
     pub venue_trades: u64,
+    /// The book-health interlock's counters, when one ran.
+    pub interlock: Option<InterlockSummary>,
+}
+
+/// The interlock's counters, by cause name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InterlockSummary {
+    /// Pulls each cause triggered.
+    pub pulls: std::collections::BTreeMap<String, u64>,
+    /// Times each cause became active.
+    pub raised: std::collections::BTreeMap<String, u64>,
+    /// Returns.
+    pub returns: u64,
+    /// Share of the time quoting was allowed.
+    pub uptime: f64,
+}
+
+impl From<InterlockStats> for InterlockSummary {
+    fn from(s: InterlockStats) -> Self {
+        let causes = [
+            PullCause::NotLive,
+            PullCause::Stale,
+            PullCause::SequenceGap,
+            PullCause::ChecksumMismatch,
+            PullCause::Malformed,
+            PullCause::Crossed,
+            PullCause::Risk,
+            PullCause::KillSwitch,
+        ];
+        let by = |counts: [u64; CAUSES]| causes.iter().map(|&c| (format!("{c:?}"), counts[c as usize])).collect();
+        InterlockSummary { pulls: by(s.pulls), raised: by(s.raised), returns: s.returns, uptime: s.uptime() }
+    }
 }
 
 /// A finished backtest.
@@ -240,9 +273,21 @@ pub fn run(cfg: &BacktestConfig, progress: Option<&AtomicU64>) -> Result<Backtes
         });
         let mut mm = PricedMarketMaker::new(&pricing, built.quote_venue, hedge)
             .map_err(|e| BacktestError::Config { field: "pricing", why: e.to_string() })?;
+        let (start_ns, end_ns) = (built.timing.start_ns, built.timing.end_ns);
+        if let Some(i) = cfg.interlock {
+            let ic = InterlockConfig {
+                venues: pricing.venues.len(),
+                stale_after_ns: (i.stale_after_ms * 1e6) as i64,
+                cross_threshold_ticks: i.cross_threshold_ticks,
+            };
+            let lock = Interlock::new(ic, start_ns)
+                .map_err(|e| BacktestError::Config { field: "interlock", why: e.to_string() })?;
+            mm = mm.with_interlock(lock);
+        }
         let mut result = run_strategy(cfg, built, &mut mm, progress);
         result.summary.pulls = PullCounts { no_fair_value: mm.pulls(), ..PullCounts::default() };
         result.summary.requotes = mm.requotes();
+        result.summary.interlock = mm.interlock_stats(end_ns).map(InterlockSummary::from);
         return Ok(result);
     }
     let strategy = cfg.strategy.clone().ok_or(BacktestError::Config { field: "strategy", why: "missing".into() })?;
@@ -332,6 +377,7 @@ fn summarize(
         requotes: 0,
         queue_ahead_mean_lots: ratio(maker.iter().map(|f| f.queue_ahead as f64).sum(), maker.len() as f64),
         venue_trades: c.participant_trades,
+        interlock: None,
     };
     BacktestResult { summary, series: rec.series, fills: rec.fills, grid }
 }
