@@ -73,7 +73,7 @@ def test_a_recorded_venue_backtest_runs() -> None:
         (lambda c: c["pricing"]["model"].update(gamma=-0.1), "pricing", "gamma"),
         (lambda c: c.update(hedge_on="bitmex"), "hedge_on", "bitmex"),
         (lambda c: c["pricing"]["venues"][0].update(quote_currency="USDT"), "pricing", "basis"),
-        (lambda c: c["pricing"]["venues"][1].update(name="kraken"), "pricing.venues", "kraken"),
+        (lambda c: c["pricing"]["venues"].reverse(), "pricing.venues", "kraken"),
         (lambda c: c.update(sample_ms=0), "sample_ms", "sample_ms"),
         (lambda c: c.update(unknown_key=1), "config", "unknown_key"),
     ],
