@@ -26,9 +26,11 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from wintermute.config import EngineConfig
+from wintermute.service import metrics, ws
 from wintermute.service.error_responses import install_error_handlers
+from wintermute.service.http_limits import BodyLimit, RateLimit
 from wintermute.service.keys import KeyStore
-from wintermute.service.rest import health
+from wintermute.service.rest import account, health, market, orders, risk
 from wintermute.service.settings import ServiceSettings, split_config
 from wintermute.service.venue import Venue, read_document
 
@@ -92,8 +94,16 @@ def create_app(
     app.state.venue = venue
     app.state.keys = keys
     app.state.settings = settings
+    app.state.metrics = metrics.ServiceMetrics(venue)
     install_error_handlers(app)
-    app.include_router(health.router)
+    for module in (health, orders, market, account, risk, metrics, ws):
+        app.include_router(module.router)
     for router in routers:
         app.include_router(router)
+    # The last added is the outermost: metrics see every answer, 413 and 429 included.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimit, rate=float(settings.rate_limit_per_s), burst=settings.rate_limit_burst
+    )
+    app.add_middleware(metrics.RequestMetrics, metrics=app.state.metrics)
     return app

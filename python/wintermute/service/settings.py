@@ -20,6 +20,7 @@ In TOML::
     rate_limit_per_s = 50       # per API key: a token bucket of this rate ...
     rate_limit_burst = 100      # ... and this size
     max_body_bytes = 65536      # larger request bodies: 413
+    ws_buffer = 10000           # events a WebSocket client may leave unsent, then it is dropped
 
     [service.fees]
     maker_bps = "1"             # fee on each fill's notional, in the quote asset
@@ -103,6 +104,8 @@ class ServiceSettings:
     history_size: int = 10000
     #: Events a live subscriber may have waiting before it is dropped as a slow consumer.
     subscriber_queue: int = 10000
+    #: Events a WebSocket client may have unsent before it is disconnected (slow_consumer).
+    ws_buffer: int = 10000
     #: How long a request waits for the engine's verdict.
     ack_timeout_s: float = 10.0
 
@@ -112,7 +115,7 @@ class ServiceSettings:
         known = {
             "host", "port", "ssl_certfile", "ssl_keyfile", "api_keys_file", "rate_limit_per_s",
             "rate_limit_burst", "max_body_bytes", "fees", "balances", "accounts", "tape_size",
-            "history_size", "subscriber_queue", "ack_timeout_s",
+            "history_size", "subscriber_queue", "ack_timeout_s", "ws_buffer",
         }  # fmt: skip
         for key in data:
             if key not in known:
@@ -132,6 +135,7 @@ class ServiceSettings:
             ("tape_size", 10**7),
             ("history_size", 10**7),
             ("subscriber_queue", 10**7),
+            ("ws_buffer", 10**7),
         ):
             if key in data:
                 kw[key] = _int(data[key], key, 1, high)

@@ -364,7 +364,7 @@ class Venue:
         return inst.quote, cost * inst.lot_size * inst.tick_size
 
     async def cancel(
-        self, account: int, symbol: str, *, order_id: int | None = None,
+        self, account: int, symbol: str | None, *, order_id: int | None = None,
         client_order_id: str | None = None,
     ) -> OrderState:  # fmt: skip
         """Cancels an open order; returns its final state. ``UNKNOWN_ORDER`` if the account has
@@ -377,7 +377,7 @@ class Venue:
         return result
 
     async def amend(
-        self, account: int, symbol: str, *, order_id: int | None = None,
+        self, account: int, symbol: str | None, *, order_id: int | None = None,
         client_order_id: str | None = None, qty: Decimal | None = None,
         price: Decimal | None = None,
     ) -> OrderState:  # fmt: skip
@@ -490,6 +490,10 @@ class Venue:
         with self._lock:
             orders = (self._orders[i] for i in self._open.get(account, {}))
             return [self._view(o) for o in orders if symbol is None or o.inst.symbol == symbol]
+
+    def open_order_count(self) -> int:
+        """Open orders of every account."""
+        return sum(len(ids) for ids in self._open.values())
 
     def all_orders(self, account: int, symbol: str, limit: int = 500) -> list[OrderState]:
         """``account``'s most recent orders in ``symbol`` (open and closed), oldest first."""
