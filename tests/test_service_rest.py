@@ -9,8 +9,8 @@ from typing import Any
 
 import httpx
 import pytest
-from service_fixtures import Service, running_server, service, service_config  # noqa: F401
 
+from service_fixtures import Service, running_server, service, service_config  # noqa: F401
 from wintermute.service.app import create_app
 from wintermute.service.keys import demo_keys
 from wintermute.service.settings import ServiceSettings
@@ -97,8 +97,9 @@ def test_mass_cancel_cancels_the_accounts_orders_only(http: httpx.Client) -> Non
 def test_a_missing_or_wrong_key_is_a_401_with_a_json_error(
     http: httpx.Client, headers: dict[str, str]
 ) -> None:
-    for method, path in (("POST", "/api/orders"), ("GET", "/api/orders"), ("GET", "/api/fills"),
-                         ("GET", "/api/account/balances"), ("DELETE", "/api/orders/1")):  # fmt: skip
+    routes = [("POST", "/api/orders"), ("GET", "/api/orders"), ("GET", "/api/fills"),
+              ("GET", "/api/account/balances"), ("DELETE", "/api/orders/1")]  # fmt: skip
+    for method, path in routes:
         r = http.request(method, path, json=order(), headers=headers)
         assert r.status_code == 401, (method, path)
         assert r.json()["code"] == "UNAUTHORIZED"

@@ -17,6 +17,7 @@ given, and stops the venue it made when the server stops::
 
 from __future__ import annotations
 
+import collections
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from os import PathLike
@@ -94,7 +95,8 @@ def create_app(
     app.state.venue = venue
     app.state.keys = keys
     app.state.settings = settings
-    app.state.metrics = metrics.ServiceMetrics(venue)
+    app.state.ws_dropped = collections.Counter()  # reason -> WebSocket clients dropped
+    app.state.metrics = metrics.ServiceMetrics(venue, app.state.ws_dropped)
     install_error_handlers(app)
     for module in (health, orders, market, account, risk, metrics, ws):
         app.include_router(module.router)

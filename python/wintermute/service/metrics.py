@@ -8,7 +8,8 @@ counters, ``_seconds`` durations, base units).
   histograms kept by the engine; read at scrape time, at most one stats interval old);
 - venue: ``wintermute_venue_commands_total{kind}``, ``wintermute_venue_rejections_total{code}``,
   ``wintermute_venue_trades_total``, ``wintermute_venue_open_orders``,
-  ``wintermute_live_subscribers``, ``wintermute_live_subscribers_dropped_total``;
+  ``wintermute_live_subscribers``, ``wintermute_live_subscribers_dropped_total``,
+  ``wintermute_ws_clients_dropped_total{reason}``;
 - API: ``wintermute_api_requests_total{method,route,status}`` and
   ``wintermute_api_request_duration_seconds{method,route}`` (a histogram); ``route`` is the
   route's template (``/api/orders/{order_id}``), so ids never become labels.
@@ -18,6 +19,7 @@ Each app has a registry of its own (several apps in one process never clash).
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from collections.abc import Iterator
@@ -41,8 +43,8 @@ _STAGES = ("gateway_to_risk", "risk_to_match", "match_to_publish", "end_to_end")
 class _EngineCollector(Collector):
     """Reads the engine's and the venue's counters at scrape time."""
 
-    def __init__(self, venue: Venue) -> None:
-        self.venue = venue
+    def __init__(self, venue: Venue, ws_dropped: collections.Counter[str]) -> None:
+        self.venue, self.ws_dropped = venue, ws_dropped
 
     def collect(self) -> Iterator[Metric]:
         venue = self.venue
@@ -102,14 +104,20 @@ class _EngineCollector(Collector):
             "Subscribers dropped for falling behind",
             value=venue.topics.dropped_slow,
         )
+        dropped = CounterMetricFamily(
+            "wintermute_ws_clients_dropped", "WebSocket clients disconnected", labels=["reason"]
+        )
+        for reason, n in sorted(self.ws_dropped.items()):
+            dropped.add_metric([reason], n)
+        yield dropped
 
 
 class ServiceMetrics:
     """An app's registry: the engine collector and the API's request metrics."""
 
-    def __init__(self, venue: Venue) -> None:
+    def __init__(self, venue: Venue, ws_dropped: collections.Counter[str]) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_EngineCollector(venue))
+        self.registry.register(_EngineCollector(venue, ws_dropped))
         self.requests = Counter(
             "wintermute_api_requests", "API requests", ["method", "route", "status"],
             registry=self.registry,

@@ -226,6 +226,7 @@ class Venue:
         self._closed: collections.deque[int] = collections.deque()
         self._fills: dict[int, collections.deque[Fill]] = {}
         self._pending: dict[tuple[int, int], _Pending] = {}
+        self._touched: dict[int, _Order] = {}
         size = self.settings.tape_size
         self._tape = {s: collections.deque[Trade](maxlen=size) for s in self._instruments}
         self._symbols = list(self._instruments)
@@ -678,6 +679,7 @@ class Venue:
             if pending is not None:
                 del self._pending[key]
                 self._answer(pending)
+            self._publish_touched()
 
     def _event(self, row: tuple[Any, ...], mirror: BookMirror, pending: _Pending | None) -> None:
         kind = row[_KIND]
@@ -808,10 +810,17 @@ class Venue:
                     ids.popleft()
 
     def _touch(self, order: _Order) -> None:
+        """The order changed: its account's topic gets its state when the command ends (with
+        its final queue position)."""
         order.updated_ns = time.time_ns()
-        topic = f"account:{order.account}"
-        if self.topics.has(topic):
-            self.topics.publish(topic, self._view(order))
+        self._touched[order.order_id] = order
+
+    def _publish_touched(self) -> None:
+        for order in self._touched.values():
+            topic = f"account:{order.account}"
+            if self.topics.has(topic):
+                self.topics.publish(topic, self._view(order))
+        self._touched.clear()
 
     def _command_done(self, row: tuple[Any, ...], mirror: BookMirror) -> None:
         changes = mirror.command_done()

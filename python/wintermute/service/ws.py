@@ -14,9 +14,10 @@ and receives ``{"type": "subscribed", ...}``, then for a book a ``book_snapshot`
 ``bids``, ``asks``) followed by ``book_delta`` messages (``first_seq``, ``seq``, changed levels,
 ``"0"`` quantity: level gone). Each delta's ``first_seq`` is the previous message's ``seq + 1``;
 a client that sees anything else missed an update and subscribes again for a fresh snapshot.
-``trades`` messages carry a list of trades, ``order`` and ``fill`` messages the account's
-events, ``stats`` the engine's throughput and latency once a second, and ``error`` messages a
-``code`` and ``message``.
+``trades`` messages carry a list of trades; ``order`` and ``fill`` messages the account's
+events (``{"type": "order", "order": {...}}``, as the REST API's order; an order's message
+follows its fills); ``stats`` the engine's throughput and latency once a second; ``error``
+messages a ``code`` and a ``message``.
 
 A slow client never slows the engine: each connection has a bounded buffer
 (``ws_buffer`` events); one that falls behind is closed with code 1008 and reason
@@ -46,6 +47,7 @@ log = logging.getLogger("wintermute.service.ws")
 router = APIRouter()
 SLOW_CONSUMER = 1008
 MAX_CLIENT_MESSAGE = 4096
+TRADES_PER_MESSAGE = 1000
 
 
 def _levels(levels: list[tuple[Any, Any]]) -> list[tuple[str, str]]:
@@ -66,7 +68,10 @@ def _messages(channel: str, symbol: str | None, items: list[Any]) -> list[dict[s
     """The messages for a batch of topic events."""
     if channel == "trades":
         trades = [TradeOut.of(t).model_dump() for t in items if isinstance(t, Trade)]
-        return [{"type": "trades", "symbol": symbol, "trades": trades}]
+        return [
+            {"type": "trades", "symbol": symbol, "trades": trades[i : i + TRADES_PER_MESSAGE]}
+            for i in range(0, len(trades), TRADES_PER_MESSAGE)
+        ]
     out: list[dict[str, Any]] = []
     for item in items:
         if isinstance(item, BookUpdate):
@@ -75,9 +80,9 @@ def _messages(channel: str, symbol: str | None, items: list[Any]) -> list[dict[s
                 "seq": item.seq, "bids": _levels(item.bids), "asks": _levels(item.asks),
             })  # fmt: skip
         elif isinstance(item, OrderState):
-            out.append({"type": "order", **Order.of(item).model_dump()})
+            out.append({"type": "order", "order": Order.of(item).model_dump()})
         elif isinstance(item, Fill):
-            out.append({"type": "fill", **FillOut.of(item).model_dump()})
+            out.append({"type": "fill", "fill": FillOut.of(item).model_dump()})
         elif isinstance(item, PipelineStats):
             out.append(_stats(item))
     return out
@@ -245,6 +250,7 @@ async def websocket(ws: WebSocket) -> None:
         # Collect them: a disconnect ends the reader with an exception.
         await asyncio.gather(*tasks, return_exceptions=True)
         if conn.closing is not None:
+            app.state.ws_dropped[conn.closing] += 1
             log.info("websocket dropped", extra={"reason": conn.closing})
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(SLOW_CONSUMER, conn.closing), 1.0)
