@@ -14,19 +14,17 @@ demo keys (``demo-key-1``, ``demo-key-2``, ``demo-key-3``, ``demo-admin-key``)::
 from __future__ import annotations
 
 import contextlib
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from specs import BTC, PARK
 from wintermute.service.app import create_app
 from wintermute.service.keys import demo_keys
+from wintermute.service.server import background
 from wintermute.service.settings import ServiceSettings
 from wintermute.service.venue import Venue
 
@@ -43,8 +41,6 @@ ETH: dict[str, Any] = {
     "max_price": "100000",
 }
 
-START_TIMEOUT_S = 10.0
-
 
 def service_config(**service: Any) -> dict[str, Any]:
     """An engine config with BTC-USD and ETH-USD, parked threads, and a ``[service]`` table."""
@@ -56,27 +52,10 @@ def service_config(**service: Any) -> dict[str, Any]:
     }
 
 
-@contextlib.contextmanager
-def running_server(app: FastAPI) -> Iterator[str]:
-    """Serves ``app`` on 127.0.0.1 on a free port in a background thread; yields the base URL
-    (``http://127.0.0.1:PORT``) and stops the server on exit."""
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", ws="websockets-sansio"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="test-uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=START_TIMEOUT_S)
+def running_server(app: FastAPI) -> contextlib.AbstractContextManager[str]:
+    """Serves ``app`` on 127.0.0.1 on a free port in a background thread; the context yields
+    the base URL (``http://127.0.0.1:PORT``) and stops the server on exit."""
+    return background(app, "127.0.0.1", 0)
 
 
 @dataclass

@@ -11,12 +11,17 @@ Logs are JSON lines on stderr. Ctrl-C (SIGINT) or SIGTERM stops the server, then
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
+import threading
+import time
+from collections.abc import Iterator
 from os import PathLike
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from wintermute.config import EngineConfig
 from wintermute.service.app import create_app
@@ -25,7 +30,9 @@ from wintermute.service.logs import configure_logging
 from wintermute.service.settings import split_config
 from wintermute.service.venue import Venue, read_document
 
-__all__ = ["serve"]
+__all__ = ["background", "serve"]
+
+START_TIMEOUT_S = 10.0
 
 
 def serve(
@@ -75,6 +82,30 @@ def serve(
         )
     finally:
         venue.close()
+
+
+@contextlib.contextmanager
+def background(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serves ``app`` on a background thread (port 0: a free port the kernel picks) and
+    yields its base URL, ``http://HOST:PORT``; stops the server on exit. For notebooks,
+    examples and tests; ``serve`` is the way for a deployment."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
+    )
+    thread = threading.Thread(target=server.run, name="wintermute-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the server did not start on {host}:{port}")
+        time.sleep(0.01)
+    bound = server.servers[0].sockets[0].getsockname()
+    try:
+        yield f"http://{bound[0]}:{bound[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=START_TIMEOUT_S)
 
 
 def _relative(config: Path, name: str | None) -> str | None:
