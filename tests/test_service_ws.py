@@ -225,3 +225,16 @@ def test_a_slow_client_is_dropped_and_a_fast_one_gets_every_trade() -> None:
             asyncio.run(scenario(url))
     finally:
         venue.close()
+
+
+def test_the_stats_channel_sends_engine_throughput_and_latency(service: Service) -> None:  # noqa: F811
+    async def scenario() -> dict[str, Any]:
+        await service.venue.place(1, "BTC-USD", "buy", "limit", D(1), D(100))
+        async with connect(service.ws_url) as ws:
+            await ws.send(json.dumps({"op": "subscribe", "channel": "stats"}))
+            assert (await recv(ws))["type"] == "subscribed"
+            return await until(ws, "stats")
+
+    stats = asyncio.run(scenario())
+    assert stats["received"] >= 1
+    assert stats["latency_ns"]["p50"] <= stats["latency_ns"]["p99"] <= stats["latency_ns"]["max"]

@@ -47,6 +47,7 @@ import contextlib
 import dataclasses
 import functools
 import itertools
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -85,6 +86,8 @@ from wintermute.service.venue_records import (
     Trade,
     VenueError,
 )
+
+log = logging.getLogger("wintermute.service.venue")
 
 __all__ = [
     "Balance",
@@ -640,7 +643,11 @@ class Venue:
             if len(out):
                 with self._lock:
                     for row in out.tolist():
-                        self._apply(row)
+                        try:
+                            self._apply(row)
+                        except Exception:  # noqa: PERF203 (a bug: log it, keep draining)
+                            self.counters["apply_errors"] += 1
+                            log.exception("venue: applying an engine output failed")
             elif sub.finished:
                 break
             if time.monotonic() >= next_stats:
