@@ -18,7 +18,7 @@ HEADER = "X-API-Key"
 _scheme = APIKeyHeader(name=HEADER, auto_error=False, description="An API key of the service")
 
 
-def api_key(request: Request, key: str | None = Security(_scheme)) -> ApiKey:
+async def api_key(request: Request, key: str | None = Security(_scheme)) -> ApiKey:
     """The request's API key; 401 when missing or unknown."""
     store: KeyStore = request.app.state.keys
     found = store.lookup(key)
@@ -29,9 +29,9 @@ def api_key(request: Request, key: str | None = Security(_scheme)) -> ApiKey:
     return found
 
 
-def admin_key(request: Request, key: str | None = Security(_scheme)) -> ApiKey:
+async def admin_key(request: Request, key: str | None = Security(_scheme)) -> ApiKey:
     """The request's API key, which must have the admin role (403 otherwise)."""
-    found = api_key(request, key)
+    found = await api_key(request, key)
     if not found.is_admin:
         raise ApiError(403, "FORBIDDEN", "this needs an admin key")
     return found

@@ -22,13 +22,13 @@ def _venue(request: Request) -> Venue:
 
 
 @router.get("/balances", responses=ERRORS)
-def balances(key: Key, request: Request) -> list[BalanceOut]:
+async def balances(key: Key, request: Request) -> list[BalanceOut]:
     """Spot balances: ``free`` to spend, ``locked`` by open orders."""
     return [BalanceOut.of(b) for b in _venue(request).balances(key.account)]
 
 
 @router.get("/positions", responses=ERRORS)
-def positions(key: Key, request: Request) -> list[PositionOut]:
+async def positions(key: Key, request: Request) -> list[PositionOut]:
     """Net positions with average price, realized and unrealized PnL (at the mid, else the
     last trade) and fees paid, in the quote asset."""
     return [PositionOut.of(p) for p in _venue(request).pnl(key.account)]

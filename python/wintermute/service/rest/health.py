@@ -14,13 +14,13 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/health", summary="Liveness")
-def health() -> dict[str, str]:
+async def health() -> dict[str, str]:
     """The process is up."""
     return {"status": "ok"}
 
 
 @router.get("/ready", summary="Readiness", responses={503: {"description": "not ready"}})
-def ready(request: Request) -> Any:
+async def ready(request: Request) -> Any:
     """The engine runs and the venue drains its outputs."""
     venue: Venue = request.app.state.venue
     if venue.ready:

@@ -20,20 +20,22 @@ def _venue(request: Request) -> Venue:
 
 
 @router.get("/instruments")
-def instruments(request: Request) -> list[Instrument]:
+async def instruments(request: Request) -> list[Instrument]:
     """Every instrument with its tick and lot grid and limits."""
     return [Instrument.of(i) for i in _venue(request).instruments()]
 
 
 @router.get("/book/{symbol}", responses=ERRORS)
-def book(symbol: str, request: Request, depth: Annotated[int, Query(ge=1, le=5000)] = 50) -> Book:
+async def book(
+    symbol: str, request: Request, depth: Annotated[int, Query(ge=1, le=5000)] = 50
+) -> Book:
     """The top ``depth`` levels per side, best first, and the book's sequence number (the
     WebSocket's book deltas continue from it)."""
     return Book.of(_venue(request).depth(symbol, depth))
 
 
 @router.get("/trades/{symbol}", responses=ERRORS)
-def trades(
+async def trades(
     symbol: str, request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[TradeOut]:
     """The most recent public trades, oldest first."""

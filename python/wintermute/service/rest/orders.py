@@ -53,7 +53,7 @@ async def place_order(body: NewOrder, key: Key, request: Request) -> Order:
 
 
 @router.get("/orders", responses=ERRORS)
-def open_orders(key: Key, request: Request, symbol: Symbol | None = None) -> list[Order]:
+async def open_orders(key: Key, request: Request, symbol: Symbol | None = None) -> list[Order]:
     """The account's open orders, oldest first."""
     return [Order.of(o) for o in _venue(request).open_orders(key.account, symbol)]
 
@@ -65,19 +65,23 @@ async def cancel_all(key: Key, request: Request, symbol: Symbol | None = None) -
 
 
 @router.get("/orders/history", responses=ERRORS)
-def order_history(key: Key, request: Request, symbol: Symbol, limit: Limit = 500) -> list[Order]:
+async def order_history(
+    key: Key, request: Request, symbol: Symbol, limit: Limit = 500
+) -> list[Order]:
     """The account's most recent orders in ``symbol``, open and closed."""
     return [Order.of(o) for o in _venue(request).all_orders(key.account, symbol, limit)]
 
 
 @router.get("/orders/{order_id}", responses=ERRORS)
-def get_order(order_id: int, key: Key, request: Request) -> Order:
+async def get_order(order_id: int, key: Key, request: Request) -> Order:
     """One of the account's orders, with its queue position if it rests."""
     return Order.of(_venue(request).order(key.account, None, order_id=_id(order_id)))
 
 
 @router.get("/orders/by-client-id/{client_order_id}", responses=ERRORS)
-def get_order_by_client_id(client_order_id: ClientOrderId, key: Key, request: Request) -> Order:
+async def get_order_by_client_id(
+    client_order_id: ClientOrderId, key: Key, request: Request
+) -> Order:
     """One of the account's orders, by its client order id."""
     return Order.of(_venue(request).order(key.account, None, client_order_id=client_order_id))
 
@@ -111,7 +115,7 @@ async def cancel_order_by_client_id(
 
 
 @router.get("/fills", responses=ERRORS)
-def fills(
+async def fills(
     key: Key, request: Request, symbol: Symbol | None = None, limit: Limit = 500
 ) -> list[FillOut]:
     """The account's most recent fills (maker or taker, with fees), oldest first."""

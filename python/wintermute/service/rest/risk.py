@@ -38,7 +38,7 @@ def _limits(venue: Venue, account: int) -> AccountLimits:
 
 
 @router.get("/api/risk/limits", responses=ERRORS)
-def my_limits(
+async def my_limits(
     key: Key, request: Request, account: Annotated[int | None, Query(ge=0, lt=2**32)] = None
 ) -> AccountLimits:
     """The pre-trade limits of the key's account (admins: of ``account``)."""
@@ -56,7 +56,7 @@ async def set_limits(account: Account, body: Limits, key: Admin, request: Reques
 
 
 @router.get("/api/admin/kill-switch", responses=ERRORS)
-def kill_switches(key: Admin, request: Request) -> KillSwitches:
+async def kill_switches(key: Admin, request: Request) -> KillSwitches:
     """The engaged kill switches (admin)."""
     engaged = _venue(request).kill_switches
     return KillSwitches(
@@ -71,4 +71,4 @@ async def kill_switch(body: KillSwitch, key: Admin, request: Request) -> KillSwi
     venue = _venue(request)
     action = venue.kill if body.engaged else venue.release
     await asyncio.to_thread(action, body.account)
-    return kill_switches(key, request)
+    return await kill_switches(key, request)
