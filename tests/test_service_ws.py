@@ -10,6 +10,7 @@ import json
 import os
 import socket
 import time
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ from wintermute.service.keys import demo_keys
 from wintermute.service.settings import ServiceSettings
 from wintermute.service.venue import Venue
 
-D = __import__("decimal").Decimal
+D = Decimal
 
 
 async def recv(ws: ClientConnection, timeout: float = 5.0) -> dict[str, Any]:
