@@ -152,6 +152,25 @@ def test_a_repeated_client_order_id_returns_the_first_order(venue: Venue) -> Non
     assert len(venue.open_orders(1)) == 1
 
 
+def test_concurrent_repeats_of_a_client_order_id_place_one_order(venue: Venue) -> None:
+    async def five() -> list[OrderState]:
+        return await asyncio.gather(
+            *(venue.place(1, BTC, "buy", "limit", D(1), D(50), client_order_id="same")
+              for _ in range(5))
+        )  # fmt: skip
+
+    states = run(five())
+    assert len({s.order_id for s in states}) == 1
+    assert [o.client_order_id for o in venue.open_orders(1)] == ["same"]
+    generated = place(venue, 1, "buy", "1", "50", client_order_id=f"wm-{states[0].order_id + 2}")
+    nxt = place(venue, 1, "buy", "1", "50")  # its generated id is taken: it gets another
+    assert nxt.order_id == generated.order_id + 1
+    assert nxt.client_order_id == f"wm-{nxt.order_id}-"
+    assert venue.order(1, BTC, client_order_id=generated.client_order_id) == venue.order(
+        1, BTC, order_id=generated.order_id
+    )
+
+
 @pytest.mark.parametrize(
     ("symbol", "qty", "price", "code"),
     [

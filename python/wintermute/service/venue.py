@@ -308,8 +308,12 @@ class Venue:
             if client_order_id is not None and (account, client_order_id) in self._by_client:
                 raise VenueError("DUPLICATE_CLIENT_ORDER_ID", f"{client_order_id} is in flight")
             order_id = next(self._ids)
+            if client_order_id is None:
+                client_order_id = f"wm-{order_id}"
+                while (account, client_order_id) in self._by_client:  # a client chose it
+                    client_order_id += "-"
             order = _Order(
-                order_id, client_order_id or f"wm-{order_id}", account, inst,
+                order_id, client_order_id, account, inst,
                 self._symbols.index(symbol), side_code, type, tif, ticks, lots,
             )  # fmt: skip
             order.hold_asset, hold = self._hold_for(order, lots, ticks)
@@ -329,7 +333,10 @@ class Venue:
             )  # fmt: skip
         except VenueError as e:
             with self._lock:
-                if order.status == "pending":
+                # Never sent (the gateway refused it): it is over. Sent but not answered in
+                # time: the engine's answer still applies when it comes.
+                sent = any(p.order is order for p in self._pending.values())
+                if order.status == "pending" and not sent:
                     order.status, order.reject_reason = "rejected", e.code
                     self._close(order)
             raise
