@@ -165,6 +165,9 @@ def test_malformed_json_and_oversized_bodies_are_4xx(http: httpx.Client) -> None
     big = b'{"symbol": "' + b"x" * 100_000 + b'"}'
     r = http.post("/api/orders", content=big, headers={**K1, "content-type": "application/json"})
     assert (r.status_code, r.json()["code"]) == (413, "PAYLOAD_TOO_LARGE")
+    chunks = (b'{"symbol": "' if i == 0 else b"x" * 10_000 for i in range(20))  # no length
+    r = http.post("/api/orders", content=chunks, headers={**K1, "content-type": "application/json"})
+    assert (r.status_code, r.json()["code"]) == (413, "PAYLOAD_TOO_LARGE")
     r = http.get("/api/book/BTC-USD", params={"depth": "lots"})
     assert r.status_code == 400
     r = http.get("/api/orders/99999999999999999999999", headers=K1)

@@ -17,6 +17,7 @@ import math
 import time
 from collections import OrderedDict
 
+from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["BodyLimit", "RateLimit", "TokenBucket"]
@@ -57,7 +58,8 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    raise _TooLarge
+                    # FastAPI passes an HTTPException from the body reader through as it is.
+                    raise HTTPException(413, f"body over {self.max_bytes} bytes")
             return message
 
         async def tracking_send(message: Message) -> None:
@@ -68,18 +70,15 @@ class BodyLimit:
 
         try:
             await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._reject(send)
+        except HTTPException as e:
+            if e.status_code != 413 or started:
+                raise
+            await self._reject(send)
 
     async def _reject(self, send: Send) -> None:
         body, headers = _json_error(413, "PAYLOAD_TOO_LARGE", f"body over {self.max_bytes} bytes")
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):  # noqa: N818 (internal signal)
-    pass
 
 
 class TokenBucket:
