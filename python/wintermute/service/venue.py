@@ -644,7 +644,12 @@ class Venue:
 
     def _drain_loop(self) -> None:
         sub = self._subscription
-        next_stats = time.monotonic() + 1.0
+        # Read the engine's stats about once a second, always: a read collects what the
+        # engine's threads handed over. Off the engine's interval grid on purpose: an idle
+        # engine thread swaps its uncollected measurements back and forth with the shared
+        # slot every interval, so reads in phase with that grid could keep missing them.
+        every = 1.0 + self.config.stats_interval_ms / 2000
+        next_stats = time.monotonic() + every
         while True:
             out = sub.poll(4096, timeout=0.05)
             if len(out):
@@ -658,9 +663,9 @@ class Venue:
             elif sub.finished:
                 break
             if time.monotonic() >= next_stats:
-                next_stats = time.monotonic() + 1.0
-                if self.topics.has("stats"):
-                    self.topics.publish("stats", self.pipeline.stats())
+                next_stats = time.monotonic() + every
+                stats = self.pipeline.stats()
+                self.topics.publish("stats", stats)
         with self._lock:
             for p in self._pending.values():
                 p.loop.call_soon_threadsafe(
