@@ -1,0 +1,1 @@
+"""A Binance-spot-compatible API for our venue (filled in below)."""
