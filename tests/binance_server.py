@@ -1,6 +1,6 @@
 """A real server with the Binance-compatible API for the tests, and clients for it.
 
-``binance`` (the fixture) serves a fresh venue (BTC-USD, ETH-USD) on 127.0.0.1 with three
+``serve()`` serves a fresh venue (BTC-USD, ETH-USD) on 127.0.0.1 with three
 keys: ``bn-hmac-1`` (account 1, HMAC secret ``HMAC_SECRET``), ``bn-ed-1`` (account 1, an
 Ed25519 key: ``ED_PRIVATE_PEM``) and ``bn-hmac-2`` (account 2, the counterparty).
 ``ccxt_binance`` / ``ccxt_pro_binance`` build unmodified ccxt clients whose every URL points at
@@ -19,11 +19,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from service_fixtures import running_server, service_config
 
+from service_fixtures import running_server, service_config
 from wintermute.service import binance
 from wintermute.service.app import create_app
 from wintermute.service.keys import ApiKey, KeyStore
@@ -34,9 +33,9 @@ __all__ = [
     "ED_PRIVATE_PEM",
     "HMAC_SECRET",
     "BinanceServer",
-    "binance_server",
     "ccxt_binance",
     "ccxt_pro_binance",
+    "serve",
 ]
 
 HMAC_SECRET = "test-secret-1-NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP"
@@ -110,18 +109,13 @@ def serve(limits: binance.RateLimits | None = None) -> Iterator[BinanceServer]:
     engine_doc, settings = split_config(service_config())
     venue = Venue(engine_doc, settings)
     try:
-        app = create_app(venue=venue, keys=KEYS, routers=[binance.router(venue, KEYS, limits=limits)])
+        app = create_app(
+            venue=venue, keys=KEYS, routers=[binance.router(venue, KEYS, limits=limits)]
+        )
         with running_server(app) as url:
             yield BinanceServer(url, venue)
     finally:
         venue.close()
-
-
-@pytest.fixture
-def binance_server() -> Iterator[BinanceServer]:
-    """A fresh server (see the module documentation)."""
-    with serve() as server:
-        yield server
 
 
 def _urls(server: BinanceServer) -> dict[str, Any]:
@@ -145,9 +139,7 @@ def _config(key: str, secret: str) -> dict[str, Any]:
     return {"apiKey": key, "secret": secret, "enableRateLimit": False, "options": dict(_OPTIONS)}
 
 
-def ccxt_binance(
-    server: BinanceServer, key: str = "bn-hmac-1", secret: str = HMAC_SECRET
-) -> Any:
+def ccxt_binance(server: BinanceServer, key: str = "bn-hmac-1", secret: str = HMAC_SECRET) -> Any:
     """ccxt's (synchronous) ``binance`` pointed at ``server``, and nowhere else."""
     import ccxt
 

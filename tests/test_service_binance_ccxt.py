@@ -3,13 +3,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from binance_server import ED_PRIVATE_PEM, BinanceServer, binance_server, ccxt_binance  # noqa: F401
+
+from binance_server import ED_PRIVATE_PEM, BinanceServer, ccxt_binance, serve
 
 pytestmark = pytest.mark.usefixtures("require_ccxt")
+
+
+@pytest.fixture
+def server() -> Iterator[BinanceServer]:
+    """A fresh venue behind the Binance-compatible API on 127.0.0.1."""
+    with serve() as running:
+        yield running
 
 
 @pytest.fixture
@@ -27,8 +36,10 @@ def rest(server: BinanceServer, side: str, qty: str, price: str, account_key: st
     assert state.status == "new"
 
 
-def test_ccxt_loads_our_markets_with_their_tick_and_lot_sizes(binance_server: BinanceServer) -> None:
-    ex = ccxt_binance(binance_server)
+def test_ccxt_loads_our_markets_with_their_tick_and_lot_sizes(
+    server: BinanceServer,
+) -> None:
+    ex = ccxt_binance(server)
     markets = ex.load_markets()
     assert set(markets) == {"BTC/USD", "ETH/USD"}
     btc = markets["BTC/USD"]
@@ -39,22 +50,22 @@ def test_ccxt_loads_our_markets_with_their_tick_and_lot_sizes(binance_server: Bi
     assert btc["limits"]["price"]["max"] == 1_000_000
 
 
-def test_ccxt_fetches_the_book_the_venue_holds(binance_server: BinanceServer) -> None:
-    rest(binance_server, "buy", "1.5", "99.5")
-    rest(binance_server, "sell", "0.25", "101")
-    ex = ccxt_binance(binance_server)
+def test_ccxt_fetches_the_book_the_venue_holds(server: BinanceServer) -> None:
+    rest(server, "buy", "1.5", "99.5")
+    rest(server, "sell", "0.25", "101")
+    ex = ccxt_binance(server)
     book = ex.fetch_order_book("BTC/USD")
     assert book["bids"] == [[99.5, 1.5]]
     assert book["asks"] == [[101.0, 0.25]]
-    assert book["nonce"] == binance_server.venue.depth("BTC-USD").seq
+    assert book["nonce"] == server.venue.depth("BTC-USD").seq
 
 
-def test_ccxt_places_reads_and_cancels_a_limit_order(binance_server: BinanceServer) -> None:
-    ex = ccxt_binance(binance_server)
+def test_ccxt_places_reads_and_cancels_a_limit_order(server: BinanceServer) -> None:
+    ex = ccxt_binance(server)
     order = ex.create_order("BTC/USD", "limit", "buy", 0.5, 95.25, {"clientOrderId": "my-bid-1"})
     assert (order["status"], order["clientOrderId"], order["price"]) == ("open", "my-bid-1", 95.25)
     assert order["amount"] == 0.5
-    assert binance_server.venue.depth("BTC-USD").bids == [(Decimal("95.25"), Decimal("0.500"))]
+    assert server.venue.depth("BTC-USD").bids == [(Decimal("95.25"), Decimal("0.500"))]
 
     fetched = ex.fetch_order(order["id"], "BTC/USD")
     assert (fetched["id"], fetched["status"], fetched["filled"]) == (order["id"], "open", 0.0)
@@ -62,22 +73,22 @@ def test_ccxt_places_reads_and_cancels_a_limit_order(binance_server: BinanceServ
 
     canceled = ex.cancel_order(order["id"], "BTC/USD")
     assert canceled["status"] == "canceled"
-    assert binance_server.venue.depth("BTC-USD").bids == []
+    assert server.venue.depth("BTC-USD").bids == []
     assert ex.fetch_open_orders("BTC/USD") == []
     assert ex.fetch_order(order["id"], "BTC/USD")["status"] == "canceled"
 
 
 def test_ccxt_market_order_fills_against_the_book_with_its_trades(
-    binance_server: BinanceServer,
+    server: BinanceServer,
 ) -> None:
-    rest(binance_server, "sell", "0.3", "101")
-    rest(binance_server, "sell", "0.5", "102")
-    ex = ccxt_binance(binance_server)
+    rest(server, "sell", "0.3", "101")
+    rest(server, "sell", "0.5", "102")
+    ex = ccxt_binance(server)
     order = ex.create_order("BTC/USD", "market", "buy", 0.6)
     assert (order["status"], order["filled"]) == ("closed", 0.6)
     assert order["cost"] == pytest.approx(0.3 * 101 + 0.3 * 102)
     assert [(t["price"], t["amount"]) for t in order["trades"]] == [(101.0, 0.3), (102.0, 0.3)]
-    assert binance_server.venue.depth("BTC-USD").asks == [(Decimal("102.00"), Decimal("0.200"))]
+    assert server.venue.depth("BTC-USD").asks == [(Decimal("102.00"), Decimal("0.200"))]
 
     mine = ex.fetch_my_trades("BTC/USD")
     assert [(t["side"], t["price"], t["amount"], t["order"]) for t in mine] == [
@@ -87,20 +98,20 @@ def test_ccxt_market_order_fills_against_the_book_with_its_trades(
     assert all(t["takerOrMaker"] == "taker" for t in mine)
 
 
-def test_ccxt_balance_follows_the_venues_ledger(binance_server: BinanceServer) -> None:
-    ex = ccxt_binance(binance_server)
+def test_ccxt_balance_follows_the_venues_ledger(server: BinanceServer) -> None:
+    ex = ccxt_binance(server)
     before = ex.fetch_balance()
     ex.create_order("BTC/USD", "limit", "buy", 2, 100)
     after = ex.fetch_balance()
-    ledger = {b.asset: b for b in binance_server.venue.balances(1)}
+    ledger = {b.asset: b for b in server.venue.balances(1)}
     assert after["USD"]["used"] == float(ledger["USD"].locked) == 200.0
     assert after["USD"]["free"] == float(ledger["USD"].free)
     assert after["USD"]["total"] == before["USD"]["total"]
     assert after["BTC"]["free"] == float(ledger["BTC"].free)
 
 
-def test_ccxt_cancels_all_open_orders_of_a_symbol(binance_server: BinanceServer) -> None:
-    ex = ccxt_binance(binance_server)
+def test_ccxt_cancels_all_open_orders_of_a_symbol(server: BinanceServer) -> None:
+    ex = ccxt_binance(server)
     ids = {ex.create_order("BTC/USD", "limit", "buy", 0.1, p)["id"] for p in (90, 91, 92)}
     ex.create_order("ETH/USD", "limit", "buy", 0.1, 50)
     canceled = ex.cancel_all_orders("BTC/USD")
@@ -109,19 +120,19 @@ def test_ccxt_cancels_all_open_orders_of_a_symbol(binance_server: BinanceServer)
     assert len(ex.fetch_open_orders("ETH/USD")) == 1
 
 
-def test_ccxt_with_an_ed25519_key_trades_too(binance_server: BinanceServer) -> None:
-    ex = ccxt_binance(binance_server, key="bn-ed-1", secret=ED_PRIVATE_PEM)
+def test_ccxt_with_an_ed25519_key_trades_too(server: BinanceServer) -> None:
+    ex = ccxt_binance(server, key="bn-ed-1", secret=ED_PRIVATE_PEM)
     order = ex.create_order("BTC/USD", "limit", "sell", 0.2, 120)
     assert ex.fetch_open_orders("BTC/USD")[0]["id"] == order["id"]
-    assert binance_server.venue.open_orders(1)[0].order_id == int(order["id"])
+    assert server.venue.open_orders(1)[0].order_id == int(order["id"])
 
 
 def test_ccxt_sees_binances_errors_as_its_own_exception_classes(
-    binance_server: BinanceServer,
+    server: BinanceServer,
 ) -> None:
     import ccxt
 
-    ex = ccxt_binance(binance_server)
+    ex = ccxt_binance(server)
     ex.load_markets()
     with pytest.raises(ccxt.OrderNotFound):
         ex.fetch_order("999999", "BTC/USD")
@@ -131,10 +142,10 @@ def test_ccxt_sees_binances_errors_as_its_own_exception_classes(
         ex.create_order("BTC/USD", "limit", "sell", 150, 100)
     with pytest.raises(ccxt.InsufficientFunds):
         ex.create_order("BTC/USD", "limit", "buy", 99, 999_999)
-    wrong = ccxt_binance(binance_server, secret="not-the-secret")
+    wrong = ccxt_binance(server, secret="not-the-secret")
     with pytest.raises(ccxt.AuthenticationError):
         wrong.fetch_balance()
-    unknown = ccxt_binance(binance_server, key="no-such-key")
+    unknown = ccxt_binance(server, key="no-such-key")
     with pytest.raises(ccxt.AuthenticationError):
         unknown.fetch_balance()
-    assert binance_server.venue.open_orders(1) == []
+    assert server.venue.open_orders(1) == []

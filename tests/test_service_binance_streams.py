@@ -6,21 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import websockets
-from binance_server import (  # noqa: F401  (the fixture)
-    BinanceServer,
-    binance_server,
-    ccxt_binance,
-    ccxt_pro_binance,
-)
 
+from binance_server import BinanceServer, ccxt_pro_binance, serve
 from wintermute import feeds
 
 TIMEOUT_S = 10.0
+
+
+@pytest.fixture
+def server() -> Iterator[BinanceServer]:
+    """A fresh venue behind the Binance-compatible API on 127.0.0.1."""
+    with serve() as running:
+        yield running
 
 
 async def place(server: BinanceServer, account: int, side: str, qty: str, price: str) -> int:
@@ -35,27 +38,27 @@ async def recv_json(ws: Any) -> Any:
 
 
 def test_diff_depth_events_chain_from_a_rest_snapshot_to_the_venues_book(
-    binance_server: BinanceServer,
+    server: BinanceServer,
 ) -> None:
     """Binance's local-book procedure, by hand: buffer the stream, take the snapshot, drop
     what it covers, check U/u chain, apply; the result is the venue's book."""
     import httpx
 
     async def main() -> None:
-        await place(binance_server, 2, "buy", "1", "99")
-        async with websockets.connect(binance_server.ws + "/ws/btcusd@depth@100ms") as ws:
+        await place(server, 2, "buy", "1", "99")
+        async with websockets.connect(server.ws + "/ws/btcusd@depth@100ms") as ws:
             await asyncio.sleep(0.2)  # subscribed before the snapshot
             for i in range(5):
-                await place(binance_server, 2, "buy", "0.5", str(94 + i))
-            snap = httpx.get(binance_server.api + "/api/v3/depth?symbol=BTCUSD&limit=1000").json()
-            await place(binance_server, 2, "sell", "0.25", "101")
-            await place(binance_server, 1, "sell", "0.5", "99")  # trades the 99 bid down
+                await place(server, 2, "buy", "0.5", str(94 + i))
+            snap = httpx.get(server.api + "/api/v3/depth?symbol=BTCUSD&limit=1000").json()
+            await place(server, 2, "sell", "0.25", "101")
+            await place(server, 1, "sell", "0.5", "99")  # trades the 99 bid down
             book = {
                 "bids": {Decimal(p): Decimal(q) for p, q in snap["bids"]},
                 "asks": {Decimal(p): Decimal(q) for p, q in snap["asks"]},
             }
             last = snap["lastUpdateId"]
-            target = binance_server.venue.depth("BTC-USD").seq
+            target = server.venue.depth("BTC-USD").seq
             applied = 0
             while last < target:
                 event = await recv_json(ws)
@@ -75,7 +78,7 @@ def test_diff_depth_events_chain_from_a_rest_snapshot_to_the_venues_book(
                             book[side][Decimal(p)] = Decimal(q)
                 last = event["u"]
                 applied += 1
-            venue = binance_server.venue.depth("BTC-USD")
+            venue = server.venue.depth("BTC-USD")
             assert sorted(book["bids"].items(), reverse=True) == venue.bids
             assert sorted(book["asks"].items()) == venue.asks
             assert venue.bids[0] == (Decimal("99"), Decimal("0.5"))
@@ -84,18 +87,18 @@ def test_diff_depth_events_chain_from_a_rest_snapshot_to_the_venues_book(
 
 
 def test_the_projects_binance_book_builder_syncs_to_our_venue(
-    binance_server: BinanceServer,
+    server: BinanceServer,
 ) -> None:
     """crates/feeds' Binance connector (snapshot + diff depth, sequence checks) against our
     server: no gaps or resyncs, and its top of book is the venue's."""
 
     async def trade_for_a_while() -> None:
-        await place(binance_server, 2, "buy", "1", "99")
-        await place(binance_server, 2, "sell", "1", "101")
+        await place(server, 2, "buy", "1", "99")
+        await place(server, 2, "sell", "1", "101")
         for i in range(30):
             await asyncio.sleep(0.05)
-            await place(binance_server, 2, "buy", "0.1", f"{98 - (i % 5)}")
-            await place(binance_server, 2, "sell", "0.1", f"{102 + (i % 5)}")
+            await place(server, 2, "buy", "0.1", f"{98 - (i % 5)}")
+            await place(server, 2, "sell", "0.1", f"{102 + (i % 5)}")
 
     import threading
 
@@ -104,8 +107,8 @@ def test_the_projects_binance_book_builder_syncs_to_our_venue(
     report = feeds.watch(
         "binance",
         ["BTCUSD"],
-        ws_base=binance_server.ws,
-        rest_base=binance_server.api,
+        ws_base=server.ws,
+        rest_base=server.api,
         seconds=3.0,
         max_attempts=3,
     )
@@ -115,20 +118,20 @@ def test_the_projects_binance_book_builder_syncs_to_our_venue(
     assert stream["snapshots"] >= 1
     assert stream["updates"] > 0
     assert (stream["gaps"], stream["resyncs"], stream["crossed"], stream["errors"]) == (0, 0, 0, 0)
-    venue = binance_server.venue.depth("BTC-USD", 1)
+    venue = server.venue.depth("BTC-USD", 1)
     assert Decimal(stream["best_bid"] or "0") == venue.bids[0][0]
     assert Decimal(stream["best_ask"] or "0") == venue.asks[0][0]
 
 
 def test_trade_and_book_ticker_streams_report_what_the_venue_did(
-    binance_server: BinanceServer,
+    server: BinanceServer,
 ) -> None:
     async def main() -> None:
-        url = binance_server.ws + "/stream?streams=btcusd@trade/btcusd@bookTicker/btcusd@aggTrade"
+        url = server.ws + "/stream?streams=btcusd@trade/btcusd@bookTicker/btcusd@aggTrade"
         async with websockets.connect(url) as ws:
             await asyncio.sleep(0.2)
-            await place(binance_server, 2, "sell", "0.4", "101")
-            await place(binance_server, 1, "buy", "0.1", "101")
+            await place(server, 2, "sell", "0.4", "101")
+            await place(server, 1, "buy", "0.1", "101")
             seen: dict[str, Any] = {}
             while {"btcusd@trade", "btcusd@aggTrade"} - set(seen) or "b" not in str(
                 seen.get("btcusd@bookTicker")
@@ -136,7 +139,7 @@ def test_trade_and_book_ticker_streams_report_what_the_venue_did(
                 msg = await recv_json(ws)
                 seen[msg["stream"]] = msg["data"]
             trade = seen["btcusd@trade"]
-            tape = binance_server.venue.trades("BTC-USD")[-1]
+            tape = server.venue.trades("BTC-USD")[-1]
             assert (trade["e"], trade["s"], trade["t"]) == ("trade", "BTCUSD", tape.trade_id)
             assert (trade["p"], trade["q"], trade["m"]) == ("101.00000000", "0.10000000", False)
             assert seen["btcusd@aggTrade"]["a"] == tape.trade_id
@@ -146,9 +149,9 @@ def test_trade_and_book_ticker_streams_report_what_the_venue_did(
     asyncio.run(main())
 
 
-def test_subscribe_unsubscribe_and_list_on_a_live_connection(binance_server: BinanceServer) -> None:
+def test_subscribe_unsubscribe_and_list_on_a_live_connection(server: BinanceServer) -> None:
     async def main() -> None:
-        async with websockets.connect(binance_server.ws + "/ws") as ws:
+        async with websockets.connect(server.ws + "/ws") as ws:
             await ws.send(json.dumps({"method": "SUBSCRIBE", "params": ["btcusd@trade"], "id": 1}))
             assert await recv_json(ws) == {"result": None, "id": 1}
             await ws.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 2}))
@@ -156,7 +159,9 @@ def test_subscribe_unsubscribe_and_list_on_a_live_connection(binance_server: Bin
             await ws.send(json.dumps({"method": "SUBSCRIBE", "params": ["nope@trade"], "id": 3}))
             reply = await recv_json(ws)
             assert (reply["id"], reply["error"]["code"]) == (3, 2)
-            await ws.send(json.dumps({"method": "UNSUBSCRIBE", "params": ["btcusd@trade"], "id": 4}))
+            await ws.send(
+                json.dumps({"method": "UNSUBSCRIBE", "params": ["btcusd@trade"], "id": 4})
+            )
             assert await recv_json(ws) == {"result": None, "id": 4}
             await ws.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 5}))
             assert await recv_json(ws) == {"result": [], "id": 5}
@@ -170,22 +175,22 @@ def require_ccxt(require: Any) -> None:
 
 
 @pytest.mark.usefixtures("require_ccxt")
-def test_ccxt_pro_watches_the_order_book_and_trades(binance_server: BinanceServer) -> None:
+def test_ccxt_pro_watches_the_order_book_and_trades(server: BinanceServer) -> None:
     async def main() -> None:
-        await place(binance_server, 2, "buy", "1", "99")
-        await place(binance_server, 2, "sell", "0.5", "101")
-        ex = ccxt_pro_binance(binance_server)
+        await place(server, 2, "buy", "1", "99")
+        await place(server, 2, "sell", "0.5", "101")
+        ex = ccxt_pro_binance(server)
         try:
             book = await asyncio.wait_for(ex.watch_order_book("BTC/USD"), TIMEOUT_S)
             assert (book["bids"][:1], book["asks"][:1]) == ([[99.0, 1.0]], [[101.0, 0.5]])
-            await place(binance_server, 2, "buy", "0.3", "100")
+            await place(server, 2, "buy", "0.3", "100")
             while book["bids"][0] != [100.0, 0.3]:
                 book = await asyncio.wait_for(ex.watch_order_book("BTC/USD"), TIMEOUT_S)
-            assert book["nonce"] == binance_server.venue.depth("BTC-USD").seq
+            assert book["nonce"] == server.venue.depth("BTC-USD").seq
 
             watching = asyncio.ensure_future(ex.watch_trades("BTC/USD"))
             await asyncio.sleep(0.3)
-            await place(binance_server, 1, "sell", "0.2", "100")
+            await place(server, 1, "sell", "0.2", "100")
             trades = await asyncio.wait_for(watching, TIMEOUT_S)
             assert [(t["price"], t["amount"], t["side"]) for t in trades] == [(100.0, 0.2, "sell")]
         finally:
@@ -196,10 +201,10 @@ def test_ccxt_pro_watches_the_order_book_and_trades(binance_server: BinanceServe
 
 @pytest.mark.usefixtures("require_ccxt")
 def test_ccxt_pro_watches_its_orders_through_the_user_data_stream(
-    binance_server: BinanceServer,
+    server: BinanceServer,
 ) -> None:
     async def main() -> None:
-        ex = ccxt_pro_binance(binance_server)
+        ex = ccxt_pro_binance(server)
         try:
             await ex.load_markets()
             watching = asyncio.ensure_future(ex.watch_orders("BTC/USD"))
@@ -211,7 +216,7 @@ def test_ccxt_pro_watches_its_orders_through_the_user_data_stream(
             ]
             watching = asyncio.ensure_future(ex.watch_orders("BTC/USD"))
             await asyncio.sleep(0.1)
-            await place(binance_server, 2, "sell", "0.2", "99")  # fills 0.2 of it
+            await place(server, 2, "sell", "0.2", "99")  # fills 0.2 of it
             orders = await asyncio.wait_for(watching, TIMEOUT_S)
             assert [(o["id"], o["status"], o["filled"]) for o in orders] == [
                 (placed["id"], "open", 0.2)

@@ -69,7 +69,7 @@ class BinanceError(Exception):
         return {"code": self.code, "msg": self.msg}
 
 
-_STATUS = {
+_STATUS: dict[int, int] = {
     Code.UNAUTHORIZED: 401,
     Code.BAD_API_KEY_FMT: 401,
     Code.REJECTED_MBX_KEY: 401,

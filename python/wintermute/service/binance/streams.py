@@ -37,7 +37,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from wintermute.service.binance.context import BinanceApi
 from wintermute.service.binance.formats import decimal_text, levels_json
-from wintermute.service.venue import Trade
+from wintermute.service.venue import Subscriber, Trade
 
 __all__ = ["OUT_QUEUE", "StreamName", "parse_stream", "stream_routes"]
 
@@ -132,7 +132,7 @@ class StreamConnection:
         self.closing = self.closing or reason
         self.done.set()
 
-    async def _guard(self, body: Awaitable[None], sub: Any) -> None:
+    async def _guard(self, body: Awaitable[None], sub: Subscriber) -> None:
         try:
             await body
         except asyncio.CancelledError:
@@ -225,7 +225,7 @@ class StreamConnection:
             return
 
 
-async def _next(sub: Any, timeout: float | None) -> list[Any] | None:
+async def _next(sub: Subscriber, timeout: float | None) -> list[Any] | None:
     """The subscriber's next batch, or None when ``timeout`` runs out first."""
     if timeout is None:
         return list(await sub.next_batch())
@@ -235,7 +235,7 @@ async def _next(sub: Any, timeout: float | None) -> list[Any] | None:
         return None
 
 
-async def _run_depth(conn: StreamConnection, stream: StreamName, sub: Any) -> None:
+async def _run_depth(conn: StreamConnection, stream: StreamName, sub: Subscriber) -> None:
     loop = asyncio.get_running_loop()
     name = conn.api.symbols.binance(stream.symbol)
     bids: dict[Decimal, Decimal] = {}
@@ -279,7 +279,7 @@ async def _run_depth(conn: StreamConnection, stream: StreamName, sub: Any) -> No
             flush()
 
 
-async def _run_partial(conn: StreamConnection, stream: StreamName, sub: Any) -> None:
+async def _run_partial(conn: StreamConnection, stream: StreamName, sub: Subscriber) -> None:
     loop = asyncio.get_running_loop()
     sent = -1
     deadline: float | None = None
@@ -302,7 +302,7 @@ async def _run_partial(conn: StreamConnection, stream: StreamName, sub: Any) -> 
                 )
 
 
-async def _run_book_ticker(conn: StreamConnection, stream: StreamName, sub: Any) -> None:
+async def _run_book_ticker(conn: StreamConnection, stream: StreamName, sub: Subscriber) -> None:
     name = conn.api.symbols.binance(stream.symbol)
     shown: object = None
     while True:
@@ -356,7 +356,7 @@ def trade_event(trade: Trade, name: str, aggregate: bool) -> dict[str, object]:
     }
 
 
-async def _run_trades(conn: StreamConnection, stream: StreamName, sub: Any) -> None:
+async def _run_trades(conn: StreamConnection, stream: StreamName, sub: Subscriber) -> None:
     name = conn.api.symbols.binance(stream.symbol)
     aggregate = stream.kind == "aggTrade"
     while True:

@@ -35,7 +35,7 @@ from wintermute.service.binance.context import BinanceApi
 from wintermute.service.binance.errors import BinanceError, Code, from_venue_error
 from wintermute.service.binance.formats import decimal_text, order_type, time_in_force
 from wintermute.service.keys import ApiKey
-from wintermute.service.venue import Fill, OrderState, VenueError
+from wintermute.service.venue import Fill, OrderState, Subscriber, VenueError
 
 __all__ = ["AccountReports", "execution_report", "ws_api_routes"]
 
@@ -237,7 +237,7 @@ class WsApiSession:
         self.subscriptions[sub_id] = asyncio.create_task(self.forward(sub_id, sub, key.account))
         return {"subscriptionId": sub_id}
 
-    async def forward(self, sub_id: int, sub: Any, account: int) -> None:
+    async def forward(self, sub_id: int, sub: Subscriber, account: int) -> None:
         reports = AccountReports(self.api, account)
         try:
             while True:
