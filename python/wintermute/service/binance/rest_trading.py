@@ -39,7 +39,7 @@ from wintermute.service.binance.formats import (
     my_trade_json,
     order_json,
 )
-from wintermute.service.venue import OrderState
+from wintermute.service.venue import OrderState, VenueError
 
 __all__ = ["trading_routes"]
 
@@ -173,16 +173,23 @@ def trading_routes(api: BinanceApi) -> APIRouter:
                 "Illegal characters found in parameter 'newOrderRespType'; legal range is "
                 "'ACK, RESULT, FULL'.",
             )
-        order = await venue.place(
-            call.account,
-            symbol,
-            _SIDES[side],
-            order_type,
-            qty,
-            price,
-            tif,
-            _client_id(p, "newClientOrderId"),
-        )
+        try:
+            order = await venue.place(
+                call.account,
+                symbol,
+                _SIDES[side],
+                order_type,
+                qty,
+                price,
+                tif,
+                _client_id(p, "newClientOrderId"),
+            )
+        except VenueError as e:
+            if tif == "post_only" and e.code == "BOOK_REJECTED":
+                raise BinanceError(
+                    Code.NEW_ORDER_REJECTED, "Order would immediately match and take."
+                ) from None
+            raise
         if order.status == "rejected":
             if tif == "post_only":
                 raise BinanceError(
