@@ -65,11 +65,12 @@ class BinanceServer:
 
     url: str
     venue: Venue
+    prefix: str = binance.PREFIX
 
     @property
     def api(self) -> str:
         """The Binance-compatible API's base URL (``.../binance``)."""
-        return self.url + binance.PREFIX
+        return self.url + self.prefix
 
     @property
     def ws(self) -> str:
@@ -105,15 +106,20 @@ def now_ms() -> int:
 
 @contextlib.contextmanager
 def serve(limits: binance.RateLimits | None = None) -> Iterator[BinanceServer]:
-    """A fresh venue with the Binance router mounted, served on 127.0.0.1."""
+    """A fresh venue served by the service app (which mounts the Binance-compatible API at
+    ``/binance``) on 127.0.0.1. With ``limits``, the API is mounted again at
+    ``/binance-limited`` with those rate limits, and the server points there."""
     engine_doc, settings = split_config(service_config())
     venue = Venue(engine_doc, settings)
     try:
-        app = create_app(
-            venue=venue, keys=KEYS, routers=[binance.router(venue, KEYS, limits=limits)]
-        )
+        routers = []
+        prefix = binance.PREFIX
+        if limits is not None:
+            prefix = "/binance-limited"
+            routers.append(binance.router(venue, KEYS, limits=limits, prefix=prefix))
+        app = create_app(venue=venue, keys=KEYS, routers=routers)
         with running_server(app) as url:
-            yield BinanceServer(url, venue)
+            yield BinanceServer(url, venue, prefix)
     finally:
         venue.close()
 

@@ -27,7 +27,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from wintermute.config import EngineConfig
-from wintermute.service import metrics, ws
+from wintermute.service import binance, metrics, ws
 from wintermute.service.error_responses import install_error_handlers
 from wintermute.service.http_limits import BodyLimit, RateLimit
 from wintermute.service.keys import KeyStore
@@ -100,6 +100,7 @@ def create_app(
     install_error_handlers(app)
     for module in (health, orders, market, account, risk, metrics, ws):
         app.include_router(module.router)
+    app.include_router(binance.router(venue, keys))  # Binance-compatible API under /binance
     for router in routers:
         app.include_router(router)
     # The last added is the outermost: metrics see every answer, 413 and 429 included.

@@ -64,7 +64,9 @@ def router(
     ``prefix``. ``limits`` sets the rate limits (Binance's by default); ``clock_ms`` is the
     server clock that ``timestamp`` is checked against."""
     api = BinanceApi(venue, keys, limits, clock_ms)
-    top = APIRouter(prefix=prefix, tags=["binance"])
+    # Out of the OpenAPI schema: Binance documents these endpoints (their parameters are
+    # read from the raw query and body, as Binance reads them, so FastAPI knows none of them).
+    top = APIRouter(prefix=prefix, tags=["binance"], include_in_schema=False)
     for part in (market_routes(api), trading_routes(api), stream_routes(api), ws_api_routes(api)):
         top.include_router(part)
     return top
