@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import websockets
 
-from binance_server import BinanceServer, ccxt_pro_binance, serve
+from binance_server import BinanceServer, ccxt_binance, ccxt_pro_binance, serve
 from wintermute import feeds
 
 TIMEOUT_S = 10.0
@@ -232,3 +232,45 @@ def test_ccxt_pro_watches_its_orders_through_the_user_data_stream(
             await ex.close()
 
     asyncio.run(main())
+
+
+class _StuckSocket:
+    """A WebSocket whose client never reads: every send waits forever."""
+
+    def __init__(self) -> None:
+        self.closed: tuple[int, str] | None = None
+
+    async def send_text(self, text: str) -> None:
+        await asyncio.Event().wait()
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
+
+
+def test_a_client_that_stops_reading_is_dropped_as_a_slow_consumer() -> None:
+    from wintermute.service.binance import streams
+
+    async def main() -> None:
+        ws = _StuckSocket()
+        conn = streams.StreamConnection(None, ws, combined=False)  # type: ignore[arg-type]
+        writer = asyncio.create_task(conn.writer())
+        for i in range(streams.OUT_QUEUE):
+            conn.emit("s", {"i": i})
+        await asyncio.sleep(0)  # the writer takes one frame and is stuck sending it
+        conn.emit("s", {"i": -1})  # fills the queue again: fine
+        with pytest.raises(streams._SlowClientError):
+            conn.emit("s", {"i": -2})  # one too many
+        assert conn.done.is_set()
+        assert conn.closing == "slow_consumer"
+        writer.cancel()
+
+    asyncio.run(main())
+
+
+def test_every_url_a_guarded_ccxt_client_uses_must_be_the_local_server(
+    server: BinanceServer,
+) -> None:
+    ex = ccxt_binance(server)
+    ex.urls["api"]["public"] = "https://api.binance.com/api/v3"
+    with pytest.raises(AssertionError, match="ccxt tried to reach"):
+        ex.fetch_time()

@@ -37,7 +37,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from wintermute.service.binance.context import BinanceApi
 from wintermute.service.binance.formats import decimal_text, levels_json
-from wintermute.service.venue import Subscriber, Trade
+from wintermute.service.venue import SlowConsumer, Subscriber, Trade
 
 __all__ = ["OUT_QUEUE", "StreamName", "parse_stream", "stream_routes"]
 
@@ -137,8 +137,10 @@ class StreamConnection:
             await body
         except asyncio.CancelledError:
             raise
-        except Exception:  # a slow client, or the venue dropped or stopped the feed
-            self.drop("slow_consumer")
+        except (_SlowClientError, SlowConsumer) as e:  # behind on our queue, or the venue's
+            self.drop(e.reason if isinstance(e, SlowConsumer) else "slow_consumer")
+        except Exception:  # the venue stopped, or a bug: end the connection, say so
+            self.drop("internal_error")
         finally:
             sub.close()
 
