@@ -149,3 +149,16 @@ def test_ccxt_sees_binances_errors_as_its_own_exception_classes(
     with pytest.raises(ccxt.AuthenticationError):
         unknown.fetch_balance()
     assert server.venue.open_orders(1) == []
+
+
+def test_ccxt_reads_the_public_tape_and_ticker(server: BinanceServer) -> None:
+    rest(server, "sell", "1", "101")
+    ex = ccxt_binance(server)
+    ex.create_order("BTC/USD", "market", "buy", 0.4)
+    rest(server, "buy", "2", "99")
+    trades = ex.fetch_trades("BTC/USD")
+    assert [(t["price"], t["amount"], t["side"]) for t in trades] == [(101.0, 0.4, "buy")]
+    ticker = ex.fetch_ticker("BTC/USD")
+    assert (ticker["last"], ticker["bid"], ticker["ask"]) == (101.0, 99.0, 101.0)
+    assert (ticker["baseVolume"], ticker["quoteVolume"]) == (0.4, 40.4)
+    assert ex.fetch_time() == pytest.approx(ex.milliseconds(), abs=5000)

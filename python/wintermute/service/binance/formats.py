@@ -20,6 +20,7 @@ from wintermute.service.venue import Fill, InstrumentInfo, OrderState, Trade
 
 __all__ = [
     "SymbolMap",
+    "agg_trade_json",
     "decimal_text",
     "fill_json",
     "order_json",
@@ -185,6 +186,20 @@ def trade_json(trade: Trade) -> dict[str, object]:
         "time": _ms(trade.ts_ns),
         "isBuyerMaker": trade.taker_side == "sell",
         "isBestMatch": True,
+    }
+
+
+def agg_trade_json(trade: Trade) -> dict[str, object]:
+    """``trade`` as ``GET /api/v3/aggTrades`` lists it: an aggregate of one trade."""
+    return {
+        "a": trade.trade_id,
+        "p": decimal_text(trade.price),
+        "q": decimal_text(trade.qty),
+        "f": trade.trade_id,
+        "l": trade.trade_id,
+        "T": _ms(trade.ts_ns),
+        "m": trade.taker_side == "sell",
+        "M": True,
     }
 
 

@@ -1,5 +1,6 @@
 """Binance's public REST endpoints over our venue: ``ping``, ``time``, ``exchangeInfo``,
-``depth``, ``trades``, ``ticker/24hr``, ``ticker/price`` and ``ticker/bookTicker``.
+``depth``, ``trades``, ``aggTrades`` (each trade an aggregate of one), ``ticker/24hr``,
+``ticker/price`` and ``ticker/bookTicker``.
 
 ``depth``'s ``lastUpdateId`` is the venue's book sequence, the same number the diff-depth
 stream's ``U``/``u`` count, so Binance's documented local-book procedure (buffer the stream,
@@ -20,6 +21,7 @@ from starlette.responses import Response
 from wintermute.service.binance.context import BinanceApi, Call, Params, param_int
 from wintermute.service.binance.errors import BinanceError, Code
 from wintermute.service.binance.formats import (
+    agg_trade_json,
     decimal_text,
     levels_json,
     symbol_json,
@@ -147,6 +149,29 @@ def market_routes(api: BinanceApi) -> APIRouter:
             return [trade_json(t) for t in tape]
 
         return await api.handle(request, run, weight=25)
+
+    @router.get("/api/v3/aggTrades")
+    async def agg_trades(request: Request) -> Response:
+        async def run(call: Call) -> object:
+            p = call.params
+            symbol = api.symbol(p)
+            limit = param_int(p, "limit", low=1)
+            from_id = param_int(p, "fromId")
+            start = param_int(p, "startTime")
+            end = param_int(p, "endTime")
+            tape = sorted(venue.trades(symbol, TICKER_TAPE_LIMIT), key=lambda t: t.trade_id)
+            tape = [
+                t
+                for t in tape
+                if (from_id is None or t.trade_id >= from_id)
+                and (start is None or t.ts_ns // 1_000_000 >= start)
+                and (end is None or t.ts_ns // 1_000_000 <= end)
+            ]
+            n = min(limit if limit is not None else 500, 1000)
+            tape = tape[:n] if from_id is not None or start is not None else tape[-n:]
+            return [agg_trade_json(t) for t in tape]
+
+        return await api.handle(request, run, weight=4)
 
     def ticker_24hr_json(symbol: str, now_ms: int) -> dict[str, object]:
         since_ns = now_ms * 1_000_000 - _DAY_NS

@@ -36,7 +36,7 @@ from fastapi import APIRouter
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from wintermute.service.binance.context import BinanceApi
-from wintermute.service.binance.formats import decimal_text, levels_json
+from wintermute.service.binance.formats import agg_trade_json, decimal_text, levels_json
 from wintermute.service.venue import SlowConsumer, Subscriber, Trade
 
 __all__ = ["OUT_QUEUE", "StreamName", "parse_stream", "stream_routes"]
@@ -334,18 +334,7 @@ def trade_event(trade: Trade, name: str, aggregate: bool) -> dict[str, object]:
     ms = trade.ts_ns // 1_000_000
     maker_buys = trade.taker_side == "sell"
     if aggregate:
-        return {
-            "e": "aggTrade",
-            **common,
-            "a": trade.trade_id,
-            "p": decimal_text(trade.price),
-            "q": decimal_text(trade.qty),
-            "f": trade.trade_id,
-            "l": trade.trade_id,
-            "T": ms,
-            "m": maker_buys,
-            "M": True,
-        }
+        return {"e": "aggTrade", **common, **agg_trade_json(trade)}
     return {
         "e": "trade",
         **common,
