@@ -172,3 +172,43 @@ def test_unknown_methods_and_malformed_frames_are_answered_not_dropped(
             assert abs(t["result"]["serverTime"] - now_ms()) < 5000
 
     asyncio.run(main())
+
+
+def test_an_order_filled_on_arrival_is_reported_new_then_one_trade_per_fill() -> None:
+    from binance_server import KEYS
+    from service_fixtures import service_config
+    from wintermute.service.binance.context import BinanceApi
+    from wintermute.service.binance.ws_api import AccountReports
+    from wintermute.service.settings import split_config
+    from wintermute.service.venue import OrderState, Venue
+
+    engine_doc, settings = split_config(service_config())
+    with Venue(engine_doc, settings) as venue:
+        reports = AccountReports(BinanceApi(venue, KEYS), 1)
+
+        async def main() -> list[dict[str, Any]]:
+            sub = venue.subscribe("account:1")
+            for price in ("101", "102"):
+                await venue.place(2, "BTC-USD", "sell", "limit", Decimal("0.3"), Decimal(price))
+            taker = await venue.place(1, "BTC-USD", "buy", "market", Decimal("0.5"))
+            assert taker.status == "filled"
+            events: list[dict[str, Any]] = []
+            done = False
+            while not done:
+                for item in await asyncio.wait_for(sub.next_batch(), TIMEOUT_S):
+                    events += reports.events(item)
+                    done = done or (isinstance(item, OrderState) and item.status == "filled")
+            sub.close()
+            return events
+
+        events = asyncio.run(main())
+    execs = [
+        (e["x"], e["X"], e["l"], e["L"], e["z"]) for e in events if e["e"] == "executionReport"
+    ]
+    assert execs == [
+        ("NEW", "NEW", "0.00000000", "0.00000000", "0.00000000"),
+        ("TRADE", "PARTIALLY_FILLED", "0.30000000", "101.00000000", "0.30000000"),
+        ("TRADE", "FILLED", "0.20000000", "102.00000000", "0.50000000"),
+    ]
+    after_trades = [events[i + 1]["e"] for i, e in enumerate(events) if e.get("x") == "TRADE"]
+    assert after_trades == ["outboundAccountPosition"] * 2

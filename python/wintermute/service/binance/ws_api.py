@@ -24,6 +24,8 @@ import asyncio
 import contextlib
 import json
 import time
+from collections import OrderedDict
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -96,28 +98,44 @@ def execution_report(
     }
 
 
+@dataclass
+class _Reported:
+    """What a subscription has told its client about one order."""
+
+    done: bool = False
+    qty: Decimal = Decimal(0)
+    quote: Decimal = Decimal(0)
+
+
 class AccountReports:
     """Turns an account's venue events (order states and fills) into Binance's user-data
     events, keeping per order what was reported so that each fill is one TRADE report with
-    the right cumulative quantities, whatever order the venue's events come in."""
+    the right cumulative quantities, whatever order the venue's events come in. It remembers
+    the last ``MAX_ORDERS`` orders it reported on."""
+
+    MAX_ORDERS = 100_000
 
     def __init__(self, api: BinanceApi, account: int) -> None:
         self.api = api
         self.account = account
-        self._announced: set[int] = set()
-        self._done: set[int] = set()
-        self._cum: dict[int, tuple[Decimal, Decimal]] = {}
+        self._orders: OrderedDict[int, _Reported] = OrderedDict()
 
-    def _new(self, order: OrderState, name: str) -> list[dict[str, object]]:
-        if order.order_id in self._announced:
-            return []
-        self._announced.add(order.order_id)
+    def _reported(self, order: OrderState, name: str, out: list[dict[str, object]]) -> _Reported:
+        """The order's record; a first sight of it is reported NEW first."""
+        seen = self._orders.get(order.order_id)
+        if seen is not None:
+            self._orders.move_to_end(order.order_id)
+            return seen
+        seen = self._orders[order.order_id] = _Reported()
+        if len(self._orders) > self.MAX_ORDERS:
+            self._orders.popitem(last=False)
         zero = Decimal(0)
-        return [
+        out.append(
             execution_report(
                 order, name, exec_type="NEW", status="NEW", cum_qty=zero, cum_quote=zero
             )
-        ]
+        )
+        return seen
 
     def events(self, item: object) -> list[dict[str, object]]:
         """The Binance events for one venue event (none for one already reported)."""
@@ -128,29 +146,28 @@ class AccountReports:
             except VenueError:
                 return []
             name = self.api.symbols.binance(item.symbol)
-            out += self._new(order, name)
-            qty, quote = self._cum.get(order.order_id, (Decimal(0), Decimal(0)))
-            qty, quote = qty + item.qty, quote + item.qty * item.price
-            self._cum[order.order_id] = (qty, quote)
-            status = "FILLED" if qty >= order.qty else "PARTIALLY_FILLED"
+            seen = self._reported(order, name, out)
+            seen.qty += item.qty
+            seen.quote += item.qty * item.price
+            status = "FILLED" if seen.qty >= order.qty else "PARTIALLY_FILLED"
             out.append(
                 execution_report(
                     order,
                     name,
                     exec_type="TRADE",
                     status=status,
-                    cum_qty=qty,
-                    cum_quote=quote,
+                    cum_qty=seen.qty,
+                    cum_quote=seen.quote,
                     fill=item,
                 )
             )
             out.append(self._position(item.symbol))
         elif isinstance(item, OrderState):
             name = self.api.symbols.binance(item.symbol)
-            out += self._new(item, name)
+            seen = self._reported(item, name, out)
             terminal = _TERMINAL.get(item.status)
-            if terminal is not None and item.order_id not in self._done:
-                self._done.add(item.order_id)
+            if terminal is not None and not seen.done:
+                seen.done = True
                 out.append(
                     execution_report(
                         item,
