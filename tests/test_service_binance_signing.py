@@ -189,3 +189,18 @@ def test_the_websocket_api_payload_is_the_params_sorted_by_name_without_the_sign
         "b": True,
     }
     assert signing.ws_payload(params) == b"apiKey=k&b=true&recvWindow=100&timestamp=1649729878532"
+
+
+def test_a_public_key_that_is_not_ed25519_or_not_pem_verifies_nothing() -> None:
+    from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
+
+    ec_pem = (
+        generate_private_key(SECP256R1())
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    private, _ = ed25519_pair()
+    sig = base64.b64encode(private.sign(DOCS_PAYLOAD)).decode()
+    assert not signing.verify(DOCS_PAYLOAD, sig, ed25519_public_key=ec_pem)
+    assert not signing.verify(DOCS_PAYLOAD, sig, ed25519_public_key="not a key")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -107,8 +108,8 @@ def verify(
             raw = base64.b64decode(signature, validate=True)
         except (binascii.Error, ValueError):
             return False
-        public = load_pem_public_key(ed25519_public_key.encode())
-        if not isinstance(public, Ed25519PublicKey):
+        public = _ed25519_key(ed25519_public_key)
+        if public is None:
             return False
         try:
             public.verify(raw, payload)
@@ -116,6 +117,17 @@ def verify(
             return False
         return True
     return False
+
+
+@functools.lru_cache(maxsize=1024)
+def _ed25519_key(pem: str) -> Ed25519PublicKey | None:
+    """The parsed public key of a PEM text (parsed once: parsing costs more than verifying),
+    or None if it is not an Ed25519 public key."""
+    try:
+        public = load_pem_public_key(pem.encode())
+    except ValueError:
+        return None
+    return public if isinstance(public, Ed25519PublicKey) else None
 
 
 def _int_param(params: Mapping[str, str], name: str) -> int | None:
