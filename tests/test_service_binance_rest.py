@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from binance_server import HMAC_SECRET, BinanceServer, now_ms, serve
 from wintermute.service import binance
@@ -368,3 +370,78 @@ def test_hmac_signatures_from_the_docs_example_key_shape_are_accepted_in_any_cas
     )
     assert r.status_code == 200
     assert {b["asset"] for b in r.json()["balances"]} >= {"BTC", "USD"}
+
+
+_PARAM_VALUES = st.one_of(
+    st.sampled_from(
+        [
+            "BTCUSD",
+            "btcusd",
+            "ETHUSD",
+            "BUY",
+            "SELL",
+            "LIMIT",
+            "MARKET",
+            "LIMIT_MAKER",
+            "GTC",
+            "IOC",
+            "FOK",
+            "ACK",
+            "FULL",
+            "0",
+            "0.001",
+            "1",
+            "100",
+            "100.005",
+            "-1",
+            "1e9",
+            "NaN",
+            "99999999999999999999.99999999999999999999",
+            "",
+            "\u00e9",
+            "%",
+            "[]",
+        ]
+    ),
+    st.text(max_size=12),
+)
+_PARAM_NAMES = st.sampled_from(
+    [
+        "symbol",
+        "side",
+        "type",
+        "timeInForce",
+        "quantity",
+        "price",
+        "newClientOrderId",
+        "newOrderRespType",
+        "quoteOrderQty",
+        "orderId",
+        "origClientOrderId",
+        "limit",
+        "recvWindow",
+    ]
+)
+
+_ROUTES = st.sampled_from(
+    [("POST", "/api/v3/order"), ("DELETE", "/api/v3/order"), ("GET", "/api/v3/order"),
+     ("GET", "/api/v3/openOrders"), ("GET", "/api/v3/myTrades"), ("GET", "/api/v3/depth")]
+)  # fmt: skip
+
+
+def test_random_order_requests_never_fail_the_server_and_refusals_change_nothing() -> None:
+    with serve() as server:
+        place(server, 2, "sell", "1", "105")
+        place(server, 2, "buy", "1", "95")
+
+        @settings(max_examples=80, deadline=None)
+        @given(st.dictionaries(_PARAM_NAMES, _PARAM_VALUES, max_size=8), _ROUTES)
+        def check(params: dict[str, str], route: tuple[str, str]) -> None:
+            before = server.venue.depth("BTC-USD")
+            r = server.signed(route[0], route[1], params, in_body=route[0] == "POST")
+            assert r.status_code < 500, r.text
+            if r.status_code >= 400:
+                assert set(r.json()) == {"code", "msg"}
+                assert server.venue.depth("BTC-USD") == before
+
+        check()
