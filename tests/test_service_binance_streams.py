@@ -149,6 +149,26 @@ def test_trade_and_book_ticker_streams_report_what_the_venue_did(
     asyncio.run(main())
 
 
+def test_partial_depth_streams_send_the_top_levels_when_the_book_changes(
+    server: BinanceServer,
+) -> None:
+    async def main() -> None:
+        async with websockets.connect(server.ws + "/ws/btcusd@depth5@100ms") as ws:
+            await asyncio.sleep(0.2)
+            for i in range(7):
+                await place(server, 2, "buy", "0.1", str(90 + i))
+            book = server.venue.depth("BTC-USD", 5)
+            while True:
+                top = await recv_json(ws)
+                if top["lastUpdateId"] == book.seq:
+                    break
+            assert [Decimal(p) for p, _ in top["bids"]] == [p for p, _ in book.bids]
+            assert len(top["bids"]) == 5
+            assert top["asks"] == []
+
+    asyncio.run(main())
+
+
 def test_subscribe_unsubscribe_and_list_on_a_live_connection(server: BinanceServer) -> None:
     async def main() -> None:
         async with websockets.connect(server.ws + "/ws") as ws:
