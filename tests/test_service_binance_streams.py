@@ -189,6 +189,28 @@ def test_subscribe_unsubscribe_and_list_on_a_live_connection(server: BinanceServ
     asyncio.run(main())
 
 
+def test_a_connection_holds_at_most_max_streams(
+    server: BinanceServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wintermute.service.binance import streams
+
+    monkeypatch.setattr(streams, "MAX_STREAMS", 2)
+
+    async def main() -> None:
+        async with websockets.connect(server.ws + "/ws/btcusd@trade") as ws:
+            two = {"method": "SUBSCRIBE", "params": ["btcusd@trade", "ethusd@trade"], "id": 1}
+            await ws.send(json.dumps(two))
+            assert await recv_json(ws) == {"result": None, "id": 1}
+            three = {"method": "SUBSCRIBE", "params": ["btcusd@bookTicker"], "id": 2}
+            await ws.send(json.dumps(three))
+            reply = await recv_json(ws)
+            assert (reply["id"], reply["error"]["code"]) == (2, 2)
+            await ws.send(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 3}))
+            assert await recv_json(ws) == {"result": ["btcusd@trade", "ethusd@trade"], "id": 3}
+
+    asyncio.run(main())
+
+
 @pytest.fixture
 def require_ccxt(require: Any) -> None:
     require("ccxt")

@@ -39,10 +39,12 @@ from wintermute.service.binance.context import BinanceApi
 from wintermute.service.binance.formats import agg_trade_json, decimal_text, levels_json
 from wintermute.service.venue import SlowConsumer, Subscriber, Trade
 
-__all__ = ["OUT_QUEUE", "StreamName", "parse_stream", "stream_routes"]
+__all__ = ["MAX_STREAMS", "OUT_QUEUE", "StreamName", "parse_stream", "stream_routes"]
 
 #: Frames a connection may have waiting before it is dropped as a slow consumer.
 OUT_QUEUE = 10_000
+#: Streams one connection may hold (Binance's limit).
+MAX_STREAMS = 1024
 
 _STREAM = re.compile(
     r"(?P<sym>[a-z0-9]+)@(?P<kind>depth(?P<levels>5|10|20)?|trade|aggTrade|bookTicker)"
@@ -83,6 +85,11 @@ def parse_stream(api: BinanceApi, name: str) -> StreamName | None:
 
 def _ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def _error(code: int, msg: str, request_id: object) -> str:
+    """A control-message error as Binance's stream servers write it."""
+    return json.dumps({"error": {"code": code, "msg": msg}, "id": request_id})
 
 
 class _SlowClientError(Exception):
@@ -153,10 +160,10 @@ class StreamConnection:
         try:
             msg = json.loads(text)
         except json.JSONDecodeError:
-            self.send(json.dumps({"error": {"code": 3, "msg": "Invalid JSON"}}))
+            self.send(_error(3, "Invalid JSON", None))
             return
         if not isinstance(msg, dict):
-            self.send(json.dumps({"error": {"code": 3, "msg": "Invalid JSON"}}))
+            self.send(_error(3, "Invalid JSON", None))
             return
         request_id = msg.get("id")
         method = msg.get("method")
@@ -165,25 +172,16 @@ class StreamConnection:
             self.send(json.dumps({"result": sorted(self.tasks), "id": request_id}))
             return
         if method not in ("SUBSCRIBE", "UNSUBSCRIBE") or not isinstance(params, list):
-            self.send(
-                json.dumps(
-                    {
-                        "error": {"code": 2, "msg": "Invalid request: unknown method"},
-                        "id": request_id,
-                    }
-                )
-            )
+            self.send(_error(2, "Invalid request: unknown method", request_id))
             return
         streams = [parse_stream(self.api, p) if isinstance(p, str) else None for p in params]
         if method == "SUBSCRIBE":
             if any(s is None for s in streams):
+                self.send(_error(2, "Invalid request: invalid stream", request_id))
+                return
+            if len(set(self.tasks) | set(params)) > MAX_STREAMS:
                 self.send(
-                    json.dumps(
-                        {
-                            "error": {"code": 2, "msg": "Invalid request: invalid stream"},
-                            "id": request_id,
-                        }
-                    )
+                    _error(2, f"Invalid request: more than {MAX_STREAMS} streams", request_id)
                 )
                 return
             for s in streams:
