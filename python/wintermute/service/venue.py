@@ -645,9 +645,7 @@ class Venue:
     def _drain_loop(self) -> None:
         sub = self._subscription
         # Read the engine's stats about once a second, always: a read collects what the
-        # engine's threads handed over. Off the engine's interval grid on purpose: an idle
-        # engine thread swaps its uncollected measurements back and forth with the shared
-        # slot every interval, so reads in phase with that grid could keep missing them.
+        # engine's threads handed over (a thread hands over again only once it was read).
         every = 1.0 + self.config.stats_interval_ms / 2000
         next_stats = time.monotonic() + every
         while True:
