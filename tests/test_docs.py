@@ -42,6 +42,12 @@ MODULES = [
     "wintermute.batch",
     "wintermute.journal",
     "wintermute.feeds",
+    "wintermute.service.app",
+    "wintermute.service.keys",
+    "wintermute.service.logs",
+    "wintermute.service.settings",
+    "wintermute.service.topics",
+    "wintermute.service.venue",
 ]
 
 _FENCE = re.compile(r"^```(\S*)[ \t]*(.*)$")

@@ -8,6 +8,7 @@
     wintermute bench pipeline [--rates 100k,1M,max] [--journal off,none,batch] [--json]
     wintermute bench feeds [--json] [--updates N] [--seed N] [--system NAME ...]
     wintermute run --config FILE [--seconds S] [--workload RATE] [--stats-every S] [--ack-log FILE]
+    wintermute serve --config FILE [--host H] [--port P] [--keys FILE] [--ssl-certfile F ...]
     wintermute feeds verify FILE [--json]
     wintermute feeds serve FILE [--pace fast|recorded|N] [--port P] [--seconds S]
     wintermute feeds serve --synthetic VENUE [--seed N] [--steps N] [--gap-rate R] [...]
@@ -41,6 +42,22 @@ def _demo(args: argparse.Namespace) -> int:
         demo.run_engine(seconds=min(args.seconds, 2.0), seed=args.seed, commands=args.commands)
     if args.part in ("all", "market"):
         demo.run_market(seconds=min(args.seconds, 2.0))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from wintermute import errors
+    from wintermute.service.server import serve
+
+    try:
+        serve(
+            args.config, host=args.host, port=args.port, keys=args.keys,
+            ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
+            log_level=args.log_level,
+        )  # fmt: skip
+    except errors.ConfigError as e:
+        print(f"wintermute serve: {e}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -430,6 +447,19 @@ def build_parser() -> argparse.ArgumentParser:
     report = mm_commands.add_parser("report", help="metrics table, plots and HTML of a run")
     report.add_argument("run", help="run directory written by 'mm backtest'")
     report.set_defaults(handler=_mm)
+
+    serve = commands.add_parser(
+        "serve", help="serve the engine over REST and WebSocket (a config file with [service])"
+    )
+    serve.add_argument("--config", required=True, help="config file (.toml or .json)")
+    serve.add_argument("--host", help="bind address (default: [service] host, 127.0.0.1)")
+    serve.add_argument("--port", type=_non_negative, help="port (default: [service] port, 8000)")
+    serve.add_argument("--keys", help="API keys file (default: [service] api_keys_file, else "
+                       "the WINTERMUTE_API_KEYS environment variable)")  # fmt: skip
+    serve.add_argument("--ssl-certfile", help="TLS certificate (PEM)")
+    serve.add_argument("--ssl-keyfile", help="TLS private key (PEM)")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    serve.set_defaults(handler=_serve)
 
     jr = commands.add_parser("journal", help="inspect, verify and export a journal directory")
     jr_commands = jr.add_subparsers(dest="journal_command", required=True, metavar="COMMAND")

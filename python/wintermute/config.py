@@ -268,7 +268,8 @@ class EngineConfig:
     @classmethod
     def from_file(cls, path: str | PathLike[str], *, cores: int | None = None) -> EngineConfig:
         """Reads a ``.toml`` or ``.json`` file (by its suffix); a relative ``journal.dir`` is
-        taken relative to the file's directory."""
+        taken relative to the file's directory. A ``[service]`` table (the service's settings,
+        ``wintermute serve``) is left out."""
         p = Path(path)
         if p.suffix.lower() not in (".toml", ".json"):
             raise _config_error("<file>", f"{p}: expected a .toml or .json file")
@@ -289,6 +290,9 @@ class EngineConfig:
                 raise _config_error("<file>", f"{p} is not valid JSON: {e}") from e
         if not isinstance(data, dict):
             raise _config_error("<file>", f"{p}: expected a table at the top level")
+        # The service's own table (wintermute.service.settings) shares the file; the engine's
+        # schema refuses unknown keys, so it never sees it.
+        data.pop("service", None)
         return cls.from_dict(data, cores=cores, base_dir=p.parent)
 
     def to_dict(self) -> dict[str, Any]:

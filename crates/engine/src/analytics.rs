@@ -362,22 +362,27 @@ impl Meter {
 }
 
 /// Where a thread's measurements meet the readers: `pending` is what the thread handed over
-/// since the last read, `total` everything read so far.
+/// since the last read, `total` everything read so far. `uncollected` is true from a hand-over
+/// until the next read.
 #[derive(Debug)]
 pub(crate) struct MeterSlot {
     pending: Meter,
     total: Meter,
+    uncollected: bool,
 }
 
 impl MeterSlot {
     pub(crate) fn new(rings: usize) -> Self {
-        Self { pending: Meter::new(rings), total: Meter::new(rings) }
+        Self { pending: Meter::new(rings), total: Meter::new(rings), uncollected: false }
     }
 
     /// Everything handed over so far (merges the pending part; the reader pays for it).
     pub(crate) fn collect(&mut self) -> &Meter {
-        self.total.add(&self.pending);
-        self.pending.clear();
+        if self.uncollected {
+            self.total.add(&self.pending);
+            self.pending.clear();
+            self.uncollected = false;
+        }
         &self.total
     }
 }
@@ -389,9 +394,11 @@ pub(crate) type SharedMeter = Arc<Mutex<MeterSlot>>;
 ///
 /// The hand-over is a *swap*: the thread exchanges its local meter with the slot's pending
 /// one under `try_lock` (a few hundred bytes moved, whatever the histograms hold), so it never
-/// waits for a reader and never merges or clears histograms itself. It then records into the
-/// meter it got back, which holds data a reader has not collected yet — still counted once,
-/// since every value is in exactly one of local, pending and total.
+/// waits for a reader and never merges or clears histograms itself. It swaps only once the
+/// previous hand-over was collected (the pending meter it gets back is then empty): were it to
+/// swap an uncollected meter back, an idle thread would move the same data between local and
+/// pending every interval, and a reader in step with that interval would never see it. Every
+/// value is in exactly one of local, pending and total, so it is counted once.
 #[derive(Debug)]
 pub(crate) struct MeterPublisher {
     pub(crate) local: Meter,
@@ -413,7 +420,10 @@ impl MeterPublisher {
             return;
         }
         if let Ok(mut slot) = self.shared.try_lock() {
-            std::mem::swap(&mut self.local, &mut slot.pending);
+            if !slot.uncollected {
+                std::mem::swap(&mut self.local, &mut slot.pending);
+                slot.uncollected = true;
+            }
             self.next_ns = now_ns.saturating_add(self.interval_ns);
         }
     }
@@ -469,7 +479,7 @@ mod tests {
         assert_eq!(shared.lock().unwrap().collect().counters.events, 3);
         p.local.counters.events += 2;
         p.tick(200);
-        // Not collected: the next swap hands the uncollected meter back to the thread.
+        // Not collected: the next tick keeps its local meter rather than swapping.
         p.local.counters.events += 4;
         p.tick(300);
         p.local.counters.events += 1;
@@ -480,6 +490,30 @@ mod tests {
         assert_eq!(s.counters.events, 10);
         assert_eq!(s.rings[0].high_water, 7);
         assert_eq!(s.latencies().end_to_end.count, 1);
+    }
+
+    #[test]
+    fn an_idle_thread_ticking_in_step_with_a_reader_still_shows_its_measurements() {
+        let shared: SharedMeter = Arc::new(Mutex::new(MeterSlot::new(1)));
+        let mut p = MeterPublisher::new(Arc::clone(&shared), 1, Duration::from_nanos(100));
+        p.local.counters.events = 3;
+        // The thread goes idle and ticks every interval; the reader reads right after each
+        // tick, and again between ticks: it sees the 3 events every time, never 0.
+        for i in 1..=6 {
+            p.tick(i * 100);
+            assert_eq!(shared.lock().unwrap().collect().counters.events, 3, "after tick {i}");
+            p.tick(i * 100 + 50);
+            assert_eq!(shared.lock().unwrap().collect().counters.events, 3, "between ticks {i}");
+        }
+        // A hand-over nobody reads stays put; later data waits in the thread until it is read.
+        p.local.counters.events += 2;
+        p.tick(700);
+        p.local.counters.events += 5;
+        p.tick(800);
+        p.tick(900);
+        assert_eq!(shared.lock().unwrap().collect().counters.events, 5);
+        p.tick(1000);
+        assert_eq!(shared.lock().unwrap().collect().counters.events, 10);
     }
 
     #[test]

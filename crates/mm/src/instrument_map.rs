@@ -8,9 +8,9 @@
 //! against a reference venue in our own quote currency (see [`crate::fair_value`]).
 //!
 //! ## Onto our grid, exactly
-//! A venue's price is an exact decimal (the feed's [`Decimal`], a count of 10^-18) or integer
-//! ticks of the venue's own [`TickScale`]; either way [`GridScale`] divides that integer by our
-//! tick in `i128`, with no float on the way:
+//! A venue's price is an exact decimal (the feed's [`Decimal`](wintermute_feeds::Decimal), a
+//! count of 10^-18) or integer ticks of the venue's own [`TickScale`]; either way
+//! [`GridScale`] divides that integer by our tick in `i128`, with no float on the way:
 //!
 //! - a **bid** is rounded **down** and an **ask up** onto our tick (a venue tick finer than ours
 //!   never makes the venue look tighter than it is);

@@ -23,8 +23,9 @@
 //! The ladder is recomputed only when one of these holds (the [`RequoteReason`]):
 //! nothing is quoted yet, a fill was reported ([`Quoter::on_fill`]) or an order vanished
 //! ([`Quoter::on_order_gone`]), the fair value moved **more than** `requote_threshold_ticks`
-//! since the last requote, or `requote_interval_ms` passed since it. Otherwise [`Quoter::decide`] returns [`Decision::Held`] and emits nothing. A requote then
-//! compares each slot's target with what rests there:
+//! since the last requote, or `requote_interval_ms` passed since it. Otherwise
+//! [`Quoter::decide`] returns [`Decision::Held`] and emits nothing. A requote then compares each
+//! slot's target with what rests there:
 //!
 //! | resting | target | action |
 //! |---|---|---|

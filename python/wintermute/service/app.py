@@ -1,0 +1,112 @@
+"""``create_app(config)``: the service as a FastAPI application (REST, WebSocket ``/ws``,
+``/metrics``; OpenAPI at ``/docs``). The path ``/`` is left to the web UI.
+
+The app owns a ``Venue`` (the running engine) made from the config, or runs over one it is
+given, and stops the venue it made when the server stops::
+
+    >>> from wintermute.service.app import create_app
+    >>> from wintermute.service.keys import demo_keys
+    >>> config = {"instruments": [{"symbol": "BTC-USD", "tick_size": "0.01",
+    ...     "lot_size": "0.001", "min_qty": "0.001", "max_qty": "100", "min_price": "1",
+    ...     "max_price": "1000000"}], "threads": {"risk": {"wait": "park"}}}
+    >>> app = create_app(config, keys=demo_keys())
+    >>> app.state.venue.instrument("BTC-USD").tick_size
+    Decimal('0.01')
+    >>> app.state.venue.close()
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Mapping
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from wintermute.config import EngineConfig
+from wintermute.service import binance, metrics, ws
+from wintermute.service.error_responses import install_error_handlers
+from wintermute.service.http_limits import BodyLimit, RateLimit
+from wintermute.service.keys import KeyStore
+from wintermute.service.rest import account, health, market, orders, risk
+from wintermute.service.settings import ServiceSettings, split_config
+from wintermute.service.venue import Venue, read_document
+
+__all__ = ["create_app"]
+
+
+def _venue_of(
+    config: EngineConfig | Mapping[str, Any] | str | PathLike[str],
+    settings: ServiceSettings | None,
+) -> tuple[Venue, ServiceSettings]:
+    if isinstance(config, EngineConfig):
+        s = settings or ServiceSettings()
+        return Venue(config, s), s
+    if isinstance(config, Mapping):
+        engine_doc, from_doc = split_config(config)
+        s = settings or from_doc
+        return Venue(EngineConfig.from_dict(engine_doc), s), s
+    engine_doc, from_doc = split_config(read_document(config))
+    s = settings or from_doc
+    engine = EngineConfig.from_dict(engine_doc, base_dir=Path(config).parent)
+    return Venue(engine, s), s
+
+
+def create_app(
+    config: EngineConfig | Mapping[str, Any] | str | PathLike[str] | None = None,
+    *,
+    venue: Venue | None = None,
+    keys: KeyStore | None = None,
+    settings: ServiceSettings | None = None,
+    routers: Iterable[APIRouter] = (),
+) -> FastAPI:
+    """The service app. ``config``: the engine's config (``EngineConfig``, dict or file path,
+    with an optional ``[service]`` table), or ``venue``: a running venue to serve (the app
+    does not stop it). ``keys``: the API keys (default: ``settings.api_keys_file``, else the
+    ``WINTERMUTE_API_KEYS`` environment variable, else none). ``routers``: more routers to
+    mount (the Binance-compatible API, the web UI)."""
+    owned = venue is None
+    if venue is None:
+        if config is None:
+            raise ValueError("create_app needs a config or a venue")
+        venue, settings = _venue_of(config, settings)
+    settings = settings or venue.settings
+    if keys is None:
+        keys = KeyStore.load(settings.api_keys_file)
+    running = venue
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            running.close()
+
+    app = FastAPI(
+        title="Wintermute",
+        summary="REST and WebSocket API of the Wintermute venue",
+        description="Prices and quantities are exact decimal strings. Authenticate with the "
+        "`X-API-Key` header. Errors are `{code, message}` JSON.",
+        version="0.1",
+        lifespan=lifespan,
+    )
+    app.state.venue = venue
+    app.state.keys = keys
+    app.state.settings = settings
+    app.state.ws_dropped = collections.Counter()  # reason -> WebSocket clients dropped
+    app.state.metrics = metrics.ServiceMetrics(venue, app.state.ws_dropped)
+    install_error_handlers(app)
+    for module in (health, orders, market, account, risk, metrics, ws):
+        app.include_router(module.router)
+    app.include_router(binance.router(venue, keys))  # Binance-compatible API under /binance
+    for router in routers:
+        app.include_router(router)
+    # The last added is the outermost: metrics see every answer, 413 and 429 included.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RateLimit, rate=float(settings.rate_limit_per_s), burst=settings.rate_limit_burst
+    )
+    app.add_middleware(metrics.RequestMetrics, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,116 @@
+"""Running the service: ``wintermute serve --config FILE`` (or ``serve(...)`` from Python).
+
+The config file is the engine's (``docs/pipeline-python.md``) with an optional ``[service]``
+table (``wintermute.service.settings``): bind address and port, TLS certificate and key
+(uvicorn's own ``ssl_certfile`` / ``ssl_keyfile``), the API keys file, rate limits, fees and
+starting balances. Command-line options override the file. Keys come from ``--keys FILE``,
+else ``[service] api_keys_file``, else the ``WINTERMUTE_API_KEYS`` environment variable.
+Logs are JSON lines on stderr. Ctrl-C (SIGINT) or SIGTERM stops the server, then the engine
+(every accepted command runs first).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from os import PathLike
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from wintermute.config import EngineConfig
+from wintermute.service.app import create_app
+from wintermute.service.keys import KeyStore
+from wintermute.service.logs import configure_logging
+from wintermute.service.settings import split_config
+from wintermute.service.venue import Venue, read_document
+
+__all__ = ["background", "serve"]
+
+START_TIMEOUT_S = 10.0
+
+
+def serve(
+    config: str | PathLike[str],
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    keys: str | PathLike[str] | None = None,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
+    log_level: str = "info",
+) -> None:
+    """Serves the venue of ``config`` until stopped (see the module documentation)."""
+    configure_logging(log_level)
+    path = Path(config)
+    engine_doc, settings = split_config(read_document(path))
+    overrides = {
+        k: v
+        for k, v in (
+            ("host", host), ("port", port), ("ssl_certfile", ssl_certfile),
+            ("ssl_keyfile", ssl_keyfile),
+        )
+        if v is not None
+    }  # fmt: skip
+    settings = dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
+    keys_file = keys if keys is not None else _relative(path, settings.api_keys_file)
+    store = KeyStore.load(keys_file)
+    venue = Venue(EngineConfig.from_dict(engine_doc, base_dir=path.parent), settings)
+    try:
+        app = create_app(venue=venue, keys=store, settings=settings)
+        scheme = "https" if settings.ssl_certfile else "http"
+        print(
+            f"wintermute: serving on {scheme}://{settings.host}:{settings.port} "
+            f"(API docs at /docs; {len(store)} API keys)",
+            file=sys.stderr,
+            flush=True,
+        )
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            ssl_certfile=_relative(path, settings.ssl_certfile),
+            ssl_keyfile=_relative(path, settings.ssl_keyfile),
+            ws="websockets-sansio",
+            log_config=None,
+            log_level=log_level,
+        )
+    finally:
+        venue.close()
+
+
+@contextlib.contextmanager
+def background(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """Serves ``app`` on a background thread (port 0: a free port the kernel picks) and
+    yields its base URL, ``http://HOST:PORT``; stops the server on exit. For notebooks,
+    examples and tests; ``serve`` is the way for a deployment."""
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
+    )
+    thread = threading.Thread(target=server.run, name="wintermute-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError(f"the server did not start on {host}:{port}")
+        time.sleep(0.01)
+    bound = server.servers[0].sockets[0].getsockname()
+    try:
+        yield f"http://{bound[0]}:{bound[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=START_TIMEOUT_S)
+
+
+def _relative(config: Path, name: str | None) -> str | None:
+    """A path from the config file, taken relative to the file's directory."""
+    if name is None:
+        return None
+    p = Path(name)
+    return str(p if p.is_absolute() else config.parent / p)

@@ -1,0 +1,180 @@
+"""The service's own settings: the ``[service]`` table of the engine's config file.
+
+The engine reads the rest of the file (``wintermute.config.EngineConfig``); its schema refuses
+unknown keys, so ``split_config`` takes the ``service`` table out before the engine sees the
+document. Every key has a default, so a file without ``[service]`` serves too::
+
+    >>> from wintermute.service.settings import ServiceSettings
+    >>> s = ServiceSettings.from_dict({"port": 8080, "fees": {"maker_bps": "1"}})
+    >>> s.port, s.fees.maker_bps, s.fees.taker_bps
+    (8080, Decimal('1'), Decimal('5'))
+
+In TOML::
+
+    [service]
+    host = "127.0.0.1"          # bind address
+    port = 8000
+    ssl_certfile = "cert.pem"   # TLS through uvicorn's own options (both or neither)
+    ssl_keyfile = "key.pem"
+    api_keys_file = "keys.toml" # or the WINTERMUTE_API_KEYS environment variable
+    rate_limit_per_s = 50       # per API key: a token bucket of this rate ...
+    rate_limit_burst = 100      # ... and this size
+    max_body_bytes = 65536      # larger request bodies: 413
+    ws_buffer = 10000           # events a WebSocket client may leave unsent, then it is dropped
+
+    [service.fees]
+    maker_bps = "1"             # fee on each fill's notional, in the quote asset
+    taker_bps = "5"
+
+    [service.balances]          # every account's starting spot balances
+    USD = "1000000"
+    BTC = "100"
+
+    [service.accounts.7.balances]   # one account's own
+    USD = "50"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from wintermute.errors import ConfigError
+
+__all__ = ["FeeSchedule", "ServiceSettings", "split_config"]
+
+
+def _error(key: str, message: str) -> ConfigError:
+    return ConfigError(f"config key service.{key}: {message}", reason="CONFIG", key=key)
+
+
+def _decimal(value: Any, key: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise _error(key, f"expected a decimal string, not {type(value).__name__}")
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        raise _error(key, f"{value!r} is not a decimal") from None
+    if not d.is_finite() or d < 0:
+        raise _error(key, f"{value!r} must be a finite, non-negative decimal")
+    return d
+
+
+def _int(value: Any, key: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise _error(key, f"{value!r} must be an integer in [{low}, {high}]")
+    return value
+
+
+def _balances(value: Any, key: str) -> dict[str, Decimal]:
+    if not isinstance(value, Mapping):
+        raise _error(key, "expected a table of asset = decimal")
+    return {str(a): _decimal(v, f"{key}.{a}") for a, v in value.items()}
+
+
+@dataclass(frozen=True)
+class FeeSchedule:
+    """Fees in basis points of each fill's notional, charged in the quote asset."""
+
+    maker_bps: Decimal = Decimal("1")
+    taker_bps: Decimal = Decimal("5")
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Everything the service reads from ``[service]`` (see the module documentation)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    api_keys_file: str | None = None
+    rate_limit_per_s: int = 50
+    rate_limit_burst: int = 100
+    max_body_bytes: int = 65536
+    fees: FeeSchedule = field(default_factory=FeeSchedule)
+    #: Starting balances of every account (None: base 100 and quote 1,000,000 of each
+    #: instrument's assets).
+    balances: dict[str, Decimal] | None = None
+    account_balances: dict[int, dict[str, Decimal]] = field(default_factory=dict)
+    #: Public trades kept per instrument; closed orders and fills kept per account.
+    tape_size: int = 1000
+    history_size: int = 10000
+    #: Events a live subscriber may have waiting before it is dropped as a slow consumer.
+    subscriber_queue: int = 10000
+    #: Events a WebSocket client may have unsent before it is disconnected (slow_consumer).
+    ws_buffer: int = 10000
+    #: How long a request waits for the engine's verdict.
+    ack_timeout_s: float = 10.0
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ServiceSettings:
+        """Checked settings from a ``[service]`` table; unknown keys are errors."""
+        known = {
+            "host", "port", "ssl_certfile", "ssl_keyfile", "api_keys_file", "rate_limit_per_s",
+            "rate_limit_burst", "max_body_bytes", "fees", "balances", "accounts", "tape_size",
+            "history_size", "subscriber_queue", "ack_timeout_s", "ws_buffer",
+        }  # fmt: skip
+        for key in data:
+            if key not in known:
+                raise _error(str(key), "unknown key")
+        kw: dict[str, Any] = {}
+        for key in ("host", "ssl_certfile", "ssl_keyfile", "api_keys_file"):
+            if key in data:
+                if not isinstance(data[key], str):
+                    raise _error(key, "expected a string")
+                kw[key] = data[key]
+        if "port" in data:
+            kw["port"] = _int(data["port"], "port", 0, 65535)
+        for key, high in (
+            ("rate_limit_per_s", 10**9),
+            ("rate_limit_burst", 10**9),
+            ("max_body_bytes", 1 << 30),
+            ("tape_size", 10**7),
+            ("history_size", 10**7),
+            ("subscriber_queue", 10**7),
+            ("ws_buffer", 10**7),
+        ):
+            if key in data:
+                kw[key] = _int(data[key], key, 1, high)
+        if "ack_timeout_s" in data:
+            t = data["ack_timeout_s"]
+            if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 3600:
+                raise _error("ack_timeout_s", f"{t!r} must be a number of seconds in (0, 3600]")
+            kw["ack_timeout_s"] = float(t)
+        if "fees" in data:
+            fees = data["fees"]
+            if not isinstance(fees, Mapping) or set(fees) - {"maker_bps", "taker_bps"}:
+                raise _error("fees", "expected a table with maker_bps and/or taker_bps")
+            kw["fees"] = FeeSchedule(**{k: _decimal(v, f"fees.{k}") for k, v in fees.items()})
+        if "balances" in data:
+            kw["balances"] = _balances(data["balances"], "balances")
+        if "accounts" in data:
+            accounts = data["accounts"]
+            if not isinstance(accounts, Mapping):
+                raise _error("accounts", "expected a table of account id = table")
+            per: dict[int, dict[str, Decimal]] = {}
+            for k, v in accounts.items():
+                try:
+                    account = int(k)
+                except ValueError:
+                    raise _error(f"accounts.{k}", "account ids are integers") from None
+                if not isinstance(v, Mapping) or set(v) - {"balances"}:
+                    raise _error(f"accounts.{k}", "expected a table with balances")
+                per[account] = _balances(v.get("balances", {}), f"accounts.{k}.balances")
+            kw["account_balances"] = per
+        if ("ssl_certfile" in kw) != ("ssl_keyfile" in kw):
+            raise _error("ssl_certfile", "TLS needs both ssl_certfile and ssl_keyfile")
+        return cls(**kw)
+
+
+def split_config(document: Mapping[str, Any]) -> tuple[dict[str, Any], ServiceSettings]:
+    """Splits a config document into the engine's part and the service's settings: the
+    engine's schema refuses unknown keys, so the ``service`` table never reaches it."""
+    engine = {k: v for k, v in document.items() if k != "service"}
+    service = document.get("service", {})
+    if not isinstance(service, Mapping):
+        raise _error("", "expected a [service] table")
+    return engine, ServiceSettings.from_dict(service)

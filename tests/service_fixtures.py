@@ -1,0 +1,83 @@
+"""A real server for the service's tests: uvicorn on 127.0.0.1, port 0 (the kernel picks a free
+port), in a background thread; real clients (httpx, websockets) talk to it over TCP.
+
+``running_server(app)`` is a context manager that yields the base URL and stops the server
+when it exits (bounded waits both ways); the ``service`` fixture serves a fresh venue with the
+demo keys (``demo-key-1``, ``demo-key-2``, ``demo-key-3``, ``demo-admin-key``)::
+
+    from service_fixtures import Service, service  # noqa: F401  (the fixture)
+
+    def test_x(service: Service) -> None:
+        r = httpx.get(f"{service.url}/health")
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from specs import BTC, PARK
+from wintermute.service.app import create_app
+from wintermute.service.keys import demo_keys
+from wintermute.service.server import background
+from wintermute.service.settings import ServiceSettings
+from wintermute.service.venue import Venue
+
+__all__ = ["ETH", "Service", "running_server", "service", "service_config"]
+
+#: A second instrument, so that tests see more than one book.
+ETH: dict[str, Any] = {
+    "symbol": "ETH-USD",
+    "tick_size": "0.1",
+    "lot_size": "0.01",
+    "min_qty": "0.01",
+    "max_qty": "1000",
+    "min_price": "1",
+    "max_price": "100000",
+}
+
+
+def service_config(**service: Any) -> dict[str, Any]:
+    """An engine config with BTC-USD and ETH-USD, parked threads, and a ``[service]`` table."""
+    return {
+        "instruments": [BTC, ETH],
+        "threads": {"risk": {"wait": PARK}, "matching": {"wait": PARK}},
+        "risk": {"default_limits": {"max_order_qty": 100_000}},
+        "service": service,
+    }
+
+
+def running_server(app: FastAPI) -> contextlib.AbstractContextManager[str]:
+    """Serves ``app`` on 127.0.0.1 on a free port in a background thread; the context yields
+    the base URL (``http://127.0.0.1:PORT``) and stops the server on exit."""
+    return background(app, "127.0.0.1", 0)
+
+
+@dataclass
+class Service:
+    """A running service: its base URL, WebSocket URL and the venue behind it."""
+
+    url: str
+    venue: Venue
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1) + "/ws"
+
+
+@pytest.fixture
+def service() -> Iterator[Service]:
+    """A fresh venue (BTC-USD, ETH-USD) served on 127.0.0.1 with the demo keys."""
+    settings = ServiceSettings(rate_limit_per_s=100_000, rate_limit_burst=100_000)
+    app = create_app(service_config(), keys=demo_keys(), settings=settings)
+    venue: Venue = app.state.venue
+    try:
+        with running_server(app) as url:
+            yield Service(url, venue)
+    finally:
+        venue.close()

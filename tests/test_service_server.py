@@ -1,0 +1,171 @@
+"""``wintermute serve --config FILE``: a real process, its ``[service]`` table, API keys from a
+file, TLS through uvicorn's own options, and a clean stop on SIGINT."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from specs import BTC
+from wintermute.config import EngineConfig
+
+CONFIG = """
+[[instruments]]
+symbol = "BTC-USD"
+tick_size = "0.01"
+lot_size = "0.001"
+min_qty = "0.001"
+max_qty = "100"
+min_price = "1"
+max_price = "1000000"
+
+[threads.risk]
+wait = "park"
+
+[threads.matching]
+wait = "park"
+
+[service]
+host = "127.0.0.1"
+port = {port}
+api_keys_file = "keys.json"
+{tls}
+
+[service.balances]
+USD = "5000"
+BTC = "2"
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key (cryptography, which ccxt brings)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name)
+        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+def _serve(tmp_path: Path, tls: bool) -> tuple[subprocess.Popen[str], str, ssl.SSLContext | None]:
+    port = _free_port()
+    context = None
+    tls_lines = ""
+    if tls:
+        cert, _ = _self_signed(tmp_path)
+        tls_lines = 'ssl_certfile = "cert.pem"\nssl_keyfile = "key.pem"'
+        context = ssl.create_default_context(cafile=str(cert))
+    (tmp_path / "keys.json").write_text(json.dumps({"keys": [{"key": "file-key-1", "account": 9}]}))
+    config = tmp_path / "venue.toml"
+    config.write_text(CONFIG.format(port=port, tls=tls_lines))
+    env = {**os.environ, "WINTERMUTE_API_KEYS": ""}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wintermute.cli", "serve", "--config", str(config)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+    return proc, f"{'https' if tls else 'http'}://127.0.0.1:{port}", context
+
+
+def _wait_ready(url: str, verify: ssl.SSLContext | bool, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            if httpx.get(f"{url}/ready", verify=verify, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("the server did not get ready")
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    proc.send_signal(signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    return proc.returncode, err
+
+
+def test_serve_reads_the_service_table_and_the_keys_file_and_stops_on_sigint(
+    tmp_path: Path,
+) -> None:
+    proc, url, _ = _serve(tmp_path, tls=False)
+    try:
+        _wait_ready(url, True, proc)
+        key = {"X-API-Key": "file-key-1"}
+        balances = httpx.get(f"{url}/api/account/balances", headers=key).json()
+        assert balances == [
+            {"asset": "BTC", "free": "2", "locked": "0"},
+            {"asset": "USD", "free": "5000", "locked": "0"},
+        ]
+        order = {"symbol": "BTC-USD", "side": "buy", "qty": "1", "price": "100"}
+        assert httpx.post(f"{url}/api/orders", json=order, headers=key).status_code == 201
+        assert httpx.get(f"{url}/api/orders", headers={"X-API-Key": "x"}).status_code == 401
+    finally:
+        code, err = _stop(proc)
+    assert code == 0, err
+    assert f"serving on {url}" in err
+    logs = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert any(r.get("route") == "/api/orders" and r.get("status") == 201 for r in logs)
+    assert "file-key-1" not in err  # keys never reach the logs
+
+
+def test_serve_speaks_tls_with_the_configured_certificate(tmp_path: Path) -> None:
+    proc, url, context = _serve(tmp_path, tls=True)
+    assert context is not None
+    try:
+        _wait_ready(url, context, proc)
+        r = httpx.get(f"{url}/api/instruments", verify=context)
+        assert [i["symbol"] for i in r.json()] == ["BTC-USD"]
+    finally:
+        code, err = _stop(proc)
+    assert code == 0, err
+
+
+def test_the_engine_config_reader_leaves_the_service_table_out(tmp_path: Path) -> None:
+    path = tmp_path / "both.json"
+    path.write_text(json.dumps({"instruments": [BTC], "service": {"port": 1}}))
+    assert [i.symbol for i in EngineConfig.from_file(path).instruments] == ["BTC-USD"]
