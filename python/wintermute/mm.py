@@ -164,6 +164,11 @@ def metrics_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("queue ahead at placement (mean lots)", f"{summary['queue_ahead_mean_lots']:.1f}"),
         ("quote pulls", json.dumps(summary["pulls"])),
     ]
+    lock = summary.get("interlock")
+    if lock:
+        pulls = {cause: n for cause, n in lock["pulls"].items() if n}
+        rows.append(("interlock pulls by cause", json.dumps(pulls)))
+        rows.append(("interlock: share of time quoting allowed", f"{lock['uptime']:.3f}"))
     rows.extend(
         (
             f"markout +{m['horizon_ms']} ms (bps, n={m['n']})",
