@@ -3,7 +3,8 @@
 ::
 
     wintermute --version
-    wintermute demo [--seconds S] [--seed N] [--commands N]
+    wintermute demo [--port P] [--host H] [--duration S] [--seed N] [--no-market]
+    wintermute demo --terminal [--seconds S] [--seed N] [--commands N] [--part PART]
     wintermute bench [--json] [--seed N] [--orders N] [--system NAME ...]
     wintermute bench pipeline [--rates 100k,1M,max] [--journal off,none,batch] [--json]
     wintermute bench feeds [--json] [--updates N] [--seed N] [--system NAME ...]
@@ -32,6 +33,14 @@ from wintermute import __version__
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if not args.terminal:
+        from wintermute.service import web_demo
+
+        options = web_demo.DemoOptions(
+            host=args.host, port=args.port, duration=args.duration, seed=args.seed,
+            market=args.market,
+        )  # fmt: skip
+        return web_demo.run(options)
     from wintermute import demo
 
     if args.part in ("all", "core"):
@@ -344,9 +353,22 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser(
-        "demo", help="a seeded order flow through the matching engine, with live statistics"
+        "demo",
+        help="the engine, three synthetic venues, order flow and the web UI on "
+        "http://127.0.0.1:8000 (--terminal: the terminal demo)",
     )
-    demo.add_argument("--seconds", type=float, default=3.0, help="stop after this long")
+    demo.add_argument("--port", type=_non_negative, default=8000, help="web port (0: any free)")
+    demo.add_argument("--host", default="127.0.0.1", help="address to serve on")
+    demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    demo.add_argument(
+        "--no-market", dest="market", action="store_false", help="no external venues"
+    )
+    demo.add_argument(
+        "--terminal", action="store_true", help="the terminal demo: engine, pipeline, feeds"
+    )
+    demo.add_argument(
+        "--seconds", type=float, default=3.0, help="--terminal: stop after this long"
+    )
     demo.add_argument("--seed", type=_non_negative, default=42, help="order flow seed")
     demo.add_argument(
         "--commands", type=_positive, default=2_000_000, help="commands to generate at most"

@@ -27,7 +27,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from wintermute.config import EngineConfig
-from wintermute.service import binance, metrics, ws
+from wintermute.service import binance, metrics, web_ui, ws
 from wintermute.service.error_responses import install_error_handlers
 from wintermute.service.http_limits import BodyLimit, RateLimit
 from wintermute.service.keys import KeyStore
@@ -98,7 +98,7 @@ def create_app(
     app.state.ws_dropped = collections.Counter()  # reason -> WebSocket clients dropped
     app.state.metrics = metrics.ServiceMetrics(venue, app.state.ws_dropped)
     install_error_handlers(app)
-    for module in (health, orders, market, account, risk, metrics, ws):
+    for module in (health, orders, market, account, risk, metrics, ws, web_ui):
         app.include_router(module.router)
     app.include_router(binance.router(venue, keys))  # Binance-compatible API under /binance
     for router in routers:
