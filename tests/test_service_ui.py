@@ -22,7 +22,6 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
-
 from service_fixtures import running_server, service_config
 from wintermute.service.app import create_app
 from wintermute.service.external_market import ExternalMarket
@@ -31,7 +30,6 @@ from wintermute.service.order_flow import OrderFlow
 from wintermute.service.settings import ServiceSettings
 from wintermute.service.venue import Venue
 from wintermute.service.web_ui import WebUi
-
 
 ROOT = Path(__file__).resolve().parent.parent
 CI = os.environ.get("CI") == "true"
@@ -263,4 +261,3 @@ def _publish_screenshot() -> Iterator[None]:
     if os.environ.get("WINTERMUTE_UPDATE_SCREENSHOT") == "1" and shot.exists():
         (ROOT / "docs" / "img").mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, ROOT / "docs" / "img" / "ui.png")
-

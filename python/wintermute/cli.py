@@ -360,15 +360,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=_non_negative, default=8000, help="web port (0: any free)")
     demo.add_argument("--host", default="127.0.0.1", help="address to serve on")
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
-    demo.add_argument(
-        "--no-market", dest="market", action="store_false", help="no external venues"
-    )
+    demo.add_argument("--no-market", dest="market", action="store_false", help="no external venues")
     demo.add_argument(
         "--terminal", action="store_true", help="the terminal demo: engine, pipeline, feeds"
     )
-    demo.add_argument(
-        "--seconds", type=float, default=3.0, help="--terminal: stop after this long"
-    )
+    demo.add_argument("--seconds", type=float, default=3.0, help="--terminal: stop after this long")
     demo.add_argument("--seed", type=_non_negative, default=42, help="order flow seed")
     demo.add_argument(
         "--commands", type=_positive, default=2_000_000, help="commands to generate at most"

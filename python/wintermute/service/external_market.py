@@ -143,12 +143,15 @@ class ExternalMarket:
             self._mid = view["mid"]
             self.version += 1
 
+    def _take_or_keep(self) -> None:
+        try:
+            self._take()
+        except WintermuteError as e:  # a venue not subscribed yet: keep the last sample
+            log.debug("market sample skipped: %s", e)
+
     def _loop(self) -> None:
         while not self._stop.wait(self.every_s):
-            try:
-                self._take()
-            except WintermuteError as e:  # a venue not subscribed yet: keep the last sample
-                log.debug("market sample skipped: %s", e)
+            self._take_or_keep()
 
     def stop(self) -> None:
         """Stops sampling and the venues (idempotent)."""

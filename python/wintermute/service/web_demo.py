@@ -93,8 +93,9 @@ def bind(host: str, port: int) -> socket.socket:
         sock.close()
         if e.errno == errno.EADDRINUSE:
             raise PortTakenError(
-                e.errno, f"port {port} on {host} is already in use (another demo running?); "
-                "stop it, or pick another port with --port N (--port 0: any free port)"
+                e.errno,
+                f"port {port} on {host} is already in use (another demo running?); "
+                "stop it, or pick another port with --port N (--port 0: any free port)",
             ) from None
         raise
     sock.listen(2048)

@@ -44,7 +44,7 @@ __all__ = ["STATIC_DIR", "WebUi", "market_maker_not_running", "router"]
 #: The page's files (shipped in the package).
 STATIC_DIR = Path(__file__).parent / "static"
 _MEDIA = {".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".png": "image/png"}
-_FILES = {p.name: p for p in STATIC_DIR.iterdir() if p.suffix in _MEDIA} if STATIC_DIR.is_dir() else {}
+_FILES = {p.name: p for p in sorted(STATIC_DIR.glob("*")) if p.suffix in _MEDIA}
 MARKET_EVERY_S = 0.25
 
 
