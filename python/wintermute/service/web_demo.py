@@ -135,6 +135,8 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
     )
     try:
         server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shut down gracefully, then re-raised the Ctrl-C
+        pass
     finally:
         if timer is not None:
             timer.cancel()
