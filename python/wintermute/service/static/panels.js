@@ -60,11 +60,11 @@ export function showMarket(message) {
   document.getElementById("bbo-venues").title = "consolidated: coinbase + kraken (USD)";
   document.getElementById("bbo-bid").textContent = c && c.bbo ? shortPrice(c.bbo[0]) : "–";
   document.getElementById("bbo-ask").textContent = c && c.bbo ? shortPrice(c.bbo[1]) : "–";
-  document.getElementById("microprice").textContent = c && c.microprice
-    ? `µ ${Number(c.microprice).toFixed(3)}` : "";
+  document.getElementById("microprice").textContent = "";
   const cross = document.getElementById("cross");
   cross.dataset.kind = c ? c.cross.kind : "";
-  cross.textContent = c ? `venues ${c.cross.kind === "none" ? "not crossed" : c.cross.kind}`
+  const micro = c && c.microprice ? `microprice ${Number(c.microprice).toFixed(3)} · ` : "";
+  cross.textContent = c ? `${micro}venues ${c.cross.kind === "none" ? "not crossed" : c.cross.kind}`
     + (c.cross.bid_venue ? ` (${c.cross.bid_venue} bid ≥ ${c.cross.ask_venue} ask)` : "")
     + " · * not merged (USDT)" : "";
   const mm = message.market_maker ?? { state: "unknown" };
