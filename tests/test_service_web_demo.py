@@ -76,7 +76,8 @@ def test_the_demo_serves_the_ui_with_a_moving_book_and_stops_on_ctrl_c() -> None
         assert "Price ladder" in page.text
         assert httpx.get(f"{url}/ui/app.js", timeout=10).status_code == 200
         config = httpx.get(f"{url}/api/ui/config", timeout=10).json()
-        assert config["api_key"] == "demo-key-1" and config["market"] is True
+        assert config["api_key"] == "demo-key-1"
+        assert config["market"] is True
         first = book_seq(url)
         deadline = time.monotonic() + 30
         while book_seq(url) <= first + 5:
