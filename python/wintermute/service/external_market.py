@@ -19,6 +19,10 @@ cross. Readers get the last sample (a plain dict, JSON-ready: decimals as string
 
 ``reference_mid()`` is the consolidated mid as a ``Decimal`` (None until a book is live): the
 demo's makers quote around it, so our venue follows the outside market.
+
+A synthetic market replays ``steps`` messages per venue and then goes quiet; when no venue has
+sent a frame for ``restart_after_s`` seconds, the sampler starts a fresh market with the next
+seed (``restarts`` counts them), so a demo left open keeps moving.
 """
 
 from __future__ import annotations
@@ -66,18 +70,18 @@ class ExternalMarket:
         gap_rate: float = 0.001,
         instrument: str = "BTC-USD",
         every_s: float = 0.25,
+        restart_after_s: float = 10.0,
     ) -> None:
         self.instrument = instrument
         self.every_s = every_s
-        self._market = Market(
-            VENUES,
-            seed=seed,
-            steps=steps,
-            pace=pace,
-            gap_rate=gap_rate,
-            instruments={instrument: INSTRUMENT_LEGS},
-            max_attempts=None,
-        )
+        self.restart_after_s = restart_after_s
+        self._seed, self._steps, self._pace, self._gap_rate = seed, steps, pace, gap_rate
+        self._market = self._start(seed)
+        #: Fresh markets started after the previous one went quiet.
+        self.restarts = 0
+        self._frames = -1
+        self._frames_seen = 0
+        self._quiet_since = time.monotonic()
         self._lock = threading.Lock()
         self._sample: dict[str, Any] = self._empty()
         self._mid: Decimal | None = None
@@ -85,6 +89,29 @@ class ExternalMarket:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="external-market", daemon=True)
         self._thread.start()
+
+    def _start(self, seed: int) -> Market:
+        return Market(
+            VENUES, seed=seed, steps=self._steps, pace=self._pace, gap_rate=self._gap_rate,
+            instruments={self.instrument: INSTRUMENT_LEGS}, max_attempts=None,
+        )  # fmt: skip
+
+    def _restart_if_quiet(self, frames: int) -> None:
+        now = time.monotonic()
+        if frames != self._frames:
+            self._frames, self._quiet_since = frames, now
+            return
+        if now - self._quiet_since < self.restart_after_s or self._stop.is_set():
+            return
+        self.restarts += 1
+        old = self._market
+        self._market = self._start(self._seed + 3 * self.restarts)
+        self._frames, self._quiet_since = -1, time.monotonic()
+        with contextlib.suppress(WintermuteError):
+            old.stop()
+        log.info(
+            "synthetic market replayed; started a fresh one", extra={"restarts": self.restarts}
+        )
 
     def _empty(self) -> dict[str, Any]:
         return {
@@ -142,6 +169,7 @@ class ExternalMarket:
             self._sample = sample
             self._mid = view["mid"]
             self.version += 1
+            self._frames_seen = sum(int(v["frames"]) for v in venues.values())
 
     def _take_or_keep(self) -> None:
         try:
@@ -152,12 +180,13 @@ class ExternalMarket:
     def _loop(self) -> None:
         while not self._stop.wait(self.every_s):
             self._take_or_keep()
+            self._restart_if_quiet(self._frames_seen)
 
     def stop(self) -> None:
         """Stops sampling and the venues (idempotent)."""
         self._stop.set()
         if self._thread is not threading.current_thread():
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=30)  # a restart under way finishes first
         with contextlib.suppress(WintermuteError):
             self._market.stop()
 
