@@ -31,8 +31,14 @@ function shortPrice(text) {
   return `${whole}.${fraction.replace(/0+$/, "").padEnd(2, "0")}`;
 }
 
+/** A quantity cut (not rounded) to four decimals, for the narrow venue cells. */
+function clipQty(text) {
+  const [whole, fraction = ""] = text.split(".");
+  return fraction ? `${whole}.${fraction.slice(0, 4)}` : whole;
+}
+
 function level(pair) {
-  return pair ? `${shortQty(pair[1])} @ ${shortPrice(pair[0])}` : "–";
+  return pair ? `${clipQty(pair[1])} @ ${shortPrice(pair[0])}` : "–";
 }
 
 export function showMarket(message) {
@@ -42,15 +48,15 @@ export function showMarket(message) {
     tr.dataset.venue = name;
     const venue = cell(`${name}${v.merged === false ? " *" : ""}`);
     venue.title = `${v.symbol ?? ""}: ${v.frames ?? 0} frames`;
-    tr.append(venue,
-      cell(v.state, `state-${v.state}`), cell(level(v.bid)), cell(level(v.ask)),
-      cell(v.resyncs ?? "–"));
+    const state = cell(v.resyncs ? `${v.state} ↻${v.resyncs}` : v.state, `state-${v.state}`);
+    state.title = `${v.resyncs ?? 0} resyncs after sequence gaps`;
+    tr.append(venue, state, cell(level(v.bid)), cell(level(v.ask)));
     return tr;
   });
   if (rows.length === 0) {
     const tr = document.createElement("tr");
     const td = cell("no external market attached");
-    td.colSpan = 5;
+    td.colSpan = 4;
     tr.append(td);
     rows.push(tr);
   }
@@ -60,10 +66,9 @@ export function showMarket(message) {
   document.getElementById("bbo-venues").title = "consolidated: coinbase + kraken (USD)";
   document.getElementById("bbo-bid").textContent = c && c.bbo ? shortPrice(c.bbo[0]) : "–";
   document.getElementById("bbo-ask").textContent = c && c.bbo ? shortPrice(c.bbo[1]) : "–";
-  document.getElementById("microprice").textContent = "";
   const cross = document.getElementById("cross");
   cross.dataset.kind = c ? c.cross.kind : "";
-  const micro = c && c.microprice ? `microprice ${Number(c.microprice).toFixed(3)} · ` : "";
+  const micro = c && c.microprice ? `microprice ${clipQty(c.microprice)} · ` : "";
   cross.textContent = c ? `${micro}venues ${c.cross.kind === "none" ? "not crossed" : c.cross.kind}`
     + (c.cross.bid_venue ? ` (${c.cross.bid_venue} bid ≥ ${c.cross.ask_venue} ask)` : "")
     + " · * not merged (USDT)" : "";
