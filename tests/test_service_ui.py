@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from service_fixtures import running_server, service_config
 from wintermute.service.app import create_app
@@ -54,9 +55,10 @@ def chromium_path() -> str:
 class UiServer:
     """The served app and its parts: the URL, the venue and a way to run order flow."""
 
-    def __init__(self, url: str, venue: Venue) -> None:
+    def __init__(self, url: str, venue: Venue, ui: WebUi) -> None:
         self.url = url
         self.venue = venue
+        self.ui = ui
 
     def flow(self, seed: int = 3) -> OrderFlow:
         return OrderFlow(self.venue, SYMBOL, seed=seed, rate=40)
@@ -77,7 +79,7 @@ def ui_server() -> Iterator[UiServer]:
     app.state.ui = WebUi(symbol=SYMBOL, api_key="demo-key-1", market=market)
     try:
         with running_server(app) as url:
-            server = UiServer(url, venue)
+            server = UiServer(url, venue, app.state.ui)
             with server.flow(seed=1) as flow:  # a book to start from
                 flow.wait_actions(60, timeout=30)
             yield server
@@ -110,7 +112,10 @@ def page(browser: Browser, ui_server: UiServer) -> Iterator[Page]:
     p.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
     p.set_default_timeout(WAIT_MS)
     p.goto(ui_server.url + "/")
-    p.wait_for_function("() => window.wintermute && window.wintermute.book.seq !== null")
+    try:
+        p.wait_for_function("() => window.wintermute && window.wintermute.book.seq !== null")
+    except PlaywrightError as e:
+        raise AssertionError(f"the page did not start: {e}; console errors: {errors}") from None
     yield p
     context.close()
     assert errors == [], f"console errors in the page: {errors}"
@@ -228,6 +233,49 @@ def test_the_panels_show_the_external_venues_the_engine_stats_and_no_market_make
     expect(page.locator("#lat-p99")).to_contain_text("s")  # ns, µs or ms: measured
     expect(page.locator("#mm-state")).to_have_text("market maker: not running")
     assert page.locator("#tape tbody tr").count() > 0
+
+
+def test_the_market_maker_panel_shows_what_the_market_maker_reports(
+    page: Page, ui_server: UiServer
+) -> None:
+    expect(page.locator("#mm-state")).to_have_text("market maker: not running")
+    before = ui_server.ui.market_maker
+    ui_server.ui.market_maker = lambda: {
+        "state": "running", "message": "market maker: quoting", "inventory": "0.250",
+    }  # fmt: skip
+    try:
+        expect(page.locator("#mm-state")).to_have_text("market maker: quoting")
+        expect(page.locator("#mm-state")).to_have_attribute("data-state", "running")
+        expect(page.locator("#mm-fields dt")).to_have_text(["inventory"])
+        expect(page.locator("#mm-fields dd")).to_have_text(["0.250"])
+    finally:
+        ui_server.ui.market_maker = before
+    expect(page.locator("#mm-state")).to_have_text("market maker: not running")
+    expect(page.locator("#mm-fields dt")).to_have_count(0)
+
+
+def test_the_page_converts_prices_to_ticks_and_back_exactly(page: Page) -> None:
+    # decimal.js against Python's Decimal, over tick sizes and prices that floats get wrong.
+    cases = [
+        ("0.01", "60000.07"), ("0.01", "0.29"), ("0.1", "99999.9"), ("0.5", "1234.5"),
+        ("0.00000001", "60000.01000000"), ("0.001", "0.3"), ("25", "1025"), ("0.01", "60000.1"),
+    ]  # fmt: skip
+    got = page.evaluate(
+        """async (cases) => {
+            const { TickGrid } = await import("/ui/decimal.js");
+            return cases.map(([tick, price]) => {
+                const grid = new TickGrid(tick);
+                const ticks = grid.ticks(price);
+                return [ticks, grid.price(ticks)];
+            });
+        }""",
+        cases,
+    )
+    for (tick, price), (ticks, back) in zip(cases, got, strict=True):
+        expected = int(Decimal(price) / Decimal(tick))
+        assert ticks == expected, (tick, price)
+        assert back == format(expected * Decimal(tick), "f"), (tick, price)  # the tick's decimals
+        assert Decimal(back) == Decimal(price), (tick, price)
 
 
 def test_the_page_and_its_files_are_served_without_a_build_step(ui_server: UiServer) -> None:

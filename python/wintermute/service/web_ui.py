@@ -58,7 +58,8 @@ class WebUi:
     """What the page shows: ``symbol`` (None: the venue's first instrument), ``api_key`` (the
     key the browser trades with, or None: the page asks), ``market`` (the external venues, or
     None), ``market_maker`` (a callable returning the market maker's state for its panel:
-    ``state`` and whatever it wants shown)."""
+    ``state`` (``not_running``, ``running``, ...), an optional ``message``, and any other
+    JSON-ready fields, which the panel lists as name and value: quotes, inventory, PnL)."""
 
     symbol: str | None = None
     api_key: str | None = field(default=None, repr=False)

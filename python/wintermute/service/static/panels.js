@@ -76,6 +76,16 @@ export function showMarket(message) {
   const mmState = document.getElementById("mm-state");
   mmState.dataset.state = mm.state;
   mmState.textContent = mm.message ?? `market maker: ${mm.state}`;
+  // Whatever else the market maker reports (quotes, inventory, PnL, ...) as name: value rows.
+  const fields = Object.entries(mm).filter(([name]) => name !== "state" && name !== "message")
+    .flatMap(([name, value]) => {
+      const dt = document.createElement("dt");
+      dt.textContent = name;
+      const dd = document.createElement("dd");
+      dd.textContent = typeof value === "object" ? JSON.stringify(value) : String(value);
+      return [dt, dd];
+    });
+  document.getElementById("mm-fields").replaceChildren(...fields);
 }
 
 function duration(ns) {
