@@ -204,6 +204,33 @@ def test_an_order_from_the_ticket_shows_its_exact_queue_position_and_goes_when_c
     assert ui_server.venue.open_orders(1, SYMBOL) == []
 
 
+def test_our_order_events_on_the_websocket_alone_move_our_orders_on_the_ladder(
+    page: Page, ui_server: UiServer
+) -> None:
+    # No reloads from the REST API: only the WebSocket's order events reach the page.
+    page.evaluate("() => { window.wintermute.own.refresh = () => {}; }")
+    rest = ui_server.book()
+    price = rest["bids"][0][0]
+    key_1 = {"X-API-Key": "demo-key-1"}
+    order = {"symbol": SYMBOL, "side": "buy", "qty": "0.004", "price": price}
+    r = httpx.post(f"{ui_server.url}/api/orders", headers=key_1, json=order, timeout=10)
+    assert r.status_code == 201, r.text
+    order_id = r.json()["order_id"]
+    ours = page.locator(f'#ladder .our-order[data-order-id="{order_id}"]')
+    expect(ours).to_have_count(1)
+    # Another account sells the whole best bid, ours last in its queue: our order fills, and
+    # its event removes it.
+    level = ui_server.book()["bids"][0]
+    assert level[0] == price
+    sell = {"symbol": SYMBOL, "side": "sell", "type": "market", "qty": level[1]}
+    r = httpx.post(f"{ui_server.url}/api/orders", headers=KEY_2, json=sell, timeout=10)
+    assert r.status_code == 201, r.text
+    expect(ours).to_have_count(0)
+    assert ui_server.venue.order(1, SYMBOL, order_id=order_id).status == "filled"
+    with ui_server.flow(seed=11) as flow:  # a book again for the tests after this one
+        flow.wait_actions(80, timeout=30)
+
+
 def test_the_page_resyncs_by_itself_after_a_sequence_gap_and_after_a_reconnect(
     page: Page, ui_server: UiServer
 ) -> None:

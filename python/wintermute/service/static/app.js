@@ -92,7 +92,7 @@ async function main() {
           addTrades(document.getElementById("tape"), m.trades);
           break;
         case "order":
-          own.update(m);
+          own.update(m.order);
           break;
         case "stats":
           stats.show(m);
