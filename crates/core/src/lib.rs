@@ -50,4 +50,4 @@ pub use error::OrderError;
 pub use event::{CancelReason, CountingSink, Event, EventSink, RejectReason};
 pub use instrument::{InstrumentError, InstrumentSpec};
 pub use order::{Command, NewOrder, OrderType, Side, StpMode, TimeInForce};
-pub use order_book::{BookSnapshot, LevelView, OrderBook, OrderView, SnapshotError};
+pub use order_book::{BookSnapshot, LevelView, OrderBook, OrderView, QueuePosition, SnapshotError};

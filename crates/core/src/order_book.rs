@@ -52,6 +52,32 @@ pub struct OrderView {
     pub post_only: bool,
 }
 
+/// Where a resting order stands in its price level's FIFO queue (see
+/// [`OrderBook::queue_position`]). Quantities are the **visible** lots (what a taker meets
+/// first; an iceberg's hidden quantity is not ahead of anyone until it is shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueuePosition {
+    pub side: Side,
+    pub price: Price,
+    /// Visible lots of the orders in front of this one at its level.
+    pub qty_ahead: Qty,
+    /// How many orders are in front of this one at its level (0: first in the queue).
+    pub orders_ahead: u32,
+    /// This order's own visible lots.
+    pub own_visible: Qty,
+    /// Visible lots of the whole level, this order included.
+    pub level_qty: Qty,
+    /// Orders at the level, this order included.
+    pub level_orders: u32,
+}
+
+impl QueuePosition {
+    /// Visible lots behind this order at its level.
+    pub fn qty_behind(&self) -> Qty {
+        self.level_qty - self.qty_ahead - self.own_visible
+    }
+}
+
 /// Everything needed to rebuild a book exactly: its spec, its sequence number and every live
 /// order, bids best-first then asks best-first, each level in queue order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! Reading a book: depth (L2), queues (L3), single orders, and snapshots that restore into an
 //! identical book.
 
-use super::{BookSnapshot, Level, LevelView, OrderBook, OrderNode, OrderView, SnapshotError, NIL};
+use super::{BookSnapshot, Level, LevelView, OrderBook, OrderNode, OrderView, QueuePosition, SnapshotError, NIL};
 use crate::order::Side;
 use crate::{OrderId, Price};
 
@@ -65,6 +65,34 @@ impl OrderBook {
     /// A live order, if `order_id` is live.
     pub fn order(&self, order_id: OrderId) -> Option<OrderView> {
         self.ids.get(order_id).map(|slot| self.view(slot))
+    }
+
+    /// The exact FIFO position of a live order at its price level: the visible lots and the
+    /// number of orders in front of it, and the level's totals. `None` if `order_id` is not live.
+    ///
+    /// A query, not on the matching path: it walks the level from its head to the order
+    /// (O(orders ahead)) and allocates nothing.
+    pub fn queue_position(&self, order_id: OrderId) -> Option<QueuePosition> {
+        let slot = self.ids.get(order_id)?;
+        let node = &self.orders[slot as usize];
+        let level = &self.levels[node.level as usize];
+        let (mut qty_ahead, mut orders_ahead) = (0, 0u32);
+        let mut cur = level.head;
+        while cur != slot && cur != NIL {
+            let ahead = &self.orders[cur as usize];
+            qty_ahead += ahead.visible;
+            orders_ahead += 1;
+            cur = ahead.next;
+        }
+        Some(QueuePosition {
+            side: node.side,
+            price: node.price,
+            qty_ahead,
+            orders_ahead,
+            own_visible: node.visible,
+            level_qty: level.visible,
+            level_orders: level.count,
+        })
     }
 
     /// Every live order, bids best-first then asks best-first, each level in queue order.
