@@ -100,14 +100,18 @@ fn drive(cfg: &SyntheticConfig) -> Outcome {
 fn builders_rebuild_the_generators_book_exactly() {
     for venue in Venue::ALL {
         for seed in [1, 2, 3, 42] {
-            let cfg = SyntheticConfig { steps: 1_500, burst_rate: 0.02, ..SyntheticConfig::new(venue, seed) };
-            let out = drive(&cfg);
-            assert_eq!(out.resyncs, 0, "{venue:?} seed={seed}");
-            assert_eq!(levels(&out.book), levels(&out.truth), "{venue:?} seed={seed}");
-            assert!(out.book.bids().len() >= 10 && out.book.asks().len() >= 10);
-            if venue == Venue::Kraken {
-                assert_eq!(out.checksum_bad, 0, "seed={seed}");
-                assert!(out.checksum_ok > 1_000, "seed={seed}: {}", out.checksum_ok);
+            let walk = SyntheticConfig { steps: 1_500, burst_rate: 0.02, ..SyntheticConfig::new(venue, seed) };
+            // The same with the venue following a latent price (synthetic::latent).
+            for cfg in [walk.clone(), walk.with_latent(seed + 100)] {
+                let latent = cfg.latent.is_some();
+                let out = drive(&cfg);
+                assert_eq!(out.resyncs, 0, "{venue:?} seed={seed} latent={latent}");
+                assert_eq!(levels(&out.book), levels(&out.truth), "{venue:?} seed={seed} latent={latent}");
+                assert!(out.book.bids().len() >= 10 && out.book.asks().len() >= 10);
+                if venue == Venue::Kraken {
+                    assert_eq!(out.checksum_bad, 0, "seed={seed} latent={latent}");
+                    assert!(out.checksum_ok > 1_000, "seed={seed} latent={latent}: {}", out.checksum_ok);
+                }
             }
         }
     }
@@ -135,15 +139,18 @@ fn the_clean_recording_verifies_and_is_reproducible() {
 fn each_injected_gap_costs_exactly_one_resync() {
     for venue in Venue::ALL {
         for seed in [5, 6, 7] {
-            let cfg = SyntheticConfig { steps: 2_000, gap_rate: 0.03, ..SyntheticConfig::new(venue, seed) };
-            let out = drive(&cfg);
-            assert!(out.gaps >= 20, "{venue:?} seed={seed}: only {} gaps", out.gaps);
-            assert_eq!(out.resyncs, out.gaps as u64, "{venue:?} seed={seed}");
-            if venue == Venue::Kraken {
-                assert_eq!(out.checksum_bad, out.gaps as u64, "seed={seed}");
+            let walk = SyntheticConfig { steps: 2_000, gap_rate: 0.03, ..SyntheticConfig::new(venue, seed) };
+            for cfg in [walk.clone(), walk.with_latent(seed + 100)] {
+                let latent = cfg.latent.is_some();
+                let out = drive(&cfg);
+                assert!(out.gaps >= 20, "{venue:?} seed={seed} latent={latent}: only {} gaps", out.gaps);
+                assert_eq!(out.resyncs, out.gaps as u64, "{venue:?} seed={seed} latent={latent}");
+                if venue == Venue::Kraken {
+                    assert_eq!(out.checksum_bad, out.gaps as u64, "seed={seed} latent={latent}");
+                }
+                // After the last resync the book is exactly the venue's again.
+                assert_eq!(levels(&out.book), levels(&out.truth), "{venue:?} seed={seed} latent={latent}");
             }
-            // After the last resync the book is exactly the venue's again.
-            assert_eq!(levels(&out.book), levels(&out.truth), "{venue:?} seed={seed}");
         }
     }
 }

@@ -29,6 +29,7 @@
 //! assert!(stream.checksum_ok > 100);
 //! ```
 
+pub mod latent;
 pub mod model;
 pub mod protocols;
 
@@ -40,6 +41,7 @@ use crate::error::FeedError;
 use crate::message::Venue;
 use crate::net::replay_server::Fault;
 use crate::recording::{Record, RecordingWriter};
+use latent::{LatentFeed, LatentView};
 use model::{Change, Model, ModelParams};
 use protocols::Format;
 
@@ -73,6 +75,9 @@ pub struct SyntheticConfig {
     pub trade_rate: f64,
     /// Exchange time of the first message, ns since the epoch.
     pub start_ns: i64,
+    /// Follow one latent price (shared by every venue with the same path seed) instead of a
+    /// random walk of the venue's own: see [`latent`]. `None` (the default): the walk.
+    pub latent: Option<LatentFeed>,
 }
 
 impl SyntheticConfig {
@@ -95,7 +100,15 @@ impl SyntheticConfig {
             burst_rate: 0.01,
             trade_rate: 0.1,
             start_ns: 1_700_000_000_000_000_000,
+            latent: None,
         }
+    }
+
+    /// The same configuration following the latent price seeded with `path_seed`, with this
+    /// venue's default lag, noise and spread ([`LatentFeed::for_venue`]).
+    pub fn with_latent(mut self, path_seed: u64) -> Self {
+        self.latent = Some(LatentFeed::for_venue(self.venue, path_seed));
+        self
     }
 
     fn check(&self) -> Result<(), FeedError> {
@@ -114,6 +127,17 @@ impl SyntheticConfig {
         {
             if !(0.0..=1.0).contains(&p) {
                 return bad(field, "expected a probability in 0..=1");
+            }
+        }
+        if let Some(l) = &self.latent {
+            if l.path.step_ns <= 0 || l.path.step_units < 0 || l.path.start_units <= 0 {
+                return bad("latent.path", "expected step_ns > 0, step_units >= 0, start_units > 0");
+            }
+            if l.lag_ns < 0 || l.noise_units < 0 || l.half_spread_units < 0 {
+                return bad("latent", "expected lag_ns, noise_units and half_spread_units >= 0");
+            }
+            if l.dislocation.is_some_and(|d| d.duration_ns < 0) {
+                return bad("latent.dislocation", "expected duration_ns >= 0");
             }
         }
         Ok(())
@@ -168,6 +192,9 @@ pub struct Generator {
     last_gap: Option<usize>,
     avoid: Vec<(Side, i64)>,
     view: [BTreeMap<i64, i64>; 2],
+    latent: Option<LatentView>,
+    /// The price the venue saw at its last step (latent only), in latent units.
+    seen_units: Option<i64>,
 }
 
 fn format_of(venue: Venue) -> Format {
@@ -183,8 +210,14 @@ impl Generator {
     pub fn new(cfg: &SyntheticConfig) -> Result<Self, FeedError> {
         cfg.check()?;
         let format = format_of(cfg.venue);
-        // 60,000.00 in ticks.
-        let start = 60_000 * 10i64.pow(format.price_decimals) / format.tick_units;
+        // 60,000.00 in ticks, or the latent price at the start.
+        let mut latent = cfg.latent.map(LatentView::new);
+        let tick = format.tick_in_units();
+        let seen_units = latent.as_mut().map(|l| l.seen(0));
+        let start = match seen_units {
+            Some(seen) => seen.div_euclid(tick),
+            None => 60_000 * 10i64.pow(format.price_decimals) / format.tick_units,
+        };
         let params = ModelParams {
             depth: cfg.depth,
             base_lots: 10_000_000,
@@ -202,6 +235,8 @@ impl Generator {
             last_gap: None,
             avoid: Vec::new(),
             view: [BTreeMap::new(), BTreeMap::new()],
+            latent,
+            seen_units,
         };
         g.view = g.kraken_view();
         Ok(g)
@@ -311,6 +346,43 @@ impl Generator {
         self.step
     }
 
+    /// Exchange time of the last step (of the start before the first), ns since the epoch.
+    pub fn clock_ns(&self) -> i64 {
+        self.clock_ns
+    }
+
+    /// The venue's tick in latent units (1e-8 of the quote currency).
+    pub fn tick_units(&self) -> i64 {
+        self.format.tick_in_units()
+    }
+
+    /// Best bid and best ask now, in latent units (1e-8 of the quote currency), as the venue
+    /// publishes them (the model's book).
+    pub fn top_units(&self) -> (Option<i64>, Option<i64>) {
+        let tick = self.format.tick_in_units();
+        (self.model.bids().next().map(|(p, _)| p * tick), self.model.asks().next().map(|(p, _)| p * tick))
+    }
+
+    /// With a latent feed: the price the venue saw at its last step (lagged latent price plus
+    /// basis, noise and dislocation), in latent units.
+    pub fn seen_units(&self) -> Option<i64> {
+        self.seen_units
+    }
+
+    /// With a latent feed: where the references go this step (`None`: random walk).
+    fn latent_target(&mut self) -> Option<(i64, i64)> {
+        let view = self.latent.as_mut()?;
+        let elapsed = self.clock_ns - self.cfg.start_ns;
+        let feed = *view.feed();
+        let noise = self.model.rng().range(-feed.noise_units, feed.noise_units);
+        let seen = view.seen(elapsed) + noise;
+        self.seen_units = Some(seen);
+        let tick = self.format.tick_in_units();
+        let bid = (seen - feed.half_spread_units).div_euclid(tick);
+        let ask = -(-(seen + feed.half_spread_units)).div_euclid(tick);
+        Some((bid, ask))
+    }
+
     fn kraken_view(&self) -> [BTreeMap<i64, i64>; 2] {
         let d = self.cfg.kraken_depth;
         [self.model.bids().take(d).collect(), self.model.asks().take(d).collect()]
@@ -337,7 +409,8 @@ impl Generator {
         } else {
             avoid_kept = std::mem::take(&mut self.avoid);
             let max = if avoid_kept.is_empty() { usize::MAX } else { 8 };
-            self.model.step(&avoid_kept, max)
+            let target = self.latent_target();
+            self.model.step_towards(target, &avoid_kept, max)
         };
         self.step += 1;
         let mut frames = Vec::new();

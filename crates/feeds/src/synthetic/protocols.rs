@@ -36,6 +36,12 @@ pub fn fixed(value: i64, decimals: u32) -> String {
 }
 
 impl Format {
+    /// One tick in latent units ([`super::latent::UNITS_PER_DOLLAR`]-ths: 1e-8 of the quote
+    /// currency; every venue here writes at most 8 price decimals).
+    pub fn tick_in_units(&self) -> i64 {
+        10i64.pow(8u32.saturating_sub(self.price_decimals)) * self.tick_units
+    }
+
     /// A price in ticks as the venue writes it.
     pub fn price(&self, ticks: i64) -> String {
         fixed(ticks * self.tick_units, self.price_decimals)
