@@ -119,6 +119,19 @@ class LatencySummary(TypedDict):
     max_ns: int
 
 
+#: Latent price units per unit of the quote currency (``synthetic::latent::UNITS_PER_DOLLAR``).
+_LATENT_UNITS = 100_000_000
+
+
+def _dislocation(d: tuple[str, float, float, str]) -> tuple[int, int, int]:
+    """``(venue, start_s, duration_s, jump)`` -> ``(start_ns, duration_ns, jump units)``."""
+    _, start_s, duration_s, jump = d
+    units = Decimal(jump) * _LATENT_UNITS
+    if units != units.to_integral_value():
+        raise errors.FeedError(f"dislocation jump={jump!r}: finer than 1e-8", reason="FEED")
+    return round(start_s * 1e9), round(duration_s * 1e9), int(units)
+
+
 def _pair(p: tuple[str, str] | None) -> tuple[Decimal, Decimal] | None:
     return None if p is None else (Decimal(p[0]), Decimal(p[1]))
 
@@ -138,6 +151,12 @@ class Market:
     ``scales`` runs Binance on integer books: ``{"BTCUSDT": ("0.01", "0.00000001")}`` gives
     each Binance symbol's tick size and lot size (every subscribed one; the synthetic market
     trades ``BTCUSDT`` on those); its published levels stay exact decimals.
+    ``latent`` (default on) makes the synthetic venues follow one latent price seeded with
+    ``seed``, each with its own lag, noise and spread, so their books agree and a consolidated
+    book is crossed only while a lagging venue catches up; off, each venue random-walks on its
+    own. ``dislocation=(venue, start_s, duration_s, jump)`` makes one synthetic venue jump away
+    from the latent price by ``jump`` (a decimal amount of the quote currency, e.g. ``"3"``) for
+    ``duration_s`` seconds, ``start_s`` seconds of exchange time into its session.
     """
 
     def __init__(
@@ -156,6 +175,8 @@ class Market:
         max_attempts: int | None = 5,
         publish_every: float = 0.0,
         scales: Mapping[str, tuple[str, str]] | None = None,
+        latent: bool = True,
+        dislocation: tuple[str, float, float, str] | None = None,
     ) -> None:
         endpoints = dict(endpoints or {})
         symbols = dict(symbols or {})
@@ -169,6 +190,11 @@ class Market:
                 raise errors.FeedError(
                     f"venue={name!r}: expected one of {list(VENUES)}", reason="FEED"
                 )
+        if dislocation is not None and (dislocation[0] not in names or dislocation[0] in endpoints):
+            raise errors.FeedError(
+                f"dislocation venue={dislocation[0]!r}: not a synthetic venue of this market",
+                reason="FEED",
+            )
         specs: list[dict[str, Any]] = []
         for i, name in enumerate(names):
             spec: dict[str, Any] = {"venue": name, "max_attempts": max_attempts}
@@ -187,6 +213,10 @@ class Market:
                     # Exchange times near now, so exchange -> receive latency is meaningful.
                     "start_ns": time.time_ns(),
                 }
+                if latent:
+                    spec["synthetic"]["latent_seed"] = seed
+                if dislocation is not None and dislocation[0] == name:
+                    spec["synthetic"]["dislocation"] = _dislocation(dislocation)
             specs.append(spec)
         legs = [(name, sorted(mapping.items())) for name, mapping in (instruments or {}).items()]
         self._symbols = {

@@ -30,6 +30,7 @@ pub mod instrument_map;
 pub mod l2_book;
 pub mod metrics;
 pub mod models;
+pub mod participants;
 pub mod pricer;
 pub mod queue;
 pub mod quote_actions;

@@ -20,6 +20,7 @@ use wintermute_feeds::net::client::FeedConfig;
 use wintermute_feeds::net::replay_server::Pace;
 use wintermute_feeds::normalized::{EventKind, LatencySummary, NormalizedEvent, Quote};
 use wintermute_feeds::sync::StreamStats;
+use wintermute_feeds::synthetic::latent::Dislocation;
 use wintermute_feeds::synthetic::SyntheticConfig;
 
 use crate::errors::{Error, Result};
@@ -188,6 +189,14 @@ fn venue_feed(spec: &Bound<'_, PyDict>) -> Result<VenueFeed> {
             config.depth = opt!(&s, "depth", usize).unwrap_or(config.depth);
             config.kraken_depth = opt!(&s, "kraken_depth", usize).unwrap_or(config.kraken_depth);
             config.start_ns = opt!(&s, "start_ns", i64).unwrap_or(config.start_ns);
+            if let Some(seed) = opt!(&s, "latent_seed", u64) {
+                config = config.with_latent(seed);
+            }
+            if let (Some(l), Some((start_ns, duration_ns, units))) =
+                (config.latent.as_mut(), opt!(&s, "dislocation", (i64, i64, i64)))
+            {
+                l.dislocation = Some(Dislocation { start_ns, duration_ns, units });
+            }
             let pace = opt!(&s, "pace", String).unwrap_or_else(|| "recorded".into());
             let pace: Pace = pace.parse()?;
             Source::Synthetic { config, pace }
