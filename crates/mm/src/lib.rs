@@ -27,6 +27,7 @@ pub mod fair_value;
 pub mod fees;
 pub mod hedger;
 pub mod instrument_map;
+pub mod interlock;
 pub mod l2_book;
 pub mod metrics;
 pub mod models;

@@ -1,0 +1,71 @@
+//! The interlock allocates nothing per event: after `Interlock::new`, a long mixed sequence of
+//! book updates, sync-state changes, resyncs, timer checks, risk and kill-switch calls and stats
+//! reads makes no heap allocation (a counting global allocator; this file is its own binary).
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use wintermute_feeds::sync::{ResyncReason, SyncState};
+use wintermute_mm::interlock::{Interlock, InterlockConfig};
+use wintermute_mm::types::{Level, Top, VenueId};
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: the allocator trait is unsafe to implement; this one only forwards to the system allocator.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn no_interlock_event_allocates() {
+    let cfg = InterlockConfig { venues: 3, stale_after_ns: 1_000, cross_threshold_ticks: 1 };
+    let mut lock = Interlock::new(cfg, 0).unwrap();
+    let (mut transitions, mut allowed) = (0u64, 0u64);
+    COUNTING.store(true, Ordering::SeqCst);
+    for step in 0..100_000i64 {
+        let v = VenueId::External((step % 3) as u8);
+        let now = step * 100;
+        let price = 1_000 + (step / 7) % 5;
+        let top = Top { bid: Level { price, qty: 1 }, ask: Level { price: price + 2, qty: 1 }, ts_ns: now };
+        let event = match step % 50 {
+            0 => lock.on_resync(v, now, ResyncReason::Gap).unwrap(),
+            1..=3 => lock.on_sync_state(v, now, SyncState::Live).unwrap(),
+            10 => lock.set_kill_switch(now, step % 100 == 10),
+            20 => lock.set_risk_block(now, step % 200 == 20),
+            30 => lock.on_timer(now + 5_000),
+            _ => lock.on_book(v, now, top).unwrap(),
+        };
+        transitions += u64::from(event.is_some());
+        allowed += u64::from(lock.quoting_allowed());
+        std::hint::black_box(lock.stats(now));
+    }
+    COUNTING.store(false, Ordering::SeqCst);
+    assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), 0);
+    assert!(transitions > 1_000 && allowed > 10_000, "the sequence exercises both states: {transitions} {allowed}");
+}
