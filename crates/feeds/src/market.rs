@@ -66,7 +66,7 @@ pub enum Source {
     /// replay starts (the configured `start_ns` is then ignored).
     Synthetic {
         /// The market (its venue must be the feed's; its symbol replaces the feed's symbols).
-        config: SyntheticConfig,
+        config: Box<SyntheticConfig>,
         /// Pace of the replay server.
         pace: Pace,
     },

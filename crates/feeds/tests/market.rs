@@ -20,7 +20,7 @@ fn synthetic(venue: Venue, seed: u64, steps: usize, pace: Pace) -> VenueFeed {
     let mut feed = FeedConfig::new(venue, vec![]);
     feed.max_attempts = Some(3);
     feed.resubscribe_interval = Duration::from_millis(50);
-    VenueFeed { feed, source: Source::Synthetic { config, pace } }
+    VenueFeed { feed, source: Source::Synthetic { config: Box::new(config), pace } }
 }
 
 fn btc_usd() -> Instrument {

@@ -199,7 +199,7 @@ fn venue_feed(spec: &Bound<'_, PyDict>) -> Result<VenueFeed> {
             }
             let pace = opt!(&s, "pace", String).unwrap_or_else(|| "recorded".into());
             let pace: Pace = pace.parse()?;
-            Source::Synthetic { config, pace }
+            Source::Synthetic { config: Box::new(config), pace }
         }
     };
     Ok(VenueFeed { feed, source })
