@@ -174,6 +174,41 @@ def test_mapping_errors_are_clear() -> None:
             m.book("binance")
 
 
+def settled(m: Market, venues: tuple[str, ...]) -> None:
+    """Waits until every venue is live and no frame arrived for 0.3 s (a fast, finite market)."""
+    m.wait_live(timeout=20)
+    last: list[int] = []
+    for _ in range(200):
+        now = [m.counters(v)["frames"] for v in venues]
+        if now == last:
+            return
+        last = now
+        time.sleep(0.3)
+    raise AssertionError("frames kept coming")
+
+
+def test_latent_venues_agree_and_an_injected_dislocation_crosses_them() -> None:
+    venues = ("coinbase", "kraken")
+    with Market(venues, pace="fast", steps=600, instruments=BTC_USD, latent=True) as m:
+        settled(m, venues)
+        view = m.consolidated("BTC-USD")
+        tops = {v: m.top(v) for v in venues}
+    assert view["cross"]["kind"] == "none"
+    mids = {v: (bid + ask) / 2 for v, (bid, ask) in tops.items()}  # type: ignore[operator]
+    assert abs(mids["coinbase"] - mids["kraken"]) < Decimal("0.5"), mids
+    # Kraken $3 above the latent price for the whole session: its bid crosses Coinbase's ask.
+    jump = ("kraken", 0.0, 3600.0, "3")
+    with Market(
+        venues, pace="fast", steps=600, instruments=BTC_USD, latent=True, dislocation=jump
+    ) as m:
+        settled(m, venues)
+        cross = m.consolidated("BTC-USD")["cross"]
+    assert (cross["kind"], cross["bid_venue"]) == ("crossed", "kraken")
+    assert cross["ask_venue"] == "coinbase"
+    with pytest.raises(errors.FeedError, match="not a synthetic venue"):
+        Market(["coinbase"], latent=True, dislocation=("kraken", 0.0, 1.0, "1"))
+
+
 def test_a_served_recording_through_endpoints() -> None:
     path = DATA / feeds.RECORDINGS["kraken"]
     server = feeds.ReplayServer(path, pace="fast", seconds=30)

@@ -23,7 +23,8 @@ The batches queue behind each other, so the gateway stage includes that wait;
 corrected.
 
 **Part 3, market data** (:func:`run_market`): seeded synthetic Binance, Coinbase and Kraken
-markets served on 127.0.0.1 in each venue's own protocol (with a few deliberately injected
+markets that follow one latent price (each with its own lag, noise and spread, so the venues
+agree), served on 127.0.0.1 in each venue's own protocol (with a few deliberately injected
 gaps), consumed by the real connectors; it prints each venue's top of book, sync counters and
 receive -> normalized latency, and the consolidated BTC-USD book of Coinbase and Kraken
 (Binance's BTCUSDT is quoted in Tether, not US dollars, so it is shown but not merged).
@@ -290,7 +291,7 @@ def run_market(seconds: float = 2.0, seed: int = 7, out: TextIO = sys.stdout) ->
     from wintermute.market import Market
 
     instruments = {"BTC-USD": {"coinbase": "BTC-USD", "kraken": "XBT/USD"}}
-    with Market(seed=seed, pace="10", gap_rate=0.002, instruments=instruments) as m:
+    with Market(seed=seed, pace="10", gap_rate=0.002, instruments=instruments, latent=True) as m:
         m.wait_live(timeout=30)
         time.sleep(seconds)
         view = m.consolidated("BTC-USD")

@@ -151,12 +151,14 @@ class Market:
     ``scales`` runs Binance on integer books: ``{"BTCUSDT": ("0.01", "0.00000001")}`` gives
     each Binance symbol's tick size and lot size (every subscribed one; the synthetic market
     trades ``BTCUSDT`` on those); its published levels stay exact decimals.
-    ``latent`` (default on) makes the synthetic venues follow one latent price seeded with
-    ``seed``, each with its own lag, noise and spread, so their books agree and a consolidated
-    book is crossed only while a lagging venue catches up; off, each venue random-walks on its
-    own. ``dislocation=(venue, start_s, duration_s, jump)`` makes one synthetic venue jump away
-    from the latent price by ``jump`` (a decimal amount of the quote currency, e.g. ``"3"``) for
-    ``duration_s`` seconds, ``start_s`` seconds of exchange time into its session.
+    ``latent=True`` makes the synthetic venues follow one latent price seeded with ``seed``,
+    each with its own lag, noise and spread, so their books agree and a consolidated book is
+    crossed only while a lagging venue catches up (the demo does this); by default each venue
+    random-walks on its own (the same market as ``feeds.synthesize`` with seed ``seed + i``).
+    ``dislocation=(venue, start_s, duration_s, jump)`` (with ``latent=True``) makes one
+    synthetic venue jump away from the latent price by ``jump`` (a decimal amount of the quote
+    currency, e.g. ``"3"``) for ``duration_s`` seconds, ``start_s`` seconds of exchange time into
+    its session: a real cross of the consolidated book, to watch an interlock pull quotes.
     """
 
     def __init__(
@@ -175,7 +177,7 @@ class Market:
         max_attempts: int | None = 5,
         publish_every: float = 0.0,
         scales: Mapping[str, tuple[str, str]] | None = None,
-        latent: bool = True,
+        latent: bool = False,
         dislocation: tuple[str, float, float, str] | None = None,
     ) -> None:
         endpoints = dict(endpoints or {})
