@@ -36,7 +36,7 @@
 //! assert_eq!((pulled.transition, pulled.cause), (Transition::Pull, PullCause::Stale));
 //! ```
 
-use wintermute_feeds::sync::{ResyncReason, SyncState};
+use wintermute_feeds::sync::{FeedEvent, ResyncReason, SyncState};
 
 use crate::types::{Top, VenueId};
 
@@ -312,9 +312,7 @@ impl Interlock {
     /// (a side with `qty == 0` is absent). Refreshes the venue (clears stale), then re-evaluates.
     pub fn on_book(&mut self, venue: VenueId, now_ns: i64, top: Top) -> Result<Option<InterlockEvent>, InterlockError> {
         let i = self.index(venue)?;
-        let v = &mut self.venues[i];
-        v.last_update_ns = now_ns;
-        v.top = Some(top);
+        self.apply_book(i, now_ns, top);
         Ok(self.evaluate(now_ns))
     }
 
@@ -328,17 +326,7 @@ impl Interlock {
         state: SyncState,
     ) -> Result<Option<InterlockEvent>, InterlockError> {
         let i = self.index(venue)?;
-        let v = &mut self.venues[i];
-        v.state = state;
-        if state == SyncState::Live {
-            for c in [PullCause::NotLive, PullCause::SequenceGap, PullCause::ChecksumMismatch, PullCause::Malformed] {
-                v.causes = v.causes.with(c, false);
-            }
-            v.last_update_ns = now_ns;
-        } else {
-            v.causes = v.causes.with(PullCause::NotLive, true);
-            v.top = None;
-        }
+        self.apply_state(i, now_ns, state);
         Ok(self.evaluate(now_ns))
     }
 
@@ -351,6 +339,62 @@ impl Interlock {
         reason: ResyncReason,
     ) -> Result<Option<InterlockEvent>, InterlockError> {
         let i = self.index(venue)?;
+        self.apply_resync(i, reason);
+        Ok(self.evaluate(now_ns))
+    }
+
+    /// What a feed builder reported for `venue` (the feeds crate's [`FeedEvent`]), with the
+    /// venue's top on our grid after it, if its book is live: one call per frame, one evaluation.
+    /// A snapshot makes the venue live (and is an update), an applied update refreshes it, a
+    /// resync pulls with its reason; anything else (trades, heartbeats, buffered diffs) only
+    /// re-evaluates (a stale book stays stale until its book changes). `top` is ignored when
+    /// `None` or for events that do not change the book.
+    pub fn on_feed_event(
+        &mut self,
+        venue: VenueId,
+        now_ns: i64,
+        event: &FeedEvent,
+        top: Option<Top>,
+    ) -> Result<Option<InterlockEvent>, InterlockError> {
+        let i = self.index(venue)?;
+        match *event {
+            FeedEvent::Snapshot(_) => {
+                self.apply_state(i, now_ns, SyncState::Live);
+                if let Some(top) = top {
+                    self.apply_book(i, now_ns, top);
+                }
+            }
+            FeedEvent::Update(_) => match top {
+                Some(top) if self.venues[i].state == SyncState::Live => self.apply_book(i, now_ns, top),
+                _ => {}
+            },
+            FeedEvent::Resync { reason, .. } => self.apply_resync(i, reason),
+            _ => {}
+        }
+        Ok(self.evaluate(now_ns))
+    }
+
+    fn apply_book(&mut self, i: usize, now_ns: i64, top: Top) {
+        let v = &mut self.venues[i];
+        v.last_update_ns = now_ns;
+        v.top = Some(top);
+    }
+
+    fn apply_state(&mut self, i: usize, now_ns: i64, state: SyncState) {
+        let v = &mut self.venues[i];
+        v.state = state;
+        if state == SyncState::Live {
+            for c in [PullCause::NotLive, PullCause::SequenceGap, PullCause::ChecksumMismatch, PullCause::Malformed] {
+                v.causes = v.causes.with(c, false);
+            }
+            v.last_update_ns = now_ns;
+        } else {
+            v.causes = v.causes.with(PullCause::NotLive, true);
+            v.top = None;
+        }
+    }
+
+    fn apply_resync(&mut self, i: usize, reason: ResyncReason) {
         let cause = match reason {
             ResyncReason::Gap => PullCause::SequenceGap,
             ResyncReason::ChecksumMismatch => PullCause::ChecksumMismatch,
@@ -360,7 +404,6 @@ impl Interlock {
         v.state = SyncState::Resyncing;
         v.top = None;
         v.causes = v.causes.with(cause, true).with(PullCause::NotLive, true);
-        Ok(self.evaluate(now_ns))
     }
 
     /// The periodic check: staleness (and everything else) re-evaluated at `now_ns`.

@@ -6,7 +6,8 @@
 //! an injected dislocation and nowhere else.
 
 use proptest::prelude::*;
-use wintermute_feeds::sync::{ResyncReason, SyncState};
+use wintermute_feeds::book::L2Book;
+use wintermute_feeds::sync::{FeedEvent, FeedHandler, KrakenBooks, ResyncReason, SyncState};
 use wintermute_feeds::synthetic::latent::Dislocation;
 use wintermute_feeds::synthetic::{Generator, SyntheticConfig};
 use wintermute_feeds::Venue;
@@ -288,4 +289,66 @@ fn on_the_synthetic_market_the_interlock_pulls_for_the_injected_dislocation_only
     let stats = lock.stats(gens[0].clock_ns());
     assert_eq!(stats.pulled_ns, back_at - pulled_at, "pulled exactly while dislocated");
     assert!(stats.uptime() > 0.8 && stats.uptime() < 1.0, "uptime {}", stats.uptime());
+}
+
+/// Kraken's top on a 0.01 grid (prices are exact decimals: raw units of 1e-18).
+fn kraken_top(book: &L2Book) -> Option<Top> {
+    let ticks = |d: &wintermute_feeds::decimal::Decimal| (d.raw() / 10i128.pow(16)) as i64;
+    let (bid, ask) = (book.bids().next()?, book.asks().next()?);
+    Some(Top {
+        bid: Level { price: ticks(&bid.price), qty: 1 },
+        ask: Level { price: ticks(&ask.price), qty: 1 },
+        ts_ns: 0,
+    })
+}
+
+/// The real Kraken book builder over a synthetic session whose gap frames are lost: each loss
+/// fails the next checksum, and `on_feed_event` pulls within that very frame with the cause
+/// `ChecksumMismatch`; the new snapshot brings the quotes back.
+#[test]
+fn fed_by_the_kraken_builder_each_lost_frame_pulls_on_its_checksum_and_the_snapshot_returns() {
+    let cfg = SyntheticConfig { steps: 1_500, gap_rate: 0.02, ..SyntheticConfig::new(Venue::Kraken, 4) }.with_latent(4);
+    let mut g = Generator::new(&cfg).unwrap();
+    let mut h = KrakenBooks::new();
+    h.on_sent(0, &g.subscribe_frame().unwrap());
+    let lock_cfg = InterlockConfig { venues: 1, stale_after_ns: 5_000_000_000, cross_threshold_ticks: 0 };
+    let mut lock = Interlock::new(lock_cfg, cfg.start_ns).unwrap();
+    let feed = |h: &mut KrakenBooks, lock: &mut Interlock, text: &str, now: i64| {
+        let event = h.on_frame(0, text).unwrap();
+        let top = h.streams().first().and_then(|s| kraken_top(&s.book));
+        (event, lock.on_feed_event(V0, now, &event, top).unwrap())
+    };
+    let (mut gaps, mut pulls_seen) = (0, 0);
+    let mut live_at = 0;
+    for f in g.preamble() {
+        feed(&mut h, &mut lock, &f.text, f.receive_ns);
+        live_at = f.receive_ns;
+    }
+    assert!(lock.quoting_allowed(), "live after the snapshot");
+    for _ in 0..cfg.steps {
+        for f in g.step() {
+            if f.gap {
+                gaps += 1;
+                continue;
+            }
+            let (event, transition) = feed(&mut h, &mut lock, &f.text, f.receive_ns);
+            if let FeedEvent::Resync { reason, .. } = event {
+                assert_eq!(reason, ResyncReason::ChecksumMismatch);
+                assert_eq!(transition, pull(f.receive_ns, PullCause::ChecksumMismatch, Some(V0)), "in the same frame");
+                pulls_seen += 1;
+                let (event, back) = feed(&mut h, &mut lock, &g.snapshot(), f.receive_ns + 1);
+                assert!(matches!(event, FeedEvent::Snapshot(_)));
+                assert_eq!(back, ret(f.receive_ns + 1, PullCause::ChecksumMismatch, Some(V0)));
+            } else {
+                assert_eq!(transition, None, "nothing else moves the interlock: {event:?}");
+            }
+        }
+    }
+    assert!(gaps >= 10, "{gaps} gaps");
+    assert_eq!(pulls_seen, gaps);
+    let stats = lock.stats(g.clock_ns());
+    assert_eq!(stats.pulls[PullCause::ChecksumMismatch as usize], gaps as u64);
+    assert_eq!(stats.returns, gaps as u64 + 1, "one return per gap, and the first snapshot");
+    // Pulled until the first snapshot, then 1 ns per gap (the new snapshot came 1 ns later).
+    assert_eq!(stats.pulled_ns, live_at - cfg.start_ns + gaps as i64);
 }

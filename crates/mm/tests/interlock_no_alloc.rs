@@ -1,24 +1,32 @@
 //! The interlock allocates nothing per event: after `Interlock::new`, a long mixed sequence of
-//! book updates, sync-state changes, resyncs, timer checks, risk and kill-switch calls and stats
-//! reads makes no heap allocation (a counting global allocator; this file is its own binary).
+//! book updates, sync-state changes, resyncs, feed events, timer checks, risk and kill-switch calls and stats
+//! reads makes no heap allocation (a counting global allocator; this file is its own binary). Only
+//! the test's own thread is counted: the test harness's thread may allocate meanwhile.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use wintermute_feeds::sync::{ResyncReason, SyncState};
+use wintermute_feeds::sync::{FeedEvent, ResyncReason, SyncState};
 use wintermute_mm::interlock::{Interlock, InterlockConfig};
 use wintermute_mm::types::{Level, Top, VenueId};
 
 struct Counting;
 
-static COUNTING: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
 static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+fn counting() -> bool {
+    COUNTING.try_with(Cell::get).unwrap_or(false)
+}
 
 // SAFETY: the allocator trait is unsafe to implement; this one only forwards to the system allocator.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if counting() {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: forwarded unchanged to the system allocator.
@@ -31,7 +39,7 @@ unsafe impl GlobalAlloc for Counting {
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) {
+        if counting() {
             ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: forwarded unchanged to the system allocator.
@@ -47,7 +55,7 @@ fn no_interlock_event_allocates() {
     let cfg = InterlockConfig { venues: 3, stale_after_ns: 1_000, cross_threshold_ticks: 1 };
     let mut lock = Interlock::new(cfg, 0).unwrap();
     let (mut transitions, mut allowed) = (0u64, 0u64);
-    COUNTING.store(true, Ordering::SeqCst);
+    COUNTING.with(|c| c.set(true));
     for step in 0..100_000i64 {
         let v = VenueId::External((step % 3) as u8);
         let now = step * 100;
@@ -59,13 +67,14 @@ fn no_interlock_event_allocates() {
             10 => lock.set_kill_switch(now, step % 100 == 10),
             20 => lock.set_risk_block(now, step % 200 == 20),
             30 => lock.on_timer(now + 5_000),
+            40 => lock.on_feed_event(v, now, &FeedEvent::Ignored, Some(top)).unwrap(),
             _ => lock.on_book(v, now, top).unwrap(),
         };
         transitions += u64::from(event.is_some());
         allowed += u64::from(lock.quoting_allowed());
         std::hint::black_box(lock.stats(now));
     }
-    COUNTING.store(false, Ordering::SeqCst);
+    COUNTING.with(|c| c.set(false));
     assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), 0);
     assert!(transitions > 1_000 && allowed > 10_000, "the sequence exercises both states: {transitions} {allowed}");
 }
