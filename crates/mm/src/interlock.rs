@@ -20,6 +20,15 @@
 //! raise and every pull per cause, the returns, and the time spent pulled (for quote uptime, see
 //! [`InterlockStats`]). It starts pulled (no venue is live yet), from `start_ns`.
 //!
+//! **Feeding it.** Per frame of a reference feed, call [`Interlock::on_feed_event`] with what the
+//! venue's builder returned (the feeds crate's `FeedEvent`) and the venue's top on our grid: one
+//! evaluation per frame. The finer calls ([`Interlock::on_book`], [`Interlock::on_sync_state`],
+//! [`Interlock::on_resync`]) do the same piece by piece. Call [`Interlock::on_timer`] periodically
+//! so that a venue that went silent is caught even when no other venue sends anything, and
+//! [`Interlock::set_risk_block`] / [`Interlock::set_kill_switch`] when those change. Quote only
+//! while [`Interlock::quoting_allowed`]; on a [`Transition::Pull`] cancel the quotes in the same
+//! event.
+//!
 //! Nothing allocates after [`Interlock::new`]: causes are bit sets, venues a fixed array.
 //!
 //! ```
