@@ -38,9 +38,9 @@
 //! let mut lock = Interlock::new(InterlockConfig { venues: 1, stale_after_ns: 1_000, cross_threshold_ticks: 0 }, 0).unwrap();
 //! let top = Top { bid: Level { price: 99, qty: 1 }, ask: Level { price: 101, qty: 1 }, ts_ns: 10 };
 //! let v = VenueId::External(0);
-//! lock.on_sync_state(v, 10, SyncState::Live).unwrap();
-//! let back = lock.on_book(v, 10, top).unwrap().unwrap();
+//! let back = lock.on_sync_state(v, 10, SyncState::Live).unwrap().unwrap(); // the snapshot
 //! assert_eq!((back.transition, lock.quoting_allowed()), (Transition::Return, true));
+//! assert_eq!(lock.on_book(v, 10, top).unwrap(), None); // an update: nothing changes
 //! let pulled = lock.on_timer(1_011).unwrap(); // no update for more than 1 µs
 //! assert_eq!((pulled.transition, pulled.cause), (Transition::Pull, PullCause::Stale));
 //! ```
