@@ -21,14 +21,17 @@
 #![warn(missing_debug_implementations)]
 
 pub mod config;
+pub mod engine_venue;
 pub mod estimate;
 pub mod execution;
 pub mod fair_value;
 pub mod fees;
+pub mod fifo_place;
 pub mod hedger;
 pub mod instrument_map;
 pub mod interlock;
 pub mod l2_book;
+pub mod live;
 pub mod metrics;
 pub mod models;
 pub mod participants;
