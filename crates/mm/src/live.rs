@@ -127,6 +127,8 @@ pub struct LiveMarketMaker {
     halted: bool,
     sent: Vec<ExecCommand>,
     last_hedge: Option<HedgeDecision>,
+    /// Our venue's clock when the last hedge was decided.
+    last_hedge_clock_ns: i64,
     counters: LiveCounters,
 }
 
@@ -159,6 +161,7 @@ impl LiveMarketMaker {
             inventory: 0,
             halted: false,
             last_hedge: None,
+            last_hedge_clock_ns: 0,
             counters: LiveCounters::default(),
             pricer,
         }
@@ -174,11 +177,25 @@ impl LiveMarketMaker {
         price: i64,
         qty: i64,
     ) -> Result<Decision, LiveError> {
+        self.on_levels(now_ns, venue, &[(side, price, qty)])
+    }
+
+    /// Several levels of one external venue's book changed in one message (`(side, price,
+    /// qty)` on our grid, applied in order): one fair value and one decision for all of them,
+    /// so a message that moves the top never quotes off a half-applied book.
+    pub fn on_levels(
+        &mut self,
+        now_ns: i64,
+        venue: VenueId,
+        changes: &[(Side, i64, i64)],
+    ) -> Result<Decision, LiveError> {
         let VenueId::External(i) = venue else { return Err(UnknownVenueError { venue }.into()) };
         let book = self.books.get_mut(i as usize).ok_or(UnknownVenueError { venue })?;
-        match side {
-            Side::Buy => book.bids.set(price, qty),
-            Side::Sell => book.asks.set(price, qty),
+        for &(side, price, qty) in changes {
+            match side {
+                Side::Buy => book.bids.set(price, qty),
+                Side::Sell => book.asks.set(price, qty),
+            }
         }
         book.ts_ns = now_ns;
         let top = book.top();
@@ -288,6 +305,7 @@ impl LiveMarketMaker {
         let Some(fair) = fair else { return };
         if let Some(d) = hedger.decide(now_ns, self.inventory, fair, &self.hedge_venues) {
             self.last_hedge = Some(d);
+            self.last_hedge_clock_ns = self.venue.clock_ns();
             self.counters.hedges += 1;
         }
     }
@@ -328,6 +346,12 @@ impl LiveMarketMaker {
     /// The last hedge decided.
     pub fn last_hedge(&self) -> Option<HedgeDecision> {
         self.last_hedge
+    }
+
+    /// Our venue's clock (the pipeline clock, as fills' `ts_ns`) when the last hedge was
+    /// decided: fill -> hedge decision latency is this minus the fill's time.
+    pub fn last_hedge_clock_ns(&self) -> i64 {
+        self.last_hedge_clock_ns
     }
 
     /// Counters so far.
