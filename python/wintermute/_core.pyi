@@ -773,3 +773,18 @@ def binance_ticks_replay_timed(
     window: int = 65536,
 ) -> dict[str, Any]:
     """Binance messages through the integer path (one book per (symbol, tick, lot)), timed."""
+
+# ---- market making: the latency benchmark (crates/python/src/mm_bench.rs) -------------------
+
+__all__ += ["mm_latency_bench"]
+
+def mm_latency_bench(
+    rate: int,
+    *,
+    seconds: float = 2.0,
+    fill_every: int = 20,
+    jitter_seconds: float = 1.0,
+    busy_spin: bool = True,
+    seed: int = 42,
+) -> dict[str, Any]:
+    """One run of the market maker's tick-to-order latency benchmark on our venue."""

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run -p wintermute-bench --release --example mm_bench -- \
-//!     [--rates 10k,100k] [--seconds 2] [--fill-every 20] [--jitter-seconds 1] [--seed 42] [--repeat 1]
+//!     [--rates 10k,100k] [--seconds 2] [--fill-every 20] [--jitter-seconds 1] [--seed 42] [--repeat 1] [--park]
 //! ```
 //!
 //! One row per (rate, repeat): p50 / p99 / p99.9 / max of message due -> quote accepted, of
@@ -43,6 +43,7 @@ fn main() -> Result<(), Box<dyn Error>> {
             if let Some(s) = value(&args, "--jitter-seconds") {
                 c.jitter_seconds = s.parse()?;
             }
+            c.busy_spin = !args.iter().any(|a| a == "--park");
             if let Some(s) = value(&args, "--seed") {
                 c.seed = s.parse()?;
             }

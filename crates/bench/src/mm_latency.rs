@@ -56,6 +56,7 @@ use wintermute_core::{Command, InstrumentSpec, NewOrder, Side};
 use wintermute_engine::analytics::{LatencyRecorder, LatencySummary};
 use wintermute_engine::pipeline::{Pipeline, PipelineConfig, PipelineError, RiskConfig, SubscriptionConfig, Topology};
 use wintermute_engine::risk::AccountLimits;
+use wintermute_engine::wait::WaitStrategy;
 use wintermute_mm::config::PricingConfig;
 use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
 use wintermute_mm::execution::{ExecCommand, ExecEvent};
@@ -89,18 +90,23 @@ pub struct MmBenchConfig {
     pub fill_every: u64,
     /// Seconds of the host-jitter measurement after the run (0: none).
     pub jitter_seconds: f64,
+    /// The engine thread busy-spins (the default: a market maker wants its venue awake);
+    /// `false`: the machine's default wait (on fewer than 4 cores it parks when idle, and
+    /// each wake-up costs a scheduling round).
+    pub busy_spin: bool,
     pub seed: u64,
 }
 
 impl MmBenchConfig {
     /// `rate` messages/s for 2 s, a taker every 20 messages, 1 s of host jitter, seed 42.
     pub fn new(rate: u64) -> Self {
-        Self { rate, seconds: 2.0, fill_every: 20, jitter_seconds: 1.0, seed: 42 }
+        Self { rate, seconds: 2.0, fill_every: 20, jitter_seconds: 1.0, busy_spin: true, seed: 42 }
     }
 
-    /// `wintermute-mm@<rate>`.
+    /// `wintermute-mm@<rate>` (`wintermute-mm@<rate>/park` without busy-spinning).
     pub fn system(&self) -> String {
-        format!("wintermute-mm@{}", rate_label(Some(self.rate)))
+        let wait = if self.busy_spin { "" } else { "/park" };
+        format!("wintermute-mm@{}{wait}", rate_label(Some(self.rate)))
     }
 }
 
@@ -228,6 +234,9 @@ pub fn run_with(config: &MmBenchConfig, strategy: &mut dyn FnMut(u64)) -> Result
         .account(TAKER_ACCOUNT, AccountLimits::UNLIMITED);
     let mut pc = PipelineConfig::new(vec![spec]).risk(risk).topology(Topology::Merged).gateways(2);
     pc.subscriptions = vec![SubscriptionConfig::new(1 << 16)];
+    if config.busy_spin {
+        pc = pc.engine_wait(WaitStrategy::BusySpin);
+    }
     let (pipeline, mut handles) = Pipeline::start(pc)?;
     let mut taker = handles.gateways.pop().expect("two gateways");
     let gateway = handles.gateways.pop().expect("two gateways");

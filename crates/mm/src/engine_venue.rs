@@ -24,7 +24,7 @@
 //! | `Canceled` of our order (request, IOC remainder, mass cancel, self-trade) | [`ExecEvent::Canceled`] |
 //! | `Amended` of our order | [`ExecEvent::Amended`] |
 //! | `Rejected` (post-only would cross; unknown order) | [`ExecEvent::Rejected`] (`WouldCross`, `UnknownOrder`) |
-//! | `RiskRejected` (a limit, a kill switch) | [`ExecEvent::Rejected`] (`Risk`) |
+//! | `RiskRejected` (a limit, a kill switch) | [`ExecEvent::Rejected`] (`Risk`; an amend of an order risk no longer knows: `UnknownOrder`) |
 //! | `Refused` by the book's validation, unknown instrument, halted | [`ExecEvent::Rejected`] (`UnknownOrder` or `Invalid`) |
 //!
 //! Event times are the matching stage's stamp
@@ -39,6 +39,7 @@
 
 use wintermute_core::{AccountId, Command, Event, InstrumentId, NewOrder, OrderId, TimeInForce};
 use wintermute_engine::pipeline::{Gateway, Output, OutputKind, SubmitError, Subscription};
+use wintermute_engine::risk::RiskError;
 
 use crate::execution::{
     ClientOrderId, ExecCommand, ExecError, ExecEvent, ExecEvents, Execution, OrderTif, RejectReason,
@@ -348,6 +349,10 @@ impl VenueState {
         match &o.kind {
             OutputKind::Event(e) => self.on_event(e, ts, client, out),
             OutputKind::NoEvents => {}
+            // An amend of an order risk no longer holds (filled meanwhile) is no risk refusal.
+            OutputKind::RiskRejected(RiskError::UnknownOrder { .. }) => {
+                self.reject(client, RejectReason::UnknownOrder, ts, out)
+            }
             OutputKind::RiskRejected(_) => self.reject(client, RejectReason::Risk, ts, out),
             OutputKind::Refused(err) => {
                 let reason = match err.reason() {

@@ -86,4 +86,5 @@ fn the_live_path_allocates_nothing_per_event_after_warm_up() {
     let c = r.mm.counters();
     assert!(c.commands > 4_000 && c.fills > 100, "the rounds did work: {c:?}");
     assert_eq!(allocations, 0, "allocations on the market maker's thread: {c:?}");
+    assert!(r.mm.venue().open_orders() <= 2, "only the live quotes are held open: {}", r.mm.venue().open_orders());
 }

@@ -24,6 +24,7 @@ mod feeds;
 mod journal;
 mod l2;
 mod market;
+mod mm_bench;
 mod pipeline;
 mod records;
 mod workload;
@@ -57,6 +58,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     journal::register(m)?;
     l2::register(m)?;
     market::register(m)?;
+    mm_bench::register(m)?;
     pipeline::register(m)?;
     records::register(m)?;
     Ok(())
