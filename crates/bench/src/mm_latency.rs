@@ -20,9 +20,10 @@
 //! A pipeline with risk (merged topology: one engine thread) and the
 //! [`LiveMarketMaker`](wintermute_mm::live::LiveMarketMaker) on the calling thread, trading
 //! through a gateway of its own (account 1). Two external venues (coinbase and kraken, USD)
-//! make the fair value: a seeded stream of L2 messages, each moving one venue's top by ±2
+//! make the fair value: a seeded stream of L2 messages, each moving one venue's top by ±4
 //! ticks (a new bid and ask level in, the old ones out: four level changes, one decision), so
-//! that nearly every message moves the fair value past the 1-tick requote threshold and the
+//! that every message moves the fair value (the two venues' mean) by 2 ticks, past the
+//! 1-tick requote threshold, and the
 //! quoter cancels and replaces its bid and ask (fixed spread, one level a side: four commands
 //! through risk). Every `fill_every` messages another account (gateway 1) sends a 2-lot market
 //! order against our quotes, alternately buying and selling, and the hedger (threshold 1 lot)
@@ -208,7 +209,7 @@ fn messages(seed: u64, n: usize) -> Vec<Message> {
             let old_mid = mids[venue as usize];
             // A walk that leans back to the start, so the run stays in the price band.
             let lean = if old_mid > 10_000_000 { 45 } else { 55 };
-            let step = if rng.range(0, 100) < lean { 2 } else { -2 };
+            let step = if rng.range(0, 100) < lean { 4 } else { -4 };
             mids[venue as usize] = old_mid + step;
             Message { venue, old_mid, new_mid: old_mid + step }
         })

@@ -6,7 +6,7 @@
                         [--jitter-seconds S] [--park] [--seed N] [--json]
 
 Each rate is one run of ``wintermute_bench::mm_latency`` (Rust, GIL released): a seeded stream
-of external L2 messages (two venues, each message moving one venue's top by 2 ticks) is offered
+of external L2 messages (two venues, each message moving one venue's top by 4 ticks) is offered
 at the rate; the market maker updates the venue's book, the fair value, decides its quotes and
 sends the cancels and places through its gateway and the pipeline's risk to our matching engine.
 Message ``i`` is *due* at ``start + i / rate`` and every latency counts from then
