@@ -24,7 +24,8 @@
 //!
 //! **Unknown outcomes.** If the connection drops before the answer, the order's outcome is
 //! unknown: `place` returns [`BinanceClientError::Transport`] and the order stays pending-new.
-//! [`BinanceRestClient::reconcile`] settles it: the account's trades since the last one
+//! [`BinanceRestClient::reconcile`] settles it: first a query of each order whose answer was
+//! lost (to learn its venue id, by which trades name it), then the account's trades since the last one
 //! reconciled (`myTrades` from that id, so nothing is missed even when later trades were seen
 //! in place responses), the open orders, then a query of every order the table holds as live
 //! that the venue no longer lists (`-2013`, "Order does not exist.", means it never arrived:
@@ -159,6 +160,10 @@ struct Answer {
 }
 
 /// The client (one connection, re-opened after a failure).
+///
+/// Trades seen in place responses do not move the reconciliation watermark (the last trade id
+/// fetched from `myTrades`): a trade with a lower id may still be unseen, e.g. a resting order
+/// filled while the connection was down.
 pub struct BinanceRestClient {
     addr: SocketAddr,
     api_key: String,
@@ -309,7 +314,6 @@ impl BinanceRestClient {
             let parsed = parse_order(&answer.body)
                 .and_then(|o| order_reports(&o, &inst, receive))
                 .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
-            self.watch_trades(&order.symbol, &parsed);
             parsed
         } else {
             let body = parse_error(&answer.body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
@@ -337,11 +341,6 @@ impl BinanceRestClient {
             kept.insert(order.clone());
         }
         self.orders = kept;
-    }
-
-    fn watch_trades(&mut self, _symbol: &str, _reports: &[ExecutionReport]) {
-        // Trades seen in responses do not move the reconciliation watermark: a trade with a
-        // lower id may still be unseen (a resting order filled while we were away).
     }
 
     /// Cancels an order by client id: `Canceled` (with the venue's executed quantity), or
@@ -408,8 +407,20 @@ impl BinanceRestClient {
     /// open orders, and the status of every live order the venue no longer lists.
     pub async fn reconcile(&mut self, symbol: &str) -> Result<ReconcileSummary, BinanceClientError> {
         let mut summary = ReconcileSummary::default();
-        self.fetch_trades(symbol, &mut summary).await?;
         let inst = self.instrument(symbol)?.clone();
+        // Orders whose answer was lost have no venue id yet, and trades name orders by venue
+        // id: learn those ids first, or their trades would pass the watermark unattributed.
+        let unanswered: Vec<String> = self
+            .orders
+            .iter()
+            .filter(|o| o.venue_order_id.is_none() && !o.status().is_terminal())
+            .filter(|o| self.order_symbols.get(&o.client_order_id).is_some_and(|s| s == symbol))
+            .map(|o| o.client_order_id.clone())
+            .collect();
+        for id in unanswered {
+            self.query_order(symbol, &id, &inst, &mut summary).await?;
+        }
+        self.fetch_trades(symbol, &mut summary).await?;
         const EP: &str = "GET /api/v3/openOrders";
         let query = form_urlencoded::Serializer::new(String::new()).append_pair("symbol", symbol).finish();
         let answer = self.send(EP, Method::GET, "/api/v3/openOrders", query, 6, true).await?;
