@@ -22,7 +22,7 @@ fn fill(trade_id: u64, qty: i64) -> FillReport {
         qty,
         fee: Decimal::new(i128::from(qty), 3),
         fee_currency: "USDT".to_owned(),
-        is_maker: trade_id % 2 == 0,
+        is_maker: trade_id.is_multiple_of(2),
     }
 }
 

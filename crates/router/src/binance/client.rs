@@ -311,10 +311,9 @@ impl BinanceRestClient {
         };
         let receive = local_ns();
         let reports = if answer.status == 200 {
-            let parsed = parse_order(&answer.body)
+            parse_order(&answer.body)
                 .and_then(|o| order_reports(&o, &inst, receive))
-                .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
-            parsed
+                .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?
         } else {
             let body = parse_error(&answer.body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
             vec![ExecutionReport {

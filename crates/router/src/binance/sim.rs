@@ -440,10 +440,9 @@ impl SimState {
             "LIMIT_MAKER" => SimOrderType::LimitMaker,
             _ => return Err(SimError::InvalidOrderType),
         };
-        if order_type == SimOrderType::Market || order_type == SimOrderType::LimitMaker {
-            if tif.is_some() {
-                return Err(SimError::NotRequired("timeInForce"));
-            }
+        let takes_no_tif = matches!(order_type, SimOrderType::Market | SimOrderType::LimitMaker);
+        if takes_no_tif && tif.is_some() {
+            return Err(SimError::NotRequired("timeInForce"));
         }
         if order_type == SimOrderType::Market && params.get("price").is_some() {
             return Err(SimError::NotRequired("price"));
