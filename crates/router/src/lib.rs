@@ -13,5 +13,6 @@
 //! See `docs/order-routing.md` for what is supported and how to configure keys.
 
 pub mod binance;
+pub mod credentials;
 pub mod order_state;
 pub mod signing;
