@@ -14,5 +14,6 @@
 
 pub mod binance;
 pub mod credentials;
+pub mod execution_adapter;
 pub mod order_state;
 pub mod signing;
