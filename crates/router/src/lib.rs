@@ -9,6 +9,8 @@
 //! - [`order_state`]: the per-order state machine and the normalized execution report.
 //! - [`binance`]: a Binance spot REST order client and a local Binance spot simulator
 //!   (127.0.0.1) that checks every request the way Binance documents it.
+//! - [`credentials`]: keys from the environment or key files, never printed.
+//! - [`execution_adapter`]: the market maker's `Execution` interface over a routed venue.
 //!
 //! See `docs/order-routing.md` for what is supported and how to configure keys.
 
