@@ -94,6 +94,53 @@ pub struct NewOrder {
     pub order_type: BinanceOrderType,
 }
 
+impl NewOrder {
+    /// The unsigned query string of `POST /api/v3/order` for this order (prices and quantities
+    /// written exactly at the instrument's precision).
+    pub fn query(&self, instrument: &BinanceInstrument) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("symbol", &self.symbol);
+        q.append_pair("side", if self.side == Side::Buy { "BUY" } else { "SELL" });
+        match self.order_type {
+            BinanceOrderType::Limit { price, tif } => {
+                q.append_pair("type", "LIMIT");
+                q.append_pair(
+                    "timeInForce",
+                    match tif {
+                        TimeInForce::Gtc => "GTC",
+                        TimeInForce::Ioc => "IOC",
+                        TimeInForce::Fok => "FOK",
+                    },
+                );
+                q.append_pair("price", &instrument.tick_size.format(price));
+            }
+            BinanceOrderType::Market => {
+                q.append_pair("type", "MARKET");
+            }
+            BinanceOrderType::PostOnly { price } => {
+                q.append_pair("type", "LIMIT_MAKER");
+                q.append_pair("price", &instrument.tick_size.format(price));
+            }
+        }
+        q.append_pair("quantity", &instrument.step_size.format(self.qty));
+        q.append_pair("newClientOrderId", &self.client_order_id);
+        q.append_pair("newOrderRespType", "FULL");
+        q.finish()
+    }
+}
+
+/// Appends `recvWindow`, `timestamp` and the `signature` of everything before it, as Binance
+/// wants a signed query string.
+pub fn sign_query(query: &mut String, signer: &BinanceSigner, recv_window_ms: u64, timestamp_ms: i64) {
+    if !query.is_empty() {
+        query.push('&');
+    }
+    query.push_str(&format!("recvWindow={recv_window_ms}&timestamp={timestamp_ms}"));
+    let signature = signer.sign(query);
+    query.push_str("&signature=");
+    query.extend(form_urlencoded::byte_serialize(signature.as_bytes()));
+}
+
 /// Why a request did not produce reports.
 #[derive(Debug, thiserror::Error)]
 pub enum BinanceClientError {
@@ -270,34 +317,7 @@ impl BinanceRestClient {
     pub async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, BinanceClientError> {
         const EP: &str = "POST /api/v3/order";
         let inst = self.instrument(&order.symbol)?.clone();
-        let mut q = form_urlencoded::Serializer::new(String::new());
-        q.append_pair("symbol", &order.symbol);
-        q.append_pair("side", if order.side == Side::Buy { "BUY" } else { "SELL" });
-        match order.order_type {
-            BinanceOrderType::Limit { price, tif } => {
-                q.append_pair("type", "LIMIT");
-                q.append_pair(
-                    "timeInForce",
-                    match tif {
-                        TimeInForce::Gtc => "GTC",
-                        TimeInForce::Ioc => "IOC",
-                        TimeInForce::Fok => "FOK",
-                    },
-                );
-                q.append_pair("price", &inst.tick_size.format(price));
-            }
-            BinanceOrderType::Market => {
-                q.append_pair("type", "MARKET");
-            }
-            BinanceOrderType::PostOnly { price } => {
-                q.append_pair("type", "LIMIT_MAKER");
-                q.append_pair("price", &inst.tick_size.format(price));
-            }
-        }
-        q.append_pair("quantity", &inst.step_size.format(order.qty));
-        q.append_pair("newClientOrderId", &order.client_order_id);
-        q.append_pair("newOrderRespType", "FULL");
-        let query = q.finish();
+        let query = order.query(&inst);
         self.orders.insert(OrderState::new(&order.client_order_id, order.side, order.qty));
         self.order_symbols.insert(order.client_order_id.clone(), order.symbol.clone());
         let answer = match self.send(EP, Method::POST, "/api/v3/order", query, 1, true).await {
@@ -576,13 +596,7 @@ impl BinanceRestClient {
             return Err(BinanceClientError::RateLimited { endpoint, retry_after_ms, local: true });
         }
         if signed {
-            if !query.is_empty() {
-                query.push('&');
-            }
-            query.push_str(&format!("recvWindow={}&timestamp={server_now}", self.recv_window_ms));
-            let signature = self.signer.sign(&query);
-            query.push_str("&signature=");
-            query.extend(form_urlencoded::byte_serialize(signature.as_bytes()));
+            sign_query(&mut query, &self.signer, self.recv_window_ms, server_now);
         }
         let uri = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
         let request = Request::builder()
@@ -639,5 +653,41 @@ impl BinanceRestClient {
             self.sender = Some(sender);
         }
         self.sender.as_mut().ok_or(BinanceClientError::Transport { endpoint: EP, error: "no connection".into() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signed_query_of_binances_documented_example_ends_with_its_documented_signature() {
+        let signer =
+            BinanceSigner::hmac_sha256(b"NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j".to_vec());
+        let mut query = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1".to_owned();
+        sign_query(&mut query, &signer, 5000, 1_499_827_319_559);
+        assert_eq!(
+            query,
+            "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000\
+             &timestamp=1499827319559\
+             &signature=c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"
+        );
+    }
+
+    #[test]
+    fn an_order_query_writes_exact_decimals_at_the_instruments_precision() {
+        let inst = BinanceInstrument::new("LTCBTC", "0.000001", "0.001").unwrap();
+        let order = NewOrder {
+            symbol: "LTCBTC".into(),
+            client_order_id: "q-1".into(),
+            side: Side::Sell,
+            qty: 1_500,
+            order_type: BinanceOrderType::PostOnly { price: 100_000 },
+        };
+        assert_eq!(
+            order.query(&inst),
+            "symbol=LTCBTC&side=SELL&type=LIMIT_MAKER&price=0.100000&quantity=1.500\
+             &newClientOrderId=q-1&newOrderRespType=FULL"
+        );
     }
 }
