@@ -154,7 +154,7 @@ class JournalReplay:
                                spec.qty(remaining), None, None, None, None,
                                bool(flags & 1))  # fmt: skip
             else:
-                row = self._rejected(head, what, cmd, order_id, reason, spec, iid)
+                row = self._rejected(head, what, cmd, order_id, reason, spec)
             out.append(row)
         return out
 
@@ -166,16 +166,12 @@ class JournalReplay:
         order_id: int,
         reason: int,
         spec: _Spec,
-        iid: int,
     ) -> AuditRow:
-        """A rejection: the order as asked (a new order's side, price and size)."""
+        """A rejection: the command as asked (its account; a new order's side, price, size)."""
         new = what == "new"
-        owner: int | None = int(cmd["account"])
-        if not new:
-            owner = self._orders.get((iid, order_id), (owner, 0))[0]
         market = int(cmd["order_type"]) == batch.MARKET
         return AuditRow(
-            *head, what, "rejected", owner, order_id,
+            *head, what, "rejected", int(cmd["account"]), order_id,
             _SIDES.get(int(cmd["side"])) if new else None,
             spec.price(int(cmd["price"])) if new and not market else None,
             spec.qty(int(cmd["qty"])) if new else None,

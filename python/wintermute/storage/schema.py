@@ -16,7 +16,7 @@ ts_ns              wall-clock nanoseconds since the epoch when the writer read t
 instrument         the instrument's symbol
 command            what was asked: ``new``, ``cancel``, ``amend``, ``mass_cancel``
 kind               ``accepted``, ``rejected``, ``trade``, ``canceled``, ``amended``
-account            the order's account (a trade: the maker's)
+account            the order's account (a trade: the maker's; rejected: the command's)
 order_id           the client's order id (a trade: the maker's)
 side               ``buy`` / ``sell`` (a trade: the aggressor's side)
 price, qty         exact decimals: accepted (limit, size), trade (price, size), canceled
