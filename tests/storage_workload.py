@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -88,9 +89,15 @@ def _commands(rng: random.Random, iid: int, n: int, live: list[int], next_id: li
     return out
 
 
-def run(tmp: Path, orders: int, seed: int) -> Run:
+def run(
+    tmp: Path,
+    orders: int,
+    seed: int,
+    between_chunks: Callable[[EngineConfig, Path], None] | None = None,
+) -> Run:
     """Runs ``orders`` seeded commands (two instruments, chunks alternating) and returns the
-    journal and the expected audit rows."""
+    journal and the expected audit rows; ``between_chunks(config, journal)`` runs after each
+    chunk of commands, while the engine runs."""
     config, path = engine_config(tmp)
     rng = random.Random(seed)
     lives: list[list[int]] = [[], []]
@@ -109,6 +116,8 @@ def run(tmp: Path, orders: int, seed: int) -> Run:
             sent.extend((iid, c) for c in cmds)  # type: ignore[misc]
             left -= n
             outputs.append(sub.poll())
+            if between_chunks is not None:
+                between_chunks(config, tmp / "journal")
         eng.shutdown()
         while not sub.finished:
             outputs.append(sub.poll(timeout=1.0))

@@ -18,6 +18,7 @@
     wintermute journal inspect|verify DIR [--json]
     wintermute journal export DIR [--format jsonl|csv|parquet] [--out FILE]
     wintermute journal prune DIR [--archive DIR] [--dry-run] [--json]
+    wintermute audit follow|rebuild|query|retain ...   (wintermute.storage.audit_command)
 """
 
 from __future__ import annotations
@@ -466,6 +467,10 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--dry-run", action="store_true", help="only list them")
     prune.add_argument("--json", action="store_true", help="print a JSON document")
     prune.set_defaults(handler=_journal)
+
+    from wintermute.storage import audit_command
+
+    audit_command.add_parser(commands)
 
     feeds = commands.add_parser("feeds", help="exchange market-data tools")
     feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="COMMAND")
