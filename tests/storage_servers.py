@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
@@ -66,7 +67,8 @@ def _start_postgres(tmp: Path) -> tuple[str, Path]:
     initdb, pg_ctl = _pg_binary("initdb"), _pg_binary("pg_ctl")
     if initdb is None or pg_ctl is None:
         _missing("no PostgreSQL server and no initdb/pg_ctl to start one")
-    assert initdb is not None and pg_ctl is not None
+    assert initdb is not None
+    assert pg_ctl is not None
     data, port = tmp / "pg", _free_port()
     run = {"check": True, "capture_output": True, "timeout": 120}
     subprocess.run([initdb, "-D", data, "-U", "postgres", "-A", "trust"], **run)  # type: ignore[call-overload]
@@ -82,6 +84,8 @@ def postgres_admin_url() -> Iterator[str]:
     """An admin URL of a running PostgreSQL server (see the module documentation)."""
     url = os.environ.get("WINTERMUTE_TEST_POSTGRES_URL")
     if url:
+        if not url.startswith(("postgresql://", "postgres://")):
+            pytest.fail(f"WINTERMUTE_TEST_POSTGRES_URL={url}: give a postgresql:// URL")
         if not _pg_answers(url):
             pytest.fail(f"WINTERMUTE_TEST_POSTGRES_URL={url}: no server answers")
         yield url
@@ -101,9 +105,9 @@ def postgres_admin_url() -> Iterator[str]:
 
 
 def _with_db(admin_url: str, name: str) -> str:
-    info = psycopg.conninfo.conninfo_to_dict(admin_url)
-    info["dbname"] = name
-    return psycopg.conninfo.make_conninfo(**info)  # type: ignore[arg-type]
+    """``admin_url`` (a ``postgresql://`` URL) with database ``name``."""
+    parts = urlsplit(admin_url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
 @pytest.fixture

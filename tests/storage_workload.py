@@ -122,14 +122,18 @@ def run(
         while not sub.finished:
             outputs.append(sub.poll(timeout=1.0))
     out = np.concatenate(outputs)
-    return Run(config, path, tmp / "journal", _expected(out, sent, owner), int(out["journal_seq"].max()))
+    return Run(
+        config, path, tmp / "journal", _expected(out, sent, owner), int(out["journal_seq"].max())
+    )
 
 
 def _dec(value: int, step: str) -> Decimal:
     return Decimal(value) * Decimal(step)
 
 
-def _expected(out: npt.NDArray[Any], sent: list[Any], owner: dict[tuple[int, int], int]) -> list[tuple[Any, ...]]:  # fmt: skip
+def _expected(
+    out: npt.NDArray[Any], sent: list[Any], owner: dict[tuple[int, int], int]
+) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     side_of: dict[tuple[int, int], str] = {}
     n, prev = 0, -1
@@ -152,11 +156,13 @@ def _expected(out: npt.NDArray[Any], sent: list[Any], owner: dict[tuple[int, int
         head = (jseq, n, int(o["seq"]), spec["symbol"], command, KINDS[kind])
         if kind == 1:
             side_of[(iid, oid)] = SIDES[int(o["side"])]
-            rows.append((*head, int(o["account"]), oid, SIDES[int(o["side"])], _dec(price, tick),
-                         _dec(qty, lot), None, None, None, None, None, None, None, None))  # fmt: skip
+            rows.append((*head, int(o["account"]), oid, SIDES[int(o["side"])],
+                         _dec(price, tick), _dec(qty, lot),
+                         None, None, None, None, None, None, None, None))  # fmt: skip
         elif kind == 3:
-            rows.append((*head, int(o["account"]), oid, SIDES[int(o["side"])], _dec(price, tick),
-                         _dec(qty, lot), _dec(rem, lot), None, None, int(o["other_account"]),
+            rows.append((*head, int(o["account"]), oid, SIDES[int(o["side"])],
+                         _dec(price, tick), _dec(qty, lot), _dec(rem, lot), None, None,
+                         int(o["other_account"]),
                          int(o["other_id"]), _dec(other, lot), None, None))  # fmt: skip
         elif kind == 4:
             rows.append((*head, acct, oid, side_of_order, None, _dec(qty, lot), _dec(rem, lot),
@@ -173,4 +179,3 @@ def _expected(out: npt.NDArray[Any], sent: list[Any], owner: dict[tuple[int, int
                          _dec(int(cmd["qty"]), lot) if new else None, None, None, None, None,
                          None, None, batch.REJECT_REASONS[int(o["reason"])], None))  # fmt: skip
     return rows
-

@@ -16,6 +16,7 @@ overrides the config's ``[journal] dir``. Times are ISO 8601 with a timezone
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -65,10 +66,8 @@ def _follow(args: argparse.Namespace) -> int:
     if args.seconds is not None:
         timer.start()
     signal.signal(signal.SIGTERM, lambda *_: writer.stop())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         writer.follow(poll_s=args.poll)
-    except KeyboardInterrupt:
-        pass
     lag = writer.lag()
     print(f"stored through seq {lag.stored_seq} (journal {lag.journal_seq})", flush=True)
     store.close()

@@ -46,9 +46,7 @@ _TYPES = {
     "priority_kept": "bool",
 }
 #: The binary COPY types of the columns, in order.
-_COPY_TYPES = [
-    "numeric" if c in DECIMAL_COLUMNS else _TYPES.get(c, "int8") for c in COLUMNS
-]
+_COPY_TYPES = ["numeric" if c in DECIMAL_COLUMNS else _TYPES.get(c, "int8") for c in COLUMNS]
 _NULLABLE = {"account", "side", "reason", "priority_kept", "contra_account", "contra_order_id"}
 _COLUMN_SQL = ",\n    ".join(
     f"{c} {t}{'' if c in _NULLABLE or c in DECIMAL_COLUMNS else ' NOT NULL'}"
@@ -122,7 +120,7 @@ class PostgresStore:
                     continue
                 for statement in sql.split(";"):
                     if statement.strip():
-                        self._db.execute(statement)  # type: ignore[call-overload]
+                        self._db.execute(statement)
                 self._db.execute(
                     "INSERT INTO schema_migrations VALUES (%s, %s)", (version, time.time_ns())
                 )
@@ -136,7 +134,7 @@ class PostgresStore:
         for day in sorted({r.ts_ns // _DAY_NS for r in rows} - self._days):
             name = _partition_name(day)
             self._db.execute(
-                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF audit_events "  # type: ignore[call-overload]
+                f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF audit_events "
                 f"FOR VALUES FROM ({day * _DAY_NS}) TO ({(day + 1) * _DAY_NS})"
             )
             self._days.add(day)
@@ -152,9 +150,12 @@ class PostgresStore:
                 fresh = [r for r in rows if r.journal_seq > stored]
                 if fresh:
                     self._ensure_days(fresh)
-                    with self._db.cursor() as cur, cur.copy(
-                        f"COPY audit_events ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"  # type: ignore[arg-type]
-                    ) as copy:
+                    with (
+                        self._db.cursor() as cur,
+                        cur.copy(
+                            f"COPY audit_events ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
+                        ) as copy,
+                    ):
                         copy.set_types(_COPY_TYPES)
                         for r in fresh:
                             copy.write_row(_to_sql(r))
@@ -173,7 +174,7 @@ class PostgresStore:
             f"SELECT {', '.join(COLUMNS)} FROM audit_events WHERE {where} "
             "ORDER BY journal_seq, n LIMIT %s"
         )
-        cur = self._db.execute(sql, [*params, q.limit])  # type: ignore[call-overload]
+        cur = self._db.execute(sql, [*params, q.limit])
         return [_from_sql(r) for r in cur]
 
     def count(self) -> int:
@@ -194,14 +195,14 @@ class PostgresStore:
         gone = [d for d in self.partitions() if d < day]
         with self._db.transaction():
             for d in gone:
-                self._db.execute(f"DROP TABLE audit_events_p{d:%Y%m%d}")  # type: ignore[call-overload]
+                self._db.execute(f"DROP TABLE audit_events_p{d:%Y%m%d}")
         self._days.clear()
         return len(gone)
 
     def reset(self) -> None:
         with self._db.transaction():
             for d in self.partitions():
-                self._db.execute(f"DROP TABLE audit_events_p{d:%Y%m%d}")  # type: ignore[call-overload]
+                self._db.execute(f"DROP TABLE audit_events_p{d:%Y%m%d}")
             self._db.execute("UPDATE audit_progress SET journal_seq = 0, updated_ns = 0")
         self._days.clear()
 

@@ -52,6 +52,10 @@ assert [batch.KIND_NAMES[k] for k in (1, 2, 3, 4, 5)] == [
 _COMMAND_NAMES = [n for n in batch.COMMAND_DTYPE.names or () if not n.startswith("_")]
 
 
+def _side_name(side: int | None) -> str | None:
+    return None if side is None else _SIDES.get(side)
+
+
 class _Spec:
     """An instrument's symbol and the decimal value of one tick and one lot."""
 
@@ -88,7 +92,9 @@ class JournalReplay:
         raw = _core.journal_read(self.path, self.cursor)
         seqs: npt.NDArray[np.uint64] = raw["seq"]
         end = len(seqs)
-        last_seen = max([self.cursor, *(int(s) for s in seqs[-1:]), *(s for s, _ in raw["controls"])])
+        last_seen = max(
+            [self.cursor, *(int(s) for s in seqs[-1:]), *(s for s, _ in raw["controls"])]
+        )
         now = time.time_ns()
         commands = raw["commands"].view(batch.COMMAND_DTYPE)[:end]
         instruments: npt.NDArray[np.uint32] = raw["instrument"][:end]
@@ -143,13 +149,13 @@ class JournalReplay:
                                other_account, other_id, spec.qty(other), None, None)  # fmt: skip
             elif kind == _CANCELED:
                 owner, order_side = orders.pop((iid, order_id), (None, None))
-                row = AuditRow(*head, what, "canceled", owner, order_id, _SIDES.get(order_side),
+                row = AuditRow(*head, what, "canceled", owner, order_id, _side_name(order_side),
                                None, spec.qty(qty), spec.qty(remaining), None, None,
                                None, None, None, batch.CANCEL_REASONS.get(reason, str(reason)),
                                None)  # fmt: skip
             elif kind == _AMENDED:
                 owner, order_side = orders.get((iid, order_id), (None, None))
-                row = AuditRow(*head, what, "amended", owner, order_id, _SIDES.get(order_side),
+                row = AuditRow(*head, what, "amended", owner, order_id, _side_name(order_side),
                                spec.price(price), spec.qty(qty), None, spec.price(other),
                                spec.qty(remaining), None, None, None, None,
                                bool(flags & 1))  # fmt: skip

@@ -151,23 +151,36 @@ class AuditWriter:
         exponential backoff (reconnecting when the store can) without losing rows."""
         backoff = poll_s
         while not self._stop.is_set():
-            try:
-                self.step()
+            if self._step_or_report(backoff):
                 backoff = poll_s
                 self._stop.wait(poll_s)
-            except StorageError as e:
-                self.lag()
-                log.warning("audit store failed (retrying in %.2fs): %s", backoff, e)
+            else:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, max_backoff_s)
-                reconnect = getattr(self.store, "reconnect", None)
-                if reconnect is not None:
-                    try:
-                        reconnect()
-                        self._stored = self.store.last_seq()
-                        self._pending = [r for r in self._pending if r.journal_seq > self._stored]
-                    except StorageError as again:
-                        log.warning("audit store still unreachable: %s", again)
+                self._reconnect()
+
+    def _step_or_report(self, backoff: float) -> bool:
+        """One :meth:`step`; False (logged) if the store failed."""
+        try:
+            self.step()
+        except StorageError as e:
+            self.lag()
+            log.warning("audit store failed (retrying in %.2fs): %s", backoff, e)
+            return False
+        return True
+
+    def _reconnect(self) -> None:
+        """Reconnects a store that can, and re-reads where it stands."""
+        reconnect = getattr(self.store, "reconnect", None)
+        if reconnect is None:
+            return
+        try:
+            reconnect()
+            self._stored = self.store.last_seq()
+        except StorageError as e:
+            log.warning("audit store still unreachable: %s", e)
+            return
+        self._pending = [r for r in self._pending if r.journal_seq > self._stored]
 
     def stop(self) -> None:
         """Makes :meth:`follow` return after its current step."""
