@@ -2,7 +2,8 @@
 
 ::
 
-    wintermute audit follow  --config engine.toml [--store URL] [--seconds S] [--metrics-port P]
+    wintermute audit follow  --config engine.toml [--store URL] [--redis URL] [--seconds S]
+                             [--metrics-port P]
     wintermute audit rebuild --config engine.toml [--store URL]
     wintermute audit query   [--store URL] [--account N] [--instrument SYM] [--order-id N]
                              [--since T] [--until T] [--after-seq N] [--limit N] [--json]
@@ -54,7 +55,12 @@ def _follow(args: argparse.Namespace) -> int:
 
     config, journal = _journal_of(args)
     store = open_store(_store_url(args))
-    writer = AuditWriter(store, config.instruments, journal, batch_rows=args.batch_rows)
+    hot = None
+    if args.redis:
+        from wintermute.storage.redis_tier import RedisTier
+
+        hot = RedisTier(args.redis, prefix=args.redis_prefix)
+    writer = AuditWriter(store, config.instruments, journal, batch_rows=args.batch_rows, hot=hot)
     if args.metrics_port is not None:
         from prometheus_client import start_http_server
 
@@ -175,6 +181,8 @@ def add_parser(commands: Any) -> None:
     follow.add_argument("--batch-rows", type=int, default=10_000, help="rows per transaction")
     follow.add_argument("--poll", type=float, default=0.05, help="seconds between journal reads")
     follow.add_argument("--seconds", type=float, default=None, help="stop after this long")
+    follow.add_argument("--redis", help="also publish books and trades to this Redis URL")
+    follow.add_argument("--redis-prefix", default="wm", help="Redis key prefix (default: wm)")
     follow.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1")
     follow.set_defaults(handler=_run, audit_handler=_follow)
 

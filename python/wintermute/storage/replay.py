@@ -83,6 +83,8 @@ class JournalReplay:
             self._engine.add_instrument(instrument)
         #: The last journal sequence number read (command or control record).
         self.cursor = 0
+        #: The symbols whose books the last :meth:`read` changed (or may have).
+        self.touched: set[str] = set()
         # (instrument, order_id) -> (account, side) of resting orders.
         self._orders: dict[tuple[int, int], tuple[int, int]] = {}
 
@@ -99,6 +101,7 @@ class JournalReplay:
         commands = raw["commands"].view(batch.COMMAND_DTYPE)[:end]
         instruments: npt.NDArray[np.uint32] = raw["instrument"][:end]
         rows: list[AuditRow] = []
+        self.touched = {self._specs[int(i)].symbol for i in np.unique(instruments)}
         start = 0
         while start < end:
             iid = int(instruments[start])
@@ -110,6 +113,11 @@ class JournalReplay:
             start = stop
         self.cursor = max(self.cursor, last_seen)
         return rows
+
+    def depth(self, symbol: str, levels: int = 10) -> _core.Depth:
+        """The replayed book of ``symbol`` now (``Engine.depth``): as the engine had it at
+        :attr:`cursor`."""
+        return self._engine.depth(symbol, levels)
 
     def _rows(
         self,

@@ -15,6 +15,9 @@ records the journal sequence it covers. So the engine never waits for a database
   ``store``): ``wintermute_audit_lag_records`` (journal head minus stored sequence),
   ``wintermute_audit_lag_seconds`` (how long the oldest unstored record has been waiting),
   ``wintermute_audit_stored_seq``, and the counter ``wintermute_audit_rows_total``;
+- **the Redis hot tier** (``hot=RedisTier(url)``, optional): after each read, the touched
+  books and the new trades go to Redis first (see ``redis_tier.py``); Redis being away never
+  stops the audit trail;
 - **a store that goes away** (PostgreSQL restarted): :meth:`AuditWriter.follow` logs it, keeps
   the rows it holds, retries with backoff, reconnects, and catches up.
 """
@@ -31,6 +34,7 @@ from os import PathLike
 from prometheus_client import Counter, Gauge
 
 from wintermute.config import InstrumentConfig
+from wintermute.storage.redis_tier import RedisTier
 from wintermute.storage.replay import JournalReplay
 from wintermute.storage.schema import AuditRow, StorageError
 from wintermute.storage.store import AuditStore
@@ -79,6 +83,8 @@ class AuditWriter:
         journal: str | PathLike[str],
         *,
         batch_rows: int = 10_000,
+        hot: RedisTier | None = None,
+        depth: int = 10,
     ) -> None:
         if batch_rows < 1:
             raise ValueError(f"batch_rows={batch_rows}: must be at least 1")
@@ -90,6 +96,8 @@ class AuditWriter:
         self._behind_since: int | None = None
         self._stop = threading.Event()
         self._label = store.backend
+        self.hot = hot
+        self._depth = depth
 
     @property
     def stored_seq(self) -> int:
@@ -114,7 +122,15 @@ class AuditWriter:
         rows = self._replay.read()
         if self._replay.cursor > before and self._behind_since is None:
             self._behind_since = time.monotonic_ns()
-        self._pending.extend(r for r in rows if r.journal_seq > self._stored)
+        fresh = [r for r in rows if r.journal_seq > self._stored]
+        if self.hot is not None and (self._replay.touched or self.hot.down):
+            self.hot.publish(
+                fresh,
+                self._replay.touched,
+                lambda symbol: self._replay.depth(symbol, self._depth),
+                self._replay.cursor,
+            )
+        self._pending.extend(fresh)
         written = 0
         head = self._replay.cursor
         while self._pending or self._stored < head:
