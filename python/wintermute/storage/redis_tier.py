@@ -42,13 +42,16 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import redis
 from prometheus_client import Counter
 
-from wintermute import _core
 from wintermute.storage.schema import AuditRow
+
+if TYPE_CHECKING:
+    # A book as :class:`RedisTier` takes it: ``Engine.depth`` (price, qty, orders levels).
+    from wintermute._core import Depth as Book
 
 __all__ = ["RedisReader", "RedisTier", "book_key", "trades_key"]
 
@@ -57,9 +60,6 @@ log = logging.getLogger("wintermute.storage.redis_tier")
 ERRORS = Counter("wintermute_redis_errors", "Failed publishes to the Redis tier")
 DROPPED = Counter("wintermute_redis_dropped", "Trades not published while Redis was away")
 UPDATES = Counter("wintermute_redis_updates", "Book and trade updates published to Redis")
-
-#: A book as :class:`RedisTier` takes it: ``Engine.depth`` (levels of price, qty, orders).
-Book = _core.Depth
 
 
 def book_key(prefix: str, symbol: str) -> str:
