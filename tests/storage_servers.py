@@ -29,7 +29,12 @@ import redis
 from psycopg import sql
 
 CI = os.environ.get("CI") == "true"
-PG_BIN_DIRS = [Path("/usr/lib/postgresql/15/bin"), Path("/usr/local/bin"), Path("/usr/bin")]
+# Debian's server binaries (newest major version first), then the PATH's.
+PG_BIN_DIRS = [
+    *sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: -int(p.parent.name)),
+    Path("/usr/local/bin"),
+    Path("/usr/bin"),
+]
 _counter = itertools.count()
 
 
@@ -63,20 +68,44 @@ def _pg_binary(name: str) -> Path | None:
     return Path(found) if found else None
 
 
-def _start_postgres(tmp: Path) -> tuple[str, Path]:
+def start_postgres(tmp: Path, port: int | None = None) -> tuple[str, Path]:
+    """A throwaway server with its data in ``tmp/pg`` (created by ``initdb`` the first time;
+    started again on ``port`` later), ``fsync`` off. Returns its admin URL and data dir."""
     initdb, pg_ctl = _pg_binary("initdb"), _pg_binary("pg_ctl")
     if initdb is None or pg_ctl is None:
         _missing("no PostgreSQL server and no initdb/pg_ctl to start one")
     assert initdb is not None
     assert pg_ctl is not None
-    data, port = tmp / "pg", _free_port()
+    data, port = tmp / "pg", port or _free_port()
+    as_user = _as_postgres_user(tmp)
     run = {"check": True, "capture_output": True, "timeout": 120}
-    subprocess.run([initdb, "-D", data, "-U", "postgres", "-A", "trust"], **run)  # type: ignore[call-overload]
+    if not data.exists():
+        subprocess.run([*as_user, initdb, "-D", data, "-U", "postgres", "-A", "trust"], **run)  # type: ignore[call-overload]
     options = f"-p {port} -k {tmp} -c listen_addresses=127.0.0.1 -c fsync=off"
     subprocess.run(  # type: ignore[call-overload]
-        [pg_ctl, "-D", data, "-o", options, "-l", tmp / "pg.log", "-w", "start"], **run
+        [*as_user, pg_ctl, "-D", data, "-o", options, "-l", tmp / "pg.log", "-w", "start"], **run
     )
     return f"postgresql://postgres@127.0.0.1:{port}/postgres", data
+
+
+def stop_postgres(tmp: Path, data: Path, mode: str = "immediate") -> None:
+    """Stops a server of :func:`start_postgres` (``immediate``: as a crash would)."""
+    pg_ctl = _pg_binary("pg_ctl")
+    subprocess.run(
+        [*_as_postgres_user(tmp), str(pg_ctl), "-D", str(data), "-m", mode, "-w", "stop"],
+        check=False,
+        capture_output=True,
+        timeout=60,
+    )
+
+
+def _as_postgres_user(tmp: Path) -> list[str]:
+    """initdb refuses to run as root: as root, run the server as the ``postgres`` user (which
+    Debian's package creates), owning ``tmp``."""
+    if os.geteuid() != 0:
+        return []
+    shutil.chown(tmp, user="postgres")
+    return ["runuser", "-u", "postgres", "--"]
 
 
 @pytest.fixture(scope="session")
@@ -95,12 +124,11 @@ def postgres_admin_url() -> Iterator[str]:
         yield local
         return
     tmp = Path(tempfile.mkdtemp(prefix="wm-pg-"))
-    url, data = _start_postgres(tmp)
+    url, data = start_postgres(tmp)
     try:
         yield url
     finally:
-        pg_ctl = _pg_binary("pg_ctl")
-        subprocess.run([str(pg_ctl), "-D", str(data), "-m", "immediate", "stop"], check=False)
+        stop_postgres(tmp, data)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

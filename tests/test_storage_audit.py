@@ -4,9 +4,12 @@ real PostgreSQL: every row, every field, in order; restarts, crashes and rebuild
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -18,8 +21,9 @@ import pytest
 from prometheus_client import REGISTRY
 
 import storage_workload
-from storage_servers import postgres_admin_url, postgres_url
+from storage_servers import postgres_admin_url, postgres_url, start_postgres, stop_postgres
 from wintermute.cli import main
+from wintermute.config import EngineConfig
 from wintermute.storage import AuditQuery, AuditRow, AuditStore, AuditWriter, open_store, rebuild
 
 __all__ = ["postgres_admin_url", "postgres_url"]  # fixtures, used by name
@@ -249,3 +253,46 @@ def _row(seq: int, n: int, ts_ns: int = 1_796_000_000_000_000_000) -> AuditRow:
     return AuditRow(seq, n, seq * 10 + n, ts_ns, "BTC-USD", "new", "accepted", 7, 2**64 - seq,
                     "buy", Decimal("64000.25"), Decimal("0.500"), None, None, None, None, None,
                     None, None, None)  # fmt: skip
+
+
+def test_postgresql_stopped_mid_run_then_started_the_writer_reconnects_and_catches_up(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server_dir = Path(tempfile.mkdtemp(prefix="wm-pg-restart-"))
+    url, data = start_postgres(server_dir)
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    state: dict[str, Any] = {"chunks": 0}
+
+    def between_chunks(config: EngineConfig, journal_dir: Path) -> None:
+        if "writer" not in state:
+            writer = AuditWriter(open_store(url), config.instruments, journal_dir, batch_rows=200)
+            thread = threading.Thread(target=writer.follow, args=(0.005, 0.1), daemon=True)
+            thread.start()
+            state.update(writer=writer, thread=thread)
+        state["chunks"] += 1
+        if state["chunks"] == 3:
+            stop_postgres(server_dir, data)  # the database goes away, as in a crash
+        if state["chunks"] == 7:
+            start_postgres(server_dir, port=port)
+
+    try:
+        run = storage_workload.run(tmp_path, orders=4_000, seed=13, between_chunks=between_chunks)
+        assert state["chunks"] > 7
+        writer: AuditWriter = state["writer"]
+        deadline = time.monotonic() + 60
+        while writer.stored_seq < run.last_seq and time.monotonic() < deadline:
+            time.sleep(0.02)
+        writer.stop()
+        state["thread"].join(10)
+        assert "audit store failed" in caplog.text  # it did notice the outage
+        check = open_store(url)
+        assert timeless(all_rows(check)) == run.expected
+        assert check.last_seq() == run.last_seq
+        check.close()
+    finally:
+        if "writer" in state:
+            state["writer"].stop()
+            state["thread"].join(10)
+            state["writer"].store.close()
+        stop_postgres(server_dir, data)
+        shutil.rmtree(server_dir, ignore_errors=True)
