@@ -51,6 +51,8 @@ MODULES = [
     "wintermute.service.topics",
     "wintermute.service.venue",
     "wintermute.service.web_ui",
+    "wintermute.storage.queries",
+    "wintermute.storage.store",
 ]
 
 _FENCE = re.compile(r"^```(\S*)[ \t]*(.*)$")
