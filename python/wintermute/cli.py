@@ -9,6 +9,7 @@
     wintermute bench pipeline [--rates 100k,1M,max] [--journal off,none,batch] [--json]
     wintermute bench mm [--rates 10k,100k] [--seconds S] [--park] [--json]
     wintermute bench feeds [--json] [--updates N] [--seed N] [--system NAME ...]
+    wintermute bench storage [--orders N] [--postgres URL] [--redis URL] [--json]
     wintermute run --config FILE [--seconds S] [--workload RATE] [--stats-every S] [--ack-log FILE]
     wintermute serve --config FILE [--host H] [--port P] [--keys FILE] [--ssl-certfile F ...]
     wintermute feeds verify FILE [--json]
@@ -416,6 +417,10 @@ def build_parser() -> argparse.ArgumentParser:
     from wintermute.bench import mm_latency as bench_mm
 
     bench_mm.add_parser(bench_targets)
+
+    from wintermute.bench import storage as bench_storage
+
+    bench_storage.add_parser(bench_targets)
 
     run = commands.add_parser(
         "run", help="start the threaded engine from a config file (TOML or JSON) until stopped"

@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from wintermute.storage.queries import AuditQuery
 from wintermute.storage.schema import (
@@ -80,12 +81,14 @@ _PARTITION = re.compile(r"^audit_events_p(\d{8})$")
 
 
 class PostgresStore:
-    """The audit trail in the PostgreSQL database at ``url`` (a libpq URL)."""
+    """The audit trail in the PostgreSQL database at ``url`` (a libpq URL); in ``schema``
+    (created if missing) instead of the default search path when given."""
 
     backend = "postgresql"
 
-    def __init__(self, url: str, connect_timeout: float = 5.0) -> None:
+    def __init__(self, url: str, connect_timeout: float = 5.0, schema: str | None = None) -> None:
         self.url = url
+        self.schema = schema
         self._timeout = connect_timeout
         self._days: set[int] = set()
         self._db = self._connect()
@@ -93,9 +96,14 @@ class PostgresStore:
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
-            return psycopg.connect(
+            db = psycopg.connect(
                 self.url, autocommit=True, connect_timeout=max(1, round(self._timeout))
             )
+            if self.schema is not None:
+                name = sql.Identifier(self.schema)
+                db.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
+                db.execute(sql.SQL("SET search_path TO {}").format(name))
+            return db
         except psycopg.Error as e:
             raise StorageError(f"postgresql: cannot connect: {e}", reason="STORAGE") from e
 
@@ -170,11 +178,11 @@ class PostgresStore:
 
     def query(self, q: AuditQuery) -> list[AuditRow]:
         where, params = q.where("%s")
-        sql = (
+        text = (
             f"SELECT {', '.join(COLUMNS)} FROM audit_events WHERE {where} "
             "ORDER BY journal_seq, n LIMIT %s"
         )
-        cur = self._db.execute(sql, [*params, q.limit])
+        cur = self._db.execute(text, [*params, q.limit])
         return [_from_sql(r) for r in cur]
 
     def count(self) -> int:

@@ -43,7 +43,8 @@ class AuditStore(Protocol):
     def write(self, rows: Sequence[AuditRow], through_seq: int) -> int:
         """Stores the rows after :meth:`last_seq` and moves it to ``through_seq``, in one
         transaction (all or nothing); rows at or before the stored sequence are skipped, so
-        writing a batch twice stores it once. Returns the number of rows stored."""
+        writing a batch twice stores it once. A batch holds whole commands (all the rows of a
+        ``journal_seq``), as ``AuditWriter`` cuts them. Returns the number of rows stored."""
         ...
 
     def query(self, q: AuditQuery) -> list[AuditRow]:

@@ -18,6 +18,8 @@ records the journal sequence it covers. So the engine never waits for a database
 - **the Redis hot tier** (``hot=RedisTier(url)``, optional): after each read, the touched
   books and the new trades go to Redis first (see ``redis_tier.py``); Redis being away never
   stops the audit trail;
+- **compliance monitors** (``monitor=ComplianceMonitor(...)``, optional, ``monitors.py``): fed
+  every row as it is read (after a restart, the replayed history counts without alerting);
 - **a store that goes away** (PostgreSQL restarted): :meth:`AuditWriter.follow` logs it, keeps
   the rows it holds, retries with backoff, reconnects, and catches up.
 """
@@ -34,6 +36,7 @@ from os import PathLike
 from prometheus_client import Counter, Gauge
 
 from wintermute.config import InstrumentConfig
+from wintermute.storage.monitors import ComplianceMonitor
 from wintermute.storage.redis_tier import RedisTier
 from wintermute.storage.replay import JournalReplay
 from wintermute.storage.schema import AuditRow, StorageError
@@ -85,6 +88,7 @@ class AuditWriter:
         batch_rows: int = 10_000,
         hot: RedisTier | None = None,
         depth: int = 10,
+        monitor: ComplianceMonitor | None = None,
     ) -> None:
         if batch_rows < 1:
             raise ValueError(f"batch_rows={batch_rows}: must be at least 1")
@@ -97,6 +101,7 @@ class AuditWriter:
         self._stop = threading.Event()
         self._label = store.backend
         self.hot = hot
+        self.monitor = monitor
         self._depth = depth
 
     @property
@@ -130,6 +135,8 @@ class AuditWriter:
                 lambda symbol: self._replay.depth(symbol, self._depth),
                 self._replay.cursor,
             )
+        if self.monitor is not None:
+            self.monitor.observe(rows, quiet_through=self._stored)
         self._pending.extend(fresh)
         written = 0
         head = self._replay.cursor
