@@ -49,10 +49,11 @@ def store(store_url: str) -> Iterator[AuditStore]:
 
 
 def all_rows(store: AuditStore) -> list[AuditRow]:
-    """Every row, paging through the store with ``after_seq``."""
+    """Every row, paging through the store with ``after`` (pages end inside commands)."""
     rows: list[AuditRow] = []
-    while page := store.query(AuditQuery(after_seq=rows[-1].journal_seq if rows else 0,
-                                         limit=50_000)):  # fmt: skip
+    while page := store.query(
+        AuditQuery(after=(rows[-1].journal_seq, rows[-1].n) if rows else None, limit=997)
+    ):
         rows.extend(page)
     return rows
 

@@ -67,7 +67,7 @@ def _reference(q: AuditQuery) -> list[AuditRow]:
         and (q.order_id is None or r.order_id == q.order_id)
         and (since is None or r.ts_ns >= since)
         and (until is None or r.ts_ns < until)
-        and r.journal_seq > q.after_seq
+        and (q.after is None or (r.journal_seq, r.n) > q.after)
     ][: q.limit]
 
 
@@ -80,7 +80,8 @@ def _reference(q: AuditQuery) -> list[AuditRow]:
         AuditQuery(order_id=1001),
         AuditQuery(since=T0 + timedelta(seconds=10), until=T0 + timedelta(seconds=20)),
         AuditQuery(account=1, instrument="BTC-USD", since=T0 + timedelta(seconds=3)),
-        AuditQuery(after_seq=50),
+        AuditQuery(after=(50, 0)),
+        AuditQuery(after=(49, 1), account=1),
         AuditQuery(since=T0, until=T0),  # empty range: nothing, not an error
     ],
     ids=lambda q: repr(q),
@@ -121,7 +122,8 @@ def test_sql_looking_strings_are_only_values(store: AuditStore) -> None:
         ({"instrument": ""}, "instrument=''"),
         ({"instrument": "X" * 65}, "instrument="),
         ({"since": datetime(2026, 12, 6)}, "give a timezone"),
-        ({"after_seq": -3}, "after_seq=-3"),
+        ({"after": (-3, 0)}, "after=(-3, 0)"),
+        ({"after": (3,)}, "after=(3,)"),
     ],
 )
 def test_bad_queries_raise_a_clear_error(kwargs: dict[str, object], message: str) -> None:

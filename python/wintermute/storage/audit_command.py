@@ -6,7 +6,7 @@
                              [--metrics-port P]
     wintermute audit rebuild --config engine.toml [--store URL]
     wintermute audit query   [--store URL] [--account N] [--instrument SYM] [--order-id N]
-                             [--since T] [--until T] [--after-seq N] [--limit N] [--json]
+                             [--since T] [--until T] [--after SEQ:N] [--limit N] [--json]
     wintermute audit retain  [--store URL] --keep-from YYYY-MM-DD
 
 ``--store`` defaults to ``$WINTERMUTE_AUDIT_URL``, else ``sqlite:///audit.db``. ``--journal``
@@ -111,7 +111,7 @@ def _query(args: argparse.Namespace) -> int:
         order_id=args.order_id,
         since=args.since,
         until=args.until,
-        after_seq=args.after_seq,
+        after=args.after,
         limit=args.limit,
     )
     store = open_store(_store_url(args))
@@ -151,6 +151,13 @@ def _run(args: argparse.Namespace) -> int:
 
 
 _DECIMALS = frozenset(("price", "qty", "leaves_qty", "old_price", "old_qty", "contra_leaves_qty"))
+
+
+def _row_id(text: str) -> tuple[int, int]:
+    seq, _, n = text.partition(":")
+    if not (seq.isdigit() and n.isdigit()):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected SEQ:N, e.g. 1042:0")
+    return int(seq), int(n)
 
 
 def _non_negative(text: str) -> int:
@@ -198,7 +205,9 @@ def add_parser(commands: Any) -> None:
     query.add_argument("--order-id", type=_non_negative)
     query.add_argument("--since", type=_time, help="ISO 8601 with timezone, or ns (inclusive)")
     query.add_argument("--until", type=_time, help="ISO 8601 with timezone, or ns (exclusive)")
-    query.add_argument("--after-seq", type=_non_negative, default=0, help="page after this seq")
+    query.add_argument(
+        "--after", type=_row_id, help="page: rows after this SEQ:N (the last row's journal_seq:n)"
+    )
     query.add_argument("--limit", type=int, default=1000, help="rows at most (1..100000)")
     query.add_argument("--json", action="store_true", help="one JSON object per line")
     query.set_defaults(handler=_run, audit_handler=_query)

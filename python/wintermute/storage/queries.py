@@ -17,7 +17,7 @@ nothing. An account nobody traded under gives an empty answer, not an error::
 
 Times are timezone-aware ``datetime`` s or integer nanoseconds since the epoch; ``since`` is
 inclusive and ``until`` exclusive. Rows come back in the engine's order (``journal_seq``,
-``n``); ``after_seq`` pages through a long answer (pass the last row's ``journal_seq``).
+``n``); ``after`` pages through a long answer: pass the last row's ``(journal_seq, n)``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from wintermute.storage.schema import StorageError, to_sql_id
 
 __all__ = ["MAX_LIMIT", "AuditQuery", "to_ns"]
 
-#: The most rows one query returns (page with ``after_seq`` for more).
+#: The most rows one query returns (page with ``after`` for more).
 MAX_LIMIT = 100_000
 _MAX_ACCOUNT = 2**32 - 1
 _MAX_SYMBOL = 64
@@ -63,7 +63,7 @@ class AuditQuery:
     order_id: int | None = None
     since: Time | None = None
     until: Time | None = None
-    after_seq: int = 0
+    after: tuple[int, int] | None = None
     limit: int = 1000
 
     def __post_init__(self) -> None:
@@ -90,9 +90,9 @@ class AuditQuery:
         if self.until is not None:
             parts.append(f"ts_ns < {placeholder}")
             params.append(to_ns(self.until, "until"))
-        if self.after_seq:
-            parts.append(f"journal_seq > {placeholder}")
-            params.append(self.after_seq)
+        if self.after is not None:
+            parts.append(f"(journal_seq, n) > ({placeholder}, {placeholder})")
+            params.extend(self.after)
         return (" AND ".join(parts) or "TRUE"), params
 
 
@@ -101,7 +101,7 @@ def _problem(q: AuditQuery) -> str | None:
     if isinstance(q.limit, bool) or not isinstance(q.limit, int):
         return f"limit={q.limit!r}: not an integer"
     if not 1 <= q.limit <= MAX_LIMIT:
-        return f"limit={q.limit}: must be 1..{MAX_LIMIT} (page with after_seq for more)"
+        return f"limit={q.limit}: must be 1..{MAX_LIMIT} (page with after for more)"
     if q.account is not None and not (
         isinstance(q.account, int) and 0 <= q.account <= _MAX_ACCOUNT
     ):
@@ -112,8 +112,12 @@ def _problem(q: AuditQuery) -> str | None:
         return f"instrument={q.instrument!r}: not a symbol of 1..{_MAX_SYMBOL} characters"
     if q.order_id is not None:
         to_sql_id(q.order_id)
-    if not isinstance(q.after_seq, int) or q.after_seq < 0:
-        return f"after_seq={q.after_seq!r}: not a journal sequence number"
+    if q.after is not None and not (
+        isinstance(q.after, tuple)
+        and len(q.after) == 2
+        and all(isinstance(v, int) and 0 <= v < 2**63 for v in q.after)
+    ):
+        return f"after={q.after!r}: not a (journal_seq, n) pair of a row"
     since = None if q.since is None else to_ns(q.since, "since")
     until = None if q.until is None else to_ns(q.until, "until")
     if since is not None and until is not None and since > until:

@@ -115,7 +115,10 @@ class SqliteStore:
 
     def write(self, rows: Sequence[AuditRow], through_seq: int) -> int:
         db = self._db
-        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:  # locked past busy_timeout, disk gone...
+            raise StorageError(f"sqlite path={self.path}: {e}", reason="STORAGE") from e
         try:
             stored = self.last_seq()
             fresh = [_to_sql(r) for r in rows if r.journal_seq > stored]
@@ -125,8 +128,10 @@ class SqliteStore:
                 (max(stored, through_seq), time.time_ns()),
             )
             db.execute("COMMIT")
-        except BaseException:
+        except BaseException as e:
             db.execute("ROLLBACK")
+            if isinstance(e, sqlite3.Error):
+                raise StorageError(f"sqlite path={self.path}: {e}", reason="STORAGE") from e
             raise
         return len(fresh)
 

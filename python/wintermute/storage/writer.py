@@ -35,6 +35,7 @@ from os import PathLike
 
 from prometheus_client import Counter, Gauge
 
+from wintermute import errors
 from wintermute.config import InstrumentConfig
 from wintermute.storage.monitors import ComplianceMonitor
 from wintermute.storage.redis_tier import RedisTier
@@ -174,23 +175,30 @@ class AuditWriter:
         exponential backoff (reconnecting when the store can) without losing rows."""
         backoff = poll_s
         while not self._stop.is_set():
-            if self._step_or_report(backoff):
+            failed = self._step_or_report(backoff)
+            if failed is None:
                 backoff = poll_s
                 self._stop.wait(poll_s)
-            else:
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, max_backoff_s)
+                continue
+            self._stop.wait(backoff)
+            backoff = min(backoff * 2, max_backoff_s)
+            if failed == "store":
                 self._reconnect()
 
-    def _step_or_report(self, backoff: float) -> bool:
-        """One :meth:`step`; False (logged) if the store failed."""
+    def _step_or_report(self, backoff: float) -> str | None:
+        """One :meth:`step`; what failed (``"store"``, ``"journal"``, logged) or None."""
         try:
             self.step()
         except StorageError as e:
             self.lag()
             log.warning("audit store failed (retrying in %.2fs): %s", backoff, e)
-            return False
-        return True
+            return "store"
+        except errors.JournalError as e:
+            # A record being written as it was read, or real damage: read again later (real
+            # damage keeps failing, and says where, every time).
+            log.warning("journal read failed (retrying in %.2fs): %s", backoff, e)
+            return "journal"
+        return None
 
     def _reconnect(self) -> None:
         """Reconnects a store that can, and re-reads where it stands."""
