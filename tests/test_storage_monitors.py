@@ -4,6 +4,9 @@ own events, thresholds, one alert per crossing, in the logs and metrics."""
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -125,3 +128,26 @@ def test_orders_and_fills_of_the_seeded_flow_are_all_counted() -> None:
     fills = sum(1 for r in rows if r.kind == "trade")
     self_fills = sum(1 for r in rows if r.kind == "trade" and r.account == r.contra_account)
     assert sum(counted.stats(a).trades for a in range(1, 7)) == 2 * fills - self_fills
+
+
+def test_audit_follow_monitor_logs_alerts(tmp_path: Path) -> None:
+    run = storage_workload.run(tmp_path, orders=600, seed=31)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent / "python")}
+    done = subprocess.run(
+        [sys.executable, "-m", "wintermute.cli", "audit", "follow", "--config",
+         str(run.config_path), "--store", f"sqlite:///{tmp_path / 'f.db'}", "--seconds", "3",
+         "--monitor", "--max-cancel-rate", "0.01", "--min-orders", "10"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "compliance alert account=" in done.stderr
+    assert "rule=cancel_rate" in done.stderr
+    assert f"stored through seq {run.last_seq}" in done.stdout
+    bad = subprocess.run(
+        [sys.executable, "-m", "wintermute.cli", "audit", "follow", "--config",
+         str(run.config_path), "--store", f"sqlite:///{tmp_path / 'g.db'}", "--seconds", "1",
+         "--monitor", "--max-cancel-rate", "2"],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 2
+    assert "max_cancel_rate=2" in bad.stderr

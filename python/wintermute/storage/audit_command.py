@@ -3,7 +3,8 @@
 ::
 
     wintermute audit follow  --config engine.toml [--store URL] [--redis URL] [--seconds S]
-                             [--metrics-port P]
+                             [--metrics-port P] [--monitor [--max-order-to-trade R]
+                             [--max-cancel-rate R] [--max-stp-hits N] [--min-orders N]]
     wintermute audit rebuild --config engine.toml [--store URL]
     wintermute audit query   [--store URL] [--account N] [--instrument SYM] [--order-id N]
                              [--since T] [--until T] [--after SEQ:N] [--limit N] [--json]
@@ -60,7 +61,21 @@ def _follow(args: argparse.Namespace) -> int:
         from wintermute.storage.redis_tier import RedisTier
 
         hot = RedisTier(args.redis, prefix=args.redis_prefix)
-    writer = AuditWriter(store, config.instruments, journal, batch_rows=args.batch_rows, hot=hot)
+    monitor = None
+    if args.monitor:
+        from wintermute.storage.monitors import ComplianceMonitor, Thresholds
+
+        monitor = ComplianceMonitor(
+            Thresholds(
+                max_order_to_trade=args.max_order_to_trade,
+                max_cancel_rate=args.max_cancel_rate,
+                max_stp_hits=args.max_stp_hits,
+                min_orders=args.min_orders,
+            )
+        )
+    writer = AuditWriter(
+        store, config.instruments, journal, batch_rows=args.batch_rows, hot=hot, monitor=monitor
+    )
     if args.metrics_port is not None:
         from prometheus_client import start_http_server
 
@@ -144,7 +159,7 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         status: int = args.audit_handler(args)
-    except (errors.WintermuteError, OSError) as e:
+    except (errors.WintermuteError, OSError, ValueError) as e:
         print(f"wintermute audit: {e}", file=sys.stderr)
         return 2
     return status
@@ -190,6 +205,15 @@ def add_parser(commands: Any) -> None:
     follow.add_argument("--seconds", type=float, default=None, help="stop after this long")
     follow.add_argument("--redis", help="also publish books and trades to this Redis URL")
     follow.add_argument("--redis-prefix", default="wm", help="Redis key prefix (default: wm)")
+    follow.add_argument(
+        "--monitor", action="store_true", help="run the compliance monitors (alerts in the log)"
+    )
+    follow.add_argument("--max-order-to-trade", type=float, default=20.0, help="monitor rule")
+    follow.add_argument("--max-cancel-rate", type=float, default=0.95, help="monitor rule")
+    follow.add_argument("--max-stp-hits", type=int, default=10, help="monitor rule")
+    follow.add_argument(
+        "--min-orders", type=int, default=100, help="orders before the ratio rules apply"
+    )
     follow.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1")
     follow.set_defaults(handler=_run, audit_handler=_follow)
 
