@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -50,6 +51,20 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def _free_cluster_port() -> int:
+    """A free port whose cluster bus port (10,000 higher) is free too, below 55,536."""
+    for _ in range(200):
+        port = random.randrange(20_000, 30_000)
+        try:
+            for p in (port, port + 10_000):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", p))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free port pair for a Redis Cluster node")
 
 
 def _pg_answers(url: str) -> bool:
@@ -216,3 +231,47 @@ def redis_prefix(redis_server_url: str) -> Iterator[str]:
     if keys:
         client.delete(*keys)
     client.close()
+
+
+def start_redis_cluster(
+    tmp: Path, masters: int = 3
+) -> tuple[list[str], list[subprocess.Popen[bytes]]]:
+    """A throwaway Redis Cluster of ``masters`` nodes on loopback ports (no replicas): node
+    URLs and processes. Created with ``redis-cli --cluster create``."""
+    binary = shutil.which("redis-server") or "/usr/local/bin/redis-server"
+    cli = shutil.which("redis-cli")
+    if not Path(binary).exists() or cli is None:
+        _missing("no redis-server / redis-cli to start a Redis Cluster")
+    assert cli is not None
+    ports = [_free_cluster_port() for _ in range(masters)]
+    procs = []
+    for port in ports:
+        node = tmp / str(port)
+        node.mkdir()
+        procs.append(subprocess.Popen(
+            [binary, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+             "--cluster-config-file", str(node / "nodes.conf"), "--save", "", "--appendonly",
+             "no", "--dir", str(node)],
+            stdout=subprocess.DEVNULL,
+        ))  # fmt: skip
+    urls = [f"redis://127.0.0.1:{p}/0" for p in ports]
+    deadline = time.monotonic() + 10
+    while not all(_redis_answers(u) for u in urls):
+        if time.monotonic() > deadline:
+            for p in procs:
+                p.kill()
+            raise RuntimeError("redis cluster nodes did not start")
+        time.sleep(0.05)
+    subprocess.run(
+        [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports), "--cluster-yes"],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while True:
+        info = subprocess.run([cli, "-p", str(ports[0]), "cluster", "info"],
+                              capture_output=True, text=True, timeout=10).stdout  # fmt: skip
+        if "cluster_state:ok" in info:
+            return urls, procs
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"redis cluster did not come up: {info}")
+        time.sleep(0.1)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import storage_workload
-from storage_servers import CI, redis_prefix, redis_server_url, start_redis
+from storage_servers import CI, redis_prefix, redis_server_url, start_redis, start_redis_cluster
 from wintermute import batch, journal
 from wintermute.config import EngineConfig
 from wintermute.engine import Engine
@@ -149,3 +149,42 @@ def test_book_fields_are_exact_decimal_text() -> None:
     assert fields["bid_qty"] == "0.500"
     assert fields["ask"] == ""
     assert fields["bids"] == '[["64000.25", "0.500", 2]]'
+
+
+def test_the_same_code_publishes_to_a_redis_cluster(tmp_path: Path) -> None:
+    nodes_dir = Path(tempfile.mkdtemp(prefix="wm-redis-cluster-"))
+    urls, procs = start_redis_cluster(nodes_dir)
+    try:
+        run = storage_workload.run(tmp_path, orders=1_500, seed=23)
+        hot = RedisTier(urls[0], cluster=True, timeout_s=2.0)
+        AuditWriter(open_store(":memory:"), run.config.instruments, run.journal, hot=hot).step()
+        assert not hot.down
+        reference = _replayed_books(run)
+        reader = RedisReader(urls[1], cluster=True)  # any node will do
+        slots = set()
+        for symbol in ("BTC-USD", "ETH-USD"):
+            book = reader.book(symbol)
+            assert book is not None
+            assert book["bids"] == [tuple(x) for x in reference.depth(symbol, 10)["bids"]]
+            trades = [r for r in run.expected if r[5] == "trade" and r[3] == symbol]
+            newest = reader.trades(symbol, 5)
+            assert [(t["journal_seq"], t["n"]) for t in newest] == [
+                (r[0], r[1]) for r in trades[-5:]
+            ]
+            # Both of an instrument's keys live in one slot; redis-cli -c follows redirects.
+            key_slots = {
+                redis_cli(urls[2], "-c", "CLUSTER", "KEYSLOT", f"wm:{{{symbol}}}:{kind}")
+                for kind in ("book", "trades")
+            }
+            assert len(key_slots) == 1
+            slots |= key_slots
+            bid = redis_cli(urls[2], "-c", "HGET", f"wm:{{{symbol}}}:book", "bid").strip()
+            assert bid == f'"{book["bids"][0][0]}"'
+        assert len(slots) == 2
+        reader.close()
+        hot.close()
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        shutil.rmtree(nodes_dir, ignore_errors=True)

@@ -60,7 +60,7 @@ def _follow(args: argparse.Namespace) -> int:
     if args.redis:
         from wintermute.storage.redis_tier import RedisTier
 
-        hot = RedisTier(args.redis, prefix=args.redis_prefix)
+        hot = RedisTier(args.redis, prefix=args.redis_prefix, cluster=args.redis_cluster)
     monitor = None
     if args.monitor:
         from wintermute.storage.monitors import ComplianceMonitor, Thresholds
@@ -205,6 +205,9 @@ def add_parser(commands: Any) -> None:
     follow.add_argument("--seconds", type=float, default=None, help="stop after this long")
     follow.add_argument("--redis", help="also publish books and trades to this Redis URL")
     follow.add_argument("--redis-prefix", default="wm", help="Redis key prefix (default: wm)")
+    follow.add_argument(
+        "--redis-cluster", action="store_true", help="--redis names a node of a Redis Cluster"
+    )
     follow.add_argument(
         "--monitor", action="store_true", help="run the compliance monitors (alerts in the log)"
     )

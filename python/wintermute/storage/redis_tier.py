@@ -45,6 +45,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import redis
+import redis.cluster
 from prometheus_client import Counter
 
 from wintermute.storage.schema import AuditRow
@@ -62,6 +63,13 @@ DROPPED = Counter("wintermute_redis_dropped", "Trades not published while Redis 
 UPDATES = Counter("wintermute_redis_updates", "Book and trade updates published to Redis")
 
 
+def _client(url: str, cluster: bool, **options: Any) -> Any:
+    """A client of the server at ``url``, or of the Redis Cluster ``url`` is a node of."""
+    if cluster:
+        return redis.cluster.RedisCluster.from_url(url, **options)
+    return redis.Redis.from_url(url, **options)
+
+
 def book_key(prefix: str, symbol: str) -> str:
     return f"{prefix}:{{{symbol}}}:book"
 
@@ -71,7 +79,9 @@ def trades_key(prefix: str, symbol: str) -> str:
 
 
 class RedisTier:
-    """Publishes books and trades to the Redis at ``url`` (``redis://host:port/db``)."""
+    """Publishes books and trades to the Redis at ``url`` (``redis://host:port/db``); with
+    ``cluster=True``, to the Redis Cluster that ``url`` is a node of (the pipeline is split by
+    slot; one instrument's keys share one)."""
 
     def __init__(
         self,
@@ -81,12 +91,13 @@ class RedisTier:
         stream_len: int = 10_000,
         timeout_s: float = 0.25,
         retry_s: float = 1.0,
+        cluster: bool = False,
     ) -> None:
         self.prefix = prefix
         self.stream_len = stream_len
         self.retry_s = retry_s
-        self._client = redis.Redis.from_url(
-            url, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
+        self._client = _client(
+            url, cluster, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
         )
         self._stale: set[str] = set()  # symbols whose book Redis may not have
         self._retry_at = 0.0
@@ -113,7 +124,7 @@ class RedisTier:
         ts_ns = time.time_ns()
         for symbol in self._stale:
             fields = _book_fields(book_of(symbol), seq, ts_ns)
-            pipe.hset(book_key(self.prefix, symbol), mapping=fields)  # type: ignore[arg-type]
+            pipe.hset(book_key(self.prefix, symbol), mapping=fields)
         for t in trades:
             entry: dict[str | bytes, str | int] = {
                 "journal_seq": t.journal_seq,
@@ -125,7 +136,7 @@ class RedisTier:
             }
             pipe.xadd(
                 trades_key(self.prefix, t.instrument),
-                entry,  # type: ignore[arg-type]
+                entry,
                 maxlen=self.stream_len,
                 approximate=True,
             )
@@ -167,14 +178,14 @@ def _book_fields(book: Book, seq: int, ts_ns: int) -> dict[str, str | int]:
 class RedisReader:
     """Reads what :class:`RedisTier` wrote (decimals come back exact)."""
 
-    def __init__(self, url: str, *, prefix: str = "wm") -> None:
+    def __init__(self, url: str, *, prefix: str = "wm", cluster: bool = False) -> None:
         self.prefix = prefix
-        self._client = redis.Redis.from_url(url, decode_responses=True)
+        self._client = _client(url, cluster, decode_responses=True)
 
     def book(self, symbol: str) -> dict[str, Any] | None:
         """``{"seq", "ts_ns", "bids", "asks"}`` (levels of Decimal price, Decimal qty,
         orders), or None if nothing was published for ``symbol``."""
-        raw: dict[str, str] = self._client.hgetall(book_key(self.prefix, symbol))  # type: ignore[assignment]
+        raw: dict[str, str] = self._client.hgetall(book_key(self.prefix, symbol))
         if not raw:
             return None
         return {
@@ -186,13 +197,13 @@ class RedisReader:
 
     def bbo(self, symbol: str) -> tuple[Decimal | None, Decimal | None]:
         """The best bid and ask prices (None: that side is empty or unknown)."""
-        values: list[str | None] = self._client.hmget(book_key(self.prefix, symbol), ["bid", "ask"])  # type: ignore[assignment]
+        values: list[str | None] = self._client.hmget(book_key(self.prefix, symbol), ["bid", "ask"])
         bid, ask = values
         return (Decimal(bid) if bid else None, Decimal(ask) if ask else None)
 
     def trades(self, symbol: str, count: int = 100) -> list[dict[str, Any]]:
         """The newest ``count`` trades, oldest first."""
-        entries: list[tuple[str, dict[str, str]]] = self._client.xrevrange(  # type: ignore[assignment]
+        entries: list[tuple[str, dict[str, str]]] = self._client.xrevrange(
             trades_key(self.prefix, symbol), count=count
         )
         return [
