@@ -10,6 +10,7 @@
     wintermute bench mm [--rates 10k,100k] [--seconds S] [--park] [--json]
     wintermute bench feeds [--json] [--updates N] [--seed N] [--system NAME ...]
     wintermute bench storage [--orders N] [--postgres URL] [--redis URL] [--json]
+    wintermute bench service [--seconds 60] [--clients 16] [--subscribers 8] [--json]
     wintermute run --config FILE [--seconds S] [--workload RATE] [--stats-every S] [--ack-log FILE]
     wintermute serve --config FILE [--host H] [--port P] [--keys FILE] [--ssl-certfile F ...]
     wintermute feeds verify FILE [--json]
@@ -421,6 +422,10 @@ def build_parser() -> argparse.ArgumentParser:
     from wintermute.bench import storage as bench_storage
 
     bench_storage.add_parser(bench_targets)
+
+    from wintermute.bench import service as bench_service
+
+    bench_service.add_parser(bench_targets)
 
     run = commands.add_parser(
         "run", help="start the threaded engine from a config file (TOML or JSON) until stopped"
