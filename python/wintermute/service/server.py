@@ -77,6 +77,7 @@ def serve(
             ssl_certfile=_relative(path, settings.ssl_certfile),
             ssl_keyfile=_relative(path, settings.ssl_keyfile),
             ws="websockets-sansio",
+            ws_per_message_deflate=False,  # compressing costs CPU per message per client
             log_config=None,
             log_level=log_level,
         )
@@ -90,7 +91,10 @@ def background(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator
     yields its base URL, ``http://HOST:PORT``; stops the server on exit. For notebooks,
     examples and tests; ``serve`` is the way for a deployment."""
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
+        uvicorn.Config(
+            app, host=host, port=port, log_level="warning", ws="websockets-sansio",
+            ws_per_message_deflate=False,
+        )  # fmt: skip
     )
     thread = threading.Thread(target=server.run, name="wintermute-server", daemon=True)
     thread.start()

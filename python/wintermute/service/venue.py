@@ -176,6 +176,17 @@ def _resolve(fut: asyncio.Future[Any], result: Any) -> None:
         fut.set_result(result)
 
 
+def _resolve_all(answers: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    """Resolves a drained batch's answers on their loop: one wake-up per batch and loop,
+    not one per command."""
+    for fut, result in answers:
+        _resolve(fut, result)
+
+
+def _time_out(fut: asyncio.Future[Any]) -> None:
+    _resolve(fut, VenueError("UNAVAILABLE", "the engine did not answer in time"))
+
+
 class Venue:
     """The running engine with an exchange's bookkeeping (see the module documentation).
 
@@ -230,6 +241,8 @@ class Venue:
         self._fills: dict[int, collections.deque[Fill]] = {}
         self._pending: dict[tuple[int, int], _Pending] = {}
         self._touched: dict[int, _Order] = {}
+        # Answers of the batch being applied, per caller loop (sent once the batch is done).
+        self._answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
         size = self.settings.tape_size
         self._tape = {s: collections.deque[Trade](maxlen=size) for s in self._instruments}
         self._symbols = list(self._instruments)
@@ -452,11 +465,12 @@ class Venue:
                     self._pending.pop(key, None)
                 raise VenueError("UNAVAILABLE", f"the engine refused the command: {e}") from None
             assert seq == key[1], f"gateway numbering: expected {key[1]}, got {seq}"
-        self.counters[f"command_{kind}"] += 1
+        self.counters["command_" + kind] += 1
+        timer = loop.call_later(self.settings.ack_timeout_s, _time_out, fut)
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), self.settings.ack_timeout_s)
-        except asyncio.TimeoutError:
-            raise VenueError("UNAVAILABLE", "the engine did not answer in time") from None
+            return await fut
+        finally:
+            timer.cancel()
 
     # ---- queries ------------------------------------------------------------------------
 
@@ -658,6 +672,7 @@ class Venue:
                         except Exception:  # noqa: PERF203 (a bug: log it, keep draining)
                             self.counters["apply_errors"] += 1
                             log.exception("venue: applying an engine output failed")
+                    self._send_answers()
             elif sub.finished:
                 break
             if time.monotonic() >= next_stats:
@@ -878,8 +893,14 @@ class Venue:
         else:
             assert p.order is not None
             result = self._view(p.order)
-        with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody waits
-            p.loop.call_soon_threadsafe(_resolve, p.future, result)
+        self._answers.setdefault(p.loop, []).append((p.future, result))
+
+    def _send_answers(self) -> None:
+        """Hands the batch's answers to their callers' loops (under the lock)."""
+        for loop, answers in self._answers.items():
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(_resolve_all, answers)
+        self._answers = {}
 
     def _view(self, o: _Order) -> OrderState:
         inst = o.inst
