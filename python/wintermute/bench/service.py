@@ -40,10 +40,10 @@ import multiprocessing
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from wintermute.bench import service_load as load
-from wintermute.bench.service_server import BENCH_SYMBOL, ServerOptions, serve_bench, serve_hello
+if TYPE_CHECKING:  # imported when a run starts: the CLI loads this module for its options
+    from wintermute.bench import service_load as load
 
 __all__ = ["add_parser", "run", "to_table"]
 
@@ -64,11 +64,13 @@ def _recv(conn: Any, process: Any, timeout_s: float, what: str) -> Any:
 async def _load_phase(
     url: str, clients: int, subscribers: int, seconds: float, cross_every: int
 ) -> tuple[load.RestResult, list[load.SubscriberResult], bool]:
+    from wintermute.bench import service_load as load
+    from wintermute.bench.service_server import BENCH_SYMBOL
+
     ws_url = url.replace("http://", "ws://", 1) + "/ws"
     stop = asyncio.Event()
     subs = [
-        asyncio.create_task(load.subscriber(ws_url, BENCH_SYMBOL, stop))
-        for _ in range(subscribers)
+        asyncio.create_task(load.subscriber(ws_url, BENCH_SYMBOL, stop)) for _ in range(subscribers)
     ]
     stalled = load.stalled_client(url, BENCH_SYMBOL)
     await asyncio.sleep(0.5)  # the subscriptions are in place
@@ -95,6 +97,9 @@ def run(
     cross_every: int = 10,
 ) -> dict[str, Any]:
     """One run (see the module documentation); the result as a JSON-able dict."""
+    from wintermute.bench import service_load as load
+    from wintermute.bench.service_server import ServerOptions, serve_bench, serve_hello
+
     hello_s = hello_seconds if hello_seconds is not None else min(10.0, max(1.0, seconds / 6))
     engine_s = engine_seconds if engine_seconds is not None else hello_s
     ctx = multiprocessing.get_context("spawn")
@@ -242,9 +247,7 @@ def _main(args: argparse.Namespace) -> int:
 
 def add_parser(targets: Any) -> None:
     """Adds the ``service`` sub-target to ``wintermute bench``'s sub-parsers."""
-    p = targets.add_parser(
-        "service", help="load test of the REST and WebSocket APIs on 127.0.0.1"
-    )
+    p = targets.add_parser("service", help="load test of the REST and WebSocket APIs on 127.0.0.1")
     p.add_argument("--seconds", type=_positive_float, default=60.0, help="load duration")
     p.add_argument("--clients", type=_positive_int, default=16, help="REST clients")
     p.add_argument("--subscribers", type=_positive_int, default=8, help="WebSocket readers")

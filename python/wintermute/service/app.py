@@ -27,7 +27,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from wintermute.config import EngineConfig
-from wintermute.service import binance, metrics, web_ui, ws
+from wintermute.service import binance, metrics, tracing, web_ui, ws
 from wintermute.service.error_responses import install_error_handlers
 from wintermute.service.http_limits import BodyLimit, RateLimit
 from wintermute.service.keys import KeyStore
@@ -62,12 +62,15 @@ def create_app(
     keys: KeyStore | None = None,
     settings: ServiceSettings | None = None,
     routers: Iterable[APIRouter] = (),
+    tracer_provider: Any = None,
 ) -> FastAPI:
     """The service app. ``config``: the engine's config (``EngineConfig``, dict or file path,
     with an optional ``[service]`` table), or ``venue``: a running venue to serve (the app
     does not stop it). ``keys``: the API keys (default: ``settings.api_keys_file``, else the
     ``WINTERMUTE_API_KEYS`` environment variable, else none). ``routers``: more routers to
-    mount (the Binance-compatible API, the web UI)."""
+    mount (the Binance-compatible API, the web UI). ``tracer_provider``: an OpenTelemetry
+    ``TracerProvider`` to trace with (default: the one ``[service]`` or the ``OTEL_``
+    environment variables configure, else none: tracing off; ``wintermute.service.tracing``)."""
     owned = venue is None
     if venue is None:
         if config is None:
@@ -77,12 +80,18 @@ def create_app(
     if keys is None:
         keys = KeyStore.load(settings.api_keys_file)
     running = venue
+    owned_provider = tracer_provider is None
+    if tracer_provider is None:
+        tracer_provider = tracing.tracer_provider(settings)
+    provider = tracer_provider
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         if owned:
             running.close()
+        if owned_provider and provider is not None:
+            provider.shutdown()
 
     app = FastAPI(
         title="Wintermute",
@@ -109,4 +118,8 @@ def create_app(
         RateLimit, rate=float(settings.rate_limit_per_s), burst=settings.rate_limit_burst
     )
     app.add_middleware(metrics.RequestMetrics, metrics=app.state.metrics)
+    if provider is not None:
+        tracer = provider.get_tracer("wintermute.service")
+        venue.tracer = tracer
+        app.add_middleware(tracing.TraceRequests, tracer=tracer)
     return app

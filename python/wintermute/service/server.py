@@ -90,12 +90,11 @@ def background(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator
     """Serves ``app`` on a background thread (port 0: a free port the kernel picks) and
     yields its base URL, ``http://HOST:PORT``; stops the server on exit. For notebooks,
     examples and tests; ``serve`` is the way for a deployment."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, host=host, port=port, log_level="warning", ws="websockets-sansio",
-            ws_per_message_deflate=False,
-        )  # fmt: skip
-    )
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", ws="websockets-sansio",
+        ws_per_message_deflate=False,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="wintermute-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT_S

@@ -110,6 +110,7 @@ _GATEWAY, _CMD = _F["gateway"], _F["command_seq"]
 _OID, _OTHER_ID, _PRICE, _QTY = _F["order_id"], _F["other_id"], _F["price"], _F["qty"]
 _REMAINING, _OTHER, _SIDE, _REASON = _F["remaining"], _F["other"], _F["side"], _F["reason"]
 _FLAGS, _INSTRUMENT = _F["flags"], _F["instrument"]
+_JOURNAL, _INGRESS, _LATENCY = _F["journal_seq"], _F["ingress_ns"], _F["latency_ns"]
 _KINDS = {name: code for code, name in batch.KIND_NAMES.items()}
 ACCEPTED, REJECTED, TRADE = _KINDS["accepted"], _KINDS["rejected"], _KINDS["trade"]
 CANCELED, AMENDED, BOOK_DELTA = _KINDS["canceled"], _KINDS["amended"], _KINDS["book_delta"]
@@ -165,6 +166,8 @@ class _Pending:
     loop: asyncio.AbstractEventLoop
     error: VenueError | None = None
     canceled: list[_Order] = field(default_factory=list)
+    span: Any = None  # an OpenTelemetry span while traced (wintermute.service.tracing)
+    book_deltas: int = 0
 
 
 def _resolve(fut: asyncio.Future[Any], result: Any) -> None:
@@ -228,6 +231,8 @@ class Venue:
         self.kill_switches: set[int | None] = set()
         self.topics = Topics(self.settings.subscriber_queue)
         self.counters: collections.Counter[str] = collections.Counter()
+        #: An OpenTelemetry tracer: each command gets a span (``wintermute.service.tracing``).
+        self.tracer: Any = None
 
         self._lock = threading.RLock()
         self._submit_lock = threading.Lock()
@@ -456,13 +461,17 @@ class Venue:
             if self._stopping:
                 raise VenueError("UNAVAILABLE", "the venue is stopping")
             key = (self._gateway.id, self._gateway.submitted + 1)
+            span = None if self.tracer is None else self._span(kind, order)
             with self._lock:
-                self._pending[key] = _Pending(kind, order, fut, loop)
+                self._pending[key] = _Pending(kind, order, fut, loop, span=span)
             try:
                 seq = send()
             except errors.WintermuteError as e:
                 with self._lock:
                     self._pending.pop(key, None)
+                if span is not None:
+                    span.set_attribute("wintermute.error", "UNAVAILABLE")
+                    span.end()
                 raise VenueError("UNAVAILABLE", f"the engine refused the command: {e}") from None
             assert seq == key[1], f"gateway numbering: expected {key[1]}, got {seq}"
         self.counters["command_" + kind] += 1
@@ -471,6 +480,19 @@ class Venue:
             return await fut
         finally:
             timer.cancel()
+
+    def _span(self, kind: str, order: _Order | None) -> Any:
+        """A span of the command (a child of the current one: the HTTP request's), or None
+        when it is not sampled."""
+        span = self.tracer.start_span("venue." + ("mass_cancel" if kind == "mass" else kind))
+        if not span.is_recording():
+            span.end()
+            return None
+        if order is not None:
+            span.set_attribute("wintermute.order_id", order.order_id)
+            span.set_attribute("wintermute.account", order.account)
+            span.set_attribute("wintermute.symbol", order.inst.symbol)
+        return span
 
     # ---- queries ------------------------------------------------------------------------
 
@@ -691,6 +713,8 @@ class Venue:
         key = (row[_GATEWAY], row[_CMD])
         pending = self._pending.get(key)
         outcome = row[_OUTCOME]
+        if pending is not None and pending.span is not None:
+            self._trace(row, pending)
         mirror = self._mirrors[row[_INSTRUMENT]] if row[_INSTRUMENT] < len(self._mirrors) else None
         if outcome == _OUTCOME_CODES["event"] and mirror is not None:
             self._event(row, mirror, pending)
@@ -712,6 +736,21 @@ class Venue:
                 del self._pending[key]
                 self._answer(pending)
             self._publish_touched()
+
+    def _trace(self, row: tuple[Any, ...], pending: _Pending) -> None:
+        """One output of a traced command: an event, and the engine's record on the last."""
+        span = pending.span
+        if row[_OUTCOME] == _OUTCOME_CODES["event"] and row[_KIND] == BOOK_DELTA:
+            pending.book_deltas += 1
+        elif row[_OUTCOME] == _OUTCOME_CODES["event"]:
+            span.add_event(batch.KIND_NAMES.get(row[_KIND], str(row[_KIND])))
+        if row[_LAST]:
+            span.set_attribute("wintermute.engine.outcome", OUTCOMES.get(row[_OUTCOME], "?"))
+            span.set_attribute("wintermute.engine.command_seq", row[_CMD])
+            span.set_attribute("wintermute.engine.journal_seq", row[_JOURNAL])
+            span.set_attribute("wintermute.engine.ingress_ns", row[_INGRESS])
+            span.set_attribute("wintermute.engine.latency_ns", row[_LATENCY])
+            span.set_attribute("wintermute.engine.book_deltas", pending.book_deltas)
 
     def _event(self, row: tuple[Any, ...], mirror: BookMirror, pending: _Pending | None) -> None:
         kind = row[_KIND]
@@ -893,6 +932,10 @@ class Venue:
         else:
             assert p.order is not None
             result = self._view(p.order)
+        if p.span is not None:
+            if isinstance(result, VenueError):
+                p.span.set_attribute("wintermute.error", result.code)
+            p.span.end()
         self._answers.setdefault(p.loop, []).append((p.future, result))
 
     def _send_answers(self) -> None:
