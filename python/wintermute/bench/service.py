@@ -43,18 +43,22 @@ import time
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported when a run starts: the CLI loads this module for its options
-    from wintermute.bench import service_load as load
+    pass
 
 __all__ = ["add_parser", "run", "to_table"]
 
 START_TIMEOUT_S = 60.0
+#: Waves of 2,000 trades the burst sends at most (0.2 s apart) to fill the stalled client.
+BURST_MAX_WAVES = 250
+#: How long the subscribers may take to receive the last trade after the burst.
+CATCH_UP_S = 60.0
 
 
 def _recv(conn: Any, process: Any, timeout_s: float, what: str) -> Any:
     """The process's next message; an error if it ends or says nothing in time."""
     deadline = time.monotonic() + timeout_s
     while not conn.poll(0.2):
-        if not process.is_alive():
+        if process is not None and not process.is_alive():
             raise RuntimeError(f"bench service: the {what} process ended ({process.exitcode})")
         if time.monotonic() > deadline:
             raise RuntimeError(f"bench service: no {what} within {timeout_s:.0f}s")
@@ -62,28 +66,47 @@ def _recv(conn: Any, process: Any, timeout_s: float, what: str) -> Any:
 
 
 async def _load_phase(
-    url: str, clients: int, subscribers: int, seconds: float, cross_every: int
-) -> tuple[load.RestResult, list[load.SubscriberResult], bool]:
+    url: str, conn: Any, clients: int, subscribers: int, seconds: float, cross_every: int
+) -> dict[str, Any]:
+    """The REST load with the subscribers reading, then the burst that must drop the stalled
+    client, then the subscribers' catch-up (every trade reaches every reader)."""
     from wintermute.bench import service_load as load
     from wintermute.bench.service_server import BENCH_SYMBOL
 
     ws_url = url.replace("http://", "ws://", 1) + "/ws"
     stop = asyncio.Event()
-    subs = [
-        asyncio.create_task(load.subscriber(ws_url, BENCH_SYMBOL, stop)) for _ in range(subscribers)
-    ]
+    subs = [load.SubscriberResult() for _ in range(subscribers)]
+    readers = [asyncio.create_task(load.subscriber(ws_url, BENCH_SYMBOL, stop, s)) for s in subs]
     stalled = load.stalled_client(url, BENCH_SYMBOL)
     await asyncio.sleep(0.5)  # the subscriptions are in place
+    out: dict[str, Any] = {"subscribers": subs}
     try:
-        rest = await load.rest_load(
+        out["rest"] = await load.rest_load(
             url, clients, seconds, symbol=BENCH_SYMBOL, cross_every=cross_every
         )
+        out["load_messages"] = sum(s.messages for s in subs)
+        trades_before = sum(s.trades for s in subs)
+        for s in subs:  # the burst's book deltas go to the stalled client only
+            s.measuring = False
+            await s.unsubscribe_book(BENCH_SYMBOL)
+        await asyncio.sleep(0.5)  # the unsubscriptions are in place
+        filled = sum(status == "filled" for _, status in out["rest"].acked.values())
+        started = time.perf_counter()
+        await asyncio.to_thread(conn.send, ("burst", BURST_MAX_WAVES))
+        _, out["burst"] = await asyncio.to_thread(_recv, conn, None, 120, "burst")
+        want = filled + out["burst"]["trades"]  # an IOC that filled: one trade
+        deadline = time.monotonic() + CATCH_UP_S
+        while min(s.trades for s in subs) < want and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        out["burst_fanout_s"] = time.perf_counter() - started
+        out["burst_trades_delivered"] = sum(s.trades for s in subs) - trades_before
+        await asyncio.to_thread(conn.send, ("counters",))
+        _, out["counters"] = await asyncio.to_thread(_recv, conn, None, 30, "counters")
     finally:
-        await asyncio.sleep(0.5)  # the last events reach the subscribers
         stop.set()
-        results = await asyncio.gather(*subs)
-    dropped = await asyncio.to_thread(load.closed_by_server, stalled, 5.0)
-    return rest, results, dropped
+        await asyncio.gather(*readers)
+    out["stalled_dropped"] = await asyncio.to_thread(load.closed_by_server, stalled, 10.0)
+    return out
 
 
 def run(
@@ -93,7 +116,7 @@ def run(
     subscribers: int = 8,
     hello_seconds: float | None = None,
     engine_seconds: float | None = None,
-    ws_buffer: int = 1000,
+    ws_buffer: int = 20_000,
     cross_every: int = 10,
 ) -> dict[str, Any]:
     """One run (see the module documentation); the result as a JSON-able dict."""
@@ -141,11 +164,8 @@ def run(
         result["framework_hello"] = asyncio.run(
             load.hello_load(f"{url}/bench/hello", clients, hello_s)
         )
-        rest, subs, stalled_dropped = asyncio.run(
-            _load_phase(url, clients, subscribers, seconds, cross_every)
-        )
-        here.send(("counters",))
-        _, counters = _recv(here, server, 30, "counters")
+        phase = asyncio.run(_load_phase(url, here, clients, subscribers, seconds, cross_every))
+        rest, subs, counters = phase["rest"], phase["subscribers"], phase["counters"]
         acked = [(account, oid, status) for oid, (account, status) in rest.acked.items()]
         here.send(("verify", acked))
         _, verified = _recv(here, server, 120, "verification")
@@ -163,19 +183,24 @@ def run(
         "statuses": {str(k): v for k, v in sorted(rest.statuses.items())},
         "latency_ms": load.percentiles_ms(rest.latencies_ns),
     }  # fmt: skip
-    messages = sum(s.messages for s in subs)
+    messages = phase["load_messages"]
     lat = [x for s in subs for x in s.trade_latencies_ns]
+    burst = phase["burst"]
     result["websocket"] = {
         "subscribers": subscribers,
         "messages": messages,
         "messages_per_s": messages / rest.seconds,
         "book_deltas": sum(s.deltas for s in subs),
-        "trades": sum(s.trades for s in subs),
         "gaps": sum(s.gaps for s in subs),
+        "trades_on_tape": counters.get("trades", 0),
+        "trades_per_subscriber": [s.trades for s in subs],
         "subscribers_closed": [s.closed for s in subs if s.closed is not None],
         "event_to_client_ms": load.percentiles_ms(lat),
-        "stalled_client_dropped": stalled_dropped,
-        "clients_dropped": counters["ws_dropped"],
+        "burst_trades": burst["trades"],
+        "burst_seconds_to_drop": burst["seconds"],
+        "burst_fanout_trades_per_s": phase["burst_trades_delivered"] / phase["burst_fanout_s"],
+        "stalled_client_dropped": phase["stalled_dropped"],
+        "clients_dropped": burst["dropped"],
     }
     result["verify"] = verified
     result["rest_vs_engine"] = result["rest"]["requests_per_s"] / max(
@@ -206,10 +231,14 @@ def to_table(r: dict[str, Any]) -> str:
         f"{rest['requests_per_s']:,.0f} req/s ({rest['orders_per_s']:,.0f} orders/s); "
         f"{_lat(rest['latency_ms'])}; statuses {rest['statuses']}",
         f"REST / venue in-process: {r['rest_vs_engine']:.2f}x",
-        f"WebSocket ({ws['subscribers']} subscribers): {ws['messages_per_s']:,.0f} messages/s; "
-        f"{ws['gaps']} gaps; engine event -> client {_lat(ws['event_to_client_ms'])}",
-        f"stalled client dropped: {ws['stalled_client_dropped']} "
-        f"(server drops: {ws['clients_dropped']}); others closed: {ws['subscribers_closed']}",
+        f"WebSocket ({ws['subscribers']} subscribers) during the load: "
+        f"{ws['messages_per_s']:,.0f} messages/s; {ws['gaps']} gaps; "
+        f"engine event -> client {_lat(ws['event_to_client_ms'])}",
+        f"burst: {ws['burst_trades']:,} trades in {ws['burst_seconds_to_drop']:.1f}s, stalled "
+        f"client dropped: {ws['stalled_client_dropped']} (server drops: "
+        f"{ws['clients_dropped']}); trades fanned out {ws['burst_fanout_trades_per_s']:,.0f}/s",
+        f"trades on the tape {ws['trades_on_tape']:,}; each subscriber got "
+        f"{ws['trades_per_subscriber']}; subscribers closed: {ws['subscribers_closed']}",
         f"acknowledged orders checked: {v['checked']:,}; missing {v['missing']}, "
         f"mismatched {v['mismatched']}, resting but not in the book {v['resting_not_in_book']}",
     ])  # fmt: skip
@@ -254,7 +283,7 @@ def add_parser(targets: Any) -> None:
     p.add_argument("--hello-seconds", type=_positive_float, help="each ceiling's duration")
     p.add_argument("--engine-seconds", type=_positive_float, help="in-process duration")
     p.add_argument(
-        "--ws-buffer", type=_positive_int, default=1000,
+        "--ws-buffer", type=_positive_int, default=20_000,
         help="events a WebSocket client may leave unsent before it is dropped",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print a JSON document")

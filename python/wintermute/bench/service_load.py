@@ -168,12 +168,26 @@ class SubscriberResult:
     gaps: int = 0
     trade_latencies_ns: list[int] = field(default_factory=list)
     closed: str | None = None
+    #: Whether trade latencies are being kept (off for the burst: it measures throughput).
+    measuring: bool = True
+    #: The connection while it is open.
+    ws: Any = None
+
+    async def unsubscribe_book(self, symbol: str) -> None:
+        """Stops the book's deltas (the trades keep coming)."""
+        if self.ws is not None:
+            await self.ws.send(
+                json.dumps({"op": "unsubscribe", "channel": "book", "symbol": symbol})
+            )
 
 
-async def subscriber(ws_url: str, symbol: str, stop: asyncio.Event) -> SubscriberResult:
-    """Subscribes to ``symbol``'s book and trades and reads until ``stop`` is set."""
-    out = SubscriberResult()
+async def subscriber(
+    ws_url: str, symbol: str, stop: asyncio.Event, out: SubscriberResult
+) -> SubscriberResult:
+    """Subscribes to ``symbol``'s book and trades and reads until ``stop`` is set, counting
+    into ``out`` as it goes."""
     async with websockets.connect(ws_url, max_size=None) as ws:
+        out.ws = ws
         for channel in ("book", "trades"):
             await ws.send(json.dumps({"op": "subscribe", "channel": channel, "symbol": symbol}))
         seq: int | None = None
@@ -198,13 +212,14 @@ async def subscriber(ws_url: str, symbol: str, stop: asyncio.Event) -> Subscribe
                     seq = msg["seq"]
                 elif kind == "trades":
                     out.messages += 1
-                    for t in msg["trades"]:
-                        out.trades += 1
-                        out.trade_latencies_ns.append(now - t["ts_ns"])
+                    out.trades += len(msg["trades"])
+                    if out.measuring:
+                        out.trade_latencies_ns.extend(now - t["ts_ns"] for t in msg["trades"])
         except websockets.ConnectionClosed as e:
             out.closed = e.rcvd.reason if e.rcvd is not None else "closed"
         finally:
             stopped.cancel()
+            out.ws = None
     return out
 
 
@@ -236,12 +251,15 @@ def stalled_client(http_url: str, symbol: str) -> socket.socket:
 
 
 def closed_by_server(sock: socket.socket, timeout_s: float = 10.0) -> bool:
-    """Reads what the server sent until it closes the connection; True if it closed it
-    within ``timeout_s``."""
+    """Reads what the server sent until its close frame (reason ``slow_consumer``) or the end
+    of the connection; False if neither came within ``timeout_s`` of silence."""
     sock.settimeout(timeout_s)
+    tail = b""
     try:
-        while sock.recv(1 << 20):
-            pass
+        while chunk := sock.recv(1 << 20):
+            tail = tail[-64:] + chunk
+            if b"\x88" in tail and b"slow_consumer" in tail:  # a close frame, with the reason
+                return True
     except ConnectionResetError:
         return True
     except TimeoutError:

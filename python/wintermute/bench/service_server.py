@@ -30,6 +30,7 @@ __all__ = [
     "MAKER_ACCOUNT",
     "ServerOptions",
     "bench_config",
+    "burst",
     "engine_rate",
     "serve_bench",
     "serve_hello",
@@ -52,7 +53,7 @@ class ServerOptions:
     venue in-process and with how many concurrent callers."""
 
     clients: int
-    ws_buffer: int = 1000
+    ws_buffer: int = 20_000
     engine_s: float = 5.0
     engine_callers: int = 32
 
@@ -72,6 +73,7 @@ def bench_config() -> dict[str, Any]:
             "matching": {"wait": {"kind": "park", "timeout_us": 200}},
         },
         "risk": {"default_limits": {"max_order_qty": 10_000_000}},
+        "gateways": {"count": 2},  # the REST API's, and the burst's (gateway 1)
     }  # fmt: skip
 
 
@@ -132,6 +134,33 @@ def verify(venue: Any, acked: Sequence[tuple[int, int, str]]) -> dict[str, Any]:
     }
 
 
+def burst(venue: Any, dropped: Any, max_waves: int, pairs: int = 2000) -> dict[str, Any]:
+    """Trades in bulk through the engine's second gateway (waves of ``pairs`` resting sells at
+    100.00 and buys taking them, 0.2 s apart) until a WebSocket client was dropped as a slow
+    consumer or ``max_waves`` passed: what a client that stopped reading must not survive."""
+    import numpy as np
+
+    from wintermute import batch
+
+    gateway = venue.pipeline.gateway(1)
+    started = time.perf_counter()
+    waves = 0
+    while not dropped["slow_consumer"] and waves < max_waves:
+        first = 10**12 + 2 * pairs * waves
+        ids = np.arange(first, first + 2 * pairs, dtype=np.uint64)
+        sides = np.tile(np.array([batch.SELL, batch.BUY]), pairs)
+        orders = batch.new_orders(
+            order_id=ids, side=sides, price=10_000, qty=1, account=ENGINE_ACCOUNT + 1
+        )
+        gateway.submit_batch(0, orders)
+        waves += 1
+        time.sleep(0.2)
+    return {
+        "trades": waves * pairs, "waves": waves, "seconds": time.perf_counter() - started,
+        "dropped": dict(dropped),
+    }  # fmt: skip
+
+
 def _hello_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -174,6 +203,8 @@ def serve_bench(conn: Connection, options: ServerOptions) -> None:
                 message = conn.recv()
                 if message[0] == "verify":
                     conn.send(("verified", verify(venue, message[1])))
+                elif message[0] == "burst":
+                    conn.send(("burst", burst(venue, app.state.ws_dropped, message[1])))
                 elif message[0] == "counters":
                     dropped = dict(app.state.ws_dropped)
                     conn.send(("counters", {"ws_dropped": dropped, **venue.counters}))
