@@ -32,6 +32,7 @@ from wintermute.service.error_responses import install_error_handlers
 from wintermute.service.http_limits import BodyLimit, RateLimit
 from wintermute.service.keys import KeyStore
 from wintermute.service.rest import account, health, market, orders, risk
+from wintermute.service.rest.fast_orders import FastOrders
 from wintermute.service.settings import ServiceSettings, split_config
 from wintermute.service.venue import Venue, read_document
 
@@ -112,7 +113,9 @@ def create_app(
     app.include_router(binance.router(venue, keys))  # Binance-compatible API under /binance
     for router in routers:
         app.include_router(router)
-    # The last added is the outermost: metrics see every answer, 413 and 429 included.
+    # The last added is the outermost: metrics see every answer, 413 and 429 included. The
+    # order-entry hot path is innermost: limits, metrics and traces apply to it as to the rest.
+    app.add_middleware(FastOrders, fastapi_app=app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         RateLimit, rate=float(settings.rate_limit_per_s), burst=settings.rate_limit_burst
