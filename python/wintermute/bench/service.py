@@ -26,24 +26,21 @@ One run, in this order, each phase bounded by its duration:
    order for the run): it must exist with the status the client was last told (or filled
    since), and an open one must have its place in the book.
 
-The server (uvicorn with uvloop and httptools, the app of ``wintermute serve``) runs in a
-process of its own, so the load generator does not share its interpreter; on a machine with
-few cores they still share the CPUs, which the ceilings in 2 and 3 make visible.
+The server (uvicorn with uvloop and httptools, the app of ``wintermute serve``), the REST
+clients and the WebSocket subscribers run in three processes, so none shares another's
+interpreter (a subscriber's latency is not its process's REST work); on a machine with few
+cores they still share the CPUs, which the ceilings in 2 and 3 make visible.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import multiprocessing
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:  # imported when a run starts: the CLI loads this module for its options
-    pass
+from typing import Any
 
 __all__ = ["add_parser", "run", "to_table"]
 
@@ -65,47 +62,48 @@ def _recv(conn: Any, process: Any, timeout_s: float, what: str) -> Any:
     return conn.recv()
 
 
-async def _load_phase(
-    url: str, conn: Any, clients: int, subscribers: int, seconds: float, cross_every: int
-) -> dict[str, Any]:
-    """The REST load with the subscribers reading, then the burst that must drop the stalled
-    client, then the subscribers' catch-up (every trade reaches every reader)."""
+def _load_phase(
+    url: str, server: Any, conn: Any, clients: int, subscribers: int, seconds: float,
+    cross_every: int,
+) -> dict[str, Any]:  # fmt: skip
+    """The REST load with the subscribers reading (in a process of their own), then the
+    burst that must drop the stalled client, then the subscribers' catch-up (every trade
+    reaches every reader)."""
     from wintermute.bench import service_load as load
     from wintermute.bench.service_server import BENCH_SYMBOL
 
-    ws_url = url.replace("http://", "ws://", 1) + "/ws"
-    stop = asyncio.Event()
-    subs = [load.SubscriberResult() for _ in range(subscribers)]
-    readers = [asyncio.create_task(load.subscriber(ws_url, BENCH_SYMBOL, stop, s)) for s in subs]
-    stalled = load.stalled_client(url, BENCH_SYMBOL)
-    await asyncio.sleep(0.5)  # the subscriptions are in place
-    out: dict[str, Any] = {"subscribers": subs}
+    ctx = multiprocessing.get_context("spawn")
+    here, there = ctx.Pipe()
+    readers = ctx.Process(
+        target=load.serve_subscribers, args=(there, url, BENCH_SYMBOL, subscribers),
+        name="bench-subscribers", daemon=True,
+    )  # fmt: skip
+    readers.start()
+    out: dict[str, Any] = {}
     try:
-        out["rest"] = await load.rest_load(
-            url, clients, seconds, symbol=BENCH_SYMBOL, cross_every=cross_every
+        _recv(here, readers, START_TIMEOUT_S, "subscribers")
+        rest = out["rest"] = load.run_loop(
+            load.rest_load(url, clients, seconds, symbol=BENCH_SYMBOL, cross_every=cross_every)
         )
-        out["load_messages"] = sum(s.messages for s in subs)
-        trades_before = sum(s.trades for s in subs)
-        for s in subs:  # the burst's book deltas go to the stalled client only
-            s.measuring = False
-            await s.unsubscribe_book(BENCH_SYMBOL)
-        await asyncio.sleep(0.5)  # the unsubscriptions are in place
-        filled = sum(status == "filled" for _, status in out["rest"].acked.values())
+        here.send(("quiet",))
+        _, totals = _recv(here, readers, 30, "subscribers")
+        out["load_messages"] = totals["messages"]
+        filled = sum(status == "filled" for _, status in rest.acked.values())
         started = time.perf_counter()
-        await asyncio.to_thread(conn.send, ("burst", BURST_MAX_WAVES))
-        _, out["burst"] = await asyncio.to_thread(_recv, conn, None, 120, "burst")
-        want = filled + out["burst"]["trades"]  # an IOC that filled: one trade
-        deadline = time.monotonic() + CATCH_UP_S
-        while min(s.trades for s in subs) < want and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        conn.send(("burst", BURST_MAX_WAVES))
+        _, out["burst"] = _recv(conn, server, 120, "burst")
+        here.send(("wait", filled + out["burst"]["trades"], CATCH_UP_S))  # IOC filled: 1 trade
+        _recv(here, readers, CATCH_UP_S + 30, "subscribers")
         out["burst_fanout_s"] = time.perf_counter() - started
-        out["burst_trades_delivered"] = sum(s.trades for s in subs) - trades_before
-        await asyncio.to_thread(conn.send, ("counters",))
-        _, out["counters"] = await asyncio.to_thread(_recv, conn, None, 30, "counters")
+        conn.send(("counters",))
+        _, out["counters"] = _recv(conn, server, 30, "counters")
+        here.send(("stop",))
+        _, done = _recv(here, readers, 60, "subscribers")
+        out["subscribers"], out["stalled_dropped"] = done["subscribers"], done["stalled_dropped"]
     finally:
-        stop.set()
-        await asyncio.gather(*readers)
-    out["stalled_dropped"] = await asyncio.to_thread(load.closed_by_server, stalled, 10.0)
+        readers.join(10)
+        if readers.is_alive():
+            readers.kill()
     return out
 
 
@@ -141,7 +139,7 @@ def run(
     hello.start()
     try:
         _, raw_url = _recv(here, hello, START_TIMEOUT_S, "hello server")
-        result["client_ceiling"] = asyncio.run(load.hello_load(raw_url, clients, hello_s))
+        result["client_ceiling"] = load.run_loop(load.hello_load(raw_url, clients, hello_s))
     finally:
         here.send(("stop",))
         hello.join(10)
@@ -161,10 +159,10 @@ def run(
             "commands_per_s": engine["commands"] / engine["seconds"],
             "latency_ms": load.percentiles_ms(engine["latencies_ns"]),
         }  # fmt: skip
-        result["framework_hello"] = asyncio.run(
+        result["framework_hello"] = load.run_loop(
             load.hello_load(f"{url}/bench/hello", clients, hello_s)
         )
-        phase = asyncio.run(_load_phase(url, here, clients, subscribers, seconds, cross_every))
+        phase = _load_phase(url, server, here, clients, subscribers, seconds, cross_every)
         rest, subs, counters = phase["rest"], phase["subscribers"], phase["counters"]
         acked = [(account, oid, status) for oid, (account, status) in rest.acked.items()]
         here.send(("verify", acked))
@@ -184,21 +182,23 @@ def run(
         "latency_ms": load.percentiles_ms(rest.latencies_ns),
     }  # fmt: skip
     messages = phase["load_messages"]
-    lat = [x for s in subs for x in s.trade_latencies_ns]
+    lat = [x for s in subs for x in s["trade_latencies_ns"]]
     burst = phase["burst"]
+    delivered = burst["trades"] * subscribers
     result["websocket"] = {
         "subscribers": subscribers,
         "messages": messages,
         "messages_per_s": messages / rest.seconds,
-        "book_deltas": sum(s.deltas for s in subs),
-        "gaps": sum(s.gaps for s in subs),
+        "book_deltas": sum(s["deltas"] for s in subs),
+        "gaps": sum(s["gaps"] for s in subs),
         "trades_on_tape": counters.get("trades", 0),
-        "trades_per_subscriber": [s.trades for s in subs],
-        "subscribers_closed": [s.closed for s in subs if s.closed is not None],
+        "trades_per_subscriber": [s["trades"] for s in subs],
+        "subscribers_closed": [s["closed"] for s in subs if s["closed"] is not None],
         "event_to_client_ms": load.percentiles_ms(lat),
         "burst_trades": burst["trades"],
         "burst_seconds_to_drop": burst["seconds"],
-        "burst_fanout_trades_per_s": phase["burst_trades_delivered"] / phase["burst_fanout_s"],
+        # The burst's trades delivered to every reader, a second (None: no burst was needed).
+        "burst_fanout_trades_per_s": delivered / phase["burst_fanout_s"] if delivered else None,
         "stalled_client_dropped": phase["stalled_dropped"],
         "clients_dropped": burst["dropped"],
     }
@@ -207,6 +207,10 @@ def run(
         result["engine_in_process"]["commands_per_s"], 1e-9
     )
     return result
+
+
+def _rate(x: float | None) -> str:
+    return "-" if x is None else f"{x:,.0f}/s"
 
 
 def _lat(d: dict[str, float]) -> str:
@@ -236,7 +240,7 @@ def to_table(r: dict[str, Any]) -> str:
         f"engine event -> client {_lat(ws['event_to_client_ms'])}",
         f"burst: {ws['burst_trades']:,} trades in {ws['burst_seconds_to_drop']:.1f}s, stalled "
         f"client dropped: {ws['stalled_client_dropped']} (server drops: "
-        f"{ws['clients_dropped']}); trades fanned out {ws['burst_fanout_trades_per_s']:,.0f}/s",
+        f"{ws['clients_dropped']}); trades fanned out {_rate(ws['burst_fanout_trades_per_s'])}",
         f"trades on the tape {ws['trades_on_tape']:,}; each subscriber got "
         f"{ws['trades_per_subscriber']}; subscribers closed: {ws['subscribers_closed']}",
         f"acknowledged orders checked: {v['checked']:,}; missing {v['missing']}, "

@@ -24,14 +24,19 @@ import asyncio
 import base64
 import json
 import os
+import signal
 import socket
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
 
 import aiohttp
 import numpy as np
 import websockets
+
+T = TypeVar("T")
 
 __all__ = [
     "RestResult",
@@ -39,6 +44,8 @@ __all__ = [
     "hello_load",
     "percentiles_ms",
     "rest_load",
+    "run_loop",
+    "serve_subscribers",
     "stalled_client",
     "subscriber",
 ]
@@ -267,3 +274,63 @@ def closed_by_server(sock: socket.socket, timeout_s: float = 10.0) -> bool:
     finally:
         sock.close()
     return True
+
+
+def run_loop(coro: Coroutine[Any, Any, T]) -> T:
+    """Runs ``coro`` on uvloop when it is installed (the clients' loop costs less), else on
+    asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def _subscriber_dict(s: SubscriberResult) -> dict[str, Any]:
+    return {
+        "messages": s.messages, "deltas": s.deltas, "trades": s.trades, "gaps": s.gaps,
+        "closed": s.closed, "trade_latencies_ns": s.trade_latencies_ns,
+    }  # fmt: skip
+
+
+def serve_subscribers(conn: Connection, url: str, symbol: str, count: int) -> None:
+    """The subscribers' process: ``count`` readers and the stalled client, driven over the
+    pipe (a process of their own, so that the REST clients' work does not delay their reads
+    and inflate the latency they measure). Messages: ``("ready", None)`` once subscribed;
+    ``("quiet",)`` -> the totals so far, then the readers leave the book (the trades go on)
+    and stop keeping latencies; ``("wait", trades, timeout_s)`` -> once every reader has that
+    many trades (or the time is up); ``("stop",)`` -> every reader's results and whether the
+    server dropped the stalled client."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    async def main() -> None:
+        ws_url = url.replace("http://", "ws://", 1) + "/ws"
+        stop = asyncio.Event()
+        subs = [SubscriberResult() for _ in range(count)]
+        readers = [asyncio.create_task(subscriber(ws_url, symbol, stop, s)) for s in subs]
+        stalled = stalled_client(url, symbol)
+        await asyncio.sleep(0.5)  # the subscriptions are in place
+        conn.send(("ready", None))
+        while True:
+            message = await asyncio.to_thread(conn.recv)
+            if message[0] == "quiet":
+                totals = {"messages": sum(s.messages for s in subs)}
+                for s in subs:
+                    s.measuring = False
+                    await s.unsubscribe_book(symbol)
+                await asyncio.sleep(0.5)  # the unsubscriptions are in place
+                conn.send(("quiet", totals))
+            elif message[0] == "wait":
+                deadline = time.monotonic() + message[2]
+                while min(s.trades for s in subs) < message[1] and time.monotonic() < deadline:
+                    await asyncio.sleep(0.05)
+                conn.send(("waited", None))
+            else:
+                stop.set()
+                await asyncio.gather(*readers)
+                dropped = await asyncio.to_thread(closed_by_server, stalled, 10.0)
+                results = [_subscriber_dict(s) for s in subs]
+                conn.send(("done", {"subscribers": results, "stalled_dropped": dropped}))
+                return
+
+    run_loop(main())
