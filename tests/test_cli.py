@@ -79,8 +79,8 @@ def test_feeds_verify_table_and_failures(
     assert sum(s["checksum_bad"] for s in report["streams"]) == 1
 
 
-def test_demo_runs_and_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--seconds", "0.3", "--commands", "50000"]) == 0
+def test_terminal_demo_runs_and_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--terminal", "--seconds", "0.3", "--commands", "50000"]) == 0
     out = capsys.readouterr().out
     assert "commands/s" in out
     assert "latency p99" in out

@@ -43,11 +43,16 @@ MODULES = [
     "wintermute.journal",
     "wintermute.feeds",
     "wintermute.service.app",
+    "wintermute.service.external_market",
     "wintermute.service.keys",
     "wintermute.service.logs",
+    "wintermute.service.order_flow",
     "wintermute.service.settings",
     "wintermute.service.topics",
     "wintermute.service.venue",
+    "wintermute.service.web_ui",
+    "wintermute.storage.queries",
+    "wintermute.storage.store",
 ]
 
 _FENCE = re.compile(r"^```(\S*)[ \t]*(.*)$")

@@ -785,3 +785,17 @@ class MmBacktest:
     def __new__(cls, config_json: str) -> MmBacktest: ...
     def run(self) -> tuple[str, dict[str, npt.NDArray[np.float64]]]: ...
     def progress(self) -> float: ...
+# ---- market making: the latency benchmark (crates/python/src/mm_bench.rs) -------------------
+
+__all__ += ["mm_latency_bench"]
+
+def mm_latency_bench(
+    rate: int,
+    *,
+    seconds: float = 2.0,
+    fill_every: int = 20,
+    jitter_seconds: float = 1.0,
+    busy_spin: bool = True,
+    seed: int = 42,
+) -> dict[str, Any]:
+    """One run of the market maker's tick-to-order latency benchmark on our venue."""

@@ -3,10 +3,14 @@
 ::
 
     wintermute --version
-    wintermute demo [--seconds S] [--seed N] [--commands N]
+    wintermute demo [--port P] [--host H] [--duration S] [--seed N] [--no-market]
+    wintermute demo --terminal [--seconds S] [--seed N] [--commands N] [--part PART]
     wintermute bench [--json] [--seed N] [--orders N] [--system NAME ...]
     wintermute bench pipeline [--rates 100k,1M,max] [--journal off,none,batch] [--json]
+    wintermute bench mm [--rates 10k,100k] [--seconds S] [--park] [--json]
     wintermute bench feeds [--json] [--updates N] [--seed N] [--system NAME ...]
+    wintermute bench storage [--orders N] [--postgres URL] [--redis URL] [--json]
+    wintermute bench service [--seconds 60] [--clients 16] [--subscribers 8] [--json]
     wintermute run --config FILE [--seconds S] [--workload RATE] [--stats-every S] [--ack-log FILE]
     wintermute serve --config FILE [--host H] [--port P] [--keys FILE] [--ssl-certfile F ...]
     wintermute feeds verify FILE [--json]
@@ -18,6 +22,7 @@
     wintermute journal prune DIR [--archive DIR] [--dry-run] [--json]
     wintermute mm backtest --config FILE --out RUN [--no-progress]
     wintermute mm report RUN
+    wintermute audit follow|rebuild|query|retain ...   (wintermute.storage.audit_command)
 """
 
 from __future__ import annotations
@@ -34,6 +39,14 @@ from wintermute import __version__
 
 
 def _demo(args: argparse.Namespace) -> int:
+    if not args.terminal:
+        from wintermute.service import web_demo
+
+        options = web_demo.DemoOptions(
+            host=args.host, port=args.port, duration=args.duration, seed=args.seed,
+            market=args.market,
+        )  # fmt: skip
+        return web_demo.run(options)
     from wintermute import demo
 
     if args.part in ("all", "core"):
@@ -374,9 +387,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = commands.add_parser(
-        "demo", help="a seeded order flow through the matching engine, with live statistics"
+        "demo",
+        help="the engine, three synthetic venues, order flow and the web UI on "
+        "http://127.0.0.1:8000 (--terminal: the terminal demo)",
     )
-    demo.add_argument("--seconds", type=float, default=3.0, help="stop after this long")
+    demo.add_argument("--port", type=_non_negative, default=8000, help="web port (0: any free)")
+    demo.add_argument("--host", default="127.0.0.1", help="address to serve on")
+    demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
+    demo.add_argument("--no-market", dest="market", action="store_false", help="no external venues")
+    demo.add_argument(
+        "--terminal", action="store_true", help="the terminal demo: engine, pipeline, feeds"
+    )
+    demo.add_argument("--seconds", type=float, default=3.0, help="--terminal: stop after this long")
     demo.add_argument("--seed", type=_non_negative, default=42, help="order flow seed")
     demo.add_argument(
         "--commands", type=_positive, default=2_000_000, help="commands to generate at most"
@@ -423,6 +445,17 @@ def build_parser() -> argparse.ArgumentParser:
     from wintermute.bench import feeds as bench_feeds
 
     bench_feeds.add_parser(bench_targets)
+    from wintermute.bench import mm_latency as bench_mm
+
+    bench_mm.add_parser(bench_targets)
+
+    from wintermute.bench import storage as bench_storage
+
+    bench_storage.add_parser(bench_targets)
+
+    from wintermute.bench import service as bench_service
+
+    bench_service.add_parser(bench_targets)
 
     run = commands.add_parser(
         "run", help="start the threaded engine from a config file (TOML or JSON) until stopped"
@@ -485,6 +518,10 @@ def build_parser() -> argparse.ArgumentParser:
     prune.add_argument("--dry-run", action="store_true", help="only list them")
     prune.add_argument("--json", action="store_true", help="print a JSON document")
     prune.set_defaults(handler=_journal)
+
+    from wintermute.storage import audit_command
+
+    audit_command.add_parser(commands)
 
     feeds = commands.add_parser("feeds", help="exchange market-data tools")
     feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="COMMAND")

@@ -12,7 +12,9 @@
 //! - [`tick_replay`] and [`feed_replay`]: level updates and recorded exchange messages through
 //!   the feed books, timed (`wintermute bench feeds`);
 //! - [`pipeline`]: the open-loop pipeline benchmark (constant offered rate, coordinated-omission
-//!   correction) behind `examples/pipeline_bench.rs` and `wintermute bench pipeline`.
+//!   correction) behind `examples/pipeline_bench.rs` and `wintermute bench pipeline`;
+//! - [`mm_latency`]: the market maker's tick-to-order latency on our venue, open loop, behind
+//!   `examples/mm_bench.rs` and `wintermute bench mm`.
 //!
 //! The bindings (`wintermute._core`) call these in one line each, with the GIL released.
 //! Examples: `cargo run --release -p wintermute-bench --example latency` (the order book alone)
@@ -22,6 +24,7 @@
 
 pub mod catalog;
 pub mod feed_replay;
+pub mod mm_latency;
 pub mod native_book;
 pub mod pipeline;
 pub mod tick_replay;

@@ -83,8 +83,10 @@ pub enum RejectReason {
     WouldCross,
     /// The venue's order table is full.
     TooManyOrders,
-    /// Our venue's risk checks refused it.
+    /// Our venue's risk checks refused it (a limit, a kill switch).
     Risk,
+    /// The venue's validation refused it (price band, size limits, a duplicate id).
+    Invalid,
 }
 
 /// What a venue says back. Times are the venue's (arrival) time; they reach the caller at
@@ -201,6 +203,11 @@ impl ExecEvents {
         self.len == 0
     }
 
+    /// The `i`-th event, oldest first.
+    pub fn get(&self, i: usize) -> Option<ExecEvent> {
+        self.events[..self.len].get(i).copied().flatten()
+    }
+
     /// The events, oldest first.
     pub fn iter(&self) -> impl Iterator<Item = &ExecEvent> + '_ {
         self.events[..self.len].iter().flatten()
@@ -233,6 +240,14 @@ pub enum ExecError {
         venue: VenueId,
         /// The venue's in-flight capacity.
         capacity: usize,
+    },
+    /// The venue takes no commands now (its gateway ring is full, or it is shutting down).
+    #[error("venue unavailable: venue={venue:?} why={why}")]
+    Unavailable {
+        /// Where.
+        venue: VenueId,
+        /// `ring full` or `closed`.
+        why: &'static str,
     },
     /// Time went backwards.
     #[error("time went backwards: venue={venue:?} now_ns={now_ns} last_ns={last_ns}")]

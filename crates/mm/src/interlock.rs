@@ -450,6 +450,9 @@ impl Interlock {
         for i in 0..=n {
             let (before, after) =
                 if i < n { (self.seen[i], self.venues[i].causes) } else { (self.seen_global, self.global) };
+            if before == after {
+                continue;
+            }
             let venue = |c: PullCause| {
                 if i < n {
                     Some(VenueId::External(i as u8))

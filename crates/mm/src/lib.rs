@@ -22,14 +22,17 @@
 
 pub mod backtest;
 pub mod config;
+pub mod engine_venue;
 pub mod estimate;
 pub mod execution;
 pub mod fair_value;
 pub mod fees;
+pub mod fifo_place;
 pub mod hedger;
 pub mod instrument_map;
 pub mod interlock;
 pub mod l2_book;
+pub mod live;
 pub mod market_maker;
 pub mod metrics;
 pub mod models;

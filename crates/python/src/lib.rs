@@ -25,6 +25,7 @@ mod journal;
 mod l2;
 mod market;
 mod mm;
+mod mm_bench;
 mod pipeline;
 mod records;
 mod workload;
@@ -59,6 +60,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     l2::register(m)?;
     market::register(m)?;
     mm::register(m)?;
+    mm_bench::register(m)?;
     pipeline::register(m)?;
     records::register(m)?;
     Ok(())

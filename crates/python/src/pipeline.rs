@@ -266,7 +266,7 @@ fn wait_text(w: WaitStrategy) -> String {
     }
 }
 
-fn latency_dict<'py>(py: Python<'py>, s: &LatencySummary) -> Result<Bound<'py, PyDict>> {
+pub(crate) fn latency_dict<'py>(py: Python<'py>, s: &LatencySummary) -> Result<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("count", s.count)?;
     d.set_item("min_ns", s.min_ns)?;

@@ -27,11 +27,12 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from wintermute.config import EngineConfig
-from wintermute.service import binance, metrics, ws
+from wintermute.service import binance, metrics, tracing, web_ui, ws
 from wintermute.service.error_responses import install_error_handlers
 from wintermute.service.http_limits import BodyLimit, RateLimit
 from wintermute.service.keys import KeyStore
 from wintermute.service.rest import account, health, market, orders, risk
+from wintermute.service.rest.fast_orders import FastOrders
 from wintermute.service.settings import ServiceSettings, split_config
 from wintermute.service.venue import Venue, read_document
 
@@ -62,12 +63,15 @@ def create_app(
     keys: KeyStore | None = None,
     settings: ServiceSettings | None = None,
     routers: Iterable[APIRouter] = (),
+    tracer_provider: Any = None,
 ) -> FastAPI:
     """The service app. ``config``: the engine's config (``EngineConfig``, dict or file path,
     with an optional ``[service]`` table), or ``venue``: a running venue to serve (the app
     does not stop it). ``keys``: the API keys (default: ``settings.api_keys_file``, else the
     ``WINTERMUTE_API_KEYS`` environment variable, else none). ``routers``: more routers to
-    mount (the Binance-compatible API, the web UI)."""
+    mount (the Binance-compatible API, the web UI). ``tracer_provider``: an OpenTelemetry
+    ``TracerProvider`` to trace with (default: the one ``[service]`` or the ``OTEL_``
+    environment variables configure, else none: tracing off; ``wintermute.service.tracing``)."""
     owned = venue is None
     if venue is None:
         if config is None:
@@ -77,12 +81,18 @@ def create_app(
     if keys is None:
         keys = KeyStore.load(settings.api_keys_file)
     running = venue
+    owned_provider = tracer_provider is None
+    if tracer_provider is None:
+        tracer_provider = tracing.tracer_provider(settings)
+    provider = tracer_provider
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         if owned:
             running.close()
+        if owned_provider and provider is not None:
+            provider.shutdown()
 
     app = FastAPI(
         title="Wintermute",
@@ -98,15 +108,21 @@ def create_app(
     app.state.ws_dropped = collections.Counter()  # reason -> WebSocket clients dropped
     app.state.metrics = metrics.ServiceMetrics(venue, app.state.ws_dropped)
     install_error_handlers(app)
-    for module in (health, orders, market, account, risk, metrics, ws):
+    for module in (health, orders, market, account, risk, metrics, ws, web_ui):
         app.include_router(module.router)
     app.include_router(binance.router(venue, keys))  # Binance-compatible API under /binance
     for router in routers:
         app.include_router(router)
-    # The last added is the outermost: metrics see every answer, 413 and 429 included.
+    # The last added is the outermost: metrics see every answer, 413 and 429 included. The
+    # order-entry hot path is innermost: limits, metrics and traces apply to it as to the rest.
+    app.add_middleware(FastOrders, fastapi_app=app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         RateLimit, rate=float(settings.rate_limit_per_s), burst=settings.rate_limit_burst
     )
     app.add_middleware(metrics.RequestMetrics, metrics=app.state.metrics)
+    if provider is not None:
+        tracer = provider.get_tracer("wintermute.service")
+        venue.tracer = tracer
+        app.add_middleware(tracing.TraceRequests, tracer=tracer)
     return app

@@ -77,6 +77,7 @@ def serve(
             ssl_certfile=_relative(path, settings.ssl_certfile),
             ssl_keyfile=_relative(path, settings.ssl_keyfile),
             ws="websockets-sansio",
+            ws_per_message_deflate=False,  # compressing costs CPU per message per client
             log_config=None,
             log_level=log_level,
         )
@@ -89,9 +90,11 @@ def background(app: FastAPI, host: str = "127.0.0.1", port: int = 0) -> Iterator
     """Serves ``app`` on a background thread (port 0: a free port the kernel picks) and
     yields its base URL, ``http://HOST:PORT``; stops the server on exit. For notebooks,
     examples and tests; ``serve`` is the way for a deployment."""
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=port, log_level="warning", ws="websockets-sansio")
-    )
+    config = uvicorn.Config(
+        app, host=host, port=port, log_level="warning", ws="websockets-sansio",
+        ws_per_message_deflate=False,
+    )  # fmt: skip
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="wintermute-server", daemon=True)
     thread.start()
     deadline = time.monotonic() + START_TIMEOUT_S

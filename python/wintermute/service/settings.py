@@ -21,6 +21,8 @@ In TOML::
     rate_limit_burst = 100      # ... and this size
     max_body_bytes = 65536      # larger request bodies: 413
     ws_buffer = 10000           # events a WebSocket client may leave unsent, then it is dropped
+    otlp_endpoint = "http://127.0.0.1:4318/v1/traces"  # OpenTelemetry traces (default: off)
+    trace_sample_ratio = 0.01   # the share of requests traced
 
     [service.fees]
     maker_bps = "1"             # fee on each fill's notional, in the quote asset
@@ -108,6 +110,11 @@ class ServiceSettings:
     ws_buffer: int = 10000
     #: How long a request waits for the engine's verdict.
     ack_timeout_s: float = 10.0
+    #: OpenTelemetry traces over OTLP/HTTP to this endpoint (None: off unless the OTEL_
+    #: environment variables say otherwise; ``wintermute.service.tracing``).
+    otlp_endpoint: str | None = None
+    #: The share of requests traced, in [0, 1].
+    trace_sample_ratio: float = 0.01
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceSettings:
@@ -115,13 +122,14 @@ class ServiceSettings:
         known = {
             "host", "port", "ssl_certfile", "ssl_keyfile", "api_keys_file", "rate_limit_per_s",
             "rate_limit_burst", "max_body_bytes", "fees", "balances", "accounts", "tape_size",
-            "history_size", "subscriber_queue", "ack_timeout_s", "ws_buffer",
+            "history_size", "subscriber_queue", "ack_timeout_s", "ws_buffer", "otlp_endpoint",
+            "trace_sample_ratio",
         }  # fmt: skip
         for key in data:
             if key not in known:
                 raise _error(str(key), "unknown key")
         kw: dict[str, Any] = {}
-        for key in ("host", "ssl_certfile", "ssl_keyfile", "api_keys_file"):
+        for key in ("host", "ssl_certfile", "ssl_keyfile", "api_keys_file", "otlp_endpoint"):
             if key in data:
                 if not isinstance(data[key], str):
                     raise _error(key, "expected a string")
@@ -144,6 +152,11 @@ class ServiceSettings:
             if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 3600:
                 raise _error("ack_timeout_s", f"{t!r} must be a number of seconds in (0, 3600]")
             kw["ack_timeout_s"] = float(t)
+        if "trace_sample_ratio" in data:
+            r = data["trace_sample_ratio"]
+            if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r <= 1:
+                raise _error("trace_sample_ratio", f"{r!r} must be a number in [0, 1]")
+            kw["trace_sample_ratio"] = float(r)
         if "fees" in data:
             fees = data["fees"]
             if not isinstance(fees, Mapping) or set(fees) - {"maker_bps", "taker_bps"}:

@@ -110,6 +110,7 @@ _GATEWAY, _CMD = _F["gateway"], _F["command_seq"]
 _OID, _OTHER_ID, _PRICE, _QTY = _F["order_id"], _F["other_id"], _F["price"], _F["qty"]
 _REMAINING, _OTHER, _SIDE, _REASON = _F["remaining"], _F["other"], _F["side"], _F["reason"]
 _FLAGS, _INSTRUMENT = _F["flags"], _F["instrument"]
+_JOURNAL, _INGRESS, _LATENCY = _F["journal_seq"], _F["ingress_ns"], _F["latency_ns"]
 _KINDS = {name: code for code, name in batch.KIND_NAMES.items()}
 ACCEPTED, REJECTED, TRADE = _KINDS["accepted"], _KINDS["rejected"], _KINDS["trade"]
 CANCELED, AMENDED, BOOK_DELTA = _KINDS["canceled"], _KINDS["amended"], _KINDS["book_delta"]
@@ -165,6 +166,8 @@ class _Pending:
     loop: asyncio.AbstractEventLoop
     error: VenueError | None = None
     canceled: list[_Order] = field(default_factory=list)
+    span: Any = None  # an OpenTelemetry span while traced (wintermute.service.tracing)
+    book_deltas: int = 0
 
 
 def _resolve(fut: asyncio.Future[Any], result: Any) -> None:
@@ -174,6 +177,17 @@ def _resolve(fut: asyncio.Future[Any], result: Any) -> None:
         fut.set_exception(result)
     else:
         fut.set_result(result)
+
+
+def _resolve_all(answers: list[tuple[asyncio.Future[Any], Any]]) -> None:
+    """Resolves a drained batch's answers on their loop: one wake-up per batch and loop,
+    not one per command."""
+    for fut, result in answers:
+        _resolve(fut, result)
+
+
+def _time_out(fut: asyncio.Future[Any]) -> None:
+    _resolve(fut, VenueError("UNAVAILABLE", "the engine did not answer in time"))
 
 
 class Venue:
@@ -217,6 +231,8 @@ class Venue:
         self.kill_switches: set[int | None] = set()
         self.topics = Topics(self.settings.subscriber_queue)
         self.counters: collections.Counter[str] = collections.Counter()
+        #: An OpenTelemetry tracer: each command gets a span (``wintermute.service.tracing``).
+        self.tracer: Any = None
 
         self._lock = threading.RLock()
         self._submit_lock = threading.Lock()
@@ -230,6 +246,8 @@ class Venue:
         self._fills: dict[int, collections.deque[Fill]] = {}
         self._pending: dict[tuple[int, int], _Pending] = {}
         self._touched: dict[int, _Order] = {}
+        # Answers of the batch being applied, per caller loop (sent once the batch is done).
+        self._answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
         size = self.settings.tape_size
         self._tape = {s: collections.deque[Trade](maxlen=size) for s in self._instruments}
         self._symbols = list(self._instruments)
@@ -443,20 +461,38 @@ class Venue:
             if self._stopping:
                 raise VenueError("UNAVAILABLE", "the venue is stopping")
             key = (self._gateway.id, self._gateway.submitted + 1)
+            span = None if self.tracer is None else self._span(kind, order)
             with self._lock:
-                self._pending[key] = _Pending(kind, order, fut, loop)
+                self._pending[key] = _Pending(kind, order, fut, loop, span=span)
             try:
                 seq = send()
             except errors.WintermuteError as e:
                 with self._lock:
                     self._pending.pop(key, None)
+                if span is not None:
+                    span.set_attribute("wintermute.error", "UNAVAILABLE")
+                    span.end()
                 raise VenueError("UNAVAILABLE", f"the engine refused the command: {e}") from None
             assert seq == key[1], f"gateway numbering: expected {key[1]}, got {seq}"
-        self.counters[f"command_{kind}"] += 1
+        self.counters["command_" + kind] += 1
+        timer = loop.call_later(self.settings.ack_timeout_s, _time_out, fut)
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), self.settings.ack_timeout_s)
-        except asyncio.TimeoutError:
-            raise VenueError("UNAVAILABLE", "the engine did not answer in time") from None
+            return await fut
+        finally:
+            timer.cancel()
+
+    def _span(self, kind: str, order: _Order | None) -> Any:
+        """A span of the command (a child of the current one: the HTTP request's), or None
+        when it is not sampled."""
+        span = self.tracer.start_span("venue." + ("mass_cancel" if kind == "mass" else kind))
+        if not span.is_recording():
+            span.end()
+            return None
+        if order is not None:
+            span.set_attribute("wintermute.order_id", order.order_id)
+            span.set_attribute("wintermute.account", order.account)
+            span.set_attribute("wintermute.symbol", order.inst.symbol)
+        return span
 
     # ---- queries ------------------------------------------------------------------------
 
@@ -658,6 +694,7 @@ class Venue:
                         except Exception:  # noqa: PERF203 (a bug: log it, keep draining)
                             self.counters["apply_errors"] += 1
                             log.exception("venue: applying an engine output failed")
+                    self._send_answers()
             elif sub.finished:
                 break
             if time.monotonic() >= next_stats:
@@ -676,6 +713,8 @@ class Venue:
         key = (row[_GATEWAY], row[_CMD])
         pending = self._pending.get(key)
         outcome = row[_OUTCOME]
+        if pending is not None and pending.span is not None:
+            self._trace(row, pending)
         mirror = self._mirrors[row[_INSTRUMENT]] if row[_INSTRUMENT] < len(self._mirrors) else None
         if outcome == _OUTCOME_CODES["event"] and mirror is not None:
             self._event(row, mirror, pending)
@@ -697,6 +736,21 @@ class Venue:
                 del self._pending[key]
                 self._answer(pending)
             self._publish_touched()
+
+    def _trace(self, row: tuple[Any, ...], pending: _Pending) -> None:
+        """One output of a traced command: an event, and the engine's record on the last."""
+        span = pending.span
+        if row[_OUTCOME] == _OUTCOME_CODES["event"] and row[_KIND] == BOOK_DELTA:
+            pending.book_deltas += 1
+        elif row[_OUTCOME] == _OUTCOME_CODES["event"]:
+            span.add_event(batch.KIND_NAMES.get(row[_KIND], str(row[_KIND])))
+        if row[_LAST]:
+            span.set_attribute("wintermute.engine.outcome", OUTCOMES.get(row[_OUTCOME], "?"))
+            span.set_attribute("wintermute.engine.command_seq", row[_CMD])
+            span.set_attribute("wintermute.engine.journal_seq", row[_JOURNAL])
+            span.set_attribute("wintermute.engine.ingress_ns", row[_INGRESS])
+            span.set_attribute("wintermute.engine.latency_ns", row[_LATENCY])
+            span.set_attribute("wintermute.engine.book_deltas", pending.book_deltas)
 
     def _event(self, row: tuple[Any, ...], mirror: BookMirror, pending: _Pending | None) -> None:
         kind = row[_KIND]
@@ -878,8 +932,18 @@ class Venue:
         else:
             assert p.order is not None
             result = self._view(p.order)
-        with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody waits
-            p.loop.call_soon_threadsafe(_resolve, p.future, result)
+        if p.span is not None:
+            if isinstance(result, VenueError):
+                p.span.set_attribute("wintermute.error", result.code)
+            p.span.end()
+        self._answers.setdefault(p.loop, []).append((p.future, result))
+
+    def _send_answers(self) -> None:
+        """Hands the batch's answers to their callers' loops (under the lock)."""
+        for loop, answers in self._answers.items():
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody waits
+                loop.call_soon_threadsafe(_resolve_all, answers)
+        self._answers = {}
 
     def _view(self, o: _Order) -> OrderState:
         inst = o.inst

@@ -1,0 +1,376 @@
+//! The live market maker: external venues' book updates in, quotes on our venue out, through
+//! the pipeline's gateway and risk; fills back in, inventory and hedge decisions out.
+//!
+//! ```text
+//! on_level(now, venue, side, price, qty) ─> that venue's book ─> top ─> Pricer::on_top
+//!                                                                          │
+//!         Pricer::decide(now, inventory, our top) ─> QuoteActions ─> QuoteOrders ─> EngineVenue::submit
+//! poll(now) ─> EngineVenue::poll ─> Filled:   inventory, Pricer::on_fill, Hedger::decide, requote
+//!                                  Canceled / Rejected: the slot is free, requote
+//!                                  Rejected by risk (a limit, a kill switch): pull every quote, halt
+//! ```
+//!
+//! Everything runs on the caller's thread, one event at a time, and nothing allocates after
+//! construction (`tests/live_no_alloc.rs`): a venue's book is a pre-sized
+//! [`BookSide`] pair, the actions and events are fixed-capacity buffers.
+//!
+//! # Prices
+//! `on_level` takes a venue's level **on our grid** (ticks and lots of the instrument we
+//! quote): convert a feed's decimal book with the pricer's instrument map first
+//! ([`crate::instrument_map::GridScale`]), as the book-health interlock and the feeds do.
+//!
+//! # Risk and the kill switch
+//! The market maker's orders pass the pipeline's pre-trade risk like anyone's. When risk
+//! refuses one (an account or global kill switch, a limit), the runner pulls every quote at
+//! once (cancels pass risk even under a kill switch, since they reduce it) and stops quoting
+//! until [`LiveMarketMaker::resume`]. [`LiveMarketMaker::pull`] does the same on demand (an
+//! operator, an interlock).
+//!
+//! # Hedging
+//! After each fill, with a [`HedgeConfig`], the [`Hedger`] decides on the external venues'
+//! fresh tops (their fees from [`LiveConfig::hedge_fees`]); the decision is kept
+//! ([`LiveMarketMaker::last_hedge`]) for the caller to route: sending it to an external venue
+//! is live order routing's part.
+
+use crate::engine_venue::EngineVenue;
+use crate::execution::{ExecCommand, ExecError, ExecEvent, ExecEvents, Execution, RejectReason};
+use crate::fair_value::UnknownVenueError;
+use crate::fees::FeeSchedule;
+use crate::hedger::{HedgeConfig, HedgeDecision, HedgeVenue, Hedger};
+use crate::l2_book::BookSide;
+use crate::metrics::pnl::Mark;
+use crate::pricer::Pricer;
+use crate::quote_actions::ActionBuffer;
+use crate::quote_orders::QuoteOrders;
+use crate::quoter::{Decision, QuoterError};
+use crate::types::{Side, Top, VenueId};
+
+/// Why the runner could not handle an event; its state is as before the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LiveError {
+    /// A book update for a venue the pricer was not configured with.
+    #[error("live market maker: {0}")]
+    UnknownVenue(#[from] UnknownVenueError),
+    /// The quoter refused the decision.
+    #[error("live market maker: {0}")]
+    Quoter(#[from] QuoterError),
+    /// Our venue refused a command locally (nothing was sent).
+    #[error("live market maker: {0}")]
+    Exec(#[from] ExecError),
+}
+
+/// How the runner is set up besides the pricing configuration.
+#[derive(Debug, Clone)]
+pub struct LiveConfig {
+    /// The first client id of our quotes (then +1 per order; keep it apart from other
+    /// accounts' order ids on our venue).
+    pub first_client_id: u64,
+    /// Hedge on the external venues (`None`: never).
+    pub hedge: Option<HedgeConfig>,
+    /// Taker fees of each external venue, in configuration order (missing: no fee).
+    pub hedge_fees: Vec<FeeSchedule>,
+    /// Levels kept per side of each external venue's book.
+    pub depth: usize,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        LiveConfig { first_client_id: 1 << 40, hedge: None, hedge_fees: Vec::new(), depth: 64 }
+    }
+}
+
+/// What the runner has done so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveCounters {
+    /// External book updates handled.
+    pub updates: u64,
+    /// Decisions that requoted.
+    pub requotes: u64,
+    /// Commands sent to our venue.
+    pub commands: u64,
+    /// Our fills.
+    pub fills: u64,
+    /// Our orders refused by risk.
+    pub risk_rejections: u64,
+    /// Quote pulls (risk, or on request).
+    pub pulls: u64,
+    /// Hedge decisions.
+    pub hedges: u64,
+}
+
+/// One external venue's book on our grid.
+#[derive(Debug, Clone)]
+struct ExternalBook {
+    bids: BookSide,
+    asks: BookSide,
+    ts_ns: i64,
+}
+
+impl ExternalBook {
+    fn top(&self) -> Top {
+        Top { bid: self.bids.best().unwrap_or_default(), ask: self.asks.best().unwrap_or_default(), ts_ns: self.ts_ns }
+    }
+}
+
+/// The live market maker on our venue (see the module docs).
+#[derive(Debug)]
+pub struct LiveMarketMaker {
+    pricer: Pricer,
+    orders: QuoteOrders,
+    actions: ActionBuffer,
+    venue: EngineVenue,
+    events: ExecEvents,
+    books: Vec<ExternalBook>,
+    hedger: Option<Hedger>,
+    hedge_venues: Vec<HedgeVenue>,
+    inventory: i64,
+    halted: bool,
+    sent: Vec<ExecCommand>,
+    last_hedge: Option<HedgeDecision>,
+    /// Our venue's clock when the last hedge was decided.
+    last_hedge_clock_ns: i64,
+    counters: LiveCounters,
+}
+
+impl LiveMarketMaker {
+    /// A runner quoting on `venue` with `pricer`. Allocates everything it will use here.
+    pub fn new(pricer: Pricer, venue: EngineVenue, cfg: &LiveConfig) -> Self {
+        let n = pricer.instrument_map().venues.len();
+        let book = ExternalBook {
+            bids: BookSide::new(Side::Buy, cfg.depth),
+            asks: BookSide::new(Side::Sell, cfg.depth),
+            ts_ns: 0,
+        };
+        let hedge_venues = (0..n)
+            .map(|i| HedgeVenue {
+                venue: VenueId::External(i as u8),
+                top: Top::default(),
+                fees: cfg.hedge_fees.get(i).copied().unwrap_or_default(),
+            })
+            .collect();
+        let actions = ActionBuffer::for_levels(pricer.levels());
+        LiveMarketMaker {
+            sent: Vec::with_capacity(actions.capacity()),
+            actions,
+            orders: QuoteOrders::new(cfg.first_client_id),
+            venue,
+            events: ExecEvents::new(),
+            books: vec![book; n],
+            hedger: cfg.hedge.map(Hedger::new),
+            hedge_venues,
+            inventory: 0,
+            halted: false,
+            last_hedge: None,
+            last_hedge_clock_ns: 0,
+            counters: LiveCounters::default(),
+            pricer,
+        }
+    }
+
+    /// A level of an external venue's book changed (price and quantity on our grid; `qty <= 0`
+    /// removes it): the venue's top moves, the fair value with it, and the quotes follow.
+    pub fn on_level(
+        &mut self,
+        now_ns: i64,
+        venue: VenueId,
+        side: Side,
+        price: i64,
+        qty: i64,
+    ) -> Result<Decision, LiveError> {
+        self.on_levels(now_ns, venue, &[(side, price, qty)])
+    }
+
+    /// Several levels of one external venue's book changed in one message (`(side, price,
+    /// qty)` on our grid, applied in order): one fair value and one decision for all of them,
+    /// so a message that moves the top never quotes off a half-applied book.
+    pub fn on_levels(
+        &mut self,
+        now_ns: i64,
+        venue: VenueId,
+        changes: &[(Side, i64, i64)],
+    ) -> Result<Decision, LiveError> {
+        let VenueId::External(i) = venue else { return Err(UnknownVenueError { venue }.into()) };
+        let book = self.books.get_mut(i as usize).ok_or(UnknownVenueError { venue })?;
+        for &(side, price, qty) in changes {
+            match side {
+                Side::Buy => book.bids.set(price, qty),
+                Side::Sell => book.asks.set(price, qty),
+            }
+        }
+        book.ts_ns = now_ns;
+        let top = book.top();
+        self.on_top(now_ns, venue, top)
+    }
+
+    /// An external venue's new top (on our grid): fair value, then a decision.
+    pub fn on_top(&mut self, now_ns: i64, venue: VenueId, top: Top) -> Result<Decision, LiveError> {
+        self.pricer.on_top(venue, top)?;
+        if let VenueId::External(i) = venue {
+            if let Some(h) = self.hedge_venues.get_mut(i as usize) {
+                h.top = top;
+            }
+        }
+        self.counters.updates += 1;
+        self.quote(now_ns)
+    }
+
+    /// Decides now and sends what the decision asks for (nothing while halted).
+    pub fn quote(&mut self, now_ns: i64) -> Result<Decision, LiveError> {
+        self.sent.clear();
+        if self.halted {
+            return Ok(Decision::Held);
+        }
+        let our_top = self.venue.others_top();
+        let our_top = (our_top.bid.qty > 0 || our_top.ask.qty > 0).then_some(our_top);
+        let decision = self.pricer.decide(now_ns, self.inventory, our_top, &mut self.actions)?;
+        if let Decision::Requoted(_) = decision {
+            self.counters.requotes += 1;
+        }
+        self.send(now_ns)?;
+        Ok(decision)
+    }
+
+    fn send(&mut self, now_ns: i64) -> Result<(), LiveError> {
+        for &action in self.actions.as_slice() {
+            if let Some(command) = self.orders.command(action) {
+                self.venue.submit(now_ns, &command)?;
+                self.counters.commands += 1;
+                if self.sent.len() < self.sent.capacity() {
+                    self.sent.push(command);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what our venue said back and acts on it; returns how many events there were.
+    pub fn poll(&mut self, now_ns: i64) -> Result<usize, LiveError> {
+        self.events.clear();
+        self.venue.poll(now_ns, &mut self.events);
+        let n = self.events.len();
+        let mut requote = false;
+        for i in 0..n {
+            let Some(event) = self.events.get(i) else { break };
+            requote |= self.on_event(now_ns, event)?;
+        }
+        if requote {
+            self.quote(now_ns)?;
+        }
+        Ok(n)
+    }
+
+    /// One event; returns whether to requote.
+    fn on_event(&mut self, now_ns: i64, event: ExecEvent) -> Result<bool, LiveError> {
+        match event {
+            ExecEvent::Filled { client_id, fill, open_qty } => {
+                self.counters.fills += 1;
+                self.inventory += match fill.side {
+                    Side::Buy => fill.qty,
+                    Side::Sell => -fill.qty,
+                };
+                if let Some((side, level)) = self.orders.slot_of(client_id) {
+                    self.pricer.on_fill(side, level, fill.qty)?;
+                    if open_qty == 0 {
+                        self.orders.forget(side, level);
+                    }
+                }
+                self.hedge(now_ns);
+                Ok(true)
+            }
+            ExecEvent::Canceled { client_id, .. } => Ok(self.gone(client_id)),
+            ExecEvent::Rejected { client_id, reason, .. } => {
+                let freed = self.gone(client_id);
+                if reason == RejectReason::Risk {
+                    self.counters.risk_rejections += 1;
+                    self.pull(now_ns)?;
+                    return Ok(false);
+                }
+                Ok(freed)
+            }
+            ExecEvent::Accepted { .. } | ExecEvent::Amended { .. } => Ok(false),
+        }
+    }
+
+    /// A slot's order left without a fill; returns whether it was still a slot's.
+    fn gone(&mut self, client_id: u64) -> bool {
+        let Some((side, level)) = self.orders.slot_of(client_id) else { return false };
+        self.pricer.on_order_gone(side, level);
+        self.orders.forget(side, level);
+        true
+    }
+
+    fn hedge(&mut self, now_ns: i64) {
+        let Some(hedger) = self.hedger else { return };
+        let fair = self.pricer.fair_value_engine().fair_value(now_ns).and_then(|f| Mark::from_ticks_f64(f.price));
+        let Some(fair) = fair else { return };
+        if let Some(d) = hedger.decide(now_ns, self.inventory, fair, &self.hedge_venues) {
+            self.last_hedge = Some(d);
+            self.last_hedge_clock_ns = self.venue.clock_ns();
+            self.counters.hedges += 1;
+        }
+    }
+
+    /// Cancels every quote now and stops quoting until [`LiveMarketMaker::resume`].
+    pub fn pull(&mut self, now_ns: i64) -> Result<(), LiveError> {
+        self.halted = true;
+        self.counters.pulls += 1;
+        self.pricer.pull(&mut self.actions)?;
+        self.send(now_ns)
+    }
+
+    /// Quotes again from the next decision on.
+    pub fn resume(&mut self) {
+        self.halted = false;
+    }
+
+    /// Whether quoting is stopped (risk refused an order, or [`LiveMarketMaker::pull`]).
+    pub fn is_halted(&self) -> bool {
+        self.halted
+    }
+
+    /// Net lots bought on our venue.
+    pub fn inventory(&self) -> i64 {
+        self.inventory
+    }
+
+    /// The commands the last decision (or pull) sent.
+    pub fn sent(&self) -> &[ExecCommand] {
+        &self.sent
+    }
+
+    /// The events of the last [`LiveMarketMaker::poll`].
+    pub fn events(&self) -> &ExecEvents {
+        &self.events
+    }
+
+    /// The last hedge decided.
+    pub fn last_hedge(&self) -> Option<HedgeDecision> {
+        self.last_hedge
+    }
+
+    /// Our venue's clock (the pipeline clock, as fills' `ts_ns`) when the last hedge was
+    /// decided: fill -> hedge decision latency is this minus the fill's time.
+    pub fn last_hedge_clock_ns(&self) -> i64 {
+        self.last_hedge_clock_ns
+    }
+
+    /// Counters so far.
+    pub fn counters(&self) -> LiveCounters {
+        self.counters
+    }
+
+    /// The pricer.
+    pub fn pricer(&self) -> &Pricer {
+        &self.pricer
+    }
+
+    /// The slots' client ids.
+    pub fn quote_orders(&self) -> &QuoteOrders {
+        &self.orders
+    }
+
+    /// Our venue.
+    pub fn venue(&self) -> &EngineVenue {
+        &self.venue
+    }
+}

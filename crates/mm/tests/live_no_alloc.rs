@@ -1,0 +1,94 @@
+//! After warm-up, the live path allocates nothing per event on the market maker's thread: an
+//! external book update, the decision, the commands through the gateway, and reading our
+//! venue's answers (acks, cancels, fills) from the subscription. The counting allocator counts
+//! only this test's thread (the pipeline's own threads are the engine's business, tested there).
+
+mod support;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use wintermute_core::{Command, NewOrder, Side};
+use wintermute_mm::types::VenueId;
+
+struct Counting;
+
+thread_local! {
+    static COUNTING: Cell<bool> = const { Cell::new(false) };
+}
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: the allocator trait is unsafe to implement; this one only forwards to the system allocator.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.try_with(Cell::get).unwrap_or(false) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.try_with(Cell::get).unwrap_or(false) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: forwarded unchanged to the system allocator.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// `n` rounds: the external book moves (a requote: cancels and places through risk), every
+/// 4th round another trader lifts our ask, and we read until nothing is in flight.
+fn rounds(r: &mut support::Rig, from: usize, n: usize) {
+    let mid_at = |i: usize| 1_000 + 2 * (i as i64 % 50);
+    for i in from..from + n {
+        let (old, mid) = (mid_at(i.wrapping_sub(1)), mid_at(i));
+        let now = r.now();
+        // The side moving away from the other first, so the book is never crossed.
+        let order = if mid > old { [Side::Sell, Side::Buy] } else { [Side::Buy, Side::Sell] };
+        for side in order {
+            let (new_price, old_price) = match side {
+                Side::Buy => (mid - 1, old - 1),
+                Side::Sell => (mid + 1, old + 1),
+            };
+            r.mm.on_level(now, VenueId::External(0), side, new_price, 5).unwrap();
+            if old_price != new_price {
+                r.mm.on_level(now, VenueId::External(0), side, old_price, 0).unwrap();
+            }
+        }
+        r.settle();
+        if i % 4 == 0 {
+            // Our quotes rest and nothing is in flight: the market order fills against them.
+            let side = if i % 8 == 0 { Side::Buy } else { Side::Sell };
+            let fills = r.mm.counters().fills;
+            r.other.submit(0, Command::New(NewOrder::market(i as u64 + 1, support::OTHER, side, 1))).unwrap();
+            r.poll_until(|m| m.counters().fills > fills);
+            r.settle();
+        }
+    }
+}
+
+#[test]
+fn the_live_path_allocates_nothing_per_event_after_warm_up() {
+    let mut r = support::rig(true);
+    rounds(&mut r, 0, 300);
+    ALLOCATIONS.store(0, Ordering::SeqCst);
+    COUNTING.with(|c| c.set(true));
+    rounds(&mut r, 300, 2_000);
+    COUNTING.with(|c| c.set(false));
+    let allocations = ALLOCATIONS.load(Ordering::SeqCst);
+    let c = r.mm.counters();
+    assert!(c.commands > 4_000 && c.fills == 575, "the rounds did work: {c:?}");
+    assert_eq!(allocations, 0, "allocations on the market maker's thread: {c:?}");
+    assert!(r.mm.venue().open_orders() <= 2, "only the live quotes are held open: {}", r.mm.venue().open_orders());
+}

@@ -1,0 +1,81 @@
+//! Latency of the routing edges, per call, as percentiles (own harness: criterion reports no
+//! p99). Run: `cargo bench -p wintermute-router --bench routing`.
+//!
+//! - decision -> signed request bytes: a Binance LIMIT order's query string plus its HMAC-SHA256
+//!   or Ed25519 signature; Kraken's `API-Sign` over a form body; a Coinbase ES256 JWT;
+//! - execution report in -> normalized event out: a Binance FULL order response with two fills
+//!   parsed, converted to normalized reports and applied to the order's state machine.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use wintermute_router::binance::client::{sign_query, BinanceOrderType, NewOrder, TimeInForce};
+use wintermute_router::binance::reports::{order_reports, parse_order, BinanceInstrument};
+use wintermute_router::order_state::{OrderState, Side};
+use wintermute_router::signing::{BinanceSigner, CoinbaseJwtSigner, KrakenSigner};
+
+const ROUNDS: usize = 20_000;
+
+fn measure(name: &str, mut op: impl FnMut(usize)) {
+    for i in 0..ROUNDS / 10 {
+        op(i); // warm up
+    }
+    let mut ns: Vec<u64> = (0..ROUNDS)
+        .map(|i| {
+            let t = Instant::now();
+            op(i);
+            t.elapsed().as_nanos() as u64
+        })
+        .collect();
+    ns.sort_unstable();
+    let pct = |p: f64| ns[((ns.len() as f64 * p) as usize).min(ns.len() - 1)] as f64 / 1000.0;
+    println!("{name:<44} p50 {:>8.2} us   p99 {:>8.2} us   max {:>8.2} us", pct(0.50), pct(0.99), pct(1.0));
+}
+
+fn main() {
+    let inst = BinanceInstrument::new("BTCUSDT", "0.01", "0.00001").unwrap();
+    let order = |i: usize| NewOrder {
+        symbol: "BTCUSDT".into(),
+        client_order_id: format!("wm{i}"),
+        side: Side::Buy,
+        qty: 12_345,
+        order_type: BinanceOrderType::Limit { price: 5_800_104, tif: TimeInForce::Ioc },
+    };
+    let hmac = BinanceSigner::hmac_sha256(b"NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j".to_vec());
+    let ed = BinanceSigner::ed25519_seed(&[7; 32]).unwrap();
+    measure("binance order -> signed query (HMAC-SHA256)", |i| {
+        let mut q = order(i).query(&inst);
+        sign_query(&mut q, &hmac, 5000, 1_700_000_000_000 + i as i64);
+        black_box(q);
+    });
+    measure("binance order -> signed query (Ed25519)", |i| {
+        let mut q = order(i).query(&inst);
+        sign_query(&mut q, &ed, 5000, 1_700_000_000_000 + i as i64);
+        black_box(q);
+    });
+    let kraken =
+        KrakenSigner::new("kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==")
+            .unwrap();
+    measure("kraken AddOrder body -> API-Sign", |i| {
+        let nonce = (1_616_492_376_594u64 + i as u64).to_string();
+        let body = format!("nonce={nonce}&ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25");
+        black_box(kraken.api_sign("/0/private/AddOrder", &nonce, &body));
+    });
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 =
+        ring::signature::EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let coinbase = CoinbaseJwtSigner::new("organizations/o/apiKeys/k", pkcs8.as_ref()).unwrap();
+    measure("coinbase request -> ES256 JWT", |i| {
+        black_box(coinbase.token("POST", "api.coinbase.com", "/api/v3/brokerage/orders", 1_700_000_000 + i as i64));
+    });
+    let full = br#"{"symbol":"BTCUSDT","orderId":28,"orderListId":-1,"clientOrderId":"wm1","transactTime":1507725176595,"price":"58001.06","origQty":"0.12345","executedQty":"0.12345","cummulativeQuoteQty":"7160.23","status":"FILLED","timeInForce":"IOC","type":"LIMIT","side":"BUY","fills":[{"price":"58001.04","qty":"0.10000","commission":"0.00010000","commissionAsset":"BTC","tradeId":56},{"price":"58001.06","qty":"0.02345","commission":"0.00002345","commissionAsset":"BTC","tradeId":57}]}"#;
+    measure("binance FULL response -> reports -> order state", |_| {
+        let parsed = parse_order(full).unwrap();
+        let reports = order_reports(&parsed, &inst, 1).unwrap();
+        let mut state = OrderState::new("wm1", Side::Buy, 12_345);
+        for r in &reports {
+            state.apply(r).unwrap();
+        }
+        black_box(state.status());
+    });
+}

@@ -1,0 +1,693 @@
+//! A Binance spot REST order client: place, cancel, query, reconcile.
+//!
+//! ```text
+//! let mut client = BinanceRestClient::new(addr, "api-key", signer, instruments);
+//! client.sync_time().await?;                       // server-time offset for `timestamp`
+//! let reports = client.place(&order).await?;       // New + Trade reports (or Rejected)
+//! client.cancel("BTCUSDT", "q-1").await?;          // Canceled, or CancelRejected (-2011)
+//! let summary = client.reconcile("BTCUSDT").await?; // after a disconnect
+//! ```
+//!
+//! Every report is applied to the client's [`OrderTable`] before it is returned, so the table
+//! is always the merged truth: a fill seen in a place response and again in `myTrades` counts
+//! once.
+//!
+//! **Signing and time.** Parameters go in the query string, signed as sent (HMAC-SHA256 or
+//! Ed25519, [`BinanceSigner`]), with `timestamp` = local clock + the offset measured by
+//! [`BinanceRestClient::sync_time`] (half the round trip is assumed on each side) and
+//! `recvWindow` = 5000 ms.
+//!
+//! **Rate limits.** The client reads `X-MBX-USED-WEIGHT-1M` from every response and refuses
+//! locally, with [`BinanceClientError::RateLimited`], a request whose weight would pass the
+//! limit within the current minute. A 429 or 418 answer's `Retry-After` is honoured: until it
+//! passes, every request is refused locally.
+//!
+//! **Unknown outcomes.** If the connection drops before the answer, the order's outcome is
+//! unknown: `place` returns [`BinanceClientError::Transport`] and the order stays pending-new.
+//! [`BinanceRestClient::reconcile`] settles it: first a query of each order whose answer was
+//! lost (to learn its venue id, by which trades name it), then the account's trades since the last one
+//! reconciled (`myTrades` from that id, so nothing is missed even when later trades were seen
+//! in place responses), the open orders, then a query of every order the table holds as live
+//! that the venue no longer lists (`-2013`, "Order does not exist.", means it never arrived:
+//! rejected).
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+use super::reports::{
+    order_reports, parse_error, parse_order, parse_orders, parse_trades, trade_report, BinanceInstrument,
+    ReportParseError,
+};
+use crate::order_state::{ExecutionReport, OrderState, OrderStateError, OrderTable, ReportKind, Side, Venue};
+use crate::signing::BinanceSigner;
+
+/// How an order trades.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinanceOrderType {
+    /// `LIMIT` at `price` ticks with a time in force.
+    Limit {
+        /// Price in ticks.
+        price: i64,
+        /// Time in force.
+        tif: TimeInForce,
+    },
+    /// `MARKET`.
+    Market,
+    /// `LIMIT_MAKER`: rests at `price` or is rejected (`-2010`) if it would cross.
+    PostOnly {
+        /// Price in ticks.
+        price: i64,
+    },
+}
+
+/// `timeInForce` of a limit order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeInForce {
+    /// Good till canceled.
+    Gtc,
+    /// Immediate or cancel.
+    Ioc,
+    /// Fill or kill.
+    Fok,
+}
+
+/// A new order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder {
+    /// Symbol (must be one of the client's instruments).
+    pub symbol: String,
+    /// Our id, `^[a-zA-Z0-9-_]{1,36}$`.
+    pub client_order_id: String,
+    /// Buy or sell.
+    pub side: Side,
+    /// Quantity in lots.
+    pub qty: i64,
+    /// Type.
+    pub order_type: BinanceOrderType,
+}
+
+impl NewOrder {
+    /// The unsigned query string of `POST /api/v3/order` for this order (prices and quantities
+    /// written exactly at the instrument's precision).
+    pub fn query(&self, instrument: &BinanceInstrument) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        q.append_pair("symbol", &self.symbol);
+        q.append_pair("side", if self.side == Side::Buy { "BUY" } else { "SELL" });
+        match self.order_type {
+            BinanceOrderType::Limit { price, tif } => {
+                q.append_pair("type", "LIMIT");
+                q.append_pair(
+                    "timeInForce",
+                    match tif {
+                        TimeInForce::Gtc => "GTC",
+                        TimeInForce::Ioc => "IOC",
+                        TimeInForce::Fok => "FOK",
+                    },
+                );
+                q.append_pair("price", &instrument.tick_size.format(price));
+            }
+            BinanceOrderType::Market => {
+                q.append_pair("type", "MARKET");
+            }
+            BinanceOrderType::PostOnly { price } => {
+                q.append_pair("type", "LIMIT_MAKER");
+                q.append_pair("price", &instrument.tick_size.format(price));
+            }
+        }
+        q.append_pair("quantity", &instrument.step_size.format(self.qty));
+        q.append_pair("newClientOrderId", &self.client_order_id);
+        q.append_pair("newOrderRespType", "FULL");
+        q.finish()
+    }
+}
+
+/// Appends `recvWindow`, `timestamp` and the `signature` of everything before it, as Binance
+/// wants a signed query string.
+pub fn sign_query(query: &mut String, signer: &BinanceSigner, recv_window_ms: u64, timestamp_ms: i64) {
+    if !query.is_empty() {
+        query.push('&');
+    }
+    query.push_str(&format!("recvWindow={recv_window_ms}&timestamp={timestamp_ms}"));
+    let signature = signer.sign(query);
+    query.push_str("&signature=");
+    query.extend(form_urlencoded::byte_serialize(signature.as_bytes()));
+}
+
+/// Why a request did not produce reports.
+#[derive(Debug, thiserror::Error)]
+pub enum BinanceClientError {
+    /// The connection failed or dropped before an answer: the outcome is unknown.
+    #[error("transport error: endpoint={endpoint} error={error}")]
+    Transport {
+        /// `"POST /api/v3/order"`.
+        endpoint: &'static str,
+        /// What failed.
+        error: String,
+    },
+    /// Refused locally or by the venue (429/418) for rate limits; retry after this long.
+    #[error("rate limited: endpoint={endpoint} retry_after_ms={retry_after_ms} local={local}")]
+    RateLimited {
+        /// Which endpoint.
+        endpoint: &'static str,
+        /// How long to wait.
+        retry_after_ms: u64,
+        /// Whether the client refused before sending.
+        local: bool,
+    },
+    /// The venue refused a request that is not an order (a query or a cancel of another kind).
+    #[error("venue error: endpoint={endpoint} status={status} code={code} msg={msg}")]
+    Venue {
+        /// Which endpoint.
+        endpoint: &'static str,
+        /// HTTP status.
+        status: u16,
+        /// Binance's code.
+        code: i64,
+        /// Binance's message.
+        msg: String,
+    },
+    /// An answer that could not be read.
+    #[error("bad answer: endpoint={endpoint} error={error}")]
+    Parse {
+        /// Which endpoint.
+        endpoint: &'static str,
+        /// What was wrong.
+        error: ReportParseError,
+    },
+    /// A symbol the client has no instrument for.
+    #[error("unknown instrument: symbol={0}")]
+    UnknownInstrument(String),
+    /// A report the order table refused.
+    #[error(transparent)]
+    State(#[from] OrderStateError),
+}
+
+/// What a reconciliation changed.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ReconcileSummary {
+    /// Fills that were new to the table.
+    pub new_fills: usize,
+    /// Orders whose status changed.
+    pub status_changes: usize,
+    /// Trades for orders the table does not hold.
+    pub unknown_trades: usize,
+}
+
+struct Answer {
+    status: u16,
+    body: Bytes,
+}
+
+/// The client (one connection, re-opened after a failure).
+///
+/// Trades seen in place responses do not move the reconciliation watermark (the last trade id
+/// fetched from `myTrades`): a trade with a lower id may still be unseen, e.g. a resting order
+/// filled while the connection was down.
+pub struct BinanceRestClient {
+    addr: SocketAddr,
+    api_key: String,
+    signer: BinanceSigner,
+    instruments: HashMap<String, BinanceInstrument>,
+    sender: Option<SendRequest<Full<Bytes>>>,
+    recv_window_ms: u64,
+    time_offset_ms: i64,
+    weight_limit_1m: u32,
+    used_weight: (i64, u32),
+    blocked_until: Option<Instant>,
+    orders: OrderTable,
+    order_symbols: HashMap<String, String>,
+    trade_watermark: HashMap<String, u64>,
+}
+
+impl std::fmt::Debug for BinanceRestClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BinanceRestClient")
+            .field("addr", &self.addr)
+            .field("signer", &self.signer)
+            .field("time_offset_ms", &self.time_offset_ms)
+            .field("used_weight", &self.used_weight)
+            .finish_non_exhaustive()
+    }
+}
+
+fn local_ms() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn local_ns() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+}
+
+impl BinanceRestClient {
+    /// A client for the venue at `addr` (plain HTTP: the local simulator; live endpoints need
+    /// TLS, not yet here) with this key and these instruments.
+    pub fn new(addr: SocketAddr, api_key: &str, signer: BinanceSigner, instruments: Vec<BinanceInstrument>) -> Self {
+        Self {
+            addr,
+            api_key: api_key.to_owned(),
+            signer,
+            instruments: instruments.into_iter().map(|i| (i.symbol.clone(), i)).collect(),
+            sender: None,
+            recv_window_ms: 5000,
+            time_offset_ms: 0,
+            weight_limit_1m: 6000,
+            used_weight: (0, 0),
+            blocked_until: None,
+            orders: OrderTable::new(),
+            order_symbols: HashMap::new(),
+            trade_watermark: HashMap::new(),
+        }
+    }
+
+    /// Sets the request-weight budget per minute (Binance's default 6000).
+    pub fn set_weight_limit_1m(&mut self, limit: u32) {
+        self.weight_limit_1m = limit;
+    }
+
+    /// The orders and what is known of them.
+    pub fn orders(&self) -> &OrderTable {
+        &self.orders
+    }
+
+    /// Server time minus local time, ms (from [`Self::sync_time`]).
+    pub fn time_offset_ms(&self) -> i64 {
+        self.time_offset_ms
+    }
+
+    /// The weight used in the current minute, per the venue's last header.
+    pub fn used_weight_1m(&self) -> u32 {
+        self.used_weight.1
+    }
+
+    /// Measures the server-time offset (`GET /api/v3/time`).
+    pub async fn sync_time(&mut self) -> Result<i64, BinanceClientError> {
+        const EP: &str = "GET /api/v3/time";
+        let t0 = local_ms();
+        let answer = self.send(EP, Method::GET, "/api/v3/time", String::new(), 1, false).await?;
+        let t1 = local_ms();
+        let server: serde_json::Value =
+            serde_json::from_slice(&answer.body).map_err(|e| BinanceClientError::Parse {
+                endpoint: EP,
+                error: ReportParseError::Malformed { what: "time", error: e.to_string() },
+            })?;
+        let server_ms = server["serverTime"].as_i64().ok_or(BinanceClientError::Parse {
+            endpoint: EP,
+            error: ReportParseError::Malformed { what: "time", error: "no serverTime".into() },
+        })?;
+        self.time_offset_ms = server_ms - (t0 + (t1 - t0) / 2);
+        Ok(self.time_offset_ms)
+    }
+
+    fn instrument(&self, symbol: &str) -> Result<&BinanceInstrument, BinanceClientError> {
+        self.instruments.get(symbol).ok_or_else(|| BinanceClientError::UnknownInstrument(symbol.to_owned()))
+    }
+
+    /// Places an order; returns the reports it produced (applied to the table). A venue
+    /// refusal is a `Rejected` report with Binance's code and message, not an error.
+    pub async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, BinanceClientError> {
+        const EP: &str = "POST /api/v3/order";
+        let inst = self.instrument(&order.symbol)?.clone();
+        let query = order.query(&inst);
+        self.orders.insert(OrderState::new(&order.client_order_id, order.side, order.qty));
+        self.order_symbols.insert(order.client_order_id.clone(), order.symbol.clone());
+        let answer = match self.send(EP, Method::POST, "/api/v3/order", query, 1, true).await {
+            Ok(answer) => answer,
+            Err(err @ BinanceClientError::RateLimited { .. }) => {
+                // Refused before it reached the book: the order never existed.
+                self.forget(&order.client_order_id);
+                return Err(err);
+            }
+            Err(err) => return Err(err),
+        };
+        let receive = local_ns();
+        let reports = if answer.status == 200 {
+            parse_order(&answer.body)
+                .and_then(|o| order_reports(&o, &inst, receive))
+                .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?
+        } else {
+            let body = parse_error(&answer.body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
+            vec![ExecutionReport {
+                venue: Venue::Binance,
+                symbol: order.symbol.clone(),
+                client_order_id: order.client_order_id.clone(),
+                venue_order_id: None,
+                kind: ReportKind::Rejected { code: Some(body.code), reason: body.msg },
+                cum_qty: None,
+                exchange_ts_ns: 0,
+                receive_ts_ns: receive,
+            }]
+        };
+        for report in &reports {
+            self.orders.apply(report)?;
+        }
+        Ok(reports)
+    }
+
+    fn forget(&mut self, client_order_id: &str) {
+        self.order_symbols.remove(client_order_id);
+        let mut kept = OrderTable::new();
+        for order in self.orders.iter().filter(|o| o.client_order_id != client_order_id) {
+            kept.insert(order.clone());
+        }
+        self.orders = kept;
+    }
+
+    /// Cancels an order by client id: `Canceled` (with the venue's executed quantity), or
+    /// `CancelRejected` with Binance's reason (`-2011`, "Unknown order sent.": already gone).
+    pub async fn cancel(
+        &mut self,
+        symbol: &str,
+        client_order_id: &str,
+    ) -> Result<Vec<ExecutionReport>, BinanceClientError> {
+        const EP: &str = "DELETE /api/v3/order";
+        let inst = self.instrument(symbol)?.clone();
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("symbol", symbol)
+            .append_pair("origClientOrderId", client_order_id)
+            .finish();
+        if let Some(order) = self.orders.get_mut(client_order_id) {
+            order.request_cancel();
+        }
+        let answer = self.send(EP, Method::DELETE, "/api/v3/order", query, 1, true).await?;
+        let receive = local_ns();
+        let reports = if answer.status == 200 {
+            parse_order(&answer.body)
+                .and_then(|o| order_reports(&o, &inst, receive))
+                .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?
+        } else {
+            let body = parse_error(&answer.body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
+            vec![ExecutionReport {
+                venue: Venue::Binance,
+                symbol: symbol.to_owned(),
+                client_order_id: client_order_id.to_owned(),
+                venue_order_id: None,
+                kind: ReportKind::CancelRejected { code: Some(body.code), reason: body.msg },
+                cum_qty: None,
+                exchange_ts_ns: 0,
+                receive_ts_ns: receive,
+            }]
+        };
+        for report in &reports {
+            self.orders.apply(report)?;
+        }
+        Ok(reports)
+    }
+
+    /// Cancels every order the table holds as live on `symbol` (the kill switch's step for this
+    /// venue); returns how many cancels the venue accepted.
+    pub async fn cancel_all(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
+        self.reconcile(symbol).await?;
+        let live: Vec<String> = self
+            .orders
+            .iter()
+            .filter(|o| !o.status().is_terminal())
+            .filter(|o| self.order_symbols.get(&o.client_order_id).is_some_and(|s| s == symbol))
+            .map(|o| o.client_order_id.clone())
+            .collect();
+        let mut canceled = 0;
+        for id in live {
+            let reports = self.cancel(symbol, &id).await?;
+            canceled += usize::from(reports.iter().any(|r| r.kind == ReportKind::Canceled));
+        }
+        Ok(canceled)
+    }
+
+    /// Fetches and merges what may have been missed: trades since the last reconciled one, the
+    /// open orders, and the status of every live order the venue no longer lists.
+    pub async fn reconcile(&mut self, symbol: &str) -> Result<ReconcileSummary, BinanceClientError> {
+        let mut summary = ReconcileSummary::default();
+        let inst = self.instrument(symbol)?.clone();
+        // Orders whose answer was lost have no venue id yet, and trades name orders by venue
+        // id: learn those ids first, or their trades would pass the watermark unattributed.
+        let unanswered: Vec<String> = self
+            .orders
+            .iter()
+            .filter(|o| o.venue_order_id.is_none() && !o.status().is_terminal())
+            .filter(|o| self.order_symbols.get(&o.client_order_id).is_some_and(|s| s == symbol))
+            .map(|o| o.client_order_id.clone())
+            .collect();
+        for id in unanswered {
+            self.query_order(symbol, &id, &inst, &mut summary).await?;
+        }
+        self.fetch_trades(symbol, &mut summary).await?;
+        const EP: &str = "GET /api/v3/openOrders";
+        let query = form_urlencoded::Serializer::new(String::new()).append_pair("symbol", symbol).finish();
+        let answer = self.send(EP, Method::GET, "/api/v3/openOrders", query, 6, true).await?;
+        let open = self
+            .expect_ok(EP, answer)
+            .and_then(|body| parse_orders(&body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error }))?;
+        let receive = local_ns();
+        let mut listed = HashSet::new();
+        for order in &open {
+            listed.insert(order.client_order_id.clone());
+            let reports = order_reports(order, &inst, receive)
+                .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
+            self.merge(&reports, &mut summary);
+        }
+        let unlisted: Vec<String> = self
+            .orders
+            .iter()
+            .filter(|o| !o.status().is_terminal() && !listed.contains(&o.client_order_id))
+            .filter(|o| self.order_symbols.get(&o.client_order_id).is_some_and(|s| s == symbol))
+            .map(|o| o.client_order_id.clone())
+            .collect();
+        for id in unlisted {
+            self.query_order(symbol, &id, &inst, &mut summary).await?;
+        }
+        if self.orders.iter().any(|o| o.missing_qty() > 0) {
+            self.fetch_trades(symbol, &mut summary).await?;
+        }
+        Ok(summary)
+    }
+
+    async fn query_order(
+        &mut self,
+        symbol: &str,
+        client_order_id: &str,
+        inst: &BinanceInstrument,
+        summary: &mut ReconcileSummary,
+    ) -> Result<(), BinanceClientError> {
+        const EP: &str = "GET /api/v3/order";
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("symbol", symbol)
+            .append_pair("origClientOrderId", client_order_id)
+            .finish();
+        let answer = self.send(EP, Method::GET, "/api/v3/order", query, 4, true).await?;
+        let receive = local_ns();
+        let reports = if answer.status == 200 {
+            parse_order(&answer.body)
+                .and_then(|o| order_reports(&o, inst, receive))
+                .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?
+        } else {
+            let body = parse_error(&answer.body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
+            if body.code != -2013 {
+                return Err(BinanceClientError::Venue {
+                    endpoint: EP,
+                    status: answer.status,
+                    code: body.code,
+                    msg: body.msg,
+                });
+            }
+            vec![ExecutionReport {
+                venue: Venue::Binance,
+                symbol: symbol.to_owned(),
+                client_order_id: client_order_id.to_owned(),
+                venue_order_id: None,
+                kind: ReportKind::Rejected { code: Some(body.code), reason: body.msg },
+                cum_qty: None,
+                exchange_ts_ns: 0,
+                receive_ts_ns: receive,
+            }]
+        };
+        self.merge(&reports, summary);
+        Ok(())
+    }
+
+    async fn fetch_trades(&mut self, symbol: &str, summary: &mut ReconcileSummary) -> Result<(), BinanceClientError> {
+        const EP: &str = "GET /api/v3/myTrades";
+        const PAGE: usize = 1000;
+        let inst = self.instrument(symbol)?.clone();
+        loop {
+            let from = self.trade_watermark.get(symbol).map_or(0, |w| w + 1);
+            let query = form_urlencoded::Serializer::new(String::new())
+                .append_pair("symbol", symbol)
+                .append_pair("fromId", &from.to_string())
+                .append_pair("limit", &PAGE.to_string())
+                .finish();
+            let answer = self.send(EP, Method::GET, "/api/v3/myTrades", query, 20, true).await?;
+            let trades = self.expect_ok(EP, answer).and_then(|body| {
+                parse_trades(&body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error })
+            })?;
+            let receive = local_ns();
+            for trade in &trades {
+                let venue_id = trade.order_id.to_string();
+                let client = self
+                    .orders
+                    .iter()
+                    .find(|o| o.venue_order_id.as_deref() == Some(venue_id.as_str()))
+                    .map(|o| o.client_order_id.clone());
+                match client {
+                    Some(client) => {
+                        let report = trade_report(trade, &client, &inst, receive)
+                            .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
+                        self.merge(std::slice::from_ref(&report), summary);
+                    }
+                    None => summary.unknown_trades += 1,
+                }
+                let mark = self.trade_watermark.entry(symbol.to_owned()).or_insert(0);
+                *mark = (*mark).max(trade.id);
+            }
+            if trades.len() < PAGE {
+                return Ok(());
+            }
+        }
+    }
+
+    fn merge(&mut self, reports: &[ExecutionReport], summary: &mut ReconcileSummary) {
+        use crate::order_state::Applied;
+        for report in reports {
+            match self.orders.apply(report) {
+                Ok(Applied::NewFill { .. }) => summary.new_fills += 1,
+                Ok(Applied::Status(_)) => summary.status_changes += 1,
+                Ok(Applied::Unchanged) => {}
+                // A report the table refuses (another session's order) is counted there.
+                Err(_) => {}
+            }
+        }
+    }
+
+    fn expect_ok(&self, endpoint: &'static str, answer: Answer) -> Result<Bytes, BinanceClientError> {
+        if answer.status == 200 {
+            return Ok(answer.body);
+        }
+        let body = parse_error(&answer.body).map_err(|error| BinanceClientError::Parse { endpoint, error })?;
+        Err(BinanceClientError::Venue { endpoint, status: answer.status, code: body.code, msg: body.msg })
+    }
+
+    /// Sends one request: rate-limit checks, signing, the weight header, 429/418 handling.
+    async fn send(
+        &mut self,
+        endpoint: &'static str,
+        method: Method,
+        path: &str,
+        mut query: String,
+        weight: u32,
+        signed: bool,
+    ) -> Result<Answer, BinanceClientError> {
+        let now = Instant::now();
+        if let Some(until) = self.blocked_until.filter(|&u| u > now) {
+            let retry_after_ms = u64::try_from((until - now).as_millis()).unwrap_or(u64::MAX);
+            return Err(BinanceClientError::RateLimited { endpoint, retry_after_ms, local: true });
+        }
+        let server_now = local_ms() + self.time_offset_ms;
+        let minute = server_now.div_euclid(60_000);
+        if self.used_weight.0 == minute && self.used_weight.1 + weight > self.weight_limit_1m {
+            let retry_after_ms = u64::try_from((minute + 1) * 60_000 - server_now).unwrap_or(0);
+            return Err(BinanceClientError::RateLimited { endpoint, retry_after_ms, local: true });
+        }
+        if signed {
+            sign_query(&mut query, &self.signer, self.recv_window_ms, server_now);
+        }
+        let uri = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
+        let request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("host", self.addr.to_string())
+            .header("x-mbx-apikey", &self.api_key)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| BinanceClientError::Transport { endpoint, error: e.to_string() })?;
+        let transport = |e: &dyn std::fmt::Display| BinanceClientError::Transport { endpoint, error: e.to_string() };
+        let result = async {
+            let sender = self.connection().await?;
+            sender.ready().await.map_err(|e| transport(&e))?;
+            let response = sender.send_request(request).await.map_err(|e| transport(&e))?;
+            let status = response.status().as_u16();
+            let header = |name: &str| {
+                response.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
+            };
+            let used = header("x-mbx-used-weight-1m");
+            let retry_after = header("retry-after");
+            let body = response.into_body().collect().await.map_err(|e| transport(&e))?.to_bytes();
+            Ok::<_, BinanceClientError>((status, used, retry_after, body))
+        }
+        .await;
+        let (status, used, retry_after, body) = match result {
+            Ok(parts) => parts,
+            Err(err) => {
+                self.sender = None; // reconnect on the next request
+                return Err(err);
+            }
+        };
+        if let Some(used) = used {
+            self.used_weight = (minute, u32::try_from(used).unwrap_or(u32::MAX));
+        }
+        if status == 429 || status == 418 {
+            let retry_after_ms = retry_after.unwrap_or(1).saturating_mul(1000);
+            self.blocked_until = Some(now + Duration::from_millis(retry_after_ms));
+            return Err(BinanceClientError::RateLimited { endpoint, retry_after_ms, local: false });
+        }
+        Ok(Answer { status, body })
+    }
+
+    async fn connection(&mut self) -> Result<&mut SendRequest<Full<Bytes>>, BinanceClientError> {
+        const EP: &str = "connect";
+        if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
+            let stream = TcpStream::connect(self.addr)
+                .await
+                .map_err(|e| BinanceClientError::Transport { endpoint: EP, error: e.to_string() })?;
+            stream.set_nodelay(true).ok();
+            let (sender, connection) = http1::handshake(TokioIo::new(stream))
+                .await
+                .map_err(|e| BinanceClientError::Transport { endpoint: EP, error: e.to_string() })?;
+            tokio::spawn(connection);
+            self.sender = Some(sender);
+        }
+        self.sender.as_mut().ok_or(BinanceClientError::Transport { endpoint: EP, error: "no connection".into() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signed_query_of_binances_documented_example_ends_with_its_documented_signature() {
+        let signer =
+            BinanceSigner::hmac_sha256(b"NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j".to_vec());
+        let mut query = "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1".to_owned();
+        sign_query(&mut query, &signer, 5000, 1_499_827_319_559);
+        assert_eq!(
+            query,
+            "symbol=LTCBTC&side=BUY&type=LIMIT&timeInForce=GTC&quantity=1&price=0.1&recvWindow=5000\
+             &timestamp=1499827319559\
+             &signature=c8db56825ae71d6d79447849e617115f4a920fa2acdcab2b053c4b2838bd6b71"
+        );
+    }
+
+    #[test]
+    fn an_order_query_writes_exact_decimals_at_the_instruments_precision() {
+        let inst = BinanceInstrument::new("LTCBTC", "0.000001", "0.001").unwrap();
+        let order = NewOrder {
+            symbol: "LTCBTC".into(),
+            client_order_id: "q-1".into(),
+            side: Side::Sell,
+            qty: 1_500,
+            order_type: BinanceOrderType::PostOnly { price: 100_000 },
+        };
+        assert_eq!(
+            order.query(&inst),
+            "symbol=LTCBTC&side=SELL&type=LIMIT_MAKER&price=0.100000&quantity=1.500\
+             &newClientOrderId=q-1&newOrderRespType=FULL"
+        );
+    }
+}

@@ -1,0 +1,259 @@
+//! Binance's order and trade JSON -> normalized [`ExecutionReport`]s.
+//!
+//! | Binance says | Reports |
+//! |---|---|
+//! | an order (`POST`/`GET /api/v3/order`, `openOrders`) with `status` NEW, PARTIALLY_FILLED, FILLED, PENDING_CANCEL | `New` carrying `executedQty` as the cumulative quantity |
+//! | ... CANCELED / EXPIRED, EXPIRED_IN_MATCH / REJECTED | `Canceled` / `Expired` / `Rejected` |
+//! | each entry of a FULL response's `fills` | `Trade` (taker) |
+//! | each `GET /api/v3/myTrades` entry | `Trade` (maker or taker as `isMaker` says) |
+//! | an error body `{"code":..,"msg":..}` to a new order | `Rejected` with the code and message |
+//!
+//! A FILLED status without its fills yet is not a fill: the order's state machine sees the
+//! venue's cumulative quantity ahead of its fills ([`crate::order_state::OrderState::missing_qty`])
+//! and reconciliation fetches the trades. Decimals convert exactly onto the instrument's grid;
+//! anything malformed is a [`ReportParseError`] (never a panic: a property test feeds random
+//! and mutated messages).
+
+use serde::Deserialize;
+use wintermute_core::decimal::{Decimal, Step};
+
+use crate::order_state::{ExecutionReport, FillReport, ReportKind, Venue};
+
+/// A Binance message that could not be turned into reports.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReportParseError {
+    /// Not the JSON shape expected.
+    #[error("malformed binance message: what={what} error={error}")]
+    Malformed {
+        /// Which message.
+        what: &'static str,
+        /// The JSON error.
+        error: String,
+    },
+    /// A price, quantity or fee that is not exact decimal text on the instrument's grid.
+    #[error("bad decimal in binance message: field={field} text={text:?}")]
+    BadDecimal {
+        /// Which field.
+        field: &'static str,
+        /// Its text.
+        text: String,
+    },
+    /// An order status this client does not know.
+    #[error("unknown binance order status: status={0}")]
+    UnknownStatus(String),
+}
+
+/// A symbol's grid: Binance's PRICE_FILTER `tickSize` and LOT_SIZE `stepSize`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BinanceInstrument {
+    /// `"BTCUSDT"`.
+    pub symbol: String,
+    /// Price tick.
+    pub tick_size: Step,
+    /// Quantity lot.
+    pub step_size: Step,
+}
+
+impl BinanceInstrument {
+    /// From the symbol and the two steps as decimal text.
+    pub fn new(symbol: &str, tick_size: &str, step_size: &str) -> Result<Self, String> {
+        Ok(Self {
+            symbol: symbol.to_owned(),
+            tick_size: Step::parse(tick_size).map_err(|e| e.to_string())?,
+            step_size: Step::parse(step_size).map_err(|e| e.to_string())?,
+        })
+    }
+
+    fn ticks(&self, field: &'static str, text: &str) -> Result<i64, ReportParseError> {
+        self.tick_size.units_of(text).map_err(|_| bad(field, text))
+    }
+
+    fn lots(&self, field: &'static str, text: &str) -> Result<i64, ReportParseError> {
+        self.step_size.units_of(text).map_err(|_| bad(field, text))
+    }
+}
+
+fn bad(field: &'static str, text: &str) -> ReportParseError {
+    ReportParseError::BadDecimal { field, text: text.chars().take(64).collect() }
+}
+
+fn malformed(what: &'static str) -> impl Fn(serde_json::Error) -> ReportParseError {
+    move |e| ReportParseError::Malformed { what, error: e.to_string() }
+}
+
+const NS_PER_MS: i64 = 1_000_000;
+
+/// An order as Binance reports it (the fields this client reads).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BinanceOrder {
+    /// Symbol.
+    pub symbol: String,
+    /// Venue order id.
+    pub order_id: u64,
+    /// Client order id (for a cancel response: the cancel's own id).
+    pub client_order_id: String,
+    /// In cancel responses: the canceled order's client id.
+    #[serde(default)]
+    pub orig_client_order_id: Option<String>,
+    /// Executed quantity.
+    #[serde(default)]
+    pub executed_qty: Option<String>,
+    /// Status.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// Event time, ms (place and cancel responses).
+    #[serde(default)]
+    pub transact_time: Option<i64>,
+    /// Last update, ms (queries).
+    #[serde(default)]
+    pub update_time: Option<i64>,
+    /// FULL responses: the fills.
+    #[serde(default)]
+    pub fills: Vec<BinanceFill>,
+}
+
+/// One entry of a FULL response's `fills`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BinanceFill {
+    /// Price.
+    pub price: String,
+    /// Quantity.
+    pub qty: String,
+    /// Commission.
+    pub commission: String,
+    /// Commission asset.
+    pub commission_asset: String,
+    /// Trade id.
+    pub trade_id: u64,
+}
+
+/// One `myTrades` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BinanceTrade {
+    /// Symbol.
+    pub symbol: String,
+    /// Trade id.
+    pub id: u64,
+    /// Venue order id.
+    pub order_id: u64,
+    /// Price.
+    pub price: String,
+    /// Quantity.
+    pub qty: String,
+    /// Commission.
+    pub commission: String,
+    /// Commission asset.
+    pub commission_asset: String,
+    /// Time, ms.
+    pub time: i64,
+    /// Maker?
+    pub is_maker: bool,
+}
+
+/// Parses an order (a place, cancel or query response).
+pub fn parse_order(body: &[u8]) -> Result<BinanceOrder, ReportParseError> {
+    serde_json::from_slice(body).map_err(malformed("order"))
+}
+
+/// Parses a list of orders (`openOrders`).
+pub fn parse_orders(body: &[u8]) -> Result<Vec<BinanceOrder>, ReportParseError> {
+    serde_json::from_slice(body).map_err(malformed("openOrders"))
+}
+
+/// Parses `myTrades`.
+pub fn parse_trades(body: &[u8]) -> Result<Vec<BinanceTrade>, ReportParseError> {
+    serde_json::from_slice(body).map_err(malformed("myTrades"))
+}
+
+/// The reports an order message implies (its status, then its fills), all for `client_order_id`.
+pub fn order_reports(
+    order: &BinanceOrder,
+    instrument: &BinanceInstrument,
+    receive_ts_ns: i64,
+) -> Result<Vec<ExecutionReport>, ReportParseError> {
+    let client_order_id = order.orig_client_order_id.clone().unwrap_or_else(|| order.client_order_id.clone());
+    let exchange_ts_ns = order.transact_time.or(order.update_time).unwrap_or(0).saturating_mul(NS_PER_MS);
+    let cum_qty = order.executed_qty.as_deref().map(|q| instrument.lots("executedQty", q)).transpose()?;
+    let report = |kind, cum_qty| ExecutionReport {
+        venue: Venue::Binance,
+        symbol: order.symbol.clone(),
+        client_order_id: client_order_id.clone(),
+        venue_order_id: Some(order.order_id.to_string()),
+        kind,
+        cum_qty,
+        exchange_ts_ns,
+        receive_ts_ns,
+    };
+    let mut out = Vec::with_capacity(1 + order.fills.len());
+    if let Some(status) = order.status.as_deref() {
+        let kind = match status {
+            "NEW" | "PARTIALLY_FILLED" | "FILLED" | "PENDING_CANCEL" | "PENDING_NEW" => ReportKind::New,
+            "CANCELED" => ReportKind::Canceled,
+            "EXPIRED" | "EXPIRED_IN_MATCH" => ReportKind::Expired,
+            "REJECTED" => ReportKind::Rejected { code: None, reason: "REJECTED".to_owned() },
+            other => return Err(ReportParseError::UnknownStatus(other.chars().take(32).collect())),
+        };
+        out.push(report(kind, cum_qty));
+    } else {
+        out.push(report(ReportKind::New, None)); // an ACK response
+    }
+    for fill in &order.fills {
+        let kind = ReportKind::Trade(FillReport {
+            trade_id: fill.trade_id,
+            price: instrument.ticks("price", &fill.price)?,
+            qty: instrument.lots("qty", &fill.qty)?,
+            fee: Decimal::parse(&fill.commission).map_err(|_| bad("commission", &fill.commission))?,
+            fee_currency: fill.commission_asset.clone(),
+            is_maker: false,
+        });
+        out.push(report(kind, None));
+    }
+    Ok(out)
+}
+
+/// The report of one `myTrades` entry, for the client order id `client_order_id`.
+pub fn trade_report(
+    trade: &BinanceTrade,
+    client_order_id: &str,
+    instrument: &BinanceInstrument,
+    receive_ts_ns: i64,
+) -> Result<ExecutionReport, ReportParseError> {
+    Ok(ExecutionReport {
+        venue: Venue::Binance,
+        symbol: trade.symbol.clone(),
+        client_order_id: client_order_id.to_owned(),
+        venue_order_id: Some(trade.order_id.to_string()),
+        kind: ReportKind::Trade(FillReport {
+            trade_id: trade.id,
+            price: instrument.ticks("price", &trade.price)?,
+            qty: instrument.lots("qty", &trade.qty)?,
+            fee: Decimal::parse(&trade.commission).map_err(|_| bad("commission", &trade.commission))?,
+            fee_currency: trade.commission_asset.clone(),
+            is_maker: trade.is_maker,
+        }),
+        cum_qty: None,
+        exchange_ts_ns: trade.time.saturating_mul(NS_PER_MS),
+        receive_ts_ns,
+    })
+}
+
+/// A Binance error body.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct BinanceErrorBody {
+    /// Binance's code (`-2010`).
+    pub code: i64,
+    /// Binance's message.
+    pub msg: String,
+}
+
+/// Parses an error body.
+pub fn parse_error(body: &[u8]) -> Result<BinanceErrorBody, ReportParseError> {
+    serde_json::from_slice(body).map_err(malformed("error"))
+}
+
+#[cfg(test)]
+#[path = "reports_tests.rs"]
+mod tests;

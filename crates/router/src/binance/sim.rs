@@ -1,0 +1,539 @@
+//! A local Binance spot REST venue on 127.0.0.1, for testing order clients without the internet.
+//!
+//! It checks every request the way Binance documents it and answers with Binance's own status
+//! codes and error bodies:
+//!
+//! - **Rate limits first**: each endpoint's request weight is added to a per-minute counter
+//!   (reported in `X-MBX-USED-WEIGHT-1M` on every response); past the limit the answer is HTTP
+//!   429, `-1003`, with `Retry-After` (seconds to the next minute). New orders also count in
+//!   `X-MBX-ORDER-COUNT-10S` / `-1D` (`-1015` past 100 per 10 s).
+//! - **Signed endpoints**: `X-MBX-APIKEY` must name a registered key (`-2014` / `-2015`,
+//!   HTTP 401); `timestamp` must be within `recvWindow` (default 5000 ms, at most 60000:
+//!   `-1131`) behind the server's clock and at most 1000 ms ahead (`-1021`); the `signature`
+//!   must be the key's HMAC-SHA256 (hex) or Ed25519 (base64) of the parameters exactly as sent,
+//!   the query string followed by the body, without the `signature` parameter (`-1022`).
+//! - **Parameters**: mandatory ones (`-1102`), ones the order type does not take (`-1106`),
+//!   legal text of decimals and client ids (`-1100`), duplicates (`-1101`), enums (`-1115`,
+//!   `-1116`, `-1117`), the symbol (`-1121`), and the filters PRICE_FILTER, LOT_SIZE and
+//!   NOTIONAL (`-1013`).
+//! - **Orders** trade against the symbol's book (a depth snapshot, e.g. from a recording; see
+//!   [`SimSymbol::from_depth_snapshot`]): LIMIT GTC/IOC/FOK, MARKET, LIMIT_MAKER (post-only,
+//!   `-2010` if it would cross); responses ACK / RESULT / FULL (with `fills` and trade ids).
+//!   Resting orders fill when the test says another participant traded ([`BinanceSim::trade_at`]).
+//!
+//! Endpoints: `GET /api/v3/ping`, `GET /api/v3/time`, `POST /api/v3/order`,
+//! `DELETE /api/v3/order`, `GET /api/v3/order`, `GET /api/v3/openOrders`, `GET /api/v3/myTrades`.
+//!
+//! Faults for tests: [`BinanceSim::lose_next_responses`] processes the next requests and then
+//! closes the connection without answering (the connection dropped mid-fill), and
+//! [`BinanceSim::set_clock_skew_ms`] moves the server's clock.
+//!
+//! The server stops when the [`BinanceSim`] is dropped.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+pub use super::sim_errors::SimError;
+pub use super::sim_exchange::{SimExchange, SimSymbol};
+use super::sim_exchange::{SimNewOrder, SimOrderType, SimTif};
+use crate::signing::{verify_binance_ed25519, verify_binance_hmac};
+
+/// A registered API key.
+#[derive(Clone)]
+pub enum SimKey {
+    /// An HMAC key: the venue keeps the secret.
+    Hmac {
+        /// The API key (the `X-MBX-APIKEY` value).
+        api_key: String,
+        /// The secret.
+        secret: Vec<u8>,
+    },
+    /// An Ed25519 key: the venue keeps the public key.
+    Ed25519 {
+        /// The API key.
+        api_key: String,
+        /// The 32-byte public key.
+        public_key: Vec<u8>,
+    },
+}
+
+impl std::fmt::Debug for SimKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SimKey::Hmac { api_key, .. } => write!(f, "SimKey::Hmac({api_key}, <redacted>)"),
+            SimKey::Ed25519 { api_key, .. } => write!(f, "SimKey::Ed25519({api_key})"),
+        }
+    }
+}
+
+impl SimKey {
+    fn api_key(&self) -> &str {
+        match self {
+            SimKey::Hmac { api_key, .. } | SimKey::Ed25519 { api_key, .. } => api_key,
+        }
+    }
+}
+
+/// What the simulator serves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Symbols and their books.
+    pub symbols: Vec<SimSymbol>,
+    /// Registered keys.
+    pub keys: Vec<SimKey>,
+    /// Request weight per minute (Binance: 6000).
+    pub weight_limit_1m: u32,
+    /// New orders per 10 seconds (Binance: 100).
+    pub orders_limit_10s: u32,
+}
+
+impl SimConfig {
+    /// Binance's published limits, these symbols and keys.
+    pub fn new(symbols: Vec<SimSymbol>, keys: Vec<SimKey>) -> Self {
+        Self { symbols, keys, weight_limit_1m: 6000, orders_limit_10s: 100 }
+    }
+}
+
+#[derive(Debug)]
+struct SimState {
+    exchange: SimExchange,
+    keys: HashMap<String, SimKey>,
+    weight_limit_1m: u32,
+    orders_limit_10s: u32,
+    weight_window: (i64, u32),
+    orders_10s: (i64, u32),
+    orders_1d: (i64, u32),
+    clock_skew_ms: i64,
+    lose_responses: u32,
+    next_client_id: u64,
+}
+
+/// A running simulator (stops when dropped).
+#[derive(Debug)]
+pub struct BinanceSim {
+    addr: SocketAddr,
+    state: Arc<Mutex<SimState>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for BinanceSim {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn lock(state: &Mutex<SimState>) -> MutexGuard<'_, SimState> {
+    // A panic while holding the lock would be a simulator bug; keep serving what is there.
+    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl BinanceSim {
+    /// Starts serving on 127.0.0.1 (a free port).
+    pub async fn start(config: SimConfig) -> std::io::Result<Self> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let state = Arc::new(Mutex::new(SimState {
+            exchange: SimExchange::new(config.symbols),
+            keys: config.keys.into_iter().map(|k| (k.api_key().to_owned(), k)).collect(),
+            weight_limit_1m: config.weight_limit_1m,
+            orders_limit_10s: config.orders_limit_10s,
+            weight_window: (0, 0),
+            orders_10s: (0, 0),
+            orders_1d: (0, 0),
+            clock_skew_ms: 0,
+            lose_responses: 0,
+            next_client_id: 1,
+        }));
+        let served = Arc::clone(&state);
+        let task = tokio::spawn(async move {
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                let state = Arc::clone(&served);
+                connections.spawn(async move {
+                    let service = service_fn(move |req| serve(Arc::clone(&state), req));
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        });
+        Ok(Self { addr, state, task })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Another participant trades `qty` at `price` (decimal text): resting orders of ours that
+    /// it crosses fill as makers. Returns how many trades that made.
+    pub fn trade_at(&self, symbol: &str, price: &str, qty: &str) -> Result<usize, String> {
+        let mut state = lock(&self.state);
+        let now = now_ms(state.clock_skew_ms);
+        let sym = state.exchange.symbols.get(symbol).ok_or("unknown symbol")?;
+        let price = sym.tick_size.units_of(price).map_err(|e| e.to_string())?;
+        let qty = sym.step_size.units_of(qty).map_err(|e| e.to_string())?;
+        Ok(state.exchange.trade_at(symbol, price, qty, now).len())
+    }
+
+    /// The next `n` requests are processed and then the connection is closed unanswered.
+    pub fn lose_next_responses(&self, n: u32) {
+        lock(&self.state).lose_responses = n;
+    }
+
+    /// Moves the server's clock by `ms` from the system clock.
+    pub fn set_clock_skew_ms(&self, ms: i64) {
+        lock(&self.state).clock_skew_ms = ms;
+    }
+
+    /// Open orders on a symbol.
+    pub fn open_order_count(&self, symbol: &str) -> usize {
+        lock(&self.state).exchange.open_orders(Some(symbol)).count()
+    }
+
+    /// Every trade the exchange made for us: (trade id, client order id, lots).
+    pub fn trades(&self) -> Vec<(u64, String, i64)> {
+        let state = lock(&self.state);
+        let ex = &state.exchange;
+        ex.trades
+            .values()
+            .map(|t| {
+                let client = ex.orders.get(&t.order_id).map(|o| o.new.client_order_id.clone());
+                (t.id, client.unwrap_or_default(), t.qty)
+            })
+            .collect()
+    }
+}
+
+fn now_ms(skew_ms: i64) -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX) + skew_ms
+}
+
+async fn serve(state: Arc<Mutex<SimState>>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
+    let body = String::from_utf8_lossy(&body).into_owned();
+    let query = parts.uri.query().unwrap_or("").to_owned();
+    let api_key = parts.headers.get("x-mbx-apikey").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let mut guard = lock(&state);
+    let answer = guard.handle(parts.method.as_str(), parts.uri.path(), &query, &body, api_key.as_deref());
+    if guard.lose_responses > 0 {
+        guard.lose_responses -= 1;
+        return Err(std::io::Error::other("simulated disconnect"));
+    }
+    drop(guard);
+    let mut builder = Response::builder().status(answer.status).header("content-type", "application/json");
+    for (name, value) in answer.headers {
+        builder = builder.header(name, value);
+    }
+    builder.body(Full::new(Bytes::from(answer.body))).map_err(std::io::Error::other)
+}
+
+struct Answer {
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+}
+
+/// The parsed parameters of a request.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+    }
+
+    fn need(&self, name: &'static str) -> Result<&str, SimError> {
+        self.get(name).ok_or(SimError::Mandatory(name))
+    }
+}
+
+const DECIMAL_RANGE: &str = "^([0-9]{1,20})(\\.[0-9]{1,20})?$";
+const CLIENT_ID_RANGE: &str = "^[a-zA-Z0-9-_]{1,36}$";
+
+fn legal_decimal(text: &str) -> bool {
+    let mut parts = text.splitn(2, '.');
+    let digits = |s: &str| (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    parts.next().is_some_and(digits) && parts.next().is_none_or(digits)
+}
+
+fn legal_client_id(text: &str) -> bool {
+    (1..=36).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn parse_u64(params: &Params, name: &'static str) -> Result<Option<u64>, SimError> {
+    params.get(name).map(|v| v.parse().map_err(|_| SimError::IllegalChars { name, range: "^[0-9]{1,20}$" })).transpose()
+}
+
+/// Removes the `signature` parameter from raw parameter text, keeping the rest byte for byte.
+fn without_signature(raw: &str) -> String {
+    raw.split('&').filter(|part| !part.starts_with("signature=")).collect::<Vec<_>>().join("&")
+}
+
+impl SimState {
+    fn handle(&mut self, method: &str, path: &str, query: &str, body: &str, api_key: Option<&str>) -> Answer {
+        let now = now_ms(self.clock_skew_ms);
+        let params = Params(
+            form_urlencoded::parse(query.as_bytes())
+                .chain(form_urlencoded::parse(body.as_bytes()))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        );
+        let weight = match (method, path) {
+            ("GET", "/api/v3/order") => 4,
+            ("GET", "/api/v3/openOrders") if params.get("symbol").is_none() => 80,
+            ("GET", "/api/v3/openOrders") => 6,
+            ("GET", "/api/v3/myTrades") => 20,
+            _ => 1,
+        };
+        let minute = now.div_euclid(60_000);
+        if self.weight_window.0 != minute {
+            self.weight_window = (minute, 0);
+        }
+        self.weight_window.1 += weight;
+        let used = self.weight_window.1;
+        let mut headers = vec![("x-mbx-used-weight-1m", used.to_string())];
+        let result = if used > self.weight_limit_1m {
+            let retry_after_s = u64::try_from((minute + 1) * 60_000 - now).unwrap_or(0).div_ceil(1000);
+            headers.push(("retry-after", retry_after_s.to_string()));
+            Err(SimError::TooMuchWeight { limit: self.weight_limit_1m, retry_after_s })
+        } else {
+            self.route(method, path, query, body, api_key, &params, now, &mut headers)
+        };
+        match result {
+            Ok(Some(value)) => Answer { status: 200, headers, body: value.to_string() },
+            Ok(None) => Answer { status: 404, headers, body: String::new() },
+            Err(err) => Answer { status: err.http_status(), headers, body: err.body() },
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn route(
+        &mut self,
+        method: &str,
+        path: &str,
+        query: &str,
+        body: &str,
+        api_key: Option<&str>,
+        params: &Params,
+        now: i64,
+        headers: &mut Vec<(&'static str, String)>,
+    ) -> Result<Option<Value>, SimError> {
+        match (method, path) {
+            ("GET", "/api/v3/ping") => return Ok(Some(json!({}))),
+            ("GET", "/api/v3/time") => return Ok(Some(json!({ "serverTime": now }))),
+            ("POST" | "DELETE" | "GET", "/api/v3/order") | ("GET", "/api/v3/openOrders" | "/api/v3/myTrades") => {}
+            _ => return Ok(None),
+        }
+        self.authenticate(query, body, api_key, params, now)?;
+        match (method, path) {
+            ("POST", _) => self.new_order(params, now, headers).map(Some),
+            ("DELETE", _) => self.cancel_order(params, now).map(Some),
+            ("GET", "/api/v3/order") => {
+                let symbol = self.symbol(params)?;
+                let order_id = parse_u64(params, "orderId")?;
+                let client_id = params.get("origClientOrderId");
+                if order_id.is_none() && client_id.is_none() {
+                    return Err(SimError::EitherOrderId);
+                }
+                let order = self.exchange.find(symbol, order_id, client_id).ok_or(SimError::NoSuchOrder)?;
+                Ok(Some(self.exchange.order_json(order)))
+            }
+            ("GET", "/api/v3/openOrders") => {
+                let symbol = params.get("symbol");
+                if let Some(s) = symbol {
+                    self.exchange.symbols.get(s).ok_or(SimError::InvalidSymbol)?;
+                }
+                let ex = &self.exchange;
+                Ok(Some(Value::Array(ex.open_orders(symbol).map(|o| ex.order_json(o)).collect())))
+            }
+            _ => self.my_trades(params).map(Some),
+        }
+    }
+
+    fn symbol<'p>(&self, params: &'p Params) -> Result<&'p str, SimError> {
+        let symbol = params.need("symbol")?;
+        self.exchange.symbols.contains_key(symbol).then_some(symbol).ok_or(SimError::InvalidSymbol)
+    }
+
+    fn authenticate(
+        &self,
+        query: &str,
+        body: &str,
+        api_key: Option<&str>,
+        params: &Params,
+        now: i64,
+    ) -> Result<(), SimError> {
+        let api_key = api_key.filter(|k| !k.is_empty() && k.len() <= 256).ok_or(SimError::ApiKeyFormat)?;
+        let key = self.keys.get(api_key).ok_or(SimError::InvalidApiKey)?;
+        let mut names: Vec<&str> = params.0.iter().map(|(k, _)| k.as_str()).collect();
+        names.sort_unstable();
+        if names.windows(2).any(|w| w[0] == w[1]) {
+            return Err(SimError::DuplicateParam);
+        }
+        let timestamp = parse_u64(params, "timestamp")?.ok_or(SimError::Mandatory("timestamp"))?;
+        let recv_window = parse_u64(params, "recvWindow")?.unwrap_or(5000);
+        if recv_window > 60_000 {
+            return Err(SimError::RecvWindowTooLarge);
+        }
+        let timestamp = i64::try_from(timestamp).unwrap_or(i64::MAX);
+        let recv_window = i64::try_from(recv_window).unwrap_or(0);
+        if !(timestamp < now + 1000 && now - timestamp <= recv_window) {
+            return Err(SimError::OutsideRecvWindow);
+        }
+        let signature = params.need("signature")?;
+        let payload = format!("{}{}", without_signature(query), without_signature(body));
+        let valid = match key {
+            SimKey::Hmac { secret, .. } => verify_binance_hmac(secret, &payload, signature),
+            SimKey::Ed25519 { public_key, .. } => verify_binance_ed25519(public_key, &payload, signature),
+        };
+        valid.then_some(()).ok_or(SimError::BadSignature)
+    }
+
+    fn new_order(
+        &mut self,
+        params: &Params,
+        now: i64,
+        headers: &mut Vec<(&'static str, String)>,
+    ) -> Result<Value, SimError> {
+        for (window, span_ms, name) in [
+            (&mut self.orders_10s, 10_000, "x-mbx-order-count-10s"),
+            (&mut self.orders_1d, 86_400_000, "x-mbx-order-count-1d"),
+        ] {
+            let slot = now.div_euclid(span_ms);
+            if window.0 != slot {
+                *window = (slot, 0);
+            }
+            window.1 += 1;
+            headers.push((name, window.1.to_string()));
+        }
+        if self.orders_10s.1 > self.orders_limit_10s {
+            return Err(SimError::TooManyOrders { limit: self.orders_limit_10s });
+        }
+        let symbol = self.symbol(params)?.to_owned();
+        let is_buy = match params.need("side")? {
+            "BUY" => true,
+            "SELL" => false,
+            _ => return Err(SimError::InvalidSide),
+        };
+        let tif = params.get("timeInForce");
+        let order_type = match params.need("type")? {
+            "LIMIT" => SimOrderType::Limit(match tif.ok_or(SimError::Mandatory("timeInForce"))? {
+                "GTC" => SimTif::Gtc,
+                "IOC" => SimTif::Ioc,
+                "FOK" => SimTif::Fok,
+                _ => return Err(SimError::InvalidTif),
+            }),
+            "MARKET" => SimOrderType::Market,
+            "LIMIT_MAKER" => SimOrderType::LimitMaker,
+            _ => return Err(SimError::InvalidOrderType),
+        };
+        let takes_no_tif = matches!(order_type, SimOrderType::Market | SimOrderType::LimitMaker);
+        if takes_no_tif && tif.is_some() {
+            return Err(SimError::NotRequired("timeInForce"));
+        }
+        if order_type == SimOrderType::Market && params.get("price").is_some() {
+            return Err(SimError::NotRequired("price"));
+        }
+        let sym = &self.exchange.symbols[&symbol];
+        let qty_text = params.need("quantity")?;
+        if !legal_decimal(qty_text) {
+            return Err(SimError::IllegalChars { name: "quantity", range: DECIMAL_RANGE });
+        }
+        let qty = sym.step_size.units_of(qty_text).map_err(|_| SimError::Filter("LOT_SIZE"))?;
+        let price = if order_type == SimOrderType::Market {
+            0
+        } else {
+            let text = params.need("price")?;
+            if !legal_decimal(text) {
+                return Err(SimError::IllegalChars { name: "price", range: DECIMAL_RANGE });
+            }
+            let price = sym.tick_size.units_of(text).map_err(|_| SimError::Filter("PRICE_FILTER"))?;
+            if price <= 0 {
+                return Err(SimError::Filter("PRICE_FILTER"));
+            }
+            price
+        };
+        let client_order_id = match params.get("newClientOrderId") {
+            Some(id) if legal_client_id(id) => id.to_owned(),
+            Some(_) => return Err(SimError::IllegalChars { name: "newClientOrderId", range: CLIENT_ID_RANGE }),
+            None => {
+                self.next_client_id += 1;
+                format!("sim{:019}", self.next_client_id)
+            }
+        };
+        let resp_type = match params.get("newOrderRespType") {
+            None | Some("FULL") => "FULL",
+            Some("RESULT") => "RESULT",
+            Some("ACK") => "ACK",
+            Some(_) => return Err(SimError::IllegalChars { name: "newOrderRespType", range: "ACK|RESULT|FULL" }),
+        };
+        let new = SimNewOrder { symbol, is_buy, order_type, price, qty, client_order_id };
+        let (order_id, trade_ids) = self.exchange.place(new, now)?;
+        let ex = &self.exchange;
+        let order = &ex.orders[&order_id];
+        let mut out = ex.order_json(order);
+        out["transactTime"] = json!(now);
+        if resp_type == "ACK" {
+            return Ok(json!({
+                "symbol": out["symbol"], "orderId": order_id, "orderListId": -1,
+                "clientOrderId": out["clientOrderId"], "transactTime": now,
+            }));
+        }
+        if let Some(map) = out.as_object_mut() {
+            for gone in ["time", "updateTime", "isWorking"] {
+                map.remove(gone);
+            }
+        }
+        if resp_type == "FULL" {
+            out["fills"] = Value::Array(trade_ids.iter().map(|id| ex.fill_json(&ex.trades[id])).collect());
+        }
+        Ok(out)
+    }
+
+    fn cancel_order(&mut self, params: &Params, now: i64) -> Result<Value, SimError> {
+        let symbol = self.symbol(params)?.to_owned();
+        let order_id = parse_u64(params, "orderId")?;
+        let client_id = params.get("origClientOrderId");
+        if order_id.is_none() && client_id.is_none() {
+            return Err(SimError::EitherOrderId);
+        }
+        let id = self.exchange.cancel(&symbol, order_id, client_id, now)?;
+        let order = &self.exchange.orders[&id];
+        let mut out = self.exchange.order_json(order);
+        out["origClientOrderId"] = json!(order.new.client_order_id);
+        out["clientOrderId"] = json!(format!("cancel{id}"));
+        out["transactTime"] = json!(now);
+        Ok(out)
+    }
+
+    fn my_trades(&self, params: &Params) -> Result<Value, SimError> {
+        let symbol = self.symbol(params)?;
+        let from_id = parse_u64(params, "fromId")?;
+        let order_id = parse_u64(params, "orderId")?;
+        let limit = parse_u64(params, "limit")?.unwrap_or(500).clamp(1, 1000) as usize;
+        let ex = &self.exchange;
+        let matching = ex.trades.values().filter(|t| {
+            t.symbol == symbol && order_id.is_none_or(|o| o == t.order_id) && from_id.is_none_or(|f| t.id >= f)
+        });
+        let picked: Vec<Value> = if from_id.is_some() {
+            matching.take(limit).map(|t| ex.trade_json(t)).collect()
+        } else {
+            let all: Vec<_> = matching.collect();
+            all[all.len().saturating_sub(limit)..].iter().map(|t| ex.trade_json(t)).collect()
+        };
+        Ok(Value::Array(picked))
+    }
+}

@@ -1,0 +1,445 @@
+//! The market maker's [`Execution`] interface over a routed venue (Binance spot today).
+//!
+//! [`RoutedExecution`] is what the hedger and quoter hold: `submit` checks locally and queues the
+//! command for a worker thread without blocking or allocating; `poll` drains the events the
+//! worker produced. The worker owns the venue client (its own single-threaded tokio runtime),
+//! sends each command, reconciles every `reconcile_every` while orders are live (so resting
+//! orders' fills arrive without a user-data stream), and after every step turns what changed in
+//! the client's order table into [`ExecEvent`]s, each fill once (by venue trade id).
+//!
+//! | Execution | Binance |
+//! |---|---|
+//! | `New` GTC / PostOnly / IOC | LIMIT GTC / LIMIT_MAKER / LIMIT IOC, `newClientOrderId=wm<id>` |
+//! | `Cancel` | DELETE by client id; `-2011` -> `Rejected(UnknownOrder)` |
+//! | `Amend` | cancel-replace: cancel, then a new order for the new open quantity at the same price (`wm<id>r<n>`); its fills report under the same id; the queue place is lost even for a decrease |
+//!
+//! Venue refusals map onto [`RejectReason`]: a post-only crossing (`-2010` "would immediately
+//! match") is `WouldCross`, unknown orders are `UnknownOrder`, rate limits are `TooManyOrders`,
+//! and every other refusal (filters, timestamps) is `Risk`; the venue's own code and message stay
+//! in the client's order table. Prices and quantities pass through unchanged: the instrument's
+//! grid in the market maker must be the venue's (tick size and lot). Fees in the quote or base
+//! asset become [`Money`] (base-asset fees at the fill price), rounded to the nearest unit;
+//! fees in a third asset (BNB) are reported as 0 here and kept exactly in the router.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use wintermute_core::decimal::Decimal;
+use wintermute_mm::execution::{
+    ClientOrderId, ExecCommand, ExecError, ExecEvent, ExecEvents, Execution, OrderRequest, OrderTif, RejectReason,
+};
+use wintermute_mm::types::{Fill, Liquidity, Money, VenueId, MONEY_SCALE};
+
+use crate::binance::client::{BinanceClientError, BinanceOrderType, BinanceRestClient, NewOrder, TimeInForce};
+use crate::binance::reports::BinanceInstrument;
+use crate::order_state::{OrderStatus, ReportKind, Side};
+
+/// How the adapter runs.
+#[derive(Debug, Clone)]
+pub struct RoutedExecutionConfig {
+    /// The market maker's id for this venue.
+    pub venue: VenueId,
+    /// The instrument traded (its grid is the market maker's).
+    pub instrument: BinanceInstrument,
+    /// Base and quote asset names, for fee conversion (`("BTC", "USDT")`).
+    pub assets: (String, String),
+    /// How often to reconcile while orders are live.
+    pub reconcile_every: Duration,
+    /// Commands queued at once before `submit` answers `InFlightFull`.
+    pub in_flight: usize,
+}
+
+/// The market maker's handle on a routed venue.
+pub struct RoutedExecution {
+    venue: VenueId,
+    commands: Option<SyncSender<ExecCommand>>,
+    events: Option<Receiver<ExecEvent>>,
+    held: Option<ExecEvent>,
+    live: HashSet<ClientOrderId>,
+    in_flight: usize,
+    last_ns: i64,
+    worker: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RoutedExecution {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoutedExecution").field("venue", &self.venue).field("live", &self.live.len()).finish()
+    }
+}
+
+impl Drop for RoutedExecution {
+    /// Closes the command queue; the worker finishes the request in hand and exits. It is not
+    /// joined: that request may wait on a venue served by the dropping thread itself.
+    fn drop(&mut self) {
+        self.commands.take();
+        self.events.take();
+        self.worker.take();
+    }
+}
+
+impl RoutedExecution {
+    /// Starts the worker thread that owns `client`.
+    pub fn spawn(client: BinanceRestClient, config: RoutedExecutionConfig) -> std::io::Result<Self> {
+        let (command_tx, command_rx) = mpsc::sync_channel(config.in_flight);
+        let (event_tx, event_rx) = mpsc::sync_channel(4096);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let venue = config.venue;
+        let in_flight = config.in_flight;
+        let mut worker = Worker { client, config, events: event_tx, orders: HashMap::new() };
+        let handle = std::thread::Builder::new().name("router-exec".into()).spawn(move || {
+            loop {
+                match command_rx.recv_timeout(worker.config.reconcile_every) {
+                    Ok(command) => runtime.block_on(worker.handle(command)),
+                    Err(RecvTimeoutError::Timeout) => {
+                        if worker.orders.values().any(|o| !o.done_sent) {
+                            let symbol = worker.config.instrument.symbol.clone();
+                            // A failed reconciliation is retried at the next tick.
+                            let _ = runtime.block_on(worker.client.reconcile(&symbol));
+                        }
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+                if worker.sync().is_err() {
+                    return; // the handle is gone
+                }
+            }
+        })?;
+        Ok(Self {
+            venue,
+            commands: Some(command_tx),
+            events: Some(event_rx),
+            held: None,
+            live: HashSet::with_capacity(1024),
+            in_flight,
+            last_ns: i64::MIN,
+            worker: Some(handle),
+        })
+    }
+}
+
+impl Execution for RoutedExecution {
+    fn venue(&self) -> VenueId {
+        self.venue
+    }
+
+    fn submit(&mut self, now_ns: i64, command: &ExecCommand) -> Result<(), ExecError> {
+        if now_ns < self.last_ns {
+            return Err(ExecError::TimeWentBack { venue: self.venue, now_ns, last_ns: self.last_ns });
+        }
+        match *command {
+            ExecCommand::New(OrderRequest { client_id, qty, .. }) => {
+                if qty <= 0 {
+                    return Err(ExecError::BadQty { client_id, qty });
+                }
+                if self.live.contains(&client_id) {
+                    return Err(ExecError::DuplicateClientId { venue: self.venue, client_id });
+                }
+            }
+            ExecCommand::Amend { client_id, new_qty } if new_qty <= 0 => {
+                return Err(ExecError::BadQty { client_id, qty: new_qty });
+            }
+            _ => {}
+        }
+        let full = ExecError::InFlightFull { venue: self.venue, capacity: self.in_flight };
+        let sender = self.commands.as_ref().ok_or(full)?;
+        match sender.try_send(*command) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => return Err(full),
+        }
+        self.last_ns = now_ns;
+        if let ExecCommand::New(request) = command {
+            self.live.insert(request.client_id);
+        }
+        Ok(())
+    }
+
+    fn poll(&mut self, now_ns: i64, out: &mut ExecEvents) {
+        self.last_ns = self.last_ns.max(now_ns);
+        loop {
+            let next = match self.held.take() {
+                Some(event) => event,
+                None => match self.events.as_ref().map(Receiver::try_recv) {
+                    Some(Ok(event)) => event,
+                    _ => return,
+                },
+            };
+            if let Err(event) = out.push(next) {
+                self.held = Some(event);
+                return;
+            }
+            match next {
+                ExecEvent::Filled { client_id, open_qty: 0, .. }
+                | ExecEvent::Canceled { client_id, .. }
+                | ExecEvent::Rejected { client_id, .. } => {
+                    self.live.remove(&client_id);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// What the worker has told the market maker about one order.
+#[derive(Debug)]
+struct Forwarded {
+    request: OrderRequest,
+    /// The venue client id of the live generation, and the ones it replaced.
+    venue_ids: Vec<String>,
+    accepted_sent: bool,
+    fills_sent: HashSet<u64>,
+    /// Lots of the live generation's fills forwarded so far (its open quantity is the rest).
+    current_filled_sent: i64,
+    done_sent: bool,
+}
+
+struct Worker {
+    client: BinanceRestClient,
+    config: RoutedExecutionConfig,
+    events: SyncSender<ExecEvent>,
+    orders: HashMap<ClientOrderId, Forwarded>,
+}
+
+fn wall_ns() -> i64 {
+    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
+}
+
+fn reject_reason(code_or_text: &str) -> RejectReason {
+    if code_or_text.contains("would immediately match") {
+        RejectReason::WouldCross
+    } else if code_or_text.contains("Unknown order") || code_or_text.contains("does not exist") {
+        RejectReason::UnknownOrder
+    } else {
+        RejectReason::Risk
+    }
+}
+
+impl Worker {
+    fn emit(&self, event: ExecEvent) {
+        // Blocks while the handle's queue is full; fails only when the handle is gone.
+        let _ = self.events.send(event);
+    }
+
+    async fn handle(&mut self, command: ExecCommand) {
+        let symbol = self.config.instrument.symbol.clone();
+        match command {
+            ExecCommand::New(request) => {
+                let venue_id = format!("wm{}", request.client_id);
+                self.orders.insert(
+                    request.client_id,
+                    Forwarded {
+                        request,
+                        venue_ids: vec![venue_id.clone()],
+                        accepted_sent: false,
+                        fills_sent: HashSet::new(),
+                        current_filled_sent: 0,
+                        done_sent: false,
+                    },
+                );
+                self.place(&request, venue_id, request.qty).await;
+            }
+            ExecCommand::Cancel { client_id } => {
+                let Some(venue_id) = self.live_venue_id(client_id) else {
+                    return self.emit(ExecEvent::Rejected {
+                        client_id,
+                        reason: RejectReason::UnknownOrder,
+                        ts_ns: wall_ns(),
+                    });
+                };
+                self.cancel(client_id, &symbol, &venue_id).await;
+            }
+            ExecCommand::Amend { client_id, new_qty } => {
+                let Some(venue_id) = self.live_venue_id(client_id) else {
+                    return self.emit(ExecEvent::Rejected {
+                        client_id,
+                        reason: RejectReason::UnknownOrder,
+                        ts_ns: wall_ns(),
+                    });
+                };
+                if !self.cancel(client_id, &symbol, &venue_id).await {
+                    return;
+                }
+                let Some(order) = self.orders.get_mut(&client_id) else { return };
+                let request = order.request;
+                let replacement = format!("wm{client_id}r{}", order.venue_ids.len());
+                order.venue_ids.push(replacement.clone());
+                order.current_filled_sent = 0;
+                self.place(&request, replacement, new_qty).await;
+                self.emit(ExecEvent::Amended { client_id, open_qty: new_qty, ts_ns: wall_ns() });
+            }
+        }
+    }
+
+    fn live_venue_id(&self, client_id: ClientOrderId) -> Option<String> {
+        let order = self.orders.get(&client_id).filter(|o| !o.done_sent)?;
+        order.venue_ids.last().cloned()
+    }
+
+    async fn place(&mut self, request: &OrderRequest, venue_id: String, qty: i64) {
+        let order_type = match request.tif {
+            OrderTif::Gtc => BinanceOrderType::Limit { price: request.price, tif: TimeInForce::Gtc },
+            OrderTif::Ioc => BinanceOrderType::Limit { price: request.price, tif: TimeInForce::Ioc },
+            OrderTif::PostOnly => BinanceOrderType::PostOnly { price: request.price },
+        };
+        let side = match request.side {
+            wintermute_mm::types::Side::Buy => Side::Buy,
+            wintermute_mm::types::Side::Sell => Side::Sell,
+        };
+        let order = NewOrder {
+            symbol: self.config.instrument.symbol.clone(),
+            client_order_id: venue_id,
+            side,
+            qty,
+            order_type,
+        };
+        match self.client.place(&order).await {
+            Ok(_) | Err(BinanceClientError::Transport { .. }) => {} // the table knows; reconcile settles a lost answer
+            Err(BinanceClientError::RateLimited { .. }) => self.refuse(request.client_id, RejectReason::TooManyOrders),
+            Err(_) => self.refuse(request.client_id, RejectReason::Risk),
+        }
+    }
+
+    fn refuse(&mut self, client_id: ClientOrderId, reason: RejectReason) {
+        if let Some(order) = self.orders.get_mut(&client_id) {
+            order.done_sent = true;
+        }
+        self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
+    }
+
+    /// Cancels one venue order; true when the venue canceled it.
+    async fn cancel(&mut self, client_id: ClientOrderId, symbol: &str, venue_id: &str) -> bool {
+        match self.client.cancel(symbol, venue_id).await {
+            Ok(reports) => {
+                if let Some(ReportKind::CancelRejected { reason, .. }) =
+                    reports.iter().map(|r| &r.kind).find(|k| matches!(k, ReportKind::CancelRejected { .. }))
+                {
+                    let reason = reject_reason(reason);
+                    self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
+                    return false;
+                }
+                reports.iter().any(|r| r.kind == ReportKind::Canceled)
+            }
+            Err(BinanceClientError::RateLimited { .. }) => {
+                self.emit(ExecEvent::Rejected { client_id, reason: RejectReason::TooManyOrders, ts_ns: wall_ns() });
+                false
+            }
+            Err(_) => false, // unknown outcome: reconciliation reports it
+        }
+    }
+
+    /// Forwards what changed in the client's table since the last sync.
+    fn sync(&mut self) -> Result<(), ()> {
+        let mut out = Vec::new();
+        let table = self.client.orders();
+        for (&client_id, order) in self.orders.iter_mut().filter(|(_, o)| !o.done_sent) {
+            let Some(current) = order.venue_ids.last().and_then(|id| table.get(id)) else { continue };
+            let status = current.status();
+            if !order.accepted_sent && !matches!(status, OrderStatus::PendingNew | OrderStatus::Rejected) {
+                order.accepted_sent = true;
+                out.push(ExecEvent::Accepted { client_id, ts_ns: wall_ns() });
+            }
+            let generations = order.venue_ids.len();
+            for (n, venue_id) in order.venue_ids.iter().enumerate() {
+                let Some(generation) = table.get(venue_id) else { continue };
+                for fill in generation.fills() {
+                    if order.fills_sent.insert(fill.trade_id) {
+                        if n + 1 == generations {
+                            order.current_filled_sent += fill.qty;
+                        }
+                        let fee = fee_money(&self.config, &fill.fee, &fill.fee_currency, fill.price);
+                        out.push(ExecEvent::Filled {
+                            client_id,
+                            fill: Fill {
+                                ts_ns: wall_ns(),
+                                venue: self.config.venue,
+                                order_id: client_id,
+                                side: order.request.side,
+                                price: fill.price,
+                                qty: fill.qty,
+                                liquidity: if fill.is_maker { Liquidity::Maker } else { Liquidity::Taker },
+                                fee,
+                            },
+                            open_qty: current.qty - order.current_filled_sent,
+                        });
+                    }
+                }
+            }
+            if status.is_terminal() && current.missing_qty() == 0 {
+                order.done_sent = true;
+                match status {
+                    OrderStatus::Rejected => out.push(ExecEvent::Rejected {
+                        client_id,
+                        reason: reject_reason(current.reject_reason().unwrap_or("")),
+                        ts_ns: wall_ns(),
+                    }),
+                    OrderStatus::Canceled | OrderStatus::Expired => out.push(ExecEvent::Canceled {
+                        client_id,
+                        canceled_qty: current.qty - current.filled_qty(),
+                        ts_ns: wall_ns(),
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        for event in out {
+            self.events.send(event).map_err(|_| ())?;
+        }
+        Ok(())
+    }
+}
+
+/// A venue fee in money units of the instrument (millionths of one tick·lot), rounded to the
+/// nearest unit; 0 for a fee in neither the base nor the quote asset.
+fn fee_money(config: &RoutedExecutionConfig, fee: &Decimal, currency: &str, price: i64) -> Money {
+    let tick = config.instrument.tick_size.decimal();
+    let lot = config.instrument.step_size.decimal();
+    let (base, quote) = (&config.assets.0, &config.assets.1);
+    // fee_quote = fee (quote) or fee * price (base); money = fee_quote / (tick * lot) * SCALE.
+    let (mut num, mut den_scale) = (fee.mantissa(), fee.scale());
+    if currency == base {
+        let p = config.instrument.tick_size.value(price);
+        num = num.saturating_mul(p.mantissa());
+        den_scale += p.scale();
+    } else if currency != quote {
+        return 0;
+    }
+    // num / 10^den_scale / (tick.m * lot.m / 10^(tick.s + lot.s)) * SCALE
+    let num = num.saturating_mul(MONEY_SCALE).saturating_mul(10i128.saturating_pow(tick.scale() + lot.scale()));
+    let den = (tick.mantissa() * lot.mantissa()).saturating_mul(10i128.saturating_pow(den_scale));
+    if den == 0 {
+        return 0;
+    }
+    let (q, r) = (num / den, num % den);
+    if 2 * r.abs() >= den {
+        q + num.signum()
+    } else {
+        q
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> RoutedExecutionConfig {
+        RoutedExecutionConfig {
+            venue: VenueId::External(1),
+            instrument: BinanceInstrument::new("BTCUSDT", "0.01", "0.000001").unwrap(),
+            assets: ("BTC".into(), "USDT".into()),
+            reconcile_every: Duration::from_millis(10),
+            in_flight: 8,
+        }
+    }
+
+    #[test]
+    fn fees_in_quote_and_base_become_exact_money_and_a_third_asset_is_zero() {
+        let c = config();
+        // One tick·lot is 0.01 * 0.000001 = 1e-8 USDT; 0.058 USDT is 5.8e6 tick·lots.
+        assert_eq!(fee_money(&c, &Decimal::parse("0.058").unwrap(), "USDT", 5_800_000), 5_800_000 * MONEY_SCALE);
+        // 0.000001 BTC at 58000.00 is 0.058 USDT.
+        assert_eq!(fee_money(&c, &Decimal::parse("0.000001").unwrap(), "BTC", 5_800_000), 5_800_000 * MONEY_SCALE);
+        assert_eq!(fee_money(&c, &Decimal::parse("0.1").unwrap(), "BNB", 5_800_000), 0);
+    }
+}

@@ -1,0 +1,21 @@
+//! Order routing to external venues.
+//!
+//! The market maker's hedger and quoter, a Python strategy or the CLI send orders to a venue
+//! through one of this crate's venue clients; what the venue says back becomes normalized
+//! [`order_state::ExecutionReport`]s, applied to one [`order_state::OrderState`] per order, so
+//! duplicate, reordered or late reports never lose or double-count a fill.
+//!
+//! - [`signing`]: each venue's request signature, pinned to the venues' documented examples.
+//! - [`order_state`]: the per-order state machine and the normalized execution report.
+//! - [`binance`]: a Binance spot REST order client and a local Binance spot simulator
+//!   (127.0.0.1) that checks every request the way Binance documents it.
+//! - [`credentials`]: keys from the environment or key files, never printed.
+//! - [`execution_adapter`]: the market maker's `Execution` interface over a routed venue.
+//!
+//! See `docs/order-routing.md` for what is supported and how to configure keys.
+
+pub mod binance;
+pub mod credentials;
+pub mod execution_adapter;
+pub mod order_state;
+pub mod signing;

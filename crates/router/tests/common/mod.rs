@@ -1,0 +1,94 @@
+//! Shared set-up of the end-to-end tests: a simulator serving BTCUSDT from the recorded
+//! Binance depth snapshot, and clients with HMAC or Ed25519 keys.
+#![allow(dead_code)]
+
+use std::future::Future;
+use std::path::Path;
+use std::time::Duration;
+
+use wintermute_feeds::recording::{read_recording, records, Record};
+use wintermute_router::binance::client::{BinanceOrderType, BinanceRestClient, NewOrder, TimeInForce};
+use wintermute_router::binance::reports::BinanceInstrument;
+use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimKey, SimSymbol};
+use wintermute_router::order_state::Side;
+use wintermute_router::signing::BinanceSigner;
+
+pub const HMAC_KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
+pub const HMAC_SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
+pub const ED_KEY: &str = "ed25519-test-key";
+pub const ED_SEED: [u8; 32] = [11; 32];
+
+/// The recorded BTCUSDT depth snapshot (limit=1000, 2021-04-04).
+pub fn recorded_btcusdt_snapshot() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+        "../../data/binance/binance_spot_2021-04-04_BTCUSDT-ETHUSDT-DOTUSDT_depth100ms_snapshot_aggTrade.cfraw.txt",
+    );
+    let text = read_recording(&path).expect("the recorded Binance session is readable");
+    records(&text)
+        .filter_map(Result::ok)
+        .find_map(|r| match r {
+            Record::Http { url, body, .. } if url.contains("symbol=BTCUSDT") => Some(body.into_owned()),
+            _ => None,
+        })
+        .expect("the recording holds a BTCUSDT depth snapshot")
+}
+
+pub fn btcusdt() -> SimSymbol {
+    SimSymbol::from_depth_snapshot("BTCUSDT", ("BTC", "USDT"), ("0.01", "0.000001"), &recorded_btcusdt_snapshot())
+        .unwrap()
+}
+
+pub fn instrument() -> BinanceInstrument {
+    BinanceInstrument::new("BTCUSDT", "0.01", "0.000001").unwrap()
+}
+
+pub fn keys() -> Vec<SimKey> {
+    let ed = BinanceSigner::ed25519_seed(&ED_SEED).unwrap();
+    vec![
+        SimKey::Hmac { api_key: HMAC_KEY.into(), secret: HMAC_SECRET.as_bytes().to_vec() },
+        SimKey::Ed25519 { api_key: ED_KEY.into(), public_key: ed.ed25519_public_key().unwrap() },
+    ]
+}
+
+pub async fn sim_with(config: impl FnOnce(&mut SimConfig)) -> BinanceSim {
+    let mut cfg = SimConfig::new(vec![btcusdt()], keys());
+    config(&mut cfg);
+    BinanceSim::start(cfg).await.unwrap()
+}
+
+pub fn hmac_client(sim: &BinanceSim) -> BinanceRestClient {
+    BinanceRestClient::new(
+        sim.addr(),
+        HMAC_KEY,
+        BinanceSigner::hmac_sha256(HMAC_SECRET.as_bytes().to_vec()),
+        vec![instrument()],
+    )
+}
+
+pub fn ed25519_client(sim: &BinanceSim) -> BinanceRestClient {
+    BinanceRestClient::new(sim.addr(), ED_KEY, BinanceSigner::ed25519_seed(&ED_SEED).unwrap(), vec![instrument()])
+}
+
+/// Runs a test body on a current-thread runtime, bounded to 30 s.
+pub fn run<F: Future<Output = ()>>(body: F) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        tokio::time::timeout(Duration::from_secs(30), body).await.expect("the test finished within 30 s");
+    });
+}
+
+pub fn ticks(price: &str) -> i64 {
+    instrument().tick_size.units_of(price).unwrap()
+}
+
+pub fn lots(qty: &str) -> i64 {
+    instrument().step_size.units_of(qty).unwrap()
+}
+
+pub fn order(id: &str, side: Side, qty: &str, order_type: BinanceOrderType) -> NewOrder {
+    NewOrder { symbol: "BTCUSDT".into(), client_order_id: id.into(), side, qty: lots(qty), order_type }
+}
+
+pub fn limit(price: &str, tif: TimeInForce) -> BinanceOrderType {
+    BinanceOrderType::Limit { price: ticks(price), tif }
+}

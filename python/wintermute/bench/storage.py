@@ -1,0 +1,194 @@
+"""``wintermute bench storage``: how fast the storage tiers take the audit trail.
+
+::
+
+    wintermute bench storage [--orders N] [--postgres URL] [--redis URL] [--batch-rows N]
+                             [--seed N] [--json]
+
+A seeded order flow (``--orders`` commands, one instrument, about a quarter crossing) runs
+through an in-thread engine with a journal; then, each timed on its own:
+
+- ``replay``: journal -> audit rows (``JournalReplay.read``: the engine's replay plus the
+  conversion to exact decimals);
+- ``sqlite``: the rows into a fresh SQLite file (``SqliteStore.write``, ``--batch-rows`` per
+  transaction);
+- ``postgresql`` (with ``--postgres URL``): the rows into a schema of their own
+  (``wm_bench_<pid>``, dropped afterwards) by binary COPY, one connection;
+- ``redis`` (with ``--redis URL``): the trades and books through ``RedisTier.publish``
+  (pipelined XADD + HSET, keys under ``wmbench<pid>``, deleted afterwards), in updates/s.
+
+Without a URL a backend is left out and named in the notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from wintermute import batch
+from wintermute.config import InstrumentConfig
+from wintermute.engine import Engine
+from wintermute.storage.replay import JournalReplay
+from wintermute.storage.schema import AuditRow
+
+__all__ = ["add_parser", "run"]
+
+INSTRUMENT = InstrumentConfig(
+    "BTC-USD", tick_size="0.01", lot_size="0.001", min_qty="0.001", max_qty="100",
+    min_price="1", max_price="1000000",
+)  # fmt: skip
+
+
+def _journal(path: Path, orders: int, seed: int) -> None:
+    """Writes the journal of a seeded flow: limit orders around a mid, some crossing."""
+    rng = random.Random(seed)
+    eng = Engine()
+    eng.add_instrument(INSTRUMENT)
+    eng.open_journal(str(path), fsync="none")
+    mid = 6_400_000
+    sides = [rng.choice((batch.BUY, batch.SELL)) for _ in range(orders)]
+    offsets = [rng.randint(-20, 40) for _ in range(orders)]  # negative: crossing
+    prices = [mid - o if s == batch.BUY else mid + o for s, o in zip(sides, offsets, strict=True)]
+    cmds = batch.new_orders(
+        order_id=np.arange(1, orders + 1),
+        side=sides,
+        price=prices,
+        qty=[rng.randint(1, 50) for _ in range(orders)],
+        account=[rng.randint(1, 8) for _ in range(orders)],
+    )
+    for start in range(0, orders, 10_000):
+        eng.submit_batch(0, cmds[start : start + 10_000])
+    eng.close_journal()
+
+
+def _timed_writes(store: Any, rows: list[AuditRow], batch_rows: int) -> float:
+    """Seconds to write ``rows`` in batches of about ``batch_rows``, each ending at a command
+    boundary (as the writer cuts them: a store takes whole commands)."""
+    start = time.perf_counter()
+    i = 0
+    while i < len(rows):
+        end = min(i + batch_rows, len(rows))
+        while end < len(rows) and rows[end].journal_seq == rows[end - 1].journal_seq:
+            end += 1
+        store.write(rows[i:end], rows[end - 1].journal_seq)
+        i = end
+    seconds = time.perf_counter() - start
+    if store.count() != len(rows):
+        raise RuntimeError(f"{store.backend}: stored {store.count()} of {len(rows)} rows")
+    return seconds
+
+
+def run(
+    orders: int, seed: int, batch_rows: int, postgres: str | None, redis_url: str | None
+) -> dict[str, Any]:
+    """Runs the measurements; returns ``{"rows", "results": [...], "notes": [...]}``."""
+    results: list[dict[str, Any]] = []
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="wm-bench-storage-") as tmp:
+        journal = Path(tmp) / "journal"
+        _journal(journal, orders, seed)
+        replay = JournalReplay([INSTRUMENT], journal)
+        start = time.perf_counter()
+        rows = replay.read()
+        seconds = time.perf_counter() - start
+        results.append({"name": "replay", "rows": len(rows), "seconds": seconds})
+
+        from wintermute.storage.sqlite import SqliteStore
+
+        lite = SqliteStore(str(Path(tmp) / "bench.db"))
+        results.append({"name": "sqlite", "rows": len(rows),
+                        "seconds": _timed_writes(lite, rows, batch_rows)})  # fmt: skip
+        lite.close()
+        if postgres:
+            results.append(_postgres(postgres, rows, batch_rows))
+        else:
+            notes.append("postgresql: left out (give --postgres URL)")
+        if redis_url:
+            results.append(_redis(redis_url, rows, replay))
+        else:
+            notes.append("redis: left out (give --redis URL)")
+    for r in results:
+        r["per_s"] = r.get("updates", r["rows"]) / r["seconds"] if r["seconds"] else 0.0
+    return {"orders": orders, "rows": len(rows), "results": results, "notes": notes}
+
+
+def _postgres(url: str, rows: list[AuditRow], batch_rows: int) -> dict[str, Any]:
+    from psycopg import sql
+
+    from wintermute.storage.postgres import PostgresStore
+
+    schema = f"wm_bench_{os.getpid()}"
+    store = PostgresStore(url, schema=schema)
+    try:
+        seconds = _timed_writes(store, rows, batch_rows)
+    finally:
+        store.reset()
+        store._db.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        store.close()
+    return {"name": "postgresql (binary COPY, 1 connection)", "rows": len(rows),
+            "seconds": seconds}  # fmt: skip
+
+
+def _redis(url: str, rows: list[AuditRow], replay: JournalReplay) -> dict[str, Any]:
+    import redis
+
+    from wintermute.storage.redis_tier import RedisTier
+
+    prefix = f"wmbench{os.getpid()}"
+    tier = RedisTier(url, prefix=prefix, timeout_s=5.0)
+    trades = [r for r in rows if r.kind == "trade"]
+    chunk = 1_000
+    depth = replay.depth("BTC-USD")
+    start = time.perf_counter()
+    for i in range(0, len(trades), chunk):
+        ok = tier.publish(trades[i : i + chunk], ["BTC-USD"], lambda _: depth, i)
+        if not ok:
+            raise RuntimeError(f"redis at {url} did not take the updates")
+    seconds = time.perf_counter() - start
+    tier.close()
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+    updates = len(trades) + (len(trades) + chunk - 1) // chunk
+    return {"name": f"redis (pipelines of {chunk} XADD + 1 HSET)", "rows": len(trades),
+            "updates": updates, "seconds": seconds}  # fmt: skip
+
+
+def to_table(report: dict[str, Any]) -> str:
+    lines = [f"{report['orders']} orders -> {report['rows']} audit rows", ""]
+    lines.append(f"{'target':<44} {'items':>9} {'seconds':>9} {'per second':>12}")
+    for r in report["results"]:
+        items = r.get("updates", r["rows"])
+        lines.append(f"{r['name']:<44} {items:>9} {r['seconds']:>9.3f} {r['per_s']:>12,.0f}")
+    lines += [f"note: {n}" for n in report["notes"]]
+    return "\n".join(lines)
+
+
+def _main(args: argparse.Namespace) -> int:
+    report = run(args.orders, args.seed, args.batch_rows, args.postgres, args.redis)
+    print(json.dumps(report, indent=2) if args.json else to_table(report))
+    return 0
+
+
+def add_parser(targets: Any) -> None:
+    """Adds the ``storage`` sub-target to ``wintermute bench``'s sub-parsers."""
+    p = targets.add_parser(
+        "storage", help="audit rows/s into SQLite and PostgreSQL, Redis updates/s"
+    )
+    p.add_argument("--orders", type=int, default=200_000, help="commands in the journal")
+    p.add_argument("--seed", type=int, default=42, help="order flow seed")
+    p.add_argument("--batch-rows", type=int, default=50_000, help="rows per transaction")
+    p.add_argument("--postgres", help="a postgresql:// URL (a scratch schema is used)")
+    p.add_argument("--redis", help="a redis:// URL (a scratch key prefix is used)")
+    p.add_argument("--json", action="store_true", help="print a JSON document")
+    p.set_defaults(handler=_main)

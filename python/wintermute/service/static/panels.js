@@ -1,0 +1,125 @@
+// The read-only panels: the trade tape, the external venues with the consolidated BBO, the
+// engine's latency and throughput, and the market maker's state.
+
+import { shortQty } from "./decimal.js";
+
+const TAPE_ROWS = 60;
+
+function cell(text, cls) {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (cls) td.className = cls;
+  return td;
+}
+
+export function addTrades(table, trades) {
+  const body = table.tBodies[0];
+  for (const t of trades) {
+    const tr = document.createElement("tr");
+    const time = new Date(Number(BigInt(t.ts_ns) / 1000000n)).toLocaleTimeString([], { hour12: false });
+    tr.append(cell(time), cell(t.taker_side, t.taker_side), cell(t.price, t.taker_side),
+      cell(shortQty(t.qty)));
+    body.prepend(tr);
+  }
+  while (body.rows.length > TAPE_ROWS) body.deleteRow(-1);
+}
+
+/** A price for display: trailing zeros past the cents dropped (60000.01000000 -> 60000.01). */
+function shortPrice(text) {
+  if (!text.includes(".")) return text;
+  const [whole, fraction] = text.split(".");
+  return `${whole}.${fraction.replace(/0+$/, "").padEnd(2, "0")}`;
+}
+
+/** A quantity cut (not rounded) to four decimals, for the narrow venue cells. */
+function clipQty(text) {
+  const [whole, fraction = ""] = text.split(".");
+  return fraction ? `${whole}.${fraction.slice(0, 4)}` : whole;
+}
+
+function level(pair) {
+  return pair ? `${clipQty(pair[1])} @ ${shortPrice(pair[0])}` : "–";
+}
+
+export function showMarket(message) {
+  const body = document.querySelector("#venues tbody");
+  const rows = Object.entries(message.venues).map(([name, v]) => {
+    const tr = document.createElement("tr");
+    tr.dataset.venue = name;
+    const venue = cell(`${name}${v.merged === false ? " *" : ""}`);
+    venue.title = `${v.symbol ?? ""}: ${v.frames ?? 0} frames`;
+    const state = cell(v.resyncs ? `${v.state} ↻${v.resyncs}` : v.state, `state-${v.state}`);
+    state.title = `${v.resyncs ?? 0} resyncs after sequence gaps`;
+    tr.append(venue, state, cell(level(v.bid)), cell(level(v.ask)));
+    return tr;
+  });
+  if (rows.length === 0) {
+    const tr = document.createElement("tr");
+    const td = cell("no external market attached");
+    td.colSpan = 4;
+    tr.append(td);
+    rows.push(tr);
+  }
+  body.replaceChildren(...rows);
+  const c = message.consolidated;
+  document.getElementById("bbo-venues").textContent = c ? "cb+kr" : "";
+  document.getElementById("bbo-venues").title = "consolidated: coinbase + kraken (USD)";
+  document.getElementById("bbo-bid").textContent = c && c.bbo ? shortPrice(c.bbo[0]) : "–";
+  document.getElementById("bbo-ask").textContent = c && c.bbo ? shortPrice(c.bbo[1]) : "–";
+  const cross = document.getElementById("cross");
+  cross.dataset.kind = c ? c.cross.kind : "";
+  const micro = c && c.microprice ? `microprice ${clipQty(c.microprice)} · ` : "";
+  cross.textContent = c ? `${micro}venues ${c.cross.kind === "none" ? "not crossed" : c.cross.kind}`
+    + (c.cross.bid_venue ? ` (${c.cross.bid_venue} bid ≥ ${c.cross.ask_venue} ask)` : "")
+    + " · * not merged (USDT)" : "";
+  const mm = message.market_maker ?? { state: "unknown" };
+  const mmState = document.getElementById("mm-state");
+  mmState.dataset.state = mm.state;
+  mmState.textContent = mm.message ?? `market maker: ${mm.state}`;
+  // Whatever else the market maker reports (quotes, inventory, PnL, ...) as name: value rows.
+  const fields = Object.entries(mm).filter(([name]) => name !== "state" && name !== "message")
+    .flatMap(([name, value]) => {
+      const dt = document.createElement("dt");
+      dt.textContent = name;
+      const dd = document.createElement("dd");
+      dd.textContent = typeof value === "object" ? JSON.stringify(value) : String(value);
+      return [dt, dd];
+    });
+  document.getElementById("mm-fields").replaceChildren(...fields);
+}
+
+function duration(ns) {
+  if (ns >= 1e6) return `${(ns / 1e6).toFixed(2)} ms`;
+  if (ns >= 1e3) return `${(ns / 1e3).toFixed(1)} µs`;
+  return `${ns} ns`;
+}
+
+function rate(x) {
+  return x >= 1000 ? `${(x / 1000).toFixed(1)}k` : x.toFixed(0);
+}
+
+export class StatsPanel {
+  constructor() {
+    this.previous = null;
+  }
+
+  show(stats) {
+    const lat = stats.latency_ns;
+    for (const q of ["p50", "p95", "p99", "p999"]) {
+      document.getElementById(`lat-${q}`).textContent = lat[q] ? duration(lat[q]) : "–";
+    }
+    const now = performance.now();
+    if (this.previous) {
+      const seconds = (now - this.previous.at) / 1000;
+      const orders = (stats.received - this.previous.received) / seconds;
+      document.getElementById("orders-rate").textContent = rate(Math.max(orders, 0));
+    }
+    this.previous = { at: now, received: stats.received };
+    document.getElementById("outputs-rate").textContent = rate(stats.outputs_per_s);
+    document.getElementById("received").textContent = stats.received.toLocaleString();
+  }
+
+  messages(perSecond) {
+    document.getElementById("messages-rate").textContent = rate(perSecond);
+  }
+}

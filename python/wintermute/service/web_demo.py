@@ -1,0 +1,149 @@
+"""``wintermute demo``: the whole platform on one machine, in the browser.
+
+It starts, with nothing installed or running beforehand:
+
+- the engine behind the service's venue (``wintermute.service.venue``), trading BTC-USD;
+- the synthetic three-venue market (Binance, Coinbase, Kraken on 127.0.0.1, read by the real
+  connectors; ``wintermute.service.external_market``);
+- background order flow on our venue: seeded noise makers quoting around the outside market's
+  consolidated mid and takers sending small market orders (``wintermute.service.order_flow``);
+- the service (REST, WebSocket, ``/metrics``) with the web UI at ``http://127.0.0.1:8000``.
+
+The browser trades as account 1 with the demo key ``demo-key-1`` (the page is given it; the
+other demo keys are ``demo-key-2``, ``demo-key-3`` and ``demo-admin-key``). The demo listens on
+127.0.0.1 only. Ctrl-C stops it cleanly, as does ``duration`` running out. A port that is taken
+is a clear error, not a traceback (``--port 0`` picks a free one).
+
+The market maker (``crates/mm``) is not part of the demo yet: its panel says so.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import sys
+import threading
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TextIO
+
+import uvicorn
+
+from wintermute.service.app import create_app
+from wintermute.service.external_market import ExternalMarket
+from wintermute.service.keys import demo_keys
+from wintermute.service.order_flow import OrderFlow
+from wintermute.service.settings import ServiceSettings
+from wintermute.service.venue import Venue
+from wintermute.service.web_ui import WebUi
+
+__all__ = ["BROWSER_KEY", "DemoOptions", "PortTakenError", "demo_config", "run"]
+
+#: The API key the page trades with (account 1).
+BROWSER_KEY = "demo-key-1"
+SYMBOL = "BTC-USD"
+
+
+class PortTakenError(OSError):
+    """The demo's port is in use by another program."""
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    """``host`` and ``port`` to serve on (port 0: any free one); ``duration`` seconds to run
+    (None: until Ctrl-C); ``seed`` of the order flow and the synthetic venues; ``rate`` of the
+    background flow (actions a second); ``market``: run the external venues."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    duration: float | None = None
+    seed: int = 7
+    rate: float = 30.0
+    market: bool = True
+
+
+def demo_config() -> dict[str, Any]:
+    """The demo venue's engine config: BTC-USD on a one-cent grid, parked engine threads (a
+    laptop's cores stay free), and starting balances deep enough for hours of noise flow."""
+    return {
+        "instruments": [{
+            "symbol": SYMBOL, "tick_size": "0.01", "lot_size": "0.001", "min_qty": "0.001",
+            "max_qty": "100", "min_price": "1", "max_price": "1000000",
+        }],
+        "threads": {"risk": {"wait": {"kind": "park", "timeout_us": 200}},
+                    "matching": {"wait": {"kind": "park", "timeout_us": 200}}},
+    }  # fmt: skip
+
+
+def _settings() -> ServiceSettings:
+    return ServiceSettings(
+        balances={"BTC": Decimal(100_000), "USD": Decimal(10_000_000_000)},
+        rate_limit_per_s=200,
+        rate_limit_burst=400,
+    )
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port``; ``PortTakenError`` when the port is in use."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise PortTakenError(
+                e.errno,
+                f"port {port} on {host} is already in use (another demo running?); "
+                "stop it, or pick another port with --port N (--port 0: any free port)",
+            ) from None
+        raise
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
+    """Runs the demo until Ctrl-C or ``options.duration``; returns the exit status."""
+    try:
+        sock = bind(options.host, options.port)
+    except PortTakenError as e:
+        print(f"wintermute demo: {e.strerror}", file=sys.stderr)
+        return 2
+    url = f"http://{options.host}:{sock.getsockname()[1]}"
+    venue = Venue(demo_config(), _settings())
+    market = ExternalMarket(seed=options.seed) if options.market else None
+    flow = OrderFlow(
+        venue, SYMBOL, seed=options.seed, rate=options.rate,
+        reference=market.reference_mid if market is not None else None,
+    )  # fmt: skip
+    app = create_app(venue=venue, keys=demo_keys())
+    app.state.ui = WebUi(symbol=SYMBOL, api_key=BROWSER_KEY, market=market)
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")
+    )
+    timer = None
+    if options.duration is not None:
+        timer = threading.Timer(options.duration, lambda: setattr(server, "should_exit", True))
+        timer.daemon = True
+        timer.start()
+    print(
+        f"Wintermute demo: the web UI is at {url}/  (API docs {url}/docs, metrics {url}/metrics)"
+        f"\n  the browser trades as account 1 (key {BROWSER_KEY}); Ctrl-C stops",
+        file=out,
+        flush=True,
+    )
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn shut down gracefully, then re-raised the Ctrl-C
+        pass
+    finally:
+        if timer is not None:
+            timer.cancel()
+        flow.stop()
+        if market is not None:
+            market.stop()
+        venue.close()
+        sock.close()
+    print("Wintermute demo: stopped", file=out, flush=True)
+    return 0

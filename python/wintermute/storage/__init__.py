@@ -1,0 +1,39 @@
+"""Storage tiers derived from the journal: the audit trail (SQLite or PostgreSQL) and the Redis
+hot tier. The journal stays the source of truth; every store here can be rebuilt from it.
+
+::
+
+    from wintermute.config import EngineConfig
+    from wintermute.storage import AuditQuery, AuditWriter, open_store
+
+    config = EngineConfig.from_file("engine.toml")
+    store = open_store("postgresql://postgres@127.0.0.1/audit")  # or "sqlite:///audit.db"
+    writer = AuditWriter(store, config.instruments, config.journal.dir)
+    writer.step()                                   # or writer.follow() in a thread
+    rows = store.query(AuditQuery(account=7, instrument="BTC-USD", limit=100))
+
+Where things are: ``schema.py`` (the columns and the row), ``replay.py`` (journal -> rows),
+``store.py`` (the backend interface, ``open_store``), ``sqlite.py`` and ``postgres.py`` (the
+backends), ``queries.py`` (checked queries), ``writer.py`` (the batching writer, its lag
+metrics and ``rebuild``), ``redis_tier.py`` (latest books and trade streams in Redis). The
+user guide is ``docs/storage.md``.
+"""
+
+from __future__ import annotations
+
+from wintermute.storage.queries import MAX_LIMIT, AuditQuery
+from wintermute.storage.schema import AuditRow, StorageError
+from wintermute.storage.store import AuditStore, open_store
+from wintermute.storage.writer import AuditWriter, Lag, rebuild
+
+__all__ = [
+    "MAX_LIMIT",
+    "AuditQuery",
+    "AuditRow",
+    "AuditStore",
+    "AuditWriter",
+    "Lag",
+    "StorageError",
+    "open_store",
+    "rebuild",
+]

@@ -1,0 +1,104 @@
+"""The audit trail's one schema: its columns, the row type, and the errors of the storage tier.
+
+Both backends (``sqlite.py``, ``postgres.py``) store the same columns in table
+``audit_events``, one row per order lifecycle event and per trade, keyed by the engine's
+journal sequence number of the command that caused it (``journal_seq``) and the event's
+position among that command's audit events (``n``, from 0). Book level updates are not audit
+events and are not stored.
+
+=================  ==========================================================================
+column             meaning
+=================  ==========================================================================
+journal_seq        the command's journal sequence number (the engine's total order)
+n                  the event's index among the command's audit events
+event_seq          the book's event sequence number (0: refused in validation, no number)
+ts_ns              wall-clock nanoseconds since the epoch when the writer read the command
+instrument         the instrument's symbol
+command            what was asked: ``new``, ``cancel``, ``amend``, ``mass_cancel``
+kind               ``accepted``, ``rejected``, ``trade``, ``canceled``, ``amended``
+account            the order's account (a trade: the maker's; rejected: the command's)
+order_id           the client's order id (a trade: the maker's)
+side               ``buy`` / ``sell`` (a trade: the aggressor's side)
+price, qty         exact decimals: accepted (limit, size), trade (price, size), canceled
+                   (qty canceled), amended (new price, new qty), rejected (as asked)
+leaves_qty         quantity left on the book after the event (trade: the maker's)
+old_price/old_qty  amended: what the order had before
+contra_*           trade: the taker's account, order id and leaves quantity
+reason             rejected: ``batch.REJECT_REASONS``; canceled: ``batch.CANCEL_REASONS``
+priority_kept      amended: whether the order kept its place in the queue
+=================  ==========================================================================
+
+Order ids are unsigned 64-bit in the engine; SQL integers are signed, so ids of 2**63 and up
+are stored as their two's-complement ``BIGINT`` (:func:`to_sql_id`) and read back as given.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from wintermute import errors
+
+__all__ = [
+    "COLUMNS",
+    "DECIMAL_COLUMNS",
+    "MAX_ORDER_ID",
+    "AuditRow",
+    "StorageError",
+    "from_sql_id",
+    "to_sql_id",
+]
+
+MAX_ORDER_ID = 2**64 - 1
+
+
+class StorageError(errors.WintermuteError):
+    """A storage tier failed (connection, schema) or was asked something it cannot answer
+    (``reason``: ``STORAGE``, ``BAD_QUERY``, ``STORE_URL``)."""
+
+
+class AuditRow(NamedTuple):
+    """One audit event, as stored (see the module documentation for each field)."""
+
+    journal_seq: int
+    n: int
+    event_seq: int
+    ts_ns: int
+    instrument: str
+    command: str
+    kind: str
+    account: int | None
+    order_id: int
+    side: str | None
+    price: Decimal | None
+    qty: Decimal | None
+    leaves_qty: Decimal | None
+    old_price: Decimal | None
+    old_qty: Decimal | None
+    contra_account: int | None
+    contra_order_id: int | None
+    contra_leaves_qty: Decimal | None
+    reason: str | None
+    priority_kept: bool | None
+
+    def without_time(self) -> tuple[Any, ...]:
+        """Every field but ``ts_ns`` (which a rebuild from the journal sets anew)."""
+        return self[:3] + self[4:]
+
+
+COLUMNS: tuple[str, ...] = AuditRow._fields
+DECIMAL_COLUMNS = frozenset(
+    ("price", "qty", "leaves_qty", "old_price", "old_qty", "contra_leaves_qty")
+)
+
+
+def to_sql_id(order_id: int) -> int:
+    """An unsigned 64-bit order id as the signed ``BIGINT`` that holds its bits."""
+    if not 0 <= order_id <= MAX_ORDER_ID:
+        raise StorageError(f"order_id={order_id}: not an unsigned 64-bit id", reason="BAD_QUERY")
+    return order_id - 2**64 if order_id >= 2**63 else order_id
+
+
+def from_sql_id(value: int) -> int:
+    """The order id a stored ``BIGINT`` holds."""
+    return value + 2**64 if value < 0 else value

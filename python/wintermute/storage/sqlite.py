@@ -1,0 +1,189 @@
+"""The audit trail in SQLite: the embedded default, with nothing to install (stdlib ``sqlite3``).
+
+The schema is ``schema.py``'s, with decimals stored as their exact text (SQLite has no decimal
+type, and a REAL would round them). The database runs in WAL mode so readers
+(``wintermute audit query``) never wait for the writer. Migrations are numbered and recorded in
+``schema_migrations``; opening a store applies the missing ones.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+from wintermute.storage.queries import AuditQuery
+from wintermute.storage.schema import (
+    COLUMNS,
+    DECIMAL_COLUMNS,
+    AuditRow,
+    StorageError,
+    from_sql_id,
+    to_sql_id,
+)
+
+__all__ = ["MIGRATIONS", "SqliteStore"]
+
+_TYPES = {
+    "instrument": "TEXT NOT NULL",
+    "command": "TEXT NOT NULL",
+    "kind": "TEXT NOT NULL",
+    "side": "TEXT",
+    "reason": "TEXT",
+    "priority_kept": "INTEGER",
+    "account": "INTEGER",
+    "contra_account": "INTEGER",
+    "contra_order_id": "INTEGER",
+}
+_COLUMN_SQL = ",\n    ".join(
+    f"{c} {'TEXT' if c in DECIMAL_COLUMNS else _TYPES.get(c, 'INTEGER NOT NULL')}" for c in COLUMNS
+)
+
+#: (version, SQL) in order; a store records the versions it applied.
+MIGRATIONS: list[tuple[int, str]] = [
+    (
+        1,
+        f"""
+CREATE TABLE audit_events (
+    {_COLUMN_SQL},
+    PRIMARY KEY (journal_seq, n)
+) WITHOUT ROWID;
+CREATE INDEX audit_events_account ON audit_events (account, journal_seq);
+CREATE INDEX audit_events_instrument ON audit_events (instrument, journal_seq);
+CREATE INDEX audit_events_order ON audit_events (order_id, journal_seq);
+CREATE INDEX audit_events_time ON audit_events (ts_ns);
+CREATE TABLE audit_progress (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    journal_seq INTEGER NOT NULL,
+    updated_ns INTEGER NOT NULL
+);
+INSERT INTO audit_progress VALUES (1, 0, 0);
+""",
+    ),
+]
+
+_DECIMAL_AT = [i for i, c in enumerate(COLUMNS) if c in DECIMAL_COLUMNS]
+_ORDER_AT = [COLUMNS.index("order_id"), COLUMNS.index("contra_order_id")]
+_BOOL_AT = COLUMNS.index("priority_kept")
+_INSERT = (
+    f"INSERT INTO audit_events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+)
+
+
+class SqliteStore:
+    """The audit trail in the SQLite database at ``path`` (``":memory:"``: in memory)."""
+
+    backend = "sqlite"
+
+    def __init__(self, path: str) -> None:
+        try:
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+        except sqlite3.Error as e:
+            raise StorageError(f"sqlite path={path}: {e}", reason="STORAGE") from e
+        self.path = path
+
+    def _migrate(self) -> None:
+        db = self._db
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, applied_ns INTEGER NOT NULL)"
+        )
+        done = {v for (v,) in db.execute("SELECT version FROM schema_migrations")}
+        for version, sql in MIGRATIONS:
+            if version in done:
+                continue
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in sql.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, time.time_ns()))
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+    def last_seq(self) -> int:
+        (seq,) = self._db.execute("SELECT journal_seq FROM audit_progress").fetchone()
+        return int(seq)
+
+    def write(self, rows: Sequence[AuditRow], through_seq: int) -> int:
+        db = self._db
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as e:  # locked past busy_timeout, disk gone...
+            raise StorageError(f"sqlite path={self.path}: {e}", reason="STORAGE") from e
+        try:
+            stored = self.last_seq()
+            fresh = [_to_sql(r) for r in rows if r.journal_seq > stored]
+            db.executemany(_INSERT, fresh)
+            db.execute(
+                "UPDATE audit_progress SET journal_seq = ?, updated_ns = ?",
+                (max(stored, through_seq), time.time_ns()),
+            )
+            db.execute("COMMIT")
+        except BaseException as e:
+            db.execute("ROLLBACK")
+            if isinstance(e, sqlite3.Error):
+                raise StorageError(f"sqlite path={self.path}: {e}", reason="STORAGE") from e
+            raise
+        return len(fresh)
+
+    def query(self, q: AuditQuery) -> list[AuditRow]:
+        where, params = q.where("?")
+        sql = (
+            f"SELECT {', '.join(COLUMNS)} FROM audit_events WHERE {where} "
+            "ORDER BY journal_seq, n LIMIT ?"
+        )
+        return [_from_sql(r) for r in self._db.execute(sql, [*params, q.limit])]
+
+    def count(self) -> int:
+        (n,) = self._db.execute("SELECT count(*) FROM audit_events").fetchone()
+        return int(n)
+
+    def drop_before(self, day: date) -> int:
+        cutoff = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
+        cutoff_ns = int(cutoff.timestamp()) * 10**9
+        cur = self._db.execute("DELETE FROM audit_events WHERE ts_ns < ?", (cutoff_ns,))
+        return cur.rowcount
+
+    def reset(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("DELETE FROM audit_events")
+        self._db.execute("UPDATE audit_progress SET journal_seq = 0, updated_ns = 0")
+        self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def _to_sql(row: AuditRow) -> list[object]:
+    out: list[object] = list(row)
+    for i in _DECIMAL_AT:
+        if out[i] is not None:
+            out[i] = str(out[i])
+    for i in _ORDER_AT:
+        value = out[i]
+        if isinstance(value, int):
+            out[i] = to_sql_id(value)
+    return out
+
+
+def _from_sql(values: Sequence[object]) -> AuditRow:
+    out = list(values)
+    for i in _DECIMAL_AT:
+        if out[i] is not None:
+            out[i] = Decimal(str(out[i]))
+    for i in _ORDER_AT:
+        value = out[i]
+        if isinstance(value, int):
+            out[i] = from_sql_id(value)
+    if out[_BOOL_AT] is not None:
+        out[_BOOL_AT] = bool(out[_BOOL_AT])
+    return AuditRow(*out)  # type: ignore[arg-type]

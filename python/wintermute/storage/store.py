@@ -1,0 +1,92 @@
+"""What every audit backend offers, and :func:`open_store`, which picks one from a URL.
+
+=================================  ==========================================================
+URL                                backend
+=================================  ==========================================================
+``postgresql://user@host/db``      PostgreSQL (``postgres.py``): binary COPY, day partitions
+``sqlite:///audit.db``             SQLite (``sqlite.py``), the embedded default; four
+                                   slashes for an absolute path
+a plain file path, ``:memory:``    SQLite at that path
+=================================  ==========================================================
+
+::
+
+    >>> from wintermute.storage import AuditQuery, open_store
+    >>> store = open_store(":memory:")
+    >>> store.last_seq(), store.query(AuditQuery(account=1))
+    (0, [])
+    >>> store.close()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Protocol
+
+from wintermute.storage.queries import AuditQuery
+from wintermute.storage.schema import AuditRow, StorageError
+
+__all__ = ["AuditStore", "open_store"]
+
+
+class AuditStore(Protocol):
+    """An audit trail's storage: written by one writer, read by anyone."""
+
+    #: ``"sqlite"`` or ``"postgresql"``.
+    backend: str
+
+    def last_seq(self) -> int:
+        """The journal sequence number the store holds every event up to (0: empty)."""
+        ...
+
+    def write(self, rows: Sequence[AuditRow], through_seq: int) -> int:
+        """Stores the rows after :meth:`last_seq` and moves it to ``through_seq``, in one
+        transaction (all or nothing); rows at or before the stored sequence are skipped, so
+        writing a batch twice stores it once. A batch holds whole commands (all the rows of a
+        ``journal_seq``), as ``AuditWriter`` cuts them. Returns the number of rows stored."""
+        ...
+
+    def query(self, q: AuditQuery) -> list[AuditRow]:
+        """The rows matching ``q``, in the engine's order."""
+        ...
+
+    def count(self) -> int:
+        """The number of rows held."""
+        ...
+
+    def drop_before(self, day: date) -> int:
+        """Retention: removes every row of the UTC days before ``day``; returns how many day
+        partitions (PostgreSQL) or rows (SQLite) went."""
+        ...
+
+    def reset(self) -> None:
+        """Empties the store (rows and sequence) for a rebuild."""
+        ...
+
+    def close(self) -> None:
+        """Closes the connection."""
+        ...
+
+
+def open_store(url: str) -> AuditStore:
+    """The store at ``url`` (see the module documentation), its schema migrated."""
+    if url.startswith(("postgresql://", "postgres://")):
+        from wintermute.storage.postgres import PostgresStore
+
+        return PostgresStore(url)
+    if url.startswith("sqlite://"):
+        if not url.startswith("sqlite:///"):
+            raise StorageError(
+                f"url={url!r}: write sqlite:///relative/path or sqlite:////absolute/path",
+                reason="STORE_URL",
+            )
+        url = url.removeprefix("sqlite:///") or ":memory:"
+    elif "://" in url:
+        raise StorageError(
+            f"url={url.split('://', 1)[0]}://...: expected postgresql://, sqlite:/// or a path",
+            reason="STORE_URL",
+        )
+    from wintermute.storage.sqlite import SqliteStore
+
+    return SqliteStore(url)

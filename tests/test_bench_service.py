@@ -1,0 +1,75 @@
+"""``wintermute bench service``: the load test's own checks, and a short run of it."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import numpy as np
+import pytest
+
+from wintermute.bench import service as bench_service
+from wintermute.bench.service_load import percentiles_ms
+from wintermute.bench.service_server import BENCH_SYMBOL, bench_config, verify
+from wintermute.cli import build_parser
+from wintermute.service.venue import Venue
+
+
+def test_percentiles_are_the_samples_own_values() -> None:
+    rng = np.random.default_rng(7)
+    samples = [int(x) for x in rng.integers(1_000, 10_000_000, 5_001)]
+    p = percentiles_ms(samples)
+    ordered = sorted(samples)
+    assert p["p50"] == ordered[2500] / 1e6
+    assert p["max"] == ordered[-1] / 1e6
+    assert p["p50"] <= p["p90"] <= p["p99"] <= p["p999"] <= p["max"]
+    assert percentiles_ms([])["p99"] == 0.0
+
+
+def test_the_check_finds_lost_changed_and_intact_orders() -> None:
+    async def place(venue: Venue) -> tuple[int, int]:
+        rests = await venue.place(1, BENCH_SYMBOL, "buy", "limit", Decimal("1"), Decimal("100"))
+        gone = await venue.place(1, BENCH_SYMBOL, "buy", "limit", Decimal("1"), Decimal("99"))
+        await venue.cancel(1, BENCH_SYMBOL, order_id=gone.order_id)
+        return rests.order_id, gone.order_id
+
+    with Venue(bench_config()) as venue:
+        rests, gone = asyncio.run(place(venue))
+        intact = verify(venue, [(1, rests, "new"), (1, gone, "canceled")])
+        assert (intact["missing"], intact["mismatched"], intact["resting_not_in_book"]) == (0, 0, 0)
+        assert intact["checked"] == 2
+        lost = verify(venue, [(1, 10**9, "new"), (2, rests, "new"), (1, gone, "new")])
+        assert lost["missing"] == 2  # an id the venue never gave; another account's order
+        assert lost["mismatched"] == 1  # told "new", but the venue has it canceled
+
+
+def test_the_cli_knows_the_service_bench() -> None:
+    args = build_parser().parse_args(["bench", "service", "--seconds", "2", "--clients", "3"])
+    assert (args.seconds, args.clients, args.subscribers, args.ws_buffer) == (2.0, 3, 8, 20_000)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["bench", "service", "--clients", "0"])
+
+
+@pytest.mark.slow
+def test_a_short_load_loses_no_order_and_drops_only_the_stalled_client() -> None:
+    r = bench_service.run(seconds=5, clients=4, subscribers=3, hello_seconds=1, engine_seconds=1)
+    print(bench_service.to_table(r))
+    rest, ws, checked = r["rest"], r["websocket"], r["verify"]
+    assert rest["places"] > 0
+    assert rest["crossing_orders"] > 0
+    assert set(rest["statuses"]) <= {"200", "201"}, rest["statuses"]
+    assert checked["checked"] == rest["places"] + rest["crossing_orders"]
+    assert (checked["missing"], checked["mismatched"], checked["resting_not_in_book"]) == (0, 0, 0)
+    assert ws["gaps"] == 0
+    assert ws["subscribers_closed"] == []  # the readers kept up ...
+    assert ws["trades_on_tape"] >= ws["burst_trades"] > 0
+    assert ws["trades_per_subscriber"] == [ws["trades_on_tape"]] * 3  # ... every trade each ...
+    assert ws["stalled_client_dropped"]  # ... while the one that stopped reading was dropped
+    assert ws["clients_dropped"] == {"slow_consumer": 1}
+    assert r["engine_in_process"]["commands_per_s"] > 0
+    assert r["client_ceiling"]["failed"] == 0
+    assert (
+        0
+        < r["rest_vs_engine"]
+        == rest["requests_per_s"] / (r["engine_in_process"]["commands_per_s"])
+    )

@@ -1,0 +1,130 @@
+"""``wintermute demo``: a real process serving the web UI on 127.0.0.1, with the engine, the
+external venues and background order flow; it stops on Ctrl-C (SIGINT) or after
+``--duration``, and a taken port is a clear error."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from wintermute.cli import main
+from wintermute.service.web_demo import demo_config
+
+START_TIMEOUT_S = 60.0
+
+
+class DemoProcess:
+    """``wintermute demo`` in a child process, its output read line by line."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "wintermute.cli", "demo", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+        )  # fmt: skip
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def url(self) -> str:
+        """The address the demo printed."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                assert self.proc.poll() is None, self.proc.communicate()
+                continue
+            found = re.search(r"the web UI is at (http://127\.0\.0\.1:\d+)/", line)
+            if found:
+                return found.group(1)
+        raise AssertionError("the demo printed no address")
+
+    def rest(self) -> str:
+        out = []
+        while not self.lines.empty():
+            out.append(self.lines.get())
+        return "".join(out)
+
+
+def book_seq(url: str) -> int:
+    seq: int = httpx.get(f"{url}/api/book/BTC-USD", timeout=10).json()["seq"]
+    return seq
+
+
+def test_the_demo_serves_the_ui_with_a_moving_book_and_stops_on_ctrl_c() -> None:
+    demo = DemoProcess("--duration", "120")
+    try:
+        url = demo.url()
+        page = httpx.get(f"{url}/", timeout=10)
+        assert page.status_code == 200
+        assert "Price ladder" in page.text
+        assert httpx.get(f"{url}/ui/app.js", timeout=10).status_code == 200
+        config = httpx.get(f"{url}/api/ui/config", timeout=10).json()
+        assert config["api_key"] == "demo-key-1"
+        assert config["market"] is True
+        first = book_seq(url)
+        deadline = time.monotonic() + 30
+        while book_seq(url) <= first + 5:
+            assert time.monotonic() < deadline, "the demo's book did not move"
+            time.sleep(0.2)
+        trades = httpx.get(f"{url}/api/trades/BTC-USD", timeout=10).json()
+        assert len(trades) > 0
+        assert "wintermute_engine_commands_total" in httpx.get(f"{url}/metrics", timeout=10).text
+        with connect(url.replace("http://", "ws://") + "/ws/market", open_timeout=10) as ws:
+            sample = json.loads(ws.recv(timeout=10))
+        assert sorted(sample["venues"]) == ["binance", "coinbase", "kraken"]
+        assert sample["market_maker"]["state"] == "not_running"
+    finally:
+        demo.proc.send_signal(signal.SIGINT)
+        try:
+            _, err = demo.proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            demo.proc.kill()
+            raise
+    assert demo.proc.returncode == 0, err
+    time.sleep(0.2)
+    assert "Wintermute demo: stopped" in demo.rest()
+    assert "Traceback" not in err
+
+
+def test_the_demo_stops_by_itself_after_its_duration() -> None:
+    demo = DemoProcess("--duration", "2", "--no-market")
+    url = demo.url()
+    assert httpx.get(f"{url}/health", timeout=10).status_code == 200
+    _, err = demo.proc.communicate(timeout=60)
+    assert demo.proc.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def test_a_taken_port_is_a_clear_error_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["demo", "--port", str(port), "--duration", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is already in use" in err
+    assert "--port 0" in err
+
+
+def test_the_demo_config_is_a_valid_engine_config() -> None:
+    from wintermute.config import EngineConfig
+
+    config = EngineConfig.from_dict(demo_config())
+    assert [i.symbol for i in config.instruments] == ["BTC-USD"]

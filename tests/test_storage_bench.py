@@ -1,0 +1,46 @@
+"""``wintermute bench storage`` (wintermute.bench.storage): every target runs and reports
+every row it wrote, against real servers; scratch schema and keys are gone afterwards."""
+
+from __future__ import annotations
+
+import json
+
+import psycopg
+import pytest
+import redis
+
+from storage_servers import postgres_admin_url, postgres_url, redis_server_url
+from wintermute.cli import main
+
+__all__ = ["postgres_admin_url", "postgres_url", "redis_server_url"]  # fixtures, used by name
+
+
+def test_bench_storage_measures_every_tier_and_leaves_nothing_behind(
+    postgres_url: str, redis_server_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["bench", "storage", "--orders", "3000", "--batch-rows", "700", "--json",
+            "--postgres", postgres_url, "--redis", redis_server_url]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    names = [r["name"].split()[0] for r in report["results"]]
+    assert names == ["replay", "sqlite", "postgresql", "redis"]
+    assert report["rows"] > 3000
+    assert all(r["rows"] == report["rows"] for r in report["results"][:3])
+    assert all(r["per_s"] > 0 for r in report["results"])
+    assert report["notes"] == []
+    with psycopg.connect(postgres_url) as db:
+        left = db.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'wm_bench_%'")
+        assert left.fetchone() == (0,)
+    client = redis.Redis.from_url(redis_server_url)
+    assert list(client.scan_iter(match="wmbench*")) == []
+    client.close()
+
+
+def test_bench_storage_without_servers_names_what_it_left_out(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["bench", "storage", "--orders", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "sqlite" in out
+    assert "note: postgresql: left out (give --postgres URL)" in out
+    assert "note: redis: left out (give --redis URL)" in out
