@@ -2,11 +2,12 @@
 //! quote decisions through [`Pricer`] (fair value, EWMA volatility, fitted intensities, GLFT,
 //! the quoter) run under a counting global allocator that must count zero.
 //!
-//! Everything measured runs in the one `#[test]` below, on one thread, so the counter sees only
-//! this test's allocations while it is armed.
+//! The counter is armed per thread (a thread-local flag), so the test harness's own threads
+//! (its output capture, its timer) never count: only what this test's thread allocates while armed.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use wintermute_core::rng::SplitMix64;
 use wintermute_mm::config::PricingConfig;
@@ -17,28 +18,35 @@ use wintermute_mm::types::{Level, Side, Top, VenueId};
 
 struct Counting;
 
-static ARMED: AtomicBool = AtomicBool::new(false);
+thread_local! {
+    static ARMED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether this thread counts (false while the thread-local is being torn down).
+fn armed() -> bool {
+    ARMED.try_with(Cell::get).unwrap_or(false)
+}
 static ALLOCS: AtomicU64 = AtomicU64::new(0);
 
 // SAFETY: forwards every call unchanged to `System`; the counters are atomics that never allocate.
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
+        if armed() {
             ALLOCS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: the caller's layout is passed on unchanged.
         unsafe { System.alloc(layout) }
     }
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
+        if armed() {
             ALLOCS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: the caller's layout is passed on unchanged.
         unsafe { System.alloc_zeroed(layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
+        if armed() {
             ALLOCS.fetch_add(1, Ordering::Relaxed);
         }
         // SAFETY: the caller's pointer, layout and size are passed on unchanged.
@@ -138,9 +146,9 @@ fn the_pricing_path_allocates_nothing_after_warm_up() {
     drive(&mut pricer, &mut rng, &mut out, 1_700_000_000_000_000_000, 1_000);
 
     ALLOCS.store(0, Ordering::SeqCst);
-    ARMED.store(true, Ordering::SeqCst);
+    ARMED.with(|a| a.set(true));
     let (requotes, pulls, actions) = drive(&mut pricer, &mut rng, &mut out, 1_700_000_001_000_000_000, 50_000);
-    ARMED.store(false, Ordering::SeqCst);
+    ARMED.with(|a| a.set(false));
 
     assert_eq!(ALLOCS.load(Ordering::SeqCst), 0, "allocations on the pricing path");
     // The run did exercise the path: many requotes, the stale gaps pulled, thousands of actions.
@@ -150,9 +158,9 @@ fn the_pricing_path_allocates_nothing_after_warm_up() {
     eprintln!("50000 events: {requotes} requotes, {pulls} pulls, {actions} actions, 0 allocations");
 
     // The counter does count: an allocation while armed is seen.
-    ARMED.store(true, Ordering::SeqCst);
+    ARMED.with(|a| a.set(true));
     let boxed = std::hint::black_box(Box::new(out.len()));
-    ARMED.store(false, Ordering::SeqCst);
+    ARMED.with(|a| a.set(false));
     drop(boxed);
     assert!(ALLOCS.load(Ordering::SeqCst) >= 1);
 }
