@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from wintermute import _core, batch
+from wintermute import _core, batch, errors
 from wintermute.config import InstrumentConfig
 from wintermute.engine import Engine
 from wintermute.storage.schema import AuditRow
@@ -71,6 +71,10 @@ class _Spec:
         return _EXACT.multiply(Decimal(lots), self.lot)
 
 
+#: Re-reads of a journal that looked damaged before it is called corrupt (see ``_read_raw``).
+CORRUPT_REREADS = 5
+
+
 class JournalReplay:
     """Replays the journal at ``path`` for the engine's ``instruments`` (in id order, as in
     its config) and turns the events into :class:`AuditRow` s. Not thread-safe."""
@@ -88,10 +92,24 @@ class JournalReplay:
         # (instrument, order_id) -> (account, side) of resting orders.
         self._orders: dict[tuple[int, int], tuple[int, int]] = {}
 
+    def _read_raw(self) -> _core.JournalColumns:
+        """The journal after the cursor. The engine may be appending while we read: a record
+        caught half-written, with complete ones after it by the time the reader looks further,
+        reads as a CRC mismatch. Such a read is repeated (the write completes within
+        microseconds); damage that is still there after ``CORRUPT_REREADS`` reads is real."""
+        for attempt in range(CORRUPT_REREADS):
+            try:
+                return _core.journal_read(self.path, self.cursor)
+            except errors.JournalCorruptError:  # noqa: PERF203 (rare: a racing write)
+                if attempt == CORRUPT_REREADS - 1:
+                    raise
+                time.sleep(0.001 * (attempt + 1))
+        raise AssertionError("unreachable")
+
     def read(self) -> list[AuditRow]:
         """The audit rows of the records after :attr:`cursor`, advancing it. Raises
         ``JournalCorruptError`` on a damaged record."""
-        raw = _core.journal_read(self.path, self.cursor)
+        raw = self._read_raw()
         seqs: npt.NDArray[np.uint64] = raw["seq"]
         end = len(seqs)
         last_seen = max(
