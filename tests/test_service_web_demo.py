@@ -34,12 +34,34 @@ class DemoProcess:
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
         )  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.err: list[str] = []
+        # Threads own both pipes (so neither fills up, and no line goes elsewhere); they end
+        # at the pipes' end, when the process exits.
+        self.readers = [
+            threading.Thread(target=self._read, daemon=True),
+            threading.Thread(target=self._read_err, daemon=True),
+        ]
+        for reader in self.readers:
+            reader.start()
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
         for line in self.proc.stdout:
             self.lines.put(line)
+
+    def _read_err(self) -> None:
+        assert self.proc.stderr is not None
+        self.err.extend(self.proc.stderr)
+
+    def wait(self, timeout: float) -> str:
+        """Waits for the process and its output to end; returns its stderr."""
+        self.proc.wait(timeout=timeout)
+        for reader in self.readers:
+            reader.join(timeout=10)
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        return "".join(self.err)
 
     def url(self) -> str:
         """The address the demo printed."""
@@ -48,7 +70,7 @@ class DemoProcess:
             try:
                 line = self.lines.get(timeout=0.5)
             except queue.Empty:
-                assert self.proc.poll() is None, self.proc.communicate()
+                assert self.proc.poll() is None, "".join(self.err)
                 continue
             found = re.search(r"the web UI is at (http://127\.0\.0\.1:\d+)/", line)
             if found:
@@ -93,12 +115,11 @@ def test_the_demo_serves_the_ui_with_a_moving_book_and_stops_on_ctrl_c() -> None
     finally:
         demo.proc.send_signal(signal.SIGINT)
         try:
-            _, err = demo.proc.communicate(timeout=30)
+            err = demo.wait(timeout=30)
         except subprocess.TimeoutExpired:
             demo.proc.kill()
             raise
     assert demo.proc.returncode == 0, err
-    time.sleep(0.2)
     assert "Wintermute demo: stopped" in demo.rest()
     assert "Traceback" not in err
 
@@ -107,7 +128,7 @@ def test_the_demo_stops_by_itself_after_its_duration() -> None:
     demo = DemoProcess("--duration", "2", "--no-market")
     url = demo.url()
     assert httpx.get(f"{url}/health", timeout=10).status_code == 200
-    _, err = demo.proc.communicate(timeout=60)
+    err = demo.wait(timeout=60)
     assert demo.proc.returncode == 0, err
     assert "Traceback" not in err
 
