@@ -11,6 +11,12 @@
 //!   --json             one JSON object on stdout instead of the table
 //!   --callgrind NAME   only replay NAME's commands once in `measured_pass` (for
 //!                      valgrind --tool=callgrind --toggle-collect='*measured_pass*')
+//!   --callgrind-batch NAME
+//!                      only run NAME's commands once as 48-byte records through the batch API
+//!                      (`JournaledEngine::run_batch`, no journal, 16,384 per call) in
+//!                      `measured_batch`, and once through the native loop the Python bench
+//!                      compares it with (`native_book::run_commands`) in `measured_native`
+//!                      (toggle-collect each by name; both divide by the same command count)
 //!   --digest           only print, per workload, an FNV-1a hash of every event the stream
 //!                      emits (to check that a patched book behaves identically)
 //! ```
@@ -28,8 +34,11 @@
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
+use wintermute_bench::native_book;
 use wintermute_bench::workload::{self, Workload};
+use wintermute_core::records::{encode_command, COMMAND_SIZE, EVENT_SIZE};
 use wintermute_core::{Event, OrderBook};
+use wintermute_engine::journaled_engine::JournaledEngine;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Timer {
@@ -115,6 +124,22 @@ fn run_pass(book: &mut OrderBook, cmds: &[wintermute_core::Command], events: &mu
         debug_assert!(r.is_ok());
         std::hint::black_box(r.is_ok());
     }
+}
+
+/// The batch API's pass that `--callgrind-batch` counts: `run_batch` per 16,384 records.
+#[inline(never)]
+fn measured_batch(engine: &mut JournaledEngine, id: u32, records: &[u8]) -> usize {
+    let mut bytes = 0;
+    for chunk in records.chunks(16_384 * COMMAND_SIZE) {
+        bytes += std::hint::black_box(engine.run_batch(id, chunk).expect("no journal, known instrument")).len();
+    }
+    bytes
+}
+
+/// The native loop the batch API is compared with (`--callgrind-batch`).
+#[inline(never)]
+fn measured_native(book: &mut OrderBook, cmds: &[wintermute_core::Command]) -> u64 {
+    native_book::run_commands(book, cmds, false).events
 }
 
 /// The pass that callgrind counts (kept out of line so it can be toggled by name).
@@ -223,6 +248,7 @@ fn main() {
     #[cfg(not(target_arch = "x86_64"))]
     let mut timer = Timer::Instant;
     let mut callgrind: Option<String> = None;
+    let mut callgrind_batch: Option<String> = None;
     let mut digest = false;
     while let Some(a) = args.next() {
         let mut val = || args.next().unwrap_or_else(|| panic!("{a} needs a value"));
@@ -234,6 +260,7 @@ fn main() {
             "--json" => json = true,
             "--digest" => digest = true,
             "--callgrind" => callgrind = Some(val()),
+            "--callgrind-batch" => callgrind_batch = Some(val()),
             "--timer" => {
                 timer = match val().as_str() {
                     "instant" => Timer::Instant,
@@ -253,6 +280,25 @@ fn main() {
         let mut events: Vec<Event> = Vec::with_capacity(w.max_events_per_command);
         measured_pass(&mut book, &w.commands, &mut events);
         println!("callgrind: {} commands of {} in measured_pass; divide its Ir by that", w.commands.len(), w.name);
+        return;
+    }
+
+    if let Some(name) = callgrind_batch {
+        let w = build(&name, seed, commands);
+        let encode = |cmds: &[wintermute_core::Command]| -> Vec<u8> { cmds.iter().flat_map(encode_command).collect() };
+        let mut engine = JournaledEngine::new();
+        let id = engine.add_instrument(w.spec.clone()).expect("the workload's instrument");
+        engine.run_batch(id, &encode(&w.warmup)).expect("warm-up");
+        let bytes = measured_batch(&mut engine, id, &encode(&w.commands));
+        let mut book = w.warmed_book();
+        let events = measured_native(&mut book, &w.commands);
+        println!(
+            "callgrind-batch: {} commands of {} in measured_batch ({} event records) and measured_native ({} events)",
+            w.commands.len(),
+            w.name,
+            bytes / EVENT_SIZE,
+            events
+        );
         return;
     }
 
