@@ -88,6 +88,7 @@ __all__ = [
     "WaitConfig",
     "limits_json",
     "limits_of",
+    "read_document",
 ]
 
 WaitKind = Literal["busy_spin", "spin_then_yield", "park"]
@@ -271,25 +272,7 @@ class EngineConfig:
         taken relative to the file's directory. A ``[service]`` table (the service's settings,
         ``wintermute serve``) is left out."""
         p = Path(path)
-        if p.suffix.lower() not in (".toml", ".json"):
-            raise _config_error("<file>", f"{p}: expected a .toml or .json file")
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as e:
-            raise _config_error("<file>", f"cannot read {p}: {e}") from e
-        if p.suffix.lower() == ".toml":
-            toml = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
-            try:
-                data = toml.loads(text)
-            except ValueError as e:  # tomllib.TOMLDecodeError is a ValueError
-                raise _config_error("<file>", f"{p} is not valid TOML: {e}") from e
-        else:
-            try:
-                data = json.loads(text)
-            except ValueError as e:
-                raise _config_error("<file>", f"{p} is not valid JSON: {e}") from e
-        if not isinstance(data, dict):
-            raise _config_error("<file>", f"{p}: expected a table at the top level")
+        data = read_document(p)
         # The service's own table (wintermute.service.settings) shares the file; the engine's
         # schema refuses unknown keys, so it never sees it.
         data.pop("service", None)
@@ -314,6 +297,35 @@ class EngineConfig:
         """The JSON document ``wintermute._core.Pipeline`` starts from (``to_dict``: the
         engine reads it with the same schema)."""
         return json.dumps(self.to_dict())
+
+
+def read_document(path: str | PathLike[str]) -> dict[str, Any]:
+    """A ``.toml`` or ``.json`` file (by its suffix) as a dict: the one reader of config files
+    (the engine's, the service's, the market maker's, API keys). Anything else, a file that
+    cannot be read, bad syntax or a top level that is not a table is a ``ConfigError`` with
+    the key ``<file>``."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".toml", ".json"):
+        raise _config_error("<file>", f"{p}: expected a .toml or .json file")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise _config_error("<file>", f"cannot read {p}: {e}") from e
+    if suffix == ".toml":
+        toml = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
+        try:
+            data = toml.loads(text)
+        except ValueError as e:  # tomllib.TOMLDecodeError is a ValueError
+            raise _config_error("<file>", f"{p} is not valid TOML: {e}") from e
+    else:
+        try:
+            data = json.loads(text)
+        except ValueError as e:
+            raise _config_error("<file>", f"{p} is not valid JSON: {e}") from e
+    if not isinstance(data, dict):
+        raise _config_error("<file>", f"{p}: expected a table at the top level")
+    return data
 
 
 def _jsonable(value: Any) -> Any:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import base64
 import html
-import importlib
 import json
 import sys
 import threading
@@ -39,7 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wintermute import _core
-from wintermute.errors import ConfigError
+from wintermute.config import read_document
 
 Columns = dict[str, npt.NDArray[np.float64]]
 
@@ -63,21 +62,7 @@ def load_config(path: str | Path) -> dict[str, Any]:
     """Reads a backtest config from a ``.toml`` or ``.json`` file. A relative
     ``market.path`` (a recording) is resolved against the config file's folder."""
     p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in (".toml", ".json"):
-        raise ConfigError(f"{p}: expected a .toml or .json file", reason="CONFIG", key="<file>")
-    try:
-        text = p.read_text()
-    except OSError as e:
-        raise ConfigError(f"{p}: {e.strerror}", reason="CONFIG", key="<file>") from e
-    try:
-        if suffix == ".toml":
-            toml = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
-            config: dict[str, Any] = toml.loads(text)
-        else:
-            config = json.loads(text)
-    except ValueError as e:
-        raise ConfigError(f"{p}: {e}", reason="CONFIG", key="<file>") from e
+    config = read_document(p)
     market = config.get("market")
     if isinstance(market, dict) and isinstance(market.get("path"), str):
         recording = Path(market["path"])

@@ -26,7 +26,7 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
-from wintermute.config import EngineConfig
+from wintermute.config import EngineConfig, read_document
 from wintermute.service import binance, metrics, tracing, web_ui, ws
 from wintermute.service.error_responses import install_error_handlers
 from wintermute.service.http_limits import BodyLimit, RateLimit
@@ -34,7 +34,7 @@ from wintermute.service.keys import KeyStore
 from wintermute.service.rest import account, health, market, orders, risk
 from wintermute.service.rest.fast_orders import FastOrders
 from wintermute.service.settings import ServiceSettings, split_config
-from wintermute.service.venue import Venue, read_document
+from wintermute.service.venue import Venue
 
 __all__ = ["create_app"]
 

@@ -33,6 +33,7 @@ from os import PathLike
 from pathlib import Path
 from typing import Any, Literal
 
+from wintermute.config import read_document
 from wintermute.errors import ConfigError
 
 __all__ = ["ENV_VAR", "ApiKey", "KeyStore", "demo_keys"]
@@ -122,8 +123,6 @@ class KeyStore:
     @classmethod
     def from_file(cls, path: str | PathLike[str]) -> KeyStore:
         """Keys from a ``.toml`` or ``.json`` file."""
-        from wintermute.service.venue import read_document
-
         return cls.from_document(read_document(path))
 
     @classmethod

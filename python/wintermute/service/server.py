@@ -23,12 +23,12 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from wintermute.config import EngineConfig
+from wintermute.config import EngineConfig, read_document
 from wintermute.service.app import create_app
 from wintermute.service.keys import KeyStore
 from wintermute.service.logs import configure_logging
 from wintermute.service.settings import split_config
-from wintermute.service.venue import Venue, read_document
+from wintermute.service.venue import Venue
 
 __all__ = ["background", "serve"]
 

@@ -59,7 +59,13 @@ from types import TracebackType
 from typing import Any
 
 from wintermute import batch, errors
-from wintermute.config import EngineConfig, LimitsConfig, SubscriptionsConfig, limits_of
+from wintermute.config import (
+    EngineConfig,
+    LimitsConfig,
+    SubscriptionsConfig,
+    limits_of,
+    read_document,
+)
 from wintermute.pipeline import OUTCOMES, OUTPUT_DTYPE, RISK_REASONS, Pipeline, config_of
 from wintermute.pipeline_stats import PipelineStats
 from wintermute.service.book_mirror import BUY, SELL, BookMirror
@@ -978,29 +984,3 @@ class Venue:
         tb: TracebackType | None,
     ) -> None:  # fmt: skip
         self.close()
-
-
-def read_document(path: str | PathLike[str]) -> dict[str, Any]:
-    """A ``.toml`` or ``.json`` config file as a dict (``ConfigError`` if unreadable)."""
-    import importlib
-    import json
-    import sys
-
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as e:
-        raise errors.ConfigError(f"cannot read {p}: {e}", reason="CONFIG", key="<file>") from e
-    try:
-        if p.suffix.lower() == ".toml":
-            toml = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
-            data = toml.loads(text)
-        elif p.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            raise ValueError("expected a .toml or .json file")
-    except ValueError as e:
-        raise errors.ConfigError(f"{p}: {e}", reason="CONFIG", key="<file>") from e
-    if not isinstance(data, dict):
-        raise errors.ConfigError(f"{p}: expected a table", reason="CONFIG", key="<file>")
-    return data
