@@ -423,7 +423,7 @@ def test_prune_segments_bounds_the_journal_and_recovery_names_what_is_missing(
     assert 1 < int(left[0].stem) <= snapshots[0] + 1
     # A restart starts from the newest snapshot: the same books.
     with Pipeline(cfg) as again:
-        assert again.recovery()["snapshot"] is not None
+        assert again.recovery().snapshot is not None
     assert again.shutdown()["books"] == done["books"]
     # Without a usable snapshot the records before the first segment are needed: refused.
     for snap in jdir.glob("*.snap"):
@@ -487,7 +487,7 @@ def test_cli_journal_prune_lists_moves_and_keeps_recovery_whole(
     with Pipeline(config(journal=journal)) as eng:
         snap = eng.snapshot()
     eng.shutdown()
-    assert snap["journal_seq"] == 1000
+    assert snap.journal_seq == 1000
     segments = sorted(p.name for p in jdir.glob("*.wal"))
     assert main(["journal", "prune", str(jdir), "--dry-run", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
@@ -501,7 +501,7 @@ def test_cli_journal_prune_lists_moves_and_keeps_recovery_whole(
     capsys.readouterr()
     # The engine starts from the snapshot, the same books.
     with Pipeline(config(journal=journal)) as again:
-        assert again.recovery()["snapshot"] is not None
+        assert again.recovery().snapshot is not None
     assert again.shutdown()["books"] == books
     assert main(["journal", "prune", str(tmp_path / "missing")]) == 2
     assert "is not a directory" in capsys.readouterr().err
@@ -550,9 +550,14 @@ def test_a_torn_journal_tail_is_reported_as_the_in_thread_engine_reports_it(
     data[2 * record + 20] ^= 0xFF  # damage the 3rd (last) record
     segment.write_bytes(bytes(data))
     with Pipeline(cfg) as again:
-        torn = again.recovery()["truncated"]
+        rec = again.recovery()
+        torn = rec.truncated
+        with pytest.warns(DeprecationWarning, match=r"Recovery\['truncated'\] is deprecated"):
+            assert rec["truncated"] is torn  # the old dict access, until it goes
     again.shutdown()
+    assert (rec.replayed, rec.journal_seq, rec.snapshot) == (2, 2, None)
     # The same shape as ``Engine.open_journal()["truncated"]`` (tests/test_journal.py).
+    assert torn is not None
     assert set(torn) == {"segment", "offset", "reason", "removed_segments"}
     assert torn["segment"].endswith(segment.name)
     assert torn["offset"] == 2 * record

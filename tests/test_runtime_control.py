@@ -118,7 +118,7 @@ def test_controls_are_journaled_and_survive_a_restart(
     summary = journal.summarize(tmp_path / "j")
     assert (summary["records"], summary["controls"], summary["last_seq"]) == (3, 2, 3)
     with Pipeline(cfg) as again:
-        assert again.recovery()["controls"] == 2
+        assert again.recovery().controls == 2
         gw = again.gateway(0)
         gw.submit("BTC-USD", 2, "buy", qty="1", price="99.00", account=7)
         gw.submit("BTC-USD", 3, "buy", qty="0.011", price="99.00", account=8)
@@ -147,15 +147,15 @@ def test_snapshots_on_request_and_periodic_are_where_a_restart_starts(tmp_path: 
         verdicts(eng, 200)
         eng.kill(3)
         taken = eng.snapshot()
-        assert taken["journal_seq"] == 201
-        assert Path(taken["path"]).exists()
+        assert taken.journal_seq == 201
+        assert Path(taken.path).exists()
     stats = eng.stats()
     assert stats.snapshots_written >= 2, stats
     assert stats.last_snapshot_seq == 201
     with Pipeline(cfg) as again:
         rec = again.recovery()
-        assert rec["snapshot"] == taken["path"]
-        assert (rec["replayed"], rec["controls"], rec["journal_seq"]) == (0, 0, 201)
+        assert rec.snapshot == taken.path
+        assert (rec.replayed, rec.controls, rec.journal_seq) == (0, 0, 201)
         again.gateway(0).submit_ticks(0, 1_000, 0, 9_000, 1, account=3)
         assert verdicts(again, 1) == ["ACCOUNT_KILL_SWITCH"]  # from the snapshot's risk state
         books = again.shutdown()["books"]

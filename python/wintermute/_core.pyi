@@ -177,6 +177,20 @@ class TornTail(TypedDict):
     removed_segments: list[str]
 
 @type_check_only
+class RecoveryDict(TypedDict):
+    snapshot: str | None
+    snapshot_warnings: list[str]
+    replayed: int
+    controls: int
+    journal_seq: int
+    truncated: TornTail | None
+
+@type_check_only
+class SnapshotDict(TypedDict):
+    journal_seq: int
+    path: str
+
+@type_check_only
 class JournalReport(TypedDict):
     segments: int
     records: int
@@ -540,7 +554,7 @@ class Pipeline:
     def is_running(self) -> bool: ...
     def instruments(self) -> list[str]:
         """The symbols, in id order."""
-    def recovery(self) -> dict[str, Any]:
+    def recovery(self) -> RecoveryDict:
         """What recovery did at start (snapshot, warnings, records replayed)."""
     def set_limits(self, account: int, limits: str) -> int:
         """Sets an account's limits (JSON of a limits table, checked: ``ConfigError`` with
@@ -551,7 +565,7 @@ class Pipeline:
         """Engages or releases an account's kill switch, or the global one."""
     def set_reference_price(self, instrument: _Instrument, price: _DecimalLike) -> int:
         """Moves an instrument's reference price; returns the journal seq."""
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self) -> SnapshotDict:
         """Writes a snapshot now: ``{"journal_seq": n, "path": str}``."""
     def stats(self) -> PipelineStatsDict:
         """What was measured so far."""

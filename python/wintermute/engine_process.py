@@ -256,18 +256,18 @@ def _run(
     engine = Pipeline(config)
     rec = engine.recovery()
     where = f" from {config.journal.dir}" if config.journal else ""
-    snapshot = f" after snapshot {rec['snapshot']}" if rec["snapshot"] else ""
+    snapshot = f" after snapshot {rec.snapshot}" if rec.snapshot else ""
     print(
         f"started: {config.topology} topology, {len(engine.gateways)} gateway(s), "
-        f"instruments {engine.instruments()}; recovered{where}: {rec['replayed']:,} commands "
-        f"and {rec['controls']:,} controls replayed{snapshot}, journal seq {rec['journal_seq']:,}",
+        f"instruments {engine.instruments()}; recovered{where}: {rec.replayed:,} commands "
+        f"and {rec.controls:,} controls replayed{snapshot}, journal seq {rec.journal_seq:,}",
         file=out,
         flush=True,
     )
-    for warning in rec["snapshot_warnings"]:
+    for warning in rec.snapshot_warnings:
         print(f"warning: snapshot passed over: {warning}", file=out, flush=True)
-    if rec["truncated"]:
-        print(f"warning: torn journal tail cut off: {rec['truncated']}", file=out, flush=True)
+    if rec.truncated:
+        print(f"warning: torn journal tail cut off: {rec.truncated}", file=out, flush=True)
     started: list[threading.Thread] = []
     log = _open_ack_log(Path(ack_log), out) if ack_log else None
     counts = {"acknowledged": 0}

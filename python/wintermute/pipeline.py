@@ -52,7 +52,7 @@ import numpy.typing as npt
 
 from wintermute import _core, batch
 from wintermute.config import EngineConfig, LimitsConfig, limits_json
-from wintermute.pipeline_stats import PipelineStats
+from wintermute.pipeline_stats import PipelineStats, Recovery, SnapshotInfo
 
 __all__ = [
     "KIND_NAMES",
@@ -243,16 +243,17 @@ class Pipeline:
         an exact decimal price on its tick grid."""
         return self._core.set_reference_price(instrument, price)
 
-    def snapshot(self) -> dict[str, Any]:
-        """Writes a snapshot of the books and the risk state now (needs a journal):
-        ``{"journal_seq": n, "path": str}``. The next start loads the newest valid one."""
-        return self._core.snapshot()
+    def snapshot(self) -> SnapshotInfo:
+        """Writes a snapshot of the books and the risk state now (needs a journal): its
+        ``journal_seq`` and ``path``. The next start loads the newest valid one."""
+        d = self._core.snapshot()
+        return SnapshotInfo(journal_seq=d["journal_seq"], path=d["path"])
 
-    def recovery(self) -> dict[str, Any]:
+    def recovery(self) -> Recovery:
         """What the start recovered from the journal: ``snapshot`` (path or None),
         ``snapshot_warnings`` (newer snapshots passed over, and why), ``replayed`` commands,
         ``controls`` replayed, ``journal_seq``, ``truncated`` (a torn tail cut off)."""
-        return self._core.recovery()
+        return Recovery.of(self._core.recovery())
 
     def gateway(self, index: int) -> Gateway:
         """Gateway ``index`` (one per producer thread)."""

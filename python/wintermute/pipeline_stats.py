@@ -1,5 +1,6 @@
-"""What the threaded engine measured: ``Pipeline.stats()`` and the ``stats`` of
-``Pipeline.shutdown()``, as frozen, typed records.
+"""What the threaded engine measured and recovered, as frozen, typed records:
+``Pipeline.stats()`` and the ``stats`` of ``Pipeline.shutdown()``; ``Pipeline.recovery()``
+and ``Pipeline.snapshot()``.
 
 >>> from wintermute import Pipeline
 >>> config = {"instruments": [{"symbol": "BTC-USD", "tick_size": "0.01",
@@ -26,21 +27,23 @@ __all__ = [
     "JournalRolls",
     "Latency",
     "PipelineStats",
+    "Recovery",
     "RingStats",
+    "SnapshotInfo",
     "StageLatencies",
     "ThreadStats",
 ]
 
 
 class _DictAccess:
-    """``stats["latency"]`` as ``stats.latency``, with a ``DeprecationWarning``: the stats were
-    a dict until they had types; the attributes are the way."""
+    """``stats["latency"]`` as ``stats.latency``, with a ``DeprecationWarning``: these records
+    were dicts until they had types; the attributes are the way."""
 
     __slots__ = ()
 
     def __getitem__(self, key: str) -> Any:
         warnings.warn(
-            f"stats[{key!r}] is deprecated: the stats are typed, use .{key}",
+            f"{type(self).__name__}[{key!r}] is deprecated: it is typed, use .{key}",
             DeprecationWarning,
             stacklevel=2,
         )
@@ -184,3 +187,43 @@ class PipelineStats(_DictAccess):
             last_snapshot_seq=d["last_snapshot_seq"],
             segments_pruned=d["segments_pruned"],
         )
+
+
+@dataclass(frozen=True)
+class Recovery(_DictAccess):
+    """What the start recovered from the journal (``Pipeline.recovery()``)."""
+
+    #: The snapshot the books and risk state were loaded from (None: replayed from the start).
+    snapshot: str | None
+    #: Newer snapshots passed over, each as ``"path: why"``.
+    snapshot_warnings: tuple[str, ...]
+    #: Commands replayed from the journal after the snapshot.
+    replayed: int
+    #: Runtime controls (limits, kill switches, reference prices) replayed.
+    controls: int
+    #: The journal's last sequence number after recovery.
+    journal_seq: int
+    #: A torn tail cut off the journal (the same dict as ``Engine.open_journal()``'s), or None.
+    truncated: _core.TornTail | None
+
+    @classmethod
+    def of(cls, d: _core.RecoveryDict) -> Recovery:
+        """The typed view of the engine's recovery report."""
+        return cls(
+            snapshot=d["snapshot"],
+            snapshot_warnings=tuple(d["snapshot_warnings"]),
+            replayed=d["replayed"],
+            controls=d["controls"],
+            journal_seq=d["journal_seq"],
+            truncated=d["truncated"],
+        )
+
+
+@dataclass(frozen=True)
+class SnapshotInfo(_DictAccess):
+    """A snapshot just written (``Pipeline.snapshot()``)."""
+
+    #: The journal sequence number the snapshot holds the state after.
+    journal_seq: int
+    #: Where it was written.
+    path: str
