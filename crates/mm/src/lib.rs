@@ -33,6 +33,8 @@ pub mod instrument_map;
 pub mod interlock;
 pub mod l2_book;
 pub mod live;
+pub mod live_config;
+pub mod live_runner;
 pub mod market_maker;
 pub mod metrics;
 pub mod models;
