@@ -88,12 +88,12 @@ def paper_config() -> dict[str, Any]:
                  "basis": {"measured": {"reference": "coinbase", "half_life_s": 30.0}}},
             ],
             "model": {"kind": "glft", "gamma": 0.001},
-            "volatility": {"ewma": {"sample_ms": 100, "half_life_s": 30.0, "initial_sigma": 200.0}},
-            "intensity": {"fixed": {"bid": {"a": 5.0, "k": 0.02}, "ask": {"a": 5.0, "k": 0.02}}},
-            "quoting": {"levels": 2, "sizes_lots": [10, 20], "level_spacing_ticks": 50,
-                        "min_spread_ticks": 20, "max_spread_ticks": 5000,
+            "volatility": {"ewma": {"sample_ms": 100, "half_life_s": 30.0, "initial_sigma": 20.0}},
+            "intensity": {"fixed": {"bid": {"a": 5.0, "k": 0.2}, "ask": {"a": 5.0, "k": 0.2}}},
+            "quoting": {"levels": 2, "sizes_lots": [10, 20], "level_spacing_ticks": 3,
+                        "min_spread_ticks": 4, "max_spread_ticks": 2000,
                         "max_inventory_lots": 200, "inventory_unit_lots": 10,
-                        "requote_threshold_ticks": 25.0, "requote_interval_ms": 2000},
+                        "requote_threshold_ticks": 2.0, "requote_interval_ms": 1000},
         },
     }  # fmt: skip
 
@@ -199,7 +199,9 @@ class LiveMarketMaker:
 
     def state(self) -> dict[str, Any]:
         """The latest state, exact decimals as strings (see the module docs)."""
-        return present(self.raw_state(), self.tick_size, self.lot_size)
+        out = present(self.raw_state(), self.tick_size, self.lot_size)
+        out["message"] = f"market maker: {out['state']} ({self.symbol}, account {self.account})"
+        return out
 
     def kill(self) -> None:
         """The operator's kill switch: every quote is pulled and quoting held."""
