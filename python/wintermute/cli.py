@@ -20,7 +20,7 @@
     wintermute journal inspect|verify DIR [--json]
     wintermute journal export DIR [--format jsonl|csv|parquet] [--out FILE]
     wintermute journal prune DIR [--archive DIR] [--dry-run] [--json]
-    wintermute mm --config FILE [--duration S] [--every S] [--seed N]   (live, on paper)
+    wintermute mm --config FILE [--duration S] [--every S] [--seed N] [--steps N]   (live, paper)
     wintermute mm backtest --config FILE --out RUN [--no-progress]
     wintermute mm report RUN
     wintermute audit follow|rebuild|query|retain ...   (wintermute.storage.audit_command)
@@ -344,7 +344,9 @@ def _mm_live(args: argparse.Namespace) -> int:
         config = mm.load_config(args.config)
         print(f"wintermute mm: quoting on paper off the synthetic market ({args.config}); "
               "Ctrl-C stops", flush=True)  # fmt: skip
-        last = mm_live.paper(config, duration=args.duration, every=args.every, seed=args.seed)
+        last = mm_live.paper(
+            config, duration=args.duration, every=args.every, seed=args.seed, steps=args.steps
+        )
     except (errors.ConfigError, errors.FeedError) as e:
         print(f"wintermute mm: {e}", file=sys.stderr)
         return 2
@@ -498,6 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
     mm_parser.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
     mm_parser.add_argument("--every", type=float, default=1.0, help="seconds between state lines")
     mm_parser.add_argument("--seed", type=_non_negative, default=7, help="synthetic market seed")
+    mm_parser.add_argument(
+        "--steps", type=_positive, default=20_000, help="synthetic messages per venue per replay"
+    )
     mm_parser.set_defaults(handler=_mm, mm_command=None)
     mm_commands = mm_parser.add_subparsers(dest="mm_command", required=False, metavar="COMMAND")
     backtest = mm_commands.add_parser("backtest", help="backtest the built-in market maker")

@@ -53,6 +53,9 @@ __all__ = [
     "EXAMPLE_CONFIG",
     "MM_ACCOUNT",
     "LiveMarketMaker",
+    "check_config",
+    "engine_config",
+    "start_on_venue",
     "paper",
     "paper_config",
     "present",
@@ -245,7 +248,9 @@ def _instrument(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def engine_config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The engine config of a paper run: the config's instrument, parked engine threads."""
+    """The engine config of a paper run: the config's instrument, pre-trade risk on (every
+    account, the market maker's included, under the same default limits; kill switches
+    work), parked engine threads."""
     inst = _instrument(config)
     return {
         "instruments": [{
@@ -255,7 +260,15 @@ def engine_config(config: Mapping[str, Any]) -> dict[str, Any]:
         }],
         "threads": {"risk": {"wait": {"kind": "park", "timeout_us": 200}},
                     "matching": {"wait": {"kind": "park", "timeout_us": 200}}},
+        "risk": {"default_limits": {"max_order_qty": 1_000_000}},
     }  # fmt: skip
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Raises ``ConfigError`` naming the key if ``config`` cannot run live on its own
+    instrument's grid; starts nothing."""
+    inst = _instrument(config)
+    _core.check_live_config(json.dumps(config), str(inst["tick_size"]), str(inst["lot_size"]))
 
 
 def start_on_venue(
@@ -295,23 +308,27 @@ def paper(
     duration: float | None = None,
     every: float = 1.0,
     seed: int = 7,
+    steps: int = 20_000,
     rate: float = 30.0,
     out: TextIO = sys.stdout,
     stop: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Runs the market maker on paper (see the module docs), printing its state every
     ``every`` seconds until ``duration`` passes, ``stop`` is set or Ctrl-C; returns the last
-    state. Nothing leaves 127.0.0.1."""
+    state. ``seed`` and ``steps`` (messages per venue, replayed at the recorded pace; then a
+    fresh market) make the synthetic market. Nothing leaves 127.0.0.1. A bad config raises
+    ``ConfigError`` before anything starts."""
     from wintermute.service.external_market import ExternalMarket
     from wintermute.service.order_flow import OrderFlow
     from wintermute.service.venue import Venue
 
+    check_config(config)
     symbol = _instrument(config)["symbol"]
     stop = stop or threading.Event()
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         venue = stack.enter_context(Venue(engine_config(config), reserve=1))
-        market = ExternalMarket(seed=seed, instrument=symbol)
+        market = ExternalMarket(seed=seed, steps=steps, instrument=symbol)
         stack.callback(market.stop)
         maker = start_on_venue(config, venue, market)
         stack.callback(maker.stop)

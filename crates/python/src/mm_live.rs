@@ -82,6 +82,15 @@ impl PyMmLive {
     }
 }
 
+/// Checks a live config for an instrument of `tick_size` and `lot_size` without starting
+/// anything (raises `ConfigError` naming the key).
+#[pyfunction]
+fn check_live_config(config_json: &str, tick_size: &str, lot_size: &str) -> Result<()> {
+    LiveSetup::from_json(config_json, tick_size, lot_size)?;
+    Ok(())
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyMmLive>()
+    m.add_class::<PyMmLive>()?;
+    m.add_function(wrap_pyfunction!(check_live_config, m)?)
 }
