@@ -27,7 +27,10 @@ ACCOUNT = mm_live.MM_ACCOUNT
 
 
 def wait_for(
-    maker: mm_live.LiveMarketMaker, what: str, done: Callable[[dict[str, Any]], bool], timeout: float = 20
+    maker: mm_live.LiveMarketMaker,
+    what: str,
+    done: Callable[[dict[str, Any]], bool],
+    timeout: float = 20,
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
@@ -73,7 +76,8 @@ def rig() -> Iterator[Rig]:
 
 def test_quotes_rest_on_our_venues_book_with_their_exact_queue_place_and_move(rig: Rig) -> None:
     s = wait_for(rig.maker, "four resting quotes", resting)
-    assert s["state"] == "running" and s["interlock"]["quoting"]
+    assert s["state"] == "running"
+    assert s["interlock"]["quoting"]
     assert [r["state"] for r in s["references"]] == ["live", "live", "live"]
     bids = [q for q in s["quotes"] if q["side"] == "buy"]
     asks = [q for q in s["quotes"] if q["side"] == "sell"]
@@ -96,6 +100,7 @@ def test_quotes_rest_on_our_venues_book_with_their_exact_queue_place_and_move(ri
 
 def test_fills_with_other_traders_move_inventory_and_pnl_whose_parts_add_up(rig: Rig) -> None:
     wait_for(rig.maker, "quotes", resting)
+
     def fair() -> Decimal | None:
         value = rig.maker.state()["fair_value"]
         return None if value is None else Decimal(value)
@@ -123,7 +128,8 @@ def test_the_pipelines_kill_switch_and_the_operators_pull_the_quotes(rig: Rig) -
     s = wait_for(rig.maker, "quotes back", resting)
     rig.maker.kill()
     s = wait_for(rig.maker, "the operator's pull", lambda x: not x["quotes"])
-    assert s["state"] == "pulled" and "kill_switch" in s["interlock"]["causes"]
+    assert s["state"] == "pulled"
+    assert "kill_switch" in s["interlock"]["causes"]
     assert s["interlock"]["pulls"]["kill_switch"] == 1
     rig.maker.release()
     wait_for(rig.maker, "quotes back", resting)
@@ -135,7 +141,8 @@ def test_stop_cancels_every_quote_and_ends_the_thread(rig: Rig) -> None:
     rig.maker.stop()
     assert not rig.maker.running
     last = rig.maker.state()
-    assert last["state"] == "stopped" and last["quotes"] == []
+    assert last["state"] == "stopped"
+    assert last["quotes"] == []
     deadline = time.monotonic() + 5
     while any(rig.venue.queue_ahead(SYMBOL, i) is not None for i in ids):
         assert time.monotonic() < deadline, "quotes left on the book after stop"
@@ -149,7 +156,10 @@ def test_stop_cancels_every_quote_and_ends_the_thread(rig: Rig) -> None:
         (lambda c: c["pricing"]["model"].update(gamma=-1.0), "pricing.model.gamma"),
         (lambda c: c.update(colour="blue"), "colour"),
         (lambda c: c["pricing"]["venues"][0].update(name="bitstamp"), "pricing.venues[0].name"),
-        (lambda c: c["pricing"]["instrument"].update(tick_size="0.1"), "pricing.instrument.tick_size"),
+        (
+            lambda c: c["pricing"]["instrument"].update(tick_size="0.1"),
+            "pricing.instrument.tick_size",
+        ),
         (lambda c: c["pricing"]["venues"][2].pop("basis"), "pricing.venues[2].basis"),
         (lambda c: c.update(quote_on="kraken"), "quote_on"),
         (lambda c: c["interlock"].update(stale_after_ms=-1), "interlock.stale_after_ms"),
@@ -187,4 +197,5 @@ def test_wintermute_mm_with_a_bad_config_is_a_clear_error(tmp_path: Path) -> Non
     cmd = [sys.executable, "-m", "wintermute.cli", "mm", "--config", str(bad), "--duration", "1"]
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2
-    assert "colour" in done.stderr and "Traceback" not in done.stderr
+    assert "colour" in done.stderr
+    assert "Traceback" not in done.stderr

@@ -5,7 +5,6 @@ external venues and background order flow; it stops on Ctrl-C (SIGINT) or after
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 import os
 import queue
 import re
@@ -15,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -113,7 +113,9 @@ def test_the_demo_serves_the_ui_with_a_moving_book_and_stops_on_ctrl_c() -> None
             sample = json.loads(ws.recv(timeout=10))
             assert sorted(sample["venues"]) == ["binance", "coinbase", "kraken"]
             # The market maker quotes on our venue, as account 9, off the external books.
-            while not (sample["market_maker"]["state"] == "running" and sample["market_maker"]["quotes"]):
+            while not (
+                sample["market_maker"]["state"] == "running" and sample["market_maker"]["quotes"]
+            ):
                 assert time.monotonic() < deadline + 30, f"no quotes: {sample['market_maker']}"
                 sample = json.loads(ws.recv(timeout=10))
         maker = sample["market_maker"]

@@ -55,10 +55,10 @@ __all__ = [
     "LiveMarketMaker",
     "check_config",
     "engine_config",
-    "start_on_venue",
     "paper",
     "paper_config",
     "present",
+    "start_on_venue",
 ]
 
 #: The account the demo's and ``paper``'s market maker trades as.
@@ -120,6 +120,9 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
     def money(m: int) -> str:
         return _dec(Decimal(m) * tick_size * lot_size / 1_000_000)
 
+    def fractional(t: float, places: Decimal) -> str:
+        return _dec((Decimal(repr(t)) * tick_size).quantize(places))
+
     fair = raw.get("fair_value")
     lock = raw["interlock"]
     refs = raw["references"]
@@ -129,7 +132,7 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
     return {
         "state": state,
         "quoting": raw["running"] and not raw["halted"],
-        "fair_value": None if fair is None else _dec((Decimal(repr(fair)) * tick_size).quantize(tick_size / 100)),
+        "fair_value": None if fair is None else fractional(fair, tick_size / 100),
         "quotes": [
             {"side": q["side"], "level": q["level"], "order_id": q["order_id"],
              "price": price(q["price"]), "qty": qty(q["qty"]),
@@ -147,7 +150,7 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
             {"venue": refs[h["venue"]]["venue"] if h["venue"] < len(refs) else "?",
              "side": h["side"], "qty": qty(h["qty"]), "limit_price": price(h["limit_price"]),
              "touch_price": price(h["touch_price"]),
-             "decision_fair": _dec((Decimal(repr(h["decision_fair"])) * tick_size).quantize(tick_size))}
+             "decision_fair": fractional(h["decision_fair"], tick_size)}
             for h in raw["hedges"]
         ],
         "markouts": raw["markouts"],

@@ -31,9 +31,9 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from types import TracebackType
-from collections.abc import Callable
 from typing import Any
 
 from wintermute.errors import WintermuteError

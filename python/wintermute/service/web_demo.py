@@ -118,7 +118,9 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
     url = f"http://{options.host}:{sock.getsockname()[1]}"
     venue = Venue(demo_config(), _settings(), reserve=1)
     market = ExternalMarket(seed=options.seed) if options.market else None
-    maker = None if market is None else mm_live.start_on_venue(mm_live.paper_config(), venue, market)
+    maker = (
+        None if market is None else mm_live.start_on_venue(mm_live.paper_config(), venue, market)
+    )
     flow = OrderFlow(
         venue, SYMBOL, seed=options.seed, rate=options.rate,
         reference=market.reference_mid if market is not None else None,
