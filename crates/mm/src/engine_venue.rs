@@ -44,8 +44,8 @@
 //! subscription hands each output over in place. After construction neither `submit` nor
 //! `poll` allocates (a counting-allocator test, `tests/engine_venue_no_alloc.rs`).
 
-use wintermute_core::{AccountId, Command, Event, InstrumentId, NewOrder, OrderId, TimeInForce};
 use std::sync::{Arc, Mutex, PoisonError};
+use wintermute_core::{AccountId, Command, Event, InstrumentId, NewOrder, OrderId, TimeInForce};
 
 use wintermute_engine::analytics::PipelineClock;
 use wintermute_engine::pipeline::{

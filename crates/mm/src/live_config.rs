@@ -176,7 +176,10 @@ impl LiveSetup {
             .enumerate()
             .map(|(i, v)| {
                 let venue = venue_of(&v.name).ok_or_else(|| {
-                    bad(format!("pricing.venues[{i}].name"), format!("{:?}: expected binance, coinbase or kraken", v.name))
+                    bad(
+                        format!("pricing.venues[{i}].name"),
+                        format!("{:?}: expected binance, coinbase or kraken", v.name),
+                    )
                 })?;
                 Ok(StreamKey { venue, symbol: v.symbol.clone() })
             })
@@ -200,12 +203,13 @@ impl LiveSetup {
             Some(_) if file.hedge_threshold_lots == 0 => None,
             Some(_) => {
                 let max_age = pricing.venues.iter().map(|v| v.stale_after_ms).max().unwrap_or(1_000) as i64 * 1_000_000;
-                Some(
-                    HedgeConfig::new(file.hedge_threshold_lots, 0, file.hedge_slippage_ticks, max_age).map_err(|e| {
-                        let key = if file.hedge_slippage_ticks < 0 { "hedge_slippage_ticks" } else { "hedge_threshold_lots" };
+                Some(HedgeConfig::new(file.hedge_threshold_lots, 0, file.hedge_slippage_ticks, max_age).map_err(
+                    |e| {
+                        let key =
+                            if file.hedge_slippage_ticks < 0 { "hedge_slippage_ticks" } else { "hedge_threshold_lots" };
                         bad(key, e.to_string())
-                    })?,
-                )
+                    },
+                )?)
             }
         };
         let interlock = match file.interlock {
@@ -215,7 +219,10 @@ impl LiveSetup {
                     return Err(bad("interlock.stale_after_ms", format!("{} must be > 0", i.stale_after_ms)));
                 }
                 if i.cross_threshold_ticks < 0 {
-                    return Err(bad("interlock.cross_threshold_ticks", format!("{} must be >= 0", i.cross_threshold_ticks)));
+                    return Err(bad(
+                        "interlock.cross_threshold_ticks",
+                        format!("{} must be >= 0", i.cross_threshold_ticks),
+                    ));
                 }
                 Some(InterlockConfig {
                     venues: pricing.venues.len(),
@@ -292,7 +299,10 @@ mod tests {
             (config(r#""hedge_on": "binance", "hedge_threshold_lots": 5,"#, FIXED), "hedge_on"),
             (config(r#""fees": {"ours": {"maker_ppm": -60, "taker_ppm": 50}},"#, FIXED), "fees.ours"),
             (config(r#""fees": {"bitstamp": {"maker_ppm": 0, "taker_ppm": 0}},"#, FIXED), "fees.bitstamp"),
-            (config(r#""interlock": {"stale_after_ms": 0, "cross_threshold_ticks": 1},"#, FIXED), "interlock.stale_after_ms"),
+            (
+                config(r#""interlock": {"stale_after_ms": 0, "cross_threshold_ticks": 1},"#, FIXED),
+                "interlock.stale_after_ms",
+            ),
             (config(r#""timer_ms": 0,"#, FIXED), "timer_ms"),
             (r#"{"seed": 1}"#.to_string(), "pricing"),
         ];

@@ -691,7 +691,8 @@ impl Worker {
         let mut quotes = Vec::new();
         for side in [Side::Buy, Side::Sell] {
             for level in 0..mm.pricer().levels() {
-                let (Some(id), Some(l)) = (mm.quote_orders().id(side, level), mm.pricer().quoter().resting(side, level))
+                let (Some(id), Some(l)) =
+                    (mm.quote_orders().id(side, level), mm.pricer().quoter().resting(side, level))
                 else {
                     continue;
                 };
