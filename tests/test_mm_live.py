@@ -53,11 +53,7 @@ class Rig:
         self.maker = self.start(self.config)
 
     def start(self, config: dict[str, Any]) -> mm_live.LiveMarketMaker:
-        gateway, subscription = self.venue.reserved(0)
-        return mm_live.LiveMarketMaker(
-            config, gateway=gateway, subscription=subscription, market=self.market,
-            account=ACCOUNT, symbol=SYMBOL, tick_size="0.01", lot_size="0.001",
-        )  # fmt: skip
+        return mm_live.start_on_venue(config, self.venue, self.market, ACCOUNT)
 
     def close(self) -> None:
         self.maker.stop()
@@ -148,6 +144,15 @@ def test_stop_cancels_every_quote_and_ends_the_thread(rig: Rig) -> None:
         assert time.monotonic() < deadline, "quotes left on the book after stop"
         time.sleep(0.02)
     rig.maker.stop()  # idempotent
+    # The venue drains the market maker's subscription from now on: it never holds the
+    # engine up, whatever trades next.
+    _, subscription = rig.venue.reserved(0)
+    with OrderFlow(rig.venue, SYMBOL, seed=4, rate=200) as flow:
+        flow.wait_actions(40, timeout=30)
+    deadline = time.monotonic() + 5
+    while len(subscription):
+        assert time.monotonic() < deadline, f"{len(subscription)} outputs left undrained"
+        time.sleep(0.02)
 
 
 @pytest.mark.parametrize(

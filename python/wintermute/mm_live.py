@@ -38,7 +38,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
 from types import TracebackType
@@ -197,6 +197,8 @@ class LiveMarketMaker:
             account=account, instrument=symbol, tick_size=str(tick_size), lot_size=str(lot_size),
             first_client_id=first_order_id, idle_sleep_us=idle_sleep_us,
         )  # fmt: skip
+        #: Called once after the thread ended (``start_on_venue`` hands the subscription back).
+        self.on_stop: list[Callable[[], None]] = []
 
     def raw_state(self) -> dict[str, Any]:
         """The runner's snapshot as is: ticks, lots and money in 10^-6 tick x lot."""
@@ -229,6 +231,9 @@ class LiveMarketMaker:
     def stop(self) -> None:
         """Pulls every quote, waits for the cancels (2 s at most) and ends the thread."""
         self._core.stop()
+        hooks, self.on_stop = self.on_stop, []
+        for hook in hooks:
+            hook()
 
     def __enter__(self) -> LiveMarketMaker:
         return self
@@ -290,6 +295,7 @@ def start_on_venue(
     )  # fmt: skip
     if hasattr(market, "on_restart"):
         market.on_restart.append(maker.replace_market)
+    maker.on_stop.append(lambda: venue.release_reserved(0))
     return maker
 
 

@@ -274,16 +274,25 @@ class Venue:
         self._gateway = self.pipeline.gateway(0)
         self._subscription = self.pipeline.subscription(0)
         self._stopping = False
+        self._released: list[Subscription] = []
         self._drain = threading.Thread(target=self._drain_loop, name="venue-drain", daemon=True)
         self._drain.start()
 
     def reserved(self, index: int) -> tuple[Gateway, Subscription]:
         """Reserved gateway and subscription ``index`` (see the class docs). Whoever takes
         them must keep reading the subscription while the venue runs (a full one holds the
-        engine up)."""
+        engine up) or hand it back with ``release_reserved``."""
         if not 0 <= index < self.config.subscriptions.count - 1:
             raise IndexError(f"reserved pair {index} of {self.config.subscriptions.count - 1}")
         return self.pipeline.gateway(1 + index), self.pipeline.subscription(1 + index)
+
+    def release_reserved(self, index: int) -> None:
+        """Reserved subscription ``index`` is read by nobody any more: the venue drains and
+        drops what it receives, so it never holds the engine up."""
+        _, subscription = self.reserved(index)
+        with self._lock:
+            if subscription not in self._released:
+                self._released.append(subscription)
 
     @classmethod
     def from_file(cls, path: str | PathLike[str]) -> Venue:
@@ -722,6 +731,8 @@ class Venue:
                     self._send_answers()
             elif sub.finished:
                 break
+            for released in self._released:
+                released.poll(4096)
             if time.monotonic() >= next_stats:
                 next_stats = time.monotonic() + every
                 stats = self.pipeline.stats()
