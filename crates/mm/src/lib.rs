@@ -35,6 +35,7 @@ pub mod l2_book;
 pub mod live;
 pub mod live_config;
 pub mod live_runner;
+pub mod live_snapshot;
 pub mod market_maker;
 pub mod metrics;
 pub mod models;
