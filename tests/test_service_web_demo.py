@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -110,8 +111,19 @@ def test_the_demo_serves_the_ui_with_a_moving_book_and_stops_on_ctrl_c() -> None
         assert "wintermute_engine_commands_total" in httpx.get(f"{url}/metrics", timeout=10).text
         with connect(url.replace("http://", "ws://") + "/ws/market", open_timeout=10) as ws:
             sample = json.loads(ws.recv(timeout=10))
-        assert sorted(sample["venues"]) == ["binance", "coinbase", "kraken"]
-        assert sample["market_maker"]["state"] == "not_running"
+            assert sorted(sample["venues"]) == ["binance", "coinbase", "kraken"]
+            # The market maker quotes on our venue, as account 9, off the external books.
+            while not (
+                sample["market_maker"]["state"] == "running" and sample["market_maker"]["quotes"]
+            ):
+                assert time.monotonic() < deadline + 30, f"no quotes: {sample['market_maker']}"
+                sample = json.loads(ws.recv(timeout=10))
+        maker = sample["market_maker"]
+        assert maker["message"] == "market maker: running (BTC-USD, account 9)"
+        depth = httpx.get(f"{url}/api/book/BTC-USD", params={"depth": 100}, timeout=10).json()
+        prices = {side: {Decimal(level[0]) for level in depth[side]} for side in ("bids", "asks")}
+        assert any(Decimal(q["price"]) in prices["bids" if q["side"] == "buy" else "asks"]
+                   for q in maker["quotes"]), (maker["quotes"], depth)  # fmt: skip
     finally:
         demo.proc.send_signal(signal.SIGINT)
         try:

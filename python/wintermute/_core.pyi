@@ -800,6 +800,35 @@ class MmBacktest:
     def run(self) -> tuple[str, dict[str, npt.NDArray[np.float64]]]: ...
     def progress(self) -> float: ...
 
+# ---- market making: the live runner (crates/python/src/mm_live.rs) ---------------------------
+
+__all__ += ["MmLive", "check_live_config"]
+
+@final
+class MmLive:
+    def __new__(
+        cls,
+        config_json: str,
+        gateway: PipelineGateway,
+        subscription: PipelineSubscription,
+        market: Market,
+        *,
+        account: int,
+        instrument: str | int,
+        tick_size: str,
+        lot_size: str,
+        first_client_id: int = ...,
+        idle_sleep_us: int = ...,
+    ) -> MmLive: ...
+    def snapshot_json(self) -> str: ...
+    def set_kill_switch(self, on: bool) -> None: ...
+    def replace_market(self, market: Market) -> None: ...
+    @property
+    def running(self) -> bool: ...
+    def stop(self) -> None: ...
+
+def check_live_config(config_json: str, tick_size: str, lot_size: str) -> None: ...
+
 # ---- market making: the latency benchmark (crates/python/src/mm_bench.rs) -------------------
 
 __all__ += ["mm_latency_bench"]

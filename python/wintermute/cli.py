@@ -20,6 +20,7 @@
     wintermute journal inspect|verify DIR [--json]
     wintermute journal export DIR [--format jsonl|csv|parquet] [--out FILE]
     wintermute journal prune DIR [--archive DIR] [--dry-run] [--json]
+    wintermute mm --config FILE [--duration S] [--every S] [--seed N] [--steps N]   (live, paper)
     wintermute mm backtest --config FILE --out RUN [--no-progress]
     wintermute mm report RUN
     wintermute audit follow|rebuild|query|retain ...   (wintermute.storage.audit_command)
@@ -333,9 +334,31 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mm_live(args: argparse.Namespace) -> int:
+    from wintermute import errors, mm, mm_live
+
+    if args.config is None:
+        print("wintermute mm: give --config FILE (a live run) or a command", file=sys.stderr)
+        return 2
+    try:
+        config = mm.load_config(args.config)
+        print(f"wintermute mm: quoting on paper off the synthetic market ({args.config}); "
+              "Ctrl-C stops", flush=True)  # fmt: skip
+        last = mm_live.paper(
+            config, duration=args.duration, every=args.every, seed=args.seed, steps=args.steps
+        )
+    except (errors.ConfigError, errors.FeedError) as e:
+        print(f"wintermute mm: {e}", file=sys.stderr)
+        return 2
+    print(f"wintermute mm: stopped; {len(last['quotes'])} quotes resting", flush=True)
+    return 0
+
+
 def _mm(args: argparse.Namespace) -> int:
     from wintermute import errors, mm
 
+    if args.mm_command is None:
+        return _mm_live(args)
     try:
         if args.mm_command == "report":
             for path in mm.write_report(args.run):
@@ -470,8 +493,18 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=_non_negative, default=42, help="order flow seed")
     run.set_defaults(handler=_run)
 
-    mm_parser = commands.add_parser("mm", help="market making: backtests and their reports")
-    mm_commands = mm_parser.add_subparsers(dest="mm_command", required=True, metavar="COMMAND")
+    mm_parser = commands.add_parser(
+        "mm", help="market making: run it live on paper (--config), backtests and their reports"
+    )
+    mm_parser.add_argument("--config", help="market-making config (.toml or .json): run it live")
+    mm_parser.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
+    mm_parser.add_argument("--every", type=float, default=1.0, help="seconds between state lines")
+    mm_parser.add_argument("--seed", type=_non_negative, default=7, help="synthetic market seed")
+    mm_parser.add_argument(
+        "--steps", type=_positive, default=20_000, help="synthetic messages per venue per replay"
+    )
+    mm_parser.set_defaults(handler=_mm, mm_command=None)
+    mm_commands = mm_parser.add_subparsers(dest="mm_command", required=False, metavar="COMMAND")
     backtest = mm_commands.add_parser("backtest", help="backtest the built-in market maker")
     backtest.add_argument("--config", required=True, help="backtest config (.toml or .json)")
     backtest.add_argument("--out", required=True, help="run directory to write")

@@ -19,6 +19,10 @@ The same is on the command line::
 
     wintermute mm backtest --config examples/mm.toml --out runs/demo
     wintermute mm report runs/demo
+
+The same config runs live (``LiveMarketMaker``, ``paper``; see ``wintermute.mm_live``)::
+
+    wintermute mm --config examples/mm_live.toml --duration 60
 """
 
 from __future__ import annotations
@@ -39,6 +43,22 @@ import numpy.typing as npt
 
 from wintermute import _core
 from wintermute.config import read_document
+from wintermute.mm_live import LiveMarketMaker, paper, paper_config
+
+__all__ = [
+    "PLOTS",
+    "BacktestResult",
+    "LiveMarketMaker",
+    "load_config",
+    "load_run",
+    "metrics_rows",
+    "paper",
+    "paper_config",
+    "progress_bar",
+    "run_backtest",
+    "save_run",
+    "write_report",
+]
 
 Columns = dict[str, npt.NDArray[np.float64]]
 

@@ -32,13 +32,25 @@
 //! The subscription must take book deltas ([`wintermute_engine::pipeline::SubscriptionConfig`]'s
 //! default): they give our venue's top ([`EngineVenue::our_top`]) and the queue places.
 //!
+//! # Shared handles
+//! A pipeline run from Python keeps its gateways and subscriptions behind locks
+//! (`Arc<Mutex<Gateway>>`, [`SharedSubscription`]) so its own shutdown can drain every
+//! subscription: [`EngineVenue::shared`] takes those (one uncontended lock per submit and per
+//! poll); [`EngineVenue::new`] owns them outright. Either way nobody else may submit through
+//! the gateway or read the subscription.
+//!
 //! # No allocation
 //! Open orders and commands in flight live in tables sized at construction; reading the
 //! subscription hands each output over in place. After construction neither `submit` nor
 //! `poll` allocates (a counting-allocator test, `tests/engine_venue_no_alloc.rs`).
 
+use std::sync::{Arc, Mutex, PoisonError};
 use wintermute_core::{AccountId, Command, Event, InstrumentId, NewOrder, OrderId, TimeInForce};
-use wintermute_engine::pipeline::{Gateway, Output, OutputKind, SubmitError, Subscription};
+
+use wintermute_engine::analytics::PipelineClock;
+use wintermute_engine::pipeline::{
+    BufferedSubscription, CommandId, Gateway, Output, OutputKind, SharedSubscription, SubmitError, Subscription,
+};
 use wintermute_engine::risk::RiskError;
 
 use crate::execution::{
@@ -117,11 +129,52 @@ struct VenueState {
     last_ns: i64,
 }
 
+/// The gateway, owned or shared (see the module docs).
+#[derive(Debug)]
+enum GatewayHandle {
+    Owned(Gateway),
+    Shared(Arc<Mutex<Gateway>>),
+}
+
+impl GatewayHandle {
+    fn with<R>(&mut self, f: impl FnOnce(&mut Gateway) -> R) -> R {
+        match self {
+            GatewayHandle::Owned(g) => f(g),
+            GatewayHandle::Shared(g) => f(&mut g.lock().unwrap_or_else(PoisonError::into_inner)),
+        }
+    }
+
+    fn submit(&mut self, instrument: wintermute_core::InstrumentId, cmd: Command) -> Result<CommandId, SubmitError> {
+        self.with(|g| g.submit(instrument, cmd))
+    }
+
+    fn id(&mut self) -> u16 {
+        self.with(|g| g.id())
+    }
+}
+
+/// The subscription, owned or shared.
+#[derive(Debug)]
+enum OutputSource {
+    Owned(Subscription),
+    Shared(SharedSubscription),
+}
+
+impl OutputSource {
+    fn read(&mut self, max: usize, f: impl FnMut(&Output)) -> usize {
+        match self {
+            OutputSource::Owned(s) => s.read(max, f),
+            OutputSource::Shared(s) => BufferedSubscription::lock(s).take(max, f),
+        }
+    }
+}
+
 /// Our venue through the pipeline (see the module docs).
 #[derive(Debug)]
 pub struct EngineVenue {
-    gateway: Gateway,
-    sub: Subscription,
+    gateway: GatewayHandle,
+    clock: PipelineClock,
+    sub: OutputSource,
     state: VenueState,
 }
 
@@ -136,6 +189,17 @@ impl EngineVenue {
     /// Our venue, submitting through `gateway` and reading `subscription` (which must carry
     /// book deltas and be read by nobody else). Allocates its tables here, once.
     pub fn new(cfg: EngineVenueConfig, gateway: Gateway, subscription: Subscription) -> Self {
+        Self::build(cfg, GatewayHandle::Owned(gateway), OutputSource::Owned(subscription))
+    }
+
+    /// Our venue over a gateway and a subscription shared with their owner (a pipeline run
+    /// from Python): see the module docs. Allocates its tables here, once.
+    pub fn shared(cfg: EngineVenueConfig, gateway: Arc<Mutex<Gateway>>, subscription: SharedSubscription) -> Self {
+        Self::build(cfg, GatewayHandle::Shared(gateway), OutputSource::Shared(subscription))
+    }
+
+    fn build(cfg: EngineVenueConfig, mut gateway: GatewayHandle, sub: OutputSource) -> Self {
+        let clock = gateway.with(|g| g.clock());
         let state = VenueState {
             gateway: gateway.id(),
             in_flight: vec![InFlight { seq: 0, client_id: 0 }; cfg.max_in_flight.max(1)],
@@ -151,7 +215,7 @@ impl EngineVenue {
             last_ns: i64::MIN,
             cfg,
         };
-        EngineVenue { gateway, sub: subscription, state }
+        EngineVenue { gateway, clock, sub, state }
     }
 
     /// Our venue's best bid and ask as the subscription has shown them so far (our own
@@ -213,7 +277,7 @@ impl EngineVenue {
 
     /// The gateway's clock: the time base of every event.
     pub fn clock_ns(&self) -> i64 {
-        self.gateway.clock().now_ns() as i64
+        self.clock.now_ns() as i64
     }
 
     /// The instrument and account this venue trades.

@@ -225,6 +225,20 @@ impl From<RecordsError> for Error {
     }
 }
 
+/// A live market maker's config names its key like the engine's config does (`ConfigError`,
+/// `CONFIG`); one that could not start otherwise is a plain `WintermuteError` (`MM_LIVE`).
+impl From<wintermute_mm::live_config::LiveConfigError> for Error {
+    fn from(e: wintermute_mm::live_config::LiveConfigError) -> Self {
+        Error::Config(ConfigError::new(e.key.clone(), e.to_string()))
+    }
+}
+
+impl From<wintermute_mm::live_runner::LiveRunError> for Error {
+    fn from(e: wintermute_mm::live_runner::LiveRunError) -> Self {
+        Error::other("MM_LIVE", e)
+    }
+}
+
 impl From<UnknownWorkload> for Error {
     fn from(e: UnknownWorkload) -> Self {
         Error::other("UNKNOWN_WORKLOAD", e)

@@ -26,6 +26,7 @@ mod l2;
 mod market;
 mod mm;
 mod mm_bench;
+mod mm_live;
 mod pipeline;
 mod records;
 mod workload;
@@ -61,6 +62,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     market::register(m)?;
     mm::register(m)?;
     mm_bench::register(m)?;
+    mm_live::register(m)?;
     pipeline::register(m)?;
     records::register(m)?;
     Ok(())

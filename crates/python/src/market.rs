@@ -6,6 +6,7 @@
 //! with the GIL released. Prices and quantities cross as exact decimal strings.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
@@ -249,7 +250,8 @@ fn consolidated_levels<'py>(py: Python<'py>, levels: &[ConsolidatedLevel]) -> Re
 /// Several venues' feeds kept in sync in a background thread (see `wintermute.market`).
 #[pyclass(module = "wintermute._core", name = "Market", frozen)]
 pub struct PyMarket {
-    inner: Market,
+    /// Shared with a live market maker that reads its books (`mm_live`).
+    pub(crate) inner: Arc<Market>,
 }
 
 impl PyMarket {
@@ -288,7 +290,7 @@ impl PyMarket {
             return Err(bad(format!("publish_every={publish_every}: expected seconds >= 0")));
         }
         config.publish_every = Duration::from_secs_f64(publish_every);
-        let inner = py.detach(|| Market::start(config))?;
+        let inner = Arc::new(py.detach(|| Market::start(config))?);
         Ok(PyMarket { inner })
     }
 

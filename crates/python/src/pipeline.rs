@@ -36,8 +36,9 @@ use wintermute_engine::wait::WaitStrategy;
 
 use crate::errors::{Error, Result};
 use crate::journal::torn_tail_dict;
-use gateway::{Instruments, PyGateway};
-use outputs::PySubscription;
+use gateway::Instruments;
+pub(crate) use gateway::PyGateway;
+pub(crate) use outputs::PySubscription;
 
 /// `stats` or `shutdown` while another `shutdown` runs, or after one failed.
 fn not_finished() -> Error {
@@ -85,7 +86,7 @@ impl PyPipeline {
         let (control, recovery) = (pipeline.control(), pipeline.recovery().clone());
         let mut gateways = Vec::with_capacity(handles.gateways.len());
         for g in handles.gateways {
-            let (id, gateway, instruments) = (g.id(), Mutex::new(g), Arc::clone(&instruments));
+            let (id, gateway, instruments) = (g.id(), Arc::new(Mutex::new(g)), Arc::clone(&instruments));
             gateways.push(Py::new(py, PyGateway { id, gateway, instruments })?);
         }
         let shared_subscriptions: Vec<_> =

@@ -31,6 +31,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from types import TracebackType
 from typing import Any
@@ -77,6 +78,8 @@ class ExternalMarket:
         self.restart_after_s = restart_after_s
         self._seed, self._steps, self._pace, self._gap_rate = seed, steps, pace, gap_rate
         self._market = self._start(seed)
+        #: Called with each fresh market after a restart (a live market maker follows it).
+        self.on_restart: list[Callable[[Market], None]] = []
         #: Fresh markets started after the previous one went quiet.
         self.restarts = 0
         self._frames = -1
@@ -93,7 +96,7 @@ class ExternalMarket:
     def _start(self, seed: int) -> Market:
         return Market(
             VENUES, seed=seed, steps=self._steps, pace=self._pace, gap_rate=self._gap_rate,
-            instruments={self.instrument: INSTRUMENT_LEGS}, max_attempts=None,
+            instruments={self.instrument: INSTRUMENT_LEGS}, max_attempts=None, latent=True,
         )  # fmt: skip
 
     def _restart_if_quiet(self, frames: int) -> None:
@@ -106,6 +109,8 @@ class ExternalMarket:
         self.restarts += 1
         old = self._market
         self._market = self._start(self._seed + 3 * self.restarts)
+        for hook in self.on_restart:
+            hook(self._market)
         self._frames, self._quiet_since = -1, time.monotonic()
         with contextlib.suppress(WintermuteError):
             old.stop()
@@ -119,6 +124,11 @@ class ExternalMarket:
             "venues": {v: {"state": "connecting"} for v in VENUES},
             "consolidated": None,
         }  # fmt: skip
+
+    @property
+    def market(self) -> Market:
+        """The running ``Market`` (a fresh one after each restart)."""
+        return self._market
 
     def wait_live(self, timeout: float = 10.0) -> None:
         """Waits until every venue's book is live (``FeedError`` after ``timeout``), then

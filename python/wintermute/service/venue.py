@@ -66,7 +66,15 @@ from wintermute.config import (
     limits_of,
     read_document,
 )
-from wintermute.pipeline import OUTCOMES, OUTPUT_DTYPE, RISK_REASONS, Pipeline, config_of
+from wintermute.pipeline import (
+    OUTCOMES,
+    OUTPUT_DTYPE,
+    RISK_REASONS,
+    Gateway,
+    Pipeline,
+    Subscription,
+    config_of,
+)
 from wintermute.pipeline_stats import PipelineStats
 from wintermute.service.book_mirror import BUY, SELL, BookMirror
 from wintermute.service.ledger import Ledger
@@ -202,17 +210,26 @@ class Venue:
     ``Venue(config, settings)``: ``config`` is an ``EngineConfig``, a dict in its shape or a
     ``.toml`` / ``.json`` path; the venue takes every output (one subscription with book
     deltas, whatever the config says). ``settings``: fees, starting balances, history sizes
-    (``ServiceSettings``; defaults if None). Stop it with ``close()`` (or ``with``).
+    (``ServiceSettings``; defaults if None). ``reserve``: gateways and subscriptions (with book
+    deltas) kept for traders inside this process, such as a live market maker
+    (``wintermute.mm_live``): ``reserved(i)`` hands out pair ``i``; the venue never uses them,
+    but sees their orders and trades on the book like anyone's. Stop it with ``close()`` (or
+    ``with``).
     """
 
     def __init__(
         self, config: EngineConfig | Mapping[str, Any] | str | PathLike[str],
-        settings: ServiceSettings | None = None,
+        settings: ServiceSettings | None = None, *, reserve: int = 0,
     ) -> None:  # fmt: skip
         engine = config_of(config)
+        if reserve < 0:
+            raise ValueError(f"reserve={reserve}: expected >= 0")
         engine = dataclasses.replace(
             engine,
-            subscriptions=SubscriptionsConfig(1, engine.subscriptions.capacity, True),
+            subscriptions=SubscriptionsConfig(1 + reserve, engine.subscriptions.capacity, True),
+            gateways=dataclasses.replace(
+                engine.gateways, count=max(engine.gateways.count, 1 + reserve)
+            ),
         )
         self.settings = settings or ServiceSettings()
         self.config = engine
@@ -263,8 +280,25 @@ class Venue:
         self._gateway = self.pipeline.gateway(0)
         self._subscription = self.pipeline.subscription(0)
         self._stopping = False
+        self._released: list[Subscription] = []
         self._drain = threading.Thread(target=self._drain_loop, name="venue-drain", daemon=True)
         self._drain.start()
+
+    def reserved(self, index: int) -> tuple[Gateway, Subscription]:
+        """Reserved gateway and subscription ``index`` (see the class docs). Whoever takes
+        them must keep reading the subscription while the venue runs (a full one holds the
+        engine up) or hand it back with ``release_reserved``."""
+        if not 0 <= index < self.config.subscriptions.count - 1:
+            raise IndexError(f"reserved pair {index} of {self.config.subscriptions.count - 1}")
+        return self.pipeline.gateway(1 + index), self.pipeline.subscription(1 + index)
+
+    def release_reserved(self, index: int) -> None:
+        """Reserved subscription ``index`` is read by nobody any more: the venue drains and
+        drops what it receives, so it never holds the engine up."""
+        _, subscription = self.reserved(index)
+        with self._lock:
+            if subscription not in self._released:
+                self._released.append(subscription)
 
     @classmethod
     def from_file(cls, path: str | PathLike[str]) -> Venue:
@@ -703,6 +737,8 @@ class Venue:
                     self._send_answers()
             elif sub.finished:
                 break
+            for released in self._released:
+                released.poll(4096)
             if time.monotonic() >= next_stats:
                 next_stats = time.monotonic() + every
                 stats = self.pipeline.stats()

@@ -7,6 +7,10 @@ It starts, with nothing installed or running beforehand:
   connectors; ``wintermute.service.external_market``);
 - background order flow on our venue: seeded noise makers quoting around the outside market's
   consolidated mid and takers sending small market orders (``wintermute.service.order_flow``);
+- the market maker (``wintermute.mm_live``, the config of ``examples/mm_live.toml``) quoting
+  BTC-USD on our venue as account 9 off the external venues' books, on a Rust thread of its
+  own; the web UI's market-maker panel shows its quotes, inventory, PnL and its parts, the
+  interlock with its pulls per cause and its hedge decisions, and the ladder marks its orders;
 - the service (REST, WebSocket, ``/metrics``) with the web UI at ``http://127.0.0.1:8000``.
 
 The browser trades as account 1 with the demo key ``demo-key-1`` (the page is given it; the
@@ -14,7 +18,7 @@ other demo keys are ``demo-key-2``, ``demo-key-3`` and ``demo-admin-key``). The 
 127.0.0.1 only. Ctrl-C stops it cleanly, as does ``duration`` running out. A port that is taken
 is a clear error, not a traceback (``--port 0`` picks a free one).
 
-The market maker (``crates/mm``) is not part of the demo yet: its panel says so.
+Without the external market (``market=False``) there is no market maker: its panel says so.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ from typing import Any, TextIO
 
 import uvicorn
 
+from wintermute import mm_live
 from wintermute.service.app import create_app
 from wintermute.service.external_market import ExternalMarket
 from wintermute.service.keys import demo_keys
 from wintermute.service.order_flow import OrderFlow
 from wintermute.service.settings import ServiceSettings
 from wintermute.service.venue import Venue
-from wintermute.service.web_ui import WebUi
+from wintermute.service.web_ui import WebUi, market_maker_not_running
 
 __all__ = ["BROWSER_KEY", "DemoOptions", "PortTakenError", "demo_config", "run"]
 
@@ -111,14 +116,20 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
         print(f"wintermute demo: {e.strerror}", file=sys.stderr)
         return 2
     url = f"http://{options.host}:{sock.getsockname()[1]}"
-    venue = Venue(demo_config(), _settings())
+    venue = Venue(demo_config(), _settings(), reserve=1)
     market = ExternalMarket(seed=options.seed) if options.market else None
+    maker = (
+        None if market is None else mm_live.start_on_venue(mm_live.paper_config(), venue, market)
+    )
     flow = OrderFlow(
         venue, SYMBOL, seed=options.seed, rate=options.rate,
         reference=market.reference_mid if market is not None else None,
     )  # fmt: skip
     app = create_app(venue=venue, keys=demo_keys())
-    app.state.ui = WebUi(symbol=SYMBOL, api_key=BROWSER_KEY, market=market)
+    app.state.ui = WebUi(
+        symbol=SYMBOL, api_key=BROWSER_KEY, market=market,
+        market_maker=maker.state if maker is not None else market_maker_not_running,
+    )  # fmt: skip
     server = uvicorn.Server(
         uvicorn.Config(app, log_level="warning", lifespan="on", ws="websockets-sansio")
     )
@@ -141,6 +152,8 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
         if timer is not None:
             timer.cancel()
         flow.stop()
+        if maker is not None:
+            maker.stop()
         if market is not None:
             market.stop()
         venue.close()

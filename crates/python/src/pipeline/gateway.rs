@@ -47,7 +47,8 @@ impl Instruments {
 #[pyclass(module = "wintermute._core", name = "PipelineGateway", frozen)]
 pub struct PyGateway {
     pub(crate) id: u16,
-    pub(crate) gateway: Mutex<Gateway>,
+    /// Shared with a live market maker that trades through this gateway (`mm_live`).
+    pub(crate) gateway: Arc<Mutex<Gateway>>,
     pub(crate) instruments: Arc<Instruments>,
 }
 

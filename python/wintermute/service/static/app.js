@@ -30,12 +30,24 @@ async function main() {
   setText("symbol", symbol);
   document.getElementById("ticket-qty").value = instrument.min_qty;
 
+  // The market maker's resting quotes (from /ws/market), marked on the ladder.
+  let makerQuotes = [];
+  const makerByTicks = () => {
+    const out = new Map();
+    for (const q of makerQuotes) {
+      const t = grid.ticks(q.price);
+      if (!out.has(t)) out.set(t, []);
+      out.get(t).push(q);
+    }
+    return out;
+  };
+
   let frame = null;
   const redraw = () => {
     if (frame !== null) return;
     frame = requestAnimationFrame(() => {
       frame = null;
-      ladder.render(book, own.byTicks());
+      ladder.render(book, own.byTicks(), makerByTicks());
       depth.render(book);
       setText("book-seq", book.seq ?? "–");
       setText("resyncs", String(book.resyncs));
@@ -113,7 +125,13 @@ async function main() {
   live.subscribe({ op: "subscribe", channel: "trades", symbol });
   live.subscribe({ op: "subscribe", channel: "stats" });
 
-  const market = new LiveSocket("/ws/market", { onMessage: showMarket });
+  const market = new LiveSocket("/ws/market", {
+    onMessage: (m) => {
+      showMarket(m);
+      makerQuotes = m.market_maker?.quotes ?? [];
+      redraw();
+    },
+  });
 
   const useKey = (key) => {
     live.auth(key);

@@ -1,5 +1,6 @@
 // The price ladder: one row per tick around the touch, bid and ask quantities with depth bars,
-// and our own resting orders in the outer columns with the exact quantity ahead of each.
+// and our own resting orders in the outer columns with the exact quantity ahead of each; the
+// market maker's quotes (another account) are marked there too.
 
 import { shortQty } from "./decimal.js";
 
@@ -47,8 +48,9 @@ export class Ladder {
     if (this.centre === null || Math.abs(touch - this.centre) > quarter) this.centre = touch;
   }
 
-  /** Redraws every row from the book and our open orders (a Map ticks -> [order, ...]). */
-  render(book, ours) {
+  /** Redraws every row from the book, our open orders and the market maker's quotes (Maps
+   * ticks -> [order, ...]). */
+  render(book, ours, maker = new Map()) {
     const bestBid = book.bestBid();
     const bestAsk = book.bestAsk();
     this.place(bestBid, bestAsk);
@@ -68,8 +70,9 @@ export class Ladder {
       this.level(cells[1], book.bids.get(ticks), most);
       this.level(cells[3], book.asks.get(ticks), most);
       const mine = ours.get(ticks) ?? [];
-      this.mine(cells[0], mine.filter((o) => o.side === "buy"));
-      this.mine(cells[4], mine.filter((o) => o.side === "sell"));
+      const mm = maker.get(ticks) ?? [];
+      this.mine(cells[0], mine.filter((o) => o.side === "buy"), mm.filter((q) => q.side === "buy"));
+      this.mine(cells[4], mine.filter((o) => o.side === "sell"), mm.filter((q) => q.side === "sell"));
       tr.classList.toggle("best-bid", ticks === bestBid);
       tr.classList.toggle("best-ask", ticks === bestAsk);
       tr.classList.toggle("spread", bestBid !== null && bestAsk !== null
@@ -91,12 +94,21 @@ export class Ladder {
     td.replaceChildren(bar, text);
   }
 
-  mine(td, orders) {
-    if (orders.length === 0) {
+  mine(td, orders, maker = []) {
+    if (orders.length === 0 && maker.length === 0) {
       td.replaceChildren();
       return;
     }
-    td.replaceChildren(...orders.map((o) => {
+    const quotes = maker.map((q) => {
+      const span = document.createElement("span");
+      span.className = "mm-order";
+      span.dataset.orderId = String(q.order_id);
+      span.textContent = `MM ${shortQty(q.qty)} ▲${q.queue_ahead === null ? "?" : shortQty(q.queue_ahead)}`;
+      span.title = `market maker's quote ${q.order_id}: ${q.side} ${q.qty} @ ${q.price}; `
+        + `${q.queue_ahead ?? "?"} ahead of it in the queue`;
+      return span;
+    });
+    td.replaceChildren(...quotes, ...orders.map((o) => {
       const span = document.createElement("span");
       span.className = "our-order";
       span.dataset.orderId = String(o.order_id);

@@ -72,19 +72,52 @@ export function showMarket(message) {
   cross.textContent = c ? `${micro}venues ${c.cross.kind === "none" ? "not crossed" : c.cross.kind}`
     + (c.cross.bid_venue ? ` (${c.cross.bid_venue} bid ≥ ${c.cross.ask_venue} ask)` : "")
     + " · * not merged (USDT)" : "";
-  const mm = message.market_maker ?? { state: "unknown" };
+  showMarketMaker(message.market_maker ?? { state: "unknown" });
+}
+
+/** The market maker's row values: name -> text (its quotes, inventory, PnL and parts, the
+ * interlock with its pulls per cause, hedge decisions, counters). */
+function marketMakerRows(mm) {
+  const pnl = mm.pnl;
+  const lock = mm.interlock;
+  const pulls = Object.entries(lock.pulls).filter(([, n]) => n > 0)
+    .map(([cause, n]) => `${cause} ${n}`).join(" · ");
+  const quotes = mm.quotes.map((q) => `${q.side} ${q.qty} @ ${q.price} ▲${q.queue_ahead ?? "?"}`);
+  const hedges = mm.hedges.slice(-3).reverse()
+    .map((h) => `${h.side} ${h.qty} on ${h.venue} ≤ ${h.limit_price} (fair ${h.decision_fair})`);
+  const c = mm.counters;
+  return [
+    ["fair value", mm.fair_value ?? "–"],
+    ["quotes", quotes.length ? quotes.join("\n") : "none resting"],
+    ["inventory", mm.inventory],
+    ["PnL", pnl.total],
+    ["spread capture", pnl.spread_capture],
+    ["inventory MTM", pnl.inventory_mtm],
+    ["fees", pnl.fees],
+    ["hedge slippage", pnl.hedge_slippage],
+    ["interlock", lock.quoting ? "quoting allowed" : `pulled: ${lock.causes.join(", ") || "?"}`],
+    ["pulls", pulls || "none"],
+    ["hedges", hedges.length ? hedges.join("\n") : "none"],
+    ["fills", `${c.fills} fills · ${c.requotes} requotes · ${c.commands} orders`],
+  ];
+}
+
+function showMarketMaker(mm) {
   const mmState = document.getElementById("mm-state");
   mmState.dataset.state = mm.state;
   mmState.textContent = mm.message ?? `market maker: ${mm.state}`;
-  // Whatever else the market maker reports (quotes, inventory, PnL, ...) as name: value rows.
-  const fields = Object.entries(mm).filter(([name]) => name !== "state" && name !== "message")
-    .flatMap(([name, value]) => {
-      const dt = document.createElement("dt");
-      dt.textContent = name;
-      const dd = document.createElement("dd");
-      dd.textContent = typeof value === "object" ? JSON.stringify(value) : String(value);
-      return [dt, dd];
-    });
+  const rows = mm.quotes && mm.pnl && mm.interlock ? marketMakerRows(mm)
+    // Whatever else a market maker reports, as name: value rows.
+    : Object.entries(mm).filter(([name]) => name !== "state" && name !== "message")
+      .map(([name, value]) => [name, typeof value === "object" ? JSON.stringify(value) : String(value)]);
+  const fields = rows.flatMap(([name, value]) => {
+    const dt = document.createElement("dt");
+    dt.textContent = name;
+    const dd = document.createElement("dd");
+    dd.dataset.field = name;
+    dd.textContent = value;
+    return [dt, dd];
+  });
   document.getElementById("mm-fields").replaceChildren(...fields);
 }
 

@@ -1,0 +1,322 @@
+//! The market-making config file read for a **live** run: the same file, the same keys as a
+//! backtest's ([`crate::backtest::BacktestConfig`], `examples/mm.toml`), of which a live run
+//! uses the ones that make sense against a running engine and live feeds.
+//!
+//! | key | live use |
+//! |---|---|
+//! | `pricing` | required: the pricing stack ([`crate::config::PricingConfig`]); its venues are the feeds' streams (`name`, `symbol`) and its instrument's grid must be our venue's |
+//! | `quote_on` | `"ours"` (or absent): live quoting is on our venue |
+//! | `hedge_on`, `hedge_threshold_lots`, `hedge_slippage_ticks` | hedge decisions once `|inventory| > hedge_threshold_lots` (0 or no `hedge_on`: none) |
+//! | `fees` | `fees.ours` books our fills; `fees.<venue>` is that venue's taker fee for hedging |
+//! | `interlock` | the book-health interlock over the pricing venues (absent: none) |
+//! | `timer_ms` | the runner's timer: staleness checks, timed requotes, the state snapshot |
+//! | `seed`, `market`, `strategy`, `latency`, `sample_ms`, `markout_ms`, `queue_model`, `references`, `grid` | backtest only: accepted, not used (a live run's market is the feeds; markouts use the fixed horizons of [`crate::metrics::markouts`]) |
+//!
+//! Every error names its key ([`LiveConfigError`]).
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use wintermute_feeds::{Decimal, Venue};
+
+use crate::backtest::config::InterlockSettings;
+use crate::backtest::ledger::FeeSchedule as FeeRates;
+use crate::config::{MmConfigError, PricingConfig};
+use crate::fees::FeeSchedule;
+use crate::hedger::HedgeConfig;
+use crate::interlock::InterlockConfig;
+
+/// A bad live config: the key and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("market-making config key={key}: {why}")]
+pub struct LiveConfigError {
+    /// The key, as a path (`pricing.instrument.tick_size`, `fees.ours`).
+    pub key: String,
+    /// What is wrong.
+    pub why: String,
+}
+
+fn bad(key: impl Into<String>, why: impl Into<String>) -> LiveConfigError {
+    LiveConfigError { key: key.into(), why: why.into() }
+}
+
+/// The file's keys (see the module docs); unknown keys are refused.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LiveFile {
+    #[serde(default)]
+    pricing: Option<serde_json::Value>,
+    #[serde(default)]
+    quote_on: Option<String>,
+    #[serde(default)]
+    hedge_on: Option<String>,
+    #[serde(default)]
+    hedge_threshold_lots: i64,
+    #[serde(default = "default_slippage")]
+    hedge_slippage_ticks: i64,
+    #[serde(default)]
+    fees: BTreeMap<String, FeeRates>,
+    #[serde(default)]
+    interlock: Option<InterlockSettings>,
+    #[serde(default = "default_timer")]
+    timer_ms: i64,
+    // Backtest only (module docs).
+    #[serde(default)]
+    seed: Option<serde_json::Value>,
+    #[serde(default)]
+    market: Option<serde_json::Value>,
+    #[serde(default)]
+    strategy: Option<serde_json::Value>,
+    #[serde(default)]
+    latency: Option<serde_json::Value>,
+    #[serde(default)]
+    sample_ms: Option<serde_json::Value>,
+    #[serde(default)]
+    markout_ms: Option<serde_json::Value>,
+    #[serde(default)]
+    queue_model: Option<serde_json::Value>,
+    #[serde(default)]
+    references: Option<serde_json::Value>,
+    #[serde(default)]
+    grid: Option<serde_json::Value>,
+}
+
+fn default_slippage() -> i64 {
+    5
+}
+fn default_timer() -> i64 {
+    100
+}
+
+/// A feed stream the fair value reads: the venue and its symbol.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamKey {
+    /// The venue.
+    pub venue: Venue,
+    /// The venue's symbol (`XBT/USD`).
+    pub symbol: String,
+}
+
+/// Everything a live run needs from the config file, checked.
+#[derive(Debug, Clone)]
+pub struct LiveSetup {
+    /// The pricing stack.
+    pub pricing: PricingConfig,
+    /// Reference venue `i`'s stream (`VenueId::External(i)`).
+    pub streams: Vec<StreamKey>,
+    /// Fees of our fills.
+    pub our_fees: FeeSchedule,
+    /// Taker fees of each reference venue (for hedging), in pricing order.
+    pub hedge_fees: Vec<FeeSchedule>,
+    /// Hedging (`None`: never).
+    pub hedge: Option<HedgeConfig>,
+    /// The interlock (`None`: none).
+    pub interlock: Option<InterlockConfig>,
+    /// The runner's timer, ns.
+    pub timer_ns: i64,
+}
+
+fn venue_of(name: &str) -> Option<Venue> {
+    match name {
+        "binance" => Some(Venue::Binance),
+        "coinbase" => Some(Venue::Coinbase),
+        "kraken" => Some(Venue::Kraken),
+        _ => None,
+    }
+}
+
+fn fee(key: &str, rates: Option<&FeeRates>) -> Result<FeeSchedule, LiveConfigError> {
+    let r = rates.copied().unwrap_or_default();
+    FeeSchedule::new(r.maker_ppm, r.taker_ppm).map_err(|e| bad(key, e.to_string()))
+}
+
+fn same_step(key: &str, ours: &str, theirs: &str) -> Result<(), LiveConfigError> {
+    let parse = |t: &str| Decimal::parse(t).map_err(|_| bad(key, format!("{t:?} is not a decimal")));
+    if parse(ours)?.raw() != parse(theirs)?.raw() {
+        return Err(bad(key, format!("{theirs} but our venue's instrument has {ours}")));
+    }
+    Ok(())
+}
+
+impl LiveSetup {
+    /// Reads the config (JSON: a TOML file converted as is) for a market maker quoting an
+    /// instrument of tick `tick_size` and lot `lot_size` (decimal text) on our venue.
+    pub fn from_json(text: &str, tick_size: &str, lot_size: &str) -> Result<Self, LiveConfigError> {
+        let file: LiveFile = serde_json::from_str(text).map_err(|e| {
+            let msg = e.to_string();
+            let key = msg
+                .split('`')
+                .nth(1)
+                .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
+                .unwrap_or("<file>")
+                .to_owned();
+            bad(key, msg)
+        })?;
+        let _backtest_only = (
+            &file.seed,
+            &file.market,
+            &file.strategy,
+            &file.latency,
+            &file.sample_ms,
+            &file.markout_ms,
+            &file.queue_model,
+            &file.references,
+            &file.grid,
+        );
+        let value = file.pricing.as_ref().ok_or_else(|| bad("pricing", "a live run needs [pricing]"))?;
+        let pricing = PricingConfig::from_json(&value.to_string()).map_err(|e| bad(pricing_key(&e), e.to_string()))?;
+        same_step("pricing.instrument.tick_size", tick_size, &pricing.instrument.tick_size)?;
+        same_step("pricing.instrument.lot_size", lot_size, &pricing.instrument.lot_size)?;
+        if let Some(q) = file.quote_on.as_deref().filter(|q| *q != "ours") {
+            return Err(bad("quote_on", format!("{q:?}: a live run quotes on our venue (\"ours\")")));
+        }
+        let streams = pricing
+            .venues
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let venue = venue_of(&v.name).ok_or_else(|| {
+                    bad(
+                        format!("pricing.venues[{i}].name"),
+                        format!("{:?}: expected binance, coinbase or kraken", v.name),
+                    )
+                })?;
+                Ok(StreamKey { venue, symbol: v.symbol.clone() })
+            })
+            .collect::<Result<Vec<_>, LiveConfigError>>()?;
+        for name in file.fees.keys() {
+            if name != "ours" && venue_of(name).is_none() {
+                return Err(bad(format!("fees.{name}"), "expected ours, binance, coinbase or kraken"));
+            }
+        }
+        let our_fees = fee("fees.ours", file.fees.get("ours"))?;
+        let hedge_fees = pricing
+            .venues
+            .iter()
+            .map(|v| fee(&format!("fees.{}", v.name), file.fees.get(&v.name)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let hedge = match file.hedge_on.as_deref() {
+            None => None,
+            Some(name) if !pricing.venues.iter().any(|v| v.name == name) => {
+                return Err(bad("hedge_on", format!("{name:?} is not one of the pricing venues")));
+            }
+            Some(_) if file.hedge_threshold_lots == 0 => None,
+            Some(_) => {
+                let max_age = pricing.venues.iter().map(|v| v.stale_after_ms).max().unwrap_or(1_000) as i64 * 1_000_000;
+                Some(HedgeConfig::new(file.hedge_threshold_lots, 0, file.hedge_slippage_ticks, max_age).map_err(
+                    |e| {
+                        let key =
+                            if file.hedge_slippage_ticks < 0 { "hedge_slippage_ticks" } else { "hedge_threshold_lots" };
+                        bad(key, e.to_string())
+                    },
+                )?)
+            }
+        };
+        let interlock = match file.interlock {
+            None => None,
+            Some(i) => {
+                if !(i.stale_after_ms.is_finite() && i.stale_after_ms > 0.0) {
+                    return Err(bad("interlock.stale_after_ms", format!("{} must be > 0", i.stale_after_ms)));
+                }
+                if i.cross_threshold_ticks < 0 {
+                    return Err(bad(
+                        "interlock.cross_threshold_ticks",
+                        format!("{} must be >= 0", i.cross_threshold_ticks),
+                    ));
+                }
+                Some(InterlockConfig {
+                    venues: pricing.venues.len(),
+                    stale_after_ns: (i.stale_after_ms * 1e6).round() as i64,
+                    cross_threshold_ticks: i.cross_threshold_ticks,
+                })
+            }
+        };
+        if !(1..=60_000).contains(&file.timer_ms) {
+            return Err(bad("timer_ms", format!("{} must be in 1..=60000", file.timer_ms)));
+        }
+        Ok(LiveSetup { pricing, streams, our_fees, hedge_fees, hedge, interlock, timer_ns: file.timer_ms * 1_000_000 })
+    }
+}
+
+/// The pricing error's key, under `pricing.`.
+fn pricing_key(e: &MmConfigError) -> String {
+    match e {
+        MmConfigError::Invalid { key, .. }
+        | MmConfigError::UnknownVenue { key, .. }
+        | MmConfigError::QuoteCurrencyWithoutBasis { key, .. } => format!("pricing.{key}"),
+        // serde names the field between backticks.
+        MmConfigError::Parse { reason } => {
+            reason.split('`').nth(1).map_or_else(|| "pricing".into(), |field| format!("pricing.{field}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(extra: &str, model: &str) -> String {
+        format!(
+            r#"{{{extra}
+            "pricing": {{
+              "instrument": {{"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.01", "lot_size": "0.001"}},
+              "venues": [
+                {{"name": "coinbase", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 500}},
+                {{"name": "kraken", "symbol": "XBT/USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 500}}
+              ],
+              "model": {model},
+              "volatility": {{"fixed": {{"sigma": 5.0}}}},
+              "intensity": {{"fixed": {{"bid": {{"a": 1.0, "k": 1.0}}, "ask": {{"a": 1.0, "k": 1.0}}}}}},
+              "quoting": {{"levels": 1, "sizes_lots": [5], "level_spacing_ticks": 1, "min_spread_ticks": 2,
+                          "max_spread_ticks": 200, "max_inventory_lots": 100, "inventory_unit_lots": 5,
+                          "requote_threshold_ticks": 1.0, "requote_interval_ms": 1000}}
+            }}}}"#
+        )
+    }
+
+    const FIXED: &str = r#"{"kind": "fixed_spread", "half_spread_ticks": 3.0, "skew_ticks_per_unit": 1.0}"#;
+
+    #[test]
+    fn a_good_config_gives_streams_fees_hedge_and_interlock() {
+        let extra = r#""seed": 3, "hedge_on": "kraken", "hedge_threshold_lots": 20,
+            "fees": {"ours": {"maker_ppm": -20, "taker_ppm": 50}, "kraken": {"maker_ppm": 0, "taker_ppm": 100}},
+            "interlock": {"stale_after_ms": 1000, "cross_threshold_ticks": 20},"#;
+        let s = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap();
+        assert_eq!(s.streams[1], StreamKey { venue: Venue::Kraken, symbol: "XBT/USD".into() });
+        assert_eq!(s.our_fees, FeeSchedule::new(-20, 50).unwrap());
+        assert_eq!(s.hedge_fees, vec![FeeSchedule::default(), FeeSchedule::new(0, 100).unwrap()]);
+        assert!(s.hedge.is_some());
+        assert_eq!(s.interlock.unwrap().stale_after_ns, 1_000_000_000);
+        assert_eq!(s.timer_ns, 100_000_000);
+    }
+
+    #[test]
+    fn every_error_names_its_key() {
+        let cases = [
+            (config(r#""colour": 1,"#, FIXED), "colour"),
+            (config("", r#"{"kind": "glft", "gamma": -1.0}"#), "pricing.model.gamma"),
+            (config(r#""quote_on": "binance","#, FIXED), "quote_on"),
+            (config(r#""hedge_on": "binance", "hedge_threshold_lots": 5,"#, FIXED), "hedge_on"),
+            (config(r#""fees": {"ours": {"maker_ppm": -60, "taker_ppm": 50}},"#, FIXED), "fees.ours"),
+            (config(r#""fees": {"bitstamp": {"maker_ppm": 0, "taker_ppm": 0}},"#, FIXED), "fees.bitstamp"),
+            (
+                config(r#""interlock": {"stale_after_ms": 0, "cross_threshold_ticks": 1},"#, FIXED),
+                "interlock.stale_after_ms",
+            ),
+            (config(r#""timer_ms": 0,"#, FIXED), "timer_ms"),
+            (r#"{"seed": 1}"#.to_string(), "pricing"),
+        ];
+        for (text, key) in cases {
+            let e = LiveSetup::from_json(&text, "0.01", "0.001").unwrap_err();
+            assert_eq!(e.key, key, "{e}");
+        }
+    }
+
+    #[test]
+    fn a_grid_that_is_not_our_venues_is_refused() {
+        let e = LiveSetup::from_json(&config("", FIXED), "0.1", "0.001").unwrap_err();
+        assert_eq!(e.key, "pricing.instrument.tick_size");
+        let e = LiveSetup::from_json(&config("", FIXED), "0.010", "0.0001").unwrap_err();
+        assert_eq!(e.key, "pricing.instrument.lot_size", "0.010 is 0.01: only the lot differs");
+    }
+}

@@ -1,0 +1,208 @@
+//! The live market maker on its own thread: reference books in from a source, quotes on a
+//! running pipeline with risk, the interlock pulling them on a resync, the operator's kill
+//! switch and risk's, fills into PnL, and a clean stop that leaves nothing on the book.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wintermute_core::{Command, InstrumentSpec, NewOrder, Side};
+use wintermute_engine::pipeline::{Gateway, Pipeline, PipelineConfig, RiskConfig, Topology};
+use wintermute_engine::risk::AccountLimits;
+use wintermute_feeds::sync::SyncState;
+use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
+use wintermute_mm::live_config::{LiveSetup, StreamKey};
+use wintermute_mm::live_runner::{BookSource, LiveRunner, LiveSnapshot, RefBook, RunnerOptions};
+
+const MM: u32 = 1;
+const OTHER: u32 = 2;
+const E18: i128 = 1_000_000_000_000_000_000;
+
+/// Two venues, fixed spread 3 ticks (0.01) each side, 10 lots (0.0001) on one level.
+const CONFIG: &str = r#"{
+  "seed": 1, "timer_ms": 20, "hedge_on": "coinbase", "hedge_threshold_lots": 3,
+  "fees": {"ours": {"maker_ppm": -100, "taker_ppm": 200}, "coinbase": {"maker_ppm": 0, "taker_ppm": 500}},
+  "interlock": {"stale_after_ms": 60000, "cross_threshold_ticks": 50},
+  "pricing": {
+    "instrument": {"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.01", "lot_size": "0.0001"},
+    "venues": [
+      {"name": "coinbase", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 60000},
+      {"name": "kraken", "symbol": "XBT/USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 60000}
+    ],
+    "model": {"kind": "fixed_spread", "half_spread_ticks": 3.0, "skew_ticks_per_unit": 1.0},
+    "volatility": {"fixed": {"sigma": 1.0}},
+    "intensity": {"fixed": {"bid": {"a": 1.0, "k": 1.0}, "ask": {"a": 1.0, "k": 1.0}}},
+    "quoting": {"levels": 1, "sizes_lots": [10], "level_spacing_ticks": 1, "min_spread_ticks": 2,
+                "max_spread_ticks": 100, "max_inventory_lots": 50, "inventory_unit_lots": 10,
+                "requote_threshold_ticks": 1.0, "requote_interval_ms": 60000}
+  }
+}"#;
+
+/// Books the test sets by hand.
+#[derive(Clone, Default)]
+struct Manual(Arc<Mutex<Vec<RefBook>>>);
+
+impl BookSource for Manual {
+    fn read(&mut self, _streams: &[StreamKey], out: &mut [RefBook]) {
+        let books = self.0.lock().unwrap();
+        for (o, b) in out.iter_mut().zip(books.iter()) {
+            *o = *b;
+        }
+    }
+}
+
+impl Manual {
+    /// Venue `i` live with `bid`/`ask` in cents, 1.0 each.
+    fn live(&self, i: usize, bid: i128, ask: i128) {
+        let mut books = self.0.lock().unwrap();
+        let b = &mut books[i];
+        b.state = Some(SyncState::Live);
+        b.bid = Some((bid * E18 / 100, E18));
+        b.ask = Some((ask * E18 / 100, E18));
+    }
+
+    fn with(&self, i: usize, f: impl FnOnce(&mut RefBook)) {
+        f(&mut self.0.lock().unwrap()[i]);
+    }
+}
+
+struct Rig {
+    pipeline: Pipeline,
+    runner: LiveRunner,
+    books: Manual,
+    other: Gateway,
+}
+
+fn rig() -> Rig {
+    let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
+    let risk = RiskConfig::permissive().account(MM, AccountLimits::UNLIMITED).account(OTHER, AccountLimits::UNLIMITED);
+    let config = PipelineConfig::new(vec![spec]).risk(risk).topology(Topology::Merged).gateways(2);
+    let (pipeline, mut handles) = Pipeline::start(config).unwrap();
+    let other = handles.gateways.pop().unwrap();
+    let gateway = handles.gateways.pop().unwrap();
+    let sub = handles.subscriptions.pop().unwrap();
+    let setup = LiveSetup::from_json(CONFIG, "0.01", "0.0001").unwrap();
+    let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, setup.our_fees), gateway, sub);
+    let books = Manual(Arc::new(Mutex::new(vec![RefBook::default(); 2])));
+    let runner = LiveRunner::start(setup, venue, Box::new(books.clone()), RunnerOptions::default()).unwrap();
+    Rig { pipeline, runner, books, other }
+}
+
+/// Waits (5 s at most) until the snapshot satisfies `done`; returns it.
+fn wait(r: &Rig, what: &str, done: impl Fn(&LiveSnapshot) -> bool) -> LiveSnapshot {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let s = r.runner.snapshot();
+        if done(&s) {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}: {s:#?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn prices(s: &LiveSnapshot) -> Vec<(&'static str, i64, i64, Option<i64>)> {
+    s.quotes.iter().map(|q| (q.side, q.price, q.qty, q.queue_ahead)).collect()
+}
+
+fn resting(s: &LiveSnapshot) -> bool {
+    s.quotes.len() == 2 && s.quotes.iter().all(|q| q.queue_ahead.is_some())
+}
+
+fn pulls(s: &LiveSnapshot, cause: &str) -> u64 {
+    s.interlock.pulls.iter().find(|(c, _)| *c == cause).map_or(0, |p| p.1)
+}
+
+#[test]
+fn quotes_rest_on_the_book_and_follow_the_reference_books() {
+    let r = rig();
+    let s = wait(&r, "the interlock holding before the books are live", |s| s.counters.turns > 0 && s.ts_ns > 0);
+    assert!(s.quotes.is_empty() && !s.interlock.quoting, "{s:#?}");
+    assert!(s.interlock.causes.contains(&"not_live"));
+    r.books.live(0, 10_000, 10_002);
+    r.books.live(1, 10_000, 10_002);
+    let s = wait(&r, "two resting quotes", resting);
+    // Fair value 10001 ticks: bid 10001 - 3, ask 10001 + 3, nothing ahead of us.
+    assert_eq!(prices(&s), vec![("buy", 9_998, 10, Some(0)), ("sell", 10_004, 10, Some(0))]);
+    assert_eq!(s.fair_value, Some(10_001.0));
+    assert!(s.interlock.quoting && s.interlock.returns >= 1);
+    r.books.live(0, 10_010, 10_012);
+    r.books.live(1, 10_010, 10_012);
+    let s = wait(&r, "the quotes to move", |s| resting(s) && s.quotes[0].price == 10_008);
+    assert_eq!(prices(&s), vec![("buy", 10_008, 10, Some(0)), ("sell", 10_014, 10, Some(0))]);
+    r.runner.stop();
+    let done = r.pipeline.shutdown().unwrap();
+    assert_eq!(done.engine.book(0).best_bid(), None, "stop cancelled our quotes");
+    assert_eq!(done.engine.book(0).best_ask(), None);
+}
+
+#[test]
+fn a_resync_and_a_cross_pull_the_quotes_and_they_return_when_the_books_are_healthy() {
+    let r = rig();
+    r.books.live(0, 10_000, 10_002);
+    r.books.live(1, 10_000, 10_002);
+    wait(&r, "quotes", resting);
+    r.books.with(0, |b| {
+        b.gaps += 1;
+        b.state = Some(SyncState::Resyncing);
+    });
+    let s = wait(&r, "the pull on a gap", |s| s.quotes.is_empty());
+    assert_eq!(pulls(&s, "sequence_gap"), 1, "{:?}", s.interlock);
+    assert!(s.halted && !s.interlock.quoting);
+    r.books.live(0, 10_000, 10_002);
+    wait(&r, "the return after the resync", resting);
+    // Kraken's bid 1 dollar over Coinbase's ask: crossed past 50 ticks.
+    r.books.live(1, 10_102, 10_104);
+    let s = wait(&r, "the pull on a cross", |s| s.quotes.is_empty());
+    assert_eq!(pulls(&s, "crossed"), 1, "{:?}", s.interlock);
+    r.books.live(1, 10_000, 10_002);
+    let s = wait(&r, "the return after the cross", resting);
+    assert!(s.interlock.returns >= 3);
+    drop(r.runner);
+    r.pipeline.shutdown().unwrap();
+}
+
+#[test]
+fn the_operators_kill_switch_and_risks_pull_the_quotes() {
+    let r = rig();
+    r.books.live(0, 10_000, 10_002);
+    r.books.live(1, 10_000, 10_002);
+    wait(&r, "quotes", resting);
+    r.runner.set_kill_switch(true);
+    let s = wait(&r, "the kill switch pull", |s| s.quotes.is_empty());
+    assert_eq!(pulls(&s, "kill_switch"), 1);
+    assert!(s.interlock.causes.contains(&"kill_switch"));
+    r.runner.set_kill_switch(false);
+    wait(&r, "quotes back", resting);
+    // Risk: the pipeline's kill switch on our account refuses the next quotes.
+    r.pipeline.control().set_account_kill(MM, true).unwrap();
+    r.books.live(0, 10_020, 10_022);
+    r.books.live(1, 10_020, 10_022);
+    let s = wait(&r, "the risk pull", |s| s.counters.risk_rejections >= 1 && s.quotes.is_empty());
+    assert!(pulls(&s, "risk") >= 1, "{:?}", s.interlock);
+    r.pipeline.control().set_account_kill(MM, false).unwrap();
+    let s = wait(&r, "quotes back after the retry", |s| resting(s) && s.quotes[0].price == 10_018);
+    assert!(s.interlock.quoting);
+    r.runner.stop();
+    let done = r.pipeline.shutdown().unwrap();
+    assert_eq!(done.engine.book(0).best_bid(), None);
+}
+
+#[test]
+fn a_fill_moves_inventory_pnl_and_decides_a_hedge() {
+    let mut r = rig();
+    r.books.live(0, 10_000, 10_002);
+    r.books.live(1, 10_000, 10_002);
+    wait(&r, "quotes", resting);
+    r.other.submit(0, Command::New(NewOrder::market(1, OTHER, Side::Buy, 4))).unwrap(); // lifts our ask
+    let s = wait(&r, "the fill", |s| s.counters.fills == 1 && s.inventory == -4 && !s.hedges.is_empty());
+    // Sold 4 at 10004 against a fair value of 10001: 3 ticks x 4 lots of spread, a 100 ppm rebate.
+    assert_eq!(s.pnl.spread_capture, 12_000_000);
+    assert_eq!(s.pnl.fees, 4_001_600);
+    assert_eq!(s.pnl.total, s.pnl.spread_capture + s.pnl.inventory_mtm + s.pnl.fees + s.pnl.hedge_slippage);
+    let h = s.hedges[0];
+    // Buy back past the 3-lot threshold, on Kraken: the same ask as Coinbase's, without
+    // Coinbase's 500 ppm taker fee.
+    assert_eq!((h.venue, h.side, h.qty, h.touch_price), (1, "buy", 4, 10_002));
+    r.runner.stop();
+    r.pipeline.shutdown().unwrap();
+}

@@ -1,0 +1,96 @@
+//! `wintermute._core.MmLive`: the live market maker of `wintermute_mm::live_runner` on a
+//! running pipeline, fed by a running `Market`'s books on its own Rust thread (the user-facing
+//! wrapper is `wintermute.mm.LiveMarketMaker`). Its state crosses as JSON.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
+use wintermute_mm::live_config::LiveSetup;
+use wintermute_mm::live_runner::{FeedBooks, LiveRunner, RunnerOptions};
+
+use crate::errors::Result;
+use crate::market::PyMarket;
+use crate::pipeline::{PyGateway, PySubscription};
+
+/// A live market maker's thread (see `wintermute.mm.LiveMarketMaker`).
+#[pyclass(module = "wintermute._core", name = "MmLive", frozen)]
+struct PyMmLive {
+    inner: LiveRunner,
+    books: FeedBooks,
+}
+
+#[pymethods]
+impl PyMmLive {
+    /// Starts quoting `instrument` (its tick and lot as decimal text) as `account` through
+    /// `gateway`, reading `subscription` (with book deltas; nobody else may use either), off
+    /// `market`'s books, as the JSON config says.
+    #[new]
+    #[pyo3(signature = (config_json, gateway, subscription, market, *, account, instrument, tick_size, lot_size,
+                        first_client_id = 1 << 40, idle_sleep_us = 200))]
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        py: Python<'_>,
+        config_json: &str,
+        gateway: &Bound<'_, PyGateway>,
+        subscription: &Bound<'_, PySubscription>,
+        market: &Bound<'_, PyMarket>,
+        account: u32,
+        instrument: &Bound<'_, PyAny>,
+        tick_size: &str,
+        lot_size: &str,
+        first_client_id: u64,
+        idle_sleep_us: u64,
+    ) -> Result<Self> {
+        let setup = LiveSetup::from_json(config_json, tick_size, lot_size)?;
+        let g = gateway.get();
+        let id = g.instruments.resolve(instrument)?;
+        let cfg = EngineVenueConfig::new(account, id, setup.our_fees);
+        let venue = EngineVenue::shared(cfg, Arc::clone(&g.gateway), Arc::clone(&subscription.get().state));
+        let books = FeedBooks::new(Arc::clone(&market.get().inner));
+        let options = RunnerOptions { first_client_id, idle_sleep: Duration::from_micros(idle_sleep_us) };
+        let source = Box::new(books.clone());
+        let inner = py.detach(|| LiveRunner::start(setup, venue, source, options))?;
+        Ok(PyMmLive { inner, books })
+    }
+
+    /// The latest state as JSON (see `wintermute_mm::live_runner::LiveSnapshot`).
+    fn snapshot_json(&self) -> String {
+        self.inner.snapshot().to_json()
+    }
+
+    /// The operator's kill switch.
+    fn set_kill_switch(&self, on: bool) {
+        self.inner.set_kill_switch(on);
+    }
+
+    /// Reads `market`'s books from now on.
+    fn replace_market(&self, market: &Bound<'_, PyMarket>) {
+        self.books.replace(Arc::clone(&market.get().inner));
+    }
+
+    /// Whether the thread runs.
+    #[getter]
+    fn running(&self) -> bool {
+        self.inner.is_running()
+    }
+
+    /// Pulls the quotes and ends the thread (GIL released). Idempotent.
+    fn stop(&self, py: Python<'_>) {
+        py.detach(|| self.inner.stop());
+    }
+}
+
+/// Checks a live config for an instrument of `tick_size` and `lot_size` without starting
+/// anything (raises `ConfigError` naming the key).
+#[pyfunction]
+fn check_live_config(config_json: &str, tick_size: &str, lot_size: &str) -> Result<()> {
+    LiveSetup::from_json(config_json, tick_size, lot_size)?;
+    Ok(())
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyMmLive>()?;
+    m.add_function(wrap_pyfunction!(check_live_config, m)?)
+}

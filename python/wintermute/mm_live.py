@@ -1,0 +1,357 @@
+"""The live market maker from Python: quotes on a running engine off the external venues'
+books, on a Rust thread of its own (``wintermute_mm::live_runner``).
+
+The books come from a ``wintermute.market.Market`` (the real connectors; by default the
+seeded synthetic three-venue market on 127.0.0.1) straight into the market maker's thread: no
+Python runs on the quoting path. It trades as its own account through a gateway and a
+subscription of the pipeline that nobody else uses (a ``wintermute.service.venue.Venue``
+reserves them with ``reserve=1``), so the pipeline's risk checks its orders like anyone's::
+
+    from wintermute import mm
+    from wintermute.market import Market
+    from wintermute.service.venue import Venue
+
+    config = mm.load_config("examples/mm_live.toml")
+    with Venue(venue_config, reserve=1) as venue, Market(latent=True, ...) as market:
+        gateway, subscription = venue.reserved(0)
+        with mm.LiveMarketMaker(config, gateway=gateway, subscription=subscription,
+                                market=market, account=9, symbol="BTC-USD",
+                                tick_size="0.01", lot_size="0.001") as maker:
+            print(maker.state()["quotes"])
+
+``state()`` is JSON-ready (exact decimals as strings): the resting quotes with price, quantity
+and the exact quantity ahead of each in our venue's FIFO queue, the inventory, the PnL and its
+parts (spread capture, inventory mark-to-market, fees, hedge slippage; they add up to the total
+exactly), markouts, the interlock (whether quoting is allowed, the active causes, pulls per
+cause), the latest hedge decisions, the reference books and counters. ``kill()`` and
+``release()`` are the operator's kill switch; ``stop()`` pulls every quote and ends the thread.
+
+``paper(config)`` runs the whole thing on one machine, as ``wintermute mm --config FILE``
+does: an engine, the synthetic market, background order flow that trades with the quotes, and
+the market maker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+
+from wintermute import _core
+from wintermute.errors import ConfigError
+from wintermute.market import Market
+from wintermute.pipeline import Gateway, Subscription
+
+__all__ = [
+    "EXAMPLE_CONFIG",
+    "MM_ACCOUNT",
+    "LiveMarketMaker",
+    "check_config",
+    "engine_config",
+    "paper",
+    "paper_config",
+    "present",
+    "start_on_venue",
+]
+
+#: The account the demo's and ``paper``'s market maker trades as.
+MM_ACCOUNT = 9
+#: The example config of a live run (``paper_config()`` is the same).
+EXAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "examples" / "mm_live.toml"
+_VENUE_NAMES = ("binance", "coinbase", "kraken")
+
+
+def paper_config() -> dict[str, Any]:
+    """The built-in config of a paper run (``examples/mm_live.toml``): GLFT on BTC-USD of a
+    one-cent, 0.001 grid, priced off Coinbase's BTC-USD and Kraken's XBT/USD (Binance's BTCUSDT
+    is Tether: in with a measured basis), with the interlock and hedge decisions."""
+    usd = {"quote_currency": "USD", "weight": 1.0, "stale_after_ms": 2000}
+    return {
+        "quote_on": "ours", "hedge_on": "coinbase", "hedge_threshold_lots": 20,
+        "hedge_slippage_ticks": 50, "timer_ms": 100,
+        "interlock": {"stale_after_ms": 3000, "cross_threshold_ticks": 2000},
+        "fees": {"ours": {"maker_ppm": -20, "taker_ppm": 50},
+                 "coinbase": {"maker_ppm": 400, "taker_ppm": 600},
+                 "kraken": {"maker_ppm": 250, "taker_ppm": 400}},
+        "pricing": {
+            "instrument": {"symbol": "BTC-USD", "quote_currency": "USD",
+                           "tick_size": "0.01", "lot_size": "0.001"},
+            "venues": [
+                {"name": "coinbase", "symbol": "BTC-USD", **usd},
+                {"name": "kraken", "symbol": "XBT/USD", **usd},
+                {"name": "binance", "symbol": "BTCUSDT", "quote_currency": "USDT",
+                 "weight": 1.0, "stale_after_ms": 2000,
+                 "basis": {"measured": {"reference": "coinbase", "half_life_s": 30.0}}},
+            ],
+            "model": {"kind": "glft", "gamma": 0.001},
+            "volatility": {"ewma": {"sample_ms": 100, "half_life_s": 30.0, "initial_sigma": 20.0}},
+            "intensity": {"fixed": {"bid": {"a": 5.0, "k": 0.2}, "ask": {"a": 5.0, "k": 0.2}}},
+            "quoting": {"levels": 2, "sizes_lots": [10, 20], "level_spacing_ticks": 3,
+                        "min_spread_ticks": 4, "max_spread_ticks": 2000,
+                        "max_inventory_lots": 200, "inventory_unit_lots": 10,
+                        "requote_threshold_ticks": 2.0, "requote_interval_ms": 1000},
+        },
+    }  # fmt: skip
+
+
+def _dec(d: Decimal) -> str:
+    """Exact text without exponent or trailing zeros."""
+    text = format(d, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> dict[str, Any]:
+    """The runner's snapshot (ticks, lots, money in 10^-6 tick x lot) as exact decimals of the
+    quote currency and the base asset, JSON-ready (see the module docs)."""
+
+    def price(t: int | None) -> str | None:
+        return None if t is None else _dec(Decimal(t) * tick_size)
+
+    def qty(n: int | None) -> str | None:
+        return None if n is None else _dec(Decimal(n) * lot_size)
+
+    def money(m: int) -> str:
+        return _dec(Decimal(m) * tick_size * lot_size / 1_000_000)
+
+    def fractional(t: float, places: Decimal) -> str:
+        return _dec((Decimal(repr(t)) * tick_size).quantize(places))
+
+    fair = raw.get("fair_value")
+    lock = raw["interlock"]
+    refs = raw["references"]
+    state = "running" if raw["running"] else "stopped"
+    if raw["running"] and raw["halted"]:
+        state = "pulled"
+    return {
+        "state": state,
+        "quoting": raw["running"] and not raw["halted"],
+        "fair_value": None if fair is None else fractional(fair, tick_size / 100),
+        "quotes": [
+            {"side": q["side"], "level": q["level"], "order_id": q["order_id"],
+             "price": price(q["price"]), "qty": qty(q["qty"]),
+             "queue_ahead": qty(q["queue_ahead"])}
+            for q in raw["quotes"]
+        ],
+        "inventory": qty(raw["inventory"]),
+        "pnl": {k: money(v) for k, v in raw["pnl"].items()},
+        "interlock": {
+            "quoting": lock["quoting"], "causes": lock["causes"],
+            "pulls": dict(lock["pulls"]), "returns": lock["returns"],
+            "uptime": round(lock["uptime"], 4),
+        },
+        "hedges": [
+            {"venue": refs[h["venue"]]["venue"] if h["venue"] < len(refs) else "?",
+             "side": h["side"], "qty": qty(h["qty"]), "limit_price": price(h["limit_price"]),
+             "touch_price": price(h["touch_price"]),
+             "decision_fair": fractional(h["decision_fair"], tick_size)}
+            for h in raw["hedges"]
+        ],
+        "markouts": raw["markouts"],
+        "references": [
+            {"venue": r["venue"], "symbol": r["symbol"], "state": r["state"],
+             "bid": price(r["bid"]), "ask": price(r["ask"])}
+            for r in refs
+        ],
+        "counters": raw["counters"],
+        "error": raw["error"],
+    }  # fmt: skip
+
+
+class LiveMarketMaker:
+    """A live market maker on a running pipeline (see the module docs).
+
+    ``config``: the market-making config as ``mm.load_config`` reads it (the same file as a
+    backtest's; ``pricing`` required). ``gateway`` and ``subscription``: the pipeline's, for the
+    market maker alone (the subscription must take book deltas). ``market``: the external
+    venues. ``account``: the account it trades as; ``symbol``, ``tick_size`` and ``lot_size``:
+    the instrument it quotes on our venue (the config's ``pricing.instrument`` must have the
+    same grid). Its order ids start at ``first_order_id`` (keep other traders' ids below it).
+    A bad config raises ``ConfigError`` naming the key, before anything starts."""
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        *,
+        gateway: Gateway,
+        subscription: Subscription,
+        market: Market,
+        account: int,
+        symbol: str,
+        tick_size: str | Decimal,
+        lot_size: str | Decimal,
+        first_order_id: int = 1 << 40,
+        idle_sleep_us: int = 200,
+    ) -> None:
+        self.account = account
+        self.symbol = symbol
+        self.tick_size, self.lot_size = Decimal(str(tick_size)), Decimal(str(lot_size))
+        self._core = _core.MmLive(
+            json.dumps(config), gateway._core, subscription._core, market._core,
+            account=account, instrument=symbol, tick_size=str(tick_size), lot_size=str(lot_size),
+            first_client_id=first_order_id, idle_sleep_us=idle_sleep_us,
+        )  # fmt: skip
+        #: Called once after the thread ended (``start_on_venue`` hands the subscription back).
+        self.on_stop: list[Callable[[], None]] = []
+
+    def raw_state(self) -> dict[str, Any]:
+        """The runner's snapshot as is: ticks, lots and money in 10^-6 tick x lot."""
+        out: dict[str, Any] = json.loads(self._core.snapshot_json())
+        return out
+
+    def state(self) -> dict[str, Any]:
+        """The latest state, exact decimals as strings (see the module docs)."""
+        out = present(self.raw_state(), self.tick_size, self.lot_size)
+        out["message"] = f"market maker: {out['state']} ({self.symbol}, account {self.account})"
+        return out
+
+    def kill(self) -> None:
+        """The operator's kill switch: every quote is pulled and quoting held."""
+        self._core.set_kill_switch(True)
+
+    def release(self) -> None:
+        """Releases the operator's kill switch: quotes return once the interlock allows."""
+        self._core.set_kill_switch(False)
+
+    def replace_market(self, market: Market) -> None:
+        """Reads ``market``'s books from now on (a restarted synthetic market)."""
+        self._core.replace_market(market._core)
+
+    @property
+    def running(self) -> bool:
+        """Whether the market maker's thread runs."""
+        return bool(self._core.running)
+
+    def stop(self) -> None:
+        """Pulls every quote, waits for the cancels (2 s at most) and ends the thread."""
+        self._core.stop()
+        hooks, self.on_stop = self.on_stop, []
+        for hook in hooks:
+            hook()
+
+    def __enter__(self) -> LiveMarketMaker:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _instrument(config: Mapping[str, Any]) -> dict[str, Any]:
+    pricing = config.get("pricing")
+    if not isinstance(pricing, dict) or not isinstance(pricing.get("instrument"), dict):
+        raise ConfigError("a live run needs [pricing.instrument]", reason="CONFIG", key="pricing")
+    inst: dict[str, Any] = pricing["instrument"]
+    return inst
+
+
+def engine_config(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The engine config of a paper run: the config's instrument, pre-trade risk on (every
+    account, the market maker's included, under the same default limits; kill switches
+    work), parked engine threads."""
+    inst = _instrument(config)
+    return {
+        "instruments": [{
+            "symbol": inst["symbol"], "tick_size": inst["tick_size"],
+            "lot_size": inst["lot_size"], "min_qty": inst["lot_size"], "max_qty": "1000",
+            "min_price": inst["tick_size"], "max_price": "10000000",
+        }],
+        "threads": {"risk": {"wait": {"kind": "park", "timeout_us": 200}},
+                    "matching": {"wait": {"kind": "park", "timeout_us": 200}}},
+        "risk": {"default_limits": {"max_order_qty": 1_000_000}},
+    }  # fmt: skip
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Raises ``ConfigError`` naming the key if ``config`` cannot run live on its own
+    instrument's grid; starts nothing."""
+    inst = _instrument(config)
+    _core.check_live_config(json.dumps(config), str(inst["tick_size"]), str(inst["lot_size"]))
+
+
+def start_on_venue(
+    config: Mapping[str, Any], venue: Any, market: Any, account: int = MM_ACCOUNT
+) -> LiveMarketMaker:
+    """The market maker on a ``wintermute.service.venue.Venue`` made with ``reserve >= 1``
+    (its first reserved gateway and subscription), reading ``market`` (a ``Market``, or an
+    ``ExternalMarket``, whose restarts it follows)."""
+    inst = _instrument(config)
+    info = venue.instrument(inst["symbol"])
+    gateway, subscription = venue.reserved(0)
+    feeds = getattr(market, "market", market)
+    maker = LiveMarketMaker(
+        config, gateway=gateway, subscription=subscription, market=feeds, account=account,
+        symbol=info.symbol, tick_size=info.tick_size, lot_size=info.lot_size,
+    )  # fmt: skip
+    if hasattr(market, "on_restart"):
+        market.on_restart.append(maker.replace_market)
+    maker.on_stop.append(lambda: venue.release_reserved(0))
+    return maker
+
+
+def _line(s: Mapping[str, Any]) -> str:
+    quotes = " ".join(f"{q['side']} {q['qty']}@{q['price']}" for q in s["quotes"]) or "no quotes"
+    pulls = {k: v for k, v in s["interlock"]["pulls"].items() if v}
+    causes = ",".join(s["interlock"]["causes"]) or "none"
+    return (
+        f"{s['state']:8} fair {s['fair_value']} | {quotes} | inventory {s['inventory']} | "
+        f"pnl {s['pnl']['total']} (spread {s['pnl']['spread_capture']}, "
+        f"mtm {s['pnl']['inventory_mtm']}, fees {s['pnl']['fees']}) | fills "
+        f"{s['counters']['fills']} | interlock {causes} pulls {pulls} | hedges {len(s['hedges'])}"
+    )
+
+
+def paper(
+    config: Mapping[str, Any],
+    *,
+    duration: float | None = None,
+    every: float = 1.0,
+    seed: int = 7,
+    steps: int = 20_000,
+    rate: float = 30.0,
+    out: TextIO = sys.stdout,
+    stop: threading.Event | None = None,
+) -> dict[str, Any]:
+    """Runs the market maker on paper (see the module docs), printing its state every
+    ``every`` seconds until ``duration`` passes, ``stop`` is set or Ctrl-C; returns the last
+    state. ``seed`` and ``steps`` (messages per venue, replayed at the recorded pace; then a
+    fresh market) make the synthetic market. Nothing leaves 127.0.0.1. A bad config raises
+    ``ConfigError`` before anything starts."""
+    from wintermute.service.external_market import ExternalMarket
+    from wintermute.service.order_flow import OrderFlow
+    from wintermute.service.venue import Venue
+
+    check_config(config)
+    symbol = _instrument(config)["symbol"]
+    stop = stop or threading.Event()
+    started = time.monotonic()
+    with contextlib.ExitStack() as stack:
+        venue = stack.enter_context(Venue(engine_config(config), reserve=1))
+        market = ExternalMarket(seed=seed, steps=steps, instrument=symbol)
+        stack.callback(market.stop)
+        maker = start_on_venue(config, venue, market)
+        stack.callback(maker.stop)
+        flow = OrderFlow(venue, symbol, seed=seed, rate=rate, reference=market.reference_mid)
+        stack.callback(flow.stop)
+        try:
+            while not stop.wait(every):
+                print(_line(maker.state()), file=out, flush=True)
+                if duration is not None and time.monotonic() - started >= duration:
+                    break
+        except KeyboardInterrupt:
+            pass
+        flow.stop()
+        maker.stop()
+        last = maker.state()
+    print(_line(last), file=out, flush=True)
+    return last

@@ -1,0 +1,206 @@
+"""The live market maker from Python (``wintermute.mm_live``) on a real pipeline, fed by the
+synthetic three-venue market through the real connectors: its quotes rest on our venue's book
+(with the exact queue place the venue's own mirror computes) and move with the market, the
+kill switches pull them, stop leaves nothing behind, and a bad config names its key."""
+
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wintermute import errors, mm, mm_live
+from wintermute.market import VENUES, Market
+from wintermute.service.order_flow import OrderFlow
+from wintermute.service.venue import Venue
+
+ROOT = Path(__file__).resolve().parents[1]
+SYMBOL = "BTC-USD"
+ACCOUNT = mm_live.MM_ACCOUNT
+
+
+def wait_for(
+    maker: mm_live.LiveMarketMaker,
+    what: str,
+    done: Callable[[dict[str, Any]], bool],
+    timeout: float = 20,
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        s = maker.state()
+        if done(s):
+            return s
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: {s}"
+        time.sleep(0.05)
+
+
+def resting(s: dict[str, Any]) -> bool:
+    return len(s["quotes"]) == 4 and all(q["queue_ahead"] is not None for q in s["quotes"])
+
+
+class Rig:
+    def __init__(self) -> None:
+        self.config = mm_live.paper_config()
+        self.venue = Venue(mm_live.engine_config(self.config), reserve=1)
+        self.market = Market(VENUES, steps=4000, pace="1", latent=True, max_attempts=None)
+        self.maker = self.start(self.config)
+
+    def start(self, config: dict[str, Any]) -> mm_live.LiveMarketMaker:
+        return mm_live.start_on_venue(config, self.venue, self.market, ACCOUNT)
+
+    def close(self) -> None:
+        self.maker.stop()
+        self.market.stop()
+        self.venue.close()
+
+
+@pytest.fixture
+def rig() -> Iterator[Rig]:
+    r = Rig()
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+def test_quotes_rest_on_our_venues_book_with_their_exact_queue_place_and_move(rig: Rig) -> None:
+    s = wait_for(rig.maker, "four resting quotes", resting)
+    assert s["state"] == "running"
+    assert s["interlock"]["quoting"]
+    assert [r["state"] for r in s["references"]] == ["live", "live", "live"]
+    bids = [q for q in s["quotes"] if q["side"] == "buy"]
+    asks = [q for q in s["quotes"] if q["side"] == "sell"]
+    assert Decimal(bids[0]["price"]) < Decimal(s["fair_value"]) < Decimal(asks[0]["price"])
+    assert [q["qty"] for q in bids] == ["0.01", "0.02"]
+    depth = rig.venue.depth(SYMBOL, 50)
+    book = {"buy": dict(depth.bids), "sell": dict(depth.asks)}
+    for q in s["quotes"]:
+        # On the book, at its price, with at least its own quantity there.
+        assert book[q["side"]][Decimal(q["price"])] >= Decimal(q["qty"]), (q, depth)
+    # The queue place the Rust runner tracks equals the venue's own mirror of the book.
+    first = s["quotes"][0]
+    assert rig.venue.queue_ahead(SYMBOL, first["order_id"]) == Decimal(first["queue_ahead"])
+    before = {(q["side"], q["price"]) for q in s["quotes"]}
+    moved = wait_for(rig.maker, "the quotes to move with the market", lambda x: resting(x)
+                     and {(q["side"], q["price"]) for q in x["quotes"]} != before)  # fmt: skip
+    assert moved["counters"]["requotes"] > s["counters"]["requotes"]
+    assert moved["counters"]["updates"] > s["counters"]["updates"]
+
+
+def test_fills_with_other_traders_move_inventory_and_pnl_whose_parts_add_up(rig: Rig) -> None:
+    wait_for(rig.maker, "quotes", resting)
+
+    def fair() -> Decimal | None:
+        value = rig.maker.state()["fair_value"]
+        return None if value is None else Decimal(value)
+
+    flow = OrderFlow(rig.venue, SYMBOL, seed=3, rate=60, taker_share=0.6, reference=fair)
+    try:
+        s = wait_for(rig.maker, "a fill", lambda x: x["counters"]["fills"] > 0, timeout=30)
+    finally:
+        flow.stop()
+    raw = rig.maker.raw_state()
+    parts = raw["pnl"]
+    assert parts["total"] == sum(v for k, v in parts.items() if k != "total")
+    assert s["inventory"] != "0" or raw["counters"]["fills"] >= 2
+
+
+def test_the_pipelines_kill_switch_and_the_operators_pull_the_quotes(rig: Rig) -> None:
+    s = wait_for(rig.maker, "quotes", resting)
+    ids = [q["order_id"] for q in s["quotes"]]
+    rig.venue.kill(ACCOUNT)  # risk refuses the next quote: every quote is pulled
+    s = wait_for(rig.maker, "the risk pull", lambda x: x["counters"]["risk_rejections"] > 0
+                 and not x["quotes"], timeout=30)  # fmt: skip
+    assert s["interlock"]["pulls"]["risk"] >= 1
+    assert all(rig.venue.queue_ahead(SYMBOL, i) is None for i in ids), "gone from the book"
+    rig.venue.release(ACCOUNT)
+    s = wait_for(rig.maker, "quotes back", resting)
+    rig.maker.kill()
+    s = wait_for(rig.maker, "the operator's pull", lambda x: not x["quotes"])
+    assert s["state"] == "pulled"
+    assert "kill_switch" in s["interlock"]["causes"]
+    assert s["interlock"]["pulls"]["kill_switch"] == 1
+    rig.maker.release()
+    wait_for(rig.maker, "quotes back", resting)
+
+
+def test_stop_cancels_every_quote_and_ends_the_thread(rig: Rig) -> None:
+    s = wait_for(rig.maker, "quotes", resting)
+    ids = [q["order_id"] for q in s["quotes"]]
+    rig.maker.stop()
+    assert not rig.maker.running
+    last = rig.maker.state()
+    assert last["state"] == "stopped"
+    assert last["quotes"] == []
+    deadline = time.monotonic() + 5
+    while any(rig.venue.queue_ahead(SYMBOL, i) is not None for i in ids):
+        assert time.monotonic() < deadline, "quotes left on the book after stop"
+        time.sleep(0.02)
+    rig.maker.stop()  # idempotent
+    # The venue drains the market maker's subscription from now on: it never holds the
+    # engine up, whatever trades next.
+    _, subscription = rig.venue.reserved(0)
+    with OrderFlow(rig.venue, SYMBOL, seed=4, rate=200) as flow:
+        flow.wait_actions(40, timeout=30)
+    deadline = time.monotonic() + 5
+    while len(subscription):
+        assert time.monotonic() < deadline, f"{len(subscription)} outputs left undrained"
+        time.sleep(0.02)
+
+
+@pytest.mark.parametrize(
+    ("edit", "key"),
+    [
+        (lambda c: c["pricing"]["model"].update(gamma=-1.0), "pricing.model.gamma"),
+        (lambda c: c.update(colour="blue"), "colour"),
+        (lambda c: c["pricing"]["venues"][0].update(name="bitstamp"), "pricing.venues[0].name"),
+        (
+            lambda c: c["pricing"]["instrument"].update(tick_size="0.1"),
+            "pricing.instrument.tick_size",
+        ),
+        (lambda c: c["pricing"]["venues"][2].pop("basis"), "pricing.venues[2].basis"),
+        (lambda c: c.update(quote_on="kraken"), "quote_on"),
+        (lambda c: c["interlock"].update(stale_after_ms=-1), "interlock.stale_after_ms"),
+    ],
+)
+def test_a_bad_config_is_a_clear_error_naming_the_key(
+    rig: Rig, edit: Callable[[dict[str, Any]], None], key: str
+) -> None:
+    config = copy.deepcopy(rig.config)
+    edit(config)
+    with pytest.raises(errors.ConfigError) as e:
+        rig.start(config)
+    assert e.value.key == key, str(e.value)
+    assert key.split(".")[-1].split("[")[0] in str(e.value)
+
+
+def test_the_example_config_is_the_built_in_paper_config() -> None:
+    assert mm.load_config(ROOT / "examples" / "mm_live.toml") == mm_live.paper_config()
+
+
+def test_wintermute_mm_runs_the_market_maker_on_paper_and_stops_after_its_duration() -> None:
+    cmd = [sys.executable, "-m", "wintermute.cli", "mm", "--config", "examples/mm_live.toml",
+           "--duration", "4", "--every", "0.5", "--steps", "3000"]  # fmt: skip
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("running") and "@" in line for line in lines), done.stdout
+    assert lines[-1] == "wintermute mm: stopped; 0 quotes resting", done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_wintermute_mm_with_a_bad_config_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text((ROOT / "examples" / "mm_live.toml").read_text() + "\ncolour = 1\n")
+    cmd = [sys.executable, "-m", "wintermute.cli", "mm", "--config", str(bad), "--duration", "1"]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2
+    assert "colour" in done.stderr
+    assert "Traceback" not in done.stderr
