@@ -45,6 +45,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Request;
 use serde::de::DeserializeOwned;
+use wintermute_core::decimal::Decimal;
 
 use super::ids::{legal_cl_ord_id, uuid_cl_ord_id, NonceSource};
 use super::rate::{api_cost, cancel_cost, Counter, Tier};
@@ -250,6 +251,23 @@ impl KrakenRestClient {
             loaded.push(pair);
         }
         Ok(loaded)
+    }
+
+    /// `Balance`: every asset's balance, exact.
+    pub async fn balance(&mut self) -> Result<std::collections::BTreeMap<String, Decimal>, KrakenClientError> {
+        const EP: &str = "Balance";
+        let body = self.private(EP, |nonce| format!("nonce={nonce}")).await?;
+        let balances: std::collections::BTreeMap<String, String> = self.result(EP, &body)?;
+        balances
+            .into_iter()
+            .map(|(asset, amount)| match Decimal::parse(&amount) {
+                Ok(d) => Ok((asset, d)),
+                Err(_) => Err(KrakenClientError::Parse {
+                    endpoint: EP,
+                    error: ReportParseError::bad_decimal("balance", &amount),
+                }),
+            })
+            .collect()
     }
 
     /// Places an order; returns the reports it produced (applied to the table). A venue
