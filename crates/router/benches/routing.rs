@@ -2,15 +2,20 @@
 //! p99). Run: `cargo bench -p wintermute-router --bench routing`.
 //!
 //! - decision -> signed request bytes: a Binance LIMIT order's query string plus its HMAC-SHA256
-//!   or Ed25519 signature; Kraken's `API-Sign` over a form body; a Coinbase ES256 JWT;
-//! - execution report in -> normalized event out: a Binance FULL order response with two fills
-//!   parsed, converted to normalized reports and applied to the order's state machine.
+//!   or Ed25519 signature; a Kraken order's `AddOrder` form body plus its `API-Sign`; a
+//!   Coinbase ES256 JWT;
+//! - execution report in -> normalized event out: a Binance FULL order response with two fills,
+//!   and a Kraken `TradesHistory` answer with two trades, parsed, converted to normalized reports
+//!   and applied to the order's state machine.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use wintermute_router::binance::client::{sign_query, BinanceOrderType, NewOrder, TimeInForce};
 use wintermute_router::binance::reports::{order_reports, parse_order, BinanceInstrument};
+use wintermute_router::kraken::client::add_order_body;
+use wintermute_router::kraken::reports::{parse_envelope, trade_report, KrakenPair, TradesHistory};
+use wintermute_router::order::OrderType;
 use wintermute_router::order_state::{OrderState, Side};
 use wintermute_router::signing::{BinanceSigner, CoinbaseJwtSigner, KrakenSigner};
 
@@ -61,6 +66,20 @@ fn main() {
         let body = format!("nonce={nonce}&ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25");
         black_box(kraken.api_sign("/0/private/AddOrder", &nonce, &body));
     });
+    let xbt = KrakenPair::new("XBTUSD", "0.1", "0.00000001", "ZUSD").unwrap();
+    measure("kraken order -> AddOrder body + API-Sign", |i| {
+        let order = NewOrder {
+            symbol: "XBTUSD".into(),
+            client_order_id: "00000000-0000-0007-8000-000000000000".into(),
+            side: Side::Buy,
+            qty: 12_345_000,
+            order_type: OrderType::Limit { price: 587_294, tif: TimeInForce::Ioc },
+        };
+        let nonce = 1_616_492_376_594_000 + i as u64;
+        let body = add_order_body(&order, &xbt, nonce);
+        black_box(kraken.api_sign("/0/private/AddOrder", &nonce.to_string(), &body));
+        black_box(body);
+    });
     let rng = ring::rand::SystemRandom::new();
     let pkcs8 =
         ring::signature::EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
@@ -75,6 +94,15 @@ fn main() {
         let mut state = OrderState::new("wm1", Side::Buy, 12_345);
         for r in &reports {
             state.apply(r).unwrap();
+        }
+        black_box(state.status());
+    });
+    let trades = br#"{"error":[],"result":{"trades":{"THVRQM-33VKH-UCI7BS":{"ordertxid":"OQCLML-BW3P3-BUCMWZ","postxid":"TKH2SE-M7IF5-CFI7LT","pair":"XXBTZUSD","time":1688667796.8802,"type":"buy","ordertype":"limit","price":"58729.4","cost":"26428.23000","fee":"68.71340","vol":"0.45000000","margin":"0.00000","leverage":"0","misc":"","trade_id":40274859,"maker":false},"TCWJEG-FL4SZ-3FKGH6":{"ordertxid":"OQCLML-BW3P3-BUCMWZ","postxid":"TKH2SE-M7IF5-CFI7LU","pair":"XXBTZUSD","time":1688667796.8803,"type":"buy","ordertype":"limit","price":"58729.5","cost":"3128.88000","fee":"8.13510","vol":"0.05327500","margin":"0.00000","leverage":"0","misc":"","trade_id":40274860,"maker":false}},"count":2}}"#;
+    measure("kraken TradesHistory (2 trades) -> reports -> order state", |_| {
+        let page: TradesHistory = parse_envelope("t", trades).unwrap().unwrap();
+        let mut state = OrderState::new("wm1", Side::Buy, 50_327_500);
+        for trade in page.trades.values() {
+            state.apply(&trade_report(trade, "wm1", &xbt, 1).unwrap()).unwrap();
         }
         black_box(state.status());
     });
