@@ -48,7 +48,7 @@ use serde::de::DeserializeOwned;
 use wintermute_core::decimal::Decimal;
 
 use super::ids::{legal_cl_ord_id, uuid_cl_ord_id, NonceSource};
-use super::rate::{api_cost, cancel_cost, Counter, Tier};
+use super::rate::{amend_cost, api_cost, cancel_cost, Counter, Tier};
 use super::reports::{
     order_report, parse_envelope, trade_report, AddOrderResult, AmendResult, ClosedOrders, CountResult, KrakenOrder,
     KrakenPair, KrakenTrade, OpenOrders, QueriedOrders, TradesHistory,
@@ -328,7 +328,7 @@ impl KrakenRestClient {
         if may_have_traded && reports[0].kind == ReportKind::New {
             // Counter refusals and lost answers here leave the fills to reconciliation.
             let mut summary = ReconcileSummary::default();
-            if let Ok(more) = self.refresh(&[order.client_order_id.clone()], &mut summary).await {
+            if let Ok(more) = self.refresh(std::slice::from_ref(&order.client_order_id), &mut summary).await {
                 reports.extend(more);
             }
         }
@@ -416,13 +416,7 @@ impl KrakenRestClient {
         let inst = self.pair(symbol)?.instrument.clone();
         let now = local_ms();
         let age = now - self.placed_ms.get(client_order_id).copied().unwrap_or(now);
-        let cost = 1 + match age {
-            ..5_000 => 3,
-            ..10_000 => 2,
-            ..15_000 => 1,
-            _ => 0,
-        };
-        if let Err(wait) = self.trading(symbol).try_add(cost, now) {
+        if let Err(wait) = self.trading(symbol).try_add(amend_cost(age), now) {
             return Err(KrakenClientError::RateLimited { endpoint: EP, retry_after_ms: wait, local: true });
         }
         let body = self
@@ -700,7 +694,8 @@ impl KrakenRestClient {
             Ok(result) => Ok(result),
             Err(errors) if is_rate_limit(&errors) => {
                 self.api_counter.fill(local_ms());
-                let wait = self.api_counter.clone().try_add(1, local_ms()).err().unwrap_or(0);
+                let mut probe = self.api_counter;
+                let wait = probe.try_add(1, local_ms()).err().unwrap_or(0);
                 Err(KrakenClientError::RateLimited { endpoint, retry_after_ms: wait, local: false })
             }
             Err(errors) => Err(KrakenClientError::Venue { endpoint, errors }),

@@ -44,17 +44,20 @@ pub fn api_cost(endpoint: &str) -> Option<i64> {
     }
 }
 
+/// The first bound in `table` (age limit ms, cost) that `age_ms` is under, or 0.
+fn by_age(age_ms: i64, table: &[(i64, i64)]) -> i64 {
+    table.iter().find(|&&(limit, _)| age_ms < limit).map_or(0, |&(_, cost)| cost)
+}
+
 /// Trading counter cost of canceling an order that has rested `age_ms`.
 pub fn cancel_cost(age_ms: i64) -> i64 {
-    match age_ms {
-        ..5_000 => 8,
-        ..10_000 => 6,
-        ..15_000 => 5,
-        ..45_000 => 4,
-        ..90_000 => 2,
-        ..300_000 => 1,
-        _ => 0,
-    }
+    by_age(age_ms, &[(5_000, 8), (10_000, 6), (15_000, 5), (45_000, 4), (90_000, 2), (300_000, 1)])
+}
+
+/// Trading counter cost of amending an order `age_ms` after it was placed or last amended: +1,
+/// plus +3 under 5 s, +2 under 10 s, +1 under 15 s.
+pub fn amend_cost(age_ms: i64) -> i64 {
+    1 + by_age(age_ms, &[(5_000, 3), (10_000, 2), (15_000, 1)])
 }
 
 /// One leaky bucket.
@@ -137,6 +140,7 @@ mod tests {
             [0, 4_999, 5_000, 14_999, 44_999, 89_999, 299_999, 300_000].map(cancel_cost),
             [8, 8, 6, 5, 4, 2, 1, 0]
         );
+        assert_eq!([0, 5_000, 14_999, 15_000].map(amend_cost), [4, 3, 2, 1]);
         assert_eq!(api_cost("TradesHistory"), Some(2));
         assert_eq!(api_cost("AddOrder"), None);
         assert_eq!(api_cost("Balance"), Some(1));

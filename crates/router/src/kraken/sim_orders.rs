@@ -4,10 +4,17 @@
 use serde_json::{json, Value};
 
 use super::ids::{legal_cl_ord_id, parse_txid, txid};
-use super::rate::cancel_cost;
+use super::rate::{amend_cost, cancel_cost};
 use super::sim::{KrakenError, OrderExtra, State};
 use crate::sim::exchange::{is_open, less, MatchError, SimNewOrder, SimOrder, SimOrderType, SimTif, SimTrade};
 use crate::sim::Params;
+
+/// An exclusive bound of `TradesHistory`: a trade txid or a unix time (ms).
+#[derive(Clone, Copy)]
+enum Bound {
+    Trade(u64),
+    Time(i64),
+}
 
 /// Trades and closed orders per page (Kraken: 50).
 const PAGE: usize = 50;
@@ -152,13 +159,7 @@ impl State {
         let symbol = order.new.symbol.clone();
         let age = now - order.update_ms;
         let counter = self.trading(api_key, &symbol);
-        let decaying = match age {
-            ..5_000 => 3,
-            ..10_000 => 2,
-            ..15_000 => 1,
-            _ => 0,
-        };
-        counter.try_add(1 + decaying, now).map_err(|_| KrakenError::new("EOrder:Rate limit exceeded"))?;
+        counter.try_add(amend_cost(age), now).map_err(|_| KrakenError::new("EOrder:Rate limit exceeded"))?;
         let sym = &self.exchange.symbols[&symbol];
         let new_qty = params
             .get("order_qty")
@@ -298,29 +299,28 @@ impl State {
         if params.get("type").is_some_and(|t| t != "all") {
             return Err(KrakenError::invalid("type"));
         }
-        let bound = |name: &'static str| -> Result<Option<(Option<u64>, Option<i64>)>, KrakenError> {
+        let bound = |name: &'static str| -> Result<Option<Bound>, KrakenError> {
             let Some(text) = params.get(name) else { return Ok(None) };
             if let Some(id) = parse_txid(b'T', text) {
-                return Ok(Some((Some(id), None)));
+                return Ok(Some(Bound::Trade(id)));
             }
             let secs = wintermute_core::decimal::Decimal::parse(text).map_err(|_| KrakenError::invalid(name))?;
             let ms = secs.mantissa() * 1000 / 10i128.pow(secs.scale());
-            Ok(Some((None, Some(i64::try_from(ms).unwrap_or(i64::MAX)))))
+            Ok(Some(Bound::Time(i64::try_from(ms).unwrap_or(i64::MAX))))
         };
         let (start, end) = (bound("start")?, bound("end")?);
         let ofs = params.get("ofs").map(|o| o.parse::<usize>().map_err(|_| KrakenError::invalid("ofs"))).transpose()?;
-        let after = |t: &SimTrade, b: Option<(Option<u64>, Option<i64>)>| match b {
+        let after = |t: &SimTrade| match start {
             None => true,
-            Some((Some(id), _)) => t.id > id,
-            Some((None, ms)) => ms.is_none_or(|ms| t.time_ms > ms),
+            Some(Bound::Trade(id)) => t.id > id,
+            Some(Bound::Time(ms)) => t.time_ms > ms,
         };
-        let before = |t: &SimTrade, b: Option<(Option<u64>, Option<i64>)>| match b {
+        let before = |t: &SimTrade| match end {
             None => true,
-            Some((Some(id), _)) => t.id < id,
-            Some((None, ms)) => ms.is_none_or(|ms| t.time_ms < ms),
+            Some(Bound::Trade(id)) => t.id < id,
+            Some(Bound::Time(ms)) => t.time_ms < ms,
         };
-        let matching: Vec<&SimTrade> =
-            self.exchange.trades.values().rev().filter(|t| after(t, start) && before(t, end)).collect();
+        let matching: Vec<&SimTrade> = self.exchange.trades.values().rev().filter(|t| after(t) && before(t)).collect();
         let count = matching.len();
         let trades: serde_json::Map<String, Value> = matching
             .into_iter()

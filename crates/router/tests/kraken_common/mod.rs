@@ -20,8 +20,11 @@ pub const KEY: &str = "kraken-test-key";
 pub const SECRET: &str = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==";
 pub const OTHER_SECRET: &str = "c2VjcmV0LW9mLWFub3RoZXIta2V5LXRoYXQtaXMtbm90LXJlZ2lzdGVyZWQ=";
 
-/// The first XBT/USD book snapshot of the recorded session: (bids, asks) as (price, volume) text.
-pub fn recorded_xbtusd_book() -> (Vec<(String, String)>, Vec<(String, String)>) {
+/// Price and volume text of one level.
+pub type Level = (String, String);
+
+/// The first XBT/USD book snapshot of the recorded session: (bids, asks).
+pub fn recorded_xbtusd_book() -> (Vec<Level>, Vec<Level>) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../data/kraken/kraken_ws1_2021-04-05_book1000_checksum.cfraw.txt");
     let text = read_recording(&path).expect("the recorded Kraken session is readable");
