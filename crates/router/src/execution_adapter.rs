@@ -208,11 +208,17 @@ fn wall_ns() -> i64 {
 }
 
 fn reject_reason(code_or_text: &str) -> RejectReason {
-    if code_or_text.contains("would immediately match") || code_or_text.contains("Post only order") {
+    if code_or_text.contains("would immediately match")
+        || code_or_text.contains("Post only order")
+        || code_or_text.contains("POST_ONLY")
+    {
         RejectReason::WouldCross
-    } else if code_or_text.contains("Unknown order") || code_or_text.contains("does not exist") {
+    } else if code_or_text.contains("Unknown order")
+        || code_or_text.contains("does not exist")
+        || code_or_text.contains("UNKNOWN_CANCEL_ORDER")
+    {
         RejectReason::UnknownOrder
-    } else if code_or_text.contains("Rate limit exceeded") {
+    } else if code_or_text.contains("Rate limit exceeded") || code_or_text.contains("RATE_LIMIT_EXCEEDED") {
         RejectReason::TooManyOrders
     } else {
         RejectReason::Risk

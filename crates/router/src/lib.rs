@@ -20,6 +20,7 @@
 //! See `docs/order-routing.md` for what is supported and how to configure keys.
 
 pub mod binance;
+pub mod coinbase;
 pub mod credentials;
 pub mod execution_adapter;
 pub mod http;
@@ -28,4 +29,5 @@ pub mod order;
 pub mod order_state;
 pub mod signing;
 pub mod sim;
+pub mod time;
 pub mod venue;

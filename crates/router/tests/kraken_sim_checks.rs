@@ -114,6 +114,12 @@ fn parameters_are_checked_with_krakens_argument_errors() {
             let answer = signed(&sim, "AddOrder", &format!("nonce={}&{params}", i + 1)).await;
             assert_eq!(errors(&answer), [*error], "{params}");
         }
+        let first = "ordertype=limit&pair=XBTUSD&price=58000.0&type=buy&volume=0.01&oflags=post&cl_ord_id=twice";
+        assert_eq!(errors(&signed(&sim, "AddOrder", &format!("nonce=98&{first}")).await), Vec::<String>::new());
+        let again = signed(&sim, "AddOrder", &format!("nonce=99&{first}")).await;
+        assert_eq!(errors(&again), ["EOrder:Duplicate cl_ord_id"]);
+        let cancel = signed(&sim, "CancelOrder", "nonce=100&cl_ord_id=twice").await;
+        assert_eq!(cancel["result"]["count"], 1);
         let unknown = signed(&sim, "Withdraw", "nonce=100").await;
         assert_eq!(errors(&unknown), ["EGeneral:Unknown method"]);
         let cancel = signed(&sim, "CancelOrder", "nonce=101&txid=OAAAAA-AAAAA-AAAAAB").await;

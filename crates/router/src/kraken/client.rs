@@ -284,6 +284,12 @@ impl KrakenRestClient {
                 order.client_order_id.chars().take(40).collect::<String>()
             )));
         }
+        if self.orders.get(&order.client_order_id).is_some() {
+            return Err(KrakenClientError::Unsupported(format!(
+                "cl_ord_id already used by this client: {}",
+                order.client_order_id
+            )));
+        }
         let now = local_ms();
         if let Err(wait) = self.trading(&order.symbol).try_add(1, now) {
             return Err(KrakenClientError::RateLimited { endpoint: EP, retry_after_ms: wait, local: true });
