@@ -161,3 +161,31 @@ pub fn local_ns() -> i64 {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
 }
+
+/// What a fuzzed parser made of its inputs, counted by outcome (the property tests of every
+/// venue's parsers report these).
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(crate) struct FuzzOutcomes(pub std::collections::BTreeMap<&'static str, u64>);
+
+#[cfg(test)]
+impl FuzzOutcomes {
+    /// Counts one outcome.
+    pub fn count(&mut self, outcome: &'static str) {
+        *self.0.entry(outcome).or_default() += 1;
+    }
+
+    /// Counts one error by its kind.
+    pub fn error(&mut self, err: &ReportParseError) {
+        self.count(match err {
+            ReportParseError::Malformed { .. } => "malformed",
+            ReportParseError::BadDecimal { .. } => "bad decimal",
+            ReportParseError::UnknownStatus(_) => "unknown status",
+        });
+    }
+
+    /// How many of this outcome.
+    pub fn get(&self, outcome: &str) -> u64 {
+        self.0.get(outcome).copied().unwrap_or(0)
+    }
+}

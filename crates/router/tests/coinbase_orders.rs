@@ -199,3 +199,54 @@ fn the_kill_switch_leaves_no_open_order() {
         assert_eq!((ks.status(), ks.filled_qty()), (OrderStatus::Canceled, lots("0.5")));
     });
 }
+
+#[test]
+fn the_market_makers_execution_interface_runs_over_the_coinbase_client() {
+    use std::time::Duration;
+    use wintermute_mm::execution::{ExecCommand, ExecEvent, ExecEvents, Execution, OrderRequest, OrderTif};
+    use wintermute_mm::types::{Liquidity, Side as MmSide, VenueId};
+    use wintermute_router::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
+    run(async {
+        let (_sim, client) = sim_and_client(&pkcs8(), |c| c.requests_per_s = 10_000).await;
+        let config = RoutedExecutionConfig {
+            venue: VenueId::External(3),
+            instrument: product().instrument,
+            assets: ("BAND".into(), "GBP".into()),
+            reconcile_every: Duration::from_millis(10),
+            in_flight: 16,
+        };
+        let mut client = client;
+        client.set_requests_per_s(10_000);
+        let mut exec = RoutedExecution::spawn(client, config).unwrap();
+        let request = OrderRequest {
+            client_id: 1,
+            side: MmSide::Buy,
+            price: ticks("14.8069"),
+            qty: lots("30"),
+            tif: OrderTif::Ioc,
+        };
+        exec.submit(0, &ExecCommand::New(request)).unwrap();
+        let mut events = Vec::new();
+        let mut buf = ExecEvents::new();
+        for _ in 0..1000 {
+            buf.clear();
+            exec.poll(0, &mut buf);
+            events.extend(buf.iter().copied());
+            if events.iter().any(|e| matches!(e, ExecEvent::Canceled { .. })) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let filled: i64 = events
+            .iter()
+            .filter_map(|e| match e {
+                ExecEvent::Filled { fill, .. } if fill.liquidity == Liquidity::Taker => Some(fill.qty),
+                _ => None,
+            })
+            .sum();
+        assert_eq!(filled, lots("25.26"), "{events:?}");
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, ExecEvent::Canceled { canceled_qty, .. } if *canceled_qty == lots("4.74"))));
+    });
+}

@@ -233,3 +233,7 @@ pub fn fill_report(
         receive_ts_ns,
     })
 }
+
+#[cfg(test)]
+#[path = "reports_tests.rs"]
+mod tests;

@@ -1,5 +1,3 @@
-use std::collections::BTreeMap;
-
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
@@ -54,23 +52,7 @@ fn an_error_envelope_is_the_venues_refusal_verbatim_and_off_grid_text_is_an_erro
     ));
 }
 
-/// What the fuzzed parsers made of their inputs, by outcome.
-#[derive(Debug, Default)]
-struct Outcomes(BTreeMap<&'static str, u64>);
-
-impl Outcomes {
-    fn count(&mut self, outcome: &'static str) {
-        *self.0.entry(outcome).or_default() += 1;
-    }
-
-    fn error(&mut self, err: &ReportParseError) {
-        self.count(match err {
-            ReportParseError::Malformed { .. } => "malformed",
-            ReportParseError::BadDecimal { .. } => "bad decimal",
-            ReportParseError::UnknownStatus(_) => "unknown status",
-        });
-    }
-}
+type Outcomes = crate::order::FuzzOutcomes;
 
 /// Every Kraken parser and report conversion over one input: each either yields reports, a
 /// refusal, or a counted [`ReportParseError`].
@@ -165,8 +147,8 @@ fn fuzzed_kraken_answers_never_panic_and_every_malformed_one_is_a_counted_error(
         .unwrap();
     let out = out.into_inner();
     println!("kraken parser fuzz outcomes: {:?}", out.0);
-    let inputs = out.0["inputs"];
+    let inputs = out.get("inputs");
     assert!(inputs >= u64::from(CASES) * 3, "{inputs}");
-    assert!(out.0["malformed"] > 0 && out.0.get("bad decimal").copied().unwrap_or(0) > 0, "{:?}", out.0);
-    assert!(out.0.get("order report").copied().unwrap_or(0) + out.0.get("trade report").copied().unwrap_or(0) > 0);
+    assert!(out.get("malformed") > 0 && out.get("bad decimal") > 0, "{:?}", out.0);
+    assert!(out.get("order report") + out.get("trade report") > 0);
 }
