@@ -235,9 +235,12 @@ impl CoinbaseRestClient {
         let mut reports = vec![first];
         if reports[0].kind == ReportKind::New && !matches!(order.order_type, OrderType::PostOnly { .. }) {
             let mut summary = ReconcileSummary::default();
-            // Refusals and lost answers here leave the fills to reconciliation.
-            if let Ok(more) = self.refresh(&order.client_order_id, &mut summary).await {
-                reports.extend(more);
+            // Rate refusals and lost answers here leave the fills to reconciliation; an
+            // unreadable answer is an error (the table already holds the acknowledgment).
+            match self.refresh(&order.client_order_id, &mut summary).await {
+                Ok(more) => reports.extend(more),
+                Err(CoinbaseClientError::RateLimited { .. } | CoinbaseClientError::Transport { .. }) => {}
+                Err(err) => return Err(err),
             }
         }
         Ok(reports)
@@ -346,8 +349,10 @@ impl CoinbaseRestClient {
         self.orders.apply(&first)?;
         let mut reports = vec![first];
         let mut summary = ReconcileSummary::default();
-        if let Ok(more) = self.refresh(client_order_id, &mut summary).await {
-            reports.extend(more);
+        match self.refresh(client_order_id, &mut summary).await {
+            Ok(more) => reports.extend(more),
+            Err(CoinbaseClientError::RateLimited { .. } | CoinbaseClientError::Transport { .. }) => {}
+            Err(err) => return Err(err),
         }
         Ok(reports)
     }

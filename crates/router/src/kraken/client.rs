@@ -331,10 +331,13 @@ impl KrakenRestClient {
         }
         let may_have_traded = !matches!(order.order_type, OrderType::PostOnly { .. });
         if may_have_traded && reports[0].kind == ReportKind::New {
-            // Counter refusals and lost answers here leave the fills to reconciliation.
+            // Counter refusals and lost answers here leave the fills to reconciliation; an
+            // unreadable answer is an error (the table already holds the acknowledgment).
             let mut summary = ReconcileSummary::default();
-            if let Ok(more) = self.refresh(std::slice::from_ref(&order.client_order_id), &mut summary).await {
-                reports.extend(more);
+            match self.refresh(std::slice::from_ref(&order.client_order_id), &mut summary).await {
+                Ok(more) => reports.extend(more),
+                Err(KrakenClientError::RateLimited { .. } | KrakenClientError::Transport { .. }) => {}
+                Err(err) => return Err(err),
             }
         }
         Ok(reports)
@@ -498,8 +501,10 @@ impl KrakenRestClient {
         self.orders.apply(&reports[0])?;
         if canceled {
             let mut summary = ReconcileSummary::default();
-            if let Ok(more) = self.refresh(&[client_order_id.to_owned()], &mut summary).await {
-                reports.extend(more);
+            match self.refresh(&[client_order_id.to_owned()], &mut summary).await {
+                Ok(more) => reports.extend(more),
+                Err(KrakenClientError::RateLimited { .. } | KrakenClientError::Transport { .. }) => {}
+                Err(err) => return Err(err),
             }
         }
         Ok(reports)
