@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `New` GTC / PostOnly / IOC | LIMIT GTC / LIMIT_MAKER / LIMIT IOC, `newClientOrderId=wm<id>` | `ordertype=limit`, `oflags=post` / `timeinforce=IOC`, `cl_ord_id` a UUID holding the id |
 //! | `Cancel` | DELETE by client id; `-2011` -> `Rejected(UnknownOrder)` | `CancelOrder` by `cl_ord_id`; `EOrder:Unknown order` -> `Rejected(UnknownOrder)` |
-//! | `Amend` | cancel-replace: cancel, then a new order for the new open quantity at the same price (the venue client names the replacement); its fills report under the same id; the queue place is lost even for a decrease | the same |
+//! | `Amend` | cancel-replace: cancel, then a new order for the new open quantity at the same price (the venue client names the replacement); its fills report under the same id; the queue place is lost even for a decrease | in place: `AmendOrder` to the filled quantity plus the new open quantity |
 //!
 //! Venue refusals map onto [`RejectReason`]: a post-only crossing (Binance `-2010` "would
 //! immediately match", Kraken `EOrder:Post only order`) is `WouldCross`, unknown orders are
@@ -267,6 +267,21 @@ impl<C: VenueClient> Worker<C> {
                         ts_ns: wall_ns(),
                     });
                 };
+                // In place where the venue amends (the order keeps its id and its fills).
+                let filled = self.client.orders().get(&venue_id).map_or(0, |o| o.filled_qty());
+                match self.client.amend(&symbol, &venue_id, filled + new_qty).await {
+                    Ok(true) => {
+                        return self.emit(ExecEvent::Amended { client_id, open_qty: new_qty, ts_ns: wall_ns() });
+                    }
+                    Ok(false) => {} // no amend on this venue: cancel-replace
+                    Err(err) => {
+                        let reason = match C::error_kind(&err) {
+                            ErrorKind::RateLimited => RejectReason::TooManyOrders,
+                            _ => reject_reason(&err.to_string()),
+                        };
+                        return self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
+                    }
+                }
                 if !self.cancel(client_id, &symbol, &venue_id).await {
                     return;
                 }

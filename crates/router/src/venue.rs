@@ -51,6 +51,18 @@ pub trait VenueClient: Send + 'static {
         client_order_id: &str,
     ) -> impl Future<Output = Result<Vec<ExecutionReport>, Self::Error>>;
 
+    /// Amends an open order in place to `new_total_qty` lots (filled included), keeping its id;
+    /// `Ok(false)` where the venue has no amend (the caller cancel-replaces instead).
+    fn amend(
+        &mut self,
+        symbol: &str,
+        client_order_id: &str,
+        new_total_qty: i64,
+    ) -> impl Future<Output = Result<bool, Self::Error>> {
+        let _ = (symbol, client_order_id, new_total_qty);
+        async { Ok(false) }
+    }
+
     /// Fetches and merges what may have been missed (fills and statuses).
     fn reconcile(&mut self, symbol: &str) -> impl Future<Output = Result<ReconcileSummary, Self::Error>>;
 

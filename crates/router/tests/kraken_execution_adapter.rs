@@ -87,7 +87,7 @@ fn a_crossing_post_only_quote_is_rejected_as_would_cross() {
 }
 
 #[test]
-fn a_resting_quote_fills_as_maker_and_amend_and_cancel_reach_the_venue() {
+fn a_resting_quote_fills_as_maker_is_amended_in_place_and_cancel_reaches_the_venue() {
     run(async {
         let sim = sim_with(roomy).await;
         let mut exec = adapter(&sim);
@@ -101,13 +101,34 @@ fn a_resting_quote_fills_as_maker_and_amend_and_cancel_reach_the_venue() {
         });
         assert_eq!(fill, Some((lots("0.2"), Liquidity::Maker, 3, lots("0.3"))));
         exec.submit(1, &ExecCommand::Amend { client_id: 3, new_qty: lots("0.1") }).unwrap();
-        events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Amended { .. }))).await;
-        assert_eq!(sim.open_order_count(), 1, "the replacement rests");
-        exec.submit(2, &ExecCommand::Cancel { client_id: 3 }).unwrap();
+        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Amended { .. }))).await;
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, ExecEvent::Amended { client_id: 3, open_qty, .. } if *open_qty == lots("0.1"))));
+        assert_eq!(sim.open_order_count(), 1);
+        let first = wintermute_router::kraken::ids::uuid_cl_ord_id(3, 0);
+        assert_eq!(sim.open_order_qty(&first), Some(lots("0.3")), "amended in place: 0.2 filled + 0.1 open");
+        sim.trade_at("XBTUSD", "58740", "1").unwrap();
+        let events =
+            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Filled { open_qty: 0, .. }))).await;
+        assert!(events.iter().any(|e| matches!(e, ExecEvent::Filled { fill, .. } if fill.qty == lots("0.1"))));
+        exec.submit(
+            2,
+            &ExecCommand::New(OrderRequest {
+                client_id: 4,
+                side: Side::Sell,
+                price: ticks("58750"),
+                qty: lots("0.5"),
+                tif: OrderTif::Gtc,
+            }),
+        )
+        .unwrap();
+        events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { client_id: 4, .. }))).await;
+        exec.submit(3, &ExecCommand::Cancel { client_id: 4 }).unwrap();
         let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
-        assert!(events.iter().any(|e| matches!(e, ExecEvent::Canceled { client_id: 3, .. })), "{events:?}");
+        assert!(events.iter().any(|e| matches!(e, ExecEvent::Canceled { client_id: 4, .. })), "{events:?}");
         assert_eq!(sim.open_order_count(), 0);
-        exec.submit(3, &ExecCommand::Cancel { client_id: 3 }).unwrap();
+        exec.submit(4, &ExecCommand::Cancel { client_id: 3 }).unwrap();
         let events = events_until(&mut exec, |e| !e.is_empty()).await;
         assert!(matches!(events[0], ExecEvent::Rejected { reason: RejectReason::UnknownOrder, .. }), "{events:?}");
     });

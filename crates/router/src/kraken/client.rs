@@ -622,6 +622,16 @@ impl crate::venue::VenueClient for KrakenRestClient {
         KrakenRestClient::cancel(self, symbol, client_order_id).await
     }
 
+    /// `AmendOrder` to the new total quantity.
+    async fn amend(
+        &mut self,
+        symbol: &str,
+        client_order_id: &str,
+        new_total_qty: i64,
+    ) -> Result<bool, KrakenClientError> {
+        KrakenRestClient::amend(self, symbol, client_order_id, Some(new_total_qty), None).await.map(|_| true)
+    }
+
     /// Kraken's order queries are account-wide: this reconciles every pair.
     async fn reconcile(&mut self, _symbol: &str) -> Result<ReconcileSummary, KrakenClientError> {
         self.reconcile_all().await

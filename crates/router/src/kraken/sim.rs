@@ -198,6 +198,15 @@ impl KrakenSim {
         lock(&self.state).exchange.open_orders(None).count()
     }
 
+    /// The quantity (lots, filled included) of the open order with this `cl_ord_id`.
+    pub fn open_order_qty(&self, cl_ord_id: &str) -> Option<i64> {
+        let state = lock(&self.state);
+        let ex = &state.exchange;
+        let mut open = ex.open_orders(None);
+        open.find(|o| state.extras.get(&o.order_id).and_then(|e| e.cl_ord_id.as_deref()) == Some(cl_ord_id))
+            .map(|o| o.new.qty)
+    }
+
     /// Every trade the exchange made for us: (trade id, `cl_ord_id` of its order, lots).
     pub fn trades(&self) -> Vec<(u64, String, i64)> {
         let state = lock(&self.state);
