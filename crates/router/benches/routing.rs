@@ -2,15 +2,22 @@
 //! p99). Run: `cargo bench -p wintermute-router --bench routing`.
 //!
 //! - decision -> signed request bytes: a Binance LIMIT order's query string plus its HMAC-SHA256
-//!   or Ed25519 signature; Kraken's `API-Sign` over a form body; a Coinbase ES256 JWT;
-//! - execution report in -> normalized event out: a Binance FULL order response with two fills
-//!   parsed, converted to normalized reports and applied to the order's state machine.
+//!   or Ed25519 signature; a Kraken order's `AddOrder` form body plus its `API-Sign`; a
+//!   Coinbase ES256 JWT;
+//! - execution report in -> normalized event out: a Binance FULL order response with two fills,
+//!   and a Kraken `TradesHistory` answer with two trades, parsed, converted to normalized reports
+//!   and applied to the order's state machine.
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use wintermute_router::binance::client::{sign_query, BinanceOrderType, NewOrder, TimeInForce};
 use wintermute_router::binance::reports::{order_reports, parse_order, BinanceInstrument};
+use wintermute_router::coinbase::client::create_order_body;
+use wintermute_router::coinbase::reports::{fill_report, parse, CoinbaseProduct, FillsPage, TradeIds};
+use wintermute_router::kraken::client::add_order_body;
+use wintermute_router::kraken::reports::{parse_envelope, trade_report, KrakenPair, TradesHistory};
+use wintermute_router::order::OrderType;
 use wintermute_router::order_state::{OrderState, Side};
 use wintermute_router::signing::{BinanceSigner, CoinbaseJwtSigner, KrakenSigner};
 
@@ -61,11 +68,37 @@ fn main() {
         let body = format!("nonce={nonce}&ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25");
         black_box(kraken.api_sign("/0/private/AddOrder", &nonce, &body));
     });
+    let xbt = KrakenPair::new("XBTUSD", "0.1", "0.00000001", "ZUSD").unwrap();
+    measure("kraken order -> AddOrder body + API-Sign", |i| {
+        let order = NewOrder {
+            symbol: "XBTUSD".into(),
+            client_order_id: "00000000-0000-0007-8000-000000000000".into(),
+            side: Side::Buy,
+            qty: 12_345_000,
+            order_type: OrderType::Limit { price: 587_294, tif: TimeInForce::Ioc },
+        };
+        let nonce = 1_616_492_376_594_000 + i as u64;
+        let body = add_order_body(&order, &xbt, nonce);
+        black_box(kraken.api_sign("/0/private/AddOrder", &nonce.to_string(), &body));
+        black_box(body);
+    });
     let rng = ring::rand::SystemRandom::new();
     let pkcs8 =
         ring::signature::EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
     let coinbase = CoinbaseJwtSigner::new("organizations/o/apiKeys/k", pkcs8.as_ref()).unwrap();
     measure("coinbase request -> ES256 JWT", |i| {
+        black_box(coinbase.token("POST", "api.coinbase.com", "/api/v3/brokerage/orders", 1_700_000_000 + i as i64));
+    });
+    let band = CoinbaseProduct::new("BAND-GBP", "0.0001", "0.01", "GBP").unwrap();
+    measure("coinbase order -> JSON body + ES256 JWT", |i| {
+        let order = NewOrder {
+            symbol: "BAND-GBP".into(),
+            client_order_id: format!("wm{i}"),
+            side: Side::Buy,
+            qty: 3000,
+            order_type: OrderType::Limit { price: 148_069, tif: TimeInForce::Ioc },
+        };
+        black_box(create_order_body(&order, &band));
         black_box(coinbase.token("POST", "api.coinbase.com", "/api/v3/brokerage/orders", 1_700_000_000 + i as i64));
     });
     let full = br#"{"symbol":"BTCUSDT","orderId":28,"orderListId":-1,"clientOrderId":"wm1","transactTime":1507725176595,"price":"58001.06","origQty":"0.12345","executedQty":"0.12345","cummulativeQuoteQty":"7160.23","status":"FILLED","timeInForce":"IOC","type":"LIMIT","side":"BUY","fills":[{"price":"58001.04","qty":"0.10000","commission":"0.00010000","commissionAsset":"BTC","tradeId":56},{"price":"58001.06","qty":"0.02345","commission":"0.00002345","commissionAsset":"BTC","tradeId":57}]}"#;
@@ -75,6 +108,25 @@ fn main() {
         let mut state = OrderState::new("wm1", Side::Buy, 12_345);
         for r in &reports {
             state.apply(r).unwrap();
+        }
+        black_box(state.status());
+    });
+    let trades = br#"{"error":[],"result":{"trades":{"THVRQM-33VKH-UCI7BS":{"ordertxid":"OQCLML-BW3P3-BUCMWZ","postxid":"TKH2SE-M7IF5-CFI7LT","pair":"XXBTZUSD","time":1688667796.8802,"type":"buy","ordertype":"limit","price":"58729.4","cost":"26428.23000","fee":"68.71340","vol":"0.45000000","margin":"0.00000","leverage":"0","misc":"","trade_id":40274859,"maker":false},"TCWJEG-FL4SZ-3FKGH6":{"ordertxid":"OQCLML-BW3P3-BUCMWZ","postxid":"TKH2SE-M7IF5-CFI7LU","pair":"XXBTZUSD","time":1688667796.8803,"type":"buy","ordertype":"limit","price":"58729.5","cost":"3128.88000","fee":"8.13510","vol":"0.05327500","margin":"0.00000","leverage":"0","misc":"","trade_id":40274860,"maker":false}},"count":2}}"#;
+    let fills = br#"{"fills":[{"entry_id":"e1","trade_id":"00000000-0000-4000-9000-0000004c4b41","order_id":"00000000-0000-4000-8000-0000000f4241","trade_time":"2021-04-17T16:43:37.078Z","trade_type":"FILL","price":"14.8024","size":"12.77","commission":"1.13413188","product_id":"BAND-GBP","sequence_timestamp":"2021-04-17T16:43:37.078Z","liquidity_indicator":"TAKER","size_in_quote":false,"user_id":"u","side":"BUY"},{"entry_id":"e2","trade_id":"00000000-0000-4000-9000-0000004c4b42","order_id":"00000000-0000-4000-8000-0000000f4241","trade_time":"2021-04-17T16:43:37.078Z","trade_type":"FILL","price":"14.8069","size":"12.49","commission":"1.10962108","product_id":"BAND-GBP","sequence_timestamp":"2021-04-17T16:43:37.078Z","liquidity_indicator":"TAKER","size_in_quote":false,"user_id":"u","side":"BUY"}],"cursor":""}"#;
+    let mut trade_ids = TradeIds::default();
+    measure("coinbase fills (2) -> reports -> order state", |_| {
+        let page: FillsPage = parse("fills", fills).unwrap();
+        let mut state = OrderState::new("wm1", Side::Buy, 3000);
+        for fill in &page.fills {
+            state.apply(&fill_report(fill, "wm1", &band, &mut trade_ids, 1).unwrap()).unwrap();
+        }
+        black_box(state.status());
+    });
+    measure("kraken TradesHistory (2 trades) -> reports -> order state", |_| {
+        let page: TradesHistory = parse_envelope("t", trades).unwrap().unwrap();
+        let mut state = OrderState::new("wm1", Side::Buy, 50_327_500);
+        for trade in page.trades.values() {
+            state.apply(&trade_report(trade, "wm1", &xbt, 1).unwrap()).unwrap();
         }
         black_box(state.status());
     });

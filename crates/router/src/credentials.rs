@@ -7,14 +7,32 @@
 //! | `WINTERMUTE_BINANCE_API_SECRET_FILE` | path to a file holding the HMAC secret |
 //! | `WINTERMUTE_BINANCE_API_SECRET` | the HMAC secret itself (least preferred: environments leak) |
 //!
-//! The first of the three key sources that is set wins, in that order. The loaded
-//! [`BinanceCredentials`] print the API key's first four characters and nothing of the secret;
-//! errors name the variable or path, never the value.
+//! | `WINTERMUTE_KRAKEN_API_KEY` | Kraken's API key (sent in `API-Key`) |
+//! | `WINTERMUTE_KRAKEN_API_SECRET_FILE` | path to a file holding Kraken's base64 secret (preferred) |
+//! | `WINTERMUTE_KRAKEN_API_SECRET` | Kraken's secret itself |
+//! | `WINTERMUTE_COINBASE_KEY_NAME` | Coinbase's key name (`organizations/{org}/apiKeys/{key}`) |
+//! | `WINTERMUTE_COINBASE_PRIVATE_KEY_FILE` | path to its P-256 private key, PKCS#8 PEM |
+//!
+//! The first key source set wins, in the table's order. Loaded credentials print the API key's
+//! first four characters and nothing of the secret; errors name the variable or path, never
+//! the value.
 
 use std::fmt;
 use std::path::Path;
 
-use crate::signing::{BinanceSigner, SigningError};
+use crate::signing::{BinanceSigner, CoinbaseJwtSigner, KrakenSigner, SigningError};
+
+fn required(get: &impl Fn(&str) -> Option<String>, variable: &'static str) -> Result<String, CredentialsError> {
+    get(variable).filter(|v| !v.is_empty()).ok_or(CredentialsError::Missing { variable })
+}
+
+fn read_file(path: String) -> Result<Vec<u8>, CredentialsError> {
+    std::fs::read(Path::new(&path)).map_err(|error| CredentialsError::Unreadable { path, error })
+}
+
+fn shown(api_key: &str) -> String {
+    api_key.chars().take(4).collect()
+}
 
 /// Why credentials could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -48,8 +66,7 @@ pub struct BinanceCredentials {
 
 impl fmt::Debug for BinanceCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let shown: String = self.api_key.chars().take(4).collect();
-        write!(f, "BinanceCredentials {{ api_key: \"{shown}…\", signer: {:?} }}", self.signer)
+        write!(f, "BinanceCredentials {{ api_key: \"{}…\", signer: {:?} }}", shown(&self.api_key), self.signer)
     }
 }
 
@@ -61,12 +78,8 @@ impl BinanceCredentials {
 
     /// From any variable lookup (the environment, a config map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, CredentialsError> {
-        let api_key = get("WINTERMUTE_BINANCE_API_KEY")
-            .filter(|k| !k.is_empty())
-            .ok_or(CredentialsError::Missing { variable: "WINTERMUTE_BINANCE_API_KEY" })?;
-        let read = |path: String| {
-            std::fs::read(Path::new(&path)).map_err(|error| CredentialsError::Unreadable { path, error })
-        };
+        let api_key = required(&get, "WINTERMUTE_BINANCE_API_KEY")?;
+        let read = read_file;
         let signer = if let Some(path) = get("WINTERMUTE_BINANCE_ED25519_KEY_FILE") {
             BinanceSigner::ed25519_pkcs8(&read(path)?)?
         } else if let Some(path) = get("WINTERMUTE_BINANCE_API_SECRET_FILE") {
@@ -81,6 +94,69 @@ impl BinanceCredentials {
             });
         };
         Ok(Self { api_key, signer })
+    }
+}
+
+/// A Kraken API key and its signer.
+pub struct KrakenCredentials {
+    /// The API key.
+    pub api_key: String,
+    /// The `API-Sign` signer.
+    pub signer: KrakenSigner,
+}
+
+impl fmt::Debug for KrakenCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KrakenCredentials {{ api_key: \"{}…\", signer: {:?} }}", shown(&self.api_key), self.signer)
+    }
+}
+
+impl KrakenCredentials {
+    /// From the process environment (see the module docs).
+    pub fn from_env() -> Result<Self, CredentialsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// From any variable lookup.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, CredentialsError> {
+        let api_key = required(&get, "WINTERMUTE_KRAKEN_API_KEY")?;
+        let secret = if let Some(path) = get("WINTERMUTE_KRAKEN_API_SECRET_FILE") {
+            String::from_utf8_lossy(&read_file(path)?).trim().to_owned()
+        } else {
+            get("WINTERMUTE_KRAKEN_API_SECRET").filter(|s| !s.is_empty()).ok_or(CredentialsError::Missing {
+                variable: "WINTERMUTE_KRAKEN_API_SECRET_FILE | WINTERMUTE_KRAKEN_API_SECRET",
+            })?
+        };
+        Ok(Self { api_key, signer: KrakenSigner::new(&secret)? })
+    }
+}
+
+/// A Coinbase key name and its JWT signer.
+pub struct CoinbaseCredentials {
+    /// The key name.
+    pub key_name: String,
+    /// The ES256 signer.
+    pub signer: CoinbaseJwtSigner,
+}
+
+impl fmt::Debug for CoinbaseCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CoinbaseCredentials {{ signer: {:?} }}", self.signer)
+    }
+}
+
+impl CoinbaseCredentials {
+    /// From the process environment (see the module docs).
+    pub fn from_env() -> Result<Self, CredentialsError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// From any variable lookup.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, CredentialsError> {
+        let key_name = required(&get, "WINTERMUTE_COINBASE_KEY_NAME")?;
+        let pem = read_file(required(&get, "WINTERMUTE_COINBASE_PRIVATE_KEY_FILE")?)?;
+        let signer = CoinbaseJwtSigner::new(&key_name, &pem)?;
+        Ok(Self { key_name, signer })
     }
 }
 
@@ -148,6 +224,51 @@ mod tests {
         ]))
         .unwrap();
         assert!(creds.signer.ed25519_public_key().is_some());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn kraken_and_coinbase_keys_load_from_files_and_print_nothing_secret() {
+        let dir = std::env::temp_dir().join(format!("wm-router-kc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==";
+        let file = dir.join("kraken");
+        std::fs::write(&file, format!("{secret}\n")).unwrap();
+        let creds = KrakenCredentials::from_lookup(lookup(&[
+            ("WINTERMUTE_KRAKEN_API_KEY", "KRAKENKEY123"),
+            ("WINTERMUTE_KRAKEN_API_SECRET_FILE", file.to_str().unwrap()),
+        ]))
+        .unwrap();
+        let body = "nonce=1616492376594&ordertype=limit&pair=XBTUSD&price=37500&type=buy&volume=1.25";
+        assert_eq!(
+            creds.signer.api_sign("/0/private/AddOrder", "1616492376594", body),
+            "4/dpxb3iT4tp/ZCVEwSnEsLxx0bqyhLpdfOpc6fn7OR8+UClSV5n9E6aSS8MPtnRfp32bAb0nmbRn6H8ndwLUQ=="
+        );
+        let printed = format!("{creds:?}");
+        assert!(printed.contains("KRAK") && !printed.contains("KRAKENKEY123") && !printed.contains("kQH5"));
+        let err = KrakenCredentials::from_lookup(lookup(&[("WINTERMUTE_KRAKEN_API_KEY", "k")])).unwrap_err();
+        assert!(err.to_string().contains("WINTERMUTE_KRAKEN_API_SECRET"));
+
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 =
+            ring::signature::EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
+                .unwrap();
+        use base64::Engine as _;
+        let pem = format!(
+            "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+            base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref())
+        );
+        let key_file = dir.join("coinbase.pem");
+        std::fs::write(&key_file, &pem).unwrap();
+        let creds = CoinbaseCredentials::from_lookup(lookup(&[
+            ("WINTERMUTE_COINBASE_KEY_NAME", "organizations/o/apiKeys/k"),
+            ("WINTERMUTE_COINBASE_PRIVATE_KEY_FILE", key_file.to_str().unwrap()),
+        ]))
+        .unwrap();
+        let token = creds.signer.token("GET", "api.coinbase.com", "/api/v3/brokerage/orders/historical/batch", 100);
+        let claims = crate::signing::verify_coinbase_jwt(&token, &creds.signer.public_key(), 100).unwrap();
+        assert_eq!(claims.sub, "organizations/o/apiKeys/k");
+        assert!(!format!("{creds:?}").contains("PRIVATE"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -1,4 +1,5 @@
-//! The market maker's [`Execution`] interface over a routed venue (Binance spot today).
+//! The market maker's [`Execution`] interface over a routed venue (any [`VenueClient`]: Binance
+//! spot, Kraken spot).
 //!
 //! [`RoutedExecution`] is what the hedger and quoter hold: `submit` checks locally and queues the
 //! command for a worker thread without blocking or allocating; `poll` drains the events the
@@ -7,16 +8,16 @@
 //! orders' fills arrive without a user-data stream), and after every step turns what changed in
 //! the client's order table into [`ExecEvent`]s, each fill once (by venue trade id).
 //!
-//! | Execution | Binance |
-//! |---|---|
-//! | `New` GTC / PostOnly / IOC | LIMIT GTC / LIMIT_MAKER / LIMIT IOC, `newClientOrderId=wm<id>` |
-//! | `Cancel` | DELETE by client id; `-2011` -> `Rejected(UnknownOrder)` |
-//! | `Amend` | cancel-replace: cancel, then a new order for the new open quantity at the same price (`wm<id>r<n>`); its fills report under the same id; the queue place is lost even for a decrease |
+//! | Execution | Binance | Kraken |
+//! |---|---|---|
+//! | `New` GTC / PostOnly / IOC | LIMIT GTC / LIMIT_MAKER / LIMIT IOC, `newClientOrderId=wm<id>` | `ordertype=limit`, `oflags=post` / `timeinforce=IOC`, `cl_ord_id` a UUID holding the id |
+//! | `Cancel` | DELETE by client id; `-2011` -> `Rejected(UnknownOrder)` | `CancelOrder` by `cl_ord_id`; `EOrder:Unknown order` -> `Rejected(UnknownOrder)` |
+//! | `Amend` | cancel-replace: cancel, then a new order for the new open quantity at the same price (the venue client names the replacement); its fills report under the same id; the queue place is lost even for a decrease | in place: `AmendOrder` to the filled quantity plus the new open quantity |
 //!
-//! Venue refusals map onto [`RejectReason`]: a post-only crossing (`-2010` "would immediately
-//! match") is `WouldCross`, unknown orders are `UnknownOrder`, rate limits are `TooManyOrders`,
-//! and every other refusal (filters, timestamps) is `Risk`; the venue's own code and message stay
-//! in the client's order table. Prices and quantities pass through unchanged: the instrument's
+//! Venue refusals map onto [`RejectReason`]: a post-only crossing (Binance `-2010` "would
+//! immediately match", Kraken `EOrder:Post only order`) is `WouldCross`, unknown orders are
+//! `UnknownOrder`, rate limits are `TooManyOrders`, and every other refusal (filters,
+//! timestamps) is `Risk`; the venue's own code and message stay in the client's order table. Prices and quantities pass through unchanged: the instrument's
 //! grid in the market maker must be the venue's (tick size and lot). Fees in the quote or base
 //! asset become [`Money`] (base-asset fees at the fill price), rounded to the nearest unit;
 //! fees in a third asset (BNB) are reported as 0 here and kept exactly in the router.
@@ -32,9 +33,9 @@ use wintermute_mm::execution::{
 };
 use wintermute_mm::types::{Fill, Liquidity, Money, VenueId, MONEY_SCALE};
 
-use crate::binance::client::{BinanceClientError, BinanceOrderType, BinanceRestClient, NewOrder, TimeInForce};
-use crate::binance::reports::BinanceInstrument;
+use crate::order::{Instrument, NewOrder, OrderType, TimeInForce};
 use crate::order_state::{OrderStatus, ReportKind, Side};
+use crate::venue::{ErrorKind, VenueClient};
 
 /// How the adapter runs.
 #[derive(Debug, Clone)]
@@ -42,7 +43,7 @@ pub struct RoutedExecutionConfig {
     /// The market maker's id for this venue.
     pub venue: VenueId,
     /// The instrument traded (its grid is the market maker's).
-    pub instrument: BinanceInstrument,
+    pub instrument: Instrument,
     /// Base and quote asset names, for fee conversion (`("BTC", "USDT")`).
     pub assets: (String, String),
     /// How often to reconcile while orders are live.
@@ -81,7 +82,7 @@ impl Drop for RoutedExecution {
 
 impl RoutedExecution {
     /// Starts the worker thread that owns `client`.
-    pub fn spawn(client: BinanceRestClient, config: RoutedExecutionConfig) -> std::io::Result<Self> {
+    pub fn spawn<C: VenueClient>(client: C, config: RoutedExecutionConfig) -> std::io::Result<Self> {
         let (command_tx, command_rx) = mpsc::sync_channel(config.in_flight);
         let (event_tx, event_rx) = mpsc::sync_channel(4096);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -194,8 +195,8 @@ struct Forwarded {
     done_sent: bool,
 }
 
-struct Worker {
-    client: BinanceRestClient,
+struct Worker<C> {
+    client: C,
     config: RoutedExecutionConfig,
     events: SyncSender<ExecEvent>,
     orders: HashMap<ClientOrderId, Forwarded>,
@@ -207,16 +208,24 @@ fn wall_ns() -> i64 {
 }
 
 fn reject_reason(code_or_text: &str) -> RejectReason {
-    if code_or_text.contains("would immediately match") {
+    if code_or_text.contains("would immediately match")
+        || code_or_text.contains("Post only order")
+        || code_or_text.contains("POST_ONLY")
+    {
         RejectReason::WouldCross
-    } else if code_or_text.contains("Unknown order") || code_or_text.contains("does not exist") {
+    } else if code_or_text.contains("Unknown order")
+        || code_or_text.contains("does not exist")
+        || code_or_text.contains("UNKNOWN_CANCEL_ORDER")
+    {
         RejectReason::UnknownOrder
+    } else if code_or_text.contains("Rate limit exceeded") || code_or_text.contains("RATE_LIMIT_EXCEEDED") {
+        RejectReason::TooManyOrders
     } else {
         RejectReason::Risk
     }
 }
 
-impl Worker {
+impl<C: VenueClient> Worker<C> {
     fn emit(&self, event: ExecEvent) {
         // Blocks while the handle's queue is full; fails only when the handle is gone.
         let _ = self.events.send(event);
@@ -226,7 +235,7 @@ impl Worker {
         let symbol = self.config.instrument.symbol.clone();
         match command {
             ExecCommand::New(request) => {
-                let venue_id = format!("wm{}", request.client_id);
+                let venue_id = self.client.client_order_id(request.client_id, 0);
                 self.orders.insert(
                     request.client_id,
                     Forwarded {
@@ -258,12 +267,27 @@ impl Worker {
                         ts_ns: wall_ns(),
                     });
                 };
+                // In place where the venue amends (the order keeps its id and its fills).
+                let filled = self.client.orders().get(&venue_id).map_or(0, |o| o.filled_qty());
+                match self.client.amend(&symbol, &venue_id, filled + new_qty).await {
+                    Ok(true) => {
+                        return self.emit(ExecEvent::Amended { client_id, open_qty: new_qty, ts_ns: wall_ns() });
+                    }
+                    Ok(false) => {} // no amend on this venue: cancel-replace
+                    Err(err) => {
+                        let reason = match C::error_kind(&err) {
+                            ErrorKind::RateLimited => RejectReason::TooManyOrders,
+                            _ => reject_reason(&err.to_string()),
+                        };
+                        return self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
+                    }
+                }
                 if !self.cancel(client_id, &symbol, &venue_id).await {
                     return;
                 }
                 let Some(order) = self.orders.get_mut(&client_id) else { return };
                 let request = order.request;
-                let replacement = format!("wm{client_id}r{}", order.venue_ids.len());
+                let replacement = self.client.client_order_id(client_id, order.venue_ids.len());
                 order.venue_ids.push(replacement.clone());
                 order.current_filled_sent = 0;
                 self.place(&request, replacement, new_qty).await;
@@ -279,9 +303,9 @@ impl Worker {
 
     async fn place(&mut self, request: &OrderRequest, venue_id: String, qty: i64) {
         let order_type = match request.tif {
-            OrderTif::Gtc => BinanceOrderType::Limit { price: request.price, tif: TimeInForce::Gtc },
-            OrderTif::Ioc => BinanceOrderType::Limit { price: request.price, tif: TimeInForce::Ioc },
-            OrderTif::PostOnly => BinanceOrderType::PostOnly { price: request.price },
+            OrderTif::Gtc => OrderType::Limit { price: request.price, tif: TimeInForce::Gtc },
+            OrderTif::Ioc => OrderType::Limit { price: request.price, tif: TimeInForce::Ioc },
+            OrderTif::PostOnly => OrderType::PostOnly { price: request.price },
         };
         let side = match request.side {
             wintermute_mm::types::Side::Buy => Side::Buy,
@@ -295,9 +319,12 @@ impl Worker {
             order_type,
         };
         match self.client.place(&order).await {
-            Ok(_) | Err(BinanceClientError::Transport { .. }) => {} // the table knows; reconcile settles a lost answer
-            Err(BinanceClientError::RateLimited { .. }) => self.refuse(request.client_id, RejectReason::TooManyOrders),
-            Err(_) => self.refuse(request.client_id, RejectReason::Risk),
+            Ok(_) => {}
+            Err(err) => match C::error_kind(&err) {
+                ErrorKind::Transport => {} // the table knows; reconcile settles a lost answer
+                ErrorKind::RateLimited => self.refuse(request.client_id, RejectReason::TooManyOrders),
+                ErrorKind::Other => self.refuse(request.client_id, RejectReason::Risk),
+            },
         }
     }
 
@@ -321,7 +348,7 @@ impl Worker {
                 }
                 reports.iter().any(|r| r.kind == ReportKind::Canceled)
             }
-            Err(BinanceClientError::RateLimited { .. }) => {
+            Err(err) if C::error_kind(&err) == ErrorKind::RateLimited => {
                 self.emit(ExecEvent::Rejected { client_id, reason: RejectReason::TooManyOrders, ts_ns: wall_ns() });
                 false
             }
@@ -426,7 +453,7 @@ mod tests {
     fn config() -> RoutedExecutionConfig {
         RoutedExecutionConfig {
             venue: VenueId::External(1),
-            instrument: BinanceInstrument::new("BTCUSDT", "0.01", "0.000001").unwrap(),
+            instrument: Instrument::new("BTCUSDT", "0.01", "0.000001").unwrap(),
             assets: ("BTC".into(), "USDT".into()),
             reconcile_every: Duration::from_millis(10),
             in_flight: 8,

@@ -9,13 +9,25 @@
 //! - [`order_state`]: the per-order state machine and the normalized execution report.
 //! - [`binance`]: a Binance spot REST order client and a local Binance spot simulator
 //!   (127.0.0.1) that checks every request the way Binance documents it.
+//! - [`kraken`]: a Kraken spot REST order client and a local Kraken spot simulator (127.0.0.1)
+//!   that checks every request the way Kraken documents it.
+//! - [`order`]: the venue-neutral order, instrument grid and parse error every client shares.
+//! - [`venue`]: the interface every venue client offers the market maker's adapter.
+//! - [`sim`]: the matching engine and the HTTP server the simulators share.
 //! - [`credentials`]: keys from the environment or key files, never printed.
 //! - [`execution_adapter`]: the market maker's `Execution` interface over a routed venue.
 //!
 //! See `docs/order-routing.md` for what is supported and how to configure keys.
 
 pub mod binance;
+pub mod coinbase;
 pub mod credentials;
 pub mod execution_adapter;
+pub mod http;
+pub mod kraken;
+pub mod order;
 pub mod order_state;
 pub mod signing;
+pub mod sim;
+pub mod time;
+pub mod venue;

@@ -413,6 +413,11 @@ impl OrderTable {
         self.orders.insert(order.client_order_id.clone(), order);
     }
 
+    /// Stops tracking an order (one that never reached the venue).
+    pub fn remove(&mut self, client_order_id: &str) -> Option<OrderState> {
+        self.orders.remove(client_order_id)
+    }
+
     /// The order with this client id.
     pub fn get(&self, client_order_id: &str) -> Option<&OrderState> {
         self.orders.get(client_order_id)

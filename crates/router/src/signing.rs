@@ -204,6 +204,19 @@ impl KrakenSigner {
         mac.update(inner.as_ref());
         STANDARD.encode(mac.sign().as_ref())
     }
+
+    /// Whether `signature_b64` is the `API-Sign` of this request (checked in constant time; what
+    /// the venue does with the secret it keeps).
+    pub fn verify(&self, uri_path: &str, nonce: &str, body: &str, signature_b64: &str) -> bool {
+        let Ok(signature) = STANDARD.decode(signature_b64) else { return false };
+        let mut message = Vec::with_capacity(uri_path.len() + 32);
+        message.extend_from_slice(uri_path.as_bytes());
+        let mut inner = digest::Context::new(&digest::SHA256);
+        inner.update(nonce.as_bytes());
+        inner.update(body.as_bytes());
+        message.extend_from_slice(inner.finish().as_ref());
+        hmac::verify(&self.key, &message, &signature).is_ok()
+    }
 }
 
 /// The claims of a Coinbase Advanced Trade request JWT.

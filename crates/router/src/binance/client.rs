@@ -33,66 +33,24 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1::{self, SendRequest};
+use http_body_util::Full;
 use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
-use tokio::net::TcpStream;
 
 use super::reports::{
     order_reports, parse_error, parse_order, parse_orders, parse_trades, trade_report, BinanceInstrument,
     ReportParseError,
 };
+use crate::http::HttpConnection;
+use crate::order::{local_ms, local_ns};
 use crate::order_state::{ExecutionReport, OrderState, OrderStateError, OrderTable, ReportKind, Side, Venue};
 use crate::signing::BinanceSigner;
 
-/// How an order trades.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BinanceOrderType {
-    /// `LIMIT` at `price` ticks with a time in force.
-    Limit {
-        /// Price in ticks.
-        price: i64,
-        /// Time in force.
-        tif: TimeInForce,
-    },
-    /// `MARKET`.
-    Market,
-    /// `LIMIT_MAKER`: rests at `price` or is rejected (`-2010`) if it would cross.
-    PostOnly {
-        /// Price in ticks.
-        price: i64,
-    },
-}
-
-/// `timeInForce` of a limit order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeInForce {
-    /// Good till canceled.
-    Gtc,
-    /// Immediate or cancel.
-    Ioc,
-    /// Fill or kill.
-    Fok,
-}
-
-/// A new order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewOrder {
-    /// Symbol (must be one of the client's instruments).
-    pub symbol: String,
-    /// Our id, `^[a-zA-Z0-9-_]{1,36}$`.
-    pub client_order_id: String,
-    /// Buy or sell.
-    pub side: Side,
-    /// Quantity in lots.
-    pub qty: i64,
-    /// Type.
-    pub order_type: BinanceOrderType,
-}
+/// How an order trades (`LIMIT` with `timeInForce`, `MARKET`, `LIMIT_MAKER`).
+pub use crate::order::OrderType as BinanceOrderType;
+pub use crate::order::{NewOrder, ReconcileSummary, TimeInForce};
 
 impl NewOrder {
     /// The unsigned query string of `POST /api/v3/order` for this order (prices and quantities
@@ -190,17 +148,6 @@ pub enum BinanceClientError {
     State(#[from] OrderStateError),
 }
 
-/// What a reconciliation changed.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ReconcileSummary {
-    /// Fills that were new to the table.
-    pub new_fills: usize,
-    /// Orders whose status changed.
-    pub status_changes: usize,
-    /// Trades for orders the table does not hold.
-    pub unknown_trades: usize,
-}
-
 struct Answer {
     status: u16,
     body: Bytes,
@@ -212,11 +159,10 @@ struct Answer {
 /// fetched from `myTrades`): a trade with a lower id may still be unseen, e.g. a resting order
 /// filled while the connection was down.
 pub struct BinanceRestClient {
-    addr: SocketAddr,
+    connection: HttpConnection,
     api_key: String,
     signer: BinanceSigner,
     instruments: HashMap<String, BinanceInstrument>,
-    sender: Option<SendRequest<Full<Bytes>>>,
     recv_window_ms: u64,
     time_offset_ms: i64,
     weight_limit_1m: u32,
@@ -230,7 +176,7 @@ pub struct BinanceRestClient {
 impl std::fmt::Debug for BinanceRestClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BinanceRestClient")
-            .field("addr", &self.addr)
+            .field("addr", &self.connection.addr())
             .field("signer", &self.signer)
             .field("time_offset_ms", &self.time_offset_ms)
             .field("used_weight", &self.used_weight)
@@ -238,26 +184,15 @@ impl std::fmt::Debug for BinanceRestClient {
     }
 }
 
-fn local_ms() -> i64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn local_ns() -> i64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_nanos()).unwrap_or(i64::MAX)
-}
-
 impl BinanceRestClient {
     /// A client for the venue at `addr` (plain HTTP: the local simulator; live endpoints need
     /// TLS, not yet here) with this key and these instruments.
     pub fn new(addr: SocketAddr, api_key: &str, signer: BinanceSigner, instruments: Vec<BinanceInstrument>) -> Self {
         Self {
-            addr,
+            connection: HttpConnection::new(addr),
             api_key: api_key.to_owned(),
             signer,
             instruments: instruments.into_iter().map(|i| (i.symbol.clone(), i)).collect(),
-            sender: None,
             recv_window_ms: 5000,
             time_offset_ms: 0,
             weight_limit_1m: 6000,
@@ -355,11 +290,7 @@ impl BinanceRestClient {
 
     fn forget(&mut self, client_order_id: &str) {
         self.order_symbols.remove(client_order_id);
-        let mut kept = OrderTable::new();
-        for order in self.orders.iter().filter(|o| o.client_order_id != client_order_id) {
-            kept.insert(order.clone());
-        }
-        self.orders = kept;
+        self.orders.remove(client_order_id);
     }
 
     /// Cancels an order by client id: `Canceled` (with the venue's executed quantity), or
@@ -554,16 +485,7 @@ impl BinanceRestClient {
     }
 
     fn merge(&mut self, reports: &[ExecutionReport], summary: &mut ReconcileSummary) {
-        use crate::order_state::Applied;
-        for report in reports {
-            match self.orders.apply(report) {
-                Ok(Applied::NewFill { .. }) => summary.new_fills += 1,
-                Ok(Applied::Status(_)) => summary.status_changes += 1,
-                Ok(Applied::Unchanged) => {}
-                // A report the table refuses (another session's order) is counted there.
-                Err(_) => {}
-            }
-        }
+        summary.merge(&mut self.orders, reports);
     }
 
     fn expect_ok(&self, endpoint: &'static str, answer: Answer) -> Result<Bytes, BinanceClientError> {
@@ -602,32 +524,16 @@ impl BinanceRestClient {
         let request = Request::builder()
             .method(method)
             .uri(uri)
-            .header("host", self.addr.to_string())
+            .header("host", self.connection.addr().to_string())
             .header("x-mbx-apikey", &self.api_key)
             .body(Full::new(Bytes::new()))
             .map_err(|e| BinanceClientError::Transport { endpoint, error: e.to_string() })?;
-        let transport = |e: &dyn std::fmt::Display| BinanceClientError::Transport { endpoint, error: e.to_string() };
-        let result = async {
-            let sender = self.connection().await?;
-            sender.ready().await.map_err(|e| transport(&e))?;
-            let response = sender.send_request(request).await.map_err(|e| transport(&e))?;
-            let status = response.status().as_u16();
-            let header = |name: &str| {
-                response.headers().get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok())
-            };
-            let used = header("x-mbx-used-weight-1m");
-            let retry_after = header("retry-after");
-            let body = response.into_body().collect().await.map_err(|e| transport(&e))?.to_bytes();
-            Ok::<_, BinanceClientError>((status, used, retry_after, body))
-        }
-        .await;
-        let (status, used, retry_after, body) = match result {
-            Ok(parts) => parts,
-            Err(err) => {
-                self.sender = None; // reconnect on the next request
-                return Err(err);
-            }
-        };
+        let answer =
+            self.connection.send(request).await.map_err(|error| BinanceClientError::Transport { endpoint, error })?;
+        let header =
+            |name: &str| answer.headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+        let (status, used, retry_after) = (answer.status, header("x-mbx-used-weight-1m"), header("retry-after"));
+        let body = answer.body;
         if let Some(used) = used {
             self.used_weight = (minute, u32::try_from(used).unwrap_or(u32::MAX));
         }
@@ -638,21 +544,55 @@ impl BinanceRestClient {
         }
         Ok(Answer { status, body })
     }
+}
 
-    async fn connection(&mut self) -> Result<&mut SendRequest<Full<Bytes>>, BinanceClientError> {
-        const EP: &str = "connect";
-        if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
-            let stream = TcpStream::connect(self.addr)
-                .await
-                .map_err(|e| BinanceClientError::Transport { endpoint: EP, error: e.to_string() })?;
-            stream.set_nodelay(true).ok();
-            let (sender, connection) = http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(|e| BinanceClientError::Transport { endpoint: EP, error: e.to_string() })?;
-            tokio::spawn(connection);
-            self.sender = Some(sender);
+impl crate::venue::VenueClient for BinanceRestClient {
+    type Error = BinanceClientError;
+
+    fn venue(&self) -> Venue {
+        Venue::Binance
+    }
+
+    fn error_kind(error: &BinanceClientError) -> crate::venue::ErrorKind {
+        use crate::venue::ErrorKind;
+        match error {
+            BinanceClientError::Transport { .. } => ErrorKind::Transport,
+            BinanceClientError::RateLimited { .. } => ErrorKind::RateLimited,
+            _ => ErrorKind::Other,
         }
-        self.sender.as_mut().ok_or(BinanceClientError::Transport { endpoint: EP, error: "no connection".into() })
+    }
+
+    /// `wm<id>`, and `wm<id>r<n>` for the n-th replacement.
+    fn client_order_id(&self, id: u64, generation: usize) -> String {
+        if generation == 0 {
+            format!("wm{id}")
+        } else {
+            format!("wm{id}r{generation}")
+        }
+    }
+
+    fn orders(&self) -> &OrderTable {
+        &self.orders
+    }
+
+    async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, BinanceClientError> {
+        BinanceRestClient::place(self, order).await
+    }
+
+    async fn cancel(
+        &mut self,
+        symbol: &str,
+        client_order_id: &str,
+    ) -> Result<Vec<ExecutionReport>, BinanceClientError> {
+        BinanceRestClient::cancel(self, symbol, client_order_id).await
+    }
+
+    async fn reconcile(&mut self, symbol: &str) -> Result<ReconcileSummary, BinanceClientError> {
+        BinanceRestClient::reconcile(self, symbol).await
+    }
+
+    async fn cancel_all(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
+        BinanceRestClient::cancel_all(self, symbol).await
     }
 }
 

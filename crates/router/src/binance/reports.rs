@@ -15,70 +15,20 @@
 //! and mutated messages).
 
 use serde::Deserialize;
-use wintermute_core::decimal::{Decimal, Step};
+use wintermute_core::decimal::Decimal;
 
+pub use crate::order::{Instrument, ReportParseError};
 use crate::order_state::{ExecutionReport, FillReport, ReportKind, Venue};
 
-/// A Binance message that could not be turned into reports.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReportParseError {
-    /// Not the JSON shape expected.
-    #[error("malformed binance message: what={what} error={error}")]
-    Malformed {
-        /// Which message.
-        what: &'static str,
-        /// The JSON error.
-        error: String,
-    },
-    /// A price, quantity or fee that is not exact decimal text on the instrument's grid.
-    #[error("bad decimal in binance message: field={field} text={text:?}")]
-    BadDecimal {
-        /// Which field.
-        field: &'static str,
-        /// Its text.
-        text: String,
-    },
-    /// An order status this client does not know.
-    #[error("unknown binance order status: status={0}")]
-    UnknownStatus(String),
-}
-
 /// A symbol's grid: Binance's PRICE_FILTER `tickSize` and LOT_SIZE `stepSize`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BinanceInstrument {
-    /// `"BTCUSDT"`.
-    pub symbol: String,
-    /// Price tick.
-    pub tick_size: Step,
-    /// Quantity lot.
-    pub step_size: Step,
-}
-
-impl BinanceInstrument {
-    /// From the symbol and the two steps as decimal text.
-    pub fn new(symbol: &str, tick_size: &str, step_size: &str) -> Result<Self, String> {
-        Ok(Self {
-            symbol: symbol.to_owned(),
-            tick_size: Step::parse(tick_size).map_err(|e| e.to_string())?,
-            step_size: Step::parse(step_size).map_err(|e| e.to_string())?,
-        })
-    }
-
-    fn ticks(&self, field: &'static str, text: &str) -> Result<i64, ReportParseError> {
-        self.tick_size.units_of(text).map_err(|_| bad(field, text))
-    }
-
-    fn lots(&self, field: &'static str, text: &str) -> Result<i64, ReportParseError> {
-        self.step_size.units_of(text).map_err(|_| bad(field, text))
-    }
-}
+pub type BinanceInstrument = Instrument;
 
 fn bad(field: &'static str, text: &str) -> ReportParseError {
-    ReportParseError::BadDecimal { field, text: text.chars().take(64).collect() }
+    ReportParseError::bad_decimal(field, text)
 }
 
 fn malformed(what: &'static str) -> impl Fn(serde_json::Error) -> ReportParseError {
-    move |e| ReportParseError::Malformed { what, error: e.to_string() }
+    ReportParseError::malformed(what)
 }
 
 const NS_PER_MS: i64 = 1_000_000;

@@ -32,24 +32,17 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
-use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 pub use super::sim_errors::SimError;
-pub use super::sim_exchange::{SimExchange, SimSymbol};
-use super::sim_exchange::{SimNewOrder, SimOrderType, SimTif};
+use crate::order::local_ms;
 use crate::signing::{verify_binance_ed25519, verify_binance_hmac};
+pub use crate::sim::exchange::{SimExchange, SimSymbol};
+use crate::sim::exchange::{SimNewOrder, SimOrderType, SimTif};
+use crate::sim::{lock, Params, SimAnswer, SimRequest, SimVenue};
 
 /// A registered API key.
 #[derive(Clone)]
@@ -135,16 +128,9 @@ impl Drop for BinanceSim {
     }
 }
 
-fn lock(state: &Mutex<SimState>) -> MutexGuard<'_, SimState> {
-    // A panic while holding the lock would be a simulator bug; keep serving what is there.
-    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 impl BinanceSim {
     /// Starts serving on 127.0.0.1 (a free port).
     pub async fn start(config: SimConfig) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(SimState {
             exchange: SimExchange::new(config.symbols),
             keys: config.keys.into_iter().map(|k| (k.api_key().to_owned(), k)).collect(),
@@ -157,17 +143,7 @@ impl BinanceSim {
             lose_responses: 0,
             next_client_id: 1,
         }));
-        let served = Arc::clone(&state);
-        let task = tokio::spawn(async move {
-            let mut connections = tokio::task::JoinSet::new();
-            while let Ok((stream, _)) = listener.accept().await {
-                let state = Arc::clone(&served);
-                connections.spawn(async move {
-                    let service = service_fn(move |req| serve(Arc::clone(&state), req));
-                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
-                });
-            }
-        });
+        let (addr, task) = crate::sim::serve(Arc::clone(&state)).await?;
         Ok(Self { addr, state, task })
     }
 
@@ -217,47 +193,24 @@ impl BinanceSim {
 }
 
 fn now_ms(skew_ms: i64) -> i64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX) + skew_ms
+    local_ms() + skew_ms
 }
 
-async fn serve(state: Arc<Mutex<SimState>>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
-    let (parts, body) = req.into_parts();
-    let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
-    let body = String::from_utf8_lossy(&body).into_owned();
-    let query = parts.uri.query().unwrap_or("").to_owned();
-    let api_key = parts.headers.get("x-mbx-apikey").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let mut guard = lock(&state);
-    let answer = guard.handle(parts.method.as_str(), parts.uri.path(), &query, &body, api_key.as_deref());
-    if guard.lose_responses > 0 {
-        guard.lose_responses -= 1;
-        return Err(std::io::Error::other("simulated disconnect"));
+impl SimVenue for SimState {
+    fn handle(&mut self, request: &SimRequest<'_>) -> SimAnswer {
+        let api_key = request.headers.get("x-mbx-apikey").and_then(|v| v.to_str().ok());
+        self.handle(request.method, request.path, request.query, request.body, api_key)
     }
-    drop(guard);
-    let mut builder = Response::builder().status(answer.status).header("content-type", "application/json");
-    for (name, value) in answer.headers {
-        builder = builder.header(name, value);
+
+    fn lose_this_response(&mut self) -> bool {
+        let lose = self.lose_responses > 0;
+        self.lose_responses = self.lose_responses.saturating_sub(1);
+        lose
     }
-    builder.body(Full::new(Bytes::from(answer.body))).map_err(std::io::Error::other)
 }
 
-struct Answer {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: String,
-}
-
-/// The parsed parameters of a request.
-struct Params(Vec<(String, String)>);
-
-impl Params {
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
-    }
-
-    fn need(&self, name: &'static str) -> Result<&str, SimError> {
-        self.get(name).ok_or(SimError::Mandatory(name))
-    }
+fn need<'p>(params: &'p Params, name: &'static str) -> Result<&'p str, SimError> {
+    params.get(name).ok_or(SimError::Mandatory(name))
 }
 
 const DECIMAL_RANGE: &str = "^([0-9]{1,20})(\\.[0-9]{1,20})?$";
@@ -283,14 +236,9 @@ fn without_signature(raw: &str) -> String {
 }
 
 impl SimState {
-    fn handle(&mut self, method: &str, path: &str, query: &str, body: &str, api_key: Option<&str>) -> Answer {
+    fn handle(&mut self, method: &str, path: &str, query: &str, body: &str, api_key: Option<&str>) -> SimAnswer {
         let now = now_ms(self.clock_skew_ms);
-        let params = Params(
-            form_urlencoded::parse(query.as_bytes())
-                .chain(form_urlencoded::parse(body.as_bytes()))
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        );
+        let params = Params::parse([query, body]);
         let weight = match (method, path) {
             ("GET", "/api/v3/order") => 4,
             ("GET", "/api/v3/openOrders") if params.get("symbol").is_none() => 80,
@@ -313,9 +261,9 @@ impl SimState {
             self.route(method, path, query, body, api_key, &params, now, &mut headers)
         };
         match result {
-            Ok(Some(value)) => Answer { status: 200, headers, body: value.to_string() },
-            Ok(None) => Answer { status: 404, headers, body: String::new() },
-            Err(err) => Answer { status: err.http_status(), headers, body: err.body() },
+            Ok(Some(value)) => SimAnswer { status: 200, headers, body: value.to_string() },
+            Ok(None) => SimAnswer { status: 404, headers, body: String::new() },
+            Err(err) => SimAnswer { status: err.http_status(), headers, body: err.body() },
         }
     }
 
@@ -348,7 +296,7 @@ impl SimState {
                 if order_id.is_none() && client_id.is_none() {
                     return Err(SimError::EitherOrderId);
                 }
-                let order = self.exchange.find(symbol, order_id, client_id).ok_or(SimError::NoSuchOrder)?;
+                let order = self.exchange.find(Some(symbol), order_id, client_id).ok_or(SimError::NoSuchOrder)?;
                 Ok(Some(self.exchange.order_json(order)))
             }
             ("GET", "/api/v3/openOrders") => {
@@ -364,7 +312,7 @@ impl SimState {
     }
 
     fn symbol<'p>(&self, params: &'p Params) -> Result<&'p str, SimError> {
-        let symbol = params.need("symbol")?;
+        let symbol = need(params, "symbol")?;
         self.exchange.symbols.contains_key(symbol).then_some(symbol).ok_or(SimError::InvalidSymbol)
     }
 
@@ -378,9 +326,7 @@ impl SimState {
     ) -> Result<(), SimError> {
         let api_key = api_key.filter(|k| !k.is_empty() && k.len() <= 256).ok_or(SimError::ApiKeyFormat)?;
         let key = self.keys.get(api_key).ok_or(SimError::InvalidApiKey)?;
-        let mut names: Vec<&str> = params.0.iter().map(|(k, _)| k.as_str()).collect();
-        names.sort_unstable();
-        if names.windows(2).any(|w| w[0] == w[1]) {
+        if params.has_duplicates() {
             return Err(SimError::DuplicateParam);
         }
         let timestamp = parse_u64(params, "timestamp")?.ok_or(SimError::Mandatory("timestamp"))?;
@@ -393,7 +339,7 @@ impl SimState {
         if !(timestamp < now + 1000 && now - timestamp <= recv_window) {
             return Err(SimError::OutsideRecvWindow);
         }
-        let signature = params.need("signature")?;
+        let signature = need(params, "signature")?;
         let payload = format!("{}{}", without_signature(query), without_signature(body));
         let valid = match key {
             SimKey::Hmac { secret, .. } => verify_binance_hmac(secret, &payload, signature),
@@ -423,13 +369,13 @@ impl SimState {
             return Err(SimError::TooManyOrders { limit: self.orders_limit_10s });
         }
         let symbol = self.symbol(params)?.to_owned();
-        let is_buy = match params.need("side")? {
+        let is_buy = match need(params, "side")? {
             "BUY" => true,
             "SELL" => false,
             _ => return Err(SimError::InvalidSide),
         };
         let tif = params.get("timeInForce");
-        let order_type = match params.need("type")? {
+        let order_type = match need(params, "type")? {
             "LIMIT" => SimOrderType::Limit(match tif.ok_or(SimError::Mandatory("timeInForce"))? {
                 "GTC" => SimTif::Gtc,
                 "IOC" => SimTif::Ioc,
@@ -448,7 +394,7 @@ impl SimState {
             return Err(SimError::NotRequired("price"));
         }
         let sym = &self.exchange.symbols[&symbol];
-        let qty_text = params.need("quantity")?;
+        let qty_text = need(params, "quantity")?;
         if !legal_decimal(qty_text) {
             return Err(SimError::IllegalChars { name: "quantity", range: DECIMAL_RANGE });
         }
@@ -456,7 +402,7 @@ impl SimState {
         let price = if order_type == SimOrderType::Market {
             0
         } else {
-            let text = params.need("price")?;
+            let text = need(params, "price")?;
             if !legal_decimal(text) {
                 return Err(SimError::IllegalChars { name: "price", range: DECIMAL_RANGE });
             }
@@ -510,7 +456,7 @@ impl SimState {
         if order_id.is_none() && client_id.is_none() {
             return Err(SimError::EitherOrderId);
         }
-        let id = self.exchange.cancel(&symbol, order_id, client_id, now)?;
+        let id = self.exchange.cancel(Some(&symbol), order_id, client_id, now)?;
         let order = &self.exchange.orders[&id];
         let mut out = self.exchange.order_json(order);
         out["origClientOrderId"] = json!(order.new.client_order_id);

@@ -1,0 +1,12 @@
+//! Coinbase Advanced Trade: a REST order client and a local simulator of the venue.
+//!
+//! - [`client::CoinbaseRestClient`]: place (limit GTC, post-only, IOC, FOK, market), cancel,
+//!   reconcile, kill switch; an ES256 JWT per request; the per-second request limit enforced
+//!   before sending.
+//! - [`reports`]: Coinbase's order, fill and error JSON -> normalized execution reports.
+//! - [`sim::CoinbaseSim`]: a Coinbase-compatible REST venue on 127.0.0.1 that verifies each
+//!   request's JWT with the key's public key and checks parameters as Coinbase documents them.
+
+pub mod client;
+pub mod reports;
+pub mod sim;

@@ -1,0 +1,420 @@
+//! A local Kraken spot REST venue on 127.0.0.1, for testing order clients without the internet.
+//!
+//! It speaks Kraken's protocol: every answer is HTTP 200 with `{"error":[..],"result":{..}}`
+//! (errors as Kraken's own strings), and checks every private request the way Kraken documents
+//! it, in this order:
+//!
+//! - **Method**: an unknown `/0/private/` or `/0/public/` name is `EGeneral:Unknown method`.
+//! - **Key**: the `API-Key` header must name a registered key: else `EAPI:Invalid key`.
+//! - **Signature**: `API-Sign` must be base64(HMAC-SHA512(base64-decoded secret, URI path +
+//!   SHA-256(nonce + POST body))) of the body exactly as sent: else `EAPI:Invalid signature`.
+//! - **Nonce**: the body's `nonce` must be greater than every nonce this key used before (a
+//!   refused request does not use it up): else `EAPI:Invalid nonce`.
+//! - **Counters** ([`super::rate`]): the API call counter per key (`EAPI:Rate limit exceeded`)
+//!   and, for `AddOrder`, `CancelOrder` and `AmendOrder`, the trading counter per pair
+//!   (`EOrder:Rate limit exceeded`; its fixed +1 counts even when the order is then refused).
+//! - **Parameters** ([`super::sim_orders`]): `EGeneral:Invalid arguments:<name>` for a missing,
+//!   malformed or contradictory one, `EQuery:Unknown asset pair`, `EOrder:Invalid price:..` past
+//!   the pair's decimals, `EOrder:Order minimum not met` / `EOrder:Cost minimum not met`,
+//!   `EOrder:Post only order` for a post-only order that would cross, `EOrder:Unknown order`.
+//!
+//! Orders trade against the pair's book (the shared matching engine,
+//! [`crate::sim::exchange::SimExchange`]; a recorded Kraken book through
+//! [`SimSymbol::from_levels`]); fees are charged in the quote currency (Kraken's default), at
+//! the rate [`KrakenSimConfig::fee_rate`]. Balances start at [`KrakenSimConfig::balances`] and
+//! move with every trade (funds are not checked against orders: no `EOrder:Insufficient funds`).
+//! Resting orders fill when the test says another participant traded ([`KrakenSim::trade_at`]).
+//!
+//! Endpoints: public `Time`, `AssetPairs`; private `AddOrder`, `AmendOrder`, `CancelOrder`,
+//! `CancelAll`, `OpenOrders`, `ClosedOrders`, `QueryOrders`, `TradesHistory`, `Balance`.
+//!
+//! Faults for tests: [`KrakenSim::lose_next_responses`] processes the next requests and then
+//! closes the connection without answering. The server stops when the [`KrakenSim`] is dropped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+use wintermute_core::decimal::Decimal;
+
+use super::rate::{api_cost, Counter, Tier};
+use crate::order::local_ms;
+use crate::signing::KrakenSigner;
+use crate::sim::exchange::SimExchange;
+pub use crate::sim::exchange::SimSymbol;
+use crate::sim::{lock, Params, SimAnswer, SimRequest, SimVenue};
+
+/// A pair the simulator trades, with Kraken's names and limits.
+#[derive(Debug, Clone)]
+pub struct KrakenSimPair {
+    /// The book and grid; `symbol` is the altname (`"XBTUSD"`), `base_asset` / `quote_asset`
+    /// Kraken's asset names (`"XXBT"`, `"ZUSD"`).
+    pub symbol: SimSymbol,
+    /// The pair's key in `AssetPairs` and its name in trades (`"XXBTZUSD"`).
+    pub name: String,
+    /// `wsname` (`"XBT/USD"`).
+    pub wsname: String,
+    /// `ordermin`: minimum volume (base units).
+    pub ordermin: Decimal,
+    /// `costmin`: minimum cost (quote units).
+    pub costmin: Decimal,
+}
+
+/// What the simulator serves.
+#[derive(Debug, Clone)]
+pub struct KrakenSimConfig {
+    /// Pairs and their books.
+    pub pairs: Vec<KrakenSimPair>,
+    /// Registered keys: (API key, secret as Kraken shows it, base64).
+    pub keys: Vec<(String, String)>,
+    /// The account's tier (its counters).
+    pub tier: Tier,
+    /// Commission rate (Kraken's starter taker fee, 0.26 %, by default).
+    pub fee_rate: Decimal,
+    /// Starting balances by Kraken asset name (`"ZUSD"`, `"XXBT"`).
+    pub balances: Vec<(String, Decimal)>,
+}
+
+impl KrakenSimConfig {
+    /// These pairs and keys, the Starter tier, a 0.26 % fee, no balances.
+    pub fn new(pairs: Vec<KrakenSimPair>, keys: Vec<(String, String)>) -> Self {
+        Self { pairs, keys, tier: Tier::STARTER, fee_rate: Decimal::new(26, 4), balances: Vec::new() }
+    }
+}
+
+/// One of Kraken's refusals: its error string.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct KrakenError(pub String);
+
+impl KrakenError {
+    pub(super) fn new(text: &str) -> Self {
+        KrakenError(text.to_owned())
+    }
+
+    pub(super) fn invalid(param: &str) -> Self {
+        KrakenError(format!("EGeneral:Invalid arguments:{param}"))
+    }
+}
+
+pub(super) struct Key {
+    pub(super) verifier: KrakenSigner,
+    pub(super) last_nonce: u64,
+    pub(super) api: Counter,
+}
+
+#[derive(Debug, Default, Clone)]
+pub(super) struct OrderExtra {
+    pub(super) userref: Option<i32>,
+    pub(super) cl_ord_id: Option<String>,
+    pub(super) oflags: String,
+    pub(super) reason: Option<&'static str>,
+}
+
+pub(super) struct State {
+    pub(super) exchange: SimExchange,
+    pub(super) pairs: BTreeMap<String, KrakenSimPair>,
+    pub(super) keys: HashMap<String, Key>,
+    pub(super) tier: Tier,
+    pub(super) trading: HashMap<(String, String), Counter>,
+    pub(super) extras: HashMap<u64, OrderExtra>,
+    pub(super) balances: BTreeMap<String, Decimal>,
+    pub(super) balanced_trades: u64,
+    lose_responses: u32,
+}
+
+/// A running simulator (stops when dropped).
+pub struct KrakenSim {
+    addr: SocketAddr,
+    state: Arc<Mutex<State>>,
+    task: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for KrakenSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KrakenSim").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl Drop for KrakenSim {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl KrakenSim {
+    /// Starts serving on 127.0.0.1 (a free port). A key whose secret is not base64 is an error.
+    pub async fn start(config: KrakenSimConfig) -> std::io::Result<Self> {
+        let mut keys = HashMap::new();
+        for (api_key, secret) in config.keys {
+            let verifier = KrakenSigner::new(&secret).map_err(std::io::Error::other)?;
+            let api = Counter::new(config.tier.api_max, config.tier.api_decay_milli_per_s);
+            keys.insert(api_key, Key { verifier, last_nonce: 0, api });
+        }
+        let mut exchange = SimExchange::new(config.pairs.iter().map(|p| p.symbol.clone()).collect());
+        exchange.fee_rate = config.fee_rate;
+        exchange.fee_in_quote = true;
+        let state = Arc::new(Mutex::new(State {
+            exchange,
+            pairs: config.pairs.into_iter().map(|p| (p.symbol.symbol.clone(), p)).collect(),
+            keys,
+            tier: config.tier,
+            trading: HashMap::new(),
+            extras: HashMap::new(),
+            balances: config.balances.into_iter().collect(),
+            balanced_trades: 0,
+            lose_responses: 0,
+        }));
+        let (addr, task) = crate::sim::serve(Arc::clone(&state)).await?;
+        Ok(Self { addr, state, task })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Another participant trades `qty` at `price` (decimal text) on the pair (altname): our
+    /// resting orders that it crosses fill as makers. Returns how many trades that made.
+    pub fn trade_at(&self, pair: &str, price: &str, qty: &str) -> Result<usize, String> {
+        let mut state = lock(&self.state);
+        let sym = state.exchange.symbols.get(pair).ok_or("unknown pair")?;
+        let price = sym.tick_size.units_of(price).map_err(|e| e.to_string())?;
+        let qty = sym.step_size.units_of(qty).map_err(|e| e.to_string())?;
+        let made = state.exchange.trade_at(pair, price, qty, local_ms()).len();
+        state.settle_balances();
+        Ok(made)
+    }
+
+    /// The next `n` requests are processed and then the connection is closed unanswered.
+    pub fn lose_next_responses(&self, n: u32) {
+        lock(&self.state).lose_responses = n;
+    }
+
+    /// Open orders (all pairs).
+    pub fn open_order_count(&self) -> usize {
+        lock(&self.state).exchange.open_orders(None).count()
+    }
+
+    /// The quantity (lots, filled included) of the open order with this `cl_ord_id`.
+    pub fn open_order_qty(&self, cl_ord_id: &str) -> Option<i64> {
+        let state = lock(&self.state);
+        let ex = &state.exchange;
+        let mut open = ex.open_orders(None);
+        open.find(|o| state.extras.get(&o.order_id).and_then(|e| e.cl_ord_id.as_deref()) == Some(cl_ord_id))
+            .map(|o| o.new.qty)
+    }
+
+    /// Every trade the exchange made for us: (trade id, `cl_ord_id` of its order, lots).
+    pub fn trades(&self) -> Vec<(u64, String, i64)> {
+        let state = lock(&self.state);
+        let ex = &state.exchange;
+        ex.trades
+            .values()
+            .map(|t| {
+                let client = state.extras.get(&t.order_id).and_then(|e| e.cl_ord_id.clone());
+                (t.id, client.unwrap_or_default(), t.qty)
+            })
+            .collect()
+    }
+
+    /// The last nonce the key used (0 if none).
+    pub fn last_nonce(&self, api_key: &str) -> u64 {
+        lock(&self.state).keys.get(api_key).map_or(0, |k| k.last_nonce)
+    }
+}
+
+impl SimVenue for State {
+    fn handle(&mut self, request: &SimRequest<'_>) -> SimAnswer {
+        let now = local_ms();
+        let result = self.route(request, now);
+        let body = match result {
+            Ok(result) => json!({ "error": [], "result": result }),
+            Err(KrakenError(text)) => json!({ "error": [text] }),
+        };
+        SimAnswer { status: 200, headers: Vec::new(), body: body.to_string() }
+    }
+
+    fn lose_this_response(&mut self) -> bool {
+        let lose = self.lose_responses > 0;
+        self.lose_responses = self.lose_responses.saturating_sub(1);
+        lose
+    }
+}
+
+const PRIVATE: [&str; 10] = [
+    "AddOrder",
+    "AmendOrder",
+    "CancelOrder",
+    "CancelAll",
+    "OpenOrders",
+    "ClosedOrders",
+    "QueryOrders",
+    "TradesHistory",
+    "Balance",
+    "QueryTrades",
+];
+
+impl State {
+    fn route(&mut self, request: &SimRequest<'_>, now: i64) -> Result<Value, KrakenError> {
+        if let Some(method) = request.path.strip_prefix("/0/public/") {
+            let params = Params::parse([request.query, request.body]);
+            return match method {
+                "Time" => Ok(time_json(now)),
+                "AssetPairs" => self.asset_pairs(&params),
+                _ => Err(KrakenError::new("EGeneral:Unknown method")),
+            };
+        }
+        let method = request.path.strip_prefix("/0/private/").filter(|m| PRIVATE.contains(m));
+        let Some(method) = method.filter(|_| request.method == "POST") else {
+            return Err(KrakenError::new("EGeneral:Unknown method"));
+        };
+        let params = Params::parse([request.body]);
+        let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
+        let api_key = header("api-key").unwrap_or("").to_owned();
+        let key = self.keys.get_mut(&api_key).ok_or(KrakenError::new("EAPI:Invalid key"))?;
+        let nonce_text = params.get("nonce").unwrap_or("");
+        let signature = header("api-sign").unwrap_or("");
+        if !key.verifier.verify(request.path, nonce_text, request.body, signature) {
+            return Err(KrakenError::new("EAPI:Invalid signature"));
+        }
+        let nonce = nonce_text.parse::<u64>().ok().filter(|&n| n > key.last_nonce);
+        key.last_nonce = nonce.ok_or(KrakenError::new("EAPI:Invalid nonce"))?;
+        if let Some(cost) = api_cost(method) {
+            key.api.try_add(cost, now).map_err(|_| KrakenError::new("EAPI:Rate limit exceeded"))?;
+        }
+        if params.has_duplicates() {
+            return Err(KrakenError::new("EGeneral:Invalid arguments"));
+        }
+        match method {
+            "AddOrder" => self.add_order(&api_key, &params, now),
+            "AmendOrder" => self.amend_order(&api_key, &params, now),
+            "CancelOrder" => self.cancel_order(&api_key, &params, now),
+            "CancelAll" => Ok(self.cancel_all(now)),
+            "OpenOrders" => self.open_orders(&params),
+            "ClosedOrders" => self.closed_orders(&params),
+            "QueryOrders" => self.query_orders(&params),
+            "TradesHistory" => self.trades_history(&params),
+            "QueryTrades" => self.query_trades(&params),
+            _ => Ok(self.balance()),
+        }
+    }
+
+    /// The pair named by its altname or its `AssetPairs` key.
+    pub(super) fn pair(&self, name: &str) -> Result<&KrakenSimPair, KrakenError> {
+        self.pairs
+            .get(name)
+            .or_else(|| self.pairs.values().find(|p| p.name == name))
+            .ok_or(KrakenError::new("EQuery:Unknown asset pair"))
+    }
+
+    /// The trading counter of a key on a pair.
+    pub(super) fn trading(&mut self, api_key: &str, pair: &str) -> &mut Counter {
+        let tier = self.tier;
+        self.trading
+            .entry((api_key.to_owned(), pair.to_owned()))
+            .or_insert_with(|| Counter::new(tier.trading_max, tier.trading_decay_milli_per_s))
+    }
+
+    fn asset_pairs(&self, params: &Params) -> Result<Value, KrakenError> {
+        let wanted: Option<Vec<&str>> = params.get("pair").map(|p| p.split(',').collect());
+        let mut out = serde_json::Map::new();
+        for pair in self.pairs.values() {
+            let named = wanted.as_ref().is_none_or(|w| w.iter().any(|n| *n == pair.name || *n == pair.symbol.symbol));
+            if named {
+                out.insert(pair.name.clone(), asset_pair_json(pair));
+            }
+        }
+        if let Some(w) = &wanted {
+            if out.len() < w.len() {
+                return Err(KrakenError::new("EQuery:Unknown asset pair"));
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    fn balance(&self) -> Value {
+        let mut out = serde_json::Map::new();
+        for (asset, amount) in &self.balances {
+            out.insert(asset.clone(), json!(amount.to_string()));
+        }
+        Value::Object(out)
+    }
+
+    /// Moves the balances by every trade not yet counted.
+    pub(super) fn settle_balances(&mut self) {
+        let ex = &self.exchange;
+        let new: Vec<_> = ex.trades.range(self.balanced_trades + 1..).map(|(_, t)| t.clone()).collect();
+        for t in new {
+            self.balanced_trades = self.balanced_trades.max(t.id);
+            let Some(sym) = self.exchange.symbols.get(&t.symbol) else { continue };
+            let qty = sym.step_size.value(t.qty);
+            let notional = sym.notional(t.price, t.qty);
+            let (base, quote) = (sym.base_asset.clone(), sym.quote_asset.clone());
+            let sign = |d: Decimal, positive: bool| if positive { d } else { Decimal::new(-d.mantissa(), d.scale()) };
+            let zero = Decimal::new(0, 0);
+            for (asset, delta) in [
+                (base, sign(qty, t.is_buyer)),
+                (quote.clone(), sign(notional, !t.is_buyer)),
+                (quote, sign(t.commission, false)),
+            ] {
+                let entry = self.balances.entry(asset).or_insert(zero);
+                *entry = crate::sim::exchange::add(*entry, delta);
+            }
+        }
+    }
+}
+
+/// `Time`: `unixtime` and `rfc1123` (`"Sun, 06 Dec 26 15:00:00 +0000"`).
+fn time_json(now_ms: i64) -> Value {
+    let secs = now_ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (year, month, day) = crate::time::civil_from_days(days);
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let weekday = WEEKDAYS[days.rem_euclid(7) as usize];
+    let rfc1123 = format!(
+        "{weekday}, {day:02} {} {:02} {:02}:{:02}:{:02} +0000",
+        MONTHS[(month - 1) as usize],
+        year % 100,
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    );
+    json!({ "unixtime": secs, "rfc1123": rfc1123 })
+}
+
+fn asset_pair_json(pair: &KrakenSimPair) -> Value {
+    let sym = &pair.symbol;
+    json!({
+        "altname": sym.symbol,
+        "wsname": pair.wsname,
+        "aclass_base": "currency",
+        "base": sym.base_asset,
+        "aclass_quote": "currency",
+        "quote": sym.quote_asset,
+        "lot": "unit",
+        "cost_decimals": sym.tick_size.decimal().scale() + sym.step_size.decimal().scale(),
+        "pair_decimals": sym.tick_size.decimal().scale(),
+        "lot_decimals": sym.step_size.decimal().scale(),
+        "lot_multiplier": 1,
+        "ordermin": pair.ordermin.to_string(),
+        "costmin": pair.costmin.to_string(),
+        "tick_size": sym.tick_size.decimal().to_string(),
+        "status": "online",
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_time_endpoint_writes_rfc1123_dates() {
+        assert_eq!(time_json(0)["rfc1123"], "Thu, 01 Jan 70 00:00:00 +0000");
+        assert_eq!(time_json(1_688_669_448_000)["rfc1123"], "Thu, 06 Jul 23 18:50:48 +0000");
+        assert_eq!(time_json(1_688_669_448_999)["unixtime"], 1_688_669_448);
+    }
+}

@@ -1,0 +1,431 @@
+//! The matching engine behind every venue simulator's HTTP front: symbols with their minimums,
+//! the book our orders trade against, our open orders and our trades.
+//!
+//! Our orders take liquidity from the book (and deplete it); what rests waits in our open
+//! orders, outside the book, until [`SimExchange::trade_at`] (another participant trading at a
+//! price) crosses it. Prices and quantities are integers on each symbol's grid here; each
+//! venue's HTTP front converts its decimal text at the edge, maps a [`MatchError`] onto the
+//! venue's own error and writes orders and trades in the venue's JSON. Order statuses are kept
+//! in Binance's words (`NEW`, `PARTIALLY_FILLED`, `FILLED`, `CANCELED`, `EXPIRED`); other
+//! fronts translate them.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use wintermute_core::decimal::{Decimal, Step};
+
+/// Why the matching engine refused an order or a cancel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum MatchError {
+    /// No such symbol.
+    #[error("unknown symbol")]
+    UnknownSymbol,
+    /// Below the symbol's minimum quantity.
+    #[error("quantity below the minimum")]
+    BelowMinQty,
+    /// Below the symbol's minimum notional (price × quantity).
+    #[error("notional below the minimum")]
+    BelowMinNotional,
+    /// A post-only order that would take liquidity.
+    #[error("post-only order would cross")]
+    WouldCross,
+    /// The client order id of an order still open.
+    #[error("duplicate client order id")]
+    DuplicateClientId,
+    /// A market order against an empty side of the book.
+    #[error("no liquidity")]
+    NoLiquidity,
+    /// A cancel of an order that is not open.
+    #[error("unknown order")]
+    UnknownOrder,
+}
+
+/// One symbol's static facts and its book.
+#[derive(Debug, Clone)]
+pub struct SimSymbol {
+    /// The venue's symbol (`"BTCUSDT"`, `"XBTUSD"`).
+    pub symbol: String,
+    /// `"BTC"`.
+    pub base_asset: String,
+    /// `"USDT"`.
+    pub quote_asset: String,
+    /// Price tick (Binance's PRICE_FILTER `tickSize`).
+    pub tick_size: Step,
+    /// Quantity lot (Binance's LOT_SIZE `stepSize`).
+    pub step_size: Step,
+    /// Minimum quantity, in lots.
+    pub min_qty_lots: i64,
+    /// Minimum notional (quote units).
+    pub min_notional: Decimal,
+    /// Bids: price ticks -> quantity lots.
+    pub bids: BTreeMap<i64, i64>,
+    /// Asks: price ticks -> quantity lots.
+    pub asks: BTreeMap<i64, i64>,
+}
+
+impl SimSymbol {
+    /// A symbol whose book is these levels (price and quantity as decimal text; zero
+    /// quantities are skipped), with a minimum of one lot and 5 quote units.
+    pub fn from_levels<'t>(
+        symbol: &str,
+        (base_asset, quote_asset): (&str, &str),
+        (tick_size, step_size): (&str, &str),
+        bids: impl IntoIterator<Item = (&'t str, &'t str)>,
+        asks: impl IntoIterator<Item = (&'t str, &'t str)>,
+    ) -> Result<Self, String> {
+        let tick = Step::parse(tick_size).map_err(|e| e.to_string())?;
+        let step = Step::parse(step_size).map_err(|e| e.to_string())?;
+        let side = |levels: &mut dyn Iterator<Item = (&str, &str)>| -> Result<BTreeMap<i64, i64>, String> {
+            let mut out = BTreeMap::new();
+            for (p, q) in levels {
+                let qty = step.units_of(q).map_err(|e| format!("quantity {q:?}: {e}"))?;
+                if qty > 0 {
+                    out.insert(tick.units_of(p).map_err(|e| format!("price {p:?}: {e}"))?, qty);
+                }
+            }
+            Ok(out)
+        };
+        Ok(Self {
+            symbol: symbol.to_owned(),
+            base_asset: base_asset.to_owned(),
+            quote_asset: quote_asset.to_owned(),
+            tick_size: tick,
+            step_size: step,
+            min_qty_lots: 1,
+            min_notional: Decimal::new(5, 0),
+            bids: side(&mut bids.into_iter())?,
+            asks: side(&mut asks.into_iter())?,
+        })
+    }
+
+    /// A symbol whose book is a Binance depth snapshot (`{"lastUpdateId":..,"bids":[["p","q"],..],
+    /// "asks":..}`, as `GET /api/v3/depth` returns it and recordings hold it).
+    pub fn from_depth_snapshot(
+        symbol: &str,
+        assets: (&str, &str),
+        steps: (&str, &str),
+        snapshot_json: &str,
+    ) -> Result<Self, String> {
+        let snapshot: Value = serde_json::from_str(snapshot_json).map_err(|e| e.to_string())?;
+        let side = |name: &str| -> Result<Vec<(&str, &str)>, String> {
+            let levels = snapshot[name].as_array().ok_or(format!("no {name} in snapshot"))?;
+            levels
+                .iter()
+                .map(|level| match (level[0].as_str(), level[1].as_str()) {
+                    (Some(p), Some(q)) => Ok((p, q)),
+                    _ => Err(format!("bad level in {name}")),
+                })
+                .collect()
+        };
+        Self::from_levels(symbol, assets, steps, side("bids")?, side("asks")?)
+    }
+
+    /// Price × quantity, exact.
+    pub fn notional(&self, price: i64, qty: i64) -> Decimal {
+        let p = self.tick_size.value(price);
+        let q = self.step_size.value(qty);
+        Decimal::new(p.mantissa() * q.mantissa(), p.scale() + q.scale())
+    }
+}
+
+/// `a < b`, exact.
+pub fn less(a: Decimal, b: Decimal) -> bool {
+    let scale = a.scale().max(b.scale());
+    a.mantissa() * 10i128.pow(scale - a.scale()) < b.mantissa() * 10i128.pow(scale - b.scale())
+}
+
+fn mul(a: Decimal, b: Decimal) -> Decimal {
+    Decimal::new(a.mantissa() * b.mantissa(), a.scale() + b.scale()).normalized()
+}
+
+/// Order types the simulator takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimOrderType {
+    /// `LIMIT` with a time in force.
+    Limit(SimTif),
+    /// `MARKET`.
+    Market,
+    /// `LIMIT_MAKER` (post-only).
+    LimitMaker,
+}
+
+/// `timeInForce`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimTif {
+    /// Good till canceled.
+    Gtc,
+    /// Immediate or cancel.
+    Ioc,
+    /// Fill or kill.
+    Fok,
+}
+
+/// A validated new order, on the symbol's grid.
+#[derive(Debug, Clone)]
+pub struct SimNewOrder {
+    /// Symbol.
+    pub symbol: String,
+    /// Buy?
+    pub is_buy: bool,
+    /// Type.
+    pub order_type: SimOrderType,
+    /// Limit price in ticks (0 for market).
+    pub price: i64,
+    /// Quantity in lots.
+    pub qty: i64,
+    /// `newClientOrderId`.
+    pub client_order_id: String,
+}
+
+/// One order as the exchange keeps it.
+#[derive(Debug, Clone)]
+pub struct SimOrder {
+    /// The order.
+    pub new: SimNewOrder,
+    /// `orderId`.
+    pub order_id: u64,
+    /// Lots executed.
+    pub executed: i64,
+    /// Quote quantity executed (exact).
+    pub cum_quote: Decimal,
+    /// `NEW`, `PARTIALLY_FILLED`, `FILLED`, `CANCELED`, `EXPIRED`.
+    pub status: &'static str,
+    /// Creation time, ms.
+    pub time_ms: i64,
+    /// Last update time, ms.
+    pub update_ms: i64,
+}
+
+/// One of our trades.
+#[derive(Debug, Clone)]
+pub struct SimTrade {
+    /// Trade id.
+    pub id: u64,
+    /// Order id.
+    pub order_id: u64,
+    /// Symbol.
+    pub symbol: String,
+    /// Price ticks.
+    pub price: i64,
+    /// Lots.
+    pub qty: i64,
+    /// Commission (exact).
+    pub commission: Decimal,
+    /// Commission asset.
+    pub commission_asset: String,
+    /// Time, ms.
+    pub time_ms: i64,
+    /// Buyer?
+    pub is_buyer: bool,
+    /// Maker?
+    pub is_maker: bool,
+}
+
+/// The exchange: symbols, orders, trades.
+#[derive(Debug)]
+pub struct SimExchange {
+    /// Symbols by name.
+    pub symbols: BTreeMap<String, SimSymbol>,
+    /// Every order by id (open and closed).
+    pub orders: BTreeMap<u64, SimOrder>,
+    /// Every trade by id.
+    pub trades: BTreeMap<u64, SimTrade>,
+    /// Commission rate (0.001 = 10 bp).
+    pub fee_rate: Decimal,
+    /// Whether the commission is always charged in the quote asset (Kraken's default); else in
+    /// the asset received (Binance).
+    pub fee_in_quote: bool,
+    next_order_id: u64,
+    next_trade_id: u64,
+}
+
+/// Whether an order with this status can still trade.
+pub fn is_open(status: &str) -> bool {
+    status == "NEW" || status == "PARTIALLY_FILLED"
+}
+
+impl SimExchange {
+    /// An exchange with these symbols and a 10 bp commission in the asset received.
+    pub fn new(symbols: Vec<SimSymbol>) -> Self {
+        Self {
+            symbols: symbols.into_iter().map(|s| (s.symbol.clone(), s)).collect(),
+            orders: BTreeMap::new(),
+            trades: BTreeMap::new(),
+            fee_rate: Decimal::new(1, 3),
+            fee_in_quote: false,
+            next_order_id: 1_000_001,
+            next_trade_id: 5_000_001,
+        }
+    }
+
+    /// Checks the filters and places the order: returns its id and the trades it made.
+    pub fn place(&mut self, new: SimNewOrder, now_ms: i64) -> Result<(u64, Vec<u64>), MatchError> {
+        let sym = self.symbols.get(&new.symbol).ok_or(MatchError::UnknownSymbol)?;
+        if new.qty < sym.min_qty_lots {
+            return Err(MatchError::BelowMinQty);
+        }
+        let book = if new.is_buy { &sym.asks } else { &sym.bids };
+        let best = if new.is_buy { book.keys().next() } else { book.keys().next_back() };
+        let crosses = |price: i64| best.is_some_and(|&b| if new.is_buy { b <= price } else { b >= price });
+        let notional_price = match new.order_type {
+            SimOrderType::Market => *best.ok_or(MatchError::NoLiquidity)?,
+            _ => new.price,
+        };
+        if less(sym.notional(notional_price, new.qty), sym.min_notional) {
+            return Err(MatchError::BelowMinNotional);
+        }
+        if new.order_type == SimOrderType::LimitMaker && crosses(new.price) {
+            return Err(MatchError::WouldCross);
+        }
+        let duplicate = self.orders.values().any(|o| is_open(o.status) && o.new.client_order_id == new.client_order_id);
+        if duplicate {
+            return Err(MatchError::DuplicateClientId);
+        }
+        let limit = match new.order_type {
+            SimOrderType::Market => None,
+            _ => Some(new.price),
+        };
+        let available: i64 = book
+            .iter()
+            .filter(|(&p, _)| limit.is_none_or(|l| if new.is_buy { p <= l } else { p >= l }))
+            .map(|(_, &q)| q)
+            .sum();
+        let order_id = self.next_order_id;
+        self.next_order_id += 1;
+        let mut order = SimOrder {
+            new: new.clone(),
+            order_id,
+            executed: 0,
+            cum_quote: Decimal::new(0, 0),
+            status: "NEW",
+            time_ms: now_ms,
+            update_ms: now_ms,
+        };
+        let fok_short = new.order_type == SimOrderType::Limit(SimTif::Fok) && available < new.qty;
+        let mut trade_ids = Vec::new();
+        if !fok_short && new.order_type != SimOrderType::LimitMaker {
+            while order.executed < new.qty {
+                let sym = self.symbols.get_mut(&new.symbol).ok_or(MatchError::UnknownSymbol)?;
+                let book = if new.is_buy { &mut sym.asks } else { &mut sym.bids };
+                let level = if new.is_buy { book.iter_mut().next() } else { book.iter_mut().next_back() };
+                let Some((&price, level_qty)) = level else { break };
+                if limit.is_some_and(|l| if new.is_buy { price > l } else { price < l }) {
+                    break;
+                }
+                let qty = (*level_qty).min(new.qty - order.executed);
+                *level_qty -= qty;
+                if *level_qty == 0 {
+                    book.remove(&price);
+                }
+                trade_ids.push(self.record_trade(&mut order, price, qty, false, now_ms));
+            }
+        }
+        let rests = matches!(new.order_type, SimOrderType::Limit(SimTif::Gtc) | SimOrderType::LimitMaker);
+        order.status = if order.executed == new.qty {
+            "FILLED"
+        } else if !rests {
+            "EXPIRED"
+        } else if order.executed > 0 {
+            "PARTIALLY_FILLED"
+        } else {
+            "NEW"
+        };
+        self.orders.insert(order_id, order);
+        Ok((order_id, trade_ids))
+    }
+
+    fn record_trade(&mut self, order: &mut SimOrder, price: i64, qty: i64, is_maker: bool, now_ms: i64) -> u64 {
+        let id = self.next_trade_id;
+        self.next_trade_id += 1;
+        let (notional, base, quote, qty_dec) = match self.symbols.get(&order.new.symbol) {
+            Some(s) => (s.notional(price, qty), s.base_asset.clone(), s.quote_asset.clone(), s.step_size.value(qty)),
+            None => (Decimal::new(0, 0), String::new(), String::new(), Decimal::new(0, 0)),
+        };
+        let (commission, commission_asset) = if order.new.is_buy && !self.fee_in_quote {
+            (mul(qty_dec, self.fee_rate), base)
+        } else {
+            (mul(notional, self.fee_rate), quote)
+        };
+        let sum = add(order.cum_quote, notional);
+        order.cum_quote = sum;
+        order.executed += qty;
+        order.update_ms = now_ms;
+        self.trades.insert(
+            id,
+            SimTrade {
+                id,
+                order_id: order.order_id,
+                symbol: order.new.symbol.clone(),
+                price,
+                qty,
+                commission,
+                commission_asset,
+                time_ms: now_ms,
+                is_buyer: order.new.is_buy,
+                is_maker,
+            },
+        );
+        id
+    }
+
+    /// Cancels an open order by id or client id.
+    pub fn cancel(
+        &mut self,
+        symbol: Option<&str>,
+        order_id: Option<u64>,
+        client_id: Option<&str>,
+        now_ms: i64,
+    ) -> Result<u64, MatchError> {
+        let found = self.find(symbol, order_id, client_id).filter(|o| is_open(o.status)).map(|o| o.order_id);
+        let id = found.ok_or(MatchError::UnknownOrder)?;
+        if let Some(order) = self.orders.get_mut(&id) {
+            order.status = "CANCELED";
+            order.update_ms = now_ms;
+        }
+        Ok(id)
+    }
+
+    /// An order (open or closed) by id or client id (the latest with that client id).
+    pub fn find(&self, symbol: Option<&str>, order_id: Option<u64>, client_id: Option<&str>) -> Option<&SimOrder> {
+        self.orders.values().rev().find(|o| {
+            symbol.is_none_or(|s| s == o.new.symbol)
+                && order_id.is_none_or(|id| id == o.order_id)
+                && client_id.is_none_or(|c| c == o.new.client_order_id)
+        })
+    }
+
+    /// Open orders, oldest first.
+    pub fn open_orders<'a>(&'a self, symbol: Option<&'a str>) -> impl Iterator<Item = &'a SimOrder> + 'a {
+        self.orders.values().filter(move |o| is_open(o.status) && symbol.is_none_or(|s| s == o.new.symbol))
+    }
+
+    /// Another participant trades up to `qty` lots at `price` ticks: our resting orders that
+    /// price crosses (buys at or above it, sells at or below it) fill at their own limit price,
+    /// oldest first, as makers. Returns the trade ids.
+    pub fn trade_at(&mut self, symbol: &str, price: i64, mut qty: i64, now_ms: i64) -> Vec<u64> {
+        let crossed: Vec<u64> = self
+            .open_orders(Some(symbol))
+            .filter(|o| if o.new.is_buy { o.new.price >= price } else { o.new.price <= price })
+            .map(|o| o.order_id)
+            .collect();
+        let mut ids = Vec::new();
+        for id in crossed {
+            let Some(mut order) = self.orders.remove(&id) else { continue };
+            let take = (order.new.qty - order.executed).min(qty);
+            if take > 0 {
+                qty -= take;
+                let price = order.new.price;
+                ids.push(self.record_trade(&mut order, price, take, true, now_ms));
+                order.status = if order.executed == order.new.qty { "FILLED" } else { "PARTIALLY_FILLED" };
+            }
+            self.orders.insert(id, order);
+        }
+        ids
+    }
+}
+
+/// `a + b`, exact.
+pub fn add(a: Decimal, b: Decimal) -> Decimal {
+    let scale = a.scale().max(b.scale());
+    Decimal::new(a.mantissa() * 10i128.pow(scale - a.scale()) + b.mantissa() * 10i128.pow(scale - b.scale()), scale)
+}

@@ -1,0 +1,135 @@
+//! The market maker's `Execution` interface over the Kraken client, against the simulator.
+
+mod common;
+mod kraken_common;
+
+use std::time::Duration;
+
+use common::run;
+use kraken_common::*;
+use wintermute_mm::execution::{ExecCommand, ExecEvent, ExecEvents, Execution, OrderRequest, OrderTif, RejectReason};
+use wintermute_mm::types::{Liquidity, Side, VenueId};
+use wintermute_router::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
+use wintermute_router::kraken::sim::KrakenSim;
+
+fn adapter(sim: &KrakenSim) -> RoutedExecution {
+    let config = RoutedExecutionConfig {
+        venue: VenueId::External(2),
+        instrument: pair().instrument,
+        assets: ("XXBT".into(), "ZUSD".into()),
+        reconcile_every: Duration::from_millis(10),
+        in_flight: 16,
+    };
+    RoutedExecution::spawn(client_with(sim, ROOMY), config).unwrap()
+}
+
+async fn events_until(exec: &mut RoutedExecution, done: impl Fn(&[ExecEvent]) -> bool) -> Vec<ExecEvent> {
+    let mut all = Vec::new();
+    let mut buf = ExecEvents::new();
+    for _ in 0..1000 {
+        buf.clear();
+        exec.poll(0, &mut buf);
+        all.extend(buf.iter().copied());
+        if done(&all) {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    panic!("events never completed: {all:?}");
+}
+
+fn new(client_id: u64, side: Side, price: &str, qty: &str, tif: OrderTif) -> ExecCommand {
+    ExecCommand::New(OrderRequest { client_id, side, price: ticks(price), qty: lots(qty), tif })
+}
+
+#[test]
+fn an_ioc_hedge_fills_against_the_recorded_kraken_book_and_its_remainder_is_canceled() {
+    run(async {
+        let sim = sim_with(roomy).await;
+        let mut exec = adapter(&sim);
+        exec.submit(0, &new(1, Side::Buy, "58729.5", "3", OrderTif::Ioc)).unwrap();
+        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
+        assert!(matches!(events[0], ExecEvent::Accepted { client_id: 1, .. }), "{events:?}");
+        let fills: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                ExecEvent::Filled { fill, open_qty, .. } => Some((fill.price, fill.qty, *open_qty, fill.liquidity)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            fills,
+            vec![
+                (ticks("58729.4"), lots("0.45"), lots("2.55"), Liquidity::Taker),
+                (ticks("58729.5"), lots("1.4948"), lots("1.0552"), Liquidity::Taker),
+            ]
+        );
+        let canceled = events.iter().find_map(|e| match e {
+            ExecEvent::Canceled { canceled_qty, .. } => Some(*canceled_qty),
+            _ => None,
+        });
+        assert_eq!(canceled, Some(lots("1.0552")));
+    });
+}
+
+#[test]
+fn a_crossing_post_only_quote_is_rejected_as_would_cross() {
+    run(async {
+        let sim = sim_with(roomy).await;
+        let mut exec = adapter(&sim);
+        exec.submit(0, &new(2, Side::Buy, "58729.4", "0.01", OrderTif::PostOnly)).unwrap();
+        let events = events_until(&mut exec, |e| !e.is_empty()).await;
+        assert!(
+            matches!(events[0], ExecEvent::Rejected { client_id: 2, reason: RejectReason::WouldCross, .. }),
+            "{events:?}"
+        );
+    });
+}
+
+#[test]
+fn a_resting_quote_fills_as_maker_is_amended_in_place_and_cancel_reaches_the_venue() {
+    run(async {
+        let sim = sim_with(roomy).await;
+        let mut exec = adapter(&sim);
+        exec.submit(0, &new(3, Side::Sell, "58740", "0.5", OrderTif::Gtc)).unwrap();
+        events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { .. }))).await;
+        sim.trade_at("XBTUSD", "58741", "0.2").unwrap();
+        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Filled { .. }))).await;
+        let fill = events.iter().find_map(|e| match e {
+            ExecEvent::Filled { fill, open_qty, .. } => Some((fill.qty, fill.liquidity, fill.order_id, *open_qty)),
+            _ => None,
+        });
+        assert_eq!(fill, Some((lots("0.2"), Liquidity::Maker, 3, lots("0.3"))));
+        exec.submit(1, &ExecCommand::Amend { client_id: 3, new_qty: lots("0.1") }).unwrap();
+        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Amended { .. }))).await;
+        assert!(events
+            .iter()
+            .any(|e| matches!(e, ExecEvent::Amended { client_id: 3, open_qty, .. } if *open_qty == lots("0.1"))));
+        assert_eq!(sim.open_order_count(), 1);
+        let first = wintermute_router::kraken::ids::uuid_cl_ord_id(3, 0);
+        assert_eq!(sim.open_order_qty(&first), Some(lots("0.3")), "amended in place: 0.2 filled + 0.1 open");
+        sim.trade_at("XBTUSD", "58740", "1").unwrap();
+        let events =
+            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Filled { open_qty: 0, .. }))).await;
+        assert!(events.iter().any(|e| matches!(e, ExecEvent::Filled { fill, .. } if fill.qty == lots("0.1"))));
+        exec.submit(
+            2,
+            &ExecCommand::New(OrderRequest {
+                client_id: 4,
+                side: Side::Sell,
+                price: ticks("58750"),
+                qty: lots("0.5"),
+                tif: OrderTif::Gtc,
+            }),
+        )
+        .unwrap();
+        events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { client_id: 4, .. }))).await;
+        exec.submit(3, &ExecCommand::Cancel { client_id: 4 }).unwrap();
+        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
+        assert!(events.iter().any(|e| matches!(e, ExecEvent::Canceled { client_id: 4, .. })), "{events:?}");
+        assert_eq!(sim.open_order_count(), 0);
+        exec.submit(4, &ExecCommand::Cancel { client_id: 3 }).unwrap();
+        let events = events_until(&mut exec, |e| !e.is_empty()).await;
+        assert!(matches!(events[0], ExecEvent::Rejected { reason: RejectReason::UnknownOrder, .. }), "{events:?}");
+    });
+}
