@@ -33,7 +33,6 @@ pub mod instrument_map;
 pub mod interlock;
 pub mod l2_book;
 pub mod live;
-pub mod market_maker;
 pub mod metrics;
 pub mod models;
 pub mod participants;

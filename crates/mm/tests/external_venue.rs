@@ -3,8 +3,9 @@
 
 use proptest::prelude::*;
 use wintermute_mm::backtest::external::{ExternalVenue, VenueFill};
-use wintermute_mm::backtest::ledger::{FeeSchedule, Ledger};
 use wintermute_mm::backtest::tape::{MdEvent, MdKind};
+use wintermute_mm::fees::FeeSchedule;
+use wintermute_mm::metrics::pnl::{FillRole, Mark, PnlLedger, MARK_SCALE};
 use wintermute_mm::queue::QueueModel;
 use wintermute_mm::types::{Fill, Liquidity, Side, VenueId};
 
@@ -17,7 +18,7 @@ fn venue() -> ExternalVenue {
 }
 
 fn venue_with(model: QueueModel) -> ExternalVenue {
-    let mut v = ExternalVenue::new(FeeSchedule::default(), model);
+    let mut v = ExternalVenue::new(FeeSchedule::free(), model);
     let mut out = Vec::new();
     v.apply(&ev(MdKind::Clear, Side::Buy, 0, 0), &mut out);
     for (side, price, qty) in [(Side::Buy, 100, 5), (Side::Buy, 99, 7), (Side::Sell, 102, 4), (Side::Sell, 103, 6)] {
@@ -102,14 +103,21 @@ proptest! {
     fn the_ledger_parts_add_up_to_the_total_after_every_fill(
         fills in prop::collection::vec((any::<bool>(), 1i64..1_000_000, 1i64..1_000, -100i64..1_000, 1_000i64..2_000_000, any::<bool>()), 1..200)
     ) {
-        let mut ledger = Ledger::default();
+        // The backtest's use of the metrics ledger: marked at the quoted venue's mid
+        // (`bid + ask` halved exactly), maker fills at the mark, hedges against the mark they
+        // were decided at.
+        let mut ledger = PnlLedger::new(Mark::default());
         for (buy, price, qty, ppm, mark2, maker) in fills {
-            ledger.mark(mark2);
+            let decided = ledger.mark();
+            let mark = Mark(mark2 * (MARK_SCALE / 2));
+            ledger.on_mark(mark);
             let liquidity = if maker { Liquidity::Maker } else { Liquidity::Taker };
-            let fee = FeeSchedule { maker_ppm: ppm, taker_ppm: ppm }.fee(price, qty, liquidity);
+            let fee = FeeSchedule::new(ppm, ppm.abs()).unwrap().fee(price, qty, liquidity);
             let side = if buy { Side::Buy } else { Side::Sell };
-            ledger.fill(&Fill { ts_ns: 0, venue: VenueId::Ours, order_id: 1, side, price, qty, liquidity, fee });
-            prop_assert_eq!(ledger.total(), ledger.parts());
+            let role = if maker { FillRole::Quote } else { FillRole::Hedge { decision: decided } };
+            let fill = Fill { ts_ns: 0, venue: VenueId::Ours, order_id: 1, side, price, qty, liquidity, fee };
+            let parts = ledger.on_fill(&fill, role, mark);
+            prop_assert_eq!(ledger.total(), parts.total());
         }
     }
 }

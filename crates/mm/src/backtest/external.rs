@@ -15,8 +15,8 @@
 
 use wintermute_feeds::tick_book::TickBook;
 
-use super::ledger::FeeSchedule;
 use super::tape::{MdEvent, MdKind};
+use crate::fees::FeeSchedule;
 use crate::queue::{QueueModel, QueuePosition};
 use crate::types::{Liquidity, Side};
 

@@ -10,8 +10,8 @@
 use wintermute_core::{Engine, Event, InstrumentId, InstrumentSpec, NewOrder, OrderBook, Side, TimeInForce};
 
 use super::external::VenueFill;
-use super::ledger::FeeSchedule;
 use super::synthetic::{LatentPath, Participants as ParticipantsSettings};
+use crate::fees::FeeSchedule;
 use crate::participants::{
     InformedTakers, LatentPrice, NoiseTakers, OtherMakers, Participants, ParticipantsConfig, TimedCommand,
 };

@@ -21,18 +21,37 @@ use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use wintermute_feeds::tick_book::TickBook;
 
 use super::external::{ExternalVenue, VenueFill};
-use super::ledger::{venue_code, Counters, FillRecord, Ledger, Series};
 use super::our_venue::{OurVenue, Outcome, OUR_FIRST_ID};
+use super::record::{venue_code, Counters, FillRecord, Series};
 use super::synthetic::LatentPath;
 use super::tape::{MdKind, Tape};
+use crate::metrics::markouts::Markouts;
+use crate::metrics::pnl::{FillRole, Mark, PnlLedger, MARK_SCALE};
 use crate::strategy::{Context, PublicTrade, Strategy};
 use crate::types::{Fill, Level, Side, Top, VenueId};
 
 #[derive(Debug, Clone, Copy)]
 enum Cmd {
-    Place { venue: VenueId, id: u64, side: Side, price: i64, qty: i64, ioc: bool },
-    Amend { venue: VenueId, id: u64, qty: i64 },
-    Cancel { venue: VenueId, id: u64 },
+    /// `decision2`: the quoted venue's `bid + ask` when the order was decided (a hedge's
+    /// reference price).
+    Place {
+        venue: VenueId,
+        id: u64,
+        side: Side,
+        price: i64,
+        qty: i64,
+        ioc: bool,
+        decision2: i64,
+    },
+    Amend {
+        venue: VenueId,
+        id: u64,
+        qty: i64,
+    },
+    Cancel {
+        venue: VenueId,
+        id: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -89,11 +108,24 @@ pub struct Timing {
     pub end_ns: i64,
 }
 
+/// Pending fills each markout horizon can hold (more are counted in [`Markouts::dropped`]).
+pub const MARKOUT_CAPACITY: usize = 1 << 16;
+
+/// The PnL mark of a `bid + ask` (ticks): the mid on the mark grid, exact.
+fn mark_of(mark2: i64) -> Mark {
+    Mark(mark2 * (MARK_SCALE / 2))
+}
+
 /// Everything a run produced.
 #[derive(Debug, Clone)]
 pub struct Recorded {
-    /// The ledger at the end.
-    pub ledger: Ledger,
+    /// The PnL ledger at the end, marked at the quoted venue's mid ([`crate::metrics::pnl`]).
+    pub ledger: PnlLedger,
+    /// Markouts of our maker fills against the quoted venue's mid and the strategy's fair value,
+    /// observed at every sample ([`crate::metrics::markouts`]).
+    pub markouts: Markouts,
+    /// The quoted venue's last `bid + ask` (0 before it was two-sided).
+    pub mark2: i64,
     /// Every fill.
     pub fills: Vec<FillRecord>,
     /// Sampled series.
@@ -130,6 +162,8 @@ pub struct Sim<'t> {
     next_id: u64,
     vfills: Vec<VenueFill>,
     outcome: Outcome,
+    /// While an IOC arrives: the mark it was decided at.
+    decision: Option<Mark>,
     rec: Recorded,
 }
 
@@ -137,13 +171,15 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 impl<'t> Sim<'t> {
-    /// A simulator over `tape` (external venues with `ext` fee schedules), our venue if any.
+    /// A simulator over `tape` (external venues with `ext` fee schedules), our venue if any,
+    /// measuring markouts at `markout_ns`.
     pub fn new(
         tape: &'t Tape,
         ext: Vec<ExternalVenue>,
         ours: Option<(OurVenue, LatentPath)>,
         quote_venue: VenueId,
         timing: Timing,
+        markout_ns: &[i64],
     ) -> Self {
         let n = ext.len();
         // The latent path lives on in our venue's participants.
@@ -168,8 +204,11 @@ impl<'t> Sim<'t> {
             next_id: OUR_FIRST_ID,
             vfills: Vec::with_capacity(64),
             outcome: Outcome::default(),
+            decision: None,
             rec: Recorded {
-                ledger: Ledger::default(),
+                ledger: PnlLedger::new(Mark::default()),
+                markouts: Markouts::with_horizons(MARKOUT_CAPACITY, markout_ns),
+                mark2: 0,
                 fills: Vec::new(),
                 series: Series::default(),
                 counters: Counters::default(),
@@ -234,7 +273,7 @@ impl<'t> Sim<'t> {
             }
         }
         self.now = self.timing.end_ns;
-        self.sample();
+        self.sample(strategy.fair_value(self.now));
         if let Some(p) = progress {
             p.store(1_000_000, AtomicOrdering::Relaxed);
         }
@@ -326,15 +365,16 @@ impl<'t> Sim<'t> {
             }
             Action::Sample => {
                 self.schedule(self.now + self.timing.sample_ns, Action::Sample);
-                self.sample();
+                self.sample(strategy.fair_value(self.now));
             }
         }
     }
 
     fn arrive(&mut self, cmd: Cmd) {
         match cmd {
-            Cmd::Place { venue, id, side, price, qty, ioc } => {
+            Cmd::Place { venue, id, side, price, qty, ioc, decision2 } => {
                 self.mix(id ^ (price as u64) << 24 ^ (qty as u64) << 48);
+                self.decision = ioc.then_some(mark_of(decision2));
                 match venue {
                     VenueId::Ours => self.with_ours(Some(id), |o, out| o.place(id, side, price, qty, ioc, out)),
                     VenueId::External(v) => {
@@ -357,6 +397,7 @@ impl<'t> Sim<'t> {
                         }
                     }
                 }
+                self.decision = None;
             }
             Cmd::Amend { venue, id, qty } => match venue {
                 VenueId::Ours => self.with_ours(None, |o, out| o.amend(id, qty, out)),
@@ -456,29 +497,47 @@ impl<'t> Sim<'t> {
             liquidity: f.liquidity,
             fee: fees.fee(f.price, f.qty, f.liquidity),
         };
-        if let Some(m) = self.mark2() {
-            self.rec.ledger.mark(m);
-        }
-        self.rec.ledger.fill(&fill);
-        if self.rec.ledger.total() != self.rec.ledger.parts() {
+        self.remark();
+        let mark = mark_of(self.rec.mark2);
+        let role = match f.liquidity {
+            crate::types::Liquidity::Maker => FillRole::Quote,
+            crate::types::Liquidity::Taker => FillRole::Hedge { decision: self.decision.unwrap_or(mark) },
+        };
+        let parts = self.rec.ledger.on_fill(&fill, role, mark);
+        if self.rec.ledger.total() != parts.total() {
             self.rec.identity_breaks += 1;
         }
-        self.rec.max_inventory = self.rec.max_inventory.max(self.rec.ledger.inventory.abs());
+        self.rec.max_inventory = self.rec.max_inventory.max(self.rec.ledger.position().abs());
         let c = &mut self.rec.counters;
         c.fills += 1;
         match f.liquidity {
-            crate::types::Liquidity::Maker => c.maker_lots += f.qty,
+            crate::types::Liquidity::Maker => {
+                c.maker_lots += f.qty;
+                self.rec.markouts.on_fill(fill.ts_ns, fill.side, fill.price);
+            }
             crate::types::Liquidity::Taker => c.taker_lots += f.qty,
         }
-        self.rec.fills.push(FillRecord { fill, mark2: self.rec.ledger.mark2, queue_ahead: f.queue_ahead });
+        self.rec.fills.push(FillRecord { fill, mark2: self.rec.mark2, queue_ahead: f.queue_ahead });
         self.mix(venue_code(venue) ^ f.order_id << 8);
         self.mix(f.price as u64 ^ (f.qty as u64) << 32 ^ (f.side as u64) << 62);
         self.schedule(self.now + delay, Action::SeeFill(fill, f.remaining));
     }
 
-    fn sample(&mut self) {
+    /// Moves the ledger's mark to the quoted venue's mid, when it is two-sided.
+    fn remark(&mut self) {
         if let Some(m) = self.mark2() {
-            self.rec.ledger.mark(m);
+            self.rec.mark2 = m;
+            self.rec.ledger.on_mark(mark_of(m));
+        }
+    }
+
+    /// A metrics sample; `fair` is the strategy's fair value now (ticks), if it has one.
+    fn sample(&mut self, fair: Option<f64>) {
+        self.remark();
+        if let (m, Some(fair)) = (self.rec.mark2, fair) {
+            if m != 0 && fair.is_finite() {
+                self.rec.markouts.on_market(self.now, m as f64 / 2.0, fair);
+            }
         }
         let (mut bid, mut ask) = (i64::MIN, i64::MAX);
         let (vbid, vask) = match self.quote_venue {
@@ -517,7 +576,7 @@ impl<'t> Sim<'t> {
         c.two_sided_samples += two_sided as u64;
         let at_touch = vbid.is_some_and(|b| bid >= b) || vask.is_some_and(|a| ask <= a);
         c.at_touch_samples += at_touch as u64;
-        self.rec.series.push(self.now, &self.rec.ledger, quoted, market);
+        self.rec.series.push(self.now, self.rec.mark2, &self.rec.ledger, quoted, market);
     }
 }
 
@@ -549,7 +608,7 @@ impl Context for Sim<'_> {
         self.next_id += 1;
         self.rec.counters.orders += 1;
         self.rec.counters.quoted_lots += qty;
-        let cmd = Cmd::Place { venue, id, side, price, qty, ioc: false };
+        let cmd = Cmd::Place { venue, id, side, price, qty, ioc: false, decision2: 0 };
         self.schedule(self.now + self.timing.order_ns, Action::Arrive(cmd));
         id
     }
@@ -558,7 +617,8 @@ impl Context for Sim<'_> {
         let id = self.next_id;
         self.next_id += 1;
         self.rec.counters.orders += 1;
-        let cmd = Cmd::Place { venue, id, side, price, qty, ioc: true };
+        let decision2 = self.mark2().unwrap_or(self.rec.mark2);
+        let cmd = Cmd::Place { venue, id, side, price, qty, ioc: true, decision2 };
         self.schedule(self.now + self.timing.order_ns, Action::Arrive(cmd));
         id
     }
