@@ -38,6 +38,8 @@ fn a_backtest_is_byte_for_byte_deterministic_for_a_seed() {
     assert_eq!(a.summary.digest, b.summary.digest);
     assert_eq!(a.fills, b.fills);
     assert_eq!(a.series, b.series);
+    assert_eq!(a.summary.markouts_fair, b.summary.markouts_fair);
+    assert_eq!(a.summary.queue_error, b.summary.queue_error);
     assert!(a.summary.fills > 10, "the run must trade to mean anything: {}", a.summary.fills);
     let c = run_json(&synthetic(12, FIXED, ""), None).unwrap();
     assert_ne!(a.summary.digest, c.summary.digest, "another seed is another market");
@@ -62,6 +64,28 @@ fn pnl_parts_add_up_to_the_total_after_every_fill() {
         for i in 0..s.pnl.len() {
             assert_eq!(s.pnl[i], s.spread[i] + s.mtm[i] + s.fees[i] + s.hedge[i], "sample {i}");
         }
+    }
+}
+
+#[test]
+fn markouts_against_the_fair_value_and_the_queue_estimators_error_are_reported() {
+    let r = run_json(&synthetic(11, FIXED, ""), None).unwrap();
+    let s = &r.summary;
+    let horizons: Vec<i64> = s.markouts_fair.iter().map(|m| m.horizon_ms).collect();
+    assert_eq!(horizons, [100, 1_000, 5_000, 30_000, 60_000]);
+    // Both references are observed together, so each horizon measures the same fills.
+    for (mid, fair) in s.markouts.iter().zip(&s.markouts_fair) {
+        assert_eq!(mid.n, fair.n);
+    }
+    assert!(s.markouts_fair[1].n > 10, "{:?}", s.markouts_fair);
+    assert_ne!(s.markouts_fair[1].mean_bps, s.markouts[1].mean_bps, "the fair value is not our mid");
+    assert_eq!(s.markouts_dropped, 0);
+    // On our venue each estimator is compared with the engine's FIFO queue.
+    let models: Vec<&str> = s.queue_error.iter().map(|q| q.model.as_str()).collect();
+    assert_eq!(models, ["risk_averse", "power:2", "log"]);
+    for q in &s.queue_error {
+        assert!(q.samples > 100 && q.dropped == 0, "{q:?}");
+        assert!(q.mean_abs_lots >= 0.0 && q.p90_abs_lots >= 0.0, "{q:?}");
     }
 }
 
@@ -135,6 +159,7 @@ fn a_recorded_venue_replays_through_its_book_builder_deterministically() {
     assert!(a.summary.md_events > 10_000, "{}", a.summary.md_events);
     assert!(a.summary.orders > 0);
     assert!(a.summary.uptime > 0.5, "uptime {}", a.summary.uptime);
+    assert!(a.summary.queue_error.is_empty(), "no truth on a recorded venue");
     // Another queue model is another run on the same data.
     let log = config.replacen("{\"market\"", "{\"queue_model\": \"log\", \"market\"", 1);
     let c = run_json(&log, None).unwrap();

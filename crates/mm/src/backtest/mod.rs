@@ -48,6 +48,7 @@ pub mod config;
 pub mod error;
 pub mod external;
 pub mod our_venue;
+pub mod queue_truth;
 pub mod record;
 pub mod recorded;
 pub mod simulator;
@@ -61,7 +62,7 @@ use serde::Serialize;
 
 pub use config::{BacktestConfig, Built, MarketConfig};
 pub use error::BacktestError;
-use record::{FillRecord, Series};
+use record::{FillRecord, QueueError, Series};
 use simulator::{Recorded, Sim, Timing};
 use tape::Tape;
 
@@ -176,6 +177,9 @@ pub struct Summary {
     pub queue_ahead_mean_lots: f64,
     /// Trades on our venue (all participants).
     pub venue_trades: u64,
+    /// The L2 queue estimators' error against our venue's true FIFO queue, per model (empty
+    /// unless we quoted on our venue; [`queue_truth`]).
+    pub queue_error: Vec<QueueError>,
     /// The book-health interlock's counters, when one ran.
     pub interlock: Option<InterlockSummary>,
 }
@@ -414,6 +418,7 @@ fn summarize(
         markouts: markout_rows(&rec.markouts, MarkoutReference::Mid),
         markouts_fair: markout_rows(&rec.markouts, MarkoutReference::Fair),
         markouts_dropped: rec.markouts.dropped(),
+        queue_error: rec.queue_error.clone(),
         pulls: 0,
         requotes: 0,
         queue_ahead_mean_lots: ratio(maker.iter().map(|f| f.queue_ahead as f64).sum(), maker.len() as f64),

@@ -64,6 +64,22 @@ impl Series {
     }
 }
 
+/// One L2 queue estimator's error against our venue's true FIFO queue
+/// ([`super::queue_truth`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueueError {
+    /// The model (`risk_averse`, `power:2`, `log`).
+    pub model: String,
+    /// Comparisons with the truth.
+    pub samples: u64,
+    /// Comparisons left out (the store was full).
+    pub dropped: u64,
+    /// Mean absolute error, lots (0 without comparisons).
+    pub mean_abs_lots: f64,
+    /// 90th percentile of the absolute error, lots (0 without comparisons).
+    pub p90_abs_lots: f64,
+}
+
 /// Counters of the run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {

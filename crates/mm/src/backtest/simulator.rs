@@ -22,7 +22,7 @@ use wintermute_feeds::tick_book::TickBook;
 
 use super::external::{ExternalVenue, VenueFill};
 use super::our_venue::{OurVenue, Outcome, OUR_FIRST_ID};
-use super::record::{venue_code, Counters, FillRecord, Series};
+use super::record::{venue_code, Counters, FillRecord, QueueError, Series};
 use super::synthetic::LatentPath;
 use super::tape::{MdKind, Tape};
 use crate::metrics::markouts::Markouts;
@@ -126,6 +126,8 @@ pub struct Recorded {
     pub markouts: Markouts,
     /// The quoted venue's last `bid + ask` (0 before it was two-sided).
     pub mark2: i64,
+    /// The L2 queue estimators' error against our venue's truth (empty without our venue).
+    pub queue_error: Vec<QueueError>,
     /// Every fill.
     pub fills: Vec<FillRecord>,
     /// Sampled series.
@@ -209,6 +211,7 @@ impl<'t> Sim<'t> {
                 ledger: PnlLedger::new(Mark::default()),
                 markouts: Markouts::with_horizons(MARKOUT_CAPACITY, markout_ns),
                 mark2: 0,
+                queue_error: Vec::new(),
                 fills: Vec::new(),
                 series: Series::default(),
                 counters: Counters::default(),
@@ -274,6 +277,19 @@ impl<'t> Sim<'t> {
         }
         self.now = self.timing.end_ns;
         self.sample(strategy.fair_value(self.now));
+        if let Some(ours) = self.ours.as_mut() {
+            self.rec.queue_error = ours
+                .queue_truth()
+                .errors()
+                .map(|(model, s)| QueueError {
+                    model: model.to_string(),
+                    samples: s.samples() as u64,
+                    dropped: s.dropped(),
+                    mean_abs_lots: s.mean_abs_error().unwrap_or(0.0),
+                    p90_abs_lots: s.p90_abs_error().unwrap_or(0.0),
+                })
+                .collect();
+        }
         if let Some(p) = progress {
             p.store(1_000_000, AtomicOrdering::Relaxed);
         }
