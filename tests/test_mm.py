@@ -124,6 +124,7 @@ def test_a_report_writes_the_table_the_plots_and_one_html_page(
     assert "PnL total" in table
     assert "markout +1000 ms" in table
     assert "markout vs fair value +1000 ms" in table
+    assert "queue estimator error, risk_averse" in table
     assert json.loads((run / "summary.json").read_text())["digest"] in table
 
 

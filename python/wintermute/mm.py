@@ -183,6 +183,13 @@ def metrics_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         )
         for m in summary.get("markouts_fair", [])
     )
+    rows.extend(
+        (
+            f"queue estimator error, {q['model']} (mean / p90 lots, n={q['samples']})",
+            f"{q['mean_abs_lots']:.3f} / {q['p90_abs_lots']:.3f}",
+        )
+        for q in summary.get("queue_error", [])
+    )
     rows += [
         ("market-data events", str(summary["md_events"])),
         ("event loop events/s", f"{summary['md_events_per_s']:,.0f}"),

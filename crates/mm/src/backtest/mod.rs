@@ -199,17 +199,8 @@ pub struct InterlockSummary {
 
 impl From<InterlockStats> for InterlockSummary {
     fn from(s: InterlockStats) -> Self {
-        let causes = [
-            PullCause::NotLive,
-            PullCause::Stale,
-            PullCause::SequenceGap,
-            PullCause::ChecksumMismatch,
-            PullCause::Malformed,
-            PullCause::Crossed,
-            PullCause::Risk,
-            PullCause::KillSwitch,
-        ];
-        let by = |counts: [u64; CAUSES]| causes.iter().map(|&c| (format!("{c:?}"), counts[c as usize])).collect();
+        let by =
+            |counts: [u64; CAUSES]| PullCause::ALL.iter().map(|&c| (format!("{c:?}"), counts[c as usize])).collect();
         InterlockSummary { pulls: by(s.pulls), raised: by(s.raised), returns: s.returns, uptime: s.uptime() }
     }
 }
