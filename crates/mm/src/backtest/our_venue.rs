@@ -231,6 +231,7 @@ impl OurVenue {
                         });
                     }
                 }
+                Event::BookDelta { side, price, .. } => self.queue.on_delta(side, price),
                 Event::Rejected { order_id, .. } if order_id >= OUR_FIRST_ID => {
                     self.ahead_of(order_id, true);
                     out.gone.push(order_id);

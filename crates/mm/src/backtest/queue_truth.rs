@@ -31,8 +31,10 @@ struct Tracked {
     price: i64,
     /// Others' lots at the level as the last L2 update showed them.
     others: i64,
+    /// The level changed or traded since the last look (only such orders are looked at).
+    dirty: bool,
     /// Trades at the price since the last comparison.
-    touched: bool,
+    traded: bool,
     est: [QueuePosition; M],
 }
 
@@ -59,7 +61,7 @@ impl QueueTruth {
         let Some(q) = book.queue_position(id) else { return };
         let others = q.level_qty - q.own_visible;
         let est = MODELS.map(|(_, m)| m.on_join(others));
-        self.orders.push(Tracked { id, side: q.side, price: q.price, others, touched: false, est });
+        self.orders.push(Tracked { id, side: q.side, price: q.price, others, dirty: false, traded: false, est });
     }
 
     /// A trade of `qty` at `price` against a resting order on the `maker_side`.
@@ -68,15 +70,28 @@ impl QueueTruth {
             for (e, (_, m)) in o.est.iter_mut().zip(MODELS) {
                 m.on_trade(e, qty);
             }
-            o.touched = true;
+            o.traded = true;
+            o.dirty = true;
         }
     }
 
-    /// After an engine command: each order's level as L2 shows it now, and the comparison with
-    /// the truth where something happened at its level. Orders no longer resting are dropped.
+    /// The engine reported a change of the level at (`side`, `price`).
+    pub fn on_delta(&mut self, side: Side, price: i64) {
+        for o in self.orders.iter_mut().filter(|o| o.side == side && o.price == price) {
+            o.dirty = true;
+        }
+    }
+
+    /// After an engine command: for each order whose level changed or traded, the level as L2
+    /// shows it now and the comparison with the truth. Orders no longer resting are dropped (an
+    /// order leaving changes its level).
     pub fn after_command(&mut self, book: &OrderBook) {
         let errors = &mut self.errors;
         self.orders.retain_mut(|o| {
+            if !o.dirty {
+                return true;
+            }
+            o.dirty = false;
             let Some(q) = book.queue_position(o.id) else { return false };
             let others = q.level_qty - q.own_visible;
             let changed = others != o.others;
@@ -86,11 +101,11 @@ impl QueueTruth {
                 }
                 o.others = others;
             }
-            if changed || o.touched {
+            if changed || o.traded {
                 for (stats, e) in errors.iter_mut().zip(&o.est) {
                     stats.record_position(e.ahead().max(0.0), q.qty_ahead);
                 }
-                o.touched = false;
+                o.traded = false;
             }
             true
         });
@@ -121,8 +136,10 @@ mod tests {
         let mut t = QueueTruth::default();
         t.on_rest(&b, 2);
         b.submit(&NewOrder::limit(3, 9, Side::Buy, 100, 10), &mut ev).unwrap(); // joins behind us
+        t.on_delta(Side::Buy, 100);
         t.after_command(&b);
         b.cancel(3, &mut ev).unwrap(); // leaves from behind us: truth stays 10
+        t.on_delta(Side::Buy, 100);
         t.after_command(&b);
         let got: Vec<(&str, Option<f64>, usize)> =
             t.errors().map(|(n, s)| (n, s.mean_abs_error(), s.samples())).collect();
@@ -157,8 +174,12 @@ mod tests {
         for (name, s) in t.errors() {
             assert_eq!((s.samples(), s.mean_abs_error()), (1, Some(0.0)), "{name}");
         }
-        // Our order gone: no longer tracked.
+        // A command elsewhere leaves us alone; our order gone: no longer tracked.
+        t.on_delta(Side::Buy, 99);
+        t.after_command(&b);
+        assert_eq!(t.orders.len(), 1);
         b.cancel(2, &mut ev).unwrap();
+        t.on_delta(Side::Buy, 100);
         t.after_command(&b);
         assert!(t.orders.is_empty());
     }
