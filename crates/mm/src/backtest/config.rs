@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use wintermute_feeds::{Decimal, Venue};
 
 use super::error::BacktestError;
-use super::external::ExternalVenue;
 use super::our_venue::{Latent, OurVenue};
 use super::recorded::{self, RecordedLatency};
 use super::simulator::Timing;
@@ -20,6 +19,7 @@ use super::tape::Tape;
 use crate::config::PricingConfig;
 use crate::fees::FeeSchedule;
 use crate::queue::QueueModel;
+use crate::sim_venue::{SimVenue, SimVenueConfig};
 use crate::types::VenueId;
 
 /// Which market to replay.
@@ -140,6 +140,9 @@ pub struct BacktestConfig {
     #[serde(default)]
     pub grid: Option<(String, String)>,
 }
+
+/// Levels per side each simulated external venue keeps ([`SimVenueConfig::depth`]).
+pub const EXTERNAL_DEPTH: usize = 128;
 
 fn default_queue_model() -> String {
     "risk_averse".into()
@@ -301,8 +304,14 @@ impl BacktestConfig {
             find("fees", name)?;
         }
         let model = queue_model(&self.queue_model)?;
-        let external =
-            names.iter().map(|n| Ok(ExternalVenue::new(self.fee_schedule(n)?, model))).collect::<Result<_, _>>()?;
+        // The simulator applies the latencies itself: the venues answer at once.
+        let mut external = Vec::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            let mut vc = SimVenueConfig::new(VenueId::External(i as u8), 0, 0, self.fee_schedule(n)?);
+            vc.queue_model = model;
+            vc.depth = EXTERNAL_DEPTH;
+            external.push(SimVenue::new(vc).map_err(|e| bad("market", e.to_string()))?);
+        }
         let start_ns = tape.start_ns();
         let end_ns = match &self.market {
             MarketConfig::Synthetic(s) => start_ns + (s.duration_s * 1e9) as i64,
@@ -328,7 +337,7 @@ pub struct Built {
     /// Our venue and the latent price (synthetic markets).
     pub ours: Option<(OurVenue, synthetic::LatentPath)>,
     /// External venues.
-    pub external: Vec<ExternalVenue>,
+    pub external: Vec<SimVenue>,
     /// Where to quote.
     pub quote_venue: VenueId,
     /// Where to hedge.

@@ -12,7 +12,8 @@
 //!   the matching engine itself, with other participants — where our fills are the engine's own
 //!   trades, exact;
 //! * **recorded** ([`recorded`]): a venue's recording replayed through its book builder; we quote
-//!   on that venue and are filled by the queue model of [`external`].
+//!   on that venue and are filled by the queue model of the simulated venue
+//!   ([`crate::sim_venue::SimVenue`], the same one a live shadow runs).
 //!
 //! Latency: orders reach a venue `order_ms` after the decision; we see a venue's events after
 //! its feed latency (per synthetic venue, `our_feed_ms` for our venue, and for a recording
@@ -46,7 +47,6 @@
 
 pub mod config;
 pub mod error;
-pub mod external;
 pub mod our_venue;
 pub mod queue_truth;
 pub mod record;

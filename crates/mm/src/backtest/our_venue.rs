@@ -9,8 +9,8 @@
 
 use wintermute_core::{Engine, Event, InstrumentId, InstrumentSpec, NewOrder, OrderBook, Side, TimeInForce};
 
-use super::external::VenueFill;
 use super::queue_truth::QueueTruth;
+use super::record::VenueFill;
 use super::synthetic::{LatentPath, Participants as ParticipantsSettings};
 use crate::fees::FeeSchedule;
 use crate::participants::{

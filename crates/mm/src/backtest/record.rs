@@ -8,7 +8,26 @@
 use serde::Serialize;
 
 use crate::metrics::pnl::PnlLedger;
-use crate::types::{Fill, VenueId};
+use crate::types::{Fill, Liquidity, Side, VenueId};
+
+/// A fill on a venue, before it is stamped with time and venue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VenueFill {
+    /// Our order.
+    pub order_id: u64,
+    /// Our side.
+    pub side: Side,
+    /// Price, ticks.
+    pub price: i64,
+    /// Lots.
+    pub qty: i64,
+    /// Maker or taker.
+    pub liquidity: Liquidity,
+    /// Lots of the order still working.
+    pub remaining: i64,
+    /// Lots ahead of the order when it was placed.
+    pub queue_ahead: i64,
+}
 
 /// One of our fills as recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,8 @@
 //! its inputs and seed):
 //!
 //! 1. the tape at **venue time**: each external venue's book (as the venue has it) changes, and
-//!    our resting orders there are filled by the queue model ([`super::external`]);
+//!    our resting orders there are filled by the queue model of the simulated venue
+//!    ([`crate::sim_venue::SimVenue`], run with no latency of its own: the loop applies it);
 //! 2. **scheduled actions**: our orders arriving at a venue after the order latency, our
 //!    venue's participants acting, what our venue tells us (tops, trades, fills) arriving after
 //!    the feed latency, the strategy's timer, the metrics sampler;
@@ -20,13 +21,14 @@ use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use wintermute_feeds::tick_book::TickBook;
 
-use super::external::{ExternalVenue, VenueFill};
 use super::our_venue::{OurVenue, Outcome, OUR_FIRST_ID};
-use super::record::{venue_code, Counters, FillRecord, QueueError, Series};
+use super::record::{venue_code, Counters, FillRecord, QueueError, Series, VenueFill};
 use super::synthetic::LatentPath;
 use super::tape::{MdKind, Tape};
+use crate::execution::{ExecCommand, ExecEvent, ExecEvents, Execution, OrderRequest, OrderTif};
 use crate::metrics::markouts::Markouts;
 use crate::metrics::pnl::{FillRole, Mark, PnlLedger, MARK_SCALE};
+use crate::sim_venue::SimVenue;
 use crate::strategy::{Context, PublicTrade, Strategy};
 use crate::types::{Fill, Level, Side, Top, VenueId};
 
@@ -152,7 +154,12 @@ pub struct Sim<'t> {
     seq: u64,
     now: i64,
     timing: Timing,
-    ext: Vec<ExternalVenue>,
+    ext: Vec<SimVenue>,
+    /// Whether each external venue's book is live (at venue time).
+    ext_live: Vec<bool>,
+    /// Lots ahead of each of our resting orders on external venues when it was placed.
+    ext_ahead: Vec<(u64, i64)>,
+    exec_events: ExecEvents,
     seen: Vec<TickBook>,
     seen_top: Vec<Top>,
     seen_live: Vec<bool>,
@@ -162,7 +169,6 @@ pub struct Sim<'t> {
     quote_venue: VenueId,
     inventory_seen: i64,
     next_id: u64,
-    vfills: Vec<VenueFill>,
     outcome: Outcome,
     /// While an IOC arrives: the mark it was decided at.
     decision: Option<Mark>,
@@ -173,11 +179,11 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 impl<'t> Sim<'t> {
-    /// A simulator over `tape` (external venues with `ext` fee schedules), our venue if any,
+    /// A simulator over `tape` (its external venues simulated by `ext`), our venue if any,
     /// measuring markouts at `markout_ns`.
     pub fn new(
         tape: &'t Tape,
-        ext: Vec<ExternalVenue>,
+        ext: Vec<SimVenue>,
         ours: Option<(OurVenue, LatentPath)>,
         quote_venue: VenueId,
         timing: Timing,
@@ -195,6 +201,9 @@ impl<'t> Sim<'t> {
             now: timing.start_ns,
             timing,
             ext,
+            ext_live: vec![false; n],
+            ext_ahead: Vec::with_capacity(16),
+            exec_events: ExecEvents::new(),
             seen: (0..n).map(|_| TickBook::new()).collect(),
             seen_top: vec![Top::default(); n],
             seen_live: vec![false; n],
@@ -204,7 +213,6 @@ impl<'t> Sim<'t> {
             quote_venue,
             inventory_seen: 0,
             next_id: OUR_FIRST_ID,
-            vfills: Vec::with_capacity(64),
             outcome: Outcome::default(),
             decision: None,
             rec: Recorded {
@@ -306,13 +314,70 @@ impl<'t> Sim<'t> {
         self.mix(ev.price as u64 ^ ((ev.qty as u64) << 20));
         self.mix(ev.venue as u64 | (ev.kind as u64) << 8 | (ev.side as u64) << 16);
         let v = ev.venue as usize;
-        let mut fills = std::mem::take(&mut self.vfills);
-        self.ext[v].apply(&ev, &mut fills);
-        let delay = ev.ts_recv - ev.ts_exch;
-        for f in fills.drain(..) {
-            self.book_fill(VenueId::External(ev.venue), f, delay);
+        let (ts, ext) = (ev.ts_exch, &mut self.ext[v]);
+        // A tape is in venue-time order, so no update goes back in time (one that did would be
+        // refused by the venue and skipped).
+        let _ = match ev.kind {
+            MdKind::Level => ext.on_level(ts, ev.side, ev.price, ev.qty),
+            MdKind::Trade => ext.on_trade(ts, ev.price, ev.qty, ev.side),
+            MdKind::Clear | MdKind::Invalid => {
+                self.ext_live[v] = ev.kind == MdKind::Clear;
+                ext.on_snapshot(ts, &[], &[])
+            }
+        };
+        if ext.resting().next().is_some() {
+            self.poll_ext(v, ev.ts_recv - ev.ts_exch, None);
         }
-        self.vfills = fills;
+    }
+
+    /// Sends `cmd` to external venue `v` now.
+    fn submit_ext(&mut self, v: usize, cmd: &ExecCommand) -> bool {
+        self.ext[v].submit(self.now, cmd).is_ok()
+    }
+
+    /// Books what external venue `v` answered by now, our venue telling us `delay` ns later.
+    /// Returns whether `placing` (an order just sent) left without resting or filling.
+    fn poll_ext(&mut self, v: usize, delay: i64, placing: Option<u64>) -> bool {
+        let venue = VenueId::External(v as u8);
+        let (mut gone, mut filled) = (false, false);
+        loop {
+            self.exec_events.clear();
+            self.ext[v].poll(self.now, &mut self.exec_events);
+            if self.exec_events.is_empty() {
+                return gone;
+            }
+            for i in 0..self.exec_events.len() {
+                match self.exec_events.get(i) {
+                    Some(ExecEvent::Accepted { client_id, .. }) if placing == Some(client_id) => {
+                        if let Some(q) = self.ext[v].queue_position(client_id) {
+                            self.ext_ahead.push((client_id, q.ahead_lots()));
+                        }
+                    }
+                    Some(ExecEvent::Filled { client_id, fill, open_qty }) => {
+                        filled |= placing == Some(client_id);
+                        let at = self.ext_ahead.iter().position(|&(id, _)| id == client_id);
+                        let queue_ahead = at.map_or(0, |i| self.ext_ahead[i].1);
+                        if let (Some(i), 0) = (at, open_qty) {
+                            self.ext_ahead.swap_remove(i);
+                        }
+                        let f = VenueFill {
+                            order_id: client_id,
+                            side: fill.side,
+                            price: fill.price,
+                            qty: fill.qty,
+                            liquidity: fill.liquidity,
+                            remaining: open_qty,
+                            queue_ahead: if fill.liquidity == crate::types::Liquidity::Maker { queue_ahead } else { 0 },
+                        };
+                        self.book_fill(venue, f, delay);
+                    }
+                    Some(ExecEvent::Rejected { client_id, .. }) if placing == Some(client_id) => gone = true,
+                    // An IOC's unfilled remainder: gone only when nothing of it traded.
+                    Some(ExecEvent::Canceled { client_id, .. }) if placing == Some(client_id) => gone |= !filled,
+                    _ => {}
+                }
+            }
+        }
     }
 
     /// A tape event as we see it.
@@ -394,19 +459,13 @@ impl<'t> Sim<'t> {
                 match venue {
                     VenueId::Ours => self.with_ours(Some(id), |o, out| o.place(id, side, price, qty, ioc, out)),
                     VenueId::External(v) => {
-                        let ext = &mut self.ext[v as usize];
-                        let gone = if ioc {
-                            let mut fills = std::mem::take(&mut self.vfills);
-                            ext.take(id, side, price, qty, &mut fills);
-                            let none = fills.is_empty();
-                            for f in fills.drain(..) {
-                                self.book_fill(venue, f, self.timing.order_ns);
-                            }
-                            self.vfills = fills;
-                            none
-                        } else {
-                            !ext.place(id, side, price, qty)
-                        };
+                        let v = v as usize;
+                        let tif = if ioc { OrderTif::Ioc } else { OrderTif::PostOnly };
+                        let cmd = ExecCommand::New(OrderRequest { client_id: id, side, price, qty, tif });
+                        // A venue whose book is not live takes no order.
+                        let gone = !self.ext_live[v]
+                            || !self.submit_ext(v, &cmd)
+                            || self.poll_ext(v, self.timing.order_ns, Some(id));
                         if gone {
                             self.rec.counters.rejects += 1;
                             self.schedule(self.now + self.timing.order_ns, Action::SeeGone(venue, id));
@@ -417,11 +476,21 @@ impl<'t> Sim<'t> {
             }
             Cmd::Amend { venue, id, qty } => match venue {
                 VenueId::Ours => self.with_ours(None, |o, out| o.amend(id, qty, out)),
-                VenueId::External(v) => drop(self.ext[v as usize].amend(id, qty)),
+                VenueId::External(v) => {
+                    // An order already gone cannot be amended: the venue's refusal changes nothing.
+                    if self.submit_ext(v as usize, &ExecCommand::Amend { client_id: id, new_qty: qty }) {
+                        self.poll_ext(v as usize, self.timing.order_ns, None);
+                    }
+                }
             },
             Cmd::Cancel { venue, id } => match venue {
                 VenueId::Ours => self.with_ours(None, |o, out| o.cancel(id, out)),
-                VenueId::External(v) => drop(self.ext[v as usize].cancel(id)),
+                VenueId::External(v) => {
+                    self.ext_ahead.retain(|&(o, _)| o != id);
+                    if self.submit_ext(v as usize, &ExecCommand::Cancel { client_id: id }) {
+                        self.poll_ext(v as usize, self.timing.order_ns, None);
+                    }
+                }
             },
         }
     }
@@ -490,8 +559,8 @@ impl<'t> Sim<'t> {
                 (b.best_bid()?, b.best_ask()?)
             }
             VenueId::External(v) => {
-                let b = self.ext.get(v as usize)?.book();
-                (b.best_bid()?, b.best_ask()?)
+                let (bids, asks) = self.ext.get(v as usize)?.book();
+                ((bids.first()?.price, 0), (asks.first()?.price, 0))
             }
         };
         Some(bid.0 + ask.0)
@@ -501,7 +570,7 @@ impl<'t> Sim<'t> {
     fn book_fill(&mut self, venue: VenueId, f: VenueFill, delay: i64) {
         let fees = match venue {
             VenueId::Ours => self.ours.as_ref().map(|o| o.fees).unwrap_or_default(),
-            VenueId::External(v) => self.ext[v as usize].fees,
+            VenueId::External(v) => self.ext[v as usize].fees(),
         };
         let fill = Fill {
             ts_ns: self.now,
@@ -578,7 +647,8 @@ impl<'t> Sim<'t> {
                         Side::Sell => ask = ask.min(price),
                     }
                 }
-                (e.book().best_bid().map(|b| b.0), e.book().best_ask().map(|a| a.0))
+                let (bids, asks) = e.book();
+                (bids.first().map(|b| b.price), asks.first().map(|a| a.price))
             }
         };
         let two_sided = bid != i64::MIN && ask != i64::MAX;
