@@ -34,24 +34,29 @@ MODELS: dict[str, dict[str, dict[str, Any]]] = {
 
 HEADER = (
     "| market | model | PnL | spread | MtM | fees | hedge | fills | fill ratio | "
-    "markout 1 s (bps) | markout 5 s (bps) | max inv (lots) | uptime | events/s |\n"
-    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    "markout 1 s vs mid (bps) | markout 1 s vs fair (bps) | markout 5 s vs mid (bps) | "
+    "max inv (lots) | uptime | queue error mean / p90 (lots): risk-averse, power:2, log | "
+    "events/s |\n"
+    "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
 )
 
 
 def row(s: dict[str, Any], model: str) -> str:
     p = s["pnl"]
-    marks = {m["horizon_ms"]: m for m in s["markouts"]}
 
-    def markout(h: int) -> str:
-        m = marks.get(h)
+    def markout(key: str, h: int) -> str:
+        m = next((m for m in s[key] if m["horizon_ms"] == h), None)
         return f"{m['mean_bps']:+.2f} ± {m['ci95_bps']:.2f}" if m and m["n"] else "n/a"
 
+    queue = ", ".join(
+        f"{q['mean_abs_lots']:.2f} / {q['p90_abs_lots']:.2f}" for q in s["queue_error"]
+    )
     return (
         f"| {s['market']} | {model} | {p['total']:.2f} | {p['spread']:.2f} | {p['mtm']:.2f} | "
         f"{p['fees']:.2f} | {p['hedge']:.2f} | {s['fills']} | {s['fill_ratio']:.4f} | "
-        f"{markout(1000)} | {markout(5000)} | {s['max_inventory_lots']} | {s['uptime']:.3f} | "
-        f"{s['md_events_per_s'] / 1e6:.1f} M |"
+        f"{markout('markouts', 1000)} | {markout('markouts_fair', 1000)} | "
+        f"{markout('markouts', 5000)} | {s['max_inventory_lots']} | {s['uptime']:.3f} | "
+        f"{queue or 'n/a (no true queue)'} | {s['md_events_per_s'] / 1e6:.1f} M |"
     )
 
 

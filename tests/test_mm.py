@@ -123,6 +123,8 @@ def test_a_report_writes_the_table_the_plots_and_one_html_page(
     table = (run / "metrics.md").read_text()
     assert "PnL total" in table
     assert "markout +1000 ms" in table
+    assert "markout vs fair value +1000 ms" in table
+    assert "queue estimator error, risk_averse" in table
     assert json.loads((run / "summary.json").read_text())["digest"] in table
 
 

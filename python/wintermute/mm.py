@@ -181,6 +181,20 @@ def metrics_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         )
         for m in summary["markouts"]
     )
+    rows.extend(
+        (
+            f"markout vs fair value +{m['horizon_ms']} ms (bps, n={m['n']})",
+            f"{m['mean_bps']:+.3f} ± {m['ci95_bps']:.3f}",
+        )
+        for m in summary.get("markouts_fair", [])
+    )
+    rows.extend(
+        (
+            f"queue estimator error, {q['model']} (mean / p90 lots, n={q['samples']})",
+            f"{q['mean_abs_lots']:.3f} / {q['p90_abs_lots']:.3f}",
+        )
+        for q in summary.get("queue_error", [])
+    )
     rows += [
         ("market-data events", str(summary["md_events"])),
         ("event loop events/s", f"{summary['md_events_per_s']:,.0f}"),
@@ -227,9 +241,13 @@ def _plots(result: BacktestResult, d: Path) -> list[Path]:
     save(fig, "spreads.png")
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    marks = result.summary["markouts"]
-    hs = [m["horizon_ms"] / 1000 for m in marks]
-    ax.errorbar(hs, [m["mean_bps"] for m in marks], yerr=[m["ci95_bps"] for m in marks], marker="o")
+    curves = [("vs our mid", result.summary["markouts"])]
+    curves.append(("vs fair value", result.summary.get("markouts_fair", [])))
+    for label, marks in curves:
+        hs = [m["horizon_ms"] / 1000 for m in marks]
+        means = [m["mean_bps"] for m in marks]
+        ax.errorbar(hs, means, yerr=[m["ci95_bps"] for m in marks], marker="o", label=label)
+    ax.legend()
     ax.axhline(0.0, color="grey", linewidth=0.5)
     ax.set(title="Markouts of maker fills (95% CI)", xlabel="horizon (s)", ylabel="bps")
     ax.set_xscale("log")

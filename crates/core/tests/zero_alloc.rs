@@ -1,74 +1,35 @@
 //! Proves that the book's hot path does not touch the heap: after warm-up (book pre-sized with
 //! `OrderBook::with_capacity`, event `Vec` reused), running the benchmark mixes performs zero
-//! allocations. A counting global allocator wraps `System`; everything measured runs in the one
-//! `#[test]` below, on one thread, so the global counter sees only this test's allocations
-//! while it is armed.
-
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+//! allocations. The counting global allocator of `wintermute-testkit` wraps `System` and counts
+//! only the allocations of the test's own thread while it is armed.
 
 use wintermute_bench::workload::{self, Workload};
 use wintermute_core::{Command, Event, NewOrder, OrderBook, Side};
-
-struct Counting;
-
-static ARMED: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-static BYTES: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to `System`; the counters are plain atomics and never allocate.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-            BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
-        }
-        System.alloc(layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-            BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
-        }
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-            BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
-        }
-        System.realloc(ptr, layout, new_size)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-}
+use wintermute_testkit::alloc::{self, CountingAlloc};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// Allocation count of a run of `w`'s commands on `book`, and the first command (index) that
 /// allocated, if any.
 fn count_allocs(w: &Workload, book: &mut OrderBook, events: &mut Vec<Event>) -> (u64, u64, Option<usize>) {
     let mut first = None;
-    ALLOCS.store(0, Ordering::SeqCst);
-    BYTES.store(0, Ordering::SeqCst);
-    ARMED.store(true, Ordering::SeqCst);
+    alloc::reset();
+    alloc::arm_thread();
     for (i, cmd) in w.commands.iter().enumerate() {
         events.clear();
-        let before = ALLOCS.load(Ordering::Relaxed);
+        let before = alloc::allocations();
         let r = book.execute(cmd, events);
-        if first.is_none() && ALLOCS.load(Ordering::Relaxed) != before {
+        if first.is_none() && alloc::allocations() != before {
             first = Some(i);
         }
         if r.is_err() {
-            ARMED.store(false, Ordering::SeqCst);
+            alloc::disarm_thread();
             panic!("{}: command {i} failed: {r:?}", w.name);
         }
     }
-    ARMED.store(false, Ordering::SeqCst);
-    (ALLOCS.load(Ordering::SeqCst), BYTES.load(Ordering::SeqCst), first)
+    alloc::disarm_thread();
+    (alloc::allocations(), alloc::bytes(), first)
 }
 
 #[test]
@@ -115,11 +76,10 @@ fn no_allocation_per_command_after_warm_up() {
         let far = Command::New(NewOrder::limit(u64::MAX - 1, 1, Side::Sell, workload::START_MID + 40_000, 1));
         let near = Command::New(NewOrder::limit(u64::MAX - 2, 1, Side::Sell, workload::START_MID + 400, 1));
         for (what, cmd) in [("near (in window)", near), ("far (outside window)", far)] {
-            ALLOCS.store(0, Ordering::SeqCst);
-            ARMED.store(true, Ordering::SeqCst);
-            book.execute(&cmd, &mut events).unwrap();
-            ARMED.store(false, Ordering::SeqCst);
-            report.push(format!("one GTC {what}: {} allocations", ALLOCS.load(Ordering::SeqCst)));
+            let n = alloc::count(|| {
+                book.execute(&cmd, &mut events).unwrap();
+            });
+            report.push(format!("one GTC {what}: {n} allocations"));
             events.clear();
         }
     }

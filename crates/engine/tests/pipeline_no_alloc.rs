@@ -1,13 +1,12 @@
 //! Proves that the pipeline's command path allocates nothing after warm-up — with risk, a
 //! journal, the control inbox polled every round and a periodic-snapshot schedule counting
-//! records — in both topologies. A counting global allocator wraps `System` and counts every
-//! thread's allocations while armed; everything runs in the one `#[test]` below, and every
+//! records — in both topologies. The counting global allocator of `wintermute-testkit` counts
+//! every thread's allocations while armed; everything runs in the one `#[test]` below, and every
 //! buffer the test itself uses is sized before arming.
 
 mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -16,40 +15,10 @@ use wintermute_engine::journal::{FsyncPolicy, JournalConfig};
 use wintermute_engine::pipeline::{Pipeline, RiskConfig, SnapshotPolicy, Topology};
 
 use support::{config, CommandMix};
-
-struct Counting;
-
-static ARMED: AtomicBool = AtomicBool::new(false);
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to `System`; the counters are plain atomics and never allocate.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        System.alloc(layout)
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        System.alloc_zeroed(layout)
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if ARMED.load(Ordering::Relaxed) {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        System.realloc(ptr, layout, new_size)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        System.dealloc(ptr, layout)
-    }
-}
+use wintermute_testkit::alloc::{self, CountingAlloc};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// Allocations while `measured` commands run, after `warm` commands of the same mix.
 fn allocations(topology: Topology, warm: usize, measured: usize) -> u64 {
@@ -94,14 +63,14 @@ fn allocations(topology: Topology, warm: usize, measured: usize) -> u64 {
         gw.submit(instrument, command).unwrap();
     }
     wait_for(warm as u64);
-    ALLOCS.store(0, Ordering::SeqCst);
-    ARMED.store(true, Ordering::SeqCst);
+    alloc::reset();
+    alloc::arm_process();
     for (instrument, command) in measured_cmds {
         gw.submit(instrument, command).unwrap();
     }
     wait_for(expected);
-    ARMED.store(false, Ordering::SeqCst);
-    let n = ALLOCS.load(Ordering::SeqCst);
+    alloc::disarm_process();
+    let n = alloc::allocations();
     let _sub = consumer.join().unwrap();
     drop(gw);
     pipeline.shutdown().unwrap();

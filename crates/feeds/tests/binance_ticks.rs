@@ -2,17 +2,17 @@
 //! the real recorded session: after every message, each symbol's sync state and best bid/ask
 //! agree, and at the end every level and counter does. A third replay (after two warm-up passes) allocates nothing.
 
-#[path = "common/counting_alloc.rs"]
-mod counting_alloc;
-
 mod common;
 
 use common::*;
-use counting_alloc::count;
 use wintermute_feeds::binance_ticks::{BinanceTickBook, BinanceTickBooks, TickScale};
 use wintermute_feeds::book::{L2Book, Level, Side};
 use wintermute_feeds::recording::Record;
 use wintermute_feeds::sync::{BinanceBooks, FeedHandler, SyncState};
+use wintermute_testkit::alloc::{count, CountingAlloc};
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// The session's instruments in April 2021: (symbol, tick size, ticks per price unit).
 const SYMBOLS: [(&str, &str, i128); 3] =
@@ -54,8 +54,8 @@ fn same_books(decimal: &L2Book, ints: &BinanceTickBook, per_unit: i128) {
     }
 }
 
-/// One test function: the allocation counter is process-wide, and tests in parallel threads
-/// would count each other's allocations.
+/// One test function: the parts run in order on one thread (the counter counts only the thread
+/// that armed it).
 #[test]
 fn recorded_session() {
     agrees_with_the_decimal_builder_on_the_recorded_session();

@@ -6,18 +6,18 @@
 //! checksums all run in the measured pass. Binance also runs on integer books
 //! (`BinanceTickFeed`), with and without its normalized-event tap.
 
-#[path = "common/counting_alloc.rs"]
-mod counting_alloc;
-
 mod common;
 
 use common::*;
-use counting_alloc::count;
 use wintermute_feeds::binance_ticks::TickScale;
 use wintermute_feeds::consolidated::ConsolidatedBook;
 use wintermute_feeds::recording::Record;
 use wintermute_feeds::sync::{BinanceBooks, BinanceTickFeed, CoinbaseBooks, FeedHandler, KrakenBooks, SyncState};
 use wintermute_feeds::Venue;
+use wintermute_testkit::alloc::{count, CountingAlloc};
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// The recorded Binance session's instruments on integer books (April 2021 tick sizes).
 fn binance_tick_feed() -> BinanceTickFeed {

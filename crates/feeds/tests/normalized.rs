@@ -4,13 +4,10 @@
 //!
 //! A counting global allocator (this file is its own test binary, so it counts only this test).
 
-#[path = "common/counting_alloc.rs"]
-mod counting_alloc;
-
 mod common;
 
-use counting_alloc::count;
 use std::sync::Mutex;
+use wintermute_testkit::alloc::{count, CountingAlloc};
 
 use common::*;
 use wintermute_feeds::book::L2Book;
@@ -18,6 +15,9 @@ use wintermute_feeds::normalized::{EventKind, NormalizedEvent};
 use wintermute_feeds::recording::Record;
 use wintermute_feeds::sync::{BinanceBooks, CoinbaseBooks, FeedEvent, FeedHandler, KrakenBooks};
 use wintermute_feeds::{Symbol, Venue};
+
+#[global_allocator]
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// Tests of this binary run one at a time, so that nothing else allocates while one counts.
 static SERIAL: Mutex<()> = Mutex::new(());

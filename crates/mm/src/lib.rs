@@ -36,7 +36,6 @@ pub mod live;
 pub mod live_config;
 pub mod live_runner;
 pub mod live_snapshot;
-pub mod market_maker;
 pub mod metrics;
 pub mod models;
 pub mod participants;

@@ -242,6 +242,10 @@ impl Strategy for PricedMarketMaker {
         self.on_interlock(ctx, event);
         self.decide(ctx);
     }
+
+    fn fair_value(&self, now_ns: i64) -> Option<f64> {
+        self.pricer.fair_value_engine().fair_value(now_ns).map(|f| f.price)
+    }
 }
 
 /// The pricing configuration of a backtest, parsed from its JSON value.

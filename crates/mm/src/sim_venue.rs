@@ -153,6 +153,16 @@ impl SimVenue {
         self.resting.iter().find(|o| o.client_id == client_id).map(|o| o.queue)
     }
 
+    /// Our resting orders as (side, price).
+    pub fn resting(&self) -> impl Iterator<Item = (Side, i64)> + '_ {
+        self.resting.iter().map(|o| (o.side, o.price))
+    }
+
+    /// The venue's fees.
+    pub fn fees(&self) -> FeeSchedule {
+        self.cfg.fees
+    }
+
     /// Open quantity of a resting order.
     pub fn open_qty(&self, client_id: ClientOrderId) -> Option<i64> {
         self.resting.iter().find(|o| o.client_id == client_id).map(|o| o.open_qty)

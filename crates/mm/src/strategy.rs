@@ -86,4 +86,9 @@ pub trait Strategy {
     fn on_order_gone<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, _order_id: u64) {}
     /// The periodic timer fired.
     fn on_timer<C: Context>(&mut self, _ctx: &mut C) {}
+    /// The strategy's fair value at `now_ns`, ticks, if it has one: the reference of the
+    /// fair-value markouts ([`crate::metrics::markouts`]).
+    fn fair_value(&self, _now_ns: i64) -> Option<f64> {
+        None
+    }
 }

@@ -5,21 +5,31 @@ use std::path::Path;
 
 use wintermute_mm::backtest::{run_json, BacktestError};
 
+/// A synthetic market with two reference venues, quoted on our venue by the pricing stack with
+/// `model` (a `pricing.model` table), hedging beyond 10 lots on binance.
 fn synthetic(seed: u64, model: &str, extra: &str) -> String {
     format!(
         r#"{{"seed": {seed},
         "market": {{"kind": "synthetic", "duration_s": 20.0,
-                   "venues": [{{"name": "a", "spread_ticks": 2, "updates_per_s": 400}},
-                              {{"name": "b", "spread_ticks": 3, "lag_ms": 30, "noise_ticks": 1.0, "updates_per_s": 200}}]}},
-        "strategy": {{"model": {model}, "size_lots": 2, "max_inventory_lots": 20,
-                      "hedge_threshold_lots": 10}},
-        "hedge_on": "a",
-        "fees": {{"ours": {{"maker_ppm": -20, "taker_ppm": 50}}, "a": {{"maker_ppm": 10, "taker_ppm": 40}}}}
+                   "venues": [{{"name": "binance", "spread_ticks": 2, "updates_per_s": 400}},
+                              {{"name": "kraken", "spread_ticks": 3, "lag_ms": 30, "noise_ticks": 1.0, "updates_per_s": 200}}]}},
+        "pricing": {{
+          "instrument": {{"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.1", "lot_size": "0.0001"}},
+          "venues": [{{"name": "binance", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 5000}},
+                     {{"name": "kraken", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 5000}}],
+          "model": {model},
+          "volatility": {{"fixed": {{"sigma": 2.0}}}},
+          "intensity": {{"fixed": {{"bid": {{"a": 1.0, "k": 0.3}}, "ask": {{"a": 1.0, "k": 0.3}}}}}},
+          "quoting": {{"levels": 1, "sizes_lots": [2], "level_spacing_ticks": 1, "min_spread_ticks": 2,
+                      "max_spread_ticks": 200, "max_inventory_lots": 20, "inventory_unit_lots": 2,
+                      "requote_threshold_ticks": 1.0, "requote_interval_ms": 1000}}}},
+        "hedge_on": "binance", "hedge_threshold_lots": 10,
+        "fees": {{"ours": {{"maker_ppm": -20, "taker_ppm": 50}}, "binance": {{"maker_ppm": 10, "taker_ppm": 40}}}}
         {extra}}}"#
     )
 }
 
-const FIXED: &str = r#"{"kind": "fixed", "half_spread_ticks": 2.0, "skew_ticks": 0.5}"#;
+const FIXED: &str = r#"{"kind": "fixed_spread", "half_spread_ticks": 2.0, "skew_ticks_per_unit": 0.5}"#;
 
 #[test]
 fn a_backtest_is_byte_for_byte_deterministic_for_a_seed() {
@@ -28,6 +38,8 @@ fn a_backtest_is_byte_for_byte_deterministic_for_a_seed() {
     assert_eq!(a.summary.digest, b.summary.digest);
     assert_eq!(a.fills, b.fills);
     assert_eq!(a.series, b.series);
+    assert_eq!(a.summary.markouts_fair, b.summary.markouts_fair);
+    assert_eq!(a.summary.queue_error, b.summary.queue_error);
     assert!(a.summary.fills > 10, "the run must trade to mean anything: {}", a.summary.fills);
     let c = run_json(&synthetic(12, FIXED, ""), None).unwrap();
     assert_ne!(a.summary.digest, c.summary.digest, "another seed is another market");
@@ -37,8 +49,8 @@ fn a_backtest_is_byte_for_byte_deterministic_for_a_seed() {
 fn pnl_parts_add_up_to_the_total_after_every_fill() {
     for model in [
         FIXED,
-        r#"{"kind": "avellaneda_stoikov", "gamma": 0.1, "sigma": 2.0, "k": 0.5, "horizon_s": 10.0}"#,
-        r#"{"kind": "glft", "gamma": 0.05, "sigma": 2.0, "a": 1.0, "k": 0.3}"#,
+        r#"{"kind": "avellaneda_stoikov", "gamma": 0.1, "session_s": 10.0}"#,
+        r#"{"kind": "glft", "gamma": 0.05}"#,
     ] {
         let r = run_json(&synthetic(3, model, ""), None).unwrap();
         assert!(r.summary.fills > 0, "model {model} never filled");
@@ -52,6 +64,28 @@ fn pnl_parts_add_up_to_the_total_after_every_fill() {
         for i in 0..s.pnl.len() {
             assert_eq!(s.pnl[i], s.spread[i] + s.mtm[i] + s.fees[i] + s.hedge[i], "sample {i}");
         }
+    }
+}
+
+#[test]
+fn markouts_against_the_fair_value_and_the_queue_estimators_error_are_reported() {
+    let r = run_json(&synthetic(11, FIXED, ""), None).unwrap();
+    let s = &r.summary;
+    let horizons: Vec<i64> = s.markouts_fair.iter().map(|m| m.horizon_ms).collect();
+    assert_eq!(horizons, [100, 1_000, 5_000, 30_000, 60_000]);
+    // Both references are observed together, so each horizon measures the same fills.
+    for (mid, fair) in s.markouts.iter().zip(&s.markouts_fair) {
+        assert_eq!(mid.n, fair.n);
+    }
+    assert!(s.markouts_fair[1].n > 10, "{:?}", s.markouts_fair);
+    assert_ne!(s.markouts_fair[1].mean_bps, s.markouts[1].mean_bps, "the fair value is not our mid");
+    assert_eq!(s.markouts_dropped, 0);
+    // On our venue each estimator is compared with the engine's FIFO queue.
+    let models: Vec<&str> = s.queue_error.iter().map(|q| q.model.as_str()).collect();
+    assert_eq!(models, ["risk_averse", "power:2", "log"]);
+    for q in &s.queue_error {
+        assert!(q.samples > 100 && q.dropped == 0, "{q:?}");
+        assert!(q.mean_abs_lots >= 0.0 && q.p90_abs_lots >= 0.0, "{q:?}");
     }
 }
 
@@ -90,7 +124,7 @@ fn hedges_never_fill_at_a_price_worse_than_the_slippage_cap_allows_or_better_tha
         r.fills.iter().filter(|f| f.fill.liquidity == wintermute_mm::types::Liquidity::Taker).collect();
     assert!(!hedges.is_empty(), "inventory beyond 10 lots should have been hedged");
     for h in hedges {
-        assert_eq!(h.fill.venue, wintermute_mm::types::VenueId::External(0));
+        assert_eq!(h.fill.venue, wintermute_mm::types::VenueId::External(0), "binance is venue 0");
     }
 }
 
@@ -107,7 +141,15 @@ fn a_recorded_venue_replays_through_its_book_builder_deterministically() {
     let config = format!(
         r#"{{"market": {{"kind": "recorded", "path": "{path}", "venue": "binance", "symbol": "BTCUSDT",
                         "tick_size": "0.01", "lot_size": "0.000001"}},
-            "strategy": {{"model": {{"kind": "fixed", "half_spread_ticks": 50.0}}, "size_lots": 1000, "max_inventory_lots": 100000}},
+            "pricing": {{
+              "instrument": {{"symbol": "BTCUSDT", "quote_currency": "USDT", "tick_size": "0.01", "lot_size": "0.000001"}},
+              "venues": [{{"name": "binance", "symbol": "BTCUSDT", "quote_currency": "USDT", "weight": 1.0, "stale_after_ms": 5000}}],
+              "model": {{"kind": "fixed_spread", "half_spread_ticks": 50.0, "skew_ticks_per_unit": 0.0}},
+              "volatility": {{"fixed": {{"sigma": 2.0}}}},
+              "intensity": {{"fixed": {{"bid": {{"a": 1.0, "k": 0.3}}, "ask": {{"a": 1.0, "k": 0.3}}}}}},
+              "quoting": {{"levels": 1, "sizes_lots": [1000], "level_spacing_ticks": 1, "min_spread_ticks": 2,
+                          "max_spread_ticks": 100000, "max_inventory_lots": 100000, "inventory_unit_lots": 1000,
+                          "requote_threshold_ticks": 1.0, "requote_interval_ms": 1000}}}},
             "fees": {{"binance:BTCUSDT": {{"maker_ppm": 0, "taker_ppm": 1000}}}}}}"#
     );
     let a = run_json(&config, None).unwrap();
@@ -117,6 +159,7 @@ fn a_recorded_venue_replays_through_its_book_builder_deterministically() {
     assert!(a.summary.md_events > 10_000, "{}", a.summary.md_events);
     assert!(a.summary.orders > 0);
     assert!(a.summary.uptime > 0.5, "uptime {}", a.summary.uptime);
+    assert!(a.summary.queue_error.is_empty(), "no truth on a recorded venue");
     // Another queue model is another run on the same data.
     let log = config.replacen("{\"market\"", "{\"queue_model\": \"log\", \"market\"", 1);
     let c = run_json(&log, None).unwrap();
@@ -131,17 +174,24 @@ fn a_recorded_venue_replays_through_its_book_builder_deterministically() {
 
 #[test]
 fn bad_configs_are_clear_errors() {
-    let negative_gamma = synthetic(1, r#"{"kind": "glft", "gamma": -1.0, "sigma": 2.0, "a": 1.0, "k": 0.3}"#, "");
+    let negative_gamma = synthetic(1, r#"{"kind": "glft", "gamma": -1.0}"#, "");
     let e = run_json(&negative_gamma, None).unwrap_err().to_string();
     assert!(e.contains("gamma"), "{e}");
-    let unknown_venue = synthetic(1, FIXED, "").replace(r#""hedge_on": "a""#, r#""hedge_on": "bitmex""#);
+    let unknown_venue = synthetic(1, FIXED, "").replace(r#""hedge_on": "binance""#, r#""hedge_on": "bitmex""#);
     let e = run_json(&unknown_venue, None).unwrap_err().to_string();
     assert!(e.contains("field=hedge_on") && e.contains("bitmex"), "{e}");
     let unknown_field = synthetic(1, FIXED, r#", "sede": 3"#);
     let e = run_json(&unknown_field, None).unwrap_err().to_string();
     assert!(e.contains("sede"), "{e}");
     let ours_on_recording = r#"{"market": {"kind": "recorded", "path": "/nonexistent", "venue": "kraken", "symbol": "XBT/USD", "tick_size": "0.1", "lot_size": "0.00000001"},
-        "strategy": {"model": {"kind": "fixed", "half_spread_ticks": 2.0}, "size_lots": 1, "max_inventory_lots": 10}}"#;
+        "pricing": {"instrument": {"symbol": "XBT/USD", "quote_currency": "USD", "tick_size": "0.1", "lot_size": "0.00000001"},
+          "venues": [{"name": "kraken", "symbol": "XBT/USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 1000}],
+          "model": {"kind": "fixed_spread", "half_spread_ticks": 2.0, "skew_ticks_per_unit": 0.0},
+          "volatility": {"fixed": {"sigma": 1.0}},
+          "intensity": {"fixed": {"bid": {"a": 1.0, "k": 1.0}, "ask": {"a": 1.0, "k": 1.0}}},
+          "quoting": {"levels": 1, "sizes_lots": [1], "level_spacing_ticks": 1, "min_spread_ticks": 2,
+                      "max_spread_ticks": 100, "max_inventory_lots": 10, "inventory_unit_lots": 1,
+                      "requote_threshold_ticks": 1.0, "requote_interval_ms": 1000}}}"#;
     assert!(matches!(run_json(ours_on_recording, None), Err(BacktestError::Data { .. })));
     let unknown_exchange = ours_on_recording.replace("kraken", "bitstamp");
     let e = run_json(&unknown_exchange, None).unwrap_err().to_string();

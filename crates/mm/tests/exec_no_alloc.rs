@@ -2,10 +2,6 @@
 //! metrics (PnL, markouts, fill stats, queue error stats) allocate nothing per event. The counting
 //! allocator counts only the test's own thread (the harness's threads allocate when they like).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use wintermute_mm::execution::{ExecCommand, ExecEvent, ExecEvents, Execution, OrderRequest, OrderTif};
 use wintermute_mm::fees::FeeSchedule;
 use wintermute_mm::metrics::fills::QuoteState;
@@ -14,49 +10,10 @@ use wintermute_mm::metrics::TradingMetrics;
 use wintermute_mm::queue::{QueueErrorStats, QueueModel};
 use wintermute_mm::sim_venue::{SimVenue, SimVenueConfig};
 use wintermute_mm::types::{Level, Side, VenueId};
-
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: the allocator trait is unsafe to implement; this one only forwards to the system allocator.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.try_with(Cell::get).unwrap_or(false) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.try_with(Cell::get).unwrap_or(false) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use wintermute_testkit::alloc::{self, CountingAlloc};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn count(f: impl FnOnce()) -> u64 {
-    ALLOCATIONS.store(0, Ordering::SeqCst);
-    COUNTING.with(|c| c.set(true));
-    f();
-    COUNTING.with(|c| c.set(false));
-    ALLOCATIONS.load(Ordering::SeqCst)
-}
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// One round of a market maker's life on a simulated venue, starting at `t0`.
 fn round(
@@ -131,7 +88,7 @@ fn the_execution_and_metrics_paths_allocate_nothing_after_warm_up() {
     let warm = round(0, 1, &mut venue, &mut metrics, &mut errors, &mut events);
     assert!(warm > 0, "the scenario must produce fills");
     let mut fills = 0;
-    let allocations = count(|| {
+    let allocations = alloc::count(|| {
         for r in 1..200i64 {
             fills += round(r * 100_000_000, 10 * r as u64, &mut venue, &mut metrics, &mut errors, &mut events);
         }

@@ -3,59 +3,20 @@
 //! reads makes no heap allocation (a counting global allocator; this file is its own binary). Only
 //! the test's own thread is counted: the test harness's thread may allocate meanwhile.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use wintermute_feeds::sync::{FeedEvent, ResyncReason, SyncState};
 use wintermute_mm::interlock::{Interlock, InterlockConfig};
 use wintermute_mm::types::{Level, Top, VenueId};
-
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-fn counting() -> bool {
-    COUNTING.try_with(Cell::get).unwrap_or(false)
-}
-
-// SAFETY: the allocator trait is unsafe to implement; this one only forwards to the system allocator.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if counting() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if counting() {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use wintermute_testkit::alloc::{self, CountingAlloc};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 #[test]
 fn no_interlock_event_allocates() {
     let cfg = InterlockConfig { venues: 3, stale_after_ns: 1_000, cross_threshold_ticks: 1 };
     let mut lock = Interlock::new(cfg, 0).unwrap();
     let (mut transitions, mut allowed) = (0u64, 0u64);
-    COUNTING.with(|c| c.set(true));
+    alloc::arm_thread();
     for step in 0..100_000i64 {
         let v = VenueId::External((step % 3) as u8);
         let now = step * 100;
@@ -74,7 +35,7 @@ fn no_interlock_event_allocates() {
         allowed += u64::from(lock.quoting_allowed());
         std::hint::black_box(lock.stats(now));
     }
-    COUNTING.with(|c| c.set(false));
-    assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), 0);
+    alloc::disarm_thread();
+    assert_eq!(alloc::allocations(), 0);
     assert!(transitions > 1_000 && allowed > 10_000, "the sequence exercises both states: {transitions} {allowed}");
 }

@@ -5,47 +5,12 @@
 
 mod support;
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use wintermute_core::{Command, NewOrder, Side};
 use wintermute_mm::types::VenueId;
-
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-}
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: the allocator trait is unsafe to implement; this one only forwards to the system allocator.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if COUNTING.try_with(Cell::get).unwrap_or(false) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if COUNTING.try_with(Cell::get).unwrap_or(false) {
-            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: forwarded unchanged to the system allocator.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use wintermute_testkit::alloc::{self, CountingAlloc};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 /// `n` rounds: the external book moves (a requote: cancels and places through risk), every
 /// 4th round another trader lifts our ask, and we read until nothing is in flight.
@@ -82,11 +47,11 @@ fn rounds(r: &mut support::Rig, from: usize, n: usize) {
 fn the_live_path_allocates_nothing_per_event_after_warm_up() {
     let mut r = support::rig(true);
     rounds(&mut r, 0, 300);
-    ALLOCATIONS.store(0, Ordering::SeqCst);
-    COUNTING.with(|c| c.set(true));
+    alloc::reset();
+    alloc::arm_thread();
     rounds(&mut r, 300, 2_000);
-    COUNTING.with(|c| c.set(false));
-    let allocations = ALLOCATIONS.load(Ordering::SeqCst);
+    alloc::disarm_thread();
+    let allocations = alloc::allocations();
     let c = r.mm.counters();
     assert!(c.commands > 4_000 && c.fills == 575, "the rounds did work: {c:?}");
     assert_eq!(allocations, 0, "allocations on the market maker's thread: {c:?}");

@@ -5,61 +5,16 @@
 //! The counter is armed per thread (a thread-local flag), so the test harness's own threads
 //! (its output capture, its timer) never count: only what this test's thread allocates while armed.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use wintermute_core::rng::SplitMix64;
 use wintermute_mm::config::PricingConfig;
 use wintermute_mm::pricer::Pricer;
 use wintermute_mm::quote_actions::{ActionBuffer, QuoteAction};
 use wintermute_mm::quoter::Decision;
 use wintermute_mm::types::{Level, Side, Top, VenueId};
-
-struct Counting;
-
-thread_local! {
-    static ARMED: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Whether this thread counts (false while the thread-local is being torn down).
-fn armed() -> bool {
-    ARMED.try_with(Cell::get).unwrap_or(false)
-}
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards every call unchanged to `System`; the counters are atomics that never allocate.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if armed() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: the caller's layout is passed on unchanged.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if armed() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: the caller's layout is passed on unchanged.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        if armed() {
-            ALLOCS.fetch_add(1, Ordering::Relaxed);
-        }
-        // SAFETY: the caller's pointer, layout and size are passed on unchanged.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's pointer and layout are passed on unchanged.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use wintermute_testkit::alloc::{self, CountingAlloc};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAlloc = CountingAlloc;
 
 const CONFIG: &str = r#"{
   "instrument": {"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.01", "lot_size": "0.0001"},
@@ -145,12 +100,12 @@ fn the_pricing_path_allocates_nothing_after_warm_up() {
     // Warm-up: one simulated second.
     drive(&mut pricer, &mut rng, &mut out, 1_700_000_000_000_000_000, 1_000);
 
-    ALLOCS.store(0, Ordering::SeqCst);
-    ARMED.with(|a| a.set(true));
+    alloc::reset();
+    alloc::arm_thread();
     let (requotes, pulls, actions) = drive(&mut pricer, &mut rng, &mut out, 1_700_000_001_000_000_000, 50_000);
-    ARMED.with(|a| a.set(false));
+    alloc::disarm_thread();
 
-    assert_eq!(ALLOCS.load(Ordering::SeqCst), 0, "allocations on the pricing path");
+    assert_eq!(alloc::allocations(), 0, "allocations on the pricing path");
     // The run did exercise the path: many requotes, the stale gaps pulled, thousands of actions.
     assert!(requotes > 1_000, "requotes {requotes}");
     assert!(pulls >= 9, "pulls {pulls}");
@@ -158,9 +113,9 @@ fn the_pricing_path_allocates_nothing_after_warm_up() {
     eprintln!("50000 events: {requotes} requotes, {pulls} pulls, {actions} actions, 0 allocations");
 
     // The counter does count: an allocation while armed is seen.
-    ARMED.with(|a| a.set(true));
+    alloc::arm_thread();
     let boxed = std::hint::black_box(Box::new(out.len()));
-    ARMED.with(|a| a.set(false));
+    alloc::disarm_thread();
     drop(boxed);
-    assert!(ALLOCS.load(Ordering::SeqCst) >= 1);
+    assert!(alloc::allocations() >= 1);
 }

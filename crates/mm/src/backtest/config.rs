@@ -11,16 +11,15 @@ use serde::{Deserialize, Serialize};
 use wintermute_feeds::{Decimal, Venue};
 
 use super::error::BacktestError;
-use super::external::ExternalVenue;
-use super::ledger::FeeSchedule;
 use super::our_venue::{Latent, OurVenue};
 use super::recorded::{self, RecordedLatency};
 use super::simulator::Timing;
 use super::synthetic::{self, SyntheticConfig};
 use super::tape::Tape;
 use crate::config::PricingConfig;
-use crate::market_maker::{MarketMakerConfig, ModelConfig};
+use crate::fees::FeeSchedule;
 use crate::queue::QueueModel;
+use crate::sim_venue::{SimVenue, SimVenueConfig};
 use crate::types::VenueId;
 
 /// Which market to replay.
@@ -52,21 +51,6 @@ pub struct RecordedConfig {
     pub feed_latency_ms: Option<f64>,
 }
 
-/// A fair-value reference.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Reference {
-    /// Venue name.
-    pub venue: String,
-    /// Weight (> 0).
-    #[serde(default = "one")]
-    pub weight: f64,
-}
-
-fn one() -> f64 {
-    1.0
-}
-
 /// The book-health interlock ([`crate::interlock`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -93,6 +77,17 @@ impl Default for LatencyConfig {
     }
 }
 
+/// One venue's fee rates, parts per million of notional (negative: a rebate); checked by
+/// [`FeeSchedule::new`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeeConfig {
+    /// Resting (maker) fills.
+    pub maker_ppm: i64,
+    /// Taking (taker) fills.
+    pub taker_ppm: i64,
+}
+
 /// A whole backtest (see the module docs of [`crate::backtest`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -102,27 +97,20 @@ pub struct BacktestConfig {
     pub seed: u64,
     /// The market.
     pub market: MarketConfig,
-    /// The stand-in market maker ([`crate::market_maker`]); give this or `pricing`.
-    #[serde(default)]
-    pub strategy: Option<MarketMakerConfig>,
-    /// The pricing stack's configuration ([`crate::config::PricingConfig`], run by
+    /// The market maker's pricing configuration ([`crate::config::PricingConfig`], run by
     /// [`crate::priced_market_maker`]); its venues must be the market's external venues, in
-    /// order. Give this or `strategy`.
-    #[serde(default)]
-    pub pricing: Option<serde_json::Value>,
-    /// With `pricing`: hedge once |inventory| exceeds this many lots (0: never).
+    /// order.
+    pub pricing: serde_json::Value,
+    /// Hedge once |inventory| exceeds this many lots on `hedge_on` (0: never).
     #[serde(default)]
     pub hedge_threshold_lots: i64,
-    /// With `pricing`: a hedge's worst price, ticks through the hedge venue's touch.
+    /// A hedge's worst price, ticks through the hedge venue's touch.
     #[serde(default = "default_slippage")]
     pub hedge_slippage_ticks: i64,
     /// Where to quote: `ours` or an external venue's name (default: `ours` on a synthetic
     /// market, the recorded venue on a recording).
     #[serde(default)]
     pub quote_on: Option<String>,
-    /// Fair-value references (default: every external venue, weight 1).
-    #[serde(default)]
-    pub references: Vec<Reference>,
     /// Where to hedge (an external venue's name; default: none).
     #[serde(default)]
     pub hedge_on: Option<String>,
@@ -131,7 +119,7 @@ pub struct BacktestConfig {
     pub latency: LatencyConfig,
     /// Fees per venue name (`ours` for our venue); absent venues pay nothing.
     #[serde(default)]
-    pub fees: BTreeMap<String, FeeSchedule>,
+    pub fees: BTreeMap<String, FeeConfig>,
     /// Strategy timer period, ms (0: none).
     #[serde(default = "default_timer")]
     pub timer_ms: i64,
@@ -141,7 +129,7 @@ pub struct BacktestConfig {
     /// Markout horizons, ms.
     #[serde(default = "default_markouts")]
     pub markout_ms: Vec<i64>,
-    /// With `pricing`: the book-health interlock over the pricing venues (absent: none).
+    /// The book-health interlock over the pricing venues (absent: none).
     #[serde(default)]
     pub interlock: Option<InterlockSettings>,
     /// Queue-position model on L2 venues: `risk_averse` (default), `log`, or `power:N`.
@@ -152,6 +140,9 @@ pub struct BacktestConfig {
     #[serde(default)]
     pub grid: Option<(String, String)>,
 }
+
+/// Levels per side each simulated external venue keeps ([`SimVenueConfig::depth`]).
+pub const EXTERNAL_DEPTH: usize = 128;
 
 fn default_queue_model() -> String {
     "risk_averse".into()
@@ -221,24 +212,16 @@ impl MarketConfig {
 }
 
 impl BacktestConfig {
-    /// The quote model's name (`pricing:` prefixed for the pricing stack's models).
+    /// The quote model's name (`pricing:` and the pricing configuration's `model.kind`).
     pub fn model_name(&self) -> String {
-        if let Some(kind) = self.pricing.as_ref().and_then(|p| p.pointer("/model/kind")).and_then(|k| k.as_str()) {
-            return format!("pricing:{kind}");
-        }
-        match self.strategy.as_ref().map(|s| s.model) {
-            Some(ModelConfig::Fixed { .. }) => "fixed",
-            Some(ModelConfig::AvellanedaStoikov { .. }) => "avellaneda_stoikov",
-            Some(ModelConfig::Glft { .. }) => "glft",
-            None => "none",
-        }
-        .into()
+        let kind = self.pricing.pointer("/model/kind").and_then(|k| k.as_str()).unwrap_or("none");
+        format!("pricing:{kind}")
     }
 
     /// The pricing configuration, checked against the market's venues `names` (in order).
-    pub fn pricing_config(&self, names: &[String]) -> Result<Option<PricingConfig>, BacktestError> {
-        let Some(value) = &self.pricing else { return Ok(None) };
-        let cfg = crate::priced_market_maker::pricing_config(value).map_err(|e| bad("pricing", e.to_string()))?;
+    pub fn pricing_config(&self, names: &[String]) -> Result<PricingConfig, BacktestError> {
+        let cfg =
+            crate::priced_market_maker::pricing_config(&self.pricing).map_err(|e| bad("pricing", e.to_string()))?;
         for (i, v) in cfg.venues.iter().enumerate() {
             let market = names.get(i).map(|n| n.split(':').next().unwrap_or(n));
             if market != Some(v.name.as_str()) {
@@ -248,16 +231,17 @@ impl BacktestConfig {
                 ));
             }
         }
-        Ok(Some(cfg))
+        Ok(cfg)
+    }
+
+    /// The fee schedule of the venue `name` (none configured: no fees).
+    fn fee_schedule(&self, name: &str) -> Result<FeeSchedule, BacktestError> {
+        let Some(f) = self.fees.get(name) else { return Ok(FeeSchedule::default()) };
+        FeeSchedule::new(f.maker_ppm, f.taker_ppm).map_err(|e| bad("fees", format!("venue={name}: {e}")))
     }
 
     /// Checks everything and builds the market.
     pub fn build(&self) -> Result<Built, BacktestError> {
-        match (&self.strategy, &self.pricing) {
-            (Some(s), None) => s.model.validate().map_err(|why| bad("strategy.model", why))?,
-            (None, Some(_)) => {}
-            _ => return Err(bad("strategy", "give exactly one of strategy and pricing")),
-        }
         if self.sample_ms <= 0 || self.timer_ms < 0 {
             return Err(bad("sample_ms", format!("sample_ms={} timer_ms={}", self.sample_ms, self.timer_ms)));
         }
@@ -272,14 +256,12 @@ impl BacktestConfig {
                 synthetic::validate(s).map_err(|why| bad("market", why))?;
                 let start_ns = 1_700_000_000_000_000_000;
                 let (latent, tape) = synthetic::generate(s, self.seed, start_ns);
-                let fees = self.fees.get("ours").copied().unwrap_or_default();
+                let fees = self.fee_schedule("ours")?;
                 let shared = Latent(std::sync::Arc::new(latent.clone()));
                 let ours = OurVenue::new(&s.participants, shared, fees, self.seed, start_ns)
                     .map_err(|why| bad("market.participants", why))?;
-                let pricing_grid = self.pricing.as_ref().and_then(|p| {
-                    let text = |k: &str| p.pointer(k).and_then(|v| v.as_str()).map(str::to_owned);
-                    Some((text("/instrument/tick_size")?, text("/instrument/lot_size")?))
-                });
+                let text = |k: &str| self.pricing.pointer(k).and_then(|v| v.as_str()).map(str::to_owned);
+                let pricing_grid = text("/instrument/tick_size").zip(text("/instrument/lot_size"));
                 let (tick, lot) = self.grid.clone().or(pricing_grid).unwrap_or(("0.1".into(), "0.0001".into()));
                 let grid = (grid_f64("grid", &tick)?, grid_f64("grid", &lot)?);
                 (tape, Some((ours, latent)), grid, "ours".to_string())
@@ -314,18 +296,6 @@ impl BacktestConfig {
                 .ok_or_else(|| bad(field, format!("unknown venue={name} (known: ours, {})", names.join(", "))))
         };
         let quote_venue = find("quote_on", self.quote_on.as_deref().unwrap_or(&default_quote))?;
-        let references = if self.references.is_empty() {
-            (0..names.len()).map(|i| (VenueId::External(i as u8), 1.0)).collect()
-        } else {
-            let mut refs = Vec::new();
-            for r in &self.references {
-                if !(r.weight.is_finite() && r.weight > 0.0) {
-                    return Err(bad("references.weight", format!("venue={} weight={}", r.venue, r.weight)));
-                }
-                refs.push((find("references.venue", &r.venue)?, r.weight));
-            }
-            refs
-        };
         let hedge_venue = match &self.hedge_on {
             Some(name) => Some(find("hedge_on", name)?),
             None => None,
@@ -334,8 +304,14 @@ impl BacktestConfig {
             find("fees", name)?;
         }
         let model = queue_model(&self.queue_model)?;
-        let external =
-            names.iter().map(|n| ExternalVenue::new(self.fees.get(n).copied().unwrap_or_default(), model)).collect();
+        // The simulator applies the latencies itself: the venues answer at once.
+        let mut external = Vec::with_capacity(names.len());
+        for (i, n) in names.iter().enumerate() {
+            let mut vc = SimVenueConfig::new(VenueId::External(i as u8), 0, 0, self.fee_schedule(n)?);
+            vc.queue_model = model;
+            vc.depth = EXTERNAL_DEPTH;
+            external.push(SimVenue::new(vc).map_err(|e| bad("market", e.to_string()))?);
+        }
         let start_ns = tape.start_ns();
         let end_ns = match &self.market {
             MarketConfig::Synthetic(s) => start_ns + (s.duration_s * 1e9) as i64,
@@ -349,7 +325,7 @@ impl BacktestConfig {
             start_ns,
             end_ns,
         };
-        Ok(Built { tape, ours, external, quote_venue, references, hedge_venue, timing, tape_seconds, grid })
+        Ok(Built { tape, ours, external, quote_venue, hedge_venue, timing, tape_seconds, grid })
     }
 }
 
@@ -361,11 +337,9 @@ pub struct Built {
     /// Our venue and the latent price (synthetic markets).
     pub ours: Option<(OurVenue, synthetic::LatentPath)>,
     /// External venues.
-    pub external: Vec<ExternalVenue>,
+    pub external: Vec<SimVenue>,
     /// Where to quote.
     pub quote_venue: VenueId,
-    /// Fair-value references with weights.
-    pub references: Vec<(VenueId, f64)>,
     /// Where to hedge.
     pub hedge_venue: Option<VenueId>,
     /// Timing.

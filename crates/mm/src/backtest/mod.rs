@@ -1,8 +1,8 @@
 //! A deterministic, event-driven backtester for market-making strategies.
 //!
 //! One configuration ([`BacktestConfig`], JSON or TOML on the Python side) names a market and a
-//! strategy; [`run_json`] builds the market's tape, runs the built-in
-//! [`MarketMaker`](crate::market_maker::MarketMaker) over it and returns a [`BacktestResult`]:
+//! market maker's pricing; [`run_json`] builds the market's tape, runs the
+//! [`PricedMarketMaker`] over it and returns a [`BacktestResult`]:
 //! a summary (PnL and its parts, fill ratio, markouts, inventory, uptime, a digest of the run)
 //! and time series. Any [`Strategy`](crate::strategy::Strategy) can be run with [`run_strategy`].
 //!
@@ -12,7 +12,8 @@
 //!   the matching engine itself, with other participants — where our fills are the engine's own
 //!   trades, exact;
 //! * **recorded** ([`recorded`]): a venue's recording replayed through its book builder; we quote
-//!   on that venue and are filled by the queue model of [`external`].
+//!   on that venue and are filled by the queue model of the simulated venue
+//!   ([`crate::sim_venue::SimVenue`], the same one a live shadow runs).
 //!
 //! Latency: orders reach a venue `order_ms` after the decision; we see a venue's events after
 //! its feed latency (per synthetic venue, `our_feed_ms` for our venue, and for a recording
@@ -26,9 +27,17 @@
 //! let config = r#"{
 //!   "seed": 7,
 //!   "market": {"kind": "synthetic", "duration_s": 2.0,
-//!              "venues": [{"name": "a", "spread_ticks": 2}, {"name": "b", "spread_ticks": 3}]},
-//!   "strategy": {"model": {"kind": "fixed", "half_spread_ticks": 3.0}, "size_lots": 2,
-//!                "max_inventory_lots": 20}
+//!              "venues": [{"name": "binance", "spread_ticks": 2}, {"name": "kraken", "spread_ticks": 3}]},
+//!   "pricing": {
+//!     "instrument": {"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.1", "lot_size": "0.0001"},
+//!     "venues": [{"name": "binance", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 1000},
+//!                {"name": "kraken", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 1000}],
+//!     "model": {"kind": "fixed_spread", "half_spread_ticks": 3.0, "skew_ticks_per_unit": 0.5},
+//!     "volatility": {"fixed": {"sigma": 2.0}},
+//!     "intensity": {"fixed": {"bid": {"a": 1.0, "k": 0.3}, "ask": {"a": 1.0, "k": 0.3}}},
+//!     "quoting": {"levels": 1, "sizes_lots": [2], "level_spacing_ticks": 1, "min_spread_ticks": 2,
+//!                 "max_spread_ticks": 200, "max_inventory_lots": 20, "inventory_unit_lots": 2,
+//!                 "requote_threshold_ticks": 1.0, "requote_interval_ms": 1000}}
 //! }"#;
 //! let a = wintermute_mm::backtest::run_json(config, None).unwrap();
 //! let b = wintermute_mm::backtest::run_json(config, None).unwrap();
@@ -38,9 +47,9 @@
 
 pub mod config;
 pub mod error;
-pub mod external;
-pub mod ledger;
 pub mod our_venue;
+pub mod queue_truth;
+pub mod record;
 pub mod recorded;
 pub mod simulator;
 pub mod synthetic;
@@ -53,12 +62,12 @@ use serde::Serialize;
 
 pub use config::{BacktestConfig, Built, MarketConfig};
 pub use error::BacktestError;
-use ledger::{markouts, FillRecord, Markout, Series};
+use record::{FillRecord, QueueError, Series};
 use simulator::{Recorded, Sim, Timing};
 use tape::Tape;
 
 use crate::interlock::{Interlock, InterlockConfig, InterlockStats, PullCause, CAUSES};
-use crate::market_maker::{MarketMaker, PullCounts};
+use crate::metrics::markouts::{MarkoutReference, Markouts};
 use crate::priced_market_maker::{HedgeRule, PricedMarketMaker};
 use crate::strategy::Strategy;
 use crate::types::{Money, VenueId, MONEY_SCALE};
@@ -153,16 +162,24 @@ pub struct Summary {
     pub uptime: f64,
     /// Share of samples with our bid or ask at the venue's touch.
     pub time_at_touch: f64,
-    /// Markouts per horizon.
+    /// Markouts per horizon against the quoted venue's mid.
     pub markouts: Vec<Markout>,
-    /// Quote pulls by cause.
-    pub pulls: PullCounts,
+    /// Markouts per horizon against the strategy's fair value (observed at every sample).
+    pub markouts_fair: Vec<Markout>,
+    /// Fill-horizon pairs left out of the markouts because too many fills were pending.
+    pub markouts_dropped: u64,
+    /// Decisions that pulled every quote for want of a usable fair value (the interlock's pulls,
+    /// by cause, are in `interlock`).
+    pub pulls: u64,
     /// Requotes.
     pub requotes: u64,
     /// Mean lots ahead of our order at placement, over maker fills.
     pub queue_ahead_mean_lots: f64,
     /// Trades on our venue (all participants).
     pub venue_trades: u64,
+    /// The L2 queue estimators' error against our venue's true FIFO queue, per model (empty
+    /// unless we quoted on our venue; [`queue_truth`]).
+    pub queue_error: Vec<QueueError>,
     /// The book-health interlock's counters, when one ran.
     pub interlock: Option<InterlockSummary>,
 }
@@ -182,19 +199,42 @@ pub struct InterlockSummary {
 
 impl From<InterlockStats> for InterlockSummary {
     fn from(s: InterlockStats) -> Self {
-        let causes = [
-            PullCause::NotLive,
-            PullCause::Stale,
-            PullCause::SequenceGap,
-            PullCause::ChecksumMismatch,
-            PullCause::Malformed,
-            PullCause::Crossed,
-            PullCause::Risk,
-            PullCause::KillSwitch,
-        ];
-        let by = |counts: [u64; CAUSES]| causes.iter().map(|&c| (format!("{c:?}"), counts[c as usize])).collect();
+        let by =
+            |counts: [u64; CAUSES]| PullCause::ALL.iter().map(|&c| (format!("{c:?}"), counts[c as usize])).collect();
         InterlockSummary { pulls: by(s.pulls), raised: by(s.raised), returns: s.returns, uptime: s.uptime() }
     }
+}
+
+/// Markouts of our maker fills at one horizon against one reference (`d·(x(t+h) − p)/p` in
+/// bps; [`crate::metrics::markouts`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Markout {
+    /// Horizon, ms.
+    pub horizon_ms: i64,
+    /// Fills measured (those whose horizon ended before the run did).
+    pub n: u64,
+    /// Mean, bps (0 without fills).
+    pub mean_bps: f64,
+    /// Half width of the 95% confidence interval of the mean (1.96·sd/√n), bps (0 under two
+    /// fills).
+    pub ci95_bps: f64,
+}
+
+/// The markouts of every horizon against `reference`.
+fn markout_rows(m: &Markouts, reference: MarkoutReference) -> Vec<Markout> {
+    m.horizons_ns()
+        .iter()
+        .enumerate()
+        .map(|(i, &h)| {
+            let s = m.summary(i, reference).unwrap_or_default();
+            Markout {
+                horizon_ms: h / 1_000_000,
+                n: s.count,
+                mean_bps: s.mean_bps.unwrap_or(0.0),
+                ci95_bps: s.ci95_half_width_bps.unwrap_or(0.0),
+            }
+        })
+        .collect()
 }
 
 /// A finished backtest.
@@ -254,7 +294,7 @@ fn money_f64(m: Money, (tick, lot): (f64, f64)) -> f64 {
     m as f64 / MONEY_SCALE as f64 * tick * lot
 }
 
-/// Runs the built-in market maker on the configuration `json`; `progress` (if any) receives the
+/// Runs the market maker on the configuration `json`; `progress` (if any) receives the
 /// fraction of simulated time done, in millionths.
 pub fn run_json(json: &str, progress: Option<&AtomicU64>) -> Result<BacktestResult, BacktestError> {
     let cfg: BacktestConfig =
@@ -262,40 +302,32 @@ pub fn run_json(json: &str, progress: Option<&AtomicU64>) -> Result<BacktestResu
     run(&cfg, progress)
 }
 
-/// Runs the built-in market maker on `cfg`.
+/// Runs the market maker on `cfg`.
 pub fn run(cfg: &BacktestConfig, progress: Option<&AtomicU64>) -> Result<BacktestResult, BacktestError> {
     let built = cfg.build()?;
-    if let Some(pricing) = cfg.pricing_config(&built.tape.venues)? {
-        let hedge = built.hedge_venue.filter(|_| cfg.hedge_threshold_lots > 0).map(|venue| HedgeRule {
-            venue,
-            threshold_lots: cfg.hedge_threshold_lots,
-            slippage_ticks: cfg.hedge_slippage_ticks,
-        });
-        let mut mm = PricedMarketMaker::new(&pricing, built.quote_venue, hedge)
-            .map_err(|e| BacktestError::Config { field: "pricing", why: e.to_string() })?;
-        let (start_ns, end_ns) = (built.timing.start_ns, built.timing.end_ns);
-        if let Some(i) = cfg.interlock {
-            let ic = InterlockConfig {
-                venues: pricing.venues.len(),
-                stale_after_ns: (i.stale_after_ms * 1e6) as i64,
-                cross_threshold_ticks: i.cross_threshold_ticks,
-            };
-            let lock = Interlock::new(ic, start_ns)
-                .map_err(|e| BacktestError::Config { field: "interlock", why: e.to_string() })?;
-            mm = mm.with_interlock(lock);
-        }
-        let mut result = run_strategy(cfg, built, &mut mm, progress);
-        result.summary.pulls = PullCounts { no_fair_value: mm.pulls(), ..PullCounts::default() };
-        result.summary.requotes = mm.requotes();
-        result.summary.interlock = mm.interlock_stats(end_ns).map(InterlockSummary::from);
-        return Ok(result);
+    let pricing = cfg.pricing_config(&built.tape.venues)?;
+    let hedge = built.hedge_venue.filter(|_| cfg.hedge_threshold_lots > 0).map(|venue| HedgeRule {
+        venue,
+        threshold_lots: cfg.hedge_threshold_lots,
+        slippage_ticks: cfg.hedge_slippage_ticks,
+    });
+    let mut mm = PricedMarketMaker::new(&pricing, built.quote_venue, hedge)
+        .map_err(|e| BacktestError::Config { field: "pricing", why: e.to_string() })?;
+    let (start_ns, end_ns) = (built.timing.start_ns, built.timing.end_ns);
+    if let Some(i) = cfg.interlock {
+        let ic = InterlockConfig {
+            venues: pricing.venues.len(),
+            stale_after_ns: (i.stale_after_ms * 1e6) as i64,
+            cross_threshold_ticks: i.cross_threshold_ticks,
+        };
+        let lock = Interlock::new(ic, start_ns)
+            .map_err(|e| BacktestError::Config { field: "interlock", why: e.to_string() })?;
+        mm = mm.with_interlock(lock);
     }
-    let strategy = cfg.strategy.clone().ok_or(BacktestError::Config { field: "strategy", why: "missing".into() })?;
-    let mut mm = MarketMaker::new(strategy, built.quote_venue, built.references.clone(), built.hedge_venue)
-        .map_err(|why| BacktestError::Config { field: "strategy", why })?;
     let mut result = run_strategy(cfg, built, &mut mm, progress);
     result.summary.pulls = mm.pulls();
     result.summary.requotes = mm.requotes();
+    result.summary.interlock = mm.interlock_stats(end_ns).map(InterlockSummary::from);
     Ok(result)
 }
 
@@ -308,7 +340,8 @@ pub fn run_strategy<S: Strategy>(
 ) -> BacktestResult {
     let quote_venue = built.quote_venue;
     let timing = built.timing;
-    let sim = Sim::new(&built.tape, built.external, built.ours, quote_venue, timing);
+    let markout_ns: Vec<i64> = cfg.markout_ms.iter().map(|&ms| ms.saturating_mul(1_000_000)).collect();
+    let sim = Sim::new(&built.tape, built.external, built.ours, quote_venue, timing, &markout_ns);
     let started = Instant::now();
     let rec = sim.run(strategy, progress);
     let loop_seconds = started.elapsed().as_secs_f64();
@@ -328,6 +361,7 @@ fn summarize(
 ) -> BacktestResult {
     let c = rec.counters;
     let l = rec.ledger;
+    let parts = l.parts();
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { 0.0 };
     let maker: Vec<&FillRecord> =
         rec.fills.iter().filter(|f| f.fill.liquidity == crate::types::Liquidity::Maker).collect();
@@ -345,17 +379,17 @@ fn summarize(
         digest: format!("{:016x}", rec.digest),
         pnl: Pnl {
             total: money_f64(l.total(), grid),
-            spread: money_f64(l.spread, grid),
-            mtm: money_f64(l.mtm, grid),
-            fees: money_f64(l.fees, grid),
-            hedge: money_f64(l.hedge, grid),
+            spread: money_f64(parts.spread_capture, grid),
+            mtm: money_f64(parts.inventory_mtm, grid),
+            fees: money_f64(parts.fees, grid),
+            hedge: money_f64(parts.hedge_slippage, grid),
         },
         pnl_exact: PnlExact {
             total: l.total().to_string(),
-            spread: l.spread.to_string(),
-            mtm: l.mtm.to_string(),
-            fees: l.fees.to_string(),
-            hedge: l.hedge.to_string(),
+            spread: parts.spread_capture.to_string(),
+            mtm: parts.inventory_mtm.to_string(),
+            fees: parts.fees.to_string(),
+            hedge: parts.hedge_slippage.to_string(),
         },
         identity_breaks: rec.identity_breaks,
         fills: c.fills,
@@ -369,11 +403,14 @@ fn summarize(
         fill_ratio: ratio(c.maker_lots as f64, c.quoted_lots as f64),
         fills_per_order: ratio(c.fills as f64, c.orders as f64),
         max_inventory_lots: rec.max_inventory,
-        final_inventory_lots: l.inventory,
+        final_inventory_lots: l.position(),
         uptime: ratio(c.two_sided_samples as f64, c.samples as f64),
         time_at_touch: ratio(c.at_touch_samples as f64, c.samples as f64),
-        markouts: markouts(&rec.fills, &rec.series, &cfg.markout_ms),
-        pulls: PullCounts::default(),
+        markouts: markout_rows(&rec.markouts, MarkoutReference::Mid),
+        markouts_fair: markout_rows(&rec.markouts, MarkoutReference::Fair),
+        markouts_dropped: rec.markouts.dropped(),
+        queue_error: rec.queue_error.clone(),
+        pulls: 0,
         requotes: 0,
         queue_ahead_mean_lots: ratio(maker.iter().map(|f| f.queue_ahead as f64).sum(), maker.len() as f64),
         venue_trades: c.participant_trades,

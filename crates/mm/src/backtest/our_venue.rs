@@ -9,9 +9,10 @@
 
 use wintermute_core::{Engine, Event, InstrumentId, InstrumentSpec, NewOrder, OrderBook, Side, TimeInForce};
 
-use super::external::VenueFill;
-use super::ledger::FeeSchedule;
+use super::queue_truth::QueueTruth;
+use super::record::VenueFill;
 use super::synthetic::{LatentPath, Participants as ParticipantsSettings};
+use crate::fees::FeeSchedule;
 use crate::participants::{
     InformedTakers, LatentPrice, NoiseTakers, OtherMakers, Participants, ParticipantsConfig, TimedCommand,
 };
@@ -62,6 +63,8 @@ pub struct OurVenue {
     commands: Vec<TimedCommand>,
     /// Lots ahead of each of our resting orders when it was placed (order id, lots).
     ahead: Vec<(u64, i64)>,
+    /// The L2 queue estimators run on our resting orders, against the truth.
+    queue: QueueTruth,
     /// The venue's fees.
     pub fees: FeeSchedule,
 }
@@ -114,6 +117,7 @@ impl OurVenue {
             participants,
             commands: Vec::with_capacity(64),
             ahead: Vec::new(),
+            queue: QueueTruth::default(),
             fees,
         })
     }
@@ -156,6 +160,7 @@ impl OurVenue {
             out.gone.push(id);
         } else if let Some(q) = book.queue_position(id) {
             self.ahead.push((id, q.qty_ahead));
+            self.queue.on_rest(book, id);
         }
         self.drain(out);
     }
@@ -199,6 +204,8 @@ impl OurVenue {
                     ..
                 } => {
                     out.trades.push((price, qty, aggressor));
+                    let maker_side = if aggressor == Side::Buy { Side::Sell } else { Side::Buy };
+                    self.queue.on_trade(maker_side, price, qty);
                     if maker_account == OUR_ACCOUNT {
                         let side = if aggressor == Side::Buy { Side::Sell } else { Side::Buy };
                         let queue_ahead = self.ahead_of(maker_order_id, maker_remaining == 0);
@@ -224,6 +231,7 @@ impl OurVenue {
                         });
                     }
                 }
+                Event::BookDelta { side, price, .. } => self.queue.on_delta(side, price),
                 Event::Rejected { order_id, .. } if order_id >= OUR_FIRST_ID => {
                     self.ahead_of(order_id, true);
                     out.gone.push(order_id);
@@ -235,6 +243,12 @@ impl OurVenue {
             }
         }
         self.events = events;
+        self.queue.after_command(self.engine.book(self.id));
+    }
+
+    /// The queue estimators' errors against the truth so far.
+    pub fn queue_truth(&mut self) -> &mut QueueTruth {
+        &mut self.queue
     }
 
     /// Our resting orders as (side, price).

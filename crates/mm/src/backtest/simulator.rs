@@ -4,7 +4,8 @@
 //! its inputs and seed):
 //!
 //! 1. the tape at **venue time**: each external venue's book (as the venue has it) changes, and
-//!    our resting orders there are filled by the queue model ([`super::external`]);
+//!    our resting orders there are filled by the queue model of the simulated venue
+//!    ([`crate::sim_venue::SimVenue`], run with no latency of its own: the loop applies it);
 //! 2. **scheduled actions**: our orders arriving at a venue after the order latency, our
 //!    venue's participants acting, what our venue tells us (tops, trades, fills) arriving after
 //!    the feed latency, the strategy's timer, the metrics sampler;
@@ -20,19 +21,39 @@ use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 
 use wintermute_feeds::tick_book::TickBook;
 
-use super::external::{ExternalVenue, VenueFill};
-use super::ledger::{venue_code, Counters, FillRecord, Ledger, Series};
 use super::our_venue::{OurVenue, Outcome, OUR_FIRST_ID};
+use super::record::{venue_code, Counters, FillRecord, QueueError, Series, VenueFill};
 use super::synthetic::LatentPath;
 use super::tape::{MdKind, Tape};
+use crate::execution::{ExecCommand, ExecEvent, ExecEvents, Execution, OrderRequest, OrderTif};
+use crate::metrics::markouts::Markouts;
+use crate::metrics::pnl::{FillRole, Mark, PnlLedger, MARK_SCALE};
+use crate::sim_venue::SimVenue;
 use crate::strategy::{Context, PublicTrade, Strategy};
 use crate::types::{Fill, Level, Side, Top, VenueId};
 
 #[derive(Debug, Clone, Copy)]
 enum Cmd {
-    Place { venue: VenueId, id: u64, side: Side, price: i64, qty: i64, ioc: bool },
-    Amend { venue: VenueId, id: u64, qty: i64 },
-    Cancel { venue: VenueId, id: u64 },
+    /// `decision2`: the quoted venue's `bid + ask` when the order was decided (a hedge's
+    /// reference price).
+    Place {
+        venue: VenueId,
+        id: u64,
+        side: Side,
+        price: i64,
+        qty: i64,
+        ioc: bool,
+        decision2: i64,
+    },
+    Amend {
+        venue: VenueId,
+        id: u64,
+        qty: i64,
+    },
+    Cancel {
+        venue: VenueId,
+        id: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -89,11 +110,26 @@ pub struct Timing {
     pub end_ns: i64,
 }
 
+/// Pending fills each markout horizon can hold (more are counted in [`Markouts::dropped`]).
+pub const MARKOUT_CAPACITY: usize = 1 << 16;
+
+/// The PnL mark of a `bid + ask` (ticks): the mid on the mark grid, exact.
+fn mark_of(mark2: i64) -> Mark {
+    Mark(mark2 * (MARK_SCALE / 2))
+}
+
 /// Everything a run produced.
 #[derive(Debug, Clone)]
 pub struct Recorded {
-    /// The ledger at the end.
-    pub ledger: Ledger,
+    /// The PnL ledger at the end, marked at the quoted venue's mid ([`crate::metrics::pnl`]).
+    pub ledger: PnlLedger,
+    /// Markouts of our maker fills against the quoted venue's mid and the strategy's fair value,
+    /// observed at every sample ([`crate::metrics::markouts`]).
+    pub markouts: Markouts,
+    /// The quoted venue's last `bid + ask` (0 before it was two-sided).
+    pub mark2: i64,
+    /// The L2 queue estimators' error against our venue's truth (empty without our venue).
+    pub queue_error: Vec<QueueError>,
     /// Every fill.
     pub fills: Vec<FillRecord>,
     /// Sampled series.
@@ -118,7 +154,12 @@ pub struct Sim<'t> {
     seq: u64,
     now: i64,
     timing: Timing,
-    ext: Vec<ExternalVenue>,
+    ext: Vec<SimVenue>,
+    /// Whether each external venue's book is live (at venue time).
+    ext_live: Vec<bool>,
+    /// Lots ahead of each of our resting orders on external venues when it was placed.
+    ext_ahead: Vec<(u64, i64)>,
+    exec_events: ExecEvents,
     seen: Vec<TickBook>,
     seen_top: Vec<Top>,
     seen_live: Vec<bool>,
@@ -128,8 +169,9 @@ pub struct Sim<'t> {
     quote_venue: VenueId,
     inventory_seen: i64,
     next_id: u64,
-    vfills: Vec<VenueFill>,
     outcome: Outcome,
+    /// While an IOC arrives: the mark it was decided at.
+    decision: Option<Mark>,
     rec: Recorded,
 }
 
@@ -137,13 +179,15 @@ const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
 const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 impl<'t> Sim<'t> {
-    /// A simulator over `tape` (external venues with `ext` fee schedules), our venue if any.
+    /// A simulator over `tape` (its external venues simulated by `ext`), our venue if any,
+    /// measuring markouts at `markout_ns`.
     pub fn new(
         tape: &'t Tape,
-        ext: Vec<ExternalVenue>,
+        ext: Vec<SimVenue>,
         ours: Option<(OurVenue, LatentPath)>,
         quote_venue: VenueId,
         timing: Timing,
+        markout_ns: &[i64],
     ) -> Self {
         let n = ext.len();
         // The latent path lives on in our venue's participants.
@@ -157,6 +201,9 @@ impl<'t> Sim<'t> {
             now: timing.start_ns,
             timing,
             ext,
+            ext_live: vec![false; n],
+            ext_ahead: Vec::with_capacity(16),
+            exec_events: ExecEvents::new(),
             seen: (0..n).map(|_| TickBook::new()).collect(),
             seen_top: vec![Top::default(); n],
             seen_live: vec![false; n],
@@ -166,10 +213,13 @@ impl<'t> Sim<'t> {
             quote_venue,
             inventory_seen: 0,
             next_id: OUR_FIRST_ID,
-            vfills: Vec::with_capacity(64),
             outcome: Outcome::default(),
+            decision: None,
             rec: Recorded {
-                ledger: Ledger::default(),
+                ledger: PnlLedger::new(Mark::default()),
+                markouts: Markouts::with_horizons(MARKOUT_CAPACITY, markout_ns),
+                mark2: 0,
+                queue_error: Vec::new(),
                 fills: Vec::new(),
                 series: Series::default(),
                 counters: Counters::default(),
@@ -234,7 +284,20 @@ impl<'t> Sim<'t> {
             }
         }
         self.now = self.timing.end_ns;
-        self.sample();
+        self.sample(strategy.fair_value(self.now));
+        if let Some(ours) = self.ours.as_mut() {
+            self.rec.queue_error = ours
+                .queue_truth()
+                .errors()
+                .map(|(model, s)| QueueError {
+                    model: model.to_string(),
+                    samples: s.samples() as u64,
+                    dropped: s.dropped(),
+                    mean_abs_lots: s.mean_abs_error().unwrap_or(0.0),
+                    p90_abs_lots: s.p90_abs_error().unwrap_or(0.0),
+                })
+                .collect();
+        }
         if let Some(p) = progress {
             p.store(1_000_000, AtomicOrdering::Relaxed);
         }
@@ -251,13 +314,70 @@ impl<'t> Sim<'t> {
         self.mix(ev.price as u64 ^ ((ev.qty as u64) << 20));
         self.mix(ev.venue as u64 | (ev.kind as u64) << 8 | (ev.side as u64) << 16);
         let v = ev.venue as usize;
-        let mut fills = std::mem::take(&mut self.vfills);
-        self.ext[v].apply(&ev, &mut fills);
-        let delay = ev.ts_recv - ev.ts_exch;
-        for f in fills.drain(..) {
-            self.book_fill(VenueId::External(ev.venue), f, delay);
+        let (ts, ext) = (ev.ts_exch, &mut self.ext[v]);
+        // A tape is in venue-time order, so no update goes back in time (one that did would be
+        // refused by the venue and skipped).
+        let _ = match ev.kind {
+            MdKind::Level => ext.on_level(ts, ev.side, ev.price, ev.qty),
+            MdKind::Trade => ext.on_trade(ts, ev.price, ev.qty, ev.side),
+            MdKind::Clear | MdKind::Invalid => {
+                self.ext_live[v] = ev.kind == MdKind::Clear;
+                ext.on_snapshot(ts, &[], &[])
+            }
+        };
+        if ext.resting().next().is_some() {
+            self.poll_ext(v, ev.ts_recv - ev.ts_exch, None);
         }
-        self.vfills = fills;
+    }
+
+    /// Sends `cmd` to external venue `v` now.
+    fn submit_ext(&mut self, v: usize, cmd: &ExecCommand) -> bool {
+        self.ext[v].submit(self.now, cmd).is_ok()
+    }
+
+    /// Books what external venue `v` answered by now, our venue telling us `delay` ns later.
+    /// Returns whether `placing` (an order just sent) left without resting or filling.
+    fn poll_ext(&mut self, v: usize, delay: i64, placing: Option<u64>) -> bool {
+        let venue = VenueId::External(v as u8);
+        let (mut gone, mut filled) = (false, false);
+        loop {
+            self.exec_events.clear();
+            self.ext[v].poll(self.now, &mut self.exec_events);
+            if self.exec_events.is_empty() {
+                return gone;
+            }
+            for i in 0..self.exec_events.len() {
+                match self.exec_events.get(i) {
+                    Some(ExecEvent::Accepted { client_id, .. }) if placing == Some(client_id) => {
+                        if let Some(q) = self.ext[v].queue_position(client_id) {
+                            self.ext_ahead.push((client_id, q.ahead_lots()));
+                        }
+                    }
+                    Some(ExecEvent::Filled { client_id, fill, open_qty }) => {
+                        filled |= placing == Some(client_id);
+                        let at = self.ext_ahead.iter().position(|&(id, _)| id == client_id);
+                        let queue_ahead = at.map_or(0, |i| self.ext_ahead[i].1);
+                        if let (Some(i), 0) = (at, open_qty) {
+                            self.ext_ahead.swap_remove(i);
+                        }
+                        let f = VenueFill {
+                            order_id: client_id,
+                            side: fill.side,
+                            price: fill.price,
+                            qty: fill.qty,
+                            liquidity: fill.liquidity,
+                            remaining: open_qty,
+                            queue_ahead: if fill.liquidity == crate::types::Liquidity::Maker { queue_ahead } else { 0 },
+                        };
+                        self.book_fill(venue, f, delay);
+                    }
+                    Some(ExecEvent::Rejected { client_id, .. }) if placing == Some(client_id) => gone = true,
+                    // An IOC's unfilled remainder: gone only when nothing of it traded.
+                    Some(ExecEvent::Canceled { client_id, .. }) if placing == Some(client_id) => gone |= !filled,
+                    _ => {}
+                }
+            }
+        }
     }
 
     /// A tape event as we see it.
@@ -326,45 +446,51 @@ impl<'t> Sim<'t> {
             }
             Action::Sample => {
                 self.schedule(self.now + self.timing.sample_ns, Action::Sample);
-                self.sample();
+                self.sample(strategy.fair_value(self.now));
             }
         }
     }
 
     fn arrive(&mut self, cmd: Cmd) {
         match cmd {
-            Cmd::Place { venue, id, side, price, qty, ioc } => {
+            Cmd::Place { venue, id, side, price, qty, ioc, decision2 } => {
                 self.mix(id ^ (price as u64) << 24 ^ (qty as u64) << 48);
+                self.decision = ioc.then_some(mark_of(decision2));
                 match venue {
                     VenueId::Ours => self.with_ours(Some(id), |o, out| o.place(id, side, price, qty, ioc, out)),
                     VenueId::External(v) => {
-                        let ext = &mut self.ext[v as usize];
-                        let gone = if ioc {
-                            let mut fills = std::mem::take(&mut self.vfills);
-                            ext.take(id, side, price, qty, &mut fills);
-                            let none = fills.is_empty();
-                            for f in fills.drain(..) {
-                                self.book_fill(venue, f, self.timing.order_ns);
-                            }
-                            self.vfills = fills;
-                            none
-                        } else {
-                            !ext.place(id, side, price, qty)
-                        };
+                        let v = v as usize;
+                        let tif = if ioc { OrderTif::Ioc } else { OrderTif::PostOnly };
+                        let cmd = ExecCommand::New(OrderRequest { client_id: id, side, price, qty, tif });
+                        // A venue whose book is not live takes no order.
+                        let gone = !self.ext_live[v]
+                            || !self.submit_ext(v, &cmd)
+                            || self.poll_ext(v, self.timing.order_ns, Some(id));
                         if gone {
                             self.rec.counters.rejects += 1;
                             self.schedule(self.now + self.timing.order_ns, Action::SeeGone(venue, id));
                         }
                     }
                 }
+                self.decision = None;
             }
             Cmd::Amend { venue, id, qty } => match venue {
                 VenueId::Ours => self.with_ours(None, |o, out| o.amend(id, qty, out)),
-                VenueId::External(v) => drop(self.ext[v as usize].amend(id, qty)),
+                VenueId::External(v) => {
+                    // An order already gone cannot be amended: the venue's refusal changes nothing.
+                    if self.submit_ext(v as usize, &ExecCommand::Amend { client_id: id, new_qty: qty }) {
+                        self.poll_ext(v as usize, self.timing.order_ns, None);
+                    }
+                }
             },
             Cmd::Cancel { venue, id } => match venue {
                 VenueId::Ours => self.with_ours(None, |o, out| o.cancel(id, out)),
-                VenueId::External(v) => drop(self.ext[v as usize].cancel(id)),
+                VenueId::External(v) => {
+                    self.ext_ahead.retain(|&(o, _)| o != id);
+                    if self.submit_ext(v as usize, &ExecCommand::Cancel { client_id: id }) {
+                        self.poll_ext(v as usize, self.timing.order_ns, None);
+                    }
+                }
             },
         }
     }
@@ -433,8 +559,8 @@ impl<'t> Sim<'t> {
                 (b.best_bid()?, b.best_ask()?)
             }
             VenueId::External(v) => {
-                let b = self.ext.get(v as usize)?.book();
-                (b.best_bid()?, b.best_ask()?)
+                let (bids, asks) = self.ext.get(v as usize)?.book();
+                ((bids.first()?.price, 0), (asks.first()?.price, 0))
             }
         };
         Some(bid.0 + ask.0)
@@ -444,7 +570,7 @@ impl<'t> Sim<'t> {
     fn book_fill(&mut self, venue: VenueId, f: VenueFill, delay: i64) {
         let fees = match venue {
             VenueId::Ours => self.ours.as_ref().map(|o| o.fees).unwrap_or_default(),
-            VenueId::External(v) => self.ext[v as usize].fees,
+            VenueId::External(v) => self.ext[v as usize].fees(),
         };
         let fill = Fill {
             ts_ns: self.now,
@@ -456,29 +582,47 @@ impl<'t> Sim<'t> {
             liquidity: f.liquidity,
             fee: fees.fee(f.price, f.qty, f.liquidity),
         };
-        if let Some(m) = self.mark2() {
-            self.rec.ledger.mark(m);
-        }
-        self.rec.ledger.fill(&fill);
-        if self.rec.ledger.total() != self.rec.ledger.parts() {
+        self.remark();
+        let mark = mark_of(self.rec.mark2);
+        let role = match f.liquidity {
+            crate::types::Liquidity::Maker => FillRole::Quote,
+            crate::types::Liquidity::Taker => FillRole::Hedge { decision: self.decision.unwrap_or(mark) },
+        };
+        let parts = self.rec.ledger.on_fill(&fill, role, mark);
+        if self.rec.ledger.total() != parts.total() {
             self.rec.identity_breaks += 1;
         }
-        self.rec.max_inventory = self.rec.max_inventory.max(self.rec.ledger.inventory.abs());
+        self.rec.max_inventory = self.rec.max_inventory.max(self.rec.ledger.position().abs());
         let c = &mut self.rec.counters;
         c.fills += 1;
         match f.liquidity {
-            crate::types::Liquidity::Maker => c.maker_lots += f.qty,
+            crate::types::Liquidity::Maker => {
+                c.maker_lots += f.qty;
+                self.rec.markouts.on_fill(fill.ts_ns, fill.side, fill.price);
+            }
             crate::types::Liquidity::Taker => c.taker_lots += f.qty,
         }
-        self.rec.fills.push(FillRecord { fill, mark2: self.rec.ledger.mark2, queue_ahead: f.queue_ahead });
+        self.rec.fills.push(FillRecord { fill, mark2: self.rec.mark2, queue_ahead: f.queue_ahead });
         self.mix(venue_code(venue) ^ f.order_id << 8);
         self.mix(f.price as u64 ^ (f.qty as u64) << 32 ^ (f.side as u64) << 62);
         self.schedule(self.now + delay, Action::SeeFill(fill, f.remaining));
     }
 
-    fn sample(&mut self) {
+    /// Moves the ledger's mark to the quoted venue's mid, when it is two-sided.
+    fn remark(&mut self) {
         if let Some(m) = self.mark2() {
-            self.rec.ledger.mark(m);
+            self.rec.mark2 = m;
+            self.rec.ledger.on_mark(mark_of(m));
+        }
+    }
+
+    /// A metrics sample; `fair` is the strategy's fair value now (ticks), if it has one.
+    fn sample(&mut self, fair: Option<f64>) {
+        self.remark();
+        if let (m, Some(fair)) = (self.rec.mark2, fair) {
+            if m != 0 && fair.is_finite() {
+                self.rec.markouts.on_market(self.now, m as f64 / 2.0, fair);
+            }
         }
         let (mut bid, mut ask) = (i64::MIN, i64::MAX);
         let (vbid, vask) = match self.quote_venue {
@@ -503,7 +647,8 @@ impl<'t> Sim<'t> {
                         Side::Sell => ask = ask.min(price),
                     }
                 }
-                (e.book().best_bid().map(|b| b.0), e.book().best_ask().map(|a| a.0))
+                let (bids, asks) = e.book();
+                (bids.first().map(|b| b.price), asks.first().map(|a| a.price))
             }
         };
         let two_sided = bid != i64::MIN && ask != i64::MAX;
@@ -517,7 +662,7 @@ impl<'t> Sim<'t> {
         c.two_sided_samples += two_sided as u64;
         let at_touch = vbid.is_some_and(|b| bid >= b) || vask.is_some_and(|a| ask <= a);
         c.at_touch_samples += at_touch as u64;
-        self.rec.series.push(self.now, &self.rec.ledger, quoted, market);
+        self.rec.series.push(self.now, self.rec.mark2, &self.rec.ledger, quoted, market);
     }
 }
 
@@ -549,7 +694,7 @@ impl Context for Sim<'_> {
         self.next_id += 1;
         self.rec.counters.orders += 1;
         self.rec.counters.quoted_lots += qty;
-        let cmd = Cmd::Place { venue, id, side, price, qty, ioc: false };
+        let cmd = Cmd::Place { venue, id, side, price, qty, ioc: false, decision2: 0 };
         self.schedule(self.now + self.timing.order_ns, Action::Arrive(cmd));
         id
     }
@@ -558,7 +703,8 @@ impl Context for Sim<'_> {
         let id = self.next_id;
         self.next_id += 1;
         self.rec.counters.orders += 1;
-        let cmd = Cmd::Place { venue, id, side, price, qty, ioc: true };
+        let decision2 = self.mark2().unwrap_or(self.rec.mark2);
+        let cmd = Cmd::Place { venue, id, side, price, qty, ioc: true, decision2 };
         self.schedule(self.now + self.timing.order_ns, Action::Arrive(cmd));
         id
     }

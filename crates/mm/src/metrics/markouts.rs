@@ -9,7 +9,7 @@
 //!
 //! positive when the market moved our way (we bought and it went up). `x(t)` is the latest
 //! observation stamped at or before `t`. Horizons: [`MARKOUT_HORIZONS_NS`] (+100 ms, 1 s, 5 s,
-//! 30 s, 60 s). Each horizon and reference keeps a running mean and variance (Welford) and
+//! 30 s, 60 s) by default, or any others given to [`Markouts::with_horizons`]. Each horizon and reference keeps a running mean and variance (Welford) and
 //! reports the mean with a 95% confidence interval `mean ± 1.96 · s / √n` (normal
 //! approximation; `s` the sample standard deviation).
 //!
@@ -24,8 +24,6 @@ use crate::types::Side;
 
 /// The markout horizons, nanoseconds: +100 ms, 1 s, 5 s, 30 s, 60 s.
 pub const MARKOUT_HORIZONS_NS: [i64; 5] = [100_000_000, 1_000_000_000, 5_000_000_000, 30_000_000_000, 60_000_000_000];
-
-const H: usize = MARKOUT_HORIZONS_NS.len();
 
 /// What a markout is measured against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,25 +88,40 @@ struct Observation {
 /// Markouts at every horizon against our mid and the fair value.
 #[derive(Debug, Clone)]
 pub struct Markouts {
-    pending: [VecDeque<Pending>; H],
+    horizons_ns: Vec<i64>,
+    pending: Vec<VecDeque<Pending>>,
     capacity: usize,
     last: Option<Observation>,
-    vs_mid: [RunningStats; H],
-    vs_fair: [RunningStats; H],
+    vs_mid: Vec<RunningStats>,
+    vs_fair: Vec<RunningStats>,
     dropped: u64,
 }
 
 impl Markouts {
-    /// Room for `capacity` fills pending per horizon (allocated here, once).
+    /// At the [`MARKOUT_HORIZONS_NS`], room for `capacity` fills pending per horizon (allocated
+    /// here, once).
     pub fn new(capacity: usize) -> Self {
+        Self::with_horizons(capacity, &MARKOUT_HORIZONS_NS)
+    }
+
+    /// At `horizons_ns` (summary `i` is `horizons_ns[i]`), room for `capacity` fills pending per
+    /// horizon (allocated here, once).
+    pub fn with_horizons(capacity: usize, horizons_ns: &[i64]) -> Self {
+        let h = horizons_ns.len();
         Self {
-            pending: std::array::from_fn(|_| VecDeque::with_capacity(capacity)),
+            horizons_ns: horizons_ns.to_vec(),
+            pending: (0..h).map(|_| VecDeque::with_capacity(capacity)).collect(),
             capacity,
             last: None,
-            vs_mid: [RunningStats::default(); H],
-            vs_fair: [RunningStats::default(); H],
+            vs_mid: vec![RunningStats::default(); h],
+            vs_fair: vec![RunningStats::default(); h],
             dropped: 0,
         }
+    }
+
+    /// The horizons, ns.
+    pub fn horizons_ns(&self) -> &[i64] {
+        &self.horizons_ns
     }
 
     /// One of our fills at `price` ticks. Never allocates.
@@ -117,7 +130,7 @@ impl Markouts {
             Side::Buy => 1.0,
             Side::Sell => -1.0,
         };
-        for (queue, h) in self.pending.iter_mut().zip(MARKOUT_HORIZONS_NS) {
+        for (queue, &h) in self.pending.iter_mut().zip(&self.horizons_ns) {
             if queue.len() == self.capacity {
                 self.dropped += 1;
                 continue;
@@ -138,7 +151,7 @@ impl Markouts {
     }
 
     fn resolve(&mut self, is_due: impl Fn(i64) -> bool, at: Observation) {
-        for i in 0..H {
+        for i in 0..self.pending.len() {
             while let Some(p) = self.pending[i].front().copied() {
                 if !is_due(p.due_ns) {
                     break;
@@ -150,7 +163,7 @@ impl Markouts {
         }
     }
 
-    /// The summary at horizon index `i` (into [`MARKOUT_HORIZONS_NS`]); `None` past the end.
+    /// The summary at horizon index `i` (into the horizons); `None` past the end.
     pub fn summary(&self, i: usize, reference: MarkoutReference) -> Option<MarkoutSummary> {
         let stats = match reference {
             MarkoutReference::Mid => self.vs_mid.get(i)?,
@@ -225,6 +238,19 @@ mod tests {
         let mut one = RunningStats::default();
         one.push(5.0);
         assert_eq!(one.summary().ci95_half_width_bps, None);
+    }
+
+    #[test]
+    fn other_horizons_resolve_the_same_way() {
+        let mut m = Markouts::with_horizons(4, &[10 * MS, 20 * MS]);
+        assert_eq!(m.horizons_ns(), &[10 * MS, 20 * MS]);
+        m.on_market(0, 100.0, 100.0);
+        m.on_fill(0, Side::Buy, 100);
+        m.on_market(10 * MS, 101.0, 102.0);
+        m.on_market(30 * MS, 99.0, 99.0); // +20 ms resolves on the 10 ms observation
+        assert!(close(m.summary(0, MarkoutReference::Mid).unwrap().mean_bps.unwrap(), 100.0));
+        assert!(close(m.summary(1, MarkoutReference::Fair).unwrap().mean_bps.unwrap(), 200.0));
+        assert!(m.summary(2, MarkoutReference::Mid).is_none());
     }
 
     #[test]
