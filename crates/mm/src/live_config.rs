@@ -19,8 +19,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use wintermute_feeds::{Decimal, Venue};
 
+use crate::backtest::config::FeeConfig as FeeRates;
 use crate::backtest::config::InterlockSettings;
-use crate::backtest::ledger::FeeSchedule as FeeRates;
 use crate::config::{MmConfigError, PricingConfig};
 use crate::fees::FeeSchedule;
 use crate::hedger::HedgeConfig;
