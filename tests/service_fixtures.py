@@ -3,7 +3,9 @@ port), in a background thread; real clients (httpx, websockets) talk to it over 
 
 ``running_server(app)`` is a context manager that yields the base URL and stops the server
 when it exits (bounded waits both ways); the ``service`` fixture serves a fresh venue with the
-demo keys (``demo-key-1``, ``demo-key-2``, ``demo-key-3``, ``demo-admin-key``)::
+demo keys (``demo-key-1``, ``demo-key-2``, ``demo-key-3``, ``demo-admin-key``).
+``stalled_client`` is a WebSocket client that subscribes and never reads, ``tcp_state`` what
+the kernel says of its connection::
 
     from service_fixtures import Service, service  # noqa: F401  (the fixture)
 
@@ -13,7 +15,11 @@ demo keys (``demo-key-1``, ``demo-key-2``, ``demo-key-3``, ``demo-admin-key``)::
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
+import os
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +34,15 @@ from wintermute.service.server import background
 from wintermute.service.settings import ServiceSettings
 from wintermute.service.venue import Venue
 
-__all__ = ["ETH", "Service", "running_server", "service", "service_config"]
+__all__ = [
+    "ETH",
+    "Service",
+    "running_server",
+    "service",
+    "service_config",
+    "stalled_client",
+    "tcp_state",
+]
 
 #: A second instrument, so that tests see more than one book.
 ETH: dict[str, Any] = {
@@ -81,3 +95,42 @@ def service() -> Iterator[Service]:
             yield Service(url, venue)
     finally:
         venue.close()
+
+
+def stalled_client(url: str, *subscribe: dict[str, Any]) -> socket.socket:
+    """A WebSocket client at ``url`` (``http://HOST:PORT``) that sends ``subscribe`` and then
+    never reads: a raw socket with a small receive buffer, the handshake and masked text frames
+    written by hand (a client library would keep reading in the background)."""
+    host, port = url.removeprefix("http://").split(":")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.settimeout(10)
+    sock.connect((host, int(port)))
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+    )
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    assert head.startswith(b"HTTP/1.1 101"), head
+    for message in subscribe:
+        payload = json.dumps(message).encode()
+        assert len(payload) < 126  # one short frame
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+    return sock
+
+
+#: Linux's TCP states (``tcp_info.tcpi_state``) that a test tells apart.
+_TCP_STATES = {1: "established", 7: "closed", 8: "close_wait"}
+
+
+def tcp_state(sock: socket.socket) -> str:
+    """The kernel's state of ``sock``'s connection (Linux): ``established``, ``close_wait``
+    (the peer sent its FIN), ``closed`` (reset, or fully closed), or the state's number."""
+    state = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0]
+    return _TCP_STATES.get(state, str(state))

@@ -51,6 +51,9 @@ MODULES = [
     "wintermute.service.topics",
     "wintermute.service.venue",
     "wintermute.service.web_ui",
+    "wintermute.service.ws.levels",
+    "wintermute.service.ws.messages",
+    "wintermute.service.ws.protocol",
     "wintermute.storage.queries",
     "wintermute.storage.store",
 ]

@@ -5,9 +5,7 @@ and a slow client dropped without slowing the engine or the other clients."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
-import os
 import socket
 import time
 from decimal import Decimal
@@ -17,7 +15,13 @@ import numpy as np
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from service_fixtures import Service, running_server, service, service_config  # noqa: F401
+from service_fixtures import (  # noqa: F401  (the fixture)
+    Service,
+    running_server,
+    service,
+    service_config,
+    stalled_client,
+)
 from wintermute import batch
 from wintermute.service.app import create_app
 from wintermute.service.keys import demo_keys
@@ -132,31 +136,6 @@ def test_bad_messages_get_error_replies_and_the_connection_stays(service: Servic
     asyncio.run(scenario())
 
 
-def _stalled_client(url: str, subscribe: dict[str, Any]) -> socket.socket:
-    """A WebSocket client that subscribes and then never reads: a raw socket with a small
-    receive buffer, the handshake and one masked text frame written by hand (a client
-    library would keep reading in the background)."""
-    host, port = url.removeprefix("http://").split(":")
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.connect((host, int(port)))
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    assert head.startswith(b"HTTP/1.1 101"), head
-    payload = json.dumps(subscribe).encode()
-    mask = os.urandom(4)
-    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
-    return sock
-
-
 def _read_until_closed(sock: socket.socket) -> bool:
     """Reads what the server sent until it closes the connection; True if it did."""
     try:
@@ -187,7 +166,7 @@ def test_a_slow_client_is_dropped_and_a_fast_one_gets_every_trade() -> None:
 
     async def scenario(url: str) -> None:
         ws_url = url.replace("http", "ws") + "/ws"
-        slow = _stalled_client(url, sub)
+        slow = stalled_client(url, sub)
         fast = await connect(ws_url, max_size=None)
         await fast.send(json.dumps(sub))
         assert (await recv(fast))["type"] == "subscribed"

@@ -20,7 +20,10 @@ In TOML::
     rate_limit_per_s = 50       # per API key: a token bucket of this rate ...
     rate_limit_burst = 100      # ... and this size
     max_body_bytes = 65536      # larger request bodies: 413
-    ws_buffer = 10000           # events a WebSocket client may leave unsent, then it is dropped
+    ws_buffer = 10000           # events a WebSocket client may leave unsent (then: conflated
+                                # or disconnected, by channel; wintermute.service.ws)
+    ws_send_timeout_s = 10      # a WebSocket whose socket takes no message this long is closed
+    ws_send_buffer_bytes = 262144   # each WebSocket's kernel send buffer (0: the system's)
     otlp_endpoint = "http://127.0.0.1:4318/v1/traces"  # OpenTelemetry traces (default: off)
     trace_sample_ratio = 0.01   # the share of requests traced
 
@@ -70,6 +73,12 @@ def _int(value: Any, key: str, low: int, high: int) -> int:
     return value
 
 
+def _seconds(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 3600:
+        raise _error(key, f"{value!r} must be a number of seconds in (0, 3600]")
+    return float(value)
+
+
 def _balances(value: Any, key: str) -> dict[str, Decimal]:
     if not isinstance(value, Mapping):
         raise _error(key, "expected a table of asset = decimal")
@@ -106,8 +115,15 @@ class ServiceSettings:
     history_size: int = 10000
     #: Events a live subscriber may have waiting before it is dropped as a slow consumer.
     subscriber_queue: int = 10000
-    #: Events a WebSocket client may have unsent before it is disconnected (slow_consumer).
+    #: Events a WebSocket client may have unsent; past it, a sequenced channel's client is
+    #: disconnected (``slow_consumer``), a conflated channel keeps the newest message per key.
     ws_buffer: int = 10000
+    #: Seconds a WebSocket's socket may take no message before the client is closed
+    #: (``send_timeout``).
+    ws_send_timeout_s: float = 10.0
+    #: Each WebSocket connection's kernel send buffer (``SO_SNDBUF``), bytes; 0: the system's
+    #: default, which autotunes up to ``net.ipv4.tcp_wmem``'s maximum (4 MiB on Linux).
+    ws_send_buffer_bytes: int = 262144
     #: How long a request waits for the engine's verdict.
     ack_timeout_s: float = 10.0
     #: OpenTelemetry traces over OTLP/HTTP to this endpoint (None: off unless the OTEL_
@@ -123,7 +139,7 @@ class ServiceSettings:
             "host", "port", "ssl_certfile", "ssl_keyfile", "api_keys_file", "rate_limit_per_s",
             "rate_limit_burst", "max_body_bytes", "fees", "balances", "accounts", "tape_size",
             "history_size", "subscriber_queue", "ack_timeout_s", "ws_buffer", "otlp_endpoint",
-            "trace_sample_ratio",
+            "trace_sample_ratio", "ws_send_timeout_s", "ws_send_buffer_bytes",
         }  # fmt: skip
         for key in data:
             if key not in known:
@@ -147,11 +163,13 @@ class ServiceSettings:
         ):
             if key in data:
                 kw[key] = _int(data[key], key, 1, high)
-        if "ack_timeout_s" in data:
-            t = data["ack_timeout_s"]
-            if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0 < t <= 3600:
-                raise _error("ack_timeout_s", f"{t!r} must be a number of seconds in (0, 3600]")
-            kw["ack_timeout_s"] = float(t)
+        if "ws_send_buffer_bytes" in data:
+            kw["ws_send_buffer_bytes"] = _int(
+                data["ws_send_buffer_bytes"], "ws_send_buffer_bytes", 0, 1 << 30
+            )
+        for key in ("ack_timeout_s", "ws_send_timeout_s"):
+            if key in data:
+                kw[key] = _seconds(data[key], key)
         if "trace_sample_ratio" in data:
             r = data["trace_sample_ratio"]
             if isinstance(r, bool) or not isinstance(r, (int, float)) or not 0 <= r <= 1:

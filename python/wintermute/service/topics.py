@@ -19,6 +19,7 @@ costs the engine nothing but the one failed offer::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import deque
 from collections.abc import AsyncIterator
@@ -39,6 +40,11 @@ class SlowConsumer(Exception):  # noqa: N818 (the contract's name)
 def _wake(waiter: asyncio.Future[None]) -> None:
     if not waiter.done():
         waiter.set_result(None)
+
+
+def _wake_from_any_thread(waiter: asyncio.Future[None]) -> None:
+    with contextlib.suppress(RuntimeError):  # its loop is closed: nobody waits any more
+        waiter.get_loop().call_soon_threadsafe(_wake, waiter)
 
 
 class Subscriber:
@@ -69,7 +75,7 @@ class Subscriber:
                 ok = True
             waiter, self._waiter = self._waiter, None
         if waiter is not None:
-            waiter.get_loop().call_soon_threadsafe(_wake, waiter)
+            _wake_from_any_thread(waiter)
         return ok
 
     def close(self, reason: str = "closed") -> None:
@@ -80,7 +86,7 @@ class Subscriber:
             waiter, self._waiter = self._waiter, None
         self._topics.remove(self)
         if waiter is not None:
-            waiter.get_loop().call_soon_threadsafe(_wake, waiter)
+            _wake_from_any_thread(waiter)
 
     async def next_batch(self) -> list[Any]:
         """Everything queued, waiting for at least one item. Raises ``SlowConsumer`` once the

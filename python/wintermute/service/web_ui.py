@@ -12,7 +12,8 @@ no third-party code). The page reads:
 - ``GET /api/orders`` (with the key): the open orders with their exact queue positions;
 - the WebSocket at ``/ws/market`` (this module): a sample of the external venues' books, the
   consolidated BBO and the market maker's state, at most four times a second (the newest
-  sample only: a slow client skips samples, it never queues them).
+  sample only: a slow client skips samples, it never queues them; one whose socket takes
+  nothing for ``ws_send_timeout_s`` is closed with 1008 ``send_timeout``).
 
 What the page shows is set on ``app.state.ui`` (a ``WebUi``); an app without one serves the
 page with the first instrument, no key and no external market::
@@ -38,6 +39,7 @@ from starlette.datastructures import State
 
 from wintermute.service.external_market import ExternalMarket
 from wintermute.service.venue import Venue
+from wintermute.service.ws.outlet import Frame, Outlet
 
 __all__ = ["STATIC_DIR", "WebUi", "market_maker_not_running", "router"]
 
@@ -120,29 +122,39 @@ def _market_message(ui: WebUi) -> dict[str, Any]:
 @router.websocket("/ws/market")
 async def market_stream(ws: WebSocket) -> None:
     """The external venues, the consolidated BBO and the market maker's state (see the module
-    documentation); the client sends nothing."""
+    documentation); the client sends nothing. A sample is conflated: a client that falls
+    behind gets the newest, and one whose socket takes nothing for ``ws_send_timeout_s`` is
+    closed (``wintermute.service.ws.outlet``)."""
     ui = _ui(ws.app.state)
     await ws.accept()
+    outlet = Outlet.of(ws, ws.app.state.settings)
 
     async def reader() -> None:
         while True:
             await ws.receive_text()
 
-    async def writer() -> None:
+    async def sampler() -> None:
         last: str | None = None
         while True:
             text = json.dumps(_market_message(ui))
             if text != last:
-                await ws.send_text(text)
+                outlet.push(Frame(text, key="market"))
                 last = text
             await asyncio.sleep(MARKET_EVERY_S)
 
-    tasks = {asyncio.create_task(reader()), asyncio.create_task(writer())}
+    tasks = {
+        asyncio.create_task(reader()), asyncio.create_task(sampler()),
+        asyncio.create_task(outlet.run()), asyncio.create_task(outlet.closed.wait()),
+    }  # fmt: skip
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(ws.close(), 1.0)
+        if outlet.closing is not None:
+            ws.app.state.ws_dropped[outlet.closing.reason] += 1
+            await outlet.finish()
+        else:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(ws.close(), 1.0)
