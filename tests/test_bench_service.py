@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from wintermute.bench import service as bench_service
+from wintermute.bench.service_fanout import run_fanout
+from wintermute.bench.service_fanout import to_table as fanout_table
 from wintermute.bench.service_load import percentiles_ms
 from wintermute.bench.service_server import BENCH_SYMBOL, bench_config, verify
 from wintermute.cli import build_parser
@@ -46,8 +48,27 @@ def test_the_check_finds_lost_changed_and_intact_orders() -> None:
 def test_the_cli_knows_the_service_bench() -> None:
     args = build_parser().parse_args(["bench", "service", "--seconds", "2", "--clients", "3"])
     assert (args.seconds, args.clients, args.subscribers, args.ws_buffer) == (2.0, 3, 8, 20_000)
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["bench", "service", "--clients", "0"])
+    assert args.fanout is None
+    args = build_parser().parse_args(["bench", "service", "--fanout", "100", "--updates", "50"])
+    assert (args.fanout, args.updates) == (100, 50)
+    for bad in (["--clients", "0"], ["--fanout", "0"]):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args(["bench", "service", *bad])
+
+
+@pytest.mark.slow
+def test_a_short_fanout_run_delivers_every_update_to_every_reader() -> None:
+    r = run_fanout(subscribers=5, updates=500)
+    print(fanout_table(r))
+    for name in ("ceiling", "per_client", "fanout"):
+        phase = r[name]
+        assert phase["readers_complete"] == 5, (name, phase)
+        assert phase["messages_delivered"] == 5 * 500, (name, phase)
+        assert (phase["gaps"], phase["closed"]) == (0, 0), (name, phase)
+        assert phase["messages_per_s"] > 0
+    assert r["fanout_vs_per_client"] == (
+        r["fanout"]["messages_per_s"] / r["per_client"]["messages_per_s"]
+    )
 
 
 @pytest.mark.slow
@@ -65,7 +86,9 @@ def test_a_short_load_loses_no_order_and_drops_only_the_stalled_client() -> None
     assert ws["trades_on_tape"] >= ws["burst_trades"] > 0
     assert ws["trades_per_subscriber"] == [ws["trades_on_tape"]] * 3  # ... every trade each ...
     assert ws["stalled_client_dropped"]  # ... while the one that stopped reading was dropped
-    assert ws["clients_dropped"] == {"slow_consumer": 1}
+    dropped = ws["clients_dropped"]  # for its buffer, or its socket's deadline, whichever first
+    assert sum(dropped.values()) == 1
+    assert set(dropped) <= {"slow_consumer", "send_timeout"}
     assert r["engine_in_process"]["commands_per_s"] > 0
     assert r["client_ceiling"]["failed"] == 0
     assert (

@@ -4,6 +4,11 @@
 
     wintermute bench service [--seconds 60] [--clients 16] [--subscribers 8]
                              [--hello-seconds S] [--engine-seconds S] [--ws-buffer N] [--json]
+    wintermute bench service --fanout N [--updates 5000] [--json]
+
+``--fanout N`` measures the WebSocket fan-out alone (N subscribers of one book, the path
+before the fan-out as the baseline in the same run): ``wintermute.bench.service_fanout``.
+Without it:
 
 One run, in this order, each phase bounded by its duration:
 
@@ -21,7 +26,8 @@ One run, in this order, each phase bounded by its duration:
    p99.9 (exact, from every answer), WebSocket messages a second across the subscribers,
    gaps in their book sequence (must be 0), engine event -> subscriber latency (each
    trade's venue timestamp to its receipt), and whether the stalled client was dropped
-   (``slow_consumer``) while the others kept up.
+   (``slow_consumer``, or ``send_timeout`` if its socket stayed full that long first) while
+   the others kept up.
 5. **Nothing lost**: every acknowledged order is looked up in the venue (which keeps every
    order for the run): it must exist with the status the client was last told (or filled
    since), and an open one must have its place in the book.
@@ -262,7 +268,24 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _fanout_main(args: argparse.Namespace) -> int:
+    from wintermute.bench.service_fanout import run_fanout
+    from wintermute.bench.service_fanout import to_table as fanout_table
+
+    result = run_fanout(subscribers=args.fanout, updates=args.updates)
+    print(json.dumps(result, indent=2) if args.json else fanout_table(result))
+    incomplete = [
+        name for name in ("per_client", "fanout")
+        if result[name]["readers_complete"] != args.fanout or result[name]["gaps"]
+    ]  # fmt: skip
+    if incomplete:
+        print(f"bench service --fanout: readers missed updates: {incomplete}", file=sys.stderr)
+    return 1 if incomplete else 0
+
+
 def _main(args: argparse.Namespace) -> int:
+    if args.fanout:
+        return _fanout_main(args)
     result = run(
         seconds=args.seconds, clients=args.clients, subscribers=args.subscribers,
         hello_seconds=args.hello_seconds, engine_seconds=args.engine_seconds,
@@ -290,5 +313,13 @@ def add_parser(targets: Any) -> None:
         "--ws-buffer", type=_positive_int, default=20_000,
         help="events a WebSocket client may leave unsent before it is dropped",
     )  # fmt: skip
+    p.add_argument(
+        "--fanout", type=_positive_int, metavar="N",
+        help="measure WebSocket fan-out to N subscribers of one book instead "
+        "(wintermute.bench.service_fanout)",
+    )  # fmt: skip
+    p.add_argument(
+        "--updates", type=_positive_int, default=5000, help="book updates of the fan-out run"
+    )
     p.add_argument("--json", action="store_true", help="print a JSON document")
     p.set_defaults(handler=_main)

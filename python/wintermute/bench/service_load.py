@@ -15,7 +15,7 @@ a client that stops reading, all on 127.0.0.1, each bounded by a deadline.
   take each trade's latency from the engine event (the trade's ``ts_ns``, stamped when the
   venue applied the engine's output) to the client's receipt (same machine, same clock).
 - **The stalled client** (:func:`stalled_client`): subscribes, then never reads; the server
-  must drop it (code 1008 ``slow_consumer``) without slowing the others.
+  must drop it (code 1008, ``slow_consumer`` or ``send_timeout``) without slowing the others.
 """
 
 from __future__ import annotations
@@ -258,14 +258,15 @@ def stalled_client(http_url: str, symbol: str) -> socket.socket:
 
 
 def closed_by_server(sock: socket.socket, timeout_s: float = 10.0) -> bool:
-    """Reads what the server sent until its close frame (reason ``slow_consumer``) or the end
-    of the connection; False if neither came within ``timeout_s`` of silence."""
+    """Reads what the server sent until its close frame (reason ``slow_consumer`` or
+    ``send_timeout``) or the end of the connection (the server aborts one that does not read);
+    False if neither came within ``timeout_s`` of silence."""
     sock.settimeout(timeout_s)
     tail = b""
     try:
         while chunk := sock.recv(1 << 20):
             tail = tail[-64:] + chunk
-            if b"\x88" in tail and b"slow_consumer" in tail:  # a close frame, with the reason
+            if b"\x88" in tail and (b"slow_consumer" in tail or b"send_timeout" in tail):
                 return True
     except ConnectionResetError:
         return True

@@ -30,6 +30,7 @@ __all__ = [
     "MAKER_ACCOUNT",
     "ServerOptions",
     "bench_config",
+    "book_updates",
     "burst",
     "engine_rate",
     "serve_bench",
@@ -56,6 +57,8 @@ class ServerOptions:
     ws_buffer: int = 20_000
     engine_s: float = 5.0
     engine_callers: int = 32
+    #: Events a live subscriber (a WebSocket feed) may have waiting in the venue's queue.
+    subscriber_queue: int = 10_000
 
 
 def bench_config() -> dict[str, Any]:
@@ -136,8 +139,9 @@ def verify(venue: Any, acked: Sequence[tuple[int, int, str]]) -> dict[str, Any]:
 
 def burst(venue: Any, dropped: Any, max_waves: int, pairs: int = 2000) -> dict[str, Any]:
     """Trades in bulk through the engine's second gateway (waves of ``pairs`` resting sells at
-    100.00 and buys taking them, 0.2 s apart) until a WebSocket client was dropped as a slow
-    consumer or ``max_waves`` passed: what a client that stopped reading must not survive."""
+    100.00 and buys taking them, 0.2 s apart) until a WebSocket client was dropped (a slow
+    consumer, or its send deadline) or ``max_waves`` passed: what a client that stopped
+    reading must not survive."""
     import numpy as np
 
     from wintermute import batch
@@ -145,7 +149,7 @@ def burst(venue: Any, dropped: Any, max_waves: int, pairs: int = 2000) -> dict[s
     gateway = venue.pipeline.gateway(1)
     started = time.perf_counter()
     waves = 0
-    while not dropped["slow_consumer"] and waves < max_waves:
+    while not (dropped["slow_consumer"] or dropped["send_timeout"]) and waves < max_waves:
         first = 10**12 + 2 * pairs * waves
         ids = np.arange(first, first + 2 * pairs, dtype=np.uint64)
         sides = np.tile(np.array([batch.SELL, batch.BUY]), pairs)
@@ -161,6 +165,26 @@ def burst(venue: Any, dropped: Any, max_waves: int, pairs: int = 2000) -> dict[s
     }  # fmt: skip
 
 
+def book_updates(venue: Any, first: int, n: int, batch_size: int = 1000) -> float:
+    """Submits ``n`` passive buys of one lot (order ids from ``first``) through the engine's
+    second gateway, at prices cycling over 1,000 levels below the maker's asks: ``n`` book
+    updates. Returns when the first was submitted (``time.monotonic``)."""
+    import numpy as np
+
+    from wintermute import batch
+
+    gateway = venue.pipeline.gateway(1)
+    started = time.monotonic()
+    for i in range(0, n, batch_size):
+        ids = np.arange(first + i, first + min(i + batch_size, n), dtype=np.uint64)
+        prices = 9_000 + (ids - first) % 1000
+        orders = batch.new_orders(
+            order_id=ids, side=batch.BUY, price=prices, qty=1, account=ENGINE_ACCOUNT + 2
+        )
+        gateway.submit_batch(0, orders)
+    return started
+
+
 def _hello_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -173,6 +197,7 @@ def _hello_router() -> APIRouter:
 
 def serve_bench(conn: Connection, options: ServerOptions) -> None:
     """The server process's body (see the module documentation)."""
+    from wintermute.bench.service_fanout import per_client_router
     from wintermute.service.app import create_app
     from wintermute.service.keys import demo_keys
     from wintermute.service.server import background
@@ -181,12 +206,12 @@ def serve_bench(conn: Connection, options: ServerOptions) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it through the pipe
     settings = ServiceSettings(
         rate_limit_per_s=10**9, rate_limit_burst=10**9, history_size=10**7,
-        ws_buffer=options.ws_buffer,
+        ws_buffer=options.ws_buffer, subscriber_queue=options.subscriber_queue,
         account_balances={MAKER_ACCOUNT: {"BTC": Decimal(10**6), "USD": Decimal(10**6)}},
     )  # fmt: skip
     app = create_app(
         bench_config(), keys=demo_keys(options.clients), settings=settings,
-        routers=[_hello_router()],
+        routers=[_hello_router(), per_client_router()],
     )  # fmt: skip
     venue = app.state.venue
     try:
@@ -197,6 +222,7 @@ def serve_bench(conn: Connection, options: ServerOptions) -> None:
             return await engine_rate(venue, options.engine_s, options.engine_callers)
 
         engine = asyncio.run(prepare())
+        updates_sent = 0
         with background(app) as url:
             conn.send(("ready", {"url": url, "engine": engine, "pid": os.getpid()}))
             while True:
@@ -205,6 +231,10 @@ def serve_bench(conn: Connection, options: ServerOptions) -> None:
                     conn.send(("verified", verify(venue, message[1])))
                 elif message[0] == "burst":
                     conn.send(("burst", burst(venue, app.state.ws_dropped, message[1])))
+                elif message[0] == "updates":
+                    first = 2 * 10**12 + updates_sent
+                    updates_sent += message[1]
+                    conn.send(("updating", book_updates(venue, first, message[1])))
                 elif message[0] == "counters":
                     dropped = dict(app.state.ws_dropped)
                     conn.send(("counters", {"ws_dropped": dropped, **venue.counters}))
