@@ -376,15 +376,24 @@ def feeds_verify(path: str) -> str:
 # ---- journal (crates/python/src/journal.rs) -------------------------------------------------
 
 @type_check_only
+class JournalRejections(TypedDict):
+    seq: npt.NDArray[np.uint64]
+    instrument: npt.NDArray[np.uint32]
+    commands: npt.NDArray[np.uint8]
+    reason: npt.NDArray[np.uint8]
+
+@type_check_only
 class JournalColumns(TypedDict):
     seq: npt.NDArray[np.uint64]
     instrument: npt.NDArray[np.uint32]
     commands: npt.NDArray[np.uint8]
     controls: list[tuple[int, str]]
+    rejections: JournalRejections
 
 def journal_read(path: str, after_seq: int = 0) -> JournalColumns:
     """The journal's entries after ``after_seq`` as columns (commands as 48-byte records;
-    control records, the runtime risk changes, as ``(seq, JSON text)``)."""
+    control records, the runtime risk changes, as ``(seq, JSON text)``; risk rejections with
+    their reason numbers)."""
 
 @type_check_only
 class JournalPruned(TypedDict):

@@ -103,13 +103,17 @@ def _journal(args: argparse.Namespace) -> int:
             else:
                 n = journal.export(args.dir, args.format)
             print(f"exported {n} entries", file=sys.stderr)
-            left_out = len(journal.read_controls(args.dir)) if args.format != "jsonl" else 0
-            if left_out:
-                print(
-                    f"note: {left_out} control records (runtime risk changes) are not in "
-                    f"{args.format}; export jsonl to include them",
-                    file=sys.stderr,
-                )
+            if args.format != "jsonl":
+                controls = len(journal.read_controls(args.dir))
+                refused = len(journal.read_rejections(args.dir))
+                for n_out, what in ((controls, "control records (runtime risk changes)"),
+                                    (refused, "risk rejections")):  # fmt: skip
+                    if n_out:
+                        print(
+                            f"note: {n_out} {what} are not in {args.format}; export jsonl to "
+                            "include them",
+                            file=sys.stderr,
+                        )
             return 0
         summary = journal.summarize(args.dir)
     except (errors.JournalError, ValueError) as e:
