@@ -399,6 +399,15 @@ impl SimExchange {
         self.orders.values().filter(move |o| is_open(o.status) && symbol.is_none_or(|s| s == o.new.symbol))
     }
 
+    /// [`Self::trade_at`] with the price and quantity as decimal text on the symbol's grid;
+    /// returns how many trades that made.
+    pub fn trade_at_text(&mut self, symbol: &str, price: &str, qty: &str, now_ms: i64) -> Result<usize, String> {
+        let sym = self.symbols.get(symbol).ok_or_else(|| format!("unknown symbol: {symbol}"))?;
+        let price = sym.tick_size.units_of(price).map_err(|e| e.to_string())?;
+        let qty = sym.step_size.units_of(qty).map_err(|e| e.to_string())?;
+        Ok(self.trade_at(symbol, price, qty, now_ms).len())
+    }
+
     /// Another participant trades up to `qty` lots at `price` ticks: our resting orders that
     /// price crosses (buys at or above it, sells at or below it) fill at their own limit price,
     /// oldest first, as makers. Returns the trade ids.
