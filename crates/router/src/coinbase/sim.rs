@@ -143,6 +143,12 @@ impl CoinbaseSim {
         Ok(state.exchange.trade_at(product, price, qty, local_ms()).len())
     }
 
+    /// Replaces `product`'s book (price ticks, quantity lots on the product's grid): the market
+    /// moved.
+    pub fn set_book(&self, product: &str, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Result<(), String> {
+        lock(&self.state).exchange.set_book(product, bids, asks).map_err(|e| e.to_string())
+    }
+
     /// The next `n` requests are processed and then the connection is closed unanswered.
     pub fn lose_next_responses(&self, n: u32) {
         lock(&self.state).lose_responses = n;

@@ -188,6 +188,12 @@ impl KrakenSim {
         Ok(made)
     }
 
+    /// Replaces `pair`'s book (price ticks, quantity lots on the pair's grid; `pair` is the
+    /// altname, `XBTUSD`): the market moved.
+    pub fn set_book(&self, pair: &str, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Result<(), String> {
+        lock(&self.state).exchange.set_book(pair, bids, asks).map_err(|e| e.to_string())
+    }
+
     /// The next `n` requests are processed and then the connection is closed unanswered.
     pub fn lose_next_responses(&self, n: u32) {
         lock(&self.state).lose_responses = n;
