@@ -20,7 +20,7 @@
     wintermute journal inspect|verify DIR [--json]
     wintermute journal export DIR [--format jsonl|csv|parquet] [--out FILE]
     wintermute journal prune DIR [--archive DIR] [--dry-run] [--json]
-    wintermute mm --config FILE [--duration S] [--every S] [--seed N] [--steps N]   (live, paper)
+    wintermute mm --config FILE [--duration S] [--every S] [--seed N] [--steps N] [--live]  (paper)
     wintermute mm backtest --config FILE --out RUN [--no-progress]
     wintermute mm report RUN
     wintermute audit follow|rebuild|query|retain ...   (wintermute.storage.audit_command)
@@ -344,6 +344,11 @@ def _mm_live(args: argparse.Namespace) -> int:
     if args.config is None:
         print("wintermute mm: give --config FILE (a live run) or a command", file=sys.stderr)
         return 2
+    if args.live:
+        print("wintermute mm: --live is not available yet: hedges go to the venues' local "
+              "simulators on 127.0.0.1 (paper, the default); the real endpoints need TLS "
+              "in the venue clients (docs/order-routing.md)", file=sys.stderr)  # fmt: skip
+        return 2
     try:
         config = mm.load_config(args.config)
         print(f"wintermute mm: quoting on paper off the synthetic market ({args.config}); "
@@ -354,6 +359,7 @@ def _mm_live(args: argparse.Namespace) -> int:
     except (errors.ConfigError, errors.FeedError) as e:
         print(f"wintermute mm: {e}", file=sys.stderr)
         return 2
+    print(f"wintermute mm: {mm_live.hedging_summary(last)}", flush=True)
     print(f"wintermute mm: stopped; {len(last['quotes'])} quotes resting", flush=True)
     return 0
 
@@ -503,6 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
     mm_parser.add_argument("--config", help="market-making config (.toml or .json): run it live")
     mm_parser.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
     mm_parser.add_argument("--every", type=float, default=1.0, help="seconds between state lines")
+    mm_parser.add_argument(
+        "--live", action="store_true", help="hedge on the real venues (not available yet: paper)"
+    )
     mm_parser.add_argument("--seed", type=_non_negative, default=7, help="synthetic market seed")
     mm_parser.add_argument(
         "--steps", type=_positive, default=20_000, help="synthetic messages per venue per replay"

@@ -34,6 +34,7 @@ pub mod interlock;
 pub mod l2_book;
 pub mod live;
 pub mod live_config;
+pub mod live_hedge;
 pub mod live_runner;
 pub mod live_snapshot;
 pub mod metrics;

@@ -239,6 +239,13 @@ impl From<wintermute_mm::live_runner::LiveRunError> for Error {
     }
 }
 
+/// The paper hedge venues or the market maker behind them could not start (`MM_LIVE`).
+impl From<wintermute_router::paper::PaperError> for Error {
+    fn from(e: wintermute_router::paper::PaperError) -> Self {
+        Error::other("MM_LIVE", e)
+    }
+}
+
 impl From<UnknownWorkload> for Error {
     fn from(e: UnknownWorkload) -> Self {
         Error::other("UNKNOWN_WORKLOAD", e)

@@ -17,6 +17,8 @@
 //! - [`sim`]: the matching engine and the HTTP server the simulators share.
 //! - [`credentials`]: keys from the environment or key files, never printed.
 //! - [`execution_adapter`]: the market maker's `Execution` interface over a routed venue.
+//! - [`paper`]: the live market maker's hedge routes on paper: each venue's simulator started
+//!   in-process, its book following the feeds, and a route through the real client.
 //!
 //! See `docs/order-routing.md` for what is supported and how to configure keys.
 
@@ -28,6 +30,7 @@ pub mod http;
 pub mod kraken;
 pub mod order;
 pub mod order_state;
+pub mod paper;
 pub mod signing;
 pub mod sim;
 pub mod time;

@@ -33,6 +33,7 @@
 use std::collections::HashMap;
 
 use serde_json::{json, Value};
+use wintermute_core::decimal::Decimal;
 
 pub use super::sim_errors::SimError;
 use crate::order::local_ms;
@@ -88,12 +89,14 @@ pub struct SimConfig {
     pub weight_limit_1m: u32,
     /// New orders per 10 seconds (Binance: 100).
     pub orders_limit_10s: u32,
+    /// Commission rate, charged in the asset received (Binance's base rate, 0.1 %, by default).
+    pub fee_rate: Decimal,
 }
 
 impl SimConfig {
     /// Binance's published limits, these symbols and keys.
     pub fn new(symbols: Vec<SimSymbol>, keys: Vec<SimKey>) -> Self {
-        Self { symbols, keys, weight_limit_1m: 6000, orders_limit_10s: 100 }
+        Self { symbols, keys, weight_limit_1m: 6000, orders_limit_10s: 100, fee_rate: Decimal::new(1, 3) }
     }
 }
 
@@ -118,8 +121,10 @@ pub type BinanceSim = SimServer<BinanceSimState>;
 impl BinanceSim {
     /// Starts serving on 127.0.0.1 (a free port).
     pub async fn start(config: SimConfig) -> std::io::Result<Self> {
+        let mut exchange = SimExchange::new(config.symbols);
+        exchange.fee_rate = config.fee_rate;
         SimServer::serve(BinanceSimState {
-            exchange: SimExchange::new(config.symbols),
+            exchange,
             keys: config.keys.into_iter().map(|k| (k.api_key().to_owned(), k)).collect(),
             weight_limit_1m: config.weight_limit_1m,
             orders_limit_10s: config.orders_limit_10s,
@@ -139,6 +144,12 @@ impl BinanceSim {
         let mut state = self.venue();
         let now = now_ms(state.clock_skew_ms);
         state.exchange.trade_at_text(symbol, price, qty, now)
+    }
+
+    /// Replaces `symbol`'s book (price ticks, quantity lots on the symbol's grid): the market
+    /// moved.
+    pub fn set_book(&self, symbol: &str, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Result<(), String> {
+        self.venue().exchange.set_book(symbol, bids, asks).map_err(|e| e.to_string())
     }
 
     /// Moves the server's clock by `ms` from the system clock.

@@ -115,6 +115,12 @@ impl CoinbaseSim {
         self.venue().exchange.trade_at_text(product, price, qty, local_ms())
     }
 
+    /// Replaces `product`'s book (price ticks, quantity lots on the product's grid): the market
+    /// moved.
+    pub fn set_book(&self, product: &str, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Result<(), String> {
+        self.venue().exchange.set_book(product, bids, asks).map_err(|e| e.to_string())
+    }
+
     /// Open orders (all products).
     pub fn open_order_count(&self) -> usize {
         self.venue().exchange.open_orders(None).count()

@@ -161,6 +161,12 @@ impl KrakenSim {
         Ok(made)
     }
 
+    /// Replaces `pair`'s book (price ticks, quantity lots on the pair's grid; `pair` is the
+    /// altname, `XBTUSD`): the market moved.
+    pub fn set_book(&self, pair: &str, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Result<(), String> {
+        self.venue().exchange.set_book(pair, bids, asks).map_err(|e| e.to_string())
+    }
+
     /// Open orders (all pairs).
     pub fn open_order_count(&self) -> usize {
         self.venue().exchange.open_orders(None).count()

@@ -368,6 +368,16 @@ impl SimExchange {
         id
     }
 
+    /// Replaces `symbol`'s book with these levels (price ticks, quantity lots; a non-positive
+    /// quantity is skipped): the market moved. Our resting orders are not matched against it
+    /// (they fill through [`SimExchange::trade_at`]).
+    pub fn set_book(&mut self, symbol: &str, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Result<(), MatchError> {
+        let sym = self.symbols.get_mut(symbol).ok_or(MatchError::UnknownSymbol)?;
+        sym.bids = bids.iter().copied().filter(|&(_, q)| q > 0).collect();
+        sym.asks = asks.iter().copied().filter(|&(_, q)| q > 0).collect();
+        Ok(())
+    }
+
     /// Cancels an open order by id or client id.
     pub fn cancel(
         &mut self,
