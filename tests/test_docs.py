@@ -51,6 +51,8 @@ MODULES = [
     "wintermute.service.topics",
     "wintermute.service.venue",
     "wintermute.service.web_ui",
+    "wintermute.storage.audit_settings",
+    "wintermute.storage.monitors",
     "wintermute.storage.queries",
     "wintermute.storage.store",
 ]

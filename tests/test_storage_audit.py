@@ -108,12 +108,12 @@ def test_a_restarted_writer_resumes_after_the_stored_sequence(
     writes = 0
     real_write = first.write
 
-    def failing_write(rows: Any, through_seq: int) -> int:
+    def failing_write(rows: Any, through_seq: int, alerts: Any = ()) -> int:
         nonlocal writes
         writes += 1
         if writes == 3:
             raise ConnectionError("server went away mid-batch")
-        return real_write(rows, through_seq)
+        return real_write(rows, through_seq, alerts)
 
     first.write = failing_write  # type: ignore[method-assign]
     with pytest.raises(ConnectionError):

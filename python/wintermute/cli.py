@@ -4,6 +4,7 @@
 
     wintermute --version
     wintermute demo [--port P] [--host H] [--duration S] [--seed N] [--no-market]
+                    [--run-dir DIR] [--no-audit]
     wintermute demo --terminal [--seconds S] [--seed N] [--commands N] [--part PART]
     wintermute bench [--json] [--seed N] [--orders N] [--system NAME ...]
     wintermute bench pipeline [--rates 100k,1M,max] [--journal off,none,batch] [--json]
@@ -13,6 +14,7 @@
     wintermute bench service [--seconds 60] [--clients 16] [--subscribers 8] [--json]
     wintermute run --config FILE [--seconds S] [--workload RATE] [--stats-every S] [--ack-log FILE]
     wintermute serve --config FILE [--host H] [--port P] [--keys FILE] [--ssl-certfile F ...]
+                     [--run-dir DIR] [--audit-store URL] [--no-audit]
     wintermute feeds verify FILE [--json]
     wintermute feeds serve FILE [--pace fast|recorded|N] [--port P] [--seconds S]
     wintermute feeds serve --synthetic VENUE [--seed N] [--steps N] [--gap-rate R] [...]
@@ -23,7 +25,7 @@
     wintermute mm --config FILE [--duration S] [--every S] [--seed N] [--steps N] [--live]  (paper)
     wintermute mm backtest --config FILE --out RUN [--no-progress]
     wintermute mm report RUN
-    wintermute audit follow|rebuild|query|retain ...   (wintermute.storage.audit_command)
+    wintermute audit follow|rebuild|query|report|retain ...   (wintermute.storage.audit_command)
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def _demo(args: argparse.Namespace) -> int:
 
         options = web_demo.DemoOptions(
             host=args.host, port=args.port, duration=args.duration, seed=args.seed,
-            market=args.market,
+            market=args.market, audit=args.audit, run_dir=args.run_dir,
         )  # fmt: skip
         return web_demo.run(options)
     from wintermute import demo
@@ -62,14 +64,16 @@ def _demo(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from wintermute import errors
     from wintermute.service.server import serve
+    from wintermute.storage import StorageError
 
     try:
         serve(
             args.config, host=args.host, port=args.port, keys=args.keys,
             ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
-            log_level=args.log_level,
+            log_level=args.log_level, audit=args.audit, audit_store=args.audit_store,
+            run_dir=args.run_dir,
         )  # fmt: skip
-    except errors.ConfigError as e:
+    except (errors.ConfigError, StorageError) as e:
         print(f"wintermute serve: {e}", file=sys.stderr)
         return 2
     return 0
@@ -429,6 +433,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     demo.add_argument("--no-market", dest="market", action="store_false", help="no external venues")
     demo.add_argument(
+        "--run-dir", help="where the journal and the audit trail go (default: a new temp dir)"
+    )
+    demo.add_argument("--no-audit", dest="audit", action="store_false", help="no audit trail")
+    demo.add_argument(
         "--terminal", action="store_true", help="the terminal demo: engine, pipeline, feeds"
     )
     demo.add_argument("--seconds", type=float, default=3.0, help="--terminal: stop after this long")
@@ -538,6 +546,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ssl-certfile", help="TLS certificate (PEM)")
     serve.add_argument("--ssl-keyfile", help="TLS private key (PEM)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    serve.add_argument(
+        "--run-dir", help="the audit trail's directory (default: [audit] run_dir, else a temp dir)"
+    )
+    serve.add_argument("--audit-store", help="the audit store URL (default: [audit] store, "
+                       "else SQLite in the run directory)")  # fmt: skip
+    serve.add_argument("--no-audit", dest="audit", action="store_false", help="no audit trail")
     serve.set_defaults(handler=_serve)
 
     jr = commands.add_parser("journal", help="inspect, verify and export a journal directory")

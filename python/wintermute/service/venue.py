@@ -745,9 +745,10 @@ class Venue:
                 self.topics.publish("stats", stats)
         with self._lock:
             for p in self._pending.values():
-                p.loop.call_soon_threadsafe(
-                    _resolve, p.future, VenueError("UNAVAILABLE", "the engine stopped")
-                )
+                with contextlib.suppress(RuntimeError):  # its loop is closed: nobody waits
+                    p.loop.call_soon_threadsafe(
+                        _resolve, p.future, VenueError("UNAVAILABLE", "the engine stopped")
+                    )
             self._pending.clear()
 
     def _apply(self, row: tuple[Any, ...]) -> None:
