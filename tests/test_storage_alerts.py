@@ -95,17 +95,7 @@ def test_a_restart_or_a_replay_never_duplicates_an_alert(store_url: str, tmp_pat
     first = open_store(store_url)
     writer = AuditWriter(first, run.config.instruments, run.journal, batch_rows=300,
                          monitor=ComplianceMonitor(THRESHOLDS, account_groups=GROUPS))  # fmt: skip
-    writes = 0
-    real_write = first.write
-
-    def dying_write(rows: Any, through_seq: int, alerts: Any = ()) -> int:
-        nonlocal writes
-        writes += 1
-        if writes == 4:
-            raise ConnectionError("server went away mid-batch")
-        return real_write(rows, through_seq, alerts)
-
-    first.write = dying_write  # type: ignore[method-assign]
+    storage_workload.fail_on_write(first, at=4)
     with pytest.raises(ConnectionError):
         writer.step()
     stored_seq = first.last_seq()

@@ -105,17 +105,7 @@ def test_a_restarted_writer_resumes_after_the_stored_sequence(
     first = open_store(store_url)
     writer = AuditWriter(first, run.config.instruments, run.journal, batch_rows=300)
     # Stop after some batches: the store fails the third write, as a dying server would.
-    writes = 0
-    real_write = first.write
-
-    def failing_write(rows: Any, through_seq: int, alerts: Any = ()) -> int:
-        nonlocal writes
-        writes += 1
-        if writes == 3:
-            raise ConnectionError("server went away mid-batch")
-        return real_write(rows, through_seq, alerts)
-
-    first.write = failing_write  # type: ignore[method-assign]
+    storage_workload.fail_on_write(first, at=3)
     with pytest.raises(ConnectionError):
         writer.step()
     stored = first.last_seq()
