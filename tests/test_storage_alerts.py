@@ -13,27 +13,19 @@ from typing import Any
 import pytest
 
 import storage_workload
-from storage_servers import postgres_admin_url, postgres_url
+from storage_servers import postgres_admin_url, postgres_url, store_url
 from wintermute.storage import AuditRow, AuditStore, AuditWriter, StorageError, open_store, rebuild
 from wintermute.storage import postgres as pg_backend
 from wintermute.storage import sqlite as sqlite_backend
 from wintermute.storage.monitors import Alert, ComplianceMonitor, Thresholds
 from wintermute.storage.queries import AlertQuery, to_ns
 
-__all__ = ["postgres_admin_url", "postgres_url"]  # fixtures, used by name
+__all__ = ["postgres_admin_url", "postgres_url", "store_url"]  # fixtures, used by name
 
 GROUPS = {"desk-a": [1, 2, 3], "desk-b": [5, 6]}
 THRESHOLDS = Thresholds(max_order_to_trade=1.2, max_cancel_rate=0.06, max_stp_hits=3,
                         min_orders=20, price_band_bps=3)  # fmt: skip
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'alerts.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 @pytest.fixture

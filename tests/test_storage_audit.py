@@ -21,24 +21,18 @@ import pytest
 from prometheus_client import REGISTRY
 
 import storage_workload
-from storage_servers import postgres_admin_url, postgres_url, start_postgres, stop_postgres
+from storage_servers import (
+    postgres_admin_url,
+    postgres_url,
+    start_postgres,
+    stop_postgres,
+    store_url,
+)
 from wintermute.cli import main
 from wintermute.config import EngineConfig
 from wintermute.storage import AuditQuery, AuditRow, AuditStore, AuditWriter, open_store, rebuild
 
-__all__ = ["postgres_admin_url", "postgres_url"]  # fixtures, used by name
-
-BACKENDS = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of an empty audit store: SQLite in a file, or a database of its own."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'audit.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    assert url.startswith("postgresql://"), url  # not a path that SQLite would open
-    return url
+__all__ = ["postgres_admin_url", "postgres_url", "store_url"]  # fixtures, used by name
 
 
 @pytest.fixture

@@ -13,25 +13,17 @@ from typing import Any
 import pytest
 
 import storage_workload
-from storage_servers import postgres_admin_url, postgres_url
+from storage_servers import postgres_admin_url, postgres_url, store_url
 from wintermute.cli import main
 from wintermute.storage import AuditRow, AuditStore, open_store
 from wintermute.storage.daily_report import daily_report, format_table, report_dict
 from wintermute.storage.monitors import ComplianceMonitor, Thresholds
 from wintermute.storage.queries import to_ns
 
-__all__ = ["postgres_admin_url", "postgres_url"]  # fixtures, used by name
+__all__ = ["postgres_admin_url", "postgres_url", "store_url"]  # fixtures, used by name
 
 DAY = date(2026, 12, 6)
 GROUPS = {"desk": [1, 2]}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'report.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
 
 
 @pytest.fixture(scope="module")
