@@ -219,6 +219,27 @@ def test_stop_cancels_every_quote_and_ends_the_thread(rig: Rig) -> None:
         time.sleep(0.02)
 
 
+def test_the_market_maker_leases_its_gateway_and_gives_it_back_when_it_stops(rig: Rig) -> None:
+    """The runner submits with no lock: the gateway is out of its slot while it runs, and
+    anyone else who tries it is told so, without submitting anything."""
+    gateway, subscription = rig.venue.reserved(0)
+    wait_for(rig.maker, "quotes", resting)
+    with pytest.raises(errors.GatewayClosedError) as lent:
+        gateway.submit(SYMBOL, 1, "buy", qty="0.001", price="1.00", account=ACCOUNT)
+    assert lent.value.reason == "GATEWAY_LENT"
+    assert "lent" in str(lent.value)
+    with pytest.raises(errors.GatewayClosedError) as twice:
+        rig.start(rig.config)
+    assert twice.value.reason == "GATEWAY_LENT", "one market maker per gateway"
+    assert rig.maker.running, "the refused second one changed nothing"
+    rig.maker.stop()
+    assert not gateway.closed
+    before = gateway.submitted
+    gateway.cancel(SYMBOL, 1)  # back in its slot: submits go through again
+    assert gateway.submitted == before + 1
+    del subscription
+
+
 @pytest.mark.parametrize(
     ("edit", "key"),
     [

@@ -324,6 +324,7 @@ fn submit_class(e: &SubmitError) -> (Class, &'static str) {
     match e {
         SubmitError::Full { .. } => (class::<py_errors::GatewayFullError> as Class, "GATEWAY_FULL"),
         SubmitError::Closed { .. } => (class::<py_errors::GatewayClosedError> as Class, "GATEWAY_CLOSED"),
+        SubmitError::Lent { .. } => (class::<py_errors::GatewayClosedError> as Class, "GATEWAY_LENT"),
     }
 }
 

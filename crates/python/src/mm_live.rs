@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use wintermute_engine::pipeline::{GatewayLease, SubmitError};
 use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
 use wintermute_mm::live_config::LiveSetup;
 use wintermute_mm::live_runner::{FeedBooks, RunnerOptions};
@@ -50,7 +51,8 @@ impl PyMmLive {
         let g = gateway.get();
         let id = g.instruments.resolve(instrument)?;
         let cfg = EngineVenueConfig::new(account, id, setup.our_fees);
-        let venue = EngineVenue::shared(cfg, Arc::clone(&g.gateway), Arc::clone(&subscription.get().state));
+        let lease = GatewayLease::take(&g.gateway).map_err(SubmitError::from)?;
+        let venue = EngineVenue::shared(cfg, lease, Arc::clone(&subscription.get().state));
         let books = FeedBooks::new(Arc::clone(&market.get().inner));
         let idle_sleep = Duration::from_micros(idle_sleep_us);
         let options = RunnerOptions { first_client_id, idle_sleep, ..RunnerOptions::default() };
