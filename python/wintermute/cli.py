@@ -9,6 +9,7 @@
     wintermute bench [--json] [--seed N] [--orders N] [--system NAME ...]
     wintermute bench pipeline [--rates 100k,1M,max] [--journal off,none,batch] [--json]
     wintermute bench mm [--rates 10k,100k] [--seconds S] [--park] [--json]
+    wintermute bench backtest [--config FILE] [--seconds S] [--repeat N] [--max-batch N] [--json]
     wintermute bench feeds [--json] [--updates N] [--seed N] [--system NAME ...]
     wintermute bench storage [--orders N] [--postgres URL] [--redis URL] [--json]
     wintermute bench service [--seconds 60] [--clients 16] [--subscribers 8] [--json]
@@ -23,7 +24,7 @@
     wintermute journal export DIR [--format jsonl|csv|parquet] [--out FILE]
     wintermute journal prune DIR [--archive DIR] [--dry-run] [--json]
     wintermute mm --config FILE [--duration S] [--every S] [--seed N] [--steps N] [--live]  (paper)
-    wintermute mm backtest --config FILE --out RUN [--no-progress]
+    wintermute mm backtest --config FILE --out RUN [--no-progress] [--strategy MODULE:CLASS]
     wintermute mm report RUN
     wintermute audit follow|rebuild|query|report|retain ...   (wintermute.storage.audit_command)
 """
@@ -379,10 +380,11 @@ def _mm(args: argparse.Namespace) -> int:
                 print(path)
             return 0
         config = mm.load_config(args.config)
+        strategy = None if args.strategy is None else mm.load_strategy(args.strategy, config)
         show = None if args.no_progress else mm.progress_bar()
-        result = mm.run_backtest(config, progress=show)
+        result = mm.run_backtest(config, progress=show, strategy=strategy, max_batch=args.max_batch)
         out = mm.save_run(result, args.out, config)
-    except (errors.ConfigError, errors.FeedError) as e:
+    except (errors.ConfigError, errors.FeedError, errors.InvalidOrderError) as e:
         print(f"wintermute mm {args.mm_command}: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:
@@ -489,6 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wintermute.bench import mm_latency as bench_mm
 
     bench_mm.add_parser(bench_targets)
+    from wintermute.bench import mm_backtest as bench_backtest
+
+    bench_backtest.add_parser(bench_targets)
 
     from wintermute.bench import storage as bench_storage
 
@@ -526,10 +531,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mm_parser.set_defaults(handler=_mm, mm_command=None)
     mm_commands = mm_parser.add_subparsers(dest="mm_command", required=False, metavar="COMMAND")
-    backtest = mm_commands.add_parser("backtest", help="backtest the built-in market maker")
+    backtest = mm_commands.add_parser(
+        "backtest", help="backtest the built-in market maker or a Python strategy"
+    )
     backtest.add_argument("--config", required=True, help="backtest config (.toml or .json)")
     backtest.add_argument("--out", required=True, help="run directory to write")
     backtest.add_argument("--no-progress", action="store_true", help="no progress bar")
+    backtest.add_argument(
+        "--strategy", help="a Python strategy instead of the built-in: module:Class"
+    )
+    backtest.add_argument(
+        "--max-batch", type=_positive, help="most events per call into a Python strategy"
+    )
     backtest.set_defaults(handler=_mm)
     report = mm_commands.add_parser("report", help="metrics table, plots and HTML of a run")
     report.add_argument("run", help="run directory written by 'mm backtest'")

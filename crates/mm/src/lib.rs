@@ -21,6 +21,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod backtest;
+pub mod batched;
 pub mod config;
 pub mod engine_venue;
 pub mod estimate;
