@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 CI = os.environ.get("CI") == "true"
 
@@ -28,3 +32,12 @@ def _require(module: str) -> None:
 def require() -> Callable[[str], None]:
     """``require("order_book")``: skip the test when the module is missing, fail it under CI."""
     return _require
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for the web UI tests (``ui_browser``), one per test module."""
+    from ui_browser import launched_chromium
+
+    with launched_chromium() as b:
+        yield b

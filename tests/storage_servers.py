@@ -153,6 +153,17 @@ def _with_db(admin_url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty audit store: SQLite in a file, or a PostgreSQL database of its own
+    (each test runs on both)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'audit.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    assert url.startswith("postgresql://"), url  # not a path that SQLite would open
+    return url
+
+
 @pytest.fixture
 def postgres_url(postgres_admin_url: str) -> Iterator[str]:
     """A fresh database of its own for one test, dropped afterwards."""

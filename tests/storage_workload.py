@@ -179,3 +179,19 @@ def _expected(
                          _dec(int(cmd["qty"]), lot) if new else None, None, None, None, None,
                          None, None, batch.REJECT_REASONS[int(o["reason"])], None))  # fmt: skip
     return rows
+
+
+def fail_on_write(store: Any, at: int) -> None:
+    """Makes ``store``'s ``at``-th write (from 1) raise ``ConnectionError`` before it writes
+    anything, as a server dying mid-run would; the writes before it go through."""
+    writes = 0
+    real_write = store.write
+
+    def failing_write(rows: Any, through_seq: int, alerts: Any = ()) -> int:
+        nonlocal writes
+        writes += 1
+        if writes == at:
+            raise ConnectionError("server went away mid-batch")
+        return int(real_write(rows, through_seq, alerts))
+
+    store.write = failing_write

@@ -54,6 +54,8 @@ MODULES = [
     "wintermute.service.ws.levels",
     "wintermute.service.ws.messages",
     "wintermute.service.ws.protocol",
+    "wintermute.storage.audit_settings",
+    "wintermute.storage.monitors",
     "wintermute.storage.queries",
     "wintermute.storage.store",
 ]

@@ -1,10 +1,13 @@
 """The live market maker from Python (``wintermute.mm_live``) on a real pipeline, fed by the
 synthetic three-venue market through the real connectors: its quotes rest on our venue's book
 (with the exact queue place the venue's own mirror computes) and move with the market, the
-kill switches pull them, stop leaves nothing behind, and a bad config names its key."""
+kill switches pull them, its hedges go to the Coinbase simulator on 127.0.0.1 and come back
+into the inventory and the PnL exactly, stop leaves nothing behind, and a bad config names its
+key."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import subprocess
 import sys
@@ -46,8 +49,8 @@ def resting(s: dict[str, Any]) -> bool:
 
 
 class Rig:
-    def __init__(self) -> None:
-        self.config = mm_live.paper_config()
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        self.config = config or mm_live.paper_config()
         self.venue = Venue(mm_live.engine_config(self.config), reserve=1)
         self.market = Market(VENUES, steps=4000, pace="1", latent=True, max_attempts=None)
         self.maker = self.start(self.config)
@@ -112,6 +115,67 @@ def test_fills_with_other_traders_move_inventory_and_pnl_whose_parts_add_up(rig:
     assert s["inventory"] != "0" or raw["counters"]["fills"] >= 2
 
 
+def wait_raw(
+    maker: mm_live.LiveMarketMaker, what: str, done: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while True:
+        s = maker.raw_state()
+        if done(s):
+            return s
+        assert time.monotonic() < deadline, f"timed out waiting for {what}: {s}"
+        time.sleep(0.05)
+
+
+def test_hedges_go_to_the_coinbase_simulator_and_reach_inventory_and_pnl_exactly() -> None:
+    config = mm_live.paper_config()
+    config["hedge_threshold_lots"] = 2
+    rig = Rig(config)
+    try:
+        wait_for(rig.maker, "quotes", resting)
+        [(name, addr)] = rig.maker.paper_venues()
+        assert name == "coinbase"
+        assert addr.startswith("127.0.0.1:")
+        # Nobody else on our book: a market buy of 0.015 takes it from our asks.
+        asyncio.run(rig.venue.place(1, SYMBOL, "buy", "market", Decimal("0.015")))
+        taker = rig.venue.fills(1, SYMBOL)
+        tick, lot = Decimal("0.01"), Decimal("0.001")
+        sold = [(int(f.price / tick), int(f.qty / lot)) for f in taker]
+        assert sum(q for _, q in sold) == 15
+
+        def settled(s: dict[str, Any]) -> bool:
+            h = s["hedging"]
+            done = all(o["status"] in ("filled", "canceled", "rejected") for o in h["orders"])
+            return s["counters"]["fills"] >= len(sold) and h["orders_sent"] > 0 and done \
+                and h["in_flight"] == 0 and abs(s["inventory"]) <= 2  # fmt: skip
+
+        raw = wait_raw(rig.maker, "the hedges done", settled)
+    finally:
+        rig.close()
+    h = raw["hedging"]
+    assert h["routes"] == ["coinbase"]
+    assert (h["rejected"], h["send_errors"]) == (0, 0), h["last_errors"]
+    assert all(o["venue"] == 0 and o["side"] == "buy" for o in h["orders"]), h["orders"]
+    # The inventory is our quotes' fills plus the hedges' fills, to the lot.
+    assert h["net_filled"] == sum(o["filled"] for o in h["orders"]) > 0
+    assert raw["inventory"] == -15 + h["net_filled"]
+    assert raw["counters"]["hedge_fills"] == h["fills"]
+    # Fees: our fills' 20 ppm rebate (exact in money units of 10^-6 tick x lot), and the
+    # simulator's 600 ppm on each hedge (the config's Coinbase taker fee).
+    assert all(o["fees"] * 1_000_000 == o["notional"] * 600 for o in h["orders"])
+    pnl = raw["pnl"]
+    assert pnl["fees"] == sum(p * q * 20 for p, q in sold) - sum(o["fees"] for o in h["orders"])
+    # Hedge slippage: what each hedge paid against the fair value its decision saw.
+    decision = [round(Decimal(repr(o["decision_fair"])) * 1_000_000) for o in h["orders"]]
+    assert pnl["hedge_slippage"] == sum(
+        d * o["filled"] - o["notional"] for d, o in zip(decision, h["orders"], strict=True)
+    )
+    assert pnl["total"] == sum(v for k, v in pnl.items() if k != "total")
+    shown = mm_live.present(raw, tick, lot)["hedging"]
+    assert shown["filled_qty"] == str(h["filled_qty"] * lot).rstrip("0").rstrip(".")
+    assert shown["orders"][0]["venue"] == "coinbase"
+
+
 def test_the_pipelines_kill_switch_and_the_operators_pull_the_quotes(rig: Rig) -> None:
     s = wait_for(rig.maker, "quotes", resting)
     ids = [q["order_id"] for q in s["quotes"]]
@@ -155,6 +219,27 @@ def test_stop_cancels_every_quote_and_ends_the_thread(rig: Rig) -> None:
         time.sleep(0.02)
 
 
+def test_the_market_maker_leases_its_gateway_and_gives_it_back_when_it_stops(rig: Rig) -> None:
+    """The runner submits with no lock: the gateway is out of its slot while it runs, and
+    anyone else who tries it is told so, without submitting anything."""
+    gateway, subscription = rig.venue.reserved(0)
+    wait_for(rig.maker, "quotes", resting)
+    with pytest.raises(errors.GatewayClosedError) as lent:
+        gateway.submit(SYMBOL, 1, "buy", qty="0.001", price="1.00", account=ACCOUNT)
+    assert lent.value.reason == "GATEWAY_LENT"
+    assert "lent" in str(lent.value)
+    with pytest.raises(errors.GatewayClosedError) as twice:
+        rig.start(rig.config)
+    assert twice.value.reason == "GATEWAY_LENT", "one market maker per gateway"
+    assert rig.maker.running, "the refused second one changed nothing"
+    rig.maker.stop()
+    assert not gateway.closed
+    before = gateway.submitted
+    gateway.cancel(SYMBOL, 1)  # back in its slot: submits go through again
+    assert gateway.submitted == before + 1
+    del subscription
+
+
 @pytest.mark.parametrize(
     ("edit", "key"),
     [
@@ -168,6 +253,8 @@ def test_stop_cancels_every_quote_and_ends_the_thread(rig: Rig) -> None:
         (lambda c: c["pricing"]["venues"][2].pop("basis"), "pricing.venues[2].basis"),
         (lambda c: c.update(quote_on="kraken"), "quote_on"),
         (lambda c: c["interlock"].update(stale_after_ms=-1), "interlock.stale_after_ms"),
+        (lambda c: c["hedge"].update(routes=["bitstamp"]), "hedge.routes[0]"),
+        (lambda c: c["hedge"].update(routes=["kraken"]), "hedge_on"),
     ],
 )
 def test_a_bad_config_is_a_clear_error_naming_the_key(
@@ -192,8 +279,21 @@ def test_wintermute_mm_runs_the_market_maker_on_paper_and_stops_after_its_durati
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert any(line.startswith("running") and "@" in line for line in lines), done.stdout
+    assert any(line.startswith("hedges go to coinbase's simulator on 127.0.0.1:") for line in lines)
+    assert lines[-2].startswith("wintermute mm: hedges: ")
+    assert "sent to coinbase" in lines[-2]
     assert lines[-1] == "wintermute mm: stopped; 0 quotes resting", done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_wintermute_mm_live_is_refused_with_a_clear_message() -> None:
+    cmd = [sys.executable, "-m", "wintermute.cli", "mm", "--config", "examples/mm_live.toml",
+           "--live"]  # fmt: skip
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 2
+    assert "--live is not available yet" in done.stderr
+    assert "paper" in done.stderr
+    assert done.stdout == ""
 
 
 def test_wintermute_mm_with_a_bad_config_is_a_clear_error(tmp_path: Path) -> None:

@@ -125,11 +125,19 @@ def test_controls_are_journaled_and_survive_a_restart(
         gw.cancel("BTC-USD", 1)
         assert verdicts(again, 3) == ["ACCOUNT_KILL_SWITCH", "MAX_ORDER_QTY", "event"]
     # The export in JSON lines keeps every record, in sequence order; CSV says what it leaves.
+    # Risk rejections are journaled too (records 4 and 5).
     out = export(capsys, str(tmp_path / "j"))
     rows = [json.loads(line) for line in out.out.splitlines()]
-    assert [r["kind"] for r in rows] == ["new", "control", "control", "cancel"]
-    assert [r["seq"] for r in rows] == [1, 2, 3, 4]
-    assert "2 control records" in export(capsys, str(tmp_path / "j"), "--format", "csv").err
+    kinds = ["new", "control", "control", "risk_rejected", "risk_rejected", "cancel"]
+    assert [r["kind"] for r in rows] == kinds
+    assert [r["seq"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert [(r["command"], r["order_id"], r["reason"]) for r in rows[3:5]] == [
+        ("new", 2, "ACCOUNT_KILL_SWITCH"),
+        ("new", 3, "MAX_ORDER_QTY"),
+    ]
+    err = export(capsys, str(tmp_path / "j"), "--format", "csv").err
+    assert "2 control records" in err
+    assert "2 risk rejections" in err
 
 
 def export(capsys: pytest.CaptureFixture[str], *args: str) -> Any:

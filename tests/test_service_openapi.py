@@ -1,6 +1,7 @@
 """A schemathesis run over the service's OpenAPI schema against a real server on 127.0.0.1:
 every operation, with generated valid (positive) and schema-violating (negative) input,
-authenticated as a trader and as an admin; no answer may be a server error (5xx). Bounded:
+authenticated as a trader and as an admin; no answer may be a server error (5xx), the audit
+trail's routes included (the service keeps one, as ``wintermute serve`` does). Bounded:
 ``EXAMPLES`` cases per run, spread over all operations."""
 
 from __future__ import annotations
@@ -15,22 +16,33 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
 
 from service_fixtures import running_server, service_config
+from wintermute.config import EngineConfig
 from wintermute.service.app import create_app
 from wintermute.service.keys import demo_keys
-from wintermute.service.settings import ServiceSettings
+from wintermute.service.settings import ServiceSettings, split_config
+from wintermute.service.venue import Venue
+from wintermute.storage.audit_settings import AuditSettings
+from wintermute.storage.audit_trail import plan_trail
 
 EXAMPLES = 150
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[str]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The service with an audit trail (SQLite in a run directory), as ``serve`` runs it."""
     settings = ServiceSettings(rate_limit_per_s=10**6, rate_limit_burst=10**6)
-    app = create_app(service_config(), keys=demo_keys(), settings=settings)
+    engine_doc, _ = split_config(service_config())
+    audit = AuditSettings(account_groups={"desk": (1, 2)})
+    plan = plan_trail(EngineConfig.from_dict(engine_doc), audit, tmp_path_factory.mktemp("run"))
+    venue = Venue(plan.engine, settings)
+    trail = plan.start(audit)
+    app = create_app(venue=venue, keys=demo_keys(), settings=settings, audit=trail)
     try:
         with running_server(app) as url:
             yield url
     finally:
-        app.state.venue.close()
+        venue.close()
+        trail.close()
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])

@@ -1,5 +1,6 @@
 """``wintermute serve --config FILE``: a real process, its ``[service]`` table, API keys from a
-file, TLS through uvicorn's own options, and a clean stop on SIGINT."""
+file, TLS through uvicorn's own options, an audit trail in its run directory, and a clean stop
+on SIGINT."""
 
 from __future__ import annotations
 
@@ -18,7 +19,12 @@ from pathlib import Path
 import httpx
 
 from specs import BTC
+from storage_servers import postgres_admin_url, postgres_url
 from wintermute.config import EngineConfig
+from wintermute.storage import AuditQuery, open_store
+from wintermute.storage.queries import AlertQuery
+
+__all__ = ["postgres_admin_url", "postgres_url"]  # fixtures, used by name
 
 CONFIG = """
 [[instruments]]
@@ -88,7 +94,9 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-def _serve(tmp_path: Path, tls: bool) -> tuple[subprocess.Popen[str], str, ssl.SSLContext | None]:
+def _serve(
+    tmp_path: Path, tls: bool, *extra: str, audit: str = ""
+) -> tuple[subprocess.Popen[str], str, ssl.SSLContext | None]:
     port = _free_port()
     context = None
     tls_lines = ""
@@ -98,10 +106,11 @@ def _serve(tmp_path: Path, tls: bool) -> tuple[subprocess.Popen[str], str, ssl.S
         context = ssl.create_default_context(cafile=str(cert))
     (tmp_path / "keys.json").write_text(json.dumps({"keys": [{"key": "file-key-1", "account": 9}]}))
     config = tmp_path / "venue.toml"
-    config.write_text(CONFIG.format(port=port, tls=tls_lines))
+    config.write_text(CONFIG.format(port=port, tls=tls_lines) + audit)
     env = {**os.environ, "WINTERMUTE_API_KEYS": ""}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wintermute.cli", "serve", "--config", str(config)],
+        [sys.executable, "-m", "wintermute.cli", "serve", "--config", str(config), "--run-dir",
+         str(tmp_path / "run"), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     return proc, f"{'https' if tls else 'http'}://127.0.0.1:{port}", context
@@ -144,28 +153,73 @@ def test_serve_reads_the_service_table_and_the_keys_file_and_stops_on_sigint(
         order = {"symbol": "BTC-USD", "side": "buy", "qty": "1", "price": "100"}
         assert httpx.post(f"{url}/api/orders", json=order, headers=key).status_code == 201
         assert httpx.get(f"{url}/api/orders", headers={"X-API-Key": "x"}).status_code == 401
+        deadline = time.monotonic() + 20  # the audit trail follows the journal
+        while not (events := httpx.get(f"{url}/api/audit/events", headers=key).json()):
+            assert time.monotonic() < deadline, "the audit trail did not follow"
+            time.sleep(0.05)
+        assert [(e["kind"], e["account"], e["price"]) for e in events] == [
+            ("accepted", 9, "100.00")
+        ]
     finally:
         code, err = _stop(proc)
     assert code == 0, err
     assert f"serving on {url}" in err
+    run = tmp_path / "run"
+    assert f"audit trail: sqlite:///{run / 'audit.db'} following {run / 'journal'}" in err
+    store = open_store(f"sqlite:///{run / 'audit.db'}")
+    assert [r.kind for r in store.query(AuditQuery(account=9))] == ["accepted"]
+    store.close()
     logs = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert any(r.get("route") == "/api/orders" and r.get("status") == 201 for r in logs)
     assert "file-key-1" not in err  # keys never reach the logs
 
 
 def test_serve_speaks_tls_with_the_configured_certificate(tmp_path: Path) -> None:
-    proc, url, context = _serve(tmp_path, tls=True)
+    proc, url, context = _serve(tmp_path, True, "--no-audit")
     assert context is not None
     try:
         _wait_ready(url, context, proc)
         r = httpx.get(f"{url}/api/instruments", verify=context)
         assert [i["symbol"] for i in r.json()] == ["BTC-USD"]
+        r = httpx.get(f"{url}/api/audit/events", verify=context,
+                      headers={"X-API-Key": "file-key-1"})  # fmt: skip
+        assert (r.status_code, r.json()["code"]) == (503, "AUDIT_OFF")  # --no-audit
     finally:
         code, err = _stop(proc)
     assert code == 0, err
+    assert not (tmp_path / "run").exists()
 
 
 def test_the_engine_config_reader_leaves_the_service_table_out(tmp_path: Path) -> None:
     path = tmp_path / "both.json"
     path.write_text(json.dumps({"instruments": [BTC], "service": {"port": 1}}))
     assert [i.symbol for i in EngineConfig.from_file(path).instruments] == ["BTC-USD"]
+
+
+def test_serve_writes_the_audit_trail_to_the_store_its_config_names(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    audit = (f'\n[audit]\nstore = "{postgres_url}"\n\n[audit.monitors]\nmin_orders = 1\n'
+             "max_order_to_trade = 1.5\n")  # fmt: skip
+    proc, url, _ = _serve(tmp_path, False, audit=audit)
+    key = {"X-API-Key": "file-key-1"}
+    try:
+        _wait_ready(url, True, proc)
+        for price in ("100", "99"):  # two orders, no trade: order-to-trade 2 > 1.5
+            order = {"symbol": "BTC-USD", "side": "buy", "qty": "0.1", "price": price}
+            assert httpx.post(f"{url}/api/orders", json=order, headers=key).status_code == 201
+        deadline = time.monotonic() + 20
+        while not httpx.get(f"{url}/api/audit/alerts", headers=key).json():
+            assert time.monotonic() < deadline, "no alert"
+            time.sleep(0.05)
+    finally:
+        code, err = _stop(proc)
+    assert code == 0, err
+    assert "audit trail: postgresql://" in err
+    run = tmp_path / "run"  # the config has no [journal]: the run directory holds it
+    assert (run / "journal").is_dir()
+    assert not (run / "audit.db").exists()
+    store = open_store(postgres_url)
+    assert [r.kind for r in store.query(AuditQuery(account=9))] == ["accepted", "accepted"]
+    assert [(a.rule, a.account) for a in store.alerts(AlertQuery())] == [("order_to_trade", 9)]
+    store.close()

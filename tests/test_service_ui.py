@@ -5,7 +5,7 @@ external venues, background order flow, the browser's API key).
 Each test fails on any console error or uncaught exception in the page. The order test also
 saves a screenshot of the whole page to ``test-output/ui.png`` (``WINTERMUTE_TEST_OUTPUT``
 moves it); ``WINTERMUTE_UPDATE_SCREENSHOT=1`` copies it to ``docs/img/ui.png`` for the README.
-Under ``CI=true`` a missing Chromium or Playwright is a failure, not a skip.
+Under ``CI=true`` a missing Chromium or Playwright is a failure, not a skip (``ui_browser``).
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
-from playwright.sync_api import Error as PlaywrightError
+from playwright.sync_api import Browser, Page, expect
 
 from service_fixtures import running_server, service_config
+from ui_browser import watched_page
 from wintermute.service.app import create_app
 from wintermute.service.external_market import ExternalMarket
 from wintermute.service.keys import demo_keys
@@ -33,23 +33,9 @@ from wintermute.service.venue import Venue
 from wintermute.service.web_ui import WebUi
 
 ROOT = Path(__file__).resolve().parent.parent
-CI = os.environ.get("CI") == "true"
 SYMBOL = "BTC-USD"
 WAIT_MS = 20_000
 KEY_2 = {"X-API-Key": "demo-key-2"}
-
-
-def chromium_path() -> str:
-    """Debian's Chromium; a skip without it (a failure under CI)."""
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path is None and Path("/usr/bin/chromium").exists():
-        path = "/usr/bin/chromium"
-    if path is None:
-        message = "chromium is not installed (apt-get install chromium)"
-        if CI:
-            pytest.fail(f"{message}; CI=true requires it")
-        pytest.skip(message)
-    return path
 
 
 class UiServer:
@@ -88,37 +74,12 @@ def ui_server() -> Iterator[UiServer]:
         venue.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    path = chromium_path()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser: Browser, ui_server: UiServer) -> Iterator[Page]:
     """The UI loaded in a fresh page; the test fails on any console error in it."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    p = context.new_page()
-    errors: list[str] = []
-
-    def on_console(m: ConsoleMessage) -> None:
-        if m.type == "error":
-            errors.append(m.text)
-
-    p.on("console", on_console)
-    p.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
-    p.set_default_timeout(WAIT_MS)
-    p.goto(ui_server.url + "/")
-    try:
-        p.wait_for_function("() => window.wintermute && window.wintermute.book.seq !== null")
-    except PlaywrightError as e:
-        raise AssertionError(f"the page did not start: {e}; console errors: {errors}") from None
-    yield p
-    context.close()
-    assert errors == [], f"console errors in the page: {errors}"
+    ready = "() => window.wintermute && window.wintermute.book.seq !== null"
+    with watched_page(browser, ui_server.url, timeout_ms=WAIT_MS, ready=ready) as p:
+        yield p
 
 
 def book_seq(page: Page) -> int:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from service_fixtures import running_server
-from test_service_ui import chromium_path
+from ui_browser import watched_page
 from wintermute import mm_live
 from wintermute.service.app import create_app
 from wintermute.service.external_market import ExternalMarket
@@ -56,32 +56,10 @@ def mm_server() -> Iterator[MmServer]:
         venue.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    path = chromium_path()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=["--no-sandbox"])
-        yield b
-        b.close()
-
-
 @pytest.fixture
 def page(browser: Browser, mm_server: MmServer) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    p = context.new_page()
-    errors: list[str] = []
-
-    def on_console(m: ConsoleMessage) -> None:
-        if m.type == "error":
-            errors.append(m.text)
-
-    p.on("console", on_console)
-    p.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
-    p.set_default_timeout(WAIT_MS)
-    p.goto(mm_server.url + "/")
-    yield p
-    context.close()
-    assert errors == [], f"console errors in the page: {errors}"
+    with watched_page(browser, mm_server.url, timeout_ms=WAIT_MS) as p:
+        yield p
 
 
 def field(page: Page, name: str) -> str:

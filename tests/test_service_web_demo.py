@@ -1,5 +1,6 @@
 """``wintermute demo``: a real process serving the web UI on 127.0.0.1, with the engine, the
-external venues and background order flow; it stops on Ctrl-C (SIGINT) or after
+external venues, background order flow and an audit trail (SQLite in its run directory, the
+monitors on, answered at ``/api/audit``); it stops on Ctrl-C (SIGINT) or after
 ``--duration``, and a taken port is a clear error."""
 
 from __future__ import annotations
@@ -15,15 +16,19 @@ import sys
 import threading
 import time
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
 from websockets.sync.client import connect
 
+from wintermute import journal
 from wintermute.cli import main
 from wintermute.service.web_demo import demo_config
+from wintermute.storage import AuditQuery, open_store
 
 START_TIMEOUT_S = 60.0
+ADMIN = {"X-API-Key": "demo-admin-key"}
 
 
 class DemoProcess:
@@ -90,8 +95,8 @@ def book_seq(url: str) -> int:
     return seq
 
 
-def test_the_demo_serves_the_ui_with_a_moving_book_and_stops_on_ctrl_c() -> None:
-    demo = DemoProcess("--duration", "120")
+def test_the_demo_serves_the_ui_with_a_moving_book_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    demo = DemoProcess("--duration", "150", "--run-dir", str(tmp_path / "run"))
     try:
         url = demo.url()
         page = httpx.get(f"{url}/", timeout=10)
@@ -124,6 +129,18 @@ def test_the_demo_serves_the_ui_with_a_moving_book_and_stops_on_ctrl_c() -> None
         prices = {side: {Decimal(level[0]) for level in depth[side]} for side in ("bids", "asks")}
         assert any(Decimal(q["price"]) in prices["bids" if q["side"] == "buy" else "asks"]
                    for q in maker["quotes"]), (maker["quotes"], depth)  # fmt: skip
+        # The audit trail: the flow's events, a report, and the monitors' alerts.
+        events = httpx.get(f"{url}/api/audit/events", headers=ADMIN, timeout=10).json()
+        assert {e["kind"] for e in events} >= {"accepted", "trade"}
+        day = time.strftime("%Y-%m-%d", time.gmtime(events[0]["ts_ns"] / 1e9))
+        report = httpx.get(f"{url}/api/audit/report", params={"day": day}, headers=ADMIN,
+                           timeout=10).json()  # fmt: skip
+        assert {101, 201, 9} <= {a["account"] for a in report["accounts"]}
+        while not (alerts := httpx.get(f"{url}/api/audit/alerts", headers=ADMIN,
+                                       timeout=10).json()):  # fmt: skip
+            assert time.monotonic() < deadline + 90, "no compliance alert in the demo"
+            time.sleep(1)
+        assert alerts[0]["rule"] == "cancel_rate"
     finally:
         demo.proc.send_signal(signal.SIGINT)
         try:
@@ -132,17 +149,39 @@ def test_the_demo_serves_the_ui_with_a_moving_book_and_stops_on_ctrl_c() -> None
             demo.proc.kill()
             raise
     assert demo.proc.returncode == 0, err
-    assert "Wintermute demo: stopped" in demo.rest()
+    rest = demo.rest()
+    assert f"audit trail: sqlite:///{tmp_path / 'run' / 'audit.db'}" in rest
+    assert "Wintermute demo: stopped" in rest
     assert "Traceback" not in err
 
 
-def test_the_demo_stops_by_itself_after_its_duration() -> None:
-    demo = DemoProcess("--duration", "2", "--no-market")
+def test_the_demo_stops_by_itself_with_its_whole_journal_in_the_audit_trail(
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "run"
+    demo = DemoProcess("--duration", "3", "--no-market", "--run-dir", str(run))
     url = demo.url()
     assert httpx.get(f"{url}/health", timeout=10).status_code == 200
     err = demo.wait(timeout=60)
     assert demo.proc.returncode == 0, err
     assert "Traceback" not in err
+    last = journal.summarize(run / "journal")["last_seq"]
+    store = open_store(f"sqlite:///{run / 'audit.db'}")
+    assert last is not None
+    assert store.last_seq() == last  # stored through the journal's end
+    assert store.query(AuditQuery(limit=1))
+    store.close()
+
+
+def test_the_demo_without_an_audit_trail_answers_503_there(tmp_path: Path) -> None:
+    demo = DemoProcess("--duration", "2", "--no-market", "--no-audit", "--run-dir",
+                       str(tmp_path / "run"))  # fmt: skip
+    url = demo.url()
+    r = httpx.get(f"{url}/api/audit/events", headers=ADMIN, timeout=10)
+    assert (r.status_code, r.json()["code"]) == (503, "AUDIT_OFF")
+    assert demo.wait(timeout=60) is not None
+    assert demo.proc.returncode == 0
+    assert not (tmp_path / "run").exists()
 
 
 def test_a_taken_port_is_a_clear_error_not_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:

@@ -21,24 +21,18 @@ import pytest
 from prometheus_client import REGISTRY
 
 import storage_workload
-from storage_servers import postgres_admin_url, postgres_url, start_postgres, stop_postgres
+from storage_servers import (
+    postgres_admin_url,
+    postgres_url,
+    start_postgres,
+    stop_postgres,
+    store_url,
+)
 from wintermute.cli import main
 from wintermute.config import EngineConfig
 from wintermute.storage import AuditQuery, AuditRow, AuditStore, AuditWriter, open_store, rebuild
 
-__all__ = ["postgres_admin_url", "postgres_url"]  # fixtures, used by name
-
-BACKENDS = ["sqlite", "postgresql"]
-
-
-@pytest.fixture(params=BACKENDS)
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of an empty audit store: SQLite in a file, or a database of its own."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'audit.db'}"
-    url: str = request.getfixturevalue("postgres_url")
-    assert url.startswith("postgresql://"), url  # not a path that SQLite would open
-    return url
+__all__ = ["postgres_admin_url", "postgres_url", "store_url"]  # fixtures, used by name
 
 
 @pytest.fixture
@@ -105,17 +99,7 @@ def test_a_restarted_writer_resumes_after_the_stored_sequence(
     first = open_store(store_url)
     writer = AuditWriter(first, run.config.instruments, run.journal, batch_rows=300)
     # Stop after some batches: the store fails the third write, as a dying server would.
-    writes = 0
-    real_write = first.write
-
-    def failing_write(rows: Any, through_seq: int) -> int:
-        nonlocal writes
-        writes += 1
-        if writes == 3:
-            raise ConnectionError("server went away mid-batch")
-        return real_write(rows, through_seq)
-
-    first.write = failing_write  # type: ignore[method-assign]
+    storage_workload.fail_on_write(first, at=3)
     with pytest.raises(ConnectionError):
         writer.step()
     stored = first.last_seq()

@@ -151,3 +151,97 @@ def test_audit_follow_monitor_logs_alerts(tmp_path: Path) -> None:
     )  # fmt: skip
     assert bad.returncode == 2
     assert "max_cancel_rate=2" in bad.stderr
+
+
+# ---- wash trades across related accounts, and the price band -------------------------------
+
+
+def test_a_trade_between_two_accounts_of_one_group_is_a_wash_trade(tmp_path: Path) -> None:
+    eng = _engine_journal(tmp_path)
+    eng.submit("X", 1, "sell", qty="5", price="100", account=1)
+    eng.submit("X", 2, "buy", qty="2", price="100", account=2)  # 1 and 2: one desk
+    eng.submit("X", 3, "buy", qty="1", price="100", account=3)  # 3: not related
+    eng.submit("X", 4, "sell", qty="1", price="101", account=1)
+    eng.submit("X", 5, "sell", qty="1", price="102", account=1)
+    eng.submit("X", 6, "buy", qty="4", price="102", account=2)  # three fills against 1
+    eng.submit("X", 7, "sell", qty="1", price="102", account=3)
+    eng.submit("X", 8, "buy", qty="1", price="102", account=4)  # 3 and 4: another desk
+    eng.close_journal()
+    monitor = ComplianceMonitor(
+        Thresholds(price_band_bps=None), account_groups={"desk-a": [1, 2], "desk-b": [3, 4]}
+    )
+    AuditWriter(open_store(":memory:"), [X], tmp_path, monitor=monitor).step()
+    got = [(a.rule, a.account, a.contra_account, a.journal_seq, a.instrument, a.price, a.qty,
+            a.value, a.detail) for a in monitor.alerts]  # fmt: skip
+    assert got == [
+        ("wash_trade", 1, 2, 2, "X", Decimal(100), Decimal(2), 1, "group=desk-a fills=1"),
+        ("wash_trade", 1, 2, 6, "X", Decimal(100), Decimal(4), 3, "group=desk-a fills=3"),
+        ("wash_trade", 3, 4, 8, "X", Decimal(102), Decimal(1), 1, "group=desk-b fills=1"),
+    ]
+    assert "rule=wash_trade" in str(monitor.alerts[0])
+    assert "contra_account=2" in str(monitor.alerts[0])
+
+
+def _trade(seq: int, price: str, taker: int = 2, maker: int = 1, n: int = 0,
+           instrument: str = "X", qty: str = "1") -> AuditRow:  # fmt: skip
+    return AuditRow(seq, n, seq, 0, instrument, "new", "trade", maker, seq, "buy",
+                    Decimal(price), Decimal(qty), Decimal(0), None, None, taker, 1000 + seq,
+                    Decimal(0), None, None)  # fmt: skip
+
+
+def _bands(monitor: ComplianceMonitor, rows: list[AuditRow]) -> list[tuple[object, ...]]:
+    return [(a.journal_seq, a.account, a.price, a.reference_price, round(a.value, 6))
+            for a in monitor.observe(rows) if a.rule == "price_band"]  # fmt: skip
+
+
+def test_the_price_band_is_measured_from_the_last_trade_before_the_command() -> None:
+    monitor = ComplianceMonitor(Thresholds(price_band_bps=100))  # 1%
+    # The first trade of an instrument has no reference; 102.01 is exactly 1% over 101: not
+    # over the band (an exact comparison: no float rounding either way).
+    assert _bands(monitor, [_trade(1, "100"), _trade(2, "101"), _trade(3, "102.01")]) == []
+    assert _bands(monitor, [_trade(4, "103.0302")]) == [
+        (4, 2, Decimal("103.0302"), Decimal("102.01"), 100.009803)
+    ]
+    # A sweep: each step under 1%, the whole walk over it; the farthest fill is the alert.
+    sweep = [_trade(5, p, taker=5, n=i) for i, p in enumerate(["103.5", "104", "105", "104.5"])]
+    assert _bands(monitor, sweep) == [(5, 5, Decimal(105), Decimal("103.0302"), 191.186662)]
+    # The band follows the market: the next command is measured from 104.5 (the last fill).
+    assert _bands(monitor, [_trade(6, "104.5")]) == []
+    # A lone spike alerts on the way out and on the way back; other instruments apart.
+    assert _bands(monitor, [_trade(7, "120", taker=7), _trade(8, "50", instrument="Y")]) == [
+        (7, 7, Decimal(120), Decimal("104.5"), 1483.253589)
+    ]
+    assert [a[:4] for a in _bands(monitor, [_trade(9, "104.5", taker=8)])] == [
+        (9, 8, Decimal("104.5"), Decimal(120))
+    ]
+
+
+def test_the_price_band_rule_can_be_turned_off() -> None:
+    monitor = ComplianceMonitor(Thresholds(price_band_bps=None))
+    assert monitor.observe([_trade(1, "100"), _trade(2, "1000")]) == []
+
+
+def test_replayed_history_moves_the_price_band_reference_without_alerting() -> None:
+    monitor = ComplianceMonitor(Thresholds(price_band_bps=50))
+    history = [_trade(1, "100"), _trade(2, "110")]  # stored before a restart
+    assert monitor.observe([*history, _trade(3, "110.1")], quiet_through=2) == []
+    assert [a.journal_seq for a in monitor.observe([_trade(4, "100")])] == [4]
+
+
+@pytest.mark.parametrize(
+    ("groups", "message"),
+    [
+        ({"desk": [1, "2"]}, "group=desk account='2' is not an account number"),
+        ({"desk": [1, -3]}, "group=desk account=-3 is not"),
+        ({"desk": "12"}, "group=desk must list account numbers"),
+        ({"": [1, 2]}, "group name=''"),
+    ],
+)
+def test_bad_account_groups_are_refused(groups: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=f"account_groups: {message}"):
+        ComplianceMonitor(account_groups=groups)  # type: ignore[arg-type]
+
+
+def test_a_bad_price_band_is_refused() -> None:
+    with pytest.raises(ValueError, match="price_band_bps=0 must be in"):
+        Thresholds(price_band_bps=0)

@@ -376,15 +376,24 @@ def feeds_verify(path: str) -> str:
 # ---- journal (crates/python/src/journal.rs) -------------------------------------------------
 
 @type_check_only
+class JournalRejections(TypedDict):
+    seq: npt.NDArray[np.uint64]
+    instrument: npt.NDArray[np.uint32]
+    commands: npt.NDArray[np.uint8]
+    reason: npt.NDArray[np.uint8]
+
+@type_check_only
 class JournalColumns(TypedDict):
     seq: npt.NDArray[np.uint64]
     instrument: npt.NDArray[np.uint32]
     commands: npt.NDArray[np.uint8]
     controls: list[tuple[int, str]]
+    rejections: JournalRejections
 
 def journal_read(path: str, after_seq: int = 0) -> JournalColumns:
     """The journal's entries after ``after_seq`` as columns (commands as 48-byte records;
-    control records, the runtime risk changes, as ``(seq, JSON text)``)."""
+    control records, the runtime risk changes, as ``(seq, JSON text)``; risk rejections with
+    their reason numbers)."""
 
 @type_check_only
 class JournalPruned(TypedDict):
@@ -796,9 +805,42 @@ def run_backtest(config_json: str) -> tuple[str, dict[str, npt.NDArray[np.float6
 
 @final
 class MmBacktest:
-    def __new__(cls, config_json: str) -> MmBacktest: ...
+    def __new__(
+        cls,
+        config_json: str,
+        strategy: object | None = None,
+        label: str = ...,
+        max_batch: int = 4096,
+    ) -> MmBacktest: ...
     def run(self) -> tuple[str, dict[str, npt.NDArray[np.float64]]]: ...
     def progress(self) -> float: ...
+
+# ---- market making: Python strategies (crates/python/src/mm_strategy.rs) -------------------
+
+__all__ += [
+    "MM_COMMAND_FIELDS",
+    "MM_COMMAND_KINDS",
+    "MM_EVENT_FIELDS",
+    "MM_EVENT_KINDS",
+    "MM_LIQUIDITY",
+    "MM_SIDES",
+    "MM_VENUE_OURS",
+]
+
+#: The fields of one event row handed to a strategy (all int64).
+MM_EVENT_FIELDS: tuple[str, ...]
+#: Event kinds by name: book, trade, fill, order_gone, timer.
+MM_EVENT_KINDS: dict[str, int]
+#: The fields of one command row a strategy returns (all int64).
+MM_COMMAND_FIELDS: tuple[str, ...]
+#: Command kinds by name: place, take, amend, cancel.
+MM_COMMAND_KINDS: dict[str, int]
+#: Side codes: buy, sell.
+MM_SIDES: dict[str, int]
+#: Liquidity codes of a fill: maker, taker.
+MM_LIQUIDITY: dict[str, int]
+#: The venue code of our own venue.
+MM_VENUE_OURS: int
 
 # ---- market making: the live runner (crates/python/src/mm_live.rs) ---------------------------
 
@@ -821,6 +863,7 @@ class MmLive:
         idle_sleep_us: int = ...,
     ) -> MmLive: ...
     def snapshot_json(self) -> str: ...
+    def paper_venues(self) -> list[tuple[str, str]]: ...
     def set_kill_switch(self, on: bool) -> None: ...
     def replace_market(self, market: Market) -> None: ...
     @property
@@ -831,7 +874,11 @@ def check_live_config(config_json: str, tick_size: str, lot_size: str) -> None: 
 
 # ---- market making: the latency benchmark (crates/python/src/mm_bench.rs) -------------------
 
-__all__ += ["mm_latency_bench"]
+__all__ += ["mm_backtest_bench", "mm_latency_bench"]
+
+def mm_backtest_bench(config_json: str, strategy: str, max_batch: int = 4096) -> str:
+    """One backtest with a Rust strategy (builtin, builtin_batched, idle, idle_batched): the
+    summary as JSON."""
 
 def mm_latency_bench(
     rate: int,

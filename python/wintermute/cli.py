@@ -4,15 +4,18 @@
 
     wintermute --version
     wintermute demo [--port P] [--host H] [--duration S] [--seed N] [--no-market]
+                    [--run-dir DIR] [--no-audit]
     wintermute demo --terminal [--seconds S] [--seed N] [--commands N] [--part PART]
     wintermute bench [--json] [--seed N] [--orders N] [--system NAME ...]
     wintermute bench pipeline [--rates 100k,1M,max] [--journal off,none,batch] [--json]
     wintermute bench mm [--rates 10k,100k] [--seconds S] [--park] [--json]
+    wintermute bench backtest [--config FILE] [--seconds S] [--repeat N] [--max-batch N] [--json]
     wintermute bench feeds [--json] [--updates N] [--seed N] [--system NAME ...]
     wintermute bench storage [--orders N] [--postgres URL] [--redis URL] [--json]
     wintermute bench service [--seconds 60] [--clients 16] [--subscribers 8] [--json]
     wintermute run --config FILE [--seconds S] [--workload RATE] [--stats-every S] [--ack-log FILE]
     wintermute serve --config FILE [--host H] [--port P] [--keys FILE] [--ssl-certfile F ...]
+                     [--run-dir DIR] [--audit-store URL] [--no-audit]
     wintermute feeds verify FILE [--json]
     wintermute feeds serve FILE [--pace fast|recorded|N] [--port P] [--seconds S]
     wintermute feeds serve --synthetic VENUE [--seed N] [--steps N] [--gap-rate R] [...]
@@ -20,10 +23,10 @@
     wintermute journal inspect|verify DIR [--json]
     wintermute journal export DIR [--format jsonl|csv|parquet] [--out FILE]
     wintermute journal prune DIR [--archive DIR] [--dry-run] [--json]
-    wintermute mm --config FILE [--duration S] [--every S] [--seed N] [--steps N]   (live, paper)
-    wintermute mm backtest --config FILE --out RUN [--no-progress]
+    wintermute mm --config FILE [--duration S] [--every S] [--seed N] [--steps N] [--live]  (paper)
+    wintermute mm backtest --config FILE --out RUN [--no-progress] [--strategy MODULE:CLASS]
     wintermute mm report RUN
-    wintermute audit follow|rebuild|query|retain ...   (wintermute.storage.audit_command)
+    wintermute audit follow|rebuild|query|report|retain ...   (wintermute.storage.audit_command)
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def _demo(args: argparse.Namespace) -> int:
 
         options = web_demo.DemoOptions(
             host=args.host, port=args.port, duration=args.duration, seed=args.seed,
-            market=args.market,
+            market=args.market, audit=args.audit, run_dir=args.run_dir,
         )  # fmt: skip
         return web_demo.run(options)
     from wintermute import demo
@@ -62,14 +65,16 @@ def _demo(args: argparse.Namespace) -> int:
 def _serve(args: argparse.Namespace) -> int:
     from wintermute import errors
     from wintermute.service.server import serve
+    from wintermute.storage import StorageError
 
     try:
         serve(
             args.config, host=args.host, port=args.port, keys=args.keys,
             ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
-            log_level=args.log_level,
+            log_level=args.log_level, audit=args.audit, audit_store=args.audit_store,
+            run_dir=args.run_dir,
         )  # fmt: skip
-    except errors.ConfigError as e:
+    except (errors.ConfigError, StorageError) as e:
         print(f"wintermute serve: {e}", file=sys.stderr)
         return 2
     return 0
@@ -103,13 +108,17 @@ def _journal(args: argparse.Namespace) -> int:
             else:
                 n = journal.export(args.dir, args.format)
             print(f"exported {n} entries", file=sys.stderr)
-            left_out = len(journal.read_controls(args.dir)) if args.format != "jsonl" else 0
-            if left_out:
-                print(
-                    f"note: {left_out} control records (runtime risk changes) are not in "
-                    f"{args.format}; export jsonl to include them",
-                    file=sys.stderr,
-                )
+            if args.format != "jsonl":
+                controls = len(journal.read_controls(args.dir))
+                refused = len(journal.read_rejections(args.dir))
+                for n_out, what in ((controls, "control records (runtime risk changes)"),
+                                    (refused, "risk rejections")):  # fmt: skip
+                    if n_out:
+                        print(
+                            f"note: {n_out} {what} are not in {args.format}; export jsonl to "
+                            "include them",
+                            file=sys.stderr,
+                        )
             return 0
         summary = journal.summarize(args.dir)
     except (errors.JournalError, ValueError) as e:
@@ -340,6 +349,11 @@ def _mm_live(args: argparse.Namespace) -> int:
     if args.config is None:
         print("wintermute mm: give --config FILE (a live run) or a command", file=sys.stderr)
         return 2
+    if args.live:
+        print("wintermute mm: --live is not available yet: hedges go to the venues' local "
+              "simulators on 127.0.0.1 (paper, the default); the real endpoints need TLS "
+              "in the venue clients (docs/order-routing.md)", file=sys.stderr)  # fmt: skip
+        return 2
     try:
         config = mm.load_config(args.config)
         print(f"wintermute mm: quoting on paper off the synthetic market ({args.config}); "
@@ -350,6 +364,7 @@ def _mm_live(args: argparse.Namespace) -> int:
     except (errors.ConfigError, errors.FeedError) as e:
         print(f"wintermute mm: {e}", file=sys.stderr)
         return 2
+    print(f"wintermute mm: {mm_live.hedging_summary(last)}", flush=True)
     print(f"wintermute mm: stopped; {len(last['quotes'])} quotes resting", flush=True)
     return 0
 
@@ -365,10 +380,11 @@ def _mm(args: argparse.Namespace) -> int:
                 print(path)
             return 0
         config = mm.load_config(args.config)
+        strategy = None if args.strategy is None else mm.load_strategy(args.strategy, config)
         show = None if args.no_progress else mm.progress_bar()
-        result = mm.run_backtest(config, progress=show)
+        result = mm.run_backtest(config, progress=show, strategy=strategy, max_batch=args.max_batch)
         out = mm.save_run(result, args.out, config)
-    except (errors.ConfigError, errors.FeedError) as e:
+    except (errors.ConfigError, errors.FeedError, errors.InvalidOrderError) as e:
         print(f"wintermute mm {args.mm_command}: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:
@@ -418,6 +434,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--host", default="127.0.0.1", help="address to serve on")
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     demo.add_argument("--no-market", dest="market", action="store_false", help="no external venues")
+    demo.add_argument(
+        "--run-dir", help="where the journal and the audit trail go (default: a new temp dir)"
+    )
+    demo.add_argument("--no-audit", dest="audit", action="store_false", help="no audit trail")
     demo.add_argument(
         "--terminal", action="store_true", help="the terminal demo: engine, pipeline, feeds"
     )
@@ -471,6 +491,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wintermute.bench import mm_latency as bench_mm
 
     bench_mm.add_parser(bench_targets)
+    from wintermute.bench import mm_backtest as bench_backtest
+
+    bench_backtest.add_parser(bench_targets)
 
     from wintermute.bench import storage as bench_storage
 
@@ -499,16 +522,27 @@ def build_parser() -> argparse.ArgumentParser:
     mm_parser.add_argument("--config", help="market-making config (.toml or .json): run it live")
     mm_parser.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
     mm_parser.add_argument("--every", type=float, default=1.0, help="seconds between state lines")
+    mm_parser.add_argument(
+        "--live", action="store_true", help="hedge on the real venues (not available yet: paper)"
+    )
     mm_parser.add_argument("--seed", type=_non_negative, default=7, help="synthetic market seed")
     mm_parser.add_argument(
         "--steps", type=_positive, default=20_000, help="synthetic messages per venue per replay"
     )
     mm_parser.set_defaults(handler=_mm, mm_command=None)
     mm_commands = mm_parser.add_subparsers(dest="mm_command", required=False, metavar="COMMAND")
-    backtest = mm_commands.add_parser("backtest", help="backtest the built-in market maker")
+    backtest = mm_commands.add_parser(
+        "backtest", help="backtest the built-in market maker or a Python strategy"
+    )
     backtest.add_argument("--config", required=True, help="backtest config (.toml or .json)")
     backtest.add_argument("--out", required=True, help="run directory to write")
     backtest.add_argument("--no-progress", action="store_true", help="no progress bar")
+    backtest.add_argument(
+        "--strategy", help="a Python strategy instead of the built-in: module:Class"
+    )
+    backtest.add_argument(
+        "--max-batch", type=_positive, help="most events per call into a Python strategy"
+    )
     backtest.set_defaults(handler=_mm)
     report = mm_commands.add_parser("report", help="metrics table, plots and HTML of a run")
     report.add_argument("run", help="run directory written by 'mm backtest'")
@@ -525,6 +559,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--ssl-certfile", help="TLS certificate (PEM)")
     serve.add_argument("--ssl-keyfile", help="TLS private key (PEM)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    serve.add_argument(
+        "--run-dir", help="the audit trail's directory (default: [audit] run_dir, else a temp dir)"
+    )
+    serve.add_argument("--audit-store", help="the audit store URL (default: [audit] store, "
+                       "else SQLite in the run directory)")  # fmt: skip
+    serve.add_argument("--no-audit", dest="audit", action="store_false", help="no audit trail")
     serve.set_defaults(handler=_serve)
 
     jr = commands.add_parser("journal", help="inspect, verify and export a journal directory")

@@ -12,12 +12,13 @@ stops cleanly on SIGINT / SIGTERM or after ``--seconds``: the gateways close, ev
 command runs, the journal is flushed, the final stats are printed.
 
 ``--ack-log FILE`` appends one line per *acknowledged* command — a command whose last output
-came back from the engine, so it is journaled (the journal record is written before any
-output) — as ``gateway command_seq journal_seq`` (``journal_seq`` 0: not sequenced, e.g. a
-risk rejection). Lines are flushed as they are acknowledged, so after a crash of this process
-every line in the file names a command the recovered journal holds: the crash test
-(``tests/test_engine_process.py``) checks exactly that. A torn last line left by a crash is cut
-off (and said) when the next run opens the file.
+came back from the engine, so it is journaled (the journal record is written before any output)
+— as ``gateway command_seq journal_seq`` (``journal_seq`` 0: not sequenced, e.g. an unknown
+instrument; a risk rejection is journaled with its reason and has a number). Lines are flushed
+as they are acknowledged, so after a crash of this process every line in the file names a
+command the recovered journal holds: the crash test (``tests/test_engine_process.py``) checks
+exactly that. A torn last line left by a crash is cut off (and said) when the next run opens
+the file.
 """
 
 from __future__ import annotations

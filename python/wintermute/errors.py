@@ -152,7 +152,8 @@ class GatewayFullError(WintermuteError, BufferError):
 
 class GatewayClosedError(WintermuteError, RuntimeError):
     """The threaded engine has stopped: the command was not submitted (reason
-    ``GATEWAY_CLOSED``)."""
+    ``GATEWAY_CLOSED``); or a live market maker trades through this gateway until it stops
+    (reason ``GATEWAY_LENT``: nothing was submitted)."""
 
 
 class ControlError(WintermuteError, RuntimeError):

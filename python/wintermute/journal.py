@@ -41,12 +41,14 @@ from wintermute import _core, batch, errors
 
 __all__ = [
     "ENTRY_DTYPE",
+    "REJECTION_DTYPE",
     "Pruned",
     "Summary",
     "export",
     "prune",
     "read",
     "read_controls",
+    "read_rejections",
     "summarize",
 ]
 
@@ -56,6 +58,9 @@ ENTRY_DTYPE = np.dtype(
     [("seq", np.dtype("<u8")), ("instrument", np.dtype("<u4"))]
     + [(n, batch.COMMAND_DTYPE[n]) for n in _COMMAND_FIELDS]
 )
+#: One journaled risk rejection: an entry, then ``reason``, the number of its code in
+#: ``wintermute.pipeline.RISK_REASONS`` (1 = the first of ``_core.PIPELINE_RISK_CODES``).
+REJECTION_DTYPE = np.dtype([*ENTRY_DTYPE.descr, ("reason", np.dtype("u1"))])
 
 _KINDS = {
     batch.NEW: "new",
@@ -78,6 +83,24 @@ def read(path: str | PathLike[str], after_seq: int = 0) -> npt.NDArray[np.void]:
     return out
 
 
+def read_rejections(path: str | PathLike[str], after_seq: int = 0) -> npt.NDArray[np.void]:
+    """The risk rejections after ``after_seq`` as a ``REJECTION_DTYPE`` array: the commands a
+    pre-trade limit refused in a journaled pipeline, each with its journal sequence number
+    (rejections are numbered with the commands) and its reason."""
+    return _rejections(_core.journal_read(str(path), after_seq)["rejections"])
+
+
+def _rejections(raw: _core.JournalRejections) -> npt.NDArray[np.void]:
+    cmds = raw["commands"].view(batch.COMMAND_DTYPE)
+    out = np.zeros(len(cmds), dtype=REJECTION_DTYPE)
+    out["seq"] = raw["seq"]
+    out["instrument"] = raw["instrument"]
+    out["reason"] = raw["reason"]
+    for name in _COMMAND_FIELDS:
+        out[name] = cmds[name]
+    return out
+
+
 def read_controls(path: str | PathLike[str], after_seq: int = 0) -> list[dict[str, Any]]:
     """The control records after ``after_seq``: runtime risk changes made through the threaded
     engine (limits, default limits, kill switches, reference prices), journaled in order with
@@ -93,6 +116,7 @@ class Summary(TypedDict):
     error: str | None
     records: int
     controls: int
+    rejections: int
     first_seq: int | None
     last_seq: int | None
     segments: list[str]
@@ -108,22 +132,26 @@ def summarize(path: str | PathLike[str]) -> Summary:
         raise errors.JournalError(f"no journal directory at path={p}", reason="JOURNAL")
     error = None
     controls: list[dict[str, Any]] = []
+    rejections = np.zeros(0, dtype=REJECTION_DTYPE)
     try:
         entries = read(p)
         controls = read_controls(p)
+        rejections = read_rejections(p)
     except errors.JournalError as e:
         error = str(e)
         entries = np.zeros(0, dtype=ENTRY_DTYPE)
     seqs = [int(s) for s in entries["seq"][:1]] + [int(s) for s in entries["seq"][-1:]]
     seqs += [c["seq"] for c in controls[:1]] + [c["seq"] for c in controls[-1:]]
+    seqs += [int(s) for s in rejections["seq"][:1]] + [int(s) for s in rejections["seq"][-1:]]
     kinds, counts = np.unique(entries["kind"], return_counts=True)
     insts, icounts = np.unique(entries["instrument"], return_counts=True)
     return {
         "path": str(p),
         "ok": error is None,
         "error": error,
-        "records": len(entries) + len(controls),
+        "records": len(entries) + len(controls) + len(rejections),
         "controls": len(controls),
+        "rejections": len(rejections),
         "first_seq": min(seqs) if seqs else None,
         "last_seq": max(seqs) if seqs else None,
         "segments": sorted(f.name for f in p.glob("*.wal")),
@@ -163,15 +191,29 @@ def _rows(entries: npt.NDArray[np.void]) -> Iterator[dict[str, Any]]:
         yield row
 
 
+def _rejection_rows(refused: npt.NDArray[np.void]) -> Iterator[dict[str, Any]]:
+    names = [n for n in ENTRY_DTYPE.names or () if n != "kind"]
+    for e in refused:
+        row: dict[str, Any] = {
+            "kind": "risk_rejected",
+            "command": _KINDS.get(int(e["kind"]), int(e["kind"])),
+            "reason": _core.PIPELINE_RISK_CODES[int(e["reason"]) - 1],
+        }
+        row.update({n: int(e[n]) for n in names})
+        yield row
+
+
 def export(
     path: str | PathLike[str], fmt: str, out: TextIO | None = None, parquet_path: str | None = None
 ) -> int:
     """Writes every entry as JSON lines (``jsonl``), CSV (``csv``) or Parquet (``parquet``,
     needs pyarrow and ``parquet_path``). Returns the number of entries written.
 
-    JSON lines hold every record in sequence order, control records included (``"kind":
-    "control"``); CSV and Parquet have one fixed column set and hold the commands only (see
-    :func:`read_controls` for the rest; ``wintermute journal export`` says how many it left out).
+    JSON lines hold every record in sequence order, control records (``"kind": "control"``)
+    and risk rejections (``"kind": "risk_rejected"``, with ``command`` and ``reason``)
+    included; CSV and Parquet have one fixed column set and hold the commands only (see
+    :func:`read_controls` and :func:`read_rejections` for the rest; ``wintermute journal
+    export`` says how many it left out).
     """
     entries = read(path)
     if fmt == "parquet":
@@ -190,7 +232,11 @@ def export(
     stream = out or sys.stdout
     if fmt == "jsonl":
         controls = read_controls(path)
-        rows = [*_rows(entries), *({"kind": "control", **c} for c in controls)]
+        rows = [
+            *_rows(entries),
+            *({"kind": "control", **c} for c in controls),
+            *_rejection_rows(read_rejections(path)),
+        ]
         rows.sort(key=lambda r: int(r["seq"]))
         for row in rows:
             stream.write(json.dumps(row) + "\n")

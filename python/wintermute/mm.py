@@ -20,6 +20,10 @@ The same is on the command line::
     wintermute mm backtest --config examples/mm.toml --out runs/demo
     wintermute mm report runs/demo
 
+A strategy written in Python (a subclass of ``wintermute.mm_strategy.Strategy``) runs in the
+same backtester instead of the built-in market maker: ``run_backtest(config, strategy=obj)``,
+or ``--strategy module:Class`` on the command line (the class is made with the config).
+
 The same config runs live (``LiveMarketMaker``, ``paper``; see ``wintermute.mm_live``)::
 
     wintermute mm --config examples/mm_live.toml --duration 60
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import html
+import importlib
 import json
 import sys
 import threading
@@ -43,7 +48,9 @@ import numpy.typing as npt
 
 from wintermute import _core
 from wintermute.config import read_document
+from wintermute.errors import ConfigError
 from wintermute.mm_live import LiveMarketMaker, paper, paper_config
+from wintermute.mm_strategy import Strategy
 
 __all__ = [
     "PLOTS",
@@ -51,6 +58,7 @@ __all__ = [
     "LiveMarketMaker",
     "load_config",
     "load_run",
+    "load_strategy",
     "metrics_rows",
     "paper",
     "paper_config",
@@ -91,18 +99,66 @@ def load_config(path: str | Path) -> dict[str, Any]:
     return config
 
 
+def load_strategy(spec: str, config: Mapping[str, Any]) -> Strategy:
+    """The strategy ``spec`` names (``"package.module:Class"``, a subclass of
+    ``wintermute.mm_strategy.Strategy``), made with ``config``. A spec that names nothing is a
+    ``ConfigError`` (key ``strategy``)."""
+    module_name, _, class_name = spec.partition(":")
+    if not module_name or not class_name:
+        raise ConfigError(f"strategy={spec!r}: expected module:Class", key="strategy")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(f"strategy={spec!r}: {e}", key="strategy") from e
+    if not (isinstance(cls, type) and issubclass(cls, Strategy)):
+        raise ConfigError(f"strategy={spec!r} is not a Strategy subclass", key="strategy")
+    strategy: Strategy = cls(config)
+    return strategy
+
+
+def _strategy_of(config: Mapping[str, Any]) -> Strategy | None:
+    """The strategy of the config's ``strategy`` table (``class = "module:Class"``), if any."""
+    table = config.get("strategy")
+    if table is None:
+        return None
+    if not isinstance(table, Mapping) or not isinstance(table.get("class"), str):
+        raise ConfigError("strategy: expected a table with class = 'module:Class'", key="strategy")
+    return load_strategy(table["class"], config)
+
+
 def run_backtest(
-    config: Mapping[str, Any], progress: Callable[[float], None] | None = None
+    config: Mapping[str, Any],
+    progress: Callable[[float], None] | None = None,
+    *,
+    strategy: Strategy | None = None,
+    max_batch: int | None = None,
 ) -> BacktestResult:
-    """Runs the built-in market maker on ``config`` (a dict as :func:`load_config` returns).
-    ``progress``, if given, is called about ten times a second with the fraction done (0 to 1)
-    while the run works in another thread. Raises ``ConfigError`` for a bad config and
-    ``FeedError`` for market data that cannot be read."""
+    """Runs the built-in market maker on ``config`` (a dict as :func:`load_config` returns),
+    or ``strategy`` (a ``wintermute.mm_strategy.Strategy``; by default the one the config's
+    ``strategy`` table names, if any). ``max_batch`` caps the events of one call into the
+    strategy (default: the table's ``max_batch``, else 4096). ``progress``, if given, is
+    called about ten times a second with the fraction done (0 to 1) while the run works in
+    another thread. Raises ``ConfigError`` for a bad config, ``FeedError`` for market data
+    that cannot be read, ``InvalidOrderError`` for a command the strategy could not send, and
+    whatever the strategy raises."""
     text = json.dumps(config)
-    if progress is None:
+    if strategy is None:
+        strategy = _strategy_of(config)
+    if strategy is not None:
+        table = config.get("strategy")
+        if max_batch is None and isinstance(table, Mapping):
+            max_batch = table.get("max_batch")
+        cls = type(strategy)
+        label = f"python:{cls.__module__}:{cls.__qualname__}"
+        job = _core.MmBacktest(text, strategy, label, max_batch or 4096)
+    elif progress is None:
         summary, columns = _core.run_backtest(text)
         return BacktestResult(json.loads(summary), dict(columns))
-    job = _core.MmBacktest(text)
+    else:
+        job = _core.MmBacktest(text)
+    if progress is None:
+        summary, columns = job.run()
+        return BacktestResult(json.loads(summary), dict(columns))
     outcome: list[tuple[str, dict[str, npt.NDArray[np.float64]]]] = []
     failure: list[BaseException] = []
 
@@ -195,6 +251,14 @@ def metrics_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         )
         for q in summary.get("queue_error", [])
     )
+    batching = summary.get("batching")
+    if batching:
+        rows.append(
+            (
+                "strategy events / calls (Python batches)",
+                f"{batching['events']} / {batching['batches']}",
+            )
+        )
     rows += [
         ("market-data events", str(summary["md_events"])),
         ("event loop events/s", f"{summary['md_events_per_s']:,.0f}"),

@@ -20,11 +20,17 @@ reserves them with ``reserve=1``), so the pipeline's risk checks its orders like
             print(maker.state()["quotes"])
 
 ``state()`` is JSON-ready (exact decimals as strings): the resting quotes with price, quantity
-and the exact quantity ahead of each in our venue's FIFO queue, the inventory, the PnL and its
-parts (spread capture, inventory mark-to-market, fees, hedge slippage; they add up to the total
-exactly), markouts, the interlock (whether quoting is allowed, the active causes, pulls per
-cause), the latest hedge decisions, the reference books and counters. ``kill()`` and
+and the exact quantity ahead of each in our venue's FIFO queue, the inventory (our fills and
+the hedge fills), the PnL and its parts (spread capture, inventory mark-to-market, fees, hedge
+slippage; they add up to the total exactly), markouts, the interlock (whether quoting is
+allowed, the active causes, pulls per cause), the latest hedge decisions, the hedges sent and
+what came of them (``hedging``), the reference books and counters. ``kill()`` and
 ``release()`` are the operator's kill switch; ``stop()`` pulls every quote and ends the thread.
+
+Hedges are sent when the config has a ``[hedge]`` section: its ``routes`` name the pricing
+venues hedges go to, each served on paper by that venue's local simulator (started on
+127.0.0.1 with the market maker, its book following the feed's), through the venue's real
+order client. ``paper_venues()`` lists them.
 
 ``paper(config)`` runs the whole thing on one machine, as ``wintermute mm --config FILE``
 does: an engine, the synthetic market, background order flow that trades with the quotes, and
@@ -55,6 +61,7 @@ __all__ = [
     "LiveMarketMaker",
     "check_config",
     "engine_config",
+    "hedging_summary",
     "paper",
     "paper_config",
     "present",
@@ -71,11 +78,12 @@ _VENUE_NAMES = ("binance", "coinbase", "kraken")
 def paper_config() -> dict[str, Any]:
     """The built-in config of a paper run (``examples/mm_live.toml``): GLFT on BTC-USD of a
     one-cent, 0.001 grid, priced off Coinbase's BTC-USD and Kraken's XBT/USD (Binance's BTCUSDT
-    is Tether: in with a measured basis), with the interlock and hedge decisions."""
+    is Tether: in with a measured basis), with the interlock, and hedges sent to Coinbase's
+    local simulator."""
     usd = {"quote_currency": "USD", "weight": 1.0, "stale_after_ms": 2000}
     return {
         "quote_on": "ours", "hedge_on": "coinbase", "hedge_threshold_lots": 20,
-        "hedge_slippage_ticks": 50, "timer_ms": 100,
+        "hedge_slippage_ticks": 50, "timer_ms": 100, "hedge": {"routes": ["coinbase"]},
         "interlock": {"stale_after_ms": 3000, "cross_threshold_ticks": 2000},
         "fees": {"ours": {"maker_ppm": -20, "taker_ppm": 50},
                  "coinbase": {"maker_ppm": 400, "taker_ppm": 600},
@@ -126,6 +134,11 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
     fair = raw.get("fair_value")
     lock = raw["interlock"]
     refs = raw["references"]
+    sent = raw["hedging"]
+
+    def venue(i: int) -> str:
+        return str(refs[i]["venue"]) if i < len(refs) else "?"
+
     state = "running" if raw["running"] else "stopped"
     if raw["running"] and raw["halted"]:
         state = "pulled"
@@ -147,12 +160,30 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
             "uptime": round(lock["uptime"], 4),
         },
         "hedges": [
-            {"venue": refs[h["venue"]]["venue"] if h["venue"] < len(refs) else "?",
+            {"venue": venue(h["venue"]),
              "side": h["side"], "qty": qty(h["qty"]), "limit_price": price(h["limit_price"]),
              "touch_price": price(h["touch_price"]),
              "decision_fair": fractional(h["decision_fair"], tick_size)}
             for h in raw["hedges"]
         ],
+        "hedging": {
+            "routes": sent["routes"],
+            **{k: sent[k] for k in ("orders_sent", "fills", "partial", "unfilled", "rejected",
+                                    "send_errors")},
+            **{k: qty(sent[k]) for k in ("filled_qty", "net_filled", "canceled_qty", "in_flight")},
+            "orders": [
+                {"client_id": o["client_id"], "venue": venue(o["venue"]), "side": o["side"],
+                 "qty": qty(o["qty"]), "limit_price": price(o["limit_price"]),
+                 "filled": qty(o["filled"]), "status": o["status"],
+                 "avg_price": None if not o["filled"] else _dec(
+                     (Decimal(o["notional"]) / (o["filled"] * 1_000_000) * tick_size)
+                     .quantize(tick_size / 100)),
+                 "notional": money(o["notional"]), "fees": money(o["fees"]),
+                 "decision_fair": fractional(o["decision_fair"], tick_size)}
+                for o in sent["orders"]
+            ],
+            "last_errors": sent["last_errors"],
+        },
         "markouts": raw["markouts"],
         "references": [
             {"venue": r["venue"], "symbol": r["symbol"], "state": r["state"],
@@ -200,6 +231,10 @@ class LiveMarketMaker:
         #: Called once after the thread ended (``start_on_venue`` hands the subscription back).
         self.on_stop: list[Callable[[], None]] = []
 
+    def paper_venues(self) -> list[tuple[str, str]]:
+        """The simulators the hedges go to: (venue, "127.0.0.1:port")."""
+        return self._core.paper_venues()
+
     def raw_state(self) -> dict[str, Any]:
         """The runner's snapshot as is: ticks, lots and money in 10^-6 tick x lot."""
         out: dict[str, Any] = json.loads(self._core.snapshot_json())
@@ -229,7 +264,8 @@ class LiveMarketMaker:
         return bool(self._core.running)
 
     def stop(self) -> None:
-        """Pulls every quote, waits for the cancels (2 s at most) and ends the thread."""
+        """Pulls every quote, waits for the cancels and the hedges in flight (2 s at most),
+        ends the thread and stops the hedge venues' simulators."""
         self._core.stop()
         hooks, self.on_stop = self.on_stop, []
         for hook in hooks:
@@ -303,11 +339,27 @@ def _line(s: Mapping[str, Any]) -> str:
     quotes = " ".join(f"{q['side']} {q['qty']}@{q['price']}" for q in s["quotes"]) or "no quotes"
     pulls = {k: v for k, v in s["interlock"]["pulls"].items() if v}
     causes = ",".join(s["interlock"]["causes"]) or "none"
+    sent = s["hedging"]
     return (
         f"{s['state']:8} fair {s['fair_value']} | {quotes} | inventory {s['inventory']} | "
         f"pnl {s['pnl']['total']} (spread {s['pnl']['spread_capture']}, "
-        f"mtm {s['pnl']['inventory_mtm']}, fees {s['pnl']['fees']}) | fills "
-        f"{s['counters']['fills']} | interlock {causes} pulls {pulls} | hedges {len(s['hedges'])}"
+        f"mtm {s['pnl']['inventory_mtm']}, fees {s['pnl']['fees']}, "
+        f"hedge slippage {s['pnl']['hedge_slippage']}) | fills {s['counters']['fills']} | "
+        f"interlock {causes} pulls {pulls} | hedges {s['counters']['hedges']} decided, "
+        f"{sent['orders_sent']} sent, {sent['filled_qty']} filled"
+    )
+
+
+def hedging_summary(s: Mapping[str, Any]) -> str:
+    """One line on the hedges sent (``state()["hedging"]``)."""
+    h = s["hedging"]
+    if not h["routes"]:
+        return f"hedges: {s['counters']['hedges']} decided, none sent (no [hedge] routes)"
+    return (
+        f"hedges: {h['orders_sent']} sent to {', '.join(h['routes'])}, {h['fills']} fills, "
+        f"{h['filled_qty']} filled (net {h['net_filled']}), {h['canceled_qty']} canceled "
+        f"unfilled ({h['partial']} partial, {h['unfilled']} unfilled), {h['rejected']} "
+        f"rejected, {h['send_errors']} not sent"
     )
 
 
@@ -341,6 +393,8 @@ def paper(
         stack.callback(market.stop)
         maker = start_on_venue(config, venue, market)
         stack.callback(maker.stop)
+        for name, addr in maker.paper_venues():
+            print(f"hedges go to {name}'s simulator on {addr} (paper)", file=out, flush=True)
         flow = OrderFlow(venue, symbol, seed=seed, rate=rate, reference=market.reference_mid)
         stack.callback(flow.stop)
         try:

@@ -142,12 +142,13 @@ class Gateway:
 
     @property
     def submitted(self) -> int:
-        """Commands accepted so far."""
+        """Commands accepted so far (``GatewayClosedError``, reason ``GATEWAY_LENT``, while a
+        live market maker trades through this gateway)."""
         return self._core.submitted
 
     @property
     def closed(self) -> bool:
-        """True once the engine stopped."""
+        """True once the engine stopped (raises as :attr:`submitted` while lent)."""
         return self._core.closed
 
 

@@ -24,6 +24,7 @@
 
 pub mod catalog;
 pub mod feed_replay;
+pub mod mm_backtest;
 pub mod mm_latency;
 pub mod native_book;
 pub mod pipeline;

@@ -101,6 +101,7 @@ pub mod message;
 pub mod output_record;
 pub mod record_batch;
 pub mod risk_stage;
+pub mod shared_gateway;
 pub mod snapshots;
 pub mod subscription;
 
@@ -123,6 +124,7 @@ pub use gateway::{Gateway, GatewayStats, SubmitError};
 pub use message::{CommandId, Output, OutputKind, Stamps};
 pub use recovery::RecoveryInfo;
 pub use runtime::{Pipeline, Shutdown};
+pub use shared_gateway::{GatewayLease, GatewayLent, SharedGateway};
 pub use snapshots::SnapshotPolicy;
 pub use startup::Handles;
 pub use stats::{PipelineStats, ThreadStats};

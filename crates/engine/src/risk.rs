@@ -105,6 +105,35 @@ pub enum RiskError {
     Instrument { symbol: String, why: String },
 }
 
+/// Risk rejection codes ([`RiskError::code`]), in the order of the `reason` numbers (1-based)
+/// of risk rejections (in the pipeline's output records and the journal's rejection records:
+/// append only, the numbers are on disk).
+pub const RISK_CODES: [&str; 17] = [
+    "GLOBAL_KILL_SWITCH",
+    "ACCOUNT_KILL_SWITCH",
+    "UNKNOWN_ACCOUNT",
+    "UNKNOWN_INSTRUMENT",
+    "UNKNOWN_ORDER",
+    "DUPLICATE_ORDER_ID",
+    "ORDER_RATE",
+    "MAX_ORDER_QTY",
+    "PRICE_BAND",
+    "MAX_ORDER_NOTIONAL",
+    "NO_REFERENCE_PRICE",
+    "MAX_OPEN_ORDERS",
+    "MAX_POSITION",
+    "MAX_GROSS_EXPOSURE",
+    "MAX_NET_EXPOSURE",
+    "OVERFLOW",
+    "INSTRUMENT",
+];
+
+/// The `reason` number of a risk rejection (0 for a code missing from [`RISK_CODES`], which a
+/// test rules out).
+pub fn risk_reason(e: &RiskError) -> u8 {
+    RISK_CODES.iter().position(|c| *c == e.code()).map_or(0, |i| i as u8 + 1)
+}
+
 impl RiskError {
     /// Stable upper-snake-case code of the limit or condition.
     pub const fn code(&self) -> &'static str {

@@ -174,7 +174,7 @@ fn controls_are_journaled_in_order_and_survive_a_restart() {
             .iter()
             .filter_map(|r| match r {
                 JournalRecord::Control(c) => Some((c.seq, c.control)),
-                JournalRecord::Command(_) => None,
+                _ => None,
             })
             .collect();
         assert_eq!(
@@ -202,6 +202,52 @@ fn controls_are_journaled_in_order_and_survive_a_restart() {
         assert_eq!(risk.limits(8), Some(limits));
         assert_eq!(risk.open_orders(7), 2, "order 1 before the restart, order 5 after");
     }
+}
+
+#[test]
+fn risk_rejections_are_journaled_with_their_reason_and_read_past_on_restart() {
+    for topology in TOPOLOGIES {
+        let dir = tempfile::tempdir().unwrap();
+        let jc = JournalConfig::new(dir.path()).segment_size(1 << 16).fsync(FsyncPolicy::None);
+        let cfg = || config(topology, 1).risk(risk_config()).journal(jc.clone());
+        let (pipeline, mut gw, mut sub) = start(cfg());
+        assert_eq!(run(&mut gw, &mut sub, 0, buy(1, 7, 100, 5))[0].journal_seq, 1);
+        let refused = run(&mut gw, &mut sub, 0, buy(2, 7, 100, 500));
+        assert_eq!(code(&refused), Some("MAX_ORDER_QTY"), "{topology:?}");
+        assert_eq!(refused[0].journal_seq, 2, "the rejection took the next journal record");
+        assert_eq!(run(&mut gw, &mut sub, 0, buy(3, 7, 101, 5))[0].journal_seq, 3);
+        drop(pipeline);
+
+        let records: Vec<JournalRecord> = read_records(dir.path(), 0).unwrap().map(Result::unwrap).collect();
+        let rejections: Vec<_> = records
+            .iter()
+            .filter_map(|r| match r {
+                JournalRecord::Rejection(r) => Some((r.seq, r.instrument, r.command, r.code())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rejections, [(2, 0, buy(2, 7, 100, 500), "MAX_ORDER_QTY")]);
+        let commands: Vec<u64> = read_entries(dir.path(), 0).unwrap().map(|e| e.unwrap().seq).collect();
+        assert_eq!(commands, [1, 3], "read_entries yields the commands only");
+
+        // Restart: the rejection is read past; the books and risk hold orders 1 and 3 only,
+        // and the next record follows it.
+        let (pipeline, mut gw, mut sub) = start(cfg());
+        assert_eq!(pipeline.recovery().replayed, 2);
+        assert_eq!(pipeline.recovery().journal_seq, 3);
+        assert_eq!(run(&mut gw, &mut sub, 0, buy(4, 7, 102, 5))[0].journal_seq, 4);
+        let done = pipeline.shutdown().unwrap();
+        assert_eq!(done.risk.unwrap().open_orders(7), 3);
+    }
+}
+
+#[test]
+fn a_rejection_is_not_journaled_without_a_journal() {
+    let (pipeline, mut gw, mut sub) = start(config(Topology::Merged, 1).risk(risk_config()));
+    let refused = run(&mut gw, &mut sub, 0, buy(1, 7, 100, 500));
+    assert_eq!((code(&refused), refused[0].journal_seq), (Some("MAX_ORDER_QTY"), 0));
+    assert_eq!(run(&mut gw, &mut sub, 0, buy(2, 7, 100, 5))[0].journal_seq, 1, "no number taken");
+    drop(pipeline);
 }
 
 #[test]

@@ -148,7 +148,7 @@ fn produce(
 }
 
 /// Event seq numbers of each book are 1, 2, 3, ... in publication order: no event lost or
-/// published twice. Journal sequence numbers grow by one per sequenced command.
+/// published twice. Journal sequence numbers grow by one per sequenced or risk-rejected command.
 fn check_event_and_journal_sequences(outputs: &[Output]) {
     let mut book_seq: HashMap<InstrumentId, u64> = HashMap::new();
     let mut journal_seq = 0;
@@ -213,7 +213,8 @@ fn journaled_with(cfg: PipelineConfig, per_producer: usize, fsync: FsyncPolicy) 
     let dir = tempfile::tempdir().unwrap();
     let jc = JournalConfig::new(dir.path()).segment_size(4 << 20).fsync(fsync);
     let (collected, done) = run_load(cfg.journal(jc), per_producer);
-    assert_eq!(done.last_seq, done.stats.counters.sequenced);
+    // Every command took a journal record: those run and those risk rejected.
+    assert_eq!(done.last_seq, done.stats.counters.sequenced + done.stats.counters.risk_rejected);
     // A single-threaded replay of the journal, in journal order, gives the same books and
     // the same events, event for event.
     let replay = recover(dir.path(), &initial_engine()).unwrap();
@@ -333,7 +334,7 @@ fn reject_backpressure_hands_commands_back_and_counts_them() {
         match gw.submit(0, cmd) {
             Ok(_) => accepted.push(i),
             Err(e @ SubmitError::Full { .. }) => {
-                assert_eq!(e.into_command(), cmd, "the very command comes back");
+                assert_eq!(e.into_command(), Some(cmd), "the very command comes back");
                 handed_back += 1;
             }
             Err(e) => panic!("unexpected {e}"),
@@ -406,7 +407,7 @@ fn risk_rejections(topology: Topology) {
 
     let out = roundtrip(&mut gw, &mut sub, 0, new(1, 101));
     assert_eq!(risk_code(&out), Some("MAX_ORDER_QTY"));
-    assert_eq!((out.len(), out[0].journal_seq, out[0].last), (1, 0, true), "never journaled");
+    assert_eq!((out.len(), out[0].journal_seq, out[0].last), (1, 1, true), "journaled as the first record");
     let out = roundtrip(&mut gw, &mut sub, 0, Command::New(NewOrder::limit(2, 99, Side::Buy, 100, 1)));
     assert_eq!(risk_code(&out), Some("UNKNOWN_ACCOUNT"));
     assert_eq!(risk_code(&roundtrip(&mut gw, &mut sub, 0, new(3, 10))), None);
@@ -424,9 +425,13 @@ fn risk_rejections(topology: Topology) {
     }
     let done = pipeline.shutdown().unwrap();
     assert_eq!(done.risk.as_ref().map(|r| r.open_orders(7)), Some(2));
-    // Only commands that passed risk are in the journal: 3, 4, cancel 3, and the last new.
-    assert_eq!(done.last_seq, 4);
+    // Four commands passed risk and ran: 3, 4, cancel 3, and the last new; the rejections
+    // have journal records of their own, which a replay reads past.
+    let c = done.stats.counters;
+    assert_eq!(c.sequenced, 4);
+    assert_eq!(done.last_seq, c.sequenced + c.risk_rejected);
     let replay = recover(dir.path(), &initial_engine()).unwrap();
+    assert_eq!(replay.replayed, 4);
     assert_same_books(&replay.engine, &done.engine);
 }
 

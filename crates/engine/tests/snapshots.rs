@@ -50,6 +50,7 @@ fn replay_until(dir: &Path, seq: u64) -> (Engine, RiskState) {
                 events.iter().for_each(|ev| risk.on_event(e.instrument, ev));
             }
             JournalRecord::Control(c) if c.seq <= seq => risk.apply_control(&c.control).unwrap(),
+            JournalRecord::Rejection(r) if r.seq <= seq => {} // it changed nothing
             _ => break,
         }
     }

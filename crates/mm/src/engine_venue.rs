@@ -33,23 +33,27 @@
 //! default): they give our venue's top ([`EngineVenue::our_top`]) and the queue places.
 //!
 //! # Shared handles
-//! A pipeline run from Python keeps its gateways and subscriptions behind locks
-//! (`Arc<Mutex<Gateway>>`, [`SharedSubscription`]) so its own shutdown can drain every
-//! subscription: [`EngineVenue::shared`] takes those (one uncontended lock per submit and per
-//! poll); [`EngineVenue::new`] owns them outright. Either way nobody else may submit through
-//! the gateway or read the subscription.
+//! A pipeline run from Python keeps its gateways in [`SharedGateway`] slots and its
+//! subscriptions behind locks ([`SharedSubscription`], so that its own shutdown can drain
+//! every one). [`EngineVenue::shared`] takes the gateway out of its slot on a [`GatewayLease`]
+//! (submits take no lock; others who try the gateway meanwhile get `SubmitError::Lent`; it goes
+//! back when the venue is dropped, i.e. when the market maker's thread ends) and reads the
+//! shared subscription (one uncontended lock per poll, not per command);
+//! [`EngineVenue::new`] owns both outright. Either way nobody else may read the subscription.
+//!
+//! [`SharedGateway`]: wintermute_engine::pipeline::SharedGateway
 //!
 //! # No allocation
 //! Open orders and commands in flight live in tables sized at construction; reading the
 //! subscription hands each output over in place. After construction neither `submit` nor
 //! `poll` allocates (a counting-allocator test, `tests/engine_venue_no_alloc.rs`).
 
-use std::sync::{Arc, Mutex, PoisonError};
 use wintermute_core::{AccountId, Command, Event, InstrumentId, NewOrder, OrderId, TimeInForce};
 
 use wintermute_engine::analytics::PipelineClock;
 use wintermute_engine::pipeline::{
-    BufferedSubscription, CommandId, Gateway, Output, OutputKind, SharedSubscription, SubmitError, Subscription,
+    BufferedSubscription, CommandId, Gateway, GatewayLease, Output, OutputKind, SharedSubscription, SubmitError,
+    Subscription,
 };
 use wintermute_engine::risk::RiskError;
 
@@ -129,18 +133,18 @@ struct VenueState {
     last_ns: i64,
 }
 
-/// The gateway, owned or shared (see the module docs).
+/// The gateway, owned or leased (see the module docs): ours alone either way, no lock.
 #[derive(Debug)]
 enum GatewayHandle {
     Owned(Gateway),
-    Shared(Arc<Mutex<Gateway>>),
+    Leased(GatewayLease),
 }
 
 impl GatewayHandle {
     fn with<R>(&mut self, f: impl FnOnce(&mut Gateway) -> R) -> R {
         match self {
             GatewayHandle::Owned(g) => f(g),
-            GatewayHandle::Shared(g) => f(&mut g.lock().unwrap_or_else(PoisonError::into_inner)),
+            GatewayHandle::Leased(l) => f(l.gateway()),
         }
     }
 
@@ -192,10 +196,11 @@ impl EngineVenue {
         Self::build(cfg, GatewayHandle::Owned(gateway), OutputSource::Owned(subscription))
     }
 
-    /// Our venue over a gateway and a subscription shared with their owner (a pipeline run
-    /// from Python): see the module docs. Allocates its tables here, once.
-    pub fn shared(cfg: EngineVenueConfig, gateway: Arc<Mutex<Gateway>>, subscription: SharedSubscription) -> Self {
-        Self::build(cfg, GatewayHandle::Shared(gateway), OutputSource::Shared(subscription))
+    /// Our venue over a gateway leased from its owner (a pipeline run from Python; it goes
+    /// back when this venue is dropped) and a subscription shared with it: see the module docs.
+    /// Allocates its tables here, once.
+    pub fn shared(cfg: EngineVenueConfig, gateway: GatewayLease, subscription: SharedSubscription) -> Self {
+        Self::build(cfg, GatewayHandle::Leased(gateway), OutputSource::Shared(subscription))
     }
 
     fn build(cfg: EngineVenueConfig, mut gateway: GatewayHandle, sub: OutputSource) -> Self {
@@ -345,6 +350,8 @@ impl Execution for EngineVenue {
             let why = match e {
                 SubmitError::Full { .. } => "ring full",
                 SubmitError::Closed { .. } => "closed",
+                // A lease holds the gateway: it is never lent from here.
+                SubmitError::Lent { .. } => "lent",
             };
             ExecError::Unavailable { venue: self.state.cfg.venue, why }
         })?;

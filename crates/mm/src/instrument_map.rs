@@ -76,6 +76,13 @@ impl GridScale {
         i64::try_from((raw / self.lot_raw).max(1)).ok()
     }
 
+    /// A quantity (units of 10^-18) in whole lots, rounded down (part of a lot is no lot, as a
+    /// venue's book we trade against must never show more than it has); `None` beyond `i64`.
+    #[inline]
+    pub fn whole_lots(&self, raw: i128) -> Option<i64> {
+        i64::try_from(raw.max(0) / self.lot_raw).ok()
+    }
+
     /// One side's best level on our grid (`qty == 0` when absent or beyond range).
     #[inline]
     fn level(&self, price_raw: i128, qty_raw: i128, is_bid: bool) -> Level {

@@ -21,6 +21,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod backtest;
+pub mod batched;
 pub mod config;
 pub mod engine_venue;
 pub mod estimate;
@@ -34,6 +35,7 @@ pub mod interlock;
 pub mod l2_book;
 pub mod live;
 pub mod live_config;
+pub mod live_hedge;
 pub mod live_runner;
 pub mod live_snapshot;
 pub mod metrics;

@@ -27,10 +27,14 @@
 //! operator, an interlock).
 //!
 //! # Hedging
-//! After each fill, with a [`HedgeConfig`], the [`Hedger`] decides on the external venues'
-//! fresh tops (their fees from [`LiveConfig::hedge_fees`]); the decision is kept
-//! ([`LiveMarketMaker::last_hedge`]) for the caller to route: sending it to an external venue
-//! is live order routing's part.
+//! After each fill, with a [`HedgeConfig`], the [`Hedger`] decides on the fresh tops of the
+//! external venues it may use ([`LiveConfig::hedge_venues`]; their fees from
+//! [`LiveConfig::hedge_fees`]); the decision is kept ([`LiveMarketMaker::last_hedge`]) for the
+//! caller to route ([`crate::live_hedge`] sends it). The caller tells the market maker what is
+//! in flight ([`LiveMarketMaker::set_hedge_in_flight`]: a decision counts those lots as done,
+//! so a hedge is never sent twice) and what filled ([`LiveMarketMaker::on_hedge_fill`]: the
+//! inventory moves as with our own fills); [`LiveMarketMaker::decide_hedge`] decides again
+//! without a fill (after an IOC's remainder was canceled, on a timer).
 
 use crate::engine_venue::EngineVenue;
 use crate::execution::{ExecCommand, ExecError, ExecEvent, ExecEvents, Execution, RejectReason};
@@ -69,13 +73,16 @@ pub struct LiveConfig {
     pub hedge: Option<HedgeConfig>,
     /// Taker fees of each external venue, in configuration order (missing: no fee).
     pub hedge_fees: Vec<FeeSchedule>,
+    /// The external venues (indices in configuration order) the hedger may choose; `None`:
+    /// every one.
+    pub hedge_venues: Option<Vec<usize>>,
     /// Levels kept per side of each external venue's book.
     pub depth: usize,
 }
 
 impl Default for LiveConfig {
     fn default() -> Self {
-        LiveConfig { first_client_id: 1 << 40, hedge: None, hedge_fees: Vec::new(), depth: 64 }
+        LiveConfig { first_client_id: 1 << 40, hedge: None, hedge_fees: Vec::new(), hedge_venues: None, depth: 64 }
     }
 }
 
@@ -96,6 +103,8 @@ pub struct LiveCounters {
     pub pulls: u64,
     /// Hedge decisions.
     pub hedges: u64,
+    /// Hedge fills applied ([`LiveMarketMaker::on_hedge_fill`]).
+    pub hedge_fills: u64,
 }
 
 /// One external venue's book on our grid.
@@ -124,6 +133,8 @@ pub struct LiveMarketMaker {
     hedger: Option<Hedger>,
     hedge_venues: Vec<HedgeVenue>,
     inventory: i64,
+    /// Signed lots of hedge orders in flight (buys positive).
+    hedge_in_flight: i64,
     halted: bool,
     sent: Vec<ExecCommand>,
     last_hedge: Option<HedgeDecision>,
@@ -142,6 +153,7 @@ impl LiveMarketMaker {
             ts_ns: 0,
         };
         let hedge_venues = (0..n)
+            .filter(|i| cfg.hedge_venues.as_ref().is_none_or(|only| only.contains(i)))
             .map(|i| HedgeVenue {
                 venue: VenueId::External(i as u8),
                 top: Top::default(),
@@ -159,6 +171,7 @@ impl LiveMarketMaker {
             hedger: cfg.hedge.map(Hedger::new),
             hedge_venues,
             inventory: 0,
+            hedge_in_flight: 0,
             halted: false,
             last_hedge: None,
             last_hedge_clock_ns: 0,
@@ -205,10 +218,8 @@ impl LiveMarketMaker {
     /// An external venue's new top (on our grid): fair value, then a decision.
     pub fn on_top(&mut self, now_ns: i64, venue: VenueId, top: Top) -> Result<Decision, LiveError> {
         self.pricer.on_top(venue, top)?;
-        if let VenueId::External(i) = venue {
-            if let Some(h) = self.hedge_venues.get_mut(i as usize) {
-                h.top = top;
-            }
+        if let Some(h) = self.hedge_venues.iter_mut().find(|h| h.venue == venue) {
+            h.top = top;
         }
         self.counters.updates += 1;
         self.quote(now_ns)
@@ -300,14 +311,37 @@ impl LiveMarketMaker {
     }
 
     fn hedge(&mut self, now_ns: i64) {
-        let Some(hedger) = self.hedger else { return };
-        let fair = self.pricer.fair_value_engine().fair_value(now_ns).and_then(|f| Mark::from_ticks_f64(f.price));
-        let Some(fair) = fair else { return };
-        if let Some(d) = hedger.decide(now_ns, self.inventory, fair, &self.hedge_venues) {
-            self.last_hedge = Some(d);
-            self.last_hedge_clock_ns = self.venue.clock_ns();
-            self.counters.hedges += 1;
-        }
+        self.decide_hedge(now_ns);
+    }
+
+    /// Decides a hedge now on the inventory plus the hedges in flight (a decision is also kept
+    /// as [`LiveMarketMaker::last_hedge`] and counted); `None` without a hedger, a fair value,
+    /// inventory past the threshold or a fresh venue.
+    pub fn decide_hedge(&mut self, now_ns: i64) -> Option<HedgeDecision> {
+        let hedger = self.hedger?;
+        let fair = self.pricer.fair_value_engine().fair_value(now_ns).and_then(|f| Mark::from_ticks_f64(f.price))?;
+        let d = hedger.decide(now_ns, self.inventory + self.hedge_in_flight, fair, &self.hedge_venues)?;
+        self.last_hedge = Some(d);
+        self.last_hedge_clock_ns = self.venue.clock_ns();
+        self.counters.hedges += 1;
+        Some(d)
+    }
+
+    /// Signed lots of hedge orders in flight (buys positive): hedge decisions count them as
+    /// done until the caller says otherwise.
+    pub fn set_hedge_in_flight(&mut self, lots: i64) {
+        self.hedge_in_flight = lots;
+    }
+
+    /// A hedge order filled `qty` lots on `side` on an external venue: the inventory moves as
+    /// with our own fills and the quotes follow it (skew). Hedges are not decided here.
+    pub fn on_hedge_fill(&mut self, now_ns: i64, side: Side, qty: i64) -> Result<Decision, LiveError> {
+        self.counters.hedge_fills += 1;
+        self.inventory += match side {
+            Side::Buy => qty,
+            Side::Sell => -qty,
+        };
+        self.quote(now_ns)
     }
 
     /// Cancels every quote now and stops quoting until [`LiveMarketMaker::resume`].
@@ -328,7 +362,7 @@ impl LiveMarketMaker {
         self.halted
     }
 
-    /// Net lots bought on our venue.
+    /// Net lots bought: our venue's fills and the hedge fills.
     pub fn inventory(&self) -> i64 {
         self.inventory
     }

@@ -7,6 +7,7 @@
 //! | `pricing` | required: the pricing stack ([`crate::config::PricingConfig`]); its venues are the feeds' streams (`name`, `symbol`) and its instrument's grid must be our venue's |
 //! | `quote_on` | `"ours"` (or absent): live quoting is on our venue |
 //! | `hedge_on`, `hedge_threshold_lots`, `hedge_slippage_ticks` | hedge decisions once `|inventory| > hedge_threshold_lots` (0 or no `hedge_on`: none) |
+//! | `hedge.routes` | live only: the pricing venues hedges are **sent** to (`hedge_on` among them); the hedger chooses among them only. Absent: decisions only |
 //! | `fees` | `fees.ours` books our fills; `fees.<venue>` is that venue's taker fee for hedging |
 //! | `interlock` | the book-health interlock over the pricing venues (absent: none) |
 //! | `timer_ms` | the runner's timer: staleness checks, timed requotes, the state snapshot |
@@ -60,6 +61,8 @@ struct LiveFile {
     interlock: Option<InterlockSettings>,
     #[serde(default = "default_timer")]
     timer_ms: i64,
+    #[serde(default)]
+    hedge: Option<serde_json::Value>,
     // Backtest only (module docs).
     #[serde(default)]
     seed: Option<serde_json::Value>,
@@ -79,6 +82,13 @@ struct LiveFile {
     references: Option<serde_json::Value>,
     #[serde(default)]
     grid: Option<serde_json::Value>,
+}
+
+/// `[hedge]`: where hedges are sent (live only).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HedgeSection {
+    routes: Vec<String>,
 }
 
 fn default_slippage() -> i64 {
@@ -110,6 +120,9 @@ pub struct LiveSetup {
     pub hedge_fees: Vec<FeeSchedule>,
     /// Hedging (`None`: never).
     pub hedge: Option<HedgeConfig>,
+    /// The pricing venues (indices) hedges are sent to (`[hedge] routes`; empty: decided, not
+    /// sent).
+    pub hedge_routes: Vec<usize>,
     /// The interlock (`None`: none).
     pub interlock: Option<InterlockConfig>,
     /// The runner's timer, ns.
@@ -212,6 +225,16 @@ impl LiveSetup {
                 )?)
             }
         };
+        let hedge_routes = match file.hedge {
+            None => Vec::new(),
+            Some(value) => {
+                let section: HedgeSection = serde_json::from_value(value).map_err(|e| {
+                    let msg = e.to_string();
+                    bad(format!("hedge.{}", msg.split('`').nth(1).unwrap_or("routes")), msg)
+                })?;
+                routes(&section, &pricing, hedge.is_some(), file.hedge_on.as_deref())?
+            }
+        };
         let interlock = match file.interlock {
             None => None,
             Some(i) => {
@@ -234,8 +257,47 @@ impl LiveSetup {
         if !(1..=60_000).contains(&file.timer_ms) {
             return Err(bad("timer_ms", format!("{} must be in 1..=60000", file.timer_ms)));
         }
-        Ok(LiveSetup { pricing, streams, our_fees, hedge_fees, hedge, interlock, timer_ns: file.timer_ms * 1_000_000 })
+        Ok(LiveSetup {
+            pricing,
+            streams,
+            our_fees,
+            hedge_fees,
+            hedge,
+            hedge_routes,
+            interlock,
+            timer_ns: file.timer_ms * 1_000_000,
+        })
     }
+}
+
+/// `[hedge] routes` as pricing venue indices, checked.
+fn routes(
+    section: &HedgeSection,
+    pricing: &PricingConfig,
+    hedging: bool,
+    hedge_on: Option<&str>,
+) -> Result<Vec<usize>, LiveConfigError> {
+    if section.routes.is_empty() {
+        return Err(bad("hedge.routes", "name at least one pricing venue"));
+    }
+    let mut out = Vec::with_capacity(section.routes.len());
+    for (k, name) in section.routes.iter().enumerate() {
+        let i =
+            pricing.venues.iter().position(|v| &v.name == name).ok_or_else(|| {
+                bad(format!("hedge.routes[{k}]"), format!("{name:?} is not one of the pricing venues"))
+            })?;
+        if out.contains(&i) {
+            return Err(bad(format!("hedge.routes[{k}]"), format!("{name:?} is listed twice")));
+        }
+        out.push(i);
+    }
+    if !hedging {
+        return Err(bad("hedge", "routes need hedging on: hedge_on and hedge_threshold_lots > 0"));
+    }
+    if let Some(on) = hedge_on.filter(|on| !section.routes.iter().any(|r| r == on)) {
+        return Err(bad("hedge_on", format!("{on:?} has no route in hedge.routes")));
+    }
+    Ok(out)
 }
 
 /// The pricing error's key, under `pricing.`.
@@ -288,6 +350,14 @@ mod tests {
         assert!(s.hedge.is_some());
         assert_eq!(s.interlock.unwrap().stale_after_ns, 1_000_000_000);
         assert_eq!(s.timer_ns, 100_000_000);
+        assert!(s.hedge_routes.is_empty(), "no [hedge]: decided, not sent");
+    }
+
+    #[test]
+    fn hedge_routes_name_pricing_venues_in_their_order() {
+        let extra = r#""hedge_on": "kraken", "hedge_threshold_lots": 20, "hedge": {"routes": ["kraken", "coinbase"]},"#;
+        let s = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap();
+        assert_eq!(s.hedge_routes, vec![1, 0]);
     }
 
     #[test]
@@ -304,6 +374,33 @@ mod tests {
                 "interlock.stale_after_ms",
             ),
             (config(r#""timer_ms": 0,"#, FIXED), "timer_ms"),
+            (
+                config(r#""hedge_on": "kraken", "hedge_threshold_lots": 5, "hedge": {"routes": []},"#, FIXED),
+                "hedge.routes",
+            ),
+            (
+                config(
+                    r#""hedge_on": "kraken", "hedge_threshold_lots": 5, "hedge": {"routes": ["kraken", "binance"]},"#,
+                    FIXED,
+                ),
+                "hedge.routes[1]",
+            ),
+            (
+                config(
+                    r#""hedge_on": "kraken", "hedge_threshold_lots": 5, "hedge": {"routes": ["kraken", "kraken"]},"#,
+                    FIXED,
+                ),
+                "hedge.routes[1]",
+            ),
+            (config(r#""hedge": {"routes": ["kraken"]},"#, FIXED), "hedge"),
+            (
+                config(r#""hedge_on": "kraken", "hedge_threshold_lots": 5, "hedge": {"routes": ["coinbase"]},"#, FIXED),
+                "hedge_on",
+            ),
+            (
+                config(r#""hedge_on": "kraken", "hedge_threshold_lots": 5, "hedge": {"route": "kraken"},"#, FIXED),
+                "hedge.route",
+            ),
             (r#"{"seed": 1}"#.to_string(), "pricing"),
         ];
         for (text, key) in cases {

@@ -26,10 +26,21 @@
 //! [`LiveRunner::set_kill_switch`] is the operator's switch: quotes are pulled (`kill_switch`)
 //! until it is released.
 //!
+//! # Hedging
+//! With a hedge config, each fill that takes the inventory past the threshold decides a hedge
+//! (kept in the snapshot's `hedges`). Started with routes ([`LiveRunner::start_hedged`]: an
+//! [`Execution`](crate::execution::Execution) per external venue), the runner also **sends**
+//! it: an IOC at the slippage cap on the chosen venue's route, the hedger choosing only among
+//! routed venues. The route's fills move the inventory (and so the quotes' skew) and enter the
+//! PnL as hedge fills (slippage against the decision's fair value, the venue's fee), exactly
+//! like our own fills; what an IOC did not get is hedged again at once or on the timer. The
+//! snapshot's `hedging` counts orders, fills, remainders, refusals and errors
+//! ([`crate::live_hedge`]).
+//!
 //! # Stopping
 //! [`LiveRunner::stop`] pulls every quote, waits (at most [`STOP_WAIT`]) for our venue to
-//! answer the cancels, publishes a last snapshot and ends the thread. Dropping the runner
-//! stops it.
+//! answer the cancels and for the hedges in flight to finish, publishes a last snapshot and
+//! ends the thread. Dropping the runner stops it.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -47,8 +58,9 @@ use crate::instrument_map::GridScale;
 use crate::interlock::{Interlock, InterlockConfig, InterlockEvent, PullCause, Transition};
 use crate::live::{LiveConfig, LiveCounters, LiveError, LiveMarketMaker};
 use crate::live_config::{LiveSetup, StreamKey};
+use crate::live_hedge::{HedgeFill, HedgeRoute, HedgeRouteError, LiveHedges};
 pub use crate::live_snapshot::{
-    CountersView, HedgeView, InterlockView, LiveSnapshot, MarkoutView, PnlView, QuoteView, ReferenceView,
+    CountersView, HedgeView, HedgingView, InterlockView, LiveSnapshot, MarkoutView, PnlView, QuoteView, ReferenceView,
 };
 use crate::metrics::markouts::{MarkoutReference, Markouts, MARKOUT_HORIZONS_NS};
 use crate::metrics::pnl::{FillRole, Mark, PnlLedger};
@@ -108,6 +120,12 @@ impl FeedBooks {
     pub fn replace(&self, market: Arc<Market>) {
         *self.market.lock().unwrap_or_else(PoisonError::into_inner) = market;
     }
+
+    /// Reads the current market's published view (every stream's full published depth).
+    pub fn read_view<R>(&self, f: impl FnOnce(&wintermute_feeds::market::MarketView) -> R) -> R {
+        let market = Arc::clone(&self.market.lock().unwrap_or_else(PoisonError::into_inner));
+        market.read(f)
+    }
 }
 
 impl BookSource for FeedBooks {
@@ -140,6 +158,9 @@ pub enum LiveRunError {
     /// The pricing stack refused its configuration.
     #[error("live market maker: {0}")]
     Pricing(#[from] crate::config::MmConfigError),
+    /// The hedge routes cannot be used.
+    #[error("live market maker: {0}")]
+    Route(#[from] HedgeRouteError),
     /// The thread could not be started.
     #[error("live market maker: thread: {0}")]
     Spawn(std::io::Error),
@@ -152,11 +173,13 @@ pub struct RunnerOptions {
     pub first_client_id: u64,
     /// Sleep when a loop turn found nothing to do (0: spin).
     pub idle_sleep: Duration,
+    /// The first client id of our hedge orders on the external venues.
+    pub first_hedge_id: u64,
 }
 
 impl Default for RunnerOptions {
     fn default() -> Self {
-        RunnerOptions { first_client_id: 1 << 40, idle_sleep: Duration::from_micros(200) }
+        RunnerOptions { first_client_id: 1 << 40, idle_sleep: Duration::from_micros(200), first_hedge_id: 1 }
     }
 }
 
@@ -179,15 +202,28 @@ pub struct LiveRunner {
 }
 
 impl LiveRunner {
-    /// Starts quoting on `venue` (built with `setup.our_fees`) off `source`'s books.
+    /// Starts quoting on `venue` (built with `setup.our_fees`) off `source`'s books; hedges
+    /// are decided, not sent.
     pub fn start(
         setup: LiveSetup,
         venue: EngineVenue,
         source: Box<dyn BookSource>,
         options: RunnerOptions,
     ) -> Result<Self, LiveRunError> {
+        Self::start_hedged(setup, venue, source, options, Vec::new())
+    }
+
+    /// As [`LiveRunner::start`], and sends each hedge through `routes` (one per external venue
+    /// hedges may go to; none: decided, not sent). See the module docs.
+    pub fn start_hedged(
+        setup: LiveSetup,
+        venue: EngineVenue,
+        source: Box<dyn BookSource>,
+        options: RunnerOptions,
+        routes: Vec<HedgeRoute>,
+    ) -> Result<Self, LiveRunError> {
         let now = venue.clock_ns();
-        let worker = Worker::new(setup, venue, source, options, now)?;
+        let worker = Worker::new(setup, venue, source, options, routes, now)?;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             kill: AtomicU8::new(KILL_NONE),
@@ -254,6 +290,10 @@ struct Worker {
     risk_seen: u64,
     hedges_seen: u64,
     hedges: VecDeque<HedgeView>,
+    /// The hedge routes (`None`: hedges are decided, not sent).
+    hedging: Option<LiveHedges>,
+    /// Stopping: the hedges in flight finish, no new one is sent.
+    stopping: bool,
     errors: u64,
     error: Option<String>,
     turns: u64,
@@ -287,15 +327,22 @@ impl Worker {
         venue: EngineVenue,
         source: Box<dyn BookSource>,
         options: RunnerOptions,
+        routes: Vec<HedgeRoute>,
         now: i64,
     ) -> Result<Self, LiveRunError> {
         let pricer = Pricer::from_config(&setup.pricing)?;
         let grid = pricer.instrument_map().grid;
         let n = setup.streams.len();
+        let hedging = match routes.is_empty() {
+            true => None,
+            false if setup.hedge.is_none() => return Err(HedgeRouteError::NoHedger.into()),
+            false => Some(LiveHedges::new(routes, n, options.first_hedge_id)?),
+        };
         let live = LiveConfig {
             first_client_id: options.first_client_id,
             hedge: setup.hedge,
             hedge_fees: setup.hedge_fees.clone(),
+            hedge_venues: hedging.as_ref().map(LiveHedges::venues),
             ..LiveConfig::default()
         };
         let interlock = Interlock::new(setup.interlock.unwrap_or_else(|| pull_all_interlock(n)), now)?;
@@ -317,6 +364,8 @@ impl Worker {
             risk_seen: 0,
             hedges_seen: 0,
             hedges: VecDeque::with_capacity(HEDGES_KEPT),
+            hedging,
+            stopping: false,
             errors: 0,
             error: None,
             turns: 0,
@@ -376,6 +425,7 @@ impl Worker {
             busy = true;
             self.on_events(now);
         }
+        busy |= self.poll_hedges(now);
         let rejections = self.mm.counters().risk_rejections;
         if rejections != self.risk_seen {
             self.risk_seen = rejections;
@@ -477,8 +527,51 @@ impl Worker {
             self.hedges_seen = hedges;
             if let Some(h) = self.mm.last_hedge() {
                 self.keep_hedge(h);
+                self.send_hedge(now, h);
             }
         }
+    }
+
+    /// Sends a decision on its route (when there are routes and sending is not held).
+    fn send_hedge(&mut self, now: i64, h: HedgeDecision) {
+        let Some(hedging) = self.hedging.as_mut().filter(|_| !self.stopping) else { return };
+        if hedging.can_send(now) && hedging.send(now, &h).is_ok() {
+            self.mm.set_hedge_in_flight(hedging.in_flight_lots());
+        }
+    }
+
+    /// Decides again without a fill (an IOC's remainder, the timer) and sends the decision.
+    fn hedge_again(&mut self, now: i64) {
+        if self.stopping || !self.hedging.as_ref().is_some_and(|h| h.can_send(now)) {
+            return;
+        }
+        if let Some(h) = self.mm.decide_hedge(now) {
+            self.hedges_seen = self.mm.counters().hedges;
+            self.keep_hedge(h);
+            self.send_hedge(now, h);
+        }
+    }
+
+    /// Reads the hedge routes: fills into the inventory and the PnL; returns whether anything
+    /// came back.
+    fn poll_hedges(&mut self, now: i64) -> bool {
+        let fair = self.fair_mark(now);
+        let Worker { hedging, mm, pnl, errors, error, .. } = self;
+        let Some(hedging) = hedging.as_mut() else { return false };
+        let mut fills = 0;
+        let done = hedging.poll(now, |h: HedgeFill| {
+            fills += 1;
+            pnl.on_fill(&h.fill, FillRole::Hedge { decision: h.decision_fair }, fair.unwrap_or(h.decision_fair));
+            if let Err(e) = mm.on_hedge_fill(now, h.fill.side, h.fill.qty) {
+                *errors += 1;
+                *error = Some(e.to_string());
+            }
+        });
+        mm.set_hedge_in_flight(hedging.in_flight_lots());
+        if done > 0 {
+            self.hedge_again(now);
+        }
+        fills > 0 || done > 0
     }
 
     fn keep_hedge(&mut self, h: HedgeDecision) {
@@ -516,6 +609,7 @@ impl Worker {
             let r = self.mm.quote(now);
             self.note(r);
         }
+        self.hedge_again(now);
         if let Some(fair) = self.fair_mark(now) {
             self.pnl.on_mark(fair);
             let top = self.mm.venue().our_top();
@@ -591,6 +685,11 @@ impl Worker {
                 uptime: stats.uptime(),
             },
             hedges: self.hedges.iter().copied().collect(),
+            hedging: self
+                .hedging
+                .as_ref()
+                .map(|h| h.view(|i| self.streams.get(i).map_or("?", |k| k.venue.name())))
+                .unwrap_or_default(),
             references: self
                 .streams
                 .iter()
@@ -612,6 +711,7 @@ impl Worker {
                 risk_rejections: c.risk_rejections,
                 pulls: c.pulls,
                 hedges: c.hedges,
+                hedge_fills: c.hedge_fills,
                 errors: self.errors,
                 turns: self.turns,
             },
@@ -621,16 +721,23 @@ impl Worker {
 
     /// Pulls every quote, waits for the answers, publishes the last snapshot.
     fn finish(mut self, shared: &Shared) {
+        self.stopping = true;
         let now = self.mm.venue().clock_ns();
         let r = self.mm.pull(now);
         self.note(r);
         let deadline = Instant::now() + STOP_WAIT;
-        while (self.mm.venue().in_flight() > 0 || self.mm.venue().open_orders() > 0) && Instant::now() < deadline {
+        let hedging = |w: &Self| w.hedging.as_ref().is_some_and(|h| h.in_flight_orders() > 0);
+        while (self.mm.venue().in_flight() > 0 || self.mm.venue().open_orders() > 0 || hedging(&self))
+            && Instant::now() < deadline
+        {
             let now = self.mm.venue().clock_ns();
             let r = self.mm.poll(now);
-            if self.note(r).is_some_and(|n| n > 0) {
+            let mut busy = self.note(r).is_some_and(|n| n > 0);
+            if busy {
                 self.on_events(now);
-            } else {
+            }
+            busy |= self.poll_hedges(now);
+            if !busy {
                 std::thread::sleep(Duration::from_micros(200));
             }
         }

@@ -83,6 +83,65 @@ pub struct HedgeView {
     pub ts_ns: i64,
 }
 
+/// One hedge order sent to an external venue's route.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct HedgeOrderView {
+    /// Its client id on the venue.
+    pub client_id: u64,
+    /// Reference venue index.
+    pub venue: usize,
+    /// `buy` or `sell`.
+    pub side: &'static str,
+    /// Lots asked.
+    pub qty: i64,
+    /// The IOC's limit (the slippage cap), ticks.
+    pub limit_price: i64,
+    /// Lots filled so far.
+    pub filled: i64,
+    /// What the fills cost or brought, money units (price × lots, before fees).
+    pub notional: i128,
+    /// The fills' fees, money units (rebates negative).
+    pub fees: i128,
+    /// The fair value when it was decided, ticks.
+    pub decision_fair: f64,
+    /// `sent`, `accepted`, `partially_filled`, `filled`, `canceled` (the IOC's remainder, after
+    /// a partial fill or none) or `rejected`.
+    pub status: &'static str,
+    /// When it was sent (the pipeline clock), ns.
+    pub ts_ns: i64,
+}
+
+/// The hedges sent through the routes ([`crate::live_hedge`]); all zero without routes.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct HedgingView {
+    /// The venues hedges are routed to.
+    pub routes: Vec<&'static str>,
+    /// Hedge orders sent.
+    pub orders_sent: u64,
+    /// Hedge fills.
+    pub fills: u64,
+    /// Lots filled, both sides.
+    pub filled_qty: i64,
+    /// Lots filled, signed (buys positive): the hedges' share of the inventory.
+    pub net_filled: i64,
+    /// Lots canceled unfilled (the IOCs' remainders).
+    pub canceled_qty: i64,
+    /// Orders partly filled, the rest canceled.
+    pub partial: u64,
+    /// Orders canceled without a fill (nothing within the slippage cap).
+    pub unfilled: u64,
+    /// Orders the venue refused.
+    pub rejected: u64,
+    /// Orders that could not be sent (refused by the route's local checks).
+    pub send_errors: u64,
+    /// Signed lots still in flight.
+    pub in_flight: i64,
+    /// The latest orders, newest last.
+    pub orders: Vec<HedgeOrderView>,
+    /// The latest refusals and errors, newest last.
+    pub last_errors: Vec<String>,
+}
+
 /// One reference stream.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ReferenceView {
@@ -115,6 +174,8 @@ pub struct CountersView {
     pub pulls: u64,
     /// Hedge decisions.
     pub hedges: u64,
+    /// Hedge fills applied to the inventory.
+    pub hedge_fills: u64,
     /// Errors (the last one is `error`).
     pub errors: u64,
     /// Loop turns.
@@ -145,6 +206,8 @@ pub struct LiveSnapshot {
     pub interlock: InterlockView,
     /// The latest hedge decisions, newest last.
     pub hedges: Vec<HedgeView>,
+    /// The hedges sent and what came of them.
+    pub hedging: HedgingView,
     /// The reference streams.
     pub references: Vec<ReferenceView>,
     /// Counters.

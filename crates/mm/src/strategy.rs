@@ -17,6 +17,13 @@
 //! reaches the venue after the configured order latency, and what becomes of it comes back as
 //! fills and [`Strategy::on_order_gone`].
 //!
+//! ## Batched strategies
+//! A strategy that is costly to call once per event (one written in Python) buffers its events
+//! and decides once per batch: it sets [`Strategy::BATCHED`], keeps each event's [`Stamp`]
+//! ([`Context::stamp`]), and in [`Strategy::on_batch_end`] replays its decisions, each after the
+//! event it was made after ([`Context::decided_at`]), so that a batched strategy trades exactly
+//! as it would have if called per event. [`crate::batched`] does all of this for a callback sink.
+//!
 //! ```
 //! use wintermute_mm::strategy::{Context, PublicTrade, Strategy};
 //! use wintermute_mm::types::{Fill, Side, Top, VenueId};
@@ -54,6 +61,22 @@ pub struct PublicTrade {
     pub aggressor: Side,
 }
 
+/// A point in the driver's sequence of events: where a strategy saw one event. A batched
+/// strategy takes one per event ([`Context::stamp`]) and hands it back with the commands it
+/// decided after that event ([`Context::decided_at`]), so that they take effect as if they had
+/// been sent right then. The fields are the driver's; a strategy passes them back untouched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stamp {
+    /// The time of the event, nanoseconds.
+    pub ts_ns: i64,
+    /// The driver's step counter at the event (ties between commands that reach a venue at the
+    /// same instant are broken by it).
+    pub step: u64,
+    /// The driver's reference price at the event (the backtester: the quoted venue's
+    /// `bid + ask`), the reference of the hedge slippage of an IOC decided then.
+    pub mark: i64,
+}
+
 /// What a strategy may read and do while handling a callback.
 pub trait Context {
     /// The current time, nanoseconds (simulated time in a backtest).
@@ -72,10 +95,35 @@ pub trait Context {
     fn amend(&mut self, venue: VenueId, order_id: u64, qty: i64);
     /// Cancels a working order (nothing happens if it is already gone when the cancel arrives).
     fn cancel(&mut self, venue: VenueId, order_id: u64);
+    /// Where the driver is now (see [`Stamp`]). The default has the time only.
+    fn stamp(&self) -> Stamp {
+        Stamp { ts_ns: self.now_ns(), ..Stamp::default() }
+    }
+    /// The orders, amends and cancels sent from now on were decided at `at` (a batched strategy
+    /// replaying its decisions), or now (`None`, the default state). A driver that sends at once
+    /// (a live one) ignores it: there the batch's delay is real.
+    fn decided_at(&mut self, _at: Option<Stamp>) {}
+    /// The id the next [`Context::place`] or [`Context::take`] will return, when the driver
+    /// numbers its orders in sequence (a batched strategy hands its ids out ahead of sending);
+    /// `None` by default.
+    fn next_order_id(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A market-making strategy. Every callback has a default that does nothing.
 pub trait Strategy {
+    /// Whether the strategy buffers its events and decides in [`Strategy::on_batch_end`]: the
+    /// driver then calls it before any of the commands it could have sent after the batch's
+    /// first event would take effect, and before reading [`Strategy::fair_value`].
+    const BATCHED: bool = false;
+    /// The end of a batch of events (called only when [`Strategy::BATCHED`]).
+    fn on_batch_end<C: Context>(&mut self, _ctx: &mut C) {}
+    /// Whether the strategy has stopped for good (a batched strategy whose callback failed):
+    /// the driver ends the run (read only when [`Strategy::BATCHED`]).
+    fn halted(&self) -> bool {
+        false
+    }
     /// A venue's top changed.
     fn on_book<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, _top: &Top) {}
     /// A public trade printed.

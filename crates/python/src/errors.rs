@@ -35,6 +35,7 @@ use wintermute_engine::pipeline::{ControlError, PipelineError, SubmitError};
 use wintermute_feeds::tick_book::BatchError;
 use wintermute_feeds::{FeedError, TickBookError};
 use wintermute_mm::backtest::BacktestError;
+use wintermute_mm::batched::CommandError;
 
 /// The exception classes of `wintermute.errors`, as Rust types.
 mod classes {
@@ -157,6 +158,9 @@ pub(crate) enum Error {
     /// with the field as its key) or market data that cannot be read (`FeedError`,
     /// `MARKET_DATA`).
     Backtest(BacktestError),
+    /// A command a Python strategy sent that the backtester cannot take (`InvalidOrderError`,
+    /// `STRATEGY_COMMAND`).
+    StrategyCommand(CommandError),
     /// A failure of the bindings' own API with no domain of its own (`UNKNOWN_WORKLOAD`,
     /// `BENCH`, `PIPELINE`): a plain `WintermuteError`.
     Other {
@@ -239,6 +243,13 @@ impl From<wintermute_mm::live_runner::LiveRunError> for Error {
     }
 }
 
+/// The paper hedge venues or the market maker behind them could not start (`MM_LIVE`).
+impl From<wintermute_router::paper::PaperError> for Error {
+    fn from(e: wintermute_router::paper::PaperError) -> Self {
+        Error::other("MM_LIVE", e)
+    }
+}
+
 impl From<UnknownWorkload> for Error {
     fn from(e: UnknownWorkload) -> Self {
         Error::other("UNKNOWN_WORKLOAD", e)
@@ -317,6 +328,7 @@ fn submit_class(e: &SubmitError) -> (Class, &'static str) {
     match e {
         SubmitError::Full { .. } => (class::<py_errors::GatewayFullError> as Class, "GATEWAY_FULL"),
         SubmitError::Closed { .. } => (class::<py_errors::GatewayClosedError> as Class, "GATEWAY_CLOSED"),
+        SubmitError::Lent { .. } => (class::<py_errors::GatewayClosedError> as Class, "GATEWAY_LENT"),
     }
 }
 
@@ -440,6 +452,7 @@ impl Error {
             Error::Backtest(e @ BacktestError::Data { .. }) => {
                 (class::<c::FeedError> as Class, message(&e), "MARKET_DATA")
             }
+            Error::StrategyCommand(e) => (class::<c::InvalidOrderError> as Class, message(&e), "STRATEGY_COMMAND"),
             Error::Other { message, reason } => (class::<c::WintermuteError> as Class, message, reason),
         })
     }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use numpy::PyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
-use wintermute_engine::journal::offline::{prune, read_columns};
+use wintermute_engine::journal::offline::{prune, read_columns, Rejections};
 use wintermute_engine::journal::{JournalConfig, TornTail};
 use wintermute_engine::journaled_engine::{fsync_policy, OpenedJournal};
 
@@ -55,7 +55,8 @@ pub(crate) fn opened_dict<'py>(py: Python<'py>, opened: &OpenedJournal) -> Resul
 
 /// Reads the journal in `path` (records after `after_seq`): `{"seq": uint64 array,
 /// "instrument": uint32 array, "commands": 48-byte command records, "controls": [(seq, JSON
-/// text), ...]}`. Raises `JournalCorruptError` at the first invalid record, naming its segment
+/// text), ...], "rejections": {"seq", "instrument", "commands", "reason"}}` (risk rejections,
+/// `reason` numbering `PIPELINE_RISK_CODES` from 1). Raises `JournalCorruptError` at the first invalid record, naming its segment
 /// and offset.
 #[pyfunction]
 #[pyo3(signature = (path, after_seq=0))]
@@ -66,6 +67,17 @@ fn journal_read<'py>(py: Python<'py>, path: &str, after_seq: u64) -> Result<Boun
     d.set_item("instrument", PyArray1::from_vec(py, columns.instruments))?;
     d.set_item("commands", PyArray1::from_vec(py, columns.commands))?;
     d.set_item("controls", columns.controls)?;
+    d.set_item("rejections", rejections_dict(py, columns.rejections)?)?;
+    Ok(d)
+}
+
+/// The `"rejections"` part of [`journal_read`]'s answer.
+fn rejections_dict(py: Python<'_>, r: Rejections) -> Result<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("seq", PyArray1::from_vec(py, r.seqs))?;
+    d.set_item("instrument", PyArray1::from_vec(py, r.instruments))?;
+    d.set_item("commands", PyArray1::from_vec(py, r.commands))?;
+    d.set_item("reason", PyArray1::from_vec(py, r.reasons))?;
     Ok(d)
 }
 

@@ -27,6 +27,7 @@ mod market;
 mod mm;
 mod mm_bench;
 mod mm_live;
+mod mm_strategy;
 mod pipeline;
 mod records;
 mod workload;
@@ -63,6 +64,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     mm::register(m)?;
     mm_bench::register(m)?;
     mm_live::register(m)?;
+    mm_strategy::register(m)?;
     pipeline::register(m)?;
     records::register(m)?;
     Ok(())

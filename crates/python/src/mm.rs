@@ -11,8 +11,9 @@ use pyo3::types::PyDict;
 use wintermute_mm::backtest::{run_json, BacktestResult};
 
 use crate::errors::Result;
+use crate::mm_strategy::run_python;
 
-fn to_python(py: Python<'_>, result: BacktestResult) -> Result<(String, Bound<'_, PyDict>)> {
+pub(crate) fn to_python(py: Python<'_>, result: BacktestResult) -> Result<(String, Bound<'_, PyDict>)> {
     let columns = PyDict::new(py);
     for (name, values) in result.columns() {
         columns.set_item(name, PyArray1::from_vec(py, values))?;
@@ -27,23 +28,32 @@ fn run_backtest<'py>(py: Python<'py>, config_json: &str) -> Result<(String, Boun
     to_python(py, result)
 }
 
-/// A backtest whose progress can be read from another thread while `run` works.
+/// A backtest whose progress can be read from another thread while `run` works: of the
+/// built-in market maker, or of a Python `strategy` (`label` names it in the summary).
 #[pyclass(frozen, module = "wintermute._core")]
 struct MmBacktest {
     config_json: String,
+    strategy: Option<(Py<PyAny>, String, usize)>,
     progress: Arc<AtomicU64>,
 }
 
 #[pymethods]
 impl MmBacktest {
     #[new]
-    fn new(config_json: String) -> Self {
-        MmBacktest { config_json, progress: Arc::new(AtomicU64::new(0)) }
+    #[pyo3(signature = (config_json, strategy=None, label=String::from("python"), max_batch=4096))]
+    fn new(config_json: String, strategy: Option<Py<PyAny>>, label: String, max_batch: usize) -> Self {
+        let strategy = strategy.map(|s| (s, label, max_batch));
+        MmBacktest { config_json, strategy, progress: Arc::new(AtomicU64::new(0)) }
     }
 
-    /// Runs it (GIL released): `(summary_json, {column: float64 array})`.
+    /// Runs it (GIL released but for the strategy's calls): `(summary_json, {column: float64
+    /// array})`.
     fn run<'py>(&self, py: Python<'py>) -> Result<(String, Bound<'py, PyDict>)> {
-        let result = py.detach(|| run_json(&self.config_json, Some(&self.progress)))?;
+        let (config, progress) = (&self.config_json, Some(&*self.progress));
+        let result = py.detach(|| match &self.strategy {
+            None => Ok(run_json(config, progress)?),
+            Some((s, label, max_batch)) => run_python(config, s, label, *max_batch, progress),
+        })?;
         to_python(py, result)
     }
 

@@ -1,8 +1,10 @@
 //! `wintermute bench mm`: the market maker's tick-to-order latency on our venue
-//! ([`wintermute_bench::mm_latency`]), run with the GIL released.
+//! ([`wintermute_bench::mm_latency`]), and the Rust rows of `wintermute bench backtest`
+//! ([`wintermute_bench::mm_backtest`]), run with the GIL released.
 
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+use wintermute_bench::mm_backtest::{self, RustStrategy};
 use wintermute_bench::mm_latency::{self, HostJitter, MmBenchConfig, MmBenchResult};
 
 use crate::errors::{Error, Result};
@@ -55,8 +57,19 @@ fn mm_latency_bench<'py>(
     result_dict(py, &r)
 }
 
-/// Adds the market-making benchmark to `wintermute._core`.
+/// One backtest with a Rust strategy (`builtin`, `builtin_batched`, `idle`, `idle_batched`;
+/// [`wintermute_bench::mm_backtest`]) for `wintermute bench backtest`: its summary as JSON.
+#[pyfunction]
+#[pyo3(signature = (config_json, strategy, max_batch=4096))]
+fn mm_backtest_bench(py: Python<'_>, config_json: &str, strategy: &str, max_batch: usize) -> Result<String> {
+    let which =
+        RustStrategy::from_name(strategy).ok_or_else(|| Error::other("BENCH", format!("strategy={strategy}?")))?;
+    Ok(py.detach(|| mm_backtest::run(config_json, which, max_batch))?.summary_json())
+}
+
+/// Adds the market-making benchmarks to `wintermute._core`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mm_latency_bench, m)?)?;
+    m.add_function(wrap_pyfunction!(mm_backtest_bench, m)?)?;
     Ok(())
 }

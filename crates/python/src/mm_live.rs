@@ -1,14 +1,17 @@
 //! `wintermute._core.MmLive`: the live market maker of `wintermute_mm::live_runner` on a
-//! running pipeline, fed by a running `Market`'s books on its own Rust thread (the user-facing
+//! running pipeline, fed by a running `Market`'s books on its own Rust thread, its hedges sent
+//! to the `[hedge]` routes' local simulators (`wintermute_router::paper`; the user-facing
 //! wrapper is `wintermute.mm.LiveMarketMaker`). Its state crosses as JSON.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use wintermute_engine::pipeline::{GatewayLease, SubmitError};
 use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
 use wintermute_mm::live_config::LiveSetup;
-use wintermute_mm::live_runner::{FeedBooks, LiveRunner, RunnerOptions};
+use wintermute_mm::live_runner::{FeedBooks, RunnerOptions};
+use wintermute_router::paper::PaperMarketMaker;
 
 use crate::errors::Result;
 use crate::market::PyMarket;
@@ -17,7 +20,7 @@ use crate::pipeline::{PyGateway, PySubscription};
 /// A live market maker's thread (see `wintermute.mm.LiveMarketMaker`).
 #[pyclass(module = "wintermute._core", name = "MmLive", frozen)]
 struct PyMmLive {
-    inner: LiveRunner,
+    inner: PaperMarketMaker,
     books: FeedBooks,
 }
 
@@ -25,7 +28,8 @@ struct PyMmLive {
 impl PyMmLive {
     /// Starts quoting `instrument` (its tick and lot as decimal text) as `account` through
     /// `gateway`, reading `subscription` (with book deltas; nobody else may use either), off
-    /// `market`'s books, as the JSON config says.
+    /// `market`'s books, as the JSON config says; hedges go to the simulators of the config's
+    /// `[hedge]` routes, started here on 127.0.0.1.
     #[new]
     #[pyo3(signature = (config_json, gateway, subscription, market, *, account, instrument, tick_size, lot_size,
                         first_client_id = 1 << 40, idle_sleep_us = 200))]
@@ -47,11 +51,12 @@ impl PyMmLive {
         let g = gateway.get();
         let id = g.instruments.resolve(instrument)?;
         let cfg = EngineVenueConfig::new(account, id, setup.our_fees);
-        let venue = EngineVenue::shared(cfg, Arc::clone(&g.gateway), Arc::clone(&subscription.get().state));
+        let lease = GatewayLease::take(&g.gateway).map_err(SubmitError::from)?;
+        let venue = EngineVenue::shared(cfg, lease, Arc::clone(&subscription.get().state));
         let books = FeedBooks::new(Arc::clone(&market.get().inner));
-        let options = RunnerOptions { first_client_id, idle_sleep: Duration::from_micros(idle_sleep_us) };
-        let source = Box::new(books.clone());
-        let inner = py.detach(|| LiveRunner::start(setup, venue, source, options))?;
+        let idle_sleep = Duration::from_micros(idle_sleep_us);
+        let options = RunnerOptions { first_client_id, idle_sleep, ..RunnerOptions::default() };
+        let inner = py.detach(|| PaperMarketMaker::start(setup, venue, books.clone(), options))?;
         Ok(PyMmLive { inner, books })
     }
 
@@ -60,9 +65,14 @@ impl PyMmLive {
         self.inner.snapshot().to_json()
     }
 
+    /// The hedge routes' simulators: (venue, "127.0.0.1:port").
+    fn paper_venues(&self) -> Vec<(&'static str, String)> {
+        self.inner.venues().into_iter().map(|(name, addr)| (name, addr.to_string())).collect()
+    }
+
     /// The operator's kill switch.
     fn set_kill_switch(&self, on: bool) {
-        self.inner.set_kill_switch(on);
+        self.inner.runner().set_kill_switch(on);
     }
 
     /// Reads `market`'s books from now on.
@@ -73,10 +83,10 @@ impl PyMmLive {
     /// Whether the thread runs.
     #[getter]
     fn running(&self) -> bool {
-        self.inner.is_running()
+        self.inner.runner().is_running()
     }
 
-    /// Pulls the quotes and ends the thread (GIL released). Idempotent.
+    /// Pulls the quotes, ends the thread, then stops the simulators (GIL released). Idempotent.
     fn stop(&self, py: Python<'_>) {
         py.detach(|| self.inner.stop());
     }

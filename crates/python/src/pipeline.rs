@@ -30,7 +30,7 @@ use wintermute_engine::pipeline::config::WaitKind;
 use wintermute_engine::pipeline::output_record::{OUTCOMES, OUTPUT_FIELDS, OUTPUT_SIZE, RISK_CODES};
 use wintermute_engine::pipeline::{
     shutdown_draining, shutdown_in_background, BufferedSubscription, Control, Pipeline, PipelineStats, RecoveryInfo,
-    SharedSubscription, Topology,
+    SharedGateway, SharedSubscription, Topology,
 };
 use wintermute_engine::wait::WaitStrategy;
 
@@ -86,7 +86,7 @@ impl PyPipeline {
         let (control, recovery) = (pipeline.control(), pipeline.recovery().clone());
         let mut gateways = Vec::with_capacity(handles.gateways.len());
         for g in handles.gateways {
-            let (id, gateway, instruments) = (g.id(), Arc::new(Mutex::new(g)), Arc::clone(&instruments));
+            let (id, gateway, instruments) = (g.id(), SharedGateway::new(g), Arc::clone(&instruments));
             gateways.push(Py::new(py, PyGateway { id, gateway, instruments })?);
         }
         let shared_subscriptions: Vec<_> =

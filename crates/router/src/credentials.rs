@@ -30,6 +30,11 @@ fn read_file(path: String) -> Result<Vec<u8>, CredentialsError> {
     std::fs::read(Path::new(&path)).map_err(|error| CredentialsError::Unreadable { path, error })
 }
 
+/// A secret kept in a file: its text, without the surrounding white space (a trailing newline).
+fn read_secret_file(path: String) -> Result<String, CredentialsError> {
+    Ok(String::from_utf8_lossy(&read_file(path)?).trim().to_owned())
+}
+
 fn shown(api_key: &str) -> String {
     api_key.chars().take(4).collect()
 }
@@ -56,17 +61,23 @@ pub enum CredentialsError {
     Key(#[from] SigningError),
 }
 
-/// A Binance API key and its signer.
-pub struct BinanceCredentials {
+/// An API key and the signer of its secret: Binance's and Kraken's credentials.
+pub struct ApiKey<S> {
     /// The API key.
     pub api_key: String,
-    /// The signer (HMAC secret or Ed25519 private key).
-    pub signer: BinanceSigner,
+    /// The signer.
+    pub signer: S,
 }
 
-impl fmt::Debug for BinanceCredentials {
+/// A Binance API key and its signer (HMAC secret or Ed25519 private key).
+pub type BinanceCredentials = ApiKey<BinanceSigner>;
+
+/// A Kraken API key and its `API-Sign` signer.
+pub type KrakenCredentials = ApiKey<KrakenSigner>;
+
+impl<S: fmt::Debug> fmt::Debug for ApiKey<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "BinanceCredentials {{ api_key: \"{}…\", signer: {:?} }}", shown(&self.api_key), self.signer)
+        write!(f, "ApiKey {{ api_key: \"{}…\", signer: {:?} }}", shown(&self.api_key), self.signer)
     }
 }
 
@@ -79,13 +90,10 @@ impl BinanceCredentials {
     /// From any variable lookup (the environment, a config map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, CredentialsError> {
         let api_key = required(&get, "WINTERMUTE_BINANCE_API_KEY")?;
-        let read = read_file;
         let signer = if let Some(path) = get("WINTERMUTE_BINANCE_ED25519_KEY_FILE") {
-            BinanceSigner::ed25519_pkcs8(&read(path)?)?
+            BinanceSigner::ed25519_pkcs8(&read_file(path)?)?
         } else if let Some(path) = get("WINTERMUTE_BINANCE_API_SECRET_FILE") {
-            let bytes = read(path)?;
-            let text = String::from_utf8_lossy(&bytes);
-            BinanceSigner::hmac_sha256(text.trim().as_bytes().to_vec())
+            BinanceSigner::hmac_sha256(read_secret_file(path)?.into_bytes())
         } else if let Some(secret) = get("WINTERMUTE_BINANCE_API_SECRET") {
             BinanceSigner::hmac_sha256(secret.into_bytes())
         } else {
@@ -94,20 +102,6 @@ impl BinanceCredentials {
             });
         };
         Ok(Self { api_key, signer })
-    }
-}
-
-/// A Kraken API key and its signer.
-pub struct KrakenCredentials {
-    /// The API key.
-    pub api_key: String,
-    /// The `API-Sign` signer.
-    pub signer: KrakenSigner,
-}
-
-impl fmt::Debug for KrakenCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KrakenCredentials {{ api_key: \"{}…\", signer: {:?} }}", shown(&self.api_key), self.signer)
     }
 }
 
@@ -121,7 +115,7 @@ impl KrakenCredentials {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, CredentialsError> {
         let api_key = required(&get, "WINTERMUTE_KRAKEN_API_KEY")?;
         let secret = if let Some(path) = get("WINTERMUTE_KRAKEN_API_SECRET_FILE") {
-            String::from_utf8_lossy(&read_file(path)?).trim().to_owned()
+            read_secret_file(path)?
         } else {
             get("WINTERMUTE_KRAKEN_API_SECRET").filter(|s| !s.is_empty()).ok_or(CredentialsError::Missing {
                 variable: "WINTERMUTE_KRAKEN_API_SECRET_FILE | WINTERMUTE_KRAKEN_API_SECRET",

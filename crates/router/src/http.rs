@@ -58,6 +58,23 @@ impl HttpConnection {
         result
     }
 
+    /// Sends `method` `uri` with a `host` header, then `headers`, and `body`; as [`Self::send`]
+    /// (a request that cannot be built is an error too).
+    pub async fn request(
+        &mut self,
+        method: &str,
+        uri: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<HttpAnswer, String> {
+        let mut builder = Request::builder().method(method).uri(uri).header("host", self.addr.to_string());
+        for &(name, value) in headers {
+            builder = builder.header(name, value);
+        }
+        let request = builder.body(Full::new(body)).map_err(|e| e.to_string())?;
+        self.send(request).await
+    }
+
     async fn connection(&mut self) -> Result<&mut SendRequest<Full<Bytes>>, String> {
         if self.sender.as_ref().is_none_or(|s| s.is_closed()) {
             let stream = TcpStream::connect(self.addr).await.map_err(|e| e.to_string())?;

@@ -12,10 +12,13 @@
 //! - [`kraken`]: a Kraken spot REST order client and a local Kraken spot simulator (127.0.0.1)
 //!   that checks every request the way Kraken documents it.
 //! - [`order`]: the venue-neutral order, instrument grid and parse error every client shares.
-//! - [`venue`]: the interface every venue client offers the market maker's adapter.
+//! - [`venue`]: the interface every venue client offers the market maker's adapter, and
+//!   reconciliation and the kill switch: one algorithm over every venue client's steps.
 //! - [`sim`]: the matching engine and the HTTP server the simulators share.
 //! - [`credentials`]: keys from the environment or key files, never printed.
 //! - [`execution_adapter`]: the market maker's `Execution` interface over a routed venue.
+//! - [`paper`]: the live market maker's hedge routes on paper: each venue's simulator started
+//!   in-process, its book following the feeds, and a route through the real client.
 //!
 //! See `docs/order-routing.md` for what is supported and how to configure keys.
 
@@ -27,6 +30,7 @@ pub mod http;
 pub mod kraken;
 pub mod order;
 pub mod order_state;
+pub mod paper;
 pub mod signing;
 pub mod sim;
 pub mod time;

@@ -136,6 +136,37 @@ pub struct ExecutionReport {
     pub receive_ts_ns: i64,
 }
 
+impl ExecutionReport {
+    /// A report of a venue's answer that carries no time or cumulative quantity of its own (a
+    /// refusal, an acknowledgment by id, a cancel's outcome): `exchange_ts_ns` 0, no `cum_qty`.
+    pub fn answered(
+        venue: Venue,
+        symbol: &str,
+        client_order_id: &str,
+        venue_order_id: Option<String>,
+        kind: ReportKind,
+        receive_ts_ns: i64,
+    ) -> Self {
+        Self {
+            venue,
+            symbol: symbol.to_owned(),
+            client_order_id: client_order_id.to_owned(),
+            venue_order_id,
+            kind,
+            cum_qty: None,
+            exchange_ts_ns: 0,
+            receive_ts_ns,
+        }
+    }
+
+    /// The reconciliation's verdict on an order whose place answer was lost and that the venue
+    /// knows nowhere: it never reached the book, so it is rejected.
+    pub fn never_reached_the_book(venue: Venue, symbol: &str, client_order_id: &str, receive_ts_ns: i64) -> Self {
+        let reason = "not found at the venue (never reached the book)".to_owned();
+        Self::answered(venue, symbol, client_order_id, None, ReportKind::Rejected { code: None, reason }, receive_ts_ns)
+    }
+}
+
 /// A report that could not be applied (the state is left untouched).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum OrderStateError {

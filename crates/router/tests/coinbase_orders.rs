@@ -4,10 +4,12 @@
 
 mod coinbase_common;
 mod common;
+mod execution_common;
 
 use bytes::Bytes;
 use coinbase_common::*;
 use common::run;
+use execution_common::{adapter, events_until, new_order};
 use http_body_util::Full;
 use hyper::Request;
 use wintermute_router::coinbase::client::{CoinbaseClientError, CoinbaseRestClient};
@@ -202,41 +204,14 @@ fn the_kill_switch_leaves_no_open_order() {
 
 #[test]
 fn the_market_makers_execution_interface_runs_over_the_coinbase_client() {
-    use std::time::Duration;
-    use wintermute_mm::execution::{ExecCommand, ExecEvent, ExecEvents, Execution, OrderRequest, OrderTif};
-    use wintermute_mm::types::{Liquidity, Side as MmSide, VenueId};
-    use wintermute_router::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
+    use wintermute_mm::execution::{ExecEvent, Execution, OrderTif};
+    use wintermute_mm::types::{Liquidity, Side as MmSide};
     run(async {
-        let (_sim, client) = sim_and_client(&pkcs8(), |c| c.requests_per_s = 10_000).await;
-        let config = RoutedExecutionConfig {
-            venue: VenueId::External(3),
-            instrument: product().instrument,
-            assets: ("BAND".into(), "GBP".into()),
-            reconcile_every: Duration::from_millis(10),
-            in_flight: 16,
-        };
-        let mut client = client;
+        let (_sim, mut client) = sim_and_client(&pkcs8(), |c| c.requests_per_s = 10_000).await;
         client.set_requests_per_s(10_000);
-        let mut exec = RoutedExecution::spawn(client, config).unwrap();
-        let request = OrderRequest {
-            client_id: 1,
-            side: MmSide::Buy,
-            price: ticks("14.8069"),
-            qty: lots("30"),
-            tif: OrderTif::Ioc,
-        };
-        exec.submit(0, &ExecCommand::New(request)).unwrap();
-        let mut events = Vec::new();
-        let mut buf = ExecEvents::new();
-        for _ in 0..1000 {
-            buf.clear();
-            exec.poll(0, &mut buf);
-            events.extend(buf.iter().copied());
-            if events.iter().any(|e| matches!(e, ExecEvent::Canceled { .. })) {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        let mut exec = adapter(client, 3, product().instrument, ("BAND", "GBP"));
+        exec.submit(0, &new_order(1, MmSide::Buy, ticks("14.8069"), lots("30"), OrderTif::Ioc)).unwrap();
+        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
         let filled: i64 = events
             .iter()
             .filter_map(|e| match e {

@@ -1,46 +1,21 @@
 //! The market maker's `Execution` interface over the Binance client, against the simulator.
 
 mod common;
-
-use std::time::Duration;
+mod execution_common;
 
 use common::*;
-use wintermute_mm::execution::{
-    ExecCommand, ExecError, ExecEvent, ExecEvents, Execution, OrderRequest, OrderTif, RejectReason,
-};
+use execution_common::{adapter, events_until, new_order};
+use wintermute_mm::execution::{ExecCommand, ExecError, ExecEvent, Execution, OrderTif, RejectReason};
 use wintermute_mm::types::{Liquidity, Side, VenueId};
 use wintermute_router::binance::sim::BinanceSim;
-use wintermute_router::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
+use wintermute_router::execution_adapter::RoutedExecution;
 
-fn adapter(sim: &BinanceSim) -> RoutedExecution {
-    let config = RoutedExecutionConfig {
-        venue: VenueId::External(1),
-        instrument: instrument(),
-        assets: ("BTC".into(), "USDT".into()),
-        reconcile_every: Duration::from_millis(10),
-        in_flight: 16,
-    };
-    RoutedExecution::spawn(hmac_client(sim), config).unwrap()
-}
-
-/// Polls until `done` holds for the events so far (the simulator runs while this sleeps).
-async fn events_until(exec: &mut RoutedExecution, done: impl Fn(&[ExecEvent]) -> bool) -> Vec<ExecEvent> {
-    let mut all = Vec::new();
-    let mut buf = ExecEvents::new();
-    for _ in 0..1000 {
-        buf.clear();
-        exec.poll(0, &mut buf);
-        all.extend(buf.iter().copied());
-        if done(&all) {
-            return all;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    panic!("events never completed: {all:?}");
+fn binance_adapter(sim: &BinanceSim) -> RoutedExecution {
+    adapter(hmac_client(sim), 1, instrument(), ("BTC", "USDT"))
 }
 
 fn new(client_id: u64, side: Side, price: &str, qty: &str, tif: OrderTif) -> ExecCommand {
-    ExecCommand::New(OrderRequest { client_id, side, price: ticks(price), qty: lots(qty), tif })
+    new_order(client_id, side, ticks(price), lots(qty), tif)
 }
 
 fn big_weight() -> impl FnOnce(&mut wintermute_router::binance::sim::SimConfig) {
@@ -51,7 +26,7 @@ fn big_weight() -> impl FnOnce(&mut wintermute_router::binance::sim::SimConfig) 
 fn an_ioc_hedge_fills_against_the_recorded_book_and_its_remainder_is_canceled() {
     run(async {
         let sim = sim_with(big_weight()).await;
-        let mut exec = adapter(&sim);
+        let mut exec = binance_adapter(&sim);
         exec.submit(0, &new(1, Side::Buy, "58001.06", "3", OrderTif::Ioc)).unwrap();
         let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
         assert!(matches!(events[0], ExecEvent::Accepted { client_id: 1, .. }), "{events:?}");
@@ -85,7 +60,7 @@ fn an_ioc_hedge_fills_against_the_recorded_book_and_its_remainder_is_canceled() 
 fn a_crossing_post_only_quote_is_rejected_as_would_cross() {
     run(async {
         let sim = sim_with(big_weight()).await;
-        let mut exec = adapter(&sim);
+        let mut exec = binance_adapter(&sim);
         exec.submit(0, &new(2, Side::Buy, "58001.04", "0.01", OrderTif::PostOnly)).unwrap();
         let events = events_until(&mut exec, |e| !e.is_empty()).await;
         assert!(
@@ -99,7 +74,7 @@ fn a_crossing_post_only_quote_is_rejected_as_would_cross() {
 fn a_resting_quote_reports_maker_fills_found_by_periodic_reconciliation() {
     run(async {
         let sim = sim_with(big_weight()).await;
-        let mut exec = adapter(&sim);
+        let mut exec = binance_adapter(&sim);
         exec.submit(0, &new(3, Side::Sell, "58010", "0.5", OrderTif::Gtc)).unwrap();
         events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { .. }))).await;
         sim.trade_at("BTCUSDT", "58011", "0.2").unwrap();
@@ -122,7 +97,7 @@ fn a_resting_quote_reports_maker_fills_found_by_periodic_reconciliation() {
 fn cancel_and_amend_reach_the_venue_and_an_unknown_cancel_is_rejected() {
     run(async {
         let sim = sim_with(big_weight()).await;
-        let mut exec = adapter(&sim);
+        let mut exec = binance_adapter(&sim);
         exec.submit(0, &new(4, Side::Buy, "57000", "0.05", OrderTif::Gtc)).unwrap();
         exec.submit(0, &ExecCommand::Amend { client_id: 4, new_qty: lots("0.02") }).unwrap();
         let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Amended { .. }))).await;
@@ -146,7 +121,7 @@ fn cancel_and_amend_reach_the_venue_and_an_unknown_cancel_is_rejected() {
 fn local_checks_refuse_bad_quantities_reused_ids_and_time_going_back() {
     run(async {
         let sim = sim_with(big_weight()).await;
-        let mut exec = adapter(&sim);
+        let mut exec = binance_adapter(&sim);
         assert!(matches!(
             exec.submit(5, &new(5, Side::Buy, "57000", "0", OrderTif::Gtc)),
             Err(ExecError::BadQty { .. })

@@ -1,52 +1,30 @@
 //! The market maker's `Execution` interface over the Kraken client, against the simulator.
 
 mod common;
+mod execution_common;
 mod kraken_common;
 
-use std::time::Duration;
-
 use common::run;
+use execution_common::{adapter, events_until, new_order};
 use kraken_common::*;
-use wintermute_mm::execution::{ExecCommand, ExecEvent, ExecEvents, Execution, OrderRequest, OrderTif, RejectReason};
-use wintermute_mm::types::{Liquidity, Side, VenueId};
-use wintermute_router::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
+use wintermute_mm::execution::{ExecCommand, ExecEvent, Execution, OrderTif, RejectReason};
+use wintermute_mm::types::{Liquidity, Side};
+use wintermute_router::execution_adapter::RoutedExecution;
 use wintermute_router::kraken::sim::KrakenSim;
 
-fn adapter(sim: &KrakenSim) -> RoutedExecution {
-    let config = RoutedExecutionConfig {
-        venue: VenueId::External(2),
-        instrument: pair().instrument,
-        assets: ("XXBT".into(), "ZUSD".into()),
-        reconcile_every: Duration::from_millis(10),
-        in_flight: 16,
-    };
-    RoutedExecution::spawn(client_with(sim, ROOMY), config).unwrap()
-}
-
-async fn events_until(exec: &mut RoutedExecution, done: impl Fn(&[ExecEvent]) -> bool) -> Vec<ExecEvent> {
-    let mut all = Vec::new();
-    let mut buf = ExecEvents::new();
-    for _ in 0..1000 {
-        buf.clear();
-        exec.poll(0, &mut buf);
-        all.extend(buf.iter().copied());
-        if done(&all) {
-            return all;
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    panic!("events never completed: {all:?}");
+fn kraken_adapter(sim: &KrakenSim) -> RoutedExecution {
+    adapter(client_with(sim, ROOMY), 2, pair().instrument, ("XXBT", "ZUSD"))
 }
 
 fn new(client_id: u64, side: Side, price: &str, qty: &str, tif: OrderTif) -> ExecCommand {
-    ExecCommand::New(OrderRequest { client_id, side, price: ticks(price), qty: lots(qty), tif })
+    new_order(client_id, side, ticks(price), lots(qty), tif)
 }
 
 #[test]
 fn an_ioc_hedge_fills_against_the_recorded_kraken_book_and_its_remainder_is_canceled() {
     run(async {
         let sim = sim_with(roomy).await;
-        let mut exec = adapter(&sim);
+        let mut exec = kraken_adapter(&sim);
         exec.submit(0, &new(1, Side::Buy, "58729.5", "3", OrderTif::Ioc)).unwrap();
         let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
         assert!(matches!(events[0], ExecEvent::Accepted { client_id: 1, .. }), "{events:?}");
@@ -76,7 +54,7 @@ fn an_ioc_hedge_fills_against_the_recorded_kraken_book_and_its_remainder_is_canc
 fn a_crossing_post_only_quote_is_rejected_as_would_cross() {
     run(async {
         let sim = sim_with(roomy).await;
-        let mut exec = adapter(&sim);
+        let mut exec = kraken_adapter(&sim);
         exec.submit(0, &new(2, Side::Buy, "58729.4", "0.01", OrderTif::PostOnly)).unwrap();
         let events = events_until(&mut exec, |e| !e.is_empty()).await;
         assert!(
@@ -90,7 +68,7 @@ fn a_crossing_post_only_quote_is_rejected_as_would_cross() {
 fn a_resting_quote_fills_as_maker_is_amended_in_place_and_cancel_reaches_the_venue() {
     run(async {
         let sim = sim_with(roomy).await;
-        let mut exec = adapter(&sim);
+        let mut exec = kraken_adapter(&sim);
         exec.submit(0, &new(3, Side::Sell, "58740", "0.5", OrderTif::Gtc)).unwrap();
         events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { .. }))).await;
         sim.trade_at("XBTUSD", "58741", "0.2").unwrap();
@@ -112,17 +90,7 @@ fn a_resting_quote_fills_as_maker_is_amended_in_place_and_cancel_reaches_the_ven
         let events =
             events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Filled { open_qty: 0, .. }))).await;
         assert!(events.iter().any(|e| matches!(e, ExecEvent::Filled { fill, .. } if fill.qty == lots("0.1"))));
-        exec.submit(
-            2,
-            &ExecCommand::New(OrderRequest {
-                client_id: 4,
-                side: Side::Sell,
-                price: ticks("58750"),
-                qty: lots("0.5"),
-                tif: OrderTif::Gtc,
-            }),
-        )
-        .unwrap();
+        exec.submit(2, &new(4, Side::Sell, "58750", "0.5", OrderTif::Gtc)).unwrap();
         events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { client_id: 4, .. }))).await;
         exec.submit(3, &ExecCommand::Cancel { client_id: 4 }).unwrap();
         let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;

@@ -32,9 +32,11 @@ from wintermute.service.error_responses import install_error_handlers
 from wintermute.service.http_limits import BodyLimit, RateLimit
 from wintermute.service.keys import KeyStore
 from wintermute.service.rest import account, health, market, orders, risk
+from wintermute.service.rest import audit as audit_routes
 from wintermute.service.rest.fast_orders import FastOrders
 from wintermute.service.settings import ServiceSettings, split_config
 from wintermute.service.venue import Venue
+from wintermute.storage.audit_trail import AuditTrail
 
 __all__ = ["create_app"]
 
@@ -64,6 +66,7 @@ def create_app(
     settings: ServiceSettings | None = None,
     routers: Iterable[APIRouter] = (),
     tracer_provider: Any = None,
+    audit: AuditTrail | None = None,
 ) -> FastAPI:
     """The service app. ``config``: the engine's config (``EngineConfig``, dict or file path,
     with an optional ``[service]`` table), or ``venue``: a running venue to serve (the app
@@ -71,7 +74,9 @@ def create_app(
     ``WINTERMUTE_API_KEYS`` environment variable, else none). ``routers``: more routers to
     mount (the Binance-compatible API, the web UI). ``tracer_provider``: an OpenTelemetry
     ``TracerProvider`` to trace with (default: the one ``[service]`` or the ``OTEL_``
-    environment variables configure, else none: tracing off; ``wintermute.service.tracing``)."""
+    environment variables configure, else none: tracing off; ``wintermute.service.tracing``).
+    ``audit``: the audit trail ``/api/audit`` answers from (``wintermute.storage.audit_trail``;
+    None: those routes answer 503); whoever made it closes it after the venue."""
     owned = venue is None
     if venue is None:
         if config is None:
@@ -104,11 +109,14 @@ def create_app(
     )
     app.state.venue = venue
     app.state.keys = keys
+    app.state.audit = audit
     app.state.settings = settings
     app.state.ws_dropped = collections.Counter()  # reason -> WebSocket clients dropped
     app.state.metrics = metrics.ServiceMetrics(venue, app.state.ws_dropped)
+    if audit is not None:  # the audit writer's lag and the monitors' alerts on /metrics too
+        app.state.metrics.registry.register(audit.collector())
     install_error_handlers(app)
-    for module in (health, orders, market, account, risk, metrics, ws, web_ui):
+    for module in (health, orders, market, account, risk, audit_routes, metrics, ws, web_ui):
         app.include_router(module.router)
     app.include_router(binance.router(venue, keys))  # Binance-compatible API under /binance
     for router in routers:

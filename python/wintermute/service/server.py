@@ -6,7 +6,15 @@ table (``wintermute.service.settings``): bind address and port, TLS certificate 
 starting balances. Command-line options override the file. Keys come from ``--keys FILE``,
 else ``[service] api_keys_file``, else the ``WINTERMUTE_API_KEYS`` environment variable.
 Logs are JSON lines on stderr. Ctrl-C (SIGINT) or SIGTERM stops the server, then the engine
-(every accepted command runs first).
+(every accepted command runs first), then the audit trail (once it stored the journal's end).
+
+The service keeps an **audit trail** by default (``wintermute.storage.audit_trail``): the
+audit writer follows the engine's journal on a thread of its own, with the compliance
+monitors on, into ``[audit] store`` (``--audit-store``), else SQLite in a run directory
+(``--run-dir``, ``[audit] run_dir``, else a new ``wintermute-serve-*`` temporary directory)
+whose path is printed at start; an engine config without ``[journal]`` journals into the run
+directory. ``/api/audit/...`` answers from it. ``--no-audit`` or ``[audit] enabled = false``
+turns it off (those routes then answer 503).
 """
 
 from __future__ import annotations
@@ -29,6 +37,8 @@ from wintermute.service.keys import KeyStore
 from wintermute.service.logs import configure_logging
 from wintermute.service.settings import split_config
 from wintermute.service.venue import Venue
+from wintermute.storage.audit_settings import AuditSettings
+from wintermute.storage.audit_trail import AuditTrail, plan_trail
 
 __all__ = ["background", "serve"]
 
@@ -44,11 +54,18 @@ def serve(
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
     log_level: str = "info",
+    audit: bool = True,
+    audit_store: str | None = None,
+    run_dir: str | PathLike[str] | None = None,
 ) -> None:
     """Serves the venue of ``config`` until stopped (see the module documentation)."""
     configure_logging(log_level)
     path = Path(config)
-    engine_doc, settings = split_config(read_document(path))
+    document = read_document(path)
+    engine_doc, settings = split_config(document)
+    audit_settings = AuditSettings.of_document(document)
+    if audit_store is not None:
+        audit_settings = dataclasses.replace(audit_settings, store=audit_store)
     overrides = {
         k: v
         for k, v in (
@@ -60,9 +77,22 @@ def serve(
     settings = dataclasses.replace(settings, **overrides)  # type: ignore[arg-type]
     keys_file = keys if keys is not None else _relative(path, settings.api_keys_file)
     store = KeyStore.load(keys_file)
-    venue = Venue(EngineConfig.from_dict(engine_doc, base_dir=path.parent), settings)
+    engine = EngineConfig.from_dict(engine_doc, base_dir=path.parent)
+    plan = None
+    if audit and audit_settings.enabled:
+        configured_dir = _relative(path, audit_settings.run_dir)
+        plan = plan_trail(
+            engine, dataclasses.replace(audit_settings, run_dir=configured_dir), run_dir,
+            prefix="wintermute-serve-",
+        )  # fmt: skip
+        engine = plan.engine
+    venue = Venue(engine, settings)
+    trail: AuditTrail | None = None
     try:
-        app = create_app(venue=venue, keys=store, settings=settings)
+        if plan is not None:
+            trail = plan.start(audit_settings)
+            print(f"wintermute: {plan.describe()}", file=sys.stderr, flush=True)
+        app = create_app(venue=venue, keys=store, settings=settings, audit=trail)
         scheme = "https" if settings.ssl_certfile else "http"
         print(
             f"wintermute: serving on {scheme}://{settings.host}:{settings.port} "
@@ -83,6 +113,8 @@ def serve(
         )
     finally:
         venue.close()
+        if trail is not None:
+            trail.close()
 
 
 @contextlib.contextmanager

@@ -741,13 +741,21 @@ class Venue:
                 released.poll(4096)
             if time.monotonic() >= next_stats:
                 next_stats = time.monotonic() + every
-                stats = self.pipeline.stats()
+                try:
+                    stats = self.pipeline.stats()
+                except errors.WintermuteError as e:
+                    # Stats are not readable while a shutdown runs (the venue is closing;
+                    # the outputs left are still drained): nothing to publish this round.
+                    if e.reason != "PIPELINE":
+                        raise
+                    continue
                 self.topics.publish("stats", stats)
         with self._lock:
             for p in self._pending.values():
-                p.loop.call_soon_threadsafe(
-                    _resolve, p.future, VenueError("UNAVAILABLE", "the engine stopped")
-                )
+                with contextlib.suppress(RuntimeError):  # its loop is closed: nobody waits
+                    p.loop.call_soon_threadsafe(
+                        _resolve, p.future, VenueError("UNAVAILABLE", "the engine stopped")
+                    )
             self._pending.clear()
 
     def _apply(self, row: tuple[Any, ...]) -> None:

@@ -11,7 +11,16 @@ It starts, with nothing installed or running beforehand:
   BTC-USD on our venue as account 9 off the external venues' books, on a Rust thread of its
   own; the web UI's market-maker panel shows its quotes, inventory, PnL and its parts, the
   interlock with its pulls per cause and its hedge decisions, and the ladder marks its orders;
-- the service (REST, WebSocket, ``/metrics``) with the web UI at ``http://127.0.0.1:8000``.
+- the service (REST, WebSocket, ``/metrics``) with the web UI at ``http://127.0.0.1:8000``;
+- an audit trail (``wintermute.storage.audit_trail``): the engine journals into a run
+  directory (printed at start; ``--run-dir`` to choose it) and the audit writer follows the
+  journal on a thread of its own into SQLite there (``audit.db``), with the compliance
+  monitors on (accounts 1 and 2 are one desk, ``DEMO_ACCOUNT_GROUPS``, so trading one against
+  the other raises a wash-trade alert; ``DEMO_THRESHOLDS`` flag a cancel rate over 40% once an
+  account has 50 orders, which the noise makers reach within a minute, so alerts show up
+  while you watch); ``/api/audit/events``, ``/api/audit/alerts`` and
+  ``/api/audit/report`` answer from it, and ``wintermute audit report --store
+  sqlite:///RUN/audit.db --day YYYY-MM-DD`` reads it after the demo. ``--no-audit``: none.
 
 The browser trades as account 1 with the demo key ``demo-key-1`` (the page is given it; the
 other demo keys are ``demo-key-2``, ``demo-key-3`` and ``demo-admin-key``). The demo listens on
@@ -34,6 +43,7 @@ from typing import Any, TextIO
 import uvicorn
 
 from wintermute import mm_live
+from wintermute.config import EngineConfig
 from wintermute.service.app import create_app
 from wintermute.service.external_market import ExternalMarket
 from wintermute.service.keys import demo_keys
@@ -41,12 +51,29 @@ from wintermute.service.order_flow import OrderFlow
 from wintermute.service.settings import ServiceSettings
 from wintermute.service.venue import Venue
 from wintermute.service.web_ui import WebUi, market_maker_not_running
+from wintermute.storage.audit_settings import AuditSettings
+from wintermute.storage.audit_trail import AuditTrail, TrailPlan, plan_trail
+from wintermute.storage.monitors import Thresholds
 
-__all__ = ["BROWSER_KEY", "DemoOptions", "PortTakenError", "demo_config", "run"]
+__all__ = [
+    "BROWSER_KEY",
+    "DEMO_ACCOUNT_GROUPS",
+    "DEMO_THRESHOLDS",
+    "DemoOptions",
+    "PortTakenError",
+    "demo_config",
+    "run",
+]
 
 #: The API key the page trades with (account 1).
 BROWSER_KEY = "demo-key-1"
 SYMBOL = "BTC-USD"
+#: The demo's related accounts, for the wash-trade monitor: the browser's account and the
+#: second demo key's.
+DEMO_ACCOUNT_GROUPS = {"demo-desk": (1, 2)}
+#: The demo's monitor thresholds: tighter than the defaults, so its noise makers (who cancel
+#: about half of their orders) show cancel-rate alerts.
+DEMO_THRESHOLDS = Thresholds(max_cancel_rate=0.4, min_orders=50)
 
 
 class PortTakenError(OSError):
@@ -57,7 +84,8 @@ class PortTakenError(OSError):
 class DemoOptions:
     """``host`` and ``port`` to serve on (port 0: any free one); ``duration`` seconds to run
     (None: until Ctrl-C); ``seed`` of the order flow and the synthetic venues; ``rate`` of the
-    background flow (actions a second); ``market``: run the external venues."""
+    background flow (actions a second); ``market``: run the external venues; ``audit``: keep
+    an audit trail in ``run_dir`` (None: a new temporary directory)."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -65,6 +93,8 @@ class DemoOptions:
     seed: int = 7
     rate: float = 30.0
     market: bool = True
+    audit: bool = True
+    run_dir: str | None = None
 
 
 def demo_config() -> dict[str, Any]:
@@ -116,7 +146,16 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
         print(f"wintermute demo: {e.strerror}", file=sys.stderr)
         return 2
     url = f"http://{options.host}:{sock.getsockname()[1]}"
-    venue = Venue(demo_config(), _settings(), reserve=1)
+    engine = EngineConfig.from_dict(demo_config())
+    audit_settings = AuditSettings(
+        thresholds=DEMO_THRESHOLDS, account_groups=dict(DEMO_ACCOUNT_GROUPS)
+    )
+    plan: TrailPlan | None = None
+    if options.audit:
+        plan = plan_trail(engine, audit_settings, options.run_dir, prefix="wintermute-demo-")
+        engine = plan.engine
+    venue = Venue(engine, _settings(), reserve=1)
+    trail: AuditTrail | None = None if plan is None else plan.start(audit_settings)
     market = ExternalMarket(seed=options.seed) if options.market else None
     maker = (
         None if market is None else mm_live.start_on_venue(mm_live.paper_config(), venue, market)
@@ -125,7 +164,7 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
         venue, SYMBOL, seed=options.seed, rate=options.rate,
         reference=market.reference_mid if market is not None else None,
     )  # fmt: skip
-    app = create_app(venue=venue, keys=demo_keys())
+    app = create_app(venue=venue, keys=demo_keys(), audit=trail)
     app.state.ui = WebUi(
         symbol=SYMBOL, api_key=BROWSER_KEY, market=market,
         market_maker=maker.state if maker is not None else market_maker_not_running,
@@ -138,9 +177,10 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
         timer = threading.Timer(options.duration, lambda: setattr(server, "should_exit", True))
         timer.daemon = True
         timer.start()
+    audit_line = "" if plan is None else f"\n  {plan.describe()}"
     print(
         f"Wintermute demo: the web UI is at {url}/  (API docs {url}/docs, metrics {url}/metrics)"
-        f"\n  the browser trades as account 1 (key {BROWSER_KEY}); Ctrl-C stops",
+        f"\n  the browser trades as account 1 (key {BROWSER_KEY}); Ctrl-C stops{audit_line}",
         file=out,
         flush=True,
     )
@@ -157,6 +197,8 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
         if market is not None:
             market.stop()
         venue.close()
+        if trail is not None:
+            trail.close()
         sock.close()
     print("Wintermute demo: stopped", file=out, flush=True)
     return 0

@@ -11,23 +11,29 @@ hot tier. The journal stays the source of truth; every store here can be rebuilt
     writer = AuditWriter(store, config.instruments, config.journal.dir)
     writer.step()                                   # or writer.follow() in a thread
     rows = store.query(AuditQuery(account=7, instrument="BTC-USD", limit=100))
+    alerts = store.alerts(AlertQuery(account=7))    # with a monitor on the writer
 
 Where things are: ``schema.py`` (the columns and the row), ``replay.py`` (journal -> rows),
 ``store.py`` (the backend interface, ``open_store``), ``sqlite.py`` and ``postgres.py`` (the
 backends), ``queries.py`` (checked queries), ``writer.py`` (the batching writer, its lag
-metrics and ``rebuild``), ``redis_tier.py`` (latest books and trade streams in Redis). The
-user guide is ``docs/storage.md``.
+metrics and ``rebuild``), ``redis_tier.py`` (latest books and trade streams in Redis),
+``monitors.py`` (the compliance monitors and their alerts), ``daily_report.py`` (the daily
+report), ``audit_settings.py`` (the ``[audit]`` config table), ``audit_trail.py`` (the live
+trail ``wintermute serve`` and ``demo`` keep), ``audit_command.py`` (``wintermute audit``).
+The user guide is ``docs/storage.md``.
 """
 
 from __future__ import annotations
 
-from wintermute.storage.queries import MAX_LIMIT, AuditQuery
-from wintermute.storage.schema import AuditRow, StorageError
+from wintermute.storage.queries import MAX_LIMIT, AlertQuery, AuditQuery
+from wintermute.storage.schema import Alert, AuditRow, StorageError
 from wintermute.storage.store import AuditStore, open_store
 from wintermute.storage.writer import AuditWriter, Lag, rebuild
 
 __all__ = [
     "MAX_LIMIT",
+    "Alert",
+    "AlertQuery",
     "AuditQuery",
     "AuditRow",
     "AuditStore",

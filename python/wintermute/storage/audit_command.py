@@ -3,16 +3,28 @@
 ::
 
     wintermute audit follow  --config engine.toml [--store URL] [--redis URL] [--seconds S]
-                             [--metrics-port P] [--monitor [--max-order-to-trade R]
-                             [--max-cancel-rate R] [--max-stp-hits N] [--min-orders N]]
-    wintermute audit rebuild --config engine.toml [--store URL]
+                             [--metrics-port P] [MONITOR OPTIONS]
+    wintermute audit rebuild --config engine.toml [--store URL] [MONITOR OPTIONS]
     wintermute audit query   [--store URL] [--account N] [--instrument SYM] [--order-id N]
                              [--since T] [--until T] [--after SEQ:N] [--limit N] [--json]
+    wintermute audit report  [--store URL] --day YYYY-MM-DD [--account N] [--json]
     wintermute audit retain  [--store URL] --keep-from YYYY-MM-DD
 
-``--store`` defaults to ``$WINTERMUTE_AUDIT_URL``, else ``sqlite:///audit.db``. ``--journal``
-overrides the config's ``[journal] dir``. Times are ISO 8601 with a timezone
-(``2026-12-06T10:00:00+00:00``) or integer nanoseconds since the epoch.
+    MONITOR OPTIONS: --monitor [--max-order-to-trade R] [--max-cancel-rate R]
+                     [--max-stp-hits N] [--min-orders N] [--price-band-bps B | --no-price-band]
+                     [--account-group NAME=A,B,...]...
+
+``--store`` defaults to ``$WINTERMUTE_AUDIT_URL``, else the config's ``[audit] store``
+(follow, rebuild), else ``sqlite:///audit.db``. ``--journal`` overrides the config's
+``[journal] dir``. The monitors run with ``--monitor`` or when the config has an
+``[audit.monitors]`` table (``wintermute.storage.audit_settings``); the options override its
+values. Times are ISO 8601 with a timezone (``2026-12-06T10:00:00+00:00``) or integer
+nanoseconds since the epoch. ``query`` and ``report`` refuse a SQLite file that does not
+exist (rather than create an empty one).
+
+Exit status: 0 when the command did its work (a report of a day or an account without
+activity is an empty report, still 0); 2 for bad input (a malformed day or time, an inverted
+range, a limit out of range, a bad URL or config), a store that cannot be opened or fails.
 """
 
 from __future__ import annotations
@@ -26,6 +38,7 @@ import signal
 import sys
 import threading
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 __all__ = ["add_parser"]
@@ -33,46 +46,72 @@ __all__ = ["add_parser"]
 DEFAULT_STORE = "sqlite:///audit.db"
 
 
-def _store_url(args: argparse.Namespace) -> str:
-    url: str = args.store or os.environ.get("WINTERMUTE_AUDIT_URL") or DEFAULT_STORE
+def _store_url(args: argparse.Namespace, configured: str | None = None) -> str:
+    url: str = args.store or os.environ.get("WINTERMUTE_AUDIT_URL") or configured or DEFAULT_STORE
     return url
 
 
-def _journal_of(args: argparse.Namespace) -> tuple[Any, str]:
+def _existing_store(args: argparse.Namespace) -> Any:
+    """The store to read (query, report): a SQLite file must exist already."""
+    from wintermute.storage import StorageError, open_store
+
+    url = _store_url(args)
+    if not url.startswith(("postgresql://", "postgres://")):
+        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
+        if path and path != ":memory:" and "://" not in path and not Path(path).exists():
+            raise StorageError(f"no audit store at {path} (give --store)", reason="STORE_URL")
+    return open_store(url)
+
+
+def _journal_of(args: argparse.Namespace) -> tuple[Any, str, Any]:
+    """The engine config, the journal directory and the ``[audit]`` settings of --config."""
     from wintermute import errors
-    from wintermute.config import EngineConfig
+    from wintermute.config import EngineConfig, read_document
+    from wintermute.storage.audit_settings import AuditSettings
 
     config = EngineConfig.from_file(args.config)
+    settings = AuditSettings.of_document(read_document(args.config))
     journal = args.journal or (config.journal.dir if config.journal else None)
     if journal is None:
         raise errors.ConfigError(
             f"config={args.config} has no [journal] and no --journal was given", reason="CONFIG"
         )
-    return config, journal
+    return config, journal, settings
+
+
+def _monitor_of(args: argparse.Namespace, settings: Any) -> Any:
+    """The compliance monitor the options and the config's ``[audit.monitors]`` ask for."""
+    import dataclasses
+
+    from wintermute.storage.monitors import ComplianceMonitor
+
+    if not (args.monitor or (settings.monitors_configured and settings.monitors)):
+        return None
+    given = {
+        name: getattr(args, name)
+        for name in ("max_order_to_trade", "max_cancel_rate", "max_stp_hits", "min_orders",
+                     "price_band_bps")
+        if getattr(args, name) is not None
+    }  # fmt: skip
+    if args.no_price_band:
+        given["price_band_bps"] = None
+    thresholds = dataclasses.replace(settings.thresholds, **given)
+    groups = {**settings.account_groups, **dict(args.account_group or [])}
+    return ComplianceMonitor(thresholds, account_groups=groups)
 
 
 def _follow(args: argparse.Namespace) -> int:
-    from wintermute.storage import AuditWriter, open_store
+    from wintermute import errors
+    from wintermute.storage import AuditWriter, StorageError, open_store
 
-    config, journal = _journal_of(args)
-    store = open_store(_store_url(args))
+    config, journal, settings = _journal_of(args)
+    monitor = _monitor_of(args, settings)
+    store = open_store(_store_url(args, settings.store))
     hot = None
     if args.redis:
         from wintermute.storage.redis_tier import RedisTier
 
         hot = RedisTier(args.redis, prefix=args.redis_prefix, cluster=args.redis_cluster)
-    monitor = None
-    if args.monitor:
-        from wintermute.storage.monitors import ComplianceMonitor, Thresholds
-
-        monitor = ComplianceMonitor(
-            Thresholds(
-                max_order_to_trade=args.max_order_to_trade,
-                max_cancel_rate=args.max_cancel_rate,
-                max_stp_hits=args.max_stp_hits,
-                min_orders=args.min_orders,
-            )
-        )
     writer = AuditWriter(
         store, config.instruments, journal, batch_rows=args.batch_rows, hot=hot, monitor=monitor
     )
@@ -89,6 +128,10 @@ def _follow(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: writer.stop())
     with contextlib.suppress(KeyboardInterrupt):
         writer.follow(poll_s=args.poll)
+    try:
+        writer.step()  # what was appended since the last poll
+    except (KeyboardInterrupt, StorageError, errors.JournalError) as e:
+        logging.getLogger("wintermute.storage.writer").warning("last step skipped: %s", e)
     lag = writer.lag()
     print(f"stored through seq {lag.stored_seq} (journal {lag.journal_seq})", flush=True)
     store.close()
@@ -98,27 +141,42 @@ def _follow(args: argparse.Namespace) -> int:
 def _rebuild(args: argparse.Namespace) -> int:
     from wintermute.storage import open_store, rebuild
 
-    config, journal = _journal_of(args)
-    store = open_store(_store_url(args))
-    rows = rebuild(store, config.instruments, journal)
+    config, journal, settings = _journal_of(args)
+    monitor = _monitor_of(args, settings)
+    store = open_store(_store_url(args, settings.store))
+    rows = rebuild(store, config.instruments, journal, monitor=monitor)
     print(f"rebuilt {rows} rows from {journal} through seq {store.last_seq()}")
     store.close()
     return 0
 
 
 def _time(text: str) -> datetime | int:
-    if text.isdigit():
-        return int(text)
+    from wintermute.storage import StorageError
+    from wintermute.storage.queries import parse_time
+
     try:
-        return datetime.fromisoformat(text)
+        return parse_time(text)
+    except StorageError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: not ISO 8601 (2026-12-06T10:00:00+00:00) or nanoseconds"
-        ) from None
+        raise argparse.ArgumentTypeError(f"{text!r}: not a day as YYYY-MM-DD") from None
+
+
+def _account_group(text: str) -> tuple[str, tuple[int, ...]]:
+    name, _, members = text.partition("=")
+    accounts = members.split(",")
+    if not name or not all(a.strip().isdigit() for a in accounts):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=ACCOUNT,ACCOUNT,...")
+    return name, tuple(int(a) for a in accounts)
 
 
 def _query(args: argparse.Namespace) -> int:
-    from wintermute.storage import AuditQuery, open_store
+    from wintermute.storage import AuditQuery
 
     q = AuditQuery(
         account=args.account,
@@ -129,7 +187,7 @@ def _query(args: argparse.Namespace) -> int:
         after=args.after,
         limit=args.limit,
     )
-    store = open_store(_store_url(args))
+    store = _existing_store(args)
     rows = store.query(q)
     store.close()
     for row in rows:
@@ -140,6 +198,21 @@ def _query(args: argparse.Namespace) -> int:
         else:
             print(" ".join(f"{k}={v}" for k, v in record.items() if v is not None))
     print(f"{len(rows)} rows", file=sys.stderr)
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from wintermute.storage.daily_report import daily_report, format_table, report_dict
+
+    store = _existing_store(args)
+    try:
+        report = daily_report(store, args.day, args.account)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(report_dict(report), indent=2))
+    else:
+        print(format_table(report))
     return 0
 
 
@@ -184,13 +257,33 @@ def _non_negative(text: str) -> int:
 
 def add_parser(commands: Any) -> None:
     """Adds the ``audit`` command group to ``wintermute``'s sub-parsers."""
-    audit = commands.add_parser("audit", help="the audit trail: follow, rebuild, query, retain")
+    audit = commands.add_parser(
+        "audit", help="the audit trail: follow, rebuild, query, report, retain"
+    )
     sub = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
 
     def with_store(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--store", help=f"postgresql://... or sqlite:///FILE (default: $WINTERMUTE_AUDIT_URL "
             f"or {DEFAULT_STORE})"
+        )  # fmt: skip
+
+    def with_monitor(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--monitor", action="store_true",
+            help="run the compliance monitors (alerts in the log and the store)",
+        )  # fmt: skip
+        p.add_argument("--max-order-to-trade", type=float, help="rule threshold (default 20)")
+        p.add_argument("--max-cancel-rate", type=float, help="rule threshold (default 0.95)")
+        p.add_argument("--max-stp-hits", type=int, help="rule threshold (default 10)")
+        p.add_argument("--min-orders", type=int, help="orders before the ratio rules apply (100)")
+        p.add_argument(
+            "--price-band-bps", type=float, help="price band around the last trade (500)"
+        )
+        p.add_argument("--no-price-band", action="store_true", help="no price-band rule")
+        p.add_argument(
+            "--account-group", type=_account_group, action="append", metavar="NAME=A,B",
+            help="related accounts for the wash-trade rule (repeatable)",
         )  # fmt: skip
 
     def with_journal(p: argparse.ArgumentParser) -> None:
@@ -208,21 +301,14 @@ def add_parser(commands: Any) -> None:
     follow.add_argument(
         "--redis-cluster", action="store_true", help="--redis names a node of a Redis Cluster"
     )
-    follow.add_argument(
-        "--monitor", action="store_true", help="run the compliance monitors (alerts in the log)"
-    )
-    follow.add_argument("--max-order-to-trade", type=float, default=20.0, help="monitor rule")
-    follow.add_argument("--max-cancel-rate", type=float, default=0.95, help="monitor rule")
-    follow.add_argument("--max-stp-hits", type=int, default=10, help="monitor rule")
-    follow.add_argument(
-        "--min-orders", type=int, default=100, help="orders before the ratio rules apply"
-    )
+    with_monitor(follow)
     follow.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1")
     follow.set_defaults(handler=_run, audit_handler=_follow)
 
     rebuild = sub.add_parser("rebuild", help="empty the store and write the whole journal again")
     with_journal(rebuild)
     with_store(rebuild)
+    with_monitor(rebuild)
     rebuild.set_defaults(handler=_run, audit_handler=_rebuild)
 
     query = sub.add_parser("query", help="audit rows by account, instrument, order, time")
@@ -238,6 +324,13 @@ def add_parser(commands: Any) -> None:
     query.add_argument("--limit", type=int, default=1000, help="rows at most (1..100000)")
     query.add_argument("--json", action="store_true", help="one JSON object per line")
     query.set_defaults(handler=_run, audit_handler=_query)
+
+    report = sub.add_parser("report", help="the daily report per account (and its alerts)")
+    with_store(report)
+    report.add_argument("--day", type=_day, required=True, help="the UTC day, YYYY-MM-DD")
+    report.add_argument("--account", type=_non_negative, help="this account only")
+    report.add_argument("--json", action="store_true", help="JSON instead of tables")
+    report.set_defaults(handler=_run, audit_handler=_report)
 
     retain = sub.add_parser("retain", help="remove the days before a date (retention)")
     with_store(retain)

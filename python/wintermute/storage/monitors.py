@@ -1,60 +1,89 @@
 """Compliance monitors on the audit stream: self-trade-prevention hits, order-to-trade ratio
-and cancel rate per account, with thresholds, and alerts in the logs and metrics.
+and cancel rate per account, wash trades across related accounts and trades outside the price
+band, with thresholds, and alerts in the logs, the metrics and the store.
 
 The monitor reads the same rows the audit trail stores (``AuditWriter(..., monitor=m)`` feeds
 it each batch as it is read), so it sees the engine's events, in order, once::
 
     >>> from wintermute.storage.monitors import ComplianceMonitor, Thresholds
-    >>> m = ComplianceMonitor(Thresholds(max_order_to_trade=5.0, min_orders=3))
+    >>> m = ComplianceMonitor(Thresholds(max_order_to_trade=5.0, min_orders=3),
+    ...                       account_groups={"desk-a": [1, 2]})
     >>> m.stats(7)
     AccountStats(orders=0, trades=0, cancels=0, stp_hits=0)
 
 Counted per account: ``orders`` (new orders accepted), ``trades`` (fills, on both the maker's
 and the taker's side), ``cancels`` (cancels the account asked for: ``USER`` and
 ``MASS_CANCEL``) and ``stp_hits`` (orders canceled or refused by self-trade prevention:
-``SELF_TRADE`` cancels, ``FOK_SELF_TRADE`` rejections). The rules, each checked once an account
-has ``min_orders`` orders (STP from the first hit):
+``SELF_TRADE`` cancels, ``FOK_SELF_TRADE`` rejections). The rules:
 
-==================  ==================================================  ===================
-rule                value                                               threshold
-==================  ==================================================  ===================
-order_to_trade      orders / max(trades, 1)                             max_order_to_trade
-cancel_rate         cancels / orders                                    max_cancel_rate
-stp_hits            stp_hits                                            max_stp_hits
-==================  ==================================================  ===================
+==============  ==========================================  ===========================
+rule            value                                       threshold
+==============  ==========================================  ===========================
+order_to_trade  orders / max(trades, 1)                     max_order_to_trade
+cancel_rate     cancels / orders                            max_cancel_rate
+stp_hits        stp_hits                                    max_stp_hits
+wash_trade      fills between two related accounts          0 (any fill)
+price_band      |price - reference| / reference, in bps     price_band_bps
+==============  ==========================================  ===========================
 
-A rule that goes over its threshold raises one :class:`Alert` (logged as a warning on
-``wintermute.storage.monitors``, counted in ``wintermute_compliance_alerts_total{rule}``); it
-alerts again only after its value came back under the threshold. High order-to-trade ratios
-and cancel rates are the usual first signs of layering and spoofing; they are heuristics
-for a human to look at, not verdicts.
+The ratio rules apply once an account has ``min_orders`` orders, STP from the first hit; each
+of them alerts when its value goes over the threshold, and again only after it came back
+under. High order-to-trade ratios and cancel rates are the usual first signs of layering and
+spoofing: heuristics for a human to look at, not verdicts.
+
+**Wash trades**: ``account_groups`` maps a group name to the accounts one owner controls
+(``{"desk-a": [1, 2]}``). A trade whose maker and taker are *different* accounts of one group
+alerts, on the maker's account, naming the taker (``contra_account``), the instrument, the
+price and the quantity. One command that fills against several orders of the same related
+account raises one alert for the pair: the first fill's price, the summed quantity, ``value``
+the number of fills. (An account trading with itself is self-trade prevention's business.)
+
+**Price band**: a trade more than ``price_band_bps`` basis points away from its instrument's
+*reference* alerts, on the taker's account (the aggressor moved the price). The reference is
+the price of the instrument's last trade *before the command*: every fill of one sweep is
+measured from where the market was when it started, so a sweep that walks the book far
+alerts once (the farthest fill) even when each step is small. The first command that trades
+an instrument has no reference and is not checked. The band follows the market: an
+out-of-band trade becomes the next reference, so a lone spike alerts on the way out and again
+on the way back. The comparison is exact (decimals, no float).
+
+An alert is logged as a warning on ``wintermute.storage.monitors``, counted in
+``wintermute_compliance_alerts_total{rule}``, kept in ``monitor.alerts`` and, through the
+writer, stored in ``audit_alerts`` (``schema.py``). At most one alert per
+``(journal_seq, rule, account)``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 
 from prometheus_client import Counter
 
-from wintermute.storage.schema import AuditRow
+from wintermute.storage.schema import Alert, AuditRow
 
-__all__ = ["AccountStats", "Alert", "ComplianceMonitor", "Thresholds"]
+__all__ = ["RULES", "AccountStats", "Alert", "ComplianceMonitor", "Thresholds", "count_row"]
 
 log = logging.getLogger("wintermute.storage.monitors")
 
 ALERTS = Counter("wintermute_compliance_alerts", "Compliance alerts raised", ["rule"])
+#: Every rule's name.
+RULES = ("order_to_trade", "cancel_rate", "stp_hits", "wash_trade", "price_band")
+_MAX_ACCOUNT = 2**32 - 1
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Where each rule alerts (see the module documentation)."""
+    """Where each rule alerts (see the module documentation); ``price_band_bps`` None turns
+    the price-band rule off."""
 
     max_order_to_trade: float = 20.0
     max_cancel_rate: float = 0.95
     max_stp_hits: int = 10
     min_orders: int = 100
+    price_band_bps: float | None = 500.0
 
     def __post_init__(self) -> None:
         if self.max_order_to_trade <= 0 or not 0 < self.max_cancel_rate <= 1:
@@ -67,6 +96,9 @@ class Thresholds:
                 f"thresholds: max_stp_hits={self.max_stp_hits} must be >= 0 and "
                 f"min_orders={self.min_orders} >= 1"
             )
+        band = self.price_band_bps
+        if band is not None and not 0 < band <= 1_000_000:
+            raise ValueError(f"thresholds: price_band_bps={band} must be in (0, 1000000]")
 
 
 @dataclass
@@ -79,32 +111,84 @@ class AccountStats:
     stp_hits: int = 0
 
 
-@dataclass(frozen=True)
-class Alert:
-    """A rule an account went over, at the row that took it over."""
+def count_row(row: AuditRow, accounts: dict[int, AccountStats]) -> list[int]:
+    """Counts one row into ``accounts`` (see the module documentation for what counts);
+    returns the accounts whose counts changed. The daily report counts with it too."""
+    touched: list[int] = []
 
-    account: int
-    rule: str
-    value: float
-    threshold: float
-    journal_seq: int
+    def stats(account: int | None) -> AccountStats | None:
+        if account is None:
+            return None
+        touched.append(account)
+        return accounts.setdefault(account, AccountStats())
 
-    def __str__(self) -> str:
-        return (
-            f"compliance alert account={self.account} rule={self.rule} "
-            f"value={self.value:.4g} threshold={self.threshold:.4g} journal_seq={self.journal_seq}"
-        )
+    if row.kind == "accepted" and row.command == "new":
+        s = stats(row.account)
+        if s:
+            s.orders += 1
+    elif row.kind == "trade":
+        for account in {row.account, row.contra_account}:
+            s = stats(account)
+            if s:
+                s.trades += 1
+    elif row.kind == "canceled" and row.reason in ("USER", "MASS_CANCEL"):
+        s = stats(row.account)
+        if s:
+            s.cancels += 1
+    elif (row.kind, row.reason) in (("canceled", "SELF_TRADE"), ("rejected", "FOK_SELF_TRADE")):
+        s = stats(row.account)
+        if s:
+            s.stp_hits += 1
+    return touched
+
+
+@dataclass
+class _Band:
+    """An instrument's price-band state: the reference of the command being checked, the
+    last trade's price and the command it came from."""
+
+    reference: Decimal | None
+    last_price: Decimal
+    last_seq: int
 
 
 @dataclass
 class ComplianceMonitor:
-    """Counts the rows it is given per account and raises alerts (see the module docs)."""
+    """Counts the rows it is given per account and raises alerts (see the module docs).
+    ``account_groups``: group name -> the related accounts, for the wash-trade rule."""
 
     thresholds: Thresholds = field(default_factory=Thresholds)
+    account_groups: Mapping[str, Iterable[int]] = field(default_factory=dict)
     _accounts: dict[int, AccountStats] = field(default_factory=dict)
     _over: set[tuple[int, str]] = field(default_factory=set)
+    _groups: dict[int, frozenset[str]] = field(default_factory=dict)
+    _bands: dict[str, _Band] = field(default_factory=dict)
     #: Every alert raised so far, in order.
     alerts: list[Alert] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        groups: dict[int, set[str]] = {}
+        for name, members in self.account_groups.items():
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"account_groups: group name={name!r} must be a string")
+            if isinstance(members, (str, bytes)) or not isinstance(members, Iterable):
+                raise ValueError(f"account_groups: group={name} must list account numbers")
+            for account in members:
+                if (
+                    isinstance(account, bool)
+                    or not isinstance(account, int)
+                    or not 0 <= account <= _MAX_ACCOUNT
+                ):
+                    raise ValueError(
+                        f"account_groups: group={name} account={account!r} is not an account "
+                        f"number (0..{_MAX_ACCOUNT})"
+                    )
+                groups.setdefault(account, set()).add(name)
+        self._groups = {a: frozenset(g) for a, g in groups.items()}
+        self.account_groups = {
+            name: tuple(a for a in sorted(groups) if name in groups[a])
+            for name in self.account_groups
+        }
 
     def stats(self, account: int) -> AccountStats:
         """The counts of ``account`` (zeros for one never seen)."""
@@ -114,48 +198,26 @@ class ComplianceMonitor:
         """Counts ``rows`` and returns the alerts they raised. Rows at or before journal
         sequence ``quiet_through`` are counted without alerting (a restarted writer replays
         history that was alerted on before)."""
-        raised: list[Alert] = []
+        raised: dict[tuple[int, str, int], Alert] = {}
         for row in rows:
-            for account in self._count(row):
-                alerts = self._check(account, row.journal_seq)
-                if row.journal_seq > quiet_through:
-                    raised.extend(alerts)
-        for alert in raised:
+            alerts: list[Alert] = []
+            for account in count_row(row, self._accounts):
+                alerts.extend(self._check(account, row))
+            if row.kind == "trade":
+                alerts.extend(self._trade(row))
+            if row.journal_seq <= quiet_through:
+                continue
+            for alert in alerts:
+                earlier = raised.get(alert.key)
+                raised[alert.key] = alert if earlier is None else _merge(earlier, alert)
+        out = list(raised.values())
+        for alert in out:
             log.warning("%s", alert)
             ALERTS.labels(alert.rule).inc()
-        self.alerts.extend(raised)
-        return raised
+        self.alerts.extend(out)
+        return out
 
-    def _count(self, row: AuditRow) -> list[int]:
-        """Counts one row; returns the accounts whose counts changed."""
-        touched: list[int] = []
-
-        def stats(account: int | None) -> AccountStats | None:
-            if account is None:
-                return None
-            touched.append(account)
-            return self._accounts.setdefault(account, AccountStats())
-
-        if row.kind == "accepted" and row.command == "new":
-            s = stats(row.account)
-            if s:
-                s.orders += 1
-        elif row.kind == "trade":
-            for account in {row.account, row.contra_account}:
-                s = stats(account)
-                if s:
-                    s.trades += 1
-        elif row.kind == "canceled" and row.reason in ("USER", "MASS_CANCEL"):
-            s = stats(row.account)
-            if s:
-                s.cancels += 1
-        elif (row.kind, row.reason) in (("canceled", "SELF_TRADE"), ("rejected", "FOK_SELF_TRADE")):
-            s = stats(row.account)
-            if s:
-                s.stp_hits += 1
-        return touched
-
-    def _check(self, account: int, journal_seq: int) -> list[Alert]:
+    def _check(self, account: int, row: AuditRow) -> list[Alert]:
         s, t = self._accounts[account], self.thresholds
         values: list[tuple[str, float, float]] = [("stp_hits", s.stp_hits, t.max_stp_hits)]
         if s.orders >= t.min_orders:
@@ -166,7 +228,54 @@ class ComplianceMonitor:
             key = (account, rule)
             if value > threshold and key not in self._over:
                 self._over.add(key)
-                out.append(Alert(account, rule, value, threshold, journal_seq))
+                out.append(Alert(account, rule, float(value), float(threshold),
+                                 row.journal_seq, row.n, row.ts_ns))  # fmt: skip
             elif value <= threshold:
                 self._over.discard(key)
         return out
+
+    def _trade(self, row: AuditRow) -> list[Alert]:
+        """The trade rules (wash trade, price band) on one trade row."""
+        out: list[Alert] = []
+        maker, taker, price = row.account, row.contra_account, row.price
+        if maker is not None and taker is not None and maker != taker:
+            shared = self._groups.get(maker, frozenset()) & self._groups.get(taker, frozenset())
+            if shared:
+                group = ",".join(sorted(shared))
+                out.append(Alert(
+                    maker, "wash_trade", 1.0, 0.0, row.journal_seq, row.n, row.ts_ns,
+                    row.instrument, taker, price, row.qty, None, f"group={group} fills=1",
+                ))  # fmt: skip
+        if price is None:
+            return out
+        band = self._bands.get(row.instrument)
+        if band is None:
+            self._bands[row.instrument] = _Band(None, price, row.journal_seq)
+            return out
+        if band.last_seq != row.journal_seq:  # a new command: measured from the last trade
+            band.reference, band.last_seq = band.last_price, row.journal_seq
+        band.last_price = price
+        bps, ref = self.thresholds.price_band_bps, band.reference
+        if bps is None or ref is None or taker is None or ref <= 0:
+            return out
+        limit = Decimal(str(bps))
+        if abs(price - ref) * 10_000 > limit * ref:
+            deviation = float(abs(price - ref) * 10_000 / ref)
+            out.append(Alert(
+                taker, "price_band", deviation, float(bps), row.journal_seq, row.n, row.ts_ns,
+                row.instrument, None, price, row.qty, ref, f"band_bps={limit}",
+            ))  # fmt: skip
+        return out
+
+
+def _merge(earlier: Alert, later: Alert) -> Alert:
+    """One alert for two of the same ``(journal_seq, rule, account)`` (one command): a wash
+    trade's fills add up; the price band keeps the farthest fill; other rules the first."""
+    if earlier.rule == "wash_trade" and earlier.qty is not None and later.qty is not None:
+        fills = earlier.value + later.value
+        group = earlier.detail.split(" ", 1)[0]
+        return replace(earlier, value=fills, qty=earlier.qty + later.qty,
+                       detail=f"{group} fills={fills:g}")  # fmt: skip
+    if earlier.rule == "price_band" and later.value > earlier.value:
+        return later
+    return earlier

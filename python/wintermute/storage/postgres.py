@@ -10,7 +10,9 @@
 - **Retention by dropping partitions**: :meth:`PostgresStore.drop_before` drops whole days,
   which takes no row-by-row delete and leaves no bloat.
 - **Migrations**: numbered, recorded in ``schema_migrations``, applied under an advisory lock
-  so two processes opening the same database do not race.
+  so two processes opening the same database do not race. Migration 2 adds the compliance
+  alerts (``audit_alerts``, a plain table: alerts are few; ``INSERT ... ON CONFLICT DO
+  NOTHING`` in the batch's transaction) and indexes on the taker's account and order id.
 """
 
 from __future__ import annotations
@@ -24,10 +26,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from wintermute.storage.queries import AuditQuery
+from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
+    ALERT_COLUMNS,
     COLUMNS,
     DECIMAL_COLUMNS,
+    Alert,
     AuditRow,
     StorageError,
     from_sql_id,
@@ -75,7 +79,38 @@ CREATE TABLE audit_progress (
 INSERT INTO audit_progress VALUES (1, 0, 0);
 """,
     ),
+    (
+        2,
+        """
+CREATE TABLE audit_alerts (
+    journal_seq int8 NOT NULL,
+    rule text NOT NULL,
+    account int8 NOT NULL,
+    n int4 NOT NULL,
+    ts_ns int8 NOT NULL,
+    instrument text,
+    contra_account int8,
+    price numeric,
+    qty numeric,
+    reference_price numeric,
+    value float8 NOT NULL,
+    threshold float8 NOT NULL,
+    detail text NOT NULL,
+    PRIMARY KEY (journal_seq, rule, account)
+);
+CREATE INDEX audit_alerts_account ON audit_alerts (account, journal_seq);
+CREATE INDEX audit_alerts_contra ON audit_alerts (contra_account, journal_seq);
+CREATE INDEX audit_alerts_time ON audit_alerts (ts_ns);
+CREATE INDEX audit_events_contra_account ON audit_events (contra_account, journal_seq);
+CREATE INDEX audit_events_contra_order ON audit_events (contra_order_id, journal_seq);
+""",
+    ),
 ]
+_INSERT_ALERT = (
+    f"INSERT INTO audit_alerts ({', '.join(ALERT_COLUMNS)}) "
+    f"VALUES ({', '.join(['%s'] * len(ALERT_COLUMNS))}) "
+    "ON CONFLICT (journal_seq, rule, account) DO NOTHING"
+)
 
 _PARTITION = re.compile(r"^audit_events_p(\d{8})$")
 
@@ -147,7 +182,9 @@ class PostgresStore:
             )
             self._days.add(day)
 
-    def write(self, rows: Sequence[AuditRow], through_seq: int) -> int:
+    def write(
+        self, rows: Sequence[AuditRow], through_seq: int, alerts: Sequence[Alert] = ()
+    ) -> int:
         try:
             with self._db.transaction():
                 row = self._db.execute(
@@ -167,6 +204,13 @@ class PostgresStore:
                         copy.set_types(_COPY_TYPES)
                         for r in fresh:
                             copy.write_row(_to_sql(r))
+                new_alerts = [a for a in alerts if a.journal_seq > stored]
+                if new_alerts:
+                    with self._db.cursor() as cur:
+                        cur.executemany(
+                            _INSERT_ALERT,
+                            [[getattr(a, c) for c in ALERT_COLUMNS] for a in new_alerts],
+                        )
                 self._db.execute(
                     "UPDATE audit_progress SET journal_seq = %s, updated_ns = %s",
                     (max(stored, through_seq), time.time_ns()),
@@ -185,6 +229,14 @@ class PostgresStore:
         cur = self._db.execute(text, [*params, q.limit])
         return [_from_sql(r) for r in cur]
 
+    def alerts(self, q: AlertQuery) -> list[Alert]:
+        where, params = q.where("%s")
+        text = (
+            f"SELECT {', '.join(ALERT_COLUMNS)} FROM audit_alerts WHERE {where} "
+            "ORDER BY journal_seq, rule, account LIMIT %s"
+        )
+        return [Alert(*r) for r in self._db.execute(text, [*params, q.limit])]
+
     def count(self) -> int:
         row = self._db.execute("SELECT count(*) FROM audit_events").fetchone()
         assert row is not None
@@ -201,9 +253,11 @@ class PostgresStore:
 
     def drop_before(self, day: date) -> int:
         gone = [d for d in self.partitions() if d < day]
+        cutoff = (day - date(1970, 1, 1)).days * _DAY_NS
         with self._db.transaction():
             for d in gone:
                 self._db.execute(f"DROP TABLE audit_events_p{d:%Y%m%d}")
+            self._db.execute("DELETE FROM audit_alerts WHERE ts_ns < %s", (cutoff,))
         self._days.clear()
         return len(gone)
 
@@ -211,6 +265,7 @@ class PostgresStore:
         with self._db.transaction():
             for d in self.partitions():
                 self._db.execute(f"DROP TABLE audit_events_p{d:%Y%m%d}")
+            self._db.execute("DELETE FROM audit_alerts")
             self._db.execute("UPDATE audit_progress SET journal_seq = 0, updated_ns = 0")
         self._days.clear()
 

@@ -1,4 +1,5 @@
-"""The audit events of a journal: its commands replayed through a fresh engine, as rows.
+"""The audit events of a journal: its commands replayed through a fresh engine, as rows, and
+its risk rejections (commands a pre-trade limit refused, journaled with their reason).
 
 The journal is the source of truth (see ``docs/storage.md``): it holds every sequenced
 command, and running them in order through books with the same instruments yields the same
@@ -85,7 +86,7 @@ class JournalReplay:
         self._engine = Engine()
         for instrument in instruments:
             self._engine.add_instrument(instrument)
-        #: The last journal sequence number read (command or control record).
+        #: The last journal sequence number read (command, control or risk rejection record).
         self.cursor = 0
         #: The symbols whose books the last :meth:`read` changed (or may have).
         self.touched: set[str] = set()
@@ -112,8 +113,14 @@ class JournalReplay:
         raw = self._read_raw()
         seqs: npt.NDArray[np.uint64] = raw["seq"]
         end = len(seqs)
+        refused = raw["rejections"]
         last_seen = max(
-            [self.cursor, *(int(s) for s in seqs[-1:]), *(s for s, _ in raw["controls"])]
+            [
+                self.cursor,
+                *(int(s) for s in seqs[-1:]),
+                *(s for s, _ in raw["controls"]),
+                *(int(s) for s in refused["seq"][-1:]),
+            ]
         )
         now = time.time_ns()
         commands = raw["commands"].view(batch.COMMAND_DTYPE)[:end]
@@ -129,7 +136,29 @@ class JournalReplay:
             events = self._engine.submit_batch(iid, commands[start:stop])
             rows.extend(self._rows(iid, seqs[start:stop], commands[start:stop], events, now))
             start = stop
+        if len(refused["seq"]):
+            rows.extend(self._risk_rejections(refused, now))
+            rows.sort(key=lambda r: (r.journal_seq, r.n))
         self.cursor = max(self.cursor, last_seen)
+        return rows
+
+    def _risk_rejections(self, raw: _core.JournalRejections, ts_ns: int) -> list[AuditRow]:
+        """The rows of journaled risk rejections: the command as asked, the limit's code as
+        the reason (``MAX_ORDER_QTY``, ...)."""
+        commands = raw["commands"].view(batch.COMMAND_DTYPE)
+        rows = []
+        for seq, iid, cmd, reason in zip(
+            raw["seq"].tolist(),
+            raw["instrument"].tolist(),
+            commands,
+            raw["reason"].tolist(),
+            strict=True,
+        ):
+            spec = self._specs[iid]
+            what = _COMMANDS.get(int(cmd["kind"]), str(int(cmd["kind"])))
+            code = _core.PIPELINE_RISK_CODES[reason - 1]
+            head = (seq, 0, 0, ts_ns, spec.symbol)
+            rows.append(self._rejected(head, what, cmd, int(cmd["order_id"]), code, spec))
         return rows
 
     def depth(self, symbol: str, levels: int = 10) -> _core.Depth:
@@ -186,7 +215,8 @@ class JournalReplay:
                                spec.qty(remaining), None, None, None, None,
                                bool(flags & 1))  # fmt: skip
             else:
-                row = self._rejected(head, what, cmd, order_id, reason, spec)
+                code = batch.REJECT_REASONS.get(reason, str(reason))
+                row = self._rejected(head, what, cmd, order_id, code, spec)
             out.append(row)
         return out
 
@@ -196,7 +226,7 @@ class JournalReplay:
         what: str,
         cmd: Any,
         order_id: int,
-        reason: int,
+        reason: str,
         spec: _Spec,
     ) -> AuditRow:
         """A rejection: the command as asked (its account; a new order's side, price, size)."""
@@ -208,5 +238,5 @@ class JournalReplay:
             spec.price(int(cmd["price"])) if new and not market else None,
             spec.qty(int(cmd["qty"])) if new else None,
             None, None, None, None, None, None,
-            batch.REJECT_REASONS.get(reason, str(reason)), None,
+            reason, None,
         )  # fmt: skip

@@ -30,19 +30,46 @@ priority_kept      amended: whether the order kept its place in the queue
 
 Order ids are unsigned 64-bit in the engine; SQL integers are signed, so ids of 2**63 and up
 are stored as their two's-complement ``BIGINT`` (:func:`to_sql_id`) and read back as given.
+
+The compliance monitors' alerts (:class:`Alert`, ``monitors.py``) go to a second table,
+``audit_alerts``, written in the same transaction as the rows that raised them; its identity
+is ``(journal_seq, rule, account)``, so an alert written twice (a replay, a restart) is
+stored once:
+
+===============  ============================================================================
+column           meaning
+===============  ============================================================================
+journal_seq, n   the row that raised it (its command's sequence number, the event's index)
+ts_ns            that row's ``ts_ns``
+rule             ``order_to_trade``, ``cancel_rate``, ``stp_hits``, ``wash_trade``,
+                 ``price_band``
+account          the account the alert is about (wash_trade: the maker)
+contra_account   wash_trade: the related taker; otherwise empty
+instrument       the trade's instrument (wash_trade, price_band); empty for per-account rules
+price, qty       wash_trade: the first fill's price and the quantity traded between the two
+                 accounts in that command; price_band: the trade farthest out of the band
+reference_price  price_band: the reference the band is around
+value            the rule's value (a ratio, a count, basis points) at the row
+threshold        the threshold it went over
+detail           rule-specific context as ``key=value`` text (``group=desk-a fills=2``)
+===============  ============================================================================
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from wintermute import errors
 
 __all__ = [
+    "ALERT_COLUMNS",
+    "ALERT_DECIMAL_COLUMNS",
     "COLUMNS",
     "DECIMAL_COLUMNS",
     "MAX_ORDER_ID",
+    "Alert",
     "AuditRow",
     "StorageError",
     "from_sql_id",
@@ -90,6 +117,48 @@ COLUMNS: tuple[str, ...] = AuditRow._fields
 DECIMAL_COLUMNS = frozenset(
     ("price", "qty", "leaves_qty", "old_price", "old_qty", "contra_leaves_qty")
 )
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A compliance rule an account went over, at the row that took it over (see the module
+    documentation for each field, ``monitors.py`` for the rules)."""
+
+    account: int
+    rule: str
+    value: float
+    threshold: float
+    journal_seq: int
+    n: int = 0
+    ts_ns: int = 0
+    instrument: str | None = None
+    contra_account: int | None = None
+    price: Decimal | None = None
+    qty: Decimal | None = None
+    reference_price: Decimal | None = None
+    detail: str = ""
+
+    @property
+    def key(self) -> tuple[int, str, int]:
+        """The alert's identity in the store: ``(journal_seq, rule, account)``."""
+        return (self.journal_seq, self.rule, self.account)
+
+    def __str__(self) -> str:
+        parts = [
+            f"compliance alert account={self.account} rule={self.rule} "
+            f"value={self.value:.4g} threshold={self.threshold:.4g} journal_seq={self.journal_seq}"
+        ]
+        for name in ("instrument", "contra_account", "price", "qty", "reference_price"):
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f"{name}={value}")
+        if self.detail:
+            parts.append(self.detail)
+        return " ".join(parts)
+
+
+ALERT_COLUMNS: tuple[str, ...] = tuple(Alert.__dataclass_fields__)
+ALERT_DECIMAL_COLUMNS = frozenset(("price", "qty", "reference_price"))
 
 
 def to_sql_id(order_id: int) -> int:

@@ -1,9 +1,10 @@
 """The audit trail in SQLite: the embedded default, with nothing to install (stdlib ``sqlite3``).
 
 The schema is ``schema.py``'s, with decimals stored as their exact text (SQLite has no decimal
-type, and a REAL would round them). The database runs in WAL mode so readers
-(``wintermute audit query``) never wait for the writer. Migrations are numbered and recorded in
-``schema_migrations``; opening a store applies the missing ones.
+type, and a REAL would round them); the compliance alerts (``audit_alerts``, migration 2) are
+stored in the same transaction as the rows that raised them. The database runs in WAL mode so
+readers (``wintermute audit query``) never wait for the writer. Migrations are numbered and
+recorded in ``schema_migrations``; opening a store applies the missing ones.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from wintermute.storage.queries import AuditQuery
+from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
+    ALERT_COLUMNS,
+    ALERT_DECIMAL_COLUMNS,
     COLUMNS,
     DECIMAL_COLUMNS,
+    Alert,
     AuditRow,
     StorageError,
     from_sql_id,
@@ -62,6 +66,32 @@ CREATE TABLE audit_progress (
 INSERT INTO audit_progress VALUES (1, 0, 0);
 """,
     ),
+    (
+        2,
+        """
+CREATE TABLE audit_alerts (
+    journal_seq INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    account INTEGER NOT NULL,
+    n INTEGER NOT NULL,
+    ts_ns INTEGER NOT NULL,
+    instrument TEXT,
+    contra_account INTEGER,
+    price TEXT,
+    qty TEXT,
+    reference_price TEXT,
+    value REAL NOT NULL,
+    threshold REAL NOT NULL,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (journal_seq, rule, account)
+) WITHOUT ROWID;
+CREATE INDEX audit_alerts_account ON audit_alerts (account, journal_seq);
+CREATE INDEX audit_alerts_contra ON audit_alerts (contra_account, journal_seq);
+CREATE INDEX audit_alerts_time ON audit_alerts (ts_ns);
+CREATE INDEX audit_events_contra_account ON audit_events (contra_account, journal_seq);
+CREATE INDEX audit_events_contra_order ON audit_events (contra_order_id, journal_seq);
+""",
+    ),
 ]
 
 _DECIMAL_AT = [i for i, c in enumerate(COLUMNS) if c in DECIMAL_COLUMNS]
@@ -69,6 +99,11 @@ _ORDER_AT = [COLUMNS.index("order_id"), COLUMNS.index("contra_order_id")]
 _BOOL_AT = COLUMNS.index("priority_kept")
 _INSERT = (
     f"INSERT INTO audit_events ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+)
+_INSERT_ALERT = (
+    f"INSERT INTO audit_alerts ({', '.join(ALERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(ALERT_COLUMNS))}) "
+    "ON CONFLICT (journal_seq, rule, account) DO NOTHING"  # only the identity; NOT NULL holds
 )
 
 
@@ -113,7 +148,9 @@ class SqliteStore:
         (seq,) = self._db.execute("SELECT journal_seq FROM audit_progress").fetchone()
         return int(seq)
 
-    def write(self, rows: Sequence[AuditRow], through_seq: int) -> int:
+    def write(
+        self, rows: Sequence[AuditRow], through_seq: int, alerts: Sequence[Alert] = ()
+    ) -> int:
         db = self._db
         try:
             db.execute("BEGIN IMMEDIATE")
@@ -123,6 +160,9 @@ class SqliteStore:
             stored = self.last_seq()
             fresh = [_to_sql(r) for r in rows if r.journal_seq > stored]
             db.executemany(_INSERT, fresh)
+            new_alerts = [_alert_to_sql(a) for a in alerts if a.journal_seq > stored]
+            if new_alerts:
+                db.executemany(_INSERT_ALERT, new_alerts)
             db.execute(
                 "UPDATE audit_progress SET journal_seq = ?, updated_ns = ?",
                 (max(stored, through_seq), time.time_ns()),
@@ -143,6 +183,14 @@ class SqliteStore:
         )
         return [_from_sql(r) for r in self._db.execute(sql, [*params, q.limit])]
 
+    def alerts(self, q: AlertQuery) -> list[Alert]:
+        where, params = q.where("?")
+        sql = (
+            f"SELECT {', '.join(ALERT_COLUMNS)} FROM audit_alerts WHERE {where} "
+            "ORDER BY journal_seq, rule, account LIMIT ?"
+        )
+        return [_alert_from_sql(r) for r in self._db.execute(sql, [*params, q.limit])]
+
     def count(self) -> int:
         (n,) = self._db.execute("SELECT count(*) FROM audit_events").fetchone()
         return int(n)
@@ -150,12 +198,20 @@ class SqliteStore:
     def drop_before(self, day: date) -> int:
         cutoff = datetime(day.year, day.month, day.day, tzinfo=timezone.utc)
         cutoff_ns = int(cutoff.timestamp()) * 10**9
-        cur = self._db.execute("DELETE FROM audit_events WHERE ts_ns < ?", (cutoff_ns,))
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            cur = self._db.execute("DELETE FROM audit_events WHERE ts_ns < ?", (cutoff_ns,))
+            self._db.execute("DELETE FROM audit_alerts WHERE ts_ns < ?", (cutoff_ns,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
         return cur.rowcount
 
     def reset(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
         self._db.execute("DELETE FROM audit_events")
+        self._db.execute("DELETE FROM audit_alerts")
         self._db.execute("UPDATE audit_progress SET journal_seq = 0, updated_ns = 0")
         self._db.execute("COMMIT")
 
@@ -187,3 +243,22 @@ def _from_sql(values: Sequence[object]) -> AuditRow:
     if out[_BOOL_AT] is not None:
         out[_BOOL_AT] = bool(out[_BOOL_AT])
     return AuditRow(*out)  # type: ignore[arg-type]
+
+
+_ALERT_DECIMAL_AT = [i for i, c in enumerate(ALERT_COLUMNS) if c in ALERT_DECIMAL_COLUMNS]
+
+
+def _alert_to_sql(alert: Alert) -> list[object]:
+    out: list[object] = [getattr(alert, c) for c in ALERT_COLUMNS]
+    for i in _ALERT_DECIMAL_AT:
+        if out[i] is not None:
+            out[i] = str(out[i])
+    return out
+
+
+def _alert_from_sql(values: Sequence[object]) -> Alert:
+    out = list(values)
+    for i in _ALERT_DECIMAL_AT:
+        if out[i] is not None:
+            out[i] = Decimal(str(out[i]))
+    return Alert(*out)  # type: ignore[arg-type]

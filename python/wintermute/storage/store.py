@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
-from wintermute.storage.queries import AuditQuery
-from wintermute.storage.schema import AuditRow, StorageError
+from wintermute.storage.queries import AlertQuery, AuditQuery
+from wintermute.storage.schema import Alert, AuditRow, StorageError
 
 __all__ = ["AuditStore", "open_store"]
 
@@ -40,15 +40,23 @@ class AuditStore(Protocol):
         """The journal sequence number the store holds every event up to (0: empty)."""
         ...
 
-    def write(self, rows: Sequence[AuditRow], through_seq: int) -> int:
-        """Stores the rows after :meth:`last_seq` and moves it to ``through_seq``, in one
-        transaction (all or nothing); rows at or before the stored sequence are skipped, so
-        writing a batch twice stores it once. A batch holds whole commands (all the rows of a
-        ``journal_seq``), as ``AuditWriter`` cuts them. Returns the number of rows stored."""
+    def write(
+        self, rows: Sequence[AuditRow], through_seq: int, alerts: Sequence[Alert] = ()
+    ) -> int:
+        """Stores the rows after :meth:`last_seq` and the compliance ``alerts`` they raised,
+        and moves it to ``through_seq``, in one transaction (all or nothing); rows and alerts
+        at or before the stored sequence are skipped, and an alert is stored once per
+        ``(journal_seq, rule, account)``, so writing a batch twice stores it once. A batch
+        holds whole commands (all the rows of a ``journal_seq``), as ``AuditWriter`` cuts
+        them. Returns the number of rows stored."""
         ...
 
     def query(self, q: AuditQuery) -> list[AuditRow]:
         """The rows matching ``q``, in the engine's order."""
+        ...
+
+    def alerts(self, q: AlertQuery) -> list[Alert]:
+        """The compliance alerts matching ``q``, in ``(journal_seq, rule, account)`` order."""
         ...
 
     def count(self) -> int:
@@ -56,12 +64,12 @@ class AuditStore(Protocol):
         ...
 
     def drop_before(self, day: date) -> int:
-        """Retention: removes every row of the UTC days before ``day``; returns how many day
-        partitions (PostgreSQL) or rows (SQLite) went."""
+        """Retention: removes every row and alert of the UTC days before ``day``; returns how
+        many day partitions (PostgreSQL) or rows (SQLite) went."""
         ...
 
     def reset(self) -> None:
-        """Empties the store (rows and sequence) for a rebuild."""
+        """Empties the store (rows, alerts and sequence) for a rebuild."""
         ...
 
     def close(self) -> None:

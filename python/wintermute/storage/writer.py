@@ -20,6 +20,8 @@ records the journal sequence it covers. So the engine never waits for a database
   stops the audit trail;
 - **compliance monitors** (``monitor=ComplianceMonitor(...)``, optional, ``monitors.py``): fed
   every row as it is read (after a restart, the replayed history counts without alerting);
+  the alerts they raise are stored (``audit_alerts``) in the same transaction as the rows
+  that raised them, so a crash never keeps one without the other;
 - **a store that goes away** (PostgreSQL restarted): :meth:`AuditWriter.follow` logs it, keeps
   the rows it holds, retries with backoff, reconnects, and catches up.
 """
@@ -40,7 +42,7 @@ from wintermute.config import InstrumentConfig
 from wintermute.storage.monitors import ComplianceMonitor
 from wintermute.storage.redis_tier import RedisTier
 from wintermute.storage.replay import JournalReplay
-from wintermute.storage.schema import AuditRow, StorageError
+from wintermute.storage.schema import Alert, AuditRow, StorageError
 from wintermute.storage.store import AuditStore
 
 __all__ = ["AuditWriter", "Lag", "rebuild"]
@@ -98,6 +100,7 @@ class AuditWriter:
         self._replay = JournalReplay(instruments, journal)
         self._stored = store.last_seq()
         self._pending: list[AuditRow] = []
+        self._pending_alerts: list[Alert] = []
         self._behind_since: int | None = None
         self._stop = threading.Event()
         self._label = store.backend
@@ -137,15 +140,18 @@ class AuditWriter:
                 self._replay.cursor,
             )
         if self.monitor is not None:
-            self.monitor.observe(rows, quiet_through=self._stored)
+            self._pending_alerts.extend(self.monitor.observe(rows, quiet_through=self._stored))
         self._pending.extend(fresh)
         written = 0
         head = self._replay.cursor
         while self._pending or self._stored < head:
             batch = self._next_batch()
             through = batch[-1].journal_seq if len(batch) < len(self._pending) else head
-            written += self.store.write(batch, through)
+            alerts = [a for a in self._pending_alerts if a.journal_seq <= through]
+            written += self.store.write(batch, through, alerts)
             del self._pending[: len(batch)]
+            if alerts:
+                self._pending_alerts = self._pending_alerts[len(alerts) :]
             self._stored = max(self._stored, through)
             ROWS.labels(self._label).inc(len(batch))
         self._behind_since = None
@@ -212,6 +218,7 @@ class AuditWriter:
             log.warning("audit store still unreachable: %s", e)
             return
         self._pending = [r for r in self._pending if r.journal_seq > self._stored]
+        self._pending_alerts = [a for a in self._pending_alerts if a.journal_seq > self._stored]
 
     def stop(self) -> None:
         """Makes :meth:`follow` return after its current step."""
@@ -224,8 +231,10 @@ def rebuild(
     journal: str | PathLike[str],
     *,
     batch_rows: int = 50_000,
+    monitor: ComplianceMonitor | None = None,
 ) -> int:
-    """Empties ``store`` and writes every event of the journal again; returns the rows."""
+    """Empties ``store`` and writes every event of the journal again (with the alerts of
+    ``monitor``, a fresh one, when given); returns the rows."""
     store.reset()
-    writer = AuditWriter(store, instruments, journal, batch_rows=batch_rows)
+    writer = AuditWriter(store, instruments, journal, batch_rows=batch_rows, monitor=monitor)
     return writer.step()

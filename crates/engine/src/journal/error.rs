@@ -35,6 +35,8 @@ pub enum JournalError {
     },
     #[error("journal record seq={seq} holds an invalid control: {why}")]
     InvalidControl { seq: u64, why: &'static str },
+    #[error("journal record seq={seq} holds an invalid risk rejection: {why}")]
+    InvalidRejection { seq: u64, why: &'static str },
     #[error("journal record seq={seq} names unknown instrument={instrument}")]
     UnknownInstrument { seq: u64, instrument: InstrumentId },
     #[error("journal config invalid: {why}")]
@@ -60,6 +62,7 @@ impl JournalError {
         match e {
             DecodeError::Command(source) => JournalError::InvalidCommand { seq, source },
             DecodeError::Control(why) => JournalError::InvalidControl { seq, why },
+            DecodeError::Rejection(why) => JournalError::InvalidRejection { seq, why },
         }
     }
 }

@@ -20,6 +20,19 @@ pub struct JournalColumns {
     pub commands: Vec<u8>,
     /// The control records (runtime risk changes) as `(seq, JSON)`.
     pub controls: Vec<(u64, String)>,
+    /// The risk rejections: commands pre-trade risk refused, in the columns' form.
+    pub rejections: Rejections,
+}
+
+/// A journal's risk rejections as columns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rejections {
+    pub seqs: Vec<u64>,
+    pub instruments: Vec<InstrumentId>,
+    /// The refused commands as 48-byte records, back to back.
+    pub commands: Vec<u8>,
+    /// Their reasons: [`crate::risk::RISK_CODES`]`[reason - 1]`.
+    pub reasons: Vec<u8>,
 }
 
 impl JournalColumns {
@@ -49,6 +62,12 @@ pub fn read_columns(dir: &Path, after_seq: u64) -> Result<JournalColumns, Journa
                 let json = serde_json::to_string(&c.control)
                     .map_err(|_| JournalError::InvalidControl { seq: c.seq, why: "cannot be written as JSON" })?;
                 out.controls.push((c.seq, json));
+            }
+            JournalRecord::Rejection(r) => {
+                out.rejections.seqs.push(r.seq);
+                out.rejections.instruments.push(r.instrument);
+                out.rejections.commands.extend_from_slice(&encode_command(&r.command));
+                out.rejections.reasons.push(r.reason);
             }
         }
     }

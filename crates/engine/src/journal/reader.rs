@@ -28,7 +28,7 @@ impl Iterator for JournalReader {
         loop {
             match self.records.next()? {
                 Ok(JournalRecord::Command(e)) => return Some(Ok(e)),
-                Ok(JournalRecord::Control(_)) => {}
+                Ok(JournalRecord::Control(_) | JournalRecord::Rejection(_)) => {}
                 Err(e) => return Some(Err(e)),
             }
         }

@@ -2,13 +2,16 @@
 //!
 //! | off | type | field |
 //! |----:|------|-------|
-//! | 0 | u32 | payload length: [`PAYLOAD_SIZE`] (command) or [`CONTROL_PAYLOAD_SIZE`] (control) |
+//! | 0 | u32 | payload length: [`PAYLOAD_SIZE`] (command), [`CONTROL_PAYLOAD_SIZE`] (control) or [`REJECTION_PAYLOAD_SIZE`] (risk rejection) |
 //! | 4 | u32 | CRC32C of the length field's 4 bytes followed by the payload |
 //! | 8 | u64 | journal sequence number (from 1, +1 per record, across segments) |
 //! | 16 | u32 | instrument id (a control record that names no instrument: 0) |
-//! | 20 | u32 | record kind: 0 command, 1 control |
+//! | 20 | u32 | record kind: 0 command, 1 control, 2 risk rejection |
 //! | 24 | 48 bytes | command: the command ([`wintermute_core::records::encode_command`]) |
 //! | 24 | 112 bytes | control: the control ([`super::control`]) |
+//! | 24 | 48 bytes | risk rejection: the command pre-trade risk refused |
+//! | 72 | u8 | risk rejection: the reason, numbering [`crate::risk::RISK_CODES`] from 1 |
+//! | 73 | 7 bytes | risk rejection: 0 |
 //!
 //! All integers little-endian. A length of 0 with a CRC of 0 is "no record here" (a fresh
 //! segment is all zeros). The CRC covers the length too, so a damaged length is caught.
@@ -20,6 +23,10 @@
 //! version check: a reader that knows only command records stops at the first control record
 //! with "record length is not a command record's", never misreading it as a command. A
 //! record whose kind does not match its length is invalid.
+//!
+//! Risk rejections (kind 2) came later still: a command refused by a pre-trade limit takes a
+//! sequence number like any record, so that the audit trail, rebuilt from the journal, holds
+//! every rejection with its reason. Recovery reads past them (they changed no book).
 
 use wintermute_core::order::Command;
 use wintermute_core::records::{decode_command, encode_command, COMMAND_SIZE};
@@ -40,11 +47,18 @@ pub const RECORD_SIZE: usize = HEADER_SIZE + PAYLOAD_SIZE;
 pub const CONTROL_PAYLOAD_SIZE: usize = PREFIX_SIZE + CONTROL_BODY_SIZE;
 /// Bytes of one framed control record.
 pub const CONTROL_RECORD_SIZE: usize = HEADER_SIZE + CONTROL_PAYLOAD_SIZE;
+/// Bytes of a risk rejection's body: the command, the reason, 7 zero bytes.
+pub const REJECTION_BODY_SIZE: usize = COMMAND_SIZE + 8;
+/// Payload bytes of a risk rejection record.
+pub const REJECTION_PAYLOAD_SIZE: usize = PREFIX_SIZE + REJECTION_BODY_SIZE;
+/// Bytes of one framed risk rejection record.
+pub const REJECTION_RECORD_SIZE: usize = HEADER_SIZE + REJECTION_PAYLOAD_SIZE;
 /// The largest framed record.
 pub const MAX_RECORD_SIZE: usize = CONTROL_RECORD_SIZE;
 
 const KIND_COMMAND: u32 = 0;
 const KIND_CONTROL: u32 = 1;
+const KIND_REJECTION: u32 = 2;
 
 /// One journaled input command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,11 +77,30 @@ pub struct ControlEntry {
     pub control: ControlRecord,
 }
 
-/// Any journal record: commands and controls share one sequence.
+/// One journaled risk rejection: a command pre-trade risk refused (it never reached a book).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RejectionEntry {
+    /// Journal sequence number.
+    pub seq: u64,
+    pub instrument: InstrumentId,
+    pub command: Command,
+    /// The reason: [`crate::risk::RISK_CODES`]`[reason - 1]`.
+    pub reason: u8,
+}
+
+impl RejectionEntry {
+    /// The reason's code (`"MAX_ORDER_QTY"`, ...).
+    pub fn code(&self) -> &'static str {
+        crate::risk::RISK_CODES[usize::from(self.reason) - 1]
+    }
+}
+
+/// Any journal record: commands, controls and risk rejections share one sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JournalRecord {
     Command(JournalEntry),
     Control(ControlEntry),
+    Rejection(RejectionEntry),
 }
 
 impl JournalRecord {
@@ -76,6 +109,7 @@ impl JournalRecord {
         match self {
             JournalRecord::Command(e) => e.seq,
             JournalRecord::Control(c) => c.seq,
+            JournalRecord::Rejection(r) => r.seq,
         }
     }
 }
@@ -85,6 +119,7 @@ impl JournalRecord {
 pub(crate) enum RawBody {
     Command([u8; COMMAND_SIZE]),
     Control([u8; CONTROL_BODY_SIZE]),
+    Rejection([u8; REJECTION_BODY_SIZE]),
 }
 
 /// A record read back, before its body is decoded.
@@ -100,6 +135,7 @@ pub(crate) struct RawRecord {
 pub(crate) enum DecodeError {
     Command(wintermute_core::OrderError),
     Control(&'static str),
+    Rejection(&'static str),
 }
 
 impl RawRecord {
@@ -108,6 +144,7 @@ impl RawRecord {
         match self.body {
             RawBody::Command(_) => RECORD_SIZE,
             RawBody::Control(_) => CONTROL_RECORD_SIZE,
+            RawBody::Rejection(_) => REJECTION_RECORD_SIZE,
         }
     }
 
@@ -122,6 +159,23 @@ impl RawRecord {
                 seq: self.seq,
                 control: ControlRecord::decode(self.instrument, b).map_err(DecodeError::Control)?,
             })),
+            RawBody::Rejection(b) => {
+                let (command, rest) = b.split_at(COMMAND_SIZE);
+                let command: &[u8; COMMAND_SIZE] = command.try_into().expect("the body starts with a command");
+                let reason = rest[0];
+                if reason == 0 || usize::from(reason) > crate::risk::RISK_CODES.len() {
+                    return Err(DecodeError::Rejection("unknown risk rejection reason"));
+                }
+                if rest[1..].iter().any(|&b| b != 0) {
+                    return Err(DecodeError::Rejection("nonzero padding after the reason"));
+                }
+                Ok(JournalRecord::Rejection(RejectionEntry {
+                    seq: self.seq,
+                    instrument: self.instrument,
+                    command: decode_command(command).map_err(DecodeError::Command)?,
+                    reason,
+                }))
+            }
         }
     }
 }
@@ -196,6 +250,14 @@ pub(crate) fn encode(out: &mut [u8], seq: u64, instrument: InstrumentId, command
     frame(out, seq, instrument, KIND_COMMAND, PAYLOAD_SIZE);
 }
 
+/// Writes one framed risk rejection record into `out` (exactly [`REJECTION_RECORD_SIZE`] bytes).
+pub(crate) fn encode_rejection(out: &mut [u8], seq: u64, instrument: InstrumentId, command: &Command, reason: u8) {
+    let body = HEADER_SIZE + PREFIX_SIZE;
+    out[body..body + COMMAND_SIZE].copy_from_slice(&encode_command(command));
+    out[body + COMMAND_SIZE..REJECTION_RECORD_SIZE].copy_from_slice(&[reason, 0, 0, 0, 0, 0, 0, 0]);
+    frame(out, seq, instrument, KIND_REJECTION, REJECTION_PAYLOAD_SIZE);
+}
+
 /// Writes one framed control record into `out` (exactly [`CONTROL_RECORD_SIZE`] bytes).
 pub(crate) fn encode_control(out: &mut [u8], seq: u64, control: &ControlRecord) {
     let body = HEADER_SIZE + PREFIX_SIZE;
@@ -211,7 +273,7 @@ fn u32_at(b: &[u8], off: usize) -> u32 {
 
 /// True when `byte` can be the first byte of a record (the low byte of a known length).
 pub(crate) fn starts_record(byte: u8) -> bool {
-    byte == PAYLOAD_SIZE as u8 || byte == CONTROL_PAYLOAD_SIZE as u8
+    byte == PAYLOAD_SIZE as u8 || byte == CONTROL_PAYLOAD_SIZE as u8 || byte == REJECTION_PAYLOAD_SIZE as u8
 }
 
 /// Parses the frame at `off` in `bytes`.
@@ -225,7 +287,7 @@ pub(crate) fn parse(bytes: &[u8], off: usize) -> Frame {
         return Frame::End;
     }
     let len = len as usize;
-    if len != PAYLOAD_SIZE && len != CONTROL_PAYLOAD_SIZE {
+    if len != PAYLOAD_SIZE && len != CONTROL_PAYLOAD_SIZE && len != REJECTION_PAYLOAD_SIZE {
         return Frame::Bad("record length is not a command record's");
     }
     let Some(payload) = rest.get(HEADER_SIZE..HEADER_SIZE + len) else {
@@ -248,6 +310,11 @@ pub(crate) fn parse(bytes: &[u8], off: usize) -> Frame {
             control.copy_from_slice(&payload[PREFIX_SIZE..]);
             RawBody::Control(control)
         }
+        (REJECTION_PAYLOAD_SIZE, KIND_REJECTION) => {
+            let mut rejection = [0u8; REJECTION_BODY_SIZE];
+            rejection.copy_from_slice(&payload[PREFIX_SIZE..]);
+            RawBody::Rejection(rejection)
+        }
         _ => return Frame::Bad("record kind does not match its length"),
     };
     Frame::Record(RawRecord { seq, instrument, body })
@@ -268,6 +335,12 @@ mod tests {
     fn control() -> [u8; CONTROL_RECORD_SIZE] {
         let mut b = [0u8; CONTROL_RECORD_SIZE];
         encode_control(&mut b, 43, &ControlRecord::ReferencePrice { instrument: 3, price: -17 });
+        b
+    }
+
+    fn rejection(reason: u8) -> [u8; REJECTION_RECORD_SIZE] {
+        let mut b = [0u8; REJECTION_RECORD_SIZE];
+        encode_rejection(&mut b, 44, 3, &Command::New(NewOrder::limit(9, 1, Side::Sell, 101, 500)), reason);
         b
     }
 
@@ -325,12 +398,36 @@ mod tests {
         let decoded = r.decode().unwrap();
         let expected = ControlEntry { seq: 43, control: ControlRecord::ReferencePrice { instrument: 3, price: -17 } };
         assert_eq!(decoded, JournalRecord::Control(expected));
+        let j = rejection(8);
+        assert!(starts_record(j[0]));
+        let Frame::Record(r) = parse(&j, 0) else { panic!("not a record: {:?}", parse(&j, 0)) };
+        assert_eq!(r.size(), REJECTION_RECORD_SIZE);
+        let JournalRecord::Rejection(e) = r.decode().unwrap() else { panic!("not a rejection") };
+        assert_eq!((e.seq, e.instrument, e.reason, e.code()), (44, 3, 8, "MAX_ORDER_QTY"));
+        assert_eq!(e.command, Command::New(NewOrder::limit(9, 1, Side::Sell, 101, 500)));
+    }
+
+    #[test]
+    fn a_rejection_with_an_unknown_reason_does_not_decode() {
+        for reason in [0, crate::risk::RISK_CODES.len() as u8 + 1, u8::MAX] {
+            let j = rejection(reason);
+            let Frame::Record(r) = parse(&j, 0) else { panic!("the frame itself is whole") };
+            assert_eq!(r.decode(), Err(DecodeError::Rejection("unknown risk rejection reason")), "reason {reason}");
+        }
     }
 
     #[test]
     fn every_single_bit_flip_is_detected() {
         let good = record();
         for byte in 0..RECORD_SIZE {
+            for bit in 0..8 {
+                let mut b = good;
+                b[byte] ^= 1 << bit;
+                assert!(matches!(parse(&b, 0), Frame::Bad(_)), "flip at byte {byte} bit {bit} not detected");
+            }
+        }
+        let good = rejection(1);
+        for byte in 0..REJECTION_RECORD_SIZE {
             for bit in 0..8 {
                 let mut b = good;
                 b[byte] ^= 1 << bit;

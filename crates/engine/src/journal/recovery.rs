@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use wintermute_core::order::Command;
 use wintermute_core::{Engine, Event, EventSink, InstrumentId, OrderError};
 
-use super::record::{ControlEntry, JournalRecord};
+use super::record::{ControlEntry, JournalRecord, RejectionEntry};
 use super::snapshot::{list_snapshots, read_snapshot, EngineSnapshot, LoadedSnapshot, SnapshotWarning};
 use super::{read_records, JournalError};
 
@@ -143,6 +143,8 @@ pub enum Replayed<'a> {
     Event(ReplayedEvent),
     /// A replayed control record.
     Control(&'a ControlEntry),
+    /// A risk rejection read past (it changed no book).
+    Rejection(&'a RejectionEntry),
 }
 
 /// The newest snapshot in `dir` that checks out and that `options` allow.
@@ -221,6 +223,10 @@ pub fn recover_records(
                 on(Replayed::Control(&c));
                 controls += 1;
                 journal_seq = c.seq;
+            }
+            JournalRecord::Rejection(r) => {
+                on(Replayed::Rejection(&r));
+                journal_seq = r.seq;
             }
         }
     }

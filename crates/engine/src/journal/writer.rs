@@ -13,7 +13,7 @@ use wintermute_core::InstrumentId;
 
 use super::config::{FsyncPolicy, JournalConfig};
 use super::error::{JournalError, LOCK_FILE};
-use super::record::{self, RawRecord, CONTROL_RECORD_SIZE, RECORD_SIZE};
+use super::record::{self, RawRecord, CONTROL_RECORD_SIZE, RECORD_SIZE, REJECTION_RECORD_SIZE};
 use super::roller::{self, RollStats, RollWatch, Roller};
 use super::segment::{self, ActiveSegment, ScanEnd};
 use crate::risk::ControlRecord;
@@ -140,6 +140,31 @@ impl Journal {
         }
         let seq = self.next_seq;
         record::encode(self.active.next_record(RECORD_SIZE), seq, instrument, command);
+        self.committed()?;
+        Ok(seq)
+    }
+
+    /// Appends one risk rejection (`command`, refused by pre-trade risk for `reason`, a
+    /// [`crate::risk::risk_reason`] number); returns its journal sequence number.
+    pub fn append_rejection(
+        &mut self,
+        instrument: InstrumentId,
+        command: &Command,
+        reason: u8,
+    ) -> Result<u64, JournalError> {
+        if self.config.segment_size < REJECTION_RECORD_SIZE as u64 {
+            return Err(JournalError::Config {
+                why: format!(
+                    "segment_size={} is below one risk rejection record ({REJECTION_RECORD_SIZE} bytes)",
+                    self.config.segment_size
+                ),
+            });
+        }
+        if !self.active.has_room(REJECTION_RECORD_SIZE) {
+            self.roll()?;
+        }
+        let seq = self.next_seq;
+        record::encode_rejection(self.active.next_record(REJECTION_RECORD_SIZE), seq, instrument, command, reason);
         self.committed()?;
         Ok(seq)
     }

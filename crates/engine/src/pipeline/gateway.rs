@@ -39,13 +39,18 @@ pub enum SubmitError {
     Full { gateway: u16, capacity: usize, command: Command },
     #[error("gateway={gateway} closed: the pipeline is shutting down or stopped; command handed back")]
     Closed { gateway: u16, command: Command },
+    /// The gateway is out on a [`super::GatewayLease`] (a live market maker trades through
+    /// it); nothing was submitted.
+    #[error("gateway={gateway} is lent (to a live market maker) until its lessee stops; nothing submitted")]
+    Lent { gateway: u16 },
 }
 
 impl SubmitError {
-    /// The command that was not submitted.
-    pub fn into_command(self) -> Command {
+    /// The command that was handed back (`None`: the gateway was lent, the caller kept it).
+    pub fn into_command(self) -> Option<Command> {
         match self {
-            SubmitError::Full { command, .. } | SubmitError::Closed { command, .. } => command,
+            SubmitError::Full { command, .. } | SubmitError::Closed { command, .. } => Some(command),
+            SubmitError::Lent { .. } => None,
         }
     }
 }

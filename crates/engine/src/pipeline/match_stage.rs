@@ -38,7 +38,7 @@ use super::snapshots::{SnapshotSchedule, SnapshotSink};
 use super::subscription::OutputPort;
 use crate::analytics::{MeterPublisher, PipelineClock, Stage};
 use crate::journal::{self, EngineSnapshot, Journal, JournalError, Outcome};
-use crate::risk::{ControlRecord, RiskState};
+use crate::risk::{risk_reason, ControlRecord, RiskState};
 use crate::wait::{Idle, WaitStrategy};
 
 /// The state the matching thread owns.
@@ -207,12 +207,26 @@ impl MatchStage {
             None
         };
         if let Some(kind) = unsequenced {
+            // A risk rejection goes into the journal (with its reason) so that the audit trail
+            // rebuilt from it holds every rejection; it changes no book.
+            let journal_seq = match (&kind, self.journal.as_mut()) {
+                (OutputKind::RiskRejected(err), Some(j)) => {
+                    match j.append_rejection(instrument, &command, risk_reason(err)) {
+                        Ok(seq) => seq,
+                        Err(e) => {
+                            self.halted = Some(e);
+                            0
+                        }
+                    }
+                }
+                _ => 0,
+            };
             stamps.publish_ns = self.clock.now_ns();
             self.record(&stamps);
             self.publish_one(|| Output {
                 command: id,
                 instrument,
-                journal_seq: 0,
+                journal_seq,
                 kind: kind.clone(),
                 last: true,
                 stamps,

@@ -20,7 +20,7 @@ use wintermute_core::records::tables::{record_size, Field, EVENT_FIELDS};
 use wintermute_core::records::{encode_event, encode_invalid, encode_rejection, encode_unknown_instrument, EVENT_SIZE};
 
 use super::{Output, OutputKind};
-use crate::risk::RiskError;
+pub use crate::risk::{risk_reason, RISK_CODES};
 
 /// Size of one output record.
 pub const OUTPUT_SIZE: usize = 120;
@@ -53,34 +53,6 @@ pub const fn outcome(kind: &OutputKind) -> u8 {
         OutputKind::UnknownInstrument => 4,
         OutputKind::Halted => 5,
     }
-}
-
-/// Risk rejection codes ([`RiskError::code`]), in the order of the `reason` numbers (1-based)
-/// of risk rejections.
-pub const RISK_CODES: [&str; 17] = [
-    "GLOBAL_KILL_SWITCH",
-    "ACCOUNT_KILL_SWITCH",
-    "UNKNOWN_ACCOUNT",
-    "UNKNOWN_INSTRUMENT",
-    "UNKNOWN_ORDER",
-    "DUPLICATE_ORDER_ID",
-    "ORDER_RATE",
-    "MAX_ORDER_QTY",
-    "PRICE_BAND",
-    "MAX_ORDER_NOTIONAL",
-    "NO_REFERENCE_PRICE",
-    "MAX_OPEN_ORDERS",
-    "MAX_POSITION",
-    "MAX_GROSS_EXPOSURE",
-    "MAX_NET_EXPOSURE",
-    "OVERFLOW",
-    "INSTRUMENT",
-];
-
-/// The `reason` number of a risk rejection (0 for a code missing from [`RISK_CODES`], which a
-/// test rules out).
-pub fn risk_reason(e: &RiskError) -> u8 {
-    RISK_CODES.iter().position(|c| *c == e.code()).map_or(0, |i| i as u8 + 1)
 }
 
 /// Appends the record of `o` to `out`.

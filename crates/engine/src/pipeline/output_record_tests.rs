@@ -4,7 +4,7 @@ use wintermute_core::{Event, OrderError, RejectReason, Side};
 
 use super::*;
 use crate::pipeline::{CommandId, Stamps};
-use crate::risk::PriceBand;
+use crate::risk::{PriceBand, RiskError};
 
 fn output(kind: OutputKind, last: bool) -> Output {
     Output {

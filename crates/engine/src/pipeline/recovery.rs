@@ -51,6 +51,8 @@ pub(super) fn recover(
                 failure.get_or_insert(PipelineError::Control { seq: c.seq, source });
             }
         }
+        // A rejection reserved nothing and moved no position: nothing to restore.
+        Replayed::Rejection(_) => {}
     })?;
     if let Some(e) = failure {
         return Err(e);

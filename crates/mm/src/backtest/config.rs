@@ -99,8 +99,14 @@ pub struct BacktestConfig {
     pub market: MarketConfig,
     /// The market maker's pricing configuration ([`crate::config::PricingConfig`], run by
     /// [`crate::priced_market_maker`]); its venues must be the market's external venues, in
-    /// order.
+    /// order. Required by the built-in market maker; a batched strategy may do without.
+    #[serde(default)]
     pub pricing: serde_json::Value,
+    /// A Python strategy's own settings (`{class = "module:Class", max_batch = N, ...}`): read by
+    /// `wintermute.mm`, which runs that strategy instead of the built-in market maker; the
+    /// backtester itself never reads it.
+    #[serde(default)]
+    pub strategy: Option<serde_json::Value>,
     /// Hedge once |inventory| exceeds this many lots on `hedge_on` (0: never).
     #[serde(default)]
     pub hedge_threshold_lots: i64,
@@ -212,6 +218,11 @@ impl MarketConfig {
 }
 
 impl BacktestConfig {
+    /// Parses a configuration (JSON); an unknown or mistyped key is an error naming it.
+    pub fn from_json(json: &str) -> Result<Self, BacktestError> {
+        serde_json::from_str(json).map_err(|e| bad("config", e.to_string()))
+    }
+
     /// The quote model's name (`pricing:` and the pricing configuration's `model.kind`).
     pub fn model_name(&self) -> String {
         let kind = self.pricing.pointer("/model/kind").and_then(|k| k.as_str()).unwrap_or("none");
@@ -220,6 +231,9 @@ impl BacktestConfig {
 
     /// The pricing configuration, checked against the market's venues `names` (in order).
     pub fn pricing_config(&self, names: &[String]) -> Result<PricingConfig, BacktestError> {
+        if self.pricing.is_null() {
+            return Err(bad("pricing", "is required by the built-in market maker"));
+        }
         let cfg =
             crate::priced_market_maker::pricing_config(&self.pricing).map_err(|e| bad("pricing", e.to_string()))?;
         for (i, v) in cfg.venues.iter().enumerate() {

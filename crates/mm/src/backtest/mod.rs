@@ -4,7 +4,9 @@
 //! market maker's pricing; [`run_json`] builds the market's tape, runs the
 //! [`PricedMarketMaker`] over it and returns a [`BacktestResult`]:
 //! a summary (PnL and its parts, fill ratio, markouts, inventory, uptime, a digest of the run)
-//! and time series. Any [`Strategy`](crate::strategy::Strategy) can be run with [`run_strategy`].
+//! and time series. Any [`Strategy`](crate::strategy::Strategy) can be run with [`run_strategy`],
+//! and a strategy that decides in batches through a callback ([`crate::batched`], a Python
+//! strategy) with [`run_batched`].
 //!
 //! Two markets:
 //!
@@ -66,6 +68,7 @@ use record::{FillRecord, QueueError, Series};
 use simulator::{Recorded, Sim, Timing};
 use tape::Tape;
 
+use crate::batched::{BatchSink, BatchStats, BatchedStrategy};
 use crate::interlock::{Interlock, InterlockConfig, InterlockStats, PullCause, CAUSES};
 use crate::metrics::markouts::{MarkoutReference, Markouts};
 use crate::priced_market_maker::{HedgeRule, PricedMarketMaker};
@@ -182,6 +185,30 @@ pub struct Summary {
     pub queue_error: Vec<QueueError>,
     /// The book-health interlock's counters, when one ran.
     pub interlock: Option<InterlockSummary>,
+    /// A batched strategy's batches ([`run_batched`]; `None` for the built-in market maker).
+    pub batching: Option<BatchingSummary>,
+}
+
+/// How a batched strategy's events were handed over.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BatchingSummary {
+    /// Batches (calls of the callback).
+    pub batches: u64,
+    /// Events handed over.
+    pub events: u64,
+    /// Commands the callback sent.
+    pub commands: u64,
+    /// Events per batch, mean.
+    pub mean_events: f64,
+    /// The largest batch, events.
+    pub largest: u64,
+}
+
+impl From<BatchStats> for BatchingSummary {
+    fn from(s: BatchStats) -> Self {
+        let mean_events = if s.batches > 0 { s.events as f64 / s.batches as f64 } else { 0.0 };
+        BatchingSummary { batches: s.batches, events: s.events, commands: s.commands, mean_events, largest: s.largest }
+    }
 }
 
 /// The interlock's counters, by cause name.
@@ -297,14 +324,23 @@ fn money_f64(m: Money, (tick, lot): (f64, f64)) -> f64 {
 /// Runs the market maker on the configuration `json`; `progress` (if any) receives the
 /// fraction of simulated time done, in millionths.
 pub fn run_json(json: &str, progress: Option<&AtomicU64>) -> Result<BacktestResult, BacktestError> {
-    let cfg: BacktestConfig =
-        serde_json::from_str(json).map_err(|e| BacktestError::Config { field: "config", why: e.to_string() })?;
-    run(&cfg, progress)
+    run(&BacktestConfig::from_json(json)?, progress)
 }
 
 /// Runs the market maker on `cfg`.
 pub fn run(cfg: &BacktestConfig, progress: Option<&AtomicU64>) -> Result<BacktestResult, BacktestError> {
     let built = cfg.build()?;
+    let end_ns = built.timing.end_ns;
+    let mut mm = market_maker(cfg, &built)?;
+    let mut result = run_strategy(cfg, built, &mut mm, progress);
+    result.summary.pulls = mm.pulls();
+    result.summary.requotes = mm.requotes();
+    result.summary.interlock = mm.interlock_stats(end_ns).map(InterlockSummary::from);
+    Ok(result)
+}
+
+/// The built-in market maker of `cfg` (its pricing, hedge and interlock) for the market `built`.
+pub fn market_maker(cfg: &BacktestConfig, built: &Built) -> Result<PricedMarketMaker, BacktestError> {
     let pricing = cfg.pricing_config(&built.tape.venues)?;
     let hedge = built.hedge_venue.filter(|_| cfg.hedge_threshold_lots > 0).map(|venue| HedgeRule {
         venue,
@@ -313,21 +349,32 @@ pub fn run(cfg: &BacktestConfig, progress: Option<&AtomicU64>) -> Result<Backtes
     });
     let mut mm = PricedMarketMaker::new(&pricing, built.quote_venue, hedge)
         .map_err(|e| BacktestError::Config { field: "pricing", why: e.to_string() })?;
-    let (start_ns, end_ns) = (built.timing.start_ns, built.timing.end_ns);
     if let Some(i) = cfg.interlock {
         let ic = InterlockConfig {
             venues: pricing.venues.len(),
             stale_after_ns: (i.stale_after_ms * 1e6) as i64,
             cross_threshold_ticks: i.cross_threshold_ticks,
         };
-        let lock = Interlock::new(ic, start_ns)
+        let lock = Interlock::new(ic, built.timing.start_ns)
             .map_err(|e| BacktestError::Config { field: "interlock", why: e.to_string() })?;
         mm = mm.with_interlock(lock);
     }
-    let mut result = run_strategy(cfg, built, &mut mm, progress);
-    result.summary.pulls = mm.pulls();
-    result.summary.requotes = mm.requotes();
-    result.summary.interlock = mm.interlock_stats(end_ns).map(InterlockSummary::from);
+    Ok(mm)
+}
+
+/// Runs a batched strategy (a callback sink, [`crate::batched`]) on `cfg`'s market; `label`
+/// names it in the summary's `model`. The run ends early if the strategy halts: read
+/// [`BatchedStrategy::failure`] afterwards.
+pub fn run_batched<K: BatchSink>(
+    cfg: &BacktestConfig,
+    strategy: &mut BatchedStrategy<K>,
+    label: &str,
+    progress: Option<&AtomicU64>,
+) -> Result<BacktestResult, BacktestError> {
+    let built = cfg.build()?;
+    let mut result = run_strategy(cfg, built, strategy, progress);
+    result.summary.model = label.to_string();
+    result.summary.batching = Some(strategy.stats().into());
     Ok(result)
 }
 
@@ -415,6 +462,7 @@ fn summarize(
         queue_ahead_mean_lots: ratio(maker.iter().map(|f| f.queue_ahead as f64).sum(), maker.len() as f64),
         venue_trades: c.participant_trades,
         interlock: None,
+        batching: None,
     };
     BacktestResult { summary, series: rec.series, fills: rec.fills, grid }
 }

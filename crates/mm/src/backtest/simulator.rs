@@ -14,6 +14,13 @@
 //!
 //! Every event and fill is folded into a 64-bit FNV-1a digest: two runs of one configuration and
 //! seed give the same digest, and a test checks it.
+//!
+//! Scheduled actions at the same instant run in the order of the loop step that scheduled them,
+//! then in the order scheduled. A batched strategy ([`Strategy::BATCHED`]) sends its commands
+//! after the fact, each stamped with the step of the event it was decided after
+//! ([`Context::decided_at`]), so they take the place they would have taken if sent at once; the
+//! loop ends a batch ([`Strategy::on_batch_end`]) before anything at or past one order latency
+//! after the batch's first event, and before each metrics sample.
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
@@ -29,8 +36,10 @@ use crate::execution::{ExecCommand, ExecEvent, ExecEvents, Execution, OrderReque
 use crate::metrics::markouts::Markouts;
 use crate::metrics::pnl::{FillRole, Mark, PnlLedger, MARK_SCALE};
 use crate::sim_venue::SimVenue;
-use crate::strategy::{Context, PublicTrade, Strategy};
+use crate::strategy::{PublicTrade, Stamp, Strategy};
 use crate::types::{Fill, Level, Side, Top, VenueId};
+
+mod context;
 
 #[derive(Debug, Clone, Copy)]
 enum Cmd {
@@ -71,13 +80,15 @@ enum Action {
 #[derive(Debug, Clone, Copy)]
 struct Scheduled {
     ts: i64,
+    /// The loop step that decided it.
+    step: u64,
     seq: u64,
     action: Action,
 }
 
 impl PartialEq for Scheduled {
     fn eq(&self, other: &Self) -> bool {
-        (self.ts, self.seq) == (other.ts, other.seq)
+        (self.ts, self.step, self.seq) == (other.ts, other.step, other.seq)
     }
 }
 impl Eq for Scheduled {}
@@ -87,9 +98,9 @@ impl PartialOrd for Scheduled {
     }
 }
 impl Ord for Scheduled {
-    // Reversed: the heap pops the earliest (then the first scheduled).
+    // Reversed: the heap pops the earliest (then the first decided, then the first scheduled).
     fn cmp(&self, other: &Self) -> Ordering {
-        (other.ts, other.seq).cmp(&(self.ts, self.seq))
+        (other.ts, other.step, other.seq).cmp(&(self.ts, self.step, self.seq))
     }
 }
 
@@ -172,6 +183,10 @@ pub struct Sim<'t> {
     outcome: Outcome,
     /// While an IOC arrives: the mark it was decided at.
     decision: Option<Mark>,
+    /// While a batched strategy sends: the event its commands were decided after.
+    decided_at: Option<Stamp>,
+    /// The time of the first strategy callback since the last end of batch (batched strategies).
+    batch_since: Option<i64>,
     rec: Recorded,
 }
 
@@ -215,6 +230,8 @@ impl<'t> Sim<'t> {
             next_id: OUR_FIRST_ID,
             outcome: Outcome::default(),
             decision: None,
+            decided_at: None,
+            batch_since: None,
             rec: Recorded {
                 ledger: PnlLedger::new(Mark::default()),
                 markouts: Markouts::with_horizons(MARKOUT_CAPACITY, markout_ns),
@@ -238,8 +255,41 @@ impl<'t> Sim<'t> {
     }
 
     fn schedule(&mut self, ts: i64, action: Action) {
+        self.schedule_from(self.rec.counters.loop_events, ts, action);
+    }
+
+    fn schedule_from(&mut self, step: u64, ts: i64, action: Action) {
         self.seq += 1;
-        self.heap.push(Scheduled { ts, seq: self.seq, action });
+        self.heap.push(Scheduled { ts, step, seq: self.seq, action });
+    }
+
+    /// A strategy callback is about to run: a batched strategy's batch is open from now.
+    #[inline]
+    fn open_batch<S: Strategy>(&mut self) {
+        if S::BATCHED && self.batch_since.is_none() {
+            self.batch_since = Some(self.now);
+        }
+    }
+
+    /// Ends a batched strategy's open batch.
+    fn end_batch<S: Strategy>(&mut self, strategy: &mut S) {
+        if S::BATCHED && self.batch_since.take().is_some() {
+            strategy.on_batch_end(self);
+        }
+    }
+
+    /// When and at which step a command sent now reaches a venue.
+    fn arrival(&self) -> (i64, u64) {
+        match self.decided_at {
+            // Never in the past: the loop ends batches in time, so this only guards.
+            Some(at) => ((at.ts_ns + self.timing.order_ns).max(self.now), at.step),
+            None => (self.now + self.timing.order_ns, self.rec.counters.loop_events),
+        }
+    }
+
+    fn send(&mut self, cmd: Cmd) {
+        let (ts, step) = self.arrival();
+        self.schedule_from(step, ts, Action::Arrive(cmd));
     }
 
     fn schedule_participants(&mut self) {
@@ -264,6 +314,16 @@ impl<'t> Sim<'t> {
             let tr = order.get(self.ri).map_or(i64::MAX, |&i| events[i as usize].ts_recv);
             let th = self.heap.peek().map_or(i64::MAX, |s| s.ts);
             let t = te.min(tr).min(th);
+            if let Some(since) = self.batch_since.filter(|_| S::BATCHED) {
+                // Commands decided in the open batch could reach a venue from `since + order_ns`.
+                if t >= since.saturating_add(self.timing.order_ns) || t > self.timing.end_ns {
+                    self.end_batch(strategy);
+                    if strategy.halted() {
+                        break;
+                    }
+                    continue;
+                }
+            }
             if t > self.timing.end_ns {
                 break;
             }
@@ -284,6 +344,7 @@ impl<'t> Sim<'t> {
             }
         }
         self.now = self.timing.end_ns;
+        self.end_batch(strategy);
         self.sample(strategy.fair_value(self.now));
         if let Some(ours) = self.ours.as_mut() {
             self.rec.queue_error = ours
@@ -332,7 +393,8 @@ impl<'t> Sim<'t> {
 
     /// Sends `cmd` to external venue `v` now.
     fn submit_ext(&mut self, v: usize, cmd: &ExecCommand) -> bool {
-        self.ext[v].submit(self.now, cmd).is_ok()
+        // A venue the market does not have takes nothing.
+        self.ext.get_mut(v).is_some_and(|e| e.submit(self.now, cmd).is_ok())
     }
 
     /// Books what external venue `v` answered by now, our venue telling us `delay` ns later.
@@ -401,11 +463,13 @@ impl<'t> Sim<'t> {
                     top.bid = bid;
                     top.ask = ask;
                     let top = *top;
+                    self.open_batch::<S>();
                     strategy.on_book(self, venue, &top);
                 }
             }
             MdKind::Trade => {
                 let trade = PublicTrade { ts_ns: self.now, venue, price: ev.price, qty: ev.qty, aggressor: ev.side };
+                self.open_batch::<S>();
                 strategy.on_trade(self, &trade);
             }
             MdKind::Clear | MdKind::Invalid => {
@@ -413,12 +477,19 @@ impl<'t> Sim<'t> {
                 self.seen_live[v] = ev.kind == MdKind::Clear;
                 self.seen_top[v] = Top { ts_ns: self.now, ..Top::default() };
                 let top = self.seen_top[v];
+                self.open_batch::<S>();
                 strategy.on_book(self, venue, &top);
             }
         }
     }
 
     fn action<S: Strategy>(&mut self, action: Action, strategy: &mut S) {
+        if matches!(
+            action,
+            Action::SeeOurTop(_) | Action::SeeTrade(_) | Action::SeeFill(..) | Action::SeeGone(..) | Action::Timer
+        ) {
+            self.open_batch::<S>();
+        }
         match action {
             Action::Arrive(cmd) => self.arrive(cmd),
             Action::SeeOurTop(top) => {
@@ -446,6 +517,7 @@ impl<'t> Sim<'t> {
             }
             Action::Sample => {
                 self.schedule(self.now + self.timing.sample_ns, Action::Sample);
+                self.end_batch(strategy);
                 self.sample(strategy.fair_value(self.now));
             }
         }
@@ -463,7 +535,7 @@ impl<'t> Sim<'t> {
                         let tif = if ioc { OrderTif::Ioc } else { OrderTif::PostOnly };
                         let cmd = ExecCommand::New(OrderRequest { client_id: id, side, price, qty, tif });
                         // A venue whose book is not live takes no order.
-                        let gone = !self.ext_live[v]
+                        let gone = !self.ext_live.get(v).copied().unwrap_or(false)
                             || !self.submit_ext(v, &cmd)
                             || self.poll_ext(v, self.timing.order_ns, Some(id));
                         if gone {
@@ -514,8 +586,7 @@ impl<'t> Sim<'t> {
         for &(price, qty, aggressor) in &out.trades {
             self.rec.counters.participant_trades += 1;
             let trade = PublicTrade { ts_ns: self.now + feed, venue: VenueId::Ours, price, qty, aggressor };
-            self.seq += 1;
-            self.heap.push(Scheduled { ts: self.now + feed, seq: self.seq, action: Action::SeeTrade(trade) });
+            self.schedule(self.now + feed, Action::SeeTrade(trade));
         }
         for f in std::mem::take(&mut out.fills) {
             self.book_fill(VenueId::Ours, f, feed);
@@ -663,59 +734,5 @@ impl<'t> Sim<'t> {
         let at_touch = vbid.is_some_and(|b| bid >= b) || vask.is_some_and(|a| ask <= a);
         c.at_touch_samples += at_touch as u64;
         self.rec.series.push(self.now, self.rec.mark2, &self.rec.ledger, quoted, market);
-    }
-}
-
-impl Context for Sim<'_> {
-    fn now_ns(&self) -> i64 {
-        self.now
-    }
-
-    fn top(&self, venue: VenueId) -> Top {
-        match venue {
-            VenueId::Ours => self.our_top,
-            VenueId::External(v) => self.seen_top.get(v as usize).copied().unwrap_or_default(),
-        }
-    }
-
-    fn book_live(&self, venue: VenueId) -> bool {
-        match venue {
-            VenueId::Ours => self.ours.is_some(),
-            VenueId::External(v) => self.seen_live.get(v as usize).copied().unwrap_or(false),
-        }
-    }
-
-    fn inventory(&self) -> i64 {
-        self.inventory_seen
-    }
-
-    fn place(&mut self, venue: VenueId, side: Side, price: i64, qty: i64) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.rec.counters.orders += 1;
-        self.rec.counters.quoted_lots += qty;
-        let cmd = Cmd::Place { venue, id, side, price, qty, ioc: false, decision2: 0 };
-        self.schedule(self.now + self.timing.order_ns, Action::Arrive(cmd));
-        id
-    }
-
-    fn take(&mut self, venue: VenueId, side: Side, price: i64, qty: i64) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        self.rec.counters.orders += 1;
-        let decision2 = self.mark2().unwrap_or(self.rec.mark2);
-        let cmd = Cmd::Place { venue, id, side, price, qty, ioc: true, decision2 };
-        self.schedule(self.now + self.timing.order_ns, Action::Arrive(cmd));
-        id
-    }
-
-    fn amend(&mut self, venue: VenueId, order_id: u64, qty: i64) {
-        self.rec.counters.amends += 1;
-        self.schedule(self.now + self.timing.order_ns, Action::Arrive(Cmd::Amend { venue, id: order_id, qty }));
-    }
-
-    fn cancel(&mut self, venue: VenueId, order_id: u64) {
-        self.rec.counters.cancels += 1;
-        self.schedule(self.now + self.timing.order_ns, Action::Arrive(Cmd::Cancel { venue, id: order_id }));
     }
 }

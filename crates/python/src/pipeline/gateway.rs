@@ -4,14 +4,14 @@
 //! outputs). Book validation happens in the pipeline: a refused command comes back as an
 //! output with outcome "refused", never as an exception here.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use wintermute_core::records;
 use wintermute_core::{Command, InstrumentId, InstrumentSpec};
 use wintermute_engine::pipeline::record_batch::submit_records;
-use wintermute_engine::pipeline::Gateway;
+use wintermute_engine::pipeline::{SharedGateway, SubmitError};
 
 use crate::convert::{
     command_records, instrument_id, known_id, new_order, parse_side, price_ticks, qty_lots, side_code,
@@ -47,16 +47,17 @@ impl Instruments {
 #[pyclass(module = "wintermute._core", name = "PipelineGateway", frozen)]
 pub struct PyGateway {
     pub(crate) id: u16,
-    /// Shared with a live market maker that trades through this gateway (`mm_live`).
-    pub(crate) gateway: Arc<Mutex<Gateway>>,
+    /// Leased by a live market maker that trades through this gateway (`mm_live`): submits
+    /// then raise `GatewayClosedError` (reason "GATEWAY_LENT") until it stops.
+    pub(crate) gateway: SharedGateway,
     pub(crate) instruments: Arc<Instruments>,
 }
 
 impl PyGateway {
     /// Submits one command with the GIL released (the gateway may wait for room).
     fn send(&self, py: Python<'_>, id: InstrumentId, cmd: Command) -> Result<u64> {
-        let result = py.detach(|| self.gateway.lock().unwrap_or_else(PoisonError::into_inner).submit(id, cmd));
-        Ok(result?.seq)
+        let result = py.detach(|| self.gateway.with(|g| g.submit(id, cmd)));
+        Ok(result.map_err(SubmitError::from)??.seq)
     }
 }
 
@@ -200,21 +201,22 @@ impl PyGateway {
     ) -> Result<(u64, usize)> {
         let id = self.instruments.check(instrument)?;
         let input = command_records(&commands)?;
-        let submit = || submit_records(&mut self.gateway.lock().unwrap_or_else(PoisonError::into_inner), id, input);
-        let done = py.detach(submit)?;
+        let submit = || self.gateway.with(|g| submit_records(g, id, input));
+        let done = py.detach(submit).map_err(SubmitError::from)??;
         Ok((done.first_seq, done.accepted))
     }
 
     /// Commands this gateway accepted so far (waits, GIL released, for a submit in progress
-    /// on another thread).
+    /// on another thread; raises reason "GATEWAY_LENT" while a live market maker has it).
     #[getter]
-    fn submitted(&self, py: Python<'_>) -> u64 {
-        py.detach(|| self.gateway.lock().unwrap_or_else(PoisonError::into_inner).stats().submitted)
+    fn submitted(&self, py: Python<'_>) -> Result<u64> {
+        Ok(py.detach(|| self.gateway.with(|g| g.stats().submitted)).map_err(SubmitError::from)?)
     }
 
-    /// True once the pipeline stopped (submits then raise, reason "GATEWAY_CLOSED").
+    /// True once the pipeline stopped (submits then raise, reason "GATEWAY_CLOSED"; raises
+    /// reason "GATEWAY_LENT" while a live market maker has the gateway).
     #[getter]
-    fn closed(&self, py: Python<'_>) -> bool {
-        py.detach(|| self.gateway.lock().unwrap_or_else(PoisonError::into_inner).is_closed())
+    fn closed(&self, py: Python<'_>) -> Result<bool> {
+        Ok(py.detach(|| self.gateway.with(|g| g.is_closed())).map_err(SubmitError::from)?)
     }
 }

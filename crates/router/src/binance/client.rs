@@ -36,12 +36,11 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::{Method, Request};
+use hyper::Method;
 
 use super::reports::{
-    order_reports, parse_error, parse_order, parse_orders, parse_trades, trade_report, BinanceInstrument,
-    ReportParseError,
+    order_reports, parse_error, parse_order, parse_orders, parse_trades, trade_report, BinanceErrorBody,
+    BinanceInstrument, ReportParseError,
 };
 use crate::http::HttpConnection;
 use crate::order::{local_ms, local_ns};
@@ -151,6 +150,36 @@ pub enum BinanceClientError {
 struct Answer {
     status: u16,
     body: Bytes,
+}
+
+/// The query naming one order by our client id (a cancel, a query).
+fn order_query(symbol: &str, client_order_id: &str) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("symbol", symbol)
+        .append_pair("origClientOrderId", client_order_id)
+        .finish()
+}
+
+/// The reports of an answer about one order (a place, cancel or query): the order's own on
+/// 200 (its status, then its fills), else the report of what `refused` makes of Binance's error
+/// body and the HTTP status (or its error).
+fn order_answer(
+    endpoint: &'static str,
+    answer: Answer,
+    inst: &BinanceInstrument,
+    symbol: &str,
+    client_order_id: &str,
+    refused: impl FnOnce(BinanceErrorBody, u16) -> Result<ReportKind, BinanceClientError>,
+) -> Result<Vec<ExecutionReport>, BinanceClientError> {
+    let receive = local_ns();
+    if answer.status == 200 {
+        return parse_order(&answer.body)
+            .and_then(|o| order_reports(&o, inst, receive))
+            .map_err(|error| BinanceClientError::Parse { endpoint, error });
+    }
+    let body = parse_error(&answer.body).map_err(|error| BinanceClientError::Parse { endpoint, error })?;
+    let kind = refused(body, answer.status)?;
+    Ok(vec![ExecutionReport::answered(Venue::Binance, symbol, client_order_id, None, kind, receive)])
 }
 
 /// The client (one connection, re-opened after a failure).
@@ -264,24 +293,9 @@ impl BinanceRestClient {
             }
             Err(err) => return Err(err),
         };
-        let receive = local_ns();
-        let reports = if answer.status == 200 {
-            parse_order(&answer.body)
-                .and_then(|o| order_reports(&o, &inst, receive))
-                .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?
-        } else {
-            let body = parse_error(&answer.body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
-            vec![ExecutionReport {
-                venue: Venue::Binance,
-                symbol: order.symbol.clone(),
-                client_order_id: order.client_order_id.clone(),
-                venue_order_id: None,
-                kind: ReportKind::Rejected { code: Some(body.code), reason: body.msg },
-                cum_qty: None,
-                exchange_ts_ns: 0,
-                receive_ts_ns: receive,
-            }]
-        };
+        let reports = order_answer(EP, answer, &inst, &order.symbol, &order.client_order_id, |body, _| {
+            Ok(ReportKind::Rejected { code: Some(body.code), reason: body.msg })
+        })?;
         for report in &reports {
             self.orders.apply(report)?;
         }
@@ -302,144 +316,50 @@ impl BinanceRestClient {
     ) -> Result<Vec<ExecutionReport>, BinanceClientError> {
         const EP: &str = "DELETE /api/v3/order";
         let inst = self.instrument(symbol)?.clone();
-        let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair("symbol", symbol)
-            .append_pair("origClientOrderId", client_order_id)
-            .finish();
         if let Some(order) = self.orders.get_mut(client_order_id) {
             order.request_cancel();
         }
-        let answer = self.send(EP, Method::DELETE, "/api/v3/order", query, 1, true).await?;
-        let receive = local_ns();
-        let reports = if answer.status == 200 {
-            parse_order(&answer.body)
-                .and_then(|o| order_reports(&o, &inst, receive))
-                .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?
-        } else {
-            let body = parse_error(&answer.body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
-            vec![ExecutionReport {
-                venue: Venue::Binance,
-                symbol: symbol.to_owned(),
-                client_order_id: client_order_id.to_owned(),
-                venue_order_id: None,
-                kind: ReportKind::CancelRejected { code: Some(body.code), reason: body.msg },
-                cum_qty: None,
-                exchange_ts_ns: 0,
-                receive_ts_ns: receive,
-            }]
-        };
+        let answer =
+            self.send(EP, Method::DELETE, "/api/v3/order", order_query(symbol, client_order_id), 1, true).await?;
+        let reports = order_answer(EP, answer, &inst, symbol, client_order_id, |body, _| {
+            Ok(ReportKind::CancelRejected { code: Some(body.code), reason: body.msg })
+        })?;
         for report in &reports {
             self.orders.apply(report)?;
         }
         Ok(reports)
     }
 
-    /// Cancels every order the table holds as live on `symbol` (the kill switch's step for this
-    /// venue); returns how many cancels the venue accepted.
+    /// Cancels every order the table holds as live on `symbol`, then reconciles (the kill
+    /// switch's step for this venue); returns how many cancels the venue accepted.
     pub async fn cancel_all(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
-        self.reconcile(symbol).await?;
-        let live: Vec<String> = self
-            .orders
-            .iter()
-            .filter(|o| !o.status().is_terminal())
-            .filter(|o| self.order_symbols.get(&o.client_order_id).is_some_and(|s| s == symbol))
-            .map(|o| o.client_order_id.clone())
-            .collect();
-        let mut canceled = 0;
-        for id in live {
-            let reports = self.cancel(symbol, &id).await?;
-            canceled += usize::from(reports.iter().any(|r| r.kind == ReportKind::Canceled));
-        }
-        Ok(canceled)
+        crate::venue::kill_switch(self, symbol).await
     }
 
-    /// Fetches and merges what may have been missed: trades since the last reconciled one, the
-    /// open orders, and the status of every live order the venue no longer lists.
+    /// Fetches and merges what may have been missed ([`crate::venue`]): each unanswered
+    /// order queried (to learn its venue id), the trades since the last reconciled one, the open
+    /// orders, and the status of every live order the venue no longer lists.
     pub async fn reconcile(&mut self, symbol: &str) -> Result<ReconcileSummary, BinanceClientError> {
-        let mut summary = ReconcileSummary::default();
-        let inst = self.instrument(symbol)?.clone();
-        // Orders whose answer was lost have no venue id yet, and trades name orders by venue
-        // id: learn those ids first, or their trades would pass the watermark unattributed.
-        let unanswered: Vec<String> = self
-            .orders
-            .iter()
-            .filter(|o| o.venue_order_id.is_none() && !o.status().is_terminal())
-            .filter(|o| self.order_symbols.get(&o.client_order_id).is_some_and(|s| s == symbol))
-            .map(|o| o.client_order_id.clone())
-            .collect();
-        for id in unanswered {
-            self.query_order(symbol, &id, &inst, &mut summary).await?;
-        }
-        self.fetch_trades(symbol, &mut summary).await?;
-        const EP: &str = "GET /api/v3/openOrders";
-        let query = form_urlencoded::Serializer::new(String::new()).append_pair("symbol", symbol).finish();
-        let answer = self.send(EP, Method::GET, "/api/v3/openOrders", query, 6, true).await?;
-        let open = self
-            .expect_ok(EP, answer)
-            .and_then(|body| parse_orders(&body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error }))?;
-        let receive = local_ns();
-        let mut listed = HashSet::new();
-        for order in &open {
-            listed.insert(order.client_order_id.clone());
-            let reports = order_reports(order, &inst, receive)
-                .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
-            self.merge(&reports, &mut summary);
-        }
-        let unlisted: Vec<String> = self
-            .orders
-            .iter()
-            .filter(|o| !o.status().is_terminal() && !listed.contains(&o.client_order_id))
-            .filter(|o| self.order_symbols.get(&o.client_order_id).is_some_and(|s| s == symbol))
-            .map(|o| o.client_order_id.clone())
-            .collect();
-        for id in unlisted {
-            self.query_order(symbol, &id, &inst, &mut summary).await?;
-        }
-        if self.orders.iter().any(|o| o.missing_qty() > 0) {
-            self.fetch_trades(symbol, &mut summary).await?;
-        }
-        Ok(summary)
+        crate::venue::reconcile(self, symbol).await
     }
 
+    /// Queries one order and merges its state; `-2013` ("Order does not exist.") means it never
+    /// arrived: rejected.
     async fn query_order(
         &mut self,
         symbol: &str,
         client_order_id: &str,
-        inst: &BinanceInstrument,
         summary: &mut ReconcileSummary,
     ) -> Result<(), BinanceClientError> {
         const EP: &str = "GET /api/v3/order";
-        let query = form_urlencoded::Serializer::new(String::new())
-            .append_pair("symbol", symbol)
-            .append_pair("origClientOrderId", client_order_id)
-            .finish();
-        let answer = self.send(EP, Method::GET, "/api/v3/order", query, 4, true).await?;
-        let receive = local_ns();
-        let reports = if answer.status == 200 {
-            parse_order(&answer.body)
-                .and_then(|o| order_reports(&o, inst, receive))
-                .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?
-        } else {
-            let body = parse_error(&answer.body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
+        let inst = self.instrument(symbol)?.clone();
+        let answer = self.send(EP, Method::GET, "/api/v3/order", order_query(symbol, client_order_id), 4, true).await?;
+        let reports = order_answer(EP, answer, &inst, symbol, client_order_id, |body, status| {
             if body.code != -2013 {
-                return Err(BinanceClientError::Venue {
-                    endpoint: EP,
-                    status: answer.status,
-                    code: body.code,
-                    msg: body.msg,
-                });
+                return Err(BinanceClientError::Venue { endpoint: EP, status, code: body.code, msg: body.msg });
             }
-            vec![ExecutionReport {
-                venue: Venue::Binance,
-                symbol: symbol.to_owned(),
-                client_order_id: client_order_id.to_owned(),
-                venue_order_id: None,
-                kind: ReportKind::Rejected { code: Some(body.code), reason: body.msg },
-                cum_qty: None,
-                exchange_ts_ns: 0,
-                receive_ts_ns: receive,
-            }]
-        };
+            Ok(ReportKind::Rejected { code: Some(body.code), reason: body.msg })
+        })?;
         self.merge(&reports, summary);
         Ok(())
     }
@@ -521,15 +441,11 @@ impl BinanceRestClient {
             sign_query(&mut query, &self.signer, self.recv_window_ms, server_now);
         }
         let uri = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
-        let request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("host", self.connection.addr().to_string())
-            .header("x-mbx-apikey", &self.api_key)
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| BinanceClientError::Transport { endpoint, error: e.to_string() })?;
-        let answer =
-            self.connection.send(request).await.map_err(|error| BinanceClientError::Transport { endpoint, error })?;
+        let answer = self
+            .connection
+            .request(method.as_str(), &uri, &[("x-mbx-apikey", &self.api_key)], Bytes::new())
+            .await
+            .map_err(|error| BinanceClientError::Transport { endpoint, error })?;
         let header =
             |name: &str| answer.headers.get(name).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         let (status, used, retry_after) = (answer.status, header("x-mbx-used-weight-1m"), header("retry-after"));
@@ -562,15 +478,6 @@ impl crate::venue::VenueClient for BinanceRestClient {
         }
     }
 
-    /// `wm<id>`, and `wm<id>r<n>` for the n-th replacement.
-    fn client_order_id(&self, id: u64, generation: usize) -> String {
-        if generation == 0 {
-            format!("wm{id}")
-        } else {
-            format!("wm{id}r{generation}")
-        }
-    }
-
     fn orders(&self) -> &OrderTable {
         &self.orders
     }
@@ -587,12 +494,77 @@ impl crate::venue::VenueClient for BinanceRestClient {
         BinanceRestClient::cancel(self, symbol, client_order_id).await
     }
 
-    async fn reconcile(&mut self, symbol: &str) -> Result<ReconcileSummary, BinanceClientError> {
-        BinanceRestClient::reconcile(self, symbol).await
+    /// Binance's order queries are per symbol.
+    fn reconciles(&self, symbol: &str, client_order_id: &str) -> bool {
+        self.order_symbols.get(client_order_id).is_some_and(|s| s == symbol)
     }
 
-    async fn cancel_all(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
-        BinanceRestClient::cancel_all(self, symbol).await
+    /// Each order queried by client id.
+    async fn settle_unanswered(
+        &mut self,
+        symbol: &str,
+        client_order_ids: &[String],
+        summary: &mut ReconcileSummary,
+    ) -> Result<(), BinanceClientError> {
+        for id in client_order_ids {
+            self.query_order(symbol, id, summary).await?;
+        }
+        Ok(())
+    }
+
+    /// `myTrades` from the last reconciled trade id (every page).
+    async fn merge_missed_fills(
+        &mut self,
+        symbol: &str,
+        summary: &mut ReconcileSummary,
+    ) -> Result<(), BinanceClientError> {
+        self.fetch_trades(symbol, summary).await
+    }
+
+    /// `openOrders` of the symbol.
+    async fn merge_open_orders(
+        &mut self,
+        symbol: &str,
+        summary: &mut ReconcileSummary,
+    ) -> Result<HashSet<String>, BinanceClientError> {
+        const EP: &str = "GET /api/v3/openOrders";
+        let inst = self.instrument(symbol)?.clone();
+        let query = form_urlencoded::Serializer::new(String::new()).append_pair("symbol", symbol).finish();
+        let answer = self.send(EP, Method::GET, "/api/v3/openOrders", query, 6, true).await?;
+        let open = self
+            .expect_ok(EP, answer)
+            .and_then(|body| parse_orders(&body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error }))?;
+        let receive = local_ns();
+        let mut listed = HashSet::new();
+        for order in &open {
+            listed.insert(order.client_order_id.clone());
+            let reports = order_reports(order, &inst, receive)
+                .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
+            self.merge(&reports, summary);
+        }
+        Ok(listed)
+    }
+
+    /// Each order queried by client id (`-2013`: it never arrived, so rejected).
+    async fn settle_unlisted(
+        &mut self,
+        symbol: &str,
+        client_order_ids: &[String],
+        summary: &mut ReconcileSummary,
+    ) -> Result<(), BinanceClientError> {
+        self.settle_unanswered(symbol, client_order_ids, summary).await
+    }
+
+    /// Each order the table holds as live on the symbol, canceled by client id (the client does
+    /// not send Binance's `DELETE /api/v3/openOrders`, which the simulator does not serve).
+    async fn cancel_open(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
+        let live = crate::venue::live_orders(self, symbol, |_| true);
+        let mut canceled = 0;
+        for id in live {
+            let reports = self.cancel(symbol, &id).await?;
+            canceled += usize::from(reports.iter().any(|r| r.kind == ReportKind::Canceled));
+        }
+        Ok(canceled)
     }
 }
 

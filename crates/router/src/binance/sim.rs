@@ -31,18 +31,16 @@
 //! The server stops when the [`BinanceSim`] is dropped.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
-use tokio::task::JoinHandle;
+use wintermute_core::decimal::Decimal;
 
 pub use super::sim_errors::SimError;
 use crate::order::local_ms;
 use crate::signing::{verify_binance_ed25519, verify_binance_hmac};
 pub use crate::sim::exchange::{SimExchange, SimSymbol};
 use crate::sim::exchange::{SimNewOrder, SimOrderType, SimTif};
-use crate::sim::{lock, Params, SimAnswer, SimRequest, SimVenue};
+use crate::sim::{Params, SimAnswer, SimRequest, SimServer, SimVenue};
 
 /// A registered API key.
 #[derive(Clone)]
@@ -91,17 +89,20 @@ pub struct SimConfig {
     pub weight_limit_1m: u32,
     /// New orders per 10 seconds (Binance: 100).
     pub orders_limit_10s: u32,
+    /// Commission rate, charged in the asset received (Binance's base rate, 0.1 %, by default).
+    pub fee_rate: Decimal,
 }
 
 impl SimConfig {
     /// Binance's published limits, these symbols and keys.
     pub fn new(symbols: Vec<SimSymbol>, keys: Vec<SimKey>) -> Self {
-        Self { symbols, keys, weight_limit_1m: 6000, orders_limit_10s: 100 }
+        Self { symbols, keys, weight_limit_1m: 6000, orders_limit_10s: 100, fee_rate: Decimal::new(1, 3) }
     }
 }
 
+/// The simulated venue's state: what its front answers from.
 #[derive(Debug)]
-struct SimState {
+pub struct BinanceSimState {
     exchange: SimExchange,
     keys: HashMap<String, SimKey>,
     weight_limit_1m: u32,
@@ -115,24 +116,15 @@ struct SimState {
 }
 
 /// A running simulator (stops when dropped).
-#[derive(Debug)]
-pub struct BinanceSim {
-    addr: SocketAddr,
-    state: Arc<Mutex<SimState>>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for BinanceSim {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+pub type BinanceSim = SimServer<BinanceSimState>;
 
 impl BinanceSim {
     /// Starts serving on 127.0.0.1 (a free port).
     pub async fn start(config: SimConfig) -> std::io::Result<Self> {
-        let state = Arc::new(Mutex::new(SimState {
-            exchange: SimExchange::new(config.symbols),
+        let mut exchange = SimExchange::new(config.symbols);
+        exchange.fee_rate = config.fee_rate;
+        SimServer::serve(BinanceSimState {
+            exchange,
             keys: config.keys.into_iter().map(|k| (k.api_key().to_owned(), k)).collect(),
             weight_limit_1m: config.weight_limit_1m,
             orders_limit_10s: config.orders_limit_10s,
@@ -142,45 +134,37 @@ impl BinanceSim {
             clock_skew_ms: 0,
             lose_responses: 0,
             next_client_id: 1,
-        }));
-        let (addr, task) = crate::sim::serve(Arc::clone(&state)).await?;
-        Ok(Self { addr, state, task })
-    }
-
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+        })
+        .await
     }
 
     /// Another participant trades `qty` at `price` (decimal text): resting orders of ours that
     /// it crosses fill as makers. Returns how many trades that made.
     pub fn trade_at(&self, symbol: &str, price: &str, qty: &str) -> Result<usize, String> {
-        let mut state = lock(&self.state);
+        let mut state = self.venue();
         let now = now_ms(state.clock_skew_ms);
-        let sym = state.exchange.symbols.get(symbol).ok_or("unknown symbol")?;
-        let price = sym.tick_size.units_of(price).map_err(|e| e.to_string())?;
-        let qty = sym.step_size.units_of(qty).map_err(|e| e.to_string())?;
-        Ok(state.exchange.trade_at(symbol, price, qty, now).len())
+        state.exchange.trade_at_text(symbol, price, qty, now)
     }
 
-    /// The next `n` requests are processed and then the connection is closed unanswered.
-    pub fn lose_next_responses(&self, n: u32) {
-        lock(&self.state).lose_responses = n;
+    /// Replaces `symbol`'s book (price ticks, quantity lots on the symbol's grid): the market
+    /// moved.
+    pub fn set_book(&self, symbol: &str, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Result<(), String> {
+        self.venue().exchange.set_book(symbol, bids, asks).map_err(|e| e.to_string())
     }
 
     /// Moves the server's clock by `ms` from the system clock.
     pub fn set_clock_skew_ms(&self, ms: i64) {
-        lock(&self.state).clock_skew_ms = ms;
+        self.venue().clock_skew_ms = ms;
     }
 
     /// Open orders on a symbol.
     pub fn open_order_count(&self, symbol: &str) -> usize {
-        lock(&self.state).exchange.open_orders(Some(symbol)).count()
+        self.venue().exchange.open_orders(Some(symbol)).count()
     }
 
     /// Every trade the exchange made for us: (trade id, client order id, lots).
     pub fn trades(&self) -> Vec<(u64, String, i64)> {
-        let state = lock(&self.state);
+        let state = self.venue();
         let ex = &state.exchange;
         ex.trades
             .values()
@@ -196,16 +180,14 @@ fn now_ms(skew_ms: i64) -> i64 {
     local_ms() + skew_ms
 }
 
-impl SimVenue for SimState {
+impl SimVenue for BinanceSimState {
     fn handle(&mut self, request: &SimRequest<'_>) -> SimAnswer {
         let api_key = request.headers.get("x-mbx-apikey").and_then(|v| v.to_str().ok());
         self.handle(request.method, request.path, request.query, request.body, api_key)
     }
 
-    fn lose_this_response(&mut self) -> bool {
-        let lose = self.lose_responses > 0;
-        self.lose_responses = self.lose_responses.saturating_sub(1);
-        lose
+    fn responses_to_lose(&mut self) -> &mut u32 {
+        &mut self.lose_responses
     }
 }
 
@@ -235,7 +217,7 @@ fn without_signature(raw: &str) -> String {
     raw.split('&').filter(|part| !part.starts_with("signature=")).collect::<Vec<_>>().join("&")
 }
 
-impl SimState {
+impl BinanceSimState {
     fn handle(&mut self, method: &str, path: &str, query: &str, body: &str, api_key: Option<&str>) -> SimAnswer {
         let now = now_ms(self.clock_skew_ms);
         let params = Params::parse([query, body]);

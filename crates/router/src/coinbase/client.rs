@@ -17,12 +17,10 @@
 //! The kill switch lists the open orders and cancels them all (`batch_cancel`), then
 //! reconciles.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::Request;
 use serde_json::json;
 
 use super::reports::{
@@ -35,8 +33,13 @@ use crate::order_state::{
     ExecutionReport, OrderState, OrderStateError, OrderStatus, OrderTable, ReportKind, Side, Venue,
 };
 use crate::signing::CoinbaseJwtSigner;
+use crate::venue::{ErrorKind, VenueClient};
 
 const ORDERS: &str = "/api/v3/brokerage/orders";
+
+/// The symbol Coinbase's reconciliation and kill switch are called with: its order list is
+/// account-wide, so every product's orders are covered.
+const ACCOUNT_WIDE: &str = "";
 
 /// Why a request did not produce reports.
 #[derive(Debug, thiserror::Error)]
@@ -197,15 +200,15 @@ impl CoinbaseRestClient {
             Err(err) => return Err(err),
         };
         let receive = local_ns();
-        let report = |venue_order_id, kind| ExecutionReport {
-            venue: Venue::Coinbase,
-            symbol: order.symbol.clone(),
-            client_order_id: order.client_order_id.clone(),
-            venue_order_id,
-            kind,
-            cum_qty: None,
-            exchange_ts_ns: 0,
-            receive_ts_ns: receive,
+        let report = |venue_order_id, kind| {
+            ExecutionReport::answered(
+                Venue::Coinbase,
+                &order.symbol,
+                &order.client_order_id,
+                venue_order_id,
+                kind,
+                receive,
+            )
         };
         let first = if answer.status == 200 {
             let created: CreateOrderResponse = parse("create order", &answer.body)
@@ -322,15 +325,8 @@ impl CoinbaseRestClient {
         }
         let venue_id = self.orders.get(client_order_id).and_then(|o| o.venue_order_id.clone());
         let receive = local_ns();
-        let report = |kind| ExecutionReport {
-            venue: Venue::Coinbase,
-            symbol: product.to_owned(),
-            client_order_id: client_order_id.to_owned(),
-            venue_order_id: venue_id.clone(),
-            kind,
-            cum_qty: None,
-            exchange_ts_ns: 0,
-            receive_ts_ns: receive,
+        let report = |kind| {
+            ExecutionReport::answered(Venue::Coinbase, product, client_order_id, venue_id.clone(), kind, receive)
         };
         let Some(id) = venue_id.clone() else {
             let reason = "UNKNOWN_CANCEL_ORDER: not known at the venue".to_owned();
@@ -413,65 +409,17 @@ impl CoinbaseRestClient {
         }
     }
 
-    /// Settles every order: those whose answer was lost are found by client id in the order
-    /// list (or rejected: never reached the book), every live one is read back, and the fills
-    /// the venue says exist are fetched.
+    /// Settles every order ([`crate::venue`]): those whose answer was lost are found by
+    /// client id in the order list (or rejected: never reached the book), every live one is read
+    /// back, and the fills the venue says exist are fetched.
     pub async fn reconcile_all(&mut self) -> Result<ReconcileSummary, CoinbaseClientError> {
-        let mut summary = ReconcileSummary::default();
-        let unanswered: Vec<String> = self
-            .orders
-            .iter()
-            .filter(|o| o.venue_order_id.is_none() && !o.status().is_terminal())
-            .map(|o| o.client_order_id.clone())
-            .collect();
-        if !unanswered.is_empty() {
-            let listed = self.list_orders(&[]).await?;
-            let receive = local_ns();
-            for client in &unanswered {
-                let report = match listed.iter().find(|o| &o.client_order_id == client) {
-                    Some(order) => {
-                        let product = self.product(&order.product_id)?.clone();
-                        order_report(order, client, &product, receive).map_err(|error| CoinbaseClientError::Parse {
-                            endpoint: "GET /orders/historical/batch",
-                            error,
-                        })?
-                    }
-                    None => ExecutionReport {
-                        venue: Venue::Coinbase,
-                        symbol: self.order_products.get(client).cloned().unwrap_or_default(),
-                        client_order_id: client.clone(),
-                        venue_order_id: None,
-                        kind: ReportKind::Rejected {
-                            code: None,
-                            reason: "not found at the venue (never reached the book)".into(),
-                        },
-                        cum_qty: None,
-                        exchange_ts_ns: 0,
-                        receive_ts_ns: receive,
-                    },
-                };
-                summary.merge(&mut self.orders, std::slice::from_ref(&report));
-            }
-        }
-        let live: Vec<String> = self
-            .orders
-            .iter()
-            .filter(|o| o.venue_order_id.is_some() && (!o.status().is_terminal() || o.missing_qty() > 0))
-            .map(|o| o.client_order_id.clone())
-            .collect();
-        for client in live {
-            self.refresh(&client, &mut summary).await?;
-        }
-        Ok(summary)
+        crate::venue::reconcile(self, ACCOUNT_WIDE).await
     }
 
     /// The kill switch: every open order in the venue's list is canceled (`batch_cancel`),
     /// then a reconciliation. Returns how many the venue canceled.
     pub async fn kill_switch(&mut self) -> Result<usize, CoinbaseClientError> {
-        let open: Vec<String> = self.list_orders(&["OPEN"]).await?.into_iter().map(|o| o.order_id).collect();
-        let canceled = self.batch_cancel(&open).await?.iter().filter(|(_, ok, _)| *ok).count();
-        self.reconcile_all().await?;
-        Ok(canceled)
+        crate::venue::kill_switch(self, ACCOUNT_WIDE).await
     }
 
     fn expect_ok(&self, endpoint: &'static str, answer: HttpAnswer) -> Result<Bytes, CoinbaseClientError> {
@@ -504,16 +452,13 @@ impl CoinbaseRestClient {
         self.window.1 += 1;
         let token = self.signer.token(method, &self.host, path, second);
         let uri = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
-        let request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header("host", self.connection.addr().to_string())
-            .header("authorization", format!("Bearer {token}"))
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| CoinbaseClientError::Transport { endpoint, error: e.to_string() })?;
-        let answer =
-            self.connection.send(request).await.map_err(|error| CoinbaseClientError::Transport { endpoint, error })?;
+        let bearer = format!("Bearer {token}");
+        let headers = [("authorization", bearer.as_str()), ("content-type", "application/json")];
+        let answer = self
+            .connection
+            .request(method, &uri, &headers, Bytes::from(body))
+            .await
+            .map_err(|error| CoinbaseClientError::Transport { endpoint, error })?;
         if answer.status == 429 {
             self.window = (second, self.requests_per_s);
             let retry_after_ms = u64::try_from((second + 1) * 1000 - local_ms()).unwrap_or(0);
@@ -523,28 +468,18 @@ impl CoinbaseRestClient {
     }
 }
 
-impl crate::venue::VenueClient for CoinbaseRestClient {
+impl VenueClient for CoinbaseRestClient {
     type Error = CoinbaseClientError;
 
     fn venue(&self) -> Venue {
         Venue::Coinbase
     }
 
-    fn error_kind(error: &CoinbaseClientError) -> crate::venue::ErrorKind {
-        use crate::venue::ErrorKind;
+    fn error_kind(error: &CoinbaseClientError) -> ErrorKind {
         match error {
             CoinbaseClientError::Transport { .. } => ErrorKind::Transport,
             CoinbaseClientError::RateLimited { .. } => ErrorKind::RateLimited,
             _ => ErrorKind::Other,
-        }
-    }
-
-    /// `wm<id>`, and `wm<id>r<n>` for the n-th replacement.
-    fn client_order_id(&self, id: u64, generation: usize) -> String {
-        if generation == 0 {
-            format!("wm{id}")
-        } else {
-            format!("wm{id}r{generation}")
         }
     }
 
@@ -564,13 +499,86 @@ impl crate::venue::VenueClient for CoinbaseRestClient {
         CoinbaseRestClient::cancel(self, symbol, client_order_id).await
     }
 
-    /// Coinbase's order list is account-wide: this reconciles every product.
-    async fn reconcile(&mut self, _symbol: &str) -> Result<ReconcileSummary, CoinbaseClientError> {
-        self.reconcile_all().await
+    /// Coinbase's order list is account-wide: every product's orders.
+    fn reconciles(&self, _symbol: &str, _client_order_id: &str) -> bool {
+        true
     }
 
-    /// Cancels every open order of every product.
-    async fn cancel_all(&mut self, _symbol: &str) -> Result<usize, CoinbaseClientError> {
-        self.kill_switch().await
+    /// Each looked up by client id in the order list (`historical/batch`, every status);
+    /// absent, it never reached the book: rejected.
+    async fn settle_unanswered(
+        &mut self,
+        _symbol: &str,
+        client_order_ids: &[String],
+        summary: &mut ReconcileSummary,
+    ) -> Result<(), CoinbaseClientError> {
+        const EP: &str = "GET /orders/historical/batch";
+        let listed = self.list_orders(&[]).await?;
+        let receive = local_ns();
+        for client in client_order_ids {
+            let report = match listed.iter().find(|o| &o.client_order_id == client) {
+                Some(order) => {
+                    let product = self.product(&order.product_id)?.clone();
+                    order_report(order, client, &product, receive)
+                        .map_err(|error| CoinbaseClientError::Parse { endpoint: EP, error })?
+                }
+                None => {
+                    let product = self.order_products.get(client).map_or("", String::as_str);
+                    ExecutionReport::never_reached_the_book(Venue::Coinbase, product, client, receive)
+                }
+            };
+            summary.merge(&mut self.orders, std::slice::from_ref(&report));
+        }
+        Ok(())
+    }
+
+    /// Coinbase lists fills per order: every finished order that the venue says executed more
+    /// than the fills seen is read back and its fills fetched.
+    async fn merge_missed_fills(
+        &mut self,
+        _symbol: &str,
+        summary: &mut ReconcileSummary,
+    ) -> Result<(), CoinbaseClientError> {
+        let finished: Vec<String> = self
+            .orders
+            .iter()
+            .filter(|o| o.venue_order_id.is_some() && o.status().is_terminal() && o.missing_qty() > 0)
+            .map(|o| o.client_order_id.clone())
+            .collect();
+        for client in finished {
+            self.refresh(&client, summary).await?;
+        }
+        Ok(())
+    }
+
+    /// None: Coinbase's reconciliation reads every live order back instead (the next step).
+    async fn merge_open_orders(
+        &mut self,
+        _symbol: &str,
+        _summary: &mut ReconcileSummary,
+    ) -> Result<HashSet<String>, CoinbaseClientError> {
+        Ok(HashSet::new())
+    }
+
+    /// Each read back (`historical/{id}`), and its fills fetched if the venue says more
+    /// executed than seen.
+    async fn settle_unlisted(
+        &mut self,
+        _symbol: &str,
+        client_order_ids: &[String],
+        summary: &mut ReconcileSummary,
+    ) -> Result<(), CoinbaseClientError> {
+        for client in client_order_ids {
+            if self.orders.get(client).is_some_and(|o| o.venue_order_id.is_some()) {
+                self.refresh(client, summary).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The open orders in the venue's list (every product), canceled by `batch_cancel`.
+    async fn cancel_open(&mut self, _symbol: &str) -> Result<usize, CoinbaseClientError> {
+        let open: Vec<String> = self.list_orders(&["OPEN"]).await?.into_iter().map(|o| o.order_id).collect();
+        Ok(self.batch_cancel(&open).await?.iter().filter(|(_, ok, _)| *ok).count())
     }
 }

@@ -23,18 +23,15 @@
 //! ([`crate::sim::exchange`]); the fee (0.6 % by default) is charged in the quote currency.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
-use tokio::task::JoinHandle;
 use wintermute_core::decimal::Decimal;
 
 use crate::order::local_ms;
 use crate::signing::verify_coinbase_jwt;
 pub use crate::sim::exchange::SimSymbol;
 use crate::sim::exchange::{is_open, MatchError, SimExchange, SimNewOrder, SimOrder, SimOrderType, SimTif, SimTrade};
-use crate::sim::{lock, Params, SimAnswer, SimRequest, SimVenue};
+use crate::sim::{Params, SimAnswer, SimRequest, SimServer, SimVenue};
 use crate::time::format_rfc3339_ms;
 
 /// What the simulator serves.
@@ -63,7 +60,8 @@ struct Placed {
     configuration: Value,
 }
 
-struct State {
+/// The simulated venue's state: what its front answers from.
+pub struct CoinbaseSimState {
     exchange: SimExchange,
     keys: Vec<(String, Vec<u8>)>,
     host: String,
@@ -75,23 +73,7 @@ struct State {
 }
 
 /// A running simulator (stops when dropped).
-pub struct CoinbaseSim {
-    addr: SocketAddr,
-    state: Arc<Mutex<State>>,
-    task: JoinHandle<()>,
-}
-
-impl std::fmt::Debug for CoinbaseSim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CoinbaseSim").field("addr", &self.addr).finish_non_exhaustive()
-    }
-}
-
-impl Drop for CoinbaseSim {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+pub type CoinbaseSim = SimServer<CoinbaseSimState>;
 
 /// The simulator's order id for its `n`-th order, a UUID.
 pub fn order_uuid(n: u64) -> String {
@@ -114,7 +96,7 @@ impl CoinbaseSim {
         let mut exchange = SimExchange::new(config.products);
         exchange.fee_rate = config.fee_rate;
         exchange.fee_in_quote = true;
-        let state = Arc::new(Mutex::new(State {
+        SimServer::serve(CoinbaseSimState {
             exchange,
             keys: config.keys,
             host: config.host,
@@ -123,39 +105,30 @@ impl CoinbaseSim {
             by_client_id: HashMap::new(),
             placed: HashMap::new(),
             lose_responses: 0,
-        }));
-        let (addr, task) = crate::sim::serve(Arc::clone(&state)).await?;
-        Ok(Self { addr, state, task })
-    }
-
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+        })
+        .await
     }
 
     /// Another participant trades `qty` at `price` (decimal text): our resting orders that it
     /// crosses fill as makers. Returns how many trades that made.
     pub fn trade_at(&self, product: &str, price: &str, qty: &str) -> Result<usize, String> {
-        let mut state = lock(&self.state);
-        let sym = state.exchange.symbols.get(product).ok_or("unknown product")?;
-        let price = sym.tick_size.units_of(price).map_err(|e| e.to_string())?;
-        let qty = sym.step_size.units_of(qty).map_err(|e| e.to_string())?;
-        Ok(state.exchange.trade_at(product, price, qty, local_ms()).len())
+        self.venue().exchange.trade_at_text(product, price, qty, local_ms())
     }
 
-    /// The next `n` requests are processed and then the connection is closed unanswered.
-    pub fn lose_next_responses(&self, n: u32) {
-        lock(&self.state).lose_responses = n;
+    /// Replaces `product`'s book (price ticks, quantity lots on the product's grid): the market
+    /// moved.
+    pub fn set_book(&self, product: &str, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Result<(), String> {
+        self.venue().exchange.set_book(product, bids, asks).map_err(|e| e.to_string())
     }
 
     /// Open orders (all products).
     pub fn open_order_count(&self) -> usize {
-        lock(&self.state).exchange.open_orders(None).count()
+        self.venue().exchange.open_orders(None).count()
     }
 
     /// Every trade the exchange made for us: (trade id, client order id, lots).
     pub fn trades(&self) -> Vec<(String, String, i64)> {
-        let state = lock(&self.state);
+        let state = self.venue();
         let ex = &state.exchange;
         ex.trades
             .values()
@@ -173,7 +146,7 @@ fn refusal(status: u16, error: &str, message: &str) -> SimAnswer {
     SimAnswer { status, headers: Vec::new(), body: body.to_string() }
 }
 
-impl SimVenue for State {
+impl SimVenue for CoinbaseSimState {
     fn handle(&mut self, request: &SimRequest<'_>) -> SimAnswer {
         let now = local_ms();
         let Some(route) = request.path.strip_prefix("/api/v3/brokerage/orders") else {
@@ -225,10 +198,8 @@ impl SimVenue for State {
         }
     }
 
-    fn lose_this_response(&mut self) -> bool {
-        let lose = self.lose_responses > 0;
-        self.lose_responses = self.lose_responses.saturating_sub(1);
-        lose
+    fn responses_to_lose(&mut self) -> &mut u32 {
+        &mut self.lose_responses
     }
 }
 
@@ -248,7 +219,7 @@ fn failure(reason: &str, message: &str, configuration: &Value) -> Value {
     })
 }
 
-impl State {
+impl CoinbaseSimState {
     fn create_order(&mut self, body: &str, now: i64) -> Result<Value, String> {
         let request: Value = serde_json::from_str(body).map_err(|e| format!("invalid JSON: {e}"))?;
         let text = |name: &str| request.get(name).and_then(Value::as_str).map(str::to_owned);

@@ -42,16 +42,12 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::Request;
 use serde::de::DeserializeOwned;
 use wintermute_core::decimal::Decimal;
 
-use super::ids::{legal_cl_ord_id, uuid_cl_ord_id, NonceSource};
+use super::ids::{legal_cl_ord_id, NonceSource};
 use super::rate::{amend_cost, api_cost, cancel_cost, Counter, Tier};
-use super::reports::{
-    order_report, parse_envelope, AddOrderResult, AmendResult, CountResult, KrakenOrder, KrakenPair, QueriedOrders,
-};
+use super::reports::{order_report, parse_envelope, AddOrderResult, AmendResult, CountResult, KrakenOrder, KrakenPair};
 use crate::http::HttpConnection;
 use crate::order::{local_ms, local_ns, NewOrder, OrderType, ReconcileSummary, ReportParseError, TimeInForce};
 use crate::order_state::{ExecutionReport, OrderState, OrderStateError, OrderTable, ReportKind, Side, Venue};
@@ -133,6 +129,14 @@ impl std::fmt::Debug for KrakenRestClient {
 
 fn is_rate_limit(errors: &[String]) -> bool {
     errors.iter().any(|e| e.ends_with(":Rate limit exceeded"))
+}
+
+/// The form body `nonce=<nonce>&<name>=<value>` (a call naming one order, or a list of txids).
+fn nonce_and(nonce: u64, name: &str, value: &str) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("nonce", &nonce.to_string())
+        .append_pair(name, value)
+        .finish()
 }
 
 /// The form body of `AddOrder` for `order` after `nonce=<nonce>` (prices and volumes written
@@ -300,15 +304,15 @@ impl KrakenRestClient {
         let receive = local_ns();
         let answer = parse_envelope::<AddOrderResult>(EP, &body)
             .map_err(|error| KrakenClientError::Parse { endpoint: EP, error })?;
-        let report = |venue_order_id: Option<String>, kind| ExecutionReport {
-            venue: Venue::Kraken,
-            symbol: order.symbol.clone(),
-            client_order_id: order.client_order_id.clone(),
-            venue_order_id,
-            kind,
-            cum_qty: None,
-            exchange_ts_ns: 0,
-            receive_ts_ns: receive,
+        let report = |venue_order_id: Option<String>, kind| {
+            ExecutionReport::answered(
+                Venue::Kraken,
+                &order.symbol,
+                &order.client_order_id,
+                venue_order_id,
+                kind,
+                receive,
+            )
         };
         let mut reports = match answer {
             Ok(result) => {
@@ -364,36 +368,6 @@ impl KrakenRestClient {
         if client_order_ids.iter().any(|c| self.orders.get(c).is_some_and(|o| o.missing_qty() > 0)) {
             reports.extend(self.fetch_trades(summary).await?);
         }
-        Ok(reports)
-    }
-
-    /// `QueryOrders` for these txids (50 a call), merged as the orders the client knows them by.
-    async fn query_orders(
-        &mut self,
-        txids: &HashMap<String, String>,
-        summary: &mut ReconcileSummary,
-    ) -> Result<Vec<ExecutionReport>, KrakenClientError> {
-        const EP: &str = "QueryOrders";
-        let ids: Vec<&String> = txids.keys().collect();
-        let mut reports = Vec::new();
-        for chunk in ids.chunks(50) {
-            let list = chunk.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",");
-            let body = self
-                .private(EP, |nonce| {
-                    form_urlencoded::Serializer::new(String::new())
-                        .append_pair("nonce", &nonce.to_string())
-                        .append_pair("txid", &list)
-                        .finish()
-                })
-                .await?;
-            let orders: QueriedOrders = self.result(EP, &body)?;
-            let receive = local_ns();
-            for (txid, order) in &orders {
-                let Some(client) = txids.get(txid) else { continue };
-                reports.push(self.order_report(EP, txid, order, client, receive)?);
-            }
-        }
-        summary.merge(&mut self.orders, &reports);
         Ok(reports)
     }
 
@@ -466,14 +440,7 @@ impl KrakenRestClient {
         if let Some(order) = self.orders.get_mut(client_order_id) {
             order.request_cancel();
         }
-        let body = self
-            .private(EP, |nonce| {
-                form_urlencoded::Serializer::new(String::new())
-                    .append_pair("nonce", &nonce.to_string())
-                    .append_pair("cl_ord_id", client_order_id)
-                    .finish()
-            })
-            .await?;
+        let body = self.private(EP, |nonce| nonce_and(nonce, "cl_ord_id", client_order_id)).await?;
         let receive = local_ns();
         let answer = parse_envelope::<CountResult>(EP, &body)
             .map_err(|error| KrakenClientError::Parse { endpoint: EP, error })?;
@@ -488,16 +455,8 @@ impl KrakenRestClient {
             Err(errors) => ReportKind::CancelRejected { code: None, reason: errors.join(", ") },
         };
         let canceled = kind == ReportKind::Canceled;
-        let mut reports = vec![ExecutionReport {
-            venue: Venue::Kraken,
-            symbol: symbol.to_owned(),
-            client_order_id: client_order_id.to_owned(),
-            venue_order_id,
-            kind,
-            cum_qty: None,
-            exchange_ts_ns: 0,
-            receive_ts_ns: receive,
-        }];
+        let mut reports =
+            vec![ExecutionReport::answered(Venue::Kraken, symbol, client_order_id, venue_order_id, kind, receive)];
         self.orders.apply(&reports[0])?;
         if canceled {
             let mut summary = ReconcileSummary::default();
@@ -512,12 +471,8 @@ impl KrakenRestClient {
 
     /// The kill switch: `CancelAll` (every open order of the key, every pair), then a
     /// reconciliation so the table holds each order's final state. Returns Kraken's count.
-    pub async fn kill_switch(&mut self) -> Result<u64, KrakenClientError> {
-        const EP: &str = "CancelAll";
-        let body = self.private(EP, |nonce| format!("nonce={nonce}")).await?;
-        let result: CountResult = self.result(EP, &body)?;
-        self.reconcile_all().await?;
-        Ok(result.count)
+    pub async fn kill_switch(&mut self) -> Result<usize, KrakenClientError> {
+        crate::venue::kill_switch(self, ACCOUNT_WIDE).await
     }
 
     /// The result of an answer, or the venue's refusal as an error.
@@ -536,15 +491,9 @@ impl KrakenRestClient {
 
     async fn public(&mut self, method: &'static str, query: &str) -> Result<Bytes, KrakenClientError> {
         let uri = if query.is_empty() { format!("/0/public/{method}") } else { format!("/0/public/{method}?{query}") };
-        let request = Request::builder()
-            .method("GET")
-            .uri(uri)
-            .header("host", self.connection.addr().to_string())
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| KrakenClientError::Transport { endpoint: method, error: e.to_string() })?;
         let answer = self
             .connection
-            .send(request)
+            .request("GET", &uri, &[], Bytes::new())
             .await
             .map_err(|error| KrakenClientError::Transport { endpoint: method, error })?;
         Ok(answer.body)
@@ -568,18 +517,14 @@ impl KrakenRestClient {
         let body = body(nonce);
         let path = format!("/0/private/{method}");
         let sign = self.signer.api_sign(&path, &nonce.to_string(), &body);
-        let request = Request::builder()
-            .method("POST")
-            .uri(&path)
-            .header("host", self.connection.addr().to_string())
-            .header("api-key", &self.api_key)
-            .header("api-sign", sign)
-            .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| KrakenClientError::Transport { endpoint: method, error: e.to_string() })?;
+        let headers = [
+            ("api-key", self.api_key.as_str()),
+            ("api-sign", sign.as_str()),
+            ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
+        ];
         let answer = self
             .connection
-            .send(request)
+            .request("POST", &path, &headers, Bytes::from(body))
             .await
             .map_err(|error| KrakenClientError::Transport { endpoint: method, error })?;
         Ok(answer.body)
@@ -589,60 +534,9 @@ impl KrakenRestClient {
 #[path = "client_reconcile.rs"]
 mod reconcile;
 
-impl crate::venue::VenueClient for KrakenRestClient {
-    type Error = KrakenClientError;
-
-    fn venue(&self) -> Venue {
-        Venue::Kraken
-    }
-
-    fn error_kind(error: &KrakenClientError) -> crate::venue::ErrorKind {
-        use crate::venue::ErrorKind;
-        match error {
-            KrakenClientError::Transport { .. } => ErrorKind::Transport,
-            KrakenClientError::RateLimited { .. } => ErrorKind::RateLimited,
-            _ => ErrorKind::Other,
-        }
-    }
-
-    /// A UUID holding the id and the generation ([`uuid_cl_ord_id`]).
-    fn client_order_id(&self, id: u64, generation: usize) -> String {
-        uuid_cl_ord_id(id, generation)
-    }
-
-    fn orders(&self) -> &OrderTable {
-        &self.orders
-    }
-
-    async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, KrakenClientError> {
-        KrakenRestClient::place(self, order).await
-    }
-
-    async fn cancel(&mut self, symbol: &str, client_order_id: &str) -> Result<Vec<ExecutionReport>, KrakenClientError> {
-        KrakenRestClient::cancel(self, symbol, client_order_id).await
-    }
-
-    /// `AmendOrder` to the new total quantity.
-    async fn amend(
-        &mut self,
-        symbol: &str,
-        client_order_id: &str,
-        new_total_qty: i64,
-    ) -> Result<bool, KrakenClientError> {
-        KrakenRestClient::amend(self, symbol, client_order_id, Some(new_total_qty), None).await.map(|_| true)
-    }
-
-    /// Kraken's order queries are account-wide: this reconciles every pair.
-    async fn reconcile(&mut self, _symbol: &str) -> Result<ReconcileSummary, KrakenClientError> {
-        self.reconcile_all().await
-    }
-
-    /// `CancelAll` cancels every pair's orders, not only `symbol`'s.
-    async fn cancel_all(&mut self, _symbol: &str) -> Result<usize, KrakenClientError> {
-        let count = self.kill_switch().await?;
-        Ok(usize::try_from(count).unwrap_or(usize::MAX))
-    }
-}
+/// The symbol Kraken's reconciliation and kill switch are called with: its queries and
+/// `CancelAll` are account-wide, so every pair's orders are covered.
+const ACCOUNT_WIDE: &str = "";
 
 #[cfg(test)]
 mod tests {

@@ -32,11 +32,8 @@
 //! closes the connection without answering. The server stops when the [`KrakenSim`] is dropped.
 
 use std::collections::{BTreeMap, HashMap};
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
-use tokio::task::JoinHandle;
 use wintermute_core::decimal::Decimal;
 
 use super::rate::{api_cost, Counter, Tier};
@@ -44,7 +41,7 @@ use crate::order::local_ms;
 use crate::signing::KrakenSigner;
 use crate::sim::exchange::SimExchange;
 pub use crate::sim::exchange::SimSymbol;
-use crate::sim::{lock, Params, SimAnswer, SimRequest, SimVenue};
+use crate::sim::{Params, SimAnswer, SimRequest, SimServer, SimVenue};
 
 /// A pair the simulator trades, with Kraken's names and limits.
 #[derive(Debug, Clone)]
@@ -113,7 +110,8 @@ pub(super) struct OrderExtra {
     pub(super) reason: Option<&'static str>,
 }
 
-pub(super) struct State {
+/// The simulated venue's state: what its front answers from.
+pub struct KrakenSimState {
     pub(super) exchange: SimExchange,
     pub(super) pairs: BTreeMap<String, KrakenSimPair>,
     pub(super) keys: HashMap<String, Key>,
@@ -126,23 +124,7 @@ pub(super) struct State {
 }
 
 /// A running simulator (stops when dropped).
-pub struct KrakenSim {
-    addr: SocketAddr,
-    state: Arc<Mutex<State>>,
-    task: JoinHandle<()>,
-}
-
-impl std::fmt::Debug for KrakenSim {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KrakenSim").field("addr", &self.addr).finish_non_exhaustive()
-    }
-}
-
-impl Drop for KrakenSim {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
+pub type KrakenSim = SimServer<KrakenSimState>;
 
 impl KrakenSim {
     /// Starts serving on 127.0.0.1 (a free port). A key whose secret is not base64 is an error.
@@ -156,7 +138,7 @@ impl KrakenSim {
         let mut exchange = SimExchange::new(config.pairs.iter().map(|p| p.symbol.clone()).collect());
         exchange.fee_rate = config.fee_rate;
         exchange.fee_in_quote = true;
-        let state = Arc::new(Mutex::new(State {
+        SimServer::serve(KrakenSimState {
             exchange,
             pairs: config.pairs.into_iter().map(|p| (p.symbol.symbol.clone(), p)).collect(),
             keys,
@@ -166,41 +148,33 @@ impl KrakenSim {
             balances: config.balances.into_iter().collect(),
             balanced_trades: 0,
             lose_responses: 0,
-        }));
-        let (addr, task) = crate::sim::serve(Arc::clone(&state)).await?;
-        Ok(Self { addr, state, task })
-    }
-
-    /// Where it listens.
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
+        })
+        .await
     }
 
     /// Another participant trades `qty` at `price` (decimal text) on the pair (altname): our
     /// resting orders that it crosses fill as makers. Returns how many trades that made.
     pub fn trade_at(&self, pair: &str, price: &str, qty: &str) -> Result<usize, String> {
-        let mut state = lock(&self.state);
-        let sym = state.exchange.symbols.get(pair).ok_or("unknown pair")?;
-        let price = sym.tick_size.units_of(price).map_err(|e| e.to_string())?;
-        let qty = sym.step_size.units_of(qty).map_err(|e| e.to_string())?;
-        let made = state.exchange.trade_at(pair, price, qty, local_ms()).len();
+        let mut state = self.venue();
+        let made = state.exchange.trade_at_text(pair, price, qty, local_ms())?;
         state.settle_balances();
         Ok(made)
     }
 
-    /// The next `n` requests are processed and then the connection is closed unanswered.
-    pub fn lose_next_responses(&self, n: u32) {
-        lock(&self.state).lose_responses = n;
+    /// Replaces `pair`'s book (price ticks, quantity lots on the pair's grid; `pair` is the
+    /// altname, `XBTUSD`): the market moved.
+    pub fn set_book(&self, pair: &str, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Result<(), String> {
+        self.venue().exchange.set_book(pair, bids, asks).map_err(|e| e.to_string())
     }
 
     /// Open orders (all pairs).
     pub fn open_order_count(&self) -> usize {
-        lock(&self.state).exchange.open_orders(None).count()
+        self.venue().exchange.open_orders(None).count()
     }
 
     /// The quantity (lots, filled included) of the open order with this `cl_ord_id`.
     pub fn open_order_qty(&self, cl_ord_id: &str) -> Option<i64> {
-        let state = lock(&self.state);
+        let state = self.venue();
         let ex = &state.exchange;
         let mut open = ex.open_orders(None);
         open.find(|o| state.extras.get(&o.order_id).and_then(|e| e.cl_ord_id.as_deref()) == Some(cl_ord_id))
@@ -209,7 +183,7 @@ impl KrakenSim {
 
     /// Every trade the exchange made for us: (trade id, `cl_ord_id` of its order, lots).
     pub fn trades(&self) -> Vec<(u64, String, i64)> {
-        let state = lock(&self.state);
+        let state = self.venue();
         let ex = &state.exchange;
         ex.trades
             .values()
@@ -222,11 +196,11 @@ impl KrakenSim {
 
     /// The last nonce the key used (0 if none).
     pub fn last_nonce(&self, api_key: &str) -> u64 {
-        lock(&self.state).keys.get(api_key).map_or(0, |k| k.last_nonce)
+        self.venue().keys.get(api_key).map_or(0, |k| k.last_nonce)
     }
 }
 
-impl SimVenue for State {
+impl SimVenue for KrakenSimState {
     fn handle(&mut self, request: &SimRequest<'_>) -> SimAnswer {
         let now = local_ms();
         let result = self.route(request, now);
@@ -237,10 +211,8 @@ impl SimVenue for State {
         SimAnswer { status: 200, headers: Vec::new(), body: body.to_string() }
     }
 
-    fn lose_this_response(&mut self) -> bool {
-        let lose = self.lose_responses > 0;
-        self.lose_responses = self.lose_responses.saturating_sub(1);
-        lose
+    fn responses_to_lose(&mut self) -> &mut u32 {
+        &mut self.lose_responses
     }
 }
 
@@ -257,7 +229,7 @@ const PRIVATE: [&str; 10] = [
     "QueryTrades",
 ];
 
-impl State {
+impl KrakenSimState {
     fn route(&mut self, request: &SimRequest<'_>, now: i64) -> Result<Value, KrakenError> {
         if let Some(method) = request.path.strip_prefix("/0/public/") {
             let params = Params::parse([request.query, request.body]);

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::ids::{legal_cl_ord_id, parse_txid, txid};
 use super::rate::{amend_cost, cancel_cost};
-use super::sim::{KrakenError, OrderExtra, State};
+use super::sim::{KrakenError, KrakenSimState, OrderExtra};
 use crate::sim::exchange::{is_open, less, MatchError, SimNewOrder, SimOrder, SimOrderType, SimTif, SimTrade};
 use crate::sim::Params;
 
@@ -49,7 +49,7 @@ fn flag(params: &Params, name: &str) -> Result<bool, KrakenError> {
     }
 }
 
-impl State {
+impl KrakenSimState {
     pub(super) fn add_order(&mut self, api_key: &str, params: &Params, now: i64) -> Result<Value, KrakenError> {
         let pair = self.pair(params.get("pair").ok_or(KrakenError::invalid("pair"))?)?.clone();
         let altname = pair.symbol.symbol.clone();

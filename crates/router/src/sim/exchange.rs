@@ -368,6 +368,16 @@ impl SimExchange {
         id
     }
 
+    /// Replaces `symbol`'s book with these levels (price ticks, quantity lots; a non-positive
+    /// quantity is skipped): the market moved. Our resting orders are not matched against it
+    /// (they fill through [`SimExchange::trade_at`]).
+    pub fn set_book(&mut self, symbol: &str, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Result<(), MatchError> {
+        let sym = self.symbols.get_mut(symbol).ok_or(MatchError::UnknownSymbol)?;
+        sym.bids = bids.iter().copied().filter(|&(_, q)| q > 0).collect();
+        sym.asks = asks.iter().copied().filter(|&(_, q)| q > 0).collect();
+        Ok(())
+    }
+
     /// Cancels an open order by id or client id.
     pub fn cancel(
         &mut self,
@@ -397,6 +407,15 @@ impl SimExchange {
     /// Open orders, oldest first.
     pub fn open_orders<'a>(&'a self, symbol: Option<&'a str>) -> impl Iterator<Item = &'a SimOrder> + 'a {
         self.orders.values().filter(move |o| is_open(o.status) && symbol.is_none_or(|s| s == o.new.symbol))
+    }
+
+    /// [`Self::trade_at`] with the price and quantity as decimal text on the symbol's grid;
+    /// returns how many trades that made.
+    pub fn trade_at_text(&mut self, symbol: &str, price: &str, qty: &str, now_ms: i64) -> Result<usize, String> {
+        let sym = self.symbols.get(symbol).ok_or_else(|| format!("unknown symbol: {symbol}"))?;
+        let price = sym.tick_size.units_of(price).map_err(|e| e.to_string())?;
+        let qty = sym.step_size.units_of(qty).map_err(|e| e.to_string())?;
+        Ok(self.trade_at(symbol, price, qty, now_ms).len())
     }
 
     /// Another participant trades up to `qty` lots at `price` ticks: our resting orders that

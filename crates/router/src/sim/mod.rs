@@ -47,9 +47,54 @@ pub trait SimVenue: Send + 'static {
     /// Processes one request.
     fn handle(&mut self, request: &SimRequest<'_>) -> SimAnswer;
 
-    /// Whether to drop the connection instead of sending this answer (a fault injected by a
-    /// test: the request was processed, the client never hears of it).
-    fn lose_this_response(&mut self) -> bool;
+    /// How many of the next answers to drop, closing the connection instead (a fault injected
+    /// by a test: the request was processed, the client never hears of it).
+    fn responses_to_lose(&mut self) -> &mut u32;
+}
+
+/// A simulator serving its venue front on a free port of 127.0.0.1; it stops when dropped.
+/// Each venue's simulator is one of these (`BinanceSim`, `KrakenSim`, `CoinbaseSim`), with its
+/// own `start` and test hooks.
+pub struct SimServer<V> {
+    addr: SocketAddr,
+    venue: Arc<Mutex<V>>,
+    task: JoinHandle<()>,
+}
+
+impl<V> std::fmt::Debug for SimServer<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimServer").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl<V> Drop for SimServer<V> {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl<V: SimVenue> SimServer<V> {
+    /// Serves `venue` ([`serve`]).
+    pub async fn serve(venue: V) -> std::io::Result<Self> {
+        let venue = Arc::new(Mutex::new(venue));
+        let (addr, task) = serve(Arc::clone(&venue)).await?;
+        Ok(Self { addr, venue, task })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The next `n` requests are processed and then the connection is closed unanswered.
+    pub fn lose_next_responses(&self, n: u32) {
+        *self.venue().responses_to_lose() = n;
+    }
+
+    /// The venue's state, locked.
+    pub(crate) fn venue(&self) -> MutexGuard<'_, V> {
+        lock(&self.venue)
+    }
 }
 
 /// Locks a simulator's state (a panic while holding it would be a simulator bug: keep serving).
@@ -90,7 +135,9 @@ async fn answer<V: SimVenue>(
     };
     let mut guard = lock(&venue);
     let answer = guard.handle(&request);
-    if guard.lose_this_response() {
+    let lose = guard.responses_to_lose();
+    if *lose > 0 {
+        *lose -= 1;
         return Err(std::io::Error::other("simulated disconnect"));
     }
     drop(guard);

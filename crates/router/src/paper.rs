@@ -1,0 +1,539 @@
+//! Paper hedge routes: the live market maker's hedges sent through the real venue clients to
+//! each venue's local simulator, started in-process on 127.0.0.1.
+//!
+//! For each `[hedge] routes` venue of a live config ([`LiveSetup::hedge_routes`]),
+//! [`PaperVenues::start`] starts that venue's simulator ([`crate::binance::sim`],
+//! [`crate::coinbase::sim`], [`crate::kraken::sim`]) serving the pricing venue's symbol, with a
+//! fresh random key registered (HMAC for Binance and Kraken, ES256 for Coinbase), the config's
+//! taker fee for that venue as the simulator's commission, and a [`RoutedExecution`] over the
+//! venue's REST client: the route the live runner sends hedges through. Nothing leaves
+//! 127.0.0.1; the keys live and die with the process.
+//!
+//! # The simulators' books follow the feeds
+//! A thread copies each routed stream's published book (the feeds' [`FeedBooks`], the same
+//! books the market maker prices off) into its simulator every [`MIRROR_EVERY`], so a hedge
+//! fills against the book the feed showed, walked level by level, never at a price or size it
+//! did not show: prices are rounded onto our grid away from us (bids down, asks up) and
+//! quantities down to whole lots. A hedge takes liquidity out of the simulator's book until the
+//! next copy.
+//!
+//! # With the market maker
+//! [`PaperMarketMaker`] starts both: the venues, then the live runner with their routes
+//! ([`LiveRunner::start_hedged`]); stopping it stops the runner (its hedges in flight finish)
+//! and then the venues.
+//!
+//! # The grid
+//! A simulated symbol trades on **our** instrument's grid (its tick and lot), so hedge prices
+//! and quantities pass through the route unchanged (the router's adapter requires the market
+//! maker's grid to be the venue's).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use wintermute_core::decimal::Decimal;
+use wintermute_feeds::sync::SyncState;
+use wintermute_feeds::Venue;
+use wintermute_mm::engine_venue::EngineVenue;
+use wintermute_mm::instrument_map::GridScale;
+use wintermute_mm::live_config::{LiveSetup, StreamKey};
+use wintermute_mm::live_hedge::HedgeRoute;
+use wintermute_mm::live_runner::{FeedBooks, LiveRunError, LiveRunner, LiveSnapshot, RunnerOptions};
+use wintermute_mm::types::VenueId;
+
+use crate::binance::client::BinanceRestClient;
+use crate::binance::sim::{BinanceSim, SimConfig, SimKey};
+use crate::coinbase::client::CoinbaseRestClient;
+use crate::coinbase::reports::CoinbaseProduct;
+use crate::coinbase::sim::{CoinbaseSim, CoinbaseSimConfig};
+use crate::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
+use crate::kraken::client::KrakenRestClient;
+use crate::kraken::reports::KrakenPair;
+use crate::kraken::sim::{KrakenSim, KrakenSimConfig, KrakenSimPair};
+use crate::order::Instrument;
+use crate::signing::{BinanceSigner, CoinbaseJwtSigner, KrakenSigner};
+use crate::sim::exchange::SimSymbol;
+
+/// How often the simulators' books are copied from the feeds.
+pub const MIRROR_EVERY: Duration = Duration::from_millis(20);
+/// How often a route reconciles while a hedge is live.
+pub const RECONCILE_EVERY: Duration = Duration::from_millis(20);
+/// Commands a route queues at once.
+pub const ROUTE_IN_FLIGHT: usize = 64;
+
+/// Why the paper venues could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum PaperError {
+    /// A venue symbol whose base and quote assets cannot be told apart.
+    #[error("paper hedge route: venue={venue} symbol={symbol:?}: {why}")]
+    Symbol {
+        /// The venue.
+        venue: &'static str,
+        /// Its symbol.
+        symbol: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// A key could not be made.
+    #[error("paper hedge route: venue={venue}: key: {why}")]
+    Key {
+        /// The venue.
+        venue: &'static str,
+        /// What failed.
+        why: String,
+    },
+    /// The market maker could not start.
+    #[error(transparent)]
+    Runner(#[from] LiveRunError),
+    /// A simulator, its runtime or a route's thread could not start.
+    #[error("paper hedge route: venue={venue}: {source}")]
+    Start {
+        /// The venue (`runtime` for the simulators' runtime).
+        venue: &'static str,
+        /// The failure.
+        source: std::io::Error,
+    },
+}
+
+enum Sim {
+    Binance(BinanceSim),
+    Coinbase(CoinbaseSim),
+    Kraken(KrakenSim),
+}
+
+impl Sim {
+    fn set_book(&self, symbol: &str, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Result<(), String> {
+        match self {
+            Sim::Binance(s) => s.set_book(symbol, bids, asks),
+            Sim::Coinbase(s) => s.set_book(symbol, bids, asks),
+            Sim::Kraken(s) => s.set_book(symbol, bids, asks),
+        }
+    }
+
+    fn addr(&self) -> std::net::SocketAddr {
+        match self {
+            Sim::Binance(s) => s.addr(),
+            Sim::Coinbase(s) => s.addr(),
+            Sim::Kraken(s) => s.addr(),
+        }
+    }
+}
+
+/// A simulator to start, and the client of its route.
+enum Plan {
+    Binance(SimConfig, Vec<u8>),
+    Coinbase(CoinbaseSimConfig, CoinbaseJwtSigner, CoinbaseProduct),
+    Kraken(KrakenSimConfig, KrakenSigner, KrakenPair),
+}
+
+/// A simulator's configuration, for the thread that starts it.
+#[derive(Clone)]
+enum SimPlan {
+    Binance(SimConfig),
+    Coinbase(CoinbaseSimConfig),
+    Kraken(KrakenSimConfig),
+}
+
+impl SimPlan {
+    fn venue(&self) -> &'static str {
+        match self {
+            SimPlan::Binance(_) => "binance",
+            SimPlan::Coinbase(_) => "coinbase",
+            SimPlan::Kraken(_) => "kraken",
+        }
+    }
+
+    async fn start(self) -> std::io::Result<Sim> {
+        Ok(match self {
+            SimPlan::Binance(cfg) => Sim::Binance(BinanceSim::start(cfg).await?),
+            SimPlan::Coinbase(cfg) => Sim::Coinbase(CoinbaseSim::start(cfg).await?),
+            SimPlan::Kraken(cfg) => Sim::Kraken(KrakenSim::start(cfg).await?),
+        })
+    }
+}
+
+impl Plan {
+    fn sim(&self) -> SimPlan {
+        match self {
+            Plan::Binance(cfg, _) => SimPlan::Binance(cfg.clone()),
+            Plan::Coinbase(cfg, ..) => SimPlan::Coinbase(cfg.clone()),
+            Plan::Kraken(cfg, ..) => SimPlan::Kraken(cfg.clone()),
+        }
+    }
+
+    /// The route to the started simulator `sim`.
+    fn route(self, sim: &Sim, config: RoutedExecutionConfig) -> std::io::Result<RoutedExecution> {
+        let addr = sim.addr();
+        match self {
+            Plan::Binance(_, secret) => {
+                let signer = BinanceSigner::hmac_sha256(secret);
+                let instrument = config.instrument.clone();
+                RoutedExecution::spawn(BinanceRestClient::new(addr, API_KEY, signer, vec![instrument]), config)
+            }
+            Plan::Coinbase(cfg, signer, product) => {
+                RoutedExecution::spawn(CoinbaseRestClient::new(addr, &cfg.host, signer, vec![product]), config)
+            }
+            Plan::Kraken(cfg, signer, pair) => {
+                RoutedExecution::spawn(KrakenRestClient::new(addr, API_KEY, signer, vec![pair], cfg.tier), config)
+            }
+        }
+    }
+}
+
+/// One simulated venue: the feed stream it follows and its symbol there.
+struct Mirrored {
+    stream: StreamKey,
+    sim_symbol: String,
+    sim: Sim,
+}
+
+/// The thread whose runtime serves the simulators, and how to end it.
+struct Served {
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+/// The simulators behind the paper routes, the thread serving them and the thread copying
+/// their books (see the module docs). Dropping it stops them.
+pub struct PaperVenues {
+    venues: Arc<Vec<Mirrored>>,
+    stop: Arc<AtomicBool>,
+    mirror: Mutex<Option<JoinHandle<()>>>,
+    served: Mutex<Option<Served>>,
+}
+
+impl std::fmt::Debug for PaperVenues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaperVenues").field("venues", &self.venues()).finish_non_exhaustive()
+    }
+}
+
+impl Drop for PaperVenues {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The base and quote assets of a venue symbol (`BTCUSDT` with quote `USDT`, `BTC-USD`,
+/// `XBT/USD`).
+fn assets(venue: Venue, symbol: &str, quote: &str) -> Result<(String, String), PaperError> {
+    let split = match venue {
+        Venue::Binance => symbol.strip_suffix(quote).map(|base| (base, quote)),
+        Venue::Coinbase => symbol.split_once('-'),
+        Venue::Kraken => symbol.split_once('/'),
+    };
+    match split {
+        Some((base, quote)) if !base.is_empty() && !quote.is_empty() => Ok((base.to_owned(), quote.to_owned())),
+        _ => Err(PaperError::Symbol {
+            venue: venue.name(),
+            symbol: symbol.to_owned(),
+            why: format!("expected BASE{quote} (binance), BASE-QUOTE (coinbase) or BASE/QUOTE (kraken)"),
+        }),
+    }
+}
+
+fn random_bytes(venue: &'static str, n: usize) -> Result<Vec<u8>, PaperError> {
+    use ring::rand::SecureRandom;
+    let mut out = vec![0; n];
+    ring::rand::SystemRandom::new()
+        .fill(&mut out)
+        .map_err(|_| PaperError::Key { venue, why: "no randomness".into() })?;
+    Ok(out)
+}
+
+fn start_error(venue: &'static str) -> impl Fn(std::io::Error) -> PaperError {
+    move |source| PaperError::Start { venue, source }
+}
+
+const API_KEY: &str = "wintermute-paper";
+
+/// The simulator and client of pricing venue `i`'s route, the simulator's symbol and the
+/// route's configuration.
+fn plan(setup: &LiveSetup, i: usize) -> Result<(Plan, String, RoutedExecutionConfig), PaperError> {
+    let (stream, venue_cfg) = (&setup.streams[i], &setup.pricing.venues[i]);
+    let inst = &setup.pricing.instrument;
+    let name = stream.venue.name();
+    let (base, quote) = assets(stream.venue, &stream.symbol, &venue_cfg.quote_currency)?;
+    let fee_rate = Decimal::new(setup.hedge_fees.get(i).map_or(0, |f| f.taker_ppm()).into(), 6);
+    let bad = |why: String| PaperError::Symbol { venue: name, symbol: stream.symbol.clone(), why };
+    let key = |why: String| PaperError::Key { venue: name, why };
+    let sim_symbol = stream.symbol.replace('/', "");
+    let none: [(&str, &str); 0] = [];
+    let symbol = SimSymbol::from_levels(&sim_symbol, (&base, &quote), (&inst.tick_size, &inst.lot_size), none, none)
+        .map_err(bad)?;
+    let instrument = Instrument::new(&sim_symbol, &inst.tick_size, &inst.lot_size).map_err(bad)?;
+    let plan = match stream.venue {
+        Venue::Binance => {
+            let secret = random_bytes(name, 32)?;
+            let keys = vec![SimKey::Hmac { api_key: API_KEY.into(), secret: secret.clone() }];
+            let mut cfg = SimConfig::new(vec![symbol], keys);
+            cfg.fee_rate = fee_rate;
+            Plan::Binance(cfg, secret)
+        }
+        Venue::Coinbase => {
+            let rng = ring::rand::SystemRandom::new();
+            let alg = &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING;
+            let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(alg, &rng)
+                .map_err(|_| key("P-256 key generation failed".into()))?;
+            let key_name = format!("organizations/paper/apiKeys/{API_KEY}");
+            let signer = CoinbaseJwtSigner::new(&key_name, pkcs8.as_ref()).map_err(|e| key(e.to_string()))?;
+            let mut cfg = CoinbaseSimConfig::new(vec![symbol], vec![(key_name, signer.public_key())]);
+            cfg.fee_rate = fee_rate;
+            let product = CoinbaseProduct::new(&sim_symbol, &inst.tick_size, &inst.lot_size, &quote).map_err(bad)?;
+            Plan::Coinbase(cfg, signer, product)
+        }
+        Venue::Kraken => {
+            use base64::Engine as _;
+            let secret = base64::engine::general_purpose::STANDARD.encode(random_bytes(name, 64)?);
+            let signer = KrakenSigner::new(&secret).map_err(|e| key(e.to_string()))?;
+            let lot = Decimal::parse(&inst.lot_size).map_err(|e| bad(e.to_string()))?;
+            let pair = KrakenSimPair {
+                symbol,
+                name: sim_symbol.clone(),
+                wsname: stream.symbol.clone(),
+                ordermin: lot,
+                costmin: Decimal::new(5, 1),
+            };
+            let mut cfg = KrakenSimConfig::new(vec![pair], vec![(API_KEY.into(), secret)]);
+            cfg.fee_rate = fee_rate;
+            let pair = KrakenPair::new(&sim_symbol, &inst.tick_size, &inst.lot_size, &quote).map_err(bad)?;
+            Plan::Kraken(cfg, signer, pair)
+        }
+    };
+    let config = RoutedExecutionConfig {
+        venue: VenueId::External(i as u8),
+        instrument,
+        assets: (base, quote),
+        reconcile_every: RECONCILE_EVERY,
+        in_flight: ROUTE_IN_FLIGHT,
+    };
+    Ok((plan, sim_symbol, config))
+}
+
+/// Starts the simulators of `plans` on a thread of their own (a current-thread runtime that
+/// serves them until told to stop).
+fn serve(plans: &[Plan]) -> Result<(Vec<Sim>, Served), PaperError> {
+    let starts: Vec<SimPlan> = plans.iter().map(Plan::sim).collect();
+    let (sims_tx, sims_rx) = std::sync::mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("wm-paper-venues".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(rt) => rt,
+                Err(e) => return drop(sims_tx.send(Err(start_error("runtime")(e)))),
+            };
+            runtime.block_on(async move {
+                let mut sims = Vec::with_capacity(starts.len());
+                for plan in starts {
+                    let venue = plan.venue();
+                    match plan.start().await {
+                        Ok(sim) => sims.push(sim),
+                        Err(e) => return drop(sims_tx.send(Err(start_error(venue)(e)))),
+                    }
+                }
+                if sims_tx.send(Ok(sims)).is_ok() {
+                    let _ = stopped.await; // serve until told to stop (or the sender is gone)
+                }
+            });
+        })
+        .map_err(start_error("runtime"))?;
+    let served = Served { stop, thread };
+    match sims_rx.recv() {
+        Ok(Ok(sims)) => Ok((sims, served)),
+        Ok(Err(e)) => {
+            served.end();
+            Err(e)
+        }
+        Err(_) => {
+            served.end();
+            Err(start_error("runtime")(std::io::Error::other("the simulators' thread ended")))
+        }
+    }
+}
+
+impl Served {
+    fn end(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+impl PaperVenues {
+    fn empty() -> Self {
+        PaperVenues {
+            venues: Arc::new(Vec::new()),
+            stop: Arc::new(AtomicBool::new(false)),
+            mirror: Mutex::new(None),
+            served: Mutex::new(None),
+        }
+    }
+
+    /// Starts a simulator and a route for each of `setup`'s hedge routes (none: nothing is
+    /// started), their books following `books`.
+    pub fn start(setup: &LiveSetup, books: FeedBooks) -> Result<(Self, Vec<HedgeRoute>), PaperError> {
+        let mut paper = PaperVenues::empty();
+        if setup.hedge_routes.is_empty() {
+            return Ok((paper, Vec::new()));
+        }
+        let inst = &setup.pricing.instrument;
+        let grid = GridScale::new(&inst.tick_size, &inst.lot_size).map_err(|e| PaperError::Symbol {
+            venue: "ours",
+            symbol: inst.symbol.clone(),
+            why: e.to_string(),
+        })?;
+        let (mut plans, mut rest) = (Vec::new(), Vec::new());
+        for &i in &setup.hedge_routes {
+            let (plan, sim_symbol, config) = plan(setup, i)?;
+            plans.push(plan);
+            rest.push((i, sim_symbol, config));
+        }
+        let (sims, served) = serve(&plans)?;
+        // From here on, dropping `paper` ends the simulators' thread.
+        *paper.served.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(served);
+        let (mut venues, mut routes) = (Vec::new(), Vec::new());
+        for ((plan, sim), (i, sim_symbol, config)) in plans.into_iter().zip(sims).zip(rest) {
+            let stream = &setup.streams[i];
+            let execution = plan.route(&sim, config).map_err(start_error(stream.venue.name()))?;
+            routes.push(HedgeRoute { venue: VenueId::External(i as u8), execution: Box::new(execution) });
+            venues.push(Mirrored { stream: stream.clone(), sim_symbol, sim });
+        }
+        paper.venues = Arc::new(venues);
+        let (v, s) = (Arc::clone(&paper.venues), Arc::clone(&paper.stop));
+        let thread = std::thread::Builder::new()
+            .name("wm-paper-books".into())
+            .spawn(move || mirror(&v, &books, grid, &s))
+            .map_err(start_error("mirror"))?;
+        *paper.mirror.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(thread);
+        Ok((paper, routes))
+    }
+
+    /// Each simulated venue's name and address (`127.0.0.1:port`).
+    pub fn venues(&self) -> Vec<(&'static str, std::net::SocketAddr)> {
+        self.venues.iter().map(|m| (m.stream.venue.name(), m.sim.addr())).collect()
+    }
+
+    /// Stops copying books and serving the simulators (stop the runner first: its hedges in
+    /// flight would fail). Idempotent.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::Release);
+        if let Some(t) = self.mirror.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            let _ = t.join();
+        }
+        if let Some(served) = self.served.lock().unwrap_or_else(PoisonError::into_inner).take() {
+            served.end();
+        }
+    }
+}
+
+/// The live market maker with its hedges routed to the paper venues (see the module docs).
+#[derive(Debug)]
+pub struct PaperMarketMaker {
+    // First: dropped (stopped) before the venues its routes talk to.
+    runner: LiveRunner,
+    venues: PaperVenues,
+}
+
+impl PaperMarketMaker {
+    /// Starts the paper venues of `setup`'s hedge routes, then the runner quoting on `venue`
+    /// off `books` and hedging through them ([`LiveRunner::start_hedged`]).
+    pub fn start(
+        setup: LiveSetup,
+        venue: EngineVenue,
+        books: FeedBooks,
+        options: RunnerOptions,
+    ) -> Result<Self, PaperError> {
+        let (venues, routes) = PaperVenues::start(&setup, books.clone())?;
+        let runner = LiveRunner::start_hedged(setup, venue, Box::new(books), options, routes)?;
+        Ok(PaperMarketMaker { runner, venues })
+    }
+
+    /// The runner (snapshot, kill switch).
+    pub fn runner(&self) -> &LiveRunner {
+        &self.runner
+    }
+
+    /// The runner's latest state.
+    pub fn snapshot(&self) -> LiveSnapshot {
+        self.runner.snapshot()
+    }
+
+    /// The simulated venues: name and address.
+    pub fn venues(&self) -> Vec<(&'static str, std::net::SocketAddr)> {
+        self.venues.venues()
+    }
+
+    /// Stops the runner (quotes pulled, hedges in flight finished), then the venues.
+    /// Idempotent.
+    pub fn stop(&self) {
+        self.runner.stop();
+        self.venues.stop();
+    }
+}
+
+/// One side of a feed book on our grid: prices away from us, whole lots, merged per tick.
+fn side(levels: &[wintermute_feeds::book::Level], grid: GridScale, is_bid: bool, out: &mut Vec<(i64, i64)>) {
+    out.clear();
+    for l in levels {
+        let price = if is_bid { grid.bid_ticks(l.price.raw()) } else { grid.ask_ticks(l.price.raw()) };
+        let (Some(price), Some(qty)) = (price, grid.whole_lots(l.qty.raw())) else { continue };
+        if qty <= 0 {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if last.0 == price => last.1 += qty,
+            _ => out.push((price, qty)),
+        }
+    }
+}
+
+fn mirror(venues: &[Mirrored], books: &FeedBooks, grid: GridScale, stop: &AtomicBool) {
+    let (mut bids, mut asks) = (Vec::new(), Vec::new());
+    while !stop.load(Ordering::Acquire) {
+        for m in venues {
+            let live = books.read_view(|view| {
+                let Some(s) = view.stream(m.stream.venue, &m.stream.symbol).filter(|s| s.state == SyncState::Live)
+                else {
+                    return false;
+                };
+                side(&s.bids, grid, true, &mut bids);
+                side(&s.asks, grid, false, &mut asks);
+                true
+            });
+            if live {
+                // The symbol is the simulator's own: this cannot fail.
+                let _ = m.sim.set_book(&m.sim_symbol, &bids, &asks);
+            }
+        }
+        std::thread::sleep(MIRROR_EVERY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn assets_are_read_from_each_venues_symbol() {
+        assert_eq!(assets(Venue::Binance, "BTCUSDT", "USDT").unwrap(), ("BTC".into(), "USDT".into()));
+        assert_eq!(assets(Venue::Coinbase, "BTC-USD", "USD").unwrap(), ("BTC".into(), "USD".into()));
+        assert_eq!(assets(Venue::Kraken, "XBT/USD", "USD").unwrap(), ("XBT".into(), "USD".into()));
+        let e = assets(Venue::Binance, "BTCUSD", "USDT").unwrap_err();
+        assert!(e.to_string().contains("venue=binance symbol=\"BTCUSD\""), "{e}");
+    }
+
+    #[test]
+    fn a_feed_side_lands_on_our_grid_away_from_us_in_whole_lots() {
+        use wintermute_feeds::book::Level;
+        let d = |s: &str| wintermute_feeds::Decimal::parse(s).unwrap();
+        let grid = GridScale::new("0.01", "0.001").unwrap();
+        let level = |p: &str, q: &str| Level { price: d(p), qty: d(q) };
+        let mut out = Vec::new();
+        // 100.015 and 100.012 round down onto 100.01 and merge; 0.0009 is no whole lot.
+        side(&[level("100.015", "0.0025"), level("100.012", "0.001"), level("100.00", "0.0009")], grid, true, &mut out);
+        assert_eq!(out, vec![(10_001, 3)]);
+        side(&[level("100.015", "0.002"), level("100.03", "1")], grid, false, &mut out);
+        assert_eq!(out, vec![(10_002, 2), (10_003, 1_000)]);
+    }
+}
