@@ -145,7 +145,11 @@ fn four_producers_for_a_minute_counts_checked_end_to_end() {
     assert_eq!(done.stats.latency.end_to_end.count, total);
     assert_eq!(done.stats.controls, controls);
     assert_eq!(done.stats.snapshot_failures, 0);
-    assert_eq!(done.last_seq, c.sequenced + controls, "one journal record per command and control");
+    assert_eq!(
+        done.last_seq,
+        c.sequenced + c.risk_rejected + controls,
+        "one journal record per command (run or risk rejected) and control"
+    );
 
     // The journal left: from at or before the oldest snapshot kept to the last record.
     let segments = list_segments(dir.path()).unwrap();

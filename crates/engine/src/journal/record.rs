@@ -89,9 +89,10 @@ pub struct RejectionEntry {
 }
 
 impl RejectionEntry {
-    /// The reason's code (`"MAX_ORDER_QTY"`, ...).
+    /// The reason's code (`"MAX_ORDER_QTY"`, ...; `"UNKNOWN"` for a number outside the table,
+    /// which a decoded record never has).
     pub fn code(&self) -> &'static str {
-        crate::risk::RISK_CODES[usize::from(self.reason) - 1]
+        crate::risk::RISK_CODES.get(usize::from(self.reason).wrapping_sub(1)).copied().unwrap_or("UNKNOWN")
     }
 }
 
