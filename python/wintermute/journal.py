@@ -132,7 +132,7 @@ def summarize(path: str | PathLike[str]) -> Summary:
         raise errors.JournalError(f"no journal directory at path={p}", reason="JOURNAL")
     error = None
     controls: list[dict[str, Any]] = []
-    rejections = np.zeros(0, dtype=REJECTION_DTYPE)
+    rejections: npt.NDArray[np.void] = np.zeros(0, dtype=REJECTION_DTYPE)
     try:
         entries = read(p)
         controls = read_controls(p)
