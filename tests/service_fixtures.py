@@ -15,10 +15,7 @@ the kernel says of its connection::
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
-import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +25,7 @@ import pytest
 from fastapi import FastAPI
 
 from specs import BTC, PARK
+from wintermute.bench.service_load import stalled_client
 from wintermute.service.app import create_app
 from wintermute.service.keys import demo_keys
 from wintermute.service.server import background
@@ -95,34 +93,6 @@ def service() -> Iterator[Service]:
             yield Service(url, venue)
     finally:
         venue.close()
-
-
-def stalled_client(url: str, *subscribe: dict[str, Any]) -> socket.socket:
-    """A WebSocket client at ``url`` (``http://HOST:PORT``) that sends ``subscribe`` and then
-    never reads: a raw socket with a small receive buffer, the handshake and masked text frames
-    written by hand (a client library would keep reading in the background)."""
-    host, port = url.removeprefix("http://").split(":")
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    sock.settimeout(10)
-    sock.connect((host, int(port)))
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
-        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-        "Sec-WebSocket-Version: 13\r\n\r\n".encode()
-    )
-    head = b""
-    while b"\r\n\r\n" not in head:
-        head += sock.recv(1)
-    assert head.startswith(b"HTTP/1.1 101"), head
-    for message in subscribe:
-        payload = json.dumps(message).encode()
-        assert len(payload) < 126  # one short frame
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
-    return sock
 
 
 #: Linux's TCP states (``tcp_info.tcpi_state``) that a test tells apart.

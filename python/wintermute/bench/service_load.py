@@ -230,10 +230,11 @@ async def subscriber(
     return out
 
 
-def stalled_client(http_url: str, symbol: str) -> socket.socket:
-    """A WebSocket client that subscribes to the book and then never reads: a raw socket with
-    a small receive buffer, the handshake and one masked text frame written by hand (a client
-    library would keep reading in the background)."""
+def stalled_client(http_url: str, *subscribe: dict[str, Any]) -> socket.socket:
+    """A WebSocket client at ``http_url`` (``http://HOST:PORT``) that sends the ``subscribe``
+    messages and then never reads: a raw socket with a small receive buffer, the handshake and
+    masked text frames written by hand (a client library would keep reading in the
+    background)."""
     host, port = http_url.removeprefix("http://").split(":")
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -250,10 +251,13 @@ def stalled_client(http_url: str, symbol: str) -> socket.socket:
         head += sock.recv(1)
     if not head.startswith(b"HTTP/1.1 101"):
         raise RuntimeError(f"WebSocket handshake refused: {head[:60]!r}")
-    payload = json.dumps({"op": "subscribe", "channel": "book", "symbol": symbol}).encode()
-    mask = os.urandom(4)
-    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
+    for message in subscribe:
+        payload = json.dumps(message).encode()
+        if len(payload) >= 126:
+            raise ValueError(f"subscribe message of {len(payload)} bytes: one short frame only")
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        sock.sendall(bytes([0x81, 0x80 | len(payload)]) + mask + masked)
     return sock
 
 
@@ -309,7 +313,7 @@ def serve_subscribers(conn: Connection, url: str, symbol: str, count: int) -> No
         stop = asyncio.Event()
         subs = [SubscriberResult() for _ in range(count)]
         readers = [asyncio.create_task(subscriber(ws_url, symbol, stop, s)) for s in subs]
-        stalled = stalled_client(url, symbol)
+        stalled = stalled_client(url, {"op": "subscribe", "channel": "book", "symbol": symbol})
         await asyncio.sleep(0.5)  # the subscriptions are in place
         conn.send(("ready", None))
         while True:
