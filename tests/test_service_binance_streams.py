@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -13,8 +14,9 @@ from typing import Any
 import pytest
 import websockets
 
-from binance_server import BinanceServer, ccxt_binance, ccxt_pro_binance, serve
+from binance_server import KEYS, BinanceServer, ccxt_binance, ccxt_pro_binance, serve
 from wintermute import feeds
+from wintermute.service import binance
 
 TIMEOUT_S = 10.0
 
@@ -276,37 +278,145 @@ def test_ccxt_pro_watches_its_orders_through_the_user_data_stream(
     asyncio.run(main())
 
 
-class _StuckSocket:
-    """A WebSocket whose client never reads: every send waits forever."""
+class _Outlet:
+    """Records what a feed pushes (in place of a connection's outlet)."""
 
     def __init__(self) -> None:
-        self.closed: tuple[int, str] | None = None
+        self.frames: list[Any] = []
 
-    async def send_text(self, text: str) -> None:
-        await asyncio.Event().wait()
-
-    async def close(self, code: int, reason: str) -> None:
-        self.closed = (code, reason)
+    def push(self, frame: Any) -> None:
+        self.frames.append(frame)
 
 
-def test_a_client_that_stops_reading_is_dropped_as_a_slow_consumer() -> None:
-    from wintermute.service.binance import streams
+def test_a_stream_encodes_each_event_once_for_all_its_connections(
+    server: BinanceServer,
+) -> None:
+    """One feed per stream name: every raw connection gets the same frame object, every
+    ``/stream`` connection the same wrapping of it; the feed (and its venue subscription)
+    stops with its last connection."""
+    from wintermute.service.binance import BinanceApi, streams
 
     async def main() -> None:
-        ws = _StuckSocket()
-        conn = streams.StreamConnection(None, ws, combined=False)  # type: ignore[arg-type]
-        writer = asyncio.create_task(conn.writer())
-        for i in range(streams.OUT_QUEUE):
-            conn.emit("s", {"i": i})
-        await asyncio.sleep(0)  # the writer takes one frame and is stuck sending it
-        conn.emit("s", {"i": -1})  # fills the queue again: fine
-        with pytest.raises(streams._SlowClientError):
-            conn.emit("s", {"i": -2})  # one too many
-        assert conn.done.is_set()
-        assert conn.closing == "slow_consumer"
-        writer.cancel()
+        hub = streams.StreamHub(BinanceApi(server.venue, KEYS))
+        stream = streams.parse_stream(hub.api, "btcusd@trade")
+        assert stream is not None
+        raw1, raw2, wrapped1, wrapped2 = _Outlet(), _Outlet(), _Outlet(), _Outlet()
+        feed = hub.join(stream, raw1, False)  # type: ignore[arg-type]
+        for outlet, combined in ((raw2, False), (wrapped1, True), (wrapped2, True)):
+            assert hub.join(stream, outlet, combined) is feed  # type: ignore[arg-type]
+        feed.emit({"e": "trade", "p": "101.00000000"})
+        (a,), (b,), (c,), (d,) = (o.frames for o in (raw1, raw2, wrapped1, wrapped2))
+        assert a is b
+        assert c is d
+        assert json.loads(a.text) == {"e": "trade", "p": "101.00000000"}
+        assert json.loads(c.text) == {"stream": "btcusd@trade", "data": json.loads(a.text)}
+        assert a.key is None  # trades are sequenced, never conflated
+        for outlet in (raw1, raw2, wrapped1, wrapped2):
+            feed.leave(outlet)  # type: ignore[arg-type]
+        assert hub.feeds == {}
+        await asyncio.sleep(0)
+        assert feed._task.cancelled() or feed._task.done()
 
     asyncio.run(main())
+
+
+def test_a_book_ticker_joiner_gets_the_newest_state_at_once(server: BinanceServer) -> None:
+    """State streams (bookTicker, partial depth) are conflated per stream, and a connection
+    that joins a running one gets its newest event without waiting for the next change."""
+
+    async def main() -> None:
+        await place(server, 2, "buy", "1", "99")
+        async with websockets.connect(server.ws + "/ws/btcusd@bookTicker") as first:
+            await asyncio.sleep(0.2)
+            await place(server, 2, "sell", "1", "101")
+            ticker = await recv_json(first)
+            while ticker["a"] != "101.00000000":
+                ticker = await recv_json(first)
+            async with websockets.connect(server.ws + "/stream?streams=btcusd@bookTicker") as late:
+                joined = await recv_json(late)
+            assert joined == {"stream": "btcusd@bookTicker", "data": ticker}
+
+    asyncio.run(main())
+
+
+def _crossing_pairs(first_id: int, pairs: int) -> Any:
+    """``pairs`` resting buys of 1 lot at 10000 ticks (account 50), each taken by a sell of
+    account 51: one trade per pair."""
+    import numpy as np
+
+    from wintermute import batch
+
+    n = 2 * pairs
+    return batch.new_orders(
+        order_id=np.arange(first_id, first_id + n, dtype=np.uint64),
+        side=np.where(np.arange(n) % 2 == 0, batch.BUY, batch.SELL),
+        price=10_000,
+        qty=1,
+        account=np.where(np.arange(n) % 2 == 0, 50, 51),
+    )
+
+
+def test_a_stalled_stream_client_is_dropped_and_the_others_get_every_trade() -> None:
+    """Through the service's outlet: a client of ``btcusd@trade`` that never reads is closed
+    with 1008 ``slow_consumer`` once it leaves ``ws_buffer`` trades unsent, while a raw and a combined
+    client of the same stream get every trade, in order."""
+    import contextlib
+
+    from service_fixtures import running_server, service_config, stalled_client
+    from wintermute.service.app import create_app
+    from wintermute.service.settings import ServiceSettings
+
+    config = service_config()
+    config["gateways"] = {"count": 2}
+    settings = ServiceSettings(ws_buffer=1000, ws_send_timeout_s=60, ws_send_buffer_bytes=16384)
+    app = create_app(config, keys=KEYS, settings=settings)
+    venue = app.state.venue
+    dropped = app.state.ws_dropped
+
+    async def follow(ws: Any, ids: list[int], combined: bool) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            async for text in ws:
+                msg = json.loads(text)
+                ids.append((msg["data"] if combined else msg)["t"])
+
+    async def main(url: str) -> None:
+        base = url.replace("http://", "ws://", 1) + binance.PREFIX
+        raw_ids: list[int] = []
+        wrapped_ids: list[int] = []
+        async with (
+            websockets.connect(base + "/ws/btcusd@trade", max_size=None) as raw,
+            websockets.connect(base + "/stream?streams=btcusd@trade", max_size=None) as wrapped,
+        ):
+            readers = [
+                asyncio.create_task(follow(raw, raw_ids, False)),
+                asyncio.create_task(follow(wrapped, wrapped_ids, True)),
+            ]
+            path = binance.PREFIX + "/ws/btcusd@trade"
+            with contextlib.closing(stalled_client(url, path=path)):
+                await asyncio.sleep(0.3)
+                gateway, pairs = venue.pipeline.gateway(1), 0
+                while not dropped["slow_consumer"] and pairs < 20_000:
+                    gateway.submit_batch(0, _crossing_pairs(10**9 + 2 * pairs, 100))
+                    pairs += 100
+                    await asyncio.sleep(0.05)
+                assert dict(dropped) == {"slow_consumer": 1}, f"after {pairs} trades"
+                deadline = time.monotonic() + 30
+                while min(len(raw_ids), len(wrapped_ids)) < pairs:
+                    assert time.monotonic() < deadline, (len(raw_ids), len(wrapped_ids), pairs)
+                    await asyncio.sleep(0.05)
+                assert raw_ids == wrapped_ids
+                assert len(raw_ids) == pairs
+                assert raw_ids == list(range(raw_ids[0], raw_ids[0] + pairs))  # none missing
+                tape = [t.trade_id for t in venue.trades("BTC-USD", pairs)]  # its newest
+                assert raw_ids[-len(tape) :] == tape
+            for task in readers:
+                task.cancel()
+
+    try:
+        with running_server(app) as url:
+            asyncio.run(asyncio.wait_for(main(url), 120))
+    finally:
+        venue.close()
 
 
 def test_every_url_a_guarded_ccxt_client_uses_must_be_the_local_server(

@@ -230,9 +230,9 @@ async def subscriber(
     return out
 
 
-def stalled_client(http_url: str, *subscribe: dict[str, Any]) -> socket.socket:
-    """A WebSocket client at ``http_url`` (``http://HOST:PORT``) that sends the ``subscribe``
-    messages and then never reads: a raw socket with a small receive buffer, the handshake and
+def stalled_client(http_url: str, *subscribe: dict[str, Any], path: str = "/ws") -> socket.socket:
+    """A WebSocket client of ``path`` at ``http_url`` (``http://HOST:PORT``) that sends the
+    ``subscribe`` messages and then never reads: a raw socket with a small receive buffer, the handshake and
     masked text frames written by hand (a client library would keep reading in the
     background)."""
     host, port = http_url.removeprefix("http://").split(":")
@@ -242,7 +242,7 @@ def stalled_client(http_url: str, *subscribe: dict[str, Any]) -> socket.socket:
     sock.connect((host, int(port)))
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall(
-        f"GET /ws HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+        f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
         f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
         "Sec-WebSocket-Version: 13\r\n\r\n".encode()
     )

@@ -14,17 +14,30 @@ Binance's ``{"method": "SUBSCRIBE", "params": [...], "id": 1}`` (also ``UNSUBSCR
 - ``<symbol>@trade`` and ``<symbol>@aggTrade`` (one trade per aggregate).
 - ``<symbol>@bookTicker``: best bid and ask, sent when either changes.
 
+Every connection subscribed to the same stream name is served by one feed: one venue
+subscription, each event encoded to JSON once, and the same frame (or, for ``/stream``, the
+same ``{"stream": ..., "data": ...}`` wrapping of it) pushed to every connection
+(``wintermute.service.ws.fanout``'s scheme). Each connection writes through an ``Outlet``, the
+policy every WebSocket of the service shares (``wintermute.service.ws.outlet``): diff depth
+and trades are sequenced, and a client that leaves more than the service's ``ws_buffer``
+events unsent is closed with code 1008, reason ``slow_consumer``; ``bookTicker`` and the
+partial-depth streams are state, conflated to the newest event per stream; a socket that takes
+nothing for ``ws_send_timeout_s`` is closed with ``send_timeout``. If a feed falls behind the
+venue (the server itself is too slow) its connections are closed with 1013
+``server_behind``; when the server stops, with 1001 ``shutdown``.
+
 Subscriptions are registered with the venue before the ``SUBSCRIBE`` answer goes out, so a
-client that takes its snapshot after the answer misses no update. Each connection has a
-bounded outgoing queue; a client that falls that far behind is disconnected (code 1008,
-reason ``slow_consumer``), as is one whose venue subscription was dropped for being slow.
+client that takes its snapshot after the answer misses no update. A diff-depth event shared by
+all of a stream's connections may begin before a connection joined (its ``U`` is older than the
+connection): Binance's procedure accepts that, since the first event it applies only has to
+cover the snapshot's ``lastUpdateId + 1``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -37,12 +50,15 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from wintermute.service.binance.context import BinanceApi
 from wintermute.service.binance.formats import agg_trade_json, decimal_text, levels_json
+from wintermute.service.settings import ServiceSettings
 from wintermute.service.venue import SlowConsumer, Subscriber, Trade
+from wintermute.service.ws.outlet import Frame, Outlet
+from wintermute.service.ws.protocol import SERVER_BEHIND, SHUTDOWN, Close
 
-__all__ = ["MAX_STREAMS", "OUT_QUEUE", "StreamName", "parse_stream", "stream_routes"]
+__all__ = ["MAX_STREAMS", "StreamFeed", "StreamHub", "StreamName", "parse_stream", "stream_routes"]
 
-#: Frames a connection may have waiting before it is dropped as a slow consumer.
-OUT_QUEUE = 10_000
+log = logging.getLogger("wintermute.service.binance")
+
 #: Streams one connection may hold (Binance's limit).
 MAX_STREAMS = 1024
 
@@ -92,68 +108,128 @@ def _error(code: int, msg: str, request_id: object) -> str:
     return json.dumps({"error": {"code": code, "msg": msg}, "id": request_id})
 
 
-class _SlowClientError(Exception):
-    pass
+#: Stream kinds whose events are state (the newest replaces a pending one), not deltas.
+_CONFLATED_KINDS = frozenset({"partial", "bookTicker"})
+#: A stream's runner failed (a bug, logged): its connections are closed with this.
+INTERNAL_ERROR = Close(1011, "internal_error")
+
+
+class StreamFeed:
+    """One stream name on one event loop: its venue subscription, its runner, and the
+    connections' outlets it pushes every event to (``True``: the outlet wants the ``/stream``
+    wrapping)."""
+
+    def __init__(self, hub: StreamHub, stream: StreamName) -> None:
+        self.hub = hub
+        self.stream = stream
+        self.members: dict[Outlet, bool] = {}
+        self._key = stream.name if stream.kind in _CONFLATED_KINDS else None
+        self._prefix = '{"stream": ' + json.dumps(stream.name) + ', "data": '
+        self._state: str | None = None  # the newest event of a state stream, as JSON
+        topic = "trades" if stream.kind in ("trade", "aggTrade") else "book"
+        self._sub = hub.api.venue.subscribe(f"{topic}:{stream.symbol}")
+        self._task = asyncio.get_running_loop().create_task(self._guard())
+
+    def emit(self, event: object) -> None:
+        """Encodes ``event`` once and pushes it to every member."""
+        raw = json.dumps(event)
+        if self._key is not None:
+            self._state = raw
+        plain: Frame | None = None
+        wrapped: Frame | None = None
+        for outlet, combined in self.members.items():
+            if combined:
+                if wrapped is None:
+                    wrapped = Frame(self._prefix + raw + "}", key=self._key)
+                outlet.push(wrapped)
+            else:
+                if plain is None:
+                    plain = Frame(raw, key=self._key)
+                outlet.push(plain)
+
+    def join(self, outlet: Outlet, combined: bool) -> None:
+        """``outlet`` gets every event from now on; a state stream's newest event at once."""
+        self.members[outlet] = combined
+        if self._state is not None:
+            text = self._prefix + self._state + "}" if combined else self._state
+            outlet.push(Frame(text, key=self._key))
+
+    def leave(self, outlet: Outlet) -> None:
+        """``outlet`` gets no more events; the feed stops with its last member."""
+        self.members.pop(outlet, None)
+        if not self.members:
+            self.hub.retire(self)
+
+    def stop(self) -> None:
+        self._task.cancel()
+        self._sub.close()
+
+    async def _guard(self) -> None:
+        close: Close = SERVER_BEHIND
+        try:
+            await _RUNNERS[self.stream.kind](self, self.stream, self._sub)
+        except asyncio.CancelledError:
+            raise
+        except SlowConsumer as e:  # this feed fell behind the venue, or the venue stopped
+            close = SHUTDOWN if e.reason == "shutdown" else SERVER_BEHIND
+        except Exception:  # a bug: end the stream's connections, say so in the log
+            log.exception("binance stream %s failed", self.stream.name)
+            close = INTERNAL_ERROR
+        finally:
+            self._sub.close()
+        for outlet in tuple(self.members):
+            outlet.close(close)
+        self.members.clear()
+        self.hub.retire(self)
+
+
+class StreamHub:
+    """The stream feeds of one event loop, by stream name, made on first use and stopped with
+    their last connection."""
+
+    def __init__(self, api: BinanceApi) -> None:
+        self.api = api
+        self.loop = asyncio.get_running_loop()
+        self.feeds: dict[str, StreamFeed] = {}
+
+    def join(self, stream: StreamName, outlet: Outlet, combined: bool) -> StreamFeed:
+        feed = self.feeds.get(stream.name)
+        if feed is None:
+            feed = self.feeds[stream.name] = StreamFeed(self, stream)
+        feed.join(outlet, combined)
+        return feed
+
+    def retire(self, feed: StreamFeed) -> None:
+        if self.feeds.get(feed.stream.name) is feed:
+            del self.feeds[feed.stream.name]
+        feed.stop()
 
 
 class StreamConnection:
-    """One client connection: its streams, one task each, and one writer."""
+    """One client connection: its streams (each a feed it is a member of) and its outlet."""
 
-    def __init__(self, api: BinanceApi, ws: WebSocket, combined: bool) -> None:
-        self.api = api
+    def __init__(self, hub: StreamHub, ws: WebSocket, outlet: Outlet, combined: bool) -> None:
+        self.hub = hub
         self.ws = ws
+        self.outlet = outlet
         self.combined = combined
-        self.out: asyncio.Queue[str] = asyncio.Queue(OUT_QUEUE)
-        self.tasks: dict[str, asyncio.Task[None]] = {}
-        self.closing: str | None = None
-        self.done = asyncio.Event()
+        self.feeds: dict[str, StreamFeed] = {}
 
     def send(self, text: str) -> None:
-        try:
-            self.out.put_nowait(text)
-        except asyncio.QueueFull:
-            self.drop("slow_consumer")
-            raise _SlowClientError from None
-
-    def emit(self, stream: str, event: object) -> None:
-        if self.combined:
-            self.send(json.dumps({"stream": stream, "data": event}))
-        else:
-            self.send(json.dumps(event))
+        self.outlet.push(Frame(text))
 
     def start(self, stream: StreamName) -> None:
-        if stream.name in self.tasks:
-            return
-        runner = _RUNNERS[stream.kind]
-        topic = f"trades:{stream.symbol}" if stream.kind in ("trade", "aggTrade") else None
-        sub = self.api.venue.subscribe(topic or f"book:{stream.symbol}")
-        self.tasks[stream.name] = asyncio.create_task(self._guard(runner(self, stream, sub), sub))
+        if stream.name not in self.feeds:
+            self.feeds[stream.name] = self.hub.join(stream, self.outlet, self.combined)
 
     def stop(self, name: str) -> None:
-        task = self.tasks.pop(name, None)
-        if task is not None:
-            task.cancel()
+        feed = self.feeds.pop(name, None)
+        if feed is not None:
+            feed.leave(self.outlet)
 
-    def drop(self, reason: str) -> None:
-        """Ends the connection with code 1008 and ``reason``."""
-        self.closing = self.closing or reason
-        self.done.set()
-
-    async def _guard(self, body: Awaitable[None], sub: Subscriber) -> None:
-        try:
-            await body
-        except asyncio.CancelledError:
-            raise
-        except (_SlowClientError, SlowConsumer) as e:  # behind on our queue, or the venue's
-            self.drop(e.reason if isinstance(e, SlowConsumer) else "slow_consumer")
-        except Exception:  # the venue stopped, or a bug: end the connection, say so
-            self.drop("internal_error")
-        finally:
-            sub.close()
-
-    async def writer(self) -> None:
-        while True:
-            await self.ws.send_text(await self.out.get())
+    def leave_all(self) -> None:
+        for name in tuple(self.feeds):
+            self.stop(name)
 
     def control(self, text: str) -> None:
         """Answers one client message (SUBSCRIBE / UNSUBSCRIBE / LIST_SUBSCRIPTIONS)."""
@@ -169,17 +245,17 @@ class StreamConnection:
         method = msg.get("method")
         params = msg.get("params", [])
         if method == "LIST_SUBSCRIPTIONS":
-            self.send(json.dumps({"result": sorted(self.tasks), "id": request_id}))
+            self.send(json.dumps({"result": sorted(self.feeds), "id": request_id}))
             return
         if method not in ("SUBSCRIBE", "UNSUBSCRIBE") or not isinstance(params, list):
             self.send(_error(2, "Invalid request: unknown method", request_id))
             return
-        streams = [parse_stream(self.api, p) if isinstance(p, str) else None for p in params]
+        streams = [parse_stream(self.hub.api, p) if isinstance(p, str) else None for p in params]
         if method == "SUBSCRIBE":
             if any(s is None for s in streams):
                 self.send(_error(2, "Invalid request: invalid stream", request_id))
                 return
-            if len(set(self.tasks) | set(params)) > MAX_STREAMS:
+            if len(set(self.feeds) | set(params)) > MAX_STREAMS:
                 self.send(
                     _error(2, f"Invalid request: more than {MAX_STREAMS} streams", request_id)
                 )
@@ -194,33 +270,34 @@ class StreamConnection:
         self.send(json.dumps({"result": None, "id": request_id}))
 
     async def run(self, initial: list[str]) -> None:
-        await self.ws.accept()
+        """Serves the connection until the client goes or the outlet closes it."""
         for name in initial:
-            stream = parse_stream(self.api, name)
+            stream = parse_stream(self.hub.api, name)
             if stream is not None:
                 self.start(stream)
-        writer = asyncio.create_task(self.writer())
-        reader = asyncio.create_task(self._read())
-        done = asyncio.create_task(self.done.wait())
+        outlet = self.outlet
+        tasks = {
+            asyncio.create_task(outlet.run()),
+            asyncio.create_task(self._read()),
+            asyncio.create_task(outlet.closed.wait()),
+        }
         try:
-            await asyncio.wait({writer, reader, done}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            tasks = (writer, reader, done, *self.tasks.values())
+            self.leave_all()
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            if self.closing is not None:
-                with contextlib.suppress(Exception):
-                    await self.ws.close(code=1008, reason=self.closing)
+            if outlet.closing is not None:
+                dropped = getattr(self.ws.app.state, "ws_dropped", None)
+                if dropped is not None:
+                    dropped[outlet.closing.reason] += 1
+                await outlet.finish()
 
     async def _read(self) -> None:
         try:
             while True:
-                text = await self.ws.receive_text()
-                try:
-                    self.control(text)
-                except _SlowClientError:
-                    return
+                self.control(await self.ws.receive_text())
         except (WebSocketDisconnect, RuntimeError):
             return
 
@@ -235,9 +312,9 @@ async def _next(sub: Subscriber, timeout: float | None) -> list[Any] | None:
         return None
 
 
-async def _run_depth(conn: StreamConnection, stream: StreamName, sub: Subscriber) -> None:
+async def _run_depth(feed: StreamFeed, stream: StreamName, sub: Subscriber) -> None:
     loop = asyncio.get_running_loop()
-    name = conn.api.symbols.binance(stream.symbol)
+    name = feed.hub.api.symbols.binance(stream.symbol)
     bids: dict[Decimal, Decimal] = {}
     asks: dict[Decimal, Decimal] = {}
     first: int | None = None
@@ -248,8 +325,7 @@ async def _run_depth(conn: StreamConnection, stream: StreamName, sub: Subscriber
         nonlocal first, deadline
         if first is None:
             return
-        conn.emit(
-            stream.name,
+        feed.emit(
             {
                 "e": "depthUpdate",
                 "E": _ms(),
@@ -279,8 +355,9 @@ async def _run_depth(conn: StreamConnection, stream: StreamName, sub: Subscriber
             flush()
 
 
-async def _run_partial(conn: StreamConnection, stream: StreamName, sub: Subscriber) -> None:
+async def _run_partial(feed: StreamFeed, stream: StreamName, sub: Subscriber) -> None:
     loop = asyncio.get_running_loop()
+    venue = feed.hub.api.venue
     sent = -1
     deadline: float | None = None
     while True:
@@ -289,11 +366,10 @@ async def _run_partial(conn: StreamConnection, stream: StreamName, sub: Subscrib
             deadline = loop.time() + stream.interval_s
         if deadline is not None and loop.time() >= deadline:
             deadline = None
-            book = conn.api.venue.depth(stream.symbol, stream.levels)
+            book = venue.depth(stream.symbol, stream.levels)
             if book.seq != sent:
                 sent = book.seq
-                conn.emit(
-                    stream.name,
+                feed.emit(
                     {
                         "lastUpdateId": book.seq,
                         "bids": levels_json(book.bids),
@@ -302,19 +378,19 @@ async def _run_partial(conn: StreamConnection, stream: StreamName, sub: Subscrib
                 )
 
 
-async def _run_book_ticker(conn: StreamConnection, stream: StreamName, sub: Subscriber) -> None:
-    name = conn.api.symbols.binance(stream.symbol)
+async def _run_book_ticker(feed: StreamFeed, stream: StreamName, sub: Subscriber) -> None:
+    venue = feed.hub.api.venue
+    name = feed.hub.api.symbols.binance(stream.symbol)
     shown: object = None
     while True:
         await sub.next_batch()
-        book = conn.api.venue.depth(stream.symbol, 1)
+        book = venue.depth(stream.symbol, 1)
         bid = book.bids[0] if book.bids else (None, None)
         ask = book.asks[0] if book.asks else (None, None)
         if (bid, ask) == shown:
             continue
         shown = (bid, ask)
-        conn.emit(
-            stream.name,
+        feed.emit(
             {
                 "u": book.seq,
                 "s": name,
@@ -345,15 +421,15 @@ def trade_event(trade: Trade, name: str, aggregate: bool) -> dict[str, object]:
     }
 
 
-async def _run_trades(conn: StreamConnection, stream: StreamName, sub: Subscriber) -> None:
-    name = conn.api.symbols.binance(stream.symbol)
+async def _run_trades(feed: StreamFeed, stream: StreamName, sub: Subscriber) -> None:
+    name = feed.hub.api.symbols.binance(stream.symbol)
     aggregate = stream.kind == "aggTrade"
     while True:
         for trade in await sub.next_batch():
-            conn.emit(stream.name, trade_event(trade, name, aggregate))
+            feed.emit(trade_event(trade, name, aggregate))
 
 
-_RUNNERS: dict[str, Callable[[StreamConnection, StreamName, Any], Awaitable[None]]] = {
+_RUNNERS: dict[str, Callable[[StreamFeed, StreamName, Any], Awaitable[None]]] = {
     "depth": _run_depth,
     "partial": _run_partial,
     "bookTicker": _run_book_ticker,
@@ -365,18 +441,29 @@ _RUNNERS: dict[str, Callable[[StreamConnection, StreamName, Any], Awaitable[None
 def stream_routes(api: BinanceApi) -> APIRouter:
     """``/ws``, ``/ws/<stream>`` and ``/stream?streams=...``."""
     router = APIRouter()
+    hubs: list[StreamHub] = []  # the hub of the running event loop (one, made on first use)
+
+    async def serve(ws: WebSocket, names: str, combined: bool) -> None:
+        if not hubs or hubs[0].loop is not asyncio.get_running_loop():
+            hubs[:] = [StreamHub(api)]
+        settings = getattr(ws.app.state, "settings", None)
+        await ws.accept()
+        outlet = Outlet.of(
+            ws, settings if isinstance(settings, ServiceSettings) else ServiceSettings()
+        )
+        conn = StreamConnection(hubs[0], ws, outlet, combined)
+        await conn.run([n for n in names.split("/") if n])
 
     @router.websocket("/ws")
     async def raw_bare(ws: WebSocket) -> None:
-        await StreamConnection(api, ws, combined=False).run([])
+        await serve(ws, "", combined=False)
 
     @router.websocket("/ws/{names:path}")
     async def raw(ws: WebSocket, names: str) -> None:
-        await StreamConnection(api, ws, combined=False).run([n for n in names.split("/") if n])
+        await serve(ws, names, combined=False)
 
     @router.websocket("/stream")
     async def combined(ws: WebSocket) -> None:
-        names = ws.query_params.get("streams", "")
-        await StreamConnection(api, ws, combined=True).run([n for n in names.split("/") if n])
+        await serve(ws, ws.query_params.get("streams", ""), combined=True)
 
     return router
