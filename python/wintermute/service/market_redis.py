@@ -93,9 +93,10 @@ class ExternalMarketSource:
         hashes: dict[str, Entry] = {}
         entries: list[tuple[str, Entry]] = []
         for venue in VENUES:
+            last = self._last_trade.get(venue, -1)
             try:
                 book = m.book(venue, depth=self.depth)
-                events = m.events(venue, last=EVENTS_PER_ROUND)
+                events = self._new_events(m, venue, last)
             except WintermuteError as err:  # not subscribed yet: nothing to say of it
                 log.debug("venue=%s not readable yet: %s", venue, err)
                 continue
@@ -106,7 +107,6 @@ class ExternalMarketSource:
                 "bid": _text(bid[0]), "bid_qty": _text(bid[1]), "ask": _text(ask[0]),
                 "ask_qty": _text(ask[1]), "bids": _levels(bids), "asks": _levels(asks),
             }  # fmt: skip
-            last = self._last_trade.get(venue, -1)
             for e in events:
                 if e["kind"] != "trade" or e["seq"] <= last:
                     continue
@@ -120,6 +120,19 @@ class ExternalMarketSource:
                 self._last_trade[venue] = max(last, events[-1]["seq"])
         self._consolidated(m, symbol, now, hashes, entries)
         return hashes, entries
+
+    @staticmethod
+    def _new_events(m: Any, venue: str, last: int) -> list[Any]:
+        """The venue's events after sequence ``last`` (at most ``EVENTS_PER_ROUND``): a few
+        are read first, more only when the round missed more (reading the whole ring every
+        round would cost the service's interpreter far more than the writes). The first round
+        reads the whole ring."""
+        n = EVENTS_PER_ROUND if last < 0 else 64
+        while True:
+            events: list[Any] = m.events(venue, last=n)
+            if not events or events[0]["seq"] <= last + 1 or n >= EVENTS_PER_ROUND:
+                return events
+            n = min(n * 4, EVENTS_PER_ROUND)
 
     def _consolidated(
         self, m: Any, symbol: str, now: int, hashes: dict[str, Entry],
