@@ -245,16 +245,22 @@ def redis_prefix(redis_server_url: str) -> Iterator[str]:
 
 
 def start_redis_cluster(
-    tmp: Path, masters: int = 3
+    tmp: Path, masters: int = 3, replicas: int = 0, node_timeout_ms: int = 15_000
 ) -> tuple[list[str], list[subprocess.Popen[bytes]]]:
-    """A throwaway Redis Cluster of ``masters`` nodes on loopback ports (no replicas): node
-    URLs and processes. Created with ``redis-cli --cluster create``."""
+    """A throwaway Redis Cluster of ``masters`` nodes on loopback ports, each with
+    ``replicas`` replicas (which take over when their master fails for ``node_timeout_ms``):
+    node URLs and processes, in the order ``redis-cli --cluster create`` was given them
+    (masters first). Created with ``redis-cli --cluster create``."""
     binary = shutil.which("redis-server") or "/usr/local/bin/redis-server"
     cli = shutil.which("redis-cli")
     if not Path(binary).exists() or cli is None:
         _missing("no redis-server / redis-cli to start a Redis Cluster")
     assert cli is not None
-    ports = [_free_cluster_port() for _ in range(masters)]
+    ports: list[int] = []
+    while len(ports) < masters * (1 + replicas):
+        port = _free_cluster_port()
+        if port not in ports:
+            ports.append(port)
     procs = []
     for port in ports:
         node = tmp / str(port)
@@ -262,7 +268,8 @@ def start_redis_cluster(
         procs.append(subprocess.Popen(
             [binary, "--port", str(port), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
              "--cluster-config-file", str(node / "nodes.conf"), "--save", "", "--appendonly",
-             "no", "--dir", str(node)],
+             "no", "--dir", str(node), "--cluster-node-timeout", str(node_timeout_ms),
+             "--repl-diskless-sync-delay", "0"],
             stdout=subprocess.DEVNULL,
         ))  # fmt: skip
     urls = [f"redis://127.0.0.1:{p}/0" for p in ports]
@@ -274,15 +281,33 @@ def start_redis_cluster(
             raise RuntimeError("redis cluster nodes did not start")
         time.sleep(0.05)
     subprocess.run(
-        [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports), "--cluster-yes"],
+        [cli, "--cluster", "create", *(f"127.0.0.1:{p}" for p in ports), "--cluster-replicas",
+         str(replicas), "--cluster-yes"],
         check=True, capture_output=True, timeout=60,
     )  # fmt: skip
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     while True:
-        info = subprocess.run([cli, "-p", str(ports[0]), "cluster", "info"],
-                              capture_output=True, text=True, timeout=10).stdout  # fmt: skip
-        if "cluster_state:ok" in info:
+        # Whole, and every replica in sync with its master (a replica that never synced
+        # refuses to take over: its data would be of unknown age).
+        if all(cluster_ok(cli, p, masters) for p in ports) and all(
+            "master_link_status:up" in _info(cli, p, "replication") for p in ports[masters:]
+        ):
             return urls, procs
         if time.monotonic() > deadline:
+            info = subprocess.run([cli, "-p", str(ports[0]), "cluster", "info"],
+                                  capture_output=True, text=True, timeout=10).stdout  # fmt: skip
             raise RuntimeError(f"redis cluster did not come up: {info}")
         time.sleep(0.1)
+
+
+def _info(cli: str, port: int, section: str) -> str:
+    return subprocess.run([cli, "-p", str(port), "info", section],
+                          capture_output=True, text=True, timeout=10).stdout  # fmt: skip
+
+
+def cluster_ok(cli: str, port: int, masters: int) -> bool:
+    """True when the node on ``port`` sees the cluster whole: state ok, ``masters`` masters
+    serving every slot."""
+    info = subprocess.run([cli, "-p", str(port), "cluster", "info"],
+                          capture_output=True, text=True, timeout=10).stdout  # fmt: skip
+    return "cluster_state:ok" in info and f"cluster_size:{masters}" in info

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+import redis
 
+from storage_servers import redis_server_url
 from wintermute.bench import service as bench_service
 from wintermute.bench.service_fanout import run_fanout
 from wintermute.bench.service_fanout import to_table as fanout_table
@@ -15,6 +17,8 @@ from wintermute.bench.service_load import percentiles_ms
 from wintermute.bench.service_server import BENCH_SYMBOL, bench_config, verify
 from wintermute.cli import build_parser
 from wintermute.service.venue import Venue
+
+__all__ = ["redis_server_url"]  # a fixture, used by name
 
 
 def test_percentiles_are_the_samples_own_values() -> None:
@@ -96,3 +100,31 @@ def test_a_short_load_loses_no_order_and_drops_only_the_stalled_client() -> None
         < r["rest_vs_engine"]
         == rest["requests_per_s"] / (r["engine_in_process"]["commands_per_s"])
     )
+
+
+@pytest.mark.slow
+def test_the_redis_phases_publish_in_the_on_phases_only_and_leave_no_keys(
+    redis_server_url: str,
+) -> None:
+    args = build_parser().parse_args(["bench", "service", "--redis", redis_server_url])
+    assert (args.redis, args.redis_seconds) == (redis_server_url, 10.0)
+    r = bench_service.run(
+        seconds=2, clients=2, subscribers=1, hello_seconds=0.5, engine_seconds=0.5,
+        redis_url=redis_server_url, redis_seconds=1.5,
+    )  # fmt: skip
+    table = bench_service.to_table(r)
+    print(table)
+    rp = r["redis_publisher"]
+    phases = rp["phases"]
+    assert [p["publisher_on"] for p in phases] == list(bench_service.REDIS_PHASES)
+    for p in phases:
+        assert p["requests_per_s"] > 0
+        assert ("publisher" in p) == p["publisher_on"]
+        if p["publisher_on"]:
+            assert p["publisher"]["published"] > 0
+            assert p["publisher"]["failed"] == 0
+    assert rp["requests_ratio_on_vs_off"] > 0
+    assert "Redis publisher on / off" in table
+    client = redis.Redis.from_url(redis_server_url)
+    assert list(client.scan_iter(match="wmbench*")) == []  # its scratch keys are gone
+    client.close()

@@ -14,15 +14,17 @@ import ssl
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
 
 from specs import BTC
-from storage_servers import postgres_admin_url, postgres_url
+from storage_servers import postgres_admin_url, postgres_url, start_redis
 from wintermute.config import EngineConfig
 from wintermute.storage import AuditQuery, open_store
 from wintermute.storage.queries import AlertQuery
+from wintermute.storage.redis_tier import RedisReader
 
 __all__ = ["postgres_admin_url", "postgres_url"]  # fixtures, used by name
 
@@ -223,3 +225,29 @@ def test_serve_writes_the_audit_trail_to_the_store_its_config_names(
     assert [r.kind for r in store.query(AuditQuery(account=9))] == ["accepted", "accepted"]
     assert [(a.rule, a.account) for a in store.alerts(AlertQuery())] == [("order_to_trade", 9)]
     store.close()
+
+
+def test_serve_publishes_our_book_to_the_redis_its_config_names(tmp_path: Path) -> None:
+    redis_url, server = start_redis(tmp_path)
+    table = f'\n[service.redis]\nurl = "{redis_url}"\nprefix = "served"\n'
+    proc, url, _ = _serve(tmp_path, False, audit=table)
+    key = {"X-API-Key": "file-key-1"}
+    reader = RedisReader(redis_url, prefix="served")
+    try:
+        _wait_ready(url, True, proc)
+        order = {"symbol": "BTC-USD", "side": "buy", "qty": "0.1", "price": "100.5"}
+        assert httpx.post(f"{url}/api/orders", json=order, headers=key).status_code == 201
+        deadline = time.monotonic() + 20
+        while reader.bbo("BTC-USD") != (Decimal("100.50"), None):
+            assert time.monotonic() < deadline, "our book did not reach Redis"
+            time.sleep(0.05)
+        book = reader.book("BTC-USD")
+        assert book is not None
+        assert book["bids"] == [(Decimal("100.50"), Decimal("0.100"), 1)]
+    finally:
+        code, err = _stop(proc)
+        reader.close()
+        server.kill()
+        server.wait()
+    assert code == 0, err
+    assert f"publishing books and trades to Redis ({redis_url})" in err

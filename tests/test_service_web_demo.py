@@ -22,10 +22,12 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from storage_servers import start_redis
 from wintermute import journal
 from wintermute.cli import main
 from wintermute.service.web_demo import demo_config
 from wintermute.storage import AuditQuery, open_store
+from wintermute.storage.redis_tier import RedisReader
 
 START_TIMEOUT_S = 60.0
 ADMIN = {"X-API-Key": "demo-admin-key"}
@@ -200,3 +202,33 @@ def test_the_demo_config_is_a_valid_engine_config() -> None:
 
     config = EngineConfig.from_dict(demo_config())
     assert [i.symbol for i in config.instruments] == ["BTC-USD"]
+
+
+def test_the_demo_with_redis_publishes_our_book_the_venues_and_the_consolidated_bbo(
+    tmp_path: Path,
+) -> None:
+    redis_url, server = start_redis(tmp_path)  # a server of its own: the demo's keys are "wm:"
+    try:
+        run = tmp_path / "run"
+        demo = DemoProcess("--duration", "8", "--run-dir", str(run), "--redis", redis_url)
+        demo.url()
+        err = demo.wait(timeout=90)
+        assert demo.proc.returncode == 0, err
+        assert "Traceback" not in err
+        assert f"publishing the books to Redis at {redis_url}" in demo.rest()
+        reader = RedisReader(redis_url)
+        ours = reader.book("BTC-USD")
+        assert ours is not None
+        assert ours["seq"] == journal.summarize(run / "journal")["last_seq"]  # the final state
+        for venue in ("binance", "coinbase", "kraken"):
+            book = reader.venue_book("BTC-USD", venue)
+            assert book is not None, venue
+            assert book["bids"], venue
+        consolidated = reader.consolidated("BTC-USD")
+        assert consolidated is not None
+        assert consolidated["bid"] is not None
+        assert consolidated["bid"] < consolidated["ask"] or consolidated["cross"] != "none"
+        reader.close()
+    finally:
+        server.kill()
+        server.wait()

@@ -4,6 +4,7 @@
 
     wintermute --version
     wintermute demo [--port P] [--host H] [--duration S] [--seed N] [--no-market]
+                    [--redis URL [--redis-cluster]]
                     [--run-dir DIR] [--no-audit]
     wintermute demo --terminal [--seconds S] [--seed N] [--commands N] [--part PART]
     wintermute bench [--json] [--seed N] [--orders N] [--system NAME ...]
@@ -48,7 +49,8 @@ def _demo(args: argparse.Namespace) -> int:
 
         options = web_demo.DemoOptions(
             host=args.host, port=args.port, duration=args.duration, seed=args.seed,
-            market=args.market, audit=args.audit, run_dir=args.run_dir,
+            market=args.market, audit=args.audit, run_dir=args.run_dir, redis=args.redis,
+            redis_cluster=args.redis_cluster,
         )  # fmt: skip
         return web_demo.run(options)
     from wintermute import demo
@@ -438,6 +440,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--run-dir", help="where the journal and the audit trail go (default: a new temp dir)"
     )
     demo.add_argument("--no-audit", dest="audit", action="store_false", help="no audit trail")
+    demo.add_argument("--redis", help="publish the books and trades to this Redis URL")
+    demo.add_argument(
+        "--redis-cluster", action="store_true", help="--redis names a node of a Redis Cluster"
+    )
     demo.add_argument(
         "--terminal", action="store_true", help="the terminal demo: engine, pipeline, feeds"
     )

@@ -5,10 +5,18 @@
     wintermute bench service [--seconds 60] [--clients 16] [--subscribers 8]
                              [--hello-seconds S] [--engine-seconds S] [--ws-buffer N] [--json]
     wintermute bench service --fanout N [--updates 5000] [--json]
+    wintermute bench service --redis URL [--redis-seconds 10] ...
 
 ``--fanout N`` measures the WebSocket fan-out alone (N subscribers of one book, the path
 before the fan-out as the baseline in the same run): ``wintermute.bench.service_fanout``.
-Without it:
+``--redis URL`` adds, after the run below, the cost of the Redis publisher
+(``wintermute.service.market_redis``) on the service: the synthetic external market runs in
+the server's process, and the REST load (the same clients, no subscribers) runs three times,
+``--redis-seconds`` each, five times: publisher off, on (every 0.1 s, as
+``[service.redis]``'s default), off, on, off; reported: each phase's requests a second and
+p50/p99, and the ratios of the "on" phases' mean to the "off" phases'.
+
+Without ``--fanout``:
 
 One run, in this order, each phase bounded by its duration:
 
@@ -46,6 +54,7 @@ import multiprocessing
 import os
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["add_parser", "run", "to_table"]
@@ -55,6 +64,9 @@ START_TIMEOUT_S = 60.0
 BURST_MAX_WAVES = 250
 #: How long the subscribers may take to receive the last trade after the burst.
 CATCH_UP_S = 60.0
+#: The ``--redis`` phases: the publisher off and on in turn, so slow drifts of a shared
+#: machine weigh on both.
+REDIS_PHASES = (False, True, False, True, False)
 
 
 def _recv(conn: Any, process: Any, timeout_s: float, what: str) -> Any:
@@ -122,6 +134,8 @@ def run(
     engine_seconds: float | None = None,
     ws_buffer: int = 20_000,
     cross_every: int = 10,
+    redis_url: str | None = None,
+    redis_seconds: float = 10.0,
 ) -> dict[str, Any]:
     """One run (see the module documentation); the result as a JSON-able dict."""
     from wintermute.bench import service_load as load
@@ -173,6 +187,10 @@ def run(
         acked = [(account, oid, status) for oid, (account, status) in rest.acked.items()]
         here.send(("verify", acked))
         _, verified = _recv(here, server, 120, "verification")
+        if redis_url is not None:
+            result["redis_publisher"] = _redis_phases(
+                url, server, here, redis_url, clients, redis_seconds
+            )
     finally:
         here.send(("stop",))
         server.join(30)
@@ -215,6 +233,48 @@ def run(
     return result
 
 
+def _redis_phases(
+    url: str, server: Any, conn: Any, redis_url: str, clients: int, seconds: float
+) -> dict[str, Any]:
+    """REST load with the Redis publisher off and on in turn, five phases (see the module
+    documentation)."""
+    from wintermute.bench import service_load as load
+    from wintermute.bench.service_server import BENCH_SYMBOL
+
+    phases: list[dict[str, Any]] = []
+    for on in REDIS_PHASES:
+        conn.send(("redis", redis_url, on))
+        _, done = _recv(conn, server, START_TIMEOUT_S + 60, "redis switch")
+        if phases and done:
+            phases[-1]["publisher"] = done
+        rest = load.run_loop(load.rest_load(url, clients, seconds, symbol=BENCH_SYMBOL))
+        phases.append({
+            "publisher_on": on, "orders_per_s": (rest.places + rest.crosses) / rest.seconds,
+            "requests_per_s": rest.requests / rest.seconds,
+            "latency_ms": load.percentiles_ms(rest.latencies_ns),
+        })  # fmt: skip
+    conn.send(("redis", redis_url, False))
+    _, done = _recv(conn, server, 60, "redis switch")
+    if done:
+        phases[-1]["publisher"] = done
+
+    def mean(on: bool, value: Callable[[dict[str, Any]], float]) -> float:
+        chosen = [value(p) for p in phases if p["publisher_on"] == on]
+        return sum(chosen) / len(chosen)
+
+    def requests(p: dict[str, Any]) -> float:
+        return float(p["requests_per_s"])
+
+    def p99(p: dict[str, Any]) -> float:
+        return float(p["latency_ms"]["p99"])
+
+    return {
+        "seconds": seconds, "phases": phases,
+        "requests_ratio_on_vs_off": mean(True, requests) / max(mean(False, requests), 1e-9),
+        "p99_ratio_on_vs_off": mean(True, p99) / max(mean(False, p99), 1e-9),
+    }  # fmt: skip
+
+
 def _rate(x: float | None) -> str:
     return "-" if x is None else f"{x:,.0f}/s"
 
@@ -251,7 +311,25 @@ def to_table(r: dict[str, Any]) -> str:
         f"{ws['trades_per_subscriber']}; subscribers closed: {ws['subscribers_closed']}",
         f"acknowledged orders checked: {v['checked']:,}; missing {v['missing']}, "
         f"mismatched {v['mismatched']}, resting but not in the book {v['resting_not_in_book']}",
+        *_redis_lines(r.get("redis_publisher")),
     ])  # fmt: skip
+
+
+def _redis_lines(rp: dict[str, Any] | None) -> list[str]:
+    if rp is None:
+        return []
+    lines = [
+        f"REST with the Redis publisher {'ON ' if p['publisher_on'] else 'off'} "
+        f"({rp['seconds']:.0f}s): {p['requests_per_s']:,.0f} req/s; {_lat(p['latency_ms'])}"
+        + (f"; {p['publisher']['published']} rounds published, {p['publisher']['failed']} "
+           "failed" if p.get("publisher") else "")
+        for p in rp["phases"]
+    ]  # fmt: skip
+    lines.append(
+        f"Redis publisher on / off: requests {rp['requests_ratio_on_vs_off']:.3f}x, "
+        f"p99 {rp['p99_ratio_on_vs_off']:.3f}x"
+    )
+    return lines
 
 
 def _positive_float(text: str) -> float:
@@ -289,7 +367,7 @@ def _main(args: argparse.Namespace) -> int:
     result = run(
         seconds=args.seconds, clients=args.clients, subscribers=args.subscribers,
         hello_seconds=args.hello_seconds, engine_seconds=args.engine_seconds,
-        ws_buffer=args.ws_buffer,
+        ws_buffer=args.ws_buffer, redis_url=args.redis, redis_seconds=args.redis_seconds,
     )  # fmt: skip
     if args.json:
         print(json.dumps(result, indent=2))
@@ -321,5 +399,13 @@ def add_parser(targets: Any) -> None:
     p.add_argument(
         "--updates", type=_positive_int, default=5000, help="book updates of the fan-out run"
     )
+    p.add_argument(
+        "--redis", metavar="URL",
+        help="also measure the Redis publisher's cost on the service (a scratch key prefix)",
+    )  # fmt: skip
+    p.add_argument(
+        "--redis-seconds", type=_positive_float, default=10.0,
+        help="each phase of the --redis measurement",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print a JSON document")
     p.set_defaults(handler=_main)

@@ -223,6 +223,7 @@ def serve_bench(conn: Connection, options: ServerOptions) -> None:
 
         engine = asyncio.run(prepare())
         updates_sent = 0
+        redis: _RedisLoad | None = None
         with background(app) as url:
             conn.send(("ready", {"url": url, "engine": engine, "pid": os.getpid()}))
             while True:
@@ -235,15 +236,67 @@ def serve_bench(conn: Connection, options: ServerOptions) -> None:
                     first = 2 * 10**12 + updates_sent
                     updates_sent += message[1]
                     conn.send(("updating", book_updates(venue, first, message[1])))
+                elif message[0] == "redis":
+                    redis = redis or _RedisLoad(message[1])
+                    conn.send(("redis", redis.switch(message[2])))
                 elif message[0] == "counters":
                     dropped = dict(app.state.ws_dropped)
                     conn.send(("counters", {"ws_dropped": dropped, **venue.counters}))
                 else:
                     break
     finally:
+        if redis is not None:
+            redis.close()
         venue.close()
         with contextlib.suppress(OSError):
             conn.close()
+
+
+class _RedisLoad:
+    """The external market (synthetic venues at their recorded pace) in the server's
+    process, and its Redis publisher, switched on and off between the load phases: what
+    publishing costs the service, the market itself running in every phase."""
+
+    def __init__(self, url: str) -> None:
+        from wintermute.service.external_market import ExternalMarket
+
+        self.url = url
+        self.market = ExternalMarket(seed=7)
+        self.market.wait_live(timeout=60)
+        self.publisher: Any = None
+
+    def switch(self, on: bool) -> dict[str, Any]:
+        """Starts (``on``) or stops the publisher; what the last one did."""
+        from wintermute.service.market_redis import ExternalMarketSource, MarketPublisher
+        from wintermute.storage.redis_tier import RedisTier
+
+        done: dict[str, Any] = {}
+        if self.publisher is not None:
+            p, self.publisher = self.publisher, None
+            p.stop()
+            p.tier.close()
+            done = {
+                "published": p.published,
+                "failed": p.failed,
+                "seconds": time.monotonic() - p.since,
+            }
+        if on:
+            tier = RedisTier(self.url, prefix=f"wmbench{os.getpid()}")
+            source = ExternalMarketSource(self.market, prefix=tier.prefix)
+            self.publisher = MarketPublisher(tier, source, every_s=0.1).start()
+            self.publisher.since = time.monotonic()
+        return done
+
+    def close(self) -> None:
+        import redis as redis_client
+
+        self.switch(False)
+        self.market.stop()
+        client = redis_client.Redis.from_url(self.url)
+        keys = list(client.scan_iter(match=f"wmbench{os.getpid()}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
 
 
 class _Hello(asyncio.Protocol):

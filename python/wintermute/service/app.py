@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Iterable, Mapping
 from os import PathLike
 from pathlib import Path
@@ -36,6 +37,7 @@ from wintermute.service.rest import audit as audit_routes
 from wintermute.service.rest.fast_orders import FastOrders
 from wintermute.service.settings import ServiceSettings, split_config
 from wintermute.service.venue import Venue
+from wintermute.service.ws.fanout import publish_alerts
 from wintermute.storage.audit_trail import AuditTrail
 
 __all__ = ["create_app"]
@@ -115,6 +117,8 @@ def create_app(
     app.state.metrics = metrics.ServiceMetrics(venue, app.state.ws_dropped)
     if audit is not None:  # the audit writer's lag and the monitors' alerts on /metrics too
         app.state.metrics.registry.register(audit.collector())
+        # Stored alerts, live to the WebSocket's ``alerts`` channel.
+        audit.on_alerts(functools.partial(publish_alerts, venue.topics))
     install_error_handlers(app)
     for module in (health, orders, market, account, risk, audit_routes, metrics, ws, web_ui):
         app.include_router(module.router)

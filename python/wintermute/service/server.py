@@ -13,8 +13,10 @@ audit writer follows the engine's journal on a thread of its own, with the compl
 monitors on, into ``[audit] store`` (``--audit-store``), else SQLite in a run directory
 (``--run-dir``, ``[audit] run_dir``, else a new ``wintermute-serve-*`` temporary directory)
 whose path is printed at start; an engine config without ``[journal]`` journals into the run
-directory. ``/api/audit/...`` answers from it. ``--no-audit`` or ``[audit] enabled = false``
-turns it off (those routes then answer 503).
+directory. ``/api/audit/...`` answers from it, and the WebSocket's ``alerts`` channel pushes
+each alert as it is stored. ``--no-audit`` or ``[audit] enabled = false`` turns it off (those
+routes then answer 503). With ``[service.redis]``, the audit writer also publishes our books
+and trades to Redis (``wintermute.storage.redis_tier``).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from wintermute.config import EngineConfig, read_document
 from wintermute.service.app import create_app
 from wintermute.service.keys import KeyStore
 from wintermute.service.logs import configure_logging
+from wintermute.service.market_redis import redacted, redis_tier
 from wintermute.service.settings import split_config
 from wintermute.service.venue import Venue
 from wintermute.storage.audit_settings import AuditSettings
@@ -90,8 +93,13 @@ def serve(
     trail: AuditTrail | None = None
     try:
         if plan is not None:
-            trail = plan.start(audit_settings)
+            hot = None if settings.redis is None else redis_tier(settings.redis)
+            trail = plan.start(audit_settings, hot=hot)
             print(f"wintermute: {plan.describe()}", file=sys.stderr, flush=True)
+            if settings.redis is not None:
+                where = redacted(settings.redis.url)
+                print(f"wintermute: publishing books and trades to Redis ({where})",
+                      file=sys.stderr, flush=True)  # fmt: skip
         app = create_app(venue=venue, keys=store, settings=settings, audit=trail)
         scheme = "https" if settings.ssl_certfile else "http"
         print(

@@ -27,6 +27,14 @@ In TOML::
     otlp_endpoint = "http://127.0.0.1:4318/v1/traces"  # OpenTelemetry traces (default: off)
     trace_sample_ratio = 0.01   # the share of requests traced
 
+    [service.redis]             # the Redis hot tier (default: off; wintermute.storage.redis_tier)
+    url = "redis://127.0.0.1:6379/0"
+    cluster = false             # true: url is a node of a Redis Cluster
+    prefix = "wm"               # key prefix
+    every_s = 0.1               # how often the external venues' books are published
+    depth = 10                  # levels per side in each published book
+    stream_len = 10000          # entries a trades / ticks stream keeps (about: MAXLEN ~)
+
     [service.fees]
     maker_bps = "1"             # fee on each fill's notional, in the quote asset
     taker_bps = "5"
@@ -48,7 +56,7 @@ from typing import Any
 
 from wintermute.errors import ConfigError
 
-__all__ = ["FeeSchedule", "ServiceSettings", "split_config"]
+__all__ = ["FeeSchedule", "RedisSettings", "ServiceSettings", "split_config"]
 
 
 def _error(key: str, message: str) -> ConfigError:
@@ -94,6 +102,41 @@ class FeeSchedule:
 
 
 @dataclass(frozen=True)
+class RedisSettings:
+    """Where and how the service publishes to Redis (``[service.redis]``)."""
+
+    url: str
+    cluster: bool = False
+    prefix: str = "wm"
+    every_s: float = 0.1
+    depth: int = 10
+    stream_len: int = 10_000
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RedisSettings:
+        if not isinstance(data, Mapping):
+            raise _error("redis", "expected a [service.redis] table")
+        unknown = set(data) - {"url", "cluster", "prefix", "every_s", "depth", "stream_len"}
+        if unknown:
+            raise _error(f"redis.{sorted(unknown)[0]}", "unknown key")
+        url = data.get("url")
+        if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
+            raise _error("redis.url", "expected a redis://, rediss:// or unix:// URL")
+        prefix = data.get("prefix", "wm")
+        if not isinstance(prefix, str) or not prefix or "{" in prefix or "}" in prefix:
+            raise _error("redis.prefix", "expected a non-empty string without braces")
+        cluster = data.get("cluster", False)
+        if not isinstance(cluster, bool):
+            raise _error("redis.cluster", "expected true or false")
+        return cls(
+            url=url, cluster=cluster, prefix=prefix,
+            every_s=_seconds(data.get("every_s", 0.1), "redis.every_s"),
+            depth=_int(data.get("depth", 10), "redis.depth", 1, 1000),
+            stream_len=_int(data.get("stream_len", 10_000), "redis.stream_len", 1, 10**8),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
 class ServiceSettings:
     """Everything the service reads from ``[service]`` (see the module documentation)."""
 
@@ -131,6 +174,8 @@ class ServiceSettings:
     otlp_endpoint: str | None = None
     #: The share of requests traced, in [0, 1].
     trace_sample_ratio: float = 0.01
+    #: The Redis hot tier (None: off).
+    redis: RedisSettings | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceSettings:
@@ -139,7 +184,7 @@ class ServiceSettings:
             "host", "port", "ssl_certfile", "ssl_keyfile", "api_keys_file", "rate_limit_per_s",
             "rate_limit_burst", "max_body_bytes", "fees", "balances", "accounts", "tape_size",
             "history_size", "subscriber_queue", "ack_timeout_s", "ws_buffer", "otlp_endpoint",
-            "trace_sample_ratio", "ws_send_timeout_s", "ws_send_buffer_bytes",
+            "trace_sample_ratio", "ws_send_timeout_s", "ws_send_buffer_bytes", "redis",
         }  # fmt: skip
         for key in data:
             if key not in known:
@@ -196,6 +241,8 @@ class ServiceSettings:
                     raise _error(f"accounts.{k}", "expected a table with balances")
                 per[account] = _balances(v.get("balances", {}), f"accounts.{k}.balances")
             kw["account_balances"] = per
+        if "redis" in data:
+            kw["redis"] = RedisSettings.from_dict(data["redis"])
         if ("ssl_certfile" in kw) != ("ssl_keyfile" in kw):
             raise _error("ssl_certfile", "TLS needs both ssl_certfile and ssl_keyfile")
         return cls(**kw)

@@ -21,6 +21,11 @@ It starts, with nothing installed or running beforehand:
   while you watch); ``/api/audit/events``, ``/api/audit/alerts`` and
   ``/api/audit/report`` answer from it, and ``wintermute audit report --store
   sqlite:///RUN/audit.db --day YYYY-MM-DD`` reads it after the demo. ``--no-audit``: none.
+  The page's alerts panel lists the newest alerts as they are stored (the WebSocket's
+  ``alerts`` channel);
+- with ``--redis URL`` (``--redis-cluster``: a node of a Redis Cluster), the Redis hot tier:
+  our book and trades (from the audit writer), the external venues' books and trades and the
+  consolidated BBO (``wintermute.service.market_redis``), for other processes to read.
 
 The browser trades as account 1 with the demo key ``demo-key-1`` (the page is given it; the
 other demo keys are ``demo-key-2``, ``demo-key-3`` and ``demo-admin-key``). The demo listens on
@@ -47,8 +52,14 @@ from wintermute.config import EngineConfig
 from wintermute.service.app import create_app
 from wintermute.service.external_market import ExternalMarket
 from wintermute.service.keys import demo_keys
+from wintermute.service.market_redis import (
+    ExternalMarketSource,
+    MarketPublisher,
+    redacted,
+    redis_tier,
+)
 from wintermute.service.order_flow import OrderFlow
-from wintermute.service.settings import ServiceSettings
+from wintermute.service.settings import RedisSettings, ServiceSettings
 from wintermute.service.venue import Venue
 from wintermute.service.web_ui import WebUi, market_maker_not_running
 from wintermute.storage.audit_settings import AuditSettings
@@ -85,7 +96,8 @@ class DemoOptions:
     """``host`` and ``port`` to serve on (port 0: any free one); ``duration`` seconds to run
     (None: until Ctrl-C); ``seed`` of the order flow and the synthetic venues; ``rate`` of the
     background flow (actions a second); ``market``: run the external venues; ``audit``: keep
-    an audit trail in ``run_dir`` (None: a new temporary directory)."""
+    an audit trail in ``run_dir`` (None: a new temporary directory); ``redis``: a Redis URL
+    (``redis_cluster``: of a Redis Cluster node) to publish the books to (None: off)."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -95,6 +107,9 @@ class DemoOptions:
     market: bool = True
     audit: bool = True
     run_dir: str | None = None
+    #: Publish the books, trades and consolidated BBO to this Redis (None: off).
+    redis: str | None = None
+    redis_cluster: bool = False
 
 
 def demo_config() -> dict[str, Any]:
@@ -155,8 +170,16 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
         plan = plan_trail(engine, audit_settings, options.run_dir, prefix="wintermute-demo-")
         engine = plan.engine
     venue = Venue(engine, _settings(), reserve=1)
-    trail: AuditTrail | None = None if plan is None else plan.start(audit_settings)
+    redis = None if options.redis is None else RedisSettings(options.redis, options.redis_cluster)
+    hot = None if redis is None or plan is None else redis_tier(redis)
+    trail: AuditTrail | None = None if plan is None else plan.start(audit_settings, hot=hot)
     market = ExternalMarket(seed=options.seed) if options.market else None
+    publisher = None
+    if redis is not None and market is not None:
+        publisher = MarketPublisher(
+            redis_tier(redis), ExternalMarketSource(market, prefix=redis.prefix),
+            every_s=redis.every_s,
+        ).start()  # fmt: skip
     maker = (
         None if market is None else mm_live.start_on_venue(mm_live.paper_config(), venue, market)
     )
@@ -178,6 +201,8 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
         timer.daemon = True
         timer.start()
     audit_line = "" if plan is None else f"\n  {plan.describe()}"
+    if redis is not None:
+        audit_line += f"\n  publishing the books to Redis at {redacted(redis.url)}"
     print(
         f"Wintermute demo: the web UI is at {url}/  (API docs {url}/docs, metrics {url}/metrics)"
         f"\n  the browser trades as account 1 (key {BROWSER_KEY}); Ctrl-C stops{audit_line}",
@@ -192,6 +217,9 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
         if timer is not None:
             timer.cancel()
         flow.stop()
+        if publisher is not None:
+            publisher.stop()
+            publisher.tier.close()
         if maker is not None:
             maker.stop()
         if market is not None:

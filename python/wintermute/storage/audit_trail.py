@@ -32,7 +32,7 @@ import dataclasses
 import logging
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from os import PathLike
@@ -47,6 +47,7 @@ from wintermute.storage.audit_settings import AuditSettings
 from wintermute.storage.daily_report import DailyReport, daily_report
 from wintermute.storage.monitors import ComplianceMonitor
 from wintermute.storage.queries import AlertQuery, AuditQuery
+from wintermute.storage.redis_tier import RedisTier
 from wintermute.storage.schema import Alert, AuditRow, StorageError
 from wintermute.storage.store import open_store
 from wintermute.storage.writer import AuditWriter
@@ -73,6 +74,7 @@ class AuditTrail:
         monitor: ComplianceMonitor | None = None,
         follow: bool = True,
         poll_s: float = 0.1,
+        hot: RedisTier | None = None,
     ) -> None:
         if _is_memory(url):
             raise StorageError(
@@ -85,7 +87,9 @@ class AuditTrail:
         self._poll_s = poll_s
         self.writer: AuditWriter | None = None
         if follow:
-            self.writer = AuditWriter(open_store(url), instruments, journal, monitor=monitor)
+            self.writer = AuditWriter(
+                open_store(url), instruments, journal, monitor=monitor, hot=hot
+            )
         self._reader = open_store(url)
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -103,6 +107,12 @@ class AuditTrail:
             )
             self._thread.start()
         return self
+
+    def on_alerts(self, listener: Callable[[list[Alert]], None]) -> None:
+        """Calls ``listener`` with each batch of alerts once stored (on the writer's thread;
+        nothing when this trail only reads)."""
+        if self.writer is not None:
+            self.writer.on_alerts.append(listener)
 
     def events(self, q: AuditQuery) -> list[AuditRow]:
         """The audit rows matching ``q``."""
@@ -130,7 +140,7 @@ class AuditTrail:
 
     def close(self) -> None:
         """Stops the writer after storing what the journal holds (call it once the engine
-        stopped appending), and closes the connections."""
+        stopped appending), and closes the connections (the Redis tier's too)."""
         writer = self.writer
         if writer is not None:
             writer.stop()
@@ -142,6 +152,8 @@ class AuditTrail:
                 except (StorageError, errors.JournalError) as e:
                     log.warning("audit trail: the last events were not stored: %s", e)
                 writer.store.close()
+            if writer.hot is not None:
+                writer.hot.close()
             self.writer = None
         with self._lock:
             self._reader.close()
@@ -168,11 +180,12 @@ class TrailPlan:
     url: str
     run_dir: Path | None
 
-    def start(self, settings: AuditSettings) -> AuditTrail:
-        """The trail of this plan, started (once the engine runs: its journal exists)."""
+    def start(self, settings: AuditSettings, hot: RedisTier | None = None) -> AuditTrail:
+        """The trail of this plan, started (once the engine runs: its journal exists);
+        ``hot``: also publish our books and trades to Redis (``redis_tier.py``)."""
         return AuditTrail(
             self.url, self.engine.instruments, self.journal, monitor=settings.monitor(),
-            follow=settings.follow,
+            follow=settings.follow, hot=hot,
         ).start()  # fmt: skip
 
     def describe(self) -> str:

@@ -1,38 +1,70 @@
 """The Redis hot tier: the latest book per instrument and a bounded stream of its trades, so
-other processes read the market without asking the engine. Optional: off without a URL.
+other processes read the market without asking the engine; and, from the service, the external
+venues' latest books, their trades and the consolidated BBO. Optional: off without a URL.
 
-The audit writer publishes here after each journal read (``AuditWriter(..., hot=RedisTier(
-url))`` or ``wintermute audit follow --redis URL``), from the books its replay keeps, in one
-pipelined round trip. Keys are hash-tagged by instrument (``{BTC-USD}``), so an instrument's
-keys share a Redis Cluster slot and the same code runs on a cluster.
+The audit writer publishes our venue here after each journal read (``AuditWriter(...,
+hot=RedisTier(url))``, ``wintermute audit follow --redis URL``, or the service's
+``[service.redis]``), from the books its replay keeps, in one pipelined round trip. The
+service publishes the external venues (``wintermute.service.market_redis``) from a thread of
+its own. Keys are hash-tagged by instrument (``{BTC-USD}``), so an instrument's keys share a
+Redis Cluster slot and the same code runs on a cluster.
 
-Key layout (``prefix`` defaults to ``wm``):
+Key layout (``prefix`` defaults to ``wm``; ``SYMBOL`` is our instrument, ``VENUE`` an external
+venue whose book is a view of it: ``binance``, ``coinbase``, ``kraken``):
 
-==========================  ======  =========================================================
-key                         type    content
-==========================  ======  =========================================================
-``wm:{SYMBOL}:book``        hash    ``seq`` (journal sequence of the state), ``ts_ns``,
-                                    ``bid``, ``bid_qty``, ``ask``, ``ask_qty`` (exact decimal
-                                    text; empty when the side is empty), ``bids``, ``asks``
-                                    (JSON ``[[price, qty, orders], ...]``, best first, top
-                                    ``depth`` levels)
-``wm:{SYMBOL}:trades``      stream  one entry per trade: ``journal_seq``, ``n``, ``price``,
-                                    ``qty``, ``side`` (the aggressor's), ``ts_ns``; trimmed
-                                    with ``XADD ... MAXLEN ~ stream_len``
-==========================  ======  =========================================================
+=================================  ======  ==================================================
+key                                type    content
+=================================  ======  ==================================================
+``wm:{SYMBOL}:book``               hash    our venue: ``seq`` (journal sequence of the
+                                           state), ``ts_ns``, ``bid``, ``bid_qty``, ``ask``,
+                                           ``ask_qty`` (exact decimal text; empty when the
+                                           side is empty), ``bids``, ``asks`` (JSON
+                                           ``[[price, qty, orders], ...]``, best first, top
+                                           ``depth`` levels)
+``wm:{SYMBOL}:trades``             stream  our venue, one entry per trade: ``journal_seq``,
+                                           ``n``, ``price``, ``qty``, ``side`` (the
+                                           aggressor's), ``ts_ns``
+``wm:{SYMBOL}:venue:VENUE:book``   hash    an external venue's book: ``venue``, ``symbol``
+                                           (the venue's own, e.g. ``XBT/USD``), ``state``
+                                           (``live``, ``resyncing``, ...), ``ts_ns``,
+                                           ``bid``, ``bid_qty``, ``ask``, ``ask_qty``,
+                                           ``bids``, ``asks`` (JSON ``[[price, qty], ...]``)
+``wm:{SYMBOL}:venue:VENUE:trades`` stream  its trades: ``seq`` (the venue stream's normalized
+                                           sequence), ``trade_id``, ``price``, ``qty``,
+                                           ``side`` (aggressor, or empty), ``exchange_ts``
+                                           (ns, or empty), ``receive_ts``
+``wm:{SYMBOL}:consolidated``       hash    the consolidated BBO of the venues merged into
+                                           ``SYMBOL``: ``ts_ns``, ``bid``, ``bid_qty``,
+                                           ``bid_venues``, ``ask``, ``ask_qty``,
+                                           ``ask_venues`` (JSON ``{venue: qty}``), ``mid``,
+                                           ``microprice``, ``cross`` (``none``, ``locked``,
+                                           ``crossed``)
+``wm:{SYMBOL}:consolidated:ticks`` stream  one entry per change of the consolidated BBO:
+                                           ``bid``, ``ask``, ``mid``, ``ts_ns``
+=================================  ======  ==================================================
 
-Reading, from any process (or ``redis-cli HGETALL 'wm:{BTC-USD}:book'``)::
+Streams are trimmed with ``XADD ... MAXLEN ~ stream_len``. Reading, from any process (or
+``redis-cli HGETALL 'wm:{BTC-USD}:book'``)::
 
     reader = RedisReader("redis://127.0.0.1:6379/0")
     reader.bbo("BTC-USD")        # (Decimal bid, Decimal ask) or None for an empty side
     reader.trades("BTC-USD", 10) # the newest 10, oldest first
+    reader.venue_book("BTC-USD", "kraken")   # an external venue's book
+    reader.consolidated("BTC-USD")           # the consolidated BBO
+    reader.venue_trades("BTC-USD", "coinbase", 10)
+
+**Conflated, never in the way**: every publisher goes through :meth:`RedisTier.send`, which
+keeps only the newest state of each hash until it is written, so a slow or absent Redis costs
+a publisher one failed pipeline per ``retry_s`` and never a queue.
 
 **Redis down**: a publish that fails is logged and counted (``wintermute_redis_errors_total``)
-and never stops the writer; while Redis is away the tier retries at most every
-``retry_s``, trades of that time are dropped (``wintermute_redis_dropped_total``: the stream
-is a cache, the audit store has them all) and the books of every instrument touched meanwhile
-are published whole on the first success, so the cache is current again at once. After a
-writer restart a few trades may be published twice; ``journal_seq`` and ``n`` identify them.
+and never stops the publisher; while Redis is away the tier retries at most every
+``retry_s``, stream entries of that time are dropped (``wintermute_redis_dropped_total``: the
+streams are a cache, the audit store has our trades) and the newest state of every hash
+touched meanwhile is written on the first success, so the cache is current again at once.
+After a writer restart a few trades may be published twice; ``journal_seq`` and ``n``
+identify them. On a Redis Cluster, a master that fails is replaced by its replica and the
+writes resume once the cluster client sees the new topology (tested).
 """
 
 from __future__ import annotations
@@ -40,13 +72,15 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import redis
 import redis.cluster
 from prometheus_client import Counter
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from wintermute.storage.schema import AuditRow
 
@@ -54,9 +88,21 @@ if TYPE_CHECKING:
     # A book as :class:`RedisTier` takes it: ``Engine.depth`` (price, qty, orders levels).
     from wintermute._core import Depth as Book
 
-__all__ = ["RedisReader", "RedisTier", "book_key", "trades_key"]
+__all__ = [
+    "RedisReader",
+    "RedisTier",
+    "book_key",
+    "consolidated_key",
+    "ticks_key",
+    "trades_key",
+    "venue_book_key",
+    "venue_trades_key",
+]
 
 log = logging.getLogger("wintermute.storage.redis_tier")
+
+#: A hash's fields or a stream entry's, as written.
+Entry = Mapping[str, str | int]
 
 ERRORS = Counter("wintermute_redis_errors", "Failed publishes to the Redis tier")
 DROPPED = Counter("wintermute_redis_dropped", "Trades not published while Redis was away")
@@ -66,7 +112,11 @@ UPDATES = Counter("wintermute_redis_updates", "Book and trade updates published 
 def _client(url: str, cluster: bool, **options: Any) -> Any:
     """A client of the server at ``url``, or of the Redis Cluster ``url`` is a node of."""
     if cluster:
-        return redis.cluster.RedisCluster.from_url(url, **options)
+        # Fail fast and look again soon: the tier retries by itself (every ``retry_s``), and
+        # a promoted replica is found by the next topology refresh, not by waiting.
+        return redis.cluster.RedisCluster.from_url(
+            url, retry=Retry(NoBackoff(), 1), topology_refresh_min_interval=0.2, **options
+        )
     return redis.Redis.from_url(url, **options)
 
 
@@ -76,6 +126,22 @@ def book_key(prefix: str, symbol: str) -> str:
 
 def trades_key(prefix: str, symbol: str) -> str:
     return f"{prefix}:{{{symbol}}}:trades"
+
+
+def venue_book_key(prefix: str, symbol: str, venue: str) -> str:
+    return f"{prefix}:{{{symbol}}}:venue:{venue}:book"
+
+
+def venue_trades_key(prefix: str, symbol: str, venue: str) -> str:
+    return f"{prefix}:{{{symbol}}}:venue:{venue}:trades"
+
+
+def consolidated_key(prefix: str, symbol: str) -> str:
+    return f"{prefix}:{{{symbol}}}:consolidated"
+
+
+def ticks_key(prefix: str, symbol: str) -> str:
+    return f"{prefix}:{{{symbol}}}:consolidated:ticks"
 
 
 class RedisTier:
@@ -99,7 +165,8 @@ class RedisTier:
         self._client = _client(
             url, cluster, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
         )
-        self._stale: set[str] = set()  # symbols whose book Redis may not have
+        # The newest fields of each hash Redis may not have yet (conflated per key).
+        self._pending: dict[str, Entry] = {}
         self._retry_at = 0.0
         #: True while the last publish failed.
         self.down = False
@@ -115,45 +182,58 @@ class RedisTier:
         (``book_of(symbol)``: its depth now) as of journal sequence ``seq``, pipelined.
         Returns False (logged, counted) if Redis is away; never raises for that."""
         trades = [r for r in rows if r.kind == "trade"]
-        self._stale.update(touched)
+        ts_ns = time.time_ns()
+        hashes = {
+            book_key(self.prefix, symbol): _book_fields(book_of(symbol), seq, ts_ns)
+            for symbol in touched
+        }
+        entries: list[tuple[str, Entry]] = [
+            (
+                trades_key(self.prefix, t.instrument),
+                {
+                    "journal_seq": t.journal_seq,
+                    "n": t.n,
+                    "price": str(t.price),
+                    "qty": str(t.qty),
+                    "side": t.side or "",
+                    "ts_ns": t.ts_ns,
+                },
+            )
+            for t in trades
+        ]
+        return self.send(hashes, entries)
+
+    def send(self, hashes: Mapping[str, Entry], entries: Sequence[tuple[str, Entry]]) -> bool:
+        """Writes ``hashes`` (key -> fields, ``HSET``: the newest state of each key) and
+        appends ``entries`` (stream key -> fields, ``XADD ... MAXLEN ~ stream_len``) in one
+        pipeline. Conflated: a hash that could not be written waits for the next success,
+        replaced by any newer state of its key meanwhile; entries of a failed send are
+        dropped (counted). Returns False (logged, counted) if Redis is away; never raises
+        for that. Every publisher of the tier goes through here."""
+        self._pending.update(hashes)
         now = time.monotonic()
         if self.down and now < self._retry_at:
-            DROPPED.inc(len(trades))
+            DROPPED.inc(len(entries))
             return False
         pipe = self._client.pipeline(transaction=False)
-        ts_ns = time.time_ns()
-        for symbol in self._stale:
-            fields = _book_fields(book_of(symbol), seq, ts_ns)
-            pipe.hset(book_key(self.prefix, symbol), mapping=fields)
-        for t in trades:
-            entry: dict[str | bytes, str | int] = {
-                "journal_seq": t.journal_seq,
-                "n": t.n,
-                "price": str(t.price),
-                "qty": str(t.qty),
-                "side": t.side or "",
-                "ts_ns": t.ts_ns,
-            }
-            pipe.xadd(
-                trades_key(self.prefix, t.instrument),
-                entry,
-                maxlen=self.stream_len,
-                approximate=True,
-            )
+        for key, fields in self._pending.items():
+            pipe.hset(key, mapping=fields)
+        for key, entry in entries:
+            pipe.xadd(key, entry, maxlen=self.stream_len, approximate=True)
         try:
             pipe.execute()
         except redis.RedisError as e:
             ERRORS.inc()
-            DROPPED.inc(len(trades))
+            DROPPED.inc(len(entries))
             if not self.down:
                 log.warning("redis tier unreachable, retrying every %.1fs: %s", self.retry_s, e)
             self.down = True
             self._retry_at = now + self.retry_s
             return False
         if self.down:
-            log.info("redis tier back: %d books republished", len(self._stale))
-        UPDATES.inc(len(trades) + len(self._stale))
-        self._stale.clear()
+            log.info("redis tier back: %d keys republished", len(self._pending))
+        UPDATES.inc(len(entries) + len(self._pending))
+        self._pending.clear()
         self.down = False
         return True
 
@@ -219,5 +299,70 @@ class RedisReader:
             for entry_id, f in reversed(entries)
         ]
 
+    def venue_book(self, symbol: str, venue: str) -> dict[str, Any] | None:
+        """An external venue's latest book (``venue``, ``symbol``, ``state``, ``ts_ns``,
+        ``bids``, ``asks``: levels of Decimal price and quantity), or None if nothing was
+        published."""
+        raw: dict[str, str] = self._client.hgetall(venue_book_key(self.prefix, symbol, venue))
+        if not raw:
+            return None
+        return {
+            "venue": raw["venue"],
+            "symbol": raw["symbol"],
+            "state": raw["state"],
+            "ts_ns": int(raw["ts_ns"]),
+            "bids": [(Decimal(p), Decimal(q)) for p, q in json.loads(raw["bids"])],
+            "asks": [(Decimal(p), Decimal(q)) for p, q in json.loads(raw["asks"])],
+        }
+
+    def consolidated(self, symbol: str) -> dict[str, Any] | None:
+        """The consolidated BBO (``bid``, ``bid_qty``, ``ask``, ``ask_qty``, ``mid``,
+        ``microprice``: Decimal or None; ``bid_venues``, ``ask_venues``: venue -> Decimal;
+        ``cross``, ``ts_ns``), or None if nothing was published."""
+        raw: dict[str, str] = self._client.hgetall(consolidated_key(self.prefix, symbol))
+        if not raw:
+            return None
+        names = ("bid", "bid_qty", "ask", "ask_qty", "mid", "microprice")
+        out: dict[str, Any] = {k: _decimal(raw[k]) for k in names}
+        for side in ("bid_venues", "ask_venues"):
+            out[side] = {v: Decimal(q) for v, q in json.loads(raw[side]).items()}
+        out["cross"] = raw["cross"]
+        out["ts_ns"] = int(raw["ts_ns"])
+        return out
+
+    def venue_trades(self, symbol: str, venue: str, count: int = 100) -> list[dict[str, Any]]:
+        """An external venue's newest ``count`` trades, oldest first."""
+        entries: list[tuple[str, dict[str, str]]] = self._client.xrevrange(
+            venue_trades_key(self.prefix, symbol, venue), count=count
+        )
+        return [
+            {
+                "id": entry_id,
+                "seq": int(f["seq"]),
+                "trade_id": int(f["trade_id"]),
+                "price": Decimal(f["price"]),
+                "qty": Decimal(f["qty"]),
+                "side": f["side"] or None,
+                "exchange_ts": int(f["exchange_ts"]) if f["exchange_ts"] else None,
+                "receive_ts": int(f["receive_ts"]),
+            }
+            for entry_id, f in reversed(entries)
+        ]
+
+    def consolidated_ticks(self, symbol: str, count: int = 100) -> list[dict[str, Any]]:
+        """The newest ``count`` changes of the consolidated BBO, oldest first."""
+        entries: list[tuple[str, dict[str, str]]] = self._client.xrevrange(
+            ticks_key(self.prefix, symbol), count=count
+        )
+        return [
+            {"id": entry_id, "bid": _decimal(f["bid"]), "ask": _decimal(f["ask"]),
+             "mid": _decimal(f["mid"]), "ts_ns": int(f["ts_ns"])}
+            for entry_id, f in reversed(entries)
+        ]  # fmt: skip
+
     def close(self) -> None:
         self._client.close()
+
+
+def _decimal(text: str) -> Decimal | None:
+    return Decimal(text) if text else None

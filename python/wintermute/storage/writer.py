@@ -21,7 +21,9 @@ records the journal sequence it covers. So the engine never waits for a database
 - **compliance monitors** (``monitor=ComplianceMonitor(...)``, optional, ``monitors.py``): fed
   every row as it is read (after a restart, the replayed history counts without alerting);
   the alerts they raise are stored (``audit_alerts``) in the same transaction as the rows
-  that raised them, so a crash never keeps one without the other;
+  that raised them, so a crash never keeps one without the other; once stored, each batch's
+  alerts go to the callables in ``on_alerts`` (the service pushes them to its WebSocket
+  clients; a listener that raises is logged and never stops the writer);
 - **a store that goes away** (PostgreSQL restarted): :meth:`AuditWriter.follow` logs it, keeps
   the rows it holds, retries with backoff, reconnects, and catches up.
 """
@@ -31,7 +33,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 
@@ -107,6 +109,8 @@ class AuditWriter:
         self.hot = hot
         self.monitor = monitor
         self._depth = depth
+        #: Called with each batch of alerts once it is stored (on the writer's thread).
+        self.on_alerts: list[Callable[[list[Alert]], None]] = []
 
     @property
     def stored_seq(self) -> int:
@@ -152,11 +156,19 @@ class AuditWriter:
             del self._pending[: len(batch)]
             if alerts:
                 self._pending_alerts = self._pending_alerts[len(alerts) :]
+                self._announce(alerts)
             self._stored = max(self._stored, through)
             ROWS.labels(self._label).inc(len(batch))
         self._behind_since = None
         self.lag()
         return written
+
+    def _announce(self, alerts: list[Alert]) -> None:
+        for listener in self.on_alerts:
+            try:
+                listener(alerts)
+            except Exception:  # noqa: PERF203 (a listener's bug must not stop the audit trail)
+                log.exception("an alert listener failed")
 
     def _next_batch(self) -> list[AuditRow]:
         """The next rows to write: at most ``batch_rows``, ending at a command boundary (a

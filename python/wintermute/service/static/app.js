@@ -2,6 +2,7 @@
 // /api/ui/config, /api/instruments, /api/trades, /api/orders and the /ws and /ws/market
 // WebSockets. window.wintermute exposes the live state for tests and curious users.
 
+import { AlertsPanel } from "./alerts.js";
 import { LiveBook } from "./book.js";
 import { LiveSocket } from "./connection.js";
 import { TickGrid } from "./decimal.js";
@@ -66,6 +67,7 @@ async function main() {
   });
   const depth = new DepthChart(document.getElementById("depth-chart"), grid);
   const stats = new StatsPanel();
+  const alerts = new AlertsPanel(document.getElementById("alerts"), document.getElementById("alerts-note"));
   const own = new OwnOrders({ symbol, grid, onChange: redraw });
   const bookSubscription = { op: "subscribe", channel: "book", symbol, depth: BOOK_DEPTH };
   // A gap sends the book subscription again; the server answers with a fresh snapshot.
@@ -113,8 +115,12 @@ async function main() {
           setText("account", `account ${m.account}`);
           setText("ticket-account", `as account ${m.account}`);
           break;
+        case "alert":
+          alerts.add(m.alert);
+          break;
         case "error":
-          document.getElementById("ticket-result").textContent = `${m.code}: ${m.message}`;
+          if (m.code === "AUDIT_OFF") alerts.off(m.message);
+          else document.getElementById("ticket-result").textContent = `${m.code}: ${m.message}`;
           break;
         default:
           break;
@@ -136,6 +142,7 @@ async function main() {
   const useKey = (key) => {
     live.auth(key);
     live.subscribe({ op: "subscribe", channel: "orders" });
+    live.subscribe({ op: "subscribe", channel: "alerts" });
     own.useKey(key);
   };
   const stored = sessionStorage.getItem("wintermute-api-key");
@@ -168,7 +175,7 @@ async function main() {
     lastCount = count;
   }, 1000);
 
-  window.wintermute = { book, live, market, own, ladder, grid };
+  window.wintermute = { book, live, market, own, ladder, grid, alerts };
 }
 
 main().catch((error) => {

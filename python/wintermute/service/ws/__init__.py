@@ -9,6 +9,7 @@ Messages are JSON objects; prices and quantities are decimal strings. The client
     {"op": "auth", "key": "..."}           (or the X-API-Key header when connecting)
     {"op": "subscribe", "channel": "orders"}   (the key's account: orders and fills)
     {"op": "subscribe", "channel": "stats"}
+    {"op": "subscribe", "channel": "alerts"}   (compliance alerts; needs a key)
     {"op": "unsubscribe", "channel": "book", "symbol": "BTC-USD"}
     {"op": "ping"}
 
@@ -20,13 +21,16 @@ a client that sees anything else missed an update and subscribes again for a fre
 whenever the top changes; ``trades`` messages a list of trades; ``order`` and ``fill`` messages
 the account's events (``{"type": "order", "order": {...}}``, as the REST API's order; an
 order's message follows its fills); ``stats`` the engine's throughput and latency once a
-second; ``error`` messages a ``code`` and a ``message``.
+second; ``alert`` messages (``{"type": "alert", "alert": {...}}``, as ``/api/audit/alerts``
+answers) each compliance alert as soon as the audit trail stored it: every alert for the
+admin key, for an account key those that name its account (an ``AUDIT_OFF`` error where the
+service keeps no audit trail); ``error`` messages a ``code`` and a ``message``.
 
 **Slow clients.** A slow client never slows the engine or the other clients. The venue
 publishes each event once per topic (``fanout``), each message is encoded once and the same
 frame is queued for every subscriber (``outlet``). Each connection holds at most ``ws_buffer``
-unsent events. On the sequenced channels (``book``, ``trades``, ``orders``) a client that
-falls further behind is closed with code 1008, reason ``slow_consumer``; on ``bbo`` and
+unsent events. On the sequenced channels (``book``, ``trades``, ``orders``, ``alerts``) a client
+that falls further behind is closed with code 1008, reason ``slow_consumer``; on ``bbo`` and
 ``stats`` only the newest pending message is kept (conflation). A socket that takes no message
 for ``ws_send_timeout_s`` is closed with 1008 ``send_timeout``; 1013 ``server_behind`` if the
 server itself fell behind the engine; 1001 ``shutdown`` when it stops

@@ -26,15 +26,16 @@ from collections.abc import Callable
 from typing import Any
 
 from wintermute.pipeline_stats import PipelineStats
-from wintermute.service.topics import SlowConsumer, Subscriber
+from wintermute.service.topics import SlowConsumer, Subscriber, Topics
 from wintermute.service.venue import Venue
 from wintermute.service.venue_records import BookUpdate, Trade
 from wintermute.service.ws import messages
 from wintermute.service.ws.levels import Level, Levels
 from wintermute.service.ws.outlet import Frame, Outlet
 from wintermute.service.ws.protocol import SERVER_BEHIND, SHUTDOWN, Close
+from wintermute.storage.schema import Alert
 
-__all__ = ["FEED_SLICE", "BookFeed", "FanOut", "Feed"]
+__all__ = ["FEED_SLICE", "AlertFeed", "BookFeed", "FanOut", "Feed", "publish_alerts"]
 
 Render = Callable[[list[Any]], list[Frame]]
 #: Events a feed fans out before it lets the event loop run the senders: a burst from the
@@ -205,6 +206,26 @@ class BookFeed(Feed):
         self.fanout.retire(self)
 
 
+class AlertFeed(Feed):
+    """Alerts come from the audit writer, not the engine: the topic is on the venue's
+    ``topics`` but is none of the venue's own."""
+
+    def _subscribe(self) -> None:
+        self._sub = self.fanout.venue.topics.subscribe(self.topic)
+
+
+def publish_alerts(topics: Topics, alerts: list[Alert]) -> None:
+    """Offers stored alerts to the ``alerts`` topic (the admin's: all of them) and to
+    ``alerts:<account>`` of each account an alert names (its ``account`` and a wash trade's
+    ``contra_account``), as ``/api/audit/alerts`` shows them to an account key. Called on
+    the audit writer's thread; never waits."""
+    for alert in alerts:
+        topics.publish("alerts", alert)
+        for account in {alert.account, alert.contra_account}:
+            if account is not None:
+                topics.publish(f"alerts:{account}", alert)
+
+
 def _trades(symbol: str) -> Render:
     return lambda items: messages.trades(symbol, [t for t in items if isinstance(t, Trade)])
 
@@ -244,10 +265,18 @@ class FanOut:
         """The engine's stats (conflated)."""
         return self._feed("stats", _stats, conflated=True)
 
-    def _feed(self, topic: str, render: Render, *, conflated: bool) -> Feed:
+    def alerts(self, account: int | None) -> Feed:
+        """The compliance alerts as the audit trail stores them: every one (``None``: for
+        the admin) or those naming ``account`` (:func:`publish_alerts`)."""
+        topic = "alerts" if account is None else f"alerts:{account}"
+        return self._feed(topic, messages.alerts, conflated=False, kind=AlertFeed)
+
+    def _feed(
+        self, topic: str, render: Render, *, conflated: bool, kind: type[Feed] | None = None
+    ) -> Feed:
         feed = self._feeds.get(topic)
         if feed is None:
-            feed = Feed(self, topic, render, conflated=conflated)
+            feed = (kind or Feed)(self, topic, render, conflated=conflated)
             self._start(feed)
         return feed
 

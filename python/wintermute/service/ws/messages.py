@@ -18,14 +18,17 @@ from collections.abc import Iterable
 from typing import Any
 
 from wintermute.pipeline_stats import PipelineStats
+from wintermute.service.rest.audit_models import AlertOut
 from wintermute.service.rest.models import Book, FillOut, Order, TradeOut
 from wintermute.service.venue_records import BookUpdate, Depth, Fill, OrderState, Trade
 from wintermute.service.ws.levels import Level
 from wintermute.service.ws.outlet import Frame
+from wintermute.storage.schema import Alert
 
 __all__ = [
     "TRADES_PER_MESSAGE",
     "account",
+    "alerts",
     "bbo",
     "book_delta",
     "book_snapshot",
@@ -104,6 +107,16 @@ def account(items: list[Any]) -> list[Frame]:
         elif isinstance(item, Fill):
             out.append(Frame(encode({"type": "fill", "fill": FillOut.of(item).model_dump()})))
     return out
+
+
+def alerts(items: list[Any]) -> list[Frame]:
+    """``alert`` messages: ``{"type": "alert", "alert": {...}}``, as ``/api/audit/alerts``
+    answers each one."""
+    return [
+        Frame(encode({"type": "alert", "alert": AlertOut.of(a).model_dump()}))
+        for a in items
+        if isinstance(a, Alert)
+    ]
 
 
 def stats(s: PipelineStats) -> Frame:

@@ -11,7 +11,7 @@ stays open)::
     ...     parse('{"op": "subscribe", "channel": "candles"}')
     ... except RequestError as e:
     ...     print(e.code, e.message)
-    INVALID_REQUEST channel='candles': must be one of book, bbo, trades, orders, stats
+    INVALID_REQUEST channel='candles': must be one of book, bbo, trades, orders, stats, alerts
 
 The server closes a connection only for one of the reasons below, always with the close frame's
 code and reason set (``CLOSES``). A client closed for ``slow_consumer``, ``send_timeout`` or
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 #: The channels, in the order the error message lists them.
-CHANNELS = ("book", "bbo", "trades", "orders", "stats")
+CHANNELS = ("book", "bbo", "trades", "orders", "stats", "alerts")
 #: Channels where only the newest state matters: a client that falls behind gets the newest
 #: pending message per key instead of every one (conflation), never a disconnect for it.
 CONFLATED = frozenset({"bbo", "stats"})
@@ -112,7 +112,8 @@ class Unsubscribe:
 
 @dataclass(frozen=True)
 class Auth:
-    """``{"op": "auth", "key": ...}``: the API key for the ``orders`` channel."""
+    """``{"op": "auth", "key": ...}``: the API key for the ``orders`` and ``alerts``
+    channels."""
 
     key: str
 

@@ -100,6 +100,12 @@ class Session:
             if self.key is None:
                 raise RequestError("UNAUTHORIZED", "orders need an API key (auth first)")
             feed = fanout.account(self.key.account)
+        elif r.channel == "alerts":
+            if self.key is None:
+                raise RequestError("UNAUTHORIZED", "alerts need an API key (auth first)")
+            if getattr(self.ws.app.state, "audit", None) is None:
+                raise RequestError("AUDIT_OFF", "this service keeps no audit trail")
+            feed = fanout.alerts(None if self.key.is_admin else self.key.account)
         else:
             feed = fanout.stats()
         outlet.push(subscribed)
