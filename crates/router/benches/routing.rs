@@ -2,10 +2,12 @@
 //! p99). Run: `cargo bench -p wintermute-router --bench routing`.
 //!
 //! - decision -> signed request bytes: a Binance LIMIT order's query string plus its HMAC-SHA256
-//!   or Ed25519 signature; a Kraken order's `AddOrder` form body plus its `API-Sign`; a
+//!   or Ed25519 signature, and the same order as a signed WebSocket API `order.place` frame
+//!   (parameters sorted, signed, written as JSON); a Kraken order's `AddOrder` form body plus its `API-Sign`; a
 //!   Coinbase ES256 JWT;
 //! - execution report in -> normalized event out: a Binance FULL order response with two fills,
-//!   and a Kraken `TradesHistory` answer with two trades, parsed, converted to normalized reports
+//!   a Binance WebSocket `executionReport` event (a fill), and a Kraken `TradesHistory` answer
+//!   with two trades, parsed, converted to normalized reports
 //!   and applied to the order's state machine.
 
 use std::hint::black_box;
@@ -13,6 +15,7 @@ use std::time::Instant;
 
 use wintermute_router::binance::client::{sign_query, BinanceOrderType, NewOrder, TimeInForce};
 use wintermute_router::binance::reports::{order_reports, parse_order, BinanceInstrument};
+use wintermute_router::binance::ws_api::{execution_report, parse_frame, signed_request, WsFrame};
 use wintermute_router::coinbase::client::create_order_body;
 use wintermute_router::coinbase::reports::{fill_report, parse, CoinbaseProduct, FillsPage, TradeIds};
 use wintermute_router::kraken::client::add_order_body;
@@ -59,6 +62,15 @@ fn main() {
         let mut q = order(i).query(&inst);
         sign_query(&mut q, &ed, 5000, 1_700_000_000_000 + i as i64);
         black_box(q);
+    });
+    const API_KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
+    measure("binance order -> signed WS frame (HMAC-SHA256)", |i| {
+        let params = order(i).ws_params(&inst);
+        black_box(signed_request(i as u64, "order.place", params, API_KEY, &hmac, 5000, 1_700_000_000_000 + i as i64));
+    });
+    measure("binance order -> signed WS frame (Ed25519)", |i| {
+        let params = order(i).ws_params(&inst);
+        black_box(signed_request(i as u64, "order.place", params, API_KEY, &ed, 5000, 1_700_000_000_000 + i as i64));
     });
     let kraken =
         KrakenSigner::new("kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==")
@@ -109,6 +121,14 @@ fn main() {
         for r in &reports {
             state.apply(r).unwrap();
         }
+        black_box(state.status());
+    });
+    let event = r#"{"subscriptionId":0,"event":{"e":"executionReport","E":1700000000001,"s":"BTCUSDT","c":"wm1","S":"BUY","o":"LIMIT","f":"IOC","q":"0.12345","p":"58001.06","P":"0.00","F":"0.00000","g":-1,"C":"","x":"TRADE","X":"PARTIALLY_FILLED","r":"NONE","i":28,"l":"0.10000","z":"0.10000","L":"58001.04","n":"0.0001","N":"BTC","T":1700000000000,"t":56,"I":7,"w":false,"m":false,"M":false,"O":1700000000000,"Z":"5800.104","Y":"5800.104","Q":"0.00000","W":1700000000000,"V":"EXPIRE_MAKER"}}"#;
+    measure("binance WS executionReport -> report -> order state", |_| {
+        let Ok(WsFrame::Event { event, .. }) = parse_frame(event) else { unreachable!("an event") };
+        let report = execution_report(&event, |_| Some(&inst), 1).unwrap().unwrap();
+        let mut state = OrderState::new("wm1", Side::Buy, 12_345);
+        state.apply(&report).unwrap();
         black_box(state.status());
     });
     let trades = br#"{"error":[],"result":{"trades":{"THVRQM-33VKH-UCI7BS":{"ordertxid":"OQCLML-BW3P3-BUCMWZ","postxid":"TKH2SE-M7IF5-CFI7LT","pair":"XXBTZUSD","time":1688667796.8802,"type":"buy","ordertype":"limit","price":"58729.4","cost":"26428.23000","fee":"68.71340","vol":"0.45000000","margin":"0.00000","leverage":"0","misc":"","trade_id":40274859,"maker":false},"TCWJEG-FL4SZ-3FKGH6":{"ordertxid":"OQCLML-BW3P3-BUCMWZ","postxid":"TKH2SE-M7IF5-CFI7LU","pair":"XXBTZUSD","time":1688667796.8803,"type":"buy","ordertype":"limit","price":"58729.5","cost":"3128.88000","fee":"8.13510","vol":"0.05327500","margin":"0.00000","leverage":"0","misc":"","trade_id":40274860,"maker":false}},"count":2}}"#;

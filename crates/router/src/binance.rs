@@ -1,15 +1,23 @@
-//! Binance spot: a REST order client and a local simulator of the venue.
+//! Binance spot: a REST order client, a WebSocket API order client and a local simulator of
+//! the venue serving both.
 //!
 //! - [`client::BinanceRestClient`]: place (LIMIT GTC/IOC/FOK, MARKET, LIMIT_MAKER), cancel,
 //!   query, reconcile; server-time offset; request-weight tracking from headers; 429/418 with
 //!   `Retry-After` honoured.
+//! - [`ws_client::BinanceWsClient`]: the same over the WebSocket API (`order.place`,
+//!   `order.cancel`, `order.cancelReplace`), user data (`executionReport`) through
+//!   `userDataStream.subscribe`, rate limits from the answers' `rateLimits`.
+//! - [`ws_api`]: the WebSocket API's frames: signed requests out, answers and events in.
 //! - [`reports`]: Binance's order and trade JSON -> normalized execution reports.
-//! - [`sim::BinanceSim`]: a Binance-compatible REST venue on 127.0.0.1 that checks signatures,
-//!   timestamps, parameters, filters and weights as Binance documents them, and fills orders
-//!   against a depth snapshot.
+//! - [`sim::BinanceSim`]: a Binance-compatible venue on 127.0.0.1 (REST and the WebSocket API,
+//!   one exchange) that checks signatures, timestamps, parameters, filters and weights as
+//!   Binance documents them, fills orders against a depth snapshot, and pushes
+//!   `executionReport`s to subscribed WebSocket sessions.
 
 pub mod client;
 pub mod reports;
 pub mod sim;
 mod sim_errors;
 mod sim_exchange;
+pub mod ws_api;
+pub mod ws_client;

@@ -7,14 +7,15 @@
 //!
 //! - [`signing`]: each venue's request signature, pinned to the venues' documented examples.
 //! - [`order_state`]: the per-order state machine and the normalized execution report.
-//! - [`binance`]: a Binance spot REST order client and a local Binance spot simulator
-//!   (127.0.0.1) that checks every request the way Binance documents it.
+//! - [`binance`]: Binance spot REST and WebSocket API order clients and a local Binance spot
+//!   simulator (127.0.0.1, both protocols) that checks every request the way Binance documents
+//!   it.
 //! - [`kraken`]: a Kraken spot REST order client and a local Kraken spot simulator (127.0.0.1)
 //!   that checks every request the way Kraken documents it.
 //! - [`order`]: the venue-neutral order, instrument grid and parse error every client shares.
 //! - [`venue`]: the interface every venue client offers the market maker's adapter, and
 //!   reconciliation and the kill switch: one algorithm over every venue client's steps.
-//! - [`sim`]: the matching engine and the HTTP server the simulators share.
+//! - [`sim`]: the matching engine and the HTTP and WebSocket servers the simulators share.
 //! - [`credentials`]: keys from the environment or key files, never printed.
 //! - [`execution_adapter`]: the market maker's `Execution` interface over a routed venue.
 //! - [`paper`]: the live market maker's hedge routes on paper: each venue's simulator started

@@ -1,4 +1,5 @@
-//! A local Binance spot REST venue on 127.0.0.1, for testing order clients without the internet.
+//! A local Binance spot venue on 127.0.0.1 (REST, and the WebSocket API on its own port: see
+//! `sim_ws.rs`), for testing order clients without the internet.
 //!
 //! It checks every request the way Binance documents it and answers with Binance's own status
 //! codes and error bodies:
@@ -41,6 +42,7 @@ use crate::signing::{verify_binance_ed25519, verify_binance_hmac};
 pub use crate::sim::exchange::{SimExchange, SimSymbol};
 use crate::sim::exchange::{SimNewOrder, SimOrderType, SimTif};
 use crate::sim::{Params, SimAnswer, SimRequest, SimServer, SimVenue};
+pub use ws_front::BinanceWsSession;
 
 /// A registered API key.
 #[derive(Clone)]
@@ -119,11 +121,12 @@ pub struct BinanceSimState {
 pub type BinanceSim = SimServer<BinanceSimState>;
 
 impl BinanceSim {
-    /// Starts serving on 127.0.0.1 (a free port).
+    /// Starts serving REST on a free port of 127.0.0.1, and the WebSocket API on another
+    /// ([`Self::ws_url`]).
     pub async fn start(config: SimConfig) -> std::io::Result<Self> {
         let mut exchange = SimExchange::new(config.symbols);
         exchange.fee_rate = config.fee_rate;
-        SimServer::serve(BinanceSimState {
+        let mut sim = SimServer::serve(BinanceSimState {
             exchange,
             keys: config.keys.into_iter().map(|k| (k.api_key().to_owned(), k)).collect(),
             weight_limit_1m: config.weight_limit_1m,
@@ -135,7 +138,17 @@ impl BinanceSim {
             lose_responses: 0,
             next_client_id: 1,
         })
-        .await
+        .await?;
+        sim.start_ws().await?;
+        Ok(sim)
+    }
+
+    /// The WebSocket API's URL (`ws://127.0.0.1:<port>/ws-api/v3`).
+    pub fn ws_url(&self) -> String {
+        match self.ws_addr() {
+            Some(addr) => format!("ws://{addr}/ws-api/v3"),
+            None => String::new(),
+        }
     }
 
     /// Another participant trades `qty` at `price` (decimal text): resting orders of ours that
@@ -191,6 +204,9 @@ impl SimVenue for BinanceSimState {
     }
 }
 
+#[path = "sim_ws.rs"]
+mod ws_front;
+
 fn need<'p>(params: &'p Params, name: &'static str) -> Result<&'p str, SimError> {
     params.get(name).ok_or(SimError::Mandatory(name))
 }
@@ -212,6 +228,23 @@ fn parse_u64(params: &Params, name: &'static str) -> Result<Option<u64>, SimErro
     params.get(name).map(|v| v.parse().map_err(|_| SimError::IllegalChars { name, range: "^[0-9]{1,20}$" })).transpose()
 }
 
+/// `timestamp` within `recvWindow` (default 5000 ms, at most 60000) behind the server's clock and
+/// less than 1000 ms ahead of it.
+fn check_timestamp(params: &Params, now: i64) -> Result<(), SimError> {
+    let timestamp = parse_u64(params, "timestamp")?.ok_or(SimError::Mandatory("timestamp"))?;
+    let recv_window = parse_u64(params, "recvWindow")?.unwrap_or(5000);
+    if recv_window > 60_000 {
+        return Err(SimError::RecvWindowTooLarge);
+    }
+    let timestamp = i64::try_from(timestamp).unwrap_or(i64::MAX);
+    let recv_window = i64::try_from(recv_window).unwrap_or(0);
+    if timestamp < now + 1000 && now - timestamp <= recv_window {
+        Ok(())
+    } else {
+        Err(SimError::OutsideRecvWindow)
+    }
+}
+
 /// Removes the `signature` parameter from raw parameter text, keeping the rest byte for byte.
 fn without_signature(raw: &str) -> String {
     raw.split('&').filter(|part| !part.starts_with("signature=")).collect::<Vec<_>>().join("&")
@@ -228,25 +261,37 @@ impl BinanceSimState {
             ("GET", "/api/v3/myTrades") => 20,
             _ => 1,
         };
-        let minute = now.div_euclid(60_000);
-        if self.weight_window.0 != minute {
-            self.weight_window = (minute, 0);
-        }
-        self.weight_window.1 += weight;
-        let used = self.weight_window.1;
+        let (used, over) = self.count_weight(weight, now);
         let mut headers = vec![("x-mbx-used-weight-1m", used.to_string())];
-        let result = if used > self.weight_limit_1m {
-            let retry_after_s = u64::try_from((minute + 1) * 60_000 - now).unwrap_or(0).div_ceil(1000);
-            headers.push(("retry-after", retry_after_s.to_string()));
-            Err(SimError::TooMuchWeight { limit: self.weight_limit_1m, retry_after_s })
-        } else {
-            self.route(method, path, query, body, api_key, &params, now, &mut headers)
+        let result = match over {
+            Some(err @ SimError::TooMuchWeight { retry_after_s, .. }) => {
+                headers.push(("retry-after", retry_after_s.to_string()));
+                Err(err)
+            }
+            _ => self.route(method, path, query, body, api_key, &params, now, &mut headers),
         };
         match result {
             Ok(Some(value)) => SimAnswer { status: 200, headers, body: value.to_string() },
             Ok(None) => SimAnswer { status: 404, headers, body: String::new() },
             Err(err) => SimAnswer { status: err.http_status(), headers, body: err.body() },
         }
+    }
+
+    /// Adds `weight` to the current minute's request weight (shared by the HTTP and WebSocket
+    /// fronts, as Binance counts weight per IP): the weight used, and the refusal if it is past
+    /// the limit.
+    fn count_weight(&mut self, weight: u32, now: i64) -> (u32, Option<SimError>) {
+        let minute = now.div_euclid(60_000);
+        if self.weight_window.0 != minute {
+            self.weight_window = (minute, 0);
+        }
+        self.weight_window.1 += weight;
+        let used = self.weight_window.1;
+        if used <= self.weight_limit_1m {
+            return (used, None);
+        }
+        let retry_after_s = u64::try_from((minute + 1) * 60_000 - now).unwrap_or(0).div_ceil(1000);
+        (used, Some(SimError::TooMuchWeight { limit: self.weight_limit_1m, retry_after_s }))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -311,16 +356,7 @@ impl BinanceSimState {
         if params.has_duplicates() {
             return Err(SimError::DuplicateParam);
         }
-        let timestamp = parse_u64(params, "timestamp")?.ok_or(SimError::Mandatory("timestamp"))?;
-        let recv_window = parse_u64(params, "recvWindow")?.unwrap_or(5000);
-        if recv_window > 60_000 {
-            return Err(SimError::RecvWindowTooLarge);
-        }
-        let timestamp = i64::try_from(timestamp).unwrap_or(i64::MAX);
-        let recv_window = i64::try_from(recv_window).unwrap_or(0);
-        if !(timestamp < now + 1000 && now - timestamp <= recv_window) {
-            return Err(SimError::OutsideRecvWindow);
-        }
+        check_timestamp(params, now)?;
         let signature = need(params, "signature")?;
         let payload = format!("{}{}", without_signature(query), without_signature(body));
         let valid = match key {

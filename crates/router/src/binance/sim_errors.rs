@@ -83,6 +83,35 @@ pub enum SimError {
     /// -2013: query of an order that does not exist.
     #[error("Order does not exist.")]
     NoSuchOrder,
+    /// -1135: a WebSocket request that is not a JSON object with a method, or a parameter that
+    /// is not a string, number or boolean.
+    #[error("Invalid JSON Request")]
+    InvalidJson,
+    /// -1020: a WebSocket method the simulator does not serve.
+    #[error("This operation is not supported.")]
+    Unsupported,
+    /// -1002: a method that needs a logged-on session (or `session.logon` with a key other
+    /// than Ed25519).
+    #[error("You are not authorized to execute this request.")]
+    Unauthorized,
+    /// -2035: a second user-data subscription for the account on one connection.
+    #[error("User Data Stream subscription already active.")]
+    SubscriptionActive,
+    /// -2036: `userDataStream.unsubscribe` without a subscription.
+    #[error("User Data Stream subscription not active.")]
+    SubscriptionInactive,
+    /// -1102: a cancel-replace naming no order to cancel.
+    #[error("Param 'cancelOrigClientOrderId' or 'cancelOrderId' must be sent, but both were empty/null!")]
+    EitherCancelId,
+    /// -2021 (HTTP 409: one half failed) or -2022 (HTTP 400: both failed, or the cancel failed
+    /// and the new order was not attempted), with each half's outcome in `data`.
+    #[error("{}", if *partially { "Order cancel-replace partially failed." } else { "Order cancel-replace failed." })]
+    CancelReplace {
+        /// Whether one half succeeded.
+        partially: bool,
+        /// `cancelResult`, `newOrderResult`, `cancelResponse`, `newOrderResponse`.
+        data: Box<serde_json::Value>,
+    },
 }
 
 impl SimError {
@@ -108,6 +137,14 @@ impl SimError {
             SimError::WouldTake | SimError::DuplicateOrder | SimError::NoLiquidity => -2010,
             SimError::UnknownOrderSent => -2011,
             SimError::NoSuchOrder => -2013,
+            SimError::InvalidJson => -1135,
+            SimError::Unsupported => -1020,
+            SimError::Unauthorized => -1002,
+            SimError::SubscriptionActive => -2035,
+            SimError::SubscriptionInactive => -2036,
+            SimError::EitherCancelId => -1102,
+            SimError::CancelReplace { partially: true, .. } => -2021,
+            SimError::CancelReplace { partially: false, .. } => -2022,
         }
     }
 
@@ -116,12 +153,23 @@ impl SimError {
         match self {
             SimError::TooMuchWeight { .. } | SimError::TooManyOrders { .. } => 429,
             SimError::ApiKeyFormat | SimError::InvalidApiKey => 401,
+            SimError::CancelReplace { partially: true, .. } => 409,
             _ => 400,
         }
     }
 
     /// The body, `{"code":..,"msg":..}`.
     pub fn body(&self) -> String {
-        serde_json::json!({ "code": self.code(), "msg": self.to_string() }).to_string()
+        self.json().to_string()
+    }
+
+    /// The error object (the WebSocket API's `error`): code, message and, where Binance gives
+    /// it, `data`.
+    pub fn json(&self) -> serde_json::Value {
+        let mut out = serde_json::json!({ "code": self.code(), "msg": self.to_string() });
+        if let SimError::CancelReplace { data, .. } = self {
+            out["data"] = (**data).clone();
+        }
+        out
     }
 }

@@ -4,7 +4,20 @@
 use serde_json::{json, Value};
 
 use super::sim_errors::SimError;
-use crate::sim::exchange::{is_open, MatchError, SimExchange, SimOrder, SimOrderType, SimTif, SimTrade};
+use crate::sim::exchange::{
+    is_open, MatchError, SimEvent, SimEventKind, SimExchange, SimOrder, SimOrderType, SimTif, SimTrade,
+};
+
+/// Binance's `type` and `timeInForce` of an order type.
+fn type_and_tif(order_type: SimOrderType) -> (&'static str, &'static str) {
+    match order_type {
+        SimOrderType::Limit(SimTif::Gtc) => ("LIMIT", "GTC"),
+        SimOrderType::Limit(SimTif::Ioc) => ("LIMIT", "IOC"),
+        SimOrderType::Limit(SimTif::Fok) => ("LIMIT", "FOK"),
+        SimOrderType::Market => ("MARKET", "GTC"),
+        SimOrderType::LimitMaker => ("LIMIT_MAKER", "GTC"),
+    }
+}
 
 impl From<MatchError> for SimError {
     fn from(err: MatchError) -> Self {
@@ -25,13 +38,7 @@ impl SimExchange {
     /// place and cancel responses).
     pub fn order_json(&self, order: &SimOrder) -> Value {
         let Some(sym) = self.symbols.get(&order.new.symbol) else { return Value::Null };
-        let (type_name, tif) = match order.new.order_type {
-            SimOrderType::Limit(SimTif::Gtc) => ("LIMIT", "GTC"),
-            SimOrderType::Limit(SimTif::Ioc) => ("LIMIT", "IOC"),
-            SimOrderType::Limit(SimTif::Fok) => ("LIMIT", "FOK"),
-            SimOrderType::Market => ("MARKET", "GTC"),
-            SimOrderType::LimitMaker => ("LIMIT_MAKER", "GTC"),
-        };
+        let (type_name, tif) = type_and_tif(order.new.order_type);
         json!({
             "symbol": order.new.symbol,
             "orderId": order.order_id,
@@ -83,5 +90,68 @@ impl SimExchange {
             "commissionAsset": trade.commission_asset,
             "tradeId": trade.id,
         })
+    }
+}
+
+impl SimExchange {
+    /// The `executionReport` user-data event of one logged event (the order's state right
+    /// after it; a cancel's `c` is the cancel's own id, `C` the canceled order's).
+    pub fn execution_report_json(&self, event: &SimEvent) -> Value {
+        let Some(order) = self.orders.get(&event.order_id) else { return Value::Null };
+        let Some(sym) = self.symbols.get(&order.new.symbol) else { return Value::Null };
+        let (type_name, tif) = type_and_tif(order.new.order_type);
+        let trade = match event.kind {
+            SimEventKind::Trade(id) => self.trades.get(&id),
+            _ => None,
+        };
+        let client = order.new.client_order_id.as_str();
+        let (execution_type, c, orig) = match event.kind {
+            SimEventKind::New => ("NEW", client.to_owned(), ""),
+            SimEventKind::Trade(_) => ("TRADE", client.to_owned(), ""),
+            SimEventKind::Canceled => ("CANCELED", format!("cancel{}", order.order_id), client),
+            SimEventKind::Expired => ("EXPIRED", client.to_owned(), ""),
+        };
+        let mut out = json!({
+            "e": "executionReport",
+            "E": event.time_ms,
+            "s": order.new.symbol,
+            "c": c,
+            "S": if order.new.is_buy { "BUY" } else { "SELL" },
+            "o": type_name,
+            "f": tif,
+            "q": sym.step_size.format(order.new.qty),
+            "p": sym.tick_size.format(order.new.price),
+            "P": sym.tick_size.format(0),
+            "F": sym.step_size.format(0),
+            "g": -1,
+            "C": orig,
+        });
+        let rest = json!({
+            "x": execution_type,
+            "X": event.status,
+            "r": "NONE",
+            "i": order.order_id,
+            "l": sym.step_size.format(trade.map_or(0, |t| t.qty)),
+            "z": sym.step_size.format(event.executed),
+            "L": sym.tick_size.format(trade.map_or(0, |t| t.price)),
+            "n": trade.map_or_else(|| "0".to_owned(), |t| t.commission.to_string()),
+            "N": trade.map(|t| t.commission_asset.clone()),
+            "T": event.time_ms,
+            "t": trade.map_or(-1, |t| i64::try_from(t.id).unwrap_or(-1)),
+            "I": event.seq,
+            "w": event.kind == SimEventKind::New && event.status == "NEW",
+            "m": trade.is_some_and(|t| t.is_maker),
+            "M": false,
+            "O": order.time_ms,
+            "Z": event.cum_quote.to_string(),
+            "Y": trade.map_or_else(|| "0".to_owned(), |t| sym.notional(t.price, t.qty).to_string()),
+            "Q": sym.step_size.format(0),
+            "W": order.time_ms,
+            "V": "EXPIRE_MAKER",
+        });
+        if let (Value::Object(out), Value::Object(rest)) = (&mut out, rest) {
+            out.extend(rest);
+        }
+        out
     }
 }

@@ -10,6 +10,7 @@ use wintermute_feeds::recording::{read_recording, records, Record};
 use wintermute_router::binance::client::{BinanceOrderType, BinanceRestClient, NewOrder, TimeInForce};
 use wintermute_router::binance::reports::BinanceInstrument;
 use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimKey, SimSymbol};
+use wintermute_router::binance::ws_client::BinanceWsClient;
 use wintermute_router::order_state::Side;
 use wintermute_router::signing::BinanceSigner;
 
@@ -91,4 +92,17 @@ pub fn order(id: &str, side: Side, qty: &str, order_type: BinanceOrderType) -> N
 
 pub fn limit(price: &str, tif: TimeInForce) -> BinanceOrderType {
     BinanceOrderType::Limit { price: ticks(price), tif }
+}
+
+pub fn ws_hmac_client(sim: &BinanceSim) -> BinanceWsClient {
+    BinanceWsClient::new(
+        &sim.ws_url(),
+        HMAC_KEY,
+        BinanceSigner::hmac_sha256(HMAC_SECRET.as_bytes().to_vec()),
+        vec![instrument()],
+    )
+}
+
+pub fn ws_ed25519_client(sim: &BinanceSim) -> BinanceWsClient {
+    BinanceWsClient::new(&sim.ws_url(), ED_KEY, BinanceSigner::ed25519_seed(&ED_SEED).unwrap(), vec![instrument()])
 }

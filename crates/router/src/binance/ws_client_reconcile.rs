@@ -1,0 +1,176 @@
+//! Reconciliation of the Binance WebSocket API client over the same connection, and its
+//! [`VenueClient`] implementation: [`crate::venue`] runs the steps (`order.status` of each
+//! unanswered or unlisted order, `myTrades` since the last reconciled trade,
+//! `openOrders.status`) and the kill switch (each live order canceled by client id).
+
+use std::collections::HashSet;
+
+use super::{expect_ok, order_answer, parse_error, venue_error, BinanceWsClient};
+use crate::binance::client::BinanceClientError;
+use crate::binance::reports::{order_reports, trade_report, BinanceOrder, BinanceTrade, ReportParseError};
+use crate::binance::ws_api::ParamValue;
+use crate::order::{local_ns, NewOrder, ReconcileSummary};
+use crate::order_state::{ExecutionReport, OrderTable, ReportKind, Venue};
+use crate::venue::{ErrorKind, VenueClient};
+
+impl BinanceWsClient {
+    async fn query_order(
+        &mut self,
+        symbol: &str,
+        client_order_id: &str,
+        summary: &mut ReconcileSummary,
+    ) -> Result<(), BinanceClientError> {
+        const M: &str = "order.status";
+        let inst = self.instrument(symbol)?.clone();
+        let params = vec![("symbol", symbol.into()), ("origClientOrderId", client_order_id.into())];
+        let answer = self.request(M, params, 4, true, false).await?;
+        if let Some(err) = answer.error.as_ref().filter(|e| e.code != -2013) {
+            return Err(venue_error(M, answer.status, err));
+        }
+        let reports = order_answer(M, answer, &inst, symbol, client_order_id, |err| ReportKind::Rejected {
+            code: Some(err.code),
+            reason: err.msg.clone(),
+        })?;
+        summary.merge(&mut self.orders, &reports);
+        Ok(())
+    }
+
+    async fn fetch_trades(&mut self, symbol: &str, summary: &mut ReconcileSummary) -> Result<(), BinanceClientError> {
+        const M: &str = "myTrades";
+        const PAGE: usize = 1000;
+        let inst = self.instrument(symbol)?.clone();
+        loop {
+            let from = self.trade_watermark.get(symbol).map_or(0, |w| w + 1);
+            let params = vec![
+                ("symbol", symbol.into()),
+                ("fromId", ParamValue::Int(i64::try_from(from).unwrap_or(i64::MAX))),
+                ("limit", ParamValue::Int(PAGE as i64)),
+            ];
+            let answer = self.request(M, params, 20, true, false).await?;
+            let trades: Vec<BinanceTrade> = serde_json::from_value(expect_ok(M, answer)?)
+                .map_err(|e| parse_error(M)(ReportParseError::malformed("myTrades")(e)))?;
+            let receive = local_ns();
+            for trade in &trades {
+                let venue_id = trade.order_id.to_string();
+                let client = self
+                    .orders
+                    .iter()
+                    .find(|o| o.venue_order_id.as_deref() == Some(venue_id.as_str()))
+                    .map(|o| o.client_order_id.clone());
+                match client {
+                    Some(client) => {
+                        let report = trade_report(trade, &client, &inst, receive).map_err(parse_error(M))?;
+                        summary.merge(&mut self.orders, std::slice::from_ref(&report));
+                    }
+                    None => summary.unknown_trades += 1,
+                }
+                let mark = self.trade_watermark.entry(symbol.to_owned()).or_insert(0);
+                *mark = (*mark).max(trade.id);
+            }
+            if trades.len() < PAGE {
+                return Ok(());
+            }
+        }
+    }
+}
+
+impl VenueClient for BinanceWsClient {
+    type Error = BinanceClientError;
+
+    fn venue(&self) -> Venue {
+        Venue::Binance
+    }
+
+    fn error_kind(error: &BinanceClientError) -> ErrorKind {
+        match error {
+            BinanceClientError::Transport { .. } => ErrorKind::Transport,
+            BinanceClientError::RateLimited { .. } => ErrorKind::RateLimited,
+            _ => ErrorKind::Other,
+        }
+    }
+
+    fn orders(&self) -> &OrderTable {
+        &self.orders
+    }
+
+    async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, BinanceClientError> {
+        BinanceWsClient::place(self, order).await
+    }
+
+    async fn cancel(
+        &mut self,
+        symbol: &str,
+        client_order_id: &str,
+    ) -> Result<Vec<ExecutionReport>, BinanceClientError> {
+        BinanceWsClient::cancel(self, symbol, client_order_id).await
+    }
+
+    /// Binance's order queries are per symbol.
+    fn reconciles(&self, symbol: &str, client_order_id: &str) -> bool {
+        self.order_symbols.get(client_order_id).is_some_and(|s| s == symbol)
+    }
+
+    /// Each order's `order.status` by client id.
+    async fn settle_unanswered(
+        &mut self,
+        symbol: &str,
+        client_order_ids: &[String],
+        summary: &mut ReconcileSummary,
+    ) -> Result<(), BinanceClientError> {
+        for id in client_order_ids {
+            self.query_order(symbol, id, summary).await?;
+        }
+        Ok(())
+    }
+
+    /// `myTrades` from the last reconciled trade id (every page).
+    async fn merge_missed_fills(
+        &mut self,
+        symbol: &str,
+        summary: &mut ReconcileSummary,
+    ) -> Result<(), BinanceClientError> {
+        self.fetch_trades(symbol, summary).await
+    }
+
+    /// `openOrders.status` of the symbol.
+    async fn merge_open_orders(
+        &mut self,
+        symbol: &str,
+        summary: &mut ReconcileSummary,
+    ) -> Result<HashSet<String>, BinanceClientError> {
+        const M: &str = "openOrders.status";
+        let inst = self.instrument(symbol)?.clone();
+        let answer = self.request(M, vec![("symbol", symbol.into())], 6, true, false).await?;
+        let open: Vec<BinanceOrder> = serde_json::from_value(expect_ok(M, answer)?)
+            .map_err(|e| parse_error(M)(ReportParseError::malformed("openOrders")(e)))?;
+        let receive = local_ns();
+        let mut listed = HashSet::new();
+        for order in &open {
+            listed.insert(order.client_order_id.clone());
+            let reports = order_reports(order, &inst, receive).map_err(parse_error(M))?;
+            summary.merge(&mut self.orders, &reports);
+        }
+        Ok(listed)
+    }
+
+    /// Each order's `order.status` (`-2013`: it never arrived, so rejected).
+    async fn settle_unlisted(
+        &mut self,
+        symbol: &str,
+        client_order_ids: &[String],
+        summary: &mut ReconcileSummary,
+    ) -> Result<(), BinanceClientError> {
+        self.settle_unanswered(symbol, client_order_ids, summary).await
+    }
+
+    /// Each order the table holds as live on the symbol, canceled by client id.
+    async fn cancel_open(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
+        let live = crate::venue::live_orders(self, symbol, |_| true);
+        let mut canceled = 0;
+        for id in live {
+            let reports = self.cancel(symbol, &id).await?;
+            canceled += usize::from(reports.iter().any(|r| r.kind == ReportKind::Canceled));
+        }
+        Ok(canceled)
+    }
+}
