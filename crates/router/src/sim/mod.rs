@@ -95,6 +95,11 @@ impl<V: SimVenue> SimServer<V> {
     pub(crate) fn venue(&self) -> MutexGuard<'_, V> {
         lock(&self.venue)
     }
+
+    /// The venue's state, shared: for a second front on the same venue (a WebSocket API).
+    pub(crate) fn shared(&self) -> &Arc<Mutex<V>> {
+        &self.venue
+    }
 }
 
 /// Locks a simulator's state (a panic while holding it would be a simulator bug: keep serving).
