@@ -22,7 +22,7 @@ const WAIT: Duration = Duration::from_secs(2);
 
 /// A simulator with its WebSocket front, a REST client, and a WebSocket client on a fresh token.
 async fn setup(config: impl FnOnce(&mut wintermute_router::kraken::sim::KrakenSimConfig)) -> Setup {
-    let sim = sim_with(|c| {
+    let mut sim = sim_with(|c| {
         roomy(c);
         config(c);
     })
@@ -199,5 +199,41 @@ fn a_reconnect_merges_the_snapshot_with_no_fill_lost_or_doubled() {
         let venue_lots: i64 = sim.trades().iter().filter(|t| t.1 == "w-a").map(|t| t.2).sum();
         assert_eq!(ws.orders().get("w-a").unwrap().filled_qty(), venue_lots);
         assert_eq!(venue_lots, lots("0.5"));
+    });
+}
+
+#[test]
+fn garbage_frames_from_the_venue_are_counted_and_skipped() {
+    run(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // A venue that answers the subscription after five frames the client cannot use.
+        let venue = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+            let Some(Ok(Message::Text(subscribe))) = ws.next().await else { panic!("a subscribe") };
+            let req_id = serde_json::from_str::<serde_json::Value>(subscribe.as_str()).unwrap()["req_id"].clone();
+            let garbage = [
+                "not json",
+                r#"{"channel":"executions","type":"update","data":7}"#,
+                r#"{"method":"add_order"}"#,
+                "[1,2",
+                r#"{"channel":"executions","type":"update","data":[{"exec_type":"trade","order_id":"O1","timestamp":"x"}]}"#,
+            ];
+            for frame in garbage {
+                ws.send(Message::text(frame)).await.unwrap();
+            }
+            let ok = format!(
+                r#"{{"method":"subscribe","req_id":{req_id},"success":true,"result":{{"channel":"executions"}}}}"#
+            );
+            ws.send(Message::text(ok)).await.unwrap();
+            ws.send(Message::text(r#"{"channel":"executions","type":"snapshot","data":[]}"#)).await.unwrap();
+            ws
+        });
+        let client = KrakenWsClient::connect(addr, "t", vec![ws_pair()]).await.unwrap();
+        assert_eq!(client.malformed_frames(), 4, "four frames that do not parse");
+        assert_eq!(client.unattributed_executions(), 1, "an execution of no order the client can name");
+        assert_eq!(client.orders().iter().count(), 0);
+        drop(venue);
     });
 }

@@ -1,10 +1,9 @@
-//! What the Kraken simulator keeps for its WebSocket front: the sessions, what they were last
-//! told of each order, and the tokens of `GetWebSocketsToken` (used by [`super::sim_ws`] and
-//! [`super::sim_funds`]; the state holds them).
+//! What the Kraken simulator keeps for its WebSocket front: a session per connection, the
+//! `executions` updates logged for them, what was last logged of each order, and the tokens of
+//! `GetWebSocketsToken` (used by [`super::sim_ws`] and [`super::sim_funds`]; the state holds
+//! them).
 
 use std::collections::HashMap;
-
-use tokio::sync::mpsc;
 
 /// A token handed out by `GetWebSocketsToken`.
 #[derive(Debug, Clone)]
@@ -15,18 +14,14 @@ pub(super) struct WsToken {
     pub(super) used: bool,
 }
 
-/// A frame for a session's socket.
-pub(super) enum Outgoing {
-    /// A text frame.
-    Text(String),
-    /// Close the connection.
-    Close,
-}
-
-/// One connection: its outgoing frames, and whether it subscribed to `executions`.
-pub(super) struct Session {
-    pub(super) tx: mpsc::UnboundedSender<Outgoing>,
+/// One WebSocket connection's session: its `status` greeting sent, whether it subscribed to
+/// `executions`, and how far into the update log it has read.
+#[derive(Debug)]
+pub struct KrakenWsSession {
+    pub(super) id: u64,
+    pub(super) greeted: bool,
     pub(super) subscribed: bool,
+    pub(super) cursor: usize,
 }
 
 /// What subscribers were last told of an order.
@@ -38,21 +33,15 @@ pub(super) struct Published {
     pub(super) price: i64,
 }
 
-/// Aborts the listener when the simulator's state goes.
-pub(super) struct AbortOnDrop(pub(super) tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// The WebSocket sessions and what they have been told.
+/// The WebSocket front's state: the `executions` updates logged for the sessions (from
+/// `base`, the updates before it dropped once nobody was subscribed), and what was last
+/// logged of each order.
 #[derive(Default)]
 pub(super) struct WsSessions {
     pub(super) next_id: u64,
-    pub(super) sessions: HashMap<u64, Session>,
+    pub(super) subscribers: usize,
+    pub(super) log: Vec<String>,
+    pub(super) base: usize,
     pub(super) published: HashMap<u64, Published>,
     pub(super) published_trade: u64,
-    pub(super) listener: Option<AbortOnDrop>,
 }

@@ -1,5 +1,7 @@
-//! The Kraken simulator's WebSocket v2 front ([`KrakenSim::start_ws`]): order entry and the
-//! `executions` channel on the same exchange, accounts and counters as the REST front.
+//! The Kraken simulator's WebSocket v2 front: order entry and the `executions` channel on the
+//! same exchange, accounts and counters as the REST front. It is the shared WebSocket server's
+//! venue ([`crate::sim::ws::WsVenue`]): `KrakenSim::start_ws()` serves it on its own port of
+//! 127.0.0.1, at Kraken's path `/v2`.
 //!
 //! Every request but `ping` carries a token from `GetWebSocketsToken` (valid 15 minutes until
 //! first used, then for good): a missing, unknown or stale one is refused with
@@ -13,103 +15,86 @@
 //! fills) and from then on every change of every order, whichever front or event caused it (a
 //! REST order's fill, another participant's trade [`KrakenSim::trade_at`]): `new`, `trade`
 //! (with `trade_id`, `last_qty`, `last_price`, `liquidity_ind`, `fees`), `filled`, `canceled`,
-//! `expired`, `amended`. Changes are found by comparing each order with what subscribers were
-//! last told, after every request of either front.
+//! `expired`, `amended`. Changes are found by comparing each order with what was last logged,
+//! after every request of either front and every test hook that trades; each session reads the
+//! log from its own cursor, so every update reaches each subscribed session once, in order.
 //!
-//! Faults for tests: [`KrakenSim::drop_ws_connections`] closes every session.
+//! Faults for tests: `KrakenSim::drop_ws_connections()` closes every session;
+//! `lose_next_responses` counts WebSocket requests too.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, Weak};
 
-use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
 
 use super::ids::txid;
 use super::sim::{KrakenError, KrakenSim, KrakenSimState};
-use super::sim_sessions::{AbortOnDrop, Outgoing, Published, Session};
+use super::sim_sessions::{KrakenWsSession, Published};
 use super::ws_messages::{v2_symbol, JsonWriter};
 use crate::order::local_ms;
 use crate::sim::exchange::{is_open, SimOrder, SimOrderType, SimTif, SimTrade};
-use crate::sim::{lock, Params};
-
-type Shared = Weak<Mutex<KrakenSimState>>;
+use crate::sim::ws::WsVenue;
+use crate::sim::Params;
 
 impl KrakenSim {
-    /// Starts the WebSocket v2 front on a free port of 127.0.0.1 (any path; Kraken's is `/v2`)
-    /// and returns its address. It stops with the simulator.
-    pub async fn start_ws(&self) -> std::io::Result<SocketAddr> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let state: Shared = Arc::downgrade(self.shared());
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                if state.strong_count() == 0 {
-                    break;
-                }
-                tokio::spawn(session(stream, state.clone()));
-            }
-        });
-        self.venue().ws.listener = Some(AbortOnDrop(task));
-        Ok(addr)
-    }
-
-    /// Closes every WebSocket session (the connection dropped).
-    pub fn drop_ws_connections(&self) {
-        let mut state = self.venue();
-        for s in state.ws.sessions.values() {
-            let _ = s.tx.send(Outgoing::Close);
-        }
-        state.ws.sessions.clear();
-    }
-
-    /// Sessions open and subscribed to `executions`.
+    /// Sessions subscribed to `executions`.
     pub fn ws_subscribers(&self) -> usize {
-        self.venue().ws.sessions.values().filter(|s| s.subscribed).count()
+        self.venue().ws.subscribers
     }
 }
 
-async fn session(stream: TcpStream, state: Shared) {
-    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else { return };
-    let (mut sink, mut source) = ws.split();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let Some(id) = with_state(&state, |s| s.ws_open(tx)) else { return };
-    loop {
-        tokio::select! {
-            out = rx.recv() => match out {
-                Some(Outgoing::Text(text)) => {
-                    if sink.send(Message::text(text)).await.is_err() {
-                        break;
-                    }
-                }
-                Some(Outgoing::Close) | None => {
-                    let _ = sink.close().await;
-                    break;
-                }
-            },
-            frame = source.next() => match frame {
-                Some(Ok(Message::Text(text))) => {
-                    if with_state(&state, |s| s.ws_request(id, text.as_str(), local_ms())).is_none() {
-                        break;
-                    }
-                }
-                Some(Ok(Message::Close(_)) | Err(_)) | None => break,
-                Some(Ok(_)) => {}
-            },
+impl WsVenue for KrakenSimState {
+    type Session = KrakenWsSession;
+
+    /// Kraken's path, `/v2` (a query string is ignored); any other path is refused.
+    fn open_session(&mut self, path_and_query: &str) -> Option<KrakenWsSession> {
+        let path = path_and_query.split('?').next().unwrap_or("");
+        (path == "/v2").then(|| {
+            self.ws.next_id += 1;
+            KrakenWsSession { id: self.ws.next_id, greeted: false, subscribed: false, cursor: 0 }
+        })
+    }
+
+    fn on_text(&mut self, session: &mut KrakenWsSession, text: &str) -> Vec<String> {
+        self.ws_request(session, text, local_ms())
+    }
+
+    /// The `status` greeting first, then every `executions` update since the session last read.
+    fn pushes(&mut self, session: &mut KrakenWsSession) -> Vec<String> {
+        let mut out = Vec::new();
+        if !session.greeted {
+            session.greeted = true;
+            out.push(status_message(session.id));
+        }
+        if session.subscribed {
+            let from = session.cursor.saturating_sub(self.ws.base);
+            out.extend(self.ws.log.iter().skip(from).cloned());
+            session.cursor = self.ws.base + self.ws.log.len();
+        }
+        out
+    }
+
+    fn close_session(&mut self, session: KrakenWsSession) {
+        if session.subscribed {
+            self.ws.subscribers = self.ws.subscribers.saturating_sub(1);
+            if self.ws.subscribers == 0 {
+                // Nobody reads the log any more.
+                self.ws.base += self.ws.log.len();
+                self.ws.log.clear();
+            }
         }
     }
-    with_state(&state, |s| s.ws.sessions.remove(&id));
 }
 
-/// Runs `f` on the simulator's state, if it still exists.
-fn with_state<T>(state: &Shared, f: impl FnOnce(&mut KrakenSimState) -> T) -> Option<T> {
-    let state = state.upgrade()?;
-    let mut guard = lock(&state);
-    Some(f(&mut guard))
+/// The `status` message a connection gets first.
+fn status_message(connection_id: u64) -> String {
+    let data = JsonWriter::new()
+        .str("api_version", "v2")
+        .int("connection_id", connection_id)
+        .str("system", "online")
+        .str("version", "2.0.10")
+        .finish();
+    JsonWriter::new().str("channel", "status").str("type", "update").raw("data", &format!("[{data}]")).finish()
 }
 
 #[derive(Deserialize)]
@@ -159,30 +144,9 @@ fn time_text(ms: i64) -> String {
 }
 
 impl KrakenSimState {
-    fn ws_open(&mut self, tx: mpsc::UnboundedSender<Outgoing>) -> u64 {
-        self.ws.next_id += 1;
-        let id = self.ws.next_id;
-        let data = JsonWriter::new()
-            .str("api_version", "v2")
-            .int("connection_id", id)
-            .str("system", "online")
-            .str("version", "2.0.10")
-            .finish();
-        let status =
-            JsonWriter::new().str("channel", "status").str("type", "update").raw("data", &format!("[{data}]")).finish();
-        let _ = tx.send(Outgoing::Text(status));
-        self.ws.sessions.insert(id, Session { tx, subscribed: false });
-        id
-    }
-
-    fn send_to(&self, session: u64, text: String) {
-        if let Some(s) = self.ws.sessions.get(&session) {
-            let _ = s.tx.send(Outgoing::Text(text));
-        }
-    }
-
-    /// Answers one request of a session, then tells subscribers what changed.
-    fn ws_request(&mut self, session: u64, text: &str, now: i64) {
+    /// Answers one request of a session (the frames to send back), then logs what changed for
+    /// the subscribers.
+    fn ws_request(&mut self, session: &mut KrakenWsSession, text: &str, now: i64) -> Vec<String> {
         let time_in = time_text(now);
         let answer = |method: &str, req_id: Option<u64>, outcome: Result<String, String>| {
             let mut w = JsonWriter::new();
@@ -203,8 +167,7 @@ impl KrakenSimState {
                 .str("time_in", &time_in)
                 .str("time_out", &time_text(local_ms()))
                 .finish();
-            self.send_to(session, error);
-            return;
+            return vec![error];
         };
         let (method, req_id) = (request.method.as_str(), request.req_id);
         if method == "ping" {
@@ -214,27 +177,25 @@ impl KrakenSimState {
                 pong.int("req_id", id);
             }
             let pong = pong.str("time_in", &time_in).str("time_out", &time_text(local_ms())).finish();
-            self.send_to(session, pong);
-            return;
+            return vec![pong];
         }
         let token = request.params.get("token").and_then(|t| param_text(t));
         let Some(api_key) = token.and_then(|t| self.ws_token_key(&t, now)) else {
-            self.send_to(session, answer(method, req_id, Err("EAPI:Invalid key".into())));
-            return;
+            return vec![answer(method, req_id, Err("EAPI:Invalid key".into()))];
         };
         let answers: Vec<Result<String, String>> = match method {
             "subscribe" => {
                 let outcome = self.ws_subscribe(session, &request.params);
                 let ok = outcome.is_ok();
-                self.send_to(session, answer(method, req_id, outcome));
+                let mut frames = vec![answer(method, req_id, outcome)];
                 if ok {
                     let snap_trades = request.params.get("snap_trades").and_then(|t| param_text(t));
                     let snap_orders = request.params.get("snap_orders").and_then(|t| param_text(t));
                     let snapshot =
                         self.snapshot(snap_orders.as_deref() != Some("false"), snap_trades.as_deref() == Some("true"));
-                    self.send_to(session, snapshot);
+                    frames.push(snapshot);
                 }
-                Vec::new()
+                return frames;
             }
             "add_order" => vec![self.ws_add_order(&api_key, &request.params, now)],
             "amend_order" => vec![self.ws_amend_order(&api_key, &request.params, now)],
@@ -244,20 +205,25 @@ impl KrakenSimState {
             }
             _ => vec![Err("EGeneral:Invalid arguments:method".into())],
         };
-        for outcome in answers {
-            self.send_to(session, answer(method, req_id, outcome));
-        }
         self.settle_balances();
         self.publish();
+        answers.into_iter().map(|outcome| answer(method, req_id, outcome)).collect()
     }
 
-    fn ws_subscribe(&mut self, session: u64, params: &HashMap<String, &RawValue>) -> Result<String, String> {
+    /// Subscribes the session to `executions` from now on (its snapshot holds the rest).
+    fn ws_subscribe(
+        &mut self,
+        session: &mut KrakenWsSession,
+        params: &HashMap<String, &RawValue>,
+    ) -> Result<String, String> {
         if params.get("channel").and_then(|c| param_text(c)).as_deref() != Some("executions") {
             return Err("EGeneral:Invalid arguments:channel".into());
         }
-        if let Some(s) = self.ws.sessions.get_mut(&session) {
-            s.subscribed = true;
+        if !session.subscribed {
+            session.subscribed = true;
+            self.ws.subscribers += 1;
         }
+        session.cursor = self.ws.base + self.ws.log.len();
         Ok(JsonWriter::new().str("channel", "executions").bool("snapshot", true).finish())
     }
 
@@ -451,10 +417,11 @@ impl KrakenSimState {
         JsonWriter::new().str("channel", "executions").str("type", "snapshot").raw("data", &data).finish()
     }
 
-    /// Tells subscribers what changed since they were last told (every order, every trade),
-    /// whichever front or event changed it.
+    /// Logs for the subscribers what changed since they were last told (every order, every
+    /// trade), whichever front or event changed it; each session reads the log from its own
+    /// cursor ([`WsVenue::pushes`]).
     pub(super) fn publish(&mut self) {
-        let any = self.ws.sessions.values().any(|s| s.subscribed);
+        let any = self.ws.subscribers > 0;
         let first_new_trade = self.ws.published_trade + 1;
         let mut events = Vec::new();
         let mut updates = Vec::new();
@@ -512,8 +479,6 @@ impl KrakenSimState {
         }
         let data = format!("[{}]", events.join(","));
         let message = JsonWriter::new().str("channel", "executions").str("type", "update").raw("data", &data).finish();
-        for s in self.ws.sessions.values().filter(|s| s.subscribed) {
-            let _ = s.tx.send(Outgoing::Text(message.clone()));
-        }
+        self.ws.log.push(message);
     }
 }

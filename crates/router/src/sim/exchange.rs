@@ -8,8 +8,13 @@
 //! venue's own error and writes orders and trades in the venue's JSON. Order statuses are kept
 //! in Binance's words (`NEW`, `PARTIALLY_FILLED`, `FILLED`, `CANCELED`, `EXPIRED`); other
 //! fronts translate them.
+//!
+//! Every change to one of our orders is also logged, in order, as a [`SimEvent`] (accepted, each
+//! trade, canceled, expired) with the order's status and executed quantity right after it: what
+//! a venue's WebSocket front pushes to its subscribed sessions, whichever front or test hook
+//! caused the change. The log keeps the last [`EVENT_LOG_CAPACITY`] events.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::Value;
 use wintermute_core::decimal::{Decimal, Step};
@@ -221,6 +226,41 @@ pub struct SimTrade {
     pub is_maker: bool,
 }
 
+/// What happened to one of our orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimEventKind {
+    /// The order was accepted (it may trade and end in the same request: more events follow).
+    New,
+    /// The order traded (the trade's id).
+    Trade(u64),
+    /// Our cancel took it off the book.
+    Canceled,
+    /// The exchange ended it (an IOC or FOK remainder, a market order's unfilled part).
+    Expired,
+}
+
+/// One entry of the exchange's event log.
+#[derive(Debug, Clone)]
+pub struct SimEvent {
+    /// Position in the log (1, 2, ...; never reused).
+    pub seq: u64,
+    /// The order.
+    pub order_id: u64,
+    /// What happened.
+    pub kind: SimEventKind,
+    /// The order's status right after it.
+    pub status: &'static str,
+    /// Lots executed right after it.
+    pub executed: i64,
+    /// Quote quantity executed right after it (exact).
+    pub cum_quote: Decimal,
+    /// When, ms.
+    pub time_ms: i64,
+}
+
+/// How many events the log keeps (older ones are dropped; a reader that far behind reconciles).
+pub const EVENT_LOG_CAPACITY: usize = 65_536;
+
 /// The exchange: symbols, orders, trades.
 #[derive(Debug)]
 pub struct SimExchange {
@@ -237,6 +277,8 @@ pub struct SimExchange {
     pub fee_in_quote: bool,
     next_order_id: u64,
     next_trade_id: u64,
+    events: VecDeque<SimEvent>,
+    last_event_seq: u64,
 }
 
 /// Whether an order with this status can still trade.
@@ -255,7 +297,37 @@ impl SimExchange {
             fee_in_quote: false,
             next_order_id: 1_000_001,
             next_trade_id: 5_000_001,
+            events: VecDeque::new(),
+            last_event_seq: 0,
         }
+    }
+
+    /// The sequence number of the last event logged (0 before any).
+    pub fn last_event_seq(&self) -> u64 {
+        self.last_event_seq
+    }
+
+    /// The events logged after `seq`, oldest first.
+    pub fn events_after(&self, seq: u64) -> impl Iterator<Item = &SimEvent> + '_ {
+        let first = self.events.front().map_or(self.last_event_seq + 1, |e| e.seq);
+        let skip = usize::try_from(seq.saturating_add(1).saturating_sub(first)).unwrap_or(usize::MAX);
+        self.events.iter().skip(skip)
+    }
+
+    fn log(&mut self, order: &SimOrder, kind: SimEventKind, now_ms: i64) {
+        self.last_event_seq += 1;
+        if self.events.len() == EVENT_LOG_CAPACITY {
+            self.events.pop_front();
+        }
+        self.events.push_back(SimEvent {
+            seq: self.last_event_seq,
+            order_id: order.order_id,
+            kind,
+            status: order.status,
+            executed: order.executed,
+            cum_quote: order.cum_quote,
+            time_ms: now_ms,
+        });
     }
 
     /// Checks the filters and places the order: returns its id and the trades it made.
@@ -301,6 +373,7 @@ impl SimExchange {
             time_ms: now_ms,
             update_ms: now_ms,
         };
+        self.log(&order, SimEventKind::New, now_ms);
         let fok_short = new.order_type == SimOrderType::Limit(SimTif::Fok) && available < new.qty;
         let mut trade_ids = Vec::new();
         if !fok_short && new.order_type != SimOrderType::LimitMaker {
@@ -317,7 +390,10 @@ impl SimExchange {
                 if *level_qty == 0 {
                     book.remove(&price);
                 }
-                trade_ids.push(self.record_trade(&mut order, price, qty, false, now_ms));
+                let trade_id = self.record_trade(&mut order, price, qty, false, now_ms);
+                order.status = if order.executed == new.qty { "FILLED" } else { "PARTIALLY_FILLED" };
+                self.log(&order, SimEventKind::Trade(trade_id), now_ms);
+                trade_ids.push(trade_id);
             }
         }
         let rests = matches!(new.order_type, SimOrderType::Limit(SimTif::Gtc) | SimOrderType::LimitMaker);
@@ -330,6 +406,9 @@ impl SimExchange {
         } else {
             "NEW"
         };
+        if order.status == "EXPIRED" {
+            self.log(&order, SimEventKind::Expired, now_ms);
+        }
         self.orders.insert(order_id, order);
         Ok((order_id, trade_ids))
     }
@@ -388,9 +467,11 @@ impl SimExchange {
     ) -> Result<u64, MatchError> {
         let found = self.find(symbol, order_id, client_id).filter(|o| is_open(o.status)).map(|o| o.order_id);
         let id = found.ok_or(MatchError::UnknownOrder)?;
-        if let Some(order) = self.orders.get_mut(&id) {
+        if let Some(mut order) = self.orders.remove(&id) {
             order.status = "CANCELED";
             order.update_ms = now_ms;
+            self.log(&order, SimEventKind::Canceled, now_ms);
+            self.orders.insert(id, order);
         }
         Ok(id)
     }
@@ -434,8 +515,10 @@ impl SimExchange {
             if take > 0 {
                 qty -= take;
                 let price = order.new.price;
-                ids.push(self.record_trade(&mut order, price, take, true, now_ms));
+                let trade_id = self.record_trade(&mut order, price, take, true, now_ms);
                 order.status = if order.executed == order.new.qty { "FILLED" } else { "PARTIALLY_FILLED" };
+                self.log(&order, SimEventKind::Trade(trade_id), now_ms);
+                ids.push(trade_id);
             }
             self.orders.insert(id, order);
         }

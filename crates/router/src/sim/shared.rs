@@ -1,0 +1,72 @@
+//! A venue's state as both fronts of its simulator (HTTP and WebSocket) and its test hooks share
+//! it: the state behind a mutex, and a counter of changes that wakes the WebSocket sessions.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::watch;
+
+/// A venue's state shared by its fronts (HTTP and WebSocket) and its test hooks, with a counter
+/// of changes that wakes the WebSocket sessions.
+#[derive(Debug)]
+pub struct SimShared<V> {
+    state: Mutex<V>,
+    changes: watch::Sender<u64>,
+}
+
+impl<V> SimShared<V> {
+    /// Shares `venue`.
+    pub fn new(venue: V) -> Arc<Self> {
+        Arc::new(Self { state: Mutex::new(venue), changes: watch::Sender::new(0) })
+    }
+
+    /// The state, locked; when the guard is dropped the change counter moves on (after the lock
+    /// is released), so every WebSocket session looks for something to push.
+    pub fn lock(&self) -> SimGuard<'_, V> {
+        SimGuard { guard: Some(lock(&self.state)), changes: &self.changes }
+    }
+
+    /// The state, locked, without signalling a change when released (for reads that change
+    /// nothing other sessions see).
+    pub fn lock_quietly(&self) -> MutexGuard<'_, V> {
+        lock(&self.state)
+    }
+
+    /// A receiver of the change counter.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.changes.subscribe()
+    }
+}
+
+/// A locked venue state ([`SimShared::lock`]); dropping it signals a change.
+pub struct SimGuard<'a, V> {
+    guard: Option<MutexGuard<'a, V>>,
+    changes: &'a watch::Sender<u64>,
+}
+
+impl<V> Deref for SimGuard<'_, V> {
+    type Target = V;
+
+    fn deref(&self) -> &V {
+        // Present from construction until drop.
+        self.guard.as_deref().unwrap_or_else(|| unreachable!("guard taken only in drop"))
+    }
+}
+
+impl<V> DerefMut for SimGuard<'_, V> {
+    fn deref_mut(&mut self) -> &mut V {
+        self.guard.as_deref_mut().unwrap_or_else(|| unreachable!("guard taken only in drop"))
+    }
+}
+
+impl<V> Drop for SimGuard<'_, V> {
+    fn drop(&mut self) {
+        drop(self.guard.take());
+        self.changes.send_modify(|n| *n = n.wrapping_add(1));
+    }
+}
+
+/// Locks a simulator's state (a panic while holding it would be a simulator bug: keep serving).
+pub fn lock<T>(state: &Mutex<T>) -> MutexGuard<'_, T> {
+    state.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
