@@ -237,3 +237,21 @@ fn garbage_frames_from_the_venue_are_counted_and_skipped() {
         drop(venue);
     });
 }
+
+#[test]
+fn a_token_unused_for_15_minutes_is_refused_but_one_in_use_lasts() {
+    run(async {
+        let Setup { sim, ws_addr, mut rest, token, mut ws } = setup(|_| {}).await;
+        let fresh = rest.websockets_token().await.unwrap();
+        // 15 minutes and a second later: the unused token is stale; the one the connection
+        // used still places orders and reconnects.
+        sim.age_ws_tokens(15 * 60 * 1000 + 1000);
+        let stale = KrakenWsClient::connect(ws_addr, &fresh, vec![ws_pair()]).await;
+        assert!(matches!(&stale, Err(KrakenWsError::Venue { error, .. }) if error == "EAPI:Invalid key"), "{stale:?}");
+        let placed = ws.place(&order("w-t", Side::Buy, "0.1", limit("58000", TimeInForce::Gtc))).await.unwrap();
+        assert_eq!(placed[0].kind, ReportKind::New);
+        sim.drop_ws_connections();
+        ws.reconnect(ws_addr, &token).await.unwrap();
+        assert_eq!(sim.open_order_count(), 1);
+    });
+}

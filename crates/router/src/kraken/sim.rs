@@ -227,6 +227,13 @@ impl KrakenSim {
         self.venue().balances.clone()
     }
 
+    /// Makes every WebSocket token `ms` older (a test of their 15-minute first-use window).
+    pub fn age_ws_tokens(&self, ms: i64) {
+        for token in self.venue().tokens.values_mut() {
+            token.created_ms -= ms;
+        }
+    }
+
     /// The last nonce the key used (0 if none).
     pub fn last_nonce(&self, api_key: &str) -> u64 {
         self.venue().keys.get(api_key).map_or(0, |k| k.last_nonce)

@@ -35,13 +35,16 @@ pub(super) struct Published {
 
 /// The WebSocket front's state: the `executions` updates logged for the sessions (from
 /// `base`, the updates before it dropped once nobody was subscribed), and what was last
-/// logged of each order.
+/// logged of each live order.
 #[derive(Default)]
 pub(super) struct WsSessions {
     pub(super) next_id: u64,
     pub(super) subscribers: usize,
     pub(super) log: Vec<String>,
     pub(super) base: usize,
+    /// What was last logged of each live order (an order that ended changes no more).
     pub(super) published: HashMap<u64, Published>,
+    /// Orders from this id on were never logged.
+    pub(super) next_unseen_order: u64,
     pub(super) published_trade: u64,
 }

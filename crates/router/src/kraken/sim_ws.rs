@@ -425,7 +425,11 @@ impl KrakenSimState {
         let first_new_trade = self.ws.published_trade + 1;
         let mut events = Vec::new();
         let mut updates = Vec::new();
-        for order in self.exchange.orders.values() {
+        // Only live orders and new ones can change: an order that ended stays as it was.
+        let mut ids: Vec<u64> = self.ws.published.keys().copied().collect();
+        ids.extend(self.exchange.orders.range(self.ws.next_unseen_order..).map(|(&id, _)| id));
+        ids.sort_unstable();
+        for order in ids.iter().filter_map(|id| self.exchange.orders.get(id)) {
             let now = Published {
                 status: order.status,
                 executed: order.executed,
@@ -469,7 +473,14 @@ impl KrakenSimState {
             }
         }
         for (id, published) in updates {
-            self.ws.published.insert(id, published);
+            if is_open(published.status) {
+                self.ws.published.insert(id, published);
+            } else {
+                self.ws.published.remove(&id);
+            }
+        }
+        if let Some((&last, _)) = self.exchange.orders.iter().next_back() {
+            self.ws.next_unseen_order = last + 1;
         }
         if let Some((&last, _)) = self.exchange.trades.iter().next_back() {
             self.ws.published_trade = last;
