@@ -255,3 +255,55 @@ fn a_token_unused_for_15_minutes_is_refused_but_one_in_use_lasts() {
         assert_eq!(sim.open_order_count(), 1);
     });
 }
+
+#[test]
+fn a_fill_pushed_before_the_orders_answer_and_again_after_counts_once() {
+    run(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // A venue that pushes the fill ahead of the add_order answer, then the same fill again.
+        let venue = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(stream).await.unwrap();
+            let sub_id = read_json(&mut ws).await["req_id"].clone();
+            let subscribed = [
+                format!(r#"{{"method":"subscribe","req_id":{sub_id},"success":true,"result":{{}}}}"#),
+                r#"{"channel":"executions","type":"snapshot","data":[]}"#.to_owned(),
+            ];
+            for frame in subscribed {
+                ws.send(Message::text(frame)).await.unwrap();
+            }
+            let add = read_json(&mut ws).await;
+            let add_id = add["req_id"].clone();
+            let cl = add["params"]["cl_ord_id"].as_str().unwrap().to_owned();
+            let fill = format!(
+                r#"{{"channel":"executions","type":"update","data":[{{"exec_type":"trade","order_id":"OFAST-00000-000001","cl_ord_id":"{cl}","symbol":"BTC/USD","side":"buy","order_qty":0.1,"order_status":"filled","cum_qty":0.1,"timestamp":"2026-12-06T21:00:00.000Z","exec_id":"T1","trade_id":77,"last_qty":0.1,"last_price":58729.4,"liquidity_ind":"t","fees":[{{"asset":"USD","qty":15.269644}}]}}]}}"#
+            );
+            let answer = format!(
+                r#"{{"method":"add_order","req_id":{add_id},"success":true,"result":{{"order_id":"OFAST-00000-000001","cl_ord_id":"{cl}"}}}}"#
+            );
+            for frame in [fill.clone(), answer, fill] {
+                ws.send(Message::text(frame)).await.unwrap();
+            }
+            ws
+        });
+        let mut client = KrakenWsClient::connect(addr, "t", vec![ws_pair()]).await.unwrap();
+        let reports = client.place(&order("fast", Side::Buy, "0.1", limit("58730", TimeInForce::Ioc))).await.unwrap();
+        assert_eq!(reports[0].kind, ReportKind::New, "the answer first in the list");
+        assert_eq!(fills(&reports), [(77, ticks("58729.4"), lots("0.1"))], "the fill read while waiting");
+        client.next_reports(WAIT).await.unwrap();
+        let state = client.orders().get("fast").unwrap();
+        assert_eq!(
+            (state.status(), state.filled_qty(), state.duplicate_fills()),
+            (OrderStatus::Filled, lots("0.1"), 1)
+        );
+        assert_eq!(state.venue_order_id.as_deref(), Some("OFAST-00000-000001"));
+        drop(venue);
+    });
+}
+
+/// The next request a fake venue reads, as JSON.
+async fn read_json(ws: &mut tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>) -> serde_json::Value {
+    let Some(Ok(Message::Text(text))) = ws.next().await else { panic!("a request") };
+    serde_json::from_str(text.as_str()).unwrap()
+}
