@@ -287,6 +287,7 @@ impl KrakenWsClient {
         let text = subscribe_executions_message(&self.token, req_id);
         self.snapshot = None;
         let (fills_before, statuses_before) = self.counts();
+        let unattributed_before = self.unattributed;
         let answer = self.request("subscribe", req_id, text).await?;
         answer.outcome.map_err(|error| KrakenWsError::Venue { method: "subscribe", error })?;
         let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
@@ -310,7 +311,7 @@ impl KrakenWsClient {
         let summary = ReconcileSummary {
             new_fills: fills_after - fills_before,
             status_changes,
-            unknown_trades: usize::try_from(self.unattributed).unwrap_or(usize::MAX),
+            unknown_trades: usize::try_from(self.unattributed - unattributed_before).unwrap_or(usize::MAX),
         };
         Ok(WsReconcile { summary, unlisted })
     }
