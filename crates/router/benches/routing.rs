@@ -6,9 +6,11 @@
 //!   (parameters sorted, signed, written as JSON); a Kraken order's `AddOrder` form body plus its `API-Sign`; a
 //!   Coinbase ES256 JWT;
 //! - execution report in -> normalized event out: a Binance FULL order response with two fills,
-//!   a Binance WebSocket `executionReport` event (a fill), and a Kraken `TradesHistory` answer
-//!   with two trades, parsed, converted to normalized reports
-//!   and applied to the order's state machine.
+//!   a Binance WebSocket `executionReport` event (a fill), a Kraken `TradesHistory` answer
+//!   with two trades and a Kraken WebSocket v2 `executions` update with the same two trades,
+//!   parsed, converted to normalized reports and applied to the order's state machine.
+//! - Kraken order -> WebSocket v2 `add_order` frame (token-authenticated, no per-request
+//!   signature), beside the REST edge (form body + `API-Sign`) in the same run.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -20,6 +22,9 @@ use wintermute_router::coinbase::client::create_order_body;
 use wintermute_router::coinbase::reports::{fill_report, parse, CoinbaseProduct, FillsPage, TradeIds};
 use wintermute_router::kraken::client::add_order_body;
 use wintermute_router::kraken::reports::{parse_envelope, trade_report, KrakenPair, TradesHistory};
+use wintermute_router::kraken::ws_messages::{
+    add_order_message, execution_report, parse_frame, KrakenWsPair, WsMessage,
+};
 use wintermute_router::order::OrderType;
 use wintermute_router::order_state::{OrderState, Side};
 use wintermute_router::signing::{BinanceSigner, CoinbaseJwtSigner, KrakenSigner};
@@ -94,6 +99,20 @@ fn main() {
         black_box(kraken.api_sign("/0/private/AddOrder", &nonce.to_string(), &body));
         black_box(body);
     });
+    // The same order as a WebSocket v2 `add_order` frame: no signature (the connection's token
+    // authenticates it), the edge against the REST body + API-Sign above.
+    let xbt_ws = KrakenWsPair { pair: xbt.clone(), symbol: "BTC/USD".into() };
+    let token = "WW91ciBhdXRoZW50aWNhdGlvbiB0b2tlbiBnb2VzIGhlcmUu";
+    measure("kraken order -> WS add_order frame", |i| {
+        let order = NewOrder {
+            symbol: "XBTUSD".into(),
+            client_order_id: "00000000-0000-0007-8000-000000000000".into(),
+            side: Side::Buy,
+            qty: 12_345_000,
+            order_type: OrderType::Limit { price: 587_294, tif: TimeInForce::Ioc },
+        };
+        black_box(add_order_message(&order, &xbt_ws, token, i as u64));
+    });
     let rng = ring::rand::SystemRandom::new();
     let pkcs8 =
         ring::signature::EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
@@ -139,6 +158,16 @@ fn main() {
         let mut state = OrderState::new("wm1", Side::Buy, 3000);
         for fill in &page.fills {
             state.apply(&fill_report(fill, "wm1", &band, &mut trade_ids, 1).unwrap()).unwrap();
+        }
+        black_box(state.status());
+    });
+    let executions = br#"{"channel":"executions","type":"update","data":[{"exec_type":"trade","order_id":"OQCLML-BW3P3-BUCMWZ","cl_ord_id":"wm1","symbol":"BTC/USD","side":"buy","order_type":"limit","order_qty":0.503275,"limit_price":58729.5,"order_status":"partially_filled","cum_qty":0.45,"timestamp":"2023-07-06T18:23:16.880200Z","exec_id":"THVRQM-33VKH-UCI7BS","trade_id":40274859,"last_qty":0.45,"last_price":58729.4,"cost":26428.23,"liquidity_ind":"t","fees":[{"asset":"USD","qty":68.7134}]},{"exec_type":"trade","order_id":"OQCLML-BW3P3-BUCMWZ","cl_ord_id":"wm1","symbol":"BTC/USD","side":"buy","order_type":"limit","order_qty":0.503275,"limit_price":58729.5,"order_status":"filled","cum_qty":0.503275,"timestamp":"2023-07-06T18:23:16.880300Z","exec_id":"TCWJEG-FL4SZ-3FKGH6","trade_id":40274860,"last_qty":0.053275,"last_price":58729.5,"cost":3128.88,"liquidity_ind":"t","fees":[{"asset":"USD","qty":8.1351}]}]}"#;
+    let executions = std::str::from_utf8(executions).unwrap();
+    measure("kraken WS executions (2 trades) -> reports -> order state", |_| {
+        let Ok(WsMessage::Executions { executions, .. }) = parse_frame(executions) else { panic!("executions") };
+        let mut state = OrderState::new("wm1", Side::Buy, 50_327_500);
+        for exec in &executions {
+            state.apply(&execution_report(exec, "wm1", &xbt_ws, 1).unwrap()).unwrap();
         }
         black_box(state.status());
     });

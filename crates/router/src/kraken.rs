@@ -7,7 +7,11 @@
 //!   normalized execution reports.
 //! - [`sim::KrakenSim`]: a Kraken-compatible REST venue on 127.0.0.1 that checks keys,
 //!   signatures, nonces, counters and parameters as Kraken documents them, and fills orders
-//!   against a book.
+//!   against a book, checks funds, and answers WebSocket v2 order entry on the same exchange.
+//! - [`ws_client::KrakenWsClient`]: WebSocket v2 order entry (`add_order`, `amend_order`,
+//!   `cancel_order`) with a `GetWebSocketsToken` token, and the `executions` channel (snapshot
+//!   and updates) into the same normalized reports and per-order state machine.
+//! - [`ws_messages`]: the v2 messages, written and parsed (exact decimals, no panics).
 //! - [`rate`]: Kraken's API call counter and trading counter, one model for both sides.
 //! - [`ids`]: txids, `cl_ord_id` forms and nonces.
 
@@ -16,4 +20,9 @@ pub mod ids;
 pub mod rate;
 pub mod reports;
 pub mod sim;
+mod sim_funds;
 mod sim_orders;
+mod sim_sessions;
+mod sim_ws;
+pub mod ws_client;
+pub mod ws_messages;

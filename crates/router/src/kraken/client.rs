@@ -273,6 +273,49 @@ impl KrakenRestClient {
             .collect()
     }
 
+    /// `BalanceEx`: every asset's balance and what open orders hold of it
+    /// (`(balance, hold_trade)`), exact.
+    pub async fn balance_ex(
+        &mut self,
+    ) -> Result<std::collections::BTreeMap<String, (Decimal, Decimal)>, KrakenClientError> {
+        const EP: &str = "BalanceEx";
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            balance: String,
+            #[serde(default)]
+            hold_trade: Option<String>,
+        }
+        let body = self.private(EP, |nonce| format!("nonce={nonce}")).await?;
+        let entries: std::collections::BTreeMap<String, Entry> = self.result(EP, &body)?;
+        let exact = |field: &'static str, text: &str| {
+            Decimal::parse(text).map_err(|_| KrakenClientError::Parse {
+                endpoint: EP,
+                error: ReportParseError::bad_decimal(field, text),
+            })
+        };
+        entries
+            .into_iter()
+            .map(|(asset, e)| {
+                let hold = exact("hold_trade", e.hold_trade.as_deref().unwrap_or("0"))?;
+                Ok((asset, (exact("balance", &e.balance)?, hold)))
+            })
+            .collect()
+    }
+
+    /// `GetWebSocketsToken`: a token for Kraken's authenticated WebSocket (to be used within 15
+    /// minutes; it then lasts as long as the connection). Never logged: callers keep it secret
+    /// like the key.
+    pub async fn websockets_token(&mut self) -> Result<String, KrakenClientError> {
+        const EP: &str = "GetWebSocketsToken";
+        #[derive(serde::Deserialize)]
+        struct Token {
+            token: String,
+        }
+        let body = self.private(EP, |nonce| format!("nonce={nonce}")).await?;
+        let token: Token = self.result(EP, &body)?;
+        Ok(token.token)
+    }
+
     /// Places an order; returns the reports it produced (applied to the table). A venue
     /// refusal is a `Rejected` report with Kraken's error strings, not an error.
     pub async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, KrakenClientError> {

@@ -22,11 +22,15 @@
 //! [`crate::sim::exchange::SimExchange`]; a recorded Kraken book through
 //! [`SimSymbol::from_levels`]); fees are charged in the quote currency (Kraken's default), at
 //! the rate [`KrakenSimConfig::fee_rate`]. Balances start at [`KrakenSimConfig::balances`] and
-//! move with every trade (funds are not checked against orders: no `EOrder:Insufficient funds`).
+//! move with every trade; with [`KrakenSimConfig::check_funds`] an order the account cannot pay
+//! for (open orders holding their share) is refused with `EOrder:Insufficient funds`
+//! ([`super::sim_funds`]).
 //! Resting orders fill when the test says another participant traded ([`KrakenSim::trade_at`]).
 //!
 //! Endpoints: public `Time`, `AssetPairs`; private `AddOrder`, `AmendOrder`, `CancelOrder`,
-//! `CancelAll`, `OpenOrders`, `ClosedOrders`, `QueryOrders`, `TradesHistory`, `Balance`.
+//! `CancelAll`, `OpenOrders`, `ClosedOrders`, `QueryOrders`, `TradesHistory`, `QueryTrades`,
+//! `Balance`, `BalanceEx`, `GetWebSocketsToken`. The same exchange also answers Kraken's
+//! WebSocket v2 order entry ([`super::sim_ws`], [`KrakenSim::start_ws`]).
 //!
 //! Faults for tests: [`KrakenSim::lose_next_responses`] processes the next requests and then
 //! closes the connection without answering. The server stops when the [`KrakenSim`] is dropped.
@@ -37,6 +41,7 @@ use serde_json::{json, Value};
 use wintermute_core::decimal::Decimal;
 
 use super::rate::{api_cost, Counter, Tier};
+use super::sim_sessions::{WsSessions, WsToken};
 use crate::order::local_ms;
 use crate::signing::KrakenSigner;
 use crate::sim::exchange::SimExchange;
@@ -72,12 +77,22 @@ pub struct KrakenSimConfig {
     pub fee_rate: Decimal,
     /// Starting balances by Kraken asset name (`"ZUSD"`, `"XXBT"`).
     pub balances: Vec<(String, Decimal)>,
+    /// Whether orders are checked against the balances (`EOrder:Insufficient funds`); off by
+    /// default, so a paper venue trades on unlimited funds.
+    pub check_funds: bool,
 }
 
 impl KrakenSimConfig {
-    /// These pairs and keys, the Starter tier, a 0.26 % fee, no balances.
+    /// These pairs and keys, the Starter tier, a 0.26 % fee, no balances, funds not checked.
     pub fn new(pairs: Vec<KrakenSimPair>, keys: Vec<(String, String)>) -> Self {
-        Self { pairs, keys, tier: Tier::STARTER, fee_rate: Decimal::new(26, 4), balances: Vec::new() }
+        Self {
+            pairs,
+            keys,
+            tier: Tier::STARTER,
+            fee_rate: Decimal::new(26, 4),
+            balances: Vec::new(),
+            check_funds: false,
+        }
     }
 }
 
@@ -120,6 +135,9 @@ pub struct KrakenSimState {
     pub(super) extras: HashMap<u64, OrderExtra>,
     pub(super) balances: BTreeMap<String, Decimal>,
     pub(super) balanced_trades: u64,
+    pub(super) check_funds: bool,
+    pub(super) tokens: HashMap<String, WsToken>,
+    pub(super) ws: WsSessions,
     lose_responses: u32,
 }
 
@@ -147,6 +165,9 @@ impl KrakenSim {
             extras: HashMap::new(),
             balances: config.balances.into_iter().collect(),
             balanced_trades: 0,
+            check_funds: config.check_funds,
+            tokens: HashMap::new(),
+            ws: WsSessions::default(),
             lose_responses: 0,
         })
         .await
@@ -156,8 +177,10 @@ impl KrakenSim {
     /// resting orders that it crosses fill as makers. Returns how many trades that made.
     pub fn trade_at(&self, pair: &str, price: &str, qty: &str) -> Result<usize, String> {
         let mut state = self.venue();
-        let made = state.exchange.trade_at_text(pair, price, qty, local_ms())?;
+        let now = local_ms();
+        let made = state.exchange.trade_at_text(pair, price, qty, now)?;
         state.settle_balances();
+        state.publish();
         Ok(made)
     }
 
@@ -194,6 +217,23 @@ impl KrakenSim {
             .collect()
     }
 
+    /// Sets an asset's balance (a deposit or withdrawal made elsewhere).
+    pub fn set_balance(&self, asset: &str, amount: Decimal) {
+        self.venue().balances.insert(asset.to_owned(), amount);
+    }
+
+    /// Every asset's balance.
+    pub fn balances(&self) -> BTreeMap<String, Decimal> {
+        self.venue().balances.clone()
+    }
+
+    /// Makes every WebSocket token `ms` older (a test of their 15-minute first-use window).
+    pub fn age_ws_tokens(&self, ms: i64) {
+        for token in self.venue().tokens.values_mut() {
+            token.created_ms -= ms;
+        }
+    }
+
     /// The last nonce the key used (0 if none).
     pub fn last_nonce(&self, api_key: &str) -> u64 {
         self.venue().keys.get(api_key).map_or(0, |k| k.last_nonce)
@@ -204,6 +244,7 @@ impl SimVenue for KrakenSimState {
     fn handle(&mut self, request: &SimRequest<'_>) -> SimAnswer {
         let now = local_ms();
         let result = self.route(request, now);
+        self.publish();
         let body = match result {
             Ok(result) => json!({ "error": [], "result": result }),
             Err(KrakenError(text)) => json!({ "error": [text] }),
@@ -216,7 +257,7 @@ impl SimVenue for KrakenSimState {
     }
 }
 
-const PRIVATE: [&str; 10] = [
+const PRIVATE: [&str; 12] = [
     "AddOrder",
     "AmendOrder",
     "CancelOrder",
@@ -227,6 +268,8 @@ const PRIVATE: [&str; 10] = [
     "TradesHistory",
     "Balance",
     "QueryTrades",
+    "BalanceEx",
+    "GetWebSocketsToken",
 ];
 
 impl KrakenSimState {
@@ -270,6 +313,8 @@ impl KrakenSimState {
             "QueryOrders" => self.query_orders(&params),
             "TradesHistory" => self.trades_history(&params),
             "QueryTrades" => self.query_trades(&params),
+            "BalanceEx" => Ok(self.balance_ex()),
+            "GetWebSocketsToken" => self.new_ws_token(&api_key, now),
             _ => Ok(self.balance()),
         }
     }
@@ -305,37 +350,6 @@ impl KrakenSimState {
             }
         }
         Ok(Value::Object(out))
-    }
-
-    fn balance(&self) -> Value {
-        let mut out = serde_json::Map::new();
-        for (asset, amount) in &self.balances {
-            out.insert(asset.clone(), json!(amount.to_string()));
-        }
-        Value::Object(out)
-    }
-
-    /// Moves the balances by every trade not yet counted.
-    pub(super) fn settle_balances(&mut self) {
-        let ex = &self.exchange;
-        let new: Vec<_> = ex.trades.range(self.balanced_trades + 1..).map(|(_, t)| t.clone()).collect();
-        for t in new {
-            self.balanced_trades = self.balanced_trades.max(t.id);
-            let Some(sym) = self.exchange.symbols.get(&t.symbol) else { continue };
-            let qty = sym.step_size.value(t.qty);
-            let notional = sym.notional(t.price, t.qty);
-            let (base, quote) = (sym.base_asset.clone(), sym.quote_asset.clone());
-            let sign = |d: Decimal, positive: bool| if positive { d } else { Decimal::new(-d.mantissa(), d.scale()) };
-            let zero = Decimal::new(0, 0);
-            for (asset, delta) in [
-                (base, sign(qty, t.is_buyer)),
-                (quote.clone(), sign(notional, !t.is_buyer)),
-                (quote, sign(t.commission, false)),
-            ] {
-                let entry = self.balances.entry(asset).or_insert(zero);
-                *entry = crate::sim::exchange::add(*entry, delta);
-            }
-        }
     }
 }
 

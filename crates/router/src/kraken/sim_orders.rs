@@ -133,6 +133,7 @@ impl KrakenSimState {
             (false, true) => SimOrderType::LimitMaker,
             (false, false) => SimOrderType::Limit(tif),
         };
+        self.check_new_order_funds(&pair.symbol.symbol, is_buy, (!market).then_some(price), qty)?;
         // The engine's client-id uniqueness applies to cl_ord_id; orders without one get a
         // private id of their own.
         let engine_client_id = cl_ord_id.clone().unwrap_or_else(|| format!("#{}", self.exchange.orders.len()));
@@ -172,6 +173,9 @@ impl KrakenSimState {
         if new_qty.is_none() && new_price.is_none() {
             return Err(KrakenError::new("EGeneral:Invalid arguments"));
         }
+        let current = &self.exchange.orders[&id].new;
+        let (qty, price) = (new_qty.unwrap_or(current.qty), new_price.filter(|&p| p > 0).unwrap_or(current.price));
+        self.check_amend_funds(id, qty, price)?;
         let order = self.exchange.orders.get_mut(&id).ok_or(KrakenError::new("EOrder:Unknown order"))?;
         if let Some(q) = new_qty {
             if q <= order.executed {

@@ -118,3 +118,14 @@ pub fn limit(price: &str, tif: TimeInForce) -> OrderType {
 pub fn post_only(price: &str) -> OrderType {
     OrderType::PostOnly { price: ticks(price) }
 }
+
+/// XBTUSD as the WebSocket v2 API names it (`BTC/USD`).
+pub fn ws_pair() -> wintermute_router::kraken::ws_messages::KrakenWsPair {
+    wintermute_router::kraken::ws_messages::KrakenWsPair { pair: pair(), symbol: "BTC/USD".into() }
+}
+
+/// Funds checked, with these balances (asset, decimal text).
+pub fn funded(cfg: &mut KrakenSimConfig, balances: &[(&str, &str)]) {
+    cfg.check_funds = true;
+    cfg.balances = balances.iter().map(|(a, b)| ((*a).to_owned(), Decimal::parse(b).unwrap())).collect();
+}

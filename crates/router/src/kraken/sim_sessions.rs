@@ -1,0 +1,50 @@
+//! What the Kraken simulator keeps for its WebSocket front: a session per connection, the
+//! `executions` updates logged for them, what was last logged of each order, and the tokens of
+//! `GetWebSocketsToken` (used by [`super::sim_ws`] and [`super::sim_funds`]; the state holds
+//! them).
+
+use std::collections::HashMap;
+
+/// A token handed out by `GetWebSocketsToken`.
+#[derive(Debug, Clone)]
+pub(super) struct WsToken {
+    pub(super) api_key: String,
+    pub(super) created_ms: i64,
+    /// Once a connection used it, it no longer expires.
+    pub(super) used: bool,
+}
+
+/// One WebSocket connection's session: its `status` greeting sent, whether it subscribed to
+/// `executions`, and how far into the update log it has read.
+#[derive(Debug)]
+pub struct KrakenWsSession {
+    pub(super) id: u64,
+    pub(super) greeted: bool,
+    pub(super) subscribed: bool,
+    pub(super) cursor: usize,
+}
+
+/// What subscribers were last told of an order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Published {
+    pub(super) status: &'static str,
+    pub(super) executed: i64,
+    pub(super) qty: i64,
+    pub(super) price: i64,
+}
+
+/// The WebSocket front's state: the `executions` updates logged for the sessions (from
+/// `base`, the updates before it dropped once nobody was subscribed), and what was last
+/// logged of each live order.
+#[derive(Default)]
+pub(super) struct WsSessions {
+    pub(super) next_id: u64,
+    pub(super) subscribers: usize,
+    pub(super) log: Vec<String>,
+    pub(super) base: usize,
+    /// What was last logged of each live order (an order that ended changes no more).
+    pub(super) published: HashMap<u64, Published>,
+    /// Orders from this id on were never logged.
+    pub(super) next_unseen_order: u64,
+    pub(super) published_trade: u64,
+}

@@ -1,0 +1,427 @@
+//! A Kraken WebSocket v2 order client: `add_order`, `amend_order`, `cancel_order` over one
+//! authenticated connection, and the `executions` channel into the per-order state machine.
+//!
+//! ```text
+//! let token = rest.websockets_token().await?;              // GetWebSocketsToken (REST, signed)
+//! let mut ws = KrakenWsClient::connect(addr, &token, pairs).await?;  // + executions snapshot
+//! let reports = ws.place(&order).await?;                   // New (+ executions), or Rejected
+//! ws.cancel("my-order-1").await?;                          // Canceled, or CancelRejected
+//! let pushed = ws.next_reports(Duration::from_secs(1)).await?;  // fills pushed by the venue
+//! let summary = ws.reconnect(addr, &token).await?;         // after a drop: snapshot merged
+//! ```
+//!
+//! Each request carries the token and a fresh `req_id`; the client reads frames until the
+//! answer with that `req_id`, applying every `executions` message it meets on the way, so an
+//! execution that overtakes its order's answer (a fill before the acknowledgment) is applied
+//! first and the answer after: the state machine is built from the set of reports, not their
+//! order. Fills are keyed by Kraken's `trade_id`, so a fill seen live and again in a snapshot
+//! (or through the REST client's reconciliation) counts once.
+//!
+//! The channel is account-wide: an execution of an order this client did not place (a REST
+//! order of the same account) is adopted into the table by its `cl_ord_id` (or `order_id`),
+//! side and quantity, so the table holds every order of the account that traded or rested.
+//!
+//! **Reconnect.** [`KrakenWsClient::reconnect`] opens a new connection, subscribes again and
+//! merges the snapshot: the open orders (their `cum_qty`) and the last 50 fills. Orders the
+//! table holds as live that the snapshot neither lists as open nor accounts for with fills
+//! ended while the client was away; they are returned as `unlisted` for the REST client's
+//! reconciliation (`QueryOrders`, `TradesHistory`), which is also needed when more than 50 fills
+//! were missed. A frame that cannot be parsed is counted ([`KrakenWsClient::malformed_frames`])
+//! and skipped, never a panic.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::WebSocketStream;
+
+use super::ids::legal_cl_ord_id;
+use super::ws_messages::{
+    add_order_message, amend_order_message, cancel_order_message, decimal_text, execution_report, parse_frame,
+    subscribe_executions_message, KrakenWsPair, WsExecution, WsMessage, WsResponse,
+};
+use crate::order::{local_ns, NewOrder, OrderType, ReconcileSummary, TimeInForce};
+use crate::order_state::{
+    ExecutionReport, OrderState, OrderStateError, OrderStatus, OrderTable, ReportKind, Side, Venue,
+};
+
+/// How long a request waits for its answer.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Why a request did not produce reports.
+#[derive(Debug, thiserror::Error)]
+pub enum KrakenWsError {
+    /// The connection failed or closed: the outcome of a request in flight is unknown.
+    #[error("transport error: {0}")]
+    Transport(String),
+    /// No answer with the request's `req_id` in time.
+    #[error("no answer: method={method} req_id={req_id}")]
+    Timeout {
+        /// The method.
+        method: &'static str,
+        /// Its `req_id`.
+        req_id: u64,
+    },
+    /// The venue refused a request that is not an order (`subscribe`, `amend_order`): Kraken's
+    /// error string.
+    #[error("venue error: method={method} error={error}")]
+    Venue {
+        /// The method.
+        method: &'static str,
+        /// Kraken's error string.
+        error: String,
+    },
+    /// A pair the client has no instrument for.
+    #[error("unknown pair: pair={0}")]
+    UnknownPair(String),
+    /// An order Kraken spot cannot take as asked, or an unknown client id (nothing was sent).
+    #[error("unsupported order: {0}")]
+    Unsupported(String),
+    /// A report the order table refused.
+    #[error(transparent)]
+    State(#[from] OrderStateError),
+}
+
+/// What a reconnect merged.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct WsReconcile {
+    /// Fills and status changes new to the table.
+    pub summary: ReconcileSummary,
+    /// Live orders the snapshot does not account for (they ended while away): settle them
+    /// through REST.
+    pub unlisted: Vec<String>,
+}
+
+/// The client: one connection, its token, the pairs, the order table.
+pub struct KrakenWsClient {
+    ws: WebSocketStream<TcpStream>,
+    token: String,
+    pairs: HashMap<String, KrakenWsPair>,
+    by_symbol: HashMap<String, String>,
+    orders: OrderTable,
+    order_pairs: HashMap<String, String>,
+    next_req_id: u64,
+    inbox: Vec<ExecutionReport>,
+    malformed: u64,
+    unattributed: u64,
+    snapshot: Option<HashSet<String>>,
+}
+
+impl std::fmt::Debug for KrakenWsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a credential: never printed.
+        f.debug_struct("KrakenWsClient").field("pairs", &self.pairs.len()).finish_non_exhaustive()
+    }
+}
+
+async fn open(addr: SocketAddr) -> Result<WebSocketStream<TcpStream>, KrakenWsError> {
+    let tcp = TcpStream::connect(addr).await.map_err(|e| KrakenWsError::Transport(e.to_string()))?;
+    let _ = tcp.set_nodelay(true);
+    let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/v2"), tcp)
+        .await
+        .map_err(|e| KrakenWsError::Transport(e.to_string()))?;
+    Ok(ws)
+}
+
+impl KrakenWsClient {
+    /// Connects to the WebSocket API at `addr` (plain ws://: the local simulator), subscribes
+    /// to `executions` with `token` and merges the snapshot.
+    pub async fn connect(addr: SocketAddr, token: &str, pairs: Vec<KrakenWsPair>) -> Result<Self, KrakenWsError> {
+        let ws = open(addr).await?;
+        let by_symbol = pairs.iter().map(|p| (p.symbol.clone(), p.pair.instrument.symbol.clone())).collect();
+        let mut client = Self {
+            ws,
+            token: token.to_owned(),
+            pairs: pairs.into_iter().map(|p| (p.pair.instrument.symbol.clone(), p)).collect(),
+            by_symbol,
+            orders: OrderTable::new(),
+            order_pairs: HashMap::new(),
+            next_req_id: 0,
+            inbox: Vec::new(),
+            malformed: 0,
+            unattributed: 0,
+            snapshot: None,
+        };
+        client.subscribe().await?;
+        client.inbox.clear();
+        Ok(client)
+    }
+
+    /// The orders and what is known of them.
+    pub fn orders(&self) -> &OrderTable {
+        &self.orders
+    }
+
+    /// Frames that could not be parsed (skipped).
+    pub fn malformed_frames(&self) -> u64 {
+        self.malformed
+    }
+
+    /// Executions that could not be attributed to an order (no pair for their symbol).
+    pub fn unattributed_executions(&self) -> u64 {
+        self.unattributed
+    }
+
+    /// Places an order; returns the reports it produced (applied to the table): the answer
+    /// (`New` with the order id, or `Rejected` with Kraken's error) and every execution read
+    /// while waiting for it.
+    pub async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, KrakenWsError> {
+        if !self.pairs.contains_key(&order.symbol) {
+            return Err(KrakenWsError::UnknownPair(order.symbol.clone()));
+        }
+        if matches!(order.order_type, OrderType::Limit { tif: TimeInForce::Fok, .. }) {
+            return Err(KrakenWsError::Unsupported("Kraken spot has no fill-or-kill time in force".into()));
+        }
+        if !legal_cl_ord_id(&order.client_order_id) || self.orders.get(&order.client_order_id).is_some() {
+            return Err(KrakenWsError::Unsupported(format!(
+                "cl_ord_id illegal or already used: {:?}",
+                order.client_order_id.chars().take(40).collect::<String>()
+            )));
+        }
+        let req_id = self.req_id();
+        let pair = &self.pairs[&order.symbol];
+        let text = add_order_message(order, pair, &self.token, req_id);
+        self.orders.insert(OrderState::new(&order.client_order_id, order.side, order.qty));
+        self.order_pairs.insert(order.client_order_id.clone(), order.symbol.clone());
+        let answer = self.request("add_order", req_id, text).await?;
+        let kind = match &answer.outcome {
+            Ok(_) => ReportKind::New,
+            Err(error) => ReportKind::Rejected { code: None, reason: error.clone() },
+        };
+        let order_id = answer.outcome.ok().and_then(|r| r.order_id);
+        let report =
+            ExecutionReport::answered(Venue::Kraken, &order.symbol, &order.client_order_id, order_id, kind, local_ns());
+        self.orders.apply(&report)?;
+        let mut reports = std::mem::take(&mut self.inbox);
+        reports.insert(0, report);
+        Ok(reports)
+    }
+
+    /// Cancels an order by client id: `Canceled`, or `CancelRejected` with Kraken's reason
+    /// (`EOrder:Unknown order`: already gone); with every execution read while waiting.
+    pub async fn cancel(&mut self, client_order_id: &str) -> Result<Vec<ExecutionReport>, KrakenWsError> {
+        let symbol = self.symbol_of(client_order_id)?;
+        if let Some(order) = self.orders.get_mut(client_order_id) {
+            order.request_cancel();
+        }
+        let req_id = self.req_id();
+        let text = cancel_order_message(client_order_id, &self.token, req_id);
+        let answer = self.request("cancel_order", req_id, text).await?;
+        let kind = match answer.outcome {
+            Ok(_) => ReportKind::Canceled,
+            Err(reason) => ReportKind::CancelRejected { code: None, reason },
+        };
+        let venue_order_id = self.orders.get(client_order_id).and_then(|o| o.venue_order_id.clone());
+        let report =
+            ExecutionReport::answered(Venue::Kraken, &symbol, client_order_id, venue_order_id, kind, local_ns());
+        self.orders.apply(&report)?;
+        let mut reports = std::mem::take(&mut self.inbox);
+        reports.insert(0, report);
+        Ok(reports)
+    }
+
+    /// Amends an open limit order's quantity (lots, the new total) and/or price (ticks) in
+    /// place; returns Kraken's amend id.
+    pub async fn amend(
+        &mut self,
+        client_order_id: &str,
+        new_qty: Option<i64>,
+        new_price: Option<i64>,
+    ) -> Result<String, KrakenWsError> {
+        let symbol = self.symbol_of(client_order_id)?;
+        let req_id = self.req_id();
+        let pair = self.pairs.get(&symbol).ok_or_else(|| KrakenWsError::UnknownPair(symbol.clone()))?;
+        let text = amend_order_message(client_order_id, pair, new_qty, new_price, &self.token, req_id);
+        let answer = self.request("amend_order", req_id, text).await?;
+        let result = answer.outcome.map_err(|error| KrakenWsError::Venue { method: "amend_order", error })?;
+        if let (Some(qty), Some(order)) = (new_qty, self.orders.get_mut(client_order_id)) {
+            order.qty = qty;
+        }
+        Ok(result.amend_id.unwrap_or_default())
+    }
+
+    /// The reports of executions pushed by the venue: those already read, or else those of
+    /// the next `executions` frame within `wait` (none if nothing came).
+    pub async fn next_reports(&mut self, wait: Duration) -> Result<Vec<ExecutionReport>, KrakenWsError> {
+        if self.inbox.is_empty() {
+            let deadline = tokio::time::Instant::now() + wait;
+            while self.inbox.is_empty() {
+                match tokio::time::timeout_at(deadline, self.ws.next()).await {
+                    Err(_) => break,
+                    Ok(frame) => {
+                        let text = frame_text(frame)?;
+                        self.on_frame(&text, None);
+                    }
+                }
+            }
+        }
+        Ok(std::mem::take(&mut self.inbox))
+    }
+
+    /// After a disconnect: a new connection (with a fresh token if the old one was never
+    /// used), `executions` subscribed again, the snapshot merged.
+    pub async fn reconnect(&mut self, addr: SocketAddr, token: &str) -> Result<WsReconcile, KrakenWsError> {
+        self.ws = open(addr).await?;
+        token.clone_into(&mut self.token);
+        self.subscribe().await
+    }
+
+    fn req_id(&mut self) -> u64 {
+        self.next_req_id += 1;
+        self.next_req_id
+    }
+
+    fn symbol_of(&self, client_order_id: &str) -> Result<String, KrakenWsError> {
+        self.order_pairs
+            .get(client_order_id)
+            .cloned()
+            .ok_or_else(|| KrakenWsError::Unsupported(format!("unknown client order id: {client_order_id}")))
+    }
+
+    /// Subscribes to `executions` and merges the snapshot.
+    async fn subscribe(&mut self) -> Result<WsReconcile, KrakenWsError> {
+        let req_id = self.req_id();
+        let text = subscribe_executions_message(&self.token, req_id);
+        self.snapshot = None;
+        let (fills_before, statuses_before) = self.counts();
+        let unattributed_before = self.unattributed;
+        let answer = self.request("subscribe", req_id, text).await?;
+        answer.outcome.map_err(|error| KrakenWsError::Venue { method: "subscribe", error })?;
+        let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
+        while self.snapshot.is_none() {
+            let frame = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .map_err(|_| KrakenWsError::Timeout { method: "subscribe", req_id })?;
+            let text = frame_text(frame)?;
+            self.on_frame(&text, None);
+        }
+        let listed = self.snapshot.take().unwrap_or_default();
+        let (fills_after, statuses_after) = self.counts();
+        let status_changes = statuses_after.iter().filter(|(c, s)| statuses_before.get(*c) != Some(s)).count();
+        let mut unlisted: Vec<String> = self
+            .orders
+            .iter()
+            .filter(|o| !o.status().is_terminal() && !listed.contains(&o.client_order_id))
+            .map(|o| o.client_order_id.clone())
+            .collect();
+        unlisted.sort();
+        let summary = ReconcileSummary {
+            new_fills: fills_after - fills_before,
+            status_changes,
+            unknown_trades: usize::try_from(self.unattributed - unattributed_before).unwrap_or(usize::MAX),
+        };
+        Ok(WsReconcile { summary, unlisted })
+    }
+
+    /// The fills in the table, and each order's status.
+    fn counts(&self) -> (usize, HashMap<String, OrderStatus>) {
+        let fills: usize = self.orders.iter().map(|o| o.fills().count()).sum();
+        (fills, self.orders.iter().map(|o| (o.client_order_id.clone(), o.status())).collect())
+    }
+
+    /// Sends a request and reads frames until its answer, applying executions on the way.
+    async fn request(&mut self, method: &'static str, req_id: u64, text: String) -> Result<WsResponse, KrakenWsError> {
+        self.ws.send(Message::text(text)).await.map_err(|e| KrakenWsError::Transport(e.to_string()))?;
+        let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
+        loop {
+            let frame = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .map_err(|_| KrakenWsError::Timeout { method, req_id })?;
+            let text = frame_text(frame)?;
+            if let Some(answer) = self.on_frame(&text, Some(req_id)) {
+                return Ok(answer);
+            }
+        }
+    }
+
+    /// Handles one frame: executions are applied (their reports kept for the caller); the
+    /// answer to `req_id` is returned.
+    fn on_frame(&mut self, text: &str, req_id: Option<u64>) -> Option<WsResponse> {
+        let message = match parse_frame(text) {
+            Ok(m) => m,
+            Err(_) => {
+                self.malformed += 1;
+                return None;
+            }
+        };
+        match message {
+            WsMessage::Response(answer) if req_id.is_some() && answer.req_id == req_id => Some(answer),
+            WsMessage::Executions { snapshot, executions } => {
+                let mut listed = HashSet::new();
+                for exec in &executions {
+                    match self.apply_execution(exec) {
+                        Some(client) if snapshot && exec.exec_type != "trade" => {
+                            listed.insert(client);
+                        }
+                        _ => {}
+                    }
+                }
+                if snapshot {
+                    self.snapshot = Some(listed);
+                }
+                None
+            }
+            WsMessage::Response(_) | WsMessage::Other => None,
+        }
+    }
+
+    /// Applies one execution (adopting an order placed elsewhere); returns its client id.
+    fn apply_execution(&mut self, exec: &WsExecution<'_>) -> Option<String> {
+        let receive = local_ns();
+        let known = exec.cl_ord_id.clone().filter(|c| self.orders.get(c).is_some()).or_else(|| {
+            let found = self.orders.iter().find(|o| o.venue_order_id.as_deref() == Some(exec.order_id.as_str()));
+            found.map(|o| o.client_order_id.clone())
+        });
+        let client = match known {
+            Some(client) => client,
+            None => self.adopt(exec)?,
+        };
+        let Some(pair) = self.order_pairs.get(&client).and_then(|p| self.pairs.get(p)) else {
+            self.unattributed += 1;
+            return None;
+        };
+        match execution_report(exec, &client, pair, receive) {
+            Ok(report) => {
+                if self.orders.apply(&report).is_ok() {
+                    self.inbox.push(report);
+                }
+            }
+            Err(_) => self.malformed += 1,
+        }
+        Some(client)
+    }
+
+    /// Starts tracking an order of the account this client did not place.
+    fn adopt(&mut self, exec: &WsExecution<'_>) -> Option<String> {
+        let altname = exec.symbol.as_ref().and_then(|s| self.by_symbol.get(s)).cloned();
+        let pair = altname.as_ref().and_then(|a| self.pairs.get(a));
+        let side = match exec.side.as_deref() {
+            Some("buy") => Some(Side::Buy),
+            Some("sell") => Some(Side::Sell),
+            _ => None,
+        };
+        let qty = exec.order_qty.zip(pair).and_then(|(q, p)| p.pair.instrument.lots("order_qty", decimal_text(q)).ok());
+        let (Some(altname), Some(side), Some(qty)) = (altname, side, qty) else {
+            self.unattributed += 1;
+            return None;
+        };
+        let client = exec.cl_ord_id.clone().unwrap_or_else(|| exec.order_id.clone());
+        self.orders.insert(OrderState::new(&client, side, qty));
+        self.order_pairs.insert(client.clone(), altname);
+        Some(client)
+    }
+}
+
+/// A frame's text: a closed or failed connection is a transport error; a ping, pong or binary
+/// frame is `{}` (nothing to do).
+fn frame_text(frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) -> Result<String, KrakenWsError> {
+    match frame {
+        Some(Ok(Message::Text(text))) => Ok(text.as_str().to_owned()),
+        Some(Ok(Message::Close(_))) | None => Err(KrakenWsError::Transport("connection closed".into())),
+        Some(Ok(_)) => Ok(String::from("{}")),
+        Some(Err(e)) => Err(KrakenWsError::Transport(e.to_string())),
+    }
+}
