@@ -17,14 +17,12 @@ use std::time::Instant;
 
 use wintermute_router::binance::client::{sign_query, BinanceOrderType, NewOrder, TimeInForce};
 use wintermute_router::binance::reports::{order_reports, parse_order, BinanceInstrument};
-use wintermute_router::binance::ws_api::{execution_report, parse_frame, signed_request, WsFrame};
+use wintermute_router::binance::ws_api::{self as binance_ws, signed_request, WsFrame};
 use wintermute_router::coinbase::client::create_order_body;
 use wintermute_router::coinbase::reports::{fill_report, parse, CoinbaseProduct, FillsPage, TradeIds};
 use wintermute_router::kraken::client::add_order_body;
 use wintermute_router::kraken::reports::{parse_envelope, trade_report, KrakenPair, TradesHistory};
-use wintermute_router::kraken::ws_messages::{
-    add_order_message, execution_report, parse_frame, KrakenWsPair, WsMessage,
-};
+use wintermute_router::kraken::ws_messages::{self as kraken_ws, add_order_message, KrakenWsPair, WsMessage};
 use wintermute_router::order::OrderType;
 use wintermute_router::order_state::{OrderState, Side};
 use wintermute_router::signing::{BinanceSigner, CoinbaseJwtSigner, KrakenSigner};
@@ -144,8 +142,8 @@ fn main() {
     });
     let event = r#"{"subscriptionId":0,"event":{"e":"executionReport","E":1700000000001,"s":"BTCUSDT","c":"wm1","S":"BUY","o":"LIMIT","f":"IOC","q":"0.12345","p":"58001.06","P":"0.00","F":"0.00000","g":-1,"C":"","x":"TRADE","X":"PARTIALLY_FILLED","r":"NONE","i":28,"l":"0.10000","z":"0.10000","L":"58001.04","n":"0.0001","N":"BTC","T":1700000000000,"t":56,"I":7,"w":false,"m":false,"M":false,"O":1700000000000,"Z":"5800.104","Y":"5800.104","Q":"0.00000","W":1700000000000,"V":"EXPIRE_MAKER"}}"#;
     measure("binance WS executionReport -> report -> order state", |_| {
-        let Ok(WsFrame::Event { event, .. }) = parse_frame(event) else { unreachable!("an event") };
-        let report = execution_report(&event, |_| Some(&inst), 1).unwrap().unwrap();
+        let Ok(WsFrame::Event { event, .. }) = binance_ws::parse_frame(event) else { unreachable!("an event") };
+        let report = binance_ws::execution_report(&event, |_| Some(&inst), 1).unwrap().unwrap();
         let mut state = OrderState::new("wm1", Side::Buy, 12_345);
         state.apply(&report).unwrap();
         black_box(state.status());
@@ -164,10 +162,12 @@ fn main() {
     let executions = br#"{"channel":"executions","type":"update","data":[{"exec_type":"trade","order_id":"OQCLML-BW3P3-BUCMWZ","cl_ord_id":"wm1","symbol":"BTC/USD","side":"buy","order_type":"limit","order_qty":0.503275,"limit_price":58729.5,"order_status":"partially_filled","cum_qty":0.45,"timestamp":"2023-07-06T18:23:16.880200Z","exec_id":"THVRQM-33VKH-UCI7BS","trade_id":40274859,"last_qty":0.45,"last_price":58729.4,"cost":26428.23,"liquidity_ind":"t","fees":[{"asset":"USD","qty":68.7134}]},{"exec_type":"trade","order_id":"OQCLML-BW3P3-BUCMWZ","cl_ord_id":"wm1","symbol":"BTC/USD","side":"buy","order_type":"limit","order_qty":0.503275,"limit_price":58729.5,"order_status":"filled","cum_qty":0.503275,"timestamp":"2023-07-06T18:23:16.880300Z","exec_id":"TCWJEG-FL4SZ-3FKGH6","trade_id":40274860,"last_qty":0.053275,"last_price":58729.5,"cost":3128.88,"liquidity_ind":"t","fees":[{"asset":"USD","qty":8.1351}]}]}"#;
     let executions = std::str::from_utf8(executions).unwrap();
     measure("kraken WS executions (2 trades) -> reports -> order state", |_| {
-        let Ok(WsMessage::Executions { executions, .. }) = parse_frame(executions) else { panic!("executions") };
+        let Ok(WsMessage::Executions { executions, .. }) = kraken_ws::parse_frame(executions) else {
+            panic!("executions")
+        };
         let mut state = OrderState::new("wm1", Side::Buy, 50_327_500);
         for exec in &executions {
-            state.apply(&execution_report(exec, "wm1", &xbt_ws, 1).unwrap()).unwrap();
+            state.apply(&kraken_ws::execution_report(exec, "wm1", &xbt_ws, 1).unwrap()).unwrap();
         }
         black_box(state.status());
     });
