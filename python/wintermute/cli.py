@@ -12,6 +12,7 @@
     wintermute bench backtest [--config FILE] [--seconds S] [--repeat N] [--max-batch N] [--json]
     wintermute bench feeds [--json] [--updates N] [--seed N] [--system NAME ...]
     wintermute bench storage [--orders N] [--postgres URL] [--redis URL] [--json]
+    wintermute bench history [--events N] [--postgres URL] [--json]
     wintermute bench service [--seconds 60] [--clients 16] [--subscribers 8] [--json]
     wintermute run --config FILE [--seconds S] [--workload RATE] [--stats-every S] [--ack-log FILE]
     wintermute serve --config FILE [--host H] [--port P] [--keys FILE] [--ssl-certfile F ...]
@@ -27,6 +28,7 @@
     wintermute mm backtest --config FILE --out RUN [--no-progress] [--strategy MODULE:CLASS]
     wintermute mm report RUN
     wintermute audit follow|rebuild|query|report|retain ...   (wintermute.storage.audit_command)
+    wintermute md record|query|export|retain ...   (wintermute.storage.market_command)
 """
 
 from __future__ import annotations
@@ -498,6 +500,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wintermute.bench import storage as bench_storage
 
     bench_storage.add_parser(bench_targets)
+    from wintermute.bench import history as bench_history
+
+    bench_history.add_parser(bench_targets)
 
     from wintermute.bench import service as bench_service
 
@@ -595,6 +600,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wintermute.storage import audit_command
 
     audit_command.add_parser(commands)
+    from wintermute.storage import market_command
+
+    market_command.add_parser(commands)
 
     feeds = commands.add_parser("feeds", help="exchange market-data tools")
     feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="COMMAND")

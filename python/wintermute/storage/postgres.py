@@ -26,6 +26,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from wintermute.storage.market_history import postgres_migration
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
     ALERT_COLUMNS,
@@ -105,6 +106,7 @@ CREATE INDEX audit_events_contra_account ON audit_events (contra_account, journa
 CREATE INDEX audit_events_contra_order ON audit_events (contra_order_id, journal_seq);
 """,
     ),
+    (3, postgres_migration()),  # the market-data history (market_history.py)
 ]
 _INSERT_ALERT = (
     f"INSERT INTO audit_alerts ({', '.join(ALERT_COLUMNS)}) "

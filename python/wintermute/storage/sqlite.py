@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+from wintermute.storage.market_history import sqlite_migration
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
     ALERT_COLUMNS,
@@ -92,6 +93,7 @@ CREATE INDEX audit_events_contra_account ON audit_events (contra_account, journa
 CREATE INDEX audit_events_contra_order ON audit_events (contra_order_id, journal_seq);
 """,
     ),
+    (3, sqlite_migration()),  # the market-data history (market_history.py)
 ]
 
 _DECIMAL_AT = [i for i, c in enumerate(COLUMNS) if c in DECIMAL_COLUMNS]
