@@ -9,6 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shutil
+import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -18,7 +20,13 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from storage_servers import postgres_admin_url, postgres_url, store_url
+from storage_servers import (
+    postgres_admin_url,
+    postgres_url,
+    start_postgres,
+    stop_postgres,
+    store_url,
+)
 from wintermute.cli import main
 from wintermute.storage import StorageError
 from wintermute.storage.market_history import (
@@ -436,3 +444,34 @@ def test_the_bench_records_on_each_backend_and_stores_nothing_the_second_time(
         assert by_name["postgresql again"]["stored"] == 0
     else:
         assert report["notes"] == ["postgresql: left out (give --postgres URL)"]
+
+
+def test_postgresql_stopped_mid_recording_then_started_loses_nothing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server_dir = Path(tempfile.mkdtemp(prefix="wm-pg-md-restart-"))
+    url, data = start_postgres(server_dir)
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    market = FakeCore([trade_event(s) for s in range(1, 51)])
+    history = open_history(url)
+    try:
+        recorder = MarketRecorder(history, market, snapshot_every=None)  # type: ignore[arg-type]
+        recorder.read()
+        assert recorder.flush(force=True) == 50
+        stop_postgres(server_dir, data)  # the database goes away, as in a crash
+        market.ring = [trade_event(s) for s in range(1, 121)]
+        recorder.read()
+        assert recorder.flush(force=True) == 0  # failed: logged, counted, rows kept
+        assert recorder.stats.failures >= 1
+        assert recorder.pending == 70
+        assert "market-data store failed (70 rows held" in caplog.text
+        start_postgres(server_dir, port=port)
+        market.ring = [trade_event(s) for s in range(1, 151)]
+        stats = recorder.run(seconds=0.2)
+        assert stats.lost == 0
+        assert stats.stored == 150
+        assert history.count("trades") == 150
+    finally:
+        history.close()
+        stop_postgres(server_dir, data)
+        shutil.rmtree(server_dir, ignore_errors=True)
