@@ -188,6 +188,8 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         status: int = args.md_handler(args)
+    except BrokenPipeError:
+        raise  # the reader went away (md export ... | head): the main stops quietly
     except (errors.WintermuteError, OSError, ValueError) as e:
         print(f"wintermute md: {e}", file=sys.stderr)
         return 2

@@ -13,6 +13,8 @@
   so two processes opening the same database do not race. Migration 2 adds the compliance
   alerts (``audit_alerts``, a plain table: alerts are few; ``INSERT ... ON CONFLICT DO
   NOTHING`` in the batch's transaction) and indexes on the taker's account and order id.
+  Migration 3 adds the market-data history's tables, partitioned by day the same way
+  (``market_history.py``, written by ``market_history_postgres.py``).
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ The schema is ``schema.py``'s, with decimals stored as their exact text (SQLite 
 type, and a REAL would round them); the compliance alerts (``audit_alerts``, migration 2) are
 stored in the same transaction as the rows that raised them. The database runs in WAL mode so
 readers (``wintermute audit query``) never wait for the writer. Migrations are numbered and
-recorded in ``schema_migrations``; opening a store applies the missing ones.
+recorded in ``schema_migrations``; opening a store applies the missing ones. Migration 3 adds
+the market-data history's tables (``market_history.py``).
 """
 
 from __future__ import annotations
