@@ -10,6 +10,8 @@ import csv
 import io
 import json
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import date, datetime, timezone
@@ -475,3 +477,45 @@ def test_postgresql_stopped_mid_recording_then_started_loses_nothing(
         history.close()
         stop_postgres(server_dir, data)
         shutil.rmtree(server_dir, ignore_errors=True)
+
+
+def test_a_replaced_market_is_read_to_its_end_then_the_new_one_from_its_first_event(
+    history: MarketHistory,
+) -> None:
+    old = FakeCore([trade_event(s) for s in range(1, 6)])
+    recorder = MarketRecorder(history, old, snapshot_every=None)  # type: ignore[arg-type]
+    recorder.read()
+    old.ring = [trade_event(s) for s in range(1, 9)]  # 6..8 arrive, then the market restarts
+    new = FakeCore([(*trade_event(s)[:9], 2 * 10**18 + s, 2 * 10**18 + s, 0) for s in (1, 2)])
+    recorder.replace_market(new)  # type: ignore[arg-type]
+    recorder.read()
+    recorder.flush(force=True)
+    assert recorder.stats.lost == 0
+    assert recorder.stats.last_seq == {("binance", "BTCUSDT"): 2}
+    assert history.count("trades") == 10
+
+
+def test_the_demo_records_its_external_venues_into_the_audit_store(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "wintermute.cli", "demo", "--port", "0", "--duration", "8",
+         "--record-market", "--run-dir", str(run)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert f"market data: recording the external venues into sqlite:///{run}" in done.stdout
+    history = open_history(f"sqlite:///{run / 'audit.db'}")
+    try:
+        assert history.count("ticks") > 0
+        assert history.count("snapshots") > 0
+        venues = {t.venue for t in everything(history, "ticks")}
+        assert venues == {"binance", "coinbase", "kraken"}
+    finally:
+        history.close()
+
+
+def test_the_demo_refuses_to_record_without_the_market_or_the_audit_trail(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["demo", "--port", "0", "--duration", "1", "--no-market", "--record-market"]) == 2
+    assert "drop --no-market and --no-audit" in capsys.readouterr().err

@@ -4,7 +4,7 @@
 
     wintermute --version
     wintermute demo [--port P] [--host H] [--duration S] [--seed N] [--no-market]
-                    [--run-dir DIR] [--no-audit]
+                    [--run-dir DIR] [--no-audit] [--record-market]
     wintermute demo --terminal [--seconds S] [--seed N] [--commands N] [--part PART]
     wintermute bench [--json] [--seed N] [--orders N] [--system NAME ...]
     wintermute bench pipeline [--rates 100k,1M,max] [--journal off,none,batch] [--json]
@@ -51,6 +51,7 @@ def _demo(args: argparse.Namespace) -> int:
         options = web_demo.DemoOptions(
             host=args.host, port=args.port, duration=args.duration, seed=args.seed,
             market=args.market, audit=args.audit, run_dir=args.run_dir,
+            record_market=args.record_market,
         )  # fmt: skip
         return web_demo.run(options)
     from wintermute import demo
@@ -440,6 +441,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--run-dir", help="where the journal and the audit trail go (default: a new temp dir)"
     )
     demo.add_argument("--no-audit", dest="audit", action="store_false", help="no audit trail")
+    demo.add_argument(
+        "--record-market",
+        action="store_true",
+        help="record the external venues' market data into the audit trail's store (wintermute md)",
+    )
     demo.add_argument(
         "--terminal", action="store_true", help="the terminal demo: engine, pipeline, feeds"
     )

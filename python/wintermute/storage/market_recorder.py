@@ -48,7 +48,14 @@ from wintermute.market import Market
 from wintermute.storage.market_history import LevelRow, MarketHistory, TickRow, TradeRow
 from wintermute.storage.schema import StorageError
 
-__all__ = ["MarketRecorder", "RecorderError", "RecorderStats", "ReplaySource", "replay_source"]
+__all__ = [
+    "BackgroundRecorder",
+    "MarketRecorder",
+    "RecorderError",
+    "RecorderStats",
+    "ReplaySource",
+    "replay_source",
+]
 
 log = logging.getLogger("wintermute.storage.market_recorder")
 
@@ -141,14 +148,32 @@ class MarketRecorder:
         self._last_error: StorageError | None = None
         self._stop = threading.Event()
         self._label = history.backend
+        self._next_market: Market | None = None
 
     @property
     def pending(self) -> int:
         """Rows read and not yet stored."""
         return len(self._trades) + len(self._ticks) + len(self._levels)
 
+    def replace_market(self, market: Market) -> None:
+        """Records ``market`` from now on (a restarted one: ``ExternalMarket.on_restart``); the
+        next read takes what the old one still holds first. Safe from another thread."""
+        self._next_market = market
+
+    def _switch(self) -> None:
+        market, self._next_market = self._next_market, None
+        if market is None:
+            return
+        for venue, symbol in self._core.streams():  # a stopped market keeps its final state
+            if self._streams is None or (venue, symbol) in self._streams:
+                self._read_stream(venue, symbol)
+        self.market, self._core = market, market._core
+        self.stats.last_seq.clear()  # a new market numbers its events from 1 again
+        self._last_snapshot.clear()
+
     def read(self) -> int:
         """Reads what every stream's ring gained (and the snapshots due); returns the events."""
+        self._switch()
         n = 0
         now = time.monotonic()
         for venue, symbol in self._core.streams():
@@ -402,3 +427,33 @@ def replay_source(
         ring_capacity=ring_capacity,
     )
     return ReplaySource(market, server, venue, subscribed, frames)
+
+
+class BackgroundRecorder:
+    """A :class:`MarketRecorder` of ``market`` into the store at ``url`` on a thread of its own
+    (``wintermute demo --record-market``); :meth:`close` stops it after it wrote what it held.
+    A recorder that stopped on its own (``RecorderError``) logs why and keeps it in ``error``."""
+
+    def __init__(self, url: str, market: Market, **options: Any) -> None:
+        from wintermute.storage.market_history import open_history
+
+        self.url = url
+        self.history = open_history(url)
+        self.recorder = MarketRecorder(self.history, market, **options)
+        self.error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="md-recorder", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.recorder.run()
+        except (errors.WintermuteError, StorageError) as e:
+            self.error = e
+            log.error("market-data recorder stopped: %s", e)
+
+    def close(self, timeout: float = 10.0) -> RecorderStats:
+        """Stops the recorder (it writes what it holds first) and closes the store."""
+        self.recorder.stop()
+        self._thread.join(timeout)
+        self.history.close()
+        return self.recorder.stats
