@@ -291,8 +291,9 @@ class MarketRecorder:
                 break
         self._failing_since, self._backoff, self._retry_at = None, 0.05, 0.0
         self._last_flush = now
-        if not self.pending:
-            self._oldest_ns = None
+        firsts = [rows[0] for rows in (self._trades, self._ticks) if rows]
+        oldest = [r.receive_ts for r in firsts] + ([self._levels[0].ts_ns] if self._levels else [])
+        self._oldest_ns = min(oldest, default=None)
         self.lag()
         return stored
 
