@@ -55,6 +55,7 @@ MODULES = [
     "wintermute.service.ws.messages",
     "wintermute.service.ws.protocol",
     "wintermute.storage.audit_settings",
+    "wintermute.storage.market_history",
     "wintermute.storage.monitors",
     "wintermute.storage.queries",
     "wintermute.storage.store",

@@ -358,8 +358,8 @@ def _crossing_pairs(first_id: int, pairs: int) -> Any:
 
 def test_a_stalled_stream_client_is_dropped_and_the_others_get_every_trade() -> None:
     """Through the service's outlet: a client of ``btcusd@trade`` that never reads is closed
-    with 1008 ``slow_consumer`` once it leaves ``ws_buffer`` trades unsent, while a raw and a combined
-    client of the same stream get every trade, in order."""
+    with 1008 ``slow_consumer`` once it leaves ``ws_buffer`` trades unsent, while a raw and a
+    combined client of the same stream get every trade, in order."""
     import contextlib
 
     from service_fixtures import running_server, service_config, stalled_client

@@ -5,7 +5,7 @@
     wintermute --version
     wintermute demo [--port P] [--host H] [--duration S] [--seed N] [--no-market]
                     [--redis URL [--redis-cluster]]
-                    [--run-dir DIR] [--no-audit]
+                    [--run-dir DIR] [--no-audit] [--record-market]
     wintermute demo --terminal [--seconds S] [--seed N] [--commands N] [--part PART]
     wintermute bench [--json] [--seed N] [--orders N] [--system NAME ...]
     wintermute bench pipeline [--rates 100k,1M,max] [--journal off,none,batch] [--json]
@@ -13,6 +13,7 @@
     wintermute bench backtest [--config FILE] [--seconds S] [--repeat N] [--max-batch N] [--json]
     wintermute bench feeds [--json] [--updates N] [--seed N] [--system NAME ...]
     wintermute bench storage [--orders N] [--postgres URL] [--redis URL] [--json]
+    wintermute bench history [--events N] [--postgres URL] [--json]
     wintermute bench service [--seconds 60] [--clients 16] [--subscribers 8] [--json]
     wintermute run --config FILE [--seconds S] [--workload RATE] [--stats-every S] [--ack-log FILE]
     wintermute serve --config FILE [--host H] [--port P] [--keys FILE] [--ssl-certfile F ...]
@@ -28,6 +29,7 @@
     wintermute mm backtest --config FILE --out RUN [--no-progress] [--strategy MODULE:CLASS]
     wintermute mm report RUN
     wintermute audit follow|rebuild|query|report|retain ...   (wintermute.storage.audit_command)
+    wintermute md record|query|export|retain ...   (wintermute.storage.market_command)
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ def _demo(args: argparse.Namespace) -> int:
         options = web_demo.DemoOptions(
             host=args.host, port=args.port, duration=args.duration, seed=args.seed,
             market=args.market, audit=args.audit, run_dir=args.run_dir, redis=args.redis,
-            redis_cluster=args.redis_cluster,
+            redis_cluster=args.redis_cluster, record_market=args.record_market,
         )  # fmt: skip
         return web_demo.run(options)
     from wintermute import demo
@@ -445,6 +447,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--redis-cluster", action="store_true", help="--redis names a node of a Redis Cluster"
     )
     demo.add_argument(
+        "--record-market",
+        action="store_true",
+        help="record the external venues' market data into the audit trail's store (wintermute md)",
+    )
+    demo.add_argument(
         "--terminal", action="store_true", help="the terminal demo: engine, pipeline, feeds"
     )
     demo.add_argument("--seconds", type=float, default=3.0, help="--terminal: stop after this long")
@@ -504,6 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wintermute.bench import storage as bench_storage
 
     bench_storage.add_parser(bench_targets)
+    from wintermute.bench import history as bench_history
+
+    bench_history.add_parser(bench_targets)
 
     from wintermute.bench import service as bench_service
 
@@ -601,6 +611,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wintermute.storage import audit_command
 
     audit_command.add_parser(commands)
+    from wintermute.storage import market_command
+
+    market_command.add_parser(commands)
 
     feeds = commands.add_parser("feeds", help="exchange market-data tools")
     feeds_commands = feeds.add_subparsers(dest="feeds_command", required=True, metavar="COMMAND")

@@ -232,9 +232,9 @@ async def subscriber(
 
 def stalled_client(http_url: str, *subscribe: dict[str, Any], path: str = "/ws") -> socket.socket:
     """A WebSocket client of ``path`` at ``http_url`` (``http://HOST:PORT``) that sends the
-    ``subscribe`` messages and then never reads: a raw socket with a small receive buffer, the handshake and
-    masked text frames written by hand (a client library would keep reading in the
-    background)."""
+    ``subscribe`` messages and then never reads: a raw socket with a small receive buffer, the
+    handshake and masked text frames written by hand (a client library would keep reading in
+    the background)."""
     host, port = http_url.removeprefix("http://").split(":")
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)

@@ -97,7 +97,10 @@ class DemoOptions:
     (None: until Ctrl-C); ``seed`` of the order flow and the synthetic venues; ``rate`` of the
     background flow (actions a second); ``market``: run the external venues; ``audit``: keep
     an audit trail in ``run_dir`` (None: a new temporary directory); ``redis``: a Redis URL
-    (``redis_cluster``: of a Redis Cluster node) to publish the books to (None: off)."""
+    (``redis_cluster``: of a Redis Cluster node) to publish the books to (None: off);
+    ``record_market``: record the external venues' trades, top-of-book ticks and book snapshots
+    into the audit trail's store (``wintermute.storage.market_recorder``; off by default: it
+    takes interpreter time from the venue)."""
 
     host: str = "127.0.0.1"
     port: int = 8000
@@ -110,6 +113,7 @@ class DemoOptions:
     #: Publish the books, trades and consolidated BBO to this Redis (None: off).
     redis: str | None = None
     redis_cluster: bool = False
+    record_market: bool = False
 
 
 def demo_config() -> dict[str, Any]:
@@ -160,6 +164,11 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
     except PortTakenError as e:
         print(f"wintermute demo: {e.strerror}", file=sys.stderr)
         return 2
+    if options.record_market and not (options.market and options.audit):
+        sock.close()
+        print("wintermute demo: --record-market records the external venues into the audit "
+              "trail's store: drop --no-market and --no-audit", file=sys.stderr)  # fmt: skip
+        return 2
     url = f"http://{options.host}:{sock.getsockname()[1]}"
     engine = EngineConfig.from_dict(demo_config())
     audit_settings = AuditSettings(
@@ -183,6 +192,12 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
     maker = (
         None if market is None else mm_live.start_on_venue(mm_live.paper_config(), venue, market)
     )
+    recording = None
+    if options.record_market and market is not None and plan is not None:
+        from wintermute.storage.market_recorder import BackgroundRecorder
+
+        recording = BackgroundRecorder(plan.url, market.market)
+        market.on_restart.append(recording.recorder.replace_market)
     flow = OrderFlow(
         venue, SYMBOL, seed=options.seed, rate=options.rate,
         reference=market.reference_mid if market is not None else None,
@@ -203,6 +218,8 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
     audit_line = "" if plan is None else f"\n  {plan.describe()}"
     if redis is not None:
         audit_line += f"\n  publishing the books to Redis at {redacted(redis.url)}"
+    if recording is not None:
+        audit_line += f"\n  market data: recording the external venues into {recording.url}"
     print(
         f"Wintermute demo: the web UI is at {url}/  (API docs {url}/docs, metrics {url}/metrics)"
         f"\n  the browser trades as account 1 (key {BROWSER_KEY}); Ctrl-C stops{audit_line}",
@@ -222,6 +239,8 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
             publisher.tier.close()
         if maker is not None:
             maker.stop()
+        if recording is not None:
+            recording.close()
         if market is not None:
             market.stop()
         venue.close()

@@ -19,12 +19,17 @@ backends), ``queries.py`` (checked queries), ``writer.py`` (the batching writer,
 metrics and ``rebuild``), ``redis_tier.py`` (latest books and trade streams in Redis),
 ``monitors.py`` (the compliance monitors and their alerts), ``daily_report.py`` (the daily
 report), ``audit_settings.py`` (the ``[audit]`` config table), ``audit_trail.py`` (the live
-trail ``wintermute serve`` and ``demo`` keep), ``audit_command.py`` (``wintermute audit``).
+trail ``wintermute serve`` and ``demo`` keep), ``audit_command.py`` (``wintermute audit``);
+the market-data history in the same store: ``market_history.py`` (its tables, queries,
+``open_history``, Parquet/CSV export), ``market_history_sqlite.py`` and
+``market_history_postgres.py`` (the backends), ``market_recorder.py`` (the recorder that
+feeds it from a live market), ``market_command.py`` (``wintermute md``).
 The user guide is ``docs/storage.md``.
 """
 
 from __future__ import annotations
 
+from wintermute.storage.market_history import HistoryQuery, open_history
 from wintermute.storage.queries import MAX_LIMIT, AlertQuery, AuditQuery
 from wintermute.storage.schema import Alert, AuditRow, StorageError
 from wintermute.storage.store import AuditStore, open_store
@@ -38,8 +43,10 @@ __all__ = [
     "AuditRow",
     "AuditStore",
     "AuditWriter",
+    "HistoryQuery",
     "Lag",
     "StorageError",
+    "open_history",
     "open_store",
     "rebuild",
 ]

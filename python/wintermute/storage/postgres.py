@@ -13,6 +13,8 @@
   so two processes opening the same database do not race. Migration 2 adds the compliance
   alerts (``audit_alerts``, a plain table: alerts are few; ``INSERT ... ON CONFLICT DO
   NOTHING`` in the batch's transaction) and indexes on the taker's account and order id.
+  Migration 3 adds the market-data history's tables, partitioned by day the same way
+  (``market_history.py``, written by ``market_history_postgres.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from wintermute.storage.market_history import postgres_migration
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
     ALERT_COLUMNS,
@@ -105,6 +108,7 @@ CREATE INDEX audit_events_contra_account ON audit_events (contra_account, journa
 CREATE INDEX audit_events_contra_order ON audit_events (contra_order_id, journal_seq);
 """,
     ),
+    (3, postgres_migration()),  # the market-data history (market_history.py)
 ]
 _INSERT_ALERT = (
     f"INSERT INTO audit_alerts ({', '.join(ALERT_COLUMNS)}) "

@@ -4,7 +4,8 @@ The schema is ``schema.py``'s, with decimals stored as their exact text (SQLite 
 type, and a REAL would round them); the compliance alerts (``audit_alerts``, migration 2) are
 stored in the same transaction as the rows that raised them. The database runs in WAL mode so
 readers (``wintermute audit query``) never wait for the writer. Migrations are numbered and
-recorded in ``schema_migrations``; opening a store applies the missing ones.
+recorded in ``schema_migrations``; opening a store applies the missing ones. Migration 3 adds
+the market-data history's tables (``market_history.py``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
+from wintermute.storage.market_history import sqlite_migration
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
     ALERT_COLUMNS,
@@ -92,6 +94,7 @@ CREATE INDEX audit_events_contra_account ON audit_events (contra_account, journa
 CREATE INDEX audit_events_contra_order ON audit_events (contra_order_id, journal_seq);
 """,
     ),
+    (3, sqlite_migration()),  # the market-data history (market_history.py)
 ]
 
 _DECIMAL_AT = [i for i, c in enumerate(COLUMNS) if c in DECIMAL_COLUMNS]

@@ -27,7 +27,7 @@ from typing import Protocol
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import Alert, AuditRow, StorageError
 
-__all__ = ["AuditStore", "open_store"]
+__all__ = ["AuditStore", "open_store", "sqlite_path"]
 
 
 class AuditStore(Protocol):
@@ -83,18 +83,24 @@ def open_store(url: str) -> AuditStore:
         from wintermute.storage.postgres import PostgresStore
 
         return PostgresStore(url)
+    from wintermute.storage.sqlite import SqliteStore
+
+    return SqliteStore(sqlite_path(url))
+
+
+def sqlite_path(url: str) -> str:
+    """The SQLite path of a ``sqlite:///`` URL or a plain path; ``StorageError``
+    (``STORE_URL``) for anything else."""
     if url.startswith("sqlite://"):
         if not url.startswith("sqlite:///"):
             raise StorageError(
                 f"url={url!r}: write sqlite:///relative/path or sqlite:////absolute/path",
                 reason="STORE_URL",
             )
-        url = url.removeprefix("sqlite:///") or ":memory:"
-    elif "://" in url:
+        return url.removeprefix("sqlite:///") or ":memory:"
+    if "://" in url:
         raise StorageError(
             f"url={url.split('://', 1)[0]}://...: expected postgresql://, sqlite:/// or a path",
             reason="STORE_URL",
         )
-    from wintermute.storage.sqlite import SqliteStore
-
-    return SqliteStore(url)
+    return url
