@@ -1,7 +1,9 @@
 //! What the local venue simulators share: the matching engine ([`exchange`]) and the HTTP/1.1
-//! server on 127.0.0.1 that hands each request to a venue's front ([`serve`]).
+//! server on 127.0.0.1 that hands each request to a venue's front ([`serve`]), and a TLS front
+//! before it ([`tls_front`]).
 
 pub mod exchange;
+pub mod tls_front;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
