@@ -116,7 +116,9 @@ fn transport() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let none: [(&str, &str); 0] = [];
     let symbol = SimSymbol::from_levels("BTCUSDT", ("BTC", "USDT"), ("0.01", "0.001"), none, none).unwrap();
-    let sim = rt.block_on(BinanceSim::start(SimConfig::new(vec![symbol], Vec::new()))).unwrap();
+    let mut config = SimConfig::new(vec![symbol], Vec::new());
+    config.weight_limit_1m = u32::MAX; // every edge's calls in one minute
+    let sim = rt.block_on(BinanceSim::start(config)).unwrap();
     let ca = std::env::temp_dir().join(format!("wm-routing-bench-ca-{}.pem", std::process::id()));
     let front = rt.block_on(tls_front(sim.addr(), &ca));
     let https = format!("https://{front}");
