@@ -73,8 +73,8 @@ pub enum CredentialsError {
     /// The key material is invalid.
     #[error(transparent)]
     Key(#[from] SigningError),
-    /// A key file others than its owner can read.
-    #[error("key file path={path}: mode {mode:o} lets others read it: chmod 600 it")]
+    /// A key file others than its owner may read or write.
+    #[error("key file path={path}: mode {mode:o} opens it to others than its owner: chmod 600 it")]
     Permissions {
         /// The path.
         path: String,
