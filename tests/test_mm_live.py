@@ -286,16 +286,6 @@ def test_wintermute_mm_runs_the_market_maker_on_paper_and_stops_after_its_durati
     assert "Traceback" not in done.stderr
 
 
-def test_wintermute_mm_live_is_refused_with_a_clear_message() -> None:
-    cmd = [sys.executable, "-m", "wintermute.cli", "mm", "--config", "examples/mm_live.toml",
-           "--live"]  # fmt: skip
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
-    assert done.returncode == 2
-    assert "--live is not available yet" in done.stderr
-    assert "paper" in done.stderr
-    assert done.stdout == ""
-
-
 def test_wintermute_mm_with_a_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text((ROOT / "examples" / "mm_live.toml").read_text() + "\ncolour = 1\n")

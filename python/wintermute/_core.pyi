@@ -3,8 +3,10 @@
 This stub is the Python contract of the bindings: keep it in step with crates/python/src.
 """
 
+import os
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, Literal, TypedDict, final, type_check_only
 
 import numpy as np
@@ -844,7 +846,7 @@ MM_VENUE_OURS: int
 
 # ---- market making: the live runner (crates/python/src/mm_live.rs) ---------------------------
 
-__all__ += ["MmLive", "check_live_config"]
+__all__ += ["MmLive", "check_live_config", "route_kill"]
 
 @final
 class MmLive:
@@ -861,6 +863,7 @@ class MmLive:
         lot_size: str,
         first_client_id: int = ...,
         idle_sleep_us: int = ...,
+        live: bool = ...,
     ) -> MmLive: ...
     def snapshot_json(self) -> str: ...
     def paper_venues(self) -> list[tuple[str, str]]: ...
@@ -870,7 +873,31 @@ class MmLive:
     def running(self) -> bool: ...
     def stop(self) -> None: ...
 
-def check_live_config(config_json: str, tick_size: str, lot_size: str) -> None: ...
+def check_live_config(
+    config_json: str, tick_size: str, lot_size: str, live: bool = ...
+) -> None: ...
+def route_kill(
+    config_json: str, tick_size: str, lot_size: str, live: bool = ...
+) -> list[tuple[str, str, str, int | None, str | None]]: ...
+
+__all__ += ["RouteSimulators"]
+
+@final
+class RouteSimulators:
+    def __new__(
+        cls,
+        config_json: str,
+        tick_size: str,
+        lot_size: str,
+        *,
+        tls_cert_chain: str | None = ...,
+        tls_key: str | None = ...,
+    ) -> RouteSimulators: ...
+    def urls(self) -> list[tuple[str, str]]: ...
+    def write_key_files(self, dir: str | os.PathLike[str]) -> list[tuple[str, Path]]: ...
+    def open_orders(self, venue: str) -> int | None: ...
+    def place_resting(self, venue: str, n: int) -> int: ...
+    def stop(self) -> None: ...
 
 # ---- market making: the latency benchmark (crates/python/src/mm_bench.rs) -------------------
 

@@ -25,9 +25,10 @@
     wintermute journal inspect|verify DIR [--json]
     wintermute journal export DIR [--format jsonl|csv|parquet] [--out FILE]
     wintermute journal prune DIR [--archive DIR] [--dry-run] [--json]
-    wintermute mm --config FILE [--duration S] [--every S] [--seed N] [--steps N] [--live]  (paper)
+    wintermute mm --config FILE [--duration S] [--every S] [--seed N] [--steps N] [--live]
     wintermute mm backtest --config FILE --out RUN [--no-progress] [--strategy MODULE:CLASS]
     wintermute mm report RUN
+    wintermute route kill --config FILE [--live] [--json]
     wintermute audit follow|rebuild|query|report|retain ...   (wintermute.storage.audit_command)
     wintermute md record|query|export|retain ...   (wintermute.storage.market_command)
 """
@@ -353,24 +354,46 @@ def _mm_live(args: argparse.Namespace) -> int:
     if args.config is None:
         print("wintermute mm: give --config FILE (a live run) or a command", file=sys.stderr)
         return 2
-    if args.live:
-        print("wintermute mm: --live is not available yet: hedges go to the venues' local "
-              "simulators on 127.0.0.1 (paper, the default); the real endpoints need TLS "
-              "in the venue clients (docs/order-routing.md)", file=sys.stderr)  # fmt: skip
-        return 2
     try:
         config = mm.load_config(args.config)
-        print(f"wintermute mm: quoting on paper off the synthetic market ({args.config}); "
+        # Every route's URL and keys are checked before anything starts.
+        mm_live.check_config(config, live=args.live)
+        hedges = "hedges to the venues (--live)" if args.live else "on paper"
+        print(f"wintermute mm: quoting off the synthetic market, {hedges} ({args.config}); "
               "Ctrl-C stops", flush=True)  # fmt: skip
         last = mm_live.paper(
-            config, duration=args.duration, every=args.every, seed=args.seed, steps=args.steps
-        )
+            config, duration=args.duration, every=args.every, seed=args.seed, steps=args.steps,
+            live=args.live,
+        )  # fmt: skip
     except (errors.ConfigError, errors.FeedError) as e:
         print(f"wintermute mm: {e}", file=sys.stderr)
         return 2
     print(f"wintermute mm: {mm_live.hedging_summary(last)}", flush=True)
     print(f"wintermute mm: stopped; {len(last['quotes'])} quotes resting", flush=True)
     return 0
+
+
+def _route_kill(args: argparse.Namespace) -> int:
+    from wintermute import errors, mm, mm_live
+
+    try:
+        config = mm.load_config(args.config)
+        outcomes = mm_live.kill_hedge_routes(config, live=args.live)
+    except (errors.ConfigError, FileNotFoundError) as e:
+        print(f"wintermute route kill: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(outcomes, indent=2))
+    for o in outcomes:
+        where = f"{o['venue']} {o['symbol']} at {o['endpoint']}"
+        if o["error"] is None:
+            print(
+                f"{where}: {o['canceled']} orders canceled",
+                file=sys.stderr if args.json else sys.stdout,
+            )
+        else:
+            print(f"{where}: FAILED: {o['error']}", file=sys.stderr)
+    return 1 if any(o["error"] is not None for o in outcomes) else 0
 
 
 def _mm(args: argparse.Namespace) -> int:
@@ -533,13 +556,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_run)
 
     mm_parser = commands.add_parser(
-        "mm", help="market making: run it live on paper (--config), backtests and their reports"
+        "mm", help="market making: run it live (--config), backtests and their reports"
     )
     mm_parser.add_argument("--config", help="market-making config (.toml or .json): run it live")
     mm_parser.add_argument("--duration", type=float, help="seconds to run (default: until Ctrl-C)")
     mm_parser.add_argument("--every", type=float, default=1.0, help="seconds between state lines")
     mm_parser.add_argument(
-        "--live", action="store_true", help="hedge on the real venues (not available yet: paper)"
+        "--live",
+        action="store_true",
+        help="send hedges to the venues' real endpoints over HTTPS, keys from [hedge.live.VENUE] "
+        "keys_file or the environment (default: paper, local simulators)",
     )
     mm_parser.add_argument("--seed", type=_non_negative, default=7, help="synthetic market seed")
     mm_parser.add_argument(
@@ -696,6 +722,25 @@ def build_parser() -> argparse.ArgumentParser:
         "the REST endpoint's /api/v3/exchangeInfo (--live, or a --rest server that answers it)",
     )
     watch.set_defaults(handler=_feeds_watch)
+
+    route = commands.add_parser(
+        "route", help="order routing to the venues of a config's hedge routes"
+    )
+    route_commands = route.add_subparsers(dest="route_command", required=True, metavar="COMMAND")
+    kill = route_commands.add_parser(
+        "kill",
+        help="kill switch: cancel every open order on every [hedge] routes venue; exit 1 if any "
+        "venue failed",
+    )
+    kill.add_argument("--config", required=True, help="market-making config (.toml or .json)")
+    kill.add_argument(
+        "--live",
+        action="store_true",
+        help="the venues' real endpoints (or each route's url); without it each route's "
+        "[hedge.live.VENUE] url must name a simulator",
+    )
+    kill.add_argument("--json", action="store_true", help="print the outcomes as JSON")
+    kill.set_defaults(handler=_route_kill)
     return parser
 
 

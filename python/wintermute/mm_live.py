@@ -32,6 +32,13 @@ venues hedges go to, each served on paper by that venue's local simulator (start
 127.0.0.1 with the market maker, its book following the feed's), through the venue's real
 order client. ``paper_venues()`` lists them.
 
+With ``live=True`` (``wintermute mm --config FILE --live``) the routes go to the venues
+themselves over HTTPS instead (or each route's ``[hedge.live.<venue>] url``), with the keys of
+its ``keys_file`` or of the environment (docs/order-routing.md, "Live routes"); every route's
+URL and keys are checked before anything starts (``check_config(config, live=True)``).
+``kill_hedge_routes(config)`` is the kill switch across the routes' venues
+(``wintermute route kill``).
+
 ``paper(config)`` runs the whole thing on one machine, as ``wintermute mm --config FILE``
 does: an engine, the synthetic market, background order flow that trades with the quotes, and
 the market maker.
@@ -62,6 +69,7 @@ __all__ = [
     "check_config",
     "engine_config",
     "hedging_summary",
+    "kill_hedge_routes",
     "paper",
     "paper_config",
     "present",
@@ -204,7 +212,8 @@ class LiveMarketMaker:
     venues. ``account``: the account it trades as; ``symbol``, ``tick_size`` and ``lot_size``:
     the instrument it quotes on our venue (the config's ``pricing.instrument`` must have the
     same grid). Its order ids start at ``first_order_id`` (keep other traders' ids below it).
-    A bad config raises ``ConfigError`` naming the key, before anything starts."""
+    A bad config raises ``ConfigError`` naming the key, before anything starts. ``live``: the
+    hedge routes go to the venues themselves (see the module docs)."""
 
     def __init__(
         self,
@@ -219,6 +228,7 @@ class LiveMarketMaker:
         lot_size: str | Decimal,
         first_order_id: int = 1 << 40,
         idle_sleep_us: int = 200,
+        live: bool = False,
     ) -> None:
         self.account = account
         self.symbol = symbol
@@ -226,7 +236,7 @@ class LiveMarketMaker:
         self._core = _core.MmLive(
             json.dumps(config), gateway._core, subscription._core, market._core,
             account=account, instrument=symbol, tick_size=str(tick_size), lot_size=str(lot_size),
-            first_client_id=first_order_id, idle_sleep_us=idle_sleep_us,
+            first_client_id=first_order_id, idle_sleep_us=idle_sleep_us, live=live,
         )  # fmt: skip
         #: Called once after the thread ended (``start_on_venue`` hands the subscription back).
         self.on_stop: list[Callable[[], None]] = []
@@ -308,26 +318,46 @@ def engine_config(config: Mapping[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def check_config(config: Mapping[str, Any]) -> None:
+def check_config(config: Mapping[str, Any], *, live: bool = False) -> None:
     """Raises ``ConfigError`` naming the key if ``config`` cannot run live on its own
-    instrument's grid; starts nothing."""
+    instrument's grid (with ``live``: or a hedge route's URL or keys are not usable); starts
+    nothing and sends nothing."""
     inst = _instrument(config)
-    _core.check_live_config(json.dumps(config), str(inst["tick_size"]), str(inst["lot_size"]))
+    tick, lot = str(inst["tick_size"]), str(inst["lot_size"])
+    _core.check_live_config(json.dumps(config), tick, lot, live=live)
+
+
+def kill_hedge_routes(config: Mapping[str, Any], *, live: bool = False) -> list[dict[str, Any]]:
+    """The kill switch on every ``[hedge] routes`` venue: each venue's open orders canceled.
+    ``live``: the venues themselves (or the routes' ``url``); else each route must name its
+    ``url`` (a simulator). Keys as for a live run. One dict per venue: ``venue``, ``symbol``,
+    ``endpoint``, ``canceled`` (a count, or None) and ``error`` (None, or why it failed). A
+    route that cannot be made raises ``ConfigError`` before anything is sent."""
+    inst = _instrument(config)
+    tick, lot = str(inst["tick_size"]), str(inst["lot_size"])
+    rows = _core.route_kill(json.dumps(config), tick, lot, live=live)
+    keys = ("venue", "symbol", "endpoint", "canceled", "error")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 def start_on_venue(
-    config: Mapping[str, Any], venue: Any, market: Any, account: int = MM_ACCOUNT
+    config: Mapping[str, Any],
+    venue: Any,
+    market: Any,
+    account: int = MM_ACCOUNT,
+    *,
+    live: bool = False,
 ) -> LiveMarketMaker:
     """The market maker on a ``wintermute.service.venue.Venue`` made with ``reserve >= 1``
     (its first reserved gateway and subscription), reading ``market`` (a ``Market``, or an
-    ``ExternalMarket``, whose restarts it follows)."""
+    ``ExternalMarket``, whose restarts it follows); ``live``: hedges to the venues."""
     inst = _instrument(config)
     info = venue.instrument(inst["symbol"])
     gateway, subscription = venue.reserved(0)
     feeds = getattr(market, "market", market)
     maker = LiveMarketMaker(
         config, gateway=gateway, subscription=subscription, market=feeds, account=account,
-        symbol=info.symbol, tick_size=info.tick_size, lot_size=info.lot_size,
+        symbol=info.symbol, tick_size=info.tick_size, lot_size=info.lot_size, live=live,
     )  # fmt: skip
     if hasattr(market, "on_restart"):
         market.on_restart.append(maker.replace_market)
@@ -373,17 +403,19 @@ def paper(
     rate: float = 30.0,
     out: TextIO = sys.stdout,
     stop: threading.Event | None = None,
+    live: bool = False,
 ) -> dict[str, Any]:
     """Runs the market maker on paper (see the module docs), printing its state every
     ``every`` seconds until ``duration`` passes, ``stop`` is set or Ctrl-C; returns the last
     state. ``seed`` and ``steps`` (messages per venue, replayed at the recorded pace; then a
-    fresh market) make the synthetic market. Nothing leaves 127.0.0.1. A bad config raises
-    ``ConfigError`` before anything starts."""
+    fresh market) make the synthetic market. Nothing leaves 127.0.0.1, unless ``live``: the
+    hedges then go to the venues (see the module docs). A bad config (with ``live``: a route
+    without usable keys or URL) raises ``ConfigError`` before anything starts."""
     from wintermute.service.external_market import ExternalMarket
     from wintermute.service.order_flow import OrderFlow
     from wintermute.service.venue import Venue
 
-    check_config(config)
+    check_config(config, live=live)
     symbol = _instrument(config)["symbol"]
     stop = stop or threading.Event()
     started = time.monotonic()
@@ -391,7 +423,7 @@ def paper(
         venue = stack.enter_context(Venue(engine_config(config), reserve=1))
         market = ExternalMarket(seed=seed, steps=steps, instrument=symbol)
         stack.callback(market.stop)
-        maker = start_on_venue(config, venue, market)
+        maker = start_on_venue(config, venue, market, live=live)
         stack.callback(maker.stop)
         for name, addr in maker.paper_venues():
             print(f"hedges go to {name}'s simulator on {addr} (paper)", file=out, flush=True)

@@ -8,6 +8,7 @@
 //! | `quote_on` | `"ours"` (or absent): live quoting is on our venue |
 //! | `hedge_on`, `hedge_threshold_lots`, `hedge_slippage_ticks` | hedge decisions once `|inventory| > hedge_threshold_lots` (0 or no `hedge_on`: none) |
 //! | `hedge.routes` | live only: the pricing venues hedges are **sent** to (`hedge_on` among them); the hedger chooses among them only. Absent: decisions only |
+//! | `hedge.live.<venue>` | `--live` only, each key optional: `url` (the venue's REST base URL; default its own, `https://`), `keys_file` (a file of `VARIABLE=value` lines holding the route's keys; default the environment), `ca_file` (extra root certificates, PEM). [`LiveRouteSettings`] |
 //! | `fees` | `fees.ours` books our fills; `fees.<venue>` is that venue's taker fee for hedging |
 //! | `interlock` | the book-health interlock over the pricing venues (absent: none) |
 //! | `timer_ms` | the runner's timer: staleness checks, timed requotes, the state snapshot |
@@ -89,6 +90,24 @@ struct LiveFile {
 #[serde(deny_unknown_fields)]
 struct HedgeSection {
     routes: Vec<String>,
+    #[serde(default)]
+    live: BTreeMap<String, LiveRouteSettings>,
+}
+
+/// `[hedge.live.<venue>]`: where a route's hedges go and where its keys are, when the market
+/// maker runs with `--live` (read by `wintermute_router::live`; ignored on paper).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveRouteSettings {
+    /// The venue's REST base URL (`None`: the venue's own).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// A file of `VARIABLE=value` lines with the route's keys (`None`: the environment).
+    #[serde(default)]
+    pub keys_file: Option<String>,
+    /// A PEM file of root certificates trusted besides Mozilla's.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 fn default_slippage() -> i64 {
@@ -123,6 +142,8 @@ pub struct LiveSetup {
     /// The pricing venues (indices) hedges are sent to (`[hedge] routes`; empty: decided, not
     /// sent).
     pub hedge_routes: Vec<usize>,
+    /// Each hedge route's `--live` settings, in [`Self::hedge_routes`]' order.
+    pub hedge_live: Vec<LiveRouteSettings>,
     /// The interlock (`None`: none).
     pub interlock: Option<InterlockConfig>,
     /// The runner's timer, ns.
@@ -225,14 +246,19 @@ impl LiveSetup {
                 )?)
             }
         };
-        let hedge_routes = match file.hedge {
-            None => Vec::new(),
+        let (hedge_routes, hedge_live) = match file.hedge {
+            None => (Vec::new(), Vec::new()),
             Some(value) => {
                 let section: HedgeSection = serde_json::from_value(value).map_err(|e| {
                     let msg = e.to_string();
                     bad(format!("hedge.{}", msg.split('`').nth(1).unwrap_or("routes")), msg)
                 })?;
-                routes(&section, &pricing, hedge.is_some(), file.hedge_on.as_deref())?
+                let routes = routes(&section, &pricing, hedge.is_some(), file.hedge_on.as_deref())?;
+                if let Some(name) = section.live.keys().find(|name| !section.routes.contains(name)) {
+                    return Err(bad(format!("hedge.live.{name}"), "not one of hedge.routes"));
+                }
+                let live = section.routes.iter().map(|name| section.live.get(name).cloned().unwrap_or_default());
+                (routes, live.collect())
             }
         };
         let interlock = match file.interlock {
@@ -264,6 +290,7 @@ impl LiveSetup {
             hedge_fees,
             hedge,
             hedge_routes,
+            hedge_live,
             interlock,
             timer_ns: file.timer_ms * 1_000_000,
         })
@@ -358,6 +385,28 @@ mod tests {
         let extra = r#""hedge_on": "kraken", "hedge_threshold_lots": 20, "hedge": {"routes": ["kraken", "coinbase"]},"#;
         let s = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap();
         assert_eq!(s.hedge_routes, vec![1, 0]);
+        assert_eq!(s.hedge_live, vec![LiveRouteSettings::default(); 2]);
+    }
+
+    #[test]
+    fn live_route_settings_follow_the_routes_and_name_only_routes() {
+        let extra = r#""hedge_on": "kraken", "hedge_threshold_lots": 20, "hedge": {"routes": ["kraken", "coinbase"],
+            "live": {"coinbase": {"url": "https://127.0.0.1:9443", "keys_file": "/k", "ca_file": "/ca.pem"}}},"#;
+        let s = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap();
+        let coinbase = LiveRouteSettings {
+            url: Some("https://127.0.0.1:9443".into()),
+            keys_file: Some("/k".into()),
+            ca_file: Some("/ca.pem".into()),
+        };
+        assert_eq!(s.hedge_live, vec![LiveRouteSettings::default(), coinbase]);
+        let extra = r#""hedge_on": "kraken", "hedge_threshold_lots": 20, "hedge": {"routes": ["kraken"],
+            "live": {"coinbase": {"url": "https://x"}}},"#;
+        let e = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap_err();
+        assert_eq!(e.key, "hedge.live.coinbase");
+        let extra = r#""hedge_on": "kraken", "hedge_threshold_lots": 20, "hedge": {"routes": ["kraken"],
+            "live": {"kraken": {"secret": "x"}}},"#;
+        let e = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap_err();
+        assert_eq!(e.key, "hedge.secret", "{e}");
     }
 
     #[test]

@@ -250,6 +250,17 @@ impl From<wintermute_router::paper::PaperError> for Error {
     }
 }
 
+/// A live hedge route's URL, roots or keys name their config key (`ConfigError`, `CONFIG`);
+/// a route that could not start otherwise is `MM_LIVE`.
+impl From<wintermute_router::live::LiveRouteError> for Error {
+    fn from(e: wintermute_router::live::LiveRouteError) -> Self {
+        match e.key() {
+            Some(key) => Error::Config(ConfigError::new(key, e.to_string())),
+            None => Error::other("MM_LIVE", e),
+        }
+    }
+}
+
 impl From<UnknownWorkload> for Error {
     fn from(e: UnknownWorkload) -> Self {
         Error::other("UNKNOWN_WORKLOAD", e)

@@ -30,6 +30,7 @@ mod mm_live;
 mod mm_strategy;
 mod pipeline;
 mod records;
+mod route_sims;
 mod workload;
 
 /// The package version, shared by the Rust crates and the Python distribution.
@@ -64,6 +65,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     mm::register(m)?;
     mm_bench::register(m)?;
     mm_live::register(m)?;
+    route_sims::register(m)?;
     mm_strategy::register(m)?;
     pipeline::register(m)?;
     records::register(m)?;

@@ -29,10 +29,10 @@ impl PyMmLive {
     /// Starts quoting `instrument` (its tick and lot as decimal text) as `account` through
     /// `gateway`, reading `subscription` (with book deltas; nobody else may use either), off
     /// `market`'s books, as the JSON config says; hedges go to the simulators of the config's
-    /// `[hedge]` routes, started here on 127.0.0.1.
+    /// `[hedge]` routes, started here on 127.0.0.1, or with `live` to the venues themselves.
     #[new]
     #[pyo3(signature = (config_json, gateway, subscription, market, *, account, instrument, tick_size, lot_size,
-                        first_client_id = 1 << 40, idle_sleep_us = 200))]
+                        first_client_id = 1 << 40, idle_sleep_us = 200, live = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -46,6 +46,7 @@ impl PyMmLive {
         lot_size: &str,
         first_client_id: u64,
         idle_sleep_us: u64,
+        live: bool,
     ) -> Result<Self> {
         let setup = LiveSetup::from_json(config_json, tick_size, lot_size)?;
         let g = gateway.get();
@@ -56,7 +57,7 @@ impl PyMmLive {
         let books = FeedBooks::new(Arc::clone(&market.get().inner));
         let idle_sleep = Duration::from_micros(idle_sleep_us);
         let options = RunnerOptions { first_client_id, idle_sleep, ..RunnerOptions::default() };
-        let inner = py.detach(|| PaperMarketMaker::start(setup, venue, books.clone(), options))?;
+        let inner = py.detach(|| wintermute_router::live::start_hedged(setup, venue, books.clone(), options, live))?;
         Ok(PyMmLive { inner, books })
     }
 
@@ -93,14 +94,31 @@ impl PyMmLive {
 }
 
 /// Checks a live config for an instrument of `tick_size` and `lot_size` without starting
-/// anything (raises `ConfigError` naming the key).
+/// anything, with `live` its routes' URLs and keys too (raises `ConfigError` naming the key).
 #[pyfunction]
-fn check_live_config(config_json: &str, tick_size: &str, lot_size: &str) -> Result<()> {
-    LiveSetup::from_json(config_json, tick_size, lot_size)?;
-    Ok(())
+#[pyo3(signature = (config_json, tick_size, lot_size, live = false))]
+fn check_live_config(config_json: &str, tick_size: &str, lot_size: &str, live: bool) -> Result<()> {
+    let setup = LiveSetup::from_json(config_json, tick_size, lot_size)?;
+    Ok(wintermute_router::live::check_routes(&setup, live)?)
 }
+
+/// The kill switch on every hedge route's venue (`live`: the venues; else each route's `url`):
+/// (venue, symbol, endpoint, canceled or None, error or None) per venue (GIL released).
+#[pyfunction]
+#[pyo3(signature = (config_json, tick_size, lot_size, live = false))]
+fn route_kill(py: Python<'_>, config_json: &str, tick_size: &str, lot_size: &str, live: bool) -> Result<Vec<KillRow>> {
+    let setup = LiveSetup::from_json(config_json, tick_size, lot_size)?;
+    let outcomes = py.detach(|| wintermute_router::live::kill_routes(&setup, live))?;
+    Ok(outcomes
+        .into_iter()
+        .map(|k| (k.venue, k.symbol, k.endpoint, k.result.as_ref().ok().copied(), k.result.err()))
+        .collect())
+}
+
+type KillRow = (&'static str, String, String, Option<usize>, Option<String>);
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyMmLive>()?;
-    m.add_function(wrap_pyfunction!(check_live_config, m)?)
+    m.add_function(wrap_pyfunction!(check_live_config, m)?)?;
+    m.add_function(wrap_pyfunction!(route_kill, m)?)
 }

@@ -11,9 +11,23 @@
 //!   parsed, converted to normalized reports and applied to the order's state machine.
 //! - Kraken order -> WebSocket v2 `add_order` frame (token-authenticated, no per-request
 //!   signature), beside the REST edge (form body + `API-Sign`) in the same run.
+//! - the REST transport: one request and its answer (`GET /api/v3/time` of the Binance
+//!   simulator on 127.0.0.1) over a kept connection, plain HTTP and HTTPS (a TLS front with a
+//!   private authority's certificate, as the tests use), and a new HTTPS connection per request
+//!   (TCP + TLS handshake); the TLS / plain ratio of the kept-connection medians is printed.
 
 use std::hint::black_box;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
+
+use bytes::Bytes;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimSymbol};
+use wintermute_router::http::{Endpoint, HttpConnection};
 
 use wintermute_router::binance::client::{sign_query, BinanceOrderType, NewOrder, TimeInForce};
 use wintermute_router::binance::reports::{order_reports, parse_order, BinanceInstrument};
@@ -29,11 +43,16 @@ use wintermute_router::signing::{BinanceSigner, CoinbaseJwtSigner, KrakenSigner}
 
 const ROUNDS: usize = 20_000;
 
-fn measure(name: &str, mut op: impl FnMut(usize)) {
-    for i in 0..ROUNDS / 10 {
+fn measure(name: &str, op: impl FnMut(usize)) -> f64 {
+    measure_n(name, ROUNDS, op)
+}
+
+/// `rounds` timed calls after a tenth as many warm-up calls; prints and returns p50 (us).
+fn measure_n(name: &str, rounds: usize, mut op: impl FnMut(usize)) -> f64 {
+    for i in 0..rounds / 10 {
         op(i); // warm up
     }
-    let mut ns: Vec<u64> = (0..ROUNDS)
+    let mut ns: Vec<u64> = (0..rounds)
         .map(|i| {
             let t = Instant::now();
             op(i);
@@ -43,9 +62,95 @@ fn measure(name: &str, mut op: impl FnMut(usize)) {
     ns.sort_unstable();
     let pct = |p: f64| ns[((ns.len() as f64 * p) as usize).min(ns.len() - 1)] as f64 / 1000.0;
     println!("{name:<44} p50 {:>8.2} us   p99 {:>8.2} us   max {:>8.2} us", pct(0.50), pct(0.99), pct(1.0));
+    pct(0.50)
+}
+
+/// A private authority's certificate for 127.0.0.1 (the authority's PEM in `ca`), and a TLS
+/// front on 127.0.0.1 forwarding to `backend`; returns the front's address.
+async fn tls_front(backend: SocketAddr, ca: &std::path::Path) -> SocketAddr {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let issuer = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    std::fs::write(ca, issuer.pem()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap().signed_by(&key, &issuer).unwrap();
+    let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone(), issuer.der().clone()];
+    let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let server = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, private)
+        .unwrap();
+    let acceptor = TlsAcceptor::from(Arc::new(server));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                tls.get_ref().0.set_nodelay(true).ok();
+                let Ok(mut plain) = TcpStream::connect(backend).await else { return };
+                plain.set_nodelay(true).ok();
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    addr
+}
+
+/// A plain TCP forwarder on 127.0.0.1 to `backend`, the TLS front's hop without TLS.
+async fn plain_front(backend: SocketAddr) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                tcp.set_nodelay(true).ok();
+                let Ok(mut plain) = TcpStream::connect(backend).await else { return };
+                plain.set_nodelay(true).ok();
+                let _ = tokio::io::copy_bidirectional(&mut tcp, &mut plain).await;
+            });
+        }
+    });
+    addr
+}
+
+/// The REST transport edges (see the module docs).
+fn transport() {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let none: [(&str, &str); 0] = [];
+    let symbol = SimSymbol::from_levels("BTCUSDT", ("BTC", "USDT"), ("0.01", "0.001"), none, none).unwrap();
+    let mut config = SimConfig::new(vec![symbol], Vec::new());
+    config.weight_limit_1m = u32::MAX; // every edge's calls in one minute
+    let sim = rt.block_on(BinanceSim::start(config)).unwrap();
+    let ca = std::env::temp_dir().join(format!("wm-routing-bench-ca-{}.pem", std::process::id()));
+    let front = rt.block_on(tls_front(sim.addr(), &ca));
+    let https = format!("https://{front}");
+    let get = |c: &mut HttpConnection| {
+        let answer = rt.block_on(c.request("GET", "/api/v3/time", &[], Bytes::new())).unwrap();
+        assert_eq!(answer.status, 200);
+        black_box(answer);
+    };
+    let mut direct = HttpConnection::new(sim.addr());
+    measure("GET, kept connection, plain HTTP, direct", |_| get(&mut direct));
+    // Both through a forwarding hop, so that the ratio is TLS's cost alone.
+    let mut plain = HttpConnection::new(rt.block_on(plain_front(sim.addr())));
+    let p50_plain = measure("GET, kept connection, plain HTTP, via a hop", |_| get(&mut plain));
+    let config = wintermute_feeds::net::tls::client_config(Some(&ca)).unwrap();
+    let endpoint = Endpoint::parse(&https).unwrap();
+    let mut tls = HttpConnection::with_tls(endpoint.clone(), Arc::clone(&config));
+    let p50_tls = measure("GET, kept connection, HTTPS, via a hop", |_| get(&mut tls));
+    measure_n("GET, new connection each, HTTPS (handshake)", 2_000, |_| {
+        get(&mut HttpConnection::with_tls(endpoint.clone(), Arc::clone(&config)));
+    });
+    println!("HTTPS / plain HTTP, kept connection via the same hop, p50: {:.2}x", p50_tls / p50_plain);
+    let _ = std::fs::remove_file(&ca);
 }
 
 fn main() {
+    transport();
     let inst = BinanceInstrument::new("BTCUSDT", "0.01", "0.00001").unwrap();
     let order = |i: usize| NewOrder {
         symbol: "BTCUSDT".into(),

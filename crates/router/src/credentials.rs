@@ -16,9 +16,23 @@
 //! The first key source set wins, in the table's order. Loaded credentials print the API key's
 //! first four characters and nothing of the secret; errors name the variable or path, never
 //! the value.
+//!
+//! # Key files
+//! The same variables can come from a file instead of the environment ([`KeyFile`]): one
+//! `VARIABLE=value` a line, blank lines and `#` comments allowed, e.g.
+//!
+//! ```text
+//! WINTERMUTE_KRAKEN_API_KEY=...
+//! WINTERMUTE_KRAKEN_API_SECRET_FILE=/etc/wintermute/kraken.secret
+//! ```
+//!
+//! On Unix the file must be readable by its owner only (mode `0600` or `0400`): a key file
+//! others can read is refused, as is a line that is not `WINTERMUTE_...=value` (the error gives
+//! the line number, never its text).
 
+use std::collections::HashMap;
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::signing::{BinanceSigner, CoinbaseJwtSigner, KrakenSigner, SigningError};
 
@@ -59,6 +73,97 @@ pub enum CredentialsError {
     /// The key material is invalid.
     #[error(transparent)]
     Key(#[from] SigningError),
+    /// A key file others than its owner may read or write.
+    #[error("key file path={path}: mode {mode:o} opens it to others than its owner: chmod 600 it")]
+    Permissions {
+        /// The path.
+        path: String,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// A key file line that is not `WINTERMUTE_...=value`.
+    #[error("key file path={path} line={line}: {why}")]
+    Malformed {
+        /// The path.
+        path: String,
+        /// The line (from 1).
+        line: usize,
+        /// What is wrong (never the line's text).
+        why: &'static str,
+    },
+}
+
+/// Key variables read from a file (see the module docs): never printed.
+pub struct KeyFile {
+    path: PathBuf,
+    values: HashMap<String, String>,
+}
+
+impl fmt::Debug for KeyFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&str> = self.values.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("KeyFile").field("path", &self.path).field("variables", &names).finish()
+    }
+}
+
+impl KeyFile {
+    /// Reads and checks the file at `path`: owner-only permissions (Unix), `VARIABLE=value`
+    /// lines of `WINTERMUTE_` variables, each named once.
+    pub fn read(path: &Path) -> Result<Self, CredentialsError> {
+        let shown = path.display().to_string();
+        let unreadable = |error| CredentialsError::Unreadable { path: shown.clone(), error };
+        let meta = std::fs::metadata(path).map_err(unreadable)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(CredentialsError::Permissions { path: shown, mode });
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = meta;
+        let bytes = std::fs::read(path).map_err(unreadable)?;
+        let text = std::str::from_utf8(&bytes).map_err(|_| CredentialsError::Malformed {
+            path: shown.clone(),
+            line: 0,
+            why: "not UTF-8 text",
+        })?;
+        let mut values = HashMap::new();
+        for (n, line) in text.lines().enumerate() {
+            let bad = |why| CredentialsError::Malformed { path: shown.clone(), line: n + 1, why };
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (name, value) = line.split_once('=').ok_or_else(|| bad("expected VARIABLE=value"))?;
+            let name = name.trim();
+            if !name.starts_with("WINTERMUTE_")
+                || !name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_' || b.is_ascii_digit())
+            {
+                return Err(bad("the variable is not a WINTERMUTE_ key variable"));
+            }
+            let value = value.trim();
+            if value.is_empty() {
+                return Err(bad("empty value"));
+            }
+            if values.insert(name.to_owned(), value.to_owned()).is_some() {
+                return Err(bad("a variable named twice"));
+            }
+        }
+        Ok(KeyFile { path: path.to_owned(), values })
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The value of `variable`, for the credentials' `from_lookup`.
+    pub fn get(&self, variable: &str) -> Option<String> {
+        self.values.get(variable).cloned()
+    }
 }
 
 /// An API key and the signer of its secret: Binance's and Kraken's credentials.
@@ -196,6 +301,63 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(err.to_string().contains("path=/nonexistent/ed25519.pem"));
+    }
+
+    fn owner_only(path: &Path, text: &str) {
+        std::fs::write(path, text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_key_file_gives_the_variables_and_prints_no_value() {
+        let dir = std::env::temp_dir().join(format!("wm-router-keyfile-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("keys");
+        owner_only(
+            &file,
+            "# kraken\n\nWINTERMUTE_BINANCE_API_KEY = KEYsecretpart\nWINTERMUTE_BINANCE_API_SECRET=hushhush\n",
+        );
+        let keys = KeyFile::read(&file).unwrap();
+        let creds = BinanceCredentials::from_lookup(|v| keys.get(v)).unwrap();
+        assert!(verify_binance_hmac(b"hushhush", "a=1", &creds.signer.sign("a=1")));
+        for printed in [format!("{keys:?}"), format!("{creds:?}")] {
+            assert!(!printed.contains("secretpart") && !printed.contains("hushhush"), "{printed}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_key_file_others_can_read_or_with_a_bad_line_is_refused_without_its_text() {
+        let dir = std::env::temp_dir().join(format!("wm-router-keybad-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("keys");
+        for (text, line, why) in [
+            ("WINTERMUTE_KRAKEN_API_KEY=k\nhushhush-pasted-secret\n", 2, "expected VARIABLE=value"),
+            ("hushhush=1\n", 1, "not a WINTERMUTE_ key variable"),
+            ("WINTERMUTE_KRAKEN_API_KEY=\n", 1, "empty value"),
+            ("WINTERMUTE_KRAKEN_API_KEY=a\nWINTERMUTE_KRAKEN_API_KEY=hushhush\n", 2, "named twice"),
+        ] {
+            owner_only(&file, text);
+            let e = KeyFile::read(&file).unwrap_err().to_string();
+            assert!(e.contains(&format!("line={line}")) && e.contains(why), "{e}");
+            assert!(!e.contains("hushhush"), "{e}");
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::write(&file, "WINTERMUTE_KRAKEN_API_KEY=hushhush\n").unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let e = KeyFile::read(&file).unwrap_err();
+            assert!(matches!(e, CredentialsError::Permissions { mode: 0o644, .. }), "{e}");
+            assert!(e.to_string().contains("chmod 600") && !e.to_string().contains("hushhush"));
+        }
+        let e = KeyFile::read(&dir.join("absent")).unwrap_err().to_string();
+        assert!(e.contains("absent"), "{e}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

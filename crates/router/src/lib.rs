@@ -20,6 +20,11 @@
 //! - [`execution_adapter`]: the market maker's `Execution` interface over a routed venue.
 //! - [`paper`]: the live market maker's hedge routes on paper: each venue's simulator started
 //!   in-process, its book following the feeds, and a route through the real client.
+//! - [`live`]: the hedge routes at the venues' real `https://` endpoints with the routes' keys
+//!   (`--live`), and the kill switch across every route's venue.
+//! - [`sim_routes`]: a live config's routes served by their simulators on 127.0.0.1, plain or
+//!   behind TLS, for another process's `--live` run or kill switch to reach (tests).
+//! - [`http`]: the one HTTP/1.1 connection every REST client shares, plain or over TLS.
 //!
 //! See `docs/order-routing.md` for what is supported and how to configure keys.
 
@@ -29,10 +34,12 @@ pub mod credentials;
 pub mod execution_adapter;
 pub mod http;
 pub mod kraken;
+pub mod live;
 pub mod order;
 pub mod order_state;
 pub mod paper;
 pub mod signing;
 pub mod sim;
+pub mod sim_routes;
 pub mod time;
 pub mod venue;

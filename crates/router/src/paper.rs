@@ -96,7 +96,7 @@ pub enum PaperError {
     },
 }
 
-enum Sim {
+pub(crate) enum Sim {
     Binance(BinanceSim),
     Coinbase(CoinbaseSim),
     Kraken(KrakenSim),
@@ -111,7 +111,7 @@ impl Sim {
         }
     }
 
-    fn addr(&self) -> std::net::SocketAddr {
+    pub(crate) fn addr(&self) -> std::net::SocketAddr {
         match self {
             Sim::Binance(s) => s.addr(),
             Sim::Coinbase(s) => s.addr(),
@@ -120,10 +120,11 @@ impl Sim {
     }
 }
 
-/// A simulator to start, and the client of its route.
-enum Plan {
+/// A simulator to start, and the client of its route (Binance's HMAC secret as hex text,
+/// Coinbase's key also as PKCS#8, for the key files of the routes' simulators).
+pub(crate) enum Plan {
     Binance(SimConfig, Vec<u8>),
-    Coinbase(CoinbaseSimConfig, CoinbaseJwtSigner, CoinbaseProduct),
+    Coinbase(CoinbaseSimConfig, CoinbaseJwtSigner, CoinbaseProduct, Vec<u8>),
     Kraken(KrakenSimConfig, KrakenSigner, KrakenPair),
 }
 
@@ -171,7 +172,7 @@ impl Plan {
                 let instrument = config.instrument.clone();
                 RoutedExecution::spawn(BinanceRestClient::new(addr, API_KEY, signer, vec![instrument]), config)
             }
-            Plan::Coinbase(cfg, signer, product) => {
+            Plan::Coinbase(cfg, signer, product, _) => {
                 RoutedExecution::spawn(CoinbaseRestClient::new(addr, &cfg.host, signer, vec![product]), config)
             }
             Plan::Kraken(cfg, signer, pair) => {
@@ -189,7 +190,7 @@ struct Mirrored {
 }
 
 /// The thread whose runtime serves the simulators, and how to end it.
-struct Served {
+pub(crate) struct Served {
     stop: tokio::sync::oneshot::Sender<()>,
     thread: JoinHandle<()>,
 }
@@ -246,26 +247,55 @@ fn start_error(venue: &'static str) -> impl Fn(std::io::Error) -> PaperError {
     move |source| PaperError::Start { venue, source }
 }
 
-const API_KEY: &str = "wintermute-paper";
+pub(crate) const API_KEY: &str = "wintermute-paper";
+
+/// Pricing venue `i`'s route, whether paper or live: the venue's REST symbol (`BTCUSDT`,
+/// `BTC-USD`, `XBTUSD`), its base and quote assets, and the route's configuration (on our
+/// instrument's grid).
+#[derive(Debug)]
+pub(crate) struct RouteSymbol {
+    pub(crate) symbol: String,
+    pub(crate) base: String,
+    pub(crate) quote: String,
+    pub(crate) config: RoutedExecutionConfig,
+}
+
+impl RouteSymbol {
+    pub(crate) fn of(setup: &LiveSetup, i: usize) -> Result<Self, PaperError> {
+        let (stream, venue_cfg) = (&setup.streams[i], &setup.pricing.venues[i]);
+        let inst = &setup.pricing.instrument;
+        let (base, quote) = assets(stream.venue, &stream.symbol, &venue_cfg.quote_currency)?;
+        let symbol = stream.symbol.replace('/', "");
+        let instrument = Instrument::new(&symbol, &inst.tick_size, &inst.lot_size)
+            .map_err(|why| PaperError::Symbol { venue: stream.venue.name(), symbol: stream.symbol.clone(), why })?;
+        let config = RoutedExecutionConfig {
+            venue: VenueId::External(i as u8),
+            instrument,
+            assets: (base.clone(), quote.clone()),
+            reconcile_every: RECONCILE_EVERY,
+            in_flight: ROUTE_IN_FLIGHT,
+        };
+        Ok(RouteSymbol { symbol, base, quote, config })
+    }
+}
 
 /// The simulator and client of pricing venue `i`'s route, the simulator's symbol and the
 /// route's configuration.
-fn plan(setup: &LiveSetup, i: usize) -> Result<(Plan, String, RoutedExecutionConfig), PaperError> {
-    let (stream, venue_cfg) = (&setup.streams[i], &setup.pricing.venues[i]);
+pub(crate) fn plan(setup: &LiveSetup, i: usize) -> Result<(Plan, String, RoutedExecutionConfig), PaperError> {
+    let stream = &setup.streams[i];
     let inst = &setup.pricing.instrument;
     let name = stream.venue.name();
-    let (base, quote) = assets(stream.venue, &stream.symbol, &venue_cfg.quote_currency)?;
+    let RouteSymbol { symbol: sim_symbol, base, quote, config } = RouteSymbol::of(setup, i)?;
     let fee_rate = Decimal::new(setup.hedge_fees.get(i).map_or(0, |f| f.taker_ppm()).into(), 6);
     let bad = |why: String| PaperError::Symbol { venue: name, symbol: stream.symbol.clone(), why };
     let key = |why: String| PaperError::Key { venue: name, why };
-    let sim_symbol = stream.symbol.replace('/', "");
     let none: [(&str, &str); 0] = [];
     let symbol = SimSymbol::from_levels(&sim_symbol, (&base, &quote), (&inst.tick_size, &inst.lot_size), none, none)
         .map_err(bad)?;
-    let instrument = Instrument::new(&sim_symbol, &inst.tick_size, &inst.lot_size).map_err(bad)?;
     let plan = match stream.venue {
         Venue::Binance => {
-            let secret = random_bytes(name, 32)?;
+            let secret: String = random_bytes(name, 32)?.iter().map(|b| format!("{b:02x}")).collect();
+            let secret = secret.into_bytes();
             let keys = vec![SimKey::Hmac { api_key: API_KEY.into(), secret: secret.clone() }];
             let mut cfg = SimConfig::new(vec![symbol], keys);
             cfg.fee_rate = fee_rate;
@@ -281,7 +311,7 @@ fn plan(setup: &LiveSetup, i: usize) -> Result<(Plan, String, RoutedExecutionCon
             let mut cfg = CoinbaseSimConfig::new(vec![symbol], vec![(key_name, signer.public_key())]);
             cfg.fee_rate = fee_rate;
             let product = CoinbaseProduct::new(&sim_symbol, &inst.tick_size, &inst.lot_size, &quote).map_err(bad)?;
-            Plan::Coinbase(cfg, signer, product)
+            Plan::Coinbase(cfg, signer, product, pkcs8.as_ref().to_vec())
         }
         Venue::Kraken => {
             use base64::Engine as _;
@@ -301,19 +331,25 @@ fn plan(setup: &LiveSetup, i: usize) -> Result<(Plan, String, RoutedExecutionCon
             Plan::Kraken(cfg, signer, pair)
         }
     };
-    let config = RoutedExecutionConfig {
-        venue: VenueId::External(i as u8),
-        instrument,
-        assets: (base, quote),
-        reconcile_every: RECONCILE_EVERY,
-        in_flight: ROUTE_IN_FLIGHT,
-    };
     Ok((plan, sim_symbol, config))
 }
 
 /// Starts the simulators of `plans` on a thread of their own (a current-thread runtime that
 /// serves them until told to stop).
 fn serve(plans: &[Plan]) -> Result<(Vec<Sim>, Served), PaperError> {
+    let (sims, served) = serve_with(plans, None)?;
+    Ok((sims.into_iter().map(|(sim, _)| sim).collect(), served))
+}
+
+/// A started simulator and, behind TLS, its front's address.
+pub(crate) type SimAndFront = (Sim, Option<std::net::SocketAddr>);
+
+/// [`serve`], and with `tls` a TLS front on 127.0.0.1 for each simulator, served by the same
+/// thread (its address beside the simulator).
+pub(crate) fn serve_with(
+    plans: &[Plan],
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> Result<(Vec<SimAndFront>, Served), PaperError> {
     let starts: Vec<SimPlan> = plans.iter().map(Plan::sim).collect();
     let (sims_tx, sims_rx) = std::sync::mpsc::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -328,7 +364,16 @@ fn serve(plans: &[Plan]) -> Result<(Vec<Sim>, Served), PaperError> {
                 let mut sims = Vec::with_capacity(starts.len());
                 for plan in starts {
                     let venue = plan.venue();
-                    match plan.start().await {
+                    let started = match plan.start().await {
+                        Ok(sim) => match &tls {
+                            None => Ok((sim, None)),
+                            Some(config) => crate::sim::tls_front::tls_front(Arc::clone(config), sim.addr())
+                                .await
+                                .map(|front| (sim, Some(front))),
+                        },
+                        Err(e) => Err(e),
+                    };
+                    match started {
                         Ok(sim) => sims.push(sim),
                         Err(e) => return drop(sims_tx.send(Err(start_error(venue)(e)))),
                     }
@@ -354,7 +399,7 @@ fn serve(plans: &[Plan]) -> Result<(Vec<Sim>, Served), PaperError> {
 }
 
 impl Served {
-    fn end(self) {
+    pub(crate) fn end(self) {
         let _ = self.stop.send(());
         let _ = self.thread.join();
     }
@@ -447,6 +492,19 @@ impl PaperMarketMaker {
         let (venues, routes) = PaperVenues::start(&setup, books.clone())?;
         let runner = LiveRunner::start_hedged(setup, venue, Box::new(books), options, routes)?;
         Ok(PaperMarketMaker { runner, venues })
+    }
+
+    /// Starts the runner hedging through `routes` (made elsewhere: the live module's); no
+    /// simulator is started.
+    pub fn start_with_routes(
+        setup: LiveSetup,
+        venue: EngineVenue,
+        books: FeedBooks,
+        options: RunnerOptions,
+        routes: Vec<HedgeRoute>,
+    ) -> Result<Self, PaperError> {
+        let runner = LiveRunner::start_hedged(setup, venue, Box::new(books), options, routes)?;
+        Ok(PaperMarketMaker { runner, venues: PaperVenues::empty() })
     }
 
     /// The runner (snapshot, kill switch).

@@ -32,7 +32,6 @@
 //! rejected).
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -214,11 +213,17 @@ impl std::fmt::Debug for BinanceRestClient {
 }
 
 impl BinanceRestClient {
-    /// A client for the venue at `addr` (plain HTTP: the local simulator; live endpoints need
-    /// TLS, not yet here) with this key and these instruments.
-    pub fn new(addr: SocketAddr, api_key: &str, signer: BinanceSigner, instruments: Vec<BinanceInstrument>) -> Self {
+    /// A client for the venue at `addr` (a simulator's `SocketAddr`, plain HTTP, or an
+    /// [`HttpConnection::open`] to any URL, `https://` for Binance itself) with this key and
+    /// these instruments.
+    pub fn new(
+        addr: impl Into<HttpConnection>,
+        api_key: &str,
+        signer: BinanceSigner,
+        instruments: Vec<BinanceInstrument>,
+    ) -> Self {
         Self {
-            connection: HttpConnection::new(addr),
+            connection: addr.into(),
             api_key: api_key.to_owned(),
             signer,
             instruments: instruments.into_iter().map(|i| (i.symbol.clone(), i)).collect(),
@@ -334,6 +339,36 @@ impl BinanceRestClient {
     /// switch's step for this venue); returns how many cancels the venue accepted.
     pub async fn cancel_all(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
         crate::venue::kill_switch(self, symbol).await
+    }
+
+    /// Takes into the table each open order on `symbol` that the venue lists and the table does
+    /// not hold (orders another process placed), so that the kill switch cancels them too;
+    /// returns how many it took.
+    pub async fn adopt_open_orders(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
+        const EP: &str = "GET /api/v3/openOrders";
+        let inst = self.instrument(symbol)?.clone();
+        let query = form_urlencoded::Serializer::new(String::new()).append_pair("symbol", symbol).finish();
+        let answer = self.send(EP, Method::GET, "/api/v3/openOrders", query, 6, true).await?;
+        let parse = |error| BinanceClientError::Parse { endpoint: EP, error };
+        let open = self.expect_ok(EP, answer).and_then(|body| parse_orders(&body).map_err(parse))?;
+        let mut adopted = 0;
+        for order in &open {
+            if self.orders.get(&order.client_order_id).is_some() {
+                continue;
+            }
+            let side = match order.side.as_deref() {
+                Some("BUY") => Side::Buy,
+                Some("SELL") => Side::Sell,
+                _ => return Err(parse(ReportParseError::bad_decimal("side", order.side.as_deref().unwrap_or("")))),
+            };
+            let qty = inst.lots("origQty", order.orig_qty.as_deref().unwrap_or("")).map_err(parse)?;
+            self.orders.insert(OrderState::new(&order.client_order_id, side, qty));
+            self.order_symbols.insert(order.client_order_id.clone(), symbol.to_owned());
+            let reports = order_reports(order, &inst, local_ns()).map_err(parse)?;
+            self.merge(&reports, &mut ReconcileSummary::default());
+            adopted += 1;
+        }
+        Ok(adopted)
     }
 
     /// Fetches and merges what may have been missed ([`crate::venue`]): each unanswered

@@ -49,6 +49,12 @@ pub struct BinanceOrder {
     /// Executed quantity.
     #[serde(default)]
     pub executed_qty: Option<String>,
+    /// Ordered quantity (orders and queries).
+    #[serde(default)]
+    pub orig_qty: Option<String>,
+    /// `BUY` or `SELL` (orders and queries).
+    #[serde(default)]
+    pub side: Option<String>,
     /// Status.
     #[serde(default)]
     pub status: Option<String>,

@@ -18,7 +18,6 @@
 //! reconciles.
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
 
 use bytes::Bytes;
 use serde_json::json;
@@ -148,11 +147,17 @@ pub fn create_order_body(order: &NewOrder, product: &CoinbaseProduct) -> String 
 }
 
 impl CoinbaseRestClient {
-    /// A client for the venue at `addr` (plain HTTP: the local simulator), whose tokens name
+    /// A client for the venue at `addr` (a simulator's `SocketAddr`, plain HTTP, or an
+    /// [`HttpConnection::open`] to any URL, `https://` for Coinbase itself), whose tokens name
     /// `host`, with these products.
-    pub fn new(addr: SocketAddr, host: &str, signer: CoinbaseJwtSigner, products: Vec<CoinbaseProduct>) -> Self {
+    pub fn new(
+        addr: impl Into<HttpConnection>,
+        host: &str,
+        signer: CoinbaseJwtSigner,
+        products: Vec<CoinbaseProduct>,
+    ) -> Self {
         Self {
-            connection: HttpConnection::new(addr),
+            connection: addr.into(),
             signer,
             host: host.to_owned(),
             products: products.into_iter().map(|p| (p.instrument.symbol.clone(), p)).collect(),

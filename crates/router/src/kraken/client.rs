@@ -39,7 +39,6 @@
 //! never reached the book: rejected).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 
 use bytes::Bytes;
 use serde::de::DeserializeOwned;
@@ -170,11 +169,18 @@ pub fn add_order_body(order: &NewOrder, pair: &KrakenPair, nonce: u64) -> String
 }
 
 impl KrakenRestClient {
-    /// A client for the venue at `addr` (plain HTTP: the local simulator) with this key, these
+    /// A client for the venue at `addr` (a simulator's `SocketAddr`, plain HTTP, or an
+    /// [`HttpConnection::open`] to any URL, `https://` for Kraken itself) with this key, these
     /// pairs, and the counters of this tier.
-    pub fn new(addr: SocketAddr, api_key: &str, signer: KrakenSigner, pairs: Vec<KrakenPair>, tier: Tier) -> Self {
+    pub fn new(
+        addr: impl Into<HttpConnection>,
+        api_key: &str,
+        signer: KrakenSigner,
+        pairs: Vec<KrakenPair>,
+        tier: Tier,
+    ) -> Self {
         Self {
-            connection: HttpConnection::new(addr),
+            connection: addr.into(),
             api_key: api_key.to_owned(),
             signer,
             pairs: pairs.into_iter().map(|p| (p.instrument.symbol.clone(), p)).collect(),

@@ -1,7 +1,8 @@
 //! What the local venue simulators share: the matching engine ([`exchange`]), the HTTP/1.1
 //! server on 127.0.0.1 that hands each request to a venue's front ([`serve`]), and the
-//! WebSocket server that gives each connection a session of a venue's WebSocket front ([`ws`]).
-//! A running simulator is a [`SimServer`].
+//! WebSocket server that gives each connection a session of a venue's WebSocket front ([`ws`]),
+//! and a TLS front before the HTTP server ([`tls_front`]). A running simulator is a
+//! [`SimServer`].
 //!
 //! Both fronts of a simulator work on one state, [`SimShared`]: a venue's mutex-guarded state
 //! and a change counter. Whoever locks the state through [`SimShared::lock`] (an HTTP request, a
@@ -13,6 +14,7 @@ pub mod exchange;
 mod http_server;
 mod server;
 mod shared;
+pub mod tls_front;
 pub mod ws;
 
 pub use http_server::{serve, SimAnswer, SimRequest, SimVenue};

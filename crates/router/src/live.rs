@@ -1,0 +1,348 @@
+//! Live hedge routes and the kill switch across venues: each `[hedge] routes` venue of a live
+//! config reached through its real REST client, at the venue's own `https://` endpoint (or the
+//! route's `url`), with the route's keys.
+//!
+//! # Settings
+//! Each route reads `[hedge.live.<venue>]` ([`LiveRouteSettings`]): `url` (default: the venue's
+//! own, [`BINANCE_LIVE`], [`KRAKEN_LIVE`], [`COINBASE_LIVE`]), `keys_file` (a [`KeyFile`] of the
+//! venue's key variables; default: the process environment, the same variables, see
+//! [`crate::credentials`]) and `ca_file` (root certificates trusted besides Mozilla's).
+//!
+//! # Modes
+//! [`Mode::Live`] (`--live`) refuses an `http://` URL: keys and orders never travel in plain
+//! text. [`Mode::Local`] (the kill switch without `--live`) takes any URL, but each route must
+//! name one (a venue simulator run by hand, a test): a paper run's simulators live and die
+//! inside the market maker's process.
+//!
+//! Everything is checked and every key loaded before anything starts: a route without keys, a
+//! key file others can read or with a bad line, a bad URL is an error naming the route and the
+//! key (never its value), and nothing is sent.
+//!
+//! # The kill switch
+//! [`kill_all`] runs the generic [`crate::venue::kill_switch`] on every route: Binance (whose
+//! cancels are per order) first takes the symbol's open orders into its table, so orders placed
+//! by another process are canceled too; Kraken and Coinbase cancel account-wide. Each venue's
+//! outcome is reported on its own: one failing does not stop the others.
+
+use std::path::Path;
+
+use wintermute_feeds::Venue;
+use wintermute_mm::engine_venue::EngineVenue;
+use wintermute_mm::live_config::{LiveRouteSettings, LiveSetup};
+use wintermute_mm::live_hedge::HedgeRoute;
+use wintermute_mm::live_runner::{FeedBooks, RunnerOptions};
+use wintermute_mm::types::VenueId;
+
+use crate::binance::client::BinanceRestClient;
+use crate::coinbase::client::CoinbaseRestClient;
+use crate::coinbase::reports::CoinbaseProduct;
+use crate::credentials::{BinanceCredentials, CoinbaseCredentials, CredentialsError, KeyFile, KrakenCredentials};
+use crate::execution_adapter::RoutedExecution;
+use crate::http::{Endpoint, HttpConnection, BINANCE_LIVE, COINBASE_LIVE, KRAKEN_LIVE};
+use crate::kraken::client::KrakenRestClient;
+use crate::kraken::rate::Tier;
+use crate::kraken::reports::KrakenPair;
+use crate::paper::{PaperError, PaperMarketMaker, RouteSymbol};
+use crate::venue::{kill_switch, VenueClient};
+
+/// Where routes may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The venues themselves: `https://` only, the venue's own URL by default.
+    Live,
+    /// Any URL, which each route must name (a simulator run by hand).
+    Local,
+}
+
+/// The venue's own REST base URL.
+pub fn live_url(venue: Venue) -> &'static str {
+    match venue {
+        Venue::Binance => BINANCE_LIVE,
+        Venue::Kraken => KRAKEN_LIVE,
+        Venue::Coinbase => COINBASE_LIVE,
+    }
+}
+
+/// Why a live route cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveRouteError {
+    /// The route's URL or root certificates.
+    #[error("hedge route venue={venue} key=hedge.live.{venue}.{key}: {why}")]
+    Endpoint {
+        /// The venue.
+        venue: &'static str,
+        /// `url` or `ca_file`.
+        key: &'static str,
+        /// What is wrong.
+        why: String,
+    },
+    /// The route's keys.
+    #[error("hedge route venue={venue} keys={keys}: {error}")]
+    Keys {
+        /// The venue.
+        venue: &'static str,
+        /// Where they were looked for (`keys_file=PATH` or `environment`).
+        keys: String,
+        /// What is wrong (names a variable or a path, never a value).
+        error: CredentialsError,
+    },
+    /// The route's symbol.
+    #[error(transparent)]
+    Route(#[from] PaperError),
+    /// A route's worker thread could not start.
+    #[error("hedge route venue={venue}: {source}")]
+    Start {
+        /// The venue.
+        venue: &'static str,
+        /// The failure.
+        source: std::io::Error,
+    },
+}
+
+impl LiveRouteError {
+    /// The config key at fault (`hedge.live.kraken.keys_file`), or `None` when the config is
+    /// not (a thread that could not start).
+    pub fn key(&self) -> Option<String> {
+        match self {
+            LiveRouteError::Endpoint { venue, key, .. } => Some(format!("hedge.live.{venue}.{key}")),
+            LiveRouteError::Keys { venue, keys, .. } if keys.starts_with("keys_file=") => {
+                Some(format!("hedge.live.{venue}.keys_file"))
+            }
+            LiveRouteError::Keys { venue, .. } => Some(format!("hedge.live.{venue}")),
+            LiveRouteError::Route(PaperError::Symbol { .. }) => Some("hedge.routes".into()),
+            LiveRouteError::Route(_) | LiveRouteError::Start { .. } => None,
+        }
+    }
+}
+
+/// The process environment, as a key lookup.
+pub fn process_env(variable: &str) -> Option<String> {
+    std::env::var(variable).ok()
+}
+
+/// Checks `setup`'s routes as [`route_clients`] makes them under `--live` (`live`; paper
+/// routes need nothing more), keys from their files or the process environment; sends
+/// nothing.
+pub fn check_routes(setup: &LiveSetup, live: bool) -> Result<(), LiveRouteError> {
+    if live {
+        route_clients(setup, Mode::Live, &process_env)?;
+    }
+    Ok(())
+}
+
+/// The kill switch on every route of `setup` (`--live`: the venues; else each route's `url`),
+/// keys from the routes' files or the process environment: every client made first (an error
+/// there sends nothing), then [`kill_all`] on a runtime of its own.
+pub fn kill_routes(setup: &LiveSetup, live: bool) -> Result<Vec<KillOutcome>, LiveRouteError> {
+    let mode = if live { Mode::Live } else { Mode::Local };
+    let targets = route_clients(setup, mode, &process_env)?;
+    kill_all_blocking(targets).map_err(|source| LiveRouteError::Start { venue: "runtime", source })
+}
+
+/// A venue client of one route, ready to send (nothing sent yet).
+#[derive(Debug)]
+pub enum RouteClient {
+    /// Binance spot.
+    Binance(BinanceRestClient),
+    /// Coinbase Advanced Trade.
+    Coinbase(CoinbaseRestClient),
+    /// Kraken spot.
+    Kraken(KrakenRestClient),
+}
+
+/// One route: its pricing venue index, symbol, endpoint and client.
+#[derive(Debug)]
+pub struct RouteTarget {
+    /// The venue.
+    pub venue: Venue,
+    /// The pricing venue index (`VenueId::External(index)`).
+    pub index: usize,
+    /// The venue's REST symbol.
+    pub symbol: String,
+    /// Where the client connects.
+    pub endpoint: Endpoint,
+    /// The client.
+    pub client: RouteClient,
+    route: RouteSymbol,
+}
+
+/// The clients of every `[hedge] routes` venue of `setup` (see the module docs), keys looked
+/// up in each route's key file or else through `env` (the process environment:
+/// `|name| std::env::var(name).ok()`).
+pub fn route_clients(
+    setup: &LiveSetup,
+    mode: Mode,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<RouteTarget>, LiveRouteError> {
+    let none = LiveRouteSettings::default();
+    let mut out = Vec::with_capacity(setup.hedge_routes.len());
+    for (k, &i) in setup.hedge_routes.iter().enumerate() {
+        let settings = setup.hedge_live.get(k).unwrap_or(&none);
+        out.push(route_client(setup, i, settings, mode, env)?);
+    }
+    Ok(out)
+}
+
+fn route_client(
+    setup: &LiveSetup,
+    i: usize,
+    settings: &LiveRouteSettings,
+    mode: Mode,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<RouteTarget, LiveRouteError> {
+    let venue = setup.streams[i].venue;
+    let name = venue.name();
+    let endpoint_err = |key, why: String| LiveRouteError::Endpoint { venue: name, key, why };
+    let url = match (&settings.url, mode) {
+        (Some(url), _) => url.as_str(),
+        (None, Mode::Live) => live_url(venue),
+        (None, Mode::Local) => {
+            return Err(endpoint_err("url", "without --live a route must name its url (a simulator)".into()));
+        }
+    };
+    let endpoint = Endpoint::parse(url).map_err(|e| endpoint_err("url", e.to_string()))?;
+    if mode == Mode::Live && !endpoint.is_tls() {
+        return Err(endpoint_err(
+            "url",
+            format!("{endpoint}: --live needs https:// (keys and orders never in plain text)"),
+        ));
+    }
+    let connection = HttpConnection::open(url, settings.ca_file.as_deref().map(Path::new))
+        .map_err(|e| endpoint_err("ca_file", e.to_string()))?;
+    let (keys_shown, file) = match &settings.keys_file {
+        Some(path) => {
+            let shown = format!("keys_file={path}");
+            let file = KeyFile::read(Path::new(path)).map_err(|error| LiveRouteError::Keys {
+                venue: name,
+                keys: shown.clone(),
+                error,
+            })?;
+            (shown, Some(file))
+        }
+        None => ("environment".to_owned(), None),
+    };
+    let lookup = |variable: &str| match &file {
+        Some(f) => f.get(variable),
+        None => env(variable),
+    };
+    let keys_err = |error| LiveRouteError::Keys { venue: name, keys: keys_shown.clone(), error };
+    let route = RouteSymbol::of(setup, i)?;
+    let inst = &setup.pricing.instrument;
+    let bad = |why: String| PaperError::Symbol { venue: name, symbol: route.symbol.clone(), why };
+    let client = match venue {
+        Venue::Binance => {
+            let creds = BinanceCredentials::from_lookup(lookup).map_err(keys_err)?;
+            let instrument = route.config.instrument.clone();
+            RouteClient::Binance(BinanceRestClient::new(connection, &creds.api_key, creds.signer, vec![instrument]))
+        }
+        Venue::Coinbase => {
+            let creds = CoinbaseCredentials::from_lookup(lookup).map_err(keys_err)?;
+            let product =
+                CoinbaseProduct::new(&route.symbol, &inst.tick_size, &inst.lot_size, &route.quote).map_err(bad)?;
+            RouteClient::Coinbase(CoinbaseRestClient::new(connection, endpoint.host(), creds.signer, vec![product]))
+        }
+        Venue::Kraken => {
+            let creds = KrakenCredentials::from_lookup(lookup).map_err(keys_err)?;
+            let pair = KrakenPair::new(&route.symbol, &inst.tick_size, &inst.lot_size, &route.quote).map_err(bad)?;
+            RouteClient::Kraken(KrakenRestClient::new(
+                connection,
+                &creds.api_key,
+                creds.signer,
+                vec![pair],
+                Tier::STARTER,
+            ))
+        }
+    };
+    Ok(RouteTarget { venue, index: i, symbol: route.symbol.clone(), endpoint, client, route })
+}
+
+/// The live hedge routes of `setup` (see the module docs): every client made and every key
+/// loaded first, then a [`RoutedExecution`] worker for each.
+pub fn live_routes(setup: &LiveSetup, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<HedgeRoute>, LiveRouteError> {
+    let targets = route_clients(setup, Mode::Live, env)?;
+    let mut routes = Vec::with_capacity(targets.len());
+    for t in targets {
+        let start = |source| LiveRouteError::Start { venue: t.venue.name(), source };
+        let config = t.route.config;
+        let execution = match t.client {
+            RouteClient::Binance(c) => RoutedExecution::spawn(c, config),
+            RouteClient::Coinbase(c) => RoutedExecution::spawn(c, config),
+            RouteClient::Kraken(c) => RoutedExecution::spawn(c, config),
+        }
+        .map_err(start)?;
+        routes.push(HedgeRoute { venue: VenueId::External(t.index as u8), execution: Box::new(execution) });
+    }
+    Ok(routes)
+}
+
+/// The live market maker hedging through `setup`'s routes at the venues themselves
+/// ([`live_routes`]: every key loaded and checked first, keys looked up in each route's key
+/// file or else through `env`); no simulator is started.
+pub fn start_market_maker(
+    setup: LiveSetup,
+    venue: EngineVenue,
+    books: FeedBooks,
+    options: RunnerOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<PaperMarketMaker, LiveRouteError> {
+    let routes = live_routes(&setup, env)?;
+    Ok(PaperMarketMaker::start_with_routes(setup, venue, books, options, routes)?)
+}
+
+/// [`start_market_maker`] with `live` (keys from the routes' files or the process
+/// environment), else [`PaperMarketMaker::start`] (the routes' simulators).
+pub fn start_hedged(
+    setup: LiveSetup,
+    venue: EngineVenue,
+    books: FeedBooks,
+    options: RunnerOptions,
+    live: bool,
+) -> Result<PaperMarketMaker, LiveRouteError> {
+    if live {
+        start_market_maker(setup, venue, books, options, &process_env)
+    } else {
+        Ok(PaperMarketMaker::start(setup, venue, books, options)?)
+    }
+}
+
+/// What the kill switch did on one venue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KillOutcome {
+    /// The venue.
+    pub venue: &'static str,
+    /// The symbol.
+    pub symbol: String,
+    /// Where.
+    pub endpoint: String,
+    /// How many orders the venue canceled, or why it failed.
+    pub result: Result<usize, String>,
+}
+
+async fn kill_one<C: VenueClient>(client: &mut C, symbol: &str) -> Result<usize, String> {
+    kill_switch(client, symbol).await.map_err(|e| e.to_string())
+}
+
+/// The kill switch on every route (see the module docs), venues one after the other, each
+/// outcome on its own.
+pub async fn kill_all(targets: Vec<RouteTarget>) -> Vec<KillOutcome> {
+    let mut out = Vec::with_capacity(targets.len());
+    for mut t in targets {
+        let symbol = t.symbol.clone();
+        let result = match &mut t.client {
+            RouteClient::Binance(c) => match c.adopt_open_orders(&symbol).await {
+                Ok(_) => kill_one(c, &symbol).await,
+                Err(e) => Err(e.to_string()),
+            },
+            RouteClient::Coinbase(c) => kill_one(c, &symbol).await,
+            RouteClient::Kraken(c) => kill_one(c, &symbol).await,
+        };
+        out.push(KillOutcome { venue: t.venue.name(), symbol, endpoint: t.endpoint.to_string(), result });
+    }
+    out
+}
+
+/// [`kill_all`] on a runtime of its own, for callers without one (the CLI).
+pub fn kill_all_blocking(targets: Vec<RouteTarget>) -> std::io::Result<Vec<KillOutcome>> {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    Ok(runtime.block_on(kill_all(targets)))
+}

@@ -1,0 +1,431 @@
+//! The venue clients over HTTPS, as against the real venues, without the internet: a private
+//! certificate authority made for the test (rcgen) signs a certificate for 127.0.0.1 and
+//! localhost; a TLS front on 127.0.0.1 forwards to a venue simulator. The clients reach it
+//! through `https://` with that authority's certificate, refuse it without the authority or
+//! when the certificate names another host, and the live routes and the kill switch across
+//! venues (`wintermute_router::live`) run through them with keys from key files.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+use wintermute_core::decimal::Decimal;
+use wintermute_mm::live_config::LiveSetup;
+use wintermute_router::binance::client::BinanceRestClient;
+use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimKey};
+use wintermute_router::coinbase::sim::{CoinbaseSim, CoinbaseSimConfig};
+use wintermute_router::http::HttpConnection;
+use wintermute_router::kraken::sim::{KrakenSim, KrakenSimConfig, KrakenSimPair};
+use wintermute_router::live::{kill_all, route_clients, KillOutcome, Mode, RouteClient, RouteTarget};
+use wintermute_router::order::{Instrument, NewOrder, OrderType, TimeInForce};
+use wintermute_router::order_state::Side;
+use wintermute_router::signing::{BinanceSigner, CoinbaseJwtSigner};
+use wintermute_router::sim::exchange::SimSymbol;
+use wintermute_router::venue::VenueClient;
+
+const BINANCE_KEY: &str = "binance-route-key";
+const BINANCE_SECRET: &str = "binance-hmac-secret-never-printed";
+const KRAKEN_KEY: &str = "kraken-route-key";
+const KRAKEN_SECRET: &str = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==";
+const COINBASE_KEY_NAME: &str = "organizations/test/apiKeys/route";
+
+/// Runs a test body on a current-thread runtime, bounded to 30 s.
+fn run<F: std::future::Future<Output = ()>>(body: F) {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async { tokio::time::timeout(Duration::from_secs(30), body).await.expect("finished within 30 s") });
+}
+
+/// A certificate authority (PEM) and a server configuration with a certificate it signed for
+/// `names`.
+fn pki(names: &[&str]) -> (String, Arc<rustls::ServerConfig>) {
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params.distinguished_name.push(DnType::CommonName, "wintermute router test authority");
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let params = CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let cert = params.signed_by(&key, &ca).unwrap();
+    let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone(), ca.der().clone()];
+    let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(chain, private)
+        .unwrap();
+    (ca.pem(), Arc::new(server))
+}
+
+/// Accepts TLS on 127.0.0.1 and forwards the plaintext to `backend`; returns the front's port.
+async fn tls_front(config: Arc<rustls::ServerConfig>, backend: SocketAddr) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let acceptor = TlsAcceptor::from(config);
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                // A client that refuses the certificate aborts the handshake: nothing to forward.
+                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                let Ok(mut plain) = TcpStream::connect(backend).await else { return };
+                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
+            });
+        }
+    });
+    port
+}
+
+/// A scratch directory for this test's files.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("wm-https-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Writes `text` readable by its owner only (as key files must be).
+fn private_file(path: &Path, text: &str) -> String {
+    std::fs::write(path, text).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    path.to_str().unwrap().to_owned()
+}
+
+/// Our grid: one cent, 0.001; the simulators trade on it.
+fn symbol(name: &str, base: &str, quote: &str) -> SimSymbol {
+    let none: [(&str, &str); 0] = [];
+    SimSymbol::from_levels(name, (base, quote), ("0.01", "0.001"), none, none).unwrap()
+}
+
+async fn binance_sim() -> BinanceSim {
+    let keys = vec![SimKey::Hmac { api_key: BINANCE_KEY.into(), secret: BINANCE_SECRET.as_bytes().to_vec() }];
+    BinanceSim::start(SimConfig::new(vec![symbol("BTCUSDT", "BTC", "USDT")], keys)).await.unwrap()
+}
+
+async fn kraken_sim() -> KrakenSim {
+    let pair = KrakenSimPair {
+        symbol: symbol("XBTUSD", "XBT", "USD"),
+        name: "XBTUSD".into(),
+        wsname: "XBT/USD".into(),
+        ordermin: Decimal::parse("0.001").unwrap(),
+        costmin: Decimal::parse("0.5").unwrap(),
+    };
+    KrakenSim::start(KrakenSimConfig::new(vec![pair], vec![(KRAKEN_KEY.into(), KRAKEN_SECRET.into())])).await.unwrap()
+}
+
+/// A fresh P-256 key as PKCS#8 PEM, and the simulator that knows its public key, whose tokens
+/// must name `host`.
+async fn coinbase_sim(host: &str) -> (CoinbaseSim, String) {
+    use base64::Engine as _;
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 =
+        ring::signature::EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref())
+    );
+    let signer = CoinbaseJwtSigner::new(COINBASE_KEY_NAME, pkcs8.as_ref()).unwrap();
+    let mut cfg = CoinbaseSimConfig::new(
+        vec![symbol("BTC-USD", "BTC", "USD")],
+        vec![(COINBASE_KEY_NAME.into(), signer.public_key())],
+    );
+    cfg.host = host.into();
+    (CoinbaseSim::start(cfg).await.unwrap(), pem)
+}
+
+fn binance_client(connection: HttpConnection) -> BinanceRestClient {
+    let signer = BinanceSigner::hmac_sha256(BINANCE_SECRET.as_bytes().to_vec());
+    BinanceRestClient::new(connection, BINANCE_KEY, signer, vec![Instrument::new("BTCUSDT", "0.01", "0.001").unwrap()])
+}
+
+/// A resting buy far below any price: 0.1 at 100.00 (on our grid; 10 notional, above the
+/// simulators' minimum of 5).
+fn resting_buy(symbol: &str, client_order_id: String) -> NewOrder {
+    NewOrder {
+        symbol: symbol.into(),
+        client_order_id,
+        side: Side::Buy,
+        qty: 100,
+        order_type: OrderType::Limit { price: 10_000, tif: TimeInForce::Gtc },
+    }
+}
+
+async fn place<C: VenueClient>(client: &mut C, symbol: &str, id: u64) {
+    let order = resting_buy(symbol, client.client_order_id(id, 0));
+    let reports = client.place(&order).await.unwrap();
+    assert!(!reports.is_empty(), "the venue answered the order");
+}
+
+#[test]
+fn a_client_reaches_a_simulator_over_https_with_the_private_authority() {
+    run(async {
+        let (ca_pem, server) = pki(&["127.0.0.1", "localhost"]);
+        let dir = scratch("reach");
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, &ca_pem).unwrap();
+        let sim = binance_sim().await;
+        let port = tls_front(server, sim.addr()).await;
+        // By address, and by a host name resolved when the connection opens.
+        for (n, url) in [format!("https://127.0.0.1:{port}"), format!("https://localhost:{port}")].iter().enumerate() {
+            let mut client = binance_client(HttpConnection::open(url, Some(&ca)).unwrap());
+            place(&mut client, "BTCUSDT", n as u64 + 1).await;
+            // The connection is kept: a second request on it.
+            client.reconcile("BTCUSDT").await.unwrap();
+        }
+        assert_eq!(sim.open_order_count("BTCUSDT"), 2);
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
+
+#[test]
+fn without_the_authority_the_certificate_is_refused_and_nothing_is_sent() {
+    run(async {
+        let (_ca_pem, server) = pki(&["127.0.0.1"]);
+        let sim = binance_sim().await;
+        let port = tls_front(server, sim.addr()).await;
+        // Mozilla's roots only: the private authority is not among them.
+        let mut client = binance_client(HttpConnection::open(&format!("https://127.0.0.1:{port}"), None).unwrap());
+        let order = resting_buy("BTCUSDT", "wm1".into());
+        let e = client.place(&order).await.unwrap_err().to_string();
+        assert!(e.contains("invalid peer certificate") && e.contains("UnknownIssuer"), "{e}");
+        assert_eq!(sim.open_order_count("BTCUSDT"), 0);
+    });
+}
+
+#[test]
+fn a_certificate_for_another_host_name_is_refused() {
+    run(async {
+        let (ca_pem, server) = pki(&["api.binance.com"]);
+        let dir = scratch("name");
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, &ca_pem).unwrap();
+        let sim = binance_sim().await;
+        let port = tls_front(server, sim.addr()).await;
+        let mut client = binance_client(HttpConnection::open(&format!("https://127.0.0.1:{port}"), Some(&ca)).unwrap());
+        let e = client.place(&resting_buy("BTCUSDT", "wm1".into())).await.unwrap_err().to_string();
+        assert!(e.contains("invalid peer certificate") && e.contains("not valid for name"), "{e}");
+        assert_eq!(sim.open_order_count("BTCUSDT"), 0);
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
+
+/// A live config hedging on the three venues, each route's `hedge.live` as given.
+fn config(live: &str) -> String {
+    let venue = |name: &str, symbol: &str, quote: &str| {
+        format!(
+            r#"{{"name": "{name}", "symbol": "{symbol}", "quote_currency": "{quote}", "weight": 1.0,
+                "stale_after_ms": 60000, "basis": {{"ticks": 0.0}}}}"#
+        )
+    };
+    format!(
+        r#"{{
+  "hedge_on": "kraken", "hedge_threshold_lots": 3, "hedge_slippage_ticks": 2,
+  "hedge": {{"routes": ["binance", "kraken", "coinbase"], "live": {{{live}}}}},
+  "pricing": {{
+    "instrument": {{"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.01", "lot_size": "0.001"}},
+    "venues": [{}, {}, {}],
+    "model": {{"kind": "fixed_spread", "half_spread_ticks": 3.0, "skew_ticks_per_unit": 0.0}},
+    "volatility": {{"fixed": {{"sigma": 1.0}}}},
+    "intensity": {{"fixed": {{"bid": {{"a": 1.0, "k": 1.0}}, "ask": {{"a": 1.0, "k": 1.0}}}}}},
+    "quoting": {{"levels": 1, "sizes_lots": [10], "level_spacing_ticks": 1, "min_spread_ticks": 2,
+                "max_spread_ticks": 100, "max_inventory_lots": 50, "inventory_unit_lots": 10,
+                "requote_threshold_ticks": 1.0, "requote_interval_ms": 60000}}
+  }}
+}}"#,
+        venue("binance", "BTCUSDT", "USDT"),
+        venue("kraken", "XBT/USD", "USD"),
+        venue("coinbase", "BTC-USD", "USD"),
+    )
+}
+
+fn setup(live: &str) -> LiveSetup {
+    LiveSetup::from_json(&config(live), "0.01", "0.001").unwrap()
+}
+
+/// Key files for the three routes in `dir`: (binance, kraken, coinbase) paths.
+fn key_files(dir: &Path, coinbase_pem: &str) -> [String; 3] {
+    let pem = private_file(&dir.join("coinbase.pem"), coinbase_pem);
+    [
+        private_file(
+            &dir.join("binance.keys"),
+            &format!("WINTERMUTE_BINANCE_API_KEY={BINANCE_KEY}\nWINTERMUTE_BINANCE_API_SECRET={BINANCE_SECRET}\n"),
+        ),
+        private_file(
+            &dir.join("kraken.keys"),
+            &format!(
+                "# Kraken\nWINTERMUTE_KRAKEN_API_KEY={KRAKEN_KEY}\nWINTERMUTE_KRAKEN_API_SECRET={KRAKEN_SECRET}\n"
+            ),
+        ),
+        private_file(
+            &dir.join("coinbase.keys"),
+            &format!("WINTERMUTE_COINBASE_KEY_NAME={COINBASE_KEY_NAME}\nWINTERMUTE_COINBASE_PRIVATE_KEY_FILE={pem}\n"),
+        ),
+    ]
+}
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+async fn place_on(target: &mut RouteTarget, id: u64) {
+    let symbol = target.symbol.clone();
+    match &mut target.client {
+        RouteClient::Binance(c) => place(c, &symbol, id).await,
+        RouteClient::Kraken(c) => place(c, &symbol, id).await,
+        RouteClient::Coinbase(c) => place(c, &symbol, id).await,
+    }
+}
+
+fn outcomes(kills: &[KillOutcome]) -> Vec<(&'static str, Result<usize, String>)> {
+    kills.iter().map(|k| (k.venue, k.result.clone())).collect()
+}
+
+#[test]
+fn live_routes_reach_the_three_venues_over_https_with_keys_from_files_and_the_kill_switch_clears_them() {
+    run(async {
+        let (ca_pem, server) = pki(&["127.0.0.1", "localhost"]);
+        let dir = scratch("live");
+        let ca = private_file(&dir.join("ca.pem"), &ca_pem);
+        let (binance, kraken) = (binance_sim().await, kraken_sim().await);
+        let (coinbase, pem) = coinbase_sim("127.0.0.1").await;
+        let ports = [
+            tls_front(Arc::clone(&server), binance.addr()).await,
+            tls_front(Arc::clone(&server), kraken.addr()).await,
+            tls_front(Arc::clone(&server), coinbase.addr()).await,
+        ];
+        let keys = key_files(&dir, &pem);
+        let live = ["binance", "kraken", "coinbase"]
+            .iter()
+            .zip(ports.iter().zip(&keys))
+            .map(|(name, (port, keys))| {
+                format!(r#""{name}": {{"url": "https://127.0.0.1:{port}", "keys_file": "{keys}", "ca_file": "{ca}"}}"#)
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut targets = route_clients(&setup(&live), Mode::Live, &no_env).unwrap();
+        let printed = format!("{targets:?}");
+        for secret in [BINANCE_SECRET, KRAKEN_SECRET, BINANCE_KEY, KRAKEN_KEY, "PRIVATE KEY"] {
+            assert!(!printed.contains(secret), "the routes' Debug shows no key: {printed}");
+        }
+        for (n, target) in targets.iter_mut().enumerate() {
+            assert_eq!(target.endpoint.to_string(), format!("https://127.0.0.1:{}", ports[n]));
+            place_on(target, 1).await;
+            place_on(target, 2).await;
+        }
+        assert_eq!(
+            (binance.open_order_count("BTCUSDT"), kraken.open_order_count(), coinbase.open_order_count()),
+            (2, 2, 2)
+        );
+        let kills = kill_all(targets).await;
+        assert_eq!(outcomes(&kills), vec![("binance", Ok(2)), ("kraken", Ok(2)), ("coinbase", Ok(2))]);
+        assert_eq!(
+            (binance.open_order_count("BTCUSDT"), kraken.open_order_count(), coinbase.open_order_count()),
+            (0, 0, 0)
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
+
+#[test]
+fn the_kill_switch_cancels_orders_another_process_placed_and_reports_a_failing_venue() {
+    run(async {
+        let dir = scratch("kill");
+        let (binance, kraken) = (binance_sim().await, kraken_sim().await);
+        let (_coinbase, pem) = coinbase_sim("127.0.0.1").await;
+        // The orders of "another process": clients of their own, dropped before the kill.
+        {
+            let mut b = binance_client(HttpConnection::new(binance.addr()));
+            place(&mut b, "BTCUSDT", 1).await;
+            place(&mut b, "BTCUSDT", 2).await;
+            let k_keys = [("WINTERMUTE_KRAKEN_API_KEY", KRAKEN_KEY), ("WINTERMUTE_KRAKEN_API_SECRET", KRAKEN_SECRET)];
+            let env: HashMap<&str, &str> = k_keys.into_iter().collect();
+            let kraken_only = format!(r#""kraken": {{"url": "http://{}"}}"#, kraken.addr());
+            let cfg = config(&kraken_only).replace(r#"["binance", "kraken", "coinbase"]"#, r#"["kraken"]"#);
+            let setup = LiveSetup::from_json(&cfg, "0.01", "0.001").unwrap();
+            let lookup = |v: &str| env.get(v).map(|s| (*s).to_owned());
+            let mut targets = route_clients(&setup, Mode::Local, &lookup).unwrap();
+            place_on(&mut targets[0], 7).await;
+        }
+        assert_eq!((binance.open_order_count("BTCUSDT"), kraken.open_order_count()), (2, 1));
+        // Coinbase's route points at a port nobody serves: it fails, the others still cancel.
+        let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+        let keys = key_files(&dir, &pem);
+        let live = format!(
+            r#""binance": {{"url": "http://{}", "keys_file": "{}"}}, "kraken": {{"url": "http://{}", "keys_file": "{}"}},
+               "coinbase": {{"url": "http://{closed}", "keys_file": "{}"}}"#,
+            binance.addr(),
+            keys[0],
+            kraken.addr(),
+            keys[1],
+            keys[2]
+        );
+        let kills = kill_all(route_clients(&setup(&live), Mode::Local, &no_env).unwrap()).await;
+        assert_eq!(&outcomes(&kills)[..2], &[("binance", Ok(2)), ("kraken", Ok(1))]);
+        let failed = kills[2].result.as_ref().unwrap_err();
+        assert!(failed.contains(&closed.to_string()), "{failed}");
+        assert_eq!((binance.open_order_count("BTCUSDT"), kraken.open_order_count()), (0, 0));
+        std::fs::remove_dir_all(&dir).unwrap();
+    });
+}
+
+#[test]
+fn a_bad_live_route_is_an_error_naming_the_route_and_the_key_and_never_a_secret() {
+    let dir = scratch("errors");
+    let (b, k) = ("binance", "kraken");
+    let err = |live: &str, mode, env: &dyn Fn(&str) -> Option<String>| {
+        route_clients(&setup(live), mode, env).map(|_| ()).unwrap_err().to_string()
+    };
+    // Plain HTTP under --live.
+    let e = err(&format!(r#""{b}": {{"url": "http://127.0.0.1:1"}}"#), Mode::Live, &no_env);
+    assert!(e.contains("venue=binance key=hedge.live.binance.url") && e.contains("https://"), "{e}");
+    // No keys anywhere: the first route's first variable.
+    let e = err("", Mode::Live, &no_env);
+    assert!(e.contains("venue=binance keys=environment") && e.contains("variable=WINTERMUTE_BINANCE_API_KEY"), "{e}");
+    // A key file others can read.
+    let loose = dir.join("loose.keys");
+    std::fs::write(&loose, format!("WINTERMUTE_BINANCE_API_KEY={BINANCE_KEY}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = err(&format!(r#""{b}": {{"keys_file": "{}"}}"#, loose.display()), Mode::Live, &no_env);
+        assert!(e.contains("venue=binance") && e.contains("chmod 600") && !e.contains(BINANCE_KEY), "{e}");
+    }
+    // A secret pasted on a line of its own; the secret of a route that has no key variable.
+    let pasted =
+        private_file(&dir.join("pasted.keys"), &format!("WINTERMUTE_KRAKEN_API_KEY={KRAKEN_KEY}\n{KRAKEN_SECRET}\n"));
+    let binance_env = |v: &str| match v {
+        "WINTERMUTE_BINANCE_API_KEY" => Some(BINANCE_KEY.to_owned()),
+        "WINTERMUTE_BINANCE_API_SECRET" => Some(BINANCE_SECRET.to_owned()),
+        _ => None,
+    };
+    let e = err(&format!(r#""{k}": {{"keys_file": "{pasted}"}}"#), Mode::Live, &binance_env);
+    assert!(e.contains("venue=kraken") && e.contains("line=2"), "{e}");
+    let half = private_file(&dir.join("half.keys"), &format!("WINTERMUTE_KRAKEN_API_KEY={KRAKEN_KEY}\n"));
+    let e = err(&format!(r#""{k}": {{"keys_file": "{half}"}}"#), Mode::Live, &binance_env);
+    assert!(e.contains("venue=kraken") && e.contains("variable=WINTERMUTE_KRAKEN_API_SECRET"), "{e}");
+    // Without --live every route must say where its simulator is.
+    let e = err("", Mode::Local, &binance_env);
+    assert!(e.contains("key=hedge.live.binance.url"), "{e}");
+    // A root file that is not there.
+    let e = err(&format!(r#""{b}": {{"ca_file": "/nonexistent/ca.pem"}}"#), Mode::Live, &binance_env);
+    assert!(e.contains("key=hedge.live.binance.ca_file") && e.contains("/nonexistent/ca.pem"), "{e}");
+    for secret in [BINANCE_SECRET, KRAKEN_SECRET, BINANCE_KEY, KRAKEN_KEY] {
+        for e in [
+            err(&format!(r#""{k}": {{"keys_file": "{pasted}"}}"#), Mode::Live, &binance_env),
+            err("", Mode::Live, &binance_env),
+        ] {
+            assert!(!e.contains(secret), "{e}");
+        }
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
