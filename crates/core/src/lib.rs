@@ -25,6 +25,7 @@ pub mod decimal;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod inline_str;
 pub mod instrument;
 pub mod order;
 pub mod order_book;

@@ -27,12 +27,13 @@ use std::collections::BTreeSet;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use wintermute_core::decimal::Decimal;
 use wintermute_feeds::binance::BinanceParser;
 use wintermute_feeds::binance_ticks::{BinanceTickBook, BinanceTickBooks, TickScale};
 use wintermute_feeds::book::{L2Book, Side};
 use wintermute_feeds::recording::{records, Record};
 use wintermute_feeds::sync::{BinanceBooks, BinanceTickFeed, CoinbaseBooks, FeedHandler, KrakenBooks};
-use wintermute_feeds::{Decimal, TickBook};
+use wintermute_feeds::TickBook;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/");
 
@@ -166,10 +167,11 @@ type Op = (Side, u32, u8);
 fn random_walk_ops(n: usize) -> (Vec<Op>, Vec<Decimal>, Vec<Decimal>) {
     const TICKS: u32 = 40_000;
     const WINDOW: u32 = 1_000;
-    let prices: Vec<Decimal> =
-        (0..TICKS).map(|t| Decimal::parse(&format!("{}.{:02}", 50_000 + t / 100, t % 100)).expect("price")).collect();
+    let prices: Vec<Decimal> = (0..TICKS)
+        .map(|t| Decimal::parse_unsigned(&format!("{}.{:02}", 50_000 + t / 100, t % 100)).expect("price"))
+        .collect();
     let qtys: Vec<Decimal> = (0..64)
-        .map(|q| Decimal::parse(&format!("{}.{:08}", q / 8, q * 1_234_567 % 100_000_000)).expect("qty"))
+        .map(|q| Decimal::parse_unsigned(&format!("{}.{:08}", q / 8, q * 1_234_567 % 100_000_000)).expect("qty"))
         .collect();
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut mid = TICKS / 2;

@@ -16,10 +16,10 @@
 //! returned message, so steady-state parsing does not allocate.
 
 use crate::book::{Level, Side};
-use crate::decimal::{Decimal, InlineStr, Symbol};
 use crate::error::FeedError;
 use crate::json::Scanner;
-use crate::message::{Aggressor, LevelUpdate, Trade};
+use crate::message::{Aggressor, LevelUpdate, Symbol, Trade};
+use wintermute_core::decimal::{Decimal, InlineStr};
 
 const VENUE: &str = "binance";
 
@@ -129,8 +129,8 @@ impl BinanceParser {
                 let id = if kind == "trade" { f.t } else { f.agg_id };
                 Ok(BinanceMessage::Trade(Trade {
                     symbol: symbol(f.s.ok_or(missing(msg, "s"))?)?,
-                    price: Decimal::parse(f.p.ok_or(missing(msg, "p"))?)?,
-                    qty: Decimal::parse(f.q.ok_or(missing(msg, "q"))?)?,
+                    price: Decimal::parse_unsigned_with(f.p.ok_or(missing(msg, "p"))?, FeedError::decimal("price"))?,
+                    qty: Decimal::parse_unsigned_with(f.q.ok_or(missing(msg, "q"))?, FeedError::decimal("qty"))?,
                     aggressor: f.m.map(|m| if m { Aggressor::Sell } else { Aggressor::Buy }),
                     trade_id: id.ok_or(missing(msg, if kind == "trade" { "t" } else { "a" }))?,
                     exchange_ts: f.big_t.and_then(ms_to_ns),
@@ -232,17 +232,20 @@ impl BinanceParser {
 #[inline]
 fn pair(sc: &mut Scanner<'_>) -> Result<(Decimal, Decimal), FeedError> {
     if let Some((price, qty)) = sc.string_pair() {
-        return Ok((Decimal::parse(price)?, Decimal::parse(qty)?));
+        return Ok((
+            Decimal::parse_unsigned_with(price, FeedError::decimal("price"))?,
+            Decimal::parse_unsigned_with(qty, FeedError::decimal("qty"))?,
+        ));
     }
     let mut arr = sc.begin_array()?;
     if !sc.next_element(&mut arr)? {
         return Err(sc.error("price"));
     }
-    let price = Decimal::parse(sc.string()?)?;
+    let price = Decimal::parse_unsigned_with(sc.string()?, FeedError::decimal("price"))?;
     if !sc.next_element(&mut arr)? {
         return Err(sc.error("quantity"));
     }
-    let qty = Decimal::parse(sc.string()?)?;
+    let qty = Decimal::parse_unsigned_with(sc.string()?, FeedError::decimal("qty"))?;
     while sc.next_element(&mut arr)? {
         sc.skip_value()?;
     }

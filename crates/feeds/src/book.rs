@@ -18,8 +18,9 @@
 //! path of strategies and simulators), see [`TickBook`](crate::tick_book::TickBook).
 //!
 //! ```
-//! use wintermute_feeds::{book::{L2Book, Side}, Decimal};
-//! let d = |s| Decimal::parse(s).unwrap();
+//! use wintermute_core::decimal::Decimal;
+//! use wintermute_feeds::book::{L2Book, Side};
+//! let d = |s| Decimal::parse_unsigned(s).unwrap();
 //! let mut book = L2Book::new();
 //! book.apply(Side::Buy, d("100.5"), d("2"));
 //! book.apply(Side::Buy, d("100.7"), d("1"));
@@ -31,8 +32,8 @@
 
 use std::collections::VecDeque;
 
-use crate::decimal::Decimal;
 use crate::message::LevelUpdate;
+use wintermute_core::decimal::Decimal;
 
 /// Side of the book: the core's one `Side`, [`Side::Buy`] for the bids and [`Side::Sell`] for
 /// the asks (re-exported here so the feed types read on their own).
@@ -315,7 +316,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn d(s: &str) -> Decimal {
-        Decimal::parse(s).unwrap()
+        Decimal::parse_unsigned(s).unwrap()
     }
 
     #[test]

@@ -19,10 +19,11 @@
 //!   the builder can still follow the sequence.
 
 use crate::book::{Level, Side};
-use crate::decimal::{parse_rfc3339, Decimal, InlineStr, Symbol};
 use crate::error::FeedError;
 use crate::json::Scanner;
-use crate::message::{Aggressor, LevelUpdate, Trade};
+use crate::message::{Aggressor, LevelUpdate, Symbol, Trade};
+use crate::timestamp::parse_rfc3339;
+use wintermute_core::decimal::{Decimal, InlineStr};
 
 const VENUE: &str = "coinbase";
 
@@ -154,8 +155,8 @@ fn symbol(s: &str) -> Result<Symbol, FeedError> {
     })
 }
 
-fn opt_decimal(s: Option<&str>) -> Result<Option<Decimal>, FeedError> {
-    s.map(Decimal::parse).transpose()
+fn opt_decimal(field: &'static str, s: Option<&str>) -> Result<Option<Decimal>, FeedError> {
+    s.map(|s| Decimal::parse_unsigned_with(s, FeedError::decimal(field))).transpose()
 }
 
 impl CoinbaseParser {
@@ -228,8 +229,14 @@ impl CoinbaseParser {
                 let side = f.side.ok_or(missing("match", "side"))?;
                 Ok(CoinbaseMessage::Match(Trade {
                     symbol: symbol(f.product.ok_or(missing("match", "product_id"))?)?,
-                    price: Decimal::parse(f.price.ok_or(missing("match", "price"))?)?,
-                    qty: Decimal::parse(f.size.ok_or(missing("match", "size"))?)?,
+                    price: Decimal::parse_unsigned_with(
+                        f.price.ok_or(missing("match", "price"))?,
+                        FeedError::decimal("price"),
+                    )?,
+                    qty: Decimal::parse_unsigned_with(
+                        f.size.ok_or(missing("match", "size"))?,
+                        FeedError::decimal("qty"),
+                    )?,
                     // `side` is the maker's side.
                     aggressor: Some(if side == "sell" { Aggressor::Buy } else { Aggressor::Sell }),
                     trade_id: f.trade_id.ok_or(missing("match", "trade_id"))?,
@@ -239,8 +246,8 @@ impl CoinbaseParser {
             "ticker" => Ok(CoinbaseMessage::Ticker {
                 product: symbol(f.product.ok_or(missing("ticker", "product_id"))?)?,
                 sequence: f.sequence,
-                best_bid: opt_decimal(f.best_bid)?,
-                best_ask: opt_decimal(f.best_ask)?,
+                best_bid: opt_decimal("best_bid", f.best_bid)?,
+                best_ask: opt_decimal("best_ask", f.best_ask)?,
             }),
             kind if KNOWN_TYPES.contains(&kind) => {
                 Ok(CoinbaseMessage::Other { kind, product: f.product.and_then(|p| symbol(p).ok()) })
@@ -342,8 +349,11 @@ fn advanced_update(sc: &mut Scanner<'_>) -> Result<LevelUpdate, FeedError> {
     };
     Ok(LevelUpdate {
         side,
-        price: Decimal::parse(price.ok_or(missing("l2_data", "price_level"))?)?,
-        qty: Decimal::parse(qty.ok_or(missing("l2_data", "new_quantity"))?)?,
+        price: Decimal::parse_unsigned_with(
+            price.ok_or(missing("l2_data", "price_level"))?,
+            FeedError::decimal("price"),
+        )?,
+        qty: Decimal::parse_unsigned_with(qty.ok_or(missing("l2_data", "new_quantity"))?, FeedError::decimal("qty"))?,
     })
 }
 
@@ -369,8 +379,11 @@ fn advanced_trade(sc: &mut Scanner<'_>) -> Result<Trade, FeedError> {
     };
     Ok(Trade {
         symbol: symbol(product.ok_or(missing("market_trades", "product_id"))?)?,
-        price: Decimal::parse(price.ok_or(missing("market_trades", "price"))?)?,
-        qty: Decimal::parse(size.ok_or(missing("market_trades", "size"))?)?,
+        price: Decimal::parse_unsigned_with(
+            price.ok_or(missing("market_trades", "price"))?,
+            FeedError::decimal("price"),
+        )?,
+        qty: Decimal::parse_unsigned_with(size.ok_or(missing("market_trades", "size"))?, FeedError::decimal("qty"))?,
         aggressor,
         trade_id: id.unwrap_or(0),
         exchange_ts: time.and_then(parse_rfc3339),
@@ -385,7 +398,7 @@ fn levels(sc: &mut Scanner<'_>, out: &mut Vec<Level>) -> Result<(), FeedError> {
             if !sc.next_element(&mut pair)? {
                 return Err(sc.error(what));
             }
-            Decimal::parse(sc.string()?)
+            Decimal::parse_unsigned_with(sc.string()?, FeedError::decimal(what))
         };
         let price = next(sc, "price")?;
         let qty = next(sc, "size")?;
@@ -414,11 +427,11 @@ fn changes(sc: &mut Scanner<'_>, out: &mut Vec<LevelUpdate>) -> Result<(), FeedE
         if !sc.next_element(&mut change)? {
             return Err(sc.error("price"));
         }
-        let price = Decimal::parse(sc.string()?)?;
+        let price = Decimal::parse_unsigned_with(sc.string()?, FeedError::decimal("price"))?;
         if !sc.next_element(&mut change)? {
             return Err(sc.error("size"));
         }
-        let qty = Decimal::parse(sc.string()?)?;
+        let qty = Decimal::parse_unsigned_with(sc.string()?, FeedError::decimal("qty"))?;
         while sc.next_element(&mut change)? {
             sc.skip_value()?;
         }

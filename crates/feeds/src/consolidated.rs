@@ -17,8 +17,9 @@
 //! ```
 //! use wintermute_feeds::book::{L2Book, Side};
 //! use wintermute_feeds::consolidated::{ConsolidatedBook, Cross};
-//! use wintermute_feeds::{Decimal, Venue};
-//! let d = |s| Decimal::parse(s).unwrap();
+//! use wintermute_core::decimal::Decimal;
+//! use wintermute_feeds::Venue;
+//! let d = |s| Decimal::parse_unsigned(s).unwrap();
 //! let (mut a, mut b) = (L2Book::new(), L2Book::new());
 //! a.apply(Side::Buy, d("100"), d("1"));
 //! a.apply(Side::Sell, d("102"), d("1"));
@@ -33,8 +34,8 @@
 //! ```
 
 use crate::book::{L2Book, Level, Side};
-use crate::decimal::Decimal;
 use crate::message::Venue;
+use wintermute_core::decimal::Decimal;
 
 const VENUES: usize = Venue::ALL.len();
 
@@ -226,7 +227,7 @@ mod tests {
     use super::*;
 
     fn d(s: &str) -> Decimal {
-        Decimal::parse(s).unwrap()
+        Decimal::parse_unsigned(s).unwrap()
     }
 
     fn book(bids: &[(&str, &str)], asks: &[(&str, &str)]) -> L2Book {

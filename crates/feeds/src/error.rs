@@ -5,6 +5,9 @@
 //! `&'static str` and integers, so building one does not allocate; the recording and I/O variants
 //! (cold paths) hold owned strings.
 
+use wintermute_core::decimal::NotPlainDecimal;
+use wintermute_core::inline_str::InlineStr;
+
 /// Errors from reading recordings, parsing exchange messages and replaying them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FeedError {
@@ -61,16 +64,19 @@ pub enum FeedError {
         /// The venue.
         venue: &'static str,
         /// The symbol whose book the value was for (empty when not known where it was read).
-        symbol: crate::inline_str::InlineStr,
+        symbol: InlineStr,
         /// `price` or `qty`.
         field: &'static str,
         /// The value as sent (cut to an inline string).
-        value: crate::inline_str::InlineStr,
+        value: InlineStr,
     },
-    /// A decimal string (price, quantity, timestamp) could not be read exactly.
-    #[error("bad decimal: reason={reason}")]
+    /// A decimal string (price, quantity, timestamp) could not be read exactly (the rules of
+    /// `wintermute_core::decimal`: plain, unsigned, at most 31 characters).
+    #[error("bad decimal: field={field} reason={reason}")]
     Decimal {
-        /// Why it was rejected.
+        /// The field (`price`, `qty`, `timestamp`, ...).
+        field: &'static str,
+        /// Why it was rejected (the core reader's [`NotPlainDecimal`] reason).
         reason: &'static str,
     },
     /// A message type this crate does not know.
@@ -79,7 +85,7 @@ pub enum FeedError {
         /// The venue.
         venue: &'static str,
         /// The type tag as sent, cut to an inline string.
-        kind: crate::inline_str::InlineStr,
+        kind: InlineStr,
     },
     /// A network connection could not be opened, or broke (connector, replay server).
     #[error("network error: url={url} attempts={attempts} error={message}")]
@@ -118,20 +124,14 @@ pub enum FeedError {
 }
 
 impl FeedError {
+    /// Wraps the core decimal reader's error with the field it was reading:
+    /// `Decimal::parse_unsigned_with(text, FeedError::decimal("price"))?` (no allocation).
+    pub fn decimal(field: &'static str) -> impl Fn(NotPlainDecimal) -> FeedError {
+        move |e| FeedError::Decimal { field, reason: e.why }
+    }
+
     /// Whether this error says "a message type we do not handle" rather than "broken input".
     pub fn is_unknown_message(&self) -> bool {
         matches!(self, FeedError::UnknownMessage { .. })
-    }
-}
-
-impl From<wintermute_core::decimal::NotPlainDecimal> for FeedError {
-    fn from(e: wintermute_core::decimal::NotPlainDecimal) -> Self {
-        FeedError::Decimal { reason: e.why }
-    }
-}
-
-impl From<crate::inline_str::TextTooLong> for FeedError {
-    fn from(_: crate::inline_str::TextTooLong) -> Self {
-        FeedError::Decimal { reason: "text longer than 31 bytes" }
     }
 }

@@ -4,7 +4,7 @@
 //! the input, so nothing is allocated and numbers keep their exact source text (Kraken v2 sends
 //! prices as JSON numbers, and its checksum hashes their digits). Strings are returned raw, escape
 //! sequences included: the fields this crate reads (symbols, decimals, type tags) never contain
-//! escapes, and a decimal with one is rejected by [`crate::Decimal::parse`].
+//! escapes, and a decimal with one is rejected by [`wintermute_core::decimal::Decimal::parse_unsigned`].
 //!
 //! The scanner checks the JSON grammar of everything it passes over, including values it skips,
 //! and limits nesting to [`MAX_DEPTH`] so hostile input cannot exhaust the stack.

@@ -26,10 +26,11 @@
 //! stripped, concatenated and hashed with CRC-32 (IEEE), read unsigned.
 
 use crate::book::{L2Book, Side};
-use crate::decimal::{parse_epoch_seconds, parse_rfc3339, Decimal, InlineStr, Symbol};
 use crate::error::FeedError;
 use crate::json::Scanner;
-use crate::message::{Aggressor, LevelUpdate, Trade};
+use crate::message::{Aggressor, LevelUpdate, Symbol, Trade};
+use crate::timestamp::{parse_epoch_seconds, parse_rfc3339};
+use wintermute_core::decimal::{Decimal, InlineStr};
 
 const VENUE: &str = "kraken";
 const MAX_ELEMENTS: usize = 8;
@@ -220,11 +221,11 @@ impl KrakenParser {
             if !sc.next_element(&mut entry)? {
                 return Err(sc.error("price"));
             }
-            let price = Decimal::parse(sc.string()?)?;
+            let price = Decimal::parse_unsigned_with(sc.string()?, FeedError::decimal("price"))?;
             if !sc.next_element(&mut entry)? {
                 return Err(sc.error("volume"));
             }
-            let qty = Decimal::parse(sc.string()?)?;
+            let qty = Decimal::parse_unsigned_with(sc.string()?, FeedError::decimal("qty"))?;
             if sc.next_element(&mut entry)? {
                 // The entry's timestamp; a malformed one is not worth losing the level for.
                 if sc.peek() == Some(b'"') {
@@ -357,8 +358,11 @@ impl KrakenParser {
                 }
                 self.levels.push(LevelUpdate {
                     side,
-                    price: Decimal::parse(price.ok_or(missing("book", "price"))?)?,
-                    qty: Decimal::parse(qty.ok_or(missing("book", "qty"))?)?,
+                    price: Decimal::parse_unsigned_with(
+                        price.ok_or(missing("book", "price"))?,
+                        FeedError::decimal("price"),
+                    )?,
+                    qty: Decimal::parse_unsigned_with(qty.ok_or(missing("book", "qty"))?, FeedError::decimal("qty"))?,
                 });
             }
         }
@@ -389,8 +393,8 @@ fn v1_trade(sc: &mut Scanner<'_>, pair: Symbol) -> Result<Trade, FeedError> {
     }
     Ok(Trade {
         symbol: pair,
-        price: Decimal::parse(fields[0])?,
-        qty: Decimal::parse(fields[1])?,
+        price: Decimal::parse_unsigned_with(fields[0], FeedError::decimal("price"))?,
+        qty: Decimal::parse_unsigned_with(fields[1], FeedError::decimal("qty"))?,
         aggressor: match fields[3] {
             "b" => Some(Aggressor::Buy),
             "s" => Some(Aggressor::Sell),
@@ -417,8 +421,8 @@ fn v2_trade(sc: &mut Scanner<'_>) -> Result<Trade, FeedError> {
     }
     Ok(Trade {
         symbol: symbol(sym.ok_or(missing("trade", "symbol"))?)?,
-        price: Decimal::parse(price.ok_or(missing("trade", "price"))?)?,
-        qty: Decimal::parse(qty.ok_or(missing("trade", "qty"))?)?,
+        price: Decimal::parse_unsigned_with(price.ok_or(missing("trade", "price"))?, FeedError::decimal("price"))?,
+        qty: Decimal::parse_unsigned_with(qty.ok_or(missing("trade", "qty"))?, FeedError::decimal("qty"))?,
         aggressor: match side {
             Some("buy") => Some(Aggressor::Buy),
             Some("sell") => Some(Aggressor::Sell),
@@ -494,7 +498,7 @@ fn push_digits(buf: &mut [u8; CHECKSUM_BUF], len: &mut usize, text: &[u8]) {
 }
 
 /// 20 levels x (price + qty) x at most `INLINE_CAP` bytes each.
-const CHECKSUM_BUF: usize = 20 * 2 * crate::decimal::INLINE_CAP;
+const CHECKSUM_BUF: usize = 20 * 2 * wintermute_core::decimal::INLINE_CAP;
 
 /// Kraken's CRC-32 of the top 10 levels of each side (see the module docs).
 ///
@@ -514,7 +518,7 @@ mod tests {
     use super::*;
 
     fn d(s: &str) -> Decimal {
-        Decimal::parse(s).unwrap()
+        Decimal::parse_unsigned(s).unwrap()
     }
 
     #[test]

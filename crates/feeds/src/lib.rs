@@ -9,7 +9,8 @@
 //!    lines, written by [`recording::RecordingWriter`]) as a stream of [`recording::Record`]s.
 //! 2. Parsers, one per venue: [`binance`], [`coinbase`], [`kraken`]. They read exchange frames
 //!    with a zero-copy JSON scanner, keep every price and quantity as exact decimal text plus a
-//!    fixed-point value ([`Decimal`], never a float), and reuse their buffers, so steady-state
+//!    fixed-point value (the core's [`Decimal`](wintermute_core::decimal::Decimal), read by its
+//!    strict exchange reader `Decimal::parse_unsigned`; never a float), and reuse their buffers, so steady-state
 //!    parsing does not allocate.
 //! 3. [`book::L2Book`]: a price-level book keyed by exact fixed-point price that keeps the
 //!    exchange's text for each level (Kraken's checksum hashes it).
@@ -42,9 +43,7 @@ pub mod binance_ticks;
 pub mod book;
 pub mod coinbase;
 pub mod consolidated;
-pub mod decimal;
 pub mod error;
-pub mod inline_str;
 pub(crate) mod json;
 pub mod kraken;
 pub mod l1;
@@ -57,10 +56,10 @@ pub mod sync;
 pub mod synthetic;
 pub mod tick_book;
 mod tick_scale;
+pub mod timestamp;
 pub mod verify;
 
-pub use decimal::{Decimal, InlineStr, Symbol};
 pub use error::FeedError;
-pub use message::{Aggressor, LevelUpdate, Trade, Venue};
+pub use message::{Aggressor, LevelUpdate, Symbol, Trade, Venue};
 pub use tick_book::{BatchError, TickBook, TickBookError};
 pub use verify::{verify_path, verify_str, StreamReport, VerifyReport};

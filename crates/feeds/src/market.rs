@@ -44,10 +44,9 @@ use std::time::{Duration, Instant};
 
 use crate::book::{L2Book, Level, Side};
 use crate::consolidated::ConsolidatedBook;
-use crate::decimal::Symbol;
 use crate::error::FeedError;
 use crate::l1::EventRing;
-use crate::message::Venue;
+use crate::message::{Symbol, Venue};
 use crate::net::client::{run_feed, stop_pair, FeedConfig, FeedCounters, Stop, StopHandle};
 use crate::net::replay_server::{Pace, ReplayOptions, ReplayServer};
 use crate::normalized::{LatencyStats, NormalizedEvent};

@@ -5,8 +5,12 @@
 //! is what lets a parser run without allocating once its buffers have grown to the largest message
 //! seen.
 
-use crate::decimal::{Decimal, Symbol};
+use wintermute_core::decimal::Decimal;
+use wintermute_core::inline_str::InlineStr;
 use wintermute_core::Side;
+
+/// A venue's symbol as it writes it (`"XBT/USD"`, `"BTCUSDT"`, `"BAND-GBP"`), stored inline.
+pub type Symbol = InlineStr;
 
 /// Which venue a message or stream belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]

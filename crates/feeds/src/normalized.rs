@@ -14,7 +14,7 @@
 //! timestamp when the venue sends one (`None` otherwise: Binance and Coinbase snapshots), the
 //! local receive timestamp of the frame it came from (taken by the connector as the frame
 //! arrived) and the time it was normalized. Prices and quantities are exact: raw fixed-point
-//! `i128` values in units of 10^-18 ([`crate::decimal::SCALE`]), the same values as
+//! `i128` values in units of 10^-18 ([`wintermute_core::decimal::SCALE`]), the same values as
 //! [`Decimal::raw`]; [`Quote::price`] gives them back as decimals. The event is `Copy` and
 //! holds no heap data, so emitting one costs a copy into a ring.
 //!
@@ -40,9 +40,9 @@ use std::collections::HashMap;
 use hdrhistogram::Histogram;
 
 use crate::book::{L2Book, Level, Side};
-use crate::decimal::{Decimal, Symbol};
 use crate::l1::EventRing;
-use crate::message::{Aggressor, LevelUpdate, Trade, Venue};
+use crate::message::{Aggressor, LevelUpdate, Symbol, Trade, Venue};
+use wintermute_core::decimal::Decimal;
 
 /// Default number of events kept per stream.
 pub const DEFAULT_RING_CAPACITY: usize = 1024;
@@ -422,7 +422,7 @@ mod tests {
     use super::*;
 
     fn d(s: &str) -> Decimal {
-        Decimal::parse(s).unwrap()
+        Decimal::parse_unsigned(s).unwrap()
     }
 
     #[test]

@@ -48,8 +48,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::decimal::parse_epoch_seconds;
 use crate::error::FeedError;
+use crate::timestamp::parse_epoch_seconds;
 
 /// The header line of a Wintermute recording.
 pub const WINTERMUTE_HEADER: &str = r#"{"format":"wintermute.recording","version":1}"#;

@@ -3,9 +3,9 @@
 //! Used by the Binance integer books (`binance_ticks`) and the scaled book views (`sync`). Text off the
 //! grid is an error ([`FeedError::OffGrid`]), never rounded.
 
-use crate::decimal::{eight_digits, Decimal, InlineStr};
 use crate::error::FeedError;
 use crate::tick_book::MAX_PRICE;
+use wintermute_core::decimal::{eight_digits, Decimal, InlineStr};
 
 /// The venue whose text layout [`fast_level`] reads (and whose errors this module writes).
 pub(crate) const VENUE: &str = "binance";
@@ -51,8 +51,8 @@ impl TickScale {
     pub fn new(tick_size: &str, lot_size: &str) -> Result<Self, FeedError> {
         let (price_decimals, tick) = step(tick_size, "tick_size")?;
         let (qty_decimals, lot) = step(lot_size, "lot_size")?;
-        let tick_size = Decimal::parse(tick_size).map_err(|_| bad("tick_size", "not a plain decimal"))?;
-        let lot_size = Decimal::parse(lot_size).map_err(|_| bad("lot_size", "not a plain decimal"))?;
+        let tick_size = Decimal::parse_unsigned(tick_size).map_err(|_| bad("tick_size", "not a plain decimal"))?;
+        let lot_size = Decimal::parse_unsigned(lot_size).map_err(|_| bad("lot_size", "not a plain decimal"))?;
         let max_price = max_units(tick_size.raw(), price_decimals).min(MAX_PRICE);
         let max_qty = max_units(lot_size.raw(), qty_decimals);
         Ok(TickScale { price_decimals, tick, qty_decimals, lot, max_price, max_qty, tick_size, lot_size })
@@ -125,7 +125,7 @@ impl TickScale {
 }
 
 /// The most steps of `raw` (units of 10^-18) whose value still has exact decimal text within
-/// [`INLINE_CAP`](crate::decimal::INLINE_CAP) characters: below 10^20 and, with `decimals` fractional digits, at most
+/// [`INLINE_CAP`](wintermute_core::decimal::INLINE_CAP) characters: below 10^20 and, with `decimals` fractional digits, at most
 /// `30 - decimals` integer digits.
 fn max_units(raw: i128, decimals: u32) -> i64 {
     let int_digits = if decimals == 0 { 20 } else { 20.min(30 - decimals.min(30)) };
@@ -325,7 +325,7 @@ fn fast_decimal(b: &[u8], mut i: usize, decimals: u32) -> Option<(i64, usize)> {
 /// The value of 8 ASCII digits (little-endian word), as `i64`.
 #[inline]
 fn parse8(v: u64) -> i64 {
-    crate::decimal::parse8(v) as i64
+    wintermute_core::decimal::parse8(v) as i64
 }
 
 /// An 8-digit fraction at `decimals` places: (value of its first `min(decimals, 8)` digits, how

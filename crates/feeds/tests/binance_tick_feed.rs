@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use common::*;
 use net::{fast, local, run_until};
+use wintermute_core::decimal::Decimal;
 use wintermute_feeds::binance_ticks::TickScale;
 use wintermute_feeds::book::{Level, Side};
 use wintermute_feeds::net::client::{FeedConfig, FeedCounters};
@@ -25,7 +26,7 @@ use wintermute_feeds::normalized::NormalizedEvent;
 use wintermute_feeds::recording::{records, Record};
 use wintermute_feeds::sync::{BinanceBooks, BinanceTickFeed, BookView, FeedHandler, SyncState};
 use wintermute_feeds::verify::{handler_report, Replay, StreamReport};
-use wintermute_feeds::{verify_path, Decimal, FeedError, Venue, VerifyReport};
+use wintermute_feeds::{verify_path, FeedError, Venue, VerifyReport};
 
 const LIMIT: Duration = Duration::from_secs(20);
 const SYMBOLS: [&str; 3] = ["BTCUSDT", "ETHUSDT", "DOTUSDT"];
@@ -107,7 +108,7 @@ fn agrees_with_the_decimal_builder_record_by_record() {
 
 /// A report with its prices as exact values (for comparing text-keeping and integer books).
 fn comparable(r: &VerifyReport) -> Vec<StreamReport> {
-    let value = |t: &Option<String>| t.as_deref().map(|t| Decimal::parse(t).unwrap().raw().to_string());
+    let value = |t: &Option<String>| t.as_deref().map(|t| Decimal::parse_unsigned(t).unwrap().raw().to_string());
     r.streams
         .iter()
         .map(|s| StreamReport { best_bid: value(&s.best_bid), best_ask: value(&s.best_ask), ..s.clone() })

@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use wintermute_core::inline_str::InlineStr;
 use wintermute_feeds::binance::{BinanceMessage, BinanceParser};
 use wintermute_feeds::book::L2Book;
 use wintermute_feeds::kraken::{checksum, KrakenMessage, KrakenParser};
@@ -13,7 +14,6 @@ use wintermute_feeds::recording::Record;
 use wintermute_feeds::sync::{
     BinanceBooks, CoinbaseBooks, FeedEvent, FeedHandler, KrakenBooks, ResyncReason, SyncState,
 };
-use wintermute_feeds::InlineStr;
 
 /// (price, qty) texts of the bids and of the asks, best first.
 type Sides = (Vec<(String, String)>, Vec<(String, String)>);
@@ -478,10 +478,11 @@ fn extreme_ids_and_values_do_not_overflow() {
     c.on_frame(0, &hb(max)).unwrap();
     assert_eq!(c.on_frame(0, &hb(0)).unwrap(), FeedEvent::Ignored);
 
+    use wintermute_core::decimal::Decimal;
     use wintermute_feeds::book::Side;
     use wintermute_feeds::consolidated::ConsolidatedBook;
-    use wintermute_feeds::{Decimal, Venue};
-    let big = Decimal::parse("170000000000000000000").unwrap();
+    use wintermute_feeds::Venue;
+    let big = Decimal::parse_unsigned("170000000000000000000").unwrap();
     let mut x = L2Book::new();
     x.apply(Side::Buy, big, big);
     x.apply(Side::Sell, big, big);

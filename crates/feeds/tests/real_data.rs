@@ -140,7 +140,7 @@ fn all_three_recording_formats_verify_the_same() {
     for r in records(&text) {
         let r = r.unwrap();
         ours.write(&r).unwrap();
-        let ts = wintermute_feeds::decimal::format_epoch_seconds(r.ts());
+        let ts = wintermute_feeds::timestamp::format_epoch_seconds(r.ts());
         let line = match &r {
             Record::Connect { url, .. } => {
                 serde_json::json!({"t": "connect", "conn": 3, "ts": ts, "addr": url})

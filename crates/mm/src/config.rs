@@ -313,7 +313,7 @@ fn non_negative(key: &str, value: f64) -> Result<(), MmConfigError> {
 
 /// A positive decimal step (`"0.01"`) in units of 10^-18.
 pub(crate) fn step_raw(key: &str, text: &str) -> Result<i128, MmConfigError> {
-    match wintermute_feeds::Decimal::parse(text) {
+    match wintermute_core::decimal::Decimal::parse(text) {
         Ok(d) if d.raw() > 0 => Ok(d.raw()),
         _ => Err(invalid(key, text, "must be a plain positive decimal such as \"0.01\"")),
     }

@@ -8,7 +8,7 @@
 //! against a reference venue in our own quote currency (see [`crate::fair_value`]).
 //!
 //! ## Onto our grid, exactly
-//! A venue's price is an exact decimal (the feed's [`Decimal`](wintermute_feeds::Decimal), a
+//! A venue's price is an exact decimal (the feed's [`Decimal`](wintermute_core::decimal::Decimal), a
 //! count of 10^-18) or integer ticks of the venue's own [`TickScale`]; either way
 //! [`GridScale`] divides that integer by our tick in `i128`, with no float on the way:
 //!
@@ -19,7 +19,8 @@
 //!
 //! ```
 //! use wintermute_mm::instrument_map::GridScale;
-//! use wintermute_feeds::{book::{L2Book, Side}, Decimal};
+//! use wintermute_core::decimal::Decimal;
+//! use wintermute_feeds::book::{L2Book, Side};
 //! let grid = GridScale::new("0.01", "0.0001").unwrap();
 //! let d = |s| Decimal::parse(s).unwrap();
 //! let mut book = L2Book::new();
@@ -203,8 +204,8 @@ impl InstrumentMap {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use wintermute_core::decimal::Decimal;
     use wintermute_feeds::book::Side;
-    use wintermute_feeds::Decimal;
 
     fn d(s: &str) -> Decimal {
         Decimal::parse(s).unwrap()

@@ -19,7 +19,8 @@
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
-use wintermute_feeds::{Decimal, Venue};
+use wintermute_core::decimal::Decimal;
+use wintermute_feeds::Venue;
 
 use crate::backtest::config::FeeConfig as FeeRates;
 use crate::backtest::config::InterlockSettings;

@@ -293,7 +293,7 @@ fn on_the_synthetic_market_the_interlock_pulls_for_the_injected_dislocation_only
 
 /// Kraken's top on a 0.01 grid (prices are exact decimals: raw units of 1e-18).
 fn kraken_top(book: &L2Book) -> Option<Top> {
-    let ticks = |d: &wintermute_feeds::decimal::Decimal| (d.raw() / 10i128.pow(16)) as i64;
+    let ticks = |d: &wintermute_core::decimal::Decimal| (d.raw() / 10i128.pow(16)) as i64;
     let (bid, ask) = (book.bids().next()?, book.asks().next()?);
     Some(Top {
         bid: Level { price: ticks(&bid.price), qty: 1 },

@@ -584,7 +584,7 @@ mod tests {
     #[test]
     fn a_feed_side_lands_on_our_grid_away_from_us_in_whole_lots() {
         use wintermute_feeds::book::Level;
-        let d = |s: &str| wintermute_feeds::Decimal::parse(s).unwrap();
+        let d = |s: &str| wintermute_core::decimal::Decimal::parse(s).unwrap();
         let grid = GridScale::new("0.01", "0.001").unwrap();
         let level = |p: &str, q: &str| Level { price: d(p), qty: d(q) };
         let mut out = Vec::new();

@@ -46,12 +46,12 @@
 
 use super::{parse_for, trade_of, BinanceTickBook, Fields, Parsed, TickScale};
 use crate::binance::snapshot_symbol;
-use crate::decimal::InlineStr;
 use crate::error::FeedError;
 use crate::message::{Trade, Venue};
 use crate::normalized::{Quote, Tap};
 use crate::sync::{BookStream, FeedEvent, FeedHandler, ScaledBook, SyncState};
 use crate::tick_scale::BEYOND_RANGE;
+use wintermute_core::decimal::InlineStr;
 
 /// The Binance builder on integer books (see the module docs).
 #[derive(Debug, Clone)]

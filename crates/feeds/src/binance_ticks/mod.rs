@@ -31,13 +31,13 @@
 
 use crate::binance::snapshot_symbol;
 use crate::book::Side;
-use crate::decimal::{Decimal, InlineStr, Symbol};
 use crate::error::FeedError;
 use crate::json::Scanner;
-use crate::message::{Aggressor, Trade, Venue};
+use crate::message::{Aggressor, Symbol, Trade, Venue};
 use crate::sync::binance::MAX_BUFFERED;
 use crate::sync::{BookStream, FeedEvent, ResyncReason, ScaledBook, SyncState};
 use crate::tick_book::TickBook;
+use wintermute_core::decimal::{Decimal, InlineStr};
 
 pub mod feed;
 
@@ -102,7 +102,12 @@ impl BinanceTickBook {
     pub fn new(symbol: &str, scale: TickScale, window: usize) -> Result<Self, FeedError> {
         let book = ScaledBook::new(scale, window)?;
         Ok(BinanceTickBook {
-            stream: BookStream::with_book(Venue::Binance, InlineStr::new(symbol)?, 0, book),
+            stream: BookStream::with_book(
+                Venue::Binance,
+                InlineStr::new(symbol).map_err(|_| bad("symbol", "longer than 31 bytes"))?,
+                0,
+                book,
+            ),
             local: 0,
             first_pending: false,
             changes: Vec::with_capacity(64),
@@ -372,12 +377,12 @@ pub(crate) fn parse_for<'a>(
 /// A trade frame's fields as a [`Trade`] (as [`crate::binance::BinanceParser`] reads them:
 /// `p`, `q` exact decimals, `a` (aggTrade) or `t` (trade) id, `m` = buyer is maker, `T` time).
 pub(crate) fn trade_of(f: &Fields<'_>, kind: &'static str) -> Result<Trade, FeedError> {
-    let symbol = InlineStr::new(f.s.ok_or(missing(kind, "s"))?)?;
+    let symbol = InlineStr::new(f.s.ok_or(missing(kind, "s"))?).map_err(|_| bad("s", "longer than 31 bytes"))?;
     let id = if kind == "trade" { f.t } else { f.agg_id };
     Ok(Trade {
         symbol,
-        price: Decimal::parse(f.p.ok_or(missing(kind, "p"))?)?,
-        qty: Decimal::parse(f.q.ok_or(missing(kind, "q"))?)?,
+        price: Decimal::parse_unsigned_with(f.p.ok_or(missing(kind, "p"))?, FeedError::decimal("price"))?,
+        qty: Decimal::parse_unsigned_with(f.q.ok_or(missing(kind, "q"))?, FeedError::decimal("qty"))?,
         aggressor: f.m.map(|m| if m { Aggressor::Sell } else { Aggressor::Buy }),
         trade_id: id.ok_or(missing(kind, if kind == "trade" { "t" } else { "a" }))?,
         exchange_ts: f.big_t.and_then(|ms| i64::try_from(ms).ok()).and_then(|ms| ms.checked_mul(1_000_000)),

@@ -61,9 +61,8 @@ use super::endpoints::{self, Protocol};
 use super::http;
 use super::tls;
 use crate::binance_ticks::TickScale;
-use crate::decimal::Symbol;
 use crate::error::FeedError;
-use crate::message::Venue;
+use crate::message::{Symbol, Venue};
 use crate::recording::{Record, RecordingWriter};
 use crate::sync::{BinanceTickFeed, FeedEvent, FeedHandler, SyncState};
 

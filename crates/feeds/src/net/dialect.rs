@@ -30,7 +30,8 @@ use std::fmt::Write;
 use serde_json::Value;
 
 use crate::book::{L2Book, Side};
-use crate::decimal::{parse_epoch_seconds, Decimal};
+use crate::timestamp::parse_epoch_seconds;
+use wintermute_core::decimal::Decimal;
 
 /// The protocol a replay connection speaks, chosen by its first subscribe frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,8 +101,8 @@ fn v2_levels(out: &mut String, levels: Option<&Value>) -> Option<()> {
     for (i, l) in levels.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]).iter().enumerate() {
         let (p, q) = (l.get(0)?.as_str()?, l.get(1)?.as_str()?);
         // Numbers must be numbers: refuse anything but the exchange's plain decimal text.
-        Decimal::parse(p).ok()?;
-        Decimal::parse(q).ok()?;
+        Decimal::parse_unsigned(p).ok()?;
+        Decimal::parse_unsigned(q).ok()?;
         if i > 0 {
             out.push(',');
         }
@@ -116,8 +117,8 @@ fn snapshot_checksum(asks: Option<&Value>, bids: Option<&Value>) -> Option<u32> 
     let mut book = L2Book::new();
     for (side, levels) in [(Side::Sell, asks), (Side::Buy, bids)] {
         for l in levels.and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[]) {
-            let p = Decimal::parse(l.get(0)?.as_str()?).ok()?;
-            let q = Decimal::parse(l.get(1)?.as_str()?).ok()?;
+            let p = Decimal::parse_unsigned(l.get(0)?.as_str()?).ok()?;
+            let q = Decimal::parse_unsigned(l.get(1)?.as_str()?).ok()?;
             book.apply(side, p, q);
         }
     }
@@ -191,8 +192,8 @@ fn kraken_v2_trades(trades: &Value, pair: &str) -> Option<String> {
     let mut out = String::from(r#"{"channel":"trade","type":"update","data":["#);
     for (i, t) in trades.as_array()?.iter().enumerate() {
         let (p, q, time) = (t.get(0)?.as_str()?, t.get(1)?.as_str()?, t.get(2)?.as_str()?);
-        Decimal::parse(p).ok()?;
-        Decimal::parse(q).ok()?;
+        Decimal::parse_unsigned(p).ok()?;
+        Decimal::parse_unsigned(q).ok()?;
         let side = if t.get(3)?.as_str()? == "b" { "buy" } else { "sell" };
         let ord_type = if t.get(4).and_then(Value::as_str) == Some("m") { "market" } else { "limit" };
         let ts = rfc3339(parse_epoch_seconds(time).ok()?);
@@ -331,7 +332,7 @@ mod tests {
     fn rfc3339_round_trips_through_the_parser() {
         for ns in [0i64, 1_617_566_590_378_895_000, 951_782_400_000_001_000, 4_102_444_799_999_999_000] {
             let text = rfc3339(ns);
-            assert_eq!(crate::decimal::parse_rfc3339(&text), Some(ns), "{text}");
+            assert_eq!(crate::timestamp::parse_rfc3339(&text), Some(ns), "{text}");
         }
         assert_eq!(rfc3339(1_617_566_590_378_895_000), "2021-04-04T20:03:10.378895Z");
     }
@@ -359,8 +360,8 @@ mod tests {
         let mut p = KrakenParser::new();
         let Ok(KrakenMessage::Book { snapshot: true, parts, .. }) = p.parse(&snap) else { panic!("{snap}") };
         let mut book = L2Book::new();
-        book.apply(Side::Sell, Decimal::parse("5.10").unwrap(), Decimal::parse("1.500").unwrap());
-        book.apply(Side::Buy, Decimal::parse("4.00").unwrap(), Decimal::parse("2.0").unwrap());
+        book.apply(Side::Sell, Decimal::parse_unsigned("5.10").unwrap(), Decimal::parse_unsigned("1.500").unwrap());
+        book.apply(Side::Buy, Decimal::parse_unsigned("4.00").unwrap(), Decimal::parse_unsigned("2.0").unwrap());
         assert_eq!(parts[0].checksum, Some(crate::kraken::checksum(&book)));
         assert!(matches!(p.parse(&upd), Ok(KrakenMessage::Book { snapshot: false, .. })));
         assert_eq!(t.translate(r#"{"event":"heartbeat"}"#), r#"{"channel":"heartbeat"}"#);

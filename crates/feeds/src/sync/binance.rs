@@ -15,11 +15,11 @@
 //! [`MAX_BUFFERED`] events; older ones are dropped (a snapshot will then be stale and refetched).
 
 use crate::binance::{snapshot_symbol, BinanceMessage, BinanceParser};
-use crate::decimal::{InlineStr, Symbol};
 use crate::error::FeedError;
-use crate::message::{LevelUpdate, Trade, Venue};
+use crate::message::{LevelUpdate, Symbol, Trade, Venue};
 use crate::normalized::Tap;
 use crate::sync::{BookStream, FeedEvent, FeedHandler, ResyncReason, Streams, SyncState};
+use wintermute_core::decimal::InlineStr;
 
 /// Most diff events buffered per symbol while waiting for a snapshot.
 pub const MAX_BUFFERED: usize = 4096;
@@ -196,9 +196,13 @@ impl FeedHandler for BinanceBooks {
         };
         let symbol = match InlineStr::new(symbol) {
             Ok(s) => s.to_ascii_uppercase(),
-            Err(e) => {
+            Err(_) => {
                 self.errors += 1;
-                return Err(e.into());
+                return Err(FeedError::BadField {
+                    venue: "binance",
+                    field: "url",
+                    reason: "symbol= parameter longer than 31 bytes",
+                });
             }
         };
         self.on_snapshot(conn, symbol, body)
@@ -276,7 +280,7 @@ impl FeedHandler for BinanceBooks {
 mod tests {
     use super::*;
     use crate::book::Side;
-    use crate::decimal::Decimal;
+    use wintermute_core::decimal::Decimal;
 
     fn diff(first: u64, last: u64, bid: &str) -> String {
         format!(r#"{{"e":"depthUpdate","E":1,"s":"BNBBTC","U":{first},"u":{last},"b":[["{bid}","1"]],"a":[]}}"#)
@@ -300,8 +304,8 @@ mod tests {
         let s = b.stream("BNBBTC").unwrap();
         assert_eq!((s.state, s.stats.updates), (SyncState::Live, 2));
         // [990-999] was dropped: its bid is not in the book; the two others are.
-        assert_eq!(s.book.qty_at(Side::Buy, Decimal::parse("2.0").unwrap()), None);
-        assert!(s.book.qty_at(Side::Buy, Decimal::parse("3.0").unwrap()).is_some());
+        assert_eq!(s.book.qty_at(Side::Buy, Decimal::parse_unsigned("2.0").unwrap()), None);
+        assert!(s.book.qty_at(Side::Buy, Decimal::parse_unsigned("3.0").unwrap()).is_some());
         assert_eq!(s.book.best_bid().unwrap().price.as_str(), "4.0");
         let ev = b.on_frame(0, &diff(1006, 1010, "5.0")).unwrap();
         assert_eq!(ev, FeedEvent::Resync { symbol: sym, reason: ResyncReason::Gap });

@@ -161,11 +161,11 @@ impl BookView for ScaledBook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decimal::Decimal;
+    use wintermute_core::decimal::Decimal;
 
     #[test]
     fn both_books_read_the_same_levels() {
-        let d = |s| Decimal::parse(s).unwrap();
+        let d = |s| Decimal::parse_unsigned(s).unwrap();
         let mut dec = L2Book::new();
         dec.apply(Side::Buy, d("100.05"), d("1.50000000"));
         dec.apply(Side::Buy, d("99.95"), d("2"));

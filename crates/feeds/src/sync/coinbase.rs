@@ -18,11 +18,11 @@
 use std::collections::HashMap;
 
 use crate::coinbase::{CoinbaseMessage, CoinbaseParser};
-use crate::decimal::{InlineStr, Symbol};
 use crate::error::FeedError;
-use crate::message::{Trade, Venue};
+use crate::message::{Symbol, Trade, Venue};
 use crate::normalized::Tap;
 use crate::sync::{BookStream, FeedEvent, FeedHandler, ResyncReason, Streams, SyncState};
+use wintermute_core::decimal::InlineStr;
 
 /// Book builder for Coinbase (all products of a session, both feeds).
 #[derive(Debug, Clone, Default)]

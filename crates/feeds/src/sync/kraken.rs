@@ -12,12 +12,12 @@
 
 use std::collections::HashMap;
 
-use crate::decimal::{InlineStr, Symbol};
 use crate::error::FeedError;
 use crate::kraken::{checksum, subscribe_depth, KrakenMessage, KrakenParser};
-use crate::message::{Trade, Venue};
+use crate::message::{Symbol, Trade, Venue};
 use crate::normalized::Tap;
 use crate::sync::{BookStream, FeedEvent, FeedHandler, ResyncReason, Streams, SyncState};
+use wintermute_core::decimal::InlineStr;
 
 /// Kraken's default book depth.
 pub const DEFAULT_DEPTH: usize = 10;

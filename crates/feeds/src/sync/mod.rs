@@ -51,10 +51,10 @@ pub mod kraken;
 use std::collections::HashMap;
 
 use crate::book::L2Book;
-use crate::decimal::{Decimal, Symbol};
 use crate::error::FeedError;
-use crate::message::{LevelUpdate, Venue};
+use crate::message::{LevelUpdate, Symbol, Venue};
 use crate::normalized::Tap;
+use wintermute_core::decimal::Decimal;
 
 pub use crate::binance_ticks::feed::BinanceTickFeed;
 pub use binance::BinanceBooks;

@@ -36,7 +36,6 @@ pub mod protocols;
 use std::collections::BTreeMap;
 
 use crate::book::{L2Book, Side};
-use crate::decimal::Decimal;
 use crate::error::FeedError;
 use crate::message::Venue;
 use crate::net::replay_server::Fault;
@@ -44,6 +43,7 @@ use crate::recording::{Record, RecordingWriter};
 use latent::{LatentFeed, LatentView};
 use model::{Change, Model, ModelParams};
 use protocols::Format;
+use wintermute_core::decimal::Decimal;
 
 const KRAKEN_BOOK_CHANNEL: u32 = 336;
 const KRAKEN_TRADE_CHANNEL: u32 = 337;
@@ -320,7 +320,7 @@ impl Generator {
     pub fn truth(&self) -> L2Book {
         let mut book = L2Book::new();
         let mut add = |side, p: &str, q: &str| {
-            if let (Ok(p), Ok(q)) = (Decimal::parse(p), Decimal::parse(q)) {
+            if let (Ok(p), Ok(q)) = (Decimal::parse_unsigned(p), Decimal::parse_unsigned(q)) {
                 book.apply(side, p, q);
             }
         };

@@ -243,7 +243,7 @@ pub fn kraken_checksum(book: &L2Book) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decimal::{parse_epoch_seconds, parse_rfc3339};
+    use crate::timestamp::{parse_epoch_seconds, parse_rfc3339};
 
     #[test]
     fn numbers_and_times_round_trip() {

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use wintermute_feeds::{Decimal, Venue};
+use wintermute_core::decimal::Decimal;
+use wintermute_feeds::Venue;
 
 use super::error::BacktestError;
 use super::our_venue::{Latent, OurVenue};

@@ -14,11 +14,12 @@
 
 use std::path::Path;
 
+use wintermute_core::decimal::Decimal;
 use wintermute_feeds::book::L2Book;
 use wintermute_feeds::normalized::{EventKind, NormalizedEvent};
 use wintermute_feeds::recording::{read_recording, records, Record};
 use wintermute_feeds::sync::{BinanceBooks, CoinbaseBooks, FeedHandler, KrakenBooks, SyncState};
-use wintermute_feeds::{Aggressor, Decimal, Symbol, Venue};
+use wintermute_feeds::{Aggressor, Symbol, Venue};
 
 use super::error::BacktestError;
 use super::tape::{MdEvent, MdKind, Tape};

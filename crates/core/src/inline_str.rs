@@ -1,12 +1,12 @@
-//! Short strings stored inline (no heap): venues' symbols and the exact text of decimals, so
-//! that copying a level or an event never allocates.
+//! Short strings stored inline (no heap): the exact text of a [`Decimal`](crate::decimal::Decimal)
+//! and the feeds' venue symbols, so that copying a book level or an event never allocates.
 
 use std::fmt;
 
 /// Longest text an [`InlineStr`] holds.
 pub const INLINE_CAP: usize = 31;
 
-/// Text longer than [`INLINE_CAP`] bytes (a feed reports it as a bad decimal or a bad field).
+/// Text longer than [`INLINE_CAP`] bytes (a bad decimal, or a feed's bad field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("text len={len} is longer than 31 bytes")]
 pub struct TextTooLong {
@@ -79,6 +79,3 @@ impl fmt::Display for InlineStr {
         f.write_str(self.as_str())
     }
 }
-
-/// A venue's symbol as it writes it (`"XBT/USD"`, `"BTCUSDT"`, `"BAND-GBP"`), stored inline.
-pub type Symbol = InlineStr;
