@@ -3,7 +3,7 @@ driven by a stepped synthetic market (``SteppedBooks``: the reference books set 
 state at a time): the Python ``FixedSpread`` places the same quotes as the built-in fixed-spread
 model for every book state and after a fill; a slow strategy's quotes are still pulled by the
 Rust thread on a resync, within the turn; its queue conflates tops when it falls behind, and
-counts it; a strategy that raises stops quoting with the error shown."""
+counts it; a strategy that raises has its quotes pulled, with the error shown."""
 
 from __future__ import annotations
 
@@ -144,9 +144,13 @@ class Slow(FixedSpread):
         super().on_batch(events)
 
 
-class Failing(Strategy):
+class Failing(FixedSpread):
+    """FixedSpread that raises on a top once it has quoted."""
+
     def on_book(self, venue: int, top: Top) -> None:
-        raise RuntimeError("strategy bug on purpose")
+        if self.requotes and top.bid_price != 6_000_000:
+            raise RuntimeError("strategy bug on purpose")
+        super().on_book(venue, top)
 
 
 @pytest.fixture
@@ -183,17 +187,20 @@ def test_a_resync_pulls_a_slow_strategys_quotes_at_once_and_a_full_queue_is_conf
     assert settled(slow)  # back once live, from the latest tops
 
 
-def test_a_strategy_that_raises_stops_quoting_and_the_error_is_shown() -> None:
+def test_a_strategy_that_raises_has_its_quotes_pulled_and_the_error_is_shown() -> None:
     rig = Rig(Failing(CONFIG))
     try:
         rig.step(STEPS[0])
+        settled(rig)
+        rig.step(STEPS[1])
         s = wait_raw(
             rig,
             "the failure",
             lambda x: bool(x["strategy"] and x["strategy"]["failed"] and x["error"]),
         )
         assert "strategy bug on purpose" in s["error"]
-        assert s["quotes"] == []
+        assert s["quotes"] == [], "its orders were pulled"
+        assert s["strategy"]["pulled"] == 4
         shown = rig.maker.state()
         assert shown["strategy"]["name"] == "Failing"
     finally:

@@ -84,14 +84,18 @@ impl Worker {
     /// Applies the commands the strategy sent; returns whether there were any. New orders go
     /// out only on our venue and only while quoting is allowed; a refused one is gone at once.
     pub(super) fn strategy_commands(&mut self, now: i64) -> bool {
-        let quoting = !self.mm.is_halted() && self.interlock.quoting_allowed() && self.kill == 0;
         let Some(s) = self.strategy.as_mut() else { return false };
         if s.port.feed_counters().failed.load(Ordering::Acquire) && !s.failure_seen {
+            // It failed: its orders are pulled, and nothing it still sends is placed.
             s.failure_seen = true;
             self.errors += 1;
             let why = s.port.feed_counters().error.lock().map(|e| e.clone()).unwrap_or_default();
             self.error = Some(format!("strategy {}: {}", s.name, why.unwrap_or_default()));
+            self.pull_strategy_orders(now);
         }
+        let failed = self.strategy.as_ref().is_some_and(|s| s.failure_seen);
+        let quoting = !failed && !self.mm.is_halted() && self.interlock.quoting_allowed() && self.kill == 0;
+        let Some(s) = self.strategy.as_mut() else { return false };
         s.port.flush_pending();
         let mut any = false;
         while let Some((command, decided_ts)) = s.port.pop_command() {
