@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import subprocess
 import sys
 import time
@@ -176,23 +177,73 @@ def test_hedges_go_to_the_coinbase_simulator_and_reach_inventory_and_pnl_exactly
     assert shown["orders"][0]["venue"] == "coinbase"
 
 
-def test_the_pipelines_kill_switch_and_the_operators_pull_the_quotes(rig: Rig) -> None:
+def test_the_venues_kill_switches_and_the_operators_pull_the_quotes_and_hold_hedging(
+    rig: Rig,
+) -> None:
     s = wait_for(rig.maker, "quotes", resting)
+    assert (s["hedging"]["hold"], s["hedging"]["holds"]) == (None, 0)
     ids = [q["order_id"] for q in s["quotes"]]
-    rig.venue.kill(ACCOUNT)  # risk refuses the next quote: every quote is pulled
-    s = wait_for(rig.maker, "the risk pull", lambda x: x["counters"]["risk_rejections"] > 0
-                 and not x["quotes"], timeout=30)  # fmt: skip
-    assert s["interlock"]["pulls"]["risk"] >= 1
-    assert all(rig.venue.queue_ahead(SYMBOL, i) is None for i in ids), "gone from the book"
+    rig.venue.kill(ACCOUNT)  # the service's kill switch on the market maker's account
+    s = wait_for(rig.maker, "the venue's pull", lambda x: not x["quotes"])
+    assert s["state"] == "pulled"
+    assert "kill_switch" in s["interlock"]["causes"]
+    assert (s["hedging"]["hold"], s["hedging"]["kill_switch"]) == ("kill_switch", ["venue"])
+    assert s["hedging"]["holds"] == 1
+    deadline = time.monotonic() + 5
+    while any(rig.venue.queue_ahead(SYMBOL, i) is not None for i in ids):
+        assert time.monotonic() < deadline, "quotes left on the book while killed"
+        time.sleep(0.02)
     rig.venue.release(ACCOUNT)
     s = wait_for(rig.maker, "quotes back", resting)
+    assert (s["hedging"]["hold"], s["hedging"]["kill_switch"]) == (None, [])
+    rig.venue.kill()  # the global one
+    s = wait_for(rig.maker, "the global pull", lambda x: not x["quotes"])
+    assert (s["hedging"]["hold"], s["hedging"]["holds"]) == ("kill_switch", 2)
+    rig.venue.release()
+    wait_for(rig.maker, "quotes back", resting)
     rig.maker.kill()
     s = wait_for(rig.maker, "the operator's pull", lambda x: not x["quotes"])
     assert s["state"] == "pulled"
-    assert "kill_switch" in s["interlock"]["causes"]
-    assert s["interlock"]["pulls"]["kill_switch"] == 1
+    assert s["interlock"]["pulls"]["kill_switch"] == 3
+    assert (s["hedging"]["kill_switch"], s["hedging"]["holds"]) == (["operator"], 3)
     rig.maker.release()
     wait_for(rig.maker, "quotes back", resting)
+
+
+def test_hedging_stops_while_the_services_kill_switch_is_engaged_and_resumes_after() -> None:
+    config = mm_live.paper_config()
+    config["hedge_threshold_lots"] = 2
+    rig = Rig(config)
+    try:
+        wait_for(rig.maker, "quotes", resting)
+        asyncio.run(rig.venue.place(1, SYMBOL, "buy", "market", Decimal("0.015")))
+        rig.venue.kill(ACCOUNT)
+
+        # The hedges sent before the hold complete and their fills count; nothing new goes out.
+        def on_hold(x: dict[str, Any]) -> bool:
+            h = x["hedging"]
+            return h["hold"] == "kill_switch" and h["in_flight"] == 0 and not x["quotes"]
+
+        s = wait_raw(rig.maker, "the hold with nothing in flight", on_hold)
+        sent = s["hedging"]["orders_sent"]
+        assert s["counters"]["hedge_fills"] == s["hedging"]["fills"]
+        time.sleep(1.0)  # ten timer ticks and the refusal back-off
+        held = rig.maker.raw_state()
+        assert held["hedging"]["orders_sent"] == sent, "a hedge order was sent while killed"
+        assert held["hedging"]["due"] == (abs(held["inventory"]) > 2)
+        rig.venue.release(ACCOUNT)
+        after = wait_raw(rig.maker, "hedged back within the threshold after the release",
+                         lambda x: x["hedging"]["hold"] is None and x["hedging"]["in_flight"] == 0
+                         and abs(x["inventory"]) <= 2 and len(x["quotes"]) == 4)  # fmt: skip
+    finally:
+        rig.close()
+    assert after["hedging"]["kill_switch"] == []
+    assert after["hedging"]["holds"] == 1
+    assert not after["hedging"]["due"]
+    assert after["inventory"] == -15 + after["hedging"]["net_filled"]
+    shown = mm_live.present(after, Decimal("0.01"), Decimal("0.001"))["hedging"]
+    assert (shown["hold"], shown["holds"]) == (None, 1)
+    Decimal(shown["fees"])
 
 
 def test_stop_cancels_every_quote_and_ends_the_thread(rig: Rig) -> None:
@@ -284,6 +335,32 @@ def test_wintermute_mm_runs_the_market_maker_on_paper_and_stops_after_its_durati
     assert "sent to coinbase" in lines[-2]
     assert lines[-1] == "wintermute mm: stopped; 0 quotes resting", done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_wintermute_mm_runs_a_python_strategy_live(tmp_path: Path) -> None:
+    config = mm_live.paper_config()
+    for key in ("hedge_on", "hedge", "interlock", "hedge_threshold_lots", "hedge_slippage_ticks"):
+        config.pop(key)
+    config["pricing"]["venues"] = config["pricing"]["venues"][:2]  # no measured basis
+    config["pricing"]["model"] = {
+        "kind": "fixed_spread", "half_spread_ticks": 5.0, "skew_ticks_per_unit": 1.0,
+    }  # fmt: skip
+    path = tmp_path / "mm.json"
+    path.write_text(json.dumps(config))
+    cmd = [sys.executable, "-m", "wintermute.cli", "mm", "--config", str(path), "--strategy",
+           "wintermute.mm_fixed_spread:FixedSpread", "--duration", "4", "--every", "0.5",
+           "--steps", "3000"]  # fmt: skip
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    running = [line for line in lines if line.startswith("running") and "@" in line]
+    assert running, done.stdout
+    assert "strategy FixedSpread: " in running[-1]
+    assert lines[-1] == "wintermute mm: stopped; 0 quotes resting", done.stdout
+    bad = subprocess.run([*cmd[:7], "wintermute.mm_fixed_spread:Nope"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert bad.returncode == 2
+    assert "Nope" in bad.stderr
 
 
 def test_wintermute_mm_with_a_bad_config_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,14 +1,20 @@
 """The web UI with the live market maker running (headless Debian Chromium through Playwright):
 its panel shows the running state with numbers (quotes with their queue places, inventory,
-PnL and its parts, the interlock and its pulls per cause, hedge decisions), updated live; its
-quotes are marked on the ladder; an operator's kill switch shows as a pull."""
+PnL and its parts, the interlock and its pulls per cause, hedge decisions, the hedges sent and
+what came of them), updated live; its quotes are marked on the ladder; an operator's kill switch
+shows as a pull; the service's kill switch (the admin REST call) pulls the quotes and holds the
+hedging, and the panel shows the hold until it is released."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
@@ -24,6 +30,7 @@ from wintermute.service.venue import Venue
 from wintermute.service.web_ui import WebUi
 
 SYMBOL = "BTC-USD"
+ADMIN = {"X-API-Key": "demo-admin-key"}
 WAIT_MS = 30_000
 
 
@@ -118,3 +125,56 @@ def test_the_operators_kill_switch_shows_as_a_pull_and_the_quotes_come_back(
         mm_server.maker.release()
     expect(page.locator("#mm-state")).to_have_attribute("data-state", "running")
     expect(page.locator('#mm-fields dd[data-field="quotes"]')).to_contain_text("sell 0.01 @ ")
+
+
+def test_the_panel_shows_the_hedges_sent_and_what_they_cost(
+    page: Page, mm_server: MmServer
+) -> None:
+    expect(page.locator('#mm-fields dd[data-field="hedging"]')).to_have_text(
+        "to coinbase · sending"
+    )
+    # A market buy through our asks takes the inventory past the 20-lot threshold: a hedge.
+    # (On a thread of its own: Playwright's sync API holds this thread's event loop.)
+    buy = mm_server.venue.place(1, SYMBOL, "buy", "market", Decimal("0.2"))
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, buy).result()
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not mm_server.maker.state()["hedging"]["orders"]:
+        assert time.monotonic() < deadline, mm_server.maker.state()["hedging"]
+        time.sleep(0.05)
+    latest = page.locator('#mm-fields dd[data-field="hedge orders (latest)"]')
+    expect(latest).to_contain_text(" on coinbase ")
+    expect(page.locator('#mm-fields dd[data-field="hedge orders"]')).not_to_contain_text("0 sent ·")
+    s = mm_server.maker.state()["hedging"]
+    order = s["orders"][-1]
+    expect(latest).to_contain_text(f"#{order['client_id']} {order['side']} {order['qty']} on")
+    # Slippage and fees: exact decimals, the total their difference.
+    total, rest = field(page, "hedge PnL").split(" (slippage ")
+    slippage, fees = rest.rstrip(")").split(", fees ")
+    assert Decimal(total) == Decimal(slippage) - Decimal(fees)
+    assert field(page, "hedge errors") == "none"
+
+
+def test_the_services_kill_switch_holds_the_hedging_and_the_panel_shows_it(
+    page: Page, mm_server: MmServer
+) -> None:
+    expect(page.locator("#mm-state")).to_have_attribute("data-state", "running")
+    holds = mm_server.maker.state()["hedging"]["holds"]
+    with httpx.Client(base_url=mm_server.url) as http:
+        r = http.post("/api/admin/kill-switch", json={"engaged": True}, headers=ADMIN)
+        assert r.status_code == 200, r.text
+        try:
+            expect(page.locator('#mm-fields dd[data-field="hedging"]')).to_contain_text(
+                "held: kill switch (venue)"
+            )
+            expect(page.locator("#mm-state")).to_have_attribute("data-state", "pulled")
+            expect(page.locator('#mm-fields dd[data-field="kill-switch holds"]')).to_contain_text(
+                f"{holds + 1} holds"
+            )
+            expect(page.locator('#mm-fields dd[data-field="quotes"]')).to_have_text("none resting")
+            assert mm_server.maker.state()["hedging"]["hold"] == "kill_switch"
+        finally:
+            r = http.post("/api/admin/kill-switch", json={"engaged": False}, headers=ADMIN)
+            assert r.status_code == 200, r.text
+    expect(page.locator('#mm-fields dd[data-field="hedging"]')).to_contain_text("· sending")
+    expect(page.locator("#mm-state")).to_have_attribute("data-state", "running")

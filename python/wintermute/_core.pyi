@@ -846,7 +846,15 @@ MM_VENUE_OURS: int
 
 # ---- market making: the live runner (crates/python/src/mm_live.rs) ---------------------------
 
-__all__ += ["MmLive", "check_live_config", "route_kill"]
+__all__ += ["MmLive", "MmSteppedBooks", "check_live_config", "route_kill"]
+
+@final
+class MmSteppedBooks:
+    def __new__(cls, streams: int) -> MmSteppedBooks: ...
+    def set_live(
+        self, i: int, bid: tuple[str, str] | None, ask: tuple[str, str] | None
+    ) -> None: ...
+    def resync(self, i: int) -> None: ...
 
 @final
 class MmLive:
@@ -855,7 +863,7 @@ class MmLive:
         config_json: str,
         gateway: PipelineGateway,
         subscription: PipelineSubscription,
-        market: Market,
+        market: Market | None,
         *,
         account: int,
         instrument: str | int,
@@ -863,11 +871,17 @@ class MmLive:
         lot_size: str,
         first_client_id: int = ...,
         idle_sleep_us: int = ...,
+        books: MmSteppedBooks | None = ...,
+        strategy: object | None = ...,
+        strategy_name: str = ...,
+        max_batch: int = ...,
+        queue: int = ...,
         live: bool = ...,
     ) -> MmLive: ...
     def snapshot_json(self) -> str: ...
     def paper_venues(self) -> list[tuple[str, str]]: ...
     def set_kill_switch(self, on: bool) -> None: ...
+    def set_venue_kill_switch(self, on: bool) -> None: ...
     def replace_market(self, market: Market) -> None: ...
     @property
     def running(self) -> bool: ...

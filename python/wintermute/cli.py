@@ -11,6 +11,7 @@
     wintermute bench pipeline [--rates 100k,1M,max] [--journal off,none,batch] [--json]
     wintermute bench mm [--rates 10k,100k] [--seconds S] [--park] [--json]
     wintermute bench backtest [--config FILE] [--seconds S] [--repeat N] [--max-batch N] [--json]
+    wintermute bench mm-live [--steps N] [--gap-ms MS] [--idle-us US] [--json]
     wintermute bench feeds [--json] [--updates N] [--seed N] [--system NAME ...]
     wintermute bench storage [--orders N] [--postgres URL] [--redis URL] [--json]
     wintermute bench history [--events N] [--postgres URL] [--json]
@@ -25,7 +26,8 @@
     wintermute journal inspect|verify DIR [--json]
     wintermute journal export DIR [--format jsonl|csv|parquet] [--out FILE]
     wintermute journal prune DIR [--archive DIR] [--dry-run] [--json]
-    wintermute mm --config FILE [--duration S] [--every S] [--seed N] [--steps N] [--live]
+    wintermute mm --config FILE [--duration S] [--every S] [--seed N] [--steps N]
+        [--strategy MODULE:CLASS] [--live]
     wintermute mm backtest --config FILE --out RUN [--no-progress] [--strategy MODULE:CLASS]
     wintermute mm report RUN
     wintermute route kill --config FILE [--live] [--json]
@@ -361,9 +363,12 @@ def _mm_live(args: argparse.Namespace) -> int:
         hedges = "hedges to the venues (--live)" if args.live else "on paper"
         print(f"wintermute mm: quoting off the synthetic market, {hedges} ({args.config}); "
               "Ctrl-C stops", flush=True)  # fmt: skip
+        strategy = None
+        if args.live_strategy is not None:
+            strategy = mm.load_strategy(args.live_strategy, config)
         last = mm_live.paper(
             config, duration=args.duration, every=args.every, seed=args.seed, steps=args.steps,
-            live=args.live,
+            live=args.live, strategy=strategy,
         )  # fmt: skip
     except (errors.ConfigError, errors.FeedError) as e:
         print(f"wintermute mm: {e}", file=sys.stderr)
@@ -530,6 +535,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wintermute.bench import mm_backtest as bench_backtest
 
     bench_backtest.add_parser(bench_targets)
+    from wintermute.bench import mm_live as bench_mm_live
+
+    bench_mm_live.add_parser(bench_targets)
 
     from wintermute.bench import storage as bench_storage
 
@@ -571,6 +579,10 @@ def build_parser() -> argparse.ArgumentParser:
     mm_parser.add_argument(
         "--steps", type=_positive, default=20_000, help="synthetic messages per venue per replay"
     )
+    mm_parser.add_argument(
+        "--strategy", dest="live_strategy", metavar="MODULE:CLASS",
+        help="quote with this Python strategy (a wintermute.mm_strategy.Strategy) live",
+    )  # fmt: skip
     mm_parser.set_defaults(handler=_mm, mm_command=None)
     mm_commands = mm_parser.add_subparsers(dest="mm_command", required=False, metavar="COMMAND")
     backtest = mm_commands.add_parser(

@@ -25,7 +25,11 @@ the hedge fills), the PnL and its parts (spread capture, inventory mark-to-marke
 slippage; they add up to the total exactly), markouts, the interlock (whether quoting is
 allowed, the active causes, pulls per cause), the latest hedge decisions, the hedges sent and
 what came of them (``hedging``), the reference books and counters. ``kill()`` and
-``release()`` are the operator's kill switch; ``stop()`` pulls every quote and ends the thread.
+``release()`` are the operator's kill switch; our venue's kill switch (``Venue.kill()``, global
+or the market maker's account) reaches it too when it runs on a service venue
+(``start_on_venue``). Either one pulls every quote and holds hedging: no new hedge order until
+it is released (the orders in flight complete and their fills count); ``hedging.hold`` says so.
+``stop()`` pulls every quote and ends the thread.
 
 Hedges are sent when the config has a ``[hedge]`` section: its ``routes`` name the pricing
 venues hedges go to, each served on paper by that venue's local simulator (started on
@@ -42,6 +46,18 @@ URL and keys are checked before anything starts (``check_config(config, live=Tru
 ``paper(config)`` runs the whole thing on one machine, as ``wintermute mm --config FILE``
 does: an engine, the synthetic market, background order flow that trades with the quotes, and
 the market maker.
+
+**A Python strategy live.** ``LiveMarketMaker(..., strategy=MyStrategy(config))`` (or
+``wintermute mm --config FILE --strategy module:Class``) quotes with a
+``wintermute.mm_strategy.Strategy`` subclass instead of the built-in model: the same
+callbacks, event records and commands as in the backtester. The Rust thread still owns the
+books, the interlock, risk, the inventory and the hedging; the strategy runs on a thread of its
+own, receives its events in batches (the GIL taken once per batch) and only proposes orders:
+new orders go out only while quoting is allowed, and a pull cancels its orders from the Rust
+thread in the same turn, however slow the strategy is. The queues between them are bounded:
+when the strategy falls behind, tops are conflated per venue and timers merged, counted in
+``state()["strategy"]`` (docs/market-making.md). ``SteppedBooks`` sets the reference books by
+hand instead of a ``Market`` (a stepped market, for tests).
 """
 
 from __future__ import annotations
@@ -60,12 +76,14 @@ from typing import Any, TextIO
 from wintermute import _core
 from wintermute.errors import ConfigError
 from wintermute.market import Market
+from wintermute.mm_strategy import Strategy
 from wintermute.pipeline import Gateway, Subscription
 
 __all__ = [
     "EXAMPLE_CONFIG",
     "MM_ACCOUNT",
     "LiveMarketMaker",
+    "SteppedBooks",
     "check_config",
     "engine_config",
     "hedging_summary",
@@ -115,6 +133,11 @@ def paper_config() -> dict[str, Any]:
                         "requote_threshold_ticks": 2.0, "requote_interval_ms": 1000},
         },
     }  # fmt: skip
+
+
+#: Reference books set by hand, one per pricing venue, for a stepped market:
+#: ``set_live(i, (bid_price, bid_qty), (ask_price, ask_qty))`` (decimal text) and ``resync(i)``.
+SteppedBooks = _core.MmSteppedBooks
 
 
 def _dec(d: Decimal) -> str:
@@ -177,7 +200,11 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
         "hedging": {
             "routes": sent["routes"],
             **{k: sent[k] for k in ("orders_sent", "fills", "partial", "unfilled", "rejected",
-                                    "send_errors")},
+                                    "send_errors", "hold", "kill_switch", "holds",
+                                    "held_decisions", "due")},
+            "fees": money(sent["fees"]),
+            # What the hedges cost: slippage against the decisions' fair value, less their fees.
+            "pnl": money(raw["pnl"]["hedge_slippage"] - sent["fees"]),
             **{k: qty(sent[k]) for k in ("filled_qty", "net_filled", "canceled_qty", "in_flight")},
             "orders": [
                 {"client_id": o["client_id"], "venue": venue(o["venue"]), "side": o["side"],
@@ -199,6 +226,7 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
             for r in refs
         ],
         "counters": raw["counters"],
+        "strategy": raw.get("strategy"),
         "error": raw["error"],
     }  # fmt: skip
 
@@ -209,11 +237,15 @@ class LiveMarketMaker:
     ``config``: the market-making config as ``mm.load_config`` reads it (the same file as a
     backtest's; ``pricing`` required). ``gateway`` and ``subscription``: the pipeline's, for the
     market maker alone (the subscription must take book deltas). ``market``: the external
-    venues. ``account``: the account it trades as; ``symbol``, ``tick_size`` and ``lot_size``:
-    the instrument it quotes on our venue (the config's ``pricing.instrument`` must have the
-    same grid). Its order ids start at ``first_order_id`` (keep other traders' ids below it).
-    A bad config raises ``ConfigError`` naming the key, before anything starts. ``live``: the
-    hedge routes go to the venues themselves (see the module docs)."""
+    venues (or ``books``: a ``SteppedBooks`` set by hand). ``account``: the account it trades
+    as; ``symbol``, ``tick_size`` and ``lot_size``: the instrument it quotes on our venue (the
+    config's ``pricing.instrument`` must have the same grid). Its order ids start at
+    ``first_order_id`` (keep other traders' ids below it; a strategy's start at 2^41).
+    ``strategy``: a ``wintermute.mm_strategy.Strategy`` deciding the quotes instead of the
+    built-in model, handed at most ``max_batch`` events per call, ``queue`` events waiting at
+    most (see the module docs). A bad config raises ``ConfigError`` naming the key, before
+    anything starts. ``live``: the hedge routes go to the venues themselves (see the module
+    docs)."""
 
     def __init__(
         self,
@@ -221,22 +253,34 @@ class LiveMarketMaker:
         *,
         gateway: Gateway,
         subscription: Subscription,
-        market: Market,
+        market: Market | None = None,
         account: int,
         symbol: str,
         tick_size: str | Decimal,
         lot_size: str | Decimal,
         first_order_id: int = 1 << 40,
         idle_sleep_us: int = 200,
+        books: _core.MmSteppedBooks | None = None,
+        strategy: Strategy | None = None,
+        max_batch: int = 4096,
+        queue: int = 8192,
         live: bool = False,
     ) -> None:
         self.account = account
         self.symbol = symbol
         self.tick_size, self.lot_size = Decimal(str(tick_size)), Decimal(str(lot_size))
+        if strategy is not None and not isinstance(strategy, Strategy):
+            raise TypeError(f"strategy: expected a mm_strategy.Strategy, got {strategy!r}")
+        if max_batch < 1 or queue < 1:
+            raise ConfigError("max_batch and queue must be >= 1", reason="CONFIG", key="strategy")
+        self.strategy = strategy
+        name = "" if strategy is None else type(strategy).__qualname__
         self._core = _core.MmLive(
-            json.dumps(config), gateway._core, subscription._core, market._core,
+            json.dumps(config), gateway._core, subscription._core,
+            None if market is None else market._core,
             account=account, instrument=symbol, tick_size=str(tick_size), lot_size=str(lot_size),
-            first_client_id=first_order_id, idle_sleep_us=idle_sleep_us, live=live,
+            first_client_id=first_order_id, idle_sleep_us=idle_sleep_us, books=books,
+            strategy=strategy, strategy_name=name, max_batch=max_batch, queue=queue, live=live,
         )  # fmt: skip
         #: Called once after the thread ended (``start_on_venue`` hands the subscription back).
         self.on_stop: list[Callable[[], None]] = []
@@ -257,12 +301,19 @@ class LiveMarketMaker:
         return out
 
     def kill(self) -> None:
-        """The operator's kill switch: every quote is pulled and quoting held."""
+        """The operator's kill switch: every quote is pulled, quoting and hedging held (the
+        hedges in flight complete)."""
         self._core.set_kill_switch(True)
 
     def release(self) -> None:
-        """Releases the operator's kill switch: quotes return once the interlock allows."""
+        """Releases the operator's kill switch: quotes return once the interlock allows, and
+        hedging once no other kill switch is engaged."""
         self._core.set_kill_switch(False)
+
+    def set_venue_kill_switch(self, engaged: bool) -> None:
+        """Our venue's kill switch (global or this account's) as the venue reports it: the
+        same hold as ``kill()``, as a source of its own (``hedging.kill_switch``)."""
+        self._core.set_venue_kill_switch(engaged)
 
     def replace_market(self, market: Market) -> None:
         """Reads ``market``'s books from now on (a restarted synthetic market)."""
@@ -345,23 +396,39 @@ def start_on_venue(
     venue: Any,
     market: Any,
     account: int = MM_ACCOUNT,
+    strategy: Strategy | None = None,
     *,
     live: bool = False,
 ) -> LiveMarketMaker:
     """The market maker on a ``wintermute.service.venue.Venue`` made with ``reserve >= 1``
     (its first reserved gateway and subscription), reading ``market`` (a ``Market``, or an
-    ``ExternalMarket``, whose restarts it follows); ``live``: hedges to the venues."""
+    ``ExternalMarket``, whose restarts it follows), quoting with ``strategy`` if given;
+    ``live``: hedges to the venues."""
     inst = _instrument(config)
     info = venue.instrument(inst["symbol"])
     gateway, subscription = venue.reserved(0)
     feeds = getattr(market, "market", market)
     maker = LiveMarketMaker(
         config, gateway=gateway, subscription=subscription, market=feeds, account=account,
-        symbol=info.symbol, tick_size=info.tick_size, lot_size=info.lot_size, live=live,
+        symbol=info.symbol, tick_size=info.tick_size, lot_size=info.lot_size, strategy=strategy,
+        live=live,
     )  # fmt: skip
     if hasattr(market, "on_restart"):
         market.on_restart.append(maker.replace_market)
-    maker.on_stop.append(lambda: venue.release_reserved(0))
+
+    def follow_kill_switch(_account: int | None = None, _engaged: bool = False) -> None:
+        kills = venue.kill_switches
+        maker.set_venue_kill_switch(None in kills or account in kills)
+
+    follow_kill_switch()
+    venue.on_kill_switch.append(follow_kill_switch)
+
+    def unhook() -> None:
+        with contextlib.suppress(ValueError):
+            venue.on_kill_switch.remove(follow_kill_switch)
+        venue.release_reserved(0)
+
+    maker.on_stop.append(unhook)
     return maker
 
 
@@ -370,13 +437,19 @@ def _line(s: Mapping[str, Any]) -> str:
     pulls = {k: v for k, v in s["interlock"]["pulls"].items() if v}
     causes = ",".join(s["interlock"]["causes"]) or "none"
     sent = s["hedging"]
+    st = s.get("strategy")
+    strategy = "" if not st else (
+        f" | strategy {st['name']}: {st['events']} events in {st['batches']} batches, "
+        f"{st['conflated_books'] + st['conflated_timers']} conflated, {st['dropped']} dropped, "
+        f"{st['refused']} refused"
+    )  # fmt: skip
     return (
         f"{s['state']:8} fair {s['fair_value']} | {quotes} | inventory {s['inventory']} | "
         f"pnl {s['pnl']['total']} (spread {s['pnl']['spread_capture']}, "
         f"mtm {s['pnl']['inventory_mtm']}, fees {s['pnl']['fees']}, "
         f"hedge slippage {s['pnl']['hedge_slippage']}) | fills {s['counters']['fills']} | "
         f"interlock {causes} pulls {pulls} | hedges {s['counters']['hedges']} decided, "
-        f"{sent['orders_sent']} sent, {sent['filled_qty']} filled"
+        f"{sent['orders_sent']} sent, {sent['filled_qty']} filled{strategy}"
     )
 
 
@@ -403,14 +476,16 @@ def paper(
     rate: float = 30.0,
     out: TextIO = sys.stdout,
     stop: threading.Event | None = None,
+    strategy: Strategy | None = None,
     live: bool = False,
 ) -> dict[str, Any]:
     """Runs the market maker on paper (see the module docs), printing its state every
     ``every`` seconds until ``duration`` passes, ``stop`` is set or Ctrl-C; returns the last
     state. ``seed`` and ``steps`` (messages per venue, replayed at the recorded pace; then a
-    fresh market) make the synthetic market. Nothing leaves 127.0.0.1, unless ``live``: the
-    hedges then go to the venues (see the module docs). A bad config (with ``live``: a route
-    without usable keys or URL) raises ``ConfigError`` before anything starts."""
+    fresh market) make the synthetic market; ``strategy`` quotes instead of the built-in
+    model. Nothing leaves 127.0.0.1, unless ``live``: the hedges then go to the venues (see the
+    module docs). A bad config (with ``live``: a route without usable keys or URL) raises
+    ``ConfigError`` before anything starts."""
     from wintermute.service.external_market import ExternalMarket
     from wintermute.service.order_flow import OrderFlow
     from wintermute.service.venue import Venue
@@ -423,7 +498,7 @@ def paper(
         venue = stack.enter_context(Venue(engine_config(config), reserve=1))
         market = ExternalMarket(seed=seed, steps=steps, instrument=symbol)
         stack.callback(market.stop)
-        maker = start_on_venue(config, venue, market, live=live)
+        maker = start_on_venue(config, venue, market, strategy=strategy, live=live)
         stack.callback(maker.stop)
         for name, addr in maker.paper_venues():
             print(f"hedges go to {name}'s simulator on {addr} (paper)", file=out, flush=True)

@@ -78,11 +78,22 @@ pub struct LiveConfig {
     pub hedge_venues: Option<Vec<usize>>,
     /// Levels kept per side of each external venue's book.
     pub depth: usize,
+    /// The quotes are decided elsewhere (a strategy, [`crate::live_strategy`]): the pricer
+    /// keeps the fair value (PnL, hedges) and never quotes; orders come through
+    /// [`LiveMarketMaker::submit`].
+    pub quotes_elsewhere: bool,
 }
 
 impl Default for LiveConfig {
     fn default() -> Self {
-        LiveConfig { first_client_id: 1 << 40, hedge: None, hedge_fees: Vec::new(), hedge_venues: None, depth: 64 }
+        LiveConfig {
+            first_client_id: 1 << 40,
+            hedge: None,
+            hedge_fees: Vec::new(),
+            hedge_venues: None,
+            depth: 64,
+            quotes_elsewhere: false,
+        }
     }
 }
 
@@ -136,6 +147,7 @@ pub struct LiveMarketMaker {
     /// Signed lots of hedge orders in flight (buys positive).
     hedge_in_flight: i64,
     halted: bool,
+    quotes_elsewhere: bool,
     sent: Vec<ExecCommand>,
     last_hedge: Option<HedgeDecision>,
     /// Our venue's clock when the last hedge was decided.
@@ -173,6 +185,7 @@ impl LiveMarketMaker {
             inventory: 0,
             hedge_in_flight: 0,
             halted: false,
+            quotes_elsewhere: cfg.quotes_elsewhere,
             last_hedge: None,
             last_hedge_clock_ns: 0,
             counters: LiveCounters::default(),
@@ -228,7 +241,7 @@ impl LiveMarketMaker {
     /// Decides now and sends what the decision asks for (nothing while halted).
     pub fn quote(&mut self, now_ns: i64) -> Result<Decision, LiveError> {
         self.sent.clear();
-        if self.halted {
+        if self.halted || self.quotes_elsewhere {
             return Ok(Decision::Held);
         }
         let our_top = self.venue.others_top();
@@ -327,6 +340,16 @@ impl LiveMarketMaker {
         Some(d)
     }
 
+    /// Whether [`LiveMarketMaker::decide_hedge`] would decide a hedge now (inventory plus the
+    /// hedges in flight past the threshold, a fair value, a fresh venue); decides nothing.
+    pub fn hedge_due(&self, now_ns: i64) -> bool {
+        let Some(hedger) = self.hedger else { return false };
+        let fair = self.pricer.fair_value_engine().fair_value(now_ns).and_then(|f| Mark::from_ticks_f64(f.price));
+        fair.is_some_and(|fair| {
+            hedger.decide(now_ns, self.inventory + self.hedge_in_flight, fair, &self.hedge_venues).is_some()
+        })
+    }
+
     /// Signed lots of hedge orders in flight (buys positive): hedge decisions count them as
     /// done until the caller says otherwise.
     pub fn set_hedge_in_flight(&mut self, lots: i64) {
@@ -342,6 +365,14 @@ impl LiveMarketMaker {
             Side::Sell => -qty,
         };
         self.quote(now_ns)
+    }
+
+    /// Sends `command` (a strategy's order, [`LiveConfig::quotes_elsewhere`]) to our venue as
+    /// it is; its fills count in the inventory like the quotes' and may decide a hedge.
+    pub fn submit(&mut self, now_ns: i64, command: &ExecCommand) -> Result<(), LiveError> {
+        self.venue.submit(now_ns, command)?;
+        self.counters.commands += 1;
+        Ok(())
     }
 
     /// Cancels every quote now and stops quoting until [`LiveMarketMaker::resume`].

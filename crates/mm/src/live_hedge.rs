@@ -143,6 +143,7 @@ struct Counts {
     fills: u64,
     filled_qty: i64,
     net_filled: i64,
+    fees: i128,
     canceled_qty: i64,
     partial: u64,
     unfilled: u64,
@@ -314,6 +315,7 @@ impl LiveHedges {
                 self.counts.fills += 1;
                 self.counts.filled_qty += fill.qty;
                 self.counts.net_filled += signed(fill.side, fill.qty);
+                self.counts.fees += fill.fee;
                 on_fill(HedgeFill { fill, decision_fair: order.decision_fair });
                 if open_qty == 0 {
                     ("filled", true)
@@ -373,8 +375,10 @@ impl LiveHedges {
             rejected: c.rejected,
             send_errors: c.send_errors,
             in_flight: self.in_flight_lots(),
+            fees: c.fees,
             orders: self.orders.iter().copied().collect(),
             last_errors: self.errors.iter().cloned().collect(),
+            ..HedgingView::default()
         }
     }
 }

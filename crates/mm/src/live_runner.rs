@@ -23,8 +23,14 @@
 //! When the pipeline's risk refuses one of our orders (a limit, an account or global kill
 //! switch engaged on the pipeline), [`LiveMarketMaker`] pulls every quote; the runner counts it
 //! as a `risk` pull and tries again after [`RISK_RETRY_NS`] (a refusal again pulls again).
-//! [`LiveRunner::set_kill_switch`] is the operator's switch: quotes are pulled (`kill_switch`)
-//! until it is released.
+//! [`LiveRunner::set_kill_switch`] is the operator's switch and
+//! [`LiveRunner::set_venue_kill_switch`] our venue's (its global or our account's kill switch,
+//! as the service that engaged it reports it): while either is engaged quotes are pulled
+//! (`kill_switch`) **and hedging is held** — no new hedge order is sent; the orders in flight
+//! complete and their fills count (inventory, PnL); a decision made meanwhile is counted
+//! (`held_decisions`) and dropped, and the snapshot's `hedging` shows the hold, its sources,
+//! how many holds there were and whether a hedge is due. When the last one is released the
+//! quotes return and a due hedge is decided and sent at once.
 //!
 //! # Hedging
 //! With a hedge config, each fill that takes the inventory past the threshold decides a hedge
@@ -36,6 +42,13 @@
 //! like our own fills; what an IOC did not get is hedged again at once or on the timer. The
 //! snapshot's `hedging` counts orders, fills, remainders, refusals and errors
 //! ([`crate::live_hedge`]).
+//!
+//! # A batched strategy
+//! Started with [`LiveRunner::start_with_strategy`], the quotes are a batched strategy's (a
+//! Python one, say) instead of the pricer's: the runner hands it the new tops, our fills, the
+//! hedge fills, orders gone and the timer through [`crate::live_strategy`]'s bounded rings and
+//! applies the orders it proposes — new ones only while quoting is allowed. A pull cancels its
+//! orders here, in the same turn. The pricer still keeps the fair value (PnL, hedges).
 //!
 //! # Stopping
 //! [`LiveRunner::stop`] pulls every quote, waits (at most [`STOP_WAIT`]) for our venue to
@@ -55,17 +68,25 @@ use crate::engine_venue::EngineVenue;
 use crate::execution::ExecEvent;
 use crate::hedger::HedgeDecision;
 use crate::instrument_map::GridScale;
-use crate::interlock::{Interlock, InterlockConfig, InterlockEvent, PullCause, Transition};
-use crate::live::{LiveConfig, LiveCounters, LiveError, LiveMarketMaker};
+use crate::interlock::{Interlock, InterlockConfig, InterlockEvent, Transition};
+use crate::live::{LiveConfig, LiveError, LiveMarketMaker};
 use crate::live_config::{LiveSetup, StreamKey};
 use crate::live_hedge::{HedgeFill, HedgeRoute, HedgeRouteError, LiveHedges};
 pub use crate::live_snapshot::{
     CountersView, HedgeView, HedgingView, InterlockView, LiveSnapshot, MarkoutView, PnlView, QuoteView, ReferenceView,
+    StrategyView,
 };
-use crate::metrics::markouts::{MarkoutReference, Markouts, MARKOUT_HORIZONS_NS};
+use crate::metrics::markouts::Markouts;
 use crate::metrics::pnl::{FillRole, Mark, PnlLedger};
 use crate::pricer::Pricer;
 use crate::types::{Level, Side, Top, VenueId};
+
+mod snapshot;
+mod strategy;
+
+use crate::batched::StrategyEvent;
+use crate::live_snapshot::DecisionTimes;
+use crate::live_strategy::{StrategyDriver, StrategyPort};
 
 /// After risk refused a quote, the runner tries again this much later (ns).
 pub const RISK_RETRY_NS: i64 = 1_000_000_000;
@@ -183,9 +204,17 @@ impl Default for RunnerOptions {
     }
 }
 
-const KILL_NONE: u8 = 0;
-const KILL_ON: u8 = 1;
-const KILL_OFF: u8 = 2;
+/// Kill switch sources (bits of [`Shared::kill`]).
+const KILL_OPERATOR: u8 = 1;
+const KILL_VENUE: u8 = 2;
+
+fn kill_sources(mask: u8) -> Vec<&'static str> {
+    [(KILL_OPERATOR, "operator"), (KILL_VENUE, "venue")]
+        .into_iter()
+        .filter(|(bit, _)| mask & bit != 0)
+        .map(|(_, name)| name)
+        .collect()
+}
 
 #[derive(Debug)]
 struct Shared {
@@ -222,11 +251,38 @@ impl LiveRunner {
         options: RunnerOptions,
         routes: Vec<HedgeRoute>,
     ) -> Result<Self, LiveRunError> {
+        Self::spawn(setup, venue, source, options, routes, None)
+    }
+
+    /// As [`LiveRunner::start_hedged`], with the quotes decided by a batched strategy linked
+    /// through `port` (its other end runs the strategy: [`crate::live_strategy`]); `name` names
+    /// it in the snapshot. The runner keeps the books, the interlock, risk, the inventory and
+    /// the hedging, and cancels the strategy's orders itself on a pull.
+    pub fn start_with_strategy(
+        setup: LiveSetup,
+        venue: EngineVenue,
+        source: Box<dyn BookSource>,
+        options: RunnerOptions,
+        routes: Vec<HedgeRoute>,
+        name: String,
+        port: StrategyPort,
+    ) -> Result<Self, LiveRunError> {
+        Self::spawn(setup, venue, source, options, routes, Some(StrategyDriver::new(name, port)))
+    }
+
+    fn spawn(
+        setup: LiveSetup,
+        venue: EngineVenue,
+        source: Box<dyn BookSource>,
+        options: RunnerOptions,
+        routes: Vec<HedgeRoute>,
+        strategy: Option<StrategyDriver>,
+    ) -> Result<Self, LiveRunError> {
         let now = venue.clock_ns();
-        let worker = Worker::new(setup, venue, source, options, routes, now)?;
+        let worker = Worker::new(setup, venue, source, options, routes, strategy, now)?;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
-            kill: AtomicU8::new(KILL_NONE),
+            kill: AtomicU8::new(0),
             snapshot: Mutex::new(LiveSnapshot { running: true, ..LiveSnapshot::default() }),
         });
         let s = Arc::clone(&shared);
@@ -242,9 +298,23 @@ impl LiveRunner {
         self.shared.snapshot.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// The operator's kill switch: on pulls every quote and holds quoting, off lets it return.
+    /// The operator's kill switch: on pulls every quote and holds quoting and hedging, off lets
+    /// them return (once no other kill switch is engaged).
     pub fn set_kill_switch(&self, on: bool) {
-        self.shared.kill.store(if on { KILL_ON } else { KILL_OFF }, Ordering::Release);
+        self.set_kill(KILL_OPERATOR, on);
+    }
+
+    /// Our venue's kill switch (the pipeline's global one, or our account's) as whoever engaged
+    /// it reports it: the same hold as [`LiveRunner::set_kill_switch`], a source of its own.
+    pub fn set_venue_kill_switch(&self, on: bool) {
+        self.set_kill(KILL_VENUE, on);
+    }
+
+    fn set_kill(&self, bit: u8, on: bool) {
+        match on {
+            true => self.shared.kill.fetch_or(bit, Ordering::AcqRel),
+            false => self.shared.kill.fetch_and(!bit, Ordering::AcqRel),
+        };
     }
 
     /// Whether the thread still runs.
@@ -294,6 +364,16 @@ struct Worker {
     hedging: Option<LiveHedges>,
     /// Stopping: the hedges in flight finish, no new one is sent.
     stopping: bool,
+    /// The kill switches engaged (bits): quoting and hedging held.
+    kill: u8,
+    /// Times a kill switch held hedging.
+    hedge_holds: u64,
+    /// Hedge decisions made while held, not sent.
+    held_decisions: u64,
+    /// The batched strategy deciding the quotes (`None`: the built-in model).
+    strategy: Option<StrategyDriver>,
+    /// Decision latencies (a top read -> orders handed to the gateway).
+    decisions: DecisionTimes,
     errors: u64,
     error: Option<String>,
     turns: u64,
@@ -328,6 +408,7 @@ impl Worker {
         source: Box<dyn BookSource>,
         options: RunnerOptions,
         routes: Vec<HedgeRoute>,
+        strategy: Option<StrategyDriver>,
         now: i64,
     ) -> Result<Self, LiveRunError> {
         let pricer = Pricer::from_config(&setup.pricing)?;
@@ -343,6 +424,7 @@ impl Worker {
             hedge: setup.hedge,
             hedge_fees: setup.hedge_fees.clone(),
             hedge_venues: hedging.as_ref().map(LiveHedges::venues),
+            quotes_elsewhere: strategy.is_some(),
             ..LiveConfig::default()
         };
         let interlock = Interlock::new(setup.interlock.unwrap_or_else(|| pull_all_interlock(n)), now)?;
@@ -366,6 +448,11 @@ impl Worker {
             hedges: VecDeque::with_capacity(HEDGES_KEPT),
             hedging,
             stopping: false,
+            kill: 0,
+            hedge_holds: 0,
+            held_decisions: 0,
+            strategy,
+            decisions: DecisionTimes::default(),
             errors: 0,
             error: None,
             turns: 0,
@@ -405,16 +492,9 @@ impl Worker {
         self.turns += 1;
         let now = self.mm.venue().clock_ns();
         let mut busy = false;
-        match shared.kill.swap(KILL_NONE, Ordering::AcqRel) {
-            KILL_ON => {
-                let e = self.interlock.set_kill_switch(now, true);
-                self.on_interlock(now, e);
-            }
-            KILL_OFF => {
-                let e = self.interlock.set_kill_switch(now, false);
-                self.on_interlock(now, e);
-            }
-            _ => {}
+        let kill = shared.kill.load(Ordering::Acquire);
+        if kill != self.kill {
+            self.on_kill_switch(now, kill);
         }
         self.source.read(&self.streams, &mut self.books);
         for i in 0..self.books.len() {
@@ -426,6 +506,7 @@ impl Worker {
             self.on_events(now);
         }
         busy |= self.poll_hedges(now);
+        busy |= self.strategy_commands(now);
         let rejections = self.mm.counters().risk_rejections;
         if rejections != self.risk_seen {
             self.risk_seen = rejections;
@@ -491,7 +572,29 @@ impl Worker {
         self.on_interlock(now, e);
         let r = self.mm.on_top(now, venue, top);
         self.note(r);
+        if !self.mm.sent().is_empty() {
+            self.decisions.record(self.mm.venue().clock_ns() - now);
+        }
+        self.tell_strategy(now, StrategyEvent::Book { venue, top, live: true });
         true
+    }
+
+    /// The kill switches changed to `kill` (bits): engaging the first holds quoting and
+    /// hedging; releasing the last lets both return (a due hedge is sent at once).
+    fn on_kill_switch(&mut self, now: i64, kill: u8) {
+        let (was, is) = (self.kill != 0, kill != 0);
+        self.kill = kill;
+        if was == is {
+            return;
+        }
+        if is {
+            self.hedge_holds += 1;
+        }
+        let e = self.interlock.set_kill_switch(now, is);
+        self.on_interlock(now, e);
+        if !is {
+            self.hedge_again(now);
+        }
     }
 
     /// A pull or a return of the interlock.
@@ -503,6 +606,7 @@ impl Worker {
                     let r = self.mm.pull(now);
                     self.note(r);
                 }
+                self.pull_strategy_orders(now);
             }
             Transition::Return => {
                 self.mm.resume();
@@ -514,6 +618,7 @@ impl Worker {
 
     /// The events of the last poll: fills into PnL and markouts, hedge decisions kept.
     fn on_events(&mut self, now: i64) {
+        self.strategy_exec_events(now);
         let fair = self.fair_mark(now);
         for i in 0..self.mm.events().len() {
             let Some(ExecEvent::Filled { fill, .. }) = self.mm.events().get(i) else { continue };
@@ -534,6 +639,10 @@ impl Worker {
 
     /// Sends a decision on its route (when there are routes and sending is not held).
     fn send_hedge(&mut self, now: i64, h: HedgeDecision) {
+        if self.kill != 0 {
+            self.held_decisions += u64::from(self.hedging.is_some());
+            return;
+        }
         let Some(hedging) = self.hedging.as_mut().filter(|_| !self.stopping) else { return };
         if hedging.can_send(now) && hedging.send(now, &h).is_ok() {
             self.mm.set_hedge_in_flight(hedging.in_flight_lots());
@@ -542,7 +651,7 @@ impl Worker {
 
     /// Decides again without a fill (an IOC's remainder, the timer) and sends the decision.
     fn hedge_again(&mut self, now: i64) {
-        if self.stopping || !self.hedging.as_ref().is_some_and(|h| h.can_send(now)) {
+        if self.stopping || self.kill != 0 || !self.hedging.as_ref().is_some_and(|h| h.can_send(now)) {
             return;
         }
         if let Some(h) = self.mm.decide_hedge(now) {
@@ -556,7 +665,7 @@ impl Worker {
     /// came back.
     fn poll_hedges(&mut self, now: i64) -> bool {
         let fair = self.fair_mark(now);
-        let Worker { hedging, mm, pnl, errors, error, .. } = self;
+        let Worker { hedging, mm, pnl, errors, error, strategy, .. } = self;
         let Some(hedging) = hedging.as_mut() else { return false };
         let mut fills = 0;
         let done = hedging.poll(now, |h: HedgeFill| {
@@ -565,6 +674,9 @@ impl Worker {
             if let Err(e) = mm.on_hedge_fill(now, h.fill.side, h.fill.qty) {
                 *errors += 1;
                 *error = Some(e.to_string());
+            }
+            if let Some(s) = strategy.as_mut() {
+                s.on_hedge_fill(now, h.fill, mm.inventory());
             }
         });
         mm.set_hedge_in_flight(hedging.in_flight_lots());
@@ -610,6 +722,7 @@ impl Worker {
             self.note(r);
         }
         self.hedge_again(now);
+        self.tell_strategy(now, StrategyEvent::Timer);
         if let Some(fair) = self.fair_mark(now) {
             self.pnl.on_mark(fair);
             let top = self.mm.venue().our_top();
@@ -626,105 +739,13 @@ impl Worker {
         *shared.snapshot.lock().unwrap_or_else(PoisonError::into_inner) = snapshot;
     }
 
-    fn snapshot(&self, now: i64, running: bool) -> LiveSnapshot {
-        let mm = &self.mm;
-        let mut quotes = Vec::new();
-        for side in [Side::Buy, Side::Sell] {
-            for level in 0..mm.pricer().levels() {
-                let (Some(id), Some(l)) =
-                    (mm.quote_orders().id(side, level), mm.pricer().quoter().resting(side, level))
-                else {
-                    continue;
-                };
-                quotes.push(QuoteView {
-                    side: side_name(side),
-                    level,
-                    order_id: id,
-                    price: l.price,
-                    qty: l.qty,
-                    queue_ahead: mm.venue().queue_ahead(id),
-                });
-            }
-        }
-        let parts = self.pnl.parts();
-        let stats = self.interlock.stats(now);
-        let c: LiveCounters = mm.counters();
-        LiveSnapshot {
-            running,
-            ts_ns: now,
-            fair_value: mm.pricer().fair_value_engine().fair_value(now).map(|f| f.price),
-            halted: mm.is_halted(),
-            quotes,
-            inventory: mm.inventory(),
-            pnl: PnlView {
-                total: parts.total(),
-                spread_capture: parts.spread_capture,
-                inventory_mtm: parts.inventory_mtm,
-                fees: parts.fees,
-                hedge_slippage: parts.hedge_slippage,
-            },
-            markouts: MARKOUT_HORIZONS_NS
-                .iter()
-                .enumerate()
-                .map(|(i, h)| {
-                    let mid = self.markouts.summary(i, MarkoutReference::Mid).unwrap_or_default();
-                    let fair = self.markouts.summary(i, MarkoutReference::Fair).unwrap_or_default();
-                    MarkoutView {
-                        horizon_ms: h / 1_000_000,
-                        count: mid.count,
-                        vs_mid_bps: mid.mean_bps,
-                        vs_fair_bps: fair.mean_bps,
-                    }
-                })
-                .collect(),
-            interlock: InterlockView {
-                quoting: self.interlock.quoting_allowed(),
-                causes: self.interlock.causes().iter().map(PullCause::name).collect(),
-                pulls: PullCause::ALL.iter().map(|c| (c.name(), stats.pulls[*c as usize])).collect(),
-                returns: stats.returns,
-                uptime: stats.uptime(),
-            },
-            hedges: self.hedges.iter().copied().collect(),
-            hedging: self
-                .hedging
-                .as_ref()
-                .map(|h| h.view(|i| self.streams.get(i).map_or("?", |k| k.venue.name())))
-                .unwrap_or_default(),
-            references: self
-                .streams
-                .iter()
-                .zip(&self.books)
-                .zip(&self.tops)
-                .map(|((k, b), t)| ReferenceView {
-                    venue: k.venue.name(),
-                    symbol: k.symbol.clone(),
-                    state: state_name(b.state),
-                    bid: t.filter(|t| t.bid.qty > 0).map(|t| t.bid.price),
-                    ask: t.filter(|t| t.ask.qty > 0).map(|t| t.ask.price),
-                })
-                .collect(),
-            counters: CountersView {
-                updates: c.updates,
-                requotes: c.requotes,
-                commands: c.commands,
-                fills: c.fills,
-                risk_rejections: c.risk_rejections,
-                pulls: c.pulls,
-                hedges: c.hedges,
-                hedge_fills: c.hedge_fills,
-                errors: self.errors,
-                turns: self.turns,
-            },
-            error: self.error.clone(),
-        }
-    }
-
     /// Pulls every quote, waits for the answers, publishes the last snapshot.
     fn finish(mut self, shared: &Shared) {
         self.stopping = true;
         let now = self.mm.venue().clock_ns();
         let r = self.mm.pull(now);
         self.note(r);
+        self.pull_strategy_orders(now);
         let deadline = Instant::now() + STOP_WAIT;
         let hedging = |w: &Self| w.hedging.as_ref().is_some_and(|h| h.in_flight_orders() > 0);
         while (self.mm.venue().in_flight() > 0 || self.mm.venue().open_orders() > 0 || hedging(&self))

@@ -136,6 +136,21 @@ pub struct HedgingView {
     pub send_errors: u64,
     /// Signed lots still in flight.
     pub in_flight: i64,
+    /// The hedge fills' fees, money units (rebates negative).
+    pub fees: i128,
+    /// Why no new hedge order is sent now: `kill_switch` while a kill switch is engaged
+    /// (`None`: hedges go out). Orders in flight still complete and their fills count.
+    pub hold: Option<&'static str>,
+    /// The kill switches engaged: `operator` (the runner's own) and `venue` (our venue's
+    /// global or account kill switch, as the service reports it).
+    pub kill_switch: Vec<&'static str>,
+    /// Times a kill switch held hedging.
+    pub holds: u64,
+    /// Hedge decisions made while held, not sent (a fill that crossed the threshold).
+    pub held_decisions: u64,
+    /// Whether a hedge is due now (inventory past the threshold): while held, it waits for
+    /// the release.
+    pub due: bool,
     /// The latest orders, newest last.
     pub orders: Vec<HedgeOrderView>,
     /// The latest refusals and errors, newest last.
@@ -155,6 +170,59 @@ pub struct ReferenceView {
     pub bid: Option<i64>,
     /// Best ask.
     pub ask: Option<i64>,
+}
+
+/// A batched strategy's quoting ([`crate::live_strategy`]): what was handed over, how, and
+/// what came back.
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+pub struct StrategyView {
+    /// The strategy (its class).
+    pub name: String,
+    /// Batches it handled.
+    pub batches: u64,
+    /// Events in them.
+    pub events: u64,
+    /// The largest batch.
+    pub largest_batch: u64,
+    /// Nanoseconds spent in the strategy's calls (the GIL included).
+    pub busy_ns: u64,
+    /// Events waiting for it now.
+    pub queued: u64,
+    /// Events handed over (into the queue).
+    pub sent: u64,
+    /// Times the queue was full (the strategy behind).
+    pub full: u64,
+    /// Tops replaced by a later one of the same venue while the queue was full.
+    pub conflated_books: u64,
+    /// Timer events joined while the queue was full.
+    pub conflated_timers: u64,
+    /// Fills and orders gone dropped (queue and side buffer full).
+    pub dropped: u64,
+    /// Commands it sent.
+    pub commands: u64,
+    /// Commands refused: new orders while quoting was held or off our venue, too many working.
+    pub refused: u64,
+    /// Its orders canceled by a pull (interlock, risk, kill switch).
+    pub pulled: u64,
+    /// Its orders working now.
+    pub working: u64,
+    /// Whether it failed (the error is the snapshot's `error`).
+    pub failed: bool,
+}
+
+/// How long decisions took: from the loop turn that read the event (a top, a fill) to the
+/// order handed to our venue's gateway, over the latest decisions (ns). The built-in model
+/// decides within the turn; a strategy's order waits for its batch to come back.
+#[derive(Debug, Clone, Copy, Serialize, Default, PartialEq, Eq)]
+pub struct DecisionView {
+    /// Decisions measured so far.
+    pub count: u64,
+    /// Median of the latest ones.
+    pub p50_ns: i64,
+    /// 99th percentile of the latest ones.
+    pub p99_ns: i64,
+    /// The largest of the latest ones.
+    pub max_ns: i64,
 }
 
 /// Counters, as [`crate::live::LiveCounters`] plus the runner's own.
@@ -210,6 +278,10 @@ pub struct LiveSnapshot {
     pub hedging: HedgingView,
     /// The reference streams.
     pub references: Vec<ReferenceView>,
+    /// The batched strategy deciding the quotes (`None`: the built-in model).
+    pub strategy: Option<StrategyView>,
+    /// Decision latency.
+    pub decisions: DecisionView,
     /// Counters.
     pub counters: CountersView,
     /// The last error, if any.
@@ -220,5 +292,48 @@ impl LiveSnapshot {
     /// As JSON.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"))
+    }
+}
+
+/// The latest decision latencies (a fixed ring, no allocation once made).
+#[derive(Debug, Clone)]
+pub struct DecisionTimes {
+    latest: Vec<i64>,
+    next: usize,
+    count: u64,
+}
+
+/// Decision latencies kept for [`DecisionView`].
+pub const DECISIONS_KEPT: usize = 4096;
+
+impl Default for DecisionTimes {
+    fn default() -> Self {
+        DecisionTimes { latest: Vec::with_capacity(DECISIONS_KEPT), next: 0, count: 0 }
+    }
+}
+
+impl DecisionTimes {
+    /// One decision took `ns`.
+    pub fn record(&mut self, ns: i64) {
+        if self.latest.len() < DECISIONS_KEPT {
+            self.latest.push(ns);
+        } else {
+            self.latest[self.next] = ns;
+        }
+        self.next = (self.next + 1) % DECISIONS_KEPT;
+        self.count += 1;
+    }
+
+    /// What the snapshot shows.
+    pub fn view(&self) -> DecisionView {
+        let mut sorted = self.latest.clone();
+        sorted.sort_unstable();
+        let at = |q: f64| sorted.get(((sorted.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0);
+        DecisionView {
+            count: self.count,
+            p50_ns: at(0.5),
+            p99_ns: at(0.99),
+            max_ns: sorted.last().copied().unwrap_or(0),
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The live market maker on its own thread: reference books in from a source, quotes on a
 //! running pipeline with risk, the interlock pulling them on a resync, the operator's kill
-//! switch and risk's, fills into PnL, and a clean stop that leaves nothing on the book.
+//! switch and risk's, fills into PnL, and a clean stop that leaves nothing on the book; a kill
+//! switch holds hedging too (the hedge in flight completes, nothing new is sent until release).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,8 +11,11 @@ use wintermute_engine::pipeline::{Gateway, Pipeline, PipelineConfig, RiskConfig,
 use wintermute_engine::risk::AccountLimits;
 use wintermute_feeds::sync::SyncState;
 use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
+use wintermute_mm::execution::{ExecCommand, ExecError, ExecEvent, ExecEvents, Execution, OrderRequest};
 use wintermute_mm::live_config::{LiveSetup, StreamKey};
+use wintermute_mm::live_hedge::HedgeRoute;
 use wintermute_mm::live_runner::{BookSource, LiveRunner, LiveSnapshot, RefBook, RunnerOptions};
+use wintermute_mm::types::{Fill, Liquidity, VenueId};
 
 const MM: u32 = 1;
 const OTHER: u32 = 2;
@@ -73,6 +77,37 @@ struct Rig {
 }
 
 fn rig() -> Rig {
+    rig_hedged(Vec::new())
+}
+
+/// A hedge route the test answers by hand: it keeps every order sent and hands back the events
+/// the test pushes.
+#[derive(Clone, Default)]
+struct Gate {
+    orders: Arc<Mutex<Vec<OrderRequest>>>,
+    answers: Arc<Mutex<Vec<ExecEvent>>>,
+}
+
+impl Execution for Gate {
+    fn venue(&self) -> VenueId {
+        VenueId::External(0)
+    }
+
+    fn submit(&mut self, _now_ns: i64, command: &ExecCommand) -> Result<(), ExecError> {
+        if let ExecCommand::New(order) = command {
+            self.orders.lock().unwrap().push(*order);
+        }
+        Ok(())
+    }
+
+    fn poll(&mut self, _now_ns: i64, out: &mut ExecEvents) {
+        for e in self.answers.lock().unwrap().drain(..) {
+            out.push(e).unwrap();
+        }
+    }
+}
+
+fn rig_hedged(routes: Vec<HedgeRoute>) -> Rig {
     let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
     let risk = RiskConfig::permissive().account(MM, AccountLimits::UNLIMITED).account(OTHER, AccountLimits::UNLIMITED);
     let config = PipelineConfig::new(vec![spec]).risk(risk).topology(Topology::Merged).gateways(2);
@@ -83,7 +118,8 @@ fn rig() -> Rig {
     let setup = LiveSetup::from_json(CONFIG, "0.01", "0.0001").unwrap();
     let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, setup.our_fees), gateway, sub);
     let books = Manual(Arc::new(Mutex::new(vec![RefBook::default(); 2])));
-    let runner = LiveRunner::start(setup, venue, Box::new(books.clone()), RunnerOptions::default()).unwrap();
+    let runner =
+        LiveRunner::start_hedged(setup, venue, Box::new(books.clone()), RunnerOptions::default(), routes).unwrap();
     Rig { pipeline, runner, books, other }
 }
 
@@ -203,6 +239,68 @@ fn a_fill_moves_inventory_pnl_and_decides_a_hedge() {
     // Buy back past the 3-lot threshold, on Kraken: the same ask as Coinbase's, without
     // Coinbase's 500 ppm taker fee.
     assert_eq!((h.venue, h.side, h.qty, h.touch_price), (1, "buy", 4, 10_002));
+    r.runner.stop();
+    r.pipeline.shutdown().unwrap();
+}
+
+#[test]
+fn a_kill_switch_holds_hedging_lets_the_hedge_in_flight_complete_and_hedging_resumes_on_release() {
+    let gate = Gate::default();
+    let route = HedgeRoute { venue: VenueId::External(0), execution: Box::new(gate.clone()) };
+    let mut r = rig_hedged(vec![route]);
+    r.books.live(0, 10_000, 10_002);
+    r.books.live(1, 10_000, 10_002);
+    wait(&r, "quotes", resting);
+    // Lifting 6 lots of our ask: inventory -6, past the 3-lot threshold: a buy of 6 is sent.
+    r.other.submit(0, Command::New(NewOrder::market(1, OTHER, Side::Buy, 6))).unwrap();
+    let s = wait(&r, "the hedge sent", |s| s.hedging.orders_sent == 1);
+    let first = gate.orders.lock().unwrap()[0];
+    assert_eq!((first.side, first.qty), (Side::Buy, 6));
+    assert_eq!((s.hedging.hold, s.hedging.holds, s.hedging.in_flight), (None, 0, 6));
+    r.runner.set_kill_switch(true);
+    let s = wait(&r, "the hold", |s| s.hedging.hold.is_some() && s.quotes.is_empty());
+    assert_eq!(
+        (s.hedging.hold, s.hedging.kill_switch.clone(), s.hedging.holds),
+        (Some("kill_switch"), vec!["operator"], 1)
+    );
+    // The IOC in flight completes while held: 2 lots filled, 4 canceled. Its fill counts.
+    let fill = Fill {
+        ts_ns: s.ts_ns,
+        venue: VenueId::External(0),
+        order_id: first.client_id,
+        side: Side::Buy,
+        price: 10_002,
+        qty: 2,
+        liquidity: Liquidity::Taker,
+        fee: 7,
+    };
+    gate.answers.lock().unwrap().extend([
+        ExecEvent::Accepted { client_id: first.client_id, ts_ns: s.ts_ns },
+        ExecEvent::Filled { client_id: first.client_id, fill, open_qty: 4 },
+        ExecEvent::Canceled { client_id: first.client_id, canceled_qty: 4, ts_ns: s.ts_ns },
+    ]);
+    let s = wait(&r, "the hedge in flight done", |s| s.hedging.fills == 1 && s.hedging.in_flight == 0);
+    assert_eq!((s.inventory, s.hedging.filled_qty, s.hedging.canceled_qty, s.hedging.fees), (-4, 2, 4, 7));
+    assert_eq!(s.counters.hedge_fills, 1);
+    // -4 is past the threshold: a hedge is due, and held.
+    let s = wait(&r, "the due hedge shown", |s| s.hedging.due);
+    assert_eq!(s.hedging.hold, Some("kill_switch"));
+    // Our venue's kill switch too, then the operator's released: still held (one hold).
+    r.runner.set_venue_kill_switch(true);
+    r.runner.set_kill_switch(false);
+    let s = wait(&r, "the venue's kill switch alone", |s| s.hedging.kill_switch == vec!["venue"]);
+    assert_eq!((s.hedging.hold, s.hedging.holds), (Some("kill_switch"), 1));
+    std::thread::sleep(Duration::from_millis(200)); // ten timer ticks
+    assert_eq!(gate.orders.lock().unwrap().len(), 1, "nothing sent while a kill switch is engaged");
+    assert!(r.runner.snapshot().quotes.is_empty());
+    r.runner.set_venue_kill_switch(false);
+    let s = wait(&r, "the hedge of the rest sent on release", |s| s.hedging.orders_sent == 2);
+    let second = gate.orders.lock().unwrap()[1];
+    assert_eq!((second.side, second.qty), (Side::Buy, 4));
+    assert_eq!((s.hedging.hold, s.hedging.kill_switch.len(), s.hedging.holds), (None, 0, 1));
+    wait(&r, "quotes back", resting);
+    let ts_ns = s.ts_ns;
+    gate.answers.lock().unwrap().push(ExecEvent::Canceled { client_id: second.client_id, canceled_qty: 4, ts_ns });
     r.runner.stop();
     r.pipeline.shutdown().unwrap();
 }

@@ -8,6 +8,7 @@
 //! command): one copy each way, no Python object per event on the Rust side. The layouts and codes are
 //! `wintermute_mm::batched`'s, exported here as module constants.
 
+use std::borrow::Borrow;
 use std::cell::RefCell;
 use std::sync::atomic::AtomicU64;
 
@@ -22,16 +23,37 @@ use wintermute_mm::batched::{Batch, BatchFailure, BatchSink, BatchedStrategy, Co
 
 use crate::errors::{Error, Result};
 
-/// A Python strategy object as a batch sink.
-struct PythonSink<'s> {
-    strategy: &'s Py<PyAny>,
+/// A Python strategy object as a batch sink (`P`: the object, or a reference to it).
+pub(crate) struct PythonSink<P: Borrow<Py<PyAny>>> {
+    strategy: P,
     words: Vec<i64>,
     /// An exception `fair_value` raised (it cannot fail the run itself): raised by the next
     /// batch, or after the run.
     fair_value_error: RefCell<Option<PyErr>>,
 }
 
-impl BatchSink for PythonSink<'_> {
+impl<P: Borrow<Py<PyAny>>> PythonSink<P> {
+    /// A sink calling `strategy`'s `_on_batch`.
+    pub(crate) fn new(strategy: P) -> Self {
+        PythonSink { strategy, words: Vec::new(), fair_value_error: RefCell::new(None) }
+    }
+}
+
+/// A Python strategy running live, on the strategy thread of `wintermute_mm::live_strategy`:
+/// an exception ends it, its text kept for the runner's snapshot.
+pub(crate) struct LivePythonSink(pub(crate) PythonSink<Py<PyAny>>);
+
+impl BatchSink for LivePythonSink {
+    type Error = String;
+
+    fn on_batch(&mut self, batch: &Batch<'_>, out: &mut CommandBuffer) -> std::result::Result<(), String> {
+        self.0.on_batch(batch, out).map_err(|e| {
+            Python::attach(|py| PyErr::from(e).value(py).repr().map_or_else(|_| "?".into(), |r| r.to_string()))
+        })
+    }
+}
+
+impl<P: Borrow<Py<PyAny>>> BatchSink for PythonSink<P> {
     type Error = Error;
 
     fn on_batch(&mut self, batch: &Batch<'_>, out: &mut CommandBuffer) -> Result<()> {
@@ -41,8 +63,8 @@ impl BatchSink for PythonSink<'_> {
         batch.write_words(&mut self.words).map_err(|e| Error::other("STRATEGY_EVENT", e))?;
         Python::attach(|py| {
             let rows = PyArray1::from_slice(py, &self.words).reshape([batch.events.len(), EVENT_WORDS])?;
-            let commands =
-                self.strategy.bind(py).call_method1(intern!(py, "_on_batch"), (rows, batch.next_order_id))?;
+            let strategy = self.strategy.borrow().bind(py);
+            let commands = strategy.call_method1(intern!(py, "_on_batch"), (rows, batch.next_order_id))?;
             if commands.is_none() {
                 return Ok(());
             }
@@ -54,7 +76,7 @@ impl BatchSink for PythonSink<'_> {
 
     fn fair_value(&self, now_ns: i64) -> Option<f64> {
         Python::attach(|py| {
-            let value = self.strategy.bind(py).call_method1(intern!(py, "fair_value"), (now_ns,));
+            let value = self.strategy.borrow().bind(py).call_method1(intern!(py, "fair_value"), (now_ns,));
             value.and_then(|v| v.extract::<Option<f64>>()).unwrap_or_else(|e| {
                 self.fair_value_error.borrow_mut().get_or_insert(e);
                 None
@@ -73,7 +95,7 @@ pub(crate) fn run_python(
     progress: Option<&AtomicU64>,
 ) -> Result<BacktestResult> {
     let cfg = BacktestConfig::from_json(config_json)?;
-    let sink = PythonSink { strategy, words: Vec::new(), fair_value_error: RefCell::new(None) };
+    let sink = PythonSink::new(strategy);
     let mut batched = BatchedStrategy::new(sink, max_batch);
     let result = run_batched(&cfg, &mut batched, label, progress)?;
     let (sink, failure) = batched.into_parts();

@@ -30,7 +30,8 @@ use wintermute_feeds::Venue;
 use wintermute_mm::engine_venue::EngineVenue;
 use wintermute_mm::live_config::{LiveRouteSettings, LiveSetup};
 use wintermute_mm::live_hedge::HedgeRoute;
-use wintermute_mm::live_runner::{FeedBooks, RunnerOptions};
+use wintermute_mm::batched::BatchSink;
+use wintermute_mm::live_runner::{BookSource, FeedBooks, RunnerOptions};
 use wintermute_mm::types::VenueId;
 
 use crate::binance::client::BinanceRestClient;
@@ -42,7 +43,7 @@ use crate::http::{Endpoint, HttpConnection, BINANCE_LIVE, COINBASE_LIVE, KRAKEN_
 use crate::kraken::client::KrakenRestClient;
 use crate::kraken::rate::Tier;
 use crate::kraken::reports::KrakenPair;
-use crate::paper::{PaperError, PaperMarketMaker, RouteSymbol};
+use crate::paper::{LiveStrategy, PaperError, PaperMarketMaker, RouteSymbol};
 use crate::venue::{kill_switch, VenueClient};
 
 /// Where routes may go.
@@ -302,6 +303,30 @@ pub fn start_hedged(
         start_market_maker(setup, venue, books, options, &process_env)
     } else {
         Ok(PaperMarketMaker::start(setup, venue, books, options)?)
+    }
+}
+
+/// [`start_hedged`] with the reference books read from `source` (`books`, when given, feeds
+/// the paper venues' simulators) and quoting with `strategy` when given
+/// ([`PaperMarketMaker::start_with`] on paper, [`PaperMarketMaker::start_routed`] with `live`).
+pub fn start_hedged_with<K>(
+    setup: LiveSetup,
+    venue: EngineVenue,
+    books: Option<FeedBooks>,
+    source: Box<dyn BookSource>,
+    options: RunnerOptions,
+    strategy: Option<LiveStrategy<K>>,
+    live: bool,
+) -> Result<PaperMarketMaker, LiveRouteError>
+where
+    K: BatchSink + Send + 'static,
+    K::Error: std::fmt::Display,
+{
+    if live {
+        let routes = live_routes(&setup, &process_env)?;
+        Ok(PaperMarketMaker::start_routed(setup, venue, source, options, routes, strategy)?)
+    } else {
+        Ok(PaperMarketMaker::start_with(setup, venue, books, source, options, strategy)?)
     }
 }
 

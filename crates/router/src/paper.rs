@@ -35,11 +35,13 @@ use std::time::Duration;
 use wintermute_core::decimal::Decimal;
 use wintermute_feeds::sync::SyncState;
 use wintermute_feeds::Venue;
+use wintermute_mm::batched::BatchSink;
 use wintermute_mm::engine_venue::EngineVenue;
 use wintermute_mm::instrument_map::GridScale;
 use wintermute_mm::live_config::{LiveSetup, StreamKey};
 use wintermute_mm::live_hedge::HedgeRoute;
-use wintermute_mm::live_runner::{FeedBooks, LiveRunError, LiveRunner, LiveSnapshot, RunnerOptions};
+use wintermute_mm::live_runner::{BookSource, FeedBooks, LiveRunError, LiveRunner, LiveSnapshot, RunnerOptions};
+use wintermute_mm::live_strategy::{self, LiveStrategyConfig, StrategyThread};
 use wintermute_mm::types::VenueId;
 
 use crate::binance::client::BinanceRestClient;
@@ -86,6 +88,9 @@ pub enum PaperError {
     /// The market maker could not start.
     #[error(transparent)]
     Runner(#[from] LiveRunError),
+    /// Hedge routes asked for without the feeds' market their simulators copy books from.
+    #[error("paper hedge route: [hedge] routes need the feeds' market (a stepped book source has none)")]
+    NoFeed,
     /// A simulator, its runtime or a route's thread could not start.
     #[error("paper hedge route: venue={venue}: {source}")]
     Start {
@@ -477,7 +482,24 @@ impl PaperVenues {
 pub struct PaperMarketMaker {
     // First: dropped (stopped) before the venues its routes talk to.
     runner: LiveRunner,
+    strategy: Option<StrategyThread>,
     venues: PaperVenues,
+}
+
+/// A batched strategy to quote with instead of the built-in model
+/// ([`wintermute_mm::live_strategy`]).
+#[derive(Debug)]
+pub struct LiveStrategy<K> {
+    /// Its name in the snapshot.
+    pub name: String,
+    /// The strategy.
+    pub sink: K,
+    /// Batches, queues, order ids.
+    pub link: LiveStrategyConfig,
+    /// Sleep of its thread when nothing waits.
+    pub idle: std::time::Duration,
+    /// Runs the strategy thread's whole life ([`StrategyThread::spawn_hosted`]).
+    pub host: fn(&mut (dyn FnMut() + Send)),
 }
 
 impl PaperMarketMaker {
@@ -491,7 +513,70 @@ impl PaperMarketMaker {
     ) -> Result<Self, PaperError> {
         let (venues, routes) = PaperVenues::start(&setup, books.clone())?;
         let runner = LiveRunner::start_hedged(setup, venue, Box::new(books), options, routes)?;
-        Ok(PaperMarketMaker { runner, venues })
+        Ok(PaperMarketMaker { runner, strategy: None, venues })
+    }
+
+    /// As [`PaperMarketMaker::start`], reading the reference books from `source` (`books`,
+    /// when given, feeds the hedge simulators: required with `[hedge]` routes), and quoting
+    /// with `strategy` on a thread of its own when given.
+    pub fn start_with<K>(
+        setup: LiveSetup,
+        venue: EngineVenue,
+        books: Option<FeedBooks>,
+        source: Box<dyn BookSource>,
+        options: RunnerOptions,
+        strategy: Option<LiveStrategy<K>>,
+    ) -> Result<Self, PaperError>
+    where
+        K: BatchSink + Send + 'static,
+        K::Error: std::fmt::Display,
+    {
+        let (venues, routes) = match books {
+            Some(books) => PaperVenues::start(&setup, books)?,
+            None if setup.hedge_routes.is_empty() => (PaperVenues::empty(), Vec::new()),
+            None => return Err(PaperError::NoFeed),
+        };
+        Self::assemble(setup, venue, source, options, routes, venues, strategy)
+    }
+
+    /// As [`PaperMarketMaker::start_with`], hedging through `routes` made elsewhere (the live
+    /// module's, to the venues themselves); no simulator is started.
+    pub fn start_routed<K>(
+        setup: LiveSetup,
+        venue: EngineVenue,
+        source: Box<dyn BookSource>,
+        options: RunnerOptions,
+        routes: Vec<HedgeRoute>,
+        strategy: Option<LiveStrategy<K>>,
+    ) -> Result<Self, PaperError>
+    where
+        K: BatchSink + Send + 'static,
+        K::Error: std::fmt::Display,
+    {
+        Self::assemble(setup, venue, source, options, routes, PaperVenues::empty(), strategy)
+    }
+
+    fn assemble<K>(
+        setup: LiveSetup,
+        venue: EngineVenue,
+        source: Box<dyn BookSource>,
+        options: RunnerOptions,
+        routes: Vec<HedgeRoute>,
+        venues: PaperVenues,
+        strategy: Option<LiveStrategy<K>>,
+    ) -> Result<Self, PaperError>
+    where
+        K: BatchSink + Send + 'static,
+        K::Error: std::fmt::Display,
+    {
+        let Some(s) = strategy else {
+            let runner = LiveRunner::start_hedged(setup, venue, source, options, routes)?;
+            return Ok(PaperMarketMaker { runner, strategy: None, venues });
+        };
+        let (port, feed) = live_strategy::link(s.link);
+        let runner = LiveRunner::start_with_strategy(setup, venue, source, options, routes, s.name, port)?;
+        let thread = StrategyThread::spawn_hosted(feed, s.sink, s.idle, s.host).map_err(LiveRunError::Spawn)?;
+        Ok(PaperMarketMaker { runner, strategy: Some(thread), venues })
     }
 
     /// Starts the runner hedging through `routes` (made elsewhere: the live module's); no
@@ -504,7 +589,7 @@ impl PaperMarketMaker {
         routes: Vec<HedgeRoute>,
     ) -> Result<Self, PaperError> {
         let runner = LiveRunner::start_hedged(setup, venue, Box::new(books), options, routes)?;
-        Ok(PaperMarketMaker { runner, venues: PaperVenues::empty() })
+        Ok(PaperMarketMaker { runner, strategy: None, venues: PaperVenues::empty() })
     }
 
     /// The runner (snapshot, kill switch).
@@ -526,6 +611,9 @@ impl PaperMarketMaker {
     /// Idempotent.
     pub fn stop(&self) {
         self.runner.stop();
+        if let Some(s) = &self.strategy {
+            s.stop();
+        }
         self.venues.stop();
     }
 }

@@ -252,6 +252,9 @@ class Venue:
         self._limits: dict[int, LimitsConfig] = dict(risk.accounts) if risk else {}
         self._default_limits = risk.default_limits if risk else None
         self.kill_switches: set[int | None] = set()
+        #: Called after each kill switch change with (account or None for the global one,
+        #: engaged); a live market maker on this venue holds its hedging meanwhile.
+        self.on_kill_switch: list[Callable[[int | None, bool], None]] = []
         self.topics = Topics(self.settings.subscriber_queue)
         self.counters: collections.Counter[str] = collections.Counter()
         #: An OpenTelemetry tracer: each command gets a span (``wintermute.service.tracing``).
@@ -689,6 +692,8 @@ class Venue:
         except errors.ControlError as e:
             raise VenueError("UNAVAILABLE", str(e)) from None
         (self.kill_switches.add if engage else self.kill_switches.discard)(account)
+        for hook in list(self.on_kill_switch):
+            hook(account, engage)
 
     def stats(self) -> PipelineStats:
         """The engine's stats (latency per stage, throughput, counters)."""

@@ -75,8 +75,30 @@ export function showMarket(message) {
   showMarketMaker(message.market_maker ?? { state: "unknown" });
 }
 
+/** The hedges sent (the state's `hedging`): where they go or why they are held, what came of
+ * them, what they cost, the latest orders and errors. */
+function hedgingRows(h, pnl) {
+  if (!h) return [];
+  const sources = h.kill_switch.length ? ` (${h.kill_switch.join(", ")})` : "";
+  const routes = h.routes.length ? `to ${h.routes.join(", ")}` : "decided only (no routes)";
+  const hold = h.hold ? `held: ${h.hold.replace("_", " ")}${sources}` : "sending";
+  const orders = h.orders.slice(-3).reverse().map((o) => `#${o.client_id} ${o.side} ${o.qty} on ${o.venue}`
+    + ` ≤ ${o.limit_price}: ${o.status} ${o.filled}${o.avg_price ? ` @ ${o.avg_price}` : ""} fee ${o.fees}`);
+  return [
+    ["hedging", `${routes} · ${hold}${h.due ? " · hedge due" : ""}`],
+    ["hedge orders", `${h.orders_sent} sent · ${h.fills} fills · ${h.rejected} refused`
+      + ` · ${h.send_errors} not sent · ${h.in_flight} in flight`],
+    ["hedge fills", `${h.filled_qty} filled (net ${h.net_filled}) · ${h.canceled_qty} canceled`
+      + ` (${h.partial} partial, ${h.unfilled} unfilled)`],
+    ["hedge PnL", `${h.pnl} (slippage ${pnl.hedge_slippage}, fees ${h.fees})`],
+    ["kill-switch holds", `${h.holds} holds · ${h.held_decisions} decisions held`],
+    ["hedge orders (latest)", orders.length ? orders.join("\n") : "none"],
+    ["hedge errors", h.last_errors.length ? h.last_errors.slice(-3).join("\n") : "none"],
+  ];
+}
+
 /** The market maker's row values: name -> text (its quotes, inventory, PnL and parts, the
- * interlock with its pulls per cause, hedge decisions, counters). */
+ * interlock with its pulls per cause, hedge decisions, the hedges sent, counters). */
 function marketMakerRows(mm) {
   const pnl = mm.pnl;
   const lock = mm.interlock;
@@ -98,6 +120,7 @@ function marketMakerRows(mm) {
     ["interlock", lock.quoting ? "quoting allowed" : `pulled: ${lock.causes.join(", ") || "?"}`],
     ["pulls", pulls || "none"],
     ["hedges", hedges.length ? hedges.join("\n") : "none"],
+    ...hedgingRows(mm.hedging, pnl),
     ["fills", `${c.fills} fills · ${c.requotes} requotes · ${c.commands} orders`],
   ];
 }

@@ -1,0 +1,116 @@
+//! The runner's snapshot: what [`super::LiveRunner::snapshot`] shows, built on the runner's
+//! thread every timer tick.
+
+use super::{kill_sources, side_name, state_name, Worker};
+use crate::interlock::PullCause;
+use crate::live::LiveCounters;
+use crate::live_snapshot::{
+    CountersView, HedgingView, InterlockView, LiveSnapshot, MarkoutView, PnlView, QuoteView, ReferenceView,
+};
+use crate::metrics::markouts::{MarkoutReference, MARKOUT_HORIZONS_NS};
+use crate::types::Side;
+
+impl Worker {
+    pub(super) fn snapshot(&self, now: i64, running: bool) -> LiveSnapshot {
+        let mm = &self.mm;
+        let mut quotes = Vec::new();
+        let sides = if self.strategy.is_some() { &[][..] } else { &[Side::Buy, Side::Sell][..] };
+        for &side in sides {
+            for level in 0..mm.pricer().levels() {
+                let (Some(id), Some(l)) =
+                    (mm.quote_orders().id(side, level), mm.pricer().quoter().resting(side, level))
+                else {
+                    continue;
+                };
+                quotes.push(QuoteView {
+                    side: side_name(side),
+                    level,
+                    order_id: id,
+                    price: l.price,
+                    qty: l.qty,
+                    queue_ahead: mm.venue().queue_ahead(id),
+                });
+            }
+        }
+        let parts = self.pnl.parts();
+        let stats = self.interlock.stats(now);
+        let c: LiveCounters = mm.counters();
+        LiveSnapshot {
+            running,
+            ts_ns: now,
+            fair_value: mm.pricer().fair_value_engine().fair_value(now).map(|f| f.price),
+            halted: mm.is_halted(),
+            inventory: mm.inventory(),
+            pnl: PnlView {
+                total: parts.total(),
+                spread_capture: parts.spread_capture,
+                inventory_mtm: parts.inventory_mtm,
+                fees: parts.fees,
+                hedge_slippage: parts.hedge_slippage,
+            },
+            markouts: MARKOUT_HORIZONS_NS
+                .iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    let mid = self.markouts.summary(i, MarkoutReference::Mid).unwrap_or_default();
+                    let fair = self.markouts.summary(i, MarkoutReference::Fair).unwrap_or_default();
+                    MarkoutView {
+                        horizon_ms: h / 1_000_000,
+                        count: mid.count,
+                        vs_mid_bps: mid.mean_bps,
+                        vs_fair_bps: fair.mean_bps,
+                    }
+                })
+                .collect(),
+            interlock: InterlockView {
+                quoting: self.interlock.quoting_allowed(),
+                causes: self.interlock.causes().iter().map(PullCause::name).collect(),
+                pulls: PullCause::ALL.iter().map(|c| (c.name(), stats.pulls[*c as usize])).collect(),
+                returns: stats.returns,
+                uptime: stats.uptime(),
+            },
+            hedges: self.hedges.iter().copied().collect(),
+            hedging: HedgingView {
+                hold: (self.kill != 0).then_some("kill_switch"),
+                kill_switch: kill_sources(self.kill),
+                holds: self.hedge_holds,
+                held_decisions: self.held_decisions,
+                due: mm.hedge_due(now),
+                ..self
+                    .hedging
+                    .as_ref()
+                    .map(|h| h.view(|i| self.streams.get(i).map_or("?", |k| k.venue.name())))
+                    .unwrap_or_default()
+            },
+            references: self
+                .streams
+                .iter()
+                .zip(&self.books)
+                .zip(&self.tops)
+                .map(|((k, b), t)| ReferenceView {
+                    venue: k.venue.name(),
+                    symbol: k.symbol.clone(),
+                    state: state_name(b.state),
+                    bid: t.filter(|t| t.bid.qty > 0).map(|t| t.bid.price),
+                    ask: t.filter(|t| t.ask.qty > 0).map(|t| t.ask.price),
+                })
+                .collect(),
+            counters: CountersView {
+                updates: c.updates,
+                requotes: c.requotes,
+                commands: c.commands,
+                fills: c.fills,
+                risk_rejections: c.risk_rejections,
+                pulls: c.pulls,
+                hedges: c.hedges,
+                hedge_fills: c.hedge_fills,
+                errors: self.errors,
+                turns: self.turns,
+            },
+            quotes: self.strategy_quotes().unwrap_or(quotes),
+            strategy: self.strategy_view(),
+            decisions: self.decisions.view(),
+            error: self.error.clone(),
+        }
+    }
+}

@@ -1,0 +1,203 @@
+//! The runner's side of a batched strategy ([`crate::live_strategy`]): the events it hands
+//! over, the orders it proposes (placed only while the interlock lets us quote), and the pull
+//! of those orders, done here, in the same loop turn, however far behind the strategy is.
+
+use std::sync::atomic::Ordering;
+
+use super::Worker;
+use crate::batched::{Command, StrategyEvent};
+use crate::execution::{ExecCommand, ExecEvent, OrderRequest, OrderTif};
+use crate::live_snapshot::{QuoteView, StrategyView};
+use crate::live_strategy::{Working, STRATEGY_ORDERS};
+use crate::types::{Side, VenueId};
+
+fn signed(side: Side, qty: i64) -> i64 {
+    match side {
+        Side::Buy => qty,
+        Side::Sell => -qty,
+    }
+}
+
+impl Worker {
+    /// Hands `event` to the strategy, if there is one.
+    pub(super) fn tell_strategy(&mut self, now: i64, event: StrategyEvent) {
+        if let Some(s) = self.strategy.as_mut() {
+            s.port.push(event, now);
+        }
+    }
+
+    /// Our venue's events of the last poll that concern the strategy's orders.
+    pub(super) fn strategy_exec_events(&mut self, now: i64) {
+        let Some(s) = self.strategy.as_mut() else { return };
+        let events = self.mm.events();
+        let filled: i64 = events
+            .iter()
+            .filter_map(|e| match e {
+                ExecEvent::Filled { fill, .. } => Some(signed(fill.side, fill.qty)),
+                _ => None,
+            })
+            .sum();
+        let mut position = self.mm.inventory() - filled;
+        for i in 0..events.len() {
+            let Some(event) = events.get(i) else { break };
+            let k = s.working.iter().position(|w| w.id == event.client_id());
+            let gone = match (event, k) {
+                (ExecEvent::Filled { fill, open_qty, .. }, k) => {
+                    position += signed(fill.side, fill.qty);
+                    if let Some(k) = k {
+                        s.working[k].qty = open_qty;
+                        if open_qty == 0 {
+                            s.working.swap_remove(k);
+                        }
+                        s.port.push(StrategyEvent::Fill { fill, remaining: open_qty, position }, now);
+                    }
+                    None
+                }
+                (ExecEvent::Canceled { client_id, .. }, Some(k)) => {
+                    let w = s.working.swap_remove(k);
+                    (!w.canceling).then_some(client_id)
+                }
+                (ExecEvent::Rejected { client_id, .. }, Some(k)) => {
+                    s.working.swap_remove(k);
+                    Some(client_id)
+                }
+                _ => None,
+            };
+            if let Some(order_id) = gone {
+                s.port.push(StrategyEvent::OrderGone { venue: VenueId::Ours, order_id }, now);
+            }
+        }
+    }
+
+    /// Cancels every working order of the strategy (a pull); the strategy is told each is gone.
+    pub(super) fn pull_strategy_orders(&mut self, now: i64) {
+        let Some(s) = self.strategy.as_mut() else { return };
+        for w in s.working.iter_mut().filter(|w| !w.canceling) {
+            if let Err(e) = self.mm.submit(now, &ExecCommand::Cancel { client_id: w.id }) {
+                self.errors += 1;
+                self.error = Some(e.to_string());
+            }
+            s.pulled += 1;
+        }
+    }
+
+    /// Applies the commands the strategy sent; returns whether there were any. New orders go
+    /// out only on our venue and only while quoting is allowed; a refused one is gone at once.
+    pub(super) fn strategy_commands(&mut self, now: i64) -> bool {
+        let Some(s) = self.strategy.as_mut() else { return false };
+        if s.port.feed_counters().failed.load(Ordering::Acquire) && !s.failure_seen {
+            // It failed: its orders are pulled, and nothing it still sends is placed.
+            s.failure_seen = true;
+            self.errors += 1;
+            let why = s.port.feed_counters().error.lock().map(|e| e.clone()).unwrap_or_default();
+            self.error = Some(format!("strategy {}: {}", s.name, why.unwrap_or_default()));
+            self.pull_strategy_orders(now);
+        }
+        let failed = self.strategy.as_ref().is_some_and(|s| s.failure_seen);
+        let quoting = !failed && !self.mm.is_halted() && self.interlock.quoting_allowed() && self.kill == 0;
+        let Some(s) = self.strategy.as_mut() else { return false };
+        s.port.flush_pending();
+        let mut any = false;
+        while let Some((command, decided_ts)) = s.port.pop_command() {
+            any = true;
+            self.decisions.record(now - decided_ts);
+            let (request, venue) = match command {
+                Command::Place { venue, side, price, qty, order_id } => {
+                    (Some(OrderRequest { client_id: order_id, side, price, qty, tif: OrderTif::PostOnly }), venue)
+                }
+                Command::Take { venue, side, price, qty, order_id } => {
+                    (Some(OrderRequest { client_id: order_id, side, price, qty, tif: OrderTif::Ioc }), venue)
+                }
+                Command::Amend { venue: VenueId::Ours, order_id, qty } => {
+                    if let Some(w) = s.working.iter_mut().find(|w| w.id == order_id && !w.canceling) {
+                        w.qty = w.qty.min(qty);
+                        let r = self.mm.submit(now, &ExecCommand::Amend { client_id: order_id, new_qty: qty });
+                        if let Err(e) = r {
+                            self.errors += 1;
+                            self.error = Some(e.to_string());
+                        }
+                    }
+                    (None, VenueId::Ours)
+                }
+                Command::Cancel { venue: VenueId::Ours, order_id } => {
+                    if let Some(w) = s.working.iter_mut().find(|w| w.id == order_id && !w.canceling) {
+                        w.canceling = true;
+                        if let Err(e) = self.mm.submit(now, &ExecCommand::Cancel { client_id: order_id }) {
+                            self.errors += 1;
+                            self.error = Some(e.to_string());
+                        }
+                    }
+                    (None, VenueId::Ours)
+                }
+                Command::Amend { venue, .. } | Command::Cancel { venue, .. } => {
+                    s.refused += 1;
+                    (None, venue)
+                }
+            };
+            let Some(r) = request else { continue };
+            let sent = venue == VenueId::Ours
+                && quoting
+                && s.working.len() < STRATEGY_ORDERS
+                && self.mm.submit(now, &ExecCommand::New(r)).is_ok();
+            if sent {
+                s.working.push(Working { id: r.client_id, side: r.side, price: r.price, qty: r.qty, canceling: false });
+            } else {
+                s.refused += 1;
+                s.port.push(StrategyEvent::OrderGone { venue, order_id: r.client_id }, now);
+            }
+        }
+        any
+    }
+
+    /// The strategy's working orders as the snapshot's quotes (bids then asks).
+    pub(super) fn strategy_quotes(&self) -> Option<Vec<QuoteView>> {
+        let s = self.strategy.as_ref()?;
+        let mut quotes: Vec<QuoteView> = s
+            .working
+            .iter()
+            .filter(|w| !w.canceling)
+            .map(|w| QuoteView {
+                side: super::side_name(w.side),
+                level: 0,
+                order_id: w.id,
+                price: w.price,
+                qty: w.qty,
+                queue_ahead: self.mm.venue().queue_ahead(w.id),
+            })
+            .collect();
+        quotes.sort_by_key(|q| (q.side != "buy", if q.side == "buy" { -q.price } else { q.price }));
+        for side in ["buy", "sell"] {
+            for (level, q) in quotes.iter_mut().filter(|q| q.side == side).enumerate() {
+                q.level = level;
+            }
+        }
+        Some(quotes)
+    }
+
+    /// The strategy's section of the snapshot.
+    pub(super) fn strategy_view(&self) -> Option<StrategyView> {
+        let s = self.strategy.as_ref()?;
+        let p = s.port.stats();
+        let c = s.port.feed_counters();
+        let events = c.events.load(Ordering::Relaxed);
+        let busy_ns = c.busy_ns.load(Ordering::Relaxed);
+        Some(StrategyView {
+            name: s.name.clone(),
+            batches: c.batches.load(Ordering::Relaxed),
+            events,
+            largest_batch: c.largest.load(Ordering::Relaxed),
+            busy_ns,
+            queued: s.port.queued() as u64,
+            sent: p.sent,
+            full: p.full,
+            conflated_books: p.conflated_books,
+            conflated_timers: p.conflated_timers,
+            dropped: p.dropped,
+            commands: p.commands,
+            refused: s.refused,
+            pulled: s.pulled,
+            working: s.working.iter().filter(|w| !w.canceling).count() as u64,
+            failed: c.failed.load(Ordering::Relaxed),
+        })
+    }
+}

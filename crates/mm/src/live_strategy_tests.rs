@@ -1,0 +1,100 @@
+use std::convert::Infallible;
+
+use super::*;
+use crate::types::{Fill, Level, Liquidity, Side, Top};
+
+fn book(venue: u8, bid: i64) -> StrategyEvent {
+    let top = Top { bid: Level { price: bid, qty: 1 }, ask: Level { price: bid + 2, qty: 1 }, ts_ns: 0 };
+    StrategyEvent::Book { venue: VenueId::External(venue), top, live: true }
+}
+
+fn fill(qty: i64) -> StrategyEvent {
+    let fill = Fill {
+        ts_ns: 0,
+        venue: VenueId::Ours,
+        order_id: 1,
+        side: Side::Buy,
+        price: 10,
+        qty,
+        liquidity: Liquidity::Maker,
+        fee: 0,
+    };
+    StrategyEvent::Fill { fill, remaining: 0, position: qty }
+}
+
+/// Records every batch; places one order after each batch's last event.
+#[derive(Default)]
+struct Recorder {
+    batches: Vec<Vec<(StrategyEvent, i64)>>,
+}
+
+impl BatchSink for Recorder {
+    type Error = Infallible;
+
+    fn on_batch(&mut self, batch: &Batch<'_>, out: &mut CommandBuffer) -> Result<(), Infallible> {
+        self.batches.push(batch.events.iter().copied().zip(batch.stamps.iter().map(|s| s.ts_ns)).collect());
+        let order_id = batch.next_order_id.unwrap();
+        let command = Command::Place { venue: VenueId::Ours, side: Side::Buy, price: 1, qty: 1, order_id };
+        out.push(batch.events.len() - 1, command);
+        Ok(())
+    }
+}
+
+#[test]
+fn events_go_over_in_batches_and_commands_come_back_with_the_feeds_order_ids() {
+    let (mut port, mut feed) = link(LiveStrategyConfig { max_batch: 2, queue: 8, first_order_id: 100 });
+    let mut sink = Recorder::default();
+    assert_eq!(feed.step(&mut sink).unwrap(), 0, "nothing waiting: no call");
+    port.push(book(0, 10), 1);
+    port.push(StrategyEvent::Timer, 2);
+    port.push(book(1, 20), 3);
+    assert_eq!(feed.step(&mut sink).unwrap(), 2);
+    assert_eq!(feed.step(&mut sink).unwrap(), 1);
+    assert_eq!(sink.batches, vec![vec![(book(0, 10), 1), (StrategyEvent::Timer, 2)], vec![(book(1, 20), 3)]]);
+    let ids: Vec<u64> = std::iter::from_fn(|| port.pop_command())
+        .map(|(c, _)| match c {
+            Command::Place { order_id, .. } => order_id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, vec![100, 101]);
+    assert_eq!(port.stats().sent, 3);
+    assert_eq!(port.feed_counters().batches.load(Ordering::Relaxed), 2);
+}
+
+#[test]
+fn a_full_ring_conflates_books_and_timers_keeps_fills_aside_and_counts_what_it_drops() {
+    let (mut port, mut feed) = link(LiveStrategyConfig { max_batch: 1024, queue: 2, first_order_id: 1 });
+    let capacity = port.events.capacity();
+    for i in 0..capacity {
+        port.push(StrategyEvent::Timer, i as i64);
+    }
+    // Full: later tops of venue 0 replace each other, timers join, fills wait aside.
+    port.push(book(0, 10), 100);
+    port.push(book(0, 11), 101);
+    port.push(book(0, 12), 102);
+    port.push(StrategyEvent::Timer, 103);
+    port.push(StrategyEvent::Timer, 104);
+    for q in 1..=(PENDING_OTHER as i64 + 3) {
+        port.push(fill(q), 200 + q);
+    }
+    let s = port.stats();
+    assert_eq!((s.sent, s.conflated_books, s.conflated_timers, s.dropped), (capacity as u64, 2, 1, 3));
+    // The strategy catches up: the fills first (in order), then venue 0's latest top, then one timer.
+    let mut sink = Recorder::default();
+    let mut seen = Vec::new();
+    loop {
+        while port.pop_command().is_some() {}
+        port.flush_pending();
+        if feed.step(&mut sink).unwrap() == 0 {
+            break;
+        }
+        seen.extend(sink.batches.pop().unwrap());
+    }
+    let after_timers = &seen[capacity..];
+    assert_eq!(after_timers.len(), PENDING_OTHER + 2);
+    assert!(after_timers[..PENDING_OTHER].iter().enumerate().all(|(i, e)| *e == (fill(i as i64 + 1), 201 + i as i64)));
+    assert_eq!(after_timers[PENDING_OTHER], (book(0, 12), 102));
+    assert_eq!(after_timers[PENDING_OTHER + 1], (StrategyEvent::Timer, 104));
+    assert_eq!(port.queued(), 0);
+}
