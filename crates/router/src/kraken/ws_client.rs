@@ -3,12 +3,16 @@
 //!
 //! ```text
 //! let token = rest.websockets_token().await?;              // GetWebSocketsToken (REST, signed)
-//! let mut ws = KrakenWsClient::connect(addr, &token, pairs).await?;  // + executions snapshot
+//! let mut ws = KrakenWsClient::open(KRAKEN_WS_LIVE, None, &token, pairs).await?;  // + snapshot
 //! let reports = ws.place(&order).await?;                   // New (+ executions), or Rejected
 //! ws.cancel("my-order-1").await?;                          // Canceled, or CancelRejected
 //! let pushed = ws.next_reports(Duration::from_secs(1)).await?;  // fills pushed by the venue
-//! let summary = ws.reconnect(addr, &token).await?;         // after a drop: snapshot merged
+//! let summary = ws.reconnect(&token).await?;               // after a drop: snapshot merged
 //! ```
+//!
+//! The client reaches the simulator through `ws://` ([`KrakenWsClient::connect`]) and Kraken
+//! through `wss://` ([`KrakenWsClient::open`] with [`KRAKEN_WS_LIVE`](crate::ws::KRAKEN_WS_LIVE)):
+//! the REST clients' TLS, certificates always checked ([`crate::ws`]).
 //!
 //! Each request carries the token and a fresh `req_id`; the client reads frames until the
 //! answer with that `req_id`, applying every `executions` message it meets on the way, so an
@@ -31,12 +35,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
 
 use super::ids::legal_cl_ord_id;
 use super::ws_messages::{
@@ -47,6 +51,7 @@ use crate::order::{local_ns, NewOrder, OrderType, ReconcileSummary, TimeInForce}
 use crate::order_state::{
     ExecutionReport, OrderState, OrderStateError, OrderStatus, OrderTable, ReportKind, Side, Venue,
 };
+use crate::ws::{Ws, WsTarget};
 
 /// How long a request waits for its answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -97,7 +102,8 @@ pub struct WsReconcile {
 
 /// The client: one connection, its token, the pairs, the order table.
 pub struct KrakenWsClient {
-    ws: WebSocketStream<TcpStream>,
+    target: WsTarget,
+    ws: Ws,
     token: String,
     pairs: HashMap<String, KrakenWsPair>,
     by_symbol: HashMap<String, String>,
@@ -117,22 +123,37 @@ impl std::fmt::Debug for KrakenWsClient {
     }
 }
 
-async fn open(addr: SocketAddr) -> Result<WebSocketStream<TcpStream>, KrakenWsError> {
-    let tcp = TcpStream::connect(addr).await.map_err(|e| KrakenWsError::Transport(e.to_string()))?;
-    let _ = tcp.set_nodelay(true);
-    let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/v2"), tcp)
+async fn open(target: &WsTarget) -> Result<Ws, KrakenWsError> {
+    let config = WebSocketConfig::default().max_message_size(Some(16 << 20));
+    tokio::time::timeout(ANSWER_TIMEOUT, target.connect(config))
         .await
-        .map_err(|e| KrakenWsError::Transport(e.to_string()))?;
-    Ok(ws)
+        .map_err(|_| KrakenWsError::Transport(format!("connect {}: timed out", target.url())))?
+        .map_err(KrakenWsError::Transport)
 }
 
 impl KrakenWsClient {
-    /// Connects to the WebSocket API at `addr` (plain ws://: the local simulator), subscribes
-    /// to `executions` with `token` and merges the snapshot.
+    /// Connects to the WebSocket API at `addr` (plain `ws://<addr>/v2`: the local simulator),
+    /// subscribes to `executions` with `token` and merges the snapshot.
     pub async fn connect(addr: SocketAddr, token: &str, pairs: Vec<KrakenWsPair>) -> Result<Self, KrakenWsError> {
-        let ws = open(addr).await?;
+        Self::open(&format!("ws://{addr}/v2"), None, token, pairs).await
+    }
+
+    /// Connects to the WebSocket API at `url` (`ws://` or `wss://`; for `wss://` the certificate
+    /// is checked against Mozilla's roots and, if given, the authorities of the PEM file
+    /// `extra_roots`), subscribes to `executions` with `token` and merges the snapshot. A bad
+    /// URL or root file, or a certificate that does not verify, is a [`KrakenWsError::Transport`]
+    /// naming the reason.
+    pub async fn open(
+        url: &str,
+        extra_roots: Option<&Path>,
+        token: &str,
+        pairs: Vec<KrakenWsPair>,
+    ) -> Result<Self, KrakenWsError> {
+        let target = WsTarget::open(url, extra_roots).map_err(|e| KrakenWsError::Transport(e.to_string()))?;
+        let ws = open(&target).await?;
         let by_symbol = pairs.iter().map(|p| (p.symbol.clone(), p.pair.instrument.symbol.clone())).collect();
         let mut client = Self {
+            target,
             ws,
             token: token.to_owned(),
             pairs: pairs.into_iter().map(|p| (p.pair.instrument.symbol.clone(), p)).collect(),
@@ -261,10 +282,10 @@ impl KrakenWsClient {
         Ok(std::mem::take(&mut self.inbox))
     }
 
-    /// After a disconnect: a new connection (with a fresh token if the old one was never
+    /// After a disconnect: a new connection to the same URL (with a fresh token if the old one was never
     /// used), `executions` subscribed again, the snapshot merged.
-    pub async fn reconnect(&mut self, addr: SocketAddr, token: &str) -> Result<WsReconcile, KrakenWsError> {
-        self.ws = open(addr).await?;
+    pub async fn reconnect(&mut self, token: &str) -> Result<WsReconcile, KrakenWsError> {
+        self.ws = open(&self.target).await?;
         token.clone_into(&mut self.token);
         self.subscribe().await
     }
