@@ -10,7 +10,7 @@ mod kraken_common;
 use common::run;
 use execution_common::{adapter, events_until, new_order};
 use kraken_common::*;
-use wintermute_mm::execution::{ExecCommand, ExecEvent, Execution, OrderTif};
+use wintermute_mm::execution::{ExecCommand, ExecEvent, Execution, OrderTif, RejectReason};
 use wintermute_mm::types::{Liquidity, Side as MmSide};
 use wintermute_router::execution_adapter::RoutedExecution;
 use wintermute_router::kraken::sim::KrakenSim;
@@ -123,5 +123,20 @@ fn the_kill_switch_cancels_every_open_order_through_the_websocket() {
         assert_eq!(sim.open_order_count(), 0);
         assert!(ids.iter().all(|id| ws.orders().get(id).unwrap().status() == OrderStatus::Canceled));
         assert_eq!(ws.cancel_all("XBTUSD").await.unwrap(), 0, "nothing left to cancel");
+    });
+}
+
+#[test]
+fn an_order_that_cannot_be_sent_because_no_connection_opens_is_rejected() {
+    run(async {
+        // Nothing listens on port 1 of 127.0.0.1: the connect is refused, nothing is sent.
+        let ws = KrakenWsClient::new("ws://127.0.0.1:1/v2", None, "t", vec![ws_pair()]).unwrap();
+        let mut exec = ws_adapter(ws);
+        exec.submit(0, &new(5, MmSide::Buy, "58000", "0.1", OrderTif::Gtc)).unwrap();
+        let events = events_until(&mut exec, |e| !e.is_empty()).await;
+        assert!(
+            matches!(events[0], ExecEvent::Rejected { client_id: 5, reason: RejectReason::Risk, .. }),
+            "{events:?}"
+        );
     });
 }

@@ -17,8 +17,8 @@ use std::time::Duration;
 
 use super::{KrakenWsClient, KrakenWsError};
 use crate::kraken::ids::uuid_cl_ord_id;
-use crate::order::{NewOrder, ReconcileSummary};
-use crate::order_state::{ExecutionReport, OrderTable, ReportKind, Venue};
+use crate::order::{local_ns, NewOrder, ReconcileSummary};
+use crate::order_state::{ExecutionReport, OrderState, OrderTable, ReportKind, Venue};
 use crate::venue::{ErrorKind, VenueClient};
 
 /// How long a reconciliation waits for each further pushed frame once the connection is quiet.
@@ -75,8 +75,24 @@ impl VenueClient for KrakenWsClient {
         &self.orders
     }
 
+    /// As [`KrakenWsClient::place`]; an order that could not be sent because no connection
+    /// opened (the client tracks it only once connected) is a `Rejected` report saying so, not
+    /// an unknown outcome for reconciliation to settle.
     async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, KrakenWsError> {
-        KrakenWsClient::place(self, order).await
+        match KrakenWsClient::place(self, order).await {
+            Err(e @ (KrakenWsError::Transport(_) | KrakenWsError::Timeout { .. }))
+                if self.orders.get(&order.client_order_id).is_none() =>
+            {
+                self.orders.insert(OrderState::new(&order.client_order_id, order.side, order.qty));
+                self.order_pairs.insert(order.client_order_id.clone(), order.symbol.clone());
+                let kind = ReportKind::Rejected { code: None, reason: format!("not sent: {e}") };
+                let id = &order.client_order_id;
+                let report = ExecutionReport::answered(Venue::Kraken, &order.symbol, id, None, kind, local_ns());
+                self.orders.apply(&report)?;
+                Ok(vec![report])
+            }
+            other => other,
+        }
     }
 
     async fn cancel(&mut self, _symbol: &str, client_order_id: &str) -> Result<Vec<ExecutionReport>, KrakenWsError> {
