@@ -43,3 +43,4 @@ pub mod sim;
 pub mod sim_routes;
 pub mod time;
 pub mod venue;
+pub mod ws;

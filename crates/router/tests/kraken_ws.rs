@@ -174,7 +174,7 @@ fn insufficient_funds_are_refused_over_the_websocket_with_krakens_error() {
 #[test]
 fn a_reconnect_merges_the_snapshot_with_no_fill_lost_or_doubled() {
     run(async {
-        let Setup { sim, ws_addr, mut rest, token, mut ws } = setup(|_| {}).await;
+        let Setup { sim, mut rest, token, mut ws, .. } = setup(|_| {}).await;
         ws.place(&order("w-a", Side::Sell, "0.5", limit("58740", TimeInForce::Gtc))).await.unwrap();
         ws.place(&order("w-b", Side::Sell, "0.2", limit("58800", TimeInForce::Gtc))).await.unwrap();
         sim.trade_at("XBTUSD", "58740", "0.2").unwrap();
@@ -187,7 +187,7 @@ fn a_reconnect_merges_the_snapshot_with_no_fill_lost_or_doubled() {
         let _ = rest.cancel("XBTUSD", "w-b").await;
         assert_eq!(sim.open_order_count(), 1);
         // The same token: once used by a connection, it does not expire.
-        let merged = ws.reconnect(ws_addr, &token).await.unwrap();
+        let merged = ws.reconnect(&token).await.unwrap();
         assert_eq!(merged.summary.new_fills, 1, "only the fill made while away is new");
         assert_eq!(merged.unlisted, ["w-b"], "ended while away: settle over REST");
         let a = ws.orders().get("w-a").unwrap();
@@ -251,7 +251,7 @@ fn a_token_unused_for_15_minutes_is_refused_but_one_in_use_lasts() {
         let placed = ws.place(&order("w-t", Side::Buy, "0.1", limit("58000", TimeInForce::Gtc))).await.unwrap();
         assert_eq!(placed[0].kind, ReportKind::New);
         sim.drop_ws_connections();
-        ws.reconnect(ws_addr, &token).await.unwrap();
+        ws.reconnect(&token).await.unwrap();
         assert_eq!(sim.open_order_count(), 1);
     });
 }

@@ -43,19 +43,17 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use super::client::BinanceClientError;
 use super::reports::{order_reports, BinanceInstrument, BinanceOrder, ReportParseError};
 use super::ws_api::{execution_report, parse_frame, request, signed_request, ParamValue, WsAnswer, WsError, WsFrame};
+use crate::http::EndpointError;
 use crate::order::{local_ms, local_ns, NewOrder, OrderType, ReconcileSummary, TimeInForce};
 use crate::order_state::{ExecutionReport, OrderState, OrderTable, ReportKind, Side, Venue};
 use crate::signing::BinanceSigner;
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use crate::ws::{Ws, WsTarget};
 
 /// Events kept for [`BinanceWsClient::take_events`] at most (older ones are dropped, counted).
 pub const EVENT_QUEUE_CAPACITY: usize = 65_536;
@@ -138,6 +136,8 @@ impl Window {
 /// The client (one connection, re-opened after a failure).
 pub struct BinanceWsClient {
     url: String,
+    /// Where it connects (a URL that does not parse is kept as the error each connect returns).
+    target: Result<WsTarget, String>,
     api_key: String,
     signer: BinanceSigner,
     instruments: HashMap<String, BinanceInstrument>,
@@ -182,11 +182,38 @@ fn transport(method: &'static str, error: impl std::fmt::Display) -> BinanceClie
 
 impl BinanceWsClient {
     /// A client for the WebSocket API at `url` (`ws://127.0.0.1:<port>/ws-api/v3` for the local
-    /// simulator; `wss://` needs the TLS connector, not yet here) with this key and these
-    /// instruments. Nothing is sent until the first call.
+    /// simulator, [`BINANCE_WS_LIVE`](crate::ws::BINANCE_WS_LIVE) for Binance: `wss://` checks
+    /// the certificate against Mozilla's roots) with this key and these instruments. Nothing is
+    /// sent until the first call; a URL that does not parse fails every call with the reason.
     pub fn new(url: &str, api_key: &str, signer: BinanceSigner, instruments: Vec<BinanceInstrument>) -> Self {
+        let target = WsTarget::open(url, None).map_err(|e| e.to_string());
+        Self::with_target(url, target, api_key, signer, instruments)
+    }
+
+    /// As [`Self::new`], with the authorities of the PEM file `extra_roots` trusted besides
+    /// Mozilla's roots for `wss://` (a private deployment's, a test's); a bad URL or a root file
+    /// that cannot be read is an error here.
+    pub fn open(
+        url: &str,
+        extra_roots: Option<&std::path::Path>,
+        api_key: &str,
+        signer: BinanceSigner,
+        instruments: Vec<BinanceInstrument>,
+    ) -> Result<Self, EndpointError> {
+        let target = WsTarget::open(url, extra_roots)?;
+        Ok(Self::with_target(url, Ok(target), api_key, signer, instruments))
+    }
+
+    fn with_target(
+        url: &str,
+        target: Result<WsTarget, String>,
+        api_key: &str,
+        signer: BinanceSigner,
+        instruments: Vec<BinanceInstrument>,
+    ) -> Self {
         Self {
             url: url.to_owned(),
+            target,
             api_key: api_key.to_owned(),
             signer,
             instruments: instruments.into_iter().map(|i| (i.symbol.clone(), i)).collect(),
@@ -536,8 +563,8 @@ impl BinanceWsClient {
             return Ok(());
         }
         let config = WebSocketConfig::default().max_message_size(Some(16 << 20));
-        let connect = tokio_tungstenite::connect_async_with_config(self.url.as_str(), Some(config), true);
-        let (ws, _) = tokio::time::timeout(self.answer_timeout, connect)
+        let target = self.target.as_ref().map_err(|e| transport(method, e))?;
+        let ws = tokio::time::timeout(self.answer_timeout, target.connect(config))
             .await
             .map_err(|_| transport(method, "connect timed out"))?
             .map_err(|e| transport(method, e))?;

@@ -3,12 +3,16 @@
 //!
 //! ```text
 //! let token = rest.websockets_token().await?;              // GetWebSocketsToken (REST, signed)
-//! let mut ws = KrakenWsClient::connect(addr, &token, pairs).await?;  // + executions snapshot
+//! let mut ws = KrakenWsClient::open(KRAKEN_WS_LIVE, None, &token, pairs).await?;  // + snapshot
 //! let reports = ws.place(&order).await?;                   // New (+ executions), or Rejected
 //! ws.cancel("my-order-1").await?;                          // Canceled, or CancelRejected
 //! let pushed = ws.next_reports(Duration::from_secs(1)).await?;  // fills pushed by the venue
-//! let summary = ws.reconnect(addr, &token).await?;         // after a drop: snapshot merged
+//! let summary = ws.reconnect(&token).await?;               // after a drop: snapshot merged
 //! ```
+//!
+//! The client reaches the simulator through `ws://` ([`KrakenWsClient::connect`]) and Kraken
+//! through `wss://` ([`KrakenWsClient::open`] with [`KRAKEN_WS_LIVE`](crate::ws::KRAKEN_WS_LIVE)):
+//! the REST clients' TLS, certificates always checked ([`crate::ws`]).
 //!
 //! Each request carries the token and a fresh `req_id`; the client reads frames until the
 //! answer with that `req_id`, applying every `executions` message it meets on the way, so an
@@ -31,12 +35,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
 
 use super::ids::legal_cl_ord_id;
 use super::ws_messages::{
@@ -47,6 +51,7 @@ use crate::order::{local_ns, NewOrder, OrderType, ReconcileSummary, TimeInForce}
 use crate::order_state::{
     ExecutionReport, OrderState, OrderStateError, OrderStatus, OrderTable, ReportKind, Side, Venue,
 };
+use crate::ws::{Ws, WsTarget};
 
 /// How long a request waits for its answer.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
@@ -97,7 +102,12 @@ pub struct WsReconcile {
 
 /// The client: one connection, its token, the pairs, the order table.
 pub struct KrakenWsClient {
-    ws: WebSocketStream<TcpStream>,
+    target: WsTarget,
+    /// The connection (none before the first use and after a failure: the next call opens one
+    /// and subscribes again).
+    ws: Option<Ws>,
+    /// Live orders the last snapshot did not account for.
+    unlisted: Vec<String>,
     token: String,
     pairs: HashMap<String, KrakenWsPair>,
     by_symbol: HashMap<String, String>,
@@ -117,23 +127,54 @@ impl std::fmt::Debug for KrakenWsClient {
     }
 }
 
-async fn open(addr: SocketAddr) -> Result<WebSocketStream<TcpStream>, KrakenWsError> {
-    let tcp = TcpStream::connect(addr).await.map_err(|e| KrakenWsError::Transport(e.to_string()))?;
-    let _ = tcp.set_nodelay(true);
-    let (ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/v2"), tcp)
+async fn open(target: &WsTarget) -> Result<Ws, KrakenWsError> {
+    let config = WebSocketConfig::default().max_message_size(Some(16 << 20));
+    tokio::time::timeout(ANSWER_TIMEOUT, target.connect(config))
         .await
-        .map_err(|e| KrakenWsError::Transport(e.to_string()))?;
-    Ok(ws)
+        .map_err(|_| KrakenWsError::Transport(format!("connect {}: timed out", target.url())))?
+        .map_err(KrakenWsError::Transport)
 }
 
 impl KrakenWsClient {
-    /// Connects to the WebSocket API at `addr` (plain ws://: the local simulator), subscribes
-    /// to `executions` with `token` and merges the snapshot.
+    /// Connects to the WebSocket API at `addr` (plain `ws://<addr>/v2`: the local simulator),
+    /// subscribes to `executions` with `token` and merges the snapshot.
     pub async fn connect(addr: SocketAddr, token: &str, pairs: Vec<KrakenWsPair>) -> Result<Self, KrakenWsError> {
-        let ws = open(addr).await?;
+        Self::open(&format!("ws://{addr}/v2"), None, token, pairs).await
+    }
+
+    /// Connects to the WebSocket API at `url` (`ws://` or `wss://`; for `wss://` the certificate
+    /// is checked against Mozilla's roots and, if given, the authorities of the PEM file
+    /// `extra_roots`), subscribes to `executions` with `token` and merges the snapshot. A bad
+    /// URL or root file, or a certificate that does not verify, is a [`KrakenWsError::Transport`]
+    /// naming the reason.
+    pub async fn open(
+        url: &str,
+        extra_roots: Option<&Path>,
+        token: &str,
+        pairs: Vec<KrakenWsPair>,
+    ) -> Result<Self, KrakenWsError> {
+        let mut client = Self::new(url, extra_roots, token, pairs)?;
+        client.ensure_connected().await?;
+        client.inbox.clear();
+        Ok(client)
+    }
+
+    /// A client for the WebSocket API at `url` (as [`Self::open`]) that connects, subscribes and
+    /// merges the snapshot on first use (so it can be built on one thread and driven on
+    /// another's runtime: [`crate::execution_adapter::RoutedExecution`]), and again on the next
+    /// call after the connection failed. A bad URL or root file is an error here.
+    pub fn new(
+        url: &str,
+        extra_roots: Option<&Path>,
+        token: &str,
+        pairs: Vec<KrakenWsPair>,
+    ) -> Result<Self, KrakenWsError> {
+        let target = WsTarget::open(url, extra_roots).map_err(|e| KrakenWsError::Transport(e.to_string()))?;
         let by_symbol = pairs.iter().map(|p| (p.symbol.clone(), p.pair.instrument.symbol.clone())).collect();
-        let mut client = Self {
-            ws,
+        Ok(Self {
+            target,
+            ws: None,
+            unlisted: Vec::new(),
             token: token.to_owned(),
             pairs: pairs.into_iter().map(|p| (p.pair.instrument.symbol.clone(), p)).collect(),
             by_symbol,
@@ -144,10 +185,37 @@ impl KrakenWsClient {
             malformed: 0,
             unattributed: 0,
             snapshot: None,
-        };
-        client.subscribe().await?;
-        client.inbox.clear();
-        Ok(client)
+        })
+    }
+
+    /// Whether a connection is open.
+    pub fn is_connected(&self) -> bool {
+        self.ws.is_some()
+    }
+
+    /// Drops the connection (as a network failure would); the next call reconnects.
+    pub fn disconnect(&mut self) {
+        self.ws = None;
+    }
+
+    /// Live orders the last snapshot did not account for (they ended while the client was
+    /// away): the WebSocket API cannot tell how; settle them through the REST client.
+    pub fn unlisted(&self) -> &[String] {
+        &self.unlisted
+    }
+
+    /// Connects and subscribes if not connected; returns what the snapshot merged (nothing if
+    /// already connected).
+    pub(crate) async fn ensure_connected(&mut self) -> Result<WsReconcile, KrakenWsError> {
+        if self.ws.is_some() {
+            return Ok(WsReconcile::default());
+        }
+        self.ws = Some(open(&self.target).await?);
+        let merged = self.subscribe().await;
+        if merged.is_err() {
+            self.ws = None; // not subscribed: the next call starts over
+        }
+        merged
     }
 
     /// The orders and what is known of them.
@@ -181,6 +249,7 @@ impl KrakenWsClient {
                 order.client_order_id.chars().take(40).collect::<String>()
             )));
         }
+        self.ensure_connected().await?;
         let req_id = self.req_id();
         let pair = &self.pairs[&order.symbol];
         let text = add_order_message(order, pair, &self.token, req_id);
@@ -204,6 +273,7 @@ impl KrakenWsClient {
     /// (`EOrder:Unknown order`: already gone); with every execution read while waiting.
     pub async fn cancel(&mut self, client_order_id: &str) -> Result<Vec<ExecutionReport>, KrakenWsError> {
         let symbol = self.symbol_of(client_order_id)?;
+        self.ensure_connected().await?;
         if let Some(order) = self.orders.get_mut(client_order_id) {
             order.request_cancel();
         }
@@ -232,6 +302,7 @@ impl KrakenWsClient {
         new_price: Option<i64>,
     ) -> Result<String, KrakenWsError> {
         let symbol = self.symbol_of(client_order_id)?;
+        self.ensure_connected().await?;
         let req_id = self.req_id();
         let pair = self.pairs.get(&symbol).ok_or_else(|| KrakenWsError::UnknownPair(symbol.clone()))?;
         let text = amend_order_message(client_order_id, pair, new_qty, new_price, &self.token, req_id);
@@ -246,27 +317,38 @@ impl KrakenWsClient {
     /// The reports of executions pushed by the venue: those already read, or else those of
     /// the next `executions` frame within `wait` (none if nothing came).
     pub async fn next_reports(&mut self, wait: Duration) -> Result<Vec<ExecutionReport>, KrakenWsError> {
-        if self.inbox.is_empty() {
-            let deadline = tokio::time::Instant::now() + wait;
-            while self.inbox.is_empty() {
-                match tokio::time::timeout_at(deadline, self.ws.next()).await {
-                    Err(_) => break,
-                    Ok(frame) => {
-                        let text = frame_text(frame)?;
-                        self.on_frame(&text, None);
-                    }
-                }
-            }
+        self.ensure_connected().await?;
+        let deadline = tokio::time::Instant::now() + wait;
+        while self.inbox.is_empty() {
+            let Some(text) = self.next_frame(deadline).await? else { break };
+            self.on_frame(&text, None);
         }
         Ok(std::mem::take(&mut self.inbox))
     }
 
-    /// After a disconnect: a new connection (with a fresh token if the old one was never
+    /// After a disconnect: a new connection to the same URL (with a fresh token if the old one was never
     /// used), `executions` subscribed again, the snapshot merged.
-    pub async fn reconnect(&mut self, addr: SocketAddr, token: &str) -> Result<WsReconcile, KrakenWsError> {
-        self.ws = open(addr).await?;
+    pub async fn reconnect(&mut self, token: &str) -> Result<WsReconcile, KrakenWsError> {
+        self.ws = None;
         token.clone_into(&mut self.token);
-        self.subscribe().await
+        self.ensure_connected().await
+    }
+
+    /// The next text frame before `deadline` (none if nothing came); a failed or closed
+    /// connection is dropped (the next call reconnects) and is a transport error.
+    pub(crate) async fn next_frame(&mut self, deadline: tokio::time::Instant) -> Result<Option<String>, KrakenWsError> {
+        let Some(ws) = self.ws.as_mut() else { return Err(KrakenWsError::Transport("not connected".into())) };
+        let frame = match tokio::time::timeout_at(deadline, ws.next()).await {
+            Err(_) => return Ok(None),
+            Ok(frame) => frame,
+        };
+        match frame_text(frame) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) => {
+                self.ws = None;
+                Err(e)
+            }
+        }
     }
 
     fn req_id(&mut self) -> u64 {
@@ -292,10 +374,10 @@ impl KrakenWsClient {
         answer.outcome.map_err(|error| KrakenWsError::Venue { method: "subscribe", error })?;
         let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
         while self.snapshot.is_none() {
-            let frame = tokio::time::timeout_at(deadline, self.ws.next())
-                .await
-                .map_err(|_| KrakenWsError::Timeout { method: "subscribe", req_id })?;
-            let text = frame_text(frame)?;
+            let Some(text) = self.next_frame(deadline).await? else {
+                self.ws = None;
+                return Err(KrakenWsError::Timeout { method: "subscribe", req_id });
+            };
             self.on_frame(&text, None);
         }
         let listed = self.snapshot.take().unwrap_or_default();
@@ -308,6 +390,7 @@ impl KrakenWsClient {
             .map(|o| o.client_order_id.clone())
             .collect();
         unlisted.sort();
+        self.unlisted.clone_from(&unlisted);
         let summary = ReconcileSummary {
             new_fills: fills_after - fills_before,
             status_changes,
@@ -324,13 +407,16 @@ impl KrakenWsClient {
 
     /// Sends a request and reads frames until its answer, applying executions on the way.
     async fn request(&mut self, method: &'static str, req_id: u64, text: String) -> Result<WsResponse, KrakenWsError> {
-        self.ws.send(Message::text(text)).await.map_err(|e| KrakenWsError::Transport(e.to_string()))?;
+        let Some(ws) = self.ws.as_mut() else { return Err(KrakenWsError::Transport("not connected".into())) };
+        if let Err(e) = ws.send(Message::text(text)).await {
+            self.ws = None;
+            return Err(KrakenWsError::Transport(e.to_string()));
+        }
         let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
         loop {
-            let frame = tokio::time::timeout_at(deadline, self.ws.next())
-                .await
-                .map_err(|_| KrakenWsError::Timeout { method, req_id })?;
-            let text = frame_text(frame)?;
+            let Some(text) = self.next_frame(deadline).await? else {
+                return Err(KrakenWsError::Timeout { method, req_id });
+            };
             if let Some(answer) = self.on_frame(&text, Some(req_id)) {
                 return Ok(answer);
             }
@@ -425,3 +511,6 @@ fn frame_text(frame: Option<Result<Message, tokio_tungstenite::tungstenite::Erro
         Some(Err(e)) => Err(KrakenWsError::Transport(e.to_string())),
     }
 }
+
+#[path = "ws_client_venue.rs"]
+mod venue;
