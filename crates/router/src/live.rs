@@ -27,10 +27,10 @@
 use std::path::Path;
 
 use wintermute_feeds::Venue;
+use wintermute_mm::batched::BatchSink;
 use wintermute_mm::engine_venue::EngineVenue;
 use wintermute_mm::live_config::{LiveRouteSettings, LiveSetup};
 use wintermute_mm::live_hedge::HedgeRoute;
-use wintermute_mm::batched::BatchSink;
 use wintermute_mm::live_runner::{BookSource, FeedBooks, RunnerOptions};
 use wintermute_mm::types::VenueId;
 
