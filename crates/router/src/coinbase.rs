@@ -6,7 +6,12 @@
 //! - [`reports`]: Coinbase's order, fill and error JSON -> normalized execution reports.
 //! - [`sim::CoinbaseSim`]: a Coinbase-compatible REST venue on 127.0.0.1 that verifies each
 //!   request's JWT with the key's public key and checks parameters as Coinbase documents them.
+//! - [`user_ws::CoinbaseUserWs`]: the `user` WebSocket channel (a JWT without `uri`, renewed)
+//!   into normalized reports and the order state machine; fills derived from the running totals.
+//! - [`sim_ws`]: the simulator's `user` channel on the same exchange as its REST front.
 
 pub mod client;
 pub mod reports;
 pub mod sim;
+pub mod sim_ws;
+pub mod user_ws;

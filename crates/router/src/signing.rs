@@ -230,7 +230,9 @@ pub struct CoinbaseClaims {
     pub nbf: i64,
     /// Expires (Unix seconds): `nbf + 120`.
     pub exp: i64,
-    /// `"METHOD host/path"`, e.g. `"POST api.coinbase.com/api/v3/brokerage/orders"`.
+    /// `"METHOD host/path"`, e.g. `"POST api.coinbase.com/api/v3/brokerage/orders"`; empty
+    /// (and left out of the token) for a WebSocket subscription's JWT.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub uri: String,
 }
 
@@ -270,6 +272,16 @@ impl CoinbaseJwtSigner {
     /// A JWT for one request: `method` (`"POST"`), `host` (`"api.coinbase.com"`), `path`
     /// (`"/api/v3/brokerage/orders"`), valid from `now_s` for two minutes.
     pub fn token(&self, method: &str, host: &str, path: &str, now_s: i64) -> String {
+        self.signed(format!("{method} {host}{path}"), now_s)
+    }
+
+    /// A JWT for a WebSocket subscription (the `user` channel): the same claims without `uri`,
+    /// valid from `now_s` for two minutes.
+    pub fn websocket_token(&self, now_s: i64) -> String {
+        self.signed(String::new(), now_s)
+    }
+
+    fn signed(&self, uri: String, now_s: i64) -> String {
         let mut nonce = [0u8; 16];
         // SystemRandom fails only if the OS has no randomness; a zero nonce is still a valid
         // (if less unique) header then, and the signature stays sound.
@@ -282,7 +294,7 @@ impl CoinbaseJwtSigner {
             iss: "cdp".to_owned(),
             nbf: now_s,
             exp: now_s + COINBASE_JWT_LIFETIME_S,
-            uri: format!("{method} {host}{path}"),
+            uri,
         };
         let signing_input = format!(
             "{}.{}",

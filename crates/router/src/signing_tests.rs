@@ -97,6 +97,18 @@ fn a_coinbase_jwt_verifies_with_the_public_key_and_carries_method_host_path_and_
 }
 
 #[test]
+fn a_coinbase_websocket_jwt_has_no_uri_claim_and_verifies_with_the_public_key() {
+    let signer = coinbase_signer();
+    let token = signer.websocket_token(1_700_000_000);
+    let claims_json = URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&claims_json).unwrap();
+    assert!(claims.get("uri").is_none(), "{claims}");
+    let claims = verify_coinbase_jwt(&token, &signer.public_key(), 1_700_000_119).unwrap();
+    assert_eq!((claims.uri.as_str(), claims.exp - claims.nbf), ("", COINBASE_JWT_LIFETIME_S));
+    assert!(verify_coinbase_jwt(&token, &signer.public_key(), 1_700_000_120).is_err());
+}
+
+#[test]
 fn a_coinbase_jwt_fails_when_expired_tampered_or_checked_with_another_key() {
     let signer = coinbase_signer();
     let token = signer.token("GET", "api.coinbase.com", "/api/v3/brokerage/orders", 1_000);

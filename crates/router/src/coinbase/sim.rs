@@ -21,6 +21,7 @@
 //!
 //! Orders trade against the product's book through the shared matching engine
 //! ([`crate::sim::exchange`]); the fee (0.6 % by default) is charged in the quote currency.
+//! The `user` WebSocket channel on the same exchange: [`super::sim_ws`], `CoinbaseSim::start_ws`.
 
 use std::collections::HashMap;
 
@@ -220,6 +221,16 @@ fn failure(reason: &str, message: &str, configuration: &Value) -> Value {
 }
 
 impl CoinbaseSimState {
+    /// The matching engine (the WebSocket front reads it).
+    pub(super) fn exchange(&self) -> &SimExchange {
+        &self.exchange
+    }
+
+    /// The registered keys: (name, public key).
+    pub(super) fn key_names_and_public_keys(&self) -> impl Iterator<Item = (&String, &[u8])> + '_ {
+        self.keys.iter().map(|(name, public)| (name, public.as_slice()))
+    }
+
     fn create_order(&mut self, body: &str, now: i64) -> Result<Value, String> {
         let request: Value = serde_json::from_str(body).map_err(|e| format!("invalid JSON: {e}"))?;
         let text = |name: &str| request.get(name).and_then(Value::as_str).map(str::to_owned);
