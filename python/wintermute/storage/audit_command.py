@@ -46,21 +46,39 @@ __all__ = ["add_parser"]
 DEFAULT_STORE = "sqlite:///audit.db"
 
 
-def _store_url(args: argparse.Namespace, configured: str | None = None) -> str:
+def store_url(args: argparse.Namespace, configured: str | None = None) -> str:
+    """The store of a command: ``--store``, else ``$WINTERMUTE_AUDIT_URL``, else ``configured``
+    (a config file's), else ``DEFAULT_STORE`` (shared by ``wintermute audit`` and ``md``)."""
     url: str = args.store or os.environ.get("WINTERMUTE_AUDIT_URL") or configured or DEFAULT_STORE
     return url
 
 
-def _existing_store(args: argparse.Namespace) -> Any:
-    """The store to read (query, report): a SQLite file must exist already."""
-    from wintermute.storage import StorageError, open_store
+def existing_store_url(args: argparse.Namespace, what: str) -> str:
+    """``store_url`` of a command that reads (query, report, export): a SQLite file must exist
+    already (``StorageError`` naming ``what`` otherwise)."""
+    from wintermute.storage import StorageError
 
-    url = _store_url(args)
+    url = store_url(args)
     if not url.startswith(("postgresql://", "postgres://")):
         path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
         if path and path != ":memory:" and "://" not in path and not Path(path).exists():
-            raise StorageError(f"no audit store at {path} (give --store)", reason="STORE_URL")
-    return open_store(url)
+            raise StorageError(f"no {what} at {path} (give --store)", reason="STORE_URL")
+    return url
+
+
+def add_store_argument(p: argparse.ArgumentParser) -> None:
+    """``--store URL`` (see ``store_url``)."""
+    p.add_argument(
+        "--store", help=f"postgresql://... or sqlite:///FILE (default: $WINTERMUTE_AUDIT_URL "
+        f"or {DEFAULT_STORE})"
+    )  # fmt: skip
+
+
+def _existing_store(args: argparse.Namespace) -> Any:
+    """The store to read (query, report): a SQLite file must exist already."""
+    from wintermute.storage import open_store
+
+    return open_store(existing_store_url(args, "audit store"))
 
 
 def _journal_of(args: argparse.Namespace) -> tuple[Any, str, Any]:
@@ -106,7 +124,7 @@ def _follow(args: argparse.Namespace) -> int:
 
     config, journal, settings = _journal_of(args)
     monitor = _monitor_of(args, settings)
-    store = open_store(_store_url(args, settings.store))
+    store = open_store(store_url(args, settings.store))
     hot = None
     if args.redis:
         from wintermute.storage.redis_tier import RedisTier
@@ -143,7 +161,7 @@ def _rebuild(args: argparse.Namespace) -> int:
 
     config, journal, settings = _journal_of(args)
     monitor = _monitor_of(args, settings)
-    store = open_store(_store_url(args, settings.store))
+    store = open_store(store_url(args, settings.store))
     rows = rebuild(store, config.instruments, journal, monitor=monitor)
     print(f"rebuilt {rows} rows from {journal} through seq {store.last_seq()}")
     store.close()
@@ -219,7 +237,7 @@ def _report(args: argparse.Namespace) -> int:
 def _retain(args: argparse.Namespace) -> int:
     from wintermute.storage import open_store
 
-    store = open_store(_store_url(args))
+    store = open_store(store_url(args))
     gone = store.drop_before(args.keep_from)
     unit = "day partitions" if store.backend == "postgresql" else "rows"
     print(f"removed {gone} {unit} before {args.keep_from}")
@@ -262,11 +280,7 @@ def add_parser(commands: Any) -> None:
     )
     sub = audit.add_subparsers(dest="audit_command", required=True, metavar="COMMAND")
 
-    def with_store(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--store", help=f"postgresql://... or sqlite:///FILE (default: $WINTERMUTE_AUDIT_URL "
-            f"or {DEFAULT_STORE})"
-        )  # fmt: skip
+    with_store = add_store_argument
 
     def with_monitor(p: argparse.ArgumentParser) -> None:
         p.add_argument(

@@ -30,34 +30,21 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import signal
 import sys
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
+from wintermute.storage.audit_command import add_store_argument, existing_store_url, store_url
+
 __all__ = ["add_parser"]
-
-DEFAULT_STORE = "sqlite:///audit.db"
-
-
-def _store_url(args: argparse.Namespace) -> str:
-    url: str = args.store or os.environ.get("WINTERMUTE_AUDIT_URL") or DEFAULT_STORE
-    return url
 
 
 def _existing_history(args: argparse.Namespace) -> Any:
     """The history to read (query, export): a SQLite file must exist already."""
-    from wintermute.storage import StorageError
     from wintermute.storage.market_history import open_history
 
-    url = _store_url(args)
-    if not url.startswith(("postgresql://", "postgres://")):
-        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url
-        if path and path != ":memory:" and "://" not in path and not Path(path).exists():
-            raise StorageError(f"no store at {path} (give --store)", reason="STORE_URL")
-    return open_history(url)
+    return open_history(existing_store_url(args, "store"))
 
 
 def _record(args: argparse.Namespace) -> int:
@@ -66,7 +53,7 @@ def _record(args: argparse.Namespace) -> int:
     from wintermute.storage.market_recorder import MarketRecorder, replay_source
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    history = open_history(_store_url(args))
+    history = open_history(store_url(args))
     done = None
     if args.replay:
         source = replay_source(
@@ -173,7 +160,7 @@ def _export(args: argparse.Namespace) -> int:
 def _retain(args: argparse.Namespace) -> int:
     from wintermute.storage.market_history import open_history
 
-    history = open_history(_store_url(args))
+    history = open_history(store_url(args))
     try:
         gone = history.drop_before(args.keep_from)
         unit = "day partitions" if history.backend == "postgresql" else "rows"
@@ -223,11 +210,7 @@ def add_parser(commands: Any) -> None:
     )
     sub = md.add_subparsers(dest="md_command", required=True, metavar="COMMAND")
 
-    def with_store(p: argparse.ArgumentParser) -> None:
-        p.add_argument(
-            "--store", help=f"postgresql://... or sqlite:///FILE (default: $WINTERMUTE_AUDIT_URL "
-            f"or {DEFAULT_STORE})"
-        )  # fmt: skip
+    with_store = add_store_argument
 
     def with_filters(p: argparse.ArgumentParser) -> None:
         p.add_argument("table", choices=tuple(TABLES), metavar="TABLE",
