@@ -5,6 +5,7 @@
 //! certificate, and refuse it, with the certificate error, without the authority or when the
 //! certificate names another host.
 
+mod coinbase_common;
 mod common;
 mod kraken_common;
 
@@ -15,10 +16,11 @@ use std::sync::Arc;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use wintermute_router::binance::client::BinanceClientError;
 use wintermute_router::binance::ws_client::BinanceWsClient;
+use wintermute_router::coinbase::user_ws::{CoinbaseUserWs, UserWsError, COINBASE_USER_WS_LIVE};
 use wintermute_router::kraken::ws_client::{KrakenWsClient, KrakenWsError};
 use wintermute_router::order::TimeInForce;
-use wintermute_router::order_state::{ReportKind, Side};
-use wintermute_router::signing::BinanceSigner;
+use wintermute_router::order_state::{OrderState, OrderStatus, ReportKind, Side};
+use wintermute_router::signing::{BinanceSigner, CoinbaseJwtSigner};
 use wintermute_router::sim::tls_front::{server_config, tls_front};
 
 /// A certificate authority's PEM, written to a file of its own, and a TLS front for `backend`
@@ -102,5 +104,36 @@ fn kraken_orders_go_through_wss_with_the_authority_and_fail_without_it() {
             matches!(&missing, Err(KrakenWsError::Transport(e)) if e.contains("/nonexistent/ca.pem")),
             "{missing:?}"
         );
+    });
+}
+
+#[test]
+fn coinbase_user_channel_goes_through_wss_with_the_authority_and_fails_without_it() {
+    common::run(async {
+        let key = coinbase_common::pkcs8();
+        let (mut sim, mut rest) = coinbase_common::sim_and_client(&key, |_| {}).await;
+        let ws_addr = sim.start_ws().await.unwrap();
+        let (ca, addr) = front(&["localhost", "127.0.0.1"], ws_addr, "coinbase").await;
+        let url = format!("wss://localhost:{}/", addr.port());
+        let signer = || CoinbaseJwtSigner::new(coinbase_common::KEY_NAME, &key).unwrap();
+        let mut ws = CoinbaseUserWs::open(&url, Some(&ca), signer(), vec![coinbase_common::product()]).unwrap();
+        ws.track(OrderState::new("cb-1", Side::Buy, coinbase_common::lots("1")));
+        ws.connect().await.unwrap();
+        let order = coinbase_common::order("cb-1", Side::Buy, "1", coinbase_common::limit("14.7000", TimeInForce::Gtc));
+        rest.place(&order).await.unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while ws.orders().get("cb-1").unwrap().status() != OrderStatus::New {
+                ws.next_reports().await.unwrap();
+            }
+        })
+        .await
+        .expect("the order's update came through TLS");
+
+        let mut stranger = CoinbaseUserWs::open(&url, None, signer(), vec![]).unwrap();
+        let e = stranger.connect().await.unwrap_err();
+        let UserWsError::Transport(e) = &e else { panic!("{e:?}") };
+        assert!(e.contains("invalid peer certificate") && e.contains("UnknownIssuer"), "{e}");
+        assert!(CoinbaseUserWs::open("https://advanced-trade-ws-user.coinbase.com", None, signer(), vec![]).is_err());
+        assert!(CoinbaseUserWs::open(COINBASE_USER_WS_LIVE, None, signer(), vec![]).is_ok());
     });
 }

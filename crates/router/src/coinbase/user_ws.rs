@@ -28,9 +28,8 @@ use std::collections::HashMap;
 
 use futures_util::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::WebSocketStream;
 use wintermute_core::decimal::Decimal;
 
 use super::reports::{CoinbaseProduct, TradeIds};
@@ -38,6 +37,10 @@ use crate::order::{local_ms, local_ns, ReportParseError};
 use crate::order_state::{ExecutionReport, FillReport, OrderState, OrderTable, ReportKind, Venue};
 use crate::signing::CoinbaseJwtSigner;
 use crate::time::parse_rfc3339_ns;
+use crate::ws::{Ws, WsTarget};
+
+/// Coinbase Advanced Trade's user order data endpoint (the `user` channel).
+pub const COINBASE_USER_WS_LIVE: &str = "wss://advanced-trade-ws-user.coinbase.com";
 
 /// How often the client subscribes again with a fresh JWT (the token lives 120 s).
 pub const RESUBSCRIBE_AFTER_S: i64 = 90;
@@ -271,12 +274,11 @@ pub enum UserWsError {
 
 /// The `user` channel client: one connection, its signer, the order table it feeds.
 pub struct CoinbaseUserWs {
-    addr: std::net::SocketAddr,
-    url: String,
+    target: WsTarget,
     signer: CoinbaseJwtSigner,
     channel: UserChannel,
     orders: OrderTable,
-    ws: Option<WebSocketStream<TcpStream>>,
+    ws: Option<Ws>,
     subscribed_at_s: i64,
     resubscribe_after_s: i64,
     subscriptions: u64,
@@ -285,16 +287,33 @@ pub struct CoinbaseUserWs {
 
 impl std::fmt::Debug for CoinbaseUserWs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "CoinbaseUserWs {{ url: {:?}, signer: {:?} }}", self.url, self.signer)
+        write!(f, "CoinbaseUserWs {{ url: {:?}, signer: {:?} }}", self.target.url(), self.signer)
     }
 }
 
 impl CoinbaseUserWs {
     /// A client for the channel at `addr` (plain `ws://`, the local simulator), not connected.
     pub fn new(addr: std::net::SocketAddr, signer: CoinbaseJwtSigner, products: Vec<CoinbaseProduct>) -> Self {
+        let target = WsTarget::open(&format!("ws://{addr}/"), None).expect("a socket address makes a ws:// url");
+        Self::with_target(target, signer, products)
+    }
+
+    /// A client for the channel at `url`: `wss://` ([`COINBASE_USER_WS_LIVE`], certificates
+    /// checked against Mozilla's roots plus the PEM file `extra_roots` if given) or `ws://`;
+    /// not connected. A URL that is not a WebSocket URL, or a roots file that cannot be read, is
+    /// an error.
+    pub fn open(
+        url: &str,
+        extra_roots: Option<&std::path::Path>,
+        signer: CoinbaseJwtSigner,
+        products: Vec<CoinbaseProduct>,
+    ) -> Result<Self, crate::http::EndpointError> {
+        Ok(Self::with_target(WsTarget::open(url, extra_roots)?, signer, products))
+    }
+
+    fn with_target(target: WsTarget, signer: CoinbaseJwtSigner, products: Vec<CoinbaseProduct>) -> Self {
         Self {
-            addr,
-            url: format!("ws://{addr}/"),
+            target,
             signer,
             channel: UserChannel::new(products),
             orders: OrderTable::new(),
@@ -337,11 +356,7 @@ impl CoinbaseUserWs {
     /// [`UserWsError::Refused`].
     pub async fn connect(&mut self) -> Result<(), UserWsError> {
         self.ws = None;
-        let tcp = TcpStream::connect(self.addr).await.map_err(|e| UserWsError::Transport(e.to_string()))?;
-        let _ = tcp.set_nodelay(true);
-        let (ws, _) = tokio_tungstenite::client_async(self.url.as_str(), tcp)
-            .await
-            .map_err(|e| UserWsError::Transport(e.to_string()))?;
+        let ws = self.target.connect(WebSocketConfig::default()).await.map_err(UserWsError::Transport)?;
         self.ws = Some(ws);
         self.subscribe().await?;
         loop {
