@@ -15,6 +15,7 @@
     wintermute bench feeds [--json] [--updates N] [--seed N] [--system NAME ...]
     wintermute bench storage [--orders N] [--postgres URL] [--redis URL] [--json]
     wintermute bench history [--events N] [--postgres URL] [--json]
+    wintermute bench gc [--orders N] [--rounds N] [--json]
     wintermute bench service [--seconds 60] [--clients 16] [--subscribers 8] [--json]
     wintermute run --config FILE [--seconds S] [--workload RATE] [--stats-every S] [--ack-log FILE]
     wintermute serve --config FILE [--host H] [--port P] [--keys FILE] [--ssl-certfile F ...]
@@ -545,6 +546,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wintermute.bench import history as bench_history
 
     bench_history.add_parser(bench_targets)
+    from wintermute.bench import gc_pause as bench_gc
+
+    bench_gc.add_parser(bench_targets)
 
     from wintermute.bench import service as bench_service
 

@@ -30,6 +30,7 @@ from fastapi import APIRouter, FastAPI
 from wintermute.config import EngineConfig, read_document
 from wintermute.service import binance, metrics, tracing, web_ui, ws
 from wintermute.service.error_responses import install_error_handlers
+from wintermute.service.heap import freeze_heap
 from wintermute.service.http_limits import BodyLimit, RateLimit
 from wintermute.service.keys import KeyStore
 from wintermute.service.rest import account, health, market, orders, risk
@@ -95,6 +96,8 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "freeze_heap", False):  # the process's server (serve, demo)
+            freeze_heap()
         yield
         if owned:
             running.close()

@@ -101,6 +101,7 @@ def serve(
                 print(f"wintermute: publishing books and trades to Redis ({where})",
                       file=sys.stderr, flush=True)  # fmt: skip
         app = create_app(venue=venue, keys=store, settings=settings, audit=trail)
+        app.state.freeze_heap = True  # wintermute.service.heap: shorter GC pauses
         scheme = "https" if settings.ssl_certfile else "http"
         print(
             f"wintermute: serving on {scheme}://{settings.host}:{settings.port} "

@@ -203,6 +203,7 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
         reference=market.reference_mid if market is not None else None,
     )  # fmt: skip
     app = create_app(venue=venue, keys=demo_keys(), audit=trail)
+    app.state.freeze_heap = True  # wintermute.service.heap: shorter GC pauses
     app.state.ui = WebUi(
         symbol=SYMBOL, api_key=BROWSER_KEY, market=market,
         market_maker=maker.state if maker is not None else market_maker_not_running,
