@@ -17,31 +17,15 @@ from typing import Any
 import pytest
 
 from wintermute import mm_live
+from wintermute.bench import mm_live as bench_mm_live
 from wintermute.mm_fixed_spread import FixedSpread
 from wintermute.mm_strategy import Strategy, Top
 from wintermute.service.venue import Venue
 
 SYMBOL = "BTC-USD"
 TICK, LOT = Decimal("0.01"), Decimal("0.001")
-USD = {"quote_currency": "USD", "weight": 1.0, "stale_after_ms": 600_000}
-CONFIG: dict[str, Any] = {
-    "quote_on": "ours",
-    "timer_ms": 20,
-    "fees": {"ours": {"maker_ppm": 0, "taker_ppm": 0}},
-    "pricing": {
-        "instrument": {"symbol": SYMBOL, "quote_currency": "USD", "tick_size": "0.01",
-                       "lot_size": "0.001"},
-        "venues": [{"name": "coinbase", "symbol": "BTC-USD", **USD},
-                   {"name": "kraken", "symbol": "XBT/USD", **USD}],
-        "model": {"kind": "fixed_spread", "half_spread_ticks": 3.0, "skew_ticks_per_unit": 1.0},
-        "volatility": {"fixed": {"sigma": 1.0}},
-        "intensity": {"fixed": {"bid": {"a": 1.0, "k": 1.0}, "ask": {"a": 1.0, "k": 1.0}}},
-        "quoting": {"levels": 2, "sizes_lots": [2, 3], "level_spacing_ticks": 2,
-                    "min_spread_ticks": 2, "max_spread_ticks": 100, "max_inventory_lots": 50,
-                    "inventory_unit_lots": 2, "requote_threshold_ticks": 1.0,
-                    "requote_interval_ms": 600000},
-    },
-}  # fmt: skip
+#: The bench's config (``wintermute bench mm-live``), with a 20 ms timer.
+CONFIG: dict[str, Any] = {**bench_mm_live.CONFIG, "timer_ms": 20}
 #: The stepped market: each step's (bid, ask, bid qty, ask qty) on both venues.
 STEPS = [
     (("60000.00", "60000.04", "1", "1"), ("60000.00", "60000.04", "1", "1")),

@@ -146,6 +146,19 @@ pub enum BinanceClientError {
     State(#[from] OrderStateError),
 }
 
+impl BinanceClientError {
+    /// What reconciliation makes of the error (the REST and the WebSocket client alike): the
+    /// outcome unknown after a transport failure, a refusal to wait out, or anything else.
+    pub fn kind(&self) -> crate::venue::ErrorKind {
+        use crate::venue::ErrorKind;
+        match self {
+            BinanceClientError::Transport { .. } => ErrorKind::Transport,
+            BinanceClientError::RateLimited { .. } => ErrorKind::RateLimited,
+            _ => ErrorKind::Other,
+        }
+    }
+}
+
 struct Answer {
     status: u16,
     body: Bytes,
@@ -505,12 +518,7 @@ impl crate::venue::VenueClient for BinanceRestClient {
     }
 
     fn error_kind(error: &BinanceClientError) -> crate::venue::ErrorKind {
-        use crate::venue::ErrorKind;
-        match error {
-            BinanceClientError::Transport { .. } => ErrorKind::Transport,
-            BinanceClientError::RateLimited { .. } => ErrorKind::RateLimited,
-            _ => ErrorKind::Other,
-        }
+        error.kind()
     }
 
     fn orders(&self) -> &OrderTable {

@@ -82,11 +82,7 @@ impl VenueClient for BinanceWsClient {
     }
 
     fn error_kind(error: &BinanceClientError) -> ErrorKind {
-        match error {
-            BinanceClientError::Transport { .. } => ErrorKind::Transport,
-            BinanceClientError::RateLimited { .. } => ErrorKind::RateLimited,
-            _ => ErrorKind::Other,
-        }
+        error.kind()
     }
 
     fn orders(&self) -> &OrderTable {
