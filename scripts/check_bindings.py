@@ -30,22 +30,7 @@ from pathlib import Path
 LIMIT = 12
 
 #: "file stem::function" -> why its body may be longer than LIMIT for now.
-_BENCH_DICT = (
-    "the timed run is in the wintermute-bench crate; what is left builds the result dict, "
-    "which a typed result (issue 11, item 7) would make one line"
-)
-_KEYWORDS = (
-    "keyword arguments into the feeds crate's option structs, and a Python callback bridged "
-    "into Rust; a typed options object from Python would make it a call (issue 11, item 2)"
-)
 ALLOWED: dict[str, str] = {
-    "l2::feeds_replay_timed": _BENCH_DICT,
-    "pipeline::pipeline_bench": "parses the topology and wait names into the bench config; "
-    "the run itself is wintermute_bench::pipeline::run",
-    "workload::generate_workload": _BENCH_DICT,
-    "feeds::feeds_serve": _KEYWORDS,
-    "feeds::feeds_watch": _KEYWORDS,
-    "feeds::feeds_synth": _KEYWORDS,
     "market::new": "reads the venue specs of `wintermute.market` from dicts: the config schema "
     "work of issue 11 (item 2) gives it a typed spec",
     "pipeline::new": "hands out the gateway and subscription objects of a started pipeline: "

@@ -411,43 +411,17 @@ def journal_prune(path: str, archive: str | None = None, dry_run: bool = False) 
 def feeds_recorded_subscription(path: str) -> tuple[str, list[str]]:
     """The venue and symbols a recording subscribed to."""
 
-def feeds_serve(
-    path: str,
-    on_ready: Callable[[str, str], object],
-    *,
-    pace: str = "recorded",
-    port: int = 0,
-    http_port: int = 0,
-    seconds: float | None = None,
-    exit_when_drained: bool = False,
-    drop_frames: list[int] = ...,
-    corrupt_frames: list[int] = ...,
-    exchange_info: dict[str, tuple[str, str]] | None = None,
-) -> dict[str, int]:
+def feeds_serve(path: str, on_ready: Callable[[str, str], object], options: str) -> str:
     """Serves a recording on 127.0.0.1 in its exchange's protocol; blocks until it stops.
-    ``drop_frames`` / ``corrupt_frames``: recorded frames (0-based) lost on the wire;
-    ``exchange_info``: ``{symbol: (tick_size, lot_size)}`` served as Binance's exchangeInfo."""
+    ``options``: a JSON document (``pace``, ``port``, ``http_port``, ``seconds``,
+    ``exit_when_drained``, ``drop_frames``, ``corrupt_frames``, ``exchange_info``); returns the
+    server's counters as JSON."""
 
-def feeds_watch(
-    venue_name: str,
-    symbols: list[str],
-    *,
-    ws_base: str | None = None,
-    rest_base: str | None = None,
-    seconds: float = 5.0,
-    max_frames: int | None = None,
-    record: str | None = None,
-    on_tick: Callable[[str], object] | None = None,
-    tick: float = 0.5,
-    max_attempts: int | None = None,
-    protocol: str | None = None,
-    tls_ca_file: str | None = None,
-    scales: dict[str, tuple[str, str]] | None = None,
-    fetch_scales: bool = False,
-) -> str:
-    """Runs a venue's connector and keeps its books in sync; the report as JSON. ``scales``
-    (Binance): ``{symbol: (tick_size, lot_size)}`` runs the books on integer ticks and lots;
-    ``fetch_scales`` fetches the missing ones from Binance's exchangeInfo first."""
+def feeds_watch(options: str, on_tick: Callable[[str], object] | None = None) -> str:
+    """Runs a venue's connector and keeps its books in sync; the report as JSON. ``options``:
+    a JSON document (``venue``, ``symbols``, ``ws_base``, ``rest_base``, ``seconds``,
+    ``max_frames``, ``record``, ``tick``, ``max_attempts``, ``protocol``, ``tls_ca_file``,
+    ``scales``, ``fetch_scales``)."""
 
 # ---- threaded engine (crates/python/src/pipeline.rs) ----------------------------------------
 
@@ -645,8 +619,8 @@ def pipeline_bench(
     dir: str | None = None,
     seed: int = 42,
     book_deltas: bool = False,
-) -> dict[str, Any]:
-    """One open-loop pipeline benchmark run."""
+) -> str:
+    """One open-loop pipeline benchmark run; its result as a JSON document."""
 
 # ---- l2: the integer L2 book and the feeds benchmark loops (crates/python/src/l2.rs) ----------
 
@@ -727,24 +701,11 @@ def feeds_replay_timed(
 
 __all__ += ["Market", "feeds_synth"]
 
-def feeds_synth(
-    venue_name: str,
-    path: str,
-    *,
-    seed: int = 7,
-    steps: int = 2000,
-    gap_rate: float = 0.0,
-    gap_spacing: int = 10,
-    burst_rate: float = 0.01,
-    trade_rate: float = 0.1,
-    depth: int = 40,
-    kraken_depth: int = 25,
-    symbol: str | None = None,
-    start_ns: int | None = None,
-) -> dict[str, Any]:
-    """Writes a seeded synthetic market in the venue's protocol to ``path`` (recording format);
+def feeds_synth(options: str, path: str) -> str:
+    """Writes a seeded synthetic market in the venue's protocol to ``path`` (recording format).
+    ``options``: a JSON document (``venue``, ``seed``, ``steps``, ``gap_rate``, ...); returns
     ``{"venue", "symbol", "frames", "trades", "gaps", "drop_frames", "corrupt_frames", "bids",
-    "asks"}``."""
+    "asks"}`` as JSON."""
 
 #: ``(seq, kind, side, price, qty, aggressor, trade_id, bid, ask, exchange_ts, receive_ts,
 #: normalized_ts)``; ``bid``/``ask`` are ``(price, qty)`` pairs of exact decimal text.

@@ -172,18 +172,13 @@ class ReplayServer:
 
         def serve() -> None:
             try:
-                self.stats = _core.feeds_serve(
-                    str(path),
-                    on_ready,
-                    pace=pace,
-                    port=port,
-                    http_port=http_port,
-                    seconds=seconds,
-                    exit_when_drained=exit_when_drained,
-                    drop_frames=list(drop_frames),
-                    corrupt_frames=list(corrupt_frames),
-                    exchange_info=None if exchange_info is None else dict(exchange_info),
-                )
+                options = {
+                    "pace": pace, "port": port, "http_port": http_port, "seconds": seconds,
+                    "exit_when_drained": exit_when_drained, "drop_frames": list(drop_frames),
+                    "corrupt_frames": list(corrupt_frames),
+                    "exchange_info": {k: list(v) for k, v in (exchange_info or {}).items()},
+                }  # fmt: skip
+                self.stats = json.loads(_core.feeds_serve(str(path), on_ready, json.dumps(options)))
             except BaseException as e:  # handed to the caller by wait() or the constructor
                 self.error = e
             finally:
@@ -257,26 +252,16 @@ def watch(
             data = json.loads(text)
             on_tick(data["report"], data["counters"])
 
-    report: WatchReport = json.loads(
-        _core.feeds_watch(
-            venue,
-            symbols,
-            ws_base=ws_base,
-            rest_base=rest_base,
-            seconds=seconds,
-            max_frames=max_frames,
-            record=None if record is None else str(record),
-            on_tick=tick_json,
-            tick=tick,
-            max_attempts=max_attempts,
-            protocol=protocol,
-            tls_ca_file=None if tls_ca_file is None else str(tls_ca_file),
-            scales=None
-            if scales is None
-            else {k: (str(t), str(lot)) for k, (t, lot) in scales.items()},
-            fetch_scales=fetch_scales,
-        )
-    )
+    options = {
+        "venue": venue, "symbols": list(symbols), "ws_base": ws_base, "rest_base": rest_base,
+        "seconds": seconds, "max_frames": max_frames,
+        "record": None if record is None else str(record), "tick": tick,
+        "max_attempts": max_attempts, "protocol": protocol,
+        "tls_ca_file": None if tls_ca_file is None else str(tls_ca_file),
+        "scales": None if scales is None else {k: [str(t), str(v)] for k, (t, v) in scales.items()},
+        "fetch_scales": fetch_scales,
+    }  # fmt: skip
+    report: WatchReport = json.loads(_core.feeds_watch(json.dumps(options), tick_json))
     return report
 
 
@@ -313,18 +298,12 @@ def synthesize(
     it with ``ReplayServer(path, drop_frames=..., corrupt_frames=...)`` to lose the gap frames on
     the wire, as the result names them. ``bids``/``asks``: the final book the venue publishes
     (exact text). Same seed, same bytes."""
-    result = _core.feeds_synth(
-        venue,
-        str(path),
-        seed=seed,
-        steps=steps,
-        gap_rate=gap_rate,
-        gap_spacing=gap_spacing,
-        burst_rate=burst_rate,
-        trade_rate=trade_rate,
-        depth=depth,
-        kraken_depth=kraken_depth,
-        symbol=symbol,
-        start_ns=start_ns,
-    )
+    options = {
+        "venue": venue, "seed": seed, "steps": steps, "gap_rate": gap_rate,
+        "gap_spacing": gap_spacing, "burst_rate": burst_rate, "trade_rate": trade_rate,
+        "depth": depth, "kraken_depth": kraken_depth, "symbol": symbol, "start_ns": start_ns,
+    }  # fmt: skip
+    result = json.loads(_core.feeds_synth(json.dumps(options), str(path)))
+    for side in ("bids", "asks"):
+        result[side] = [(price, qty) for price, qty in result[side]]
     return cast(SyntheticMarket, result)

@@ -42,6 +42,23 @@ pub struct WorkloadRecords {
     pub commands: Vec<u8>,
 }
 
+impl WorkloadRecords {
+    /// The instrument's spec as the keyword arguments of `add_instrument`: `symbol`,
+    /// `tick_size`, `lot_size`, `min_qty`, `max_qty`, `min_price`, `max_price` (decimal text).
+    pub fn spec_fields(&self) -> [(&'static str, String); 7] {
+        let s = &self.workload.spec;
+        [
+            ("symbol", s.symbol.clone()),
+            ("tick_size", s.tick_size.clone()),
+            ("lot_size", s.lot_size.clone()),
+            ("min_qty", s.format_qty(s.min_qty)),
+            ("max_qty", s.format_qty(s.max_qty)),
+            ("min_price", s.format_price(s.min_price)),
+            ("max_price", s.format_price(s.max_price)),
+        ]
+    }
+}
+
 /// The workload called `name`, generated from `seed` with `commands` measured commands.
 pub fn workload(name: &str, seed: u64, commands: usize) -> Result<Workload, UnknownWorkload> {
     Ok(match name {
@@ -80,6 +97,18 @@ mod tests {
                 assert_eq!(decode_commands(&r.warmup).unwrap(), r.workload.warmup, "{name}");
             }
         }
+    }
+
+    #[test]
+    fn the_spec_fields_are_the_instruments_decimal_text() {
+        let r = generate("exchange_core", 5, 10).unwrap();
+        let fields: std::collections::HashMap<_, _> = r.spec_fields().into_iter().collect();
+        let s = &r.workload.spec;
+        assert_eq!(fields["symbol"], s.symbol);
+        assert_eq!(fields["tick_size"], s.tick_size);
+        assert_eq!(fields["max_price"], s.format_price(s.max_price));
+        assert_eq!(fields["min_qty"], s.format_qty(s.min_qty));
+        assert_eq!(fields.len(), 7);
     }
 
     #[test]

@@ -77,6 +77,7 @@ use wintermute_core::Command;
 
 use wintermute_engine::analytics::{LatencyRecorder, LatencySummary};
 use wintermute_engine::journal::{FsyncPolicy, JournalConfig, RollStats};
+use wintermute_engine::pipeline::config::WaitKind;
 use wintermute_engine::pipeline::{
     available_cores, Backpressure, Gateway, Output, Pipeline, PipelineConfig, PipelineError, RiskConfig, SubmitError,
     Subscription, SubscriptionConfig, Topology,
@@ -247,6 +248,31 @@ impl BenchConfig {
         format!("{name}{deltas}@{}/{}{rolls}{populated}", rate_label(self.rate), self.journal.label())
     }
 
+    /// Sets the topology by name: `auto` (this machine's default, kept), `merged` or `split`.
+    pub fn set_topology(&mut self, name: &str) -> Result<(), BenchError> {
+        self.topology = match name {
+            "auto" => self.topology,
+            "merged" => Topology::Merged,
+            "split" => Topology::Split,
+            t => return Err(BenchError::Config { why: format!("topology={t:?}: expected auto, merged or split") }),
+        };
+        Ok(())
+    }
+
+    /// Sets the engine threads' wait strategy by name: `auto` (the pipeline's default) or one
+    /// of [`WaitKind::NAMES`].
+    pub fn set_wait(&mut self, name: &str) -> Result<(), BenchError> {
+        self.wait = match (name, WaitKind::from_name(name)) {
+            ("auto", _) => None,
+            (_, Some(kind)) => Some(kind.strategy()),
+            (w, None) => {
+                let why = format!("wait={w:?}: expected auto, {}", WaitKind::NAMES.join(", "));
+                return Err(BenchError::Config { why });
+            }
+        };
+        Ok(())
+    }
+
     fn command_count(&self) -> usize {
         match self.rate {
             Some(r) => ((r as f64 * self.seconds) as usize).max(1_000),
@@ -255,8 +281,8 @@ impl BenchConfig {
     }
 }
 
-/// What one run measured.
-#[derive(Debug, Clone, PartialEq)]
+/// What one run measured (serialized with these field names for `wintermute bench pipeline`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct BenchResult {
     /// See [`BenchConfig::system`].
     pub system: String,
@@ -618,6 +644,40 @@ mod tests {
         assert_eq!(rate_label(Some(1_000_000)), "1M");
         assert_eq!(rate_label(Some(100_000)), "100k");
         assert_eq!(rate_label(Some(1_500)), "1500");
+    }
+
+    #[test]
+    fn topology_and_wait_names_set_the_config_or_name_the_bad_value() {
+        let mut config = BenchConfig::new(None, JournalMode::Off);
+        config.set_topology("split").unwrap();
+        assert_eq!(config.topology, Topology::Split);
+        config.set_topology("auto").unwrap();
+        assert_eq!(config.topology, Topology::Split, "auto keeps what is set");
+        config.set_wait("park").unwrap();
+        assert!(config.wait.is_some());
+        config.set_wait("auto").unwrap();
+        assert!(config.wait.is_none());
+        let err = config.set_topology("diagonal").unwrap_err().to_string();
+        assert!(err.contains("topology=\"diagonal\""), "{err}");
+        let err = config.set_wait("nap").unwrap_err().to_string();
+        assert!(err.contains("wait=\"nap\"") && err.contains("park"), "{err}");
+        assert_eq!(config.topology, Topology::Split, "a bad name changes nothing");
+    }
+
+    #[test]
+    fn a_result_serializes_with_the_documented_keys() {
+        let mut config = BenchConfig::new(Some(50_000), JournalMode::Off);
+        config.seconds = 0.02;
+        config.wait = Some(WaitStrategy::park(Duration::from_micros(50)));
+        let r = run(&config).unwrap();
+        let v: serde_json::Value = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["system"], r.system.as_str());
+        assert_eq!(v["commands"], r.commands);
+        assert_eq!(v["latency"]["p99_ns"], r.latency.p99_ns);
+        assert_eq!(v["offered_ops_per_s"], 50_000);
+        for key in ["ops_per_s", "pipeline_end_to_end", "full_events", "outputs_per_command", "pinned_threads"] {
+            assert!(v.get(key).is_some(), "{key}");
+        }
     }
 
     #[test]

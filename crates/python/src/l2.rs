@@ -14,7 +14,7 @@ use std::path::Path;
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{IntoPyDict, PyDict};
 use wintermute_bench::{feed_replay, tick_replay};
 use wintermute_feeds::book::Side;
 use wintermute_feeds::recording::{read_recording, records, Record};
@@ -216,10 +216,7 @@ fn feeds_replay_timed<'py>(
 ) -> Result<Bound<'py, PyDict>> {
     let v = crate::feeds::venue(venue)?;
     let r = py.detach(|| feed_replay::replay_venue(v, scales.as_deref(), window, &messages, repeat))?;
-    let top_dict = PyDict::new(py);
-    for (symbol, bid, ask) in r.tops {
-        top_dict.set_item(symbol, (bid, ask))?;
-    }
+    let top_dict = r.tops.into_iter().map(|(symbol, bid, ask)| (symbol, (bid, ask))).into_py_dict(py)?;
     let d = PyDict::new(py);
     d.set_item("messages", r.messages)?;
     d.set_item("seconds", r.seconds)?;

@@ -26,7 +26,6 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use wintermute_bench::pipeline::{self as bench, BenchConfig, JournalMode};
 use wintermute_engine::analytics::{rate, LatencySummary};
-use wintermute_engine::pipeline::config::WaitKind;
 use wintermute_engine::pipeline::output_record::{OUTCOMES, OUTPUT_FIELDS, OUTPUT_SIZE, RISK_CODES};
 use wintermute_engine::pipeline::{
     shutdown_draining, shutdown_in_background, BufferedSubscription, Control, Pipeline, PipelineStats, RecoveryInfo,
@@ -373,13 +372,14 @@ fn stats_dict<'py>(py: Python<'py>, s: &PipelineStats) -> Result<Bound<'py, PyDi
 /// offered commands/s, None for max; `journal`: off, none, batch or bg; `topology`: auto,
 /// merged or split; `wait`: auto, or a config's wait kind (busy_spin, spin_then_yield, park);
 /// `book_deltas`: the subscription takes the level updates too (default: an execution feed).
-/// Returns `{"system", "offered_ops_per_s", "ops_per_s", "commands", "latency": {...},
-/// "pipeline_end_to_end": {...}, "full_events", "pinned_threads", "outputs_per_command"}`.
+/// Returns the run's result (`wintermute_bench::pipeline::BenchResult`) as a JSON document:
+/// `system`, `offered_ops_per_s`, `ops_per_s`, `commands`, `latency`, `pipeline_end_to_end`,
+/// `full_events`, `outputs_per_command`, `pinned_threads`, `journal_rolls`, `windows`.
 #[pyfunction]
 #[pyo3(signature = (rate, journal, *, seconds=2.0, topology="auto", wait="auto", pin=false, dir=None, seed=42, book_deltas=false))]
 #[allow(clippy::too_many_arguments)]
-fn pipeline_bench<'py>(
-    py: Python<'py>,
+fn pipeline_bench(
+    py: Python<'_>,
     rate: Option<u64>,
     journal: &str,
     seconds: f64,
@@ -389,34 +389,15 @@ fn pipeline_bench<'py>(
     dir: Option<String>,
     seed: u64,
     book_deltas: bool,
-) -> Result<Bound<'py, PyDict>> {
-    let bad = |why: String| Error::other("BENCH", why);
-    let journal = JournalMode::parse(journal).map_err(|e| bad(e.to_string()))?;
+) -> Result<String> {
+    let bad = |e: bench::BenchError| Error::other("BENCH", e.to_string());
+    let journal = JournalMode::parse(journal).map_err(bad)?;
     let mut config =
         BenchConfig { seconds, pin, dir: dir.map(Into::into), seed, book_deltas, ..BenchConfig::new(rate, journal) };
-    config.topology = match topology {
-        "auto" => config.topology,
-        "merged" => Topology::Merged,
-        "split" => Topology::Split,
-        t => return Err(bad(format!("topology={t:?}: expected auto, merged or split"))),
-    };
-    config.wait = match (wait, WaitKind::from_name(wait)) {
-        ("auto", _) => None,
-        (_, Some(kind)) => Some(kind.strategy()),
-        (w, None) => return Err(bad(format!("wait={w:?}: expected auto, {}", WaitKind::NAMES.join(", ")))),
-    };
-    let r = py.detach(|| bench::run(&config)).map_err(|e| bad(e.to_string()))?;
-    let d = PyDict::new(py);
-    d.set_item("system", &r.system)?;
-    d.set_item("offered_ops_per_s", r.offered_ops_per_s)?;
-    d.set_item("ops_per_s", r.ops_per_s)?;
-    d.set_item("commands", r.commands)?;
-    d.set_item("latency", latency_dict(py, &r.latency)?)?;
-    d.set_item("pipeline_end_to_end", latency_dict(py, &r.pipeline_end_to_end)?)?;
-    d.set_item("full_events", r.full_events)?;
-    d.set_item("pinned_threads", r.pinned_threads)?;
-    d.set_item("outputs_per_command", r.outputs_per_command)?;
-    Ok(d)
+    config.set_topology(topology).map_err(bad)?;
+    config.set_wait(wait).map_err(bad)?;
+    let r = py.detach(|| bench::run(&config)).map_err(bad)?;
+    serde_json::to_string(&r).map_err(|e| Error::type_error(e.to_string()))
 }
 
 /// Adds the pipeline classes and functions to `wintermute._core`.

@@ -4,7 +4,7 @@
 
 use numpy::PyArray1;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyTuple};
+use pyo3::types::{IntoPyDict, PyDict, PyTuple};
 use wintermute_bench::{catalog, workload};
 
 use crate::errors::Result;
@@ -16,18 +16,9 @@ use crate::errors::Result;
 #[pyo3(signature = (name, seed=42, commands=1_000_000))]
 fn generate_workload<'py>(py: Python<'py>, name: &str, seed: u64, commands: usize) -> Result<Bound<'py, PyDict>> {
     let r = py.detach(|| catalog::generate(name, seed, commands))?;
-    let w = &r.workload;
     let d = PyDict::new(py);
-    d.set_item("name", w.name)?;
-    let spec = PyDict::new(py);
-    spec.set_item("symbol", &w.spec.symbol)?;
-    spec.set_item("tick_size", &w.spec.tick_size)?;
-    spec.set_item("lot_size", &w.spec.lot_size)?;
-    spec.set_item("min_qty", w.spec.format_qty(w.spec.min_qty))?;
-    spec.set_item("max_qty", w.spec.format_qty(w.spec.max_qty))?;
-    spec.set_item("min_price", w.spec.format_price(w.spec.min_price))?;
-    spec.set_item("max_price", w.spec.format_price(w.spec.max_price))?;
-    d.set_item("spec", spec)?;
+    d.set_item("name", r.workload.name)?;
+    d.set_item("spec", r.spec_fields().into_py_dict(py)?)?;
     d.set_item("warmup", PyArray1::from_vec(py, r.warmup))?;
     d.set_item("commands", PyArray1::from_vec(py, r.commands))?;
     Ok(d)

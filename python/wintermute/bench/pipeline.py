@@ -94,16 +94,18 @@ def run(
     by_key: dict[tuple[str, int | None], dict[str, Any]] = {}
     for rate in rates:
         for journal in journals:
-            r = _core.pipeline_bench(
-                rate,
-                journal,
-                seconds=seconds,
-                topology=topology,
-                wait=wait,
-                pin=pin,
-                dir=dir,
-                seed=seed,
-                book_deltas=outputs == "all",
+            r = json.loads(
+                _core.pipeline_bench(
+                    rate,
+                    journal,
+                    seconds=seconds,
+                    topology=topology,
+                    wait=wait,
+                    pin=pin,
+                    dir=dir,
+                    seed=seed,
+                    book_deltas=outputs == "all",
+                )
             )
             lat = r["latency"]
             results.append(

@@ -136,6 +136,7 @@ def run(
     cross_every: int = 10,
     redis_url: str | None = None,
     redis_seconds: float = 10.0,
+    freeze_heap: bool = True,
 ) -> dict[str, Any]:
     """One run (see the module documentation); the result as a JSON-able dict."""
     from wintermute.bench import service_load as load
@@ -151,6 +152,7 @@ def run(
             "seconds": seconds, "clients": clients, "subscribers": subscribers,
             "hello_seconds": hello_s, "engine_seconds": engine_s, "ws_buffer": ws_buffer,
             "cross_every": cross_every, "server": "uvicorn (uvloop, httptools)",
+            "freeze_heap": freeze_heap,
         },
     }  # fmt: skip
 
@@ -167,7 +169,9 @@ def run(
             hello.kill()
 
     here, there = ctx.Pipe()
-    options = ServerOptions(clients, ws_buffer=ws_buffer, engine_s=engine_s)
+    options = ServerOptions(
+        clients, ws_buffer=ws_buffer, engine_s=engine_s, freeze_heap=freeze_heap
+    )
     server = ctx.Process(target=serve_bench, args=(there, options), name="bench-server")
     server.start()
     try:
@@ -368,6 +372,7 @@ def _main(args: argparse.Namespace) -> int:
         seconds=args.seconds, clients=args.clients, subscribers=args.subscribers,
         hello_seconds=args.hello_seconds, engine_seconds=args.engine_seconds,
         ws_buffer=args.ws_buffer, redis_url=args.redis, redis_seconds=args.redis_seconds,
+        freeze_heap=args.freeze_heap,
     )  # fmt: skip
     if args.json:
         print(json.dumps(result, indent=2))
@@ -406,6 +411,10 @@ def add_parser(targets: Any) -> None:
     p.add_argument(
         "--redis-seconds", type=_positive_float, default=10.0,
         help="each phase of the --redis measurement",
+    )  # fmt: skip
+    p.add_argument(
+        "--no-freeze", dest="freeze_heap", action="store_false",
+        help="leave the server's start-up heap unfrozen (serve and demo freeze it)",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print a JSON document")
     p.set_defaults(handler=_main)

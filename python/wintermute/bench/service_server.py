@@ -59,6 +59,8 @@ class ServerOptions:
     engine_callers: int = 32
     #: Events a live subscriber (a WebSocket feed) may have waiting in the venue's queue.
     subscriber_queue: int = 10_000
+    #: Freeze the start-up heap as ``wintermute serve`` does (``wintermute.service.heap``).
+    freeze_heap: bool = True
 
 
 def bench_config() -> dict[str, Any]:
@@ -213,6 +215,7 @@ def serve_bench(conn: Connection, options: ServerOptions) -> None:
         bench_config(), keys=demo_keys(options.clients), settings=settings,
         routers=[_hello_router(), per_client_router()],
     )  # fmt: skip
+    app.state.freeze_heap = options.freeze_heap  # at the server's start-up, as serve does
     venue = app.state.venue
     try:
 

@@ -51,7 +51,7 @@ use super::segment::{map_new, populate};
 use super::JournalError;
 
 /// How segment rolls went ([`super::Journal::roll_stats`], [`RollWatch::stats`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
 pub struct RollStats {
     /// Rolls to a new segment since the journal opened.
     pub rolls: u64,
