@@ -892,3 +892,11 @@ def mm_latency_bench(
     seed: int = 42,
 ) -> dict[str, Any]:
     """One run of the market maker's tick-to-order latency benchmark on our venue."""
+
+# ---- order routing: the signing benchmark (crates/python/src/routing_bench.rs) ---------------
+
+__all__ += ["routing_sign_timed"]
+
+def routing_sign_timed(rounds: int = 20_000) -> str:
+    """Times each venue's order -> signed request edge ``rounds`` times in Rust: a JSON list of
+    ``{"edge", "rounds", "p50_ns", "p99_ns", "max_ns", "request_bytes"}``."""

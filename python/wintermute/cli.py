@@ -549,6 +549,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wintermute.bench import gc_pause as bench_gc
 
     bench_gc.add_parser(bench_targets)
+    from wintermute.bench import routing as bench_routing
+
+    bench_routing.add_parser(bench_targets)
 
     from wintermute.bench import service as bench_service
 

@@ -14,7 +14,9 @@
 //! - [`pipeline`]: the open-loop pipeline benchmark (constant offered rate, coordinated-omission
 //!   correction) behind `examples/pipeline_bench.rs` and `wintermute bench pipeline`;
 //! - [`mm_latency`]: the market maker's tick-to-order latency on our venue, open loop, behind
-//!   `examples/mm_bench.rs` and `wintermute bench mm`.
+//!   `examples/mm_bench.rs` and `wintermute bench mm`;
+//! - [`routing`]: an order decision -> the signed request of each venue (`wintermute bench
+//!   routing`, beside ccxt's `create_order`).
 //!
 //! The bindings (`wintermute._core`) call these in one line each, with the GIL released.
 //! Examples: `cargo run --release -p wintermute-bench --example latency` (the order book alone)
@@ -28,5 +30,6 @@ pub mod mm_backtest;
 pub mod mm_latency;
 pub mod native_book;
 pub mod pipeline;
+pub mod routing;
 pub mod tick_replay;
 pub mod workload;

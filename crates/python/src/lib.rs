@@ -31,6 +31,7 @@ mod mm_strategy;
 mod pipeline;
 mod records;
 mod route_sims;
+mod routing_bench;
 mod workload;
 
 /// The package version, shared by the Rust crates and the Python distribution.
@@ -66,6 +67,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     mm_bench::register(m)?;
     mm_live::register(m)?;
     route_sims::register(m)?;
+    routing_bench::register(m)?;
     mm_strategy::register(m)?;
     pipeline::register(m)?;
     records::register(m)?;
