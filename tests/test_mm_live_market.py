@@ -54,7 +54,10 @@ def run_paper(config: dict[str, Any], seconds: float = 4.0) -> tuple[dict[str, A
 
 def test_the_market_maker_quotes_off_the_venues_its_market_table_names(tmp_path: Path) -> None:
     # Seeds far from the built-in market's (7): the books differ from anything it would show.
-    served = [serve_venue(tmp_path, "coinbase", seed=101), serve_venue(tmp_path, "kraken", seed=202)]
+    served = [
+        serve_venue(tmp_path, "coinbase", seed=101),
+        serve_venue(tmp_path, "kraken", seed=202),
+    ]
     config = quiet_config(served)
     config["market"] = market_table(served)
     last, lines = run_paper(config)
@@ -98,7 +101,8 @@ def test_without_the_ca_file_the_tls_venue_never_goes_live(tmp_path: Path) -> No
         config["market"] = market_table([served])  # no ca_file: the certificate is unknown
         last, _ = run_paper(config, seconds=2.0)
     ref = last["references"][0]
-    assert ref["state"] != "live" and ref["bid"] is None, ref
+    assert ref["state"] != "live", ref
+    assert ref["bid"] is None, ref
     assert last["fair_value"] is None
 
 

@@ -175,7 +175,11 @@ class MarketSettings:
     def from_dict(cls, data: Any, *, base_dir: str | Path | None = None) -> MarketSettings:
         """Checked settings from a ``[market]`` table (relative ``ca_file`` paths are taken
         from ``base_dir``: the config file's folder); unknown keys are errors."""
-        table = _table(data, "<table>") if data is not None else {}
+        if data is not None and not isinstance(data, Mapping):
+            raise ConfigError(
+                "config key market: expected a [market] table", reason="CONFIG", key="market"
+            )
+        table: Mapping[str, Any] = data or {}
         _unknown(table, ("source", "venues", "instruments", *_SYNTHETIC_KEYS), "")
         source = table.get("source", "venues" if "venues" in table else "synthetic")
         if source not in ("synthetic", "venues"):
@@ -204,7 +208,7 @@ class MarketSettings:
             for venue, symbol in _table(legs, key).items():
                 if not isinstance(symbol, str):
                     raise _error(f"{key}.{venue}", "expected the venue's symbol")
-                settings.check_stream(venue, symbol, f"{key}.{venue}")
+                settings.check_stream(venue, symbol, f"market.{key}.{venue}")
                 instruments[str(inst)][str(venue)] = symbol
         return dataclasses.replace(settings, instruments=instruments)
 

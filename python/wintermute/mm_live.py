@@ -555,15 +555,15 @@ def paper(
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         venue = stack.enter_context(Venue(engine_config(config), reserve=1))
-        market = ExternalMarket(settings, seed=seed, steps=steps, instrument=symbol, legs=legs)
-        stack.callback(market.stop)
-        maker = start_on_venue(config, venue, market, strategy=strategy, live=live)
+        external = ExternalMarket(settings, seed=seed, steps=steps, instrument=symbol, legs=legs)
+        stack.callback(external.stop)
+        maker = start_on_venue(config, venue, external, strategy=strategy, live=live)
         stack.callback(maker.stop)
         for name, addr in maker.paper_venues():
             print(f"hedges go to {name}'s simulator on {addr} (paper)", file=out, flush=True)
         flow = OrderFlow(
             venue, symbol, seed=settings.seed if seed is None else seed, rate=rate,
-            reference=market.reference_mid,
+            reference=external.reference_mid,
         )  # fmt: skip
         stack.callback(flow.stop)
         try:

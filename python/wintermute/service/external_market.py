@@ -9,9 +9,10 @@ speaking their protocols).
 ``snapshot()`` of it every ``every_s`` seconds: each venue's sync state, best bid and ask with
 their quantities, frames and resyncs, and the consolidated BBO of the venues mapped into our
 instrument (``legs``; by default Coinbase's BTC-USD and Kraken's XBT/USD: Binance's BTCUSDT is
-quoted in Tether, so it is shown but not merged), with the microprice and whether the venues' books lock or
-cross. Readers get the last sample (a plain dict, JSON-ready: decimals as strings) and its
-``version``; the WebSocket at ``/ws/market`` (``wintermute.service.web_ui``) sends it on::
+quoted in Tether, so it is shown but not merged), with the microprice and whether the venues'
+books lock or cross. Readers get the last sample (a plain dict, JSON-ready: decimals as
+strings) and its ``version``; the WebSocket at ``/ws/market`` (``wintermute.service.web_ui``)
+sends it on::
 
     >>> from wintermute.service.external_market import ExternalMarket
     >>> with ExternalMarket(pace="fast", steps=400, every_s=0.05) as market:
@@ -96,7 +97,7 @@ class ExternalMarket:
         every_s: float = 0.25,
         restart_after_s: float | None = None,
     ) -> None:
-        given = {"seed": seed, "steps": steps, "pace": pace, "gap_rate": gap_rate,
+        given: dict[str, Any] = {"seed": seed, "steps": steps, "pace": pace, "gap_rate": gap_rate,
                  "restart_after_s": restart_after_s}  # fmt: skip
         settings = dataclasses.replace(
             settings or MarketSettings(), **{k: v for k, v in given.items() if v is not None}
@@ -210,8 +211,8 @@ class ExternalMarket:
                 "resyncs": counters.get("resyncs", 0),
                 "merged": venue in self.legs,
             }
-        consolidated = None
-        mid = None
+        consolidated: dict[str, Any] | None = None
+        mid: Decimal | None = None
         if self.legs:
             view = m.consolidated(self.instrument, depth=1)
             bbo, mid = view["bbo"], view["mid"]

@@ -44,8 +44,8 @@ from wintermute.config import EngineConfig, read_document
 from wintermute.errors import ConfigError
 from wintermute.market_settings import MarketSettings
 from wintermute.service.app import create_app
-from wintermute.service.keys import KeyStore
 from wintermute.service.external_market import ExternalMarket
+from wintermute.service.keys import KeyStore
 from wintermute.service.logs import configure_logging
 from wintermute.service.market_redis import redacted, redis_tier
 from wintermute.service.market_services import MarketServices
@@ -95,8 +95,8 @@ def serve(
     keys_file = keys if keys is not None else _relative(path, settings.api_keys_file)
     store = KeyStore.load(keys_file)
     engine = EngineConfig.from_dict(engine_doc, base_dir=path.parent)
-    market_settings = None
-    instrument = None
+    market_settings: MarketSettings | None = None
+    instrument: str | None = None
     if "market" in document:
         market_settings = MarketSettings.from_dict(document["market"], base_dir=path.parent)
         instrument = market_instrument(market_settings, [i.symbol for i in engine.instruments])

@@ -181,8 +181,8 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
     market = ExternalMarket(seed=options.seed) if options.market else None
     services = None
     if market is not None:
-        record = options.record_market and plan is not None
-        services = MarketServices(market, redis=redis, record_url=plan.url if record else None)
+        record_url = plan.url if options.record_market and plan is not None else None
+        services = MarketServices(market, redis=redis, record_url=record_url)
     maker = (
         None if market is None else mm_live.start_on_venue(mm_live.paper_config(), venue, market)
     )
