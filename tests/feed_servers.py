@@ -98,6 +98,7 @@ def tls_proxy(context: ssl.SSLContext, backend_ws_url: str) -> Iterator[str]:
     host, port = backend_ws_url.removeprefix("ws://").split("/", 1)[0].rsplit(":", 1)
     loop = asyncio.new_event_loop()
     ready: list[str] = []
+    writers: list[asyncio.StreamWriter] = []
 
     async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(ConnectionError, OSError):
@@ -107,12 +108,28 @@ def tls_proxy(context: ssl.SSLContext, backend_ws_url: str) -> Iterator[str]:
         writer.close()
 
     async def client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writers.append(writer)
         try:
             up_reader, up_writer = await asyncio.open_connection(host, int(port))
         except OSError:
             writer.close()
             return
+        writers.append(up_writer)
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def shut(server: asyncio.Server) -> None:
+        server.close()
+        for w in writers:
+            w.close()
+        for w in writers:
+            with contextlib.suppress(Exception):
+                await w.wait_closed()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 5)
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def start() -> asyncio.Server:
         server = await asyncio.start_server(client, "127.0.0.1", 0, ssl=context)
@@ -125,6 +142,7 @@ def tls_proxy(context: ssl.SSLContext, backend_ws_url: str) -> Iterator[str]:
     try:
         yield ready[0]
     finally:
-        server.close()
+        asyncio.run_coroutine_threadsafe(shut(server), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
+        loop.close()
