@@ -155,3 +155,19 @@ def test_serve_refuses_a_bad_market_table_with_exit_code_2(tmp_path: Path) -> No
         assert done.returncode == 2, (table, done.stderr)
         assert message in done.stderr, (table, done.stderr)
         assert "Traceback" not in done.stderr
+
+
+def test_serve_runs_the_synthetic_market_of_a_market_table(tmp_path: Path) -> None:
+    table = '\n[market]\nsource = "synthetic"\nseed = 5\nsteps = 3000\npace = "10"\n'
+    proc, url = start(tmp_path, table, "--no-audit")
+    try:
+        sample = live_sample(url, ["binance", "coinbase", "kraken"])
+    finally:
+        code, err = _stop(proc)
+    assert code == 0, err
+    assert {v: s["symbol"] for v, s in sample["venues"].items()} == {
+        "binance": "BTCUSDT", "coinbase": "BTC-USD", "kraken": "XBT/USD",
+    }  # fmt: skip
+    assert sample["consolidated"]["merged"] == ["coinbase", "kraken"]
+    assert sample["consolidated"]["bbo"] is not None
+    assert "external market: the synthetic market (seed 5, 3000 messages a replay)" in err
