@@ -42,6 +42,7 @@ MODULES = [
     "wintermute.batch",
     "wintermute.journal",
     "wintermute.feeds",
+    "wintermute.market_settings",
     "wintermute.service.app",
     "wintermute.service.external_market",
     "wintermute.service.keys",

@@ -19,7 +19,7 @@
     wintermute bench service [--seconds 60] [--clients 16] [--subscribers 8] [--json]
     wintermute run --config FILE [--seconds S] [--workload RATE] [--stats-every S] [--ack-log FILE]
     wintermute serve --config FILE [--host H] [--port P] [--keys FILE] [--ssl-certfile F ...]
-                     [--run-dir DIR] [--audit-store URL] [--no-audit]
+                     [--run-dir DIR] [--audit-store URL] [--no-audit] [--record-market]
     wintermute feeds verify FILE [--json]
     wintermute feeds serve FILE [--pace fast|recorded|N] [--port P] [--seconds S]
     wintermute feeds serve --synthetic VENUE [--seed N] [--steps N] [--gap-rate R] [...]
@@ -39,11 +39,13 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from wintermute import __version__
@@ -80,7 +82,7 @@ def _serve(args: argparse.Namespace) -> int:
             args.config, host=args.host, port=args.port, keys=args.keys,
             ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile,
             log_level=args.log_level, audit=args.audit, audit_store=args.audit_store,
-            run_dir=args.run_dir,
+            run_dir=args.run_dir, record_market=args.record_market,
         )  # fmt: skip
     except (errors.ConfigError, StorageError) as e:
         print(f"wintermute serve: {e}", file=sys.stderr)
@@ -359,17 +361,27 @@ def _mm_live(args: argparse.Namespace) -> int:
         return 2
     try:
         config = mm.load_config(args.config)
-        # Every route's URL and keys are checked before anything starts.
+        # Every route's URL and keys, and the market, are checked before anything starts.
         mm_live.check_config(config, live=args.live)
+        market = mm_live.market_settings(config, base_dir=Path(args.config).parent)
+        if market.source == "synthetic":
+            market = dataclasses.replace(market, **{
+                k: v for k, v in (("seed", args.seed), ("steps", args.steps)) if v is not None
+            })  # fmt: skip
+        elif args.seed is not None or args.steps is not None:
+            raise errors.ConfigError(
+                "--seed and --steps are for the synthetic market: [market] reads the venues",
+                reason="CONFIG", key="market.source",
+            )  # fmt: skip
         hedges = "hedges to the venues (--live)" if args.live else "on paper"
-        print(f"wintermute mm: quoting off the synthetic market, {hedges} ({args.config}); "
+        print(f"wintermute mm: quoting off {market.describe()}, {hedges} ({args.config}); "
               "Ctrl-C stops", flush=True)  # fmt: skip
         strategy = None
         if args.live_strategy is not None:
             strategy = mm.load_strategy(args.live_strategy, config)
         last = mm_live.paper(
-            config, duration=args.duration, every=args.every, seed=args.seed, steps=args.steps,
-            live=args.live, strategy=strategy,
+            config, duration=args.duration, every=args.every, live=args.live,
+            strategy=strategy, market=market,
         )  # fmt: skip
     except (errors.ConfigError, errors.FeedError) as e:
         print(f"wintermute mm: {e}", file=sys.stderr)
@@ -582,10 +594,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="send hedges to the venues' real endpoints over HTTPS, keys from [hedge.live.VENUE] "
         "keys_file or the environment (default: paper, local simulators)",
     )
-    mm_parser.add_argument("--seed", type=_non_negative, default=7, help="synthetic market seed")
     mm_parser.add_argument(
-        "--steps", type=_positive, default=20_000, help="synthetic messages per venue per replay"
+        "--seed", type=_non_negative, help="synthetic market seed (default: [market] seed, 7)"
     )
+    mm_parser.add_argument(
+        "--steps", type=_positive,
+        help="synthetic messages per venue per replay (default: [market] steps, 20000)",
+    )  # fmt: skip
     mm_parser.add_argument(
         "--strategy", dest="live_strategy", metavar="MODULE:CLASS",
         help="quote with this Python strategy (a wintermute.mm_strategy.Strategy) live",
@@ -626,6 +641,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--audit-store", help="the audit store URL (default: [audit] store, "
                        "else SQLite in the run directory)")  # fmt: skip
     serve.add_argument("--no-audit", dest="audit", action="store_false", help="no audit trail")
+    serve.add_argument(
+        "--record-market", action="store_true",
+        help="record the [market] venues' market data into the audit trail's store",
+    )  # fmt: skip
     serve.set_defaults(handler=_serve)
 
     jr = commands.add_parser("journal", help="inspect, verify and export a journal directory")

@@ -270,14 +270,15 @@ class EngineConfig:
     def from_file(cls, path: str | PathLike[str], *, cores: int | None = None) -> EngineConfig:
         """Reads a ``.toml`` or ``.json`` file (by its suffix); a relative ``journal.dir`` is
         taken relative to the file's directory. The ``[service]`` table (the service's settings,
-        ``wintermute serve``) and the ``[audit]`` table (``wintermute.storage.audit_settings``)
-        are left out."""
+        ``wintermute serve``), the ``[audit]`` table (``wintermute.storage.audit_settings``)
+        and the ``[market]`` table (``wintermute.market_settings``) are left out."""
         p = Path(path)
         data = read_document(p)
         # The service's and the audit trail's own tables share the file; the engine's schema
         # refuses unknown keys, so it never sees them.
         data.pop("service", None)
         data.pop("audit", None)
+        data.pop("market", None)
         return cls.from_dict(data, cores=cores, base_dir=p.parent)
 
     def to_dict(self) -> dict[str, Any]:

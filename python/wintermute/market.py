@@ -144,7 +144,9 @@ class Market:
     """Venues' feeds in a background thread (see the module docs).
 
     ``venues``: the venues to run. A venue listed in ``endpoints`` (``ws_base`` or
-    ``(ws_base, rest_base)``) connects there and subscribes to ``symbols[venue]``; any other
+    ``(ws_base, rest_base)``; None: the venue's own public endpoint) connects there and
+    subscribes to ``symbols[venue]``, trusting the root certificates of the PEM file
+    ``ca_files[venue]`` besides Mozilla's when given (a private CA for ``wss://``); any other
     venue gets its own synthetic market (``seed``, ``steps`` messages, ``gap_rate`` injected
     gaps, served at ``pace``: ``"recorded"``, ``"fast"`` or a speed factor like ``"10"``).
     ``max_attempts`` bounds failed connection attempts in a row before a venue gives up.
@@ -165,7 +167,7 @@ class Market:
         self,
         venues: Iterable[str] = VENUES,
         *,
-        endpoints: Mapping[str, str | tuple[str, str]] | None = None,
+        endpoints: Mapping[str, str | tuple[str | None, str | None]] | None = None,
         symbols: Mapping[str, Sequence[str]] | None = None,
         instruments: Mapping[str, Mapping[str, str]] | None = None,
         seed: int = 7,
@@ -179,15 +181,17 @@ class Market:
         scales: Mapping[str, tuple[str, str]] | None = None,
         latent: bool = False,
         dislocation: tuple[str, float, float, str] | None = None,
+        ca_files: Mapping[str, str] | None = None,
     ) -> None:
         endpoints = dict(endpoints or {})
+        ca_files = dict(ca_files or {})
         symbols = dict(symbols or {})
         names = list(venues)
         if scales is not None and "binance" not in names:
             raise errors.FeedError(
                 "scales are for binance, which is not a venue here", reason="FEED"
             )
-        for name in [*names, *endpoints, *symbols]:
+        for name in [*names, *endpoints, *symbols, *ca_files]:
             if name not in VENUES:
                 raise errors.FeedError(
                     f"venue={name!r}: expected one of {list(VENUES)}", reason="FEED"
@@ -206,6 +210,7 @@ class Market:
                 target = endpoints[name]
                 ws, rest = (target, None) if isinstance(target, str) else target
                 spec.update(ws_base=ws, rest_base=rest, symbols=list(symbols.get(name, ())))
+                spec["tls_ca_file"] = ca_files.get(name)
             else:
                 spec["synthetic"] = {
                     "seed": seed + i,

@@ -44,8 +44,16 @@ URL and keys are checked before anything starts (``check_config(config, live=Tru
 (``wintermute route kill``).
 
 ``paper(config)`` runs the whole thing on one machine, as ``wintermute mm --config FILE``
-does: an engine, the synthetic market, background order flow that trades with the quotes, and
+does: an engine, the external market, background order flow that trades with the quotes, and
 the market maker.
+
+**Where the books come from.** The config's ``[market]`` table
+(``wintermute.market_settings``): by default the seeded synthetic market on 127.0.0.1; with
+``[market.venues.<venue>]`` tables, the venues' own public feeds (or any server speaking their
+protocols), so ``wintermute mm --config FILE --live`` quotes off the real venues' books and
+hedges against them. ``market_settings(config)`` reads it and checks that every pricing
+venue's symbol is subscribed (a ``[market]`` table with a ``kind`` is a backtest's market: a
+live run takes the synthetic default instead).
 
 **A Python strategy live.** ``LiveMarketMaker(..., strategy=MyStrategy(config))`` (or
 ``wintermute mm --config FILE --strategy module:Class``) quotes with a
@@ -76,6 +84,7 @@ from typing import Any, TextIO
 from wintermute import _core
 from wintermute.errors import ConfigError
 from wintermute.market import Market
+from wintermute.market_settings import MarketSettings
 from wintermute.mm_strategy import Strategy
 from wintermute.pipeline import Gateway, Subscription
 
@@ -88,6 +97,7 @@ __all__ = [
     "engine_config",
     "hedging_summary",
     "kill_hedge_routes",
+    "market_settings",
     "paper",
     "paper_config",
     "present",
@@ -378,6 +388,44 @@ def check_config(config: Mapping[str, Any], *, live: bool = False) -> None:
     _core.check_live_config(json.dumps(config), tick, lot, live=live)
 
 
+def market_settings(
+    config: Mapping[str, Any], *, base_dir: str | Path | None = None
+) -> MarketSettings:
+    """The external market of ``config``'s ``[market]`` table (see the module docs; relative
+    ``ca_file`` paths from ``base_dir``). Raises ``ConfigError`` naming the key when the table
+    is bad or a ``pricing.venues`` entry's symbol is not subscribed."""
+    table = config.get("market")
+    backtest = isinstance(table, Mapping) and "kind" in table
+    settings = MarketSettings() if table is None or backtest else (
+        MarketSettings.from_dict(table, base_dir=base_dir)
+    )  # fmt: skip
+    _check_pricing(config, settings)
+    return settings
+
+
+def _check_pricing(config: Mapping[str, Any], settings: MarketSettings) -> None:
+    pricing = config.get("pricing")
+    venues = pricing.get("venues") if isinstance(pricing, Mapping) else None
+    for i, v in enumerate(venues if isinstance(venues, list) else []):
+        if isinstance(v, Mapping) and isinstance(v.get("name"), str):
+            settings.check_stream(v["name"], str(v.get("symbol")), f"pricing.venues[{i}]")
+
+
+def _legs(config: Mapping[str, Any], settings: MarketSettings) -> dict[str, str]:
+    """The venues merged into our instrument's consolidated book (the order flow's reference):
+    ``[market.instruments]``'s, else the synthetic market's, else the pricing venues quoted in
+    our instrument's quote currency."""
+    inst = _instrument(config)
+    if inst["symbol"] in settings.instruments or settings.source == "synthetic":
+        return settings.legs(inst["symbol"])
+    quote = inst.get("quote_currency")
+    return {
+        v["name"]: v["symbol"]
+        for v in config["pricing"].get("venues", [])
+        if quote is not None and v.get("quote_currency") == quote
+    }
+
+
 def kill_hedge_routes(config: Mapping[str, Any], *, live: bool = False) -> list[dict[str, Any]]:
     """The kill switch on every ``[hedge] routes`` venue: each venue's open orders canceled.
     ``live``: the venues themselves (or the routes' ``url``); else each route must name its
@@ -471,38 +519,52 @@ def paper(
     *,
     duration: float | None = None,
     every: float = 1.0,
-    seed: int = 7,
-    steps: int = 20_000,
+    seed: int | None = None,
+    steps: int | None = None,
     rate: float = 30.0,
     out: TextIO = sys.stdout,
     stop: threading.Event | None = None,
     strategy: Strategy | None = None,
     live: bool = False,
+    market: MarketSettings | None = None,
 ) -> dict[str, Any]:
     """Runs the market maker on paper (see the module docs), printing its state every
     ``every`` seconds until ``duration`` passes, ``stop`` is set or Ctrl-C; returns the last
-    state. ``seed`` and ``steps`` (messages per venue, replayed at the recorded pace; then a
-    fresh market) make the synthetic market; ``strategy`` quotes instead of the built-in
-    model. Nothing leaves 127.0.0.1, unless ``live``: the hedges then go to the venues (see the
-    module docs). A bad config (with ``live``: a route without usable keys or URL) raises
-    ``ConfigError`` before anything starts."""
+    state. ``market``: the external market (default: the config's ``[market]``,
+    ``market_settings(config)``); ``seed`` and ``steps`` (messages per venue, replayed at the
+    recorded pace; then a fresh market), when given, replace the synthetic market's;
+    ``strategy`` quotes instead of the built-in model. With the synthetic market nothing
+    leaves 127.0.0.1, unless ``live``: the hedges then go to the venues (see the module docs).
+    A bad config (with ``live``: a route without usable keys or URL) raises ``ConfigError``
+    before anything starts."""
     from wintermute.service.external_market import ExternalMarket
     from wintermute.service.order_flow import OrderFlow
     from wintermute.service.venue import Venue
 
     check_config(config, live=live)
     symbol = _instrument(config)["symbol"]
+    settings = market_settings(config) if market is None else market
+    _check_pricing(config, settings)
+    if settings.source != "synthetic" and (seed is not None or steps is not None):
+        raise ConfigError(
+            "seed and steps are the synthetic market's: [market] reads the venues",
+            reason="CONFIG", key="market.source",
+        )  # fmt: skip
+    legs = _legs(config, settings)
     stop = stop or threading.Event()
     started = time.monotonic()
     with contextlib.ExitStack() as stack:
         venue = stack.enter_context(Venue(engine_config(config), reserve=1))
-        market = ExternalMarket(seed=seed, steps=steps, instrument=symbol)
-        stack.callback(market.stop)
-        maker = start_on_venue(config, venue, market, strategy=strategy, live=live)
+        external = ExternalMarket(settings, seed=seed, steps=steps, instrument=symbol, legs=legs)
+        stack.callback(external.stop)
+        maker = start_on_venue(config, venue, external, strategy=strategy, live=live)
         stack.callback(maker.stop)
         for name, addr in maker.paper_venues():
             print(f"hedges go to {name}'s simulator on {addr} (paper)", file=out, flush=True)
-        flow = OrderFlow(venue, symbol, seed=seed, rate=rate, reference=market.reference_mid)
+        flow = OrderFlow(
+            venue, symbol, seed=settings.seed if seed is None else seed, rate=rate,
+            reference=external.reference_mid,
+        )  # fmt: skip
         stack.callback(flow.stop)
         try:
             while not stop.wait(every):

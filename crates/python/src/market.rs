@@ -6,6 +6,7 @@
 //! with the GIL released. Prices and quantities cross as exact decimal strings.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -175,6 +176,7 @@ fn venue_feed(spec: &Bound<'_, PyDict>) -> Result<VenueFeed> {
         feed.kraken_depth = depth;
     }
     feed.max_attempts = opt!(spec, "max_attempts", u32);
+    feed.tls_ca_file = opt!(spec, "tls_ca_file", PathBuf);
     feed.binance_scales = tick_scales(opt!(spec, "scales", HashMap<String, (String, String)>))?;
     feed.resubscribe_interval = Duration::from_millis(100);
     let source = match get(spec, "synthetic")? {

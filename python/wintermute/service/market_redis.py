@@ -28,8 +28,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from wintermute.errors import WintermuteError
-from wintermute.market import VENUES
-from wintermute.service.external_market import INSTRUMENT_LEGS, ExternalMarket
+from wintermute.service.external_market import ExternalMarket
 from wintermute.service.settings import RedisSettings
 from wintermute.storage.redis_tier import (
     Entry,
@@ -92,11 +91,11 @@ class ExternalMarketSource:
         now = time.time_ns()
         hashes: dict[str, Entry] = {}
         entries: list[tuple[str, Entry]] = []
-        for venue in VENUES:
+        for venue, shown in self.market.shown.items():
             last = self._last_trade.get(venue, -1)
             try:
-                book = m.book(venue, depth=self.depth)
-                events = self._new_events(m, venue, last)
+                book = m.book(venue, shown, depth=self.depth)
+                events = self._new_events(m, venue, shown, last)
             except WintermuteError as err:  # not subscribed yet: nothing to say of it
                 log.debug("venue=%s not readable yet: %s", venue, err)
                 continue
@@ -122,14 +121,14 @@ class ExternalMarketSource:
         return hashes, entries
 
     @staticmethod
-    def _new_events(m: Any, venue: str, last: int) -> list[Any]:
+    def _new_events(m: Any, venue: str, symbol: str, last: int) -> list[Any]:
         """The venue's events after sequence ``last`` (at most ``EVENTS_PER_ROUND``): a few
         are read first, more only when the round missed more (reading the whole ring every
         round would cost the service's interpreter far more than the writes). The first round
         reads the whole ring."""
         n = EVENTS_PER_ROUND if last < 0 else 64
         while True:
-            events: list[Any] = m.events(venue, last=n)
+            events: list[Any] = m.events(venue, symbol, last=n)
             if not events or events[0]["seq"] <= last + 1 or n >= EVENTS_PER_ROUND:
                 return events
             n = min(n * 4, EVENTS_PER_ROUND)
@@ -138,6 +137,8 @@ class ExternalMarketSource:
         self, m: Any, symbol: str, now: int, hashes: dict[str, Entry],
         entries: list[tuple[str, Entry]],
     ) -> None:  # fmt: skip
+        if not self.market.legs:  # nothing merged into our instrument
+            return
         try:
             view = m.consolidated(symbol, depth=1)
         except WintermuteError as e:
@@ -157,7 +158,7 @@ class ExternalMarketSource:
             "ask_qty": _text(ask and ask["total"]), "ask_venues": venues(ask),
             "mid": _text(view["mid"]), "microprice": _text(view["microprice"]),
             "cross": str((view["cross"] or {}).get("kind", "none")),
-            "merged": ",".join(sorted(INSTRUMENT_LEGS)),
+            "merged": ",".join(sorted(self.market.legs)),
         }  # fmt: skip
         hashes[consolidated_key(self.prefix, symbol)] = fields
         top = (str(fields["bid"]), str(fields["ask"]))

@@ -17,6 +17,13 @@ directory. ``/api/audit/...`` answers from it, and the WebSocket's ``alerts`` ch
 each alert as it is stored. ``--no-audit`` or ``[audit] enabled = false`` turns it off (those
 routes then answer 503). With ``[service.redis]``, the audit writer also publishes our books
 and trades to Redis (``wintermute.storage.redis_tier``).
+
+With a ``[market]`` table (``wintermute.market_settings``: the synthetic market, or the venues'
+own feeds) the service runs that **external market** next to ours, as ``wintermute demo`` does:
+the web UI's venue panels and consolidated BBO, ``/ws/market``, the venues' books, trades and
+consolidated BBO in Redis (with ``[service.redis]``), and, with ``--record-market``, its trades,
+top-of-book ticks and book snapshots recorded into the audit trail's store
+(``wintermute.storage.market_recorder``).
 """
 
 from __future__ import annotations
@@ -34,12 +41,17 @@ import uvicorn
 from fastapi import FastAPI
 
 from wintermute.config import EngineConfig, read_document
+from wintermute.errors import ConfigError
+from wintermute.market_settings import MarketSettings
 from wintermute.service.app import create_app
+from wintermute.service.external_market import ExternalMarket
 from wintermute.service.keys import KeyStore
 from wintermute.service.logs import configure_logging
 from wintermute.service.market_redis import redacted, redis_tier
+from wintermute.service.market_services import MarketServices
 from wintermute.service.settings import split_config
 from wintermute.service.venue import Venue
+from wintermute.service.web_ui import WebUi
 from wintermute.storage.audit_settings import AuditSettings
 from wintermute.storage.audit_trail import AuditTrail, plan_trail
 
@@ -60,8 +72,10 @@ def serve(
     audit: bool = True,
     audit_store: str | None = None,
     run_dir: str | PathLike[str] | None = None,
+    record_market: bool = False,
 ) -> None:
-    """Serves the venue of ``config`` until stopped (see the module documentation)."""
+    """Serves the venue of ``config`` until stopped (see the module documentation).
+    ``record_market``: record the ``[market]`` venues into the audit trail's store."""
     configure_logging(log_level)
     path = Path(config)
     document = read_document(path)
@@ -81,6 +95,17 @@ def serve(
     keys_file = keys if keys is not None else _relative(path, settings.api_keys_file)
     store = KeyStore.load(keys_file)
     engine = EngineConfig.from_dict(engine_doc, base_dir=path.parent)
+    market_settings: MarketSettings | None = None
+    instrument: str | None = None
+    if "market" in document:
+        market_settings = MarketSettings.from_dict(document["market"], base_dir=path.parent)
+        instrument = market_instrument(market_settings, [i.symbol for i in engine.instruments])
+    if record_market and (market_settings is None or not (audit and audit_settings.enabled)):
+        raise ConfigError(
+            "--record-market records the [market] venues into the audit trail's store: "
+            "the config needs a [market] table, and the audit trail on",
+            reason="CONFIG", key="market",
+        )  # fmt: skip
     plan = None
     if audit and audit_settings.enabled:
         configured_dir = _relative(path, audit_settings.run_dir)
@@ -91,6 +116,7 @@ def serve(
         engine = plan.engine
     venue = Venue(engine, settings)
     trail: AuditTrail | None = None
+    services: MarketServices | None = None
     try:
         if plan is not None:
             hot = None if settings.redis is None else redis_tier(settings.redis)
@@ -100,8 +126,18 @@ def serve(
                 where = redacted(settings.redis.url)
                 print(f"wintermute: publishing books and trades to Redis ({where})",
                       file=sys.stderr, flush=True)  # fmt: skip
+        if market_settings is not None and instrument is not None:
+            record_url = plan.url if record_market and plan is not None else None
+            services = MarketServices(
+                ExternalMarket(market_settings, instrument=instrument),
+                redis=settings.redis, record_url=record_url,
+            )  # fmt: skip
+            for line in services.lines():
+                print(f"wintermute: {line}", file=sys.stderr, flush=True)
         app = create_app(venue=venue, keys=store, settings=settings, audit=trail)
         app.state.freeze_heap = True  # wintermute.service.heap: shorter GC pauses
+        if services is not None:
+            app.state.ui = WebUi(symbol=instrument, market=services.market)
         scheme = "https" if settings.ssl_certfile else "http"
         print(
             f"wintermute: serving on {scheme}://{settings.host}:{settings.port} "
@@ -121,9 +157,30 @@ def serve(
             log_level=log_level,
         )
     finally:
+        if services is not None:
+            services.stop()
         venue.close()
         if trail is not None:
             trail.close()
+
+
+def market_instrument(settings: MarketSettings, symbols: list[str]) -> str:
+    """Our instrument the external market's consolidated book is named after: the one
+    ``[market.instruments]`` maps (each must be one of ``symbols``, the engine's), else the
+    first of ``symbols``."""
+    for name in settings.instruments:
+        if name not in symbols:
+            raise ConfigError(
+                f"config key market.instruments.{name}: not an instrument of the engine "
+                f"({symbols})",
+                reason="CONFIG", key=f"market.instruments.{name}",
+            )  # fmt: skip
+    if len(settings.instruments) > 1:
+        raise ConfigError(
+            "config key market.instruments: map one instrument (the web UI shows one)",
+            reason="CONFIG", key="market.instruments",
+        )  # fmt: skip
+    return next(iter(settings.instruments), symbols[0])
 
 
 @contextlib.contextmanager

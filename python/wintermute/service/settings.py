@@ -251,8 +251,9 @@ class ServiceSettings:
 def split_config(document: Mapping[str, Any]) -> tuple[dict[str, Any], ServiceSettings]:
     """Splits a config document into the engine's part and the service's settings: the
     engine's schema refuses unknown keys, so the ``service`` table never reaches it (nor the
-    ``audit`` table, ``wintermute.storage.audit_settings``)."""
-    engine = {k: v for k, v in document.items() if k not in ("service", "audit")}
+    ``audit`` table, ``wintermute.storage.audit_settings``, nor the ``market`` table,
+    ``wintermute.market_settings``)."""
+    engine = {k: v for k, v in document.items() if k not in ("service", "audit", "market")}
     service = document.get("service", {})
     if not isinstance(service, Mapping):
         raise _error("", "expected a [service] table")

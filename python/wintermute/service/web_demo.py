@@ -52,12 +52,8 @@ from wintermute.config import EngineConfig
 from wintermute.service.app import create_app
 from wintermute.service.external_market import ExternalMarket
 from wintermute.service.keys import demo_keys
-from wintermute.service.market_redis import (
-    ExternalMarketSource,
-    MarketPublisher,
-    redacted,
-    redis_tier,
-)
+from wintermute.service.market_redis import redacted, redis_tier
+from wintermute.service.market_services import MarketServices
 from wintermute.service.order_flow import OrderFlow
 from wintermute.service.settings import RedisSettings, ServiceSettings
 from wintermute.service.venue import Venue
@@ -183,21 +179,13 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
     hot = None if redis is None or plan is None else redis_tier(redis)
     trail: AuditTrail | None = None if plan is None else plan.start(audit_settings, hot=hot)
     market = ExternalMarket(seed=options.seed) if options.market else None
-    publisher = None
-    if redis is not None and market is not None:
-        publisher = MarketPublisher(
-            redis_tier(redis), ExternalMarketSource(market, prefix=redis.prefix),
-            every_s=redis.every_s,
-        ).start()  # fmt: skip
+    services = None
+    if market is not None:
+        record_url = plan.url if options.record_market and plan is not None else None
+        services = MarketServices(market, redis=redis, record_url=record_url)
     maker = (
         None if market is None else mm_live.start_on_venue(mm_live.paper_config(), venue, market)
     )
-    recording = None
-    if options.record_market and market is not None and plan is not None:
-        from wintermute.storage.market_recorder import BackgroundRecorder
-
-        recording = BackgroundRecorder(plan.url, market.market)
-        market.on_restart.append(recording.recorder.replace_market)
     flow = OrderFlow(
         venue, SYMBOL, seed=options.seed, rate=options.rate,
         reference=market.reference_mid if market is not None else None,
@@ -219,8 +207,8 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
     audit_line = "" if plan is None else f"\n  {plan.describe()}"
     if redis is not None:
         audit_line += f"\n  publishing the books to Redis at {redacted(redis.url)}"
-    if recording is not None:
-        audit_line += f"\n  market data: recording the external venues into {recording.url}"
+    if services is not None and services.recording is not None:
+        audit_line += f"\n  {services.lines()[-1]}"
     print(
         f"Wintermute demo: the web UI is at {url}/  (API docs {url}/docs, metrics {url}/metrics)"
         f"\n  the browser trades as account 1 (key {BROWSER_KEY}); Ctrl-C stops{audit_line}",
@@ -235,15 +223,10 @@ def run(options: DemoOptions = DemoOptions(), out: TextIO = sys.stdout) -> int:
         if timer is not None:
             timer.cancel()
         flow.stop()
-        if publisher is not None:
-            publisher.stop()
-            publisher.tier.close()
         if maker is not None:
             maker.stop()
-        if recording is not None:
-            recording.close()
-        if market is not None:
-            market.stop()
+        if services is not None:
+            services.stop()
         venue.close()
         if trail is not None:
             trail.close()

@@ -62,8 +62,10 @@ export function showMarket(message) {
   }
   body.replaceChildren(...rows);
   const c = message.consolidated;
-  document.getElementById("bbo-venues").textContent = c ? "cb+kr" : "";
-  document.getElementById("bbo-venues").title = "consolidated: coinbase + kraken (USD)";
+  const merged = c ? (c.merged ?? ["coinbase", "kraken"]) : [];
+  document.getElementById("bbo-venues").textContent = merged
+    .map((v) => ({ binance: "bn", coinbase: "cb", kraken: "kr" })[v] ?? v).join("+");
+  document.getElementById("bbo-venues").title = `consolidated: ${merged.join(" + ")}`;
   document.getElementById("bbo-bid").textContent = c && c.bbo ? shortPrice(c.bbo[0]) : "–";
   document.getElementById("bbo-ask").textContent = c && c.bbo ? shortPrice(c.bbo[1]) : "–";
   const cross = document.getElementById("cross");
@@ -71,7 +73,7 @@ export function showMarket(message) {
   const micro = c && c.microprice ? `microprice ${clipQty(c.microprice)} · ` : "";
   cross.textContent = c ? `${micro}venues ${c.cross.kind === "none" ? "not crossed" : c.cross.kind}`
     + (c.cross.bid_venue ? ` (${c.cross.bid_venue} bid ≥ ${c.cross.ask_venue} ask)` : "")
-    + " · * not merged (USDT)" : "";
+    + " · * not merged" : "";
   showMarketMaker(message.market_maker ?? { state: "unknown" });
 }
 
