@@ -31,8 +31,6 @@ LIMIT = 12
 
 #: "file stem::function" -> why its body may be longer than LIMIT for now.
 ALLOWED: dict[str, str] = {
-    "market::new": "reads the venue specs of `wintermute.market` from dicts: the config schema "
-    "work of issue 11 (item 2) gives it a typed spec",
     "pipeline::new": "hands out the gateway and subscription objects of a started pipeline: "
     "Python object construction, no engine logic",
     "pipeline::shutdown": "keeps the final stats and book snapshots for a second call (Python "

@@ -728,15 +728,10 @@ _EventRow = tuple[
 class Market:
     """Venues' feeds kept in sync in a background thread (see ``wintermute.market``)."""
 
-    def __new__(
-        cls,
-        venues: list[dict[str, Any]],
-        instruments: list[tuple[str, list[tuple[str, str]]]],
-        *,
-        ring_capacity: int = 1024,
-        depth: int = 50,
-        publish_every: float = 0.0,
-    ) -> Market: ...
+    def __new__(cls, options: str) -> Market:
+        """Starts the market of ``options``: a JSON document (``venues``, each with ``venue``,
+        ``symbols``, endpoints or ``synthetic`` and ``pace``; ``instruments``;
+        ``ring_capacity``, ``depth``, ``publish_every``)."""
     def wait_live(self, timeout: float) -> None:
         """Waits until every stream is live; ``FeedError`` on failure or timeout."""
     def streams(self) -> list[tuple[str, str]]:

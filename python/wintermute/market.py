@@ -205,17 +205,17 @@ class Market:
         for i, name in enumerate(names):
             spec: dict[str, Any] = {"venue": name, "max_attempts": max_attempts}
             if name == "binance" and scales is not None:
-                spec["scales"] = {k: (str(t), str(lot)) for k, (t, lot) in scales.items()}
+                spec["scales"] = {k: [str(t), str(lot)] for k, (t, lot) in scales.items()}
             if name in endpoints:
                 target = endpoints[name]
                 ws, rest = (target, None) if isinstance(target, str) else target
                 spec.update(ws_base=ws, rest_base=rest, symbols=list(symbols.get(name, ())))
                 spec["tls_ca_file"] = ca_files.get(name)
             else:
+                spec["pace"] = pace
                 spec["synthetic"] = {
                     "seed": seed + i,
                     "steps": steps,
-                    "pace": pace,
                     "gap_rate": gap_rate,
                     # Exchange times near now, so exchange -> receive latency is meaningful.
                     "start_ns": time.time_ns(),
@@ -225,14 +225,16 @@ class Market:
                 if dislocation is not None and dislocation[0] == name:
                     spec["synthetic"]["dislocation"] = _dislocation(dislocation)
             specs.append(spec)
-        legs = [(name, sorted(mapping.items())) for name, mapping in (instruments or {}).items()]
+        legs = [[name, dict(mapping)] for name, mapping in (instruments or {}).items()]
         self._symbols = {
             name: list(symbols.get(name, ())) if name in endpoints else [DEFAULT_SYMBOLS[name]]
             for name in names
         }
-        self._core = _core.Market(
-            specs, legs, ring_capacity=ring_capacity, depth=depth, publish_every=publish_every
-        )
+        options = {
+            "venues": specs, "instruments": legs, "ring_capacity": ring_capacity,
+            "depth": depth, "publish_every": publish_every,
+        }  # fmt: skip
+        self._core = _core.Market(json.dumps(options))
 
     def __enter__(self) -> Market:
         return self

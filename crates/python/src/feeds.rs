@@ -4,22 +4,15 @@
 //! arrive as JSON documents read by `wintermute_feeds::net::options`, which checks them and
 //! fills the defaults; results go back as JSON. Network work runs with the GIL released.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use pyo3::prelude::*;
 use serde::Serialize;
-use wintermute_feeds::binance_ticks::TickScale;
 use wintermute_feeds::net::blocking::{recorded_subscription, replay_serve_blocking, watch_blocking_with};
 use wintermute_feeds::net::options::{self, ServeOptions, ServeSummary, SyntheticOptions, WatchOptions};
 use wintermute_feeds::{verify_path, Venue};
 
 use crate::errors::{Error, Result};
-
-/// `{symbol: (tick_size, lot_size)}` as the connector's per-symbol scales, sorted by symbol.
-pub(crate) fn tick_scales(scales: Option<HashMap<String, (String, String)>>) -> Result<Vec<(String, TickScale)>> {
-    Ok(options::tick_scales(scales.iter().flatten())?)
-}
 
 pub(crate) fn venue(name: &str) -> Result<Venue> {
     Ok(options::venue_named(name)?)

@@ -5,8 +5,6 @@
 //! published view (a brief lock) and builds Python objects afterwards. Waiting and stopping run
 //! with the GIL released. Prices and quantities cross as exact decimal strings.
 
-use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,19 +12,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use wintermute_feeds::book::{Level, Side};
 use wintermute_feeds::consolidated::{ConsolidatedLevel, Cross};
-use wintermute_feeds::market::{
-    Instrument, Market, MarketConfig, MarketView, Source, StreamView, VenueFeed, VenueView,
-};
+use wintermute_feeds::market::{Market, MarketView, StreamView, VenueView};
 use wintermute_feeds::message::Aggressor;
-use wintermute_feeds::net::client::FeedConfig;
-use wintermute_feeds::net::replay_server::Pace;
+use wintermute_feeds::net::options::MarketOptions;
 use wintermute_feeds::normalized::{EventKind, LatencySummary, NormalizedEvent, Quote};
 use wintermute_feeds::sync::StreamStats;
-use wintermute_feeds::synthetic::latent::Dislocation;
-use wintermute_feeds::synthetic::SyntheticConfig;
 
 use crate::errors::{Error, Result};
-use crate::feeds::{tick_scales, venue};
 
 /// One normalized event as a tuple (see `_core.pyi`).
 type EventRow = (
@@ -150,64 +142,6 @@ fn venue_stats_dict(py: Python<'_>, row: VenueRow) -> Result<Bound<'_, PyDict>> 
     Ok(d)
 }
 
-/// `d[key]`, or `None` when absent or `None`.
-fn get<'py>(d: &Bound<'py, PyDict>, key: &str) -> Result<Option<Bound<'py, PyAny>>> {
-    Ok(d.get_item(key)?.filter(|v| !v.is_none()))
-}
-
-macro_rules! opt {
-    ($d:expr, $key:expr, $t:ty) => {
-        get($d, $key)?.map(|v| v.extract::<$t>()).transpose()?
-    };
-}
-
-/// Reads one venue's spec (see `wintermute.market`).
-fn venue_feed(spec: &Bound<'_, PyDict>) -> Result<VenueFeed> {
-    let name = opt!(spec, "venue", String).ok_or_else(|| bad("venue spec without 'venue'".into()))?;
-    let v = venue(&name)?;
-    let mut feed = FeedConfig::new(v, opt!(spec, "symbols", Vec<String>).unwrap_or_default());
-    if let Some(ws) = opt!(spec, "ws_base", String) {
-        feed.ws_base = ws;
-    }
-    if let Some(rest) = opt!(spec, "rest_base", String) {
-        feed.rest_base = rest;
-    }
-    if let Some(depth) = opt!(spec, "kraken_depth", usize) {
-        feed.kraken_depth = depth;
-    }
-    feed.max_attempts = opt!(spec, "max_attempts", u32);
-    feed.tls_ca_file = opt!(spec, "tls_ca_file", PathBuf);
-    feed.binance_scales = tick_scales(opt!(spec, "scales", HashMap<String, (String, String)>))?;
-    feed.resubscribe_interval = Duration::from_millis(100);
-    let source = match get(spec, "synthetic")? {
-        None => Source::Endpoints,
-        Some(s) => {
-            let s = s.cast_into::<PyDict>().map_err(|_| bad("'synthetic' must be a dict".into()))?;
-            let mut config = SyntheticConfig::new(v, opt!(&s, "seed", u64).unwrap_or(7));
-            if let Some(symbol) = opt!(&s, "symbol", String) {
-                config.symbol = symbol;
-            }
-            config.steps = opt!(&s, "steps", usize).unwrap_or(config.steps);
-            config.gap_rate = opt!(&s, "gap_rate", f64).unwrap_or(config.gap_rate);
-            config.depth = opt!(&s, "depth", usize).unwrap_or(config.depth);
-            config.kraken_depth = opt!(&s, "kraken_depth", usize).unwrap_or(config.kraken_depth);
-            config.start_ns = opt!(&s, "start_ns", i64).unwrap_or(config.start_ns);
-            if let Some(seed) = opt!(&s, "latent_seed", u64) {
-                config = config.with_latent(seed);
-            }
-            if let (Some(l), Some((start_ns, duration_ns, units))) =
-                (config.latent.as_mut(), opt!(&s, "dislocation", (i64, i64, i64)))
-            {
-                l.dislocation = Some(Dislocation { start_ns, duration_ns, units });
-            }
-            let pace = opt!(&s, "pace", String).unwrap_or_else(|| "recorded".into());
-            let pace: Pace = pace.parse()?;
-            Source::Synthetic { config: Box::new(config), pace }
-        }
-    };
-    Ok(VenueFeed { feed, source })
-}
-
 fn bad(message: String) -> Error {
     Error::FeedArgument(message)
 }
@@ -268,30 +202,11 @@ impl PyMarket {
 
 #[pymethods]
 impl PyMarket {
-    /// Starts the market: `venues` is a list of venue specs, `instruments` maps an instrument
-    /// name to `{venue: venue_symbol}`.
+    /// Starts the market of `options`: a JSON document of
+    /// `wintermute_feeds::net::options::MarketOptions` (venues, instruments, rings).
     #[new]
-    #[pyo3(signature = (venues, instruments, *, ring_capacity=1024, depth=50, publish_every=0.0))]
-    fn new(
-        py: Python<'_>,
-        venues: Vec<Bound<'_, PyDict>>,
-        instruments: Vec<(String, Vec<(String, String)>)>,
-        ring_capacity: usize,
-        depth: usize,
-        publish_every: f64,
-    ) -> Result<Self> {
-        let feeds = venues.iter().map(|s| venue_feed(s)).collect::<Result<Vec<_>>>()?;
-        let mut config = MarketConfig::new(feeds);
-        for (name, legs) in instruments {
-            let legs = legs.into_iter().map(|(v, s)| Ok((venue(&v)?, s))).collect::<Result<Vec<_>>>()?;
-            config.instruments.push(Instrument { name, legs });
-        }
-        config.ring_capacity = ring_capacity;
-        config.depth = depth;
-        if !(publish_every.is_finite() && publish_every >= 0.0) {
-            return Err(bad(format!("publish_every={publish_every}: expected seconds >= 0")));
-        }
-        config.publish_every = Duration::from_secs_f64(publish_every);
+    fn new(py: Python<'_>, options: &str) -> Result<Self> {
+        let config = MarketOptions::from_json(options)?.config()?;
         let inner = Arc::new(py.detach(|| Market::start(config))?);
         Ok(PyMarket { inner })
     }

@@ -7,7 +7,9 @@
 //! - [`WatchOptions`] for [`super::blocking::watch_blocking_with`] (the connectors), with
 //!   [`tick_json`] for the live view's document;
 //! - [`SyntheticOptions`] for [`crate::synthetic::generate`], with [`write_synthetic`] writing
-//!   the recording and returning a [`SyntheticSummary`].
+//!   the recording and returning a [`SyntheticSummary`];
+//! - [`MarketOptions`] for [`crate::market::Market::start`]: each venue's connector and whether
+//!   its frames come from its endpoints or a synthetic market served on 127.0.0.1.
 //!
 //! Every field but the venue (and the symbols to watch) may be left out: the default is the
 //! Rust type's ([`ReplayOptions::default`], [`FeedConfig::new`], [`SyntheticConfig::new`]).
@@ -26,6 +28,8 @@ use super::client::{FeedConfig, FeedCounters};
 use super::endpoints::Protocol;
 use super::replay_server::{Fault, Pace, ReplayOptions, ReplayStats};
 use crate::binance_ticks::TickScale;
+use crate::market::{Instrument, MarketConfig, Source, VenueFeed};
+use crate::synthetic::latent::Dislocation;
 use crate::synthetic::{generate, SyntheticConfig};
 use crate::verify::VerifyReport;
 use crate::{FeedError, Venue};
@@ -239,8 +243,9 @@ pub fn tick_json(report: &VerifyReport, counters: &FeedCounters) -> String {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyntheticOptions {
-    /// `binance`, `coinbase` or `kraken`: whose protocol is spoken.
-    pub venue: String,
+    /// `binance`, `coinbase` or `kraken`: whose protocol is spoken (in a market's venue, the
+    /// venue's own when left out).
+    pub venue: Option<String>,
     /// [`SyntheticConfig::seed`] (default 7).
     pub seed: Option<u64>,
     /// [`SyntheticConfig::steps`].
@@ -261,6 +266,10 @@ pub struct SyntheticOptions {
     pub symbol: Option<String>,
     /// [`SyntheticConfig::start_ns`].
     pub start_ns: Option<i64>,
+    /// Follow the latent price of this path seed ([`SyntheticConfig::with_latent`]).
+    pub latent_seed: Option<u64>,
+    /// With `latent_seed`: `(start_ns, duration_ns, units)` of a [`Dislocation`].
+    pub dislocation: Option<(i64, i64, i64)>,
 }
 
 impl SyntheticOptions {
@@ -270,10 +279,23 @@ impl SyntheticOptions {
     }
 
     /// The generator's config: [`SyntheticConfig::new`] with the given fields set (the
-    /// generator checks their ranges).
+    /// generator checks their ranges). The document must name its venue.
     pub fn config(&self) -> Result<SyntheticConfig, FeedError> {
-        let defaults = SyntheticConfig::new(venue_named(&self.venue)?, self.seed.unwrap_or(7));
-        Ok(SyntheticConfig {
+        let name = self.venue.as_deref().ok_or_else(|| FeedError::Config {
+            field: "venue",
+            reason: "missing venue: expected binance, coinbase or kraken".into(),
+        })?;
+        self.config_for(venue_named(name)?)
+    }
+
+    /// [`Self::config`] for `venue` (the document's `venue`, if any, must be the same).
+    pub fn config_for(&self, venue: Venue) -> Result<SyntheticConfig, FeedError> {
+        if let Some(name) = self.venue.as_deref().filter(|n| *n != venue.name()) {
+            let reason = format!("synthetic venue={name:?} in the market's venue={:?}", venue.name());
+            return Err(FeedError::Config { field: "venue", reason });
+        }
+        let defaults = SyntheticConfig::new(venue, self.seed.unwrap_or(7));
+        let mut config = SyntheticConfig {
             steps: self.steps.unwrap_or(defaults.steps),
             gap_rate: self.gap_rate.unwrap_or(defaults.gap_rate),
             gap_spacing: self.gap_spacing.unwrap_or(defaults.gap_spacing),
@@ -284,7 +306,112 @@ impl SyntheticOptions {
             symbol: self.symbol.clone().unwrap_or_else(|| defaults.symbol.clone()),
             start_ns: self.start_ns.unwrap_or(defaults.start_ns),
             ..defaults
-        })
+        };
+        if let Some(seed) = self.latent_seed {
+            config = config.with_latent(seed);
+        }
+        if let Some((start_ns, duration_ns, units)) = self.dislocation {
+            let latent = config.latent.as_mut().ok_or_else(|| FeedError::Config {
+                field: "dislocation",
+                reason: "a dislocation needs latent_seed (a venue following the latent price)".into(),
+            })?;
+            latent.dislocation = Some(Dislocation { start_ns, duration_ns, units });
+        }
+        Ok(config)
+    }
+}
+
+/// One venue of a [`MarketOptions`]: its connector, and where its frames come from.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketVenueOptions {
+    /// `binance`, `coinbase` or `kraken`.
+    pub venue: String,
+    /// The venue's symbols to subscribe to (a synthetic venue trades its own one).
+    #[serde(default)]
+    pub symbols: Vec<String>,
+    /// WebSocket base (default: the venue's own endpoint).
+    pub ws_base: Option<String>,
+    /// REST base (default: the venue's own endpoint).
+    pub rest_base: Option<String>,
+    /// Kraken: the subscribed book depth.
+    pub kraken_depth: Option<usize>,
+    /// Connection attempts in a row before the venue gives up (default: no bound).
+    pub max_attempts: Option<u32>,
+    /// An extra root certificate authority (PEM) for `wss://` and `https://`.
+    pub tls_ca_file: Option<PathBuf>,
+    /// Binance: `{symbol: (tick_size, lot_size)}` runs integer books.
+    pub scales: Option<BTreeMap<String, (String, String)>>,
+    /// A synthetic market served on 127.0.0.1 instead of the endpoints.
+    pub synthetic: Option<SyntheticOptions>,
+    /// The synthetic market's pace: `recorded` (the default), `fast` or a speed factor.
+    pub pace: Option<String>,
+}
+
+/// A market's options ([`MarketConfig`]): its venues, the instruments of its consolidated
+/// book, and its rings.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MarketOptions {
+    /// One entry per venue.
+    pub venues: Vec<MarketVenueOptions>,
+    /// `[(name, {venue: venue symbol})]`: what the consolidated book merges.
+    #[serde(default)]
+    pub instruments: Vec<(String, BTreeMap<String, String>)>,
+    /// L1 ring capacity per stream.
+    pub ring_capacity: Option<usize>,
+    /// Levels per side kept in each venue's book view.
+    pub depth: Option<usize>,
+    /// Seconds between published views (0: every frame).
+    pub publish_every: Option<f64>,
+}
+
+impl MarketOptions {
+    /// The options in a JSON document.
+    pub fn from_json(document: &str) -> Result<Self, FeedError> {
+        from_json(document, "market options")
+    }
+
+    /// The market's config.
+    pub fn config(&self) -> Result<MarketConfig, FeedError> {
+        let venues = self.venues.iter().map(MarketVenueOptions::feed).collect::<Result<Vec<_>, _>>()?;
+        let mut config = MarketConfig::new(venues);
+        for (name, legs) in &self.instruments {
+            let legs = legs.iter().map(|(v, s)| Ok((venue_named(v)?, s.clone()))).collect::<Result<_, FeedError>>()?;
+            config.instruments.push(Instrument { name: name.clone(), legs });
+        }
+        config.ring_capacity = self.ring_capacity.unwrap_or(config.ring_capacity);
+        config.depth = self.depth.unwrap_or(config.depth);
+        if let Some(s) = self.publish_every {
+            config.publish_every = seconds("publish_every", s)?;
+        }
+        Ok(config)
+    }
+}
+
+impl MarketVenueOptions {
+    fn feed(&self) -> Result<VenueFeed, FeedError> {
+        let venue = venue_named(&self.venue)?;
+        let mut feed = FeedConfig::new(venue, self.symbols.clone());
+        if let Some(ws) = &self.ws_base {
+            feed.ws_base.clone_from(ws);
+        }
+        if let Some(rest) = &self.rest_base {
+            feed.rest_base.clone_from(rest);
+        }
+        feed.kraken_depth = self.kraken_depth.unwrap_or(feed.kraken_depth);
+        feed.max_attempts = self.max_attempts;
+        feed.tls_ca_file.clone_from(&self.tls_ca_file);
+        feed.binance_scales = tick_scales(self.scales.iter().flatten())?;
+        feed.resubscribe_interval = Duration::from_millis(100);
+        let source = match &self.synthetic {
+            None => Source::Endpoints,
+            Some(s) => {
+                let pace = self.pace.as_deref().unwrap_or("recorded").parse()?;
+                Source::Synthetic { config: Box::new(s.config_for(venue)?), pace }
+            }
+        };
+        Ok(VenueFeed { feed, source })
     }
 }
 
@@ -406,10 +533,76 @@ mod tests {
         let o = SyntheticOptions::from_json(r#"{"venue": "kraken"}"#).unwrap();
         let mut want = SyntheticConfig::new(Venue::Kraken, 7);
         assert_eq!(o.config().unwrap(), want);
+        assert_eq!(o.config_for(Venue::Kraken).unwrap(), want);
+        assert!(err(o.config_for(Venue::Binance)).contains("synthetic venue=\"kraken\""));
+        assert!(err(SyntheticOptions::from_json("{}").unwrap().config()).contains("missing venue"));
         let o = SyntheticOptions::from_json(r#"{"venue": "kraken", "seed": 3, "steps": 50, "symbol": "ETH/USD"}"#);
         want = SyntheticConfig { steps: 50, symbol: "ETH/USD".into(), ..SyntheticConfig::new(Venue::Kraken, 3) };
         assert_eq!(o.unwrap().config().unwrap(), want);
         assert!(err(SyntheticOptions::from_json(r#"{"venue": "kraken", "stepz": 1}"#)).contains("stepz"));
+    }
+
+    #[test]
+    fn a_latent_synthetic_venue_may_carry_a_dislocation() {
+        let o = SyntheticOptions::from_json(r#"{"latent_seed": 9, "dislocation": [1000, 2000, -300000000]}"#);
+        let config = o.unwrap().config_for(Venue::Coinbase).unwrap();
+        let latent = config.latent.expect("latent");
+        assert_eq!(latent.dislocation, Some(Dislocation { start_ns: 1000, duration_ns: 2000, units: -300_000_000 }));
+        assert_eq!(
+            latent,
+            SyntheticConfig::new(Venue::Coinbase, 7)
+                .with_latent(9)
+                .latent
+                .map(|mut l| {
+                    l.dislocation = Some(Dislocation { start_ns: 1000, duration_ns: 2000, units: -300_000_000 });
+                    l
+                })
+                .unwrap()
+        );
+        let walk = SyntheticOptions::from_json(r#"{"dislocation": [1, 2, 3]}"#).unwrap();
+        assert!(err(walk.config_for(Venue::Coinbase)).contains("needs latent_seed"));
+    }
+
+    #[test]
+    fn market_options_build_each_venues_feed_and_the_instruments() {
+        let doc = r#"{"venues": [
+            {"venue": "coinbase", "synthetic": {"seed": 3, "steps": 100}, "pace": "fast", "max_attempts": 2},
+            {"venue": "kraken", "symbols": ["XBT/USD"], "ws_base": "ws://127.0.0.1:9", "tls_ca_file": "ca.pem"}],
+            "instruments": [["BTC-USD", {"coinbase": "BTC-USD", "kraken": "XBT/USD"}]],
+            "ring_capacity": 64, "publish_every": 0.25}"#;
+        let config = MarketOptions::from_json(doc).unwrap().config().unwrap();
+        let (cb, kr) = (&config.venues[0], &config.venues[1]);
+        match &cb.source {
+            Source::Synthetic { config, pace } => {
+                assert_eq!(**config, SyntheticConfig { steps: 100, ..SyntheticConfig::new(Venue::Coinbase, 3) });
+                assert_eq!(*pace, Pace::Fast);
+            }
+            Source::Endpoints => panic!("coinbase is synthetic"),
+        }
+        assert_eq!(cb.feed.max_attempts, Some(2));
+        assert!(matches!(kr.source, Source::Endpoints));
+        assert_eq!(
+            (kr.feed.ws_base.as_str(), kr.feed.symbols.clone()),
+            ("ws://127.0.0.1:9", vec!["XBT/USD".to_string()])
+        );
+        assert_eq!(kr.feed.tls_ca_file, Some(PathBuf::from("ca.pem")));
+        assert_eq!(
+            config.instruments[0].legs,
+            vec![(Venue::Coinbase, "BTC-USD".into()), (Venue::Kraken, "XBT/USD".into())]
+        );
+        assert_eq!((config.ring_capacity, config.publish_every), (64, Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn bad_market_options_name_what_is_wrong() {
+        let m = |doc: &str| MarketOptions::from_json(doc).and_then(|o| o.config());
+        assert!(err(m(r#"{"venues": [{"venue": "bitmex"}]}"#)).contains("venue=\"bitmex\""));
+        assert!(err(m(r#"{"venues": [{"venue": "kraken", "wsbase": "x"}]}"#)).contains("unknown field `wsbase`"));
+        assert!(err(m(r#"{"venues": [], "publish_every": -1}"#)).contains("publish_every=-1"));
+        let bad_leg = r#"{"venues": [], "instruments": [["BTC-USD", {"ftx": "BTC/USD"}]]}"#;
+        assert!(err(m(bad_leg)).contains("venue=\"ftx\""));
+        let bad_pace = r#"{"venues": [{"venue": "kraken", "synthetic": {}, "pace": "soon"}]}"#;
+        assert!(err(m(bad_pace)).contains("soon"));
     }
 
     #[test]
