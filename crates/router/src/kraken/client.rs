@@ -205,6 +205,27 @@ impl KrakenRestClient {
         &self.orders
     }
 
+    /// Adds (or replaces) a pair the client trades.
+    pub fn add_pair(&mut self, pair: KrakenPair) {
+        self.pairs.insert(pair.instrument.symbol.clone(), pair);
+    }
+
+    /// Reconciliation's trade queries start after `start` (a trade txid, or a unix time in
+    /// seconds) until they have read further: trades before it are never fetched.
+    pub fn start_trades_after(&mut self, start: &str) {
+        if self.trade_watermark.is_none() {
+            self.trade_watermark = Some(start.to_owned());
+        }
+    }
+
+    /// Tracks `order` on `pair` (replacing the table's order of that client id), as another
+    /// client of the same key knows it: the WebSocket client lends its orders for the REST
+    /// reconciliation steps.
+    pub(crate) fn track(&mut self, order: OrderState, pair: &str) {
+        self.order_pairs.insert(order.client_order_id.clone(), pair.to_owned());
+        self.orders.insert(order);
+    }
+
     /// The local API call counter's level, thousandths.
     pub fn api_counter_milli(&mut self) -> i64 {
         self.api_counter.level_milli(local_ms())

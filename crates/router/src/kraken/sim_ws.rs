@@ -147,6 +147,7 @@ impl KrakenSimState {
     /// Answers one request of a session (the frames to send back), then logs what changed for
     /// the subscribers.
     fn ws_request(&mut self, session: &mut KrakenWsSession, text: &str, now: i64) -> Vec<String> {
+        self.fire_dead_man_if_due(now);
         let time_in = time_text(now);
         let answer = |method: &str, req_id: Option<u64>, outcome: Result<String, String>| {
             let mut w = JsonWriter::new();
@@ -200,14 +201,49 @@ impl KrakenSimState {
             "add_order" => vec![self.ws_add_order(&api_key, &request.params, now)],
             "amend_order" => vec![self.ws_amend_order(&api_key, &request.params, now)],
             "cancel_order" => self.ws_cancel_order(&api_key, &request.params, now),
-            "cancel_all" => {
-                vec![Ok(JsonWriter::new().raw("count", &self.cancel_all(now)["count"].to_string()).finish())]
-            }
+            "cancel_all" => match request.params.keys().find(|k| k.as_str() != "token") {
+                Some(unknown) => vec![Err(format!("EGeneral:Invalid arguments:{unknown}"))],
+                None => vec![Ok(JsonWriter::new().raw("count", &self.cancel_all(now)["count"].to_string()).finish())],
+            },
+            "cancel_all_orders_after" => vec![self.ws_cancel_all_orders_after(&request.params, now)],
             _ => vec![Err("EGeneral:Invalid arguments:method".into())],
         };
         self.settle_balances();
         self.publish();
         answers.into_iter().map(|outcome| answer(method, req_id, outcome)).collect()
+    }
+
+    /// `cancel_all_orders_after`: `timeout` whole seconds (under 86400) from now every order of
+    /// the account is canceled, unless a later request pushes the trigger back; 0 disarms it.
+    /// Answers Kraken's `currentTime` and `triggerTime` (the epoch when disarmed).
+    fn ws_cancel_all_orders_after(&mut self, params: &HashMap<String, &RawValue>, now: i64) -> Result<String, String> {
+        if let Some(unknown) = params.keys().find(|k| !["token", "timeout"].contains(&k.as_str())) {
+            return Err(format!("EGeneral:Invalid arguments:{unknown}"));
+        }
+        let timeout = params.get("timeout").and_then(|t| param_text(t)).and_then(|t| t.parse::<u32>().ok());
+        let timeout = timeout.filter(|&t| t < 86_400).ok_or_else(|| "EGeneral:Invalid arguments:timeout".to_owned())?;
+        self.ws.dead_man_ms = (timeout > 0).then(|| now + i64::from(timeout) * 1000);
+        Ok(JsonWriter::new()
+            .str("currentTime", &time_text(now))
+            .str("triggerTime", &time_text(self.ws.dead_man_ms.unwrap_or(0)))
+            .finish())
+    }
+
+    /// When the dead man's switch's trigger time has come: every open order canceled, the
+    /// switch disarmed, the cancels logged for the subscribers. Returns whether it fired.
+    pub(super) fn fire_dead_man_if_due(&mut self, now: i64) -> bool {
+        if !self.dead_man_due(now) {
+            return false;
+        }
+        self.ws.dead_man_ms = None;
+        self.cancel_all(now);
+        self.publish();
+        true
+    }
+
+    /// Whether the dead man's switch is armed and its trigger time has come.
+    pub(super) fn dead_man_due(&self, now: i64) -> bool {
+        self.ws.dead_man_ms.is_some_and(|at| now >= at)
     }
 
     /// Subscribes the session to `executions` from now on (its snapshot holds the rest).

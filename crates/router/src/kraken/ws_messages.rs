@@ -1,5 +1,6 @@
 //! Kraken WebSocket v2 order entry, as text: the requests a client writes (`add_order`,
-//! `amend_order`, `cancel_order`, `subscribe` to `executions`) and the frames it reads (method
+//! `amend_order`, `cancel_order`, `cancel_all`, `cancel_all_orders_after`, `subscribe` to
+//! `executions`) and the frames it reads (method
 //! responses matched by `req_id`, `executions` snapshots and updates), turned into normalized
 //! [`ExecutionReport`]s.
 //!
@@ -192,6 +193,19 @@ pub fn amend_order_message(
     JsonWriter::new().str("method", "amend_order").raw("params", &params.finish()).int("req_id", req_id).finish()
 }
 
+/// `cancel_all`: every open order of the account, one request (the kill switch).
+pub fn cancel_all_message(token: &str, req_id: u64) -> String {
+    let params = JsonWriter::new().str("token", token).finish();
+    JsonWriter::new().str("method", "cancel_all").raw("params", &params).int("req_id", req_id).finish()
+}
+
+/// `cancel_all_orders_after`: the dead man's switch, armed (or pushed back) to cancel every
+/// order of the account `timeout_s` seconds from now; 0 disarms it.
+pub fn cancel_all_orders_after_message(timeout_s: u32, token: &str, req_id: u64) -> String {
+    let params = JsonWriter::new().int("timeout", u64::from(timeout_s)).str("token", token).finish();
+    JsonWriter::new().str("method", "cancel_all_orders_after").raw("params", &params).int("req_id", req_id).finish()
+}
+
 /// `subscribe` to `executions`, with the open orders and the last 50 fills in the snapshot.
 pub fn subscribe_executions_message(token: &str, req_id: u64) -> String {
     let params = JsonWriter::new()
@@ -226,6 +240,13 @@ pub struct WsResult {
     /// An amend's id.
     #[serde(default)]
     pub amend_id: Option<String>,
+    /// How many orders `cancel_all` canceled.
+    #[serde(default)]
+    pub count: Option<u64>,
+    /// When the dead man's switch fires (`cancel_all_orders_after`, RFC 3339; Kraken's
+    /// `1970-01-01T00:00:00Z` when disarmed).
+    #[serde(default, rename = "triggerTime")]
+    pub trigger_time: Option<String>,
 }
 
 /// One entry of an `executions` message (the fields this client reads; numbers as their text).

@@ -43,6 +43,21 @@ fn cancel_amend_and_subscribe_name_the_order_and_carry_the_token() {
 }
 
 #[test]
+fn cancel_all_and_the_dead_mans_switch_are_krakens_v2_requests() {
+    assert_eq!(cancel_all_message("tok", 5), r#"{"method":"cancel_all","params":{"token":"tok"},"req_id":5}"#);
+    assert_eq!(
+        cancel_all_orders_after_message(60, "tok", 6),
+        r#"{"method":"cancel_all_orders_after","params":{"timeout":60,"token":"tok"},"req_id":6}"#
+    );
+    let answer = r#"{"method":"cancel_all_orders_after","req_id":6,"result":{"currentTime":"2023-03-24T17:41:56Z","triggerTime":"2023-03-24T17:42:56Z"},"success":true,"time_in":"x","time_out":"y"}"#;
+    let WsMessage::Response(r) = parse_frame(answer).unwrap() else { panic!("a response") };
+    assert_eq!(r.outcome.unwrap().trigger_time.as_deref(), Some("2023-03-24T17:42:56Z"));
+    let counted = r#"{"method":"cancel_all","req_id":5,"result":{"count":3},"success":true}"#;
+    let WsMessage::Response(r) = parse_frame(counted).unwrap() else { panic!("a response") };
+    assert_eq!(r.outcome.unwrap().count, Some(3));
+}
+
+#[test]
 fn strings_are_escaped() {
     let mut out = String::new();
     push_json_string(&mut out, "a\"b\\c\n");
