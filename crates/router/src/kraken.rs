@@ -23,6 +23,7 @@ pub mod ids;
 pub mod rate;
 pub mod reports;
 pub mod sim;
+mod sim_batch;
 mod sim_funds;
 mod sim_orders;
 mod sim_sessions;

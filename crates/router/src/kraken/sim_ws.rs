@@ -107,7 +107,7 @@ struct Request<'a> {
 }
 
 /// A parameter's value as text (a string's contents, a number's or boolean's own text).
-fn param_text(raw: &RawValue) -> Option<String> {
+pub(super) fn param_text(raw: &RawValue) -> Option<String> {
     let text = raw.get();
     if text.starts_with('"') {
         serde_json::from_str(text).ok()
@@ -119,7 +119,7 @@ fn param_text(raw: &RawValue) -> Option<String> {
 }
 
 /// A REST argument error renamed to the v2 parameter.
-fn v2_error(err: KrakenError) -> String {
+pub(super) fn v2_error(err: KrakenError) -> String {
     let renames = [
         ("volume", "order_qty"),
         ("price", "limit_price"),
@@ -139,7 +139,7 @@ fn v2_error(err: KrakenError) -> String {
     }
 }
 
-fn time_text(ms: i64) -> String {
+pub(super) fn time_text(ms: i64) -> String {
     crate::time::format_rfc3339_ms(ms)
 }
 
@@ -206,6 +206,8 @@ impl KrakenSimState {
                 None => vec![Ok(JsonWriter::new().raw("count", &self.cancel_all(now)["count"].to_string()).finish())],
             },
             "cancel_all_orders_after" => vec![self.ws_cancel_all_orders_after(&request.params, now)],
+            "batch_add" => vec![self.ws_batch_add(&api_key, &request.params, now)],
+            "batch_cancel" => vec![self.ws_batch_cancel(&api_key, &request.params, now)],
             _ => vec![Err("EGeneral:Invalid arguments:method".into())],
         };
         self.settle_balances();
@@ -264,7 +266,7 @@ impl KrakenSimState {
     }
 
     /// The REST pair (altname) a v2 symbol names.
-    fn altname_of(&self, symbol: &str) -> Result<String, String> {
+    pub(super) fn altname_of(&self, symbol: &str) -> Result<String, String> {
         self.pairs
             .values()
             .find(|p| v2_symbol(&p.wsname) == symbol || p.wsname == symbol)
@@ -273,18 +275,38 @@ impl KrakenSimState {
     }
 
     fn ws_add_order(&mut self, api_key: &str, params: &HashMap<String, &RawValue>, now: i64) -> Result<String, String> {
+        let rest = self.v2_order_params(params, false)?;
+        let cl_ord_id = rest.iter().find(|(k, _)| k == "cl_ord_id").map(|(_, v)| v.clone());
+        let result = self.add_order(api_key, &Params(rest), now).map_err(v2_error)?;
+        let mut w = JsonWriter::new();
+        if let Some(id) = result["txid"].get(0).and_then(|t| t.as_str()) {
+            w.str("order_id", id);
+        }
+        if let Some(cl) = &cl_ord_id {
+            w.str("cl_ord_id", cl);
+        }
+        Ok(w.finish())
+    }
+
+    /// An order's v2 parameters as `AddOrder`'s (`order_qty` is `volume`, ...); a batch's
+    /// order (`in_batch`) names no `symbol`, `token` or `validate` of its own.
+    pub(super) fn v2_order_params(
+        &self,
+        params: &HashMap<String, &RawValue>,
+        in_batch: bool,
+    ) -> Result<Vec<(String, String)>, String> {
         let mut rest = Vec::new();
         for (name, raw) in params {
             let text = param_text(raw).ok_or_else(|| format!("EGeneral:Invalid arguments:{name}"))?;
             let (rest_name, value) = match name.as_str() {
-                "token" => continue,
+                "token" if !in_batch => continue,
                 "order_type" => ("ordertype", text),
                 "side" => ("type", text),
                 "order_qty" => ("volume", text),
                 "limit_price" => ("price", text),
-                "symbol" => ("pair", self.altname_of(&text)?),
+                "symbol" if !in_batch => ("pair", self.altname_of(&text)?),
                 "cl_ord_id" => ("cl_ord_id", text),
-                "validate" => ("validate", text),
+                "validate" if !in_batch => ("validate", text),
                 "time_in_force" => match text.as_str() {
                     "gtc" => ("timeinforce", "GTC".to_owned()),
                     "ioc" => ("timeinforce", "IOC".to_owned()),
@@ -299,16 +321,7 @@ impl KrakenSimState {
             };
             rest.push((rest_name.to_owned(), value));
         }
-        let cl_ord_id = rest.iter().find(|(k, _)| k == "cl_ord_id").map(|(_, v)| v.clone());
-        let result = self.add_order(api_key, &Params(rest), now).map_err(v2_error)?;
-        let mut w = JsonWriter::new();
-        if let Some(id) = result["txid"].get(0).and_then(|t| t.as_str()) {
-            w.str("order_id", id);
-        }
-        if let Some(cl) = &cl_ord_id {
-            w.str("cl_ord_id", cl);
-        }
-        Ok(w.finish())
+        Ok(rest)
     }
 
     fn ws_amend_order(

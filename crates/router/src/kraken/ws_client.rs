@@ -403,15 +403,17 @@ impl KrakenWsClient {
     /// at most) and applied before it returns, so the table holds the orders as canceled.
     pub async fn cancel_all_orders(&mut self) -> Result<u64, KrakenWsError> {
         self.ensure_connected().await?;
-        let mark = self.inbox.len();
+        let live: Vec<String> =
+            self.orders.iter().filter(|o| !o.status().is_terminal()).map(|o| o.client_order_id.clone()).collect();
         let answer = self.request_with_token("cancel_all", cancel_all_message).await?;
         let result = answer.outcome.map_err(|error| KrakenWsError::Venue { method: "cancel_all", error })?;
         let count = result.count.unwrap_or(0);
-        let canceled = |inbox: &[ExecutionReport]| {
-            inbox.get(mark..).map_or(0, |new| new.iter().filter(|r| r.kind == ReportKind::Canceled).count())
+        // Done when as many of the orders live before have ended as Kraken canceled (or all).
+        let ended = |client: &Self| {
+            live.iter().filter(|c| client.orders.get(c).is_some_and(|o| o.status().is_terminal())).count()
         };
         let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
-        while (canceled(&self.inbox) as u64) < count {
+        while (ended(self) as u64) < count && ended(self) < live.len() {
             let Some(text) = self.next_frame(deadline).await? else { break };
             self.on_frame(&text, None);
         }
@@ -673,3 +675,7 @@ mod venue;
 
 #[path = "ws_client_rest.rs"]
 mod rest;
+
+#[path = "ws_client_batch.rs"]
+mod batch;
+pub use batch::{BATCH_ADD_ORDERS, BATCH_CANCEL_ORDERS};

@@ -58,6 +58,39 @@ fn cancel_all_and_the_dead_mans_switch_are_krakens_v2_requests() {
 }
 
 #[test]
+fn batches_list_their_orders_without_a_symbol_each_and_name_orders_by_both_ids() {
+    let mut second = order(OrderType::PostOnly { price: 375_001 });
+    second.client_order_id = "q-2".into();
+    second.side = Side::Sell;
+    let text = batch_add_message(
+        &[order(OrderType::Limit { price: 375_000, tif: TimeInForce::Ioc }), second],
+        &xbt(),
+        "tok",
+        8,
+    );
+    assert_eq!(
+        text,
+        r#"{"method":"batch_add","params":{"orders":[{"order_type":"limit","side":"buy","order_qty":1.25000000,"limit_price":37500.0,"time_in_force":"ioc","cl_ord_id":"q-1"},{"order_type":"limit","side":"sell","order_qty":1.25000000,"limit_price":37500.1,"post_only":true,"cl_ord_id":"q-2"}],"symbol":"BTC/USD","token":"tok"},"req_id":8}"#
+    );
+    assert_eq!(
+        batch_cancel_message(&["OA".into()], &["q-\"1".into()], "tok", 9),
+        r#"{"method":"batch_cancel","params":{"orders":["OA"],"cl_ord_id":["q-\"1"],"token":"tok"},"req_id":9}"#
+    );
+    assert_eq!(
+        batch_cancel_message(&["OA".into(), "OB".into()], &[], "t", 1),
+        r#"{"method":"batch_cancel","params":{"orders":["OA","OB"],"token":"t"},"req_id":1}"#
+    );
+    let answer = r#"{"method":"batch_add","req_id":8,"result":[{"order_id":"OA","cl_ord_id":"q-1"},{"cl_ord_id":"q-2","error":"EOrder:Insufficient funds"}],"success":true}"#;
+    let WsMessage::Response(r) = parse_frame(answer).unwrap() else { panic!("a response") };
+    let batch = r.outcome.unwrap().batch;
+    assert_eq!(batch.len(), 2);
+    assert_eq!(
+        (batch[0].order_id.as_deref(), batch[1].error.as_deref()),
+        (Some("OA"), Some("EOrder:Insufficient funds"))
+    );
+}
+
+#[test]
 fn strings_are_escaped() {
     let mut out = String::new();
     push_json_string(&mut out, "a\"b\\c\n");
