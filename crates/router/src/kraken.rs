@@ -9,7 +9,8 @@
 //!   signatures, nonces, counters and parameters as Kraken documents them, and fills orders
 //!   against a book, checks funds, and answers WebSocket v2 order entry on the same exchange.
 //! - [`ws_client::KrakenWsClient`]: WebSocket v2 order entry (`add_order`, `amend_order`,
-//!   `cancel_order`, `cancel_all`, the dead man's switch `cancel_all_orders_after`) with a
+//!   `cancel_order`, `batch_add`, `batch_cancel`, `cancel_all`, the dead man's switch
+//!   `cancel_all_orders_after`) with a
 //!   `GetWebSocketsToken` token, and the `executions` channel (snapshot and updates) into the
 //!   same normalized reports and per-order state machine; with a REST client of the same key
 //!   ([`ws_client::KrakenWsClient::with_rest`]) it fetches its own tokens and settles over REST

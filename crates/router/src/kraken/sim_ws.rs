@@ -19,8 +19,14 @@
 //! after every request of either front and every test hook that trades; each session reads the
 //! log from its own cursor, so every update reaches each subscribed session once, in order.
 //!
+//! `cancel_all_orders_after` arms the account's dead man's switch (`timeout` seconds, 0
+//! disarms): when its trigger time passes with no later request, every open order is canceled
+//! (checked before every request of either front, and by a timer every 20 ms). `batch_add` and
+//! `batch_cancel` are in [`super::sim_batch`].
+//!
 //! Faults for tests: `KrakenSim::drop_ws_connections()` closes every session;
-//! `lose_next_responses` counts WebSocket requests too.
+//! `lose_next_responses` counts WebSocket requests too; `KrakenSim::expire_ws_tokens()` makes
+//! every token invalid.
 
 use std::collections::HashMap;
 

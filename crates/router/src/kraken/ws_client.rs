@@ -1,5 +1,6 @@
-//! A Kraken WebSocket v2 order client: `add_order`, `amend_order`, `cancel_order` over one
-//! authenticated connection, and the `executions` channel into the per-order state machine.
+//! A Kraken WebSocket v2 order client: `add_order`, `amend_order`, `cancel_order` (and
+//! `batch_add`, `batch_cancel`, `cancel_all`, `cancel_all_orders_after`) over one authenticated
+//! connection, and the `executions` channel into the per-order state machine.
 //!
 //! ```text
 //! let token = rest.websockets_token().await?;              // GetWebSocketsToken (REST, signed)
