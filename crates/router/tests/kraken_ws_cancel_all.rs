@@ -71,18 +71,18 @@ fn the_generic_kill_switch_over_the_websocket_reports_how_many_the_venue_cancele
 fn the_simulator_cancels_every_order_when_the_dead_mans_switch_is_not_pushed_back() {
     run(async {
         let (sim, mut ws) = setup().await;
-        ws.set_dead_man_switch(Some(DeadManSwitch::new(1, Duration::from_millis(200)).unwrap()));
+        ws.set_dead_man_switch(Some(DeadManSwitch::new(2, Duration::from_millis(200)).unwrap()));
         rest_three(&mut ws).await;
         assert!(sim.dead_man_trigger_ms().is_some(), "armed on connecting");
         assert!(ws.dead_man_trigger_time().is_some_and(|t| t.ends_with('Z')));
-        // Called every 100 ms for 1.6 s (past the 1 s timeout): the client keeps pushing the
+        // Called every 100 ms for 2.5 s (past the 2 s timeout): the client keeps pushing the
         // trigger back, and the orders stay.
-        for _ in 0..16 {
+        for _ in 0..25 {
             ws.next_reports(Duration::from_millis(100)).await.unwrap();
         }
         assert_eq!(sim.open_order_count(), 3, "refreshed in time: nothing canceled");
         // The client stops calling (a hung process): the switch fires.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        tokio::time::sleep(Duration::from_millis(2500)).await;
         assert_eq!(sim.open_order_count(), 0, "every order canceled by the venue");
         assert_eq!(sim.dead_man_trigger_ms(), None, "disarmed once fired");
         // Back: the pushed cancels reach the table.
