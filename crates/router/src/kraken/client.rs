@@ -343,6 +343,21 @@ impl KrakenRestClient {
         Ok(token.token)
     }
 
+    /// `CancelAllOrdersAfter`: the dead man's switch, armed (or pushed back) to cancel every
+    /// order of the account `timeout_s` seconds from now (under 86400); 0 disarms it. Returns
+    /// Kraken's `triggerTime` (RFC 3339).
+    pub async fn cancel_all_orders_after(&mut self, timeout_s: u32) -> Result<String, KrakenClientError> {
+        const EP: &str = "CancelAllOrdersAfter";
+        #[derive(serde::Deserialize)]
+        struct Switch {
+            #[serde(rename = "triggerTime")]
+            trigger_time: String,
+        }
+        let body = self.private(EP, |nonce| nonce_and(nonce, "timeout", &timeout_s.to_string())).await?;
+        let switch: Switch = self.result(EP, &body)?;
+        Ok(switch.trigger_time)
+    }
+
     /// Places an order; returns the reports it produced (applied to the table). A venue
     /// refusal is a `Rejected` report with Kraken's error strings, not an error.
     pub async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, KrakenClientError> {

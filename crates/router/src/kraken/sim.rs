@@ -29,7 +29,8 @@
 //!
 //! Endpoints: public `Time`, `AssetPairs`; private `AddOrder`, `AmendOrder`, `CancelOrder`,
 //! `CancelAll`, `OpenOrders`, `ClosedOrders`, `QueryOrders`, `TradesHistory`, `QueryTrades`,
-//! `Balance`, `BalanceEx`, `GetWebSocketsToken`. The same exchange also answers Kraken's
+//! `Balance`, `BalanceEx`, `GetWebSocketsToken`, `CancelAllOrdersAfter` (the dead man's switch,
+//! shared with the WebSocket front, checked by a timer). The same exchange also answers Kraken's
 //! WebSocket v2 order entry ([`super::sim_ws`], [`KrakenSim::start_ws`]).
 //!
 //! Faults for tests: [`KrakenSim::lose_next_responses`] processes the next requests and then
@@ -277,7 +278,7 @@ impl SimVenue for KrakenSimState {
     }
 }
 
-const PRIVATE: [&str; 12] = [
+const PRIVATE: [&str; 13] = [
     "AddOrder",
     "AmendOrder",
     "CancelOrder",
@@ -290,6 +291,7 @@ const PRIVATE: [&str; 12] = [
     "QueryTrades",
     "BalanceEx",
     "GetWebSocketsToken",
+    "CancelAllOrdersAfter",
 ];
 
 impl KrakenSimState {
@@ -335,6 +337,7 @@ impl KrakenSimState {
             "QueryTrades" => self.query_trades(&params),
             "BalanceEx" => Ok(self.balance_ex()),
             "GetWebSocketsToken" => self.new_ws_token(&api_key, now),
+            "CancelAllOrdersAfter" => self.cancel_all_orders_after(&params, now),
             _ => Ok(self.balance()),
         }
     }

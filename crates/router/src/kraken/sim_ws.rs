@@ -237,6 +237,22 @@ impl KrakenSimState {
             .finish())
     }
 
+    /// REST `CancelAllOrdersAfter`: the same switch as the WebSocket's, `timeout` a form
+    /// parameter.
+    pub(super) fn cancel_all_orders_after(
+        &mut self,
+        params: &Params,
+        now: i64,
+    ) -> Result<serde_json::Value, KrakenError> {
+        let timeout = params.get("timeout").and_then(|t| t.parse::<u32>().ok()).filter(|&t| t < 86_400);
+        let timeout = timeout.ok_or_else(|| KrakenError::invalid("timeout"))?;
+        self.ws.dead_man_ms = (timeout > 0).then(|| now + i64::from(timeout) * 1000);
+        Ok(serde_json::json!({
+            "currentTime": time_text(now),
+            "triggerTime": time_text(self.ws.dead_man_ms.unwrap_or(0)),
+        }))
+    }
+
     /// When the dead man's switch's trigger time has come: every open order canceled, the
     /// switch disarmed, the cancels logged for the subscribers. Returns whether it fired.
     pub(super) fn fire_dead_man_if_due(&mut self, now: i64) -> bool {

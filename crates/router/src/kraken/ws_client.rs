@@ -469,7 +469,8 @@ impl KrakenWsClient {
     }
 
     /// After a disconnect: a new connection to the same URL (with a fresh token if the old one was never
-    /// used), `executions` subscribed again, the snapshot merged.
+    /// used; a client built [`Self::with_rest`] fetches its own instead), `executions`
+    /// subscribed again, the snapshot merged.
     pub async fn reconnect(&mut self, token: &str) -> Result<WsReconcile, KrakenWsError> {
         self.ws = None;
         token.clone_into(&mut self.token);

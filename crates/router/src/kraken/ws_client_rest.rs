@@ -85,7 +85,8 @@ impl KrakenWsClient {
         };
         self.take_orders_from_rest();
         result?;
-        self.unlisted.retain(|c| self.orders.get(c).is_some_and(|o| !o.status().is_terminal()));
+        // Read back now: an order still live is open at the venue, and the channel tells the rest.
+        self.unlisted.clear();
         self.fetch_missing_fills(summary).await
     }
 
