@@ -165,3 +165,24 @@ fn without_a_reachable_rest_client_an_order_is_rejected_as_not_sent() {
         assert_eq!(sim.open_order_count(), 0);
     });
 }
+
+#[test]
+fn a_refused_token_with_no_new_one_to_be_had_leaves_the_order_rejected_not_unknown() {
+    run(async {
+        let mut sim = sim_with(roomy).await;
+        let ws_addr = sim.start_ws().await.unwrap();
+        // The REST client's own API counter allows one call: the first token, then no more.
+        let one_call = wintermute_router::kraken::rate::Tier { api_max: 1, api_decay_milli_per_s: 1, ..ROOMY };
+        let rest = client_with(&sim, one_call);
+        let mut ws = KrakenWsClient::with_rest(&format!("ws://{ws_addr}/v2"), None, rest, vec![ws_pair()]).unwrap();
+        ws.place(&order("t-1", Side::Buy, "0.1", limit("58000", TimeInForce::Gtc))).await.unwrap();
+        sim.expire_ws_tokens();
+        let refused = ws.place(&order("t-2", Side::Buy, "0.1", limit("57990", TimeInForce::Gtc))).await.unwrap();
+        assert!(
+            matches!(&refused[0].kind, ReportKind::Rejected { reason, .. } if reason == "EAPI:Invalid key"),
+            "{refused:?}"
+        );
+        assert_eq!(ws.orders().get("t-2").unwrap().status(), OrderStatus::Rejected);
+        assert_eq!((ws.tokens_fetched(), sim.open_order_count()), (1, 1));
+    });
+}

@@ -549,7 +549,8 @@ impl KrakenWsClient {
 
     /// Sends the request `build(token, req_id)` and reads its answer; with a REST client, a
     /// token the venue refuses (`EAPI:Invalid key`) is replaced by a fresh one and the request
-    /// sent once more (a refused request did nothing).
+    /// sent once more (a refused request did nothing). If no token comes, the refusal is the
+    /// answer.
     async fn request_with_token(
         &mut self,
         method: &'static str,
@@ -560,7 +561,9 @@ impl KrakenWsClient {
         if self.rest.is_none() || answer.outcome.as_ref().err().map(String::as_str) != Some(INVALID_TOKEN) {
             return Ok(answer);
         }
-        self.fetch_token().await?;
+        if self.fetch_token().await.is_err() {
+            return Ok(answer); // no new token: the refusal stands (the request did nothing)
+        }
         let req_id = self.req_id();
         self.request(method, req_id, build(&self.token, req_id)).await
     }
