@@ -9,8 +9,12 @@
 //!   signatures, nonces, counters and parameters as Kraken documents them, and fills orders
 //!   against a book, checks funds, and answers WebSocket v2 order entry on the same exchange.
 //! - [`ws_client::KrakenWsClient`]: WebSocket v2 order entry (`add_order`, `amend_order`,
-//!   `cancel_order`) with a `GetWebSocketsToken` token, and the `executions` channel (snapshot
-//!   and updates) into the same normalized reports and per-order state machine.
+//!   `cancel_order`, `batch_add`, `batch_cancel`, `cancel_all`, the dead man's switch
+//!   `cancel_all_orders_after`) with a
+//!   `GetWebSocketsToken` token, and the `executions` channel (snapshot and updates) into the
+//!   same normalized reports and per-order state machine; with a REST client of the same key
+//!   ([`ws_client::KrakenWsClient::with_rest`]) it fetches its own tokens and settles over REST
+//!   what a reconnect's snapshot cannot tell.
 //! - [`ws_messages`]: the v2 messages, written and parsed (exact decimals, no panics).
 //! - [`rate`]: Kraken's API call counter and trading counter, one model for both sides.
 //! - [`ids`]: txids, `cl_ord_id` forms and nonces.
@@ -20,6 +24,7 @@ pub mod ids;
 pub mod rate;
 pub mod reports;
 pub mod sim;
+mod sim_batch;
 mod sim_funds;
 mod sim_orders;
 mod sim_sessions;

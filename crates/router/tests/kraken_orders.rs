@@ -158,3 +158,32 @@ fn venue_rejections_come_back_with_krakens_own_strings() {
         assert_eq!(client.orders().get("dup").unwrap().status(), OrderStatus::New, "the first is untouched");
     });
 }
+
+#[test]
+fn the_rest_dead_mans_switch_cancels_every_order_once_its_time_passes_unless_disarmed() {
+    run(async {
+        let sim = sim_with(roomy).await;
+        let mut client = client_with(&sim, ROOMY);
+        for (id, price) in [("d-1", "58000"), ("d-2", "57990")] {
+            client.place(&order(id, Side::Buy, "0.1", limit(price, TimeInForce::Gtc))).await.unwrap();
+        }
+        let refused = client.cancel_all_orders_after(86_400).await;
+        assert!(
+            matches!(&refused, Err(wintermute_router::kraken::client::KrakenClientError::Venue { errors, .. })
+                if errors == &["EGeneral:Invalid arguments:timeout"]),
+            "{refused:?}"
+        );
+        client.cancel_all_orders_after(1).await.unwrap();
+        assert_eq!(client.cancel_all_orders_after(0).await.unwrap(), "1970-01-01T00:00:00.000Z", "disarmed");
+        tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+        assert_eq!(sim.open_order_count(), 2, "a disarmed switch cancels nothing");
+        let trigger = client.cancel_all_orders_after(1).await.unwrap();
+        assert!(trigger.starts_with("20") && trigger.ends_with('Z'), "{trigger}");
+        tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+        assert_eq!(sim.open_order_count(), 0, "not pushed back: every order canceled");
+        client.reconcile_all().await.unwrap();
+        for id in ["d-1", "d-2"] {
+            assert_eq!(client.orders().get(id).unwrap().status(), OrderStatus::Canceled);
+        }
+    });
+}

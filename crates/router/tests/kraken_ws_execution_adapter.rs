@@ -140,3 +140,38 @@ fn an_order_that_cannot_be_sent_because_no_connection_opens_is_rejected() {
         );
     });
 }
+
+#[test]
+fn a_quote_filled_and_canceled_while_the_connection_was_down_reaches_the_market_maker_once() {
+    run(async {
+        let mut sim = sim_with(roomy).await;
+        let ws_addr = sim.start_ws().await.unwrap();
+        let rest = client_with(&sim, ROOMY);
+        let ws = KrakenWsClient::with_rest(&format!("ws://{ws_addr}/v2"), None, rest, vec![ws_pair()]).unwrap();
+        let cl_ord_id = ws.client_order_id(9, 0);
+        let mut exec = ws_adapter(ws);
+        exec.submit(0, &new(9, MmSide::Sell, "58740", "0.5", OrderTif::Gtc)).unwrap();
+        events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { .. }))).await;
+        // Down: the quote fills in part, is canceled (same key, over REST), every token expires.
+        // The worker reconnects with a fresh token; the snapshot or the REST companion tells.
+        sim.drop_ws_connections();
+        sim.trade_at("XBTUSD", "58741", "0.2").unwrap();
+        let _ = client_with(&sim, ROOMY).cancel("XBTUSD", &cl_ord_id).await;
+        sim.expire_ws_tokens();
+        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
+        let fills: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                ExecEvent::Filled { fill, .. } => Some(fill.qty),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(fills, [lots("0.2")], "{events:?}");
+        assert!(
+            events.iter().any(
+                |e| matches!(e, ExecEvent::Canceled { client_id: 9, canceled_qty, .. } if *canceled_qty == lots("0.3"))
+            ),
+            "{events:?}"
+        );
+    });
+}

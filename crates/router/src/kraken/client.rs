@@ -205,6 +205,27 @@ impl KrakenRestClient {
         &self.orders
     }
 
+    /// Adds (or replaces) a pair the client trades.
+    pub fn add_pair(&mut self, pair: KrakenPair) {
+        self.pairs.insert(pair.instrument.symbol.clone(), pair);
+    }
+
+    /// Reconciliation's trade queries start after `start` (a trade txid, or a unix time in
+    /// seconds) until they have read further: trades before it are never fetched.
+    pub fn start_trades_after(&mut self, start: &str) {
+        if self.trade_watermark.is_none() {
+            self.trade_watermark = Some(start.to_owned());
+        }
+    }
+
+    /// Tracks `order` on `pair` (replacing the table's order of that client id), as another
+    /// client of the same key knows it: the WebSocket client lends its orders for the REST
+    /// reconciliation steps.
+    pub(crate) fn track(&mut self, order: OrderState, pair: &str) {
+        self.order_pairs.insert(order.client_order_id.clone(), pair.to_owned());
+        self.orders.insert(order);
+    }
+
     /// The local API call counter's level, thousandths.
     pub fn api_counter_milli(&mut self) -> i64 {
         self.api_counter.level_milli(local_ms())
@@ -320,6 +341,21 @@ impl KrakenRestClient {
         let body = self.private(EP, |nonce| format!("nonce={nonce}")).await?;
         let token: Token = self.result(EP, &body)?;
         Ok(token.token)
+    }
+
+    /// `CancelAllOrdersAfter`: the dead man's switch, armed (or pushed back) to cancel every
+    /// order of the account `timeout_s` seconds from now (under 86400); 0 disarms it. Returns
+    /// Kraken's `triggerTime` (RFC 3339).
+    pub async fn cancel_all_orders_after(&mut self, timeout_s: u32) -> Result<String, KrakenClientError> {
+        const EP: &str = "CancelAllOrdersAfter";
+        #[derive(serde::Deserialize)]
+        struct Switch {
+            #[serde(rename = "triggerTime")]
+            trigger_time: String,
+        }
+        let body = self.private(EP, |nonce| nonce_and(nonce, "timeout", &timeout_s.to_string())).await?;
+        let switch: Switch = self.result(EP, &body)?;
+        Ok(switch.trigger_time)
     }
 
     /// Places an order; returns the reports it produced (applied to the table). A venue

@@ -29,7 +29,8 @@
 //!
 //! Endpoints: public `Time`, `AssetPairs`; private `AddOrder`, `AmendOrder`, `CancelOrder`,
 //! `CancelAll`, `OpenOrders`, `ClosedOrders`, `QueryOrders`, `TradesHistory`, `QueryTrades`,
-//! `Balance`, `BalanceEx`, `GetWebSocketsToken`. The same exchange also answers Kraken's
+//! `Balance`, `BalanceEx`, `GetWebSocketsToken`, `CancelAllOrdersAfter` (the dead man's switch,
+//! shared with the WebSocket front, checked by a timer). The same exchange also answers Kraken's
 //! WebSocket v2 order entry ([`super::sim_ws`], [`KrakenSim::start_ws`]).
 //!
 //! Faults for tests: [`KrakenSim::lose_next_responses`] processes the next requests and then
@@ -156,7 +157,7 @@ impl KrakenSim {
         let mut exchange = SimExchange::new(config.pairs.iter().map(|p| p.symbol.clone()).collect());
         exchange.fee_rate = config.fee_rate;
         exchange.fee_in_quote = true;
-        SimServer::serve(KrakenSimState {
+        let sim = SimServer::serve(KrakenSimState {
             exchange,
             pairs: config.pairs.into_iter().map(|p| (p.symbol.symbol.clone(), p)).collect(),
             keys,
@@ -170,7 +171,9 @@ impl KrakenSim {
             ws: WsSessions::default(),
             lose_responses: 0,
         })
-        .await
+        .await?;
+        spawn_dead_man_timer(std::sync::Arc::downgrade(sim.shared()));
+        Ok(sim)
     }
 
     /// Another participant trades `qty` at `price` (decimal text) on the pair (altname): our
@@ -234,6 +237,23 @@ impl KrakenSim {
         }
     }
 
+    /// Makes every WebSocket token handed out so far invalid, even one a connection uses (as
+    /// if it had expired): the next request naming it is refused with `EAPI:Invalid key`.
+    pub fn expire_ws_tokens(&self) {
+        self.venue().tokens.clear();
+    }
+
+    /// How many WebSocket tokens `GetWebSocketsToken` has handed out and are still valid or
+    /// in use.
+    pub fn ws_tokens(&self) -> usize {
+        self.venue().tokens.len()
+    }
+
+    /// When the dead man's switch fires (ms since the epoch), if armed.
+    pub fn dead_man_trigger_ms(&self) -> Option<i64> {
+        self.venue().ws.dead_man_ms
+    }
+
     /// The last nonce the key used (0 if none).
     pub fn last_nonce(&self, api_key: &str) -> u64 {
         self.venue().keys.get(api_key).map_or(0, |k| k.last_nonce)
@@ -243,6 +263,7 @@ impl KrakenSim {
 impl SimVenue for KrakenSimState {
     fn handle(&mut self, request: &SimRequest<'_>) -> SimAnswer {
         let now = local_ms();
+        self.fire_dead_man_if_due(now);
         let result = self.route(request, now);
         self.publish();
         let body = match result {
@@ -257,7 +278,7 @@ impl SimVenue for KrakenSimState {
     }
 }
 
-const PRIVATE: [&str; 12] = [
+const PRIVATE: [&str; 13] = [
     "AddOrder",
     "AmendOrder",
     "CancelOrder",
@@ -270,6 +291,7 @@ const PRIVATE: [&str; 12] = [
     "QueryTrades",
     "BalanceEx",
     "GetWebSocketsToken",
+    "CancelAllOrdersAfter",
 ];
 
 impl KrakenSimState {
@@ -315,6 +337,7 @@ impl KrakenSimState {
             "QueryTrades" => self.query_trades(&params),
             "BalanceEx" => Ok(self.balance_ex()),
             "GetWebSocketsToken" => self.new_ws_token(&api_key, now),
+            "CancelAllOrdersAfter" => self.cancel_all_orders_after(&params, now),
             _ => Ok(self.balance()),
         }
     }
@@ -351,6 +374,28 @@ impl KrakenSimState {
         }
         Ok(Value::Object(out))
     }
+}
+
+/// How often the dead man's switch's trigger time is checked while nobody sends a request.
+const DEAD_MAN_TICK: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Checks the dead man's switch every [`DEAD_MAN_TICK`] until the simulator is dropped: when its
+/// trigger time has come, every open order is canceled (and the cancels pushed), whether or not
+/// a request arrives.
+fn spawn_dead_man_timer(state: std::sync::Weak<crate::sim::SimShared<KrakenSimState>>) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(DEAD_MAN_TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(shared) = state.upgrade() else { break };
+            let now = local_ms();
+            if shared.lock_quietly().dead_man_due(now) {
+                // Locked so that the change is signalled: the sessions push the cancels.
+                shared.lock().fire_dead_man_if_due(now);
+            }
+        }
+    });
 }
 
 /// `Time`: `unixtime` and `rfc1123` (`"Sun, 06 Dec 26 15:00:00 +0000"`).

@@ -49,13 +49,37 @@ fn flag(params: &Params, name: &str) -> Result<bool, KrakenError> {
     }
 }
 
+/// A new order whose parameters passed the checks (not yet its funds).
+pub(super) struct CheckedOrder {
+    new: SimNewOrder,
+    market: bool,
+    descr: Value,
+    validate: bool,
+    userref: Option<i32>,
+    cl_ord_id: Option<String>,
+    oflags: String,
+}
+
 impl KrakenSimState {
     pub(super) fn add_order(&mut self, api_key: &str, params: &Params, now: i64) -> Result<Value, KrakenError> {
+        self.charge_new_order(api_key, params, now)?;
+        let checked = self.check_new_order(params)?;
+        self.place_checked(checked, now)
+    }
+
+    /// The trading counter's fixed +1 of a new order on its pair, on receipt (even if the order
+    /// then fails validation).
+    pub(super) fn charge_new_order(&mut self, api_key: &str, params: &Params, now: i64) -> Result<(), KrakenError> {
+        let pair = self.pair(params.get("pair").ok_or(KrakenError::invalid("pair"))?)?;
+        let altname = pair.symbol.symbol.clone();
+        let counter = self.trading(api_key, &altname);
+        counter.try_add(1, now).map_err(|_| KrakenError::new("EOrder:Rate limit exceeded"))
+    }
+
+    /// A new order's parameters, checked as `AddOrder` checks them (everything but funds).
+    pub(super) fn check_new_order(&self, params: &Params) -> Result<CheckedOrder, KrakenError> {
         let pair = self.pair(params.get("pair").ok_or(KrakenError::invalid("pair"))?)?.clone();
         let altname = pair.symbol.symbol.clone();
-        // The fixed +1 applies on receipt, even if the order then fails validation.
-        let counter = self.trading(api_key, &altname);
-        counter.try_add(1, now).map_err(|_| KrakenError::new("EOrder:Rate limit exceeded"))?;
         let is_buy = match params.get("type") {
             Some("buy") => true,
             Some("sell") => false,
@@ -133,17 +157,26 @@ impl KrakenSimState {
             (false, true) => SimOrderType::LimitMaker,
             (false, false) => SimOrderType::Limit(tif),
         };
-        self.check_new_order_funds(&pair.symbol.symbol, is_buy, (!market).then_some(price), qty)?;
         // The engine's client-id uniqueness applies to cl_ord_id; orders without one get a
-        // private id of their own.
-        let engine_client_id = cl_ord_id.clone().unwrap_or_else(|| format!("#{}", self.exchange.orders.len()));
+        // private id of their own (set when placed).
+        let engine_client_id = cl_ord_id.clone().unwrap_or_default();
         let new = SimNewOrder { symbol: altname, is_buy, order_type, price, qty, client_order_id: engine_client_id };
+        Ok(CheckedOrder { new, market, descr, validate, userref, cl_ord_id, oflags: oflags.join(",") })
+    }
+
+    /// A checked order's funds, then (unless it only validates) the order placed.
+    pub(super) fn place_checked(&mut self, checked: CheckedOrder, now: i64) -> Result<Value, KrakenError> {
+        let CheckedOrder { mut new, market, descr, validate, userref, cl_ord_id, oflags } = checked;
+        self.check_new_order_funds(&new.symbol, new.is_buy, (!market).then_some(new.price), new.qty)?;
         if validate {
             return Ok(json!({ "descr": descr }));
         }
+        if cl_ord_id.is_none() {
+            new.client_order_id = format!("#{}", self.exchange.orders.len());
+        }
         let (order_id, _) = self.exchange.place(new, now)?;
         let reason = (self.exchange.orders[&order_id].status == "EXPIRED").then_some("Unfilled remainder of IOC");
-        self.extras.insert(order_id, OrderExtra { userref, cl_ord_id, oflags: oflags.join(","), reason });
+        self.extras.insert(order_id, OrderExtra { userref, cl_ord_id, oflags, reason });
         self.settle_balances();
         Ok(json!({ "descr": descr, "txid": [txid(b'O', order_id)] }))
     }

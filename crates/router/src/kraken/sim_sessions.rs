@@ -47,4 +47,7 @@ pub(super) struct WsSessions {
     /// Orders from this id on were never logged.
     pub(super) next_unseen_order: u64,
     pub(super) published_trade: u64,
+    /// When the dead man's switch (`cancel_all_orders_after`) cancels every order, if armed
+    /// (one switch for the account, as the simulator has one account).
+    pub(super) dead_man_ms: Option<i64>,
 }

@@ -19,8 +19,14 @@
 //! after every request of either front and every test hook that trades; each session reads the
 //! log from its own cursor, so every update reaches each subscribed session once, in order.
 //!
+//! `cancel_all_orders_after` arms the account's dead man's switch (`timeout` seconds, 0
+//! disarms): when its trigger time passes with no later request, every open order is canceled
+//! (checked before every request of either front, and by a timer every 20 ms). `batch_add` and
+//! `batch_cancel` are in [`super::sim_batch`].
+//!
 //! Faults for tests: `KrakenSim::drop_ws_connections()` closes every session;
-//! `lose_next_responses` counts WebSocket requests too.
+//! `lose_next_responses` counts WebSocket requests too; `KrakenSim::expire_ws_tokens()` makes
+//! every token invalid.
 
 use std::collections::HashMap;
 
@@ -107,7 +113,7 @@ struct Request<'a> {
 }
 
 /// A parameter's value as text (a string's contents, a number's or boolean's own text).
-fn param_text(raw: &RawValue) -> Option<String> {
+pub(super) fn param_text(raw: &RawValue) -> Option<String> {
     let text = raw.get();
     if text.starts_with('"') {
         serde_json::from_str(text).ok()
@@ -119,7 +125,7 @@ fn param_text(raw: &RawValue) -> Option<String> {
 }
 
 /// A REST argument error renamed to the v2 parameter.
-fn v2_error(err: KrakenError) -> String {
+pub(super) fn v2_error(err: KrakenError) -> String {
     let renames = [
         ("volume", "order_qty"),
         ("price", "limit_price"),
@@ -139,7 +145,7 @@ fn v2_error(err: KrakenError) -> String {
     }
 }
 
-fn time_text(ms: i64) -> String {
+pub(super) fn time_text(ms: i64) -> String {
     crate::time::format_rfc3339_ms(ms)
 }
 
@@ -147,6 +153,7 @@ impl KrakenSimState {
     /// Answers one request of a session (the frames to send back), then logs what changed for
     /// the subscribers.
     fn ws_request(&mut self, session: &mut KrakenWsSession, text: &str, now: i64) -> Vec<String> {
+        self.fire_dead_man_if_due(now);
         let time_in = time_text(now);
         let answer = |method: &str, req_id: Option<u64>, outcome: Result<String, String>| {
             let mut w = JsonWriter::new();
@@ -200,14 +207,67 @@ impl KrakenSimState {
             "add_order" => vec![self.ws_add_order(&api_key, &request.params, now)],
             "amend_order" => vec![self.ws_amend_order(&api_key, &request.params, now)],
             "cancel_order" => self.ws_cancel_order(&api_key, &request.params, now),
-            "cancel_all" => {
-                vec![Ok(JsonWriter::new().raw("count", &self.cancel_all(now)["count"].to_string()).finish())]
-            }
+            "cancel_all" => match request.params.keys().find(|k| k.as_str() != "token") {
+                Some(unknown) => vec![Err(format!("EGeneral:Invalid arguments:{unknown}"))],
+                None => vec![Ok(JsonWriter::new().raw("count", &self.cancel_all(now)["count"].to_string()).finish())],
+            },
+            "cancel_all_orders_after" => vec![self.ws_cancel_all_orders_after(&request.params, now)],
+            "batch_add" => vec![self.ws_batch_add(&api_key, &request.params, now)],
+            "batch_cancel" => vec![self.ws_batch_cancel(&api_key, &request.params, now)],
             _ => vec![Err("EGeneral:Invalid arguments:method".into())],
         };
         self.settle_balances();
         self.publish();
         answers.into_iter().map(|outcome| answer(method, req_id, outcome)).collect()
+    }
+
+    /// `cancel_all_orders_after`: `timeout` whole seconds (under 86400) from now every order of
+    /// the account is canceled, unless a later request pushes the trigger back; 0 disarms it.
+    /// Answers Kraken's `currentTime` and `triggerTime` (the epoch when disarmed).
+    fn ws_cancel_all_orders_after(&mut self, params: &HashMap<String, &RawValue>, now: i64) -> Result<String, String> {
+        if let Some(unknown) = params.keys().find(|k| !["token", "timeout"].contains(&k.as_str())) {
+            return Err(format!("EGeneral:Invalid arguments:{unknown}"));
+        }
+        let timeout = params.get("timeout").and_then(|t| param_text(t)).and_then(|t| t.parse::<u32>().ok());
+        let timeout = timeout.filter(|&t| t < 86_400).ok_or_else(|| "EGeneral:Invalid arguments:timeout".to_owned())?;
+        self.ws.dead_man_ms = (timeout > 0).then(|| now + i64::from(timeout) * 1000);
+        Ok(JsonWriter::new()
+            .str("currentTime", &time_text(now))
+            .str("triggerTime", &time_text(self.ws.dead_man_ms.unwrap_or(0)))
+            .finish())
+    }
+
+    /// REST `CancelAllOrdersAfter`: the same switch as the WebSocket's, `timeout` a form
+    /// parameter.
+    pub(super) fn cancel_all_orders_after(
+        &mut self,
+        params: &Params,
+        now: i64,
+    ) -> Result<serde_json::Value, KrakenError> {
+        let timeout = params.get("timeout").and_then(|t| t.parse::<u32>().ok()).filter(|&t| t < 86_400);
+        let timeout = timeout.ok_or_else(|| KrakenError::invalid("timeout"))?;
+        self.ws.dead_man_ms = (timeout > 0).then(|| now + i64::from(timeout) * 1000);
+        Ok(serde_json::json!({
+            "currentTime": time_text(now),
+            "triggerTime": time_text(self.ws.dead_man_ms.unwrap_or(0)),
+        }))
+    }
+
+    /// When the dead man's switch's trigger time has come: every open order canceled, the
+    /// switch disarmed, the cancels logged for the subscribers. Returns whether it fired.
+    pub(super) fn fire_dead_man_if_due(&mut self, now: i64) -> bool {
+        if !self.dead_man_due(now) {
+            return false;
+        }
+        self.ws.dead_man_ms = None;
+        self.cancel_all(now);
+        self.publish();
+        true
+    }
+
+    /// Whether the dead man's switch is armed and its trigger time has come.
+    pub(super) fn dead_man_due(&self, now: i64) -> bool {
+        self.ws.dead_man_ms.is_some_and(|at| now >= at)
     }
 
     /// Subscribes the session to `executions` from now on (its snapshot holds the rest).
@@ -228,7 +288,7 @@ impl KrakenSimState {
     }
 
     /// The REST pair (altname) a v2 symbol names.
-    fn altname_of(&self, symbol: &str) -> Result<String, String> {
+    pub(super) fn altname_of(&self, symbol: &str) -> Result<String, String> {
         self.pairs
             .values()
             .find(|p| v2_symbol(&p.wsname) == symbol || p.wsname == symbol)
@@ -237,18 +297,38 @@ impl KrakenSimState {
     }
 
     fn ws_add_order(&mut self, api_key: &str, params: &HashMap<String, &RawValue>, now: i64) -> Result<String, String> {
+        let rest = self.v2_order_params(params, false)?;
+        let cl_ord_id = rest.iter().find(|(k, _)| k == "cl_ord_id").map(|(_, v)| v.clone());
+        let result = self.add_order(api_key, &Params(rest), now).map_err(v2_error)?;
+        let mut w = JsonWriter::new();
+        if let Some(id) = result["txid"].get(0).and_then(|t| t.as_str()) {
+            w.str("order_id", id);
+        }
+        if let Some(cl) = &cl_ord_id {
+            w.str("cl_ord_id", cl);
+        }
+        Ok(w.finish())
+    }
+
+    /// An order's v2 parameters as `AddOrder`'s (`order_qty` is `volume`, ...); a batch's
+    /// order (`in_batch`) names no `symbol`, `token` or `validate` of its own.
+    pub(super) fn v2_order_params(
+        &self,
+        params: &HashMap<String, &RawValue>,
+        in_batch: bool,
+    ) -> Result<Vec<(String, String)>, String> {
         let mut rest = Vec::new();
         for (name, raw) in params {
             let text = param_text(raw).ok_or_else(|| format!("EGeneral:Invalid arguments:{name}"))?;
             let (rest_name, value) = match name.as_str() {
-                "token" => continue,
+                "token" if !in_batch => continue,
                 "order_type" => ("ordertype", text),
                 "side" => ("type", text),
                 "order_qty" => ("volume", text),
                 "limit_price" => ("price", text),
-                "symbol" => ("pair", self.altname_of(&text)?),
+                "symbol" if !in_batch => ("pair", self.altname_of(&text)?),
                 "cl_ord_id" => ("cl_ord_id", text),
-                "validate" => ("validate", text),
+                "validate" if !in_batch => ("validate", text),
                 "time_in_force" => match text.as_str() {
                     "gtc" => ("timeinforce", "GTC".to_owned()),
                     "ioc" => ("timeinforce", "IOC".to_owned()),
@@ -263,16 +343,7 @@ impl KrakenSimState {
             };
             rest.push((rest_name.to_owned(), value));
         }
-        let cl_ord_id = rest.iter().find(|(k, _)| k == "cl_ord_id").map(|(_, v)| v.clone());
-        let result = self.add_order(api_key, &Params(rest), now).map_err(v2_error)?;
-        let mut w = JsonWriter::new();
-        if let Some(id) = result["txid"].get(0).and_then(|t| t.as_str()) {
-            w.str("order_id", id);
-        }
-        if let Some(cl) = &cl_ord_id {
-            w.str("cl_ord_id", cl);
-        }
-        Ok(w.finish())
+        Ok(rest)
     }
 
     fn ws_amend_order(

@@ -1,5 +1,6 @@
-//! A Kraken WebSocket v2 order client: `add_order`, `amend_order`, `cancel_order` over one
-//! authenticated connection, and the `executions` channel into the per-order state machine.
+//! A Kraken WebSocket v2 order client: `add_order`, `amend_order`, `cancel_order` (and
+//! `batch_add`, `batch_cancel`, `cancel_all`, `cancel_all_orders_after`) over one authenticated
+//! connection, and the `executions` channel into the per-order state machine.
 //!
 //! ```text
 //! let token = rest.websockets_token().await?;              // GetWebSocketsToken (REST, signed)
@@ -28,10 +29,16 @@
 //! **Reconnect.** [`KrakenWsClient::reconnect`] opens a new connection, subscribes again and
 //! merges the snapshot: the open orders (their `cum_qty`) and the last 50 fills. Orders the
 //! table holds as live that the snapshot neither lists as open nor accounts for with fills
-//! ended while the client was away; they are returned as `unlisted` for the REST client's
-//! reconciliation (`QueryOrders`, `TradesHistory`), which is also needed when more than 50 fills
-//! were missed. A frame that cannot be parsed is counted ([`KrakenWsClient::malformed_frames`])
-//! and skipped, never a panic.
+//! ended while the client was away; they are returned as `unlisted`. A client built
+//! [`KrakenWsClient::with_rest`] settles them itself over REST (`QueryOrders`, `ClosedOrders`,
+//! and `TradesHistory` when more than 50 fills were missed) when it reconciles, and fetches a
+//! fresh token for every connection (`ws_client_rest.rs`). A frame that cannot be parsed is
+//! counted ([`KrakenWsClient::malformed_frames`]) and skipped, never a panic.
+//!
+//! **Kill switch and dead man's switch.** [`KrakenWsClient::cancel_all_orders`] cancels every open
+//! order of the account in one request; a [`DeadManSwitch`] has the client arm Kraken's
+//! `cancel_all_orders_after` on connecting and push it back on its calls, so the venue cancels
+//! everything if the client stops.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -42,10 +49,12 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
+use super::client::{KrakenClientError, KrakenRestClient};
 use super::ids::legal_cl_ord_id;
 use super::ws_messages::{
-    add_order_message, amend_order_message, cancel_order_message, decimal_text, execution_report, parse_frame,
-    subscribe_executions_message, KrakenWsPair, WsExecution, WsMessage, WsResponse,
+    add_order_message, amend_order_message, cancel_all_message, cancel_all_orders_after_message, cancel_order_message,
+    decimal_text, execution_report, parse_frame, subscribe_executions_message, KrakenWsPair, WsExecution, WsMessage,
+    WsResponse,
 };
 use crate::order::{local_ns, NewOrder, OrderType, ReconcileSummary, TimeInForce};
 use crate::order_state::{
@@ -88,6 +97,44 @@ pub enum KrakenWsError {
     /// A report the order table refused.
     #[error(transparent)]
     State(#[from] OrderStateError),
+    /// A call of the REST client the WebSocket client relies on (a token, a reconciliation
+    /// step) failed.
+    #[error("rest: {0}")]
+    Rest(#[from] KrakenClientError),
+}
+
+/// Kraken's refusal of a token it does not accept (unknown, or unused for 15 minutes).
+pub const INVALID_TOKEN: &str = "EAPI:Invalid key";
+
+/// The dead man's switch (`cancel_all_orders_after`): the venue cancels every order of the
+/// account `timeout_s` seconds after the last time the client armed it; the client arms it on
+/// connecting and again on any call once `refresh_every` has passed since it last did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadManSwitch {
+    /// Seconds until the venue cancels everything (1 to 86399).
+    pub timeout_s: u32,
+    /// How often the client pushes the trigger back (less than the timeout).
+    pub refresh_every: Duration,
+}
+
+impl DeadManSwitch {
+    /// Kraken's recommendation: a 60-second timeout, pushed back every 15 to 30 seconds (here 20).
+    pub const RECOMMENDED: DeadManSwitch = DeadManSwitch { timeout_s: 60, refresh_every: Duration::from_secs(20) };
+
+    /// A switch firing `timeout_s` seconds after the last refresh, refreshed every
+    /// `refresh_every`; a timeout outside 1..86400 seconds, or a refresh period not under it, is
+    /// refused.
+    pub fn new(timeout_s: u32, refresh_every: Duration) -> Result<Self, KrakenWsError> {
+        if !(1..86_400).contains(&timeout_s) {
+            return Err(KrakenWsError::Unsupported(format!("dead man's switch timeout_s={timeout_s}: 1 to 86399")));
+        }
+        if refresh_every.is_zero() || refresh_every >= Duration::from_secs(u64::from(timeout_s)) {
+            return Err(KrakenWsError::Unsupported(format!(
+                "dead man's switch refresh_every={refresh_every:?} must be under timeout_s={timeout_s}"
+            )));
+        }
+        Ok(Self { timeout_s, refresh_every })
+    }
 }
 
 /// What a reconnect merged.
@@ -118,6 +165,15 @@ pub struct KrakenWsClient {
     malformed: u64,
     unattributed: u64,
     snapshot: Option<HashSet<String>>,
+    /// The REST client for what the WebSocket API cannot do (tokens, order and trade queries).
+    rest: Option<KrakenRestClient>,
+    /// Tokens fetched from the REST client.
+    tokens_fetched: u64,
+    dead_man: Option<DeadManSwitch>,
+    /// When the dead man's switch was last armed (none: arm it at the next call).
+    dead_man_armed: Option<tokio::time::Instant>,
+    /// The venue's trigger time of the dead man's switch, as it last answered.
+    dead_man_trigger: Option<String>,
 }
 
 impl std::fmt::Debug for KrakenWsClient {
@@ -185,6 +241,11 @@ impl KrakenWsClient {
             malformed: 0,
             unattributed: 0,
             snapshot: None,
+            rest: None,
+            tokens_fetched: 0,
+            dead_man: None,
+            dead_man_armed: None,
+            dead_man_trigger: None,
         })
     }
 
@@ -206,16 +267,26 @@ impl KrakenWsClient {
 
     /// Connects and subscribes if not connected; returns what the snapshot merged (nothing if
     /// already connected).
+    ///
+    /// With a REST client ([`Self::with_rest`]), every new connection uses a fresh token. On a
+    /// connection, a dead man's switch that is due is armed again.
     pub(crate) async fn ensure_connected(&mut self) -> Result<WsReconcile, KrakenWsError> {
         if self.ws.is_some() {
+            self.refresh_dead_man_if_due().await?;
             return Ok(WsReconcile::default());
+        }
+        if self.rest.is_some() {
+            self.fetch_token().await?;
         }
         self.ws = Some(open(&self.target).await?);
         let merged = self.subscribe().await;
         if merged.is_err() {
             self.ws = None; // not subscribed: the next call starts over
         }
-        merged
+        let merged = merged?;
+        self.dead_man_armed = None;
+        self.refresh_dead_man_if_due().await?;
+        Ok(merged)
     }
 
     /// The orders and what is known of them.
@@ -250,12 +321,12 @@ impl KrakenWsClient {
             )));
         }
         self.ensure_connected().await?;
-        let req_id = self.req_id();
-        let pair = &self.pairs[&order.symbol];
-        let text = add_order_message(order, pair, &self.token, req_id);
         self.orders.insert(OrderState::new(&order.client_order_id, order.side, order.qty));
         self.order_pairs.insert(order.client_order_id.clone(), order.symbol.clone());
-        let answer = self.request("add_order", req_id, text).await?;
+        let pair = self.pairs[&order.symbol].clone();
+        let answer = self
+            .request_with_token("add_order", |token, req_id| add_order_message(order, &pair, token, req_id))
+            .await?;
         let kind = match &answer.outcome {
             Ok(_) => ReportKind::New,
             Err(error) => ReportKind::Rejected { code: None, reason: error.clone() },
@@ -277,9 +348,9 @@ impl KrakenWsClient {
         if let Some(order) = self.orders.get_mut(client_order_id) {
             order.request_cancel();
         }
-        let req_id = self.req_id();
-        let text = cancel_order_message(client_order_id, &self.token, req_id);
-        let answer = self.request("cancel_order", req_id, text).await?;
+        let answer = self
+            .request_with_token("cancel_order", |token, req_id| cancel_order_message(client_order_id, token, req_id))
+            .await?;
         let kind = match answer.outcome {
             Ok(_) => ReportKind::Canceled,
             Err(reason) => ReportKind::CancelRejected { code: None, reason },
@@ -303,10 +374,12 @@ impl KrakenWsClient {
     ) -> Result<String, KrakenWsError> {
         let symbol = self.symbol_of(client_order_id)?;
         self.ensure_connected().await?;
-        let req_id = self.req_id();
-        let pair = self.pairs.get(&symbol).ok_or_else(|| KrakenWsError::UnknownPair(symbol.clone()))?;
-        let text = amend_order_message(client_order_id, pair, new_qty, new_price, &self.token, req_id);
-        let answer = self.request("amend_order", req_id, text).await?;
+        let pair = self.pairs.get(&symbol).ok_or_else(|| KrakenWsError::UnknownPair(symbol.clone()))?.clone();
+        let answer = self
+            .request_with_token("amend_order", |token, req_id| {
+                amend_order_message(client_order_id, &pair, new_qty, new_price, token, req_id)
+            })
+            .await?;
         let result = answer.outcome.map_err(|error| KrakenWsError::Venue { method: "amend_order", error })?;
         if let (Some(qty), Some(order)) = (new_qty, self.orders.get_mut(client_order_id)) {
             order.qty = qty;
@@ -326,8 +399,78 @@ impl KrakenWsClient {
         Ok(std::mem::take(&mut self.inbox))
     }
 
+    /// Cancels every open order of the account in one request (`cancel_all`; the kill switch):
+    /// returns Kraken's count. The `canceled` executions the venue pushes for them are read (5 s
+    /// at most) and applied before it returns, so the table holds the orders as canceled.
+    pub async fn cancel_all_orders(&mut self) -> Result<u64, KrakenWsError> {
+        self.ensure_connected().await?;
+        let live: Vec<String> =
+            self.orders.iter().filter(|o| !o.status().is_terminal()).map(|o| o.client_order_id.clone()).collect();
+        let answer = self.request_with_token("cancel_all", cancel_all_message).await?;
+        let result = answer.outcome.map_err(|error| KrakenWsError::Venue { method: "cancel_all", error })?;
+        let count = result.count.unwrap_or(0);
+        // Done when as many of the orders live before have ended as Kraken canceled (or all).
+        let ended = |client: &Self| {
+            live.iter().filter(|c| client.orders.get(c).is_some_and(|o| o.status().is_terminal())).count()
+        };
+        let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
+        while (ended(self) as u64) < count && ended(self) < live.len() {
+            let Some(text) = self.next_frame(deadline).await? else { break };
+            self.on_frame(&text, None);
+        }
+        Ok(count)
+    }
+
+    /// Uses this dead man's switch from now on (none: stops refreshing it; it is disarmed at
+    /// the venue by [`Self::disarm_dead_man_switch`]). It is armed at the next call.
+    pub fn set_dead_man_switch(&mut self, switch: Option<DeadManSwitch>) {
+        self.dead_man = switch;
+        self.dead_man_armed = None;
+    }
+
+    /// The venue's trigger time (RFC 3339) of the dead man's switch, as it last answered.
+    pub fn dead_man_trigger_time(&self) -> Option<&str> {
+        self.dead_man_trigger.as_deref()
+    }
+
+    /// Arms the dead man's switch now (pushing its trigger back), connecting first if needed.
+    pub async fn refresh_dead_man_switch(&mut self) -> Result<(), KrakenWsError> {
+        self.dead_man_armed = None;
+        self.ensure_connected().await?;
+        self.refresh_dead_man_if_due().await
+    }
+
+    /// Disarms the dead man's switch at the venue (`timeout` 0) and stops refreshing it.
+    pub async fn disarm_dead_man_switch(&mut self) -> Result<(), KrakenWsError> {
+        self.dead_man = None;
+        self.ensure_connected().await?;
+        self.cancel_all_orders_after(0).await
+    }
+
+    async fn refresh_dead_man_if_due(&mut self) -> Result<(), KrakenWsError> {
+        let Some(switch) = self.dead_man else { return Ok(()) };
+        if self.dead_man_armed.is_some_and(|at| at.elapsed() < switch.refresh_every) {
+            return Ok(());
+        }
+        let sent = tokio::time::Instant::now();
+        self.cancel_all_orders_after(switch.timeout_s).await?;
+        self.dead_man_armed = Some(sent);
+        Ok(())
+    }
+
+    async fn cancel_all_orders_after(&mut self, timeout_s: u32) -> Result<(), KrakenWsError> {
+        const METHOD: &str = "cancel_all_orders_after";
+        let answer = self
+            .request_with_token(METHOD, |token, req_id| cancel_all_orders_after_message(timeout_s, token, req_id))
+            .await?;
+        let result = answer.outcome.map_err(|error| KrakenWsError::Venue { method: METHOD, error })?;
+        self.dead_man_trigger = result.trigger_time;
+        Ok(())
+    }
+
     /// After a disconnect: a new connection to the same URL (with a fresh token if the old one was never
-    /// used), `executions` subscribed again, the snapshot merged.
+    /// used; a client built [`Self::with_rest`] fetches its own instead), `executions`
+    /// subscribed again, the snapshot merged.
     pub async fn reconnect(&mut self, token: &str) -> Result<WsReconcile, KrakenWsError> {
         self.ws = None;
         token.clone_into(&mut self.token);
@@ -365,12 +508,11 @@ impl KrakenWsClient {
 
     /// Subscribes to `executions` and merges the snapshot.
     async fn subscribe(&mut self) -> Result<WsReconcile, KrakenWsError> {
-        let req_id = self.req_id();
-        let text = subscribe_executions_message(&self.token, req_id);
         self.snapshot = None;
         let (fills_before, statuses_before) = self.counts();
         let unattributed_before = self.unattributed;
-        let answer = self.request("subscribe", req_id, text).await?;
+        let answer = self.request_with_token("subscribe", subscribe_executions_message).await?;
+        let req_id = self.next_req_id;
         answer.outcome.map_err(|error| KrakenWsError::Venue { method: "subscribe", error })?;
         let deadline = tokio::time::Instant::now() + ANSWER_TIMEOUT;
         while self.snapshot.is_none() {
@@ -403,6 +545,27 @@ impl KrakenWsClient {
     fn counts(&self) -> (usize, HashMap<String, OrderStatus>) {
         let fills: usize = self.orders.iter().map(|o| o.fills().count()).sum();
         (fills, self.orders.iter().map(|o| (o.client_order_id.clone(), o.status())).collect())
+    }
+
+    /// Sends the request `build(token, req_id)` and reads its answer; with a REST client, a
+    /// token the venue refuses (`EAPI:Invalid key`) is replaced by a fresh one and the request
+    /// sent once more (a refused request did nothing). If no token comes, the refusal is the
+    /// answer.
+    async fn request_with_token(
+        &mut self,
+        method: &'static str,
+        build: impl Fn(&str, u64) -> String,
+    ) -> Result<WsResponse, KrakenWsError> {
+        let req_id = self.req_id();
+        let answer = self.request(method, req_id, build(&self.token, req_id)).await?;
+        if self.rest.is_none() || answer.outcome.as_ref().err().map(String::as_str) != Some(INVALID_TOKEN) {
+            return Ok(answer);
+        }
+        if self.fetch_token().await.is_err() {
+            return Ok(answer); // no new token: the refusal stands (the request did nothing)
+        }
+        let req_id = self.req_id();
+        self.request(method, req_id, build(&self.token, req_id)).await
     }
 
     /// Sends a request and reads frames until its answer, applying executions on the way.
@@ -514,3 +677,10 @@ fn frame_text(frame: Option<Result<Message, tokio_tungstenite::tungstenite::Erro
 
 #[path = "ws_client_venue.rs"]
 mod venue;
+
+#[path = "ws_client_rest.rs"]
+mod rest;
+
+#[path = "ws_client_batch.rs"]
+mod batch;
+pub use batch::{BATCH_ADD_ORDERS, BATCH_CANCEL_ORDERS};

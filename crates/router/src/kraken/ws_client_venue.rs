@@ -7,10 +7,11 @@
 //! sends a snapshot (open orders, the last 50 fills) on each subscription. Reconciliation
 //! therefore reads what the channel pushed meanwhile, or, when the connection was lost,
 //! reconnects and merges the snapshot. Live orders the snapshot does not account for ended
-//! while the client was away; the WebSocket API cannot say how, so they stay live in the table
-//! and are listed by [`KrakenWsClient::unlisted`] for the REST client's reconciliation
-//! (`QueryOrders`, `TradesHistory`), which is also needed when more than 50 fills were missed.
-//! The kill switch cancels each live order by client id.
+//! while the client was away; the WebSocket API cannot say how. A client built
+//! [`KrakenWsClient::with_rest`] reads them back over REST (`QueryOrders`, `ClosedOrders`) and
+//! fetches the fills past the snapshot's last 50 (`TradesHistory`); without one they stay live
+//! in the table and are listed by [`KrakenWsClient::unlisted`].
+//! The kill switch is one `cancel_all` request.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -62,6 +63,7 @@ impl VenueClient for KrakenWsClient {
     fn error_kind(error: &KrakenWsError) -> ErrorKind {
         match error {
             KrakenWsError::Transport(_) | KrakenWsError::Timeout { .. } => ErrorKind::Transport,
+            KrakenWsError::Rest(e) => <crate::kraken::client::KrakenRestClient as VenueClient>::error_kind(e),
             _ => ErrorKind::Other,
         }
     }
@@ -76,11 +78,11 @@ impl VenueClient for KrakenWsClient {
     }
 
     /// As [`KrakenWsClient::place`]; an order that could not be sent because no connection
-    /// opened (the client tracks it only once connected) is a `Rejected` report saying so, not
-    /// an unknown outcome for reconciliation to settle.
+    /// opened (or no token came) (the client tracks it only once connected) is a `Rejected`
+    /// report saying so, not an unknown outcome for reconciliation to settle.
     async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, KrakenWsError> {
         match KrakenWsClient::place(self, order).await {
-            Err(e @ (KrakenWsError::Transport(_) | KrakenWsError::Timeout { .. }))
+            Err(e @ (KrakenWsError::Transport(_) | KrakenWsError::Timeout { .. } | KrakenWsError::Rest(_)))
                 if self.orders.get(&order.client_order_id).is_none() =>
             {
                 self.orders.insert(OrderState::new(&order.client_order_id, order.side, order.qty));
@@ -121,9 +123,11 @@ impl VenueClient for KrakenWsClient {
     }
 
     /// What the channel pushed since the last call, or, after a drop, a new connection and its
-    /// snapshot (the open orders and the last 50 fills).
+    /// snapshot (the open orders and the last 50 fills); then, with a REST client, the trades
+    /// since the last read if an order's executed quantity is still ahead of its fills.
     async fn merge_missed_fills(&mut self, _symbol: &str, summary: &mut ReconcileSummary) -> Result<(), KrakenWsError> {
-        self.catch_up(summary).await
+        self.catch_up(summary).await?;
+        self.fetch_missing_fills(summary).await
     }
 
     /// On a live channel every live order is open (its end would have been pushed), except those
@@ -143,25 +147,21 @@ impl VenueClient for KrakenWsClient {
             .collect())
     }
 
-    /// The WebSocket API cannot query an order: they stay live and listed by
-    /// [`KrakenWsClient::unlisted`] for the REST client's reconciliation.
+    /// The WebSocket API cannot query an order: with a REST client, `QueryOrders` by txid (or
+    /// `ClosedOrders` by `cl_ord_id`), then the fills still missing; without one they stay live
+    /// and listed by [`KrakenWsClient::unlisted`].
     async fn settle_unlisted(
         &mut self,
         _symbol: &str,
-        _client_order_ids: &[String],
-        _summary: &mut ReconcileSummary,
+        client_order_ids: &[String],
+        summary: &mut ReconcileSummary,
     ) -> Result<(), KrakenWsError> {
-        Ok(())
+        self.settle_over_rest(client_order_ids, summary).await
     }
 
-    /// Each order the table holds as live, canceled by client id.
-    async fn cancel_open(&mut self, symbol: &str) -> Result<usize, KrakenWsError> {
-        let live = crate::venue::live_orders(self, symbol, |_| true);
-        let mut canceled = 0;
-        for id in live {
-            let reports = KrakenWsClient::cancel(self, &id).await?;
-            canceled += usize::from(reports.iter().any(|r| r.kind == ReportKind::Canceled));
-        }
-        Ok(canceled)
+    /// `cancel_all`: every open order of the account in one request; Kraken's count.
+    async fn cancel_open(&mut self, _symbol: &str) -> Result<usize, KrakenWsError> {
+        let count = KrakenWsClient::cancel_all_orders(self).await?;
+        Ok(usize::try_from(count).unwrap_or(usize::MAX))
     }
 }

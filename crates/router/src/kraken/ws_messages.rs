@@ -1,5 +1,6 @@
 //! Kraken WebSocket v2 order entry, as text: the requests a client writes (`add_order`,
-//! `amend_order`, `cancel_order`, `subscribe` to `executions`) and the frames it reads (method
+//! `amend_order`, `cancel_order`, `cancel_all`, `cancel_all_orders_after`, `subscribe` to
+//! `executions`) and the frames it reads (method
 //! responses matched by `req_id`, `executions` snapshots and updates), turned into normalized
 //! [`ExecutionReport`]s.
 //!
@@ -133,8 +134,56 @@ pub fn push_json_string(out: &mut String, s: &str) {
 
 /// `add_order` for `order` (prices and quantities at the pair's decimals), with the token.
 pub fn add_order_message(order: &NewOrder, pair: &KrakenWsPair, token: &str, req_id: u64) -> String {
-    let inst = &pair.pair.instrument;
     let mut params = JsonWriter::new();
+    order_fields(&mut params, order, pair, true);
+    params.str("token", token);
+    JsonWriter::new().str("method", "add_order").raw("params", &params.finish()).int("req_id", req_id).finish()
+}
+
+/// `batch_add` of `orders` (all on `pair`: Kraken takes 2 to 15 of one pair), with the token.
+pub fn batch_add_message(orders: &[NewOrder], pair: &KrakenWsPair, token: &str, req_id: u64) -> String {
+    let entries: Vec<String> = orders
+        .iter()
+        .map(|order| {
+            let mut entry = JsonWriter::new();
+            order_fields(&mut entry, order, pair, false);
+            entry.finish()
+        })
+        .collect();
+    let params = JsonWriter::new()
+        .raw("orders", &format!("[{}]", entries.join(",")))
+        .str("symbol", &pair.symbol)
+        .str("token", token)
+        .finish();
+    JsonWriter::new().str("method", "batch_add").raw("params", &params).int("req_id", req_id).finish()
+}
+
+/// `batch_cancel` of orders by Kraken `order_id` (`orders`, always present) and by
+/// `cl_ord_id` (Kraken takes 2 to 50 in all).
+pub fn batch_cancel_message(order_ids: &[String], cl_ord_ids: &[String], token: &str, req_id: u64) -> String {
+    let list = |ids: &[String]| {
+        let mut out = String::from("[");
+        for (i, id) in ids.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            push_json_string(&mut out, id);
+        }
+        out.push(']');
+        out
+    };
+    let mut params = JsonWriter::new();
+    params.raw("orders", &list(order_ids));
+    if !cl_ord_ids.is_empty() {
+        params.raw("cl_ord_id", &list(cl_ord_ids));
+    }
+    let params = params.str("token", token).finish();
+    JsonWriter::new().str("method", "batch_cancel").raw("params", &params).int("req_id", req_id).finish()
+}
+
+/// An order's v2 fields (`symbol` too unless it is a batch's entry), without the token.
+fn order_fields(params: &mut JsonWriter, order: &NewOrder, pair: &KrakenWsPair, with_symbol: bool) {
+    let inst = &pair.pair.instrument;
     let (order_type, price) = match order.order_type {
         OrderType::Market => ("market", None),
         OrderType::Limit { price, .. } | OrderType::PostOnly { price } => ("limit", Some(price)),
@@ -142,7 +191,9 @@ pub fn add_order_message(order: &NewOrder, pair: &KrakenWsPair, token: &str, req
     params.str("order_type", order_type);
     params.str("side", if order.side == Side::Buy { "buy" } else { "sell" });
     params.num("order_qty", &inst.step_size.format(order.qty));
-    params.str("symbol", &pair.symbol);
+    if with_symbol {
+        params.str("symbol", &pair.symbol);
+    }
     if let Some(price) = price {
         params.num("limit_price", &inst.tick_size.format(price));
     }
@@ -156,8 +207,6 @@ pub fn add_order_message(order: &NewOrder, pair: &KrakenWsPair, token: &str, req
         _ => {}
     }
     params.str("cl_ord_id", &order.client_order_id);
-    params.str("token", token);
-    JsonWriter::new().str("method", "add_order").raw("params", &params.finish()).int("req_id", req_id).finish()
 }
 
 /// `cancel_order` of one order by its `cl_ord_id`.
@@ -190,6 +239,19 @@ pub fn amend_order_message(
     }
     params.str("token", token);
     JsonWriter::new().str("method", "amend_order").raw("params", &params.finish()).int("req_id", req_id).finish()
+}
+
+/// `cancel_all`: every open order of the account, one request (the kill switch).
+pub fn cancel_all_message(token: &str, req_id: u64) -> String {
+    let params = JsonWriter::new().str("token", token).finish();
+    JsonWriter::new().str("method", "cancel_all").raw("params", &params).int("req_id", req_id).finish()
+}
+
+/// `cancel_all_orders_after`: the dead man's switch, armed (or pushed back) to cancel every
+/// order of the account `timeout_s` seconds from now; 0 disarms it.
+pub fn cancel_all_orders_after_message(timeout_s: u32, token: &str, req_id: u64) -> String {
+    let params = JsonWriter::new().int("timeout", u64::from(timeout_s)).str("token", token).finish();
+    JsonWriter::new().str("method", "cancel_all_orders_after").raw("params", &params).int("req_id", req_id).finish()
 }
 
 /// `subscribe` to `executions`, with the open orders and the last 50 fills in the snapshot.
@@ -226,6 +288,30 @@ pub struct WsResult {
     /// An amend's id.
     #[serde(default)]
     pub amend_id: Option<String>,
+    /// How many orders `cancel_all` canceled.
+    #[serde(default)]
+    pub count: Option<u64>,
+    /// When the dead man's switch fires (`cancel_all_orders_after`, RFC 3339; Kraken's
+    /// `1970-01-01T00:00:00Z` when disarmed).
+    #[serde(default, rename = "triggerTime")]
+    pub trigger_time: Option<String>,
+    /// A `batch_add`'s answer (its `result` is a list): one entry per order.
+    #[serde(skip)]
+    pub batch: Vec<WsBatchEntry>,
+}
+
+/// One order of a `batch_add` answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct WsBatchEntry {
+    /// The order's id, if placed.
+    #[serde(default)]
+    pub order_id: Option<String>,
+    /// The order's client id.
+    #[serde(default)]
+    pub cl_ord_id: Option<String>,
+    /// Why this order alone was refused.
+    #[serde(default)]
+    pub error: Option<String>,
 }
 
 /// One entry of an `executions` message (the fields this client reads; numbers as their text).
@@ -323,6 +409,10 @@ pub fn parse_frame(text: &str) -> Result<WsMessage<'_>, ReportParseError> {
     if let Some(method) = frame.method {
         let outcome = match (frame.success, frame.error) {
             (Some(true), _) => match frame.result {
+                Some(raw) if raw.get().starts_with('[') => {
+                    let batch = serde_json::from_str(raw.get()).map_err(ReportParseError::malformed(WHAT))?;
+                    Ok(WsResult { batch, ..WsResult::default() })
+                }
                 Some(raw) => Ok(serde_json::from_str(raw.get()).map_err(ReportParseError::malformed(WHAT))?),
                 None => Ok(WsResult::default()),
             },

@@ -43,6 +43,54 @@ fn cancel_amend_and_subscribe_name_the_order_and_carry_the_token() {
 }
 
 #[test]
+fn cancel_all_and_the_dead_mans_switch_are_krakens_v2_requests() {
+    assert_eq!(cancel_all_message("tok", 5), r#"{"method":"cancel_all","params":{"token":"tok"},"req_id":5}"#);
+    assert_eq!(
+        cancel_all_orders_after_message(60, "tok", 6),
+        r#"{"method":"cancel_all_orders_after","params":{"timeout":60,"token":"tok"},"req_id":6}"#
+    );
+    let answer = r#"{"method":"cancel_all_orders_after","req_id":6,"result":{"currentTime":"2023-03-24T17:41:56Z","triggerTime":"2023-03-24T17:42:56Z"},"success":true,"time_in":"x","time_out":"y"}"#;
+    let WsMessage::Response(r) = parse_frame(answer).unwrap() else { panic!("a response") };
+    assert_eq!(r.outcome.unwrap().trigger_time.as_deref(), Some("2023-03-24T17:42:56Z"));
+    let counted = r#"{"method":"cancel_all","req_id":5,"result":{"count":3},"success":true}"#;
+    let WsMessage::Response(r) = parse_frame(counted).unwrap() else { panic!("a response") };
+    assert_eq!(r.outcome.unwrap().count, Some(3));
+}
+
+#[test]
+fn batches_list_their_orders_without_a_symbol_each_and_name_orders_by_both_ids() {
+    let mut second = order(OrderType::PostOnly { price: 375_001 });
+    second.client_order_id = "q-2".into();
+    second.side = Side::Sell;
+    let text = batch_add_message(
+        &[order(OrderType::Limit { price: 375_000, tif: TimeInForce::Ioc }), second],
+        &xbt(),
+        "tok",
+        8,
+    );
+    assert_eq!(
+        text,
+        r#"{"method":"batch_add","params":{"orders":[{"order_type":"limit","side":"buy","order_qty":1.25000000,"limit_price":37500.0,"time_in_force":"ioc","cl_ord_id":"q-1"},{"order_type":"limit","side":"sell","order_qty":1.25000000,"limit_price":37500.1,"post_only":true,"cl_ord_id":"q-2"}],"symbol":"BTC/USD","token":"tok"},"req_id":8}"#
+    );
+    assert_eq!(
+        batch_cancel_message(&["OA".into()], &["q-\"1".into()], "tok", 9),
+        r#"{"method":"batch_cancel","params":{"orders":["OA"],"cl_ord_id":["q-\"1"],"token":"tok"},"req_id":9}"#
+    );
+    assert_eq!(
+        batch_cancel_message(&["OA".into(), "OB".into()], &[], "t", 1),
+        r#"{"method":"batch_cancel","params":{"orders":["OA","OB"],"token":"t"},"req_id":1}"#
+    );
+    let answer = r#"{"method":"batch_add","req_id":8,"result":[{"order_id":"OA","cl_ord_id":"q-1"},{"cl_ord_id":"q-2","error":"EOrder:Insufficient funds"}],"success":true}"#;
+    let WsMessage::Response(r) = parse_frame(answer).unwrap() else { panic!("a response") };
+    let batch = r.outcome.unwrap().batch;
+    assert_eq!(batch.len(), 2);
+    assert_eq!(
+        (batch[0].order_id.as_deref(), batch[1].error.as_deref()),
+        (Some("OA"), Some("EOrder:Insufficient funds"))
+    );
+}
+
+#[test]
 fn strings_are_escaped() {
     let mut out = String::new();
     push_json_string(&mut out, "a\"b\\c\n");
