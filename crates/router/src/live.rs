@@ -234,7 +234,9 @@ fn route_client(
         Venue::Binance => {
             let creds = BinanceCredentials::from_lookup(lookup).map_err(keys_err)?;
             let instrument = route.config.instrument.clone();
-            RouteClient::Binance(BinanceRestClient::new(connection, &creds.api_key, creds.signer, vec![instrument]))
+            let mut client = BinanceRestClient::new(connection, &creds.api_key, creds.signer, vec![instrument]);
+            client.set_sync_before_first_order(true); // the server-time offset, before the first order
+            RouteClient::Binance(client)
         }
         Venue::Coinbase => {
             let creds = CoinbaseCredentials::from_lookup(lookup).map_err(keys_err)?;

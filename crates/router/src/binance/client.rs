@@ -213,6 +213,8 @@ pub struct BinanceRestClient {
     orders: OrderTable,
     order_symbols: HashMap<String, String>,
     trade_watermark: HashMap<String, u64>,
+    sync_before_first_order: bool,
+    time_synced: bool,
 }
 
 impl std::fmt::Debug for BinanceRestClient {
@@ -249,7 +251,17 @@ impl BinanceRestClient {
             orders: OrderTable::new(),
             order_symbols: HashMap::new(),
             trade_watermark: HashMap::new(),
+            sync_before_first_order: false,
+            time_synced: false,
         }
+    }
+
+    /// Measures the server-time offset ([`Self::sync_time`]) before the first order unless it
+    /// was measured already (what a live route does: `recvWindow` covers a synced clock, not a
+    /// skewed one). If the measurement fails, the order goes out on the local clock and the
+    /// next order tries again.
+    pub fn set_sync_before_first_order(&mut self, on: bool) {
+        self.sync_before_first_order = on;
     }
 
     /// Sets the request-weight budget per minute (Binance's default 6000).
@@ -288,6 +300,7 @@ impl BinanceRestClient {
             error: ReportParseError::Malformed { what: "time", error: "no serverTime".into() },
         })?;
         self.time_offset_ms = server_ms - (t0 + (t1 - t0) / 2);
+        self.time_synced = true;
         Ok(self.time_offset_ms)
     }
 
@@ -300,6 +313,10 @@ impl BinanceRestClient {
     pub async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, BinanceClientError> {
         const EP: &str = "POST /api/v3/order";
         let inst = self.instrument(&order.symbol)?.clone();
+        if self.sync_before_first_order && !self.time_synced {
+            // A failure leaves the local clock in use; the next order measures again.
+            let _ = self.sync_time().await;
+        }
         let query = order.query(&inst);
         self.orders.insert(OrderState::new(&order.client_order_id, order.side, order.qty));
         self.order_symbols.insert(order.client_order_id.clone(), order.symbol.clone());
