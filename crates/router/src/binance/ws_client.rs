@@ -765,3 +765,6 @@ fn half(
 
 #[path = "ws_client_reconcile.rs"]
 mod reconcile;
+
+#[path = "ws_client_pipeline.rs"]
+mod pipeline;
