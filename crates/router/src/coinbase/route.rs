@@ -19,7 +19,7 @@
 //! from REST) and its maker flag is the venue's, never a guess.
 //!
 //! **While the channel is up, nothing is polled.** A reconciliation drains the frames the
-//! channel pushed since the last one (it waits 1 ms at most), settles orders whose place answer
+//! channel pushed since the last one (what has already arrived: it does not wait), settles orders whose place answer
 //! was lost (`historical/batch`), and refreshes the marked orders: a resting order that nothing
 //! happens to costs no request. When the channel is down (never connected, dropped, refused),
 //! the route reconnects and runs the full REST reconciliation ([`crate::venue::reconcile`]),
@@ -36,8 +36,9 @@ use crate::order::{NewOrder, ReconcileSummary};
 use crate::order_state::{ExecutionReport, OrderState, OrderTable, ReportKind, Venue};
 use crate::venue::{live_orders, ErrorKind, VenueClient};
 
-/// How long a reconciliation waits for the next pushed frame before it stops draining.
-const DRAIN_WAIT: Duration = Duration::from_millis(1);
+/// How long a reconciliation waits for the next pushed frame before it stops draining: not at
+/// all, it reads what has already arrived (the adapter's worker must not block on it).
+const DRAIN_WAIT: Duration = Duration::ZERO;
 
 /// How long connecting and subscribing may take before the attempt counts as failed.
 const CONNECT_WAIT: Duration = Duration::from_secs(5);
