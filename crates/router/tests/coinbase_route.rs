@@ -146,3 +146,24 @@ fn under_the_adapter_a_quotes_maker_fill_is_pushed_and_a_hedge_takes_as_taker() 
         assert_eq!(hedge.map(|f| (f.qty, f.price, f.liquidity)), Some((lots("1"), ticks("14.8024"), Liquidity::Taker)));
     });
 }
+
+#[test]
+fn with_no_channel_to_reach_the_route_reconciles_over_rest_and_backs_off() {
+    run(async {
+        let key = pkcs8();
+        let (sim, rest) = sim_and_client(&key, |_| {}).await;
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap(); // nobody listens
+        let channel = CoinbaseUserWs::new(closed, CoinbaseJwtSigner::new(KEY_NAME, &key).unwrap(), vec![product()]);
+        let mut route = CoinbaseRoute::new(rest, channel);
+        route.place(&order("q-3", Side::Buy, "1", limit("14.7000", TimeInForce::Gtc))).await.unwrap();
+        sim.trade_at("BAND-GBP", "14.6000", "1").unwrap();
+        for _ in 0..3 {
+            route.reconcile("BAND-GBP").await.unwrap();
+        }
+        assert_eq!(state(&route, "q-3"), (OrderStatus::Filled, lots("1")));
+        assert!(route.orders().get("q-3").unwrap().fills().all(|f| f.is_maker));
+        assert!(!route.channel_live());
+        // One failed attempt, then the back-off (1 s) holds further attempts off.
+        assert_eq!((route.stats().channel_failures, route.stats().full_reconciliations), (1, 3));
+    });
+}

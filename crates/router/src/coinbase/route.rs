@@ -41,11 +41,15 @@ use crate::venue::{live_orders, ErrorKind, VenueClient};
 const DRAIN_WAIT: Duration = Duration::ZERO;
 
 /// How long connecting and subscribing may take before the attempt counts as failed.
-const CONNECT_WAIT: Duration = Duration::from_secs(5);
+const CONNECT_WAIT: Duration = Duration::from_secs(2);
 
-/// After a failed attempt, how long the route waits before trying to connect again (orders and
-/// reconciliations go on over REST meanwhile).
+/// After a failed attempt, how long the route waits before trying to connect again; it doubles
+/// with each failure in a row, up to [`RECONNECT_AFTER_MAX`] (orders and reconciliations go on
+/// over REST meanwhile).
 pub const RECONNECT_AFTER: Duration = Duration::from_secs(1);
+
+/// The longest wait between two attempts to connect.
+pub const RECONNECT_AFTER_MAX: Duration = Duration::from_secs(60);
 
 /// What the route counted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +73,7 @@ pub struct CoinbaseRoute {
     /// Orders an update said moved since their last refresh.
     marked: HashSet<String>,
     retry_at: Option<Instant>,
+    failures_in_a_row: u32,
     stats: RouteStats,
 }
 
@@ -84,9 +89,17 @@ impl std::fmt::Debug for CoinbaseRoute {
 
 impl CoinbaseRoute {
     /// A route over this REST client and this `user` channel client (same key, same products);
-    /// the channel connects on first use.
+    /// the channel connects at the first reconciliation.
     pub fn new(rest: CoinbaseRestClient, channel: CoinbaseUserWs) -> Self {
-        Self { rest, channel, synced: false, marked: HashSet::new(), retry_at: None, stats: RouteStats::default() }
+        Self {
+            rest,
+            channel,
+            synced: false,
+            marked: HashSet::new(),
+            retry_at: None,
+            failures_in_a_row: 0,
+            stats: RouteStats::default(),
+        }
     }
 
     /// The REST client (its table is the route's).
@@ -105,8 +118,9 @@ impl CoinbaseRoute {
         self.stats
     }
 
-    /// Connects the channel if it is not connected (at most once per [`RECONNECT_AFTER`] after a
-    /// failure); a failure is counted, not returned: REST reconciliation covers for it.
+    /// Connects the channel if it is not connected and no back-off is running (see
+    /// [`RECONNECT_AFTER`]); a failure is counted, not returned: REST reconciliation covers for
+    /// it.
     async fn ensure_channel(&mut self) {
         if self.channel.is_connected() || self.retry_at.is_some_and(|at| Instant::now() < at) {
             return;
@@ -115,9 +129,12 @@ impl CoinbaseRoute {
         let connected = matches!(tokio::time::timeout(CONNECT_WAIT, self.channel.connect()).await, Ok(Ok(())));
         if connected {
             self.retry_at = None;
+            self.failures_in_a_row = 0;
         } else {
             self.stats.channel_failures += 1;
-            self.retry_at = Some(Instant::now() + RECONNECT_AFTER);
+            let backoff = RECONNECT_AFTER.saturating_mul(1 << self.failures_in_a_row.min(6)).min(RECONNECT_AFTER_MAX);
+            self.failures_in_a_row += 1;
+            self.retry_at = Some(Instant::now() + backoff);
         }
     }
 
@@ -195,9 +212,10 @@ impl VenueClient for CoinbaseRoute {
         self.rest.orders()
     }
 
-    /// Over REST, after the channel is asked to track the order (so its updates mark it).
+    /// Over REST, after the channel is asked to track the order (so its updates mark it). It
+    /// does not wait for the channel to connect: reconciliations connect it, and the full
+    /// reconciliation after it comes up covers what it missed.
     async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, CoinbaseClientError> {
-        self.ensure_channel().await;
         if self.channel.orders().get(&order.client_order_id).is_none() {
             self.channel.track(OrderState::new(&order.client_order_id, order.side, order.qty));
         }
