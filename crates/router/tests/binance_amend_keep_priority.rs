@@ -283,3 +283,32 @@ fn the_adapter_lowers_a_quote_in_place_and_cancel_replaces_an_increase() {
         assert_eq!(traded, vec![("wm7".to_owned(), lots("0.4")), ("wm8r1".to_owned(), lots("0.1"))]);
     });
 }
+
+#[test]
+fn an_order_amended_as_often_as_the_venue_allows_is_refused_and_the_venue_client_falls_back_to_cancel_replace() {
+    run(async {
+        let sim = sim_with(|c| c.max_order_amends = 2).await;
+        let mut client = hmac_client(&sim);
+        client.place(&sell("m", "1")).await.unwrap();
+        client.amend_keep_priority("BTCUSDT", "m", lots("0.9")).await.unwrap();
+        client.amend_keep_priority("BTCUSDT", "m", lots("0.8")).await.unwrap();
+        let third = client.amend_keep_priority("BTCUSDT", "m", lots("0.7")).await.unwrap_err();
+        assert_eq!(venue_error(third), (-2038, "Filter failure: MAX_NUM_ORDER_AMENDS".into()));
+        assert_eq!(status(client.orders(), "m"), (OrderStatus::New, lots("0.8"), 0));
+        // As a venue client: "not amended", so the adapter cancel-replaces.
+        use wintermute_router::venue::VenueClient;
+        assert!(!VenueClient::amend(&mut client, "BTCUSDT", "m", lots("0.5")).await.unwrap());
+        assert!(VenueClient::amend(&mut hmac_client_with_order(&sim).await, "BTCUSDT", "n", lots("0.5"))
+            .await
+            .unwrap());
+    });
+}
+
+/// A fresh client holding one fresh resting order `n` of 1.
+async fn hmac_client_with_order(
+    sim: &wintermute_router::binance::sim::BinanceSim,
+) -> wintermute_router::binance::client::BinanceRestClient {
+    let mut client = hmac_client(sim);
+    client.place(&sell("n", "1")).await.unwrap();
+    client
+}

@@ -95,12 +95,21 @@ pub struct SimConfig {
     pub orders_limit_10s: u32,
     /// Commission rate, charged in the asset received (Binance's base rate, 0.1 %, by default).
     pub fee_rate: Decimal,
+    /// Amends an order may have (the `MAX_NUM_ORDER_AMENDS` filter; Binance: 10).
+    pub max_order_amends: u32,
 }
 
 impl SimConfig {
     /// Binance's published limits, these symbols and keys.
     pub fn new(symbols: Vec<SimSymbol>, keys: Vec<SimKey>) -> Self {
-        Self { symbols, keys, weight_limit_1m: 6000, orders_limit_10s: 100, fee_rate: Decimal::new(1, 3) }
+        Self {
+            symbols,
+            keys,
+            weight_limit_1m: 6000,
+            orders_limit_10s: 100,
+            fee_rate: Decimal::new(1, 3),
+            max_order_amends: 10,
+        }
     }
 }
 
@@ -117,6 +126,8 @@ pub struct BinanceSimState {
     clock_skew_ms: i64,
     lose_responses: u32,
     next_client_id: u64,
+    max_order_amends: u32,
+    amends: HashMap<u64, u32>,
 }
 
 /// A running simulator (stops when dropped).
@@ -139,6 +150,8 @@ impl BinanceSim {
             clock_skew_ms: 0,
             lose_responses: 0,
             next_client_id: 1,
+            max_order_amends: config.max_order_amends,
+            amends: HashMap::new(),
         })
         .await?;
         sim.start_ws().await?;
@@ -518,7 +531,8 @@ impl BinanceSimState {
     /// quantity), its id and its place in the queue kept; its client id becomes
     /// `newClientOrderId` (the same one keeps it; none sent: a generated one). Refusals leave the
     /// order as it was: `-2038` with the matching engine's message for an order that is not open,
-    /// a quantity increase or no change, a `newClientOrderId` another open order holds; `-2039`
+    /// a quantity increase or no change, a `newClientOrderId` another open order holds, or an
+    /// order amended [`SimConfig::max_order_amends`] times already (`MAX_NUM_ORDER_AMENDS`); `-2039`
     /// when `orderId` and `origClientOrderId` name different orders.
     fn amend_keep_priority(&mut self, params: &Params, now: i64) -> Result<Value, SimError> {
         const UNKNOWN: &str = "Unknown order sent.";
@@ -559,6 +573,9 @@ impl BinanceSimState {
             return Err(SimError::AmendRejected("The requested action would change no state; rejecting"));
         }
         let (id, orig) = (order.order_id, order.new.client_order_id.clone());
+        if self.amends.get(&id).copied().unwrap_or(0) >= self.max_order_amends {
+            return Err(SimError::AmendRejected("Filter failure: MAX_NUM_ORDER_AMENDS"));
+        }
         let new_client = match new_client {
             Some(c) => c,
             None => {
@@ -571,6 +588,7 @@ impl BinanceSimState {
             return Err(SimError::AmendRejected("Duplicate order sent."));
         }
         self.exchange.reduce_qty(id, new_qty, Some(&new_client), now)?;
+        *self.amends.entry(id).or_insert(0) += 1;
         let ex = &self.exchange;
         let mut amended = ex.order_json(&ex.orders[&id]);
         if let Some(map) = amended.as_object_mut() {

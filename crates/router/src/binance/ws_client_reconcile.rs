@@ -212,7 +212,8 @@ impl VenueClient for BinanceWsClient {
     }
 
     /// In place when only the quantity goes down (`order.amend.keepPriority`: the queue place is
-    /// kept); `Ok(false)` otherwise, and the adapter cancel-replaces.
+    /// kept); `Ok(false)` otherwise, or when the order was amended as often as the venue allows
+    /// (`MAX_NUM_ORDER_AMENDS`), and the adapter cancel-replaces.
     async fn amend(
         &mut self,
         symbol: &str,
@@ -221,7 +222,14 @@ impl VenueClient for BinanceWsClient {
     ) -> Result<bool, BinanceClientError> {
         match self.orders.get(client_order_id) {
             Some(order) if new_total_qty < order.qty => {
-                self.amend_keep_priority(symbol, client_order_id, new_total_qty).await.map(|_| true)
+                match self.amend_keep_priority(symbol, client_order_id, new_total_qty).await {
+                    Ok(_) => Ok(true),
+                    // Amended as often as the venue allows: a cancel-replace starts a new order.
+                    Err(BinanceClientError::Venue { code: -2038, msg, .. }) if msg.contains("MAX_NUM_ORDER_AMENDS") => {
+                        Ok(false)
+                    }
+                    Err(err) => Err(err),
+                }
             }
             _ => Ok(false),
         }
