@@ -312,3 +312,20 @@ async fn hmac_client_with_order(
     client.place(&sell("n", "1")).await.unwrap();
     client
 }
+
+#[test]
+fn an_amend_to_no_more_than_what_executed_ends_the_order_in_the_simulator() {
+    run(async {
+        let sim = sim_with(|_| {}).await;
+        let mut client = hmac_client(&sim);
+        client.place(&sell("e", "1")).await.unwrap();
+        sim.trade_at("BTCUSDT", "58010", "0.6").unwrap();
+        let reports = client.amend_keep_priority("BTCUSDT", "e", lots("0.5")).await.unwrap();
+        assert_eq!((reports[0].kind.clone(), reports[0].cum_qty), (ReportKind::Expired, Some(lots("0.6"))));
+        assert_eq!(sim.open_order_count("BTCUSDT"), 0);
+        client.reconcile("BTCUSDT").await.unwrap();
+        let order = client.orders().get("e").unwrap();
+        assert!(order.status().is_terminal());
+        assert_eq!((order.qty, order.filled_qty(), order.open_qty()), (lots("0.6"), lots("0.6"), 0));
+    });
+}
