@@ -2,10 +2,11 @@
 //! the venue serving both.
 //!
 //! - [`client::BinanceRestClient`]: place (LIMIT GTC/IOC/FOK, MARKET, LIMIT_MAKER), cancel,
-//!   query, reconcile; server-time offset; request-weight tracking from headers; 429/418 with
+//!   amend keeping queue priority, cancel every open order of a symbol, query, reconcile; server-time offset; request-weight tracking from headers; 429/418 with
 //!   `Retry-After` honoured.
 //! - [`ws_client::BinanceWsClient`]: the same over the WebSocket API (`order.place`,
-//!   `order.cancel`, `order.cancelReplace`), user data (`executionReport`) through
+//!   `order.cancel`, `order.cancelReplace`, `order.amend.keepPriority`, `openOrders.cancelAll`,
+//!   a pipelined batch of orders), user data (`executionReport`) through
 //!   `userDataStream.subscribe`, rate limits from the answers' `rateLimits`.
 //! - [`ws_api`]: the WebSocket API's frames: signed requests out, answers and events in.
 //! - [`reports`]: Binance's order and trade JSON -> normalized execution reports.

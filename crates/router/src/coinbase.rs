@@ -9,9 +9,14 @@
 //! - [`user_ws::CoinbaseUserWs`]: the `user` WebSocket channel (a JWT without `uri`, renewed)
 //!   into normalized reports and the order state machine; fills derived from the running totals.
 //! - [`sim_ws`]: the simulator's `user` channel on the same exchange as its REST front.
+//! - [`route::CoinbaseRoute`]: the REST client and the `user` channel as one venue client for
+//!   the market maker's adapter: updates pushed by the channel mark the orders that moved, REST
+//!   fetches their fills (maker flag from `liquidity_indicator`); nothing is polled while the
+//!   channel is up.
 
 pub mod client;
 pub mod reports;
+pub mod route;
 pub mod sim;
 pub mod sim_ws;
 pub mod user_ws;

@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `New` GTC / PostOnly / IOC | LIMIT GTC / LIMIT_MAKER / LIMIT IOC, `newClientOrderId=wm<id>` | `ordertype=limit`, `oflags=post` / `timeinforce=IOC`, `cl_ord_id` a UUID holding the id |
 //! | `Cancel` | DELETE by client id; `-2011` -> `Rejected(UnknownOrder)` | `CancelOrder` by `cl_ord_id`; `EOrder:Unknown order` -> `Rejected(UnknownOrder)` |
-//! | `Amend` | cancel-replace: cancel, then a new order for the new open quantity at the same price (the venue client names the replacement); its fills report under the same id; the queue place is lost even for a decrease | in place: `AmendOrder` to the filled quantity plus the new open quantity |
+//! | `Amend` | a decrease: in place (`order/amend/keepPriority`), the order keeps its id and its queue place; an increase: cancel-replace: cancel, then a new order for the new open quantity at the same price (the venue client names the replacement); its fills report under the same id | in place: `AmendOrder` to the filled quantity plus the new open quantity |
 //!
 //! Venue refusals map onto [`RejectReason`]: a post-only crossing (Binance `-2010` "would
 //! immediately match", Kraken `EOrder:Post only order`) is `WouldCross`, unknown orders are

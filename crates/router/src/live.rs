@@ -19,9 +19,10 @@
 //! key (never its value), and nothing is sent.
 //!
 //! # The kill switch
-//! [`kill_all`] runs the generic [`crate::venue::kill_switch`] on every route: Binance (whose
-//! cancels are per order) first takes the symbol's open orders into its table, so orders placed
-//! by another process are canceled too; Kraken and Coinbase cancel account-wide. Each venue's
+//! [`kill_all`] runs the generic [`crate::venue::kill_switch`] on every route: Binance cancels
+//! every open order of the symbol in one request (`DELETE /api/v3/openOrders`), orders placed by
+//! another process included, after taking them into its table so that the reconciliation reports
+//! their final states; Kraken and Coinbase cancel account-wide. Each venue's
 //! outcome is reported on its own: one failing does not stop the others.
 
 use std::path::Path;
@@ -234,7 +235,9 @@ fn route_client(
         Venue::Binance => {
             let creds = BinanceCredentials::from_lookup(lookup).map_err(keys_err)?;
             let instrument = route.config.instrument.clone();
-            RouteClient::Binance(BinanceRestClient::new(connection, &creds.api_key, creds.signer, vec![instrument]))
+            let mut client = BinanceRestClient::new(connection, &creds.api_key, creds.signer, vec![instrument]);
+            client.set_sync_before_first_order(true); // the server-time offset, before the first order
+            RouteClient::Binance(client)
         }
         Venue::Coinbase => {
             let creds = CoinbaseCredentials::from_lookup(lookup).map_err(keys_err)?;

@@ -36,10 +36,11 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::Method;
+use serde::Deserialize;
 
 use super::reports::{
-    order_reports, parse_error, parse_order, parse_orders, parse_trades, trade_report, BinanceErrorBody,
-    BinanceInstrument, ReportParseError,
+    order_reports, parse_error, parse_order, parse_orders, parse_trades, trade_report, BinanceAmend, BinanceErrorBody,
+    BinanceInstrument, BinanceOrder, ReportParseError,
 };
 use crate::http::HttpConnection;
 use crate::order::{local_ms, local_ns};
@@ -212,6 +213,8 @@ pub struct BinanceRestClient {
     orders: OrderTable,
     order_symbols: HashMap<String, String>,
     trade_watermark: HashMap<String, u64>,
+    sync_before_first_order: bool,
+    time_synced: bool,
 }
 
 impl std::fmt::Debug for BinanceRestClient {
@@ -248,7 +251,17 @@ impl BinanceRestClient {
             orders: OrderTable::new(),
             order_symbols: HashMap::new(),
             trade_watermark: HashMap::new(),
+            sync_before_first_order: false,
+            time_synced: false,
         }
+    }
+
+    /// Measures the server-time offset ([`Self::sync_time`]) before the first order unless it
+    /// was measured already (what a live route does: `recvWindow` covers a synced clock, not a
+    /// skewed one). If the measurement fails, the order goes out on the local clock and the
+    /// next order tries again.
+    pub fn set_sync_before_first_order(&mut self, on: bool) {
+        self.sync_before_first_order = on;
     }
 
     /// Sets the request-weight budget per minute (Binance's default 6000).
@@ -287,6 +300,7 @@ impl BinanceRestClient {
             error: ReportParseError::Malformed { what: "time", error: "no serverTime".into() },
         })?;
         self.time_offset_ms = server_ms - (t0 + (t1 - t0) / 2);
+        self.time_synced = true;
         Ok(self.time_offset_ms)
     }
 
@@ -299,6 +313,10 @@ impl BinanceRestClient {
     pub async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, BinanceClientError> {
         const EP: &str = "POST /api/v3/order";
         let inst = self.instrument(&order.symbol)?.clone();
+        if self.sync_before_first_order && !self.time_synced {
+            // A failure leaves the local clock in use; the next order measures again.
+            let _ = self.sync_time().await;
+        }
         let query = order.query(&inst);
         self.orders.insert(OrderState::new(&order.client_order_id, order.side, order.qty));
         self.order_symbols.insert(order.client_order_id.clone(), order.symbol.clone());
@@ -348,8 +366,70 @@ impl BinanceRestClient {
         Ok(reports)
     }
 
-    /// Cancels every order the table holds as live on `symbol`, then reconciles (the kill
-    /// switch's step for this venue); returns how many cancels the venue accepted.
+    /// Reduces an open order's quantity to `new_qty` lots (what executed included) in place,
+    /// keeping its place in the queue and its client id (`PUT /api/v3/order/amend/keepPriority`,
+    /// weight 4). Returns the report of the order after the amend (applied to the table, whose
+    /// quantity for the order becomes the venue's). A refusal (`-2038`: the order is not open, an
+    /// increase, no change) is [`BinanceClientError::Venue`] with Binance's code and message, and
+    /// leaves the order as it was.
+    pub async fn amend_keep_priority(
+        &mut self,
+        symbol: &str,
+        client_order_id: &str,
+        new_qty: i64,
+    ) -> Result<Vec<ExecutionReport>, BinanceClientError> {
+        const EP: &str = "PUT /api/v3/order/amend/keepPriority";
+        let inst = self.instrument(symbol)?.clone();
+        let query = form_urlencoded::Serializer::new(String::new())
+            .append_pair("symbol", symbol)
+            .append_pair("origClientOrderId", client_order_id)
+            .append_pair("newClientOrderId", client_order_id)
+            .append_pair("newQty", &inst.step_size.format(new_qty))
+            .finish();
+        let answer = self.send(EP, Method::PUT, "/api/v3/order/amend/keepPriority", query, 4, true).await?;
+        let body = self.expect_ok(EP, answer)?;
+        let parse = |error| BinanceClientError::Parse { endpoint: EP, error };
+        let amend: BinanceAmend =
+            serde_json::from_slice(&body).map_err(|e| parse(ReportParseError::malformed("amend")(e)))?;
+        let (qty, report) = amend.report(&inst, local_ns()).map_err(parse)?;
+        if let Some(order) = self.orders.get_mut(client_order_id) {
+            order.qty = qty;
+        }
+        self.orders.apply(&report)?;
+        Ok(vec![report])
+    }
+
+    /// Cancels every open order on `symbol` in one request (`DELETE /api/v3/openOrders`, weight
+    /// 1), orders placed elsewhere with the same key included. Returns the cancel reports (those
+    /// of orders the table holds are merged into it); none open (`-2011`) is an empty list.
+    pub async fn cancel_open_orders(&mut self, symbol: &str) -> Result<Vec<ExecutionReport>, BinanceClientError> {
+        const EP: &str = "DELETE /api/v3/openOrders";
+        let inst = self.instrument(symbol)?.clone();
+        let query = form_urlencoded::Serializer::new(String::new()).append_pair("symbol", symbol).finish();
+        let answer = self.send(EP, Method::DELETE, "/api/v3/openOrders", query, 1, true).await?;
+        if answer.status != 200 {
+            let body = parse_error(&answer.body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
+            if body.code == -2011 {
+                return Ok(Vec::new());
+            }
+            return Err(BinanceClientError::Venue {
+                endpoint: EP,
+                status: answer.status,
+                code: body.code,
+                msg: body.msg,
+            });
+        }
+        let entries: Vec<serde_json::Value> = serde_json::from_slice(&answer.body).map_err(|e| {
+            BinanceClientError::Parse { endpoint: EP, error: ReportParseError::malformed("openOrders cancel")(e) }
+        })?;
+        let reports = canceled_reports(&entries, &inst, local_ns())
+            .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
+        self.merge(&reports, &mut ReconcileSummary::default());
+        Ok(reports)
+    }
+
+    /// Cancels every open order on `symbol` in one request, then reconciles (the kill switch's
+    /// step for this venue); returns how many orders the venue canceled.
     pub async fn cancel_all(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
         crate::venue::kill_switch(self, symbol).await
     }
@@ -598,17 +678,57 @@ impl crate::venue::VenueClient for BinanceRestClient {
         self.settle_unanswered(symbol, client_order_ids, summary).await
     }
 
-    /// Each order the table holds as live on the symbol, canceled by client id (the client does
-    /// not send Binance's `DELETE /api/v3/openOrders`, which the simulator does not serve).
-    async fn cancel_open(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
-        let live = crate::venue::live_orders(self, symbol, |_| true);
-        let mut canceled = 0;
-        for id in live {
-            let reports = self.cancel(symbol, &id).await?;
-            canceled += usize::from(reports.iter().any(|r| r.kind == ReportKind::Canceled));
+    /// In place when only the quantity goes down (`keepPriority`: the queue place is kept);
+    /// `Ok(false)` otherwise, or when the order was amended as often as the venue allows
+    /// (`MAX_NUM_ORDER_AMENDS`), and the adapter cancel-replaces.
+    async fn amend(
+        &mut self,
+        symbol: &str,
+        client_order_id: &str,
+        new_total_qty: i64,
+    ) -> Result<bool, BinanceClientError> {
+        match self.orders.get(client_order_id) {
+            Some(order) if new_total_qty < order.qty => {
+                match self.amend_keep_priority(symbol, client_order_id, new_total_qty).await {
+                    Ok(_) => Ok(true),
+                    // Amended as often as the venue allows: a cancel-replace starts a new order.
+                    Err(BinanceClientError::Venue { code: -2038, msg, .. }) if msg.contains("MAX_NUM_ORDER_AMENDS") => {
+                        Ok(false)
+                    }
+                    Err(err) => Err(err),
+                }
+            }
+            _ => Ok(false),
         }
-        Ok(canceled)
     }
+
+    /// Every open order on the symbol canceled in one request (`DELETE /api/v3/openOrders`).
+    async fn cancel_open(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
+        let reports = self.cancel_open_orders(symbol).await?;
+        Ok(reports.iter().filter(|r| r.kind == ReportKind::Canceled).count())
+    }
+}
+
+/// The reports of a cancel-all answer (`DELETE /api/v3/openOrders`, `openOrders.cancelAll`): each
+/// order's cancel report, under the canceled order's client id; an order list's entry
+/// contributes its orders' reports.
+pub fn canceled_reports(
+    entries: &[serde_json::Value],
+    inst: &BinanceInstrument,
+    receive_ts_ns: i64,
+) -> Result<Vec<ExecutionReport>, ReportParseError> {
+    let mut reports = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let orders = match entry.get("orderReports").and_then(serde_json::Value::as_array) {
+            Some(list) => list.iter().collect(),
+            None => vec![entry],
+        };
+        for order in orders {
+            let order = BinanceOrder::deserialize(order).map_err(ReportParseError::malformed("canceled order"))?;
+            reports.extend(order_reports(&order, inst, receive_ts_ns)?);
+        }
+    }
+    Ok(reports)
 }
 
 #[cfg(test)]

@@ -109,6 +109,65 @@ pub struct BinanceTrade {
     pub is_maker: bool,
 }
 
+/// The answer of an amend that keeps priority (`PUT /api/v3/order/amend/keepPriority`,
+/// `order.amend.keepPriority`): the order after the amend.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BinanceAmend {
+    /// When the venue amended it, ms.
+    pub transact_time: i64,
+    /// The order after the amend.
+    pub amended_order: BinanceAmendedOrder,
+}
+
+/// `amendedOrder` of an amend's answer (the fields this client reads).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BinanceAmendedOrder {
+    /// Symbol.
+    pub symbol: String,
+    /// Venue order id (unchanged by the amend).
+    pub order_id: u64,
+    /// The client id before the amend.
+    pub orig_client_order_id: String,
+    /// The client id after it (`newClientOrderId`).
+    pub client_order_id: String,
+    /// The order's quantity after the amend.
+    pub qty: String,
+    /// Executed quantity.
+    pub executed_qty: String,
+    /// Status after the amend.
+    pub status: String,
+}
+
+impl BinanceAmend {
+    /// The order's new quantity in lots, and the report of its status after the amend (under
+    /// the client id it had before; the cumulative quantity the venue gives).
+    pub fn report(
+        &self,
+        instrument: &BinanceInstrument,
+        receive_ts_ns: i64,
+    ) -> Result<(i64, ExecutionReport), ReportParseError> {
+        let o = &self.amended_order;
+        let qty = instrument.lots("qty", &o.qty)?;
+        let order = BinanceOrder {
+            symbol: o.symbol.clone(),
+            order_id: o.order_id,
+            client_order_id: o.client_order_id.clone(),
+            orig_client_order_id: Some(o.orig_client_order_id.clone()),
+            executed_qty: Some(o.executed_qty.clone()),
+            orig_qty: Some(o.qty.clone()),
+            side: None,
+            status: Some(o.status.clone()),
+            transact_time: Some(self.transact_time),
+            update_time: None,
+            fills: Vec::new(),
+        };
+        let mut reports = order_reports(&order, instrument, receive_ts_ns)?;
+        Ok((qty, reports.remove(0)))
+    }
+}
+
 /// Parses an order (a place, cancel or query response).
 pub fn parse_order(body: &[u8]) -> Result<BinanceOrder, ReportParseError> {
     serde_json::from_slice(body).map_err(malformed("order"))

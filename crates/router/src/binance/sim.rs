@@ -23,7 +23,9 @@
 //!   Resting orders fill when the test says another participant traded ([`BinanceSim::trade_at`]).
 //!
 //! Endpoints: `GET /api/v3/ping`, `GET /api/v3/time`, `POST /api/v3/order`,
-//! `DELETE /api/v3/order`, `GET /api/v3/order`, `GET /api/v3/openOrders`, `GET /api/v3/myTrades`.
+//! `DELETE /api/v3/order`, `GET /api/v3/order`, `GET /api/v3/openOrders`, `GET /api/v3/myTrades`,
+//! `PUT /api/v3/order/amend/keepPriority` (the quantity reduced in place, the queue place kept)
+//! and `DELETE /api/v3/openOrders` (every open order of a symbol canceled in one request).
 //!
 //! Faults for tests: [`BinanceSim::lose_next_responses`] processes the next requests and then
 //! closes the connection without answering (the connection dropped mid-fill), and
@@ -39,8 +41,8 @@ use wintermute_core::decimal::Decimal;
 pub use super::sim_errors::SimError;
 use crate::order::local_ms;
 use crate::signing::{verify_binance_ed25519, verify_binance_hmac};
+use crate::sim::exchange::{is_open, SimNewOrder, SimOrderType, SimTif};
 pub use crate::sim::exchange::{SimExchange, SimSymbol};
-use crate::sim::exchange::{SimNewOrder, SimOrderType, SimTif};
 use crate::sim::{Params, SimAnswer, SimRequest, SimServer, SimVenue};
 pub use ws_front::BinanceWsSession;
 
@@ -93,12 +95,21 @@ pub struct SimConfig {
     pub orders_limit_10s: u32,
     /// Commission rate, charged in the asset received (Binance's base rate, 0.1 %, by default).
     pub fee_rate: Decimal,
+    /// Amends an order may have (the `MAX_NUM_ORDER_AMENDS` filter; Binance: 10).
+    pub max_order_amends: u32,
 }
 
 impl SimConfig {
     /// Binance's published limits, these symbols and keys.
     pub fn new(symbols: Vec<SimSymbol>, keys: Vec<SimKey>) -> Self {
-        Self { symbols, keys, weight_limit_1m: 6000, orders_limit_10s: 100, fee_rate: Decimal::new(1, 3) }
+        Self {
+            symbols,
+            keys,
+            weight_limit_1m: 6000,
+            orders_limit_10s: 100,
+            fee_rate: Decimal::new(1, 3),
+            max_order_amends: 10,
+        }
     }
 }
 
@@ -115,6 +126,8 @@ pub struct BinanceSimState {
     clock_skew_ms: i64,
     lose_responses: u32,
     next_client_id: u64,
+    max_order_amends: u32,
+    amends: HashMap<u64, u32>,
 }
 
 /// A running simulator (stops when dropped).
@@ -137,6 +150,8 @@ impl BinanceSim {
             clock_skew_ms: 0,
             lose_responses: 0,
             next_client_id: 1,
+            max_order_amends: config.max_order_amends,
+            amends: HashMap::new(),
         })
         .await?;
         sim.start_ws().await?;
@@ -255,7 +270,7 @@ impl BinanceSimState {
         let now = now_ms(self.clock_skew_ms);
         let params = Params::parse([query, body]);
         let weight = match (method, path) {
-            ("GET", "/api/v3/order") => 4,
+            ("GET", "/api/v3/order") | ("PUT", "/api/v3/order/amend/keepPriority") => 4,
             ("GET", "/api/v3/openOrders") if params.get("symbol").is_none() => 80,
             ("GET", "/api/v3/openOrders") => 6,
             ("GET", "/api/v3/myTrades") => 20,
@@ -309,12 +324,17 @@ impl BinanceSimState {
         match (method, path) {
             ("GET", "/api/v3/ping") => return Ok(Some(json!({}))),
             ("GET", "/api/v3/time") => return Ok(Some(json!({ "serverTime": now }))),
-            ("POST" | "DELETE" | "GET", "/api/v3/order") | ("GET", "/api/v3/openOrders" | "/api/v3/myTrades") => {}
+            ("POST" | "DELETE" | "GET", "/api/v3/order")
+            | ("GET" | "DELETE", "/api/v3/openOrders")
+            | ("GET", "/api/v3/myTrades")
+            | ("PUT", "/api/v3/order/amend/keepPriority") => {}
             _ => return Ok(None),
         }
         self.authenticate(query, body, api_key, params, now)?;
         match (method, path) {
             ("POST", _) => self.new_order(params, now, headers).map(Some),
+            ("PUT", _) => self.amend_keep_priority(params, now).map(Some),
+            ("DELETE", "/api/v3/openOrders") => self.cancel_open_orders(params, now).map(Some),
             ("DELETE", _) => self.cancel_order(params, now).map(Some),
             ("GET", "/api/v3/order") => {
                 let symbol = self.symbol(params)?;
@@ -475,12 +495,116 @@ impl BinanceSimState {
             return Err(SimError::EitherOrderId);
         }
         let id = self.exchange.cancel(Some(&symbol), order_id, client_id, now)?;
-        let order = &self.exchange.orders[&id];
+        Ok(self.canceled_json(id, now))
+    }
+
+    /// A cancel's answer for the order `id`: the order, its client id as `origClientOrderId`,
+    /// the cancel's own id as `clientOrderId`.
+    fn canceled_json(&self, id: u64, now: i64) -> Value {
+        let Some(order) = self.exchange.orders.get(&id) else { return Value::Null };
         let mut out = self.exchange.order_json(order);
         out["origClientOrderId"] = json!(order.new.client_order_id);
         out["clientOrderId"] = json!(format!("cancel{id}"));
         out["transactTime"] = json!(now);
-        Ok(out)
+        out
+    }
+
+    /// `DELETE /api/v3/openOrders` and `openOrders.cancelAll`: every open order on the symbol
+    /// canceled, oldest first, each answered as a single cancel is; none open is `-2011`
+    /// "Unknown order sent.", as Binance answers.
+    fn cancel_open_orders(&mut self, params: &Params, now: i64) -> Result<Value, SimError> {
+        let symbol = self.symbol(params)?.to_owned();
+        let ids: Vec<u64> = self.exchange.open_orders(Some(&symbol)).map(|o| o.order_id).collect();
+        if ids.is_empty() {
+            return Err(SimError::UnknownOrderSent);
+        }
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            self.exchange.cancel(Some(&symbol), Some(id), None, now)?;
+            out.push(self.canceled_json(id, now));
+        }
+        Ok(Value::Array(out))
+    }
+
+    /// `PUT /api/v3/order/amend/keepPriority` and `order.amend.keepPriority`: an open order's
+    /// quantity reduced in place (`newQty` positive, on the LOT_SIZE grid and below the order's
+    /// quantity), its id and its place in the queue kept; its client id becomes
+    /// `newClientOrderId` (the same one keeps it; none sent: a generated one). Refusals leave the
+    /// order as it was: `-2038` with the matching engine's message for an order that is not open,
+    /// a quantity increase or no change, a `newClientOrderId` another open order holds, or an
+    /// order amended [`SimConfig::max_order_amends`] times already (`MAX_NUM_ORDER_AMENDS`); `-2039`
+    /// when `orderId` and `origClientOrderId` name different orders.
+    fn amend_keep_priority(&mut self, params: &Params, now: i64) -> Result<Value, SimError> {
+        const UNKNOWN: &str = "Unknown order sent.";
+        let symbol = self.symbol(params)?.to_owned();
+        let qty_text = need(params, "newQty")?;
+        if !legal_decimal(qty_text) {
+            return Err(SimError::IllegalChars { name: "newQty", range: DECIMAL_RANGE });
+        }
+        let order_id = parse_u64(params, "orderId")?;
+        let client_id = params.get("origClientOrderId");
+        if order_id.is_none() && client_id.is_none() {
+            return Err(SimError::EitherOrderId);
+        }
+        let new_client = match params.get("newClientOrderId") {
+            Some(id) if legal_client_id(id) => Some(id.to_owned()),
+            Some(_) => return Err(SimError::IllegalChars { name: "newClientOrderId", range: CLIENT_ID_RANGE }),
+            None => None,
+        };
+        let sym = &self.exchange.symbols[&symbol];
+        let new_qty = sym.step_size.units_of(qty_text).map_err(|_| SimError::Filter("LOT_SIZE"))?;
+        if new_qty < sym.min_qty_lots {
+            return Err(SimError::Filter("LOT_SIZE"));
+        }
+        let order = self
+            .exchange
+            .find(Some(&symbol), order_id, if order_id.is_some() { None } else { client_id })
+            .ok_or(SimError::AmendRejected(UNKNOWN))?;
+        if order_id.is_some() && client_id.is_some_and(|c| c != order.new.client_order_id) {
+            return Err(SimError::ClientIdMismatch);
+        }
+        if !is_open(order.status) {
+            return Err(SimError::AmendRejected(UNKNOWN));
+        }
+        if new_qty > order.new.qty {
+            return Err(SimError::AmendRejected("Order amend (quantity increase) is not supported."));
+        }
+        if new_qty == order.new.qty {
+            return Err(SimError::AmendRejected("The requested action would change no state; rejecting"));
+        }
+        let (id, orig) = (order.order_id, order.new.client_order_id.clone());
+        if self.amends.get(&id).copied().unwrap_or(0) >= self.max_order_amends {
+            return Err(SimError::AmendRejected("Filter failure: MAX_NUM_ORDER_AMENDS"));
+        }
+        let new_client = match new_client {
+            Some(c) => c,
+            None => {
+                self.next_client_id += 1;
+                format!("sim{:019}", self.next_client_id)
+            }
+        };
+        let taken = self.exchange.open_orders(None).any(|o| o.order_id != id && o.new.client_order_id == new_client);
+        if taken {
+            return Err(SimError::AmendRejected("Duplicate order sent."));
+        }
+        self.exchange.reduce_qty(id, new_qty, Some(&new_client), now)?;
+        *self.amends.entry(id).or_insert(0) += 1;
+        let ex = &self.exchange;
+        let mut amended = ex.order_json(&ex.orders[&id]);
+        if let Some(map) = amended.as_object_mut() {
+            for (from, to) in [("origQty", "qty"), ("cummulativeQuoteQty", "cumulativeQuoteQty")] {
+                if let Some(v) = map.remove(from) {
+                    map.insert(to.to_owned(), v);
+                }
+            }
+            for gone in ["time", "updateTime", "isWorking"] {
+                map.remove(gone);
+            }
+        }
+        amended["origClientOrderId"] = json!(orig);
+        amended["preventedQty"] = json!(ex.symbols[&symbol].step_size.format(0));
+        amended["quoteOrderQty"] = json!("0");
+        Ok(json!({ "transactTime": now, "executionId": ex.last_event_seq(), "amendedOrder": amended }))
     }
 
     fn my_trades(&self, params: &Params) -> Result<Value, SimError> {

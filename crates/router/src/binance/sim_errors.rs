@@ -83,6 +83,14 @@ pub enum SimError {
     /// -2013: query of an order that does not exist.
     #[error("Order does not exist.")]
     NoSuchOrder,
+    /// -2038: the matching engine refused an amend (`"Unknown order sent."`, `"Order amend
+    /// (quantity increase) is not supported."`, `"The requested action would change no state;
+    /// rejecting"`, `"Duplicate order sent."`).
+    #[error("{0}")]
+    AmendRejected(&'static str),
+    /// -2039: `orderId` and `origClientOrderId` name different orders.
+    #[error("Client order ID is not correct for this order ID.")]
+    ClientIdMismatch,
     /// -1135: a WebSocket request that is not a JSON object with a method, or a parameter that
     /// is not a string, number or boolean.
     #[error("Invalid JSON Request")]
@@ -137,6 +145,8 @@ impl SimError {
             SimError::WouldTake | SimError::DuplicateOrder | SimError::NoLiquidity => -2010,
             SimError::UnknownOrderSent => -2011,
             SimError::NoSuchOrder => -2013,
+            SimError::AmendRejected(_) => -2038,
+            SimError::ClientIdMismatch => -2039,
             SimError::InvalidJson => -1135,
             SimError::Unsupported => -1020,
             SimError::Unauthorized => -1002,

@@ -110,6 +110,7 @@ impl SimExchange {
             SimEventKind::Trade(_) => ("TRADE", client.to_owned(), ""),
             SimEventKind::Canceled => ("CANCELED", format!("cancel{}", order.order_id), client),
             SimEventKind::Expired => ("EXPIRED", client.to_owned(), ""),
+            SimEventKind::Amended => ("REPLACED", client.to_owned(), ""),
         };
         let mut out = json!({
             "e": "executionReport",

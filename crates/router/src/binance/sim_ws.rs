@@ -10,7 +10,8 @@
 //! |---|---|---|
 //! | `ping`, `time` | none | 1 |
 //! | `session.logon` (Ed25519 keys only), `session.status`, `session.logout` | signed / none | 2 |
-//! | `order.place`, `order.cancel`, `order.cancelReplace` | signed | 1 |
+//! | `order.place`, `order.cancel`, `order.cancelReplace`, `openOrders.cancelAll` | signed | 1 |
+//! | `order.amend.keepPriority` | signed | 4 |
 //! | `order.status` / `openOrders.status` / `myTrades` | signed | 4 / 6 (80 without a symbol) / 20 |
 //! | `userDataStream.subscribe` (a logged-on session), `userDataStream.subscribe.signature` (any key), `userDataStream.unsubscribe` | session / signed / none | 2 |
 //!
@@ -50,7 +51,7 @@ pub struct BinanceWsSession {
 /// Binance's request weight of a WebSocket API method.
 fn weight(method: &str, params: &Params) -> u32 {
     match method {
-        "order.status" => 4,
+        "order.status" | "order.amend.keepPriority" => 4,
         "openOrders.status" if params.get("symbol").is_none() => 80,
         "openOrders.status" => 6,
         "myTrades" => 20,
@@ -222,6 +223,8 @@ impl BinanceSimState {
             "order.place",
             "order.cancel",
             "order.cancelReplace",
+            "order.amend.keepPriority",
+            "openOrders.cancelAll",
             "order.status",
             "openOrders.status",
             "myTrades",
@@ -244,6 +247,8 @@ impl BinanceSimState {
             "order.place" => self.new_order(params, now, headers),
             "order.cancel" => self.cancel_order(params, now),
             "order.cancelReplace" => self.cancel_replace(params, now, headers),
+            "order.amend.keepPriority" => self.amend_keep_priority(params, now),
+            "openOrders.cancelAll" => self.cancel_open_orders(params, now),
             "order.status" => {
                 let symbol = self.symbol(params)?;
                 let order_id = parse_u64(params, "orderId")?;

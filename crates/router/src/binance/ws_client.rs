@@ -1,6 +1,7 @@
 //! A Binance spot WebSocket API order client: `order.place`, `order.cancel`,
-//! `order.cancelReplace`, user data through `userDataStream.subscribe`, and reconciliation over
-//! the same connection (`order.status`, `myTrades`, `openOrders.status`).
+//! `order.cancelReplace`, `order.amend.keepPriority`, `openOrders.cancelAll`, user data through
+//! `userDataStream.subscribe`, reconciliation over the same connection (`order.status`,
+//! `myTrades`, `openOrders.status`), and a pipelined batch of orders (`place_batch`).
 //!
 //! ```text
 //! let mut client = BinanceWsClient::new(url, "api-key", signer, instruments);
@@ -765,3 +766,6 @@ fn half(
 
 #[path = "ws_client_reconcile.rs"]
 mod reconcile;
+
+#[path = "ws_client_pipeline.rs"]
+mod pipeline;

@@ -1,19 +1,71 @@
-//! Reconciliation of the Binance WebSocket API client over the same connection, and its
-//! [`VenueClient`] implementation: [`crate::venue`] runs the steps (`order.status` of each
-//! unanswered or unlisted order, `myTrades` since the last reconciled trade,
-//! `openOrders.status`) and the kill switch (each live order canceled by client id).
+//! Reconciliation of the Binance WebSocket API client over the same connection, its amend that
+//! keeps priority and its one-request cancel of every open order, and its [`VenueClient`]
+//! implementation: [`crate::venue`] runs the steps (`order.status` of each unanswered or
+//! unlisted order, `myTrades` since the last reconciled trade, `openOrders.status`) and the kill
+//! switch (`openOrders.cancelAll`); an amend that only lowers the quantity is
+//! `order.amend.keepPriority`.
 
 use std::collections::HashSet;
 
 use super::{expect_ok, order_answer, parse_error, venue_error, BinanceWsClient};
-use crate::binance::client::BinanceClientError;
-use crate::binance::reports::{order_reports, trade_report, BinanceOrder, BinanceTrade, ReportParseError};
+use crate::binance::client::{canceled_reports, BinanceClientError};
+use crate::binance::reports::{
+    order_reports, trade_report, BinanceAmend, BinanceOrder, BinanceTrade, ReportParseError,
+};
 use crate::binance::ws_api::ParamValue;
 use crate::order::{local_ns, NewOrder, ReconcileSummary};
 use crate::order_state::{ExecutionReport, OrderTable, ReportKind, Venue};
 use crate::venue::{ErrorKind, VenueClient};
 
 impl BinanceWsClient {
+    /// Reduces an open order's quantity to `new_qty` lots (what executed included) in place,
+    /// keeping its place in the queue and its client id (`order.amend.keepPriority`, weight 4).
+    /// Returns the report of the order after the amend (applied to the table, whose quantity for
+    /// the order becomes the venue's); the `REPLACED` user-data event of the amend is merged as
+    /// an acknowledgment. A refusal (`-2038`) is [`BinanceClientError::Venue`] with Binance's code
+    /// and message, and leaves the order as it was.
+    pub async fn amend_keep_priority(
+        &mut self,
+        symbol: &str,
+        client_order_id: &str,
+        new_qty: i64,
+    ) -> Result<Vec<ExecutionReport>, BinanceClientError> {
+        const M: &str = "order.amend.keepPriority";
+        let inst = self.instrument(symbol)?.clone();
+        let params = vec![
+            ("symbol", symbol.into()),
+            ("origClientOrderId", client_order_id.into()),
+            ("newClientOrderId", client_order_id.into()),
+            ("newQty", inst.step_size.format(new_qty).into()),
+        ];
+        let answer = self.request(M, params, 4, true, false).await?;
+        let amend: BinanceAmend = serde_json::from_value(expect_ok(M, answer)?)
+            .map_err(|e| parse_error(M)(ReportParseError::malformed("amend")(e)))?;
+        let (qty, report) = amend.report(&inst, local_ns()).map_err(parse_error(M))?;
+        if let Some(order) = self.orders.get_mut(client_order_id) {
+            order.qty = qty;
+        }
+        self.orders.apply(&report)?;
+        Ok(vec![report])
+    }
+
+    /// Cancels every open order on `symbol` in one request (`openOrders.cancelAll`, weight 1),
+    /// orders of other sessions with the same key included. Returns the cancel reports (those of
+    /// orders the table holds are merged into it); none open (`-2011`) is an empty list.
+    pub async fn cancel_open_orders(&mut self, symbol: &str) -> Result<Vec<ExecutionReport>, BinanceClientError> {
+        const M: &str = "openOrders.cancelAll";
+        let inst = self.instrument(symbol)?.clone();
+        let answer = self.request(M, vec![("symbol", symbol.into())], 1, true, false).await?;
+        if answer.error.as_ref().is_some_and(|e| e.code == -2011) {
+            return Ok(Vec::new());
+        }
+        let entries: Vec<serde_json::Value> = serde_json::from_value(expect_ok(M, answer)?)
+            .map_err(|e| parse_error(M)(ReportParseError::malformed("openOrders.cancelAll")(e)))?;
+        let reports = canceled_reports(&entries, &inst, local_ns()).map_err(parse_error(M))?;
+        self.apply_all(&reports)?;
+        Ok(reports)
+    }
+
     async fn query_order(
         &mut self,
         symbol: &str,
@@ -159,14 +211,33 @@ impl VenueClient for BinanceWsClient {
         self.settle_unanswered(symbol, client_order_ids, summary).await
     }
 
-    /// Each order the table holds as live on the symbol, canceled by client id.
-    async fn cancel_open(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
-        let live = crate::venue::live_orders(self, symbol, |_| true);
-        let mut canceled = 0;
-        for id in live {
-            let reports = self.cancel(symbol, &id).await?;
-            canceled += usize::from(reports.iter().any(|r| r.kind == ReportKind::Canceled));
+    /// In place when only the quantity goes down (`order.amend.keepPriority`: the queue place is
+    /// kept); `Ok(false)` otherwise, or when the order was amended as often as the venue allows
+    /// (`MAX_NUM_ORDER_AMENDS`), and the adapter cancel-replaces.
+    async fn amend(
+        &mut self,
+        symbol: &str,
+        client_order_id: &str,
+        new_total_qty: i64,
+    ) -> Result<bool, BinanceClientError> {
+        match self.orders.get(client_order_id) {
+            Some(order) if new_total_qty < order.qty => {
+                match self.amend_keep_priority(symbol, client_order_id, new_total_qty).await {
+                    Ok(_) => Ok(true),
+                    // Amended as often as the venue allows: a cancel-replace starts a new order.
+                    Err(BinanceClientError::Venue { code: -2038, msg, .. }) if msg.contains("MAX_NUM_ORDER_AMENDS") => {
+                        Ok(false)
+                    }
+                    Err(err) => Err(err),
+                }
+            }
+            _ => Ok(false),
         }
-        Ok(canceled)
+    }
+
+    /// Every open order on the symbol canceled in one request (`openOrders.cancelAll`).
+    async fn cancel_open(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
+        let reports = self.cancel_open_orders(symbol).await?;
+        Ok(reports.iter().filter(|r| r.kind == ReportKind::Canceled).count())
     }
 }

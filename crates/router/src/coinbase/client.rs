@@ -103,6 +103,7 @@ pub struct CoinbaseRestClient {
     orders: OrderTable,
     order_products: HashMap<String, String>,
     trade_ids: TradeIds,
+    requests_sent: u64,
 }
 
 impl std::fmt::Debug for CoinbaseRestClient {
@@ -166,6 +167,7 @@ impl CoinbaseRestClient {
             orders: OrderTable::new(),
             order_products: HashMap::new(),
             trade_ids: TradeIds::default(),
+            requests_sent: 0,
         }
     }
 
@@ -177,6 +179,23 @@ impl CoinbaseRestClient {
     /// The orders and what is known of them.
     pub fn orders(&self) -> &OrderTable {
         &self.orders
+    }
+
+    /// Requests sent to the venue so far (refused locally ones not counted).
+    pub fn requests_sent(&self) -> u64 {
+        self.requests_sent
+    }
+
+    /// Reads one order back (`historical/{id}`) and, if the venue says it executed more than the
+    /// fills seen, fetches its fills (`historical/fills`, every page: trade ids, prices, fees
+    /// and `liquidity_indicator`), merging what is new; returns the reports fetched. An order
+    /// whose venue id is not known yet is left for reconciliation (nothing fetched).
+    pub async fn refresh_order(
+        &mut self,
+        client_order_id: &str,
+        summary: &mut ReconcileSummary,
+    ) -> Result<Vec<ExecutionReport>, CoinbaseClientError> {
+        self.refresh(client_order_id, summary).await
     }
 
     fn product(&self, id: &str) -> Result<&CoinbaseProduct, CoinbaseClientError> {
@@ -455,6 +474,7 @@ impl CoinbaseRestClient {
             return Err(CoinbaseClientError::RateLimited { endpoint, retry_after_ms, local: true });
         }
         self.window.1 += 1;
+        self.requests_sent += 1;
         let token = self.signer.token(method, &self.host, path, second);
         let uri = if query.is_empty() { path.to_owned() } else { format!("{path}?{query}") };
         let bearer = format!("Bearer {token}");

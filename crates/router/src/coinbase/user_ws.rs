@@ -397,6 +397,29 @@ impl CoinbaseUserWs {
         self.apply_frame(&text, local_ns())
     }
 
+    /// As [`Self::next_reports`], but waits at most `wait` for a frame: `Ok(None)` when none
+    /// came (the connection stays up). Reading is cancel-safe, so nothing is lost by the wait
+    /// running out.
+    pub async fn poll_reports(
+        &mut self,
+        wait: std::time::Duration,
+    ) -> Result<Option<Vec<ExecutionReport>>, UserWsError> {
+        match tokio::time::timeout(wait, self.next_reports()).await {
+            Ok(reports) => reports.map(Some),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Closes the connection (the next [`Self::connect`] opens a new one).
+    pub fn disconnect(&mut self) {
+        self.ws = None;
+    }
+
+    /// Whether a connection is open (it closes on a transport error or a refusal).
+    pub fn is_connected(&self) -> bool {
+        self.ws.is_some()
+    }
+
     async fn read_frame(&mut self) -> Result<String, UserWsError> {
         let ws = self.ws.as_mut().ok_or_else(|| UserWsError::Transport("not connected".into()))?;
         loop {

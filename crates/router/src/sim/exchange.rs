@@ -237,6 +237,9 @@ pub enum SimEventKind {
     Canceled,
     /// The exchange ended it (an IOC or FOK remainder, a market order's unfilled part).
     Expired,
+    /// Its quantity was reduced in place ([`SimExchange::reduce_qty`]); it kept its id and its
+    /// place among our resting orders.
+    Amended,
 }
 
 /// One entry of the exchange's event log.
@@ -474,6 +477,40 @@ impl SimExchange {
             self.orders.insert(id, order);
         }
         Ok(id)
+    }
+
+    /// Reduces an open order's quantity in place to `new_qty` lots, keeping its id, and so its
+    /// time priority among our resting orders ([`Self::trade_at`] fills the oldest first), and
+    /// optionally renaming its client order id. A `new_qty` no greater than what already
+    /// executed ends the order (`EXPIRED`, its quantity then what executed). The caller checks
+    /// that `new_qty` is positive and below the order's quantity.
+    pub fn reduce_qty(
+        &mut self,
+        order_id: u64,
+        new_qty: i64,
+        new_client_id: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), MatchError> {
+        let mut order = self.orders.remove(&order_id).ok_or(MatchError::UnknownOrder)?;
+        if !is_open(order.status) {
+            self.orders.insert(order_id, order);
+            return Err(MatchError::UnknownOrder);
+        }
+        order.new.qty = new_qty.max(order.executed);
+        if let Some(id) = new_client_id {
+            order.new.client_order_id = id.to_owned();
+        }
+        order.update_ms = now_ms;
+        let ends = order.executed >= new_qty;
+        if ends {
+            order.status = "EXPIRED";
+        }
+        self.log(&order, SimEventKind::Amended, now_ms);
+        if ends {
+            self.log(&order, SimEventKind::Expired, now_ms);
+        }
+        self.orders.insert(order_id, order);
+        Ok(())
     }
 
     /// An order (open or closed) by id or client id (the latest with that client id).
