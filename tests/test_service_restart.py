@@ -9,6 +9,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -45,7 +46,7 @@ def untimed(value: Any) -> Any:
     """``value`` (JSON) without its wall-clock fields."""
     if isinstance(value, dict):
         return {k: untimed(v) for k, v in value.items() if k not in _TIMES}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [untimed(v) for v in value]
     return value
 
@@ -83,7 +84,7 @@ def trade_over_rest(http: httpx.Client) -> list[dict[str, Any]]:
     return answers
 
 
-def rest_state(http: httpx.Client, answers: list[dict[str, Any]]) -> dict[str, Any]:
+def rest_state(http: httpx.Client, answers: list[dict[str, Any]]) -> Any:
     """Everything the REST API tells about the session, without times."""
     state: dict[str, Any] = {}
     for name, key in (("k1", K1), ("k2", K2), ("admin", ADMIN)):
@@ -129,12 +130,13 @@ def test_orders_fills_balances_and_positions_survive_a_restart_through_the_rest_
         answers = trade_over_rest(http)
         statuses = [a.get("status", a.get("code")) for a in answers]
         assert statuses == [
-            "partially_filled", "new", "filled", "new", "filled", "expired",
-            "BOOK_REJECTED", "RISK_REJECTED", "partially_filled", "filled",
+            "new", "new", "filled", "new", "filled", "expired",
+            "BOOK_REJECTED", "RISK_REJECTED", "new", "filled",
         ], statuses  # fmt: skip
         before = rest_state(http, answers)
         assert venue.restored == 0
-    assert before["k1"]["fills"] and before["k2"]["positions"], "the session traded"
+    assert before["k1"]["fills"], "the session traded"
+    assert before["k2"]["positions"], "the session traded"
 
     with serving(journal_config) as (http, venue):
         assert venue.restored > len(answers), "every record was read back"
@@ -150,7 +152,7 @@ def test_orders_fills_balances_and_positions_survive_a_restart_through_the_rest_
         assert reuse.status_code == 201, reuse.text
 
 
-def ccxt_state(ex: Any, ids: list[str]) -> dict[str, Any]:
+def ccxt_state(ex: Any, ids: list[str]) -> Any:
     """What ccxt reads of account 1, without times (and without the raw payloads, which
     carry them too)."""
 
@@ -174,23 +176,20 @@ def ccxt_state(ex: Any, ids: list[str]) -> dict[str, Any]:
     )
 
 
-def test_orders_and_trades_survive_a_restart_through_ccxt(
-    journal: Path, require: Any
-) -> None:
+def test_orders_and_trades_survive_a_restart_through_ccxt(journal: Path, require: Any) -> None:
     require("ccxt")
     engine_doc = journaled(journal)
     with serve(config=engine_doc) as server:
         ex = ccxt_binance(server)
-        asyncio.run(
-            server.venue.place(2, "BTC-USD", "sell", "limit", Decimal("1"), Decimal("100"))
-        )
+        asyncio.run(server.venue.place(2, "BTC-USD", "sell", "limit", Decimal("1"), Decimal("100")))
         bid = ex.create_order("BTC/USD", "limit", "buy", 0.4, 100, {"clientOrderId": "cc-bid-1"})
         rest = ex.create_order("BTC/USD", "limit", "buy", 0.5, 99, {"clientOrderId": "cc-bid-2"})
         gone = ex.create_order("BTC/USD", "limit", "buy", 0.5, 98)
         ex.cancel_order(gone["id"], "BTC/USD")
         ids = [bid["id"], rest["id"], gone["id"]]
         before = ccxt_state(ex, ids)
-    assert before["trades"] and before["open"], "ccxt traded and rests an order"
+    assert before["trades"], "ccxt traded"
+    assert before["open"], "an order rests"
 
     with serve(config=engine_doc) as server:
         ex = ccxt_binance(server)
@@ -199,27 +198,33 @@ def test_orders_and_trades_survive_a_restart_through_ccxt(
         assert again["id"] == bid["id"], "a repeated clientOrderId answers the first order"
 
 
-_CHILD = """
-import asyncio, json, os, signal, sys
-from decimal import Decimal
-sys.path.insert(0, sys.argv[2])
-from test_service_restart import venue_state
-from wintermute.service.settings import split_config
-from wintermute.service.venue import Venue
+def crashing_session(doc: dict[str, Any]) -> None:
+    """Run in a child process: trades, prints the venue's state and kills itself (SIGKILL: no
+    shutdown, no flush; the journal's pages are the process's last word)."""
+    engine_doc, settings = split_config(doc)
+    venue = Venue(engine_doc, settings)
 
-doc, settings = split_config(json.loads(sys.argv[1]))
-venue = Venue(doc, settings)
-async def session():
-    await venue.place(1, "BTC-USD", "sell", "limit", Decimal("2"), Decimal("100"), client_order_id="a")
-    await venue.place(2, "BTC-USD", "buy", "limit", Decimal("0.5"), Decimal("100"), client_order_id="b")
-    await venue.place(2, "BTC-USD", "buy", "limit", Decimal("1"), Decimal("99"), client_order_id="c")
-asyncio.run(session())
-print(json.dumps(venue_state(venue)), flush=True)
-os.kill(os.getpid(), signal.SIGKILL)
-"""
+    async def session() -> None:
+        for account, side, qty, price, client in (
+            (1, "sell", "2", "100", "a"), (2, "buy", "0.5", "100", "b"), (2, "buy", "1", "99", "c"),
+        ):  # fmt: skip
+            await venue.place(
+                account, "BTC-USD", side, "limit", Decimal(qty), Decimal(price),
+                client_order_id=client,
+            )  # fmt: skip
+
+    asyncio.run(session())
+    print(json.dumps(venue_state(venue)), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
-def venue_state(venue: Venue) -> dict[str, Any]:
+_CHILD = (
+    "import json, sys; sys.path.insert(0, sys.argv[2]); "
+    "from test_service_restart import crashing_session; crashing_session(json.loads(sys.argv[1]))"
+)
+
+
+def venue_state(venue: Venue) -> Any:
     """The venue's state for accounts 1 and 2 as JSON-able values, without times."""
     import dataclasses
 
@@ -256,10 +261,10 @@ def test_the_venue_comes_back_after_its_process_is_killed(journal: Path) -> None
         assert venue.restored == 3
         assert venue_state(venue) == before
         again = asyncio.run(
-            venue.place(2, "BTC-USD", "buy", "limit", Decimal("9"), Decimal("1"), client_order_id="c")
+            venue.place(
+                2, "BTC-USD", "buy", "limit", Decimal("9"), Decimal("1"), client_order_id="c"
+            )
         )
         assert (again.order_id, again.price, again.qty) == (3, Decimal("99.00"), Decimal("1.000"))
-        fresh = asyncio.run(
-            venue.place(2, "BTC-USD", "buy", "limit", Decimal("1"), Decimal("98"))
-        )
+        fresh = asyncio.run(venue.place(2, "BTC-USD", "buy", "limit", Decimal("1"), Decimal("98")))
         assert fresh.order_id == 4

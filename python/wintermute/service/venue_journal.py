@@ -50,17 +50,16 @@ def _command(row: Any) -> dict[str, int]:
     return {name: int(row[name]) for name in _COMMAND_FIELDS}
 
 
-def journal_steps(
-    path: str, instruments: Sequence[InstrumentConfig]
-) -> tuple[int, Iterator[Step]]:
+def journal_steps(path: str, instruments: Sequence[InstrumentConfig]) -> tuple[int, Iterator[Step]]:
     """The first sequence number of the journal in ``path`` (0: empty) and its records as
     steps, in order. The commands run through a fresh engine with ``instruments`` (in id
     order); runs of one instrument's commands go over in one batch."""
     raw = _core.journal_read(path, 0)
-    seqs = [int(s) for s in raw["seq"]]
-    rejections = raw["rejections"]
-    firsts = [s for s in (seqs[:1], [int(s) for s in rejections["seq"][:1]]) for s in s]
-    firsts += [s for s, _ in raw["controls"][:1]]
+    firsts = [
+        *(int(s) for s in raw["seq"][:1]),
+        *(int(s) for s in raw["rejections"]["seq"][:1]),
+        *(s for s, _ in raw["controls"][:1]),
+    ]
     return (min(firsts) if firsts else 0), _steps(raw, instruments)
 
 
