@@ -268,3 +268,27 @@ def test_the_venue_comes_back_after_its_process_is_killed(journal: Path) -> None
         assert (again.order_id, again.price, again.qty) == (3, Decimal("99.00"), Decimal("1.000"))
         fresh = asyncio.run(venue.place(2, "BTC-USD", "buy", "limit", Decimal("1"), Decimal("98")))
         assert fresh.order_id == 4
+
+
+def test_a_pruned_journal_starts_an_empty_venue_with_a_warning(
+    journal: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    doc = journaled(journal)
+    doc["journal"].update(
+        segment_size=4096, snapshot_every_records=20, snapshot_keep=1, prune_segments=True
+    )
+    engine_doc, settings = split_config(doc)
+    with Venue(engine_doc, settings) as venue:
+
+        async def session() -> None:
+            for i in range(150):
+                price = Decimal(100 + i % 10)
+                await venue.place(1, "BTC-USD", "buy", "limit", Decimal("0.001"), price)
+
+        asyncio.run(session())
+    with caplog.at_level("WARNING", logger="wintermute.service.venue"):
+        venue = Venue(engine_doc, settings)
+    with venue:
+        assert venue.restored == 0
+        assert venue.open_orders(1) == []
+        assert "pruned" in caplog.text, caplog.text

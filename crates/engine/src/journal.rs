@@ -97,7 +97,7 @@ pub use error::{JournalError, LOCK_FILE};
 pub use reader::{read_entries, read_records, JournalReader, RecordReader};
 pub use record::{
     ControlEntry, JournalEntry, JournalRecord, RejectionEntry, CONTROL_RECORD_SIZE, MAX_RECORD_SIZE, RECORD_SIZE,
-    REJECTION_RECORD_SIZE, TAGGED_RECORD_SIZE, TAGGED_REJECTION_RECORD_SIZE,
+    REJECTION_RECORD_SIZE, TAGGED_RECORD_SIZE, TAGGED_REJECTION_RECORD_SIZE, TIME_RECORD_SIZE,
 };
 pub use recovery::{
     apply, recover, recover_records, recover_with, Outcome, RecoverOptions, Recovered, Replayed, ReplayedEvent,

@@ -42,7 +42,7 @@ repeated place still returns the first order), fills, balances and positions (fr
 configured starting balances), the public trade tape and the book mirrors with their sequence
 numbers. Timestamps of rebuilt orders, fills and trades are the restart's. A journal whose
 oldest segments were pruned (``prune_segments``) no longer starts at record 1: the venue then
-starts with an empty order table, as one without a journal does (a warning says so).
+starts with an empty order table and empty book mirrors, as before (a warning says so).
 
 Known limits: icebergs and self-trade prevention modes are not offered through it.
 """
