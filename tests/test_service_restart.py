@@ -81,6 +81,9 @@ def trade_over_rest(http: httpx.Client) -> list[dict[str, Any]]:
     bid = answers[3]["order_id"]
     assert http.patch(f"/api/orders/{bid}", json={"qty": "0.75"}, headers=K2).status_code == 200
     assert http.delete(f"/api/orders/{answers[1]['order_id']}", headers=K1).status_code == 200
+    for account, engaged in ((3, True), (4, True), (4, False)):
+        body = {"account": account, "engaged": engaged}
+        assert http.post("/api/admin/kill-switch", json=body, headers=ADMIN).status_code == 200
     return answers
 
 
@@ -105,6 +108,7 @@ def rest_state(http: httpx.Client, answers: list[dict[str, Any]]) -> Any:
                 state[f"order {a['order_id']} {key}"] = (r.status_code, r.json())
                 r = http.get(f"/api/orders/by-client-id/{a['client_order_id']}", headers=key)
                 state[f"client {a['client_order_id']} {key}"] = (r.status_code, r.json())
+    state["kill switches"] = http.get("/api/admin/kill-switch", headers=ADMIN).json()
     for symbol in ("BTC-USD", "ETH-USD"):
         state[f"book {symbol}"] = http.get(f"/api/book/{symbol}").json()
         state[f"trades {symbol}"] = http.get(f"/api/trades/{symbol}").json()
@@ -135,6 +139,7 @@ def test_orders_fills_balances_and_positions_survive_a_restart_through_the_rest_
         ], statuses  # fmt: skip
         before = rest_state(http, answers)
         assert venue.restored == 0
+    assert before["kill switches"] == {"global_engaged": False, "accounts": [3]}
     assert before["k1"]["fills"], "the session traded"
     assert before["k2"]["positions"], "the session traded"
 
