@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -40,6 +41,16 @@ def journaled(path: Path) -> dict[str, Any]:
     config["journal"] = {"dir": str(path), "fsync": "none", "segment_size": 1 << 16}
     config["risk"] = {"default_limits": {"max_order_qty": 5_000}}
     return config
+
+
+def times(value: Any) -> list[int]:
+    """Every wall-clock field in ``value`` (JSON)."""
+    if isinstance(value, dict):
+        own = [v for k, v in value.items() if k in _TIMES]
+        return own + [t for v in value.values() for t in times(v)]
+    if isinstance(value, list | tuple):
+        return [t for v in value for t in times(v)]
+    return []
 
 
 def untimed(value: Any) -> Any:
@@ -130,6 +141,7 @@ def test_orders_fills_balances_and_positions_survive_a_restart_through_the_rest_
     journal: Path,
 ) -> None:
     journal_config = journaled(journal)
+    started = time.time_ns()
     with serving(journal_config) as (http, venue):
         answers = trade_over_rest(http)
         statuses = [a.get("status", a.get("code")) for a in answers]
@@ -139,6 +151,7 @@ def test_orders_fills_balances_and_positions_survive_a_restart_through_the_rest_
         ], statuses  # fmt: skip
         before = rest_state(http, answers)
         assert venue.restored == 0
+    stopped = time.time_ns()
     assert before["kill switches"] == {"global_engaged": False, "accounts": [3]}
     assert before["k1"]["fills"], "the session traded"
     assert before["k2"]["positions"], "the session traded"
@@ -147,6 +160,12 @@ def test_orders_fills_balances_and_positions_survive_a_restart_through_the_rest_
         assert venue.restored > len(answers), "every record was read back"
         after = rest_state(http, answers)
         assert after == before
+        # Times come from the journal: the first session's, not the restart's.
+        seen = times([http.get(f"/api/{what}", headers=key).json()
+                      for what in ("fills", "orders/history?symbol=BTC-USD", "trades/BTC-USD")
+                      for key in (K1, K2)])  # fmt: skip
+        assert len(seen) > 10
+        assert all(started < t < stopped for t in seen), (started, stopped, seen)
         # A repeated client order id answers the first order; new orders take new ids.
         again = http.post("/api/orders", json=order(qty="0.5", client_order_id="bid:1"), headers=K2)
         assert untimed(again.json()) == untimed(answers[2])

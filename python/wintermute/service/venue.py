@@ -40,7 +40,8 @@ over that journal rebuilds from it (``wintermute.service.venue_journal``) its or
 ids continue without reuse; client order ids, statuses and filled quantities as they were, so a
 repeated place still returns the first order), fills, balances and positions (from the
 configured starting balances), the public trade tape and the book mirrors with their sequence
-numbers. Timestamps of rebuilt orders, fills and trades are the restart's. A journal whose
+numbers. Rebuilt orders, fills and trades take the engine's times from the journal (its time
+marks: within the venue's own lag of the times it showed before the restart). A journal whose
 oldest segments were pruned (``prune_segments``) no longer starts at record 1: the venue then
 starts with an empty order table and empty book mirrors, as before (a warning says so).
 
@@ -295,6 +296,8 @@ class Venue:
         self._released: list[Subscription] = []
         #: Journal records the venue rebuilt its state from at start (0: none).
         self.restored = 0
+        # The clock of order, fill and trade times (the journal's while it is replayed).
+        self._now: Callable[[], int] = time.time_ns
         try:
             self._restore()
         except BaseException:
@@ -869,7 +872,7 @@ class Venue:
         symbol = self._symbols[row[_INSTRUMENT]]
         inst = self._instruments[symbol]
         price, qty = row[_PRICE] * inst.tick_size, row[_QTY] * inst.lot_size
-        now = time.time_ns()
+        now = self._now()
         trade = Trade(next(self._trade_ids), symbol, price, qty, _SIDE_NAMES[row[_SIDE]], now)
         self._tape[symbol].append(trade)
         self.topics.publish(f"trades:{symbol}", trade)
@@ -954,7 +957,7 @@ class Venue:
     def _touch(self, order: _Order) -> None:
         """The order changed: its account's topic gets its state when the command ends (with
         its final queue position)."""
-        order.updated_ns = time.time_ns()
+        order.updated_ns = self._now()
         self._touched[order.order_id] = order
 
     def _publish_touched(self) -> None:
@@ -1052,6 +1055,7 @@ class Venue:
         with self._lock:
             for step in steps:
                 self.restored += 1
+                self._now = functools.partial(int, step.wall_ns or time.time_ns())
                 cmd = step.command
                 if cmd is None:
                     self._restore_control(step.control or {})
@@ -1079,6 +1083,7 @@ class Venue:
                 mirror.command_done()
                 self._touched.clear()
             self._ids = itertools.count(last_id + 1)
+            self._now = time.time_ns
         log.info("venue: rebuilt from %d journal records", self.restored)
 
     def _restored_order(self, inst_id: int, cmd: dict[str, int], client_order_id: str) -> _Order:
@@ -1092,6 +1097,7 @@ class Venue:
         order = _Order(
             cmd["order_id"], client_order_id, cmd["account"], self._instruments[symbol], inst_id,
             cmd["side"], "market" if market else "limit", tif, ticks, cmd["qty"],
+            created_ns=self._now(),
         )  # fmt: skip
         order.hold_asset, order.held = self._hold_for(order, cmd["qty"], ticks)
         # The check passed when the order was placed; later fills may already be counted.

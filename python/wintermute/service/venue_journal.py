@@ -41,6 +41,8 @@ class Step:
     control: dict[str, Any] | None = None
     #: The command's events as ``EVENT_DTYPE`` tuples, in order.
     events: list[tuple[Any, ...]] = field(default_factory=list)
+    #: The engine's wall-clock time of the record (the journal's time marks; 0: none).
+    wall_ns: int = 0
 
 
 _COMMAND_FIELDS = [n for n in batch.COMMAND_DTYPE.names or () if not n.startswith("_")]
@@ -70,19 +72,21 @@ def _steps(raw: _core.JournalColumns, instruments: Sequence[InstrumentConfig]) -
     tags = dict(raw["client_order_ids"])
     seqs = raw["seq"].tolist()
     iids = raw["instrument"].tolist()
+    walls = raw["wall_ns"].tolist()
     commands = raw["commands"].view(batch.COMMAND_DTYPE)
     # Everything that is not a command, by sequence number.
     others: list[Step] = []
     refused = raw["rejections"]
-    for seq, iid, cmd, reason in zip(
+    for seq, iid, cmd, reason, wall in zip(
         refused["seq"].tolist(),
         refused["instrument"].tolist(),
         refused["commands"].view(batch.COMMAND_DTYPE),
         refused["reason"].tolist(),
+        refused["wall_ns"].tolist(),
         strict=True,
     ):
         code = _core.PIPELINE_RISK_CODES[reason - 1]
-        others.append(Step(seq, iid, _command(cmd), tags.get(seq), risk_reason=code))
+        others.append(Step(seq, iid, _command(cmd), tags.get(seq), risk_reason=code, wall_ns=wall))
     for seq, text in raw["controls"]:
         control = json.loads(text)
         others.append(Step(seq, int(control.get("instrument", 0)), None, control=control))
@@ -104,6 +108,9 @@ def _steps(raw: _core.JournalColumns, instruments: Sequence[InstrumentConfig]) -
             by_command[ev[10]].append(ev)
         for i in range(start, stop):
             seq = seqs[i]
-            yield Step(seq, iid, _command(commands[i]), tags.get(seq), events=by_command[i - start])
+            yield Step(
+                seq, iid, _command(commands[i]), tags.get(seq), events=by_command[i - start],
+                wall_ns=walls[i],
+            )  # fmt: skip
         start = stop
     yield from others[k:]
