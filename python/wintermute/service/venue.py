@@ -1084,6 +1084,7 @@ class Venue:
                 self._touched.clear()
             self._ids = itertools.count(last_id + 1)
             self._now = time.time_ns
+            self.counters.clear()  # they count this process's work (the metrics)
         log.info("venue: rebuilt from %d journal records", self.restored)
 
     def _restored_order(self, inst_id: int, cmd: dict[str, int], client_order_id: str) -> _Order:
