@@ -105,11 +105,14 @@ def now_ms() -> int:
 
 
 @contextlib.contextmanager
-def serve(limits: binance.RateLimits | None = None) -> Iterator[BinanceServer]:
+def serve(
+    limits: binance.RateLimits | None = None, config: dict[str, Any] | None = None
+) -> Iterator[BinanceServer]:
     """A fresh venue served by the service app (which mounts the Binance-compatible API at
-    ``/binance``) on 127.0.0.1. With ``limits``, the API is mounted again at
-    ``/binance-limited`` with those rate limits, and the server points there."""
-    engine_doc, settings = split_config(service_config())
+    ``/binance``) on 127.0.0.1 (``config``: the engine and service config, the tests' own by
+    default). With ``limits``, the API is mounted again at ``/binance-limited`` with those rate
+    limits, and the server points there."""
+    engine_doc, settings = split_config(service_config() if config is None else config)
     venue = Venue(engine_doc, settings)
     try:
         routers = []

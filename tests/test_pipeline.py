@@ -546,8 +546,16 @@ def test_a_torn_journal_tail_is_reported_as_the_in_thread_engine_reports_it(
     eng.shutdown()
     (segment,) = (tmp_path / "j").glob("*.wal")
     data = bytearray(segment.read_bytes())
-    record = 72  # bytes per journal record (crates/engine/src/journal/record.rs)
-    data[2 * record + 20] ^= 0xFF  # damage the 3rd (last) record
+    # The frames (crates/engine/src/journal/record.rs): u32 payload length, u32 CRC, payload
+    # (u64 seq, u32 instrument, u32 kind, body); kind 0 is a command, 5 a time mark.
+    off, commands = 0, []
+    while (length := int.from_bytes(data[off : off + 4], "little")) != 0:
+        if int.from_bytes(data[off + 20 : off + 24], "little") == 0:
+            commands.append(off)
+        off += 8 + length
+    assert len(commands) == 3
+    last = commands[-1]
+    data[last + 28] ^= 0xFF  # damage the 3rd (last) command
     segment.write_bytes(bytes(data))
     with Pipeline(cfg) as again:
         rec = again.recovery()
@@ -560,7 +568,7 @@ def test_a_torn_journal_tail_is_reported_as_the_in_thread_engine_reports_it(
     assert torn is not None
     assert set(torn) == {"segment", "offset", "reason", "removed_segments"}
     assert torn["segment"].endswith(segment.name)
-    assert torn["offset"] == 2 * record
+    assert torn["offset"] == last
     assert torn["removed_segments"] == []
 
 

@@ -177,13 +177,21 @@ def test_rebuild_from_the_journal_equals_the_store_written_live(
             writer.append(AuditWriter(live, run_config.instruments, journal, batch_rows=500))
         writer[0].step()  # while the engine is still running and appending
 
+    started = time.time_ns()
     run = storage_workload.run(tmp_path, orders=2_000, seed=3, between_chunks=between_chunks)
+    ended = time.time_ns()
     writer[0].step()
     assert writer[0].stored_seq == run.last_seq
     live_rows = all_rows(live)
-    assert len({r.ts_ns for r in live_rows}) > 1  # written in several reads
+    # ts_ns is the engine's time of each record (the journal's time marks), not the reader's.
+    assert all(started <= r.ts_ns <= ended for r in live_rows)
+    assert len({r.ts_ns for r in live_rows}) > 1  # several matching batches
+    by_seq = sorted(live_rows, key=lambda r: (r.journal_seq, r.n))
+    assert [r.ts_ns for r in by_seq] == sorted(r.ts_ns for r in by_seq), "time follows seq"
+    time.sleep(0.01)
     rebuilt = open_store(f"sqlite:///{tmp_path / 'rebuilt.db'}")
     assert rebuild(rebuilt, run.config.instruments, run.journal) == len(live_rows)
+    assert all_rows(rebuilt) == live_rows, "every row again, ts_ns included"
     assert timeless(all_rows(rebuilt)) == timeless(live_rows) == run.expected
     # Rebuilding a store in place gives the same rows again, once.
     assert rebuild(live, run.config.instruments, run.journal) == len(live_rows)

@@ -381,6 +381,7 @@ def feeds_verify(path: str) -> str:
 class JournalRejections(TypedDict):
     seq: npt.NDArray[np.uint64]
     instrument: npt.NDArray[np.uint32]
+    wall_ns: npt.NDArray[np.uint64]
     commands: npt.NDArray[np.uint8]
     reason: npt.NDArray[np.uint8]
 
@@ -388,14 +389,17 @@ class JournalRejections(TypedDict):
 class JournalColumns(TypedDict):
     seq: npt.NDArray[np.uint64]
     instrument: npt.NDArray[np.uint32]
+    wall_ns: npt.NDArray[np.uint64]
     commands: npt.NDArray[np.uint8]
     controls: list[tuple[int, str]]
     rejections: JournalRejections
+    client_order_ids: list[tuple[int, str]]
 
 def journal_read(path: str, after_seq: int = 0) -> JournalColumns:
     """The journal's entries after ``after_seq`` as columns (commands as 48-byte records;
     control records, the runtime risk changes, as ``(seq, JSON text)``; risk rejections with
-    their reason numbers)."""
+    their reason numbers; the client order ids of tagged records as ``(seq, id)``; ``wall_ns``:
+    each record's wall-clock time as the engine journaled it, 0 where the journal has none)."""
 
 @type_check_only
 class JournalPruned(TypedDict):
@@ -499,8 +503,10 @@ class PipelineGateway:
         stp: int = 0,
         post_only: bool = False,
         display_qty: int = 0,
+        client_order_id: str | None = None,
     ) -> int:
-        """Integer fast path: a new order in ticks and lots; returns its command number."""
+        """Integer fast path: a new order in ticks and lots; returns its command number.
+        ``client_order_id`` is journaled with it (a tagged record)."""
     def cancel_ticks(self, instrument: int, order_id: int) -> int:
         """Integer fast path: cancel."""
     def amend_ticks(

@@ -47,16 +47,20 @@ __all__ = [
     "export",
     "prune",
     "read",
+    "read_client_order_ids",
     "read_controls",
     "read_rejections",
     "summarize",
 ]
 
-#: One journal entry: its sequence number, the instrument id, then the command's fields.
+#: One journal entry: its sequence number, the instrument id, the command's fields, then
+#: ``wall_ns``, the engine's wall-clock time of the record (nanoseconds since the Unix epoch,
+#: from the journal's time marks; 0 in journals written before them).
 _COMMAND_FIELDS = [n for n in batch.COMMAND_DTYPE.names or () if not n.startswith("_")]
 ENTRY_DTYPE = np.dtype(
     [("seq", np.dtype("<u8")), ("instrument", np.dtype("<u4"))]
     + [(n, batch.COMMAND_DTYPE[n]) for n in _COMMAND_FIELDS]
+    + [("wall_ns", np.dtype("<u8"))]
 )
 #: One journaled risk rejection: an entry, then ``reason``, the number of its code in
 #: ``wintermute.pipeline.RISK_REASONS`` (1 = the first of ``_core.PIPELINE_RISK_CODES``).
@@ -78,9 +82,17 @@ def read(path: str | PathLike[str], after_seq: int = 0) -> npt.NDArray[np.void]:
     out = np.zeros(len(cmds), dtype=ENTRY_DTYPE)
     out["seq"] = raw["seq"]
     out["instrument"] = raw["instrument"]
+    out["wall_ns"] = raw["wall_ns"]
     for name in _COMMAND_FIELDS:
         out[name] = cmds[name]
     return out
+
+
+def read_client_order_ids(path: str | PathLike[str], after_seq: int = 0) -> dict[int, str]:
+    """The client order ids of the records after ``after_seq``, by sequence number: the ids a
+    gateway was given with its new orders (``submit_ticks(..., client_order_id=)``, as the
+    service's venue does), journaled with them."""
+    return dict(_core.journal_read(str(path), after_seq)["client_order_ids"])
 
 
 def read_rejections(path: str | PathLike[str], after_seq: int = 0) -> npt.NDArray[np.void]:
@@ -95,6 +107,7 @@ def _rejections(raw: _core.JournalRejections) -> npt.NDArray[np.void]:
     out = np.zeros(len(cmds), dtype=REJECTION_DTYPE)
     out["seq"] = raw["seq"]
     out["instrument"] = raw["instrument"]
+    out["wall_ns"] = raw["wall_ns"]
     out["reason"] = raw["reason"]
     for name in _COMMAND_FIELDS:
         out[name] = cmds[name]
@@ -211,9 +224,10 @@ def export(
 
     JSON lines hold every record in sequence order, control records (``"kind": "control"``)
     and risk rejections (``"kind": "risk_rejected"``, with ``command`` and ``reason``)
-    included; CSV and Parquet have one fixed column set and hold the commands only (see
-    :func:`read_controls` and :func:`read_rejections` for the rest; ``wintermute journal
-    export`` says how many it left out).
+    included, with the ``client_order_id`` of the records that have one; CSV and Parquet
+    have one fixed column set and hold the commands only (see :func:`read_controls`,
+    :func:`read_rejections` and :func:`read_client_order_ids` for the rest; ``wintermute
+    journal export`` says how many it left out). Every entry has its ``wall_ns``.
     """
     entries = read(path)
     if fmt == "parquet":
@@ -238,6 +252,10 @@ def export(
             *_rejection_rows(read_rejections(path)),
         ]
         rows.sort(key=lambda r: int(r["seq"]))
+        tags = read_client_order_ids(path)
+        for row in rows:
+            if (tag := tags.get(int(row["seq"]))) is not None:
+                row["client_order_id"] = tag
         for row in rows:
             stream.write(json.dumps(row) + "\n")
         return len(rows)

@@ -3,28 +3,37 @@
 //!
 //! ```text
 //! cargo run -p wintermute-engine --profile bench --example journal_throughput -- \
-//!     [records] [dir] [--segment-mib 64] [--no-roller] [--no-populate]
+//!     [records] [dir] [--segment-mib 64] [--no-roller] [--no-populate] [--mark-every N] [--tagged]
 //! ```
 //!
 //! Defaults: 2,000,000 records in a fresh temporary directory (deleted afterwards), 64 MiB
 //! segments, segments prepared by the roller thread (`--no-roller`: the writer creates and
 //! unmaps them inside `append`), populated before they are written (`--no-populate`: the
-//! writer takes the first-write page faults). Prints records/s and GB/s of framed records (72 bytes each),
-//! the segment rolls and the longest of them, and the time of a final `sync`.
+//! writer takes the first-write page faults). `--mark-every N`: a new wall-clock time
+//! (`Journal::mark_time`, a 40-byte time mark) every N records, as the pipeline sets one per
+//! matching batch (1: one per record, a batch of one command each). `--tagged`: each record
+//! carries a client order id (`Journal::append_tagged`, 112 bytes). Prints records/s and GB/s
+//! of framed records (72 bytes each, 112 tagged, time marks included), the segment rolls and
+//! the longest of them, and the time of a final `sync`.
 
 use std::time::Instant;
 
 use wintermute_core::{Command, NewOrder, Side};
-use wintermute_engine::journal::{FsyncPolicy, Journal, JournalConfig, RECORD_SIZE};
+use wintermute_engine::journal::{
+    ClientOrderId, FsyncPolicy, Journal, JournalConfig, RECORD_SIZE, TAGGED_RECORD_SIZE, TIME_RECORD_SIZE,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut positional = Vec::new();
     let (mut segment_mib, mut roller, mut populate) = (64u64, true, true);
+    let (mut mark_every, mut tagged) = (0u64, false);
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--no-roller" => roller = false,
             "--no-populate" => populate = false,
+            "--tagged" => tagged = true,
+            "--mark-every" => mark_every = args.next().ok_or("--mark-every needs a value")?.parse()?,
             "--segment-mib" => segment_mib = args.next().ok_or("--segment-mib needs a value")?.parse()?,
             flag if flag.starts_with("--") => return Err(format!("unknown flag {flag:?}").into()),
             _ => positional.push(arg),
@@ -50,9 +59,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let opened = Instant::now();
     let (mut journal, _) = Journal::open(config)?;
     let open = opened.elapsed();
+    let tag = ClientOrderId::new("wm-1234567")?;
     let start = Instant::now();
     for i in 0..records {
-        journal.append((i % 4) as u32, &commands[(i % 1024) as usize])?;
+        if mark_every > 0 && i % mark_every == 0 {
+            journal.mark_time(1_765_000_000_000_000_000 + i);
+        }
+        let command = &commands[(i % 1024) as usize];
+        if tagged {
+            journal.append_tagged((i % 4) as u32, command, &tag)?;
+        } else {
+            journal.append((i % 4) as u32, command)?;
+        }
     }
     let append = start.elapsed();
     let rolls = journal.roll_stats();
@@ -60,7 +78,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     journal.close()?;
     let sync = sync_start.elapsed();
 
-    let bytes = records as f64 * RECORD_SIZE as f64;
+    let size = if tagged { TAGGED_RECORD_SIZE } else { RECORD_SIZE };
+    let marks = if mark_every > 0 { records.div_ceil(mark_every) } else { 0 };
+    let bytes = records as f64 * size as f64 + marks as f64 * TIME_RECORD_SIZE as f64;
     let secs = append.as_secs_f64();
     println!("dir: {}", dir.display());
     println!(

@@ -66,6 +66,7 @@
 //! | `reader.rs` | [`read_entries`] and [`read_records`]: the records in order, without a lock |
 //! | [`record`] | the byte layout of one record, its CRC, encode and decode |
 //! | [`control`] | the byte layout of a control record ([`crate::risk::ControlRecord`]) |
+//! | [`client_id`] | [`ClientOrderId`]: a client order id, as tagged records hold it |
 //! | [`segment`] | one segment file: create, map, scan, flush |
 //! | [`roller`] | the thread that prepares the next segment, and [`RollStats`] |
 //! | [`snapshot`] | snapshot files of the books and risk state |
@@ -75,6 +76,7 @@
 //! Dependencies run one way: the writer and readers use segments, which use records, which
 //! use the control layout, which uses the risk types; nothing here is used by `crate::risk`.
 
+pub mod client_id;
 pub mod control;
 pub mod offline;
 pub mod record;
@@ -89,12 +91,13 @@ mod reader;
 mod retention;
 mod writer;
 
+pub use client_id::{ClientOrderId, InvalidClientOrderId, CLIENT_ID_SIZE};
 pub use config::{FsyncPolicy, JournalConfig};
 pub use error::{JournalError, LOCK_FILE};
 pub use reader::{read_entries, read_records, JournalReader, RecordReader};
 pub use record::{
     ControlEntry, JournalEntry, JournalRecord, RejectionEntry, CONTROL_RECORD_SIZE, MAX_RECORD_SIZE, RECORD_SIZE,
-    REJECTION_RECORD_SIZE,
+    REJECTION_RECORD_SIZE, TAGGED_RECORD_SIZE, TAGGED_REJECTION_RECORD_SIZE, TIME_RECORD_SIZE,
 };
 pub use recovery::{
     apply, recover, recover_records, recover_with, Outcome, RecoverOptions, Recovered, Replayed, ReplayedEvent,

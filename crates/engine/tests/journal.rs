@@ -37,7 +37,13 @@ fn write(dir: &Path, n: u64) -> Vec<JournalEntry> {
     let mut out = Vec::new();
     for i in 0..n {
         let seq = j.append((i % 3) as u32, &cmd(start + i)).unwrap();
-        out.push(JournalEntry { seq, instrument: (i % 3) as u32, command: cmd(start + i) });
+        out.push(JournalEntry {
+            seq,
+            instrument: (i % 3) as u32,
+            command: cmd(start + i),
+            client_order_id: None,
+            wall_ns: 0,
+        });
     }
     // No close: the process "crashes"; the mapped pages are in the page cache.
     drop(j);
@@ -99,7 +105,7 @@ fn torn_last_record_is_cut_and_reported() {
     drop(j);
     let back = read_all(dir.path());
     assert_eq!(back[..6], written[..6]);
-    assert_eq!(back[6], JournalEntry { seq: 7, instrument: 0, command: cmd(100) });
+    assert_eq!(back[6], JournalEntry { seq: 7, instrument: 0, command: cmd(100), client_order_id: None, wall_ns: 0 });
 }
 
 #[test]

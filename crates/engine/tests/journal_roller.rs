@@ -40,7 +40,7 @@ fn append(journal: &mut Journal, n: u64, wait: bool) -> Vec<JournalEntry> {
                 wait_for_spare(journal);
             }
             let seq = journal.append((i % 3) as u32, &cmd(i)).unwrap();
-            JournalEntry { seq, instrument: (i % 3) as u32, command: cmd(i) }
+            JournalEntry { seq, instrument: (i % 3) as u32, command: cmd(i), client_order_id: None, wall_ns: 0 }
         })
         .collect()
 }
@@ -156,7 +156,7 @@ fn a_spare_left_by_a_crash_is_deleted_and_never_read() {
     let next: Vec<JournalEntry> = (15..30)
         .map(|i| {
             let seq = journal.append(0, &cmd(i)).unwrap();
-            JournalEntry { seq, instrument: 0, command: cmd(i) }
+            JournalEntry { seq, instrument: 0, command: cmd(i), client_order_id: None, wall_ns: 0 }
         })
         .collect();
     written.extend(next);

@@ -54,10 +54,13 @@ pub(crate) fn opened_dict<'py>(py: Python<'py>, opened: &OpenedJournal) -> Resul
 }
 
 /// Reads the journal in `path` (records after `after_seq`): `{"seq": uint64 array,
-/// "instrument": uint32 array, "commands": 48-byte command records, "controls": [(seq, JSON
-/// text), ...], "rejections": {"seq", "instrument", "commands", "reason"}}` (risk rejections,
-/// `reason` numbering `PIPELINE_RISK_CODES` from 1). Raises `JournalCorruptError` at the first invalid record, naming its segment
-/// and offset.
+/// "instrument": uint32 array, "wall_ns": uint64 array, "commands": 48-byte command records,
+/// "controls": [(seq, JSON text), ...], "rejections": {"seq", "instrument", "wall_ns",
+/// "commands", "reason"}, "client_order_ids": [(seq, id), ...]}`. `wall_ns` is each record's
+/// wall-clock time as the engine journaled it (0 where the journal has none); risk rejections'
+/// `reason` numbers `PIPELINE_RISK_CODES` from 1; client order ids are those of tagged
+/// commands and rejections. Raises `JournalCorruptError` at the first invalid record, naming
+/// its segment and offset.
 #[pyfunction]
 #[pyo3(signature = (path, after_seq=0))]
 fn journal_read<'py>(py: Python<'py>, path: &str, after_seq: u64) -> Result<Bound<'py, PyDict>> {
@@ -65,9 +68,11 @@ fn journal_read<'py>(py: Python<'py>, path: &str, after_seq: u64) -> Result<Boun
     let d = PyDict::new(py);
     d.set_item("seq", PyArray1::from_vec(py, columns.seqs))?;
     d.set_item("instrument", PyArray1::from_vec(py, columns.instruments))?;
+    d.set_item("wall_ns", PyArray1::from_vec(py, columns.wall_ns))?;
     d.set_item("commands", PyArray1::from_vec(py, columns.commands))?;
     d.set_item("controls", columns.controls)?;
     d.set_item("rejections", rejections_dict(py, columns.rejections)?)?;
+    d.set_item("client_order_ids", columns.client_order_ids)?;
     Ok(d)
 }
 
@@ -76,6 +81,7 @@ fn rejections_dict(py: Python<'_>, r: Rejections) -> Result<Bound<'_, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("seq", PyArray1::from_vec(py, r.seqs))?;
     d.set_item("instrument", PyArray1::from_vec(py, r.instruments))?;
+    d.set_item("wall_ns", PyArray1::from_vec(py, r.wall_ns))?;
     d.set_item("commands", PyArray1::from_vec(py, r.commands))?;
     d.set_item("reason", PyArray1::from_vec(py, r.reasons))?;
     Ok(d)

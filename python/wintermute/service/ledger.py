@@ -73,6 +73,13 @@ class Ledger:
         h.free -= amount
         h.locked += amount
 
+    def hold(self, account: int, asset: str, amount: Decimal) -> None:
+        """Holds ``amount`` of ``asset`` without the check (a journal replayed at a restart:
+        the check passed when the order was placed)."""
+        h = self._holding(account, asset)
+        h.free -= amount
+        h.locked += amount
+
     def unlock(self, account: int, asset: str, amount: Decimal) -> None:
         """Gives back ``amount`` of a hold."""
         h = self._holding(account, asset)

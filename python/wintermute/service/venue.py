@@ -34,9 +34,18 @@ as it was. Live topics (``subscribe``): ``book:<symbol>`` (``BookUpdate``), ``tr
 (``Trade``), ``account:<id>`` (``OrderState`` and ``Fill``), ``stats`` (``PipelineStats``, once
 a second); each subscriber has a bounded queue and is dropped when it falls behind.
 
-Known limits: the venue's order table lives in memory (a journal restores the engine's books,
-not the venue's order ids, fills and balances); icebergs and self-trade prevention modes are
-not offered through it.
+Over a journal (``[journal]`` in the config) the venue survives a restart, clean or not: the
+engine journals each new order the venue sends with its client order id, and a venue starting
+over that journal rebuilds from it (``wintermute.service.venue_journal``) its order table (order
+ids continue without reuse; client order ids, statuses and filled quantities as they were, so a
+repeated place still returns the first order), fills, balances and positions (from the
+configured starting balances), the public trade tape and the book mirrors with their sequence
+numbers. Rebuilt orders, fills and trades take the engine's times from the journal (its time
+marks: within the venue's own lag of the times it showed before the restart). A journal whose
+oldest segments were pruned (``prune_segments``) no longer starts at record 1: the venue then
+starts with an empty order table and empty book mirrors, as before (a warning says so).
+
+Known limits: icebergs and self-trade prevention modes are not offered through it.
 """
 
 from __future__ import annotations
@@ -89,6 +98,7 @@ from wintermute.service.order_input import (
 )
 from wintermute.service.settings import ServiceSettings, split_config
 from wintermute.service.topics import SlowConsumer, Subscriber, Topics
+from wintermute.service.venue_journal import journal_steps
 from wintermute.service.venue_records import (
     Balance,
     BookUpdate,
@@ -284,6 +294,15 @@ class Venue:
         self._subscription = self.pipeline.subscription(0)
         self._stopping = False
         self._released: list[Subscription] = []
+        #: Journal records the venue rebuilt its state from at start (0: none).
+        self.restored = 0
+        # The clock of order, fill and trade times (the journal's while it is replayed).
+        self._now: Callable[[], int] = time.time_ns
+        try:
+            self._restore()
+        except BaseException:
+            self.pipeline.shutdown()
+            raise
         self._drain = threading.Thread(target=self._drain_loop, name="venue-drain", daemon=True)
         self._drain.start()
 
@@ -389,7 +408,7 @@ class Venue:
                 lambda: gw.submit_ticks(
                     order.inst_id, order_id, side_code, ticks or 0, lots, account,
                     batch.LIMIT if type == "limit" else batch.MARKET, _TIF_CODES[tif],
-                    batch.STP_NONE, tif == "post_only",
+                    batch.STP_NONE, tif == "post_only", 0, order.client_order_id,
                 ),
             )  # fmt: skip
         except VenueError as e:
@@ -853,7 +872,7 @@ class Venue:
         symbol = self._symbols[row[_INSTRUMENT]]
         inst = self._instruments[symbol]
         price, qty = row[_PRICE] * inst.tick_size, row[_QTY] * inst.lot_size
-        now = time.time_ns()
+        now = self._now()
         trade = Trade(next(self._trade_ids), symbol, price, qty, _SIDE_NAMES[row[_SIDE]], now)
         self._tape[symbol].append(trade)
         self.topics.publish(f"trades:{symbol}", trade)
@@ -938,7 +957,7 @@ class Venue:
     def _touch(self, order: _Order) -> None:
         """The order changed: its account's topic gets its state when the command ends (with
         its final queue position)."""
-        order.updated_ns = time.time_ns()
+        order.updated_ns = self._now()
         self._touched[order.order_id] = order
 
     def _publish_touched(self) -> None:
@@ -1013,6 +1032,97 @@ class Venue:
             "new" if o.status == "pending" else o.status, o.reject_reason, o.created_ns,
             o.updated_ns or o.created_ns, ahead,
         )  # fmt: skip
+
+    # ---- restart over a journal ----------------------------------------------------------
+
+    def _restore(self) -> None:
+        """Rebuilds the venue's state from the journal the pipeline just recovered (see the
+        module docs): every record in order, through the same bookkeeping as live outputs."""
+        journal = self.config.journal
+        if journal is None:
+            return
+        first, steps = journal_steps(journal.dir, self.config.instruments)
+        if first == 0:
+            return
+        if first != 1:
+            log.warning(
+                "venue: the journal starts at record %d (pruned): the order table, fills and "
+                "balances start empty",
+                first,
+            )
+            return
+        last_id = 0
+        with self._lock:
+            for step in steps:
+                self.restored += 1
+                self._now = functools.partial(int, step.wall_ns or time.time_ns())
+                cmd = step.command
+                if cmd is None:
+                    self._restore_control(step.control or {})
+                    continue
+                order = None
+                if cmd["kind"] == batch.NEW:
+                    last_id = max(last_id, cmd["order_id"])
+                    if step.client_order_id is not None:
+                        order = self._restored_order(step.instrument, cmd, step.client_order_id)
+                if step.risk_reason is not None:
+                    if order is not None:
+                        self._rejected(order, step.risk_reason)
+                    continue
+                mirror = self._mirrors[step.instrument]
+                for row in step.events:
+                    if row[_KIND] == REJECTED:
+                        if order is not None:
+                            reason = batch.REJECT_REASONS.get(row[_REASON], str(row[_REASON]))
+                            if reason == "FOK_NOT_FILLABLE":
+                                self._finish(order, "expired")
+                            else:
+                                self._rejected(order, reason)
+                    else:
+                        self._event(row, mirror, None)
+                mirror.command_done()
+                self._touched.clear()
+            self._ids = itertools.count(last_id + 1)
+            self._now = time.time_ns
+            self.counters.clear()  # they count this process's work (the metrics)
+        log.info("venue: rebuilt from %d journal records", self.restored)
+
+    def _restored_order(self, inst_id: int, cmd: dict[str, int], client_order_id: str) -> _Order:
+        """A new order the venue sent, as ``place`` registered it (its hold included)."""
+        symbol = self._symbols[inst_id]
+        market = cmd["order_type"] == batch.MARKET
+        tif = {batch.GTC: "gtc", batch.IOC: "ioc", batch.FOK: "fok"}[cmd["tif"]]
+        if cmd["flags"] & batch.FLAG_POST_ONLY:
+            tif = "post_only"
+        ticks = None if market else cmd["price"]
+        order = _Order(
+            cmd["order_id"], client_order_id, cmd["account"], self._instruments[symbol], inst_id,
+            cmd["side"], "market" if market else "limit", tif, ticks, cmd["qty"],
+            created_ns=self._now(),
+        )  # fmt: skip
+        order.hold_asset, order.held = self._hold_for(order, cmd["qty"], ticks)
+        # The check passed when the order was placed; later fills may already be counted.
+        self._ledger.hold(order.account, order.hold_asset, order.held)
+        self._orders[order.order_id] = order
+        self._by_client[(order.account, client_order_id)] = order.order_id
+        return order
+
+    def _rejected(self, order: _Order, reason: str) -> None:
+        """A refused place, as ``_answer`` closes it."""
+        if order.status == "pending":
+            order.status, order.reject_reason = "rejected", reason
+            self._close(order)
+            self._touch(order)
+
+    def _restore_control(self, control: Mapping[str, Any]) -> None:
+        """A journaled kill switch change (the engine re-applied it; the venue's view)."""
+        what = control.get("control")
+        if what in ("account_kill", "global_kill"):
+            account = control.get("account") if what == "account_kill" else None
+            if control.get("engaged"):
+                self.kill_switches.add(account)
+            else:
+                self.kill_switches.discard(account)
 
     # ---- lifetime -----------------------------------------------------------------------
 

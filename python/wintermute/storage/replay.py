@@ -11,6 +11,10 @@ runs the records appended since the last one and returns their audit rows::
     rows = replay.read()        # everything so far
     rows = replay.read()        # only what was appended since
 
+Each row's ``ts_ns`` is the engine's wall-clock time of its record, as the journal holds it
+(one time mark per matching batch: see ``docs/storage.md``), so a rebuild reproduces every row.
+Journals written before time marks hold none: their rows take the time they were read.
+
 Prices and quantities become exact decimals with the instrument's tick and lot sizes (integer
 ticks times a ``Decimal`` step, never a float). Events that carry no account (cancels,
 amends) take it from the order, which the replay remembers while the order rests.
@@ -125,6 +129,7 @@ class JournalReplay:
         now = time.time_ns()
         commands = raw["commands"].view(batch.COMMAND_DTYPE)[:end]
         instruments: npt.NDArray[np.uint32] = raw["instrument"][:end]
+        walls = raw["wall_ns"].tolist()
         rows: list[AuditRow] = []
         self.touched = {self._specs[int(i)].symbol for i in np.unique(instruments)}
         start = 0
@@ -134,7 +139,8 @@ class JournalReplay:
             while stop < end and instruments[stop] == iid:
                 stop += 1
             events = self._engine.submit_batch(iid, commands[start:stop])
-            rows.extend(self._rows(iid, seqs[start:stop], commands[start:stop], events, now))
+            times = [w or now for w in walls[start:stop]]
+            rows.extend(self._rows(iid, seqs[start:stop], commands[start:stop], events, times))
             start = stop
         if len(refused["seq"]):
             rows.extend(self._risk_rejections(refused, now))
@@ -142,22 +148,23 @@ class JournalReplay:
         self.cursor = max(self.cursor, last_seen)
         return rows
 
-    def _risk_rejections(self, raw: _core.JournalRejections, ts_ns: int) -> list[AuditRow]:
+    def _risk_rejections(self, raw: _core.JournalRejections, now: int) -> list[AuditRow]:
         """The rows of journaled risk rejections: the command as asked, the limit's code as
         the reason (``MAX_ORDER_QTY``, ...)."""
         commands = raw["commands"].view(batch.COMMAND_DTYPE)
         rows = []
-        for seq, iid, cmd, reason in zip(
+        for seq, iid, cmd, reason, wall in zip(
             raw["seq"].tolist(),
             raw["instrument"].tolist(),
             commands,
             raw["reason"].tolist(),
+            raw["wall_ns"].tolist(),
             strict=True,
         ):
             spec = self._specs[iid]
             what = _COMMANDS.get(int(cmd["kind"]), str(int(cmd["kind"])))
             code = _core.PIPELINE_RISK_CODES[reason - 1]
-            head = (seq, 0, 0, ts_ns, spec.symbol)
+            head = (seq, 0, 0, wall or now, spec.symbol)
             rows.append(self._rejected(head, what, cmd, int(cmd["order_id"]), code, spec))
         return rows
 
@@ -172,7 +179,7 @@ class JournalReplay:
         seqs: npt.NDArray[np.uint64],
         commands: npt.NDArray[Any],
         events: npt.NDArray[Any],
-        ts_ns: int,
+        times: list[int],
     ) -> list[AuditRow]:
         spec = self._specs[iid]
         orders = self._orders
@@ -187,7 +194,7 @@ class JournalReplay:
             n = n + 1 if command_index == previous_command else 0
             previous_command = command_index
             cmd = commands[command_index]
-            head = (int(seqs[command_index]), n, seq, ts_ns, spec.symbol)
+            head = (int(seqs[command_index]), n, seq, times[command_index], spec.symbol)
             what = _COMMANDS.get(int(cmd["kind"]), str(int(cmd["kind"])))
             if kind == _ACCEPTED:
                 orders[(iid, order_id)] = (account, side)

@@ -109,7 +109,7 @@ class AuditRow(NamedTuple):
     priority_kept: bool | None
 
     def without_time(self) -> tuple[Any, ...]:
-        """Every field but ``ts_ns`` (which a rebuild from the journal sets anew)."""
+        """Every field but ``ts_ns`` (the time: the engine's, from the journal's time marks)."""
         return self[:3] + self[4:]
 
 

@@ -37,6 +37,10 @@ pub enum JournalError {
     InvalidControl { seq: u64, why: &'static str },
     #[error("journal record seq={seq} holds an invalid risk rejection: {why}")]
     InvalidRejection { seq: u64, why: &'static str },
+    #[error("journal record seq={seq} holds an invalid client order id: {why}")]
+    InvalidClientOrderId { seq: u64, why: &'static str },
+    #[error("journal record seq={seq}: a time mark was decoded as a record")]
+    TimeMarkDecoded { seq: u64 },
     #[error("journal record seq={seq} names unknown instrument={instrument}")]
     UnknownInstrument { seq: u64, instrument: InstrumentId },
     #[error("journal config invalid: {why}")]
@@ -63,6 +67,8 @@ impl JournalError {
             DecodeError::Command(source) => JournalError::InvalidCommand { seq, source },
             DecodeError::Control(why) => JournalError::InvalidControl { seq, why },
             DecodeError::Rejection(why) => JournalError::InvalidRejection { seq, why },
+            DecodeError::ClientOrderId(why) => JournalError::InvalidClientOrderId { seq, why },
+            DecodeError::TimeMark => JournalError::TimeMarkDecoded { seq },
         }
     }
 }

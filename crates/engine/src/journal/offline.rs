@@ -16,12 +16,17 @@ pub struct JournalColumns {
     pub seqs: Vec<u64>,
     /// Their instrument ids.
     pub instruments: Vec<InstrumentId>,
+    /// Their wall-clock times ([`super::JournalEntry::wall_ns`]; 0: not recorded).
+    pub wall_ns: Vec<u64>,
     /// Their commands as 48-byte records (`wintermute_core::records`), back to back.
     pub commands: Vec<u8>,
     /// The control records (runtime risk changes) as `(seq, JSON)`.
     pub controls: Vec<(u64, String)>,
     /// The risk rejections: commands pre-trade risk refused, in the columns' form.
     pub rejections: Rejections,
+    /// The client order ids of tagged records (commands and risk rejections) as `(seq, id)`,
+    /// in order.
+    pub client_order_ids: Vec<(u64, String)>,
 }
 
 /// A journal's risk rejections as columns.
@@ -29,6 +34,8 @@ pub struct JournalColumns {
 pub struct Rejections {
     pub seqs: Vec<u64>,
     pub instruments: Vec<InstrumentId>,
+    /// Their wall-clock times (0: not recorded).
+    pub wall_ns: Vec<u64>,
     /// The refused commands as 48-byte records, back to back.
     pub commands: Vec<u8>,
     /// Their reasons: [`crate::risk::RISK_CODES`]`[reason - 1]`.
@@ -54,8 +61,12 @@ pub fn read_columns(dir: &Path, after_seq: u64) -> Result<JournalColumns, Journa
     for record in read_records(dir, after_seq)? {
         match record? {
             JournalRecord::Command(entry) => {
+                if let Some(id) = entry.client_order_id {
+                    out.client_order_ids.push((entry.seq, id.as_str().to_owned()));
+                }
                 out.seqs.push(entry.seq);
                 out.instruments.push(entry.instrument);
+                out.wall_ns.push(entry.wall_ns);
                 out.commands.extend_from_slice(&encode_command(&entry.command));
             }
             JournalRecord::Control(c) => {
@@ -64,8 +75,12 @@ pub fn read_columns(dir: &Path, after_seq: u64) -> Result<JournalColumns, Journa
                 out.controls.push((c.seq, json));
             }
             JournalRecord::Rejection(r) => {
+                if let Some(id) = r.client_order_id {
+                    out.client_order_ids.push((r.seq, id.as_str().to_owned()));
+                }
                 out.rejections.seqs.push(r.seq);
                 out.rejections.instruments.push(r.instrument);
+                out.rejections.wall_ns.push(r.wall_ns);
                 out.rejections.commands.extend_from_slice(&encode_command(&r.command));
                 out.rejections.reasons.push(r.reason);
             }
@@ -102,7 +117,7 @@ mod tests {
     use wintermute_core::{Command, Engine, InstrumentSpec, NewOrder, Side};
 
     use super::*;
-    use crate::journal::{write_snapshot, EngineSnapshot, FsyncPolicy, Journal, JournalConfig};
+    use crate::journal::{write_snapshot, ClientOrderId, EngineSnapshot, FsyncPolicy, Journal, JournalConfig};
     use crate::risk::ControlRecord;
 
     fn config(dir: &Path) -> JournalConfig {
@@ -133,6 +148,40 @@ mod tests {
 
         let after = read_columns(dir.path(), 1).expect("reads");
         assert_eq!(after.seqs, [3]);
+    }
+
+    #[test]
+    fn tagged_records_bring_their_client_order_ids() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut j, _) = Journal::open(config(dir.path())).expect("open");
+        let tag = crate::journal::ClientOrderId::new("cl-1").expect("valid");
+        j.append(0, &order(1)).expect("append");
+        j.append_tagged(0, &order(2), &tag).expect("append");
+        j.append_tagged_rejection(0, &order(3), 1, &ClientOrderId::new("cl-2").expect("valid")).expect("append");
+        j.close().expect("close");
+        let all = read_columns(dir.path(), 0).expect("reads");
+        assert_eq!(all.seqs, [1, 2]);
+        assert_eq!(all.rejections.seqs, [3]);
+        assert_eq!(all.client_order_ids, [(2, "cl-1".to_owned()), (3, "cl-2".to_owned())]);
+        assert_eq!(all.wall_ns, [0, 0], "written without a clock");
+    }
+
+    #[test]
+    fn each_record_carries_the_time_marked_before_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut j, _) = Journal::open(config(dir.path())).expect("open");
+        j.append(0, &order(1)).expect("append");
+        j.mark_time(1_000);
+        j.append(0, &order(2)).expect("append");
+        j.append_rejection(0, &order(3), 1).expect("append");
+        j.mark_time(2_000);
+        j.append(1, &order(4)).expect("append");
+        j.close().expect("close");
+        let all = read_columns(dir.path(), 0).expect("reads");
+        assert_eq!((all.seqs.clone(), all.wall_ns.clone()), (vec![1, 2, 4], vec![0, 1_000, 2_000]));
+        assert_eq!((all.rejections.seqs.clone(), all.rejections.wall_ns.clone()), (vec![3], vec![1_000]));
+        let after = read_columns(dir.path(), 3).expect("reads");
+        assert_eq!((after.seqs, after.wall_ns), (vec![4], vec![2_000]), "a mark read past still counts");
     }
 
     #[test]

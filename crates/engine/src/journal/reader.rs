@@ -35,8 +35,9 @@ impl Iterator for JournalReader {
     }
 }
 
-/// Reads every record (commands and controls) with a sequence number above `after_seq`, in
-/// order; otherwise as [`read_entries`].
+/// Reads every record (commands, controls and risk rejections) with a sequence number above
+/// `after_seq`, in order, each with the wall-clock time of the time mark before it (time marks
+/// themselves are not yielded, see [`record`]); otherwise as [`read_entries`].
 pub fn read_records(dir: &Path, after_seq: u64) -> Result<RecordReader, JournalError> {
     let segments = segment::list_segments(dir)?;
     // Skip segments that end before `after_seq` (the next one starts at or below it).
@@ -49,6 +50,7 @@ pub fn read_records(dir: &Path, after_seq: u64) -> Result<RecordReader, JournalE
         bytes: Vec::new(),
         offset: 0,
         after_seq,
+        wall_ns: 0,
         done: false,
     })
 }
@@ -61,6 +63,8 @@ pub struct RecordReader {
     bytes: Vec<u8>,
     offset: usize,
     after_seq: u64,
+    /// The time of the last time mark read in this segment (0: none yet).
+    wall_ns: u64,
     done: bool,
 }
 
@@ -72,8 +76,11 @@ impl Iterator for RecordReader {
             match record::parse(&self.bytes, self.offset) {
                 record::Frame::Record(r) => {
                     self.offset += r.size();
-                    if r.seq > self.after_seq {
-                        return Some(r.decode().map_err(|e| JournalError::decode(r.seq, e)));
+                    if let Some(wall_ns) = r.time_mark() {
+                        self.wall_ns = wall_ns;
+                    } else if r.seq > self.after_seq {
+                        let wall_ns = self.wall_ns;
+                        return Some(r.decode().map(|d| d.at(wall_ns)).map_err(|e| JournalError::decode(r.seq, e)));
                     }
                 }
                 record::Frame::End => {
@@ -87,6 +94,8 @@ impl Iterator for RecordReader {
                     };
                     self.path = path;
                     self.offset = 0;
+                    // Each segment starts with its own time mark (see `record`).
+                    self.wall_ns = 0;
                 }
                 record::Frame::Bad(reason) => {
                     self.done = true;

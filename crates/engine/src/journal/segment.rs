@@ -59,6 +59,11 @@ pub enum ScanEnd {
 /// Size of the first record of a segment (`None`: it does not start with a valid record).
 pub(crate) fn first_record_size(bytes: &[u8]) -> Option<usize> {
     match parse(bytes, 0) {
+        // The writer rolled because the mark and the record after it did not fit together.
+        Frame::Record(r) if r.time_mark().is_some() => match parse(bytes, r.size()) {
+            Frame::Record(next) => Some(r.size() + next.size()),
+            _ => Some(r.size()),
+        },
         Frame::Record(r) => Some(r.size()),
         _ => None,
     }

@@ -11,9 +11,13 @@ use std::time::Instant;
 use wintermute_core::order::Command;
 use wintermute_core::InstrumentId;
 
+use super::client_id::ClientOrderId;
 use super::config::{FsyncPolicy, JournalConfig};
 use super::error::{JournalError, LOCK_FILE};
-use super::record::{self, RawRecord, CONTROL_RECORD_SIZE, RECORD_SIZE, REJECTION_RECORD_SIZE};
+use super::record::{
+    self, RawRecord, CONTROL_RECORD_SIZE, RECORD_SIZE, REJECTION_RECORD_SIZE, TAGGED_RECORD_SIZE,
+    TAGGED_REJECTION_RECORD_SIZE, TIME_RECORD_SIZE,
+};
 use super::roller::{self, RollStats, RollWatch, Roller};
 use super::segment::{self, ActiveSegment, ScanEnd};
 use crate::risk::ControlRecord;
@@ -47,6 +51,10 @@ pub struct Journal {
     config: JournalConfig,
     active: ActiveSegment,
     next_seq: u64,
+    /// The wall-clock time of the records appended now ([`Journal::mark_time`]; 0: none).
+    wall_ns: u64,
+    /// A time mark is to be written before the next record.
+    mark_due: bool,
     pending: u32,
     last_sync: Instant,
     /// A segment was renamed into place and the directory not synced since.
@@ -123,6 +131,8 @@ impl Journal {
             config,
             active,
             next_seq,
+            wall_ns: 0,
+            mark_due: false,
             pending: 0,
             last_sync: Instant::now(),
             dir_dirty: false,
@@ -135,13 +145,89 @@ impl Journal {
 
     /// Appends one command for `instrument`; returns its journal sequence number.
     pub fn append(&mut self, instrument: InstrumentId, command: &Command) -> Result<u64, JournalError> {
-        if !self.active.has_room(RECORD_SIZE) {
-            self.roll()?;
-        }
+        self.make_room(RECORD_SIZE)?;
         let seq = self.next_seq;
         record::encode(self.active.next_record(RECORD_SIZE), seq, instrument, command);
         self.committed()?;
         Ok(seq)
+    }
+
+    /// Appends one command for `instrument` with the client order id its sender gave it (a
+    /// tagged command record, see [`record`]); returns its journal sequence number. Replay and
+    /// recovery treat it as [`Journal::append`]'s record; readers also get the id.
+    pub fn append_tagged(
+        &mut self,
+        instrument: InstrumentId,
+        command: &Command,
+        client_order_id: &ClientOrderId,
+    ) -> Result<u64, JournalError> {
+        self.fits(TAGGED_RECORD_SIZE, "tagged command")?;
+        self.make_room(TAGGED_RECORD_SIZE)?;
+        let seq = self.next_seq;
+        record::encode_tagged(self.active.next_record(TAGGED_RECORD_SIZE), seq, instrument, command, client_order_id);
+        self.committed()?;
+        Ok(seq)
+    }
+
+    /// [`Journal::append_rejection`] with the command's client order id (a tagged risk
+    /// rejection record).
+    pub fn append_tagged_rejection(
+        &mut self,
+        instrument: InstrumentId,
+        command: &Command,
+        reason: u8,
+        client_order_id: &ClientOrderId,
+    ) -> Result<u64, JournalError> {
+        self.fits(TAGGED_REJECTION_RECORD_SIZE, "tagged risk rejection")?;
+        self.make_room(TAGGED_REJECTION_RECORD_SIZE)?;
+        let seq = self.next_seq;
+        let out = self.active.next_record(TAGGED_REJECTION_RECORD_SIZE);
+        record::encode_tagged_rejection(out, seq, instrument, command, reason, client_order_id);
+        self.committed()?;
+        Ok(seq)
+    }
+
+    /// Sets the wall-clock time (nanoseconds since the Unix epoch) of the records appended
+    /// from now on: a time mark is written before the next one (none if the time did not
+    /// change), and again at the top of each new segment (see [`record`] for the format).
+    /// Costs nothing until a record follows; the pipeline calls it once per matching batch.
+    #[inline]
+    pub fn mark_time(&mut self, wall_ns: u64) {
+        if wall_ns != self.wall_ns {
+            self.wall_ns = wall_ns;
+            self.mark_due = wall_ns != 0;
+        }
+    }
+
+    /// Makes room for a record of `size` bytes (rolling to a new segment if needed), and
+    /// writes the time mark due before it. A segment too small for both gets no mark.
+    #[inline]
+    fn make_room(&mut self, size: usize) -> Result<(), JournalError> {
+        if self.mark_due && self.config.segment_size < (TIME_RECORD_SIZE + size) as u64 {
+            self.mark_due = false;
+        }
+        let mark = if self.mark_due { TIME_RECORD_SIZE } else { 0 };
+        if !self.active.has_room(mark + size) {
+            self.roll()?;
+            // A new segment starts with the time, so that it reads alone.
+            self.mark_due = self.wall_ns != 0 && self.config.segment_size >= (TIME_RECORD_SIZE + size) as u64;
+        }
+        if self.mark_due {
+            record::encode_time(self.active.next_record(TIME_RECORD_SIZE), self.next_seq, self.wall_ns);
+            self.mark_due = false;
+        }
+        Ok(())
+    }
+
+    /// Fails with [`JournalError::Config`] when a segment cannot hold a record of `size` bytes.
+    #[inline]
+    fn fits(&self, size: usize, what: &str) -> Result<(), JournalError> {
+        if self.config.segment_size < size as u64 {
+            return Err(JournalError::Config {
+                why: format!("segment_size={} is below one {what} record ({size} bytes)", self.config.segment_size),
+            });
+        }
+        Ok(())
     }
 
     /// Appends one risk rejection (`command`, refused by pre-trade risk for `reason`, a
@@ -160,9 +246,7 @@ impl Journal {
                 ),
             });
         }
-        if !self.active.has_room(REJECTION_RECORD_SIZE) {
-            self.roll()?;
-        }
+        self.make_room(REJECTION_RECORD_SIZE)?;
         let seq = self.next_seq;
         record::encode_rejection(self.active.next_record(REJECTION_RECORD_SIZE), seq, instrument, command, reason);
         self.committed()?;
@@ -180,9 +264,7 @@ impl Journal {
                 ),
             });
         }
-        if !self.active.has_room(CONTROL_RECORD_SIZE) {
-            self.roll()?;
-        }
+        self.make_room(CONTROL_RECORD_SIZE)?;
         let seq = self.next_seq;
         record::encode_control(self.active.next_record(CONTROL_RECORD_SIZE), seq, control);
         self.committed()?;
@@ -299,6 +381,9 @@ fn scan_journal(dir: &Path) -> Result<(RecoveryReport, Option<Tail>), JournalErr
         let bytes = segment::read_segment(path)?;
         let mut gap = None;
         let end = segment::scan(&bytes, |off, r: RawRecord| {
+            if r.time_mark().is_some() {
+                return; // no sequence number of its own
+            }
             let expected = report.last_seq + 1;
             if gap.is_none() && r.seq != expected && !(report.last_seq == 0 && r.seq == *first_seq) {
                 gap = Some((off, expected, r.seq));

@@ -29,6 +29,7 @@ use wintermute_core::{Command, InstrumentId};
 use super::config::Backpressure;
 use super::message::{CommandId, Inbound};
 use crate::analytics::PipelineClock;
+use crate::journal::ClientOrderId;
 use crate::spsc::{Producer, PushError};
 use crate::wait::{Idle, Waker};
 
@@ -152,8 +153,33 @@ impl Gateway {
         command: Command,
         ingress_ns: u64,
     ) -> Result<CommandId, SubmitError> {
+        self.push(instrument, command, ingress_ns, None)
+    }
+
+    /// Submits `command` stamped now, with the client order id its sender gave it: a
+    /// journaled pipeline writes the two together (a tagged record, see
+    /// [`crate::journal::record`]), so an order table kept beside the engine can be rebuilt
+    /// from the journal. Otherwise as [`Gateway::submit`].
+    #[inline]
+    pub fn submit_tagged(
+        &mut self,
+        instrument: InstrumentId,
+        command: Command,
+        client_order_id: ClientOrderId,
+    ) -> Result<CommandId, SubmitError> {
+        let now = self.clock.now_ns();
+        self.push(instrument, command, now, Some(client_order_id))
+    }
+
+    fn push(
+        &mut self,
+        instrument: InstrumentId,
+        command: Command,
+        ingress_ns: u64,
+        client_order_id: Option<ClientOrderId>,
+    ) -> Result<CommandId, SubmitError> {
         let id = CommandId { gateway: self.id, seq: self.next_seq };
-        let mut msg = Inbound { id, instrument, command, ingress_ns };
+        let mut msg = Inbound { id, instrument, command, ingress_ns, client_order_id };
         let mut idle = match self.backpressure {
             Backpressure::Block(wait) => Some(Idle::new(wait)),
             Backpressure::Reject => None,
@@ -219,7 +245,13 @@ impl Gateway {
         let mut accepted = 0;
         for (i, &command) in commands.iter().enumerate() {
             let id = CommandId { gateway: self.id, seq: self.next_seq };
-            if !self.producer.push_deferred_with(|| Inbound { id, instrument, command, ingress_ns: ingress_ns(i) }) {
+            if !self.producer.push_deferred_with(|| Inbound {
+                id,
+                instrument,
+                command,
+                ingress_ns: ingress_ns(i),
+                client_order_id: None,
+            }) {
                 break;
             }
             self.next_seq += 1;

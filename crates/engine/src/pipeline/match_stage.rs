@@ -2,7 +2,8 @@
 //!
 //! For each command that passed risk, in the order it arrives:
 //!
-//! 1. **journal** it ([`Journal::append`]): the record is in the memory-mapped segment — it
+//! 1. **journal** it ([`Journal::append`], or [`Journal::append_tagged`] with the client
+//!    order id its gateway was given): the record is in the memory-mapped segment — it
 //!    survives a crash of the process — *before* any of its effects is visible to anyone.
 //!    Without a journal the stage still numbers commands the same way (1, 2, ...);
 //! 2. **run** it through [`journal::apply`], the very function replay uses, so the live books
@@ -14,7 +15,8 @@
 //!    [`super::subscription`]).
 //!
 //! The stage reads the clock once per command (`MatchStage::process`): the end of one
-//! command is the start of the next one of the batch.
+//! command is the start of the next one of the batch. It reads the wall clock once per batch
+//! ([`MatchStage::mark_time`]): the journal stamps the batch's records with it.
 //!
 //! Risk rejections and commands for unknown instruments are published without being
 //! journaled. If the journal fails, the stage *halts*: it keeps the error (returned by
@@ -40,6 +42,13 @@ use crate::analytics::{MeterPublisher, PipelineClock, Stage};
 use crate::journal::{self, EngineSnapshot, Journal, JournalError, Outcome};
 use crate::risk::{risk_reason, ControlRecord, RiskState};
 use crate::wait::{Idle, WaitStrategy};
+
+/// Nanoseconds since the Unix epoch now (1 if the clock is set before it: 0 means "no time").
+fn wall_clock_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX).max(1))
+}
 
 /// The state the matching thread owns.
 #[derive(Debug)]
@@ -108,6 +117,16 @@ impl MatchStage {
         self
     }
 
+    /// Starts a batch: the journal records after this carry the wall-clock time read now (one
+    /// clock read per batch; a time mark is written before the batch's first record, see
+    /// [`crate::journal::record`]). Nothing without a journal.
+    #[inline]
+    pub(crate) fn mark_time(&mut self) {
+        if let Some(j) = self.journal.as_mut() {
+            j.mark_time(wall_clock_ns());
+        }
+    }
+
     /// The error a control gets once the journal has failed (`None` while it works).
     pub(crate) fn halted(&self, op: &'static str) -> Option<ControlError> {
         self.halted.as_ref().map(|e| ControlError::Halted { op, why: e.to_string() })
@@ -121,6 +140,7 @@ impl MatchStage {
             return Err(ControlError::Halted { op, why: e.to_string() });
         }
         let Some(j) = self.journal.as_mut() else { return Ok(0) };
+        j.mark_time(wall_clock_ns());
         match j.append_control(control) {
             Ok(seq) => {
                 if let Some(s) = self.schedule.as_mut() {
@@ -192,6 +212,7 @@ impl MatchStage {
     pub(crate) fn process<P: PostTradeSink>(&mut self, checked: Checked, match_ns: u64, post: &mut P) -> u64 {
         let Checked { inbound, risk_ns, rejected } = checked;
         let (id, instrument, command) = (inbound.id, inbound.instrument, inbound.command);
+        let client_order_id = inbound.client_order_id;
         let mut stamps = Stamps { ingress_ns: inbound.ingress_ns, risk_ns, match_ns, publish_ns: 0 };
         let counters = &mut self.meter.local.counters;
         let unsequenced = if let Some(err) = rejected {
@@ -211,7 +232,12 @@ impl MatchStage {
             // rebuilt from it holds every rejection; it changes no book.
             let journal_seq = match (&kind, self.journal.as_mut()) {
                 (OutputKind::RiskRejected(err), Some(j)) => {
-                    match j.append_rejection(instrument, &command, risk_reason(err)) {
+                    let reason = risk_reason(err);
+                    let appended = match &client_order_id {
+                        Some(tag) => j.append_tagged_rejection(instrument, &command, reason, tag),
+                        None => j.append_rejection(instrument, &command, reason),
+                    };
+                    match appended {
                         Ok(seq) => seq,
                         Err(e) => {
                             self.halted = Some(e);
@@ -233,8 +259,12 @@ impl MatchStage {
             });
             return stamps.publish_ns;
         }
-        let seq = match self.journal.as_mut() {
-            Some(j) => match j.append(instrument, &command) {
+        let appended = self.journal.as_mut().map(|j| match client_order_id.as_ref() {
+            Some(tag) => j.append_tagged(instrument, &command, tag),
+            None => j.append(instrument, &command),
+        });
+        let seq = match appended {
+            Some(appended) => match appended {
                 Ok(seq) => seq,
                 Err(e) => {
                     self.halted = Some(e);

@@ -7,7 +7,7 @@
 use wintermute_core::{Command, Event, InstrumentId, OrderError};
 
 use super::control::Reply;
-use crate::journal::EngineSnapshot;
+use crate::journal::{ClientOrderId, EngineSnapshot};
 use crate::risk::{ControlRecord, RiskError};
 
 /// Which command an output belongs to: the gateway it came through, and its number on that
@@ -25,6 +25,9 @@ pub(crate) struct Inbound {
     pub(crate) instrument: InstrumentId,
     pub(crate) command: Command,
     pub(crate) ingress_ns: u64,
+    /// The client order id its sender gave it ([`super::Gateway::submit_tagged`]): journaled
+    /// with the command.
+    pub(crate) client_order_id: Option<ClientOrderId>,
 }
 
 /// Risk -> matching: a command and the risk verdict on it.

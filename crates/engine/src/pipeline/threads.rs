@@ -157,6 +157,7 @@ pub(crate) fn run_merged(
             // One clock read per command: a command is taken (risk and matching, `risk_ns` =
             // `match_ns`) the moment the previous one of the batch was published.
             let mut now = cfg.clock.now_ns();
+            stage.mark_time();
             let taken = input.consumer.pop_batch(cfg.batch, |msg| {
                 stage.meter.local.latency.record(Stage::GatewayToRisk, now.saturating_sub(msg.ingress_ns));
                 stage.meter.local.counters.received += 1;
@@ -532,6 +533,7 @@ pub(crate) fn run_matching(
             // One clock read per command: the next command is taken when the previous one
             // was published.
             let mut now = cfg.clock.now_ns();
+            stage.mark_time();
             let n = rx.pop_batch(cfg.batch, |msg| match msg {
                 ToMatch::Command(checked) => now = stage.process(checked, now, &mut post),
                 ToMatch::Control(order) => {

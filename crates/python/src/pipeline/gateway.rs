@@ -10,13 +10,14 @@ use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use wintermute_core::records;
 use wintermute_core::{Command, InstrumentId, InstrumentSpec};
+use wintermute_engine::journal::ClientOrderId;
 use wintermute_engine::pipeline::record_batch::submit_records;
 use wintermute_engine::pipeline::{SharedGateway, SubmitError};
 
 use crate::convert::{
     command_records, instrument_id, known_id, new_order, parse_side, price_ticks, qty_lots, side_code,
 };
-use crate::errors::Result;
+use crate::errors::{Error, Result};
 
 /// The instruments of a pipeline, by id, for conversions.
 #[derive(Debug)]
@@ -130,8 +131,9 @@ impl PyGateway {
     }
 
     /// Integer fast path: a new order in ticks and lots, with the codes of
-    /// `Engine.submit_ticks`. Returns its command number.
-    #[pyo3(signature = (instrument, order_id, side, price, qty, account=0, order_type=0, tif=0, stp=0, post_only=false, display_qty=0))]
+    /// `Engine.submit_ticks`. Returns its command number. `client_order_id` (1 to 36 of
+    /// letters, digits and `._:/-`) is journaled with the order (a tagged record).
+    #[pyo3(signature = (instrument, order_id, side, price, qty, account=0, order_type=0, tif=0, stp=0, post_only=false, display_qty=0, client_order_id=None))]
     #[allow(clippy::too_many_arguments)]
     fn submit_ticks(
         &self,
@@ -147,11 +149,15 @@ impl PyGateway {
         stp: u8,
         post_only: bool,
         display_qty: i64,
+        client_order_id: Option<&str>,
     ) -> Result<u64> {
         let id = self.instruments.check(instrument)?;
         let order =
             records::new_order(order_id, account, side, order_type, tif, stp, post_only, price, qty, display_qty)?;
-        self.send(py, id, Command::New(order))
+        let Some(text) = client_order_id else { return self.send(py, id, Command::New(order)) };
+        let tag = ClientOrderId::new(text).map_err(|e| Error::InvalidOrder(e.to_string()))?;
+        let result = py.detach(|| self.gateway.with(|g| g.submit_tagged(id, Command::New(order), tag)));
+        Ok(result.map_err(SubmitError::from)??.seq)
     }
 
     /// Integer fast path: cancel. Returns its command number.
