@@ -5,7 +5,8 @@ use super::{kill_sources, side_name, state_name, Worker};
 use crate::interlock::PullCause;
 use crate::live::LiveCounters;
 use crate::live_snapshot::{
-    CountersView, HedgingView, InterlockView, LiveSnapshot, MarkoutView, PnlView, QuoteView, ReferenceView,
+    CountersView, HedgingView, InterlockView, LiveSnapshot, MarkoutView, PnlView, QuoteVenueView, QuoteView,
+    ReferenceView,
 };
 use crate::metrics::markouts::{MarkoutReference, MARKOUT_HORIZONS_NS};
 use crate::types::Side;
@@ -28,7 +29,7 @@ impl Worker {
                     order_id: id,
                     price: l.price,
                     qty: l.qty,
-                    queue_ahead: mm.venue().queue_ahead(id),
+                    queue_ahead: mm.quote_venue().map_or_else(|| mm.venue().queue_ahead(id), |_| None),
                 });
             }
         }
@@ -82,6 +83,20 @@ impl Worker {
                     .map(|h| h.view(|i| self.streams.get(i).map_or("?", |k| k.venue.name())))
                     .unwrap_or_default()
             },
+            quote_venue: mm.quote_route_stats().map(|q| QuoteVenueView {
+                venue: self.quote_venue.and_then(|i| self.streams.get(i)).map_or("?", |k| k.venue.name()),
+                open: mm.open_quote_orders(),
+                orders_sent: q.orders_sent,
+                amends: q.amends,
+                cancels: q.cancels,
+                fills: q.fills,
+                filled_qty: q.filled_qty,
+                fees: q.fees,
+                canceled: q.canceled,
+                rejected: q.rejected,
+                would_cross: q.would_cross,
+                last_reject: q.last_reject.map(|(id, reason)| format!("client_id={id} reason={reason:?}")),
+            }),
             references: self
                 .streams
                 .iter()
