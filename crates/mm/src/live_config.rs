@@ -207,12 +207,13 @@ impl LiveSetup {
         let pricing = PricingConfig::from_json(&value.to_string()).map_err(|e| bad(pricing_key(&e), e.to_string()))?;
         same_step("pricing.instrument.tick_size", tick_size, &pricing.instrument.tick_size)?;
         same_step("pricing.instrument.lot_size", lot_size, &pricing.instrument.lot_size)?;
-        let quote_venue = match file.quote_on.as_deref() {
-            None | Some("ours") => None,
-            Some(q) => Some(pricing.venues.iter().position(|v| v.name == q).ok_or_else(|| {
-                bad("quote_on", format!("{q:?}: expected \"ours\" or one of the pricing venues"))
-            })?),
-        };
+        let quote_venue =
+            match file.quote_on.as_deref() {
+                None | Some("ours") => None,
+                Some(q) => Some(pricing.venues.iter().position(|v| v.name == q).ok_or_else(|| {
+                    bad("quote_on", format!("{q:?}: expected \"ours\" or one of the pricing venues"))
+                })?),
+            };
         let streams = pricing
             .venues
             .iter()
@@ -276,7 +277,10 @@ impl LiveSetup {
                 }
                 let known = |name: &String| section.routes.contains(name) || quote_name == Some(name.as_str());
                 if let Some(name) = section.live.keys().find(|name| !known(name)) {
-                    return Err(bad(format!("hedge.live.{name}"), "neither one of hedge.routes nor the quote_on venue"));
+                    return Err(bad(
+                        format!("hedge.live.{name}"),
+                        "neither one of hedge.routes nor the quote_on venue",
+                    ));
                 }
                 let live = section.routes.iter().map(|name| section.live.get(name).cloned().unwrap_or_default());
                 let quote_live = quote_name.and_then(|q| section.live.get(q).cloned()).unwrap_or_default();

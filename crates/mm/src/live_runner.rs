@@ -802,9 +802,7 @@ impl Worker {
         self.pull_strategy_orders(now);
         let deadline = Instant::now() + STOP_WAIT;
         let hedging = |w: &Self| w.hedging.as_ref().is_some_and(|h| h.in_flight_orders() > 0);
-        while (self.mm.open_quote_orders() > 0 || hedging(&self))
-            && Instant::now() < deadline
-        {
+        while (self.mm.open_quote_orders() > 0 || hedging(&self)) && Instant::now() < deadline {
             let now = self.mm.venue().clock_ns();
             let r = self.mm.poll(now);
             let mut busy = self.note(r).is_some_and(|n| n > 0);

@@ -357,10 +357,10 @@ fn quotes_on_kraken_go_through_its_route_and_its_fills_refusals_and_cancels_come
     let sent = gate.commands.lock().unwrap().clone();
     let news: Vec<OrderRequest> =
         sent.iter().filter_map(|c| if let ExecCommand::New(o) = c { Some(*o) } else { None }).collect();
-    assert_eq!(news.iter().map(|o| (o.side, o.price, o.qty, o.tif)).collect::<Vec<_>>(), vec![
-        (Side::Buy, 9_998, 10, OrderTif::PostOnly),
-        (Side::Sell, 10_004, 10, OrderTif::PostOnly)
-    ]);
+    assert_eq!(
+        news.iter().map(|o| (o.side, o.price, o.qty, o.tif)).collect::<Vec<_>>(),
+        vec![(Side::Buy, 9_998, 10, OrderTif::PostOnly), (Side::Sell, 10_004, 10, OrderTif::PostOnly)]
+    );
     assert_eq!(s.quote_venue.as_ref().map(|q| (q.venue, q.open)), Some(("kraken", 2)));
     let (bid, ask) = (news[0].client_id, news[1].client_id);
     // The venue refuses the bid (it would cross there): counted, shown, not fatal.

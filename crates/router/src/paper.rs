@@ -304,7 +304,7 @@ pub(crate) fn plan(setup: &LiveSetup, i: usize) -> Result<(Plan, String, RoutedE
 fn plan_charging(
     setup: &LiveSetup,
     i: usize,
-    fee_ppm: i32,
+    fee_ppm: i64,
 ) -> Result<(Plan, String, RoutedExecutionConfig), PaperError> {
     let stream = &setup.streams[i];
     let inst = &setup.pricing.instrument;

@@ -26,12 +26,12 @@ use wintermute_router::binance::client::BinanceRestClient;
 use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimKey, SimSymbol};
 use wintermute_router::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
 use wintermute_router::kraken::client::KrakenRestClient;
+use wintermute_router::kraken::ids::uuid_cl_ord_id;
 use wintermute_router::kraken::rate::Tier;
 use wintermute_router::kraken::reports::KrakenPair;
 use wintermute_router::kraken::sim::{KrakenSim, KrakenSimConfig, KrakenSimPair};
 use wintermute_router::order::Instrument;
 use wintermute_router::signing::{BinanceSigner, KrakenSigner};
-use wintermute_router::kraken::ids::uuid_cl_ord_id;
 
 const MM: u32 = 1;
 /// Units of 10^-18 per tick (0.01) and per lot (0.001).
@@ -179,6 +179,17 @@ async fn binance() -> (BinanceSim, RoutedExecution) {
     (sim, exec)
 }
 
+/// Stops the runner off the test's thread, which serves the simulator meanwhile (stopping
+/// waits for the venue to answer the cancels).
+async fn stop(runner: LiveRunner) -> LiveRunner {
+    tokio::task::spawn_blocking(move || {
+        runner.stop();
+        runner
+    })
+    .await
+    .unwrap()
+}
+
 fn money(ticks: i64, lots: i64) -> i128 {
     ticks as i128 * lots as i128 * MONEY_SCALE
 }
@@ -241,9 +252,9 @@ fn quotes_rest_on_the_kraken_simulator_follow_the_fair_value_and_a_trade_through
         assert_eq!(s.pnl.total, s.pnl.spread_capture + s.pnl.inventory_mtm + s.pnl.fees + s.pnl.hedge_slippage);
 
         // Stopping cancels the quotes at the venue.
-        r.runner.stop();
+        let runner = stop(r.runner).await;
         assert_eq!(sim.open_order_count(), 0);
-        assert_eq!(r.runner.snapshot().quote_venue.unwrap().open, 0);
+        assert_eq!(runner.snapshot().quote_venue.unwrap().open, 0);
         r.pipeline.shutdown().unwrap();
     });
 }
@@ -273,7 +284,7 @@ fn the_kill_switch_cancels_the_quotes_at_the_binance_simulator_and_the_release_b
         // 0.002 at 60000.05 is 120.0001 USDT; 0.1 % is 0.1200001 USDT, 12000.01 tick-lots.
         assert_eq!(s.pnl.fees, -12_000_010_000);
         assert_eq!(s.pnl.spread_capture, money(3, 2));
-        r.runner.stop();
+        stop(r.runner).await;
         assert_eq!(sim.open_order_count("BTCUSDT"), 0);
         r.pipeline.shutdown().unwrap();
     });
@@ -295,7 +306,7 @@ fn a_stale_reference_book_cancels_the_quotes_at_the_venue() {
         // It changes again: fresh, and the quotes come back.
         r.feed.flicker.store(true, Ordering::Release);
         until("the quotes back", || sim.open_order_count() == 2).await;
-        r.runner.stop();
+        stop(r.runner).await;
         r.pipeline.shutdown().unwrap();
     });
 }
@@ -319,7 +330,7 @@ fn a_post_only_quote_the_venue_refuses_is_counted_and_shown_and_quoting_goes_on(
         until("both resting", || sim.open_order_count() == 2).await;
         let s = r.runner.snapshot();
         assert_eq!(prices(&s), vec![("buy", 5_999_999, 10), ("sell", 6_000_005, 10)]);
-        r.runner.stop();
+        stop(r.runner).await;
         r.pipeline.shutdown().unwrap();
     });
 }
