@@ -302,7 +302,8 @@ def test_the_market_maker_leases_its_gateway_and_gives_it_back_when_it_stops(rig
             "pricing.instrument.tick_size",
         ),
         (lambda c: c["pricing"]["venues"][2].pop("basis"), "pricing.venues[2].basis"),
-        (lambda c: c.update(quote_on="kraken"), "quote_on"),
+        (lambda c: c.update(quote_on="coinbase"), "quote_on"),  # a hedge route too
+        (lambda c: c.update(quote_on="bitstamp"), "quote_on"),
         (lambda c: c["interlock"].update(stale_after_ms=-1), "interlock.stale_after_ms"),
         (lambda c: c["hedge"].update(routes=["bitstamp"]), "hedge.routes[0]"),
         (lambda c: c["hedge"].update(routes=["kraken"]), "hedge_on"),

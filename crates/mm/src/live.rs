@@ -163,12 +163,23 @@ struct QuoteRoute {
     events: ExecEvents,
     /// The venue's top as the feed shows it (the quotes must not cross it).
     top: Top,
-    /// Client ids sent and not done (filled, canceled or refused), and whether the venue
-    /// accepted them.
-    open: Vec<(u64, bool)>,
+    /// Orders sent and not done (filled, canceled or refused).
+    open: Vec<OpenQuote>,
     stats: QuoteRouteStats,
     /// No decision before this (ns) after a refusal.
     held_until: i64,
+}
+
+/// One of our orders on the quote venue.
+#[derive(Debug, Clone, Copy)]
+struct OpenQuote {
+    client_id: u64,
+    /// The venue accepted it.
+    accepted: bool,
+    /// A cancel was sent.
+    canceling: bool,
+    /// The venue refused the cancel (a rate limit): send it again.
+    cancel_again: bool,
 }
 
 /// After the quote venue refused a command, decisions wait this long (ns).
@@ -316,6 +327,24 @@ impl LiveMarketMaker {
         Ok(())
     }
 
+    /// Sends again each cancel the quote venue refused (a rate limit) for an order it still
+    /// holds; returns how many. The runner calls it on its timer and while stopping, so a
+    /// pulled quote does not stay on the venue.
+    pub fn cancel_refused(&mut self, now_ns: i64) -> Result<usize, LiveError> {
+        let Some(r) = self.quote_route.as_mut() else { return Ok(0) };
+        let mut sent = 0;
+        for k in 0..r.open.len() {
+            if r.open[k].cancel_again {
+                let command = ExecCommand::Cancel { client_id: r.open[k].client_id };
+                r.execution.submit(now_ns, &command)?;
+                r.open[k].cancel_again = false;
+                r.stats.cancels += 1;
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+
     /// The external venue the quotes go to (`None`: our venue).
     pub fn quote_venue(&self) -> Option<VenueId> {
         self.quote_route.as_ref().map(|r| r.venue)
@@ -403,13 +432,24 @@ impl LiveMarketMaker {
                 return Err(ExecError::InFlightFull { venue: r.venue, capacity: QUOTE_ROUTE_OPEN }.into());
             }
             r.execution.submit(now_ns, command)?;
-            r.open.push((request.client_id, false));
+            r.open.push(OpenQuote {
+                client_id: request.client_id,
+                accepted: false,
+                canceling: false,
+                cancel_again: false,
+            });
             r.stats.orders_sent += 1;
         } else {
             r.execution.submit(now_ns, command)?;
-            match command {
+            match *command {
                 ExecCommand::Amend { .. } => r.stats.amends += 1,
-                _ => r.stats.cancels += 1,
+                ExecCommand::Cancel { client_id } => {
+                    r.stats.cancels += 1;
+                    if let Some(o) = r.open.iter_mut().find(|o| o.client_id == client_id) {
+                        (o.canceling, o.cancel_again) = (true, false);
+                    }
+                }
+                ExecCommand::New(_) => {}
             }
         }
         Ok(())
@@ -452,11 +492,11 @@ impl LiveMarketMaker {
         for i in 0..r.events.len() {
             let Some(mut event) = r.events.get(i) else { break };
             let id = event.client_id();
-            let k = r.open.iter().position(|o| o.0 == id);
+            let k = r.open.iter().position(|o| o.client_id == id);
             let (done, pass) = match &mut event {
                 ExecEvent::Accepted { .. } => {
                     if let Some(k) = k {
-                        r.open[k].1 = true;
+                        r.open[k].accepted = true;
                     }
                     (false, true)
                 }
@@ -478,7 +518,11 @@ impl LiveMarketMaker {
                     r.stats.last_reject = Some((id, *reason));
                     r.held_until = now_ns.saturating_add(QUOTE_RETRY_NS);
                     // Refused on arrival (never accepted), or the venue no longer has it.
-                    let gone = k.is_none_or(|k| !r.open[k].1) || *reason == RejectReason::UnknownOrder;
+                    let gone = k.is_none_or(|k| !r.open[k].accepted) || *reason == RejectReason::UnknownOrder;
+                    if let Some(o) = k.filter(|_| !gone).map(|k| &mut r.open[k]) {
+                        // A refused cancel (a rate limit) is sent again (`cancel_refused`).
+                        o.cancel_again = o.canceling;
+                    }
                     (gone, gone)
                 }
             };

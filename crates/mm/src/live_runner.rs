@@ -772,6 +772,8 @@ impl Worker {
             self.note(r);
         }
         self.hedge_again(now);
+        let r = self.mm.cancel_refused(now);
+        self.note(r);
         self.tell_strategy(now, StrategyEvent::Timer);
         if let Some(fair) = self.fair_mark(now) {
             self.pnl.on_mark(fair);
@@ -810,6 +812,8 @@ impl Worker {
                 self.on_events(now);
             }
             busy |= self.poll_hedges(now);
+            let r = self.mm.cancel_refused(now);
+            busy |= self.note(r).is_some_and(|n| n > 0);
             if !busy {
                 std::thread::sleep(Duration::from_micros(200));
             }

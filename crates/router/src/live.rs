@@ -268,7 +268,10 @@ pub fn live_routes(setup: &LiveSetup, env: &dyn Fn(&str) -> Option<String>) -> R
     let mut routes = Vec::with_capacity(targets.len());
     for t in targets {
         let start = |source| LiveRouteError::Start { venue: t.venue.name(), source };
-        let config = t.route.config;
+        let mut config = t.route.config;
+        if setup.quote_venue == Some(t.index) {
+            config.reconcile_every = crate::paper::QUOTE_RECONCILE_EVERY;
+        }
         let execution = match t.client {
             RouteClient::Binance(c) => RoutedExecution::spawn(c, config),
             RouteClient::Coinbase(c) => RoutedExecution::spawn(c, config),

@@ -69,6 +69,10 @@ use crate::sim::exchange::SimSymbol;
 pub const MIRROR_EVERY: Duration = Duration::from_millis(20);
 /// How often a route reconciles while a hedge is live.
 pub const RECONCILE_EVERY: Duration = Duration::from_millis(20);
+/// How often the quote venue's route reconciles while quotes rest there: slower than a hedge
+/// route's, since quotes rest all the time and each reconciliation costs the venue's rate
+/// limit (Coinbase's 30 requests a second, Kraken's API counter).
+pub const QUOTE_RECONCILE_EVERY: Duration = Duration::from_millis(250);
 /// Commands a route queues at once.
 pub const ROUTE_IN_FLIGHT: usize = 64;
 
@@ -212,8 +216,9 @@ pub(crate) struct Served {
 /// their books (see the module docs). Dropping it stops them.
 pub struct PaperVenues {
     venues: Arc<Vec<Mirrored>>,
-    /// The route to the quote venue's simulator, until the runner takes it.
-    quote: Option<HedgeRoute>,
+    /// The route to the quote venue's simulator, until the runner takes it (a mutex: the
+    /// venues are shared across threads, a route is only sent between them).
+    quote: Mutex<Option<HedgeRoute>>,
     stop: Arc<AtomicBool>,
     mirror: Mutex<Option<JoinHandle<()>>>,
     served: Mutex<Option<Served>>,
@@ -433,7 +438,7 @@ impl PaperVenues {
     fn empty() -> Self {
         PaperVenues {
             venues: Arc::new(Vec::new()),
-            quote: None,
+            quote: Mutex::new(None),
             stop: Arc::new(AtomicBool::new(false)),
             mirror: Mutex::new(None),
             served: Mutex::new(None),
@@ -462,7 +467,8 @@ impl PaperVenues {
         }
         if let Some(q) = setup.quote_venue {
             let maker = setup.hedge_fees.get(q).map_or(0, |f| f.maker_ppm());
-            let (plan, sim_symbol, config) = plan_charging(setup, q, maker)?;
+            let (plan, sim_symbol, mut config) = plan_charging(setup, q, maker)?;
+            config.reconcile_every = QUOTE_RECONCILE_EVERY;
             plans.push(plan);
             rest.push((q, sim_symbol, config));
         }
@@ -475,7 +481,7 @@ impl PaperVenues {
             let execution = plan.route(&sim, config).map_err(start_error(stream.venue.name()))?;
             let route = HedgeRoute { venue: VenueId::External(i as u8), execution: Box::new(execution) };
             match setup.quote_venue == Some(i) {
-                true => paper.quote = Some(route),
+                true => *paper.quote.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(route),
                 false => routes.push(route),
             }
             venues.push(Mirrored { stream: stream.clone(), sim_symbol, sim });
@@ -492,7 +498,7 @@ impl PaperVenues {
 
     /// The route to the quote venue's simulator (`quote_on`), once.
     pub fn take_quote_route(&mut self) -> Option<HedgeRoute> {
-        self.quote.take()
+        self.quote.get_mut().unwrap_or_else(PoisonError::into_inner).take()
     }
 
     /// Each simulated venue's name and address (`127.0.0.1:port`).
