@@ -89,6 +89,7 @@ use crate::metrics::pnl::{FillRole, Mark, PnlLedger};
 use crate::pricer::Pricer;
 use crate::types::{Level, Side, Top, VenueId};
 
+mod quote_route;
 mod snapshot;
 mod strategy;
 
@@ -443,20 +444,7 @@ impl Worker {
         now: i64,
     ) -> Result<Self, LiveRunError> {
         let quote_venue = setup.quote_venue;
-        match (&quote, quote_venue) {
-            (None, None) => {}
-            (Some(q), Some(i)) if q.venue == VenueId::External(i as u8) && q.execution.venue() == q.venue => {}
-            (Some(q), _) => {
-                return Err(LiveRunError::QuoteRoute(format!(
-                    "a route to venue={:?} (execution venue={:?}) but quote_on is pricing venue {quote_venue:?}",
-                    q.venue,
-                    q.execution.venue()
-                )));
-            }
-            (None, Some(i)) => {
-                return Err(LiveRunError::QuoteRoute(format!("quote_on is pricing venue {i}: it needs a route")));
-            }
-        }
+        quote_route::check(quote.as_ref(), quote_venue).map_err(LiveRunError::QuoteRoute)?;
         let pricer = Pricer::from_config(&setup.pricing)?;
         let grid = pricer.instrument_map().grid;
         let n = setup.streams.len();
@@ -734,25 +722,6 @@ impl Worker {
             self.hedge_again(now);
         }
         fills > 0 || done > 0
-    }
-
-    fn keep_hedge(&mut self, h: HedgeDecision) {
-        if self.hedges.len() == HEDGES_KEPT {
-            self.hedges.pop_front();
-        }
-        let venue = match h.venue {
-            VenueId::External(i) => i as usize,
-            VenueId::Ours => usize::MAX,
-        };
-        self.hedges.push_back(HedgeView {
-            venue,
-            side: side_name(h.side),
-            qty: h.qty,
-            limit_price: h.limit_price,
-            touch_price: h.touch_price,
-            decision_fair: h.decision_fair.to_ticks_f64(),
-            ts_ns: h.ts_ns,
-        });
     }
 
     fn fair_mark(&self, now: i64) -> Option<Mark> {
