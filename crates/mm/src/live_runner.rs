@@ -101,6 +101,8 @@ use crate::live_strategy::{StrategyDriver, StrategyPort};
 pub const RISK_RETRY_NS: i64 = 1_000_000_000;
 /// The longest [`LiveRunner::stop`] waits for the cancels to be answered.
 pub const STOP_WAIT: Duration = Duration::from_secs(2);
+/// While stopping, cancels the quote venue refused are sent again this often.
+const RETRY_CANCELS_EVERY: Duration = Duration::from_millis(100);
 /// Hedge decisions kept in the snapshot.
 pub const HEDGES_KEPT: usize = 20;
 
@@ -772,6 +774,7 @@ impl Worker {
         self.note(r);
         self.pull_strategy_orders(now);
         let deadline = Instant::now() + STOP_WAIT;
+        let mut retry_at = Instant::now();
         let hedging = |w: &Self| w.hedging.as_ref().is_some_and(|h| h.in_flight_orders() > 0);
         while (self.mm.open_quote_orders() > 0 || hedging(&self)) && Instant::now() < deadline {
             let now = self.mm.venue().clock_ns();
@@ -781,8 +784,12 @@ impl Worker {
                 self.on_events(now);
             }
             busy |= self.poll_hedges(now);
-            let r = self.mm.cancel_refused(now);
-            busy |= self.note(r).is_some_and(|n| n > 0);
+            if retry_at.elapsed() >= RETRY_CANCELS_EVERY {
+                // A cancel the venue refused (a rate limit), again, at a pace.
+                retry_at = Instant::now();
+                let r = self.mm.cancel_refused(now);
+                self.note(r);
+            }
             if !busy {
                 std::thread::sleep(Duration::from_micros(200));
             }
