@@ -391,7 +391,8 @@ def check_config(config: Mapping[str, Any], *, live: bool = False) -> None:
 
 
 def kill_hedge_routes(config: Mapping[str, Any], *, live: bool = False) -> list[dict[str, Any]]:
-    """The kill switch on every ``[hedge] routes`` venue: each venue's open orders canceled.
+    """The kill switch on every ``[hedge] routes`` venue and the ``quote_on`` venue (when it
+    is not ours): each venue's open orders canceled.
     ``live``: the venues themselves (or the routes' ``url``); else each route must name its
     ``url`` (a simulator). Keys as for a live run. One dict per venue: ``venue``, ``symbol``,
     ``endpoint``, ``canceled`` (a count, or None) and ``error`` (None, or why it failed). A
