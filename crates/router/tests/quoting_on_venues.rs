@@ -356,3 +356,31 @@ fn a_quote_route_for_another_venue_than_quote_on_is_refused() {
         pipeline.shutdown().unwrap();
     });
 }
+
+#[test]
+fn with_live_the_quote_venue_is_a_route_of_its_own_whose_url_and_keys_are_checked_first() {
+    use wintermute_router::live::{live_routes, route_clients, split_quote_route, Mode};
+    let venues = format!("{BINANCE}, {KRAKEN}");
+    let with = |live: &str| {
+        let extra = format!(r#""hedge": {{"live": {{"kraken": {live}}}}},"#);
+        LiveSetup::from_json(&config("kraken", &venues, &extra), "0.01", "0.001").unwrap()
+    };
+    let no_env = |_: &str| None;
+    let e = route_clients(&with(r#"{"url": "http://127.0.0.1:1"}"#), Mode::Live, &no_env).unwrap_err();
+    assert_eq!(e.key().as_deref(), Some("hedge.live.kraken.url"), "{e}");
+    let e = route_clients(&with(r#"{"url": "https://127.0.0.1:1"}"#), Mode::Live, &no_env).unwrap_err();
+    assert_eq!(e.key().as_deref(), Some("hedge.live.kraken"), "{e}");
+    assert!(!e.to_string().contains(KRAKEN_SECRET));
+    // With keys: one route, Kraken's (pricing venue 1), taken apart as the quote route.
+    let env = |name: &str| match name {
+        "WINTERMUTE_KRAKEN_API_KEY" => Some("k".to_owned()),
+        "WINTERMUTE_KRAKEN_API_SECRET" => Some(KRAKEN_SECRET.to_owned()),
+        _ => None,
+    };
+    let setup = with(r#"{"url": "https://127.0.0.1:1"}"#);
+    let targets = route_clients(&setup, Mode::Live, &env).unwrap();
+    assert_eq!(targets.iter().map(|t| (t.venue.name(), t.index)).collect::<Vec<_>>(), vec![("kraken", 1)]);
+    let (hedges, quote) = split_quote_route(&setup, live_routes(&setup, &env).unwrap());
+    assert!(hedges.is_empty());
+    assert_eq!(quote.map(|q| q.venue), Some(VenueId::External(1)));
+}
