@@ -302,7 +302,8 @@ def test_the_market_maker_leases_its_gateway_and_gives_it_back_when_it_stops(rig
             "pricing.instrument.tick_size",
         ),
         (lambda c: c["pricing"]["venues"][2].pop("basis"), "pricing.venues[2].basis"),
-        (lambda c: c.update(quote_on="kraken"), "quote_on"),
+        (lambda c: c.update(quote_on="coinbase"), "quote_on"),  # a hedge route too
+        (lambda c: c.update(quote_on="bitstamp"), "quote_on"),
         (lambda c: c["interlock"].update(stale_after_ms=-1), "interlock.stale_after_ms"),
         (lambda c: c["hedge"].update(routes=["bitstamp"]), "hedge.routes[0]"),
         (lambda c: c["hedge"].update(routes=["kraken"]), "hedge_on"),
@@ -370,4 +371,31 @@ def test_wintermute_mm_with_a_bad_config_is_a_clear_error(tmp_path: Path) -> Non
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 2
     assert "colour" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_wintermute_mm_quotes_on_the_coinbase_simulator_and_stop_cancels_them_there(
+    tmp_path: Path,
+) -> None:
+    config = mm_live.paper_config()
+    for key in ("hedge_on", "hedge", "hedge_threshold_lots", "hedge_slippage_ticks"):
+        config.pop(key)
+    config["quote_on"] = "coinbase"
+    path = tmp_path / "mm.json"
+    path.write_text(json.dumps(config))
+    cmd = [sys.executable, "-m", "wintermute.cli", "mm", "--config", str(path),
+           "--duration", "4", "--every", "0.5", "--steps", "3000"]  # fmt: skip
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("quotes go to coinbase's simulator on 127.0.0.1:") for line in lines)
+    resting_there = [
+        line for line in lines
+        if line.startswith("running") and "@" in line and " on coinbase (" in line
+        and " on coinbase (0 open" not in line
+    ]  # fmt: skip
+    assert resting_there, done.stdout
+    # Stopping canceled every quote at the venue: none open there, none resting.
+    assert " on coinbase (0 open, " in lines[-3], done.stdout
+    assert lines[-1] == "wintermute mm: stopped; 0 quotes resting", done.stdout
     assert "Traceback" not in done.stderr

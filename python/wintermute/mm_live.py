@@ -43,6 +43,13 @@ URL and keys are checked before anything starts (``check_config(config, live=Tru
 ``kill_hedge_routes(config)`` is the kill switch across the routes' venues
 (``wintermute route kill``).
 
+**Quoting on an external venue.** ``quote_on = "<venue>"`` (one of the pricing venues, not
+also a hedge route) sends the quotes there instead of our venue, through the same route
+machinery as the hedges: on paper that venue's simulator (listed by ``paper_venues()``, its
+book following the feed's, charging the venue's maker fee), with ``live=True`` the venue
+itself with the keys of ``[hedge.live.<venue>]``. ``state()["quote_venue"]`` counts what was
+sent, filled and refused there (``None`` when quoting on our venue).
+
 ``paper(config)`` runs the whole thing on one machine, as ``wintermute mm --config FILE``
 does: an engine, the external market, background order flow that trades with the quotes, and
 the market maker.
@@ -228,6 +235,11 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
                 for o in sent["orders"]
             ],
             "last_errors": sent["last_errors"],
+        },
+        "quote_venue": None if (qv := raw.get("quote_venue")) is None else {
+            **{k: qv[k] for k in ("venue", "open", "orders_sent", "amends", "cancels", "fills",
+                                  "canceled", "rejected", "would_cross", "last_reject")},
+            "filled_qty": qty(qv["filled_qty"]), "fees": money(qv["fees"]),
         },
         "markouts": raw["markouts"],
         "references": [
@@ -427,7 +439,8 @@ def _legs(config: Mapping[str, Any], settings: MarketSettings) -> dict[str, str]
 
 
 def kill_hedge_routes(config: Mapping[str, Any], *, live: bool = False) -> list[dict[str, Any]]:
-    """The kill switch on every ``[hedge] routes`` venue: each venue's open orders canceled.
+    """The kill switch on every ``[hedge] routes`` venue and the ``quote_on`` venue (when it
+    is not ours): each venue's open orders canceled.
     ``live``: the venues themselves (or the routes' ``url``); else each route must name its
     ``url`` (a simulator). Keys as for a live run. One dict per venue: ``venue``, ``symbol``,
     ``endpoint``, ``canceled`` (a count, or None) and ``error`` (None, or why it failed). A
@@ -485,6 +498,11 @@ def _line(s: Mapping[str, Any]) -> str:
     pulls = {k: v for k, v in s["interlock"]["pulls"].items() if v}
     causes = ",".join(s["interlock"]["causes"]) or "none"
     sent = s["hedging"]
+    qv = s.get("quote_venue")
+    on = "" if not qv else (
+        f" on {qv['venue']} ({qv['open']} open, {qv['orders_sent']} sent, "
+        f"{qv['rejected']} refused)"
+    )  # fmt: skip
     st = s.get("strategy")
     strategy = "" if not st else (
         f" | strategy {st['name']}: {st['events']} events in {st['batches']} batches, "
@@ -492,7 +510,7 @@ def _line(s: Mapping[str, Any]) -> str:
         f"{st['refused']} refused"
     )  # fmt: skip
     return (
-        f"{s['state']:8} fair {s['fair_value']} | {quotes} | inventory {s['inventory']} | "
+        f"{s['state']:8} fair {s['fair_value']} | {quotes}{on} | inventory {s['inventory']} | "
         f"pnl {s['pnl']['total']} (spread {s['pnl']['spread_capture']}, "
         f"mtm {s['pnl']['inventory_mtm']}, fees {s['pnl']['fees']}, "
         f"hedge slippage {s['pnl']['hedge_slippage']}) | fills {s['counters']['fills']} | "
@@ -560,7 +578,8 @@ def paper(
         maker = start_on_venue(config, venue, external, strategy=strategy, live=live)
         stack.callback(maker.stop)
         for name, addr in maker.paper_venues():
-            print(f"hedges go to {name}'s simulator on {addr} (paper)", file=out, flush=True)
+            what = "quotes" if name == config.get("quote_on") else "hedges"
+            print(f"{what} go to {name}'s simulator on {addr} (paper)", file=out, flush=True)
         flow = OrderFlow(
             venue, symbol, seed=settings.seed if seed is None else seed, rate=rate,
             reference=external.reference_mid,

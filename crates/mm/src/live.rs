@@ -35,6 +35,19 @@
 //! so a hedge is never sent twice) and what filled ([`LiveMarketMaker::on_hedge_fill`]: the
 //! inventory moves as with our own fills); [`LiveMarketMaker::decide_hedge`] decides again
 //! without a fill (after an IOC's remainder was canceled, on a timer).
+//!
+//! # Quoting on an external venue
+//! With a quote route ([`LiveMarketMaker::set_quote_route`]: an [`Execution`] for one of the
+//! external venues, the router's `RoutedExecution` over the venue's client), the quotes go
+//! there instead of our venue: the same post-only places, amends and cancels, priced so as not
+//! to cross that venue's top (its book as the feed shows it), and its execution reports come
+//! back through [`LiveMarketMaker::poll`] into the same inventory and events as our venue's
+//! (each fill stamped with our clock when it is read, its fee the venue's). A venue's refusal
+//! frees the slot and is counted ([`QuoteRouteStats`]); for [`QUOTE_RETRY_NS`] after it the
+//! quotes stand as they are (pulls still cancel them), so a venue that refuses is not
+//! hammered; then the next decision (a new top, a fill, the timer) places again. A refusal
+//! the router maps to [`RejectReason::Risk`] (a filter, a balance) pulls every quote, as our
+//! venue's risk does.
 
 use crate::engine_venue::EngineVenue;
 use crate::execution::{ExecCommand, ExecError, ExecEvent, ExecEvents, Execution, RejectReason};
@@ -118,6 +131,69 @@ pub struct LiveCounters {
     pub hedge_fills: u64,
 }
 
+/// What came of the quotes sent to an external venue ([`LiveMarketMaker::set_quote_route`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QuoteRouteStats {
+    /// New orders sent.
+    pub orders_sent: u64,
+    /// Amends sent.
+    pub amends: u64,
+    /// Cancels sent.
+    pub cancels: u64,
+    /// Fills.
+    pub fills: u64,
+    /// Lots filled.
+    pub filled_qty: i64,
+    /// The fills' fees (money units; rebates negative).
+    pub fees: i128,
+    /// Orders the venue canceled (on request).
+    pub canceled: u64,
+    /// Commands the venue refused (every reason).
+    pub rejected: u64,
+    /// Of those, post-only orders that would have crossed.
+    pub would_cross: u64,
+    /// The latest refusal: client id and reason.
+    pub last_reject: Option<(u64, RejectReason)>,
+}
+
+/// The quotes' external venue: its execution, its top, the orders open there.
+struct QuoteRoute {
+    venue: VenueId,
+    execution: Box<dyn Execution + Send>,
+    events: ExecEvents,
+    /// The venue's top as the feed shows it (the quotes must not cross it).
+    top: Top,
+    /// Orders sent and not done (filled, canceled or refused).
+    open: Vec<OpenQuote>,
+    stats: QuoteRouteStats,
+    /// No decision before this (ns) after a refusal.
+    held_until: i64,
+}
+
+/// One of our orders on the quote venue.
+#[derive(Debug, Clone, Copy)]
+struct OpenQuote {
+    client_id: u64,
+    /// The venue accepted it.
+    accepted: bool,
+    /// A cancel was sent.
+    canceling: bool,
+    /// The venue refused the cancel (a rate limit): send it again.
+    cancel_again: bool,
+}
+
+/// After the quote venue refused a command, decisions wait this long (ns).
+pub const QUOTE_RETRY_NS: i64 = 1_000_000_000;
+
+impl std::fmt::Debug for QuoteRoute {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuoteRoute").field("venue", &self.venue).field("open", &self.open.len()).finish()
+    }
+}
+
+/// Open orders a quote route tracks before it refuses new ones.
+pub const QUOTE_ROUTE_OPEN: usize = 256;
+
 /// One external venue's book on our grid.
 #[derive(Debug, Clone)]
 struct ExternalBook {
@@ -153,6 +229,8 @@ pub struct LiveMarketMaker {
     /// Our venue's clock when the last hedge was decided.
     last_hedge_clock_ns: i64,
     counters: LiveCounters,
+    /// The external venue the quotes go to (`None`: our venue).
+    quote_route: Option<QuoteRoute>,
 }
 
 impl LiveMarketMaker {
@@ -189,6 +267,7 @@ impl LiveMarketMaker {
             last_hedge: None,
             last_hedge_clock_ns: 0,
             counters: LiveCounters::default(),
+            quote_route: None,
             pricer,
         }
     }
@@ -228,9 +307,78 @@ impl LiveMarketMaker {
         self.on_top(now_ns, venue, top)
     }
 
+    /// Sends the quotes to `execution`'s venue, one of the external venues, instead of ours
+    /// (see the module docs). Set it before the first quote; nothing is sent here.
+    pub fn set_quote_route(&mut self, execution: Box<dyn Execution + Send>) -> Result<(), LiveError> {
+        let venue = execution.venue();
+        match venue {
+            VenueId::External(i) if (i as usize) < self.books.len() => {}
+            _ => return Err(UnknownVenueError { venue }.into()),
+        }
+        self.quote_route = Some(QuoteRoute {
+            venue,
+            execution,
+            events: ExecEvents::new(),
+            top: Top::default(),
+            open: Vec::with_capacity(QUOTE_ROUTE_OPEN),
+            stats: QuoteRouteStats::default(),
+            held_until: i64::MIN,
+        });
+        Ok(())
+    }
+
+    /// Sends again each cancel the quote venue refused (a rate limit) for an order it still
+    /// holds; returns how many. The runner calls it on its timer and while stopping, so a
+    /// pulled quote does not stay on the venue.
+    pub fn cancel_refused(&mut self, now_ns: i64) -> Result<usize, LiveError> {
+        let Some(r) = self.quote_route.as_mut() else { return Ok(0) };
+        let mut sent = 0;
+        for k in 0..r.open.len() {
+            if r.open[k].cancel_again {
+                let command = ExecCommand::Cancel { client_id: r.open[k].client_id };
+                r.execution.submit(now_ns, &command)?;
+                r.open[k].cancel_again = false;
+                r.stats.cancels += 1;
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// The external venue the quotes go to (`None`: our venue).
+    pub fn quote_venue(&self) -> Option<VenueId> {
+        self.quote_route.as_ref().map(|r| r.venue)
+    }
+
+    /// What came of the quotes on the external venue (`None`: quoting on our venue).
+    pub fn quote_route_stats(&self) -> Option<QuoteRouteStats> {
+        self.quote_route.as_ref().map(|r| r.stats)
+    }
+
+    /// Our orders open (sent and not done) on the quote venue: the external venue's when
+    /// quoting there, else our venue's.
+    pub fn open_quote_orders(&self) -> usize {
+        match &self.quote_route {
+            Some(r) => r.open.len(),
+            None => self.venue.open_orders() + self.venue.in_flight(),
+        }
+    }
+
+    /// The top of the venue the quotes rest on, others' orders only: our venue's without
+    /// ours, or the external venue's as its feed shows it.
+    pub fn quote_venue_top(&self) -> Top {
+        match &self.quote_route {
+            Some(r) => r.top,
+            None => self.venue.others_top(),
+        }
+    }
+
     /// An external venue's new top (on our grid): fair value, then a decision.
     pub fn on_top(&mut self, now_ns: i64, venue: VenueId, top: Top) -> Result<Decision, LiveError> {
         self.pricer.on_top(venue, top)?;
+        if let Some(r) = self.quote_route.as_mut().filter(|r| r.venue == venue) {
+            r.top = top;
+        }
         if let Some(h) = self.hedge_venues.iter_mut().find(|h| h.venue == venue) {
             h.top = top;
         }
@@ -241,10 +389,10 @@ impl LiveMarketMaker {
     /// Decides now and sends what the decision asks for (nothing while halted).
     pub fn quote(&mut self, now_ns: i64) -> Result<Decision, LiveError> {
         self.sent.clear();
-        if self.halted || self.quotes_elsewhere {
+        if self.halted || self.quotes_elsewhere || self.quote_route.as_ref().is_some_and(|r| now_ns < r.held_until) {
             return Ok(Decision::Held);
         }
-        let our_top = self.venue.others_top();
+        let our_top = self.quote_venue_top();
         let our_top = (our_top.bid.qty > 0 || our_top.ask.qty > 0).then_some(our_top);
         let decision = self.pricer.decide(now_ns, self.inventory, our_top, &mut self.actions)?;
         if let Decision::Requoted(_) = decision {
@@ -257,7 +405,7 @@ impl LiveMarketMaker {
     fn send(&mut self, now_ns: i64) -> Result<(), LiveError> {
         for &action in self.actions.as_slice() {
             if let Some(command) = self.orders.command(action) {
-                self.venue.submit(now_ns, &command)?;
+                Self::submit_to(&mut self.quote_route, &mut self.venue, now_ns, &command)?;
                 self.counters.commands += 1;
                 if self.sent.len() < self.sent.capacity() {
                     self.sent.push(command);
@@ -267,20 +415,125 @@ impl LiveMarketMaker {
         Ok(())
     }
 
-    /// Reads what our venue said back and acts on it; returns how many events there were.
+    /// One command to the quote venue: the external venue's route, or ours.
+    fn submit_quote(&mut self, now_ns: i64, command: &ExecCommand) -> Result<(), LiveError> {
+        Self::submit_to(&mut self.quote_route, &mut self.venue, now_ns, command)
+    }
+
+    fn submit_to(
+        route: &mut Option<QuoteRoute>,
+        venue: &mut EngineVenue,
+        now_ns: i64,
+        command: &ExecCommand,
+    ) -> Result<(), LiveError> {
+        let Some(r) = route.as_mut() else { return Ok(venue.submit(now_ns, command)?) };
+        if let ExecCommand::New(request) = command {
+            if r.open.len() == QUOTE_ROUTE_OPEN {
+                return Err(ExecError::InFlightFull { venue: r.venue, capacity: QUOTE_ROUTE_OPEN }.into());
+            }
+            r.execution.submit(now_ns, command)?;
+            r.open.push(OpenQuote {
+                client_id: request.client_id,
+                accepted: false,
+                canceling: false,
+                cancel_again: false,
+            });
+            r.stats.orders_sent += 1;
+        } else {
+            r.execution.submit(now_ns, command)?;
+            match *command {
+                ExecCommand::Amend { .. } => r.stats.amends += 1,
+                ExecCommand::Cancel { client_id } => {
+                    r.stats.cancels += 1;
+                    if let Some(o) = r.open.iter_mut().find(|o| o.client_id == client_id) {
+                        (o.canceling, o.cancel_again) = (true, false);
+                    }
+                }
+                ExecCommand::New(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what our venue (and the quote route) said back and acts on it; returns how many
+    /// events there were.
     pub fn poll(&mut self, now_ns: i64) -> Result<usize, LiveError> {
         self.events.clear();
-        self.venue.poll(now_ns, &mut self.events);
+        match self.quote_route {
+            None => self.venue.poll(now_ns, &mut self.events),
+            Some(_) => self.poll_quote_route(now_ns),
+        }
+        let routed = self.quote_route.is_some();
         let n = self.events.len();
         let mut requote = false;
         for i in 0..n {
             let Some(event) = self.events.get(i) else { break };
-            requote |= self.on_event(now_ns, event)?;
+            let again = self.on_event(now_ns, event)?;
+            // A venue's refusal waits for the next decision (module docs).
+            requote |= again && !(routed && matches!(event, ExecEvent::Rejected { .. }));
         }
         if requote {
             self.quote(now_ns)?;
         }
         Ok(n)
+    }
+
+    /// With a quote route: our venue read (none of its events is ours: nothing of ours rests
+    /// there), then the route's events into [`Self::events`], counted; fills stamped with
+    /// `now_ns`, our clock. A refused cancel or amend of an order the venue still holds is
+    /// counted, not passed on (the slot keeps its order).
+    fn poll_quote_route(&mut self, now_ns: i64) {
+        let Some(r) = self.quote_route.as_mut() else { return };
+        r.events.clear();
+        self.venue.poll(now_ns, &mut r.events);
+        r.events.clear();
+        self.events.clear();
+        r.execution.poll(now_ns, &mut r.events);
+        for i in 0..r.events.len() {
+            let Some(mut event) = r.events.get(i) else { break };
+            let id = event.client_id();
+            let k = r.open.iter().position(|o| o.client_id == id);
+            let (done, pass) = match &mut event {
+                ExecEvent::Accepted { .. } => {
+                    if let Some(k) = k {
+                        r.open[k].accepted = true;
+                    }
+                    (false, true)
+                }
+                ExecEvent::Amended { .. } => (false, true),
+                ExecEvent::Filled { fill, open_qty, .. } => {
+                    fill.ts_ns = now_ns;
+                    r.stats.fills += 1;
+                    r.stats.filled_qty += fill.qty;
+                    r.stats.fees += fill.fee;
+                    (*open_qty == 0, true)
+                }
+                ExecEvent::Canceled { .. } => {
+                    r.stats.canceled += 1;
+                    (true, true)
+                }
+                ExecEvent::Rejected { reason, .. } => {
+                    r.stats.rejected += 1;
+                    r.stats.would_cross += u64::from(*reason == RejectReason::WouldCross);
+                    r.stats.last_reject = Some((id, *reason));
+                    r.held_until = now_ns.saturating_add(QUOTE_RETRY_NS);
+                    // Refused on arrival (never accepted), or the venue no longer has it.
+                    let gone = k.is_none_or(|k| !r.open[k].accepted) || *reason == RejectReason::UnknownOrder;
+                    if let Some(o) = k.filter(|_| !gone).map(|k| &mut r.open[k]) {
+                        // A refused cancel (a rate limit) is sent again (`cancel_refused`).
+                        o.cancel_again = o.canceling;
+                    }
+                    (gone, gone)
+                }
+            };
+            if let Some(k) = k.filter(|_| done) {
+                r.open.swap_remove(k);
+            }
+            if pass {
+                // `events` was emptied and holds as many as `r.events`: this fits.
+                let _ = self.events.push(event);
+            }
+        }
     }
 
     /// One event; returns whether to requote.
@@ -367,10 +620,11 @@ impl LiveMarketMaker {
         self.quote(now_ns)
     }
 
-    /// Sends `command` (a strategy's order, [`LiveConfig::quotes_elsewhere`]) to our venue as
-    /// it is; its fills count in the inventory like the quotes' and may decide a hedge.
+    /// Sends `command` (a strategy's order, [`LiveConfig::quotes_elsewhere`]) to the quote
+    /// venue as it is; its fills count in the inventory like the quotes' and may decide a
+    /// hedge.
     pub fn submit(&mut self, now_ns: i64, command: &ExecCommand) -> Result<(), LiveError> {
-        self.venue.submit(now_ns, command)?;
+        self.submit_quote(now_ns, command)?;
         self.counters.commands += 1;
         Ok(())
     }

@@ -5,11 +5,11 @@
 //! | key | live use |
 //! |---|---|
 //! | `pricing` | required: the pricing stack ([`crate::config::PricingConfig`]); its venues are the feeds' streams (`name`, `symbol`) and its instrument's grid must be our venue's |
-//! | `quote_on` | `"ours"` (or absent): live quoting is on our venue |
+//! | `quote_on` | `"ours"` (or absent): quote on our venue; a pricing venue's name: quote on that venue through its route (the venue's simulator on paper, `[hedge.live.<venue>]` with `--live`); it may not be a hedge route too |
 //! | `hedge_on`, `hedge_threshold_lots`, `hedge_slippage_ticks` | hedge decisions once `|inventory| > hedge_threshold_lots` (0 or no `hedge_on`: none) |
 //! | `hedge.routes` | live only: the pricing venues hedges are **sent** to (`hedge_on` among them); the hedger chooses among them only. Absent: decisions only |
-//! | `hedge.live.<venue>` | `--live` only, each key optional: `url` (the venue's REST base URL; default its own, `https://`), `keys_file` (a file of `VARIABLE=value` lines holding the route's keys; default the environment), `ca_file` (extra root certificates, PEM). [`LiveRouteSettings`] |
-//! | `fees` | `fees.ours` books our fills; `fees.<venue>` is that venue's taker fee for hedging |
+//! | `hedge.live.<venue>` | `--live` only (a hedge route's or the `quote_on` venue's), each key optional: `url` (the venue's REST base URL; default its own, `https://`), `keys_file` (a file of `VARIABLE=value` lines holding the route's keys; default the environment), `ca_file` (extra root certificates, PEM). [`LiveRouteSettings`] |
+//! | `fees` | `fees.ours` books our fills; `fees.<venue>` is that venue's taker fee for hedging and, for the `quote_on` venue, its maker fee (on paper, the commission its simulator charges the quotes' fills) |
 //! | `interlock` | the book-health interlock over the pricing venues (absent: none) |
 //! | `timer_ms` | the runner's timer: staleness checks, timed requotes, the state snapshot |
 //! | `seed`, `market`, `strategy`, `latency`, `sample_ms`, `markout_ms`, `queue_model`, `references`, `grid` | backtest only: accepted, not used (a live run's market is the feeds; markouts use the fixed horizons of [`crate::metrics::markouts`]) |
@@ -90,6 +90,7 @@ struct LiveFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HedgeSection {
+    #[serde(default)]
     routes: Vec<String>,
     #[serde(default)]
     live: BTreeMap<String, LiveRouteSettings>,
@@ -145,6 +146,10 @@ pub struct LiveSetup {
     pub hedge_routes: Vec<usize>,
     /// Each hedge route's `--live` settings, in [`Self::hedge_routes`]' order.
     pub hedge_live: Vec<LiveRouteSettings>,
+    /// The pricing venue (index) the quotes go to (`quote_on = "<venue>"`); `None`: our venue.
+    pub quote_venue: Option<usize>,
+    /// The quote venue's `--live` settings (`[hedge.live.<venue>]`; default when absent).
+    pub quote_live: LiveRouteSettings,
     /// The interlock (`None`: none).
     pub interlock: Option<InterlockConfig>,
     /// The runner's timer, ns.
@@ -202,9 +207,13 @@ impl LiveSetup {
         let pricing = PricingConfig::from_json(&value.to_string()).map_err(|e| bad(pricing_key(&e), e.to_string()))?;
         same_step("pricing.instrument.tick_size", tick_size, &pricing.instrument.tick_size)?;
         same_step("pricing.instrument.lot_size", lot_size, &pricing.instrument.lot_size)?;
-        if let Some(q) = file.quote_on.as_deref().filter(|q| *q != "ours") {
-            return Err(bad("quote_on", format!("{q:?}: a live run quotes on our venue (\"ours\")")));
-        }
+        let quote_venue =
+            match file.quote_on.as_deref() {
+                None | Some("ours") => None,
+                Some(q) => Some(pricing.venues.iter().position(|v| v.name == q).ok_or_else(|| {
+                    bad("quote_on", format!("{q:?}: expected \"ours\" or one of the pricing venues"))
+                })?),
+            };
         let streams = pricing
             .venues
             .iter()
@@ -247,19 +256,35 @@ impl LiveSetup {
                 )?)
             }
         };
-        let (hedge_routes, hedge_live) = match file.hedge {
-            None => (Vec::new(), Vec::new()),
+        let quote_name = quote_venue.map(|i| pricing.venues[i].name.as_str());
+        let (hedge_routes, hedge_live, quote_live) = match file.hedge {
+            None => (Vec::new(), Vec::new(), LiveRouteSettings::default()),
             Some(value) => {
                 let section: HedgeSection = serde_json::from_value(value).map_err(|e| {
                     let msg = e.to_string();
                     bad(format!("hedge.{}", msg.split('`').nth(1).unwrap_or("routes")), msg)
                 })?;
-                let routes = routes(&section, &pricing, hedge.is_some(), file.hedge_on.as_deref())?;
-                if let Some(name) = section.live.keys().find(|name| !section.routes.contains(name)) {
-                    return Err(bad(format!("hedge.live.{name}"), "not one of hedge.routes"));
+                let routes = match section.routes.is_empty() && quote_name.is_some() {
+                    // Only the quote venue's live settings.
+                    true => Vec::new(),
+                    false => routes(&section, &pricing, hedge.is_some(), file.hedge_on.as_deref())?,
+                };
+                if let Some(q) = quote_name.filter(|q| section.routes.iter().any(|r| r == q)) {
+                    return Err(bad(
+                        "quote_on",
+                        format!("{q:?} is a hedge route too: quote on one venue and hedge on others"),
+                    ));
+                }
+                let known = |name: &String| section.routes.contains(name) || quote_name == Some(name.as_str());
+                if let Some(name) = section.live.keys().find(|name| !known(name)) {
+                    return Err(bad(
+                        format!("hedge.live.{name}"),
+                        "neither one of hedge.routes nor the quote_on venue",
+                    ));
                 }
                 let live = section.routes.iter().map(|name| section.live.get(name).cloned().unwrap_or_default());
-                (routes, live.collect())
+                let quote_live = quote_name.and_then(|q| section.live.get(q).cloned()).unwrap_or_default();
+                (routes, live.collect(), quote_live)
             }
         };
         let interlock = match file.interlock {
@@ -292,6 +317,8 @@ impl LiveSetup {
             hedge,
             hedge_routes,
             hedge_live,
+            quote_venue,
+            quote_live,
             interlock,
             timer_ns: file.timer_ms * 1_000_000,
         })
@@ -416,6 +443,14 @@ mod tests {
             (config(r#""colour": 1,"#, FIXED), "colour"),
             (config("", r#"{"kind": "glft", "gamma": -1.0}"#), "pricing.model.gamma"),
             (config(r#""quote_on": "binance","#, FIXED), "quote_on"),
+            (
+                config(
+                    r#""quote_on": "kraken", "hedge_on": "kraken", "hedge_threshold_lots": 5,
+                    "hedge": {"routes": ["kraken"]},"#,
+                    FIXED,
+                ),
+                "quote_on",
+            ),
             (config(r#""hedge_on": "binance", "hedge_threshold_lots": 5,"#, FIXED), "hedge_on"),
             (config(r#""fees": {"ours": {"maker_ppm": -60, "taker_ppm": 50}},"#, FIXED), "fees.ours"),
             (config(r#""fees": {"bitstamp": {"maker_ppm": 0, "taker_ppm": 0}},"#, FIXED), "fees.bitstamp"),
@@ -457,6 +492,25 @@ mod tests {
             let e = LiveSetup::from_json(&text, "0.01", "0.001").unwrap_err();
             assert_eq!(e.key, key, "{e}");
         }
+    }
+
+    #[test]
+    fn quote_on_a_pricing_venue_routes_the_quotes_there_with_its_live_settings() {
+        let s = LiveSetup::from_json(&config(r#""quote_on": "kraken","#, FIXED), "0.01", "0.001").unwrap();
+        assert_eq!(s.quote_venue, Some(1));
+        assert_eq!(s.quote_live, LiveRouteSettings::default());
+        assert!(s.hedge_routes.is_empty());
+        let extra = r#""quote_on": "kraken", "hedge_on": "coinbase", "hedge_threshold_lots": 5,
+            "hedge": {"routes": ["coinbase"], "live": {"kraken": {"keys_file": "/k"}}},"#;
+        let s = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap();
+        assert_eq!((s.quote_venue, s.hedge_routes), (Some(1), vec![0]));
+        assert_eq!(s.quote_live.keys_file.as_deref(), Some("/k"));
+        assert_eq!(s.hedge_live, vec![LiveRouteSettings::default()]);
+        let extra = r#""quote_on": "kraken", "hedge": {"live": {"kraken": {"url": "https://x"}}},"#;
+        let s = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap();
+        assert_eq!(s.quote_live.url.as_deref(), Some("https://x"));
+        let s = LiveSetup::from_json(&config(r#""quote_on": "ours","#, FIXED), "0.01", "0.001").unwrap();
+        assert_eq!(s.quote_venue, None);
     }
 
     #[test]

@@ -43,6 +43,14 @@
 //! snapshot's `hedging` counts orders, fills, remainders, refusals and errors
 //! ([`crate::live_hedge`]).
 //!
+//! # Quoting on an external venue
+//! Started with a quote route ([`LiveRunner::start_routed`]: the config's `quote_on` venue's
+//! [`Execution`](crate::execution::Execution)), the quotes go to that venue instead of ours
+//! ([`crate::live`]): the interlock's and the kill switches' pulls cancel them there, its
+//! fills enter the inventory, PnL and markouts (against that venue's mid), and the snapshot's
+//! `quote_venue` counts what was sent, filled and refused. Stopping waits for the venue to
+//! answer the cancels.
+//!
 //! # A batched strategy
 //! Started with [`LiveRunner::start_with_strategy`], the quotes are a batched strategy's (a
 //! Python one, say) instead of the pricer's: the runner hands it the new tops, our fills, the
@@ -73,14 +81,15 @@ use crate::live::{LiveConfig, LiveError, LiveMarketMaker};
 use crate::live_config::{LiveSetup, StreamKey};
 use crate::live_hedge::{HedgeFill, HedgeRoute, HedgeRouteError, LiveHedges};
 pub use crate::live_snapshot::{
-    CountersView, HedgeView, HedgingView, InterlockView, LiveSnapshot, MarkoutView, PnlView, QuoteView, ReferenceView,
-    StrategyView,
+    CountersView, HedgeView, HedgingView, InterlockView, LiveSnapshot, MarkoutView, PnlView, QuoteVenueView, QuoteView,
+    ReferenceView, StrategyView,
 };
 use crate::metrics::markouts::Markouts;
 use crate::metrics::pnl::{FillRole, Mark, PnlLedger};
 use crate::pricer::Pricer;
 use crate::types::{Level, Side, Top, VenueId};
 
+mod quote_route;
 mod snapshot;
 mod strategy;
 
@@ -92,6 +101,8 @@ use crate::live_strategy::{StrategyDriver, StrategyPort};
 pub const RISK_RETRY_NS: i64 = 1_000_000_000;
 /// The longest [`LiveRunner::stop`] waits for the cancels to be answered.
 pub const STOP_WAIT: Duration = Duration::from_secs(2);
+/// While stopping, cancels the quote venue refused are sent again this often.
+const RETRY_CANCELS_EVERY: Duration = Duration::from_millis(100);
 /// Hedge decisions kept in the snapshot.
 pub const HEDGES_KEPT: usize = 20;
 
@@ -182,6 +193,9 @@ pub enum LiveRunError {
     /// The hedge routes cannot be used.
     #[error("live market maker: {0}")]
     Route(#[from] HedgeRouteError),
+    /// The quote route does not match the config's `quote_on`.
+    #[error("live market maker: quote route: {0}")]
+    QuoteRoute(String),
     /// The thread could not be started.
     #[error("live market maker: thread: {0}")]
     Spawn(std::io::Error),
@@ -251,7 +265,21 @@ impl LiveRunner {
         options: RunnerOptions,
         routes: Vec<HedgeRoute>,
     ) -> Result<Self, LiveRunError> {
-        Self::spawn(setup, venue, source, options, routes, None)
+        Self::spawn(setup, venue, source, options, routes, None, None)
+    }
+
+    /// As [`LiveRunner::start_hedged`], with the quotes sent through `quote` to the config's
+    /// `quote_on` venue instead of ours (`None`: the config must quote on ours). See the
+    /// module docs.
+    pub fn start_routed(
+        setup: LiveSetup,
+        venue: EngineVenue,
+        source: Box<dyn BookSource>,
+        options: RunnerOptions,
+        routes: Vec<HedgeRoute>,
+        quote: Option<HedgeRoute>,
+    ) -> Result<Self, LiveRunError> {
+        Self::spawn(setup, venue, source, options, routes, quote, None)
     }
 
     /// As [`LiveRunner::start_hedged`], with the quotes decided by a batched strategy linked
@@ -267,7 +295,10 @@ impl LiveRunner {
         name: String,
         port: StrategyPort,
     ) -> Result<Self, LiveRunError> {
-        Self::spawn(setup, venue, source, options, routes, Some(StrategyDriver::new(name, port)))
+        if setup.quote_venue.is_some() {
+            return Err(LiveRunError::QuoteRoute("a strategy quotes on our venue only (quote_on = \"ours\")".into()));
+        }
+        Self::spawn(setup, venue, source, options, routes, None, Some(StrategyDriver::new(name, port)))
     }
 
     fn spawn(
@@ -276,10 +307,11 @@ impl LiveRunner {
         source: Box<dyn BookSource>,
         options: RunnerOptions,
         routes: Vec<HedgeRoute>,
+        quote: Option<HedgeRoute>,
         strategy: Option<StrategyDriver>,
     ) -> Result<Self, LiveRunError> {
         let now = venue.clock_ns();
-        let worker = Worker::new(setup, venue, source, options, routes, strategy, now)?;
+        let worker = Worker::new(setup, venue, source, options, (routes, quote), strategy, now)?;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             kill: AtomicU8::new(0),
@@ -372,6 +404,8 @@ struct Worker {
     held_decisions: u64,
     /// The batched strategy deciding the quotes (`None`: the built-in model).
     strategy: Option<StrategyDriver>,
+    /// The pricing venue the quotes go to (`None`: ours).
+    quote_venue: Option<usize>,
     /// Decision latencies (a top read -> orders handed to the gateway).
     decisions: DecisionTimes,
     errors: u64,
@@ -407,10 +441,12 @@ impl Worker {
         venue: EngineVenue,
         source: Box<dyn BookSource>,
         options: RunnerOptions,
-        routes: Vec<HedgeRoute>,
+        (routes, quote): (Vec<HedgeRoute>, Option<HedgeRoute>),
         strategy: Option<StrategyDriver>,
         now: i64,
     ) -> Result<Self, LiveRunError> {
+        let quote_venue = setup.quote_venue;
+        quote_route::check(quote.as_ref(), quote_venue).map_err(LiveRunError::QuoteRoute)?;
         let pricer = Pricer::from_config(&setup.pricing)?;
         let grid = pricer.instrument_map().grid;
         let n = setup.streams.len();
@@ -428,7 +464,10 @@ impl Worker {
             ..LiveConfig::default()
         };
         let interlock = Interlock::new(setup.interlock.unwrap_or_else(|| pull_all_interlock(n)), now)?;
-        let mm = LiveMarketMaker::new(pricer, venue, &live);
+        let mut mm = LiveMarketMaker::new(pricer, venue, &live);
+        if let Some(q) = quote {
+            mm.set_quote_route(q.execution).map_err(|e| LiveRunError::QuoteRoute(e.to_string()))?;
+        }
         let mut worker = Worker {
             mm,
             grid,
@@ -452,6 +491,7 @@ impl Worker {
             hedge_holds: 0,
             held_decisions: 0,
             strategy,
+            quote_venue,
             decisions: DecisionTimes::default(),
             errors: 0,
             error: None,
@@ -686,25 +726,6 @@ impl Worker {
         fills > 0 || done > 0
     }
 
-    fn keep_hedge(&mut self, h: HedgeDecision) {
-        if self.hedges.len() == HEDGES_KEPT {
-            self.hedges.pop_front();
-        }
-        let venue = match h.venue {
-            VenueId::External(i) => i as usize,
-            VenueId::Ours => usize::MAX,
-        };
-        self.hedges.push_back(HedgeView {
-            venue,
-            side: side_name(h.side),
-            qty: h.qty,
-            limit_price: h.limit_price,
-            touch_price: h.touch_price,
-            decision_fair: h.decision_fair.to_ticks_f64(),
-            ts_ns: h.ts_ns,
-        });
-    }
-
     fn fair_mark(&self, now: i64) -> Option<Mark> {
         self.mm.pricer().fair_value_engine().fair_value(now).and_then(|f| Mark::from_ticks_f64(f.price))
     }
@@ -722,10 +743,16 @@ impl Worker {
             self.note(r);
         }
         self.hedge_again(now);
+        let r = self.mm.cancel_refused(now);
+        self.note(r);
         self.tell_strategy(now, StrategyEvent::Timer);
         if let Some(fair) = self.fair_mark(now) {
             self.pnl.on_mark(fair);
-            let top = self.mm.venue().our_top();
+            // The mid of the book the quotes rest in: ours, or the quote venue's.
+            let top = match self.quote_venue {
+                None => self.mm.venue().our_top(),
+                Some(_) => self.mm.quote_venue_top(),
+            };
             if top.bid.qty > 0 && top.ask.qty > 0 {
                 let mid = (top.bid.price + top.ask.price) as f64 / 2.0;
                 self.markouts.on_market(now, mid, fair.to_ticks_f64());
@@ -747,10 +774,9 @@ impl Worker {
         self.note(r);
         self.pull_strategy_orders(now);
         let deadline = Instant::now() + STOP_WAIT;
+        let mut retry_at = Instant::now();
         let hedging = |w: &Self| w.hedging.as_ref().is_some_and(|h| h.in_flight_orders() > 0);
-        while (self.mm.venue().in_flight() > 0 || self.mm.venue().open_orders() > 0 || hedging(&self))
-            && Instant::now() < deadline
-        {
+        while (self.mm.open_quote_orders() > 0 || hedging(&self)) && Instant::now() < deadline {
             let now = self.mm.venue().clock_ns();
             let r = self.mm.poll(now);
             let mut busy = self.note(r).is_some_and(|n| n > 0);
@@ -758,6 +784,12 @@ impl Worker {
                 self.on_events(now);
             }
             busy |= self.poll_hedges(now);
+            if retry_at.elapsed() >= RETRY_CANCELS_EVERY {
+                // A cancel the venue refused (a rate limit), again, at a pace.
+                retry_at = Instant::now();
+                let r = self.mm.cancel_refused(now);
+                self.note(r);
+            }
             if !busy {
                 std::thread::sleep(Duration::from_micros(200));
             }

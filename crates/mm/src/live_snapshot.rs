@@ -250,6 +250,35 @@ pub struct CountersView {
     pub turns: u64,
 }
 
+/// The quotes on an external venue (`quote_on = "<venue>"`) and what came of them.
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+pub struct QuoteVenueView {
+    /// The venue (`kraken`).
+    pub venue: &'static str,
+    /// Our orders open there now (sent and not done).
+    pub open: usize,
+    /// New orders sent.
+    pub orders_sent: u64,
+    /// Amends sent.
+    pub amends: u64,
+    /// Cancels sent.
+    pub cancels: u64,
+    /// Fills.
+    pub fills: u64,
+    /// Lots filled.
+    pub filled_qty: i64,
+    /// The fills' fees, money units (rebates negative).
+    pub fees: i128,
+    /// Orders the venue canceled.
+    pub canceled: u64,
+    /// Commands the venue refused.
+    pub rejected: u64,
+    /// Of those, post-only orders that would have crossed.
+    pub would_cross: u64,
+    /// The latest refusal (`client_id=... reason=...`).
+    pub last_reject: Option<String>,
+}
+
 /// What the runner shows (see the module docs); prices in ticks, quantities in lots of our
 /// instrument, money in 10^-6 tick × lot.
 #[derive(Debug, Clone, Serialize, Default, PartialEq)]
@@ -276,6 +305,8 @@ pub struct LiveSnapshot {
     pub hedges: Vec<HedgeView>,
     /// The hedges sent and what came of them.
     pub hedging: HedgingView,
+    /// The quotes' external venue (`None`: quoting on our venue).
+    pub quote_venue: Option<QuoteVenueView>,
     /// The reference streams.
     pub references: Vec<ReferenceView>,
     /// The batched strategy deciding the quotes (`None`: the built-in model).

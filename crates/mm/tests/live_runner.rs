@@ -304,3 +304,112 @@ fn a_kill_switch_holds_hedging_lets_the_hedge_in_flight_complete_and_hedging_res
     r.runner.stop();
     r.pipeline.shutdown().unwrap();
 }
+
+/// A quote route the test answers by hand: it keeps every command sent.
+#[derive(Clone, Default)]
+struct QuoteGate {
+    commands: Arc<Mutex<Vec<ExecCommand>>>,
+    answers: Arc<Mutex<Vec<ExecEvent>>>,
+}
+
+impl Execution for QuoteGate {
+    fn venue(&self) -> VenueId {
+        VenueId::External(1)
+    }
+
+    fn submit(&mut self, _now_ns: i64, command: &ExecCommand) -> Result<(), ExecError> {
+        self.commands.lock().unwrap().push(*command);
+        Ok(())
+    }
+
+    fn poll(&mut self, _now_ns: i64, out: &mut ExecEvents) {
+        for e in self.answers.lock().unwrap().drain(..) {
+            out.push(e).unwrap();
+        }
+    }
+}
+
+#[test]
+fn quotes_on_kraken_go_through_its_route_and_its_fills_refusals_and_cancels_come_back() {
+    use wintermute_mm::execution::{OrderTif, RejectReason};
+    let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
+    let config = PipelineConfig::new(vec![spec]).topology(Topology::Merged).gateways(2);
+    let (pipeline, mut handles) = Pipeline::start(config).unwrap();
+    let other = handles.gateways.pop().unwrap();
+    let text = CONFIG.replace(r#""seed": 1,"#, r#""seed": 1, "quote_on": "kraken","#);
+    let setup = LiveSetup::from_json(&text, "0.01", "0.0001").unwrap();
+    assert_eq!(setup.quote_venue, Some(1));
+    let venue = EngineVenue::new(
+        EngineVenueConfig::new(MM, 0, setup.our_fees),
+        handles.gateways.pop().unwrap(),
+        handles.subscriptions.pop().unwrap(),
+    );
+    let books = Manual(Arc::new(Mutex::new(vec![RefBook::default(); 2])));
+    let gate = QuoteGate::default();
+    let route = HedgeRoute { venue: VenueId::External(1), execution: Box::new(gate.clone()) };
+    let options = RunnerOptions::default();
+    let runner = LiveRunner::start_routed(setup, venue, Box::new(books.clone()), options, vec![], Some(route)).unwrap();
+    let r = Rig { pipeline, runner, books, other };
+    r.books.live(0, 10_000, 10_002);
+    r.books.live(1, 10_000, 10_002);
+    // Fair 100.01: a post-only bid at 99.98 and ask at 100.04, sent to Kraken's route.
+    let s = wait(&r, "two quotes sent", |s| s.quote_venue.as_ref().is_some_and(|q| q.orders_sent == 2));
+    let sent = gate.commands.lock().unwrap().clone();
+    let news: Vec<OrderRequest> =
+        sent.iter().filter_map(|c| if let ExecCommand::New(o) = c { Some(*o) } else { None }).collect();
+    assert_eq!(
+        news.iter().map(|o| (o.side, o.price, o.qty, o.tif)).collect::<Vec<_>>(),
+        vec![(Side::Buy, 9_998, 10, OrderTif::PostOnly), (Side::Sell, 10_004, 10, OrderTif::PostOnly)]
+    );
+    assert_eq!(s.quote_venue.as_ref().map(|q| (q.venue, q.open)), Some(("kraken", 2)));
+    let (bid, ask) = (news[0].client_id, news[1].client_id);
+    // The venue refuses the bid (it would cross there): counted, shown, not fatal.
+    gate.answers.lock().unwrap().extend([
+        ExecEvent::Rejected { client_id: bid, reason: RejectReason::WouldCross, ts_ns: 0 },
+        ExecEvent::Accepted { client_id: ask, ts_ns: 0 },
+    ]);
+    let s = wait(&r, "the refusal", |s| s.quote_venue.as_ref().is_some_and(|q| q.rejected == 1));
+    let q = s.quote_venue.clone().unwrap();
+    assert_eq!((q.would_cross, q.open), (1, 1));
+    assert_eq!(q.last_reject, Some(format!("client_id={bid} reason=WouldCross")));
+    assert!(s.running && !s.halted && s.error.is_none() && s.counters.risk_rejections == 0, "{s:#?}");
+    // Another participant lifts 4 lots of the ask there; Kraken's fee is 5 units.
+    let fill = Fill {
+        ts_ns: 0,
+        venue: VenueId::External(1),
+        order_id: ask,
+        side: Side::Sell,
+        price: 10_004,
+        qty: 4,
+        liquidity: Liquidity::Maker,
+        fee: 5,
+    };
+    gate.answers.lock().unwrap().push(ExecEvent::Filled { client_id: ask, fill, open_qty: 6 });
+    let s = wait(&r, "the fill", |s| s.inventory == -4);
+    assert_eq!((s.counters.fills, s.pnl.spread_capture, s.pnl.fees), (1, 12_000_000, -5));
+    assert_eq!(s.quote_venue.as_ref().map(|q| (q.fills, q.filled_qty, q.fees)), Some((1, 4, 5)));
+    // The kill switch cancels the ask at the venue.
+    r.runner.set_kill_switch(true);
+    wait(&r, "the pull", |s| s.halted);
+    let cancel = ExecCommand::Cancel { client_id: ask };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !gate.commands.lock().unwrap().contains(&cancel) {
+        assert!(Instant::now() < deadline, "no cancel sent: {:?}", gate.commands.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // (After the refusal's hold the bid may have been placed again: every cancel is answered.)
+    let canceled: Vec<u64> = gate
+        .commands
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|c| if let ExecCommand::Cancel { client_id } = c { Some(*client_id) } else { None })
+        .collect();
+    for client_id in canceled {
+        gate.answers.lock().unwrap().push(ExecEvent::Canceled { client_id, canceled_qty: 6, ts_ns: 0 });
+    }
+    let s = wait(&r, "nothing open there", |s| s.quote_venue.as_ref().is_some_and(|q| q.open == 0));
+    assert!(s.quote_venue.is_some_and(|q| q.canceled >= 1));
+    r.runner.stop();
+    r.pipeline.shutdown().unwrap();
+}

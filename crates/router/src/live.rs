@@ -177,10 +177,13 @@ pub fn route_clients(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<RouteTarget>, LiveRouteError> {
     let none = LiveRouteSettings::default();
-    let mut out = Vec::with_capacity(setup.hedge_routes.len());
+    let mut out = Vec::with_capacity(setup.hedge_routes.len() + 1);
     for (k, &i) in setup.hedge_routes.iter().enumerate() {
         let settings = setup.hedge_live.get(k).unwrap_or(&none);
         out.push(route_client(setup, i, settings, mode, env)?);
+    }
+    if let Some(q) = setup.quote_venue {
+        out.push(route_client(setup, q, &setup.quote_live, mode, env)?);
     }
     Ok(out)
 }
@@ -261,13 +264,17 @@ fn route_client(
 }
 
 /// The live hedge routes of `setup` (see the module docs): every client made and every key
-/// loaded first, then a [`RoutedExecution`] worker for each.
+/// loaded first, then a [`RoutedExecution`] worker for each. With `quote_on = "<venue>"`, the
+/// last is the quote venue's route ([`split_quote_route`]).
 pub fn live_routes(setup: &LiveSetup, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<HedgeRoute>, LiveRouteError> {
     let targets = route_clients(setup, Mode::Live, env)?;
     let mut routes = Vec::with_capacity(targets.len());
     for t in targets {
         let start = |source| LiveRouteError::Start { venue: t.venue.name(), source };
-        let config = t.route.config;
+        let mut config = t.route.config;
+        if setup.quote_venue == Some(t.index) {
+            config.reconcile_every = crate::paper::QUOTE_RECONCILE_EVERY;
+        }
         let execution = match t.client {
             RouteClient::Binance(c) => RoutedExecution::spawn(c, config),
             RouteClient::Coinbase(c) => RoutedExecution::spawn(c, config),
@@ -277,6 +284,15 @@ pub fn live_routes(setup: &LiveSetup, env: &dyn Fn(&str) -> Option<String>) -> R
         routes.push(HedgeRoute { venue: VenueId::External(t.index as u8), execution: Box::new(execution) });
     }
     Ok(routes)
+}
+
+/// `routes` ([`live_routes`]) as the hedge routes and the quote venue's route (`quote_on`).
+pub fn split_quote_route(setup: &LiveSetup, mut routes: Vec<HedgeRoute>) -> (Vec<HedgeRoute>, Option<HedgeRoute>) {
+    let quote = match setup.quote_venue {
+        Some(q) if routes.last().is_some_and(|r| r.venue == VenueId::External(q as u8)) => routes.pop(),
+        _ => None,
+    };
+    (routes, quote)
 }
 
 /// The live market maker hedging through `setup`'s routes at the venues themselves
@@ -289,7 +305,7 @@ pub fn start_market_maker(
     options: RunnerOptions,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<PaperMarketMaker, LiveRouteError> {
-    let routes = live_routes(&setup, env)?;
+    let routes = split_quote_route(&setup, live_routes(&setup, env)?);
     Ok(PaperMarketMaker::start_with_routes(setup, venue, books, options, routes)?)
 }
 
@@ -326,7 +342,7 @@ where
     K::Error: std::fmt::Display,
 {
     if live {
-        let routes = live_routes(&setup, &process_env)?;
+        let routes = split_quote_route(&setup, live_routes(&setup, &process_env)?);
         Ok(PaperMarketMaker::start_routed(setup, venue, source, options, routes, strategy)?)
     } else {
         Ok(PaperMarketMaker::start_with(setup, venue, books, source, options, strategy)?)

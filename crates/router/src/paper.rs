@@ -17,6 +17,14 @@
 //! quantities down to whole lots. A hedge takes liquidity out of the simulator's book until the
 //! next copy.
 //!
+//! # The quote venue
+//! With `quote_on = "<venue>"` ([`LiveSetup::quote_venue`]) that venue's simulator is started
+//! too, its book following the feed like a hedge route's, charging the config's **maker** fee
+//! for that venue, and the route to it carries the quotes: post-only orders that rest among
+//! the simulator's open orders until another participant trades through them
+//! (`trade_at`), or are refused when the simulator's book (the feed's, copied) has moved
+//! through them.
+//!
 //! # With the market maker
 //! [`PaperMarketMaker`] starts both: the venues, then the live runner with their routes
 //! ([`LiveRunner::start_hedged`]); stopping it stops the runner (its hedges in flight finish)
@@ -61,6 +69,10 @@ use crate::sim::exchange::SimSymbol;
 pub const MIRROR_EVERY: Duration = Duration::from_millis(20);
 /// How often a route reconciles while a hedge is live.
 pub const RECONCILE_EVERY: Duration = Duration::from_millis(20);
+/// How often the quote venue's route reconciles while quotes rest there: slower than a hedge
+/// route's, since quotes rest all the time and each reconciliation costs the venue's rate
+/// limit (Coinbase's 30 requests a second, Kraken's API counter).
+pub const QUOTE_RECONCILE_EVERY: Duration = Duration::from_millis(250);
 /// Commands a route queues at once.
 pub const ROUTE_IN_FLIGHT: usize = 64;
 
@@ -204,6 +216,9 @@ pub(crate) struct Served {
 /// their books (see the module docs). Dropping it stops them.
 pub struct PaperVenues {
     venues: Arc<Vec<Mirrored>>,
+    /// The route to the quote venue's simulator, until the runner takes it (a mutex: the
+    /// venues are shared across threads, a route is only sent between them).
+    quote: Mutex<Option<HedgeRoute>>,
     stop: Arc<AtomicBool>,
     mirror: Mutex<Option<JoinHandle<()>>>,
     served: Mutex<Option<Served>>,
@@ -287,11 +302,20 @@ impl RouteSymbol {
 /// The simulator and client of pricing venue `i`'s route, the simulator's symbol and the
 /// route's configuration.
 pub(crate) fn plan(setup: &LiveSetup, i: usize) -> Result<(Plan, String, RoutedExecutionConfig), PaperError> {
+    plan_charging(setup, i, setup.hedge_fees.get(i).map_or(0, |f| f.taker_ppm()))
+}
+
+/// [`plan`] with the simulator charging `fee_ppm` (millionths of the notional) on every fill.
+fn plan_charging(
+    setup: &LiveSetup,
+    i: usize,
+    fee_ppm: i64,
+) -> Result<(Plan, String, RoutedExecutionConfig), PaperError> {
     let stream = &setup.streams[i];
     let inst = &setup.pricing.instrument;
     let name = stream.venue.name();
     let RouteSymbol { symbol: sim_symbol, base, quote, config } = RouteSymbol::of(setup, i)?;
-    let fee_rate = Decimal::new(setup.hedge_fees.get(i).map_or(0, |f| f.taker_ppm()).into(), 6);
+    let fee_rate = Decimal::new(fee_ppm.into(), 6);
     let bad = |why: String| PaperError::Symbol { venue: name, symbol: stream.symbol.clone(), why };
     let key = |why: String| PaperError::Key { venue: name, why };
     let none: [(&str, &str); 0] = [];
@@ -414,17 +438,19 @@ impl PaperVenues {
     fn empty() -> Self {
         PaperVenues {
             venues: Arc::new(Vec::new()),
+            quote: Mutex::new(None),
             stop: Arc::new(AtomicBool::new(false)),
             mirror: Mutex::new(None),
             served: Mutex::new(None),
         }
     }
 
-    /// Starts a simulator and a route for each of `setup`'s hedge routes (none: nothing is
-    /// started), their books following `books`.
+    /// Starts a simulator and a route for each of `setup`'s hedge routes and for its quote
+    /// venue (none: nothing is started), their books following `books`. The quote venue's
+    /// route is kept for [`PaperVenues::take_quote_route`].
     pub fn start(setup: &LiveSetup, books: FeedBooks) -> Result<(Self, Vec<HedgeRoute>), PaperError> {
         let mut paper = PaperVenues::empty();
-        if setup.hedge_routes.is_empty() {
+        if setup.hedge_routes.is_empty() && setup.quote_venue.is_none() {
             return Ok((paper, Vec::new()));
         }
         let inst = &setup.pricing.instrument;
@@ -439,6 +465,13 @@ impl PaperVenues {
             plans.push(plan);
             rest.push((i, sim_symbol, config));
         }
+        if let Some(q) = setup.quote_venue {
+            let maker = setup.hedge_fees.get(q).map_or(0, |f| f.maker_ppm());
+            let (plan, sim_symbol, mut config) = plan_charging(setup, q, maker)?;
+            config.reconcile_every = QUOTE_RECONCILE_EVERY;
+            plans.push(plan);
+            rest.push((q, sim_symbol, config));
+        }
         let (sims, served) = serve(&plans)?;
         // From here on, dropping `paper` ends the simulators' thread.
         *paper.served.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(served);
@@ -446,7 +479,11 @@ impl PaperVenues {
         for ((plan, sim), (i, sim_symbol, config)) in plans.into_iter().zip(sims).zip(rest) {
             let stream = &setup.streams[i];
             let execution = plan.route(&sim, config).map_err(start_error(stream.venue.name()))?;
-            routes.push(HedgeRoute { venue: VenueId::External(i as u8), execution: Box::new(execution) });
+            let route = HedgeRoute { venue: VenueId::External(i as u8), execution: Box::new(execution) };
+            match setup.quote_venue == Some(i) {
+                true => *paper.quote.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(route),
+                false => routes.push(route),
+            }
             venues.push(Mirrored { stream: stream.clone(), sim_symbol, sim });
         }
         paper.venues = Arc::new(venues);
@@ -457,6 +494,11 @@ impl PaperVenues {
             .map_err(start_error("mirror"))?;
         *paper.mirror.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(thread);
         Ok((paper, routes))
+    }
+
+    /// The route to the quote venue's simulator (`quote_on`), once.
+    pub fn take_quote_route(&mut self) -> Option<HedgeRoute> {
+        self.quote.get_mut().unwrap_or_else(PoisonError::into_inner).take()
     }
 
     /// Each simulated venue's name and address (`127.0.0.1:port`).
@@ -511,8 +553,9 @@ impl PaperMarketMaker {
         books: FeedBooks,
         options: RunnerOptions,
     ) -> Result<Self, PaperError> {
-        let (venues, routes) = PaperVenues::start(&setup, books.clone())?;
-        let runner = LiveRunner::start_hedged(setup, venue, Box::new(books), options, routes)?;
+        let (mut venues, routes) = PaperVenues::start(&setup, books.clone())?;
+        let quote = venues.take_quote_route();
+        let runner = LiveRunner::start_routed(setup, venue, Box::new(books), options, routes, quote)?;
         Ok(PaperMarketMaker { runner, strategy: None, venues })
     }
 
@@ -531,29 +574,31 @@ impl PaperMarketMaker {
         K: BatchSink + Send + 'static,
         K::Error: std::fmt::Display,
     {
-        let (venues, routes) = match books {
+        let (mut venues, routes) = match books {
             Some(books) => PaperVenues::start(&setup, books)?,
-            None if setup.hedge_routes.is_empty() => (PaperVenues::empty(), Vec::new()),
+            None if setup.hedge_routes.is_empty() && setup.quote_venue.is_none() => (PaperVenues::empty(), Vec::new()),
             None => return Err(PaperError::NoFeed),
         };
-        Self::assemble(setup, venue, source, options, routes, venues, strategy)
+        let quote = venues.take_quote_route();
+        Self::assemble(setup, venue, source, options, (routes, quote), venues, strategy)
     }
 
-    /// As [`PaperMarketMaker::start_with`], hedging through `routes` made elsewhere (the live
-    /// module's, to the venues themselves); no simulator is started.
+    /// As [`PaperMarketMaker::start_with`], hedging through `routes` and quoting through
+    /// `quote` (the `quote_on` venue's route; `None` with `quote_on = "ours"`), made elsewhere
+    /// (the live module's, to the venues themselves); no simulator is started.
     pub fn start_routed<K>(
         setup: LiveSetup,
         venue: EngineVenue,
         source: Box<dyn BookSource>,
         options: RunnerOptions,
-        routes: Vec<HedgeRoute>,
+        (routes, quote): (Vec<HedgeRoute>, Option<HedgeRoute>),
         strategy: Option<LiveStrategy<K>>,
     ) -> Result<Self, PaperError>
     where
         K: BatchSink + Send + 'static,
         K::Error: std::fmt::Display,
     {
-        Self::assemble(setup, venue, source, options, routes, PaperVenues::empty(), strategy)
+        Self::assemble(setup, venue, source, options, (routes, quote), PaperVenues::empty(), strategy)
     }
 
     fn assemble<K>(
@@ -561,7 +606,7 @@ impl PaperMarketMaker {
         venue: EngineVenue,
         source: Box<dyn BookSource>,
         options: RunnerOptions,
-        routes: Vec<HedgeRoute>,
+        (routes, quote): (Vec<HedgeRoute>, Option<HedgeRoute>),
         venues: PaperVenues,
         strategy: Option<LiveStrategy<K>>,
     ) -> Result<Self, PaperError>
@@ -570,25 +615,30 @@ impl PaperMarketMaker {
         K::Error: std::fmt::Display,
     {
         let Some(s) = strategy else {
-            let runner = LiveRunner::start_hedged(setup, venue, source, options, routes)?;
+            let runner = LiveRunner::start_routed(setup, venue, source, options, routes, quote)?;
             return Ok(PaperMarketMaker { runner, strategy: None, venues });
         };
+        if quote.is_some() {
+            let why = "a strategy quotes on our venue only (quote_on = \"ours\")".to_owned();
+            return Err(LiveRunError::QuoteRoute(why).into());
+        }
         let (port, feed) = live_strategy::link(s.link);
         let runner = LiveRunner::start_with_strategy(setup, venue, source, options, routes, s.name, port)?;
         let thread = StrategyThread::spawn_hosted(feed, s.sink, s.idle, s.host).map_err(LiveRunError::Spawn)?;
         Ok(PaperMarketMaker { runner, strategy: Some(thread), venues })
     }
 
-    /// Starts the runner hedging through `routes` (made elsewhere: the live module's); no
-    /// simulator is started.
+    /// Starts the runner hedging through `routes` and quoting through `quote` (the
+    /// `quote_on` venue's route), both made elsewhere (the live module's); no simulator is
+    /// started.
     pub fn start_with_routes(
         setup: LiveSetup,
         venue: EngineVenue,
         books: FeedBooks,
         options: RunnerOptions,
-        routes: Vec<HedgeRoute>,
+        (routes, quote): (Vec<HedgeRoute>, Option<HedgeRoute>),
     ) -> Result<Self, PaperError> {
-        let runner = LiveRunner::start_hedged(setup, venue, Box::new(books), options, routes)?;
+        let runner = LiveRunner::start_routed(setup, venue, Box::new(books), options, routes, quote)?;
         Ok(PaperMarketMaker { runner, strategy: None, venues: PaperVenues::empty() })
     }
 

@@ -1,16 +1,38 @@
 //! The runner's snapshot: what [`super::LiveRunner::snapshot`] shows, built on the runner's
 //! thread every timer tick.
 
-use super::{kill_sources, side_name, state_name, Worker};
+use super::{kill_sources, side_name, state_name, Worker, HEDGES_KEPT};
+use crate::hedger::HedgeDecision;
 use crate::interlock::PullCause;
 use crate::live::LiveCounters;
 use crate::live_snapshot::{
-    CountersView, HedgingView, InterlockView, LiveSnapshot, MarkoutView, PnlView, QuoteView, ReferenceView,
+    CountersView, HedgeView, HedgingView, InterlockView, LiveSnapshot, MarkoutView, PnlView, QuoteVenueView, QuoteView,
+    ReferenceView,
 };
 use crate::metrics::markouts::{MarkoutReference, MARKOUT_HORIZONS_NS};
-use crate::types::Side;
+use crate::types::{Side, VenueId};
 
 impl Worker {
+    /// Keeps a hedge decision for the snapshot (the latest [`HEDGES_KEPT`]).
+    pub(super) fn keep_hedge(&mut self, h: HedgeDecision) {
+        if self.hedges.len() == HEDGES_KEPT {
+            self.hedges.pop_front();
+        }
+        let venue = match h.venue {
+            VenueId::External(i) => i as usize,
+            VenueId::Ours => usize::MAX,
+        };
+        self.hedges.push_back(HedgeView {
+            venue,
+            side: side_name(h.side),
+            qty: h.qty,
+            limit_price: h.limit_price,
+            touch_price: h.touch_price,
+            decision_fair: h.decision_fair.to_ticks_f64(),
+            ts_ns: h.ts_ns,
+        });
+    }
+
     pub(super) fn snapshot(&self, now: i64, running: bool) -> LiveSnapshot {
         let mm = &self.mm;
         let mut quotes = Vec::new();
@@ -28,7 +50,7 @@ impl Worker {
                     order_id: id,
                     price: l.price,
                     qty: l.qty,
-                    queue_ahead: mm.venue().queue_ahead(id),
+                    queue_ahead: mm.quote_venue().map_or_else(|| mm.venue().queue_ahead(id), |_| None),
                 });
             }
         }
@@ -82,6 +104,20 @@ impl Worker {
                     .map(|h| h.view(|i| self.streams.get(i).map_or("?", |k| k.venue.name())))
                     .unwrap_or_default()
             },
+            quote_venue: mm.quote_route_stats().map(|q| QuoteVenueView {
+                venue: self.quote_venue.and_then(|i| self.streams.get(i)).map_or("?", |k| k.venue.name()),
+                open: mm.open_quote_orders(),
+                orders_sent: q.orders_sent,
+                amends: q.amends,
+                cancels: q.cancels,
+                fills: q.fills,
+                filled_qty: q.filled_qty,
+                fees: q.fees,
+                canceled: q.canceled,
+                rejected: q.rejected,
+                would_cross: q.would_cross,
+                last_reject: q.last_reject.map(|(id, reason)| format!("client_id={id} reason={reason:?}")),
+            }),
             references: self
                 .streams
                 .iter()

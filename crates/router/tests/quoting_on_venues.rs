@@ -1,0 +1,386 @@
+//! The live market maker quoting on an external venue (`quote_on = "<venue>"`): its quotes go
+//! through `RoutedExecution` and the venue's real REST client to the local simulator on
+//! 127.0.0.1 (Kraken, Binance), rest there at the quoter's prices, follow the fair value, fill
+//! when another participant trades through them (inventory, PnL and fees exact), and are
+//! canceled at the venue by the kill switch and by a stale reference book; a post-only quote
+//! the venue refuses is counted and shown, and quoting goes on.
+
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::run;
+use wintermute_core::decimal::Decimal;
+use wintermute_core::InstrumentSpec;
+use wintermute_engine::pipeline::{Pipeline, PipelineConfig, RiskConfig, Topology};
+use wintermute_engine::risk::AccountLimits;
+use wintermute_feeds::sync::SyncState;
+use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
+use wintermute_mm::live_config::{LiveSetup, StreamKey};
+use wintermute_mm::live_hedge::HedgeRoute;
+use wintermute_mm::live_runner::{BookSource, LiveRunError, LiveRunner, LiveSnapshot, RefBook, RunnerOptions};
+use wintermute_mm::types::{VenueId, MONEY_SCALE};
+use wintermute_router::binance::client::BinanceRestClient;
+use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimKey, SimSymbol};
+use wintermute_router::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
+use wintermute_router::kraken::client::KrakenRestClient;
+use wintermute_router::kraken::ids::uuid_cl_ord_id;
+use wintermute_router::kraken::rate::Tier;
+use wintermute_router::kraken::reports::KrakenPair;
+use wintermute_router::kraken::sim::{KrakenSim, KrakenSimConfig, KrakenSimPair};
+use wintermute_router::order::Instrument;
+use wintermute_router::signing::{BinanceSigner, KrakenSigner};
+
+const MM: u32 = 1;
+/// Units of 10^-18 per tick (0.01) and per lot (0.001).
+const TICK_RAW: i128 = 10_000_000_000_000_000;
+const LOT_RAW: i128 = 1_000_000_000_000_000;
+const KRAKEN_SECRET: &str = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==";
+
+/// Fixed spread 3 ticks each side of the fair value, 10 lots, no skew; quoting on `quote_on`,
+/// whose maker fee is 0.1 %; `extra` adds keys.
+fn config(quote_on: &str, venue: &str, extra: &str) -> String {
+    format!(
+        r#"{{
+  "timer_ms": 20, "quote_on": "{quote_on}", {extra}
+  "fees": {{"{quote_on}": {{"maker_ppm": 1000, "taker_ppm": 2000}}}},
+  "pricing": {{
+    "instrument": {{"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.01", "lot_size": "0.001"}},
+    "venues": [{venue}],
+    "model": {{"kind": "fixed_spread", "half_spread_ticks": 3.0, "skew_ticks_per_unit": 0.0}},
+    "volatility": {{"fixed": {{"sigma": 1.0}}}},
+    "intensity": {{"fixed": {{"bid": {{"a": 1.0, "k": 1.0}}, "ask": {{"a": 1.0, "k": 1.0}}}}}},
+    "quoting": {{"levels": 1, "sizes_lots": [10], "level_spacing_ticks": 1, "min_spread_ticks": 2,
+                "max_spread_ticks": 100, "max_inventory_lots": 50, "inventory_unit_lots": 10,
+                "requote_threshold_ticks": 1.0, "requote_interval_ms": 60000}}
+  }}
+}}"#
+    )
+}
+
+const BINANCE: &str = r#"{"name": "binance", "symbol": "BTCUSDT", "quote_currency": "USDT", "weight": 1.0,
+    "stale_after_ms": 60000, "basis": {"ticks": 0.0}}"#;
+const KRAKEN: &str =
+    r#"{"name": "kraken", "symbol": "XBT/USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 60000}"#;
+
+/// The reference book the test sets by hand; while `flicker` is on, each read shows one lot
+/// more or less on the bid, so the book keeps changing (fresh) at the same prices.
+#[derive(Clone)]
+struct Manual {
+    book: Arc<Mutex<RefBook>>,
+    flicker: Arc<AtomicBool>,
+    odd: bool,
+}
+
+impl BookSource for Manual {
+    fn read(&mut self, _streams: &[StreamKey], out: &mut [RefBook]) {
+        let mut book = *self.book.lock().unwrap();
+        if self.flicker.load(Ordering::Acquire) {
+            self.odd = !self.odd;
+            if let Some((p, q)) = book.bid {
+                book.bid = Some((p, q + i128::from(self.odd) * LOT_RAW));
+            }
+        }
+        out[0] = book;
+    }
+}
+
+/// A live book, 1.0 a side (ticks).
+fn book(bid: i64, ask: i64) -> RefBook {
+    RefBook {
+        state: Some(SyncState::Live),
+        bid: Some((bid as i128 * TICK_RAW, 1_000 * LOT_RAW)),
+        ask: Some((ask as i128 * TICK_RAW, 1_000 * LOT_RAW)),
+        ..RefBook::default()
+    }
+}
+
+struct Rig {
+    pipeline: Pipeline,
+    runner: LiveRunner,
+    feed: Manual,
+}
+
+/// A pipeline (our venue: nothing of ours rests there) and the runner quoting through `quote`.
+fn rig(config: &str, first: RefBook, quote: RoutedExecution) -> Rig {
+    let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.001", 1, 1_000_000, 1, 100_000_000).unwrap();
+    let risk = RiskConfig::permissive().account(MM, AccountLimits::UNLIMITED);
+    let pipeline_config = PipelineConfig::new(vec![spec]).risk(risk).topology(Topology::Merged).gateways(1);
+    let (pipeline, mut handles) = Pipeline::start(pipeline_config).unwrap();
+    let gateway = handles.gateways.pop().unwrap();
+    let sub = handles.subscriptions.pop().unwrap();
+    let setup = LiveSetup::from_json(config, "0.01", "0.001").unwrap();
+    let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, setup.our_fees), gateway, sub);
+    let feed = Manual { book: Arc::new(Mutex::new(first)), flicker: Arc::new(AtomicBool::new(false)), odd: false };
+    let route = HedgeRoute { venue: VenueId::External(0), execution: Box::new(quote) };
+    let options = RunnerOptions::default();
+    let runner = LiveRunner::start_routed(setup, venue, Box::new(feed.clone()), options, vec![], Some(route)).unwrap();
+    Rig { pipeline, runner, feed }
+}
+
+/// Waits (10 s at most; the simulator runs meanwhile) until `done` holds.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn route_config(symbol: &str, assets: (&str, &str)) -> RoutedExecutionConfig {
+    RoutedExecutionConfig {
+        venue: VenueId::External(0),
+        instrument: Instrument::new(symbol, "0.01", "0.001").unwrap(),
+        assets: (assets.0.into(), assets.1.into()),
+        reconcile_every: Duration::from_millis(10),
+        in_flight: 64,
+    }
+}
+
+/// XBTUSD on our grid, its book 60000.00 / 60000.04 (1.0 a side), a 0.1 % fee.
+async fn kraken() -> (KrakenSim, RoutedExecution) {
+    let symbol =
+        SimSymbol::from_levels("XBTUSD", ("XBT", "USD"), ("0.01", "0.001"), [("60000.00", "1")], [("60000.04", "1")])
+            .unwrap();
+    let pair = KrakenSimPair {
+        symbol,
+        name: "XXBTZUSD".into(),
+        wsname: "XBT/USD".into(),
+        ordermin: Decimal::parse("0.001").unwrap(),
+        costmin: Decimal::parse("0.5").unwrap(),
+    };
+    let mut cfg = KrakenSimConfig::new(vec![pair], vec![("k".into(), KRAKEN_SECRET.into())]);
+    cfg.fee_rate = Decimal::parse("0.001").unwrap();
+    cfg.tier = Tier::PRO;
+    let sim = KrakenSim::start(cfg).await.unwrap();
+    let pair = KrakenPair::new("XBTUSD", "0.01", "0.001", "USD").unwrap();
+    let client =
+        KrakenRestClient::new(sim.addr(), "k", KrakenSigner::new(KRAKEN_SECRET).unwrap(), vec![pair], Tier::PRO);
+    let exec = RoutedExecution::spawn(client, route_config("XBTUSD", ("XBT", "USD"))).unwrap();
+    (sim, exec)
+}
+
+/// BTCUSDT on our grid, its book 60000.00 / 60000.04 (1.0 a side), a 0.1 % fee.
+async fn binance() -> (BinanceSim, RoutedExecution) {
+    let symbol =
+        SimSymbol::from_levels("BTCUSDT", ("BTC", "USDT"), ("0.01", "0.001"), [("60000.00", "1")], [("60000.04", "1")])
+            .unwrap();
+    let secret = b"binance-test-secret".to_vec();
+    let mut cfg = SimConfig::new(vec![symbol], vec![SimKey::Hmac { api_key: "k".into(), secret: secret.clone() }]);
+    cfg.fee_rate = Decimal::parse("0.001").unwrap();
+    cfg.weight_limit_1m = 100_000_000;
+    cfg.orders_limit_10s = 100_000;
+    let sim = BinanceSim::start(cfg).await.unwrap();
+    let instrument = Instrument::new("BTCUSDT", "0.01", "0.001").unwrap();
+    let client = BinanceRestClient::new(sim.addr(), "k", BinanceSigner::hmac_sha256(secret), vec![instrument]);
+    let exec = RoutedExecution::spawn(client, route_config("BTCUSDT", ("BTC", "USDT"))).unwrap();
+    (sim, exec)
+}
+
+/// Stops the runner off the test's thread, which serves the simulator meanwhile (stopping
+/// waits for the venue to answer the cancels).
+async fn stop(runner: LiveRunner) -> LiveRunner {
+    tokio::task::spawn_blocking(move || {
+        runner.stop();
+        runner
+    })
+    .await
+    .unwrap()
+}
+
+fn money(ticks: i64, lots: i64) -> i128 {
+    ticks as i128 * lots as i128 * MONEY_SCALE
+}
+
+fn prices(s: &LiveSnapshot) -> Vec<(&'static str, i64, i64)> {
+    s.quotes.iter().map(|q| (q.side, q.price, q.qty)).collect()
+}
+
+#[test]
+fn quotes_rest_on_the_kraken_simulator_follow_the_fair_value_and_a_trade_through_one_fills_it_exactly() {
+    run(async {
+        let (sim, exec) = kraken().await;
+        let r = rig(&config("kraken", KRAKEN, ""), book(6_000_000, 6_000_004), exec);
+        until("two quotes resting on Kraken", || sim.open_order_count() == 2).await;
+        let s = r.runner.snapshot();
+        // Fair 60000.02, 3 ticks each side; nothing rests on our own venue.
+        assert_eq!(prices(&s), vec![("buy", 5_999_999, 10), ("sell", 6_000_005, 10)]);
+        assert!(s.quotes.iter().all(|q| q.queue_ahead.is_none()));
+        let q = s.quote_venue.clone().expect("quoting on an external venue");
+        assert_eq!((q.venue, q.open, q.orders_sent, q.rejected), ("kraken", 2, 2, 0));
+        // Nobody's buy rests above 59999.99, nobody's sell below 60000.05.
+        assert_eq!(sim.trade_at("XBTUSD", "60000.00", "0.001").unwrap(), 0);
+        assert_eq!(sim.trade_at("XBTUSD", "60000.04", "0.001").unwrap(), 0);
+
+        // The market moves up 10 ticks: both quotes are canceled and placed again.
+        *r.feed.book.lock().unwrap() = book(6_000_010, 6_000_014);
+        sim.set_book("XBTUSD", &[(6_000_010, 1_000)], &[(6_000_014, 1_000)]).unwrap();
+        until("the quotes moved", || {
+            let s = r.runner.snapshot();
+            prices(&s) == vec![("buy", 6_000_009, 10), ("sell", 6_000_015, 10)]
+                && s.quote_venue.as_ref().is_some_and(|q| q.canceled == 2 && q.open == 2)
+                && sim.open_order_count() == 2
+        })
+        .await;
+        assert_eq!(sim.trade_at("XBTUSD", "60000.10", "0.001").unwrap(), 0);
+        assert_eq!(sim.trade_at("XBTUSD", "60000.14", "0.001").unwrap(), 0);
+
+        // Another participant sells 4 lots at 60000.09: our bid fills as a maker.
+        assert_eq!(sim.trade_at("XBTUSD", "60000.09", "0.004").unwrap(), 1);
+        until("the fill in the inventory", || r.runner.snapshot().inventory == 4).await;
+        // The quoter tops the bid back up to 10 lots: Kraken amends it in place (4 filled + 10).
+        until("the bid amended in place", || {
+            let s = r.runner.snapshot();
+            s.quote_venue.as_ref().is_some_and(|q| q.amends == 1)
+                && s.quotes.first().and_then(|b| sim.open_order_qty(&uuid_cl_ord_id(b.order_id, 0))) == Some(14)
+        })
+        .await;
+        let s = r.runner.snapshot();
+        assert_eq!(sim.open_order_count(), 2, "amended, not replaced");
+        let q = s.quote_venue.clone().unwrap();
+        // Kraken's 0.1 % in USD: 0.004 at 60000.09 is 240.00036 USD, a fee of 0.24000036 USD,
+        // 24000.036 tick-lots.
+        let fee = 24_000_036_000;
+        assert_eq!((q.fills, q.filled_qty, q.fees), (1, 4, fee));
+        assert_eq!(s.counters.fills, 1);
+        assert_eq!(s.pnl.spread_capture, money(3, 4), "bought 3 ticks under the fair value 60000.12");
+        assert_eq!(s.pnl.fees, -fee);
+        assert_eq!(s.pnl.inventory_mtm, 0);
+        assert_eq!(s.pnl.total, money(6_000_012 - 6_000_009, 4) - fee);
+        assert_eq!(s.pnl.total, s.pnl.spread_capture + s.pnl.inventory_mtm + s.pnl.fees + s.pnl.hedge_slippage);
+
+        // Stopping cancels the quotes at the venue.
+        let runner = stop(r.runner).await;
+        assert_eq!(sim.open_order_count(), 0);
+        assert_eq!(runner.snapshot().quote_venue.unwrap().open, 0);
+        r.pipeline.shutdown().unwrap();
+    });
+}
+
+#[test]
+fn the_kill_switch_cancels_the_quotes_at_the_binance_simulator_and_the_release_brings_them_back() {
+    run(async {
+        let (sim, exec) = binance().await;
+        let r = rig(&config("binance", BINANCE, ""), book(6_000_000, 6_000_004), exec);
+        until("two quotes resting on Binance", || sim.open_order_count("BTCUSDT") == 2).await;
+        assert_eq!(prices(&r.runner.snapshot()), vec![("buy", 5_999_999, 10), ("sell", 6_000_005, 10)]);
+        r.runner.set_kill_switch(true);
+        until("the quotes canceled at Binance", || sim.open_order_count("BTCUSDT") == 0).await;
+        until("the snapshot shows the pull", || {
+            let s = r.runner.snapshot();
+            s.halted && s.quotes.is_empty() && s.interlock.causes == vec!["kill_switch"]
+        })
+        .await;
+        let q = r.runner.snapshot().quote_venue.unwrap();
+        assert_eq!((q.cancels, q.canceled, q.open), (2, 2, 0));
+        r.runner.set_kill_switch(false);
+        until("the quotes back at Binance", || sim.open_order_count("BTCUSDT") == 2).await;
+        // A trade through the ask fills it (Binance charges a seller 0.1 % of the USDT).
+        assert_eq!(sim.trade_at("BTCUSDT", "60000.05", "0.002").unwrap(), 1);
+        until("the fill in the inventory", || r.runner.snapshot().inventory == -2).await;
+        let s = r.runner.snapshot();
+        // 0.002 at 60000.05 is 120.0001 USDT; 0.1 % is 0.1200001 USDT, 12000.01 tick-lots.
+        assert_eq!(s.pnl.fees, -12_000_010_000);
+        assert_eq!(s.pnl.spread_capture, money(3, 2));
+        stop(r.runner).await;
+        assert_eq!(sim.open_order_count("BTCUSDT"), 0);
+        r.pipeline.shutdown().unwrap();
+    });
+}
+
+#[test]
+fn a_stale_reference_book_cancels_the_quotes_at_the_venue() {
+    run(async {
+        let (sim, exec) = kraken().await;
+        let extra = r#""interlock": {"stale_after_ms": 300, "cross_threshold_ticks": 100},"#;
+        let r = rig(&config("kraken", KRAKEN, extra), book(6_000_000, 6_000_004), exec);
+        r.feed.flicker.store(true, Ordering::Release);
+        until("two quotes resting on Kraken", || sim.open_order_count() == 2).await;
+        // The book stops changing: 300 ms later it is stale and the quotes are canceled there.
+        r.feed.flicker.store(false, Ordering::Release);
+        until("the quotes canceled at Kraken", || sim.open_order_count() == 0).await;
+        let s = r.runner.snapshot();
+        assert!(s.interlock.pulls.contains(&("stale", 1)), "{:?}", s.interlock);
+        // It changes again: fresh, and the quotes come back.
+        r.feed.flicker.store(true, Ordering::Release);
+        until("the quotes back", || sim.open_order_count() == 2).await;
+        stop(r.runner).await;
+        r.pipeline.shutdown().unwrap();
+    });
+}
+
+#[test]
+fn a_post_only_quote_the_venue_refuses_is_counted_and_shown_and_quoting_goes_on() {
+    run(async {
+        let (sim, exec) = kraken().await;
+        // The venue's book has moved through our bid-to-be (its ask at 59999.99); the feed has not.
+        sim.set_book("XBTUSD", &[(5_999_990, 1_000)], &[(5_999_999, 1_000)]).unwrap();
+        let r = rig(&config("kraken", KRAKEN, ""), book(6_000_000, 6_000_004), exec);
+        until("the bid refused", || r.runner.snapshot().quote_venue.is_some_and(|q| q.would_cross >= 1)).await;
+        let s = r.runner.snapshot();
+        let q = s.quote_venue.clone().unwrap();
+        assert!(q.rejected >= 1 && q.last_reject.as_deref().is_some_and(|e| e.contains("WouldCross")), "{q:?}");
+        assert!(s.running && !s.halted && s.error.is_none(), "not fatal: {s:#?}");
+        assert_eq!(s.counters.risk_rejections, 0);
+        until("the ask resting", || sim.open_order_count() == 1).await;
+        // The venue's book comes back: after the hold the bid is placed again and rests.
+        sim.set_book("XBTUSD", &[(6_000_000, 1_000)], &[(6_000_004, 1_000)]).unwrap();
+        until("both resting", || sim.open_order_count() == 2).await;
+        let s = r.runner.snapshot();
+        assert_eq!(prices(&s), vec![("buy", 5_999_999, 10), ("sell", 6_000_005, 10)]);
+        stop(r.runner).await;
+        r.pipeline.shutdown().unwrap();
+    });
+}
+
+#[test]
+fn a_quote_route_for_another_venue_than_quote_on_is_refused() {
+    run(async {
+        let (_sim, exec) = kraken().await;
+        let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.001", 1, 1_000_000, 1, 100_000_000).unwrap();
+        let pipeline_config = PipelineConfig::new(vec![spec]).topology(Topology::Merged).gateways(1);
+        let (pipeline, mut handles) = Pipeline::start(pipeline_config).unwrap();
+        let setup = LiveSetup::from_json(&config("ours", KRAKEN, ""), "0.01", "0.001").unwrap();
+        let venue = EngineVenue::new(
+            EngineVenueConfig::new(MM, 0, setup.our_fees),
+            handles.gateways.pop().unwrap(),
+            handles.subscriptions.pop().unwrap(),
+        );
+        let feed = Manual { book: Arc::new(Mutex::new(book(1, 2))), flicker: Arc::default(), odd: false };
+        let route = HedgeRoute { venue: VenueId::External(0), execution: Box::new(exec) };
+        let e = LiveRunner::start_routed(setup, venue, Box::new(feed), RunnerOptions::default(), vec![], Some(route))
+            .unwrap_err();
+        assert!(matches!(e, LiveRunError::QuoteRoute(_)), "{e}");
+        pipeline.shutdown().unwrap();
+    });
+}
+
+#[test]
+fn with_live_the_quote_venue_is_a_route_of_its_own_whose_url_and_keys_are_checked_first() {
+    use wintermute_router::live::{live_routes, route_clients, split_quote_route, Mode};
+    let venues = format!("{BINANCE}, {KRAKEN}");
+    let with = |live: &str| {
+        let extra = format!(r#""hedge": {{"live": {{"kraken": {live}}}}},"#);
+        LiveSetup::from_json(&config("kraken", &venues, &extra), "0.01", "0.001").unwrap()
+    };
+    let no_env = |_: &str| None;
+    let e = route_clients(&with(r#"{"url": "http://127.0.0.1:1"}"#), Mode::Live, &no_env).unwrap_err();
+    assert_eq!(e.key().as_deref(), Some("hedge.live.kraken.url"), "{e}");
+    let e = route_clients(&with(r#"{"url": "https://127.0.0.1:1"}"#), Mode::Live, &no_env).unwrap_err();
+    assert_eq!(e.key().as_deref(), Some("hedge.live.kraken"), "{e}");
+    assert!(!e.to_string().contains(KRAKEN_SECRET));
+    // With keys: one route, Kraken's (pricing venue 1), taken apart as the quote route.
+    let env = |name: &str| match name {
+        "WINTERMUTE_KRAKEN_API_KEY" => Some("k".to_owned()),
+        "WINTERMUTE_KRAKEN_API_SECRET" => Some(KRAKEN_SECRET.to_owned()),
+        _ => None,
+    };
+    let setup = with(r#"{"url": "https://127.0.0.1:1"}"#);
+    let targets = route_clients(&setup, Mode::Live, &env).unwrap();
+    assert_eq!(targets.iter().map(|t| (t.venue.name(), t.index)).collect::<Vec<_>>(), vec![("kraken", 1)]);
+    let (hedges, quote) = split_quote_route(&setup, live_routes(&setup, &env).unwrap());
+    assert!(hedges.is_empty());
+    assert_eq!(quote.map(|q| q.venue), Some(VenueId::External(1)));
+}
