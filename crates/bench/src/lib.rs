@@ -14,7 +14,9 @@
 //! - [`pipeline`]: the open-loop pipeline benchmark (constant offered rate, coordinated-omission
 //!   correction) behind `examples/pipeline_bench.rs` and `wintermute bench pipeline`;
 //! - [`mm_latency`]: the market maker's tick-to-order latency on our venue, open loop, behind
-//!   `examples/mm_bench.rs` and `wintermute bench mm`.
+//!   `examples/mm_bench.rs` and `wintermute bench mm`;
+//! - [`mm_peer`]: the quoted venue's backtest tape as integer rows, for
+//!   `wintermute bench backtest-peer` (the same events replayed by hftbacktest).
 //!
 //! The bindings (`wintermute._core`) call these in one line each, with the GIL released.
 //! Examples: `cargo run --release -p wintermute-bench --example latency` (the order book alone)
@@ -26,6 +28,7 @@ pub mod catalog;
 pub mod feed_replay;
 pub mod mm_backtest;
 pub mod mm_latency;
+pub mod mm_peer;
 pub mod native_book;
 pub mod pipeline;
 pub mod tick_replay;
