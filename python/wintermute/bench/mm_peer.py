@@ -6,14 +6,14 @@ the same L2 events, in the same run.
     wintermute bench backtest-peer [--market synthetic|recorded] [--seconds S] [--repeat N]
                                    [--step-ms MS] [--queue MODEL] [--json]
 
-One backtest config (:func:`config`) names the market — a seeded synthetic venue
+One backtest config (:func:`config`) names the market - a seeded synthetic venue
 (``synthetic``, one external venue quoted through the queue model, no other participants) or
-the Binance BTCUSDT recording in ``data/`` (``recorded``) — the GLFT parameters (gamma, a
+the Binance BTCUSDT recording in ``data/`` (``recorded``) - the GLFT parameters (gamma, a
 fixed sigma and fixed intensity ``A``, ``k``, so that neither side estimates anything), the
 order size and inventory limit, a constant order latency each way, maker/taker fees and the
-queue model. The quoted venue's tape (``_core.mm_backtest_tape``: the events our backtester replays, after the
-venue's own book builder) is converted to hftbacktest's event array (:func:`to_hftbacktest`),
-and then:
+queue model. The quoted venue's tape (``_core.mm_backtest_tape``: the events our backtester
+replays, after the venue's own book builder) is converted to hftbacktest's event array
+(:func:`to_hftbacktest`), and then:
 
 - ``wintermute``: our Rust backtester runs the built-in market maker with that config (full
   fidelity: queue model, latencies, fees, PnL attribution, metrics sampling, markouts, digest);
@@ -229,7 +229,7 @@ def to_hftbacktest(rows: npt.NDArray[np.int64], tick: float, lot: float) -> npt.
     base = np.where(kind == 0, DEPTH_EVENT, np.where(kind == 1, TRADE_EVENT, DEPTH_CLEAR_EVENT))
     flag = np.where(side == 0, BUY_EVENT, SELL_EVENT)
     ev = np.where(kind >= 2, base, base | flag).astype(np.uint64)
-    events = np.zeros(len(rows), event_dtype)
+    events: npt.NDArray[np.void] = np.zeros(len(rows), event_dtype)
     events["ev"] = ev
     events["exch_ts"] = rows[:, 0]
     events["local_ts"] = rows[:, 1]
