@@ -18,10 +18,11 @@ replays, after the venue's own book builder) is converted to hftbacktest's event
 - ``wintermute``: our Rust backtester runs the built-in market maker with that config (full
   fidelity: queue model, latencies, fees, PnL attribution, metrics sampling, markouts, digest);
 - ``hftbacktest``: hftbacktest's ``ROIVectorMarketDepthBacktest`` (its faster depth) replays the
-  converted events with the same queue model family, constant order latency and fees, partial
-  fills, and a GLFT market maker in its numba loop, written as hftbacktest's own GLFT example
-  writes it (``elapse`` every ``--step-ms``, cancel what is off the new quote, post-only
-  orders, a ``Recorder`` row every ``sample_ms``) with the same closed form and parameters.
+  converted events with the same queue model family, constant order latency and fees (whole
+  fills: see :func:`hftbacktest_backtest`), and a GLFT market maker in its numba loop, written
+  as hftbacktest's own GLFT example writes it (``elapse`` every ``--step-ms``, cancel what is
+  off the new quote, post-only orders, a ``Recorder`` row every ``sample_ms``) with the same
+  closed form and parameters.
 
 Both rates are tape events over the seconds of the event loop (tape building, data loading and
 numba compilation excluded: hftbacktest's loop is compiled on a short prefix first), best of
@@ -75,9 +76,9 @@ RECORDING = (
 GLFT: dict[str, dict[str, Any]] = {
     "synthetic": {
         "gamma": 0.05,
-        "sigma": 20.0,
+        "sigma": 5.0,
         "a": 1.0,
-        "k": 0.3,
+        "k": 0.5,
         "size_lots": 10,
         "max_lots": 200,
         "maker_ppm": -50,
@@ -115,7 +116,7 @@ def config(
             "depth": 5,
             "trade_probability": 0.2,
             "venues": [
-                {"name": venue, "spread_ticks": 2, "updates_per_s": 2000.0, "feed_latency_ms": 5}
+                {"name": venue, "spread_ticks": 6, "updates_per_s": 2000.0, "feed_latency_ms": 5}
             ],
             "participants": {
                 "makers": 0,
@@ -267,8 +268,10 @@ def hftbacktest_backtest(
     queue: str = "risk_averse",
 ) -> Any:
     """hftbacktest's ``ROIVectorMarketDepthBacktest`` (its faster depth, the region of interest
-    spanning the tape's prices) over ``events``: partial fills, a constant order latency each
-    way, fees on traded value (maker, taker in ppm), the queue model ``queue``."""
+    spanning the tape's prices) over ``events``: its no-partial-fill exchange (its partial-fill
+    one stops with ``InvalidOrderStatus``, filling a filled order, on these tapes), a constant
+    order latency each way, fees on traded value (maker, taker in ppm), the queue model
+    ``queue``."""
     from hftbacktest import BacktestAsset, ROIVectorMarketDepthBacktest
 
     px = events["px"][np.isfinite(events["px"])]
@@ -279,7 +282,7 @@ def hftbacktest_backtest(
         .data([events])
         .linear_asset(1.0)
         .constant_order_latency(latency_ns, latency_ns)
-        .partial_fill_exchange()
+        .no_partial_fill_exchange()
         .trading_value_fee_model(fees_ppm[0] / 1e6, fees_ppm[1] / 1e6)
         .tick_size(tick)
         .lot_size(lot)
@@ -407,7 +410,8 @@ def run(cfg: dict[str, Any], *, repeat: int = 3, step_ms: float = 1.0) -> dict[s
     notes = [
         f"ratio wintermute / hftbacktest: {ratio:.2f}x events/s on the same {n:,} events",
         f"hftbacktest: {len(events):,} event rows, {theirs['steps']:,} elapse steps of "
-        f"{step_ms} ms, ROIVectorMarketDepthBacktest, partial fills",
+        f"{step_ms} ms, ROIVectorMarketDepthBacktest, no partial fills (its partial-fill "
+        "exchange stops with InvalidOrderStatus on these tapes)",
         "rates: tape events / event-loop seconds (tape building, data loading and numba "
         f"compilation excluded), best of {repeat}; machine: {os.cpu_count()} cores, "
         f"load average {os.getloadavg()[0]:.1f}",

@@ -83,6 +83,8 @@ def glft(
 def tops(hbt: Any, targets: Any, out: Any) -> None:
     """Best bid and ask ticks of hftbacktest's local book at each of ``targets`` (ns, rising)
     into ``out`` (``len(targets)`` x 2)."""
+    # A backtest's clock starts at its first event on the first elapse (before: i64::MAX).
+    hbt.elapse(0)
     for j in range(len(targets)):
         hbt.elapse(targets[j] - hbt.current_timestamp)
         depth = hbt.depth(0)
