@@ -4,7 +4,7 @@ the same L2 events, in the same run.
 ::
 
     wintermute bench backtest-peer [--market synthetic|recorded] [--seconds S] [--repeat N]
-                                   [--step-ms MS] [--queue MODEL] [--json]
+                                   [--step-ms MS] [--queue MODEL] [--depth D] [--json]
 
 One backtest config (:func:`config`) names the market - a seeded synthetic venue
 (``synthetic``, one external venue quoted through the queue model, no other participants) or
@@ -17,12 +17,12 @@ replays, after the venue's own book builder) is converted to hftbacktest's event
 
 - ``wintermute``: our Rust backtester runs the built-in market maker with that config (full
   fidelity: queue model, latencies, fees, PnL attribution, metrics sampling, markouts, digest);
-- ``hftbacktest``: hftbacktest's ``ROIVectorMarketDepthBacktest`` (its faster depth) replays the
-  converted events with the same queue model family, constant order latency and fees (whole
-  fills: see :func:`hftbacktest_backtest`), and a GLFT market maker in its numba loop, written
-  as hftbacktest's own GLFT example writes it (``elapse`` every ``--step-ms``, cancel what is
-  off the new quote, post-only orders, a ``Recorder`` row every ``sample_ms``) with the same
-  closed form and parameters.
+- ``hftbacktest``: hftbacktest's backtester (the faster of its two depths for the tape: see
+  :func:`hftbacktest_backtest`) replays the converted events with the same queue model family,
+  constant order latency and fees (whole fills), and a GLFT market maker in its numba loop,
+  written as hftbacktest's own GLFT example writes it (``elapse`` every ``--step-ms``, cancel
+  what is off the new quote, post-only orders, a ``Recorder`` row every ``sample_ms``) with the
+  same closed form and parameters.
 
 Both rates are tape events over the seconds of the event loop (tape building, data loading and
 numba compilation excluded: hftbacktest's loop is compiled on a short prefix first), best of
@@ -266,17 +266,27 @@ def hftbacktest_backtest(
     latency_ns: int = 0,
     fees_ppm: tuple[int, int] = (0, 0),
     queue: str = "risk_averse",
+    depth: str = "auto",
 ) -> Any:
-    """hftbacktest's ``ROIVectorMarketDepthBacktest`` (its faster depth, the region of interest
-    spanning the tape's prices) over ``events``: its no-partial-fill exchange (its partial-fill
-    one stops with ``InvalidOrderStatus``, filling a filled order, on these tapes), a constant
-    order latency each way, fees on traded value (maker, taker in ppm), the queue model
-    ``queue``."""
-    from hftbacktest import BacktestAsset, ROIVectorMarketDepthBacktest
+    """hftbacktest's backtester over ``events`` with the market depth ``depth``: ``roi``
+    (``ROIVectorMarketDepthBacktest``, a price-indexed vector over the tape's price range, its
+    faster depth on a narrow range), ``hashmap`` (``HashMapMarketDepthBacktest``, faster when a
+    tape has far-away levels: the recording's snapshots span 25,000 to 145,606 USDT, 12 M
+    ticks), or ``auto`` (``roi`` under 1 M ticks of range). Its no-partial-fill exchange (its
+    partial-fill one stops with ``InvalidOrderStatus``, filling a filled order, on these
+    tapes), a constant order latency each way, fees on traded value (maker, taker in ppm), the
+    queue model ``queue``."""
+    from hftbacktest import (
+        BacktestAsset,
+        HashMapMarketDepthBacktest,
+        ROIVectorMarketDepthBacktest,
+    )
 
     px = events["px"][np.isfinite(events["px"])]
     lo, hi = float(px.min()), float(px.max())
     margin = max(hi - lo, 1000 * tick)
+    if depth == "auto":
+        depth = "roi" if (hi - lo) / tick < 1e6 else "hashmap"
     asset = (
         BacktestAsset()
         .data([events])
@@ -290,7 +300,12 @@ def hftbacktest_backtest(
         .roi_ub(hi + margin)
         .last_trades_capacity(0)
     )
-    return ROIVectorMarketDepthBacktest([_queue(asset, queue)])
+    asset = _queue(asset, queue)
+    if depth == "roi":
+        return ROIVectorMarketDepthBacktest([asset])
+    if depth == "hashmap":
+        return HashMapMarketDepthBacktest([asset])
+    raise ValueError(f"depth={depth!r}: expected auto, roi or hashmap")
 
 
 def hftbacktest_run(
@@ -300,6 +315,7 @@ def hftbacktest_run(
     lot: float,
     *,
     step_ms: float,
+    depth: str = "auto",
 ) -> dict[str, Any]:
     """One timed run of hftbacktest's GLFT on ``events`` with ``cfg``'s parameters."""
     from hftbacktest import Recorder
@@ -320,6 +336,7 @@ def hftbacktest_run(
         latency_ns=round(cfg["latency"]["order_ms"] * 1e6),
         fees_ppm=(fee["maker_ppm"], fee["taker_ppm"]),
         queue=cfg["queue_model"],
+        depth=depth,
     )
     span_ns = int(events["local_ts"].max() - events["local_ts"].min())
     recorder = Recorder(1, span_ns // (record_every * step_ns) + 16)
@@ -338,8 +355,8 @@ def hftbacktest_run(
     )
     seconds = time.perf_counter() - started
     state = hbt.state_values(0)
-    depth = hbt.depth(0)
-    mid = (depth.best_bid + depth.best_ask) / 2.0
+    book = hbt.depth(0)
+    mid = (book.best_bid + book.best_ask) / 2.0
     position = hbt.position(0)
     out = {
         "loop_seconds": seconds,
@@ -354,26 +371,32 @@ def hftbacktest_run(
     return out
 
 
-def _warm_up(events: npt.NDArray[np.void], cfg: dict[str, Any], tick: float, lot: float) -> None:
+def _warm_up(
+    events: npt.NDArray[np.void], cfg: dict[str, Any], tick: float, lot: float, depth: str
+) -> None:
     """Compiles hftbacktest's loop on a short prefix, outside the timings."""
-    hftbacktest_run(events[: min(len(events), 5_000)], cfg, tick, lot, step_ms=1.0)
+    hftbacktest_run(events[: min(len(events), 5_000)], cfg, tick, lot, step_ms=1.0, depth=depth)
 
 
-def run(cfg: dict[str, Any], *, repeat: int = 3, step_ms: float = 1.0) -> dict[str, Any]:
+def run(
+    cfg: dict[str, Any], *, repeat: int = 3, step_ms: float = 1.0, depth: str = "auto"
+) -> dict[str, Any]:
     """Runs both rows (best of ``repeat``) and returns the ``--json`` document."""
     cfg = copy.deepcopy(cfg)
     rows, tick, lot, venue = tape(cfg)
     events = to_hftbacktest(rows, tick, lot)
     text = json.dumps(cfg)
-    ours = min(
-        (json.loads(_core.mm_backtest_bench(text, "builtin")) for _ in range(repeat)),
-        key=lambda s: float(s["loop_seconds"]),
-    )
-    _warm_up(events, cfg, tick, lot)
-    theirs = min(
-        (hftbacktest_run(events, cfg, tick, lot, step_ms=step_ms) for _ in range(repeat)),
-        key=lambda r: float(r["loop_seconds"]),
-    )
+    px = events["px"][np.isfinite(events["px"])]
+    if depth == "auto":
+        depth = "roi" if (float(px.max()) - float(px.min())) / tick < 1e6 else "hashmap"
+    _warm_up(events, cfg, tick, lot, depth)
+    # Alternating, so that both rows see the same spells of load on a shared machine.
+    ours_runs, their_runs = [], []
+    for _ in range(repeat):
+        ours_runs.append(json.loads(_core.mm_backtest_bench(text, "builtin")))
+        their_runs.append(hftbacktest_run(events, cfg, tick, lot, step_ms=step_ms, depth=depth))
+    ours = min(ours_runs, key=lambda s: float(s["loop_seconds"]))
+    theirs = min(their_runs, key=lambda r: float(r["loop_seconds"]))
     n = len(rows)
     if int(ours["md_events"]) != n:
         raise RuntimeError(f"our backtest replayed {ours['md_events']} events, the tape has {n}")
@@ -410,11 +433,11 @@ def run(cfg: dict[str, Any], *, repeat: int = 3, step_ms: float = 1.0) -> dict[s
     notes = [
         f"ratio wintermute / hftbacktest: {ratio:.2f}x events/s on the same {n:,} events",
         f"hftbacktest: {len(events):,} event rows, {theirs['steps']:,} elapse steps of "
-        f"{step_ms} ms, ROIVectorMarketDepthBacktest, no partial fills (its partial-fill "
+        f"{step_ms} ms, {depth} depth, no partial fills (its partial-fill "
         "exchange stops with InvalidOrderStatus on these tapes)",
         "rates: tape events / event-loop seconds (tape building, data loading and numba "
-        f"compilation excluded), best of {repeat}; machine: {os.cpu_count()} cores, "
-        f"load average {os.getloadavg()[0]:.1f}",
+        f"compilation excluded), best of {repeat} alternating runs; machine: "
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}",
         "outcomes differ by design: we decide on every top change (requote past 1 tick), "
         "hftbacktest every step; fills are counted per execution on both sides",
     ]
@@ -427,6 +450,7 @@ def run(cfg: dict[str, Any], *, repeat: int = 3, step_ms: float = 1.0) -> dict[s
         "order_ms": cfg["latency"]["order_ms"],
         "queue_model": cfg["queue_model"],
         "step_ms": step_ms,
+        "depth": depth,
     }
     return {"workload": workload, "results": results, "ratio": ratio, "notes": notes}
 
@@ -454,7 +478,7 @@ def _main(args: argparse.Namespace) -> int:
 
     try:
         cfg = config(args.market, seconds=args.seconds, order_ms=args.order_ms, queue=args.queue)
-        doc = run(cfg, repeat=args.repeat, step_ms=args.step_ms)
+        doc = run(cfg, repeat=args.repeat, step_ms=args.step_ms, depth=args.depth)
     except ImportError as e:
         print(f"wintermute bench backtest-peer: {e} (pip install '.[peers]')", file=sys.stderr)
         return 2
@@ -475,6 +499,9 @@ def add_parser(targets: Any) -> None:
     p.add_argument("--order-ms", type=float, default=1.0, help="order latency each way, ms")
     p.add_argument("--queue", default="risk_averse", help="risk_averse, log or power:N")
     p.add_argument("--step-ms", type=float, default=1.0, help="hftbacktest's elapse step, ms")
+    p.add_argument(
+        "--depth", choices=["auto", "roi", "hashmap"], default="auto", help="hftbacktest's depth"
+    )
     p.add_argument("--repeat", type=int, default=3, help="runs per row (the best is kept)")
     p.add_argument("--json", action="store_true", help="print the JSON document")
     p.set_defaults(handler=_main)
