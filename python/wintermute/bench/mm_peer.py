@@ -258,6 +258,14 @@ def _queue(asset: Any, model: str) -> Any:
     raise ValueError(f"queue={model!r}: expected risk_averse, log or power:N")
 
 
+def _pick_depth(events: npt.NDArray[np.void], tick: float, depth: str) -> str:
+    """``depth``, with ``auto`` resolved: ``roi`` when the prices span under 1 M ticks."""
+    if depth != "auto":
+        return depth
+    px = events["px"][np.isfinite(events["px"])]
+    return "roi" if (float(px.max()) - float(px.min())) / tick < 1e6 else "hashmap"
+
+
 def hftbacktest_backtest(
     events: npt.NDArray[np.void],
     tick: float,
@@ -285,8 +293,7 @@ def hftbacktest_backtest(
     px = events["px"][np.isfinite(events["px"])]
     lo, hi = float(px.min()), float(px.max())
     margin = max(hi - lo, 1000 * tick)
-    if depth == "auto":
-        depth = "roi" if (hi - lo) / tick < 1e6 else "hashmap"
+    depth = _pick_depth(events, tick, depth)
     asset = (
         BacktestAsset()
         .data([events])
@@ -386,9 +393,7 @@ def run(
     rows, tick, lot, venue = tape(cfg)
     events = to_hftbacktest(rows, tick, lot)
     text = json.dumps(cfg)
-    px = events["px"][np.isfinite(events["px"])]
-    if depth == "auto":
-        depth = "roi" if (float(px.max()) - float(px.min())) / tick < 1e6 else "hashmap"
+    depth = _pick_depth(events, tick, depth)
     _warm_up(events, cfg, tick, lot, depth)
     # Alternating, so that both rows see the same spells of load on a shared machine.
     ours_runs, their_runs = [], []
