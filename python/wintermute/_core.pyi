@@ -877,11 +877,16 @@ class RouteSimulators:
 
 # ---- market making: the latency benchmark (crates/python/src/mm_bench.rs) -------------------
 
-__all__ += ["mm_backtest_bench", "mm_latency_bench"]
+__all__ += ["mm_backtest_bench", "mm_backtest_tape", "mm_latency_bench"]
 
 def mm_backtest_bench(config_json: str, strategy: str, max_batch: int = 4096) -> str:
     """One backtest with a Rust strategy (builtin, builtin_batched, idle, idle_batched): the
     summary as JSON."""
+
+def mm_backtest_tape(config_json: str) -> tuple[bytes, float, float, str]:
+    """The tape of the venue a backtest config quotes on: ``(rows, tick_size, lot_size,
+    venue)``, the rows little-endian int64, six per event (ts_exch, ts_recv, kind, side, price
+    in ticks, qty in lots)."""
 
 def mm_latency_bench(
     rate: int,

@@ -548,6 +548,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wintermute.bench import mm_backtest as bench_backtest
 
     bench_backtest.add_parser(bench_targets)
+    from wintermute.bench import mm_peer as bench_backtest_peer
+
+    bench_backtest_peer.add_parser(bench_targets)
     from wintermute.bench import mm_live as bench_mm_live
 
     bench_mm_live.add_parser(bench_targets)

@@ -16,7 +16,9 @@
 //! - [`mm_latency`]: the market maker's tick-to-order latency on our venue, open loop, behind
 //!   `examples/mm_bench.rs` and `wintermute bench mm`;
 //! - [`routing`]: an order decision -> the signed request of each venue (`wintermute bench
-//!   routing`, beside ccxt's `create_order`).
+//!   routing`, beside ccxt's `create_order`);
+//! - [`mm_peer`]: the quoted venue's backtest tape as integer rows, for
+//!   `wintermute bench backtest-peer` (the same events replayed by hftbacktest).
 //!
 //! The bindings (`wintermute._core`) call these in one line each, with the GIL released.
 //! Examples: `cargo run --release -p wintermute-bench --example latency` (the order book alone)
@@ -28,6 +30,7 @@ pub mod catalog;
 pub mod feed_replay;
 pub mod mm_backtest;
 pub mod mm_latency;
+pub mod mm_peer;
 pub mod native_book;
 pub mod pipeline;
 pub mod routing;

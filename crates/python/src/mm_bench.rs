@@ -3,9 +3,10 @@
 //! ([`wintermute_bench::mm_backtest`]), run with the GIL released.
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyBytes, PyDict};
 use wintermute_bench::mm_backtest::{self, RustStrategy};
 use wintermute_bench::mm_latency::{self, HostJitter, MmBenchConfig, MmBenchResult};
+use wintermute_bench::mm_peer;
 
 use crate::errors::{Error, Result};
 use crate::pipeline::latency_dict;
@@ -67,9 +68,20 @@ fn mm_backtest_bench(py: Python<'_>, config_json: &str, strategy: &str, max_batc
     Ok(py.detach(|| mm_backtest::run(config_json, which, max_batch))?.summary_json())
 }
 
+/// The tape of the venue a backtest config quotes on ([`wintermute_bench::mm_peer`]), for
+/// `wintermute bench backtest-peer`: `(rows, tick_size, lot_size, venue)`, the rows as
+/// little-endian `i64`, six per event.
+#[pyfunction]
+fn mm_backtest_tape<'py>(py: Python<'py>, config_json: &str) -> Result<(Bound<'py, PyBytes>, f64, f64, String)> {
+    let tape = py.detach(|| mm_peer::quoted_tape(config_json))?;
+    let bytes: Vec<u8> = tape.rows.iter().flatten().flat_map(|v| v.to_le_bytes()).collect();
+    Ok((PyBytes::new(py, &bytes), tape.tick_size, tape.lot_size, tape.venue))
+}
+
 /// Adds the market-making benchmarks to `wintermute._core`.
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(mm_latency_bench, m)?)?;
     m.add_function(wrap_pyfunction!(mm_backtest_bench, m)?)?;
+    m.add_function(wrap_pyfunction!(mm_backtest_tape, m)?)?;
     Ok(())
 }
