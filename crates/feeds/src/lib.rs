@@ -51,6 +51,7 @@ pub mod market;
 pub mod message;
 pub mod net;
 pub mod normalized;
+pub mod options;
 pub mod recording;
 pub mod sync;
 pub mod synthetic;

@@ -1,7 +1,7 @@
 //! Market data from Python: `feeds_verify` (replay a recording offline), `feeds_serve` (a local
 //! replay server speaking each exchange's protocol), `feeds_watch` (the connectors, keeping
 //! books in sync, with a live callback) and `feeds_synth` (a seeded synthetic market). Options
-//! arrive as JSON documents read by `wintermute_feeds::net::options`, which checks them and
+//! arrive as JSON documents read by `wintermute_feeds::options`, which checks them and
 //! fills the defaults; results go back as JSON. Network work runs with the GIL released.
 
 use std::path::{Path, PathBuf};
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use pyo3::prelude::*;
 use serde::Serialize;
 use wintermute_feeds::net::blocking::{recorded_subscription, replay_serve_blocking, watch_blocking_with};
-use wintermute_feeds::net::options::{self, ServeOptions, ServeSummary, SyntheticOptions, WatchOptions};
+use wintermute_feeds::options::{self, ServeOptions, ServeSummary, SyntheticOptions, WatchOptions};
 use wintermute_feeds::{verify_path, Venue};
 
 use crate::errors::{Error, Result};
@@ -63,7 +63,7 @@ fn feeds_recorded_subscription(path: &str) -> Result<(String, Vec<String>)> {
 /// Serves a recording over WebSocket (and Binance's REST snapshot over HTTP) on 127.0.0.1
 /// until the options' `seconds` pass or, with `exit_when_drained`, every frame was sent and
 /// clients left. `on_ready(ws_url, rest_url)` is called once listening. `options`: a JSON
-/// document of `wintermute_feeds::net::options::ServeOptions`. Returns the server's counters
+/// document of `wintermute_feeds::options::ServeOptions`. Returns the server's counters
 /// (`ServeSummary`) as JSON.
 #[pyfunction]
 fn feeds_serve(py: Python<'_>, path: &str, on_ready: Py<PyAny>, options: &str) -> Result<String> {
@@ -77,7 +77,7 @@ fn feeds_serve(py: Python<'_>, path: &str, on_ready: Py<PyAny>, options: &str) -
 }
 
 /// Runs the connector of `options` (a JSON document of
-/// `wintermute_feeds::net::options::WatchOptions`: venue, symbols, endpoints, duration, ...),
+/// `wintermute_feeds::options::WatchOptions`: venue, symbols, endpoints, duration, ...),
 /// calling `on_tick(document)` about every `tick` seconds with
 /// `{"report": ..., "counters": ...}`; returns the final report as JSON (streams, counters).
 #[pyfunction]
@@ -95,7 +95,7 @@ fn feeds_watch(py: Python<'_>, options: &str, on_tick: Option<Py<PyAny>>) -> Res
 }
 
 /// Generates a seeded synthetic market (`options`: a JSON document of
-/// `wintermute_feeds::net::options::SyntheticOptions`) and writes it to `path` in the
+/// `wintermute_feeds::options::SyntheticOptions`) and writes it to `path` in the
 /// Wintermute recording format; returns its summary (`SyntheticSummary`) as JSON.
 #[pyfunction]
 fn feeds_synth(py: Python<'_>, options: &str, path: PathBuf) -> Result<String> {

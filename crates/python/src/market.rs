@@ -14,8 +14,8 @@ use wintermute_feeds::book::{Level, Side};
 use wintermute_feeds::consolidated::{ConsolidatedLevel, Cross};
 use wintermute_feeds::market::{Market, MarketView, StreamView, VenueView};
 use wintermute_feeds::message::Aggressor;
-use wintermute_feeds::net::options::MarketOptions;
 use wintermute_feeds::normalized::{EventKind, LatencySummary, NormalizedEvent, Quote};
+use wintermute_feeds::options::MarketOptions;
 use wintermute_feeds::sync::StreamStats;
 
 use crate::errors::{Error, Result};
@@ -203,7 +203,7 @@ impl PyMarket {
 #[pymethods]
 impl PyMarket {
     /// Starts the market of `options`: a JSON document of
-    /// `wintermute_feeds::net::options::MarketOptions` (venues, instruments, rings).
+    /// `wintermute_feeds::options::MarketOptions` (venues, instruments, rings).
     #[new]
     fn new(py: Python<'_>, options: &str) -> Result<Self> {
         let config = MarketOptions::from_json(options)?.config()?;

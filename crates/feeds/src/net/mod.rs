@@ -20,7 +20,6 @@ pub mod dialect;
 pub mod endpoints;
 pub mod exchange_info;
 pub mod http;
-pub mod options;
 pub(crate) mod reference;
 pub mod replay_server;
 pub mod tls;

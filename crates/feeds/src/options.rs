@@ -2,9 +2,9 @@
 //! sends (JSON), checked here against the Rust types' own defaults, so that a binding converts,
 //! calls and maps the error.
 //!
-//! - [`ServeOptions`] for [`super::blocking::replay_serve_blocking`] (a replay server), with
+//! - [`ServeOptions`] for [`crate::net::blocking::replay_serve_blocking`] (a replay server), with
 //!   its counters back as a [`ServeSummary`];
-//! - [`WatchOptions`] for [`super::blocking::watch_blocking_with`] (the connectors), with
+//! - [`WatchOptions`] for [`crate::net::blocking::watch_blocking_with`] (the connectors), with
 //!   [`tick_json`] for the live view's document;
 //! - [`SyntheticOptions`] for [`crate::synthetic::generate`], with [`write_synthetic`] writing
 //!   the recording and returning a [`SyntheticSummary`];
@@ -23,12 +23,12 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use super::blocking::{ServeLimits, WatchLimits};
-use super::client::{FeedConfig, FeedCounters};
-use super::endpoints::Protocol;
-use super::replay_server::{Fault, Pace, ReplayOptions, ReplayStats};
 use crate::binance_ticks::TickScale;
 use crate::market::{Instrument, MarketConfig, Source, VenueFeed};
+use crate::net::blocking::{ServeLimits, WatchLimits};
+use crate::net::client::{FeedConfig, FeedCounters};
+use crate::net::endpoints::Protocol;
+use crate::net::replay_server::{Fault, Pace, ReplayOptions, ReplayStats};
 use crate::synthetic::latent::Dislocation;
 use crate::synthetic::{generate, SyntheticConfig};
 use crate::verify::VerifyReport;
