@@ -687,26 +687,38 @@ impl crate::venue::VenueClient for BinanceRestClient {
         client_order_id: &str,
         new_total_qty: i64,
     ) -> Result<bool, BinanceClientError> {
-        match self.orders.get(client_order_id) {
-            Some(order) if new_total_qty < order.qty => {
-                match self.amend_keep_priority(symbol, client_order_id, new_total_qty).await {
-                    Ok(_) => Ok(true),
-                    // Amended as often as the venue allows: a cancel-replace starts a new order.
-                    Err(BinanceClientError::Venue { code: -2038, msg, .. }) if msg.contains("MAX_NUM_ORDER_AMENDS") => {
-                        Ok(false)
-                    }
-                    Err(err) => Err(err),
-                }
-            }
-            _ => Ok(false),
+        if !reduces(&self.orders, client_order_id, new_total_qty) {
+            return Ok(false);
         }
+        amended_in_place(self.amend_keep_priority(symbol, client_order_id, new_total_qty).await)
     }
 
     /// Every open order on the symbol canceled in one request (`DELETE /api/v3/openOrders`).
     async fn cancel_open(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
-        let reports = self.cancel_open_orders(symbol).await?;
-        Ok(reports.iter().filter(|r| r.kind == ReportKind::Canceled).count())
+        Ok(canceled_count(&self.cancel_open_orders(symbol).await?))
     }
+}
+
+/// Whether an amend to `new_total_qty` is one Binance makes in place (`keepPriority`): a
+/// known order whose quantity goes down.
+pub(crate) fn reduces(orders: &OrderTable, client_order_id: &str, new_total_qty: i64) -> bool {
+    orders.get(client_order_id).is_some_and(|order| new_total_qty < order.qty)
+}
+
+/// A `keepPriority` amend's outcome as `VenueClient::amend` gives it: `Ok(true)` when the venue
+/// amended in place; `Ok(false)` when the order was amended as often as the venue allows
+/// (`MAX_NUM_ORDER_AMENDS`: a cancel-replace starts a new order); any other error as it is.
+pub(crate) fn amended_in_place<T>(result: Result<T, BinanceClientError>) -> Result<bool, BinanceClientError> {
+    match result {
+        Ok(_) => Ok(true),
+        Err(BinanceClientError::Venue { code: -2038, msg, .. }) if msg.contains("MAX_NUM_ORDER_AMENDS") => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+/// The orders a cancel-all answer canceled.
+pub(crate) fn canceled_count(reports: &[ExecutionReport]) -> usize {
+    reports.iter().filter(|r| r.kind == ReportKind::Canceled).count()
 }
 
 /// The reports of a cancel-all answer (`DELETE /api/v3/openOrders`, `openOrders.cancelAll`): each

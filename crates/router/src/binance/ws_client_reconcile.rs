@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 
 use super::{expect_ok, order_answer, parse_error, venue_error, BinanceWsClient};
-use crate::binance::client::{canceled_reports, BinanceClientError};
+use crate::binance::client::{amended_in_place, canceled_count, canceled_reports, reduces, BinanceClientError};
 use crate::binance::reports::{
     order_reports, trade_report, BinanceAmend, BinanceOrder, BinanceTrade, ReportParseError,
 };
@@ -220,24 +220,14 @@ impl VenueClient for BinanceWsClient {
         client_order_id: &str,
         new_total_qty: i64,
     ) -> Result<bool, BinanceClientError> {
-        match self.orders.get(client_order_id) {
-            Some(order) if new_total_qty < order.qty => {
-                match self.amend_keep_priority(symbol, client_order_id, new_total_qty).await {
-                    Ok(_) => Ok(true),
-                    // Amended as often as the venue allows: a cancel-replace starts a new order.
-                    Err(BinanceClientError::Venue { code: -2038, msg, .. }) if msg.contains("MAX_NUM_ORDER_AMENDS") => {
-                        Ok(false)
-                    }
-                    Err(err) => Err(err),
-                }
-            }
-            _ => Ok(false),
+        if !reduces(&self.orders, client_order_id, new_total_qty) {
+            return Ok(false);
         }
+        amended_in_place(self.amend_keep_priority(symbol, client_order_id, new_total_qty).await)
     }
 
     /// Every open order on the symbol canceled in one request (`openOrders.cancelAll`).
     async fn cancel_open(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
-        let reports = self.cancel_open_orders(symbol).await?;
-        Ok(reports.iter().filter(|r| r.kind == ReportKind::Canceled).count())
+        Ok(canceled_count(&self.cancel_open_orders(symbol).await?))
     }
 }
