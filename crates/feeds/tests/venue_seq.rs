@@ -185,3 +185,24 @@ fn kraken_books_and_trades_carry_no_venue_number() {
         assert_eq!(numbered, 0);
     }
 }
+
+#[test]
+fn coinbase_advanced_trade_events_carry_the_message_sequence_num() {
+    let frames = [
+        r#"{"channel":"l2_data","client_id":"","timestamp":"2023-02-09T20:32:50.714964855Z","sequence_num":0,"events":[{"type":"snapshot","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"2023-02-09T20:32:50.2Z","price_level":"21921.73","new_quantity":"0.06317902"},{"side":"offer","event_time":"2023-02-09T20:32:50.2Z","price_level":"21921.74","new_quantity":"1"}]}]}"#,
+        r#"{"channel":"l2_data","client_id":"","timestamp":"2023-02-09T20:32:51.714964855Z","sequence_num":1,"events":[{"type":"update","product_id":"BTC-USD","updates":[{"side":"bid","event_time":"2023-02-09T20:32:51.2Z","price_level":"21921.72","new_quantity":"2"},{"side":"bid","event_time":"2023-02-09T20:32:51.2Z","price_level":"21921.73","new_quantity":"0"}]}]}"#,
+        r#"{"channel":"market_trades","client_id":"","timestamp":"2023-02-09T20:32:52.39625135Z","sequence_num":2,"events":[{"type":"update","trades":[{"trade_id":"7","product_id":"BTC-USD","price":"21921.74","size":"0.3","side":"BUY","time":"2023-02-09T20:32:52.265Z"},{"trade_id":"8","product_id":"BTC-USD","price":"21921.74","size":"0.1","side":"BUY","time":"2023-02-09T20:32:52.266Z"}]}]}"#,
+    ];
+    let mut books = CoinbaseBooks::new();
+    books.tap_mut().unwrap().enable(Venue::Coinbase, 64);
+    let mut seen = HashMap::new();
+    let mut per_frame = Vec::new();
+    for (i, f) in frames.iter().enumerate() {
+        books.on_frame_at(0, f, 1_000 + i as i64).unwrap();
+        let events = new_events(&books, &mut seen);
+        per_frame.push(events.iter().map(|e| (e.kind, e.venue_seq)).collect::<Vec<_>>());
+    }
+    assert_eq!(per_frame[0], [(EventKind::Snapshot, Some(0))]);
+    assert_eq!(per_frame[1], [(EventKind::Delta, Some(1)), (EventKind::Delta, Some(1)), (EventKind::Bbo, Some(1))]);
+    assert_eq!(per_frame[2], [(EventKind::Trade, Some(2)), (EventKind::Trade, Some(2))]);
+}
