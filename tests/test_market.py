@@ -100,7 +100,7 @@ def test_events_carry_the_venues_own_numbers_or_none(drained: Market) -> None:
     for e in binance:
         if e["kind"] == "trade":  # the aggTrade's ``a``
             assert e["venue_seq"] == e["trade_id"]
-    book = [e["venue_seq"] for e in binance if e["kind"] != "trade"]
+    book = [e["venue_seq"] or 0 for e in binance if e["kind"] != "trade"]
     assert book == sorted(book)  # diff update ids only grow on a live book
     coinbase = [e for e in drained.events("coinbase") if e["kind"] == "trade"]
     assert all(e["venue_seq"] == e["trade_id"] for e in coinbase)  # the synthetic ``sequence``
