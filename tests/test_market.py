@@ -93,6 +93,24 @@ def test_l1_ring_lists_and_numpy(drained: Market) -> None:
     assert isinstance(np.asarray(arr["receive_ts"])[0], np.int64)
 
 
+def test_events_carry_the_venues_own_numbers_or_none(drained: Market) -> None:
+    binance = drained.events("binance")
+    assert {e["kind"] for e in binance} >= {"delta", "trade"}
+    assert all(isinstance(e["venue_seq"], int) for e in binance)
+    for e in binance:
+        if e["kind"] == "trade":  # the aggTrade's ``a``
+            assert e["venue_seq"] == e["trade_id"]
+    book = [e["venue_seq"] or 0 for e in binance if e["kind"] != "trade"]
+    assert book == sorted(book)  # diff update ids only grow on a live book
+    coinbase = [e for e in drained.events("coinbase") if e["kind"] == "trade"]
+    assert all(e["venue_seq"] == e["trade_id"] for e in coinbase)  # the synthetic ``sequence``
+    assert all(e["venue_seq"] is None for e in drained.events("coinbase") if e["kind"] != "trade")
+    assert all(e["venue_seq"] is None for e in drained.events("kraken"))
+    assert list(drained.events_array("kraken", last=3)["venue_seq"]) == [-1, -1, -1]
+    arr = drained.events_array("binance", last=3)
+    assert list(arr["venue_seq"]) == [e["venue_seq"] for e in binance[-3:]]
+
+
 def test_latency_and_counters(drained: Market) -> None:
     for venue in ("binance", "coinbase", "kraken"):
         lat = drained.latency(venue)

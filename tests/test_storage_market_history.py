@@ -56,6 +56,7 @@ BINANCE = (
     / ("binance_spot_2021-04-04_BTCUSDT-ETHUSDT-DOTUSDT_depth100ms_snapshot_aggTrade.cfraw.txt")
 )
 KRAKEN_TRADES = DATA / "kraken/kraken_ws1_2021-04-05_trade.cfraw.txt"
+COINBASE = DATA / "coinbase/coinbase_exchange_2021-04-17_level2_ticker_matches.cfraw.txt"
 
 
 @pytest.fixture
@@ -108,7 +109,8 @@ def reference_trades(path: Path) -> list[tuple[Any, ...]]:
 def reference_tops(path: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Per symbol, the top of book after its snapshot and after each depth update that moved
     it (Binance's documented procedure: updates with ``u`` <= the snapshot's lastUpdateId are
-    dropped), as (kind, bid price, bid qty, ask price, ask qty)."""
+    dropped), as (kind, bid price, bid qty, ask price, ask qty, venue number): the venue number
+    of a move is the update's ``u``, of the snapshot the last update id its book is at."""
     books: dict[str, tuple[dict[Decimal, Decimal], dict[Decimal, Decimal], int]] = {}
     pending: dict[str, list[dict[str, Any]]] = {}
     tops: dict[str, list[tuple[Any, ...]]] = {}
@@ -122,6 +124,7 @@ def reference_tops(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         bids, asks, last = books[symbol]
         if update["u"] <= last:
             return
+        books[symbol] = (bids, asks, update["u"])
         for side, levels in ((bids, update["b"]), (asks, update["a"])):
             for p, q in levels:
                 if Decimal(q) == 0:
@@ -129,8 +132,8 @@ def reference_tops(path: Path) -> dict[str, list[tuple[Any, ...]]]:
                 else:
                     side[Decimal(p)] = Decimal(q)
         now = top(symbol)
-        if tops[symbol][-1][1:] != now:
-            tops[symbol].append(("bbo", *now))
+        if tops[symbol][-1][1:5] != now:
+            tops[symbol].append(("bbo", *now, update["u"]))
 
     for url, frame in binance_frames(path):
         if url is not None:
@@ -138,7 +141,7 @@ def reference_tops(path: Path) -> dict[str, list[tuple[Any, ...]]]:
             books[symbol] = ({Decimal(p): Decimal(q) for p, q in frame["bids"]},
                              {Decimal(p): Decimal(q) for p, q in frame["asks"]},
                              frame["lastUpdateId"])  # fmt: skip
-            tops[symbol] = [("snapshot", *top(symbol))]
+            tops[symbol] = [("snapshot", *top(symbol), frame["lastUpdateId"])]
             for update in pending.pop(symbol, []):
                 apply(symbol, update)
             continue
@@ -171,13 +174,16 @@ def test_a_binance_recording_is_recorded_with_every_trade_and_top_exact(
     assert got == want
     for t in trades:
         assert (t.venue, t.trade_key, t.ts_ns) == ("binance", t.trade_id, t.exchange_ts)
+        assert t.venue_seq == t.trade_id  # the aggTrade's ``a``, checked against the frames above
         assert isinstance(t.price, Decimal)
         assert t.receive_ts > 0
 
     ticks = everything(history, "ticks")
     for symbol, tops in reference_tops(BINANCE).items():
         mine = sorted((t for t in ticks if t.symbol == symbol), key=lambda t: t.seq)
-        assert [(t.kind, t.bid_price, t.bid_qty, t.ask_price, t.ask_qty) for t in mine] == tops
+        assert [
+            (t.kind, t.bid_price, t.bid_qty, t.ask_price, t.ask_qty, t.venue_seq) for t in mine
+        ] == tops
         assert mine[0].exchange_ts is None  # a REST snapshot has no time: ts_ns is the receive's
         assert all(t.ts_ns == t.exchange_ts is not None for t in mine[1:])
     assert stats.trades == len(trades)
@@ -195,6 +201,7 @@ def test_recording_the_same_stream_again_stores_nothing_twice(history: MarketHis
     assert {t: history.count(t) for t in ("trades", "ticks")} == counts
     kraken = everything(history, "trades")
     assert all(t.trade_id == 0 and t.trade_key == t.seq for t in kraken)  # Kraken sends no id
+    assert all(t.venue_seq is None for t in kraken)  # ... and so no venue number either
 
 
 def test_writing_a_batch_twice_stores_it_once(history: MarketHistory) -> None:
@@ -286,10 +293,13 @@ def test_the_command_line_records_queries_exports_and_refuses_bad_filters(
     first = json.loads(out.out.splitlines()[0])
     assert first["venue"] == "kraken"
     assert Decimal(first["price"]) > 0
+    assert "venue_seq" in first
+    assert first["venue_seq"] is None
     csv_out = tmp_path / "t.csv"
     assert main(["md", "export", "trades", "--store", store_url, "--format", "csv",
                  "--out", str(csv_out)]) == 0  # fmt: skip
     assert len(csv_out.read_text().splitlines()) == 29
+    assert csv_out.read_text().splitlines()[0].endswith(",receive_ts,venue_seq")
     assert main(["md", "query", "trades", "--store", store_url, "--since", "20",
                  "--until", "10"]) == 2  # fmt: skip
     assert "inverted time range" in capsys.readouterr().err
@@ -343,7 +353,7 @@ class FakeCore:
 
 def trade_event(seq: int) -> tuple[Any, ...]:
     return (seq, "trade", None, "100.25", "0.5", "buy", 1000 + seq, None, None,
-            10**18 + seq, 10**18 + seq + 7, 0)  # fmt: skip
+            10**18 + seq, 10**18 + seq + 7, 0, 5000 + seq)  # fmt: skip
 
 
 class FlakyHistory:
@@ -486,7 +496,7 @@ def test_a_replaced_market_is_read_to_its_end_then_the_new_one_from_its_first_ev
     recorder = MarketRecorder(history, old, snapshot_every=None)  # type: ignore[arg-type]
     recorder.read()
     old.ring = [trade_event(s) for s in range(1, 9)]  # 6..8 arrive, then the market restarts
-    new = FakeCore([(*trade_event(s)[:9], 2 * 10**18 + s, 2 * 10**18 + s, 0) for s in (1, 2)])
+    new = FakeCore([(*trade_event(s)[:9], 2 * 10**18 + s, 2 * 10**18 + s, 0, None) for s in (1, 2)])
     recorder.replace_market(new)  # type: ignore[arg-type]
     recorder.read()
     recorder.flush(force=True)
@@ -519,3 +529,87 @@ def test_the_demo_refuses_to_record_without_the_market_or_the_audit_trail(
 ) -> None:
     assert main(["demo", "--port", "0", "--duration", "1", "--no-market", "--record-market"]) == 2
     assert "drop --no-market and --no-audit" in capsys.readouterr().err
+
+
+# --- the venue's own sequence numbers (venue_seq) --------------------------------------------
+
+
+def coinbase_match_sequences(path: Path) -> dict[tuple[str, int], int]:
+    """(product, trade id) -> the ``sequence`` of every ``match`` frame, parsed here."""
+    out = {}
+    for line in path.read_text().splitlines():
+        head, _, body = line.partition(": ")
+        if not body.startswith("{") or " <- " in head or " <-> " in head:
+            continue
+        frame = json.loads(body)
+        if frame.get("type") in ("match", "last_match"):
+            out[(frame["product_id"], int(frame["trade_id"]))] = frame["sequence"]
+    return out
+
+
+def test_coinbase_trades_carry_the_match_sequence_and_level2_ticks_none(
+    store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["md", "record", "--store", store_url, "--replay", str(COINBASE),
+                 "--pace", "fast", "--snapshot-every", "0"]) == 0  # fmt: skip
+    capsys.readouterr()
+    want = coinbase_match_sequences(COINBASE)
+    assert len(want) > 10
+    assert main(["md", "query", "trades", "--store", store_url, "--venue", "coinbase",
+                 "--limit", "100000", "--json"]) == 0  # fmt: skip
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    got = {(r["symbol"], r["trade_id"]): r["venue_seq"] for r in rows}
+    assert got == want
+    history = open_history(store_url)
+    try:
+        ticks = everything(history, "ticks")
+    finally:
+        history.close()
+    assert len(ticks) > 100
+    assert all(t.venue_seq is None for t in ticks)  # ``level2`` carries no sequence
+
+
+def test_a_store_made_before_venue_seq_is_migrated_and_keeps_its_rows(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wintermute.storage import postgres, sqlite
+
+    module: Any = sqlite if store_url.startswith("sqlite") else postgres
+    migrations = module.MIGRATIONS
+    assert [v for v, _ in migrations][-1] == 4
+    monkeypatch.setattr(module, "MIGRATIONS", [m for m in migrations if m[0] <= 3])
+    old = open_history(store_url)
+    try:  # a row as migration 3 stored it: the column does not exist yet
+        with pytest.raises(StorageError, match="venue_seq"):
+            old.write(trades=[TradeRow("binance", "X", 5, 1, 1, 1, Decimal("1"), Decimal("2"),
+                                       None, None, 6, 9)])  # fmt: skip
+        db: Any = old._db  # type: ignore[attr-defined]
+        insert = (
+            "INSERT INTO md_snapshots (venue, symbol, ts_ns, side, level, seq, price, qty) "
+            "VALUES ('kraken', 'X', 5, 'bid', 0, 3, '1', '2')"
+        )
+        if old.backend == "sqlite":
+            db.execute(insert)
+        else:
+            with db.transaction():
+                db.execute("CREATE TABLE md_snapshots_p19700101 PARTITION OF md_snapshots "
+                           f"FOR VALUES FROM (0) TO ({86_400 * 10**9})")  # fmt: skip
+                db.execute(insert)
+    finally:
+        old.close()
+    monkeypatch.setattr(module, "MIGRATIONS", migrations)
+    new = open_history(store_url)
+    try:
+        (row,) = everything(new, "snapshots")
+        assert row.venue_seq is None
+        assert row.seq == 3
+        trade = TradeRow("binance", "X", 5, 7, 1, 7, Decimal("1"), Decimal("2"), None, None, 6,
+                         2**62)  # fmt: skip
+        tick = TickRow("binance", "X", 5, 2, "bbo", None, None, Decimal("3"), Decimal("4"), 5, 6,
+                       1513939205)  # fmt: skip
+        assert new.write(trades=[trade], ticks=[tick]) == 2
+        assert everything(new, "trades") == [trade]
+        assert everything(new, "ticks") == [tick]
+        assert new.write(trades=[trade._replace(venue_seq=None)]) == 0  # identity unchanged
+    finally:
+        new.close()

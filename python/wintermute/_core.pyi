@@ -728,6 +728,7 @@ _EventRow = tuple[
     int | None,
     int,
     int,
+    int | None,
 ]
 
 @final

@@ -24,7 +24,12 @@ instrument that is not mapped raises ``wintermute.errors.FeedError`` listing the
 **Events.** ``events()`` returns the L1 ring of a (venue, symbol): the last ``ring_capacity``
 normalized events (``snapshot``, ``delta``, ``trade``, ``bbo``) with exact prices and quantities
 (``decimal.Decimal``), the exchange timestamp (``None`` when the venue sends none), and the local
-receive and normalization times in ns since the epoch; ``events_array()`` gives the same as a numpy
+receive and normalization times in ns since the epoch, ``seq`` (the feed's own per-stream counter,
+gapless from 1) and ``venue_seq``, the venue's own number of the message the event came from, to
+match it against the exchange: Binance the diff's final update id ``u`` (a snapshot: the update id
+the book is at), a trade its trade id; Coinbase a ``match``'s ``sequence`` (Advanced Trade:
+``sequence_num``); ``None`` where the venue numbers nothing (Coinbase ``level2``; Kraken, whose
+books carry a checksum instead). ``events_array()`` gives the same as a numpy
 structured array (decimals as exact strings). ``latency(venue)`` reads the venue's HDR histograms:
 exchange → receive and receive → normalized, p50/p99/p99.9/max in ns.
 """
@@ -61,7 +66,8 @@ VENUES = ("binance", "coinbase", "kraken")
 DEFAULT_SYMBOLS = {"binance": "BTCUSDT", "coinbase": "BTC-USD", "kraken": "XBT/USD"}
 
 #: ``events_array()`` records of normalized market-data events: exact decimals as strings
-#: (``""`` when absent), timestamps in ns (``exchange_ts`` is -1 when the venue sends none).
+#: (``""`` when absent), timestamps in ns (``exchange_ts`` is -1 when the venue sends none),
+#: ``venue_seq`` -1 when the venue numbers none.
 #: Not the order book's event record (that is ``wintermute.batch.EVENT_DTYPE``).
 NORMALIZED_EVENT_DTYPE = np.dtype(
     [
@@ -79,6 +85,7 @@ NORMALIZED_EVENT_DTYPE = np.dtype(
         ("exchange_ts", "i8"),
         ("receive_ts", "i8"),
         ("normalized_ts", "i8"),
+        ("venue_seq", "i8"),
     ]
 )
 
@@ -100,6 +107,7 @@ class NormalizedEvent(TypedDict):
     exchange_ts: int | None
     receive_ts: int
     normalized_ts: int
+    venue_seq: int | None  # the venue's number of the message, when it sends one (see above)
 
 
 class Book(TypedDict):
@@ -309,6 +317,7 @@ class Market:
                 exchange_ts=exchange_ts,
                 receive_ts=receive_ts,
                 normalized_ts=normalized_ts,
+                venue_seq=venue_seq,
             )
             for (
                 seq,
@@ -323,6 +332,7 @@ class Market:
                 exchange_ts,
                 receive_ts,
                 normalized_ts,
+                venue_seq,
             ) in rows
         ]
 
@@ -345,6 +355,7 @@ class Market:
                 -1 if exchange_ts is None else exchange_ts,
                 receive_ts,
                 normalized_ts,
+                -1 if venue_seq is None else venue_seq,
             )
             for (
                 seq,
@@ -359,6 +370,7 @@ class Market:
                 exchange_ts,
                 receive_ts,
                 normalized_ts,
+                venue_seq,
             ) in rows
         ]
         return np.array(records, dtype=NORMALIZED_EVENT_DTYPE)

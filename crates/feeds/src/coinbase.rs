@@ -64,7 +64,12 @@ pub enum CoinbaseMessage<'a> {
         time: Option<i64>,
     },
     /// Exchange `match` or `last_match`.
-    Match(Trade),
+    Match {
+        /// The trade.
+        trade: Trade,
+        /// `sequence` (the full channel's counter), if present.
+        sequence: Option<u64>,
+    },
     /// Exchange `ticker`.
     Ticker {
         /// Product id.
@@ -227,7 +232,7 @@ impl CoinbaseParser {
             }
             "match" | "last_match" => {
                 let side = f.side.ok_or(missing("match", "side"))?;
-                Ok(CoinbaseMessage::Match(Trade {
+                let trade = Trade {
                     symbol: symbol(f.product.ok_or(missing("match", "product_id"))?)?,
                     price: Decimal::parse_unsigned_with(
                         f.price.ok_or(missing("match", "price"))?,
@@ -241,7 +246,8 @@ impl CoinbaseParser {
                     aggressor: Some(if side == "sell" { Aggressor::Buy } else { Aggressor::Sell }),
                     trade_id: f.trade_id.ok_or(missing("match", "trade_id"))?,
                     exchange_ts: f.time.and_then(parse_rfc3339),
-                }))
+                };
+                Ok(CoinbaseMessage::Match { trade, sequence: f.sequence })
             }
             "ticker" => Ok(CoinbaseMessage::Ticker {
                 product: symbol(f.product.ok_or(missing("ticker", "product_id"))?)?,
@@ -456,7 +462,8 @@ mod tests {
         assert_eq!(changes[0].side, Side::Sell);
         assert!(changes[1].qty.is_zero());
         let m = r#"{"type":"match","trade_id":280232,"maker_order_id":"a","taker_order_id":"b","side":"sell","size":"985","price":"0.00001305","product_id":"SKL-BTC","sequence":177100030,"time":"2021-04-17T16:43:37.089723Z"}"#;
-        let CoinbaseMessage::Match(t) = p.parse(m).unwrap() else { panic!() };
+        let CoinbaseMessage::Match { trade: t, sequence } = p.parse(m).unwrap() else { panic!() };
+        assert_eq!(sequence, Some(177100030));
         assert_eq!((t.trade_id, t.aggressor), (280232, Some(Aggressor::Buy)));
         assert_eq!(t.exchange_ts, Some(1_618_677_817_089_723_000));
         let tick = r#"{"type":"ticker","sequence":333938798,"product_id":"BAND-GBP","price":"14.7775","best_bid":"14.7550","best_ask":"14.8060","side":"buy","trade_id":881613,"last_size":"0.04"}"#;

@@ -10,7 +10,9 @@
 //! | `Trade` | a public trade | `price`, `qty`, `aggressor`, `trade_id` |
 //! | `Bbo` | the best bid or ask (price or quantity) changed | `bid`, `ask` |
 //!
-//! Each event has the venue, the venue's symbol, a per-stream sequence number, the exchange's
+//! Each event has the venue, the venue's symbol, a per-stream sequence number (the tap's own,
+//! gapless from 1), the venue's sequence identifier of its message where the venue sends one
+//! ([`NormalizedEvent::venue_seq`]: what an audit matches against the exchange), the exchange's
 //! timestamp when the venue sends one (`None` otherwise: Binance and Coinbase snapshots), the
 //! local receive timestamp of the frame it came from (taken by the connector as the frame
 //! arrived) and the time it was normalized. Prices and quantities are exact: raw fixed-point
@@ -124,6 +126,15 @@ pub struct NormalizedEvent {
     pub aggressor: Option<Aggressor>,
     /// `Trade`: venue trade id (0 when the venue sends none).
     pub trade_id: u64,
+    /// The venue's own sequence identifier of the message the event came from, when the venue
+    /// sends one (`None` otherwise, never made up): Binance deltas and BBOs: the diff's final
+    /// update id `u`; Binance snapshots: the update id the book is at once loaded (the REST
+    /// `lastUpdateId`, or the `u` of the last buffered diff replayed on it); Binance trades: the
+    /// trade id (`a` of `aggTrade`, `t` of `trade`); Coinbase Exchange `match`: `sequence`;
+    /// Coinbase Advanced Trade: the message's `sequence_num` (per connection); Coinbase
+    /// Exchange `level2` snapshots and updates, and every Kraken event: `None` (Kraken books
+    /// carry a checksum instead; v1 trades carry no id).
+    pub venue_seq: Option<u64>,
     /// `Snapshot`/`Bbo`: best bid after the event.
     pub bid: Option<Quote>,
     /// `Snapshot`/`Bbo`: best ask after the event.
@@ -233,6 +244,7 @@ pub struct Tap {
     capacity: usize,
     receive_ns: i64,
     frame_exchange_ns: Option<i64>,
+    venue_seq: Option<u64>,
     streams: HashMap<Symbol, StreamTap>,
     latency: Option<Box<LatencyStats>>,
 }
@@ -274,6 +286,14 @@ impl Tap {
     pub fn begin_frame(&mut self, receive_ns: i64) {
         self.receive_ns = receive_ns;
         self.frame_exchange_ns = None;
+        self.venue_seq = None;
+    }
+
+    /// The events emitted next come from a message the venue numbered `seq` (see
+    /// [`NormalizedEvent::venue_seq`]); holds until changed or the frame ends. Builders set it
+    /// before each message's events, `None` where the message carries no number.
+    pub fn venue_seq(&mut self, seq: Option<u64>) {
+        self.venue_seq = seq;
     }
 
     /// The frame being processed carries exchange time `ns` (the latest one counts).
@@ -300,6 +320,7 @@ impl Tap {
         }
         self.receive_ns = 0;
         self.frame_exchange_ns = None;
+        self.venue_seq = None;
     }
 
     /// The stream's tap and a template of its next event: one clock read and one lookup per
@@ -317,6 +338,7 @@ impl Tap {
             level: Quote::default(),
             aggressor: None,
             trade_id: 0,
+            venue_seq: self.venue_seq,
             bid: None,
             ask: None,
             exchange_ts: self.frame_exchange_ns,

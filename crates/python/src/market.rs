@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList};
+use pyo3::types::{PyDict, PyList, PyTuple};
 use wintermute_feeds::book::{Level, Side};
 use wintermute_feeds::consolidated::{ConsolidatedLevel, Cross};
 use wintermute_feeds::market::{Market, MarketView, StreamView, VenueView};
@@ -20,8 +20,9 @@ use wintermute_feeds::sync::StreamStats;
 
 use crate::errors::{Error, Result};
 
-/// One normalized event as a tuple (see `_core.pyi`).
-type EventRow = (
+/// The first twelve fields of one normalized event's tuple (see `_core.pyi`); PyO3 converts
+/// tuples of at most twelve, so [`event_tuple`] appends the thirteenth, `venue_seq`.
+type EventHead = (
     u64,
     &'static str,
     Option<&'static str>,
@@ -36,6 +37,17 @@ type EventRow = (
     i64,
 );
 
+/// One normalized event: its first twelve fields and `venue_seq`.
+type EventRow = (EventHead, Option<u64>);
+
+/// The Python tuple of `row`: `(*head, venue_seq)`.
+fn event_tuple<'py>(py: Python<'py>, (head, venue_seq): EventRow) -> Result<Bound<'py, PyTuple>> {
+    let head = head.into_pyobject(py).map_err(Error::Python)?;
+    let mut items: Vec<Bound<'py, PyAny>> = head.iter().collect();
+    items.push(venue_seq.into_pyobject(py)?.into_any());
+    PyTuple::new(py, items).map_err(Error::Python)
+}
+
 fn quote(q: Option<Quote>) -> Option<(String, String)> {
     q.map(|q| (q.price().as_str().to_owned(), q.qty().as_str().to_owned()))
 }
@@ -47,7 +59,7 @@ fn event_row(e: &NormalizedEvent) -> EventRow {
     } else {
         (None, None)
     };
-    (
+    let head = (
         e.seq,
         e.kind.name(),
         e.side.map(|s| if s == Side::Buy { "bid" } else { "ask" }),
@@ -60,7 +72,8 @@ fn event_row(e: &NormalizedEvent) -> EventRow {
         e.exchange_ts,
         e.receive_ts,
         e.normalized_ts,
-    )
+    );
+    (head, e.venue_seq)
 }
 
 fn levels(levels: &[Level], depth: usize) -> Vec<(String, String)> {
@@ -237,13 +250,20 @@ impl PyMarket {
 
     /// The L1 ring of one stream, oldest first (at most the `last` newest), as tuples
     /// `(seq, kind, side, price, qty, aggressor, trade_id, bid, ask, exchange_ts, receive_ts,
-    /// normalized_ts)`.
+    /// normalized_ts, venue_seq)`.
     #[pyo3(signature = (venue, symbol, last=None))]
-    fn events(&self, venue: &str, symbol: &str, last: Option<usize>) -> Result<Vec<EventRow>> {
-        self.stream(venue, symbol, |s| {
+    fn events<'py>(
+        &self,
+        py: Python<'py>,
+        venue: &str,
+        symbol: &str,
+        last: Option<usize>,
+    ) -> Result<Vec<Bound<'py, PyTuple>>> {
+        let rows: Vec<EventRow> = self.stream(venue, symbol, |s| {
             let skip = last.map_or(0, |n| s.ring.len().saturating_sub(n));
             s.ring.iter().skip(skip).map(|e| event_row(&e)).collect()
-        })
+        })?;
+        rows.into_iter().map(|row| event_tuple(py, row)).collect()
     }
 
     /// Latency percentiles of one venue (ns) and connector counters.

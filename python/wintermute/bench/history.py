@@ -71,18 +71,18 @@ def events(n: int, seed: int) -> list[_EventRow]:
             price = f"{(mid + rng.randint(-50, 50)) / 100:.2f}"
             qty = f"{rng.randint(0, 10**6) / 10**5:.5f}"
             side = rng.choice(("bid", "ask"))
-            out.append((seq, "delta", side, price, qty, None, 0, None, None, ts, recv, recv))
+            out.append((seq, "delta", side, price, qty, None, 0, None, None, ts, recv, recv, seq))
         elif r < 0.9:
             bid = (f"{(mid - 1) / 100:.2f}", f"{rng.randint(1, 10**6) / 10**5:.5f}")
             ask = (f"{(mid + 1) / 100:.2f}", f"{rng.randint(1, 10**6) / 10**5:.5f}")
-            out.append((seq, "bbo", None, None, None, None, 0, bid, ask, ts, recv, recv))
+            out.append((seq, "bbo", None, None, None, None, 0, bid, ask, ts, recv, recv, seq))
         else:
             trade_id += 1
             price = f"{mid / 100:.2f}"
             qty = f"{rng.randint(1, 10**6) / 10**8:.8f}"
             aggressor = rng.choice(("buy", "sell"))
             out.append((seq, "trade", None, price, qty, aggressor, trade_id, None, None, ts,
-                        recv, recv))  # fmt: skip
+                        recv, recv, trade_id))  # fmt: skip
     return out
 
 

@@ -1,9 +1,10 @@
 """Historical market data in the audit store: normalized trades, top-of-book ticks and periodic
-book snapshots per venue, with exact decimals, exchange and receive timestamps and the feed's
-sequence numbers; queries by venue, symbol and time; export to Parquet and CSV.
+book snapshots per venue, with exact decimals, exchange and receive timestamps, the feed's own
+sequence numbers and the venue's; queries by venue, symbol and time; export to Parquet and CSV.
 
 The three tables live in the same database as the audit trail (migration 3 of ``sqlite.py``
-and ``postgres.py``; the SQL is here), with the same columns on both backends:
+and ``postgres.py``, and migration 4 for ``venue_seq``; the SQL is here), with the same columns
+on both backends:
 
 =============  ==============================================================================
 table          one row per
@@ -18,14 +19,25 @@ md_snapshots   level of a periodic top-``N`` book snapshot (``LevelRow``: ``side
 Every row has ``venue``, ``symbol`` (as the venue writes it) and ``ts_ns``, the event's time in
 ns since the epoch: the exchange's timestamp when the venue sends one, else the local receive
 time (a snapshot: the local time it was taken). Trades and ticks keep both timestamps too
-(``exchange_ts``, ``None`` when the venue sends none; ``receive_ts``) and ``seq``, the feed's
-per-(venue, symbol) sequence number (``wintermute.market``: from 1, in the order the book
-builder emitted the events). Prices and quantities are exact: PostgreSQL ``numeric``, SQLite
-text, ``decimal.Decimal`` in Python.
+(``exchange_ts``, ``None`` when the venue sends none; ``receive_ts``) and two sequence numbers:
+``seq``, the feed's own per-(venue, symbol) counter (``wintermute.market``: from 1, in the order
+the book builder emitted the events, restarting with each market), and ``venue_seq``, the
+venue's own number of the message the row came from, to match rows against the exchange's
+messages (``None`` where the venue numbers nothing, never made up): Binance the diff's final
+update id ``u`` (a ``snapshot`` tick: the update id the book is at) and a trade's trade id;
+Coinbase a ``match``'s ``sequence`` (Advanced Trade: ``sequence_num``); ``None`` for Coinbase
+``level2`` ticks and everything from Kraken (its books carry a checksum, its v1 trades no id).
+A snapshot level's ``venue_seq`` is that of the newest event read when it was taken. Rows
+stored before migration 4 have ``venue_seq`` ``None``. Prices and quantities are exact:
+PostgreSQL ``numeric``, SQLite text, ``decimal.Decimal`` in Python.
 
 Identity: a trade is ``(venue, symbol, ts_ns, trade_key)``, where ``trade_key`` is the venue's
 trade id, or the feed sequence number where the venue sends none (Kraken v1); a tick is
 ``(venue, symbol, ts_ns, seq)``; a snapshot level ``(venue, symbol, ts_ns, side, level)``.
+``venue_seq`` is in no identity: several rows can come from one venue message (the trades of
+one Coinbase Advanced Trade message share its ``sequence_num``), Kraken and Coinbase ``level2``
+number nothing, and rows stored before migration 4 have none; so the identities stay as they
+were and re-recording still stores each row once. ``venue_seq`` is a column to match on.
 Writing a row again stores it once, so re-recording the same stream (a replay, a recorder
 restarted over the same data) does not duplicate trades or ticks. Snapshots are samples taken
 on the recorder's clock: a second recording takes its own.
@@ -44,7 +56,7 @@ Queries are checked before they reach a database (:class:`HistoryQuery`)::
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -84,6 +96,7 @@ class TradeRow(NamedTuple):
     aggressor: str | None
     exchange_ts: int | None
     receive_ts: int
+    venue_seq: int | None = None
 
 
 class TickRow(NamedTuple):
@@ -100,10 +113,12 @@ class TickRow(NamedTuple):
     ask_qty: Decimal | None
     exchange_ts: int | None
     receive_ts: int
+    venue_seq: int | None = None
 
 
 class LevelRow(NamedTuple):
-    """One level of a periodic book snapshot; ``seq``: the newest feed event read when taken."""
+    """One level of a periodic book snapshot; ``seq`` and ``venue_seq``: those of the newest
+    feed event read when it was taken."""
 
     venue: str
     symbol: str
@@ -113,6 +128,7 @@ class LevelRow(NamedTuple):
     seq: int
     price: Decimal
     qty: Decimal
+    venue_seq: int | None = None
 
 
 HistoryRow = TradeRow | TickRow | LevelRow
@@ -131,7 +147,11 @@ KEYS: dict[str, tuple[str, ...]] = {
     "snapshots": ("venue", "symbol", "ts_ns", "side", "level"),
 }
 DECIMAL_COLUMNS = frozenset(("price", "qty", "bid_price", "bid_qty", "ask_price", "ask_qty"))
-_NULLABLE = frozenset(("aggressor", "exchange_ts", "bid_price", "bid_qty", "ask_price", "ask_qty"))
+_NULLABLE = frozenset(
+    ("aggressor", "exchange_ts", "bid_price", "bid_qty", "ask_price", "ask_qty", "venue_seq")
+)
+#: Columns added after migration 3 created the tables: (migration, column).
+_ADDED = {"venue_seq": 4}
 _TEXT = frozenset(("venue", "symbol", "aggressor", "kind", "side"))
 _INT4 = frozenset(("level",))
 
@@ -150,14 +170,39 @@ def _columns_sql(name: str, types: Sequence[str]) -> str:
     return ",\n    ".join(
         f"{c} {t}{'' if c in _NULLABLE else ' NOT NULL'}"
         for c, t in zip(COLUMNS[name], types, strict=True)
+        if c not in _ADDED
     )
+
+
+def _sqlite_types(name: str) -> list[str]:
+    return ["TEXT" if t in ("numeric", "text") else "INTEGER" for t in PG_TYPES[name]]
+
+
+def _added_sql(version: int, types: Callable[[str], Sequence[str]]) -> str:
+    return "\n".join(
+        f"ALTER TABLE {table} ADD COLUMN {c} {t};"
+        for name, (table, _) in TABLES.items()
+        for c, t in zip(COLUMNS[name], types(name), strict=True)
+        if _ADDED.get(c) == version
+    )
+
+
+def sqlite_migration_4() -> str:
+    """Migration 4 of ``sqlite.py``: the nullable ``venue_seq`` column on the three tables."""
+    return _added_sql(4, _sqlite_types)
+
+
+def postgres_migration_4() -> str:
+    """Migration 4 of ``postgres.py``: the nullable ``venue_seq`` column (``int8``) on the
+    three tables (their day partitions get it too)."""
+    return _added_sql(4, lambda name: PG_TYPES[name])
 
 
 def sqlite_migration() -> str:
     """Migration 3 of ``sqlite.py``: the market-data tables (decimals as exact text)."""
     parts = []
     for name, (table, _) in TABLES.items():
-        types = ["TEXT" if t in ("numeric", "text") else "INTEGER" for t in PG_TYPES[name]]
+        types = _sqlite_types(name)
         parts.append(
             f"CREATE TABLE {table} (\n    {_columns_sql(name, types)},\n"
             f"    PRIMARY KEY ({', '.join(KEYS[name])})\n) WITHOUT ROWID;\n"

@@ -142,6 +142,7 @@ class MarketRecorder:
         self._oldest_ns: int | None = None
         self._last_flush = time.monotonic()
         self._last_snapshot: dict[tuple[str, str], float] = {}
+        self._last_venue_seq: dict[tuple[str, str], int | None] = {}
         self._failing_since: float | None = None
         self._retry_at = 0.0
         self._backoff = 0.05
@@ -170,6 +171,7 @@ class MarketRecorder:
         self.market, self._core = market, market._core
         self.stats.last_seq.clear()  # a new market numbers its events from 1 again
         self._last_snapshot.clear()
+        self._last_venue_seq.clear()
 
     def read(self) -> int:
         """Reads what every stream's ring gained (and the snapshots due); returns the events."""
@@ -224,6 +226,7 @@ class MarketRecorder:
             ex_ts,
             recv_ts,
             _,
+            venue_seq,
         ) in events:
             if kind == "delta":
                 continue
@@ -233,16 +236,17 @@ class MarketRecorder:
             if kind == "trade":
                 self._trades.append(
                     TradeRow(venue, symbol, ts, trade_id or seq, seq, trade_id, Decimal(price),
-                             Decimal(qty), aggressor, ex_ts, recv_ts)
+                             Decimal(qty), aggressor, ex_ts, recv_ts, venue_seq)
                 )  # fmt: skip
             else:
                 self._ticks.append(
                     TickRow(venue, symbol, ts, seq, kind,
                             *((_dec(bid[0]), _dec(bid[1])) if bid else (None, None)),
                             *((_dec(ask[0]), _dec(ask[1])) if ask else (None, None)),
-                            ex_ts, recv_ts)
+                            ex_ts, recv_ts, venue_seq)
                 )  # fmt: skip
         self.stats.last_seq[key] = events[-1][0]
+        self._last_venue_seq[key] = events[-1][12]
         self.stats.events += len(events)
         EVENTS.labels(venue).inc(len(events))
         return len(events)
@@ -253,10 +257,13 @@ class MarketRecorder:
             return
         now = time.time_ns()
         seq = self.stats.last_seq.get((venue, symbol), 0)
+        venue_seq = self._last_venue_seq.get((venue, symbol))
         for side, levels in (("bid", book["bids"]), ("ask", book["asks"])):
             for i, (price, qty) in enumerate(levels):
                 self._levels.append(
-                    LevelRow(venue, symbol, now, side, i, seq, Decimal(price), Decimal(qty))
+                    LevelRow(
+                        venue, symbol, now, side, i, seq, Decimal(price), Decimal(qty), venue_seq
+                    )
                 )
         if self._oldest_ns is None:
             self._oldest_ns = now

@@ -28,7 +28,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from wintermute.storage.market_history import postgres_migration
+from wintermute.storage.market_history import postgres_migration, postgres_migration_4
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
     ALERT_COLUMNS,
@@ -109,6 +109,7 @@ CREATE INDEX audit_events_contra_order ON audit_events (contra_order_id, journal
 """,
     ),
     (3, postgres_migration()),  # the market-data history (market_history.py)
+    (4, postgres_migration_4()),  # md_*.venue_seq: the venue's own sequence numbers
 ]
 _INSERT_ALERT = (
     f"INSERT INTO audit_alerts ({', '.join(ALERT_COLUMNS)}) "

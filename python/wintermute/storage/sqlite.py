@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from decimal import Decimal
 
-from wintermute.storage.market_history import sqlite_migration
+from wintermute.storage.market_history import sqlite_migration, sqlite_migration_4
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
     ALERT_COLUMNS,
@@ -95,6 +95,7 @@ CREATE INDEX audit_events_contra_order ON audit_events (contra_order_id, journal
 """,
     ),
     (3, sqlite_migration()),  # the market-data history (market_history.py)
+    (4, sqlite_migration_4()),  # md_*.venue_seq: the venue's own sequence numbers
 ]
 
 _DECIMAL_AT = [i for i, c in enumerate(COLUMNS) if c in DECIMAL_COLUMNS]

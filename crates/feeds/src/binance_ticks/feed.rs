@@ -133,6 +133,7 @@ impl BinanceTickFeed {
         b.stream.stats.trades += 1;
         self.last_trade = Some(t);
         self.tap.exchange_time(t.exchange_ts);
+        self.tap.venue_seq(Some(t.trade_id));
         self.tap.trades(std::slice::from_ref(&t));
         Ok(FeedEvent::Trades(t.symbol))
     }
@@ -172,6 +173,7 @@ impl FeedHandler for BinanceTickFeed {
         book.set_conn(conn);
         if matches!(event, FeedEvent::Snapshot(_)) && self.tap.is_enabled() {
             let (bid, ask) = Self::top(&book.stream.book);
+            self.tap.venue_seq(Some(book.update_id()));
             self.tap.snapshot_top(symbol, bid, ask);
         }
         Ok(event)
@@ -188,6 +190,7 @@ impl FeedHandler for BinanceTickFeed {
                     let s = *b.scale();
                     self.tap
                         .exchange_time(diff.event_ms.and_then(|ms| i64::try_from(ms).ok()).map(|ms| ms * 1_000_000));
+                    self.tap.venue_seq(Some(diff.last));
                     let deltas = book
                         .changes
                         .iter()

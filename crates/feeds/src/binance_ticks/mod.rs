@@ -121,6 +121,12 @@ impl BinanceTickBook {
         self.stream.symbol.as_str()
     }
 
+    /// The last Binance update id applied: the snapshot's `lastUpdateId` or the final update
+    /// id `u` of the last diff (0 before the first snapshot).
+    pub fn update_id(&self) -> u64 {
+        self.local
+    }
+
     /// The book (empty unless live).
     pub fn book(&self) -> &TickBook {
         self.stream.book.ticks()

@@ -161,6 +161,8 @@ impl BinanceBooks {
         if stream.state != SyncState::Live {
             return Ok(FeedEvent::Resync { symbol, reason: ResyncReason::Gap });
         }
+        // The book is at the last update id applied: the snapshot's, or a replayed diff's `u`.
+        self.tap.venue_seq(Some(ids.local));
         self.tap.snapshot(symbol, &stream.book);
         Ok(FeedEvent::Snapshot(symbol))
     }
@@ -230,6 +232,7 @@ impl FeedHandler for BinanceBooks {
                     Step::Stale => FeedEvent::Ignored,
                     Step::Applied => {
                         self.tap.exchange_time(i64::try_from(d.event_time_ms).ok().map(|ms| ms * 1_000_000));
+                        self.tap.venue_seq(Some(d.final_update_id));
                         self.tap.deltas(d.symbol, d.levels);
                         self.tap.bbo(d.symbol, &stream.book);
                         FeedEvent::Update(d.symbol)
@@ -246,6 +249,7 @@ impl FeedHandler for BinanceBooks {
                 stream.stats.trades += 1;
                 self.last_trade = Some(t);
                 self.tap.exchange_time(t.exchange_ts);
+                self.tap.venue_seq(Some(t.trade_id));
                 self.tap.trades(std::slice::from_ref(&t));
                 Ok(FeedEvent::Trades(t.symbol))
             }

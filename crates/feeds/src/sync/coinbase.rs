@@ -120,6 +120,7 @@ impl FeedHandler for CoinbaseBooks {
                 s.book.load(bids, asks);
                 s.state = SyncState::Live;
                 s.note_applied();
+                self.tap.venue_seq(None);
                 self.tap.snapshot(product, &s.book);
                 FeedEvent::Snapshot(product)
             }
@@ -135,17 +136,19 @@ impl FeedHandler for CoinbaseBooks {
                 s.stats.updates += 1;
                 s.note_applied();
                 self.tap.exchange_time(time);
+                self.tap.venue_seq(None); // `level2` updates carry no sequence
                 self.tap.deltas(product, changes);
                 self.tap.bbo(product, &s.book);
                 FeedEvent::Update(product)
             }
-            CoinbaseMessage::Match(t) => {
+            CoinbaseMessage::Match { trade: t, sequence } => {
                 let s = self.streams.get_or_insert(Venue::Coinbase, t.symbol, conn);
                 s.stats.messages += 1;
                 s.stats.trades += 1;
                 self.trades.clear();
                 self.trades.push(t);
                 self.tap.exchange_time(t.exchange_ts);
+                self.tap.venue_seq(sequence);
                 self.tap.trades(&self.trades);
                 FeedEvent::Trades(t.symbol)
             }
@@ -160,7 +163,8 @@ impl FeedHandler for CoinbaseBooks {
                 }
                 FeedEvent::Ticker { symbol: product, best_bid, best_ask }
             }
-            CoinbaseMessage::AdvancedBook { events, updates, .. } => {
+            CoinbaseMessage::AdvancedBook { events, updates, sequence_num } => {
+                self.tap.venue_seq(Some(sequence_num));
                 let mut last = FeedEvent::Ignored;
                 for ev in events {
                     let s = self.streams.get_or_insert(Venue::Coinbase, ev.product, conn);
@@ -182,7 +186,8 @@ impl FeedHandler for CoinbaseBooks {
                 }
                 last
             }
-            CoinbaseMessage::AdvancedTrades { trades, .. } => {
+            CoinbaseMessage::AdvancedTrades { trades, sequence_num } => {
+                self.tap.venue_seq(Some(sequence_num));
                 self.trades.clear();
                 self.trades.extend_from_slice(trades);
                 for t in trades {
