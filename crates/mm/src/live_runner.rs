@@ -53,10 +53,15 @@
 //!
 //! # A batched strategy
 //! Started with [`LiveRunner::start_with_strategy`], the quotes are a batched strategy's (a
-//! Python one, say) instead of the pricer's: the runner hands it the new tops, our fills, the
-//! hedge fills, orders gone and the timer through [`crate::live_strategy`]'s bounded rings and
-//! applies the orders it proposes — new ones only while quoting is allowed. A pull cancels its
-//! orders here, in the same turn. The pricer still keeps the fair value (PnL, hedges).
+//! Python one, say) instead of the pricer's: the runner hands it what the backtester hands a
+//! strategy — the external venues' new tops and public trades ([`BookSource::read_trades`]),
+//! our venue's top (the whole book's, our own orders included, as the backtester shows it) and
+//! its public trades (anyone's, ours included), our fills, the hedge fills, orders gone and the
+//! timer — through [`crate::live_strategy`]'s bounded rings, and applies the orders it proposes
+//! — new ones only while quoting is allowed. In one turn the external venues' trades come
+//! before their new tops, and our venue's trades before our fills, orders gone and our top. A
+//! pull cancels its orders here, in the same turn. The pricer still keeps the fair value (PnL,
+//! hedges).
 //!
 //! # Stopping
 //! [`LiveRunner::stop`] pulls every quote, waits (at most [`STOP_WAIT`]) for our venue to
@@ -70,6 +75,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use wintermute_feeds::market::Market;
+use wintermute_feeds::message::Aggressor;
+use wintermute_feeds::normalized::EventKind;
 use wintermute_feeds::sync::{ResyncReason, SyncState};
 
 use crate::engine_venue::EngineVenue;
@@ -105,6 +112,9 @@ pub const STOP_WAIT: Duration = Duration::from_secs(2);
 const RETRY_CANCELS_EVERY: Duration = Duration::from_millis(100);
 /// Hedge decisions kept in the snapshot.
 pub const HEDGES_KEPT: usize = 20;
+/// The external venues' public trades handed to a strategy in one loop turn at most (the rest
+/// wait for the next turn).
+pub const TRADES_PER_TURN: usize = 1024;
 
 /// One reference stream as a [`BookSource`] reads it: exact decimals (units of 10^-18).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -123,10 +133,65 @@ pub struct RefBook {
     pub errors: u64,
 }
 
+/// One public trade of a reference stream as a [`BookSource`] reads it: exact decimals (units
+/// of 10^-18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedTrade {
+    /// The stream's index in the runner's streams.
+    pub stream: usize,
+    /// Price, raw.
+    pub price: i128,
+    /// Quantity, raw.
+    pub qty: i128,
+    /// The side that took liquidity (`None`: the venue does not say).
+    pub aggressor: Option<Side>,
+}
+
+/// The public trades read in one loop turn: a buffer sized once ([`FeedTrades::with_capacity`]),
+/// never grown; a source stops at its capacity and hands the rest over at the next read.
+#[derive(Debug, Clone, Default)]
+pub struct FeedTrades {
+    trades: Vec<FeedTrade>,
+    /// Market-data events a source found overwritten in its ring before it read them (trades
+    /// among them are lost).
+    pub missed: u64,
+}
+
+impl FeedTrades {
+    /// Room for `capacity` trades per read, allocated now.
+    pub fn with_capacity(capacity: usize) -> Self {
+        FeedTrades { trades: Vec::with_capacity(capacity), missed: 0 }
+    }
+
+    /// Adds `trade`; `false` (and nothing added) when the buffer is full.
+    pub fn push(&mut self, trade: FeedTrade) -> bool {
+        if self.trades.len() == self.trades.capacity() {
+            return false;
+        }
+        self.trades.push(trade);
+        true
+    }
+
+    /// The trades read, oldest first per stream.
+    pub fn as_slice(&self) -> &[FeedTrade] {
+        &self.trades
+    }
+
+    /// Empties the buffer, keeping its memory.
+    pub fn clear(&mut self) {
+        self.trades.clear();
+    }
+}
+
 /// Where the reference books come from.
 pub trait BookSource: Send {
     /// Reads each of `streams` into `out` (same order and length).
     fn read(&mut self, streams: &[StreamKey], out: &mut [RefBook]);
+
+    /// Adds to `out` the public trades of `streams` printed since the previous call, as far as
+    /// `out` has room (the rest comes with the next call); the first call only takes its places
+    /// (the trades before it are history). The default has none.
+    fn read_trades(&mut self, _streams: &[StreamKey], _out: &mut FeedTrades) {}
 }
 
 /// The feeds' live [`Market`] as a [`BookSource`], replaceable while the runner runs (a demo
@@ -134,6 +199,10 @@ pub trait BookSource: Send {
 #[derive(Clone)]
 pub struct FeedBooks {
     market: Arc<Mutex<Arc<Market>>>,
+    /// This reader's place in each stream's ring of normalized events (trades read up to it),
+    /// and the market those places are in (a replaced market starts again from its first).
+    trade_seen: Vec<u64>,
+    trade_market: Option<Arc<Market>>,
 }
 
 impl std::fmt::Debug for FeedBooks {
@@ -145,7 +214,7 @@ impl std::fmt::Debug for FeedBooks {
 impl FeedBooks {
     /// Reads `market`.
     pub fn new(market: Arc<Market>) -> Self {
-        FeedBooks { market: Arc::new(Mutex::new(market)) }
+        FeedBooks { market: Arc::new(Mutex::new(market)), trade_seen: Vec::new(), trade_market: None }
     }
 
     /// Reads `market` from now on (a clone of this handle changes the runner's source too).
@@ -161,6 +230,48 @@ impl FeedBooks {
 }
 
 impl BookSource for FeedBooks {
+    fn read_trades(&mut self, streams: &[StreamKey], out: &mut FeedTrades) {
+        let market = Arc::clone(&self.market.lock().unwrap_or_else(PoisonError::into_inner));
+        let first = self.trade_market.is_none();
+        if !self.trade_market.as_ref().is_some_and(|m| Arc::ptr_eq(m, &market)) {
+            // The first read, or a new market: its rings start from their first event.
+            self.trade_seen.clear();
+            self.trade_seen.resize(streams.len(), 0);
+            self.trade_market = Some(Arc::clone(&market));
+        }
+        let seen = &mut self.trade_seen;
+        market.read(|view| {
+            for (i, key) in streams.iter().enumerate() {
+                let Some(s) = view.stream(key.venue, &key.symbol) else { continue };
+                let pushed = s.ring.pushed();
+                if first {
+                    seen[i] = pushed;
+                    continue;
+                }
+                // The ring's index of the first event not read yet, and of the oldest it holds.
+                let held_from = pushed - s.ring.len() as u64;
+                if seen[i] < held_from {
+                    out.missed += held_from - seen[i];
+                    seen[i] = held_from;
+                }
+                for ev in s.ring.since(seen[i]) {
+                    if ev.kind == EventKind::Trade {
+                        let aggressor = ev.aggressor.map(|a| match a {
+                            Aggressor::Buy => Side::Buy,
+                            Aggressor::Sell => Side::Sell,
+                        });
+                        let trade =
+                            FeedTrade { stream: i, price: ev.level.price_raw, qty: ev.level.qty_raw, aggressor };
+                        if !out.push(trade) {
+                            return;
+                        }
+                    }
+                    seen[i] += 1;
+                }
+            }
+        });
+    }
+
     fn read(&mut self, streams: &[StreamKey], out: &mut [RefBook]) {
         let market = Arc::clone(&self.market.lock().unwrap_or_else(PoisonError::into_inner));
         market.read(|view| {
@@ -404,6 +515,8 @@ struct Worker {
     held_decisions: u64,
     /// The batched strategy deciding the quotes (`None`: the built-in model).
     strategy: Option<StrategyDriver>,
+    /// The external venues' public trades read in a turn (room only with a strategy).
+    feed_trades: FeedTrades,
     /// The pricing venue the quotes go to (`None`: ours).
     quote_venue: Option<usize>,
     /// Decision latencies (a top read -> orders handed to the gateway).
@@ -490,6 +603,7 @@ impl Worker {
             kill: 0,
             hedge_holds: 0,
             held_decisions: 0,
+            feed_trades: FeedTrades::with_capacity(if strategy.is_some() { TRADES_PER_TURN } else { 0 }),
             strategy,
             quote_venue,
             decisions: DecisionTimes::default(),
@@ -537,14 +651,17 @@ impl Worker {
             self.on_kill_switch(now, kill);
         }
         self.source.read(&self.streams, &mut self.books);
+        busy |= self.strategy_feed_trades(now);
         for i in 0..self.books.len() {
             busy |= self.on_reference(now, i);
         }
         let polled = self.mm.poll(now);
+        self.strategy_our_trades(now);
         if self.note(polled).is_some_and(|n| n > 0) {
             busy = true;
             self.on_events(now);
         }
+        self.strategy_our_top(now);
         busy |= self.poll_hedges(now);
         busy |= self.strategy_commands(now);
         let rejections = self.mm.counters().risk_rejections;
