@@ -187,10 +187,11 @@ class Slow(FixedSpread):
 
 
 class Failing(FixedSpread):
-    """FixedSpread that raises on a top once it has quoted."""
+    """FixedSpread that raises on a reference venue's top once it has quoted (not on our
+    venue's, which shows its own quotes)."""
 
     def on_book(self, venue: int, top: Top) -> None:
-        if self.requotes and top.bid_price != 6_000_000:
+        if venue != OURS and self.requotes and top.bid_price != 6_000_000:
             raise RuntimeError("strategy bug on purpose")
         super().on_book(venue, top)
 
