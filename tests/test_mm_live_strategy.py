@@ -22,7 +22,7 @@ import pytest
 
 from wintermute import mm, mm_live
 from wintermute.bench import mm_live as bench_mm_live
-from wintermute.market import Market
+from wintermute.market import Market, NormalizedEvent
 from wintermute.mm_fixed_spread import FixedSpread
 from wintermute.mm_strategy import BUY, OURS, SELL, Strategy, Top, Trade
 from wintermute.service.venue import Venue
@@ -292,12 +292,15 @@ class Tape(Strategy):
         self.trades.append(trade)
 
 
-def on_our_grid(event: dict[str, Any], tick: Decimal, lot: Decimal) -> tuple[int, int, int]:
+def on_our_grid(event: NormalizedEvent, tick: Decimal, lot: Decimal) -> tuple[int, int, int]:
     """A feed's trade as a strategy is shown it: a buy's price rounded up onto our ticks, a
     sell's down, the quantity in whole lots (at least one)."""
     buy = event["aggressor"] == "buy"
-    price = (event["price"] / tick).to_integral_value(ROUND_CEILING if buy else ROUND_FLOOR)
-    return int(price), max(1, int(event["qty"] // lot)), BUY if buy else SELL
+    price, qty = event["price"], event["qty"]
+    assert price is not None
+    assert qty is not None
+    ticks = (price / tick).to_integral_value(ROUND_CEILING if buy else ROUND_FLOOR)
+    return int(ticks), max(1, int(qty // lot)), BUY if buy else SELL
 
 
 def test_on_trade_sees_the_external_venues_trades_as_the_feeds_served_them() -> None:
@@ -337,6 +340,7 @@ def test_on_trade_sees_the_external_venues_trades_as_the_feeds_served_them() -> 
         assert seen == served[len(served) - len(seen) :], v["name"]
     assert len(tape.trades) >= 5
     assert state["trades"] == len(tape.trades)
-    assert state["missed_events"] == 0 and state["dropped_trades"] == 0
+    assert state["missed_events"] == 0
+    assert state["dropped_trades"] == 0
     # Nothing of ours traded: no trade of our venue among them.
     assert all(t.venue != OURS for t in tape.trades)
