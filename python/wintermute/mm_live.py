@@ -65,7 +65,9 @@ live run takes the synthetic default instead).
 **A Python strategy live.** ``LiveMarketMaker(..., strategy=MyStrategy(config))`` (or
 ``wintermute mm --config FILE --strategy module:Class``) quotes with a
 ``wintermute.mm_strategy.Strategy`` subclass instead of the built-in model: the same
-callbacks, event records and commands as in the backtester. The Rust thread still owns the
+callbacks, event records and commands as in the backtester, and the same view: the reference
+venues' tops and public trades, our venue's top (our own orders in it) and its public trades,
+our fills. The Rust thread still owns the
 books, the interlock, risk, the inventory and the hedging; the strategy runs on a thread of its
 own, receives its events in batches (the GIL taken once per batch) and only proposes orders:
 new orders go out only while quoting is allowed, and a pull cancels its orders from the Rust

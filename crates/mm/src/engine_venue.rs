@@ -131,6 +131,8 @@ struct VenueState {
     /// The order id of the current command's taker (its own cancels never touch a level).
     taker: Option<OrderId>,
     last_ns: i64,
+    /// Every trade the last `poll` read, anyone's: (price, qty, aggressor).
+    prints: Vec<(i64, i64, Side)>,
 }
 
 /// The gateway, owned or leased (see the module docs): ours alone either way, no lock.
@@ -218,6 +220,7 @@ impl EngineVenue {
             left_len: 0,
             taker: None,
             last_ns: i64::MIN,
+            prints: Vec::with_capacity(EXEC_EVENTS_CAPACITY),
             cfg,
         };
         EngineVenue { gateway, clock, sub, state }
@@ -228,6 +231,12 @@ impl EngineVenue {
     pub fn our_top(&self) -> Top {
         let s = &self.state;
         Top { bid: s.bids.best().unwrap_or_default(), ask: s.asks.best().unwrap_or_default(), ts_ns: s.top_ns }
+    }
+
+    /// The public trades on our venue (anyone's, ours included) that the last `poll` read, as
+    /// (price, qty, aggressor), in the order they printed.
+    pub fn public_trades(&self) -> &[(i64, i64, Side)] {
+        &self.state.prints
     }
 
     /// Our venue's best bid and ask **without our own orders**: what the quotes must not
@@ -376,6 +385,7 @@ impl Execution for EngineVenue {
     fn poll(&mut self, now_ns: i64, out: &mut ExecEvents) {
         let EngineVenue { sub, state, .. } = self;
         state.last_ns = state.last_ns.max(now_ns);
+        state.prints.clear();
         // An output gives at most two events (a trade between two of our own orders).
         let room = (EXEC_EVENTS_CAPACITY - out.len()) / 2;
         sub.read(room, |o| state.on_output(o, out));
@@ -488,6 +498,10 @@ impl VenueState {
                 ..
             } => {
                 let maker_side = aggressor.opposite();
+                // At most one trade per output read, and `poll` reads fewer than the capacity.
+                if self.prints.len() < self.prints.capacity() {
+                    self.prints.push((price, qty, aggressor));
+                }
                 if maker_account == self.cfg.account {
                     self.fill(maker_order_id, maker_side, price, qty, Liquidity::Maker, ts, out);
                 } else {

@@ -53,10 +53,15 @@
 //!
 //! # A batched strategy
 //! Started with [`LiveRunner::start_with_strategy`], the quotes are a batched strategy's (a
-//! Python one, say) instead of the pricer's: the runner hands it the new tops, our fills, the
-//! hedge fills, orders gone and the timer through [`crate::live_strategy`]'s bounded rings and
-//! applies the orders it proposes — new ones only while quoting is allowed. A pull cancels its
-//! orders here, in the same turn. The pricer still keeps the fair value (PnL, hedges).
+//! Python one, say) instead of the pricer's: the runner hands it what the backtester hands a
+//! strategy — the external venues' new tops and public trades ([`BookSource::read_trades`]),
+//! our venue's top (the whole book's, our own orders included, as the backtester shows it) and
+//! its public trades (anyone's, ours included), our fills, the hedge fills, orders gone and the
+//! timer — through [`crate::live_strategy`]'s bounded rings, and applies the orders it proposes
+//! — new ones only while quoting is allowed. In one turn the external venues' trades come
+//! before their new tops, and our venue's trades before our fills, orders gone and our top. A
+//! pull cancels its orders here, in the same turn. The pricer still keeps the fair value (PnL,
+//! hedges).
 //!
 //! # Stopping
 //! [`LiveRunner::stop`] pulls every quote, waits (at most [`STOP_WAIT`]) for our venue to
@@ -69,7 +74,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use wintermute_feeds::market::Market;
 use wintermute_feeds::sync::{ResyncReason, SyncState};
 
 use crate::engine_venue::EngineVenue;
@@ -91,7 +95,10 @@ use crate::types::{Level, Side, Top, VenueId};
 
 mod quote_route;
 mod snapshot;
+mod source;
 mod strategy;
+
+pub use source::{BookSource, FeedBooks, FeedTrade, FeedTrades, RefBook};
 
 use crate::batched::StrategyEvent;
 use crate::live_snapshot::DecisionTimes;
@@ -105,81 +112,9 @@ pub const STOP_WAIT: Duration = Duration::from_secs(2);
 const RETRY_CANCELS_EVERY: Duration = Duration::from_millis(100);
 /// Hedge decisions kept in the snapshot.
 pub const HEDGES_KEPT: usize = 20;
-
-/// One reference stream as a [`BookSource`] reads it: exact decimals (units of 10^-18).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct RefBook {
-    /// Sync state (`None`: the stream has not been seen yet).
-    pub state: Option<SyncState>,
-    /// Best bid (price, quantity), raw.
-    pub bid: Option<(i128, i128)>,
-    /// Best ask (price, quantity), raw.
-    pub ask: Option<(i128, i128)>,
-    /// Sequence gaps so far.
-    pub gaps: u64,
-    /// Checksum mismatches so far.
-    pub checksum_bad: u64,
-    /// Malformed frames so far.
-    pub errors: u64,
-}
-
-/// Where the reference books come from.
-pub trait BookSource: Send {
-    /// Reads each of `streams` into `out` (same order and length).
-    fn read(&mut self, streams: &[StreamKey], out: &mut [RefBook]);
-}
-
-/// The feeds' live [`Market`] as a [`BookSource`], replaceable while the runner runs (a demo
-/// restarts its synthetic market when it has replayed).
-#[derive(Clone)]
-pub struct FeedBooks {
-    market: Arc<Mutex<Arc<Market>>>,
-}
-
-impl std::fmt::Debug for FeedBooks {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FeedBooks").finish_non_exhaustive()
-    }
-}
-
-impl FeedBooks {
-    /// Reads `market`.
-    pub fn new(market: Arc<Market>) -> Self {
-        FeedBooks { market: Arc::new(Mutex::new(market)) }
-    }
-
-    /// Reads `market` from now on (a clone of this handle changes the runner's source too).
-    pub fn replace(&self, market: Arc<Market>) {
-        *self.market.lock().unwrap_or_else(PoisonError::into_inner) = market;
-    }
-
-    /// Reads the current market's published view (every stream's full published depth).
-    pub fn read_view<R>(&self, f: impl FnOnce(&wintermute_feeds::market::MarketView) -> R) -> R {
-        let market = Arc::clone(&self.market.lock().unwrap_or_else(PoisonError::into_inner));
-        market.read(f)
-    }
-}
-
-impl BookSource for FeedBooks {
-    fn read(&mut self, streams: &[StreamKey], out: &mut [RefBook]) {
-        let market = Arc::clone(&self.market.lock().unwrap_or_else(PoisonError::into_inner));
-        market.read(|view| {
-            for (key, book) in streams.iter().zip(out.iter_mut()) {
-                *book = match view.stream(key.venue, &key.symbol) {
-                    None => RefBook::default(),
-                    Some(s) => RefBook {
-                        state: Some(s.state),
-                        bid: s.bids.first().map(|l| (l.price.raw(), l.qty.raw())),
-                        ask: s.asks.first().map(|l| (l.price.raw(), l.qty.raw())),
-                        gaps: s.stats.gaps,
-                        checksum_bad: s.stats.checksum_bad,
-                        errors: s.stats.errors,
-                    },
-                };
-            }
-        });
-    }
-}
+/// The external venues' public trades handed to a strategy in one loop turn at most (the rest
+/// wait for the next turn).
+pub const TRADES_PER_TURN: usize = 1024;
 
 /// Why the runner could not start.
 #[derive(Debug, thiserror::Error)]
@@ -404,6 +339,8 @@ struct Worker {
     held_decisions: u64,
     /// The batched strategy deciding the quotes (`None`: the built-in model).
     strategy: Option<StrategyDriver>,
+    /// The external venues' public trades read in a turn (room only with a strategy).
+    feed_trades: FeedTrades,
     /// The pricing venue the quotes go to (`None`: ours).
     quote_venue: Option<usize>,
     /// Decision latencies (a top read -> orders handed to the gateway).
@@ -490,6 +427,7 @@ impl Worker {
             kill: 0,
             hedge_holds: 0,
             held_decisions: 0,
+            feed_trades: FeedTrades::with_capacity(if strategy.is_some() { TRADES_PER_TURN } else { 0 }),
             strategy,
             quote_venue,
             decisions: DecisionTimes::default(),
@@ -537,14 +475,17 @@ impl Worker {
             self.on_kill_switch(now, kill);
         }
         self.source.read(&self.streams, &mut self.books);
+        busy |= self.strategy_feed_trades(now);
         for i in 0..self.books.len() {
             busy |= self.on_reference(now, i);
         }
         let polled = self.mm.poll(now);
+        self.strategy_our_trades(now);
         if self.note(polled).is_some_and(|n| n > 0) {
             busy = true;
             self.on_events(now);
         }
+        self.strategy_our_top(now);
         busy |= self.poll_hedges(now);
         busy |= self.strategy_commands(now);
         let rejections = self.mm.counters().risk_rejections;

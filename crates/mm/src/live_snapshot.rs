@@ -198,6 +198,15 @@ pub struct StrategyView {
     pub conflated_timers: u64,
     /// Fills and orders gone dropped (queue and side buffer full).
     pub dropped: u64,
+    /// Public trades dropped (queue full and side buffer half full).
+    pub dropped_trades: u64,
+    /// Public trades handed over (the external venues' and ours).
+    pub trades: u64,
+    /// Our venue's tops handed over.
+    pub our_tops: u64,
+    /// The external venues' market-data events overwritten in the feed's ring before the
+    /// runner read them (trades among them never reached the strategy).
+    pub missed_events: u64,
     /// Commands it sent.
     pub commands: u64,
     /// Commands refused: new orders while quoting was held or off our venue, too many working.

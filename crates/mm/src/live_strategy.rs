@@ -4,7 +4,7 @@
 //!
 //! ```text
 //!  runner thread (never blocks)                          strategy thread
-//!  top changed / our fill / order gone / timer           loop: take up to max_batch events
+//!  top / trade / our fill / order gone / timer           loop: take up to max_batch events
 //!    └─ StrategyPort::push ─▶ events ring (bounded) ──▶ StrategyFeed::step ─▶ sink.on_batch (one
 //!        full: conflate (below)                            call, the GIL once per batch)
 //!  StrategyPort::pop_command ◀── commands ring (bounded) ◀── commands (waits while full)
@@ -19,8 +19,10 @@
 //! # When the strategy falls behind
 //! The events ring holds [`LiveStrategyConfig::queue`] events. When it is full the runner does
 //! not wait and does not grow anything: it **conflates** — a book event replaces the venue's
-//! previous pending one (only the latest top matters), a timer joins the pending one — and keeps
-//! fills and orders gone in a fixed side buffer ([`PENDING_OTHER`]); past that they are dropped.
+//! previous pending one (only the latest top matters; our venue's too), a timer joins the
+//! pending one — and keeps fills, orders gone and public trades in a fixed side buffer
+//! ([`PENDING_OTHER`]); past that they are dropped, trades already once it is half full (so
+//! that a burst of trades never crowds out our fills).
 //! Every conflated or dropped event is counted ([`PortStats`]) and the pending ones go into the
 //! ring, fills first, as soon as there is room. A dropped fill costs the strategy nothing it
 //! cannot recover: each fill event carries the position after it.
@@ -37,12 +39,21 @@ use wintermute_engine::spsc::{Consumer, Producer, RingBuffer};
 
 use crate::batched::{Batch, BatchSink, Command, CommandBuffer, StrategyEvent};
 use crate::strategy::Stamp;
-use crate::types::{Fill, Side, VenueId};
+use crate::types::{Fill, Level, Side, VenueId};
 
 /// Fills and orders gone kept aside while the events ring is full; past it they are dropped.
 pub const PENDING_OTHER: usize = 256;
-/// External venues whose book events are conflated (one pending top each).
+/// External venues whose book events are conflated (one pending top each; our venue has one
+/// more).
 pub const MAX_VENUES: usize = 16;
+
+/// The pending-top slot of `venue`, if its tops are conflated.
+fn book_slot(venue: VenueId) -> Option<usize> {
+    match venue {
+        VenueId::Ours => Some(MAX_VENUES),
+        VenueId::External(i) => ((i as usize) < MAX_VENUES).then_some(i as usize),
+    }
+}
 
 /// How the runner and a strategy are linked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +102,8 @@ pub struct PortStats {
     pub conflated_timers: u64,
     /// Fills and orders gone dropped (the ring and the side buffer full).
     pub dropped: u64,
+    /// Public trades dropped (the ring full and the side buffer half full).
+    pub dropped_trades: u64,
     /// Times the ring was found full.
     pub full: u64,
     /// Commands taken from the strategy.
@@ -101,7 +114,7 @@ pub struct PortStats {
 pub struct StrategyPort {
     events: Producer<(StrategyEvent, i64)>,
     commands: Consumer<(Command, i64)>,
-    books: [Option<(StrategyEvent, i64)>; MAX_VENUES],
+    books: [Option<(StrategyEvent, i64)>; MAX_VENUES + 1],
     timer: Option<i64>,
     other: std::collections::VecDeque<(StrategyEvent, i64)>,
     stats: PortStats,
@@ -142,7 +155,7 @@ pub fn link(cfg: LiveStrategyConfig) -> (StrategyPort, StrategyFeed) {
     let port = StrategyPort {
         events: events_tx,
         commands: commands_rx,
-        books: [None; MAX_VENUES],
+        books: [None; MAX_VENUES + 1],
         timer: None,
         other: std::collections::VecDeque::with_capacity(PENDING_OTHER),
         stats: PortStats::default(),
@@ -185,8 +198,8 @@ impl StrategyPort {
     /// Keeps `event` aside while the ring is full: conflated, or dropped past the side buffer.
     fn keep(&mut self, event: StrategyEvent, ts_ns: i64) {
         match event {
-            StrategyEvent::Book { venue: VenueId::External(i), .. } if (i as usize) < MAX_VENUES => {
-                let slot = &mut self.books[i as usize];
+            StrategyEvent::Book { venue, .. } if book_slot(venue).is_some() => {
+                let slot = &mut self.books[book_slot(venue).unwrap_or(MAX_VENUES)];
                 self.stats.conflated_books += u64::from(slot.is_some());
                 *slot = Some((event, ts_ns));
             }
@@ -194,13 +207,16 @@ impl StrategyPort {
                 self.stats.conflated_timers += u64::from(self.timer.is_some());
                 self.timer = Some(ts_ns);
             }
+            // Trades leave half the side buffer to fills and orders gone.
+            StrategyEvent::Trade(_) if self.other.len() >= PENDING_OTHER / 2 => self.stats.dropped_trades += 1,
             _ if self.other.len() < PENDING_OTHER => self.other.push_back((event, ts_ns)),
             _ => self.stats.dropped += 1,
         }
     }
 
     /// Moves what was kept aside into the ring, as far as there is room: fills and orders gone
-    /// first, then each venue's latest top, then the timer.
+    /// first (and trades, in the order they came), then each venue's latest top (ours last),
+    /// then the timer.
     pub fn flush_pending(&mut self) {
         while let Some(&e) = self.other.front() {
             if self.events.push(e).is_err() {
@@ -209,7 +225,7 @@ impl StrategyPort {
             self.other.pop_front();
             self.stats.sent += 1;
         }
-        for i in 0..MAX_VENUES {
+        for i in 0..=MAX_VENUES {
             let Some(e) = self.books[i] else { continue };
             if self.events.push(e).is_err() {
                 return;
@@ -332,13 +348,29 @@ pub struct StrategyDriver {
     pub(crate) refused: u64,
     pub(crate) pulled: u64,
     pub(crate) failure_seen: bool,
+    /// Our venue's top as last handed over (bid, ask).
+    pub(crate) our_top: (Level, Level),
+    /// Public trades handed over (ours and the external venues').
+    pub(crate) trades: u64,
+    /// Our venue's tops handed over.
+    pub(crate) our_tops: u64,
 }
 
 impl StrategyDriver {
     /// The runner's side of a strategy named `name` on `port`.
     pub fn new(name: String, port: StrategyPort) -> Self {
         let working = Vec::with_capacity(STRATEGY_ORDERS);
-        StrategyDriver { name, port, working, refused: 0, pulled: 0, failure_seen: false }
+        StrategyDriver {
+            name,
+            port,
+            working,
+            refused: 0,
+            pulled: 0,
+            failure_seen: false,
+            our_top: (Level::default(), Level::default()),
+            trades: 0,
+            our_tops: 0,
+        }
     }
 
     /// A hedge fill (on an external venue): the strategy learns the position it leads to.

@@ -98,3 +98,46 @@ fn a_full_ring_conflates_books_and_timers_keeps_fills_aside_and_counts_what_it_d
     assert_eq!(after_timers[PENDING_OTHER + 1], (StrategyEvent::Timer, 104));
     assert_eq!(port.queued(), 0);
 }
+
+fn trade(price: i64) -> StrategyEvent {
+    let t = crate::strategy::PublicTrade { ts_ns: 0, venue: VenueId::External(0), price, qty: 1, aggressor: Side::Buy };
+    StrategyEvent::Trade(t)
+}
+
+#[test]
+fn a_full_ring_keeps_trades_aside_up_to_half_the_side_buffer_and_conflates_our_venues_tops() {
+    let (mut port, mut feed) = link(LiveStrategyConfig { max_batch: 1024, queue: 2, first_order_id: 1 });
+    let capacity = port.events.capacity();
+    for i in 0..capacity {
+        port.push(StrategyEvent::Timer, i as i64);
+    }
+    let ours = |bid: i64| {
+        let top = Top { bid: Level { price: bid, qty: 1 }, ask: Level::default(), ts_ns: 0 };
+        StrategyEvent::Book { venue: VenueId::Ours, top, live: true }
+    };
+    port.push(ours(10), 100);
+    port.push(ours(11), 101);
+    for p in 0..(PENDING_OTHER as i64) {
+        port.push(trade(p), 200 + p);
+    }
+    // A fill still finds room after the trades took their half.
+    port.push(fill(1), 999);
+    let s = port.stats();
+    assert_eq!((s.conflated_books, s.dropped_trades, s.dropped), (1, (PENDING_OTHER / 2) as u64, 0));
+    let mut sink = Recorder::default();
+    let mut seen = Vec::new();
+    loop {
+        while port.pop_command().is_some() {}
+        port.flush_pending();
+        if feed.step(&mut sink).unwrap() == 0 {
+            break;
+        }
+        seen.extend(sink.batches.pop().unwrap());
+    }
+    let after = &seen[capacity..];
+    let half = PENDING_OTHER / 2;
+    assert_eq!(after.len(), half + 2);
+    assert!(after[..half].iter().enumerate().all(|(i, e)| *e == (trade(i as i64), 200 + i as i64)));
+    assert_eq!(after[half], (fill(1), 999));
+    assert_eq!(after[half + 1], (ours(11), 101), "our venue's latest top only");
+}

@@ -9,7 +9,8 @@ use crate::batched::{Command, StrategyEvent};
 use crate::execution::{ExecCommand, ExecEvent, OrderRequest, OrderTif};
 use crate::live_snapshot::{QuoteView, StrategyView};
 use crate::live_strategy::{Working, STRATEGY_ORDERS};
-use crate::types::{Side, VenueId};
+use crate::strategy::PublicTrade;
+use crate::types::{Side, Top, VenueId};
 
 fn signed(side: Side, qty: i64) -> i64 {
     match side {
@@ -24,6 +25,58 @@ impl Worker {
         if let Some(s) = self.strategy.as_mut() {
             s.port.push(event, now);
         }
+    }
+
+    /// The external venues' public trades since the last turn, on our grid: a buy's price
+    /// rounded up, a sell's down (onto the side it took), the quantity as the tops' (down, at
+    /// least one lot); a trade whose venue does not say the aggressor is skipped, as the
+    /// backtester's tape skips it. Returns whether there were any.
+    pub(super) fn strategy_feed_trades(&mut self, now: i64) -> bool {
+        let Some(s) = self.strategy.as_mut() else { return false };
+        self.feed_trades.clear();
+        self.source.read_trades(&self.streams, &mut self.feed_trades);
+        for t in self.feed_trades.as_slice() {
+            let Some(aggressor) = t.aggressor else { continue };
+            let price = match aggressor {
+                Side::Buy => self.grid.ask_ticks(t.price),
+                Side::Sell => self.grid.bid_ticks(t.price),
+            };
+            let (Some(price), Some(qty), Ok(v)) = (price, self.grid.lots(t.qty), u8::try_from(t.stream)) else {
+                continue;
+            };
+            if qty <= 0 {
+                continue;
+            }
+            s.trades += 1;
+            let trade = PublicTrade { ts_ns: now, venue: VenueId::External(v), price, qty, aggressor };
+            s.port.push(StrategyEvent::Trade(trade), now);
+        }
+        !self.feed_trades.as_slice().is_empty()
+    }
+
+    /// Our venue's public trades of the last poll (anyone's, ours included, as the backtester
+    /// shows them).
+    pub(super) fn strategy_our_trades(&mut self, now: i64) {
+        let Some(s) = self.strategy.as_mut() else { return };
+        for &(price, qty, aggressor) in self.mm.venue().public_trades() {
+            s.trades += 1;
+            let trade = PublicTrade { ts_ns: now, venue: VenueId::Ours, price, qty, aggressor };
+            s.port.push(StrategyEvent::Trade(trade), now);
+        }
+    }
+
+    /// Our venue's top after the last poll, when it changed: the whole book's best bid and ask,
+    /// **our own orders included** (the backtester's view of our venue), stamped `now`.
+    pub(super) fn strategy_our_top(&mut self, now: i64) {
+        let Some(s) = self.strategy.as_mut() else { return };
+        let top = self.mm.venue().our_top();
+        if (top.bid, top.ask) == s.our_top {
+            return;
+        }
+        s.our_top = (top.bid, top.ask);
+        s.our_tops += 1;
+        let top = Top { ts_ns: now, ..top };
+        s.port.push(StrategyEvent::Book { venue: VenueId::Ours, top, live: true }, now);
     }
 
     /// Our venue's events of the last poll that concern the strategy's orders.
@@ -193,6 +246,10 @@ impl Worker {
             conflated_books: p.conflated_books,
             conflated_timers: p.conflated_timers,
             dropped: p.dropped,
+            dropped_trades: p.dropped_trades,
+            trades: s.trades,
+            our_tops: s.our_tops,
+            missed_events: self.feed_trades.missed,
             commands: p.commands,
             refused: s.refused,
             pulled: s.pulled,

@@ -99,6 +99,25 @@ function hedgingRows(h, pnl) {
   ];
 }
 
+/** A Python strategy's rows (the state's `strategy`, when one quotes): its name, what it was
+ * handed and in how many calls, its callback time per event, the commands it sent, what the
+ * queue dropped, its error. */
+function strategyRows(st, error) {
+  if (!st) return [];
+  const perEvent = st.events ? duration(Math.round(st.busy_ns / st.events)) : "–";
+  return [
+    ["strategy", `${st.name} · ${st.failed ? "failed" : "running"}`],
+    ["strategy events", `${st.events} events in ${st.batches} batches (largest ${st.largest_batch})`
+      + ` · ${st.trades} trades · ${st.our_tops} tops of ours · ${st.queued} queued`],
+    ["strategy time", `${perEvent} per event`],
+    ["strategy commands", `${st.commands} sent · ${st.refused} refused · ${st.pulled} pulled`
+      + ` · ${st.working} working`],
+    ["strategy queue", `${st.conflated_books} tops conflated · ${st.conflated_timers} timers merged`
+      + ` · ${st.dropped} dropped · ${st.dropped_trades} trades dropped`],
+    ["strategy errors", st.failed ? (error ?? "failed") : "none"],
+  ];
+}
+
 /** The market maker's row values: name -> text (its quotes, inventory, PnL and parts, the
  * interlock with its pulls per cause, hedge decisions, the hedges sent, counters). */
 function marketMakerRows(mm) {
@@ -123,6 +142,7 @@ function marketMakerRows(mm) {
     ["pulls", pulls || "none"],
     ["hedges", hedges.length ? hedges.join("\n") : "none"],
     ...hedgingRows(mm.hedging, pnl),
+    ...strategyRows(mm.strategy, mm.error),
     ["fills", `${c.fills} fills · ${c.requotes} requotes · ${c.commands} orders`],
   ];
 }

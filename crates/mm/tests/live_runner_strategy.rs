@@ -1,0 +1,184 @@
+//! A batched strategy on the live runner sees what the backtester shows a strategy: the
+//! external venues' public trades on our grid (a buy's price rounded up, a sell's down, a trade
+//! without an aggressor skipped), our venue's top with **our own orders in it**, and our venue's
+//! public trades (anyone's), each as the same [`StrategyEvent`] the backtester hands over.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wintermute_core::{Command as EngineCommand, InstrumentSpec, NewOrder, Side};
+use wintermute_engine::pipeline::{Pipeline, PipelineConfig, RiskConfig, Topology};
+use wintermute_engine::risk::AccountLimits;
+use wintermute_feeds::sync::SyncState;
+use wintermute_mm::batched::{Batch, BatchSink, Command, CommandBuffer, StrategyEvent};
+use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
+use wintermute_mm::live_config::{LiveSetup, StreamKey};
+use wintermute_mm::live_runner::{BookSource, FeedTrade, FeedTrades, LiveRunner, RefBook, RunnerOptions};
+use wintermute_mm::live_strategy::{link, LiveStrategyConfig, StrategyThread};
+use wintermute_mm::strategy::PublicTrade;
+use wintermute_mm::types::{Level, VenueId};
+
+const MM: u32 = 1;
+const OTHER: u32 = 2;
+const E18: i128 = 1_000_000_000_000_000_000;
+
+const CONFIG: &str = r#"{
+  "timer_ms": 20,
+  "fees": {"ours": {"maker_ppm": 0, "taker_ppm": 0}},
+  "pricing": {
+    "instrument": {"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.01", "lot_size": "0.0001"},
+    "venues": [
+      {"name": "coinbase", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 60000},
+      {"name": "kraken", "symbol": "XBT/USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 60000}
+    ],
+    "model": {"kind": "fixed_spread", "half_spread_ticks": 3.0, "skew_ticks_per_unit": 1.0},
+    "volatility": {"fixed": {"sigma": 1.0}},
+    "intensity": {"fixed": {"bid": {"a": 1.0, "k": 1.0}, "ask": {"a": 1.0, "k": 1.0}}},
+    "quoting": {"levels": 1, "sizes_lots": [10], "level_spacing_ticks": 1, "min_spread_ticks": 2,
+                "max_spread_ticks": 100, "max_inventory_lots": 50, "inventory_unit_lots": 10,
+                "requote_threshold_ticks": 1.0, "requote_interval_ms": 60000}
+  }
+}"#;
+
+/// Books and trades the test sets by hand.
+#[derive(Clone, Default)]
+struct Manual {
+    books: Arc<Mutex<Vec<RefBook>>>,
+    trades: Arc<Mutex<Vec<FeedTrade>>>,
+}
+
+impl BookSource for Manual {
+    fn read(&mut self, _streams: &[StreamKey], out: &mut [RefBook]) {
+        for (o, b) in out.iter_mut().zip(self.books.lock().unwrap().iter()) {
+            *o = *b;
+        }
+    }
+
+    fn read_trades(&mut self, _streams: &[StreamKey], out: &mut FeedTrades) {
+        let mut trades = self.trades.lock().unwrap();
+        let taken = trades.iter().take_while(|t| out.push(**t)).count();
+        trades.drain(..taken);
+    }
+}
+
+/// Records every event; places one bid (9_990 x 5) after its first batch.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<StrategyEvent>>>);
+
+impl BatchSink for Recorder {
+    type Error = Infallible;
+
+    fn on_batch(&mut self, batch: &Batch<'_>, out: &mut CommandBuffer) -> Result<(), Infallible> {
+        let mut seen = self.0.lock().unwrap();
+        if seen.is_empty() {
+            let order_id = batch.next_order_id.unwrap();
+            let bid = Command::Place { venue: VenueId::Ours, side: Side::Buy, price: 9_990, qty: 5, order_id };
+            out.push(batch.events.len() - 1, bid);
+        }
+        seen.extend_from_slice(batch.events);
+        Ok(())
+    }
+}
+
+fn wait<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+fn trades(seen: &[StrategyEvent]) -> Vec<PublicTrade> {
+    seen.iter().filter_map(|e| if let StrategyEvent::Trade(t) = e { Some(*t) } else { None }).collect()
+}
+
+fn our_tops(seen: &[StrategyEvent]) -> Vec<(Level, Level)> {
+    seen.iter()
+        .filter_map(|e| match e {
+            StrategyEvent::Book { venue: VenueId::Ours, top, live: true } => Some((top.bid, top.ask)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_strategy_live_sees_the_venues_trades_our_venues_trades_and_our_top_with_our_orders_in_it() {
+    let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
+    let risk = RiskConfig::permissive().account(MM, AccountLimits::UNLIMITED).account(OTHER, AccountLimits::UNLIMITED);
+    let config = PipelineConfig::new(vec![spec]).risk(risk).topology(Topology::Merged).gateways(2);
+    let (pipeline, mut handles) = Pipeline::start(config).unwrap();
+    let mut other = handles.gateways.pop().unwrap();
+    let gateway = handles.gateways.pop().unwrap();
+    let sub = handles.subscriptions.pop().unwrap();
+    let setup = LiveSetup::from_json(CONFIG, "0.01", "0.0001").unwrap();
+    let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, setup.our_fees), gateway, sub);
+    let source = Manual { books: Arc::new(Mutex::new(vec![RefBook::default(); 2])), ..Manual::default() };
+    let (port, feed) = link(LiveStrategyConfig::default());
+    let recorder = Recorder::default();
+    let thread = StrategyThread::spawn(feed, recorder.clone(), Duration::from_micros(200)).unwrap();
+    let runner = LiveRunner::start_with_strategy(
+        setup,
+        venue,
+        Box::new(source.clone()),
+        RunnerOptions::default(),
+        Vec::new(),
+        "Recorder".into(),
+        port,
+    )
+    .unwrap();
+    for i in 0..2 {
+        let mut books = source.books.lock().unwrap();
+        books[i] = RefBook {
+            state: Some(SyncState::Live),
+            bid: Some((100 * E18, E18)),
+            ask: Some((10_002 * E18 / 100, E18)),
+            ..RefBook::default()
+        };
+    }
+    // Its bid rests: our venue's top is that bid (nobody else's order is there).
+    let seen = || recorder.0.lock().unwrap().clone();
+    let bid = Level { price: 9_990, qty: 5 };
+    wait("our bid in our top", || our_tops(&seen()).contains(&(bid, Level::default())).then_some(()));
+    // Someone else's ask joins: the top shows both; a buyer takes 1 lot of it: a public trade on
+    // our venue, and the ask is 2 lots.
+    other.submit(0, EngineCommand::New(NewOrder::limit(7, OTHER, Side::Sell, 10_050, 3))).unwrap();
+    let ask = Level { price: 10_050, qty: 3 };
+    wait("the ask in our top", || our_tops(&seen()).contains(&(bid, ask)).then_some(()));
+    other.submit(0, EngineCommand::New(NewOrder::market(8, OTHER, Side::Buy, 1))).unwrap();
+    let after = Level { price: 10_050, qty: 2 };
+    wait("the ask after the trade", || our_tops(&seen()).contains(&(bid, after)).then_some(()));
+    let ours = trades(&seen());
+    assert_eq!(ours.len(), 1, "{ours:?}");
+    assert_eq!((ours[0].venue, ours[0].price, ours[0].qty, ours[0].aggressor), (VenueId::Ours, 10_050, 1, Side::Buy));
+    assert_eq!(our_tops(&seen()), vec![(bid, Level::default()), (bid, ask), (bid, after)]);
+    // The external venues' trades: kraken's buy at 100.005 (between ticks: up, to 10_001) of
+    // 0.00015 (1 lot), one without an aggressor (skipped), coinbase's sell at 99.99 of 0.0003.
+    source.trades.lock().unwrap().extend([
+        FeedTrade { stream: 1, price: 100_005 * E18 / 1000, qty: 15 * E18 / 100_000, aggressor: Some(Side::Buy) },
+        FeedTrade { stream: 0, price: 100 * E18, qty: E18, aggressor: None },
+        FeedTrade { stream: 0, price: 9_999 * E18 / 100, qty: 3 * E18 / 10_000, aggressor: Some(Side::Sell) },
+    ]);
+    let all = wait("the venues' trades", || {
+        let t = trades(&seen());
+        (t.len() == 3).then_some(t)
+    });
+    let got: Vec<_> = all[1..].iter().map(|t| (t.venue, t.price, t.qty, t.aggressor)).collect();
+    assert_eq!(got, vec![(VenueId::External(1), 10_001, 1, Side::Buy), (VenueId::External(0), 9_999, 3, Side::Sell)]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    // Counted in the snapshot (taken on the timer).
+    let s = loop {
+        let st = runner.snapshot().strategy.unwrap();
+        if st.trades == 3 || Instant::now() > deadline {
+            break st;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!((s.trades, s.our_tops, s.dropped_trades, s.missed_events), (3, 3, 0, 0));
+    runner.stop();
+    thread.stop();
+    pipeline.shutdown().unwrap();
+}
