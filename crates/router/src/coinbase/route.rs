@@ -107,6 +107,12 @@ impl CoinbaseRoute {
         &self.rest
     }
 
+    /// The REST client, to call it directly (the product's grid before a live route starts:
+    /// [`crate::live`]).
+    pub fn rest_mut(&mut self) -> &mut CoinbaseRestClient {
+        &mut self.rest
+    }
+
     /// Whether the channel is connected and a full reconciliation ran since it came up (then
     /// reconciliations poll nothing).
     pub fn channel_live(&self) -> bool {
