@@ -50,9 +50,9 @@ use crate::kraken::rate::Tier;
 use crate::kraken::reports::KrakenPair;
 use crate::kraken::ws_client::{DeadManSwitch, KrakenWsClient};
 use crate::kraken::ws_messages::{v2_symbol, KrakenWsPair};
-use crate::ws::KRAKEN_WS_LIVE;
 use crate::paper::{LiveStrategy, PaperError, PaperMarketMaker, RouteSymbol};
 use crate::venue::{kill_switch, VenueClient};
+use crate::ws::KRAKEN_WS_LIVE;
 
 /// Where routes may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

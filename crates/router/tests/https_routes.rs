@@ -24,8 +24,8 @@ use wintermute_router::coinbase::sim::{CoinbaseSim, CoinbaseSimConfig};
 use wintermute_router::http::HttpConnection;
 use wintermute_router::kraken::sim::{KrakenSim, KrakenSimConfig, KrakenSimPair};
 use wintermute_router::live::{
-    check_grids, kill_all, live_routes, route_clients, split_quote_route, KillOutcome, LiveRouteError, Mode, RouteClient,
-    RouteTarget,
+    check_grids, kill_all, live_routes, route_clients, split_quote_route, KillOutcome, LiveRouteError, Mode,
+    RouteClient, RouteTarget,
 };
 use wintermute_router::order::{Instrument, NewOrder, OrderType, TimeInForce};
 use wintermute_router::order_state::Side;
@@ -123,8 +123,9 @@ async fn kraken_sim() -> KrakenSim {
         ordermin: Decimal::parse("0.001").unwrap(),
         costmin: Decimal::parse("0.5").unwrap(),
     };
-    let mut sim =
-        KrakenSim::start(KrakenSimConfig::new(vec![pair], vec![(KRAKEN_KEY.into(), KRAKEN_SECRET.into())])).await.unwrap();
+    let mut sim = KrakenSim::start(KrakenSimConfig::new(vec![pair], vec![(KRAKEN_KEY.into(), KRAKEN_SECRET.into())]))
+        .await
+        .unwrap();
     sim.start_ws().await.unwrap(); // the v2 order entry the route uses, at /v2
     sim
 }
@@ -456,7 +457,11 @@ fn a_bad_live_route_is_an_error_naming_the_route_and_the_key_and_never_a_secret(
     assert!(e.contains("key=hedge.live.binance.ws_url") && e.contains("REST only"), "{e}");
     let e = err(&format!(r#""{k}": {{"ws_url": "ws://127.0.0.1:1/v2"}}"#), Mode::Live, &binance_env);
     assert!(e.contains("key=hedge.live.kraken.ws_url") && e.contains("wss://"), "{e}");
-    let e = err(&format!(r#""{b}": {{"url": "http://127.0.0.1:1"}}, "{k}": {{"url": "http://127.0.0.1:2"}}"#), Mode::Local, &binance_env);
+    let e = err(
+        &format!(r#""{b}": {{"url": "http://127.0.0.1:1"}}, "{k}": {{"url": "http://127.0.0.1:2"}}"#),
+        Mode::Local,
+        &binance_env,
+    );
     assert!(e.contains("key=hedge.live.kraken.ws_url") && e.contains("without --live"), "{e}");
     let two_env = |v: &str| match v {
         "WINTERMUTE_KRAKEN_API_KEY" => Some(KRAKEN_KEY.to_owned()),
@@ -550,7 +555,10 @@ fn setup_on(live: &str, venues: &[&str], tick: &str, lot: &str) -> LiveSetup {
     let cfg = config(live)
         .replace(r#"["binance", "kraken", "coinbase"]"#, &format!("[{routes}]"))
         .replace(r#""hedge_on": "kraken""#, &format!(r#""hedge_on": "{}""#, venues[0]))
-        .replace(r#""tick_size": "0.01", "lot_size": "0.001""#, &format!(r#""tick_size": "{tick}", "lot_size": "{lot}""#));
+        .replace(
+            r#""tick_size": "0.01", "lot_size": "0.001""#,
+            &format!(r#""tick_size": "{tick}", "lot_size": "{lot}""#),
+        );
     LiveSetup::from_json(&cfg, tick, lot).unwrap()
 }
 
@@ -579,19 +587,31 @@ fn a_live_route_whose_venue_trades_on_another_grid_is_refused_naming_the_route_a
     let symbols = [("binance", "BTCUSDT"), ("kraken", "XBTUSD"), ("coinbase", "BTC-USD")];
     for (venue, symbol) in symbols {
         // Our tick is a tenth of a cent; every venue's is a cent.
-        let e = live_routes(&setup_on(&served.live_of(&[venue]), &[venue], "0.001", "0.001"), &no_env).map(|_| ()).unwrap_err();
+        let e = live_routes(&setup_on(&served.live_of(&[venue]), &[venue], "0.001", "0.001"), &no_env)
+            .map(|_| ())
+            .unwrap_err();
         assert!(matches!(e, LiveRouteError::Grid { .. }), "{e}");
         assert_eq!(e.key().as_deref(), Some("pricing.instrument.tick_size"), "{e}");
         let text = e.to_string();
         assert!(text.contains(&format!("venue={venue} symbol={symbol}")), "{text}");
         // The venue's value as it wrote it (Binance: 0.01000000).
         let venue_tick = if venue == "binance" { "0.01000000" } else { "0.01" };
-        assert!(text.contains(&format!("tick_size 0.001 in the config (pricing.instrument.tick_size), {venue_tick} at the venue")), "{text}");
+        assert!(
+            text.contains(&format!(
+                "tick_size 0.001 in the config (pricing.instrument.tick_size), {venue_tick} at the venue"
+            )),
+            "{text}"
+        );
     }
     // A lot the venue does not trade in.
-    let e = live_routes(&setup_on(&served.live_of(&["kraken"]), &["kraken"], "0.01", "0.0001"), &no_env).map(|_| ()).unwrap_err();
+    let e = live_routes(&setup_on(&served.live_of(&["kraken"]), &["kraken"], "0.01", "0.0001"), &no_env)
+        .map(|_| ())
+        .unwrap_err();
     assert_eq!(e.key().as_deref(), Some("pricing.instrument.lot_size"), "{e}");
-    assert!(e.to_string().contains("lot_size 0.0001 in the config (pricing.instrument.lot_size), 0.001 at the venue"), "{e}");
+    assert!(
+        e.to_string().contains("lot_size 0.0001 in the config (pricing.instrument.lot_size), 0.001 at the venue"),
+        "{e}"
+    );
     // A venue that cannot say: refused too, naming where it was asked.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
     let (keys, ca) = (served.dir.join("binance.keys"), served.dir.join("ca.pem"));

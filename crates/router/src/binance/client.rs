@@ -42,11 +42,11 @@ use super::reports::{
     order_reports, parse_error, parse_order, parse_orders, parse_trades, trade_report, BinanceAmend, BinanceErrorBody,
     BinanceInstrument, BinanceOrder, ReportParseError,
 };
-use wintermute_core::decimal::Decimal;
 use crate::http::HttpConnection;
 use crate::order::{local_ms, local_ns};
 use crate::order_state::{ExecutionReport, OrderState, OrderStateError, OrderTable, ReportKind, Side, Venue};
 use crate::signing::BinanceSigner;
+use wintermute_core::decimal::Decimal;
 
 /// How an order trades (`LIMIT` with `timeInForce`, `MARKET`, `LIMIT_MAKER`).
 pub use crate::order::OrderType as BinanceOrderType;
@@ -328,8 +328,10 @@ impl BinanceRestClient {
                 .and_then(|fs| fs.iter().find(|f| f["filterType"] == kind))
                 .and_then(|f| f[field].as_str())
                 .ok_or_else(|| malformed(format!("no {kind} {field}")))?;
-            Decimal::parse(text)
-                .map_err(|_| BinanceClientError::Parse { endpoint: EP, error: ReportParseError::bad_decimal(field, text) })
+            Decimal::parse(text).map_err(|_| BinanceClientError::Parse {
+                endpoint: EP,
+                error: ReportParseError::bad_decimal(field, text),
+            })
         };
         Ok((filter("PRICE_FILTER", "tickSize")?, filter("LOT_SIZE", "stepSize")?))
     }

@@ -462,7 +462,8 @@ impl CoinbaseRestClient {
         let path = format!("/api/v3/brokerage/market/products/{product_id}");
         let answer = self.send(EP, "GET", &path, "", String::new()).await?;
         let body = self.expect_ok(EP, answer)?;
-        let product: Product = parse("product", &body).map_err(|error| CoinbaseClientError::Parse { endpoint: EP, error })?;
+        let product: Product =
+            parse("product", &body).map_err(|error| CoinbaseClientError::Parse { endpoint: EP, error })?;
         let exact = |field: &'static str, text: &str| {
             wintermute_core::decimal::Decimal::parse(text).map_err(|_| CoinbaseClientError::Parse {
                 endpoint: EP,
