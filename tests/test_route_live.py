@@ -313,11 +313,14 @@ def test_route_kill_live_without_the_authority_fails_on_the_certificate(tmp_path
         sims.stop()
 
 
-def test_mm_live_runs_over_the_websocket_routes_and_each_venue_says_its_grid(tmp_path: Path) -> None:
+def test_the_live_check_asks_each_venue_and_passes_on_the_configs_grid(
+    tmp_path: Path,
+) -> None:
     sims, config = served(tmp_path, tls=True)
     try:
         ws = dict(sims.ws_urls())
-        assert ws["kraken"].startswith("wss://127.0.0.1:") and ws["kraken"].endswith("/v2")
+        assert ws["kraken"].startswith("wss://127.0.0.1:")
+        assert ws["kraken"].endswith("/v2")
         assert ws["coinbase"].startswith("wss://127.0.0.1:")
         # The venues' grids are the config's: the live check passes (it asks each venue).
         mm_live.check_config(json.loads(config.read_text()), live=True)

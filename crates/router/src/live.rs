@@ -1,12 +1,21 @@
 //! Live hedge routes and the kill switch across venues: each `[hedge] routes` venue of a live
-//! config reached through its real REST client, at the venue's own `https://` endpoint (or the
-//! route's `url`), with the route's keys.
+//! config reached through its real clients ([`RouteClient`]: Binance's REST client, Kraken's
+//! WebSocket v2 client with its REST companion, Coinbase's REST client with its `user`
+//! channel), at the venue's own endpoints (or the route's `url` and `ws_url`), with the
+//! route's keys.
 //!
 //! # Settings
 //! Each route reads `[hedge.live.<venue>]` ([`LiveRouteSettings`]): `url` (default: the venue's
-//! own, [`BINANCE_LIVE`], [`KRAKEN_LIVE`], [`COINBASE_LIVE`]), `keys_file` (a [`KeyFile`] of the
+//! own, [`BINANCE_LIVE`], [`KRAKEN_LIVE`], [`COINBASE_LIVE`]), `ws_url` (Kraken and Coinbase;
+//! default [`KRAKEN_WS_LIVE`], [`COINBASE_USER_WS_LIVE`]), `keys_file` (a [`KeyFile`] of the
 //! venue's key variables; default: the process environment, the same variables, see
-//! [`crate::credentials`]) and `ca_file` (root certificates trusted besides Mozilla's).
+//! [`crate::credentials`]), `ca_file` (root certificates trusted besides Mozilla's) and, for
+//! Kraken, `dead_man_switch_s` (the dead man's switch armed on live routes: default 60 s,
+//! [`DeadManSwitch::RECOMMENDED`], pushed back every third of it; 0 leaves it unarmed).
+//!
+//! # The venue's grid
+//! Before a live route starts, [`check_grids`] asks each venue for its grid of the route's
+//! symbol and refuses a config whose tick or lot differs ([`LiveRouteError::Grid`]).
 //!
 //! # Modes
 //! [`Mode::Live`] (`--live`) refuses an `http://` URL: keys and orders never travel in plain
@@ -81,6 +90,42 @@ pub fn live_ws_url(venue: Venue) -> Option<&'static str> {
     }
 }
 
+/// A venue's grid for a route's symbol that is not the config's (`pricing.instrument`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "hedge route venue={venue} symbol={symbol}: the venue's grid is not the config's, refusing to start: \
+     tick_size {config_tick} in the config (pricing.instrument.tick_size), {venue_tick} at the venue; \
+     lot_size {config_lot} in the config (pricing.instrument.lot_size), {venue_lot} at the venue"
+)]
+pub struct GridMismatch {
+    /// The venue.
+    pub venue: &'static str,
+    /// The route's symbol.
+    pub symbol: String,
+    /// The config's tick.
+    pub config_tick: String,
+    /// The venue's tick, as it wrote it.
+    pub venue_tick: String,
+    /// The config's lot.
+    pub config_lot: String,
+    /// The venue's lot, as it wrote it (Kraken's from `lot_decimals`).
+    pub venue_lot: String,
+}
+
+impl GridMismatch {
+    /// The config key at fault: `pricing.instrument.tick_size` when the ticks differ (as
+    /// numbers: `0.01000000` is `0.01`), else `pricing.instrument.lot_size`.
+    pub fn key(&self) -> &'static str {
+        let same =
+            |a: &str, b: &str| matches!((Decimal::parse(a), Decimal::parse(b)), (Ok(a), Ok(b)) if a.raw() == b.raw());
+        if same(&self.config_tick, &self.venue_tick) {
+            "pricing.instrument.lot_size"
+        } else {
+            "pricing.instrument.tick_size"
+        }
+    }
+}
+
 /// Why a live route cannot be made.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveRouteError {
@@ -108,25 +153,8 @@ pub enum LiveRouteError {
     #[error(transparent)]
     Route(#[from] PaperError),
     /// The venue's grid for the route's symbol is not the config's (`pricing.instrument`).
-    #[error(
-        "hedge route venue={venue} symbol={symbol}: the venue's grid is not the config's, refusing to start: \
-         tick_size {config_tick} in the config (pricing.instrument.tick_size), {venue_tick} at the venue; \
-         lot_size {config_lot} in the config (pricing.instrument.lot_size), {venue_lot} at the venue"
-    )]
-    Grid {
-        /// The venue.
-        venue: &'static str,
-        /// The route's symbol.
-        symbol: String,
-        /// The config's tick.
-        config_tick: String,
-        /// The venue's tick.
-        venue_tick: String,
-        /// The config's lot.
-        config_lot: String,
-        /// The venue's lot.
-        venue_lot: String,
-    },
+    #[error(transparent)]
+    Grid(Box<GridMismatch>),
     /// The venue's grid for the route's symbol could not be read.
     #[error("hedge route venue={venue} symbol={symbol} at {endpoint}: the venue's grid could not be read: {why}")]
     GridUnread {
@@ -160,10 +188,7 @@ impl LiveRouteError {
             }
             LiveRouteError::Keys { venue, .. } => Some(format!("hedge.live.{venue}")),
             LiveRouteError::Route(PaperError::Symbol { .. }) => Some("hedge.routes".into()),
-            LiveRouteError::Grid { config_tick, venue_tick, .. } if config_tick != venue_tick => {
-                Some("pricing.instrument.tick_size".into())
-            }
-            LiveRouteError::Grid { .. } => Some("pricing.instrument.lot_size".into()),
+            LiveRouteError::Grid(g) => Some(g.key().into()),
             LiveRouteError::GridUnread { venue, .. } => Some(format!("hedge.live.{venue}.url")),
             LiveRouteError::Route(_) | LiveRouteError::Start { .. } => None,
         }
@@ -246,14 +271,14 @@ pub async fn check_grids(targets: &mut [RouteTarget]) -> Result<(), LiveRouteErr
         let inst = &t.route.config.instrument;
         let (ours_tick, ours_lot) = (inst.tick_size.decimal(), inst.step_size.decimal());
         if tick.raw() != ours_tick.raw() || lot.raw() != ours_lot.raw() {
-            return Err(LiveRouteError::Grid {
+            return Err(LiveRouteError::Grid(Box::new(GridMismatch {
                 venue,
                 symbol,
                 config_tick: ours_tick.to_string(),
                 venue_tick: tick.to_string(),
                 config_lot: ours_lot.to_string(),
                 venue_lot: lot.to_string(),
-            });
+            })));
         }
     }
     Ok(())
@@ -415,7 +440,8 @@ fn route_client(
 }
 
 /// The live hedge routes of `setup` (see the module docs): every client made and every key
-/// loaded first, then a [`RoutedExecution`] worker for each. With `quote_on = "<venue>"`, the
+/// loaded first, each venue's grid checked ([`check_grids`], on a runtime of its own: call it
+/// outside one), then a [`RoutedExecution`] worker for each. With `quote_on = "<venue>"`, the
 /// last is the quote venue's route ([`split_quote_route`]).
 pub fn live_routes(setup: &LiveSetup, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<HedgeRoute>, LiveRouteError> {
     let mut targets = route_clients(setup, Mode::Live, env)?;

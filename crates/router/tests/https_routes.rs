@@ -590,7 +590,7 @@ fn a_live_route_whose_venue_trades_on_another_grid_is_refused_naming_the_route_a
         let e = live_routes(&setup_on(&served.live_of(&[venue]), &[venue], "0.001", "0.001"), &no_env)
             .map(|_| ())
             .unwrap_err();
-        assert!(matches!(e, LiveRouteError::Grid { .. }), "{e}");
+        assert!(matches!(e, LiveRouteError::Grid(_)), "{e}");
         assert_eq!(e.key().as_deref(), Some("pricing.instrument.tick_size"), "{e}");
         let text = e.to_string();
         assert!(text.contains(&format!("venue={venue} symbol={symbol}")), "{text}");
@@ -603,7 +603,11 @@ fn a_live_route_whose_venue_trades_on_another_grid_is_refused_naming_the_route_a
             "{text}"
         );
     }
-    // A lot the venue does not trade in.
+    // A lot the venue does not trade in (Binance writes its tick 0.01000000: the same tick).
+    let e = live_routes(&setup_on(&served.live_of(&["binance"]), &["binance"], "0.01", "0.01"), &no_env)
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(e.key().as_deref(), Some("pricing.instrument.lot_size"), "{e}");
     let e = live_routes(&setup_on(&served.live_of(&["kraken"]), &["kraken"], "0.01", "0.0001"), &no_env)
         .map(|_| ())
         .unwrap_err();
