@@ -37,9 +37,11 @@ venues hedges go to, each served on paper by that venue's local simulator (start
 order client. ``paper_venues()`` lists them.
 
 With ``live=True`` (``wintermute mm --config FILE --live``) the routes go to the venues
-themselves over HTTPS instead (or each route's ``[hedge.live.<venue>] url``), with the keys of
-its ``keys_file`` or of the environment (docs/order-routing.md, "Live routes"); every route's
-URL and keys are checked before anything starts (``check_config(config, live=True)``).
+themselves over HTTPS instead (or each route's ``[hedge.live.<venue>] url``; Kraken's and
+Coinbase's WebSockets at their ``ws_url``), with the keys of its ``keys_file`` or of the
+environment (docs/order-routing.md, "Live routes"); every route's URL and keys are checked,
+and each venue is asked whether its grid is the config's, before anything starts
+(``check_config(config, live=True)``).
 ``kill_hedge_routes(config)`` is the kill switch across the routes' venues
 (``wintermute route kill``).
 
@@ -395,8 +397,9 @@ def engine_config(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def check_config(config: Mapping[str, Any], *, live: bool = False) -> None:
     """Raises ``ConfigError`` naming the key if ``config`` cannot run live on its own
-    instrument's grid (with ``live``: or a hedge route's URL or keys are not usable); starts
-    nothing and sends nothing."""
+    instrument's grid (with ``live``: or a hedge route's URL or keys are not usable, or a
+    route's venue trades the symbol on another grid, which each venue is asked); starts
+    nothing and sends no order."""
     inst = _instrument(config)
     tick, lot = str(inst["tick_size"]), str(inst["lot_size"])
     _core.check_live_config(json.dumps(config), tick, lot, live=live)

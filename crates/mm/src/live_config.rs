@@ -8,7 +8,7 @@
 //! | `quote_on` | `"ours"` (or absent): quote on our venue; a pricing venue's name: quote on that venue through its route (the venue's simulator on paper, `[hedge.live.<venue>]` with `--live`); it may not be a hedge route too |
 //! | `hedge_on`, `hedge_threshold_lots`, `hedge_slippage_ticks` | hedge decisions once `|inventory| > hedge_threshold_lots` (0 or no `hedge_on`: none) |
 //! | `hedge.routes` | live only: the pricing venues hedges are **sent** to (`hedge_on` among them); the hedger chooses among them only. Absent: decisions only |
-//! | `hedge.live.<venue>` | `--live` only (a hedge route's or the `quote_on` venue's), each key optional: `url` (the venue's REST base URL; default its own, `https://`), `keys_file` (a file of `VARIABLE=value` lines holding the route's keys; default the environment), `ca_file` (extra root certificates, PEM). [`LiveRouteSettings`] |
+//! | `hedge.live.<venue>` | `--live` only (a hedge route's or the `quote_on` venue's), each key optional: `url` (the venue's REST base URL; default its own, `https://`), `keys_file` (a file of `VARIABLE=value` lines holding the route's keys; default the environment), `ca_file` (extra root certificates, PEM), `ws_url` (Kraken's and Coinbase's WebSocket URL; default the venue's own), `dead_man_switch_s` (Kraken: the dead man's switch's timeout, default 60, 0 off). [`LiveRouteSettings`] |
 //! | `fees` | `fees.ours` books our fills; `fees.<venue>` is that venue's taker fee for hedging and, for the `quote_on` venue, its maker fee (on paper, the commission its simulator charges the quotes' fills) |
 //! | `interlock` | the book-health interlock over the pricing venues (absent: none) |
 //! | `timer_ms` | the runner's timer: staleness checks, timed requotes, the state snapshot |
@@ -110,6 +110,13 @@ pub struct LiveRouteSettings {
     /// A PEM file of root certificates trusted besides Mozilla's.
     #[serde(default)]
     pub ca_file: Option<String>,
+    /// Kraken's and Coinbase's WebSocket URL (Kraken's v2 order entry, Coinbase's `user`
+    /// channel; `None`: the venue's own).
+    #[serde(default)]
+    pub ws_url: Option<String>,
+    /// Kraken only: the dead man's switch's timeout in seconds (`None`: 60; 0: not armed).
+    #[serde(default)]
+    pub dead_man_switch_s: Option<u32>,
 }
 
 fn default_slippage() -> i64 {
@@ -419,12 +426,15 @@ mod tests {
     #[test]
     fn live_route_settings_follow_the_routes_and_name_only_routes() {
         let extra = r#""hedge_on": "kraken", "hedge_threshold_lots": 20, "hedge": {"routes": ["kraken", "coinbase"],
-            "live": {"coinbase": {"url": "https://127.0.0.1:9443", "keys_file": "/k", "ca_file": "/ca.pem"}}},"#;
+            "live": {"coinbase": {"url": "https://127.0.0.1:9443", "keys_file": "/k", "ca_file": "/ca.pem",
+            "ws_url": "wss://127.0.0.1:9444"}}},"#;
         let s = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap();
         let coinbase = LiveRouteSettings {
             url: Some("https://127.0.0.1:9443".into()),
             keys_file: Some("/k".into()),
             ca_file: Some("/ca.pem".into()),
+            ws_url: Some("wss://127.0.0.1:9444".into()),
+            dead_man_switch_s: None,
         };
         assert_eq!(s.hedge_live, vec![LiveRouteSettings::default(), coinbase]);
         let extra = r#""hedge_on": "kraken", "hedge_threshold_lots": 20, "hedge": {"routes": ["kraken"],

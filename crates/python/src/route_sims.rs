@@ -40,6 +40,11 @@ impl PyRouteSimulators {
         self.inner.urls()
     }
 
+    /// (venue, WebSocket url) per route that has one (Kraken, Coinbase).
+    fn ws_urls(&self) -> Vec<(&'static str, String)> {
+        self.inner.ws_urls()
+    }
+
     /// Writes each route's key file into `dir`: (venue, path).
     fn write_key_files(&self, dir: PathBuf) -> Result<Vec<(&'static str, PathBuf)>> {
         self.inner.write_key_files(&dir).map_err(|e| Error::other("ROUTE_SIM", e))

@@ -1,12 +1,21 @@
 //! Live hedge routes and the kill switch across venues: each `[hedge] routes` venue of a live
-//! config reached through its real REST client, at the venue's own `https://` endpoint (or the
-//! route's `url`), with the route's keys.
+//! config reached through its real clients ([`RouteClient`]: Binance's REST client, Kraken's
+//! WebSocket v2 client with its REST companion, Coinbase's REST client with its `user`
+//! channel), at the venue's own endpoints (or the route's `url` and `ws_url`), with the
+//! route's keys.
 //!
 //! # Settings
 //! Each route reads `[hedge.live.<venue>]` ([`LiveRouteSettings`]): `url` (default: the venue's
-//! own, [`BINANCE_LIVE`], [`KRAKEN_LIVE`], [`COINBASE_LIVE`]), `keys_file` (a [`KeyFile`] of the
+//! own, [`BINANCE_LIVE`], [`KRAKEN_LIVE`], [`COINBASE_LIVE`]), `ws_url` (Kraken and Coinbase;
+//! default [`KRAKEN_WS_LIVE`], [`COINBASE_USER_WS_LIVE`]), `keys_file` (a [`KeyFile`] of the
 //! venue's key variables; default: the process environment, the same variables, see
-//! [`crate::credentials`]) and `ca_file` (root certificates trusted besides Mozilla's).
+//! [`crate::credentials`]), `ca_file` (root certificates trusted besides Mozilla's) and, for
+//! Kraken, `dead_man_switch_s` (the dead man's switch armed on live routes: default 60 s,
+//! [`DeadManSwitch::RECOMMENDED`], pushed back every third of it; 0 leaves it unarmed).
+//!
+//! # The venue's grid
+//! Before a live route starts, [`check_grids`] asks each venue for its grid of the route's
+//! symbol and refuses a config whose tick or lot differs ([`LiveRouteError::Grid`]).
 //!
 //! # Modes
 //! [`Mode::Live`] (`--live`) refuses an `http://` URL: keys and orders never travel in plain
@@ -35,17 +44,24 @@ use wintermute_mm::live_hedge::HedgeRoute;
 use wintermute_mm::live_runner::{BookSource, FeedBooks, RunnerOptions};
 use wintermute_mm::types::VenueId;
 
+use wintermute_core::decimal::Decimal;
+
 use crate::binance::client::BinanceRestClient;
 use crate::coinbase::client::CoinbaseRestClient;
 use crate::coinbase::reports::CoinbaseProduct;
+use crate::coinbase::route::CoinbaseRoute;
+use crate::coinbase::user_ws::{CoinbaseUserWs, COINBASE_USER_WS_LIVE};
 use crate::credentials::{BinanceCredentials, CoinbaseCredentials, CredentialsError, KeyFile, KrakenCredentials};
 use crate::execution_adapter::RoutedExecution;
 use crate::http::{Endpoint, HttpConnection, BINANCE_LIVE, COINBASE_LIVE, KRAKEN_LIVE};
 use crate::kraken::client::KrakenRestClient;
 use crate::kraken::rate::Tier;
 use crate::kraken::reports::KrakenPair;
+use crate::kraken::ws_client::{DeadManSwitch, KrakenWsClient};
+use crate::kraken::ws_messages::{v2_symbol, KrakenWsPair};
 use crate::paper::{LiveStrategy, PaperError, PaperMarketMaker, RouteSymbol};
 use crate::venue::{kill_switch, VenueClient};
+use crate::ws::KRAKEN_WS_LIVE;
 
 /// Where routes may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +78,51 @@ pub fn live_url(venue: Venue) -> &'static str {
         Venue::Binance => BINANCE_LIVE,
         Venue::Kraken => KRAKEN_LIVE,
         Venue::Coinbase => COINBASE_LIVE,
+    }
+}
+
+/// The venue's own WebSocket URL for its route (`None`: Binance's route is REST only).
+pub fn live_ws_url(venue: Venue) -> Option<&'static str> {
+    match venue {
+        Venue::Binance => None,
+        Venue::Kraken => Some(KRAKEN_WS_LIVE),
+        Venue::Coinbase => Some(COINBASE_USER_WS_LIVE),
+    }
+}
+
+/// A venue's grid for a route's symbol that is not the config's (`pricing.instrument`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "hedge route venue={venue} symbol={symbol}: the venue's grid is not the config's, refusing to start: \
+     tick_size {config_tick} in the config (pricing.instrument.tick_size), {venue_tick} at the venue; \
+     lot_size {config_lot} in the config (pricing.instrument.lot_size), {venue_lot} at the venue"
+)]
+pub struct GridMismatch {
+    /// The venue.
+    pub venue: &'static str,
+    /// The route's symbol.
+    pub symbol: String,
+    /// The config's tick.
+    pub config_tick: String,
+    /// The venue's tick, as it wrote it.
+    pub venue_tick: String,
+    /// The config's lot.
+    pub config_lot: String,
+    /// The venue's lot, as it wrote it (Kraken's from `lot_decimals`).
+    pub venue_lot: String,
+}
+
+impl GridMismatch {
+    /// The config key at fault: `pricing.instrument.tick_size` when the ticks differ (as
+    /// numbers: `0.01000000` is `0.01`), else `pricing.instrument.lot_size`.
+    pub fn key(&self) -> &'static str {
+        let same =
+            |a: &str, b: &str| matches!((Decimal::parse(a), Decimal::parse(b)), (Ok(a), Ok(b)) if a.raw() == b.raw());
+        if same(&self.config_tick, &self.venue_tick) {
+            "pricing.instrument.lot_size"
+        } else {
+            "pricing.instrument.tick_size"
+        }
     }
 }
 
@@ -91,6 +152,21 @@ pub enum LiveRouteError {
     /// The route's symbol.
     #[error(transparent)]
     Route(#[from] PaperError),
+    /// The venue's grid for the route's symbol is not the config's (`pricing.instrument`).
+    #[error(transparent)]
+    Grid(Box<GridMismatch>),
+    /// The venue's grid for the route's symbol could not be read.
+    #[error("hedge route venue={venue} symbol={symbol} at {endpoint}: the venue's grid could not be read: {why}")]
+    GridUnread {
+        /// The venue.
+        venue: &'static str,
+        /// The route's symbol.
+        symbol: String,
+        /// Where.
+        endpoint: String,
+        /// What failed.
+        why: String,
+    },
     /// A route's worker thread could not start.
     #[error("hedge route venue={venue}: {source}")]
     Start {
@@ -112,6 +188,8 @@ impl LiveRouteError {
             }
             LiveRouteError::Keys { venue, .. } => Some(format!("hedge.live.{venue}")),
             LiveRouteError::Route(PaperError::Symbol { .. }) => Some("hedge.routes".into()),
+            LiveRouteError::Grid(g) => Some(g.key().into()),
+            LiveRouteError::GridUnread { venue, .. } => Some(format!("hedge.live.{venue}.url")),
             LiveRouteError::Route(_) | LiveRouteError::Start { .. } => None,
         }
     }
@@ -123,33 +201,96 @@ pub fn process_env(variable: &str) -> Option<String> {
 }
 
 /// Checks `setup`'s routes as [`route_clients`] makes them under `--live` (`live`; paper
-/// routes need nothing more), keys from their files or the process environment; sends
-/// nothing.
+/// routes need nothing more), keys from their files or the process environment, then asks
+/// each venue for its grid of the route's symbol ([`check_grids`]: public market data, no
+/// order sent).
 pub fn check_routes(setup: &LiveSetup, live: bool) -> Result<(), LiveRouteError> {
     if live {
-        route_clients(setup, Mode::Live, &process_env)?;
+        let mut targets = route_clients(setup, Mode::Live, &process_env)?;
+        check_grids_blocking(&mut targets)?;
     }
     Ok(())
 }
 
 /// The kill switch on every route of `setup` (`--live`: the venues; else each route's `url`),
 /// keys from the routes' files or the process environment: every client made first (an error
-/// there sends nothing), then [`kill_all`] on a runtime of its own.
+/// there sends nothing), then [`kill_all`] on a runtime of its own. No dead man's switch is
+/// armed, and the venues' grids are not asked for: a kill switch runs whatever the config says.
 pub fn kill_routes(setup: &LiveSetup, live: bool) -> Result<Vec<KillOutcome>, LiveRouteError> {
     let mode = if live { Mode::Live } else { Mode::Local };
-    let targets = route_clients(setup, mode, &process_env)?;
+    let mut targets = route_clients(setup, mode, &process_env)?;
+    for t in &mut targets {
+        if let RouteClient::Kraken(c) = &mut t.client {
+            c.set_dead_man_switch(None);
+        }
+    }
     kill_all_blocking(targets).map_err(|source| LiveRouteError::Start { venue: "runtime", source })
 }
 
-/// A venue client of one route, ready to send (nothing sent yet).
+/// A venue client of one route, ready to send (nothing sent yet, nothing connected).
 #[derive(Debug)]
 pub enum RouteClient {
-    /// Binance spot.
+    /// Binance spot: the REST client.
     Binance(BinanceRestClient),
-    /// Coinbase Advanced Trade.
-    Coinbase(CoinbaseRestClient),
-    /// Kraken spot.
-    Kraken(KrakenRestClient),
+    /// Coinbase Advanced Trade: REST and the `user` channel ([`CoinbaseRoute`]).
+    Coinbase(CoinbaseRoute),
+    /// Kraken spot: the WebSocket v2 client with its REST companion
+    /// ([`KrakenWsClient::with_rest`]).
+    Kraken(KrakenWsClient),
+}
+
+/// The venue's grid (tick, lot) of `symbol`, asked of its public market data: Binance
+/// `exchangeInfo` (PRICE_FILTER `tickSize`, LOT_SIZE `stepSize`), Kraken `AssetPairs`
+/// (`tick_size`, `lot_decimals`), Coinbase `market/products/{id}` (`quote_increment`,
+/// `base_increment`).
+async fn venue_grid(client: &mut RouteClient, symbol: &str) -> Result<(Decimal, Decimal), String> {
+    match client {
+        RouteClient::Binance(c) => c.exchange_grid(symbol).await.map_err(|e| e.to_string()),
+        RouteClient::Coinbase(c) => c.rest_mut().product_grid(symbol).await.map_err(|e| e.to_string()),
+        RouteClient::Kraken(c) => match c.rest_mut() {
+            Some(rest) => rest.pair_grid(symbol).await.map_err(|e| e.to_string()),
+            None => Err("no REST client".into()),
+        },
+    }
+}
+
+/// Asks each route's venue for its grid of the route's symbol and compares it with the
+/// config's (`pricing.instrument`): the router passes prices and quantities through on the
+/// config's grid, so a route whose venue trades on another is refused
+/// ([`LiveRouteError::Grid`], naming both), as is a venue that cannot say
+/// ([`LiveRouteError::GridUnread`]). Stops at the first route refused.
+pub async fn check_grids(targets: &mut [RouteTarget]) -> Result<(), LiveRouteError> {
+    for t in targets {
+        let (venue, symbol) = (t.venue.name(), t.symbol.clone());
+        let (tick, lot) = venue_grid(&mut t.client, &symbol).await.map_err(|why| LiveRouteError::GridUnread {
+            venue,
+            symbol: symbol.clone(),
+            endpoint: t.endpoint.to_string(),
+            why,
+        })?;
+        let inst = &t.route.config.instrument;
+        let (ours_tick, ours_lot) = (inst.tick_size.decimal(), inst.step_size.decimal());
+        if tick.raw() != ours_tick.raw() || lot.raw() != ours_lot.raw() {
+            return Err(LiveRouteError::Grid(Box::new(GridMismatch {
+                venue,
+                symbol,
+                config_tick: ours_tick.to_string(),
+                venue_tick: tick.to_string(),
+                config_lot: ours_lot.to_string(),
+                venue_lot: lot.to_string(),
+            })));
+        }
+    }
+    Ok(())
+}
+
+/// [`check_grids`] on a runtime of its own, for callers without one.
+pub fn check_grids_blocking(targets: &mut [RouteTarget]) -> Result<(), LiveRouteError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|source| LiveRouteError::Start { venue: "runtime", source })?;
+    runtime.block_on(check_grids(targets))
 }
 
 /// One route: its pricing venue index, symbol, endpoint and client.
@@ -234,6 +375,34 @@ fn route_client(
     let route = RouteSymbol::of(setup, i)?;
     let inst = &setup.pricing.instrument;
     let bad = |why: String| PaperError::Symbol { venue: name, symbol: route.symbol.clone(), why };
+    let ws_url = match (&settings.ws_url, live_ws_url(venue), mode) {
+        (Some(_), None, _) => return Err(endpoint_err("ws_url", format!("the {name} route is REST only"))),
+        (_, None, _) => None,
+        (Some(url), Some(_), _) => Some(url.as_str()),
+        (None, Some(own), Mode::Live) => Some(own),
+        (None, Some(_), Mode::Local) => {
+            let why = "without --live a route must name its ws_url (a simulator's WebSocket front)";
+            return Err(endpoint_err("ws_url", why.into()));
+        }
+    };
+    if let Some(url) = ws_url {
+        if mode == Mode::Live && !url.starts_with("wss://") {
+            let why = format!("{url}: --live needs wss:// (keys and orders never in plain text)");
+            return Err(endpoint_err("ws_url", why));
+        }
+    }
+    if settings.dead_man_switch_s.is_some() && venue != Venue::Kraken {
+        return Err(endpoint_err("dead_man_switch_s", format!("the {name} route has no dead man's switch")));
+    }
+    let dead_man = match settings.dead_man_switch_s {
+        None => Some(DeadManSwitch::RECOMMENDED),
+        Some(0) => None,
+        Some(s) => Some(
+            DeadManSwitch::new(s, std::time::Duration::from_millis(u64::from(s) * 1000 / 3))
+                .map_err(|e| endpoint_err("dead_man_switch_s", e.to_string()))?,
+        ),
+    };
+    let roots = settings.ca_file.as_deref().map(Path::new);
     let client = match venue {
         Venue::Binance => {
             let creds = BinanceCredentials::from_lookup(lookup).map_err(keys_err)?;
@@ -244,30 +413,39 @@ fn route_client(
         }
         Venue::Coinbase => {
             let creds = CoinbaseCredentials::from_lookup(lookup).map_err(keys_err)?;
+            // The channel's signer: the same key, loaded again (a signer is not copied).
+            let channel_signer = CoinbaseCredentials::from_lookup(lookup).map_err(keys_err)?.signer;
             let product =
                 CoinbaseProduct::new(&route.symbol, &inst.tick_size, &inst.lot_size, &route.quote).map_err(bad)?;
-            RouteClient::Coinbase(CoinbaseRestClient::new(connection, endpoint.host(), creds.signer, vec![product]))
+            let channel =
+                CoinbaseUserWs::open(ws_url.unwrap_or_default(), roots, channel_signer, vec![product.clone()])
+                    .map_err(|e| endpoint_err("ws_url", e.to_string()))?;
+            let rest = CoinbaseRestClient::new(connection, endpoint.host(), creds.signer, vec![product]);
+            RouteClient::Coinbase(CoinbaseRoute::new(rest, channel))
         }
         Venue::Kraken => {
             let creds = KrakenCredentials::from_lookup(lookup).map_err(keys_err)?;
             let pair = KrakenPair::new(&route.symbol, &inst.tick_size, &inst.lot_size, &route.quote).map_err(bad)?;
-            RouteClient::Kraken(KrakenRestClient::new(
-                connection,
-                &creds.api_key,
-                creds.signer,
-                vec![pair],
-                Tier::STARTER,
-            ))
+            let ws_pair = KrakenWsPair { pair: pair.clone(), symbol: v2_symbol(&setup.streams[i].symbol) };
+            let rest = KrakenRestClient::new(connection, &creds.api_key, creds.signer, vec![pair], Tier::STARTER);
+            let mut client = KrakenWsClient::with_rest(ws_url.unwrap_or_default(), roots, rest, vec![ws_pair])
+                .map_err(|e| endpoint_err("ws_url", e.to_string()))?;
+            if mode == Mode::Live {
+                client.set_dead_man_switch(dead_man);
+            }
+            RouteClient::Kraken(client)
         }
     };
     Ok(RouteTarget { venue, index: i, symbol: route.symbol.clone(), endpoint, client, route })
 }
 
 /// The live hedge routes of `setup` (see the module docs): every client made and every key
-/// loaded first, then a [`RoutedExecution`] worker for each. With `quote_on = "<venue>"`, the
+/// loaded first, each venue's grid checked ([`check_grids`], on a runtime of its own: call it
+/// outside one), then a [`RoutedExecution`] worker for each. With `quote_on = "<venue>"`, the
 /// last is the quote venue's route ([`split_quote_route`]).
 pub fn live_routes(setup: &LiveSetup, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<HedgeRoute>, LiveRouteError> {
-    let targets = route_clients(setup, Mode::Live, env)?;
+    let mut targets = route_clients(setup, Mode::Live, env)?;
+    check_grids_blocking(&mut targets)?;
     let mut routes = Vec::with_capacity(targets.len());
     for t in targets {
         let start = |source| LiveRouteError::Start { venue: t.venue.name(), source };

@@ -6,7 +6,9 @@
 //! [`crate::coinbase::sim`], [`crate::kraken::sim`]) serving the pricing venue's symbol, with a
 //! fresh random key registered (HMAC for Binance and Kraken, ES256 for Coinbase), the config's
 //! taker fee for that venue as the simulator's commission, and a [`RoutedExecution`] over the
-//! venue's REST client: the route the live runner sends hedges through. Nothing leaves
+//! venue's client as a live route has it (Binance's REST client; Kraken's WebSocket v2 client
+//! with its REST companion; Coinbase's REST client with its `user` channel, on the
+//! simulators' WebSocket fronts): the route the live runner sends hedges through. Nothing leaves
 //! 127.0.0.1; the keys live and die with the process.
 //!
 //! # The simulators' books follow the feeds
@@ -56,11 +58,15 @@ use crate::binance::client::BinanceRestClient;
 use crate::binance::sim::{BinanceSim, SimConfig, SimKey};
 use crate::coinbase::client::CoinbaseRestClient;
 use crate::coinbase::reports::CoinbaseProduct;
+use crate::coinbase::route::CoinbaseRoute;
 use crate::coinbase::sim::{CoinbaseSim, CoinbaseSimConfig};
+use crate::coinbase::user_ws::CoinbaseUserWs;
 use crate::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
 use crate::kraken::client::KrakenRestClient;
 use crate::kraken::reports::KrakenPair;
 use crate::kraken::sim::{KrakenSim, KrakenSimConfig, KrakenSimPair};
+use crate::kraken::ws_client::KrakenWsClient;
+use crate::kraken::ws_messages::{v2_symbol, KrakenWsPair};
 use crate::order::Instrument;
 use crate::signing::{BinanceSigner, CoinbaseJwtSigner, KrakenSigner};
 use crate::sim::exchange::SimSymbol;
@@ -135,6 +141,25 @@ impl Sim {
             Sim::Kraken(s) => s.addr(),
         }
     }
+
+    /// The WebSocket front the route uses (Kraken's v2 order entry, Coinbase's `user`
+    /// channel; Binance's route is REST only).
+    pub(crate) fn ws_addr(&self) -> Option<std::net::SocketAddr> {
+        match self {
+            Sim::Binance(_) => None,
+            Sim::Coinbase(s) => s.ws_addr(),
+            Sim::Kraken(s) => s.ws_addr(),
+        }
+    }
+
+    /// The route's WebSocket URL at `addr` (the simulator's front, or a TLS front before it).
+    pub(crate) fn ws_url(&self, addr: std::net::SocketAddr, tls: bool) -> String {
+        let scheme = if tls { "wss" } else { "ws" };
+        match self {
+            Sim::Kraken(_) => format!("{scheme}://{addr}/v2"),
+            _ => format!("{scheme}://{addr}"),
+        }
+    }
 }
 
 /// A simulator to start, and the client of its route (Binance's HMAC secret as hex text,
@@ -165,8 +190,16 @@ impl SimPlan {
     async fn start(self) -> std::io::Result<Sim> {
         Ok(match self {
             SimPlan::Binance(cfg) => Sim::Binance(BinanceSim::start(cfg).await?),
-            SimPlan::Coinbase(cfg) => Sim::Coinbase(CoinbaseSim::start(cfg).await?),
-            SimPlan::Kraken(cfg) => Sim::Kraken(KrakenSim::start(cfg).await?),
+            SimPlan::Coinbase(cfg) => {
+                let mut sim = CoinbaseSim::start(cfg).await?;
+                sim.start_ws().await?;
+                Sim::Coinbase(sim)
+            }
+            SimPlan::Kraken(cfg) => {
+                let mut sim = KrakenSim::start(cfg).await?;
+                sim.start_ws().await?;
+                Sim::Kraken(sim)
+            }
         })
     }
 }
@@ -180,20 +213,36 @@ impl Plan {
         }
     }
 
-    /// The route to the started simulator `sim`.
+    /// The route to the started simulator `sim`: Binance's REST client, Coinbase's REST client
+    /// and `user` channel ([`CoinbaseRoute`]), Kraken's WebSocket v2 client with its REST
+    /// companion ([`KrakenWsClient::with_rest`]), as a live route.
     fn route(self, sim: &Sim, config: RoutedExecutionConfig) -> std::io::Result<RoutedExecution> {
         let addr = sim.addr();
+        let ws_url = sim.ws_addr().map(|ws| sim.ws_url(ws, false)).unwrap_or_default();
         match self {
             Plan::Binance(_, secret) => {
                 let signer = BinanceSigner::hmac_sha256(secret);
                 let instrument = config.instrument.clone();
                 RoutedExecution::spawn(BinanceRestClient::new(addr, API_KEY, signer, vec![instrument]), config)
             }
-            Plan::Coinbase(cfg, signer, product, _) => {
-                RoutedExecution::spawn(CoinbaseRestClient::new(addr, &cfg.host, signer, vec![product]), config)
+            Plan::Coinbase(cfg, signer, product, pkcs8) => {
+                // The channel's signer: the same key again (a signer is not copied).
+                let key_name = format!("organizations/paper/apiKeys/{API_KEY}");
+                let channel_signer = CoinbaseJwtSigner::new(&key_name, &pkcs8).map_err(std::io::Error::other)?;
+                let channel = CoinbaseUserWs::open(&ws_url, None, channel_signer, vec![product.clone()])
+                    .map_err(std::io::Error::other)?;
+                let rest = CoinbaseRestClient::new(addr, &cfg.host, signer, vec![product]);
+                RoutedExecution::spawn(CoinbaseRoute::new(rest, channel), config)
             }
             Plan::Kraken(cfg, signer, pair) => {
-                RoutedExecution::spawn(KrakenRestClient::new(addr, API_KEY, signer, vec![pair], cfg.tier), config)
+                let ws_pair = KrakenWsPair {
+                    pair: pair.clone(),
+                    symbol: cfg.pairs.first().map(|p| v2_symbol(&p.wsname)).unwrap_or_default(),
+                };
+                let rest = KrakenRestClient::new(addr, API_KEY, signer, vec![pair], cfg.tier);
+                let client =
+                    KrakenWsClient::with_rest(&ws_url, None, rest, vec![ws_pair]).map_err(std::io::Error::other)?;
+                RoutedExecution::spawn(client, config)
             }
         }
     }
@@ -370,8 +419,8 @@ fn serve(plans: &[Plan]) -> Result<(Vec<Sim>, Served), PaperError> {
     Ok((sims.into_iter().map(|(sim, _)| sim).collect(), served))
 }
 
-/// A started simulator and, behind TLS, its front's address.
-pub(crate) type SimAndFront = (Sim, Option<std::net::SocketAddr>);
+/// A started simulator and, behind TLS, its front's address and its WebSocket front's.
+pub(crate) type SimAndFront = (Sim, Option<(std::net::SocketAddr, Option<std::net::SocketAddr>)>);
 
 /// [`serve`], and with `tls` a TLS front on 127.0.0.1 for each simulator, served by the same
 /// thread (its address beside the simulator).
@@ -396,9 +445,14 @@ pub(crate) fn serve_with(
                     let started = match plan.start().await {
                         Ok(sim) => match &tls {
                             None => Ok((sim, None)),
-                            Some(config) => crate::sim::tls_front::tls_front(Arc::clone(config), sim.addr())
-                                .await
-                                .map(|front| (sim, Some(front))),
+                            Some(config) => {
+                                let front = |addr| crate::sim::tls_front::tls_front(Arc::clone(config), addr);
+                                match (front(sim.addr()).await, sim.ws_addr()) {
+                                    (Ok(http), None) => Ok((sim, Some((http, None)))),
+                                    (Ok(http), Some(ws)) => front(ws).await.map(|ws| (sim, Some((http, Some(ws))))),
+                                    (Err(e), _) => Err(e),
+                                }
+                            }
                         },
                         Err(e) => Err(e),
                     };
@@ -707,29 +761,5 @@ fn mirror(venues: &[Mirrored], books: &FeedBooks, grid: GridScale, stop: &Atomic
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn assets_are_read_from_each_venues_symbol() {
-        assert_eq!(assets(Venue::Binance, "BTCUSDT", "USDT").unwrap(), ("BTC".into(), "USDT".into()));
-        assert_eq!(assets(Venue::Coinbase, "BTC-USD", "USD").unwrap(), ("BTC".into(), "USD".into()));
-        assert_eq!(assets(Venue::Kraken, "XBT/USD", "USD").unwrap(), ("XBT".into(), "USD".into()));
-        let e = assets(Venue::Binance, "BTCUSD", "USDT").unwrap_err();
-        assert!(e.to_string().contains("venue=binance symbol=\"BTCUSD\""), "{e}");
-    }
-
-    #[test]
-    fn a_feed_side_lands_on_our_grid_away_from_us_in_whole_lots() {
-        use wintermute_feeds::book::Level;
-        let d = |s: &str| wintermute_core::decimal::Decimal::parse(s).unwrap();
-        let grid = GridScale::new("0.01", "0.001").unwrap();
-        let level = |p: &str, q: &str| Level { price: d(p), qty: d(q) };
-        let mut out = Vec::new();
-        // 100.015 and 100.012 round down onto 100.01 and merge; 0.0009 is no whole lot.
-        side(&[level("100.015", "0.0025"), level("100.012", "0.001"), level("100.00", "0.0009")], grid, true, &mut out);
-        assert_eq!(out, vec![(10_001, 3)]);
-        side(&[level("100.015", "0.002"), level("100.03", "1")], grid, false, &mut out);
-        assert_eq!(out, vec![(10_002, 2), (10_003, 1_000)]);
-    }
-}
+#[path = "paper_tests.rs"]
+mod tests;

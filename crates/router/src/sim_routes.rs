@@ -4,7 +4,8 @@
 //!
 //! This is what `wintermute mm --live` and `wintermute route kill` are tested against end to
 //! end from Python (`wintermute._core.RouteSimulators`): the CLI's routes point at
-//! [`RouteSimulators::urls`] (`[hedge.live.<venue>] url`, `ca_file`, `keys_file`), and
+//! [`RouteSimulators::urls`] and [`RouteSimulators::ws_urls`] (`[hedge.live.<venue>] url`,
+//! `ws_url`, `ca_file`, `keys_file`), and
 //! [`RouteSimulators::place_resting`] leaves open orders for a kill switch to find. Each
 //! simulator serves the route's symbol on the config's grid with an empty book (so a limit
 //! order rests; an IOC finds nothing), as [`crate::paper`] starts them but without following
@@ -25,12 +26,20 @@ use crate::paper::{plan, serve_with, PaperError, Plan, Served, Sim};
 use crate::signing::BinanceSigner;
 use crate::venue::VenueClient;
 
+/// A client of one route's simulator with the route's key, as another process would hold.
+enum OtherClient {
+    Binance(BinanceRestClient),
+    Coinbase(CoinbaseRestClient),
+    Kraken(KrakenRestClient),
+}
+
 /// One served route.
 struct Route {
     venue: &'static str,
     symbol: String,
     sim: Sim,
-    front: Option<SocketAddr>,
+    /// Behind TLS: the front's address and the WebSocket front's.
+    front: Option<(SocketAddr, Option<SocketAddr>)>,
     keys: String,
     coinbase_pkcs8: Option<Vec<u8>>,
 }
@@ -38,7 +47,7 @@ struct Route {
 /// The simulators of a config's routes (see the module docs). Dropping it stops them.
 pub struct RouteSimulators {
     routes: Vec<Route>,
-    clients: Mutex<Vec<crate::live::RouteClient>>,
+    clients: Mutex<Vec<OtherClient>>,
     runtime: tokio::runtime::Runtime,
     served: Mutex<Option<Served>>,
 }
@@ -94,13 +103,13 @@ impl RouteSimulators {
                     );
                     let signer = BinanceSigner::hmac_sha256(secret);
                     let client = BinanceRestClient::new(addr, crate::paper::API_KEY, signer, vec![config.instrument]);
-                    (keys, None, crate::live::RouteClient::Binance(client))
+                    (keys, None, OtherClient::Binance(client))
                 }
                 Plan::Coinbase(cfg, signer, product, pkcs8) => {
                     let keys =
                         format!("WINTERMUTE_COINBASE_KEY_NAME=organizations/paper/apiKeys/{}\n", crate::paper::API_KEY);
                     let client = CoinbaseRestClient::new(addr, &cfg.host, signer, vec![product]);
-                    (keys, Some(pkcs8), crate::live::RouteClient::Coinbase(client))
+                    (keys, Some(pkcs8), OtherClient::Coinbase(client))
                 }
                 Plan::Kraken(cfg, signer, pair) => {
                     let secret = cfg.keys.first().map(|k| k.1.clone()).unwrap_or_default();
@@ -109,7 +118,7 @@ impl RouteSimulators {
                         crate::paper::API_KEY
                     );
                     let client = KrakenRestClient::new(addr, crate::paper::API_KEY, signer, vec![pair], cfg.tier);
-                    (keys, None, crate::live::RouteClient::Kraken(client))
+                    (keys, None, OtherClient::Kraken(client))
                 }
             };
             clients.push(client);
@@ -127,8 +136,21 @@ impl RouteSimulators {
         self.routes
             .iter()
             .map(|r| match r.front {
-                Some(front) => (r.venue, format!("https://{front}")),
+                Some((front, _)) => (r.venue, format!("https://{front}")),
                 None => (r.venue, format!("http://{}", r.sim.addr())),
+            })
+            .collect()
+    }
+
+    /// The WebSocket URL of each route that has one (Kraken's v2 order entry,
+    /// `ws://127.0.0.1:PORT/v2`, and Coinbase's `user` channel; `wss://` behind TLS), for
+    /// `[hedge.live.<venue>] ws_url`.
+    pub fn ws_urls(&self) -> Vec<(&'static str, String)> {
+        self.routes
+            .iter()
+            .filter_map(|r| match r.front {
+                Some((_, ws)) => ws.map(|ws| (r.venue, r.sim.ws_url(ws, true))),
+                None => r.sim.ws_addr().map(|ws| (r.venue, r.sim.ws_url(ws, false))),
             })
             .collect()
     }
@@ -173,9 +195,9 @@ impl RouteSimulators {
             let mut placed = 0;
             for id in 0..n {
                 placed += match client {
-                    crate::live::RouteClient::Binance(c) => rest(c, &symbol, id).await?,
-                    crate::live::RouteClient::Coinbase(c) => rest(c, &symbol, id).await?,
-                    crate::live::RouteClient::Kraken(c) => rest(c, &symbol, id).await?,
+                    OtherClient::Binance(c) => rest(c, &symbol, id).await?,
+                    OtherClient::Coinbase(c) => rest(c, &symbol, id).await?,
+                    OtherClient::Kraken(c) => rest(c, &symbol, id).await?,
                 };
             }
             Ok(placed)

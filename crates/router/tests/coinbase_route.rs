@@ -81,6 +81,26 @@ fn while_the_channel_is_up_a_resting_order_costs_no_request_until_a_push_says_it
 }
 
 #[test]
+fn an_ioc_its_place_answer_settled_costs_no_refresh_when_the_channel_pushes_its_end() {
+    run(async {
+        let key = pkcs8();
+        let (sim, mut route) = route(&key).await;
+        route.reconcile("BAND-GBP").await.unwrap(); // connects the channel
+        assert!(route.channel_live());
+        // An IOC buy through the best ask: filled on arrival, read back with its fill.
+        route.place(&order("q-9", Side::Buy, "2", limit("14.8024", TimeInForce::Ioc))).await.unwrap();
+        assert_eq!(state(&route, "q-9"), (OrderStatus::Filled, lots("2")));
+        let settled = route.rest().requests_sent();
+        // The channel pushes the order's fill and end; REST already holds both.
+        reconcile_until(&mut route, |r| r.stats().settled_updates >= 1).await;
+        assert_eq!(route.rest().requests_sent(), settled, "no read-back of a settled order");
+        assert_eq!(route.stats().refreshes, 0);
+        assert!(route.channel_live());
+        assert_eq!(route.orders().get("q-9").unwrap().fills().count(), sim.trades().len());
+    });
+}
+
+#[test]
 fn a_dropped_channel_is_covered_by_a_full_reconciliation_and_no_fill_counts_twice() {
     run(async {
         let key = pkcs8();

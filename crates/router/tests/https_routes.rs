@@ -17,12 +17,16 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use wintermute_core::decimal::Decimal;
 use wintermute_mm::live_config::LiveSetup;
+use wintermute_mm::types::VenueId;
 use wintermute_router::binance::client::BinanceRestClient;
 use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimKey};
 use wintermute_router::coinbase::sim::{CoinbaseSim, CoinbaseSimConfig};
 use wintermute_router::http::HttpConnection;
 use wintermute_router::kraken::sim::{KrakenSim, KrakenSimConfig, KrakenSimPair};
-use wintermute_router::live::{kill_all, route_clients, KillOutcome, Mode, RouteClient, RouteTarget};
+use wintermute_router::live::{
+    check_grids, kill_all, live_routes, route_clients, split_quote_route, KillOutcome, LiveRouteError, Mode,
+    RouteClient, RouteTarget,
+};
 use wintermute_router::order::{Instrument, NewOrder, OrderType, TimeInForce};
 use wintermute_router::order_state::Side;
 use wintermute_router::signing::{BinanceSigner, CoinbaseJwtSigner};
@@ -119,7 +123,11 @@ async fn kraken_sim() -> KrakenSim {
         ordermin: Decimal::parse("0.001").unwrap(),
         costmin: Decimal::parse("0.5").unwrap(),
     };
-    KrakenSim::start(KrakenSimConfig::new(vec![pair], vec![(KRAKEN_KEY.into(), KRAKEN_SECRET.into())])).await.unwrap()
+    let mut sim = KrakenSim::start(KrakenSimConfig::new(vec![pair], vec![(KRAKEN_KEY.into(), KRAKEN_SECRET.into())]))
+        .await
+        .unwrap();
+    sim.start_ws().await.unwrap(); // the v2 order entry the route uses, at /v2
+    sim
 }
 
 /// A fresh P-256 key as PKCS#8 PEM, and the simulator that knows its public key, whose tokens
@@ -139,7 +147,9 @@ async fn coinbase_sim(host: &str) -> (CoinbaseSim, String) {
         vec![(COINBASE_KEY_NAME.into(), signer.public_key())],
     );
     cfg.host = host.into();
-    (CoinbaseSim::start(cfg).await.unwrap(), pem)
+    let mut sim = CoinbaseSim::start(cfg).await.unwrap();
+    sim.start_ws().await.unwrap(); // the `user` channel the route reads
+    (sim, pem)
 }
 
 fn binance_client(connection: HttpConnection) -> BinanceRestClient {
@@ -302,16 +312,34 @@ fn live_routes_reach_the_three_venues_over_https_with_keys_from_files_and_the_ki
             tls_front(Arc::clone(&server), kraken.addr()).await,
             tls_front(Arc::clone(&server), coinbase.addr()).await,
         ];
+        let ws_ports = [
+            tls_front(Arc::clone(&server), kraken.ws_addr().unwrap()).await,
+            tls_front(Arc::clone(&server), coinbase.ws_addr().unwrap()).await,
+        ];
         let keys = key_files(&dir, &pem);
+        let ws_urls = [
+            String::new(),
+            format!(r#", "ws_url": "wss://127.0.0.1:{}/v2""#, ws_ports[0]),
+            format!(r#", "ws_url": "wss://127.0.0.1:{}""#, ws_ports[1]),
+        ];
         let live = ["binance", "kraken", "coinbase"]
             .iter()
-            .zip(ports.iter().zip(&keys))
-            .map(|(name, (port, keys))| {
-                format!(r#""{name}": {{"url": "https://127.0.0.1:{port}", "keys_file": "{keys}", "ca_file": "{ca}"}}"#)
+            .zip(ports.iter().zip(keys.iter().zip(&ws_urls)))
+            .map(|(name, (port, (keys, ws)))| {
+                format!(
+                    r#""{name}": {{"url": "https://127.0.0.1:{port}", "keys_file": "{keys}", "ca_file": "{ca}"{ws}}}"#
+                )
             })
             .collect::<Vec<_>>()
             .join(", ");
         let mut targets = route_clients(&setup(&live), Mode::Live, &no_env).unwrap();
+        // Kraken's route is its WebSocket client with the REST companion, Coinbase's REST with
+        // the `user` channel; each venue's own grid is the config's.
+        assert!(matches!(
+            (&targets[0].client, &targets[1].client, &targets[2].client),
+            (RouteClient::Binance(_), RouteClient::Kraken(_), RouteClient::Coinbase(_))
+        ));
+        check_grids(&mut targets).await.unwrap();
         let printed = format!("{targets:?}");
         for secret in [BINANCE_SECRET, KRAKEN_SECRET, BINANCE_KEY, KRAKEN_KEY, "PRIVATE KEY"] {
             assert!(!printed.contains(secret), "the routes' Debug shows no key: {printed}");
@@ -348,7 +376,11 @@ fn the_kill_switch_cancels_orders_another_process_placed_and_reports_a_failing_v
             place(&mut b, "BTCUSDT", 2).await;
             let k_keys = [("WINTERMUTE_KRAKEN_API_KEY", KRAKEN_KEY), ("WINTERMUTE_KRAKEN_API_SECRET", KRAKEN_SECRET)];
             let env: HashMap<&str, &str> = k_keys.into_iter().collect();
-            let kraken_only = format!(r#""kraken": {{"url": "http://{}"}}"#, kraken.addr());
+            let kraken_only = format!(
+                r#""kraken": {{"url": "http://{}", "ws_url": "ws://{}/v2"}}"#,
+                kraken.addr(),
+                kraken.ws_addr().unwrap()
+            );
             let cfg = config(&kraken_only).replace(r#"["binance", "kraken", "coinbase"]"#, r#"["kraken"]"#);
             let setup = LiveSetup::from_json(&cfg, "0.01", "0.001").unwrap();
             let lookup = |v: &str| env.get(v).map(|s| (*s).to_owned());
@@ -360,11 +392,13 @@ fn the_kill_switch_cancels_orders_another_process_placed_and_reports_a_failing_v
         let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
         let keys = key_files(&dir, &pem);
         let live = format!(
-            r#""binance": {{"url": "http://{}", "keys_file": "{}"}}, "kraken": {{"url": "http://{}", "keys_file": "{}"}},
-               "coinbase": {{"url": "http://{closed}", "keys_file": "{}"}}"#,
+            r#""binance": {{"url": "http://{}", "keys_file": "{}"}},
+               "kraken": {{"url": "http://{}", "ws_url": "ws://{}/v2", "keys_file": "{}"}},
+               "coinbase": {{"url": "http://{closed}", "ws_url": "ws://{closed}", "keys_file": "{}"}}"#,
             binance.addr(),
             keys[0],
             kraken.addr(),
+            kraken.ws_addr().unwrap(),
             keys[1],
             keys[2]
         );
@@ -416,6 +450,28 @@ fn a_bad_live_route_is_an_error_naming_the_route_and_the_key_and_never_a_secret(
     // Without --live every route must say where its simulator is.
     let e = err("", Mode::Local, &binance_env);
     assert!(e.contains("key=hedge.live.binance.url"), "{e}");
+    // WebSocket settings: Binance's route is REST only; under --live Kraken's WebSocket must
+    // be wss://; without --live it must be named; the dead man's switch is Kraken's only and
+    // within Kraken's range.
+    let e = err(&format!(r#""{b}": {{"ws_url": "wss://127.0.0.1:1"}}"#), Mode::Live, &binance_env);
+    assert!(e.contains("key=hedge.live.binance.ws_url") && e.contains("REST only"), "{e}");
+    let e = err(&format!(r#""{k}": {{"ws_url": "ws://127.0.0.1:1/v2"}}"#), Mode::Live, &binance_env);
+    assert!(e.contains("key=hedge.live.kraken.ws_url") && e.contains("wss://"), "{e}");
+    let e = err(
+        &format!(r#""{b}": {{"url": "http://127.0.0.1:1"}}, "{k}": {{"url": "http://127.0.0.1:2"}}"#),
+        Mode::Local,
+        &binance_env,
+    );
+    assert!(e.contains("key=hedge.live.kraken.ws_url") && e.contains("without --live"), "{e}");
+    let two_env = |v: &str| match v {
+        "WINTERMUTE_KRAKEN_API_KEY" => Some(KRAKEN_KEY.to_owned()),
+        "WINTERMUTE_KRAKEN_API_SECRET" => Some(KRAKEN_SECRET.to_owned()),
+        _ => binance_env(v),
+    };
+    let e = err(r#""coinbase": {"dead_man_switch_s": 60}"#, Mode::Live, &two_env);
+    assert!(e.contains("key=hedge.live.coinbase.dead_man_switch_s"), "{e}");
+    let e = err(&format!(r#""{k}": {{"dead_man_switch_s": 86400}}"#), Mode::Live, &binance_env);
+    assert!(e.contains("key=hedge.live.kraken.dead_man_switch_s"), "{e}");
     // A root file that is not there.
     let e = err(&format!(r#""{b}": {{"ca_file": "/nonexistent/ca.pem"}}"#), Mode::Live, &binance_env);
     assert!(e.contains("key=hedge.live.binance.ca_file") && e.contains("/nonexistent/ca.pem"), "{e}");
@@ -428,4 +484,148 @@ fn a_bad_live_route_is_an_error_naming_the_route_and_the_key_and_never_a_secret(
         }
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The three routes' simulators behind TLS fronts, served by a thread of their own (so that a
+/// blocking caller, `live_routes`, can reach them), and the `hedge.live` entries pointing at
+/// them. Dropping it stops them.
+struct Served {
+    /// Each venue's `hedge.live` entry, in the config's venue order.
+    live: Vec<String>,
+    dir: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Served {
+    /// The `hedge.live` entries of `venues`.
+    fn live_of(&self, venues: &[&str]) -> String {
+        let picked = self.live.iter().filter(|e| venues.iter().any(|v| e.starts_with(&format!("\"{v}\""))));
+        picked.cloned().collect::<Vec<_>>().join(", ")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.stop.take().map(|s| s.send(()));
+        let _ = self.thread.take().map(std::thread::JoinHandle::join);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn served_behind_tls(name: &str) -> Served {
+    let dir = scratch(name);
+    let (ca_pem, server) = pki(&["127.0.0.1"]);
+    let ca = private_file(&dir.join("ca.pem"), &ca_pem);
+    let (live_tx, live_rx) = std::sync::mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let key_dir = dir.clone();
+    let thread = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move {
+            let (binance, kraken) = (binance_sim().await, kraken_sim().await);
+            let (coinbase, pem) = coinbase_sim("127.0.0.1").await;
+            let front = |addr| tls_front(Arc::clone(&server), addr);
+            let http = [front(binance.addr()).await, front(kraken.addr()).await, front(coinbase.addr()).await];
+            let ws = [front(kraken.ws_addr().unwrap()).await, front(coinbase.ws_addr().unwrap()).await];
+            let keys = key_files(&key_dir, &pem);
+            let entry = |name: &str, port: u16, keys: &str, ws: &str| {
+                format!(
+                    r#""{name}": {{"url": "https://127.0.0.1:{port}", "keys_file": "{keys}", "ca_file": "{ca}"{ws}}}"#
+                )
+            };
+            let live = vec![
+                entry("binance", http[0], &keys[0], ""),
+                entry("kraken", http[1], &keys[1], &format!(r#", "ws_url": "wss://127.0.0.1:{}/v2""#, ws[0])),
+                entry("coinbase", http[2], &keys[2], &format!(r#", "ws_url": "wss://127.0.0.1:{}""#, ws[1])),
+            ];
+            live_tx.send(live).unwrap();
+            let _ = stopped.await;
+            drop((binance, kraken, coinbase));
+        });
+    });
+    let live = live_rx.recv().unwrap();
+    Served { live, dir, stop: Some(stop), thread: Some(thread) }
+}
+
+/// `setup(live)` routing to `venues` only (the first hedging; `live` holds their entries), on
+/// the grid `tick`, `lot`.
+fn setup_on(live: &str, venues: &[&str], tick: &str, lot: &str) -> LiveSetup {
+    let routes = venues.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ");
+    let cfg = config(live)
+        .replace(r#"["binance", "kraken", "coinbase"]"#, &format!("[{routes}]"))
+        .replace(r#""hedge_on": "kraken""#, &format!(r#""hedge_on": "{}""#, venues[0]))
+        .replace(
+            r#""tick_size": "0.01", "lot_size": "0.001""#,
+            &format!(r#""tick_size": "{tick}", "lot_size": "{lot}""#),
+        );
+    LiveSetup::from_json(&cfg, tick, lot).unwrap()
+}
+
+#[test]
+fn a_live_route_starts_when_the_venues_own_grid_is_the_configs() {
+    let served = served_behind_tls("grid-ok");
+    let all = ["binance", "kraken", "coinbase"];
+    let setup = setup_on(&served.live_of(&all), &all, "0.01", "0.001");
+    let routes = live_routes(&setup, &no_env).unwrap();
+    assert_eq!(routes.len(), 3, "exchangeInfo, AssetPairs and the product agree with the config");
+    drop(routes);
+    // Quoting on Kraken, hedging on Binance: the quote venue's grid is checked too, and its
+    // route comes last, taken apart as the quote route.
+    let cfg = config(&served.live_of(&["binance", "kraken"]))
+        .replace(r#"["binance", "kraken", "coinbase"]"#, r#"["binance"]"#)
+        .replace(r#""hedge_on": "kraken""#, r#""quote_on": "kraken", "hedge_on": "binance""#);
+    let quoting = LiveSetup::from_json(&cfg, "0.01", "0.001").unwrap();
+    let (hedges, quote) = split_quote_route(&quoting, live_routes(&quoting, &no_env).unwrap());
+    assert_eq!(hedges.iter().map(|h| h.venue).collect::<Vec<_>>(), vec![VenueId::External(0)]);
+    assert_eq!(quote.map(|q| q.venue), Some(VenueId::External(1)));
+}
+
+#[test]
+fn a_live_route_whose_venue_trades_on_another_grid_is_refused_naming_the_route_and_both_grids() {
+    let served = served_behind_tls("grid-bad");
+    let symbols = [("binance", "BTCUSDT"), ("kraken", "XBTUSD"), ("coinbase", "BTC-USD")];
+    for (venue, symbol) in symbols {
+        // Our tick is a tenth of a cent; every venue's is a cent.
+        let e = live_routes(&setup_on(&served.live_of(&[venue]), &[venue], "0.001", "0.001"), &no_env)
+            .map(|_| ())
+            .unwrap_err();
+        assert!(matches!(e, LiveRouteError::Grid(_)), "{e}");
+        assert_eq!(e.key().as_deref(), Some("pricing.instrument.tick_size"), "{e}");
+        let text = e.to_string();
+        assert!(text.contains(&format!("venue={venue} symbol={symbol}")), "{text}");
+        // The venue's value as it wrote it (Binance: 0.01000000).
+        let venue_tick = if venue == "binance" { "0.01000000" } else { "0.01" };
+        assert!(
+            text.contains(&format!(
+                "tick_size 0.001 in the config (pricing.instrument.tick_size), {venue_tick} at the venue"
+            )),
+            "{text}"
+        );
+    }
+    // A lot the venue does not trade in (Binance writes its tick 0.01000000: the same tick).
+    let e = live_routes(&setup_on(&served.live_of(&["binance"]), &["binance"], "0.01", "0.01"), &no_env)
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(e.key().as_deref(), Some("pricing.instrument.lot_size"), "{e}");
+    let e = live_routes(&setup_on(&served.live_of(&["kraken"]), &["kraken"], "0.01", "0.0001"), &no_env)
+        .map(|_| ())
+        .unwrap_err();
+    assert_eq!(e.key().as_deref(), Some("pricing.instrument.lot_size"), "{e}");
+    assert!(
+        e.to_string().contains("lot_size 0.0001 in the config (pricing.instrument.lot_size), 0.001 at the venue"),
+        "{e}"
+    );
+    // A venue that cannot say: refused too, naming where it was asked.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let (keys, ca) = (served.dir.join("binance.keys"), served.dir.join("ca.pem"));
+    let live = format!(
+        r#""binance": {{"url": "https://{closed}", "keys_file": "{}", "ca_file": "{}"}}"#,
+        keys.display(),
+        ca.display()
+    );
+    let e = live_routes(&setup_on(&live, &["binance"], "0.01", "0.001"), &no_env).map(|_| ()).unwrap_err();
+    assert!(matches!(e, LiveRouteError::GridUnread { .. }), "{e}");
+    assert_eq!(e.key().as_deref(), Some("hedge.live.binance.url"), "{e}");
+    assert!(e.to_string().contains(&closed.to_string()), "{e}");
 }

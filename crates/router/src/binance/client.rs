@@ -46,6 +46,7 @@ use crate::http::HttpConnection;
 use crate::order::{local_ms, local_ns};
 use crate::order_state::{ExecutionReport, OrderState, OrderStateError, OrderTable, ReportKind, Side, Venue};
 use crate::signing::BinanceSigner;
+use wintermute_core::decimal::Decimal;
 
 /// How an order trades (`LIMIT` with `timeInForce`, `MARKET`, `LIMIT_MAKER`).
 pub use crate::order::OrderType as BinanceOrderType;
@@ -302,6 +303,37 @@ impl BinanceRestClient {
         self.time_offset_ms = server_ms - (t0 + (t1 - t0) / 2);
         self.time_synced = true;
         Ok(self.time_offset_ms)
+    }
+
+    /// `GET /api/v3/exchangeInfo?symbol=` (weight 20): the symbol's grid as Binance publishes
+    /// it, its PRICE_FILTER `tickSize` and LOT_SIZE `stepSize` (decimal text, exact). The
+    /// client's own grid is left as it is.
+    pub async fn exchange_grid(&mut self, symbol: &str) -> Result<(Decimal, Decimal), BinanceClientError> {
+        const EP: &str = "GET /api/v3/exchangeInfo";
+        let query = form_urlencoded::Serializer::new(String::new()).append_pair("symbol", symbol).finish();
+        let answer = self.send(EP, Method::GET, "/api/v3/exchangeInfo", query, 20, false).await?;
+        let body = self.expect_ok(EP, answer)?;
+        let malformed = |error: String| BinanceClientError::Parse {
+            endpoint: EP,
+            error: ReportParseError::Malformed { what: "exchangeInfo", error },
+        };
+        let info: serde_json::Value = serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
+        let entry = info["symbols"]
+            .as_array()
+            .and_then(|all| all.iter().find(|s| s["symbol"] == symbol))
+            .ok_or_else(|| malformed(format!("no symbol {symbol} in symbols")))?;
+        let filter = |kind: &str, field: &'static str| -> Result<Decimal, BinanceClientError> {
+            let text = entry["filters"]
+                .as_array()
+                .and_then(|fs| fs.iter().find(|f| f["filterType"] == kind))
+                .and_then(|f| f[field].as_str())
+                .ok_or_else(|| malformed(format!("no {kind} {field}")))?;
+            Decimal::parse(text).map_err(|_| BinanceClientError::Parse {
+                endpoint: EP,
+                error: ReportParseError::bad_decimal(field, text),
+            })
+        };
+        Ok((filter("PRICE_FILTER", "tickSize")?, filter("LOT_SIZE", "stepSize")?))
     }
 
     fn instrument(&self, symbol: &str) -> Result<&BinanceInstrument, BinanceClientError> {

@@ -273,7 +273,7 @@ impl BinanceSimState {
             ("GET", "/api/v3/order") | ("PUT", "/api/v3/order/amend/keepPriority") => 4,
             ("GET", "/api/v3/openOrders") if params.get("symbol").is_none() => 80,
             ("GET", "/api/v3/openOrders") => 6,
-            ("GET", "/api/v3/myTrades") => 20,
+            ("GET", "/api/v3/myTrades") | ("GET", "/api/v3/exchangeInfo") => 20,
             _ => 1,
         };
         let (used, over) = self.count_weight(weight, now);
@@ -309,6 +309,58 @@ impl BinanceSimState {
         (used, Some(SimError::TooMuchWeight { limit: self.weight_limit_1m, retry_after_s }))
     }
 
+    /// `GET /api/v3/exchangeInfo` (every symbol, or `symbol=`): each symbol's assets, order
+    /// types and filters (PRICE_FILTER `tickSize`, LOT_SIZE `stepSize`, NOTIONAL), decimals at
+    /// 8 places as Binance writes them.
+    fn exchange_info(&self, params: &Params, now: i64) -> Result<Value, SimError> {
+        let symbols: Vec<&SimSymbol> = match params.get("symbol") {
+            Some(name) => vec![self.exchange.symbols.get(name).ok_or(SimError::InvalidSymbol)?],
+            None => self.exchange.symbols.values().collect(),
+        };
+        let eight = |d: Decimal| -> String {
+            match d.scale() {
+                s if s <= 8 => Decimal::new(d.mantissa() * 10i128.pow(8 - s), 8).to_string(),
+                _ => d.to_string(),
+            }
+        };
+        let symbols: Vec<Value> = symbols
+            .into_iter()
+            .map(|s| {
+                let (tick, step) = (s.tick_size.decimal(), s.step_size.decimal());
+                let min_qty = Decimal::new(step.mantissa() * i128::from(s.min_qty_lots), step.scale());
+                json!({
+                    "symbol": s.symbol,
+                    "status": "TRADING",
+                    "baseAsset": s.base_asset,
+                    "baseAssetPrecision": 8,
+                    "quoteAsset": s.quote_asset,
+                    "quotePrecision": 8,
+                    "quoteAssetPrecision": 8,
+                    "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+                    "isSpotTradingAllowed": true,
+                    "filters": [
+                        {"filterType": "PRICE_FILTER", "minPrice": eight(tick), "maxPrice": "1000000.00000000",
+                         "tickSize": eight(tick)},
+                        {"filterType": "LOT_SIZE", "minQty": eight(min_qty), "maxQty": "9000.00000000",
+                         "stepSize": eight(step)},
+                        {"filterType": "NOTIONAL", "minNotional": eight(s.min_notional), "applyMinToMarket": true,
+                         "maxNotional": "9000000.00000000", "applyMaxToMarket": false, "avgPriceMins": 5},
+                    ],
+                    "permissions": [],
+                })
+            })
+            .collect();
+        Ok(json!({
+            "timezone": "UTC",
+            "serverTime": now,
+            "rateLimits": [
+                {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": self.weight_limit_1m},
+            ],
+            "exchangeFilters": [],
+            "symbols": symbols,
+        }))
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn route(
         &mut self,
@@ -324,6 +376,7 @@ impl BinanceSimState {
         match (method, path) {
             ("GET", "/api/v3/ping") => return Ok(Some(json!({}))),
             ("GET", "/api/v3/time") => return Ok(Some(json!({ "serverTime": now }))),
+            ("GET", "/api/v3/exchangeInfo") => return self.exchange_info(params, now).map(Some),
             ("POST" | "DELETE" | "GET", "/api/v3/order")
             | ("GET" | "DELETE", "/api/v3/openOrders")
             | ("GET", "/api/v3/myTrades")

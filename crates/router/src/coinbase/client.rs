@@ -446,6 +446,33 @@ impl CoinbaseRestClient {
         crate::venue::kill_switch(self, ACCOUNT_WIDE).await
     }
 
+    /// `GET /api/v3/brokerage/market/products/{product_id}`: the product's grid as Coinbase
+    /// publishes it, `quote_increment` and `base_increment` (decimal text, exact). The client's
+    /// own products are left as they are.
+    pub async fn product_grid(
+        &mut self,
+        product_id: &str,
+    ) -> Result<(wintermute_core::decimal::Decimal, wintermute_core::decimal::Decimal), CoinbaseClientError> {
+        const EP: &str = "GET /api/v3/brokerage/market/products/{product_id}";
+        #[derive(serde::Deserialize)]
+        struct Product {
+            quote_increment: String,
+            base_increment: String,
+        }
+        let path = format!("/api/v3/brokerage/market/products/{product_id}");
+        let answer = self.send(EP, "GET", &path, "", String::new()).await?;
+        let body = self.expect_ok(EP, answer)?;
+        let product: Product =
+            parse("product", &body).map_err(|error| CoinbaseClientError::Parse { endpoint: EP, error })?;
+        let exact = |field: &'static str, text: &str| {
+            wintermute_core::decimal::Decimal::parse(text).map_err(|_| CoinbaseClientError::Parse {
+                endpoint: EP,
+                error: ReportParseError::bad_decimal(field, text),
+            })
+        };
+        Ok((exact("quote_increment", &product.quote_increment)?, exact("base_increment", &product.base_increment)?))
+    }
+
     fn expect_ok(&self, endpoint: &'static str, answer: HttpAnswer) -> Result<Bytes, CoinbaseClientError> {
         if answer.status == 200 {
             return Ok(answer.body);

@@ -58,6 +58,9 @@ pub struct RouteStats {
     pub pushed_updates: u64,
     /// Orders read back because an update marked them.
     pub refreshes: u64,
+    /// Pushed updates of orders REST already held ended with every fill (an IOC read back
+    /// after its place answer): no refresh.
+    pub settled_updates: u64,
     /// Full REST reconciliations (the channel was down or had just come up).
     pub full_reconciliations: u64,
     /// Times the channel failed to connect, or dropped.
@@ -105,6 +108,12 @@ impl CoinbaseRoute {
     /// The REST client (its table is the route's).
     pub fn rest(&self) -> &CoinbaseRestClient {
         &self.rest
+    }
+
+    /// The REST client, to call it directly (the product's grid before a live route starts:
+    /// [`crate::live`]).
+    pub fn rest_mut(&mut self) -> &mut CoinbaseRestClient {
+        &mut self.rest
     }
 
     /// Whether the channel is connected and a full reconciliation ran since it came up (then
@@ -163,10 +172,25 @@ impl CoinbaseRoute {
                 report.kind,
                 ReportKind::Trade(_) | ReportKind::Canceled | ReportKind::Expired | ReportKind::Rejected { .. }
             );
+            if moved && self.settled(&report.client_order_id) {
+                self.stats.settled_updates += 1;
+                continue;
+            }
             if moved && self.marked.insert(report.client_order_id.clone()) {
                 self.stats.pushed_updates += 1;
             }
         }
+    }
+
+    /// Whether REST already holds the order ended, with every fill the channel says it had
+    /// (an IOC read back after its place answer): a refresh would tell nothing new.
+    fn settled(&self, client_order_id: &str) -> bool {
+        let (Some(ours), Some(pushed)) =
+            (self.rest.orders().get(client_order_id), self.channel.orders().get(client_order_id))
+        else {
+            return false;
+        };
+        ours.status().is_terminal() && ours.missing_qty() == 0 && ours.filled_qty() >= pushed.filled_qty()
     }
 
     /// Drains what the channel pushed and brings the table level: the full REST reconciliation

@@ -141,6 +141,39 @@ impl CoinbaseSim {
     }
 }
 
+/// `GET /api/v3/brokerage/market/products/{product_id}` (public, no token): the product as
+/// Coinbase describes it, its grid in `quote_increment` (and `price_increment`) and
+/// `base_increment`.
+fn product_json(p: &SimSymbol) -> String {
+    let (tick, step) = (p.tick_size.decimal(), p.step_size.decimal());
+    let min_size = Decimal::new(step.mantissa() * i128::from(p.min_qty_lots), step.scale());
+    json!({
+        "product_id": p.symbol,
+        "base_increment": step.to_string(),
+        "quote_increment": tick.to_string(),
+        "price_increment": tick.to_string(),
+        "base_min_size": min_size.to_string(),
+        "base_max_size": "10000",
+        "quote_min_size": p.min_notional.to_string(),
+        "quote_max_size": "100000000",
+        "base_currency_id": p.base_asset,
+        "quote_currency_id": p.quote_asset,
+        "base_display_symbol": p.base_asset,
+        "quote_display_symbol": p.quote_asset,
+        "display_name": p.symbol,
+        "status": "online",
+        "product_type": "SPOT",
+        "is_disabled": false,
+        "trading_disabled": false,
+        "cancel_only": false,
+        "limit_only": false,
+        "post_only": false,
+        "auction_mode": false,
+        "view_only": false,
+    })
+    .to_string()
+}
+
 /// A refusal before the endpoint: HTTP status and Coinbase's error body.
 fn refusal(status: u16, error: &str, message: &str) -> SimAnswer {
     let body = json!({ "error": error, "error_details": message, "message": message });
@@ -150,6 +183,13 @@ fn refusal(status: u16, error: &str, message: &str) -> SimAnswer {
 impl SimVenue for CoinbaseSimState {
     fn handle(&mut self, request: &SimRequest<'_>) -> SimAnswer {
         let now = local_ms();
+        if let Some(id) = request.path.strip_prefix("/api/v3/brokerage/market/products/") {
+            return match (request.method, self.exchange.symbols.get(id)) {
+                ("GET", Some(product)) => SimAnswer { status: 200, headers: Vec::new(), body: product_json(product) },
+                ("GET", None) => refusal(404, "NOT_FOUND", "ProductID is invalid"),
+                _ => refusal(404, "NOT_FOUND", "Not Found"),
+            };
+        }
         let Some(route) = request.path.strip_prefix("/api/v3/brokerage/orders") else {
             return refusal(404, "NOT_FOUND", "Not Found");
         };

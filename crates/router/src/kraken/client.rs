@@ -283,6 +283,35 @@ impl KrakenRestClient {
         Ok(loaded)
     }
 
+    /// `GET /0/public/AssetPairs?pair=`: one pair's grid as Kraken publishes it, `tick_size`
+    /// and the lot `lot_decimals` stands for (`3`: 0.001), exact. The client's own pairs are
+    /// left as they are.
+    pub async fn pair_grid(&mut self, altname: &str) -> Result<(Decimal, Decimal), KrakenClientError> {
+        const EP: &str = "AssetPairs";
+        #[derive(serde::Deserialize)]
+        struct Info {
+            altname: String,
+            tick_size: String,
+            lot_decimals: u32,
+        }
+        let query = form_urlencoded::Serializer::new(String::new()).append_pair("pair", altname).finish();
+        let body = self.public(EP, &query).await?;
+        let infos: HashMap<String, Info> = self.result(EP, &body)?;
+        let info = infos.into_values().find(|i| i.altname == altname).ok_or_else(|| KrakenClientError::Parse {
+            endpoint: EP,
+            error: ReportParseError::Malformed { what: "AssetPairs", error: format!("no pair {altname}") },
+        })?;
+        let tick = Decimal::parse(&info.tick_size).map_err(|_| KrakenClientError::Parse {
+            endpoint: EP,
+            error: ReportParseError::bad_decimal("tick_size", &info.tick_size),
+        })?;
+        let lot = Decimal::try_new(1, info.lot_decimals).ok_or_else(|| KrakenClientError::Parse {
+            endpoint: EP,
+            error: ReportParseError::bad_decimal("lot_decimals", &info.lot_decimals.to_string()),
+        })?;
+        Ok((tick, lot))
+    }
+
     /// `Balance`: every asset's balance, exact.
     pub async fn balance(&mut self) -> Result<std::collections::BTreeMap<String, Decimal>, KrakenClientError> {
         const EP: &str = "Balance";

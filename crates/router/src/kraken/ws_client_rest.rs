@@ -54,6 +54,12 @@ impl KrakenWsClient {
         self.rest.as_ref()
     }
 
+    /// The REST client this client relies on, to call it directly (the pair's grid before a
+    /// live route starts: [`crate::live`]).
+    pub fn rest_mut(&mut self) -> Option<&mut KrakenRestClient> {
+        self.rest.as_mut()
+    }
+
     /// How many tokens were fetched from the REST client.
     pub fn tokens_fetched(&self) -> u64 {
         self.tokens_fetched
