@@ -88,14 +88,22 @@ class BacktestResult:
 
 def load_config(path: str | Path) -> dict[str, Any]:
     """Reads a backtest config from a ``.toml`` or ``.json`` file. A relative
-    ``market.path`` (a recording) is resolved against the config file's folder."""
+    ``market.path`` (a recording) or entry of ``market.recordings`` is resolved against the
+    config file's folder."""
     p = Path(path)
     config = read_document(p)
     market = config.get("market")
-    if isinstance(market, dict) and isinstance(market.get("path"), str):
-        recording = Path(market["path"])
-        if not recording.is_absolute():
-            market["path"] = str((p.parent / recording).resolve())
+
+    def resolve(recording: str) -> str:
+        return recording if Path(recording).is_absolute() else str((p.parent / recording).resolve())
+
+    if isinstance(market, dict):
+        if isinstance(market.get("path"), str):
+            market["path"] = resolve(market["path"])
+        if isinstance(market.get("recordings"), list):
+            market["recordings"] = [
+                resolve(r) if isinstance(r, str) else r for r in market["recordings"]
+            ]
     return config
 
 
