@@ -67,6 +67,38 @@ def test_a_recorded_venue_backtest_runs() -> None:
     assert r.summary["orders"] > 0
 
 
+def test_a_recorded_market_merges_the_kraken_book_and_trades_recordings() -> None:
+    config = mm.load_config(ROOT / "examples" / "mm_recorded_kraken.toml")
+    # The relative recordings are resolved against the config's folder.
+    assert all(Path(p).is_absolute() and Path(p).exists() for p in config["market"]["recordings"])
+    r = mm.run_backtest(config)
+    assert r.summary["market"] == "kraken:XBT/USD"
+    assert r.summary["fills"] > 0, "the trades recording reaches our quotes"
+    book_only = copy.deepcopy(config)
+    book_only["market"]["recordings"] = config["market"]["recordings"][:1]
+    b = mm.run_backtest(book_only)
+    assert b.summary["fills"] == 0, "the book recording alone has no trades"
+    both = copy.deepcopy(config)
+    both["market"]["path"] = config["market"]["recordings"][0]
+    with pytest.raises(errors.ConfigError) as e:
+        mm.run_backtest(both)
+    assert e.value.key == "market.recordings"
+
+
+def test_the_fill_probability_calibration_is_in_the_summary_and_the_report(
+    example: dict[str, Any], tmp_path: Path
+) -> None:
+    r = mm.run_backtest(short(example, 30.0))
+    cals = r.summary["fill_calibration"]
+    assert [c["model"] for c in cals] == ["risk_averse", "power:2", "log", "exact"]
+    for c in cals:
+        assert c["horizon_ms"] == 1000
+        assert c["resolved"] > 0
+        assert sum(d["count"] for d in c["deciles"]) == c["resolved"]
+    mm.write_report(mm.save_run(r, tmp_path / "run", short(example, 30.0)))
+    assert "fill probability within 1000 ms, exact" in (tmp_path / "run" / "metrics.md").read_text()
+
+
 @pytest.mark.parametrize(
     ("change", "key", "text"),
     [

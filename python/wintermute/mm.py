@@ -259,6 +259,19 @@ def metrics_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         )
         for q in summary.get("queue_error", [])
     )
+    for c in summary.get("fill_calibration", []):
+        deciles = ", ".join(
+            f"{d['mean_predicted']:.2f}/{d['realized_rate']:.2f}"
+            for d in c["deciles"]
+            if d["count"]
+        )
+        rows.append(
+            (
+                f"fill probability within {c['horizon_ms']} ms, {c['model']} "
+                f"(predicted/realized per decile, n={c['resolved']}, censored {c['censored']})",
+                deciles or "no resolved prediction",
+            )
+        )
     batching = summary.get("batching")
     if batching:
         rows.append(
