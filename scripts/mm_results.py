@@ -68,14 +68,16 @@ def row(s: dict[str, Any], model: str) -> str:
 
 def calibration(s: dict[str, Any]) -> str:
     """The fill-probability calibration table of one run: per decile of predicted probability,
-    each queue model's (and the true queue's) mean prediction, realized fill rate and count."""
+    each queue model's (and the true queue's) mean prediction, realized fill rate
+    (Kaplan-Meier) and count."""
     cals = s["fill_calibration"]
     if not cals:
         return "no fill-probability calibration (no true queue)"
     first = cals[0]
     lines = [
-        f"{s['market']}: {first['predictions']} predictions over {first['horizon_ms']} ms, "
-        f"{first['resolved']} resolved, {first['censored']} censored, {first['dropped']} dropped",
+        f"{s['market']}: {first['predictions']} predictions over {first['horizon_ms']} ms: "
+        f"{first['filled']} filled, {first['censored']} censored, {first['survived']} survived, "
+        f"{first['dropped']} dropped",
         "",
         "| decile | " + " | ".join(c["model"] for c in cals) + " |",
         "|---|" + "---:|" * len(cals),

@@ -93,8 +93,9 @@ def test_the_fill_probability_calibration_is_in_the_summary_and_the_report(
     assert [c["model"] for c in cals] == ["risk_averse", "power:2", "log", "exact"]
     for c in cals:
         assert c["horizon_ms"] == 1000
-        assert c["resolved"] > 0
-        assert sum(d["count"] for d in c["deciles"]) == c["resolved"]
+        assert c["filled"] > 0
+        ended = c["filled"] + c["censored"] + c["survived"]
+        assert sum(d["count"] for d in c["deciles"]) == ended
     mm.write_report(mm.save_run(r, tmp_path / "run", short(example, 30.0)))
     assert "fill probability within 1000 ms, exact" in (tmp_path / "run" / "metrics.md").read_text()
 

@@ -268,7 +268,8 @@ def metrics_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         rows.append(
             (
                 f"fill probability within {c['horizon_ms']} ms, {c['model']} "
-                f"(predicted/realized per decile, n={c['resolved']}, censored {c['censored']})",
+                f"(predicted/realized per decile, {c['predictions']} predictions, "
+                f"{c['filled']} filled, {c['censored']} censored)",
                 deciles or "no resolved prediction",
             )
         )

@@ -91,9 +91,11 @@ fn markouts_against_the_fair_value_and_the_queue_estimators_error_are_reported()
     let models: Vec<&str> = s.fill_calibration.iter().map(|c| c.model.as_str()).collect();
     assert_eq!(models, ["risk_averse", "power:2", "log", "exact"]);
     for c in &s.fill_calibration {
-        assert!(c.predictions > 100 && c.resolved > 0, "{c:?}");
-        assert!(c.resolved + c.censored <= c.predictions, "{c:?}");
-        assert_eq!(c.deciles.iter().map(|d| d.count).sum::<u64>(), c.resolved, "{c:?}");
+        assert!(c.predictions > 100 && c.filled > 0 && c.censored > 0, "{c:?}");
+        let ended = c.filled + c.censored + c.survived;
+        assert!(ended <= c.predictions, "{c:?}");
+        assert_eq!(c.deciles.iter().map(|d| d.count).sum::<u64>(), ended, "{c:?}");
+        assert_eq!(c.deciles.iter().map(|d| d.filled).sum::<u64>(), c.filled, "{c:?}");
         assert!(c.deciles.iter().any(|d| d.realized_rate > 0.0), "some predictions filled: {c:?}");
         for d in c.deciles.iter().filter(|d| d.count > 0) {
             assert!(d.mean_predicted >= d.from && d.mean_predicted <= d.from + 0.1 + 1e-12, "{d:?}");

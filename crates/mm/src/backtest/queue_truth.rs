@@ -18,18 +18,21 @@
 //! p = exp(−ahead / V)                                        (crate::queue::fill_probability)
 //! ```
 //!
-//! with `ahead` the model's estimate (or the true lots ahead). The outcome is whether our order
-//! had a fill within the horizon: a fill resolves every open prediction of the order as filled;
-//! a horizon that passes without one resolves it as not filled; an order that leaves (we cancel
-//! it) before the horizon without a fill leaves its predictions unresolved — **censored**, and
-//! only counted. Predictions start once one volume window has passed. The outcomes, by decile
-//! of predicted probability, are [`QueueErrorStats::calibration`].
+//! with `ahead` the model's estimate (or the true lots ahead). A fill of the order ends each of
+//! its open predictions as filled (at that time); a horizon that passes without one, as
+//! survived; an order that leaves (we cancel it) before the horizon without a fill, as
+//! **censored** at that time. Predictions start once one volume window has passed. Per decile
+//! of predicted probability, the realized fill rate is the Kaplan–Meier estimate over those
+//! outcomes ([`CensoredCalibration`]): our quotes are mostly canceled within milliseconds, and
+//! counting only the predictions that were not censored would count almost only fills.
 
 use std::collections::VecDeque;
 
 use wintermute_core::{OrderBook, Side};
 
-use crate::queue::{fill_probability, QueueErrorStats, QueueModel, QueuePosition};
+use crate::queue::{
+    fill_probability, CensoredCalibration, CensoredDecile, FillOutcome, QueueErrorStats, QueueModel, QueuePosition,
+};
 
 /// The models compared, with their report names.
 pub const MODELS: [(&str, QueueModel); 3] = [
@@ -56,6 +59,7 @@ const PENDING_CAPACITY: usize = 1 << 14;
 #[derive(Debug, Clone, Copy)]
 struct Prediction {
     id: u64,
+    made_ns: i64,
     due_ns: i64,
     p: [f64; M + 1],
 }
@@ -65,10 +69,12 @@ struct Prediction {
 pub struct PredictionCounts {
     /// Predictions made (per model; every model predicts at the same points).
     pub made: u64,
-    /// Resolved as filled or not filled within the horizon.
-    pub resolved: u64,
-    /// The order left unfilled before the horizon: no outcome.
+    /// Ended filled within the horizon.
+    pub filled: u64,
+    /// Ended censored: the order left unfilled before the horizon.
     pub censored: u64,
+    /// Ended unfilled at the horizon.
+    pub survived: u64,
     /// Not made because the store of open predictions was full.
     pub dropped: u64,
 }
@@ -92,8 +98,8 @@ struct Tracked {
 pub struct QueueTruth {
     orders: Vec<Tracked>,
     errors: [QueueErrorStats; M],
-    /// The truth's calibration (its position error is 0 by definition).
-    exact: QueueErrorStats,
+    /// Each model's fill-probability calibration, then the truth's.
+    calibration: Box<[CensoredCalibration; M + 1]>,
     horizon_ns: i64,
     window_ns: i64,
     now_ns: i64,
@@ -117,7 +123,7 @@ impl QueueTruth {
         QueueTruth {
             orders: Vec::with_capacity(16),
             errors: std::array::from_fn(|_| QueueErrorStats::new(ERROR_CAPACITY)),
-            exact: QueueErrorStats::new(0),
+            calibration: Box::default(),
             horizon_ns: horizon_ns.max(1),
             window_ns: window_ns.max(1),
             now_ns: 0,
@@ -139,15 +145,24 @@ impl QueueTruth {
             }
             let p = *p;
             self.pending.pop_front();
-            self.resolve(&p, false);
+            self.resolve(&p, FillOutcome::Survived);
         }
     }
 
-    fn resolve(&mut self, p: &Prediction, filled: bool) {
-        for (stats, &prob) in self.errors.iter_mut().chain(std::iter::once(&mut self.exact)).zip(&p.p) {
-            stats.record_outcome(prob, filled);
+    fn resolve(&mut self, p: &Prediction, outcome: FillOutcome) {
+        for (cal, &prob) in self.calibration.iter_mut().zip(&p.p) {
+            cal.record(prob, outcome);
         }
-        self.counts.resolved += 1;
+        match outcome {
+            FillOutcome::Filled(_) => self.counts.filled += 1,
+            FillOutcome::Censored(_) => self.counts.censored += 1,
+            FillOutcome::Survived => self.counts.survived += 1,
+        }
+    }
+
+    /// How far into its horizon the prediction `p` is now, as a fraction.
+    fn elapsed(&self, p: &Prediction) -> f64 {
+        (self.now_ns - p.made_ns) as f64 / self.horizon_ns as f64
     }
 
     /// Lots traded at or through `price` with `side` resting, expected over the horizon (`None`
@@ -175,7 +190,7 @@ impl QueueTruth {
             *p = fill_probability(e.ahead(), volume);
         }
         p[M] = fill_probability(true_ahead as f64, volume);
-        self.pending.push_back(Prediction { id, due_ns: self.now_ns + self.horizon_ns, p });
+        self.pending.push_back(Prediction { id, made_ns: self.now_ns, due_ns: self.now_ns + self.horizon_ns, p });
         self.counts.made += 1;
     }
 
@@ -185,7 +200,7 @@ impl QueueTruth {
         while i < self.pending.len() {
             if self.pending[i].id == id {
                 if let Some(p) = self.pending.remove(i) {
-                    self.resolve(&p, true);
+                    self.resolve(&p, FillOutcome::Filled(self.elapsed(&p)));
                 }
             } else {
                 i += 1;
@@ -238,10 +253,17 @@ impl QueueTruth {
             }
             o.dirty = false;
             let Some(q) = book.queue_position(o.id) else {
-                // Left without a fill since its predictions (a fill resolved them): censored.
-                let before = self.pending.len();
-                self.pending.retain(|p| p.id != o.id);
-                self.counts.censored += (before - self.pending.len()) as u64;
+                // Left without a fill since its open predictions (a fill ended them): censored.
+                let mut i = 0;
+                while i < self.pending.len() {
+                    if self.pending[i].id == o.id {
+                        if let Some(p) = self.pending.remove(i) {
+                            self.resolve(&p, FillOutcome::Censored(self.elapsed(&p)));
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
                 return false;
             };
             let others = q.level_qty - q.own_visible;
@@ -269,9 +291,10 @@ impl QueueTruth {
         self.counts
     }
 
-    /// The truth's own fill-probability calibration (the formula with the true lots ahead).
-    pub fn exact(&self) -> &QueueErrorStats {
-        &self.exact
+    /// Each model's fill-probability calibration per decile, then the truth's (`exact`: the
+    /// formula with the true lots ahead).
+    pub fn calibration(&self) -> impl Iterator<Item = (&'static str, [CensoredDecile; 10])> + '_ {
+        MODELS.iter().map(|(name, _)| *name).chain(["exact"]).zip(self.calibration.iter().map(|c| c.deciles()))
     }
 
     /// Each model's name and error statistics.
@@ -383,10 +406,10 @@ mod tests {
             }
         }
         t.after_command(&b); // a comparison: a new prediction, 0 ahead: p = 1
-        assert_eq!(t.predictions(), PredictionCounts { made: 2, resolved: 1, censored: 0, dropped: 0 });
-        // The horizon of the second passes (due 11,500) with no fill: not filled.
+        assert_eq!(t.predictions(), PredictionCounts { made: 2, filled: 1, censored: 0, survived: 0, dropped: 0 });
+        // The horizon of the second passes (due 11,500) with no fill: survived.
         t.set_now(11_501);
-        assert_eq!(t.predictions().resolved, 2);
+        assert_eq!(t.predictions().survived, 1);
         // Someone joins behind us (a comparison, a prediction), then we cancel before its
         // horizon: censored.
         b.submit(&NewOrder::limit(4, 9, Side::Buy, 100, 7), &mut ev).unwrap();
@@ -395,14 +418,20 @@ mod tests {
         b.cancel(2, &mut ev).unwrap();
         t.on_delta(Side::Buy, 100);
         t.after_command(&b);
-        assert_eq!(t.predictions(), PredictionCounts { made: 3, resolved: 2, censored: 1, dropped: 0 });
-        let p0 = (-2.0f64).exp(); // 0.135: decile 1
-        let exact = t.exact().calibration();
-        for (name, c) in t.errors().map(|(n, s)| (n, s.calibration())).chain([("exact", exact)]) {
-            assert_eq!(c[1].count, 1, "{name}");
+        assert_eq!(t.predictions(), PredictionCounts { made: 3, filled: 1, censored: 1, survived: 1, dropped: 0 });
+        let p0 = (-2.0f64).exp(); // 0.135: decile 1, filled half-way through its horizon
+        let names: Vec<&str> = t.calibration().map(|(n, _)| n).collect();
+        assert_eq!(names, ["risk_averse", "power:2", "log", "exact"]);
+        for (name, c) in t.calibration() {
+            assert_eq!((c[1].count, c[1].filled), (1, 1), "{name}");
             assert!((c[1].mean_predicted - p0).abs() < 1e-12 && c[1].realized_rate == 1.0, "{name}: {c:?}");
-            assert_eq!((c[9].count, c[9].mean_predicted, c[9].realized_rate), (1, 1.0, 0.0), "{name}");
-            assert_eq!(c.iter().map(|d| d.count).sum::<u64>(), 2, "{name}");
+            // Decile 9: p = 1 twice, one survived, one censored at once: nothing filled.
+            assert_eq!(
+                (c[9].count, c[9].censored, c[9].mean_predicted, c[9].realized_rate),
+                (2, 1, 1.0, 0.0),
+                "{name}"
+            );
+            assert_eq!(c.iter().map(|d| d.count).sum::<u64>(), 3, "{name}");
         }
     }
 }

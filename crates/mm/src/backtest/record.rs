@@ -104,11 +104,15 @@ pub struct QueueError {
 pub struct CalibrationDecile {
     /// The decile's lower bound (`0.0`, `0.1`, …, `0.9`; the last one includes 1).
     pub from: f64,
-    /// Resolved predictions in it.
+    /// Predictions in it.
     pub count: u64,
     /// Their mean predicted probability (0 when empty).
     pub mean_predicted: f64,
-    /// The share of them whose order filled within the horizon (0 when empty).
+    /// Of them, orders that filled within the horizon.
+    pub filled: u64,
+    /// Of them, orders that left unfilled before the horizon (censored).
+    pub censored: u64,
+    /// The Kaplan–Meier estimate of the probability to fill within the horizon (0 when empty).
     pub realized_rate: f64,
 }
 
@@ -122,10 +126,12 @@ pub struct FillCalibration {
     pub horizon_ms: i64,
     /// Predictions made (every model predicts at the same points).
     pub predictions: u64,
-    /// Resolved (filled or not within the horizon).
-    pub resolved: u64,
-    /// Censored: the order left unfilled before the horizon.
+    /// Ended filled within the horizon.
+    pub filled: u64,
+    /// Ended censored: the order left unfilled before the horizon.
     pub censored: u64,
+    /// Ended unfilled at the horizon.
+    pub survived: u64,
     /// Not made: too many open predictions.
     pub dropped: u64,
     /// Predicted against realized, per decile of predicted probability.

@@ -366,17 +366,15 @@ impl<'t> Sim<'t> {
             let truth = ours.queue_truth();
             let counts = truth.predictions();
             let horizon_ms = super::queue_truth::FILL_HORIZON_NS / 1_000_000;
-            let names = super::queue_truth::MODELS.iter().map(|(n, _)| *n).chain(["exact"]);
-            let exact = truth.exact().calibration();
-            let stats: Vec<_> = truth.errors().map(|(_, s)| s.calibration()).chain([exact]).collect();
-            self.rec.fill_calibration = names
-                .zip(stats)
+            self.rec.fill_calibration = truth
+                .calibration()
                 .map(|(model, deciles)| FillCalibration {
                     model: model.to_string(),
                     horizon_ms,
                     predictions: counts.made,
-                    resolved: counts.resolved,
+                    filled: counts.filled,
                     censored: counts.censored,
+                    survived: counts.survived,
                     dropped: counts.dropped,
                     deciles: deciles
                         .iter()
@@ -385,6 +383,8 @@ impl<'t> Sim<'t> {
                             from: i as f64 / 10.0,
                             count: d.count,
                             mean_predicted: d.mean_predicted,
+                            filled: d.filled,
+                            censored: d.censored,
                             realized_rate: d.realized_rate,
                         })
                         .collect(),
