@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Runs fixed spread, Avellaneda-Stoikov and GLFT on the synthetic market and on a recorded
-venue (the two example configs, same everything but the model) and prints the results table of
-docs/market-making.md.
+"""Runs fixed spread, Avellaneda-Stoikov and GLFT on the synthetic market and on the recorded
+venues (the example configs, same everything but the model) and prints the results table of
+docs/market-making.md, then the queue models' fill-probability calibration on the synthetic
+market's GLFT run.
 
 Usage: ``PYTHONPATH=python python scripts/mm_results.py [--seconds S] [--out DIR]``
 (``--seconds``: the synthetic run's length, default 600; ``--out``: also save each run there).
@@ -29,6 +30,11 @@ MODELS: dict[str, dict[str, dict[str, Any]]] = {
         "fixed": {"kind": "fixed_spread", "half_spread_ticks": 200.0, "skew_ticks_per_unit": 50.0},
         "A-S": {"kind": "avellaneda_stoikov", "gamma": 0.00001, "session_s": 60.0},
         "GLFT": {"kind": "glft", "gamma": 0.001},
+    },
+    "mm_recorded_kraken.toml": {
+        "fixed": {"kind": "fixed_spread", "half_spread_ticks": 20.0, "skew_ticks_per_unit": 5.0},
+        "A-S": {"kind": "avellaneda_stoikov", "gamma": 0.0001, "session_s": 60.0},
+        "GLFT": {"kind": "glft", "gamma": 0.01},
     },
 }
 
@@ -60,12 +66,42 @@ def row(s: dict[str, Any], model: str) -> str:
     )
 
 
+def calibration(s: dict[str, Any]) -> str:
+    """The fill-probability calibration table of one run: per decile of predicted probability,
+    each queue model's (and the true queue's) mean prediction, realized fill rate
+    (Kaplan-Meier) and count."""
+    cals = s["fill_calibration"]
+    if not cals:
+        return "no fill-probability calibration (no true queue)"
+    first = cals[0]
+    lines = [
+        f"{s['market']}: {first['predictions']} predictions over {first['horizon_ms']} ms: "
+        f"{first['filled']} filled, {first['censored']} censored, {first['survived']} survived, "
+        f"{first['dropped']} dropped",
+        "",
+        "| decile | " + " | ".join(c["model"] for c in cals) + " |",
+        "|---|" + "---:|" * len(cals),
+    ]
+    for i in range(10):
+        cells = []
+        for c in cals:
+            d = c["deciles"][i]
+            cells.append(
+                f"{d['mean_predicted']:.3f} / {d['realized_rate']:.3f} ({d['count']})"
+                if d["count"]
+                else "-"
+            )
+        lines.append(f"| {i / 10:.1f} to {(i + 1) / 10:.1f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=600.0)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     print(HEADER)
+    calibrated: dict[str, Any] | None = None
     for example, models in MODELS.items():
         base = mm.load_config(ROOT / "examples" / example)
         if base["market"]["kind"] == "synthetic":
@@ -75,9 +111,14 @@ def main() -> None:
             config["pricing"]["model"] = model
             result = mm.run_backtest(config)
             print(row(result.summary, name), flush=True)
+            if name == "GLFT" and result.summary["fill_calibration"]:
+                calibrated = result.summary
             if args.out is not None:
                 slug = f"{Path(example).stem}-{name.replace('-', '').lower()}"
                 mm.write_report(mm.save_run(result, args.out / slug, config))
+    if calibrated is not None:
+        print()
+        print(calibration(calibrated))
 
 
 if __name__ == "__main__":

@@ -67,6 +67,39 @@ def test_a_recorded_venue_backtest_runs() -> None:
     assert r.summary["orders"] > 0
 
 
+def test_a_recorded_market_merges_the_kraken_book_and_trades_recordings() -> None:
+    config = mm.load_config(ROOT / "examples" / "mm_recorded_kraken.toml")
+    # The relative recordings are resolved against the config's folder.
+    assert all(Path(p).is_absolute() and Path(p).exists() for p in config["market"]["recordings"])
+    r = mm.run_backtest(config)
+    assert r.summary["market"] == "kraken:XBT/USD"
+    book_only = copy.deepcopy(config)
+    book_only["market"]["recordings"] = config["market"]["recordings"][:1]
+    b = mm.run_backtest(book_only)
+    # The same book, plus the trades recording's XBT/USD trades (22 of them).
+    assert r.summary["md_events"] - b.summary["md_events"] == 22
+    both = copy.deepcopy(config)
+    both["market"]["path"] = config["market"]["recordings"][0]
+    with pytest.raises(errors.ConfigError) as e:
+        mm.run_backtest(both)
+    assert e.value.key == "market.recordings"
+
+
+def test_the_fill_probability_calibration_is_in_the_summary_and_the_report(
+    example: dict[str, Any], tmp_path: Path
+) -> None:
+    r = mm.run_backtest(short(example, 30.0))
+    cals = r.summary["fill_calibration"]
+    assert [c["model"] for c in cals] == ["risk_averse", "power:2", "log", "exact"]
+    for c in cals:
+        assert c["horizon_ms"] == 1000
+        assert c["filled"] > 0
+        ended = c["filled"] + c["censored"] + c["survived"]
+        assert sum(d["count"] for d in c["deciles"]) == ended
+    mm.write_report(mm.save_run(r, tmp_path / "run", short(example, 30.0)))
+    assert "fill probability within 1000 ms, exact" in (tmp_path / "run" / "metrics.md").read_text()
+
+
 @pytest.mark.parametrize(
     ("change", "key", "text"),
     [

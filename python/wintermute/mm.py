@@ -88,14 +88,22 @@ class BacktestResult:
 
 def load_config(path: str | Path) -> dict[str, Any]:
     """Reads a backtest config from a ``.toml`` or ``.json`` file. A relative
-    ``market.path`` (a recording) is resolved against the config file's folder."""
+    ``market.path`` (a recording) or entry of ``market.recordings`` is resolved against the
+    config file's folder."""
     p = Path(path)
     config = read_document(p)
     market = config.get("market")
-    if isinstance(market, dict) and isinstance(market.get("path"), str):
-        recording = Path(market["path"])
-        if not recording.is_absolute():
-            market["path"] = str((p.parent / recording).resolve())
+
+    def resolve(recording: str) -> str:
+        return recording if Path(recording).is_absolute() else str((p.parent / recording).resolve())
+
+    if isinstance(market, dict):
+        if isinstance(market.get("path"), str):
+            market["path"] = resolve(market["path"])
+        if isinstance(market.get("recordings"), list):
+            market["recordings"] = [
+                resolve(r) if isinstance(r, str) else r for r in market["recordings"]
+            ]
     return config
 
 
@@ -251,6 +259,20 @@ def metrics_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         )
         for q in summary.get("queue_error", [])
     )
+    for c in summary.get("fill_calibration", []):
+        deciles = ", ".join(
+            f"{d['mean_predicted']:.2f}/{d['realized_rate']:.2f}"
+            for d in c["deciles"]
+            if d["count"]
+        )
+        rows.append(
+            (
+                f"fill probability within {c['horizon_ms']} ms, {c['model']} "
+                f"(predicted/realized per decile, {c['predictions']} predictions, "
+                f"{c['filled']} filled, {c['censored']} censored)",
+                deciles or "no resolved prediction",
+            )
+        )
     batching = summary.get("batching")
     if batching:
         rows.append(

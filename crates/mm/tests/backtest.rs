@@ -87,6 +87,20 @@ fn markouts_against_the_fair_value_and_the_queue_estimators_error_are_reported()
         assert!(q.samples > 100 && q.dropped == 0, "{q:?}");
         assert!(q.mean_abs_lots >= 0.0 && q.p90_abs_lots >= 0.0, "{q:?}");
     }
+    // And each one's fill-probability predictions, with the truth's, against what filled.
+    let models: Vec<&str> = s.fill_calibration.iter().map(|c| c.model.as_str()).collect();
+    assert_eq!(models, ["risk_averse", "power:2", "log", "exact"]);
+    for c in &s.fill_calibration {
+        assert!(c.predictions > 100 && c.filled > 0 && c.censored > 0, "{c:?}");
+        let ended = c.filled + c.censored + c.survived;
+        assert!(ended <= c.predictions, "{c:?}");
+        assert_eq!(c.deciles.iter().map(|d| d.count).sum::<u64>(), ended, "{c:?}");
+        assert_eq!(c.deciles.iter().map(|d| d.filled).sum::<u64>(), c.filled, "{c:?}");
+        assert!(c.deciles.iter().any(|d| d.realized_rate > 0.0), "some predictions filled: {c:?}");
+        for d in c.deciles.iter().filter(|d| d.count > 0) {
+            assert!(d.mean_predicted >= d.from && d.mean_predicted <= d.from + 0.1 + 1e-12, "{d:?}");
+        }
+    }
 }
 
 #[test]
@@ -160,6 +174,7 @@ fn a_recorded_venue_replays_through_its_book_builder_deterministically() {
     assert!(a.summary.orders > 0);
     assert!(a.summary.uptime > 0.5, "uptime {}", a.summary.uptime);
     assert!(a.summary.queue_error.is_empty(), "no truth on a recorded venue");
+    assert!(a.summary.fill_calibration.is_empty(), "no truth on a recorded venue");
     // Another queue model is another run on the same data.
     let log = config.replacen("{\"market\"", "{\"queue_model\": \"log\", \"market\"", 1);
     let c = run_json(&log, None).unwrap();

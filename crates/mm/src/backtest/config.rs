@@ -37,8 +37,13 @@ pub enum MarketConfig {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RecordedConfig {
-    /// The recording file.
-    pub path: PathBuf,
+    /// The recording file (or `recordings`: exactly one of the two).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// Several recordings of the venue (a book recording and a trades recording, say), merged
+    /// by receive time ([`recorded::merged_records`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recordings: Vec<PathBuf>,
     /// `binance`, `coinbase` or `kraken`.
     pub venue: String,
     /// The symbol as the venue writes it.
@@ -208,6 +213,18 @@ fn queue_model(text: &str) -> Result<QueueModel, BacktestError> {
     }
 }
 
+impl RecordedConfig {
+    /// The recordings to read: `path`, or `recordings`; both or neither is an error.
+    pub fn paths(&self) -> Result<Vec<PathBuf>, BacktestError> {
+        match (&self.path, self.recordings.is_empty()) {
+            (Some(p), true) => Ok(vec![p.clone()]),
+            (None, false) => Ok(self.recordings.clone()),
+            (Some(_), false) => Err(bad("market.recordings", "give path or recordings, not both")),
+            (None, true) => Err(bad("market.path", "a recording is required (path or recordings)")),
+        }
+    }
+}
+
 impl MarketConfig {
     /// A short name for reports.
     pub fn name(&self) -> String {
@@ -289,7 +306,7 @@ impl BacktestConfig {
                     None => RecordedLatency::Recorded,
                 };
                 let grid = (grid_f64("market.tick_size", &r.tick_size)?, grid_f64("market.lot_size", &r.lot_size)?);
-                let tape = recorded::load(&r.path, venue, &r.symbol, &r.tick_size, &r.lot_size, latency)?;
+                let tape = recorded::load(&r.paths()?, venue, &r.symbol, &r.tick_size, &r.lot_size, latency)?;
                 let name = tape.venues[0].clone();
                 (tape, None, grid, name)
             }

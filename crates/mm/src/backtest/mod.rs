@@ -64,7 +64,7 @@ use serde::Serialize;
 
 pub use config::{BacktestConfig, Built, MarketConfig};
 pub use error::BacktestError;
-use record::{FillRecord, QueueError, Series};
+use record::{FillCalibration, FillRecord, QueueError, Series};
 use simulator::{Recorded, Sim, Timing};
 use tape::Tape;
 
@@ -183,6 +183,9 @@ pub struct Summary {
     /// The L2 queue estimators' error against our venue's true FIFO queue, per model (empty
     /// unless we quoted on our venue; [`queue_truth`]).
     pub queue_error: Vec<QueueError>,
+    /// The queue models' fill-probability calibration per decile on our venue's true queue
+    /// (empty unless we quoted on our venue; [`queue_truth`]).
+    pub fill_calibration: Vec<FillCalibration>,
     /// The book-health interlock's counters, when one ran.
     pub interlock: Option<InterlockSummary>,
     /// A batched strategy's batches ([`run_batched`]; `None` for the built-in market maker).
@@ -457,6 +460,7 @@ fn summarize(
         markouts_fair: markout_rows(&rec.markouts, MarkoutReference::Fair),
         markouts_dropped: rec.markouts.dropped(),
         queue_error: rec.queue_error.clone(),
+        fill_calibration: rec.fill_calibration.clone(),
         pulls: 0,
         requotes: 0,
         queue_ahead_mean_lots: ratio(maker.iter().map(|f| f.queue_ahead as f64).sum(), maker.len() as f64),

@@ -132,6 +132,11 @@ impl OurVenue {
         self.participants.next_event_ns()
     }
 
+    /// The time of the commands that follow, ns (for the queue estimators' fill predictions).
+    pub fn set_now(&mut self, now_ns: i64) {
+        self.queue.set_now(now_ns);
+    }
+
     /// The participants' next event: their commands go into the book; events to `out`.
     pub fn act(&mut self, out: &mut Outcome) {
         let book = self.engine.book(self.id);
@@ -207,6 +212,7 @@ impl OurVenue {
                     let maker_side = if aggressor == Side::Buy { Side::Sell } else { Side::Buy };
                     self.queue.on_trade(maker_side, price, qty);
                     if maker_account == OUR_ACCOUNT {
+                        self.queue.on_our_fill(maker_order_id);
                         let side = if aggressor == Side::Buy { Side::Sell } else { Side::Buy };
                         let queue_ahead = self.ahead_of(maker_order_id, maker_remaining == 0);
                         out.fills.push(VenueFill {

@@ -99,6 +99,45 @@ pub struct QueueError {
     pub p90_abs_lots: f64,
 }
 
+/// One decile of predicted fill probability ([`FillCalibration`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CalibrationDecile {
+    /// The decile's lower bound (`0.0`, `0.1`, …, `0.9`; the last one includes 1).
+    pub from: f64,
+    /// Predictions in it.
+    pub count: u64,
+    /// Their mean predicted probability (0 when empty).
+    pub mean_predicted: f64,
+    /// Of them, orders that filled within the horizon.
+    pub filled: u64,
+    /// Of them, orders that left unfilled before the horizon (censored).
+    pub censored: u64,
+    /// The Kaplan–Meier estimate of the probability to fill within the horizon (0 when empty).
+    pub realized_rate: f64,
+}
+
+/// One queue model's fill-probability calibration on our venue
+/// ([`super::queue_truth`]: formula, outcomes, censoring).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FillCalibration {
+    /// The model (`risk_averse`, `power:2`, `log`), or `exact` (the true lots ahead).
+    pub model: String,
+    /// The prediction horizon, ms.
+    pub horizon_ms: i64,
+    /// Predictions made (every model predicts at the same points).
+    pub predictions: u64,
+    /// Ended filled within the horizon.
+    pub filled: u64,
+    /// Ended censored: the order left unfilled before the horizon.
+    pub censored: u64,
+    /// Ended unfilled at the horizon.
+    pub survived: u64,
+    /// Not made: too many open predictions.
+    pub dropped: u64,
+    /// Predicted against realized, per decile of predicted probability.
+    pub deciles: Vec<CalibrationDecile>,
+}
+
 /// Counters of the run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counters {

@@ -11,8 +11,14 @@
 //! else the local receive time. The receive time is the recording's own (latency "recorded":
 //! the real exchange → receive delay, clamped at 0 where the clocks disagree) or the venue time
 //! plus a constant.
+//!
+//! Several recordings of one venue (a book recording and a trades recording made on their own
+//! connections, say) make one tape: [`merged_records`] interleaves their records by receive
+//! time, each file's own order kept, and gives every (file, connection) pair its own connection
+//! number, so two files' connection 0 cannot be taken for one connection.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use wintermute_core::decimal::Decimal;
 use wintermute_feeds::book::L2Book;
@@ -34,17 +40,65 @@ pub enum RecordedLatency {
     Constant(i64),
 }
 
-/// Reads `path` and builds the tape of `symbol` on `venue`, on a grid of `tick_size` and
-/// `lot_size` (decimal text).
+/// The records of every recording in `texts`, merged into one sequence: ordered by receive
+/// time, ties (and each file's own order, even where its clock steps back) kept as the files
+/// give them, a record of an earlier file first. Connection numbers are renumbered in order of
+/// first appearance over the merged sequence, one per (file, connection) pair. A record that
+/// does not parse is an error naming its file (`names[i]`).
+pub fn merged_records<'a>(texts: &'a [String], names: &[String]) -> Result<Vec<Record<'a>>, BacktestError> {
+    let mut files = Vec::with_capacity(texts.len());
+    for (i, text) in texts.iter().enumerate() {
+        let name = names.get(i).map_or("recording", String::as_str);
+        let recs: Vec<Record<'a>> =
+            records(text).collect::<Result<_, _>>().map_err(|e| BacktestError::Data { why: format!("{name}: {e}") })?;
+        files.push(recs.into_iter().peekable());
+    }
+    let mut conns: BTreeMap<(usize, u32), u32> = BTreeMap::new();
+    let mut out = Vec::new();
+    loop {
+        // The file whose next record is earliest (the first such file on a tie).
+        let mut next: Option<(usize, i64)> = None;
+        for (i, f) in files.iter_mut().enumerate() {
+            if let Some(r) = f.peek() {
+                if next.is_none_or(|(_, ts)| r.ts() < ts) {
+                    next = Some((i, r.ts()));
+                }
+            }
+        }
+        let Some((i, _)) = next else { break };
+        let Some(mut record) = files[i].next() else { break };
+        let fresh = conns.len() as u32;
+        let conn = match &mut record {
+            Record::Connect { conn, .. }
+            | Record::Sent { conn, .. }
+            | Record::Received { conn, .. }
+            | Record::Http { conn, .. } => conn,
+        };
+        *conn = *conns.entry((i, *conn)).or_insert(fresh);
+        out.push(record);
+    }
+    Ok(out)
+}
+
+/// Reads the recordings `paths` (one venue's, merged by [`merged_records`]) and builds the tape
+/// of `symbol` on `venue`, on a grid of `tick_size` and `lot_size` (decimal text).
 pub fn load(
-    path: &Path,
+    paths: &[PathBuf],
     venue: Venue,
     symbol: &str,
     tick_size: &str,
     lot_size: &str,
     latency: RecordedLatency,
 ) -> Result<Tape, BacktestError> {
-    let text = read_recording(path).map_err(|e| BacktestError::Data { why: e.to_string() })?;
+    if paths.is_empty() {
+        return Err(BacktestError::Config { field: "market.recordings", why: "no recording given".into() });
+    }
+    let mut texts = Vec::with_capacity(paths.len());
+    for path in paths {
+        texts.push(read_recording(path).map_err(|e| BacktestError::Data { why: e.to_string() })?);
+    }
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let merged = merged_records(&texts, &names)?;
     let grid = |field: &'static str, text: &str| {
         Decimal::parse(text)
             .ok()
@@ -64,10 +118,9 @@ pub fn load(
     }
     let mut conv = Converter { tick, lot, latency, out: Vec::new(), symbol: symbol.to_owned() };
     let (mut seen, mut live) = (0u64, false);
-    for record in records(&text) {
-        let record = record.map_err(|e| BacktestError::Data { why: e.to_string() })?;
+    for record in &merged {
         let ts = record.ts();
-        match &record {
+        match record {
             Record::Connect { conn, url, .. } => handler.on_connect(*conn, url),
             Record::Sent { conn, payload, .. } => handler.on_sent(*conn, payload),
             // Malformed frames are counted by the builder and resync its books when needed.
@@ -90,7 +143,7 @@ pub fn load(
         live = now_live;
     }
     if conv.out.is_empty() {
-        return Err(BacktestError::Data { why: format!("no book data for symbol={symbol} in {}", path.display()) });
+        return Err(BacktestError::Data { why: format!("no book data for symbol={symbol} in {}", names.join(", ")) });
     }
     Ok(Tape::new(conv.out, vec![format!("{}:{symbol}", venue_name(venue))]))
 }

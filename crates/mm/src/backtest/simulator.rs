@@ -29,7 +29,9 @@ use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use wintermute_feeds::tick_book::TickBook;
 
 use super::our_venue::{OurVenue, Outcome, OUR_FIRST_ID};
-use super::record::{venue_code, Counters, FillRecord, QueueError, Series, VenueFill};
+use super::record::{
+    venue_code, CalibrationDecile, Counters, FillCalibration, FillRecord, QueueError, Series, VenueFill,
+};
 use super::synthetic::LatentPath;
 use super::tape::{MdKind, Tape};
 use crate::execution::{ExecCommand, ExecEvent, ExecEvents, Execution, OrderRequest, OrderTif};
@@ -141,6 +143,8 @@ pub struct Recorded {
     pub mark2: i64,
     /// The L2 queue estimators' error against our venue's truth (empty without our venue).
     pub queue_error: Vec<QueueError>,
+    /// The queue models' fill-probability calibration on our venue (empty without it).
+    pub fill_calibration: Vec<FillCalibration>,
     /// Every fill.
     pub fills: Vec<FillRecord>,
     /// Sampled series.
@@ -237,6 +241,7 @@ impl<'t> Sim<'t> {
                 markouts: Markouts::with_horizons(MARKOUT_CAPACITY, markout_ns),
                 mark2: 0,
                 queue_error: Vec::new(),
+                fill_calibration: Vec::new(),
                 fills: Vec::new(),
                 series: Series::default(),
                 counters: Counters::default(),
@@ -356,6 +361,33 @@ impl<'t> Sim<'t> {
                     dropped: s.dropped(),
                     mean_abs_lots: s.mean_abs_error().unwrap_or(0.0),
                     p90_abs_lots: s.p90_abs_error().unwrap_or(0.0),
+                })
+                .collect();
+            let truth = ours.queue_truth();
+            let counts = truth.predictions();
+            let horizon_ms = super::queue_truth::FILL_HORIZON_NS / 1_000_000;
+            self.rec.fill_calibration = truth
+                .calibration()
+                .map(|(model, deciles)| FillCalibration {
+                    model: model.to_string(),
+                    horizon_ms,
+                    predictions: counts.made,
+                    filled: counts.filled,
+                    censored: counts.censored,
+                    survived: counts.survived,
+                    dropped: counts.dropped,
+                    deciles: deciles
+                        .iter()
+                        .enumerate()
+                        .map(|(i, d)| CalibrationDecile {
+                            from: i as f64 / 10.0,
+                            count: d.count,
+                            mean_predicted: d.mean_predicted,
+                            filled: d.filled,
+                            censored: d.censored,
+                            realized_rate: d.realized_rate,
+                        })
+                        .collect(),
                 })
                 .collect();
         }
@@ -505,6 +537,7 @@ impl<'t> Sim<'t> {
             Action::Act => {
                 if let Some(ours) = self.ours.as_mut() {
                     let mut out = std::mem::take(&mut self.outcome);
+                    ours.set_now(self.now);
                     ours.act(&mut out);
                     self.our_outcome(&mut out, None);
                     self.outcome = out;
@@ -575,6 +608,7 @@ impl<'t> Sim<'t> {
             return;
         };
         let mut out = std::mem::take(&mut self.outcome);
+        ours.set_now(self.now);
         f(ours, &mut out);
         self.our_outcome(&mut out, ioc_id);
         self.outcome = out;
