@@ -219,6 +219,50 @@ impl AuditColumns {
         self.journal_seq.is_empty()
     }
 
+    /// The 64-bit unsigned columns by name (for exports: one loop per element type).
+    pub fn u64_columns(&self) -> [(&'static str, &[u64]); 5] {
+        [
+            ("journal_seq", &self.journal_seq),
+            ("event_seq", &self.event_seq),
+            ("ts_ns", &self.ts_ns),
+            ("order_id", &self.order_id),
+            ("contra_order_id", &self.contra_order_id),
+        ]
+    }
+
+    /// The tick and lot columns by name.
+    pub fn i64_columns(&self) -> [(&'static str, &[i64]); 6] {
+        [
+            ("price", &self.price),
+            ("qty", &self.qty),
+            ("leaves_qty", &self.leaves_qty),
+            ("old_price", &self.old_price),
+            ("old_qty", &self.old_qty),
+            ("contra_leaves_qty", &self.contra_leaves_qty),
+        ]
+    }
+
+    /// The 32-bit columns by name.
+    pub fn u32_columns(&self) -> [(&'static str, &[u32]); 4] {
+        [
+            ("n", &self.n),
+            ("instrument", &self.instrument),
+            ("account", &self.account),
+            ("contra_account", &self.contra_account),
+        ]
+    }
+
+    /// The byte columns by name.
+    pub fn u8_columns(&self) -> [(&'static str, &[u8]); 5] {
+        [
+            ("command", &self.command),
+            ("kind", &self.kind),
+            ("side", &self.side),
+            ("reason", &self.reason),
+            ("priority_kept", &self.priority_kept),
+        ]
+    }
+
     fn push(&mut self, r: Row) {
         self.journal_seq.push(r.journal_seq);
         self.n.push(r.n);
@@ -261,15 +305,16 @@ impl AuditColumns {
     }
 
     /// Appends PostgreSQL binary `COPY` data (header, one tuple per row, trailer) for the rows
-    /// of `rows` whose `journal_seq` is after `after_seq`, in the column order of
-    /// `wintermute.storage.schema.COLUMNS`; returns the rows written. Order ids are the
-    /// `int8` of their bits; prices and quantities are `numeric` with the step's scale.
+    /// of `rows` (clamped to the rows there are) whose `journal_seq` is after `after_seq`, in
+    /// the column order of `wintermute.storage.schema.COLUMNS`; returns the rows written.
+    /// Order ids are the `int8` of their bits; prices and quantities are `numeric` with the
+    /// step's scale.
     pub fn copy_binary(&self, out: &mut Vec<u8>, rows: Range<usize>, after_seq: u64) -> usize {
         out.extend_from_slice(b"PGCOPY\n\xff\r\n\0");
         out.extend_from_slice(&0i32.to_be_bytes());
         out.extend_from_slice(&0i32.to_be_bytes());
         let mut written = 0;
-        for i in rows {
+        for i in rows.start.min(self.len())..rows.end.min(self.len()) {
             if self.journal_seq[i] <= after_seq {
                 continue;
             }

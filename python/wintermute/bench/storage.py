@@ -17,6 +17,15 @@ through an in-thread engine with a journal; then, each timed on its own:
 - ``redis`` (with ``--redis URL``): the trades and books through ``RedisTier.publish``
   (pipelined XADD + HSET, keys under ``wmbench<pid>``, deleted afterwards), in updates/s.
 
+Then the same journal with the rows built in Rust (``rust_rows.RustJournalReplay``), in the
+report's ``rust`` list, same run:
+
+- ``replay (Rust)``: journal -> audit rows as columns (no Python per row);
+- ``sqlite (rows from Rust columns)``: ``AuditRow`` s built from the columns, then the same
+  batched writes;
+- ``postgresql (Rust binary COPY)``: ``PostgresStore.write_columns``: the COPY data encoded in
+  Rust (exact ``numeric`` from ticks and lots), same batches.
+
 Without a URL a backend is left out and named in the notes.
 """
 
@@ -37,6 +46,7 @@ from wintermute import batch
 from wintermute.config import InstrumentConfig
 from wintermute.engine import Engine
 from wintermute.storage.replay import JournalReplay
+from wintermute.storage.rust_rows import AuditBatch, RustJournalReplay
 from wintermute.storage.schema import AuditRow
 
 __all__ = ["add_parser", "run"]
@@ -115,9 +125,69 @@ def run(
             results.append(_redis(redis_url, rows, replay))
         else:
             notes.append("redis: left out (give --redis URL)")
-    for r in results:
+        rust = _rust(journal, Path(tmp), batch_rows, postgres, len(rows))
+    for r in results + rust:
         r["per_s"] = r.get("updates", r["rows"]) / r["seconds"] if r["seconds"] else 0.0
-    return {"orders": orders, "rows": len(rows), "results": results, "notes": notes}
+    return {"orders": orders, "rows": len(rows), "results": results, "rust": rust,
+            "notes": notes}  # fmt: skip
+
+
+def _batches(seqs: list[int], batch_rows: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of batches of about ``batch_rows`` ending at command boundaries."""
+    out = []
+    i = 0
+    while i < len(seqs):
+        end = min(i + batch_rows, len(seqs))
+        while end < len(seqs) and seqs[end] == seqs[end - 1]:
+            end += 1
+        out.append((i, end))
+        i = end
+    return out
+
+
+def _rust(
+    journal: Path, tmp: Path, batch_rows: int, postgres: str | None, expected: int
+) -> list[dict[str, Any]]:
+    """The Rust path's rows: built, into SQLite, into PostgreSQL (same batches)."""
+    replay = RustJournalReplay([INSTRUMENT], journal)
+    start = time.perf_counter()
+    columns = replay.read()
+    out = [{"name": "replay (Rust)", "rows": len(columns), "seconds": time.perf_counter() - start}]
+    if len(columns) != expected:
+        raise RuntimeError(f"Rust replay: {len(columns)} rows, the Python replay {expected}")
+    from wintermute.storage.sqlite import SqliteStore
+
+    lite = SqliteStore(str(tmp / "bench-rust.db"))
+    start = time.perf_counter()
+    rows = columns.rows()
+    seconds = time.perf_counter() - start + _timed_writes(lite, rows, batch_rows)
+    out.append({"name": "sqlite (rows from Rust columns)", "rows": len(rows), "seconds": seconds})
+    lite.close()
+    if postgres:
+        out.append(_postgres_rust(postgres, columns, batch_rows))
+    return out
+
+
+def _postgres_rust(url: str, columns: AuditBatch, batch_rows: int) -> dict[str, Any]:
+    from psycopg import sql
+
+    from wintermute.storage.postgres import PostgresStore
+
+    schema = f"wm_bench_rust_{os.getpid()}"
+    store = PostgresStore(url, schema=schema)
+    seqs = columns.journal_seq.tolist()
+    try:
+        start = time.perf_counter()
+        for i, end in _batches(seqs, batch_rows):
+            store.write_columns(columns, seqs[end - 1], i, end)
+        seconds = time.perf_counter() - start
+        if store.count() != len(columns):
+            raise RuntimeError(f"postgresql: stored {store.count()} of {len(columns)} rows")
+    finally:
+        store.reset()
+        store._db.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        store.close()
+    return {"name": "postgresql (Rust binary COPY)", "rows": len(columns), "seconds": seconds}
 
 
 def _postgres(url: str, rows: list[AuditRow], batch_rows: int) -> dict[str, Any]:
@@ -167,7 +237,7 @@ def _redis(url: str, rows: list[AuditRow], replay: JournalReplay) -> dict[str, A
 def to_table(report: dict[str, Any]) -> str:
     lines = [f"{report['orders']} orders -> {report['rows']} audit rows", ""]
     lines.append(f"{'target':<44} {'items':>9} {'seconds':>9} {'per second':>12}")
-    for r in report["results"]:
+    for r in report["results"] + report.get("rust", []):
         items = r.get("updates", r["rows"])
         lines.append(f"{r['name']:<44} {items:>9} {r['seconds']:>9.3f} {r['per_s']:>12,.0f}")
     lines += [f"note: {n}" for n in report["notes"]]

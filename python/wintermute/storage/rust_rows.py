@@ -1,0 +1,148 @@
+"""The audit rows built in Rust: the journal replayed and turned into columns by the engine
+crate (``wintermute_engine::audit_rows``), with no Python work per row.
+
+:class:`RustJournalReplay` reads a journal as :class:`~.replay.JournalReplay` does (same rows,
+row for row: a test runs both on thousands of random command streams), but returns an
+:class:`AuditBatch`: the rows as integer columns (ticks, lots, codes), which PostgreSQL takes
+as binary ``COPY`` data encoded in Rust (:meth:`PostgresStore.write_columns
+<wintermute.storage.postgres.PostgresStore.write_columns>`, exact ``NUMERIC`` from ticks and
+lots with the instrument's tick and lot size), and from which :meth:`AuditBatch.rows` builds
+:class:`AuditRow` s where Python needs them (SQLite, the monitors)::
+
+    replay = RustJournalReplay(config.instruments, "journal/")
+    batch = replay.read()
+    write_batch(store, batch, replay.cursor)   # COPY on PostgreSQL, rows on SQLite
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from os import PathLike
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from wintermute import _core, errors
+from wintermute.config import InstrumentConfig
+from wintermute.storage.replay import CORRUPT_REREADS, _Spec
+from wintermute.storage.schema import AuditRow
+from wintermute.storage.store import AuditStore
+
+__all__ = ["AuditBatch", "RustJournalReplay", "write_batch"]
+
+_COMMANDS = ("new", "cancel", "amend", "mass_cancel")
+_KINDS = (None, "accepted", "rejected", "trade", "canceled", "amended")
+_SIDES = ("buy", "sell")
+_REASONS: dict[int, str] = dict(_core.AUDIT_REASONS)
+# The null bits of the ``present`` column (``audit_rows::present``), in AuditRow's order of
+# the nullable fields.
+_ACCOUNT, _SIDE, _PRICE, _QTY, _LEAVES, _OLD_PRICE, _OLD_QTY = (1 << i for i in range(7))
+_CONTRA_ACCOUNT, _CONTRA_ORDER, _CONTRA_LEAVES, _REASON, _PRIORITY = (1 << i for i in range(7, 12))
+_DAY_NS = 86_400 * 10**9
+
+
+class AuditBatch:
+    """Audit rows as columns (:meth:`columns`), as rows (:meth:`rows`) and as PostgreSQL
+    binary ``COPY`` data (:meth:`copy_binary`)."""
+
+    def __init__(self, raw: _core.AuditColumns, specs: Sequence[_Spec]) -> None:
+        self._raw = raw
+        self._specs = specs
+        self._columns: dict[str, npt.NDArray[Any]] | None = None
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def columns(self) -> dict[str, npt.NDArray[Any]]:
+        """Every column as a numpy array (integers: ticks, lots, codes; ``present``: which
+        nullable columns each row has)."""
+        if self._columns is None:
+            self._columns = self._raw.columns()
+        return self._columns
+
+    @property
+    def journal_seq(self) -> npt.NDArray[np.uint64]:
+        return self.columns()["journal_seq"]
+
+    def days(self, start: int = 0, end: int | None = None) -> list[int]:
+        """The UTC days (since the epoch) of rows ``start:end``."""
+        ts = self.columns()["ts_ns"][start:end]
+        return [int(d) for d in np.unique(ts // _DAY_NS)]
+
+    def copy_binary(
+        self, start: int = 0, end: int | None = None, after_seq: int = 0
+    ) -> tuple[bytes, int]:
+        """Binary ``COPY`` data of rows ``start:end`` after ``after_seq``, and its row count."""
+        return self._raw.copy_binary(start, len(self) if end is None else end, after_seq)
+
+    def rows(self) -> list[AuditRow]:
+        """The rows as :class:`AuditRow` s (exact decimals from ticks and lots)."""
+        c = {k: v.tolist() for k, v in self.columns().items()}
+        out = []
+        specs = self._specs
+        for i, bits in enumerate(c["present"]):
+            spec = specs[c["instrument"][i]]
+
+            def price(name: str, bit: int) -> Any:
+                return spec.price(c[name][i]) if bits & bit else None  # noqa: B023
+
+            def qty(name: str, bit: int) -> Any:
+                return spec.qty(c[name][i]) if bits & bit else None  # noqa: B023
+
+            out.append(AuditRow(
+                c["journal_seq"][i], c["n"][i], c["event_seq"][i], c["ts_ns"][i], spec.symbol,
+                _COMMANDS[c["command"][i]], _KINDS[c["kind"][i]],
+                c["account"][i] if bits & _ACCOUNT else None, c["order_id"][i],
+                _SIDES[c["side"][i]] if bits & _SIDE else None,
+                price("price", _PRICE), qty("qty", _QTY), qty("leaves_qty", _LEAVES),
+                price("old_price", _OLD_PRICE), qty("old_qty", _OLD_QTY),
+                c["contra_account"][i] if bits & _CONTRA_ACCOUNT else None,
+                c["contra_order_id"][i] if bits & _CONTRA_ORDER else None,
+                qty("contra_leaves_qty", _CONTRA_LEAVES),
+                _REASONS[c["reason"][i]] if bits & _REASON else None,
+                bool(c["priority_kept"][i]) if bits & _PRIORITY else None,
+            ))  # fmt: skip
+        return out
+
+
+class RustJournalReplay:
+    """Replays the journal at ``path`` for ``instruments`` (in id order) in Rust; each
+    :meth:`read` returns the rows of the records appended since the last. Not thread-safe."""
+
+    def __init__(self, instruments: Sequence[InstrumentConfig], path: str | PathLike[str]) -> None:
+        self.path = str(path)
+        self._specs = [_Spec(i) for i in instruments]
+        fields = ("symbol", "tick_size", "lot_size", "min_qty", "max_qty", "min_price", "max_price")
+        self._replay = _core.AuditReplay(
+            [tuple(str(getattr(i, f)) for f in fields) for i in instruments]  # type: ignore[misc]
+        )
+
+    @property
+    def cursor(self) -> int:
+        """The last journal sequence number read (any record)."""
+        return self._replay.cursor
+
+    def read(self) -> AuditBatch:
+        """The rows of the records after :attr:`cursor`, advancing it (records without a time
+        take the time of the read). A record caught half-written is read again, as
+        ``JournalReplay`` does; raises ``JournalCorruptError`` on real damage."""
+        for attempt in range(CORRUPT_REREADS):
+            try:
+                raw = self._replay.read(self.path, time.time_ns())
+                return AuditBatch(raw, self._specs)
+            except errors.JournalCorruptError:  # noqa: PERF203 (rare: a racing write)
+                if attempt == CORRUPT_REREADS - 1:
+                    raise
+                time.sleep(0.001 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+
+def write_batch(store: AuditStore, batch: AuditBatch, through_seq: int) -> int:
+    """Stores ``batch`` (one transaction, rows at or before the stored sequence skipped): by
+    binary ``COPY`` of the Rust-encoded data on PostgreSQL, as rows elsewhere."""
+    write_columns = getattr(store, "write_columns", None)
+    if write_columns is not None:
+        return int(write_columns(batch, through_seq))
+    return store.write(batch.rows(), through_seq)
