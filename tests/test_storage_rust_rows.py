@@ -16,14 +16,17 @@ import pytest
 
 from storage_servers import postgres_admin_url, postgres_url
 from wintermute import Pipeline, batch
+from wintermute.cli import main
 from wintermute.config import EngineConfig, InstrumentConfig
 from wintermute.engine import Engine
+from wintermute.storage.monitors import ComplianceMonitor, Thresholds
 from wintermute.storage.postgres import PostgresStore
-from wintermute.storage.queries import AuditQuery
+from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.replay import JournalReplay
-from wintermute.storage.rust_rows import RustJournalReplay, write_batch
+from wintermute.storage.rust_rows import RustJournalReplay, rebuild_rust, write_batch
 from wintermute.storage.schema import AuditRow
 from wintermute.storage.sqlite import SqliteStore
+from wintermute.storage.writer import rebuild
 
 __all__ = ["postgres_admin_url", "postgres_url"]  # fixtures, used by name
 
@@ -230,3 +233,73 @@ def test_an_instrument_the_replay_does_not_have_is_an_error(tmp_path: Path) -> N
     with pytest.raises(Exception, match="instrument"):
         replay.read()
     assert replay.cursor == 0
+
+
+def test_bench_storage_measures_the_rust_path_beside_the_python_one(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["bench", "storage", "--orders", "2000", "--batch-rows", "500", "--json",
+            "--postgres", postgres_url]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    names = [r["name"] for r in report["rust"]]
+    assert names == ["replay (Rust)", "sqlite (rows from Rust columns)",
+                     "postgresql (Rust binary COPY)"]  # fmt: skip
+    assert all(r["rows"] == report["rows"] > 2000 and r["per_s"] > 0 for r in report["rust"])
+
+
+def _rebuilt_both_ways(python_store: Any, rust_store: Any, journal: Path) -> None:
+    thresholds = Thresholds(max_cancel_rate=0.2, min_orders=20)
+    n_py = rebuild(python_store, INSTRUMENTS, journal, batch_rows=500,
+                   monitor=ComplianceMonitor(thresholds))  # fmt: skip
+    n_rust = rebuild_rust(rust_store, INSTRUMENTS, journal, batch_rows=500,
+                          monitor=ComplianceMonitor(thresholds))  # fmt: skip
+    assert n_rust == n_py > 1_000
+    q = AuditQuery(limit=100_000)
+    assert rust_store.query(q) == python_store.query(q)
+    alerts = AlertQuery(limit=100_000)
+    assert rust_store.alerts(alerts) == python_store.alerts(alerts)
+    assert len(rust_store.alerts(alerts)) > 0
+    assert rust_store.last_seq() == python_store.last_seq()
+
+
+def test_a_rebuild_with_rows_from_rust_equals_the_python_rebuild_in_sqlite(
+    tmp_path: Path,
+) -> None:
+    journal = _pipeline_journal(tmp_path, 2_000, seed=5)
+    a, b = SqliteStore(str(tmp_path / "py.db")), SqliteStore(str(tmp_path / "rust.db"))
+    _rebuilt_both_ways(a, b, journal)
+    a.close()
+    b.close()
+
+
+def test_a_rebuild_with_rows_from_rust_equals_the_python_rebuild_in_postgresql(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    journal = _pipeline_journal(tmp_path, 2_000, seed=6)
+    a = PostgresStore(postgres_url, schema="by_python")
+    b = PostgresStore(postgres_url, schema="by_rust")
+    try:
+        _rebuilt_both_ways(a, b, journal)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_audit_rebuild_rust_rows_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    journal = _pipeline_journal(tmp_path, 1_000, seed=8)
+    config = tmp_path / "engine.json"
+    py_url, rust_url = f"sqlite:///{tmp_path}/py.db", f"sqlite:///{tmp_path}/rust.db"
+    assert main(["audit", "rebuild", "--config", str(config), "--store", py_url]) == 0
+    argv = ["audit", "rebuild", "--config", str(config), "--store", rust_url, "--rust-rows"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:2] == out[1].split()[:2]  # "rebuilt N rows"
+    a, b = SqliteStore(str(tmp_path / "py.db")), SqliteStore(str(tmp_path / "rust.db"))
+    q = AuditQuery(limit=100_000)
+    assert b.query(q) == a.query(q) != []
+    assert journal.exists()
+    a.close()
+    b.close()

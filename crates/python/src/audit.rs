@@ -58,19 +58,11 @@ impl PyAuditColumns {
     /// Every column as a numpy array (a copy), by name, and `present` (the null bits).
     fn columns<'py>(&self, py: Python<'py>) -> Result<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
-        for (name, c) in self.inner.u64_columns() {
-            d.set_item(name, PyArray1::from_slice(py, c))?;
-        }
-        for (name, c) in self.inner.i64_columns() {
-            d.set_item(name, PyArray1::from_slice(py, c))?;
-        }
-        for (name, c) in self.inner.u32_columns() {
-            d.set_item(name, PyArray1::from_slice(py, c))?;
-        }
-        for (name, c) in self.inner.u8_columns() {
-            d.set_item(name, PyArray1::from_slice(py, c))?;
-        }
-        d.set_item("present", PyArray1::from_slice(py, &self.inner.present))?;
+        put(&d, &self.inner.u64_columns())?;
+        put(&d, &self.inner.i64_columns())?;
+        put(&d, &self.inner.u32_columns())?;
+        put(&d, &self.inner.u8_columns())?;
+        put(&d, &[("present", &self.inner.present[..])])?;
         Ok(d)
     }
 
@@ -87,6 +79,14 @@ impl PyAuditColumns {
         let rows = py.detach(|| self.inner.copy_binary(&mut out, start..end, after_seq));
         (PyBytes::new(py, &out), rows)
     }
+}
+
+/// Adds each named column to `d` as a numpy array.
+fn put<T: numpy::Element>(d: &Bound<'_, PyDict>, columns: &[(&str, &[T])]) -> PyResult<()> {
+    for (name, c) in columns {
+        d.set_item(*name, PyArray1::from_slice(d.py(), c))?;
+    }
+    Ok(())
 }
 
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

@@ -46,7 +46,7 @@ from wintermute import batch
 from wintermute.config import InstrumentConfig
 from wintermute.engine import Engine
 from wintermute.storage.replay import JournalReplay
-from wintermute.storage.rust_rows import AuditBatch, RustJournalReplay
+from wintermute.storage.rust_rows import AuditBatch, RustJournalReplay, command_batches
 from wintermute.storage.schema import AuditRow
 
 __all__ = ["add_parser", "run"]
@@ -132,19 +132,6 @@ def run(
             "notes": notes}  # fmt: skip
 
 
-def _batches(seqs: list[int], batch_rows: int) -> list[tuple[int, int]]:
-    """``(start, end)`` of batches of about ``batch_rows`` ending at command boundaries."""
-    out = []
-    i = 0
-    while i < len(seqs):
-        end = min(i + batch_rows, len(seqs))
-        while end < len(seqs) and seqs[end] == seqs[end - 1]:
-            end += 1
-        out.append((i, end))
-        i = end
-    return out
-
-
 def _rust(
     journal: Path, tmp: Path, batch_rows: int, postgres: str | None, expected: int
 ) -> list[dict[str, Any]]:
@@ -178,7 +165,7 @@ def _postgres_rust(url: str, columns: AuditBatch, batch_rows: int) -> dict[str, 
     seqs = columns.journal_seq.tolist()
     try:
         start = time.perf_counter()
-        for i, end in _batches(seqs, batch_rows):
+        for i, end in command_batches(seqs, batch_rows):
             store.write_columns(columns, seqs[end - 1], i, end)
         seconds = time.perf_counter() - start
         if store.count() != len(columns):

@@ -213,13 +213,7 @@ class PostgresStore:
                         copy.set_types(_COPY_TYPES)
                         for r in fresh:
                             copy.write_row(_to_sql(r))
-                new_alerts = [a for a in alerts if a.journal_seq > stored]
-                if new_alerts:
-                    with self._db.cursor() as cur:
-                        cur.executemany(
-                            _INSERT_ALERT,
-                            [[getattr(a, c) for c in ALERT_COLUMNS] for a in new_alerts],
-                        )
+                self._insert_alerts([a for a in alerts if a.journal_seq > stored])
                 self._db.execute(
                     "UPDATE audit_progress SET journal_seq = %s, updated_ns = %s",
                     (max(stored, through_seq), time.time_ns()),
@@ -230,12 +224,17 @@ class PostgresStore:
         return len(fresh)
 
     def write_columns(
-        self, batch: AuditBatch, through_seq: int, start: int = 0, end: int | None = None
+        self,
+        batch: AuditBatch,
+        through_seq: int,
+        start: int = 0,
+        end: int | None = None,
+        alerts: Sequence[Alert] = (),
     ) -> int:
         """:meth:`write` for rows built in Rust (rows ``start:end`` of a
         ``rust_rows.AuditBatch``): one transaction that COPYs the binary data Rust encoded
-        (the rows after the stored sequence; exact ``numeric`` from ticks and lots) and moves
-        the sequence. The rows stored equal those :meth:`write` stores."""
+        (the rows after the stored sequence; exact ``numeric`` from ticks and lots), stores
+        ``alerts`` and moves the sequence. The rows stored equal those :meth:`write` stores."""
         try:
             with self._db.transaction():
                 row = self._db.execute(
@@ -248,6 +247,7 @@ class PostgresStore:
                     self._ensure_day_numbers(set(batch.days(start, end)))
                     with self._db.cursor() as cur, cur.copy(_COPY_SQL) as copy:
                         copy.write(data)
+                self._insert_alerts([a for a in alerts if a.journal_seq > stored])
                 self._db.execute(
                     "UPDATE audit_progress SET journal_seq = %s, updated_ns = %s",
                     (max(stored, through_seq), time.time_ns()),
@@ -256,6 +256,13 @@ class PostgresStore:
             self._days.clear()  # a rolled-back partition may not exist
             raise StorageError(f"postgresql: write failed: {e}", reason="STORAGE") from e
         return count
+
+    def _insert_alerts(self, alerts: Sequence[Alert]) -> None:
+        if alerts:
+            with self._db.cursor() as cur:
+                cur.executemany(
+                    _INSERT_ALERT, [[getattr(a, c) for c in ALERT_COLUMNS] for a in alerts]
+                )
 
     def query(self, q: AuditQuery) -> list[AuditRow]:
         where, params = q.where("%s")

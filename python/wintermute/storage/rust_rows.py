@@ -26,14 +26,15 @@ import numpy.typing as npt
 
 from wintermute import _core, errors
 from wintermute.config import InstrumentConfig
+from wintermute.storage.monitors import ComplianceMonitor
 from wintermute.storage.replay import CORRUPT_REREADS, _Spec
-from wintermute.storage.schema import AuditRow
+from wintermute.storage.schema import Alert, AuditRow
 from wintermute.storage.store import AuditStore
 
-__all__ = ["AuditBatch", "RustJournalReplay", "write_batch"]
+__all__ = ["AuditBatch", "RustJournalReplay", "command_batches", "rebuild_rust", "write_batch"]
 
 _COMMANDS = ("new", "cancel", "amend", "mass_cancel")
-_KINDS = (None, "accepted", "rejected", "trade", "canceled", "amended")
+_KINDS = ("", "accepted", "rejected", "trade", "canceled", "amended")
 _SIDES = ("buy", "sell")
 _REASONS: dict[int, str] = dict(_core.AUDIT_REASONS)
 # The null bits of the ``present`` column (``audit_rows::present``), in AuditRow's order of
@@ -139,10 +140,61 @@ class RustJournalReplay:
         raise AssertionError("unreachable")
 
 
-def write_batch(store: AuditStore, batch: AuditBatch, through_seq: int) -> int:
-    """Stores ``batch`` (one transaction, rows at or before the stored sequence skipped): by
-    binary ``COPY`` of the Rust-encoded data on PostgreSQL, as rows elsewhere."""
+def write_batch(
+    store: AuditStore,
+    batch: AuditBatch,
+    through_seq: int,
+    start: int = 0,
+    end: int | None = None,
+    alerts: Sequence[Alert] = (),
+) -> int:
+    """Stores rows ``start:end`` of ``batch`` and ``alerts`` (one transaction, rows at or
+    before the stored sequence skipped): by binary ``COPY`` of the Rust-encoded data on
+    PostgreSQL, as rows elsewhere."""
     write_columns = getattr(store, "write_columns", None)
     if write_columns is not None:
-        return int(write_columns(batch, through_seq))
-    return store.write(batch.rows(), through_seq)
+        return int(write_columns(batch, through_seq, start, end, alerts))
+    return store.write(batch.rows()[start:end], through_seq, alerts)
+
+
+def command_batches(seqs: Sequence[int], batch_rows: int) -> list[tuple[int, int]]:
+    """``(start, end)`` of consecutive batches of about ``batch_rows`` rows, each ending at a
+    command boundary (a command's rows are never split), as the writer cuts them."""
+    out = []
+    i = 0
+    while i < len(seqs):
+        end = min(i + batch_rows, len(seqs))
+        while end < len(seqs) and seqs[end] == seqs[end - 1]:
+            end += 1
+        out.append((i, end))
+        i = end
+    return out
+
+
+def rebuild_rust(
+    store: AuditStore,
+    instruments: Sequence[InstrumentConfig],
+    journal: str | PathLike[str],
+    *,
+    batch_rows: int = 50_000,
+    monitor: ComplianceMonitor | None = None,
+) -> int:
+    """``writer.rebuild`` with the rows built in Rust (and on PostgreSQL, COPY data encoded
+    in Rust): empties ``store`` and writes every row of the journal again, with the alerts of
+    ``monitor`` (a fresh one) when given; returns the rows. The store ends equal."""
+    if batch_rows < 1:
+        raise ValueError(f"batch_rows={batch_rows}: must be at least 1")
+    store.reset()
+    replay = RustJournalReplay(instruments, journal)
+    batch = replay.read()
+    alerts = monitor.observe(batch.rows()) if monitor is not None else []
+    bounds = command_batches(batch.journal_seq.tolist(), batch_rows) or [(0, 0)]
+    seqs = batch.journal_seq
+    written = 0
+    done = 0
+    for i, (start, end) in enumerate(bounds):
+        through = replay.cursor if i == len(bounds) - 1 else int(seqs[end - 1])
+        mine = [a for a in alerts if done < a.journal_seq <= through]
+        written += write_batch(store, batch, through, start, end, mine)
+        done = through
+    return written
