@@ -243,8 +243,9 @@ def test_bench_storage_measures_the_rust_path_beside_the_python_one(
     assert main(argv) == 0
     report = json.loads(capsys.readouterr().out)
     names = [r["name"] for r in report["rust"]]
-    assert names == ["replay (Rust)", "sqlite (rows from Rust columns)",
-                     "postgresql (Rust binary COPY)"]  # fmt: skip
+    assert names == ["replay (Rust)", "COPY data encoded (Rust)", "sqlite (rows from Rust columns)",
+                     "postgresql (Rust binary COPY)",
+                     "postgresql (same COPY, table without indexes)"]  # fmt: skip
     assert all(r["rows"] == report["rows"] > 2000 and r["per_s"] > 0 for r in report["rust"])
 
 

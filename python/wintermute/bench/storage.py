@@ -23,8 +23,11 @@ report's ``rust`` list, same run:
 - ``replay (Rust)``: journal -> audit rows as columns (no Python per row);
 - ``sqlite (rows from Rust columns)``: ``AuditRow`` s built from the columns, then the same
   batched writes;
+- ``COPY data encoded (Rust)``: the binary COPY data of every row, encoded in Rust;
 - ``postgresql (Rust binary COPY)``: ``PostgresStore.write_columns``: the COPY data encoded in
-  Rust (exact ``numeric`` from ticks and lots), same batches.
+  Rust (exact ``numeric`` from ticks and lots), same batches;
+- ``postgresql (same COPY, table without indexes)``: the same data in one COPY into a table of
+  the same columns without its indexes and partitions (what the indexes cost the server).
 
 Without a URL a backend is left out and named in the notes.
 """
@@ -142,6 +145,10 @@ def _rust(
     out = [{"name": "replay (Rust)", "rows": len(columns), "seconds": time.perf_counter() - start}]
     if len(columns) != expected:
         raise RuntimeError(f"Rust replay: {len(columns)} rows, the Python replay {expected}")
+    start = time.perf_counter()
+    data, count = columns.copy_binary()
+    out.append({"name": "COPY data encoded (Rust)", "rows": count,
+                "seconds": time.perf_counter() - start, "bytes": len(data)})  # fmt: skip
     from wintermute.storage.sqlite import SqliteStore
 
     lite = SqliteStore(str(tmp / "bench-rust.db"))
@@ -151,11 +158,11 @@ def _rust(
     out.append({"name": "sqlite (rows from Rust columns)", "rows": len(rows), "seconds": seconds})
     lite.close()
     if postgres:
-        out.append(_postgres_rust(postgres, columns, batch_rows))
+        out.extend(_postgres_rust(postgres, columns, batch_rows))
     return out
 
 
-def _postgres_rust(url: str, columns: AuditBatch, batch_rows: int) -> dict[str, Any]:
+def _postgres_rust(url: str, columns: AuditBatch, batch_rows: int) -> list[dict[str, Any]]:
     from psycopg import sql
 
     from wintermute.storage.postgres import PostgresStore
@@ -170,11 +177,34 @@ def _postgres_rust(url: str, columns: AuditBatch, batch_rows: int) -> dict[str, 
         seconds = time.perf_counter() - start
         if store.count() != len(columns):
             raise RuntimeError(f"postgresql: stored {store.count()} of {len(columns)} rows")
+        bare = _bare_copy(store, columns)
     finally:
         store.reset()
         store._db.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
         store.close()
-    return {"name": "postgresql (Rust binary COPY)", "rows": len(columns), "seconds": seconds}
+    return [{"name": "postgresql (Rust binary COPY)", "rows": len(columns), "seconds": seconds},
+            bare]  # fmt: skip
+
+
+def _bare_copy(store: Any, columns: AuditBatch) -> dict[str, Any]:
+    """The same COPY data, in one transaction, into a table of the same columns without
+    indexes or partitions: what the server takes when it maintains no index."""
+    db = store._db
+    db.execute("CREATE TABLE bench_bare (LIKE audit_events)")
+    data, count = columns.copy_binary()
+    start = time.perf_counter()
+    with (
+        db.transaction(),
+        db.cursor() as cur,
+        cur.copy("COPY bench_bare FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.write(data)
+    seconds = time.perf_counter() - start
+    stored = db.execute("SELECT count(*) FROM bench_bare").fetchone()
+    if stored != (count,):
+        raise RuntimeError(f"postgresql: the bare table holds {stored} of {count} rows")
+    return {"name": "postgresql (same COPY, table without indexes)", "rows": count,
+            "seconds": seconds}  # fmt: skip
 
 
 def _postgres(url: str, rows: list[AuditRow], batch_rows: int) -> dict[str, Any]:
@@ -223,10 +253,10 @@ def _redis(url: str, rows: list[AuditRow], replay: JournalReplay) -> dict[str, A
 
 def to_table(report: dict[str, Any]) -> str:
     lines = [f"{report['orders']} orders -> {report['rows']} audit rows", ""]
-    lines.append(f"{'target':<44} {'items':>9} {'seconds':>9} {'per second':>12}")
+    lines.append(f"{'target':<46} {'items':>9} {'seconds':>9} {'per second':>12}")
     for r in report["results"] + report.get("rust", []):
         items = r.get("updates", r["rows"])
-        lines.append(f"{r['name']:<44} {items:>9} {r['seconds']:>9.3f} {r['per_s']:>12,.0f}")
+        lines.append(f"{r['name']:<46} {items:>9} {r['seconds']:>9.3f} {r['per_s']:>12,.0f}")
     lines += [f"note: {n}" for n in report["notes"]]
     return "\n".join(lines)
 

@@ -81,31 +81,33 @@ class AuditBatch:
     def rows(self) -> list[AuditRow]:
         """The rows as :class:`AuditRow` s (exact decimals from ticks and lots)."""
         c = {k: v.tolist() for k, v in self.columns().items()}
-        out = []
-        specs = self._specs
-        for i, bits in enumerate(c["present"]):
-            spec = specs[c["instrument"][i]]
+        present = c["present"]
+        specs = [self._specs[i] for i in c["instrument"]]
 
-            def price(name: str, bit: int) -> Any:
-                return spec.price(c[name][i]) if bits & bit else None  # noqa: B023
+        def plain(name: str, bit: int, table: Any = None) -> list[Any]:
+            """The column, None where the row lacks it; through ``table`` when given."""
+            if table is None:
+                return [v if p & bit else None for v, p in zip(c[name], present, strict=True)]
+            return [table[v] if p & bit else None for v, p in zip(c[name], present, strict=True)]
 
-            def qty(name: str, bit: int) -> Any:
-                return spec.qty(c[name][i]) if bits & bit else None  # noqa: B023
+        def decimal(name: str, bit: int, price: bool) -> list[Any]:
+            return [
+                (s.price(v) if price else s.qty(v)) if p & bit else None
+                for s, v, p in zip(specs, c[name], present, strict=True)
+            ]
 
-            out.append(AuditRow(
-                c["journal_seq"][i], c["n"][i], c["event_seq"][i], c["ts_ns"][i], spec.symbol,
-                _COMMANDS[c["command"][i]], _KINDS[c["kind"][i]],
-                c["account"][i] if bits & _ACCOUNT else None, c["order_id"][i],
-                _SIDES[c["side"][i]] if bits & _SIDE else None,
-                price("price", _PRICE), qty("qty", _QTY), qty("leaves_qty", _LEAVES),
-                price("old_price", _OLD_PRICE), qty("old_qty", _OLD_QTY),
-                c["contra_account"][i] if bits & _CONTRA_ACCOUNT else None,
-                c["contra_order_id"][i] if bits & _CONTRA_ORDER else None,
-                qty("contra_leaves_qty", _CONTRA_LEAVES),
-                _REASONS[c["reason"][i]] if bits & _REASON else None,
-                bool(c["priority_kept"][i]) if bits & _PRIORITY else None,
-            ))  # fmt: skip
-        return out
+        columns = (
+            c["journal_seq"], c["n"], c["event_seq"], c["ts_ns"], [s.symbol for s in specs],
+            [_COMMANDS[v] for v in c["command"]], [_KINDS[v] for v in c["kind"]],
+            plain("account", _ACCOUNT), c["order_id"], plain("side", _SIDE, _SIDES),
+            decimal("price", _PRICE, True), decimal("qty", _QTY, False),
+            decimal("leaves_qty", _LEAVES, False), decimal("old_price", _OLD_PRICE, True),
+            decimal("old_qty", _OLD_QTY, False), plain("contra_account", _CONTRA_ACCOUNT),
+            plain("contra_order_id", _CONTRA_ORDER),
+            decimal("contra_leaves_qty", _CONTRA_LEAVES, False),
+            plain("reason", _REASON, _REASONS), plain("priority_kept", _PRIORITY, (False, True)),
+        )  # fmt: skip
+        return list(map(AuditRow._make, zip(*columns, strict=True)))
 
 
 class RustJournalReplay:
