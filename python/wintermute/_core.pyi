@@ -915,7 +915,6 @@ __all__ += ["AUDIT_REASONS", "AuditColumns", "AuditReplay"]
 AUDIT_REASONS: list[tuple[int, str]]
 
 @final
-@disjoint_base
 class AuditColumns:
     """Audit rows as columns (see ``wintermute.storage.rust_rows``)."""
 
@@ -927,7 +926,6 @@ class AuditColumns:
         count."""
 
 @final
-@disjoint_base
 class AuditReplay:
     """Replays a journal and builds its audit rows; not thread-safe."""
 
