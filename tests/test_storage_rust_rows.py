@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -304,3 +305,14 @@ def test_audit_rebuild_rust_rows_from_the_command_line(
     assert journal.exists()
     a.close()
     b.close()
+
+
+def test_a_rust_replay_made_on_one_thread_reads_on_another(tmp_path: Path) -> None:
+    journal = _pipeline_journal(tmp_path, 500, seed=9)
+    replay = RustJournalReplay(INSTRUMENTS, journal)  # as a writer made before its thread
+    got: list[int] = []
+    worker = threading.Thread(target=lambda: got.append(len(replay.read())))
+    worker.start()
+    worker.join()
+    assert got == [len(JournalReplay(INSTRUMENTS, journal).read())]
+    assert got[0] > 500

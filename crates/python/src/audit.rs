@@ -15,7 +15,7 @@ use crate::errors::Result;
 type InstrumentText = (String, String, String, String, String, String, String);
 
 /// Replays a journal and builds its audit rows; not thread-safe.
-#[pyclass(module = "wintermute._core", name = "AuditReplay", unsendable)]
+#[pyclass(module = "wintermute._core", name = "AuditReplay")]
 pub struct PyAuditReplay {
     inner: AuditReplay,
 }
