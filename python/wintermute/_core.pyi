@@ -908,3 +908,33 @@ __all__ += ["routing_sign_timed"]
 def routing_sign_timed(rounds: int = 20_000) -> str:
     """Times each venue's order -> signed request edge ``rounds`` times in Rust: a JSON list of
     ``{"edge", "rounds", "p50_ns", "p99_ns", "max_ns", "request_bytes"}``."""
+
+# ---- the audit trail's rows built in Rust (crates/python/src/audit.rs) -----------------------
+
+__all__ += ["AUDIT_REASONS", "AuditColumns", "AuditReplay"]
+
+#: ``[(code, name), ...]``: the reason codes of ``AuditColumns`` (book rejects, cancels, risk).
+AUDIT_REASONS: list[tuple[int, str]]
+
+@final
+class AuditColumns:
+    """Audit rows as columns (see ``wintermute.storage.rust_rows``)."""
+
+    def __len__(self) -> int: ...
+    def columns(self) -> dict[str, npt.NDArray[Any]]:
+        """Every column as a numpy array (a copy), by name, and ``present`` (null bits)."""
+    def copy_binary(self, start: int, end: int, after_seq: int) -> tuple[bytes, int]:
+        """PostgreSQL binary COPY data of rows ``start..end`` after ``after_seq``, and its row
+        count."""
+
+@final
+class AuditReplay:
+    """Replays a journal and builds its audit rows; not thread-safe."""
+
+    def __new__(
+        cls, instruments: list[tuple[str, str, str, str, str, str, str]]
+    ) -> AuditReplay: ...
+    @property
+    def cursor(self) -> int: ...
+    def read(self, path: str, now_ns: int) -> AuditColumns:
+        """The rows of the records after ``cursor``; records without a time take ``now_ns``."""

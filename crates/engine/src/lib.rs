@@ -13,7 +13,9 @@
 //! - [`pipeline`]: the runtime that joins them: gateway rings -> risk -> matching (journal,
 //!   books) -> subscriptions, one thread per stage (or risk and matching merged on small
 //!   machines), with backpressure and a clean shutdown;
-//! - [`analytics`]: latency histograms per pipeline stage, rates, ring occupancy.
+//! - [`analytics`]: latency histograms per pipeline stage, rates, ring occupancy;
+//! - [`audit_rows`]: the audit trail's rows replayed from a journal, as columns and PostgreSQL
+//!   binary `COPY` data.
 //!
 //! The open-loop pipeline benchmark (`pipeline_bench`, `wintermute bench pipeline`) lives apart
 //! from the library, in the `wintermute-bench` crate.
@@ -26,6 +28,7 @@
 #![warn(missing_debug_implementations)]
 
 pub mod analytics;
+pub mod audit_rows;
 pub mod journal;
 pub mod journaled_engine;
 pub mod pipeline;

@@ -15,6 +15,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 // ---- binding modules: one `mod` line each ----------------------------------------------------
+mod audit;
 mod book;
 mod convert;
 mod errors;
@@ -56,6 +57,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", VERSION)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     // ---- binding modules: one `register` line each ------------------------------------------
+    audit::register(m)?;
     book::register(m)?;
     fast_book::register(m)?;
     workload::register(m)?;

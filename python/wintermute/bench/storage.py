@@ -17,6 +17,18 @@ through an in-thread engine with a journal; then, each timed on its own:
 - ``redis`` (with ``--redis URL``): the trades and books through ``RedisTier.publish``
   (pipelined XADD + HSET, keys under ``wmbench<pid>``, deleted afterwards), in updates/s.
 
+Then the same journal with the rows built in Rust (``rust_rows.RustJournalReplay``), in the
+report's ``rust`` list, same run:
+
+- ``replay (Rust)``: journal -> audit rows as columns (no Python per row);
+- ``sqlite (rows from Rust columns)``: ``AuditRow`` s built from the columns, then the same
+  batched writes;
+- ``COPY data encoded (Rust)``: the binary COPY data of every row, encoded in Rust;
+- ``postgresql (Rust binary COPY)``: ``PostgresStore.write_columns``: the COPY data encoded in
+  Rust (exact ``numeric`` from ticks and lots), same batches;
+- ``postgresql (same COPY, table without indexes)``: the same data in one COPY into a table of
+  the same columns without its indexes and partitions (what the indexes cost the server).
+
 Without a URL a backend is left out and named in the notes.
 """
 
@@ -37,6 +49,7 @@ from wintermute import batch
 from wintermute.config import InstrumentConfig
 from wintermute.engine import Engine
 from wintermute.storage.replay import JournalReplay
+from wintermute.storage.rust_rows import AuditBatch, RustJournalReplay, command_batches
 from wintermute.storage.schema import AuditRow
 
 __all__ = ["add_parser", "run"]
@@ -115,9 +128,83 @@ def run(
             results.append(_redis(redis_url, rows, replay))
         else:
             notes.append("redis: left out (give --redis URL)")
-    for r in results:
+        rust = _rust(journal, Path(tmp), batch_rows, postgres, len(rows))
+    for r in results + rust:
         r["per_s"] = r.get("updates", r["rows"]) / r["seconds"] if r["seconds"] else 0.0
-    return {"orders": orders, "rows": len(rows), "results": results, "notes": notes}
+    return {"orders": orders, "rows": len(rows), "results": results, "rust": rust,
+            "notes": notes}  # fmt: skip
+
+
+def _rust(
+    journal: Path, tmp: Path, batch_rows: int, postgres: str | None, expected: int
+) -> list[dict[str, Any]]:
+    """The Rust path's rows: built, into SQLite, into PostgreSQL (same batches)."""
+    replay = RustJournalReplay([INSTRUMENT], journal)
+    start = time.perf_counter()
+    columns = replay.read()
+    out = [{"name": "replay (Rust)", "rows": len(columns), "seconds": time.perf_counter() - start}]
+    if len(columns) != expected:
+        raise RuntimeError(f"Rust replay: {len(columns)} rows, the Python replay {expected}")
+    start = time.perf_counter()
+    data, count = columns.copy_binary()
+    out.append({"name": "COPY data encoded (Rust)", "rows": count,
+                "seconds": time.perf_counter() - start, "bytes": len(data)})  # fmt: skip
+    from wintermute.storage.sqlite import SqliteStore
+
+    lite = SqliteStore(str(tmp / "bench-rust.db"))
+    start = time.perf_counter()
+    rows = columns.rows()
+    seconds = time.perf_counter() - start + _timed_writes(lite, rows, batch_rows)
+    out.append({"name": "sqlite (rows from Rust columns)", "rows": len(rows), "seconds": seconds})
+    lite.close()
+    if postgres:
+        out.extend(_postgres_rust(postgres, columns, batch_rows))
+    return out
+
+
+def _postgres_rust(url: str, columns: AuditBatch, batch_rows: int) -> list[dict[str, Any]]:
+    from psycopg import sql
+
+    from wintermute.storage.postgres import PostgresStore
+
+    schema = f"wm_bench_rust_{os.getpid()}"
+    store = PostgresStore(url, schema=schema)
+    seqs = columns.journal_seq.tolist()
+    try:
+        start = time.perf_counter()
+        for i, end in command_batches(seqs, batch_rows):
+            store.write_columns(columns, seqs[end - 1], i, end)
+        seconds = time.perf_counter() - start
+        if store.count() != len(columns):
+            raise RuntimeError(f"postgresql: stored {store.count()} of {len(columns)} rows")
+        bare = _bare_copy(store, columns)
+    finally:
+        store.reset()
+        store._db.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        store.close()
+    return [{"name": "postgresql (Rust binary COPY)", "rows": len(columns), "seconds": seconds},
+            bare]  # fmt: skip
+
+
+def _bare_copy(store: Any, columns: AuditBatch) -> dict[str, Any]:
+    """The same COPY data, in one transaction, into a table of the same columns without
+    indexes or partitions: what the server takes when it maintains no index."""
+    db = store._db
+    db.execute("CREATE TABLE bench_bare (LIKE audit_events)")
+    data, count = columns.copy_binary()
+    start = time.perf_counter()
+    with (
+        db.transaction(),
+        db.cursor() as cur,
+        cur.copy("COPY bench_bare FROM STDIN (FORMAT BINARY)") as copy,
+    ):
+        copy.write(data)
+    seconds = time.perf_counter() - start
+    stored = db.execute("SELECT count(*) FROM bench_bare").fetchone()
+    if stored != (count,):
+        raise RuntimeError(f"postgresql: the bare table holds {stored} of {count} rows")
+    return {"name": "postgresql (same COPY, table without indexes)", "rows": count,
+            "seconds": seconds}  # fmt: skip
 
 
 def _postgres(url: str, rows: list[AuditRow], batch_rows: int) -> dict[str, Any]:
@@ -166,10 +253,10 @@ def _redis(url: str, rows: list[AuditRow], replay: JournalReplay) -> dict[str, A
 
 def to_table(report: dict[str, Any]) -> str:
     lines = [f"{report['orders']} orders -> {report['rows']} audit rows", ""]
-    lines.append(f"{'target':<44} {'items':>9} {'seconds':>9} {'per second':>12}")
-    for r in report["results"]:
+    lines.append(f"{'target':<46} {'items':>9} {'seconds':>9} {'per second':>12}")
+    for r in report["results"] + report.get("rust", []):
         items = r.get("updates", r["rows"])
-        lines.append(f"{r['name']:<44} {items:>9} {r['seconds']:>9.3f} {r['per_s']:>12,.0f}")
+        lines.append(f"{r['name']:<46} {items:>9} {r['seconds']:>9.3f} {r['per_s']:>12,.0f}")
     lines += [f"note: {n}" for n in report["notes"]]
     return "\n".join(lines)
 

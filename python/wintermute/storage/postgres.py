@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -40,6 +40,9 @@ from wintermute.storage.schema import (
     from_sql_id,
     to_sql_id,
 )
+
+if TYPE_CHECKING:
+    from wintermute.storage.rust_rows import AuditBatch
 
 __all__ = ["MIGRATIONS", "PostgresStore"]
 
@@ -117,6 +120,7 @@ _INSERT_ALERT = (
     "ON CONFLICT (journal_seq, rule, account) DO NOTHING"
 )
 
+_COPY_SQL = f"COPY audit_events ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 _PARTITION = re.compile(r"^audit_events_p(\d{8})$")
 
 
@@ -179,7 +183,10 @@ class PostgresStore:
         return int(row[0])
 
     def _ensure_days(self, rows: Sequence[AuditRow]) -> None:
-        for day in sorted({r.ts_ns // _DAY_NS for r in rows} - self._days):
+        self._ensure_day_numbers({r.ts_ns // _DAY_NS for r in rows})
+
+    def _ensure_day_numbers(self, days: set[int]) -> None:
+        for day in sorted(days - self._days):
             name = _partition_name(day)
             self._db.execute(
                 f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF audit_events "
@@ -202,20 +209,12 @@ class PostgresStore:
                     self._ensure_days(fresh)
                     with (
                         self._db.cursor() as cur,
-                        cur.copy(
-                            f"COPY audit_events ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY)"
-                        ) as copy,
+                        cur.copy(_COPY_SQL) as copy,
                     ):
                         copy.set_types(_COPY_TYPES)
                         for r in fresh:
                             copy.write_row(_to_sql(r))
-                new_alerts = [a for a in alerts if a.journal_seq > stored]
-                if new_alerts:
-                    with self._db.cursor() as cur:
-                        cur.executemany(
-                            _INSERT_ALERT,
-                            [[getattr(a, c) for c in ALERT_COLUMNS] for a in new_alerts],
-                        )
+                self._insert_alerts([a for a in alerts if a.journal_seq > stored])
                 self._db.execute(
                     "UPDATE audit_progress SET journal_seq = %s, updated_ns = %s",
                     (max(stored, through_seq), time.time_ns()),
@@ -224,6 +223,47 @@ class PostgresStore:
             self._days.clear()  # a rolled-back partition may not exist
             raise StorageError(f"postgresql: write failed: {e}", reason="STORAGE") from e
         return len(fresh)
+
+    def write_columns(
+        self,
+        batch: AuditBatch,
+        through_seq: int,
+        start: int = 0,
+        end: int | None = None,
+        alerts: Sequence[Alert] = (),
+    ) -> int:
+        """:meth:`write` for rows built in Rust (rows ``start:end`` of a
+        ``rust_rows.AuditBatch``): one transaction that COPYs the binary data Rust encoded
+        (the rows after the stored sequence; exact ``numeric`` from ticks and lots), stores
+        ``alerts`` and moves the sequence. The rows stored equal those :meth:`write` stores."""
+        try:
+            with self._db.transaction():
+                row = self._db.execute(
+                    "SELECT journal_seq FROM audit_progress FOR UPDATE"
+                ).fetchone()
+                assert row is not None
+                stored = int(row[0])
+                data, count = batch.copy_binary(start, end, stored)
+                if count:
+                    self._ensure_day_numbers(set(batch.days(start, end)))
+                    with self._db.cursor() as cur, cur.copy(_COPY_SQL) as copy:
+                        copy.write(data)
+                self._insert_alerts([a for a in alerts if a.journal_seq > stored])
+                self._db.execute(
+                    "UPDATE audit_progress SET journal_seq = %s, updated_ns = %s",
+                    (max(stored, through_seq), time.time_ns()),
+                )
+        except psycopg.Error as e:
+            self._days.clear()  # a rolled-back partition may not exist
+            raise StorageError(f"postgresql: write failed: {e}", reason="STORAGE") from e
+        return count
+
+    def _insert_alerts(self, alerts: Sequence[Alert]) -> None:
+        if alerts:
+            with self._db.cursor() as cur:
+                cur.executemany(
+                    _INSERT_ALERT, [[getattr(a, c) for c in ALERT_COLUMNS] for a in alerts]
+                )
 
     def query(self, q: AuditQuery) -> list[AuditRow]:
         where, params = q.where("%s")
