@@ -16,6 +16,7 @@
 //!   `executionReport`s to subscribed WebSocket sessions.
 
 pub mod client;
+mod outcomes;
 pub mod reports;
 pub mod sim;
 mod sim_errors;

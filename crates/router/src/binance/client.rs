@@ -36,11 +36,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use hyper::Method;
-use serde::Deserialize;
 
+pub use super::outcomes::canceled_reports;
+pub(crate) use super::outcomes::{canceled_count, reduces};
 use super::reports::{
     order_reports, parse_error, parse_order, parse_orders, parse_trades, trade_report, BinanceAmend, BinanceErrorBody,
-    BinanceInstrument, BinanceOrder, ReportParseError,
+    BinanceInstrument, ReportParseError,
 };
 use crate::http::HttpConnection;
 use crate::order::{local_ms, local_ns};
@@ -731,12 +732,6 @@ impl crate::venue::VenueClient for BinanceRestClient {
     }
 }
 
-/// Whether an amend to `new_total_qty` is one Binance makes in place (`keepPriority`): a
-/// known order whose quantity goes down.
-pub(crate) fn reduces(orders: &OrderTable, client_order_id: &str, new_total_qty: i64) -> bool {
-    orders.get(client_order_id).is_some_and(|order| new_total_qty < order.qty)
-}
-
 /// A `keepPriority` amend's outcome as `VenueClient::amend` gives it: `Ok(true)` when the venue
 /// amended in place; `Ok(false)` when the order was amended as often as the venue allows
 /// (`MAX_NUM_ORDER_AMENDS`: a cancel-replace starts a new order); any other error as it is.
@@ -746,33 +741,6 @@ pub(crate) fn amended_in_place<T>(result: Result<T, BinanceClientError>) -> Resu
         Err(BinanceClientError::Venue { code: -2038, msg, .. }) if msg.contains("MAX_NUM_ORDER_AMENDS") => Ok(false),
         Err(err) => Err(err),
     }
-}
-
-/// The orders a cancel-all answer canceled.
-pub(crate) fn canceled_count(reports: &[ExecutionReport]) -> usize {
-    reports.iter().filter(|r| r.kind == ReportKind::Canceled).count()
-}
-
-/// The reports of a cancel-all answer (`DELETE /api/v3/openOrders`, `openOrders.cancelAll`): each
-/// order's cancel report, under the canceled order's client id; an order list's entry
-/// contributes its orders' reports.
-pub fn canceled_reports(
-    entries: &[serde_json::Value],
-    inst: &BinanceInstrument,
-    receive_ts_ns: i64,
-) -> Result<Vec<ExecutionReport>, ReportParseError> {
-    let mut reports = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let orders = match entry.get("orderReports").and_then(serde_json::Value::as_array) {
-            Some(list) => list.iter().collect(),
-            None => vec![entry],
-        };
-        for order in orders {
-            let order = BinanceOrder::deserialize(order).map_err(ReportParseError::malformed("canceled order"))?;
-            reports.extend(order_reports(&order, inst, receive_ts_ns)?);
-        }
-    }
-    Ok(reports)
 }
 
 #[cfg(test)]
