@@ -24,7 +24,9 @@
 //! [`crate::live::LiveMarketMaker::set_hedge_in_flight`]), so a hedge is never sent twice for
 //! the same inventory. When an IOC's remainder is canceled, the lots it did not get are
 //! inventory again and a later decision hedges them (the runner decides again at once and on
-//! its timer).
+//! its timer). An IOC that got nothing at all holds hedging for [`HEDGE_UNFILLED_WAIT_NS`]:
+//! the book the decision saw was not there (taken, or stale), and sending the same IOC again at
+//! once, as fast as the venue answers, only spends the venue's rate limits.
 //!
 //! # Refusals
 //! After a refusal (the venue's, or the route's local checks) nothing is sent for
@@ -44,6 +46,8 @@ use crate::types::{Fill, Side, VenueId};
 
 /// After a refusal, nothing is sent for this long (ns).
 pub const HEDGE_RETRY_NS: i64 = 1_000_000_000;
+/// After an IOC that filled nothing, nothing is sent for this long (ns).
+pub const HEDGE_UNFILLED_WAIT_NS: i64 = 200_000_000;
 /// Hedge orders in flight at once.
 pub const HEDGES_IN_FLIGHT: usize = 16;
 /// Hedge orders kept for the snapshot.
@@ -329,6 +333,7 @@ impl LiveHedges {
                     self.counts.partial += 1;
                 } else {
                     self.counts.unfilled += 1;
+                    self.held_until = self.held_until.max(now_ns.saturating_add(HEDGE_UNFILLED_WAIT_NS));
                 }
                 ("canceled", true)
             }

@@ -83,6 +83,24 @@ fn a_decision_is_an_ioc_at_the_cap_whose_fills_come_back_with_the_decision_fair_
         (7, 1, "buy", 4, 101, 2, "canceled")
     );
     assert_eq!((o.notional, o.fees), (crate::types::notional(101, 2), f.fill.fee));
+    assert!(h.can_send(200), "a partly filled hedge holds nothing: the rest goes out at once");
+}
+
+#[test]
+fn an_ioc_that_filled_nothing_holds_hedging_for_a_while() {
+    let mut h = LiveHedges::new(vec![HedgeRoute { venue: VenueId::External(0), execution: sim(0) }], 1, 1).unwrap();
+    // A buy capped at 100 below the ask at 101: canceled whole.
+    h.send(0, &decision(0, Side::Buy, 3, 100)).unwrap();
+    assert_eq!(h.poll(100, |_| panic!("no fill")), 1);
+    let v = h.view(|_| "binance");
+    assert_eq!((v.unfilled, v.partial, v.rejected, v.in_flight), (1, 0, 0, 0));
+    assert!(!h.can_send(100 + HEDGE_UNFILLED_WAIT_NS - 1));
+    assert_eq!(
+        h.send(101, &decision(0, Side::Buy, 3, 101)),
+        Err(HedgeSendError::Held { until_ns: 100 + HEDGE_UNFILLED_WAIT_NS })
+    );
+    assert!(h.can_send(100 + HEDGE_UNFILLED_WAIT_NS));
+    h.send(100 + HEDGE_UNFILLED_WAIT_NS, &decision(0, Side::Buy, 2, 101)).unwrap();
 }
 
 #[test]
