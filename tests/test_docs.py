@@ -43,6 +43,7 @@ MODULES = [
     "wintermute.journal",
     "wintermute.feeds",
     "wintermute.market_settings",
+    "wintermute.cli_args",
     "wintermute.service.app",
     "wintermute.service.external_market",
     "wintermute.service.keys",

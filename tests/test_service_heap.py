@@ -60,4 +60,4 @@ def test_wintermute_bench_gc_reports_both_kinds_and_their_ratio() -> None:
     cmd = [sys.executable, "-m", "wintermute.cli", "bench", "gc", "--orders", "0"]
     bad = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
     assert bad.returncode == 2
-    assert "must be at least 1" in bad.stderr
+    assert "must be a positive integer, got 0" in bad.stderr

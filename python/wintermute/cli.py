@@ -49,6 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from wintermute import __version__
+from wintermute.cli_args import non_negative_int, positive_int
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -445,20 +446,6 @@ def _mm(args: argparse.Namespace) -> int:
     return 0
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``wintermute`` command."""
     from wintermute.bench import workload
@@ -475,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="the engine, three synthetic venues, order flow and the web UI on "
         "http://127.0.0.1:8000 (--terminal: the terminal demo)",
     )
-    demo.add_argument("--port", type=_non_negative, default=8000, help="web port (0: any free)")
+    demo.add_argument("--port", type=non_negative_int, default=8000, help="web port (0: any free)")
     demo.add_argument("--host", default="127.0.0.1", help="address to serve on")
     demo.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     demo.add_argument("--no-market", dest="market", action="store_false", help="no external venues")
@@ -496,9 +483,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--terminal", action="store_true", help="the terminal demo: engine, pipeline, feeds"
     )
     demo.add_argument("--seconds", type=float, default=3.0, help="--terminal: stop after this long")
-    demo.add_argument("--seed", type=_non_negative, default=42, help="order flow seed")
+    demo.add_argument("--seed", type=non_negative_int, default=42, help="order flow seed")
     demo.add_argument(
-        "--commands", type=_positive, default=2_000_000, help="commands to generate at most"
+        "--commands", type=positive_int, default=2_000_000, help="commands to generate at most"
     )
     demo.add_argument(
         "--part",
@@ -513,17 +500,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--json", action="store_true", help="print a JSON document")
     bench.add_argument(
-        "--seed", type=_non_negative, default=workload.DEFAULT_SEED, help="workload seed"
+        "--seed", type=non_negative_int, default=workload.DEFAULT_SEED, help="workload seed"
     )
     bench.add_argument(
         "--orders",
-        type=_positive,
+        type=positive_int,
         default=workload.DEFAULT_ORDERS,
         help="measured commands after the warm-up",
     )
     bench.add_argument(
         "--warmup",
-        type=_non_negative,
+        type=non_negative_int,
         default=workload.DEFAULT_WARMUP,
         help="resting orders placed before timing starts",
     )
@@ -582,7 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--stats-every", type=float, default=1.0, help="seconds between stats lines")
     run.add_argument("--ack-log", help="append 'gateway seq journal_seq' per acknowledged command")
-    run.add_argument("--seed", type=_non_negative, default=42, help="order flow seed")
+    run.add_argument("--seed", type=non_negative_int, default=42, help="order flow seed")
     run.set_defaults(handler=_run)
 
     mm_parser = commands.add_parser(
@@ -598,10 +585,10 @@ def build_parser() -> argparse.ArgumentParser:
         "keys_file or the environment (default: paper, local simulators)",
     )
     mm_parser.add_argument(
-        "--seed", type=_non_negative, help="synthetic market seed (default: [market] seed, 7)"
+        "--seed", type=non_negative_int, help="synthetic market seed (default: [market] seed, 7)"
     )
     mm_parser.add_argument(
-        "--steps", type=_positive,
+        "--steps", type=positive_int,
         help="synthetic messages per venue per replay (default: [market] steps, 20000)",
     )  # fmt: skip
     mm_parser.add_argument(
@@ -620,7 +607,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--strategy", help="a Python strategy instead of the built-in: module:Class"
     )
     backtest.add_argument(
-        "--max-batch", type=_positive, help="most events per call into a Python strategy"
+        "--max-batch", type=positive_int, help="most events per call into a Python strategy"
     )
     backtest.set_defaults(handler=_mm)
     report = mm_commands.add_parser("report", help="metrics table, plots and HTML of a run")
@@ -632,7 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--config", required=True, help="config file (.toml or .json)")
     serve.add_argument("--host", help="bind address (default: [service] host, 127.0.0.1)")
-    serve.add_argument("--port", type=_non_negative, help="port (default: [service] port, 8000)")
+    serve.add_argument("--port", type=non_negative_int, help="port (default: [service] port, 8000)")
     serve.add_argument("--keys", help="API keys file (default: [service] api_keys_file, else "
                        "the WINTERMUTE_API_KEYS environment variable)")  # fmt: skip
     serve.add_argument("--ssl-certfile", help="TLS certificate (PEM)")
@@ -699,16 +686,20 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("binance", "coinbase", "kraken"),
         help="serve a seeded synthetic market in this venue's protocol instead of a file",
     )
-    serve.add_argument("--seed", type=_non_negative, default=7, help="synthetic market seed")
-    serve.add_argument("--steps", type=_non_negative, default=36_000, help="synthetic messages")
+    serve.add_argument("--seed", type=non_negative_int, default=7, help="synthetic market seed")
+    serve.add_argument("--steps", type=non_negative_int, default=36_000, help="synthetic messages")
     serve.add_argument(
         "--gap-rate", type=float, default=0.0, help="synthetic gaps per message (lost frames)"
     )
     serve.add_argument(
         "--pace", default="recorded", help="fast, recorded, or a speed factor (e.g. 10)"
     )
-    serve.add_argument("--port", type=_non_negative, default=0, help="WebSocket port (0: any free)")
-    serve.add_argument("--http-port", type=_non_negative, default=0, help="REST port (0: any free)")
+    serve.add_argument(
+        "--port", type=non_negative_int, default=0, help="WebSocket port (0: any free)"
+    )
+    serve.add_argument(
+        "--http-port", type=non_negative_int, default=0, help="REST port (0: any free)"
+    )
     serve.add_argument("--seconds", type=float, default=None, help="stop after this long")
     serve.add_argument(
         "--exit-when-drained",

@@ -43,6 +43,7 @@ from wintermute.bench.adapter import percentile
 from wintermute.bench.feeds_peers import L2_PEERS
 from wintermute.bench.feeds_peers.json_books import JSON_PEERS, JSON_PEERS_LEFT_OUT
 from wintermute.bench.feeds_peers.l2_books import hftbacktest_loop
+from wintermute.cli_args import positive_int
 
 DEFAULT_UPDATES = 1_000_000
 DEFAULT_SEED = 7
@@ -438,13 +439,6 @@ def run(
     return report
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
 def add_parser(targets: Any) -> None:
     """Adds the ``feeds`` sub-target to ``wintermute bench``'s sub-parsers."""
     p = targets.add_parser(
@@ -453,7 +447,7 @@ def add_parser(targets: Any) -> None:
     )
     p.add_argument("--json", action="store_true", help="print a JSON document")
     p.add_argument(
-        "--updates", type=_positive, default=DEFAULT_UPDATES, help="level updates (L2 alone)"
+        "--updates", type=positive_int, default=DEFAULT_UPDATES, help="level updates (L2 alone)"
     )
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help="workload seed")
     p.add_argument(

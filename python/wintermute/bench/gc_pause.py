@@ -26,6 +26,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from wintermute.cli_args import positive_int
+
 __all__ = ["add_parser", "measure", "run"]
 
 _CONFIG = {
@@ -118,13 +120,6 @@ def to_table(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
-
-
 def _main(args: argparse.Namespace) -> int:
     result = run(orders=args.orders, rounds=args.rounds)
     print(json.dumps(result, indent=2) if args.json else to_table(result))
@@ -134,8 +129,10 @@ def _main(args: argparse.Namespace) -> int:
 def add_parser(targets: Any) -> None:
     """Adds the ``gc`` sub-target to ``wintermute bench``'s sub-parsers."""
     p = targets.add_parser("gc", help="a full GC pause in a service process, heap frozen or not")
-    p.add_argument("--orders", type=_positive, default=20_000, help="orders resting on the venue")
-    p.add_argument("--rounds", type=_positive, default=2, help="pairs of measurements")
+    p.add_argument(
+        "--orders", type=positive_int, default=20_000, help="orders resting on the venue"
+    )
+    p.add_argument("--rounds", type=positive_int, default=2, help="pairs of measurements")
     p.add_argument("--json", action="store_true", help="print a JSON document")
     p.set_defaults(handler=_main)
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from wintermute import _core
 from wintermute.bench.pipeline import parse_rate, rate_label
+from wintermute.cli_args import positive_float
 
 __all__ = ["add_parser", "run", "to_table"]
 
@@ -114,13 +115,6 @@ def _rates(text: str) -> list[int]:
     return rates
 
 
-def _positive(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
 def _main(args: argparse.Namespace) -> int:
     from wintermute import errors
 
@@ -146,7 +140,7 @@ def add_parser(targets: Any) -> None:
         "mm", help="the market maker's tick-to-order latency on our venue, open loop"
     )
     p.add_argument("--rates", type=_rates, default=[10_000, 100_000], help="messages/s: 10k,100k")
-    p.add_argument("--seconds", type=_positive, default=2.0, help="seconds per run")
+    p.add_argument("--seconds", type=positive_float, default=2.0, help="seconds per run")
     p.add_argument("--fill-every", type=int, default=20, help="a taker order every N messages")
     p.add_argument("--jitter-seconds", type=float, default=1.0, help="host jitter measurement")
     p.add_argument("--park", action="store_true", help="let the engine thread park when idle")

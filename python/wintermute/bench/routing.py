@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from wintermute import _core
+from wintermute.cli_args import positive_int
 
 __all__ = ["add_parser", "ccxt_requests", "run"]
 
@@ -268,13 +269,6 @@ def to_table(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
-
-
 def _main(args: argparse.Namespace) -> int:
     result = run(rounds=args.rounds, ccxt_rounds=args.ccxt_rounds)
     print(json.dumps(result, indent=2) if args.json else to_table(result))
@@ -286,7 +280,9 @@ def add_parser(targets: Any) -> None:
     p = targets.add_parser(
         "routing", help="order -> signed request per venue, against ccxt's create_order"
     )
-    p.add_argument("--rounds", type=_positive, default=20_000, help="timed Rust calls per edge")
-    p.add_argument("--ccxt-rounds", type=_positive, default=2_000, help="timed ccxt calls per edge")
+    p.add_argument("--rounds", type=positive_int, default=20_000, help="timed Rust calls per edge")
+    p.add_argument(
+        "--ccxt-rounds", type=positive_int, default=2_000, help="timed ccxt calls per edge"
+    )
     p.add_argument("--json", action="store_true", help="print a JSON document")
     p.set_defaults(handler=_main)

@@ -57,6 +57,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from wintermute.cli_args import positive_float, positive_int
+
 __all__ = ["add_parser", "run", "to_table"]
 
 START_TIMEOUT_S = 60.0
@@ -336,20 +338,6 @@ def _redis_lines(rp: dict[str, Any] | None) -> list[str]:
     return lines
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
 def _fanout_main(args: argparse.Namespace) -> int:
     from wintermute.bench.service_fanout import run_fanout
     from wintermute.bench.service_fanout import to_table as fanout_table
@@ -387,29 +375,29 @@ def _main(args: argparse.Namespace) -> int:
 def add_parser(targets: Any) -> None:
     """Adds the ``service`` sub-target to ``wintermute bench``'s sub-parsers."""
     p = targets.add_parser("service", help="load test of the REST and WebSocket APIs on 127.0.0.1")
-    p.add_argument("--seconds", type=_positive_float, default=60.0, help="load duration")
-    p.add_argument("--clients", type=_positive_int, default=16, help="REST clients")
-    p.add_argument("--subscribers", type=_positive_int, default=8, help="WebSocket readers")
-    p.add_argument("--hello-seconds", type=_positive_float, help="each ceiling's duration")
-    p.add_argument("--engine-seconds", type=_positive_float, help="in-process duration")
+    p.add_argument("--seconds", type=positive_float, default=60.0, help="load duration")
+    p.add_argument("--clients", type=positive_int, default=16, help="REST clients")
+    p.add_argument("--subscribers", type=positive_int, default=8, help="WebSocket readers")
+    p.add_argument("--hello-seconds", type=positive_float, help="each ceiling's duration")
+    p.add_argument("--engine-seconds", type=positive_float, help="in-process duration")
     p.add_argument(
-        "--ws-buffer", type=_positive_int, default=20_000,
+        "--ws-buffer", type=positive_int, default=20_000,
         help="events a WebSocket client may leave unsent before it is dropped",
     )  # fmt: skip
     p.add_argument(
-        "--fanout", type=_positive_int, metavar="N",
+        "--fanout", type=positive_int, metavar="N",
         help="measure WebSocket fan-out to N subscribers of one book instead "
         "(wintermute.bench.service_fanout)",
     )  # fmt: skip
     p.add_argument(
-        "--updates", type=_positive_int, default=5000, help="book updates of the fan-out run"
+        "--updates", type=positive_int, default=5000, help="book updates of the fan-out run"
     )
     p.add_argument(
         "--redis", metavar="URL",
         help="also measure the Redis publisher's cost on the service (a scratch key prefix)",
     )  # fmt: skip
     p.add_argument(
-        "--redis-seconds", type=_positive_float, default=10.0,
+        "--redis-seconds", type=positive_float, default=10.0,
         help="each phase of the --redis measurement",
     )  # fmt: skip
     p.add_argument(

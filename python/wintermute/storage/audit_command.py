@@ -41,6 +41,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from wintermute.cli_args import non_negative_int
+
 __all__ = ["add_parser"]
 
 DEFAULT_STORE = "sqlite:///audit.db"
@@ -271,13 +273,6 @@ def _row_id(text: str) -> tuple[int, int]:
     return int(seq), int(n)
 
 
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
-
-
 def add_parser(commands: Any) -> None:
     """Adds the ``audit`` command group to ``wintermute``'s sub-parsers."""
     audit = commands.add_parser(
@@ -336,9 +331,9 @@ def add_parser(commands: Any) -> None:
 
     query = sub.add_parser("query", help="audit rows by account, instrument, order, time")
     with_store(query)
-    query.add_argument("--account", type=_non_negative)
+    query.add_argument("--account", type=non_negative_int)
     query.add_argument("--instrument")
-    query.add_argument("--order-id", type=_non_negative)
+    query.add_argument("--order-id", type=non_negative_int)
     query.add_argument("--since", type=_time, help="ISO 8601 with timezone, or ns (inclusive)")
     query.add_argument("--until", type=_time, help="ISO 8601 with timezone, or ns (exclusive)")
     query.add_argument(
@@ -351,7 +346,7 @@ def add_parser(commands: Any) -> None:
     report = sub.add_parser("report", help="the daily report per account (and its alerts)")
     with_store(report)
     report.add_argument("--day", type=_day, required=True, help="the UTC day, YYYY-MM-DD")
-    report.add_argument("--account", type=_non_negative, help="this account only")
+    report.add_argument("--account", type=non_negative_int, help="this account only")
     report.add_argument("--json", action="store_true", help="JSON instead of tables")
     report.set_defaults(handler=_run, audit_handler=_report)
 

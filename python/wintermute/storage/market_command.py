@@ -35,6 +35,7 @@ import sys
 from datetime import date, datetime
 from typing import Any
 
+from wintermute.cli_args import positive_int
 from wintermute.storage.audit_command import add_store_argument, existing_store_url, store_url
 
 __all__ = ["add_parser"]
@@ -193,13 +194,6 @@ def _time(text: str) -> datetime | int:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
-    return value
-
-
 def add_parser(commands: Any) -> None:
     """Adds the ``md`` command group to ``wintermute``'s sub-parsers."""
     from wintermute.market import VENUES
@@ -229,14 +223,14 @@ def add_parser(commands: Any) -> None:
     record.add_argument("--symbols", nargs="*", default=[], help="only these symbols")
     record.add_argument("--duration", type=float, help="stop after this many seconds")
     record.add_argument("--pace", help="fast, recorded or a speed factor (replay: 10)")
-    record.add_argument("--depth", type=_positive, default=10, help="levels per snapshot side")
+    record.add_argument("--depth", type=positive_int, default=10, help="levels per snapshot side")
     record.add_argument("--snapshot-every", type=float, default=1.0,
                         help="seconds between book snapshots of a stream (0: none)")  # fmt: skip
-    record.add_argument("--batch-rows", type=_positive, default=10_000, help="rows per batch")
-    record.add_argument("--ring", type=_positive, default=1 << 16,
+    record.add_argument("--batch-rows", type=positive_int, default=10_000, help="rows per batch")
+    record.add_argument("--ring", type=positive_int, default=1 << 16,
                         help="events kept per stream for the recorder to read")  # fmt: skip
     record.add_argument("--seed", type=int, default=7, help="synthetic market seed")
-    record.add_argument("--steps", type=_positive, default=12_000, help="synthetic messages")
+    record.add_argument("--steps", type=positive_int, default=12_000, help="synthetic messages")
     record.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1")
     record.set_defaults(handler=_run, md_handler=_record)
 
