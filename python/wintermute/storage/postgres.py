@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -197,32 +197,17 @@ class PostgresStore:
     def write(
         self, rows: Sequence[AuditRow], through_seq: int, alerts: Sequence[Alert] = ()
     ) -> int:
-        try:
-            with self._db.transaction():
-                row = self._db.execute(
-                    "SELECT journal_seq FROM audit_progress FOR UPDATE"
-                ).fetchone()
-                assert row is not None
-                stored = int(row[0])
-                fresh = [r for r in rows if r.journal_seq > stored]
-                if fresh:
-                    self._ensure_days(fresh)
-                    with (
-                        self._db.cursor() as cur,
-                        cur.copy(_COPY_SQL) as copy,
-                    ):
-                        copy.set_types(_COPY_TYPES)
-                        for r in fresh:
-                            copy.write_row(_to_sql(r))
-                self._insert_alerts([a for a in alerts if a.journal_seq > stored])
-                self._db.execute(
-                    "UPDATE audit_progress SET journal_seq = %s, updated_ns = %s",
-                    (max(stored, through_seq), time.time_ns()),
-                )
-        except psycopg.Error as e:
-            self._days.clear()  # a rolled-back partition may not exist
-            raise StorageError(f"postgresql: write failed: {e}", reason="STORAGE") from e
-        return len(fresh)
+        def copy_rows(stored: int) -> int:
+            fresh = [r for r in rows if r.journal_seq > stored]
+            if fresh:
+                self._ensure_days(fresh)
+                with self._db.cursor() as cur, cur.copy(_COPY_SQL) as copy:
+                    copy.set_types(_COPY_TYPES)
+                    for r in fresh:
+                        copy.write_row(_to_sql(r))
+            return len(fresh)
+
+        return self._write(copy_rows, through_seq, alerts)
 
     def write_columns(
         self,
@@ -236,18 +221,32 @@ class PostgresStore:
         ``rust_rows.AuditBatch``): one transaction that COPYs the binary data Rust encoded
         (the rows after the stored sequence; exact ``numeric`` from ticks and lots), stores
         ``alerts`` and moves the sequence. The rows stored equal those :meth:`write` stores."""
+
+        def copy_columns(stored: int) -> int:
+            data, count = batch.copy_binary(start, end, stored)
+            if count:
+                self._ensure_day_numbers(set(batch.days(start, end)))
+                with self._db.cursor() as cur, cur.copy(_COPY_SQL) as copy:
+                    copy.write(data)
+            return int(count)
+
+        return self._write(copy_columns, through_seq, alerts)
+
+    def _write(
+        self, copy_rows: Callable[[int], int], through_seq: int, alerts: Sequence[Alert]
+    ) -> int:
+        """One transaction: lock the stored sequence, ``copy_rows(stored)`` (the rows after
+        it; returns how many), store ``alerts`` after it and move the sequence to
+        ``through_seq``."""
         try:
             with self._db.transaction():
                 row = self._db.execute(
                     "SELECT journal_seq FROM audit_progress FOR UPDATE"
                 ).fetchone()
-                assert row is not None
+                if row is None:
+                    raise StorageError("postgresql: audit_progress has no row", reason="STORAGE")
                 stored = int(row[0])
-                data, count = batch.copy_binary(start, end, stored)
-                if count:
-                    self._ensure_day_numbers(set(batch.days(start, end)))
-                    with self._db.cursor() as cur, cur.copy(_COPY_SQL) as copy:
-                        copy.write(data)
+                written = copy_rows(stored)
                 self._insert_alerts([a for a in alerts if a.journal_seq > stored])
                 self._db.execute(
                     "UPDATE audit_progress SET journal_seq = %s, updated_ns = %s",
@@ -256,7 +255,7 @@ class PostgresStore:
         except psycopg.Error as e:
             self._days.clear()  # a rolled-back partition may not exist
             raise StorageError(f"postgresql: write failed: {e}", reason="STORAGE") from e
-        return count
+        return written
 
     def _insert_alerts(self, alerts: Sequence[Alert]) -> None:
         if alerts:
