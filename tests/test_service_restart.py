@@ -95,6 +95,14 @@ def trade_over_rest(http: httpx.Client) -> list[dict[str, Any]]:
     for account, engaged in ((3, True), (4, True), (4, False)):
         body = {"account": account, "engaged": engaged}
         assert http.post("/api/admin/kill-switch", json=body, headers=ADMIN).status_code == 200
+    # Limits changed at run time: account 1's twice (the last one holds), account 5 unseen.
+    for account, limits in (
+        (1, {"max_order_qty": 9_000}),
+        (1, {"max_order_qty": 7_000, "price_band_bps": 300, "order_rate_per_second": 50}),
+        (5, {"max_open_orders": 4, "price_band_ticks": 12}),
+    ):
+        r = http.put(f"/api/risk/limits/{account}", json=limits, headers=ADMIN)
+        assert r.status_code == 200, r.text
     return answers
 
 
@@ -120,6 +128,9 @@ def rest_state(http: httpx.Client, answers: list[dict[str, Any]]) -> Any:
                 r = http.get(f"/api/orders/by-client-id/{a['client_order_id']}", headers=key)
                 state[f"client {a['client_order_id']} {key}"] = (r.status_code, r.json())
     state["kill switches"] = http.get("/api/admin/kill-switch", headers=ADMIN).json()
+    for account in range(6):
+        r = http.get("/api/risk/limits", params={"account": account}, headers=ADMIN)
+        state[f"limits {account}"] = r.json()
     for symbol in ("BTC-USD", "ETH-USD"):
         state[f"book {symbol}"] = http.get(f"/api/book/{symbol}").json()
         state[f"trades {symbol}"] = http.get(f"/api/trades/{symbol}").json()
@@ -153,6 +164,12 @@ def test_orders_fills_balances_and_positions_survive_a_restart_through_the_rest_
         assert venue.restored == 0
     stopped = time.time_ns()
     assert before["kill switches"] == {"global_engaged": False, "accounts": [3]}
+    # The runtime limits, not the configured ones (default: max_order_qty 5,000 lots).
+    limits = {a: before[f"limits {a}"]["limits"] for a in (1, 2, 5)}
+    assert (limits[1]["max_order_qty"], limits[1]["price_band_bps"]) == (7_000, 300), limits
+    assert limits[1]["order_rate_burst"] == 50, limits
+    assert limits[2]["max_order_qty"] == 5_000, limits
+    assert (limits[5]["max_open_orders"], limits[5]["max_order_qty"]) == (4, None), limits
     assert before["k1"]["fills"], "the session traded"
     assert before["k2"]["positions"], "the session traded"
 

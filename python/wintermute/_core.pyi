@@ -438,6 +438,7 @@ __all__ += [
     "PipelineGateway",
     "PipelineSubscription",
     "limits_config",
+    "limits_config_of_engine",
     "pipeline_bench",
     "pipeline_config",
 ]
@@ -612,7 +613,12 @@ def pipeline_config(
     core count and the resolved document. A bad value raises ``ConfigError`` naming its key."""
 
 def limits_config(document: str, key: str) -> str:
-    """Checks a limits table (JSON); returns it with every key (``null``: no limit)."""
+    """Checks a limits table (JSON); returns it as the engine enforces it (a rate's burst
+    given), with every key (``null``: no limit)."""
+
+def limits_config_of_engine(document: str, key: str) -> str:
+    """Limits in the engine's JSON form (a journal control's ``limits``) as a limits table,
+    every key present (``null``: no limit); errors name ``key``."""
 
 def pipeline_bench(
     rate: int | None,

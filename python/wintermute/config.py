@@ -88,6 +88,7 @@ __all__ = [
     "WaitConfig",
     "limits_json",
     "limits_of",
+    "limits_of_engine",
     "read_document",
 ]
 
@@ -362,8 +363,16 @@ def limits_json(limits: LimitsConfig | Mapping[str, Any]) -> str:
 
 def limits_of(value: LimitsConfig | Mapping[str, Any], key: str = "limits") -> LimitsConfig:
     """Checked account limits from a ``LimitsConfig`` or a mapping in its shape (the keys of a
-    ``[risk.accounts.N]`` table); a bad value raises ``ConfigError`` naming ``key.field``."""
+    ``[risk.accounts.N]`` table), as the engine enforces them (``order_rate_burst`` given when
+    a rate is); a bad value raises ``ConfigError`` naming ``key.field``."""
     return LimitsConfig(**json.loads(_core.limits_config(_document(value), key)))
+
+
+def limits_of_engine(limits: Mapping[str, Any], key: str = "limits") -> LimitsConfig:
+    """Limits in the engine's own form (a journal control record's ``limits``, as ``wintermute
+    journal`` exports them) as the ``LimitsConfig`` that sets them; a "no limit" value reads
+    back as None."""
+    return LimitsConfig(**json.loads(_core.limits_config_of_engine(_document(limits), key)))
 
 
 # ---- views of the resolved document -------------------------------------------------------

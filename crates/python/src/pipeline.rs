@@ -407,6 +407,7 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySubscription>()?;
     m.add_function(wrap_pyfunction!(wire::pipeline_config, m)?)?;
     m.add_function(wrap_pyfunction!(wire::limits_config, m)?)?;
+    m.add_function(wrap_pyfunction!(wire::limits_config_of_engine, m)?)?;
     m.add_function(wrap_pyfunction!(pipeline_bench, m)?)?;
     m.add("PIPELINE_OUTPUT_SIZE", OUTPUT_SIZE)?;
     m.add("PIPELINE_RISK_CODES", RISK_CODES.to_vec())?;

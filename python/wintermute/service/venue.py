@@ -73,6 +73,7 @@ from wintermute.config import (
     LimitsConfig,
     SubscriptionsConfig,
     limits_of,
+    limits_of_engine,
     read_document,
 )
 from wintermute.pipeline import (
@@ -1115,8 +1116,14 @@ class Venue:
             self._touch(order)
 
     def _restore_control(self, control: Mapping[str, Any]) -> None:
-        """A journaled kill switch change (the engine re-applied it; the venue's view)."""
+        """A journaled kill switch or limits change (the engine re-applied it; the venue's
+        view, so that ``limits`` shows what the engine enforces)."""
         what = control.get("control")
+        if what == "set_limits":
+            self._limits[account_of(control["account"])] = limits_of_engine(control["limits"])
+        elif what == "set_default_limits":
+            given = control.get("limits")
+            self._default_limits = None if given is None else limits_of_engine(given)
         if what in ("account_kill", "global_kill"):
             account = control.get("account") if what == "account_kill" else None
             if control.get("engaged"):

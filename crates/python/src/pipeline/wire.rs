@@ -38,10 +38,19 @@ pub(crate) fn pipeline_config(
     Ok((cores, serde_json::to_string(&resolved).map_err(|e| Error::type_error(e.to_string()))?))
 }
 
-/// Checks a limits table (JSON text); errors name keys under `key`. Returns it as JSON with
-/// every key present (`null`: no limit).
+/// Checks a limits table (JSON text); errors name keys under `key`. Returns it as the engine
+/// enforces it ([`LimitsSettings::canonical`]), as JSON with every key present (`null`: no
+/// limit).
 #[pyfunction]
 pub(crate) fn limits_config(document: &str, key: &str) -> Result<String> {
-    let limits = LimitsSettings::from_json(document, key)?;
+    let limits = LimitsSettings::from_json(document, key)?.canonical();
+    serde_json::to_string(&limits).map_err(|e| Error::type_error(e.to_string()))
+}
+
+/// Limits in the engine's JSON form (a journal control record's `limits`) as a limits table,
+/// every key present (`null`: no limit); errors name `key`.
+#[pyfunction]
+pub(crate) fn limits_config_of_engine(document: &str, key: &str) -> Result<String> {
+    let limits = LimitsSettings::from_limits_json(document, key)?;
     serde_json::to_string(&limits).map_err(|e| Error::type_error(e.to_string()))
 }

@@ -256,6 +256,52 @@ impl LimitsSettings {
             order_rate,
         }
     }
+
+    /// The settings that give `limits` back (the inverse of [`Self::limits`]): a field at its
+    /// "no limit" value, or beyond what a document can say (a notional above `i64::MAX`), is
+    /// absent; the burst is always given. The journal keeps limits in the engine's form; this
+    /// is how they are shown again as a user wrote them.
+    /// The same limits as the engine enforces them: [`Self::from_limits`] of [`Self::limits`]
+    /// (a rate's burst given, a "no limit" value absent).
+    pub fn canonical(&self) -> Self {
+        Self::from_limits(&self.limits())
+    }
+
+    /// [`Self::from_limits`] of limits in the engine's JSON form (as the journal's control
+    /// records export them); errors name `key`.
+    pub fn from_limits_json(text: &str, key: &str) -> Result<Self, ConfigError> {
+        let limits: AccountLimits =
+            serde_json::from_str(text).map_err(|e| ConfigError::new(key, format!("not the engine's limits: {e}")))?;
+        Ok(Self::from_limits(&limits))
+    }
+
+    pub fn from_limits(limits: &AccountLimits) -> Self {
+        let u = AccountLimits::UNLIMITED;
+        let qty = |v: i64, none: i64| if v == none { None } else { Bounded::new(v) };
+        let notional = |v: i128| if v == i128::MAX { None } else { i64::try_from(v).ok().and_then(Bounded::new) };
+        let count = |v: u32| Bounded::new(i64::from(v));
+        let (price_band_ticks, price_band_bps) = match limits.price_band {
+            Some(PriceBand::Ticks(t)) => (Bounded::new(t), None),
+            Some(PriceBand::Bps(b)) => (None, count(b)),
+            None => (None, None),
+        };
+        Self {
+            max_order_qty: qty(limits.max_order_qty, u.max_order_qty),
+            max_order_notional: notional(limits.max_order_notional),
+            max_open_orders: if limits.max_open_orders == u.max_open_orders {
+                None
+            } else {
+                count(limits.max_open_orders)
+            },
+            max_position: qty(limits.max_position, u.max_position),
+            max_gross_exposure: notional(limits.max_gross_exposure),
+            max_net_exposure: notional(limits.max_net_exposure),
+            price_band_ticks,
+            price_band_bps,
+            order_rate_per_second: limits.order_rate.and_then(|r| count(r.per_second)),
+            order_rate_burst: limits.order_rate.and_then(|r| count(r.burst)),
+        }
+    }
 }
 
 /// `[risk]`: pre-trade risk. `default_limits` apply to accounts not in `accounts`

@@ -186,3 +186,32 @@ fn limits_alone_name_their_keys_under_a_prefix() {
     assert_eq!(e.key, "default_limits.max_qty");
     assert!(e.message.starts_with("unknown key"), "{e}");
 }
+
+#[test]
+fn limits_read_back_from_the_engines_form_as_they_were_written() {
+    for doc in [
+        r#"{}"#,
+        r#"{"max_order_qty": 5, "order_rate_per_second": 10, "order_rate_burst": 3}"#,
+        r#"{"max_order_notional": 9000000, "max_open_orders": 0, "price_band_bps": 250}"#,
+        r#"{"max_position": 40, "max_gross_exposure": 1, "max_net_exposure": 2, "price_band_ticks": 7}"#,
+    ] {
+        let written = LimitsSettings::from_json(doc, "limits").unwrap();
+        let mut expected = written;
+        // A rate without a burst gets the engine's burst, which reads back given.
+        if expected.order_rate_per_second.is_some() && expected.order_rate_burst.is_none() {
+            expected.order_rate_burst = expected.order_rate_per_second;
+        }
+        assert_eq!(LimitsSettings::from_limits(&written.limits()), expected, "{doc}");
+        assert_eq!(written.canonical(), expected, "{doc}");
+        assert_eq!(expected.canonical(), expected, "{doc}");
+    }
+    assert_eq!(LimitsSettings::from_limits(&AccountLimits::UNLIMITED), LimitsSettings::default());
+    // Beyond what a document can say: no limit.
+    let huge = AccountLimits { max_order_notional: i128::from(i64::MAX) + 1, ..AccountLimits::UNLIMITED };
+    assert_eq!(LimitsSettings::from_limits(&huge).max_order_notional, None);
+    let band = AccountLimits { price_band: Some(PriceBand::Ticks(12)), ..AccountLimits::UNLIMITED };
+    let text = serde_json::to_string(&band).unwrap();
+    assert_eq!(LimitsSettings::from_limits_json(&text, "x").unwrap(), LimitsSettings::from_limits(&band));
+    assert_eq!(LimitsSettings::from_limits_json("{}", "control.limits").unwrap_err().key, "control.limits");
+    assert_eq!(LimitsSettings::from_limits(&band).price_band_ticks.map(|t| t.get()), Some(12));
+}
