@@ -78,13 +78,15 @@ class AuditBatch:
         """Binary ``COPY`` data of rows ``start:end`` after ``after_seq``, and its row count."""
         return self._raw.copy_binary(start, len(self) if end is None else end, after_seq)
 
-    def rows(self, where: npt.NDArray[np.bool_] | None = None) -> list[AuditRow]:
-        """The rows as :class:`AuditRow` s (exact decimals from ticks and lots); only those
-        where the mask ``where`` (one bool per row) is true, when given."""
+    def rows(
+        self, where: npt.NDArray[np.bool_] | None = None, start: int = 0, end: int | None = None
+    ) -> list[AuditRow]:
+        """Rows ``start:end`` as :class:`AuditRow` s (exact decimals from ticks and lots);
+        only those where the mask ``where`` (one bool per row) is true, when given."""
         if where is None:
-            c = {k: v.tolist() for k, v in self.columns().items()}
+            c = {k: v[start:end].tolist() for k, v in self.columns().items()}
         else:
-            c = {k: v[where].tolist() for k, v in self.columns().items()}
+            c = {k: v[start:end][where[start:end]].tolist() for k, v in self.columns().items()}
         present = c["present"]
         specs = [self._specs[i] for i in c["instrument"]]
 
@@ -184,7 +186,7 @@ def write_batch(
     write_columns = getattr(store, "write_columns", None)
     if write_columns is not None:
         return int(write_columns(batch, through_seq, start, end, alerts))
-    return store.write(batch.rows()[start:end], through_seq, alerts)
+    return store.write(batch.rows(start=start, end=end), through_seq, alerts)
 
 
 def command_batches(seqs: Sequence[int], batch_rows: int) -> list[tuple[int, int]]:
