@@ -45,14 +45,17 @@ class Run:
     last_seq: int
 
 
-def engine_config(tmp: Path) -> tuple[EngineConfig, Path]:
-    data = {
+def engine_config(tmp: Path, snapshots: bool = False) -> tuple[EngineConfig, Path]:
+    """The engine's config (``snapshots``: every snapshot kept)."""
+    data: dict[str, Any] = {
         "instruments": INSTRUMENTS,
         "threads": {"risk": {"wait": {"kind": "park", "timeout_us": 200}},
                     "matching": {"wait": {"kind": "park", "timeout_us": 200}}},
         "subscriptions": {"count": 1, "capacity": 1 << 16, "book_deltas": False},
         "journal": {"dir": str(tmp / "journal"), "fsync": "none", "segment_size": 8 << 20},
     }  # fmt: skip
+    if snapshots:
+        data["journal"]["snapshot_keep"] = 1000
     path = tmp / "engine.json"
     path.write_text(json.dumps(data))
     return EngineConfig.from_file(path), path
@@ -94,11 +97,13 @@ def run(
     orders: int,
     seed: int,
     between_chunks: Callable[[EngineConfig, Path], None] | None = None,
+    snapshots: bool = False,
 ) -> Run:
     """Runs ``orders`` seeded commands (two instruments, chunks alternating) and returns the
     journal and the expected audit rows; ``between_chunks(config, journal)`` runs after each
-    chunk of commands, while the engine runs."""
-    config, path = engine_config(tmp)
+    chunk of commands, while the engine runs; with ``snapshots``, the engine snapshots its
+    books after each chunk (``Pipeline.snapshot()``, every file kept)."""
+    config, path = engine_config(tmp, snapshots)
     rng = random.Random(seed)
     lives: list[list[int]] = [[], []]
     next_id = [1]
@@ -116,6 +121,8 @@ def run(
             sent.extend((iid, c) for c in cmds)  # type: ignore[misc]
             left -= n
             outputs.append(sub.poll())
+            if snapshots:
+                eng.snapshot()
             if between_chunks is not None:
                 between_chunks(config, tmp / "journal")
         eng.shutdown()
@@ -182,16 +189,21 @@ def _expected(
 
 
 def fail_on_write(store: Any, at: int) -> None:
-    """Makes ``store``'s ``at``-th write (from 1) raise ``ConnectionError`` before it writes
-    anything, as a server dying mid-run would; the writes before it go through."""
+    """Makes ``store``'s ``at``-th write (from 1: ``write``, or ``write_columns`` on PostgreSQL,
+    counted together) raise ``ConnectionError`` before it writes anything, as a server dying
+    mid-run would; the writes before it go through."""
     writes = 0
-    real_write = store.write
 
-    def failing_write(rows: Any, through_seq: int, alerts: Any = ()) -> int:
-        nonlocal writes
-        writes += 1
-        if writes == at:
-            raise ConnectionError("server went away mid-batch")
-        return int(real_write(rows, through_seq, alerts))
+    def failing(real: Any) -> Any:
+        def write(*args: Any, **kwargs: Any) -> int:
+            nonlocal writes
+            writes += 1
+            if writes == at:
+                raise ConnectionError("server went away mid-batch")
+            return int(real(*args, **kwargs))
 
-    store.write = failing_write
+        return write
+
+    store.write = failing(store.write)
+    if hasattr(store, "write_columns"):
+        store.write_columns = failing(store.write_columns)

@@ -31,6 +31,7 @@ from storage_servers import (
 from wintermute.cli import main
 from wintermute.config import EngineConfig
 from wintermute.storage import AuditQuery, AuditRow, AuditStore, AuditWriter, open_store, rebuild
+from wintermute.storage.monitors import ComplianceMonitor as Monitor
 
 __all__ = ["postgres_admin_url", "postgres_url", "store_url"]  # fixtures, used by name
 
@@ -111,6 +112,41 @@ def test_a_restarted_writer_resumes_after_the_stored_sequence(
     assert resumed.stored_seq == stored
     assert resumed.step() == sum(1 for r in run.expected if r[0] > stored)
     assert timeless(all_rows(second)) == run.expected
+    second.close()
+
+
+def test_a_restart_over_a_long_journal_reads_only_the_tail_after_the_engines_snapshot(
+    store_url: str, tmp_path: Path
+) -> None:
+    run = storage_workload.run(tmp_path, orders=10_000, seed=41, snapshots=True)
+    first = open_store(store_url)
+    batch_rows = len(run.expected) // 25
+    writer = AuditWriter(first, run.config.instruments, run.journal, batch_rows=batch_rows)
+    storage_workload.fail_on_write(first, at=24)  # the store dies after 23 of ~25 batches
+    with pytest.raises(ConnectionError):
+        writer.step()
+    stored = first.last_seq()
+    assert run.last_seq * 0.8 < stored < run.last_seq
+    first.close()
+    second = open_store(store_url)
+    resumed = AuditWriter(second, run.config.instruments, run.journal, batch_rows=batch_rows)
+    start = resumed.resumed_from
+    snapshots = [int(p.stem.removeprefix("snapshot-")) for p in run.journal.glob("*.snap")]
+    assert start == max(s for s in snapshots if s <= stored), "the newest at or before"
+    assert resumed.step() == sum(1 for r in run.expected if r[0] > stored)
+    # Only the records after the snapshot were read, and the store is whole: no gap, no
+    # duplicate, every row equal to the engine's events.
+    assert resumed.records_read == resumed.lag().journal_seq - start
+    assert resumed.records_read < run.last_seq * 0.3
+    assert timeless(all_rows(second)) == run.expected
+    assert resumed.lag().records == 0
+    # A monitor needs the whole history: such a writer replays from the first record.
+    monitored = AuditWriter(second, run.config.instruments, run.journal, monitor=Monitor())
+    assert monitored.resumed_from is None
+    assert monitored.step() == 0
+    assert monitored.records_read == resumed.lag().journal_seq
+    with pytest.raises(ValueError, match="whole history"):
+        AuditWriter(second, run.config.instruments, run.journal, monitor=Monitor(), resume=True)
     second.close()
 
 

@@ -44,3 +44,23 @@ def test_bench_storage_without_servers_names_what_it_left_out(
     assert "sqlite" in out
     assert "note: postgresql: left out (give --postgres URL)" in out
     assert "note: redis: left out (give --redis URL)" in out
+
+
+def test_bench_storage_variants_copy_every_row_into_each_index_set_and_drop_their_tables(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["bench", "storage", "--orders", "2000", "--json", "--postgres", postgres_url,
+            "--variants"]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    variants = [r for r in report["rust"] if r["name"].startswith("postgresql COPY, ")]
+    assert [r["name"].removeprefix("postgresql COPY, ") for r in variants] == [
+        f"{label}, {n} connection(s)"
+        for label in ("six btree", "five btree + BRIN seq", "none")
+        for n in (1, 2)
+    ]
+    # Each variant checked the table held every row (the bench raises otherwise).
+    assert all(r["rows"] == report["rows"] and r["per_s"] > 0 for r in variants)
+    with psycopg.connect(postgres_url) as db:
+        left = db.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'wm_bench_%'")
+        assert left.fetchone() == (0,)

@@ -37,6 +37,7 @@ use std::path::Path;
 use wintermute_core::records::encode_command;
 use wintermute_core::{CancelReason, Command, Engine, Event, InstrumentId, InstrumentSpec, RejectReason};
 
+use crate::journal::snapshot::{list_snapshots, read_snapshot};
 use crate::journal::{apply, read_records, JournalError, JournalRecord, Outcome};
 use crate::risk::RISK_CODES;
 
@@ -447,6 +448,10 @@ pub struct AuditReplay {
     orders: HashMap<(InstrumentId, u64), (u32, u8)>,
     events: Vec<Event>,
     cursor: u64,
+    /// Journal records read so far (every kind), since [`Self::new`].
+    records_read: u64,
+    /// Instruments whose books the last [`Self::read`] ran commands on, ascending.
+    touched: Vec<InstrumentId>,
 }
 
 impl AuditReplay {
@@ -458,12 +463,72 @@ impl AuditReplay {
             steps.push((i.spec.symbol.clone(), i.tick, i.lot));
             engine.add_instrument(i.spec).map_err(|e| JournalError::Config { why: e.to_string() })?;
         }
-        Ok(Self { engine, steps, orders: HashMap::new(), events: Vec::new(), cursor: 0 })
+        Ok(Self {
+            engine,
+            steps,
+            orders: HashMap::new(),
+            events: Vec::new(),
+            cursor: 0,
+            records_read: 0,
+            touched: Vec::new(),
+        })
+    }
+
+    /// Starts a fresh replay (nothing read yet) from the newest engine snapshot in the journal
+    /// directory `dir` taken at or before journal sequence `at_most`, instead of from the
+    /// journal's first record: its books (and the resting orders' accounts and sides, which
+    /// cancel and amend rows take) become the replay's, and [`Self::cursor`] its sequence, so
+    /// the next [`Self::read`] reads only the records after it. Snapshots that do not check out
+    /// are passed over. Returns the snapshot's sequence (`None`: there is none at or before
+    /// `at_most`, and nothing changed). Fails, changing nothing, after a read, or when the
+    /// snapshot's books are not the replay's instruments (symbols, in id order).
+    pub fn resume(&mut self, dir: &Path, at_most: u64) -> Result<Option<u64>, JournalError> {
+        if self.cursor != 0 || self.records_read != 0 {
+            return Err(JournalError::Config { why: "resume: only a fresh replay can resume from a snapshot".into() });
+        }
+        for (seq, path) in list_snapshots(dir)? {
+            if seq > at_most {
+                continue;
+            }
+            let Ok(snapshot) = read_snapshot(&path) else { continue };
+            if snapshot.journal_seq != seq {
+                continue;
+            }
+            let symbols: Vec<&str> = snapshot.books.iter().map(|b| b.spec.symbol.as_str()).collect();
+            let ours: Vec<&str> = self.steps.iter().map(|(s, _, _)| s.as_str()).collect();
+            if symbols != ours {
+                return Err(JournalError::Snapshot {
+                    path,
+                    why: format!("books {symbols:?}, the audit replay's instruments {ours:?}"),
+                });
+            }
+            let engine = snapshot.restore(&path)?;
+            let mut orders = HashMap::new();
+            for (iid, book) in snapshot.books.iter().enumerate() {
+                for o in &book.orders {
+                    orders.insert((iid as InstrumentId, o.order_id), (o.account, o.side as u8));
+                }
+            }
+            (self.engine, self.orders, self.cursor) = (engine, orders, seq);
+            return Ok(Some(seq));
+        }
+        Ok(None)
     }
 
     /// The last journal sequence number read (any record).
     pub fn cursor(&self) -> u64 {
         self.cursor
+    }
+
+    /// Journal records read so far (commands, controls, risk rejections), since [`Self::new`]:
+    /// after [`Self::resume`], only the records after the snapshot.
+    pub fn records_read(&self) -> u64 {
+        self.records_read
+    }
+
+    /// The instruments whose books the last [`Self::read`] ran commands on (ascending ids).
+    pub fn touched(&self) -> &[InstrumentId] {
+        &self.touched
     }
 
     /// The replayed engine (its books as the journal had them at [`Self::cursor`]).
@@ -492,7 +557,14 @@ impl AuditReplay {
             }
         }
         let mut out = AuditColumns { instruments: self.steps.clone(), ..AuditColumns::default() };
+        self.records_read += records.len() as u64;
+        self.touched.clear();
         for record in &records {
+            if let JournalRecord::Command(e) = record {
+                if let Err(at) = self.touched.binary_search(&e.instrument) {
+                    self.touched.insert(at, e.instrument);
+                }
+            }
             self.cursor = self.cursor.max(record.seq());
             let time = if record.wall_ns() == 0 { now_ns } else { record.wall_ns() };
             match record {

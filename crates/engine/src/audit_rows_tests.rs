@@ -154,3 +154,111 @@ fn every_reason_code_has_one_name() {
     assert_eq!(reason_name(0), None);
     assert_eq!(reason_name(RISK), None);
 }
+
+/// Command `i` (from 1) of a small deterministic stream: resting orders, crosses, amends and
+/// cancels of earlier orders, over five accounts, both sides and nine prices.
+fn stream_command(i: u64) -> Command {
+    let r = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+    let older = 1 + r % i;
+    match r % 7 {
+        0 => Command::Cancel { order_id: older },
+        1 => Command::Amend { order_id: older, price: None, qty: Some(1 + (r >> 8) as i64 % 9) },
+        _ => {
+            let side = if r & 8 == 0 { Side::Buy } else { Side::Sell };
+            let (account, price, qty) =
+                (1 + (r >> 4) as u32 % 5, 100 + (r >> 12) as i64 % 9, 1 + (r >> 16) as i64 % 20);
+            Command::New(NewOrder::limit(i, account, side, price, qty))
+        }
+    }
+}
+
+/// Row `i` of `c`.
+fn row_at(c: &AuditColumns, i: usize) -> Row {
+    Row {
+        journal_seq: c.journal_seq[i],
+        n: c.n[i],
+        event_seq: c.event_seq[i],
+        ts_ns: c.ts_ns[i],
+        instrument: c.instrument[i],
+        command: c.command[i],
+        kind: c.kind[i],
+        account: c.account[i],
+        order_id: c.order_id[i],
+        side: c.side[i],
+        price: c.price[i],
+        qty: c.qty[i],
+        leaves_qty: c.leaves_qty[i],
+        old_price: c.old_price[i],
+        old_qty: c.old_qty[i],
+        contra_account: c.contra_account[i],
+        contra_order_id: c.contra_order_id[i],
+        contra_leaves_qty: c.contra_leaves_qty[i],
+        reason: c.reason[i],
+        priority_kept: c.priority_kept[i],
+        present: c.present[i],
+    }
+}
+
+/// The journal of `stream_command(1..=count)` with a snapshot of the replayed books after each
+/// sequence of `snapshots_at` (as the engine writes them), and every row of a full replay.
+fn journal_with_snapshots(dir: &Path, count: u64, snapshots_at: &[u64]) -> AuditColumns {
+    use crate::journal::{write_snapshot, EngineSnapshot};
+    let mut j = journal(dir);
+    let mut full = AuditReplay::new(vec![btc()]).expect("replay");
+    let mut all = AuditColumns {
+        instruments: vec![("BTC-USD".into(), Step::parse("0.01").expect("step"), Step::parse("0.001").expect("step"))],
+        ..AuditColumns::default()
+    };
+    for i in 1..=count {
+        j.append(0, &stream_command(i)).expect("append");
+        if snapshots_at.contains(&i) || i == count {
+            j.sync().expect("sync");
+            let rows = full.read(dir, 7).expect("reads");
+            (0..rows.len()).for_each(|k| all.push(row_at(&rows, k)));
+            if snapshots_at.contains(&i) {
+                write_snapshot(dir, &EngineSnapshot::capture(full.engine(), i)).expect("snapshot");
+            }
+        }
+    }
+    j.close().expect("close");
+    all
+}
+
+#[test]
+fn a_resumed_replay_reads_only_the_records_after_the_snapshot_and_builds_the_same_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let all = journal_with_snapshots(dir.path(), 600, &[200, 450]);
+    // A damaged snapshot newer than the good one is passed over.
+    let damaged = dir.path().join(crate::journal::snapshot::snapshot_name(300));
+    std::fs::write(damaged, b"wintermute-snapshot v2 len=1 crc32c=00000000\nx").expect("write");
+    let mut resumed = AuditReplay::new(vec![btc()]).expect("replay");
+    assert_eq!(resumed.resume(dir.path(), 400).expect("resumes"), Some(200), "the newest good one <= 400");
+    assert_eq!(resumed.cursor(), 200);
+    let tail = resumed.read(dir.path(), 7).expect("reads");
+    assert_eq!(resumed.records_read(), 400, "records 201..=600 only");
+    assert_eq!(resumed.touched(), [0]);
+    let mut expected = AuditColumns { instruments: all.instruments.clone(), ..AuditColumns::default() };
+    (0..all.len()).filter(|&k| all.journal_seq[k] > 200).for_each(|k| expected.push(row_at(&all, k)));
+    assert!(expected.len() > 300, "a tail with rows: {}", expected.len());
+    assert_eq!(tail, expected, "the full replay's rows after 200, field for field");
+    // Cancels and amends of orders that rested in the snapshot (ids up to 200) carry their
+    // owner: the accounts came from the snapshot's books.
+    let older = (0..tail.len()).filter(|&k| matches!(tail.kind[k], 4 | 5) && tail.order_id[k] <= 200);
+    assert!(older.clone().count() > 0, "the tail cancels or amends orders from before the snapshot");
+    assert!(older.into_iter().all(|k| tail.present[k] & present::ACCOUNT != 0));
+}
+
+#[test]
+fn resume_without_a_snapshot_early_enough_changes_nothing_and_a_used_replay_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    journal_with_snapshots(dir.path(), 50, &[40]);
+    let mut replay = AuditReplay::new(vec![btc()]).expect("replay");
+    assert_eq!(replay.resume(dir.path(), 39).expect("looks"), None);
+    assert_eq!(replay.cursor(), 0);
+    replay.read(dir.path(), 7).expect("reads");
+    assert!(replay.resume(dir.path(), 50).is_err(), "after a read");
+    let eth =
+        AuditInstrument::from_decimals("ETH-USD", "0.01", "0.001", "0.001", "100", "1", "1000000").expect("valid");
+    let err = AuditReplay::new(vec![eth]).expect("replay").resume(dir.path(), 50).expect_err("other books");
+    assert!(err.to_string().contains("ETH-USD"), "{err}");
+}

@@ -9,7 +9,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict};
 use wintermute_engine::audit_rows::{reason_names, AuditColumns, AuditInstrument, AuditReplay};
 
-use crate::errors::Result;
+use crate::book::depth_dict;
+use crate::errors::{Error, Result};
 
 /// An instrument as `(symbol, tick_size, lot_size, min_qty, max_qty, min_price, max_price)`.
 type InstrumentText = (String, String, String, String, String, String, String);
@@ -33,6 +34,32 @@ impl PyAuditReplay {
     #[getter]
     fn cursor(&self) -> u64 {
         self.inner.cursor()
+    }
+
+    /// Journal records read so far (after a resume: only those after the snapshot).
+    #[getter]
+    fn records_read(&self) -> u64 {
+        self.inner.records_read()
+    }
+
+    /// The instrument ids whose books the last read ran commands on, ascending.
+    #[getter]
+    fn touched(&self) -> Vec<u32> {
+        self.inner.touched().to_vec()
+    }
+
+    /// Starts from the newest engine snapshot in journal directory `path` at or before
+    /// `at_most` (a fresh replay only); its sequence, or None (nothing changed).
+    fn resume(&mut self, path: &str, at_most: u64) -> Result<Option<u64>> {
+        Ok(self.inner.resume(Path::new(path), at_most)?)
+    }
+
+    /// The replayed book of instrument id `instrument` as `Engine.depth` gives it.
+    #[pyo3(signature = (instrument, levels=10))]
+    fn depth<'py>(&self, py: Python<'py>, instrument: u32, levels: usize) -> Result<Bound<'py, PyDict>> {
+        let engine = self.inner.engine();
+        let book = engine.books().get(instrument as usize).ok_or(Error::UnknownInstrumentId(instrument))?;
+        depth_dict(py, book, levels)
     }
 
     /// The rows of the records after `cursor` (GIL released); records without a time take

@@ -453,7 +453,7 @@ fn instrument_dict<'py>(py: Python<'py>, id: InstrumentId, s: &InstrumentSpec) -
 }
 
 /// The dict of `Engine.depth`: `{"bids": [(price, qty, orders), ...], "asks": [...]}`.
-fn depth_dict<'py>(py: Python<'py>, book: &OrderBook, levels: usize) -> Result<Bound<'py, PyDict>> {
+pub(crate) fn depth_dict<'py>(py: Python<'py>, book: &OrderBook, levels: usize) -> Result<Bound<'py, PyDict>> {
     let spec = book.spec();
     let d = PyDict::new(py);
     for (key, side) in [("bids", Side::Buy), ("asks", Side::Sell)] {

@@ -3,7 +3,7 @@
 ::
 
     wintermute bench storage [--orders N] [--postgres URL] [--redis URL] [--batch-rows N]
-                             [--seed N] [--json]
+                             [--seed N] [--json] [--variants]
 
 A seeded order flow (``--orders`` commands, one instrument, about a quarter crossing) runs
 through an in-thread engine with a journal; then, each timed on its own:
@@ -29,7 +29,9 @@ report's ``rust`` list, same run:
 - ``postgresql (same COPY, table without indexes)``: the same data in one COPY into a table of
   the same columns without its indexes and partitions (what the indexes cost the server).
 
-Without a URL a backend is left out and named in the notes.
+With ``--variants`` (and ``--postgres``), the same COPY data into tables with other index
+sets, over one connection and two (``storage_variants.py``). Without a URL a backend is left
+out and named in the notes.
 """
 
 from __future__ import annotations
@@ -100,7 +102,12 @@ def _timed_writes(store: Any, rows: list[AuditRow], batch_rows: int) -> float:
 
 
 def run(
-    orders: int, seed: int, batch_rows: int, postgres: str | None, redis_url: str | None
+    orders: int,
+    seed: int,
+    batch_rows: int,
+    postgres: str | None,
+    redis_url: str | None,
+    variants: bool = False,
 ) -> dict[str, Any]:
     """Runs the measurements; returns ``{"rows", "results": [...], "notes": [...]}``."""
     results: list[dict[str, Any]] = []
@@ -128,7 +135,7 @@ def run(
             results.append(_redis(redis_url, rows, replay))
         else:
             notes.append("redis: left out (give --redis URL)")
-        rust = _rust(journal, Path(tmp), batch_rows, postgres, len(rows))
+        rust = _rust(journal, Path(tmp), batch_rows, postgres, len(rows), variants)
     for r in results + rust:
         r["per_s"] = r.get("updates", r["rows"]) / r["seconds"] if r["seconds"] else 0.0
     return {"orders": orders, "rows": len(rows), "results": results, "rust": rust,
@@ -136,7 +143,12 @@ def run(
 
 
 def _rust(
-    journal: Path, tmp: Path, batch_rows: int, postgres: str | None, expected: int
+    journal: Path,
+    tmp: Path,
+    batch_rows: int,
+    postgres: str | None,
+    expected: int,
+    variants: bool = False,
 ) -> list[dict[str, Any]]:
     """The Rust path's rows: built, into SQLite, into PostgreSQL (same batches)."""
     replay = RustJournalReplay([INSTRUMENT], journal)
@@ -158,11 +170,13 @@ def _rust(
     out.append({"name": "sqlite (rows from Rust columns)", "rows": len(rows), "seconds": seconds})
     lite.close()
     if postgres:
-        out.extend(_postgres_rust(postgres, columns, batch_rows))
+        out.extend(_postgres_rust(postgres, columns, batch_rows, variants))
     return out
 
 
-def _postgres_rust(url: str, columns: AuditBatch, batch_rows: int) -> list[dict[str, Any]]:
+def _postgres_rust(
+    url: str, columns: AuditBatch, batch_rows: int, variants: bool
+) -> list[dict[str, Any]]:
     from psycopg import sql
 
     from wintermute.storage.postgres import PostgresStore
@@ -177,13 +191,17 @@ def _postgres_rust(url: str, columns: AuditBatch, batch_rows: int) -> list[dict[
         seconds = time.perf_counter() - start
         if store.count() != len(columns):
             raise RuntimeError(f"postgresql: stored {store.count()} of {len(columns)} rows")
-        bare = _bare_copy(store, columns)
+        bare = [_bare_copy(store, columns)]
+        if variants:
+            from wintermute.bench.storage_variants import copy_variants
+
+            bare.extend(copy_variants(url, schema, columns))
     finally:
         store.reset()
         store._db.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
         store.close()
     return [{"name": "postgresql (Rust binary COPY)", "rows": len(columns), "seconds": seconds},
-            bare]  # fmt: skip
+            *bare]  # fmt: skip
 
 
 def _bare_copy(store: Any, columns: AuditBatch) -> dict[str, Any]:
@@ -262,7 +280,7 @@ def to_table(report: dict[str, Any]) -> str:
 
 
 def _main(args: argparse.Namespace) -> int:
-    report = run(args.orders, args.seed, args.batch_rows, args.postgres, args.redis)
+    report = run(args.orders, args.seed, args.batch_rows, args.postgres, args.redis, args.variants)
     print(json.dumps(report, indent=2) if args.json else to_table(report))
     return 0
 
@@ -278,4 +296,10 @@ def add_parser(targets: Any) -> None:
     p.add_argument("--postgres", help="a postgresql:// URL (a scratch schema is used)")
     p.add_argument("--redis", help="a redis:// URL (a scratch key prefix is used)")
     p.add_argument("--json", action="store_true", help="print a JSON document")
+    p.add_argument(
+        "--variants",
+        action="store_true",
+        help="with --postgres: the same COPY into tables with other index sets, over one "
+        "connection and two in parallel (bench/storage_variants.py)",
+    )
     p.set_defaults(handler=_main)

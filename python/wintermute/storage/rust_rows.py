@@ -78,9 +78,15 @@ class AuditBatch:
         """Binary ``COPY`` data of rows ``start:end`` after ``after_seq``, and its row count."""
         return self._raw.copy_binary(start, len(self) if end is None else end, after_seq)
 
-    def rows(self) -> list[AuditRow]:
-        """The rows as :class:`AuditRow` s (exact decimals from ticks and lots)."""
-        c = {k: v.tolist() for k, v in self.columns().items()}
+    def rows(
+        self, where: npt.NDArray[np.bool_] | None = None, start: int = 0, end: int | None = None
+    ) -> list[AuditRow]:
+        """Rows ``start:end`` as :class:`AuditRow` s (exact decimals from ticks and lots);
+        only those where the mask ``where`` (one bool per row) is true, when given."""
+        if where is None:
+            c = {k: v[start:end].tolist() for k, v in self.columns().items()}
+        else:
+            c = {k: v[start:end][where[start:end]].tolist() for k, v in self.columns().items()}
         present = c["present"]
         specs = [self._specs[i] for i in c["instrument"]]
 
@@ -121,11 +127,35 @@ class RustJournalReplay:
         self._replay = _core.AuditReplay(
             [tuple(str(getattr(i, f)) for f in fields) for i in instruments]  # type: ignore[misc]
         )
+        self._ids = {spec.symbol: i for i, spec in enumerate(self._specs)}
 
     @property
     def cursor(self) -> int:
         """The last journal sequence number read (any record)."""
         return self._replay.cursor
+
+    @property
+    def records_read(self) -> int:
+        """Journal records read so far (after :meth:`resume`: only those after the
+        snapshot)."""
+        return self._replay.records_read
+
+    @property
+    def touched(self) -> set[str]:
+        """The symbols whose books the last :meth:`read` ran commands on."""
+        return {self._specs[i].symbol for i in self._replay.touched}
+
+    def resume(self, at_most: int) -> int | None:
+        """Before the first :meth:`read`: starts from the newest engine snapshot in the
+        journal's directory at or before journal sequence ``at_most`` (its books, and
+        :attr:`cursor` at its sequence) instead of the journal's first record, so reads cover
+        only what follows it. Returns the snapshot's sequence, or None (none that early, or
+        none that checks out: nothing changed, the replay starts from the first record)."""
+        return self._replay.resume(self.path, at_most)
+
+    def depth(self, symbol: str, levels: int = 10) -> _core.Depth:
+        """The replayed book of ``symbol`` (as ``Engine.depth``), as of :attr:`cursor`."""
+        return self._replay.depth(self._ids[symbol], levels)
 
     def read(self) -> AuditBatch:
         """The rows of the records after :attr:`cursor`, advancing it (records without a time
@@ -156,7 +186,7 @@ def write_batch(
     write_columns = getattr(store, "write_columns", None)
     if write_columns is not None:
         return int(write_columns(batch, through_seq, start, end, alerts))
-    return store.write(batch.rows()[start:end], through_seq, alerts)
+    return store.write(batch.rows(start=start, end=end), through_seq, alerts)
 
 
 def command_batches(seqs: Sequence[int], batch_rows: int) -> list[tuple[int, int]]:

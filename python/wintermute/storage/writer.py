@@ -1,14 +1,20 @@
 """The audit writer: follows the journal and stores its events in batches, off the hot path.
 
 The engine only appends to its journal; the writer, in its own thread or process
-(``wintermute audit follow``), reads what was appended (:class:`~.replay.JournalReplay`),
-and writes the rows in batches of at most ``batch_rows``, each batch one transaction that also
+(``wintermute audit follow``), reads what was appended, with the rows built in Rust
+(:class:`~.rust_rows.RustJournalReplay`: the journal replayed through books of its own, the rows
+as integer columns, and on PostgreSQL the binary ``COPY`` data encoded in Rust), and writes them
+in batches of about ``batch_rows`` (whole commands), each batch one transaction that also
 records the journal sequence it covers. So the engine never waits for a database, and:
 
-- **restart without gap or duplicate**: a new writer starts from the store's
-  ``last_seq()``: it replays the journal to there (rebuilding its books) without writing, then
-  writes only what comes after. A batch cut short by a crash was never committed, and a batch
-  written twice is stored once (the store skips rows at or before its sequence);
+- **restart without gap or duplicate**: a new writer starts from the store's ``last_seq()``.
+  It rebuilds its books from the newest engine snapshot in the journal's directory at or
+  before that sequence (``JournalConfig.snapshot_every_records``/``_ms``, or
+  ``Pipeline.snapshot()``), so it reads only the journal after the snapshot, replays the
+  records up to the stored sequence without writing, then writes only what comes after.
+  Without such a snapshot it replays from the journal's first record (same rows, slower).
+  A batch cut short by a crash was never committed, and a batch written twice is stored once
+  (the store skips rows at or before its sequence);
 - **rebuild**: :func:`rebuild` empties the store and writes the whole journal again
   (``wintermute audit rebuild``);
 - **lag**, exported as Prometheus gauges (``prometheus_client``, default registry, label
@@ -19,7 +25,10 @@ records the journal sequence it covers. So the engine never waits for a database
   books and the new trades go to Redis first (see ``redis_tier.py``); Redis being away never
   stops the audit trail;
 - **compliance monitors** (``monitor=ComplianceMonitor(...)``, optional, ``monitors.py``): fed
-  every row as it is read (after a restart, the replayed history counts without alerting);
+  every row as it is read (as :class:`AuditRow` s: the monitors are Python). Their counts are
+  history (order-to-trade ratios since the start), so a writer with a monitor replays the
+  whole journal at a restart, the history counting without alerting: it does not start from
+  a snapshot;
   the alerts they raise are stored (``audit_alerts``) in the same transaction as the rows
   that raised them, so a crash never keeps one without the other; once stored, each batch's
   alerts go to the callables in ``on_alerts`` (the service pushes them to its WebSocket
@@ -37,14 +46,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from os import PathLike
 
+import numpy as np
+import numpy.typing as npt
 from prometheus_client import Counter, Gauge
 
-from wintermute import errors
+from wintermute import _core, errors
 from wintermute.config import InstrumentConfig
 from wintermute.storage.monitors import ComplianceMonitor
 from wintermute.storage.redis_tier import RedisTier
-from wintermute.storage.replay import JournalReplay
-from wintermute.storage.schema import Alert, AuditRow, StorageError
+from wintermute.storage.rust_rows import AuditBatch, RustJournalReplay, write_batch
+from wintermute.storage.schema import Alert, StorageError
 from wintermute.storage.store import AuditStore
 
 __all__ = ["AuditWriter", "Lag", "rebuild"]
@@ -65,6 +76,32 @@ STORED_SEQ = Gauge(
     "wintermute_audit_stored_seq", "Journal sequence the audit store holds up to", ["store"]
 )
 ROWS = Counter("wintermute_audit_rows", "Audit rows stored", ["store"])
+_TRADE = 3  # the ``kind`` code of a trade row (``rust_rows._KINDS``)
+
+
+@dataclass
+class _Held:
+    """Rows ``start:`` of ``batch`` read but not yet stored; ``head``: the journal cursor
+    after the read that returned them (what the batch's last write covers)."""
+
+    batch: AuditBatch
+    start: int
+    head: int
+
+    def skip_through(self, seq: int) -> bool:
+        """Drops the rows at or before ``seq``; True when none are left."""
+        seqs = self.batch.journal_seq
+        self.start = max(self.start, int(np.searchsorted(seqs, seq, side="right")))
+        return self.start >= len(self.batch)
+
+
+def _cut(seqs: npt.NDArray[np.uint64], start: int, rows: int) -> int:
+    """The end of the batch of about ``rows`` rows from ``start``, at a command boundary (a
+    command's rows are never split: one with more rows than a batch goes whole)."""
+    end = min(start + rows, len(seqs))
+    if end < len(seqs) and seqs[end] == seqs[end - 1]:
+        end = int(np.searchsorted(seqs, seqs[end - 1], side="right"))
+    return end
 
 
 @dataclass(frozen=True)
@@ -82,7 +119,11 @@ class Lag:
 
 class AuditWriter:
     """Writes the events of the journal at ``journal`` (an engine with ``instruments``, in
-    id order) into ``store``. :meth:`step` once, or :meth:`follow` until :meth:`stop`."""
+    id order) into ``store``. :meth:`step` once, or :meth:`follow` until :meth:`stop`.
+
+    ``resume`` (default: on unless a ``monitor`` is given, see the module documentation):
+    start from the newest engine snapshot at or before the stored sequence;
+    :attr:`resumed_from` says which (None: from the first record)."""
 
     def __init__(
         self,
@@ -94,14 +135,23 @@ class AuditWriter:
         hot: RedisTier | None = None,
         depth: int = 10,
         monitor: ComplianceMonitor | None = None,
+        resume: bool | None = None,
     ) -> None:
         if batch_rows < 1:
             raise ValueError(f"batch_rows={batch_rows}: must be at least 1")
+        if resume and monitor is not None:
+            raise ValueError(
+                "resume=True with a monitor: the monitor's counts need the whole history"
+            )
         self.store = store
         self.batch_rows = batch_rows
-        self._replay = JournalReplay(instruments, journal)
+        self._replay = RustJournalReplay(instruments, journal)
         self._stored = store.last_seq()
-        self._pending: list[AuditRow] = []
+        #: The engine snapshot this writer's books started from (None: the first record).
+        self.resumed_from: int | None = None
+        if (monitor is None if resume is None else resume) and self._stored > 0:
+            self.resumed_from = self._replay.resume(self._stored)
+        self._held: list[_Held] = []
         self._pending_alerts: list[Alert] = []
         self._behind_since: int | None = None
         self._stop = threading.Event()
@@ -116,6 +166,12 @@ class AuditWriter:
     def stored_seq(self) -> int:
         """The journal sequence the store holds every event up to."""
         return self._stored
+
+    @property
+    def records_read(self) -> int:
+        """Journal records this writer has read (after a resume: only those after the
+        snapshot)."""
+        return self._replay.records_read
 
     def lag(self) -> Lag:
         """The writer's lag now (also published as gauges)."""
@@ -132,35 +188,55 @@ class AuditWriter:
         write); returns the rows stored. Raises ``StorageError`` if the store fails (the rows
         stay held for the next step)."""
         before = self._replay.cursor
-        rows = self._replay.read()
-        if self._replay.cursor > before and self._behind_since is None:
-            self._behind_since = time.monotonic_ns()
-        fresh = [r for r in rows if r.journal_seq > self._stored]
-        if self.hot is not None and (self._replay.touched or self.hot.down):
-            self.hot.publish(
-                fresh,
-                self._replay.touched,
-                lambda symbol: self._replay.depth(symbol, self._depth),
-                self._replay.cursor,
-            )
-        if self.monitor is not None:
-            self._pending_alerts.extend(self.monitor.observe(rows, quiet_through=self._stored))
-        self._pending.extend(fresh)
-        written = 0
+        batch = self._replay.read()
         head = self._replay.cursor
-        while self._pending or self._stored < head:
-            batch = self._next_batch()
-            through = batch[-1].journal_seq if len(batch) < len(self._pending) else head
-            alerts = [a for a in self._pending_alerts if a.journal_seq <= through]
-            written += self.store.write(batch, through, alerts)
-            del self._pending[: len(batch)]
-            if alerts:
-                self._pending_alerts = self._pending_alerts[len(alerts) :]
-                self._announce(alerts)
-            self._stored = max(self._stored, through)
-            ROWS.labels(self._label).inc(len(batch))
+        if head > before and self._behind_since is None:
+            self._behind_since = time.monotonic_ns()
+        held = _Held(batch, 0, head)
+        if len(batch) and not held.skip_through(self._stored):
+            self._held.append(held)
+        elif self._held:  # no new rows: the last held batch's write covers the new records
+            self._held[-1].head = head
+        touched = self._replay.touched
+        if self.hot is not None and (touched or self.hot.down):
+            kind, seqs = batch.columns()["kind"], batch.journal_seq
+            trades = batch.rows((kind == _TRADE) & (seqs > self._stored))
+            self.hot.publish(trades, touched, self._book, head)
+        if self.monitor is not None and len(batch):
+            alerts = self.monitor.observe(batch.rows(), quiet_through=self._stored)
+            self._pending_alerts.extend(alerts)
+        written = 0
+        while self._held:
+            h = self._held[0]
+            end = _cut(h.batch.journal_seq, h.start, self.batch_rows)
+            last = end >= len(h.batch)
+            through = h.head if last else int(h.batch.journal_seq[end - 1])
+            written += self._write(h.batch, h.start, end, through)
+            h.start = end
+            if last:
+                self._held.pop(0)
+        if self._stored < head:  # records without rows (controls), or rows stored before
+            self._write(None, 0, 0, head)
         self._behind_since = None
         self.lag()
+        return written
+
+    def _book(self, symbol: str) -> _core.Depth:
+        return self._replay.depth(symbol, self._depth)
+
+    def _write(self, batch: AuditBatch | None, start: int, end: int, through: int) -> int:
+        """Stores rows ``start:end`` of ``batch`` and the alerts up to ``through`` in one
+        transaction that moves the stored sequence to ``through``; announces the alerts."""
+        alerts = [a for a in self._pending_alerts if a.journal_seq <= through]
+        if batch is None:
+            written = self.store.write([], through, alerts)
+        else:
+            written = write_batch(self.store, batch, through, start, end, alerts)
+        if alerts:
+            self._pending_alerts = [a for a in self._pending_alerts if a.journal_seq > through]
+            self._announce(alerts)
+        self._stored = max(self._stored, through)
+        ROWS.labels(self._label).inc(written)
         return written
 
     def _announce(self, alerts: list[Alert]) -> None:
@@ -169,24 +245,6 @@ class AuditWriter:
                 listener(alerts)
             except Exception:  # noqa: PERF203 (a listener's bug must not stop the audit trail)
                 log.exception("an alert listener failed")
-
-    def _next_batch(self) -> list[AuditRow]:
-        """The next rows to write: at most ``batch_rows``, ending at a command boundary (a
-        command's events are never split between two batches) unless one command has more."""
-        pending = self._pending
-        if len(pending) <= self.batch_rows:
-            return pending[:]
-        end = self.batch_rows
-        last = pending[end - 1].journal_seq
-        if pending[end].journal_seq == last:
-            start = end
-            while end > 0 and pending[end - 1].journal_seq == last:
-                end -= 1
-            if end == 0:  # one command with more events than a batch: take them all
-                end = start
-                while end < len(pending) and pending[end].journal_seq == last:
-                    end += 1
-        return pending[:end]
 
     def follow(self, poll_s: float = 0.05, max_backoff_s: float = 5.0) -> None:
         """Steps every ``poll_s`` until :meth:`stop`; a failing store is retried with
@@ -229,7 +287,7 @@ class AuditWriter:
         except StorageError as e:
             log.warning("audit store still unreachable: %s", e)
             return
-        self._pending = [r for r in self._pending if r.journal_seq > self._stored]
+        self._held = [h for h in self._held if not h.skip_through(self._stored)]
         self._pending_alerts = [a for a in self._pending_alerts if a.journal_seq > self._stored]
 
     def stop(self) -> None:
@@ -248,5 +306,7 @@ def rebuild(
     """Empties ``store`` and writes every event of the journal again (with the alerts of
     ``monitor``, a fresh one, when given); returns the rows."""
     store.reset()
-    writer = AuditWriter(store, instruments, journal, batch_rows=batch_rows, monitor=monitor)
+    writer = AuditWriter(
+        store, instruments, journal, batch_rows=batch_rows, monitor=monitor, resume=False
+    )
     return writer.step()
