@@ -27,7 +27,9 @@
 //! (`session.logon`) and sends `userDataStream.subscribe`; with an HMAC key it sends
 //! `userDataStream.subscribe.signature`. After a reconnect it subscribes again by itself; what
 //! happened while it was away is for [`BinanceWsClient::reconcile`] to fetch
-//! ([`BinanceWsClient::reconnects`] says when one is due).
+//! ([`BinanceWsClient::reconnects`] says when one is due). A client built
+//! [`BinanceWsClient::with_rest`] (live and paper routes) subscribes on every connection it
+//! opens, and keeps the same key's REST client as its companion (`ws_client_rest.rs`).
 //!
 //! **Rate limits** come from each answer's `rateLimits`: a request whose weight, or a new order
 //! that would pass its window's count, is refused locally with
