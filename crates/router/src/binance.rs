@@ -2,12 +2,15 @@
 //! the venue serving both.
 //!
 //! - [`client::BinanceRestClient`]: place (LIMIT GTC/IOC/FOK, MARKET, LIMIT_MAKER), cancel,
-//!   amend keeping queue priority, cancel every open order of a symbol, query, reconcile; server-time offset; request-weight tracking from headers; 429/418 with
-//!   `Retry-After` honoured.
+//!   amend keeping queue priority, cancel-replace (`POST /api/v3/order/cancelReplace`), cancel
+//!   every open order of a symbol, query, reconcile; server-time offset; request-weight tracking
+//!   from headers; 429/418 with `Retry-After` honoured.
+//!   The REST companion of the WebSocket API client on live and paper routes.
 //! - [`ws_client::BinanceWsClient`]: the same over the WebSocket API (`order.place`,
 //!   `order.cancel`, `order.cancelReplace`, `order.amend.keepPriority`, `openOrders.cancelAll`,
 //!   a pipelined batch of orders), user data (`executionReport`) through
-//!   `userDataStream.subscribe`, rate limits from the answers' `rateLimits`.
+//!   `userDataStream.subscribe`, rate limits from the answers' `rateLimits`; with its REST
+//!   companion (`BinanceWsClient::with_rest`), the client of Binance's live and paper routes.
 //! - [`ws_api`]: the WebSocket API's frames: signed requests out, answers and events in.
 //! - [`reports`]: Binance's order and trade JSON -> normalized execution reports.
 //! - [`sim::BinanceSim`]: a Binance-compatible venue on 127.0.0.1 (REST and the WebSocket API,

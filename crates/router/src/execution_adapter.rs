@@ -12,7 +12,7 @@
 //! |---|---|---|
 //! | `New` GTC / PostOnly / IOC | LIMIT GTC / LIMIT_MAKER / LIMIT IOC, `newClientOrderId=wm<id>` | `ordertype=limit`, `oflags=post` / `timeinforce=IOC`, `cl_ord_id` a UUID holding the id |
 //! | `Cancel` | DELETE by client id; `-2011` -> `Rejected(UnknownOrder)` | `CancelOrder` by `cl_ord_id`; `EOrder:Unknown order` -> `Rejected(UnknownOrder)` |
-//! | `Amend` | a decrease: in place (`order/amend/keepPriority`), the order keeps its id and its queue place; an increase: cancel-replace: cancel, then a new order for the new open quantity at the same price (the venue client names the replacement); its fills report under the same id | in place: `AmendOrder` to the filled quantity plus the new open quantity |
+//! | `Amend` | a decrease: in place (`order/amend/keepPriority`), the order keeps its id and its queue place; an increase: one cancel-replace request (`order/cancelReplace`, `STOP_ON_FAILURE`) for the new open quantity at the same price (the venue client names the replacement; a failed cancel leaves the order as it was, `Rejected`); its fills report under the same id | in place: `AmendOrder` to the filled quantity plus the new open quantity |
 //!
 //! Venue refusals map onto [`RejectReason`]: a post-only crossing (Binance `-2010` "would
 //! immediately match", Kraken `EOrder:Post only order`) is `WouldCross`, unknown orders are
@@ -282,15 +282,43 @@ impl<C: VenueClient> Worker<C> {
                         return self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
                     }
                 }
-                if !self.cancel(client_id, &symbol, &venue_id).await {
-                    return;
-                }
-                let Some(order) = self.orders.get_mut(&client_id) else { return };
+                let Some(order) = self.orders.get(&client_id) else { return };
                 let request = order.request;
                 let replacement = self.client.client_order_id(client_id, order.venue_ids.len());
-                order.venue_ids.push(replacement.clone());
-                order.current_filled_sent = 0;
-                self.place(&request, replacement, new_qty).await;
+                let next = self.new_order(&request, replacement.clone(), new_qty);
+                match self.client.cancel_replace(&symbol, &venue_id, &next).await {
+                    Ok(None) => {
+                        // No cancel-replace on this venue: cancel, then place.
+                        if !self.cancel(client_id, &symbol, &venue_id).await {
+                            return;
+                        }
+                        self.replaced_by(client_id, replacement.clone());
+                        self.place(&request, replacement, new_qty).await;
+                    }
+                    Ok(Some(reports)) => {
+                        let refused = reports.iter().find_map(|r| match &r.kind {
+                            ReportKind::CancelRejected { reason, .. } if r.client_order_id == venue_id => Some(reason),
+                            _ => None,
+                        });
+                        if let Some(reason) = refused {
+                            // The new order was not attempted; the order stays as it was.
+                            let reason = reject_reason(reason);
+                            return self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
+                        }
+                        self.replaced_by(client_id, replacement);
+                    }
+                    Err(err) => match C::error_kind(&err) {
+                        // Unknown outcome: reconciliation settles both halves (see `sync`).
+                        ErrorKind::Transport => self.replaced_by(client_id, replacement),
+                        kind => {
+                            let reason = match kind {
+                                ErrorKind::RateLimited => RejectReason::TooManyOrders,
+                                _ => reject_reason(&err.to_string()),
+                            };
+                            return self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
+                        }
+                    },
+                }
                 self.emit(ExecEvent::Amended { client_id, open_qty: new_qty, ts_ns: wall_ns() });
             }
         }
@@ -301,7 +329,15 @@ impl<C: VenueClient> Worker<C> {
         order.venue_ids.last().cloned()
     }
 
-    async fn place(&mut self, request: &OrderRequest, venue_id: String, qty: i64) {
+    /// The order's live generation is now `replacement` (its fills so far are the old ones').
+    fn replaced_by(&mut self, client_id: ClientOrderId, replacement: String) {
+        if let Some(order) = self.orders.get_mut(&client_id) {
+            order.venue_ids.push(replacement);
+            order.current_filled_sent = 0;
+        }
+    }
+
+    fn new_order(&self, request: &OrderRequest, venue_id: String, qty: i64) -> NewOrder {
         let order_type = match request.tif {
             OrderTif::Gtc => OrderType::Limit { price: request.price, tif: TimeInForce::Gtc },
             OrderTif::Ioc => OrderType::Limit { price: request.price, tif: TimeInForce::Ioc },
@@ -311,13 +347,11 @@ impl<C: VenueClient> Worker<C> {
             wintermute_mm::types::Side::Buy => Side::Buy,
             wintermute_mm::types::Side::Sell => Side::Sell,
         };
-        let order = NewOrder {
-            symbol: self.config.instrument.symbol.clone(),
-            client_order_id: venue_id,
-            side,
-            qty,
-            order_type,
-        };
+        NewOrder { symbol: self.config.instrument.symbol.clone(), client_order_id: venue_id, side, qty, order_type }
+    }
+
+    async fn place(&mut self, request: &OrderRequest, venue_id: String, qty: i64) {
+        let order = self.new_order(request, venue_id, qty);
         match self.client.place(&order).await {
             Ok(_) => {}
             Err(err) => match C::error_kind(&err) {
@@ -360,6 +394,21 @@ impl<C: VenueClient> Worker<C> {
     fn sync(&mut self) -> Result<(), ()> {
         let mut out = Vec::new();
         let table = self.client.orders();
+        // A replacement that never reached the venue (its cancel-replace's answer was lost, and
+        // reconciliation found no such order) while the order it was to replace is still live:
+        // that order stays the live generation.
+        for order in self.orders.values_mut().filter(|o| !o.done_sent && o.venue_ids.len() > 1) {
+            let n = order.venue_ids.len();
+            let (Some(prev), Some(cur)) = (table.get(&order.venue_ids[n - 2]), table.get(&order.venue_ids[n - 1]))
+            else {
+                continue;
+            };
+            if cur.status() == OrderStatus::Rejected && !prev.status().is_terminal() {
+                order.venue_ids.pop();
+                let sent = &order.fills_sent;
+                order.current_filled_sent = prev.fills().filter(|f| sent.contains(&f.trade_id)).map(|f| f.qty).sum();
+            }
+        }
         for (&client_id, order) in self.orders.iter_mut().filter(|(_, o)| !o.done_sent) {
             let Some(current) = order.venue_ids.last().and_then(|id| table.get(id)) else { continue };
             let status = current.status();

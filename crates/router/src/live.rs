@@ -1,13 +1,13 @@
 //! Live hedge routes and the kill switch across venues: each `[hedge] routes` venue of a live
-//! config reached through its real clients ([`RouteClient`]: Binance's REST client, Kraken's
-//! WebSocket v2 client with its REST companion, Coinbase's REST client with its `user`
-//! channel), at the venue's own endpoints (or the route's `url` and `ws_url`), with the
+//! config reached through its real clients ([`RouteClient`]: Binance's WebSocket API client and
+//! Kraken's WebSocket v2 client, each with its REST companion, Coinbase's REST client with its
+//! `user` channel), at the venue's own endpoints (or the route's `url` and `ws_url`), with the
 //! route's keys.
 //!
 //! # Settings
 //! Each route reads `[hedge.live.<venue>]` ([`LiveRouteSettings`]): `url` (default: the venue's
-//! own, [`BINANCE_LIVE`], [`KRAKEN_LIVE`], [`COINBASE_LIVE`]), `ws_url` (Kraken and Coinbase;
-//! default [`KRAKEN_WS_LIVE`], [`COINBASE_USER_WS_LIVE`]), `keys_file` (a [`KeyFile`] of the
+//! own, [`BINANCE_LIVE`], [`KRAKEN_LIVE`], [`COINBASE_LIVE`]), `ws_url` (default
+//! [`BINANCE_WS_LIVE`], [`KRAKEN_WS_LIVE`], [`COINBASE_USER_WS_LIVE`]), `keys_file` (a [`KeyFile`] of the
 //! venue's key variables; default: the process environment, the same variables, see
 //! [`crate::credentials`]), `ca_file` (root certificates trusted besides Mozilla's) and, for
 //! Kraken, `dead_man_switch_s` (the dead man's switch armed on live routes: default 60 s,
@@ -29,7 +29,7 @@
 //!
 //! # The kill switch
 //! [`kill_all`] runs the generic [`crate::venue::kill_switch`] on every route: Binance cancels
-//! every open order of the symbol in one request (`DELETE /api/v3/openOrders`), orders placed by
+//! every open order of the symbol in one request (`openOrders.cancelAll`), orders placed by
 //! another process included, after taking them into its table so that the reconciliation reports
 //! their final states; Kraken and Coinbase cancel account-wide. Each venue's
 //! outcome is reported on its own: one failing does not stop the others.
@@ -47,6 +47,7 @@ use wintermute_mm::types::VenueId;
 use wintermute_core::decimal::Decimal;
 
 use crate::binance::client::BinanceRestClient;
+use crate::binance::ws_client::BinanceWsClient;
 use crate::coinbase::client::CoinbaseRestClient;
 use crate::coinbase::reports::CoinbaseProduct;
 use crate::coinbase::route::CoinbaseRoute;
@@ -61,7 +62,7 @@ use crate::kraken::ws_client::{DeadManSwitch, KrakenWsClient};
 use crate::kraken::ws_messages::{v2_symbol, KrakenWsPair};
 use crate::paper::{LiveStrategy, PaperError, PaperMarketMaker, RouteSymbol};
 use crate::venue::{kill_switch, VenueClient};
-use crate::ws::KRAKEN_WS_LIVE;
+use crate::ws::{BINANCE_WS_LIVE, KRAKEN_WS_LIVE};
 
 /// Where routes may go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,10 +82,10 @@ pub fn live_url(venue: Venue) -> &'static str {
     }
 }
 
-/// The venue's own WebSocket URL for its route (`None`: Binance's route is REST only).
+/// The venue's own WebSocket URL for its route (`None`: a route that is REST only).
 pub fn live_ws_url(venue: Venue) -> Option<&'static str> {
     match venue {
-        Venue::Binance => None,
+        Venue::Binance => Some(BINANCE_WS_LIVE),
         Venue::Kraken => Some(KRAKEN_WS_LIVE),
         Venue::Coinbase => Some(COINBASE_USER_WS_LIVE),
     }
@@ -230,8 +231,9 @@ pub fn kill_routes(setup: &LiveSetup, live: bool) -> Result<Vec<KillOutcome>, Li
 /// A venue client of one route, ready to send (nothing sent yet, nothing connected).
 #[derive(Debug)]
 pub enum RouteClient {
-    /// Binance spot: the REST client.
-    Binance(BinanceRestClient),
+    /// Binance spot: the WebSocket API client with its REST companion
+    /// ([`BinanceWsClient::with_rest`]).
+    Binance(BinanceWsClient),
     /// Coinbase Advanced Trade: REST and the `user` channel ([`CoinbaseRoute`]).
     Coinbase(CoinbaseRoute),
     /// Kraken spot: the WebSocket v2 client with its REST companion
@@ -406,9 +408,13 @@ fn route_client(
     let client = match venue {
         Venue::Binance => {
             let creds = BinanceCredentials::from_lookup(lookup).map_err(keys_err)?;
-            let instrument = route.config.instrument.clone();
-            let mut client = BinanceRestClient::new(connection, &creds.api_key, creds.signer, vec![instrument]);
-            client.set_sync_before_first_order(true); // the server-time offset, before the first order
+            // The REST companion's signer: the same key, loaded again (a signer is not copied).
+            let rest_signer = BinanceCredentials::from_lookup(lookup).map_err(keys_err)?.signer;
+            let instruments = vec![route.config.instrument.clone()];
+            let rest = BinanceRestClient::new(connection, &creds.api_key, rest_signer, instruments.clone());
+            let url = ws_url.unwrap_or_default();
+            let client = BinanceWsClient::with_rest(url, roots, &creds.api_key, creds.signer, rest, instruments)
+                .map_err(|e| endpoint_err("ws_url", e.to_string()))?;
             RouteClient::Binance(client)
         }
         Venue::Coinbase => {

@@ -6,9 +6,9 @@
 //! [`crate::coinbase::sim`], [`crate::kraken::sim`]) serving the pricing venue's symbol, with a
 //! fresh random key registered (HMAC for Binance and Kraken, ES256 for Coinbase), the config's
 //! taker fee for that venue as the simulator's commission, and a [`RoutedExecution`] over the
-//! venue's client as a live route has it (Binance's REST client; Kraken's WebSocket v2 client
-//! with its REST companion; Coinbase's REST client with its `user` channel, on the
-//! simulators' WebSocket fronts): the route the live runner sends hedges through. Nothing leaves
+//! venue's client as a live route has it (Binance's WebSocket API client and Kraken's WebSocket
+//! v2 client, each with its REST companion; Coinbase's REST client with its `user` channel, on
+//! the simulators' WebSocket fronts): the route the live runner sends hedges through. Nothing leaves
 //! 127.0.0.1; the keys live and die with the process.
 //!
 //! # The simulators' books follow the feeds
@@ -56,6 +56,7 @@ use wintermute_mm::types::VenueId;
 
 use crate::binance::client::BinanceRestClient;
 use crate::binance::sim::{BinanceSim, SimConfig, SimKey};
+use crate::binance::ws_client::BinanceWsClient;
 use crate::coinbase::client::CoinbaseRestClient;
 use crate::coinbase::reports::CoinbaseProduct;
 use crate::coinbase::route::CoinbaseRoute;
@@ -142,11 +143,11 @@ impl Sim {
         }
     }
 
-    /// The WebSocket front the route uses (Kraken's v2 order entry, Coinbase's `user`
-    /// channel; Binance's route is REST only).
+    /// The WebSocket front the route uses (Binance's WebSocket API and Kraken's v2 order
+    /// entry, Coinbase's `user` channel).
     pub(crate) fn ws_addr(&self) -> Option<std::net::SocketAddr> {
         match self {
-            Sim::Binance(_) => None,
+            Sim::Binance(s) => s.ws_addr(),
             Sim::Coinbase(s) => s.ws_addr(),
             Sim::Kraken(s) => s.ws_addr(),
         }
@@ -157,6 +158,7 @@ impl Sim {
         let scheme = if tls { "wss" } else { "ws" };
         match self {
             Sim::Kraken(_) => format!("{scheme}://{addr}/v2"),
+            Sim::Binance(_) => format!("{scheme}://{addr}/ws-api/v3"),
             _ => format!("{scheme}://{addr}"),
         }
     }
@@ -213,17 +215,23 @@ impl Plan {
         }
     }
 
-    /// The route to the started simulator `sim`: Binance's REST client, Coinbase's REST client
-    /// and `user` channel ([`CoinbaseRoute`]), Kraken's WebSocket v2 client with its REST
-    /// companion ([`KrakenWsClient::with_rest`]), as a live route.
+    /// The route to the started simulator `sim`: Binance's WebSocket API client with its REST
+    /// companion ([`BinanceWsClient::with_rest`]), Coinbase's REST client and `user` channel
+    /// ([`CoinbaseRoute`]), Kraken's WebSocket v2 client with its REST companion
+    /// ([`KrakenWsClient::with_rest`]), as a live route.
     fn route(self, sim: &Sim, config: RoutedExecutionConfig) -> std::io::Result<RoutedExecution> {
         let addr = sim.addr();
         let ws_url = sim.ws_addr().map(|ws| sim.ws_url(ws, false)).unwrap_or_default();
         match self {
             Plan::Binance(_, secret) => {
+                // The REST companion's signer: the same key again (a signer is not copied).
+                let rest_signer = BinanceSigner::hmac_sha256(secret.clone());
+                let instruments = vec![config.instrument.clone()];
+                let rest = BinanceRestClient::new(addr, API_KEY, rest_signer, instruments.clone());
                 let signer = BinanceSigner::hmac_sha256(secret);
-                let instrument = config.instrument.clone();
-                RoutedExecution::spawn(BinanceRestClient::new(addr, API_KEY, signer, vec![instrument]), config)
+                let client = BinanceWsClient::with_rest(&ws_url, None, API_KEY, signer, rest, instruments)
+                    .map_err(std::io::Error::other)?;
+                RoutedExecution::spawn(client, config)
             }
             Plan::Coinbase(cfg, signer, product, pkcs8) => {
                 // The channel's signer: the same key again (a signer is not copied).

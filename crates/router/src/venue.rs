@@ -98,6 +98,20 @@ pub trait VenueClient: Send + 'static {
         async { Ok(false) }
     }
 
+    /// Cancels `cancel_client_order_id` and places `new` in one request, where the venue has one
+    /// (Binance `cancelReplace`, the new order not attempted if the cancel fails): the reports of
+    /// both halves, the cancel's first. `Ok(None)` where the venue has none (the caller cancels,
+    /// then places).
+    fn cancel_replace(
+        &mut self,
+        symbol: &str,
+        cancel_client_order_id: &str,
+        new: &NewOrder,
+    ) -> impl Future<Output = Result<Option<Vec<ExecutionReport>>, Self::Error>> {
+        let _ = (symbol, cancel_client_order_id, new);
+        async { Ok(None) }
+    }
+
     /// Fetches and merges what may have been missed (fills and statuses): the steps below, run
     /// in the order the module docs give.
     fn reconcile(&mut self, symbol: &str) -> impl Future<Output = Result<ReconcileSummary, Self::Error>> {

@@ -313,14 +313,15 @@ fn live_routes_reach_the_three_venues_over_https_with_keys_from_files_and_the_ki
             tls_front(Arc::clone(&server), coinbase.addr()).await,
         ];
         let ws_ports = [
+            tls_front(Arc::clone(&server), binance.ws_addr().unwrap()).await,
             tls_front(Arc::clone(&server), kraken.ws_addr().unwrap()).await,
             tls_front(Arc::clone(&server), coinbase.ws_addr().unwrap()).await,
         ];
         let keys = key_files(&dir, &pem);
         let ws_urls = [
-            String::new(),
-            format!(r#", "ws_url": "wss://127.0.0.1:{}/v2""#, ws_ports[0]),
-            format!(r#", "ws_url": "wss://127.0.0.1:{}""#, ws_ports[1]),
+            format!(r#", "ws_url": "wss://127.0.0.1:{}/ws-api/v3""#, ws_ports[0]),
+            format!(r#", "ws_url": "wss://127.0.0.1:{}/v2""#, ws_ports[1]),
+            format!(r#", "ws_url": "wss://127.0.0.1:{}""#, ws_ports[2]),
         ];
         let live = ["binance", "kraken", "coinbase"]
             .iter()
@@ -333,8 +334,8 @@ fn live_routes_reach_the_three_venues_over_https_with_keys_from_files_and_the_ki
             .collect::<Vec<_>>()
             .join(", ");
         let mut targets = route_clients(&setup(&live), Mode::Live, &no_env).unwrap();
-        // Kraken's route is its WebSocket client with the REST companion, Coinbase's REST with
-        // the `user` channel; each venue's own grid is the config's.
+        // Binance's and Kraken's routes are their WebSocket clients with the REST companion,
+        // Coinbase's REST with the `user` channel; each venue's own grid is the config's.
         assert!(matches!(
             (&targets[0].client, &targets[1].client, &targets[2].client),
             (RouteClient::Binance(_), RouteClient::Kraken(_), RouteClient::Coinbase(_))
@@ -392,10 +393,11 @@ fn the_kill_switch_cancels_orders_another_process_placed_and_reports_a_failing_v
         let closed = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
         let keys = key_files(&dir, &pem);
         let live = format!(
-            r#""binance": {{"url": "http://{}", "keys_file": "{}"}},
+            r#""binance": {{"url": "http://{}", "ws_url": "ws://{}/ws-api/v3", "keys_file": "{}"}},
                "kraken": {{"url": "http://{}", "ws_url": "ws://{}/v2", "keys_file": "{}"}},
                "coinbase": {{"url": "http://{closed}", "ws_url": "ws://{closed}", "keys_file": "{}"}}"#,
             binance.addr(),
+            binance.ws_addr().unwrap(),
             keys[0],
             kraken.addr(),
             kraken.ws_addr().unwrap(),
@@ -450,15 +452,20 @@ fn a_bad_live_route_is_an_error_naming_the_route_and_the_key_and_never_a_secret(
     // Without --live every route must say where its simulator is.
     let e = err("", Mode::Local, &binance_env);
     assert!(e.contains("key=hedge.live.binance.url"), "{e}");
-    // WebSocket settings: Binance's route is REST only; under --live Kraken's WebSocket must
-    // be wss://; without --live it must be named; the dead man's switch is Kraken's only and
-    // within Kraken's range.
-    let e = err(&format!(r#""{b}": {{"ws_url": "wss://127.0.0.1:1"}}"#), Mode::Live, &binance_env);
-    assert!(e.contains("key=hedge.live.binance.ws_url") && e.contains("REST only"), "{e}");
+    // WebSocket settings: under --live Binance's and Kraken's WebSockets must be wss://;
+    // without --live they must be named; the dead man's switch is Kraken's only and within
+    // Kraken's range.
+    let e = err(&format!(r#""{b}": {{"ws_url": "ws://127.0.0.1:1/ws-api/v3"}}"#), Mode::Live, &binance_env);
+    assert!(e.contains("key=hedge.live.binance.ws_url") && e.contains("wss://"), "{e}");
+    let e = err(&format!(r#""{b}": {{"url": "http://127.0.0.1:1"}}"#), Mode::Local, &binance_env);
+    assert!(e.contains("key=hedge.live.binance.ws_url"), "{e}");
     let e = err(&format!(r#""{k}": {{"ws_url": "ws://127.0.0.1:1/v2"}}"#), Mode::Live, &binance_env);
     assert!(e.contains("key=hedge.live.kraken.ws_url") && e.contains("wss://"), "{e}");
     let e = err(
-        &format!(r#""{b}": {{"url": "http://127.0.0.1:1"}}, "{k}": {{"url": "http://127.0.0.1:2"}}"#),
+        &format!(
+            r#""{b}": {{"url": "http://127.0.0.1:1", "ws_url": "ws://127.0.0.1:1/ws-api/v3"}},
+               "{k}": {{"url": "http://127.0.0.1:2"}}"#
+        ),
         Mode::Local,
         &binance_env,
     );
@@ -527,7 +534,11 @@ fn served_behind_tls(name: &str) -> Served {
             let (coinbase, pem) = coinbase_sim("127.0.0.1").await;
             let front = |addr| tls_front(Arc::clone(&server), addr);
             let http = [front(binance.addr()).await, front(kraken.addr()).await, front(coinbase.addr()).await];
-            let ws = [front(kraken.ws_addr().unwrap()).await, front(coinbase.ws_addr().unwrap()).await];
+            let ws = [
+                front(kraken.ws_addr().unwrap()).await,
+                front(coinbase.ws_addr().unwrap()).await,
+                front(binance.ws_addr().unwrap()).await,
+            ];
             let keys = key_files(&key_dir, &pem);
             let entry = |name: &str, port: u16, keys: &str, ws: &str| {
                 format!(
@@ -535,7 +546,7 @@ fn served_behind_tls(name: &str) -> Served {
                 )
             };
             let live = vec![
-                entry("binance", http[0], &keys[0], ""),
+                entry("binance", http[0], &keys[0], &format!(r#", "ws_url": "wss://127.0.0.1:{}/ws-api/v3""#, ws[2])),
                 entry("kraken", http[1], &keys[1], &format!(r#", "ws_url": "wss://127.0.0.1:{}/v2""#, ws[0])),
                 entry("coinbase", http[2], &keys[2], &format!(r#", "ws_url": "wss://127.0.0.1:{}""#, ws[1])),
             ];

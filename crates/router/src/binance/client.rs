@@ -1,4 +1,4 @@
-//! A Binance spot REST order client: place, cancel, query, reconcile.
+//! A Binance spot REST order client: place, cancel, cancel-replace, query, reconcile.
 //!
 //! ```text
 //! let mut client = BinanceRestClient::new(addr, "api-key", signer, instruments);
@@ -37,8 +37,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hyper::Method;
 
-pub use super::outcomes::canceled_reports;
 pub(crate) use super::outcomes::{canceled_count, reduces};
+pub use super::outcomes::{canceled_reports, CancelReplaceMode};
 use super::reports::{
     order_reports, parse_error, parse_order, parse_orders, parse_trades, trade_report, BinanceAmend, BinanceErrorBody,
     BinanceInstrument, ReportParseError,
@@ -726,6 +726,17 @@ impl crate::venue::VenueClient for BinanceRestClient {
         amended_in_place(self.amend_keep_priority(symbol, client_order_id, new_total_qty).await)
     }
 
+    /// One request (`POST /api/v3/order/cancelReplace`, `STOP_ON_FAILURE`).
+    async fn cancel_replace(
+        &mut self,
+        symbol: &str,
+        cancel_id: &str,
+        new: &NewOrder,
+    ) -> Result<Option<Vec<ExecutionReport>>, BinanceClientError> {
+        let mode = CancelReplaceMode::StopOnFailure;
+        BinanceRestClient::cancel_replace(self, symbol, cancel_id, new, mode).await.map(Some)
+    }
+
     /// Every open order on the symbol canceled in one request (`DELETE /api/v3/openOrders`).
     async fn cancel_open(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
         Ok(canceled_count(&self.cancel_open_orders(symbol).await?))
@@ -742,6 +753,9 @@ pub(crate) fn amended_in_place<T>(result: Result<T, BinanceClientError>) -> Resu
         Err(err) => Err(err),
     }
 }
+
+#[path = "client_replace.rs"]
+mod replace;
 
 #[cfg(test)]
 mod tests {

@@ -1,10 +1,10 @@
-//! What the venue's answers to amends and cancel-alls mean, shared by the REST client
+//! What the venue's answers to amends, cancel-replaces and cancel-alls mean, shared by the REST client
 //! ([`super::client`]) and the WebSocket API client ([`super::ws_client`]).
 
 use serde::Deserialize;
 
 use super::reports::{order_reports, BinanceInstrument, BinanceOrder, ReportParseError};
-use crate::order_state::{ExecutionReport, OrderTable, ReportKind};
+use crate::order_state::{ExecutionReport, OrderTable, ReportKind, Venue};
 
 /// Whether an amend to `new_total_qty` is one Binance makes in place (`keepPriority`): a
 /// known order whose quantity goes down.
@@ -35,6 +35,93 @@ pub fn canceled_reports(
             let order = BinanceOrder::deserialize(order).map_err(ReportParseError::malformed("canceled order"))?;
             reports.extend(order_reports(&order, inst, receive_ts_ns)?);
         }
+    }
+    Ok(reports)
+}
+
+/// How a cancel-replace goes on when its cancel fails (`cancelReplaceMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelReplaceMode {
+    /// `STOP_ON_FAILURE`: if the cancel fails, the new order is not attempted.
+    StopOnFailure,
+    /// `ALLOW_FAILURE`: the new order is attempted whatever the cancel's outcome.
+    AllowFailure,
+}
+
+impl CancelReplaceMode {
+    /// Binance's name of the mode.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CancelReplaceMode::StopOnFailure => "STOP_ON_FAILURE",
+            CancelReplaceMode::AllowFailure => "ALLOW_FAILURE",
+        }
+    }
+}
+
+/// A cancel-replace answer as both APIs give it: the success body (`result` on the WebSocket
+/// API), or Binance's error (`code`, `msg`, and for `-2021` / `-2022` the halves' outcomes in
+/// `data`).
+pub(crate) enum ReplaceAnswer<'a> {
+    /// Both halves succeeded: `cancelResponse` and `newOrderResponse`.
+    Done(&'a serde_json::Value),
+    /// The venue's error.
+    Refused {
+        /// Binance's code.
+        code: i64,
+        /// Binance's message.
+        msg: &'a str,
+        /// `cancelResult`, `newOrderResult`, `cancelResponse`, `newOrderResponse` (`-2021`,
+        /// `-2022`); none for a request refused as a whole (a bad parameter, a signature).
+        data: Option<&'a serde_json::Value>,
+    },
+}
+
+/// The reports of a cancel-replace answer: the cancel's (`Canceled`, or `CancelRejected` with
+/// Binance's code and message) under `cancel_id`, then the new order's (its status and fills,
+/// or `Rejected`) under `new_id`. A new order "not attempted" (`STOP_ON_FAILURE` after a failed
+/// cancel) is `Rejected` with the request's code; a request refused as a whole refuses both
+/// halves with its code and message.
+pub(crate) fn cancel_replace_reports(
+    answer: ReplaceAnswer<'_>,
+    inst: &BinanceInstrument,
+    symbol: &str,
+    (cancel_id, new_id): (&str, &str),
+    receive_ts_ns: i64,
+) -> Result<Vec<ExecutionReport>, ReportParseError> {
+    use serde_json::Value;
+    let whole;
+    let (cancel_part, new_part, code) = match answer {
+        ReplaceAnswer::Done(body) => (body.get("cancelResponse"), body.get("newOrderResponse"), None),
+        ReplaceAnswer::Refused { code, data: Some(data), .. } => {
+            (data.get("cancelResponse"), data.get("newOrderResponse"), Some(code))
+        }
+        ReplaceAnswer::Refused { code, msg, data: None } => {
+            whole = serde_json::json!({ "code": code, "msg": msg });
+            (Some(&whole), Some(&whole), Some(code))
+        }
+    };
+    let answered = |id: &str, kind| ExecutionReport::answered(Venue::Binance, symbol, id, None, kind, receive_ts_ns);
+    let half = |part: Option<&Value>, id: &str, refused: &dyn Fn(i64, String) -> ReportKind| {
+        let part = part.ok_or_else(|| ReportParseError::Malformed {
+            what: "cancel-replace",
+            error: "a half's response is missing".into(),
+        })?;
+        if let (Some(code), Some(msg)) =
+            (part.get("code").and_then(Value::as_i64), part.get("msg").and_then(Value::as_str))
+        {
+            return Ok(vec![answered(id, refused(code, msg.to_owned()))]);
+        }
+        let order = BinanceOrder::deserialize(part).map_err(ReportParseError::malformed("cancel-replace order"))?;
+        order_reports(&order, inst, receive_ts_ns)
+    };
+    let mut reports =
+        half(cancel_part, cancel_id, &|code, reason| ReportKind::CancelRejected { code: Some(code), reason })?;
+    match new_part {
+        None | Some(Value::Null) => {
+            let reason = "new order not attempted: the cancel failed".to_owned();
+            reports.push(answered(new_id, ReportKind::Rejected { code, reason }));
+        }
+        part => reports.extend(half(part, new_id, &|code, reason| ReportKind::Rejected { code: Some(code), reason })?),
     }
     Ok(reports)
 }

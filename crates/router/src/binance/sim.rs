@@ -24,8 +24,12 @@
 //!
 //! Endpoints: `GET /api/v3/ping`, `GET /api/v3/time`, `POST /api/v3/order`,
 //! `DELETE /api/v3/order`, `GET /api/v3/order`, `GET /api/v3/openOrders`, `GET /api/v3/myTrades`,
-//! `PUT /api/v3/order/amend/keepPriority` (the quantity reduced in place, the queue place kept)
-//! and `DELETE /api/v3/openOrders` (every open order of a symbol canceled in one request).
+//! `PUT /api/v3/order/amend/keepPriority` (the quantity reduced in place, the queue place kept),
+//! `POST /api/v3/order/cancelReplace` (a cancel and a new order in one request, as
+//! `order.cancelReplace`: `cancelReplaceMode` `STOP_ON_FAILURE` or `ALLOW_FAILURE`; a half that
+//! failed is `-2021` (HTTP 409) or, both failed or the new order not attempted, `-2022`
+//! (HTTP 400), with each half's outcome in the body's `data`) and `DELETE /api/v3/openOrders`
+//! (every open order of a symbol canceled in one request).
 //!
 //! Faults for tests: [`BinanceSim::lose_next_responses`] processes the next requests and then
 //! closes the connection without answering (the connection dropped mid-fill), and
@@ -378,6 +382,7 @@ impl BinanceSimState {
             ("GET", "/api/v3/time") => return Ok(Some(json!({ "serverTime": now }))),
             ("GET", "/api/v3/exchangeInfo") => return self.exchange_info(params, now).map(Some),
             ("POST" | "DELETE" | "GET", "/api/v3/order")
+            | ("POST", "/api/v3/order/cancelReplace")
             | ("GET" | "DELETE", "/api/v3/openOrders")
             | ("GET", "/api/v3/myTrades")
             | ("PUT", "/api/v3/order/amend/keepPriority") => {}
@@ -385,6 +390,7 @@ impl BinanceSimState {
         }
         self.authenticate(query, body, api_key, params, now)?;
         match (method, path) {
+            ("POST", "/api/v3/order/cancelReplace") => self.cancel_replace(params, now, headers).map(Some),
             ("POST", _) => self.new_order(params, now, headers).map(Some),
             ("PUT", _) => self.amend_keep_priority(params, now).map(Some),
             ("DELETE", "/api/v3/openOrders") => self.cancel_open_orders(params, now).map(Some),

@@ -327,9 +327,9 @@ impl BinanceSimState {
         })
     }
 
-    /// `order.cancelReplace`: the cancel, then (unless it failed under `STOP_ON_FAILURE`) the new
-    /// order, each checked as on its own.
-    fn cancel_replace(
+    /// `order.cancelReplace` and `POST /api/v3/order/cancelReplace`: the cancel, then (unless it
+    /// failed under `STOP_ON_FAILURE`) the new order, each checked as on its own.
+    pub(super) fn cancel_replace(
         &mut self,
         params: &Params,
         now: i64,

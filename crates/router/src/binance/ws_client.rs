@@ -27,7 +27,9 @@
 //! (`session.logon`) and sends `userDataStream.subscribe`; with an HMAC key it sends
 //! `userDataStream.subscribe.signature`. After a reconnect it subscribes again by itself; what
 //! happened while it was away is for [`BinanceWsClient::reconcile`] to fetch
-//! ([`BinanceWsClient::reconnects`] says when one is due).
+//! ([`BinanceWsClient::reconnects`] says when one is due). A client built
+//! [`BinanceWsClient::with_rest`] (live and paper routes) subscribes on every connection it
+//! opens, and keeps the same key's REST client as its companion (`ws_client_rest.rs`).
 //!
 //! **Rate limits** come from each answer's `rateLimits`: a request whose weight, or a new order
 //! that would pass its window's count, is refused locally with
@@ -48,6 +50,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::client::BinanceClientError;
+use super::outcomes::{cancel_replace_reports, ReplaceAnswer};
 use super::reports::{order_reports, BinanceInstrument, BinanceOrder, ReportParseError};
 use super::ws_api::{execution_report, parse_frame, request, signed_request, ParamValue, WsAnswer, WsError, WsFrame};
 use crate::http::EndpointError;
@@ -159,6 +162,7 @@ pub struct BinanceWsClient {
     trade_watermark: HashMap<String, u64>,
     events: VecDeque<ExecutionReport>,
     stats: WsClientStats,
+    rest: Option<super::client::BinanceRestClient>,
 }
 
 impl std::fmt::Debug for BinanceWsClient {
@@ -235,6 +239,7 @@ impl BinanceWsClient {
             trade_watermark: HashMap::new(),
             events: VecDeque::new(),
             stats: WsClientStats::default(),
+            rest: None,
         }
     }
 
@@ -466,33 +471,13 @@ impl BinanceWsClient {
                 return Err(self.unsent(err, &new.client_order_id));
             }
         };
-        let receive = local_ns();
-        let (cancel_part, new_part) = match (&answer.result, &answer.error) {
-            (Some(result), _) if answer.status == 200 => {
-                (result.get("cancelResponse").cloned(), result.get("newOrderResponse").cloned())
-            }
-            (_, Some(err)) => match &err.data {
-                Some(data) => (data.get("cancelResponse").cloned(), data.get("newOrderResponse").cloned()),
-                None => (Some(err_json(err)), Some(err_json(err))),
-            },
+        let replace = match (&answer.result, &answer.error) {
+            (Some(result), _) if answer.status == 200 => ReplaceAnswer::Done(result),
+            (_, Some(err)) => ReplaceAnswer::Refused { code: err.code, msg: &err.msg, data: err.data.as_ref() },
             _ => return Err(malformed(M, "neither result nor error")),
         };
-        let code = answer.error.as_ref().map(|e| e.code);
-        let mut reports = half(M, cancel_part, &inst, symbol, cancel_client_order_id, receive, |code, msg| {
-            ReportKind::CancelRejected { code, reason: msg }
-        })?;
-        let new_reports = match new_part {
-            Some(Value::Null) | None => {
-                let reason = "new order not attempted: the cancel failed".to_owned();
-                let kind = ReportKind::Rejected { code, reason };
-                vec![ExecutionReport::answered(Venue::Binance, symbol, &new.client_order_id, None, kind, receive)]
-            }
-            part => half(M, part, &inst, symbol, &new.client_order_id, receive, |code, msg| ReportKind::Rejected {
-                code,
-                reason: msg,
-            })?,
-        };
-        reports.extend(new_reports);
+        let ids = (cancel_client_order_id, new.client_order_id.as_str());
+        let reports = cancel_replace_reports(replace, &inst, symbol, ids, local_ns()).map_err(parse_error(M))?;
         self.apply_all(&reports)?;
         Ok(reports)
     }
@@ -572,6 +557,9 @@ impl BinanceWsClient {
         self.ws = Some(ws);
         self.subscription = None;
         self.connects += 1;
+        if self.rest.is_some() {
+            self.offset_on_connect().await?;
+        }
         if let Some(auth) = self.user_data {
             self.open_user_stream(auth).await?;
         }
@@ -709,10 +697,6 @@ fn venue_error(method: &'static str, status: u16, err: &WsError) -> BinanceClien
     BinanceClientError::Venue { endpoint: method, status, code: err.code, msg: err.msg.clone() }
 }
 
-fn err_json(err: &WsError) -> Value {
-    serde_json::json!({ "code": err.code, "msg": err.msg })
-}
-
 /// The result of a successful answer, or the venue's error.
 fn expect_ok(method: &'static str, answer: WsAnswer) -> Result<Value, BinanceClientError> {
     match (answer.result, answer.error) {
@@ -743,29 +727,11 @@ fn order_answer(
     order_reports(&order, inst, receive).map_err(parse_error(method))
 }
 
-/// One half of a cancel-replace outcome: an order (its reports) or an error body (`refused`).
-fn half(
-    method: &'static str,
-    part: Option<Value>,
-    inst: &BinanceInstrument,
-    symbol: &str,
-    client_order_id: &str,
-    receive: i64,
-    refused: impl FnOnce(Option<i64>, String) -> ReportKind,
-) -> Result<Vec<ExecutionReport>, BinanceClientError> {
-    let part = part.ok_or_else(|| malformed(method, "a cancel-replace half is missing"))?;
-    if let (Some(code), Some(msg)) = (part.get("code").and_then(Value::as_i64), part.get("msg").and_then(Value::as_str))
-    {
-        let kind = refused(Some(code), msg.to_owned());
-        return Ok(vec![ExecutionReport::answered(Venue::Binance, symbol, client_order_id, None, kind, receive)]);
-    }
-    let order: BinanceOrder =
-        serde_json::from_value(part).map_err(|e| parse_error(method)(ReportParseError::malformed("order")(e)))?;
-    order_reports(&order, inst, receive).map_err(parse_error(method))
-}
-
 #[path = "ws_client_reconcile.rs"]
 mod reconcile;
 
 #[path = "ws_client_pipeline.rs"]
 mod pipeline;
+
+#[path = "ws_client_rest.rs"]
+mod rest;

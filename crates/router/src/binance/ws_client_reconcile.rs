@@ -226,6 +226,16 @@ impl VenueClient for BinanceWsClient {
         amended_in_place(self.amend_keep_priority(symbol, client_order_id, new_total_qty).await)
     }
 
+    /// One request (`order.cancelReplace`, `STOP_ON_FAILURE`).
+    async fn cancel_replace(
+        &mut self,
+        symbol: &str,
+        cancel_id: &str,
+        new: &NewOrder,
+    ) -> Result<Option<Vec<ExecutionReport>>, BinanceClientError> {
+        BinanceWsClient::cancel_replace(self, symbol, cancel_id, new).await.map(Some)
+    }
+
     /// Every open order on the symbol canceled in one request (`openOrders.cancelAll`).
     async fn cancel_open(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
         Ok(canceled_count(&self.cancel_open_orders(symbol).await?))
