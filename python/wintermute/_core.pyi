@@ -532,6 +532,10 @@ class PipelineSubscription:
         """Drains at most ``max`` outputs as raw records, waiting up to ``timeout`` s."""
     def __len__(self) -> int: ...
 
+# ---- the service venue's book mirrors (crates/python/src/venue_books.rs) ----------------------
+
+__all__ += ["VenueBooks"]
+
 @final
 class VenueBooks:
     """Every instrument's book mirror (levels, FIFO queue positions), fed with drained output
