@@ -166,8 +166,8 @@ impl BookMirror {
                 None => levels.push((price, qty)),
             }
         }
-        bids.sort_unstable_by(|a, b| b.0.cmp(&a.0));
-        asks.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        bids.sort_unstable_by_key(|b| std::cmp::Reverse(b.0));
+        asks.sort_unstable_by_key(|a| a.0);
         Some(BookUpdate { instrument, first_seq: self.seq - n + 1, last_seq: self.seq, bids, asks })
     }
 
@@ -355,7 +355,7 @@ impl VenueBooks {
     /// Applies a drained batch of output records and appends to `kept` the records the Python
     /// side needs (see the module docs). Returns the number of records kept.
     pub fn apply(&mut self, batch: &[u8], kept: &mut Vec<u8>) -> Result<usize, BatchSizeError> {
-        if batch.len() % OUTPUT_SIZE != 0 {
+        if !batch.len().is_multiple_of(OUTPUT_SIZE) {
             return Err(BatchSizeError { len: batch.len() });
         }
         let start = kept.len();
