@@ -14,6 +14,8 @@
 //!   books) -> subscriptions, one thread per stage (or risk and matching merged on small
 //!   machines), with backpressure and a clean shutdown;
 //! - [`analytics`]: latency histograms per pipeline stage, rates, ring occupancy;
+//! - [`venue_books`]: the service venue's mirrors of the books (levels, FIFO queue positions),
+//!   fed with drained output batches;
 //! - [`audit_rows`]: the audit trail's rows replayed from a journal, as columns and PostgreSQL
 //!   binary `COPY` data.
 //!
@@ -34,4 +36,5 @@ pub mod journaled_engine;
 pub mod pipeline;
 pub mod risk;
 pub mod spsc;
+pub mod venue_books;
 pub mod wait;

@@ -229,6 +229,13 @@ impl From<RecordsError> for Error {
     }
 }
 
+/// A venue batch that is not whole output records: a type error, like a bad record length.
+impl From<wintermute_engine::venue_books::BatchSizeError> for Error {
+    fn from(e: wintermute_engine::venue_books::BatchSizeError) -> Self {
+        Error::type_error(e.to_string())
+    }
+}
+
 /// A live market maker's config names its key like the engine's config does (`ConfigError`,
 /// `CONFIG`); one that could not start otherwise is a plain `WintermuteError` (`MM_LIVE`).
 impl From<wintermute_mm::live_config::LiveConfigError> for Error {

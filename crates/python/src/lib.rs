@@ -33,6 +33,7 @@ mod pipeline;
 mod records;
 mod route_sims;
 mod routing_bench;
+mod venue_books;
 mod workload;
 
 /// The package version, shared by the Rust crates and the Python distribution.
@@ -73,5 +74,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     mm_strategy::register(m)?;
     pipeline::register(m)?;
     records::register(m)?;
+    venue_books::register(m)?;
     Ok(())
 }

@@ -2,6 +2,12 @@
 sequence number, and every resting order in its level's FIFO, so that the exact quantity ahead
 of an order (its queue position) is known.
 
+The venue keeps its mirrors in Rust (``wintermute._core.VenueBooks``, from
+``wintermute_engine::venue_books``: a whole drained batch per call, no Python object per book
+delta). This module is the plain reference of the same rules: ``tests/test_venue_books.py``
+checks the Rust mirrors against it over a real engine's events, and ``BUY`` / ``SELL`` are the
+side codes both use.
+
 Why this is exact: the venue's subscription takes every output of the engine, book deltas
 included, in the matching thread's order, and the outputs carry every event that changes a
 resting order — ``accepted`` (an order arrives as a taker), ``trade`` (maker and taker

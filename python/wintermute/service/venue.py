@@ -5,11 +5,13 @@ matching engine: it assigns order ids, remembers client order ids (per account: 
 place returns the first order), tracks each order's state, fills (maker or taker, with fees)
 and the accounts' balances and positions, keeps the public trade tape and an L2 mirror of every
 book with a sequence number, and knows the **exact queue position** of every resting order (see
-``wintermute.service.book_mirror``). The REST, WebSocket and Binance-compatible APIs are thin
-layers over it; none of them talks to the pipeline.
+``wintermute.service.book_mirror``; the mirrors themselves run in Rust, ``_core.VenueBooks``).
+The REST, WebSocket and Binance-compatible APIs are thin layers over it; none of them talks to
+the pipeline.
 
-One background thread drains the engine's subscription (book deltas included) and applies every
-output in the engine's order; ``place``, ``cancel``, ``amend`` and ``cancel_all`` are
+One background thread drains the engine's subscription (book deltas included): each batch goes
+through the Rust book mirrors in one call, and the outputs that concern orders come back to
+be applied in the engine's order; ``place``, ``cancel``, ``amend`` and ``cancel_all`` are
 coroutines that return once the engine answered the command (the verdict, not a guess)::
 
     >>> import asyncio
@@ -67,7 +69,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from wintermute import batch, errors
+import numpy as np
+
+from wintermute import _core, batch, errors
 from wintermute.config import (
     EngineConfig,
     LimitsConfig,
@@ -86,7 +90,7 @@ from wintermute.pipeline import (
     config_of,
 )
 from wintermute.pipeline_stats import PipelineStats
-from wintermute.service.book_mirror import BUY, SELL, BookMirror
+from wintermute.service.book_mirror import BUY, SELL
 from wintermute.service.ledger import Ledger
 from wintermute.service.order_input import (
     SIDES,
@@ -134,7 +138,7 @@ _KIND, _OUTCOME, _LAST = _F["kind"], _F["outcome"], _F["last"]
 _GATEWAY, _CMD = _F["gateway"], _F["command_seq"]
 _OID, _OTHER_ID, _PRICE, _QTY = _F["order_id"], _F["other_id"], _F["price"], _F["qty"]
 _REMAINING, _OTHER, _SIDE, _REASON = _F["remaining"], _F["other"], _F["side"], _F["reason"]
-_FLAGS, _INSTRUMENT = _F["flags"], _F["instrument"]
+_FLAGS, _INSTRUMENT, _PAD = _F["flags"], _F["instrument"], _F["_pad2"]
 _JOURNAL, _INGRESS, _LATENCY = _F["journal_seq"], _F["ingress_ns"], _F["latency_ns"]
 _KINDS = {name: code for code, name in batch.KIND_NAMES.items()}
 ACCEPTED, REJECTED, TRADE = _KINDS["accepted"], _KINDS["rejected"], _KINDS["trade"]
@@ -288,7 +292,10 @@ class Venue:
         size = self.settings.tape_size
         self._tape = {s: collections.deque[Trade](maxlen=size) for s in self._instruments}
         self._symbols = list(self._instruments)
-        self._mirrors = [BookMirror() for _ in self._symbols]
+        # The books' levels and queue positions, kept in Rust (``wintermute_engine::venue_books``):
+        # each drained batch goes through it, and only the rows below it need come to Python.
+        self._books = _core.VenueBooks(len(self._symbols))
+        self._watched = [False] * len(self._symbols)
 
         self.pipeline = Pipeline(engine)
         self._gateway = self.pipeline.gateway(0)
@@ -447,7 +454,7 @@ class Venue:
             return inst.quote, lots * inst.lot_size * ticks * inst.tick_size
         # A market buy holds what the asks would cost now (what is visible of it).
         left, cost = lots, 0
-        for price, qty in self._mirrors[order.inst_id].depth(SELL, 1 << 30):
+        for price, qty in self._books.depth(order.inst_id, SELL, 1 << 30):
             take = min(left, qty)
             cost += take * price
             left -= take
@@ -629,12 +636,12 @@ class Venue:
             return self._depth(inst, max(limit, 0))
 
     def _depth(self, inst: InstrumentInfo, limit: int) -> Depth:
-        m = self._mirrors[self._symbols.index(inst.symbol)]
+        i, books = self._symbols.index(inst.symbol), self._books
         t, lot = inst.tick_size, inst.lot_size
         return Depth(
-            inst.symbol, m.seq,
-            [(p * t, q * lot) for p, q in m.depth(BUY, limit)],
-            [(p * t, q * lot) for p, q in m.depth(SELL, limit)],
+            inst.symbol, books.seq(i),
+            [(p * t, q * lot) for p, q in books.depth(i, BUY, limit)],
+            [(p * t, q * lot) for p, q in books.depth(i, SELL, limit)],
         )  # fmt: skip
 
     def trades(self, symbol: str, limit: int = 500) -> list[Trade]:
@@ -662,8 +669,8 @@ class Venue:
 
     def _mark(self, symbol: str) -> Decimal | None:
         inst = self._instruments[symbol]
-        m = self._mirrors[self._symbols.index(symbol)]
-        bid, ask = m.best(BUY), m.best(SELL)
+        i = self._symbols.index(symbol)
+        bid, ask = self._books.best(i, BUY), self._books.best(i, SELL)
         if bid is not None and ask is not None:
             return (bid + ask) * inst.tick_size / 2
         tape = self._tape[symbol]
@@ -674,7 +681,7 @@ class Venue:
         rest); the order's ``OrderState.queue_ahead`` carries the same."""
         inst = self.instrument(symbol)
         with self._lock:
-            ahead = self._mirrors[self._symbols.index(symbol)].queue_ahead(order_id)
+            ahead = self._books.queue_ahead(self._symbols.index(symbol), order_id)
         return None if ahead is None else ahead * inst.lot_size
 
     # ---- risk controls ------------------------------------------------------------------
@@ -753,12 +760,15 @@ class Venue:
             out = sub.poll(4096, timeout=0.05)
             if len(out):
                 with self._lock:
-                    for row in out.tolist():
+                    self._watch_books()
+                    rows = self._books.apply(out.view(np.uint8)).view(OUTPUT_DTYPE).tolist()
+                    for row in rows:
                         try:
                             self._apply(row)
                         except Exception:  # noqa: PERF203 (a bug: log it, keep draining)
                             self.counters["apply_errors"] += 1
                             log.exception("venue: applying an engine output failed")
+                    self._publish_books()
                     self._send_answers()
             elif sub.finished:
                 break
@@ -790,9 +800,8 @@ class Venue:
         outcome = row[_OUTCOME]
         if pending is not None and pending.span is not None:
             self._trace(row, pending)
-        mirror = self._mirrors[row[_INSTRUMENT]] if row[_INSTRUMENT] < len(self._mirrors) else None
-        if outcome == _OUTCOME_CODES["event"] and mirror is not None:
-            self._event(row, mirror, pending)
+        if outcome == _OUTCOME_CODES["event"] and row[_INSTRUMENT] < len(self._symbols):
+            self._event(row, pending)
         elif outcome == _OUTCOME_CODES["refused"] and pending is not None:
             self._refused(row, pending)
         elif outcome == _OUTCOME_CODES["risk_rejected"] and pending is not None:
@@ -805,8 +814,6 @@ class Venue:
         ):
             pending.error = VenueError("UNAVAILABLE", f"engine outcome {OUTCOMES[outcome]}")
         if row[_LAST]:
-            if mirror is not None:
-                self._command_done(row, mirror)
             if pending is not None:
                 del self._pending[key]
                 self._answer(pending)
@@ -815,11 +822,11 @@ class Venue:
     def _trace(self, row: tuple[Any, ...], pending: _Pending) -> None:
         """One output of a traced command: an event, and the engine's record on the last."""
         span = pending.span
-        if row[_OUTCOME] == _OUTCOME_CODES["event"] and row[_KIND] == BOOK_DELTA:
-            pending.book_deltas += 1
-        elif row[_OUTCOME] == _OUTCOME_CODES["event"]:
+        if row[_OUTCOME] == _OUTCOME_CODES["event"] and row[_KIND] != BOOK_DELTA:
             span.add_event(batch.KIND_NAMES.get(row[_KIND], str(row[_KIND])))
         if row[_LAST]:
+            # The book deltas never come to Python: the last row counts them (VenueBooks).
+            pending.book_deltas += int.from_bytes(row[_PAD], "little")
             span.set_attribute("wintermute.engine.outcome", OUTCOMES.get(row[_OUTCOME], "?"))
             span.set_attribute("wintermute.engine.command_seq", row[_CMD])
             span.set_attribute("wintermute.engine.journal_seq", row[_JOURNAL])
@@ -827,21 +834,17 @@ class Venue:
             span.set_attribute("wintermute.engine.latency_ns", row[_LATENCY])
             span.set_attribute("wintermute.engine.book_deltas", pending.book_deltas)
 
-    def _event(self, row: tuple[Any, ...], mirror: BookMirror, pending: _Pending | None) -> None:
+    def _event(self, row: tuple[Any, ...], pending: _Pending | None) -> None:
+        """One event's bookkeeping (the book mirrors have it already: ``VenueBooks``)."""
         kind = row[_KIND]
-        if kind == BOOK_DELTA:
-            mirror.level(row[_SIDE], row[_PRICE], row[_QTY], row[_REMAINING])
-        elif kind == ACCEPTED:
-            mirror.accepted(row[_OID], row[_SIDE], row[_PRICE], row[_QTY])
+        if kind == ACCEPTED:
             order = self._orders.get(row[_OID])
             if order is not None and order.status == "pending":
                 order.status = "new"
                 self._opened(order)
         elif kind == TRADE:
-            mirror.traded(row[_OID], row[_REMAINING], row[_OTHER_ID], row[_OTHER])
             self._trade(row)
         elif kind == CANCELED:
-            mirror.canceled(row[_OID], row[_REMAINING])
             order = self._orders.get(row[_OID])
             if order is not None and row[_REMAINING] == 0 and order.status in _OPEN:
                 unfilled = batch.CANCEL_REASONS.get(row[_REASON]) == "UNFILLED"
@@ -849,8 +852,6 @@ class Venue:
                 if pending is not None and pending.kind == "mass":
                     pending.canceled.append(order)
         elif kind == AMENDED:
-            kept = bool(row[_FLAGS] & 1)
-            mirror.amended(row[_OID], row[_PRICE], row[_QTY], kept)
             order = self._orders.get(row[_OID])
             if order is not None:
                 order.price, order.qty = row[_PRICE], order.filled + row[_QTY]
@@ -968,27 +969,28 @@ class Venue:
                 self.topics.publish(topic, self._view(order))
         self._touched.clear()
 
-    def _command_done(self, row: tuple[Any, ...], mirror: BookMirror) -> None:
-        changes = mirror.command_done()
-        if not changes:
-            return
-        first = mirror.seq - len(changes) + 1
-        symbol = self._symbols[row[_INSTRUMENT]]
-        topic = f"book:{symbol}"
-        if not self.topics.has(topic):
-            return
-        inst = self._instruments[symbol]
-        t, lot = inst.tick_size, inst.lot_size
-        levels: dict[int, dict[int, Decimal]] = {BUY: {}, SELL: {}}
-        for c in changes:
-            levels[c.side][c.price] = c.qty * lot
-        update = BookUpdate(
-            symbol, first, mirror.seq,
-            [(p * t, q) for p, q in sorted(levels[BUY].items(), reverse=True)],
-            [(p * t, q) for p, q in sorted(levels[SELL].items())],
-            time.time_ns(),
-        )  # fmt: skip
-        self.topics.publish(topic, update)
+    def _watch_books(self) -> None:
+        """Tells the book mirrors which books have live subscribers (their updates are kept)."""
+        for i, symbol in enumerate(self._symbols):
+            watched = self.topics.has(f"book:{symbol}")
+            if watched != self._watched[i]:
+                self._watched[i] = watched
+                self._books.watch(i, watched)
+
+    def _publish_books(self) -> None:
+        """Publishes the drained batch's book updates (one per command that changed levels)."""
+        for inst_id, first, last, bids, asks in self._books.take_updates():
+            symbol = self._symbols[inst_id]
+            topic = f"book:{symbol}"
+            if not self.topics.has(topic):
+                continue
+            inst = self._instruments[symbol]
+            t, lot = inst.tick_size, inst.lot_size
+            update = BookUpdate(
+                symbol, first, last, [(p * t, q * lot) for p, q in bids],
+                [(p * t, q * lot) for p, q in asks], time.time_ns(),
+            )  # fmt: skip
+            self.topics.publish(topic, update)
 
     def _answer(self, p: _Pending) -> None:
         result: Any
@@ -1024,7 +1026,7 @@ class Venue:
         inst = o.inst
         ahead = None
         if o.status in _OPEN:
-            lots = self._mirrors[o.inst_id].queue_ahead(o.order_id)
+            lots = self._books.queue_ahead(o.inst_id, o.order_id)
             ahead = None if lots is None else lots * inst.lot_size
         return OrderState(
             o.order_id, o.client_order_id, o.account, inst.symbol, _SIDE_NAMES[o.side], o.type,
@@ -1070,8 +1072,12 @@ class Venue:
                     if order is not None:
                         self._rejected(order, step.risk_reason)
                     continue
-                mirror = self._mirrors[step.instrument]
+                books, inst_id = self._books, step.instrument
                 for row in step.events:
+                    books.event(
+                        inst_id, row[_KIND], row[_OID], row[_OTHER_ID], row[_SIDE], row[_PRICE],
+                        row[_QTY], row[_REMAINING], row[_OTHER], row[_FLAGS],
+                    )  # fmt: skip
                     if row[_KIND] == REJECTED:
                         if order is not None:
                             reason = batch.REJECT_REASONS.get(row[_REASON], str(row[_REASON]))
@@ -1080,8 +1086,8 @@ class Venue:
                             else:
                                 self._rejected(order, reason)
                     else:
-                        self._event(row, mirror, None)
-                mirror.command_done()
+                        self._event(row, None)
+                books.command_done(inst_id)
                 self._touched.clear()
             self._ids = itertools.count(last_id + 1)
             self._now = time.time_ns
