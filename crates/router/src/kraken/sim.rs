@@ -204,6 +204,11 @@ impl KrakenSim {
         Ok(made)
     }
 
+    /// [`KrakenSimState::set_pair_grid`]: the venue changes `pair`'s tick and lot.
+    pub fn set_pair_grid(&self, pair: &str, tick: &str, lot: &str) -> Result<(), String> {
+        self.venue().set_pair_grid(pair, tick, lot)
+    }
+
     /// Replaces `pair`'s book (price ticks, quantity lots on the pair's grid; `pair` is the
     /// altname, `XBTUSD`): the market moved.
     pub fn set_book(&self, pair: &str, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Result<(), String> {
@@ -217,9 +222,7 @@ impl KrakenSim {
 
     /// Open orders of one key's account (all pairs).
     pub fn open_order_count_of(&self, api_key: &str) -> usize {
-        let state = self.venue();
-        let count = state.exchange.open_orders(None).filter(|o| state.owned_by(o.order_id, api_key)).count();
-        count
+        self.venue().open_orders_of(api_key)
     }
 
     /// The quantity (lots, filled included) of the open order with this `cl_ord_id`.
@@ -400,6 +403,25 @@ impl KrakenSimState {
             "CancelAllOrdersAfter" => self.cancel_all_orders_after(&api_key, &params, now),
             _ => Ok(self.balance(&api_key)),
         }
+    }
+
+    /// The venue changes `pair`'s grid (altname; tick and lot as decimal text): `AssetPairs`
+    /// and every order check use the new one from now on. The book's levels keep their tick
+    /// and lot counts (a test of a grid change, not of prices).
+    pub fn set_pair_grid(&mut self, pair: &str, tick: &str, lot: &str) -> Result<(), String> {
+        let tick = wintermute_core::decimal::Step::parse(tick).map_err(|e| e.to_string())?;
+        let lot = wintermute_core::decimal::Step::parse(lot).map_err(|e| e.to_string())?;
+        let sym = self.exchange.symbols.get_mut(pair).ok_or_else(|| format!("no pair {pair}"))?;
+        (sym.tick_size, sym.step_size) = (tick, lot);
+        if let Some(p) = self.pairs.get_mut(pair) {
+            (p.symbol.tick_size, p.symbol.step_size) = (tick, lot);
+        }
+        Ok(())
+    }
+
+    /// Open orders of one key's account (all pairs).
+    pub fn open_orders_of(&self, api_key: &str) -> usize {
+        self.exchange.open_orders(None).filter(|o| self.owned_by(o.order_id, api_key)).count()
     }
 
     /// Whether order `id` belongs to `api_key`'s account.
