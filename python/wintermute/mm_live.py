@@ -50,7 +50,10 @@ also a hedge route) sends the quotes there instead of our venue, through the sam
 machinery as the hedges: on paper that venue's simulator (listed by ``paper_venues()``, its
 book following the feed's, charging the venue's maker fee), with ``live=True`` the venue
 itself with the keys of ``[hedge.live.<venue>]``. ``state()["quote_venue"]`` counts what was
-sent, filled and refused there (``None`` when quoting on our venue).
+sent, filled and refused there (``None`` when quoting on our venue). With ``live=True``
+each route's venue grid is asked again every ``grid_check_s`` (default 60 s):
+``state()["grids"]`` counts the checks per route, and a route whose venue changed its tick or
+lot is ``halted`` (no new orders, its resting ones canceled) with the ``cause``.
 
 ``paper(config)`` runs the whole thing on one machine, as ``wintermute mm --config FILE``
 does: an engine, the external market, background order flow that trades with the quotes, and
@@ -254,6 +257,7 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
         "counters": raw["counters"],
         "strategy": raw.get("strategy"),
         "error": raw["error"],
+        "grids": [dict(g) for g in raw.get("grids", [])],
     }  # fmt: skip
 
 
@@ -514,13 +518,15 @@ def _line(s: Mapping[str, Any]) -> str:
         f"{st['conflated_books'] + st['conflated_timers']} conflated, {st['dropped']} dropped, "
         f"{st['refused']} refused"
     )  # fmt: skip
+    halted = [f"{g['venue']} {g['symbol']}" for g in s.get("grids", []) if g["halted"]]
+    grids = f" | grid changed, halted: {', '.join(halted)}" if halted else ""
     return (
         f"{s['state']:8} fair {s['fair_value']} | {quotes}{on} | inventory {s['inventory']} | "
         f"pnl {s['pnl']['total']} (spread {s['pnl']['spread_capture']}, "
         f"mtm {s['pnl']['inventory_mtm']}, fees {s['pnl']['fees']}, "
         f"hedge slippage {s['pnl']['hedge_slippage']}) | fills {s['counters']['fills']} | "
         f"interlock {causes} pulls {pulls} | hedges {s['counters']['hedges']} decided, "
-        f"{sent['orders_sent']} sent, {sent['filled_qty']} filled{strategy}"
+        f"{sent['orders_sent']} sent, {sent['filled_qty']} filled{strategy}{grids}"
     )
 
 

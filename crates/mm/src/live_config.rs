@@ -8,7 +8,7 @@
 //! | `quote_on` | `"ours"` (or absent): quote on our venue; a pricing venue's name: quote on that venue through its route (the venue's simulator on paper, `[hedge.live.<venue>]` with `--live`); it may not be a hedge route too |
 //! | `hedge_on`, `hedge_threshold_lots`, `hedge_slippage_ticks` | hedge decisions once `|inventory| > hedge_threshold_lots` (0 or no `hedge_on`: none) |
 //! | `hedge.routes` | live only: the pricing venues hedges are **sent** to (`hedge_on` among them); the hedger chooses among them only. Absent: decisions only |
-//! | `hedge.live.<venue>` | `--live` only (a hedge route's or the `quote_on` venue's), each key optional: `url` (the venue's REST base URL; default its own, `https://`), `keys_file` (a file of `VARIABLE=value` lines holding the route's keys; default the environment), `ca_file` (extra root certificates, PEM), `ws_url` (Kraken's and Coinbase's WebSocket URL; default the venue's own), `dead_man_switch_s` (Kraken: the dead man's switch's timeout, default 60, 0 off). [`LiveRouteSettings`] |
+//! | `hedge.live.<venue>` | `--live` only (a hedge route's or the `quote_on` venue's), each key optional: `url` (the venue's REST base URL; default its own, `https://`), `keys_file` (a file of `VARIABLE=value` lines holding the route's keys; default the environment), `ca_file` (extra root certificates, PEM), `ws_url` (Kraken's and Coinbase's WebSocket URL; default the venue's own), `dead_man_switch_s` (Kraken: the dead man's switch's timeout, default 60, 0 off), `grid_check_s` (how often the venue's grid is asked again while running, default 60, 0: at start only). [`LiveRouteSettings`] |
 //! | `fees` | `fees.ours` books our fills; `fees.<venue>` is that venue's taker fee for hedging and, for the `quote_on` venue, its maker fee (on paper, the commission its simulator charges the quotes' fills) |
 //! | `interlock` | the book-health interlock over the pricing venues (absent: none) |
 //! | `timer_ms` | the runner's timer: staleness checks, timed requotes, the state snapshot |
@@ -117,6 +117,10 @@ pub struct LiveRouteSettings {
     /// Kraken only: the dead man's switch's timeout in seconds (`None`: 60; 0: not armed).
     #[serde(default)]
     pub dead_man_switch_s: Option<u32>,
+    /// How often the venue's grid (tick and lot) of the route's symbol is asked again while
+    /// running, seconds (`None`: 60; 0: checked at start only).
+    #[serde(default)]
+    pub grid_check_s: Option<u32>,
 }
 
 fn default_slippage() -> i64 {
@@ -435,6 +439,7 @@ mod tests {
             ca_file: Some("/ca.pem".into()),
             ws_url: Some("wss://127.0.0.1:9444".into()),
             dead_man_switch_s: None,
+            grid_check_s: None,
         };
         assert_eq!(s.hedge_live, vec![LiveRouteSettings::default(), coinbase]);
         let extra = r#""hedge_on": "kraken", "hedge_threshold_lots": 20, "hedge": {"routes": ["kraken"],

@@ -288,6 +288,26 @@ pub struct QuoteVenueView {
     pub last_reject: Option<String>,
 }
 
+/// A live route's grid re-checks (`[hedge.live.<venue>] grid_check_s`): the venue's tick and
+/// lot of the route's symbol asked again while running.
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+pub struct RouteGridView {
+    /// The venue.
+    pub venue: String,
+    /// The route's symbol at the venue.
+    pub symbol: String,
+    /// Grids read and compared.
+    pub checks: u64,
+    /// Re-checks whose answer could not be read.
+    pub unread: u64,
+    /// Re-checks that found the venue's grid changed.
+    pub changes: u64,
+    /// Whether the route halted on a change (no new orders, its resting ones canceled).
+    pub halted: bool,
+    /// Why it halted (the route and both grids).
+    pub cause: Option<String>,
+}
+
 /// What the runner shows (see the module docs); prices in ticks, quantities in lots of our
 /// instrument, money in 10^-6 tick × lot.
 #[derive(Debug, Clone, Serialize, Default, PartialEq)]
@@ -326,6 +346,8 @@ pub struct LiveSnapshot {
     pub counters: CountersView,
     /// The last error, if any.
     pub error: Option<String>,
+    /// The live routes' grid re-checks (empty on paper, or when none runs).
+    pub grids: Vec<RouteGridView>,
 }
 
 impl LiveSnapshot {

@@ -24,6 +24,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -33,6 +34,7 @@ use wintermute_mm::execution::{
 };
 use wintermute_mm::types::{Fill, Liquidity, Money, VenueId, MONEY_SCALE};
 
+use crate::grid_guard::GridGuard;
 use crate::order::{Instrument, NewOrder, OrderType, TimeInForce};
 use crate::order_state::{OrderStatus, ReportKind, Side};
 use crate::venue::{ErrorKind, VenueClient};
@@ -83,12 +85,31 @@ impl Drop for RoutedExecution {
 impl RoutedExecution {
     /// Starts the worker thread that owns `client`.
     pub fn spawn<C: VenueClient>(client: C, config: RoutedExecutionConfig) -> std::io::Result<Self> {
+        Self::spawn_inner(client, config, None)
+    }
+
+    /// [`Self::spawn`], halting on `guard`: once it is tripped (the venue's grid changed), the
+    /// worker cancels every resting order (within `reconcile_every`) and refuses each new order
+    /// with `Rejected(Risk)`, sending nothing ([`crate::grid_guard`]).
+    pub fn spawn_guarded<C: VenueClient>(
+        client: C,
+        config: RoutedExecutionConfig,
+        guard: Arc<GridGuard>,
+    ) -> std::io::Result<Self> {
+        Self::spawn_inner(client, config, Some(guard))
+    }
+
+    fn spawn_inner<C: VenueClient>(
+        client: C,
+        config: RoutedExecutionConfig,
+        guard: Option<Arc<GridGuard>>,
+    ) -> std::io::Result<Self> {
         let (command_tx, command_rx) = mpsc::sync_channel(config.in_flight);
         let (event_tx, event_rx) = mpsc::sync_channel(4096);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let venue = config.venue;
         let in_flight = config.in_flight;
-        let mut worker = Worker { client, config, events: event_tx, orders: HashMap::new() };
+        let mut worker = Worker { client, config, events: event_tx, orders: HashMap::new(), guard, halted: false };
         let handle = std::thread::Builder::new().name("router-exec".into()).spawn(move || {
             loop {
                 match command_rx.recv_timeout(worker.config.reconcile_every) {
@@ -101,6 +122,9 @@ impl RoutedExecution {
                         }
                     }
                     Err(RecvTimeoutError::Disconnected) => return,
+                }
+                if !worker.halted && worker.guard.as_ref().is_some_and(|g| g.is_halted()) {
+                    runtime.block_on(worker.halt());
                 }
                 if worker.sync().is_err() {
                     return; // the handle is gone
@@ -200,6 +224,9 @@ struct Worker<C> {
     config: RoutedExecutionConfig,
     events: SyncSender<ExecEvent>,
     orders: HashMap<ClientOrderId, Forwarded>,
+    guard: Option<Arc<GridGuard>>,
+    /// Whether the worker halted on its guard (resting orders canceled once).
+    halted: bool,
 }
 
 fn wall_ns() -> i64 {
@@ -231,8 +258,37 @@ impl<C: VenueClient> Worker<C> {
         let _ = self.events.send(event);
     }
 
+    /// The guard tripped: every live order canceled (their `Canceled` events follow from the
+    /// table); a cancel whose outcome is unknown is settled by the next reconciliation.
+    async fn halt(&mut self) {
+        self.halted = true;
+        let symbol = self.config.instrument.symbol.clone();
+        let live: Vec<(ClientOrderId, String)> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| !o.done_sent)
+            .filter_map(|(&c, o)| o.venue_ids.last().map(|v| (c, v.clone())))
+            .collect();
+        for (client_id, venue_id) in live {
+            self.cancel(client_id, &symbol, &venue_id).await;
+        }
+    }
+
     async fn handle(&mut self, command: ExecCommand) {
         let symbol = self.config.instrument.symbol.clone();
+        if self.guard.as_ref().is_some_and(|g| g.is_halted()) {
+            if !self.halted {
+                self.halt().await;
+            }
+            if let ExecCommand::New(request) = command {
+                // The venue's grid is not ours any more: nothing is sent.
+                return self.emit(ExecEvent::Rejected {
+                    client_id: request.client_id,
+                    reason: RejectReason::Risk,
+                    ts_ns: wall_ns(),
+                });
+            }
+        }
         match command {
             ExecCommand::New(request) => {
                 let venue_id = self.client.client_order_id(request.client_id, 0);

@@ -25,6 +25,7 @@ pub mod rate;
 pub mod reports;
 pub mod sim;
 mod sim_batch;
+mod sim_batch_rest;
 mod sim_funds;
 mod sim_orders;
 mod sim_sessions;

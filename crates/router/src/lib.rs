@@ -32,6 +32,7 @@ pub mod binance;
 pub mod coinbase;
 pub mod credentials;
 pub mod execution_adapter;
+pub mod grid_guard;
 pub mod http;
 pub mod kraken;
 pub mod live;

@@ -15,7 +15,10 @@
 //!
 //! # The venue's grid
 //! Before a live route starts, [`check_grids`] asks each venue for its grid of the route's
-//! symbol and refuses a config whose tick or lot differs ([`LiveRouteError::Grid`]).
+//! symbol and refuses a config whose tick or lot differs ([`LiveRouteError::Grid`]). While the
+//! routes run, [`live_routes`]' [`GridWatch`] asks again every `grid_check_s` (default
+//! [`GRID_CHECK_EVERY`], 0: never): a route whose venue changed its tick or lot halts (no new
+//! orders, its resting ones canceled, the cause kept and counted; [`crate::grid_guard`]).
 //!
 //! # Modes
 //! [`Mode::Live`] (`--live`) refuses an `http://` URL: keys and orders never travel in plain
@@ -35,6 +38,7 @@
 //! outcome is reported on its own: one failing does not stop the others.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use wintermute_feeds::Venue;
 use wintermute_mm::batched::BatchSink;
@@ -54,6 +58,7 @@ use crate::coinbase::route::CoinbaseRoute;
 use crate::coinbase::user_ws::{CoinbaseUserWs, COINBASE_USER_WS_LIVE};
 use crate::credentials::{BinanceCredentials, CoinbaseCredentials, CredentialsError, KeyFile, KrakenCredentials};
 use crate::execution_adapter::RoutedExecution;
+use crate::grid_guard::{GridGuard, GridProbe, GridSource, GridWatch};
 use crate::http::{Endpoint, HttpConnection, BINANCE_LIVE, COINBASE_LIVE, KRAKEN_LIVE};
 use crate::kraken::client::KrakenRestClient;
 use crate::kraken::rate::Tier;
@@ -256,6 +261,25 @@ async fn venue_grid(client: &mut RouteClient, symbol: &str) -> Result<(Decimal, 
     }
 }
 
+impl GridSource for RouteClient {
+    fn grid<'a>(&'a mut self, symbol: &'a str) -> crate::grid_guard::GridAnswer<'a> {
+        Box::pin(venue_grid(self, symbol))
+    }
+}
+
+/// How often a live route's venue grid is asked again while running, unless its
+/// `grid_check_s` says otherwise.
+pub const GRID_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// The grid re-check interval of a route's settings (`None`: 0 turns the re-checks off).
+pub fn grid_check_every(settings: &LiveRouteSettings) -> Option<std::time::Duration> {
+    match settings.grid_check_s {
+        None => Some(GRID_CHECK_EVERY),
+        Some(0) => None,
+        Some(s) => Some(std::time::Duration::from_secs(u64::from(s))),
+    }
+}
+
 /// Asks each route's venue for its grid of the route's symbol and compares it with the
 /// config's (`pricing.instrument`): the router passes prices and quantities through on the
 /// config's grid, so a route whose venue trades on another is refused
@@ -448,26 +472,47 @@ fn route_client(
 /// The live hedge routes of `setup` (see the module docs): every client made and every key
 /// loaded first, each venue's grid checked ([`check_grids`], on a runtime of its own: call it
 /// outside one), then a [`RoutedExecution`] worker for each. With `quote_on = "<venue>"`, the
-/// last is the quote venue's route ([`split_quote_route`]).
-pub fn live_routes(setup: &LiveSetup, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<HedgeRoute>, LiveRouteError> {
+/// last is the quote venue's route ([`split_quote_route`]). The routes' grids are then asked
+/// again every `grid_check_s` ([`GRID_CHECK_EVERY`] by default) by the returned [`GridWatch`]
+/// (through clients of their own, public market data only): a route whose venue changed its
+/// tick or lot halts ([`crate::grid_guard`]). Keep the watch as long as the routes run.
+pub fn live_routes(
+    setup: &LiveSetup,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(Vec<HedgeRoute>, GridWatch), LiveRouteError> {
     let mut targets = route_clients(setup, Mode::Live, env)?;
     check_grids_blocking(&mut targets)?;
+    // The re-checks' own clients (the route's are owned by its worker).
+    let probes_clients = route_clients(setup, Mode::Live, env)?;
+    let none = LiveRouteSettings::default();
     let mut routes = Vec::with_capacity(targets.len());
-    for t in targets {
+    let mut probes = Vec::with_capacity(targets.len());
+    for (t, probe) in targets.into_iter().zip(probes_clients) {
         let start = |source| LiveRouteError::Start { venue: t.venue.name(), source };
         let mut config = t.route.config;
         if setup.quote_venue == Some(t.index) {
             config.reconcile_every = crate::paper::QUOTE_RECONCILE_EVERY;
         }
+        let settings = match setup.hedge_routes.iter().position(|&i| i == t.index) {
+            Some(k) => setup.hedge_live.get(k).unwrap_or(&none),
+            None => &setup.quote_live,
+        };
+        let guard = Arc::new(GridGuard::default());
+        if let Some(every) = grid_check_every(settings) {
+            let grid = (config.instrument.tick_size.decimal(), config.instrument.step_size.decimal());
+            let source = Box::new(probe.client);
+            probes.push(GridProbe::new(t.venue.name(), &t.symbol, source, grid, every, Arc::clone(&guard)));
+        }
         let execution = match t.client {
-            RouteClient::Binance(c) => RoutedExecution::spawn(c, config),
-            RouteClient::Coinbase(c) => RoutedExecution::spawn(c, config),
-            RouteClient::Kraken(c) => RoutedExecution::spawn(c, config),
+            RouteClient::Binance(c) => RoutedExecution::spawn_guarded(c, config, guard),
+            RouteClient::Coinbase(c) => RoutedExecution::spawn_guarded(c, config, guard),
+            RouteClient::Kraken(c) => RoutedExecution::spawn_guarded(c, config, guard),
         }
         .map_err(start)?;
         routes.push(HedgeRoute { venue: VenueId::External(t.index as u8), execution: Box::new(execution) });
     }
-    Ok(routes)
+    let watch = GridWatch::spawn(probes).map_err(|source| LiveRouteError::Start { venue: "grids", source })?;
+    Ok((routes, watch))
 }
 
 /// `routes` ([`live_routes`]) as the hedge routes and the quote venue's route (`quote_on`).
@@ -489,8 +534,11 @@ pub fn start_market_maker(
     options: RunnerOptions,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<PaperMarketMaker, LiveRouteError> {
-    let routes = split_quote_route(&setup, live_routes(&setup, env)?);
-    Ok(PaperMarketMaker::start_with_routes(setup, venue, books, options, routes)?)
+    let (routes, watch) = live_routes(&setup, env)?;
+    let routes = split_quote_route(&setup, routes);
+    let mut mm = PaperMarketMaker::start_with_routes(setup, venue, books, options, routes)?;
+    mm.watch_grids(watch);
+    Ok(mm)
 }
 
 /// [`start_market_maker`] with `live` (keys from the routes' files or the process
@@ -526,8 +574,11 @@ where
     K::Error: std::fmt::Display,
 {
     if live {
-        let routes = split_quote_route(&setup, live_routes(&setup, &process_env)?);
-        Ok(PaperMarketMaker::start_routed(setup, venue, source, options, routes, strategy)?)
+        let (routes, watch) = live_routes(&setup, &process_env)?;
+        let routes = split_quote_route(&setup, routes);
+        let mut mm = PaperMarketMaker::start_routed(setup, venue, source, options, routes, strategy)?;
+        mm.watch_grids(watch);
+        Ok(mm)
     } else {
         Ok(PaperMarketMaker::start_with(setup, venue, books, source, options, strategy)?)
     }

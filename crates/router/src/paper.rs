@@ -588,6 +588,7 @@ pub struct PaperMarketMaker {
     runner: LiveRunner,
     strategy: Option<StrategyThread>,
     venues: PaperVenues,
+    grids: Option<crate::grid_guard::GridWatch>,
 }
 
 /// A batched strategy to quote with instead of the built-in model
@@ -618,7 +619,7 @@ impl PaperMarketMaker {
         let (mut venues, routes) = PaperVenues::start(&setup, books.clone())?;
         let quote = venues.take_quote_route();
         let runner = LiveRunner::start_routed(setup, venue, Box::new(books), options, routes, quote)?;
-        Ok(PaperMarketMaker { runner, strategy: None, venues })
+        Ok(PaperMarketMaker { runner, strategy: None, venues, grids: None })
     }
 
     /// As [`PaperMarketMaker::start`], reading the reference books from `source` (`books`,
@@ -678,7 +679,7 @@ impl PaperMarketMaker {
     {
         let Some(s) = strategy else {
             let runner = LiveRunner::start_routed(setup, venue, source, options, routes, quote)?;
-            return Ok(PaperMarketMaker { runner, strategy: None, venues });
+            return Ok(PaperMarketMaker { runner, strategy: None, venues, grids: None });
         };
         if quote.is_some() {
             let why = "a strategy quotes on our venue only (quote_on = \"ours\")".to_owned();
@@ -687,7 +688,7 @@ impl PaperMarketMaker {
         let (port, feed) = live_strategy::link(s.link);
         let runner = LiveRunner::start_with_strategy(setup, venue, source, options, routes, s.name, port)?;
         let thread = StrategyThread::spawn_hosted(feed, s.sink, s.idle, s.host).map_err(LiveRunError::Spawn)?;
-        Ok(PaperMarketMaker { runner, strategy: Some(thread), venues })
+        Ok(PaperMarketMaker { runner, strategy: Some(thread), venues, grids: None })
     }
 
     /// Starts the runner hedging through `routes` and quoting through `quote` (the
@@ -701,7 +702,7 @@ impl PaperMarketMaker {
         (routes, quote): (Vec<HedgeRoute>, Option<HedgeRoute>),
     ) -> Result<Self, PaperError> {
         let runner = LiveRunner::start_routed(setup, venue, Box::new(books), options, routes, quote)?;
-        Ok(PaperMarketMaker { runner, strategy: None, venues: PaperVenues::empty() })
+        Ok(PaperMarketMaker { runner, strategy: None, venues: PaperVenues::empty(), grids: None })
     }
 
     /// The runner (snapshot, kill switch).
@@ -711,7 +712,21 @@ impl PaperMarketMaker {
 
     /// The runner's latest state.
     pub fn snapshot(&self) -> LiveSnapshot {
-        self.runner.snapshot()
+        let mut snapshot = self.runner.snapshot();
+        if let Some(watch) = &self.grids {
+            snapshot.grids = watch.views();
+        }
+        snapshot
+    }
+
+    /// Keeps the live routes' grid re-checks running with the market maker.
+    pub fn watch_grids(&mut self, watch: crate::grid_guard::GridWatch) {
+        self.grids = Some(watch);
+    }
+
+    /// The live routes' grid re-checks (`None` on paper): counts, and the halted routes' causes.
+    pub fn grids(&self) -> Option<&crate::grid_guard::GridWatch> {
+        self.grids.as_ref()
     }
 
     /// The simulated venues: name and address.

@@ -22,7 +22,7 @@ use wintermute_router::binance::client::BinanceRestClient;
 use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimKey};
 use wintermute_router::coinbase::sim::{CoinbaseSim, CoinbaseSimConfig};
 use wintermute_router::http::HttpConnection;
-use wintermute_router::kraken::sim::{KrakenSim, KrakenSimConfig, KrakenSimPair};
+use wintermute_router::kraken::sim::{KrakenSim, KrakenSimConfig, KrakenSimPair, KrakenSimState};
 use wintermute_router::live::{
     check_grids, kill_all, live_routes, route_clients, split_quote_route, KillOutcome, LiveRouteError, Mode,
     RouteClient, RouteTarget,
@@ -31,6 +31,7 @@ use wintermute_router::order::{Instrument, NewOrder, OrderType, TimeInForce};
 use wintermute_router::order_state::Side;
 use wintermute_router::signing::{BinanceSigner, CoinbaseJwtSigner};
 use wintermute_router::sim::exchange::SimSymbol;
+use wintermute_router::sim::SimShared;
 use wintermute_router::venue::VenueClient;
 
 const BINANCE_KEY: &str = "binance-route-key";
@@ -499,6 +500,8 @@ fn a_bad_live_route_is_an_error_naming_the_route_and_the_key_and_never_a_secret(
 struct Served {
     /// Each venue's `hedge.live` entry, in the config's venue order.
     live: Vec<String>,
+    /// The Kraken simulator's state (its grid changed during a test).
+    kraken: Arc<SimShared<KrakenSimState>>,
     dir: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -550,13 +553,13 @@ fn served_behind_tls(name: &str) -> Served {
                 entry("kraken", http[1], &keys[1], &format!(r#", "ws_url": "wss://127.0.0.1:{}/v2""#, ws[0])),
                 entry("coinbase", http[2], &keys[2], &format!(r#", "ws_url": "wss://127.0.0.1:{}""#, ws[1])),
             ];
-            live_tx.send(live).unwrap();
+            live_tx.send((live, Arc::clone(kraken.shared()))).unwrap();
             let _ = stopped.await;
             drop((binance, kraken, coinbase));
         });
     });
-    let live = live_rx.recv().unwrap();
-    Served { live, dir, stop: Some(stop), thread: Some(thread) }
+    let (live, kraken) = live_rx.recv().unwrap();
+    Served { live, kraken, dir, stop: Some(stop), thread: Some(thread) }
 }
 
 /// `setup(live)` routing to `venues` only (the first hedging; `live` holds their entries), on
@@ -578,7 +581,7 @@ fn a_live_route_starts_when_the_venues_own_grid_is_the_configs() {
     let served = served_behind_tls("grid-ok");
     let all = ["binance", "kraken", "coinbase"];
     let setup = setup_on(&served.live_of(&all), &all, "0.01", "0.001");
-    let routes = live_routes(&setup, &no_env).unwrap();
+    let (routes, _grids) = live_routes(&setup, &no_env).unwrap();
     assert_eq!(routes.len(), 3, "exchangeInfo, AssetPairs and the product agree with the config");
     drop(routes);
     // Quoting on Kraken, hedging on Binance: the quote venue's grid is checked too, and its
@@ -587,7 +590,7 @@ fn a_live_route_starts_when_the_venues_own_grid_is_the_configs() {
         .replace(r#"["binance", "kraken", "coinbase"]"#, r#"["binance"]"#)
         .replace(r#""hedge_on": "kraken""#, r#""quote_on": "kraken", "hedge_on": "binance""#);
     let quoting = LiveSetup::from_json(&cfg, "0.01", "0.001").unwrap();
-    let (hedges, quote) = split_quote_route(&quoting, live_routes(&quoting, &no_env).unwrap());
+    let (hedges, quote) = split_quote_route(&quoting, live_routes(&quoting, &no_env).unwrap().0);
     assert_eq!(hedges.iter().map(|h| h.venue).collect::<Vec<_>>(), vec![VenueId::External(0)]);
     assert_eq!(quote.map(|q| q.venue), Some(VenueId::External(1)));
 }
@@ -639,4 +642,69 @@ fn a_live_route_whose_venue_trades_on_another_grid_is_refused_naming_the_route_a
     assert!(matches!(e, LiveRouteError::GridUnread { .. }), "{e}");
     assert_eq!(e.key().as_deref(), Some("hedge.live.binance.url"), "{e}");
     assert!(e.to_string().contains(&closed.to_string()), "{e}");
+}
+
+/// Polls `execution` until an event matches `want` (3 s at most); returns the events seen.
+fn events_until(
+    execution: &mut dyn wintermute_mm::execution::Execution,
+    want: impl Fn(&wintermute_mm::execution::ExecEvent) -> bool,
+) -> Vec<wintermute_mm::execution::ExecEvent> {
+    let mut seen = Vec::new();
+    let mut out = wintermute_mm::execution::ExecEvents::default();
+    for _ in 0..300 {
+        out.clear();
+        execution.poll(1, &mut out);
+        seen.extend(out.iter().copied());
+        if seen.iter().any(&want) {
+            return seen;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("no such event: {seen:?}");
+}
+
+#[test]
+fn a_venue_changing_its_grid_while_running_halts_the_route_cancels_its_quotes_and_says_why() {
+    use wintermute_mm::execution::{ExecCommand, ExecEvent, OrderRequest, OrderTif, RejectReason};
+    let served = served_behind_tls("grid-change");
+    let live = served.live_of(&["kraken"]).replacen("{", r#"{"grid_check_s": 1, "#, 1);
+    let (mut routes, grids) = live_routes(&setup_on(&live, &["kraken"], "0.01", "0.001"), &no_env).unwrap();
+    let execution = routes[0].execution.as_mut();
+    let quote = |client_id| {
+        ExecCommand::New(OrderRequest {
+            client_id,
+            side: wintermute_mm::types::Side::Buy,
+            price: 10_000,
+            qty: 100,
+            tif: OrderTif::PostOnly,
+        })
+    };
+    execution.submit(1, &quote(1)).unwrap();
+    events_until(execution, |e| matches!(e, ExecEvent::Accepted { client_id: 1, .. }));
+    assert_eq!(served.kraken.lock_quietly().open_orders_of(KRAKEN_KEY), 1);
+    // Checked once a second: the same grid, counted, nothing halted.
+    std::thread::sleep(Duration::from_millis(1_300));
+    let (_, _, stats) = grids.stats().remove(0);
+    assert!(stats.checks >= 1 && stats.changes == 0 && !stats.halted, "{stats:?}");
+
+    // The venue's tick becomes ten cents: the route halts and its quote is canceled.
+    served.kraken.lock().set_pair_grid("XBTUSD", "0.1", "0.001").unwrap();
+    let seen = events_until(execution, |e| matches!(e, ExecEvent::Canceled { client_id: 1, .. }));
+    assert!(!seen.iter().any(|e| matches!(e, ExecEvent::Filled { .. })), "{seen:?}");
+    assert_eq!(served.kraken.lock_quietly().open_orders_of(KRAKEN_KEY), 0);
+    let (venue, symbol, stats) = grids.stats().remove(0);
+    assert_eq!((venue, symbol.as_str(), stats.changes, stats.halted), ("kraken", "XBTUSD", 1, true));
+    let views = grids.views();
+    assert!(views[0].halted && views[0].cause.as_deref().is_some_and(|c| c.contains("0.1 at the venue")));
+    let causes = grids.halted();
+    assert_eq!(causes.len(), 1);
+    assert!(
+        causes[0].contains("venue=kraken symbol=XBTUSD")
+            && causes[0].contains("tick_size 0.01 in the config, 0.1 at the venue"),
+        "{causes:?}"
+    );
+    // No new order reaches the venue.
+    execution.submit(1, &quote(2)).unwrap();
+    events_until(execution, |e| matches!(e, ExecEvent::Rejected { client_id: 2, reason: RejectReason::Risk, .. }));
+    assert_eq!(served.kraken.lock_quietly().open_orders_of(KRAKEN_KEY), 0);
 }

@@ -147,6 +147,7 @@ impl Worker {
             strategy: self.strategy_view(),
             decisions: self.decisions.view(),
             error: self.error.clone(),
+            grids: Vec::new(),
         }
     }
 }

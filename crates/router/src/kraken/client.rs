@@ -613,11 +613,22 @@ impl KrakenRestClient {
         Ok(answer.body)
     }
 
-    /// Sends one private call: the API counter checked and charged, a fresh nonce, the body
-    /// built by `body(nonce)`, `API-Key` and `API-Sign`.
+    /// Sends one private call with a form body: the API counter checked and charged, a fresh
+    /// nonce, the body built by `body(nonce)`, `API-Key` and `API-Sign`.
     async fn private(
         &mut self,
         method: &'static str,
+        body: impl FnOnce(u64) -> String,
+    ) -> Result<Bytes, KrakenClientError> {
+        self.private_as(method, "application/x-www-form-urlencoded; charset=utf-8", body).await
+    }
+
+    /// [`Self::private`] with a body of this content type (the batches' JSON); `API-Sign`
+    /// covers the body exactly as sent, whatever its type.
+    async fn private_as(
+        &mut self,
+        method: &'static str,
+        content_type: &'static str,
         body: impl FnOnce(u64) -> String,
     ) -> Result<Bytes, KrakenClientError> {
         let now = local_ms();
@@ -631,11 +642,7 @@ impl KrakenRestClient {
         let body = body(nonce);
         let path = format!("/0/private/{method}");
         let sign = self.signer.api_sign(&path, &nonce.to_string(), &body);
-        let headers = [
-            ("api-key", self.api_key.as_str()),
-            ("api-sign", sign.as_str()),
-            ("content-type", "application/x-www-form-urlencoded; charset=utf-8"),
-        ];
+        let headers = [("api-key", self.api_key.as_str()), ("api-sign", sign.as_str()), ("content-type", content_type)];
         let answer = self
             .connection
             .request("POST", &path, &headers, Bytes::from(body))
@@ -647,6 +654,10 @@ impl KrakenRestClient {
 
 #[path = "client_reconcile.rs"]
 mod reconcile;
+
+#[path = "client_batch.rs"]
+mod batch;
+pub use batch::{add_order_batch_body, BatchCancel};
 
 /// The symbol Kraken's reconciliation and kill switch are called with: its queries and
 /// `CancelAll` are account-wide, so every pair's orders are covered.

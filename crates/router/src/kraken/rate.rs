@@ -38,7 +38,7 @@ impl Tier {
 /// API counter cost of a private endpoint (`None` for those on the trading counter).
 pub fn api_cost(endpoint: &str) -> Option<i64> {
     match endpoint {
-        "AddOrder" | "CancelOrder" | "CancelAll" | "AmendOrder" => None,
+        "AddOrder" | "AddOrderBatch" | "CancelOrder" | "CancelOrderBatch" | "CancelAll" | "AmendOrder" => None,
         "TradesHistory" | "QueryTrades" | "Ledgers" | "QueryLedgers" => Some(2),
         _ => Some(1),
     }

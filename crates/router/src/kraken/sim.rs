@@ -18,16 +18,24 @@
 //!   the pair's decimals, `EOrder:Order minimum not met` / `EOrder:Cost minimum not met`,
 //!   `EOrder:Post only order` for a post-only order that would cross, `EOrder:Unknown order`.
 //!
+//! **Accounts.** Each registered API key is an account of its own: its orders, fills, balances
+//! and dead man's switch. A key's queries list only its own orders and trades; a txid or
+//! `cl_ord_id` of another key's order is unknown to it (`EOrder:Unknown order`,
+//! `EOrder:Invalid order`), `CancelAll` cancels its own orders only, and a `cl_ord_id` need only
+//! be unique within its account.
+//!
 //! Orders trade against the pair's book (the shared matching engine,
 //! [`crate::sim::exchange::SimExchange`]; a recorded Kraken book through
 //! [`SimSymbol::from_levels`]); fees are charged in the quote currency (Kraken's default), at
-//! the rate [`KrakenSimConfig::fee_rate`]. Balances start at [`KrakenSimConfig::balances`] and
+//! the rate [`KrakenSimConfig::fee_rate`]. Each key's balances start at
+//! [`KrakenSimConfig::balances`] and
 //! move with every trade; with [`KrakenSimConfig::check_funds`] an order the account cannot pay
 //! for (open orders holding their share) is refused with `EOrder:Insufficient funds`
 //! ([`super::sim_funds`]).
 //! Resting orders fill when the test says another participant traded ([`KrakenSim::trade_at`]).
 //!
-//! Endpoints: public `Time`, `AssetPairs`; private `AddOrder`, `AmendOrder`, `CancelOrder`,
+//! Endpoints: public `Time`, `AssetPairs`; private `AddOrder`, `AddOrderBatch` and
+//! `CancelOrderBatch` (a JSON body, [`super::sim_batch_rest`]), `AmendOrder`, `CancelOrder`,
 //! `CancelAll`, `OpenOrders`, `ClosedOrders`, `QueryOrders`, `TradesHistory`, `QueryTrades`,
 //! `Balance`, `BalanceEx`, `GetWebSocketsToken`, `CancelAllOrdersAfter` (the dead man's switch,
 //! shared with the WebSocket front, checked by a timer). The same exchange also answers Kraken's
@@ -76,7 +84,7 @@ pub struct KrakenSimConfig {
     pub tier: Tier,
     /// Commission rate (Kraken's starter taker fee, 0.26 %, by default).
     pub fee_rate: Decimal,
-    /// Starting balances by Kraken asset name (`"ZUSD"`, `"XXBT"`).
+    /// Starting balances by Kraken asset name (`"ZUSD"`, `"XXBT"`), of each key's account.
     pub balances: Vec<(String, Decimal)>,
     /// Whether orders are checked against the balances (`EOrder:Insufficient funds`); off by
     /// default, so a paper venue trades on unlimited funds.
@@ -124,6 +132,8 @@ pub(super) struct OrderExtra {
     pub(super) cl_ord_id: Option<String>,
     pub(super) oflags: String,
     pub(super) reason: Option<&'static str>,
+    /// The API key whose account placed the order.
+    pub(super) owner: String,
 }
 
 /// The simulated venue's state: what its front answers from.
@@ -134,7 +144,10 @@ pub struct KrakenSimState {
     pub(super) tier: Tier,
     pub(super) trading: HashMap<(String, String), Counter>,
     pub(super) extras: HashMap<u64, OrderExtra>,
-    pub(super) balances: BTreeMap<String, Decimal>,
+    /// Each key's account balances (every key starts with [`KrakenSimConfig::balances`]).
+    pub(super) balances: HashMap<String, BTreeMap<String, Decimal>>,
+    /// The first key of the config (whose account [`KrakenSim::balances`] shows).
+    first_key: String,
     pub(super) balanced_trades: u64,
     pub(super) check_funds: bool,
     pub(super) tokens: HashMap<String, WsToken>,
@@ -149,6 +162,9 @@ impl KrakenSim {
     /// Starts serving on 127.0.0.1 (a free port). A key whose secret is not base64 is an error.
     pub async fn start(config: KrakenSimConfig) -> std::io::Result<Self> {
         let mut keys = HashMap::new();
+        let first_key = config.keys.first().map(|(k, _)| k.clone()).unwrap_or_default();
+        let start: BTreeMap<String, Decimal> = config.balances.into_iter().collect();
+        let balances = config.keys.iter().map(|(k, _)| (k.clone(), start.clone())).collect();
         for (api_key, secret) in config.keys {
             let verifier = KrakenSigner::new(&secret).map_err(std::io::Error::other)?;
             let api = Counter::new(config.tier.api_max, config.tier.api_decay_milli_per_s);
@@ -164,7 +180,8 @@ impl KrakenSim {
             tier: config.tier,
             trading: HashMap::new(),
             extras: HashMap::new(),
-            balances: config.balances.into_iter().collect(),
+            balances,
+            first_key,
             balanced_trades: 0,
             check_funds: config.check_funds,
             tokens: HashMap::new(),
@@ -187,15 +204,25 @@ impl KrakenSim {
         Ok(made)
     }
 
+    /// [`KrakenSimState::set_pair_grid`]: the venue changes `pair`'s tick and lot.
+    pub fn set_pair_grid(&self, pair: &str, tick: &str, lot: &str) -> Result<(), String> {
+        self.venue().set_pair_grid(pair, tick, lot)
+    }
+
     /// Replaces `pair`'s book (price ticks, quantity lots on the pair's grid; `pair` is the
     /// altname, `XBTUSD`): the market moved.
     pub fn set_book(&self, pair: &str, bids: &[(i64, i64)], asks: &[(i64, i64)]) -> Result<(), String> {
         self.venue().exchange.set_book(pair, bids, asks).map_err(|e| e.to_string())
     }
 
-    /// Open orders (all pairs).
+    /// Open orders (all pairs, every key).
     pub fn open_order_count(&self) -> usize {
         self.venue().exchange.open_orders(None).count()
+    }
+
+    /// Open orders of one key's account (all pairs).
+    pub fn open_order_count_of(&self, api_key: &str) -> usize {
+        self.venue().open_orders_of(api_key)
     }
 
     /// The quantity (lots, filled included) of the open order with this `cl_ord_id`.
@@ -220,14 +247,30 @@ impl KrakenSim {
             .collect()
     }
 
-    /// Sets an asset's balance (a deposit or withdrawal made elsewhere).
+    /// Sets an asset's balance in the first key's account (a deposit or withdrawal made
+    /// elsewhere).
     pub fn set_balance(&self, asset: &str, amount: Decimal) {
-        self.venue().balances.insert(asset.to_owned(), amount);
+        let mut state = self.venue();
+        let key = state.first_key.clone();
+        state.balances.entry(key).or_default().insert(asset.to_owned(), amount);
     }
 
-    /// Every asset's balance.
+    /// Sets an asset's balance in `api_key`'s account (none for an unknown key).
+    pub fn set_balance_of(&self, api_key: &str, asset: &str, amount: Decimal) {
+        if let Some(account) = self.venue().balances.get_mut(api_key) {
+            account.insert(asset.to_owned(), amount);
+        }
+    }
+
+    /// Every asset's balance in the first key's account.
     pub fn balances(&self) -> BTreeMap<String, Decimal> {
-        self.venue().balances.clone()
+        let state = self.venue();
+        state.balances.get(&state.first_key).cloned().unwrap_or_default()
+    }
+
+    /// Every asset's balance in `api_key`'s account (empty for an unknown key).
+    pub fn balances_of(&self, api_key: &str) -> BTreeMap<String, Decimal> {
+        self.venue().balances.get(api_key).cloned().unwrap_or_default()
     }
 
     /// Makes every WebSocket token `ms` older (a test of their 15-minute first-use window).
@@ -249,9 +292,9 @@ impl KrakenSim {
         self.venue().tokens.len()
     }
 
-    /// When the dead man's switch fires (ms since the epoch), if armed.
+    /// When the first armed dead man's switch fires (ms since the epoch), if any key armed one.
     pub fn dead_man_trigger_ms(&self) -> Option<i64> {
-        self.venue().ws.dead_man_ms
+        self.venue().ws.dead_man_ms.values().min().copied()
     }
 
     /// The last nonce the key used (0 if none).
@@ -278,8 +321,10 @@ impl SimVenue for KrakenSimState {
     }
 }
 
-const PRIVATE: [&str; 13] = [
+const PRIVATE: [&str; 15] = [
     "AddOrder",
+    "AddOrderBatch",
+    "CancelOrderBatch",
     "AmendOrder",
     "CancelOrder",
     "CancelAll",
@@ -308,11 +353,22 @@ impl KrakenSimState {
         let Some(method) = method.filter(|_| request.method == "POST") else {
             return Err(KrakenError::new("EGeneral:Unknown method"));
         };
-        let params = Params::parse([request.body]);
         let header = |name: &str| request.headers.get(name).and_then(|v| v.to_str().ok());
+        // The batches take a JSON body (its `nonce` a member); the other calls a form.
+        let batch = matches!(method, "AddOrderBatch" | "CancelOrderBatch");
+        let json_body = header("content-type").is_some_and(|c| c.starts_with("application/json"));
+        let (params, body) = if batch && json_body {
+            (Params::default(), serde_json::from_str::<serde_json::Map<String, Value>>(request.body).ok())
+        } else {
+            (Params::parse([request.body]), None)
+        };
         let api_key = header("api-key").unwrap_or("").to_owned();
         let key = self.keys.get_mut(&api_key).ok_or(KrakenError::new("EAPI:Invalid key"))?;
-        let nonce_text = params.get("nonce").unwrap_or("");
+        let nonce_text = match &body {
+            Some(b) => b.get("nonce").and_then(json_text).unwrap_or_default(),
+            None => params.get("nonce").unwrap_or("").to_owned(),
+        };
+        let nonce_text = nonce_text.as_str();
         let signature = header("api-sign").unwrap_or("");
         if !key.verifier.verify(request.path, nonce_text, request.body, signature) {
             return Err(KrakenError::new("EAPI:Invalid signature"));
@@ -325,21 +381,52 @@ impl KrakenSimState {
         if params.has_duplicates() {
             return Err(KrakenError::new("EGeneral:Invalid arguments"));
         }
+        if batch {
+            let body = body.ok_or(KrakenError::new("EGeneral:Invalid arguments"))?;
+            return match method {
+                "AddOrderBatch" => self.add_order_batch(&api_key, &body, now),
+                _ => self.cancel_order_batch(&api_key, &body, now),
+            };
+        }
         match method {
             "AddOrder" => self.add_order(&api_key, &params, now),
             "AmendOrder" => self.amend_order(&api_key, &params, now),
             "CancelOrder" => self.cancel_order(&api_key, &params, now),
-            "CancelAll" => Ok(self.cancel_all(now)),
-            "OpenOrders" => self.open_orders(&params),
-            "ClosedOrders" => self.closed_orders(&params),
-            "QueryOrders" => self.query_orders(&params),
-            "TradesHistory" => self.trades_history(&params),
-            "QueryTrades" => self.query_trades(&params),
-            "BalanceEx" => Ok(self.balance_ex()),
+            "CancelAll" => Ok(self.cancel_all(&api_key, now)),
+            "OpenOrders" => self.open_orders(&api_key, &params),
+            "ClosedOrders" => self.closed_orders(&api_key, &params),
+            "QueryOrders" => self.query_orders(&api_key, &params),
+            "TradesHistory" => self.trades_history(&api_key, &params),
+            "QueryTrades" => self.query_trades(&api_key, &params),
+            "BalanceEx" => Ok(self.balance_ex(&api_key)),
             "GetWebSocketsToken" => self.new_ws_token(&api_key, now),
-            "CancelAllOrdersAfter" => self.cancel_all_orders_after(&params, now),
-            _ => Ok(self.balance()),
+            "CancelAllOrdersAfter" => self.cancel_all_orders_after(&api_key, &params, now),
+            _ => Ok(self.balance(&api_key)),
         }
+    }
+
+    /// The venue changes `pair`'s grid (altname; tick and lot as decimal text): `AssetPairs`
+    /// and every order check use the new one from now on. The book's levels keep their tick
+    /// and lot counts (a test of a grid change, not of prices).
+    pub fn set_pair_grid(&mut self, pair: &str, tick: &str, lot: &str) -> Result<(), String> {
+        let tick = wintermute_core::decimal::Step::parse(tick).map_err(|e| e.to_string())?;
+        let lot = wintermute_core::decimal::Step::parse(lot).map_err(|e| e.to_string())?;
+        let sym = self.exchange.symbols.get_mut(pair).ok_or_else(|| format!("no pair {pair}"))?;
+        (sym.tick_size, sym.step_size) = (tick, lot);
+        if let Some(p) = self.pairs.get_mut(pair) {
+            (p.symbol.tick_size, p.symbol.step_size) = (tick, lot);
+        }
+        Ok(())
+    }
+
+    /// Open orders of one key's account (all pairs).
+    pub fn open_orders_of(&self, api_key: &str) -> usize {
+        self.exchange.open_orders(None).filter(|o| self.owned_by(o.order_id, api_key)).count()
+    }
+
+    /// Whether order `id` belongs to `api_key`'s account.
+    pub(super) fn owned_by(&self, id: u64, api_key: &str) -> bool {
+        self.extras.get(&id).is_some_and(|e| e.owner == api_key)
     }
 
     /// The pair named by its altname or its `AssetPairs` key.
@@ -373,6 +460,16 @@ impl KrakenSimState {
             }
         }
         Ok(Value::Object(out))
+    }
+}
+
+/// A JSON scalar as form text (`None` for an array, an object or null).
+pub(super) fn json_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
     }
 }
 

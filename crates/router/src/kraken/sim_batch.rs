@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use serde_json::value::RawValue;
 
-use super::sim::KrakenSimState;
+use super::sim::{KrakenError, KrakenSimState};
 use super::sim_ws::{param_text, v2_error};
 use super::ws_messages::JsonWriter;
 use crate::sim::Params;
@@ -71,15 +71,11 @@ impl KrakenSimState {
             }
             requests.push(Params(rest));
         }
-        for request in &requests {
-            self.charge_new_order(api_key, request, now).map_err(v2_error)?;
-        }
-        let checked: Vec<_> =
-            requests.iter().map(|r| self.check_new_order(r).map_err(v2_error)).collect::<Result<_, _>>()?;
-        let mut entries = Vec::with_capacity(checked.len());
-        for (order, request) in checked.into_iter().zip(&requests) {
+        let placed = self.place_batch(api_key, &requests, now).map_err(v2_error)?;
+        let mut entries = Vec::with_capacity(placed.len());
+        for (outcome, request) in placed.into_iter().zip(&requests) {
             let mut entry = JsonWriter::new();
-            match self.place_checked(order, now) {
+            match outcome {
                 Ok(result) => {
                     if let Some(id) = result["txid"].get(0).and_then(|t| t.as_str()) {
                         entry.str("order_id", id);
@@ -98,6 +94,23 @@ impl KrakenSimState {
             entries.push(entry.finish());
         }
         Ok(format!("[{}]", entries.join(",")))
+    }
+
+    /// A batch's orders (`AddOrder`'s parameters, `pair` in each) for `api_key`: each order's
+    /// fixed +1 charged on the trading counter, then every order checked (one failing refuses
+    /// the whole batch with its error), then each placed in turn (its funds, a duplicate
+    /// `cl_ord_id`, a crossing post-only refusing that order alone). The outcomes, in order.
+    pub(super) fn place_batch(
+        &mut self,
+        api_key: &str,
+        requests: &[Params],
+        now: i64,
+    ) -> Result<Vec<Result<serde_json::Value, KrakenError>>, KrakenError> {
+        for request in requests {
+            self.charge_new_order(api_key, request, now)?;
+        }
+        let checked: Vec<_> = requests.iter().map(|r| self.check_new_order(r)).collect::<Result<_, _>>()?;
+        Ok(checked.into_iter().map(|order| self.place_checked(order, api_key, now)).collect())
     }
 
     /// `batch_cancel` (module docs).

@@ -1,4 +1,4 @@
-//! The Kraken simulator's account: balances, what open orders hold, the funds check of a new or
+//! The Kraken simulator's accounts, one per API key: balances, what open orders hold, the funds check of a new or
 //! amended order (`EOrder:Insufficient funds`), `Balance`, `BalanceEx` and the WebSocket tokens
 //! of `GetWebSocketsToken`.
 //!
@@ -7,6 +7,7 @@
 //! when it needs more than the balance less what open orders hold (a limit buy at its limit
 //! price, a market buy at what the book would charge for it). Trades move the balances
 //! ([`KrakenSimState::settle_balances`]): base and quote exactly, the fee in the quote asset.
+//! Each key's orders hold and trade its own balances only.
 
 use std::collections::BTreeMap;
 
@@ -45,10 +46,12 @@ impl KrakenSimState {
         }
     }
 
-    /// What open orders hold, by asset (`except` one order, being amended).
-    pub(super) fn held(&self, except: Option<u64>) -> BTreeMap<String, Decimal> {
+    /// What the open orders of `api_key`'s account hold, by asset (`except` one order, being
+    /// amended).
+    pub(super) fn held(&self, api_key: &str, except: Option<u64>) -> BTreeMap<String, Decimal> {
         let mut out = BTreeMap::new();
-        for order in self.exchange.open_orders(None).filter(|o| Some(o.order_id) != except) {
+        let counted = |o: &&SimOrder| Some(o.order_id) != except && self.owned_by(o.order_id, api_key);
+        for order in self.exchange.open_orders(None).filter(counted) {
             if let Some((asset, amount)) = self.hold_of(order, order.new.qty, order.new.price) {
                 let entry = out.entry(asset).or_insert(Decimal::new(0, 0));
                 *entry = add(*entry, amount);
@@ -57,10 +60,11 @@ impl KrakenSimState {
         out
     }
 
-    /// The balance not held by open orders (`except` one).
-    fn available(&self, asset: &str, except: Option<u64>) -> Decimal {
-        let balance = self.balances.get(asset).copied().unwrap_or(Decimal::new(0, 0));
-        let held = self.held(except).get(asset).copied().unwrap_or(Decimal::new(0, 0));
+    /// The balance of `api_key`'s account not held by its open orders (`except` one).
+    fn available(&self, api_key: &str, asset: &str, except: Option<u64>) -> Decimal {
+        let account = self.balances.get(api_key);
+        let balance = account.and_then(|a| a.get(asset)).copied().unwrap_or(Decimal::new(0, 0));
+        let held = self.held(api_key, except).get(asset).copied().unwrap_or(Decimal::new(0, 0));
         add(balance, neg(held))
     }
 
@@ -69,6 +73,7 @@ impl KrakenSimState {
     /// book would charge), a sell its volume in the base asset.
     pub(super) fn check_new_order_funds(
         &self,
+        api_key: &str,
         symbol: &str,
         is_buy: bool,
         price: Option<i64>,
@@ -99,7 +104,7 @@ impl KrakenSimState {
         } else {
             (sym.base_asset.as_str(), sym.step_size.value(qty))
         };
-        if less(self.available(asset, None), needed) {
+        if less(self.available(api_key, asset, None), needed) {
             return Err(KrakenError::new("EOrder:Insufficient funds"));
         }
         Ok(())
@@ -110,28 +115,32 @@ impl KrakenSimState {
     pub(super) fn check_amend_funds(&self, id: u64, qty: i64, price: i64) -> Result<(), KrakenError> {
         let Some(order) = self.exchange.orders.get(&id).filter(|_| self.check_funds) else { return Ok(()) };
         let Some((asset, needed)) = self.hold_of(order, qty, price) else { return Ok(()) };
-        if less(self.available(&asset, Some(id)), needed) {
+        let owner = self.extras.get(&id).map_or("", |e| e.owner.as_str());
+        if less(self.available(owner, &asset, Some(id)), needed) {
             return Err(KrakenError::new("EOrder:Insufficient funds"));
         }
         Ok(())
     }
 
-    /// `Balance`: every asset's balance.
-    pub(super) fn balance(&self) -> Value {
+    /// `Balance`: every asset's balance in `api_key`'s account.
+    pub(super) fn balance(&self, api_key: &str) -> Value {
         let mut out = serde_json::Map::new();
-        for (asset, amount) in &self.balances {
+        for (asset, amount) in self.balances.get(api_key).into_iter().flatten() {
             out.insert(asset.clone(), json!(amount.to_string()));
         }
         Value::Object(out)
     }
 
-    /// `BalanceEx`: every asset's balance and what open orders hold of it (`hold_trade`).
-    pub(super) fn balance_ex(&self) -> Value {
-        let held = self.held(None);
+    /// `BalanceEx`: every asset's balance in `api_key`'s account and what its open orders hold
+    /// of it (`hold_trade`).
+    pub(super) fn balance_ex(&self, api_key: &str) -> Value {
+        let held = self.held(api_key, None);
+        let empty = BTreeMap::new();
+        let account = self.balances.get(api_key).unwrap_or(&empty);
         let mut out = serde_json::Map::new();
-        let assets: std::collections::BTreeSet<&String> = self.balances.keys().chain(held.keys()).collect();
+        let assets: std::collections::BTreeSet<&String> = account.keys().chain(held.keys()).collect();
         for asset in assets {
-            let balance = self.balances.get(asset).copied().unwrap_or(Decimal::new(0, 0));
+            let balance = account.get(asset).copied().unwrap_or(Decimal::new(0, 0));
             let hold = held.get(asset).copied().unwrap_or(Decimal::new(0, 0));
             out.insert(asset.clone(), json!({ "balance": balance.to_string(), "hold_trade": hold.to_string() }));
         }
@@ -159,14 +168,16 @@ impl KrakenSimState {
         Some(entry.api_key.clone())
     }
 
-    /// Moves the balances by every trade not yet counted: the base asset by the volume, the
-    /// quote asset by the cost, and the fee out of the quote asset.
+    /// Moves the balances of each trade's account (its order's key) by every trade not yet
+    /// counted: the base asset by the volume, the quote asset by the cost, and the fee out of
+    /// the quote asset.
     pub(super) fn settle_balances(&mut self) {
         let ex = &self.exchange;
         let new: Vec<_> = ex.trades.range(self.balanced_trades + 1..).map(|(_, t)| t.clone()).collect();
         for t in new {
             self.balanced_trades = self.balanced_trades.max(t.id);
             let Some(sym) = self.exchange.symbols.get(&t.symbol) else { continue };
+            let Some(owner) = self.extras.get(&t.order_id).map(|e| e.owner.clone()) else { continue };
             let qty = sym.step_size.value(t.qty);
             let notional = sym.notional(t.price, t.qty);
             let (base, quote) = (sym.base_asset.clone(), sym.quote_asset.clone());
@@ -176,7 +187,7 @@ impl KrakenSimState {
                 (quote.clone(), sign(notional, !t.is_buyer)),
                 (quote, neg(t.commission)),
             ] {
-                let entry = self.balances.entry(asset).or_insert(Decimal::new(0, 0));
+                let entry = self.balances.entry(owner.clone()).or_default().entry(asset).or_insert(Decimal::new(0, 0));
                 *entry = add(*entry, delta);
             }
         }

@@ -64,7 +64,7 @@ impl KrakenSimState {
     pub(super) fn add_order(&mut self, api_key: &str, params: &Params, now: i64) -> Result<Value, KrakenError> {
         self.charge_new_order(api_key, params, now)?;
         let checked = self.check_new_order(params)?;
-        self.place_checked(checked, now)
+        self.place_checked(checked, api_key, now)
     }
 
     /// The trading counter's fixed +1 of a new order on its pair, on receipt (even if the order
@@ -164,19 +164,29 @@ impl KrakenSimState {
         Ok(CheckedOrder { new, market, descr, validate, userref, cl_ord_id, oflags: oflags.join(",") })
     }
 
-    /// A checked order's funds, then (unless it only validates) the order placed.
-    pub(super) fn place_checked(&mut self, checked: CheckedOrder, now: i64) -> Result<Value, KrakenError> {
+    /// A checked order's funds in `api_key`'s account, then (unless it only validates) the
+    /// order placed in that account.
+    pub(super) fn place_checked(
+        &mut self,
+        checked: CheckedOrder,
+        api_key: &str,
+        now: i64,
+    ) -> Result<Value, KrakenError> {
         let CheckedOrder { mut new, market, descr, validate, userref, cl_ord_id, oflags } = checked;
-        self.check_new_order_funds(&new.symbol, new.is_buy, (!market).then_some(new.price), new.qty)?;
+        self.check_new_order_funds(api_key, &new.symbol, new.is_buy, (!market).then_some(new.price), new.qty)?;
         if validate {
             return Ok(json!({ "descr": descr }));
         }
-        if cl_ord_id.is_none() {
-            new.client_order_id = format!("#{}", self.exchange.orders.len());
-        }
+        // The engine's client ids are unique per account: a `cl_ord_id` another key uses is
+        // no duplicate.
+        new.client_order_id = match &cl_ord_id {
+            Some(cl) => format!("{api_key}\u{1f}{cl}"),
+            None => format!("#{}", self.exchange.orders.len()),
+        };
         let (order_id, _) = self.exchange.place(new, now)?;
         let reason = (self.exchange.orders[&order_id].status == "EXPIRED").then_some("Unfilled remainder of IOC");
-        self.extras.insert(order_id, OrderExtra { userref, cl_ord_id, oflags, reason });
+        let owner = api_key.to_owned();
+        self.extras.insert(order_id, OrderExtra { userref, cl_ord_id, oflags, reason, owner });
         self.settle_balances();
         Ok(json!({ "descr": descr, "txid": [txid(b'O', order_id)] }))
     }
@@ -185,7 +195,7 @@ impl KrakenSimState {
     /// queue place when only the quantity goes down (the engine keeps our resting orders outside
     /// the book, so every amend keeps it here).
     pub(super) fn amend_order(&mut self, api_key: &str, params: &Params, now: i64) -> Result<Value, KrakenError> {
-        let id = self.named_order(params)?;
+        let id = self.named_order(api_key, params)?;
         let order = &self.exchange.orders[&id];
         if !is_open(order.status) {
             return Err(KrakenError::new("EOrder:Unknown order"));
@@ -223,16 +233,21 @@ impl KrakenSimState {
         Ok(json!({ "amend_id": txid(b'A', id) }))
     }
 
-    /// The order a request names by `txid` or `cl_ord_id`.
-    fn named_order(&self, params: &Params) -> Result<u64, KrakenError> {
+    /// The order of `api_key`'s account a request names by `txid` or `cl_ord_id` (another
+    /// account's order is unknown).
+    fn named_order(&self, api_key: &str, params: &Params) -> Result<u64, KrakenError> {
         match (params.get("txid"), params.get("cl_ord_id")) {
-            (Some(t), None) => parse_txid(b'O', t).filter(|id| self.exchange.orders.contains_key(id)),
+            (Some(t), None) => parse_txid(b'O', t).filter(|&id| self.owned_by(id, api_key)),
             (None, Some(c)) => self
                 .exchange
                 .orders
                 .values()
                 .rev()
-                .find(|o| self.extras.get(&o.order_id).is_some_and(|e| e.cl_ord_id.as_deref() == Some(c)))
+                .find(|o| {
+                    self.extras
+                        .get(&o.order_id)
+                        .is_some_and(|e| e.owner == api_key && e.cl_ord_id.as_deref() == Some(c))
+                })
                 .map(|o| o.order_id),
             _ => return Err(KrakenError::new("EGeneral:Invalid arguments")),
         }
@@ -246,10 +261,12 @@ impl KrakenSimState {
             Some(userref) => self
                 .exchange
                 .open_orders(None)
-                .filter(|o| self.extras.get(&o.order_id).is_some_and(|e| e.userref == Some(userref)))
+                .filter(|o| {
+                    self.extras.get(&o.order_id).is_some_and(|e| e.owner == api_key && e.userref == Some(userref))
+                })
                 .map(|o| o.order_id)
                 .collect(),
-            None => vec![self.named_order(params)?],
+            None => vec![self.named_order(api_key, params)?],
         };
         let open: Vec<u64> = ids.into_iter().filter(|id| is_open(self.exchange.orders[id].status)).collect();
         if open.is_empty() {
@@ -268,8 +285,10 @@ impl KrakenSimState {
         Ok(json!({ "count": open.len() }))
     }
 
-    pub(super) fn cancel_all(&mut self, now: i64) -> Value {
-        let open: Vec<u64> = self.exchange.open_orders(None).map(|o| o.order_id).collect();
+    /// `CancelAll`: every open order of `api_key`'s account.
+    pub(super) fn cancel_all(&mut self, api_key: &str, now: i64) -> Value {
+        let open: Vec<u64> =
+            self.exchange.open_orders(None).map(|o| o.order_id).filter(|&id| self.owned_by(id, api_key)).collect();
         for &id in &open {
             if self.exchange.cancel(None, Some(id), None, now).is_ok() {
                 self.extras.entry(id).or_default().reason = Some("User requested");
@@ -287,10 +306,10 @@ impl KrakenSimState {
             && cl.is_none_or(|c| extra.and_then(|e| e.cl_ord_id.as_deref()) == Some(c)))
     }
 
-    pub(super) fn open_orders(&self, params: &Params) -> Result<Value, KrakenError> {
+    pub(super) fn open_orders(&self, api_key: &str, params: &Params) -> Result<Value, KrakenError> {
         let trades = flag(params, "trades")?;
         let mut open = serde_json::Map::new();
-        for order in self.exchange.open_orders(None) {
+        for order in self.exchange.open_orders(None).filter(|o| self.owned_by(o.order_id, api_key)) {
             if self.matches_filters(order, params)? {
                 open.insert(txid(b'O', order.order_id), self.order_json(order, trades));
             }
@@ -298,11 +317,12 @@ impl KrakenSimState {
         Ok(json!({ "open": open }))
     }
 
-    pub(super) fn closed_orders(&self, params: &Params) -> Result<Value, KrakenError> {
+    pub(super) fn closed_orders(&self, api_key: &str, params: &Params) -> Result<Value, KrakenError> {
         let trades = flag(params, "trades")?;
         let ofs = params.get("ofs").map(|o| o.parse::<usize>().map_err(|_| KrakenError::invalid("ofs"))).transpose()?;
         let mut closed = Vec::new();
-        for order in self.exchange.orders.values().rev().filter(|o| !is_open(o.status)) {
+        let mine = |o: &&SimOrder| !is_open(o.status) && self.owned_by(o.order_id, api_key);
+        for order in self.exchange.orders.values().rev().filter(mine) {
             if self.matches_filters(order, params)? {
                 closed.push(order);
             }
@@ -314,7 +334,7 @@ impl KrakenSimState {
         Ok(json!({ "closed": closed, "count": count }))
     }
 
-    pub(super) fn query_orders(&self, params: &Params) -> Result<Value, KrakenError> {
+    pub(super) fn query_orders(&self, api_key: &str, params: &Params) -> Result<Value, KrakenError> {
         let trades = flag(params, "trades")?;
         let ids = params.get("txid").ok_or(KrakenError::invalid("txid"))?;
         let ids: Vec<&str> = ids.split(',').collect();
@@ -323,7 +343,8 @@ impl KrakenSimState {
         }
         let mut out = serde_json::Map::new();
         for id in ids {
-            let order = parse_txid(b'O', id).and_then(|n| self.exchange.orders.get(&n));
+            let order = parse_txid(b'O', id).filter(|&n| self.owned_by(n, api_key));
+            let order = order.and_then(|n| self.exchange.orders.get(&n));
             let order = order.ok_or(KrakenError::new("EOrder:Invalid order"))?;
             out.insert(id.to_owned(), self.order_json(order, trades));
         }
@@ -332,7 +353,7 @@ impl KrakenSimState {
 
     /// `TradesHistory`: newest first, 50 a page from `ofs`; `start` / `end` are exclusive
     /// bounds, a unix time or a trade txid; `count` is the number of trades matching.
-    pub(super) fn trades_history(&self, params: &Params) -> Result<Value, KrakenError> {
+    pub(super) fn trades_history(&self, api_key: &str, params: &Params) -> Result<Value, KrakenError> {
         if params.get("type").is_some_and(|t| t != "all") {
             return Err(KrakenError::invalid("type"));
         }
@@ -357,7 +378,13 @@ impl KrakenSimState {
             Some(Bound::Trade(id)) => t.id < id,
             Some(Bound::Time(ms)) => t.time_ms < ms,
         };
-        let matching: Vec<&SimTrade> = self.exchange.trades.values().rev().filter(|t| after(t) && before(t)).collect();
+        let matching: Vec<&SimTrade> = self
+            .exchange
+            .trades
+            .values()
+            .rev()
+            .filter(|t| self.owned_by(t.order_id, api_key) && after(t) && before(t))
+            .collect();
         let count = matching.len();
         let trades: serde_json::Map<String, Value> = matching
             .into_iter()
@@ -368,11 +395,12 @@ impl KrakenSimState {
         Ok(json!({ "trades": trades, "count": count }))
     }
 
-    pub(super) fn query_trades(&self, params: &Params) -> Result<Value, KrakenError> {
+    pub(super) fn query_trades(&self, api_key: &str, params: &Params) -> Result<Value, KrakenError> {
         let ids = params.get("txid").ok_or(KrakenError::invalid("txid"))?;
         let mut out = serde_json::Map::new();
         for id in ids.split(',') {
             let trade = parse_txid(b'T', id).and_then(|n| self.exchange.trades.get(&n));
+            let trade = trade.filter(|t| self.owned_by(t.order_id, api_key));
             let trade = trade.ok_or(KrakenError::new("EOrder:Invalid order"))?;
             out.insert(id.to_owned(), self.trade_json(trade));
         }

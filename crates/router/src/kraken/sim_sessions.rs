@@ -22,6 +22,8 @@ pub struct KrakenWsSession {
     pub(super) greeted: bool,
     pub(super) subscribed: bool,
     pub(super) cursor: usize,
+    /// The key whose account's `executions` the session subscribed to.
+    pub(super) api_key: String,
 }
 
 /// What subscribers were last told of an order.
@@ -40,14 +42,15 @@ pub(super) struct Published {
 pub(super) struct WsSessions {
     pub(super) next_id: u64,
     pub(super) subscribers: usize,
-    pub(super) log: Vec<String>,
+    /// (the account's API key, the message).
+    pub(super) log: Vec<(String, String)>,
     pub(super) base: usize,
     /// What was last logged of each live order (an order that ended changes no more).
     pub(super) published: HashMap<u64, Published>,
     /// Orders from this id on were never logged.
     pub(super) next_unseen_order: u64,
     pub(super) published_trade: u64,
-    /// When the dead man's switch (`cancel_all_orders_after`) cancels every order, if armed
-    /// (one switch for the account, as the simulator has one account).
-    pub(super) dead_man_ms: Option<i64>,
+    /// When each key's dead man's switch (`cancel_all_orders_after`) cancels every order of its
+    /// account, for the keys that armed one.
+    pub(super) dead_man_ms: HashMap<String, i64>,
 }

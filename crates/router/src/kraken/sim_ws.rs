@@ -19,8 +19,12 @@
 //! after every request of either front and every test hook that trades; each session reads the
 //! log from its own cursor, so every update reaches each subscribed session once, in order.
 //!
-//! `cancel_all_orders_after` arms the account's dead man's switch (`timeout` seconds, 0
-//! disarms): when its trigger time passes with no later request, every open order is canceled
+//! Each API key is an account of its own: a session's snapshot and updates are those of the
+//! key whose token subscribed it, and its requests see and cancel only that key's orders.
+//!
+//! `cancel_all_orders_after` arms the key's dead man's switch (`timeout` seconds, 0
+//! disarms): when its trigger time passes with no later request, every open order of the key's
+//! account is canceled
 //! (checked before every request of either front, and by a timer every 20 ms). `batch_add` and
 //! `batch_cancel` are in [`super::sim_batch`].
 //!
@@ -57,7 +61,13 @@ impl WsVenue for KrakenSimState {
         let path = path_and_query.split('?').next().unwrap_or("");
         (path == "/v2").then(|| {
             self.ws.next_id += 1;
-            KrakenWsSession { id: self.ws.next_id, greeted: false, subscribed: false, cursor: 0 }
+            KrakenWsSession {
+                id: self.ws.next_id,
+                greeted: false,
+                subscribed: false,
+                cursor: 0,
+                api_key: String::new(),
+            }
         })
     }
 
@@ -74,7 +84,8 @@ impl WsVenue for KrakenSimState {
         }
         if session.subscribed {
             let from = session.cursor.saturating_sub(self.ws.base);
-            out.extend(self.ws.log.iter().skip(from).cloned());
+            let mine = self.ws.log.iter().skip(from).filter(|(owner, _)| *owner == session.api_key);
+            out.extend(mine.map(|(_, message)| message.clone()));
             session.cursor = self.ws.base + self.ws.log.len();
         }
         out
@@ -192,14 +203,15 @@ impl KrakenSimState {
         };
         let answers: Vec<Result<String, String>> = match method {
             "subscribe" => {
-                let outcome = self.ws_subscribe(session, &request.params);
+                let outcome = self.ws_subscribe(session, &api_key, &request.params);
                 let ok = outcome.is_ok();
                 let mut frames = vec![answer(method, req_id, outcome)];
                 if ok {
                     let snap_trades = request.params.get("snap_trades").and_then(|t| param_text(t));
                     let snap_orders = request.params.get("snap_orders").and_then(|t| param_text(t));
-                    let snapshot =
-                        self.snapshot(snap_orders.as_deref() != Some("false"), snap_trades.as_deref() == Some("true"));
+                    let (orders, trades) =
+                        (snap_orders.as_deref() != Some("false"), snap_trades.as_deref() == Some("true"));
+                    let snapshot = self.snapshot(&api_key, orders, trades);
                     frames.push(snapshot);
                 }
                 return frames;
@@ -209,9 +221,12 @@ impl KrakenSimState {
             "cancel_order" => self.ws_cancel_order(&api_key, &request.params, now),
             "cancel_all" => match request.params.keys().find(|k| k.as_str() != "token") {
                 Some(unknown) => vec![Err(format!("EGeneral:Invalid arguments:{unknown}"))],
-                None => vec![Ok(JsonWriter::new().raw("count", &self.cancel_all(now)["count"].to_string()).finish())],
+                None => {
+                    let count = self.cancel_all(&api_key, now)["count"].to_string();
+                    vec![Ok(JsonWriter::new().raw("count", &count).finish())]
+                }
             },
-            "cancel_all_orders_after" => vec![self.ws_cancel_all_orders_after(&request.params, now)],
+            "cancel_all_orders_after" => vec![self.ws_cancel_all_orders_after(&api_key, &request.params, now)],
             "batch_add" => vec![self.ws_batch_add(&api_key, &request.params, now)],
             "batch_cancel" => vec![self.ws_batch_cancel(&api_key, &request.params, now)],
             _ => vec![Err("EGeneral:Invalid arguments:method".into())],
@@ -221,59 +236,77 @@ impl KrakenSimState {
         answers.into_iter().map(|outcome| answer(method, req_id, outcome)).collect()
     }
 
+    /// Arms (`timeout` seconds > 0) or disarms (0) `api_key`'s dead man's switch; returns when
+    /// it fires (0: disarmed).
+    fn arm_dead_man(&mut self, api_key: &str, timeout: u32, now: i64) -> i64 {
+        if timeout == 0 {
+            self.ws.dead_man_ms.remove(api_key);
+            return 0;
+        }
+        let at = now + i64::from(timeout) * 1000;
+        self.ws.dead_man_ms.insert(api_key.to_owned(), at);
+        at
+    }
+
     /// `cancel_all_orders_after`: `timeout` whole seconds (under 86400) from now every order of
-    /// the account is canceled, unless a later request pushes the trigger back; 0 disarms it.
-    /// Answers Kraken's `currentTime` and `triggerTime` (the epoch when disarmed).
-    fn ws_cancel_all_orders_after(&mut self, params: &HashMap<String, &RawValue>, now: i64) -> Result<String, String> {
+    /// the key's account is canceled, unless a later request pushes the trigger back; 0 disarms
+    /// it. Answers Kraken's `currentTime` and `triggerTime` (the epoch when disarmed).
+    fn ws_cancel_all_orders_after(
+        &mut self,
+        api_key: &str,
+        params: &HashMap<String, &RawValue>,
+        now: i64,
+    ) -> Result<String, String> {
         if let Some(unknown) = params.keys().find(|k| !["token", "timeout"].contains(&k.as_str())) {
             return Err(format!("EGeneral:Invalid arguments:{unknown}"));
         }
         let timeout = params.get("timeout").and_then(|t| param_text(t)).and_then(|t| t.parse::<u32>().ok());
         let timeout = timeout.filter(|&t| t < 86_400).ok_or_else(|| "EGeneral:Invalid arguments:timeout".to_owned())?;
-        self.ws.dead_man_ms = (timeout > 0).then(|| now + i64::from(timeout) * 1000);
-        Ok(JsonWriter::new()
-            .str("currentTime", &time_text(now))
-            .str("triggerTime", &time_text(self.ws.dead_man_ms.unwrap_or(0)))
-            .finish())
+        let at = self.arm_dead_man(api_key, timeout, now);
+        Ok(JsonWriter::new().str("currentTime", &time_text(now)).str("triggerTime", &time_text(at)).finish())
     }
 
     /// REST `CancelAllOrdersAfter`: the same switch as the WebSocket's, `timeout` a form
     /// parameter.
     pub(super) fn cancel_all_orders_after(
         &mut self,
+        api_key: &str,
         params: &Params,
         now: i64,
     ) -> Result<serde_json::Value, KrakenError> {
         let timeout = params.get("timeout").and_then(|t| t.parse::<u32>().ok()).filter(|&t| t < 86_400);
         let timeout = timeout.ok_or_else(|| KrakenError::invalid("timeout"))?;
-        self.ws.dead_man_ms = (timeout > 0).then(|| now + i64::from(timeout) * 1000);
-        Ok(serde_json::json!({
-            "currentTime": time_text(now),
-            "triggerTime": time_text(self.ws.dead_man_ms.unwrap_or(0)),
-        }))
+        let at = self.arm_dead_man(api_key, timeout, now);
+        Ok(serde_json::json!({ "currentTime": time_text(now), "triggerTime": time_text(at) }))
     }
 
-    /// When the dead man's switch's trigger time has come: every open order canceled, the
-    /// switch disarmed, the cancels logged for the subscribers. Returns whether it fired.
+    /// For each key whose dead man's switch's trigger time has come: every open order of its
+    /// account canceled, its switch disarmed, the cancels logged for the subscribers. Returns
+    /// whether one fired.
     pub(super) fn fire_dead_man_if_due(&mut self, now: i64) -> bool {
-        if !self.dead_man_due(now) {
-            return false;
+        let due: Vec<String> =
+            self.ws.dead_man_ms.iter().filter(|(_, &at)| now >= at).map(|(k, _)| k.clone()).collect();
+        for key in &due {
+            self.ws.dead_man_ms.remove(key);
+            self.cancel_all(key, now);
         }
-        self.ws.dead_man_ms = None;
-        self.cancel_all(now);
-        self.publish();
-        true
+        if !due.is_empty() {
+            self.publish();
+        }
+        !due.is_empty()
     }
 
-    /// Whether the dead man's switch is armed and its trigger time has come.
+    /// Whether a key's dead man's switch is armed and its trigger time has come.
     pub(super) fn dead_man_due(&self, now: i64) -> bool {
-        self.ws.dead_man_ms.is_some_and(|at| now >= at)
+        self.ws.dead_man_ms.values().any(|&at| now >= at)
     }
 
-    /// Subscribes the session to `executions` from now on (its snapshot holds the rest).
+    /// Subscribes the session to `executions` of `api_key`'s account from now on (its snapshot
+    /// holds the rest).
     fn ws_subscribe(
         &mut self,
         session: &mut KrakenWsSession,
+        api_key: &str,
         params: &HashMap<String, &RawValue>,
     ) -> Result<String, String> {
         if params.get("channel").and_then(|c| param_text(c)).as_deref() != Some("executions") {
@@ -284,6 +317,7 @@ impl KrakenSimState {
             self.ws.subscribers += 1;
         }
         session.cursor = self.ws.base + self.ws.log.len();
+        api_key.clone_into(&mut session.api_key);
         Ok(JsonWriter::new().str("channel", "executions").bool("snapshot", true).finish())
     }
 
@@ -460,17 +494,19 @@ impl KrakenSimState {
         w.str("timestamp", &time_text(time)).finish()
     }
 
-    /// The `executions` snapshot: open orders, and the last 50 fills if asked.
-    fn snapshot(&self, orders: bool, trades: bool) -> String {
+    /// The `executions` snapshot of `api_key`'s account: open orders, and the last 50 fills if
+    /// asked.
+    fn snapshot(&self, api_key: &str, orders: bool, trades: bool) -> String {
         let mut data = Vec::new();
         if orders {
-            for order in self.exchange.open_orders(None) {
+            for order in self.exchange.open_orders(None).filter(|o| self.owned_by(o.order_id, api_key)) {
                 let status = if order.executed > 0 { "partially_filled" } else { "new" };
                 data.push(self.execution_json(order, "new", status, None, order.executed));
             }
         }
         if trades {
-            let last: Vec<&SimTrade> = self.exchange.trades.values().rev().take(50).collect();
+            let mine = |t: &&SimTrade| self.owned_by(t.order_id, api_key);
+            let last: Vec<&SimTrade> = self.exchange.trades.values().rev().filter(mine).take(50).collect();
             for t in last.into_iter().rev() {
                 let Some(order) = self.exchange.orders.get(&t.order_id) else { continue };
                 let cum: i64 = self
@@ -489,12 +525,12 @@ impl KrakenSimState {
     }
 
     /// Logs for the subscribers what changed since they were last told (every order, every
-    /// trade), whichever front or event changed it; each session reads the log from its own
-    /// cursor ([`WsVenue::pushes`]).
+    /// trade), whichever front or event changed it, one message per account; each session
+    /// reads its account's messages from its own cursor ([`WsVenue::pushes`]).
     pub(super) fn publish(&mut self) {
         let any = self.ws.subscribers > 0;
         let first_new_trade = self.ws.published_trade + 1;
-        let mut events = Vec::new();
+        let mut by_owner: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
         let mut updates = Vec::new();
         // Only live orders and new ones can change: an order that ended stays as it was.
         let mut ids: Vec<u64> = self.ws.published.keys().copied().collect();
@@ -515,6 +551,8 @@ impl KrakenSimState {
             if !any {
                 continue;
             }
+            let owner = self.extras.get(&order.order_id).map_or_else(String::new, |e| e.owner.clone());
+            let events = by_owner.entry(owner).or_default();
             let mut cum = before.map_or(0, |b| b.executed);
             if before.is_none() {
                 events.push(self.execution_json(order, "new", "new", None, 0));
@@ -556,11 +594,11 @@ impl KrakenSimState {
         if let Some((&last, _)) = self.exchange.trades.iter().next_back() {
             self.ws.published_trade = last;
         }
-        if events.is_empty() {
-            return;
+        for (owner, events) in by_owner.into_iter().filter(|(_, e)| !e.is_empty()) {
+            let data = format!("[{}]", events.join(","));
+            let message =
+                JsonWriter::new().str("channel", "executions").str("type", "update").raw("data", &data).finish();
+            self.ws.log.push((owner, message));
         }
-        let data = format!("[{}]", events.join(","));
-        let message = JsonWriter::new().str("channel", "executions").str("type", "update").raw("data", &data).finish();
-        self.ws.log.push(message);
     }
 }

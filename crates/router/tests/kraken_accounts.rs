@@ -1,0 +1,167 @@
+//! Each API key of the Kraken simulator is an account of its own: its orders, balances and
+//! fills. One key never sees, queries, fills into or cancels another's orders, over REST or the
+//! WebSocket front (two keys on one simulator, over 127.0.0.1, through the real clients).
+
+mod common;
+mod kraken_common;
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::run;
+use http_body_util::Full;
+use hyper::Request;
+use kraken_common::*;
+use serde_json::Value;
+use wintermute_core::decimal::Decimal;
+use wintermute_router::http::HttpConnection;
+use wintermute_router::kraken::client::KrakenRestClient;
+use wintermute_router::kraken::sim::{KrakenSim, KrakenSimConfig};
+use wintermute_router::kraken::ws_client::KrakenWsClient;
+use wintermute_router::order::OrderType;
+use wintermute_router::order_state::{OrderStatus, ReportKind, Side};
+use wintermute_router::signing::KrakenSigner;
+
+const OTHER_KEY: &str = "kraken-other-key";
+
+fn two_keys(cfg: &mut KrakenSimConfig) {
+    roomy(cfg);
+    cfg.keys.push((OTHER_KEY.into(), OTHER_SECRET.into()));
+}
+
+fn other_client(sim: &KrakenSim) -> KrakenRestClient {
+    KrakenRestClient::new(sim.addr(), OTHER_KEY, KrakenSigner::new(OTHER_SECRET).unwrap(), vec![pair()], ROOMY)
+}
+
+/// A signed form POST of `method` with `params` after a nonce (microseconds now, as the
+/// clients' nonces) by this key.
+async fn call(sim: &KrakenSim, key: &str, secret: &str, method: &str, params: &str) -> Value {
+    let path = format!("/0/private/{method}");
+    let nonce = (wintermute_router::order::local_ns() / 1000).to_string();
+    let body = if params.is_empty() { format!("nonce={nonce}") } else { format!("nonce={nonce}&{params}") };
+    let sign = KrakenSigner::new(secret).unwrap().api_sign(&path, &nonce, &body);
+    let request = Request::builder()
+        .method("POST")
+        .uri(&path)
+        .header("host", sim.addr().to_string())
+        .header("api-key", key)
+        .header("api-sign", sign)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Full::new(Bytes::from(body)))
+        .unwrap();
+    let answer = HttpConnection::new(sim.addr()).send(request).await.unwrap();
+    serde_json::from_slice(&answer.body).unwrap()
+}
+
+fn dec(text: &str) -> Decimal {
+    Decimal::parse(text).unwrap()
+}
+
+#[test]
+fn one_key_never_sees_queries_or_cancels_another_keys_orders() {
+    run(async {
+        let sim = sim_with(two_keys).await;
+        let mut mine = client_with(&sim, ROOMY);
+        let mut theirs = other_client(&sim);
+        let placed = mine.place(&order("a-1", Side::Buy, "0.01", post_only("58700"))).await.unwrap();
+        let txid = placed[0].venue_order_id.clone().unwrap();
+
+        // Canceling by the other key's cl_ord_id or txid: unknown to this account.
+        let refused = call(&sim, OTHER_KEY, OTHER_SECRET, "CancelOrder", "cl_ord_id=a-1").await;
+        assert_eq!(refused["error"][0], "EOrder:Unknown order");
+        let by_txid = call(&sim, OTHER_KEY, OTHER_SECRET, "CancelOrder", &format!("txid={txid}")).await;
+        assert_eq!(by_txid["error"][0], "EOrder:Unknown order");
+        let queried = call(&sim, OTHER_KEY, OTHER_SECRET, "QueryOrders", &format!("txid={txid}")).await;
+        assert_eq!(queried["error"][0], "EOrder:Invalid order");
+        let open = call(&sim, OTHER_KEY, OTHER_SECRET, "OpenOrders", "").await;
+        assert_eq!(open["result"]["open"], serde_json::json!({}), "{open}");
+        let own_open = call(&sim, KEY, SECRET, "OpenOrders", "").await;
+        assert!(own_open["result"]["open"].get(&txid).is_some(), "{own_open}");
+
+        // The same cl_ord_id in another account is no duplicate.
+        let same_id = theirs.place(&order("a-1", Side::Sell, "0.01", post_only("58800"))).await.unwrap();
+        assert_eq!(same_id[0].kind, ReportKind::New);
+        assert_eq!((sim.open_order_count_of(KEY), sim.open_order_count_of(OTHER_KEY)), (1, 1));
+
+        // The other key's kill switch (CancelAll) cancels its own order only.
+        assert_eq!(theirs.kill_switch().await.unwrap(), 1);
+        assert_eq!((sim.open_order_count_of(KEY), sim.open_order_count_of(OTHER_KEY)), (1, 0));
+        assert_eq!(theirs.orders().get("a-1").unwrap().status(), OrderStatus::Canceled);
+        mine.reconcile_all().await.unwrap();
+        assert_eq!(mine.orders().get("a-1").unwrap().status(), OrderStatus::New);
+        assert_eq!(sim.open_order_qty("a-1"), Some(lots("0.01")));
+    });
+}
+
+#[test]
+fn each_key_has_its_own_balances_and_fills() {
+    run(async {
+        let sim = sim_with(|cfg| {
+            two_keys(cfg);
+            funded(cfg, &[("ZUSD", "1000")]);
+        })
+        .await;
+        let mut mine = client_with(&sim, ROOMY);
+        let mut theirs = other_client(&sim);
+        mine.place(&order("m-1", Side::Buy, "0.01", OrderType::Market)).await.unwrap();
+        assert_eq!(mine.orders().get("m-1").unwrap().status(), OrderStatus::Filled);
+        // 0.01 at 58729.4, plus the 0.26 % fee, out of this key's USD only.
+        assert_eq!(sim.balances_of(KEY)["XXBT"], dec("0.01"));
+        assert_eq!(sim.balances_of(KEY)["ZUSD"].raw(), dec("411.1790356").raw());
+        assert_eq!(sim.balances_of(OTHER_KEY)["ZUSD"], dec("1000"));
+        assert!(!sim.balances_of(OTHER_KEY).contains_key("XXBT"));
+
+        // The other account still has its 1000 USD to spend, and nothing to sell.
+        let spend = theirs.place(&order("t-1", Side::Buy, "0.016", post_only("58700"))).await.unwrap();
+        assert_eq!(spend[0].kind, ReportKind::New, "{spend:?}");
+        let sell = theirs.place(&order("t-2", Side::Sell, "0.001", OrderType::Market)).await.unwrap();
+        assert_eq!(sell[0].kind, ReportKind::Rejected { code: None, reason: "EOrder:Insufficient funds".into() });
+
+        // Its trade history holds none of this key's fills.
+        let summary = theirs.reconcile_all().await.unwrap();
+        assert_eq!((summary.new_fills, summary.unknown_trades), (0, 0));
+        let history = call(&sim, OTHER_KEY, OTHER_SECRET, "TradesHistory", "").await;
+        assert_eq!(history["result"]["count"], 0, "{history}");
+        let own = call(&sim, KEY, SECRET, "TradesHistory", "").await;
+        assert_eq!(own["result"]["count"], 1, "{own}");
+        let balance = call(&sim, OTHER_KEY, OTHER_SECRET, "Balance", "").await;
+        assert_eq!(balance["result"]["ZUSD"], "1000", "{balance}");
+
+        sim.set_balance_of(OTHER_KEY, "ZUSD", dec("5"));
+        assert_eq!(sim.balances_of(KEY)["ZUSD"].raw(), dec("411.1790356").raw());
+    });
+}
+
+#[test]
+fn a_websocket_session_gets_only_its_own_keys_executions_and_cancels_only_its_orders() {
+    run(async {
+        let mut sim = sim_with(two_keys).await;
+        let ws_addr = sim.start_ws().await.unwrap();
+        let mut mine_rest = client_with(&sim, ROOMY);
+        let mut theirs_rest = other_client(&sim);
+        let token = mine_rest.websockets_token().await.unwrap();
+        let other_token = theirs_rest.websockets_token().await.unwrap();
+        let mut mine = KrakenWsClient::connect(ws_addr, &token, vec![ws_pair()]).await.unwrap();
+        let mut theirs = KrakenWsClient::connect(ws_addr, &other_token, vec![ws_pair()]).await.unwrap();
+
+        mine.place(&order("w-1", Side::Buy, "0.01", post_only("58700"))).await.unwrap();
+        mine.place(&order("w-2", Side::Buy, "0.001", OrderType::Market)).await.unwrap();
+        sim.trade_at("XBTUSD", "58700", "0.005").unwrap();
+        let mut seen = Vec::new();
+        for _ in 0..10 {
+            if mine.orders().get("w-1").is_some_and(|o| o.filled_qty() == lots("0.005")) {
+                break;
+            }
+            seen.extend(mine.next_reports(Duration::from_millis(300)).await.unwrap());
+        }
+        assert_eq!(mine.orders().get("w-1").unwrap().filled_qty(), lots("0.005"), "{seen:?}");
+
+        // The other session was told nothing of them.
+        let told = theirs.next_reports(Duration::from_millis(300)).await.unwrap();
+        assert!(told.is_empty(), "{told:?}");
+        assert_eq!(theirs.unattributed_executions(), 0);
+        // Its cancel_all leaves them resting.
+        assert_eq!(theirs.cancel_all_orders().await.unwrap(), 0);
+        assert_eq!(sim.open_order_count_of(KEY), 1);
+    });
+}
