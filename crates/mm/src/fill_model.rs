@@ -50,7 +50,7 @@ pub const MAX_SLOTS: i64 = 100;
 /// `P(S_N > a)` for a compound Poisson sum `S_N` of `N ~ Poisson(mean_count)` exponential sizes
 /// of mean `mean_size`, at `a = ahead` (see the module docs). 0 when no trade is expected.
 pub fn compound_poisson_exceeds(mean_count: f64, mean_size: f64, ahead: f64) -> f64 {
-    if !(mean_count > 0.0) || !(mean_size > 0.0) {
+    if mean_count.is_nan() || mean_size.is_nan() || mean_count <= 0.0 || mean_size <= 0.0 {
         return 0.0;
     }
     let x = ahead.max(0.0) / mean_size;
@@ -179,7 +179,8 @@ impl ReachStats {
             let mut start = next + (steps - steps.min(keep)) * self.slot_ns;
             while start <= now_ns {
                 self.close_until(start);
-                let mut s = self.spare.pop().unwrap_or_else(|| Slot {
+                // The spares cover every interval kept, so this never allocates once made.
+                let mut s = self.spare.pop().unwrap_or(Slot {
                     start_ns: 0,
                     touch: [None; 2],
                     trades: [[0; DEPTH_BINS]; 2],
