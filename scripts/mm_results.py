@@ -67,9 +67,9 @@ def row(s: dict[str, Any], model: str) -> str:
 
 
 def calibration(s: dict[str, Any]) -> str:
-    """The fill-probability calibration table of one run: per decile of predicted probability,
-    each queue model's (and the true queue's) mean prediction, realized fill rate
-    (Kaplan-Meier) and count."""
+    """The fill-probability calibration tables of one run, one per formula: per decile of
+    predicted probability, each queue model's (and the true queue's) mean prediction, realized
+    fill rate (Kaplan-Meier) and count."""
     cals = s["fill_calibration"]
     if not cals:
         return "no fill-probability calibration (no true queue)"
@@ -78,20 +78,26 @@ def calibration(s: dict[str, Any]) -> str:
         f"{s['market']}: {first['predictions']} predictions over {first['horizon_ms']} ms: "
         f"{first['filled']} filled, {first['censored']} censored, {first['survived']} survived, "
         f"{first['dropped']} dropped",
-        "",
-        "| decile | " + " | ".join(c["model"] for c in cals) + " |",
-        "|---|" + "---:|" * len(cals),
     ]
-    for i in range(10):
-        cells = []
-        for c in cals:
-            d = c["deciles"][i]
-            cells.append(
-                f"{d['mean_predicted']:.3f} / {d['realized_rate']:.3f} ({d['count']})"
-                if d["count"]
-                else "-"
-            )
-        lines.append(f"| {i / 10:.1f} to {(i + 1) / 10:.1f} | " + " | ".join(cells) + " |")
+    for formula in dict.fromkeys(c.get("formula", "exp") for c in cals):
+        group = [c for c in cals if c.get("formula", "exp") == formula]
+        lines += [
+            "",
+            f"{formula}:",
+            "",
+            "| decile | " + " | ".join(c["model"] for c in group) + " |",
+            "|---|" + "---:|" * len(group),
+        ]
+        for i in range(10):
+            cells = []
+            for c in group:
+                d = c["deciles"][i]
+                cells.append(
+                    f"{d['mean_predicted']:.3f} / {d['realized_rate']:.3f} ({d['count']})"
+                    if d["count"]
+                    else "-"
+                )
+            lines.append(f"| {i / 10:.1f} to {(i + 1) / 10:.1f} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 

@@ -90,14 +90,23 @@ def test_the_fill_probability_calibration_is_in_the_summary_and_the_report(
 ) -> None:
     r = mm.run_backtest(short(example, 30.0))
     cals = r.summary["fill_calibration"]
-    assert [c["model"] for c in cals] == ["risk_averse", "power:2", "log", "exact"]
+    models = ["risk_averse", "power:2", "log", "exact"]
+    formulas = ["exp", "compound_poisson", "empirical"]
+    assert [(c["formula"], c["model"]) for c in cals] == [(f, m) for f in formulas for m in models]
     for c in cals:
         assert c["horizon_ms"] == 1000
         assert c["filled"] > 0
         ended = c["filled"] + c["censored"] + c["survived"]
         assert sum(d["count"] for d in c["deciles"]) == ended
     mm.write_report(mm.save_run(r, tmp_path / "run", short(example, 30.0)))
-    assert "fill probability within 1000 ms, exact" in (tmp_path / "run" / "metrics.md").read_text()
+    report = (tmp_path / "run" / "metrics.md").read_text()
+    assert "fill probability within 1000 ms, exp, exact" in report
+    assert "fill probability within 1000 ms, compound_poisson, exact" in report
+    # The horizon is the config's.
+    config = short(example, 30.0)
+    config["fill_horizon_ms"] = 250
+    cals = mm.run_backtest(config).summary["fill_calibration"]
+    assert {c["horizon_ms"] for c in cals} == {250}
 
 
 @pytest.mark.parametrize(
@@ -108,6 +117,8 @@ def test_the_fill_probability_calibration_is_in_the_summary_and_the_report(
         (lambda c: c["pricing"]["venues"][0].update(quote_currency="USDT"), "pricing", "basis"),
         (lambda c: c["pricing"]["venues"].reverse(), "pricing.venues", "kraken"),
         (lambda c: c.update(sample_ms=0), "sample_ms", "sample_ms"),
+        (lambda c: c.update(fill_horizon_ms=0), "fill_horizon_ms", "1..=10000"),
+        (lambda c: c.update(fill_horizon_ms=20_000), "fill_horizon_ms", "20000"),
         (lambda c: c.update(unknown_key=1), "config", "unknown_key"),
     ],
 )

@@ -267,7 +267,8 @@ def metrics_rows(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
         )
         rows.append(
             (
-                f"fill probability within {c['horizon_ms']} ms, {c['model']} "
+                f"fill probability within {c['horizon_ms']} ms, "
+                f"{c.get('formula', 'exp')}, {c['model']} "
                 f"(predicted/realized per decile, {c['predictions']} predictions, "
                 f"{c['filled']} filled, {c['censored']} censored)",
                 deciles or "no resolved prediction",

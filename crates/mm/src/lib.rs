@@ -29,6 +29,7 @@ pub mod execution;
 pub mod fair_value;
 pub mod fees;
 pub mod fifo_place;
+pub mod fill_model;
 pub mod hedger;
 pub mod instrument_map;
 pub mod interlock;

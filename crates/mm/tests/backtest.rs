@@ -88,8 +88,10 @@ fn markouts_against_the_fair_value_and_the_queue_estimators_error_are_reported()
         assert!(q.mean_abs_lots >= 0.0 && q.p90_abs_lots >= 0.0, "{q:?}");
     }
     // And each one's fill-probability predictions, with the truth's, against what filled.
-    let models: Vec<&str> = s.fill_calibration.iter().map(|c| c.model.as_str()).collect();
-    assert_eq!(models, ["risk_averse", "power:2", "log", "exact"]);
+    let models: Vec<(&str, &str)> = s.fill_calibration.iter().map(|c| (c.formula.as_str(), c.model.as_str())).collect();
+    let names = ["risk_averse", "power:2", "log", "exact"];
+    let formulas = ["exp", "compound_poisson", "empirical"];
+    assert_eq!(models, formulas.iter().flat_map(|f| names.map(|n| (*f, n))).collect::<Vec<_>>());
     for c in &s.fill_calibration {
         assert!(c.predictions > 100 && c.filled > 0 && c.censored > 0, "{c:?}");
         let ended = c.filled + c.censored + c.survived;
@@ -198,6 +200,11 @@ fn bad_configs_are_clear_errors() {
     let unknown_field = synthetic(1, FIXED, r#", "sede": 3"#);
     let e = run_json(&unknown_field, None).unwrap_err().to_string();
     assert!(e.contains("sede"), "{e}");
+    for bad in ["0", "-5", "10001"] {
+        let horizon = synthetic(1, FIXED, &format!(r#", "fill_horizon_ms": {bad}"#));
+        let e = run_json(&horizon, None).unwrap_err().to_string();
+        assert!(e.contains("field=fill_horizon_ms") && e.contains(bad), "{e}");
+    }
     let ours_on_recording = r#"{"market": {"kind": "recorded", "path": "/nonexistent", "venue": "kraken", "symbol": "XBT/USD", "tick_size": "0.1", "lot_size": "0.00000001"},
         "pricing": {"instrument": {"symbol": "XBT/USD", "quote_currency": "USD", "tick_size": "0.1", "lot_size": "0.00000001"},
           "venues": [{"name": "kraken", "symbol": "XBT/USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 1000}],

@@ -144,6 +144,10 @@ pub struct BacktestConfig {
     /// The book-health interlock over the pricing venues (absent: none).
     #[serde(default)]
     pub interlock: Option<InterlockSettings>,
+    /// The horizon of the fill-probability predictions on our venue, ms (default 1000; at most
+    /// the 10-second volume window).
+    #[serde(default = "default_fill_horizon")]
+    pub fill_horizon_ms: i64,
     /// Queue-position model on L2 venues: `risk_averse` (default), `log`, or `power:N`.
     #[serde(default = "default_queue_model")]
     pub queue_model: String,
@@ -155,6 +159,10 @@ pub struct BacktestConfig {
 
 /// Levels per side each simulated external venue keeps ([`SimVenueConfig::depth`]).
 pub const EXTERNAL_DEPTH: usize = 128;
+
+fn default_fill_horizon() -> i64 {
+    super::queue_truth::FILL_HORIZON_NS / 1_000_000
+}
 
 fn default_queue_model() -> String {
     "risk_averse".into()
@@ -280,6 +288,13 @@ impl BacktestConfig {
         if self.markout_ms.iter().any(|&h| h <= 0) {
             return Err(bad("markout_ms", "horizons must be positive"));
         }
+        let window_ms = super::queue_truth::VOLUME_WINDOW_NS / 1_000_000;
+        if !(1..=window_ms).contains(&self.fill_horizon_ms) {
+            return Err(bad(
+                "fill_horizon_ms",
+                format!("{} is not in 1..={window_ms} (ms, at most the volume window)", self.fill_horizon_ms),
+            ));
+        }
         let order_ns = ms_to_ns("latency.order_ms", self.latency.order_ms)?;
         let our_feed_ns = ms_to_ns("latency.our_feed_ms", self.latency.our_feed_ms)?;
         let started = Instant::now();
@@ -290,7 +305,8 @@ impl BacktestConfig {
                 let (latent, tape) = synthetic::generate(s, self.seed, start_ns);
                 let fees = self.fee_schedule("ours")?;
                 let shared = Latent(std::sync::Arc::new(latent.clone()));
-                let ours = OurVenue::new(&s.participants, shared, fees, self.seed, start_ns)
+                let horizon_ns = self.fill_horizon_ms * 1_000_000;
+                let ours = OurVenue::new(&s.participants, shared, fees, self.seed, start_ns, horizon_ns)
                     .map_err(|why| bad("market.participants", why))?;
                 let text = |k: &str| self.pricing.pointer(k).and_then(|v| v.as_str()).map(str::to_owned);
                 let pricing_grid = text("/instrument/tick_size").zip(text("/instrument/lot_size"));

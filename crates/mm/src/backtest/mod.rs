@@ -56,6 +56,7 @@ pub mod recorded;
 pub mod simulator;
 pub mod synthetic;
 pub mod tape;
+pub mod volume_window;
 
 use std::sync::atomic::AtomicU64;
 use std::time::Instant;

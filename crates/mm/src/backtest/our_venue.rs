@@ -70,13 +70,15 @@ pub struct OurVenue {
 }
 
 impl OurVenue {
-    /// Our venue with participants `cfg` following `latent`, seeded, from `start_ns`.
+    /// Our venue with participants `cfg` following `latent`, seeded, from `start_ns`; fill
+    /// probabilities predicted over `fill_horizon_ns` ([`QueueTruth`]).
     pub fn new(
         cfg: &ParticipantsSettings,
         latent: Latent,
         fees: FeeSchedule,
         seed: u64,
         start_ns: i64,
+        fill_horizon_ns: i64,
     ) -> Result<Self, String> {
         let spec = InstrumentSpec::from_units("MM", "1", "1", 1, 1 << 40, 1, 1 << 40).map_err(|e| e.to_string())?;
         let mut engine = Engine::new();
@@ -117,7 +119,7 @@ impl OurVenue {
             participants,
             commands: Vec::with_capacity(64),
             ahead: Vec::new(),
-            queue: QueueTruth::default(),
+            queue: QueueTruth::new(fill_horizon_ns, super::queue_truth::VOLUME_WINDOW_NS),
             fees,
         })
     }

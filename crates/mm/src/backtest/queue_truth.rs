@@ -10,7 +10,8 @@
 //!
 //! **Fill-probability calibration.** At each of those comparisons, and when the order comes to
 //! rest, every model — and the truth itself, as a reference — predicts the probability that the
-//! order fills (any lot) within the next [`FILL_HORIZON_NS`]:
+//! order fills (any lot) within the next horizon (the config's `fill_horizon_ms`, default
+//! [`FILL_HORIZON_NS`]), with three formulas ([`FORMULAS`]). `exp`, the first one:
 //!
 //! ```text
 //! V = volume traded at or through the order's price with its side resting, over the last
@@ -18,7 +19,10 @@
 //! p = exp(−ahead / V)                                        (crate::queue::fill_probability)
 //! ```
 //!
-//! with `ahead` the model's estimate (or the true lots ahead). A fill of the order ends each of
+//! with `ahead` the model's estimate (or the true lots ahead); and `compound_poisson` and
+//! `empirical` ([`crate::fill_model`]), from the volume that reached the order's depth behind
+//! the touch within each horizon-long interval of the last `VOLUME_WINDOW_NS`, measured from the
+//! touch at the interval's start (so that the price moving away is in it). A fill of the order ends each of
 //! its open predictions as filled (at that time); a horizon that passes without one, as
 //! survived; an order that leaves (we cancel it) before the horizon without a fill, as
 //! **censored** at that time. Predictions start once one volume window has passed. Per decile
@@ -28,8 +32,11 @@
 
 use std::collections::VecDeque;
 
+use super::volume_window::VolumeWindow;
+
 use wintermute_core::{OrderBook, Side};
 
+use crate::fill_model::ReachStats;
 use crate::queue::{
     fill_probability, CensoredCalibration, CensoredDecile, FillOutcome, QueueErrorStats, QueueModel, QueuePosition,
 };
@@ -42,6 +49,11 @@ pub const MODELS: [(&str, QueueModel); 3] = [
 ];
 
 const M: usize = MODELS.len();
+
+/// The fill-probability formulas compared ([`crate::fill_model`]).
+pub const FORMULAS: [&str; 3] = ["exp", "compound_poisson", "empirical"];
+/// Predictions per point: each formula with each model's and the true lots ahead.
+const P: usize = FORMULAS.len() * (M + 1);
 
 /// Comparisons kept per model (later ones are counted as dropped).
 pub const ERROR_CAPACITY: usize = 1 << 18;
@@ -61,7 +73,8 @@ struct Prediction {
     id: u64,
     made_ns: i64,
     due_ns: i64,
-    p: [f64; M + 1],
+    /// Per formula, each model's prediction then the truth's.
+    p: [f64; P],
 }
 
 /// The fill-probability predictions' counts ([`QueueTruth::predictions`]).
@@ -98,14 +111,16 @@ struct Tracked {
 pub struct QueueTruth {
     orders: Vec<Tracked>,
     errors: [QueueErrorStats; M],
-    /// Each model's fill-probability calibration, then the truth's.
-    calibration: Box<[CensoredCalibration; M + 1]>,
+    /// Per formula, each model's fill-probability calibration, then the truth's.
+    calibration: Box<[CensoredCalibration; P]>,
+    /// The volume reaching each depth per horizon ([`crate::fill_model`]).
+    reach: ReachStats,
     horizon_ns: i64,
     window_ns: i64,
     now_ns: i64,
     first_ns: Option<i64>,
-    /// (time, maker side, price, lots) of the trades in the volume window.
-    trades: VecDeque<(i64, Side, i64, i64)>,
+    /// The trades in the volume window.
+    trades: VolumeWindow,
     /// Open predictions, in the order made (so by due time).
     pending: VecDeque<Prediction>,
     counts: PredictionCounts,
@@ -123,12 +138,13 @@ impl QueueTruth {
         QueueTruth {
             orders: Vec::with_capacity(16),
             errors: std::array::from_fn(|_| QueueErrorStats::new(ERROR_CAPACITY)),
-            calibration: Box::default(),
+            calibration: Box::new(std::array::from_fn(|_| CensoredCalibration::default())),
+            reach: ReachStats::new(horizon_ns, window_ns),
             horizon_ns: horizon_ns.max(1),
             window_ns: window_ns.max(1),
             now_ns: 0,
             first_ns: None,
-            trades: VecDeque::with_capacity(TRADES_CAPACITY),
+            trades: VolumeWindow::new(TRADES_CAPACITY),
             pending: VecDeque::with_capacity(PENDING_CAPACITY),
             counts: PredictionCounts::default(),
         }
@@ -138,6 +154,7 @@ impl QueueTruth {
     /// a fill are resolved as not filled.
     pub fn set_now(&mut self, now_ns: i64) {
         self.now_ns = now_ns;
+        self.reach.set_now(now_ns);
         self.first_ns.get_or_insert(now_ns);
         while let Some(p) = self.pending.front() {
             if p.due_ns >= now_ns {
@@ -167,29 +184,47 @@ impl QueueTruth {
 
     /// Lots traded at or through `price` with `side` resting, expected over the horizon (`None`
     /// before a whole volume window has passed).
-    fn expected_volume(&self, side: Side, price: i64) -> Option<f64> {
+    fn expected_volume(&mut self, side: Side, price: i64) -> Option<f64> {
         if self.now_ns - self.first_ns? < self.window_ns {
             return None;
         }
-        let from = self.now_ns - self.window_ns;
-        let reached = |s: Side, p: i64| s == side && if side == Side::Buy { p <= price } else { p >= price };
-        let lots: i64 = self.trades.iter().filter(|t| t.0 >= from && reached(t.1, t.2)).map(|t| t.3).sum();
+        self.trades.evict_before(self.now_ns - self.window_ns);
+        let lots = self.trades.reached(side, price);
         Some(lots as f64 * self.horizon_ns as f64 / self.window_ns as f64)
     }
 
+    /// The horizon of the predictions, ns.
+    pub fn horizon_ns(&self) -> i64 {
+        self.horizon_ns
+    }
+
     /// Every model's and the truth's prediction for the order `o`, `true_ahead` lots behind the
-    /// front.
-    fn predict(&mut self, id: u64, side: Side, price: i64, est: &[QueuePosition; M], true_ahead: i64) {
+    /// front, `touch` the best price of its side now.
+    fn predict(&mut self, o: (u64, Side, i64), touch: Option<i64>, est: &[QueuePosition; M], true_ahead: i64) {
+        let (id, side, price) = o;
         let Some(volume) = self.expected_volume(side, price) else { return };
         if self.pending.len() == self.pending.capacity() {
             self.counts.dropped += 1;
             return;
         }
-        let mut p = [0.0; M + 1];
-        for (p, e) in p.iter_mut().zip(est) {
-            *p = fill_probability(e.ahead(), volume);
+        let depth = touch.map_or(0, |t| if side == Side::Buy { t - price } else { price - t });
+        let mut ahead = [0.0; M + 1];
+        for (a, e) in ahead.iter_mut().zip(est) {
+            *a = e.ahead().max(0.0);
         }
-        p[M] = fill_probability(true_ahead as f64, volume);
+        ahead[M] = true_ahead as f64;
+        let mut p = [0.0; P];
+        for (i, &a) in ahead.iter().enumerate() {
+            p[i] = fill_probability(a, volume);
+            // The models mostly agree: the same lots ahead, the same prediction.
+            if let Some(j) = ahead[..i].iter().position(|&b| b == a) {
+                p[M + 1 + i] = p[M + 1 + j];
+                p[2 * (M + 1) + i] = p[2 * (M + 1) + j];
+            } else if let Some(r) = self.reach.predict(side, depth, a) {
+                p[M + 1 + i] = r.compound_poisson;
+                p[2 * (M + 1) + i] = r.empirical;
+            }
+        }
         self.pending.push_back(Prediction { id, made_ns: self.now_ns, due_ns: self.now_ns + self.horizon_ns, p });
         self.counts.made += 1;
     }
@@ -215,17 +250,13 @@ impl QueueTruth {
         let others = q.level_qty - q.own_visible;
         let est = MODELS.map(|(_, m)| m.on_join(others));
         self.orders.push(Tracked { id, side: q.side, price: q.price, others, dirty: false, traded: false, est });
-        self.predict(id, q.side, q.price, &est, q.qty_ahead);
+        self.predict((id, q.side, q.price), touch(book, q.side), &est, q.qty_ahead);
     }
 
     /// A trade of `qty` at `price` against a resting order on the `maker_side`.
     pub fn on_trade(&mut self, maker_side: Side, price: i64, qty: i64) {
-        while self.trades.front().is_some_and(|t| t.0 < self.now_ns - self.window_ns)
-            || self.trades.len() == self.trades.capacity()
-        {
-            self.trades.pop_front();
-        }
-        self.trades.push_back((self.now_ns, maker_side, price, qty));
+        self.trades.push(self.now_ns, self.now_ns - self.window_ns, maker_side, price, qty);
+        self.reach.on_trade(maker_side, price, qty);
         for o in self.orders.iter_mut().filter(|o| o.side == maker_side && o.price == price) {
             for (e, (_, m)) in o.est.iter_mut().zip(MODELS) {
                 m.on_trade(e, qty);
@@ -246,6 +277,7 @@ impl QueueTruth {
     /// shows it now and the comparison with the truth. Orders no longer resting are dropped (an
     /// order leaving changes its level).
     pub fn after_command(&mut self, book: &OrderBook) {
+        self.reach.set_touch(touch(book, Side::Buy), touch(book, Side::Sell));
         let mut orders = std::mem::take(&mut self.orders);
         orders.retain_mut(|o| {
             if !o.dirty {
@@ -279,7 +311,7 @@ impl QueueTruth {
                     stats.record_position(e.ahead().max(0.0), q.qty_ahead);
                 }
                 o.traded = false;
-                self.predict(o.id, o.side, o.price, &o.est, q.qty_ahead);
+                self.predict((o.id, o.side, o.price), touch(book, o.side), &o.est, q.qty_ahead);
             }
             true
         });
@@ -291,15 +323,28 @@ impl QueueTruth {
         self.counts
     }
 
-    /// Each model's fill-probability calibration per decile, then the truth's (`exact`: the
-    /// formula with the true lots ahead).
-    pub fn calibration(&self) -> impl Iterator<Item = (&'static str, [CensoredDecile; 10])> + '_ {
-        MODELS.iter().map(|(name, _)| *name).chain(["exact"]).zip(self.calibration.iter().map(|c| c.deciles()))
+    /// Per formula ([`FORMULAS`]), each model's fill-probability calibration per decile, then the
+    /// truth's (`exact`: the formula with the true lots ahead): (formula, model, deciles).
+    pub fn calibration(&self) -> impl Iterator<Item = (&'static str, &'static str, [CensoredDecile; 10])> + '_ {
+        let names = || MODELS.iter().map(|(name, _)| *name).chain(["exact"]);
+        FORMULAS
+            .iter()
+            .flat_map(move |f| names().map(move |n| (*f, n)))
+            .zip(self.calibration.iter().map(|c| c.deciles()))
+            .map(|((f, n), d)| (f, n, d))
     }
 
     /// Each model's name and error statistics.
     pub fn errors(&mut self) -> impl Iterator<Item = (&'static str, &mut QueueErrorStats)> {
         MODELS.iter().map(|(name, _)| *name).zip(self.errors.iter_mut())
+    }
+}
+
+/// The best price on `side` of `book`.
+fn touch(book: &OrderBook, side: Side) -> Option<i64> {
+    match side {
+        Side::Buy => book.best_bid().map(|b| b.0),
+        Side::Sell => book.best_ask().map(|a| a.0),
     }
 }
 
@@ -420,9 +465,12 @@ mod tests {
         t.after_command(&b);
         assert_eq!(t.predictions(), PredictionCounts { made: 3, filled: 1, censored: 1, survived: 1, dropped: 0 });
         let p0 = (-2.0f64).exp(); // 0.135: decile 1, filled half-way through its horizon
-        let names: Vec<&str> = t.calibration().map(|(n, _)| n).collect();
-        assert_eq!(names, ["risk_averse", "power:2", "log", "exact"]);
-        for (name, c) in t.calibration() {
+        let names: Vec<(&str, &str)> = t.calibration().map(|(f, n, _)| (f, n)).collect();
+        assert_eq!(names.len(), 12);
+        assert_eq!(&names[..4], [("exp", "risk_averse"), ("exp", "power:2"), ("exp", "log"), ("exp", "exact")]);
+        assert_eq!(names[4], ("compound_poisson", "risk_averse"));
+        assert_eq!(names[11], ("empirical", "exact"));
+        for (_, name, c) in t.calibration().filter(|c| c.0 == "exp") {
             assert_eq!((c[1].count, c[1].filled), (1, 1), "{name}");
             assert!((c[1].mean_predicted - p0).abs() < 1e-12 && c[1].realized_rate == 1.0, "{name}: {c:?}");
             // Decile 9: p = 1 twice, one survived, one censored at once: nothing filled.

@@ -122,6 +122,9 @@ pub struct CalibrationDecile {
 pub struct FillCalibration {
     /// The model (`risk_averse`, `power:2`, `log`), or `exact` (the true lots ahead).
     pub model: String,
+    /// The formula: `exp` (`exp(−ahead / V)`), `compound_poisson` or `empirical`
+    /// ([`crate::fill_model`]).
+    pub formula: String,
     /// The prediction horizon, ms.
     pub horizon_ms: i64,
     /// Predictions made (every model predicts at the same points).

@@ -365,11 +365,12 @@ impl<'t> Sim<'t> {
                 .collect();
             let truth = ours.queue_truth();
             let counts = truth.predictions();
-            let horizon_ms = super::queue_truth::FILL_HORIZON_NS / 1_000_000;
+            let horizon_ms = truth.horizon_ns() / 1_000_000;
             self.rec.fill_calibration = truth
                 .calibration()
-                .map(|(model, deciles)| FillCalibration {
+                .map(|(formula, model, deciles)| FillCalibration {
                     model: model.to_string(),
+                    formula: formula.to_string(),
                     horizon_ms,
                     predictions: counts.made,
                     filled: counts.filled,
