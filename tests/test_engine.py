@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from wintermute import batch, errors
 from wintermute.engine import Engine
 
-
 BOOK_DELTA = next(code for code, name in batch.KIND_NAMES.items() if name == "book_delta")
 
 

@@ -136,9 +136,7 @@ class Engine(_core.Engine):
             raise TypeError(
                 f"commands must have wintermute.batch.COMMAND_DTYPE, not {commands.dtype}"
             )
-        raw = self.submit_batch_raw(
-            iid, np.ascontiguousarray(commands).view(np.uint8), book_deltas
-        )
+        raw = self.submit_batch_raw(iid, np.ascontiguousarray(commands).view(np.uint8), book_deltas)
         return raw.view(EVENT_DTYPE)
 
     def fast(self, instrument: int | str, account: int = 0) -> _core.FastBook:
