@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from wintermute import batch, errors
 from wintermute.engine import Engine
 
+BOOK_DELTA = next(code for code, name in batch.KIND_NAMES.items() if name == "book_delta")
+
 
 def make_engine() -> Engine:
     eng = Engine()
@@ -346,6 +348,14 @@ def test_batch_equals_fast_path_and_is_deterministic(
         )
     ev_a, ev_b = a.submit_batch(0, records), b.submit_batch(0, records)
     assert ev_a.tobytes() == ev_b.tobytes()
+    # Without the level updates: the same records less the book_delta ones, seq included.
+    d = Engine()
+    d.add_instrument(
+        "X", tick_size="1", lot_size="1", min_qty="1", max_qty="15", min_price="96", max_price="104"
+    )
+    orders = d.submit_batch(0, records, book_deltas=False)
+    assert orders.tobytes() == ev_a[ev_a["kind"] != BOOK_DELTA].tobytes()
+    assert d.depth(0) == a.depth(0)
     # The fast path, one call per command: the same sequenced events.
     c = Engine()
     c.add_instrument(

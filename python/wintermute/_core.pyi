@@ -328,7 +328,7 @@ class Engine:
     @property
     def journal_seq(self) -> int | None: ...
     def submit_batch_raw(
-        self, instrument: int, commands: npt.NDArray[np.uint8]
+        self, instrument: int, commands: npt.NDArray[np.uint8], book_deltas: bool = True
     ) -> npt.NDArray[np.uint8]: ...
     def run_native(
         self, instrument: int, commands: npt.NDArray[np.uint8], timed: bool = False

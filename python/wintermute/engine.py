@@ -126,16 +126,17 @@ class Engine(_core.Engine):
         )
 
     def submit_batch(
-        self, instrument: int | str, commands: npt.NDArray[Any]
+        self, instrument: int | str, commands: npt.NDArray[Any], *, book_deltas: bool = True
     ) -> npt.NDArray[np.void]:
         """Runs a ``COMMAND_DTYPE`` array on one instrument (GIL released) and returns the
-        events as an ``EVENT_DTYPE`` array."""
+        events as an ``EVENT_DTYPE`` array. ``book_deltas=False`` leaves out the level updates
+        (``book_delta`` records): the other records are the same, ``seq`` included."""
         iid = instrument if isinstance(instrument, int) else self.instrument_id(instrument)
         if commands.dtype != COMMAND_DTYPE:
             raise TypeError(
                 f"commands must have wintermute.batch.COMMAND_DTYPE, not {commands.dtype}"
             )
-        raw = self.submit_batch_raw(iid, np.ascontiguousarray(commands).view(np.uint8))
+        raw = self.submit_batch_raw(iid, np.ascontiguousarray(commands).view(np.uint8), book_deltas)
         return raw.view(EVENT_DTYPE)
 
     def fast(self, instrument: int | str, account: int = 0) -> _core.FastBook:

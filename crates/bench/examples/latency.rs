@@ -16,7 +16,9 @@
 //!                      (`JournaledEngine::run_batch`, no journal, 16,384 per call) in
 //!                      `measured_batch`, and once through the native loop the Python bench
 //!                      compares it with (`native_book::run_commands`) in `measured_native`
-//!                      (toggle-collect each by name; both divide by the same command count)
+//!                      (toggle-collect each by name; both divide by the same command count),
+//!                      and in `measured_batch_orders` without the level updates
+//!                      (`run_batch_with(.., false)`)
 //!   --digest           only print, per workload, an FNV-1a hash of every event the stream
 //!                      emits (to check that a patched book behaves identically)
 //! ```
@@ -132,6 +134,17 @@ fn measured_batch(engine: &mut JournaledEngine, id: u32, records: &[u8]) -> usiz
     let mut bytes = 0;
     for chunk in records.chunks(16_384 * COMMAND_SIZE) {
         bytes += std::hint::black_box(engine.run_batch(id, chunk).expect("no journal, known instrument")).len();
+    }
+    bytes
+}
+
+/// The same as [`measured_batch`] without the level updates (`run_batch_with(.., false)`).
+#[inline(never)]
+fn measured_batch_orders(engine: &mut JournaledEngine, id: u32, records: &[u8]) -> usize {
+    let mut bytes = 0;
+    for chunk in records.chunks(16_384 * COMMAND_SIZE) {
+        let out = engine.run_batch_with(id, chunk, false).expect("no journal, known instrument");
+        bytes += std::hint::black_box(out).len();
     }
     bytes
 }
@@ -286,17 +299,26 @@ fn main() {
     if let Some(name) = callgrind_batch {
         let w = build(&name, seed, commands);
         let encode = |cmds: &[wintermute_core::Command]| -> Vec<u8> { cmds.iter().flat_map(encode_command).collect() };
-        let mut engine = JournaledEngine::new();
-        let id = engine.add_instrument(w.spec.clone()).expect("the workload's instrument");
-        engine.run_batch(id, &encode(&w.warmup)).expect("warm-up");
-        let bytes = measured_batch(&mut engine, id, &encode(&w.commands));
+        let warmed = || {
+            let mut engine = JournaledEngine::new();
+            let id = engine.add_instrument(w.spec.clone()).expect("the workload's instrument");
+            engine.run_batch(id, &encode(&w.warmup)).expect("warm-up");
+            (engine, id)
+        };
+        let records = encode(&w.commands);
+        let (mut engine, id) = warmed();
+        let bytes = measured_batch(&mut engine, id, &records);
+        let (mut engine, id) = warmed();
+        let order_bytes = measured_batch_orders(&mut engine, id, &records);
         let mut book = w.warmed_book();
         let events = measured_native(&mut book, &w.commands);
         println!(
-            "callgrind-batch: {} commands of {} in measured_batch ({} event records) and measured_native ({} events)",
+            "callgrind-batch: {} commands of {} in measured_batch ({} event records), measured_batch_orders \
+             ({} records, no level updates) and measured_native ({} events)",
             w.commands.len(),
             w.name,
             bytes / EVENT_SIZE,
+            order_bytes / EVENT_SIZE,
             events
         );
         return;

@@ -367,6 +367,11 @@ pub struct RecordSink {
     pub bytes: Vec<u8>,
     pub instrument: u32,
     pub command: u32,
+    /// Drop the book's level updates ([`Event::BookDelta`]) instead of recording them: for a
+    /// caller that wants only the order events (acks, rejects, fills, cancels, amends). The
+    /// book still numbers them, so the records kept have the same `seq` either way (with gaps
+    /// where the level updates were).
+    pub skip_book_deltas: bool,
 }
 
 impl RecordSink {
@@ -398,6 +403,9 @@ impl RecordSink {
 impl EventSink for RecordSink {
     #[inline]
     fn push(&mut self, event: Event) {
+        if self.skip_book_deltas && matches!(event, Event::BookDelta { .. }) {
+            return;
+        }
         self.bytes.extend_from_slice(&encode_event(&event, self.instrument, self.command));
     }
 }
@@ -445,6 +453,20 @@ mod tests {
             sink.push(ev);
         }
         assert_eq!(sink.bytes.as_ptr(), before, "the reserved buffer is filled without reallocation");
+    }
+
+    #[test]
+    fn a_sink_that_skips_book_deltas_keeps_every_other_event_as_is() {
+        let delta = Event::BookDelta { seq: 1, side: Side::Buy, price: 5, qty: 3, orders: 1 };
+        let accepted = Event::Accepted { seq: 2, order_id: 9, account: 1, side: Side::Buy, price: 5, qty: 3 };
+        let mut all = RecordSink::default();
+        let mut orders = RecordSink { skip_book_deltas: true, ..RecordSink::default() };
+        for ev in [delta, accepted] {
+            all.push(ev);
+            orders.push(ev);
+        }
+        assert_eq!(all.len(), 2);
+        assert_eq!(orders.bytes, all.bytes[EVENT_SIZE..]);
     }
 
     #[test]

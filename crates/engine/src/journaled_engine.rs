@@ -225,6 +225,18 @@ impl JournaledEngine {
     /// the batch goes on; a journal failure stops it ([`JournaledError::BatchStopped`]). A
     /// trailing partial record is ignored.
     pub fn run_batch(&mut self, id: InstrumentId, input: &[u8]) -> Result<Vec<u8>, JournaledError> {
+        self.run_batch_with(id, input, true)
+    }
+
+    /// [`JournaledEngine::run_batch`], with the book's level updates (`book_delta` records)
+    /// left out when `book_deltas` is false: every other record is the same, `seq` included
+    /// (the level updates still take their numbers, so the kept records' `seq`s have gaps).
+    pub fn run_batch_with(
+        &mut self,
+        id: InstrumentId,
+        input: &[u8],
+        book_deltas: bool,
+    ) -> Result<Vec<u8>, JournaledError> {
         self.check(id)?;
         let book = self.engine.book_mut(id);
         let mut journal = self.journal.as_mut();
@@ -232,6 +244,7 @@ impl JournaledEngine {
             bytes: Vec::with_capacity(input.len() / COMMAND_SIZE * 3 * EVENT_SIZE),
             instrument: id,
             command: 0,
+            skip_book_deltas: !book_deltas,
         };
         for (i, chunk) in input.chunks_exact(COMMAND_SIZE).enumerate() {
             let index = u32::try_from(i).unwrap_or(u32::MAX);

@@ -143,6 +143,28 @@ fn a_batch_rejects_bad_records_and_goes_on() {
 }
 
 #[test]
+fn a_batch_without_book_deltas_gives_the_same_records_less_the_level_updates() {
+    let cmds = [
+        buy(1, 100),
+        buy(2, 101),
+        Command::New(NewOrder::limit(3, 2, Side::Sell, 100, 1_500)), // fills 2, then part of 1
+        Command::Amend { order_id: 1, price: None, qty: Some(200) },
+        Command::Cancel { order_id: 1 },
+        Command::Cancel { order_id: 1 }, // unknown by now: rejected
+    ];
+    let input: Vec<u8> = cmds.iter().flat_map(encode_command).collect();
+    let (mut all, mut orders) = (with_btc(), with_btc());
+    let with = all.run_batch(0, &input).expect("runs");
+    let without = orders.run_batch_with(0, &input, false).expect("runs");
+    let kept: Vec<u8> =
+        with.chunks_exact(EVENT_SIZE).filter(|r| r[72] != kind::BOOK_DELTA).flatten().copied().collect();
+    assert!(with.chunks_exact(EVENT_SIZE).any(|r| r[72] == kind::TRADE));
+    assert!(kept.len() < with.len(), "the batch had level updates to leave out");
+    assert_eq!(without, kept);
+    assert_eq!(all.engine().book(0).snapshot(), orders.engine().book(0).snapshot());
+}
+
+#[test]
 fn a_journaled_batch_is_replayed_whole() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut live = with_btc();

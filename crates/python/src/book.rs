@@ -396,16 +396,18 @@ impl PyEngine {
     /// Batch: runs 48-byte command records (`wintermute.batch.COMMAND_DTYPE` viewed as bytes)
     /// on one instrument with the GIL released; returns 80-byte event records. A command that
     /// fails validation yields one "rejected" record with seq 0 and the reason code; the batch
-    /// goes on.
+    /// goes on. `book_deltas=False` leaves the level updates (`book_delta` records) out.
+    #[pyo3(signature = (instrument, commands, book_deltas=true))]
     fn submit_batch_raw<'py>(
         &mut self,
         py: Python<'py>,
         instrument: InstrumentId,
         commands: PyReadonlyArray1<'py, u8>,
+        book_deltas: bool,
     ) -> Result<Bound<'py, PyArray1<u8>>> {
         let input = command_records(&commands)?;
         let inner = &mut self.inner;
-        Ok(PyArray1::from_vec(py, py.detach(|| inner.run_batch(instrument, input))?))
+        Ok(PyArray1::from_vec(py, py.detach(|| inner.run_batch_with(instrument, input, book_deltas))?))
     }
 
     /// Benchmark support: runs command records natively (no Python per command, GIL released)

@@ -1,7 +1,7 @@
 """The systems `wintermute bench` runs, in report order.
 
 To add a system, write an adapter (see :mod:`wintermute.bench.adapter`) and put an instance in
-:data:`ADAPTERS`. Wintermute's own three adapters go first
+:data:`ADAPTERS`. Wintermute's own adapters go first
 (:mod:`wintermute.bench.wintermute_adapters`).
 """
 
@@ -16,6 +16,7 @@ from wintermute.bench.wintermute_adapters import (
     WintermuteNativeAdapter,
     WintermutePythonAdapter,
     WintermutePythonBatchAdapter,
+    WintermutePythonBatchOrdersAdapter,
 )
 
 #: Every system the report knows, in report order.
@@ -23,6 +24,7 @@ SYSTEMS = (
     "wintermute-native",
     "wintermute-python",
     "wintermute-python-batch",
+    "wintermute-python-batch-orders",
     "nautilus_trader",
     "order-book",
     "matching-engine",
@@ -34,6 +36,7 @@ ADAPTERS: list[Adapter] = [
     WintermuteNativeAdapter(),
     WintermutePythonAdapter(),
     WintermutePythonBatchAdapter(),
+    WintermutePythonBatchOrdersAdapter(),
     NautilusTraderAdapter(),
     OrderBookAdapter(),
     MatchingEngineAdapter(),

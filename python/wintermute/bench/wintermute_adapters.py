@@ -1,4 +1,4 @@
-"""Wintermute's own three entries in ``wintermute bench``.
+"""Wintermute's own entries in ``wintermute bench``.
 
 ``wintermute-native``
     The command stream as 48-byte records, run by a Rust loop inside the extension
@@ -16,6 +16,9 @@
     hundreds of thousands of commands spends much of its time faulting in fresh pages for its
     output). Latency: chunks of 256 commands, each timed; a sample is the chunk's time divided by
     256 (the per-command cost inside small batches).
+``wintermute-python-batch-orders``
+    The same with ``submit_batch(..., book_deltas=False)``: the order events only (acks,
+    fills, cancels, rejects), without the book's level updates.
 """
 
 from __future__ import annotations
@@ -158,6 +161,8 @@ class WintermutePythonBatchAdapter:
         "latency = 256-command chunk time / 256"
     )
     install_hint = "build the extension (./scripts/bootstrap)"
+    #: Whether the events include the book's level updates.
+    book_deltas = True
 
     def available(self) -> bool:
         return True
@@ -169,9 +174,10 @@ class WintermutePythonBatchAdapter:
         _check(eng.submit_batch(0, warm))
         gc.collect()
         batches = [measured[i : i + BATCH] for i in range(0, len(measured), BATCH)]
+        deltas = self.book_deltas
         start = time.perf_counter()
         for b in batches:
-            eng.submit_batch(0, b)
+            eng.submit_batch(0, b, book_deltas=deltas)
         seconds = time.perf_counter() - start
 
         eng = _engine()
@@ -182,9 +188,18 @@ class WintermutePythonBatchAdapter:
         refused = 0
         for chunk in chunks:
             t0 = clock()
-            events = eng.submit_batch(0, chunk)
+            events = eng.submit_batch(0, chunk, book_deltas=deltas)
             samples.append((clock() - t0) // len(chunk))
             refused += int(np.count_nonzero((events["kind"] == 2) & (events["seq"] == 0)))
         if refused:  # the same commands as the timed pass: they must all be accepted
             raise RuntimeError(f"{refused} commands were refused; workload and book disagree")
         return Result(self.name, len(measured), seconds, samples)
+
+
+class WintermutePythonBatchOrdersAdapter(WintermutePythonBatchAdapter):
+    name = "wintermute-python-batch-orders"
+    note = (
+        "wintermute-python-batch-orders: the same batches with book_deltas=False "
+        "(order events only, no level updates)"
+    )
+    book_deltas = False
