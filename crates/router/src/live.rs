@@ -318,13 +318,13 @@ pub fn route_clients(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<RouteTarget>, LiveRouteError> {
     let none = LiveRouteSettings::default();
-    let mut out = Vec::with_capacity(setup.hedge_routes.len() + 1);
+    let mut out = Vec::with_capacity(setup.hedge_routes.len() + setup.quote_venues.len());
     for (k, &i) in setup.hedge_routes.iter().enumerate() {
         let settings = setup.hedge_live.get(k).unwrap_or(&none);
         out.push(route_client(setup, i, settings, mode, env)?);
     }
-    if let Some(q) = setup.quote_venue {
-        out.push(route_client(setup, q, &setup.quote_live, mode, env)?);
+    for (k, &q) in setup.quote_venues.iter().enumerate() {
+        out.push(route_client(setup, q, setup.quote_live.get(k).unwrap_or(&none), mode, env)?);
     }
     Ok(out)
 }
@@ -441,8 +441,8 @@ fn route_client(
 
 /// The live hedge routes of `setup` (see the module docs): every client made and every key
 /// loaded first, each venue's grid checked ([`check_grids`], on a runtime of its own: call it
-/// outside one), then a [`RoutedExecution`] worker for each. With `quote_on = "<venue>"`, the
-/// last is the quote venue's route ([`split_quote_route`]).
+/// outside one), then a [`RoutedExecution`] worker for each. With `quote_on` venues, the last
+/// ones are the quote venues' routes, in `quote_on`'s order ([`split_quote_routes`]).
 pub fn live_routes(setup: &LiveSetup, env: &dyn Fn(&str) -> Option<String>) -> Result<Vec<HedgeRoute>, LiveRouteError> {
     let mut targets = route_clients(setup, Mode::Live, env)?;
     check_grids_blocking(&mut targets)?;
@@ -450,7 +450,7 @@ pub fn live_routes(setup: &LiveSetup, env: &dyn Fn(&str) -> Option<String>) -> R
     for t in targets {
         let start = |source| LiveRouteError::Start { venue: t.venue.name(), source };
         let mut config = t.route.config;
-        if setup.quote_venue == Some(t.index) {
+        if setup.quote_venues.contains(&t.index) {
             config.reconcile_every = crate::paper::QUOTE_RECONCILE_EVERY;
         }
         let execution = match t.client {
@@ -464,13 +464,12 @@ pub fn live_routes(setup: &LiveSetup, env: &dyn Fn(&str) -> Option<String>) -> R
     Ok(routes)
 }
 
-/// `routes` ([`live_routes`]) as the hedge routes and the quote venue's route (`quote_on`).
-pub fn split_quote_route(setup: &LiveSetup, mut routes: Vec<HedgeRoute>) -> (Vec<HedgeRoute>, Option<HedgeRoute>) {
-    let quote = match setup.quote_venue {
-        Some(q) if routes.last().is_some_and(|r| r.venue == VenueId::External(q as u8)) => routes.pop(),
-        _ => None,
-    };
-    (routes, quote)
+/// `routes` ([`live_routes`]) as the hedge routes and the quote venues' routes (`quote_on`,
+/// in its order: the last `quote_venues.len()` of `routes`).
+pub fn split_quote_routes(setup: &LiveSetup, mut routes: Vec<HedgeRoute>) -> (Vec<HedgeRoute>, Vec<HedgeRoute>) {
+    let at = routes.len().saturating_sub(setup.quote_venues.len());
+    let quotes = routes.split_off(at);
+    (routes, quotes)
 }
 
 /// The live market maker hedging through `setup`'s routes at the venues themselves
@@ -483,7 +482,7 @@ pub fn start_market_maker(
     options: RunnerOptions,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<PaperMarketMaker, LiveRouteError> {
-    let routes = split_quote_route(&setup, live_routes(&setup, env)?);
+    let routes = split_quote_routes(&setup, live_routes(&setup, env)?);
     Ok(PaperMarketMaker::start_with_routes(setup, venue, books, options, routes)?)
 }
 
@@ -520,7 +519,7 @@ where
     K::Error: std::fmt::Display,
 {
     if live {
-        let routes = split_quote_route(&setup, live_routes(&setup, &process_env)?);
+        let routes = split_quote_routes(&setup, live_routes(&setup, &process_env)?);
         Ok(PaperMarketMaker::start_routed(setup, venue, source, options, routes, strategy)?)
     } else {
         Ok(PaperMarketMaker::start_with(setup, venue, books, source, options, strategy)?)
