@@ -20,11 +20,13 @@ use wintermute_core::InstrumentSpec;
 use wintermute_engine::pipeline::{Pipeline, PipelineConfig, RiskConfig, Topology};
 use wintermute_engine::risk::AccountLimits;
 use wintermute_feeds::sync::SyncState;
+use wintermute_mm::batched::{Batch, BatchSink, Command, CommandBuffer, StrategyEvent};
 use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
 use wintermute_mm::live_config::{LiveSetup, StreamKey};
 use wintermute_mm::live_hedge::HedgeRoute;
 use wintermute_mm::live_runner::{BookSource, LiveRunError, LiveRunner, LiveSnapshot, RefBook, RunnerOptions};
-use wintermute_mm::types::{VenueId, MONEY_SCALE};
+use wintermute_mm::live_strategy::{link, LiveStrategyConfig, StrategyThread};
+use wintermute_mm::types::{Side, VenueId, MONEY_SCALE};
 use wintermute_router::binance::client::BinanceRestClient;
 use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimKey, SimSymbol};
 use wintermute_router::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
@@ -453,6 +455,104 @@ fn quotes_rest_on_kraken_and_binance_at_once_each_priced_counted_and_refused_on_
         assert_eq!((ksim.open_order_count(), bsim.open_order_count("BTCUSDT")), (0, 0));
         assert!(views(&runner.snapshot()).iter().all(|v| v.1 == 0));
         r.pipeline.shutdown().unwrap();
+    });
+}
+
+/// A batched strategy that, after its first batch, bids 5 lots at 59999.99 on Kraken (pricing
+/// venue 0) and 5 lots on our venue (not quoted on: refused); it records every event.
+#[derive(Clone, Default)]
+struct KrakenBidder(Arc<Mutex<Vec<StrategyEvent>>>);
+
+impl BatchSink for KrakenBidder {
+    type Error = std::convert::Infallible;
+
+    fn on_batch(&mut self, batch: &Batch<'_>, out: &mut CommandBuffer) -> Result<(), Self::Error> {
+        let mut seen = self.0.lock().unwrap();
+        if seen.is_empty() {
+            let id = batch.next_order_id.unwrap();
+            let last = batch.events.len() - 1;
+            let on = |venue, order_id| Command::Place { venue, side: Side::Buy, price: 5_999_999, qty: 5, order_id };
+            out.push(last, on(VenueId::External(0), id));
+            out.push(last, on(VenueId::Ours, id + 1));
+        }
+        seen.extend_from_slice(batch.events);
+        Ok(())
+    }
+}
+
+#[test]
+fn a_strategys_orders_go_to_the_kraken_simulator_and_its_fill_there_reaches_it_and_the_inventory() {
+    run(async {
+        let (sim, exec) = kraken().await;
+        let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.001", 1, 1_000_000, 1, 100_000_000).unwrap();
+        let risk = RiskConfig::permissive().account(MM, AccountLimits::UNLIMITED);
+        let pipeline_config = PipelineConfig::new(vec![spec]).risk(risk).topology(Topology::Merged).gateways(1);
+        let (pipeline, mut handles) = Pipeline::start(pipeline_config).unwrap();
+        let setup = LiveSetup::from_json(&config("kraken", KRAKEN, ""), "0.01", "0.001").unwrap();
+        let venue = EngineVenue::new(
+            EngineVenueConfig::new(MM, 0, setup.our_fees),
+            handles.gateways.pop().unwrap(),
+            handles.subscriptions.pop().unwrap(),
+        );
+        let feed =
+            Manual { book: Arc::new(Mutex::new(book(6_000_000, 6_000_004))), flicker: Arc::default(), odd: false };
+        let (port, strategy_feed) = link(LiveStrategyConfig::default());
+        let bidder = KrakenBidder::default();
+        let thread = StrategyThread::spawn(strategy_feed, bidder.clone(), Duration::from_micros(200)).unwrap();
+        let quotes = vec![HedgeRoute { venue: VenueId::External(0), execution: Box::new(exec) }];
+        let options = RunnerOptions::default();
+        let runner = LiveRunner::start_with_strategy(
+            setup,
+            venue,
+            Box::new(feed),
+            options,
+            (vec![], quotes),
+            "Bidder".into(),
+            port,
+        )
+        .unwrap();
+        until("the strategy's bid resting on Kraken", || sim.open_order_count() == 1).await;
+        let gone = |seen: &[StrategyEvent], v: VenueId| {
+            seen.iter().any(|e| matches!(e, StrategyEvent::OrderGone { venue, .. } if *venue == v))
+        };
+        until("the bid for our venue refused", || gone(&bidder.0.lock().unwrap(), VenueId::Ours)).await;
+        until("the snapshot shows it", || runner.snapshot().strategy.is_some_and(|st| st.working == 1)).await;
+        let s = runner.snapshot();
+        assert_eq!(s.strategy.as_ref().map(|st| st.refused), Some(1), "{:?}", s.strategy);
+        assert_eq!(
+            s.quotes.iter().map(|q| (q.venue, q.side, q.price, q.qty)).collect::<Vec<_>>(),
+            vec![("kraken", "buy", 5_999_999, 5)]
+        );
+
+        // Someone sells 3 lots into it at Kraken: the strategy gets the fill, 2 lots left.
+        assert_eq!(sim.trade_at("XBTUSD", "59999.99", "0.003").unwrap(), 1);
+        let fill = |seen: &[StrategyEvent]| {
+            seen.iter().find_map(|e| match e {
+                StrategyEvent::Fill { fill, remaining, position } => {
+                    Some((fill.venue, fill.qty, *remaining, *position))
+                }
+                _ => None,
+            })
+        };
+        until("the fill handed to the strategy", || fill(&bidder.0.lock().unwrap()).is_some()).await;
+        assert_eq!(fill(&bidder.0.lock().unwrap()), Some((VenueId::External(0), 3, 2, 3)));
+        until("the fill in the inventory and the PnL", || {
+            let s = runner.snapshot();
+            s.inventory == 3 && s.quote_venues[0].fills == 1
+        })
+        .await;
+        let s = runner.snapshot();
+        let fee = money(5_999_999, 3) / 1_000;
+        assert_eq!((s.pnl.fees, s.pnl.spread_capture), (-fee, money(3, 3)));
+
+        // The kill switch cancels it at Kraken, and the strategy is told it is gone.
+        runner.set_kill_switch(true);
+        until("nothing resting at Kraken", || sim.open_order_count() == 0).await;
+        until("the strategy told", || gone(&bidder.0.lock().unwrap(), VenueId::External(0))).await;
+        let runner = stop(runner).await;
+        thread.stop();
+        assert_eq!(runner.snapshot().quote_venues[0].open, 0);
+        pipeline.shutdown().unwrap();
     });
 }
 
