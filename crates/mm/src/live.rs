@@ -555,6 +555,12 @@ impl LiveMarketMaker {
         }
     }
 
+    /// Whether quote venue `venue` is in its cool-down after a refusal at `now_ns` (no new
+    /// order goes there, [`QUOTE_RETRY_NS`]); never for our venue.
+    pub fn quote_venue_held(&self, venue: VenueId, now_ns: i64) -> bool {
+        self.quote_routes.iter().any(|r| r.venue() == venue && now_ns < r.held_until)
+    }
+
     /// Cancels every quote now, on every quote venue, and stops quoting until
     /// [`LiveMarketMaker::resume`].
     pub fn pull(&mut self, now_ns: i64) -> Result<(), LiveError> {

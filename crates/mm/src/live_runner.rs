@@ -64,8 +64,9 @@
 //! — new ones only while quoting is allowed, and only on the venues the config quotes on: our
 //! venue, or with `quote_on` venues ([`LiveRunner::start_with_strategy`]'s quote routes) those
 //! venues, through the same routes as the built-in model's quotes (an order for another venue
-//! is refused and told gone). Its fills on a quote venue reach it, the inventory and the PnL as
-//! our venue's do. In one turn the external venues' trades come
+//! is refused and told gone, and so is one for a quote venue in its one-second cool-down after
+//! the venue refused an order, as the built-in's quotes wait). Its fills on a quote venue reach
+//! it, the inventory and the PnL as our venue's do. In one turn the external venues' trades come
 //! before their new tops, and our venue's trades before our fills, orders gone and our top. A
 //! pull cancels its orders here, in the same turn. The pricer still keeps the fair value (PnL,
 //! hedges).

@@ -135,8 +135,9 @@ impl Worker {
     }
 
     /// Applies the commands the strategy sent; returns whether there were any. New orders go
-    /// out only on the venues we quote on (ours, or the quote venues) and only while quoting
-    /// is allowed; a refused one is gone at once.
+    /// out only on the venues we quote on (ours, or the quote venues), only while quoting is
+    /// allowed and not to a quote venue in its cool-down after a refusal; a refused one is gone
+    /// at once.
     pub(super) fn strategy_commands(&mut self, now: i64) -> bool {
         let Some(s) = self.strategy.as_mut() else { return false };
         if s.port.feed_counters().failed.load(Ordering::Acquire) && !s.failure_seen {
@@ -194,7 +195,10 @@ impl Worker {
                 }
             };
             let Some(r) = request else { continue };
+            // A quote venue in its cool-down after a refusal takes no new order (it is not
+            // hammered); the strategy is told the order is gone.
             let sent = self.mm.quotes_on(venue)
+                && !self.mm.quote_venue_held(venue, now)
                 && quoting
                 && s.working.len() < STRATEGY_ORDERS
                 && self.mm.submit(now, venue, &ExecCommand::New(r)).is_ok();
