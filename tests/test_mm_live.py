@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from wintermute import errors, mm, mm_live
-from wintermute.mm_fixed_spread import FixedSpread
 from wintermute.market import VENUES, Market
+from wintermute.mm_fixed_spread import FixedSpread
 from wintermute.service.order_flow import OrderFlow
 from wintermute.service.venue import Venue
 
@@ -430,7 +430,8 @@ def test_a_python_strategy_quotes_on_the_kraken_simulator_and_a_pull_cancels_the
 
         s = wait_for(maker, "the strategy's bid and ask on Kraken's simulator", on_kraken)
         assert s["quote_venues"][0]["venue"] == "kraken"
-        assert s["strategy"]["name"] == "FixedSpread" and s["strategy"]["events"] > 0
+        assert s["strategy"]["name"] == "FixedSpread"
+        assert s["strategy"]["events"] > 0
         # Kraken's queue is not seen; nothing of ours rests on our venue.
         assert all(q["queue_ahead"] is None for q in s["quotes"])
         (bid,) = (Decimal(q["price"]) for q in s["quotes"] if q["side"] == "buy")
@@ -446,7 +447,8 @@ def test_a_python_strategy_quotes_on_the_kraken_simulator_and_a_pull_cancels_the
         assert s["strategy"]["pulled"] >= 2, s["strategy"]
         maker.stop()
         s = maker.state()
-        assert s["quote_venues"][0]["open"] == 0 and not s["quotes"], s["quote_venues"]
+        assert s["quote_venues"][0]["open"] == 0, s["quote_venues"]
+        assert not s["quotes"]
     finally:
         maker.stop()
         market.stop()

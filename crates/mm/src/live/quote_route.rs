@@ -7,8 +7,6 @@ use crate::quote_orders::QuoteOrders;
 use crate::quoter::Quoter;
 use crate::types::{Top, VenueId};
 
-use super::LiveError;
-
 /// What came of the quotes sent to one external venue.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct QuoteRouteStats {
@@ -131,10 +129,10 @@ impl QuoteRoute {
     }
 
     /// One command to the venue, counted.
-    pub(super) fn submit(&mut self, now_ns: i64, command: &ExecCommand) -> Result<(), LiveError> {
+    pub(super) fn submit(&mut self, now_ns: i64, command: &ExecCommand) -> Result<(), ExecError> {
         if let ExecCommand::New(request) = command {
             if self.open.len() == QUOTE_ROUTE_OPEN {
-                return Err(ExecError::InFlightFull { venue: self.venue, capacity: QUOTE_ROUTE_OPEN }.into());
+                return Err(ExecError::InFlightFull { venue: self.venue, capacity: QUOTE_ROUTE_OPEN });
             }
             self.execution.submit(now_ns, command)?;
             self.open.push(OpenQuote {
@@ -161,7 +159,7 @@ impl QuoteRoute {
     }
 
     /// Sends again each cancel the venue refused for an order it still holds; returns how many.
-    pub(super) fn cancel_refused(&mut self, now_ns: i64) -> Result<usize, LiveError> {
+    pub(super) fn cancel_refused(&mut self, now_ns: i64) -> Result<usize, ExecError> {
         let mut sent = 0;
         for k in 0..self.open.len() {
             if self.open[k].cancel_again {
