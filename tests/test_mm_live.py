@@ -22,6 +22,7 @@ import pytest
 
 from wintermute import errors, mm, mm_live
 from wintermute.market import VENUES, Market
+from wintermute.mm_fixed_spread import FixedSpread
 from wintermute.service.order_flow import OrderFlow
 from wintermute.service.venue import Venue
 
@@ -399,3 +400,56 @@ def test_wintermute_mm_quotes_on_the_coinbase_simulator_and_stop_cancels_them_th
     assert " on coinbase (0 open, " in lines[-3], done.stdout
     assert lines[-1] == "wintermute mm: stopped; 0 quotes resting", done.stdout
     assert "Traceback" not in done.stderr
+
+
+def test_a_python_strategy_quotes_on_the_kraken_simulator_and_a_pull_cancels_there() -> None:
+    config = mm_live.paper_config()
+    for key in ("hedge_on", "hedge", "interlock", "hedge_threshold_lots", "hedge_slippage_ticks"):
+        config.pop(key)
+    config["pricing"]["venues"] = config["pricing"]["venues"][:2]  # coinbase, kraken
+    config["pricing"]["model"] = {
+        "kind": "fixed_spread", "half_spread_ticks": 5.0, "skew_ticks_per_unit": 1.0,
+    }  # fmt: skip
+    config["quote_on"] = ["kraken"]
+    # One level a side, requoted on a 20-tick move (not 2): Kraken's simulator counts every
+    # place and (more) every early cancel against its trading rate limit, as Kraken does.
+    config["pricing"]["quoting"].update(levels=1, sizes_lots=[10], requote_threshold_ticks=20.0)
+    venue = Venue(mm_live.engine_config(config), reserve=1)
+    market = Market(VENUES, steps=4000, pace="1", latent=True, max_attempts=None)
+    maker = mm_live.start_on_venue(config, venue, market, ACCOUNT, strategy=FixedSpread(config))
+    try:
+        assert [name for name, _ in maker.paper_venues()] == ["kraken"]
+
+        def on_kraken(s: dict[str, Any]) -> bool:
+            qv = s["quote_venues"]
+            return (
+                len(s["quotes"]) == 2
+                and {q["venue"] for q in s["quotes"]} == {"kraken"}
+                and len(qv) == 1 and qv[0]["open"] == 2
+            )  # fmt: skip
+
+        s = wait_for(maker, "the strategy's bid and ask on Kraken's simulator", on_kraken)
+        assert s["quote_venues"][0]["venue"] == "kraken"
+        assert s["strategy"]["name"] == "FixedSpread"
+        assert s["strategy"]["events"] > 0
+        # Kraken's queue is not seen; nothing of ours rests on our venue.
+        assert all(q["queue_ahead"] is None for q in s["quotes"])
+        (bid,) = (Decimal(q["price"]) for q in s["quotes"] if q["side"] == "buy")
+        (ask,) = (Decimal(q["price"]) for q in s["quotes"] if q["side"] == "sell")
+        assert bid < ask, s["quotes"]
+        # The kill switch pulls them: the simulator confirms each cancel.
+        maker.kill()
+        s = wait_for(
+            maker, "the quotes canceled at Kraken",
+            lambda s: not s["quotes"] and s["quote_venues"][0]["open"] == 0,
+        )  # fmt: skip
+        assert s["quote_venues"][0]["canceled"] >= 2, s["quote_venues"]
+        assert s["strategy"]["pulled"] >= 2, s["strategy"]
+        maker.stop()
+        s = maker.state()
+        assert s["quote_venues"][0]["open"] == 0, s["quote_venues"]
+        assert not s["quotes"]
+    finally:
+        maker.stop()
+        market.stop()
+        venue.close()

@@ -77,6 +77,10 @@ class FixedSpread(Strategy):
         market = self.config.get("market", {})
         default = "ours" if market.get("kind") == "synthetic" else names[0]
         quote_on = self.config.get("quote_on") or default
+        if isinstance(quote_on, list):
+            if len(quote_on) != 1:
+                raise ConfigError("FixedSpread quotes on one venue: a list of one", key="quote_on")
+            quote_on = quote_on[0]
         self.quote_venue = OURS if quote_on == "ours" else names.index(quote_on)
         # What rests in each slot [side][level] (price, qty) as the quoter believes, and the id.
         self.resting: list[list[tuple[int, int] | None]] = [[None] * self.levels for _ in range(2)]

@@ -45,15 +45,19 @@ and each venue is asked whether its grid is the config's, before anything starts
 ``kill_hedge_routes(config)`` is the kill switch across the routes' venues
 (``wintermute route kill``).
 
-**Quoting on an external venue.** ``quote_on = "<venue>"`` (one of the pricing venues, not
-also a hedge route) sends the quotes there instead of our venue, through the same route
-machinery as the hedges: on paper that venue's simulator (listed by ``paper_venues()``, its
-book following the feed's, charging the venue's maker fee), with ``live=True`` the venue
-itself with the keys of ``[hedge.live.<venue>]``. ``state()["quote_venue"]`` counts what was
-sent, filled and refused there (``None`` when quoting on our venue). With ``live=True``
-each route's venue grid is asked again every ``grid_check_s`` (default 60 s):
-``state()["grids"]`` counts the checks per route, and a route whose venue changed its tick or
-lot is ``halted`` (no new orders, its resting ones canceled) with the ``cause``.
+**Quoting on external venues.** ``quote_on = "<venue>"`` or a list of venues (pricing venues,
+none also a hedge route) sends the quotes there instead of our venue, through the same route
+machinery as the hedges: on paper each venue's simulator (listed by ``paper_venues()``, its
+book following the feed's, charging the venue's maker fee), with ``live=True`` the venues
+themselves with the keys of ``[hedge.live.<venue>]``. Each venue gets a ladder of its own,
+priced post-only against its own top; the fills of all of them go into the one inventory and
+PnL, and a pull (the interlock, a kill switch, ``stop()``) cancels on every one.
+``state()["quote_venues"]`` counts what was sent, filled and refused on each (empty when
+quoting on our venue) and each quote names its ``venue``. A Python strategy's orders go there
+too: it places them on the quote venues' indices (see below).
+With ``live=True`` each route's venue grid is asked again every ``grid_check_s`` (default
+60 s): ``state()["grids"]`` counts the checks per route, and a route whose venue changed its
+tick or lot is ``halted`` (no new orders, its resting ones canceled) with the ``cause``.
 
 ``paper(config)`` runs the whole thing on one machine, as ``wintermute mm --config FILE``
 does: an engine, the external market, background order flow that trades with the quotes, and
@@ -72,7 +76,10 @@ live run takes the synthetic default instead).
 ``wintermute.mm_strategy.Strategy`` subclass instead of the built-in model: the same
 callbacks, event records and commands as in the backtester, and the same view: the reference
 venues' tops and public trades, our venue's top (our own orders in it) and its public trades,
-our fills. The Rust thread still owns the
+our fills. With ``quote_on`` venues its orders go to those venues (the pricing venue's index,
+as ``on_book`` numbers them) through the same routes, and its fills there come back as our
+venue's do; an order for a venue it does not quote on is refused (``on_order_gone``). The Rust
+thread still owns the
 books, the interlock, risk, the inventory and the hedging; the strategy runs on a thread of its
 own, receives its events in batches (the GIL taken once per batch) and only proposes orders:
 new orders go out only while quoting is allowed, and a pull cancels its orders from the Rust
@@ -202,7 +209,7 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
         "quoting": raw["running"] and not raw["halted"],
         "fair_value": None if fair is None else fractional(fair, tick_size / 100),
         "quotes": [
-            {"side": q["side"], "level": q["level"], "order_id": q["order_id"],
+            {"venue": q["venue"], "side": q["side"], "level": q["level"], "order_id": q["order_id"],
              "price": price(q["price"]), "qty": qty(q["qty"]),
              "queue_ahead": qty(q["queue_ahead"])}
             for q in raw["quotes"]
@@ -243,11 +250,12 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
             ],
             "last_errors": sent["last_errors"],
         },
-        "quote_venue": None if (qv := raw.get("quote_venue")) is None else {
-            **{k: qv[k] for k in ("venue", "open", "orders_sent", "amends", "cancels", "fills",
-                                  "canceled", "rejected", "would_cross", "last_reject")},
-            "filled_qty": qty(qv["filled_qty"]), "fees": money(qv["fees"]),
-        },
+        "quote_venues": [
+            {**{k: qv[k] for k in ("venue", "open", "orders_sent", "amends", "cancels", "fills",
+                                   "canceled", "rejected", "would_cross", "last_reject")},
+             "filled_qty": qty(qv["filled_qty"]), "fees": money(qv["fees"])}
+            for qv in raw["quote_venues"]
+        ],
         "markouts": raw["markouts"],
         "references": [
             {"venue": r["venue"], "symbol": r["symbol"], "state": r["state"],
@@ -507,10 +515,10 @@ def _line(s: Mapping[str, Any]) -> str:
     pulls = {k: v for k, v in s["interlock"]["pulls"].items() if v}
     causes = ",".join(s["interlock"]["causes"]) or "none"
     sent = s["hedging"]
-    qv = s.get("quote_venue")
-    on = "" if not qv else (
+    on = "".join(
         f" on {qv['venue']} ({qv['open']} open, {qv['orders_sent']} sent, "
         f"{qv['rejected']} refused)"
+        for qv in s["quote_venues"]
     )  # fmt: skip
     st = s.get("strategy")
     strategy = "" if not st else (
@@ -588,8 +596,10 @@ def paper(
         stack.callback(external.stop)
         maker = start_on_venue(config, venue, external, strategy=strategy, live=live)
         stack.callback(maker.stop)
+        quote_on = config.get("quote_on") or []
+        quote_on = [quote_on] if isinstance(quote_on, str) else list(quote_on)
         for name, addr in maker.paper_venues():
-            what = "quotes" if name == config.get("quote_on") else "hedges"
+            what = "quotes" if name in quote_on else "hedges"
             print(f"{what} go to {name}'s simulator on {addr} (paper)", file=out, flush=True)
         flow = OrderFlow(
             venue, symbol, seed=settings.seed if seed is None else seed, rate=rate,

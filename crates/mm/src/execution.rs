@@ -188,6 +188,11 @@ impl ExecEvents {
         Ok(())
     }
 
+    /// Keeps the first `len` events (all of them when it holds fewer).
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
     /// Whether another event fits.
     pub fn is_full(&self) -> bool {
         self.len == EXEC_EVENTS_CAPACITY

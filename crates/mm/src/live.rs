@@ -36,18 +36,24 @@
 //! inventory moves as with our own fills); [`LiveMarketMaker::decide_hedge`] decides again
 //! without a fill (after an IOC's remainder was canceled, on a timer).
 //!
-//! # Quoting on an external venue
-//! With a quote route ([`LiveMarketMaker::set_quote_route`]: an [`Execution`] for one of the
-//! external venues, the router's `RoutedExecution` over the venue's client), the quotes go
-//! there instead of our venue: the same post-only places, amends and cancels, priced so as not
-//! to cross that venue's top (its book as the feed shows it), and its execution reports come
-//! back through [`LiveMarketMaker::poll`] into the same inventory and events as our venue's
-//! (each fill stamped with our clock when it is read, its fee the venue's). A venue's refusal
-//! frees the slot and is counted ([`QuoteRouteStats`]); for [`QUOTE_RETRY_NS`] after it the
-//! quotes stand as they are (pulls still cancel them), so a venue that refuses is not
-//! hammered; then the next decision (a new top, a fill, the timer) places again. A refusal
-//! the router maps to [`RejectReason::Risk`] (a filter, a balance) pulls every quote, as our
-//! venue's risk does.
+//! # Quoting on external venues
+//! With quote routes ([`LiveMarketMaker::add_quote_route`], once per venue: an [`Execution`]
+//! for one of the external venues, the router's `RoutedExecution` over the venue's client),
+//! the quotes go there instead of our venue. Each quote venue has a ladder of its own (a
+//! [`Quoter`](crate::quoter::Quoter) of the pricer's configuration, its own client ids from
+//! the first id plus `k ×` [`QUOTE_ROUTE_ID_SPAN`]) decided off the same fair value and
+//! inventory: the same post-only places, amends and cancels, priced so as not to cross **that
+//! venue's** top (its book as the feed shows it). Each venue's execution reports come back
+//! through [`LiveMarketMaker::poll`] into the same inventory and events (each fill stamped
+//! with our clock when it is read, its fee the venue's); a fill on one venue makes every other
+//! venue's ladder requote too, so all of them skew with the one inventory. Each ladder keeps
+//! within `max_inventory_lots` of the inventory on its own: with several venues their resting
+//! sizes add up (size the ladder for it). A venue's refusal frees the slot and is counted in
+//! that venue's [`QuoteRouteStats`]; for [`QUOTE_RETRY_NS`] after it that venue's quotes stand
+//! as they are (pulls still cancel them) while the others go on, so a venue that refuses is
+//! not hammered; then its next decision (a new top, a fill, the timer) places again. A
+//! refusal the router maps to [`RejectReason::Risk`] (a filter, a balance) pulls every quote
+//! on every venue, as our venue's risk does; so does [`LiveMarketMaker::pull`].
 
 use crate::engine_venue::EngineVenue;
 use crate::execution::{ExecCommand, ExecError, ExecEvent, ExecEvents, Execution, RejectReason};
@@ -62,6 +68,10 @@ use crate::quote_orders::QuoteOrders;
 use crate::quoter::{Decision, QuoterError};
 use crate::types::{Side, Top, VenueId};
 
+mod quote_route;
+
+pub use quote_route::{QuoteRoute, QuoteRouteStats, QUOTE_RETRY_NS, QUOTE_ROUTE_ID_SPAN, QUOTE_ROUTE_OPEN};
+
 /// Why the runner could not handle an event; its state is as before the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum LiveError {
@@ -74,6 +84,12 @@ pub enum LiveError {
     /// Our venue refused a command locally (nothing was sent).
     #[error("live market maker: {0}")]
     Exec(#[from] ExecError),
+    /// A second quote route to the same venue.
+    #[error("live market maker: venue={venue:?} has a quote route already")]
+    QuoteRouteTwice {
+        /// The venue.
+        venue: VenueId,
+    },
 }
 
 /// How the runner is set up besides the pricing configuration.
@@ -131,69 +147,6 @@ pub struct LiveCounters {
     pub hedge_fills: u64,
 }
 
-/// What came of the quotes sent to an external venue ([`LiveMarketMaker::set_quote_route`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct QuoteRouteStats {
-    /// New orders sent.
-    pub orders_sent: u64,
-    /// Amends sent.
-    pub amends: u64,
-    /// Cancels sent.
-    pub cancels: u64,
-    /// Fills.
-    pub fills: u64,
-    /// Lots filled.
-    pub filled_qty: i64,
-    /// The fills' fees (money units; rebates negative).
-    pub fees: i128,
-    /// Orders the venue canceled (on request).
-    pub canceled: u64,
-    /// Commands the venue refused (every reason).
-    pub rejected: u64,
-    /// Of those, post-only orders that would have crossed.
-    pub would_cross: u64,
-    /// The latest refusal: client id and reason.
-    pub last_reject: Option<(u64, RejectReason)>,
-}
-
-/// The quotes' external venue: its execution, its top, the orders open there.
-struct QuoteRoute {
-    venue: VenueId,
-    execution: Box<dyn Execution + Send>,
-    events: ExecEvents,
-    /// The venue's top as the feed shows it (the quotes must not cross it).
-    top: Top,
-    /// Orders sent and not done (filled, canceled or refused).
-    open: Vec<OpenQuote>,
-    stats: QuoteRouteStats,
-    /// No decision before this (ns) after a refusal.
-    held_until: i64,
-}
-
-/// One of our orders on the quote venue.
-#[derive(Debug, Clone, Copy)]
-struct OpenQuote {
-    client_id: u64,
-    /// The venue accepted it.
-    accepted: bool,
-    /// A cancel was sent.
-    canceling: bool,
-    /// The venue refused the cancel (a rate limit): send it again.
-    cancel_again: bool,
-}
-
-/// After the quote venue refused a command, decisions wait this long (ns).
-pub const QUOTE_RETRY_NS: i64 = 1_000_000_000;
-
-impl std::fmt::Debug for QuoteRoute {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("QuoteRoute").field("venue", &self.venue).field("open", &self.open.len()).finish()
-    }
-}
-
-/// Open orders a quote route tracks before it refuses new ones.
-pub const QUOTE_ROUTE_OPEN: usize = 256;
-
 /// One external venue's book on our grid.
 #[derive(Debug, Clone)]
 struct ExternalBook {
@@ -229,8 +182,9 @@ pub struct LiveMarketMaker {
     /// Our venue's clock when the last hedge was decided.
     last_hedge_clock_ns: i64,
     counters: LiveCounters,
-    /// The external venue the quotes go to (`None`: our venue).
-    quote_route: Option<QuoteRoute>,
+    /// The external venues the quotes go to (none: our venue).
+    quote_routes: Vec<QuoteRoute>,
+    first_client_id: u64,
 }
 
 impl LiveMarketMaker {
@@ -267,7 +221,8 @@ impl LiveMarketMaker {
             last_hedge: None,
             last_hedge_clock_ns: 0,
             counters: LiveCounters::default(),
-            quote_route: None,
+            quote_routes: Vec::new(),
+            first_client_id: cfg.first_client_id,
             pricer,
         }
     }
@@ -308,66 +263,53 @@ impl LiveMarketMaker {
     }
 
     /// Sends the quotes to `execution`'s venue, one of the external venues, instead of ours
-    /// (see the module docs). Set it before the first quote; nothing is sent here.
-    pub fn set_quote_route(&mut self, execution: Box<dyn Execution + Send>) -> Result<(), LiveError> {
+    /// (see the module docs); called once per venue, they all quote (each with a ladder of its
+    /// own). Set them before the first quote; nothing is sent here.
+    pub fn add_quote_route(&mut self, execution: Box<dyn Execution + Send>) -> Result<(), LiveError> {
         let venue = execution.venue();
         match venue {
             VenueId::External(i) if (i as usize) < self.books.len() => {}
             _ => return Err(UnknownVenueError { venue }.into()),
         }
-        self.quote_route = Some(QuoteRoute {
-            venue,
-            execution,
-            events: ExecEvents::new(),
-            top: Top::default(),
-            open: Vec::with_capacity(QUOTE_ROUTE_OPEN),
-            stats: QuoteRouteStats::default(),
-            held_until: i64::MIN,
-        });
+        if self.quote_routes.iter().any(|r| r.venue() == venue) {
+            return Err(LiveError::QuoteRouteTwice { venue });
+        }
+        let k = self.quote_routes.len() as u64;
+        let first = self.first_client_id.saturating_add(k.saturating_mul(QUOTE_ROUTE_ID_SPAN));
+        self.quote_routes.push(QuoteRoute::new(execution, self.pricer.quoter().idle_copy(), first));
+        self.sent.reserve(self.actions.capacity());
         Ok(())
     }
 
-    /// Sends again each cancel the quote venue refused (a rate limit) for an order it still
+    /// Sends again each cancel a quote venue refused (a rate limit) for an order it still
     /// holds; returns how many. The runner calls it on its timer and while stopping, so a
-    /// pulled quote does not stay on the venue.
+    /// pulled quote does not stay on a venue.
     pub fn cancel_refused(&mut self, now_ns: i64) -> Result<usize, LiveError> {
-        let Some(r) = self.quote_route.as_mut() else { return Ok(0) };
         let mut sent = 0;
-        for k in 0..r.open.len() {
-            if r.open[k].cancel_again {
-                let command = ExecCommand::Cancel { client_id: r.open[k].client_id };
-                r.execution.submit(now_ns, &command)?;
-                r.open[k].cancel_again = false;
-                r.stats.cancels += 1;
-                sent += 1;
-            }
+        for r in &mut self.quote_routes {
+            sent += r.cancel_refused(now_ns)?;
         }
         Ok(sent)
     }
 
-    /// The external venue the quotes go to (`None`: our venue).
-    pub fn quote_venue(&self) -> Option<VenueId> {
-        self.quote_route.as_ref().map(|r| r.venue)
+    /// The external venues the quotes go to, in the order they were added (none: our venue).
+    pub fn quote_routes(&self) -> &[QuoteRoute] {
+        &self.quote_routes
     }
 
-    /// What came of the quotes on the external venue (`None`: quoting on our venue).
-    pub fn quote_route_stats(&self) -> Option<QuoteRouteStats> {
-        self.quote_route.as_ref().map(|r| r.stats)
-    }
-
-    /// Our orders open (sent and not done) on the quote venue: the external venue's when
-    /// quoting there, else our venue's.
+    /// Our orders open (sent and not done) where the quotes go: on every quote venue, or on
+    /// our venue.
     pub fn open_quote_orders(&self) -> usize {
-        match &self.quote_route {
-            Some(r) => r.open.len(),
-            None => self.venue.open_orders() + self.venue.in_flight(),
+        match self.quote_routes.is_empty() {
+            true => self.venue.open_orders() + self.venue.in_flight(),
+            false => self.quote_routes.iter().map(QuoteRoute::open_orders).sum(),
         }
     }
 
     /// The top of the venue the quotes rest on, others' orders only: our venue's without
-    /// ours, or the external venue's as its feed shows it.
+    /// ours, or the first quote venue's as its feed shows it.
     pub fn quote_venue_top(&self) -> Top {
-        match &self.quote_route {
+        match self.quote_routes.first() {
             Some(r) => r.top,
             None => self.venue.others_top(),
         }
@@ -376,7 +318,7 @@ impl LiveMarketMaker {
     /// An external venue's new top (on our grid): fair value, then a decision.
     pub fn on_top(&mut self, now_ns: i64, venue: VenueId, top: Top) -> Result<Decision, LiveError> {
         self.pricer.on_top(venue, top)?;
-        if let Some(r) = self.quote_route.as_mut().filter(|r| r.venue == venue) {
+        if let Some(r) = self.quote_routes.iter_mut().find(|r| r.venue() == venue) {
             r.top = top;
         }
         if let Some(h) = self.hedge_venues.iter_mut().find(|h| h.venue == venue) {
@@ -386,158 +328,101 @@ impl LiveMarketMaker {
         self.quote(now_ns)
     }
 
-    /// Decides now and sends what the decision asks for (nothing while halted).
+    /// Decides now and sends what the decision asks for (nothing while halted): on our venue,
+    /// or on each quote venue not held after a refusal, each against its own top.
     pub fn quote(&mut self, now_ns: i64) -> Result<Decision, LiveError> {
         self.sent.clear();
-        if self.halted || self.quotes_elsewhere || self.quote_route.as_ref().is_some_and(|r| now_ns < r.held_until) {
+        if self.halted || self.quotes_elsewhere {
             return Ok(Decision::Held);
         }
-        let our_top = self.quote_venue_top();
-        let our_top = (our_top.bid.qty > 0 || our_top.ask.qty > 0).then_some(our_top);
-        let decision = self.pricer.decide(now_ns, self.inventory, our_top, &mut self.actions)?;
-        if let Decision::Requoted(_) = decision {
-            self.counters.requotes += 1;
+        if self.quote_routes.is_empty() {
+            let our_top = self.venue.others_top();
+            let our_top = (our_top.bid.qty > 0 || our_top.ask.qty > 0).then_some(our_top);
+            let decision = self.pricer.decide(now_ns, self.inventory, our_top, &mut self.actions)?;
+            if let Decision::Requoted(_) = decision {
+                self.counters.requotes += 1;
+            }
+            self.send(now_ns, None)?;
+            return Ok(decision);
         }
-        self.send(now_ns)?;
+        let mut decision = Decision::Held;
+        for k in 0..self.quote_routes.len() {
+            let r = &mut self.quote_routes[k];
+            if now_ns < r.held_until {
+                continue;
+            }
+            let top = Some(r.top).filter(|t| t.bid.qty > 0 || t.ask.qty > 0);
+            let d = self.pricer.decide_with(&mut r.quoter, now_ns, self.inventory, top, &mut self.actions)?;
+            if let Decision::Requoted(_) = d {
+                self.counters.requotes += 1;
+            }
+            decision = match (decision, d) {
+                (Decision::Requoted(r), _) => Decision::Requoted(r),
+                (_, Decision::Requoted(r)) => Decision::Requoted(r),
+                (Decision::Pulled, _) | (_, Decision::Pulled) => Decision::Pulled,
+                _ => Decision::Held,
+            };
+            self.send(now_ns, Some(k))?;
+        }
         Ok(decision)
     }
 
-    fn send(&mut self, now_ns: i64) -> Result<(), LiveError> {
+    /// The actions of the last decision (or pull) as commands to our venue or quote venue `k`.
+    fn send(&mut self, now_ns: i64, route: Option<usize>) -> Result<(), LiveError> {
         for &action in self.actions.as_slice() {
-            if let Some(command) = self.orders.command(action) {
-                Self::submit_to(&mut self.quote_route, &mut self.venue, now_ns, &command)?;
-                self.counters.commands += 1;
-                if self.sent.len() < self.sent.capacity() {
-                    self.sent.push(command);
-                }
+            let command = match route {
+                None => self.orders.command(action),
+                Some(k) => self.quote_routes[k].orders.command(action),
+            };
+            let Some(command) = command else { continue };
+            match route {
+                None => self.venue.submit(now_ns, &command)?,
+                Some(k) => self.quote_routes[k].submit(now_ns, &command)?,
+            }
+            self.counters.commands += 1;
+            if self.sent.len() < self.sent.capacity() {
+                self.sent.push(command);
             }
         }
         Ok(())
     }
 
-    /// One command to the quote venue: the external venue's route, or ours.
-    fn submit_quote(&mut self, now_ns: i64, command: &ExecCommand) -> Result<(), LiveError> {
-        Self::submit_to(&mut self.quote_route, &mut self.venue, now_ns, command)
-    }
-
-    fn submit_to(
-        route: &mut Option<QuoteRoute>,
-        venue: &mut EngineVenue,
-        now_ns: i64,
-        command: &ExecCommand,
-    ) -> Result<(), LiveError> {
-        let Some(r) = route.as_mut() else { return Ok(venue.submit(now_ns, command)?) };
-        if let ExecCommand::New(request) = command {
-            if r.open.len() == QUOTE_ROUTE_OPEN {
-                return Err(ExecError::InFlightFull { venue: r.venue, capacity: QUOTE_ROUTE_OPEN }.into());
-            }
-            r.execution.submit(now_ns, command)?;
-            r.open.push(OpenQuote {
-                client_id: request.client_id,
-                accepted: false,
-                canceling: false,
-                cancel_again: false,
-            });
-            r.stats.orders_sent += 1;
-        } else {
-            r.execution.submit(now_ns, command)?;
-            match *command {
-                ExecCommand::Amend { .. } => r.stats.amends += 1,
-                ExecCommand::Cancel { client_id } => {
-                    r.stats.cancels += 1;
-                    if let Some(o) = r.open.iter_mut().find(|o| o.client_id == client_id) {
-                        (o.canceling, o.cancel_again) = (true, false);
-                    }
-                }
-                ExecCommand::New(_) => {}
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads what our venue (and the quote route) said back and acts on it; returns how many
+    /// Reads what our venue (and the quote venues) said back and acts on it; returns how many
     /// events there were.
     pub fn poll(&mut self, now_ns: i64) -> Result<usize, LiveError> {
         self.events.clear();
-        match self.quote_route {
-            None => self.venue.poll(now_ns, &mut self.events),
-            Some(_) => self.poll_quote_route(now_ns),
-        }
-        let routed = self.quote_route.is_some();
-        let n = self.events.len();
         let mut requote = false;
-        for i in 0..n {
-            let Some(event) = self.events.get(i) else { break };
-            let again = self.on_event(now_ns, event)?;
-            // A venue's refusal waits for the next decision (module docs).
-            requote |= again && !(routed && matches!(event, ExecEvent::Rejected { .. }));
+        if self.quote_routes.is_empty() {
+            self.venue.poll(now_ns, &mut self.events);
+            for i in 0..self.events.len() {
+                let Some(event) = self.events.get(i) else { break };
+                requote |= self.on_event(now_ns, None, event)?;
+            }
+        } else {
+            // Our venue read: none of its events is ours (nothing of ours rests there).
+            let scratch = &mut self.quote_routes[0].events;
+            scratch.clear();
+            self.venue.poll(now_ns, scratch);
+            for k in 0..self.quote_routes.len() {
+                let from = self.events.len();
+                self.quote_routes[k].poll(now_ns, &mut self.events);
+                for i in from..self.events.len() {
+                    let Some(event) = self.events.get(i) else { break };
+                    let again = self.on_event(now_ns, Some(k), event)?;
+                    // A venue's refusal waits for the next decision (module docs).
+                    requote |= again && !matches!(event, ExecEvent::Rejected { .. });
+                }
+            }
         }
         if requote {
             self.quote(now_ns)?;
         }
-        Ok(n)
+        Ok(self.events.len())
     }
 
-    /// With a quote route: our venue read (none of its events is ours: nothing of ours rests
-    /// there), then the route's events into [`Self::events`], counted; fills stamped with
-    /// `now_ns`, our clock. A refused cancel or amend of an order the venue still holds is
-    /// counted, not passed on (the slot keeps its order).
-    fn poll_quote_route(&mut self, now_ns: i64) {
-        let Some(r) = self.quote_route.as_mut() else { return };
-        r.events.clear();
-        self.venue.poll(now_ns, &mut r.events);
-        r.events.clear();
-        self.events.clear();
-        r.execution.poll(now_ns, &mut r.events);
-        for i in 0..r.events.len() {
-            let Some(mut event) = r.events.get(i) else { break };
-            let id = event.client_id();
-            let k = r.open.iter().position(|o| o.client_id == id);
-            let (done, pass) = match &mut event {
-                ExecEvent::Accepted { .. } => {
-                    if let Some(k) = k {
-                        r.open[k].accepted = true;
-                    }
-                    (false, true)
-                }
-                ExecEvent::Amended { .. } => (false, true),
-                ExecEvent::Filled { fill, open_qty, .. } => {
-                    fill.ts_ns = now_ns;
-                    r.stats.fills += 1;
-                    r.stats.filled_qty += fill.qty;
-                    r.stats.fees += fill.fee;
-                    (*open_qty == 0, true)
-                }
-                ExecEvent::Canceled { .. } => {
-                    r.stats.canceled += 1;
-                    (true, true)
-                }
-                ExecEvent::Rejected { reason, .. } => {
-                    r.stats.rejected += 1;
-                    r.stats.would_cross += u64::from(*reason == RejectReason::WouldCross);
-                    r.stats.last_reject = Some((id, *reason));
-                    r.held_until = now_ns.saturating_add(QUOTE_RETRY_NS);
-                    // Refused on arrival (never accepted), or the venue no longer has it.
-                    let gone = k.is_none_or(|k| !r.open[k].accepted) || *reason == RejectReason::UnknownOrder;
-                    if let Some(o) = k.filter(|_| !gone).map(|k| &mut r.open[k]) {
-                        // A refused cancel (a rate limit) is sent again (`cancel_refused`).
-                        o.cancel_again = o.canceling;
-                    }
-                    (gone, gone)
-                }
-            };
-            if let Some(k) = k.filter(|_| done) {
-                r.open.swap_remove(k);
-            }
-            if pass {
-                // `events` was emptied and holds as many as `r.events`: this fits.
-                let _ = self.events.push(event);
-            }
-        }
-    }
-
-    /// One event; returns whether to requote.
-    fn on_event(&mut self, now_ns: i64, event: ExecEvent) -> Result<bool, LiveError> {
+    /// One event of our venue (`route` `None`) or of quote venue `route`; returns whether to
+    /// requote.
+    fn on_event(&mut self, now_ns: i64, route: Option<usize>, event: ExecEvent) -> Result<bool, LiveError> {
         match event {
             ExecEvent::Filled { client_id, fill, open_qty } => {
                 self.counters.fills += 1;
@@ -545,18 +430,36 @@ impl LiveMarketMaker {
                     Side::Buy => fill.qty,
                     Side::Sell => -fill.qty,
                 };
-                if let Some((side, level)) = self.orders.slot_of(client_id) {
-                    self.pricer.on_fill(side, level, fill.qty)?;
-                    if open_qty == 0 {
-                        self.orders.forget(side, level);
+                match route {
+                    None => {
+                        if let Some((side, level)) = self.orders.slot_of(client_id) {
+                            self.pricer.on_fill(side, level, fill.qty)?;
+                            if open_qty == 0 {
+                                self.orders.forget(side, level);
+                            }
+                        }
+                    }
+                    Some(k) => {
+                        for (j, r) in self.quote_routes.iter_mut().enumerate() {
+                            match r.orders.slot_of(client_id).filter(|_| j == k) {
+                                Some((side, level)) => {
+                                    r.quoter.on_fill(side, level, fill.qty)?;
+                                    if open_qty == 0 {
+                                        r.orders.forget(side, level);
+                                    }
+                                }
+                                // The other venues' ladders follow the inventory too.
+                                None => r.quoter.on_inventory_change(),
+                            }
+                        }
                     }
                 }
                 self.hedge(now_ns);
                 Ok(true)
             }
-            ExecEvent::Canceled { client_id, .. } => Ok(self.gone(client_id)),
+            ExecEvent::Canceled { client_id, .. } => Ok(self.gone(route, client_id)),
             ExecEvent::Rejected { client_id, reason, .. } => {
-                let freed = self.gone(client_id);
+                let freed = self.gone(route, client_id);
                 if reason == RejectReason::Risk {
                     self.counters.risk_rejections += 1;
                     self.pull(now_ns)?;
@@ -569,10 +472,20 @@ impl LiveMarketMaker {
     }
 
     /// A slot's order left without a fill; returns whether it was still a slot's.
-    fn gone(&mut self, client_id: u64) -> bool {
-        let Some((side, level)) = self.orders.slot_of(client_id) else { return false };
-        self.pricer.on_order_gone(side, level);
-        self.orders.forget(side, level);
+    fn gone(&mut self, route: Option<usize>, client_id: u64) -> bool {
+        match route {
+            None => {
+                let Some((side, level)) = self.orders.slot_of(client_id) else { return false };
+                self.pricer.on_order_gone(side, level);
+                self.orders.forget(side, level);
+            }
+            Some(k) => {
+                let r = &mut self.quote_routes[k];
+                let Some((side, level)) = r.orders.slot_of(client_id) else { return false };
+                r.quoter.on_order_gone(side, level);
+                r.orders.forget(side, level);
+            }
+        }
         true
     }
 
@@ -620,21 +533,48 @@ impl LiveMarketMaker {
         self.quote(now_ns)
     }
 
-    /// Sends `command` (a strategy's order, [`LiveConfig::quotes_elsewhere`]) to the quote
-    /// venue as it is; its fills count in the inventory like the quotes' and may decide a
-    /// hedge.
-    pub fn submit(&mut self, now_ns: i64, command: &ExecCommand) -> Result<(), LiveError> {
-        self.submit_quote(now_ns, command)?;
+    /// Sends `command` (a strategy's order, [`LiveConfig::quotes_elsewhere`]) as it is to
+    /// `venue`: our venue when quoting there, else one of the quote venues; its fills count in
+    /// the inventory like the quotes' and may decide a hedge.
+    pub fn submit(&mut self, now_ns: i64, venue: VenueId, command: &ExecCommand) -> Result<(), LiveError> {
+        let none = self.quote_routes.is_empty();
+        match (venue, self.quote_routes.iter_mut().find(|r| r.venue() == venue)) {
+            (VenueId::Ours, _) if none => self.venue.submit(now_ns, command)?,
+            (VenueId::External(_), Some(r)) => r.submit(now_ns, command)?,
+            _ => return Err(UnknownVenueError { venue }.into()),
+        }
         self.counters.commands += 1;
         Ok(())
     }
 
-    /// Cancels every quote now and stops quoting until [`LiveMarketMaker::resume`].
+    /// Whether `venue` takes orders: our venue when quoting there, else the quote venues.
+    pub fn quotes_on(&self, venue: VenueId) -> bool {
+        match venue {
+            VenueId::Ours => self.quote_routes.is_empty(),
+            VenueId::External(_) => self.quote_routes.iter().any(|r| r.venue() == venue),
+        }
+    }
+
+    /// Whether quote venue `venue` is in its cool-down after a refusal at `now_ns` (no new
+    /// order goes there, [`QUOTE_RETRY_NS`]); never for our venue.
+    pub fn quote_venue_held(&self, venue: VenueId, now_ns: i64) -> bool {
+        self.quote_routes.iter().any(|r| r.venue() == venue && now_ns < r.held_until)
+    }
+
+    /// Cancels every quote now, on every quote venue, and stops quoting until
+    /// [`LiveMarketMaker::resume`].
     pub fn pull(&mut self, now_ns: i64) -> Result<(), LiveError> {
         self.halted = true;
         self.counters.pulls += 1;
-        self.pricer.pull(&mut self.actions)?;
-        self.send(now_ns)
+        if self.quote_routes.is_empty() {
+            self.pricer.pull(&mut self.actions)?;
+            return self.send(now_ns, None);
+        }
+        for k in 0..self.quote_routes.len() {
+            self.quote_routes[k].quoter.pull(&mut self.actions)?;
+            self.send(now_ns, Some(k))?;
+        }
+        Ok(())
     }
 
     /// Quotes again from the next decision on.

@@ -5,7 +5,7 @@
 //! | key | live use |
 //! |---|---|
 //! | `pricing` | required: the pricing stack ([`crate::config::PricingConfig`]); its venues are the feeds' streams (`name`, `symbol`) and its instrument's grid must be our venue's |
-//! | `quote_on` | `"ours"` (or absent): quote on our venue; a pricing venue's name: quote on that venue through its route (the venue's simulator on paper, `[hedge.live.<venue>]` with `--live`); it may not be a hedge route too |
+//! | `quote_on` | `"ours"` (or absent): quote on our venue; a pricing venue's name, or a list of them: quote on each of those venues through its route (the venue's simulator on paper, `[hedge.live.<venue>]` with `--live`), each with a ladder of its own; none may be a hedge route too, or named twice (a string is a list of one) |
 //! | `hedge_on`, `hedge_threshold_lots`, `hedge_slippage_ticks` | hedge decisions once `|inventory| > hedge_threshold_lots` (0 or no `hedge_on`: none) |
 //! | `hedge.routes` | live only: the pricing venues hedges are **sent** to (`hedge_on` among them); the hedger chooses among them only. Absent: decisions only |
 //! | `hedge.live.<venue>` | `--live` only (a hedge route's or the `quote_on` venue's), each key optional: `url` (the venue's REST base URL; default its own, `https://`), `keys_file` (a file of `VARIABLE=value` lines holding the route's keys; default the environment), `ca_file` (extra root certificates, PEM), `ws_url` (Kraken's and Coinbase's WebSocket URL; default the venue's own), `dead_man_switch_s` (Kraken: the dead man's switch's timeout, default 60, 0 off), `grid_check_s` (how often the venue's grid is asked again while running, default 60, 0: at start only). [`LiveRouteSettings`] |
@@ -50,7 +50,7 @@ struct LiveFile {
     #[serde(default)]
     pricing: Option<serde_json::Value>,
     #[serde(default)]
-    quote_on: Option<String>,
+    quote_on: Option<QuoteOn>,
     #[serde(default)]
     hedge_on: Option<String>,
     #[serde(default)]
@@ -84,6 +84,14 @@ struct LiveFile {
     references: Option<serde_json::Value>,
     #[serde(default)]
     grid: Option<serde_json::Value>,
+}
+
+/// `quote_on`: one venue, or a list of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum QuoteOn {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// `[hedge]`: where hedges are sent (live only).
@@ -157,10 +165,11 @@ pub struct LiveSetup {
     pub hedge_routes: Vec<usize>,
     /// Each hedge route's `--live` settings, in [`Self::hedge_routes`]' order.
     pub hedge_live: Vec<LiveRouteSettings>,
-    /// The pricing venue (index) the quotes go to (`quote_on = "<venue>"`); `None`: our venue.
-    pub quote_venue: Option<usize>,
-    /// The quote venue's `--live` settings (`[hedge.live.<venue>]`; default when absent).
-    pub quote_live: LiveRouteSettings,
+    /// The pricing venues (indices) the quotes go to, in `quote_on`'s order; empty: our venue.
+    pub quote_venues: Vec<usize>,
+    /// Each quote venue's `--live` settings (`[hedge.live.<venue>]`; default when absent), in
+    /// [`Self::quote_venues`]' order.
+    pub quote_live: Vec<LiveRouteSettings>,
     /// The interlock (`None`: none).
     pub interlock: Option<InterlockConfig>,
     /// The runner's timer, ns.
@@ -218,13 +227,7 @@ impl LiveSetup {
         let pricing = PricingConfig::from_json(&value.to_string()).map_err(|e| bad(pricing_key(&e), e.to_string()))?;
         same_step("pricing.instrument.tick_size", tick_size, &pricing.instrument.tick_size)?;
         same_step("pricing.instrument.lot_size", lot_size, &pricing.instrument.lot_size)?;
-        let quote_venue =
-            match file.quote_on.as_deref() {
-                None | Some("ours") => None,
-                Some(q) => Some(pricing.venues.iter().position(|v| v.name == q).ok_or_else(|| {
-                    bad("quote_on", format!("{q:?}: expected \"ours\" or one of the pricing venues"))
-                })?),
-            };
+        let quote_venues = quote_venues(file.quote_on.as_ref(), &pricing)?;
         let streams = pricing
             .venues
             .iter()
@@ -267,34 +270,32 @@ impl LiveSetup {
                 )?)
             }
         };
-        let quote_name = quote_venue.map(|i| pricing.venues[i].name.as_str());
+        let quote_names: Vec<&str> = quote_venues.iter().map(|&i| pricing.venues[i].name.as_str()).collect();
         let (hedge_routes, hedge_live, quote_live) = match file.hedge {
-            None => (Vec::new(), Vec::new(), LiveRouteSettings::default()),
+            None => (Vec::new(), Vec::new(), vec![LiveRouteSettings::default(); quote_venues.len()]),
             Some(value) => {
                 let section: HedgeSection = serde_json::from_value(value).map_err(|e| {
                     let msg = e.to_string();
                     bad(format!("hedge.{}", msg.split('`').nth(1).unwrap_or("routes")), msg)
                 })?;
-                let routes = match section.routes.is_empty() && quote_name.is_some() {
+                let routes = match section.routes.is_empty() && !quote_names.is_empty() {
                     // Only the quote venue's live settings.
                     true => Vec::new(),
                     false => routes(&section, &pricing, hedge.is_some(), file.hedge_on.as_deref())?,
                 };
-                if let Some(q) = quote_name.filter(|q| section.routes.iter().any(|r| r == q)) {
+                if let Some(q) = quote_names.iter().find(|q| section.routes.iter().any(|r| r == *q)) {
                     return Err(bad(
                         "quote_on",
-                        format!("{q:?} is a hedge route too: quote on one venue and hedge on others"),
+                        format!("{q:?} is a hedge route too: quote on some venues and hedge on others"),
                     ));
                 }
-                let known = |name: &String| section.routes.contains(name) || quote_name == Some(name.as_str());
+                let known = |name: &String| section.routes.contains(name) || quote_names.contains(&name.as_str());
                 if let Some(name) = section.live.keys().find(|name| !known(name)) {
-                    return Err(bad(
-                        format!("hedge.live.{name}"),
-                        "neither one of hedge.routes nor the quote_on venue",
-                    ));
+                    return Err(bad(format!("hedge.live.{name}"), "neither one of hedge.routes nor a quote_on venue"));
                 }
                 let live = section.routes.iter().map(|name| section.live.get(name).cloned().unwrap_or_default());
-                let quote_live = quote_name.and_then(|q| section.live.get(q).cloned()).unwrap_or_default();
+                let quote_live =
+                    quote_names.iter().map(|q| section.live.get(*q).cloned().unwrap_or_default()).collect();
                 (routes, live.collect(), quote_live)
             }
         };
@@ -328,12 +329,48 @@ impl LiveSetup {
             hedge,
             hedge_routes,
             hedge_live,
-            quote_venue,
+            quote_venues,
             quote_live,
             interlock,
             timer_ns: file.timer_ms * 1_000_000,
         })
     }
+}
+
+/// `quote_on` as pricing venue indices, checked: `"ours"` (or absent) is none; a name or a list
+/// of names, each a pricing venue, none twice (`"ours"` only alone).
+fn quote_venues(quote_on: Option<&QuoteOn>, pricing: &PricingConfig) -> Result<Vec<usize>, LiveConfigError> {
+    let names: Vec<&str> = match quote_on {
+        None => return Ok(Vec::new()),
+        Some(QuoteOn::One(name)) => vec![name.as_str()],
+        Some(QuoteOn::Many(names)) => names.iter().map(String::as_str).collect(),
+    };
+    if names == ["ours"] {
+        return Ok(Vec::new());
+    }
+    if names.is_empty() {
+        return Err(bad("quote_on", "an empty list: name \"ours\" or pricing venues"));
+    }
+    let mut out = Vec::with_capacity(names.len());
+    for (k, q) in names.iter().enumerate() {
+        let key = match quote_on {
+            Some(QuoteOn::Many(_)) => format!("quote_on[{k}]"),
+            _ => "quote_on".to_owned(),
+        };
+        if *q == "ours" {
+            return Err(bad(key, "\"ours\" quotes alone: our venue, or external venues, not both"));
+        }
+        let i = pricing
+            .venues
+            .iter()
+            .position(|v| v.name == *q)
+            .ok_or_else(|| bad(key.clone(), format!("{q:?}: expected \"ours\" or one of the pricing venues")))?;
+        if out.contains(&i) {
+            return Err(bad(key, format!("{q:?} is named twice")));
+        }
+        out.push(i);
+    }
+    Ok(out)
 }
 
 /// `[hedge] routes` as pricing venue indices, checked.
@@ -512,20 +549,52 @@ mod tests {
     #[test]
     fn quote_on_a_pricing_venue_routes_the_quotes_there_with_its_live_settings() {
         let s = LiveSetup::from_json(&config(r#""quote_on": "kraken","#, FIXED), "0.01", "0.001").unwrap();
-        assert_eq!(s.quote_venue, Some(1));
-        assert_eq!(s.quote_live, LiveRouteSettings::default());
+        assert_eq!(s.quote_venues, vec![1]);
+        assert_eq!(s.quote_live, vec![LiveRouteSettings::default()]);
         assert!(s.hedge_routes.is_empty());
         let extra = r#""quote_on": "kraken", "hedge_on": "coinbase", "hedge_threshold_lots": 5,
             "hedge": {"routes": ["coinbase"], "live": {"kraken": {"keys_file": "/k"}}},"#;
         let s = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap();
-        assert_eq!((s.quote_venue, s.hedge_routes), (Some(1), vec![0]));
-        assert_eq!(s.quote_live.keys_file.as_deref(), Some("/k"));
+        assert_eq!((s.quote_venues.clone(), s.hedge_routes), (vec![1], vec![0]));
+        assert_eq!(s.quote_live[0].keys_file.as_deref(), Some("/k"));
         assert_eq!(s.hedge_live, vec![LiveRouteSettings::default()]);
         let extra = r#""quote_on": "kraken", "hedge": {"live": {"kraken": {"url": "https://x"}}},"#;
         let s = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap();
-        assert_eq!(s.quote_live.url.as_deref(), Some("https://x"));
+        assert_eq!(s.quote_live[0].url.as_deref(), Some("https://x"));
         let s = LiveSetup::from_json(&config(r#""quote_on": "ours","#, FIXED), "0.01", "0.001").unwrap();
-        assert_eq!(s.quote_venue, None);
+        assert!(s.quote_venues.is_empty());
+    }
+
+    #[test]
+    fn quote_on_a_list_quotes_on_each_venue_in_its_order_with_each_ones_live_settings() {
+        let extra = r#""quote_on": ["kraken", "coinbase"],
+            "hedge": {"live": {"coinbase": {"url": "https://c"}, "kraken": {"url": "https://k"}}},"#;
+        let s = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap();
+        assert_eq!(s.quote_venues, vec![1, 0]);
+        let urls: Vec<_> = s.quote_live.iter().map(|l| l.url.as_deref()).collect();
+        assert_eq!(urls, vec![Some("https://k"), Some("https://c")]);
+        // A list of one is the string; ["ours"] is our venue.
+        let one = LiveSetup::from_json(&config(r#""quote_on": ["kraken"],"#, FIXED), "0.01", "0.001").unwrap();
+        assert_eq!(one.quote_venues, vec![1]);
+        let ours = LiveSetup::from_json(&config(r#""quote_on": ["ours"],"#, FIXED), "0.01", "0.001").unwrap();
+        assert!(ours.quote_venues.is_empty());
+        let cases = [
+            (r#""quote_on": ["kraken", "kraken"],"#, "quote_on[1]", "twice"),
+            (r#""quote_on": ["kraken", "binance"],"#, "quote_on[1]", "pricing venues"),
+            (r#""quote_on": ["kraken", "ours"],"#, "quote_on[1]", "not both"),
+            (r#""quote_on": [],"#, "quote_on", "empty"),
+            (
+                r#""quote_on": ["coinbase", "kraken"], "hedge_on": "kraken", "hedge_threshold_lots": 5,
+                "hedge": {"routes": ["kraken"]},"#,
+                "quote_on",
+                "hedge route",
+            ),
+        ];
+        for (extra, key, why) in cases {
+            let e = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap_err();
+            assert_eq!(e.key, key, "{e}");
+            assert!(e.why.contains(why), "{e}");
+        }
     }
 
     #[test]

@@ -43,13 +43,16 @@
 //! snapshot's `hedging` counts orders, fills, remainders, refusals and errors
 //! ([`crate::live_hedge`]).
 //!
-//! # Quoting on an external venue
-//! Started with a quote route ([`LiveRunner::start_routed`]: the config's `quote_on` venue's
-//! [`Execution`](crate::execution::Execution)), the quotes go to that venue instead of ours
-//! ([`crate::live`]): the interlock's and the kill switches' pulls cancel them there, its
-//! fills enter the inventory, PnL and markouts (against that venue's mid), and the snapshot's
-//! `quote_venue` counts what was sent, filled and refused. Stopping waits for the venue to
-//! answer the cancels.
+//! # Quoting on external venues
+//! Started with quote routes ([`LiveRunner::start_routed`]: an
+//! [`Execution`](crate::execution::Execution) for each of the config's `quote_on` venues, in
+//! its order), the quotes go to those venues instead of ours ([`crate::live`]): each venue
+//! gets a ladder of its own, priced post-only against its own top off the one fair value and
+//! inventory, with its own counts, refusals and refusal hold; the interlock's and the kill
+//! switches' pulls cancel them on every venue; every venue's fills enter the one inventory,
+//! PnL and markouts (the mid the markouts use is the first quote venue's), and the snapshot's
+//! `quote_venues` counts what was sent, filled and refused on each. Stopping waits for every
+//! venue to answer the cancels.
 //!
 //! # A batched strategy
 //! Started with [`LiveRunner::start_with_strategy`], the quotes are a batched strategy's (a
@@ -58,7 +61,12 @@
 //! our venue's top (the whole book's, our own orders included, as the backtester shows it) and
 //! its public trades (anyone's, ours included), our fills, the hedge fills, orders gone and the
 //! timer — through [`crate::live_strategy`]'s bounded rings, and applies the orders it proposes
-//! — new ones only while quoting is allowed. In one turn the external venues' trades come
+//! — new ones only while quoting is allowed, and only on the venues the config quotes on: our
+//! venue, or with `quote_on` venues ([`LiveRunner::start_with_strategy`]'s quote routes) those
+//! venues, through the same routes as the built-in model's quotes (an order for another venue
+//! is refused and told gone, and so is one for a quote venue in its one-second cool-down after
+//! the venue refused an order, as the built-in's quotes wait). Its fills on a quote venue reach
+//! it, the inventory and the PnL as our venue's do. In one turn the external venues' trades come
 //! before their new tops, and our venue's trades before our fills, orders gone and our top. A
 //! pull cancels its orders here, in the same turn. The pricer still keeps the fair value (PnL,
 //! hedges).
@@ -128,7 +136,7 @@ pub enum LiveRunError {
     /// The hedge routes cannot be used.
     #[error("live market maker: {0}")]
     Route(#[from] HedgeRouteError),
-    /// The quote route does not match the config's `quote_on`.
+    /// The quote routes do not match the config's `quote_on`.
     #[error("live market maker: quote route: {0}")]
     QuoteRoute(String),
     /// The thread could not be started.
@@ -200,40 +208,39 @@ impl LiveRunner {
         options: RunnerOptions,
         routes: Vec<HedgeRoute>,
     ) -> Result<Self, LiveRunError> {
-        Self::spawn(setup, venue, source, options, routes, None, None)
+        Self::spawn(setup, venue, source, options, (routes, Vec::new()), None)
     }
 
-    /// As [`LiveRunner::start_hedged`], with the quotes sent through `quote` to the config's
-    /// `quote_on` venue instead of ours (`None`: the config must quote on ours). See the
-    /// module docs.
+    /// As [`LiveRunner::start_hedged`], with the quotes sent through `quotes` to the config's
+    /// `quote_on` venues instead of ours, one route per venue in the config's order (none: the
+    /// config must quote on ours). See the module docs.
     pub fn start_routed(
         setup: LiveSetup,
         venue: EngineVenue,
         source: Box<dyn BookSource>,
         options: RunnerOptions,
         routes: Vec<HedgeRoute>,
-        quote: Option<HedgeRoute>,
+        quotes: Vec<HedgeRoute>,
     ) -> Result<Self, LiveRunError> {
-        Self::spawn(setup, venue, source, options, routes, quote, None)
+        Self::spawn(setup, venue, source, options, (routes, quotes), None)
     }
 
     /// As [`LiveRunner::start_hedged`], with the quotes decided by a batched strategy linked
     /// through `port` (its other end runs the strategy: [`crate::live_strategy`]); `name` names
     /// it in the snapshot. The runner keeps the books, the interlock, risk, the inventory and
-    /// the hedging, and cancels the strategy's orders itself on a pull.
+    /// the hedging, and cancels the strategy's orders itself on a pull. `routes`: the hedge
+    /// routes and the quote routes, as [`LiveRunner::start_routed`] takes them (the strategy's
+    /// orders go to the quote venues when there are any, else to ours).
     pub fn start_with_strategy(
         setup: LiveSetup,
         venue: EngineVenue,
         source: Box<dyn BookSource>,
         options: RunnerOptions,
-        routes: Vec<HedgeRoute>,
+        routes: (Vec<HedgeRoute>, Vec<HedgeRoute>),
         name: String,
         port: StrategyPort,
     ) -> Result<Self, LiveRunError> {
-        if setup.quote_venue.is_some() {
-            return Err(LiveRunError::QuoteRoute("a strategy quotes on our venue only (quote_on = \"ours\")".into()));
-        }
-        Self::spawn(setup, venue, source, options, routes, None, Some(StrategyDriver::new(name, port)))
+        Self::spawn(setup, venue, source, options, routes, Some(StrategyDriver::new(name, port)))
     }
 
     fn spawn(
@@ -241,12 +248,11 @@ impl LiveRunner {
         venue: EngineVenue,
         source: Box<dyn BookSource>,
         options: RunnerOptions,
-        routes: Vec<HedgeRoute>,
-        quote: Option<HedgeRoute>,
+        routes: (Vec<HedgeRoute>, Vec<HedgeRoute>),
         strategy: Option<StrategyDriver>,
     ) -> Result<Self, LiveRunError> {
         let now = venue.clock_ns();
-        let worker = Worker::new(setup, venue, source, options, (routes, quote), strategy, now)?;
+        let worker = Worker::new(setup, venue, source, options, routes, strategy, now)?;
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             kill: AtomicU8::new(0),
@@ -341,8 +347,8 @@ struct Worker {
     strategy: Option<StrategyDriver>,
     /// The external venues' public trades read in a turn (room only with a strategy).
     feed_trades: FeedTrades,
-    /// The pricing venue the quotes go to (`None`: ours).
-    quote_venue: Option<usize>,
+    /// The pricing venues the quotes go to (none: ours).
+    quote_venues: Vec<usize>,
     /// Decision latencies (a top read -> orders handed to the gateway).
     decisions: DecisionTimes,
     errors: u64,
@@ -378,12 +384,12 @@ impl Worker {
         venue: EngineVenue,
         source: Box<dyn BookSource>,
         options: RunnerOptions,
-        (routes, quote): (Vec<HedgeRoute>, Option<HedgeRoute>),
+        (routes, quotes): (Vec<HedgeRoute>, Vec<HedgeRoute>),
         strategy: Option<StrategyDriver>,
         now: i64,
     ) -> Result<Self, LiveRunError> {
-        let quote_venue = setup.quote_venue;
-        quote_route::check(quote.as_ref(), quote_venue).map_err(LiveRunError::QuoteRoute)?;
+        let quote_venues = setup.quote_venues.clone();
+        quote_route::check(&quotes, &quote_venues).map_err(LiveRunError::QuoteRoute)?;
         let pricer = Pricer::from_config(&setup.pricing)?;
         let grid = pricer.instrument_map().grid;
         let n = setup.streams.len();
@@ -402,8 +408,8 @@ impl Worker {
         };
         let interlock = Interlock::new(setup.interlock.unwrap_or_else(|| pull_all_interlock(n)), now)?;
         let mut mm = LiveMarketMaker::new(pricer, venue, &live);
-        if let Some(q) = quote {
-            mm.set_quote_route(q.execution).map_err(|e| LiveRunError::QuoteRoute(e.to_string()))?;
+        for q in quotes {
+            mm.add_quote_route(q.execution).map_err(|e| LiveRunError::QuoteRoute(e.to_string()))?;
         }
         let mut worker = Worker {
             mm,
@@ -429,7 +435,7 @@ impl Worker {
             held_decisions: 0,
             feed_trades: FeedTrades::with_capacity(if strategy.is_some() { TRADES_PER_TURN } else { 0 }),
             strategy,
-            quote_venue,
+            quote_venues,
             decisions: DecisionTimes::default(),
             errors: 0,
             error: None,
@@ -689,10 +695,10 @@ impl Worker {
         self.tell_strategy(now, StrategyEvent::Timer);
         if let Some(fair) = self.fair_mark(now) {
             self.pnl.on_mark(fair);
-            // The mid of the book the quotes rest in: ours, or the quote venue's.
-            let top = match self.quote_venue {
-                None => self.mm.venue().our_top(),
-                Some(_) => self.mm.quote_venue_top(),
+            // The mid of the book the quotes rest in: ours, or the first quote venue's.
+            let top = match self.quote_venues.is_empty() {
+                true => self.mm.venue().our_top(),
+                false => self.mm.quote_venue_top(),
             };
             if top.bid.qty > 0 && top.ask.qty > 0 {
                 let mid = (top.bid.price + top.ask.price) as f64 / 2.0;

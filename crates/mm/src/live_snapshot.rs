@@ -7,17 +7,20 @@ use serde::Serialize;
 /// One of our resting quotes.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 pub struct QuoteView {
+    /// Where it rests: `ours`, or the quote venue's name (`kraken`).
+    pub venue: &'static str,
     /// `buy` or `sell`.
     pub side: &'static str,
     /// Ladder level (0 nearest the touch).
     pub level: usize,
-    /// Its order id on our venue.
+    /// Its order (client) id on that venue.
     pub order_id: u64,
     /// Price, ticks.
     pub price: i64,
     /// Quantity, lots.
     pub qty: i64,
-    /// Visible lots ahead of it in the FIFO queue (`None`: not resting yet).
+    /// Visible lots ahead of it in our venue's FIFO queue (`None`: not resting yet, or on an
+    /// external venue, whose queue is not seen).
     pub queue_ahead: Option<i64>,
 }
 
@@ -259,7 +262,7 @@ pub struct CountersView {
     pub turns: u64,
 }
 
-/// The quotes on an external venue (`quote_on = "<venue>"`) and what came of them.
+/// The quotes on one external venue (`quote_on`) and what came of them.
 #[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
 pub struct QuoteVenueView {
     /// The venue (`kraken`).
@@ -320,7 +323,8 @@ pub struct LiveSnapshot {
     pub fair_value: Option<f64>,
     /// Whether quoting is held (interlock, risk, kill switch).
     pub halted: bool,
-    /// Our resting quotes, bids then asks, nearest the touch first.
+    /// Our resting quotes, venue by venue (in `quote_on`'s order), bids then asks, nearest the
+    /// touch first.
     pub quotes: Vec<QuoteView>,
     /// Net lots bought.
     pub inventory: i64,
@@ -334,8 +338,8 @@ pub struct LiveSnapshot {
     pub hedges: Vec<HedgeView>,
     /// The hedges sent and what came of them.
     pub hedging: HedgingView,
-    /// The quotes' external venue (`None`: quoting on our venue).
-    pub quote_venue: Option<QuoteVenueView>,
+    /// The quotes' external venues, in `quote_on`'s order (empty: quoting on our venue).
+    pub quote_venues: Vec<QuoteVenueView>,
     /// The reference streams.
     pub references: Vec<ReferenceView>,
     /// The batched strategy deciding the quotes (`None`: the built-in model).

@@ -330,6 +330,8 @@ pub const STRATEGY_ORDERS: usize = 64;
 /// One of the strategy's orders working on our venue.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Working {
+    /// Where it works: our venue, or a quote venue.
+    pub(crate) venue: VenueId,
     pub(crate) id: u64,
     pub(crate) side: Side,
     pub(crate) price: i64,

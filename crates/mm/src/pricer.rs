@@ -167,20 +167,12 @@ impl Pricer {
     /// The (bid, ask) intensities in use at `now_ns`: hand-set, fitted, or the fallback of a
     /// side with no fit yet.
     pub fn intensities(&mut self, now_ns: i64) -> (Intensity, Intensity) {
-        match &mut self.intensity {
-            Intensities::Fixed { bid, ask } => (*bid, *ask),
-            Intensities::Estimated { bid, ask } => {
-                (bid.0.fit(now_ns).unwrap_or(bid.1), ask.0.fit(now_ns).unwrap_or(ask.1))
-            }
-        }
+        current_intensities(&mut self.intensity, now_ns)
     }
 
     /// σ in use now, ticks per √second.
     pub fn sigma(&self) -> f64 {
-        match &self.sigma {
-            Sigma::Fixed(s) => *s,
-            Sigma::Ewma(v) => v.sigma(),
-        }
+        current_sigma(&self.sigma)
     }
 
     /// Decides the actions at `now_ns` for `inventory_lots`, given our venue's own top if known.
@@ -192,14 +184,61 @@ impl Pricer {
         out: &mut ActionBuffer,
     ) -> Result<Decision, QuoterError> {
         let fair_value = self.fair.fair_value(now_ns).map(|f| f.price);
-        // σ and the intensity fits are computed only when the quoter will requote; a decision
-        // that holds never reads them.
-        if let Trigger::Requote(..) = self.quoter.trigger(now_ns, fair_value) {
-            let (bid, ask) = self.intensities(now_ns);
-            self.market = (self.sigma(), bid, ask);
-        }
-        let (sigma, bid_intensity, ask_intensity) = self.market;
-        let ctx = QuoteContext { now_ns, fair_value, inventory_lots, sigma, bid_intensity, ask_intensity, our_top };
-        self.quoter.decide(&ctx, &self.model, out)
+        let (quoter, view) = (&mut self.quoter, Market { sigma: &self.sigma, intensity: &mut self.intensity });
+        decide_on(quoter, view, &mut self.market, &self.model, (now_ns, fair_value, inventory_lots, our_top), out)
     }
+
+    /// As [`Pricer::decide`], for the ladder `quoter` keeps (another venue's, made with
+    /// [`Quoter::idle_copy`]) instead of the pricer's own; `venue_top` is that venue's top.
+    pub fn decide_with(
+        &mut self,
+        quoter: &mut Quoter,
+        now_ns: i64,
+        inventory_lots: i64,
+        venue_top: Option<Top>,
+        out: &mut ActionBuffer,
+    ) -> Result<Decision, QuoterError> {
+        let fair_value = self.fair.fair_value(now_ns).map(|f| f.price);
+        let view = Market { sigma: &self.sigma, intensity: &mut self.intensity };
+        decide_on(quoter, view, &mut self.market, &self.model, (now_ns, fair_value, inventory_lots, venue_top), out)
+    }
+}
+
+/// The estimators a decision reads.
+struct Market<'a> {
+    sigma: &'a Sigma,
+    intensity: &'a mut Intensities,
+}
+
+fn current_intensities(intensity: &mut Intensities, now_ns: i64) -> (Intensity, Intensity) {
+    match intensity {
+        Intensities::Fixed { bid, ask } => (*bid, *ask),
+        Intensities::Estimated { bid, ask } => (bid.0.fit(now_ns).unwrap_or(bid.1), ask.0.fit(now_ns).unwrap_or(ask.1)),
+    }
+}
+
+fn current_sigma(sigma: &Sigma) -> f64 {
+    match sigma {
+        Sigma::Fixed(s) => *s,
+        Sigma::Ewma(v) => v.sigma(),
+    }
+}
+
+fn decide_on(
+    quoter: &mut Quoter,
+    view: Market<'_>,
+    market: &mut (f64, Intensity, Intensity),
+    model: &QuoteModel,
+    (now_ns, fair_value, inventory_lots, our_top): (i64, Option<f64>, i64, Option<Top>),
+    out: &mut ActionBuffer,
+) -> Result<Decision, QuoterError> {
+    // σ and the intensity fits are computed only when the quoter will requote; a decision
+    // that holds never reads them.
+    if let Trigger::Requote(..) = quoter.trigger(now_ns, fair_value) {
+        let (bid, ask) = current_intensities(view.intensity, now_ns);
+        *market = (current_sigma(view.sigma), bid, ask);
+    }
+    let (sigma, bid_intensity, ask_intensity) = *market;
+    let ctx = QuoteContext { now_ns, fair_value, inventory_lots, sigma, bid_intensity, ask_intensity, our_top };
+    quoter.decide(&ctx, model, out)
 }

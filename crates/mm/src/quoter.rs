@@ -181,6 +181,27 @@ impl Quoter {
         })
     }
 
+    /// A quoter of the same configuration with nothing resting and nothing decided yet: the
+    /// ladder of another venue quoted off the same pricing (one quoter per quote venue).
+    pub fn idle_copy(&self) -> Self {
+        Quoter {
+            resting: [[None; MAX_LEVELS]; 2],
+            target: [[None; MAX_LEVELS]; 2],
+            last_fair_value: None,
+            last_requote_ns: 0,
+            slot_event: None,
+            ..self.clone()
+        }
+    }
+
+    /// The inventory moved by a fill elsewhere (another venue's quote): the next decision
+    /// requotes, so this ladder's skew follows the inventory as the filled one's does.
+    pub fn on_inventory_change(&mut self) {
+        if self.last_fair_value.is_some() {
+            self.slot_event.get_or_insert(RequoteReason::Fill);
+        }
+    }
+
     /// Levels per side.
     pub fn levels(&self) -> usize {
         self.levels

@@ -338,7 +338,7 @@ fn quotes_on_kraken_go_through_its_route_and_its_fills_refusals_and_cancels_come
     let other = handles.gateways.pop().unwrap();
     let text = CONFIG.replace(r#""seed": 1,"#, r#""seed": 1, "quote_on": "kraken","#);
     let setup = LiveSetup::from_json(&text, "0.01", "0.0001").unwrap();
-    assert_eq!(setup.quote_venue, Some(1));
+    assert_eq!(setup.quote_venues, vec![1]);
     let venue = EngineVenue::new(
         EngineVenueConfig::new(MM, 0, setup.our_fees),
         handles.gateways.pop().unwrap(),
@@ -348,12 +348,12 @@ fn quotes_on_kraken_go_through_its_route_and_its_fills_refusals_and_cancels_come
     let gate = QuoteGate::default();
     let route = HedgeRoute { venue: VenueId::External(1), execution: Box::new(gate.clone()) };
     let options = RunnerOptions::default();
-    let runner = LiveRunner::start_routed(setup, venue, Box::new(books.clone()), options, vec![], Some(route)).unwrap();
+    let runner = LiveRunner::start_routed(setup, venue, Box::new(books.clone()), options, vec![], vec![route]).unwrap();
     let r = Rig { pipeline, runner, books, other };
     r.books.live(0, 10_000, 10_002);
     r.books.live(1, 10_000, 10_002);
     // Fair 100.01: a post-only bid at 99.98 and ask at 100.04, sent to Kraken's route.
-    let s = wait(&r, "two quotes sent", |s| s.quote_venue.as_ref().is_some_and(|q| q.orders_sent == 2));
+    let s = wait(&r, "two quotes sent", |s| s.quote_venues.first().is_some_and(|q| q.orders_sent == 2));
     let sent = gate.commands.lock().unwrap().clone();
     let news: Vec<OrderRequest> =
         sent.iter().filter_map(|c| if let ExecCommand::New(o) = c { Some(*o) } else { None }).collect();
@@ -361,15 +361,15 @@ fn quotes_on_kraken_go_through_its_route_and_its_fills_refusals_and_cancels_come
         news.iter().map(|o| (o.side, o.price, o.qty, o.tif)).collect::<Vec<_>>(),
         vec![(Side::Buy, 9_998, 10, OrderTif::PostOnly), (Side::Sell, 10_004, 10, OrderTif::PostOnly)]
     );
-    assert_eq!(s.quote_venue.as_ref().map(|q| (q.venue, q.open)), Some(("kraken", 2)));
+    assert_eq!(s.quote_venues.first().map(|q| (q.venue, q.open)), Some(("kraken", 2)));
     let (bid, ask) = (news[0].client_id, news[1].client_id);
     // The venue refuses the bid (it would cross there): counted, shown, not fatal.
     gate.answers.lock().unwrap().extend([
         ExecEvent::Rejected { client_id: bid, reason: RejectReason::WouldCross, ts_ns: 0 },
         ExecEvent::Accepted { client_id: ask, ts_ns: 0 },
     ]);
-    let s = wait(&r, "the refusal", |s| s.quote_venue.as_ref().is_some_and(|q| q.rejected == 1));
-    let q = s.quote_venue.clone().unwrap();
+    let s = wait(&r, "the refusal", |s| s.quote_venues.first().is_some_and(|q| q.rejected == 1));
+    let q = s.quote_venues.first().cloned().unwrap();
     assert_eq!((q.would_cross, q.open), (1, 1));
     assert_eq!(q.last_reject, Some(format!("client_id={bid} reason=WouldCross")));
     assert!(s.running && !s.halted && s.error.is_none() && s.counters.risk_rejections == 0, "{s:#?}");
@@ -387,7 +387,7 @@ fn quotes_on_kraken_go_through_its_route_and_its_fills_refusals_and_cancels_come
     gate.answers.lock().unwrap().push(ExecEvent::Filled { client_id: ask, fill, open_qty: 6 });
     let s = wait(&r, "the fill", |s| s.inventory == -4);
     assert_eq!((s.counters.fills, s.pnl.spread_capture, s.pnl.fees), (1, 12_000_000, -5));
-    assert_eq!(s.quote_venue.as_ref().map(|q| (q.fills, q.filled_qty, q.fees)), Some((1, 4, 5)));
+    assert_eq!(s.quote_venues.first().map(|q| (q.fills, q.filled_qty, q.fees)), Some((1, 4, 5)));
     // The kill switch cancels the ask at the venue.
     r.runner.set_kill_switch(true);
     wait(&r, "the pull", |s| s.halted);
@@ -408,8 +408,8 @@ fn quotes_on_kraken_go_through_its_route_and_its_fills_refusals_and_cancels_come
     for client_id in canceled {
         gate.answers.lock().unwrap().push(ExecEvent::Canceled { client_id, canceled_qty: 6, ts_ns: 0 });
     }
-    let s = wait(&r, "nothing open there", |s| s.quote_venue.as_ref().is_some_and(|q| q.open == 0));
-    assert!(s.quote_venue.is_some_and(|q| q.canceled >= 1));
+    let s = wait(&r, "nothing open there", |s| s.quote_venues.first().is_some_and(|q| q.open == 0));
+    assert!(s.quote_venues.first().is_some_and(|q| q.canceled >= 1));
     r.runner.stop();
     r.pipeline.shutdown().unwrap();
 }

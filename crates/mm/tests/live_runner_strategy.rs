@@ -125,7 +125,7 @@ fn a_strategy_live_sees_the_venues_trades_our_venues_trades_and_our_top_with_our
         venue,
         Box::new(source.clone()),
         RunnerOptions::default(),
-        Vec::new(),
+        (Vec::new(), Vec::new()),
         "Recorder".into(),
         port,
     )

@@ -344,13 +344,13 @@ pub fn route_clients(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<RouteTarget>, LiveRouteError> {
     let none = LiveRouteSettings::default();
-    let mut out = Vec::with_capacity(setup.hedge_routes.len() + 1);
+    let mut out = Vec::with_capacity(setup.hedge_routes.len() + setup.quote_venues.len());
     for (k, &i) in setup.hedge_routes.iter().enumerate() {
         let settings = setup.hedge_live.get(k).unwrap_or(&none);
         out.push(route_client(setup, i, settings, mode, env)?);
     }
-    if let Some(q) = setup.quote_venue {
-        out.push(route_client(setup, q, &setup.quote_live, mode, env)?);
+    for (k, &q) in setup.quote_venues.iter().enumerate() {
+        out.push(route_client(setup, q, setup.quote_live.get(k).unwrap_or(&none), mode, env)?);
     }
     Ok(out)
 }
@@ -471,11 +471,12 @@ fn route_client(
 
 /// The live hedge routes of `setup` (see the module docs): every client made and every key
 /// loaded first, each venue's grid checked ([`check_grids`], on a runtime of its own: call it
-/// outside one), then a [`RoutedExecution`] worker for each. With `quote_on = "<venue>"`, the
-/// last is the quote venue's route ([`split_quote_route`]). The routes' grids are then asked
-/// again every `grid_check_s` ([`GRID_CHECK_EVERY`] by default) by the returned [`GridWatch`]
-/// (through clients of their own, public market data only): a route whose venue changed its
-/// tick or lot halts ([`crate::grid_guard`]). Keep the watch as long as the routes run.
+/// outside one), then a [`RoutedExecution`] worker for each. With `quote_on` venues, the last
+/// ones are the quote venues' routes, in `quote_on`'s order ([`split_quote_routes`]). The
+/// routes' grids are then asked again every `grid_check_s` ([`GRID_CHECK_EVERY`] by default)
+/// by the returned [`GridWatch`] (through clients of their own, public market data only): a
+/// route whose venue changed its tick or lot halts ([`crate::grid_guard`]). Keep the watch as
+/// long as the routes run.
 pub fn live_routes(
     setup: &LiveSetup,
     env: &dyn Fn(&str) -> Option<String>,
@@ -490,12 +491,12 @@ pub fn live_routes(
     for (t, probe) in targets.into_iter().zip(probes_clients) {
         let start = |source| LiveRouteError::Start { venue: t.venue.name(), source };
         let mut config = t.route.config;
-        if setup.quote_venue == Some(t.index) {
+        if setup.quote_venues.contains(&t.index) {
             config.reconcile_every = crate::paper::QUOTE_RECONCILE_EVERY;
         }
         let settings = match setup.hedge_routes.iter().position(|&i| i == t.index) {
             Some(k) => setup.hedge_live.get(k).unwrap_or(&none),
-            None => &setup.quote_live,
+            None => setup.quote_venues.iter().position(|&i| i == t.index).and_then(|k| setup.quote_live.get(k)).unwrap_or(&none),
         };
         let guard = Arc::new(GridGuard::default());
         if let Some(every) = grid_check_every(settings) {
@@ -515,13 +516,12 @@ pub fn live_routes(
     Ok((routes, watch))
 }
 
-/// `routes` ([`live_routes`]) as the hedge routes and the quote venue's route (`quote_on`).
-pub fn split_quote_route(setup: &LiveSetup, mut routes: Vec<HedgeRoute>) -> (Vec<HedgeRoute>, Option<HedgeRoute>) {
-    let quote = match setup.quote_venue {
-        Some(q) if routes.last().is_some_and(|r| r.venue == VenueId::External(q as u8)) => routes.pop(),
-        _ => None,
-    };
-    (routes, quote)
+/// `routes` ([`live_routes`]) as the hedge routes and the quote venues' routes (`quote_on`,
+/// in its order: the last `quote_venues.len()` of `routes`).
+pub fn split_quote_routes(setup: &LiveSetup, mut routes: Vec<HedgeRoute>) -> (Vec<HedgeRoute>, Vec<HedgeRoute>) {
+    let at = routes.len().saturating_sub(setup.quote_venues.len());
+    let quotes = routes.split_off(at);
+    (routes, quotes)
 }
 
 /// The live market maker hedging through `setup`'s routes at the venues themselves
@@ -535,7 +535,7 @@ pub fn start_market_maker(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<PaperMarketMaker, LiveRouteError> {
     let (routes, watch) = live_routes(&setup, env)?;
-    let routes = split_quote_route(&setup, routes);
+    let routes = split_quote_routes(&setup, routes);
     let mut mm = PaperMarketMaker::start_with_routes(setup, venue, books, options, routes)?;
     mm.watch_grids(watch);
     Ok(mm)
@@ -575,7 +575,7 @@ where
 {
     if live {
         let (routes, watch) = live_routes(&setup, &process_env)?;
-        let routes = split_quote_route(&setup, routes);
+        let routes = split_quote_routes(&setup, routes);
         let mut mm = PaperMarketMaker::start_routed(setup, venue, source, options, routes, strategy)?;
         mm.watch_grids(watch);
         Ok(mm)

@@ -19,10 +19,11 @@
 //! quantities down to whole lots. A hedge takes liquidity out of the simulator's book until the
 //! next copy.
 //!
-//! # The quote venue
-//! With `quote_on = "<venue>"` ([`LiveSetup::quote_venue`]) that venue's simulator is started
-//! too, its book following the feed like a hedge route's, charging the config's **maker** fee
-//! for that venue, and the route to it carries the quotes: post-only orders that rest among
+//! # The quote venues
+//! With `quote_on = "<venue>"` or a list of venues ([`LiveSetup::quote_venues`]) each of those
+//! venues' simulators is started too, its book following the feed like a hedge route's,
+//! charging the config's **maker** fee for that venue, and the route to it carries the quotes
+//! (the built-in model's ladder for that venue, or a strategy's orders for it): post-only orders that rest among
 //! the simulator's open orders until another participant trades through them
 //! (`trade_at`), or are refused when the simulator's book (the feed's, copied) has moved
 //! through them.
@@ -273,9 +274,9 @@ pub(crate) struct Served {
 /// their books (see the module docs). Dropping it stops them.
 pub struct PaperVenues {
     venues: Arc<Vec<Mirrored>>,
-    /// The route to the quote venue's simulator, until the runner takes it (a mutex: the
+    /// The routes to the quote venues' simulators, until the runner takes them (a mutex: the
     /// venues are shared across threads, a route is only sent between them).
-    quote: Mutex<Option<HedgeRoute>>,
+    quote: Mutex<Vec<HedgeRoute>>,
     stop: Arc<AtomicBool>,
     mirror: Mutex<Option<JoinHandle<()>>>,
     served: Mutex<Option<Served>>,
@@ -500,19 +501,19 @@ impl PaperVenues {
     fn empty() -> Self {
         PaperVenues {
             venues: Arc::new(Vec::new()),
-            quote: Mutex::new(None),
+            quote: Mutex::new(Vec::new()),
             stop: Arc::new(AtomicBool::new(false)),
             mirror: Mutex::new(None),
             served: Mutex::new(None),
         }
     }
 
-    /// Starts a simulator and a route for each of `setup`'s hedge routes and for its quote
-    /// venue (none: nothing is started), their books following `books`. The quote venue's
-    /// route is kept for [`PaperVenues::take_quote_route`].
+    /// Starts a simulator and a route for each of `setup`'s hedge routes and for each of its
+    /// quote venues (none: nothing is started), their books following `books`. The quote
+    /// venues' routes are kept for [`PaperVenues::take_quote_routes`].
     pub fn start(setup: &LiveSetup, books: FeedBooks) -> Result<(Self, Vec<HedgeRoute>), PaperError> {
         let mut paper = PaperVenues::empty();
-        if setup.hedge_routes.is_empty() && setup.quote_venue.is_none() {
+        if setup.hedge_routes.is_empty() && setup.quote_venues.is_empty() {
             return Ok((paper, Vec::new()));
         }
         let inst = &setup.pricing.instrument;
@@ -527,7 +528,7 @@ impl PaperVenues {
             plans.push(plan);
             rest.push((i, sim_symbol, config));
         }
-        if let Some(q) = setup.quote_venue {
+        for &q in &setup.quote_venues {
             let maker = setup.hedge_fees.get(q).map_or(0, |f| f.maker_ppm());
             let (plan, sim_symbol, mut config) = plan_charging(setup, q, maker)?;
             config.reconcile_every = QUOTE_RECONCILE_EVERY;
@@ -542,8 +543,9 @@ impl PaperVenues {
             let stream = &setup.streams[i];
             let execution = plan.route(&sim, config).map_err(start_error(stream.venue.name()))?;
             let route = HedgeRoute { venue: VenueId::External(i as u8), execution: Box::new(execution) };
-            match setup.quote_venue == Some(i) {
-                true => *paper.quote.get_mut().unwrap_or_else(PoisonError::into_inner) = Some(route),
+            match setup.quote_venues.contains(&i) {
+                // In `quote_on`'s order: the quote venues were planned after the hedge routes.
+                true => paper.quote.get_mut().unwrap_or_else(PoisonError::into_inner).push(route),
                 false => routes.push(route),
             }
             venues.push(Mirrored { stream: stream.clone(), sim_symbol, sim });
@@ -558,9 +560,9 @@ impl PaperVenues {
         Ok((paper, routes))
     }
 
-    /// The route to the quote venue's simulator (`quote_on`), once.
-    pub fn take_quote_route(&mut self) -> Option<HedgeRoute> {
-        self.quote.get_mut().unwrap_or_else(PoisonError::into_inner).take()
+    /// The routes to the quote venues' simulators (`quote_on`, in its order), once.
+    pub fn take_quote_routes(&mut self) -> Vec<HedgeRoute> {
+        std::mem::take(self.quote.get_mut().unwrap_or_else(PoisonError::into_inner))
     }
 
     /// Each simulated venue's name and address (`127.0.0.1:port`).
@@ -617,8 +619,8 @@ impl PaperMarketMaker {
         options: RunnerOptions,
     ) -> Result<Self, PaperError> {
         let (mut venues, routes) = PaperVenues::start(&setup, books.clone())?;
-        let quote = venues.take_quote_route();
-        let runner = LiveRunner::start_routed(setup, venue, Box::new(books), options, routes, quote)?;
+        let quotes = venues.take_quote_routes();
+        let runner = LiveRunner::start_routed(setup, venue, Box::new(books), options, routes, quotes)?;
         Ok(PaperMarketMaker { runner, strategy: None, venues, grids: None })
     }
 
@@ -639,29 +641,32 @@ impl PaperMarketMaker {
     {
         let (mut venues, routes) = match books {
             Some(books) => PaperVenues::start(&setup, books)?,
-            None if setup.hedge_routes.is_empty() && setup.quote_venue.is_none() => (PaperVenues::empty(), Vec::new()),
+            None if setup.hedge_routes.is_empty() && setup.quote_venues.is_empty() => {
+                (PaperVenues::empty(), Vec::new())
+            }
             None => return Err(PaperError::NoFeed),
         };
-        let quote = venues.take_quote_route();
-        Self::assemble(setup, venue, source, options, (routes, quote), venues, strategy)
+        let quotes = venues.take_quote_routes();
+        Self::assemble(setup, venue, source, options, (routes, quotes), venues, strategy)
     }
 
     /// As [`PaperMarketMaker::start_with`], hedging through `routes` and quoting through
-    /// `quote` (the `quote_on` venue's route; `None` with `quote_on = "ours"`), made elsewhere
+    /// `quotes` (the `quote_on` venues' routes in its order; none with `quote_on = "ours"`),
+    /// made elsewhere
     /// (the live module's, to the venues themselves); no simulator is started.
     pub fn start_routed<K>(
         setup: LiveSetup,
         venue: EngineVenue,
         source: Box<dyn BookSource>,
         options: RunnerOptions,
-        (routes, quote): (Vec<HedgeRoute>, Option<HedgeRoute>),
+        (routes, quotes): (Vec<HedgeRoute>, Vec<HedgeRoute>),
         strategy: Option<LiveStrategy<K>>,
     ) -> Result<Self, PaperError>
     where
         K: BatchSink + Send + 'static,
         K::Error: std::fmt::Display,
     {
-        Self::assemble(setup, venue, source, options, (routes, quote), PaperVenues::empty(), strategy)
+        Self::assemble(setup, venue, source, options, (routes, quotes), PaperVenues::empty(), strategy)
     }
 
     fn assemble<K>(
@@ -669,7 +674,7 @@ impl PaperMarketMaker {
         venue: EngineVenue,
         source: Box<dyn BookSource>,
         options: RunnerOptions,
-        (routes, quote): (Vec<HedgeRoute>, Option<HedgeRoute>),
+        (routes, quotes): (Vec<HedgeRoute>, Vec<HedgeRoute>),
         venues: PaperVenues,
         strategy: Option<LiveStrategy<K>>,
     ) -> Result<Self, PaperError>
@@ -678,30 +683,26 @@ impl PaperMarketMaker {
         K::Error: std::fmt::Display,
     {
         let Some(s) = strategy else {
-            let runner = LiveRunner::start_routed(setup, venue, source, options, routes, quote)?;
+            let runner = LiveRunner::start_routed(setup, venue, source, options, routes, quotes)?;
             return Ok(PaperMarketMaker { runner, strategy: None, venues, grids: None });
         };
-        if quote.is_some() {
-            let why = "a strategy quotes on our venue only (quote_on = \"ours\")".to_owned();
-            return Err(LiveRunError::QuoteRoute(why).into());
-        }
         let (port, feed) = live_strategy::link(s.link);
-        let runner = LiveRunner::start_with_strategy(setup, venue, source, options, routes, s.name, port)?;
+        let runner = LiveRunner::start_with_strategy(setup, venue, source, options, (routes, quotes), s.name, port)?;
         let thread = StrategyThread::spawn_hosted(feed, s.sink, s.idle, s.host).map_err(LiveRunError::Spawn)?;
         Ok(PaperMarketMaker { runner, strategy: Some(thread), venues, grids: None })
     }
 
-    /// Starts the runner hedging through `routes` and quoting through `quote` (the
-    /// `quote_on` venue's route), both made elsewhere (the live module's); no simulator is
+    /// Starts the runner hedging through `routes` and quoting through `quotes` (the
+    /// `quote_on` venues' routes), both made elsewhere (the live module's); no simulator is
     /// started.
     pub fn start_with_routes(
         setup: LiveSetup,
         venue: EngineVenue,
         books: FeedBooks,
         options: RunnerOptions,
-        (routes, quote): (Vec<HedgeRoute>, Option<HedgeRoute>),
+        (routes, quotes): (Vec<HedgeRoute>, Vec<HedgeRoute>),
     ) -> Result<Self, PaperError> {
-        let runner = LiveRunner::start_routed(setup, venue, Box::new(books), options, routes, quote)?;
+        let runner = LiveRunner::start_routed(setup, venue, Box::new(books), options, routes, quotes)?;
         Ok(PaperMarketMaker { runner, strategy: None, venues: PaperVenues::empty(), grids: None })
     }
 

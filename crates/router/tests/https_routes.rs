@@ -24,7 +24,7 @@ use wintermute_router::coinbase::sim::{CoinbaseSim, CoinbaseSimConfig};
 use wintermute_router::http::HttpConnection;
 use wintermute_router::kraken::sim::{KrakenSim, KrakenSimConfig, KrakenSimPair, KrakenSimState};
 use wintermute_router::live::{
-    check_grids, kill_all, live_routes, route_clients, split_quote_route, KillOutcome, LiveRouteError, Mode,
+    check_grids, kill_all, live_routes, route_clients, split_quote_routes, KillOutcome, LiveRouteError, Mode,
     RouteClient, RouteTarget,
 };
 use wintermute_router::order::{Instrument, NewOrder, OrderType, TimeInForce};
@@ -590,9 +590,9 @@ fn a_live_route_starts_when_the_venues_own_grid_is_the_configs() {
         .replace(r#"["binance", "kraken", "coinbase"]"#, r#"["binance"]"#)
         .replace(r#""hedge_on": "kraken""#, r#""quote_on": "kraken", "hedge_on": "binance""#);
     let quoting = LiveSetup::from_json(&cfg, "0.01", "0.001").unwrap();
-    let (hedges, quote) = split_quote_route(&quoting, live_routes(&quoting, &no_env).unwrap().0);
+    let (hedges, quote) = split_quote_routes(&quoting, live_routes(&quoting, &no_env).unwrap().0);
     assert_eq!(hedges.iter().map(|h| h.venue).collect::<Vec<_>>(), vec![VenueId::External(0)]);
-    assert_eq!(quote.map(|q| q.venue), Some(VenueId::External(1)));
+    assert_eq!(quote.iter().map(|q| q.venue).collect::<Vec<_>>(), vec![VenueId::External(1)]);
 }
 
 #[test]

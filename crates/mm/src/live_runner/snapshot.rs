@@ -10,6 +10,8 @@ use crate::live_snapshot::{
     ReferenceView,
 };
 use crate::metrics::markouts::{MarkoutReference, MARKOUT_HORIZONS_NS};
+use crate::quote_orders::QuoteOrders;
+use crate::quoter::Quoter;
 use crate::types::{Side, VenueId};
 
 impl Worker {
@@ -37,21 +39,31 @@ impl Worker {
         let mm = &self.mm;
         let mut quotes = Vec::new();
         let sides = if self.strategy.is_some() { &[][..] } else { &[Side::Buy, Side::Sell][..] };
-        for &side in sides {
-            for level in 0..mm.pricer().levels() {
-                let (Some(id), Some(l)) =
-                    (mm.quote_orders().id(side, level), mm.pricer().quoter().resting(side, level))
-                else {
-                    continue;
-                };
-                quotes.push(QuoteView {
-                    side: side_name(side),
-                    level,
-                    order_id: id,
-                    price: l.price,
-                    qty: l.qty,
-                    queue_ahead: mm.quote_venue().map_or_else(|| mm.venue().queue_ahead(id), |_| None),
-                });
+        let name = |v: VenueId| match v {
+            VenueId::External(i) => self.streams.get(i as usize).map_or("?", |k| k.venue.name()),
+            VenueId::Ours => "ours",
+        };
+        // Each ladder: our venue's (the pricer's), or each quote venue's.
+        let ladders: Vec<(VenueId, &Quoter, &QuoteOrders)> = match mm.quote_routes().is_empty() {
+            true => vec![(VenueId::Ours, mm.pricer().quoter(), mm.quote_orders())],
+            false => mm.quote_routes().iter().map(|r| (r.venue(), r.quoter(), r.orders())).collect(),
+        };
+        for (venue, quoter, orders) in ladders {
+            for &side in sides {
+                for level in 0..quoter.levels() {
+                    let (Some(id), Some(l)) = (orders.id(side, level), quoter.resting(side, level)) else {
+                        continue;
+                    };
+                    quotes.push(QuoteView {
+                        venue: name(venue),
+                        side: side_name(side),
+                        level,
+                        order_id: id,
+                        price: l.price,
+                        qty: l.qty,
+                        queue_ahead: (venue == VenueId::Ours).then(|| mm.venue().queue_ahead(id)).flatten(),
+                    });
+                }
             }
         }
         let parts = self.pnl.parts();
@@ -104,20 +116,27 @@ impl Worker {
                     .map(|h| h.view(|i| self.streams.get(i).map_or("?", |k| k.venue.name())))
                     .unwrap_or_default()
             },
-            quote_venue: mm.quote_route_stats().map(|q| QuoteVenueView {
-                venue: self.quote_venue.and_then(|i| self.streams.get(i)).map_or("?", |k| k.venue.name()),
-                open: mm.open_quote_orders(),
-                orders_sent: q.orders_sent,
-                amends: q.amends,
-                cancels: q.cancels,
-                fills: q.fills,
-                filled_qty: q.filled_qty,
-                fees: q.fees,
-                canceled: q.canceled,
-                rejected: q.rejected,
-                would_cross: q.would_cross,
-                last_reject: q.last_reject.map(|(id, reason)| format!("client_id={id} reason={reason:?}")),
-            }),
+            quote_venues: mm
+                .quote_routes()
+                .iter()
+                .map(|r| {
+                    let q = r.stats();
+                    QuoteVenueView {
+                        venue: name(r.venue()),
+                        open: r.open_orders(),
+                        orders_sent: q.orders_sent,
+                        amends: q.amends,
+                        cancels: q.cancels,
+                        fills: q.fills,
+                        filled_qty: q.filled_qty,
+                        fees: q.fees,
+                        canceled: q.canceled,
+                        rejected: q.rejected,
+                        would_cross: q.would_cross,
+                        last_reject: q.last_reject.map(|(id, reason)| format!("client_id={id} reason={reason:?}")),
+                    }
+                })
+                .collect(),
             references: self
                 .streams
                 .iter()

@@ -108,16 +108,16 @@ impl Worker {
                 }
                 (ExecEvent::Canceled { client_id, .. }, Some(k)) => {
                     let w = s.working.swap_remove(k);
-                    (!w.canceling).then_some(client_id)
+                    (!w.canceling).then_some((w.venue, client_id))
                 }
                 (ExecEvent::Rejected { client_id, .. }, Some(k)) => {
-                    s.working.swap_remove(k);
-                    Some(client_id)
+                    let w = s.working.swap_remove(k);
+                    Some((w.venue, client_id))
                 }
                 _ => None,
             };
-            if let Some(order_id) = gone {
-                s.port.push(StrategyEvent::OrderGone { venue: VenueId::Ours, order_id }, now);
+            if let Some((venue, order_id)) = gone {
+                s.port.push(StrategyEvent::OrderGone { venue, order_id }, now);
             }
         }
     }
@@ -126,7 +126,7 @@ impl Worker {
     pub(super) fn pull_strategy_orders(&mut self, now: i64) {
         let Some(s) = self.strategy.as_mut() else { return };
         for w in s.working.iter_mut().filter(|w| !w.canceling) {
-            if let Err(e) = self.mm.submit(now, &ExecCommand::Cancel { client_id: w.id }) {
+            if let Err(e) = self.mm.submit(now, w.venue, &ExecCommand::Cancel { client_id: w.id }) {
                 self.errors += 1;
                 self.error = Some(e.to_string());
             }
@@ -135,7 +135,9 @@ impl Worker {
     }
 
     /// Applies the commands the strategy sent; returns whether there were any. New orders go
-    /// out only on our venue and only while quoting is allowed; a refused one is gone at once.
+    /// out only on the venues we quote on (ours, or the quote venues), only while quoting is
+    /// allowed and not to a quote venue in its cool-down after a refusal; a refused one is gone
+    /// at once.
     pub(super) fn strategy_commands(&mut self, now: i64) -> bool {
         let Some(s) = self.strategy.as_mut() else { return false };
         if s.port.feed_counters().failed.load(Ordering::Acquire) && !s.failure_seen {
@@ -161,39 +163,48 @@ impl Worker {
                 Command::Take { venue, side, price, qty, order_id } => {
                     (Some(OrderRequest { client_id: order_id, side, price, qty, tif: OrderTif::Ioc }), venue)
                 }
-                Command::Amend { venue: VenueId::Ours, order_id, qty } => {
-                    if let Some(w) = s.working.iter_mut().find(|w| w.id == order_id && !w.canceling) {
-                        w.qty = w.qty.min(qty);
-                        let r = self.mm.submit(now, &ExecCommand::Amend { client_id: order_id, new_qty: qty });
-                        if let Err(e) = r {
-                            self.errors += 1;
-                            self.error = Some(e.to_string());
+                Command::Amend { venue, order_id, qty } => {
+                    let w = s.working.iter_mut().find(|w| w.id == order_id && w.venue == venue && !w.canceling);
+                    match w {
+                        Some(w) => {
+                            w.qty = w.qty.min(qty);
+                            let r =
+                                self.mm.submit(now, venue, &ExecCommand::Amend { client_id: order_id, new_qty: qty });
+                            if let Err(e) = r {
+                                self.errors += 1;
+                                self.error = Some(e.to_string());
+                            }
                         }
+                        None => s.refused += u64::from(!self.mm.quotes_on(venue)),
                     }
-                    (None, VenueId::Ours)
+                    (None, venue)
                 }
-                Command::Cancel { venue: VenueId::Ours, order_id } => {
-                    if let Some(w) = s.working.iter_mut().find(|w| w.id == order_id && !w.canceling) {
-                        w.canceling = true;
-                        if let Err(e) = self.mm.submit(now, &ExecCommand::Cancel { client_id: order_id }) {
-                            self.errors += 1;
-                            self.error = Some(e.to_string());
+                Command::Cancel { venue, order_id } => {
+                    let w = s.working.iter_mut().find(|w| w.id == order_id && w.venue == venue && !w.canceling);
+                    match w {
+                        Some(w) => {
+                            w.canceling = true;
+                            if let Err(e) = self.mm.submit(now, venue, &ExecCommand::Cancel { client_id: order_id }) {
+                                self.errors += 1;
+                                self.error = Some(e.to_string());
+                            }
                         }
+                        None => s.refused += u64::from(!self.mm.quotes_on(venue)),
                     }
-                    (None, VenueId::Ours)
-                }
-                Command::Amend { venue, .. } | Command::Cancel { venue, .. } => {
-                    s.refused += 1;
                     (None, venue)
                 }
             };
             let Some(r) = request else { continue };
-            let sent = venue == VenueId::Ours
+            // A quote venue in its cool-down after a refusal takes no new order (it is not
+            // hammered); the strategy is told the order is gone.
+            let sent = self.mm.quotes_on(venue)
+                && !self.mm.quote_venue_held(venue, now)
                 && quoting
                 && s.working.len() < STRATEGY_ORDERS
-                && self.mm.submit(now, &ExecCommand::New(r)).is_ok();
+                && self.mm.submit(now, venue, &ExecCommand::New(r)).is_ok();
             if sent {
-                s.working.push(Working { id: r.client_id, side: r.side, price: r.price, qty: r.qty, canceling: false });
+                let (id, side, price, qty) = (r.client_id, r.side, r.price, r.qty);
+                s.working.push(Working { venue, id, side, price, qty, canceling: false });
             } else {
                 s.refused += 1;
                 s.port.push(StrategyEvent::OrderGone { venue, order_id: r.client_id }, now);
@@ -210,18 +221,27 @@ impl Worker {
             .iter()
             .filter(|w| !w.canceling)
             .map(|w| QuoteView {
+                venue: match w.venue {
+                    VenueId::External(i) => self.streams.get(i as usize).map_or("?", |k| k.venue.name()),
+                    VenueId::Ours => "ours",
+                },
                 side: super::side_name(w.side),
                 level: 0,
                 order_id: w.id,
                 price: w.price,
                 qty: w.qty,
-                queue_ahead: self.mm.venue().queue_ahead(w.id),
+                queue_ahead: (w.venue == VenueId::Ours).then(|| self.mm.venue().queue_ahead(w.id)).flatten(),
             })
             .collect();
-        quotes.sort_by_key(|q| (q.side != "buy", if q.side == "buy" { -q.price } else { q.price }));
-        for side in ["buy", "sell"] {
-            for (level, q) in quotes.iter_mut().filter(|q| q.side == side).enumerate() {
-                q.level = level;
+        let venue_rank = |v: &str| self.streams.iter().position(|k| k.venue.name() == v);
+        quotes
+            .sort_by_key(|q| (venue_rank(q.venue), q.side != "buy", if q.side == "buy" { -q.price } else { q.price }));
+        let venues: Vec<&'static str> = quotes.iter().map(|q| q.venue).collect();
+        for venue in venues {
+            for side in ["buy", "sell"] {
+                for (level, q) in quotes.iter_mut().filter(|q| q.venue == venue && q.side == side).enumerate() {
+                    q.level = level;
+                }
             }
         }
         Some(quotes)
