@@ -253,7 +253,7 @@ class ComplianceMonitor:
                   None if b.reference is None else str(b.reference)]
                  for symbol, b in sorted(self._bands.items())]  # fmt: skip
         doc = {"accounts": accounts, "bands": bands, "over": over}
-        data = zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 6)
+        data = zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
         return MonitorState(STATE_FORMAT, self.config(), journal_seq, data)
 
     def restore(self, state: MonitorState) -> None:
