@@ -13,10 +13,10 @@ import pytest
 from specs import BTC, PARK
 from wintermute import Pipeline
 from wintermute.config import EngineConfig, JournalConfig
-from wintermute.storage import AuditQuery, AuditWriter, StorageError, open_store
+from wintermute.storage import AlertQuery, AuditQuery, AuditWriter, StorageError, open_store
 from wintermute.storage.audit_settings import AuditSettings
 from wintermute.storage.audit_trail import AuditTrail, plan_trail
-from wintermute.storage.monitors import ComplianceMonitor
+from wintermute.storage.monitors import ComplianceMonitor, Thresholds
 
 ENGINE = EngineConfig.from_dict(
     {"instruments": [BTC], "threads": {"risk": {"wait": PARK}, "matching": {"wait": PARK}}}
@@ -93,3 +93,47 @@ def test_a_reading_trail_answers_from_a_store_another_writer_keeps(tmp_path: Pat
 def test_a_live_trail_in_memory_is_refused(url: str, tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="needs a file or a server"):
         AuditTrail(url, ENGINE.instruments, tmp_path)
+
+
+def test_a_restarted_trail_takes_up_the_monitors_counts_where_the_last_one_stopped(
+    tmp_path: Path,
+) -> None:
+    journal = JournalConfig(str(tmp_path / "journal"), fsync="none", snapshot_every_records=25)
+    engine = dataclasses.replace(ENGINE, journal=journal)
+    settings = AuditSettings(thresholds=Thresholds(max_cancel_rate=0.15, min_orders=10),
+                             account_groups={"desk": (1, 2)})  # fmt: skip
+    plan = plan_trail(engine, settings, tmp_path)
+    starts = []
+    for first in (1, 101, 201):  # three runs of the service, each restarting the engine
+        with Pipeline(plan.engine) as eng:
+            trail = plan.start(settings)
+            w = trail.writer
+            assert w is not None
+            starts.append((w.stored_seq, w.monitor_restored, w.resumed_from,
+                           w.full_replay_reason))  # fmt: skip
+            gw = eng.gateway(0)
+            for oid in range(first, first + 40):
+                gw.submit("BTC-USD", oid, "sell", qty="1", price=str(100 + oid % 5), account=1)
+                if oid % 3 == 0:
+                    gw.cancel("BTC-USD", oid)
+                if oid % 4 == 0:
+                    gw.submit("BTC-USD", oid + 10_000, "buy", qty="0.5", price="104", account=2)
+            eng.shutdown()
+        trail.close()
+    assert starts[0] == (0, None, None, None)
+    for stored, restored, resumed_from, reason in starts[1:]:
+        assert reason is None
+        assert restored == stored > 0
+        assert resumed_from is not None
+        assert resumed_from <= stored
+    # The alerts are those of one writer over the whole journal: the cancel rate, over since
+    # the first run, is not alerted on again by the later ones.
+    store = open_store(plan.url)
+    ref = open_store(f"sqlite:///{tmp_path / 'ref.db'}")
+    AuditWriter(ref, engine.instruments, plan.journal, monitor=settings.monitor()).step()
+    alerts = store.alerts(AlertQuery())
+    assert alerts == ref.alerts(AlertQuery())
+    assert [a.rule for a in alerts].count("cancel_rate") == 1
+    assert any(a.rule == "wash_trade" and a.journal_seq > starts[2][0] for a in alerts)
+    store.close()
+    ref.close()

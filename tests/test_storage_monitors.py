@@ -143,6 +143,21 @@ def test_audit_follow_monitor_logs_alerts(tmp_path: Path) -> None:
     assert "compliance alert account=" in done.stderr
     assert "rule=cancel_rate" in done.stderr
     assert f"stored through seq {run.last_seq}" in done.stdout
+    # Started again, it takes the monitors' counts from the store and alerts on nothing
+    # old; --full-replay counts the whole journal again, and alerts on nothing old either.
+    for extra, start in (
+        ([], f"(replaying from the first record; monitors' state restored at seq {run.last_seq})"),
+        (["--full-replay"], "(replaying from the first record)"),
+    ):
+        again = subprocess.run(
+            [sys.executable, "-m", "wintermute.cli", "audit", "follow", "--config",
+             str(run.config_path), "--store", f"sqlite:///{tmp_path / 'f.db'}", "--seconds",
+             "1", "--monitor", "--max-cancel-rate", "0.01", "--min-orders", "10", *extra],
+            env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        assert f"from seq {run.last_seq} {start}" in again.stdout
+        assert "compliance alert" not in again.stderr
     bad = subprocess.run(
         [sys.executable, "-m", "wintermute.cli", "audit", "follow", "--config",
          str(run.config_path), "--store", f"sqlite:///{tmp_path / 'g.db'}", "--seconds", "1",

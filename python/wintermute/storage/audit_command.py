@@ -3,7 +3,7 @@
 ::
 
     wintermute audit follow  --config engine.toml [--store URL] [--redis URL] [--seconds S]
-                             [--metrics-port P] [MONITOR OPTIONS]
+                             [--metrics-port P] [--full-replay] [MONITOR OPTIONS]
     wintermute audit rebuild --config engine.toml [--store URL] [--rust-rows] [MONITOR OPTIONS]
     wintermute audit query   [--store URL] [--account N] [--instrument SYM] [--order-id N]
                              [--since T] [--until T] [--after SEQ:N] [--limit N] [--json]
@@ -18,9 +18,12 @@
 (follow, rebuild), else ``sqlite:///audit.db``. ``--journal`` overrides the config's
 ``[journal] dir``. The monitors run with ``--monitor`` or when the config has an
 ``[audit.monitors]`` table (``wintermute.storage.audit_settings``); the options override its
-values. Times are ISO 8601 with a timezone (``2026-12-06T10:00:00+00:00``) or integer
-nanoseconds since the epoch. ``query`` and ``report`` refuse a SQLite file that does not
-exist (rather than create an empty one).
+values. ``follow`` resumes: it starts from the engine's snapshot at or before the stored
+sequence and, with monitors, from their stored state (``writer.py``); ``--full-replay``
+replays the whole journal instead (the monitors count it all again). Times are ISO 8601
+with a timezone (``2026-12-06T10:00:00+00:00``) or integer nanoseconds since the epoch.
+``query`` and ``report`` refuse a SQLite file that does not exist (rather than create an
+empty one).
 
 Exit status: 0 when the command did its work (a report of a day or an account without
 activity is an empty report, still 0); 2 for bad input (a malformed day or time, an inverted
@@ -133,14 +136,21 @@ def _follow(args: argparse.Namespace) -> int:
 
         hot = RedisTier(args.redis, prefix=args.redis_prefix, cluster=args.redis_cluster)
     writer = AuditWriter(
-        store, config.instruments, journal, batch_rows=args.batch_rows, hot=hot, monitor=monitor
-    )
+        store, config.instruments, journal, batch_rows=args.batch_rows, hot=hot, monitor=monitor,
+        resume=not args.full_replay,
+    )  # fmt: skip
     if args.metrics_port is not None:
         from prometheus_client import start_http_server
 
         start_http_server(args.metrics_port, addr="127.0.0.1")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    print(f"following {journal} into {store.backend} from seq {writer.stored_seq}", flush=True)
+    start = f"the snapshot at seq {writer.resumed_from}"
+    if writer.resumed_from is None:
+        start = "the first record"
+    if writer.monitor_restored is not None:
+        start += f"; monitors' state restored at seq {writer.monitor_restored}"
+    print(f"following {journal} into {store.backend} from seq {writer.stored_seq} "
+          f"(replaying from {start})", flush=True)  # fmt: skip
     timer = threading.Timer(args.seconds or 0.0, writer.stop)
     timer.daemon = True
     if args.seconds is not None:
@@ -316,6 +326,10 @@ def add_parser(commands: Any) -> None:
         "--redis-cluster", action="store_true", help="--redis names a node of a Redis Cluster"
     )
     with_monitor(follow)
+    follow.add_argument(
+        "--full-replay", action="store_true",
+        help="replay the whole journal (no snapshot, no stored monitor state)",
+    )  # fmt: skip
     follow.add_argument("--metrics-port", type=int, help="serve Prometheus metrics on 127.0.0.1")
     follow.set_defaults(handler=_run, audit_handler=_follow)
 

@@ -12,6 +12,8 @@ the journal files the engine appends to::
     rows = trail.events(AuditQuery(account=7))
     trail.close()      # after the engine stopped: stores what is left, then stops
 
+A trail started again over a store it wrote resumes, monitors included (the writer's
+default: the engine's snapshot and the monitors' stored state; see ``writer.py``).
 ``follow=False`` only reads: another process (``wintermute audit follow``) writes the store.
 An in-memory SQLite store cannot be shared by two connections and is refused.
 :meth:`AuditTrail.collector` hands the writer's and the monitors' Prometheus metrics (the

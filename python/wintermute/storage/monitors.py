@@ -51,26 +51,57 @@ An alert is logged as a warning on ``wintermute.storage.monitors``, counted in
 ``wintermute_compliance_alerts_total{rule}``, kept in ``monitor.alerts`` and, through the
 writer, stored in ``audit_alerts`` (``schema.py``). At most one alert per
 ``(journal_seq, rule, account)``.
-"""
+
+**State**: :meth:`ComplianceMonitor.state` serializes what the rules carry from one command
+to the next (per account: the four counts and the ratio rules it is over; per instrument: the
+price band's last trade), with the configuration it was counted under (:meth:`config`);
+:meth:`ComplianceMonitor.restore` puts it back into a fresh monitor of the same configuration,
+which then alerts exactly as the one it came from would. The writer stores it with its
+progress (``writer.py``). A state of another format (``STATE_FORMAT``) or configuration is
+refused (``StorageError``, reason ``MONITOR_STATE``), never mixed in::
+
+    >>> same = ComplianceMonitor(Thresholds(max_order_to_trade=5.0, min_orders=3),
+    ...                          account_groups={"desk-a": [2, 1]})
+    >>> same.restore(m.state(journal_seq=0))
+    >>> try:
+    ...     ComplianceMonitor().restore(m.state(journal_seq=0))
+    ... except StorageError as e:
+    ...     print(e.reason, e)
+    MONITOR_STATE monitor state at journal_seq=0 was counted under another configuration:
+    thresholds.max_order_to_trade 5.0 (stored) vs 20.0 (now), thresholds.min_orders 3 (stored)
+    vs 100 (now), account_groups {'desk-a': [1, 2]} (stored) vs {} (now)"""
 
 from __future__ import annotations
 
+import json
 import logging
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from prometheus_client import Counter
 
-from wintermute.storage.schema import Alert, AuditRow
+from wintermute.storage.schema import Alert, AuditRow, MonitorState, StorageError
 
-__all__ = ["RULES", "AccountStats", "Alert", "ComplianceMonitor", "Thresholds", "count_row"]
+__all__ = [
+    "RULES",
+    "STATE_FORMAT",
+    "AccountStats",
+    "Alert",
+    "ComplianceMonitor",
+    "Thresholds",
+    "count_row",
+]
 
 log = logging.getLogger("wintermute.storage.monitors")
 
 ALERTS = Counter("wintermute_compliance_alerts", "Compliance alerts raised", ["rule"])
 #: Every rule's name.
 RULES = ("order_to_trade", "cancel_rate", "stp_hits", "wash_trade", "price_band")
+#: The version of :meth:`ComplianceMonitor.state`'s serialization (stored with it).
+STATE_FORMAT = 1
 _MAX_ACCOUNT = 2**32 - 1
 
 
@@ -194,6 +225,60 @@ class ComplianceMonitor:
         """The counts of ``account`` (zeros for one never seen)."""
         return self._accounts.get(account, AccountStats())
 
+    def config(self) -> str:
+        """The thresholds and account groups, as canonical JSON: what a stored state must
+        have been counted under to be restored."""
+        t = self.thresholds
+        band = t.price_band_bps
+        thresholds = {
+            "max_order_to_trade": float(t.max_order_to_trade),
+            "max_cancel_rate": float(t.max_cancel_rate),
+            "max_stp_hits": int(t.max_stp_hits),
+            "min_orders": int(t.min_orders),
+            "price_band_bps": None if band is None else float(band),
+        }
+        groups = {name: list(members) for name, members in self.account_groups.items()}
+        doc = {"account_groups": groups, "thresholds": thresholds}
+        return json.dumps(doc, sort_keys=True, separators=(",", ":"))
+
+    def state(self, journal_seq: int) -> MonitorState:
+        """What the rules carry over (see the module documentation), serialized, as counted
+        through journal sequence ``journal_seq`` (the caller says where that is)."""
+        accounts = [[a, s.orders, s.trades, s.cancels, s.stp_hits]
+                    for a, s in sorted(self._accounts.items())]  # fmt: skip
+        over: dict[str, list[int]] = {}
+        for account, rule in sorted(self._over):
+            over.setdefault(rule, []).append(account)
+        bands = [[symbol, str(b.last_price), b.last_seq,
+                  None if b.reference is None else str(b.reference)]
+                 for symbol, b in sorted(self._bands.items())]  # fmt: skip
+        doc = {"accounts": accounts, "bands": bands, "over": over}
+        data = zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
+        return MonitorState(STATE_FORMAT, self.config(), journal_seq, data)
+
+    def restore(self, state: MonitorState) -> None:
+        """Takes the counts of ``state`` (from :meth:`state`) instead of its own; raises
+        ``StorageError`` (``MONITOR_STATE``), changing nothing, for a state of another format
+        or configuration, or one that does not decode."""
+        where = f"monitor state at journal_seq={state.journal_seq}"
+        if state.format != STATE_FORMAT:
+            raise StorageError(
+                f"{where} has format {state.format}; this version reads format {STATE_FORMAT}",
+                reason="MONITOR_STATE",
+            )
+        mine = self.config()
+        if state.config != mine:
+            raise StorageError(
+                f"{where} was counted under another configuration: "
+                f"{_config_difference(state.config, mine)}",
+                reason="MONITOR_STATE",
+            )
+        try:
+            accounts, over, bands = _decode(state.data)
+        except (ValueError, TypeError, KeyError, zlib.error, InvalidOperation) as e:
+            raise StorageError(f"{where} does not decode: {e}", reason="MONITOR_STATE") from e
+        self._accounts, self._over, self._bands = accounts, over, bands
+
     def observe(self, rows: Iterable[AuditRow], quiet_through: int = 0) -> list[Alert]:
         """Counts ``rows`` and returns the alerts they raised. Rows at or before journal
         sequence ``quiet_through`` are counted without alerting (a restarted writer replays
@@ -279,3 +364,71 @@ def _merge(earlier: Alert, later: Alert) -> Alert:
     if earlier.rule == "price_band" and later.value > earlier.value:
         return later
     return earlier
+
+
+def _config_difference(stored: str, now: str) -> str:
+    """What differs between two :meth:`ComplianceMonitor.config` texts, for a person."""
+    try:
+        old: dict[str, Any] = json.loads(stored)
+    except ValueError:
+        return f"the stored configuration does not decode ({stored[:80]!r})"
+    new: dict[str, Any] = json.loads(now)
+    out = []
+    for name in sorted(set(old.get("thresholds", {})) | set(new["thresholds"])):
+        a, b = old.get("thresholds", {}).get(name), new["thresholds"].get(name)
+        if a != b:
+            out.append(f"thresholds.{name} {a} (stored) vs {b} (now)")
+    if old.get("account_groups") != new["account_groups"]:
+        out.append(f"account_groups {old.get('account_groups')} (stored) vs "
+                   f"{new['account_groups']} (now)")  # fmt: skip
+    return ", ".join(out) or "the configurations differ"
+
+
+def _count(value: object) -> int:
+    """A non-negative integer of a decoded state (not a bool, not a float)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{value!r} is not a count")
+    return value
+
+
+def _account(value: object) -> int:
+    account = _count(value)
+    if account > _MAX_ACCOUNT:
+        raise ValueError(f"{value!r} is not an account number")
+    return account
+
+
+def _decimal(value: object) -> Decimal:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not a decimal's text")
+    out = Decimal(value)
+    if not out.is_finite():
+        raise ValueError(f"{value!r} is not a finite decimal")
+    return out
+
+
+def _decode(
+    data: bytes,
+) -> tuple[dict[int, AccountStats], set[tuple[int, str]], dict[str, _Band]]:
+    """The contents of :meth:`ComplianceMonitor.state`'s data, checked field by field."""
+    doc = json.loads(zlib.decompress(data))
+    if not isinstance(doc, dict) or set(doc) != {"accounts", "bands", "over"}:
+        raise ValueError("not a monitor state document")
+    accounts: dict[int, AccountStats] = {}
+    for entry in doc["accounts"]:
+        account, orders, trades, cancels, stp_hits = entry
+        accounts[_account(account)] = AccountStats(
+            _count(orders), _count(trades), _count(cancels), _count(stp_hits)
+        )
+    over: set[tuple[int, str]] = set()
+    for rule, members in doc["over"].items():
+        if rule not in RULES:
+            raise ValueError(f"rule={rule!r} is not a rule")
+        over.update((_account(a), rule) for a in members)
+    bands: dict[str, _Band] = {}
+    for symbol, last_price, last_seq, reference in doc["bands"]:
+        if not isinstance(symbol, str) or not symbol:
+            raise ValueError(f"instrument={symbol!r} is not a symbol")
+        ref = None if reference is None else _decimal(reference)
+        bands[symbol] = _Band(ref, _decimal(last_price), _count(last_seq))
+    return accounts, over, bands

@@ -14,7 +14,9 @@
   alerts (``audit_alerts``, a plain table: alerts are few; ``INSERT ... ON CONFLICT DO
   NOTHING`` in the batch's transaction) and indexes on the taker's account and order id.
   Migration 3 adds the market-data history's tables, partitioned by day the same way
-  (``market_history.py``, written by ``market_history_postgres.py``).
+  (``market_history.py``, written by ``market_history_postgres.py``). Migration 5 adds the
+  compliance monitors' state (``audit_monitor_state``, one row, upserted in the batch's
+  transaction when the writer has monitors).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from wintermute.storage.schema import (
     DECIMAL_COLUMNS,
     Alert,
     AuditRow,
+    MonitorState,
     StorageError,
     from_sql_id,
     to_sql_id,
@@ -113,7 +116,25 @@ CREATE INDEX audit_events_contra_order ON audit_events (contra_order_id, journal
     ),
     (3, postgres_migration()),  # the market-data history (market_history.py)
     (4, postgres_migration_4()),  # md_*.venue_seq: the venue's own sequence numbers
+    (
+        5,
+        """
+CREATE TABLE audit_monitor_state (
+    id int4 PRIMARY KEY CHECK (id = 1),
+    format int4 NOT NULL,
+    config text NOT NULL,
+    journal_seq int8 NOT NULL,
+    state bytea NOT NULL,
+    updated_ns int8 NOT NULL
+);
+""",
+    ),
 ]
+_UPSERT_STATE = (
+    "INSERT INTO audit_monitor_state VALUES (1, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
+    "SET format = excluded.format, config = excluded.config, "
+    "journal_seq = excluded.journal_seq, state = excluded.state, updated_ns = excluded.updated_ns"
+)
 _INSERT_ALERT = (
     f"INSERT INTO audit_alerts ({', '.join(ALERT_COLUMNS)}) "
     f"VALUES ({', '.join(['%s'] * len(ALERT_COLUMNS))}) "
@@ -194,8 +215,20 @@ class PostgresStore:
             )
             self._days.add(day)
 
+    def monitor_state(self) -> MonitorState | None:
+        row = self._db.execute(
+            "SELECT format, config, journal_seq, state FROM audit_monitor_state"
+        ).fetchone()
+        if row is None:
+            return None
+        return MonitorState(int(row[0]), row[1], int(row[2]), bytes(row[3]))
+
     def write(
-        self, rows: Sequence[AuditRow], through_seq: int, alerts: Sequence[Alert] = ()
+        self,
+        rows: Sequence[AuditRow],
+        through_seq: int,
+        alerts: Sequence[Alert] = (),
+        state: MonitorState | None = None,
     ) -> int:
         def copy_rows(stored: int) -> int:
             fresh = [r for r in rows if r.journal_seq > stored]
@@ -207,7 +240,7 @@ class PostgresStore:
                         copy.write_row(_to_sql(r))
             return len(fresh)
 
-        return self._write(copy_rows, through_seq, alerts)
+        return self._write(copy_rows, through_seq, alerts, state)
 
     def write_columns(
         self,
@@ -216,11 +249,13 @@ class PostgresStore:
         start: int = 0,
         end: int | None = None,
         alerts: Sequence[Alert] = (),
+        state: MonitorState | None = None,
     ) -> int:
         """:meth:`write` for rows built in Rust (rows ``start:end`` of a
         ``rust_rows.AuditBatch``): one transaction that COPYs the binary data Rust encoded
         (the rows after the stored sequence; exact ``numeric`` from ticks and lots), stores
-        ``alerts`` and moves the sequence. The rows stored equal those :meth:`write` stores."""
+        ``alerts`` and the monitors' ``state`` and moves the sequence. The rows stored equal
+        those :meth:`write` stores."""
 
         def copy_columns(stored: int) -> int:
             data, count = batch.copy_binary(start, end, stored)
@@ -230,14 +265,18 @@ class PostgresStore:
                     copy.write(data)
             return int(count)
 
-        return self._write(copy_columns, through_seq, alerts)
+        return self._write(copy_columns, through_seq, alerts, state)
 
     def _write(
-        self, copy_rows: Callable[[int], int], through_seq: int, alerts: Sequence[Alert]
+        self,
+        copy_rows: Callable[[int], int],
+        through_seq: int,
+        alerts: Sequence[Alert],
+        state: MonitorState | None,
     ) -> int:
         """One transaction: lock the stored sequence, ``copy_rows(stored)`` (the rows after
-        it; returns how many), store ``alerts`` after it and move the sequence to
-        ``through_seq``."""
+        it; returns how many), store ``alerts`` after it and ``state`` unless it is older,
+        and move the sequence to ``through_seq``."""
         try:
             with self._db.transaction():
                 row = self._db.execute(
@@ -248,6 +287,10 @@ class PostgresStore:
                 stored = int(row[0])
                 written = copy_rows(stored)
                 self._insert_alerts([a for a in alerts if a.journal_seq > stored])
+                if state is not None and state.journal_seq >= stored:
+                    self._db.execute(_UPSERT_STATE, (state.format, state.config,
+                                                     state.journal_seq, state.data,
+                                                     time.time_ns()))  # fmt: skip
                 self._db.execute(
                     "UPDATE audit_progress SET journal_seq = %s, updated_ns = %s",
                     (max(stored, through_seq), time.time_ns()),
@@ -310,6 +353,7 @@ class PostgresStore:
             for d in self.partitions():
                 self._db.execute(f"DROP TABLE audit_events_p{d:%Y%m%d}")
             self._db.execute("DELETE FROM audit_alerts")
+            self._db.execute("DELETE FROM audit_monitor_state")
             self._db.execute("UPDATE audit_progress SET journal_seq = 0, updated_ns = 0")
         self._days.clear()
 

@@ -28,7 +28,7 @@ from wintermute import _core, errors
 from wintermute.config import InstrumentConfig
 from wintermute.storage.monitors import ComplianceMonitor
 from wintermute.storage.replay import CORRUPT_REREADS, _Spec
-from wintermute.storage.schema import Alert, AuditRow
+from wintermute.storage.schema import Alert, AuditRow, MonitorState
 from wintermute.storage.store import AuditStore
 
 __all__ = ["AuditBatch", "RustJournalReplay", "command_batches", "rebuild_rust", "write_batch"]
@@ -179,14 +179,15 @@ def write_batch(
     start: int = 0,
     end: int | None = None,
     alerts: Sequence[Alert] = (),
+    state: MonitorState | None = None,
 ) -> int:
-    """Stores rows ``start:end`` of ``batch`` and ``alerts`` (one transaction, rows at or
-    before the stored sequence skipped): by binary ``COPY`` of the Rust-encoded data on
-    PostgreSQL, as rows elsewhere."""
+    """Stores rows ``start:end`` of ``batch``, ``alerts`` and the monitors' ``state`` (one
+    transaction, rows at or before the stored sequence skipped): by binary ``COPY`` of the
+    Rust-encoded data on PostgreSQL, as rows elsewhere."""
     write_columns = getattr(store, "write_columns", None)
     if write_columns is not None:
-        return int(write_columns(batch, through_seq, start, end, alerts))
-    return store.write(batch.rows(start=start, end=end), through_seq, alerts)
+        return int(write_columns(batch, through_seq, start, end, alerts, state))
+    return store.write(batch.rows(start=start, end=end), through_seq, alerts, state)
 
 
 def command_batches(seqs: Sequence[int], batch_rows: int) -> list[tuple[int, int]]:
@@ -227,6 +228,8 @@ def rebuild_rust(
     for i, (start, end) in enumerate(bounds):
         through = replay.cursor if i == len(bounds) - 1 else int(seqs[end - 1])
         mine = [a for a in alerts if done < a.journal_seq <= through]
-        written += write_batch(store, batch, through, start, end, mine)
+        last = i == len(bounds) - 1
+        state = monitor.state(through) if monitor is not None and last else None
+        written += write_batch(store, batch, through, start, end, mine, state)
         done = through
     return written

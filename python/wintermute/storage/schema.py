@@ -53,6 +53,13 @@ value            the rule's value (a ratio, a count, basis points) at the row
 threshold        the threshold it went over
 detail           rule-specific context as ``key=value`` text (``group=desk-a fills=2``)
 ===============  ============================================================================
+
+A writer with compliance monitors also stores the monitors' state (:class:`MonitorState`)
+in ``audit_monitor_state`` (one row), in the same transaction as the rows and alerts, so a
+restarted writer takes the monitors' counts from there instead of replaying the whole
+journal (``writer.py``): ``format`` (the serialization's version, ``monitors.STATE_FORMAT``),
+``config`` (the monitors' thresholds and account groups it was counted under, canonical
+JSON), ``journal_seq`` (the sequence it counts every row up to) and ``state`` (the data).
 """
 
 from __future__ import annotations
@@ -71,6 +78,7 @@ __all__ = [
     "MAX_ORDER_ID",
     "Alert",
     "AuditRow",
+    "MonitorState",
     "StorageError",
     "from_sql_id",
     "to_sql_id",
@@ -159,6 +167,18 @@ class Alert:
 
 ALERT_COLUMNS: tuple[str, ...] = tuple(Alert.__dataclass_fields__)
 ALERT_DECIMAL_COLUMNS = frozenset(("price", "qty", "reference_price"))
+
+
+@dataclass(frozen=True)
+class MonitorState:
+    """The compliance monitors' state as stored with the writer's progress: ``data`` (the
+    serialization ``ComplianceMonitor.state`` makes, of version ``format``) counts every row
+    up to ``journal_seq`` under the monitors' configuration ``config``."""
+
+    format: int
+    config: str
+    journal_seq: int
+    data: bytes
 
 
 def to_sql_id(order_id: int) -> int:

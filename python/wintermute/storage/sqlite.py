@@ -5,7 +5,8 @@ type, and a REAL would round them); the compliance alerts (``audit_alerts``, mig
 stored in the same transaction as the rows that raised them. The database runs in WAL mode so
 readers (``wintermute audit query``) never wait for the writer. Migrations are numbered and
 recorded in ``schema_migrations``; opening a store applies the missing ones. Migration 3 adds
-the market-data history's tables (``market_history.py``).
+the market-data history's tables (``market_history.py``); migration 5 the compliance monitors'
+state (``audit_monitor_state``), written in the same transaction as the rows.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from wintermute.storage.schema import (
     DECIMAL_COLUMNS,
     Alert,
     AuditRow,
+    MonitorState,
     StorageError,
     from_sql_id,
     to_sql_id,
@@ -96,6 +98,19 @@ CREATE INDEX audit_events_contra_order ON audit_events (contra_order_id, journal
     ),
     (3, sqlite_migration()),  # the market-data history (market_history.py)
     (4, sqlite_migration_4()),  # md_*.venue_seq: the venue's own sequence numbers
+    (
+        5,
+        """
+CREATE TABLE audit_monitor_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    format INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    journal_seq INTEGER NOT NULL,
+    state BLOB NOT NULL,
+    updated_ns INTEGER NOT NULL
+);
+""",
+    ),
 ]
 
 _DECIMAL_AT = [i for i, c in enumerate(COLUMNS) if c in DECIMAL_COLUMNS]
@@ -108,6 +123,11 @@ _INSERT_ALERT = (
     f"INSERT INTO audit_alerts ({', '.join(ALERT_COLUMNS)}) "
     f"VALUES ({', '.join('?' * len(ALERT_COLUMNS))}) "
     "ON CONFLICT (journal_seq, rule, account) DO NOTHING"  # only the identity; NOT NULL holds
+)
+_UPSERT_STATE = (
+    "INSERT INTO audit_monitor_state VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+    "format = excluded.format, config = excluded.config, journal_seq = excluded.journal_seq, "
+    "state = excluded.state, updated_ns = excluded.updated_ns"
 )
 
 
@@ -152,8 +172,18 @@ class SqliteStore:
         (seq,) = self._db.execute("SELECT journal_seq FROM audit_progress").fetchone()
         return int(seq)
 
+    def monitor_state(self) -> MonitorState | None:
+        row = self._db.execute(
+            "SELECT format, config, journal_seq, state FROM audit_monitor_state"
+        ).fetchone()
+        return None if row is None else MonitorState(int(row[0]), row[1], int(row[2]), row[3])
+
     def write(
-        self, rows: Sequence[AuditRow], through_seq: int, alerts: Sequence[Alert] = ()
+        self,
+        rows: Sequence[AuditRow],
+        through_seq: int,
+        alerts: Sequence[Alert] = (),
+        state: MonitorState | None = None,
     ) -> int:
         db = self._db
         try:
@@ -167,6 +197,9 @@ class SqliteStore:
             new_alerts = [_alert_to_sql(a) for a in alerts if a.journal_seq > stored]
             if new_alerts:
                 db.executemany(_INSERT_ALERT, new_alerts)
+            if state is not None and state.journal_seq >= stored:
+                db.execute(_UPSERT_STATE, (state.format, state.config, state.journal_seq,
+                                           state.data, time.time_ns()))  # fmt: skip
             db.execute(
                 "UPDATE audit_progress SET journal_seq = ?, updated_ns = ?",
                 (max(stored, through_seq), time.time_ns()),
@@ -216,6 +249,7 @@ class SqliteStore:
         self._db.execute("BEGIN IMMEDIATE")
         self._db.execute("DELETE FROM audit_events")
         self._db.execute("DELETE FROM audit_alerts")
+        self._db.execute("DELETE FROM audit_monitor_state")
         self._db.execute("UPDATE audit_progress SET journal_seq = 0, updated_ns = 0")
         self._db.execute("COMMIT")
 

@@ -25,7 +25,7 @@ from datetime import date
 from typing import Protocol
 
 from wintermute.storage.queries import AlertQuery, AuditQuery
-from wintermute.storage.schema import Alert, AuditRow, StorageError
+from wintermute.storage.schema import Alert, AuditRow, MonitorState, StorageError
 
 __all__ = ["AuditStore", "open_store", "sqlite_path"]
 
@@ -41,14 +41,24 @@ class AuditStore(Protocol):
         ...
 
     def write(
-        self, rows: Sequence[AuditRow], through_seq: int, alerts: Sequence[Alert] = ()
+        self,
+        rows: Sequence[AuditRow],
+        through_seq: int,
+        alerts: Sequence[Alert] = (),
+        state: MonitorState | None = None,
     ) -> int:
         """Stores the rows after :meth:`last_seq` and the compliance ``alerts`` they raised,
         and moves it to ``through_seq``, in one transaction (all or nothing); rows and alerts
         at or before the stored sequence are skipped, and an alert is stored once per
         ``(journal_seq, rule, account)``, so writing a batch twice stores it once. A batch
         holds whole commands (all the rows of a ``journal_seq``), as ``AuditWriter`` cuts
-        them. Returns the number of rows stored."""
+        them. ``state``: the monitors' state as of ``state.journal_seq`` (``through_seq``),
+        stored in the same transaction in place of the one held, unless that stored
+        sequence is already past it. Returns the number of rows stored."""
+        ...
+
+    def monitor_state(self) -> MonitorState | None:
+        """The compliance monitors' state last stored with :meth:`write` (None: none)."""
         ...
 
     def query(self, q: AuditQuery) -> list[AuditRow]:
@@ -69,7 +79,8 @@ class AuditStore(Protocol):
         ...
 
     def reset(self) -> None:
-        """Empties the store (rows, alerts and sequence) for a rebuild."""
+        """Empties the store (rows, alerts, the monitors' state and the sequence) for a
+        rebuild."""
         ...
 
     def close(self) -> None:

@@ -25,14 +25,20 @@ records the journal sequence it covers. So the engine never waits for a database
   books and the new trades go to Redis first (see ``redis_tier.py``); Redis being away never
   stops the audit trail;
 - **compliance monitors** (``monitor=ComplianceMonitor(...)``, optional, ``monitors.py``): fed
-  every row as it is read (as :class:`AuditRow` s: the monitors are Python). Their counts are
-  history (order-to-trade ratios since the start), so a writer with a monitor replays the
-  whole journal at a restart, the history counting without alerting: it does not start from
-  a snapshot;
-  the alerts they raise are stored (``audit_alerts``) in the same transaction as the rows
-  that raised them, so a crash never keeps one without the other; once stored, each batch's
-  alerts go to the callables in ``on_alerts`` (the service pushes them to its WebSocket
-  clients; a listener that raises is logged and never stops the writer);
+  every row once, in order, each batch's rows just before it is written (as
+  :class:`AuditRow` s: the monitors are Python). Their counts are history (order-to-trade
+  ratios since the start), so each batch's transaction also stores the monitors' state as of
+  the batch's sequence (``ComplianceMonitor.state``, ``audit_monitor_state``), and a new
+  writer restores it and starts from the newest snapshot at or before *that* sequence, like
+  a writer without monitors: its alerts are exactly those of a writer that never stopped.
+  A stored state it cannot take (another ``STATE_FORMAT``, another configuration of the
+  monitors, or none: a store written by an older version or without monitors) is never
+  mixed in: the writer replays the whole journal, counting the stored history without
+  alerting, and logs why (:attr:`AuditWriter.full_replay_reason`);
+  the alerts are stored (``audit_alerts``) in the same transaction as the rows that raised
+  them, so a crash never keeps one without the other; once stored, each batch's alerts go
+  to the callables in ``on_alerts`` (the service pushes them to its WebSocket clients; a
+  listener that raises is logged and never stops the writer);
 - **a store that goes away** (PostgreSQL restarted): :meth:`AuditWriter.follow` logs it, keeps
   the rows it holds, retries with backoff, reconnects, and catches up.
 """
@@ -55,7 +61,7 @@ from wintermute.config import InstrumentConfig
 from wintermute.storage.monitors import ComplianceMonitor
 from wintermute.storage.redis_tier import RedisTier
 from wintermute.storage.rust_rows import AuditBatch, RustJournalReplay, write_batch
-from wintermute.storage.schema import Alert, StorageError
+from wintermute.storage.schema import Alert, MonitorState, StorageError
 from wintermute.storage.store import AuditStore
 
 __all__ = ["AuditWriter", "Lag", "rebuild"]
@@ -121,8 +127,9 @@ class AuditWriter:
     """Writes the events of the journal at ``journal`` (an engine with ``instruments``, in
     id order) into ``store``. :meth:`step` once, or :meth:`follow` until :meth:`stop`.
 
-    ``resume`` (default: on unless a ``monitor`` is given, see the module documentation):
-    start from the newest engine snapshot at or before the stored sequence;
+    ``resume`` (default: on; False: replay the whole journal): start from the newest engine
+    snapshot at or before the stored sequence (with a ``monitor``, a fresh one: at or before
+    the monitors' stored state, which it restores; see the module documentation);
     :attr:`resumed_from` says which (None: from the first record)."""
 
     def __init__(
@@ -139,18 +146,31 @@ class AuditWriter:
     ) -> None:
         if batch_rows < 1:
             raise ValueError(f"batch_rows={batch_rows}: must be at least 1")
-        if resume and monitor is not None:
-            raise ValueError(
-                "resume=True with a monitor: the monitor's counts need the whole history"
-            )
         self.store = store
         self.batch_rows = batch_rows
         self._replay = RustJournalReplay(instruments, journal)
         self._stored = store.last_seq()
         #: The engine snapshot this writer's books started from (None: the first record).
         self.resumed_from: int | None = None
-        if (monitor is None if resume is None else resume) and self._stored > 0:
-            self.resumed_from = self._replay.resume(self._stored)
+        #: The sequence of the stored monitors' state this writer restored (None: none).
+        self.monitor_restored: int | None = None
+        #: Why a writer with a monitor replays the whole journal (None: it does not).
+        self.full_replay_reason: str | None = None
+        # The monitor has counted every row up to this sequence, and none after it;
+        # ``_unsaved``: it counted rows since its state was last stored.
+        self._counted = 0
+        self._unsaved = False
+        if resume is not False and self._stored > 0:
+            at_most = self._stored if monitor is None else self._restore(monitor)
+            if at_most > 0:
+                self.resumed_from = self._replay.resume(at_most)
+            log.info(
+                "audit writer: stored through seq %d; books from %s%s", self._stored,
+                "the first record" if self.resumed_from is None
+                else f"the snapshot at seq {self.resumed_from}",
+                "" if self.monitor_restored is None
+                else f"; monitors' state restored at seq {self.monitor_restored}",
+            )  # fmt: skip
         self._held: list[_Held] = []
         self._pending_alerts: list[Alert] = []
         self._behind_since: int | None = None
@@ -161,6 +181,32 @@ class AuditWriter:
         self._depth = depth
         #: Called with each batch of alerts once it is stored (on the writer's thread).
         self.on_alerts: list[Callable[[list[Alert]], None]] = []
+
+    def _restore(self, monitor: ComplianceMonitor) -> int:
+        """Restores the monitors' stored state into ``monitor``; returns its sequence, or 0
+        (logged, :attr:`full_replay_reason`) when there is none it can take."""
+        try:
+            state = self.store.monitor_state()
+            if state is None:
+                raise StorageError("the store holds no monitor state", reason="MONITOR_STATE")
+            if not 0 < state.journal_seq <= self._stored:
+                raise StorageError(
+                    f"monitor state at journal_seq={state.journal_seq} is not within the "
+                    f"stored sequence {self._stored}",
+                    reason="MONITOR_STATE",
+                )
+            monitor.restore(state)
+        except StorageError as e:
+            if e.reason != "MONITOR_STATE":
+                raise
+            self.full_replay_reason = str(e)
+            log.warning(
+                "audit writer replays the whole journal to count the monitors' history "
+                "(stored through seq %d): %s", self._stored, e,
+            )  # fmt: skip
+            return 0
+        self._counted = self.monitor_restored = state.journal_seq
+        return state.journal_seq
 
     @property
     def stored_seq(self) -> int:
@@ -202,21 +248,24 @@ class AuditWriter:
             kind, seqs = batch.columns()["kind"], batch.journal_seq
             trades = batch.rows((kind == _TRADE) & (seqs > self._stored))
             self.hot.publish(trades, touched, self._book, head)
-        if self.monitor is not None and len(batch):
-            alerts = self.monitor.observe(batch.rows(), quiet_through=self._stored)
-            self._pending_alerts.extend(alerts)
+        # Rows already stored, which the monitor may not have counted (a full replay, or
+        # the rows between its stored state and the stored sequence): counted, no alerts.
+        self._count(batch, 0, len(batch), min(head, self._stored))
         written = 0
         while self._held:
             h = self._held[0]
             end = _cut(h.batch.journal_seq, h.start, self.batch_rows)
             last = end >= len(h.batch)
             through = h.head if last else int(h.batch.journal_seq[end - 1])
+            self._count(h.batch, h.start, end, through)
             written += self._write(h.batch, h.start, end, through)
             h.start = end
             if last:
                 self._held.pop(0)
-        if self._stored < head:  # records without rows (controls), or rows stored before
-            self._write(None, 0, 0, head)
+        # Records without rows (controls), or rows stored before; or the monitors' state,
+        # once they counted the stored history (so the next start need not count it again).
+        if self._stored < head or (self._unsaved and self._counted >= self._stored):
+            self._write(None, 0, 0, max(head, self._stored))
         self._behind_since = None
         self.lag()
         return written
@@ -224,14 +273,37 @@ class AuditWriter:
     def _book(self, symbol: str) -> _core.Depth:
         return self._replay.depth(symbol, self._depth)
 
+    def _count(self, batch: AuditBatch, start: int, end: int, through: int) -> None:
+        """Feeds the monitor the rows of ``start:end`` it has not counted, up to ``through``
+        (those at or before the stored sequence without alerting); it has then counted every
+        row up to ``through`` (the caller read them all)."""
+        if self.monitor is None or through <= self._counted:
+            return
+        seqs = batch.journal_seq[start:end]
+        lo = start + int(np.searchsorted(seqs, self._counted, side="right"))
+        hi = start + int(np.searchsorted(seqs, through, side="right"))
+        if hi > lo:
+            alerts = self.monitor.observe(batch.rows(start=lo, end=hi), self._stored)
+            self._pending_alerts.extend(alerts)
+            self._unsaved = True
+        self._counted = through
+
     def _write(self, batch: AuditBatch | None, start: int, end: int, through: int) -> int:
-        """Stores rows ``start:end`` of ``batch`` and the alerts up to ``through`` in one
-        transaction that moves the stored sequence to ``through``; announces the alerts."""
+        """Stores rows ``start:end`` of ``batch``, the alerts up to ``through`` and the
+        monitors' state (every row up to ``through`` counted, none after) in one transaction
+        that moves the stored sequence to ``through``; announces the alerts."""
         alerts = [a for a in self._pending_alerts if a.journal_seq <= through]
+        state: MonitorState | None = None
+        if self.monitor is not None and self._unsaved:
+            state = self.monitor.state(max(self._counted, through))
         if batch is None:
-            written = self.store.write([], through, alerts)
+            written = self.store.write([], through, alerts, state)
         else:
-            written = write_batch(self.store, batch, through, start, end, alerts)
+            written = write_batch(self.store, batch, through, start, end, alerts, state)
+        if state is not None:
+            self._unsaved = False
+        if self.monitor is not None:  # every row up to ``through`` is counted (see step)
+            self._counted = max(self._counted, through)
         if alerts:
             self._pending_alerts = [a for a in self._pending_alerts if a.journal_seq > through]
             self._announce(alerts)
@@ -287,6 +359,8 @@ class AuditWriter:
         except StorageError as e:
             log.warning("audit store still unreachable: %s", e)
             return
+        for h in self._held:  # rows stored by then: counted (without alerting) before dropped
+            self._count(h.batch, h.start, len(h.batch), min(h.head, self._stored))
         self._held = [h for h in self._held if not h.skip_through(self._stored)]
         self._pending_alerts = [a for a in self._pending_alerts if a.journal_seq > self._stored]
 
