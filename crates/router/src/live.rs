@@ -496,7 +496,12 @@ pub fn live_routes(
         }
         let settings = match setup.hedge_routes.iter().position(|&i| i == t.index) {
             Some(k) => setup.hedge_live.get(k).unwrap_or(&none),
-            None => setup.quote_venues.iter().position(|&i| i == t.index).and_then(|k| setup.quote_live.get(k)).unwrap_or(&none),
+            None => setup
+                .quote_venues
+                .iter()
+                .position(|&i| i == t.index)
+                .and_then(|k| setup.quote_live.get(k))
+                .unwrap_or(&none),
         };
         let guard = Arc::new(GridGuard::default());
         if let Some(every) = grid_check_every(settings) {
