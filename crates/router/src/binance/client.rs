@@ -477,24 +477,7 @@ impl BinanceRestClient {
         let answer = self.send(EP, Method::GET, "/api/v3/openOrders", query, 6, true).await?;
         let parse = |error| BinanceClientError::Parse { endpoint: EP, error };
         let open = self.expect_ok(EP, answer).and_then(|body| parse_orders(&body).map_err(parse))?;
-        let mut adopted = 0;
-        for order in &open {
-            if self.orders.get(&order.client_order_id).is_some() {
-                continue;
-            }
-            let side = match order.side.as_deref() {
-                Some("BUY") => Side::Buy,
-                Some("SELL") => Side::Sell,
-                _ => return Err(parse(ReportParseError::bad_decimal("side", order.side.as_deref().unwrap_or("")))),
-            };
-            let qty = inst.lots("origQty", order.orig_qty.as_deref().unwrap_or("")).map_err(parse)?;
-            self.orders.insert(OrderState::new(&order.client_order_id, side, qty));
-            self.order_symbols.insert(order.client_order_id.clone(), symbol.to_owned());
-            let reports = order_reports(order, &inst, local_ns()).map_err(parse)?;
-            self.merge(&reports, &mut ReconcileSummary::default());
-            adopted += 1;
-        }
-        Ok(adopted)
+        super::outcomes::adopt(&mut self.orders, &mut self.order_symbols, symbol, &inst, &open).map_err(parse)
     }
 
     /// Fetches and merges what may have been missed ([`crate::venue`]): each unanswered

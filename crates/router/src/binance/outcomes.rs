@@ -1,10 +1,43 @@
 //! What the venue's answers to amends, cancel-replaces and cancel-alls mean, shared by the REST client
 //! ([`super::client`]) and the WebSocket API client ([`super::ws_client`]).
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 
 use super::reports::{order_reports, BinanceInstrument, BinanceOrder, ReportParseError};
-use crate::order_state::{ExecutionReport, OrderTable, ReportKind, Venue};
+use crate::order::{local_ns, ReconcileSummary};
+use crate::order_state::{ExecutionReport, OrderState, OrderTable, ReportKind, Side, Venue};
+
+/// Takes into `orders` (and `order_symbols`) each of `open`, the venue's open orders on
+/// `symbol`, that the table does not hold (orders another process placed), with what the
+/// venue says of it merged; returns how many it took. Both clients' `adopt_open_orders`.
+pub(crate) fn adopt(
+    orders: &mut OrderTable,
+    order_symbols: &mut HashMap<String, String>,
+    symbol: &str,
+    inst: &BinanceInstrument,
+    open: &[BinanceOrder],
+) -> Result<usize, ReportParseError> {
+    let mut adopted = 0;
+    for order in open {
+        if orders.get(&order.client_order_id).is_some() {
+            continue;
+        }
+        let side = match order.side.as_deref() {
+            Some("BUY") => Side::Buy,
+            Some("SELL") => Side::Sell,
+            _ => return Err(ReportParseError::bad_decimal("side", order.side.as_deref().unwrap_or(""))),
+        };
+        let qty = inst.lots("origQty", order.orig_qty.as_deref().unwrap_or(""))?;
+        orders.insert(OrderState::new(&order.client_order_id, side, qty));
+        order_symbols.insert(order.client_order_id.clone(), symbol.to_owned());
+        let reports = order_reports(order, inst, local_ns())?;
+        ReconcileSummary::default().merge(orders, &reports);
+        adopted += 1;
+    }
+    Ok(adopted)
+}
 
 /// Whether an amend to `new_total_qty` is one Binance makes in place (`keepPriority`): a
 /// known order whose quantity goes down.

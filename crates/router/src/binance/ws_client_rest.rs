@@ -18,10 +18,9 @@ use wintermute_core::decimal::Decimal;
 
 use super::{expect_ok, parse_error, BinanceWsClient, UserDataAuth};
 use crate::binance::client::{BinanceClientError, BinanceRestClient};
-use crate::binance::reports::{order_reports, BinanceInstrument, BinanceOrder, ReportParseError};
+use crate::binance::reports::{BinanceInstrument, BinanceOrder, ReportParseError};
 use crate::http::EndpointError;
-use crate::order::{local_ms, local_ns, ReconcileSummary};
-use crate::order_state::{OrderState, Side};
+use crate::order::local_ms;
 use crate::signing::BinanceSigner;
 
 impl BinanceWsClient {
@@ -94,23 +93,6 @@ impl BinanceWsClient {
         let parse = parse_error(M);
         let open: Vec<BinanceOrder> = serde_json::from_value(expect_ok(M, answer)?)
             .map_err(|e| parse(ReportParseError::malformed("openOrders")(e)))?;
-        let mut adopted = 0;
-        for order in &open {
-            if self.orders.get(&order.client_order_id).is_some() {
-                continue;
-            }
-            let side = match order.side.as_deref() {
-                Some("BUY") => Side::Buy,
-                Some("SELL") => Side::Sell,
-                _ => return Err(parse(ReportParseError::bad_decimal("side", order.side.as_deref().unwrap_or("")))),
-            };
-            let qty = inst.lots("origQty", order.orig_qty.as_deref().unwrap_or("")).map_err(&parse)?;
-            self.orders.insert(OrderState::new(&order.client_order_id, side, qty));
-            self.order_symbols.insert(order.client_order_id.clone(), symbol.to_owned());
-            let reports = order_reports(order, &inst, local_ns()).map_err(&parse)?;
-            ReconcileSummary::default().merge(&mut self.orders, &reports);
-            adopted += 1;
-        }
-        Ok(adopted)
+        crate::binance::outcomes::adopt(&mut self.orders, &mut self.order_symbols, symbol, &inst, &open).map_err(parse)
     }
 }
