@@ -56,7 +56,7 @@ def test_bench_storage_variants_copy_every_row_into_each_index_set_and_drop_thei
     variants = [r for r in report["rust"] if r["name"].startswith("postgresql COPY, ")]
     assert [r["name"].removeprefix("postgresql COPY, ") for r in variants] == [
         f"{label}, {n} connection(s)"
-        for label in ("six btree", "five btree + BRIN seq", "none")
+        for label in ("audit_events' indexes", "with BRIN seq", "none")
         for n in (1, 2)
     ]
     # Each variant checked the table held every row (the bench raises otherwise).

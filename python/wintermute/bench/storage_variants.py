@@ -5,9 +5,10 @@ parallel, to show where the server's time goes (``--variants``).
 Each variant is a fresh unpartitioned table of ``audit_events``' columns (what a ``COPY``
 straight into the day's partition writes), with one of these index sets:
 
-- ``six btree``: the indexes of ``audit_events`` (``schema.py``, migration 1 and 3);
-- ``five btree + BRIN seq``: ``(journal_seq, n)`` as a BRIN index (the rows arrive in
-  sequence order), the other five as they are;
+- ``audit_events' indexes``: the store's own (six B-tree indexes today), read from the
+  migrated schema's ``pg_indexes``, so the bench follows the migrations;
+- ``with BRIN seq``: the same, with ``(journal_seq, n)`` as a BRIN index on ``journal_seq``
+  (the rows arrive in sequence order);
 - ``none``: no index (the server's ceiling for this data).
 
 Two connections each ``COPY`` one half of the rows (a contiguous slice) in a transaction of
@@ -25,25 +26,24 @@ import psycopg
 
 from wintermute.storage.rust_rows import AuditBatch
 
-__all__ = ["INDEX_SETS", "copy_variants"]
+__all__ = ["copy_variants", "index_sets"]
 
-_BTREE = {
-    "seq": "(journal_seq, n)",
-    "account": "(account, journal_seq)",
-    "instrument": "(instrument, journal_seq)",
-    "order": "(order_id, journal_seq)",
-    "contra_account": "(contra_account, journal_seq)",
-    "contra_order": "(contra_order_id, journal_seq)",
-}
-#: Index set name -> (index name, ``USING ... (columns)``) pairs.
-INDEX_SETS: dict[str, list[tuple[str, str]]] = {
-    "six btree": [(k, f"USING btree {v}") for k, v in _BTREE.items()],
-    "five btree + BRIN seq": [
-        (k, "USING brin (journal_seq)" if k == "seq" else f"USING btree {v}")
-        for k, v in _BTREE.items()
-    ],
-    "none": [],
-}
+
+def index_sets(db: psycopg.Connection[Any], schema: str) -> dict[str, list[tuple[str, str]]]:
+    """Index set name -> (index name, ``USING ... (columns)``) pairs (see the module docs)."""
+    rows = db.execute(
+        "SELECT indexname, indexdef FROM pg_indexes"
+        " WHERE schemaname = %s AND tablename = 'audit_events' ORDER BY indexname",
+        (schema,),
+    ).fetchall()
+    own = [(name.removeprefix("audit_events_"), d[d.index(" USING ") + 1 :]) for name, d in rows]
+    if not own:
+        raise RuntimeError(f"no indexes on {schema}.audit_events: is it a migrated audit store?")
+    return {
+        "audit_events' indexes": own,
+        "with BRIN seq": [(k, "USING brin (journal_seq)" if k == "seq" else u) for k, u in own],
+        "none": [],
+    }
 
 
 def _table(db: psycopg.Connection[Any], name: str, indexes: list[tuple[str, str]]) -> None:
@@ -72,7 +72,7 @@ def copy_variants(url: str, schema: str, columns: AuditBatch) -> list[dict[str, 
     halves = [columns.copy_binary(0, half)[0], columns.copy_binary(half)[0]]
     out = []
     try:
-        for label, indexes in INDEX_SETS.items():
+        for label, indexes in index_sets(dbs[0], schema).items():
             for connections in (1, 2):
                 table = "bench_variant"
                 _table(dbs[0], table, indexes)
