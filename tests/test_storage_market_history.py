@@ -576,7 +576,7 @@ def test_a_store_made_before_venue_seq_is_migrated_and_keeps_its_rows(
 
     module: Any = sqlite if store_url.startswith("sqlite") else postgres
     migrations = module.MIGRATIONS
-    assert [v for v, _ in migrations][-1] == 4
+    assert "venue_seq" in dict(migrations)[4]  # the migration this test crosses
     monkeypatch.setattr(module, "MIGRATIONS", [m for m in migrations if m[0] <= 3])
     old = open_history(store_url)
     try:  # a row as migration 3 stored it: the column does not exist yet
