@@ -311,15 +311,13 @@ def test_a_rebuild_and_resume_false_start_over_and_store_the_state(
     store_url: str, tmp_path: Path
 ) -> None:
     from wintermute.storage import rebuild
-    from wintermute.storage.rust_rows import rebuild_rust
 
     run = storage_workload.run(tmp_path, orders=1_500, seed=71, snapshots=True)
     store = open_store(store_url)
     whole = _monitor()
     ref = _never_stopped(tmp_path, run, whole)
-    for rebuild_with in (rebuild, rebuild_rust):
-        rebuild_with(store, run.config.instruments, run.journal, monitor=_monitor())
-        assert store.monitor_state() == ref.monitor_state()
+    rebuild(store, run.config.instruments, run.journal, monitor=_monitor())
+    assert store.monitor_state() == ref.monitor_state()
     store.reset()
     assert store.monitor_state() is None
     rebuild(store, run.config.instruments, run.journal)  # no monitor: no state

@@ -24,7 +24,7 @@ from wintermute.storage.monitors import ComplianceMonitor, Thresholds
 from wintermute.storage.postgres import PostgresStore
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.replay import JournalReplay
-from wintermute.storage.rust_rows import RustJournalReplay, rebuild_rust, write_batch
+from wintermute.storage.rust_rows import RustJournalReplay, write_batch
 from wintermute.storage.schema import AuditRow
 from wintermute.storage.sqlite import SqliteStore
 from wintermute.storage.writer import rebuild
@@ -251,17 +251,21 @@ def test_bench_storage_measures_the_rust_path_beside_the_python_one(
 
 
 def _rebuilt_both_ways(python_store: Any, rust_store: Any, journal: Path) -> None:
+    """``rebuild`` (rows built in Rust) against the reference: the Python replay's rows and
+    the alerts they raise, written in one batch."""
     thresholds = Thresholds(max_cancel_rate=0.2, min_orders=20)
-    n_py = rebuild(python_store, INSTRUMENTS, journal, batch_rows=500,
-                   monitor=ComplianceMonitor(thresholds))  # fmt: skip
-    n_rust = rebuild_rust(rust_store, INSTRUMENTS, journal, batch_rows=500,
-                          monitor=ComplianceMonitor(thresholds))  # fmt: skip
+    replay = JournalReplay(INSTRUMENTS, journal)
+    rows = replay.read()
+    alerts = ComplianceMonitor(thresholds).observe(rows)
+    n_py = python_store.write(rows, replay.cursor, alerts)
+    n_rust = rebuild(rust_store, INSTRUMENTS, journal, batch_rows=500,
+                     monitor=ComplianceMonitor(thresholds))  # fmt: skip
     assert n_rust == n_py > 1_000
     q = AuditQuery(limit=100_000)
     assert rust_store.query(q) == python_store.query(q)
-    alerts = AlertQuery(limit=100_000)
-    assert rust_store.alerts(alerts) == python_store.alerts(alerts)
-    assert len(rust_store.alerts(alerts)) > 0
+    alerts_q = AlertQuery(limit=100_000)
+    assert rust_store.alerts(alerts_q) == python_store.alerts(alerts_q)
+    assert len(rust_store.alerts(alerts_q)) > 0
     assert rust_store.last_seq() == python_store.last_seq()
 
 
@@ -288,7 +292,7 @@ def test_a_rebuild_with_rows_from_rust_equals_the_python_rebuild_in_postgresql(
         b.close()
 
 
-def test_audit_rebuild_rust_rows_from_the_command_line(
+def test_audit_rebuild_takes_the_deprecated_rust_rows_flag_and_stores_the_same_rows(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     journal = _pipeline_journal(tmp_path, 1_000, seed=8)

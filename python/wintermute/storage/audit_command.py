@@ -4,7 +4,7 @@
 
     wintermute audit follow  --config engine.toml [--store URL] [--redis URL] [--seconds S]
                              [--metrics-port P] [--full-replay] [MONITOR OPTIONS]
-    wintermute audit rebuild --config engine.toml [--store URL] [--rust-rows] [MONITOR OPTIONS]
+    wintermute audit rebuild --config engine.toml [--store URL] [MONITOR OPTIONS]
     wintermute audit query   [--store URL] [--account N] [--instrument SYM] [--order-id N]
                              [--since T] [--until T] [--after SEQ:N] [--limit N] [--json]
     wintermute audit report  [--store URL] --day YYYY-MM-DD [--account N] [--json]
@@ -174,12 +174,7 @@ def _rebuild(args: argparse.Namespace) -> int:
     config, journal, settings = _journal_of(args)
     monitor = _monitor_of(args, settings)
     store = open_store(store_url(args, settings.store))
-    if args.rust_rows:
-        from wintermute.storage.rust_rows import rebuild_rust
-
-        rows = rebuild_rust(store, config.instruments, journal, monitor=monitor)
-    else:
-        rows = rebuild(store, config.instruments, journal, monitor=monitor)
+    rows = rebuild(store, config.instruments, journal, monitor=monitor)
     print(f"rebuilt {rows} rows from {journal} through seq {store.last_seq()}")
     store.close()
     return 0
@@ -339,7 +334,7 @@ def add_parser(commands: Any) -> None:
     with_monitor(rebuild)
     rebuild.add_argument(
         "--rust-rows", action="store_true",
-        help="build the rows in Rust (PostgreSQL: COPY data encoded in Rust); same rows",
+        help="deprecated, no effect: the rows are always built in Rust",
     )  # fmt: skip
     rebuild.set_defaults(handler=_run, audit_handler=_rebuild)
 

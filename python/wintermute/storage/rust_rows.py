@@ -26,12 +26,11 @@ import numpy.typing as npt
 
 from wintermute import _core, errors
 from wintermute.config import InstrumentConfig
-from wintermute.storage.monitors import ComplianceMonitor
 from wintermute.storage.replay import CORRUPT_REREADS, _Spec
 from wintermute.storage.schema import Alert, AuditRow, MonitorState
 from wintermute.storage.store import AuditStore
 
-__all__ = ["AuditBatch", "RustJournalReplay", "command_batches", "rebuild_rust", "write_batch"]
+__all__ = ["AuditBatch", "RustJournalReplay", "command_batches", "write_batch"]
 
 _COMMANDS = ("new", "cancel", "amend", "mass_cancel")
 _KINDS = ("", "accepted", "rejected", "trade", "canceled", "amended")
@@ -202,34 +201,3 @@ def command_batches(seqs: Sequence[int], batch_rows: int) -> list[tuple[int, int
         out.append((i, end))
         i = end
     return out
-
-
-def rebuild_rust(
-    store: AuditStore,
-    instruments: Sequence[InstrumentConfig],
-    journal: str | PathLike[str],
-    *,
-    batch_rows: int = 50_000,
-    monitor: ComplianceMonitor | None = None,
-) -> int:
-    """``writer.rebuild`` with the rows built in Rust (and on PostgreSQL, COPY data encoded
-    in Rust): empties ``store`` and writes every row of the journal again, with the alerts of
-    ``monitor`` (a fresh one) when given; returns the rows. The store ends equal."""
-    if batch_rows < 1:
-        raise ValueError(f"batch_rows={batch_rows}: must be at least 1")
-    store.reset()
-    replay = RustJournalReplay(instruments, journal)
-    batch = replay.read()
-    alerts = monitor.observe(batch.rows()) if monitor is not None else []
-    bounds = command_batches(batch.journal_seq.tolist(), batch_rows) or [(0, 0)]
-    seqs = batch.journal_seq
-    written = 0
-    done = 0
-    for i, (start, end) in enumerate(bounds):
-        through = replay.cursor if i == len(bounds) - 1 else int(seqs[end - 1])
-        mine = [a for a in alerts if done < a.journal_seq <= through]
-        last = i == len(bounds) - 1
-        state = monitor.state(through) if monitor is not None and last else None
-        written += write_batch(store, batch, through, start, end, mine, state)
-        done = through
-    return written
