@@ -39,6 +39,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from wintermute import _core
+from wintermute.cli_args import positive_float
 from wintermute.config import WAIT_KINDS
 
 __all__ = ["JOURNAL_MODES", "OUTPUTS", "add_parser", "parse_rate", "rate_label", "run", "to_table"]
@@ -204,13 +205,6 @@ def _journals(text: str) -> list[str]:
     return modes
 
 
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
-
-
 def _main(args: argparse.Namespace) -> int:
     from wintermute import errors
 
@@ -251,7 +245,7 @@ def add_parser(targets: Any) -> None:
         default=["off", "none", "batch"],
         help="journal modes, comma-separated: off,none,batch (default), bg",
     )
-    p.add_argument("--seconds", type=_seconds, default=2.0, help="seconds per run")
+    p.add_argument("--seconds", type=positive_float, default=2.0, help="seconds per run")
     p.add_argument("--topology", choices=("auto", "merged", "split"), default="auto")
     p.add_argument("--wait", choices=("auto", *WAIT_KINDS), default="auto")
     p.add_argument("--pin", action="store_true", help="pin the load and engine threads")
