@@ -16,6 +16,8 @@
 //! - [`analytics`]: latency histograms per pipeline stage, rates, ring occupancy;
 //! - [`venue_books`]: the service venue's mirrors of the books (levels, FIFO queue positions),
 //!   fed with drained output batches;
+//! - [`venue_orders`]: the service venue's order table (states, client order ids, holds) and
+//!   the commands waiting for the engine's verdict, fed with the same batches;
 //! - [`audit_rows`]: the audit trail's rows replayed from a journal, as columns and PostgreSQL
 //!   binary `COPY` data.
 //!
@@ -37,4 +39,5 @@ pub mod pipeline;
 pub mod risk;
 pub mod spsc;
 pub mod venue_books;
+pub mod venue_orders;
 pub mod wait;

@@ -1,0 +1,926 @@
+//! The service venue's order table, applied in Rust: every order the venue placed (its state,
+//! filled quantity, quote spent and what it still holds of its account's balance), the index
+//! of client order ids that makes a repeated place idempotent, each account's open orders and
+//! history, and the commands waiting for the engine's verdict (which REST request waits for
+//! which outputs) — without a Python call per output.
+//!
+//! The venue (`wintermute.service.venue`) registers each order with [`VenueOrders::place`] and
+//! each command it sends with [`VenueOrders::expect`] (keyed by its gateway and the command's
+//! number there). Its drain thread hands every drained batch (the records left after
+//! [`crate::venue_books::VenueBooks::apply`]) to [`VenueOrders::apply`], which updates the
+//! table in the engine's order and returns what the Python side still does, as [`Effect`]s:
+//! the public trades, each fill of one of the venue's orders (with the part of the hold it
+//! used), holds to give back, order states to publish and the answers of finished commands.
+//!
+//! Everything is integer: prices in ticks, quantities in lots, the quote spent in ticks x lots;
+//! a hold is in lots for a sell (the base asset) and in ticks x lots for a buy (the quote).
+//!
+//! States: `pending` (sent, no verdict yet; shown as `new`), `new`, `partially_filled`, and
+//! the final `filled`, `canceled`, `expired` (an IOC/FOK/market remainder) and `rejected`.
+//! A final order leaves its account's open orders; the table forgets the oldest final orders
+//! beyond its history size. A rejected order's client order id is free again.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use wintermute_core::records::kind;
+use wintermute_core::{CancelReason, RejectReason};
+
+use crate::pipeline::output_record::{OUTCOMES, OUTPUT_SIZE, RISK_CODES};
+use crate::venue_books::BatchSizeError;
+
+/// Side codes of the records (`0` buy, `1` sell).
+pub use crate::venue_books::{BUY, SELL};
+
+/// An order's state (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Sent; the engine has not answered yet.
+    Pending,
+    /// Resting, nothing filled.
+    New,
+    /// Resting, part filled.
+    PartiallyFilled,
+    /// Final: all filled.
+    Filled,
+    /// Final: canceled.
+    Canceled,
+    /// Final: an IOC, FOK or market order's remainder left without trading.
+    Expired,
+    /// Final: refused by the book, pre-trade risk or the gateway.
+    Rejected,
+}
+
+impl Status {
+    /// The name the APIs show (`pending` shows as `new`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Pending | Self::New => "new",
+            Self::PartiallyFilled => "partially_filled",
+            Self::Filled => "filled",
+            Self::Canceled => "canceled",
+            Self::Expired => "expired",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// `new` or `partially_filled`.
+    pub const fn is_open(self) -> bool {
+        matches!(self, Self::New | Self::PartiallyFilled)
+    }
+}
+
+/// Limit or market.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderType {
+    /// A limit order.
+    Limit,
+    /// A market order (no price).
+    Market,
+}
+
+impl OrderType {
+    /// `limit` / `market`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Limit => "limit",
+            Self::Market => "market",
+        }
+    }
+
+    /// The type of a name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "limit" => Some(Self::Limit),
+            "market" => Some(Self::Market),
+            _ => None,
+        }
+    }
+}
+
+/// Time in force, as the venue offers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tif {
+    /// Good till canceled.
+    Gtc,
+    /// Immediate or cancel.
+    Ioc,
+    /// Fill or kill.
+    Fok,
+    /// GTC that the book refuses if it would trade at once.
+    PostOnly,
+}
+
+impl Tif {
+    /// `gtc` / `ioc` / `fok` / `post_only`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Gtc => "gtc",
+            Self::Ioc => "ioc",
+            Self::Fok => "fok",
+            Self::PostOnly => "post_only",
+        }
+    }
+
+    /// The time in force of a name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "gtc" => Some(Self::Gtc),
+            "ioc" => Some(Self::Ioc),
+            "fok" => Some(Self::Fok),
+            "post_only" => Some(Self::PostOnly),
+            _ => None,
+        }
+    }
+}
+
+/// One of the venue's orders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    /// The venue's order id (the engine's).
+    pub order_id: u64,
+    /// The client's id, or `wm-<order id>` when the client gave none.
+    pub client_order_id: String,
+    /// The account.
+    pub account: u32,
+    /// The instrument's id.
+    pub instrument: u32,
+    /// [`BUY`] or [`SELL`].
+    pub side: u8,
+    /// Limit or market.
+    pub order_type: OrderType,
+    /// Time in force.
+    pub tif: Tif,
+    /// Limit price in ticks (None: market).
+    pub price: Option<i64>,
+    /// Total quantity in lots.
+    pub qty: i64,
+    /// Lots filled.
+    pub filled: i64,
+    /// Quote spent or received, in ticks x lots.
+    pub cum_quote: i128,
+    /// State.
+    pub status: Status,
+    /// Why it was rejected.
+    pub reject_reason: Option<String>,
+    /// When the venue took it.
+    pub created_ns: u64,
+    /// When it last changed (0: never).
+    pub updated_ns: u64,
+    /// What it holds of its account's balance (lots for a sell, ticks x lots for a buy).
+    pub held: i128,
+    /// Its place among its account's open orders (when it opened).
+    opened: u64,
+}
+
+/// What a command is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandKind {
+    /// A new order.
+    Place,
+    /// A cancel.
+    Cancel,
+    /// An amend.
+    Amend,
+    /// A mass cancel of an account's orders in one instrument.
+    Mass,
+}
+
+/// Why a command failed: a venue error code, a message and the engine's reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandError {
+    /// `BOOK_REJECTED`, `RISK_REJECTED`, `KILL_SWITCH`, `UNAVAILABLE`, `UNKNOWN_ORDER`.
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+    /// The engine's reason code (`POST_ONLY_WOULD_CROSS`, `MAX_ORDER_QTY`, ...), if any.
+    pub reason: Option<String>,
+}
+
+/// What a traced command's outputs said (its span's events and attributes).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trace {
+    /// Event kinds of its outputs (book deltas aside), in order.
+    pub events: Vec<u8>,
+    /// The last output's outcome code.
+    pub outcome: u8,
+    /// The command's number on its gateway.
+    pub command_seq: u64,
+    /// Its journal sequence number.
+    pub journal_seq: u64,
+    /// Its ingress time (pipeline clock).
+    pub ingress_ns: u64,
+    /// Ingress to publication.
+    pub latency_ns: u64,
+    /// Book deltas it made (dropped by the book mirrors).
+    pub book_deltas: u64,
+}
+
+/// A finished command's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The order's state (place, cancel, amend).
+    Order(Box<Order>),
+    /// The canceled orders' states (mass cancel).
+    Canceled(Vec<Order>),
+    /// It failed.
+    Failed {
+        /// The error.
+        error: CommandError,
+        /// The order it concerned (a place's order is rejected by then).
+        order: Option<Box<Order>>,
+        /// False for a cancel that came too late (the order had ended meanwhile): not the
+        /// engine's rejection.
+        counted: bool,
+    },
+}
+
+#[derive(Debug)]
+struct Pending {
+    kind: CommandKind,
+    order_id: Option<u64>,
+    error: Option<CommandError>,
+    canceled: Vec<u64>,
+    trace: Option<Trace>,
+}
+
+/// What the Python side does after a batch, in the engine's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// A public trade: `(instrument, price, lots, aggressor side)`.
+    Trade { instrument: u32, price: i64, qty: i64, side: u8 },
+    /// One of the venue's orders traded in the trade before it.
+    Fill {
+        /// The order (after the fill).
+        order_id: u64,
+        /// Its client order id.
+        client_order_id: String,
+        /// Its account.
+        account: u32,
+        /// Its instrument.
+        instrument: u32,
+        /// Its side.
+        side: u8,
+        /// Lots filled.
+        qty: i64,
+        /// Trade price in ticks.
+        price: i64,
+        /// Maker (true) or taker.
+        maker: bool,
+        /// The part of the order's hold the fill uses (units as [`Order::held`]).
+        from_hold: i128,
+    },
+    /// Give back `units` of a hold (negative: hold more), units as [`Order::held`].
+    Unlock { account: u32, instrument: u32, side: u8, units: i128 },
+    /// An order's state at the end of a command (only for watched accounts).
+    State(Box<Order>),
+    /// A command of the venue finished: the gateway's command number, its answer and its
+    /// trace (if traced).
+    Answer { command_seq: u64, answer: Answer, trace: Option<Trace> },
+}
+
+/// Bad input to the table: a venue error code and a message; the table is unchanged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct OrderTableError {
+    /// `DUPLICATE_CLIENT_ORDER_ID`, `UNKNOWN_ORDER`, `INVALID_ORDER`, `DUPLICATE_COMMAND`.
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+}
+
+fn table_error(code: &'static str, message: impl Into<String>) -> OrderTableError {
+    OrderTableError { code, message: message.into() }
+}
+
+/// A new order for [`VenueOrders::place`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOrder<'a> {
+    /// The account.
+    pub account: u32,
+    /// The client's id (None: the venue names it `wm-<order id>`).
+    pub client_order_id: Option<&'a str>,
+    /// The instrument's id.
+    pub instrument: u32,
+    /// [`BUY`] or [`SELL`].
+    pub side: u8,
+    /// Limit or market.
+    pub order_type: OrderType,
+    /// Time in force.
+    pub tif: Tif,
+    /// Limit price in ticks (None: market).
+    pub price: Option<i64>,
+    /// Lots.
+    pub qty: i64,
+    /// Its hold (units as [`Order::held`]).
+    pub held: i128,
+    /// Now.
+    pub now_ns: u64,
+}
+
+/// Field offsets in an output record (see `crate::pipeline::output_record`).
+mod at {
+    pub const ORDER_ID: usize = 8;
+    pub const OTHER_ID: usize = 16;
+    pub const PRICE: usize = 24;
+    pub const QTY: usize = 32;
+    pub const REMAINING: usize = 40;
+    pub const INSTRUMENT: usize = 64;
+    pub const KIND: usize = 72;
+    pub const SIDE: usize = 73;
+    pub const REASON: usize = 74;
+    pub const COMMAND_SEQ: usize = 80;
+    pub const JOURNAL_SEQ: usize = 88;
+    pub const INGRESS_NS: usize = 96;
+    pub const LATENCY_NS: usize = 104;
+    pub const GATEWAY: usize = 112;
+    pub const OUTCOME: usize = 114;
+    pub const LAST: usize = 115;
+    pub const DROPPED: usize = 116;
+}
+
+fn u64_at(r: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&r[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+fn i64_at(r: &[u8], at: usize) -> i64 {
+    u64_at(r, at) as i64
+}
+
+fn u32_at(r: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&r[at..at + 4]);
+    u32::from_le_bytes(b)
+}
+
+/// One event of an order's book, as the table reads it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrderEvent {
+    /// `wintermute_core::records::kind` code.
+    pub kind: u8,
+    /// The order (the maker of a trade).
+    pub order_id: u64,
+    /// The taker of a trade.
+    pub other_id: u64,
+    /// A trade's aggressor side.
+    pub side: u8,
+    /// Price in ticks (a trade's, an amend's new price).
+    pub price: i64,
+    /// Lots (a trade's, an amend's new remaining).
+    pub qty: i64,
+    /// Lots left (a cancel's).
+    pub remaining: i64,
+    /// A cancel's or rejection's reason code.
+    pub reason: u8,
+    /// The instrument's id.
+    pub instrument: u32,
+}
+
+impl OrderEvent {
+    /// The event of an output record.
+    pub fn of_record(r: &[u8]) -> Self {
+        Self {
+            kind: r[at::KIND],
+            order_id: u64_at(r, at::ORDER_ID),
+            other_id: u64_at(r, at::OTHER_ID),
+            side: r[at::SIDE],
+            price: i64_at(r, at::PRICE),
+            qty: i64_at(r, at::QTY),
+            remaining: i64_at(r, at::REMAINING),
+            reason: r[at::REASON],
+            instrument: u32_at(r, at::INSTRUMENT),
+        }
+    }
+}
+
+const OUTCOME_EVENT: u8 = 0;
+const OUTCOME_NO_EVENTS: u8 = 1;
+const OUTCOME_REFUSED: u8 = 2;
+const OUTCOME_RISK: u8 = 3;
+
+fn reject_name(code: u8) -> String {
+    RejectReason::from_u8(code).map_or_else(|| code.to_string(), |r| r.code().to_owned())
+}
+
+/// The venue's orders and the commands waiting for the engine (see the module docs).
+#[derive(Debug)]
+pub struct VenueOrders {
+    history_size: usize,
+    gateway: u16,
+    next_id: u64,
+    orders: HashMap<u64, Order>,
+    /// account -> client order id -> order id.
+    by_client: HashMap<u32, HashMap<String, u64>>,
+    /// account -> when opened -> order id.
+    open: HashMap<u32, BTreeMap<u64, u64>>,
+    opened: u64,
+    history: HashMap<u32, VecDeque<u64>>,
+    closed: VecDeque<u64>,
+    pending: HashMap<u64, Pending>,
+    /// Orders changed by the command being applied, in order of first change.
+    touched: Vec<u64>,
+    watched: HashMap<u32, ()>,
+    /// Symbols count: events of other instruments are not the venue's.
+    instruments: u32,
+}
+
+impl VenueOrders {
+    /// An empty table for `instruments` instruments whose commands come from `gateway`;
+    /// `history_size` final orders are remembered.
+    pub fn new(instruments: u32, gateway: u16, history_size: usize) -> Self {
+        Self {
+            history_size,
+            gateway,
+            next_id: 1,
+            orders: HashMap::new(),
+            by_client: HashMap::new(),
+            open: HashMap::new(),
+            opened: 0,
+            history: HashMap::new(),
+            closed: VecDeque::new(),
+            pending: HashMap::new(),
+            touched: Vec::new(),
+            watched: HashMap::new(),
+            instruments,
+        }
+    }
+
+    /// The next order id [`Self::place`] gives.
+    pub fn next_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Order ids continue after `last` (a restart over a journal).
+    pub fn continue_after(&mut self, last: u64) {
+        self.next_id = self.next_id.max(last + 1);
+    }
+
+    /// Whether the states of `account`'s orders are published ([`Effect::State`]).
+    pub fn watch(&mut self, account: u32, watched: bool) {
+        if watched {
+            self.watched.insert(account, ());
+        } else {
+            self.watched.remove(&account);
+        }
+    }
+
+    /// The watched accounts.
+    pub fn watched(&self) -> impl Iterator<Item = u32> + '_ {
+        self.watched.keys().copied()
+    }
+
+    /// An order the table holds (final ones until forgotten).
+    pub fn order(&self, order_id: u64) -> Option<&Order> {
+        self.orders.get(&order_id)
+    }
+
+    /// The order an account's client order id names.
+    pub fn by_client(&self, account: u32, client_order_id: &str) -> Option<&Order> {
+        self.client_id(account, client_order_id).and_then(|id| self.orders.get(&id))
+    }
+
+    fn client_id(&self, account: u32, client_order_id: &str) -> Option<u64> {
+        self.by_client.get(&account).and_then(|m| m.get(client_order_id)).copied()
+    }
+
+    fn forget_client_id(&mut self, account: u32, client_order_id: &str, order_id: u64) {
+        let Some(m) = self.by_client.get_mut(&account) else { return };
+        if m.get(client_order_id) == Some(&order_id) {
+            m.remove(client_order_id);
+            if m.is_empty() {
+                self.by_client.remove(&account);
+            }
+        }
+    }
+
+    /// Registers a new order as `pending` and returns its id. `DUPLICATE_CLIENT_ORDER_ID` if
+    /// the account's client order id names an order already (the table is unchanged).
+    pub fn place(&mut self, o: &NewOrder<'_>) -> Result<u64, OrderTableError> {
+        if let Some(cid) = o.client_order_id {
+            if self.client_id(o.account, cid).is_some() {
+                return Err(table_error("DUPLICATE_CLIENT_ORDER_ID", format!("{cid} is in flight")));
+            }
+        }
+        if o.side > SELL || o.qty <= 0 || (o.order_type == OrderType::Limit) != o.price.is_some() {
+            return Err(table_error("INVALID_ORDER", "side, qty or price do not fit the order"));
+        }
+        let order_id = self.next_id;
+        self.next_id += 1;
+        let client_order_id = match o.client_order_id {
+            Some(cid) => cid.to_owned(),
+            None => {
+                let mut cid = format!("wm-{order_id}");
+                while self.client_id(o.account, &cid).is_some() {
+                    cid.push('-'); // a client chose it
+                }
+                cid
+            }
+        };
+        self.insert(order_id, client_order_id, o);
+        Ok(order_id)
+    }
+
+    /// Registers an order with a given id (a restart's replay of the journal): like
+    /// [`Self::place`], and later ids continue after it.
+    pub fn restore(&mut self, order_id: u64, client_order_id: &str, o: &NewOrder<'_>) {
+        self.continue_after(order_id);
+        self.insert(order_id, client_order_id.to_owned(), o);
+    }
+
+    fn insert(&mut self, order_id: u64, client_order_id: String, o: &NewOrder<'_>) {
+        self.by_client.entry(o.account).or_default().insert(client_order_id.clone(), order_id);
+        self.orders.insert(
+            order_id,
+            Order {
+                order_id,
+                client_order_id,
+                account: o.account,
+                instrument: o.instrument,
+                side: o.side,
+                order_type: o.order_type,
+                tif: o.tif,
+                price: o.price,
+                qty: o.qty,
+                filled: 0,
+                cum_quote: 0,
+                status: Status::Pending,
+                reject_reason: None,
+                created_ns: o.now_ns,
+                updated_ns: 0,
+                held: o.held,
+                opened: 0,
+            },
+        );
+    }
+
+    /// Finds one of `account`'s orders by id or client order id (`pending` ones and other
+    /// accounts' are unknown; with `open_only`, final ones too).
+    pub fn find(
+        &self,
+        account: u32,
+        order_id: Option<u64>,
+        client_order_id: Option<&str>,
+        open_only: bool,
+    ) -> Result<&Order, OrderTableError> {
+        let order = match (order_id, client_order_id) {
+            (Some(id), _) => self.orders.get(&id),
+            (None, Some(cid)) => self.by_client(account, cid),
+            (None, None) => return Err(table_error("INVALID_ORDER", "give order_id or client_order_id")),
+        };
+        let Some(order) = order.filter(|o| o.account == account && o.status != Status::Pending) else {
+            return Err(table_error("UNKNOWN_ORDER", format!("no such order for account={account}")));
+        };
+        if open_only && !order.status.is_open() {
+            let status = order.status.name();
+            return Err(table_error("UNKNOWN_ORDER", format!("order {} is {status}", order.order_id)));
+        }
+        Ok(order)
+    }
+
+    /// `account`'s open orders, oldest first.
+    pub fn open_orders(&self, account: u32) -> impl Iterator<Item = &Order> + '_ {
+        self.open.get(&account).into_iter().flat_map(|m| m.values()).filter_map(|id| self.orders.get(id))
+    }
+
+    /// Open orders of every account.
+    pub fn open_count(&self) -> usize {
+        self.open.values().map(BTreeMap::len).sum()
+    }
+
+    /// `account`'s remembered orders (open and final), oldest first.
+    pub fn history(&self, account: u32) -> impl Iterator<Item = &Order> + '_ {
+        self.history.get(&account).into_iter().flat_map(|d| d.iter()).filter_map(|id| self.orders.get(id))
+    }
+
+    /// Remembers that command `command_seq` of the venue's gateway concerns `order_id` (none
+    /// for a mass cancel); `traced` collects its [`Trace`]. `DUPLICATE_COMMAND` if that number
+    /// waits already.
+    pub fn expect(
+        &mut self,
+        command_seq: u64,
+        kind: CommandKind,
+        order_id: Option<u64>,
+        traced: bool,
+    ) -> Result<(), OrderTableError> {
+        if self.pending.contains_key(&command_seq) {
+            return Err(table_error("DUPLICATE_COMMAND", format!("command {command_seq} waits already")));
+        }
+        let trace = traced.then(Trace::default);
+        self.pending.insert(command_seq, Pending { kind, order_id, error: None, canceled: Vec::new(), trace });
+        Ok(())
+    }
+
+    /// Forgets a command that was never sent. Returns whether it waited.
+    pub fn forget(&mut self, command_seq: u64) -> bool {
+        self.pending.remove(&command_seq).is_some()
+    }
+
+    /// Commands waiting for the engine.
+    pub fn waiting(&self) -> impl Iterator<Item = u64> + '_ {
+        self.pending.keys().copied()
+    }
+
+    /// A place that failed before any verdict: if the order is still `pending` and no
+    /// waiting command concerns it (it was never sent), it is rejected with `code` and its
+    /// hold comes back in `effects`. A place sent but not answered in time stays: the engine's
+    /// answer still applies when it comes.
+    pub fn give_up(&mut self, order_id: u64, code: &str, now_ns: u64, effects: &mut Vec<Effect>) {
+        let sent = self.pending.values().any(|p| p.order_id == Some(order_id));
+        if !sent && self.orders.get(&order_id).is_some_and(|o| o.status == Status::Pending) {
+            self.reject(order_id, code, now_ns, effects);
+            self.touched.retain(|id| *id != order_id);
+        }
+    }
+
+    /// Applies a batch of output records (in the engine's order) at time `now_ns`, appending
+    /// what the Python side still does to `effects`.
+    pub fn apply(&mut self, batch: &[u8], now_ns: u64, effects: &mut Vec<Effect>) -> Result<(), BatchSizeError> {
+        if !batch.len().is_multiple_of(OUTPUT_SIZE) {
+            return Err(BatchSizeError { len: batch.len() });
+        }
+        for r in batch.chunks_exact(OUTPUT_SIZE) {
+            self.record(r, now_ns, effects);
+        }
+        Ok(())
+    }
+
+    fn record(&mut self, r: &[u8], now_ns: u64, effects: &mut Vec<Effect>) {
+        let ours = u16::from_le_bytes([r[at::GATEWAY], r[at::GATEWAY + 1]]) == self.gateway;
+        let seq = u64_at(r, at::COMMAND_SEQ);
+        let key = if ours && self.pending.contains_key(&seq) { Some(seq) } else { None };
+        let outcome = r[at::OUTCOME];
+        let last = r[at::LAST] != 0;
+        if let Some(t) = key.and_then(|k| self.pending.get_mut(&k)).and_then(|p| p.trace.as_mut()) {
+            if outcome == OUTCOME_EVENT && r[at::KIND] != kind::BOOK_DELTA {
+                t.events.push(r[at::KIND]);
+            }
+            if last {
+                t.book_deltas += u64::from(u32_at(r, at::DROPPED));
+                t.outcome = outcome;
+                t.command_seq = seq;
+                t.journal_seq = u64_at(r, at::JOURNAL_SEQ);
+                t.ingress_ns = u64_at(r, at::INGRESS_NS);
+                t.latency_ns = u64_at(r, at::LATENCY_NS);
+            } else if r[at::KIND] == kind::BOOK_DELTA {
+                t.book_deltas += 1;
+            }
+        }
+        let e = OrderEvent::of_record(r);
+        match outcome {
+            OUTCOME_EVENT if e.instrument < self.instruments => self.event(&e, key, now_ns, effects),
+            OUTCOME_REFUSED => {
+                if let Some(k) = key {
+                    self.refused(k, e.reason, now_ns, effects);
+                }
+            }
+            OUTCOME_RISK => {
+                if let Some(p) = key.and_then(|k| self.pending.get_mut(&k)) {
+                    let reason = usize::from(e.reason)
+                        .checked_sub(1)
+                        .and_then(|i| RISK_CODES.get(i))
+                        .map_or_else(|| e.reason.to_string(), |c| (*c).to_owned());
+                    let code = if reason.ends_with("KILL_SWITCH") { "KILL_SWITCH" } else { "RISK_REJECTED" };
+                    let message = format!("pre-trade risk refused it: {reason}");
+                    p.error = Some(CommandError { code, message, reason: Some(reason) });
+                }
+            }
+            OUTCOME_EVENT | OUTCOME_NO_EVENTS => {}
+            other => {
+                if let Some(p) = key.and_then(|k| self.pending.get_mut(&k)) {
+                    let name = OUTCOMES.iter().find(|(c, _)| *c == other).map_or("?", |(_, n)| n);
+                    let message = format!("engine outcome {name}");
+                    p.error = Some(CommandError { code: "UNAVAILABLE", message, reason: None });
+                }
+            }
+        }
+        if last {
+            if let Some(k) = key {
+                let p = self.pending.remove(&k).expect("a waiting command");
+                self.answer(k, p, now_ns, effects);
+            }
+            self.publish_touched(effects);
+        }
+    }
+
+    /// One book event of a command (`pending`: the venue's waiting command it belongs to).
+    /// A restart's replay of the journal calls it directly (then [`Self::command_done`]).
+    pub fn event(&mut self, e: &OrderEvent, pending: Option<u64>, now_ns: u64, effects: &mut Vec<Effect>) {
+        match e.kind {
+            kind::ACCEPTED => {
+                if let Some(o) = self.orders.get_mut(&e.order_id).filter(|o| o.status == Status::Pending) {
+                    o.status = Status::New;
+                    self.opened += 1;
+                    o.opened = self.opened;
+                    self.open.entry(o.account).or_default().insert(o.opened, o.order_id);
+                    self.history.entry(o.account).or_default().push_back(o.order_id);
+                    self.touch(e.order_id, now_ns);
+                }
+            }
+            kind::TRADE => {
+                effects.push(Effect::Trade { instrument: e.instrument, price: e.price, qty: e.qty, side: e.side });
+                for (order_id, maker) in [(e.order_id, true), (e.other_id, false)] {
+                    self.fill(order_id, e.price, e.qty, maker, now_ns, effects);
+                }
+            }
+            kind::CANCELED => {
+                let open = self.orders.get(&e.order_id).is_some_and(|o| o.status.is_open());
+                if open && e.remaining == 0 {
+                    let unfilled = e.reason == CancelReason::Unfilled as u8;
+                    let status = if unfilled { Status::Expired } else { Status::Canceled };
+                    self.finish(e.order_id, status, now_ns, effects);
+                    if let Some(p) = pending.and_then(|k| self.pending.get_mut(&k)) {
+                        if p.kind == CommandKind::Mass {
+                            p.canceled.push(e.order_id);
+                        }
+                    }
+                }
+            }
+            kind::AMENDED => {
+                if let Some(o) = self.orders.get_mut(&e.order_id) {
+                    o.price = Some(e.price);
+                    o.qty = o.filled + e.qty;
+                    let hold = hold_units(o.side, e.qty, e.price);
+                    let units = o.held - hold;
+                    o.held = hold;
+                    let (account, instrument, side) = (o.account, o.instrument, o.side);
+                    effects.push(Effect::Unlock { account, instrument, side, units });
+                    self.touch(e.order_id, now_ns);
+                }
+            }
+            kind::REJECTED => {
+                if let Some(k) = pending {
+                    self.refused(k, e.reason, now_ns, effects);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Ends a command replayed with [`Self::event`]: its changed orders are not published.
+    pub fn command_done(&mut self) {
+        self.touched.clear();
+    }
+
+    /// The book refused a command: a FOK place that cannot fill expires, the rest fail.
+    fn refused(&mut self, key: u64, reason: u8, now_ns: u64, effects: &mut Vec<Effect>) {
+        let Some(p) = self.pending.get_mut(&key) else { return };
+        let name = reject_name(reason);
+        if reason == RejectReason::FokNotFillable as u8 && p.kind == CommandKind::Place {
+            if let Some(id) = p.order_id {
+                self.finish(id, Status::Expired, now_ns, effects);
+                return;
+            }
+        }
+        let message = format!("the book refused it: {name}");
+        p.error = Some(CommandError { code: "BOOK_REJECTED", message, reason: Some(name) });
+    }
+
+    /// A refused place (by the book or risk, while a journal is replayed; or never sent):
+    /// rejected with `reason` and closed, if still `pending`.
+    pub fn reject(&mut self, order_id: u64, reason: &str, now_ns: u64, effects: &mut Vec<Effect>) {
+        let Some(o) = self.orders.get_mut(&order_id).filter(|o| o.status == Status::Pending) else { return };
+        o.status = Status::Rejected;
+        o.reject_reason = Some(reason.to_owned());
+        self.close(order_id, effects);
+        self.touch(order_id, now_ns);
+    }
+
+    /// A FOK place that could not fill, while a journal is replayed.
+    pub fn expire(&mut self, order_id: u64, now_ns: u64, effects: &mut Vec<Effect>) {
+        if self.orders.contains_key(&order_id) {
+            self.finish(order_id, Status::Expired, now_ns, effects);
+        }
+    }
+
+    fn fill(&mut self, order_id: u64, price: i64, lots: i64, maker: bool, now_ns: u64, effects: &mut Vec<Effect>) {
+        let Some(o) = self.orders.get_mut(&order_id) else { return };
+        let notional = i128::from(price) * i128::from(lots);
+        let from_hold = if o.side == BUY {
+            let per_unit = o.price.map_or(notional, |p| i128::from(p) * i128::from(lots));
+            o.held.min(per_unit)
+        } else {
+            o.held.min(i128::from(lots))
+        };
+        o.held -= from_hold;
+        o.filled += lots;
+        o.cum_quote += notional;
+        effects.push(Effect::Fill {
+            order_id,
+            client_order_id: o.client_order_id.clone(),
+            account: o.account,
+            instrument: o.instrument,
+            side: o.side,
+            qty: lots,
+            price,
+            maker,
+            from_hold,
+        });
+        if o.filled >= o.qty {
+            self.finish(order_id, Status::Filled, now_ns, effects);
+        } else {
+            o.status = Status::PartiallyFilled;
+            self.touch(order_id, now_ns);
+        }
+    }
+
+    fn finish(&mut self, order_id: u64, status: Status, now_ns: u64, effects: &mut Vec<Effect>) {
+        let Some(o) = self.orders.get_mut(&order_id) else { return };
+        o.status = status;
+        let is_open = self.open.get(&o.account).is_some_and(|m| o.opened != 0 && m.contains_key(&o.opened));
+        if !is_open {
+            self.history.entry(o.account).or_default().push_back(order_id);
+        }
+        self.close(order_id, effects);
+        self.touch(order_id, now_ns);
+    }
+
+    /// Gives back the order's hold and retires it (the oldest final orders are forgotten
+    /// beyond the history size).
+    fn close(&mut self, order_id: u64, effects: &mut Vec<Effect>) {
+        let Some(o) = self.orders.get_mut(&order_id) else { return };
+        if o.held != 0 {
+            effects.push(Effect::Unlock { account: o.account, instrument: o.instrument, side: o.side, units: o.held });
+            o.held = 0;
+        }
+        if let Some(open) = self.open.get_mut(&o.account) {
+            open.remove(&o.opened);
+            if open.is_empty() {
+                self.open.remove(&o.account);
+            }
+        }
+        if o.status == Status::Rejected {
+            let (account, cid) = (o.account, o.client_order_id.clone());
+            self.forget_client_id(account, &cid, order_id);
+        }
+        self.closed.push_back(order_id);
+        while self.closed.len() > self.history_size {
+            let Some(old_id) = self.closed.pop_front() else { break };
+            let Some(old) = self.orders.remove(&old_id) else { continue };
+            self.forget_client_id(old.account, &old.client_order_id, old_id);
+            if let Some(ids) = self.history.get_mut(&old.account) {
+                if ids.front() == Some(&old_id) {
+                    ids.pop_front();
+                }
+            }
+        }
+    }
+
+    fn touch(&mut self, order_id: u64, now_ns: u64) {
+        if let Some(o) = self.orders.get_mut(&order_id) {
+            o.updated_ns = now_ns;
+            if !self.touched.contains(&order_id) {
+                self.touched.push(order_id);
+            }
+        }
+    }
+
+    fn publish_touched(&mut self, effects: &mut Vec<Effect>) {
+        for id in self.touched.drain(..) {
+            if let Some(o) = self.orders.get(&id).filter(|o| self.watched.contains_key(&o.account)) {
+                effects.push(Effect::State(Box::new(o.clone())));
+            }
+        }
+    }
+
+    fn answer(&mut self, command_seq: u64, p: Pending, now_ns: u64, effects: &mut Vec<Effect>) {
+        let answer = if let Some(error) = p.error {
+            if let Some(id) = p.order_id.filter(|_| p.kind == CommandKind::Place) {
+                let reason = error.reason.clone().unwrap_or_else(|| error.code.to_owned());
+                self.reject(id, &reason, now_ns, effects);
+            }
+            let order = p.order_id.and_then(|id| self.orders.get(&id)).map(|o| Box::new(o.clone()));
+            Answer::Failed { error, order, counted: true }
+        } else if p.kind == CommandKind::Mass {
+            Answer::Canceled(p.canceled.iter().filter_map(|id| self.orders.get(id)).cloned().collect())
+        } else {
+            match p.order_id.and_then(|id| self.orders.get(&id)) {
+                Some(o) if p.kind == CommandKind::Cancel && o.status.is_open() => {
+                    let message = format!("order {} is not open", o.order_id);
+                    let error = CommandError { code: "UNKNOWN_ORDER", message, reason: None };
+                    Answer::Failed { error, order: None, counted: false }
+                }
+                Some(o) => Answer::Order(Box::new(o.clone())),
+                None => {
+                    let message = "the order was forgotten before its answer".to_owned();
+                    let error = CommandError { code: "UNKNOWN_ORDER", message, reason: None };
+                    Answer::Failed { error, order: None, counted: true }
+                }
+            }
+        };
+        effects.push(Effect::Answer { command_seq, answer, trace: p.trace });
+    }
+}
+
+/// The hold of `lots` at `price` ticks: lots for a sell, ticks x lots for a buy.
+pub fn hold_units(side: u8, lots: i64, price: i64) -> i128 {
+    if side == BUY {
+        i128::from(lots) * i128::from(price)
+    } else {
+        i128::from(lots)
+    }
+}
+
+#[cfg(test)]
+#[path = "venue_orders_tests.rs"]
+mod tests;
