@@ -99,10 +99,11 @@ fn a_client_order_id_names_one_order_per_account_and_a_repeat_is_refused_unchang
     assert_eq!(t.by_client(7, "c1").map(|o| o.order_id), Some(a));
     assert_eq!(t.by_client(8, "c1").map(|o| o.order_id), Some(other_account));
     // A venue-named id steps aside for a client's choice of the same name.
-    let taken = format!("wm-{}", t.next_id());
+    let taken = format!("wm-{}", t.next_id() + 1);
     t.place(&limit(9, Some(&taken), BUY, 100, 5)).unwrap();
     let named = t.place(&limit(9, None, BUY, 100, 5)).unwrap();
-    assert_eq!(t.order(named).unwrap().client_order_id, format!("wm-{}-", named - 1));
+    assert_eq!(format!("wm-{named}"), taken);
+    assert_eq!(t.order(named).unwrap().client_order_id, format!("{taken}-"));
 }
 
 #[test]

@@ -236,6 +236,14 @@ impl From<wintermute_engine::venue_books::BatchSizeError> for Error {
     }
 }
 
+/// Bad input to the venue's order table: a plain `WintermuteError` whose `reason` is the
+/// venue's error code (`DUPLICATE_CLIENT_ORDER_ID`, `UNKNOWN_ORDER`, ...).
+impl From<wintermute_engine::venue_orders::OrderTableError> for Error {
+    fn from(e: wintermute_engine::venue_orders::OrderTableError) -> Self {
+        Error::other(e.code, e.message)
+    }
+}
+
 /// A live market maker's config names its key like the engine's config does (`ConfigError`,
 /// `CONFIG`); one that could not start otherwise is a plain `WintermuteError` (`MM_LIVE`).
 impl From<wintermute_mm::live_config::LiveConfigError> for Error {

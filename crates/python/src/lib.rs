@@ -34,6 +34,7 @@ mod records;
 mod route_sims;
 mod routing_bench;
 mod venue_books;
+mod venue_orders;
 mod workload;
 
 /// The package version, shared by the Rust crates and the Python distribution.
@@ -75,5 +76,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     pipeline::register(m)?;
     records::register(m)?;
     venue_books::register(m)?;
+    venue_orders::register(m)?;
     Ok(())
 }

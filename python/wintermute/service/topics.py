@@ -122,12 +122,17 @@ class Topics:
         self._lock = threading.Lock()
         #: Subscribers dropped for falling behind, since start.
         self.dropped_slow = 0
+        #: +1 whenever a topic gains its first subscriber or loses its last one.
+        self.changes = 0
 
     def subscribe(self, topic: str, capacity: int | None = None) -> Subscriber:
         """A new subscriber of ``topic``."""
         sub = Subscriber(self, topic, capacity or self.capacity)
         with self._lock:
-            self._subs.setdefault(topic, []).append(sub)
+            subs = self._subs.setdefault(topic, [])
+            if not subs:
+                self.changes += 1
+            subs.append(sub)
         return sub
 
     def remove(self, sub: Subscriber) -> None:
@@ -138,6 +143,12 @@ class Topics:
                 subs.remove(sub)
                 if not subs:
                     del self._subs[sub.topic]
+                    self.changes += 1
+
+    def names(self) -> list[str]:
+        """The topics that have subscribers."""
+        with self._lock:
+            return list(self._subs)
 
     def has(self, topic: str) -> bool:
         """True if ``topic`` has a subscriber (publishers skip building unread events)."""

@@ -62,7 +62,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from decimal import Decimal
 from os import PathLike
 from pathlib import Path
@@ -148,6 +147,11 @@ _QUOTES = ("USDT", "USDC", "USD", "EUR", "BTC", "ETH")
 _TIF_CODES = {"gtc": batch.GTC, "ioc": batch.IOC, "fok": batch.FOK, "post_only": batch.GTC}
 _SIDE_NAMES = {BUY: "buy", SELL: "sell"}
 _OPEN = ("new", "partially_filled")
+# An order's view tuple (``VenueOrders``): order_id, client_order_id, account, instrument, side,
+# type, tif, price (ticks), qty (lots), filled (lots), cum_quote (ticks x lots), status,
+# reject_reason, created_ns, updated_ns, held (lots for a sell, ticks x lots for a buy).
+_OID_V, _ACCOUNT_V, _INST_V, _SIDE_V, _TYPE_V = 0, 2, 3, 4, 5
+_PRICE_V, _QTY_V, _FILLED_V, _STATUS, _HELD_V = 7, 8, 9, 11, 15
 
 
 def _base_quote(symbol: str) -> tuple[str, str]:
@@ -161,42 +165,10 @@ def _base_quote(symbol: str) -> tuple[str, str]:
     return symbol, "USD"
 
 
-@dataclass
-class _Order:
-    """An order's working state (the venue's; ``OrderState`` is its frozen view)."""
-
-    order_id: int
-    client_order_id: str
-    account: int
-    inst: InstrumentInfo
-    inst_id: int
-    side: int
-    type: str
-    tif: str
-    price: int | None  # ticks
-    qty: int  # lots, total
-    filled: int = 0
-    cum_quote: Decimal = Decimal(0)
-    status: str = "pending"
-    reject_reason: str | None = None
-    created_ns: int = field(default_factory=time.time_ns)
-    updated_ns: int = 0
-    hold_asset: str = ""
-    held: Decimal = Decimal(0)
-
-
-@dataclass
-class _Pending:
-    """A command waiting for the engine's verdict."""
-
-    kind: str  # place | cancel | amend | mass
-    order: _Order | None
-    future: asyncio.Future[Any]
-    loop: asyncio.AbstractEventLoop
-    error: VenueError | None = None
-    canceled: list[_Order] = field(default_factory=list)
-    span: Any = None  # an OpenTelemetry span while traced (wintermute.service.tracing)
-    book_deltas: int = 0
+#: ``VenueOrders.apply``'s effect tags (``crates/python/src/venue_orders.rs``).
+_TRADE_FX, _FILL_FX, _UNLOCK_FX, _STATE_FX, _ANSWER_FX = range(5)
+#: A command waiting for the engine's verdict: its future, its loop and its span (or None).
+_Waiter = tuple[asyncio.Future[Any], asyncio.AbstractEventLoop, Any]
 
 
 def _resolve(fut: asyncio.Future[Any], result: Any) -> None:
@@ -277,21 +249,18 @@ class Venue:
 
         self._lock = threading.RLock()
         self._submit_lock = threading.Lock()
-        self._ids = itertools.count(1)
         self._trade_ids = itertools.count(1)
-        self._orders: dict[int, _Order] = {}
-        self._by_client: dict[tuple[int, str], int] = {}
-        self._open: dict[int, dict[int, None]] = {}  # account -> open order ids, in order
-        self._account_orders: dict[int, collections.deque[int]] = {}
-        self._closed: collections.deque[int] = collections.deque()
         self._fills: dict[int, collections.deque[Fill]] = {}
-        self._pending: dict[tuple[int, int], _Pending] = {}
-        self._touched: dict[int, _Order] = {}
+        # The callers waiting for the engine's verdict, by command number on the venue's
+        # gateway (which outputs answer which command is matched in Rust: ``VenueOrders``).
+        self._waiting: dict[int, _Waiter] = {}
+        self._last_trade: Trade | None = None
         # Answers of the batch being applied, per caller loop (sent once the batch is done).
         self._answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
         size = self.settings.tape_size
         self._tape = {s: collections.deque[Trade](maxlen=size) for s in self._instruments}
         self._symbols = list(self._instruments)
+        self._infos = list(self._instruments.values())
         # The books' levels and queue positions, kept in Rust (``wintermute_engine::venue_books``):
         # each drained batch goes through it, and only the rows below it need come to Python.
         self._books = _core.VenueBooks(len(self._symbols))
@@ -300,6 +269,14 @@ class Venue:
         self.pipeline = Pipeline(engine)
         self._gateway = self.pipeline.gateway(0)
         self._subscription = self.pipeline.subscription(0)
+        # The order table (states, client order ids, holds, open orders, history) and the
+        # commands waiting for the engine, kept in Rust (``wintermute_engine::venue_orders``):
+        # each drained batch goes through it after the book mirrors.
+        self._orders = _core.VenueOrders(
+            len(self._symbols), self._gateway.id, self.settings.history_size
+        )
+        self._watched_accounts: set[int] = set()
+        self._topic_changes = -1
         self._stopping = False
         self._released: list[Subscription] = []
         #: Journal records the venue rebuilt its state from at start (0: none).
@@ -392,41 +369,32 @@ class Venue:
             if repeat is not None:
                 return repeat
         side_code = BUY if side == "buy" else SELL
+        inst_id = self._symbols.index(symbol)
         with self._lock:
-            if client_order_id is not None and (account, client_order_id) in self._by_client:
+            if client_order_id is not None and self._orders.by_client(account, client_order_id):
                 raise VenueError("DUPLICATE_CLIENT_ORDER_ID", f"{client_order_id} is in flight")
-            order_id = next(self._ids)
-            if client_order_id is None:
-                client_order_id = f"wm-{order_id}"
-                while (account, client_order_id) in self._by_client:  # a client chose it
-                    client_order_id += "-"
-            order = _Order(
-                order_id, client_order_id, account, inst,
-                self._symbols.index(symbol), side_code, type, tif, ticks, lots,
+            units = self._hold_units(inst_id, side_code, lots, ticks)
+            asset, hold = self._hold_of(inst, side_code, units)
+            self._ledger.lock(account, asset, hold)
+            order_id, client_order_id = self._orders.place(
+                account, client_order_id, inst_id, side_code, type, tif, ticks, lots, units,
+                self._now(),
             )  # fmt: skip
-            order.hold_asset, hold = self._hold_for(order, lots, ticks)
-            self._ledger.lock(account, order.hold_asset, hold)
-            order.held = hold
-            self._orders[order_id] = order
-            self._by_client[(account, order.client_order_id)] = order_id
-        gw = self._gateway
+        gw, cid = self._gateway, client_order_id
         try:
             result: OrderState = await self._submit(
-                "place", order,
+                "place", order_id, (order_id, account, symbol),
                 lambda: gw.submit_ticks(
-                    order.inst_id, order_id, side_code, ticks or 0, lots, account,
+                    inst_id, order_id, side_code, ticks or 0, lots, account,
                     batch.LIMIT if type == "limit" else batch.MARKET, _TIF_CODES[tif],
-                    batch.STP_NONE, tif == "post_only", 0, order.client_order_id,
+                    batch.STP_NONE, tif == "post_only", 0, cid,
                 ),
             )  # fmt: skip
         except VenueError as e:
             with self._lock:
                 # Never sent (the gateway refused it): it is over. Sent but not answered in
                 # time: the engine's answer still applies when it comes.
-                sent = any(p.order is order for p in self._pending.values())
-                if order.status == "pending" and not sent:
-                    order.status, order.reject_reason = "rejected", e.code
-                    self._close(order)
+                self._carry_out(self._orders.give_up(order_id, e.code, self._now()))
             raise
         return result
 
@@ -436,31 +404,38 @@ class Venue:
         deadline = time.monotonic() + self.settings.ack_timeout_s
         while True:
             with self._lock:
-                oid = self._by_client.get((account, client_order_id))
-                if oid is None:
+                view = self._orders.by_client(account, client_order_id)
+                if view is None:
                     return None
-                order = self._orders[oid]
-                if order.status != "pending":
-                    return self._view(order)
+                if view[_STATUS] != "pending":
+                    return self._state(view)
             if time.monotonic() > deadline:
                 raise VenueError("UNAVAILABLE", "the engine did not answer in time")
             await asyncio.sleep(0.001)
 
-    def _hold_for(self, order: _Order, lots: int, ticks: int | None) -> tuple[str, Decimal]:
-        inst = order.inst
-        if order.side == SELL:
-            return inst.base, lots * inst.lot_size
+    def _hold_units(self, inst_id: int, side: int, lots: int, ticks: int | None) -> int:
+        """What an order holds of its account's balance, in the order table's units: lots for
+        a sell (the base), ticks x lots for a buy (the quote)."""
+        if side == SELL:
+            return lots
         if ticks is not None:
-            return inst.quote, lots * inst.lot_size * ticks * inst.tick_size
+            return lots * ticks
         # A market buy holds what the asks would cost now (what is visible of it).
         left, cost = lots, 0
-        for price, qty in self._books.depth(order.inst_id, SELL, 1 << 30):
+        for price, qty in self._books.depth(inst_id, SELL, 1 << 30):
             take = min(left, qty)
             cost += take * price
             left -= take
             if left == 0:
                 break
-        return inst.quote, cost * inst.lot_size * inst.tick_size
+        return cost
+
+    @staticmethod
+    def _hold_of(inst: InstrumentInfo, side: int, units: int) -> tuple[str, Decimal]:
+        """The asset and amount of a hold in the order table's units."""
+        if side == SELL:
+            return inst.base, units * inst.lot_size
+        return inst.quote, units * inst.lot_size * inst.tick_size
 
     async def cancel(
         self, account: int, symbol: str | None, *, order_id: int | None = None,
@@ -468,11 +443,12 @@ class Venue:
     ) -> OrderState:  # fmt: skip
         """Cancels an open order; returns its final state. ``UNKNOWN_ORDER`` if the account has
         no such open order (another account's orders are unknown to it)."""
-        order = self._find(account, symbol, order_id, client_order_id, open_only=True)
-        gw = self._gateway
+        view = self._find(account, symbol, order_id, client_order_id, open_only=True)
+        oid, inst_id, gw = view[_OID_V], view[_INST_V], self._gateway
         result: OrderState = await self._submit(
-            "cancel", order, lambda: gw.cancel_ticks(order.inst_id, order.order_id)
-        )
+            "cancel", oid, (oid, view[_ACCOUNT_V], self._symbols[inst_id]),
+            lambda: gw.cancel_ticks(inst_id, oid),
+        )  # fmt: skip
         return result
 
     async def amend(
@@ -484,29 +460,28 @@ class Venue:
         already filled), ``price`` the new limit. Lowering the quantity at the same price keeps
         the order's place in the queue; anything else sends it to the back (and it may trade
         at once)."""
-        order = self._find(account, symbol, order_id, client_order_id, open_only=True)
+        view = self._find(account, symbol, order_id, client_order_id, open_only=True)
         if qty is None and price is None:
             raise VenueError("INVALID_ORDER", "amend needs qty and/or price")
-        inst = order.inst
+        oid, inst_id, side = view[_OID_V], view[_INST_V], view[_SIDE_V]
+        inst = self._infos[inst_id]
         new_lots = None if qty is None else lots_of(qty, inst)
         new_ticks = None if price is None else ticks_of(price, inst)
         with self._lock:
-            if order.type != "limit" or order.price is None:
+            if view[_TYPE_V] != "limit" or view[_PRICE_V] is None:
                 raise VenueError("INVALID_ORDER", "only limit orders can be amended")
-            total = order.qty if new_lots is None else new_lots
-            left = total - order.filled
+            total = view[_QTY_V] if new_lots is None else new_lots
+            left = total - view[_FILLED_V]
             if left <= 0:
                 raise VenueError("INVALID_QTY", f"qty={qty} must exceed the filled quantity")
-            ticks = order.price if new_ticks is None else new_ticks
-            _, hold = self._hold_for(order, left, ticks)
-            self._ledger.check(account, order.hold_asset, hold - order.held)
+            ticks = view[_PRICE_V] if new_ticks is None else new_ticks
+            units = self._hold_units(inst_id, side, left, ticks) - view[_HELD_V]
+            asset, more = self._hold_of(inst, side, units)
+            self._ledger.check(view[_ACCOUNT_V], asset, more)
         gw = self._gateway
         result: OrderState = await self._submit(
-            "amend", order,
-            lambda: gw.amend_ticks(
-                order.inst_id, order.order_id, new_ticks,
-                None if new_lots is None else left,
-            ),
+            "amend", oid, (oid, view[_ACCOUNT_V], inst.symbol),
+            lambda: gw.amend_ticks(inst_id, oid, new_ticks, None if new_lots is None else left),
         )  # fmt: skip
         return result
 
@@ -519,31 +494,38 @@ class Venue:
         gw = self._gateway
         for inst_id in ids if ids is not None else range(len(self._symbols)):
             done: list[OrderState] = await self._submit(
-                "mass", None, functools.partial(gw.mass_cancel_ticks, inst_id, account)
+                "mass", None, None, functools.partial(gw.mass_cancel_ticks, inst_id, account)
             )
             out.extend(done)
         return out
 
-    async def _submit(self, kind: str, order: _Order | None, send: Callable[[], int]) -> Any:
+    async def _submit(
+        self, kind: str, order_id: int | None, about: tuple[int, int, str] | None,
+        send: Callable[[], int],
+    ) -> Any:  # fmt: skip
+        """Sends a command and waits for its answer. ``about``: ``(order id, account,
+        symbol)`` of the order it concerns (for its span)."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         with self._submit_lock:
             if self._stopping:
                 raise VenueError("UNAVAILABLE", "the venue is stopping")
-            key = (self._gateway.id, self._gateway.submitted + 1)
-            span = None if self.tracer is None else self._span(kind, order)
+            seq = self._gateway.submitted + 1
+            span = None if self.tracer is None else self._span(kind, about)
             with self._lock:
-                self._pending[key] = _Pending(kind, order, fut, loop, span=span)
+                self._orders.expect(seq, kind, order_id, span is not None)
+                self._waiting[seq] = (fut, loop, span)
             try:
-                seq = send()
+                sent = send()
             except errors.WintermuteError as e:
                 with self._lock:
-                    self._pending.pop(key, None)
+                    self._orders.forget(seq)
+                    self._waiting.pop(seq, None)
                 if span is not None:
                     span.set_attribute("wintermute.error", "UNAVAILABLE")
                     span.end()
                 raise VenueError("UNAVAILABLE", f"the engine refused the command: {e}") from None
-            assert seq == key[1], f"gateway numbering: expected {key[1]}, got {seq}"
+            assert sent == seq, f"gateway numbering: expected {seq}, got {sent}"
         self.counters["command_" + kind] += 1
         timer = loop.call_later(self.settings.ack_timeout_s, _time_out, fut)
         try:
@@ -551,17 +533,17 @@ class Venue:
         finally:
             timer.cancel()
 
-    def _span(self, kind: str, order: _Order | None) -> Any:
+    def _span(self, kind: str, about: tuple[int, int, str] | None) -> Any:
         """A span of the command (a child of the current one: the HTTP request's), or None
         when it is not sampled."""
         span = self.tracer.start_span("venue." + ("mass_cancel" if kind == "mass" else kind))
         if not span.is_recording():
             span.end()
             return None
-        if order is not None:
-            span.set_attribute("wintermute.order_id", order.order_id)
-            span.set_attribute("wintermute.account", order.account)
-            span.set_attribute("wintermute.symbol", order.inst.symbol)
+        if about is not None:
+            span.set_attribute("wintermute.order_id", about[0])
+            span.set_attribute("wintermute.account", about[1])
+            span.set_attribute("wintermute.symbol", about[2])
         return span
 
     # ---- queries ------------------------------------------------------------------------
@@ -569,28 +551,27 @@ class Venue:
     def _find(
         self, account: int, symbol: str | None, order_id: int | None,
         client_order_id: str | None, *, open_only: bool = False,
-    ) -> _Order:  # fmt: skip
+    ) -> tuple[Any, ...]:  # fmt: skip
+        """The view tuple of one of ``account``'s orders (``VenueOrders``)."""
         account = account_of(account)
         if symbol is not None:
             self.instrument(symbol)
-        with self._lock:
-            if order_id is not None:
-                order = self._orders.get(order_id) if isinstance(order_id, int) else None
-            elif client_order_id is not None:
-                oid = self._by_client.get((account, client_order_id))
-                order = None if oid is None else self._orders.get(oid)
-            else:
-                raise VenueError("INVALID_ORDER", "give order_id or client_order_id")
-            if (
-                order is None
-                or order.account != account
-                or order.status == "pending"
-                or (symbol is not None and order.inst.symbol != symbol)
-            ):
+        if order_id is not None:
+            if isinstance(order_id, bool) or not isinstance(order_id, int):
+                order_id = -1
+            if not 0 <= order_id < 2**64:
                 raise VenueError("UNKNOWN_ORDER", f"no such order for account={account}")
-            if open_only and order.status not in _OPEN:
-                raise VenueError("UNKNOWN_ORDER", f"order {order.order_id} is {order.status}")
-            return order
+            client_order_id = None
+        elif client_order_id is not None and not isinstance(client_order_id, str):
+            raise VenueError("UNKNOWN_ORDER", f"no such order for account={account}")
+        with self._lock:
+            try:
+                view = self._orders.find(account, order_id, client_order_id, open_only)
+            except errors.WintermuteError as e:
+                raise VenueError(e.reason or "UNKNOWN_ORDER", str(e)) from None
+        if symbol is not None and self._symbols[view[_INST_V]] != symbol:
+            raise VenueError("UNKNOWN_ORDER", f"no such order for account={account}")
+        return view
 
     def order(
         self, account: int, symbol: str | None, *, order_id: int | None = None,
@@ -598,28 +579,30 @@ class Venue:
     ) -> OrderState:  # fmt: skip
         """One of ``account``'s orders (``UNKNOWN_ORDER`` for other accounts' orders)."""
         with self._lock:
-            return self._view(self._find(account, symbol, order_id, client_order_id))
+            return self._state(self._find(account, symbol, order_id, client_order_id))
 
     def open_orders(self, account: int, symbol: str | None = None) -> list[OrderState]:
         """``account``'s open orders, oldest first."""
-        if symbol is not None:
-            self.instrument(symbol)
+        inst_id = None if symbol is None else self._symbols.index(self.instrument(symbol).symbol)
+        if isinstance(account, bool) or not isinstance(account, int) or not 0 <= account < 2**32:
+            return []
         with self._lock:
-            orders = (self._orders[i] for i in self._open.get(account, {}))
-            return [self._view(o) for o in orders if symbol is None or o.inst.symbol == symbol]
+            views = self._orders.open_orders(account)
+            return [self._state(v) for v in views if inst_id in (None, v[_INST_V])]
 
     def open_order_count(self) -> int:
         """Open orders of every account."""
-        return sum(len(ids) for ids in self._open.values())
+        return int(self._orders.open_count())
 
     def all_orders(self, account: int, symbol: str, limit: int = 500) -> list[OrderState]:
         """``account``'s most recent orders in ``symbol`` (open and closed), oldest first."""
-        self.instrument(symbol)
+        inst_id = self._symbols.index(self.instrument(symbol).symbol)
+        if isinstance(account, bool) or not isinstance(account, int) or not 0 <= account < 2**32:
+            return []
         with self._lock:
-            ids = self._account_orders.get(account, collections.deque())
-            found = [self._orders[i] for i in ids if i in self._orders]
-            views = [self._view(o) for o in found if o.inst.symbol == symbol]
-        return views[-limit:] if limit > 0 else []
+            views = self._orders.history(account)
+            found = [self._state(v) for v in views if v[_INST_V] == inst_id]
+        return found[-limit:] if limit > 0 else []
 
     def fills(self, account: int, symbol: str | None = None, limit: int = 500) -> list[Fill]:
         """``account``'s most recent fills, oldest first."""
@@ -761,13 +744,9 @@ class Venue:
             if len(out):
                 with self._lock:
                     self._watch_books()
-                    rows = self._books.apply(out.view(np.uint8)).view(OUTPUT_DTYPE).tolist()
-                    for row in rows:
-                        try:
-                            self._apply(row)
-                        except Exception:  # noqa: PERF203 (a bug: log it, keep draining)
-                            self.counters["apply_errors"] += 1
-                            log.exception("venue: applying an engine output failed")
+                    self._watch_accounts()
+                    kept = self._books.apply(out.view(np.uint8))
+                    self._carry_out(self._orders.apply(kept, self._now()))
                     self._publish_books()
                     self._send_answers()
             elif sub.finished:
@@ -786,188 +765,97 @@ class Venue:
                     continue
                 self.topics.publish("stats", stats)
         with self._lock:
-            for p in self._pending.values():
+            for seq, (fut, loop, _) in self._waiting.items():
+                self._orders.forget(seq)
                 with contextlib.suppress(RuntimeError):  # its loop is closed: nobody waits
-                    p.loop.call_soon_threadsafe(
-                        _resolve, p.future, VenueError("UNAVAILABLE", "the engine stopped")
+                    loop.call_soon_threadsafe(
+                        _resolve, fut, VenueError("UNAVAILABLE", "the engine stopped")
                     )
-            self._pending.clear()
+            self._waiting.clear()
 
-    def _apply(self, row: tuple[Any, ...]) -> None:
-        """One engine output (under the lock)."""
-        key = (row[_GATEWAY], row[_CMD])
-        pending = self._pending.get(key)
-        outcome = row[_OUTCOME]
-        if pending is not None and pending.span is not None:
-            self._trace(row, pending)
-        if outcome == _OUTCOME_CODES["event"] and row[_INSTRUMENT] < len(self._symbols):
-            self._event(row, pending)
-        elif outcome == _OUTCOME_CODES["refused"] and pending is not None:
-            self._refused(row, pending)
-        elif outcome == _OUTCOME_CODES["risk_rejected"] and pending is not None:
-            reason = RISK_REASONS.get(row[_REASON], str(row[_REASON]))
-            code = "KILL_SWITCH" if reason.endswith("KILL_SWITCH") else "RISK_REJECTED"
-            pending.error = VenueError(code, f"pre-trade risk refused it: {reason}", reason)
-        elif pending is not None and outcome not in (
-            _OUTCOME_CODES["event"],
-            _OUTCOME_CODES["no_events"],
-        ):
-            pending.error = VenueError("UNAVAILABLE", f"engine outcome {OUTCOMES[outcome]}")
-        if row[_LAST]:
-            if pending is not None:
-                del self._pending[key]
-                self._answer(pending)
-            self._publish_touched()
+    def _carry_out(self, effects: list[tuple[Any, ...]]) -> None:
+        """What the order table left to do after a batch (``VenueOrders.apply``), in the
+        engine's order: the tape, the fills' balances, holds given back, order states to
+        publish and the answers (under the lock)."""
+        for fx in effects:
+            try:
+                tag = fx[0]
+                if tag == _FILL_FX:
+                    self._fill(fx)
+                elif tag == _TRADE_FX:
+                    self._trade(fx)
+                elif tag == _UNLOCK_FX:
+                    _, account, inst_id, side, units = fx
+                    self._ledger.unlock(account, *self._hold_of(self._infos[inst_id], side, units))
+                elif tag == _STATE_FX:
+                    view = fx[1]
+                    topic = f"account:{view[_ACCOUNT_V]}"
+                    if self.topics.has(topic):
+                        self.topics.publish(topic, self._state(view))
+                else:
+                    self._answer(fx)
+            except Exception:  # noqa: PERF203 (a bug: log it, keep draining)
+                self.counters["apply_errors"] += 1
+                log.exception("venue: applying an engine output failed")
 
-    def _trace(self, row: tuple[Any, ...], pending: _Pending) -> None:
-        """One output of a traced command: an event, and the engine's record on the last."""
-        span = pending.span
-        if row[_OUTCOME] == _OUTCOME_CODES["event"] and row[_KIND] != BOOK_DELTA:
-            span.add_event(batch.KIND_NAMES.get(row[_KIND], str(row[_KIND])))
-        if row[_LAST]:
-            # The book deltas never come to Python: the last row counts them (VenueBooks).
-            pending.book_deltas += int.from_bytes(row[_PAD], "little")
-            span.set_attribute("wintermute.engine.outcome", OUTCOMES.get(row[_OUTCOME], "?"))
-            span.set_attribute("wintermute.engine.command_seq", row[_CMD])
-            span.set_attribute("wintermute.engine.journal_seq", row[_JOURNAL])
-            span.set_attribute("wintermute.engine.ingress_ns", row[_INGRESS])
-            span.set_attribute("wintermute.engine.latency_ns", row[_LATENCY])
-            span.set_attribute("wintermute.engine.book_deltas", pending.book_deltas)
-
-    def _event(self, row: tuple[Any, ...], pending: _Pending | None) -> None:
-        """One event's bookkeeping (the book mirrors have it already: ``VenueBooks``)."""
-        kind = row[_KIND]
-        if kind == ACCEPTED:
-            order = self._orders.get(row[_OID])
-            if order is not None and order.status == "pending":
-                order.status = "new"
-                self._opened(order)
-        elif kind == TRADE:
-            self._trade(row)
-        elif kind == CANCELED:
-            order = self._orders.get(row[_OID])
-            if order is not None and row[_REMAINING] == 0 and order.status in _OPEN:
-                unfilled = batch.CANCEL_REASONS.get(row[_REASON]) == "UNFILLED"
-                self._finish(order, "expired" if unfilled else "canceled")
-                if pending is not None and pending.kind == "mass":
-                    pending.canceled.append(order)
-        elif kind == AMENDED:
-            order = self._orders.get(row[_OID])
-            if order is not None:
-                order.price, order.qty = row[_PRICE], order.filled + row[_QTY]
-                _, hold = self._hold_for(order, row[_QTY], order.price)
-                self._ledger.unlock(order.account, order.hold_asset, order.held - hold)
-                order.held = hold
-                self._touch(order)
-        elif kind == REJECTED and pending is not None:  # post-only, FOK
-            self._refused(row, pending)
-
-    def _refused(self, row: tuple[Any, ...], pending: _Pending) -> None:
-        """The book refused the command: a FOK that cannot fill expires, the rest are errors."""
-        reason = batch.REJECT_REASONS.get(row[_REASON], str(row[_REASON]))
-        if reason == "FOK_NOT_FILLABLE" and pending.order is not None:
-            self._finish(pending.order, "expired")
-        else:
-            pending.error = VenueError("BOOK_REJECTED", f"the book refused it: {reason}", reason)
-
-    def _trade(self, row: tuple[Any, ...]) -> None:
-        symbol = self._symbols[row[_INSTRUMENT]]
-        inst = self._instruments[symbol]
-        price, qty = row[_PRICE] * inst.tick_size, row[_QTY] * inst.lot_size
-        now = self._now()
-        trade = Trade(next(self._trade_ids), symbol, price, qty, _SIDE_NAMES[row[_SIDE]], now)
-        self._tape[symbol].append(trade)
-        self.topics.publish(f"trades:{symbol}", trade)
+    def _trade(self, fx: tuple[Any, ...]) -> None:
+        _, inst_id, ticks, lots, side = fx
+        inst = self._infos[inst_id]
+        price, qty = ticks * inst.tick_size, lots * inst.lot_size
+        trade = Trade(next(self._trade_ids), inst.symbol, price, qty, _SIDE_NAMES[side], self._now())
+        self._last_trade = trade
+        self._tape[inst.symbol].append(trade)
+        self.topics.publish(f"trades:{inst.symbol}", trade)
         self.counters["trades"] += 1
-        for oid, liquidity in ((row[_OID], "maker"), (row[_OTHER_ID], "taker")):
-            order = self._orders.get(oid)
-            if order is not None:
-                self._fill(order, trade, row[_QTY], liquidity)
 
-    def _fill(self, order: _Order, trade: Trade, lots: int, liquidity: str) -> None:
-        inst, account = order.inst, order.account
+    def _fill(self, fx: tuple[Any, ...]) -> None:
+        """One of the venue's orders traded in the trade before (the order table has counted
+        it): balances, positions, fees and the account's fill history."""
+        _, order_id, client_order_id, account, inst_id, side, _, _, maker, from_hold = fx
+        trade = self._last_trade
+        assert trade is not None, "a fill follows its trade"
+        inst = self._infos[inst_id]
         notional = trade.price * trade.qty
         fees = self.settings.fees
-        fee = notional * (fees.maker_bps if liquidity == "maker" else fees.taker_bps) / 10_000
-        if order.side == BUY:
-            per_unit = notional if order.price is None else order.price * inst.tick_size * trade.qty
-            from_hold = min(order.held, per_unit)
+        fee = notional * (fees.maker_bps if maker else fees.taker_bps) / 10_000
+        _, held = self._hold_of(inst, side, from_hold)
+        if side == BUY:
             self._ledger.settle(
-                account, spend_asset=inst.quote, spend=notional, from_hold=from_hold,
+                account, spend_asset=inst.quote, spend=notional, from_hold=held,
                 get_asset=inst.base, get=trade.qty,
             )  # fmt: skip
         else:
-            from_hold = min(order.held, trade.qty)
             self._ledger.settle(
-                account, spend_asset=inst.base, spend=trade.qty, from_hold=from_hold,
+                account, spend_asset=inst.base, spend=trade.qty, from_hold=held,
                 get_asset=inst.quote, get=notional,
             )  # fmt: skip
-        order.held -= from_hold
         self._ledger.charge(account, inst.quote, fee)
-        signed = trade.qty if order.side == BUY else -trade.qty
+        signed = trade.qty if side == BUY else -trade.qty
         self._ledger.record_fill(account, inst.symbol, signed, trade.price, fee)
-        order.filled += lots
-        order.cum_quote += notional
         fill = Fill(
-            trade.trade_id, order.order_id, order.client_order_id, account, inst.symbol,
-            _SIDE_NAMES[order.side], trade.price, trade.qty, liquidity, fee, inst.quote,
-            trade.ts_ns,
+            trade.trade_id, order_id, client_order_id, account, inst.symbol, _SIDE_NAMES[side],
+            trade.price, trade.qty, "maker" if maker else "taker", fee, inst.quote, trade.ts_ns,
         )  # fmt: skip
         history = self._fills.setdefault(
             account, collections.deque(maxlen=self.settings.history_size)
         )
         history.append(fill)
         self.topics.publish(f"account:{account}", fill)
-        if order.filled >= order.qty:
-            self._finish(order, "filled")
-        else:
-            order.status = "partially_filled"
-            self._touch(order)
 
-    def _opened(self, order: _Order) -> None:
-        self._open.setdefault(order.account, {})[order.order_id] = None
-        self._account_orders.setdefault(order.account, collections.deque()).append(order.order_id)
-        self._touch(order)
-
-    def _finish(self, order: _Order, status: str) -> None:
-        order.status = status
-        if order.order_id not in self._open.get(order.account, {}):
-            self._account_orders.setdefault(order.account, collections.deque()).append(
-                order.order_id
-            )
-        self._close(order)
-        self._touch(order)
-
-    def _close(self, order: _Order) -> None:
-        """Gives back the order's hold and retires it (the oldest closed orders are forgotten
-        beyond ``history_size``)."""
-        if order.held:
-            self._ledger.unlock(order.account, order.hold_asset, order.held)
-            order.held = Decimal(0)
-        self._open.get(order.account, {}).pop(order.order_id, None)
-        if order.status == "rejected":
-            self._by_client.pop((order.account, order.client_order_id), None)
-        self._closed.append(order.order_id)
-        while len(self._closed) > self.settings.history_size:
-            old = self._orders.pop(self._closed.popleft(), None)
-            if old is not None:
-                self._by_client.pop((old.account, old.client_order_id), None)
-                ids = self._account_orders.get(old.account)
-                if ids and ids[0] == old.order_id:
-                    ids.popleft()
-
-    def _touch(self, order: _Order) -> None:
-        """The order changed: its account's topic gets its state when the command ends (with
-        its final queue position)."""
-        order.updated_ns = self._now()
-        self._touched[order.order_id] = order
-
-    def _publish_touched(self) -> None:
-        for order in self._touched.values():
-            topic = f"account:{order.account}"
-            if self.topics.has(topic):
-                self.topics.publish(topic, self._view(order))
-        self._touched.clear()
+    def _watch_accounts(self) -> None:
+        """Tells the order table which accounts have live subscribers (their orders' states
+        are published)."""
+        if self.topics.changes == self._topic_changes:
+            return
+        self._topic_changes = self.topics.changes
+        watched = {
+            int(arg)
+            for name, _, arg in (t.partition(":") for t in self.topics.names())
+            if name == "account" and arg.isdigit() and int(arg) < 2**32
+        }
+        for account in watched ^ self._watched_accounts:
+            self._orders.watch(account, account in watched)
+        self._watched_accounts = watched
 
     def _watch_books(self) -> None:
         """Tells the book mirrors which books have live subscribers (their updates are kept)."""
@@ -992,28 +880,44 @@ class Venue:
             )  # fmt: skip
             self.topics.publish(topic, update)
 
-    def _answer(self, p: _Pending) -> None:
+    def _answer(self, fx: tuple[Any, ...]) -> None:
+        """A finished command of the venue: its answer goes to its caller with the batch."""
+        _, seq, payload, error, counted, trace = fx
         result: Any
-        if p.error is not None:
-            result = p.error
-            self.counters[f"rejected_{p.error.code}"] += 1
-            if p.kind == "place" and p.order is not None and p.order.status == "pending":
-                p.order.status = "rejected"
-                p.order.reject_reason = p.error.reason or p.error.code
-                self._close(p.order)
-                self._touch(p.order)
-        elif p.kind == "mass":
-            result = [self._view(o) for o in p.canceled]
-        elif p.kind == "cancel" and p.order is not None and p.order.status in _OPEN:
-            result = VenueError("UNKNOWN_ORDER", f"order {p.order.order_id} is not open")
+        if error is not None:
+            result = VenueError(*error)
+            if counted:
+                self.counters[f"rejected_{result.code}"] += 1
+        elif isinstance(payload, list):
+            result = [self._state(v) for v in payload]
         else:
-            assert p.order is not None
-            result = self._view(p.order)
-        if p.span is not None:
+            result = self._state(payload)
+        waiter = self._waiting.pop(seq, None)
+        if waiter is None:
+            return
+        future, loop, span = waiter
+        if span is not None:
+            self._trace(span, trace)
             if isinstance(result, VenueError):
-                p.span.set_attribute("wintermute.error", result.code)
-            p.span.end()
-        self._answers.setdefault(p.loop, []).append((p.future, result))
+                span.set_attribute("wintermute.error", result.code)
+            span.end()
+        self._answers.setdefault(loop, []).append((future, result))
+
+    @staticmethod
+    def _trace(span: Any, trace: tuple[Any, ...] | None) -> None:
+        """A traced command's events, and the engine's record of its last output."""
+        if trace is None:
+            return
+        events, outcome, command_seq, journal_seq, ingress_ns, latency_ns, book_deltas = trace
+        for kind in events:
+            span.add_event(batch.KIND_NAMES.get(kind, str(kind)))
+        span.set_attribute("wintermute.engine.outcome", OUTCOMES.get(outcome, "?"))
+        span.set_attribute("wintermute.engine.command_seq", command_seq)
+        span.set_attribute("wintermute.engine.journal_seq", journal_seq)
+        span.set_attribute("wintermute.engine.ingress_ns", ingress_ns)
+        span.set_attribute("wintermute.engine.latency_ns", latency_ns)
+        # The book deltas never come to Python (VenueBooks counts them).
+        span.set_attribute("wintermute.engine.book_deltas", book_deltas)
 
     def _send_answers(self) -> None:
         """Hands the batch's answers to their callers' loops (under the lock)."""
@@ -1022,18 +926,20 @@ class Venue:
                 loop.call_soon_threadsafe(_resolve_all, answers)
         self._answers = {}
 
-    def _view(self, o: _Order) -> OrderState:
-        inst = o.inst
+    def _state(self, v: tuple[Any, ...]) -> OrderState:
+        """An order's state from its view tuple (``VenueOrders``), with its queue position."""
+        oid, cid, account, inst_id, side, type_, tif, price, qty, filled, quote, status = v[:12]
+        inst = self._infos[inst_id]
+        lot, tick = inst.lot_size, inst.tick_size
         ahead = None
-        if o.status in _OPEN:
-            lots = self._books.queue_ahead(o.inst_id, o.order_id)
-            ahead = None if lots is None else lots * inst.lot_size
+        if status in _OPEN:
+            lots = self._books.queue_ahead(inst_id, oid)
+            ahead = None if lots is None else lots * lot
         return OrderState(
-            o.order_id, o.client_order_id, o.account, inst.symbol, _SIDE_NAMES[o.side], o.type,
-            o.tif, None if o.price is None else o.price * inst.tick_size,
-            o.qty * inst.lot_size, o.filled * inst.lot_size, o.cum_quote,
-            "new" if o.status == "pending" else o.status, o.reject_reason, o.created_ns,
-            o.updated_ns or o.created_ns, ahead,
+            oid, cid, account, inst.symbol, _SIDE_NAMES[side], type_, tif,
+            None if price is None else price * tick, qty * lot, filled * lot,
+            quote * tick * lot if quote else Decimal(0), "new" if status == "pending" else status,
+            v[12], v[13], v[14], ahead,
         )  # fmt: skip
 
     # ---- restart over a journal ----------------------------------------------------------
@@ -1054,7 +960,6 @@ class Venue:
                 first,
             )
             return
-        last_id = 0
         with self._lock:
             for step in steps:
                 self.restored += 1
@@ -1063,63 +968,58 @@ class Venue:
                 if cmd is None:
                     self._restore_control(step.control or {})
                     continue
-                order = None
+                order_id = None
                 if cmd["kind"] == batch.NEW:
-                    last_id = max(last_id, cmd["order_id"])
+                    self._orders.continue_after(cmd["order_id"])
                     if step.client_order_id is not None:
-                        order = self._restored_order(step.instrument, cmd, step.client_order_id)
+                        order_id = self._restored_order(step.instrument, cmd, step.client_order_id)
                 if step.risk_reason is not None:
-                    if order is not None:
-                        self._rejected(order, step.risk_reason)
+                    if order_id is not None:
+                        self._carry_out(self._orders.reject(order_id, step.risk_reason, 0))
                     continue
-                books, inst_id = self._books, step.instrument
+                books, orders, inst_id = self._books, self._orders, step.instrument
                 for row in step.events:
                     books.event(
                         inst_id, row[_KIND], row[_OID], row[_OTHER_ID], row[_SIDE], row[_PRICE],
                         row[_QTY], row[_REMAINING], row[_OTHER], row[_FLAGS],
                     )  # fmt: skip
+                    now = self._now()
                     if row[_KIND] == REJECTED:
-                        if order is not None:
+                        if order_id is not None:
                             reason = batch.REJECT_REASONS.get(row[_REASON], str(row[_REASON]))
                             if reason == "FOK_NOT_FILLABLE":
-                                self._finish(order, "expired")
+                                self._carry_out(orders.expire(order_id, now))
                             else:
-                                self._rejected(order, reason)
-                    else:
-                        self._event(row, None)
+                                self._carry_out(orders.reject(order_id, reason, now))
+                    elif row[_INSTRUMENT] < len(self._symbols):
+                        self._carry_out(
+                            orders.event(
+                                row[_KIND], row[_OID], row[_OTHER_ID], row[_SIDE], row[_PRICE],
+                                row[_QTY], row[_REMAINING], row[_REASON], row[_INSTRUMENT], now,
+                            )
+                        )  # fmt: skip
                 books.command_done(inst_id)
-                self._touched.clear()
-            self._ids = itertools.count(last_id + 1)
+                orders.command_done()
             self._now = time.time_ns
             self.counters.clear()  # they count this process's work (the metrics)
         log.info("venue: rebuilt from %d journal records", self.restored)
 
-    def _restored_order(self, inst_id: int, cmd: dict[str, int], client_order_id: str) -> _Order:
+    def _restored_order(self, inst_id: int, cmd: dict[str, int], client_order_id: str) -> int:
         """A new order the venue sent, as ``place`` registered it (its hold included)."""
-        symbol = self._symbols[inst_id]
         market = cmd["order_type"] == batch.MARKET
         tif = {batch.GTC: "gtc", batch.IOC: "ioc", batch.FOK: "fok"}[cmd["tif"]]
         if cmd["flags"] & batch.FLAG_POST_ONLY:
             tif = "post_only"
         ticks = None if market else cmd["price"]
-        order = _Order(
-            cmd["order_id"], client_order_id, cmd["account"], self._instruments[symbol], inst_id,
-            cmd["side"], "market" if market else "limit", tif, ticks, cmd["qty"],
-            created_ns=self._now(),
-        )  # fmt: skip
-        order.hold_asset, order.held = self._hold_for(order, cmd["qty"], ticks)
+        side, account = cmd["side"], cmd["account"]
+        units = self._hold_units(inst_id, side, cmd["qty"], ticks)
         # The check passed when the order was placed; later fills may already be counted.
-        self._ledger.hold(order.account, order.hold_asset, order.held)
-        self._orders[order.order_id] = order
-        self._by_client[(order.account, client_order_id)] = order.order_id
-        return order
-
-    def _rejected(self, order: _Order, reason: str) -> None:
-        """A refused place, as ``_answer`` closes it."""
-        if order.status == "pending":
-            order.status, order.reject_reason = "rejected", reason
-            self._close(order)
-            self._touch(order)
+        self._ledger.hold(account, *self._hold_of(self._infos[inst_id], side, units))
+        self._orders.restore(
+            cmd["order_id"], account, client_order_id, inst_id, side,
+            "market" if market else "limit", tif, ticks, cmd["qty"], units, self._now(),
+        )  # fmt: skip
+        return int(cmd["order_id"])
 
     def _restore_control(self, control: Mapping[str, Any]) -> None:
         """A journaled kill switch or limits change (the engine re-applied it; the venue's
