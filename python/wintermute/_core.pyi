@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, TypedDict, final, type_check_only
+from typing import Any, Literal, TypeAlias, TypedDict, final, type_check_only
 
 import numpy as np
 import numpy.typing as npt
@@ -560,6 +560,62 @@ class VenueBooks:
     def resting(self, instrument: int, order_id: int) -> int | None: ...
     def queue_ahead(self, instrument: int, order_id: int) -> int | None: ...
     def queue_totals(self, instrument: int, side: int) -> list[tuple[int, int]]: ...
+
+# ---- the service venue's order table (crates/python/src/venue_orders.rs) ---------------------
+
+__all__ += ["VenueOrders"]
+
+#: An order: (order_id, client_order_id, account, instrument, side, type, tif, price (ticks or
+#: None), qty, filled (lots), cum_quote (ticks x lots), status ("pending" before the verdict),
+#: reject_reason, created_ns, updated_ns, held (lots for a sell, ticks x lots for a buy)).
+_OrderView: TypeAlias = tuple[
+    int, str, int, int, int, str, str, int | None, int, int, int, str, str | None, int, int, int
+]
+#: (0, instrument, price, qty, side) trade; (1, order_id, client_order_id, account, instrument,
+#: side, qty, price, maker, from_hold) fill; (2, account, instrument, side, units) hold given
+#: back; (3, view) state to publish; (4, command_seq, view | [view] | None, (code, message,
+#: reason) | None, counted, trace | None) answer.
+_Effect: TypeAlias = tuple[Any, ...]
+
+@final
+class VenueOrders:
+    """The venue's order table and the commands waiting for the engine, fed with drained
+    output batches (``wintermute_engine::venue_orders``)."""
+
+    def __new__(cls, instruments: int, gateway: int, history_size: int) -> VenueOrders: ...
+    def place(
+        self, account: int, client_order_id: str | None, instrument: int, side: int,
+        order_type: str, tif: str, price: int | None, qty: int, held: int, now_ns: int,
+    ) -> tuple[int, str]:
+        """Registers a new order (pending); returns its id and client order id."""
+    def restore(
+        self, order_id: int, account: int, client_order_id: str, instrument: int, side: int,
+        order_type: str, tif: str, price: int | None, qty: int, held: int, now_ns: int,
+    ) -> None: ...  # fmt: skip
+    def continue_after(self, last: int) -> None: ...
+    def watch(self, account: int, watched: bool) -> None: ...
+    def watched(self) -> list[int]: ...
+    def order(self, order_id: int) -> _OrderView | None: ...
+    def by_client(self, account: int, client_order_id: str) -> _OrderView | None: ...
+    def find(
+        self, account: int, order_id: int | None, client_order_id: str | None, open_only: bool
+    ) -> _OrderView: ...
+    def open_orders(self, account: int) -> list[_OrderView]: ...
+    def open_count(self) -> int: ...
+    def history(self, account: int) -> list[_OrderView]: ...
+    def expect(self, command_seq: int, kind: str, order_id: int | None, traced: bool) -> None: ...
+    def forget(self, command_seq: int) -> bool: ...
+    def waiting(self) -> list[int]: ...
+    def give_up(self, order_id: int, code: str, now_ns: int) -> list[_Effect]: ...
+    def apply(self, batch: npt.NDArray[np.uint8], now_ns: int) -> list[_Effect]:
+        """Applies raw 120-byte output records; returns the effects."""
+    def event(
+        self, kind: int, order_id: int, other_id: int, side: int, price: int, qty: int,
+        remaining: int, reason: int, instrument: int, now_ns: int,
+    ) -> list[_Effect]: ...  # fmt: skip
+    def command_done(self) -> None: ...
+    def reject(self, order_id: int, reason: str, now_ns: int) -> list[_Effect]: ...
+    def expire(self, order_id: int, now_ns: int) -> list[_Effect]: ...
 
 @final
 class Pipeline:

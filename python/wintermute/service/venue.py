@@ -82,7 +82,6 @@ from wintermute.config import (
 from wintermute.pipeline import (
     OUTCOMES,
     OUTPUT_DTYPE,
-    RISK_REASONS,
     Gateway,
     Pipeline,
     Subscription,
@@ -132,17 +131,12 @@ __all__ = [
     "VenueError",
 ]
 
+# Journal events are EVENT_DTYPE rows; OUTPUT_DTYPE starts with the same fields.
 _F = {name: i for i, name in enumerate(OUTPUT_DTYPE.names or ())}
-_KIND, _OUTCOME, _LAST = _F["kind"], _F["outcome"], _F["last"]
-_GATEWAY, _CMD = _F["gateway"], _F["command_seq"]
-_OID, _OTHER_ID, _PRICE, _QTY = _F["order_id"], _F["other_id"], _F["price"], _F["qty"]
-_REMAINING, _OTHER, _SIDE, _REASON = _F["remaining"], _F["other"], _F["side"], _F["reason"]
-_FLAGS, _INSTRUMENT, _PAD = _F["flags"], _F["instrument"], _F["_pad2"]
-_JOURNAL, _INGRESS, _LATENCY = _F["journal_seq"], _F["ingress_ns"], _F["latency_ns"]
-_KINDS = {name: code for code, name in batch.KIND_NAMES.items()}
-ACCEPTED, REJECTED, TRADE = _KINDS["accepted"], _KINDS["rejected"], _KINDS["trade"]
-CANCELED, AMENDED, BOOK_DELTA = _KINDS["canceled"], _KINDS["amended"], _KINDS["book_delta"]
-_OUTCOME_CODES = {name: code for code, name in OUTCOMES.items()}
+_KIND, _OID, _OTHER_ID, _PRICE = _F["kind"], _F["order_id"], _F["other_id"], _F["price"]
+_QTY, _REMAINING, _OTHER, _SIDE = _F["qty"], _F["remaining"], _F["other"], _F["side"]
+_REASON, _FLAGS, _INSTRUMENT = _F["reason"], _F["flags"], _F["instrument"]
+REJECTED = {name: code for code, name in batch.KIND_NAMES.items()}["rejected"]
 _QUOTES = ("USDT", "USDC", "USD", "EUR", "BTC", "ETH")
 _TIF_CODES = {"gtc": batch.GTC, "ioc": batch.IOC, "fok": batch.FOK, "post_only": batch.GTC}
 _SIDE_NAMES = {BUY: "buy", SELL: "sell"}
@@ -802,7 +796,8 @@ class Venue:
         _, inst_id, ticks, lots, side = fx
         inst = self._infos[inst_id]
         price, qty = ticks * inst.tick_size, lots * inst.lot_size
-        trade = Trade(next(self._trade_ids), inst.symbol, price, qty, _SIDE_NAMES[side], self._now())
+        now = self._now()
+        trade = Trade(next(self._trade_ids), inst.symbol, price, qty, _SIDE_NAMES[side], now)
         self._last_trade = trade
         self._tape[inst.symbol].append(trade)
         self.topics.publish(f"trades:{inst.symbol}", trade)
