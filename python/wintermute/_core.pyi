@@ -586,7 +586,7 @@ class VenueOrders:
     def place(
         self, account: int, client_order_id: str | None, instrument: int, side: int,
         order_type: str, tif: str, price: int | None, qty: int, held: int, now_ns: int,
-    ) -> tuple[int, str]:
+    ) -> tuple[int, str]:  # fmt: skip
         """Registers a new order (pending); returns its id and client order id."""
     def restore(
         self, order_id: int, account: int, client_order_id: str, instrument: int, side: int,
