@@ -32,25 +32,26 @@ impl PyVenueOrders {
 /// before the engine's verdict.
 fn view<'py>(py: Python<'py>, o: &Order) -> PyResult<Bound<'py, PyTuple>> {
     let status = if o.status == Status::Pending { "pending" } else { o.status.name() };
-    (
-        o.order_id,
-        o.client_order_id.as_str(),
-        o.account,
-        o.instrument,
-        o.side,
-        o.order_type.name(),
-        o.tif.name(),
-        o.price,
-        o.qty,
-        o.filled,
-        o.cum_quote,
-        status,
-        o.reject_reason.as_deref(),
-        o.created_ns,
-        if o.updated_ns == 0 { o.created_ns } else { o.updated_ns },
-        o.held,
-    )
-        .into_pyobject(py)
+    let updated = if o.updated_ns == 0 { o.created_ns } else { o.updated_ns };
+    let items = [
+        o.order_id.into_bound_py_any(py)?,
+        o.client_order_id.as_str().into_bound_py_any(py)?,
+        o.account.into_bound_py_any(py)?,
+        o.instrument.into_bound_py_any(py)?,
+        o.side.into_bound_py_any(py)?,
+        o.order_type.name().into_bound_py_any(py)?,
+        o.tif.name().into_bound_py_any(py)?,
+        o.price.into_bound_py_any(py)?,
+        o.qty.into_bound_py_any(py)?,
+        o.filled.into_bound_py_any(py)?,
+        o.cum_quote.into_bound_py_any(py)?,
+        status.into_bound_py_any(py)?,
+        o.reject_reason.as_deref().into_bound_py_any(py)?,
+        o.created_ns.into_bound_py_any(py)?,
+        updated.into_bound_py_any(py)?,
+        o.held.into_bound_py_any(py)?,
+    ];
+    PyTuple::new(py, items)
 }
 
 fn trace<'py>(py: Python<'py>, t: Option<Trace>) -> PyResult<Bound<'py, PyAny>> {
