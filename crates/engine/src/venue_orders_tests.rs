@@ -192,10 +192,10 @@ fn a_mass_cancel_answers_with_every_order_it_canceled() {
     let effects =
         apply(&mut t, &command(3, &[canceled(a, CancelReason::MassCancel), canceled(b, CancelReason::MassCancel)]));
     let [(3, Answer::Canceled(done))] = &answers(&effects)[..] else { panic!("{effects:?}") };
-    assert_eq!(done.iter().map(|o| (o.order_id, o.status)).collect::<Vec<_>>(), vec![
-        (a, Status::Canceled),
-        (b, Status::Canceled)
-    ]);
+    assert_eq!(
+        done.iter().map(|o| (o.order_id, o.status)).collect::<Vec<_>>(),
+        vec![(a, Status::Canceled), (b, Status::Canceled)]
+    );
     assert_eq!(t.open_count(), 0);
 }
 
@@ -292,12 +292,10 @@ fn a_traced_command_reports_its_events_and_engine_record() {
     batch[116..120].copy_from_slice(&2u32.to_le_bytes());
     let effects = apply(&mut t, &batch);
     let Some(Effect::Answer { trace: Some(trace), .. }) = effects.last() else { panic!("{effects:?}") };
-    assert_eq!((trace.events.clone(), trace.journal_seq, trace.book_deltas, trace.command_seq), (
-        vec![kind::ACCEPTED],
-        55,
-        2,
-        1
-    ));
+    assert_eq!(
+        (trace.events.clone(), trace.journal_seq, trace.book_deltas, trace.command_seq),
+        (vec![kind::ACCEPTED], 55, 2, 1)
+    );
 }
 
 #[test]

@@ -57,10 +57,8 @@ fn view<'py>(py: Python<'py>, o: &Order) -> PyResult<Bound<'py, PyTuple>> {
 fn trace<'py>(py: Python<'py>, t: Option<Trace>) -> PyResult<Bound<'py, PyAny>> {
     match t {
         None => Ok(py.None().into_bound(py)),
-        Some(t) => {
-            (t.events, t.outcome, t.command_seq, t.journal_seq, t.ingress_ns, t.latency_ns, t.book_deltas)
-                .into_bound_py_any(py)
-        }
+        Some(t) => (t.events, t.outcome, t.command_seq, t.journal_seq, t.ingress_ns, t.latency_ns, t.book_deltas)
+            .into_bound_py_any(py),
     }
 }
 
@@ -130,8 +128,7 @@ fn new_order<'a>(
 ) -> Result<NewOrder<'a>> {
     let order_type =
         OrderType::parse(order_type).ok_or_else(|| Error::other("INVALID_ORDER", "type must be limit or market"))?;
-    let tif =
-        Tif::parse(tif).ok_or_else(|| Error::other("INVALID_ORDER", "tif must be gtc, ioc, fok or post_only"))?;
+    let tif = Tif::parse(tif).ok_or_else(|| Error::other("INVALID_ORDER", "tif must be gtc, ioc, fok or post_only"))?;
     Ok(NewOrder { account, client_order_id, instrument, side, order_type, tif, price, qty, held, now_ns })
 }
 
@@ -209,7 +206,12 @@ impl PyVenueOrders {
     }
 
     /// The view of the order an account's client order id names, or None.
-    fn by_client<'py>(&self, py: Python<'py>, account: u32, client_order_id: &str) -> PyResult<Option<Bound<'py, PyTuple>>> {
+    fn by_client<'py>(
+        &self,
+        py: Python<'py>,
+        account: u32,
+        client_order_id: &str,
+    ) -> PyResult<Option<Bound<'py, PyTuple>>> {
         self.lock().by_client(account, client_order_id).map(|o| view(py, o)).transpose()
     }
 

@@ -6,13 +6,18 @@ place returns the first order), tracks each order's state, fills (maker or taker
 and the accounts' balances and positions, keeps the public trade tape and an L2 mirror of every
 book with a sequence number, and knows the **exact queue position** of every resting order (see
 ``wintermute.service.book_mirror``; the mirrors themselves run in Rust, ``_core.VenueBooks``).
-The REST, WebSocket and Binance-compatible APIs are thin layers over it; none of them talks to
-the pipeline.
+The order table (each order's state, filled quantity and hold, the client order id index,
+open orders and history) and the matching of the engine's outputs to the commands waiting for
+them run in Rust too (``_core.VenueOrders``, ``wintermute_engine::venue_orders``). The REST,
+WebSocket and Binance-compatible APIs are thin layers over it; none of them talks to the
+pipeline.
 
 One background thread drains the engine's subscription (book deltas included): each batch goes
-through the Rust book mirrors in one call, and the outputs that concern orders come back to
-be applied in the engine's order; ``place``, ``cancel``, ``amend`` and ``cancel_all`` are
-coroutines that return once the engine answered the command (the verdict, not a guess)::
+through the Rust book mirrors and then the Rust order table, one call each, and what is left
+for Python comes back in the engine's order (public trades, the balances of fills, holds given
+back, order states to publish and the commands' answers); ``place``, ``cancel``, ``amend`` and
+``cancel_all`` are coroutines that return once the engine answered the command (the verdict,
+not a guess)::
 
     >>> import asyncio
     >>> from decimal import Decimal
@@ -560,7 +565,9 @@ class Venue:
             raise VenueError("UNKNOWN_ORDER", f"no such order for account={account}")
         with self._lock:
             try:
-                view = self._orders.find(account, order_id, client_order_id, open_only)
+                view: tuple[Any, ...] = self._orders.find(
+                    account, order_id, client_order_id, open_only
+                )
             except errors.WintermuteError as e:
                 raise VenueError(e.reason or "UNKNOWN_ORDER", str(e)) from None
         if symbol is not None and self._symbols[view[_INST_V]] != symbol:
