@@ -977,7 +977,9 @@ class Venue:
                         order_id = self._restored_order(step.instrument, cmd, step.client_order_id)
                 if step.risk_reason is not None:
                     if order_id is not None:
-                        self._carry_out(self._orders.reject(order_id, step.risk_reason, 0))
+                        self._carry_out(
+                            self._orders.reject(order_id, step.risk_reason, self._now())
+                        )
                     continue
                 books, orders, inst_id = self._books, self._orders, step.instrument
                 for row in step.events:
