@@ -349,6 +349,7 @@ impl VenueOrders {
         if !sent && self.orders.get(&order_id).is_some_and(|o| o.status == Status::Pending) {
             self.reject(order_id, code, now_ns, effects);
             self.touched.retain(|id| *id != order_id);
+            self.trim();
         }
     }
 
@@ -419,6 +420,7 @@ impl VenueOrders {
                 self.answer(k, p, now_ns, effects);
             }
             self.publish_touched(effects);
+            self.trim();
         }
     }
 
@@ -479,6 +481,7 @@ impl VenueOrders {
     /// Ends a command replayed with [`Self::event`]: its changed orders are not published.
     pub fn command_done(&mut self) {
         self.touched.clear();
+        self.trim();
     }
 
     /// The book refused a command: a FOK place that cannot fill expires, the rest fail.
@@ -573,6 +576,11 @@ impl VenueOrders {
             self.forget_client_id(account, &cid, order_id);
         }
         self.closed.push_back(order_id);
+    }
+
+    /// Forgets the oldest final orders beyond the history size (at the end of a command, so
+    /// that its answer still sees every order it concerned).
+    fn trim(&mut self) {
         while self.closed.len() > self.history_size {
             let Some(old_id) = self.closed.pop_front() else { break };
             let Some(old) = self.orders.remove(&old_id) else { continue };

@@ -314,3 +314,17 @@ fn a_place_never_sent_is_rejected_and_one_sent_waits_for_its_answer() {
     assert!(effects.is_empty());
     assert!(t.forget(1) && !t.forget(1));
 }
+
+#[test]
+fn a_command_answers_with_every_order_it_ended_even_past_the_history_size() {
+    let mut t = VenueOrders::new(1, 0, 1);
+    let a = rest(&mut t, 1, &limit(7, None, BUY, 99, 1));
+    let b = rest(&mut t, 2, &limit(7, None, SELL, 101, 1));
+    t.expect(3, CommandKind::Mass, None, false).unwrap();
+    let effects =
+        apply(&mut t, &command(3, &[canceled(a, CancelReason::MassCancel), canceled(b, CancelReason::MassCancel)]));
+    let [(3, Answer::Canceled(done))] = &answers(&effects)[..] else { panic!("{effects:?}") };
+    assert_eq!(done.iter().map(|o| o.order_id).collect::<Vec<_>>(), vec![a, b]);
+    assert!(t.order(a).is_none(), "forgotten once the command ended");
+    assert_eq!(t.order(b).map(|o| o.status), Some(Status::Canceled));
+}
