@@ -343,8 +343,11 @@ class PostgresStore:
         except psycopg.Error as e:
             self._days.clear()
             raise StorageError(f"postgresql: write failed: {e}", reason="STORAGE") from e
-        with ThreadPoolExecutor(min(self.connections, len(batches))) as pool:
-            results = list(pool.map(self._write_range, batches))
+        if len(batches) == 1:
+            results = [self._write_range(batches[0])]
+        else:
+            with ThreadPoolExecutor(min(self.connections, len(batches))) as pool:
+                results = list(pool.map(self._write_range, batches))
         error = next((r for r in results if isinstance(r, StorageError)), None)
         try:
             with self._db.transaction():
@@ -364,7 +367,18 @@ class PostgresStore:
         return written, prefix, error
 
     def _open_pool(self) -> None:
+        """Opens the batch connections, replacing any that broke (between calls: every
+        connection is in the queue)."""
         with self._pool_lock:
+            if any(db.broken or db.closed for db in self._pooled):
+                while not self._pool.empty():
+                    self._pool.get_nowait()
+                for db in self._pooled:
+                    if db.broken or db.closed:
+                        db.close()
+                self._pooled = [db for db in self._pooled if not db.closed]
+                for db in self._pooled:
+                    self._pool.put(db)
             while len(self._pooled) < self.connections:
                 db = self._connect()
                 self._pooled.append(db)
