@@ -7,6 +7,7 @@ and the monitors' state of a writer that never stopped."""
 
 from __future__ import annotations
 
+import itertools
 import signal
 import threading
 import time
@@ -78,7 +79,7 @@ class _OutOfOrder:
             self.batches = list(batches)
             return real_ranges(batches, states)
 
-        store.write_ranges = write_ranges  # type: ignore[method-assign]
+        store.write_ranges = write_ranges  # type: ignore[method-assign, assignment]
         if no_fold:
             real_fold = store._fold
 
@@ -123,7 +124,7 @@ def test_a_restart_after_out_of_order_commits_stores_exactly_the_engines_events(
         writer.step()
     ranges = sorted((b.after_seq, b.through_seq) for b in inject.batches)
     assert len(ranges) >= 10
-    assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False)), "consecutive"
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges)), "consecutive"
     prefix = ranges[1][1]  # batches 0 and 1 chain on; batch 2 failed
     first.close()
     # Batches after the failed one did commit: their rows are in the table, past the prefix.

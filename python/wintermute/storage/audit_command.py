@@ -197,7 +197,9 @@ def _connection_count(text: str) -> int:
     except ValueError:
         value = 0
     if not 1 <= value <= MAX_CONNECTIONS:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected an integer from 1 to {MAX_CONNECTIONS}")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected an integer from 1 to {MAX_CONNECTIONS}"
+        )
     return value
 
 

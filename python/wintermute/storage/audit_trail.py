@@ -91,8 +91,11 @@ class AuditTrail:
         self.writer: AuditWriter | None = None
         if follow:
             self.writer = AuditWriter(
-                open_store(url, connections=connections), instruments, journal,
-                monitor=monitor, hot=hot,
+                open_store(url, connections=connections),
+                instruments,
+                journal,
+                monitor=monitor,
+                hot=hot,
             )
         self._reader = open_store(url)
         self._lock = threading.Lock()

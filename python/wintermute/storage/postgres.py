@@ -306,8 +306,7 @@ class PostgresStore:
         assert row is not None
         prefix = int(row[0])
         self._db.execute(
-            "UPDATE audit_progress SET journal_seq = %s, updated_ns = %s "
-            "WHERE journal_seq < %s",
+            "UPDATE audit_progress SET journal_seq = %s, updated_ns = %s WHERE journal_seq < %s",
             (prefix, time.time_ns(), prefix),
         )
         self._db.execute("DELETE FROM audit_batches WHERE through_seq <= %s", (prefix,))
