@@ -28,11 +28,11 @@ report's ``rust`` list, same run:
   Rust (exact ``numeric`` from ticks and lots), same batches;
 - ``postgresql (same COPY, table without indexes)``: the same data in one COPY into a table of
   the same columns without its indexes and partitions (what the indexes cost the server);
-- ``postgresql (writer's batches, N connection(s))``, for each N of ``--connections`` (default
-  1, 2 and 4): the same batches through ``PostgresStore.write_ranges``, the audit writer's
-  path on N connections (each batch a transaction with its sequence range, then the fold of
-  the gap-free prefix), each N into a fresh schema, its connections opened before the clock
-  starts.
+- ``postgresql (writer's batches, N connection(s))``, for each N of ``--connections N,N,...``
+  (``1,2,4``: the three in one run; none without the option): the same batches through
+  ``PostgresStore.write_ranges``, the audit writer's path on N connections (each batch a
+  transaction with its sequence range, then the fold of the gap-free prefix), each N into a
+  fresh schema, its connections opened before the clock starts.
 
 With ``--variants`` (and ``--postgres``), the same COPY data into tables with other index
 sets, over one connection and two (``storage_variants.py``). Without a URL a backend is left
@@ -113,7 +113,7 @@ def run(
     postgres: str | None,
     redis_url: str | None,
     variants: bool = False,
-    connections: tuple[int, ...] = (1, 2, 4),
+    connections: tuple[int, ...] = (),
 ) -> dict[str, Any]:
     """Runs the measurements; returns ``{"rows", "results": [...], "notes": [...]}``."""
     results: list[dict[str, Any]] = []
@@ -348,10 +348,10 @@ def add_parser(targets: Any) -> None:
     p.add_argument(
         "--connections",
         type=_connection_counts,
-        default=(1, 2, 4),
+        default=(),
         metavar="N,N,...",
-        help="with --postgres: the writer's batches on each of these numbers of connections "
-        "(default 1,2,4)",
+        help="with --postgres: the writer's batches on each of these numbers of connections, "
+        "like 1,2,4 (default: none)",
     )
     p.set_defaults(handler=_main)
 
