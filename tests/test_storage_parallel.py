@@ -54,6 +54,22 @@ def _raw(url: str, what: str) -> int:
         return int(row[0])
 
 
+def _backends_gone(url: str) -> None:
+    """Waits until no other session is connected to the database: a killed writer's server
+    backends may still commit what the writer sent before it died."""
+    with psycopg.connect(url, autocommit=True) as db:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            row = db.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchone()
+            if row == (0,):
+                return
+            time.sleep(0.01)
+    raise AssertionError("the killed writer's sessions did not end")
+
+
 @pytest.fixture
 def run(tmp_path: Path) -> storage_workload.Run:
     return storage_workload.run(tmp_path, orders=3_000, seed=17)
@@ -207,6 +223,9 @@ def test_a_parallel_writer_killed_mid_run_loses_and_duplicates_nothing(
                 time.sleep(0.002)
             proc.send_signal(signal.SIGKILL)
             assert proc.wait(10) == -signal.SIGKILL
+            store.close()  # the test's own session too, to see the writer's end
+            _backends_gone(postgres_url)
+            store = open_store(postgres_url)
             stored = store.last_seq()
             if stored >= run.last_seq:
                 break

@@ -482,9 +482,9 @@ class PostgresStore:
         alerts: Sequence[Alert],
         state: MonitorState | None,
     ) -> int:
-        """One transaction: lock the stored sequence, ``copy_rows(stored)`` (the rows after
-        it; returns how many), store ``alerts`` after it and ``state`` unless it is older,
-        and move the sequence to ``through_seq``."""
+        """One transaction: lock the stored sequence (the gap-free prefix),
+        ``copy_rows(stored)`` (the rows after it; returns how many), store ``alerts`` after
+        it and ``state`` unless it is older, and move the sequence to ``through_seq``."""
         try:
             with self._db.transaction():
                 row = self._db.execute(
@@ -492,7 +492,8 @@ class PostgresStore:
                 ).fetchone()
                 if row is None:
                     raise StorageError("postgresql: audit_progress has no row", reason="STORAGE")
-                stored = int(row[0])
+                # Ranges committed on several connections that chain on count as stored.
+                stored = self._fold(None)
                 written = copy_rows(stored)
                 self._insert_alerts([a for a in alerts if a.journal_seq > stored])
                 if state is not None and state.journal_seq >= stored:
