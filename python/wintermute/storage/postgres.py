@@ -277,10 +277,14 @@ class PostgresStore:
                 self._db.execute(
                     "INSERT INTO schema_migrations VALUES (%s, %s)", (version, time.time_ns())
                 )
+                done.add(version)
+        # A schema before migration 6 has no ranges: its stored sequence is audit_progress.
+        self._ranges = 6 in done
+        self._prefix = _PREFIX if self._ranges else "SELECT journal_seq FROM audit_progress"
 
     def last_seq(self) -> int:
         """The gap-free prefix of the committed batches (see the module documentation)."""
-        row = self._db.execute(_PREFIX).fetchone()
+        row = self._db.execute(self._prefix).fetchone()
         assert row is not None
         return int(row[0])
 
@@ -289,6 +293,8 @@ class PostgresStore:
         sequence into it, deletes the rows, alerts and ranges of batches past it (committed
         out of order: their writer failed or died before the batches between them), and
         returns it. Idempotent; a store written on one connection has nothing to delete."""
+        if not self._ranges:
+            return self.last_seq()
         try:
             with self._db.transaction():
                 self._db.execute("SELECT journal_seq FROM audit_progress FOR UPDATE")
@@ -333,6 +339,8 @@ class PostgresStore:
         next writer's :meth:`recover` settles the store)."""
         if not batches:
             return 0, self.last_seq(), None
+        if not self._ranges:
+            raise StorageError("postgresql: the schema has no audit_batches", reason="STORAGE")
         try:
             days: set[int] = set()
             for b in batches:
@@ -493,7 +501,7 @@ class PostgresStore:
                 if row is None:
                     raise StorageError("postgresql: audit_progress has no row", reason="STORAGE")
                 # Ranges committed on several connections that chain on count as stored.
-                stored = self._fold(None)
+                stored = self._fold(None) if self._ranges else int(row[0])
                 written = copy_rows(stored)
                 self._insert_alerts([a for a in alerts if a.journal_seq > stored])
                 if state is not None and state.journal_seq >= stored:
@@ -520,7 +528,7 @@ class PostgresStore:
         where, params = q.where("%s")
         text = (
             f"SELECT {', '.join(COLUMNS)} FROM audit_events WHERE {where} "
-            f"AND journal_seq <= ({_PREFIX}) ORDER BY journal_seq, n LIMIT %s"
+            f"AND journal_seq <= ({self._prefix}) ORDER BY journal_seq, n LIMIT %s"
         )
         cur = self._db.execute(text, [*params, q.limit])
         return [_from_sql(r) for r in cur]
@@ -529,13 +537,13 @@ class PostgresStore:
         where, params = q.where("%s")
         text = (
             f"SELECT {', '.join(ALERT_COLUMNS)} FROM audit_alerts WHERE {where} "
-            f"AND journal_seq <= ({_PREFIX}) ORDER BY journal_seq, rule, account LIMIT %s"
+            f"AND journal_seq <= ({self._prefix}) ORDER BY journal_seq, rule, account LIMIT %s"
         )
         return [Alert(*r) for r in self._db.execute(text, [*params, q.limit])]
 
     def count(self) -> int:
         row = self._db.execute(
-            f"SELECT count(*) FROM audit_events WHERE journal_seq <= ({_PREFIX})"
+            f"SELECT count(*) FROM audit_events WHERE journal_seq <= ({self._prefix})"
         ).fetchone()
         assert row is not None
         return int(row[0])
@@ -565,7 +573,8 @@ class PostgresStore:
                 self._db.execute(f"DROP TABLE audit_events_p{d:%Y%m%d}")
             self._db.execute("DELETE FROM audit_alerts")
             self._db.execute("DELETE FROM audit_monitor_state")
-            self._db.execute("DELETE FROM audit_batches")
+            if self._ranges:
+                self._db.execute("DELETE FROM audit_batches")
             self._db.execute("UPDATE audit_progress SET journal_seq = 0, updated_ns = 0")
         self._days.clear()
 
