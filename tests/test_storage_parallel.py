@@ -18,17 +18,19 @@ import psycopg
 import pytest
 
 import storage_workload
-from storage_servers import postgres_admin_url, postgres_url
+from storage_servers import postgres_admin_url, postgres_url, store_url
 from test_storage_audit import _follow, all_rows, timeless
 from wintermute.errors import ConfigError
 from wintermute.storage import AuditWriter, StorageError, open_store
+from wintermute.storage import postgres as pg_backend
+from wintermute.storage import sqlite as sqlite_backend
 from wintermute.storage.audit_settings import AuditSettings
 from wintermute.storage.monitors import ComplianceMonitor, Thresholds
 from wintermute.storage.postgres import PostgresStore, RangeWrite
 from wintermute.storage.queries import AlertQuery
 from wintermute.storage.schema import Alert
 
-__all__ = ["postgres_admin_url", "postgres_url"]  # fixtures, used by name
+__all__ = ["postgres_admin_url", "postgres_url", "store_url"]  # fixtures, used by name
 
 THRESHOLDS = Thresholds(max_order_to_trade=1.2, max_cancel_rate=0.06, max_stp_hits=3,
                         min_orders=20, price_band_bps=3)  # fmt: skip
@@ -274,3 +276,30 @@ def test_bad_connection_counts_are_refused_naming_the_key(value: Any) -> None:
 def test_the_connections_setting_and_its_default() -> None:
     assert AuditSettings().connections == 2
     assert AuditSettings.from_dict({"connections": 4}).connections == 4
+
+
+def test_a_store_of_the_fifth_schema_is_migrated_and_then_written_in_parallel(
+    store_url: str, run: storage_workload.Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = sqlite_backend if store_url.startswith("sqlite") else pg_backend
+    assert [v for v, _ in backend.MIGRATIONS] == [1, 2, 3, 4, 5, 6]
+    with monkeypatch.context() as m:
+        m.setattr(backend, "MIGRATIONS", backend.MIGRATIONS[:5])
+        old = open_store(store_url)
+        AuditWriter(old, run.config.instruments, run.journal, batch_rows=400).step()
+        assert old.last_seq() == run.last_seq
+        old.close()
+    store = open_store(store_url, connections=3)  # applies migration 6: audit_batches
+    assert store.last_seq() == run.last_seq
+    assert timeless(all_rows(store)) == run.expected
+    store.reset()  # and written again, on three connections where the backend has them
+    writer = AuditWriter(store, run.config.instruments, run.journal,
+                         batch_rows=len(run.expected) // 7)  # fmt: skip
+    assert writer.step() == len(run.expected)
+    assert timeless(all_rows(store)) == run.expected
+    assert store.last_seq() == run.last_seq
+    store.close()
+    reopened = open_store(store_url)  # nothing applied twice
+    assert reopened.last_seq() == run.last_seq
+    assert reopened.count() == len(run.expected)
+    reopened.close()
