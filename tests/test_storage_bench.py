@@ -64,3 +64,25 @@ def test_bench_storage_variants_copy_every_row_into_each_index_set_and_drop_thei
     with psycopg.connect(postgres_url) as db:
         left = db.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'wm_bench_%'")
         assert left.fetchone() == (0,)
+
+
+def test_bench_storage_writes_the_writers_batches_on_each_number_of_connections(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["bench", "storage", "--orders", "2000", "--batch-rows", "400", "--json",
+            "--postgres", postgres_url, "--connections", "1,3"]  # fmt: skip
+    assert main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    runs = [r for r in report["rust"] if r["name"].startswith("postgresql (writer's batches")]
+    assert [r["name"] for r in runs] == [
+        f"postgresql (writer's batches, {n} connection(s))" for n in (1, 3)
+    ]
+    # Each checked the store held every row through the last sequence (it raises otherwise).
+    assert all(r["rows"] == report["rows"] and r["batches"] > 3 for r in runs)
+    with psycopg.connect(postgres_url) as db:
+        left = db.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'wm_bench_%'")
+        assert left.fetchone() == (0,)
+    with pytest.raises(SystemExit) as bad:
+        main(["bench", "storage", "--connections", "0,2"])
+    assert bad.value.code == 2
+    assert "--connections" in capsys.readouterr().err

@@ -3,7 +3,7 @@
 ::
 
     wintermute bench storage [--orders N] [--postgres URL] [--redis URL] [--batch-rows N]
-                             [--seed N] [--json] [--variants]
+                             [--seed N] [--json] [--variants] [--connections 1,2,4]
 
 A seeded order flow (``--orders`` commands, one instrument, about a quarter crossing) runs
 through an in-thread engine with a journal; then, each timed on its own:
@@ -27,7 +27,12 @@ report's ``rust`` list, same run:
 - ``postgresql (Rust binary COPY)``: ``PostgresStore.write_columns``: the COPY data encoded in
   Rust (exact ``numeric`` from ticks and lots), same batches;
 - ``postgresql (same COPY, table without indexes)``: the same data in one COPY into a table of
-  the same columns without its indexes and partitions (what the indexes cost the server).
+  the same columns without its indexes and partitions (what the indexes cost the server);
+- ``postgresql (writer's batches, N connection(s))``, for each N of ``--connections N,N,...``
+  (``1,2,4``: the three in one run; none without the option): the same batches through
+  ``PostgresStore.write_ranges``, the audit writer's path on N connections (each batch a
+  transaction with its sequence range, then the fold of the gap-free prefix), each N into a
+  fresh schema, its connections opened before the clock starts.
 
 With ``--variants`` (and ``--postgres``), the same COPY data into tables with other index
 sets, over one connection and two (``storage_variants.py``). Without a URL a backend is left
@@ -108,6 +113,7 @@ def run(
     postgres: str | None,
     redis_url: str | None,
     variants: bool = False,
+    connections: tuple[int, ...] = (),
 ) -> dict[str, Any]:
     """Runs the measurements; returns ``{"rows", "results": [...], "notes": [...]}``."""
     results: list[dict[str, Any]] = []
@@ -135,7 +141,7 @@ def run(
             results.append(_redis(redis_url, rows, replay))
         else:
             notes.append("redis: left out (give --redis URL)")
-        rust = _rust(journal, Path(tmp), batch_rows, postgres, len(rows), variants)
+        rust = _rust(journal, Path(tmp), batch_rows, postgres, len(rows), variants, connections)
     for r in results + rust:
         r["per_s"] = r.get("updates", r["rows"]) / r["seconds"] if r["seconds"] else 0.0
     return {"orders": orders, "rows": len(rows), "results": results, "rust": rust,
@@ -149,6 +155,7 @@ def _rust(
     postgres: str | None,
     expected: int,
     variants: bool = False,
+    connections: tuple[int, ...] = (),
 ) -> list[dict[str, Any]]:
     """The Rust path's rows: built, into SQLite, into PostgreSQL (same batches)."""
     replay = RustJournalReplay([INSTRUMENT], journal)
@@ -171,7 +178,40 @@ def _rust(
     lite.close()
     if postgres:
         out.extend(_postgres_rust(postgres, columns, batch_rows, variants))
+        out.extend(_postgres_parallel(postgres, columns, batch_rows, n) for n in connections)
     return out
+
+
+def _postgres_parallel(
+    url: str, columns: AuditBatch, batch_rows: int, connections: int
+) -> dict[str, Any]:
+    """The writer's batches through ``write_ranges`` on ``connections`` connections."""
+    from psycopg import sql
+
+    from wintermute.storage.postgres import PostgresStore, RangeWrite
+
+    schema = f"wm_bench_par_{os.getpid()}_{connections}"
+    store = PostgresStore(url, schema=schema, connections=connections)
+    seqs = columns.journal_seq.tolist()
+    batches, after = [], 0
+    for i, end in command_batches(seqs, batch_rows):
+        batches.append(RangeWrite(columns, i, end, after, seqs[end - 1]))
+        after = seqs[end - 1]
+    try:
+        store._open_pool()
+        start = time.perf_counter()
+        written, prefix, error = store.write_ranges(batches)
+        seconds = time.perf_counter() - start
+        if error is not None:
+            raise error
+        if written != len(columns) or store.count() != len(columns) or prefix != seqs[-1]:
+            raise RuntimeError(f"postgresql: stored {store.count()} of {len(columns)} rows")
+    finally:
+        store.reset()
+        store._db.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+        store.close()
+    return {"name": f"postgresql (writer's batches, {connections} connection(s))",
+            "rows": len(columns), "seconds": seconds, "batches": len(batches)}  # fmt: skip
 
 
 def _postgres_rust(
@@ -280,7 +320,10 @@ def to_table(report: dict[str, Any]) -> str:
 
 
 def _main(args: argparse.Namespace) -> int:
-    report = run(args.orders, args.seed, args.batch_rows, args.postgres, args.redis, args.variants)
+    report = run(
+        args.orders, args.seed, args.batch_rows, args.postgres, args.redis, args.variants,
+        args.connections,
+    )  # fmt: skip
     print(json.dumps(report, indent=2) if args.json else to_table(report))
     return 0
 
@@ -302,4 +345,26 @@ def add_parser(targets: Any) -> None:
         help="with --postgres: the same COPY into tables with other index sets, over one "
         "connection and two in parallel (bench/storage_variants.py)",
     )
+    p.add_argument(
+        "--connections",
+        type=_connection_counts,
+        default=(),
+        metavar="N,N,...",
+        help="with --postgres: the writer's batches on each of these numbers of connections, "
+        "like 1,2,4 (default: none)",
+    )
     p.set_defaults(handler=_main)
+
+
+def _connection_counts(text: str) -> tuple[int, ...]:
+    from wintermute.storage.schema import MAX_CONNECTIONS
+
+    try:
+        counts = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        counts = ()
+    if not counts or not all(1 <= n <= MAX_CONNECTIONS for n in counts):
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected numbers of connections from 1 to {MAX_CONNECTIONS}, like 1,2,4"
+        )
+    return counts

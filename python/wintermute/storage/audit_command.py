@@ -3,8 +3,10 @@
 ::
 
     wintermute audit follow  --config engine.toml [--store URL] [--redis URL] [--seconds S]
-                             [--metrics-port P] [--full-replay] [MONITOR OPTIONS]
-    wintermute audit rebuild --config engine.toml [--store URL] [MONITOR OPTIONS]
+                             [--connections N] [--metrics-port P] [--full-replay]
+                             [MONITOR OPTIONS]
+    wintermute audit rebuild --config engine.toml [--store URL] [--connections N]
+                             [MONITOR OPTIONS]
     wintermute audit query   [--store URL] [--account N] [--instrument SYM] [--order-id N]
                              [--since T] [--until T] [--after SEQ:N] [--limit N] [--json]
     wintermute audit report  [--store URL] --day YYYY-MM-DD [--account N] [--json]
@@ -20,7 +22,9 @@
 ``[audit.monitors]`` table (``wintermute.storage.audit_settings``); the options override its
 values. ``follow`` resumes: it starts from the engine's snapshot at or before the stored
 sequence and, with monitors, from their stored state (``writer.py``); ``--full-replay``
-replays the whole journal instead (the monitors count it all again). Times are ISO 8601
+replays the whole journal instead (the monitors count it all again). ``--connections N``
+(default: the config's ``[audit] connections``, else 2) writes batches on N PostgreSQL
+connections at once (``postgres.py``). Times are ISO 8601
 with a timezone (``2026-12-06T10:00:00+00:00``) or integer nanoseconds since the epoch.
 ``query`` and ``report`` refuse a SQLite file that does not exist (rather than create an
 empty one).
@@ -129,7 +133,7 @@ def _follow(args: argparse.Namespace) -> int:
 
     config, journal, settings = _journal_of(args)
     monitor = _monitor_of(args, settings)
-    store = open_store(store_url(args, settings.store))
+    store = open_store(store_url(args, settings.store), connections=_connections_of(args, settings))
     hot = None
     if args.redis:
         from wintermute.storage.redis_tier import RedisTier
@@ -173,11 +177,30 @@ def _rebuild(args: argparse.Namespace) -> int:
 
     config, journal, settings = _journal_of(args)
     monitor = _monitor_of(args, settings)
-    store = open_store(store_url(args, settings.store))
+    store = open_store(store_url(args, settings.store), connections=_connections_of(args, settings))
     rows = rebuild(store, config.instruments, journal, monitor=monitor)
     print(f"rebuilt {rows} rows from {journal} through seq {store.last_seq()}")
     store.close()
     return 0
+
+
+def _connections_of(args: argparse.Namespace, settings: Any) -> int:
+    """``--connections``, else the config's ``[audit] connections``."""
+    return int(settings.connections if args.connections is None else args.connections)
+
+
+def _connection_count(text: str) -> int:
+    from wintermute.storage.schema import MAX_CONNECTIONS
+
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_CONNECTIONS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: expected an integer from 1 to {MAX_CONNECTIONS}"
+        )
+    return value
 
 
 def _time(text: str) -> datetime | int:
@@ -305,6 +328,13 @@ def add_parser(commands: Any) -> None:
             help="related accounts for the wash-trade rule (repeatable)",
         )  # fmt: skip
 
+    def with_connections(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--connections", type=_connection_count, metavar="N",
+            help="PostgreSQL: write batches on N connections at once (default: the config's "
+            "[audit] connections, else 2); SQLite keeps one",
+        )  # fmt: skip
+
     def with_journal(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", required=True, help="the engine's config file (instruments)")
         p.add_argument("--journal", help="journal directory (default: the config's)")
@@ -313,6 +343,7 @@ def add_parser(commands: Any) -> None:
     with_journal(follow)
     with_store(follow)
     follow.add_argument("--batch-rows", type=int, default=10_000, help="rows per transaction")
+    with_connections(follow)
     follow.add_argument("--poll", type=float, default=0.05, help="seconds between journal reads")
     follow.add_argument("--seconds", type=float, default=None, help="stop after this long")
     follow.add_argument("--redis", help="also publish books and trades to this Redis URL")
@@ -331,6 +362,7 @@ def add_parser(commands: Any) -> None:
     rebuild = sub.add_parser("rebuild", help="empty the store and write the whole journal again")
     with_journal(rebuild)
     with_store(rebuild)
+    with_connections(rebuild)
     with_monitor(rebuild)
     rebuild.add_argument(
         "--rust-rows", action="store_true",

@@ -11,6 +11,8 @@ The engine's schema refuses unknown keys, so ``EngineConfig.from_file`` and the 
     run_dir = "runs"             # default: a new wintermute-* directory in the temp dir
     follow = true                # false: another process (wintermute audit follow) writes
                                  # the store; the service only reads it
+    connections = 2              # PostgreSQL: batches written on this many connections at
+                                 # once (1 to 32; default 2); SQLite keeps one
 
     [audit.monitors]             # the compliance monitors (wintermute.storage.monitors)
     enabled = true
@@ -43,6 +45,7 @@ from typing import Any
 
 from wintermute.errors import ConfigError
 from wintermute.storage.monitors import ComplianceMonitor, Thresholds
+from wintermute.storage.schema import MAX_CONNECTIONS
 
 __all__ = ["AuditSettings"]
 
@@ -89,6 +92,8 @@ class AuditSettings:
     store: str | None = None
     run_dir: str | None = None
     follow: bool = True
+    #: PostgreSQL: how many connections the audit writer writes batches on at once.
+    connections: int = 2
     monitors: bool = True
     thresholds: Thresholds = field(default_factory=Thresholds)
     account_groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
@@ -102,12 +107,14 @@ class AuditSettings:
         if not isinstance(data, Mapping):
             raise _error("", "expected an [audit] table")
         for key in data:
-            if key not in ("enabled", "store", "run_dir", "follow", "monitors"):
+            if key not in ("enabled", "store", "run_dir", "follow", "connections", "monitors"):
                 raise _error(str(key), "unknown key")
         kw: dict[str, Any] = {
             "enabled": _bool(data, "enabled", "", True),
             "follow": _bool(data, "follow", "", True),
         }
+        if "connections" in data:
+            kw["connections"] = _connections(data["connections"])
         for key in ("store", "run_dir"):
             if key in data:
                 if not isinstance(data[key], str) or not data[key]:
@@ -128,6 +135,12 @@ class AuditSettings:
         if not self.monitors:
             return None
         return ComplianceMonitor(self.thresholds, account_groups=dict(self.account_groups))
+
+
+def _connections(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CONNECTIONS:
+        raise _error("connections", f"{value!r} is not an integer from 1 to {MAX_CONNECTIONS}")
+    return value
 
 
 def _monitors(table: Any) -> dict[str, Any]:

@@ -77,6 +77,7 @@ class AuditTrail:
         follow: bool = True,
         poll_s: float = 0.1,
         hot: RedisTier | None = None,
+        connections: int = 1,
     ) -> None:
         if _is_memory(url):
             raise StorageError(
@@ -90,7 +91,11 @@ class AuditTrail:
         self.writer: AuditWriter | None = None
         if follow:
             self.writer = AuditWriter(
-                open_store(url), instruments, journal, monitor=monitor, hot=hot
+                open_store(url, connections=connections),
+                instruments,
+                journal,
+                monitor=monitor,
+                hot=hot,
             )
         self._reader = open_store(url)
         self._lock = threading.Lock()
@@ -187,7 +192,7 @@ class TrailPlan:
         ``hot``: also publish our books and trades to Redis (``redis_tier.py``)."""
         return AuditTrail(
             self.url, self.engine.instruments, self.journal, monitor=settings.monitor(),
-            follow=settings.follow, hot=hot,
+            follow=settings.follow, hot=hot, connections=settings.connections,
         ).start()  # fmt: skip
 
     def describe(self) -> str:

@@ -16,14 +16,31 @@
   Migration 3 adds the market-data history's tables, partitioned by day the same way
   (``market_history.py``, written by ``market_history_postgres.py``). Migration 5 adds the
   compliance monitors' state (``audit_monitor_state``, one row, upserted in the batch's
-  transaction when the writer has monitors).
+  transaction when the writer has monitors). Migration 6 adds ``audit_batches``: the
+  sequence ranges of batches committed in parallel, not yet folded into ``audit_progress``.
+- **Batches on several connections** (``connections=N``, ``[audit] connections``): the writer
+  hands a step's batches to :meth:`PostgresStore.write_ranges`, which writes them on ``N``
+  connections at once, each batch one transaction that COPYs its rows, stores its alerts and
+  records its range ``(after_seq, through_seq]`` in ``audit_batches`` (no lock shared
+  between them). Batches may commit out of order, so the stored sequence (:meth:`last_seq
+  <PostgresStore.last_seq>`, what a restart resumes from, and the bound of every query) is
+  the **gap-free prefix**: ``audit_progress`` followed through the chain of committed ranges.
+  After the batches, one small transaction folds the prefix into ``audit_progress`` with the
+  monitors' state as of the prefix. Rows, alerts and ranges past the prefix (batches that
+  committed after one that failed, or a writer killed in between) are deleted by
+  :meth:`PostgresStore.recover`, which a writer calls before it resumes, so nothing is
+  stored twice.
 """
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +53,7 @@ from wintermute.storage.schema import (
     ALERT_COLUMNS,
     COLUMNS,
     DECIMAL_COLUMNS,
+    MAX_CONNECTIONS,
     Alert,
     AuditRow,
     MonitorState,
@@ -47,7 +65,7 @@ from wintermute.storage.schema import (
 if TYPE_CHECKING:
     from wintermute.storage.rust_rows import AuditBatch
 
-__all__ = ["MIGRATIONS", "PostgresStore"]
+__all__ = ["MAX_CONNECTIONS", "MIGRATIONS", "PostgresStore", "RangeWrite"]
 
 _DAY_NS = 86_400 * 10**9
 _TYPES = {
@@ -129,7 +147,24 @@ CREATE TABLE audit_monitor_state (
 );
 """,
     ),
+    (
+        6,
+        """
+CREATE TABLE audit_batches (
+    after_seq int8 PRIMARY KEY,
+    through_seq int8 NOT NULL CHECK (through_seq > after_seq),
+    committed_ns int8 NOT NULL
+);
+""",
+    ),
 ]
+#: The stored sequence: ``audit_progress`` followed through the committed ranges that chain
+#: on to it (each ``(after_seq, through_seq]``); where the chain stops there is a gap.
+_PREFIX = (
+    "WITH RECURSIVE chain(seq) AS (SELECT journal_seq FROM audit_progress UNION ALL "
+    "SELECT b.through_seq FROM audit_batches b JOIN chain c ON b.after_seq = c.seq) "
+    "SELECT max(seq) FROM chain"
+)
 _UPSERT_STATE = (
     "INSERT INTO audit_monitor_state VALUES (1, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
     "SET format = excluded.format, config = excluded.config, "
@@ -145,17 +180,53 @@ _COPY_SQL = f"COPY audit_events ({', '.join(COLUMNS)}) FROM STDIN (FORMAT BINARY
 _PARTITION = re.compile(r"^audit_events_p(\d{8})$")
 
 
+@dataclass(frozen=True)
+class RangeWrite:
+    """One batch for :meth:`PostgresStore.write_ranges`: rows ``start:end`` of ``batch`` (all
+    of them after ``after_seq``, none after ``through_seq``) and the ``alerts`` they raised,
+    covering the journal sequences ``(after_seq, through_seq]``."""
+
+    batch: AuditBatch
+    start: int
+    end: int
+    after_seq: int
+    through_seq: int
+    alerts: Sequence[Alert] = ()
+
+
 class PostgresStore:
     """The audit trail in the PostgreSQL database at ``url`` (a libpq URL); in ``schema``
-    (created if missing) instead of the default search path when given."""
+    (created if missing) instead of the default search path when given. ``connections``:
+    how many connections :meth:`write_ranges` writes batches on at once (opened at its first
+    call; 1 to :data:`MAX_CONNECTIONS`)."""
 
     backend = "postgresql"
 
-    def __init__(self, url: str, connect_timeout: float = 5.0, schema: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        connect_timeout: float = 5.0,
+        schema: str | None = None,
+        connections: int = 1,
+    ) -> None:
+        if (
+            isinstance(connections, bool)
+            or not isinstance(connections, int)
+            or not 1 <= connections <= MAX_CONNECTIONS
+        ):
+            raise StorageError(
+                f"connections={connections!r}: expected an integer from 1 to {MAX_CONNECTIONS}",
+                reason="STORAGE",
+            )
         self.url = url
         self.schema = schema
+        self.connections = connections
         self._timeout = connect_timeout
         self._days: set[int] = set()
+        # The batch connections of write_ranges, each used by one thread at a time.
+        self._pool: queue.SimpleQueue[psycopg.Connection[Any]] = queue.SimpleQueue()
+        self._pooled: list[psycopg.Connection[Any]] = []
+        self._pool_lock = threading.Lock()
         self._db = self._connect()
         self._migrate()
 
@@ -176,9 +247,18 @@ class PostgresStore:
         """Opens a new connection (after the server went away)."""
         try:
             self._db.close()
+            self._close_pool()
         finally:
             self._days.clear()
             self._db = self._connect()
+
+    def _close_pool(self) -> None:
+        with self._pool_lock:
+            for db in self._pooled:
+                db.close()
+            self._pooled.clear()
+            while not self._pool.empty():
+                self._pool.get_nowait()
 
     def _migrate(self) -> None:
         with self._db.transaction():
@@ -197,11 +277,147 @@ class PostgresStore:
                 self._db.execute(
                     "INSERT INTO schema_migrations VALUES (%s, %s)", (version, time.time_ns())
                 )
+                done.add(version)
+        # A schema before migration 6 has no ranges: its stored sequence is audit_progress.
+        self._ranges = 6 in done
+        self._prefix = _PREFIX if self._ranges else "SELECT journal_seq FROM audit_progress"
 
     def last_seq(self) -> int:
-        row = self._db.execute("SELECT journal_seq FROM audit_progress").fetchone()
+        """The gap-free prefix of the committed batches (see the module documentation)."""
+        row = self._db.execute(self._prefix).fetchone()
         assert row is not None
         return int(row[0])
+
+    def recover(self) -> int:
+        """Before a writer resumes: folds the committed ranges that chain on to the stored
+        sequence into it, deletes the rows, alerts and ranges of batches past it (committed
+        out of order: their writer failed or died before the batches between them), and
+        returns it. Idempotent; a store written on one connection has nothing to delete."""
+        if not self._ranges:
+            return self.last_seq()
+        try:
+            with self._db.transaction():
+                self._db.execute("SELECT journal_seq FROM audit_progress FOR UPDATE")
+                prefix = self._fold(None)
+                self._discard_after(prefix)
+        except psycopg.Error as e:
+            raise StorageError(f"postgresql: recover failed: {e}", reason="STORAGE") from e
+        return prefix
+
+    def _fold(self, state: MonitorState | None) -> int:
+        """In the caller's transaction: moves ``audit_progress`` to the gap-free prefix,
+        forgets the ranges it covers, stores ``state`` (as of a sequence within the prefix)
+        and returns the prefix."""
+        row = self._db.execute(_PREFIX).fetchone()
+        assert row is not None
+        prefix = int(row[0])
+        self._db.execute(
+            "UPDATE audit_progress SET journal_seq = %s, updated_ns = %s WHERE journal_seq < %s",
+            (prefix, time.time_ns(), prefix),
+        )
+        self._db.execute("DELETE FROM audit_batches WHERE through_seq <= %s", (prefix,))
+        if state is not None and state.journal_seq <= prefix:
+            self._db.execute(_UPSERT_STATE, (state.format, state.config, state.journal_seq,
+                                             state.data, time.time_ns()))  # fmt: skip
+        return prefix
+
+    def _discard_after(self, prefix: int) -> None:
+        self._db.execute("DELETE FROM audit_events WHERE journal_seq > %s", (prefix,))
+        self._db.execute("DELETE FROM audit_alerts WHERE journal_seq > %s", (prefix,))
+        self._db.execute("DELETE FROM audit_batches")
+
+    def write_ranges(
+        self, batches: Sequence[RangeWrite], states: Mapping[int, MonitorState] = {}
+    ) -> tuple[int, int, StorageError | None]:
+        """Writes ``batches`` (consecutive ranges, in order, the first after the stored
+        sequence) on :attr:`connections` connections at once, each one transaction (its rows
+        by binary COPY, its alerts, its range); then folds the gap-free prefix into the
+        stored sequence with the newest of the monitors' ``states`` (by sequence) within it.
+        Returns the rows of the batches within the prefix, the prefix, and the first
+        batch's error (None: all stored); after an error, whatever committed past the prefix
+        is deleted (:meth:`recover`). Raises ``StorageError`` when the fold itself fails (the
+        next writer's :meth:`recover` settles the store)."""
+        if not batches:
+            return 0, self.last_seq(), None
+        if not self._ranges:
+            raise StorageError("postgresql: the schema has no audit_batches", reason="STORAGE")
+        try:
+            days: set[int] = set()
+            for b in batches:
+                days.update(b.batch.days(b.start, b.end))
+            self._ensure_day_numbers(days)  # here, once: batches never race to create one
+            self._open_pool()
+        except psycopg.Error as e:
+            self._days.clear()
+            raise StorageError(f"postgresql: write failed: {e}", reason="STORAGE") from e
+        if len(batches) == 1:
+            results = [self._write_range(batches[0])]
+        else:
+            with ThreadPoolExecutor(min(self.connections, len(batches))) as pool:
+                results = list(pool.map(self._write_range, batches))
+        error = next((r for r in results if isinstance(r, StorageError)), None)
+        try:
+            with self._db.transaction():
+                self._db.execute("SELECT journal_seq FROM audit_progress FOR UPDATE")
+                row = self._db.execute(_PREFIX).fetchone()
+                assert row is not None
+                within = [s for s in states if s <= int(row[0])]
+                prefix = self._fold(states[max(within)] if within else None)
+                if error is not None:
+                    self._discard_after(prefix)
+        except psycopg.Error as e:
+            raise StorageError(f"postgresql: write failed: {e}", reason="STORAGE") from e
+        written = sum(
+            r for b, r in zip(batches, results, strict=True)
+            if isinstance(r, int) and b.through_seq <= prefix
+        )  # fmt: skip
+        return written, prefix, error
+
+    def _open_pool(self) -> None:
+        """Opens the batch connections, replacing any that broke (between calls: every
+        connection is in the queue)."""
+        with self._pool_lock:
+            if any(db.broken or db.closed for db in self._pooled):
+                while not self._pool.empty():
+                    self._pool.get_nowait()
+                for db in self._pooled:
+                    if db.broken or db.closed:
+                        db.close()
+                self._pooled = [db for db in self._pooled if not db.closed]
+                for db in self._pooled:
+                    self._pool.put(db)
+            while len(self._pooled) < self.connections:
+                db = self._connect()
+                self._pooled.append(db)
+                self._pool.put(db)
+
+    def _write_range(self, b: RangeWrite) -> int | StorageError:
+        """One batch's transaction on a free pooled connection: its rows, alerts and range."""
+        db = self._pool.get()
+        try:
+            data, count = b.batch.copy_binary(b.start, b.end, b.after_seq)
+            with db.transaction():
+                if count:
+                    with db.cursor() as cur, cur.copy(_COPY_SQL) as copy:
+                        copy.write(data)
+                alerts = [a for a in b.alerts if b.after_seq < a.journal_seq <= b.through_seq]
+                if alerts:
+                    with db.cursor() as cur:
+                        cur.executemany(
+                            _INSERT_ALERT, [[getattr(a, c) for c in ALERT_COLUMNS] for a in alerts]
+                        )
+                db.execute(
+                    "INSERT INTO audit_batches VALUES (%s, %s, %s)",
+                    (b.after_seq, b.through_seq, time.time_ns()),
+                )
+            return int(count)
+        except psycopg.Error as e:
+            return StorageError(
+                f"postgresql: batch ({b.after_seq}, {b.through_seq}] failed: {e}",
+                reason="STORAGE",
+            )
+        finally:
+            self._pool.put(db)
 
     def _ensure_days(self, rows: Sequence[AuditRow]) -> None:
         self._ensure_day_numbers({r.ts_ns // _DAY_NS for r in rows})
@@ -274,9 +490,9 @@ class PostgresStore:
         alerts: Sequence[Alert],
         state: MonitorState | None,
     ) -> int:
-        """One transaction: lock the stored sequence, ``copy_rows(stored)`` (the rows after
-        it; returns how many), store ``alerts`` after it and ``state`` unless it is older,
-        and move the sequence to ``through_seq``."""
+        """One transaction: lock the stored sequence (the gap-free prefix),
+        ``copy_rows(stored)`` (the rows after it; returns how many), store ``alerts`` after
+        it and ``state`` unless it is older, and move the sequence to ``through_seq``."""
         try:
             with self._db.transaction():
                 row = self._db.execute(
@@ -284,7 +500,8 @@ class PostgresStore:
                 ).fetchone()
                 if row is None:
                     raise StorageError("postgresql: audit_progress has no row", reason="STORAGE")
-                stored = int(row[0])
+                # Ranges committed on several connections that chain on count as stored.
+                stored = self._fold(None) if self._ranges else int(row[0])
                 written = copy_rows(stored)
                 self._insert_alerts([a for a in alerts if a.journal_seq > stored])
                 if state is not None and state.journal_seq >= stored:
@@ -311,7 +528,7 @@ class PostgresStore:
         where, params = q.where("%s")
         text = (
             f"SELECT {', '.join(COLUMNS)} FROM audit_events WHERE {where} "
-            "ORDER BY journal_seq, n LIMIT %s"
+            f"AND journal_seq <= ({self._prefix}) ORDER BY journal_seq, n LIMIT %s"
         )
         cur = self._db.execute(text, [*params, q.limit])
         return [_from_sql(r) for r in cur]
@@ -320,12 +537,14 @@ class PostgresStore:
         where, params = q.where("%s")
         text = (
             f"SELECT {', '.join(ALERT_COLUMNS)} FROM audit_alerts WHERE {where} "
-            "ORDER BY journal_seq, rule, account LIMIT %s"
+            f"AND journal_seq <= ({self._prefix}) ORDER BY journal_seq, rule, account LIMIT %s"
         )
         return [Alert(*r) for r in self._db.execute(text, [*params, q.limit])]
 
     def count(self) -> int:
-        row = self._db.execute("SELECT count(*) FROM audit_events").fetchone()
+        row = self._db.execute(
+            f"SELECT count(*) FROM audit_events WHERE journal_seq <= ({self._prefix})"
+        ).fetchone()
         assert row is not None
         return int(row[0])
 
@@ -354,10 +573,13 @@ class PostgresStore:
                 self._db.execute(f"DROP TABLE audit_events_p{d:%Y%m%d}")
             self._db.execute("DELETE FROM audit_alerts")
             self._db.execute("DELETE FROM audit_monitor_state")
+            if self._ranges:
+                self._db.execute("DELETE FROM audit_batches")
             self._db.execute("UPDATE audit_progress SET journal_seq = 0, updated_ns = 0")
         self._days.clear()
 
     def close(self) -> None:
+        self._close_pool()
         self._db.close()
 
 

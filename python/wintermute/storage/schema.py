@@ -75,6 +75,7 @@ __all__ = [
     "ALERT_DECIMAL_COLUMNS",
     "COLUMNS",
     "DECIMAL_COLUMNS",
+    "MAX_CONNECTIONS",
     "MAX_ORDER_ID",
     "Alert",
     "AuditRow",
@@ -85,6 +86,8 @@ __all__ = [
 ]
 
 MAX_ORDER_ID = 2**64 - 1
+#: The most connections a PostgreSQL audit store writes batches on at once.
+MAX_CONNECTIONS = 32
 
 
 class StorageError(errors.WintermuteError):

@@ -6,7 +6,10 @@ stored in the same transaction as the rows that raised them. The database runs i
 readers (``wintermute audit query``) never wait for the writer. Migrations are numbered and
 recorded in ``schema_migrations``; opening a store applies the missing ones. Migration 3 adds
 the market-data history's tables (``market_history.py``); migration 5 the compliance monitors'
-state (``audit_monitor_state``), written in the same transaction as the rows.
+state (``audit_monitor_state``), written in the same transaction as the rows; migration 6 the
+table of batch ranges PostgreSQL's writer commits in parallel (``audit_batches``), kept so both
+backends hold the same schema: SQLite keeps one connection and writes each batch's sequence
+into ``audit_progress`` directly, so its ``audit_batches`` stays empty.
 """
 
 from __future__ import annotations
@@ -108,6 +111,16 @@ CREATE TABLE audit_monitor_state (
     journal_seq INTEGER NOT NULL,
     state BLOB NOT NULL,
     updated_ns INTEGER NOT NULL
+);
+""",
+    ),
+    (
+        6,
+        """
+CREATE TABLE audit_batches (
+    after_seq INTEGER PRIMARY KEY,
+    through_seq INTEGER NOT NULL CHECK (through_seq > after_seq),
+    committed_ns INTEGER NOT NULL
 );
 """,
     ),
@@ -250,6 +263,7 @@ class SqliteStore:
         self._db.execute("DELETE FROM audit_events")
         self._db.execute("DELETE FROM audit_alerts")
         self._db.execute("DELETE FROM audit_monitor_state")
+        self._db.execute("DELETE FROM audit_batches")
         self._db.execute("UPDATE audit_progress SET journal_seq = 0, updated_ns = 0")
         self._db.execute("COMMIT")
 

@@ -88,12 +88,14 @@ class AuditStore(Protocol):
         ...
 
 
-def open_store(url: str) -> AuditStore:
-    """The store at ``url`` (see the module documentation), its schema migrated."""
+def open_store(url: str, *, connections: int = 1) -> AuditStore:
+    """The store at ``url`` (see the module documentation), its schema migrated.
+    ``connections``: on PostgreSQL, how many connections an ``AuditWriter`` writes batches
+    on at once (``PostgresStore``); SQLite keeps its one connection whatever is asked."""
     if url.startswith(("postgresql://", "postgres://")):
         from wintermute.storage.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, connections=connections)
     from wintermute.storage.sqlite import SqliteStore
 
     return SqliteStore(sqlite_path(url))

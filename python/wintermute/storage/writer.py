@@ -39,6 +39,14 @@ records the journal sequence it covers. So the engine never waits for a database
   them, so a crash never keeps one without the other; once stored, each batch's alerts go
   to the callables in ``on_alerts`` (the service pushes them to its WebSocket clients; a
   listener that raises is logged and never stops the writer);
+- **batches on several connections** (PostgreSQL opened with ``connections=N``, ``[audit]
+  connections``): each step's batches are cut and counted by the monitors in order as above,
+  then written at once (``PostgresStore.write_ranges``), each batch a transaction carrying its
+  sequence range; the stored sequence is the gap-free prefix of the committed ranges, the
+  monitors' state is stored as of that prefix, and the alerts are announced once the prefix
+  covers them. A writer first calls the store's ``recover()``, which deletes what batches
+  committed past the prefix (out of order, before a failure or a kill), so a restart stores
+  nothing twice; a batch that fails leaves the rows after the prefix held for the next step;
 - **a store that goes away** (PostgreSQL restarted): :meth:`AuditWriter.follow` logs it, keeps
   the rows it holds, retries with backoff, reconnects, and catches up.
 """
@@ -149,7 +157,14 @@ class AuditWriter:
         self.store = store
         self.batch_rows = batch_rows
         self._replay = RustJournalReplay(instruments, journal)
-        self._stored = store.last_seq()
+        recover: Callable[[], int] | None = getattr(store, "recover", None)
+        self._stored = store.last_seq() if recover is None else recover()
+        # Batches on several connections (see the module documentation).
+        self._parallel = getattr(store, "connections", 1) > 1 and hasattr(store, "write_ranges")
+        # The monitors' states taken at batch ends not yet within the stored sequence; and
+        # whether the store must be recovered before the next parallel write.
+        self._states: dict[int, MonitorState] = {}
+        self._recover_due = False
         #: The engine snapshot this writer's books started from (None: the first record).
         self.resumed_from: int | None = None
         #: The sequence of the stored monitors' state this writer restored (None: none).
@@ -251,8 +266,8 @@ class AuditWriter:
         # Rows already stored, which the monitor may not have counted (a full replay, or
         # the rows between its stored state and the stored sequence): counted, no alerts.
         self._count(batch, 0, len(batch), min(head, self._stored))
-        written = 0
-        while self._held:
+        written = self._write_parallel() if self._parallel else 0
+        while self._held and not self._parallel:
             h = self._held[0]
             end = _cut(h.batch.journal_seq, h.start, self.batch_rows)
             last = end >= len(h.batch)
@@ -269,6 +284,58 @@ class AuditWriter:
         self._behind_since = None
         self.lag()
         return written
+
+    def _write_parallel(self) -> int:
+        """The held rows cut into batches (counted by the monitors in order) and written on
+        the store's connections at once; the stored sequence moves to the gap-free prefix of
+        the committed batches. Raises ``StorageError`` when a batch failed (the rows after the
+        prefix stay held)."""
+        if self._recover_due:
+            self._settle(self.store.recover())  # type: ignore[attr-defined]
+            self._recover_due = False
+        from wintermute.storage.postgres import RangeWrite
+
+        batches: list[RangeWrite] = []
+        after = self._stored
+        for h in self._held:
+            start = h.start
+            while start < len(h.batch):
+                end = _cut(h.batch.journal_seq, start, self.batch_rows)
+                through = h.head if end >= len(h.batch) else int(h.batch.journal_seq[end - 1])
+                self._count(h.batch, start, end, through)
+                if self.monitor is not None and self._unsaved and self._counted == through:
+                    self._states[through] = self.monitor.state(through)
+                alerts = [a for a in self._pending_alerts if after < a.journal_seq <= through]
+                batches.append(RangeWrite(h.batch, start, end, after, through, alerts))
+                after, start = through, end
+        if not batches:
+            return 0
+        try:
+            written, prefix, error = self.store.write_ranges(  # type: ignore[attr-defined]
+                batches, self._states
+            )
+        except StorageError:
+            self._recover_due = True  # the fold may not have happened: settle first
+            raise
+        self._settle(prefix)
+        ROWS.labels(self._label).inc(written)
+        if error is not None:
+            raise error
+        return int(written)
+
+    def _settle(self, prefix: int) -> None:
+        """The store holds every row up to ``prefix`` (and the monitors' newest state within
+        it): drops what it covers from what is held, and announces its alerts."""
+        saved = max((s for s in self._states if s <= prefix), default=None)
+        if saved is not None and saved == self._counted:
+            self._unsaved = False
+        self._states = {s: v for s, v in self._states.items() if s > prefix}
+        alerts = [a for a in self._pending_alerts if a.journal_seq <= prefix]
+        self._pending_alerts = [a for a in self._pending_alerts if a.journal_seq > prefix]
+        self._stored = max(self._stored, prefix)
+        self._held = [h for h in self._held if not h.skip_through(self._stored)]
+        if alerts:
+            self._announce(alerts)
 
     def _book(self, symbol: str) -> _core.Depth:
         return self._replay.depth(symbol, self._depth)
@@ -355,7 +422,9 @@ class AuditWriter:
             return
         try:
             reconnect()
-            self._stored = self.store.last_seq()
+            recover = getattr(self.store, "recover", None)
+            self._stored = self.store.last_seq() if recover is None else recover()
+            self._recover_due = False
         except StorageError as e:
             log.warning("audit store still unreachable: %s", e)
             return
@@ -363,6 +432,7 @@ class AuditWriter:
             self._count(h.batch, h.start, len(h.batch), min(h.head, self._stored))
         self._held = [h for h in self._held if not h.skip_through(self._stored)]
         self._pending_alerts = [a for a in self._pending_alerts if a.journal_seq > self._stored]
+        self._states = {s: v for s, v in self._states.items() if s > self._stored}
 
     def stop(self) -> None:
         """Makes :meth:`follow` return after its current step."""
