@@ -253,7 +253,8 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
         "quote_venues": [
             {**{k: qv[k] for k in ("venue", "open", "orders_sent", "amends", "cancels", "fills",
                                    "canceled", "rejected", "would_cross", "last_reject")},
-             "filled_qty": qty(qv["filled_qty"]), "fees": money(qv["fees"])}
+             "filled_qty": qty(qv["filled_qty"]), "fees": money(qv["fees"]),
+             "markouts": qv.get("markouts", [])}
             for qv in raw["quote_venues"]
         ],
         "markouts": raw["markouts"],
