@@ -305,10 +305,7 @@ mod runner {
         );
         let books = Manual(Arc::new(Mutex::new(vec![RefBook::default(); 2])));
         let desks = [Desk::new(0), Desk::new(1)];
-        let routes = desks
-            .iter()
-            .map(|d| HedgeRoute { venue: d.venue, execution: Box::new(d.clone()) })
-            .collect();
+        let routes = desks.iter().map(|d| HedgeRoute { venue: d.venue, execution: Box::new(d.clone()) }).collect();
         let options = RunnerOptions::default();
         let runner = LiveRunner::start_routed(setup, venue, Box::new(books.clone()), options, vec![], routes).unwrap();
         // Coinbase's mid 10001 ticks, Kraken's 20 ticks higher: the fair value 10011 between.

@@ -28,7 +28,12 @@ fn markout_views(venues: &[Markouts]) -> Vec<MarkoutView> {
         .enumerate()
         .map(|(i, h)| {
             let (mid, fair) = (merged(i, MarkoutReference::Mid), merged(i, MarkoutReference::Fair));
-            MarkoutView { horizon_ms: h / 1_000_000, count: mid.count, vs_mid_bps: mid.mean_bps, vs_fair_bps: fair.mean_bps }
+            MarkoutView {
+                horizon_ms: h / 1_000_000,
+                count: mid.count,
+                vs_mid_bps: mid.mean_bps,
+                vs_fair_bps: fair.mean_bps,
+            }
         })
         .collect()
 }

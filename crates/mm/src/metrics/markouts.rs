@@ -266,7 +266,8 @@ mod tests {
     #[test]
     fn merged_statistics_equal_those_of_every_value_pushed_into_one() {
         let (a, b) = ([10.0, -4.0, 7.5], [3.0, 12.0]);
-        let (mut left, mut right, mut all) = (RunningStats::default(), RunningStats::default(), RunningStats::default());
+        let (mut left, mut right, mut all) =
+            (RunningStats::default(), RunningStats::default(), RunningStats::default());
         a.iter().for_each(|&x| left.push(x));
         b.iter().for_each(|&x| right.push(x));
         a.iter().chain(&b).for_each(|&x| all.push(x));
