@@ -51,9 +51,11 @@ machinery as the hedges: on paper each venue's simulator (listed by ``paper_venu
 book following the feed's, charging the venue's maker fee), with ``live=True`` the venues
 themselves with the keys of ``[hedge.live.<venue>]``. Each venue gets a ladder of its own,
 priced post-only against its own top; the fills of all of them go into the one inventory and
-PnL, and a pull (the interlock, a kill switch, ``stop()``) cancels on every one.
-``state()["quote_venues"]`` counts what was sent, filled and refused on each (empty when
-quoting on our venue) and each quote names its ``venue``. A Python strategy's orders go there
+PnL, ``max_inventory_lots`` holds for all the ladders together, and a pull (the interlock, a
+kill switch, ``stop()``) cancels on every one. ``state()["quote_venues"]`` counts what was
+sent, filled and refused on each, with that venue's own ``markouts`` (its fills against its
+mid; the top-level ``markouts`` are every venue's fills, each against its own venue's mid)
+(empty when quoting on our venue) and each quote names its ``venue``. A Python strategy's orders go there
 too: it places them on the quote venues' indices (see below).
 With ``live=True`` each route's venue grid is asked again every ``grid_check_s`` (default
 60 s): ``state()["grids"]`` counts the checks per route, and a route whose venue changed its
