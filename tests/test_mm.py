@@ -120,6 +120,9 @@ def test_the_fill_probability_calibration_is_in_the_summary_and_the_report(
         (lambda c: c.update(fill_horizon_ms=0), "fill_horizon_ms", "1..=10000"),
         (lambda c: c.update(fill_horizon_ms=20_000), "fill_horizon_ms", "20000"),
         (lambda c: c.update(unknown_key=1), "config", "unknown_key"),
+        (lambda c: c.update(quote_on=["coinbase", "bitstamp"]), "quote_on[1]", "bitstamp"),
+        (lambda c: c.update(quote_on=["kraken", "kraken"]), "quote_on[1]", "twice"),
+        (lambda c: c.update(quote_on=[]), "quote_on", "empty"),
     ],
 )
 def test_bad_configs_are_config_errors_naming_the_field(
@@ -131,6 +134,25 @@ def test_bad_configs_are_config_errors_naming_the_field(
         mm.run_backtest(config)
     assert e.value.key == key
     assert text in str(e.value)
+
+
+def test_quote_on_a_list_quotes_on_each_venue_with_its_own_markouts(
+    example: dict[str, Any],
+) -> None:
+    config = short(example)
+    config["quote_on"] = ["coinbase", "kraken"]
+    r = mm.run_backtest(config)
+    s = r.summary
+    assert s["quote_venue"] == "coinbase, kraken"
+    assert s["fills"] > 0
+    assert s["identity_breaks"] == 0
+    by_venue = s["markouts_by_venue"]
+    assert [v["venue"] for v in by_venue] == ["coinbase", "kraken"]
+    # Every venue's fills together, each against its own venue's mid.
+    for i, m in enumerate(s["markouts"]):
+        assert m["n"] == sum(v["markouts"][i]["n"] for v in by_venue)
+    assert all(v["markouts"][1]["n"] > 0 for v in by_venue), by_venue
+    assert mm.run_backtest(config).summary["digest"] == s["digest"]
 
 
 def test_an_unreadable_recording_is_a_feed_error() -> None:

@@ -430,6 +430,10 @@ def test_a_python_strategy_quotes_on_the_kraken_simulator_and_a_pull_cancels_the
 
         s = wait_for(maker, "the strategy's bid and ask on Kraken's simulator", on_kraken)
         assert s["quote_venues"][0]["venue"] == "kraken"
+        # Kraken's own markouts (its fills against its mid), at every horizon.
+        horizons = [m["horizon_ms"] for m in s["quote_venues"][0]["markouts"]]
+        assert horizons == [m["horizon_ms"] for m in s["markouts"]]
+        assert horizons == [100, 1000, 5000, 30000, 60000]
         assert s["strategy"]["name"] == "FixedSpread"
         assert s["strategy"]["events"] > 0
         # Kraken's queue is not seen; nothing of ours rests on our venue.

@@ -51,10 +51,12 @@ machinery as the hedges: on paper each venue's simulator (listed by ``paper_venu
 book following the feed's, charging the venue's maker fee), with ``live=True`` the venues
 themselves with the keys of ``[hedge.live.<venue>]``. Each venue gets a ladder of its own,
 priced post-only against its own top; the fills of all of them go into the one inventory and
-PnL, and a pull (the interlock, a kill switch, ``stop()``) cancels on every one.
-``state()["quote_venues"]`` counts what was sent, filled and refused on each (empty when
-quoting on our venue) and each quote names its ``venue``. A Python strategy's orders go there
-too: it places them on the quote venues' indices (see below).
+PnL, ``max_inventory_lots`` holds for all the ladders together, and a pull (the interlock, a
+kill switch, ``stop()``) cancels on every one. ``state()["quote_venues"]`` counts what was
+sent, filled and refused on each, with that venue's own ``markouts`` (its fills against its
+mid; the top-level ``markouts`` are every venue's fills, each against its own venue's mid)
+(empty when quoting on our venue) and each quote names its ``venue``. A Python strategy's
+orders go there too: it places them on the quote venues' indices (see below).
 With ``live=True`` each route's venue grid is asked again every ``grid_check_s`` (default
 60 s): ``state()["grids"]`` counts the checks per route, and a route whose venue changed its
 tick or lot is ``halted`` (no new orders, its resting ones canceled) with the ``cause``.
@@ -253,7 +255,8 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
         "quote_venues": [
             {**{k: qv[k] for k in ("venue", "open", "orders_sent", "amends", "cancels", "fills",
                                    "canceled", "rejected", "would_cross", "last_reject")},
-             "filled_qty": qty(qv["filled_qty"]), "fees": money(qv["fees"])}
+             "filled_qty": qty(qv["filled_qty"]), "fees": money(qv["fees"]),
+             "markouts": qv.get("markouts", [])}
             for qv in raw["quote_venues"]
         ],
         "markouts": raw["markouts"],

@@ -33,10 +33,10 @@ pub struct PeerTape {
 /// external venue: our own venue is a matching engine, not an L2 tape).
 pub fn quoted_tape(config_json: &str) -> Result<PeerTape, BacktestError> {
     let built = BacktestConfig::from_json(config_json)?.build()?;
-    let VenueId::External(v) = built.quote_venue else {
+    let [VenueId::External(v)] = built.quote_venues[..] else {
         return Err(BacktestError::Config {
             field: "quote_on",
-            why: "must be an external venue (an L2 tape) to be replayed by another backtester".into(),
+            why: "must be one external venue (an L2 tape) to be replayed by another backtester".into(),
         });
     };
     let rows = built

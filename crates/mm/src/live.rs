@@ -46,9 +46,12 @@
 //! venue's** top (its book as the feed shows it). Each venue's execution reports come back
 //! through [`LiveMarketMaker::poll`] into the same inventory and events (each fill stamped
 //! with our clock when it is read, its fee the venue's); a fill on one venue makes every other
-//! venue's ladder requote too, so all of them skew with the one inventory. Each ladder keeps
-//! within `max_inventory_lots` of the inventory on its own: with several venues their resting
-//! sizes add up (size the ladder for it). A venue's refusal frees the slot and is counted in
+//! venue's ladder requote too, so all of them skew with the one inventory. The inventory limit
+//! is the venues' together: a ladder's room on a side is `max_inventory_lots` less the
+//! inventory (on the asks, plus it) and less what the other venues' ladders rest on that side
+//! ([`Quoter::set_elsewhere`](crate::quoter::Quoter::set_elsewhere)), so the inventory plus
+//! every venue's resting bids never passes the limit (the asks likewise), and a side at the
+//! limit is quoted on no venue. The venues take the room in `quote_on`'s order. A venue's refusal frees the slot and is counted in
 //! that venue's [`QuoteRouteStats`]; for [`QUOTE_RETRY_NS`] after it that venue's quotes stand
 //! as they are (pulls still cancel them) while the others go on, so a venue that refuses is
 //! not hammered; then its next decision (a new top, a fill, the timer) places again. A
@@ -347,10 +350,18 @@ impl LiveMarketMaker {
         }
         let mut decision = Decision::Held;
         for k in 0..self.quote_routes.len() {
-            let r = &mut self.quote_routes[k];
-            if now_ns < r.held_until {
+            if now_ns < self.quote_routes[k].held_until {
                 continue;
             }
+            // The inventory limit holds for every venue's ladder together: what the others
+            // have resting comes out of this one's room.
+            let elsewhere = |side| -> i64 {
+                let others = self.quote_routes.iter().enumerate().filter(|&(j, _)| j != k);
+                others.map(|(_, o)| o.quoter.resting_lots(side)).sum()
+            };
+            let (bids, asks) = (elsewhere(Side::Buy), elsewhere(Side::Sell));
+            let r = &mut self.quote_routes[k];
+            r.quoter.set_elsewhere(bids, asks);
             let top = Some(r.top).filter(|t| t.bid.qty > 0 || t.ask.qty > 0);
             let d = self.pricer.decide_with(&mut r.quoter, now_ns, self.inventory, top, &mut self.actions)?;
             if let Decision::Requoted(_) = d {

@@ -50,8 +50,10 @@
 //! gets a ladder of its own, priced post-only against its own top off the one fair value and
 //! inventory, with its own counts, refusals and refusal hold; the interlock's and the kill
 //! switches' pulls cancel them on every venue; every venue's fills enter the one inventory,
-//! PnL and markouts (the mid the markouts use is the first quote venue's), and the snapshot's
-//! `quote_venues` counts what was sent, filled and refused on each. Stopping waits for every
+//! PnL and markouts, and the snapshot's `quote_venues` counts what was sent, filled and refused
+//! on each. Each fill's markout against the mid is against **the mid of the venue it filled
+//! on** (its top as the feed shows it); the snapshot's `markouts` are every venue's fills
+//! together, and each of `quote_venues` has that venue's own. Stopping waits for every
 //! venue to answer the cancels.
 //!
 //! # A batched strategy
@@ -326,7 +328,9 @@ struct Worker {
     tops: Vec<Option<Top>>,
     interlock: Interlock,
     pnl: PnlLedger,
-    markouts: Markouts,
+    /// Markouts per venue the quotes rest on: ours (one), or each quote venue in `quote_on`'s
+    /// order, each fill against the mid of the venue it filled on.
+    markouts: Vec<Markouts>,
     timer_ns: i64,
     next_timer: i64,
     risk_retry_at: Option<i64>,
@@ -421,7 +425,7 @@ impl Worker {
             tops: vec![None; n],
             interlock,
             pnl: PnlLedger::new(Mark(0)),
-            markouts: Markouts::new(4_096),
+            markouts: (0..quote_venues.len().max(1)).map(|_| Markouts::new(4_096)).collect(),
             timer_ns: setup.timer_ns,
             next_timer: now,
             risk_retry_at: None,
@@ -612,7 +616,14 @@ impl Worker {
             if let Some(fair) = fair {
                 self.pnl.on_fill(&fill, FillRole::Quote, fair);
             }
-            self.markouts.on_fill(fill.ts_ns, fill.side, fill.price);
+            // The quote venue it filled on (ours: the one).
+            let k = match fill.venue {
+                VenueId::External(i) => self.quote_venues.iter().position(|&v| v == i as usize).unwrap_or(0),
+                VenueId::Ours => 0,
+            };
+            if let Some(m) = self.markouts.get_mut(k) {
+                m.on_fill(fill.ts_ns, fill.side, fill.price);
+            }
         }
         let hedges = self.mm.counters().hedges;
         if hedges != self.hedges_seen {
@@ -695,14 +706,16 @@ impl Worker {
         self.tell_strategy(now, StrategyEvent::Timer);
         if let Some(fair) = self.fair_mark(now) {
             self.pnl.on_mark(fair);
-            // The mid of the book the quotes rest in: ours, or the first quote venue's.
-            let top = match self.quote_venues.is_empty() {
-                true => self.mm.venue().our_top(),
-                false => self.mm.quote_venue_top(),
-            };
-            if top.bid.qty > 0 && top.ask.qty > 0 {
-                let mid = (top.bid.price + top.ask.price) as f64 / 2.0;
-                self.markouts.on_market(now, mid, fair.to_ticks_f64());
+            // The mid of each book the quotes rest in: ours, or each quote venue's.
+            for (k, m) in self.markouts.iter_mut().enumerate() {
+                let top = match self.mm.quote_routes().get(k) {
+                    Some(r) => r.top(),
+                    None => self.mm.venue().our_top(),
+                };
+                if top.bid.qty > 0 && top.ask.qty > 0 {
+                    let mid = (top.bid.price + top.ask.price) as f64 / 2.0;
+                    m.on_market(now, mid, fair.to_ticks_f64());
+                }
             }
         }
         self.publish(now, shared, true);

@@ -263,7 +263,7 @@ pub struct CountersView {
 }
 
 /// The quotes on one external venue (`quote_on`) and what came of them.
-#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
 pub struct QuoteVenueView {
     /// The venue (`kraken`).
     pub venue: &'static str,
@@ -289,6 +289,8 @@ pub struct QuoteVenueView {
     pub would_cross: u64,
     /// The latest refusal (`client_id=... reason=...`).
     pub last_reject: Option<String>,
+    /// Markouts per horizon of this venue's fills, against this venue's mid.
+    pub markouts: Vec<MarkoutView>,
 }
 
 /// A live route's grid re-checks (`[hedge.live.<venue>] grid_check_s`): the venue's tick and
@@ -330,7 +332,8 @@ pub struct LiveSnapshot {
     pub inventory: i64,
     /// PnL and its parts.
     pub pnl: PnlView,
-    /// Markouts per horizon.
+    /// Markouts per horizon, every venue's fills together (each against the mid of the venue
+    /// it filled on).
     pub markouts: Vec<MarkoutView>,
     /// The interlock.
     pub interlock: InterlockView,

@@ -9,6 +9,14 @@
 //! that leave the book go back to the quoter by slot. A decision without a usable fair value
 //! pulls every quote (counted in [`PricedMarketMaker::pulls`]).
 //!
+//! On several venues ([`PricedMarketMaker::on_venues`], a backtest's `quote_on` list) each
+//! venue has a ladder of its own — the pricer's quoter for the first, a
+//! [`Quoter::idle_copy`] for each other — decided off the one fair value and inventory, each
+//! priced not to cross its own venue's top, in `quote_on`'s order. A fill on one venue makes
+//! every other ladder requote (they skew alike), and the inventory limit holds for all of them
+//! together: what the other ladders rest on a side comes out of a ladder's room
+//! ([`Quoter::set_elsewhere`]), as the live market maker's ladders do ([`crate::live`]).
+//!
 //! With an [`Interlock`] ([`crate::interlock`]), every reference venue's sync state and top go to
 //! it too (a top change counts as the venue's update), and the timer checks staleness: on a
 //! pull the quoter's quotes are cancelled within the same event, and no decision is made until
@@ -20,7 +28,7 @@ use crate::config::{PricingConfig, MAX_LEVELS};
 use crate::interlock::{Interlock, InterlockEvent, InterlockStats, Transition};
 use crate::pricer::Pricer;
 use crate::quote_actions::{ActionBuffer, QuoteAction};
-use crate::quoter::Decision;
+use crate::quoter::{Decision, Quoter};
 use crate::strategy::{Context, PublicTrade, Strategy};
 use crate::types::{Fill, Liquidity, Side, Top, VenueId};
 
@@ -36,13 +44,26 @@ pub struct HedgeRule {
     pub slippage_ticks: i64,
 }
 
+/// The order ids resting in a ladder's slots.
+type Slots = [[Option<u64>; MAX_LEVELS]; 2];
+
+/// A ladder on a quote venue after the first (the first's quoter is the pricer's own).
+#[derive(Debug)]
+struct Ladder {
+    venue: VenueId,
+    quoter: Quoter,
+    slots: Slots,
+}
+
 /// The market maker on the pricing stack (see the module docs).
 #[derive(Debug)]
 pub struct PricedMarketMaker {
     pricer: Pricer,
     actions: ActionBuffer,
     quote_venue: VenueId,
-    slots: [[Option<u64>; MAX_LEVELS]; 2],
+    slots: Slots,
+    /// The other quote venues' ladders, in order.
+    more: Vec<Ladder>,
     hedge: Option<HedgeRule>,
     hedge_in_flight: Option<u64>,
     pulls: u64,
@@ -65,13 +86,30 @@ impl PricedMarketMaker {
         quote_venue: VenueId,
         hedge: Option<HedgeRule>,
     ) -> Result<Self, crate::config::MmConfigError> {
+        Self::on_venues(cfg, &[quote_venue], hedge)
+    }
+
+    /// As [`PricedMarketMaker::new`], quoting on each of `quote_venues` (in order; none: our
+    /// venue) with a ladder of its own (module docs).
+    pub fn on_venues(
+        cfg: &PricingConfig,
+        quote_venues: &[VenueId],
+        hedge: Option<HedgeRule>,
+    ) -> Result<Self, crate::config::MmConfigError> {
         let pricer = Pricer::from_config(cfg)?;
         let actions = ActionBuffer::for_levels(pricer.levels());
+        let quote_venue = quote_venues.first().copied().unwrap_or(VenueId::Ours);
+        let more = quote_venues
+            .iter()
+            .skip(1)
+            .map(|&venue| Ladder { venue, quoter: pricer.quoter().idle_copy(), slots: [[None; MAX_LEVELS]; 2] })
+            .collect();
         Ok(PricedMarketMaker {
             pricer,
             actions,
             quote_venue,
             slots: [[None; MAX_LEVELS]; 2],
+            more,
             hedge,
             hedge_in_flight: None,
             pulls: 0,
@@ -98,7 +136,11 @@ impl PricedMarketMaker {
             self.actions.clear();
             // The buffer is sized for the ladder, so a pull cannot fail.
             let _ = self.pricer.pull(&mut self.actions);
-            self.apply(ctx);
+            self.apply(ctx, 0);
+            for k in 1..=self.more.len() {
+                let _ = self.more[k - 1].quoter.pull(&mut self.actions);
+                self.apply(ctx, k);
+            }
         }
     }
 
@@ -120,33 +162,87 @@ impl PricedMarketMaker {
         if !self.quoting_allowed() {
             return;
         }
-        self.actions.clear();
-        let our_top = Some(ctx.top(self.quote_venue)).filter(|t| t.bid.qty > 0 || t.ask.qty > 0);
-        // The buffer is sized for the ladder, so a decision cannot fail.
-        match self.pricer.decide(ctx.now_ns(), ctx.inventory(), our_top, &mut self.actions) {
-            Ok(Decision::Pulled) => self.pulls += 1,
-            Ok(Decision::Requoted(_)) => self.requotes += 1,
-            Ok(Decision::Held) | Err(_) => {}
+        let (mut pulled, mut requoted) = (false, false);
+        for k in 0..=self.more.len() {
+            self.actions.clear();
+            let venue = self.venue(k);
+            let top = Some(ctx.top(venue)).filter(|t| t.bid.qty > 0 || t.ask.qty > 0);
+            let (now, inventory) = (ctx.now_ns(), ctx.inventory());
+            if !self.more.is_empty() {
+                // One inventory limit for every ladder: the others' resting lots come out of
+                // this one's room.
+                let (bids, asks) = (self.resting_elsewhere(k, Side::Buy), self.resting_elsewhere(k, Side::Sell));
+                self.quoter_mut(k).set_elsewhere(bids, asks);
+            }
+            // The buffer is sized for the ladder, so a decision cannot fail.
+            let decision = match k {
+                0 => self.pricer.decide(now, inventory, top, &mut self.actions),
+                _ => self.pricer.decide_with(&mut self.more[k - 1].quoter, now, inventory, top, &mut self.actions),
+            };
+            match decision {
+                Ok(Decision::Pulled) => pulled = true,
+                Ok(Decision::Requoted(_)) => requoted = true,
+                Ok(Decision::Held) | Err(_) => {}
+            }
+            self.apply(ctx, k);
         }
-        self.apply(ctx);
+        self.pulls += u64::from(pulled);
+        self.requotes += u64::from(requoted);
         self.hedge(ctx);
     }
 
-    fn apply<C: Context>(&mut self, ctx: &mut C) {
-        let venue = self.quote_venue;
-        for &action in self.actions.as_slice() {
+    /// Quote venue `k` (0: the first).
+    fn venue(&self, k: usize) -> VenueId {
+        match k {
+            0 => self.quote_venue,
+            _ => self.more[k - 1].venue,
+        }
+    }
+
+    fn quoter(&self, k: usize) -> &Quoter {
+        match k {
+            0 => self.pricer.quoter(),
+            _ => &self.more[k - 1].quoter,
+        }
+    }
+
+    fn quoter_mut(&mut self, k: usize) -> &mut Quoter {
+        match k {
+            0 => self.pricer.quoter_mut(),
+            _ => &mut self.more[k - 1].quoter,
+        }
+    }
+
+    fn slots_mut(&mut self, k: usize) -> &mut Slots {
+        match k {
+            0 => &mut self.slots,
+            _ => &mut self.more[k - 1].slots,
+        }
+    }
+
+    /// Lots resting on `side` in every ladder but `k`'s.
+    fn resting_elsewhere(&self, k: usize, side: Side) -> i64 {
+        (0..=self.more.len()).filter(|&j| j != k).map(|j| self.quoter(j).resting_lots(side)).sum()
+    }
+
+    /// Sends ladder `k`'s actions to its venue.
+    fn apply<C: Context>(&mut self, ctx: &mut C, k: usize) {
+        let venue = self.venue(k);
+        for i in 0..self.actions.len() {
+            let action = self.actions.as_slice()[i];
+            let slots = self.slots_mut(k);
             match action {
                 QuoteAction::Place { side, level, price, qty } => {
                     let id = ctx.place(venue, side, price, qty);
-                    self.slots[side_index(side)][level as usize] = Some(id);
+                    slots[side_index(side)][level as usize] = Some(id);
                 }
                 QuoteAction::Amend { side, level, qty, .. } => {
-                    if let Some(id) = self.slots[side_index(side)][level as usize] {
+                    if let Some(id) = slots[side_index(side)][level as usize] {
                         ctx.amend(venue, id, qty);
                     }
                 }
                 QuoteAction::Cancel { side, level, .. } => {
-                    if let Some(id) = self.slots[side_index(side)][level as usize].take() {
+                    if let Some(id) = slots[side_index(side)][level as usize].take() {
                         ctx.cancel(venue, id);
                     }
                 }
@@ -172,10 +268,14 @@ impl PricedMarketMaker {
         self.hedge_in_flight = Some(id);
     }
 
-    fn slot_of(&self, order_id: u64) -> Option<(Side, usize)> {
-        for (s, side) in [Side::Buy, Side::Sell].into_iter().enumerate() {
-            if let Some(level) = self.slots[s].iter().position(|&id| id == Some(order_id)) {
-                return Some((side, level));
+    /// The ladder, side and level `order_id` rests in.
+    fn slot_of(&self, order_id: u64) -> Option<(usize, Side, usize)> {
+        let ladders = std::iter::once(&self.slots).chain(self.more.iter().map(|l| &l.slots));
+        for (k, slots) in ladders.enumerate() {
+            for (s, side) in [Side::Buy, Side::Sell].into_iter().enumerate() {
+                if let Some(level) = slots[s].iter().position(|&id| id == Some(order_id)) {
+                    return Some((k, side, level));
+                }
             }
         }
         None
@@ -217,11 +317,15 @@ impl Strategy for PricedMarketMaker {
             if remaining == 0 {
                 self.hedge_in_flight = None;
             }
-        } else if let Some((side, level)) = self.slot_of(fill.order_id) {
+        } else if let Some((k, side, level)) = self.slot_of(fill.order_id) {
             // The level exists: it came from this quoter.
-            let _ = self.pricer.on_fill(side, level, fill.qty);
+            let _ = self.quoter_mut(k).on_fill(side, level, fill.qty);
             if remaining == 0 {
-                self.slots[side_index(side)][level] = None;
+                self.slots_mut(k)[side_index(side)][level] = None;
+            }
+            // The other ladders follow the inventory too.
+            for j in (0..=self.more.len()).filter(|&j| j != k) {
+                self.quoter_mut(j).on_inventory_change();
             }
         }
         self.decide(ctx);
@@ -230,9 +334,9 @@ impl Strategy for PricedMarketMaker {
     fn on_order_gone<C: Context>(&mut self, ctx: &mut C, _venue: VenueId, order_id: u64) {
         if self.hedge_in_flight == Some(order_id) {
             self.hedge_in_flight = None;
-        } else if let Some((side, level)) = self.slot_of(order_id) {
-            self.pricer.on_order_gone(side, level);
-            self.slots[side_index(side)][level] = None;
+        } else if let Some((k, side, level)) = self.slot_of(order_id) {
+            self.quoter_mut(k).on_order_gone(side, level);
+            self.slots_mut(k)[side_index(side)][level] = None;
         }
         self.decide(ctx);
     }

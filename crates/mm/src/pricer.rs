@@ -121,6 +121,12 @@ impl Pricer {
         &self.quoter
     }
 
+    /// The quoter, to change (its share of the inventory limit with other ladders,
+    /// [`Quoter::set_elsewhere`]).
+    pub fn quoter_mut(&mut self) -> &mut Quoter {
+        &mut self.quoter
+    }
+
     /// The fair value engine (bases, fair value at any instant).
     pub fn fair_value_engine(&self) -> &FairValueEngine {
         &self.fair

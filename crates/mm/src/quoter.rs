@@ -18,6 +18,10 @@
 //!    asks at most `max_inventory_lots + inventory`; levels are filled best first, the level that
 //!    meets the limit is cut to the room left and the ones behind it are not quoted. So a side that
 //!    would grow the inventory past the limit stops being quoted (at the limit, not at all).
+//!    With several ladders on one inventory (one per quote venue), what the other ladders have
+//!    resting on a side ([`Quoter::set_elsewhere`]) is taken from that side's room first, so the
+//!    inventory plus every venue's resting bids stays within `max_inventory_lots` (and the
+//!    asks likewise).
 //!
 //! ## No flicker
 //! The ladder is recomputed only when one of these holds (the [`RequoteReason`]):
@@ -155,6 +159,9 @@ pub struct Quoter {
     last_requote_ns: i64,
     /// A fill or a vanished order since the last requote (a fill wins).
     slot_event: Option<RequoteReason>,
+    /// Lots the other ladders on the same inventory have resting, bids and asks
+    /// ([`Quoter::set_elsewhere`]): taken from each side's room.
+    elsewhere: [i64; 2],
 }
 
 impl Quoter {
@@ -178,6 +185,7 @@ impl Quoter {
             last_fair_value: None,
             last_requote_ns: 0,
             slot_event: None,
+            elsewhere: [0; 2],
         })
     }
 
@@ -190,8 +198,24 @@ impl Quoter {
             last_fair_value: None,
             last_requote_ns: 0,
             slot_event: None,
+            elsewhere: [0; 2],
             ..self.clone()
         }
+    }
+
+    /// The lots other ladders quoting off the same inventory (the other quote venues') have
+    /// resting now, bids and asks: the next ladder this quoter lays out takes them from its
+    /// room, so the inventory limit holds for all the ladders together (module docs, step 6).
+    /// Not a requote trigger: each ladder lays out within what the others leave it, so
+    /// together they stay within the limit without the others requoting (a fill moves the
+    /// inventory and the filled ladder's resting lots alike).
+    pub fn set_elsewhere(&mut self, bid_lots: i64, ask_lots: i64) {
+        self.elsewhere = [bid_lots.max(0), ask_lots.max(0)];
+    }
+
+    /// Lots resting on one side of this ladder (as the quoter believes).
+    pub fn resting_lots(&self, side: Side) -> i64 {
+        self.resting[side_index(side)][..self.levels].iter().flatten().map(|l| l.qty).sum()
     }
 
     /// The inventory moved by a fill elsewhere (another venue's quote): the next decision
@@ -338,7 +362,10 @@ impl Quoter {
             }
         }
         let inventory = ctx.inventory_lots;
-        let rooms = [self.max_inventory.saturating_sub(inventory), self.max_inventory.saturating_add(inventory)];
+        let rooms = [
+            self.max_inventory.saturating_sub(inventory).saturating_sub(self.elsewhere[0]),
+            self.max_inventory.saturating_add(inventory).saturating_sub(self.elsewhere[1]),
+        ];
         for (s, mut room) in rooms.into_iter().enumerate() {
             for level in 0..MAX_LEVELS {
                 let offset = (level as i64).saturating_mul(self.spacing);

@@ -119,10 +119,11 @@ pub struct BacktestConfig {
     /// A hedge's worst price, ticks through the hedge venue's touch.
     #[serde(default = "default_slippage")]
     pub hedge_slippage_ticks: i64,
-    /// Where to quote: `ours` or an external venue's name (default: `ours` on a synthetic
-    /// market, the recorded venue on a recording).
+    /// Where to quote: `ours`, an external venue's name, or a list of external venues' names
+    /// (a ladder on each, off the one fair value and inventory); default: `ours` on a
+    /// synthetic market, the recorded venue on a recording.
     #[serde(default)]
-    pub quote_on: Option<String>,
+    pub quote_on: Option<QuoteOn>,
     /// Where to hedge (an external venue's name; default: none).
     #[serde(default)]
     pub hedge_on: Option<String>,
@@ -155,6 +156,43 @@ pub struct BacktestConfig {
     /// currency; recordings give their own).
     #[serde(default)]
     pub grid: Option<(String, String)>,
+}
+
+/// `quote_on`: one venue's name, or a list of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum QuoteOn {
+    /// One venue (`"ours"` or an external venue).
+    One(String),
+    /// Several external venues (a list of one is the same as its string).
+    Many(Vec<String>),
+}
+
+/// The field an error in `quote_on`'s entry `k` names (`quote_on[k]`, as the live config's
+/// errors do; past the table, plain `quote_on`).
+fn quote_on_key(k: usize, list: bool) -> &'static str {
+    const KEYS: [&str; 16] = [
+        "quote_on[0]",
+        "quote_on[1]",
+        "quote_on[2]",
+        "quote_on[3]",
+        "quote_on[4]",
+        "quote_on[5]",
+        "quote_on[6]",
+        "quote_on[7]",
+        "quote_on[8]",
+        "quote_on[9]",
+        "quote_on[10]",
+        "quote_on[11]",
+        "quote_on[12]",
+        "quote_on[13]",
+        "quote_on[14]",
+        "quote_on[15]",
+    ];
+    match list {
+        true => KEYS.get(k).copied().unwrap_or("quote_on"),
+        false => "quote_on",
+    }
 }
 
 /// Levels per side each simulated external venue keeps ([`SimVenueConfig::depth`]).
@@ -343,7 +381,7 @@ impl BacktestConfig {
                 .map(|i| VenueId::External(i as u8))
                 .ok_or_else(|| bad(field, format!("unknown venue={name} (known: ours, {})", names.join(", "))))
         };
-        let quote_venue = find("quote_on", self.quote_on.as_deref().unwrap_or(&default_quote))?;
+        let quote_venues = self.quote_venues(&default_quote, find)?;
         let hedge_venue = match &self.hedge_on {
             Some(name) => Some(find("hedge_on", name)?),
             None => None,
@@ -373,7 +411,37 @@ impl BacktestConfig {
             start_ns,
             end_ns,
         };
-        Ok(Built { tape, ours, external, quote_venue, hedge_venue, timing, tape_seconds, grid })
+        Ok(Built { tape, ours, external, quote_venues, hedge_venue, timing, tape_seconds, grid })
+    }
+
+    /// `quote_on` (absent: `default`) as venues, checked: each entry known (`find`), none
+    /// twice, `ours` alone, a list not empty.
+    fn quote_venues(
+        &self,
+        default: &str,
+        find: impl Fn(&'static str, &str) -> Result<VenueId, BacktestError>,
+    ) -> Result<Vec<VenueId>, BacktestError> {
+        let (names, list): (Vec<&str>, bool) = match &self.quote_on {
+            None => (vec![default], false),
+            Some(QuoteOn::One(name)) => (vec![name.as_str()], false),
+            Some(QuoteOn::Many(names)) => (names.iter().map(String::as_str).collect(), true),
+        };
+        if names.is_empty() {
+            return Err(bad("quote_on", "an empty list: name \"ours\" or external venues"));
+        }
+        let mut venues: Vec<VenueId> = Vec::with_capacity(names.len());
+        for (k, name) in names.iter().enumerate() {
+            let key = quote_on_key(k, list);
+            let venue = find(key, name)?;
+            if venues.contains(&venue) {
+                return Err(bad(key, format!("venue={name} is named twice")));
+            }
+            if names.len() > 1 && venue == VenueId::Ours {
+                return Err(bad(key, "ours and external venues: one or the other, not both"));
+            }
+            venues.push(venue);
+        }
+        Ok(venues)
     }
 }
 
@@ -386,8 +454,8 @@ pub struct Built {
     pub ours: Option<(OurVenue, synthetic::LatentPath)>,
     /// External venues.
     pub external: Vec<SimVenue>,
-    /// Where to quote.
-    pub quote_venue: VenueId,
+    /// Where to quote: our venue, or one or more external venues (in `quote_on`'s order).
+    pub quote_venues: Vec<VenueId>,
     /// Where to hedge.
     pub hedge_venue: Option<VenueId>,
     /// Timing.

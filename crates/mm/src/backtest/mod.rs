@@ -71,7 +71,7 @@ use tape::Tape;
 
 use crate::batched::{BatchSink, BatchStats, BatchedStrategy};
 use crate::interlock::{Interlock, InterlockConfig, InterlockStats, PullCause, CAUSES};
-use crate::metrics::markouts::{MarkoutReference, Markouts};
+use crate::metrics::markouts::{MarkoutReference, Markouts, RunningStats};
 use crate::priced_market_maker::{HedgeRule, PricedMarketMaker};
 use crate::strategy::Strategy;
 use crate::types::{Money, VenueId, MONEY_SCALE};
@@ -116,7 +116,7 @@ pub struct Summary {
     pub market: String,
     /// The quote model.
     pub model: String,
-    /// Where we quoted.
+    /// Where we quoted (several venues: their names in `quote_on`'s order, `, ` between).
     pub quote_venue: String,
     /// Simulated seconds.
     pub sim_seconds: f64,
@@ -166,12 +166,16 @@ pub struct Summary {
     pub uptime: f64,
     /// Share of samples with our bid or ask at the venue's touch.
     pub time_at_touch: f64,
-    /// Markouts per horizon against the quoted venue's mid.
+    /// Markouts per horizon against the mid of the venue each fill was on (every quote
+    /// venue's fills together).
     pub markouts: Vec<Markout>,
     /// Markouts per horizon against the strategy's fair value (observed at every sample).
     pub markouts_fair: Vec<Markout>,
     /// Fill-horizon pairs left out of the markouts because too many fills were pending.
     pub markouts_dropped: u64,
+    /// Each quote venue's own markouts (its fills against its mid and the fair value), in
+    /// `quote_on`'s order.
+    pub markouts_by_venue: Vec<VenueMarkouts>,
     /// Decisions that pulled every quote for want of a usable fair value (the interlock's pulls,
     /// by cause, are in `interlock`).
     pub pulls: u64,
@@ -251,13 +255,30 @@ pub struct Markout {
     pub ci95_bps: f64,
 }
 
-/// The markouts of every horizon against `reference`.
-fn markout_rows(m: &Markouts, reference: MarkoutReference) -> Vec<Markout> {
-    m.horizons_ns()
+/// One quote venue's markouts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VenueMarkouts {
+    /// The venue (`ours` or its name).
+    pub venue: String,
+    /// Its fills against its own mid, per horizon.
+    pub markouts: Vec<Markout>,
+    /// Its fills against the fair value, per horizon.
+    pub markouts_fair: Vec<Markout>,
+}
+
+/// The markouts of every horizon against `reference`, every one of `venues`' fills together.
+fn markout_rows(venues: &[Markouts], reference: MarkoutReference) -> Vec<Markout> {
+    let Some(first) = venues.first() else { return Vec::new() };
+    first
+        .horizons_ns()
         .iter()
         .enumerate()
         .map(|(i, &h)| {
-            let s = m.summary(i, reference).unwrap_or_default();
+            let mut all = RunningStats::default();
+            for m in venues {
+                all.merge(&m.stats(i, reference).unwrap_or_default());
+            }
+            let s = all.summary();
             Markout {
                 horizon_ms: h / 1_000_000,
                 n: s.count,
@@ -351,7 +372,7 @@ pub fn market_maker(cfg: &BacktestConfig, built: &Built) -> Result<PricedMarketM
         threshold_lots: cfg.hedge_threshold_lots,
         slippage_ticks: cfg.hedge_slippage_ticks,
     });
-    let mut mm = PricedMarketMaker::new(&pricing, built.quote_venue, hedge)
+    let mut mm = PricedMarketMaker::on_venues(&pricing, &built.quote_venues, hedge)
         .map_err(|e| BacktestError::Config { field: "pricing", why: e.to_string() })?;
     if let Some(i) = cfg.interlock {
         let ic = InterlockConfig {
@@ -389,14 +410,14 @@ pub fn run_strategy<S: Strategy>(
     strategy: &mut S,
     progress: Option<&AtomicU64>,
 ) -> BacktestResult {
-    let quote_venue = built.quote_venue;
+    let quote_venues = built.quote_venues;
     let timing = built.timing;
     let markout_ns: Vec<i64> = cfg.markout_ms.iter().map(|&ms| ms.saturating_mul(1_000_000)).collect();
-    let sim = Sim::new(&built.tape, built.external, built.ours, quote_venue, timing, &markout_ns);
+    let sim = Sim::new(&built.tape, built.external, built.ours, quote_venues.clone(), timing, &markout_ns);
     let started = Instant::now();
     let rec = sim.run(strategy, progress);
     let loop_seconds = started.elapsed().as_secs_f64();
-    summarize(cfg, &built.tape, rec, quote_venue, timing, built.tape_seconds, loop_seconds, built.grid)
+    summarize(cfg, &built.tape, rec, &quote_venues, timing, built.tape_seconds, loop_seconds, built.grid)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -404,7 +425,7 @@ fn summarize(
     cfg: &BacktestConfig,
     tape: &Tape,
     rec: Recorded,
-    quote_venue: VenueId,
+    quote_venues: &[VenueId],
     timing: Timing,
     tape_seconds: f64,
     loop_seconds: f64,
@@ -420,7 +441,7 @@ fn summarize(
         seed: cfg.seed,
         market: cfg.market.name(),
         model: cfg.model_name(),
-        quote_venue: venue_label(quote_venue, &tape.venues),
+        quote_venue: quote_venues.iter().map(|&v| venue_label(v, &tape.venues)).collect::<Vec<_>>().join(", "),
         sim_seconds: (timing.end_ns - timing.start_ns) as f64 / 1e9,
         md_events: c.md_events,
         loop_events: c.loop_events,
@@ -459,7 +480,16 @@ fn summarize(
         time_at_touch: ratio(c.at_touch_samples as f64, c.samples as f64),
         markouts: markout_rows(&rec.markouts, MarkoutReference::Mid),
         markouts_fair: markout_rows(&rec.markouts, MarkoutReference::Fair),
-        markouts_dropped: rec.markouts.dropped(),
+        markouts_dropped: rec.markouts.iter().map(Markouts::dropped).sum(),
+        markouts_by_venue: quote_venues
+            .iter()
+            .zip(&rec.markouts)
+            .map(|(&v, m)| VenueMarkouts {
+                venue: venue_label(v, &tape.venues),
+                markouts: markout_rows(std::slice::from_ref(m), MarkoutReference::Mid),
+                markouts_fair: markout_rows(std::slice::from_ref(m), MarkoutReference::Fair),
+            })
+            .collect(),
         queue_error: rec.queue_error.clone(),
         fill_calibration: rec.fill_calibration.clone(),
         pulls: 0,

@@ -42,6 +42,7 @@ use crate::strategy::{PublicTrade, Stamp, Strategy};
 use crate::types::{Fill, Level, Side, Top, VenueId};
 
 mod context;
+mod sample;
 
 #[derive(Debug, Clone, Copy)]
 enum Cmd {
@@ -134,12 +135,15 @@ fn mark_of(mark2: i64) -> Mark {
 /// Everything a run produced.
 #[derive(Debug, Clone)]
 pub struct Recorded {
-    /// The PnL ledger at the end, marked at the quoted venue's mid ([`crate::metrics::pnl`]).
+    /// The PnL ledger at the end, marked at the (first) quoted venue's mid
+    /// ([`crate::metrics::pnl`]).
     pub ledger: PnlLedger,
-    /// Markouts of our maker fills against the quoted venue's mid and the strategy's fair value,
-    /// observed at every sample ([`crate::metrics::markouts`]).
-    pub markouts: Markouts,
-    /// The quoted venue's last `bid + ask` (0 before it was two-sided).
+    /// Markouts of our maker fills, one per quote venue (in `quote_on`'s order): each venue's
+    /// fills against its own mid and against the strategy's fair value, observed at every
+    /// sample ([`crate::metrics::markouts`]). A maker fill on a venue not quoted on counts
+    /// with the first.
+    pub markouts: Vec<Markouts>,
+    /// The (first) quoted venue's last `bid + ask` (0 before it was two-sided).
     pub mark2: i64,
     /// The L2 queue estimators' error against our venue's truth (empty without our venue).
     pub queue_error: Vec<QueueError>,
@@ -181,7 +185,10 @@ pub struct Sim<'t> {
     ours: Option<OurVenue>,
     our_top: Top,
     our_sent: (i64, i64, i64, i64),
-    quote_venue: VenueId,
+    /// Where we quote (`quote_on`, in its order; never empty).
+    quote_venues: Vec<VenueId>,
+    /// Each quote venue's last `bid + ask` (0 before it was two-sided; the first is `rec.mark2`).
+    venue_mark2: Vec<i64>,
     inventory_seen: i64,
     next_id: u64,
     outcome: Outcome,
@@ -204,11 +211,13 @@ impl<'t> Sim<'t> {
         tape: &'t Tape,
         ext: Vec<SimVenue>,
         ours: Option<(OurVenue, LatentPath)>,
-        quote_venue: VenueId,
+        quote_venues: Vec<VenueId>,
         timing: Timing,
         markout_ns: &[i64],
     ) -> Self {
         let n = ext.len();
+        let quote_venues = if quote_venues.is_empty() { vec![VenueId::Ours] } else { quote_venues };
+        let q = quote_venues.len();
         // The latent path lives on in our venue's participants.
         let ours = ours.map(|(o, _latent)| o);
         let mut sim = Sim {
@@ -229,7 +238,8 @@ impl<'t> Sim<'t> {
             ours,
             our_top: Top::default(),
             our_sent: (0, 0, 0, 0),
-            quote_venue,
+            venue_mark2: vec![0; q],
+            quote_venues,
             inventory_seen: 0,
             next_id: OUR_FIRST_ID,
             outcome: Outcome::default(),
@@ -238,7 +248,7 @@ impl<'t> Sim<'t> {
             batch_since: None,
             rec: Recorded {
                 ledger: PnlLedger::new(Mark::default()),
-                markouts: Markouts::with_horizons(MARKOUT_CAPACITY, markout_ns),
+                markouts: (0..q).map(|_| Markouts::with_horizons(MARKOUT_CAPACITY, markout_ns)).collect(),
                 mark2: 0,
                 queue_error: Vec::new(),
                 fill_calibration: Vec::new(),
@@ -657,9 +667,14 @@ impl<'t> Sim<'t> {
         }
     }
 
-    /// The quoted venue's `bid + ask` now (None unless two-sided).
+    /// The (first) quoted venue's `bid + ask` now (None unless two-sided).
     fn mark2(&self) -> Option<i64> {
-        let (bid, ask) = match self.quote_venue {
+        self.mark2_of(self.quote_venues[0])
+    }
+
+    /// `venue`'s `bid + ask` now (None unless two-sided).
+    fn mark2_of(&self, venue: VenueId) -> Option<i64> {
+        let (bid, ask) = match venue {
             VenueId::Ours => {
                 let b = self.ours.as_ref()?.book();
                 (b.best_bid()?, b.best_ask()?)
@@ -704,7 +719,8 @@ impl<'t> Sim<'t> {
         match f.liquidity {
             crate::types::Liquidity::Maker => {
                 c.maker_lots += f.qty;
-                self.rec.markouts.on_fill(fill.ts_ns, fill.side, fill.price);
+                let k = self.quote_venues.iter().position(|&v| v == venue).unwrap_or(0);
+                self.rec.markouts[k].on_fill(fill.ts_ns, fill.side, fill.price);
             }
             crate::types::Liquidity::Taker => c.taker_lots += f.qty,
         }
@@ -720,54 +736,5 @@ impl<'t> Sim<'t> {
             self.rec.mark2 = m;
             self.rec.ledger.on_mark(mark_of(m));
         }
-    }
-
-    /// A metrics sample; `fair` is the strategy's fair value now (ticks), if it has one.
-    fn sample(&mut self, fair: Option<f64>) {
-        self.remark();
-        if let (m, Some(fair)) = (self.rec.mark2, fair) {
-            if m != 0 && fair.is_finite() {
-                self.rec.markouts.on_market(self.now, m as f64 / 2.0, fair);
-            }
-        }
-        let (mut bid, mut ask) = (i64::MIN, i64::MAX);
-        let (vbid, vask) = match self.quote_venue {
-            VenueId::Ours => {
-                if let Some(o) = self.ours.as_ref() {
-                    for (side, price) in o.our_orders() {
-                        match side {
-                            Side::Buy => bid = bid.max(price),
-                            Side::Sell => ask = ask.min(price),
-                        }
-                    }
-                    (o.book().best_bid().map(|b| b.0), o.book().best_ask().map(|a| a.0))
-                } else {
-                    (None, None)
-                }
-            }
-            VenueId::External(v) => {
-                let e = &self.ext[v as usize];
-                for (side, price) in e.resting() {
-                    match side {
-                        Side::Buy => bid = bid.max(price),
-                        Side::Sell => ask = ask.min(price),
-                    }
-                }
-                let (bids, asks) = e.book();
-                (bids.first().map(|b| b.price), asks.first().map(|a| a.price))
-            }
-        };
-        let two_sided = bid != i64::MIN && ask != i64::MAX;
-        let quoted = if two_sided { ask - bid } else { -1 };
-        let market = match (vbid, vask) {
-            (Some(b), Some(a)) => a - b,
-            _ => -1,
-        };
-        let c = &mut self.rec.counters;
-        c.samples += 1;
-        c.two_sided_samples += two_sided as u64;
-        let at_touch = vbid.is_some_and(|b| bid >= b) || vask.is_some_and(|a| ask <= a);
-        c.at_touch_samples += at_touch as u64;
-        self.rec.series.push(self.now, self.rec.mark2, &self.rec.ledger, quoted, market);
     }
 }

@@ -9,10 +9,34 @@ use crate::live_snapshot::{
     CountersView, HedgeView, HedgingView, InterlockView, LiveSnapshot, MarkoutView, PnlView, QuoteVenueView, QuoteView,
     ReferenceView,
 };
-use crate::metrics::markouts::{MarkoutReference, MARKOUT_HORIZONS_NS};
+use crate::metrics::markouts::{MarkoutReference, Markouts, RunningStats, MARKOUT_HORIZONS_NS};
 use crate::quote_orders::QuoteOrders;
 use crate::quoter::Quoter;
 use crate::types::{Side, VenueId};
+
+/// The markouts per horizon of every one of `venues`' fills together.
+fn markout_views(venues: &[Markouts]) -> Vec<MarkoutView> {
+    let merged = |i, reference| {
+        let mut all = RunningStats::default();
+        for m in venues {
+            all.merge(&m.stats(i, reference).unwrap_or_default());
+        }
+        all.summary()
+    };
+    MARKOUT_HORIZONS_NS
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let (mid, fair) = (merged(i, MarkoutReference::Mid), merged(i, MarkoutReference::Fair));
+            MarkoutView {
+                horizon_ms: h / 1_000_000,
+                count: mid.count,
+                vs_mid_bps: mid.mean_bps,
+                vs_fair_bps: fair.mean_bps,
+            }
+        })
+        .collect()
+}
 
 impl Worker {
     /// Keeps a hedge decision for the snapshot (the latest [`HEDGES_KEPT`]).
@@ -82,20 +106,7 @@ impl Worker {
                 fees: parts.fees,
                 hedge_slippage: parts.hedge_slippage,
             },
-            markouts: MARKOUT_HORIZONS_NS
-                .iter()
-                .enumerate()
-                .map(|(i, h)| {
-                    let mid = self.markouts.summary(i, MarkoutReference::Mid).unwrap_or_default();
-                    let fair = self.markouts.summary(i, MarkoutReference::Fair).unwrap_or_default();
-                    MarkoutView {
-                        horizon_ms: h / 1_000_000,
-                        count: mid.count,
-                        vs_mid_bps: mid.mean_bps,
-                        vs_fair_bps: fair.mean_bps,
-                    }
-                })
-                .collect(),
+            markouts: markout_views(&self.markouts),
             interlock: InterlockView {
                 quoting: self.interlock.quoting_allowed(),
                 causes: self.interlock.causes().iter().map(PullCause::name).collect(),
@@ -119,7 +130,8 @@ impl Worker {
             quote_venues: mm
                 .quote_routes()
                 .iter()
-                .map(|r| {
+                .enumerate()
+                .map(|(k, r)| {
                     let q = r.stats();
                     QuoteVenueView {
                         venue: name(r.venue()),
@@ -134,6 +146,7 @@ impl Worker {
                         rejected: q.rejected,
                         would_cross: q.would_cross,
                         last_reject: q.last_reject.map(|(id, reason)| format!("client_id={id} reason={reason:?}")),
+                        markouts: markout_views(self.markouts.get(k..=k).unwrap_or_default()),
                     }
                 })
                 .collect(),

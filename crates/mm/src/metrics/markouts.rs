@@ -51,6 +51,24 @@ impl RunningStats {
         self.m2 += delta * (x - self.mean);
     }
 
+    /// Adds every value `other` holds, as if pushed here (Chan et al.'s pairwise update of
+    /// the mean and the sum of squared deviations): the statistics of two sets of fills
+    /// together (two venues' markouts into one).
+    pub fn merge(&mut self, other: &RunningStats) {
+        if other.n == 0 {
+            return;
+        }
+        if self.n == 0 {
+            *self = *other;
+            return;
+        }
+        let n = self.n + other.n;
+        let delta = other.mean - self.mean;
+        self.mean += delta * other.n as f64 / n as f64;
+        self.m2 += other.m2 + delta * delta * self.n as f64 * other.n as f64 / n as f64;
+        self.n = n;
+    }
+
     /// The summary so far.
     pub fn summary(&self) -> MarkoutSummary {
         let half_width = (self.n >= 2).then(|| {
@@ -165,11 +183,16 @@ impl Markouts {
 
     /// The summary at horizon index `i` (into the horizons); `None` past the end.
     pub fn summary(&self, i: usize, reference: MarkoutReference) -> Option<MarkoutSummary> {
-        let stats = match reference {
-            MarkoutReference::Mid => self.vs_mid.get(i)?,
-            MarkoutReference::Fair => self.vs_fair.get(i)?,
-        };
-        Some(stats.summary())
+        Some(self.stats(i, reference)?.summary())
+    }
+
+    /// The running statistics at horizon index `i`; `None` past the end (merge several
+    /// venues' with [`RunningStats::merge`]).
+    pub fn stats(&self, i: usize, reference: MarkoutReference) -> Option<RunningStats> {
+        match reference {
+            MarkoutReference::Mid => self.vs_mid.get(i).copied(),
+            MarkoutReference::Fair => self.vs_fair.get(i).copied(),
+        }
     }
 
     /// Fill-horizon pairs skipped because a queue was full.
@@ -238,6 +261,29 @@ mod tests {
         let mut one = RunningStats::default();
         one.push(5.0);
         assert_eq!(one.summary().ci95_half_width_bps, None);
+    }
+
+    #[test]
+    fn merged_statistics_equal_those_of_every_value_pushed_into_one() {
+        let (a, b) = ([10.0, -4.0, 7.5], [3.0, 12.0]);
+        let (mut left, mut right, mut all) =
+            (RunningStats::default(), RunningStats::default(), RunningStats::default());
+        a.iter().for_each(|&x| left.push(x));
+        b.iter().for_each(|&x| right.push(x));
+        a.iter().chain(&b).for_each(|&x| all.push(x));
+        let mut merged = left;
+        merged.merge(&right);
+        let (m, w) = (merged.summary(), all.summary());
+        assert_eq!(m.count, 5);
+        // mean 28.5 / 5 = 5.7
+        assert!(close(m.mean_bps.unwrap(), 5.7));
+        assert!(close(m.ci95_half_width_bps.unwrap(), w.ci95_half_width_bps.unwrap()));
+        // Merging into or with nothing changes nothing.
+        let mut empty = RunningStats::default();
+        empty.merge(&left);
+        assert_eq!(empty, left);
+        left.merge(&RunningStats::default());
+        assert_eq!(empty, left);
     }
 
     #[test]

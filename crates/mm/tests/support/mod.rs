@@ -42,6 +42,11 @@ pub struct Rig {
 
 /// Starts a rig; `hedge`: hedge past 3 lots back to 0.
 pub fn rig(hedge: bool) -> Rig {
+    rig_with(PRICING, hedge)
+}
+
+/// As [`rig`], priced by the pricing config `pricing` (JSON).
+pub fn rig_with(pricing: &str, hedge: bool) -> Rig {
     let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
     let risk = RiskConfig::permissive().account(MM, AccountLimits::UNLIMITED).account(OTHER, AccountLimits::UNLIMITED);
     let config = PipelineConfig::new(vec![spec]).risk(risk).topology(Topology::Merged).gateways(2);
@@ -50,7 +55,7 @@ pub fn rig(hedge: bool) -> Rig {
     let gateway = handles.gateways.pop().unwrap();
     let sub = handles.subscriptions.pop().unwrap();
     let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, FeeSchedule::new(-100, 200).unwrap()), gateway, sub);
-    let pricer = Pricer::from_config(&PricingConfig::from_json(PRICING).unwrap()).unwrap();
+    let pricer = Pricer::from_config(&PricingConfig::from_json(pricing).unwrap()).unwrap();
     let cfg = LiveConfig {
         hedge: hedge.then(|| HedgeConfig::new(3, 0, 2, 60_000_000_000).unwrap()),
         hedge_fees: vec![FeeSchedule::new(0, 500).unwrap()],
