@@ -1,0 +1,318 @@
+//! [`RedisWriter`]: the Redis hot tier's one writer, pipelined, to a Redis server or a Redis
+//! Cluster (`docs/storage.md`, *The Redis hot tier*).
+//!
+//! A round stages hashes ([`RedisWriter::stage_hash`]: conflated, the newest state of each
+//! key kept until Redis has it) and stream entries ([`RedisWriter::push_entry`]), then
+//! [`RedisWriter::flush`] writes them in one pipeline. Redis being away is an error of that
+//! round ([`RedisTierError`]), never a wait: the entries of a failed round are dropped
+//! (counted), the hashes stay staged, and until `retry` has passed a flush does not try again
+//! (it drops the round's entries and returns [`Flushed::Waiting`]). The first round that
+//! succeeds writes every staged hash, so the cache is current again at once.
+//!
+//! ```no_run
+//! use std::time::{Duration, Instant};
+//! use wintermute_storage::redis_fields::{key, xadd, KeyKind};
+//! use wintermute_storage::redis_tier::{RedisOptions, RedisWriter};
+//!
+//! let mut w = RedisWriter::open("redis://127.0.0.1:6379/0", RedisOptions::default()).unwrap();
+//! let mut hset = redis::cmd("HSET");
+//! hset.arg("wm:{BTC-USD}:consolidated").arg("bid").arg("64000.25");
+//! w.stage_hash("wm:{BTC-USD}:consolidated".into(), hset);
+//! let mut entry = xadd(&key("wm", "BTC-USD", KeyKind::Ticks), 10_000);
+//! entry.arg("bid").arg("64000.25");
+//! w.push_entry(entry);
+//! w.flush(Instant::now()).unwrap();
+//! ```
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use redis::cluster::{ClusterClient, ClusterConnection};
+use redis::{Client, Cmd, Connection, ErrorKind, RedisError};
+use wintermute_engine::audit_rows::{AuditColumns, AuditReplay};
+
+use crate::redis_fields::{book_hset, trade_xadd, TRADE};
+
+/// How a [`RedisWriter`] reaches Redis.
+#[derive(Debug, Clone)]
+pub struct RedisOptions {
+    /// The URL is a node of a Redis Cluster (the pipeline is split by slot).
+    pub cluster: bool,
+    /// Connect, read and write timeout.
+    pub timeout: Duration,
+    /// After a failed round, no new try before this much time.
+    pub retry: Duration,
+    /// `MAXLEN ~` of the streams.
+    pub stream_len: u64,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self { cluster: false, timeout: Duration::from_millis(250), retry: Duration::from_secs(1), stream_len: 10_000 }
+    }
+}
+
+/// Why a round was not written.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisTierError {
+    /// The URL cannot be used (reason `REDIS_URL`).
+    #[error("redis url: {0}")]
+    Url(String),
+    /// No connection, a timeout or a dropped connection (reason `REDIS_UNREACHABLE`).
+    #[error("redis unreachable: {0}")]
+    Unreachable(String),
+    /// Redis answered with an error (reason `REDIS_ERROR`).
+    #[error("redis error: {0}")]
+    Server(String),
+}
+
+impl RedisTierError {
+    /// The machine-readable reason code.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Url(_) => "REDIS_URL",
+            Self::Unreachable(_) => "REDIS_UNREACHABLE",
+            Self::Server(_) => "REDIS_ERROR",
+        }
+    }
+
+    fn of(e: &RedisError) -> Self {
+        let unreachable = e.is_io_error()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || e.is_connection_refusal()
+            || matches!(e.kind(), ErrorKind::Io | ErrorKind::ClusterConnectionNotFound);
+        if unreachable {
+            Self::Unreachable(e.to_string())
+        } else {
+            Self::Server(e.to_string())
+        }
+    }
+}
+
+/// What a [`RedisWriter::flush`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flushed {
+    /// The round was written: `updates` hashes and entries; `recovered`: the previous round
+    /// had failed.
+    Written { updates: usize, recovered: bool },
+    /// Redis was away and `retry` has not passed: the round's `dropped` entries were dropped,
+    /// its hashes stay staged.
+    Waiting { dropped: usize },
+}
+
+/// The client: one server or a cluster; its connection is opened on first use and again
+/// after a failure.
+enum Target {
+    Single { client: Client, conn: Option<Connection> },
+    Cluster { client: ClusterClient, conn: Option<ClusterConnection> },
+}
+
+/// Counters since the writer was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RedisCounters {
+    /// Hashes and stream entries written.
+    pub updates: u64,
+    /// Stream entries not written (Redis away).
+    pub dropped: u64,
+    /// Failed rounds.
+    pub errors: u64,
+}
+
+/// Writes the hot tier's hashes and streams, one pipeline a round (see the module
+/// documentation). Not thread-safe: one writer per publisher thread.
+pub struct RedisWriter {
+    target: Target,
+    options: RedisOptions,
+    /// Staged hashes: key -> its newest `HSET`, in the order the keys were first staged.
+    pending: Vec<(String, Cmd)>,
+    index: HashMap<String, usize>,
+    entries: Vec<Cmd>,
+    down: bool,
+    retry_at: Option<Instant>,
+    counters: RedisCounters,
+    text: String,
+}
+
+impl std::fmt::Debug for RedisWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisWriter")
+            .field("cluster", &self.options.cluster)
+            .field("pending", &self.pending.len())
+            .field("down", &self.down)
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisWriter {
+    /// A writer to the Redis at `url` (`redis://host:port/db`), or to the Redis Cluster that
+    /// `url` is a node of. Connects on the first flush; fails only on a URL it cannot use.
+    pub fn open(url: &str, options: RedisOptions) -> Result<Self, RedisTierError> {
+        let bad = |e: RedisError| RedisTierError::Url(e.to_string());
+        let target = if options.cluster {
+            // One retry and no wait: the writer retries by itself (every `retry`), and a promoted
+            // replica is found by the topology refresh of the next round.
+            let client = ClusterClient::builder(vec![url])
+                .connection_timeout(options.timeout)
+                .response_timeout(options.timeout)
+                .retries(1)
+                .min_retry_wait(1)
+                .max_retry_wait(10)
+                .build()
+                .map_err(bad)?;
+            Target::Cluster { client, conn: None }
+        } else {
+            Target::Single { client: Client::open(url).map_err(bad)?, conn: None }
+        };
+        Ok(Self {
+            target,
+            options,
+            pending: Vec::new(),
+            index: HashMap::new(),
+            entries: Vec::new(),
+            down: false,
+            retry_at: None,
+            counters: RedisCounters::default(),
+            text: String::new(),
+        })
+    }
+
+    /// True while the last round failed.
+    pub fn down(&self) -> bool {
+        self.down
+    }
+
+    /// Hashes staged and not yet written.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    pub fn counters(&self) -> RedisCounters {
+        self.counters
+    }
+
+    pub fn options(&self) -> &RedisOptions {
+        &self.options
+    }
+
+    /// Stages `hset` (an `HSET key field value ...`) as the newest state of hash `key`,
+    /// replacing any staged one.
+    pub fn stage_hash(&mut self, key: String, hset: Cmd) {
+        match self.index.get(&key) {
+            Some(&i) => self.pending[i].1 = hset,
+            None => {
+                self.index.insert(key.clone(), self.pending.len());
+                self.pending.push((key, hset));
+            }
+        }
+    }
+
+    /// Adds a stream entry (an `XADD`, see [`crate::redis_fields::xadd`]) to this round.
+    pub fn push_entry(&mut self, xadd: Cmd) {
+        self.entries.push(xadd);
+    }
+
+    /// Stages the audit writer's round: the books of `replay`'s touched instruments (top
+    /// `levels` levels, as of journal sequence `seq`, stamped `ts_ns`) and an entry per trade
+    /// row of `rows` after journal sequence `after_seq`. Returns the trade entries added.
+    pub fn stage_audit(
+        &mut self,
+        prefix: &str,
+        replay: &AuditReplay,
+        rows: &AuditColumns,
+        after_seq: u64,
+        seq: u64,
+        ts_ns: u64,
+        levels: usize,
+    ) -> usize {
+        let books = replay.engine().books();
+        for &id in replay.touched() {
+            if let Some(book) = books.get(id as usize) {
+                let (key, hset) = book_hset(prefix, book, seq, ts_ns, levels);
+                self.stage_hash(key, hset);
+            }
+        }
+        let before = self.entries.len();
+        for i in 0..rows.len() {
+            if rows.kind[i] == TRADE && rows.journal_seq[i] > after_seq {
+                let c = trade_xadd(prefix, rows, i, self.options.stream_len, &mut self.text);
+                self.entries.push(c);
+            }
+        }
+        self.entries.len() - before
+    }
+
+    /// Writes the staged hashes and this round's entries in one pipeline (see the module
+    /// documentation for what a failure keeps and drops).
+    pub fn flush(&mut self, now: Instant) -> Result<Flushed, RedisTierError> {
+        if self.down && self.retry_at.is_some_and(|at| now < at) {
+            let dropped = self.entries.len();
+            self.entries.clear();
+            self.counters.dropped += dropped as u64;
+            return Ok(Flushed::Waiting { dropped });
+        }
+        let updates = self.pending.len() + self.entries.len();
+        let result = if updates == 0 { Ok(()) } else { self.exec() };
+        self.entries.clear();
+        match result {
+            Ok(()) => {
+                let recovered = self.down;
+                self.pending.clear();
+                self.index.clear();
+                self.down = false;
+                self.retry_at = None;
+                self.counters.updates += updates as u64;
+                Ok(Flushed::Written { updates, recovered })
+            }
+            Err(e) => {
+                self.counters.errors += 1;
+                self.counters.dropped += (updates - self.pending.len()) as u64;
+                self.down = true;
+                self.retry_at = Some(now + self.options.retry);
+                Err(e)
+            }
+        }
+    }
+
+    /// One pipeline of the staged hashes and the round's entries (moved out of `entries`).
+    fn exec(&mut self) -> Result<(), RedisTierError> {
+        let timeout = self.options.timeout;
+        let hashes = self.pending.iter().map(|(_, c)| c.clone());
+        let entries = std::mem::take(&mut self.entries);
+        match &mut self.target {
+            Target::Single { client, conn } => {
+                let mut pipe = redis::pipe();
+                for c in hashes.chain(entries) {
+                    pipe.add_command(c);
+                }
+                if conn.is_none() {
+                    let c = client.get_connection_with_timeout(timeout).map_err(|e| RedisTierError::of(&e))?;
+                    c.set_read_timeout(Some(timeout)).map_err(|e| RedisTierError::of(&e))?;
+                    c.set_write_timeout(Some(timeout)).map_err(|e| RedisTierError::of(&e))?;
+                    *conn = Some(c);
+                }
+                let c = conn.as_mut().expect("connected above");
+                pipe.exec(c).map_err(|e| {
+                    // A timeout or a broken connection leaves answers unread: start afresh.
+                    *conn = None;
+                    RedisTierError::of(&e)
+                })
+            }
+            Target::Cluster { client, conn } => {
+                let mut pipe = redis::cluster::cluster_pipe();
+                for c in hashes.chain(entries) {
+                    pipe.add_command(c);
+                }
+                if conn.is_none() {
+                    *conn = Some(client.get_connection().map_err(|e| RedisTierError::of(&e))?);
+                }
+                let c = conn.as_mut().expect("connected above");
+                pipe.exec(c).map_err(|e| {
+                    *conn = None;
+                    RedisTierError::of(&e)
+                })
+            }
+        }
+    }
+}
