@@ -10,3 +10,6 @@
 
 pub mod redis_fields;
 pub mod redis_tier;
+
+/// The `redis` crate the writer builds its commands with.
+pub use redis;

@@ -196,6 +196,14 @@ impl RedisWriter {
         &self.options
     }
 
+    /// Closes the connection; the next round opens one again.
+    pub fn close(&mut self) {
+        match &mut self.target {
+            Target::Single { conn, .. } => *conn = None,
+            Target::Cluster { conn, .. } => *conn = None,
+        }
+    }
+
     /// Stages `hset` (an `HSET key field value ...`) as the newest state of hash `key`,
     /// replacing any staged one.
     pub fn stage_hash(&mut self, key: String, hset: Cmd) {
