@@ -139,7 +139,7 @@ impl PyRedisWriter {
 
     /// The audit writer's round: the books `replay` touched in its last read (top `levels`
     /// levels, as of journal sequence `seq`, stamped `ts_ns`) and the trades among `rows`
-    /// after journal sequence `after_seq`.
+    /// after journal sequence `after_seq`, up to `seq`.
     #[pyo3(signature = (replay, rows, after_seq, seq, ts_ns, levels=10))]
     fn publish_audit(
         &self,

@@ -223,7 +223,8 @@ impl RedisWriter {
 
     /// Stages the audit writer's round: the books of `replay`'s touched instruments (top
     /// `levels` levels, as of journal sequence `seq`, stamped `ts_ns`) and an entry per trade
-    /// row of `rows` after journal sequence `after_seq`. Returns the trade entries added.
+    /// row of `rows` after journal sequence `after_seq` and at or before `seq`. Returns the
+    /// trade entries added.
     pub fn stage_audit(
         &mut self,
         prefix: &str,
@@ -243,7 +244,7 @@ impl RedisWriter {
         }
         let before = self.entries.len();
         for i in 0..rows.len() {
-            if rows.kind[i] == TRADE && rows.journal_seq[i] > after_seq {
+            if rows.kind[i] == TRADE && (after_seq + 1..=seq).contains(&rows.journal_seq[i]) {
                 let c = trade_xadd(prefix, rows, i, self.options.stream_len, &mut self.text);
                 self.entries.push(c);
             }

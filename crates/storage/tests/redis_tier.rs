@@ -154,9 +154,10 @@ fn an_audit_round_writes_the_documented_book_and_trade_fields() {
     let fields = &stream[0].1;
     assert_eq!(fields, &want, "the fields in the documented order");
 
-    // Rows at or before `after_seq` are not published again.
-    let again = w.stage_audit(&p.prefix, &replay, &rows, 3, 3, 1_800, 10);
-    assert_eq!(again, 0);
+    // Only the trades in (after_seq, seq] are published.
+    assert_eq!(w.stage_audit(&p.prefix, &replay, &rows, 3, 3, 1_800, 10), 0);
+    assert_eq!(w.stage_audit(&p.prefix, &replay, &rows, 0, 2, 1_800, 10), 0);
+    assert_eq!(w.stage_audit(&p.prefix, &replay, &rows, 2, 3, 1_800, 10), 1);
 }
 
 #[test]
