@@ -35,7 +35,7 @@ def _keys(client: Any, prefix: str) -> set[bytes]:
 def _assert_same(url: str, rust: str, python: str) -> int:
     """Every key under ``rust`` holds what the same key under ``python`` holds (hashes: every
     field; streams: every entry's fields, in order, not the entry ids); returns the keys."""
-    client = redis.Redis.from_url(url)
+    client: Any = redis.Redis.from_url(url)
     keys = _keys(client, rust)
     assert keys, "the Rust writer wrote nothing"
     assert keys == _keys(client, python)
@@ -97,7 +97,7 @@ def test_tiny_steps_print_as_python_decimals_print_them(
     eng.close_journal()
     _publish_both(redis_server_url, redis_prefix, [coin], tmp_path / "j")
     _assert_same(redis_server_url, f"{redis_prefix}r", f"{redis_prefix}p")
-    client = redis.Redis.from_url(redis_server_url, decode_responses=True)
+    client: Any = redis.Redis.from_url(redis_server_url, decode_responses=True)
     prices = [f["price"] for _, f in client.xrange(f"{redis_prefix}r:{{SAT-BTC}}:trades")]
     assert "1E-7" in prices, prices
     client.close()
@@ -112,19 +112,21 @@ def test_send_writes_what_a_redis_py_pipeline_writes(
                                         "bid": "64000.1", "bids": '[["64000.1", "0.5"]]'},
         ":{BTC-USD}:consolidated": {"bid": "", "mid": "64000.05", "ts_ns": -3},
     }  # fmt: skip
-    entries = [(":{BTC-USD}:consolidated:ticks", {"bid": "1", "n": i}) for i in range(50)]
+    entries: list[tuple[str, dict[str, str | int]]] = [
+        (":{BTC-USD}:consolidated:ticks", {"bid": "1", "n": i}) for i in range(50)
+    ]
     writer = RedisWriter(redis_server_url, stream_len=1_000)
     rust, python = f"{redis_prefix}r", f"{redis_prefix}p"
     assert writer.send(
         {rust + k: v for k, v in hashes.items()}, [(rust + k, e) for k, e in entries]
     )
     assert writer.counters == (52, 0, 0)
-    client = redis.Redis.from_url(redis_server_url)
+    client: Any = redis.Redis.from_url(redis_server_url)
     pipe = client.pipeline(transaction=False)
     for k, v in hashes.items():
         pipe.hset(python + k, mapping=v)
     for k, e in entries:
-        pipe.xadd(python + k, e, maxlen=1_000, approximate=True)  # type: ignore[arg-type]
+        pipe.xadd(python + k, e, maxlen=1_000, approximate=True)
     pipe.execute()
     client.close()
     assert _assert_same(redis_server_url, rust, python) == 3
