@@ -316,11 +316,10 @@ impl RedisWriter {
                 if conn.is_none() {
                     *conn = Some(client.get_connection().map_err(|e| RedisTierError::of(&e))?);
                 }
+                // Kept after a failure: it knows every node and refreshes its slot map from
+                // them (the node of the URL may be the one that died).
                 let c = conn.as_mut().expect("connected above");
-                pipe.exec(c).map_err(|e| {
-                    *conn = None;
-                    RedisTierError::of(&e)
-                })
+                pipe.exec(c).map_err(|e| RedisTierError::of(&e))
             }
         }
     }
