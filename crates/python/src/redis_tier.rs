@@ -25,7 +25,6 @@ impl From<RedisTierError> for Error {
 #[pyclass(module = "wintermute._core", name = "RedisWriter", frozen)]
 pub struct PyRedisWriter {
     inner: Mutex<RedisWriter>,
-    prefix: String,
 }
 
 impl PyRedisWriter {
@@ -68,14 +67,19 @@ impl PyRedisWriter {
         let seconds = |name: &str, s: f64| {
             Duration::try_from_secs_f64(s).map_err(|_| Error::other("REDIS_URL", format!("{name}={s}: not a duration")))
         };
-        let options =
-            RedisOptions { cluster, timeout: seconds("timeout_s", timeout_s)?, retry: seconds("retry_s", retry_s)?, stream_len };
-        Ok(Self { inner: Mutex::new(RedisWriter::open(url, options)?), prefix: prefix.to_owned() })
+        let options = RedisOptions {
+            cluster,
+            timeout: seconds("timeout_s", timeout_s)?,
+            retry: seconds("retry_s", retry_s)?,
+            stream_len,
+            prefix: prefix.to_owned(),
+        };
+        Ok(Self { inner: Mutex::new(RedisWriter::open(url, options)?) })
     }
 
     #[getter]
-    fn prefix(&self) -> &str {
-        &self.prefix
+    fn prefix(&self) -> String {
+        self.lock().options().prefix.clone()
     }
 
     #[getter]
@@ -151,7 +155,7 @@ impl PyRedisWriter {
         ts_ns: u64,
         levels: usize,
     ) -> Result<bool> {
-        self.lock().stage_audit(&self.prefix, &replay.inner, &rows.inner, after_seq, seq, ts_ns, levels);
+        self.lock().stage_audit(&replay.inner, &rows.inner, after_seq, seq, ts_ns, levels);
         self.flush(py)
     }
 

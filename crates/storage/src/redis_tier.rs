@@ -44,11 +44,19 @@ pub struct RedisOptions {
     pub retry: Duration,
     /// `MAXLEN ~` of the streams.
     pub stream_len: u64,
+    /// The key prefix of the rounds the writer encodes itself ([`RedisWriter::stage_audit`]).
+    pub prefix: String,
 }
 
 impl Default for RedisOptions {
     fn default() -> Self {
-        Self { cluster: false, timeout: Duration::from_millis(250), retry: Duration::from_secs(1), stream_len: 10_000 }
+        Self {
+            cluster: false,
+            timeout: Duration::from_millis(250),
+            retry: Duration::from_secs(1),
+            stream_len: 10_000,
+            prefix: "wm".into(),
+        }
     }
 }
 
@@ -105,7 +113,7 @@ pub enum Flushed {
 /// after a failure.
 enum Target {
     Single { client: Client, conn: Option<Connection> },
-    Cluster { client: ClusterClient, conn: Option<ClusterConnection> },
+    Cluster { client: ClusterClient, conn: Option<Box<ClusterConnection>> },
 }
 
 /// Counters since the writer was opened.
@@ -221,13 +229,12 @@ impl RedisWriter {
         self.entries.push(xadd);
     }
 
-    /// Stages the audit writer's round: the books of `replay`'s touched instruments (top
+    /// Stages the audit writer's round (keys under the options' `prefix`): the books of `replay`'s touched instruments (top
     /// `levels` levels, as of journal sequence `seq`, stamped `ts_ns`) and an entry per trade
     /// row of `rows` after journal sequence `after_seq` and at or before `seq`. Returns the
     /// trade entries added.
     pub fn stage_audit(
         &mut self,
-        prefix: &str,
         replay: &AuditReplay,
         rows: &AuditColumns,
         after_seq: u64,
@@ -238,14 +245,14 @@ impl RedisWriter {
         let books = replay.engine().books();
         for &id in replay.touched() {
             if let Some(book) = books.get(id as usize) {
-                let (key, hset) = book_hset(prefix, book, seq, ts_ns, levels);
+                let (key, hset) = book_hset(&self.options.prefix, book, seq, ts_ns, levels);
                 self.stage_hash(key, hset);
             }
         }
         let before = self.entries.len();
         for i in 0..rows.len() {
             if rows.kind[i] == TRADE && (after_seq + 1..=seq).contains(&rows.journal_seq[i]) {
-                let c = trade_xadd(prefix, rows, i, self.options.stream_len, &mut self.text);
+                let c = trade_xadd(&self.options.prefix, rows, i, self.options.stream_len, &mut self.text);
                 self.entries.push(c);
             }
         }
@@ -314,7 +321,7 @@ impl RedisWriter {
                     pipe.add_command(c);
                 }
                 if conn.is_none() {
-                    *conn = Some(client.get_connection().map_err(|e| RedisTierError::of(&e))?);
+                    *conn = Some(Box::new(client.get_connection().map_err(|e| RedisTierError::of(&e))?));
                 }
                 // Kept after a failure: it knows every node and refreshes its slot map from
                 // them (the node of the URL may be the one that died).

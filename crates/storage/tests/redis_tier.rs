@@ -125,8 +125,9 @@ fn an_audit_round_writes_the_documented_book_and_trade_fields() {
     journal(dir.path());
     let mut replay = AuditReplay::new(vec![btc()]).unwrap();
     let rows = replay.read(dir.path(), 0).unwrap();
-    let mut w = RedisWriter::open(&url, RedisOptions { stream_len: 100, ..RedisOptions::default() }).unwrap();
-    let trades = w.stage_audit(&p.prefix, &replay, &rows, 0, replay.cursor(), 1_700, 10);
+    let options = RedisOptions { stream_len: 100, prefix: p.prefix.clone(), ..RedisOptions::default() };
+    let mut w = RedisWriter::open(&url, options).unwrap();
+    let trades = w.stage_audit(&replay, &rows, 0, replay.cursor(), 1_700, 10);
     assert_eq!(trades, 1);
     assert_eq!(w.flush(Instant::now()).unwrap(), Flushed::Written { updates: 2, recovered: false });
 
@@ -155,9 +156,9 @@ fn an_audit_round_writes_the_documented_book_and_trade_fields() {
     assert_eq!(fields, &want, "the fields in the documented order");
 
     // Only the trades in (after_seq, seq] are published.
-    assert_eq!(w.stage_audit(&p.prefix, &replay, &rows, 3, 3, 1_800, 10), 0);
-    assert_eq!(w.stage_audit(&p.prefix, &replay, &rows, 0, 2, 1_800, 10), 0);
-    assert_eq!(w.stage_audit(&p.prefix, &replay, &rows, 2, 3, 1_800, 10), 1);
+    assert_eq!(w.stage_audit(&replay, &rows, 3, 3, 1_800, 10), 0);
+    assert_eq!(w.stage_audit(&replay, &rows, 0, 2, 1_800, 10), 0);
+    assert_eq!(w.stage_audit(&replay, &rows, 2, 3, 1_800, 10), 1);
 }
 
 #[test]
