@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use redis::cluster::{ClusterClient, ClusterConnection};
-use redis::{Client, Cmd, Connection, ErrorKind, RedisError};
+use redis::{Client, Cmd, Connection, ConnectionAddr, ConnectionInfo, ErrorKind, IntoConnectionInfo, RedisError};
 use wintermute_engine::audit_rows::{AuditColumns, AuditReplay};
 
 use crate::redis_fields::{book_hset, trade_xadd, TRADE};
@@ -112,8 +112,17 @@ pub enum Flushed {
 /// The client: one server or a cluster; its connection is opened on first use and again
 /// after a failure.
 enum Target {
-    Single { client: Client, conn: Option<Connection> },
-    Cluster { client: ClusterClient, conn: Option<Box<ClusterConnection>> },
+    Single {
+        client: Client,
+        conn: Option<Connection>,
+    },
+    /// `nodes`: every node the cluster named when last asked (the URL's at first), so that a
+    /// client built again after a failure starts from any live one.
+    Cluster {
+        client: ClusterClient,
+        conn: Option<Box<ClusterConnection>>,
+        nodes: Vec<ConnectionInfo>,
+    },
 }
 
 /// Counters since the writer was opened.
@@ -159,17 +168,8 @@ impl RedisWriter {
     pub fn open(url: &str, options: RedisOptions) -> Result<Self, RedisTierError> {
         let bad = |e: RedisError| RedisTierError::Url(e.to_string());
         let target = if options.cluster {
-            // One retry and no wait: the writer retries by itself (every `retry`), and a promoted
-            // replica is found by the topology refresh of the next round.
-            let client = ClusterClient::builder(vec![url])
-                .connection_timeout(options.timeout)
-                .response_timeout(options.timeout)
-                .retries(1)
-                .min_retry_wait(1)
-                .max_retry_wait(10)
-                .build()
-                .map_err(bad)?;
-            Target::Cluster { client, conn: None }
+            let nodes = vec![url.into_connection_info().map_err(bad)?];
+            Target::Cluster { client: cluster_client(&nodes, options.timeout).map_err(bad)?, conn: None, nodes }
         } else {
             Target::Single { client: Client::open(url).map_err(bad)?, conn: None }
         };
@@ -315,19 +315,62 @@ impl RedisWriter {
                     RedisTierError::of(&e)
                 })
             }
-            Target::Cluster { client, conn } => {
+            Target::Cluster { client, conn, nodes } => {
                 let mut pipe = redis::cluster::cluster_pipe();
                 for c in hashes.chain(entries) {
                     pipe.add_command(c);
                 }
                 if conn.is_none() {
-                    *conn = Some(Box::new(client.get_connection().map_err(|e| RedisTierError::of(&e))?));
+                    let mut c = client.get_connection().map_err(|e| RedisTierError::of(&e))?;
+                    let known = cluster_nodes(&mut c, &nodes[0]);
+                    if !known.is_empty() {
+                        *nodes = known;
+                    }
+                    *conn = Some(Box::new(c));
                 }
-                // Kept after a failure: it knows every node and refreshes its slot map from
-                // them (the node of the URL may be the one that died).
                 let c = conn.as_mut().expect("connected above");
-                pipe.exec(c).map_err(|e| RedisTierError::of(&e))
+                pipe.exec(c.as_mut()).map_err(|e| {
+                    // The connection's pipelines do not look at the topology again after a
+                    // node fails: start afresh, from any node still known, so a promoted
+                    // replica is found as soon as the cluster names it.
+                    *conn = None;
+                    if let Ok(fresh) = cluster_client(nodes, timeout) {
+                        *client = fresh;
+                    }
+                    RedisTierError::of(&e)
+                })
             }
         }
     }
+}
+
+/// A cluster client starting from `nodes`, failing fast: one retry and no wait (the writer
+/// retries by itself, every `retry`).
+fn cluster_client(nodes: &[ConnectionInfo], timeout: Duration) -> Result<ClusterClient, RedisError> {
+    ClusterClient::builder(nodes.to_vec())
+        .connection_timeout(timeout)
+        .response_timeout(timeout)
+        .retries(1)
+        .min_retry_wait(1)
+        .max_retry_wait(10)
+        .build()
+}
+
+/// The nodes `CLUSTER NODES` names that are not marked failed (their address in `like`'s
+/// settings); empty if the cluster does not say.
+fn cluster_nodes(conn: &mut ClusterConnection, like: &ConnectionInfo) -> Vec<ConnectionInfo> {
+    let Ok(text) = redis::cmd("CLUSTER").arg("NODES").query::<String>(conn) else { return Vec::new() };
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut f = line.split_whitespace();
+        let (Some(_id), Some(addr), Some(flags)) = (f.next(), f.next(), f.next()) else { continue };
+        if flags.split(',').any(|x| matches!(x, "fail" | "fail?" | "noaddr" | "handshake")) {
+            continue;
+        }
+        let addr = addr.split(['@', ',']).next().unwrap_or("");
+        let Some((host, port)) = addr.rsplit_once(':') else { continue };
+        let (Ok(port), false) = (port.parse::<u16>(), host.is_empty()) else { continue };
+        out.push(like.clone().set_addr(ConnectionAddr::Tcp(host.to_owned(), port)));
+    }
+    out
 }
