@@ -359,7 +359,11 @@ fn cluster_client(nodes: &[ConnectionInfo], timeout: Duration) -> Result<Cluster
 /// The nodes `CLUSTER NODES` names that are not marked failed (their address in `like`'s
 /// settings); empty if the cluster does not say.
 fn cluster_nodes(conn: &mut ClusterConnection, like: &ConnectionInfo) -> Vec<ConnectionInfo> {
-    let Ok(text) = redis::cmd("CLUSTER").arg("NODES").query::<String>(conn) else { return Vec::new() };
+    redis::cmd("CLUSTER").arg("NODES").query::<String>(conn).map(|t| parse_cluster_nodes(&t, like)).unwrap_or_default()
+}
+
+/// The live nodes of a `CLUSTER NODES` reply (`id ip:port@cport[,hostname] flags ...` a line).
+fn parse_cluster_nodes(text: &str, like: &ConnectionInfo) -> Vec<ConnectionInfo> {
     let mut out = Vec::new();
     for line in text.lines() {
         let mut f = line.split_whitespace();
@@ -373,4 +377,26 @@ fn cluster_nodes(conn: &mut ClusterConnection, like: &ConnectionInfo) -> Vec<Con
         out.push(like.clone().set_addr(ConnectionAddr::Tcp(host.to_owned(), port)));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn live_cluster_nodes_are_read_from_cluster_nodes() {
+        let like = "redis://:secret@127.0.0.1:7000/0".into_connection_info().unwrap();
+        let text = "\
+a1 127.0.0.1:7001@17001 myself,master - 0 0 1 connected 0-5460
+b2 127.0.0.1:7002@17002,host-b master - 0 0 2 connected 5461-10922
+c3 127.0.0.1:7003@17003 master,fail - 0 0 3 connected 10923-16383
+d4 :0@0 slave,noaddr c3 0 0 3 disconnected
+e5 127.0.0.1:7005@17005 slave b2 0 0 2 connected
+";
+        let nodes = parse_cluster_nodes(text, &like);
+        let addrs: Vec<String> = nodes.iter().map(|n| n.addr().to_string()).collect();
+        assert_eq!(addrs, ["127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7005"]);
+        assert!(nodes.iter().all(|n| n.redis_settings().password() == Some("secret")), "keeps the URL's settings");
+        assert!(parse_cluster_nodes("garbage\n", &like).is_empty());
+    }
 }
