@@ -18,7 +18,7 @@ through an in-thread engine with a journal; then, each timed on its own:
   HSET (keys under ``wmbench<pid>``, deleted afterwards), in updates/s, twice in the same
   run: through redis-py with the tier's former Python encoding (``redis_py.py``, the
   baseline), and through ``RedisTier.publish`` (encoded and written in Rust, the rows from
-  ``RustJournalReplay``).
+  ``RustJournalReplay``; in the report's ``rust`` list).
 
 Then the same journal with the rows built in Rust (``rust_rows.RustJournalReplay``), in the
 report's ``rust`` list, same run:
@@ -135,10 +135,13 @@ def run(
         else:
             notes.append("postgresql: left out (give --postgres URL)")
         if redis_url:
-            results.extend(_redis(redis_url, rows, replay, journal))
+            python_row, rust_row = _redis(redis_url, rows, replay, journal)
+            results.append(python_row)
         else:
             notes.append("redis: left out (give --redis URL)")
         rust = _rust(journal, Path(tmp), batch_rows, postgres, len(rows), variants)
+        if redis_url:
+            rust.append(rust_row)
     for r in results + rust:
         r["per_s"] = r.get("updates", r["rows"]) / r["seconds"] if r["seconds"] else 0.0
     return {"orders": orders, "rows": len(rows), "results": results, "rust": rust,
@@ -247,7 +250,7 @@ def _postgres(url: str, rows: list[AuditRow], batch_rows: int) -> dict[str, Any]
 
 def _redis(
     url: str, rows: list[AuditRow], replay: JournalReplay, journal: Path
-) -> list[dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """The trades and their book into Redis, pipelines of ``chunk`` XADD + 1 HSET: through
     redis-py (the tier's former Python encoding, ``bench/redis_py.py``), then through the
     tier as it runs (``RedisTier.publish``: encoded and written in Rust), same run."""
@@ -266,8 +269,8 @@ def _redis(
     for i in range(0, len(trades), chunk):
         updates += redis_py.publish(client, prefix, trades[i : i + chunk], books, i, time.time_ns())
     seconds = time.perf_counter() - start
-    out = [{"name": f"redis (redis-py, pipelines of {chunk} XADD + 1 HSET)",
-            "rows": len(trades), "updates": updates, "seconds": seconds}]  # fmt: skip
+    python_row = {"name": f"redis (redis-py, pipelines of {chunk} XADD + 1 HSET)",
+                  "rows": len(trades), "updates": updates, "seconds": seconds}  # fmt: skip
 
     rust_prefix = f"wmbenchrust{os.getpid()}"
     rust_replay = RustJournalReplay([INSTRUMENT], journal)
@@ -288,14 +291,14 @@ def _redis(
     tier.close()
     if written != len(seqs) + rounds or len(seqs) != len(trades):
         raise RuntimeError(f"Rust writer: {written} updates for {len(seqs)} trades")
-    out.append({"name": f"redis (Rust RedisWriter, pipelines of {chunk} XADD + 1 HSET)",
-                "rows": len(seqs), "updates": written, "seconds": seconds})  # fmt: skip
+    rust_row = {"name": f"redis (Rust RedisWriter, pipelines of {chunk} XADD + 1 HSET)",
+                "rows": len(seqs), "updates": written, "seconds": seconds}  # fmt: skip
     for p in (prefix, rust_prefix):
         keys = list(client.scan_iter(match=f"{p}:*"))
         if keys:
             client.delete(*keys)
     client.close()
-    return out
+    return python_row, rust_row
 
 
 def to_table(report: dict[str, Any]) -> str:
