@@ -57,6 +57,21 @@ fn put_fields(cmd: &mut Cmd, fields: &Bound<'_, PyDict>) -> Result<()> {
     Ok(())
 }
 
+/// `cmd` with `fields` appended.
+fn with_fields(mut cmd: Cmd, fields: &Bound<'_, PyDict>) -> Result<Cmd> {
+    put_fields(&mut cmd, fields)?;
+    Ok(cmd)
+}
+
+/// `(key, HSET key fields...)` of one entry of `send`'s hashes.
+fn hset(key: Bound<'_, PyAny>, fields: &Bound<'_, PyAny>) -> Result<(String, Cmd)> {
+    let key: String = key.extract()?;
+    let fields = fields.cast::<PyDict>().map_err(|_| Error::type_error("hash fields must be a dict"))?;
+    let mut c = redis::cmd("HSET");
+    c.arg(&key);
+    Ok((key, with_fields(c, fields)?))
+}
+
 #[pymethods]
 impl PyRedisWriter {
     /// A writer to the Redis at `url`, or to the Redis Cluster `url` is a node of; connects on
@@ -114,30 +129,10 @@ impl PyRedisWriter {
         hashes: &Bound<'_, PyDict>,
         entries: Vec<(String, Bound<'_, PyDict>)>,
     ) -> Result<bool> {
-        let mut staged = Vec::with_capacity(hashes.len());
-        for (key, fields) in hashes.iter() {
-            let key: String = key.extract()?;
-            let mut c = redis::cmd("HSET");
-            c.arg(&key);
-            put_fields(&mut c, fields.cast::<PyDict>().map_err(|_| Error::type_error("hash fields must be a dict"))?)?;
-            staged.push((key, c));
-        }
         let stream_len = self.lock().options().stream_len;
-        let mut adds = Vec::with_capacity(entries.len());
-        for (key, fields) in &entries {
-            let mut c = xadd(key, stream_len);
-            put_fields(&mut c, fields)?;
-            adds.push(c);
-        }
-        {
-            let mut w = self.lock();
-            for (key, c) in staged {
-                w.stage_hash(key, c);
-            }
-            for c in adds {
-                w.push_entry(c);
-            }
-        }
+        let staged = hashes.iter().map(|(key, fields)| hset(key, &fields)).collect::<Result<Vec<_>>>()?;
+        let adds = entries.iter().map(|(key, f)| with_fields(xadd(key, stream_len), f)).collect::<Result<Vec<_>>>()?;
+        self.lock().stage(staged, adds);
         self.flush(py)
     }
 

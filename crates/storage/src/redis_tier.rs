@@ -224,6 +224,15 @@ impl RedisWriter {
         }
     }
 
+    /// Stages a round: `hashes` (key, `HSET`) as [`Self::stage_hash`], `entries` as
+    /// [`Self::push_entry`].
+    pub fn stage(&mut self, hashes: impl IntoIterator<Item = (String, Cmd)>, entries: impl IntoIterator<Item = Cmd>) {
+        for (key, hset) in hashes {
+            self.stage_hash(key, hset);
+        }
+        self.entries.extend(entries);
+    }
+
     /// Adds a stream entry (an `XADD`, see [`crate::redis_fields::xadd`]) to this round.
     pub fn push_entry(&mut self, xadd: Cmd) {
         self.entries.push(xadd);
