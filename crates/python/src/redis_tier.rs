@@ -142,7 +142,6 @@ impl PyRedisWriter {
     #[pyo3(signature = (replay, rows, after_seq, seq, ts_ns, levels=10))]
     fn publish_audit(
         &self,
-        py: Python<'_>,
         replay: PyRef<'_, PyAuditReplay>,
         rows: PyRef<'_, PyAuditColumns>,
         after_seq: u64,
@@ -151,7 +150,7 @@ impl PyRedisWriter {
         levels: usize,
     ) -> Result<bool> {
         self.lock().stage_audit(&replay.inner, &rows.inner, after_seq, seq, ts_ns, levels);
-        self.flush(py)
+        self.flush(replay.py())
     }
 
     /// Closes the connection (the next round opens one again).
