@@ -28,6 +28,12 @@ def test_bench_storage_measures_every_tier_and_leaves_nothing_behind(
     assert all(r["rows"] == report["rows"] for r in report["results"][:3])
     assert all(r["per_s"] > 0 for r in report["results"])
     assert report["notes"] == []
+    # The Rust writer, same run: the same trades, one book write a round.
+    [rust] = [r for r in report["rust"] if r["name"].startswith("redis (Rust")]
+    [python] = [r for r in report["results"] if r["name"].startswith("redis")]
+    assert rust["rows"] == python["rows"] > 0
+    assert rust["rows"] < rust["updates"] < 2 * rust["rows"]
+    assert rust["per_s"] > 0
     with psycopg.connect(postgres_url) as db:
         left = db.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'wm_bench_%'")
         assert left.fetchone() == (0,)

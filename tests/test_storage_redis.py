@@ -142,9 +142,10 @@ def test_the_writer_keeps_going_while_redis_is_down_and_the_cache_recovers(
 
 
 def test_book_fields_are_exact_decimal_text() -> None:
-    from wintermute.storage.redis_tier import _book_fields
+    # The redis-py encoding, kept as the reference of the Rust writer (test_storage_redis_rust).
+    from wintermute.bench.redis_py import book_fields
 
-    fields = _book_fields({"bids": [(Decimal("64000.25"), Decimal("0.500"), 2)], "asks": []}, 7, 1)
+    fields = book_fields({"bids": [(Decimal("64000.25"), Decimal("0.500"), 2)], "asks": []}, 7, 1)
     assert fields["bid"] == "64000.25"
     assert fields["bid_qty"] == "0.500"
     assert fields["ask"] == ""

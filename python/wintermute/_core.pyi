@@ -1035,3 +1035,55 @@ class AuditReplay:
     def depth(self, instrument: int, levels: int = 10) -> Depth: ...
     def read(self, path: str, now_ns: int) -> AuditColumns:
         """The rows of the records after ``cursor``; records without a time take ``now_ns``."""
+
+# ---- the Redis hot tier's writer (crates/python/src/redis_tier.rs) --------------------------
+
+__all__ += ["RedisWriter"]
+
+@final
+class RedisWriter:
+    """Writes the Redis hot tier from Rust, one pipeline a round (see
+    ``wintermute.storage.redis_tier``). A failed round raises ``WintermuteError`` with reason
+    ``REDIS_UNREACHABLE`` or ``REDIS_ERROR``."""
+
+    def __new__(
+        cls,
+        url: str,
+        *,
+        prefix: str = "wm",
+        stream_len: int = 10_000,
+        timeout_s: float = 0.25,
+        retry_s: float = 1.0,
+        cluster: bool = False,
+    ) -> RedisWriter: ...
+    @property
+    def prefix(self) -> str: ...
+    @property
+    def stream_len(self) -> int: ...
+    @property
+    def down(self) -> bool:
+        """True while the last round failed."""
+    @property
+    def pending(self) -> int:
+        """Hashes staged and not yet written."""
+    @property
+    def counters(self) -> tuple[int, int, int]:
+        """``(updates, dropped, errors)`` since the writer was opened."""
+    def send(
+        self,
+        hashes: dict[str, dict[str, str | int]],
+        entries: list[tuple[str, dict[str, str | int]]],
+    ) -> bool:
+        """One round of hashes (``HSET``, conflated) and stream entries (``XADD``); False:
+        Redis is away and its retry time has not come."""
+    def publish_audit(
+        self,
+        replay: AuditReplay,
+        rows: AuditColumns,
+        after_seq: int,
+        seq: int,
+        ts_ns: int,
+        levels: int = 10,
+    ) -> bool:
+        """The books ``replay`` touched and the trades of ``rows`` in ``(after_seq, seq]``."""
+    def close(self) -> None: ...

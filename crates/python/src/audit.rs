@@ -18,7 +18,7 @@ type InstrumentText = (String, String, String, String, String, String, String);
 /// Replays a journal and builds its audit rows; not thread-safe.
 #[pyclass(module = "wintermute._core", name = "AuditReplay")]
 pub struct PyAuditReplay {
-    inner: AuditReplay,
+    pub(crate) inner: AuditReplay,
 }
 
 #[pymethods]
@@ -73,7 +73,7 @@ impl PyAuditReplay {
 /// Audit rows as columns.
 #[pyclass(module = "wintermute._core", name = "AuditColumns", frozen)]
 pub struct PyAuditColumns {
-    inner: AuditColumns,
+    pub(crate) inner: AuditColumns,
 }
 
 #[pymethods]

@@ -31,6 +31,7 @@ mod mm_live;
 mod mm_strategy;
 mod pipeline;
 mod records;
+mod redis_tier;
 mod route_sims;
 mod routing_bench;
 mod venue_books;
@@ -75,6 +76,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     mm_strategy::register(m)?;
     pipeline::register(m)?;
     records::register(m)?;
+    redis_tier::register(m)?;
     venue_books::register(m)?;
     venue_orders::register(m)?;
     Ok(())

@@ -14,8 +14,11 @@ through an in-thread engine with a journal; then, each timed on its own:
   transaction);
 - ``postgresql`` (with ``--postgres URL``): the rows into a schema of their own
   (``wm_bench_<pid>``, dropped afterwards) by binary COPY, one connection;
-- ``redis`` (with ``--redis URL``): the trades and books through ``RedisTier.publish``
-  (pipelined XADD + HSET, keys under ``wmbench<pid>``, deleted afterwards), in updates/s.
+- ``redis`` (with ``--redis URL``): the trades and their book, pipelines of 1,000 XADD + 1
+  HSET (keys under ``wmbench<pid>``, deleted afterwards), in updates/s, twice in the same
+  run: through redis-py with the tier's former Python encoding (``redis_py.py``, the
+  baseline), and through ``RedisTier.publish`` (encoded and written in Rust, the rows from
+  ``RustJournalReplay``; in the report's ``rust`` list).
 
 Then the same journal with the rows built in Rust (``rust_rows.RustJournalReplay``), in the
 report's ``rust`` list, same run:
@@ -138,10 +141,13 @@ def run(
         else:
             notes.append("postgresql: left out (give --postgres URL)")
         if redis_url:
-            results.append(_redis(redis_url, rows, replay))
+            python_row, rust_row = _redis(redis_url, rows, replay, journal)
+            results.append(python_row)
         else:
             notes.append("redis: left out (give --redis URL)")
         rust = _rust(journal, Path(tmp), batch_rows, postgres, len(rows), variants, connections)
+        if redis_url:
+            rust.append(rust_row)
     for r in results + rust:
         r["per_s"] = r.get("updates", r["rows"]) / r["seconds"] if r["seconds"] else 0.0
     return {"orders": orders, "rows": len(rows), "results": results, "rust": rust,
@@ -282,31 +288,57 @@ def _postgres(url: str, rows: list[AuditRow], batch_rows: int) -> dict[str, Any]
             "seconds": seconds}  # fmt: skip
 
 
-def _redis(url: str, rows: list[AuditRow], replay: JournalReplay) -> dict[str, Any]:
+def _redis(
+    url: str, rows: list[AuditRow], replay: JournalReplay, journal: Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The trades and their book into Redis, pipelines of ``chunk`` XADD + 1 HSET: through
+    redis-py (the tier's former Python encoding, ``bench/redis_py.py``), then through the
+    tier as it runs (``RedisTier.publish``: encoded and written in Rust), same run."""
     import redis
 
+    from wintermute.bench import redis_py
     from wintermute.storage.redis_tier import RedisTier
 
-    prefix = f"wmbench{os.getpid()}"
-    tier = RedisTier(url, prefix=prefix, timeout_s=5.0)
-    trades = [r for r in rows if r.kind == "trade"]
     chunk = 1_000
-    depth = replay.depth("BTC-USD")
+    trades = [r for r in rows if r.kind == "trade"]
+    books = {"BTC-USD": replay.depth("BTC-USD")}
+    client = redis.Redis.from_url(url, socket_timeout=5.0)
+    prefix = f"wmbench{os.getpid()}"
+    updates = 0
     start = time.perf_counter()
     for i in range(0, len(trades), chunk):
-        ok = tier.publish(trades[i : i + chunk], ["BTC-USD"], lambda _: depth, i)
-        if not ok:
-            raise RuntimeError(f"redis at {url} did not take the updates")
+        updates += redis_py.publish(client, prefix, trades[i : i + chunk], books, i, time.time_ns())
     seconds = time.perf_counter() - start
+    python_row = {"name": f"redis (redis-py, pipelines of {chunk} XADD + 1 HSET)",
+                  "rows": len(trades), "updates": updates, "seconds": seconds}  # fmt: skip
+
+    rust_prefix = f"wmbenchrust{os.getpid()}"
+    rust_replay = RustJournalReplay([INSTRUMENT], journal)
+    batch = rust_replay.read()
+    kind = batch.columns()["kind"]
+    seqs = batch.journal_seq[kind == 3]
+    tier = RedisTier(url, prefix=rust_prefix, timeout_s=5.0)
+    rounds, i, after = 0, 0, 0
+    start = time.perf_counter()
+    while i < len(seqs):
+        seq = int(seqs[min(i + chunk, len(seqs)) - 1])
+        if not tier.publish(rust_replay, batch, after, seq):
+            raise RuntimeError(f"redis at {url} did not take the updates")
+        after, rounds = seq, rounds + 1
+        i = int(np.searchsorted(seqs, seq, side="right"))
+    seconds = time.perf_counter() - start
+    written = tier._writer.counters[0]
     tier.close()
-    client = redis.Redis.from_url(url)
-    keys = list(client.scan_iter(match=f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
+    if written != len(seqs) + rounds or len(seqs) != len(trades):
+        raise RuntimeError(f"Rust writer: {written} updates for {len(seqs)} trades")
+    rust_row = {"name": f"redis (Rust RedisWriter, pipelines of {chunk} XADD + 1 HSET)",
+                "rows": len(seqs), "updates": written, "seconds": seconds}  # fmt: skip
+    for p in (prefix, rust_prefix):
+        keys = list(client.scan_iter(match=f"{p}:*"))
+        if keys:
+            client.delete(*keys)
     client.close()
-    updates = len(trades) + (len(trades) + chunk - 1) // chunk
-    return {"name": f"redis (pipelines of {chunk} XADD + 1 HSET)", "rows": len(trades),
-            "updates": updates, "seconds": seconds}  # fmt: skip
+    return python_row, rust_row
 
 
 def to_table(report: dict[str, Any]) -> str:

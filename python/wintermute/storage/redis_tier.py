@@ -53,10 +53,15 @@ Streams are trimmed with ``XADD ... MAXLEN ~ stream_len``. Reading, from any pro
     reader.consolidated("BTC-USD")           # the consolidated BBO
     reader.venue_trades("BTC-USD", "coinbase", 10)
 
-**Conflated, never in the way**: every publisher goes through :meth:`RedisTier.send`, which
-keeps only the newest state of each hash until it is written, so a slow or absent Redis costs
-a publisher one failed pipeline per ``retry_s`` and never a queue.
+**Written from Rust**: every publisher goes through :meth:`RedisTier.send` or
+:meth:`RedisTier.publish`, which stage the round in ``_core.RedisWriter``
+(``wintermute_storage::redis_tier``, Rust): it encodes the fields (the decimals as
+``str(Decimal)`` prints them, the JSON levels) and writes one pipeline with the GIL released,
+to a server or, with ``cluster=True``, to a Redis Cluster (the pipeline split by slot).
 
+**Conflated, never in the way**: the writer keeps only the newest state of each hash until
+it is written, so a slow or absent Redis costs a publisher one failed pipeline per
+``retry_s`` and never a queue.
 **Redis down**: a publish that fails is logged and counted (``wintermute_redis_errors_total``)
 and never stops the publisher; while Redis is away the tier retries at most every
 ``retry_s``, stream entries of that time are dropped (``wintermute_redis_dropped_total``: the
@@ -72,7 +77,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -82,11 +87,10 @@ from prometheus_client import Counter
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from wintermute.storage.schema import AuditRow
+from wintermute import _core, errors
 
 if TYPE_CHECKING:
-    # A book as :class:`RedisTier` takes it: ``Engine.depth`` (price, qty, orders levels).
-    from wintermute._core import Depth as Book
+    from wintermute.storage.rust_rows import AuditBatch, RustJournalReplay
 
 __all__ = [
     "RedisReader",
@@ -110,7 +114,8 @@ UPDATES = Counter("wintermute_redis_updates", "Book and trade updates published 
 
 
 def _client(url: str, cluster: bool, **options: Any) -> Any:
-    """A client of the server at ``url``, or of the Redis Cluster ``url`` is a node of."""
+    """A redis-py client (for reading) of the server at ``url``, or of the Redis Cluster
+    ``url`` is a node of."""
     if cluster:
         # Fail fast and look again soon: the tier retries by itself (every ``retry_s``), and
         # a promoted replica is found by the next topology refresh, not by waiting.
@@ -147,7 +152,8 @@ def ticks_key(prefix: str, symbol: str) -> str:
 class RedisTier:
     """Publishes books and trades to the Redis at ``url`` (``redis://host:port/db``); with
     ``cluster=True``, to the Redis Cluster that ``url`` is a node of (the pipeline is split by
-    slot; one instrument's keys share one)."""
+    slot; one instrument's keys share one). The writing is Rust's (``_core.RedisWriter``);
+    this class logs and counts what it reports."""
 
     def __init__(
         self,
@@ -162,46 +168,37 @@ class RedisTier:
         self.prefix = prefix
         self.stream_len = stream_len
         self.retry_s = retry_s
-        self._client = _client(
-            url, cluster, socket_timeout=timeout_s, socket_connect_timeout=timeout_s
-        )
-        # The newest fields of each hash Redis may not have yet (conflated per key).
-        self._pending: dict[str, Entry] = {}
-        self._retry_at = 0.0
-        #: True while the last publish failed.
-        self.down = False
+        self._writer = _core.RedisWriter(
+            url, prefix=prefix, stream_len=stream_len, timeout_s=timeout_s, retry_s=retry_s,
+            cluster=cluster,
+        )  # fmt: skip
+        self._counted = (0, 0, 0)
+
+    @property
+    def down(self) -> bool:
+        """True while the last publish failed."""
+        return self._writer.down
 
     def publish(
         self,
-        rows: Iterable[AuditRow],
-        touched: Iterable[str],
-        book_of: Callable[[str], Book],
+        replay: RustJournalReplay,
+        batch: AuditBatch,
+        after_seq: int,
         seq: int,
+        *,
+        depth: int = 10,
+        ts_ns: int | None = None,
     ) -> bool:
-        """Publishes the trades among ``rows`` and the books of the ``touched`` symbols
-        (``book_of(symbol)``: its depth now) as of journal sequence ``seq``, pipelined.
-        Returns False (logged, counted) if Redis is away; never raises for that."""
-        trades = [r for r in rows if r.kind == "trade"]
-        ts_ns = time.time_ns()
-        hashes = {
-            book_key(self.prefix, symbol): _book_fields(book_of(symbol), seq, ts_ns)
-            for symbol in touched
-        }
-        entries: list[tuple[str, Entry]] = [
-            (
-                trades_key(self.prefix, t.instrument),
-                {
-                    "journal_seq": t.journal_seq,
-                    "n": t.n,
-                    "price": str(t.price),
-                    "qty": str(t.qty),
-                    "side": t.side or "",
-                    "ts_ns": t.ts_ns,
-                },
+        """Publishes the books ``replay`` touched in its last read (top ``depth`` levels) and
+        the trades of ``batch`` after journal sequence ``after_seq``, as of journal sequence
+        ``seq`` (stamped ``ts_ns``, default now), pipelined. Returns False (logged, counted)
+        if Redis is away; never raises for that."""
+        stamp = time.time_ns() if ts_ns is None else ts_ns
+        return self._round(
+            lambda: self._writer.publish_audit(
+                replay._replay, batch._raw, after_seq, seq, stamp, depth
             )
-            for t in trades
-        ]
-        return self.send(hashes, entries)
+        )
 
     def send(self, hashes: Mapping[str, Entry], entries: Sequence[tuple[str, Entry]]) -> bool:
         """Writes ``hashes`` (key -> fields, ``HSET``: the newest state of each key) and
@@ -209,50 +206,32 @@ class RedisTier:
         pipeline. Conflated: a hash that could not be written waits for the next success,
         replaced by any newer state of its key meanwhile; entries of a failed send are
         dropped (counted). Returns False (logged, counted) if Redis is away; never raises
-        for that. Every publisher of the tier goes through here."""
-        self._pending.update(hashes)
-        now = time.monotonic()
-        if self.down and now < self._retry_at:
-            DROPPED.inc(len(entries))
-            return False
-        pipe = self._client.pipeline(transaction=False)
-        for key, fields in self._pending.items():
-            pipe.hset(key, mapping=fields)
-        for key, entry in entries:
-            pipe.xadd(key, entry, maxlen=self.stream_len, approximate=True)
+        for that. Every publisher of the tier goes through here or :meth:`publish`."""
+        staged = {key: dict(fields) for key, fields in hashes.items()}
+        added = [(key, dict(fields)) for key, fields in entries]
+        return self._round(lambda: self._writer.send(staged, added))
+
+    def _round(self, write: Callable[[], bool]) -> bool:
+        was_down = self._writer.down
         try:
-            pipe.execute()
-        except redis.RedisError as e:
-            ERRORS.inc()
-            DROPPED.inc(len(entries))
-            if not self.down:
+            written = write()
+        except errors.WintermuteError as e:
+            if e.reason not in ("REDIS_UNREACHABLE", "REDIS_ERROR"):
+                raise
+            if not was_down:
                 log.warning("redis tier unreachable, retrying every %.1fs: %s", self.retry_s, e)
-            self.down = True
-            self._retry_at = now + self.retry_s
-            return False
-        if self.down:
-            log.info("redis tier back: %d keys republished", len(self._pending))
-        UPDATES.inc(len(entries) + len(self._pending))
-        self._pending.clear()
-        self.down = False
-        return True
+            written = False
+        if written and was_down:
+            log.info("redis tier back: staged keys republished")
+        updates, dropped, failed = self._writer.counters
+        UPDATES.inc(updates - self._counted[0])
+        DROPPED.inc(dropped - self._counted[1])
+        ERRORS.inc(failed - self._counted[2])
+        self._counted = (updates, dropped, failed)
+        return bool(written)
 
     def close(self) -> None:
-        self._client.close()
-
-
-def _book_fields(book: Book, seq: int, ts_ns: int) -> dict[str, str | int]:
-    bids, asks = book["bids"], book["asks"]
-    return {
-        "seq": seq,
-        "ts_ns": ts_ns,
-        "bid": str(bids[0][0]) if bids else "",
-        "bid_qty": str(bids[0][1]) if bids else "",
-        "ask": str(asks[0][0]) if asks else "",
-        "ask_qty": str(asks[0][1]) if asks else "",
-        "bids": json.dumps([[str(p), str(q), n] for p, q, n in bids]),
-        "asks": json.dumps([[str(p), str(q), n] for p, q, n in asks]),
-    }
+        self._writer.close()
 
 
 class RedisReader:

@@ -64,7 +64,7 @@ import numpy as np
 import numpy.typing as npt
 from prometheus_client import Counter, Gauge
 
-from wintermute import _core, errors
+from wintermute import errors
 from wintermute.config import InstrumentConfig
 from wintermute.storage.monitors import ComplianceMonitor
 from wintermute.storage.redis_tier import RedisTier
@@ -90,7 +90,6 @@ STORED_SEQ = Gauge(
     "wintermute_audit_stored_seq", "Journal sequence the audit store holds up to", ["store"]
 )
 ROWS = Counter("wintermute_audit_rows", "Audit rows stored", ["store"])
-_TRADE = 3  # the ``kind`` code of a trade row (``rust_rows._KINDS``)
 
 
 @dataclass
@@ -260,9 +259,7 @@ class AuditWriter:
             self._held[-1].head = head
         touched = self._replay.touched
         if self.hot is not None and (touched or self.hot.down):
-            kind, seqs = batch.columns()["kind"], batch.journal_seq
-            trades = batch.rows((kind == _TRADE) & (seqs > self._stored))
-            self.hot.publish(trades, touched, self._book, head)
+            self.hot.publish(self._replay, batch, self._stored, head, depth=self._depth)
         # Rows already stored, which the monitor may not have counted (a full replay, or
         # the rows between its stored state and the stored sequence): counted, no alerts.
         self._count(batch, 0, len(batch), min(head, self._stored))
@@ -336,9 +333,6 @@ class AuditWriter:
         self._held = [h for h in self._held if not h.skip_through(self._stored)]
         if alerts:
             self._announce(alerts)
-
-    def _book(self, symbol: str) -> _core.Depth:
-        return self._replay.depth(symbol, self._depth)
 
     def _count(self, batch: AuditBatch, start: int, end: int, through: int) -> None:
         """Feeds the monitor the rows of ``start:end`` it has not counted, up to ``through``
