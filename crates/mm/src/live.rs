@@ -467,7 +467,25 @@ impl LiveMarketMaker {
                 }
                 Ok(freed)
             }
-            ExecEvent::Accepted { .. } | ExecEvent::Amended { .. } => Ok(false),
+            ExecEvent::Amended { client_id, open_qty, .. } => {
+                // The slot rests what the venue says (after an amend whose answer was lost, that
+                // may be the old quantity): the next requote amends it again if it must.
+                match route {
+                    None => {
+                        if let Some((side, level)) = self.orders.slot_of(client_id) {
+                            self.pricer.on_amended(side, level, open_qty);
+                        }
+                    }
+                    Some(k) => {
+                        let r = &mut self.quote_routes[k];
+                        if let Some((side, level)) = r.orders.slot_of(client_id) {
+                            r.quoter.on_amended(side, level, open_qty);
+                        }
+                    }
+                }
+                Ok(false)
+            }
+            ExecEvent::Accepted { .. } => Ok(false),
         }
     }
 

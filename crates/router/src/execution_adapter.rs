@@ -217,6 +217,9 @@ struct Forwarded {
     /// Lots of the live generation's fills forwarded so far (its open quantity is the rest).
     current_filled_sent: i64,
     done_sent: bool,
+    /// A cancel-replace whose answer was lost: which half happened is unknown until a
+    /// reconciliation says, and nothing was reported for it yet (see `settle_replacements`).
+    replace_unsettled: bool,
 }
 
 struct Worker<C> {
@@ -301,11 +304,13 @@ impl<C: VenueClient> Worker<C> {
                         fills_sent: HashSet::new(),
                         current_filled_sent: 0,
                         done_sent: false,
+                        replace_unsettled: false,
                     },
                 );
                 self.place(&request, venue_id, request.qty).await;
             }
             ExecCommand::Cancel { client_id } => {
+                self.settle_before(client_id, &symbol).await;
                 let Some(venue_id) = self.live_venue_id(client_id) else {
                     return self.emit(ExecEvent::Rejected {
                         client_id,
@@ -316,6 +321,7 @@ impl<C: VenueClient> Worker<C> {
                 self.cancel(client_id, &symbol, &venue_id).await;
             }
             ExecCommand::Amend { client_id, new_qty } => {
+                self.settle_before(client_id, &symbol).await;
                 let Some(venue_id) = self.live_venue_id(client_id) else {
                     return self.emit(ExecEvent::Rejected {
                         client_id,
@@ -364,8 +370,15 @@ impl<C: VenueClient> Worker<C> {
                         self.replaced_by(client_id, replacement);
                     }
                     Err(err) => match C::error_kind(&err) {
-                        // Unknown outcome: reconciliation settles both halves (see `sync`).
-                        ErrorKind::Transport => self.replaced_by(client_id, replacement),
+                        // Unknown outcome: nothing is reported until a reconciliation settles
+                        // both halves; then the venue's truth is (see `settle_replacements`).
+                        ErrorKind::Transport => {
+                            self.replaced_by(client_id, replacement);
+                            if let Some(order) = self.orders.get_mut(&client_id) {
+                                order.replace_unsettled = true;
+                            }
+                            return;
+                        }
                         kind => {
                             let reason = match kind {
                                 ErrorKind::RateLimited => RejectReason::TooManyOrders,
@@ -376,6 +389,38 @@ impl<C: VenueClient> Worker<C> {
                     },
                 }
                 self.emit(ExecEvent::Amended { client_id, open_qty: new_qty, ts_ns: wall_ns() });
+            }
+        }
+    }
+
+    /// Before a cancel or amend of an order whose last cancel-replace is unsettled: a
+    /// reconciliation, so the command goes to the generation the venue holds.
+    async fn settle_before(&mut self, client_id: ClientOrderId, symbol: &str) {
+        if self.orders.get(&client_id).is_some_and(|o| o.replace_unsettled && !o.done_sent) {
+            // A failed reconciliation leaves the order unsettled; the command goes to the
+            // replacement, and the next reconciliation settles both.
+            let _ = self.client.reconcile(symbol).await;
+            self.settle_replacements();
+        }
+    }
+
+    /// A replacement that never reached the venue (its cancel-replace's answer was lost, and
+    /// reconciliation found no such order): the order it was to replace is the live generation
+    /// again, whether it is still live (then its real open quantity is reported, an `Amended`
+    /// from `sync`) or gone too (then its end is: a cancel, or its fills).
+    fn settle_replacements(&mut self) {
+        let table = self.client.orders();
+        for order in self.orders.values_mut().filter(|o| !o.done_sent && o.venue_ids.len() > 1) {
+            let n = order.venue_ids.len();
+            let (Some(prev), Some(cur)) = (table.get(&order.venue_ids[n - 2]), table.get(&order.venue_ids[n - 1]))
+            else {
+                continue;
+            };
+            let prev_back = !prev.status().is_terminal() || order.replace_unsettled;
+            if cur.status() == OrderStatus::Rejected && prev_back {
+                order.venue_ids.pop();
+                let sent = &order.fills_sent;
+                order.current_filled_sent = prev.fills().filter(|f| sent.contains(&f.trade_id)).map(|f| f.qty).sum();
             }
         }
     }
@@ -449,22 +494,8 @@ impl<C: VenueClient> Worker<C> {
     /// Forwards what changed in the client's table since the last sync.
     fn sync(&mut self) -> Result<(), ()> {
         let mut out = Vec::new();
+        self.settle_replacements();
         let table = self.client.orders();
-        // A replacement that never reached the venue (its cancel-replace's answer was lost, and
-        // reconciliation found no such order) while the order it was to replace is still live:
-        // that order stays the live generation.
-        for order in self.orders.values_mut().filter(|o| !o.done_sent && o.venue_ids.len() > 1) {
-            let n = order.venue_ids.len();
-            let (Some(prev), Some(cur)) = (table.get(&order.venue_ids[n - 2]), table.get(&order.venue_ids[n - 1]))
-            else {
-                continue;
-            };
-            if cur.status() == OrderStatus::Rejected && !prev.status().is_terminal() {
-                order.venue_ids.pop();
-                let sent = &order.fills_sent;
-                order.current_filled_sent = prev.fills().filter(|f| sent.contains(&f.trade_id)).map(|f| f.qty).sum();
-            }
-        }
         for (&client_id, order) in self.orders.iter_mut().filter(|(_, o)| !o.done_sent) {
             let Some(current) = order.venue_ids.last().and_then(|id| table.get(id)) else { continue };
             let status = current.status();
@@ -496,6 +527,16 @@ impl<C: VenueClient> Worker<C> {
                             open_qty: current.qty - order.current_filled_sent,
                         });
                     }
+                }
+            }
+            if order.replace_unsettled && !matches!(status, OrderStatus::PendingNew) && current.missing_qty() == 0 {
+                // The lost cancel-replace is settled: the quantity the venue holds open, from
+                // the replacement or from the order it did not replace (a generation that ended
+                // reports its end below instead).
+                order.replace_unsettled = false;
+                if !status.is_terminal() {
+                    let open_qty = current.qty - order.current_filled_sent;
+                    out.push(ExecEvent::Amended { client_id, open_qty, ts_ns: wall_ns() });
                 }
             }
             if status.is_terminal() && current.missing_qty() == 0 {

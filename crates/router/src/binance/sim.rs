@@ -32,8 +32,9 @@
 //! (every open order of a symbol canceled in one request).
 //!
 //! Faults for tests: [`BinanceSim::lose_next_responses`] processes the next requests and then
-//! closes the connection without answering (the connection dropped mid-fill), and
-//! [`BinanceSim::set_clock_skew_ms`] moves the server's clock.
+//! closes the connection without answering (the connection dropped mid-fill),
+//! [`BinanceSim::drop_next_requests`] closes it before the venue sees the next requests (lost on
+//! the way: nothing happened), and [`BinanceSim::set_clock_skew_ms`] moves the server's clock.
 //!
 //! The server stops when the [`BinanceSim`] is dropped.
 

@@ -74,6 +74,9 @@ async fn answer<V: SimVenue>(
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
+    if venue.take_dropped_request() {
+        return Err(std::io::Error::other("simulated lost request"));
+    }
     let body = String::from_utf8_lossy(&body);
     let request = SimRequest {
         method: parts.method.as_str(),

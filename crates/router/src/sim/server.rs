@@ -53,6 +53,13 @@ impl<V: SimVenue> SimServer<V> {
         *self.venue().responses_to_lose() = n;
     }
 
+    /// The next `n` requests (HTTP or WebSocket) are dropped before the venue sees them: the
+    /// connection is closed unanswered and nothing happened at the venue
+    /// ([`SimShared::drop_next_requests`]).
+    pub fn drop_next_requests(&self, n: u32) {
+        self.venue.drop_next_requests(n);
+    }
+
     /// The venue's state, locked (a change is signalled when the guard is dropped).
     pub(crate) fn venue(&self) -> SimGuard<'_, V> {
         self.venue.lock()

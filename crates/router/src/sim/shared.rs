@@ -2,6 +2,7 @@
 //! it: the state behind a mutex, and a counter of changes that wakes the WebSocket sessions.
 
 use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
@@ -12,12 +13,13 @@ use tokio::sync::watch;
 pub struct SimShared<V> {
     state: Mutex<V>,
     changes: watch::Sender<u64>,
+    requests_to_drop: AtomicU32,
 }
 
 impl<V> SimShared<V> {
     /// Shares `venue`.
     pub fn new(venue: V) -> Arc<Self> {
-        Arc::new(Self { state: Mutex::new(venue), changes: watch::Sender::new(0) })
+        Arc::new(Self { state: Mutex::new(venue), changes: watch::Sender::new(0), requests_to_drop: AtomicU32::new(0) })
     }
 
     /// The state, locked; when the guard is dropped the change counter moves on (after the lock
@@ -30,6 +32,18 @@ impl<V> SimShared<V> {
     /// nothing other sessions see).
     pub fn lock_quietly(&self) -> MutexGuard<'_, V> {
         lock(&self.state)
+    }
+
+    /// The next `n` requests (HTTP or WebSocket) are dropped unprocessed: the connection is
+    /// closed before the venue sees them (a fault injected by a test: the request was lost on
+    /// the way, the venue never acted on it).
+    pub fn drop_next_requests(&self, n: u32) {
+        self.requests_to_drop.store(n, Ordering::SeqCst);
+    }
+
+    /// Whether this request is to be dropped unprocessed (counts one down if so).
+    pub fn take_dropped_request(&self) -> bool {
+        self.requests_to_drop.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
     }
 
     /// A receiver of the change counter.

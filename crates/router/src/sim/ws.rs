@@ -16,7 +16,9 @@
 //! - [`WsVenue::close_session`]: the connection ended.
 //!
 //! Faults for tests: [`super::SimServer::lose_next_responses`] counts WebSocket requests too (the
-//! request is processed, then the connection is closed without its answer), and
+//! request is processed, then the connection is closed without its answer),
+//! [`super::SimServer::drop_next_requests`] counts them too (the connection is closed before the
+//! venue sees the request), and
 //! [`super::SimServer::drop_ws_connections`] closes every open WebSocket connection at once.
 //!
 //! The server answers WebSocket pings itself; messages are limited to 1 MiB.
@@ -152,6 +154,9 @@ async fn connection<V: WsVenue>(venue: Arc<SimShared<V>>, stream: TcpStream, mut
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
                     Some(Ok(Message::Close(_)) | Err(_)) | None => break,
                 };
+                if venue.take_dropped_request() {
+                    break;
+                }
                 let mut state = venue.lock();
                 let frames = state.on_text(&mut session, &text);
                 let lose = state.responses_to_lose();
