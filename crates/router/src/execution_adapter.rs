@@ -57,7 +57,7 @@ pub struct RoutedExecutionConfig {
 /// The market maker's handle on a routed venue.
 pub struct RoutedExecution {
     venue: VenueId,
-    commands: Option<SyncSender<ExecCommand>>,
+    commands: Option<SyncSender<Command>>,
     events: Option<Receiver<ExecEvent>>,
     held: Option<ExecEvent>,
     live: HashSet<ClientOrderId>,
@@ -113,7 +113,8 @@ impl RoutedExecution {
         let handle = std::thread::Builder::new().name("router-exec".into()).spawn(move || {
             loop {
                 match command_rx.recv_timeout(worker.config.reconcile_every) {
-                    Ok(command) => runtime.block_on(worker.handle(command)),
+                    Ok(Command::Exec(command)) => runtime.block_on(worker.handle(command)),
+                    Ok(Command::Replace { cancel, new }) => runtime.block_on(worker.replace(cancel, new)),
                     Err(RecvTimeoutError::Timeout) => {
                         if worker.orders.values().any(|o| !o.done_sent) {
                             let symbol = worker.config.instrument.symbol.clone();
@@ -144,6 +145,25 @@ impl RoutedExecution {
     }
 }
 
+/// What the handle queues for the worker.
+#[derive(Debug, Clone, Copy)]
+enum Command {
+    Exec(ExecCommand),
+    /// [`Execution::replace`].
+    Replace {
+        cancel: ClientOrderId,
+        new: OrderRequest,
+    },
+}
+
+impl RoutedExecution {
+    fn send(&self, command: Command) -> Result<(), ExecError> {
+        let full = ExecError::InFlightFull { venue: self.venue, capacity: self.in_flight };
+        let sender = self.commands.as_ref().ok_or(full)?;
+        sender.try_send(command).map_err(|(TrySendError::Full(_) | TrySendError::Disconnected(_))| full)
+    }
+}
+
 impl Execution for RoutedExecution {
     fn venue(&self) -> VenueId {
         self.venue
@@ -167,16 +187,32 @@ impl Execution for RoutedExecution {
             }
             _ => {}
         }
-        let full = ExecError::InFlightFull { venue: self.venue, capacity: self.in_flight };
-        let sender = self.commands.as_ref().ok_or(full)?;
-        match sender.try_send(*command) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => return Err(full),
-        }
+        self.send(Command::Exec(*command))?;
         self.last_ns = now_ns;
         if let ExecCommand::New(request) = command {
             self.live.insert(request.client_id);
         }
+        Ok(())
+    }
+
+    /// One request where the venue has a cancel-replace (Binance `order/cancelReplace`,
+    /// `STOP_ON_FAILURE`): `cancel` canceled and `new` placed under its own id; else a cancel,
+    /// then a place. The events are a `Cancel`'s and a `New`'s. A cancel the venue refuses
+    /// (the order already gone) is `Rejected` for `cancel` and `new` is then placed on its own,
+    /// as it would have been after a separate cancel.
+    fn replace(&mut self, now_ns: i64, cancel: ClientOrderId, new: &OrderRequest) -> Result<(), ExecError> {
+        if now_ns < self.last_ns {
+            return Err(ExecError::TimeWentBack { venue: self.venue, now_ns, last_ns: self.last_ns });
+        }
+        if new.qty <= 0 {
+            return Err(ExecError::BadQty { client_id: new.client_id, qty: new.qty });
+        }
+        if self.live.contains(&new.client_id) {
+            return Err(ExecError::DuplicateClientId { venue: self.venue, client_id: new.client_id });
+        }
+        self.send(Command::Replace { cancel, new: *new })?;
+        self.last_ns = now_ns;
+        self.live.insert(new.client_id);
         Ok(())
     }
 
@@ -295,18 +331,7 @@ impl<C: VenueClient> Worker<C> {
         match command {
             ExecCommand::New(request) => {
                 let venue_id = self.client.client_order_id(request.client_id, 0);
-                self.orders.insert(
-                    request.client_id,
-                    Forwarded {
-                        request,
-                        venue_ids: vec![venue_id.clone()],
-                        accepted_sent: false,
-                        fills_sent: HashSet::new(),
-                        current_filled_sent: 0,
-                        done_sent: false,
-                        replace_unsettled: false,
-                    },
-                );
+                self.track(request, venue_id.clone());
                 self.place(&request, venue_id, request.qty).await;
             }
             ExecCommand::Cancel { client_id } => {
@@ -423,6 +448,74 @@ impl<C: VenueClient> Worker<C> {
                 order.current_filled_sent = prev.fills().filter(|f| sent.contains(&f.trade_id)).map(|f| f.qty).sum();
             }
         }
+    }
+
+    /// [`Execution::replace`]: one cancel-replace request where the venue has one.
+    async fn replace(&mut self, cancel: ClientOrderId, new: OrderRequest) {
+        let symbol = self.config.instrument.symbol.clone();
+        let halted = self.guard.as_ref().is_some_and(|g| g.is_halted());
+        self.settle_before(cancel, &symbol).await;
+        let old = self.live_venue_id(cancel);
+        let Some(old) = old.filter(|_| !halted) else {
+            // Halted, or nothing to cancel: what a cancel and a new order would do.
+            self.handle(ExecCommand::Cancel { client_id: cancel }).await;
+            return self.handle(ExecCommand::New(new)).await;
+        };
+        let venue_id = self.client.client_order_id(new.client_id, 0);
+        self.track(new, venue_id.clone());
+        let next = self.new_order(&new, venue_id, new.qty);
+        match self.client.cancel_replace(&symbol, &old, &next).await {
+            Ok(None) => {
+                // No cancel-replace on this venue: cancel, then place.
+                self.cancel(cancel, &symbol, &old).await;
+                self.place(&new, next.client_order_id, new.qty).await;
+            }
+            Ok(Some(reports)) => {
+                let refused = reports.iter().find_map(|r| match &r.kind {
+                    ReportKind::CancelRejected { reason, .. } if r.client_order_id == old => Some(reason.clone()),
+                    _ => None,
+                });
+                if let Some(reason) = refused {
+                    // The new order was not attempted: it is placed on its own (under the id
+                    // of its next generation, the first one being refused at the venue).
+                    self.emit(ExecEvent::Rejected { client_id: cancel, reason: reject_reason(&reason), ts_ns: wall_ns() });
+                    let retry = self.client.client_order_id(new.client_id, 1);
+                    if let Some(order) = self.orders.get_mut(&new.client_id) {
+                        order.venue_ids = vec![retry.clone()];
+                    }
+                    self.place(&new, retry, new.qty).await;
+                }
+            }
+            Err(err) => match C::error_kind(&err) {
+                // Unknown outcome: a reconciliation settles both orders (each from the table).
+                ErrorKind::Transport => {}
+                kind => {
+                    let reason = match kind {
+                        ErrorKind::RateLimited => RejectReason::TooManyOrders,
+                        _ => reject_reason(&err.to_string()),
+                    };
+                    // Neither half was sent (refused locally).
+                    self.emit(ExecEvent::Rejected { client_id: cancel, reason, ts_ns: wall_ns() });
+                    self.refuse(new.client_id, reason);
+                }
+            },
+        }
+    }
+
+    /// Starts forwarding the order `request` (its first venue id `venue_id`).
+    fn track(&mut self, request: OrderRequest, venue_id: String) {
+        self.orders.insert(
+            request.client_id,
+            Forwarded {
+                request,
+                venue_ids: vec![venue_id],
+                accepted_sent: false,
+                fills_sent: HashSet::new(),
+                current_filled_sent: 0,
+                done_sent: false,
+                replace_unsettled: false,
+            },
+        );
     }
 
     fn live_venue_id(&self, client_id: ClientOrderId) -> Option<String> {

@@ -450,6 +450,17 @@ impl SimExchange {
         id
     }
 
+    /// The venue changes `symbol`'s grid (tick and lot as decimal text): its market data and
+    /// every order check use the new one from now on. The book's levels and resting orders keep
+    /// their tick and lot counts (a test of a grid change, not of prices).
+    pub fn set_grid(&mut self, symbol: &str, tick: &str, lot: &str) -> Result<(), String> {
+        let tick = wintermute_core::decimal::Step::parse(tick).map_err(|e| e.to_string())?;
+        let lot = wintermute_core::decimal::Step::parse(lot).map_err(|e| e.to_string())?;
+        let sym = self.symbols.get_mut(symbol).ok_or_else(|| format!("no symbol {symbol}"))?;
+        (sym.tick_size, sym.step_size) = (tick, lot);
+        Ok(())
+    }
+
     /// Replaces `symbol`'s book with these levels (price ticks, quantity lots; a non-positive
     /// quantity is skipped): the market moved. Our resting orders are not matched against it
     /// (they fill through [`SimExchange::trade_at`]).
