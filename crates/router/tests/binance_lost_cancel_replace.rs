@@ -54,7 +54,7 @@ fn a_cancel_replace_lost_before_the_venue_leaves_the_old_order_and_reports_its_r
     run(async {
         let sim = sim_with(|cfg| cfg.weight_limit_1m = 100_000_000).await;
         let (mut exec, mut all) = resting(&sim, OrderTif::Gtc).await;
-        sim.drop_next_requests(1);
+        sim.drop_next_requests_to("cancelReplace", 1);
         exec.submit(0, &ExecCommand::Amend { client_id: 7, new_qty: lots("0.02") }).unwrap();
         all.extend(
             events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Amended { client_id: 7, .. }))).await,
@@ -82,7 +82,7 @@ fn a_cancel_lost_before_the_venue_after_an_unsettled_replace_goes_to_the_order_t
     run(async {
         let sim = sim_with(|cfg| cfg.weight_limit_1m = 100_000_000).await;
         let (mut exec, _) = resting(&sim, OrderTif::Gtc).await;
-        sim.drop_next_requests(1);
+        sim.drop_next_requests_to("cancelReplace", 1);
         // The amend's answer is lost and the cancel follows at once: it must cancel the order
         // the venue holds (the old one), not the replacement that never arrived.
         exec.submit(0, &ExecCommand::Amend { client_id: 7, new_qty: lots("0.02") }).unwrap();
@@ -101,7 +101,7 @@ fn a_cancel_replace_whose_answer_alone_was_lost_reports_the_replacement() {
     run(async {
         let sim = sim_with(|cfg| cfg.weight_limit_1m = 100_000_000).await;
         let (mut exec, mut all) = resting(&sim, OrderTif::Gtc).await;
-        sim.lose_next_responses(1);
+        sim.lose_next_responses_to("cancelReplace", 1);
         exec.submit(0, &ExecCommand::Amend { client_id: 7, new_qty: lots("0.02") }).unwrap();
         all.extend(
             events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Amended { client_id: 7, .. }))).await,
@@ -125,7 +125,7 @@ fn a_lost_cancel_replace_whose_new_half_the_venue_refused_reports_the_order_gone
         // The market moved through our bid: the replacement (post-only at the same price) would
         // take, so the venue cancels the old order and refuses the new one; the answer is lost.
         sim.set_book("BTCUSDT", &[(ticks("56900"), lots("1"))], &[(ticks("56990"), lots("1"))]).unwrap();
-        sim.lose_next_responses(1);
+        sim.lose_next_responses_to("cancelReplace", 1);
         exec.submit(0, &ExecCommand::Amend { client_id: 7, new_qty: lots("0.02") }).unwrap();
         all.extend(events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await);
         assert!(

@@ -33,8 +33,9 @@
 //!
 //! Faults for tests: [`BinanceSim::lose_next_responses`] processes the next requests and then
 //! closes the connection without answering (the connection dropped mid-fill),
-//! [`BinanceSim::drop_next_requests`] closes it before the venue sees the next requests (lost on
-//! the way: nothing happened), and [`BinanceSim::set_clock_skew_ms`] moves the server's clock.
+//! [`BinanceSim::drop_next_requests_to`] closes it before the venue sees the next requests to a
+//! path (lost on the way: nothing happened), [`BinanceSim::lose_next_responses_to`] after it
+//! processed them, and [`BinanceSim::set_clock_skew_ms`] moves the server's clock.
 //!
 //! The server stops when the [`BinanceSim`] is dropped.
 

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use super::shared::SimShared;
+use super::shared::{SimFault, SimShared};
 
 /// One request as a venue front sees it.
 #[derive(Debug)]
@@ -74,7 +74,7 @@ async fn answer<V: SimVenue>(
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
-    if venue.take_dropped_request() {
+    if venue.take_fault(SimFault::DropRequest, parts.uri.path()) {
         return Err(std::io::Error::other("simulated lost request"));
     }
     let body = String::from_utf8_lossy(&body);
@@ -90,6 +90,9 @@ async fn answer<V: SimVenue>(
     let lose = guard.responses_to_lose();
     if *lose > 0 {
         *lose -= 1;
+        return Err(std::io::Error::other("simulated disconnect"));
+    }
+    if venue.take_fault(SimFault::LoseResponse, parts.uri.path()) {
         return Err(std::io::Error::other("simulated disconnect"));
     }
     drop(guard);

@@ -2,7 +2,6 @@
 //! it: the state behind a mutex, and a counter of changes that wakes the WebSocket sessions.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
@@ -13,13 +12,24 @@ use tokio::sync::watch;
 pub struct SimShared<V> {
     state: Mutex<V>,
     changes: watch::Sender<u64>,
-    requests_to_drop: AtomicU32,
+    /// Faults injected by tests: (fault, the text a request must contain, how many more).
+    faults: Mutex<Vec<(SimFault, String, u32)>>,
+}
+
+/// A fault a test injects into the next requests that contain a given text
+/// ([`SimShared::fault_next`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimFault {
+    /// The connection is closed before the venue sees the request: nothing happened.
+    DropRequest,
+    /// The venue processes the request, then the connection is closed without its answer.
+    LoseResponse,
 }
 
 impl<V> SimShared<V> {
     /// Shares `venue`.
     pub fn new(venue: V) -> Arc<Self> {
-        Arc::new(Self { state: Mutex::new(venue), changes: watch::Sender::new(0), requests_to_drop: AtomicU32::new(0) })
+        Arc::new(Self { state: Mutex::new(venue), changes: watch::Sender::new(0), faults: Mutex::new(Vec::new()) })
     }
 
     /// The state, locked; when the guard is dropped the change counter moves on (after the lock
@@ -34,16 +44,23 @@ impl<V> SimShared<V> {
         lock(&self.state)
     }
 
-    /// The next `n` requests (HTTP or WebSocket) are dropped unprocessed: the connection is
-    /// closed before the venue sees them (a fault injected by a test: the request was lost on
-    /// the way, the venue never acted on it).
-    pub fn drop_next_requests(&self, n: u32) {
-        self.requests_to_drop.store(n, Ordering::SeqCst);
+    /// The next `n` requests (HTTP: its path; WebSocket: its text) containing `needle` get
+    /// `fault` (an empty `needle`: every request).
+    pub fn fault_next(&self, fault: SimFault, needle: &str, n: u32) {
+        lock(&self.faults).push((fault, needle.to_owned(), n));
     }
 
-    /// Whether this request is to be dropped unprocessed (counts one down if so).
-    pub fn take_dropped_request(&self) -> bool {
-        self.requests_to_drop.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+    /// Whether the request `target` gets `fault` (counted down if so).
+    pub fn take_fault(&self, fault: SimFault, target: &str) -> bool {
+        let mut faults = lock(&self.faults);
+        let hit = faults.iter_mut().find(|(f, needle, n)| *f == fault && *n > 0 && target.contains(needle.as_str()));
+        match hit {
+            Some((_, _, n)) => {
+                *n -= 1;
+                true
+            }
+            None => false,
+        }
     }
 
     /// A receiver of the change counter.
