@@ -478,7 +478,11 @@ impl<C: VenueClient> Worker<C> {
                 if let Some(reason) = refused {
                     // The new order was not attempted: it is placed on its own (under the id
                     // of its next generation, the first one being refused at the venue).
-                    self.emit(ExecEvent::Rejected { client_id: cancel, reason: reject_reason(&reason), ts_ns: wall_ns() });
+                    self.emit(ExecEvent::Rejected {
+                        client_id: cancel,
+                        reason: reject_reason(&reason),
+                        ts_ns: wall_ns(),
+                    });
                     let retry = self.client.client_order_id(new.client_id, 1);
                     if let Some(order) = self.orders.get_mut(&new.client_id) {
                         order.venue_ids = vec![retry.clone()];

@@ -89,7 +89,9 @@ fn a_cancel_lost_before_the_venue_after_an_unsettled_replace_goes_to_the_order_t
         exec.submit(0, &ExecCommand::Cancel { client_id: 7 }).unwrap();
         let all = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
         assert!(
-            all.iter().any(|e| matches!(e, ExecEvent::Canceled { client_id: 7, canceled_qty, .. } if *canceled_qty == lots("0.01"))),
+            all.iter().any(
+                |e| matches!(e, ExecEvent::Canceled { client_id: 7, canceled_qty, .. } if *canceled_qty == lots("0.01"))
+            ),
             "{all:?}"
         );
         assert_eq!(sim.open_order_count("BTCUSDT"), 0, "nothing left resting");
@@ -129,7 +131,9 @@ fn a_lost_cancel_replace_whose_new_half_the_venue_refused_reports_the_order_gone
         exec.submit(0, &ExecCommand::Amend { client_id: 7, new_qty: lots("0.02") }).unwrap();
         all.extend(events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await);
         assert!(
-            all.iter().any(|e| matches!(e, ExecEvent::Canceled { client_id: 7, canceled_qty, .. } if *canceled_qty == lots("0.01"))),
+            all.iter().any(
+                |e| matches!(e, ExecEvent::Canceled { client_id: 7, canceled_qty, .. } if *canceled_qty == lots("0.01"))
+            ),
             "{all:?}"
         );
         assert!(amended(&all).is_empty(), "no quantity was ever live but the old one: {all:?}");

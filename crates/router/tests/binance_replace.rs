@@ -45,8 +45,8 @@ fn a_replace_is_one_cancel_replace_request_with_a_cancels_and_a_new_orders_event
         assert_eq!(sim.open_order_count("BTCUSDT"), 1);
         // The order resting is the new one, at its price and quantity.
         sim.trade_at("BTCUSDT", "56990", "0.05").unwrap();
-        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Filled { open_qty: 0, .. })))
-            .await;
+        let events =
+            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Filled { open_qty: 0, .. }))).await;
         let fills: Vec<(u64, i64, i64)> = events
             .iter()
             .filter_map(|e| match e {
@@ -72,10 +72,12 @@ fn a_replace_whose_cancel_the_venue_refuses_places_the_new_order_on_its_own() {
         // Order 7 fills completely before the replace reaches the venue.
         sim.trade_at("BTCUSDT", "57000", "0.05").unwrap();
         exec.replace(0, 7, &moved(8)).unwrap();
-        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { client_id: 8, .. })))
-            .await;
+        let events =
+            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { client_id: 8, .. }))).await;
         assert!(
-            events.iter().any(|e| matches!(e, ExecEvent::Rejected { client_id: 7, reason: RejectReason::UnknownOrder, .. }))
+            events
+                .iter()
+                .any(|e| matches!(e, ExecEvent::Rejected { client_id: 7, reason: RejectReason::UnknownOrder, .. }))
                 || events.iter().any(|e| matches!(e, ExecEvent::Filled { client_id: 7, open_qty: 0, .. })),
             "{events:?}"
         );

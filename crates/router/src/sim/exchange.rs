@@ -436,9 +436,8 @@ impl SimExchange {
                     .map(|(&p, q)| (p, q))
                     .filter(|&(p, _)| limit.is_none_or(|l| if new.is_buy { p <= l } else { p >= l }));
                 // Another account's order strictly better than the book's level trades first.
-                let resting = resting.filter(|&(rp, _)| {
-                    level.as_ref().is_none_or(|&(p, _)| if new.is_buy { rp < p } else { rp > p })
-                });
+                let resting = resting
+                    .filter(|&(rp, _)| level.as_ref().is_none_or(|&(p, _)| if new.is_buy { rp < p } else { rp > p }));
                 if let Some((price, maker_id)) = resting {
                     let Some(mut maker) = self.orders.remove(&maker_id) else { break };
                     let qty = (maker.new.qty - maker.executed).min(new.qty - order.executed);
