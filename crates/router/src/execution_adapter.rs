@@ -13,6 +13,12 @@
 //! | `New` GTC / PostOnly / IOC | LIMIT GTC / LIMIT_MAKER / LIMIT IOC, `newClientOrderId=wm<id>` | `ordertype=limit`, `oflags=post` / `timeinforce=IOC`, `cl_ord_id` a UUID holding the id |
 //! | `Cancel` | DELETE by client id; `-2011` -> `Rejected(UnknownOrder)` | `CancelOrder` by `cl_ord_id`; `EOrder:Unknown order` -> `Rejected(UnknownOrder)` |
 //! | `Amend` | a decrease: in place (`order/amend/keepPriority`), the order keeps its id and its queue place; an increase: one cancel-replace request (`order/cancelReplace`, `STOP_ON_FAILURE`) for the new open quantity at the same price (the venue client names the replacement; a failed cancel leaves the order as it was, `Rejected`); its fills report under the same id | in place: `AmendOrder` to the filled quantity plus the new open quantity |
+//! | `replace` (a quote moved) | one cancel-replace request (`STOP_ON_FAILURE`): the old order canceled, the new one placed under its own id; a cancel the venue refuses is `Rejected` for the old order and the new one is then placed on its own | `CancelOrder`, then `AddOrder` |
+//!
+//! A cancel-replace whose answer is lost (a transport error) is reported once a reconciliation
+//! settles it, as the venue has it: `Amended` with the open quantity of the order that is live
+//! (the old one when the request never arrived, the replacement when it did), or `Canceled`
+//! when both are gone. A cancel or amend of that order first reconciles.
 //!
 //! Venue refusals map onto [`RejectReason`]: a post-only crossing (Binance `-2010` "would
 //! immediately match", Kraken `EOrder:Post only order`) is `WouldCross`, unknown orders are
