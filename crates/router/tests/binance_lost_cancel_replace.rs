@@ -41,7 +41,11 @@ fn filled(events: &[ExecEvent]) -> i64 {
 /// The adapter on the REST client with order 7 (0.01 BTC, `tif`, at 57000) accepted.
 async fn resting(sim: &BinanceSim, tif: OrderTif) -> (RoutedExecution, Vec<ExecEvent>) {
     let inst = Instrument::new("BTCUSDT", "0.01", "0.000001").unwrap();
-    let mut exec = adapter(hmac_client(sim), 1, inst, ("BTC", "USDT"));
+    accepted(adapter(hmac_client(sim), 1, inst, ("BTC", "USDT")), tif).await
+}
+
+/// Order 7 (0.01 BTC, `tif`, at 57000) placed through `exec` and accepted.
+async fn accepted(mut exec: RoutedExecution, tif: OrderTif) -> (RoutedExecution, Vec<ExecEvent>) {
     exec.submit(0, &new_order(7, Side::Buy, ticks("57000"), lots("0.01"), tif)).unwrap();
     let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { .. }))).await;
     (exec, events)
@@ -138,5 +142,30 @@ fn a_lost_cancel_replace_whose_new_half_the_venue_refused_reports_the_order_gone
         );
         assert!(amended(&all).is_empty(), "no quantity was ever live but the old one: {all:?}");
         assert_eq!(sim.open_order_count("BTCUSDT"), 0);
+    });
+}
+
+#[test]
+fn over_the_websocket_api_a_cancel_replace_lost_before_the_venue_reports_the_old_orders_quantity() {
+    run(async {
+        let sim = sim_with(|cfg| cfg.weight_limit_1m = 100_000_000).await;
+        let inst = Instrument::new("BTCUSDT", "0.01", "0.000001").unwrap();
+        let (mut exec, mut all) =
+            accepted(adapter(ws_hmac_client(&sim), 1, inst, ("BTC", "USDT")), OrderTif::Gtc).await;
+        // The `order.cancelReplace` request is lost with the connection; the client reconnects
+        // to reconcile.
+        sim.drop_next_requests_to("order.cancelReplace", 1);
+        exec.submit(0, &ExecCommand::Amend { client_id: 7, new_qty: lots("0.02") }).unwrap();
+        all.extend(
+            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Amended { client_id: 7, .. }))).await,
+        );
+        assert_eq!(amended(&all), vec![lots("0.01")], "{all:?}");
+        sim.trade_at("BTCUSDT", "57000", "0.05").unwrap();
+        all.extend(
+            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Filled { open_qty: 0, .. }))).await,
+        );
+        assert_eq!(filled(&all), lots("0.01"), "{all:?}");
+        let venue_orders: Vec<String> = sim.trades().into_iter().map(|t| t.1).collect();
+        assert_eq!(venue_orders, vec!["wm7".to_owned()], "the old order traded");
     });
 }
