@@ -498,7 +498,7 @@ fn a_moved_quote_is_one_replace_and_an_amended_quantity_is_what_the_slot_rests()
     let replaces = gate.replaces.lock().unwrap().clone();
     // Each replace cancels the slot's live order: the first ones the quotes placed, then the
     // orders the replaces before placed; every new order at the full size.
-    let mut live = vec![bid, ask];
+    let mut live = [bid, ask];
     for (cancel, new) in &replaces {
         let k = live.iter().position(|id| id == cancel).unwrap_or_else(|| panic!("{cancel} not live: {replaces:?}"));
         live[k] = new.client_id;
