@@ -18,7 +18,9 @@
 //! A cancel-replace whose answer is lost (a transport error) is reported once a reconciliation
 //! settles it, as the venue has it: `Amended` with the open quantity of the order that is live
 //! (the old one when the request never arrived, the replacement when it did), or `Canceled`
-//! when both are gone. A cancel or amend of that order first reconciles.
+//! when both are gone. A cancel or amend of that order first reconciles. A cancel whose answer
+//! is lost (alone, or as a replace's first half) is sent again when a reconciliation finds the
+//! order still open: the request never reached the venue.
 //!
 //! Venue refusals map onto [`RejectReason`]: a post-only crossing (Binance `-2010` "would
 //! immediately match", Kraken `EOrder:Post only order`) is `WouldCross`, unknown orders are
@@ -125,7 +127,9 @@ impl RoutedExecution {
                         if worker.orders.values().any(|o| !o.done_sent) {
                             let symbol = worker.config.instrument.symbol.clone();
                             // A failed reconciliation is retried at the next tick.
-                            let _ = runtime.block_on(worker.client.reconcile(&symbol));
+                            if runtime.block_on(worker.client.reconcile(&symbol)).is_ok() {
+                                runtime.block_on(worker.cancel_again());
+                            }
                         }
                     }
                     Err(RecvTimeoutError::Disconnected) => return,
@@ -262,6 +266,9 @@ struct Forwarded {
     /// A cancel-replace whose answer was lost: which half happened is unknown until a
     /// reconciliation says, and nothing was reported for it yet (see `settle_replacements`).
     replace_unsettled: bool,
+    /// A cancel (or a replace's cancel half) whose answer was lost: sent again if a
+    /// reconciliation finds the order still open (the request never reached the venue).
+    cancel_unsettled: bool,
 }
 
 struct Worker<C> {
@@ -315,7 +322,9 @@ impl<C: VenueClient> Worker<C> {
             .filter_map(|(&c, o)| o.venue_ids.last().map(|v| (c, v.clone())))
             .collect();
         for (client_id, venue_id) in live {
-            self.cancel(client_id, &symbol, &venue_id).await;
+            if self.cancel(client_id, &symbol, &venue_id).await.is_none() {
+                self.cancel_lost(client_id);
+            }
         }
     }
 
@@ -349,7 +358,9 @@ impl<C: VenueClient> Worker<C> {
                         ts_ns: wall_ns(),
                     });
                 };
-                self.cancel(client_id, &symbol, &venue_id).await;
+                if self.cancel(client_id, &symbol, &venue_id).await.is_none() {
+                    self.cancel_lost(client_id);
+                }
             }
             ExecCommand::Amend { client_id, new_qty } => {
                 self.settle_before(client_id, &symbol).await;
@@ -382,7 +393,7 @@ impl<C: VenueClient> Worker<C> {
                 match self.client.cancel_replace(&symbol, &venue_id, &next).await {
                     Ok(None) => {
                         // No cancel-replace on this venue: cancel, then place.
-                        if !self.cancel(client_id, &symbol, &venue_id).await {
+                        if self.cancel(client_id, &symbol, &venue_id).await != Some(true) {
                             return;
                         }
                         self.replaced_by(client_id, replacement.clone());
@@ -473,7 +484,9 @@ impl<C: VenueClient> Worker<C> {
         match self.client.cancel_replace(&symbol, &old, &next).await {
             Ok(None) => {
                 // No cancel-replace on this venue: cancel, then place.
-                self.cancel(cancel, &symbol, &old).await;
+                if self.cancel(cancel, &symbol, &old).await.is_none() {
+                    self.cancel_lost(cancel);
+                }
                 self.place(&new, next.client_order_id, new.qty).await;
             }
             Ok(Some(reports)) => {
@@ -497,8 +510,9 @@ impl<C: VenueClient> Worker<C> {
                 }
             }
             Err(err) => match C::error_kind(&err) {
-                // Unknown outcome: a reconciliation settles both orders (each from the table).
-                ErrorKind::Transport => {}
+                // Unknown outcome: a reconciliation settles both orders (each from the table),
+                // and the cancel is sent again if the old order is still open.
+                ErrorKind::Transport => self.cancel_lost(cancel),
                 kind => {
                     let reason = match kind {
                         ErrorKind::RateLimited => RejectReason::TooManyOrders,
@@ -524,6 +538,7 @@ impl<C: VenueClient> Worker<C> {
                 current_filled_sent: 0,
                 done_sent: false,
                 replace_unsettled: false,
+                cancel_unsettled: false,
             },
         );
     }
@@ -573,8 +588,37 @@ impl<C: VenueClient> Worker<C> {
         self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
     }
 
-    /// Cancels one venue order; true when the venue canceled it.
-    async fn cancel(&mut self, client_id: ClientOrderId, symbol: &str, venue_id: &str) -> bool {
+    /// A cancel of `client_id` whose answer was lost ([`Self::cancel_again`]).
+    fn cancel_lost(&mut self, client_id: ClientOrderId) {
+        if let Some(order) = self.orders.get_mut(&client_id) {
+            order.cancel_unsettled = true;
+        }
+    }
+
+    /// After a reconciliation: each order whose cancel's answer was lost and that the venue
+    /// still holds open (the cancel never reached it) is canceled again.
+    async fn cancel_again(&mut self) {
+        let symbol = self.config.instrument.symbol.clone();
+        let lost: Vec<(ClientOrderId, String)> = self
+            .orders
+            .iter_mut()
+            .filter(|(_, o)| o.cancel_unsettled && !o.done_sent)
+            .filter_map(|(&c, o)| {
+                o.cancel_unsettled = false;
+                o.venue_ids.last().map(|v| (c, v.clone()))
+            })
+            .collect();
+        for (client_id, venue_id) in lost {
+            let open = self.client.orders().get(&venue_id).is_some_and(|o| !o.status().is_terminal());
+            if open && self.cancel(client_id, &symbol, &venue_id).await.is_none() {
+                self.cancel_lost(client_id);
+            }
+        }
+    }
+
+    /// Cancels one venue order: whether the venue canceled it, `None` when the answer was lost
+    /// (reconciliation reports the outcome).
+    async fn cancel(&mut self, client_id: ClientOrderId, symbol: &str, venue_id: &str) -> Option<bool> {
         match self.client.cancel(symbol, venue_id).await {
             Ok(reports) => {
                 if let Some(ReportKind::CancelRejected { reason, .. }) =
@@ -582,15 +626,15 @@ impl<C: VenueClient> Worker<C> {
                 {
                     let reason = reject_reason(reason);
                     self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
-                    return false;
+                    return Some(false);
                 }
-                reports.iter().any(|r| r.kind == ReportKind::Canceled)
+                Some(reports.iter().any(|r| r.kind == ReportKind::Canceled))
             }
             Err(err) if C::error_kind(&err) == ErrorKind::RateLimited => {
                 self.emit(ExecEvent::Rejected { client_id, reason: RejectReason::TooManyOrders, ts_ns: wall_ns() });
-                false
+                Some(false)
             }
-            Err(_) => false, // unknown outcome: reconciliation reports it
+            Err(_) => None, // unknown outcome: reconciliation reports it
         }
     }
 

@@ -7,13 +7,16 @@
 //! - the venue acted and only the answer was lost: the replacement is live (`Amended` with the
 //!   new open quantity);
 //! - the venue canceled the old order and refused the new one: the order is gone (`Canceled`).
+//!
+//! A cancel lost before the venue (alone, or as a replace's first half) is sent again once a
+//! reconciliation finds the order still open.
 
 mod common;
 mod execution_common;
 
 use common::*;
 use execution_common::{adapter, events_until, new_order};
-use wintermute_mm::execution::{ExecCommand, ExecEvent, Execution, OrderTif};
+use wintermute_mm::execution::{ExecCommand, ExecEvent, Execution, OrderRequest, OrderTif, RejectReason};
 use wintermute_mm::types::Side;
 use wintermute_router::execution_adapter::RoutedExecution;
 use wintermute_router::order::Instrument;
@@ -167,5 +170,54 @@ fn over_the_websocket_api_a_cancel_replace_lost_before_the_venue_reports_the_old
         assert_eq!(filled(&all), lots("0.01"), "{all:?}");
         let venue_orders: Vec<String> = sim.trades().into_iter().map(|t| t.1).collect();
         assert_eq!(venue_orders, vec!["wm7".to_owned()], "the old order traded");
+    });
+}
+
+#[test]
+fn a_cancel_lost_before_the_venue_is_sent_again_once_reconciliation_finds_the_order_open() {
+    run(async {
+        let sim = sim_with(|cfg| cfg.weight_limit_1m = 100_000_000).await;
+        let (mut exec, _) = resting(&sim, OrderTif::Gtc).await;
+        sim.drop_next_requests_to("DELETE /api/v3/order", 1);
+        exec.submit(0, &ExecCommand::Cancel { client_id: 7 }).unwrap();
+        let all = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
+        assert!(
+            all.iter().any(
+                |e| matches!(e, ExecEvent::Canceled { client_id: 7, canceled_qty, .. } if *canceled_qty == lots("0.01"))
+            ),
+            "{all:?}"
+        );
+        assert_eq!(sim.open_order_count("BTCUSDT"), 0);
+        // The lost request never reached the venue; the second did.
+        assert_eq!(sim.rest_requests("DELETE", "/api/v3/order"), 1);
+    });
+}
+
+#[test]
+fn a_replace_lost_before_the_venue_cancels_the_old_order_again_and_reports_the_new_one_unknown() {
+    run(async {
+        let sim = sim_with(|cfg| cfg.weight_limit_1m = 100_000_000).await;
+        let (mut exec, _) = resting(&sim, OrderTif::Gtc).await;
+        sim.drop_next_requests_to("cancelReplace", 1);
+        let moved = OrderRequest {
+            client_id: 8,
+            side: Side::Buy,
+            price: ticks("56990"),
+            qty: lots("0.02"),
+            tif: OrderTif::Gtc,
+        };
+        exec.replace(0, 7, &moved).unwrap();
+        let all = events_until(&mut exec, |e| {
+            e.iter().any(|e| matches!(e, ExecEvent::Canceled { client_id: 7, .. }))
+                && e.iter().any(|e| matches!(e, ExecEvent::Rejected { client_id: 8, .. }))
+        })
+        .await;
+        assert!(
+            all.iter()
+                .any(|e| matches!(e, ExecEvent::Rejected { client_id: 8, reason: RejectReason::UnknownOrder, .. })),
+            "the new order never existed: {all:?}"
+        );
+        assert!(!all.iter().any(|e| matches!(e, ExecEvent::Accepted { client_id: 8, .. })), "{all:?}");
+        assert_eq!(sim.open_order_count("BTCUSDT"), 0, "the old order canceled at the venue");
     });
 }

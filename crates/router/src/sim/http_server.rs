@@ -74,7 +74,9 @@ async fn answer<V: SimVenue>(
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
-    if venue.take_fault(SimFault::DropRequest, parts.uri.path()) {
+    // Faults name requests by method and path (`DELETE /api/v3/order`).
+    let target = format!("{} {}", parts.method, parts.uri.path());
+    if venue.take_fault(SimFault::DropRequest, &target) {
         return Err(std::io::Error::other("simulated lost request"));
     }
     let body = String::from_utf8_lossy(&body);
@@ -92,7 +94,7 @@ async fn answer<V: SimVenue>(
         *lose -= 1;
         return Err(std::io::Error::other("simulated disconnect"));
     }
-    if venue.take_fault(SimFault::LoseResponse, parts.uri.path()) {
+    if venue.take_fault(SimFault::LoseResponse, &target) {
         return Err(std::io::Error::other("simulated disconnect"));
     }
     drop(guard);

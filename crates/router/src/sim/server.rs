@@ -53,15 +53,15 @@ impl<V: SimVenue> SimServer<V> {
         *self.venue().responses_to_lose() = n;
     }
 
-    /// The next `n` requests whose path (HTTP) or text (WebSocket) contains `needle` are
-    /// dropped before the venue sees them: the connection is closed unanswered and nothing
+    /// The next `n` requests whose method and path (HTTP: `DELETE /api/v3/order`) or text
+    /// (WebSocket) contain `needle` are dropped before the venue sees them: the connection is closed unanswered and nothing
     /// happened at the venue ([`SimFault::DropRequest`]).
     pub fn drop_next_requests_to(&self, needle: &str, n: u32) {
         self.venue.fault_next(SimFault::DropRequest, needle, n);
     }
 
-    /// The next `n` requests whose path (HTTP) or text (WebSocket) contains `needle` are
-    /// processed and then the connection is closed unanswered ([`SimFault::LoseResponse`]; the
+    /// The next `n` requests whose method and path (HTTP) or text (WebSocket) contain `needle`
+    /// are processed and then the connection is closed unanswered ([`SimFault::LoseResponse`]; the
     /// requests other than those are answered).
     pub fn lose_next_responses_to(&self, needle: &str, n: u32) {
         self.venue.fault_next(SimFault::LoseResponse, needle, n);

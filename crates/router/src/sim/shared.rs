@@ -44,7 +44,8 @@ impl<V> SimShared<V> {
         lock(&self.state)
     }
 
-    /// The next `n` requests (HTTP: its path; WebSocket: its text) containing `needle` get
+    /// The next `n` requests (HTTP: its method and path, `DELETE /api/v3/order`; WebSocket: its
+    /// text) containing `needle` get
     /// `fault` (an empty `needle`: every request).
     pub fn fault_next(&self, fault: SimFault, needle: &str, n: u32) {
         lock(&self.faults).push((fault, needle.to_owned(), n));
