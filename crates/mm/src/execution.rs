@@ -276,6 +276,20 @@ pub trait Execution {
     /// untouched); the venue's own refusals arrive later as [`ExecEvent::Rejected`].
     fn submit(&mut self, now_ns: i64, command: &ExecCommand) -> Result<(), ExecError>;
 
+    /// Cancels the resting order `cancel` and places `new` (a fresh client id; a quote moving
+    /// to another price): the events are those of a `Cancel` and a `New`. The default submits
+    /// the two commands; a venue with a request doing both at once (Binance's cancel-replace)
+    /// overrides it to send one. A bad `new` (a quantity <= 0) is refused before anything is
+    /// sent; an error of the `New` after the `Cancel` was accepted (a duplicate id, a full
+    /// queue) leaves the cancel sent.
+    fn replace(&mut self, now_ns: i64, cancel: ClientOrderId, new: &OrderRequest) -> Result<(), ExecError> {
+        if new.qty <= 0 {
+            return Err(ExecError::BadQty { client_id: new.client_id, qty: new.qty });
+        }
+        self.submit(now_ns, &ExecCommand::Cancel { client_id: cancel })?;
+        self.submit(now_ns, &ExecCommand::New(*new))
+    }
+
     /// Moves the venue to `now_ns` and appends every event due by then to `out` (oldest first),
     /// as many as fit; the rest wait for the next call. Never allocates.
     fn poll(&mut self, now_ns: i64, out: &mut ExecEvents);

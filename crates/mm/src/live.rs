@@ -66,7 +66,7 @@ use crate::hedger::{HedgeConfig, HedgeDecision, HedgeVenue, Hedger};
 use crate::l2_book::BookSide;
 use crate::metrics::pnl::Mark;
 use crate::pricer::Pricer;
-use crate::quote_actions::ActionBuffer;
+use crate::quote_actions::{ActionBuffer, QuoteAction};
 use crate::quote_orders::QuoteOrders;
 use crate::quoter::{Decision, QuoterError};
 use crate::types::{Side, Top, VenueId};
@@ -379,8 +379,38 @@ impl LiveMarketMaker {
     }
 
     /// The actions of the last decision (or pull) as commands to our venue or quote venue `k`.
+    /// On a quote venue, a slot's cancel followed by a place on the same slot (its quote moved
+    /// to another price) is one [`Execution::replace`]: one cancel-replace request where the
+    /// venue has one.
     fn send(&mut self, now_ns: i64, route: Option<usize>) -> Result<(), LiveError> {
-        for &action in self.actions.as_slice() {
+        // Bit j: the place at action j went with the cancel before it (the first 64 actions).
+        let mut paired: u64 = 0;
+        for (i, &action) in self.actions.as_slice().iter().enumerate() {
+            if i < 64 && paired & (1 << i) != 0 {
+                continue;
+            }
+            if let (Some(k), QuoteAction::Cancel { side, level, .. }) = (route, action) {
+                let later = self.actions.as_slice().iter().enumerate().take(64).skip(i + 1);
+                let place = later.filter(|(j, _)| paired & (1 << j) == 0).find(
+                    |(_, a)| matches!(a, QuoteAction::Place { side: s, level: l, .. } if *s == side && *l == level),
+                );
+                let r = &mut self.quote_routes[k];
+                if let Some((j, &place)) = place.filter(|_| r.orders.id(side, level as usize).is_some()) {
+                    let cancel = r.orders.command(action);
+                    let new = r.orders.command(place);
+                    if let (Some(ExecCommand::Cancel { client_id }), Some(ExecCommand::New(request))) = (cancel, new) {
+                        r.replace(now_ns, client_id, &request)?;
+                        paired |= 1 << j;
+                        self.counters.commands += 2;
+                        for command in [ExecCommand::Cancel { client_id }, ExecCommand::New(request)] {
+                            if self.sent.len() < self.sent.capacity() {
+                                self.sent.push(command);
+                            }
+                        }
+                        continue;
+                    }
+                }
+            }
             let command = match route {
                 None => self.orders.command(action),
                 Some(k) => self.quote_routes[k].orders.command(action),
@@ -478,7 +508,25 @@ impl LiveMarketMaker {
                 }
                 Ok(freed)
             }
-            ExecEvent::Accepted { .. } | ExecEvent::Amended { .. } => Ok(false),
+            ExecEvent::Amended { client_id, open_qty, .. } => {
+                // The slot rests what the venue says (after an amend whose answer was lost, that
+                // may be the old quantity): the next requote amends it again if it must.
+                match route {
+                    None => {
+                        if let Some((side, level)) = self.orders.slot_of(client_id) {
+                            self.pricer.on_amended(side, level, open_qty);
+                        }
+                    }
+                    Some(k) => {
+                        let r = &mut self.quote_routes[k];
+                        if let Some((side, level)) = r.orders.slot_of(client_id) {
+                            r.quoter.on_amended(side, level, open_qty);
+                        }
+                    }
+                }
+                Ok(false)
+            }
+            ExecEvent::Accepted { .. } => Ok(false),
         }
     }
 

@@ -159,6 +159,11 @@ impl Pricer {
         self.quoter.on_fill(side, level, qty)
     }
 
+    /// A slot's order's open quantity as the venue reports it ([`Quoter::on_amended`]).
+    pub fn on_amended(&mut self, side: Side, level: usize, open_qty: i64) -> bool {
+        self.quoter.on_amended(side, level, open_qty)
+    }
+
     /// A slot's order is gone without a fill (rejected, expired, canceled by the venue).
     pub fn on_order_gone(&mut self, side: Side, level: usize) {
         self.quoter.on_order_gone(side, level);

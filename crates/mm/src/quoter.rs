@@ -253,6 +253,17 @@ impl Quoter {
         Ok(())
     }
 
+    /// Reports the open quantity the venue says a slot's order has (an amend's answer, or the
+    /// settled outcome of an amend whose answer was lost): the slot rests that quantity from
+    /// now on (its price is unchanged); returns whether it differed from what the quoter
+    /// believed. The next requote moves it onto the ladder again.
+    pub fn on_amended(&mut self, side: Side, level: usize, open_qty: i64) -> bool {
+        let Some(Some(l)) = self.resting[side_index(side)].get_mut(level) else { return false };
+        let changed = l.qty != open_qty;
+        l.qty = open_qty;
+        changed
+    }
+
     /// Reports that a slot's order is gone without a fill (rejected, expired, cancelled by
     /// someone else, pulled by an interlock): the slot is empty and the next decision requotes.
     pub fn on_order_gone(&mut self, side: Side, level: usize) {

@@ -413,3 +413,106 @@ fn quotes_on_kraken_go_through_its_route_and_its_fills_refusals_and_cancels_come
     r.runner.stop();
     r.pipeline.shutdown().unwrap();
 }
+
+/// A quote route that has a cancel-replace request: it keeps each `replace` apart from the
+/// commands.
+#[derive(Clone, Default)]
+struct ReplaceGate {
+    gate: QuoteGate,
+    replaces: Arc<Mutex<Vec<(u64, OrderRequest)>>>,
+}
+
+impl Execution for ReplaceGate {
+    fn venue(&self) -> VenueId {
+        self.gate.venue()
+    }
+
+    fn submit(&mut self, now_ns: i64, command: &ExecCommand) -> Result<(), ExecError> {
+        self.gate.submit(now_ns, command)
+    }
+
+    fn replace(&mut self, _now_ns: i64, cancel: u64, new: &OrderRequest) -> Result<(), ExecError> {
+        self.replaces.lock().unwrap().push((cancel, *new));
+        Ok(())
+    }
+
+    fn poll(&mut self, now_ns: i64, out: &mut ExecEvents) {
+        self.gate.poll(now_ns, out);
+    }
+}
+
+#[test]
+fn a_moved_quote_is_one_replace_and_an_amended_quantity_is_what_the_slot_rests() {
+    let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
+    let config = PipelineConfig::new(vec![spec]).topology(Topology::Merged).gateways(2);
+    let (pipeline, mut handles) = Pipeline::start(config).unwrap();
+    let other = handles.gateways.pop().unwrap();
+    let text = CONFIG.replace(r#""seed": 1,"#, r#""seed": 1, "quote_on": "kraken","#);
+    let setup = LiveSetup::from_json(&text, "0.01", "0.0001").unwrap();
+    let venue = EngineVenue::new(
+        EngineVenueConfig::new(MM, 0, setup.our_fees),
+        handles.gateways.pop().unwrap(),
+        handles.subscriptions.pop().unwrap(),
+    );
+    let books = Manual(Arc::new(Mutex::new(vec![RefBook::default(); 2])));
+    let gate = ReplaceGate::default();
+    let route = HedgeRoute { venue: VenueId::External(1), execution: Box::new(gate.clone()) };
+    let options = RunnerOptions::default();
+    let runner = LiveRunner::start_routed(setup, venue, Box::new(books.clone()), options, vec![], vec![route]).unwrap();
+    let r = Rig { pipeline, runner, books, other };
+    r.books.live(0, 10_000, 10_002);
+    r.books.live(1, 10_000, 10_002);
+    wait(&r, "two quotes sent", |s| s.quote_venues.first().is_some_and(|q| q.orders_sent == 2));
+    let news: Vec<OrderRequest> = gate
+        .gate
+        .commands
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|c| if let ExecCommand::New(o) = c { Some(*o) } else { None })
+        .collect();
+    let (bid, ask) = (news[0].client_id, news[1].client_id);
+    gate.gate.answers.lock().unwrap().extend([
+        ExecEvent::Accepted { client_id: bid, ts_ns: 0 },
+        ExecEvent::Accepted { client_id: ask, ts_ns: 0 },
+        // The venue says the ask rests 3 lots (an amend whose answer was lost, settled).
+        ExecEvent::Amended { client_id: ask, open_qty: 3, ts_ns: 0 },
+    ]);
+    let qty_of = |s: &LiveSnapshot, side: &str| s.quotes.iter().find(|q| q.side == side).map(|q| q.qty);
+    let s = wait(&r, "the ask's venue quantity", |s| qty_of(s, "sell") == Some(3));
+    assert_eq!(qty_of(&s, "buy"), Some(10));
+
+    // The market moves up 10 ticks: each quote's cancel and place go as one replace.
+    r.books.live(0, 10_010, 10_012);
+    r.books.live(1, 10_010, 10_012);
+    // (The two streams move one after the other: the quotes may move twice.)
+    let done = |r: &[(u64, OrderRequest)]| {
+        let last: Vec<(Side, i64)> = r.iter().rev().take(2).map(|(_, o)| (o.side, o.price)).collect();
+        last.contains(&(Side::Buy, 10_008)) && last.contains(&(Side::Sell, 10_014))
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !done(&gate.replaces.lock().unwrap()) {
+        assert!(Instant::now() < deadline, "no replaces: {:?}", gate.replaces.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let replaces = gate.replaces.lock().unwrap().clone();
+    // Each replace cancels the slot's live order: the first ones the quotes placed, then the
+    // orders the replaces before placed; every new order at the full size.
+    let mut live = [bid, ask];
+    for (cancel, new) in &replaces {
+        let k = live.iter().position(|id| id == cancel).unwrap_or_else(|| panic!("{cancel} not live: {replaces:?}"));
+        live[k] = new.client_id;
+        assert_eq!(new.qty, 10);
+    }
+    let commands = gate.gate.commands.lock().unwrap().clone();
+    assert!(!commands.iter().any(|c| matches!(c, ExecCommand::Cancel { .. })), "{commands:?}");
+    assert_eq!(commands.len(), 2, "only the first two orders went as commands: {commands:?}");
+    let n = replaces.len() as u64;
+    let s = wait(&r, "the counts", |s| s.quote_venues.first().is_some_and(|q| q.orders_sent == 2 + n));
+    let q = s.quote_venues.first().cloned().unwrap();
+    assert_eq!(q.cancels, n, "each replace counted as one cancel");
+    let prices: Vec<(&str, i64, i64)> = s.quotes.iter().map(|q| (q.side, q.price, q.qty)).collect();
+    assert_eq!(prices, vec![("buy", 10_008, 10), ("sell", 10_014, 10)]);
+    r.runner.stop();
+    r.pipeline.shutdown().unwrap();
+}

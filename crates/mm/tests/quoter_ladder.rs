@@ -286,3 +286,19 @@ fn an_order_gone_without_a_fill_is_placed_again_on_the_next_decision() {
     assert_eq!(q.decide(&ctx(MS, 100.0, 0), &model, &mut out), Ok(Decision::Requoted(RequoteReason::OrderGone)));
     assert_eq!(out.as_slice(), [place(SELL, 0, 102, 10)]);
 }
+
+#[test]
+fn an_amended_quantity_the_venue_reports_is_what_the_slot_rests_and_the_next_requote_amends_it_back() {
+    let model = fixed(2.0, 0.0);
+    let mut q = Quoter::new(&quoting(1, &[10])).unwrap();
+    let mut out = ActionBuffer::for_levels(1);
+    q.decide(&ctx(0, 100.0, 0), &model, &mut out).unwrap();
+    // The venue says the bid rests 4 lots (an amend whose answer was lost, settled).
+    assert!(q.on_amended(BUY, 0, 4));
+    assert_eq!(q.resting(BUY, 0), Some(Level { price: 98, qty: 4 }));
+    assert!(!q.on_amended(BUY, 0, 4), "the same quantity again changes nothing");
+    assert!(!q.on_amended(BUY, 3, 4), "no such slot");
+    // The timer's requote moves the slot back onto the ladder with one amend.
+    assert_eq!(q.decide(&ctx(2000 * MS, 100.0, 0), &model, &mut out), Ok(Decision::Requoted(RequoteReason::Timer)));
+    assert_eq!(out.as_slice(), [QuoteAction::Amend { side: BUY, level: 0, price: 98, qty: 10 }]);
+}

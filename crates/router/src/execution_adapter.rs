@@ -13,6 +13,14 @@
 //! | `New` GTC / PostOnly / IOC | LIMIT GTC / LIMIT_MAKER / LIMIT IOC, `newClientOrderId=wm<id>` | `ordertype=limit`, `oflags=post` / `timeinforce=IOC`, `cl_ord_id` a UUID holding the id |
 //! | `Cancel` | DELETE by client id; `-2011` -> `Rejected(UnknownOrder)` | `CancelOrder` by `cl_ord_id`; `EOrder:Unknown order` -> `Rejected(UnknownOrder)` |
 //! | `Amend` | a decrease: in place (`order/amend/keepPriority`), the order keeps its id and its queue place; an increase: one cancel-replace request (`order/cancelReplace`, `STOP_ON_FAILURE`) for the new open quantity at the same price (the venue client names the replacement; a failed cancel leaves the order as it was, `Rejected`); its fills report under the same id | in place: `AmendOrder` to the filled quantity plus the new open quantity |
+//! | `replace` (a quote moved) | one cancel-replace request (`STOP_ON_FAILURE`): the old order canceled, the new one placed under its own id; a cancel the venue refuses is `Rejected` for the old order and the new one is then placed on its own | `CancelOrder`, then `AddOrder` |
+//!
+//! A cancel-replace whose answer is lost (a transport error) is reported once a reconciliation
+//! settles it, as the venue has it: `Amended` with the open quantity of the order that is live
+//! (the old one when the request never arrived, the replacement when it did), or `Canceled`
+//! when both are gone. A cancel or amend of that order first reconciles. A cancel whose answer
+//! is lost (alone, or as a replace's first half) is sent again when a reconciliation finds the
+//! order still open: the request never reached the venue.
 //!
 //! Venue refusals map onto [`RejectReason`]: a post-only crossing (Binance `-2010` "would
 //! immediately match", Kraken `EOrder:Post only order`) is `WouldCross`, unknown orders are
@@ -57,7 +65,7 @@ pub struct RoutedExecutionConfig {
 /// The market maker's handle on a routed venue.
 pub struct RoutedExecution {
     venue: VenueId,
-    commands: Option<SyncSender<ExecCommand>>,
+    commands: Option<SyncSender<Command>>,
     events: Option<Receiver<ExecEvent>>,
     held: Option<ExecEvent>,
     live: HashSet<ClientOrderId>,
@@ -113,12 +121,15 @@ impl RoutedExecution {
         let handle = std::thread::Builder::new().name("router-exec".into()).spawn(move || {
             loop {
                 match command_rx.recv_timeout(worker.config.reconcile_every) {
-                    Ok(command) => runtime.block_on(worker.handle(command)),
+                    Ok(Command::Exec(command)) => runtime.block_on(worker.handle(command)),
+                    Ok(Command::Replace { cancel, new }) => runtime.block_on(worker.replace(cancel, new)),
                     Err(RecvTimeoutError::Timeout) => {
                         if worker.orders.values().any(|o| !o.done_sent) {
                             let symbol = worker.config.instrument.symbol.clone();
                             // A failed reconciliation is retried at the next tick.
-                            let _ = runtime.block_on(worker.client.reconcile(&symbol));
+                            if runtime.block_on(worker.client.reconcile(&symbol)).is_ok() {
+                                runtime.block_on(worker.cancel_again());
+                            }
                         }
                     }
                     Err(RecvTimeoutError::Disconnected) => return,
@@ -141,6 +152,25 @@ impl RoutedExecution {
             last_ns: i64::MIN,
             worker: Some(handle),
         })
+    }
+}
+
+/// What the handle queues for the worker.
+#[derive(Debug, Clone, Copy)]
+enum Command {
+    Exec(ExecCommand),
+    /// [`Execution::replace`].
+    Replace {
+        cancel: ClientOrderId,
+        new: OrderRequest,
+    },
+}
+
+impl RoutedExecution {
+    fn send(&self, command: Command) -> Result<(), ExecError> {
+        let full = ExecError::InFlightFull { venue: self.venue, capacity: self.in_flight };
+        let sender = self.commands.as_ref().ok_or(full)?;
+        sender.try_send(command).map_err(|(TrySendError::Full(_) | TrySendError::Disconnected(_))| full)
     }
 }
 
@@ -167,16 +197,32 @@ impl Execution for RoutedExecution {
             }
             _ => {}
         }
-        let full = ExecError::InFlightFull { venue: self.venue, capacity: self.in_flight };
-        let sender = self.commands.as_ref().ok_or(full)?;
-        match sender.try_send(*command) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => return Err(full),
-        }
+        self.send(Command::Exec(*command))?;
         self.last_ns = now_ns;
         if let ExecCommand::New(request) = command {
             self.live.insert(request.client_id);
         }
+        Ok(())
+    }
+
+    /// One request where the venue has a cancel-replace (Binance `order/cancelReplace`,
+    /// `STOP_ON_FAILURE`): `cancel` canceled and `new` placed under its own id; else a cancel,
+    /// then a place. The events are a `Cancel`'s and a `New`'s. A cancel the venue refuses
+    /// (the order already gone) is `Rejected` for `cancel` and `new` is then placed on its own,
+    /// as it would have been after a separate cancel.
+    fn replace(&mut self, now_ns: i64, cancel: ClientOrderId, new: &OrderRequest) -> Result<(), ExecError> {
+        if now_ns < self.last_ns {
+            return Err(ExecError::TimeWentBack { venue: self.venue, now_ns, last_ns: self.last_ns });
+        }
+        if new.qty <= 0 {
+            return Err(ExecError::BadQty { client_id: new.client_id, qty: new.qty });
+        }
+        if self.live.contains(&new.client_id) {
+            return Err(ExecError::DuplicateClientId { venue: self.venue, client_id: new.client_id });
+        }
+        self.send(Command::Replace { cancel, new: *new })?;
+        self.last_ns = now_ns;
+        self.live.insert(new.client_id);
         Ok(())
     }
 
@@ -217,6 +263,12 @@ struct Forwarded {
     /// Lots of the live generation's fills forwarded so far (its open quantity is the rest).
     current_filled_sent: i64,
     done_sent: bool,
+    /// A cancel-replace whose answer was lost: which half happened is unknown until a
+    /// reconciliation says, and nothing was reported for it yet (see `settle_replacements`).
+    replace_unsettled: bool,
+    /// A cancel (or a replace's cancel half) whose answer was lost: sent again if a
+    /// reconciliation finds the order still open (the request never reached the venue).
+    cancel_unsettled: bool,
 }
 
 struct Worker<C> {
@@ -270,7 +322,9 @@ impl<C: VenueClient> Worker<C> {
             .filter_map(|(&c, o)| o.venue_ids.last().map(|v| (c, v.clone())))
             .collect();
         for (client_id, venue_id) in live {
-            self.cancel(client_id, &symbol, &venue_id).await;
+            if self.cancel(client_id, &symbol, &venue_id).await.is_none() {
+                self.cancel_lost(client_id);
+            }
         }
     }
 
@@ -292,20 +346,11 @@ impl<C: VenueClient> Worker<C> {
         match command {
             ExecCommand::New(request) => {
                 let venue_id = self.client.client_order_id(request.client_id, 0);
-                self.orders.insert(
-                    request.client_id,
-                    Forwarded {
-                        request,
-                        venue_ids: vec![venue_id.clone()],
-                        accepted_sent: false,
-                        fills_sent: HashSet::new(),
-                        current_filled_sent: 0,
-                        done_sent: false,
-                    },
-                );
+                self.track(request, venue_id.clone());
                 self.place(&request, venue_id, request.qty).await;
             }
             ExecCommand::Cancel { client_id } => {
+                self.settle_before(client_id, &symbol).await;
                 let Some(venue_id) = self.live_venue_id(client_id) else {
                     return self.emit(ExecEvent::Rejected {
                         client_id,
@@ -313,9 +358,12 @@ impl<C: VenueClient> Worker<C> {
                         ts_ns: wall_ns(),
                     });
                 };
-                self.cancel(client_id, &symbol, &venue_id).await;
+                if self.cancel(client_id, &symbol, &venue_id).await.is_none() {
+                    self.cancel_lost(client_id);
+                }
             }
             ExecCommand::Amend { client_id, new_qty } => {
+                self.settle_before(client_id, &symbol).await;
                 let Some(venue_id) = self.live_venue_id(client_id) else {
                     return self.emit(ExecEvent::Rejected {
                         client_id,
@@ -345,7 +393,7 @@ impl<C: VenueClient> Worker<C> {
                 match self.client.cancel_replace(&symbol, &venue_id, &next).await {
                     Ok(None) => {
                         // No cancel-replace on this venue: cancel, then place.
-                        if !self.cancel(client_id, &symbol, &venue_id).await {
+                        if self.cancel(client_id, &symbol, &venue_id).await != Some(true) {
                             return;
                         }
                         self.replaced_by(client_id, replacement.clone());
@@ -364,8 +412,15 @@ impl<C: VenueClient> Worker<C> {
                         self.replaced_by(client_id, replacement);
                     }
                     Err(err) => match C::error_kind(&err) {
-                        // Unknown outcome: reconciliation settles both halves (see `sync`).
-                        ErrorKind::Transport => self.replaced_by(client_id, replacement),
+                        // Unknown outcome: nothing is reported until a reconciliation settles
+                        // both halves; then the venue's truth is (see `settle_replacements`).
+                        ErrorKind::Transport => {
+                            self.replaced_by(client_id, replacement);
+                            if let Some(order) = self.orders.get_mut(&client_id) {
+                                order.replace_unsettled = true;
+                            }
+                            return;
+                        }
                         kind => {
                             let reason = match kind {
                                 ErrorKind::RateLimited => RejectReason::TooManyOrders,
@@ -378,6 +433,114 @@ impl<C: VenueClient> Worker<C> {
                 self.emit(ExecEvent::Amended { client_id, open_qty: new_qty, ts_ns: wall_ns() });
             }
         }
+    }
+
+    /// Before a cancel or amend of an order whose last cancel-replace is unsettled: a
+    /// reconciliation, so the command goes to the generation the venue holds.
+    async fn settle_before(&mut self, client_id: ClientOrderId, symbol: &str) {
+        if self.orders.get(&client_id).is_some_and(|o| o.replace_unsettled && !o.done_sent) {
+            // A failed reconciliation leaves the order unsettled; the command goes to the
+            // replacement, and the next reconciliation settles both.
+            let _ = self.client.reconcile(symbol).await;
+            self.settle_replacements();
+        }
+    }
+
+    /// A replacement that never reached the venue (its cancel-replace's answer was lost, and
+    /// reconciliation found no such order): the order it was to replace is the live generation
+    /// again, whether it is still live (then its real open quantity is reported, an `Amended`
+    /// from `sync`) or gone too (then its end is: a cancel, or its fills).
+    fn settle_replacements(&mut self) {
+        let table = self.client.orders();
+        for order in self.orders.values_mut().filter(|o| !o.done_sent && o.venue_ids.len() > 1) {
+            let n = order.venue_ids.len();
+            let (Some(prev), Some(cur)) = (table.get(&order.venue_ids[n - 2]), table.get(&order.venue_ids[n - 1]))
+            else {
+                continue;
+            };
+            let prev_back = !prev.status().is_terminal() || order.replace_unsettled;
+            if cur.status() == OrderStatus::Rejected && prev_back {
+                order.venue_ids.pop();
+                let sent = &order.fills_sent;
+                order.current_filled_sent = prev.fills().filter(|f| sent.contains(&f.trade_id)).map(|f| f.qty).sum();
+            }
+        }
+    }
+
+    /// [`Execution::replace`]: one cancel-replace request where the venue has one.
+    async fn replace(&mut self, cancel: ClientOrderId, new: OrderRequest) {
+        let symbol = self.config.instrument.symbol.clone();
+        let halted = self.guard.as_ref().is_some_and(|g| g.is_halted());
+        self.settle_before(cancel, &symbol).await;
+        let old = self.live_venue_id(cancel);
+        let Some(old) = old.filter(|_| !halted) else {
+            // Halted, or nothing to cancel: what a cancel and a new order would do.
+            self.handle(ExecCommand::Cancel { client_id: cancel }).await;
+            return self.handle(ExecCommand::New(new)).await;
+        };
+        let venue_id = self.client.client_order_id(new.client_id, 0);
+        self.track(new, venue_id.clone());
+        let next = self.new_order(&new, venue_id, new.qty);
+        match self.client.cancel_replace(&symbol, &old, &next).await {
+            Ok(None) => {
+                // No cancel-replace on this venue: cancel, then place.
+                if self.cancel(cancel, &symbol, &old).await.is_none() {
+                    self.cancel_lost(cancel);
+                }
+                self.place(&new, next.client_order_id, new.qty).await;
+            }
+            Ok(Some(reports)) => {
+                let refused = reports.iter().find_map(|r| match &r.kind {
+                    ReportKind::CancelRejected { reason, .. } if r.client_order_id == old => Some(reason.clone()),
+                    _ => None,
+                });
+                if let Some(reason) = refused {
+                    // The new order was not attempted: it is placed on its own (under the id
+                    // of its next generation, the first one being refused at the venue).
+                    self.emit(ExecEvent::Rejected {
+                        client_id: cancel,
+                        reason: reject_reason(&reason),
+                        ts_ns: wall_ns(),
+                    });
+                    let retry = self.client.client_order_id(new.client_id, 1);
+                    if let Some(order) = self.orders.get_mut(&new.client_id) {
+                        order.venue_ids = vec![retry.clone()];
+                    }
+                    self.place(&new, retry, new.qty).await;
+                }
+            }
+            Err(err) => match C::error_kind(&err) {
+                // Unknown outcome: a reconciliation settles both orders (each from the table),
+                // and the cancel is sent again if the old order is still open.
+                ErrorKind::Transport => self.cancel_lost(cancel),
+                kind => {
+                    let reason = match kind {
+                        ErrorKind::RateLimited => RejectReason::TooManyOrders,
+                        _ => reject_reason(&err.to_string()),
+                    };
+                    // Neither half was sent (refused locally).
+                    self.emit(ExecEvent::Rejected { client_id: cancel, reason, ts_ns: wall_ns() });
+                    self.refuse(new.client_id, reason);
+                }
+            },
+        }
+    }
+
+    /// Starts forwarding the order `request` (its first venue id `venue_id`).
+    fn track(&mut self, request: OrderRequest, venue_id: String) {
+        self.orders.insert(
+            request.client_id,
+            Forwarded {
+                request,
+                venue_ids: vec![venue_id],
+                accepted_sent: false,
+                fills_sent: HashSet::new(),
+                current_filled_sent: 0,
+                done_sent: false,
+                replace_unsettled: false,
+                cancel_unsettled: false,
+            },
+        );
     }
 
     fn live_venue_id(&self, client_id: ClientOrderId) -> Option<String> {
@@ -425,8 +588,37 @@ impl<C: VenueClient> Worker<C> {
         self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
     }
 
-    /// Cancels one venue order; true when the venue canceled it.
-    async fn cancel(&mut self, client_id: ClientOrderId, symbol: &str, venue_id: &str) -> bool {
+    /// A cancel of `client_id` whose answer was lost ([`Self::cancel_again`]).
+    fn cancel_lost(&mut self, client_id: ClientOrderId) {
+        if let Some(order) = self.orders.get_mut(&client_id) {
+            order.cancel_unsettled = true;
+        }
+    }
+
+    /// After a reconciliation: each order whose cancel's answer was lost and that the venue
+    /// still holds open (the cancel never reached it) is canceled again.
+    async fn cancel_again(&mut self) {
+        let symbol = self.config.instrument.symbol.clone();
+        let lost: Vec<(ClientOrderId, String)> = self
+            .orders
+            .iter_mut()
+            .filter(|(_, o)| o.cancel_unsettled && !o.done_sent)
+            .filter_map(|(&c, o)| {
+                o.cancel_unsettled = false;
+                o.venue_ids.last().map(|v| (c, v.clone()))
+            })
+            .collect();
+        for (client_id, venue_id) in lost {
+            let open = self.client.orders().get(&venue_id).is_some_and(|o| !o.status().is_terminal());
+            if open && self.cancel(client_id, &symbol, &venue_id).await.is_none() {
+                self.cancel_lost(client_id);
+            }
+        }
+    }
+
+    /// Cancels one venue order: whether the venue canceled it, `None` when the answer was lost
+    /// (reconciliation reports the outcome).
+    async fn cancel(&mut self, client_id: ClientOrderId, symbol: &str, venue_id: &str) -> Option<bool> {
         match self.client.cancel(symbol, venue_id).await {
             Ok(reports) => {
                 if let Some(ReportKind::CancelRejected { reason, .. }) =
@@ -434,37 +626,23 @@ impl<C: VenueClient> Worker<C> {
                 {
                     let reason = reject_reason(reason);
                     self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
-                    return false;
+                    return Some(false);
                 }
-                reports.iter().any(|r| r.kind == ReportKind::Canceled)
+                Some(reports.iter().any(|r| r.kind == ReportKind::Canceled))
             }
             Err(err) if C::error_kind(&err) == ErrorKind::RateLimited => {
                 self.emit(ExecEvent::Rejected { client_id, reason: RejectReason::TooManyOrders, ts_ns: wall_ns() });
-                false
+                Some(false)
             }
-            Err(_) => false, // unknown outcome: reconciliation reports it
+            Err(_) => None, // unknown outcome: reconciliation reports it
         }
     }
 
     /// Forwards what changed in the client's table since the last sync.
     fn sync(&mut self) -> Result<(), ()> {
         let mut out = Vec::new();
+        self.settle_replacements();
         let table = self.client.orders();
-        // A replacement that never reached the venue (its cancel-replace's answer was lost, and
-        // reconciliation found no such order) while the order it was to replace is still live:
-        // that order stays the live generation.
-        for order in self.orders.values_mut().filter(|o| !o.done_sent && o.venue_ids.len() > 1) {
-            let n = order.venue_ids.len();
-            let (Some(prev), Some(cur)) = (table.get(&order.venue_ids[n - 2]), table.get(&order.venue_ids[n - 1]))
-            else {
-                continue;
-            };
-            if cur.status() == OrderStatus::Rejected && !prev.status().is_terminal() {
-                order.venue_ids.pop();
-                let sent = &order.fills_sent;
-                order.current_filled_sent = prev.fills().filter(|f| sent.contains(&f.trade_id)).map(|f| f.qty).sum();
-            }
-        }
         for (&client_id, order) in self.orders.iter_mut().filter(|(_, o)| !o.done_sent) {
             let Some(current) = order.venue_ids.last().and_then(|id| table.get(id)) else { continue };
             let status = current.status();
@@ -496,6 +674,16 @@ impl<C: VenueClient> Worker<C> {
                             open_qty: current.qty - order.current_filled_sent,
                         });
                     }
+                }
+            }
+            if order.replace_unsettled && !matches!(status, OrderStatus::PendingNew) && current.missing_qty() == 0 {
+                // The lost cancel-replace is settled: the quantity the venue holds open, from
+                // the replacement or from the order it did not replace (a generation that ended
+                // reports its end below instead).
+                order.replace_unsettled = false;
+                if !status.is_terminal() {
+                    let open_qty = current.qty - order.current_filled_sent;
+                    out.push(ExecEvent::Amended { client_id, open_qty, ts_ns: wall_ns() });
                 }
             }
             if status.is_terminal() && current.missing_qty() == 0 {

@@ -19,8 +19,8 @@ use wintermute_core::decimal::Decimal;
 use wintermute_mm::live_config::LiveSetup;
 use wintermute_mm::types::VenueId;
 use wintermute_router::binance::client::BinanceRestClient;
-use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimKey};
-use wintermute_router::coinbase::sim::{CoinbaseSim, CoinbaseSimConfig};
+use wintermute_router::binance::sim::{BinanceSim, BinanceSimState, SimConfig, SimKey};
+use wintermute_router::coinbase::sim::{CoinbaseSim, CoinbaseSimConfig, CoinbaseSimState};
 use wintermute_router::http::HttpConnection;
 use wintermute_router::kraken::sim::{KrakenSim, KrakenSimConfig, KrakenSimPair, KrakenSimState};
 use wintermute_router::live::{
@@ -500,8 +500,10 @@ fn a_bad_live_route_is_an_error_naming_the_route_and_the_key_and_never_a_secret(
 struct Served {
     /// Each venue's `hedge.live` entry, in the config's venue order.
     live: Vec<String>,
-    /// The Kraken simulator's state (its grid changed during a test).
+    /// Each simulator's state (a grid changed during a test).
     kraken: Arc<SimShared<KrakenSimState>>,
+    binance: Arc<SimShared<BinanceSimState>>,
+    coinbase: Arc<SimShared<CoinbaseSimState>>,
     dir: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -553,13 +555,14 @@ fn served_behind_tls(name: &str) -> Served {
                 entry("kraken", http[1], &keys[1], &format!(r#", "ws_url": "wss://127.0.0.1:{}/v2""#, ws[0])),
                 entry("coinbase", http[2], &keys[2], &format!(r#", "ws_url": "wss://127.0.0.1:{}""#, ws[1])),
             ];
-            live_tx.send((live, Arc::clone(kraken.shared()))).unwrap();
+            let shared = (Arc::clone(kraken.shared()), Arc::clone(binance.shared()), Arc::clone(coinbase.shared()));
+            live_tx.send((live, shared)).unwrap();
             let _ = stopped.await;
             drop((binance, kraken, coinbase));
         });
     });
-    let (live, kraken) = live_rx.recv().unwrap();
-    Served { live, kraken, dir, stop: Some(stop), thread: Some(thread) }
+    let (live, (kraken, binance, coinbase)) = live_rx.recv().unwrap();
+    Served { live, kraken, binance, coinbase, dir, stop: Some(stop), thread: Some(thread) }
 }
 
 /// `setup(live)` routing to `venues` only (the first hedging; `live` holds their entries), on
@@ -663,12 +666,21 @@ fn events_until(
     panic!("no such event: {seen:?}");
 }
 
-#[test]
-fn a_venue_changing_its_grid_while_running_halts_the_route_cancels_its_quotes_and_says_why() {
+/// A live route to `venue` (grid re-checked every second) with one resting quote: the venue
+/// changes its tick to ten cents (`change`), the route halts, its quote is canceled at the
+/// venue, the cause names both grids (`venue_tick`: the new tick as the venue writes it), and
+/// a new order is refused without reaching the venue; `open` counts the venue's open orders.
+fn a_grid_change_halts_the_route(
+    venue: &str,
+    symbol: &str,
+    venue_tick: &str,
+    change: impl Fn(&Served),
+    open: impl Fn(&Served) -> usize,
+) {
     use wintermute_mm::execution::{ExecCommand, ExecEvent, OrderRequest, OrderTif, RejectReason};
-    let served = served_behind_tls("grid-change");
-    let live = served.live_of(&["kraken"]).replacen("{", r#"{"grid_check_s": 1, "#, 1);
-    let (mut routes, grids) = live_routes(&setup_on(&live, &["kraken"], "0.01", "0.001"), &no_env).unwrap();
+    let served = served_behind_tls(&format!("grid-change-{venue}"));
+    let live = served.live_of(&[venue]).replacen("{", r#"{"grid_check_s": 1, "#, 1);
+    let (mut routes, grids) = live_routes(&setup_on(&live, &[venue], "0.01", "0.001"), &no_env).unwrap();
     let execution = routes[0].execution.as_mut();
     let quote = |client_id| {
         ExecCommand::New(OrderRequest {
@@ -681,30 +693,64 @@ fn a_venue_changing_its_grid_while_running_halts_the_route_cancels_its_quotes_an
     };
     execution.submit(1, &quote(1)).unwrap();
     events_until(execution, |e| matches!(e, ExecEvent::Accepted { client_id: 1, .. }));
-    assert_eq!(served.kraken.lock_quietly().open_orders_of(KRAKEN_KEY), 1);
+    assert_eq!(open(&served), 1);
     // Checked once a second: the same grid, counted, nothing halted.
     std::thread::sleep(Duration::from_millis(1_300));
     let (_, _, stats) = grids.stats().remove(0);
     assert!(stats.checks >= 1 && stats.changes == 0 && !stats.halted, "{stats:?}");
 
     // The venue's tick becomes ten cents: the route halts and its quote is canceled.
-    served.kraken.lock().set_pair_grid("XBTUSD", "0.1", "0.001").unwrap();
+    change(&served);
     let seen = events_until(execution, |e| matches!(e, ExecEvent::Canceled { client_id: 1, .. }));
     assert!(!seen.iter().any(|e| matches!(e, ExecEvent::Filled { .. })), "{seen:?}");
-    assert_eq!(served.kraken.lock_quietly().open_orders_of(KRAKEN_KEY), 0);
-    let (venue, symbol, stats) = grids.stats().remove(0);
-    assert_eq!((venue, symbol.as_str(), stats.changes, stats.halted), ("kraken", "XBTUSD", 1, true));
+    assert_eq!(open(&served), 0);
+    let (name, route_symbol, stats) = grids.stats().remove(0);
+    assert_eq!((name, route_symbol.as_str(), stats.changes, stats.halted), (venue, symbol, 1, true));
     let views = grids.views();
-    assert!(views[0].halted && views[0].cause.as_deref().is_some_and(|c| c.contains("0.1 at the venue")));
+    let at_venue = format!("{venue_tick} at the venue");
+    assert!(views[0].halted && views[0].cause.as_deref().is_some_and(|c| c.contains(&at_venue)));
     let causes = grids.halted();
     assert_eq!(causes.len(), 1);
     assert!(
-        causes[0].contains("venue=kraken symbol=XBTUSD")
-            && causes[0].contains("tick_size 0.01 in the config, 0.1 at the venue"),
+        causes[0].contains(&format!("venue={venue} symbol={symbol}"))
+            && causes[0].contains(&format!("tick_size 0.01 in the config, {at_venue}")),
         "{causes:?}"
     );
     // No new order reaches the venue.
     execution.submit(1, &quote(2)).unwrap();
     events_until(execution, |e| matches!(e, ExecEvent::Rejected { client_id: 2, reason: RejectReason::Risk, .. }));
-    assert_eq!(served.kraken.lock_quietly().open_orders_of(KRAKEN_KEY), 0);
+    assert_eq!(open(&served), 0);
+}
+
+#[test]
+fn a_venue_changing_its_grid_while_running_halts_the_route_cancels_its_quotes_and_says_why() {
+    a_grid_change_halts_the_route(
+        "kraken",
+        "XBTUSD",
+        "0.1",
+        |s| s.kraken.lock().set_pair_grid("XBTUSD", "0.1", "0.001").unwrap(),
+        |s| s.kraken.lock_quietly().open_orders_of(KRAKEN_KEY),
+    );
+}
+
+#[test]
+fn binance_changing_its_grid_while_running_halts_the_route() {
+    a_grid_change_halts_the_route(
+        "binance",
+        "BTCUSDT",
+        "0.10000000",
+        |s| s.binance.lock().set_symbol_grid("BTCUSDT", "0.1", "0.001").unwrap(),
+        |s| s.binance.lock_quietly().open_orders_of("BTCUSDT"),
+    );
+}
+
+#[test]
+fn coinbase_changing_its_grid_while_running_halts_the_route() {
+    a_grid_change_halts_the_route(
+        "coinbase",
+        "BTC-USD",
+        "0.1",
+        |s| s.coinbase.lock().set_product_grid("BTC-USD", "0.1", "0.001").unwrap(),
+        |s| s.coinbase.lock_quietly().open_orders(),
+    );
 }

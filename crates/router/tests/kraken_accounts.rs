@@ -1,6 +1,7 @@
 //! Each API key of the Kraken simulator is an account of its own: its orders, balances and
-//! fills. One key never sees, queries, fills into or cancels another's orders, over REST or the
-//! WebSocket front (two keys on one simulator, over 127.0.0.1, through the real clients).
+//! fills. One key never sees, queries or cancels another's orders, over REST or the WebSocket
+//! front (two keys on one simulator, over 127.0.0.1, through the real clients); their orders
+//! trade with each other as two participants' on the venue, each side in its own account.
 
 mod common;
 mod kraken_common;
@@ -18,7 +19,7 @@ use wintermute_router::http::HttpConnection;
 use wintermute_router::kraken::client::KrakenRestClient;
 use wintermute_router::kraken::sim::{KrakenSim, KrakenSimConfig};
 use wintermute_router::kraken::ws_client::KrakenWsClient;
-use wintermute_router::order::OrderType;
+use wintermute_router::order::{OrderType, TimeInForce};
 use wintermute_router::order_state::{OrderStatus, ReportKind, Side};
 use wintermute_router::signing::KrakenSigner;
 
@@ -163,5 +164,54 @@ fn a_websocket_session_gets_only_its_own_keys_executions_and_cancels_only_its_or
         // Its cancel_all leaves them resting.
         assert_eq!(theirs.cancel_all_orders().await.unwrap(), 0);
         assert_eq!(sim.open_order_count_of(KEY), 1);
+    });
+}
+
+#[test]
+fn one_keys_order_fills_another_keys_resting_order_each_account_with_its_own_side() {
+    run(async {
+        let sim = sim_with(|cfg| {
+            two_keys(cfg);
+            funded(cfg, &[("ZUSD", "1000"), ("XXBT", "1")]);
+        })
+        .await;
+        // The book far from the trade: 58000.0 / 59000.0.
+        sim.set_book("XBTUSD", &[(ticks("58000"), lots("1"))], &[(ticks("59000"), lots("1"))]).unwrap();
+        let mut mine = client_with(&sim, ROOMY);
+        let mut theirs = other_client(&sim);
+        mine.place(&order("a-1", Side::Sell, "0.01", post_only("58500"))).await.unwrap();
+        // The other key buys up to 58600.0: it takes the resting sell at its price, not the book.
+        theirs.place(&order("b-1", Side::Buy, "0.004", limit("58600", TimeInForce::Gtc))).await.unwrap();
+        theirs.reconcile_all().await.unwrap();
+        mine.reconcile_all().await.unwrap();
+
+        let taker = theirs.orders().get("b-1").unwrap();
+        assert_eq!(taker.status(), OrderStatus::Filled);
+        let fills: Vec<_> = taker.fills().map(|f| (f.price, f.qty, f.is_maker)).collect();
+        assert_eq!(fills, vec![(ticks("58500"), lots("0.004"), false)]);
+        let maker = mine.orders().get("a-1").unwrap();
+        assert_eq!((maker.status(), maker.filled_qty()), (OrderStatus::PartiallyFilled, lots("0.004")));
+        let fills: Vec<_> = maker.fills().map(|f| (f.price, f.qty, f.is_maker)).collect();
+        assert_eq!(fills, vec![(ticks("58500"), lots("0.004"), true)]);
+        assert_eq!(sim.open_order_qty("a-1"), Some(lots("0.01")), "the rest of the sell still rests");
+        assert_eq!((sim.open_order_count_of(KEY), sim.open_order_count_of(OTHER_KEY)), (1, 0));
+
+        // 0.004 at 58500.0 is 234.0 USD; each side pays the 0.26 % fee, 0.6084 USD.
+        let (a, b) = (sim.balances_of(KEY), sim.balances_of(OTHER_KEY));
+        assert_eq!((a["XXBT"].raw(), a["ZUSD"].raw()), (dec("0.996").raw(), dec("1233.3916").raw()), "{a:?}");
+        assert_eq!((b["XXBT"].raw(), b["ZUSD"].raw()), (dec("1.004").raw(), dec("765.3916").raw()), "{b:?}");
+        // Each account's history holds its own side of the trade only.
+        for (key, secret, kind) in [(KEY, SECRET, "sell"), (OTHER_KEY, OTHER_SECRET, "buy")] {
+            let history = call(&sim, key, secret, "TradesHistory", "").await;
+            assert_eq!(history["result"]["count"], 1, "{history}");
+            let trade = history["result"]["trades"].as_object().unwrap().values().next().unwrap().clone();
+            assert_eq!((trade["type"].as_str(), trade["price"].as_str()), (Some(kind), Some("58500.0")), "{trade}");
+        }
+
+        // A post-only buy that would take the rest of the resting sell is refused, as one
+        // crossing the book.
+        let crossing = theirs.place(&order("b-2", Side::Buy, "0.001", post_only("58500"))).await.unwrap();
+        assert!(matches!(crossing[0].kind, ReportKind::Rejected { .. }), "{crossing:?}");
+        assert_eq!(sim.open_order_qty("a-1"), Some(lots("0.01")));
     });
 }

@@ -325,6 +325,37 @@ fn the_kill_switch_cancels_the_quotes_at_the_binance_simulator_and_the_release_b
 }
 
 #[test]
+fn a_quote_moving_to_another_price_on_binance_is_one_cancel_replace_request() {
+    run(async {
+        let (sim, exec) = binance().await;
+        let r = rig(&config("binance", BINANCE, ""), book(6_000_000, 6_000_004), exec);
+        until("two quotes resting on Binance", || sim.open_order_count("BTCUSDT") == 2).await;
+        assert_eq!(sim.rest_requests("POST", "/api/v3/order"), 2);
+        // The market moves up 10 ticks: each quote's cancel and place go as one request.
+        *r.feed.book.lock().unwrap() = book(6_000_010, 6_000_014);
+        sim.set_book("BTCUSDT", &[(6_000_010, 1_000)], &[(6_000_014, 1_000)]).unwrap();
+        until("the quotes moved", || {
+            let s = r.runner.snapshot();
+            prices(&s) == vec![("buy", 6_000_009, 10), ("sell", 6_000_015, 10)]
+                && s.quote_venues.first().is_some_and(|q| q.canceled == 2 && q.open == 2)
+                && sim.open_order_count("BTCUSDT") == 2
+        })
+        .await;
+        assert_eq!(sim.rest_requests("POST", "/api/v3/order/cancelReplace"), 2, "one request per moved quote");
+        assert_eq!(sim.rest_requests("DELETE", "/api/v3/order"), 0, "no separate cancel");
+        assert_eq!(sim.rest_requests("POST", "/api/v3/order"), 2, "no separate place");
+        let q = r.runner.snapshot().quote_venues[0].clone();
+        assert_eq!((q.orders_sent, q.cancels, q.rejected), (4, 2, 0));
+        // The moved quotes are the ones resting: a trade through the new bid fills it.
+        assert_eq!(sim.trade_at("BTCUSDT", "60000.09", "0.004").unwrap(), 1);
+        until("the fill in the inventory", || r.runner.snapshot().inventory == 4).await;
+        stop(r.runner).await;
+        assert_eq!(sim.open_order_count("BTCUSDT"), 0);
+        r.pipeline.shutdown().unwrap();
+    });
+}
+
+#[test]
 fn a_stale_reference_book_cancels_the_quotes_at_the_venue() {
     run(async {
         let (sim, exec) = kraken().await;

@@ -2,7 +2,7 @@
 //! execution, its top as the feed shows it, its own ladder (a [`Quoter`] of the pricer's
 //! configuration) and client ids, the orders open there, its counts and its refusal hold.
 
-use crate::execution::{ExecCommand, ExecError, ExecEvent, ExecEvents, Execution, RejectReason};
+use crate::execution::{ExecCommand, ExecError, ExecEvent, ExecEvents, Execution, OrderRequest, RejectReason};
 use crate::quote_orders::QuoteOrders;
 use crate::quoter::Quoter;
 use crate::types::{Top, VenueId};
@@ -154,6 +154,23 @@ impl QuoteRoute {
                 }
             }
             ExecCommand::New(_) => {}
+        }
+        Ok(())
+    }
+
+    /// A slot's order moving to another price: `cancel` canceled and `new` placed
+    /// ([`Execution::replace`]: one request where the venue has one), counted as one cancel and
+    /// one order sent.
+    pub(super) fn replace(&mut self, now_ns: i64, cancel: u64, new: &OrderRequest) -> Result<(), ExecError> {
+        if self.open.len() == QUOTE_ROUTE_OPEN {
+            return Err(ExecError::InFlightFull { venue: self.venue, capacity: QUOTE_ROUTE_OPEN });
+        }
+        self.execution.replace(now_ns, cancel, new)?;
+        self.open.push(OpenQuote { client_id: new.client_id, accepted: false, canceling: false, cancel_again: false });
+        self.stats.orders_sent += 1;
+        self.stats.cancels += 1;
+        if let Some(o) = self.open.iter_mut().find(|o| o.client_id == cancel) {
+            (o.canceling, o.cancel_again) = (true, false);
         }
         Ok(())
     }

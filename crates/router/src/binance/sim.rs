@@ -32,8 +32,10 @@
 //! (every open order of a symbol canceled in one request).
 //!
 //! Faults for tests: [`BinanceSim::lose_next_responses`] processes the next requests and then
-//! closes the connection without answering (the connection dropped mid-fill), and
-//! [`BinanceSim::set_clock_skew_ms`] moves the server's clock.
+//! closes the connection without answering (the connection dropped mid-fill),
+//! [`BinanceSim::drop_next_requests_to`] closes it before the venue sees the next requests to a
+//! path (lost on the way: nothing happened), [`BinanceSim::lose_next_responses_to`] after it
+//! processed them, and [`BinanceSim::set_clock_skew_ms`] moves the server's clock.
 //!
 //! The server stops when the [`BinanceSim`] is dropped.
 
@@ -132,6 +134,8 @@ pub struct BinanceSimState {
     next_client_id: u64,
     max_order_amends: u32,
     amends: HashMap<u64, u32>,
+    /// REST requests received, by method and path.
+    requests: HashMap<(String, String), u64>,
 }
 
 /// A running simulator (stops when dropped).
@@ -156,6 +160,7 @@ impl BinanceSim {
             next_client_id: 1,
             max_order_amends: config.max_order_amends,
             amends: HashMap::new(),
+            requests: HashMap::new(),
         })
         .await?;
         sim.start_ws().await?;
@@ -194,6 +199,18 @@ impl BinanceSim {
         self.venue().exchange.open_orders(Some(symbol)).count()
     }
 
+    /// [`BinanceSimState::set_symbol_grid`]: the venue changes `symbol`'s tick and lot.
+    pub fn set_symbol_grid(&self, symbol: &str, tick: &str, lot: &str) -> Result<(), String> {
+        self.venue().set_symbol_grid(symbol, tick, lot)
+    }
+
+    /// How many REST requests of `method` to `path` the venue received (`"POST"`,
+    /// `"/api/v3/order/cancelReplace"`), answered or not (requests dropped before the venue
+    /// saw them are not counted).
+    pub fn rest_requests(&self, method: &str, path: &str) -> u64 {
+        self.venue().requests.get(&(method.to_owned(), path.to_owned())).copied().unwrap_or(0)
+    }
+
     /// Every trade the exchange made for us: (trade id, client order id, lots).
     pub fn trades(&self) -> Vec<(u64, String, i64)> {
         let state = self.venue();
@@ -210,6 +227,20 @@ impl BinanceSim {
 
 fn now_ms(skew_ms: i64) -> i64 {
     local_ms() + skew_ms
+}
+
+impl BinanceSimState {
+    /// The venue changes `symbol`'s grid (tick and lot as decimal text): `exchangeInfo`
+    /// (PRICE_FILTER, LOT_SIZE) and every order check use the new one from now on. The book's
+    /// levels keep their tick and lot counts (a test of a grid change, not of prices).
+    pub fn set_symbol_grid(&mut self, symbol: &str, tick: &str, lot: &str) -> Result<(), String> {
+        self.exchange.set_grid(symbol, tick, lot)
+    }
+
+    /// Open orders of `symbol`.
+    pub fn open_orders_of(&self, symbol: &str) -> usize {
+        self.exchange.open_orders(Some(symbol)).count()
+    }
 }
 
 impl SimVenue for BinanceSimState {
@@ -272,6 +303,7 @@ fn without_signature(raw: &str) -> String {
 impl BinanceSimState {
     fn handle(&mut self, method: &str, path: &str, query: &str, body: &str, api_key: Option<&str>) -> SimAnswer {
         let now = now_ms(self.clock_skew_ms);
+        *self.requests.entry((method.to_owned(), path.to_owned())).or_insert(0) += 1;
         let params = Params::parse([query, body]);
         let weight = match (method, path) {
             ("GET", "/api/v3/order") | ("PUT", "/api/v3/order/amend/keepPriority") => 4,

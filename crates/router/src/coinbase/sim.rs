@@ -122,6 +122,11 @@ impl CoinbaseSim {
         self.venue().exchange.set_book(product, bids, asks).map_err(|e| e.to_string())
     }
 
+    /// [`CoinbaseSimState::set_product_grid`]: the venue changes `product`'s increments.
+    pub fn set_product_grid(&self, product: &str, tick: &str, lot: &str) -> Result<(), String> {
+        self.venue().set_product_grid(product, tick, lot)
+    }
+
     /// Open orders (all products).
     pub fn open_order_count(&self) -> usize {
         self.venue().exchange.open_orders(None).count()
@@ -138,6 +143,20 @@ impl CoinbaseSim {
                 (trade_uuid(t.id), client, t.qty)
             })
             .collect()
+    }
+}
+
+impl CoinbaseSimState {
+    /// The venue changes `product`'s grid (`quote_increment` and `base_increment`, decimal
+    /// text): the product's description and every order check use the new one from now on. The
+    /// book's levels keep their tick and lot counts (a test of a grid change, not of prices).
+    pub fn set_product_grid(&mut self, product: &str, tick: &str, lot: &str) -> Result<(), String> {
+        self.exchange.set_grid(product, tick, lot)
+    }
+
+    /// Open orders (all products).
+    pub fn open_orders(&self) -> usize {
+        self.exchange.open_orders(None).count()
     }
 }
 

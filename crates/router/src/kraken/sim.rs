@@ -409,10 +409,11 @@ impl KrakenSimState {
     /// and every order check use the new one from now on. The book's levels keep their tick
     /// and lot counts (a test of a grid change, not of prices).
     pub fn set_pair_grid(&mut self, pair: &str, tick: &str, lot: &str) -> Result<(), String> {
-        let tick = wintermute_core::decimal::Step::parse(tick).map_err(|e| e.to_string())?;
-        let lot = wintermute_core::decimal::Step::parse(lot).map_err(|e| e.to_string())?;
-        let sym = self.exchange.symbols.get_mut(pair).ok_or_else(|| format!("no pair {pair}"))?;
-        (sym.tick_size, sym.step_size) = (tick, lot);
+        self.exchange.set_grid(pair, tick, lot)?;
+        let (tick, lot) = match self.exchange.symbols.get(pair) {
+            Some(sym) => (sym.tick_size, sym.step_size),
+            None => return Err(format!("no pair {pair}")),
+        };
         if let Some(p) = self.pairs.get_mut(pair) {
             (p.symbol.tick_size, p.symbol.step_size) = (tick, lot);
         }

@@ -183,7 +183,15 @@ impl KrakenSimState {
             Some(cl) => format!("{api_key}\u{1f}{cl}"),
             None => format!("#{}", self.exchange.orders.len()),
         };
-        let (order_id, _) = self.exchange.place(new, now)?;
+        // Another account's resting orders are counterparties like the book's (a key never
+        // trades with its own orders: they are left out).
+        let others: std::collections::HashSet<u64> = self
+            .exchange
+            .open_orders(Some(&new.symbol))
+            .map(|o| o.order_id)
+            .filter(|id| self.extras.get(id).is_some_and(|e| e.owner != api_key))
+            .collect();
+        let (order_id, _) = self.exchange.place_against(new, now, &others)?;
         let reason = (self.exchange.orders[&order_id].status == "EXPIRED").then_some("Unfilled remainder of IOC");
         let owner = api_key.to_owned();
         self.extras.insert(order_id, OrderExtra { userref, cl_ord_id, oflags, reason, owner });

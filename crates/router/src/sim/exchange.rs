@@ -14,7 +14,7 @@
 //! a venue's WebSocket front pushes to its subscribed sessions, whichever front or test hook
 //! caused the change. The log keeps the last [`EVENT_LOG_CAPACITY`] events.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use serde_json::Value;
 use wintermute_core::decimal::{Decimal, Step};
@@ -335,6 +335,47 @@ impl SimExchange {
 
     /// Checks the filters and places the order: returns its id and the trades it made.
     pub fn place(&mut self, new: SimNewOrder, now_ms: i64) -> Result<(u64, Vec<u64>), MatchError> {
+        self.place_against(new, now_ms, &HashSet::new())
+    }
+
+    /// [`Self::place`], the order also trading with the resting orders in `counterparties`
+    /// (another account's orders on the venue) that it crosses, at their limit price, best price
+    /// first and at one price oldest first, after the book's level at that price: each such
+    /// match is two trades, the resting order's as maker and the new order's as taker. A
+    /// post-only order crossing one of them is refused, as one crossing the book.
+    pub fn place_against(
+        &mut self,
+        new: SimNewOrder,
+        now_ms: i64,
+        counterparties: &HashSet<u64>,
+    ) -> Result<(u64, Vec<u64>), MatchError> {
+        // The best resting counterparty within `limit` (any price without one): (price, id).
+        let resting_best = |ex: &SimExchange, limit: Option<i64>| -> Option<(i64, u64)> {
+            let mut best: Option<(i64, u64)> = None;
+            for &id in counterparties {
+                let Some(o) = ex.orders.get(&id) else { continue };
+                let (p, open) = (o.new.price, o.new.qty - o.executed);
+                if !is_open(o.status) || o.new.symbol != new.symbol || o.new.is_buy == new.is_buy || open <= 0 {
+                    continue;
+                }
+                if limit.is_some_and(|l| if new.is_buy { p > l } else { p < l }) {
+                    continue;
+                }
+                let better = |(bp, bid): (i64, u64)| {
+                    if p == bp {
+                        id < bid
+                    } else if new.is_buy {
+                        p < bp
+                    } else {
+                        p > bp
+                    }
+                };
+                if best.is_none_or(better) {
+                    best = Some((p, id));
+                }
+            }
+            best
+        };
         let sym = self.symbols.get(&new.symbol).ok_or(MatchError::UnknownSymbol)?;
         if new.qty < sym.min_qty_lots {
             return Err(MatchError::BelowMinQty);
@@ -349,7 +390,9 @@ impl SimExchange {
         if less(sym.notional(notional_price, new.qty), sym.min_notional) {
             return Err(MatchError::BelowMinNotional);
         }
-        if new.order_type == SimOrderType::LimitMaker && crosses(new.price) {
+        if new.order_type == SimOrderType::LimitMaker
+            && (crosses(new.price) || resting_best(self, Some(new.price)).is_some())
+        {
             return Err(MatchError::WouldCross);
         }
         let duplicate = self.orders.values().any(|o| is_open(o.status) && o.new.client_order_id == new.client_order_id);
@@ -360,11 +403,15 @@ impl SimExchange {
             SimOrderType::Market => None,
             _ => Some(new.price),
         };
-        let available: i64 = book
+        let within = |p: i64| limit.is_none_or(|l| if new.is_buy { p <= l } else { p >= l });
+        let resting_available: i64 = counterparties
             .iter()
-            .filter(|(&p, _)| limit.is_none_or(|l| if new.is_buy { p <= l } else { p >= l }))
-            .map(|(_, &q)| q)
+            .filter_map(|id| self.orders.get(id))
+            .filter(|o| is_open(o.status) && o.new.symbol == new.symbol && o.new.is_buy != new.is_buy)
+            .filter(|o| within(o.new.price))
+            .map(|o| o.new.qty - o.executed)
             .sum();
+        let available: i64 = book.iter().filter(|(&p, _)| within(p)).map(|(_, &q)| q).sum::<i64>() + resting_available;
         let order_id = self.next_order_id;
         self.next_order_id += 1;
         let mut order = SimOrder {
@@ -381,13 +428,30 @@ impl SimExchange {
         let mut trade_ids = Vec::new();
         if !fok_short && new.order_type != SimOrderType::LimitMaker {
             while order.executed < new.qty {
+                let resting = resting_best(self, limit);
                 let sym = self.symbols.get_mut(&new.symbol).ok_or(MatchError::UnknownSymbol)?;
                 let book = if new.is_buy { &mut sym.asks } else { &mut sym.bids };
                 let level = if new.is_buy { book.iter_mut().next() } else { book.iter_mut().next_back() };
-                let Some((&price, level_qty)) = level else { break };
-                if limit.is_some_and(|l| if new.is_buy { price > l } else { price < l }) {
-                    break;
+                let level = level
+                    .map(|(&p, q)| (p, q))
+                    .filter(|&(p, _)| limit.is_none_or(|l| if new.is_buy { p <= l } else { p >= l }));
+                // Another account's order strictly better than the book's level trades first.
+                let resting = resting
+                    .filter(|&(rp, _)| level.as_ref().is_none_or(|&(p, _)| if new.is_buy { rp < p } else { rp > p }));
+                if let Some((price, maker_id)) = resting {
+                    let Some(mut maker) = self.orders.remove(&maker_id) else { break };
+                    let qty = (maker.new.qty - maker.executed).min(new.qty - order.executed);
+                    let maker_trade = self.record_trade(&mut maker, price, qty, true, now_ms);
+                    maker.status = if maker.executed == maker.new.qty { "FILLED" } else { "PARTIALLY_FILLED" };
+                    self.log(&maker, SimEventKind::Trade(maker_trade), now_ms);
+                    self.orders.insert(maker_id, maker);
+                    let trade_id = self.record_trade(&mut order, price, qty, false, now_ms);
+                    order.status = if order.executed == new.qty { "FILLED" } else { "PARTIALLY_FILLED" };
+                    self.log(&order, SimEventKind::Trade(trade_id), now_ms);
+                    trade_ids.push(trade_id);
+                    continue;
                 }
+                let Some((price, level_qty)) = level else { break };
                 let qty = (*level_qty).min(new.qty - order.executed);
                 *level_qty -= qty;
                 if *level_qty == 0 {
@@ -448,6 +512,17 @@ impl SimExchange {
             },
         );
         id
+    }
+
+    /// The venue changes `symbol`'s grid (tick and lot as decimal text): its market data and
+    /// every order check use the new one from now on. The book's levels and resting orders keep
+    /// their tick and lot counts (a test of a grid change, not of prices).
+    pub fn set_grid(&mut self, symbol: &str, tick: &str, lot: &str) -> Result<(), String> {
+        let tick = wintermute_core::decimal::Step::parse(tick).map_err(|e| e.to_string())?;
+        let lot = wintermute_core::decimal::Step::parse(lot).map_err(|e| e.to_string())?;
+        let sym = self.symbols.get_mut(symbol).ok_or_else(|| format!("no symbol {symbol}"))?;
+        (sym.tick_size, sym.step_size) = (tick, lot);
+        Ok(())
     }
 
     /// Replaces `symbol`'s book with these levels (price ticks, quantity lots; a non-positive

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-use super::shared::SimShared;
+use super::shared::{SimFault, SimShared};
 
 /// One request as a venue front sees it.
 #[derive(Debug)]
@@ -74,6 +74,11 @@ async fn answer<V: SimVenue>(
 ) -> Result<Response<Full<Bytes>>, std::io::Error> {
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map_err(std::io::Error::other)?.to_bytes();
+    // Faults name requests by method and path (`DELETE /api/v3/order`).
+    let target = format!("{} {}", parts.method, parts.uri.path());
+    if venue.take_fault(SimFault::DropRequest, &target) {
+        return Err(std::io::Error::other("simulated lost request"));
+    }
     let body = String::from_utf8_lossy(&body);
     let request = SimRequest {
         method: parts.method.as_str(),
@@ -87,6 +92,9 @@ async fn answer<V: SimVenue>(
     let lose = guard.responses_to_lose();
     if *lose > 0 {
         *lose -= 1;
+        return Err(std::io::Error::other("simulated disconnect"));
+    }
+    if venue.take_fault(SimFault::LoseResponse, &target) {
         return Err(std::io::Error::other("simulated disconnect"));
     }
     drop(guard);

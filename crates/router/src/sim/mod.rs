@@ -19,7 +19,7 @@ pub mod ws;
 
 pub use http_server::{serve, SimAnswer, SimRequest, SimVenue};
 pub use server::SimServer;
-pub use shared::{lock, SimGuard, SimShared};
+pub use shared::{lock, SimFault, SimGuard, SimShared};
 
 /// Form or query parameters, in the order sent.
 #[derive(Debug, Default)]

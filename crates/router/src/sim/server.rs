@@ -7,7 +7,7 @@ use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 use super::http_server::{serve, SimVenue};
-use super::shared::{SimGuard, SimShared};
+use super::shared::{SimFault, SimGuard, SimShared};
 use super::ws::{serve_ws, WsServer, WsVenue};
 
 /// A simulator serving its venue front on a free port of 127.0.0.1 (and, once
@@ -51,6 +51,20 @@ impl<V: SimVenue> SimServer<V> {
     /// closed unanswered.
     pub fn lose_next_responses(&self, n: u32) {
         *self.venue().responses_to_lose() = n;
+    }
+
+    /// The next `n` requests whose method and path (HTTP: `DELETE /api/v3/order`) or text
+    /// (WebSocket) contain `needle` are dropped before the venue sees them: the connection is closed unanswered and nothing
+    /// happened at the venue ([`SimFault::DropRequest`]).
+    pub fn drop_next_requests_to(&self, needle: &str, n: u32) {
+        self.venue.fault_next(SimFault::DropRequest, needle, n);
+    }
+
+    /// The next `n` requests whose method and path (HTTP) or text (WebSocket) contain `needle`
+    /// are processed and then the connection is closed unanswered ([`SimFault::LoseResponse`]; the
+    /// requests other than those are answered).
+    pub fn lose_next_responses_to(&self, needle: &str, n: u32) {
+        self.venue.fault_next(SimFault::LoseResponse, needle, n);
     }
 
     /// The venue's state, locked (a change is signalled when the guard is dropped).

@@ -12,12 +12,24 @@ use tokio::sync::watch;
 pub struct SimShared<V> {
     state: Mutex<V>,
     changes: watch::Sender<u64>,
+    /// Faults injected by tests: (fault, the text a request must contain, how many more).
+    faults: Mutex<Vec<(SimFault, String, u32)>>,
+}
+
+/// A fault a test injects into the next requests that contain a given text
+/// ([`SimShared::fault_next`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SimFault {
+    /// The connection is closed before the venue sees the request: nothing happened.
+    DropRequest,
+    /// The venue processes the request, then the connection is closed without its answer.
+    LoseResponse,
 }
 
 impl<V> SimShared<V> {
     /// Shares `venue`.
     pub fn new(venue: V) -> Arc<Self> {
-        Arc::new(Self { state: Mutex::new(venue), changes: watch::Sender::new(0) })
+        Arc::new(Self { state: Mutex::new(venue), changes: watch::Sender::new(0), faults: Mutex::new(Vec::new()) })
     }
 
     /// The state, locked; when the guard is dropped the change counter moves on (after the lock
@@ -30,6 +42,26 @@ impl<V> SimShared<V> {
     /// nothing other sessions see).
     pub fn lock_quietly(&self) -> MutexGuard<'_, V> {
         lock(&self.state)
+    }
+
+    /// The next `n` requests (HTTP: its method and path, `DELETE /api/v3/order`; WebSocket: its
+    /// text) containing `needle` get
+    /// `fault` (an empty `needle`: every request).
+    pub fn fault_next(&self, fault: SimFault, needle: &str, n: u32) {
+        lock(&self.faults).push((fault, needle.to_owned(), n));
+    }
+
+    /// Whether the request `target` gets `fault` (counted down if so).
+    pub fn take_fault(&self, fault: SimFault, target: &str) -> bool {
+        let mut faults = lock(&self.faults);
+        let hit = faults.iter_mut().find(|(f, needle, n)| *f == fault && *n > 0 && target.contains(needle.as_str()));
+        match hit {
+            Some((_, _, n)) => {
+                *n -= 1;
+                true
+            }
+            None => false,
+        }
     }
 
     /// A receiver of the change counter.

@@ -16,7 +16,10 @@
 //! - [`WsVenue::close_session`]: the connection ended.
 //!
 //! Faults for tests: [`super::SimServer::lose_next_responses`] counts WebSocket requests too (the
-//! request is processed, then the connection is closed without its answer), and
+//! request is processed, then the connection is closed without its answer),
+//! [`super::SimServer::drop_next_requests_to`] and [`super::SimServer::lose_next_responses_to`]
+//! fault only the requests whose text contains a given one (the connection closed before the
+//! venue sees the request, or after), and
 //! [`super::SimServer::drop_ws_connections`] closes every open WebSocket connection at once.
 //!
 //! The server answers WebSocket pings itself; messages are limited to 1 MiB.
@@ -34,7 +37,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::http_server::SimVenue;
-use super::shared::SimShared;
+use super::shared::{SimFault, SimShared};
 
 /// The largest message a session accepts.
 pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
@@ -152,11 +155,18 @@ async fn connection<V: WsVenue>(venue: Arc<SimShared<V>>, stream: TcpStream, mut
                     Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
                     Some(Ok(Message::Close(_)) | Err(_)) | None => break,
                 };
+                if venue.take_fault(SimFault::DropRequest, &text) {
+                    break;
+                }
                 let mut state = venue.lock();
                 let frames = state.on_text(&mut session, &text);
                 let lose = state.responses_to_lose();
                 if *lose > 0 {
                     *lose -= 1;
+                    break;
+                }
+                drop(state);
+                if venue.take_fault(SimFault::LoseResponse, &text) {
                     break;
                 }
                 frames
