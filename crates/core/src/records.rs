@@ -29,7 +29,6 @@ pub mod tables;
 use crate::error::OrderError;
 use crate::event::{Event, EventSink, RejectReason};
 use crate::order::{Command, NewOrder, OrderType, Side, StpMode, TimeInForce};
-use crate::Seq;
 
 /// Size of an encoded command.
 pub const COMMAND_SIZE: usize = 48;
@@ -220,14 +219,36 @@ pub fn encode_command(cmd: &Command) -> [u8; COMMAND_SIZE] {
 /// | 73 | u8 side | side | | aggressor | | | side |
 /// | 74 | u8 reason | | reject reason | | cancel reason | | |
 /// | 75 | u8 flags | | | | | 1 = priority kept | |
+///
+/// A field a kind leaves empty, and bytes 76..80, are zero.
 pub fn encode_event(ev: &Event, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
-    let mut r = RawEvent { instrument, command, ..RawEvent::default() };
+    let mut b = [0u8; EVENT_SIZE];
+    write_event(&mut b, ev, instrument, command);
+    b
+}
+
+/// Writes the fields of `ev` that its kind uses into a record that is zero: the one encoder
+/// behind [`encode_event`] and [`RecordSink`] (which writes into zeroed room in its buffer, so
+/// that a record costs its fields' stores and nothing else).
+#[inline(always)]
+fn write_event(b: &mut [u8; EVENT_SIZE], ev: &Event, instrument: u32, command: u32) {
+    put_u32(b, 64, instrument);
+    put_u32(b, 68, command);
     match *ev {
         Event::Accepted { seq, order_id, account, side, price, qty } => {
-            r = RawEvent { seq, order_id, account, side: side as u8, price, qty, kind: kind::ACCEPTED, ..r };
+            put_u64(b, 0, seq);
+            put_u64(b, 8, order_id);
+            put_i64(b, 24, price);
+            put_i64(b, 32, qty);
+            put_u32(b, 56, account);
+            b[72] = kind::ACCEPTED;
+            b[73] = side as u8;
         }
         Event::Rejected { seq, order_id, reason } => {
-            r = RawEvent { seq, order_id, reason: reason as u8, kind: kind::REJECTED, ..r };
+            put_u64(b, 0, seq);
+            put_u64(b, 8, order_id);
+            b[72] = kind::REJECTED;
+            b[74] = reason as u8;
         }
         Event::Trade {
             seq,
@@ -241,72 +262,76 @@ pub fn encode_event(ev: &Event, instrument: u32, command: u32) -> [u8; EVENT_SIZ
             maker_remaining,
             taker_remaining,
         } => {
-            r = RawEvent {
-                seq,
-                order_id: maker_order_id,
-                other_id: taker_order_id,
-                price,
-                qty,
-                remaining: maker_remaining,
-                other: taker_remaining,
-                account: maker_account,
-                other_account: taker_account,
-                side: aggressor as u8,
-                kind: kind::TRADE,
-                ..r
-            };
+            put_u64(b, 0, seq);
+            put_u64(b, 8, maker_order_id);
+            put_u64(b, 16, taker_order_id);
+            put_i64(b, 24, price);
+            put_i64(b, 32, qty);
+            put_i64(b, 40, maker_remaining);
+            put_i64(b, 48, taker_remaining);
+            put_u32(b, 56, maker_account);
+            put_u32(b, 60, taker_account);
+            b[72] = kind::TRADE;
+            b[73] = aggressor as u8;
         }
         Event::Canceled { seq, order_id, canceled_qty, remaining_qty, reason } => {
-            r = RawEvent {
-                seq,
-                order_id,
-                qty: canceled_qty,
-                remaining: remaining_qty,
-                reason: reason as u8,
-                kind: kind::CANCELED,
-                ..r
-            };
+            put_u64(b, 0, seq);
+            put_u64(b, 8, order_id);
+            put_i64(b, 32, canceled_qty);
+            put_i64(b, 40, remaining_qty);
+            b[72] = kind::CANCELED;
+            b[74] = reason as u8;
         }
         Event::Amended { seq, order_id, old_price, new_price, old_qty, new_qty, priority_kept } => {
-            r = RawEvent {
-                seq,
-                order_id,
-                price: new_price,
-                qty: new_qty,
-                remaining: old_qty,
-                other: old_price,
-                flags: u8::from(priority_kept),
-                kind: kind::AMENDED,
-                ..r
-            };
+            put_u64(b, 0, seq);
+            put_u64(b, 8, order_id);
+            put_i64(b, 24, new_price);
+            put_i64(b, 32, new_qty);
+            put_i64(b, 40, old_qty);
+            put_i64(b, 48, old_price);
+            b[72] = kind::AMENDED;
+            b[75] = u8::from(priority_kept);
         }
         Event::BookDelta { seq, side, price, qty, orders } => {
-            r = RawEvent {
-                seq,
-                side: side as u8,
-                price,
-                qty,
-                remaining: i64::from(orders),
-                kind: kind::BOOK_DELTA,
-                ..r
-            };
+            put_u64(b, 0, seq);
+            put_i64(b, 24, price);
+            put_i64(b, 32, qty);
+            put_i64(b, 40, i64::from(orders));
+            b[72] = kind::BOOK_DELTA;
+            b[73] = side as u8;
         }
     }
-    r.to_bytes()
+}
+
+/// A rejection's fields (seq 0, see [`encode_rejection`]) into a zero record.
+#[inline]
+fn write_rejection(b: &mut [u8; EVENT_SIZE], order_id: u64, reason: u8, instrument: u32, command: u32) {
+    put_u64(b, 8, order_id);
+    put_u32(b, 64, instrument);
+    put_u32(b, 68, command);
+    b[72] = kind::REJECTED;
+    b[74] = reason;
+}
+
+#[inline(always)]
+fn put_u64(b: &mut [u8; EVENT_SIZE], off: usize, v: u64) {
+    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+#[inline(always)]
+fn put_i64(b: &mut [u8; EVENT_SIZE], off: usize, v: i64) {
+    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+#[inline(always)]
+fn put_u32(b: &mut [u8; EVENT_SIZE], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
 }
 
 /// The record of a command refused by validation inside a batch: kind "rejected", seq 0 (it
 /// consumed no sequence number), and the reason code.
 pub fn encode_invalid(err: &OrderError, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
-    RawEvent {
-        order_id: err.order_id(),
-        reason: err.reason() as u8,
-        kind: kind::REJECTED,
-        instrument,
-        command,
-        ..RawEvent::default()
-    }
-    .to_bytes()
+    encode_rejection(err.order_id(), err.reason() as u8, instrument, command)
 }
 
 /// Same as [`encode_invalid`] for an instrument the engine does not know.
@@ -317,54 +342,24 @@ pub fn encode_unknown_instrument(order_id: u64, instrument: u32, command: u32) -
 /// A "rejected" record (seq 0) with any `reason` number: the book's [`RejectReason`]s, or the
 /// numbering of another table (the pipeline's risk rejections).
 pub fn encode_rejection(order_id: u64, reason: u8, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
-    RawEvent { order_id, reason, kind: kind::REJECTED, instrument, command, ..RawEvent::default() }.to_bytes()
+    let mut b = [0u8; EVENT_SIZE];
+    write_rejection(&mut b, order_id, reason, instrument, command);
+    b
 }
 
-#[derive(Default)]
-struct RawEvent {
-    seq: Seq,
-    order_id: u64,
-    other_id: u64,
-    price: i64,
-    qty: i64,
-    remaining: i64,
-    other: i64,
-    account: u32,
-    other_account: u32,
-    instrument: u32,
-    command: u32,
-    kind: u8,
-    side: u8,
-    reason: u8,
-    flags: u8,
-}
-
-impl RawEvent {
-    fn to_bytes(&self) -> [u8; EVENT_SIZE] {
-        let mut b = [0u8; EVENT_SIZE];
-        b[0..8].copy_from_slice(&self.seq.to_le_bytes());
-        b[8..16].copy_from_slice(&self.order_id.to_le_bytes());
-        b[16..24].copy_from_slice(&self.other_id.to_le_bytes());
-        b[24..32].copy_from_slice(&self.price.to_le_bytes());
-        b[32..40].copy_from_slice(&self.qty.to_le_bytes());
-        b[40..48].copy_from_slice(&self.remaining.to_le_bytes());
-        b[48..56].copy_from_slice(&self.other.to_le_bytes());
-        b[56..60].copy_from_slice(&self.account.to_le_bytes());
-        b[60..64].copy_from_slice(&self.other_account.to_le_bytes());
-        b[64..68].copy_from_slice(&self.instrument.to_le_bytes());
-        b[68..72].copy_from_slice(&self.command.to_le_bytes());
-        b[72] = self.kind;
-        b[73] = self.side;
-        b[74] = self.reason;
-        b[75] = self.flags;
-        b
-    }
-}
-
-/// An [`EventSink`] that appends encoded event records to a byte buffer.
+/// An [`EventSink`] that appends encoded event records ([`encode_event`]'s layout) to a byte
+/// buffer.
+///
+/// The buffer is kept zero past the records written, in room added a few records at a time;
+/// a record is written in place, only its kind's fields (the rest is already zero). So an
+/// event costs a room check and its fields' stores: no record built aside and copied, no
+/// per-record growth of the vector.
 #[derive(Debug, Default)]
 pub struct RecordSink {
-    pub bytes: Vec<u8>,
+    /// The records (`..written`), then zeroed room (`written..`).
+    buf: Vec<u8>,
+    /// Bytes of records held.
+    written: usize,
     pub instrument: u32,
     pub command: u32,
     /// Drop the book's level updates ([`Event::BookDelta`]) instead of recording them: for a
@@ -375,14 +370,53 @@ pub struct RecordSink {
 }
 
 impl RecordSink {
+    /// Zeroed room added at a time (16 records): small enough that zeroing it is a few vector
+    /// stores per record, large enough that the room check rarely fails.
+    const ROOM: usize = 16 * EVENT_SIZE;
+
+    /// An empty sink whose buffer holds `records` records before it reallocates.
+    pub fn with_capacity(records: usize) -> Self {
+        Self { buf: Vec::with_capacity(records.saturating_mul(EVENT_SIZE)), ..Self::default() }
+    }
+
     /// Number of records held.
     pub fn len(&self) -> usize {
-        self.bytes.len() / EVENT_SIZE
+        self.written / EVENT_SIZE
     }
 
     /// True when no record is held.
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.written == 0
+    }
+
+    /// The records held, 80 bytes each.
+    pub fn records(&self) -> &[u8] {
+        &self.buf[..self.written]
+    }
+
+    /// Bytes the buffer holds before it reallocates.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Appends one encoded record (e.g. [`encode_invalid`]'s).
+    #[inline]
+    pub fn push_record(&mut self, record: &[u8; EVENT_SIZE]) {
+        *self.room() = *record;
+    }
+
+    /// Appends the "rejected" record of a command refused before it reached the book (see
+    /// [`encode_invalid`]), numbered with the sink's `command`.
+    #[inline]
+    pub fn push_invalid(&mut self, err: &OrderError) {
+        let (instrument, command) = (self.instrument, self.command);
+        write_rejection(self.room(), err.order_id(), err.reason() as u8, instrument, command);
+    }
+
+    /// The records held, as a vector of their bytes (without copying them).
+    pub fn into_records(mut self) -> Vec<u8> {
+        self.buf.truncate(self.written);
+        self.buf
     }
 
     /// Hands over the records held (without copying them) and starts a new buffer with room for
@@ -391,22 +425,50 @@ impl RecordSink {
     /// copy of the records already written), and what it hands over holds no more slack than the
     /// size of one drain varies by.
     pub fn drain_records(&mut self) -> Vec<u8> {
-        let next = Vec::with_capacity(self.bytes.len().min(Self::MAX_RESERVE));
-        std::mem::replace(&mut self.bytes, next)
+        let next = Vec::with_capacity(self.written.min(Self::MAX_RESERVE));
+        let mut taken = std::mem::replace(&mut self.buf, next);
+        taken.truncate(self.written);
+        self.written = 0;
+        taken
     }
 
     /// Most bytes [`RecordSink::drain_records`] reserves for the next buffer (8 MiB: 104,857
     /// events), so that one large drain does not pin a large buffer for ever.
     pub const MAX_RESERVE: usize = 8 << 20;
+
+    /// The next record's place (zero), counted as written.
+    #[inline(always)]
+    fn room(&mut self) -> &mut [u8; EVENT_SIZE] {
+        let at = self.written;
+        if self.buf.len() - at < EVENT_SIZE {
+            self.grow();
+        }
+        self.written = at + EVENT_SIZE;
+        match self.buf.get_mut(at..).and_then(|s| s.first_chunk_mut::<EVENT_SIZE>()) {
+            Some(r) => r,
+            None => unreachable!("grow() leaves room for a record"),
+        }
+    }
+
+    /// Adds zeroed room: up to [`RecordSink::ROOM`] bytes within the capacity, or one record
+    /// more (the vector then reallocates as it does, doubling).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let need = self.written + EVENT_SIZE;
+        let within = self.buf.capacity().min(self.buf.len() + Self::ROOM);
+        self.buf.resize(need.max(within), 0);
+    }
 }
 
 impl EventSink for RecordSink {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, event: Event) {
         if self.skip_book_deltas && matches!(event, Event::BookDelta { .. }) {
             return;
         }
-        self.bytes.extend_from_slice(&encode_event(&event, self.instrument, self.command));
+        let (instrument, command) = (self.instrument, self.command);
+        write_event(self.room(), &event, instrument, command);
     }
 }
 
@@ -447,12 +509,12 @@ mod tests {
         assert_eq!(drained.len(), 2 * EVENT_SIZE);
         assert_eq!(drained[..EVENT_SIZE], encode_event(&ev, 3, 1));
         assert!(sink.is_empty());
-        assert!(sink.bytes.capacity() >= 2 * EVENT_SIZE);
-        let before = sink.bytes.as_ptr();
+        assert!(sink.capacity() >= 2 * EVENT_SIZE);
+        let before = sink.records().as_ptr();
         for _ in 0..2 {
             sink.push(ev);
         }
-        assert_eq!(sink.bytes.as_ptr(), before, "the reserved buffer is filled without reallocation");
+        assert_eq!(sink.records().as_ptr(), before, "the reserved buffer is filled without reallocation");
     }
 
     #[test]
@@ -466,14 +528,15 @@ mod tests {
             orders.push(ev);
         }
         assert_eq!(all.len(), 2);
-        assert_eq!(orders.bytes, all.bytes[EVENT_SIZE..]);
+        assert_eq!(orders.records(), &all.records()[EVENT_SIZE..]);
     }
 
     #[test]
     fn a_huge_drain_reserves_at_most_the_cap() {
-        let mut sink = RecordSink { bytes: vec![0; RecordSink::MAX_RESERVE + EVENT_SIZE], ..RecordSink::default() };
+        let huge = RecordSink::MAX_RESERVE + EVENT_SIZE;
+        let mut sink = RecordSink { buf: vec![0; huge], written: huge, ..RecordSink::default() };
         assert_eq!(sink.drain_records().len(), RecordSink::MAX_RESERVE + EVENT_SIZE);
-        assert!(sink.bytes.capacity() < RecordSink::MAX_RESERVE + EVENT_SIZE);
+        assert!(sink.capacity() < RecordSink::MAX_RESERVE + EVENT_SIZE);
     }
 
     #[test]
