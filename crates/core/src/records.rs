@@ -536,6 +536,73 @@ mod tests {
     }
 
     #[test]
+    fn records_written_in_place_match_encode_event_across_growth_and_drains() {
+        use crate::event::CancelReason;
+        let kinds = [
+            Event::Accepted { seq: 1, order_id: 2, account: 3, side: Side::Sell, price: -4, qty: 5 },
+            Event::Rejected { seq: 6, order_id: 7, reason: RejectReason::FokNotFillable },
+            Event::Trade {
+                seq: 8,
+                maker_order_id: 9,
+                taker_order_id: 10,
+                maker_account: 11,
+                taker_account: 12,
+                price: 13,
+                qty: 14,
+                aggressor: Side::Sell,
+                maker_remaining: 15,
+                taker_remaining: 16,
+            },
+            Event::Canceled {
+                seq: 17,
+                order_id: 18,
+                canceled_qty: 19,
+                remaining_qty: 20,
+                reason: CancelReason::SelfTrade,
+            },
+            Event::Amended {
+                seq: 21,
+                order_id: 22,
+                old_price: 23,
+                new_price: 24,
+                old_qty: 25,
+                new_qty: 26,
+                priority_kept: true,
+            },
+            Event::BookDelta { seq: 27, side: Side::Sell, price: u32::MAX.into(), qty: 28, orders: u32::MAX },
+        ];
+        let invalid = OrderError::InvalidOrder { order_id: 29, why: "test" };
+        // Starts without room, then grows past several rooms' worth (and reallocates).
+        let mut sink = RecordSink { instrument: 5, ..RecordSink::default() };
+        for round in 0..2 {
+            let mut expected = Vec::new();
+            for n in 0..(3 * RecordSink::ROOM / EVENT_SIZE) as u32 {
+                sink.command = n;
+                let ev = kinds[n as usize % kinds.len()];
+                sink.push(ev);
+                expected.extend_from_slice(&encode_event(&ev, 5, n));
+                if n % 7 == 0 {
+                    sink.push_invalid(&invalid);
+                    expected.extend_from_slice(&encode_invalid(&invalid, 5, n));
+                }
+            }
+            assert_eq!(sink.len(), expected.len() / EVENT_SIZE, "round {round}");
+            assert_eq!(sink.records(), &expected[..], "round {round}");
+            // The first round is drained (the next writes go to a fresh buffer), the second
+            // handed over whole.
+            if round == 0 {
+                assert_eq!(sink.drain_records(), expected);
+                assert!(sink.is_empty());
+            } else {
+                assert_eq!(std::mem::take(&mut sink).into_records(), expected);
+            }
+        }
+        // Every byte a kind leaves empty is zero, whatever the record before it held.
+        let delta = encode_event(&kinds[5], 5, 0);
+        assert!(delta[8..24].iter().chain(&delta[48..64]).chain(&delta[74..]).all(|&b| b == 0));
+    }
+
+    #[test]
     fn a_huge_drain_reserves_at_most_the_cap() {
         let huge = RecordSink::MAX_RESERVE + EVENT_SIZE;
         let mut sink = RecordSink { buf: vec![0; huge], written: huge, ..RecordSink::default() };
