@@ -29,7 +29,6 @@ pub mod tables;
 use crate::error::OrderError;
 use crate::event::{Event, EventSink, RejectReason};
 use crate::order::{Command, NewOrder, OrderType, Side, StpMode, TimeInForce};
-use crate::Seq;
 
 /// Size of an encoded command.
 pub const COMMAND_SIZE: usize = 48;
@@ -73,6 +72,7 @@ fn u32_at(b: &[u8], off: usize) -> u32 {
     u32::from_le_bytes(a)
 }
 
+#[inline]
 fn side_of(v: u8) -> Option<Side> {
     match v {
         0 => Some(Side::Buy),
@@ -81,6 +81,7 @@ fn side_of(v: u8) -> Option<Side> {
     }
 }
 
+#[inline]
 fn stp_of(v: u8) -> Option<StpMode> {
     Some(match v {
         0 => StpMode::None,
@@ -95,6 +96,7 @@ fn stp_of(v: u8) -> Option<StpMode> {
 /// Builds a new order from the record's numeric codes (see the table above); unknown codes are
 /// an [`OrderError::InvalidOrder`]. `display == 0` means not an iceberg.
 #[allow(clippy::too_many_arguments)]
+#[inline]
 pub fn new_order(
     order_id: u64,
     account: u32,
@@ -111,7 +113,7 @@ pub fn new_order(
     Ok(NewOrder {
         order_id,
         account,
-        side: side_of(side).ok_or(bad("side must be 0 (buy) or 1 (sell)"))?,
+        side: side_of(side).ok_or_else(|| bad("side must be 0 (buy) or 1 (sell)"))?,
         order_type: match order_type {
             0 => OrderType::Limit,
             1 => OrderType::Market,
@@ -127,11 +129,12 @@ pub fn new_order(
         qty,
         post_only,
         display_qty: (display != 0).then_some(display),
-        stp: stp_of(stp).ok_or(bad("stp must be 0..=4"))?,
+        stp: stp_of(stp).ok_or_else(|| bad("stp must be 0..=4"))?,
     })
 }
 
 /// Decodes one 48-byte command record.
+#[inline]
 pub fn decode_command(b: &[u8; COMMAND_SIZE]) -> Result<Command, OrderError> {
     let order_id = u64_at(b, 0);
     let bad = |why| OrderError::InvalidOrder { order_id, why };
@@ -160,7 +163,7 @@ pub fn decode_command(b: &[u8; COMMAND_SIZE]) -> Result<Command, OrderError> {
             account: (fl & flags::HAS_ACCOUNT != 0).then_some(account),
             side: match side {
                 2 => None,
-                s => Some(side_of(s).ok_or(bad("mass cancel side must be 0, 1 or 2 (both)"))?),
+                s => Some(side_of(s).ok_or_else(|| bad("mass cancel side must be 0, 1 or 2 (both)"))?),
             },
         },
         _ => return Err(bad("command kind must be 0 (new), 1 (cancel), 2 (amend) or 3 (mass cancel)")),
@@ -220,14 +223,36 @@ pub fn encode_command(cmd: &Command) -> [u8; COMMAND_SIZE] {
 /// | 73 | u8 side | side | | aggressor | | | side |
 /// | 74 | u8 reason | | reject reason | | cancel reason | | |
 /// | 75 | u8 flags | | | | | 1 = priority kept | |
+///
+/// A field a kind leaves empty, and bytes 76..80, are zero.
 pub fn encode_event(ev: &Event, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
-    let mut r = RawEvent { instrument, command, ..RawEvent::default() };
+    let mut b = [0u8; EVENT_SIZE];
+    write_event(&mut b, ev, instrument, command);
+    b
+}
+
+/// Writes the fields of `ev` that its kind uses into a record that is zero: the one encoder
+/// behind [`encode_event`] and [`RecordSink`] (which writes into zeroed room in its buffer, so
+/// that a record costs its fields' stores and nothing else).
+#[inline(always)]
+fn write_event(b: &mut [u8; EVENT_SIZE], ev: &Event, instrument: u32, command: u32) {
+    put_u32(b, 64, instrument);
+    put_u32(b, 68, command);
     match *ev {
         Event::Accepted { seq, order_id, account, side, price, qty } => {
-            r = RawEvent { seq, order_id, account, side: side as u8, price, qty, kind: kind::ACCEPTED, ..r };
+            put_u64(b, 0, seq);
+            put_u64(b, 8, order_id);
+            put_i64(b, 24, price);
+            put_i64(b, 32, qty);
+            put_u32(b, 56, account);
+            b[72] = kind::ACCEPTED;
+            b[73] = side as u8;
         }
         Event::Rejected { seq, order_id, reason } => {
-            r = RawEvent { seq, order_id, reason: reason as u8, kind: kind::REJECTED, ..r };
+            put_u64(b, 0, seq);
+            put_u64(b, 8, order_id);
+            b[72] = kind::REJECTED;
+            b[74] = reason as u8;
         }
         Event::Trade {
             seq,
@@ -241,72 +266,76 @@ pub fn encode_event(ev: &Event, instrument: u32, command: u32) -> [u8; EVENT_SIZ
             maker_remaining,
             taker_remaining,
         } => {
-            r = RawEvent {
-                seq,
-                order_id: maker_order_id,
-                other_id: taker_order_id,
-                price,
-                qty,
-                remaining: maker_remaining,
-                other: taker_remaining,
-                account: maker_account,
-                other_account: taker_account,
-                side: aggressor as u8,
-                kind: kind::TRADE,
-                ..r
-            };
+            put_u64(b, 0, seq);
+            put_u64(b, 8, maker_order_id);
+            put_u64(b, 16, taker_order_id);
+            put_i64(b, 24, price);
+            put_i64(b, 32, qty);
+            put_i64(b, 40, maker_remaining);
+            put_i64(b, 48, taker_remaining);
+            put_u32(b, 56, maker_account);
+            put_u32(b, 60, taker_account);
+            b[72] = kind::TRADE;
+            b[73] = aggressor as u8;
         }
         Event::Canceled { seq, order_id, canceled_qty, remaining_qty, reason } => {
-            r = RawEvent {
-                seq,
-                order_id,
-                qty: canceled_qty,
-                remaining: remaining_qty,
-                reason: reason as u8,
-                kind: kind::CANCELED,
-                ..r
-            };
+            put_u64(b, 0, seq);
+            put_u64(b, 8, order_id);
+            put_i64(b, 32, canceled_qty);
+            put_i64(b, 40, remaining_qty);
+            b[72] = kind::CANCELED;
+            b[74] = reason as u8;
         }
         Event::Amended { seq, order_id, old_price, new_price, old_qty, new_qty, priority_kept } => {
-            r = RawEvent {
-                seq,
-                order_id,
-                price: new_price,
-                qty: new_qty,
-                remaining: old_qty,
-                other: old_price,
-                flags: u8::from(priority_kept),
-                kind: kind::AMENDED,
-                ..r
-            };
+            put_u64(b, 0, seq);
+            put_u64(b, 8, order_id);
+            put_i64(b, 24, new_price);
+            put_i64(b, 32, new_qty);
+            put_i64(b, 40, old_qty);
+            put_i64(b, 48, old_price);
+            b[72] = kind::AMENDED;
+            b[75] = u8::from(priority_kept);
         }
         Event::BookDelta { seq, side, price, qty, orders } => {
-            r = RawEvent {
-                seq,
-                side: side as u8,
-                price,
-                qty,
-                remaining: i64::from(orders),
-                kind: kind::BOOK_DELTA,
-                ..r
-            };
+            put_u64(b, 0, seq);
+            put_i64(b, 24, price);
+            put_i64(b, 32, qty);
+            put_i64(b, 40, i64::from(orders));
+            b[72] = kind::BOOK_DELTA;
+            b[73] = side as u8;
         }
     }
-    r.to_bytes()
+}
+
+/// A rejection's fields (seq 0, see [`encode_rejection`]) into a zero record.
+#[inline]
+fn write_rejection(b: &mut [u8; EVENT_SIZE], order_id: u64, reason: u8, instrument: u32, command: u32) {
+    put_u64(b, 8, order_id);
+    put_u32(b, 64, instrument);
+    put_u32(b, 68, command);
+    b[72] = kind::REJECTED;
+    b[74] = reason;
+}
+
+#[inline(always)]
+fn put_u64(b: &mut [u8; EVENT_SIZE], off: usize, v: u64) {
+    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+#[inline(always)]
+fn put_i64(b: &mut [u8; EVENT_SIZE], off: usize, v: i64) {
+    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+}
+
+#[inline(always)]
+fn put_u32(b: &mut [u8; EVENT_SIZE], off: usize, v: u32) {
+    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
 }
 
 /// The record of a command refused by validation inside a batch: kind "rejected", seq 0 (it
 /// consumed no sequence number), and the reason code.
 pub fn encode_invalid(err: &OrderError, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
-    RawEvent {
-        order_id: err.order_id(),
-        reason: err.reason() as u8,
-        kind: kind::REJECTED,
-        instrument,
-        command,
-        ..RawEvent::default()
-    }
-    .to_bytes()
+    encode_rejection(err.order_id(), err.reason() as u8, instrument, command)
 }
 
 /// Same as [`encode_invalid`] for an instrument the engine does not know.
@@ -317,54 +346,24 @@ pub fn encode_unknown_instrument(order_id: u64, instrument: u32, command: u32) -
 /// A "rejected" record (seq 0) with any `reason` number: the book's [`RejectReason`]s, or the
 /// numbering of another table (the pipeline's risk rejections).
 pub fn encode_rejection(order_id: u64, reason: u8, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
-    RawEvent { order_id, reason, kind: kind::REJECTED, instrument, command, ..RawEvent::default() }.to_bytes()
+    let mut b = [0u8; EVENT_SIZE];
+    write_rejection(&mut b, order_id, reason, instrument, command);
+    b
 }
 
-#[derive(Default)]
-struct RawEvent {
-    seq: Seq,
-    order_id: u64,
-    other_id: u64,
-    price: i64,
-    qty: i64,
-    remaining: i64,
-    other: i64,
-    account: u32,
-    other_account: u32,
-    instrument: u32,
-    command: u32,
-    kind: u8,
-    side: u8,
-    reason: u8,
-    flags: u8,
-}
-
-impl RawEvent {
-    fn to_bytes(&self) -> [u8; EVENT_SIZE] {
-        let mut b = [0u8; EVENT_SIZE];
-        b[0..8].copy_from_slice(&self.seq.to_le_bytes());
-        b[8..16].copy_from_slice(&self.order_id.to_le_bytes());
-        b[16..24].copy_from_slice(&self.other_id.to_le_bytes());
-        b[24..32].copy_from_slice(&self.price.to_le_bytes());
-        b[32..40].copy_from_slice(&self.qty.to_le_bytes());
-        b[40..48].copy_from_slice(&self.remaining.to_le_bytes());
-        b[48..56].copy_from_slice(&self.other.to_le_bytes());
-        b[56..60].copy_from_slice(&self.account.to_le_bytes());
-        b[60..64].copy_from_slice(&self.other_account.to_le_bytes());
-        b[64..68].copy_from_slice(&self.instrument.to_le_bytes());
-        b[68..72].copy_from_slice(&self.command.to_le_bytes());
-        b[72] = self.kind;
-        b[73] = self.side;
-        b[74] = self.reason;
-        b[75] = self.flags;
-        b
-    }
-}
-
-/// An [`EventSink`] that appends encoded event records to a byte buffer.
+/// An [`EventSink`] that appends encoded event records ([`encode_event`]'s layout) to a byte
+/// buffer.
+///
+/// The buffer is kept zero past the records written, in room added a few records at a time;
+/// a record is written in place, only its kind's fields (the rest is already zero). So an
+/// event costs a room check and its fields' stores: no record built aside and copied, no
+/// per-record growth of the vector.
 #[derive(Debug, Default)]
 pub struct RecordSink {
-    pub bytes: Vec<u8>,
+    /// The records (`..written`), then zeroed room (`written..`).
+    buf: Vec<u8>,
+    /// Bytes of records held.
+    written: usize,
     pub instrument: u32,
     pub command: u32,
     /// Drop the book's level updates ([`Event::BookDelta`]) instead of recording them: for a
@@ -375,14 +374,53 @@ pub struct RecordSink {
 }
 
 impl RecordSink {
+    /// Zeroed room added at a time (25 records, 2,000 bytes): small enough that zeroing it is
+    /// a few vector stores per record, large enough that the room check rarely fails.
+    const ROOM: usize = 25 * EVENT_SIZE;
+
+    /// An empty sink whose buffer holds `records` records before it reallocates.
+    pub fn with_capacity(records: usize) -> Self {
+        Self { buf: Vec::with_capacity(records.saturating_mul(EVENT_SIZE)), ..Self::default() }
+    }
+
     /// Number of records held.
     pub fn len(&self) -> usize {
-        self.bytes.len() / EVENT_SIZE
+        self.written / EVENT_SIZE
     }
 
     /// True when no record is held.
     pub fn is_empty(&self) -> bool {
-        self.bytes.is_empty()
+        self.written == 0
+    }
+
+    /// The records held, 80 bytes each.
+    pub fn records(&self) -> &[u8] {
+        &self.buf[..self.written]
+    }
+
+    /// Bytes the buffer holds before it reallocates.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Appends one encoded record (e.g. [`encode_invalid`]'s).
+    #[inline]
+    pub fn push_record(&mut self, record: &[u8; EVENT_SIZE]) {
+        *self.room() = *record;
+    }
+
+    /// Appends the "rejected" record of a command refused before it reached the book (see
+    /// [`encode_invalid`]), numbered with the sink's `command`.
+    #[inline]
+    pub fn push_invalid(&mut self, err: &OrderError) {
+        let (instrument, command) = (self.instrument, self.command);
+        write_rejection(self.room(), err.order_id(), err.reason() as u8, instrument, command);
+    }
+
+    /// The records held, as a vector of their bytes (without copying them).
+    pub fn into_records(mut self) -> Vec<u8> {
+        self.buf.truncate(self.written);
+        self.buf
     }
 
     /// Hands over the records held (without copying them) and starts a new buffer with room for
@@ -391,22 +429,50 @@ impl RecordSink {
     /// copy of the records already written), and what it hands over holds no more slack than the
     /// size of one drain varies by.
     pub fn drain_records(&mut self) -> Vec<u8> {
-        let next = Vec::with_capacity(self.bytes.len().min(Self::MAX_RESERVE));
-        std::mem::replace(&mut self.bytes, next)
+        let next = Vec::with_capacity(self.written.min(Self::MAX_RESERVE));
+        let mut taken = std::mem::replace(&mut self.buf, next);
+        taken.truncate(self.written);
+        self.written = 0;
+        taken
     }
 
     /// Most bytes [`RecordSink::drain_records`] reserves for the next buffer (8 MiB: 104,857
     /// events), so that one large drain does not pin a large buffer for ever.
     pub const MAX_RESERVE: usize = 8 << 20;
+
+    /// The next record's place (zero), counted as written.
+    #[inline(always)]
+    fn room(&mut self) -> &mut [u8; EVENT_SIZE] {
+        let at = self.written;
+        if self.buf.len() - at < EVENT_SIZE {
+            self.grow();
+        }
+        self.written = at + EVENT_SIZE;
+        match self.buf.get_mut(at..).and_then(|s| s.first_chunk_mut::<EVENT_SIZE>()) {
+            Some(r) => r,
+            None => unreachable!("grow() leaves room for a record"),
+        }
+    }
+
+    /// Adds zeroed room: up to [`RecordSink::ROOM`] bytes within the capacity, or one record
+    /// more (the vector then reallocates as it does, doubling).
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self) {
+        let need = self.written + EVENT_SIZE;
+        let within = self.buf.capacity().min(self.buf.len() + Self::ROOM);
+        self.buf.resize(need.max(within), 0);
+    }
 }
 
 impl EventSink for RecordSink {
-    #[inline]
+    #[inline(always)]
     fn push(&mut self, event: Event) {
         if self.skip_book_deltas && matches!(event, Event::BookDelta { .. }) {
             return;
         }
-        self.bytes.extend_from_slice(&encode_event(&event, self.instrument, self.command));
+        let (instrument, command) = (self.instrument, self.command);
+        write_event(self.room(), &event, instrument, command);
     }
 }
 
@@ -447,12 +513,12 @@ mod tests {
         assert_eq!(drained.len(), 2 * EVENT_SIZE);
         assert_eq!(drained[..EVENT_SIZE], encode_event(&ev, 3, 1));
         assert!(sink.is_empty());
-        assert!(sink.bytes.capacity() >= 2 * EVENT_SIZE);
-        let before = sink.bytes.as_ptr();
+        assert!(sink.capacity() >= 2 * EVENT_SIZE);
+        let before = sink.records().as_ptr();
         for _ in 0..2 {
             sink.push(ev);
         }
-        assert_eq!(sink.bytes.as_ptr(), before, "the reserved buffer is filled without reallocation");
+        assert_eq!(sink.records().as_ptr(), before, "the reserved buffer is filled without reallocation");
     }
 
     #[test]
@@ -466,14 +532,82 @@ mod tests {
             orders.push(ev);
         }
         assert_eq!(all.len(), 2);
-        assert_eq!(orders.bytes, all.bytes[EVENT_SIZE..]);
+        assert_eq!(orders.records(), &all.records()[EVENT_SIZE..]);
+    }
+
+    #[test]
+    fn records_written_in_place_match_encode_event_across_growth_and_drains() {
+        use crate::event::CancelReason;
+        let kinds = [
+            Event::Accepted { seq: 1, order_id: 2, account: 3, side: Side::Sell, price: -4, qty: 5 },
+            Event::Rejected { seq: 6, order_id: 7, reason: RejectReason::FokNotFillable },
+            Event::Trade {
+                seq: 8,
+                maker_order_id: 9,
+                taker_order_id: 10,
+                maker_account: 11,
+                taker_account: 12,
+                price: 13,
+                qty: 14,
+                aggressor: Side::Sell,
+                maker_remaining: 15,
+                taker_remaining: 16,
+            },
+            Event::Canceled {
+                seq: 17,
+                order_id: 18,
+                canceled_qty: 19,
+                remaining_qty: 20,
+                reason: CancelReason::SelfTrade,
+            },
+            Event::Amended {
+                seq: 21,
+                order_id: 22,
+                old_price: 23,
+                new_price: 24,
+                old_qty: 25,
+                new_qty: 26,
+                priority_kept: true,
+            },
+            Event::BookDelta { seq: 27, side: Side::Sell, price: u32::MAX.into(), qty: 28, orders: u32::MAX },
+        ];
+        let invalid = OrderError::InvalidOrder { order_id: 29, why: "test" };
+        // Starts without room, then grows past several rooms' worth (and reallocates).
+        let mut sink = RecordSink { instrument: 5, ..RecordSink::default() };
+        for round in 0..2 {
+            let mut expected = Vec::new();
+            for n in 0..(3 * RecordSink::ROOM / EVENT_SIZE) as u32 {
+                sink.command = n;
+                let ev = kinds[n as usize % kinds.len()];
+                sink.push(ev);
+                expected.extend_from_slice(&encode_event(&ev, 5, n));
+                if n % 7 == 0 {
+                    sink.push_invalid(&invalid);
+                    expected.extend_from_slice(&encode_invalid(&invalid, 5, n));
+                }
+            }
+            assert_eq!(sink.len(), expected.len() / EVENT_SIZE, "round {round}");
+            assert_eq!(sink.records(), &expected[..], "round {round}");
+            // The first round is drained (the next writes go to a fresh buffer), the second
+            // handed over whole.
+            if round == 0 {
+                assert_eq!(sink.drain_records(), expected);
+                assert!(sink.is_empty());
+            } else {
+                assert_eq!(std::mem::take(&mut sink).into_records(), expected);
+            }
+        }
+        // Every byte a kind leaves empty is zero, whatever the record before it held.
+        let delta = encode_event(&kinds[5], 5, 0);
+        assert!(delta[8..24].iter().chain(&delta[48..64]).chain(&delta[74..]).all(|&b| b == 0));
     }
 
     #[test]
     fn a_huge_drain_reserves_at_most_the_cap() {
-        let mut sink = RecordSink { bytes: vec![0; RecordSink::MAX_RESERVE + EVENT_SIZE], ..RecordSink::default() };
+        let huge = RecordSink::MAX_RESERVE + EVENT_SIZE;
+        let mut sink = RecordSink { buf: vec![0; huge], written: huge, ..RecordSink::default() };
         assert_eq!(sink.drain_records().len(), RecordSink::MAX_RESERVE + EVENT_SIZE);
-        assert!(sink.bytes.capacity() < RecordSink::MAX_RESERVE + EVENT_SIZE);
+        assert!(sink.capacity() < RecordSink::MAX_RESERVE + EVENT_SIZE);
     }
 
     #[test]

@@ -43,7 +43,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use wintermute_core::records::{self, RecordSink, COMMAND_SIZE, EVENT_SIZE};
+use wintermute_core::records::{self, RecordSink, COMMAND_SIZE};
 use wintermute_core::{
     BookSnapshot, Command, Engine, EventSink, InstrumentError, InstrumentId, InstrumentSpec, OrderBook, OrderError,
     SnapshotError,
@@ -240,20 +240,16 @@ impl JournaledEngine {
         self.check(id)?;
         let book = self.engine.book_mut(id);
         let mut journal = self.journal.as_mut();
-        let mut sink = RecordSink {
-            bytes: Vec::with_capacity(input.len() / COMMAND_SIZE * 3 * EVENT_SIZE),
-            instrument: id,
-            command: 0,
-            skip_book_deltas: !book_deltas,
-        };
+        let mut sink = RecordSink::with_capacity(input.len() / COMMAND_SIZE * 3);
+        sink.instrument = id;
+        sink.skip_book_deltas = !book_deltas;
         for (i, chunk) in input.chunks_exact(COMMAND_SIZE).enumerate() {
-            let index = u32::try_from(i).unwrap_or(u32::MAX);
-            sink.command = index;
+            sink.command = u32::try_from(i).unwrap_or(u32::MAX);
             let rec: &[u8; COMMAND_SIZE] = chunk.try_into().expect("chunks_exact yields full records");
             let cmd = match records::decode_command(rec) {
                 Ok(cmd) => cmd,
                 Err(e) => {
-                    sink.bytes.extend_from_slice(&records::encode_invalid(&e, id, index));
+                    sink.push_invalid(&e);
                     continue;
                 }
             };
@@ -261,10 +257,10 @@ impl JournaledEngine {
                 j.append(id, &cmd).map_err(|source| JournaledError::BatchStopped { done: i, source })?;
             }
             if let Err(e) = book.execute(&cmd, &mut sink) {
-                sink.bytes.extend_from_slice(&records::encode_invalid(&e, id, index));
+                sink.push_invalid(&e);
             }
         }
-        Ok(sink.bytes)
+        Ok(sink.into_records())
     }
 
     /// Flushes the journal, then writes a snapshot of every book into its directory

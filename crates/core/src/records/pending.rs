@@ -5,7 +5,7 @@
 //! Each command's records carry its number since the last [`PendingEvents::take`] in their
 //! `command` field (0, 1, 2, ...). A limit bounds the buffer of a caller that never takes.
 
-use super::{RecordSink, EVENT_SIZE};
+use super::RecordSink;
 
 /// A [`PendingEvents`] holding `limit` records or more: take them before the next command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -51,12 +51,12 @@ impl PendingEvents {
         if self.sink.len() >= self.limit {
             return Err(PendingFull { pending: self.sink.len(), limit: self.limit }.into());
         }
-        let before = self.sink.bytes.len();
+        let before = self.sink.len();
         self.sink.instrument = instrument;
         self.sink.command = self.commands;
         run(&mut self.sink)?;
         self.commands = self.commands.wrapping_add(1);
-        Ok((self.sink.bytes.len() - before) / EVENT_SIZE)
+        Ok(self.sink.len() - before)
     }
 
     /// Takes every record held (80 bytes each), without copying them; the command numbers start
@@ -72,6 +72,7 @@ impl PendingEvents {
 mod tests {
     use super::*;
     use crate::event::EventSink;
+    use crate::records::EVENT_SIZE;
     use crate::{Event, Side};
 
     #[derive(Debug, PartialEq)]
@@ -122,7 +123,7 @@ mod tests {
         let mut p = PendingEvents::new(100);
         p.record(0, emit(3)).expect("room");
         assert_eq!(p.take().len(), 3 * EVENT_SIZE);
-        assert!(p.sink.bytes.capacity() >= 3 * EVENT_SIZE);
+        assert!(p.sink.capacity() >= 3 * EVENT_SIZE);
     }
 
     #[test]
