@@ -92,8 +92,10 @@ __all__ = [
     "Alert",
     "ComplianceMonitor",
     "Thresholds",
+    "check_changes",
     "count_row",
     "merge_state",
+    "stored_state",
 ]
 
 log = logging.getLogger("wintermute.storage.monitors")
@@ -496,6 +498,50 @@ def merge_state(base: MonitorState, entries: Iterable[tuple[str, str, bytes]]) -
     except (ValueError, TypeError, KeyError, zlib.error, InvalidOperation) as e:
         raise StorageError(f"{where} does not decode: {e}", reason="MONITOR_STATE") from e
     return MonitorState(base.format, base.config, base.journal_seq, _encode(accounts, over, bands))
+
+
+def stored_state(
+    format: int, config: str, journal_seq: int, entries: Iterable[tuple[str, str, bytes]]
+) -> MonitorState:
+    """The state a store holds (``audit_monitor_state``'s ``format``, ``config`` and
+    ``journal_seq``, ``audit_monitor_entries``' rows): the whole state (part ``whole``) with
+    the changed entries upserted over it (:func:`merge_state`); the whole state's bytes as
+    stored when none were. ``StorageError`` (``MONITOR_STATE``) when it does not decode."""
+    whole: bytes | None = None
+    changed: list[tuple[str, str, bytes]] = []
+    for part, key, value in entries:
+        if part == "whole":
+            whole = bytes(value)
+        else:
+            changed.append((part, key, bytes(value)))
+    if whole is None:
+        raise StorageError(
+            f"monitor state at journal_seq={journal_seq} has no whole state to start from",
+            reason="MONITOR_STATE",
+        )
+    base = MonitorState(format, config, journal_seq, whole)
+    return merge_state(base, changed) if changed else base
+
+
+def check_changes(held: tuple[int, str, int] | None, changes: MonitorChanges) -> None:
+    """Whether ``changes`` may be upserted over the state a store holds (``held``: its
+    ``format``, ``config`` and ``journal_seq``; None: none): of the same format and
+    configuration, and changed since that state or earlier. ``StorageError``
+    (``MONITOR_STATE``) if not: the writer stores a whole state instead."""
+    if held is not None:
+        fmt, config, seq = held
+        same = fmt == changes.format and config == changes.config
+        if same and changes.since <= seq <= changes.journal_seq:
+            return
+        where = f"a state at journal_seq={seq} of format {fmt}"
+    else:
+        where = "no state"
+    raise StorageError(
+        f"monitor state changes since journal_seq={changes.since} through "
+        f"{changes.journal_seq} do not apply: the store holds {where}"
+        + ("" if held is None or held[1] == changes.config else " of another configuration"),
+        reason="MONITOR_STATE",
+    )
 
 
 def _band(symbol: object, entry: Any) -> _Band:

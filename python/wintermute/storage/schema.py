@@ -85,8 +85,10 @@ __all__ = [
     "AuditRow",
     "MonitorChanges",
     "MonitorState",
+    "MonitorStateWrite",
     "StorageError",
     "from_sql_id",
+    "state_bytes",
     "to_sql_id",
 ]
 
@@ -208,6 +210,18 @@ class MonitorChanges:
     def size(self) -> int:
         """The bytes of the entries' keys and values."""
         return sum(len(p) + len(k.encode()) + len(v) for p, k, v in self.entries)
+
+
+#: What a writer stores of the monitors' state: a whole one, or the changes since one.
+MonitorStateWrite = MonitorState | MonitorChanges
+
+
+def state_bytes(state: MonitorStateWrite) -> int:
+    """The bytes of the monitors' state a store writes for ``state``: a whole state's data,
+    or the changed entries' parts, keys and values."""
+    if isinstance(state, MonitorChanges):
+        return state.size
+    return len(state.data)
 
 
 def to_sql_id(order_id: int) -> int:
