@@ -29,9 +29,28 @@ def _row(
     command = "new"
     reason = "USER" if kind == "canceled" else None
     instrument = "BTC-USD" if seq % 2 else "ETH-USD"
-    return AuditRow(seq, 0, seq, 0, instrument, command, kind, account, 1, "buy",
-                    Decimal(price), Decimal("1"), reason, None, contra, None, None, None,
-                    None, None)  # fmt: skip
+    return AuditRow(
+        journal_seq=seq,
+        n=0,
+        event_seq=seq,
+        ts_ns=0,
+        instrument=instrument,
+        command=command,
+        kind=kind,
+        account=account,
+        order_id=1,
+        side="buy",
+        price=Decimal(price),
+        qty=Decimal("1"),
+        leaves_qty=None,
+        old_price=None,
+        old_qty=None,
+        contra_account=contra,
+        contra_order_id=None,
+        contra_leaves_qty=None,
+        reason=reason,
+        priority_kept=None,
+    )
 
 
 def main(accounts: int) -> None:

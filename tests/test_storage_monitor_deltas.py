@@ -49,7 +49,7 @@ def _rows(run: storage_workload.Run) -> list[AuditRow]:
 def _accepted(account: int, seq: int = 0, kind: str = "accepted") -> AuditRow:
     reason = "USER" if kind == "canceled" else None
     return AuditRow(seq, 0, 1, 0, "BTC-USD", "new", kind, account, 1, "buy",
-                    Decimal("1"), Decimal("1"), reason, None, None, None, None, None, None,
+                    Decimal("1"), Decimal("1"), None, None, None, None, None, None, reason,
                     None)  # fmt: skip
 
 

@@ -57,8 +57,11 @@ to the next (per account: the four counts and the ratio rules it is over; per in
 price band's last trade), with the configuration it was counted under (:meth:`config`);
 :meth:`ComplianceMonitor.restore` puts it back into a fresh monitor of the same configuration,
 which then alerts exactly as the one it came from would. The writer stores it with its
-progress (``writer.py``). A state of another format (``STATE_FORMAT``) or configuration is
-refused (``StorageError``, reason ``MONITOR_STATE``), never mixed in::
+progress (``writer.py``): whole once, then per batch only :meth:`ComplianceMonitor.changes`,
+the entries (per account, per instrument) changed since a stored state, which a store
+upserts and :func:`merge_state` puts back over the whole state, byte for byte. A state of
+another format (``STATE_FORMAT``) or configuration is refused (``StorageError``, reason
+``MONITOR_STATE``), never mixed in::
 
     >>> same = ComplianceMonitor(Thresholds(max_order_to_trade=5.0, min_orders=3),
     ...                          account_groups={"desk-a": [2, 1]})
