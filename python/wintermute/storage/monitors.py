@@ -57,8 +57,11 @@ to the next (per account: the four counts and the ratio rules it is over; per in
 price band's last trade), with the configuration it was counted under (:meth:`config`);
 :meth:`ComplianceMonitor.restore` puts it back into a fresh monitor of the same configuration,
 which then alerts exactly as the one it came from would. The writer stores it with its
-progress (``writer.py``). A state of another format (``STATE_FORMAT``) or configuration is
-refused (``StorageError``, reason ``MONITOR_STATE``), never mixed in::
+progress (``writer.py``): whole once, then per batch only :meth:`ComplianceMonitor.changes`,
+the entries (per account, per instrument) changed since a stored state, which a store
+upserts and :func:`merge_state` puts back over the whole state, byte for byte. A state of
+another format (``STATE_FORMAT``) or configuration is refused (``StorageError``, reason
+``MONITOR_STATE``), never mixed in::
 
     >>> same = ComplianceMonitor(Thresholds(max_order_to_trade=5.0, min_orders=3),
     ...                          account_groups={"desk-a": [2, 1]})
@@ -83,7 +86,7 @@ from typing import Any
 
 from prometheus_client import Counter
 
-from wintermute.storage.schema import Alert, AuditRow, MonitorState, StorageError
+from wintermute.storage.schema import Alert, AuditRow, MonitorChanges, MonitorState, StorageError
 
 __all__ = [
     "RULES",
@@ -92,7 +95,10 @@ __all__ = [
     "Alert",
     "ComplianceMonitor",
     "Thresholds",
+    "check_changes",
     "count_row",
+    "merge_state",
+    "stored_state",
 ]
 
 log = logging.getLogger("wintermute.storage.monitors")
@@ -194,6 +200,9 @@ class ComplianceMonitor:
     _over: set[tuple[int, str]] = field(default_factory=set)
     _groups: dict[int, frozenset[str]] = field(default_factory=dict)
     _bands: dict[str, _Band] = field(default_factory=dict)
+    # The journal sequence of each account's and instrument's last change (for changes()).
+    _changed_accounts: dict[int, int] = field(default_factory=dict)
+    _changed_bands: dict[str, int] = field(default_factory=dict)
     #: Every alert raised so far, in order.
     alerts: list[Alert] = field(default_factory=list)
 
@@ -244,17 +253,37 @@ class ComplianceMonitor:
     def state(self, journal_seq: int) -> MonitorState:
         """What the rules carry over (see the module documentation), serialized, as counted
         through journal sequence ``journal_seq`` (the caller says where that is)."""
-        accounts = [[a, s.orders, s.trades, s.cancels, s.stp_hits]
-                    for a, s in sorted(self._accounts.items())]  # fmt: skip
-        over: dict[str, list[int]] = {}
-        for account, rule in sorted(self._over):
-            over.setdefault(rule, []).append(account)
-        bands = [[symbol, str(b.last_price), b.last_seq,
-                  None if b.reference is None else str(b.reference)]
-                 for symbol, b in sorted(self._bands.items())]  # fmt: skip
-        doc = {"accounts": accounts, "bands": bands, "over": over}
-        data = zlib.compress(json.dumps(doc, separators=(",", ":")).encode(), 1)
+        data = _encode(self._accounts, self._over, self._bands)
         return MonitorState(STATE_FORMAT, self.config(), journal_seq, data)
+
+    def changes(self, journal_seq: int, since: int) -> MonitorChanges:
+        """The entries of :meth:`state` that changed after journal sequence ``since`` (every
+        account and instrument a row after it touched), as of ``journal_seq``: upserted over
+        a stored state at ``since`` or later (see :func:`merge_state`), they give
+        :meth:`state`. Cumulative until :meth:`forget_through` says a later state is
+        stored."""
+        entries: list[tuple[str, str, bytes]] = []
+        over: dict[int, list[str]] = {}
+        for account, rule in self._over:
+            over.setdefault(account, []).append(rule)
+        for account in sorted(a for a, seq in self._changed_accounts.items() if seq > since):
+            s = self._accounts.get(account)
+            counts = None if s is None else [s.orders, s.trades, s.cancels, s.stp_hits]
+            value = [counts, sorted(over.get(account, ()))]
+            entries.append(("account", str(account), _json(value)))
+        bands = sorted(i for i, seq in self._changed_bands.items() if seq > since)
+        entries.extend(("band", i, _json(_band_entry(self._bands[i]))) for i in bands)
+        return MonitorChanges(STATE_FORMAT, self.config(), journal_seq, since, tuple(entries))
+
+    def forget_through(self, journal_seq: int) -> None:
+        """A state as of ``journal_seq`` is stored: :meth:`changes` need no longer list what
+        changed at or before it."""
+        self._changed_accounts = {
+            a: seq for a, seq in self._changed_accounts.items() if seq > journal_seq
+        }
+        self._changed_bands = {
+            i: seq for i, seq in self._changed_bands.items() if seq > journal_seq
+        }
 
     def restore(self, state: MonitorState) -> None:
         """Takes the counts of ``state`` (from :meth:`state`) instead of its own; raises
@@ -278,6 +307,7 @@ class ComplianceMonitor:
         except (ValueError, TypeError, KeyError, zlib.error, InvalidOperation) as e:
             raise StorageError(f"{where} does not decode: {e}", reason="MONITOR_STATE") from e
         self._accounts, self._over, self._bands = accounts, over, bands
+        self._changed_accounts, self._changed_bands = {}, {}
 
     def observe(self, rows: Iterable[AuditRow], quiet_through: int = 0) -> list[Alert]:
         """Counts ``rows`` and returns the alerts they raised. Rows at or before journal
@@ -287,9 +317,12 @@ class ComplianceMonitor:
         for row in rows:
             alerts: list[Alert] = []
             for account in count_row(row, self._accounts):
+                self._changed_accounts[account] = row.journal_seq
                 alerts.extend(self._check(account, row))
             if row.kind == "trade":
                 alerts.extend(self._trade(row))
+                if row.price is not None:
+                    self._changed_bands[row.instrument] = row.journal_seq
             if row.journal_seq <= quiet_through:
                 continue
             for alert in alerts:
@@ -407,6 +440,121 @@ def _decimal(value: object) -> Decimal:
     return out
 
 
+def _json(value: object) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+def _band_entry(b: _Band) -> list[object]:
+    return [str(b.last_price), b.last_seq, None if b.reference is None else str(b.reference)]
+
+
+def _encode(
+    accounts: dict[int, AccountStats], over_set: set[tuple[int, str]], band_map: dict[str, _Band]
+) -> bytes:
+    """:meth:`ComplianceMonitor.state`'s data: canonical (sorted) JSON, compressed."""
+    rows = [[a, s.orders, s.trades, s.cancels, s.stp_hits] for a, s in sorted(accounts.items())]
+    over: dict[str, list[int]] = {}
+    for account, rule in sorted(over_set):
+        over.setdefault(rule, []).append(account)
+    bands = [[symbol, *_band_entry(b)] for symbol, b in sorted(band_map.items())]
+    doc = {"accounts": rows, "bands": bands, "over": over}
+    return zlib.compress(_json(doc), 1)
+
+
+def merge_state(base: MonitorState, entries: Iterable[tuple[str, str, bytes]]) -> MonitorState:
+    """The whole state a store holds as ``base`` (a :meth:`ComplianceMonitor.state`) with the
+    entries of :meth:`ComplianceMonitor.changes` upserted over it (in any order: one per
+    key): byte for byte the :meth:`ComplianceMonitor.state` of the monitor they came from.
+    ``StorageError`` (``MONITOR_STATE``) when the base or an entry does not decode."""
+    where = f"monitor state at journal_seq={base.journal_seq}"
+    if base.format != STATE_FORMAT:
+        raise StorageError(
+            f"{where} has format {base.format}; this version reads format {STATE_FORMAT}",
+            reason="MONITOR_STATE",
+        )
+    try:
+        accounts, over, bands = _decode(base.data)
+        replaced: set[int] = set()  # the accounts whose ratio rules over come from entries
+        added: set[tuple[int, str]] = set()
+        for part, key, value in entries:
+            doc = json.loads(value)
+            if part == "account":
+                account = _account(int(key))
+                counts, rules = doc
+                if counts is None:
+                    accounts.pop(account, None)
+                else:
+                    orders, trades, cancels, stp_hits = counts
+                    accounts[account] = AccountStats(
+                        _count(orders), _count(trades), _count(cancels), _count(stp_hits)
+                    )
+                replaced.add(account)
+                for rule in rules:
+                    if rule not in RULES:
+                        raise ValueError(f"rule={rule!r} is not a rule")
+                    added.add((account, rule))
+            elif part == "band":
+                bands[key] = _band(key, doc)
+            else:
+                raise ValueError(f"part={part!r} is not a part of a monitor state")
+        over = {(a, r) for a, r in over if a not in replaced} | added
+    except (ValueError, TypeError, KeyError, zlib.error, InvalidOperation) as e:
+        raise StorageError(f"{where} does not decode: {e}", reason="MONITOR_STATE") from e
+    return MonitorState(base.format, base.config, base.journal_seq, _encode(accounts, over, bands))
+
+
+def stored_state(
+    format: int, config: str, journal_seq: int, entries: Iterable[tuple[str, str, bytes]]
+) -> MonitorState:
+    """The state a store holds (``audit_monitor_state``'s ``format``, ``config`` and
+    ``journal_seq``, ``audit_monitor_entries``' rows): the whole state (part ``whole``) with
+    the changed entries upserted over it (:func:`merge_state`); the whole state's bytes as
+    stored when none were. ``StorageError`` (``MONITOR_STATE``) when it does not decode."""
+    whole: bytes | None = None
+    changed: list[tuple[str, str, bytes]] = []
+    for part, key, value in entries:
+        if part == "whole":
+            whole = bytes(value)
+        else:
+            changed.append((part, key, bytes(value)))
+    if whole is None:
+        raise StorageError(
+            f"monitor state at journal_seq={journal_seq} has no whole state to start from",
+            reason="MONITOR_STATE",
+        )
+    base = MonitorState(format, config, journal_seq, whole)
+    return merge_state(base, changed) if changed else base
+
+
+def check_changes(held: tuple[int, str, int] | None, changes: MonitorChanges) -> None:
+    """Whether ``changes`` may be upserted over the state a store holds (``held``: its
+    ``format``, ``config`` and ``journal_seq``; None: none): of the same format and
+    configuration, and changed since that state or earlier. ``StorageError``
+    (``MONITOR_STATE``) if not: the writer stores a whole state instead."""
+    if held is not None:
+        fmt, config, seq = held
+        same = fmt == changes.format and config == changes.config
+        if same and changes.since <= seq <= changes.journal_seq:
+            return
+        where = f"a state at journal_seq={seq} of format {fmt}"
+    else:
+        where = "no state"
+    raise StorageError(
+        f"monitor state changes since journal_seq={changes.since} through "
+        f"{changes.journal_seq} do not apply: the store holds {where}"
+        + ("" if held is None or held[1] == changes.config else " of another configuration"),
+        reason="MONITOR_STATE",
+    )
+
+
+def _band(symbol: object, entry: Any) -> _Band:
+    last_price, last_seq, reference = entry
+    if not isinstance(symbol, str) or not symbol:
+        raise ValueError(f"instrument={symbol!r} is not a symbol")
+    ref = None if reference is None else _decimal(reference)
+    return _Band(ref, _decimal(last_price), _count(last_seq))
+
+
 def _decode(
     data: bytes,
 ) -> tuple[dict[int, AccountStats], set[tuple[int, str]], dict[str, _Band]]:
@@ -426,9 +574,6 @@ def _decode(
             raise ValueError(f"rule={rule!r} is not a rule")
         over.update((_account(a), rule) for a in members)
     bands: dict[str, _Band] = {}
-    for symbol, last_price, last_seq, reference in doc["bands"]:
-        if not isinstance(symbol, str) or not symbol:
-            raise ValueError(f"instrument={symbol!r} is not a symbol")
-        ref = None if reference is None else _decimal(reference)
-        bands[symbol] = _Band(ref, _decimal(last_price), _count(last_seq))
+    for symbol, *entry in doc["bands"]:
+        bands[symbol] = _band(symbol, entry)
     return accounts, over, bands

@@ -18,6 +18,10 @@
   compliance monitors' state (``audit_monitor_state``, one row, upserted in the batch's
   transaction when the writer has monitors). Migration 6 adds ``audit_batches``: the
   sequence ranges of batches committed in parallel, not yet folded into ``audit_progress``.
+  Migration 7 moves the monitors' state into ``audit_monitor_entries`` (rows keyed by
+  ``(part, key)``: the whole state a writer last started from, and the accounts and
+  instruments changed since, upserted per batch), carrying a stored whole state over;
+  ``audit_monitor_state`` keeps its format, configuration and sequence.
 - **Batches on several connections** (``connections=N``, ``[audit] connections``): the writer
   hands a step's batches to :meth:`PostgresStore.write_ranges`, which writes them on ``N``
   connections at once, each batch one transaction that COPYs its rows, stores its alerts and
@@ -48,6 +52,7 @@ import psycopg
 from psycopg import sql
 
 from wintermute.storage.market_history import postgres_migration, postgres_migration_4
+from wintermute.storage.monitors import check_changes, stored_state
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
     ALERT_COLUMNS,
@@ -56,9 +61,12 @@ from wintermute.storage.schema import (
     MAX_CONNECTIONS,
     Alert,
     AuditRow,
+    MonitorChanges,
     MonitorState,
+    MonitorStateWrite,
     StorageError,
     from_sql_id,
+    state_bytes,
     to_sql_id,
 )
 
@@ -157,6 +165,19 @@ CREATE TABLE audit_batches (
 );
 """,
     ),
+    (
+        7,
+        """
+CREATE TABLE audit_monitor_entries (
+    part text NOT NULL,
+    key text NOT NULL,
+    value bytea NOT NULL,
+    PRIMARY KEY (part, key)
+);
+INSERT INTO audit_monitor_entries SELECT 'whole', '', state FROM audit_monitor_state;
+ALTER TABLE audit_monitor_state DROP COLUMN state;
+""",
+    ),
 ]
 #: The stored sequence: ``audit_progress`` followed through the committed ranges that chain
 #: on to it (each ``(after_seq, through_seq]``); where the chain stops there is a gap.
@@ -166,9 +187,13 @@ _PREFIX = (
     "SELECT max(seq) FROM chain"
 )
 _UPSERT_STATE = (
-    "INSERT INTO audit_monitor_state VALUES (1, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
+    "INSERT INTO audit_monitor_state VALUES (1, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
     "SET format = excluded.format, config = excluded.config, "
-    "journal_seq = excluded.journal_seq, state = excluded.state, updated_ns = excluded.updated_ns"
+    "journal_seq = excluded.journal_seq, updated_ns = excluded.updated_ns"
+)
+_UPSERT_ENTRY = (
+    "INSERT INTO audit_monitor_entries VALUES (%s, %s, %s) "
+    "ON CONFLICT (part, key) DO UPDATE SET value = excluded.value"
 )
 _INSERT_ALERT = (
     f"INSERT INTO audit_alerts ({', '.join(ALERT_COLUMNS)}) "
@@ -221,6 +246,9 @@ class PostgresStore:
         self.url = url
         self.schema = schema
         self.connections = connections
+        #: Bytes of the monitors' state this store wrote (``schema.state_bytes``), committed.
+        self.state_bytes_written = 0
+        self._state_put = 0  # the bytes of the state the fold in progress wrote
         self._timeout = connect_timeout
         self._days: set[int] = set()
         # The batch connections of write_ranges, each used by one thread at a time.
@@ -304,7 +332,7 @@ class PostgresStore:
             raise StorageError(f"postgresql: recover failed: {e}", reason="STORAGE") from e
         return prefix
 
-    def _fold(self, state: MonitorState | None) -> int:
+    def _fold(self, state: MonitorStateWrite | None) -> int:
         """In the caller's transaction: moves ``audit_progress`` to the gap-free prefix,
         forgets the ranges it covers, stores ``state`` (as of a sequence within the prefix)
         and returns the prefix."""
@@ -317,9 +345,30 @@ class PostgresStore:
         )
         self._db.execute("DELETE FROM audit_batches WHERE through_seq <= %s", (prefix,))
         if state is not None and state.journal_seq <= prefix:
-            self._db.execute(_UPSERT_STATE, (state.format, state.config, state.journal_seq,
-                                             state.data, time.time_ns()))  # fmt: skip
+            self._put_state(state)
+            self._state_put = state_bytes(state)
         return prefix
+
+    def _put_state(self, state: MonitorStateWrite) -> None:
+        """In the caller's transaction: a whole state in place of the one held, or changes
+        upserted over it (``monitors.check_changes``)."""
+        db, now = self._db, time.time_ns()
+        if isinstance(state, MonitorChanges):
+            head = db.execute(
+                "SELECT format, config, journal_seq FROM audit_monitor_state FOR UPDATE"
+            ).fetchone()
+            check_changes(None if head is None else (int(head[0]), head[1], int(head[2])), state)
+            if state.entries:
+                with db.cursor() as cur:
+                    cur.executemany(_UPSERT_ENTRY, state.entries)
+            db.execute(
+                "UPDATE audit_monitor_state SET journal_seq = %s, updated_ns = %s",
+                (state.journal_seq, now),
+            )
+            return
+        db.execute(_UPSERT_STATE, (state.format, state.config, state.journal_seq, now))
+        db.execute("DELETE FROM audit_monitor_entries")
+        db.execute(_UPSERT_ENTRY, ("whole", "", state.data))
 
     def _discard_after(self, prefix: int) -> None:
         self._db.execute("DELETE FROM audit_events WHERE journal_seq > %s", (prefix,))
@@ -327,7 +376,7 @@ class PostgresStore:
         self._db.execute("DELETE FROM audit_batches")
 
     def write_ranges(
-        self, batches: Sequence[RangeWrite], states: Mapping[int, MonitorState] = {}
+        self, batches: Sequence[RangeWrite], states: Mapping[int, MonitorStateWrite] = {}
     ) -> tuple[int, int, StorageError | None]:
         """Writes ``batches`` (consecutive ranges, in order, the first after the stored
         sequence) on :attr:`connections` connections at once, each one transaction (its rows
@@ -356,6 +405,7 @@ class PostgresStore:
             with ThreadPoolExecutor(min(self.connections, len(batches))) as pool:
                 results = list(pool.map(self._write_range, batches))
         error = next((r for r in results if isinstance(r, StorageError)), None)
+        self._state_put = 0
         try:
             with self._db.transaction():
                 self._db.execute("SELECT journal_seq FROM audit_progress FOR UPDATE")
@@ -367,6 +417,7 @@ class PostgresStore:
                     self._discard_after(prefix)
         except psycopg.Error as e:
             raise StorageError(f"postgresql: write failed: {e}", reason="STORAGE") from e
+        self.state_bytes_written += self._state_put
         written = sum(
             r for b, r in zip(batches, results, strict=True)
             if isinstance(r, int) and b.through_seq <= prefix
@@ -432,19 +483,24 @@ class PostgresStore:
             self._days.add(day)
 
     def monitor_state(self) -> MonitorState | None:
-        row = self._db.execute(
-            "SELECT format, config, journal_seq, state FROM audit_monitor_state"
-        ).fetchone()
-        if row is None:
+        with self._db.transaction():
+            self._db.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            head = self._db.execute(
+                "SELECT format, config, journal_seq FROM audit_monitor_state"
+            ).fetchone()
+            entries = self._db.execute(
+                "SELECT part, key, value FROM audit_monitor_entries"
+            ).fetchall()
+        if head is None:
             return None
-        return MonitorState(int(row[0]), row[1], int(row[2]), bytes(row[3]))
+        return stored_state(int(head[0]), head[1], int(head[2]), entries)
 
     def write(
         self,
         rows: Sequence[AuditRow],
         through_seq: int,
         alerts: Sequence[Alert] = (),
-        state: MonitorState | None = None,
+        state: MonitorStateWrite | None = None,
     ) -> int:
         def copy_rows(stored: int) -> int:
             fresh = [r for r in rows if r.journal_seq > stored]
@@ -465,7 +521,7 @@ class PostgresStore:
         start: int = 0,
         end: int | None = None,
         alerts: Sequence[Alert] = (),
-        state: MonitorState | None = None,
+        state: MonitorStateWrite | None = None,
     ) -> int:
         """:meth:`write` for rows built in Rust (rows ``start:end`` of a
         ``rust_rows.AuditBatch``): one transaction that COPYs the binary data Rust encoded
@@ -488,7 +544,7 @@ class PostgresStore:
         copy_rows: Callable[[int], int],
         through_seq: int,
         alerts: Sequence[Alert],
-        state: MonitorState | None,
+        state: MonitorStateWrite | None,
     ) -> int:
         """One transaction: lock the stored sequence (the gap-free prefix),
         ``copy_rows(stored)`` (the rows after it; returns how many), store ``alerts`` after
@@ -504,10 +560,9 @@ class PostgresStore:
                 stored = self._fold(None) if self._ranges else int(row[0])
                 written = copy_rows(stored)
                 self._insert_alerts([a for a in alerts if a.journal_seq > stored])
-                if state is not None and state.journal_seq >= stored:
-                    self._db.execute(_UPSERT_STATE, (state.format, state.config,
-                                                     state.journal_seq, state.data,
-                                                     time.time_ns()))  # fmt: skip
+                put = state is not None and state.journal_seq >= stored
+                if state is not None and put:
+                    self._put_state(state)
                 self._db.execute(
                     "UPDATE audit_progress SET journal_seq = %s, updated_ns = %s",
                     (max(stored, through_seq), time.time_ns()),
@@ -515,6 +570,8 @@ class PostgresStore:
         except psycopg.Error as e:
             self._days.clear()  # a rolled-back partition may not exist
             raise StorageError(f"postgresql: write failed: {e}", reason="STORAGE") from e
+        if state is not None and put:
+            self.state_bytes_written += state_bytes(state)
         return written
 
     def _insert_alerts(self, alerts: Sequence[Alert]) -> None:
@@ -573,6 +630,7 @@ class PostgresStore:
                 self._db.execute(f"DROP TABLE audit_events_p{d:%Y%m%d}")
             self._db.execute("DELETE FROM audit_alerts")
             self._db.execute("DELETE FROM audit_monitor_state")
+            self._db.execute("DELETE FROM audit_monitor_entries")
             if self._ranges:
                 self._db.execute("DELETE FROM audit_batches")
             self._db.execute("UPDATE audit_progress SET journal_seq = 0, updated_ns = 0")

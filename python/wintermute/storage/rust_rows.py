@@ -27,7 +27,7 @@ import numpy.typing as npt
 from wintermute import _core, errors
 from wintermute.config import InstrumentConfig
 from wintermute.storage.replay import CORRUPT_REREADS, _Spec
-from wintermute.storage.schema import Alert, AuditRow, MonitorState
+from wintermute.storage.schema import Alert, AuditRow, MonitorStateWrite
 from wintermute.storage.store import AuditStore
 
 __all__ = ["AuditBatch", "RustJournalReplay", "command_batches", "write_batch"]
@@ -178,7 +178,7 @@ def write_batch(
     start: int = 0,
     end: int | None = None,
     alerts: Sequence[Alert] = (),
-    state: MonitorState | None = None,
+    state: MonitorStateWrite | None = None,
 ) -> int:
     """Stores rows ``start:end`` of ``batch``, ``alerts`` and the monitors' ``state`` (one
     transaction, rows at or before the stored sequence skipped): by binary ``COPY`` of the

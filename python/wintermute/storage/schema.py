@@ -55,11 +55,15 @@ detail           rule-specific context as ``key=value`` text (``group=desk-a fil
 ===============  ============================================================================
 
 A writer with compliance monitors also stores the monitors' state (:class:`MonitorState`)
-in ``audit_monitor_state`` (one row), in the same transaction as the rows and alerts, so a
-restarted writer takes the monitors' counts from there instead of replaying the whole
-journal (``writer.py``): ``format`` (the serialization's version, ``monitors.STATE_FORMAT``),
-``config`` (the monitors' thresholds and account groups it was counted under, canonical
-JSON), ``journal_seq`` (the sequence it counts every row up to) and ``state`` (the data).
+in the same transaction as the rows and alerts, so a restarted writer takes the monitors'
+counts from there instead of replaying the whole journal (``writer.py``):
+``audit_monitor_state`` (one row) holds ``format`` (the serialization's version,
+``monitors.STATE_FORMAT``), ``config`` (the monitors' thresholds and account groups it was
+counted under, canonical JSON) and ``journal_seq`` (the sequence it counts every row up to);
+``audit_monitor_entries`` (migration 7) the data, keyed by ``(part, key)``: a whole state
+(part ``whole``, written when a writer starts without a state it can continue) and, over it,
+the entries changed since (:class:`MonitorChanges`: part ``account`` or ``band``, one row
+per account or instrument, upserted), so a batch that touches few accounts writes few bytes.
 """
 
 from __future__ import annotations
@@ -79,9 +83,12 @@ __all__ = [
     "MAX_ORDER_ID",
     "Alert",
     "AuditRow",
+    "MonitorChanges",
     "MonitorState",
+    "MonitorStateWrite",
     "StorageError",
     "from_sql_id",
+    "state_bytes",
     "to_sql_id",
 ]
 
@@ -182,6 +189,39 @@ class MonitorState:
     config: str
     journal_seq: int
     data: bytes
+
+
+@dataclass(frozen=True)
+class MonitorChanges:
+    """What of the compliance monitors' state changed after journal sequence ``since`` (a
+    state the store holds, or an older one), as of ``journal_seq``: ``entries``, each
+    ``(part, key, value)`` (``part`` ``"account"`` or ``"band"``, ``key`` the account
+    number's text or the instrument, ``value`` the entry's serialization), upserted by the
+    store over the state it holds (``ComplianceMonitor.changes``). ``format`` and ``config``
+    as in :class:`MonitorState`: the store takes them only over a state of the same."""
+
+    format: int
+    config: str
+    journal_seq: int
+    since: int
+    entries: tuple[tuple[str, str, bytes], ...]
+
+    @property
+    def size(self) -> int:
+        """The bytes of the entries' keys and values."""
+        return sum(len(p) + len(k.encode()) + len(v) for p, k, v in self.entries)
+
+
+#: What a writer stores of the monitors' state: a whole one, or the changes since one.
+MonitorStateWrite = MonitorState | MonitorChanges
+
+
+def state_bytes(state: MonitorStateWrite) -> int:
+    """The bytes of the monitors' state a store writes for ``state``: a whole state's data,
+    or the changed entries' parts, keys and values."""
+    if isinstance(state, MonitorChanges):
+        return state.size
+    return len(state.data)
 
 
 def to_sql_id(order_id: int) -> int:

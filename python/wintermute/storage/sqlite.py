@@ -9,7 +9,11 @@ the market-data history's tables (``market_history.py``); migration 5 the compli
 state (``audit_monitor_state``), written in the same transaction as the rows; migration 6 the
 table of batch ranges PostgreSQL's writer commits in parallel (``audit_batches``), kept so both
 backends hold the same schema: SQLite keeps one connection and writes each batch's sequence
-into ``audit_progress`` directly, so its ``audit_batches`` stays empty.
+into ``audit_progress`` directly, so its ``audit_batches`` stays empty. Migration 7 moves the
+monitors' state into ``audit_monitor_entries`` (rows keyed by ``(part, key)``: the whole state
+a writer last started from, and the accounts and instruments changed since, upserted per
+batch), carrying a stored whole state over; ``audit_monitor_state`` keeps its format,
+configuration and sequence.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from wintermute.storage.market_history import sqlite_migration, sqlite_migration_4
+from wintermute.storage.monitors import check_changes, stored_state
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
     ALERT_COLUMNS,
@@ -29,9 +34,12 @@ from wintermute.storage.schema import (
     DECIMAL_COLUMNS,
     Alert,
     AuditRow,
+    MonitorChanges,
     MonitorState,
+    MonitorStateWrite,
     StorageError,
     from_sql_id,
+    state_bytes,
     to_sql_id,
 )
 
@@ -124,6 +132,19 @@ CREATE TABLE audit_batches (
 );
 """,
     ),
+    (
+        7,
+        """
+CREATE TABLE audit_monitor_entries (
+    part TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (part, key)
+) WITHOUT ROWID;
+INSERT INTO audit_monitor_entries SELECT 'whole', '', state FROM audit_monitor_state;
+ALTER TABLE audit_monitor_state DROP COLUMN state;
+""",
+    ),
 ]
 
 _DECIMAL_AT = [i for i, c in enumerate(COLUMNS) if c in DECIMAL_COLUMNS]
@@ -138,9 +159,13 @@ _INSERT_ALERT = (
     "ON CONFLICT (journal_seq, rule, account) DO NOTHING"  # only the identity; NOT NULL holds
 )
 _UPSERT_STATE = (
-    "INSERT INTO audit_monitor_state VALUES (1, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+    "INSERT INTO audit_monitor_state VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
     "format = excluded.format, config = excluded.config, journal_seq = excluded.journal_seq, "
-    "state = excluded.state, updated_ns = excluded.updated_ns"
+    "updated_ns = excluded.updated_ns"
+)
+_UPSERT_ENTRY = (
+    "INSERT INTO audit_monitor_entries VALUES (?, ?, ?) "
+    "ON CONFLICT (part, key) DO UPDATE SET value = excluded.value"
 )
 
 
@@ -150,6 +175,8 @@ class SqliteStore:
     backend = "sqlite"
 
     def __init__(self, path: str) -> None:
+        #: Bytes of the monitors' state this store wrote (``schema.state_bytes``), committed.
+        self.state_bytes_written = 0
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -186,17 +213,42 @@ class SqliteStore:
         return int(seq)
 
     def monitor_state(self) -> MonitorState | None:
-        row = self._db.execute(
-            "SELECT format, config, journal_seq, state FROM audit_monitor_state"
-        ).fetchone()
-        return None if row is None else MonitorState(int(row[0]), row[1], int(row[2]), row[3])
+        db = self._db
+        db.execute("BEGIN")  # the header and the entries of one state
+        try:
+            row = db.execute("SELECT format, config, journal_seq FROM audit_monitor_state")
+            head = row.fetchone()
+            entries = db.execute("SELECT part, key, value FROM audit_monitor_entries").fetchall()
+        finally:
+            db.execute("COMMIT")
+        if head is None:
+            return None
+        return stored_state(int(head[0]), head[1], int(head[2]), entries)
+
+    def _put_state(self, state: MonitorStateWrite) -> None:
+        """In the caller's transaction: a whole state in place of the one held, or changes
+        upserted over it (``monitors.check_changes``)."""
+        db, now = self._db, time.time_ns()
+        if isinstance(state, MonitorChanges):
+            head = db.execute("SELECT format, config, journal_seq FROM audit_monitor_state")
+            held = head.fetchone()
+            check_changes(None if held is None else (int(held[0]), held[1], int(held[2])), state)
+            db.executemany(_UPSERT_ENTRY, state.entries)
+            db.execute(
+                "UPDATE audit_monitor_state SET journal_seq = ?, updated_ns = ?",
+                (state.journal_seq, now),
+            )
+            return
+        db.execute(_UPSERT_STATE, (state.format, state.config, state.journal_seq, now))
+        db.execute("DELETE FROM audit_monitor_entries")
+        db.execute(_UPSERT_ENTRY, ("whole", "", state.data))
 
     def write(
         self,
         rows: Sequence[AuditRow],
         through_seq: int,
         alerts: Sequence[Alert] = (),
-        state: MonitorState | None = None,
+        state: MonitorStateWrite | None = None,
     ) -> int:
         db = self._db
         try:
@@ -210,9 +262,9 @@ class SqliteStore:
             new_alerts = [_alert_to_sql(a) for a in alerts if a.journal_seq > stored]
             if new_alerts:
                 db.executemany(_INSERT_ALERT, new_alerts)
-            if state is not None and state.journal_seq >= stored:
-                db.execute(_UPSERT_STATE, (state.format, state.config, state.journal_seq,
-                                           state.data, time.time_ns()))  # fmt: skip
+            put = state is not None and state.journal_seq >= stored
+            if state is not None and put:
+                self._put_state(state)
             db.execute(
                 "UPDATE audit_progress SET journal_seq = ?, updated_ns = ?",
                 (max(stored, through_seq), time.time_ns()),
@@ -223,6 +275,8 @@ class SqliteStore:
             if isinstance(e, sqlite3.Error):
                 raise StorageError(f"sqlite path={self.path}: {e}", reason="STORAGE") from e
             raise
+        if state is not None and put:
+            self.state_bytes_written += state_bytes(state)
         return len(fresh)
 
     def query(self, q: AuditQuery) -> list[AuditRow]:
@@ -263,6 +317,7 @@ class SqliteStore:
         self._db.execute("DELETE FROM audit_events")
         self._db.execute("DELETE FROM audit_alerts")
         self._db.execute("DELETE FROM audit_monitor_state")
+        self._db.execute("DELETE FROM audit_monitor_entries")
         self._db.execute("DELETE FROM audit_batches")
         self._db.execute("UPDATE audit_progress SET journal_seq = 0, updated_ns = 0")
         self._db.execute("COMMIT")

@@ -25,7 +25,7 @@ from datetime import date
 from typing import Protocol
 
 from wintermute.storage.queries import AlertQuery, AuditQuery
-from wintermute.storage.schema import Alert, AuditRow, MonitorState, StorageError
+from wintermute.storage.schema import Alert, AuditRow, MonitorState, MonitorStateWrite, StorageError
 
 __all__ = ["AuditStore", "open_store", "sqlite_path"]
 
@@ -35,6 +35,8 @@ class AuditStore(Protocol):
 
     #: ``"sqlite"`` or ``"postgresql"``.
     backend: str
+    #: Bytes of the monitors' state this store wrote, committed (``schema.state_bytes``).
+    state_bytes_written: int
 
     def last_seq(self) -> int:
         """The journal sequence number the store holds every event up to (0: empty)."""
@@ -45,7 +47,7 @@ class AuditStore(Protocol):
         rows: Sequence[AuditRow],
         through_seq: int,
         alerts: Sequence[Alert] = (),
-        state: MonitorState | None = None,
+        state: MonitorStateWrite | None = None,
     ) -> int:
         """Stores the rows after :meth:`last_seq` and the compliance ``alerts`` they raised,
         and moves it to ``through_seq``, in one transaction (all or nothing); rows and alerts
@@ -53,12 +55,15 @@ class AuditStore(Protocol):
         ``(journal_seq, rule, account)``, so writing a batch twice stores it once. A batch
         holds whole commands (all the rows of a ``journal_seq``), as ``AuditWriter`` cuts
         them. ``state``: the monitors' state as of ``state.journal_seq`` (``through_seq``),
-        stored in the same transaction in place of the one held, unless that stored
-        sequence is already past it. Returns the number of rows stored."""
+        stored in the same transaction, unless that stored sequence is already past it: a
+        whole ``MonitorState`` in place of the one held, or ``MonitorChanges`` upserted over
+        it (``StorageError``, ``MONITOR_STATE``, when they do not apply to it). Returns the
+        number of rows stored."""
         ...
 
     def monitor_state(self) -> MonitorState | None:
-        """The compliance monitors' state last stored with :meth:`write` (None: none)."""
+        """The compliance monitors' state last stored with :meth:`write`, whole (the changes
+        stored since merged in; None: none)."""
         ...
 
     def query(self, q: AuditQuery) -> list[AuditRow]:

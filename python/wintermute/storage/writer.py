@@ -28,9 +28,13 @@ records the journal sequence it covers. So the engine never waits for a database
   every row once, in order, each batch's rows just before it is written (as
   :class:`AuditRow` s: the monitors are Python). Their counts are history (order-to-trade
   ratios since the start), so each batch's transaction also stores the monitors' state as of
-  the batch's sequence (``ComplianceMonitor.state``, ``audit_monitor_state``), and a new
-  writer restores it and starts from the newest snapshot at or before *that* sequence, like
-  a writer without monitors: its alerts are exactly those of a writer that never stopped.
+  the batch's sequence, and a new writer restores it and starts from the newest snapshot at
+  or before *that* sequence, like a writer without monitors: its alerts are exactly those of
+  a writer that never stopped. A writer's first state is whole (``ComplianceMonitor.state``);
+  once the store holds one of its monitor (restored or written), each batch stores only the
+  accounts and instruments changed since that stored state (``ComplianceMonitor.changes``,
+  upserted into ``audit_monitor_entries``), so a batch that touches few accounts writes few
+  bytes however many accounts the monitors count.
   A stored state it cannot take (another ``STATE_FORMAT``, another configuration of the
   monitors, or none: a store written by an older version or without monitors) is never
   mixed in: the writer replays the whole journal, counting the stored history without
@@ -69,7 +73,7 @@ from wintermute.config import InstrumentConfig
 from wintermute.storage.monitors import ComplianceMonitor
 from wintermute.storage.redis_tier import RedisTier
 from wintermute.storage.rust_rows import AuditBatch, RustJournalReplay, write_batch
-from wintermute.storage.schema import Alert, MonitorState, StorageError
+from wintermute.storage.schema import Alert, MonitorStateWrite, StorageError
 from wintermute.storage.store import AuditStore
 
 __all__ = ["AuditWriter", "Lag", "rebuild"]
@@ -162,7 +166,7 @@ class AuditWriter:
         self._parallel = getattr(store, "connections", 1) > 1 and hasattr(store, "write_ranges")
         # The monitors' states taken at batch ends not yet within the stored sequence; and
         # whether the store must be recovered before the next parallel write.
-        self._states: dict[int, MonitorState] = {}
+        self._states: dict[int, MonitorStateWrite] = {}
         self._recover_due = False
         #: The engine snapshot this writer's books started from (None: the first record).
         self.resumed_from: int | None = None
@@ -174,6 +178,9 @@ class AuditWriter:
         # ``_unsaved``: it counted rows since its state was last stored.
         self._counted = 0
         self._unsaved = False
+        # The sequence of the newest state of this monitor the store is known to hold (its
+        # next states are the changes since it); None: the next one is whole.
+        self._state_base: int | None = None
         if resume is not False and self._stored > 0:
             at_most = self._stored if monitor is None else self._restore(monitor)
             if at_most > 0:
@@ -219,7 +226,7 @@ class AuditWriter:
                 "(stored through seq %d): %s", self._stored, e,
             )  # fmt: skip
             return 0
-        self._counted = self.monitor_restored = state.journal_seq
+        self._counted = self.monitor_restored = self._state_base = state.journal_seq
         return state.journal_seq
 
     @property
@@ -301,7 +308,7 @@ class AuditWriter:
                 through = h.head if end >= len(h.batch) else int(h.batch.journal_seq[end - 1])
                 self._count(h.batch, start, end, through)
                 if self.monitor is not None and self._unsaved and self._counted == through:
-                    self._states[through] = self.monitor.state(through)
+                    self._states[through] = self._monitor_state(self.monitor, through)
                 alerts = [a for a in self._pending_alerts if after < a.journal_seq <= through]
                 batches.append(RangeWrite(h.batch, start, end, after, through, alerts))
                 after, start = through, end
@@ -314,18 +321,20 @@ class AuditWriter:
         except StorageError:
             self._recover_due = True  # the fold may not have happened: settle first
             raise
-        self._settle(prefix)
+        self._settle(prefix, folded=True)
         ROWS.labels(self._label).inc(written)
         if error is not None:
             raise error
         return int(written)
 
-    def _settle(self, prefix: int) -> None:
-        """The store holds every row up to ``prefix`` (and the monitors' newest state within
-        it): drops what it covers from what is held, and announces its alerts."""
+    def _settle(self, prefix: int, folded: bool = False) -> None:
+        """The store holds every row up to ``prefix`` (and, ``folded``, the monitors' newest
+        state within it): drops what it covers from what is held, and announces its alerts."""
         saved = max((s for s in self._states if s <= prefix), default=None)
         if saved is not None and saved == self._counted:
             self._unsaved = False
+        if saved is not None and folded:
+            self._stored_state(saved)
         self._states = {s: v for s, v in self._states.items() if s > prefix}
         alerts = [a for a in self._pending_alerts if a.journal_seq <= prefix]
         self._pending_alerts = [a for a in self._pending_alerts if a.journal_seq > prefix]
@@ -333,6 +342,19 @@ class AuditWriter:
         self._held = [h for h in self._held if not h.skip_through(self._stored)]
         if alerts:
             self._announce(alerts)
+
+    def _monitor_state(self, monitor: ComplianceMonitor, seq: int) -> MonitorStateWrite:
+        """The monitors' state to store as of ``seq``: whole, or the changes since the state
+        the store holds."""
+        if self._state_base is None:
+            return monitor.state(seq)
+        return monitor.changes(seq, self._state_base)
+
+    def _stored_state(self, seq: int) -> None:
+        """The store holds the monitors' state as of ``seq``."""
+        self._state_base = seq
+        if self.monitor is not None:
+            self.monitor.forget_through(seq)
 
     def _count(self, batch: AuditBatch, start: int, end: int, through: int) -> None:
         """Feeds the monitor the rows of ``start:end`` it has not counted, up to ``through``
@@ -354,15 +376,22 @@ class AuditWriter:
         monitors' state (every row up to ``through`` counted, none after) in one transaction
         that moves the stored sequence to ``through``; announces the alerts."""
         alerts = [a for a in self._pending_alerts if a.journal_seq <= through]
-        state: MonitorState | None = None
+        state: MonitorStateWrite | None = None
         if self.monitor is not None and self._unsaved:
-            state = self.monitor.state(max(self._counted, through))
-        if batch is None:
-            written = self.store.write([], through, alerts, state)
-        else:
-            written = write_batch(self.store, batch, through, start, end, alerts, state)
+            state = self._monitor_state(self.monitor, max(self._counted, through))
+        try:
+            if batch is None:
+                written = self.store.write([], through, alerts, state)
+            else:
+                written = write_batch(self.store, batch, through, start, end, alerts, state)
+        except StorageError as e:
+            if e.reason == "MONITOR_STATE":  # changes the store cannot take: store it whole
+                log.warning("audit writer stores the monitors' state whole: %s", e)
+                self._state_base = None
+            raise
         if state is not None:
             self._unsaved = False
+            self._stored_state(state.journal_seq)
         if self.monitor is not None:  # every row up to ``through`` is counted (see step)
             self._counted = max(self._counted, through)
         if alerts:
