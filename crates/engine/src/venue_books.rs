@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use wintermute_core::records::kind;
 
-use crate::pipeline::output_record::OUTPUT_SIZE;
+use crate::pipeline::output_record::{at, i64_at, u32_at, u64_at, OUTPUT_SIZE};
 
 /// Side codes of the records (`0` buy, `1` sell).
 pub const BUY: u8 = 0;
@@ -243,41 +243,6 @@ impl BookMirror {
         out.sort_unstable();
         out
     }
-}
-
-/// Field offsets in an output record (see `crate::pipeline::output_record`).
-mod at {
-    pub const ORDER_ID: usize = 8;
-    pub const OTHER_ID: usize = 16;
-    pub const PRICE: usize = 24;
-    pub const QTY: usize = 32;
-    pub const REMAINING: usize = 40;
-    pub const OTHER: usize = 48;
-    pub const INSTRUMENT: usize = 64;
-    pub const KIND: usize = 72;
-    pub const SIDE: usize = 73;
-    pub const FLAGS: usize = 75;
-    pub const OUTCOME: usize = 114;
-    pub const LAST: usize = 115;
-    pub const DROPPED: usize = 116;
-}
-
-fn u64_at(r: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&r[at..at + 8]);
-    u64::from_le_bytes(b)
-}
-
-fn i64_at(r: &[u8], at: usize) -> i64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&r[at..at + 8]);
-    i64::from_le_bytes(b)
-}
-
-fn u32_at(r: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&r[at..at + 4]);
-    u32::from_le_bytes(b)
 }
 
 /// The book event of an output record.

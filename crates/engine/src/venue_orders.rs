@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use wintermute_core::records::kind;
 use wintermute_core::{CancelReason, RejectReason};
 
-use crate::pipeline::output_record::{OUTCOMES, OUTPUT_SIZE, RISK_CODES};
+use crate::pipeline::output_record::{at, i64_at, u16_at, u32_at, u64_at, OUTCOMES, OUTPUT_SIZE, RISK_CODES};
 use crate::venue_books::BatchSizeError;
 
 /// Side codes of the records (`0` buy, `1` sell).
@@ -35,43 +35,6 @@ mod types;
 
 pub use types::*;
 use types::{table_error, Pending};
-
-/// Field offsets in an output record (see `crate::pipeline::output_record`).
-mod at {
-    pub const ORDER_ID: usize = 8;
-    pub const OTHER_ID: usize = 16;
-    pub const PRICE: usize = 24;
-    pub const QTY: usize = 32;
-    pub const REMAINING: usize = 40;
-    pub const INSTRUMENT: usize = 64;
-    pub const KIND: usize = 72;
-    pub const SIDE: usize = 73;
-    pub const REASON: usize = 74;
-    pub const COMMAND_SEQ: usize = 80;
-    pub const JOURNAL_SEQ: usize = 88;
-    pub const INGRESS_NS: usize = 96;
-    pub const LATENCY_NS: usize = 104;
-    pub const GATEWAY: usize = 112;
-    pub const OUTCOME: usize = 114;
-    pub const LAST: usize = 115;
-    pub const DROPPED: usize = 116;
-}
-
-fn u64_at(r: &[u8], at: usize) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&r[at..at + 8]);
-    u64::from_le_bytes(b)
-}
-
-fn i64_at(r: &[u8], at: usize) -> i64 {
-    u64_at(r, at) as i64
-}
-
-fn u32_at(r: &[u8], at: usize) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&r[at..at + 4]);
-    u32::from_le_bytes(b)
-}
 
 /// One event of an order's book, as the table reads it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -366,7 +329,7 @@ impl VenueOrders {
     }
 
     fn record(&mut self, r: &[u8], now_ns: u64, effects: &mut Vec<Effect>) {
-        let ours = u16::from_le_bytes([r[at::GATEWAY], r[at::GATEWAY + 1]]) == self.gateway;
+        let ours = u16_at(r, at::GATEWAY) == self.gateway;
         let seq = u64_at(r, at::COMMAND_SEQ);
         let key = if ours && self.pending.contains_key(&seq) { Some(seq) } else { None };
         let outcome = r[at::OUTCOME];

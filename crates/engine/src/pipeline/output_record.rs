@@ -75,6 +75,75 @@ pub fn encode_output(o: &Output, out: &mut Vec<u8>) {
 
 const _: () = assert!(OUTPUT_SIZE == EVENT_SIZE + 40);
 
+/// Byte offsets of an output record's fields, for code that reads records in place (the
+/// venue's book mirrors and order table); tested equal to the offsets [`EVENT_FIELDS`] and
+/// [`OUTPUT_FIELDS`] describe.
+pub mod at {
+    /// `order_id` (u64).
+    pub const ORDER_ID: usize = 8;
+    /// `other_id` (u64).
+    pub const OTHER_ID: usize = 16;
+    /// `price` (i64).
+    pub const PRICE: usize = 24;
+    /// `qty` (i64).
+    pub const QTY: usize = 32;
+    /// `remaining` (i64).
+    pub const REMAINING: usize = 40;
+    /// `other` (i64).
+    pub const OTHER: usize = 48;
+    /// `instrument` (u32).
+    pub const INSTRUMENT: usize = 64;
+    /// `kind` (u8).
+    pub const KIND: usize = 72;
+    /// `side` (u8).
+    pub const SIDE: usize = 73;
+    /// `reason` (u8).
+    pub const REASON: usize = 74;
+    /// `flags` (u8).
+    pub const FLAGS: usize = 75;
+    /// `command_seq` (u64).
+    pub const COMMAND_SEQ: usize = 80;
+    /// `journal_seq` (u64).
+    pub const JOURNAL_SEQ: usize = 88;
+    /// `ingress_ns` (u64).
+    pub const INGRESS_NS: usize = 96;
+    /// `latency_ns` (u64).
+    pub const LATENCY_NS: usize = 104;
+    /// `gateway` (u16).
+    pub const GATEWAY: usize = 112;
+    /// `outcome` (u8).
+    pub const OUTCOME: usize = 114;
+    /// `last` (u8).
+    pub const LAST: usize = 115;
+    /// The first padding byte, which a drained batch uses to mark a record its consumer
+    /// dropped (the venue's book mirrors).
+    pub const DROPPED: usize = 116;
+}
+
+/// The little-endian u64 at byte `at` of a record.
+pub fn u64_at(r: &[u8], at: usize) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&r[at..at + 8]);
+    u64::from_le_bytes(b)
+}
+
+/// The little-endian i64 at byte `at` of a record.
+pub fn i64_at(r: &[u8], at: usize) -> i64 {
+    u64_at(r, at) as i64
+}
+
+/// The little-endian u32 at byte `at` of a record.
+pub fn u32_at(r: &[u8], at: usize) -> u32 {
+    let mut b = [0u8; 4];
+    b.copy_from_slice(&r[at..at + 4]);
+    u32::from_le_bytes(b)
+}
+
+/// The little-endian u16 at byte `at` of a record.
+pub fn u16_at(r: &[u8], at: usize) -> u16 {
+    u16::from_le_bytes([r[at], r[at + 1]])
+}
+
 /// The size [`OUTPUT_FIELDS`] describe, with the event's fields ahead (tested equal to
 /// [`OUTPUT_SIZE`]).
 pub fn described_size() -> usize {

@@ -121,3 +121,39 @@ fn every_risk_error_has_a_reason_number() {
     let numbers: Vec<u8> = every.iter().map(risk_reason).collect();
     assert_eq!(numbers, (1..=RISK_CODES.len() as u8).collect::<Vec<_>>());
 }
+
+#[test]
+fn the_field_offsets_are_those_the_tables_describe() {
+    let all: Vec<Field> = EVENT_FIELDS.iter().chain(OUTPUT_FIELDS.iter()).copied().collect();
+    let offsets = [
+        ("order_id", at::ORDER_ID),
+        ("other_id", at::OTHER_ID),
+        ("price", at::PRICE),
+        ("qty", at::QTY),
+        ("remaining", at::REMAINING),
+        ("other", at::OTHER),
+        ("instrument", at::INSTRUMENT),
+        ("kind", at::KIND),
+        ("side", at::SIDE),
+        ("reason", at::REASON),
+        ("flags", at::FLAGS),
+        ("command_seq", at::COMMAND_SEQ),
+        ("journal_seq", at::JOURNAL_SEQ),
+        ("ingress_ns", at::INGRESS_NS),
+        ("latency_ns", at::LATENCY_NS),
+        ("gateway", at::GATEWAY),
+        ("outcome", at::OUTCOME),
+        ("last", at::LAST),
+        ("_pad2", at::DROPPED),
+    ];
+    for (name, offset) in offsets {
+        assert_eq!(field_offset(&all, name), Some(offset), "{name}");
+    }
+    let o = output(OutputKind::UnknownInstrument, true);
+    let rec = encoded(&o);
+    assert_eq!(u64_at(&rec, at::COMMAND_SEQ), 41);
+    assert_eq!(i64_at(&rec, at::JOURNAL_SEQ), 17);
+    assert_eq!(u32_at(&rec, at::INSTRUMENT), 2);
+    assert_eq!(u16_at(&rec, at::GATEWAY), 3);
+    assert_eq!(rec[at::LAST], 1);
+}
