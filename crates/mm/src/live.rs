@@ -57,6 +57,17 @@
 //! not hammered; then its next decision (a new top, a fill, the timer) places again. A
 //! refusal the router maps to [`RejectReason::Risk`] (a filter, a balance) pulls every quote
 //! on every venue, as our venue's risk does; so does [`LiveMarketMaker::pull`].
+//!
+//! # Our venue and external venues at once
+//! [`LiveMarketMaker::quote_on_ours`], called among the [`LiveMarketMaker::add_quote_route`]
+//! calls at our venue's place in `quote_on`, keeps a ladder on our venue too (the pricer's,
+//! its client ids from the first id, priced not to cross our venue's top of others' orders)
+//! beside the quote venues' ones: the same fair value, inventory and combined limit (our
+//! ladder's resting lots count in the others' room and theirs in ours), our venue's events read
+//! by [`LiveMarketMaker::poll`] as before (its fills into the one inventory, making the other
+//! ladders requote, and the other way round), counted in [`LiveMarketMaker::ours_stats`]. A
+//! pull cancels on our venue and on every quote venue. Client ids are per venue: ours and the
+//! first quote venue's start at the same id.
 
 use crate::engine_venue::EngineVenue;
 use crate::execution::{ExecCommand, ExecError, ExecEvent, ExecEvents, Execution, RejectReason};
@@ -187,6 +198,10 @@ pub struct LiveMarketMaker {
     counters: LiveCounters,
     /// The external venues the quotes go to (none: our venue).
     quote_routes: Vec<QuoteRoute>,
+    /// With quote routes, our venue quotes too: after this many of them.
+    ours_at: Option<usize>,
+    /// What came of the quotes on our venue.
+    ours_stats: QuoteRouteStats,
     first_client_id: u64,
 }
 
@@ -225,6 +240,8 @@ impl LiveMarketMaker {
             last_hedge_clock_ns: 0,
             counters: LiveCounters::default(),
             quote_routes: Vec::new(),
+            ours_at: None,
+            ours_stats: QuoteRouteStats::default(),
             first_client_id: cfg.first_client_id,
             pricer,
         }
@@ -284,6 +301,33 @@ impl LiveMarketMaker {
         Ok(())
     }
 
+    /// Keeps quoting on our venue beside the quote routes (see the module docs): call it at our
+    /// venue's place among the [`LiveMarketMaker::add_quote_route`] calls (the ladders take the
+    /// inventory limit's room in that order). Without quote routes it changes nothing.
+    pub fn quote_on_ours(&mut self) -> Result<(), LiveError> {
+        if self.ours_at.is_some() {
+            return Err(LiveError::QuoteRouteTwice { venue: VenueId::Ours });
+        }
+        self.ours_at = Some(self.quote_routes.len());
+        Ok(())
+    }
+
+    /// Whether our venue has a ladder: alone, or beside the quote routes.
+    fn quotes_ours(&self) -> bool {
+        self.quote_routes.is_empty() || self.ours_at.is_some()
+    }
+
+    /// What came of the quotes sent to our venue (counted whether or not it quotes alone).
+    pub fn ours_stats(&self) -> QuoteRouteStats {
+        self.ours_stats
+    }
+
+    /// Where our venue stands among the quote routes (`Some(k)`: after `k` of them), when it
+    /// quotes beside them.
+    pub fn ours_at(&self) -> Option<usize> {
+        self.ours_at.filter(|_| !self.quote_routes.is_empty())
+    }
+
     /// Sends again each cancel a quote venue refused (a rate limit) for an order it still
     /// holds; returns how many. The runner calls it on its timer and while stopping, so a
     /// pulled quote does not stay on a venue.
@@ -300,19 +344,20 @@ impl LiveMarketMaker {
         &self.quote_routes
     }
 
-    /// Our orders open (sent and not done) where the quotes go: on every quote venue, or on
-    /// our venue.
+    /// Our orders open (sent and not done) where the quotes go: on every quote venue and on
+    /// our venue when it quotes.
     pub fn open_quote_orders(&self) -> usize {
-        match self.quote_routes.is_empty() {
+        let ours = match self.quotes_ours() {
             true => self.venue.open_orders() + self.venue.in_flight(),
-            false => self.quote_routes.iter().map(QuoteRoute::open_orders).sum(),
-        }
+            false => 0,
+        };
+        ours + self.quote_routes.iter().map(QuoteRoute::open_orders).sum::<usize>()
     }
 
-    /// The top of the venue the quotes rest on, others' orders only: our venue's without
-    /// ours, or the first quote venue's as its feed shows it.
+    /// The top of the first venue the quotes rest on (in `quote_on`'s order), others' orders
+    /// only: our venue's without ours, or the first quote venue's as its feed shows it.
     pub fn quote_venue_top(&self) -> Top {
-        match self.quote_routes.first() {
+        match self.quote_routes.first().filter(|_| self.ours_at != Some(0)) {
             Some(r) => r.top,
             None => self.venue.others_top(),
         }
@@ -349,33 +394,67 @@ impl LiveMarketMaker {
             return Ok(decision);
         }
         let mut decision = Decision::Held;
-        for k in 0..self.quote_routes.len() {
-            if now_ns < self.quote_routes[k].held_until {
-                continue;
-            }
-            // The inventory limit holds for every venue's ladder together: what the others
-            // have resting comes out of this one's room.
-            let elsewhere = |side| -> i64 {
-                let others = self.quote_routes.iter().enumerate().filter(|&(j, _)| j != k);
-                others.map(|(_, o)| o.quoter.resting_lots(side)).sum()
+        let ladders = self.quote_routes.len() + usize::from(self.ours_at.is_some());
+        for slot in 0..ladders {
+            let d = match self.ours_at {
+                Some(at) if slot == at => self.decide_ours(now_ns)?,
+                Some(at) if slot > at => self.decide_route(now_ns, slot - 1)?,
+                _ => self.decide_route(now_ns, slot)?,
             };
-            let (bids, asks) = (elsewhere(Side::Buy), elsewhere(Side::Sell));
-            let r = &mut self.quote_routes[k];
-            r.quoter.set_elsewhere(bids, asks);
-            let top = Some(r.top).filter(|t| t.bid.qty > 0 || t.ask.qty > 0);
-            let d = self.pricer.decide_with(&mut r.quoter, now_ns, self.inventory, top, &mut self.actions)?;
-            if let Decision::Requoted(_) = d {
-                self.counters.requotes += 1;
-            }
             decision = match (decision, d) {
                 (Decision::Requoted(r), _) => Decision::Requoted(r),
                 (_, Decision::Requoted(r)) => Decision::Requoted(r),
                 (Decision::Pulled, _) | (_, Decision::Pulled) => Decision::Pulled,
                 _ => Decision::Held,
             };
-            self.send(now_ns, Some(k))?;
         }
         Ok(decision)
+    }
+
+    /// Lots resting on `side` in every ladder but `except` (a quote route's index; `None`: our
+    /// venue's), ours counted when it quotes beside the routes.
+    fn resting_elsewhere(&self, except: Option<usize>, side: Side) -> i64 {
+        let others = self.quote_routes.iter().enumerate().filter(|&(j, _)| Some(j) != except);
+        let routes: i64 = others.map(|(_, o)| o.quoter.resting_lots(side)).sum();
+        let ours = match (self.ours_at, except) {
+            (Some(_), Some(_)) => self.pricer.quoter().resting_lots(side),
+            _ => 0,
+        };
+        routes + ours
+    }
+
+    /// Our venue's ladder beside the quote routes: decided and sent.
+    fn decide_ours(&mut self, now_ns: i64) -> Result<Decision, LiveError> {
+        // The inventory limit holds for every venue's ladder together.
+        let (bids, asks) = (self.resting_elsewhere(None, Side::Buy), self.resting_elsewhere(None, Side::Sell));
+        self.pricer.quoter_mut().set_elsewhere(bids, asks);
+        let our_top = self.venue.others_top();
+        let our_top = (our_top.bid.qty > 0 || our_top.ask.qty > 0).then_some(our_top);
+        let d = self.pricer.decide(now_ns, self.inventory, our_top, &mut self.actions)?;
+        if let Decision::Requoted(_) = d {
+            self.counters.requotes += 1;
+        }
+        self.send(now_ns, None)?;
+        Ok(d)
+    }
+
+    /// Quote venue `k`'s ladder: decided and sent (held after a refusal).
+    fn decide_route(&mut self, now_ns: i64, k: usize) -> Result<Decision, LiveError> {
+        if now_ns < self.quote_routes[k].held_until {
+            return Ok(Decision::Held);
+        }
+        // The inventory limit holds for every venue's ladder together: what the others have
+        // resting comes out of this one's room.
+        let (bids, asks) = (self.resting_elsewhere(Some(k), Side::Buy), self.resting_elsewhere(Some(k), Side::Sell));
+        let r = &mut self.quote_routes[k];
+        r.quoter.set_elsewhere(bids, asks);
+        let top = Some(r.top).filter(|t| t.bid.qty > 0 || t.ask.qty > 0);
+        let d = self.pricer.decide_with(&mut r.quoter, now_ns, self.inventory, top, &mut self.actions)?;
+        if let Decision::Requoted(_) = d {
+            self.counters.requotes += 1;
+        }
+        self.send(now_ns, Some(k))?;
+        Ok(d)
     }
 
     /// The actions of the last decision (or pull) as commands to our venue or quote venue `k`.
@@ -417,7 +496,14 @@ impl LiveMarketMaker {
             };
             let Some(command) = command else { continue };
             match route {
-                None => self.venue.submit(now_ns, &command)?,
+                None => {
+                    self.venue.submit(now_ns, &command)?;
+                    match command {
+                        ExecCommand::New(_) => self.ours_stats.orders_sent += 1,
+                        ExecCommand::Amend { .. } => self.ours_stats.amends += 1,
+                        ExecCommand::Cancel { .. } => self.ours_stats.cancels += 1,
+                    }
+                }
                 Some(k) => self.quote_routes[k].submit(now_ns, &command)?,
             }
             self.counters.commands += 1;
@@ -440,10 +526,19 @@ impl LiveMarketMaker {
                 requote |= self.on_event(now_ns, None, event)?;
             }
         } else {
-            // Our venue read: none of its events is ours (nothing of ours rests there).
-            let scratch = &mut self.quote_routes[0].events;
-            scratch.clear();
-            self.venue.poll(now_ns, scratch);
+            if self.ours_at.is_some() {
+                // Our venue quotes too: its events first.
+                self.venue.poll(now_ns, &mut self.events);
+                for i in 0..self.events.len() {
+                    let Some(event) = self.events.get(i) else { break };
+                    requote |= self.on_event(now_ns, None, event)?;
+                }
+            } else {
+                // Our venue read: none of its events is ours (nothing of ours rests there).
+                let scratch = &mut self.quote_routes[0].events;
+                scratch.clear();
+                self.venue.poll(now_ns, scratch);
+            }
             for k in 0..self.quote_routes.len() {
                 let from = self.events.len();
                 self.quote_routes[k].poll(now_ns, &mut self.events);
@@ -473,14 +568,24 @@ impl LiveMarketMaker {
                 };
                 match route {
                     None => {
+                        self.ours_stats.fills += 1;
+                        self.ours_stats.filled_qty += fill.qty;
+                        self.ours_stats.fees += fill.fee;
                         if let Some((side, level)) = self.orders.slot_of(client_id) {
                             self.pricer.on_fill(side, level, fill.qty)?;
                             if open_qty == 0 {
                                 self.orders.forget(side, level);
                             }
                         }
+                        // The quote venues' ladders follow the inventory too.
+                        for r in &mut self.quote_routes {
+                            r.quoter.on_inventory_change();
+                        }
                     }
                     Some(k) => {
+                        if self.ours_at.is_some() {
+                            self.pricer.quoter_mut().on_inventory_change();
+                        }
                         for (j, r) in self.quote_routes.iter_mut().enumerate() {
                             match r.orders.slot_of(client_id).filter(|_| j == k) {
                                 Some((side, level)) => {
@@ -498,8 +603,16 @@ impl LiveMarketMaker {
                 self.hedge(now_ns);
                 Ok(true)
             }
-            ExecEvent::Canceled { client_id, .. } => Ok(self.gone(route, client_id)),
+            ExecEvent::Canceled { client_id, .. } => {
+                self.ours_stats.canceled += u64::from(route.is_none());
+                Ok(self.gone(route, client_id))
+            }
             ExecEvent::Rejected { client_id, reason, .. } => {
+                if route.is_none() {
+                    self.ours_stats.rejected += 1;
+                    self.ours_stats.would_cross += u64::from(reason == RejectReason::WouldCross);
+                    self.ours_stats.last_reject = Some((client_id, reason));
+                }
                 let freed = self.gone(route, client_id);
                 if reason == RejectReason::Risk {
                     self.counters.risk_rejections += 1;
@@ -596,9 +709,9 @@ impl LiveMarketMaker {
     /// `venue`: our venue when quoting there, else one of the quote venues; its fills count in
     /// the inventory like the quotes' and may decide a hedge.
     pub fn submit(&mut self, now_ns: i64, venue: VenueId, command: &ExecCommand) -> Result<(), LiveError> {
-        let none = self.quote_routes.is_empty();
+        let ours = self.quotes_ours();
         match (venue, self.quote_routes.iter_mut().find(|r| r.venue() == venue)) {
-            (VenueId::Ours, _) if none => self.venue.submit(now_ns, command)?,
+            (VenueId::Ours, _) if ours => self.venue.submit(now_ns, command)?,
             (VenueId::External(_), Some(r)) => r.submit(now_ns, command)?,
             _ => return Err(UnknownVenueError { venue }.into()),
         }
@@ -606,10 +719,10 @@ impl LiveMarketMaker {
         Ok(())
     }
 
-    /// Whether `venue` takes orders: our venue when quoting there, else the quote venues.
+    /// Whether `venue` takes orders: our venue when quoting there, and the quote venues.
     pub fn quotes_on(&self, venue: VenueId) -> bool {
         match venue {
-            VenueId::Ours => self.quote_routes.is_empty(),
+            VenueId::Ours => self.quotes_ours(),
             VenueId::External(_) => self.quote_routes.iter().any(|r| r.venue() == venue),
         }
     }
@@ -620,14 +733,14 @@ impl LiveMarketMaker {
         self.quote_routes.iter().any(|r| r.venue() == venue && now_ns < r.held_until)
     }
 
-    /// Cancels every quote now, on every quote venue, and stops quoting until
+    /// Cancels every quote now, on our venue and every quote venue, and stops quoting until
     /// [`LiveMarketMaker::resume`].
     pub fn pull(&mut self, now_ns: i64) -> Result<(), LiveError> {
         self.halted = true;
         self.counters.pulls += 1;
-        if self.quote_routes.is_empty() {
+        if self.quotes_ours() {
             self.pricer.pull(&mut self.actions)?;
-            return self.send(now_ns, None);
+            self.send(now_ns, None)?;
         }
         for k in 0..self.quote_routes.len() {
             self.quote_routes[k].quoter.pull(&mut self.actions)?;

@@ -5,7 +5,7 @@
 //! | key | live use |
 //! |---|---|
 //! | `pricing` | required: the pricing stack ([`crate::config::PricingConfig`]); its venues are the feeds' streams (`name`, `symbol`) and its instrument's grid must be our venue's |
-//! | `quote_on` | `"ours"` (or absent): quote on our venue; a pricing venue's name, or a list of them: quote on each of those venues through its route (the venue's simulator on paper, `[hedge.live.<venue>]` with `--live`), each with a ladder of its own (`quoting.max_inventory_lots` holds for all of them together); none may be a hedge route too, or named twice (a string is a list of one) |
+//! | `quote_on` | `"ours"` (or absent): quote on our venue; a pricing venue's name, or a list of them: quote on each of those venues through its route (the venue's simulator on paper, `[hedge.live.<venue>]` with `--live`), each with a ladder of its own (`quoting.max_inventory_lots` holds for all of them together); `"ours"` in a list with pricing venues: a ladder on our venue too, beside theirs; none may be a hedge route too, or named twice (a string is a list of one) |
 //! | `hedge_on`, `hedge_threshold_lots`, `hedge_slippage_ticks` | hedge decisions once `|inventory| > hedge_threshold_lots` (0 or no `hedge_on`: none) |
 //! | `hedge.routes` | live only: the pricing venues hedges are **sent** to (`hedge_on` among them); the hedger chooses among them only. Absent: decisions only |
 //! | `hedge.live.<venue>` | `--live` only (a hedge route's or the `quote_on` venue's), each key optional: `url` (the venue's REST base URL; default its own, `https://`), `keys_file` (a file of `VARIABLE=value` lines holding the route's keys; default the environment), `ca_file` (extra root certificates, PEM), `ws_url` (Kraken's and Coinbase's WebSocket URL; default the venue's own), `dead_man_switch_s` (Kraken: the dead man's switch's timeout, default 60, 0 off), `grid_check_s` (how often the venue's grid is asked again while running, default 60, 0: at start only). [`LiveRouteSettings`] |
@@ -165,8 +165,13 @@ pub struct LiveSetup {
     pub hedge_routes: Vec<usize>,
     /// Each hedge route's `--live` settings, in [`Self::hedge_routes`]' order.
     pub hedge_live: Vec<LiveRouteSettings>,
-    /// The pricing venues (indices) the quotes go to, in `quote_on`'s order; empty: our venue.
+    /// The pricing venues (indices) the quotes go to, in `quote_on`'s order (`"ours"` left
+    /// out); empty: our venue alone.
     pub quote_venues: Vec<usize>,
+    /// With [`Self::quote_venues`], whether our venue quotes too and where it stands among them:
+    /// `Some(k)`, `"ours"` came after `k` of them in `quote_on` (the ladders take the inventory
+    /// limit's room in that order); `None`: only they quote (or, without them, only ours).
+    pub quote_ours_at: Option<usize>,
     /// Each quote venue's `--live` settings (`[hedge.live.<venue>]`; default when absent), in
     /// [`Self::quote_venues`]' order.
     pub quote_live: Vec<LiveRouteSettings>,
@@ -227,7 +232,7 @@ impl LiveSetup {
         let pricing = PricingConfig::from_json(&value.to_string()).map_err(|e| bad(pricing_key(&e), e.to_string()))?;
         same_step("pricing.instrument.tick_size", tick_size, &pricing.instrument.tick_size)?;
         same_step("pricing.instrument.lot_size", lot_size, &pricing.instrument.lot_size)?;
-        let quote_venues = quote_venues(file.quote_on.as_ref(), &pricing)?;
+        let (quote_venues, quote_ours_at) = quote_venues(file.quote_on.as_ref(), &pricing)?;
         let streams = pricing
             .venues
             .iter()
@@ -330,6 +335,7 @@ impl LiveSetup {
             hedge_routes,
             hedge_live,
             quote_venues,
+            quote_ours_at,
             quote_live,
             interlock,
             timer_ns: file.timer_ms * 1_000_000,
@@ -337,28 +343,36 @@ impl LiveSetup {
     }
 }
 
-/// `quote_on` as pricing venue indices, checked: `"ours"` (or absent) is none; a name or a list
-/// of names, each a pricing venue, none twice (`"ours"` only alone).
-fn quote_venues(quote_on: Option<&QuoteOn>, pricing: &PricingConfig) -> Result<Vec<usize>, LiveConfigError> {
+/// `quote_on` as pricing venue indices and where `"ours"` stands among them, checked: `"ours"`
+/// (or absent) is none; a name or a list of names, each a pricing venue or `"ours"`, none twice.
+fn quote_venues(
+    quote_on: Option<&QuoteOn>,
+    pricing: &PricingConfig,
+) -> Result<(Vec<usize>, Option<usize>), LiveConfigError> {
     let names: Vec<&str> = match quote_on {
-        None => return Ok(Vec::new()),
+        None => return Ok((Vec::new(), None)),
         Some(QuoteOn::One(name)) => vec![name.as_str()],
         Some(QuoteOn::Many(names)) => names.iter().map(String::as_str).collect(),
     };
     if names == ["ours"] {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), None));
     }
     if names.is_empty() {
         return Err(bad("quote_on", "an empty list: name \"ours\" or pricing venues"));
     }
     let mut out = Vec::with_capacity(names.len());
+    let mut ours_at = None;
     for (k, q) in names.iter().enumerate() {
         let key = match quote_on {
             Some(QuoteOn::Many(_)) => format!("quote_on[{k}]"),
             _ => "quote_on".to_owned(),
         };
         if *q == "ours" {
-            return Err(bad(key, "\"ours\" quotes alone: our venue, or external venues, not both"));
+            if ours_at.is_some() {
+                return Err(bad(key, "\"ours\" is named twice"));
+            }
+            ours_at = Some(out.len());
+            continue;
         }
         let i = pricing
             .venues
@@ -370,7 +384,7 @@ fn quote_venues(quote_on: Option<&QuoteOn>, pricing: &PricingConfig) -> Result<V
         }
         out.push(i);
     }
-    Ok(out)
+    Ok((out, ours_at))
 }
 
 /// `[hedge] routes` as pricing venue indices, checked.
@@ -578,10 +592,25 @@ mod tests {
         assert_eq!(one.quote_venues, vec![1]);
         let ours = LiveSetup::from_json(&config(r#""quote_on": ["ours"],"#, FIXED), "0.01", "0.001").unwrap();
         assert!(ours.quote_venues.is_empty());
+        assert_eq!(ours.quote_ours_at, None);
+        assert_eq!(s.quote_ours_at, None);
+        // "ours" with pricing venues: a ladder on our venue too, at its place in the list (its
+        // live settings are none: the quote venues' are theirs).
+        let extra = r#""quote_on": ["kraken", "ours", "coinbase"],
+            "hedge": {"live": {"coinbase": {"url": "https://c"}}},"#;
+        let mixed = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap();
+        assert_eq!((mixed.quote_venues.clone(), mixed.quote_ours_at), (vec![1, 0], Some(1)));
+        let urls: Vec<_> = mixed.quote_live.iter().map(|l| l.url.as_deref()).collect();
+        assert_eq!(urls, vec![None, Some("https://c")]);
+        let first = LiveSetup::from_json(&config(r#""quote_on": ["ours", "kraken"],"#, FIXED), "0.01", "0.001");
+        assert_eq!(first.map(|s| (s.quote_venues, s.quote_ours_at)).unwrap(), (vec![1], Some(0)));
+        let extra = r#""quote_on": ["kraken", "ours"], "hedge": {"live": {"ours": {"url": "https://o"}}},"#;
+        let e = LiveSetup::from_json(&config(extra, FIXED), "0.01", "0.001").unwrap_err();
+        assert_eq!(e.key, "hedge.live.ours", "{e}");
         let cases = [
             (r#""quote_on": ["kraken", "kraken"],"#, "quote_on[1]", "twice"),
             (r#""quote_on": ["kraken", "binance"],"#, "quote_on[1]", "pricing venues"),
-            (r#""quote_on": ["kraken", "ours"],"#, "quote_on[1]", "not both"),
+            (r#""quote_on": ["ours", "kraken", "ours"],"#, "quote_on[2]", "twice"),
             (r#""quote_on": [],"#, "quote_on", "empty"),
             (
                 r#""quote_on": ["coinbase", "kraken"], "hedge_on": "kraken", "hedge_threshold_lots": 5,

@@ -56,6 +56,13 @@
 //! together, and each of `quote_venues` has that venue's own. Stopping waits for every
 //! venue to answer the cancels.
 //!
+//! With `"ours"` in the `quote_on` list too (`quote_on = ["ours", "kraken"]`,
+//! [`LiveSetup::quote_ours_at`](crate::live_config::LiveSetup::quote_ours_at)), our venue keeps
+//! a ladder beside the quote venues' (off the same fair value, inventory and combined limit,
+//! [`crate::live`]): its fills enter the inventory, PnL and markouts like theirs (its markouts
+//! against our venue's mid), the pulls cancel on it too, and `quote_venues` lists it (`"ours"`)
+//! at its place in `quote_on`.
+//!
 //! # A batched strategy
 //! Started with [`LiveRunner::start_with_strategy`], the quotes are a batched strategy's (a
 //! Python one, say) instead of the pricer's: the runner hands it what the backtester hands a
@@ -351,8 +358,9 @@ struct Worker {
     strategy: Option<StrategyDriver>,
     /// The external venues' public trades read in a turn (room only with a strategy).
     feed_trades: FeedTrades,
-    /// The pricing venues the quotes go to (none: ours).
-    quote_venues: Vec<usize>,
+    /// The venues the quotes go to, in `quote_on`'s order (ours alone: `[Ours]`); the
+    /// markouts' order.
+    ladder_venues: Vec<VenueId>,
     /// Decision latencies (a top read -> orders handed to the gateway).
     decisions: DecisionTimes,
     errors: u64,
@@ -412,8 +420,20 @@ impl Worker {
         };
         let interlock = Interlock::new(setup.interlock.unwrap_or_else(|| pull_all_interlock(n)), now)?;
         let mut mm = LiveMarketMaker::new(pricer, venue, &live);
-        for q in quotes {
+        for (k, q) in quotes.into_iter().enumerate() {
+            if setup.quote_ours_at == Some(k) {
+                mm.quote_on_ours().map_err(|e| LiveRunError::QuoteRoute(e.to_string()))?;
+            }
             mm.add_quote_route(q.execution).map_err(|e| LiveRunError::QuoteRoute(e.to_string()))?;
+        }
+        if setup.quote_ours_at.is_some_and(|at| at >= quote_venues.len()) && !quote_venues.is_empty() {
+            mm.quote_on_ours().map_err(|e| LiveRunError::QuoteRoute(e.to_string()))?;
+        }
+        let mut ladder_venues: Vec<VenueId> = quote_venues.iter().map(|&i| VenueId::External(i as u8)).collect();
+        match mm.ours_at() {
+            Some(at) => ladder_venues.insert(at, VenueId::Ours),
+            None if ladder_venues.is_empty() => ladder_venues.push(VenueId::Ours),
+            None => {}
         }
         let mut worker = Worker {
             mm,
@@ -425,7 +445,7 @@ impl Worker {
             tops: vec![None; n],
             interlock,
             pnl: PnlLedger::new(Mark(0)),
-            markouts: (0..quote_venues.len().max(1)).map(|_| Markouts::new(4_096)).collect(),
+            markouts: ladder_venues.iter().map(|_| Markouts::new(4_096)).collect(),
             timer_ns: setup.timer_ns,
             next_timer: now,
             risk_retry_at: None,
@@ -439,7 +459,7 @@ impl Worker {
             held_decisions: 0,
             feed_trades: FeedTrades::with_capacity(if strategy.is_some() { TRADES_PER_TURN } else { 0 }),
             strategy,
-            quote_venues,
+            ladder_venues,
             decisions: DecisionTimes::default(),
             errors: 0,
             error: None,
@@ -616,11 +636,8 @@ impl Worker {
             if let Some(fair) = fair {
                 self.pnl.on_fill(&fill, FillRole::Quote, fair);
             }
-            // The quote venue it filled on (ours: the one).
-            let k = match fill.venue {
-                VenueId::External(i) => self.quote_venues.iter().position(|&v| v == i as usize).unwrap_or(0),
-                VenueId::Ours => 0,
-            };
+            // The venue it filled on.
+            let k = self.ladder_venues.iter().position(|&v| v == fill.venue).unwrap_or(0);
             if let Some(m) = self.markouts.get_mut(k) {
                 m.on_fill(fill.ts_ns, fill.side, fill.price);
             }
@@ -706,9 +723,10 @@ impl Worker {
         self.tell_strategy(now, StrategyEvent::Timer);
         if let Some(fair) = self.fair_mark(now) {
             self.pnl.on_mark(fair);
-            // The mid of each book the quotes rest in: ours, or each quote venue's.
-            for (k, m) in self.markouts.iter_mut().enumerate() {
-                let top = match self.mm.quote_routes().get(k) {
+            // The mid of each book the quotes rest in: ours, and each quote venue's.
+            for (&venue, m) in self.ladder_venues.iter().zip(self.markouts.iter_mut()) {
+                let route = self.mm.quote_routes().iter().find(|r| r.venue() == venue);
+                let top = match route {
                     Some(r) => r.top(),
                     None => self.mm.venue().our_top(),
                 };

@@ -67,11 +67,14 @@ impl Worker {
             VenueId::External(i) => self.streams.get(i as usize).map_or("?", |k| k.venue.name()),
             VenueId::Ours => "ours",
         };
-        // Each ladder: our venue's (the pricer's), or each quote venue's.
-        let ladders: Vec<(VenueId, &Quoter, &QuoteOrders)> = match mm.quote_routes().is_empty() {
-            true => vec![(VenueId::Ours, mm.pricer().quoter(), mm.quote_orders())],
-            false => mm.quote_routes().iter().map(|r| (r.venue(), r.quoter(), r.orders())).collect(),
+        // Each ladder in `quote_on`'s order: our venue's (the pricer's), each quote venue's.
+        let ladder = |v: VenueId| -> (VenueId, &Quoter, &QuoteOrders) {
+            match mm.quote_routes().iter().find(|r| r.venue() == v) {
+                Some(r) => (v, r.quoter(), r.orders()),
+                None => (v, mm.pricer().quoter(), mm.quote_orders()),
+            }
         };
+        let ladders: Vec<(VenueId, &Quoter, &QuoteOrders)> = self.ladder_venues.iter().map(|&v| ladder(v)).collect();
         for (venue, quoter, orders) in ladders {
             for &side in sides {
                 for level in 0..quoter.levels() {
@@ -127,15 +130,20 @@ impl Worker {
                     .map(|h| h.view(|i| self.streams.get(i).map_or("?", |k| k.venue.name())))
                     .unwrap_or_default()
             },
-            quote_venues: mm
-                .quote_routes()
+            quote_venues: self
+                .ladder_venues
                 .iter()
                 .enumerate()
-                .map(|(k, r)| {
-                    let q = r.stats();
+                .filter(|_| !mm.quote_routes().is_empty())
+                .map(|(k, &v)| {
+                    let route = mm.quote_routes().iter().find(|r| r.venue() == v);
+                    let (q, open) = match route {
+                        Some(r) => (r.stats(), r.open_orders()),
+                        None => (mm.ours_stats(), mm.venue().open_orders() + mm.venue().in_flight()),
+                    };
                     QuoteVenueView {
-                        venue: name(r.venue()),
-                        open: r.open_orders(),
+                        venue: name(v),
+                        open,
                         orders_sent: q.orders_sent,
                         amends: q.amends,
                         cancels: q.cancels,
