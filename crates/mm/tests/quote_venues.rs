@@ -181,6 +181,90 @@ fn the_inventory_limit_holds_for_both_venues_ladders_together() {
     r.pipeline.shutdown().unwrap();
 }
 
+/// Lots of ours resting at our venue's touch: (bid, ask).
+fn ours_at_touch(r: &support::Rig) -> (i64, i64) {
+    let t = r.mm.venue().our_top();
+    (t.bid.qty, t.ask.qty)
+}
+
+#[test]
+fn our_venue_and_an_external_venue_quote_together_under_one_limit_and_one_kill_switch() {
+    use wintermute_core::{Command, NewOrder};
+    // quote_on = ["ours", "kraken"]: our venue's ladder first, then kraken's.
+    let mut r = rig_with(PRICING, false);
+    let kraken = Desk::new(1);
+    r.mm.quote_on_ours().unwrap();
+    r.mm.add_quote_route(Box::new(kraken.clone())).unwrap();
+    assert!(r.mm.quote_on_ours().is_err(), "ours named twice");
+    assert!(r.mm.quotes_on(VenueId::Ours) && r.mm.quotes_on(VenueId::External(1)));
+    assert!(!r.mm.quotes_on(VenueId::External(0)));
+    assert_eq!(r.mm.ours_at(), Some(0));
+    let now = r.now();
+    r.mm.on_top(now, VenueId::External(0), top(1_000, 1_002, now)).unwrap();
+    r.mm.on_top(now, VenueId::External(1), top(1_000, 1_002, now)).unwrap();
+    r.settle();
+    let max = 30;
+    let check = |r: &support::Rig, step: &str| {
+        let inv = r.mm.inventory();
+        let (ours_bid, ours_ask) = ours_at_touch(r);
+        let (bids, asks) = (ours_bid + kraken.lots(Side::Buy), ours_ask + kraken.lots(Side::Sell));
+        assert!(inv + bids <= max, "{step}: inventory {inv} + bids {bids} > {max}");
+        assert!(asks - inv <= max, "{step}: asks {asks} - inventory {inv} > {max}");
+        [ours_bid, kraken.lots(Side::Buy), ours_ask, kraken.lots(Side::Sell)]
+    };
+    // Flat: fair value 1001, 3 ticks each side on both venues, 10 lots a side each.
+    assert_eq!(check(&r, "flat"), [10, 10, 10, 10]);
+    let t = r.mm.venue().our_top();
+    assert_eq!((t.bid.price, t.ask.price), (998, 1_004));
+    assert_eq!(r.mm.open_quote_orders(), 4);
+
+    // Another trader sells into our venue's bid: our fill, inventory 10, fee booked; both
+    // ladders requote with room 30 - 10 - the other's 10 = 10.
+    r.other(Command::New(NewOrder::market(1, support::OTHER, Side::Sell, 10)));
+    r.poll_until(|m| m.inventory() == 10);
+    r.settle();
+    let ours = r.mm.ours_stats();
+    assert_eq!((ours.fills, ours.filled_qty), (1, 10));
+    assert_eq!(ours.fees, -998_000, "our venue's 100 ppm rebate on 998 x 10 tick-lots");
+    assert_eq!(check(&r, "filled on ours"), [10, 10, 10, 10]);
+
+    // Kraken's bid fills: inventory 20. Ours decides first and keeps its 10; kraken's room is
+    // 30 - 20 - ours 10 = 0.
+    kraken.fill(Side::Buy);
+    let now = r.now();
+    r.mm.poll(now).unwrap();
+    assert_eq!(r.mm.inventory(), 20);
+    r.settle();
+    assert_eq!(check(&r, "filled on kraken"), [10, 0, 10, 10]);
+    assert_eq!(r.mm.quote_routes()[0].stats().fills, 1);
+
+    // Our bid fills again: inventory 30, the limit: no bid on either venue.
+    r.other(Command::New(NewOrder::market(2, support::OTHER, Side::Sell, 10)));
+    r.poll_until(|m| m.inventory() == max);
+    r.settle();
+    assert_eq!(check(&r, "at the limit"), [0, 0, 10, 10]);
+    assert_eq!(r.mm.counters().fills, 3);
+
+    // The kill switch on our account: the next requote's orders are refused by risk, and the
+    // pull cancels on both venues.
+    r.pipeline.control().set_account_kill(support::MM, true).unwrap();
+    let now = r.now();
+    r.mm.on_top(now, VenueId::External(0), top(1_010, 1_012, now)).unwrap();
+    r.mm.on_top(now, VenueId::External(1), top(1_010, 1_012, now)).unwrap();
+    r.poll_until(|m| m.is_halted() && m.venue().in_flight() == 0);
+    let now = r.now();
+    r.mm.poll(now).unwrap();
+    assert!(r.mm.counters().risk_rejections >= 1);
+    assert_eq!(check(&r, "killed"), [0, 0, 0, 0]);
+    assert_eq!(r.mm.venue().open_orders(), 0);
+    assert_eq!(r.mm.open_quote_orders(), 0);
+    let now = r.now();
+    r.mm.on_top(now, VenueId::External(0), top(1_020, 1_022, now)).unwrap();
+    assert!(r.mm.sent().is_empty(), "halted: no quote on either venue until resume");
+    let done = r.pipeline.shutdown().unwrap();
+    assert_eq!((done.engine.book(0).best_bid(), done.engine.book(0).best_ask()), (None, None));
+}
+
 #[test]
 fn a_ladder_takes_what_rests_elsewhere_out_of_its_room() {
     use wintermute_mm::config::PricingConfig;
