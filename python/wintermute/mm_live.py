@@ -55,7 +55,8 @@ PnL, ``max_inventory_lots`` holds for all the ladders together, and a pull (the 
 kill switch, ``stop()``) cancels on every one. ``state()["quote_venues"]`` counts what was
 sent, filled and refused on each, with that venue's own ``markouts`` (its fills against its
 mid; the top-level ``markouts`` are every venue's fills, each against its own venue's mid)
-(empty when quoting on our venue) and each quote names its ``venue``. A Python strategy's
+(empty when quoting on our venue alone; ``quote_on = ["ours", "kraken"]`` quotes on our venue
+too, listed there as ``"ours"``) and each quote names its ``venue``. A Python strategy's
 orders go there too: it places them on the quote venues' indices (see below).
 With ``live=True`` each route's venue grid is asked again every ``grid_check_s`` (default
 60 s): ``state()["grids"]`` counts the checks per route, and a route whose venue changed its

@@ -341,7 +341,8 @@ pub struct LiveSnapshot {
     pub hedges: Vec<HedgeView>,
     /// The hedges sent and what came of them.
     pub hedging: HedgingView,
-    /// The quotes' external venues, in `quote_on`'s order (empty: quoting on our venue).
+    /// The quotes' venues, in `quote_on`'s order (empty: quoting on our venue alone; with
+    /// `"ours"` among external venues, ours too).
     pub quote_venues: Vec<QuoteVenueView>,
     /// The reference streams.
     pub references: Vec<ReferenceView>,
