@@ -66,3 +66,44 @@ fn two_keys_are_two_accounts_whose_orders_trade_with_each_other() {
         assert_eq!((sim.open_order_count_of(KEY_NAME), sim.open_order_count_of(OTHER_KEY)), (1, 0));
     });
 }
+
+#[test]
+fn a_user_channel_shows_only_its_own_keys_orders() {
+    use wintermute_router::coinbase::user_ws::CoinbaseUserWs;
+    use wintermute_router::order_state::OrderState;
+    run(async {
+        let (my_pkcs8, other_pkcs8) = (pkcs8(), pkcs8());
+        let other_public = CoinbaseJwtSigner::new(OTHER_KEY, &other_pkcs8).unwrap().public_key();
+        let (mut sim, mut mine) =
+            sim_and_client(&my_pkcs8, |cfg| cfg.keys.push((OTHER_KEY.into(), other_public))).await;
+        let signer = || CoinbaseJwtSigner::new(OTHER_KEY, &other_pkcs8).unwrap();
+        let mut theirs = CoinbaseRestClient::new(sim.addr(), HOST, signer(), vec![product()]);
+        sim.set_book("BAND-GBP", &[(ticks("14"), lots("100"))], &[(ticks("15"), lots("100"))]).unwrap();
+        let addr = sim.start_ws().await.unwrap();
+        let mut my_ws =
+            CoinbaseUserWs::new(addr, CoinbaseJwtSigner::new(KEY_NAME, &my_pkcs8).unwrap(), vec![product()]);
+        let mut their_ws = CoinbaseUserWs::new(addr, signer(), vec![product()]);
+        my_ws.track(OrderState::new("m-1", Side::Sell, lots("1")));
+        their_ws.track(OrderState::new("t-1", Side::Buy, lots("0.4")));
+        my_ws.connect().await.unwrap();
+        their_ws.connect().await.unwrap();
+        mine.place(&order("m-1", Side::Sell, "1", limit("14.5", TimeInForce::Gtc))).await.unwrap();
+        theirs.place(&order("t-1", Side::Buy, "0.4", limit("14.6", TimeInForce::Gtc))).await.unwrap();
+        let done =
+            |ws: &CoinbaseUserWs, id: &str, qty: &str| ws.orders().get(id).is_some_and(|o| o.filled_qty() == lots(qty));
+        tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while !done(&my_ws, "m-1", "0.4") {
+                my_ws.next_reports().await.unwrap();
+            }
+            while !done(&their_ws, "t-1", "0.4") {
+                their_ws.next_reports().await.unwrap();
+            }
+        })
+        .await
+        .expect("both channels delivered their own updates");
+        assert_eq!(my_ws.orders().get("m-1").unwrap().status(), OrderStatus::PartiallyFilled);
+        assert_eq!(their_ws.orders().get("t-1").unwrap().status(), OrderStatus::Filled);
+        // Neither channel was told of the other key's order.
+        assert_eq!((my_ws.orders().unknown_reports(), their_ws.orders().unknown_reports()), (0, 0));
+    });
+}
