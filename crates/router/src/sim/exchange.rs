@@ -775,3 +775,7 @@ pub fn add(a: Decimal, b: Decimal) -> Decimal {
     let scale = a.scale().max(b.scale());
     Decimal::new(a.mantissa() * 10i128.pow(scale - a.scale()) + b.mantissa() * 10i128.pow(scale - b.scale()), scale)
 }
+
+#[cfg(test)]
+#[path = "exchange_tests.rs"]
+mod tests;
