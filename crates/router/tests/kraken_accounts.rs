@@ -285,3 +285,37 @@ fn an_amend_moving_a_price_across_another_keys_resting_order_trades_as_the_taker
         assert!(kept["error"].as_array().unwrap().is_empty(), "{kept}");
     });
 }
+
+#[test]
+fn a_websocket_amend_across_another_keys_order_trades_and_a_post_only_one_is_refused() {
+    run(async {
+        let mut sim = sim_with(two_keys).await;
+        sim.set_book("XBTUSD", &[(ticks("58000"), lots("1"))], &[(ticks("59000"), lots("1"))]).unwrap();
+        let ws_addr = sim.start_ws().await.unwrap();
+        let mut mine = client_with(&sim, ROOMY);
+        let mut theirs_rest = other_client(&sim);
+        let token = theirs_rest.websockets_token().await.unwrap();
+        let mut theirs = KrakenWsClient::connect(ws_addr, &token, vec![ws_pair()]).await.unwrap();
+        mine.place(&order("a-1", Side::Sell, "0.01", post_only("58500"))).await.unwrap();
+        theirs.place(&order("w-1", Side::Buy, "0.004", limit("58300", TimeInForce::Gtc))).await.unwrap();
+        theirs.place(&order("w-2", Side::Buy, "0.001", post_only("58200"))).await.unwrap();
+
+        let refused = theirs.amend("w-2", None, Some(ticks("58600"))).await;
+        assert!(format!("{refused:?}").contains("EOrder:Post only order"), "{refused:?}");
+        theirs.amend("w-1", None, Some(ticks("58600"))).await.unwrap();
+        for _ in 0..10 {
+            if theirs.orders().get("w-1").is_some_and(|o| o.status() == OrderStatus::Filled) {
+                break;
+            }
+            theirs.next_reports(Duration::from_millis(300)).await.unwrap();
+        }
+        let taker = theirs.orders().get("w-1").unwrap();
+        assert_eq!(taker.status(), OrderStatus::Filled);
+        let fills: Vec<_> = taker.fills().map(|f| (f.price, f.qty)).collect();
+        assert_eq!(fills, vec![(ticks("58500"), lots("0.004"))]);
+        assert_eq!(sim.open_order_qty("w-2"), Some(lots("0.001")), "the refused amend left w-2 resting");
+        assert_eq!(sim.trades().len(), 2);
+        mine.reconcile_all().await.unwrap();
+        assert_eq!(mine.orders().get("a-1").unwrap().filled_qty(), lots("0.004"));
+    });
+}
