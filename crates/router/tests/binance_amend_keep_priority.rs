@@ -198,7 +198,8 @@ fn the_simulator_checks_an_amends_parameters_as_binance_documents_them() {
 #[test]
 fn one_rest_request_cancels_every_open_order_of_the_symbol_including_another_sessions() {
     run(async {
-        let sim = sim_with(|_| {}).await;
+        // Another session of the same account (its other key).
+        let sim = sim_with(one_account).await;
         let mut client = hmac_client(&sim);
         let mut other = ed25519_client(&sim);
         client.place(&sell("k-1", "1")).await.unwrap();

@@ -148,7 +148,8 @@ fn partial_maker_fills_arrive_on_the_user_stream_and_move_the_order_state() {
 #[test]
 fn a_fill_caused_by_a_rest_order_arrives_on_the_websocket_user_stream_for_either_key_type() {
     run(async {
-        let sim = sim_with(|_| {}).await;
+        // Both keys of one account: each user stream carries the account's executions.
+        let sim = sim_with(one_account).await;
         let mut by_logon = ws_ed25519_client(&sim);
         let mut by_signature = ws_hmac_client(&sim);
         by_logon.subscribe_user_data().await.unwrap();

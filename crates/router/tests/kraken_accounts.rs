@@ -215,3 +215,107 @@ fn one_keys_order_fills_another_keys_resting_order_each_account_with_its_own_sid
         assert_eq!(sim.open_order_qty("a-1"), Some(lots("0.01")));
     });
 }
+
+#[test]
+fn an_amend_moving_a_price_across_another_keys_resting_order_trades_as_the_taker() {
+    run(async {
+        let sim = sim_with(|cfg| {
+            two_keys(cfg);
+            funded(cfg, &[("ZUSD", "1000"), ("XXBT", "1")]);
+            // Kraken's Starter fees: 0.16 % maker, 0.26 % taker.
+            cfg.maker_fee_rate = Some(dec("0.0016"));
+        })
+        .await;
+        sim.set_book("XBTUSD", &[(ticks("58000"), lots("1"))], &[(ticks("59000"), lots("1"))]).unwrap();
+        let mut mine = client_with(&sim, ROOMY);
+        let mut theirs = other_client(&sim);
+        mine.place(&order("a-1", Side::Sell, "0.01", post_only("58500"))).await.unwrap();
+        let placed = theirs.place(&order("b-1", Side::Buy, "0.004", limit("58300", TimeInForce::Gtc))).await.unwrap();
+        assert_eq!(placed[0].kind, ReportKind::New, "{placed:?}");
+        assert!(sim.trades().is_empty());
+
+        // The other key moves its buy up to 58600.0: it takes the resting sell at 58500.0.
+        theirs.amend("XBTUSD", "b-1", None, Some(ticks("58600"))).await.unwrap();
+        theirs.reconcile_all().await.unwrap();
+        mine.reconcile_all().await.unwrap();
+        let taker = theirs.orders().get("b-1").unwrap();
+        assert_eq!(taker.status(), OrderStatus::Filled);
+        let fills: Vec<_> = taker.fills().map(|f| (f.price, f.qty, f.is_maker)).collect();
+        assert_eq!(fills, vec![(ticks("58500"), lots("0.004"), false)]);
+        let maker = mine.orders().get("a-1").unwrap();
+        assert_eq!((maker.status(), maker.filled_qty()), (OrderStatus::PartiallyFilled, lots("0.004")));
+        let fills: Vec<_> = maker.fills().map(|f| (f.price, f.qty, f.is_maker)).collect();
+        assert_eq!(fills, vec![(ticks("58500"), lots("0.004"), true)]);
+        assert_eq!((sim.open_order_count_of(KEY), sim.open_order_count_of(OTHER_KEY)), (1, 0));
+
+        // 0.004 at 58500.0 is 234.0 USD: the maker pays 0.16 % (0.3744), the taker 0.26 % (0.6084).
+        let (a, b) = (sim.balances_of(KEY), sim.balances_of(OTHER_KEY));
+        assert_eq!((a["XXBT"].raw(), a["ZUSD"].raw()), (dec("0.996").raw(), dec("1233.6256").raw()), "{a:?}");
+        assert_eq!((b["XXBT"].raw(), b["ZUSD"].raw()), (dec("1.004").raw(), dec("765.3916").raw()), "{b:?}");
+        for (key, secret, kind, fee) in [(KEY, SECRET, "sell", "0.3744"), (OTHER_KEY, OTHER_SECRET, "buy", "0.6084")] {
+            let history = call(&sim, key, secret, "TradesHistory", "").await;
+            assert_eq!(history["result"]["count"], 1, "{history}");
+            let trade = history["result"]["trades"].as_object().unwrap().values().next().unwrap().clone();
+            assert_eq!((trade["type"].as_str(), trade["price"].as_str()), (Some(kind), Some("58500.0")), "{trade}");
+            assert_eq!(dec(trade["fee"].as_str().unwrap()).raw(), dec(fee).raw(), "{trade}");
+        }
+
+        // A post-only amend that would cross is refused and leaves the order as it was; so is
+        // one of an order placed post-only.
+        theirs.place(&order("b-2", Side::Buy, "0.001", limit("58300", TimeInForce::Gtc))).await.unwrap();
+        theirs.place(&order("b-3", Side::Buy, "0.001", post_only("58200"))).await.unwrap();
+        let refused =
+            call(&sim, OTHER_KEY, OTHER_SECRET, "AmendOrder", "cl_ord_id=b-2&limit_price=58600.0&post_only=true").await;
+        assert_eq!(refused["error"][0], "EOrder:Post only order", "{refused}");
+        let refused = call(&sim, OTHER_KEY, OTHER_SECRET, "AmendOrder", "cl_ord_id=b-3&limit_price=58600.0").await;
+        assert_eq!(refused["error"][0], "EOrder:Post only order", "{refused}");
+        let open = call(&sim, OTHER_KEY, OTHER_SECRET, "OpenOrders", "").await;
+        let prices: std::collections::BTreeSet<_> = open["result"]["open"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|o| (o["vol_exec"].as_str().unwrap().to_owned(), o["descr"]["price"].as_str().unwrap().to_owned()))
+            .collect();
+        let expected = [("0.00000000", "58300.0"), ("0.00000000", "58200.0")];
+        assert_eq!(prices, expected.iter().map(|(v, p)| ((*v).to_owned(), (*p).to_owned())).collect(), "{open}");
+        assert_eq!(sim.trades().len(), 2, "no trade beyond the amend's two sides");
+        // A post-only amend that stays passive is taken.
+        let kept =
+            call(&sim, OTHER_KEY, OTHER_SECRET, "AmendOrder", "cl_ord_id=b-2&limit_price=58400.0&post_only=true").await;
+        assert!(kept["error"].as_array().unwrap().is_empty(), "{kept}");
+    });
+}
+
+#[test]
+fn a_websocket_amend_across_another_keys_order_trades_and_a_post_only_one_is_refused() {
+    run(async {
+        let mut sim = sim_with(two_keys).await;
+        sim.set_book("XBTUSD", &[(ticks("58000"), lots("1"))], &[(ticks("59000"), lots("1"))]).unwrap();
+        let ws_addr = sim.start_ws().await.unwrap();
+        let mut mine = client_with(&sim, ROOMY);
+        let mut theirs_rest = other_client(&sim);
+        let token = theirs_rest.websockets_token().await.unwrap();
+        let mut theirs = KrakenWsClient::connect(ws_addr, &token, vec![ws_pair()]).await.unwrap();
+        mine.place(&order("a-1", Side::Sell, "0.01", post_only("58500"))).await.unwrap();
+        theirs.place(&order("w-1", Side::Buy, "0.004", limit("58300", TimeInForce::Gtc))).await.unwrap();
+        theirs.place(&order("w-2", Side::Buy, "0.001", post_only("58200"))).await.unwrap();
+
+        let refused = theirs.amend("w-2", None, Some(ticks("58600"))).await;
+        assert!(format!("{refused:?}").contains("EOrder:Post only order"), "{refused:?}");
+        theirs.amend("w-1", None, Some(ticks("58600"))).await.unwrap();
+        for _ in 0..10 {
+            if theirs.orders().get("w-1").is_some_and(|o| o.status() == OrderStatus::Filled) {
+                break;
+            }
+            theirs.next_reports(Duration::from_millis(300)).await.unwrap();
+        }
+        let taker = theirs.orders().get("w-1").unwrap();
+        assert_eq!(taker.status(), OrderStatus::Filled);
+        let fills: Vec<_> = taker.fills().map(|f| (f.price, f.qty)).collect();
+        assert_eq!(fills, vec![(ticks("58500"), lots("0.004"))]);
+        assert_eq!(sim.open_order_qty("w-2"), Some(lots("0.001")), "the refused amend left w-2 resting");
+        assert_eq!(sim.trades().len(), 2);
+        mine.reconcile_all().await.unwrap();
+        assert_eq!(mine.orders().get("a-1").unwrap().filled_qty(), lots("0.004"));
+    });
+}

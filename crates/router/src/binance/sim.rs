@@ -21,6 +21,15 @@
 //!   [`SimSymbol::from_depth_snapshot`]): LIMIT GTC/IOC/FOK, MARKET, LIMIT_MAKER (post-only,
 //!   `-2010` if it would cross); responses ACK / RESULT / FULL (with `fills` and trade ids).
 //!   Resting orders fill when the test says another participant traded ([`BinanceSim::trade_at`]).
+//! - **Accounts**: each registered API key is an account of its own, unless
+//!   [`SimConfig::shared_accounts`] puts several keys in one account. Its requests (REST, and
+//!   the WebSocket API's signed or logged-on requests) see its own orders and trades only:
+//!   another key's `orderId` or client id is unknown (`-2013` on a query, `-2011` on a cancel),
+//!   `openOrders` and `myTrades` list its own, a client id need only be unique within its
+//!   account, and a user data stream gets its own key's `executionReport`s. Two keys' orders
+//!   trade with each other as two participants' would: a new order crossing another key's
+//!   resting order takes it at the resting order's price (the resting order as maker), and a
+//!   LIMIT_MAKER that would is refused (`-2010`); a key never trades with itself.
 //!
 //! Endpoints: `GET /api/v3/ping`, `GET /api/v3/time`, `POST /api/v3/order`,
 //! `DELETE /api/v3/order`, `GET /api/v3/order`, `GET /api/v3/openOrders`, `GET /api/v3/myTrades`,
@@ -47,7 +56,7 @@ use wintermute_core::decimal::Decimal;
 pub use super::sim_errors::SimError;
 use crate::order::local_ms;
 use crate::signing::{verify_binance_ed25519, verify_binance_hmac};
-use crate::sim::exchange::{is_open, SimNewOrder, SimOrderType, SimTif};
+use crate::sim::exchange::{is_open, MatchError, SimNewOrder, SimOrderType, SimTif};
 pub use crate::sim::exchange::{SimExchange, SimSymbol};
 use crate::sim::{Params, SimAnswer, SimRequest, SimServer, SimVenue};
 pub use ws_front::BinanceWsSession;
@@ -103,6 +112,9 @@ pub struct SimConfig {
     pub fee_rate: Decimal,
     /// Amends an order may have (the `MAX_NUM_ORDER_AMENDS` filter; Binance: 10).
     pub max_order_amends: u32,
+    /// Keys of one account, as several API keys of one Binance account: (API key, account
+    /// name). A key not named here is an account of its own (the default: one per key).
+    pub shared_accounts: Vec<(String, String)>,
 }
 
 impl SimConfig {
@@ -115,6 +127,7 @@ impl SimConfig {
             orders_limit_10s: 100,
             fee_rate: Decimal::new(1, 3),
             max_order_amends: 10,
+            shared_accounts: Vec::new(),
         }
     }
 }
@@ -136,6 +149,11 @@ pub struct BinanceSimState {
     amends: HashMap<u64, u32>,
     /// REST requests received, by method and path.
     requests: HashMap<(String, String), u64>,
+    /// The account of the request being handled: whose orders and trades it sees
+    /// ([`SimExchange::place_for`]).
+    account: String,
+    /// Accounts of the keys that share one ([`SimConfig::shared_accounts`]).
+    shared_accounts: HashMap<String, String>,
 }
 
 /// A running simulator (stops when dropped).
@@ -161,6 +179,8 @@ impl BinanceSim {
             max_order_amends: config.max_order_amends,
             amends: HashMap::new(),
             requests: HashMap::new(),
+            account: String::new(),
+            shared_accounts: config.shared_accounts.into_iter().collect(),
         })
         .await?;
         sim.start_ws().await?;
@@ -197,6 +217,13 @@ impl BinanceSim {
     /// Open orders on a symbol.
     pub fn open_order_count(&self, symbol: &str) -> usize {
         self.venue().exchange.open_orders(Some(symbol)).count()
+    }
+
+    /// Open orders on `symbol` of one key's account.
+    pub fn open_order_count_of(&self, api_key: &str, symbol: &str) -> usize {
+        let venue = self.venue();
+        let account = venue.account_of(api_key);
+        venue.exchange.open_orders_of(&account, Some(symbol)).count()
     }
 
     /// [`BinanceSimState::set_symbol_grid`]: the venue changes `symbol`'s tick and lot.
@@ -421,6 +448,7 @@ impl BinanceSimState {
             _ => return Ok(None),
         }
         self.authenticate(query, body, api_key, params, now)?;
+        self.account = self.account_of(api_key.unwrap_or_default());
         match (method, path) {
             ("POST", "/api/v3/order/cancelReplace") => self.cancel_replace(params, now, headers).map(Some),
             ("POST", _) => self.new_order(params, now, headers).map(Some),
@@ -434,7 +462,8 @@ impl BinanceSimState {
                 if order_id.is_none() && client_id.is_none() {
                     return Err(SimError::EitherOrderId);
                 }
-                let order = self.exchange.find(Some(symbol), order_id, client_id).ok_or(SimError::NoSuchOrder)?;
+                let found = self.exchange.find_of(&self.account, Some(symbol), order_id, client_id);
+                let order = found.ok_or(SimError::NoSuchOrder)?;
                 Ok(Some(self.exchange.order_json(order)))
             }
             ("GET", "/api/v3/openOrders") => {
@@ -443,10 +472,15 @@ impl BinanceSimState {
                     self.exchange.symbols.get(s).ok_or(SimError::InvalidSymbol)?;
                 }
                 let ex = &self.exchange;
-                Ok(Some(Value::Array(ex.open_orders(symbol).map(|o| ex.order_json(o)).collect())))
+                Ok(Some(Value::Array(ex.open_orders_of(&self.account, symbol).map(|o| ex.order_json(o)).collect())))
             }
             _ => self.my_trades(params).map(Some),
         }
+    }
+
+    /// The account of `api_key`: its own, or the one it shares ([`SimConfig::shared_accounts`]).
+    pub(super) fn account_of(&self, api_key: &str) -> String {
+        self.shared_accounts.get(api_key).map_or(api_key, String::as_str).to_owned()
     }
 
     fn symbol<'p>(&self, params: &'p Params) -> Result<&'p str, SimError> {
@@ -556,7 +590,7 @@ impl BinanceSimState {
             Some(_) => return Err(SimError::IllegalChars { name: "newOrderRespType", range: "ACK|RESULT|FULL" }),
         };
         let new = SimNewOrder { symbol, is_buy, order_type, price, qty, client_order_id };
-        let (order_id, trade_ids) = self.exchange.place(new, now)?;
+        let (order_id, trade_ids) = self.exchange.place_for(&self.account, new, now)?;
         let ex = &self.exchange;
         let order = &ex.orders[&order_id];
         let mut out = ex.order_json(order);
@@ -585,7 +619,10 @@ impl BinanceSimState {
         if order_id.is_none() && client_id.is_none() {
             return Err(SimError::EitherOrderId);
         }
-        let id = self.exchange.cancel(Some(&symbol), order_id, client_id, now)?;
+        // Another account's order is unknown to this one.
+        let found = self.exchange.find_of(&self.account, Some(&symbol), order_id, client_id);
+        let id = found.filter(|o| is_open(o.status)).map(|o| o.order_id).ok_or(MatchError::UnknownOrder)?;
+        self.exchange.cancel(None, Some(id), None, now)?;
         Ok(self.canceled_json(id, now))
     }
 
@@ -605,7 +642,7 @@ impl BinanceSimState {
     /// "Unknown order sent.", as Binance answers.
     fn cancel_open_orders(&mut self, params: &Params, now: i64) -> Result<Value, SimError> {
         let symbol = self.symbol(params)?.to_owned();
-        let ids: Vec<u64> = self.exchange.open_orders(Some(&symbol)).map(|o| o.order_id).collect();
+        let ids: Vec<u64> = self.exchange.open_orders_of(&self.account, Some(&symbol)).map(|o| o.order_id).collect();
         if ids.is_empty() {
             return Err(SimError::UnknownOrderSent);
         }
@@ -649,7 +686,7 @@ impl BinanceSimState {
         }
         let order = self
             .exchange
-            .find(Some(&symbol), order_id, if order_id.is_some() { None } else { client_id })
+            .find_of(&self.account, Some(&symbol), order_id, if order_id.is_some() { None } else { client_id })
             .ok_or(SimError::AmendRejected(UNKNOWN))?;
         if order_id.is_some() && client_id.is_some_and(|c| c != order.new.client_order_id) {
             return Err(SimError::ClientIdMismatch);
@@ -674,7 +711,10 @@ impl BinanceSimState {
                 format!("sim{:019}", self.next_client_id)
             }
         };
-        let taken = self.exchange.open_orders(None).any(|o| o.order_id != id && o.new.client_order_id == new_client);
+        let taken = self
+            .exchange
+            .open_orders_of(&self.account, None)
+            .any(|o| o.order_id != id && o.new.client_order_id == new_client);
         if taken {
             return Err(SimError::AmendRejected("Duplicate order sent."));
         }
@@ -704,9 +744,12 @@ impl BinanceSimState {
         let order_id = parse_u64(params, "orderId")?;
         let limit = parse_u64(params, "limit")?.unwrap_or(500).clamp(1, 1000) as usize;
         let ex = &self.exchange;
+        let mine =
+            |t: &&crate::sim::exchange::SimTrade| ex.orders.get(&t.order_id).is_some_and(|o| o.account == self.account);
         let matching = ex.trades.values().filter(|t| {
             t.symbol == symbol && order_id.is_none_or(|o| o == t.order_id) && from_id.is_none_or(|f| t.id >= f)
         });
+        let matching = matching.filter(mine);
         let picked: Vec<Value> = if from_id.is_some() {
             matching.take(limit).map(|t| ex.trade_json(t)).collect()
         } else {

@@ -41,6 +41,8 @@ pub const WS_API_PATH: &str = "/ws-api/v3";
 pub struct BinanceWsSession {
     logged_on: Option<String>,
     subscription: Option<u64>,
+    /// The account whose execution reports the subscription receives.
+    subscribed_account: String,
     next_subscription_id: u64,
     cursor: u64,
     return_rate_limits: bool,
@@ -98,6 +100,7 @@ impl WsVenue for BinanceSimState {
         Some(BinanceWsSession {
             logged_on: None,
             subscription: None,
+            subscribed_account: String::new(),
             next_subscription_id: 0,
             cursor: self.exchange.last_event_seq(),
             return_rate_limits: params.get("returnRateLimits") != Some("false"),
@@ -119,8 +122,10 @@ impl WsVenue for BinanceSimState {
             return vec![];
         };
         let ex = &self.exchange;
+        let key = session.subscribed_account.as_str();
         let frames = ex
             .events_after(session.cursor)
+            .filter(|e| ex.orders.get(&e.order_id).is_some_and(|o| o.account == key))
             .map(|e| json!({ "subscriptionId": subscription, "event": ex.execution_report_json(e) }).to_string())
             .collect();
         session.cursor = ex.last_event_seq();
@@ -212,8 +217,8 @@ impl BinanceSimState {
                 return Ok(json!({}));
             }
             "userDataStream.subscribe" => {
-                session.logged_on.as_ref().ok_or(SimError::Unauthorized)?;
-                return self.subscribe(session);
+                let key = session.logged_on.clone().ok_or(SimError::Unauthorized)?;
+                return self.subscribe(session, key);
             }
             _ => {}
         }
@@ -234,6 +239,7 @@ impl BinanceSimState {
         }
         let explicit = matches!(method, "session.logon" | "userDataStream.subscribe.signature");
         let api_key = self.ws_authenticate(session, params, now, explicit)?;
+        self.account = self.account_of(&api_key);
         match method {
             "session.logon" => {
                 if !matches!(self.keys.get(&api_key), Some(SimKey::Ed25519 { .. })) {
@@ -243,7 +249,7 @@ impl BinanceSimState {
                 session.authorized_ms = Some(now);
                 Ok(self.session_json(session, now))
             }
-            "userDataStream.subscribe.signature" => self.subscribe(session),
+            "userDataStream.subscribe.signature" => self.subscribe(session, api_key),
             "order.place" => self.new_order(params, now, headers),
             "order.cancel" => self.cancel_order(params, now),
             "order.cancelReplace" => self.cancel_replace(params, now, headers),
@@ -256,7 +262,8 @@ impl BinanceSimState {
                 if order_id.is_none() && client_id.is_none() {
                     return Err(SimError::EitherOrderId);
                 }
-                let order = self.exchange.find(Some(symbol), order_id, client_id).ok_or(SimError::NoSuchOrder)?;
+                let found = self.exchange.find_of(&self.account, Some(symbol), order_id, client_id);
+                let order = found.ok_or(SimError::NoSuchOrder)?;
                 Ok(self.exchange.order_json(order))
             }
             "openOrders.status" => {
@@ -265,7 +272,7 @@ impl BinanceSimState {
                     self.exchange.symbols.get(s).ok_or(SimError::InvalidSymbol)?;
                 }
                 let ex = &self.exchange;
-                Ok(Value::Array(ex.open_orders(symbol).map(|o| ex.order_json(o)).collect()))
+                Ok(Value::Array(ex.open_orders_of(&self.account, symbol).map(|o| ex.order_json(o)).collect()))
             }
             _ => self.my_trades(params),
         }
@@ -305,13 +312,14 @@ impl BinanceSimState {
         Ok(api_key.to_owned())
     }
 
-    fn subscribe(&mut self, session: &mut BinanceWsSession) -> Result<Value, SimError> {
+    fn subscribe(&mut self, session: &mut BinanceWsSession, api_key: String) -> Result<Value, SimError> {
         if session.subscription.is_some() {
             return Err(SimError::SubscriptionActive);
         }
         let id = session.next_subscription_id;
         session.next_subscription_id += 1;
         session.subscription = Some(id);
+        session.subscribed_account = self.account_of(&api_key);
         session.cursor = self.exchange.last_event_seq();
         Ok(json!({ "subscriptionId": id }))
     }

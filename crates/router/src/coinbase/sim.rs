@@ -21,6 +21,13 @@
 //!
 //! Orders trade against the product's book through the shared matching engine
 //! ([`crate::sim::exchange`]); the fee (0.6 % by default) is charged in the quote currency.
+//!
+//! Each registered key is an account of its own: its requests (and its `user` channel) see its
+//! own orders and fills only; another key's order id is not found, a batch cancel of it fails
+//! (`UNKNOWN_CANCEL_ORDER`), and a `client_order_id` is unique within the account. Two keys'
+//! orders trade with each other as two participants' would: a new order crossing another key's
+//! resting order takes it at that order's price (the resting one as maker); a post-only one is
+//! refused (`INVALID_LIMIT_PRICE_POST_ONLY`).
 //! The `user` WebSocket channel on the same exchange: [`super::sim_ws`], `CoinbaseSim::start_ws`.
 
 use std::collections::HashMap;
@@ -68,9 +75,12 @@ pub struct CoinbaseSimState {
     host: String,
     requests_per_s: u32,
     windows: HashMap<String, (i64, u32)>,
-    by_client_id: HashMap<String, u64>,
+    /// Orders by (account, client order id).
+    by_client_id: HashMap<(String, String), u64>,
     placed: HashMap<u64, Placed>,
     lose_responses: u32,
+    /// The account (key name) of the request being handled.
+    account: String,
 }
 
 /// A running simulator (stops when dropped).
@@ -106,6 +116,7 @@ impl CoinbaseSim {
             by_client_id: HashMap::new(),
             placed: HashMap::new(),
             lose_responses: 0,
+            account: String::new(),
         })
         .await
     }
@@ -125,6 +136,11 @@ impl CoinbaseSim {
     /// [`CoinbaseSimState::set_product_grid`]: the venue changes `product`'s increments.
     pub fn set_product_grid(&self, product: &str, tick: &str, lot: &str) -> Result<(), String> {
         self.venue().set_product_grid(product, tick, lot)
+    }
+
+    /// Open orders of one key's account (all products).
+    pub fn open_order_count_of(&self, key_name: &str) -> usize {
+        self.venue().exchange.open_orders_of(key_name, None).count()
     }
 
     /// Open orders (all products).
@@ -228,6 +244,7 @@ impl SimVenue for CoinbaseSimState {
         let Some(key) = key else {
             return refusal(401, "UNAUTHENTICATED", "invalid or expired token for this request");
         };
+        self.account.clone_from(&key);
         let second = now.div_euclid(1000);
         let window = self.windows.entry(key).or_insert((second, 0));
         if window.0 != second {
@@ -245,7 +262,9 @@ impl SimVenue for CoinbaseSimState {
             ("GET", "/historical/fills") => self.list_fills(&params),
             ("GET", id) if id.starts_with("/historical/") => {
                 let id = &id["/historical/".len()..];
-                match parse_uuid("00000000-0000-4000-8000-", id).and_then(|n| self.exchange.orders.get(&n)) {
+                let found = parse_uuid("00000000-0000-4000-8000-", id).and_then(|n| self.exchange.orders.get(&n));
+                // Another account's order is not found.
+                match found.filter(|o| o.account == self.account) {
                     Some(order) => Ok(json!({ "order": self.order_json(order) })),
                     None => return refusal(404, "NOT_FOUND", "order with this orderID was not found"),
                 }
@@ -297,7 +316,7 @@ impl CoinbaseSimState {
         let product = text("product_id").ok_or("product_id is required")?;
         let side = text("side").ok_or("side is required")?;
         let configuration = request.get("order_configuration").cloned().ok_or("order_configuration is required")?;
-        if let Some(&id) = self.by_client_id.get(&client_order_id) {
+        if let Some(&id) = self.by_client_id.get(&(self.account.clone(), client_order_id.clone())) {
             return Ok(self.success(id));
         }
         let Some(sym) = self.exchange.symbols.get(&product) else {
@@ -341,7 +360,7 @@ impl CoinbaseSimState {
         };
         let new =
             SimNewOrder { symbol: product, is_buy, order_type, price, qty, client_order_id: client_order_id.clone() };
-        let id = match self.exchange.place(new, now) {
+        let id = match self.exchange.place_for(&self.account, new, now) {
             Ok((id, _)) => id,
             Err(err) => {
                 let (reason, message) = match err {
@@ -353,7 +372,7 @@ impl CoinbaseSimState {
                 return Ok(failure(reason, message, &configuration));
             }
         };
-        self.by_client_id.insert(client_order_id, id);
+        self.by_client_id.insert((self.account.clone(), client_order_id), id);
         self.placed.insert(id, Placed { configuration });
         Ok(self.success(id))
     }
@@ -382,7 +401,8 @@ impl CoinbaseSimState {
         for id in ids {
             let text = id.as_str().unwrap_or("");
             let n = parse_uuid("00000000-0000-4000-8000-", text);
-            let canceled = n.is_some_and(|n| self.exchange.cancel(None, Some(n), None, now).is_ok());
+            let mine = n.filter(|n| self.exchange.orders.get(n).is_some_and(|o| o.account == self.account));
+            let canceled = mine.is_some_and(|n| self.exchange.cancel(None, Some(n), None, now).is_ok());
             results.push(json!({
                 "success": canceled,
                 "failure_reason": if canceled { "UNKNOWN_CANCEL_FAILURE_REASON" } else { "UNKNOWN_CANCEL_ORDER" },
@@ -414,6 +434,7 @@ impl CoinbaseSimState {
             .orders
             .values()
             .rev()
+            .filter(|o| o.account == self.account)
             .filter(|o| statuses.is_empty() || statuses.contains(&Self::status(o)))
             .filter(|o| products.is_empty() || products.contains(&o.new.symbol.as_str()))
             .collect();
@@ -440,6 +461,7 @@ impl CoinbaseSimState {
             .trades
             .values()
             .rev()
+            .filter(|t| self.exchange.orders.get(&t.order_id).is_some_and(|o| o.account == self.account))
             .filter(|t| orders.is_empty() || orders.contains(&t.order_id))
             .filter(|t| products.is_empty() || products.contains(&t.symbol.as_str()))
             .collect();

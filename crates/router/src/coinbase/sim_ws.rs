@@ -29,6 +29,8 @@ pub struct CoinbaseWsSession {
     subscribed: bool,
     cursor: u64,
     sequence: u64,
+    /// The account (key name) whose orders the subscription shows.
+    account: String,
 }
 
 fn error(message: &str) -> String {
@@ -56,15 +58,19 @@ impl WsVenue for CoinbaseSimState {
         }
         let now_s = local_ms().div_euclid(1000);
         let token = field("jwt");
-        let ok = self.key_names_and_public_keys().any(|(name, public)| {
-            verify_coinbase_jwt(token, public, now_s).is_ok_and(|c| c.sub == *name && c.uri.is_empty())
+        let account = self.key_names_and_public_keys().find_map(|(name, public)| {
+            verify_coinbase_jwt(token, public, now_s)
+                .is_ok_and(|c| c.sub == *name && c.uri.is_empty())
+                .then(|| name.clone())
         });
-        if !ok {
+        let Some(account) = account else {
             return vec![error("authentication failure")];
-        }
+        };
         session.subscribed = true;
+        session.account = account;
         session.cursor = self.exchange().last_event_seq();
-        let open: Vec<Value> = self.exchange().open_orders(None).map(|o| self.user_order(o, None)).collect();
+        let open: Vec<Value> =
+            self.exchange().open_orders_of(&session.account, None).map(|o| self.user_order(o, None)).collect();
         let subscriptions = json!([{ "subscriptions": { "user": [] } }]);
         let snapshot = json!([{ "type": "snapshot", "orders": open }]);
         vec![self.frame(session, "subscriptions", subscriptions), self.frame(session, "user", snapshot)]
@@ -78,7 +84,8 @@ impl WsVenue for CoinbaseSimState {
         let mut out = Vec::new();
         for event in events {
             session.cursor = event.seq;
-            let Some(order) = self.exchange().orders.get(&event.order_id) else { continue };
+            let order = self.exchange().orders.get(&event.order_id).filter(|o| o.account == session.account);
+            let Some(order) = order else { continue };
             let entry = self.user_order(order, Some(&event));
             out.push(self.frame(session, "user", json!([{ "type": "update", "orders": [entry] }])));
         }

@@ -27,7 +27,10 @@
 //! Orders trade against the pair's book (the shared matching engine,
 //! [`crate::sim::exchange::SimExchange`]; a recorded Kraken book through
 //! [`SimSymbol::from_levels`]); fees are charged in the quote currency (Kraken's default), at
-//! the rate [`KrakenSimConfig::fee_rate`]. Each key's balances start at
+//! the rate [`KrakenSimConfig::fee_rate`] (a maker's at [`KrakenSimConfig::maker_fee_rate`]
+//! when set). Two keys' orders trade with each other: a new order, or an `AmendOrder` moving a
+//! limit price, that crosses another key's resting order takes it as the taker (a post-only
+//! one is refused, `EOrder:Post only order`). Each key's balances start at
 //! [`KrakenSimConfig::balances`] and
 //! move with every trade; with [`KrakenSimConfig::check_funds`] an order the account cannot pay
 //! for (open orders holding their share) is refused with `EOrder:Insufficient funds`
@@ -84,6 +87,9 @@ pub struct KrakenSimConfig {
     pub tier: Tier,
     /// Commission rate (Kraken's starter taker fee, 0.26 %, by default).
     pub fee_rate: Decimal,
+    /// A maker's commission rate when it differs from `fee_rate` (Kraken's Starter maker fee is
+    /// 0.16 %); `None`: every trade pays `fee_rate`.
+    pub maker_fee_rate: Option<Decimal>,
     /// Starting balances by Kraken asset name (`"ZUSD"`, `"XXBT"`), of each key's account.
     pub balances: Vec<(String, Decimal)>,
     /// Whether orders are checked against the balances (`EOrder:Insufficient funds`); off by
@@ -99,6 +105,7 @@ impl KrakenSimConfig {
             keys,
             tier: Tier::STARTER,
             fee_rate: Decimal::new(26, 4),
+            maker_fee_rate: None,
             balances: Vec::new(),
             check_funds: false,
         }
@@ -172,6 +179,7 @@ impl KrakenSim {
         }
         let mut exchange = SimExchange::new(config.pairs.iter().map(|p| p.symbol.clone()).collect());
         exchange.fee_rate = config.fee_rate;
+        exchange.maker_fee_rate = config.maker_fee_rate;
         exchange.fee_in_quote = true;
         let sim = SimServer::serve(KrakenSimState {
             exchange,

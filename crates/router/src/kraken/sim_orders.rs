@@ -184,14 +184,8 @@ impl KrakenSimState {
             None => format!("#{}", self.exchange.orders.len()),
         };
         // Another account's resting orders are counterparties like the book's (a key never
-        // trades with its own orders: they are left out).
-        let others: std::collections::HashSet<u64> = self
-            .exchange
-            .open_orders(Some(&new.symbol))
-            .map(|o| o.order_id)
-            .filter(|id| self.extras.get(id).is_some_and(|e| e.owner != api_key))
-            .collect();
-        let (order_id, _) = self.exchange.place_against(new, now, &others)?;
+        // trades with its own orders).
+        let (order_id, _) = self.exchange.place_for(api_key, new, now)?;
         let reason = (self.exchange.orders[&order_id].status == "EXPIRED").then_some("Unfilled remainder of IOC");
         let owner = api_key.to_owned();
         self.extras.insert(order_id, OrderExtra { userref, cl_ord_id, oflags, reason, owner });
@@ -201,13 +195,19 @@ impl KrakenSimState {
 
     /// `AmendOrder`: a new quantity and/or limit price for an open limit order, keeping its
     /// queue place when only the quantity goes down (the engine keeps our resting orders outside
-    /// the book, so every amend keeps it here).
+    /// the book, so every amend keeps it here). A limit price moved across the book or another
+    /// account's resting order trades there at once, the amended order as the taker
+    /// ([`crate::sim::exchange::SimExchange::amend`]); with `post_only=true`, or on an order
+    /// placed post-only (`oflags=post`), such an amend is refused (`EOrder:Post only order`)
+    /// and the order stays as it was.
     pub(super) fn amend_order(&mut self, api_key: &str, params: &Params, now: i64) -> Result<Value, KrakenError> {
         let id = self.named_order(api_key, params)?;
         let order = &self.exchange.orders[&id];
         if !is_open(order.status) {
             return Err(KrakenError::new("EOrder:Unknown order"));
         }
+        let post_only = flag(params, "post_only")?
+            || self.extras.get(&id).is_some_and(|e| e.oflags.split(',').any(|f| f == "post"));
         let symbol = order.new.symbol.clone();
         let age = now - order.update_ms;
         let counter = self.trading(api_key, &symbol);
@@ -224,20 +224,15 @@ impl KrakenSimState {
         if new_qty.is_none() && new_price.is_none() {
             return Err(KrakenError::new("EGeneral:Invalid arguments"));
         }
-        let current = &self.exchange.orders[&id].new;
-        let (qty, price) = (new_qty.unwrap_or(current.qty), new_price.filter(|&p| p > 0).unwrap_or(current.price));
+        let current = &self.exchange.orders[&id];
+        if new_qty.is_some_and(|q| q <= current.executed) {
+            return Err(KrakenError::invalid("order_qty"));
+        }
+        let (qty, price) =
+            (new_qty.unwrap_or(current.new.qty), new_price.filter(|&p| p > 0).unwrap_or(current.new.price));
         self.check_amend_funds(id, qty, price)?;
-        let order = self.exchange.orders.get_mut(&id).ok_or(KrakenError::new("EOrder:Unknown order"))?;
-        if let Some(q) = new_qty {
-            if q <= order.executed {
-                return Err(KrakenError::invalid("order_qty"));
-            }
-            order.new.qty = q;
-        }
-        if let Some(p) = new_price.filter(|&p| p > 0) {
-            order.new.price = p;
-        }
-        order.update_ms = now;
+        self.exchange.amend(id, qty, price, post_only, now)?;
+        self.settle_balances();
         Ok(json!({ "amend_id": txid(b'A', id) }))
     }
 

@@ -393,7 +393,7 @@ impl KrakenSimState {
             let rest_name = match name.as_str() {
                 "token" => continue,
                 "order_id" => "txid",
-                "cl_ord_id" | "order_qty" | "limit_price" => name.as_str(),
+                "cl_ord_id" | "order_qty" | "limit_price" | "post_only" => name.as_str(),
                 _ => return Err(format!("EGeneral:Invalid arguments:{name}")),
             };
             if rest_name == "txid" || rest_name == "cl_ord_id" {

@@ -199,6 +199,10 @@ pub struct SimOrder {
     pub time_ms: i64,
     /// Last update time, ms.
     pub update_ms: i64,
+    /// The account (API key) that placed it; `""` on a venue of one account
+    /// ([`SimExchange::place`]). Orders of different accounts trade with each other
+    /// ([`SimExchange::place_for`]).
+    pub account: String,
 }
 
 /// One of our trades.
@@ -273,8 +277,10 @@ pub struct SimExchange {
     pub orders: BTreeMap<u64, SimOrder>,
     /// Every trade by id.
     pub trades: BTreeMap<u64, SimTrade>,
-    /// Commission rate (0.001 = 10 bp).
+    /// Commission rate (0.001 = 10 bp): a taker's, and a maker's unless `maker_fee_rate`.
     pub fee_rate: Decimal,
+    /// A maker's commission rate, when it differs from `fee_rate`.
+    pub maker_fee_rate: Option<Decimal>,
     /// Whether the commission is always charged in the quote asset (Kraken's default); else in
     /// the asset received (Binance).
     pub fee_in_quote: bool,
@@ -297,6 +303,7 @@ impl SimExchange {
             orders: BTreeMap::new(),
             trades: BTreeMap::new(),
             fee_rate: Decimal::new(1, 3),
+            maker_fee_rate: None,
             fee_in_quote: false,
             next_order_id: 1_000_001,
             next_trade_id: 5_000_001,
@@ -349,40 +356,107 @@ impl SimExchange {
         now_ms: i64,
         counterparties: &HashSet<u64>,
     ) -> Result<(u64, Vec<u64>), MatchError> {
-        // The best resting counterparty within `limit` (any price without one): (price, id).
-        let resting_best = |ex: &SimExchange, limit: Option<i64>| -> Option<(i64, u64)> {
-            let mut best: Option<(i64, u64)> = None;
-            for &id in counterparties {
-                let Some(o) = ex.orders.get(&id) else { continue };
-                let (p, open) = (o.new.price, o.new.qty - o.executed);
-                if !is_open(o.status) || o.new.symbol != new.symbol || o.new.is_buy == new.is_buy || open <= 0 {
-                    continue;
-                }
-                if limit.is_some_and(|l| if new.is_buy { p > l } else { p < l }) {
-                    continue;
-                }
-                let better = |(bp, bid): (i64, u64)| {
-                    if p == bp {
-                        id < bid
-                    } else if new.is_buy {
-                        p < bp
-                    } else {
-                        p > bp
-                    }
-                };
-                if best.is_none_or(better) {
-                    best = Some((p, id));
-                }
+        self.place_in("", new, now_ms, counterparties)
+    }
+
+    /// [`Self::place`] in `account`'s name: the order trades with every other account's resting
+    /// orders it crosses ([`Self::place_against`] with [`Self::counterparties_of`]), never with
+    /// its own account's.
+    pub fn place_for(&mut self, account: &str, new: SimNewOrder, now_ms: i64) -> Result<(u64, Vec<u64>), MatchError> {
+        let others = self.counterparties_of(account, &new.symbol);
+        self.place_in(account, new, now_ms, &others)
+    }
+
+    /// The open orders on `symbol` of accounts other than `account`: what `account`'s orders
+    /// trade with.
+    pub fn counterparties_of(&self, account: &str, symbol: &str) -> HashSet<u64> {
+        self.open_orders(Some(symbol)).filter(|o| o.account != account).map(|o| o.order_id).collect()
+    }
+
+    /// The open orders of one account (all symbols, or one), oldest first.
+    pub fn open_orders_of<'a>(
+        &'a self,
+        account: &'a str,
+        symbol: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a SimOrder> + 'a {
+        self.open_orders(symbol).filter(move |o| o.account == account)
+    }
+
+    /// An order of one account (open or closed) by id or client id ([`Self::find`] among that
+    /// account's orders: another account's order is not found).
+    pub fn find_of(
+        &self,
+        account: &str,
+        symbol: Option<&str>,
+        order_id: Option<u64>,
+        client_id: Option<&str>,
+    ) -> Option<&SimOrder> {
+        self.orders.values().rev().find(|o| {
+            o.account == account
+                && symbol.is_none_or(|s| s == o.new.symbol)
+                && order_id.is_none_or(|id| id == o.order_id)
+                && client_id.is_none_or(|c| c == o.new.client_order_id)
+        })
+    }
+
+    /// The best open order among `counterparties` that a `symbol` order on this side can trade
+    /// with within `limit` (any price without one): (price, id); best price first, at one price
+    /// the oldest.
+    fn best_resting(
+        &self,
+        symbol: &str,
+        is_buy: bool,
+        limit: Option<i64>,
+        counterparties: &HashSet<u64>,
+    ) -> Option<(i64, u64)> {
+        let mut best: Option<(i64, u64)> = None;
+        for &id in counterparties {
+            let Some(o) = self.orders.get(&id) else { continue };
+            let (p, open) = (o.new.price, o.new.qty - o.executed);
+            if !is_open(o.status) || o.new.symbol != symbol || o.new.is_buy == is_buy || open <= 0 {
+                continue;
             }
-            best
-        };
+            if limit.is_some_and(|l| if is_buy { p > l } else { p < l }) {
+                continue;
+            }
+            let better = |(bp, bid): (i64, u64)| {
+                if p == bp {
+                    id < bid
+                } else if is_buy {
+                    p < bp
+                } else {
+                    p > bp
+                }
+            };
+            if best.is_none_or(better) {
+                best = Some((p, id));
+            }
+        }
+        best
+    }
+
+    /// Whether an order on this side at `price` would take liquidity: it crosses the book's
+    /// best level or one of `counterparties`.
+    fn would_cross(&self, symbol: &str, is_buy: bool, price: i64, counterparties: &HashSet<u64>) -> bool {
+        let Some(sym) = self.symbols.get(symbol) else { return false };
+        let best = if is_buy { sym.asks.keys().next() } else { sym.bids.keys().next_back() };
+        best.is_some_and(|&b| if is_buy { b <= price } else { b >= price })
+            || self.best_resting(symbol, is_buy, Some(price), counterparties).is_some()
+    }
+
+    fn place_in(
+        &mut self,
+        account: &str,
+        new: SimNewOrder,
+        now_ms: i64,
+        counterparties: &HashSet<u64>,
+    ) -> Result<(u64, Vec<u64>), MatchError> {
         let sym = self.symbols.get(&new.symbol).ok_or(MatchError::UnknownSymbol)?;
         if new.qty < sym.min_qty_lots {
             return Err(MatchError::BelowMinQty);
         }
         let book = if new.is_buy { &sym.asks } else { &sym.bids };
         let best = if new.is_buy { book.keys().next() } else { book.keys().next_back() };
-        let crosses = |price: i64| best.is_some_and(|&b| if new.is_buy { b <= price } else { b >= price });
         let notional_price = match new.order_type {
             SimOrderType::Market => *best.ok_or(MatchError::NoLiquidity)?,
             _ => new.price,
@@ -391,11 +465,14 @@ impl SimExchange {
             return Err(MatchError::BelowMinNotional);
         }
         if new.order_type == SimOrderType::LimitMaker
-            && (crosses(new.price) || resting_best(self, Some(new.price)).is_some())
+            && self.would_cross(&new.symbol, new.is_buy, new.price, counterparties)
         {
             return Err(MatchError::WouldCross);
         }
-        let duplicate = self.orders.values().any(|o| is_open(o.status) && o.new.client_order_id == new.client_order_id);
+        let duplicate = self
+            .orders
+            .values()
+            .any(|o| is_open(o.status) && o.account == account && o.new.client_order_id == new.client_order_id);
         if duplicate {
             return Err(MatchError::DuplicateClientId);
         }
@@ -411,7 +488,9 @@ impl SimExchange {
             .filter(|o| within(o.new.price))
             .map(|o| o.new.qty - o.executed)
             .sum();
-        let available: i64 = book.iter().filter(|(&p, _)| within(p)).map(|(_, &q)| q).sum::<i64>() + resting_available;
+        let book = self.symbols.get(&new.symbol).map(|s| if new.is_buy { &s.asks } else { &s.bids });
+        let book_available: i64 = book.into_iter().flatten().filter(|(&p, _)| within(p)).map(|(_, &q)| q).sum();
+        let available = book_available + resting_available;
         let order_id = self.next_order_id;
         self.next_order_id += 1;
         let mut order = SimOrder {
@@ -422,46 +501,13 @@ impl SimExchange {
             status: "NEW",
             time_ms: now_ms,
             update_ms: now_ms,
+            account: account.to_owned(),
         };
         self.log(&order, SimEventKind::New, now_ms);
         let fok_short = new.order_type == SimOrderType::Limit(SimTif::Fok) && available < new.qty;
         let mut trade_ids = Vec::new();
         if !fok_short && new.order_type != SimOrderType::LimitMaker {
-            while order.executed < new.qty {
-                let resting = resting_best(self, limit);
-                let sym = self.symbols.get_mut(&new.symbol).ok_or(MatchError::UnknownSymbol)?;
-                let book = if new.is_buy { &mut sym.asks } else { &mut sym.bids };
-                let level = if new.is_buy { book.iter_mut().next() } else { book.iter_mut().next_back() };
-                let level = level
-                    .map(|(&p, q)| (p, q))
-                    .filter(|&(p, _)| limit.is_none_or(|l| if new.is_buy { p <= l } else { p >= l }));
-                // Another account's order strictly better than the book's level trades first.
-                let resting = resting
-                    .filter(|&(rp, _)| level.as_ref().is_none_or(|&(p, _)| if new.is_buy { rp < p } else { rp > p }));
-                if let Some((price, maker_id)) = resting {
-                    let Some(mut maker) = self.orders.remove(&maker_id) else { break };
-                    let qty = (maker.new.qty - maker.executed).min(new.qty - order.executed);
-                    let maker_trade = self.record_trade(&mut maker, price, qty, true, now_ms);
-                    maker.status = if maker.executed == maker.new.qty { "FILLED" } else { "PARTIALLY_FILLED" };
-                    self.log(&maker, SimEventKind::Trade(maker_trade), now_ms);
-                    self.orders.insert(maker_id, maker);
-                    let trade_id = self.record_trade(&mut order, price, qty, false, now_ms);
-                    order.status = if order.executed == new.qty { "FILLED" } else { "PARTIALLY_FILLED" };
-                    self.log(&order, SimEventKind::Trade(trade_id), now_ms);
-                    trade_ids.push(trade_id);
-                    continue;
-                }
-                let Some((price, level_qty)) = level else { break };
-                let qty = (*level_qty).min(new.qty - order.executed);
-                *level_qty -= qty;
-                if *level_qty == 0 {
-                    book.remove(&price);
-                }
-                let trade_id = self.record_trade(&mut order, price, qty, false, now_ms);
-                order.status = if order.executed == new.qty { "FILLED" } else { "PARTIALLY_FILLED" };
-                self.log(&order, SimEventKind::Trade(trade_id), now_ms);
-                trade_ids.push(trade_id);
-            }
+            trade_ids = self.take(&mut order, limit, counterparties, now_ms);
         }
         let rests = matches!(new.order_type, SimOrderType::Limit(SimTif::Gtc) | SimOrderType::LimitMaker);
         order.status = if order.executed == new.qty {
@@ -480,6 +526,91 @@ impl SimExchange {
         Ok((order_id, trade_ids))
     }
 
+    /// `order` (out of `orders` while it trades) takes liquidity up to its quantity within
+    /// `limit`: the book's levels and the resting orders among `counterparties`, best price
+    /// first, another account's order before the book's level at one price only when strictly
+    /// better. Each match with a resting order is two trades, the resting order's as maker and
+    /// `order`'s as taker. Returns `order`'s trade ids.
+    fn take(
+        &mut self,
+        order: &mut SimOrder,
+        limit: Option<i64>,
+        counterparties: &HashSet<u64>,
+        now_ms: i64,
+    ) -> Vec<u64> {
+        let (symbol, is_buy, qty_wanted) = (order.new.symbol.clone(), order.new.is_buy, order.new.qty);
+        let mut trade_ids = Vec::new();
+        while order.executed < qty_wanted {
+            let resting = self.best_resting(&symbol, is_buy, limit, counterparties);
+            let Some(sym) = self.symbols.get_mut(&symbol) else { break };
+            let book = if is_buy { &mut sym.asks } else { &mut sym.bids };
+            let level = if is_buy { book.iter_mut().next() } else { book.iter_mut().next_back() };
+            let level = level
+                .map(|(&p, q)| (p, q))
+                .filter(|&(p, _)| limit.is_none_or(|l| if is_buy { p <= l } else { p >= l }));
+            // Another account's order strictly better than the book's level trades first.
+            let resting =
+                resting.filter(|&(rp, _)| level.as_ref().is_none_or(|&(p, _)| if is_buy { rp < p } else { rp > p }));
+            if let Some((price, maker_id)) = resting {
+                let Some(mut maker) = self.orders.remove(&maker_id) else { break };
+                let qty = (maker.new.qty - maker.executed).min(qty_wanted - order.executed);
+                let maker_trade = self.record_trade(&mut maker, price, qty, true, now_ms);
+                maker.status = if maker.executed == maker.new.qty { "FILLED" } else { "PARTIALLY_FILLED" };
+                self.log(&maker, SimEventKind::Trade(maker_trade), now_ms);
+                self.orders.insert(maker_id, maker);
+                let trade_id = self.record_trade(order, price, qty, false, now_ms);
+                order.status = if order.executed == qty_wanted { "FILLED" } else { "PARTIALLY_FILLED" };
+                self.log(order, SimEventKind::Trade(trade_id), now_ms);
+                trade_ids.push(trade_id);
+                continue;
+            }
+            let Some((price, level_qty)) = level else { break };
+            let qty = (*level_qty).min(qty_wanted - order.executed);
+            *level_qty -= qty;
+            if *level_qty == 0 {
+                book.remove(&price);
+            }
+            let trade_id = self.record_trade(order, price, qty, false, now_ms);
+            order.status = if order.executed == qty_wanted { "FILLED" } else { "PARTIALLY_FILLED" };
+            self.log(order, SimEventKind::Trade(trade_id), now_ms);
+            trade_ids.push(trade_id);
+        }
+        trade_ids
+    }
+
+    /// Amends an open order in place, keeping its id: its quantity to `qty` lots (above what
+    /// executed; the caller checks) and its limit price to `price` ticks. Moved to a price that
+    /// crosses the book or another account's resting order it trades there at once as a taker,
+    /// as a new order would ([`Self::place_for`]); what remains rests at the new price. With
+    /// `post_only`, an amend that would take liquidity is refused ([`MatchError::WouldCross`])
+    /// and changes nothing. Returns the trade ids.
+    pub fn amend(
+        &mut self,
+        order_id: u64,
+        qty: i64,
+        price: i64,
+        post_only: bool,
+        now_ms: i64,
+    ) -> Result<Vec<u64>, MatchError> {
+        let order = self.orders.get(&order_id).filter(|o| is_open(o.status)).ok_or(MatchError::UnknownOrder)?;
+        let (symbol, is_buy, moves) = (order.new.symbol.clone(), order.new.is_buy, order.new.price != price);
+        let others = self.counterparties_of(&order.account, &symbol);
+        if moves && post_only && self.would_cross(&symbol, is_buy, price, &others) {
+            return Err(MatchError::WouldCross);
+        }
+        let Some(mut order) = self.orders.remove(&order_id) else { return Err(MatchError::UnknownOrder) };
+        order.new.qty = qty.max(order.executed);
+        order.new.price = price;
+        order.update_ms = now_ms;
+        self.log(&order, SimEventKind::Amended, now_ms);
+        let trades = if moves { self.take(&mut order, Some(price), &others, now_ms) } else { Vec::new() };
+        if order.executed >= order.new.qty {
+            order.status = "FILLED";
+        }
+        self.orders.insert(order_id, order);
+        Ok(trades)
+    }
+
     fn record_trade(&mut self, order: &mut SimOrder, price: i64, qty: i64, is_maker: bool, now_ms: i64) -> u64 {
         let id = self.next_trade_id;
         self.next_trade_id += 1;
@@ -487,10 +618,11 @@ impl SimExchange {
             Some(s) => (s.notional(price, qty), s.base_asset.clone(), s.quote_asset.clone(), s.step_size.value(qty)),
             None => (Decimal::new(0, 0), String::new(), String::new(), Decimal::new(0, 0)),
         };
+        let rate = if is_maker { self.maker_fee_rate.unwrap_or(self.fee_rate) } else { self.fee_rate };
         let (commission, commission_asset) = if order.new.is_buy && !self.fee_in_quote {
-            (mul(qty_dec, self.fee_rate), base)
+            (mul(qty_dec, rate), base)
         } else {
-            (mul(notional, self.fee_rate), quote)
+            (mul(notional, rate), quote)
         };
         let sum = add(order.cum_quote, notional);
         order.cum_quote = sum;
@@ -643,3 +775,7 @@ pub fn add(a: Decimal, b: Decimal) -> Decimal {
     let scale = a.scale().max(b.scale());
     Decimal::new(a.mantissa() * 10i128.pow(scale - a.scale()) + b.mantissa() * 10i128.pow(scale - b.scale()), scale)
 }
+
+#[cfg(test)]
+#[path = "exchange_tests.rs"]
+mod tests;

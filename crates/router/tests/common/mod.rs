@@ -51,6 +51,12 @@ pub fn keys() -> Vec<SimKey> {
     ]
 }
 
+/// Both keys in one account (as two API keys of one Binance account): each sees the other's
+/// orders.
+pub fn one_account(cfg: &mut SimConfig) {
+    cfg.shared_accounts = [HMAC_KEY, ED_KEY].iter().map(|k| ((*k).to_owned(), "main".to_owned())).collect();
+}
+
 pub async fn sim_with(config: impl FnOnce(&mut SimConfig)) -> BinanceSim {
     let mut cfg = SimConfig::new(vec![btcusdt()], keys());
     config(&mut cfg);
