@@ -29,6 +29,7 @@ pub mod tables;
 use crate::error::OrderError;
 use crate::event::{Event, EventSink, RejectReason};
 use crate::order::{Command, NewOrder, OrderType, Side, StpMode, TimeInForce};
+use crate::order_book::OrderBook;
 
 /// Size of an encoded command.
 pub const COMMAND_SIZE: usize = 48;
@@ -168,6 +169,46 @@ pub fn decode_command(b: &[u8; COMMAND_SIZE]) -> Result<Command, OrderError> {
         },
         _ => return Err(bad("command kind must be 0 (new), 1 (cancel), 2 (amend) or 3 (mass cancel)")),
     })
+}
+
+/// Runs one 48-byte command record on `book`, events to `sink`: the same as
+/// [`decode_command`] then [`OrderBook::execute`] (the same events, the same error), but
+/// dispatched straight from the record's kind byte, with no [`Command`] built and moved on the
+/// way. For callers that do not keep the decoded command (a journal needs it: use
+/// [`decode_command`] there).
+#[inline]
+pub fn execute_record<S: EventSink>(
+    book: &mut OrderBook,
+    b: &[u8; COMMAND_SIZE],
+    sink: &mut S,
+) -> Result<(), OrderError> {
+    let order_id = u64_at(b, 0);
+    let (kind, fl) = (b[36], b[41]);
+    match kind {
+        0 => {
+            let order = new_order(
+                order_id,
+                u32_at(b, 32),
+                b[37],
+                b[38],
+                b[39],
+                b[40],
+                fl & flags::POST_ONLY != 0,
+                i64_at(b, 8),
+                i64_at(b, 16),
+                i64_at(b, 24),
+            )?;
+            book.submit(&order, sink)
+        }
+        1 => book.cancel(order_id, sink),
+        2 => {
+            let price = (fl & flags::HAS_PRICE != 0).then(|| i64_at(b, 8));
+            let qty = (fl & flags::HAS_QTY != 0).then(|| i64_at(b, 16));
+            book.amend(order_id, price, qty, sink)
+        }
+        // A mass cancel, or an unknown kind's error: rare, so through the decoder.
+        _ => decode_command(b).and_then(|cmd| book.execute(&cmd, sink)),
+    }
 }
 
 /// Encodes a command into a 48-byte record (the inverse of [`decode_command`]).
