@@ -538,6 +538,65 @@ mod tests {
         }
     }
 
+    /// A random command record: mostly valid commands on a narrow book (crossing, partial
+    /// fills, icebergs, self-trade prevention, unknown and dead ids), and every byte field
+    /// sometimes out of range (unknown kinds, sides, types, time in force, STP codes).
+    fn random_record(rng: &mut crate::rng::SplitMix64) -> [u8; COMMAND_SIZE] {
+        let mut b = [0u8; COMMAND_SIZE];
+        let odd = |rng: &mut crate::rng::SplitMix64, valid: u64| {
+            if rng.below(20) == 0 {
+                valid + rng.below(3)
+            } else {
+                rng.below(valid)
+            }
+        };
+        b[0..8].copy_from_slice(&(1 + rng.below(30)).to_le_bytes());
+        b[8..16].copy_from_slice(&rng.range(95, 106).to_le_bytes());
+        b[16..24].copy_from_slice(&rng.range(-1, 12).to_le_bytes());
+        let display = if rng.below(5) == 0 { rng.range(0, 4) } else { 0 };
+        b[24..32].copy_from_slice(&display.to_le_bytes());
+        b[32..36].copy_from_slice(&(1 + rng.below(3) as u32).to_le_bytes());
+        b[36] = match rng.below(40) {
+            0..=19 => 0,
+            20..=28 => 1,
+            29..=37 => 2,
+            38 => 3,
+            _ => 4 + rng.below(250) as u8,
+        };
+        b[37] = odd(rng, if b[36] == 3 { 3 } else { 2 }) as u8;
+        b[38] = odd(rng, 2) as u8;
+        b[39] = odd(rng, 3) as u8;
+        b[40] = odd(rng, 5) as u8;
+        b[41] = rng.below(16) as u8;
+        b
+    }
+
+    #[test]
+    fn records_run_straight_give_the_events_errors_and_book_of_the_decoded_commands() {
+        let spec = crate::InstrumentSpec::from_units("T", "0.01", "1", 1, 10, 96, 104).expect("valid spec");
+        let (mut outcomes, mut refused) = ([0usize; 7], 0);
+        for seed in 0..40 {
+            let mut rng = crate::rng::SplitMix64::new(seed);
+            let (mut decoded, mut direct) = (OrderBook::new(spec.clone()), OrderBook::new(spec.clone()));
+            for i in 0..500 {
+                let rec = random_record(&mut rng);
+                let (mut want, mut got) = (Vec::new(), Vec::new());
+                let expected = decode_command(&rec).and_then(|cmd| decoded.execute(&cmd, &mut want));
+                let result = execute_record(&mut direct, &rec, &mut got);
+                assert_eq!(result, expected, "seed {seed}, command {i}: {rec:?}");
+                assert_eq!(got, want, "seed {seed}, command {i}: {rec:?}");
+                refused += usize::from(result.is_err());
+                for ev in &got {
+                    outcomes[usize::from(encode_event(ev, 0, 0)[72])] += 1;
+                }
+            }
+            assert_eq!(direct.snapshot(), decoded.snapshot(), "seed {seed}");
+        }
+        // The streams reach every event kind and both kinds of refusal.
+        assert!(outcomes[1..].iter().all(|&n| n > 0), "event kinds reached: {outcomes:?}");
+        assert!(refused > 0);
+    }
+
     #[test]
     fn a_drain_hands_over_the_records_and_reserves_as_much_for_the_next_ones() {
         let mut sink = RecordSink { instrument: 3, command: 1, ..RecordSink::default() };
