@@ -592,7 +592,7 @@ mod tests {
             }
             assert_eq!(direct.snapshot(), decoded.snapshot(), "seed {seed}");
         }
-        // The streams reach every event kind and both kinds of refusal.
+        // The streams reach every event kind, and refusals.
         assert!(outcomes[1..].iter().all(|&n| n > 0), "event kinds reached: {outcomes:?}");
         assert!(refused > 0);
     }
