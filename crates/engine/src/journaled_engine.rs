@@ -239,10 +239,20 @@ impl JournaledEngine {
     ) -> Result<Vec<u8>, JournaledError> {
         self.check(id)?;
         let book = self.engine.book_mut(id);
-        let mut journal = self.journal.as_mut();
         let mut sink = RecordSink::with_capacity(input.len() / COMMAND_SIZE * 3);
         sink.instrument = id;
         sink.skip_book_deltas = !book_deltas;
+        let Some(journal) = self.journal.as_mut() else {
+            // No journal: each record straight to the book, no command decoded aside.
+            for (i, chunk) in input.chunks_exact(COMMAND_SIZE).enumerate() {
+                sink.command = u32::try_from(i).unwrap_or(u32::MAX);
+                let rec: &[u8; COMMAND_SIZE] = chunk.try_into().expect("chunks_exact yields full records");
+                if let Err(e) = records::execute_record(book, rec, &mut sink) {
+                    sink.push_invalid(&e);
+                }
+            }
+            return Ok(sink.into_records());
+        };
         for (i, chunk) in input.chunks_exact(COMMAND_SIZE).enumerate() {
             sink.command = u32::try_from(i).unwrap_or(u32::MAX);
             let rec: &[u8; COMMAND_SIZE] = chunk.try_into().expect("chunks_exact yields full records");
@@ -253,9 +263,7 @@ impl JournaledEngine {
                     continue;
                 }
             };
-            if let Some(j) = journal.as_deref_mut() {
-                j.append(id, &cmd).map_err(|source| JournaledError::BatchStopped { done: i, source })?;
-            }
+            journal.append(id, &cmd).map_err(|source| JournaledError::BatchStopped { done: i, source })?;
             if let Err(e) = book.execute(&cmd, &mut sink) {
                 sink.push_invalid(&e);
             }
