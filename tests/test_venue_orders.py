@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from wintermute import Engine, _core, batch, errors
@@ -161,7 +162,7 @@ def _view(v: tuple[Any, ...]) -> tuple[Any, ...]:
     return (v[0], v[1], v[2], v[4], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[15])
 
 
-def _records(seq: int, events: np.ndarray) -> np.ndarray:
+def _records(seq: int, events: npt.NDArray[Any]) -> npt.NDArray[Any]:
     """A command's events as the pipeline's output records of gateway 0."""
     out = np.zeros(max(len(events), 1), dtype=OUTPUT_DTYPE)
     if len(events) == 0:
