@@ -128,4 +128,4 @@ pub use shared_gateway::{GatewayLease, GatewayLent, SharedGateway};
 pub use snapshots::SnapshotPolicy;
 pub use startup::Handles;
 pub use stats::{PipelineStats, ThreadStats};
-pub use subscription::Subscription;
+pub use subscription::{OutputsSignal, Subscription};

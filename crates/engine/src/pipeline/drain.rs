@@ -26,10 +26,11 @@ use std::time::{Duration, Instant};
 
 use super::{Output, Pipeline, PipelineError, Shutdown, Subscription};
 
-/// How often [`shutdown_draining`] empties the rings while the engine shuts down, and how
-/// often [`BufferedSubscription::wait_take`] looks again when nothing is there.
+/// How often [`shutdown_draining`] empties the rings while the engine shuts down.
 const DRAIN_INTERVAL: Duration = Duration::from_micros(200);
-const POLL_INTERVAL: Duration = Duration::from_micros(100);
+/// The longest one sleep of [`BufferedSubscription::wait_take`] lasts before it looks again
+/// (a backstop: the matching stage wakes it when outputs come, and when it stops).
+const MAX_SLEEP: Duration = Duration::from_millis(50);
 /// The longest [`BufferedSubscription::wait_take`] waits.
 const MAX_WAIT: Duration = Duration::from_secs(86_400);
 
@@ -88,7 +89,7 @@ impl BufferedSubscription {
     }
 
     /// [`take`](Self::take) on a shared one: when nothing is available, waits up to `timeout`
-    /// (at most a day) for the first output, without holding the lock while it waits. Returns
+    /// (at most a day) for the first output, without holding the lock while it waits (asleep: the matching stage wakes it). Returns
     /// how many were taken (0: timed out, or finished).
     pub fn wait_take(shared: &SharedSubscription, max: usize, timeout: Duration, f: impl FnMut(&Output)) -> usize {
         Self::wait_take_sized(shared, max, timeout, |_| {}, f)
@@ -108,12 +109,22 @@ impl BufferedSubscription {
         loop {
             let mut s = Self::lock(shared);
             let n = max.min(s.available());
-            if n > 0 || s.finished() || Instant::now() >= deadline {
+            let now = Instant::now();
+            if n > 0 || s.finished() || now >= deadline {
                 sized(n);
                 return s.take(n, f);
             }
+            // Sleep until the matching stage hands outputs over (it wakes this thread), the
+            // pipeline stops, or the deadline; the flag is raised under the lock, before the
+            // last look, so a hand-over after that look wakes us.
+            let signal = s.sub.outputs_signal();
+            signal.prepare();
+            if s.available() > 0 || s.finished() || signal.closed() {
+                signal.cancel();
+                continue;
+            }
             drop(s);
-            std::thread::sleep(POLL_INTERVAL);
+            signal.sleep((deadline - now).min(MAX_SLEEP));
         }
     }
 }

@@ -138,3 +138,70 @@ fn wait_take_sized_says_how_many_it_takes_before_the_first_one() {
     drop(gateway);
     shutdown_draining(pipeline, std::slice::from_ref(&shared)).expect("shuts down");
 }
+
+/// CPU time (user + system) this thread has used, in clock ticks (Linux).
+#[cfg(target_os = "linux")]
+fn thread_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("/proc/thread-self/stat");
+    // The fields after the command name (which ends at the last ')'): utime is the 12th, stime the 13th.
+    let rest = &stat[stat.rfind(')').expect("comm") + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    fields[11].parse::<u64>().expect("utime") + fields[12].parse::<u64>().expect("stime")
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_reader_waiting_for_outputs_sleeps_instead_of_polling() {
+    // One second of waiting with nothing coming: a polling reader (a 100 µs sleep per look,
+    // as before) spends tens of milliseconds of CPU; a sleeping one wakes at most once per
+    // backstop interval (50 ms).
+    let (pipeline, handles) = start(16);
+    let shared = BufferedSubscription::shared(handles.subscriptions.into_iter().next().expect("one subscription"));
+    let before = thread_cpu_ticks();
+    let started = Instant::now();
+    assert_eq!(BufferedSubscription::wait_take(&shared, usize::MAX, Duration::from_secs(1), |_| {}), 0);
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    let used = thread_cpu_ticks() - before;
+    // Clock ticks are 10 ms: 2 ticks is 20 ms, well under what polling costs.
+    assert!(used <= 2, "the waiting reader used {used} ticks of CPU in one idle second");
+    drop(handles.gateways);
+    shutdown_draining(pipeline, &[shared]).expect("shuts down");
+}
+
+#[test]
+fn a_sleeping_reader_is_woken_by_the_outputs_and_by_the_shutdown() {
+    let (pipeline, handles) = start(64);
+    let mut gateway = handles.gateways.into_iter().next().expect("one gateway");
+    let mut sub = handles.subscriptions.into_iter().next().expect("one subscription");
+    // `Subscription::wait_for_outputs` has no backstop: only the matching stage's wake-up
+    // ends a 60 s wait early.
+    let reader = std::thread::spawn(move || {
+        let started = Instant::now();
+        let mut woken = 0;
+        while !sub.wait_for_outputs(Duration::from_secs(60)) {
+            woken += 1;
+            assert!(woken < 1000, "spurious wake-ups only");
+        }
+        let waited = started.elapsed();
+        let mut outputs = Vec::new();
+        sub.poll(&mut outputs);
+        // Then the shutdown ends the next wait (nothing more will come).
+        let stopping = Instant::now();
+        while !sub.is_finished() {
+            if !sub.wait_for_outputs(Duration::from_secs(60)) {
+                continue;
+            }
+            sub.poll(&mut outputs);
+        }
+        (waited, outputs.len(), stopping.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(200));
+    gateway.submit(0, order(1)).expect("accepted");
+    std::thread::sleep(Duration::from_millis(200));
+    drop(gateway);
+    pipeline.shutdown().expect("shuts down");
+    let (waited, outputs, stopping) = reader.join().expect("reader");
+    assert!(outputs >= 2, "the order's outputs were read: {outputs}");
+    assert!(waited < Duration::from_secs(30), "woken by the outputs, after {waited:?}");
+    assert!(stopping < Duration::from_secs(30), "woken by the shutdown, after {stopping:?}");
+}

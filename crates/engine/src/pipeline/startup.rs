@@ -19,7 +19,7 @@ use super::recovery::{recover, RecoveryInfo};
 use super::risk_stage::RiskStage;
 use super::runtime::{Pipeline, RingInfo, Syncer, Worker};
 use super::snapshots::{self, SnapshotCounters, SnapshotSchedule, SnapshotSink};
-use super::subscription::{OutputPort, RoomSignal, Subscription};
+use super::subscription::{OutputPort, RingSignal, Subscription};
 use super::threads::{self, GatewayInput, LoopConfig, PostTradePort, RiskLinks, ThreadResult};
 use crate::analytics::{MeterPublisher, MeterSlot, PipelineClock, SharedMeter};
 use crate::journal::{FsyncPolicy, Journal};
@@ -109,7 +109,7 @@ impl Pipeline {
         for (i, s) in config.subscriptions.iter().enumerate() {
             let (index, cap) = ring(format!("subscription[{i}]"), s.capacity);
             let (tx, rx) = RingBuffer::new(cap);
-            let room = RoomSignal::new(publisher());
+            let room = RingSignal::new(publisher());
             ports.push(OutputPort::new(tx, index, s.book_deltas, Arc::clone(&room)));
             subscriptions.push(Subscription::new(i, rx, room));
         }

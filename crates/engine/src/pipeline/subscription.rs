@@ -32,55 +32,148 @@
 //! and counts a full-ring event: a slow consumer slows the pipeline down, it never loses
 //! outputs. A matching thread that parks on a full ring is woken by the subscriber's next
 //! read that frees room (a flag the subscriber checks after each non-empty read; see
-//! `RoomSignal`). Drop a subscription you no longer read; the matching stage then skips it.
+//! `RingSignal`). Drop a subscription you no longer read; the matching stage then skips it.
 //! A subscription that is neither polled nor dropped holds the pipeline (and its shutdown) up.
+//!
+//! The other way round, a reader with nothing to read can sleep until outputs come
+//! ([`Subscription::wait_for_outputs`]): it raises a flag, and the matching stage, after each
+//! hand-over, checks it and unparks the reader. While the reader is reading, the matching
+//! stage pays one fence per hand-over and nothing else; a lock and a wake-up only when the
+//! reader sleeps.
 
 use std::sync::atomic::{fence, AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, Thread};
+use std::time::Duration;
 
 use super::message::Output;
 use crate::analytics::RingGauge;
 use crate::spsc::{Consumer, Producer};
 use crate::wait::{Idle, Waker};
 
-/// How a subscriber wakes the matching thread waiting for room in its ring.
+/// The two wake-ups of one output ring: the subscriber wakes the matching thread waiting for
+/// room, and the matching thread wakes a subscriber waiting for outputs.
 ///
-/// The publisher raises `waiting` before each wait on the full ring and lowers it once an
-/// output went in; the subscriber, after each read that freed room, checks it and unparks the
-/// publisher. A SeqCst fence on each side, between its own write (the flag; the ring's head)
-/// and its read of the other's, guarantees that at least one of them sees the other: either
-/// the publisher finds room before it parks, or the subscriber sees the flag.
+/// Room: the publisher raises `room_wanted` before each wait on the full ring and lowers it
+/// once an output went in; the subscriber, after each read that freed room, checks it and
+/// unparks the publisher. Outputs: the reader registers its thread and raises `reader_waiting`
+/// before it checks the ring a last time and parks; the publisher, after each hand-over,
+/// checks it and unparks the reader. In both, a SeqCst fence on each side, between its own
+/// write (the flag; the ring's counter) and its read of the other's, guarantees that at least
+/// one of them sees the other: either the waiting side finds what it waits for before it
+/// parks, or the other side sees the flag.
 #[derive(Debug)]
-pub(crate) struct RoomSignal {
-    waiting: AtomicBool,
+pub(crate) struct RingSignal {
+    room_wanted: AtomicBool,
     publisher: Waker,
+    reader_waiting: AtomicBool,
+    reader: Mutex<Option<Thread>>,
+    /// The publisher is gone (set before its last wake-up): a reader stops waiting.
+    closed: AtomicBool,
 }
 
-impl RoomSignal {
+impl RingSignal {
     pub(crate) fn new(publisher: Waker) -> Arc<Self> {
-        Arc::new(Self { waiting: AtomicBool::new(false), publisher })
+        Arc::new(Self {
+            room_wanted: AtomicBool::new(false),
+            publisher,
+            reader_waiting: AtomicBool::new(false),
+            reader: Mutex::new(None),
+            closed: AtomicBool::new(false),
+        })
     }
 
     /// Publisher: about to wait for room (then check the ring once more).
     #[inline]
     fn wait_for_room(&self) {
-        self.waiting.store(true, Ordering::Relaxed);
+        self.room_wanted.store(true, Ordering::Relaxed);
         fence(Ordering::SeqCst);
     }
 
     /// Publisher: room was found.
     #[inline]
     fn room_found(&self) {
-        self.waiting.store(false, Ordering::Relaxed);
+        self.room_wanted.store(false, Ordering::Relaxed);
+    }
+
+    /// Publisher: gone; wakes a sleeping reader for good.
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        self.published();
+    }
+
+    /// Publisher: outputs were handed over.
+    #[inline]
+    fn published(&self) {
+        fence(Ordering::SeqCst);
+        if self.reader_waiting.load(Ordering::Relaxed) {
+            self.wake_reader();
+        }
+    }
+
+    #[cold]
+    fn wake_reader(&self) {
+        if let Some(reader) = self.reader.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            reader.unpark();
+        }
     }
 
     /// Subscriber: room was freed.
     #[inline]
     fn freed(&self) {
         fence(Ordering::SeqCst);
-        if self.waiting.load(Ordering::Relaxed) {
+        if self.room_wanted.load(Ordering::Relaxed) {
             self.publisher.wake();
         }
+    }
+
+    /// Subscriber: about to park until outputs come (then check the ring once more).
+    fn wait_for_outputs(&self) {
+        {
+            let mut reader = self.reader.lock().unwrap_or_else(PoisonError::into_inner);
+            let me = thread::current();
+            if reader.as_ref().map(Thread::id) != Some(me.id()) {
+                *reader = Some(me);
+            }
+        }
+        self.reader_waiting.store(true, Ordering::Relaxed);
+        fence(Ordering::SeqCst);
+    }
+
+    /// Subscriber: done waiting.
+    fn outputs_found(&self) {
+        self.reader_waiting.store(false, Ordering::Relaxed);
+    }
+}
+
+/// A subscription's wake-up for its reader, usable while the subscription itself is behind a
+/// lock that the reader must not hold while it sleeps (see [`super::BufferedSubscription`]).
+#[derive(Debug, Clone)]
+pub struct OutputsSignal(Arc<RingSignal>);
+
+impl OutputsSignal {
+    /// Raises the reader's flag; then check for outputs once more and, if there are none,
+    /// call [`OutputsSignal::sleep`].
+    pub fn prepare(&self) {
+        self.0.wait_for_outputs();
+    }
+
+    /// Parks the calling thread (the one that called [`OutputsSignal::prepare`]) for at most
+    /// `timeout`, or until the matching stage hands outputs over or stops; then lowers the
+    /// flag. It may return early (a spurious wake-up): check again.
+    pub fn sleep(&self, timeout: Duration) {
+        thread::park_timeout(timeout);
+        self.0.outputs_found();
+    }
+
+    /// Lowers the flag without sleeping (outputs were found after [`OutputsSignal::prepare`]).
+    pub fn cancel(&self) {
+        self.0.outputs_found();
+    }
+
+    /// True once the matching stage stopped publishing into this ring: do not sleep.
+    pub fn closed(&self) -> bool {
+        self.0.closed.load(Ordering::Acquire)
     }
 }
 
@@ -89,11 +182,11 @@ impl RoomSignal {
 pub struct Subscription {
     id: usize,
     consumer: Consumer<Output>,
-    room: Arc<RoomSignal>,
+    room: Arc<RingSignal>,
 }
 
 impl Subscription {
-    pub(crate) fn new(id: usize, consumer: Consumer<Output>, room: Arc<RoomSignal>) -> Self {
+    pub(crate) fn new(id: usize, consumer: Consumer<Output>, room: Arc<RingSignal>) -> Self {
         Self { id, consumer, room }
     }
 
@@ -155,6 +248,29 @@ impl Subscription {
         self.consumer.capacity()
     }
 
+    /// Waits until outputs are waiting or nothing more can come (the pipeline stopped), for
+    /// at most `timeout`, sleeping (no polling): the matching stage wakes this thread when it
+    /// hands outputs over. Returns true when outputs are waiting. It may return false before
+    /// `timeout` passed (a spurious wake-up, or the pipeline stopped).
+    pub fn wait_for_outputs(&self, timeout: Duration) -> bool {
+        let signal = self.outputs_signal();
+        if !self.is_empty() || self.consumer.is_abandoned() || signal.closed() {
+            return !self.is_empty();
+        }
+        signal.prepare();
+        if !self.is_empty() || self.consumer.is_abandoned() || signal.closed() {
+            signal.cancel();
+        } else {
+            signal.sleep(timeout);
+        }
+        !self.is_empty()
+    }
+
+    /// This subscription's wake-up (see [`OutputsSignal`]).
+    pub fn outputs_signal(&self) -> OutputsSignal {
+        OutputsSignal(Arc::clone(&self.room))
+    }
+
     /// True when the pipeline has stopped publishing and everything was read: nothing more
     /// will ever come.
     pub fn is_finished(&self) -> bool {
@@ -176,11 +292,11 @@ pub(crate) struct OutputPort {
     pub(crate) ring: usize,
     /// The subscriber takes book deltas (see [`super::SubscriptionConfig::book_deltas`]).
     pub(crate) book_deltas: bool,
-    room: Arc<RoomSignal>,
+    room: Arc<RingSignal>,
 }
 
 impl OutputPort {
-    pub(crate) fn new(producer: Producer<Output>, ring: usize, book_deltas: bool, room: Arc<RoomSignal>) -> Self {
+    pub(crate) fn new(producer: Producer<Output>, ring: usize, book_deltas: bool, room: Arc<RingSignal>) -> Self {
         Self { producer, ring, book_deltas, room }
     }
 
@@ -193,7 +309,7 @@ impl OutputPort {
         let mut waited = false;
         while !self.producer.push_deferred_with(&make) {
             // The subscriber can only free what it can see.
-            self.producer.publish();
+            self.hand_over();
             if !waited {
                 gauge.full();
                 waited = true;
@@ -214,14 +330,23 @@ impl OutputPort {
             idle.reset();
         }
         if self.producer.unpublished() >= PUBLISH_EVERY {
-            self.producer.publish();
+            self.hand_over();
         }
     }
 
-    /// Hands every output written so far to the subscriber (one shared-counter store).
+    /// Hands every output written so far to the subscriber (one shared-counter store, and a
+    /// fence to see whether the reader sleeps), when there are any.
     #[inline]
     pub(crate) fn flush(&mut self) {
+        if self.producer.unpublished() > 0 {
+            self.hand_over();
+        }
+    }
+
+    #[inline]
+    fn hand_over(&mut self) {
         self.producer.publish();
+        self.room.published();
     }
 
     /// Samples the occupancy.
@@ -232,5 +357,14 @@ impl OutputPort {
     /// True when the subscription was dropped.
     pub(crate) fn is_abandoned(&self) -> bool {
         self.producer.is_abandoned()
+    }
+}
+
+impl Drop for OutputPort {
+    /// The pipeline stopped: a reader asleep in [`Subscription::wait_for_outputs`] wakes, and
+    /// does not sleep again, to see that nothing more will come.
+    fn drop(&mut self) {
+        self.producer.publish();
+        self.room.close();
     }
 }
