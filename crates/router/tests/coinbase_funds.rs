@@ -5,6 +5,7 @@
 //! independent. The book is set to 14.0000 x 100 / 15.0000 x 100; the fee is 0.6 %.
 
 mod coinbase_common;
+mod execution_common;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -77,7 +78,10 @@ async fn accounts(sim: &CoinbaseSim, key: &[u8], currency: &str) -> (Decimal, De
     let body: serde_json::Value = serde_json::from_str(body).unwrap();
     let list = body["accounts"].as_array().unwrap();
     let account = list.iter().find(|a| a["currency"] == currency).unwrap_or_else(|| panic!("{body}"));
-    assert_eq!((account["available_balance"]["currency"].as_str(), account["hold"]["currency"].as_str()), (Some(currency), Some(currency)));
+    assert_eq!(
+        (account["available_balance"]["currency"].as_str(), account["hold"]["currency"].as_str()),
+        (Some(currency), Some(currency))
+    );
     let value = |v: &serde_json::Value| dec(v["value"].as_str().unwrap());
     (value(&account["available_balance"]), value(&account["hold"]))
 }
@@ -169,5 +173,24 @@ fn funds_are_unlimited_unless_configured() {
         assert!(reason(&sold).is_none(), "{sold:?}");
         assert_eq!(held_by(&sim, KEY_NAME, "BAND"), (dec("-5"), dec("0")));
         assert_eq!(held_by(&sim, KEY_NAME, "GBP"), (dec("69.58"), dec("0")));
+    });
+}
+
+#[test]
+fn the_market_maker_sees_a_funds_refusal_as_risk() {
+    use wintermute_mm::execution::{ExecEvent, Execution, OrderTif, RejectReason};
+    run(async {
+        let (sim, client, _, _) = funded_sim(&[("GBP", "100")]).await;
+        let mut exec = execution_common::adapter(client, 3, product().instrument, ("BAND", "GBP"));
+        let buy = wintermute_mm::types::Side::Buy;
+        exec.submit(0, &execution_common::new_order(7, buy, ticks("14.5"), lots("7"), OrderTif::Gtc)).unwrap();
+        let events =
+            execution_common::events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Rejected { .. })))
+                .await;
+        assert!(
+            events.iter().any(|e| matches!(e, ExecEvent::Rejected { client_id: 7, reason: RejectReason::Risk, .. })),
+            "{events:?}"
+        );
+        assert_eq!(sim.open_order_count(), 0);
     });
 }

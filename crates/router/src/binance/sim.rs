@@ -60,8 +60,8 @@ pub use super::sim_errors::SimError;
 use crate::order::local_ms;
 use crate::signing::{verify_binance_ed25519, verify_binance_hmac};
 use crate::sim::exchange::{is_open, MatchError, SimNewOrder, SimOrderType, SimTif};
-use crate::sim::funds::SimFunds;
 pub use crate::sim::exchange::{SimExchange, SimSymbol};
+use crate::sim::funds::SimFunds;
 use crate::sim::{Params, SimAnswer, SimRequest, SimServer, SimVenue};
 pub use ws_front::BinanceWsSession;
 
@@ -179,7 +179,8 @@ impl BinanceSim {
         let mut exchange = SimExchange::new(config.symbols);
         exchange.fee_rate = config.fee_rate;
         let shared: HashMap<String, String> = config.shared_accounts.into_iter().collect();
-        let accounts = config.keys.iter().map(|k| shared.get(k.api_key()).map_or(k.api_key(), String::as_str).to_owned());
+        let accounts =
+            config.keys.iter().map(|k| shared.get(k.api_key()).map_or(k.api_key(), String::as_str).to_owned());
         // A buyer's fee comes out of the base asset received: a buy holds no fee.
         let funds = SimFunds::new(config.balances, accounts.collect::<Vec<_>>(), config.check_funds, false);
         let mut sim = SimServer::serve(BinanceSimState {

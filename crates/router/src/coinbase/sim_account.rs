@@ -27,7 +27,8 @@ impl CoinbaseSimState {
         let statement = self.funds.statement(&self.exchange, &self.account);
         let traded = self.exchange.symbols.values().flat_map(|s| [s.base_asset.clone(), s.quote_asset.clone()]);
         let currencies: BTreeSet<String> = traded.chain(statement.iter().map(|(c, _)| c.clone())).collect();
-        let zero = AssetBalance { balance: Decimal::new(0, 0), held: Decimal::new(0, 0), available: Decimal::new(0, 0) };
+        let zero =
+            AssetBalance { balance: Decimal::new(0, 0), held: Decimal::new(0, 0), available: Decimal::new(0, 0) };
         let accounts: Vec<Value> = currencies
             .iter()
             .enumerate()

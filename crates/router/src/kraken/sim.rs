@@ -57,8 +57,8 @@ use super::sim_sessions::{WsSessions, WsToken};
 use crate::order::local_ms;
 use crate::signing::KrakenSigner;
 use crate::sim::exchange::SimExchange;
-use crate::sim::funds::SimFunds;
 pub use crate::sim::exchange::SimSymbol;
+use crate::sim::funds::SimFunds;
 use crate::sim::{Params, SimAnswer, SimRequest, SimServer, SimVenue};
 
 /// A pair the simulator trades, with Kraken's names and limits.
@@ -170,7 +170,8 @@ impl KrakenSim {
         let mut keys = HashMap::new();
         let first_key = config.keys.first().map(|(k, _)| k.clone()).unwrap_or_default();
         // Kraken charges the fee in the quote currency: a buy holds it too.
-        let funds = SimFunds::new(config.balances, config.keys.iter().map(|(k, _)| k.clone()), config.check_funds, true);
+        let funds =
+            SimFunds::new(config.balances, config.keys.iter().map(|(k, _)| k.clone()), config.check_funds, true);
         for (api_key, secret) in config.keys {
             let verifier = KrakenSigner::new(&secret).map_err(std::io::Error::other)?;
             let api = Counter::new(config.tier.api_max, config.tier.api_decay_milli_per_s);
