@@ -248,3 +248,7 @@ impl SimFunds {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "funds_tests.rs"]
+mod tests;
