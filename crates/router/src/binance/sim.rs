@@ -36,6 +36,7 @@
 //!
 //! Endpoints: `GET /api/v3/ping`, `GET /api/v3/time`, `POST /api/v3/order`,
 //! `DELETE /api/v3/order`, `GET /api/v3/order`, `GET /api/v3/openOrders`, `GET /api/v3/myTrades`,
+//! `GET /api/v3/account`,
 //! `PUT /api/v3/order/amend/keepPriority` (the quantity reduced in place, the queue place kept),
 //! `POST /api/v3/order/cancelReplace` (a cancel and a new order in one request, as
 //! `order.cancelReplace`: `cancelReplaceMode` `STOP_ON_FAILURE` or `ALLOW_FAILURE`; a half that
