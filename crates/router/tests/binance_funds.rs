@@ -100,6 +100,9 @@ fn an_order_beyond_the_balance_is_refused_and_a_cancel_releases_what_an_open_ord
         let one = rest.place(&order("b-1", Side::Buy, "0.01", limit("58500", TimeInForce::Gtc))).await.unwrap();
         assert_eq!(one[0].kind, ReportKind::New);
         assert_eq!(free_and_locked(&sim, "USDT").await, (dec("415"), dec("585")));
+        // The client reads the same, exactly.
+        let (free, locked) = rest.balances().await.unwrap()["USDT"];
+        assert_eq!((free.normalized(), locked.normalized()), (dec("415"), dec("585")));
         let two = rest.place(&order("b-2", Side::Buy, "0.008", limit("58500", TimeInForce::Gtc))).await.unwrap();
         assert_eq!(refusal(&two), insufficient(), "468 > the 415 free");
         rest.cancel("BTCUSDT", "b-1").await.unwrap();

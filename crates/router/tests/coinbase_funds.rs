@@ -109,6 +109,11 @@ fn an_order_beyond_the_balance_is_refused_and_a_cancel_releases_its_hold() {
         let one = client.place(&order("b-1", Side::Buy, "6", limit("14.5", TimeInForce::Gtc))).await.unwrap();
         assert_eq!(one[0].kind, ReportKind::New);
         assert_eq!(accounts(&sim, &key, "GBP").await, (dec("12.478"), dec("87.522")));
+        // The client reads the same, exactly, and lists the base currency too.
+        let listed = client.accounts().await.unwrap();
+        let normalized = |(a, h): (Decimal, Decimal)| (a.normalized(), h.normalized());
+        assert_eq!(normalized(listed["GBP"]), (dec("12.478"), dec("87.522")));
+        assert_eq!(normalized(listed["BAND"]), (dec("0"), dec("0")));
         let two = client.place(&order("b-2", Side::Buy, "1", limit("14.5", TimeInForce::Gtc))).await.unwrap();
         assert_eq!(reason(&two).as_deref(), Some(INSUFFICIENT), "14.587 > 12.478");
         client.cancel("BAND-GBP", "b-1").await.unwrap();
