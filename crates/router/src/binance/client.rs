@@ -740,6 +740,9 @@ pub(crate) fn amended_in_place<T>(result: Result<T, BinanceClientError>) -> Resu
 #[path = "client_replace.rs"]
 mod replace;
 
+#[path = "client_account.rs"]
+mod account;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -30,9 +30,13 @@
 //!   trade with each other as two participants' would: a new order crossing another key's
 //!   resting order takes it at the resting order's price (the resting order as maker), and a
 //!   LIMIT_MAKER that would is refused (`-2010`); a key never trades with itself.
+//! - **Balances** (`sim_account.rs`): each account's balances move with its trades and
+//!   show in `GET /api/v3/account`; with [`SimConfig::check_funds`] an order the account cannot
+//!   pay for is refused with `-2010` "Account has insufficient balance for requested action.".
 //!
 //! Endpoints: `GET /api/v3/ping`, `GET /api/v3/time`, `POST /api/v3/order`,
 //! `DELETE /api/v3/order`, `GET /api/v3/order`, `GET /api/v3/openOrders`, `GET /api/v3/myTrades`,
+//! `GET /api/v3/account`,
 //! `PUT /api/v3/order/amend/keepPriority` (the quantity reduced in place, the queue place kept),
 //! `POST /api/v3/order/cancelReplace` (a cancel and a new order in one request, as
 //! `order.cancelReplace`: `cancelReplaceMode` `STOP_ON_FAILURE` or `ALLOW_FAILURE`; a half that
@@ -58,6 +62,7 @@ use crate::order::local_ms;
 use crate::signing::{verify_binance_ed25519, verify_binance_hmac};
 use crate::sim::exchange::{is_open, MatchError, SimNewOrder, SimOrderType, SimTif};
 pub use crate::sim::exchange::{SimExchange, SimSymbol};
+use crate::sim::funds::SimFunds;
 use crate::sim::{Params, SimAnswer, SimRequest, SimServer, SimVenue};
 pub use ws_front::BinanceWsSession;
 
@@ -115,6 +120,11 @@ pub struct SimConfig {
     /// Keys of one account, as several API keys of one Binance account: (API key, account
     /// name). A key not named here is an account of its own (the default: one per key).
     pub shared_accounts: Vec<(String, String)>,
+    /// Starting balances by asset (`"USDT"`, `"BTC"`), of each account (`sim_account.rs`).
+    pub balances: Vec<(String, Decimal)>,
+    /// Whether orders are checked against the balances (`-2010`, "Account has insufficient
+    /// balance for requested action."); off by default: unlimited funds.
+    pub check_funds: bool,
 }
 
 impl SimConfig {
@@ -128,6 +138,8 @@ impl SimConfig {
             fee_rate: Decimal::new(1, 3),
             max_order_amends: 10,
             shared_accounts: Vec::new(),
+            balances: Vec::new(),
+            check_funds: false,
         }
     }
 }
@@ -154,6 +166,8 @@ pub struct BinanceSimState {
     account: String,
     /// Accounts of the keys that share one ([`SimConfig::shared_accounts`]).
     shared_accounts: HashMap<String, String>,
+    /// Each account's balances.
+    funds: SimFunds,
 }
 
 /// A running simulator (stops when dropped).
@@ -165,6 +179,11 @@ impl BinanceSim {
     pub async fn start(config: SimConfig) -> std::io::Result<Self> {
         let mut exchange = SimExchange::new(config.symbols);
         exchange.fee_rate = config.fee_rate;
+        let shared: HashMap<String, String> = config.shared_accounts.into_iter().collect();
+        let accounts =
+            config.keys.iter().map(|k| shared.get(k.api_key()).map_or(k.api_key(), String::as_str).to_owned());
+        // A buyer's fee comes out of the base asset received: a buy holds no fee.
+        let funds = SimFunds::new(config.balances, accounts.collect::<Vec<_>>(), config.check_funds, false);
         let mut sim = SimServer::serve(BinanceSimState {
             exchange,
             keys: config.keys.into_iter().map(|k| (k.api_key().to_owned(), k)).collect(),
@@ -180,7 +199,8 @@ impl BinanceSim {
             amends: HashMap::new(),
             requests: HashMap::new(),
             account: String::new(),
-            shared_accounts: config.shared_accounts.into_iter().collect(),
+            shared_accounts: shared,
+            funds,
         })
         .await?;
         sim.start_ws().await?;
@@ -200,7 +220,10 @@ impl BinanceSim {
     pub fn trade_at(&self, symbol: &str, price: &str, qty: &str) -> Result<usize, String> {
         let mut state = self.venue();
         let now = now_ms(state.clock_skew_ms);
-        state.exchange.trade_at_text(symbol, price, qty, now)
+        let made = state.exchange.trade_at_text(symbol, price, qty, now)?;
+        let state = &mut *state;
+        state.funds.settle(&state.exchange);
+        Ok(made)
     }
 
     /// Replaces `symbol`'s book (price ticks, quantity lots on the symbol's grid): the market
@@ -284,6 +307,9 @@ impl SimVenue for BinanceSimState {
 #[path = "sim_ws.rs"]
 mod ws_front;
 
+#[path = "sim_account.rs"]
+mod account;
+
 fn need<'p>(params: &'p Params, name: &'static str) -> Result<&'p str, SimError> {
     params.get(name).ok_or(SimError::Mandatory(name))
 }
@@ -336,7 +362,7 @@ impl BinanceSimState {
             ("GET", "/api/v3/order") | ("PUT", "/api/v3/order/amend/keepPriority") => 4,
             ("GET", "/api/v3/openOrders") if params.get("symbol").is_none() => 80,
             ("GET", "/api/v3/openOrders") => 6,
-            ("GET", "/api/v3/myTrades") | ("GET", "/api/v3/exchangeInfo") => 20,
+            ("GET", "/api/v3/myTrades" | "/api/v3/exchangeInfo" | "/api/v3/account") => 20,
             _ => 1,
         };
         let (used, over) = self.count_weight(weight, now);
@@ -443,7 +469,7 @@ impl BinanceSimState {
             ("POST" | "DELETE" | "GET", "/api/v3/order")
             | ("POST", "/api/v3/order/cancelReplace")
             | ("GET" | "DELETE", "/api/v3/openOrders")
-            | ("GET", "/api/v3/myTrades")
+            | ("GET", "/api/v3/myTrades" | "/api/v3/account")
             | ("PUT", "/api/v3/order/amend/keepPriority") => {}
             _ => return Ok(None),
         }
@@ -455,6 +481,7 @@ impl BinanceSimState {
             ("PUT", _) => self.amend_keep_priority(params, now).map(Some),
             ("DELETE", "/api/v3/openOrders") => self.cancel_open_orders(params, now).map(Some),
             ("DELETE", _) => self.cancel_order(params, now).map(Some),
+            ("GET", "/api/v3/account") => self.account_json(params, now).map(Some),
             ("GET", "/api/v3/order") => {
                 let symbol = self.symbol(params)?;
                 let order_id = parse_u64(params, "orderId")?;
@@ -590,7 +617,7 @@ impl BinanceSimState {
             Some(_) => return Err(SimError::IllegalChars { name: "newOrderRespType", range: "ACK|RESULT|FULL" }),
         };
         let new = SimNewOrder { symbol, is_buy, order_type, price, qty, client_order_id };
-        let (order_id, trade_ids) = self.exchange.place_for(&self.account, new, now)?;
+        let (order_id, trade_ids) = self.funds.place(&mut self.exchange, &self.account, new, now)?;
         let ex = &self.exchange;
         let order = &ex.orders[&order_id];
         let mut out = ex.order_json(order);

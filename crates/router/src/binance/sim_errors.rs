@@ -77,6 +77,10 @@ pub enum SimError {
     /// -2010: a market order on an empty book side.
     #[error("Market is closed.")]
     NoLiquidity,
+    /// -2010: the account's free balance (less what its open orders lock) cannot pay for the
+    /// order.
+    #[error("Account has insufficient balance for requested action.")]
+    InsufficientBalance,
     /// -2011: cancel of an order that is not open.
     #[error("Unknown order sent.")]
     UnknownOrderSent,
@@ -142,7 +146,9 @@ impl SimError {
             SimError::InvalidSymbol => -1121,
             SimError::RecvWindowTooLarge => -1131,
             SimError::Filter(_) => -1013,
-            SimError::WouldTake | SimError::DuplicateOrder | SimError::NoLiquidity => -2010,
+            SimError::WouldTake | SimError::DuplicateOrder | SimError::NoLiquidity | SimError::InsufficientBalance => {
+                -2010
+            }
             SimError::UnknownOrderSent => -2011,
             SimError::NoSuchOrder => -2013,
             SimError::AmendRejected(_) => -2038,

@@ -29,6 +29,7 @@ impl From<MatchError> for SimError {
             MatchError::DuplicateClientId => SimError::DuplicateOrder,
             MatchError::NoLiquidity => SimError::NoLiquidity,
             MatchError::UnknownOrder => SimError::UnknownOrderSent,
+            MatchError::InsufficientFunds => SimError::InsufficientBalance,
         }
     }
 }

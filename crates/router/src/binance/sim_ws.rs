@@ -56,7 +56,7 @@ fn weight(method: &str, params: &Params) -> u32 {
         "order.status" | "order.amend.keepPriority" => 4,
         "openOrders.status" if params.get("symbol").is_none() => 80,
         "openOrders.status" => 6,
-        "myTrades" => 20,
+        "myTrades" | "account.status" => 20,
         m if m.starts_with("session.") || m.starts_with("userDataStream.") => 2,
         _ => 1,
     }
@@ -233,6 +233,7 @@ impl BinanceSimState {
             "order.status",
             "openOrders.status",
             "myTrades",
+            "account.status",
         ];
         if !signed.contains(&method) {
             return Err(SimError::Unsupported);
@@ -255,6 +256,7 @@ impl BinanceSimState {
             "order.cancelReplace" => self.cancel_replace(params, now, headers),
             "order.amend.keepPriority" => self.amend_keep_priority(params, now),
             "openOrders.cancelAll" => self.cancel_open_orders(params, now),
+            "account.status" => self.account_json(params, now),
             "order.status" => {
                 let symbol = self.symbol(params)?;
                 let order_id = parse_u64(params, "orderId")?;

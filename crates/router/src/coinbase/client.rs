@@ -634,3 +634,6 @@ impl VenueClient for CoinbaseRestClient {
         Ok(self.batch_cancel(&open).await?.iter().filter(|(_, ok, _)| *ok).count())
     }
 }
+
+#[path = "client_accounts.rs"]
+mod accounts;

@@ -28,6 +28,11 @@
 //! orders trade with each other as two participants' would: a new order crossing another key's
 //! resting order takes it at that order's price (the resting one as maker); a post-only one is
 //! refused (`INVALID_LIMIT_PRICE_POST_ONLY`).
+//!
+//! Each account's balances move with its trades and show in `GET /api/v3/brokerage/accounts`
+//! (`available_balance` and `hold` per currency, `sim_account.rs`); with
+//! [`CoinbaseSimConfig::check_funds`] an order the account cannot pay for (open orders holding
+//! their share) is answered `success: false`, `INSUFFICIENT_FUND`.
 //! The `user` WebSocket channel on the same exchange: [`super::sim_ws`], `CoinbaseSim::start_ws`.
 
 use std::collections::HashMap;
@@ -39,8 +44,12 @@ use crate::order::local_ms;
 use crate::signing::verify_coinbase_jwt;
 pub use crate::sim::exchange::SimSymbol;
 use crate::sim::exchange::{is_open, MatchError, SimExchange, SimNewOrder, SimOrder, SimOrderType, SimTif, SimTrade};
+use crate::sim::funds::SimFunds;
 use crate::sim::{Params, SimAnswer, SimRequest, SimServer, SimVenue};
 use crate::time::format_rfc3339_ms;
+
+#[path = "sim_account.rs"]
+mod account;
 
 /// What the simulator serves.
 #[derive(Debug, Clone)]
@@ -55,12 +64,26 @@ pub struct CoinbaseSimConfig {
     pub requests_per_s: u32,
     /// Commission rate.
     pub fee_rate: Decimal,
+    /// Starting balances by currency (`"GBP"`, `"BAND"`), of each key's account
+    /// (`sim_account.rs`).
+    pub balances: Vec<(String, Decimal)>,
+    /// Whether orders are checked against the balances (`INSUFFICIENT_FUND`); off by default:
+    /// unlimited funds.
+    pub check_funds: bool,
 }
 
 impl CoinbaseSimConfig {
     /// These products and keys, host `api.coinbase.com`, 30 requests a second, 0.6 % fee.
     pub fn new(products: Vec<SimSymbol>, keys: Vec<(String, Vec<u8>)>) -> Self {
-        Self { products, keys, host: "api.coinbase.com".into(), requests_per_s: 30, fee_rate: Decimal::new(6, 3) }
+        Self {
+            products,
+            keys,
+            host: "api.coinbase.com".into(),
+            requests_per_s: 30,
+            fee_rate: Decimal::new(6, 3),
+            balances: Vec::new(),
+            check_funds: false,
+        }
     }
 }
 
@@ -81,6 +104,8 @@ pub struct CoinbaseSimState {
     lose_responses: u32,
     /// The account (key name) of the request being handled.
     account: String,
+    /// Each key's account balances.
+    funds: SimFunds,
 }
 
 /// A running simulator (stops when dropped).
@@ -107,6 +132,9 @@ impl CoinbaseSim {
         let mut exchange = SimExchange::new(config.products);
         exchange.fee_rate = config.fee_rate;
         exchange.fee_in_quote = true;
+        // The fee is charged in the quote currency: a buy holds it too.
+        let names: Vec<String> = config.keys.iter().map(|(name, _)| name.clone()).collect();
+        let funds = SimFunds::new(config.balances, names, config.check_funds, true);
         SimServer::serve(CoinbaseSimState {
             exchange,
             keys: config.keys,
@@ -117,6 +145,7 @@ impl CoinbaseSim {
             placed: HashMap::new(),
             lose_responses: 0,
             account: String::new(),
+            funds,
         })
         .await
     }
@@ -124,7 +153,11 @@ impl CoinbaseSim {
     /// Another participant trades `qty` at `price` (decimal text): our resting orders that it
     /// crosses fill as makers. Returns how many trades that made.
     pub fn trade_at(&self, product: &str, price: &str, qty: &str) -> Result<usize, String> {
-        self.venue().exchange.trade_at_text(product, price, qty, local_ms())
+        let mut state = self.venue();
+        let state = &mut *state;
+        let made = state.exchange.trade_at_text(product, price, qty, local_ms())?;
+        state.funds.settle(&state.exchange);
+        Ok(made)
     }
 
     /// Replaces `product`'s book (price ticks, quantity lots on the product's grid): the market
@@ -225,9 +258,10 @@ impl SimVenue for CoinbaseSimState {
                 _ => refusal(404, "NOT_FOUND", "Not Found"),
             };
         }
-        let Some(route) = request.path.strip_prefix("/api/v3/brokerage/orders") else {
+        let route = request.path.strip_prefix("/api/v3/brokerage/orders");
+        if route.is_none() && request.path != "/api/v3/brokerage/accounts" {
             return refusal(404, "NOT_FOUND", "Not Found");
-        };
+        }
         let token = request
             .headers
             .get("authorization")
@@ -256,11 +290,12 @@ impl SimVenue for CoinbaseSimState {
         }
         let params = Params::parse([request.query]);
         let result = match (request.method, route) {
-            ("POST", "") => self.create_order(request.body, now),
-            ("POST", "/batch_cancel") => self.batch_cancel(request.body, now),
-            ("GET", "/historical/batch") => self.list_orders(&params),
-            ("GET", "/historical/fills") => self.list_fills(&params),
-            ("GET", id) if id.starts_with("/historical/") => {
+            ("GET", None) => self.list_accounts(&params),
+            ("POST", Some("")) => self.create_order(request.body, now),
+            ("POST", Some("/batch_cancel")) => self.batch_cancel(request.body, now),
+            ("GET", Some("/historical/batch")) => self.list_orders(&params),
+            ("GET", Some("/historical/fills")) => self.list_fills(&params),
+            ("GET", Some(id)) if id.starts_with("/historical/") => {
                 let id = &id["/historical/".len()..];
                 let found = parse_uuid("00000000-0000-4000-8000-", id).and_then(|n| self.exchange.orders.get(&n));
                 // Another account's order is not found.
@@ -360,13 +395,14 @@ impl CoinbaseSimState {
         };
         let new =
             SimNewOrder { symbol: product, is_buy, order_type, price, qty, client_order_id: client_order_id.clone() };
-        let id = match self.exchange.place_for(&self.account, new, now) {
+        let id = match self.funds.place(&mut self.exchange, &self.account, new, now) {
             Ok((id, _)) => id,
             Err(err) => {
                 let (reason, message) = match err {
                     MatchError::WouldCross => ("INVALID_LIMIT_PRICE_POST_ONLY", "post-only order would cross"),
                     MatchError::NoLiquidity => ("INVALID_NO_LIQUIDITY", "no liquidity"),
                     MatchError::UnknownSymbol => ("INVALID_PRODUCT_ID", "Invalid product_id"),
+                    MatchError::InsufficientFunds => ("INSUFFICIENT_FUND", "Insufficient balance in source account"),
                     _ => ("INVALID_REQUEST", "order size below the product's minimum"),
                 };
                 return Ok(failure(reason, message, &configuration));

@@ -58,6 +58,7 @@ use crate::order::local_ms;
 use crate::signing::KrakenSigner;
 use crate::sim::exchange::SimExchange;
 pub use crate::sim::exchange::SimSymbol;
+use crate::sim::funds::SimFunds;
 use crate::sim::{Params, SimAnswer, SimRequest, SimServer, SimVenue};
 
 /// A pair the simulator trades, with Kraken's names and limits.
@@ -152,11 +153,9 @@ pub struct KrakenSimState {
     pub(super) trading: HashMap<(String, String), Counter>,
     pub(super) extras: HashMap<u64, OrderExtra>,
     /// Each key's account balances (every key starts with [`KrakenSimConfig::balances`]).
-    pub(super) balances: HashMap<String, BTreeMap<String, Decimal>>,
+    pub(super) funds: SimFunds,
     /// The first key of the config (whose account [`KrakenSim::balances`] shows).
     first_key: String,
-    pub(super) balanced_trades: u64,
-    pub(super) check_funds: bool,
     pub(super) tokens: HashMap<String, WsToken>,
     pub(super) ws: WsSessions,
     lose_responses: u32,
@@ -170,8 +169,9 @@ impl KrakenSim {
     pub async fn start(config: KrakenSimConfig) -> std::io::Result<Self> {
         let mut keys = HashMap::new();
         let first_key = config.keys.first().map(|(k, _)| k.clone()).unwrap_or_default();
-        let start: BTreeMap<String, Decimal> = config.balances.into_iter().collect();
-        let balances = config.keys.iter().map(|(k, _)| (k.clone(), start.clone())).collect();
+        // Kraken charges the fee in the quote currency: a buy holds it too.
+        let funds =
+            SimFunds::new(config.balances, config.keys.iter().map(|(k, _)| k.clone()), config.check_funds, true);
         for (api_key, secret) in config.keys {
             let verifier = KrakenSigner::new(&secret).map_err(std::io::Error::other)?;
             let api = Counter::new(config.tier.api_max, config.tier.api_decay_milli_per_s);
@@ -188,10 +188,8 @@ impl KrakenSim {
             tier: config.tier,
             trading: HashMap::new(),
             extras: HashMap::new(),
-            balances,
+            funds,
             first_key,
-            balanced_trades: 0,
-            check_funds: config.check_funds,
             tokens: HashMap::new(),
             ws: WsSessions::default(),
             lose_responses: 0,
@@ -260,25 +258,26 @@ impl KrakenSim {
     pub fn set_balance(&self, asset: &str, amount: Decimal) {
         let mut state = self.venue();
         let key = state.first_key.clone();
-        state.balances.entry(key).or_default().insert(asset.to_owned(), amount);
+        state.funds.set_balance(&key, asset, amount);
     }
 
     /// Sets an asset's balance in `api_key`'s account (none for an unknown key).
     pub fn set_balance_of(&self, api_key: &str, asset: &str, amount: Decimal) {
-        if let Some(account) = self.venue().balances.get_mut(api_key) {
-            account.insert(asset.to_owned(), amount);
+        let mut state = self.venue();
+        if state.funds.balances_of(api_key).is_some() {
+            state.funds.set_balance(api_key, asset, amount);
         }
     }
 
     /// Every asset's balance in the first key's account.
     pub fn balances(&self) -> BTreeMap<String, Decimal> {
         let state = self.venue();
-        state.balances.get(&state.first_key).cloned().unwrap_or_default()
+        state.funds.balances_of(&state.first_key).cloned().unwrap_or_default()
     }
 
     /// Every asset's balance in `api_key`'s account (empty for an unknown key).
     pub fn balances_of(&self, api_key: &str) -> BTreeMap<String, Decimal> {
-        self.venue().balances.get(api_key).cloned().unwrap_or_default()
+        self.venue().funds.balances_of(api_key).cloned().unwrap_or_default()
     }
 
     /// Makes every WebSocket token `ms` older (a test of their 15-minute first-use window).

@@ -29,6 +29,7 @@ impl From<MatchError> for KrakenError {
             MatchError::DuplicateClientId => "EOrder:Duplicate cl_ord_id",
             MatchError::NoLiquidity => "EOrder:Insufficient liquidity",
             MatchError::UnknownOrder => "EOrder:Unknown order",
+            MatchError::InsufficientFunds => "EOrder:Insufficient funds",
         })
     }
 }

@@ -43,6 +43,9 @@ pub enum MatchError {
     /// A cancel of an order that is not open.
     #[error("unknown order")]
     UnknownOrder,
+    /// More than the account's balance less what its open orders hold ([`super::funds`]).
+    #[error("insufficient funds")]
+    InsufficientFunds,
 }
 
 /// One symbol's static facts and its book.
@@ -437,7 +440,7 @@ impl SimExchange {
 
     /// Whether an order on this side at `price` would take liquidity: it crosses the book's
     /// best level or one of `counterparties`.
-    fn would_cross(&self, symbol: &str, is_buy: bool, price: i64, counterparties: &HashSet<u64>) -> bool {
+    pub(crate) fn would_cross(&self, symbol: &str, is_buy: bool, price: i64, counterparties: &HashSet<u64>) -> bool {
         let Some(sym) = self.symbols.get(symbol) else { return false };
         let best = if is_buy { sym.asks.keys().next() } else { sym.bids.keys().next_back() };
         best.is_some_and(|&b| if is_buy { b <= price } else { b >= price })
@@ -451,31 +454,7 @@ impl SimExchange {
         now_ms: i64,
         counterparties: &HashSet<u64>,
     ) -> Result<(u64, Vec<u64>), MatchError> {
-        let sym = self.symbols.get(&new.symbol).ok_or(MatchError::UnknownSymbol)?;
-        if new.qty < sym.min_qty_lots {
-            return Err(MatchError::BelowMinQty);
-        }
-        let book = if new.is_buy { &sym.asks } else { &sym.bids };
-        let best = if new.is_buy { book.keys().next() } else { book.keys().next_back() };
-        let notional_price = match new.order_type {
-            SimOrderType::Market => *best.ok_or(MatchError::NoLiquidity)?,
-            _ => new.price,
-        };
-        if less(sym.notional(notional_price, new.qty), sym.min_notional) {
-            return Err(MatchError::BelowMinNotional);
-        }
-        if new.order_type == SimOrderType::LimitMaker
-            && self.would_cross(&new.symbol, new.is_buy, new.price, counterparties)
-        {
-            return Err(MatchError::WouldCross);
-        }
-        let duplicate = self
-            .orders
-            .values()
-            .any(|o| is_open(o.status) && o.account == account && o.new.client_order_id == new.client_order_id);
-        if duplicate {
-            return Err(MatchError::DuplicateClientId);
-        }
+        self.check_order_against(account, &new, counterparties)?;
         let limit = match new.order_type {
             SimOrderType::Market => None,
             _ => Some(new.price),

@@ -2,7 +2,8 @@
 //! server on 127.0.0.1 that hands each request to a venue's front ([`serve`]), and the
 //! WebSocket server that gives each connection a session of a venue's WebSocket front ([`ws`]),
 //! and a TLS front before the HTTP server ([`tls_front`]). A running simulator is a
-//! [`SimServer`].
+//! [`SimServer`]. Each venue's accounts (balances, holds, the funds check, settlement) are kept
+//! by [`funds::SimFunds`].
 //!
 //! Both fronts of a simulator work on one state, [`SimShared`]: a venue's mutex-guarded state
 //! and a change counter. Whoever locks the state through [`SimShared::lock`] (an HTTP request, a
@@ -11,7 +12,9 @@
 //! ([`ws::WsVenue::pushes`]).
 
 pub mod exchange;
+pub mod funds;
 mod http_server;
+mod order_checks;
 mod server;
 mod shared;
 pub mod tls_front;
