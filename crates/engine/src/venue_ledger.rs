@@ -256,7 +256,7 @@ impl VenueLedger {
             ids.push((base, quote, tick, lot));
         }
         let mut starts = HashMap::new();
-        let mut start_of = |assets: &mut Vec<Asset>, list: &[(String, Dec)]| {
+        let start_of = |assets: &mut Vec<Asset>, list: &[(String, Dec)]| {
             list.iter()
                 .map(|(name, d)| {
                     let id = asset_id(assets, name);
