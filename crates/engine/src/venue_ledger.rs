@@ -293,7 +293,16 @@ impl VenueLedger {
             }
             let lot_units = lot.units(assets[base].scale).ok_or_else(overflow)?;
             let (lot_scale, tick_lot_scale) = (lot.scale(), tick_lot.scale());
-            instruments.push(Inst { base, quote, lot: lot_units, lot_scale, tick_lot: tl, tick_lot_scale, fee, fee_scale });
+            instruments.push(Inst {
+                base,
+                quote,
+                lot: lot_units,
+                lot_scale,
+                tick_lot: tl,
+                tick_lot_scale,
+                fee,
+                fee_scale,
+            });
         }
         let defaults = units(&assets, defaults)?;
         Ok(Self { assets, instruments, defaults, starts, accounts: HashMap::new() })
@@ -307,7 +316,8 @@ impl VenueLedger {
     /// The asset, amount (in its units) and shown scale of a hold of `units`.
     fn hold_of(&self, instrument: u32, side: u8, units: i128) -> Result<(usize, i128, u32), LedgerError> {
         let i = self.inst(instrument)?;
-        let (asset, per, scale) = if side == BUY { (i.quote, i.tick_lot, i.tick_lot_scale) } else { (i.base, i.lot, i.lot_scale) };
+        let (asset, per, scale) =
+            if side == BUY { (i.quote, i.tick_lot, i.tick_lot_scale) } else { (i.base, i.lot, i.lot_scale) };
         Ok((asset, units.checked_mul(per).ok_or_else(overflow)?, scale))
     }
 

@@ -133,11 +133,9 @@ fn average_cost_pnl_through_a_reduction_and_a_flip() {
 
 #[test]
 fn a_partial_close_removes_the_cost_rounded_half_to_even_at_the_pnl_unit() {
-    let mut l = VenueLedger::new(&LedgerConfig {
-        instruments: vec![inst("BTC", "USD", "1", "1")],
-        ..LedgerConfig::default()
-    })
-    .unwrap();
+    let mut l =
+        VenueLedger::new(&LedgerConfig { instruments: vec![inst("BTC", "USD", "1", "1")], ..LedgerConfig::default() })
+            .unwrap();
     // Long 3 at an average of 100 + 1/3, then sell 1 at 101: realized 2/3.
     for (side, price, lots) in [(BUY, 100, 2), (BUY, 101, 1), (SELL, 101, 1)] {
         l.fill(1, 0, side, price, lots, true, 0).unwrap();

@@ -78,7 +78,10 @@ impl PyVenueLedger {
     /// `(instrument, qty, cost, realized, fees)` of `account`'s positions.
     fn positions(&self, account: u32) -> Result<Vec<(u32, PyShown, PyShown, PyShown, PyShown)>> {
         let list = self.lock().positions(account).map_err(ledger_error)?;
-        Ok(list.into_iter().map(|p| (p.instrument, shown(p.qty), shown(p.cost), shown(p.realized), shown(p.fees))).collect())
+        Ok(list
+            .into_iter()
+            .map(|p| (p.instrument, shown(p.qty), shown(p.cost), shown(p.realized), shown(p.fees)))
+            .collect())
     }
 }
 

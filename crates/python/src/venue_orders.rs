@@ -88,7 +88,19 @@ const LEDGER_ERROR: u8 = 5;
 fn effect<'py>(py: Python<'py>, e: Effect) -> PyResult<Bound<'py, PyAny>> {
     match e {
         Effect::Trade { instrument, price, qty, side } => (TRADE, instrument, price, qty, side).into_bound_py_any(py),
-        Effect::Fill { order_id, client_order_id, account, instrument, side, qty, price, maker, from_hold, fee, fee_scale } => {
+        Effect::Fill {
+            order_id,
+            client_order_id,
+            account,
+            instrument,
+            side,
+            qty,
+            price,
+            maker,
+            from_hold,
+            fee,
+            fee_scale,
+        } => {
             let fee = (fee, fee_scale);
             (FILL, order_id, client_order_id, account, instrument, side, qty, price, maker, from_hold, fee)
                 .into_bound_py_any(py)

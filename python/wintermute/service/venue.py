@@ -15,10 +15,10 @@ pipeline.
 One background thread drains the engine's subscription (book deltas included): each batch goes
 through the Rust book mirrors and then the Rust order table, one call each, and what is left
 for Python comes back in the engine's order (public trades, fills for the accounts' histories,
-order states to publish and the commands' answers: the balances, holds, fees and positions
-are the ledger's, ``_core.VenueLedger``, which the order table moves in the same calls); ``place``, ``cancel``, ``amend`` and
-``cancel_all`` are coroutines that return once the engine answered the command (the verdict,
-not a guess)::
+order states to publish and the commands' answers: balances, holds, fees and positions are
+the ledger's, ``_core.VenueLedger``, which the order table moves in the same calls);
+``place``, ``cancel``, ``amend`` and ``cancel_all`` are coroutines that return once the engine
+answered the command (the verdict, not a guess)::
 
     >>> import asyncio
     >>> from decimal import Decimal
@@ -94,8 +94,8 @@ from wintermute.pipeline import (
     config_of,
 )
 from wintermute.pipeline_stats import PipelineStats
-from wintermute.service.book_mirror import BUY, SELL
 from wintermute.service import ledger
+from wintermute.service.book_mirror import BUY, SELL
 from wintermute.service.order_input import (
     SIDES,
     TIFS,
