@@ -14,6 +14,8 @@ use crate::errors::{Error, Result};
 type PyDec = (i128, i32);
 /// `(units, scale)`: `units x 10^-scale`.
 type PyShown = (i128, u32);
+/// `(instrument, qty, cost, realized, fees)`.
+type PyPosition = (u32, PyShown, PyShown, PyShown, PyShown);
 
 fn dec((mantissa, exponent): PyDec) -> Dec {
     Dec { mantissa, exponent }
@@ -76,7 +78,7 @@ impl PyVenueLedger {
     }
 
     /// `(instrument, qty, cost, realized, fees)` of `account`'s positions.
-    fn positions(&self, account: u32) -> Result<Vec<(u32, PyShown, PyShown, PyShown, PyShown)>> {
+    fn positions(&self, account: u32) -> Result<Vec<PyPosition>> {
         let list = self.lock().positions(account).map_err(ledger_error)?;
         Ok(list
             .into_iter()
