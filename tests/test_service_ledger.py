@@ -88,3 +88,23 @@ def test_decimals_cross_the_edge_exactly() -> None:
     assert str(ledger_edges.decimal((-15, 1))) == "-1.5"
     with pytest.raises(ValueError, match="not a finite decimal"):
         ledger_edges.exact(D("NaN"))
+
+
+def test_a_quote_shared_by_instruments_of_different_grids_stays_exact() -> None:
+    eth = InstrumentInfo(
+        "ETH-USD", "ETH", "USD", D("0.1"), D("0.0001"), D("0.0001"), D("100"), D("0.1"), D("1e6")
+    )
+    fees = FeeSchedule(maker_bps=D("0.5"), taker_bps=D(5))
+    ledger = ledger_edges.new_ledger([BTC, eth], fees, {"USD": D(1000)}, {})
+    orders = _core.VenueOrders(2, 0, 100, ledger)
+    oid, _ = orders.place(1, None, 1, batch.BUY, "limit", "gtc", 20001, 3, 60003, 0)
+    orders.event(KINDS["accepted"], oid, 0, batch.BUY, 20001, 3, 3, 0, 1, 1)
+    effects = orders.event(KINDS["trade"], 10**9, oid, batch.BUY, 20001, 3, 0, 0, 1, 1)
+    (fill,) = [fx for fx in effects if fx[0] == 1]  # 0.0003 ETH at 2000.1, taker
+    notional = D("2000.1") * D("0.0003")
+    assert ledger_edges.decimal(fill[10]) == notional * 5 / 10_000
+    assert str(ledger_edges.decimal(fill[10])) == str(notional * 5 / 10_000)  # same digits
+    free, locked = _balances(ledger, 1)["USD"]
+    assert free == D(1000) - notional - notional * 5 / 10_000
+    assert (str(free), str(locked)) == (str(D(1000) - notional - notional * 5 / 10_000), "0.00000")
+    assert _balances(ledger, 1)["ETH"] == (D("0.0003"), D(0))
