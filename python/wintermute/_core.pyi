@@ -563,7 +563,28 @@ class VenueBooks:
 
 # ---- the service venue's order table (crates/python/src/venue_orders.rs) ---------------------
 
-__all__ += ["VenueOrders"]
+__all__ += ["VenueLedger", "VenueOrders"]
+
+#: An exact decimal from Python: (mantissa, exponent).
+_Dec: TypeAlias = tuple[int, int]
+#: An amount of the ledger: (units, scale), units x 10^-scale.
+_Shown: TypeAlias = tuple[int, int]
+
+@final
+class VenueLedger:
+    """The venue's balances (free, locked), holds, fills, fees and positions, exact integers
+    per asset (``wintermute_engine::venue_ledger``)."""
+
+    def __new__(
+        cls, instruments: list[tuple[str, str, _Dec, _Dec]], maker_bps: _Dec, taker_bps: _Dec,
+        defaults: list[tuple[str, _Dec]], accounts: list[tuple[int, list[tuple[str, _Dec]]]],
+    ) -> VenueLedger: ...  # fmt: skip
+    def check(self, account: int, instrument: int, side: int, units: int) -> None:
+        """INSUFFICIENT_BALANCE unless a hold of ``units`` more is free."""
+    def balances(self, account: int) -> list[tuple[str, _Shown, _Shown]]:
+        """(asset, free, locked), sorted by asset."""
+    def positions(self, account: int) -> list[tuple[int, _Shown, _Shown, _Shown, _Shown]]:
+        """(instrument, qty, cost, realized, fees)."""
 
 #: An order: (order_id, client_order_id, account, instrument, side, type, tif, price (ticks or
 #: None), qty, filled (lots), cum_quote (ticks x lots), status ("pending" before the verdict),
@@ -572,9 +593,10 @@ _OrderView: TypeAlias = tuple[
     int, str, int, int, int, str, str, int | None, int, int, int, str, str | None, int, int, int
 ]
 #: (0, instrument, price, qty, side) trade; (1, order_id, client_order_id, account, instrument,
-#: side, qty, price, maker, from_hold) fill; (2, account, instrument, side, units) hold given
-#: back; (3, view) state to publish; (4, command_seq, view | [view] | None, (code, message,
-#: reason) | None, counted, trace | None) answer.
+#: side, qty, price, maker, from_hold, (fee units, fee scale)) fill; (2, account, instrument,
+#: side, units) hold given back (only without a ledger); (3, view) state to publish; (4,
+#: command_seq, view | [view] | None, (code, message, reason) | None, counted, trace | None)
+#: answer; (5, code, message) the ledger could not apply a fill or a hold given back.
 _Effect: TypeAlias = tuple[Any, ...]
 
 @final
@@ -582,7 +604,9 @@ class VenueOrders:
     """The venue's order table and the commands waiting for the engine, fed with drained
     output batches (``wintermute_engine::venue_orders``)."""
 
-    def __new__(cls, instruments: int, gateway: int, history_size: int) -> VenueOrders: ...
+    def __new__(
+        cls, instruments: int, gateway: int, history_size: int, ledger: VenueLedger | None = None
+    ) -> VenueOrders: ...
     def place(
         self, account: int, client_order_id: str | None, instrument: int, side: int,
         order_type: str, tif: str, price: int | None, qty: int, held: int, now_ns: int,

@@ -18,6 +18,8 @@
 //!   fed with drained output batches;
 //! - [`venue_orders`]: the service venue's order table (states, client order ids, holds) and
 //!   the commands waiting for the engine's verdict, fed with the same batches;
+//! - [`venue_ledger`]: the service venue's balances (free and locked), holds, fills, fees and
+//!   positions with average-cost PnL, moved by the order table's effects;
 //! - [`audit_rows`]: the audit trail's rows replayed from a journal, as columns and PostgreSQL
 //!   binary `COPY` data.
 //!
@@ -39,5 +41,6 @@ pub mod pipeline;
 pub mod risk;
 pub mod spsc;
 pub mod venue_books;
+pub mod venue_ledger;
 pub mod venue_orders;
 pub mod wait;

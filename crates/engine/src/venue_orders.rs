@@ -500,6 +500,8 @@ impl VenueOrders {
             price,
             maker,
             from_hold,
+            fee: 0,
+            fee_scale: 0,
         });
         if o.filled >= o.qty {
             self.finish(order_id, Status::Filled, now_ns, effects);

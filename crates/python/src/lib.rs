@@ -35,6 +35,7 @@ mod redis_tier;
 mod route_sims;
 mod routing_bench;
 mod venue_books;
+mod venue_ledger;
 mod venue_orders;
 mod workload;
 
@@ -78,6 +79,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     records::register(m)?;
     redis_tier::register(m)?;
     venue_books::register(m)?;
+    venue_ledger::register(m)?;
     venue_orders::register(m)?;
     Ok(())
 }

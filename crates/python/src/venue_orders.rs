@@ -1,7 +1,9 @@
 //! The service venue's order table (`wintermute_engine::venue_orders`) from Python: the venue
 //! registers orders and the commands it sends, its drain thread hands each drained batch (what
 //! `VenueBooks.apply` kept) to `VenueOrders.apply` and gets back the effects its Python side
-//! still carries out (trades, fills, holds to give back, states to publish, answers).
+//! still carries out (trades, fills, holds to give back, states to publish, answers). Built
+//! with the venue's ledger (`VenueLedger`), it takes each order's hold as it registers it and
+//! carries out the ledger's part of the effects (holds given back, fills) in the same call.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
@@ -9,21 +11,34 @@ use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
 use pyo3::IntoPyObjectExt;
+use wintermute_engine::venue_ledger::{place_with_hold, LedgerError, VenueLedger};
 use wintermute_engine::venue_orders::{
     Answer, CommandKind, Effect, NewOrder, Order, OrderEvent, OrderType, Status, Tif, Trace, VenueOrders,
 };
 
 use crate::errors::{Error, Result};
+use crate::venue_ledger::{ledger_error, PyVenueLedger};
 
 /// The venue's orders and waiting commands.
 #[pyclass(module = "wintermute._core", name = "VenueOrders", frozen)]
 pub struct PyVenueOrders {
     inner: Mutex<VenueOrders>,
+    ledger: Option<Py<PyVenueLedger>>,
 }
 
 impl PyVenueOrders {
     fn lock(&self) -> MutexGuard<'_, VenueOrders> {
         self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn ledger(&self) -> Option<MutexGuard<'_, VenueLedger>> {
+        self.ledger.as_ref().map(|l| l.get().lock())
+    }
+
+    /// The effects as Python tuples, after the ledger (if any) carried out its part.
+    fn settled<'py>(&self, py: Python<'py>, mut out: Vec<Effect>) -> PyResult<Bound<'py, PyList>> {
+        let failed = self.ledger().map(|mut l| l.carry_out(&mut out)).unwrap_or_default();
+        effects(py, out, failed)
     }
 }
 
@@ -68,12 +83,26 @@ const FILL: u8 = 1;
 const UNLOCK: u8 = 2;
 const STATE: u8 = 3;
 const ANSWER: u8 = 4;
+const LEDGER_ERROR: u8 = 5;
 
 fn effect<'py>(py: Python<'py>, e: Effect) -> PyResult<Bound<'py, PyAny>> {
     match e {
         Effect::Trade { instrument, price, qty, side } => (TRADE, instrument, price, qty, side).into_bound_py_any(py),
-        Effect::Fill { order_id, client_order_id, account, instrument, side, qty, price, maker, from_hold } => {
-            (FILL, order_id, client_order_id, account, instrument, side, qty, price, maker, from_hold)
+        Effect::Fill {
+            order_id,
+            client_order_id,
+            account,
+            instrument,
+            side,
+            qty,
+            price,
+            maker,
+            from_hold,
+            fee,
+            fee_scale,
+        } => {
+            let fee = (fee, fee_scale);
+            (FILL, order_id, client_order_id, account, instrument, side, qty, price, maker, from_hold, fee)
                 .into_bound_py_any(py)
         }
         Effect::Unlock { account, instrument, side, units } => {
@@ -98,8 +127,11 @@ fn effect<'py>(py: Python<'py>, e: Effect) -> PyResult<Bound<'py, PyAny>> {
     }
 }
 
-fn effects<'py>(py: Python<'py>, list: Vec<Effect>) -> PyResult<Bound<'py, PyList>> {
-    let items = list.into_iter().map(|e| effect(py, e)).collect::<PyResult<Vec<_>>>()?;
+fn effects<'py>(py: Python<'py>, list: Vec<Effect>, failed: Vec<LedgerError>) -> PyResult<Bound<'py, PyList>> {
+    let mut items = list.into_iter().map(|e| effect(py, e)).collect::<PyResult<Vec<_>>>()?;
+    for e in failed {
+        items.push((LEDGER_ERROR, e.code, e.message).into_bound_py_any(py)?);
+    }
     PyList::new(py, items)
 }
 
@@ -135,8 +167,9 @@ fn new_order<'a>(
 #[pymethods]
 impl PyVenueOrders {
     #[new]
-    fn new(instruments: u32, gateway: u16, history_size: usize) -> Self {
-        Self { inner: Mutex::new(VenueOrders::new(instruments, gateway, history_size)) }
+    #[pyo3(signature = (instruments, gateway, history_size, ledger=None))]
+    fn new(instruments: u32, gateway: u16, history_size: usize, ledger: Option<Py<PyVenueLedger>>) -> Self {
+        Self { inner: Mutex::new(VenueOrders::new(instruments, gateway, history_size)), ledger }
     }
 
     /// Registers a new order (`pending`) and returns its id and client order id;
@@ -159,7 +192,10 @@ impl PyVenueOrders {
     ) -> Result<(u64, String)> {
         let o = new_order(account, client_order_id, instrument, side, order_type, tif, price, qty, held, now_ns)?;
         let mut table = self.lock();
-        let id = table.place(&o)?;
+        let id = match self.ledger() {
+            Some(mut ledger) => place_with_hold(&mut table, &mut ledger, &o)?,
+            None => table.place(&o)?,
+        };
         Ok((id, table.order(id).map(|o| o.client_order_id.clone()).unwrap_or_default()))
     }
 
@@ -182,7 +218,8 @@ impl PyVenueOrders {
     ) -> Result<()> {
         let o = new_order(account, Some(client_order_id), instrument, side, order_type, tif, price, qty, held, now_ns)?;
         self.lock().restore(order_id, client_order_id, &o);
-        Ok(())
+        // The check passed when the order was placed: its hold is taken as it was.
+        self.ledger().map_or(Ok(()), |mut l| l.hold(account, instrument, side, held)).map_err(ledger_error)
     }
 
     /// Order ids continue after `last`.
@@ -267,15 +304,18 @@ impl PyVenueOrders {
     fn give_up<'py>(&self, py: Python<'py>, order_id: u64, code: &str, now_ns: u64) -> PyResult<Bound<'py, PyList>> {
         let mut out = Vec::new();
         self.lock().give_up(order_id, code, now_ns, &mut out);
-        effects(py, out)
+        self.settled(py, out)
     }
 
     /// Applies a batch of raw 120-byte output records at `now_ns`; returns the effects.
     fn apply<'py>(&self, py: Python<'py>, batch: PyReadonlyArray1<'py, u8>, now_ns: u64) -> Result<Bound<'py, PyList>> {
         let bytes = batch.as_slice().map_err(|e| Error::type_error(e.to_string()))?;
         let mut out = Vec::new();
-        py.detach(|| self.lock().apply(bytes, now_ns, &mut out))?;
-        Ok(effects(py, out)?)
+        let failed = py.detach(|| {
+            self.lock().apply(bytes, now_ns, &mut out)?;
+            Ok::<_, Error>(self.ledger().map(|mut l| l.carry_out(&mut out)).unwrap_or_default())
+        })?;
+        Ok(effects(py, out, failed)?)
     }
 
     /// One journaled event (a restart's replay): `(kind, order_id, other_id, side, price, qty,
@@ -299,7 +339,7 @@ impl PyVenueOrders {
         let e = OrderEvent { kind, order_id, other_id, side, price, qty, remaining, reason, instrument };
         let mut out = Vec::new();
         self.lock().event(&e, None, now_ns, &mut out);
-        effects(py, out)
+        self.settled(py, out)
     }
 
     /// Ends a replayed command.
@@ -311,14 +351,14 @@ impl PyVenueOrders {
     fn reject<'py>(&self, py: Python<'py>, order_id: u64, reason: &str, now_ns: u64) -> PyResult<Bound<'py, PyList>> {
         let mut out = Vec::new();
         self.lock().reject(order_id, reason, now_ns, &mut out);
-        effects(py, out)
+        self.settled(py, out)
     }
 
     /// A replayed FOK place that could not fill; returns the effects.
     fn expire<'py>(&self, py: Python<'py>, order_id: u64, now_ns: u64) -> PyResult<Bound<'py, PyList>> {
         let mut out = Vec::new();
         self.lock().expire(order_id, now_ns, &mut out);
-        effects(py, out)
+        self.settled(py, out)
     }
 }
 

@@ -1,148 +1,86 @@
-"""Accounts' spot balances and positions, moved by the venue's fills.
+"""The edges of the venue's ledger: accounts' spot balances and positions, kept in Rust.
 
-Every amount is an exact ``Decimal``. An order holds (``locked``) what it may spend: a buy its
-limit price times its quantity in the quote asset, a sell its quantity in the base asset; a
-fill spends from the hold at the fill's price (a buy filled below its limit gets the
-difference back), and fees are charged in the quote asset. Positions are the net base
-quantity bought since start, with average-cost PnL.
+The ledger itself (``_core.VenueLedger``, ``wintermute_engine::venue_ledger``) keeps every
+amount as an integer in a unit per asset (the finest its instruments, fee rates and starting
+balances need), takes each order's hold as the order table registers it and applies fills in
+the drain thread's call into the order table. This module builds it from the venue's exact
+``Decimal``s and reads balances and positions back as ``Decimal``s, exactly.
+
+An order holds (``locked``) what it may spend: a buy its limit price times its quantity in the
+quote asset, a sell its quantity in the base asset; a fill spends from the hold at the fill's
+price (a buy filled below its limit gets the difference back), and fees are charged in the
+quote asset. Positions are the net base quantity bought since start, with average-cost PnL.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, localcontext
 
-from wintermute.service.venue_records import Balance, Position, VenueError
+from wintermute import _core
+from wintermute.service.settings import FeeSchedule
+from wintermute.service.venue_records import Balance, InstrumentInfo, Position
 
-__all__ = ["Ledger"]
+__all__ = ["balances", "decimal", "exact", "new_ledger", "positions"]
 
 ZERO = Decimal(0)
 PNL_QUANTUM = Decimal("1e-8")
 
 
-@dataclass
-class _Holding:
-    free: Decimal = ZERO
-    locked: Decimal = ZERO
+def exact(d: Decimal) -> tuple[int, int]:
+    """``(mantissa, exponent)`` of a finite ``Decimal``, exactly."""
+    sign, digits, exponent = d.as_tuple()
+    if not isinstance(exponent, int):
+        raise ValueError(f"{d} is not a finite decimal")
+    mantissa = int("".join(map(str, digits)) or "0")
+    return -mantissa if sign else mantissa, exponent
 
 
-@dataclass
-class _Position:
-    qty: Decimal = ZERO
-    cost: Decimal = ZERO  # signed: the entry value of the open position
-    realized: Decimal = ZERO
-    fees: Decimal = ZERO
+def decimal(shown: tuple[int, int]) -> Decimal:
+    """The ``Decimal`` of the ledger's ``(units, scale)``, exactly."""
+    units, scale = shown
+    return Decimal(f"{units}E-{scale}")
 
 
-class Ledger:
-    """Balances per account and asset; positions per account and symbol. Not thread-safe:
-    the venue calls it under its lock."""
+def _starts(amounts: Mapping[str, Decimal]) -> list[tuple[str, tuple[int, int]]]:
+    return [(asset, exact(amount)) for asset, amount in amounts.items()]
 
-    def __init__(
-        self, defaults: dict[str, Decimal], per_account: dict[int, dict[str, Decimal]]
-    ) -> None:
-        self._defaults = defaults
-        self._per_account = per_account
-        self._holdings: dict[int, dict[str, _Holding]] = {}
-        self._positions: dict[int, dict[str, _Position]] = {}
 
-    def _account(self, account: int) -> dict[str, _Holding]:
-        held = self._holdings.get(account)
-        if held is None:
-            start = self._per_account.get(account, self._defaults)
-            held = {asset: _Holding(free=amount) for asset, amount in start.items()}
-            self._holdings[account] = held
-        return held
+def new_ledger(
+    instruments: Iterable[InstrumentInfo], fees: FeeSchedule, defaults: Mapping[str, Decimal],
+    per_account: Mapping[int, Mapping[str, Decimal]],
+) -> _core.VenueLedger:  # fmt: skip
+    """A ledger of ``instruments`` (in the engine's id order) with ``fees`` and every account's
+    starting balances (``defaults``, or the account's own in ``per_account``)."""
+    return _core.VenueLedger(
+        [(i.base, i.quote, exact(i.tick_size), exact(i.lot_size)) for i in instruments],
+        exact(fees.maker_bps), exact(fees.taker_bps), _starts(defaults),
+        [(account, _starts(amounts)) for account, amounts in per_account.items()],
+    )  # fmt: skip
 
-    def _holding(self, account: int, asset: str) -> _Holding:
-        return self._account(account).setdefault(asset, _Holding())
 
-    def check(self, account: int, asset: str, amount: Decimal) -> None:
-        """INSUFFICIENT_BALANCE unless ``amount`` of ``asset`` is free."""
-        h = self._holding(account, asset)
-        if amount > h.free:
-            raise VenueError(
-                "INSUFFICIENT_BALANCE",
-                f"account={account} asset={asset} needs={amount} free={h.free}",
-            )
+def balances(ledger: _core.VenueLedger, account: int) -> list[Balance]:
+    """Every asset the account holds or held, sorted by name."""
+    return [
+        Balance(asset, decimal(free), decimal(locked))
+        for asset, free, locked in ledger.balances(account)
+    ]
 
-    def lock(self, account: int, asset: str, amount: Decimal) -> None:
-        """Holds ``amount`` of ``asset``; INSUFFICIENT_BALANCE (nothing held) if not free."""
-        self.check(account, asset, amount)
-        h = self._holding(account, asset)
-        h.free -= amount
-        h.locked += amount
 
-    def hold(self, account: int, asset: str, amount: Decimal) -> None:
-        """Holds ``amount`` of ``asset`` without the check (a journal replayed at a restart:
-        the check passed when the order was placed)."""
-        h = self._holding(account, asset)
-        h.free -= amount
-        h.locked += amount
-
-    def unlock(self, account: int, asset: str, amount: Decimal) -> None:
-        """Gives back ``amount`` of a hold."""
-        h = self._holding(account, asset)
-        h.locked -= amount
-        h.free += amount
-
-    def settle(
-        self,
-        account: int,
-        *,
-        spend_asset: str,
-        spend: Decimal,
-        from_hold: Decimal,
-        get_asset: str,
-        get: Decimal,
-    ) -> None:
-        """A fill: ``from_hold`` leaves the hold of ``spend_asset``, ``spend`` is paid (the
-        difference goes back to free, or comes from it), ``get`` of ``get_asset`` arrives."""
-        out = self._holding(account, spend_asset)
-        out.locked -= from_hold
-        out.free += from_hold - spend
-        self._holding(account, get_asset).free += get
-
-    def charge(self, account: int, asset: str, fee: Decimal) -> None:
-        """Takes a fee from free."""
-        self._holding(account, asset).free -= fee
-
-    def record_fill(
-        self, account: int, symbol: str, signed_qty: Decimal, price: Decimal, fee: Decimal
-    ) -> None:
-        """Moves ``account``'s position in ``symbol`` by a fill (average-cost PnL)."""
-        p = self._positions.setdefault(account, {}).setdefault(symbol, _Position())
-        p.fees += fee
-        if p.qty == 0 or (p.qty > 0) == (signed_qty > 0):
-            p.qty += signed_qty
-            p.cost += signed_qty * price
-            return
-        closing = min(abs(signed_qty), abs(p.qty))
-        avg = p.cost / p.qty
-        sign = 1 if p.qty > 0 else -1
-        p.realized += closing * (price - avg) * sign
-        p.cost -= avg * closing * sign
-        p.qty += signed_qty
-        rest = abs(signed_qty) - closing
-        if p.qty == 0:
-            p.cost = ZERO
-        if rest > 0:  # flipped: the rest opens a position the other way
-            p.cost = p.qty * price
-
-    def balances(self, account: int) -> list[Balance]:
-        """Every asset the account holds or held, sorted by name."""
-        return [
-            Balance(asset, h.free, h.locked) for asset, h in sorted(self._account(account).items())
-        ]
-
-    def positions(self, account: int, marks: dict[str, Decimal | None]) -> list[Position]:
-        """Positions with PnL at ``marks`` (symbol -> mark price, None: unknown)."""
-        out = []
-        for symbol, p in sorted(self._positions.get(account, {}).items()):
+def positions(
+    ledger: _core.VenueLedger, account: int, symbols: list[str], marks: dict[str, Decimal | None]
+) -> list[Position]:
+    """Positions with PnL at ``marks`` (symbol -> mark price, None: unknown), sorted by symbol;
+    ``symbols``: the instruments' symbols in id order."""
+    out = []
+    with localcontext() as ctx:
+        ctx.prec = 80  # the cost has ten digits below the quote's: no rounding before quantize
+        for inst_id, qty_, cost_, realized, fees in ledger.positions(account):
+            symbol = symbols[inst_id]
+            qty, cost = decimal(qty_), decimal(cost_)
             mark = marks.get(symbol)
-            avg = (p.cost / p.qty).quantize(PNL_QUANTUM) if p.qty else None
-            unreal = (p.qty * mark - p.cost).quantize(PNL_QUANTUM) if mark is not None else ZERO
-            out.append(
-                Position(symbol, p.qty, avg, p.realized.quantize(PNL_QUANTUM), unreal, mark, p.fees)
-            )
-        return out
+            avg = (cost / qty).quantize(PNL_QUANTUM) if qty else None
+            unreal = (qty * mark - cost).quantize(PNL_QUANTUM) if mark is not None else ZERO
+            realized_pnl = decimal(realized).quantize(PNL_QUANTUM)
+            out.append(Position(symbol, qty, avg, realized_pnl, unreal, mark, decimal(fees)))
+    return sorted(out, key=lambda p: p.symbol)

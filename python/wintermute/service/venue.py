@@ -14,10 +14,11 @@ pipeline.
 
 One background thread drains the engine's subscription (book deltas included): each batch goes
 through the Rust book mirrors and then the Rust order table, one call each, and what is left
-for Python comes back in the engine's order (public trades, the balances of fills, holds given
-back, order states to publish and the commands' answers); ``place``, ``cancel``, ``amend`` and
-``cancel_all`` are coroutines that return once the engine answered the command (the verdict,
-not a guess)::
+for Python comes back in the engine's order (public trades, fills for the accounts' histories,
+order states to publish and the commands' answers: balances, holds, fees and positions are
+the ledger's, ``_core.VenueLedger``, which the order table moves in the same calls);
+``place``, ``cancel``, ``amend`` and ``cancel_all`` are coroutines that return once the engine
+answered the command (the verdict, not a guess)::
 
     >>> import asyncio
     >>> from decimal import Decimal
@@ -93,8 +94,8 @@ from wintermute.pipeline import (
     config_of,
 )
 from wintermute.pipeline_stats import PipelineStats
+from wintermute.service import ledger
 from wintermute.service.book_mirror import BUY, SELL
-from wintermute.service.ledger import Ledger
 from wintermute.service.order_input import (
     SIDES,
     TIFS,
@@ -164,8 +165,9 @@ def _base_quote(symbol: str) -> tuple[str, str]:
     return symbol, "USD"
 
 
-#: ``VenueOrders.apply``'s effect tags (``crates/python/src/venue_orders.rs``).
-_TRADE_FX, _FILL_FX, _UNLOCK_FX, _STATE_FX, _ANSWER_FX = range(5)
+#: ``VenueOrders.apply``'s effect tags (``crates/python/src/venue_orders.rs``; holds given back,
+#: tag 2, never come: the ledger carries them out in Rust).
+_TRADE_FX, _FILL_FX, _STATE_FX, _ANSWER_FX, _LEDGER_ERROR_FX = 0, 1, 3, 4, 5
 #: A command waiting for the engine's verdict: its future, its loop and its span (or None).
 _Waiter = tuple[asyncio.Future[Any], asyncio.AbstractEventLoop, Any]
 
@@ -233,7 +235,12 @@ class Venue:
             for info in self._instruments.values():
                 defaults.setdefault(info.base, Decimal(100))
                 defaults.setdefault(info.quote, Decimal(1_000_000))
-        self._ledger = Ledger(defaults, self.settings.account_balances)
+        # Balances, holds, fills' fees and positions, kept in Rust (``wintermute_engine::
+        # venue_ledger``) and moved by the order table below in the same calls.
+        self._ledger = ledger.new_ledger(
+            self._instruments.values(), self.settings.fees, defaults,
+            self.settings.account_balances,
+        )  # fmt: skip
         risk = engine.risk
         self._limits: dict[int, LimitsConfig] = dict(risk.accounts) if risk else {}
         self._default_limits = risk.default_limits if risk else None
@@ -272,7 +279,7 @@ class Venue:
         # commands waiting for the engine, kept in Rust (``wintermute_engine::venue_orders``):
         # each drained batch goes through it after the book mirrors.
         self._orders = _core.VenueOrders(
-            len(self._symbols), self._gateway.id, self.settings.history_size
+            len(self._symbols), self._gateway.id, self.settings.history_size, self._ledger
         )
         self._watched_accounts: set[int] = set()
         self._topic_changes = -1
@@ -373,12 +380,13 @@ class Venue:
             if client_order_id is not None and self._orders.by_client(account, client_order_id):
                 raise VenueError("DUPLICATE_CLIENT_ORDER_ID", f"{client_order_id} is in flight")
             units = self._hold_units(inst_id, side_code, lots, ticks)
-            asset, hold = self._hold_of(inst, side_code, units)
-            self._ledger.lock(account, asset, hold)
-            order_id, client_order_id = self._orders.place(
-                account, client_order_id, inst_id, side_code, type, tif, ticks, lots, units,
-                self._now(),
-            )  # fmt: skip
+            try:  # the order and its hold (INSUFFICIENT_BALANCE: neither)
+                order_id, client_order_id = self._orders.place(
+                    account, client_order_id, inst_id, side_code, type, tif, ticks, lots, units,
+                    self._now(),
+                )  # fmt: skip
+            except errors.WintermuteError as e:
+                raise VenueError(e.reason or "INVALID_ORDER", str(e)) from None
         gw, cid = self._gateway, client_order_id
         try:
             result: OrderState = await self._submit(
@@ -429,13 +437,6 @@ class Venue:
                 break
         return cost
 
-    @staticmethod
-    def _hold_of(inst: InstrumentInfo, side: int, units: int) -> tuple[str, Decimal]:
-        """The asset and amount of a hold in the order table's units."""
-        if side == SELL:
-            return inst.base, units * inst.lot_size
-        return inst.quote, units * inst.lot_size * inst.tick_size
-
     async def cancel(
         self, account: int, symbol: str | None, *, order_id: int | None = None,
         client_order_id: str | None = None,
@@ -475,8 +476,10 @@ class Venue:
                 raise VenueError("INVALID_QTY", f"qty={qty} must exceed the filled quantity")
             ticks = view[_PRICE_V] if new_ticks is None else new_ticks
             units = self._hold_units(inst_id, side, left, ticks) - view[_HELD_V]
-            asset, more = self._hold_of(inst, side, units)
-            self._ledger.check(view[_ACCOUNT_V], asset, more)
+            try:
+                self._ledger.check(view[_ACCOUNT_V], inst_id, side, units)
+            except errors.WintermuteError as e:
+                raise VenueError(e.reason or "INVALID_ORDER", str(e)) from None
         gw = self._gateway
         result: OrderState = await self._submit(
             "amend", oid, (oid, view[_ACCOUNT_V], inst.symbol),
@@ -638,7 +641,7 @@ class Venue:
     def balances(self, account: int) -> list[Balance]:
         """``account``'s spot balances."""
         with self._lock:
-            return self._ledger.balances(account_of(account))
+            return ledger.balances(self._ledger, account_of(account))
 
     def positions(self, account: int) -> dict[str, Decimal]:
         """``account``'s net position per symbol (base quantity bought minus sold)."""
@@ -649,7 +652,7 @@ class Venue:
         account = account_of(account)
         with self._lock:
             marks = {s: self._mark(s) for s in self._symbols}
-            return self._ledger.positions(account, marks)
+            return ledger.positions(self._ledger, account, self._symbols, marks)
 
     def _mark(self, symbol: str) -> Decimal | None:
         inst = self._instruments[symbol]
@@ -775,9 +778,9 @@ class Venue:
             self._waiting.clear()
 
     def _carry_out(self, effects: list[tuple[Any, ...]]) -> None:
-        """What the order table left to do after a batch (``VenueOrders.apply``), in the
-        engine's order: the tape, the fills' balances, holds given back, order states to
-        publish and the answers (under the lock)."""
+        """What the order table and the ledger left to do after a batch
+        (``VenueOrders.apply``), in the engine's order: the tape, the fills' history, order
+        states to publish and the answers (under the lock)."""
         for fx in effects:
             try:
                 tag = fx[0]
@@ -785,16 +788,16 @@ class Venue:
                     self._fill(fx)
                 elif tag == _TRADE_FX:
                     self._trade(fx)
-                elif tag == _UNLOCK_FX:
-                    _, account, inst_id, side, units = fx
-                    self._ledger.unlock(account, *self._hold_of(self._infos[inst_id], side, units))
                 elif tag == _STATE_FX:
                     view = fx[1]
                     topic = f"account:{view[_ACCOUNT_V]}"
                     if self.topics.has(topic):
                         self.topics.publish(topic, self._state(view))
-                else:
+                elif tag == _ANSWER_FX:
                     self._answer(fx)
+                else:  # the ledger refused a fill or a hold given back (an overflow): a bug
+                    self.counters["apply_errors"] += 1
+                    log.error("venue: the ledger could not apply an engine output: %s", fx[2])
             except Exception:  # noqa: PERF203 (a bug: log it, keep draining)
                 self.counters["apply_errors"] += 1
                 log.exception("venue: applying an engine output failed")
@@ -812,28 +815,13 @@ class Venue:
 
     def _fill(self, fx: tuple[Any, ...]) -> None:
         """One of the venue's orders traded in the trade before (the order table has counted
-        it): balances, positions, fees and the account's fill history."""
-        _, order_id, client_order_id, account, inst_id, side, _, _, maker, from_hold = fx
+        it, the ledger has moved its balances, position and fee): the account's fill
+        history."""
+        _, order_id, client_order_id, account, inst_id, side, _, _, maker, _, fee_ = fx
         trade = self._last_trade
         assert trade is not None, "a fill follows its trade"
         inst = self._infos[inst_id]
-        notional = trade.price * trade.qty
-        fees = self.settings.fees
-        fee = notional * (fees.maker_bps if maker else fees.taker_bps) / 10_000
-        _, held = self._hold_of(inst, side, from_hold)
-        if side == BUY:
-            self._ledger.settle(
-                account, spend_asset=inst.quote, spend=notional, from_hold=held,
-                get_asset=inst.base, get=trade.qty,
-            )  # fmt: skip
-        else:
-            self._ledger.settle(
-                account, spend_asset=inst.base, spend=trade.qty, from_hold=held,
-                get_asset=inst.quote, get=notional,
-            )  # fmt: skip
-        self._ledger.charge(account, inst.quote, fee)
-        signed = trade.qty if side == BUY else -trade.qty
-        self._ledger.record_fill(account, inst.symbol, signed, trade.price, fee)
+        fee = ledger.decimal(fee_)
         fill = Fill(
             trade.trade_id, order_id, client_order_id, account, inst.symbol, _SIDE_NAMES[side],
             trade.price, trade.qty, "maker" if maker else "taker", fee, inst.quote, trade.ts_ns,
@@ -1017,8 +1005,7 @@ class Venue:
         ticks = None if market else cmd["price"]
         side, account = cmd["side"], cmd["account"]
         units = self._hold_units(inst_id, side, cmd["qty"], ticks)
-        # The check passed when the order was placed; later fills may already be counted.
-        self._ledger.hold(account, *self._hold_of(self._infos[inst_id], side, units))
+        # Its hold is taken with it, without the check (it passed when the order was placed).
         self._orders.restore(
             cmd["order_id"], account, client_order_id, inst_id, side,
             "market" if market else "limit", tif, ticks, cmd["qty"], units, self._now(),

@@ -239,6 +239,11 @@ pub enum Effect {
         maker: bool,
         /// The part of the order's hold the fill uses (units as [`Order::held`]).
         from_hold: i128,
+        /// The fee in the quote asset, `fee x 10^-fee_scale` (0 until the ledger charged it:
+        /// [`crate::venue_ledger::VenueLedger::carry_out`]).
+        fee: i128,
+        /// Digits after the point of `fee`.
+        fee_scale: u32,
     },
     /// Give back `units` of a hold (negative: hold more), units as [`Order::held`].
     Unlock { account: u32, instrument: u32, side: u8, units: i128 },

@@ -1,0 +1,92 @@
+//! The service venue's ledger (`wintermute_engine::venue_ledger`) from Python: built from the
+//! instruments, fee rates and starting balances as exact `(mantissa, exponent)` pairs; the
+//! venue's order table (`VenueOrders` built with it) takes holds and applies fills through it,
+//! and the venue reads balances and positions back as `(units, scale)` pairs.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use pyo3::prelude::*;
+use wintermute_engine::venue_ledger::{Dec, InstrumentAssets, LedgerConfig, LedgerError, Shown, VenueLedger};
+
+use crate::errors::{Error, Result};
+
+/// `(mantissa, exponent)`: `mantissa x 10^exponent`.
+type PyDec = (i128, i32);
+/// `(units, scale)`: `units x 10^-scale`.
+type PyShown = (i128, u32);
+/// `(instrument, qty, cost, realized, fees)`.
+type PyPosition = (u32, PyShown, PyShown, PyShown, PyShown);
+
+fn dec((mantissa, exponent): PyDec) -> Dec {
+    Dec { mantissa, exponent }
+}
+
+fn shown(s: Shown) -> PyShown {
+    (s.units, s.scale)
+}
+
+fn start(list: Vec<(String, PyDec)>) -> Vec<(String, Dec)> {
+    list.into_iter().map(|(a, d)| (a, dec(d))).collect()
+}
+
+pub(crate) fn ledger_error(e: LedgerError) -> Error {
+    Error::other(e.code, e.message)
+}
+
+/// Balances and positions per account.
+#[pyclass(module = "wintermute._core", name = "VenueLedger", frozen)]
+pub struct PyVenueLedger {
+    inner: Mutex<VenueLedger>,
+}
+
+impl PyVenueLedger {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, VenueLedger> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[pymethods]
+impl PyVenueLedger {
+    /// `instruments`: `(base, quote, tick, lot)` in the engine's id order; `defaults` and
+    /// `accounts`: starting balances `(asset, amount)`; amounts as `(mantissa, exponent)`.
+    #[new]
+    fn new(
+        instruments: Vec<(String, String, PyDec, PyDec)>,
+        maker_bps: PyDec,
+        taker_bps: PyDec,
+        defaults: Vec<(String, PyDec)>,
+        accounts: Vec<(u32, Vec<(String, PyDec)>)>,
+    ) -> Result<Self> {
+        let instruments = (instruments.into_iter())
+            .map(|(base, quote, tick, lot)| InstrumentAssets { base, quote, tick: dec(tick), lot: dec(lot) })
+            .collect();
+        let accounts = accounts.into_iter().map(|(a, l)| (a, start(l))).collect();
+        let (maker_bps, taker_bps, defaults) = (dec(maker_bps), dec(taker_bps), start(defaults));
+        let config = LedgerConfig { instruments, maker_bps, taker_bps, defaults, accounts };
+        Ok(Self { inner: Mutex::new(VenueLedger::new(&config).map_err(ledger_error)?) })
+    }
+
+    /// `INSUFFICIENT_BALANCE` unless a hold of `units` more (the order table's units) is free.
+    fn check(&self, account: u32, instrument: u32, side: u8, units: i128) -> Result<()> {
+        self.lock().check(account, instrument, side, units).map_err(ledger_error)
+    }
+
+    /// `(asset, free, locked)` of every asset `account` holds or held, sorted by asset.
+    fn balances(&self, account: u32) -> Vec<(String, PyShown, PyShown)> {
+        let ledger = self.lock();
+        ledger.balances(account).into_iter().map(|(a, f, l)| (a.to_owned(), shown(f), shown(l))).collect()
+    }
+
+    /// `(instrument, qty, cost, realized, fees)` of `account`'s positions.
+    fn positions(&self, account: u32) -> Result<Vec<PyPosition>> {
+        let list = self.lock().positions(account).map_err(ledger_error)?;
+        Ok(list
+            .into_iter()
+            .map(|p| (p.instrument, shown(p.qty), shown(p.cost), shown(p.realized), shown(p.fees)))
+            .collect())
+    }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyVenueLedger>()
+}
