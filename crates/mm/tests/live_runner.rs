@@ -79,6 +79,30 @@ fn rig_hedged(routes: Vec<HedgeRoute>) -> Rig {
     Rig { pipeline, runner, books, other }
 }
 
+/// A rig without risk that quotes on Kraken (venue 1) only, through `route`, both venues' books
+/// live at 100.00 / 100.02.
+fn rig_quoting_on_kraken(route: Box<dyn Execution + Send>) -> Rig {
+    let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
+    let config = PipelineConfig::new(vec![spec]).topology(Topology::Merged).gateways(2);
+    let (pipeline, mut handles) = Pipeline::start(config).unwrap();
+    let other = handles.gateways.pop().unwrap();
+    let text = CONFIG.replace(r#""seed": 1,"#, r#""seed": 1, "quote_on": "kraken","#);
+    let setup = LiveSetup::from_json(&text, "0.01", "0.0001").unwrap();
+    assert_eq!(setup.quote_venues, vec![1]);
+    let venue = EngineVenue::new(
+        EngineVenueConfig::new(MM, 0, setup.our_fees),
+        handles.gateways.pop().unwrap(),
+        handles.subscriptions.pop().unwrap(),
+    );
+    let books = ManualBooks::new(2);
+    let route = HedgeRoute { venue: VenueId::External(1), execution: route };
+    let options = RunnerOptions::default();
+    let runner = LiveRunner::start_routed(setup, venue, Box::new(books.clone()), options, vec![], vec![route]).unwrap();
+    books.live(0, 10_000, 10_002);
+    books.live(1, 10_000, 10_002);
+    Rig { pipeline, runner, books, other }
+}
+
 /// Waits (5 s at most) until the snapshot satisfies `done`; returns it.
 fn wait(r: &Rig, what: &str, done: impl Fn(&LiveSnapshot) -> bool) -> LiveSnapshot {
     wait_snapshot(&r.runner, what, Duration::from_secs(5), done)
@@ -280,26 +304,8 @@ impl Execution for QuoteGate {
 #[test]
 fn quotes_on_kraken_go_through_its_route_and_its_fills_refusals_and_cancels_come_back() {
     use wintermute_mm::execution::{OrderTif, RejectReason};
-    let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
-    let config = PipelineConfig::new(vec![spec]).topology(Topology::Merged).gateways(2);
-    let (pipeline, mut handles) = Pipeline::start(config).unwrap();
-    let other = handles.gateways.pop().unwrap();
-    let text = CONFIG.replace(r#""seed": 1,"#, r#""seed": 1, "quote_on": "kraken","#);
-    let setup = LiveSetup::from_json(&text, "0.01", "0.0001").unwrap();
-    assert_eq!(setup.quote_venues, vec![1]);
-    let venue = EngineVenue::new(
-        EngineVenueConfig::new(MM, 0, setup.our_fees),
-        handles.gateways.pop().unwrap(),
-        handles.subscriptions.pop().unwrap(),
-    );
-    let books = ManualBooks::new(2);
     let gate = QuoteGate::default();
-    let route = HedgeRoute { venue: VenueId::External(1), execution: Box::new(gate.clone()) };
-    let options = RunnerOptions::default();
-    let runner = LiveRunner::start_routed(setup, venue, Box::new(books.clone()), options, vec![], vec![route]).unwrap();
-    let r = Rig { pipeline, runner, books, other };
-    r.books.live(0, 10_000, 10_002);
-    r.books.live(1, 10_000, 10_002);
+    let r = rig_quoting_on_kraken(Box::new(gate.clone()));
     // Fair 100.01: a post-only bid at 99.98 and ask at 100.04, sent to Kraken's route.
     let s = wait(&r, "two quotes sent", |s| s.quote_venues.first().is_some_and(|q| q.orders_sent == 2));
     let sent = gate.commands.lock().unwrap().clone();
@@ -391,25 +397,8 @@ impl Execution for ReplaceGate {
 
 #[test]
 fn a_moved_quote_is_one_replace_and_an_amended_quantity_is_what_the_slot_rests() {
-    let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
-    let config = PipelineConfig::new(vec![spec]).topology(Topology::Merged).gateways(2);
-    let (pipeline, mut handles) = Pipeline::start(config).unwrap();
-    let other = handles.gateways.pop().unwrap();
-    let text = CONFIG.replace(r#""seed": 1,"#, r#""seed": 1, "quote_on": "kraken","#);
-    let setup = LiveSetup::from_json(&text, "0.01", "0.0001").unwrap();
-    let venue = EngineVenue::new(
-        EngineVenueConfig::new(MM, 0, setup.our_fees),
-        handles.gateways.pop().unwrap(),
-        handles.subscriptions.pop().unwrap(),
-    );
-    let books = ManualBooks::new(2);
     let gate = ReplaceGate::default();
-    let route = HedgeRoute { venue: VenueId::External(1), execution: Box::new(gate.clone()) };
-    let options = RunnerOptions::default();
-    let runner = LiveRunner::start_routed(setup, venue, Box::new(books.clone()), options, vec![], vec![route]).unwrap();
-    let r = Rig { pipeline, runner, books, other };
-    r.books.live(0, 10_000, 10_002);
-    r.books.live(1, 10_000, 10_002);
+    let r = rig_quoting_on_kraken(Box::new(gate.clone()));
     wait(&r, "two quotes sent", |s| s.quote_venues.first().is_some_and(|q| q.orders_sent == 2));
     let news: Vec<OrderRequest> = gate
         .gate
