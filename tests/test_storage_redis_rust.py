@@ -15,10 +15,11 @@ import storage_workload
 from storage_servers import redis_prefix, redis_server_url
 from test_storage_redis import redis_cli
 from wintermute import batch, errors
-from wintermute._core import RedisWriter
+from wintermute._core import RedisWriter, redis_key
 from wintermute.bench import redis_py
 from wintermute.config import InstrumentConfig
 from wintermute.engine import Engine
+from wintermute.storage import redis_tier
 from wintermute.storage.redis_tier import RedisTier
 from wintermute.storage.rust_rows import RustJournalReplay
 
@@ -108,7 +109,7 @@ def test_send_writes_what_a_redis_py_pipeline_writes(
 ) -> None:
     """The service's path (``RedisTier.send``: any hashes and entries)."""
     hashes: dict[str, dict[str, str | int]] = {
-        ":{BTC-USD}:venue:kraken:book": {"venue": "kraken", "symbol": "XBT/USD", "ts_ns": 7,
+        ":{BTC-USD}:venue:xyz:book": {"venue": "kraken", "symbol": "XBT/USD", "ts_ns": 7,
                                         "bid": "64000.1", "bids": '[["64000.1", "0.5"]]'},
         ":{BTC-USD}:consolidated": {"bid": "", "mid": "64000.05", "ts_ns": -3},
     }  # fmt: skip
@@ -157,3 +158,23 @@ def test_an_unreachable_redis_raises_with_its_reason() -> None:
     assert writer.counters == (0, 2, 1)
     with pytest.raises(errors.WintermuteError, match="redis url"):
         RedisWriter("http://nowhere/")
+
+
+def test_the_readers_keys_are_the_documented_layout_that_rust_builds() -> None:
+    assert redis_tier.book_key("wm", "BTC-USD") == "wm:{BTC-USD}:book"
+    assert redis_tier.trades_key("wm", "BTC-USD") == "wm:{BTC-USD}:trades"
+    assert redis_tier.venue_book_key("p", "ETH-USD", "xyz") == "p:{ETH-USD}:venue:xyz:book"
+    assert redis_tier.venue_trades_key("p", "ETH-USD", "xyz") == "p:{ETH-USD}:venue:xyz:trades"
+    assert redis_tier.consolidated_key("wm", "BTC-USD") == "wm:{BTC-USD}:consolidated"
+    assert redis_tier.ticks_key("wm", "BTC-USD") == "wm:{BTC-USD}:consolidated:ticks"
+
+
+@pytest.mark.parametrize(
+    ("kind", "venue"),
+    [("bbo", None), ("book", "kraken"), ("venue_book", None), ("venue_trades", None)],
+)
+def test_an_unknown_key_kind_or_a_misplaced_venue_is_a_type_error(
+    kind: str, venue: str | None
+) -> None:
+    with pytest.raises(TypeError, match=f'kind="{kind}"'):
+        redis_key("wm", "BTC-USD", kind, venue)  # type: ignore[arg-type]

@@ -1062,7 +1062,7 @@ class AuditReplay:
 
 # ---- the Redis hot tier's writer (crates/python/src/redis_tier.rs) --------------------------
 
-__all__ += ["RedisWriter"]
+__all__ += ["RedisWriter", "redis_key"]
 
 @final
 class RedisWriter:
@@ -1111,3 +1111,12 @@ class RedisWriter:
     ) -> bool:
         """The books ``replay`` touched and the trades of ``rows`` in ``(after_seq, seq]``."""
     def close(self) -> None: ...
+
+def redis_key(
+    prefix: str,
+    symbol: str,
+    kind: Literal["book", "trades", "venue_book", "venue_trades", "consolidated", "ticks"],
+    venue: str | None = None,
+) -> str:
+    """The Redis key of ``symbol``'s ``kind`` under ``prefix`` (the venue kinds with
+    ``venue``); ``TypeError`` for another kind, or a venue where it does not belong."""

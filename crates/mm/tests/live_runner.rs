@@ -3,76 +3,35 @@
 //! switch and risk's, fills into PnL, and a clean stop that leaves nothing on the book; a kill
 //! switch holds hedging too (the hedge in flight completes, nothing new is sent until release).
 
-use std::sync::{Arc, Mutex};
+mod support;
+
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
+use support::{start_pipeline, two_venue_config, wait_snapshot, ManualBooks, MM, OTHER};
 use wintermute_core::{Command, InstrumentSpec, NewOrder, Side};
-use wintermute_engine::pipeline::{Gateway, Pipeline, PipelineConfig, RiskConfig, Topology};
-use wintermute_engine::risk::AccountLimits;
+use wintermute_engine::pipeline::{Gateway, Pipeline, PipelineConfig, Topology};
 use wintermute_feeds::sync::SyncState;
 use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
 use wintermute_mm::execution::{ExecCommand, ExecError, ExecEvent, ExecEvents, Execution, OrderRequest};
-use wintermute_mm::live_config::{LiveSetup, StreamKey};
+use wintermute_mm::live_config::LiveSetup;
 use wintermute_mm::live_hedge::HedgeRoute;
-use wintermute_mm::live_runner::{BookSource, LiveRunner, LiveSnapshot, RefBook, RunnerOptions};
+use wintermute_mm::live_runner::{LiveRunner, LiveSnapshot, RunnerOptions};
 use wintermute_mm::types::{Fill, Liquidity, VenueId};
 
-const MM: u32 = 1;
-const OTHER: u32 = 2;
-const E18: i128 = 1_000_000_000_000_000_000;
-
 /// Two venues, fixed spread 3 ticks (0.01) each side, 10 lots (0.0001) on one level.
-const CONFIG: &str = r#"{
-  "seed": 1, "timer_ms": 20, "hedge_on": "coinbase", "hedge_threshold_lots": 3,
+static CONFIG: LazyLock<String> = LazyLock::new(|| {
+    two_venue_config(
+        r#""seed": 1, "timer_ms": 20, "hedge_on": "coinbase", "hedge_threshold_lots": 3,
   "fees": {"ours": {"maker_ppm": -100, "taker_ppm": 200}, "coinbase": {"maker_ppm": 0, "taker_ppm": 500}},
-  "interlock": {"stale_after_ms": 60000, "cross_threshold_ticks": 50},
-  "pricing": {
-    "instrument": {"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.01", "lot_size": "0.0001"},
-    "venues": [
-      {"name": "coinbase", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 60000},
-      {"name": "kraken", "symbol": "XBT/USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 60000}
-    ],
-    "model": {"kind": "fixed_spread", "half_spread_ticks": 3.0, "skew_ticks_per_unit": 1.0},
-    "volatility": {"fixed": {"sigma": 1.0}},
-    "intensity": {"fixed": {"bid": {"a": 1.0, "k": 1.0}, "ask": {"a": 1.0, "k": 1.0}}},
-    "quoting": {"levels": 1, "sizes_lots": [10], "level_spacing_ticks": 1, "min_spread_ticks": 2,
-                "max_spread_ticks": 100, "max_inventory_lots": 50, "inventory_unit_lots": 10,
-                "requote_threshold_ticks": 1.0, "requote_interval_ms": 60000}
-  }
-}"#;
-
-/// Books the test sets by hand.
-#[derive(Clone, Default)]
-struct Manual(Arc<Mutex<Vec<RefBook>>>);
-
-impl BookSource for Manual {
-    fn read(&mut self, _streams: &[StreamKey], out: &mut [RefBook]) {
-        let books = self.0.lock().unwrap();
-        for (o, b) in out.iter_mut().zip(books.iter()) {
-            *o = *b;
-        }
-    }
-}
-
-impl Manual {
-    /// Venue `i` live with `bid`/`ask` in cents, 1.0 each.
-    fn live(&self, i: usize, bid: i128, ask: i128) {
-        let mut books = self.0.lock().unwrap();
-        let b = &mut books[i];
-        b.state = Some(SyncState::Live);
-        b.bid = Some((bid * E18 / 100, E18));
-        b.ask = Some((ask * E18 / 100, E18));
-    }
-
-    fn with(&self, i: usize, f: impl FnOnce(&mut RefBook)) {
-        f(&mut self.0.lock().unwrap()[i]);
-    }
-}
+  "interlock": {"stale_after_ms": 60000, "cross_threshold_ticks": 50}"#,
+    )
+});
 
 struct Rig {
     pipeline: Pipeline,
     runner: LiveRunner,
-    books: Manual,
+    books: ManualBooks,
     other: Gateway,
 }
 
@@ -108,32 +67,45 @@ impl Execution for Gate {
 }
 
 fn rig_hedged(routes: Vec<HedgeRoute>) -> Rig {
-    let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
-    let risk = RiskConfig::permissive().account(MM, AccountLimits::UNLIMITED).account(OTHER, AccountLimits::UNLIMITED);
-    let config = PipelineConfig::new(vec![spec]).risk(risk).topology(Topology::Merged).gateways(2);
-    let (pipeline, mut handles) = Pipeline::start(config).unwrap();
+    let (pipeline, mut handles) = start_pipeline();
     let other = handles.gateways.pop().unwrap();
     let gateway = handles.gateways.pop().unwrap();
     let sub = handles.subscriptions.pop().unwrap();
-    let setup = LiveSetup::from_json(CONFIG, "0.01", "0.0001").unwrap();
+    let setup = LiveSetup::from_json(&CONFIG, "0.01", "0.0001").unwrap();
     let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, setup.our_fees), gateway, sub);
-    let books = Manual(Arc::new(Mutex::new(vec![RefBook::default(); 2])));
+    let books = ManualBooks::new(2);
     let runner =
         LiveRunner::start_hedged(setup, venue, Box::new(books.clone()), RunnerOptions::default(), routes).unwrap();
     Rig { pipeline, runner, books, other }
 }
 
+/// A rig without risk that quotes on Kraken (venue 1) only, through `route`, both venues' books
+/// live at 100.00 / 100.02.
+fn rig_quoting_on_kraken(route: Box<dyn Execution + Send>) -> Rig {
+    let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
+    let config = PipelineConfig::new(vec![spec]).topology(Topology::Merged).gateways(2);
+    let (pipeline, mut handles) = Pipeline::start(config).unwrap();
+    let other = handles.gateways.pop().unwrap();
+    let text = CONFIG.replace(r#""seed": 1,"#, r#""seed": 1, "quote_on": "kraken","#);
+    let setup = LiveSetup::from_json(&text, "0.01", "0.0001").unwrap();
+    assert_eq!(setup.quote_venues, vec![1]);
+    let venue = EngineVenue::new(
+        EngineVenueConfig::new(MM, 0, setup.our_fees),
+        handles.gateways.pop().unwrap(),
+        handles.subscriptions.pop().unwrap(),
+    );
+    let books = ManualBooks::new(2);
+    let route = HedgeRoute { venue: VenueId::External(1), execution: route };
+    let options = RunnerOptions::default();
+    let runner = LiveRunner::start_routed(setup, venue, Box::new(books.clone()), options, vec![], vec![route]).unwrap();
+    books.live(0, 10_000, 10_002);
+    books.live(1, 10_000, 10_002);
+    Rig { pipeline, runner, books, other }
+}
+
 /// Waits (5 s at most) until the snapshot satisfies `done`; returns it.
 fn wait(r: &Rig, what: &str, done: impl Fn(&LiveSnapshot) -> bool) -> LiveSnapshot {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        let s = r.runner.snapshot();
-        if done(&s) {
-            return s;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}: {s:#?}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_snapshot(&r.runner, what, Duration::from_secs(5), done)
 }
 
 fn prices(s: &LiveSnapshot) -> Vec<(&'static str, i64, i64, Option<i64>)> {
@@ -332,26 +304,8 @@ impl Execution for QuoteGate {
 #[test]
 fn quotes_on_kraken_go_through_its_route_and_its_fills_refusals_and_cancels_come_back() {
     use wintermute_mm::execution::{OrderTif, RejectReason};
-    let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
-    let config = PipelineConfig::new(vec![spec]).topology(Topology::Merged).gateways(2);
-    let (pipeline, mut handles) = Pipeline::start(config).unwrap();
-    let other = handles.gateways.pop().unwrap();
-    let text = CONFIG.replace(r#""seed": 1,"#, r#""seed": 1, "quote_on": "kraken","#);
-    let setup = LiveSetup::from_json(&text, "0.01", "0.0001").unwrap();
-    assert_eq!(setup.quote_venues, vec![1]);
-    let venue = EngineVenue::new(
-        EngineVenueConfig::new(MM, 0, setup.our_fees),
-        handles.gateways.pop().unwrap(),
-        handles.subscriptions.pop().unwrap(),
-    );
-    let books = Manual(Arc::new(Mutex::new(vec![RefBook::default(); 2])));
     let gate = QuoteGate::default();
-    let route = HedgeRoute { venue: VenueId::External(1), execution: Box::new(gate.clone()) };
-    let options = RunnerOptions::default();
-    let runner = LiveRunner::start_routed(setup, venue, Box::new(books.clone()), options, vec![], vec![route]).unwrap();
-    let r = Rig { pipeline, runner, books, other };
-    r.books.live(0, 10_000, 10_002);
-    r.books.live(1, 10_000, 10_002);
+    let r = rig_quoting_on_kraken(Box::new(gate.clone()));
     // Fair 100.01: a post-only bid at 99.98 and ask at 100.04, sent to Kraken's route.
     let s = wait(&r, "two quotes sent", |s| s.quote_venues.first().is_some_and(|q| q.orders_sent == 2));
     let sent = gate.commands.lock().unwrap().clone();
@@ -443,25 +397,8 @@ impl Execution for ReplaceGate {
 
 #[test]
 fn a_moved_quote_is_one_replace_and_an_amended_quantity_is_what_the_slot_rests() {
-    let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
-    let config = PipelineConfig::new(vec![spec]).topology(Topology::Merged).gateways(2);
-    let (pipeline, mut handles) = Pipeline::start(config).unwrap();
-    let other = handles.gateways.pop().unwrap();
-    let text = CONFIG.replace(r#""seed": 1,"#, r#""seed": 1, "quote_on": "kraken","#);
-    let setup = LiveSetup::from_json(&text, "0.01", "0.0001").unwrap();
-    let venue = EngineVenue::new(
-        EngineVenueConfig::new(MM, 0, setup.our_fees),
-        handles.gateways.pop().unwrap(),
-        handles.subscriptions.pop().unwrap(),
-    );
-    let books = Manual(Arc::new(Mutex::new(vec![RefBook::default(); 2])));
     let gate = ReplaceGate::default();
-    let route = HedgeRoute { venue: VenueId::External(1), execution: Box::new(gate.clone()) };
-    let options = RunnerOptions::default();
-    let runner = LiveRunner::start_routed(setup, venue, Box::new(books.clone()), options, vec![], vec![route]).unwrap();
-    let r = Rig { pipeline, runner, books, other };
-    r.books.live(0, 10_000, 10_002);
-    r.books.live(1, 10_000, 10_002);
+    let r = rig_quoting_on_kraken(Box::new(gate.clone()));
     wait(&r, "two quotes sent", |s| s.quote_venues.first().is_some_and(|q| q.orders_sent == 2));
     let news: Vec<OrderRequest> = gate
         .gate

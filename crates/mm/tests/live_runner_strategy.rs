@@ -3,64 +3,25 @@
 //! without an aggressor skipped), our venue's top with **our own orders in it**, and our venue's
 //! public trades (anyone's), each as the same [`StrategyEvent`] the backtester hands over.
 
+mod support;
+
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-use wintermute_core::{Command as EngineCommand, InstrumentSpec, NewOrder, Side};
-use wintermute_engine::pipeline::{Pipeline, PipelineConfig, RiskConfig, Topology};
-use wintermute_engine::risk::AccountLimits;
+use support::{start_pipeline, two_venue_config, ManualBooks, E18, MM, OTHER};
+use wintermute_core::{Command as EngineCommand, NewOrder, Side};
 use wintermute_feeds::sync::SyncState;
 use wintermute_mm::batched::{Batch, BatchSink, Command, CommandBuffer, StrategyEvent};
 use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
-use wintermute_mm::live_config::{LiveSetup, StreamKey};
-use wintermute_mm::live_runner::{BookSource, FeedTrade, FeedTrades, LiveRunner, RefBook, RunnerOptions};
+use wintermute_mm::live_config::LiveSetup;
+use wintermute_mm::live_runner::{FeedTrade, LiveRunner, RefBook, RunnerOptions};
 use wintermute_mm::live_strategy::{link, LiveStrategyConfig, StrategyThread};
 use wintermute_mm::strategy::PublicTrade;
 use wintermute_mm::types::{Level, VenueId};
 
-const MM: u32 = 1;
-const OTHER: u32 = 2;
-const E18: i128 = 1_000_000_000_000_000_000;
-
-const CONFIG: &str = r#"{
-  "timer_ms": 20,
-  "fees": {"ours": {"maker_ppm": 0, "taker_ppm": 0}},
-  "pricing": {
-    "instrument": {"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.01", "lot_size": "0.0001"},
-    "venues": [
-      {"name": "coinbase", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 60000},
-      {"name": "kraken", "symbol": "XBT/USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 60000}
-    ],
-    "model": {"kind": "fixed_spread", "half_spread_ticks": 3.0, "skew_ticks_per_unit": 1.0},
-    "volatility": {"fixed": {"sigma": 1.0}},
-    "intensity": {"fixed": {"bid": {"a": 1.0, "k": 1.0}, "ask": {"a": 1.0, "k": 1.0}}},
-    "quoting": {"levels": 1, "sizes_lots": [10], "level_spacing_ticks": 1, "min_spread_ticks": 2,
-                "max_spread_ticks": 100, "max_inventory_lots": 50, "inventory_unit_lots": 10,
-                "requote_threshold_ticks": 1.0, "requote_interval_ms": 60000}
-  }
-}"#;
-
-/// Books and trades the test sets by hand.
-#[derive(Clone, Default)]
-struct Manual {
-    books: Arc<Mutex<Vec<RefBook>>>,
-    trades: Arc<Mutex<Vec<FeedTrade>>>,
-}
-
-impl BookSource for Manual {
-    fn read(&mut self, _streams: &[StreamKey], out: &mut [RefBook]) {
-        for (o, b) in out.iter_mut().zip(self.books.lock().unwrap().iter()) {
-            *o = *b;
-        }
-    }
-
-    fn read_trades(&mut self, _streams: &[StreamKey], out: &mut FeedTrades) {
-        let mut trades = self.trades.lock().unwrap();
-        let taken = trades.iter().take_while(|t| out.push(**t)).count();
-        trades.drain(..taken);
-    }
-}
+static CONFIG: LazyLock<String> =
+    LazyLock::new(|| two_venue_config(r#""timer_ms": 20, "fees": {"ours": {"maker_ppm": 0, "taker_ppm": 0}}"#));
 
 /// Records every event; places one bid (9_990 x 5) after its first batch.
 #[derive(Clone, Default)]
@@ -107,16 +68,13 @@ fn our_tops(seen: &[StrategyEvent]) -> Vec<(Level, Level)> {
 
 #[test]
 fn a_strategy_live_sees_the_venues_trades_our_venues_trades_and_our_top_with_our_orders_in_it() {
-    let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
-    let risk = RiskConfig::permissive().account(MM, AccountLimits::UNLIMITED).account(OTHER, AccountLimits::UNLIMITED);
-    let config = PipelineConfig::new(vec![spec]).risk(risk).topology(Topology::Merged).gateways(2);
-    let (pipeline, mut handles) = Pipeline::start(config).unwrap();
+    let (pipeline, mut handles) = start_pipeline();
     let mut other = handles.gateways.pop().unwrap();
     let gateway = handles.gateways.pop().unwrap();
     let sub = handles.subscriptions.pop().unwrap();
-    let setup = LiveSetup::from_json(CONFIG, "0.01", "0.0001").unwrap();
+    let setup = LiveSetup::from_json(&CONFIG, "0.01", "0.0001").unwrap();
     let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, setup.our_fees), gateway, sub);
-    let source = Manual { books: Arc::new(Mutex::new(vec![RefBook::default(); 2])), ..Manual::default() };
+    let source = ManualBooks::new(2);
     let (port, feed) = link(LiveStrategyConfig::default());
     let recorder = Recorder::default();
     let thread = StrategyThread::spawn(feed, recorder.clone(), Duration::from_micros(200)).unwrap();

@@ -304,71 +304,32 @@ mod runner {
     //! The runner quoting on both venues: each fill's markout against the mid of the venue it
     //! filled on, per venue in `quote_venues` and all of them together in `markouts`.
 
-    use std::sync::{Arc, Mutex};
-    use std::time::{Duration, Instant};
+    use std::sync::LazyLock;
+    use std::time::Duration;
 
+    use super::support::{two_venue_config, wait_snapshot, ManualBooks};
     use super::Desk;
     use wintermute_core::{InstrumentSpec, Side};
     use wintermute_engine::pipeline::{Pipeline, PipelineConfig, Topology};
-    use wintermute_feeds::sync::SyncState;
     use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
-    use wintermute_mm::live_config::{LiveSetup, StreamKey};
+    use wintermute_mm::live_config::LiveSetup;
     use wintermute_mm::live_hedge::HedgeRoute;
-    use wintermute_mm::live_runner::{BookSource, LiveRunner, LiveSnapshot, RefBook, RunnerOptions};
-    const E18: i128 = 1_000_000_000_000_000_000;
+    use wintermute_mm::live_runner::{LiveRunner, LiveSnapshot, RunnerOptions};
 
-    const CONFIG: &str = r#"{
-      "timer_ms": 20, "quote_on": ["coinbase", "kraken"],
-      "fees": {"ours": {"maker_ppm": 0, "taker_ppm": 0}},
-      "interlock": {"stale_after_ms": 60000, "cross_threshold_ticks": 50},
-      "pricing": {
-        "instrument": {"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.01", "lot_size": "0.0001"},
-        "venues": [
-          {"name": "coinbase", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 60000},
-          {"name": "kraken", "symbol": "XBT/USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 60000}
-        ],
-        "model": {"kind": "fixed_spread", "half_spread_ticks": 3.0, "skew_ticks_per_unit": 0.0},
-        "volatility": {"fixed": {"sigma": 1.0}},
-        "intensity": {"fixed": {"bid": {"a": 1.0, "k": 1.0}, "ask": {"a": 1.0, "k": 1.0}}},
-        "quoting": {"levels": 1, "sizes_lots": [10], "level_spacing_ticks": 1, "min_spread_ticks": 2,
-                    "max_spread_ticks": 100, "max_inventory_lots": 50, "inventory_unit_lots": 10,
-                    "requote_threshold_ticks": 1.0, "requote_interval_ms": 60000}
-      }
-    }"#;
-
-    /// Books the test sets by hand.
-    #[derive(Clone, Default)]
-    struct Manual(Arc<Mutex<Vec<RefBook>>>);
-
-    impl BookSource for Manual {
-        fn read(&mut self, _streams: &[StreamKey], out: &mut [RefBook]) {
-            let books = self.0.lock().unwrap();
-            for (o, b) in out.iter_mut().zip(books.iter()) {
-                *o = *b;
-            }
-        }
-    }
-
-    impl Manual {
-        /// Venue `i` live with `bid`/`ask` in cents (= ticks), 1.0 each.
-        fn live(&self, i: usize, bid: i128, ask: i128) {
-            let b = &mut self.0.lock().unwrap()[i];
-            b.state = Some(SyncState::Live);
-            b.bid = Some((bid * E18 / 100, E18));
-            b.ask = Some((ask * E18 / 100, E18));
-        }
-    }
+    /// Both venues quoted on, without skew.
+    static CONFIG: LazyLock<String> = LazyLock::new(|| {
+        let config = two_venue_config(
+            r#""timer_ms": 20, "quote_on": ["coinbase", "kraken"],
+  "fees": {"ours": {"maker_ppm": 0, "taker_ppm": 0}},
+  "interlock": {"stale_after_ms": 60000, "cross_threshold_ticks": 50}"#,
+        );
+        let unskewed = config.replace(r#""skew_ticks_per_unit": 1.0"#, r#""skew_ticks_per_unit": 0.0"#);
+        assert_ne!(unskewed, config, "the two-venue pricing has a skew to take out");
+        unskewed
+    });
 
     fn wait(runner: &LiveRunner, what: &str, done: impl Fn(&LiveSnapshot) -> bool) -> LiveSnapshot {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let s = runner.snapshot();
-            if done(&s) {
-                return s;
-            }
-            assert!(Instant::now() < deadline, "timed out waiting for {what}: {s:#?}");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        wait_snapshot(runner, what, Duration::from_secs(10), done)
     }
 
     fn close(a: Option<f64>, b: f64) -> bool {
@@ -380,14 +341,14 @@ mod runner {
         let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
         let (pipeline, mut handles) =
             Pipeline::start(PipelineConfig::new(vec![spec]).topology(Topology::Merged).gateways(1)).unwrap();
-        let setup = LiveSetup::from_json(CONFIG, "0.01", "0.0001").unwrap();
+        let setup = LiveSetup::from_json(&CONFIG, "0.01", "0.0001").unwrap();
         assert_eq!(setup.quote_venues, vec![0, 1]);
         let venue = EngineVenue::new(
             EngineVenueConfig::new(1, 0, setup.our_fees),
             handles.gateways.pop().unwrap(),
             handles.subscriptions.pop().unwrap(),
         );
-        let books = Manual(Arc::new(Mutex::new(vec![RefBook::default(); 2])));
+        let books = ManualBooks::new(2);
         let desks = [Desk::new(0), Desk::new(1)];
         let routes = desks.iter().map(|d| HedgeRoute { venue: d.venue, execution: Box::new(d.clone()) }).collect();
         let options = RunnerOptions::default();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyInt, PyString};
 use wintermute_storage::redis::{self, Cmd};
-use wintermute_storage::redis_fields::xadd;
+use wintermute_storage::redis_fields::{key, xadd, KeyKind};
 use wintermute_storage::redis_tier::{Flushed, RedisOptions, RedisTierError, RedisWriter};
 
 use crate::audit::{PyAuditColumns, PyAuditReplay};
@@ -159,7 +159,22 @@ impl PyRedisWriter {
     }
 }
 
+/// The Redis key of `symbol`'s `kind` (`KeyKind::NAMES`; the venue kinds with `venue`) under
+/// `prefix`: the one layout the writer writes and `wintermute.storage.redis_tier` reads.
+#[pyfunction]
+#[pyo3(signature = (prefix, symbol, kind, venue=None))]
+fn redis_key(prefix: &str, symbol: &str, kind: &str, venue: Option<&str>) -> Result<String> {
+    let named = KeyKind::named(kind, venue);
+    let expected = "book, trades, consolidated or ticks without a venue; venue_book or venue_trades with one";
+    Ok(key(
+        prefix,
+        symbol,
+        named.ok_or_else(|| Error::type_error(format!("kind={kind:?} venue={venue:?}: {expected}")))?,
+    ))
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyRedisWriter>()?;
+    m.add_function(wrap_pyfunction!(redis_key, m)?)?;
     Ok(())
 }

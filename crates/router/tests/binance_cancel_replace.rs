@@ -16,19 +16,8 @@ use tokio::net::TcpStream;
 use wintermute_mm::execution::{ExecCommand, ExecEvent, Execution, OrderTif, RejectReason};
 use wintermute_router::binance::client::{CancelReplaceMode, TimeInForce};
 use wintermute_router::order::Instrument;
-use wintermute_router::order_state::{ExecutionReport, OrderStatus, ReportKind, Side};
+use wintermute_router::order_state::{OrderStatus, ReportKind, Side};
 use wintermute_router::signing::BinanceSigner;
-
-fn kinds(reports: &[ExecutionReport]) -> Vec<(&str, &ReportKind)> {
-    reports.iter().map(|r| (r.client_order_id.as_str(), &r.kind)).collect()
-}
-
-fn code(kind: &ReportKind) -> Option<i64> {
-    match kind {
-        ReportKind::Rejected { code, .. } | ReportKind::CancelRejected { code, .. } => *code,
-        _ => None,
-    }
-}
 
 /// One raw signed `POST /api/v3/order/cancelReplace` with `params`: (status, body).
 async fn raw_cancel_replace(addr: std::net::SocketAddr, params: &str) -> (u16, serde_json::Value) {

@@ -8,16 +8,6 @@ use common::*;
 use wintermute_router::binance::client::{BinanceOrderType, TimeInForce};
 use wintermute_router::order_state::{OrderStatus, ReportKind, Side};
 
-fn fills(reports: &[wintermute_router::order_state::ExecutionReport]) -> Vec<(i64, i64)> {
-    reports
-        .iter()
-        .filter_map(|r| match &r.kind {
-            ReportKind::Trade(f) => Some((f.price, f.qty)),
-            _ => None,
-        })
-        .collect()
-}
-
 #[test]
 fn a_market_buy_walks_the_recorded_asks_at_their_exact_prices() {
     run(async {

@@ -2,25 +2,9 @@
 
 mod common;
 
-use std::collections::BTreeMap;
-
 use common::*;
 use wintermute_router::binance::client::{BinanceClientError, BinanceOrderType, TimeInForce};
 use wintermute_router::order_state::{OrderStatus, Side};
-
-/// Every fill the client holds, by trade id: (client order id, lots).
-fn client_fills(client: &wintermute_router::binance::client::BinanceRestClient) -> BTreeMap<u64, (String, i64)> {
-    client
-        .orders()
-        .iter()
-        .flat_map(|o| o.fills().map(move |f| (f.trade_id, (o.client_order_id.clone(), f.qty))))
-        .collect()
-}
-
-/// Every trade the venue made, by trade id.
-fn venue_trades(sim: &wintermute_router::binance::sim::BinanceSim) -> BTreeMap<u64, (String, i64)> {
-    sim.trades().into_iter().map(|(id, client, qty)| (id, (client, qty))).collect()
-}
 
 #[test]
 fn after_the_connection_drops_mid_fill_reconciliation_recovers_every_fill_exactly_once() {

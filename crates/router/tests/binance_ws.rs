@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::*;
@@ -13,27 +12,6 @@ use wintermute_router::binance::client::{BinanceClientError, BinanceOrderType, T
 use wintermute_router::binance::ws_client::BinanceWsClient;
 use wintermute_router::order_state::{ExecutionReport, OrderStatus, ReportKind, Side};
 use wintermute_router::signing::BinanceSigner;
-
-fn kinds(reports: &[ExecutionReport]) -> Vec<(&str, &ReportKind)> {
-    reports.iter().map(|r| (r.client_order_id.as_str(), &r.kind)).collect()
-}
-
-fn fills(reports: &[ExecutionReport]) -> Vec<(i64, i64)> {
-    reports
-        .iter()
-        .filter_map(|r| match &r.kind {
-            ReportKind::Trade(f) => Some((f.price, f.qty)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn code(kind: &ReportKind) -> Option<i64> {
-    match kind {
-        ReportKind::Rejected { code, .. } | ReportKind::CancelRejected { code, .. } => *code,
-        _ => None,
-    }
-}
 
 /// Reads user-data events until `enough` says the collected ones suffice (at most 5 s).
 async fn events_until(
@@ -49,18 +27,6 @@ async fn events_until(
         got.extend(client.take_events());
     }
     got
-}
-
-fn client_fills(client: &BinanceWsClient) -> BTreeMap<u64, (String, i64)> {
-    client
-        .orders()
-        .iter()
-        .flat_map(|o| o.fills().map(move |f| (f.trade_id, (o.client_order_id.clone(), f.qty))))
-        .collect()
-}
-
-fn venue_trades(sim: &wintermute_router::binance::sim::BinanceSim) -> BTreeMap<u64, (String, i64)> {
-    sim.trades().into_iter().map(|(id, client, qty)| (id, (client, qty))).collect()
 }
 
 #[test]

@@ -1,12 +1,14 @@
 //! The market maker's `Execution` interface over the Binance client, against the simulator.
 
+mod binance_execution;
 mod common;
 mod execution_common;
 
+use binance_execution::{big_weight, new};
 use common::*;
-use execution_common::{adapter, events_until, new_order};
-use wintermute_mm::execution::{ExecCommand, ExecError, ExecEvent, Execution, OrderTif, RejectReason};
-use wintermute_mm::types::{Liquidity, Side, VenueId};
+use execution_common::{adapter, events_until};
+use wintermute_mm::execution::{ExecError, ExecEvent, Execution, OrderTif, RejectReason};
+use wintermute_mm::types::{Side, VenueId};
 use wintermute_router::binance::sim::BinanceSim;
 use wintermute_router::execution_adapter::RoutedExecution;
 
@@ -14,46 +16,9 @@ fn binance_adapter(sim: &BinanceSim) -> RoutedExecution {
     adapter(hmac_client(sim), 1, instrument(), ("BTC", "USDT"))
 }
 
-fn new(client_id: u64, side: Side, price: &str, qty: &str, tif: OrderTif) -> ExecCommand {
-    new_order(client_id, side, ticks(price), lots(qty), tif)
-}
-
-fn big_weight() -> impl FnOnce(&mut wintermute_router::binance::sim::SimConfig) {
-    |cfg| cfg.weight_limit_1m = 100_000_000
-}
-
 #[test]
 fn an_ioc_hedge_fills_against_the_recorded_book_and_its_remainder_is_canceled() {
-    run(async {
-        let sim = sim_with(big_weight()).await;
-        let mut exec = binance_adapter(&sim);
-        exec.submit(0, &new(1, Side::Buy, "58001.06", "3", OrderTif::Ioc)).unwrap();
-        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
-        assert!(matches!(events[0], ExecEvent::Accepted { client_id: 1, .. }), "{events:?}");
-        let fills: Vec<_> = events
-            .iter()
-            .filter_map(|e| match e {
-                ExecEvent::Filled { fill, open_qty, .. } => {
-                    Some((fill.price, fill.qty, *open_qty, fill.liquidity, fill.fee))
-                }
-                _ => None,
-            })
-            .collect();
-        let first = lots("2.524693");
-        let second = lots("0.000532");
-        assert_eq!(fills.len(), 2);
-        assert_eq!(
-            (fills[0].0, fills[0].1, fills[0].2, fills[0].3),
-            (ticks("58001.04"), first, lots("3") - first, Liquidity::Taker)
-        );
-        assert_eq!((fills[1].0, fills[1].1, fills[1].2), (ticks("58001.06"), second, lots("3") - first - second));
-        assert!(fills.iter().all(|f| f.4 > 0), "a taker pays a fee");
-        let canceled = events.iter().find_map(|e| match e {
-            ExecEvent::Canceled { canceled_qty, .. } => Some(*canceled_qty),
-            _ => None,
-        });
-        assert_eq!(canceled, Some(lots("3") - first - second));
-    });
+    run(binance_execution::an_ioc_hedge_fills_against_the_recorded_book_and_its_remainder_is_canceled(binance_adapter));
 }
 
 #[test]
@@ -72,49 +37,12 @@ fn a_crossing_post_only_quote_is_rejected_as_would_cross() {
 
 #[test]
 fn a_resting_quote_reports_maker_fills_found_by_periodic_reconciliation() {
-    run(async {
-        let sim = sim_with(big_weight()).await;
-        let mut exec = binance_adapter(&sim);
-        exec.submit(0, &new(3, Side::Sell, "58010", "0.5", OrderTif::Gtc)).unwrap();
-        events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { .. }))).await;
-        sim.trade_at("BTCUSDT", "58011", "0.2").unwrap();
-        sim.trade_at("BTCUSDT", "58012", "0.3").unwrap();
-        let events =
-            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Filled { open_qty: 0, .. }))).await;
-        let fills: Vec<_> = events
-            .iter()
-            .filter_map(|e| match e {
-                ExecEvent::Filled { fill, .. } => Some(fill),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(fills.iter().map(|f| f.qty).sum::<i64>(), lots("0.5"));
-        assert!(fills.iter().all(|f| f.liquidity == Liquidity::Maker && f.price == ticks("58010") && f.order_id == 3));
-    });
+    run(binance_execution::a_resting_quote_reports_maker_fills_found_by_periodic_reconciliation(binance_adapter));
 }
 
 #[test]
 fn cancel_and_amend_reach_the_venue_and_an_unknown_cancel_is_rejected() {
-    run(async {
-        let sim = sim_with(big_weight()).await;
-        let mut exec = binance_adapter(&sim);
-        exec.submit(0, &new(4, Side::Buy, "57000", "0.05", OrderTif::Gtc)).unwrap();
-        exec.submit(0, &ExecCommand::Amend { client_id: 4, new_qty: lots("0.02") }).unwrap();
-        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Amended { .. }))).await;
-        assert!(events
-            .iter()
-            .any(|e| matches!(e, ExecEvent::Amended { client_id: 4, open_qty, .. } if *open_qty == lots("0.02"))));
-        assert_eq!(sim.open_order_count("BTCUSDT"), 1);
-        exec.submit(0, &ExecCommand::Cancel { client_id: 4 }).unwrap();
-        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
-        assert!(events.iter().any(
-            |e| matches!(e, ExecEvent::Canceled { client_id: 4, canceled_qty, .. } if *canceled_qty == lots("0.02"))
-        ));
-        assert_eq!(sim.open_order_count("BTCUSDT"), 0);
-        exec.submit(0, &ExecCommand::Cancel { client_id: 99 }).unwrap();
-        let events = events_until(&mut exec, |e| !e.is_empty()).await;
-        assert!(matches!(events[0], ExecEvent::Rejected { client_id: 99, reason: RejectReason::UnknownOrder, .. }));
-    });
+    run(binance_execution::cancel_and_amend_reach_the_venue_and_an_unknown_cancel_is_rejected(binance_adapter));
 }
 
 #[test]

@@ -3,12 +3,14 @@
 mod common;
 mod execution_common;
 mod kraken_common;
+mod kraken_execution;
 
 use common::run;
-use execution_common::{adapter, events_until, new_order};
+use execution_common::{adapter, events_until};
 use kraken_common::*;
+use kraken_execution::new;
 use wintermute_mm::execution::{ExecCommand, ExecEvent, Execution, OrderTif, RejectReason};
-use wintermute_mm::types::{Liquidity, Side};
+use wintermute_mm::types::Side;
 use wintermute_router::execution_adapter::RoutedExecution;
 use wintermute_router::kraken::sim::KrakenSim;
 
@@ -16,37 +18,12 @@ fn kraken_adapter(sim: &KrakenSim) -> RoutedExecution {
     adapter(client_with(sim, ROOMY), 2, pair().instrument, ("XXBT", "ZUSD"))
 }
 
-fn new(client_id: u64, side: Side, price: &str, qty: &str, tif: OrderTif) -> ExecCommand {
-    new_order(client_id, side, ticks(price), lots(qty), tif)
-}
-
 #[test]
 fn an_ioc_hedge_fills_against_the_recorded_kraken_book_and_its_remainder_is_canceled() {
     run(async {
         let sim = sim_with(roomy).await;
         let mut exec = kraken_adapter(&sim);
-        exec.submit(0, &new(1, Side::Buy, "58729.5", "3", OrderTif::Ioc)).unwrap();
-        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
-        assert!(matches!(events[0], ExecEvent::Accepted { client_id: 1, .. }), "{events:?}");
-        let fills: Vec<_> = events
-            .iter()
-            .filter_map(|e| match e {
-                ExecEvent::Filled { fill, open_qty, .. } => Some((fill.price, fill.qty, *open_qty, fill.liquidity)),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(
-            fills,
-            vec![
-                (ticks("58729.4"), lots("0.45"), lots("2.55"), Liquidity::Taker),
-                (ticks("58729.5"), lots("1.4948"), lots("1.0552"), Liquidity::Taker),
-            ]
-        );
-        let canceled = events.iter().find_map(|e| match e {
-            ExecEvent::Canceled { canceled_qty, .. } => Some(*canceled_qty),
-            _ => None,
-        });
-        assert_eq!(canceled, Some(lots("1.0552")));
+        kraken_execution::an_ioc_hedge_fills_against_the_book_and_its_remainder_is_canceled(&mut exec).await;
     });
 }
 
@@ -69,15 +46,7 @@ fn a_resting_quote_fills_as_maker_is_amended_in_place_and_cancel_reaches_the_ven
     run(async {
         let sim = sim_with(roomy).await;
         let mut exec = kraken_adapter(&sim);
-        exec.submit(0, &new(3, Side::Sell, "58740", "0.5", OrderTif::Gtc)).unwrap();
-        events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { .. }))).await;
-        sim.trade_at("XBTUSD", "58741", "0.2").unwrap();
-        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Filled { .. }))).await;
-        let fill = events.iter().find_map(|e| match e {
-            ExecEvent::Filled { fill, open_qty, .. } => Some((fill.qty, fill.liquidity, fill.order_id, *open_qty)),
-            _ => None,
-        });
-        assert_eq!(fill, Some((lots("0.2"), Liquidity::Maker, 3, lots("0.3"))));
+        kraken_execution::a_resting_quote_fills_as_maker(&mut exec, &sim).await;
         exec.submit(1, &ExecCommand::Amend { client_id: 3, new_qty: lots("0.1") }).unwrap();
         let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Amended { .. }))).await;
         assert!(events

@@ -6,12 +6,14 @@
 mod common;
 mod execution_common;
 mod kraken_common;
+mod kraken_execution;
 
 use common::run;
-use execution_common::{adapter, events_until, new_order};
+use execution_common::{adapter, events_until};
 use kraken_common::*;
+use kraken_execution::new;
 use wintermute_mm::execution::{ExecCommand, ExecEvent, Execution, OrderTif, RejectReason};
-use wintermute_mm::types::{Liquidity, Side as MmSide};
+use wintermute_mm::types::Side as MmSide;
 use wintermute_router::execution_adapter::RoutedExecution;
 use wintermute_router::kraken::sim::KrakenSim;
 use wintermute_router::kraken::ws_client::KrakenWsClient;
@@ -29,10 +31,6 @@ async fn setup() -> (KrakenSim, KrakenWsClient) {
     (sim, ws)
 }
 
-fn new(client_id: u64, side: MmSide, price: &str, qty: &str, tif: OrderTif) -> ExecCommand {
-    new_order(client_id, side, ticks(price), lots(qty), tif)
-}
-
 fn ws_adapter(client: KrakenWsClient) -> RoutedExecution {
     adapter(client, 2, pair().instrument, ("XXBT", "ZUSD"))
 }
@@ -43,28 +41,7 @@ fn an_ioc_hedge_through_the_websocket_fills_against_the_book_and_its_remainder_i
         let (_sim, ws) = setup().await;
         assert!(!ws.is_connected(), "connects on the worker thread, on first use");
         let mut exec = ws_adapter(ws);
-        exec.submit(0, &new(1, MmSide::Buy, "58729.5", "3", OrderTif::Ioc)).unwrap();
-        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
-        assert!(matches!(events[0], ExecEvent::Accepted { client_id: 1, .. }), "{events:?}");
-        let fills: Vec<_> = events
-            .iter()
-            .filter_map(|e| match e {
-                ExecEvent::Filled { fill, open_qty, .. } => Some((fill.price, fill.qty, *open_qty, fill.liquidity)),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(
-            fills,
-            vec![
-                (ticks("58729.4"), lots("0.45"), lots("2.55"), Liquidity::Taker),
-                (ticks("58729.5"), lots("1.4948"), lots("1.0552"), Liquidity::Taker),
-            ]
-        );
-        let canceled = events.iter().find_map(|e| match e {
-            ExecEvent::Canceled { canceled_qty, .. } => Some(*canceled_qty),
-            _ => None,
-        });
-        assert_eq!(canceled, Some(lots("1.0552")));
+        kraken_execution::an_ioc_hedge_fills_against_the_book_and_its_remainder_is_canceled(&mut exec).await;
     });
 }
 
@@ -73,15 +50,7 @@ fn a_resting_quote_reports_the_maker_fill_the_channel_pushes_and_is_canceled() {
     run(async {
         let (sim, ws) = setup().await;
         let mut exec = ws_adapter(ws);
-        exec.submit(0, &new(3, MmSide::Sell, "58740", "0.5", OrderTif::Gtc)).unwrap();
-        events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { .. }))).await;
-        sim.trade_at("XBTUSD", "58741", "0.2").unwrap();
-        let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Filled { .. }))).await;
-        let fill = events.iter().find_map(|e| match e {
-            ExecEvent::Filled { fill, open_qty, .. } => Some((fill.qty, fill.liquidity, fill.order_id, *open_qty)),
-            _ => None,
-        });
-        assert_eq!(fill, Some((lots("0.2"), Liquidity::Maker, 3, lots("0.3"))));
+        kraken_execution::a_resting_quote_fills_as_maker(&mut exec, &sim).await;
         exec.submit(0, &ExecCommand::Cancel { client_id: 3 }).unwrap();
         let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
         assert!(events.iter().any(

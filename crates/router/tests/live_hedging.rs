@@ -5,37 +5,27 @@
 //! book, and the inventory, the PnL and its parts reflect the hedge fills to the last unit.
 
 mod common;
+mod live_venues;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::run;
-use wintermute_core::decimal::Decimal;
+use live_venues::{binance_route, book, kraken_route, money, pricing, BINANCE, KRAKEN};
 use wintermute_core::{Command, InstrumentSpec, NewOrder, Side};
 use wintermute_engine::pipeline::{Gateway, Pipeline, PipelineConfig, RiskConfig, Topology};
 use wintermute_engine::risk::AccountLimits;
-use wintermute_feeds::sync::SyncState;
 use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
 use wintermute_mm::live_config::{LiveSetup, StreamKey};
 use wintermute_mm::live_hedge::HedgeRoute;
 use wintermute_mm::live_runner::{BookSource, LiveRunner, LiveSnapshot, RefBook, RunnerOptions};
-use wintermute_mm::types::{VenueId, MONEY_SCALE};
-use wintermute_router::binance::client::BinanceRestClient;
-use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimKey, SimSymbol};
-use wintermute_router::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
-use wintermute_router::kraken::client::KrakenRestClient;
-use wintermute_router::kraken::rate::Tier;
-use wintermute_router::kraken::reports::KrakenPair;
-use wintermute_router::kraken::sim::{KrakenSim, KrakenSimConfig, KrakenSimPair};
-use wintermute_router::order::Instrument;
-use wintermute_router::signing::{BinanceSigner, KrakenSigner};
+use wintermute_mm::types::VenueId;
+use wintermute_router::binance::sim::BinanceSim;
+use wintermute_router::execution_adapter::RoutedExecution;
+use wintermute_router::kraken::sim::KrakenSim;
 
 const MM: u32 = 1;
 const OTHER: u32 = 2;
-/// Units of 10^-18 per tick (0.01) and per lot (0.001).
-const TICK_RAW: i128 = 10_000_000_000_000_000;
-const LOT_RAW: i128 = 1_000_000_000_000_000;
-const KRAKEN_SECRET: &str = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==";
 
 /// Fixed spread 3 ticks each side of the fair value, 10 lots; hedge past 3 lots back to flat,
 /// capped 2 ticks through the touch. `venues` and `hedge` fill in the rest.
@@ -43,24 +33,11 @@ fn config(venues: &str, hedge: &str) -> String {
     format!(
         r#"{{
   "timer_ms": 20, "hedge_threshold_lots": 3, "hedge_slippage_ticks": 2, {hedge}
-  "pricing": {{
-    "instrument": {{"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.01", "lot_size": "0.001"}},
-    "venues": [{venues}],
-    "model": {{"kind": "fixed_spread", "half_spread_ticks": 3.0, "skew_ticks_per_unit": 0.0}},
-    "volatility": {{"fixed": {{"sigma": 1.0}}}},
-    "intensity": {{"fixed": {{"bid": {{"a": 1.0, "k": 1.0}}, "ask": {{"a": 1.0, "k": 1.0}}}}}},
-    "quoting": {{"levels": 1, "sizes_lots": [10], "level_spacing_ticks": 1, "min_spread_ticks": 2,
-                "max_spread_ticks": 100, "max_inventory_lots": 50, "inventory_unit_lots": 10,
-                "requote_threshold_ticks": 1.0, "requote_interval_ms": 60000}}
-  }}
-}}"#
+  "pricing": {pricing}
+}}"#,
+        pricing = pricing(venues)
     )
 }
-
-const BINANCE: &str = r#"{"name": "binance", "symbol": "BTCUSDT", "quote_currency": "USDT", "weight": 1.0,
-    "stale_after_ms": 60000, "basis": {"ticks": 0.0}}"#;
-const KRAKEN: &str =
-    r#"{"name": "kraken", "symbol": "XBT/USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 60000}"#;
 
 /// Reference books the test sets by hand.
 #[derive(Clone)]
@@ -69,16 +46,6 @@ struct Manual(Arc<Mutex<Vec<RefBook>>>);
 impl BookSource for Manual {
     fn read(&mut self, _streams: &[StreamKey], out: &mut [RefBook]) {
         out.copy_from_slice(&self.0.lock().unwrap());
-    }
-}
-
-/// A live book with one lot-sized level a side (ticks; 1.0 each).
-fn book(bid: i64, ask: i64) -> RefBook {
-    RefBook {
-        state: Some(SyncState::Live),
-        bid: Some((bid as i128 * TICK_RAW, 1_000 * LOT_RAW)),
-        ask: Some((ask as i128 * TICK_RAW, 1_000 * LOT_RAW)),
-        ..RefBook::default()
     }
 }
 
@@ -121,66 +88,16 @@ fn resting(s: &LiveSnapshot) -> bool {
     s.quotes.len() == 2 && s.quotes.iter().all(|q| q.queue_ahead.is_some())
 }
 
-fn route_config(venue: u8, symbol: &str, assets: (&str, &str)) -> RoutedExecutionConfig {
-    RoutedExecutionConfig {
-        venue: VenueId::External(venue),
-        instrument: Instrument::new(symbol, "0.01", "0.001").unwrap(),
-        assets: (assets.0.into(), assets.1.into()),
-        reconcile_every: Duration::from_millis(10),
-        in_flight: 16,
-    }
-}
-
 /// BTCUSDT on our grid: asks 60000.02 x 0.003, 60000.05 x 0.002, 60000.10 x 0.05 (bids mirrored).
 async fn binance(fee_rate: &str) -> (BinanceSim, RoutedExecution) {
-    let symbol = SimSymbol::from_levels(
-        "BTCUSDT",
-        ("BTC", "USDT"),
-        ("0.01", "0.001"),
-        [("59999.98", "0.003"), ("59999.95", "0.002"), ("59999.90", "0.05")],
-        [("60000.02", "0.003"), ("60000.05", "0.002"), ("60000.10", "0.05")],
-    )
-    .unwrap();
-    let secret = b"binance-test-secret".to_vec();
-    let mut cfg = SimConfig::new(vec![symbol], vec![SimKey::Hmac { api_key: "k".into(), secret: secret.clone() }]);
-    cfg.fee_rate = Decimal::parse(fee_rate).unwrap();
-    let sim = BinanceSim::start(cfg).await.unwrap();
-    let instrument = Instrument::new("BTCUSDT", "0.01", "0.001").unwrap();
-    let client = BinanceRestClient::new(sim.addr(), "k", BinanceSigner::hmac_sha256(secret), vec![instrument]);
-    let exec = RoutedExecution::spawn(client, route_config(0, "BTCUSDT", ("BTC", "USDT"))).unwrap();
-    (sim, exec)
+    let bids = [("59999.98", "0.003"), ("59999.95", "0.002"), ("59999.90", "0.05")];
+    let asks = [("60000.02", "0.003"), ("60000.05", "0.002"), ("60000.10", "0.05")];
+    binance_route(0, (&bids, &asks), fee_rate, |_| {}, 16).await
 }
 
 /// XBTUSD on our grid: asks 60000.01 x 0.01, bids 59999.99 x 0.01.
 async fn kraken(fee_rate: &str) -> (KrakenSim, RoutedExecution) {
-    let symbol = SimSymbol::from_levels(
-        "XBTUSD",
-        ("XBT", "USD"),
-        ("0.01", "0.001"),
-        [("59999.99", "0.01")],
-        [("60000.01", "0.01")],
-    )
-    .unwrap();
-    let pair = KrakenSimPair {
-        symbol,
-        name: "XXBTZUSD".into(),
-        wsname: "XBT/USD".into(),
-        ordermin: Decimal::parse("0.001").unwrap(),
-        costmin: Decimal::parse("0.5").unwrap(),
-    };
-    let mut cfg = KrakenSimConfig::new(vec![pair], vec![("k".into(), KRAKEN_SECRET.into())]);
-    cfg.fee_rate = Decimal::parse(fee_rate).unwrap();
-    cfg.tier = Tier::PRO;
-    let sim = KrakenSim::start(cfg).await.unwrap();
-    let pair = KrakenPair::new("XBTUSD", "0.01", "0.001", "USD").unwrap();
-    let client =
-        KrakenRestClient::new(sim.addr(), "k", KrakenSigner::new(KRAKEN_SECRET).unwrap(), vec![pair], Tier::PRO);
-    let exec = RoutedExecution::spawn(client, route_config(1, "XBTUSD", ("XBT", "USD"))).unwrap();
-    (sim, exec)
-}
-
-fn money(ticks: i64, lots: i64) -> i128 {
-    ticks as i128 * lots as i128 * MONEY_SCALE
+    kraken_route(1, (&[("59999.99", "0.01")], &[("60000.01", "0.01")]), fee_rate, 16).await
 }
 
 #[test]

@@ -9,40 +9,30 @@
 //! kill switch canceling on both.
 
 mod common;
+mod live_venues;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::run;
-use wintermute_core::decimal::Decimal;
+use live_venues::{binance_route, book, kraken_route, money, pricing, BINANCE, KRAKEN, KRAKEN_SECRET, LOT_RAW};
 use wintermute_core::InstrumentSpec;
 use wintermute_engine::pipeline::{Pipeline, PipelineConfig, RiskConfig, Topology};
 use wintermute_engine::risk::AccountLimits;
-use wintermute_feeds::sync::SyncState;
 use wintermute_mm::batched::{Batch, BatchSink, Command, CommandBuffer, StrategyEvent};
 use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
 use wintermute_mm::live_config::{LiveSetup, StreamKey};
 use wintermute_mm::live_hedge::HedgeRoute;
 use wintermute_mm::live_runner::{BookSource, LiveRunError, LiveRunner, LiveSnapshot, RefBook, RunnerOptions};
 use wintermute_mm::live_strategy::{link, LiveStrategyConfig, StrategyThread};
-use wintermute_mm::types::{Side, VenueId, MONEY_SCALE};
-use wintermute_router::binance::client::BinanceRestClient;
-use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimKey, SimSymbol};
-use wintermute_router::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
-use wintermute_router::kraken::client::KrakenRestClient;
+use wintermute_mm::types::{Side, VenueId};
+use wintermute_router::binance::sim::{BinanceSim, SimConfig};
+use wintermute_router::execution_adapter::RoutedExecution;
 use wintermute_router::kraken::ids::uuid_cl_ord_id;
-use wintermute_router::kraken::rate::Tier;
-use wintermute_router::kraken::reports::KrakenPair;
-use wintermute_router::kraken::sim::{KrakenSim, KrakenSimConfig, KrakenSimPair};
-use wintermute_router::order::Instrument;
-use wintermute_router::signing::{BinanceSigner, KrakenSigner};
+use wintermute_router::kraken::sim::KrakenSim;
 
 const MM: u32 = 1;
-/// Units of 10^-18 per tick (0.01) and per lot (0.001).
-const TICK_RAW: i128 = 10_000_000_000_000_000;
-const LOT_RAW: i128 = 1_000_000_000_000_000;
-const KRAKEN_SECRET: &str = "kQH5HW/8p1uGOVjbgWA7FunAmGO8lsSUXNsu3eow76sz84Q18fWxnyRzBHCd3pd5nE9qa99HAZtuZuj6F1huXg==";
 
 /// Fixed spread 3 ticks each side of the fair value, 10 lots, no skew; quoting on `quote_on`,
 /// whose maker fee is 0.1 %; `extra` adds keys.
@@ -61,24 +51,11 @@ fn config_on(quote_on: &str, fees: &str, venue: &str, extra: &str) -> String {
         r#"{{
   "timer_ms": 20, "quote_on": {quote_on}, {extra}
   "fees": {{{fees}}},
-  "pricing": {{
-    "instrument": {{"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.01", "lot_size": "0.001"}},
-    "venues": [{venue}],
-    "model": {{"kind": "fixed_spread", "half_spread_ticks": 3.0, "skew_ticks_per_unit": 0.0}},
-    "volatility": {{"fixed": {{"sigma": 1.0}}}},
-    "intensity": {{"fixed": {{"bid": {{"a": 1.0, "k": 1.0}}, "ask": {{"a": 1.0, "k": 1.0}}}}}},
-    "quoting": {{"levels": 1, "sizes_lots": [10], "level_spacing_ticks": 1, "min_spread_ticks": 2,
-                "max_spread_ticks": 100, "max_inventory_lots": 50, "inventory_unit_lots": 10,
-                "requote_threshold_ticks": 1.0, "requote_interval_ms": 60000}}
-  }}
-}}"#
+  "pricing": {pricing}
+}}"#,
+        pricing = pricing(venue)
     )
 }
-
-const BINANCE: &str = r#"{"name": "binance", "symbol": "BTCUSDT", "quote_currency": "USDT", "weight": 1.0,
-    "stale_after_ms": 60000, "basis": {"ticks": 0.0}}"#;
-const KRAKEN: &str =
-    r#"{"name": "kraken", "symbol": "XBT/USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 60000}"#;
 
 /// The reference book the test sets by hand; while `flicker` is on, each read shows one lot
 /// more or less on the bid, so the book keeps changing (fresh) at the same prices.
@@ -101,16 +78,6 @@ impl BookSource for Manual {
         for b in out.iter_mut() {
             *b = book;
         }
-    }
-}
-
-/// A live book, 1.0 a side (ticks).
-fn book(bid: i64, ask: i64) -> RefBook {
-    RefBook {
-        state: Some(SyncState::Live),
-        bid: Some((bid as i128 * TICK_RAW, 1_000 * LOT_RAW)),
-        ask: Some((ask as i128 * TICK_RAW, 1_000 * LOT_RAW)),
-        ..RefBook::default()
     }
 }
 
@@ -151,16 +118,6 @@ async fn until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn route_config(venue: u8, symbol: &str, assets: (&str, &str)) -> RoutedExecutionConfig {
-    RoutedExecutionConfig {
-        venue: VenueId::External(venue),
-        instrument: Instrument::new(symbol, "0.01", "0.001").unwrap(),
-        assets: (assets.0.into(), assets.1.into()),
-        reconcile_every: Duration::from_millis(10),
-        in_flight: 64,
-    }
-}
-
 /// XBTUSD on our grid, its book 60000.00 / 60000.04 (1.0 a side), a 0.1 % fee.
 async fn kraken() -> (KrakenSim, RoutedExecution) {
     kraken_at(0).await
@@ -168,25 +125,7 @@ async fn kraken() -> (KrakenSim, RoutedExecution) {
 
 /// As [`kraken`], the route to pricing venue `venue`.
 async fn kraken_at(venue: u8) -> (KrakenSim, RoutedExecution) {
-    let symbol =
-        SimSymbol::from_levels("XBTUSD", ("XBT", "USD"), ("0.01", "0.001"), [("60000.00", "1")], [("60000.04", "1")])
-            .unwrap();
-    let pair = KrakenSimPair {
-        symbol,
-        name: "XXBTZUSD".into(),
-        wsname: "XBT/USD".into(),
-        ordermin: Decimal::parse("0.001").unwrap(),
-        costmin: Decimal::parse("0.5").unwrap(),
-    };
-    let mut cfg = KrakenSimConfig::new(vec![pair], vec![("k".into(), KRAKEN_SECRET.into())]);
-    cfg.fee_rate = Decimal::parse("0.001").unwrap();
-    cfg.tier = Tier::PRO;
-    let sim = KrakenSim::start(cfg).await.unwrap();
-    let pair = KrakenPair::new("XBTUSD", "0.01", "0.001", "USD").unwrap();
-    let client =
-        KrakenRestClient::new(sim.addr(), "k", KrakenSigner::new(KRAKEN_SECRET).unwrap(), vec![pair], Tier::PRO);
-    let exec = RoutedExecution::spawn(client, route_config(venue, "XBTUSD", ("XBT", "USD"))).unwrap();
-    (sim, exec)
+    kraken_route(venue, (&[("60000.00", "1")], &[("60000.04", "1")]), "0.001", 64).await
 }
 
 /// BTCUSDT on our grid, its book 60000.00 / 60000.04 (1.0 a side), a 0.1 % fee.
@@ -196,19 +135,11 @@ async fn binance() -> (BinanceSim, RoutedExecution) {
 
 /// As [`binance`], the route to pricing venue `venue`.
 async fn binance_at(venue: u8) -> (BinanceSim, RoutedExecution) {
-    let symbol =
-        SimSymbol::from_levels("BTCUSDT", ("BTC", "USDT"), ("0.01", "0.001"), [("60000.00", "1")], [("60000.04", "1")])
-            .unwrap();
-    let secret = b"binance-test-secret".to_vec();
-    let mut cfg = SimConfig::new(vec![symbol], vec![SimKey::Hmac { api_key: "k".into(), secret: secret.clone() }]);
-    cfg.fee_rate = Decimal::parse("0.001").unwrap();
-    cfg.weight_limit_1m = 100_000_000;
-    cfg.orders_limit_10s = 100_000;
-    let sim = BinanceSim::start(cfg).await.unwrap();
-    let instrument = Instrument::new("BTCUSDT", "0.01", "0.001").unwrap();
-    let client = BinanceRestClient::new(sim.addr(), "k", BinanceSigner::hmac_sha256(secret), vec![instrument]);
-    let exec = RoutedExecution::spawn(client, route_config(venue, "BTCUSDT", ("BTC", "USDT"))).unwrap();
-    (sim, exec)
+    let limits = |cfg: &mut SimConfig| {
+        cfg.weight_limit_1m = 100_000_000;
+        cfg.orders_limit_10s = 100_000;
+    };
+    binance_route(venue, (&[("60000.00", "1")], &[("60000.04", "1")]), "0.001", limits, 64).await
 }
 
 /// Stops the runner off the test's thread, which serves the simulator meanwhile (stopping
@@ -220,10 +151,6 @@ async fn stop(runner: LiveRunner) -> LiveRunner {
     })
     .await
     .unwrap()
-}
-
-fn money(ticks: i64, lots: i64) -> i128 {
-    ticks as i128 * lots as i128 * MONEY_SCALE
 }
 
 fn prices(s: &LiveSnapshot) -> Vec<(&'static str, i64, i64)> {

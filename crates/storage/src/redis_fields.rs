@@ -42,6 +42,26 @@ pub enum KeyKind<'a> {
     Ticks,
 }
 
+impl<'a> KeyKind<'a> {
+    /// The kinds by name, as Python names them (`_core.redis_key`).
+    pub const NAMES: [&'static str; 6] = ["book", "trades", "venue_book", "venue_trades", "consolidated", "ticks"];
+
+    /// The kind named `name` (one of [`KeyKind::NAMES`]); the venue kinds with `venue`, the
+    /// others without one. `None` for any other name, or a venue given or missing where it
+    /// does not belong.
+    pub fn named(name: &str, venue: Option<&'a str>) -> Option<Self> {
+        Some(match (name, venue) {
+            ("book", None) => KeyKind::Book,
+            ("trades", None) => KeyKind::Trades,
+            ("venue_book", Some(v)) => KeyKind::VenueBook(v),
+            ("venue_trades", Some(v)) => KeyKind::VenueTrades(v),
+            ("consolidated", None) => KeyKind::Consolidated,
+            ("ticks", None) => KeyKind::Ticks,
+            _ => return None,
+        })
+    }
+}
+
 /// The key of `symbol`'s `kind` under `prefix`.
 pub fn key(prefix: &str, symbol: &str, kind: KeyKind<'_>) -> String {
     let mut k = format!("{prefix}:{{{symbol}}}:");
@@ -212,5 +232,27 @@ mod tests {
         assert_eq!(key("p", "ETH-USD", KeyKind::VenueBook("binance")), "p:{ETH-USD}:venue:binance:book");
         assert_eq!(key("wm", "ETH-USD", KeyKind::Consolidated), "wm:{ETH-USD}:consolidated");
         assert_eq!(key("wm", "ETH-USD", KeyKind::Ticks), "wm:{ETH-USD}:consolidated:ticks");
+    }
+
+    #[test]
+    fn every_kind_is_found_by_its_name_and_a_venue_only_where_it_belongs() {
+        let found: Vec<_> = KeyKind::NAMES
+            .iter()
+            .map(|name| KeyKind::named(name, None).or_else(|| KeyKind::named(name, Some("x"))))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                Some(KeyKind::Book),
+                Some(KeyKind::Trades),
+                Some(KeyKind::VenueBook("x")),
+                Some(KeyKind::VenueTrades("x")),
+                Some(KeyKind::Consolidated),
+                Some(KeyKind::Ticks),
+            ]
+        );
+        assert_eq!(KeyKind::named("book", Some("x")), None);
+        assert_eq!(KeyKind::named("venue_book", None), None);
+        assert_eq!(KeyKind::named("Book", None), None);
     }
 }

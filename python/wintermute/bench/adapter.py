@@ -20,11 +20,14 @@ import math
 import time
 from abc import ABC, abstractmethod
 from array import array
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from wintermute.bench.workload import Workload
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 Prepared = TypeVar("Prepared")
 
@@ -56,6 +59,17 @@ def percentile(ordered: list[int], q: float) -> int:
     # Rounded first: float noise (99.9 / 100 * 1000 = 999.0000000000001) must not bump the rank.
     rank = math.ceil(round(q * len(ordered) / 100, 6))
     return ordered[max(rank, 1) - 1]
+
+
+def results_document(
+    workload: dict[str, Any], rows: Iterable[DataclassInstance], notes: list[str]
+) -> dict[str, Any]:
+    """A ``bench --json`` document: ``{"workload", "results", "notes"}``; each result is a row's
+    fields by name (``system``, ``ops_per_s`` to one decimal, the percentiles in ns)."""
+    results = [asdict(row) for row in rows]
+    for result in results:
+        result["ops_per_s"] = round(result["ops_per_s"], 1)
+    return {"workload": workload, "results": results, "notes": notes}
 
 
 class Adapter(Protocol):

@@ -39,7 +39,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from wintermute.bench.adapter import percentile
+from wintermute.bench.adapter import percentile, results_document
 from wintermute.bench.feeds_peers import L2_PEERS
 from wintermute.bench.feeds_peers.json_books import JSON_PEERS, JSON_PEERS_LEFT_OUT
 from wintermute.bench.feeds_peers.l2_books import hftbacktest_loop
@@ -168,20 +168,7 @@ class FeedsReport:
 
     def to_json(self) -> dict[str, Any]:
         """The ``bench feeds --json`` document: ``{"workload", "results", "notes"}``."""
-        return {
-            "workload": self.workload,
-            "results": [
-                {
-                    "system": r.system,
-                    "ops_per_s": round(r.ops_per_s, 1),
-                    "p50_ns": r.p50_ns,
-                    "p99_ns": r.p99_ns,
-                    "p999_ns": r.p999_ns,
-                }
-                for r in self.rows
-            ],
-            "notes": self.notes,
-        }
+        return results_document(self.workload, self.rows, self.notes)
 
     def to_table(self) -> str:
         """A fixed-width table; each part's rows also relative to its first (Wintermute) row."""

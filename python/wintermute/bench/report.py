@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wintermute.bench.adapter import Adapter, Result, percentile
+from wintermute.bench.adapter import Adapter, Result, percentile, results_document
 from wintermute.bench.registry import SYSTEMS
 from wintermute.bench.workload import Workload
 
@@ -41,20 +41,7 @@ class Report:
 
     def to_json(self) -> dict[str, Any]:
         """The ``bench --json`` document: ``{"workload", "results", "notes"}``."""
-        return {
-            "workload": self.workload,
-            "results": [
-                {
-                    "system": r.system,
-                    "ops_per_s": round(r.ops_per_s, 1),
-                    "p50_ns": r.p50_ns,
-                    "p99_ns": r.p99_ns,
-                    "p999_ns": r.p999_ns,
-                }
-                for r in self.rows
-            ],
-            "notes": self.notes,
-        }
+        return results_document(self.workload, self.rows, self.notes)
 
     def to_table(self) -> str:
         """A fixed-width table, then each system's throughput relative to every other one."""

@@ -83,6 +83,13 @@ def add_store_argument(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def add_time_range(p: argparse.ArgumentParser) -> None:
+    """``--since`` (inclusive) and ``--until`` (exclusive): ISO 8601 with a timezone, or ns
+    (shared by ``wintermute audit query`` and ``md``)."""
+    p.add_argument("--since", type=_time, help="ISO 8601 with timezone, or ns (inclusive)")
+    p.add_argument("--until", type=_time, help="ISO 8601 with timezone, or ns (exclusive)")
+
+
 def _existing_store(args: argparse.Namespace) -> Any:
     """The store to read (query, report): a SQLite file must exist already."""
     from wintermute.storage import open_store
@@ -375,8 +382,7 @@ def add_parser(commands: Any) -> None:
     query.add_argument("--account", type=non_negative_int)
     query.add_argument("--instrument")
     query.add_argument("--order-id", type=non_negative_int)
-    query.add_argument("--since", type=_time, help="ISO 8601 with timezone, or ns (inclusive)")
-    query.add_argument("--until", type=_time, help="ISO 8601 with timezone, or ns (exclusive)")
+    add_time_range(query)
     query.add_argument(
         "--after", type=_row_id, help="page: rows after this SEQ:N (the last row's journal_seq:n)"
     )

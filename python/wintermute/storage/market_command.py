@@ -32,11 +32,16 @@ import json
 import logging
 import signal
 import sys
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from wintermute.cli_args import positive_int
-from wintermute.storage.audit_command import add_store_argument, existing_store_url, store_url
+from wintermute.storage.audit_command import (
+    add_store_argument,
+    add_time_range,
+    existing_store_url,
+    store_url,
+)
 
 __all__ = ["add_parser"]
 
@@ -184,16 +189,6 @@ def _run(args: argparse.Namespace) -> int:
     return status
 
 
-def _time(text: str) -> datetime | int:
-    from wintermute.storage import StorageError
-    from wintermute.storage.queries import parse_time
-
-    try:
-        return parse_time(text)
-    except StorageError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
 def add_parser(commands: Any) -> None:
     """Adds the ``md`` command group to ``wintermute``'s sub-parsers."""
     from wintermute.market import VENUES
@@ -212,8 +207,7 @@ def add_parser(commands: Any) -> None:
         with_store(p)
         p.add_argument("--venue", help="this venue only (binance, coinbase, kraken)")
         p.add_argument("--symbol", help="this symbol only, as the venue writes it")
-        p.add_argument("--since", type=_time, help="ISO 8601 with timezone, or ns (inclusive)")
-        p.add_argument("--until", type=_time, help="ISO 8601 with timezone, or ns (exclusive)")
+        add_time_range(p)
 
     record = sub.add_parser("record", help="record normalized trades, ticks and book snapshots")
     with_store(record)

@@ -125,28 +125,31 @@ def _client(url: str, cluster: bool, **options: Any) -> Any:
     return redis.Redis.from_url(url, **options)
 
 
+# The key layout is Rust's (``wintermute_storage::redis_fields::key``), the one the writer writes.
+
+
 def book_key(prefix: str, symbol: str) -> str:
-    return f"{prefix}:{{{symbol}}}:book"
+    return _core.redis_key(prefix, symbol, "book")
 
 
 def trades_key(prefix: str, symbol: str) -> str:
-    return f"{prefix}:{{{symbol}}}:trades"
+    return _core.redis_key(prefix, symbol, "trades")
 
 
 def venue_book_key(prefix: str, symbol: str, venue: str) -> str:
-    return f"{prefix}:{{{symbol}}}:venue:{venue}:book"
+    return _core.redis_key(prefix, symbol, "venue_book", venue)
 
 
 def venue_trades_key(prefix: str, symbol: str, venue: str) -> str:
-    return f"{prefix}:{{{symbol}}}:venue:{venue}:trades"
+    return _core.redis_key(prefix, symbol, "venue_trades", venue)
 
 
 def consolidated_key(prefix: str, symbol: str) -> str:
-    return f"{prefix}:{{{symbol}}}:consolidated"
+    return _core.redis_key(prefix, symbol, "consolidated")
 
 
 def ticks_key(prefix: str, symbol: str) -> str:
-    return f"{prefix}:{{{symbol}}}:consolidated:ticks"
+    return _core.redis_key(prefix, symbol, "ticks")
 
 
 class RedisTier:

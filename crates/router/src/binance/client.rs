@@ -39,8 +39,9 @@ use hyper::Method;
 
 pub(crate) use super::outcomes::{canceled_count, reduces};
 pub use super::outcomes::{canceled_reports, CancelReplaceMode};
+use super::outcomes::{merge_open, merge_trades};
 use super::reports::{
-    order_reports, parse_error, parse_order, parse_orders, parse_trades, trade_report, BinanceAmend, BinanceErrorBody,
+    order_reports, parse_error, parse_order, parse_orders, parse_trades, BinanceAmend, BinanceErrorBody,
     BinanceInstrument, ReportParseError,
 };
 use crate::http::HttpConnection;
@@ -523,25 +524,8 @@ impl BinanceRestClient {
             let trades = self.expect_ok(EP, answer).and_then(|body| {
                 parse_trades(&body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error })
             })?;
-            let receive = local_ns();
-            for trade in &trades {
-                let venue_id = trade.order_id.to_string();
-                let client = self
-                    .orders
-                    .iter()
-                    .find(|o| o.venue_order_id.as_deref() == Some(venue_id.as_str()))
-                    .map(|o| o.client_order_id.clone());
-                match client {
-                    Some(client) => {
-                        let report = trade_report(trade, &client, &inst, receive)
-                            .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
-                        self.merge(std::slice::from_ref(&report), summary);
-                    }
-                    None => summary.unknown_trades += 1,
-                }
-                let mark = self.trade_watermark.entry(symbol.to_owned()).or_insert(0);
-                *mark = (*mark).max(trade.id);
-            }
+            merge_trades(&mut self.orders, &mut self.trade_watermark, symbol, &inst, &trades, summary)
+                .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
             if trades.len() < PAGE {
                 return Ok(());
             }
@@ -673,15 +657,8 @@ impl crate::venue::VenueClient for BinanceRestClient {
         let open = self
             .expect_ok(EP, answer)
             .and_then(|body| parse_orders(&body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error }))?;
-        let receive = local_ns();
-        let mut listed = HashSet::new();
-        for order in &open {
-            listed.insert(order.client_order_id.clone());
-            let reports = order_reports(order, &inst, receive)
-                .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })?;
-            self.merge(&reports, summary);
-        }
-        Ok(listed)
+        merge_open(&mut self.orders, &inst, &open, summary)
+            .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })
     }
 
     /// Each order queried by client id (`-2013`: it never arrived, so rejected).

@@ -1,11 +1,12 @@
-//! What the venue's answers to amends, cancel-replaces and cancel-alls mean, shared by the REST client
-//! ([`super::client`]) and the WebSocket API client ([`super::ws_client`]).
+//! What the venue's answers to amends, cancel-replaces, cancel-alls and reconciliation queries
+//! (`myTrades`, open orders) mean, shared by the REST client ([`super::client`]) and the WebSocket
+//! API client ([`super::ws_client`]).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
-use super::reports::{order_reports, BinanceInstrument, BinanceOrder, ReportParseError};
+use super::reports::{order_reports, trade_report, BinanceInstrument, BinanceOrder, BinanceTrade, ReportParseError};
 use crate::order::{local_ns, ReconcileSummary};
 use crate::order_state::{ExecutionReport, OrderState, OrderTable, ReportKind, Side, Venue};
 
@@ -37,6 +38,55 @@ pub(crate) fn adopt(
         adopted += 1;
     }
     Ok(adopted)
+}
+
+/// Merges one page of `myTrades` (`symbol`'s trades, oldest first) into `orders`: each trade of
+/// an order the table holds as a fill, any other counted in `unknown_trades`; `watermark` (the
+/// last reconciled trade id per symbol) moves past each trade. Both clients' `fetch_trades`.
+pub(crate) fn merge_trades(
+    orders: &mut OrderTable,
+    watermark: &mut HashMap<String, u64>,
+    symbol: &str,
+    inst: &BinanceInstrument,
+    trades: &[BinanceTrade],
+    summary: &mut ReconcileSummary,
+) -> Result<(), ReportParseError> {
+    let receive = local_ns();
+    for trade in trades {
+        let venue_id = trade.order_id.to_string();
+        let client = orders
+            .iter()
+            .find(|o| o.venue_order_id.as_deref() == Some(venue_id.as_str()))
+            .map(|o| o.client_order_id.clone());
+        match client {
+            Some(client) => {
+                let report = trade_report(trade, &client, inst, receive)?;
+                summary.merge(orders, std::slice::from_ref(&report));
+            }
+            None => summary.unknown_trades += 1,
+        }
+        let mark = watermark.entry(symbol.to_owned()).or_insert(0);
+        *mark = (*mark).max(trade.id);
+    }
+    Ok(())
+}
+
+/// Merges the venue's open orders on a symbol into `orders`; returns their client ids. Both
+/// clients' `merge_open_orders`.
+pub(crate) fn merge_open(
+    orders: &mut OrderTable,
+    inst: &BinanceInstrument,
+    open: &[BinanceOrder],
+    summary: &mut ReconcileSummary,
+) -> Result<HashSet<String>, ReportParseError> {
+    let receive = local_ns();
+    let mut listed = HashSet::new();
+    for order in open {
+        listed.insert(order.client_order_id.clone());
+        let reports = order_reports(order, inst, receive)?;
+        summary.merge(orders, &reports);
+    }
+    Ok(listed)
 }
 
 /// Whether an amend to `new_total_qty` is one Binance makes in place (`keepPriority`): a

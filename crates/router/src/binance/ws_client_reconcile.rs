@@ -9,9 +9,8 @@ use std::collections::HashSet;
 
 use super::{expect_ok, order_answer, parse_error, venue_error, BinanceWsClient};
 use crate::binance::client::{amended_in_place, canceled_count, canceled_reports, reduces, BinanceClientError};
-use crate::binance::reports::{
-    order_reports, trade_report, BinanceAmend, BinanceOrder, BinanceTrade, ReportParseError,
-};
+use crate::binance::outcomes::{merge_open, merge_trades};
+use crate::binance::reports::{BinanceAmend, BinanceOrder, BinanceTrade, ReportParseError};
 use crate::binance::ws_api::ParamValue;
 use crate::order::{local_ns, NewOrder, ReconcileSummary};
 use crate::order_state::{ExecutionReport, OrderTable, ReportKind, Venue};
@@ -101,24 +100,8 @@ impl BinanceWsClient {
             let answer = self.request(M, params, 20, true, false).await?;
             let trades: Vec<BinanceTrade> = serde_json::from_value(expect_ok(M, answer)?)
                 .map_err(|e| parse_error(M)(ReportParseError::malformed("myTrades")(e)))?;
-            let receive = local_ns();
-            for trade in &trades {
-                let venue_id = trade.order_id.to_string();
-                let client = self
-                    .orders
-                    .iter()
-                    .find(|o| o.venue_order_id.as_deref() == Some(venue_id.as_str()))
-                    .map(|o| o.client_order_id.clone());
-                match client {
-                    Some(client) => {
-                        let report = trade_report(trade, &client, &inst, receive).map_err(parse_error(M))?;
-                        summary.merge(&mut self.orders, std::slice::from_ref(&report));
-                    }
-                    None => summary.unknown_trades += 1,
-                }
-                let mark = self.trade_watermark.entry(symbol.to_owned()).or_insert(0);
-                *mark = (*mark).max(trade.id);
-            }
+            merge_trades(&mut self.orders, &mut self.trade_watermark, symbol, &inst, &trades, summary)
+                .map_err(parse_error(M))?;
             if trades.len() < PAGE {
                 return Ok(());
             }
@@ -191,14 +174,7 @@ impl VenueClient for BinanceWsClient {
         let answer = self.request(M, vec![("symbol", symbol.into())], 6, true, false).await?;
         let open: Vec<BinanceOrder> = serde_json::from_value(expect_ok(M, answer)?)
             .map_err(|e| parse_error(M)(ReportParseError::malformed("openOrders")(e)))?;
-        let receive = local_ns();
-        let mut listed = HashSet::new();
-        for order in &open {
-            listed.insert(order.client_order_id.clone());
-            let reports = order_reports(order, &inst, receive).map_err(parse_error(M))?;
-            summary.merge(&mut self.orders, &reports);
-        }
-        Ok(listed)
+        merge_open(&mut self.orders, &inst, &open, summary).map_err(parse_error(M))
     }
 
     /// Each order's `order.status` (`-2013`: it never arrived, so rejected).

@@ -1,7 +1,9 @@
 //! Shared set-up of the end-to-end tests: a simulator serving BTCUSDT from the recorded
-//! Binance depth snapshot, and clients with HMAC or Ed25519 keys.
+//! Binance depth snapshot, and clients with HMAC or Ed25519 keys; what reports, a client's
+//! order table and the simulator's trades say, in the tests' terms.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
@@ -11,8 +13,9 @@ use wintermute_router::binance::client::{BinanceOrderType, BinanceRestClient, Ne
 use wintermute_router::binance::reports::BinanceInstrument;
 use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimKey, SimSymbol};
 use wintermute_router::binance::ws_client::BinanceWsClient;
-use wintermute_router::order_state::Side;
+use wintermute_router::order_state::{ExecutionReport, ReportKind, Side};
 use wintermute_router::signing::BinanceSigner;
+use wintermute_router::venue::VenueClient;
 
 pub const HMAC_KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
 pub const HMAC_SECRET: &str = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j";
@@ -111,4 +114,42 @@ pub fn ws_hmac_client(sim: &BinanceSim) -> BinanceWsClient {
 
 pub fn ws_ed25519_client(sim: &BinanceSim) -> BinanceWsClient {
     BinanceWsClient::new(&sim.ws_url(), ED_KEY, BinanceSigner::ed25519_seed(&ED_SEED).unwrap(), vec![instrument()])
+}
+
+/// Each report's client order id and kind.
+pub fn kinds(reports: &[ExecutionReport]) -> Vec<(&str, &ReportKind)> {
+    reports.iter().map(|r| (r.client_order_id.as_str(), &r.kind)).collect()
+}
+
+/// The fills among `reports`: (price ticks, lots).
+pub fn fills(reports: &[ExecutionReport]) -> Vec<(i64, i64)> {
+    reports
+        .iter()
+        .filter_map(|r| match &r.kind {
+            ReportKind::Trade(f) => Some((f.price, f.qty)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The venue's code of a refusal.
+pub fn code(kind: &ReportKind) -> Option<i64> {
+    match kind {
+        ReportKind::Rejected { code, .. } | ReportKind::CancelRejected { code, .. } => *code,
+        _ => None,
+    }
+}
+
+/// Every fill the client holds, by trade id: (client order id, lots).
+pub fn client_fills(client: &impl VenueClient) -> BTreeMap<u64, (String, i64)> {
+    client
+        .orders()
+        .iter()
+        .flat_map(|o| o.fills().map(move |f| (f.trade_id, (o.client_order_id.clone(), f.qty))))
+        .collect()
+}
+
+/// Every trade the venue made, by trade id.
+pub fn venue_trades(sim: &BinanceSim) -> BTreeMap<u64, (String, i64)> {
+    sim.trades().into_iter().map(|(id, client, qty)| (id, (client, qty))).collect()
 }

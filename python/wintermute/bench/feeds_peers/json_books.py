@@ -110,6 +110,30 @@ def _text(value: Any) -> str:
     return format(d, "f")
 
 
+def _replay_cryptofeed(
+    feed: Any, messages: Sequence[Message], symbol: Callable[[str], str]
+) -> tuple[float, Tops]:
+    """Times ``feed``'s message handler over the stream frames of ``messages`` (one event
+    loop, no sockets); returns the seconds and each book's top, by ``symbol(feed's pair)``."""
+    frames = [text for url, text in messages if url is None]
+
+    async def replay() -> float:
+        handler = feed.message_handler
+        start = time.perf_counter()
+        for text in frames:
+            await handler(text, None, 0.0)
+        return time.perf_counter() - start
+
+    seconds = asyncio.run(replay())
+    tops: Tops = {}
+    for pair, book in feed._l2_book.items():
+        bids, asks = book.book.bids, book.book.asks
+        bid = _text(bids.index(0)[0]) if len(bids) else None
+        ask = _text(asks.index(0)[0]) if len(asks) else None
+        tops[symbol(pair)] = (bid, ask)
+    return seconds, tops
+
+
 def _cryptofeed_binance(messages: Sequence[Message]) -> tuple[float, Tops]:
     from cryptofeed.defines import L2_BOOK
     from cryptofeed.exchanges import Binance
@@ -147,23 +171,7 @@ def _cryptofeed_binance(messages: Sequence[Message]) -> tuple[float, Tops]:
         return snapshots[symbol]
 
     feed.http_conn.read = read
-    frames = [text for url, text in messages if url is None]
-
-    async def replay() -> float:
-        handler = feed.message_handler
-        start = time.perf_counter()
-        for text in frames:
-            await handler(text, None, 0.0)
-        return time.perf_counter() - start
-
-    seconds = asyncio.run(replay())
-    tops: Tops = {}
-    for pair, book in feed._l2_book.items():
-        bids, asks = book.book.bids, book.book.asks
-        bid = _text(bids.index(0)[0]) if len(bids) else None
-        ask = _text(asks.index(0)[0]) if len(asks) else None
-        tops[pair.replace("-", "")] = (bid, ask)
-    return seconds, tops
+    return _replay_cryptofeed(feed, messages, lambda pair: pair.replace("-", ""))
 
 
 def _cryptofeed_kraken(messages: Sequence[Message]) -> tuple[float, Tops]:
@@ -184,23 +192,7 @@ def _cryptofeed_kraken(messages: Sequence[Message]) -> tuple[float, Tops]:
         callbacks={L2_BOOK: on_book},
         checksum_validation=True,
     )
-    frames = [text for url, text in messages if url is None]
-
-    async def replay() -> float:
-        handler = feed.message_handler
-        start = time.perf_counter()
-        for text in frames:
-            await handler(text, None, 0.0)
-        return time.perf_counter() - start
-
-    seconds = asyncio.run(replay())
-    tops: Tops = {}
-    for pair, book in feed._l2_book.items():
-        bids, asks = book.book.bids, book.book.asks
-        bid = _text(bids.index(0)[0]) if len(bids) else None
-        ask = _text(asks.index(0)[0]) if len(asks) else None
-        tops[syms[pair]] = (bid, ask)
-    return seconds, tops
+    return _replay_cryptofeed(feed, messages, lambda pair: syms[pair])
 
 
 class _Client:
