@@ -74,6 +74,7 @@ use crate::execution::{ExecCommand, ExecError, ExecEvent, ExecEvents, Execution,
 use crate::fair_value::UnknownVenueError;
 use crate::fees::FeeSchedule;
 use crate::hedger::{HedgeConfig, HedgeDecision, HedgeVenue, Hedger};
+use crate::in_flight::InFlight;
 use crate::l2_book::BookSide;
 use crate::metrics::pnl::Mark;
 use crate::pricer::Pricer;
@@ -81,6 +82,7 @@ use crate::quote_actions::{ActionBuffer, QuoteAction};
 use crate::quote_orders::QuoteOrders;
 use crate::quoter::{Decision, QuoterError};
 use crate::types::{Side, Top, VenueId};
+use ladders::command_id;
 
 mod ladders;
 mod quote_route;
@@ -181,6 +183,8 @@ impl ExternalBook {
 pub struct LiveMarketMaker {
     pricer: Pricer,
     orders: QuoteOrders,
+    /// Our venue's ladder's cancels and amends not yet answered ([`crate::in_flight`]).
+    in_flight: InFlight,
     actions: ActionBuffer,
     venue: EngineVenue,
     events: ExecEvents,
@@ -228,6 +232,7 @@ impl LiveMarketMaker {
             sent: Vec::with_capacity(actions.capacity()),
             actions,
             orders: QuoteOrders::new(cfg.first_client_id),
+            in_flight: InFlight::new(),
             venue,
             events: ExecEvents::new(),
             books: vec![book; n],
@@ -385,6 +390,8 @@ impl LiveMarketMaker {
             return Ok(Decision::Held);
         }
         if self.quote_routes.is_empty() {
+            let (bids, asks) = (self.in_flight.lots(Side::Buy), self.in_flight.lots(Side::Sell));
+            self.pricer.quoter_mut().set_in_flight(bids, asks);
             let our_top = self.venue.others_top();
             let our_top = (our_top.bid.qty > 0 || our_top.ask.qty > 0).then_some(our_top);
             let decision = self.pricer.decide(now_ns, self.inventory, our_top, &mut self.actions)?;
@@ -434,6 +441,8 @@ impl LiveMarketMaker {
                     let new = r.orders.command(place);
                     if let (Some(ExecCommand::Cancel { client_id }), Some(ExecCommand::New(request))) = (cancel, new) {
                         r.replace(now_ns, client_id, &request)?;
+                        // The replaced order may fill until the venue confirms it gone.
+                        r.in_flight.on_action(action, client_id, r.quoter.was(side, level as usize));
                         paired |= 1 << j;
                         self.counters.commands += 2;
                         for command in [ExecCommand::Cancel { client_id }, ExecCommand::New(request)] {
@@ -450,6 +459,18 @@ impl LiveMarketMaker {
                 Some(k) => self.quote_routes[k].orders.command(action),
             };
             let Some(command) = command else { continue };
+            // A cancel's or amend's order may fill past what the ladder counts until answered.
+            if let (QuoteAction::Cancel { side, level, .. } | QuoteAction::Amend { side, level, .. }, Some(id)) =
+                (action, command_id(&command))
+            {
+                match route {
+                    None => self.in_flight.on_action(action, id, self.pricer.quoter().was(side, level as usize)),
+                    Some(k) => {
+                        let r = &mut self.quote_routes[k];
+                        r.in_flight.on_action(action, id, r.quoter.was(side, level as usize));
+                    }
+                }
+            }
             match route {
                 None => {
                     self.venue.submit(now_ns, &command)?;
@@ -514,6 +535,22 @@ impl LiveMarketMaker {
     /// One event of our venue (`route` `None`) or of quote venue `route`; returns whether to
     /// requote.
     fn on_event(&mut self, now_ns: i64, route: Option<usize>, event: ExecEvent) -> Result<bool, LiveError> {
+        // What may still fill of an order canceled or amended and not yet answered.
+        let id = event.client_id();
+        let freed = match event {
+            ExecEvent::Filled { fill, open_qty, .. } => self.in_flight_of(route).on_fill(id, fill.qty, open_qty),
+            ExecEvent::Canceled { .. } | ExecEvent::Rejected { .. } => self.in_flight_of(route).on_gone(id),
+            ExecEvent::Amended { .. } => self.in_flight_of(route).on_answer(id),
+            ExecEvent::Accepted { .. } => false,
+        };
+        if freed {
+            self.room_freed();
+        }
+        Ok(self.on_slot_event(now_ns, route, event)? || freed)
+    }
+
+    /// [`LiveMarketMaker::on_event`] for the ladders' slots.
+    fn on_slot_event(&mut self, now_ns: i64, route: Option<usize>, event: ExecEvent) -> Result<bool, LiveError> {
         match event {
             ExecEvent::Filled { client_id, fill, open_qty } => {
                 self.counters.fills += 1;
@@ -760,3 +797,4 @@ impl LiveMarketMaker {
         &self.venue
     }
 }
+

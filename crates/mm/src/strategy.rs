@@ -9,6 +9,7 @@
 //! | [`Strategy::on_trade`] | a public trade printed on a venue |
 //! | [`Strategy::on_fill`] | one of our orders was filled (partly or fully) |
 //! | [`Strategy::on_order_gone`] | one of our orders left the book without our asking (rejected, filled) |
+//! | [`Strategy::on_answer`] | the venue's answer to one of our cancels or amends reached us |
 //! | [`Strategy::on_timer`] | the periodic timer fired |
 //!
 //! The strategy never learns where its events come from: the backtester
@@ -132,6 +133,11 @@ pub trait Strategy {
     fn on_fill<C: Context>(&mut self, _ctx: &mut C, _fill: &Fill, _remaining: i64) {}
     /// One of our orders left the book without a cancel of ours (rejected, or fully filled).
     fn on_order_gone<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, _order_id: u64) {}
+    /// The venue's answer to a cancel or an amend of ours for `order_id` reached us: from now on
+    /// the order fills at most its amended quantity (nothing after a cancel). The fills it had
+    /// before are reported first. Until then a canceled order may still fill (the one
+    /// inventory limit counts it, [`crate::in_flight`]). Not called for batched strategies.
+    fn on_answer<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, _order_id: u64) {}
     /// The periodic timer fired.
     fn on_timer<C: Context>(&mut self, _ctx: &mut C) {}
     /// The strategy's fair value at `now_ns`, ticks, if it has one: the reference of the
