@@ -532,25 +532,8 @@ impl LiveMarketMaker {
         Ok(self.events.len())
     }
 
-    /// One event of our venue (`route` `None`) or of quote venue `route`; returns whether to
-    /// requote.
-    fn on_event(&mut self, now_ns: i64, route: Option<usize>, event: ExecEvent) -> Result<bool, LiveError> {
-        // What may still fill of an order canceled or amended and not yet answered.
-        let id = event.client_id();
-        let freed = match event {
-            ExecEvent::Filled { fill, open_qty, .. } => self.in_flight_of(route).on_fill(id, fill.qty, open_qty),
-            ExecEvent::Canceled { .. } | ExecEvent::Rejected { .. } => self.in_flight_of(route).on_gone(id),
-            ExecEvent::Amended { .. } => self.in_flight_of(route).on_answer(id),
-            ExecEvent::Accepted { .. } => false,
-        };
-        if freed {
-            self.room_freed();
-        }
-        Ok(self.on_slot_event(now_ns, route, event)? || freed)
-    }
-
     /// [`LiveMarketMaker::on_event`] for the ladders' slots.
-    fn on_slot_event(&mut self, now_ns: i64, route: Option<usize>, event: ExecEvent) -> Result<bool, LiveError> {
+    pub(super) fn on_slot_event(&mut self, now_ns: i64, route: Option<usize>, event: ExecEvent) -> Result<bool, LiveError> {
         match event {
             ExecEvent::Filled { client_id, fill, open_qty } => {
                 self.counters.fills += 1;
@@ -565,6 +548,7 @@ impl LiveMarketMaker {
                         self.ours_stats.fees += fill.fee;
                         if let Some((side, level)) = self.orders.slot_of(client_id) {
                             self.pricer.on_fill(side, level, fill.qty)?;
+                            self.pricer.quoter_mut().on_still_open(side, level, fill.price, open_qty);
                             if open_qty == 0 {
                                 self.orders.forget(side, level);
                             }
@@ -582,6 +566,7 @@ impl LiveMarketMaker {
                             match r.orders.slot_of(client_id).filter(|_| j == k) {
                                 Some((side, level)) => {
                                     r.quoter.on_fill(side, level, fill.qty)?;
+                                    r.quoter.on_still_open(side, level, fill.price, open_qty);
                                     if open_qty == 0 {
                                         r.orders.forget(side, level);
                                     }

@@ -283,15 +283,19 @@ impl PricedMarketMaker {
                 QuoteAction::Amend { side, level, qty, .. } => {
                     if let Some(id) = slots[side_index(side)][level as usize] {
                         ctx.amend(venue, id, qty);
-                        let was = self.quoter(k).was(side, level as usize);
-                        self.in_flight_mut(k).on_action(action, id, was);
+                        if ctx.answers_commands() {
+                            let was = self.quoter(k).was(side, level as usize);
+                            self.in_flight_mut(k).on_action(action, id, was);
+                        }
                     }
                 }
                 QuoteAction::Cancel { side, level, .. } => {
                     if let Some(id) = slots[side_index(side)][level as usize].take() {
                         ctx.cancel(venue, id);
-                        let was = self.quoter(k).was(side, level as usize);
-                        self.in_flight_mut(k).on_action(action, id, was);
+                        if ctx.answers_commands() {
+                            let was = self.quoter(k).was(side, level as usize);
+                            self.in_flight_mut(k).on_action(action, id, was);
+                        }
                     }
                 }
             }
@@ -368,6 +372,8 @@ impl Strategy for PricedMarketMaker {
         } else if let Some((k, side, level)) = self.slot_of(fill.order_id) {
             // The level exists: it came from this quoter.
             let _ = self.quoter_mut(k).on_fill(side, level, fill.qty);
+            // An amend down not yet arrived: the order still rests what the venue says.
+            self.quoter_mut(k).on_still_open(side, level, fill.price, remaining);
             if remaining == 0 {
                 self.slots_mut(k)[side_index(side)][level] = None;
             }

@@ -315,6 +315,17 @@ impl Quoter {
         changed
     }
 
+    /// Reports that a slot's order still has `open_qty` lots open at `price` after a fill (the
+    /// venue's count): a slot the fill emptied (an amend down still on its way) rests them again,
+    /// so that they count until the order is canceled or filled. Otherwise nothing changes.
+    pub fn on_still_open(&mut self, side: Side, level: usize, price: i64, open_qty: i64) {
+        if let Some(slot @ None) = self.resting[side_index(side)].get_mut(level) {
+            if open_qty > 0 {
+                *slot = Some(Level { price, qty: open_qty });
+            }
+        }
+    }
+
     /// Reports that a slot's order is gone without a fill (rejected, expired, cancelled by
     /// someone else, pulled by an interlock): the slot is empty and the next decision requotes.
     pub fn on_order_gone(&mut self, side: Side, level: usize) {

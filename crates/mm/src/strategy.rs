@@ -110,6 +110,11 @@ pub trait Context {
     fn next_order_id(&self) -> Option<u64> {
         None
     }
+    /// Whether the driver tells the strategy the answers to its cancels and amends
+    /// ([`Strategy::on_answer`]); `false` by default (a strategy must then not wait for them).
+    fn answers_commands(&self) -> bool {
+        false
+    }
 }
 
 /// A market-making strategy. Every callback has a default that does nothing.

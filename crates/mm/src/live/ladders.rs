@@ -2,7 +2,7 @@
 //! venue's beside them, and each quote venue's, under the one inventory limit.
 
 use super::{LiveError, LiveMarketMaker};
-use crate::execution::ExecCommand;
+use crate::execution::{ExecCommand, ExecEvent};
 use crate::in_flight::InFlight;
 use crate::quoter::Decision;
 use crate::types::Side;
@@ -56,6 +56,23 @@ impl LiveMarketMaker {
         }
         self.send(now_ns, Some(k))?;
         Ok(d)
+    }
+
+    /// One event of our venue (`route` `None`) or of quote venue `route`; returns whether to
+    /// requote.
+    pub(super) fn on_event(&mut self, now_ns: i64, route: Option<usize>, event: ExecEvent) -> Result<bool, LiveError> {
+        // What may still fill of an order canceled or amended and not yet answered.
+        let id = event.client_id();
+        let freed = match event {
+            ExecEvent::Filled { fill, open_qty, .. } => self.in_flight_of(route).on_fill(id, fill.qty, open_qty),
+            ExecEvent::Canceled { .. } | ExecEvent::Rejected { .. } => self.in_flight_of(route).on_gone(id),
+            ExecEvent::Amended { .. } => self.in_flight_of(route).on_answer(id),
+            ExecEvent::Accepted { .. } => false,
+        };
+        if freed {
+            self.room_freed();
+        }
+        Ok(self.on_slot_event(now_ns, route, event)? || freed)
     }
 
     /// The record of the cancels and amends in flight of our venue's ladder (`None`) or of quote
