@@ -82,7 +82,6 @@ use crate::quote_actions::{ActionBuffer, QuoteAction};
 use crate::quote_orders::QuoteOrders;
 use crate::quoter::{Decision, QuoterError};
 use crate::types::{Side, Top, VenueId};
-use ladders::command_id;
 
 mod ladders;
 mod quote_route;
@@ -461,7 +460,7 @@ impl LiveMarketMaker {
             let Some(command) = command else { continue };
             // A cancel's or amend's order may fill past what the ladder counts until answered.
             if let (QuoteAction::Cancel { side, level, .. } | QuoteAction::Amend { side, level, .. }, Some(id)) =
-                (action, command_id(&command))
+                (action, command.order_id())
             {
                 match route {
                     None => self.in_flight.on_action(action, id, self.pricer.quoter().was(side, level as usize)),
@@ -533,7 +532,12 @@ impl LiveMarketMaker {
     }
 
     /// [`LiveMarketMaker::on_event`] for the ladders' slots.
-    pub(super) fn on_slot_event(&mut self, now_ns: i64, route: Option<usize>, event: ExecEvent) -> Result<bool, LiveError> {
+    pub(super) fn on_slot_event(
+        &mut self,
+        now_ns: i64,
+        route: Option<usize>,
+        event: ExecEvent,
+    ) -> Result<bool, LiveError> {
         match event {
             ExecEvent::Filled { client_id, fill, open_qty } => {
                 self.counters.fills += 1;
@@ -782,4 +786,3 @@ impl LiveMarketMaker {
         &self.venue
     }
 }
-

@@ -2,7 +2,7 @@
 //! venue's beside them, and each quote venue's, under the one inventory limit.
 
 use super::{LiveError, LiveMarketMaker};
-use crate::execution::{ExecCommand, ExecEvent};
+use crate::execution::ExecEvent;
 use crate::in_flight::InFlight;
 use crate::quoter::Decision;
 use crate::types::Side;
@@ -95,13 +95,5 @@ impl LiveMarketMaker {
         for r in &mut self.quote_routes {
             r.quoter.on_room_freed();
         }
-    }
-}
-
-/// The order a cancel or an amend names.
-pub(super) fn command_id(command: &ExecCommand) -> Option<u64> {
-    match *command {
-        ExecCommand::Cancel { client_id } | ExecCommand::Amend { client_id, .. } => Some(client_id),
-        ExecCommand::New(_) => None,
     }
 }
