@@ -115,3 +115,4 @@ proptest! {
         prop_assert!(got <= max, "max |inventory| {} > limit {}", got, max);
     }
 }
+
