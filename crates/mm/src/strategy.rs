@@ -141,8 +141,14 @@ pub trait Strategy {
     /// The venue's answer to a cancel or an amend of ours for `order_id` reached us: from now on
     /// the order fills at most its amended quantity (nothing after a cancel). The fills it had
     /// before are reported first. Until then a canceled order may still fill (the one
-    /// inventory limit counts it, [`crate::in_flight`]). Not called for batched strategies.
+    /// inventory limit counts it, [`crate::in_flight`]). Called only when
+    /// [`Strategy::wants_answers`].
     fn on_answer<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, _order_id: u64) {}
+    /// Whether the strategy is to be told the answers ([`Strategy::on_answer`]): by default
+    /// when it is not batched (a batched one whose sink takes them says so).
+    fn wants_answers(&self) -> bool {
+        !Self::BATCHED
+    }
     /// The periodic timer fired.
     fn on_timer<C: Context>(&mut self, _ctx: &mut C) {}
     /// The strategy's fair value at `now_ns`, ticks, if it has one: the reference of the

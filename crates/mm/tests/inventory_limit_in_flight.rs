@@ -115,4 +115,3 @@ proptest! {
         prop_assert!(got <= max, "max |inventory| {} > limit {}", got, max);
     }
 }
-

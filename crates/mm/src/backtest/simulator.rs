@@ -332,7 +332,7 @@ impl<'t> Sim<'t> {
         let events = &self.tape.events;
         let order = &self.tape.recv_order;
         let span = (self.timing.end_ns - self.timing.start_ns).max(1) as f64;
-        self.answers = !S::BATCHED;
+        self.answers = strategy.wants_answers();
         loop {
             let te = events.get(self.xi).map_or(i64::MAX, |e| e.ts_exch);
             let tr = order.get(self.ri).map_or(i64::MAX, |&i| events[i as usize].ts_recv);
@@ -538,7 +538,12 @@ impl<'t> Sim<'t> {
     fn action<S: Strategy>(&mut self, action: Action, strategy: &mut S) {
         if matches!(
             action,
-            Action::SeeOurTop(_) | Action::SeeTrade(_) | Action::SeeFill(..) | Action::SeeGone(..) | Action::Timer
+            Action::SeeOurTop(_)
+                | Action::SeeTrade(_)
+                | Action::SeeFill(..)
+                | Action::SeeGone(..)
+                | Action::SeeAnswer(..)
+                | Action::Timer
         ) {
             self.open_batch::<S>();
         }
