@@ -12,9 +12,9 @@
 //! | cancel of an order resting `q` lots | `q` (less the fills reported since) |
 //! | amend from `old` to `new` lots | `max(old, new) − new` beyond the quoter's `new` |
 //!
-//! A fill of a recorded order lowers what it may still fill; the order's last fill (`remaining`
-//! 0), a refusal that says it is gone, or the answer to its last pending cancel or amend takes it
-//! out. The room a ladder may quote ([`crate::quoter::Quoter::set_in_flight`]) is the inventory
+//! A fill of a recorded order lowers what it may still fill; its fills reaching what it could
+//! fill, a refusal that says it is gone, or the answer to its last pending cancel or amend takes
+//! it out. The room a ladder may quote ([`crate::quoter::Quoter::set_in_flight`]) is the inventory
 //! limit less the inventory, the other ladders' resting lots and every ladder's in-flight lots;
 //! a ladder quoted short because of in-flight lots quotes again once they are confirmed gone
 //! ([`crate::quoter::Quoter::on_room_freed`]).
@@ -104,14 +104,17 @@ impl InFlight {
         e.pending += 1;
     }
 
-    /// A fill of `qty` lots of order `id`, `remaining` lots of it still open; returns whether
-    /// a recorded order ended (its lots no longer count).
-    pub fn on_fill(&mut self, id: u64, qty: i64, remaining: i64) -> bool {
+    /// A fill of `qty` lots of order `id`; returns whether a recorded order ended (nothing of
+    /// it may fill any more). Its lots count down with the fills reported, not with the open
+    /// quantity the venue gives: a report may overtake an earlier one (a backtest's fills at a
+    /// command's arrival and on the tape travel apart), and what the earlier fills took is
+    /// counted until they are reported or the command's answer comes, which comes after them.
+    pub fn on_fill(&mut self, id: u64, qty: i64) -> bool {
         let Some(at) = self.entries.iter().position(|e| e.id == id) else { return false };
         let e = &mut self.entries[at];
         e.worst -= qty;
         e.counted = (e.counted - qty).max(0);
-        let done = remaining <= 0 || e.worst <= 0;
+        let done = e.worst <= 0;
         if done {
             self.entries.swap_remove(at);
         }
@@ -170,15 +173,15 @@ mod tests {
         let mut f = InFlight::new();
         f.on_cancel(7, Side::Buy, 10);
         assert_eq!((f.lots(Side::Buy), f.lots(Side::Sell)), (10, 0));
-        assert!(!f.on_fill(7, 4, 6));
+        assert!(!f.on_fill(7, 4));
         assert_eq!(f.lots(Side::Buy), 6);
         assert!(f.on_answer(7));
         assert_eq!(f.lots(Side::Buy), 0);
         assert!(f.is_empty());
         // Its last fill ends it too; an unknown id changes nothing.
         f.on_cancel(8, Side::Sell, 3);
-        assert!(f.on_fill(8, 3, 0));
-        assert!(!f.on_answer(8) && !f.on_fill(9, 1, 0) && !f.on_gone(9));
+        assert!(f.on_fill(8, 3));
+        assert!(!f.on_answer(8) && !f.on_fill(9, 1) && !f.on_gone(9));
         assert!(f.is_empty());
     }
 
@@ -189,7 +192,7 @@ mod tests {
         f.on_amend(1, Side::Sell, 10, 4);
         assert_eq!(f.lots(Side::Sell), 6);
         // 5 fill: 5 may still fill, the quoter counts 0 of them.
-        assert!(!f.on_fill(1, 5, 5));
+        assert!(!f.on_fill(1, 5));
         assert_eq!(f.lots(Side::Sell), 5);
         // Then a cancel before the answer: two answers to wait for.
         f.on_cancel(1, Side::Sell, 0);

@@ -383,7 +383,7 @@ impl Strategy for PricedMarketMaker {
             }
         }
         let (id, qty) = (fill.order_id, fill.qty);
-        if self.any_in_flight(|f| f.on_fill(id, qty, remaining)) {
+        if self.any_in_flight(|f| f.on_fill(id, qty)) {
             self.room_freed();
         }
         self.decide(ctx);

@@ -64,7 +64,7 @@ impl LiveMarketMaker {
         // What may still fill of an order canceled or amended and not yet answered.
         let id = event.client_id();
         let freed = match event {
-            ExecEvent::Filled { fill, open_qty, .. } => self.in_flight_of(route).on_fill(id, fill.qty, open_qty),
+            ExecEvent::Filled { fill, .. } => self.in_flight_of(route).on_fill(id, fill.qty),
             ExecEvent::Canceled { .. } | ExecEvent::Rejected { .. } => self.in_flight_of(route).on_gone(id),
             ExecEvent::Amended { .. } => self.in_flight_of(route).on_answer(id),
             ExecEvent::Accepted { .. } => false,
