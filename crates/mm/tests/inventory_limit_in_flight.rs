@@ -97,7 +97,7 @@ fn quotes_come_back_once_the_cancels_are_confirmed() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 6, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
     #[test]
     fn max_inventory_never_passes_the_limit(
