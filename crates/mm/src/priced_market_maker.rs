@@ -402,8 +402,20 @@ impl Strategy for PricedMarketMaker {
         self.decide(ctx);
     }
 
-    fn on_answer<C: Context>(&mut self, ctx: &mut C, _venue: VenueId, order_id: u64) {
-        if self.any_in_flight(|f| f.on_answer(order_id)) {
+    fn on_answer<C: Context>(&mut self, ctx: &mut C, _venue: VenueId, order_id: u64, open_qty: i64) {
+        let mut freed = self.any_in_flight(|f| f.on_answer(order_id));
+        if let Some((k, side, level)) = self.slot_of(order_id) {
+            // An amend's answer: the slot rests what the venue says (an amend sets the open
+            // quantity, whatever filled before it arrived).
+            if open_qty > 0 {
+                self.quoter_mut(k).on_amended(side, level, open_qty);
+            } else {
+                self.quoter_mut(k).on_order_gone(side, level);
+                self.slots_mut(k)[side_index(side)][level] = None;
+                freed = true;
+            }
+        }
+        if freed {
             self.room_freed();
             self.decide(ctx);
         }

@@ -138,12 +138,12 @@ pub trait Strategy {
     fn on_fill<C: Context>(&mut self, _ctx: &mut C, _fill: &Fill, _remaining: i64) {}
     /// One of our orders left the book without a cancel of ours (rejected, or fully filled).
     fn on_order_gone<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, _order_id: u64) {}
-    /// The venue's answer to a cancel or an amend of ours for `order_id` reached us: from now on
-    /// the order fills at most its amended quantity (nothing after a cancel). The fills it had
-    /// before are reported first. Until then a canceled order may still fill (the one
+    /// The venue's answer to a cancel or an amend of ours for `order_id` reached us: the order
+    /// had `open_qty` lots open once the command took effect (0: gone), and fills at most those
+    /// from now on. The fills it had before are reported first. Until then a canceled order may still fill (the one
     /// inventory limit counts it, [`crate::in_flight`]). Called only when
     /// [`Strategy::wants_answers`].
-    fn on_answer<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, _order_id: u64) {}
+    fn on_answer<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, _order_id: u64, _open_qty: i64) {}
     /// Whether the strategy is to be told the answers ([`Strategy::on_answer`]): by default
     /// when it is not batched (a batched one whose sink takes them says so).
     fn wants_answers(&self) -> bool {

@@ -76,7 +76,7 @@ enum Action {
     SeeFill(Fill, i64),
     SeeGone(VenueId, u64),
     /// The answer to a cancel or amend of ours.
-    SeeAnswer(VenueId, u64),
+    SeeAnswer(VenueId, u64, i64),
     Act,
     Timer,
     Sample,
@@ -559,7 +559,7 @@ impl<'t> Sim<'t> {
                 strategy.on_fill(self, &fill, remaining);
             }
             Action::SeeGone(venue, id) => strategy.on_order_gone(self, venue, id),
-            Action::SeeAnswer(venue, id) => strategy.on_answer(self, venue, id),
+            Action::SeeAnswer(venue, id, open) => strategy.on_answer(self, venue, id, open),
             Action::Act => {
                 if let Some(ours) = self.ours.as_mut() {
                     let mut out = std::mem::take(&mut self.outcome);
@@ -637,8 +637,16 @@ impl<'t> Sim<'t> {
     /// before a fill booked so far (the venue reports the order's fills before the answer).
     fn answer(&mut self, venue: VenueId, id: u64) {
         if self.answers {
-            let delay = if venue == VenueId::Ours { self.timing.our_feed_ns } else { self.timing.order_ns };
-            self.schedule((self.now + delay).max(self.fills_seen_by), Action::SeeAnswer(venue, id));
+            let (delay, open) = match venue {
+                VenueId::Ours => {
+                    let open = self.ours.as_ref().and_then(|o| o.book().order(id)).map_or(0, |o| o.remaining);
+                    (self.timing.our_feed_ns, open)
+                }
+                VenueId::External(v) => {
+                    (self.timing.order_ns, self.ext.get(v as usize).and_then(|e| e.open_qty(id)).unwrap_or(0))
+                }
+            };
+            self.schedule((self.now + delay).max(self.fills_seen_by), Action::SeeAnswer(venue, id, open));
         }
     }
 

@@ -58,6 +58,8 @@ pub enum StrategyEvent {
         venue: VenueId,
         /// Its id.
         order_id: u64,
+        /// Its open lots once the command took effect.
+        open_qty: i64,
     },
 }
 
@@ -233,10 +235,11 @@ impl StrategyEvent {
                 w[1] = VENUE_OURS;
                 w[3] = ts_ns;
             }
-            StrategyEvent::Answer { venue, order_id } => {
+            StrategyEvent::Answer { venue, order_id, open_qty } => {
                 w[0] = KIND_ANSWER;
                 w[1] = venue_code(venue);
                 w[4] = id_word(order_id)?;
+                w[5] = open_qty;
             }
         }
         Ok(w)

@@ -252,9 +252,9 @@ impl<K: BatchSink> Strategy for BatchedStrategy<K> {
         self.sink.takes_answers()
     }
 
-    fn on_answer<C: Context>(&mut self, ctx: &mut C, venue: VenueId, order_id: u64) {
+    fn on_answer<C: Context>(&mut self, ctx: &mut C, venue: VenueId, order_id: u64, open_qty: i64) {
         if self.sink.takes_answers() {
-            self.push(ctx, StrategyEvent::Answer { venue, order_id });
+            self.push(ctx, StrategyEvent::Answer { venue, order_id, open_qty });
         }
     }
 

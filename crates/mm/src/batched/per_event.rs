@@ -144,7 +144,7 @@ impl<S: Strategy> BatchSink for PerEvent<S> {
                 StrategyEvent::Fill { fill, remaining, .. } => s.on_fill(ctx, &fill, remaining),
                 StrategyEvent::OrderGone { venue, order_id } => s.on_order_gone(ctx, venue, order_id),
                 StrategyEvent::Timer => s.on_timer(ctx),
-                StrategyEvent::Answer { venue, order_id } => s.on_answer(ctx, venue, order_id),
+                StrategyEvent::Answer { venue, order_id, open_qty } => s.on_answer(ctx, venue, order_id, open_qty),
             }
         }
         Ok(())
