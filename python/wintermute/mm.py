@@ -310,7 +310,9 @@ def _plots(result: BacktestResult, d: Path) -> list[Path]:
     for name in ("pnl", "spread", "mtm", "fees", "hedge"):
         ax.plot(t, c[name], label=name, linewidth=2.0 if name == "pnl" else 1.0)
     ax.set(title="PnL and its parts", xlabel="seconds", ylabel="quote currency")
-    ax.legend()
+    # A fixed corner: "best" searches every point of the curves (slow on a long run, and
+    # matplotlib warns when it takes over a second).
+    ax.legend(loc="upper left")
     save(fig, "pnl.png")
 
     fig, ax = plt.subplots(figsize=(8, 3))
@@ -324,7 +326,7 @@ def _plots(result: BacktestResult, d: Path) -> list[Path]:
     ax.plot(t, quoted, label="our quoted spread", linewidth=0.8)
     ax.plot(t, market, label="market spread", linewidth=0.8)
     ax.set(title="Quoted spread vs market spread", xlabel="seconds", ylabel="ticks")
-    ax.legend()
+    ax.legend(loc="upper left")
     save(fig, "spreads.png")
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
