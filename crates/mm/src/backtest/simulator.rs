@@ -75,8 +75,6 @@ enum Action {
     SeeTrade(PublicTrade),
     SeeFill(Fill, i64),
     SeeGone(VenueId, u64),
-    /// The answer to a cancel or amend of ours.
-    SeeAnswer(VenueId, u64, i64),
     Act,
     Timer,
     Sample,
@@ -192,10 +190,6 @@ pub struct Sim<'t> {
     /// Each quote venue's last `bid + ask` (0 before it was two-sided; the first is `rec.mark2`).
     venue_mark2: Vec<i64>,
     inventory_seen: i64,
-    /// When the last fill booked so far reaches us: a cancel's or amend's answer comes after.
-    fills_seen_by: i64,
-    /// Whether the strategy is told the answers to its cancels and amends (not batched).
-    answers: bool,
     next_id: u64,
     outcome: Outcome,
     /// While an IOC arrives: the mark it was decided at.
@@ -247,8 +241,6 @@ impl<'t> Sim<'t> {
             venue_mark2: vec![0; q],
             quote_venues,
             inventory_seen: 0,
-            fills_seen_by: timing.start_ns,
-            answers: false,
             next_id: OUR_FIRST_ID,
             outcome: Outcome::default(),
             decision: None,
@@ -332,7 +324,6 @@ impl<'t> Sim<'t> {
         let events = &self.tape.events;
         let order = &self.tape.recv_order;
         let span = (self.timing.end_ns - self.timing.start_ns).max(1) as f64;
-        self.answers = strategy.wants_answers();
         loop {
             let te = events.get(self.xi).map_or(i64::MAX, |e| e.ts_exch);
             let tr = order.get(self.ri).map_or(i64::MAX, |&i| events[i as usize].ts_recv);
@@ -538,12 +529,7 @@ impl<'t> Sim<'t> {
     fn action<S: Strategy>(&mut self, action: Action, strategy: &mut S) {
         if matches!(
             action,
-            Action::SeeOurTop(_)
-                | Action::SeeTrade(_)
-                | Action::SeeFill(..)
-                | Action::SeeGone(..)
-                | Action::SeeAnswer(..)
-                | Action::Timer
+            Action::SeeOurTop(_) | Action::SeeTrade(_) | Action::SeeFill(..) | Action::SeeGone(..) | Action::Timer
         ) {
             self.open_batch::<S>();
         }
@@ -559,7 +545,6 @@ impl<'t> Sim<'t> {
                 strategy.on_fill(self, &fill, remaining);
             }
             Action::SeeGone(venue, id) => strategy.on_order_gone(self, venue, id),
-            Action::SeeAnswer(venue, id, open) => strategy.on_answer(self, venue, id, open),
             Action::Act => {
                 if let Some(ours) = self.ours.as_mut() {
                     let mut out = std::mem::take(&mut self.outcome);
@@ -605,48 +590,24 @@ impl<'t> Sim<'t> {
                 }
                 self.decision = None;
             }
-            Cmd::Amend { venue, id, qty } => {
-                match venue {
-                    VenueId::Ours => self.with_ours(None, |o, out| o.amend(id, qty, out)),
-                    VenueId::External(v) => {
-                        // An order already gone cannot be amended: the venue's refusal changes nothing.
-                        if self.submit_ext(v as usize, &ExecCommand::Amend { client_id: id, new_qty: qty }) {
-                            self.poll_ext(v as usize, self.timing.order_ns, None);
-                        }
-                    }
-                }
-                self.answer(venue, id);
-            }
-            Cmd::Cancel { venue, id } => {
-                match venue {
-                    VenueId::Ours => self.with_ours(None, |o, out| o.cancel(id, out)),
-                    VenueId::External(v) => {
-                        self.ext_ahead.retain(|&(o, _)| o != id);
-                        if self.submit_ext(v as usize, &ExecCommand::Cancel { client_id: id }) {
-                            self.poll_ext(v as usize, self.timing.order_ns, None);
-                        }
-                    }
-                }
-                self.answer(venue, id);
-            }
-        }
-    }
-
-    /// Tells the strategy that a cancel or amend of `id` took effect, when the venue's answer
-    /// reaches us: one order latency (our venue: its feed latency) after it arrived, and never
-    /// before a fill booked so far (the venue reports the order's fills before the answer).
-    fn answer(&mut self, venue: VenueId, id: u64) {
-        if self.answers {
-            let (delay, open) = match venue {
-                VenueId::Ours => {
-                    let open = self.ours.as_ref().and_then(|o| o.book().order(id)).map_or(0, |o| o.remaining);
-                    (self.timing.our_feed_ns, open)
-                }
+            Cmd::Amend { venue, id, qty } => match venue {
+                VenueId::Ours => self.with_ours(None, |o, out| o.amend(id, qty, out)),
                 VenueId::External(v) => {
-                    (self.timing.order_ns, self.ext.get(v as usize).and_then(|e| e.open_qty(id)).unwrap_or(0))
+                    // An order already gone cannot be amended: the venue's refusal changes nothing.
+                    if self.submit_ext(v as usize, &ExecCommand::Amend { client_id: id, new_qty: qty }) {
+                        self.poll_ext(v as usize, self.timing.order_ns, None);
+                    }
                 }
-            };
-            self.schedule((self.now + delay).max(self.fills_seen_by), Action::SeeAnswer(venue, id, open));
+            },
+            Cmd::Cancel { venue, id } => match venue {
+                VenueId::Ours => self.with_ours(None, |o, out| o.cancel(id, out)),
+                VenueId::External(v) => {
+                    self.ext_ahead.retain(|&(o, _)| o != id);
+                    if self.submit_ext(v as usize, &ExecCommand::Cancel { client_id: id }) {
+                        self.poll_ext(v as usize, self.timing.order_ns, None);
+                    }
+                }
+            },
         }
     }
 
@@ -766,7 +727,6 @@ impl<'t> Sim<'t> {
         self.rec.fills.push(FillRecord { fill, mark2: self.rec.mark2, queue_ahead: f.queue_ahead });
         self.mix(venue_code(venue) ^ f.order_id << 8);
         self.mix(f.price as u64 ^ (f.qty as u64) << 32 ^ (f.side as u64) << 62);
-        self.fills_seen_by = self.fills_seen_by.max(self.now + delay);
         self.schedule(self.now + delay, Action::SeeFill(fill, f.remaining));
     }
 

@@ -51,16 +51,6 @@ pub enum StrategyEvent {
     },
     /// The periodic timer fired.
     Timer,
-    /// The answer to a cancel or amend of ours ([`crate::strategy::Strategy::on_answer`]); only
-    /// for a sink that takes them ([`super::BatchSink::takes_answers`]).
-    Answer {
-        /// Where the order was.
-        venue: VenueId,
-        /// Its id.
-        order_id: u64,
-        /// Its open lots once the command took effect.
-        open_qty: i64,
-    },
 }
 
 /// `kind` of a top-of-book change.
@@ -73,9 +63,6 @@ pub const KIND_FILL: i64 = 2;
 pub const KIND_ORDER_GONE: i64 = 3;
 /// `kind` of a timer tick.
 pub const KIND_TIMER: i64 = 4;
-/// `kind` of the answer to a cancel or amend (handed only to a sink that takes answers, never
-/// to Python's).
-pub const KIND_ANSWER: i64 = 5;
 /// The kinds by name, as Python reads them.
 pub const EVENT_KINDS: [(&str, i64); 5] = [
     ("book", KIND_BOOK),
@@ -234,12 +221,6 @@ impl StrategyEvent {
                 w[0] = KIND_TIMER;
                 w[1] = VENUE_OURS;
                 w[3] = ts_ns;
-            }
-            StrategyEvent::Answer { venue, order_id, open_qty } => {
-                w[0] = KIND_ANSWER;
-                w[1] = venue_code(venue);
-                w[4] = id_word(order_id)?;
-                w[5] = open_qty;
             }
         }
         Ok(w)

@@ -72,8 +72,4 @@ impl Context for Sim<'_> {
     fn next_order_id(&self) -> Option<u64> {
         Some(self.next_id)
     }
-
-    fn answers_commands(&self) -> bool {
-        self.answers
-    }
 }
