@@ -267,7 +267,11 @@ def test_a_client_behind_on_the_bbo_is_conflated_to_the_newest_and_not_dropped()
         following = asyncio.create_task(follow())
         lazy = await _lazy_client(url, BBO)
         assert (await _recv(lazy))["type"] == "subscribed"
-        await _move_the_top(venue, 15_000)
+        changes, start = 15_000, venue.depth(BTC, 1).seq
+        await _move_the_top(venue, changes)
+        # The engine takes the orders asynchronously: the newest top is the one after the last
+        # of them (each one is a book update), not whatever the book shows when they are sent.
+        await _until(lambda: venue.depth(BTC, 1).seq == start + changes, 30, "the last order")
         best = venue.depth(BTC, 1).bids[0]
         newest = [format(best[0], "f"), format(best[1], "f")]
         await _until(lambda: bool(fast_bbo) and fast_bbo[-1]["bid"] == newest, 30, "fast bbo")
@@ -278,7 +282,11 @@ def test_a_client_behind_on_the_bbo_is_conflated_to_the_newest_and_not_dropped()
         assert all(m["type"] == "bbo" for m in slow_bbo)
         seqs = [m["seq"] for m in slow_bbo]
         assert seqs == sorted(seqs)  # newer states only, in order
-        assert len(slow_bbo) < len(fast_bbo) / 2, (len(slow_bbo), len(fast_bbo))
+        # Conflated: of the ``changes`` tops published while it was behind, the lazy client got
+        # its buffers' worth and the newest, not all of them. (The fast client is no measure:
+        # it reads in this process, so under load its own outlet conflates too.)
+        print(f"a lazy bbo client read {len(slow_bbo)} of {changes} tops (fast: {len(fast_bbo)})")
+        assert len(slow_bbo) < changes / 2, (len(slow_bbo), len(fast_bbo))
         assert dict(app.state.ws_dropped) == {}  # conflated, never disconnected
         await lazy.close()
         await fast.close()
