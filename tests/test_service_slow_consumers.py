@@ -267,7 +267,11 @@ def test_a_client_behind_on_the_bbo_is_conflated_to_the_newest_and_not_dropped()
         following = asyncio.create_task(follow())
         lazy = await _lazy_client(url, BBO)
         assert (await _recv(lazy))["type"] == "subscribed"
-        await _move_the_top(venue, 15_000)
+        changes, start = 15_000, venue.depth(BTC, 1).seq
+        await _move_the_top(venue, changes)
+        # The engine takes the orders asynchronously: the newest top is the one after the last
+        # of them (each one is a book update), not whatever the book shows when they are sent.
+        await _until(lambda: venue.depth(BTC, 1).seq == start + changes, 30, "the last order")
         best = venue.depth(BTC, 1).bids[0]
         newest = [format(best[0], "f"), format(best[1], "f")]
         await _until(lambda: bool(fast_bbo) and fast_bbo[-1]["bid"] == newest, 30, "fast bbo")
@@ -278,7 +282,11 @@ def test_a_client_behind_on_the_bbo_is_conflated_to_the_newest_and_not_dropped()
         assert all(m["type"] == "bbo" for m in slow_bbo)
         seqs = [m["seq"] for m in slow_bbo]
         assert seqs == sorted(seqs)  # newer states only, in order
-        assert len(slow_bbo) < len(fast_bbo) / 2, (len(slow_bbo), len(fast_bbo))
+        # Conflated: of the ``changes`` tops published while it was behind, the lazy client got
+        # its buffers' worth and the newest, not all of them. (The fast client is no measure:
+        # it reads in this process, so under load its own outlet conflates too.)
+        print(f"a lazy bbo client read {len(slow_bbo)} of {changes} tops (fast: {len(fast_bbo)})")
+        assert len(slow_bbo) < changes / 2, (len(slow_bbo), len(fast_bbo))
         assert dict(app.state.ws_dropped) == {}  # conflated, never disconnected
         await lazy.close()
         await fast.close()
@@ -305,6 +313,10 @@ def test_a_client_that_never_reads_the_bbo_is_closed_at_the_send_deadline() -> N
     _serve(app, scenario)
 
 
+#: Rounds of order entry without and with stalled clients, and the round trips of each.
+ROUNDS, ROUND_TRIPS = 3, 100
+
+
 def _round_trips(url: str, n: int) -> list[float]:
     """``n`` place + cancel round trips over REST; each one's seconds."""
     key = {"X-API-Key": "demo-key-1"}
@@ -324,22 +336,30 @@ def _round_trips(url: str, n: int) -> list[float]:
 def test_stalled_clients_do_not_slow_order_entry_or_the_fast_client() -> None:
     app = _app(ws_buffer=100_000, ws_send_timeout_s=60)
     venue: Venue = app.state.venue
+    gateway = venue.pipeline.gateway(1)
 
     async def scenario(url: str) -> None:
         fast = await _fast_client(url, BOOK, BBO)
         reader = BookReader()
         following = asyncio.create_task(reader.follow(fast))
-        baseline = await asyncio.to_thread(_round_trips, url, 300)
-        with contextlib.ExitStack() as stack:
-            for _ in range(10):
-                stack.enter_context(contextlib.closing(stalled_client(url, BOOK, BBO, TRADES)))
-            await asyncio.sleep(0.3)
-            # Fill their sockets: from here on every update queues for them, unsent.
-            venue.pipeline.gateway(1).submit_batch(0, _bids(10**9, 9000 + np.arange(5000) % 300))
-            await _until(lambda: reader.matches(venue), 30, "the fast client after the burst")
-            with_stalled = await asyncio.to_thread(_round_trips, url, 300)
-            await _until(lambda: reader.matches(venue), 30, "the fast client after the orders")
-            assert dict(app.state.ws_dropped) == {}  # still connected, still behind
+        # Rounds of order entry without, then with, 10 stalled clients: the two are measured
+        # in turns over the same stretch of time, so that a machine busy with other work
+        # slows both alike (one measure after the other compares two different loads).
+        baseline: list[float] = []
+        with_stalled: list[float] = []
+        for round_ in range(ROUNDS):
+            baseline += await asyncio.to_thread(_round_trips, url, ROUND_TRIPS)
+            with contextlib.ExitStack() as stack:
+                for _ in range(10):
+                    stack.enter_context(contextlib.closing(stalled_client(url, BOOK, BBO, TRADES)))
+                await asyncio.sleep(0.3)
+                # Fill their sockets: from here on every update queues for them, unsent.
+                first = 10**9 + round_ * 5000
+                gateway.submit_batch(0, _bids(first, 9000 + np.arange(5000) % 300))
+                await _until(lambda: reader.matches(venue), 30, "the fast client after the burst")
+                with_stalled += await asyncio.to_thread(_round_trips, url, ROUND_TRIPS)
+                await _until(lambda: reader.matches(venue), 30, "the fast client after the orders")
+                assert dict(app.state.ws_dropped) == {}  # still connected, still behind
         assert reader.gaps == 0
         ratio = statistics.median(with_stalled) / statistics.median(baseline)
         print(f"REST place + cancel, median with 10 stalled clients / without: {ratio:.2f}")

@@ -113,8 +113,11 @@ def test_the_demo_serves_the_ui_with_a_moving_book_and_stops_on_ctrl_c(tmp_path:
         while book_seq(url) <= first + 5:
             assert time.monotonic() < deadline, "the demo's book did not move"
             time.sleep(0.2)
-        trades = httpx.get(f"{url}/api/trades/BTC-USD", timeout=10).json()
-        assert len(trades) > 0
+        # The flow rests orders before it crosses any: on a busy machine the first trade can
+        # come well after the book's first moves.
+        while not httpx.get(f"{url}/api/trades/BTC-USD", timeout=10).json():
+            assert time.monotonic() < deadline + 30, "no trades on the tape yet"
+            time.sleep(0.2)
         assert "wintermute_engine_commands_total" in httpx.get(f"{url}/metrics", timeout=10).text
         with connect(url.replace("http://", "ws://") + "/ws/market", open_timeout=10) as ws:
             sample = json.loads(ws.recv(timeout=10))
