@@ -267,33 +267,23 @@ pub fn encode_command(cmd: &Command) -> [u8; COMMAND_SIZE] {
 ///
 /// A field a kind leaves empty, and bytes 76..80, are zero.
 pub fn encode_event(ev: &Event, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
-    let mut b = [0u8; EVENT_SIZE];
-    write_event(&mut b, ev, instrument, command);
-    b
+    record_of(event_words(ev, instrument, command))
 }
 
-/// Writes the fields of `ev` that its kind uses into a record that is zero: the one encoder
-/// behind [`encode_event`] and [`RecordSink`] (which writes into zeroed room in its buffer, so
-/// that a record costs its fields' stores and nothing else).
+/// The ten little-endian 8-byte words of `ev`'s record (see [`encode_event`]): the one encoder
+/// behind [`encode_event`] and [`RecordSink`]. Every word is written, empty fields as zero, so
+/// that a record costs ten word stores (no zeroing aside, no byte stores).
 #[inline(always)]
-fn write_event(b: &mut [u8; EVENT_SIZE], ev: &Event, instrument: u32, command: u32) {
-    put_u32(b, 64, instrument);
-    put_u32(b, 68, command);
+fn event_words(ev: &Event, instrument: u32, command: u32) -> [u64; 10] {
+    let tail = |kind: u8, side: u8, reason: u8, flags: u8| u64::from_le_bytes([kind, side, reason, flags, 0, 0, 0, 0]);
+    let pair = |lo: u32, hi: u32| u64::from(lo) | u64::from(hi) << 32;
+    let at = pair(instrument, command);
     match *ev {
         Event::Accepted { seq, order_id, account, side, price, qty } => {
-            put_u64(b, 0, seq);
-            put_u64(b, 8, order_id);
-            put_i64(b, 24, price);
-            put_i64(b, 32, qty);
-            put_u32(b, 56, account);
-            b[72] = kind::ACCEPTED;
-            b[73] = side as u8;
+            [seq, order_id, 0, price as u64, qty as u64, 0, 0, pair(account, 0), at, tail(kind::ACCEPTED, side as u8, 0, 0)]
         }
         Event::Rejected { seq, order_id, reason } => {
-            put_u64(b, 0, seq);
-            put_u64(b, 8, order_id);
-            b[72] = kind::REJECTED;
-            b[74] = reason as u8;
+            [seq, order_id, 0, 0, 0, 0, 0, 0, at, tail(kind::REJECTED, 0, reason as u8, 0)]
         }
         Event::Trade {
             seq,
@@ -306,71 +296,63 @@ fn write_event(b: &mut [u8; EVENT_SIZE], ev: &Event, instrument: u32, command: u
             aggressor,
             maker_remaining,
             taker_remaining,
-        } => {
-            put_u64(b, 0, seq);
-            put_u64(b, 8, maker_order_id);
-            put_u64(b, 16, taker_order_id);
-            put_i64(b, 24, price);
-            put_i64(b, 32, qty);
-            put_i64(b, 40, maker_remaining);
-            put_i64(b, 48, taker_remaining);
-            put_u32(b, 56, maker_account);
-            put_u32(b, 60, taker_account);
-            b[72] = kind::TRADE;
-            b[73] = aggressor as u8;
-        }
-        Event::Canceled { seq, order_id, canceled_qty, remaining_qty, reason } => {
-            put_u64(b, 0, seq);
-            put_u64(b, 8, order_id);
-            put_i64(b, 32, canceled_qty);
-            put_i64(b, 40, remaining_qty);
-            b[72] = kind::CANCELED;
-            b[74] = reason as u8;
-        }
-        Event::Amended { seq, order_id, old_price, new_price, old_qty, new_qty, priority_kept } => {
-            put_u64(b, 0, seq);
-            put_u64(b, 8, order_id);
-            put_i64(b, 24, new_price);
-            put_i64(b, 32, new_qty);
-            put_i64(b, 40, old_qty);
-            put_i64(b, 48, old_price);
-            b[72] = kind::AMENDED;
-            b[75] = u8::from(priority_kept);
-        }
+        } => [
+            seq,
+            maker_order_id,
+            taker_order_id,
+            price as u64,
+            qty as u64,
+            maker_remaining as u64,
+            taker_remaining as u64,
+            pair(maker_account, taker_account),
+            at,
+            tail(kind::TRADE, aggressor as u8, 0, 0),
+        ],
+        Event::Canceled { seq, order_id, canceled_qty, remaining_qty, reason } => [
+            seq,
+            order_id,
+            0,
+            0,
+            canceled_qty as u64,
+            remaining_qty as u64,
+            0,
+            0,
+            at,
+            tail(kind::CANCELED, 0, reason as u8, 0),
+        ],
+        Event::Amended { seq, order_id, old_price, new_price, old_qty, new_qty, priority_kept } => [
+            seq,
+            order_id,
+            0,
+            new_price as u64,
+            new_qty as u64,
+            old_qty as u64,
+            old_price as u64,
+            0,
+            at,
+            tail(kind::AMENDED, 0, 0, u8::from(priority_kept)),
+        ],
         Event::BookDelta { seq, side, price, qty, orders } => {
-            put_u64(b, 0, seq);
-            put_i64(b, 24, price);
-            put_i64(b, 32, qty);
-            put_i64(b, 40, i64::from(orders));
-            b[72] = kind::BOOK_DELTA;
-            b[73] = side as u8;
+            [seq, 0, 0, price as u64, qty as u64, u64::from(orders), 0, 0, at, tail(kind::BOOK_DELTA, side as u8, 0, 0)]
         }
     }
 }
 
-/// A rejection's fields (seq 0, see [`encode_rejection`]) into a zero record.
-#[inline]
-fn write_rejection(b: &mut [u8; EVENT_SIZE], order_id: u64, reason: u8, instrument: u32, command: u32) {
-    put_u64(b, 8, order_id);
-    put_u32(b, 64, instrument);
-    put_u32(b, 68, command);
-    b[72] = kind::REJECTED;
-    b[74] = reason;
+/// A rejection's words (seq 0, see [`encode_rejection`]).
+#[inline(always)]
+fn rejection_words(order_id: u64, reason: u8, instrument: u32, command: u32) -> [u64; 10] {
+    let at = u64::from(instrument) | u64::from(command) << 32;
+    [0, order_id, 0, 0, 0, 0, 0, 0, at, u64::from(kind::REJECTED) | u64::from(reason) << 16]
 }
 
+/// The record of ten words, each little-endian.
 #[inline(always)]
-fn put_u64(b: &mut [u8; EVENT_SIZE], off: usize, v: u64) {
-    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-}
-
-#[inline(always)]
-fn put_i64(b: &mut [u8; EVENT_SIZE], off: usize, v: i64) {
-    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-}
-
-#[inline(always)]
-fn put_u32(b: &mut [u8; EVENT_SIZE], off: usize, v: u32) {
-    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+fn record_of(words: [u64; 10]) -> [u8; EVENT_SIZE] {
+    let mut b = [0u8; EVENT_SIZE];
+    for (chunk, w) in b.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&w.to_le_bytes());
+    }
+    b
 }
 
 /// The record of a command refused by validation inside a batch: kind "rejected", seq 0 (it
@@ -387,24 +369,20 @@ pub fn encode_unknown_instrument(order_id: u64, instrument: u32, command: u32) -
 /// A "rejected" record (seq 0) with any `reason` number: the book's [`RejectReason`]s, or the
 /// numbering of another table (the pipeline's risk rejections).
 pub fn encode_rejection(order_id: u64, reason: u8, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
-    let mut b = [0u8; EVENT_SIZE];
-    write_rejection(&mut b, order_id, reason, instrument, command);
-    b
+    record_of(rejection_words(order_id, reason, instrument, command))
 }
 
 /// An [`EventSink`] that appends encoded event records ([`encode_event`]'s layout) to a byte
 /// buffer.
 ///
-/// The buffer is kept zero past the records written, in room added a few records at a time;
-/// a record is written in place, only its kind's fields (the rest is already zero). So an
-/// event costs a room check and its fields' stores: no record built aside and copied, no
-/// per-record growth of the vector.
+/// The buffer holds whole records (`[u8; EVENT_SIZE]`): an event is built as one record value
+/// (its kind's fields, zero elsewhere, which the compiler turns into the record's word stores)
+/// and pushed, so a record costs one capacity check and its stores, with no room zeroed aside
+/// and no per-byte bounds checks. The records are handed over as bytes without a copy.
 #[derive(Debug, Default)]
 pub struct RecordSink {
-    /// The records (`..written`), then zeroed room (`written..`).
-    buf: Vec<u8>,
-    /// Bytes of records held.
-    written: usize,
+    /// The records.
+    buf: Vec<[u8; EVENT_SIZE]>,
     pub instrument: u32,
     pub command: u32,
     /// Drop the book's level updates ([`Event::BookDelta`]) instead of recording them: for a
@@ -415,95 +393,62 @@ pub struct RecordSink {
 }
 
 impl RecordSink {
-    /// Zeroed room added at a time (25 records, 2,000 bytes): small enough that zeroing it is
-    /// a few vector stores per record, large enough that the room check rarely fails.
-    const ROOM: usize = 25 * EVENT_SIZE;
-
     /// An empty sink whose buffer holds `records` records before it reallocates.
     pub fn with_capacity(records: usize) -> Self {
-        Self { buf: Vec::with_capacity(records.saturating_mul(EVENT_SIZE)), ..Self::default() }
+        Self { buf: Vec::with_capacity(records), ..Self::default() }
     }
 
     /// Number of records held.
     pub fn len(&self) -> usize {
-        self.written / EVENT_SIZE
+        self.buf.len()
     }
 
     /// True when no record is held.
     pub fn is_empty(&self) -> bool {
-        self.written == 0
+        self.buf.is_empty()
     }
 
     /// The records held, 80 bytes each.
     pub fn records(&self) -> &[u8] {
-        &self.buf[..self.written]
+        self.buf.as_flattened()
     }
 
     /// Bytes the buffer holds before it reallocates.
     pub fn capacity(&self) -> usize {
-        self.buf.capacity()
+        self.buf.capacity() * EVENT_SIZE
     }
 
     /// Appends one encoded record (e.g. [`encode_invalid`]'s).
     #[inline]
     pub fn push_record(&mut self, record: &[u8; EVENT_SIZE]) {
-        *self.room() = *record;
+        self.buf.push(*record);
     }
 
     /// Appends the "rejected" record of a command refused before it reached the book (see
     /// [`encode_invalid`]), numbered with the sink's `command`.
     #[inline]
     pub fn push_invalid(&mut self, err: &OrderError) {
-        let (instrument, command) = (self.instrument, self.command);
-        write_rejection(self.room(), err.order_id(), err.reason() as u8, instrument, command);
+        self.buf.push(record_of(rejection_words(err.order_id(), err.reason() as u8, self.instrument, self.command)));
     }
 
     /// The records held, as a vector of their bytes (without copying them).
-    pub fn into_records(mut self) -> Vec<u8> {
-        self.buf.truncate(self.written);
-        self.buf
+    pub fn into_records(self) -> Vec<u8> {
+        self.buf.into_flattened()
     }
 
     /// Hands over the records held (without copying them) and starts a new buffer with room for
-    /// as many bytes as were just drained, up to [`RecordSink::MAX_RESERVE`]. A caller draining
-    /// every few thousand commands thus fills a buffer that does not grow (no reallocation, no
-    /// copy of the records already written), and what it hands over holds no more slack than the
-    /// size of one drain varies by.
+    /// as many records as were just drained, up to [`RecordSink::MAX_RESERVE`] bytes. A caller
+    /// draining every few thousand commands thus fills a buffer that does not grow (no
+    /// reallocation, no copy of the records already written), and what it hands over holds no
+    /// more slack than the size of one drain varies by.
     pub fn drain_records(&mut self) -> Vec<u8> {
-        let next = Vec::with_capacity(self.written.min(Self::MAX_RESERVE));
-        let mut taken = std::mem::replace(&mut self.buf, next);
-        taken.truncate(self.written);
-        self.written = 0;
-        taken
+        let next = Vec::with_capacity(self.buf.len().min(Self::MAX_RESERVE / EVENT_SIZE));
+        std::mem::replace(&mut self.buf, next).into_flattened()
     }
 
     /// Most bytes [`RecordSink::drain_records`] reserves for the next buffer (8 MiB: 104,857
     /// events), so that one large drain does not pin a large buffer for ever.
     pub const MAX_RESERVE: usize = 8 << 20;
-
-    /// The next record's place (zero), counted as written.
-    #[inline(always)]
-    fn room(&mut self) -> &mut [u8; EVENT_SIZE] {
-        let at = self.written;
-        if self.buf.len() - at < EVENT_SIZE {
-            self.grow();
-        }
-        self.written = at + EVENT_SIZE;
-        match self.buf.get_mut(at..).and_then(|s| s.first_chunk_mut::<EVENT_SIZE>()) {
-            Some(r) => r,
-            None => unreachable!("grow() leaves room for a record"),
-        }
-    }
-
-    /// Adds zeroed room: up to [`RecordSink::ROOM`] bytes within the capacity, or one record
-    /// more (the vector then reallocates as it does, doubling).
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self) {
-        let need = self.written + EVENT_SIZE;
-        let within = self.buf.capacity().min(self.buf.len() + Self::ROOM);
-        self.buf.resize(need.max(within), 0);
-    }
 }
 
 impl EventSink for RecordSink {
@@ -512,8 +457,7 @@ impl EventSink for RecordSink {
         if self.skip_book_deltas && matches!(event, Event::BookDelta { .. }) {
             return;
         }
-        let (instrument, command) = (self.instrument, self.command);
-        write_event(self.room(), &event, instrument, command);
+        self.buf.push(record_of(event_words(&event, self.instrument, self.command)));
     }
 }
 
@@ -676,7 +620,7 @@ mod tests {
         let mut sink = RecordSink { instrument: 5, ..RecordSink::default() };
         for round in 0..2 {
             let mut expected = Vec::new();
-            for n in 0..(3 * RecordSink::ROOM / EVENT_SIZE) as u32 {
+            for n in 0..75u32 {
                 sink.command = n;
                 let ev = kinds[n as usize % kinds.len()];
                 sink.push(ev);
@@ -705,7 +649,7 @@ mod tests {
     #[test]
     fn a_huge_drain_reserves_at_most_the_cap() {
         let huge = RecordSink::MAX_RESERVE + EVENT_SIZE;
-        let mut sink = RecordSink { buf: vec![0; huge], written: huge, ..RecordSink::default() };
+        let mut sink = RecordSink { buf: vec![[0; EVENT_SIZE]; huge / EVENT_SIZE], ..RecordSink::default() };
         assert_eq!(sink.drain_records().len(), RecordSink::MAX_RESERVE + EVENT_SIZE);
         assert!(sink.capacity() < RecordSink::MAX_RESERVE + EVENT_SIZE);
     }
