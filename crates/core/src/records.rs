@@ -279,9 +279,18 @@ fn event_words(ev: &Event, instrument: u32, command: u32) -> [u64; 10] {
     let pair = |lo: u32, hi: u32| u64::from(lo) | u64::from(hi) << 32;
     let at = pair(instrument, command);
     match *ev {
-        Event::Accepted { seq, order_id, account, side, price, qty } => {
-            [seq, order_id, 0, price as u64, qty as u64, 0, 0, pair(account, 0), at, tail(kind::ACCEPTED, side as u8, 0, 0)]
-        }
+        Event::Accepted { seq, order_id, account, side, price, qty } => [
+            seq,
+            order_id,
+            0,
+            price as u64,
+            qty as u64,
+            0,
+            0,
+            pair(account, 0),
+            at,
+            tail(kind::ACCEPTED, side as u8, 0, 0),
+        ],
         Event::Rejected { seq, order_id, reason } => {
             [seq, order_id, 0, 0, 0, 0, 0, 0, at, tail(kind::REJECTED, 0, reason as u8, 0)]
         }
@@ -580,7 +589,7 @@ mod tests {
     }
 
     #[test]
-    fn records_written_in_place_match_encode_event_across_growth_and_drains() {
+    fn records_pushed_match_encode_event_across_growth_and_drains() {
         use crate::event::CancelReason;
         let kinds = [
             Event::Accepted { seq: 1, order_id: 2, account: 3, side: Side::Sell, price: -4, qty: 5 },
@@ -616,7 +625,7 @@ mod tests {
             Event::BookDelta { seq: 27, side: Side::Sell, price: u32::MAX.into(), qty: 28, orders: u32::MAX },
         ];
         let invalid = OrderError::InvalidOrder { order_id: 29, why: "test" };
-        // Starts without room, then grows past several rooms' worth (and reallocates).
+        // Starts empty, then grows past several reallocations.
         let mut sink = RecordSink { instrument: 5, ..RecordSink::default() };
         for round in 0..2 {
             let mut expected = Vec::new();
@@ -646,12 +655,164 @@ mod tests {
         assert!(delta[8..24].iter().chain(&delta[48..64]).chain(&delta[74..]).all(|&b| b == 0));
     }
 
+    /// The table of [`encode_event`], field by field at its byte offsets: the oracle the
+    /// word encoder is checked against.
+    fn reference_record(ev: &Event, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
+        let mut b = [0u8; EVENT_SIZE];
+        let mut put = |off: usize, bytes: &[u8]| b[off..off + bytes.len()].copy_from_slice(bytes);
+        put(64, &instrument.to_le_bytes());
+        put(68, &command.to_le_bytes());
+        match *ev {
+            Event::Accepted { seq, order_id, account, side, price, qty } => {
+                put(0, &seq.to_le_bytes());
+                put(8, &order_id.to_le_bytes());
+                put(24, &price.to_le_bytes());
+                put(32, &qty.to_le_bytes());
+                put(56, &account.to_le_bytes());
+                put(72, &[kind::ACCEPTED, side as u8]);
+            }
+            Event::Rejected { seq, order_id, reason } => {
+                put(0, &seq.to_le_bytes());
+                put(8, &order_id.to_le_bytes());
+                put(72, &[kind::REJECTED, 0, reason as u8]);
+            }
+            Event::Trade {
+                seq,
+                maker_order_id,
+                taker_order_id,
+                maker_account,
+                taker_account,
+                price,
+                qty,
+                aggressor,
+                maker_remaining,
+                taker_remaining,
+            } => {
+                put(0, &seq.to_le_bytes());
+                put(8, &maker_order_id.to_le_bytes());
+                put(16, &taker_order_id.to_le_bytes());
+                put(24, &price.to_le_bytes());
+                put(32, &qty.to_le_bytes());
+                put(40, &maker_remaining.to_le_bytes());
+                put(48, &taker_remaining.to_le_bytes());
+                put(56, &maker_account.to_le_bytes());
+                put(60, &taker_account.to_le_bytes());
+                put(72, &[kind::TRADE, aggressor as u8]);
+            }
+            Event::Canceled { seq, order_id, canceled_qty, remaining_qty, reason } => {
+                put(0, &seq.to_le_bytes());
+                put(8, &order_id.to_le_bytes());
+                put(32, &canceled_qty.to_le_bytes());
+                put(40, &remaining_qty.to_le_bytes());
+                put(72, &[kind::CANCELED, 0, reason as u8]);
+            }
+            Event::Amended { seq, order_id, old_price, new_price, old_qty, new_qty, priority_kept } => {
+                put(0, &seq.to_le_bytes());
+                put(8, &order_id.to_le_bytes());
+                put(24, &new_price.to_le_bytes());
+                put(32, &new_qty.to_le_bytes());
+                put(40, &old_qty.to_le_bytes());
+                put(48, &old_price.to_le_bytes());
+                put(72, &[kind::AMENDED, 0, 0, u8::from(priority_kept)]);
+            }
+            Event::BookDelta { seq, side, price, qty, orders } => {
+                put(0, &seq.to_le_bytes());
+                put(24, &price.to_le_bytes());
+                put(32, &qty.to_le_bytes());
+                put(40, &i64::from(orders).to_le_bytes());
+                put(72, &[kind::BOOK_DELTA, side as u8]);
+            }
+        }
+        b
+    }
+
+    #[test]
+    fn records_follow_the_table_byte_for_byte() {
+        use crate::event::CancelReason;
+        // Every field distinct and using its high bytes, so that a misplaced or truncated field
+        // shows.
+        let big = |n: u64| n << 56 | 0x0102_0304_0506_0700 | n;
+        let events = [
+            Event::Accepted {
+                seq: big(1),
+                order_id: big(2),
+                account: u32::MAX - 3,
+                side: Side::Sell,
+                price: -4,
+                qty: big(5) as i64,
+            },
+            Event::Rejected { seq: big(6), order_id: big(7), reason: RejectReason::FokNotFillable },
+            Event::Trade {
+                seq: big(8),
+                maker_order_id: big(9),
+                taker_order_id: big(10),
+                maker_account: u32::MAX - 11,
+                taker_account: 0x8000_0012,
+                price: -13,
+                qty: big(14) as i64,
+                aggressor: Side::Sell,
+                maker_remaining: big(15) as i64,
+                taker_remaining: -16,
+            },
+            Event::Canceled {
+                seq: big(17),
+                order_id: big(18),
+                canceled_qty: -19,
+                remaining_qty: big(20) as i64,
+                reason: CancelReason::SelfTrade,
+            },
+            Event::Amended {
+                seq: big(21),
+                order_id: big(22),
+                old_price: -23,
+                new_price: big(24) as i64,
+                old_qty: -25,
+                new_qty: big(26) as i64,
+                priority_kept: true,
+            },
+            Event::Amended {
+                seq: 0,
+                order_id: 1,
+                old_price: 2,
+                new_price: 3,
+                old_qty: 4,
+                new_qty: 5,
+                priority_kept: false,
+            },
+            Event::BookDelta { seq: big(27), side: Side::Sell, price: i64::MIN, qty: big(28) as i64, orders: u32::MAX },
+            Event::BookDelta { seq: 1, side: Side::Buy, price: 2, qty: 0, orders: 0 },
+        ];
+        for ev in events {
+            for (instrument, command) in [(0, 0), (u32::MAX, 7), (9, u32::MAX)] {
+                assert_eq!(
+                    encode_event(&ev, instrument, command),
+                    reference_record(&ev, instrument, command),
+                    "{ev:?}"
+                );
+                let mut sink = RecordSink { instrument, command, ..RecordSink::default() };
+                sink.push(ev);
+                assert_eq!(sink.records(), reference_record(&ev, instrument, command), "{ev:?}");
+            }
+        }
+        let invalid = OrderError::InvalidOrder { order_id: big(29), why: "test" };
+        let mut expected =
+            reference_record(&Event::Rejected { seq: 0, order_id: big(29), reason: invalid.reason() }, 3, 4);
+        assert_eq!(encode_invalid(&invalid, 3, 4), expected);
+        let mut sink = RecordSink { instrument: 3, command: 4, ..RecordSink::default() };
+        sink.push_invalid(&invalid);
+        assert_eq!(sink.records(), expected);
+        expected[74] = 200;
+        assert_eq!(encode_rejection(big(29), 200, 3, 4), expected);
+    }
+
     #[test]
     fn a_huge_drain_reserves_at_most_the_cap() {
-        let huge = RecordSink::MAX_RESERVE + EVENT_SIZE;
-        let mut sink = RecordSink { buf: vec![[0; EVENT_SIZE]; huge / EVENT_SIZE], ..RecordSink::default() };
-        assert_eq!(sink.drain_records().len(), RecordSink::MAX_RESERVE + EVENT_SIZE);
-        assert!(sink.capacity() < RecordSink::MAX_RESERVE + EVENT_SIZE);
+        // One record more than the cap holds.
+        let huge = RecordSink::MAX_RESERVE / EVENT_SIZE + 1;
+        let mut sink = RecordSink { buf: vec![[0; EVENT_SIZE]; huge], ..RecordSink::default() };
+        assert_eq!(sink.drain_records().len(), huge * EVENT_SIZE);
+        assert!(sink.capacity() <= RecordSink::MAX_RESERVE);
+        assert!(sink.capacity() < huge * EVENT_SIZE);
     }
 
     #[test]
