@@ -18,7 +18,9 @@
 //!                      compares it with (`native_book::run_commands`) in `measured_native`
 //!                      (toggle-collect each by name; both divide by the same command count),
 //!                      and in `measured_batch_orders` without the level updates
-//!                      (`run_batch_with(.., false)`)
+//!                      (`run_batch_with(.., false)`); `measured_native` runs on a book sized
+//!                      for the workload, `measured_native_engine_book` on one started as the
+//!                      engine's (default capacity, grown as it fills), as the batch passes are
 //!   --digest           only print, per workload, an FNV-1a hash of every event the stream
 //!                      emits (to check that a patched book behaves identically)
 //! ```
@@ -153,6 +155,15 @@ fn measured_batch_orders(engine: &mut JournaledEngine, id: u32, records: &[u8]) 
 #[inline(never)]
 fn measured_native(book: &mut OrderBook, cmds: &[wintermute_core::Command]) -> u64 {
     native_book::run_commands(book, cmds, false).events
+}
+
+/// The same native loop on a book started as the engine's (`OrderBook::new`, its default
+/// capacity) with the same warm-up: the start that `wintermute bench` gives both the native
+/// row and the batch rows (`--callgrind-batch`).
+#[inline(never)]
+fn measured_native_engine_book(book: &mut OrderBook, cmds: &[wintermute_core::Command]) -> u64 {
+    // black_box: a body of its own, so that the two passes are not merged into one function.
+    native_book::run_commands(book, std::hint::black_box(cmds), false).events
 }
 
 /// The pass that callgrind counts (kept out of line so it can be toggled by name).
@@ -312,6 +323,12 @@ fn main() {
         let order_bytes = measured_batch_orders(&mut engine, id, &records);
         let mut book = w.warmed_book();
         let events = measured_native(&mut book, &w.commands);
+        let mut book = OrderBook::new(w.spec.clone());
+        for cmd in &w.warmup {
+            book.execute(cmd, &mut Vec::new()).expect("warm-up");
+        }
+        let engine_book_events = measured_native_engine_book(&mut book, &w.commands);
+        assert_eq!(engine_book_events, events, "the same events whatever the book's capacity");
         println!(
             "callgrind-batch: {} commands of {} in measured_batch ({} event records), measured_batch_orders \
              ({} records, no level updates) and measured_native ({} events)",

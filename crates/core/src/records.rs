@@ -267,33 +267,32 @@ pub fn encode_command(cmd: &Command) -> [u8; COMMAND_SIZE] {
 ///
 /// A field a kind leaves empty, and bytes 76..80, are zero.
 pub fn encode_event(ev: &Event, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
-    let mut b = [0u8; EVENT_SIZE];
-    write_event(&mut b, ev, instrument, command);
-    b
+    record_of(event_words(ev, instrument, command))
 }
 
-/// Writes the fields of `ev` that its kind uses into a record that is zero: the one encoder
-/// behind [`encode_event`] and [`RecordSink`] (which writes into zeroed room in its buffer, so
-/// that a record costs its fields' stores and nothing else).
+/// The ten little-endian 8-byte words of `ev`'s record (see [`encode_event`]): the one encoder
+/// behind [`encode_event`] and [`RecordSink`]. Every word is written, empty fields as zero, so
+/// that a record costs ten word stores (no zeroing aside, no byte stores).
 #[inline(always)]
-fn write_event(b: &mut [u8; EVENT_SIZE], ev: &Event, instrument: u32, command: u32) {
-    put_u32(b, 64, instrument);
-    put_u32(b, 68, command);
+fn event_words(ev: &Event, instrument: u32, command: u32) -> [u64; 10] {
+    let tail = |kind: u8, side: u8, reason: u8, flags: u8| u64::from_le_bytes([kind, side, reason, flags, 0, 0, 0, 0]);
+    let pair = |lo: u32, hi: u32| u64::from(lo) | u64::from(hi) << 32;
+    let at = pair(instrument, command);
     match *ev {
-        Event::Accepted { seq, order_id, account, side, price, qty } => {
-            put_u64(b, 0, seq);
-            put_u64(b, 8, order_id);
-            put_i64(b, 24, price);
-            put_i64(b, 32, qty);
-            put_u32(b, 56, account);
-            b[72] = kind::ACCEPTED;
-            b[73] = side as u8;
-        }
+        Event::Accepted { seq, order_id, account, side, price, qty } => [
+            seq,
+            order_id,
+            0,
+            price as u64,
+            qty as u64,
+            0,
+            0,
+            pair(account, 0),
+            at,
+            tail(kind::ACCEPTED, side as u8, 0, 0),
+        ],
         Event::Rejected { seq, order_id, reason } => {
-            put_u64(b, 0, seq);
-            put_u64(b, 8, order_id);
-            b[72] = kind::REJECTED;
-            b[74] = reason as u8;
+            [seq, order_id, 0, 0, 0, 0, 0, 0, at, tail(kind::REJECTED, 0, reason as u8, 0)]
         }
         Event::Trade {
             seq,
@@ -306,71 +305,63 @@ fn write_event(b: &mut [u8; EVENT_SIZE], ev: &Event, instrument: u32, command: u
             aggressor,
             maker_remaining,
             taker_remaining,
-        } => {
-            put_u64(b, 0, seq);
-            put_u64(b, 8, maker_order_id);
-            put_u64(b, 16, taker_order_id);
-            put_i64(b, 24, price);
-            put_i64(b, 32, qty);
-            put_i64(b, 40, maker_remaining);
-            put_i64(b, 48, taker_remaining);
-            put_u32(b, 56, maker_account);
-            put_u32(b, 60, taker_account);
-            b[72] = kind::TRADE;
-            b[73] = aggressor as u8;
-        }
-        Event::Canceled { seq, order_id, canceled_qty, remaining_qty, reason } => {
-            put_u64(b, 0, seq);
-            put_u64(b, 8, order_id);
-            put_i64(b, 32, canceled_qty);
-            put_i64(b, 40, remaining_qty);
-            b[72] = kind::CANCELED;
-            b[74] = reason as u8;
-        }
-        Event::Amended { seq, order_id, old_price, new_price, old_qty, new_qty, priority_kept } => {
-            put_u64(b, 0, seq);
-            put_u64(b, 8, order_id);
-            put_i64(b, 24, new_price);
-            put_i64(b, 32, new_qty);
-            put_i64(b, 40, old_qty);
-            put_i64(b, 48, old_price);
-            b[72] = kind::AMENDED;
-            b[75] = u8::from(priority_kept);
-        }
+        } => [
+            seq,
+            maker_order_id,
+            taker_order_id,
+            price as u64,
+            qty as u64,
+            maker_remaining as u64,
+            taker_remaining as u64,
+            pair(maker_account, taker_account),
+            at,
+            tail(kind::TRADE, aggressor as u8, 0, 0),
+        ],
+        Event::Canceled { seq, order_id, canceled_qty, remaining_qty, reason } => [
+            seq,
+            order_id,
+            0,
+            0,
+            canceled_qty as u64,
+            remaining_qty as u64,
+            0,
+            0,
+            at,
+            tail(kind::CANCELED, 0, reason as u8, 0),
+        ],
+        Event::Amended { seq, order_id, old_price, new_price, old_qty, new_qty, priority_kept } => [
+            seq,
+            order_id,
+            0,
+            new_price as u64,
+            new_qty as u64,
+            old_qty as u64,
+            old_price as u64,
+            0,
+            at,
+            tail(kind::AMENDED, 0, 0, u8::from(priority_kept)),
+        ],
         Event::BookDelta { seq, side, price, qty, orders } => {
-            put_u64(b, 0, seq);
-            put_i64(b, 24, price);
-            put_i64(b, 32, qty);
-            put_i64(b, 40, i64::from(orders));
-            b[72] = kind::BOOK_DELTA;
-            b[73] = side as u8;
+            [seq, 0, 0, price as u64, qty as u64, u64::from(orders), 0, 0, at, tail(kind::BOOK_DELTA, side as u8, 0, 0)]
         }
     }
 }
 
-/// A rejection's fields (seq 0, see [`encode_rejection`]) into a zero record.
-#[inline]
-fn write_rejection(b: &mut [u8; EVENT_SIZE], order_id: u64, reason: u8, instrument: u32, command: u32) {
-    put_u64(b, 8, order_id);
-    put_u32(b, 64, instrument);
-    put_u32(b, 68, command);
-    b[72] = kind::REJECTED;
-    b[74] = reason;
+/// A rejection's words (seq 0, see [`encode_rejection`]).
+#[inline(always)]
+fn rejection_words(order_id: u64, reason: u8, instrument: u32, command: u32) -> [u64; 10] {
+    let at = u64::from(instrument) | u64::from(command) << 32;
+    [0, order_id, 0, 0, 0, 0, 0, 0, at, u64::from(kind::REJECTED) | u64::from(reason) << 16]
 }
 
+/// The record of ten words, each little-endian.
 #[inline(always)]
-fn put_u64(b: &mut [u8; EVENT_SIZE], off: usize, v: u64) {
-    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-}
-
-#[inline(always)]
-fn put_i64(b: &mut [u8; EVENT_SIZE], off: usize, v: i64) {
-    b[off..off + 8].copy_from_slice(&v.to_le_bytes());
-}
-
-#[inline(always)]
-fn put_u32(b: &mut [u8; EVENT_SIZE], off: usize, v: u32) {
-    b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+fn record_of(words: [u64; 10]) -> [u8; EVENT_SIZE] {
+    let mut b = [0u8; EVENT_SIZE];
+    for (chunk, w) in b.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&w.to_le_bytes());
+    }
+    b
 }
 
 /// The record of a command refused by validation inside a batch: kind "rejected", seq 0 (it
@@ -387,24 +378,20 @@ pub fn encode_unknown_instrument(order_id: u64, instrument: u32, command: u32) -
 /// A "rejected" record (seq 0) with any `reason` number: the book's [`RejectReason`]s, or the
 /// numbering of another table (the pipeline's risk rejections).
 pub fn encode_rejection(order_id: u64, reason: u8, instrument: u32, command: u32) -> [u8; EVENT_SIZE] {
-    let mut b = [0u8; EVENT_SIZE];
-    write_rejection(&mut b, order_id, reason, instrument, command);
-    b
+    record_of(rejection_words(order_id, reason, instrument, command))
 }
 
 /// An [`EventSink`] that appends encoded event records ([`encode_event`]'s layout) to a byte
 /// buffer.
 ///
-/// The buffer is kept zero past the records written, in room added a few records at a time;
-/// a record is written in place, only its kind's fields (the rest is already zero). So an
-/// event costs a room check and its fields' stores: no record built aside and copied, no
-/// per-record growth of the vector.
+/// The buffer holds whole records (`[u8; EVENT_SIZE]`): an event is built as one record value
+/// (its kind's fields, zero elsewhere, which the compiler turns into the record's word stores)
+/// and pushed, so a record costs one capacity check and its stores, with no room zeroed aside
+/// and no per-byte bounds checks. The records are handed over as bytes without a copy.
 #[derive(Debug, Default)]
 pub struct RecordSink {
-    /// The records (`..written`), then zeroed room (`written..`).
-    buf: Vec<u8>,
-    /// Bytes of records held.
-    written: usize,
+    /// The records.
+    buf: Vec<[u8; EVENT_SIZE]>,
     pub instrument: u32,
     pub command: u32,
     /// Drop the book's level updates ([`Event::BookDelta`]) instead of recording them: for a
@@ -415,95 +402,62 @@ pub struct RecordSink {
 }
 
 impl RecordSink {
-    /// Zeroed room added at a time (25 records, 2,000 bytes): small enough that zeroing it is
-    /// a few vector stores per record, large enough that the room check rarely fails.
-    const ROOM: usize = 25 * EVENT_SIZE;
-
     /// An empty sink whose buffer holds `records` records before it reallocates.
     pub fn with_capacity(records: usize) -> Self {
-        Self { buf: Vec::with_capacity(records.saturating_mul(EVENT_SIZE)), ..Self::default() }
+        Self { buf: Vec::with_capacity(records), ..Self::default() }
     }
 
     /// Number of records held.
     pub fn len(&self) -> usize {
-        self.written / EVENT_SIZE
+        self.buf.len()
     }
 
     /// True when no record is held.
     pub fn is_empty(&self) -> bool {
-        self.written == 0
+        self.buf.is_empty()
     }
 
     /// The records held, 80 bytes each.
     pub fn records(&self) -> &[u8] {
-        &self.buf[..self.written]
+        self.buf.as_flattened()
     }
 
     /// Bytes the buffer holds before it reallocates.
     pub fn capacity(&self) -> usize {
-        self.buf.capacity()
+        self.buf.capacity() * EVENT_SIZE
     }
 
     /// Appends one encoded record (e.g. [`encode_invalid`]'s).
     #[inline]
     pub fn push_record(&mut self, record: &[u8; EVENT_SIZE]) {
-        *self.room() = *record;
+        self.buf.push(*record);
     }
 
     /// Appends the "rejected" record of a command refused before it reached the book (see
     /// [`encode_invalid`]), numbered with the sink's `command`.
     #[inline]
     pub fn push_invalid(&mut self, err: &OrderError) {
-        let (instrument, command) = (self.instrument, self.command);
-        write_rejection(self.room(), err.order_id(), err.reason() as u8, instrument, command);
+        self.buf.push(record_of(rejection_words(err.order_id(), err.reason() as u8, self.instrument, self.command)));
     }
 
     /// The records held, as a vector of their bytes (without copying them).
-    pub fn into_records(mut self) -> Vec<u8> {
-        self.buf.truncate(self.written);
-        self.buf
+    pub fn into_records(self) -> Vec<u8> {
+        self.buf.into_flattened()
     }
 
     /// Hands over the records held (without copying them) and starts a new buffer with room for
-    /// as many bytes as were just drained, up to [`RecordSink::MAX_RESERVE`]. A caller draining
-    /// every few thousand commands thus fills a buffer that does not grow (no reallocation, no
-    /// copy of the records already written), and what it hands over holds no more slack than the
-    /// size of one drain varies by.
+    /// as many records as were just drained, up to [`RecordSink::MAX_RESERVE`] bytes. A caller
+    /// draining every few thousand commands thus fills a buffer that does not grow (no
+    /// reallocation, no copy of the records already written), and what it hands over holds no
+    /// more slack than the size of one drain varies by.
     pub fn drain_records(&mut self) -> Vec<u8> {
-        let next = Vec::with_capacity(self.written.min(Self::MAX_RESERVE));
-        let mut taken = std::mem::replace(&mut self.buf, next);
-        taken.truncate(self.written);
-        self.written = 0;
-        taken
+        let next = Vec::with_capacity(self.buf.len().min(Self::MAX_RESERVE / EVENT_SIZE));
+        std::mem::replace(&mut self.buf, next).into_flattened()
     }
 
     /// Most bytes [`RecordSink::drain_records`] reserves for the next buffer (8 MiB: 104,857
     /// events), so that one large drain does not pin a large buffer for ever.
     pub const MAX_RESERVE: usize = 8 << 20;
-
-    /// The next record's place (zero), counted as written.
-    #[inline(always)]
-    fn room(&mut self) -> &mut [u8; EVENT_SIZE] {
-        let at = self.written;
-        if self.buf.len() - at < EVENT_SIZE {
-            self.grow();
-        }
-        self.written = at + EVENT_SIZE;
-        match self.buf.get_mut(at..).and_then(|s| s.first_chunk_mut::<EVENT_SIZE>()) {
-            Some(r) => r,
-            None => unreachable!("grow() leaves room for a record"),
-        }
-    }
-
-    /// Adds zeroed room: up to [`RecordSink::ROOM`] bytes within the capacity, or one record
-    /// more (the vector then reallocates as it does, doubling).
-    #[cold]
-    #[inline(never)]
-    fn grow(&mut self) {
-        let need = self.written + EVENT_SIZE;
-        let within = self.buf.capacity().min(self.buf.len() + Self::ROOM);
-        self.buf.resize(need.max(within), 0);
-    }
 }
 
 impl EventSink for RecordSink {
@@ -512,214 +466,9 @@ impl EventSink for RecordSink {
         if self.skip_book_deltas && matches!(event, Event::BookDelta { .. }) {
             return;
         }
-        let (instrument, command) = (self.instrument, self.command);
-        write_event(self.room(), &event, instrument, command);
+        self.buf.push(record_of(event_words(&event, self.instrument, self.command)));
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn commands_round_trip() {
-        let cmds = [
-            Command::New(NewOrder::limit(7, 3, Side::Sell, -5, 10).iceberg(2).with_stp(StpMode::Decrement)),
-            Command::New(NewOrder::market(8, 1, Side::Buy, 4).with_tif(TimeInForce::Fok)),
-            Command::New(NewOrder::limit(9, 1, Side::Buy, 100, 1).post_only()),
-            Command::Cancel { order_id: u64::MAX },
-            Command::Amend { order_id: 1, price: Some(3), qty: None },
-            Command::Amend { order_id: 1, price: None, qty: Some(0) },
-            Command::MassCancel { account: Some(0), side: None },
-            Command::MassCancel { account: None, side: Some(Side::Sell) },
-        ];
-        for c in cmds {
-            assert_eq!(decode_command(&encode_command(&c)), Ok(c));
-        }
-    }
-
-    /// A random command record: mostly valid commands on a narrow book (crossing, partial
-    /// fills, icebergs, self-trade prevention, unknown and dead ids), and every byte field
-    /// sometimes out of range (unknown kinds, sides, types, time in force, STP codes).
-    fn random_record(rng: &mut crate::rng::SplitMix64) -> [u8; COMMAND_SIZE] {
-        let mut b = [0u8; COMMAND_SIZE];
-        let odd = |rng: &mut crate::rng::SplitMix64, valid: u64| {
-            if rng.below(20) == 0 {
-                valid + rng.below(3)
-            } else {
-                rng.below(valid)
-            }
-        };
-        b[0..8].copy_from_slice(&(1 + rng.below(30)).to_le_bytes());
-        b[8..16].copy_from_slice(&rng.range(95, 106).to_le_bytes());
-        b[16..24].copy_from_slice(&rng.range(-1, 12).to_le_bytes());
-        let display = if rng.below(5) == 0 { rng.range(0, 4) } else { 0 };
-        b[24..32].copy_from_slice(&display.to_le_bytes());
-        b[32..36].copy_from_slice(&(1 + rng.below(3) as u32).to_le_bytes());
-        b[36] = match rng.below(40) {
-            0..=19 => 0,
-            20..=28 => 1,
-            29..=37 => 2,
-            38 => 3,
-            _ => 4 + rng.below(250) as u8,
-        };
-        b[37] = odd(rng, if b[36] == 3 { 3 } else { 2 }) as u8;
-        b[38] = odd(rng, 2) as u8;
-        b[39] = odd(rng, 3) as u8;
-        b[40] = odd(rng, 5) as u8;
-        b[41] = rng.below(16) as u8;
-        b
-    }
-
-    #[test]
-    fn records_run_straight_give_the_events_errors_and_book_of_the_decoded_commands() {
-        let spec = crate::InstrumentSpec::from_units("T", "0.01", "1", 1, 10, 96, 104).expect("valid spec");
-        let (mut outcomes, mut refused) = ([0usize; 7], 0);
-        for seed in 0..40 {
-            let mut rng = crate::rng::SplitMix64::new(seed);
-            let (mut decoded, mut direct) = (OrderBook::new(spec.clone()), OrderBook::new(spec.clone()));
-            for i in 0..500 {
-                let rec = random_record(&mut rng);
-                let (mut want, mut got) = (Vec::new(), Vec::new());
-                let expected = decode_command(&rec).and_then(|cmd| decoded.execute(&cmd, &mut want));
-                let result = execute_record(&mut direct, &rec, &mut got);
-                assert_eq!(result, expected, "seed {seed}, command {i}: {rec:?}");
-                assert_eq!(got, want, "seed {seed}, command {i}: {rec:?}");
-                refused += usize::from(result.is_err());
-                for ev in &got {
-                    outcomes[usize::from(encode_event(ev, 0, 0)[72])] += 1;
-                }
-            }
-            assert_eq!(direct.snapshot(), decoded.snapshot(), "seed {seed}");
-        }
-        // The streams reach every event kind, and refusals.
-        assert!(outcomes[1..].iter().all(|&n| n > 0), "event kinds reached: {outcomes:?}");
-        assert!(refused > 0);
-    }
-
-    #[test]
-    fn a_drain_hands_over_the_records_and_reserves_as_much_for_the_next_ones() {
-        let mut sink = RecordSink { instrument: 3, command: 1, ..RecordSink::default() };
-        let ev = Event::Canceled {
-            seq: 9,
-            order_id: 4,
-            canceled_qty: 2,
-            remaining_qty: 0,
-            reason: crate::event::CancelReason::User,
-        };
-        sink.push(ev);
-        sink.push(ev);
-        let drained = sink.drain_records();
-        assert_eq!(drained.len(), 2 * EVENT_SIZE);
-        assert_eq!(drained[..EVENT_SIZE], encode_event(&ev, 3, 1));
-        assert!(sink.is_empty());
-        assert!(sink.capacity() >= 2 * EVENT_SIZE);
-        let before = sink.records().as_ptr();
-        for _ in 0..2 {
-            sink.push(ev);
-        }
-        assert_eq!(sink.records().as_ptr(), before, "the reserved buffer is filled without reallocation");
-    }
-
-    #[test]
-    fn a_sink_that_skips_book_deltas_keeps_every_other_event_as_is() {
-        let delta = Event::BookDelta { seq: 1, side: Side::Buy, price: 5, qty: 3, orders: 1 };
-        let accepted = Event::Accepted { seq: 2, order_id: 9, account: 1, side: Side::Buy, price: 5, qty: 3 };
-        let mut all = RecordSink::default();
-        let mut orders = RecordSink { skip_book_deltas: true, ..RecordSink::default() };
-        for ev in [delta, accepted] {
-            all.push(ev);
-            orders.push(ev);
-        }
-        assert_eq!(all.len(), 2);
-        assert_eq!(orders.records(), &all.records()[EVENT_SIZE..]);
-    }
-
-    #[test]
-    fn records_written_in_place_match_encode_event_across_growth_and_drains() {
-        use crate::event::CancelReason;
-        let kinds = [
-            Event::Accepted { seq: 1, order_id: 2, account: 3, side: Side::Sell, price: -4, qty: 5 },
-            Event::Rejected { seq: 6, order_id: 7, reason: RejectReason::FokNotFillable },
-            Event::Trade {
-                seq: 8,
-                maker_order_id: 9,
-                taker_order_id: 10,
-                maker_account: 11,
-                taker_account: 12,
-                price: 13,
-                qty: 14,
-                aggressor: Side::Sell,
-                maker_remaining: 15,
-                taker_remaining: 16,
-            },
-            Event::Canceled {
-                seq: 17,
-                order_id: 18,
-                canceled_qty: 19,
-                remaining_qty: 20,
-                reason: CancelReason::SelfTrade,
-            },
-            Event::Amended {
-                seq: 21,
-                order_id: 22,
-                old_price: 23,
-                new_price: 24,
-                old_qty: 25,
-                new_qty: 26,
-                priority_kept: true,
-            },
-            Event::BookDelta { seq: 27, side: Side::Sell, price: u32::MAX.into(), qty: 28, orders: u32::MAX },
-        ];
-        let invalid = OrderError::InvalidOrder { order_id: 29, why: "test" };
-        // Starts without room, then grows past several rooms' worth (and reallocates).
-        let mut sink = RecordSink { instrument: 5, ..RecordSink::default() };
-        for round in 0..2 {
-            let mut expected = Vec::new();
-            for n in 0..(3 * RecordSink::ROOM / EVENT_SIZE) as u32 {
-                sink.command = n;
-                let ev = kinds[n as usize % kinds.len()];
-                sink.push(ev);
-                expected.extend_from_slice(&encode_event(&ev, 5, n));
-                if n % 7 == 0 {
-                    sink.push_invalid(&invalid);
-                    expected.extend_from_slice(&encode_invalid(&invalid, 5, n));
-                }
-            }
-            assert_eq!(sink.len(), expected.len() / EVENT_SIZE, "round {round}");
-            assert_eq!(sink.records(), &expected[..], "round {round}");
-            // The first round is drained (the next writes go to a fresh buffer), the second
-            // handed over whole.
-            if round == 0 {
-                assert_eq!(sink.drain_records(), expected);
-                assert!(sink.is_empty());
-            } else {
-                assert_eq!(std::mem::take(&mut sink).into_records(), expected);
-            }
-        }
-        // Every byte a kind leaves empty is zero, whatever the record before it held.
-        let delta = encode_event(&kinds[5], 5, 0);
-        assert!(delta[8..24].iter().chain(&delta[48..64]).chain(&delta[74..]).all(|&b| b == 0));
-    }
-
-    #[test]
-    fn a_huge_drain_reserves_at_most_the_cap() {
-        let huge = RecordSink::MAX_RESERVE + EVENT_SIZE;
-        let mut sink = RecordSink { buf: vec![0; huge], written: huge, ..RecordSink::default() };
-        assert_eq!(sink.drain_records().len(), RecordSink::MAX_RESERVE + EVENT_SIZE);
-        assert!(sink.capacity() < RecordSink::MAX_RESERVE + EVENT_SIZE);
-    }
-
-    #[test]
-    fn bad_records_are_errors_not_panics() {
-        let mut b = encode_command(&Command::New(NewOrder::limit(1, 1, Side::Buy, 1, 1)));
-        for (off, v) in [(36, 9u8), (37, 2), (38, 2), (39, 3), (40, 5)] {
-            let mut x = b;
-            x[off] = v;
-            assert!(matches!(decode_command(&x), Err(OrderError::InvalidOrder { order_id: 1, .. })), "offset {off}");
-        }
-        b[36] = 3;
-        b[37] = 7;
-        assert!(decode_command(&b).is_err());
-    }
-}
+mod tests;
