@@ -35,7 +35,15 @@
 //! `SpinThenYield` or `Park` there. A parked consumer wakes on its timeout or when the producer
 //! calls [`std::thread::Thread::unpark`] on it (inside the engine, through a `Waker`, which
 //! does so only for a consumer that parks); the timeout bounds the cost of a missed unpark.
-
+//!
+//! A loop whose every producer unparks it can let its parks grow once it has been idle for a
+//! while ([`Idle::lengthening_to`]): after `patience` of parks at the configured timeout, each
+//! further park doubles it, up to a ceiling; work found starts again from the configured
+//! timeout. A command still wakes the thread (its producer unparks it); what grows is only how
+//! often a long-idle thread wakes for nothing — the engine's threads do this, so an idle
+//! pipeline costs next to no CPU, while one that is merely between commands keeps its short
+//! parks (waking a thread that parked long ago costs more on a VM: its vCPU may be halted).
+//!
 use std::hint;
 use std::sync::{Arc, OnceLock};
 use std::thread::{self, Thread};
@@ -80,22 +88,50 @@ pub enum IdleAction {
 pub struct Idle {
     strategy: WaitStrategy,
     rounds: u32,
+    /// The longest park ([`Idle::lengthening_to`]); zero: every park takes the strategy's timeout.
+    longest_park: Duration,
+    /// Parks at the strategy's timeout before they lengthen.
+    patience_parks: u32,
 }
 
 impl Idle {
     /// A fresh back-off for `strategy`.
     pub const fn new(strategy: WaitStrategy) -> Self {
-        Self { strategy, rounds: 0 }
+        Self { strategy, rounds: 0, longest_park: Duration::ZERO, patience_parks: 0 }
     }
 
-    /// The strategy.
-    pub const fn strategy(&self) -> WaitStrategy {
-        self.strategy
+    /// Lets parks lengthen once the loop has parked for `patience` (counted as parks at the
+    /// strategy's timeout) since it last found work: each further park doubles the timeout, up
+    /// to `longest` (no effect below the strategy's own timeout, or for a strategy that does
+    /// not park). Only for a loop that every producer unparks when it gives it work: a park
+    /// then ends when work comes, and its timeout only sets how often an idle thread wakes up
+    /// to look.
+    #[must_use]
+    pub fn lengthening_to(mut self, longest: Duration, patience: Duration) -> Self {
+        self.longest_park = longest;
+        if let WaitStrategy::Park { timeout, .. } = self.strategy {
+            let parks = patience.as_nanos().div_ceil(timeout.as_nanos().max(1));
+            self.patience_parks = u32::try_from(parks).unwrap_or(u32::MAX);
+        }
+        self
+    }
+
+    /// How long the next round parks, if it parks: the strategy's timeout, and once the
+    /// patience of [`Idle::lengthening_to`] is spent, doubled for each further park up to its
+    /// ceiling. [`Idle::reset`] starts over.
+    pub fn park_timeout(&self) -> Option<Duration> {
+        let WaitStrategy::Park { spins, yields, timeout } = self.strategy else { return None };
+        let parks = self.rounds.checked_sub(spins.saturating_add(yields))?;
+        let Some(longer) = parks.checked_sub(self.patience_parks) else { return Some(timeout) };
+        // 2^16 x the timeout is past any ceiling worth having; keeps the shift in range.
+        let grown = timeout.saturating_mul(1 << (longer + 1).min(16));
+        Some(grown.min(self.longest_park).max(timeout))
     }
 
     /// Waits one round (nothing to do right now) and says how.
     #[inline]
     pub fn idle(&mut self) -> IdleAction {
+        let park = self.park_timeout();
         let round = self.rounds;
         self.rounds = self.rounds.saturating_add(1);
         let action = match self.strategy {
@@ -109,8 +145,10 @@ impl Idle {
         match (action, self.strategy) {
             (IdleAction::Spin, _) => hint::spin_loop(),
             (IdleAction::Yield, _) => thread::yield_now(),
-            (IdleAction::Park, WaitStrategy::Park { timeout, .. }) => thread::park_timeout(timeout),
-            (IdleAction::Park, _) => thread::yield_now(),
+            (IdleAction::Park, _) => match park {
+                Some(timeout) => thread::park_timeout(timeout),
+                None => thread::yield_now(),
+            },
         }
         action
     }
@@ -195,6 +233,35 @@ mod tests {
         assert_eq!(a, [Spin, Spin, Yield, Park, Park]);
         idle.reset();
         assert_eq!(idle.idle(), Spin);
+    }
+
+    #[test]
+    fn parks_lengthen_after_the_patience_up_to_the_ceiling_and_start_over_after_work() {
+        let ms = Duration::from_millis;
+        let strategy = WaitStrategy::Park { spins: 1, yields: 1, timeout: ms(1) };
+        // Patience 2 ms: two parks at the timeout, then 2, 4, 5 (the ceiling), 5.
+        let mut idle = Idle::new(strategy).lengthening_to(ms(5), ms(2));
+        let mut parks = Vec::new();
+        for _ in 0..8 {
+            parks.push(idle.park_timeout());
+            idle.idle();
+        }
+        let want = [None, None, Some(ms(1)), Some(ms(1)), Some(ms(2)), Some(ms(4)), Some(ms(5)), Some(ms(5))];
+        assert_eq!(parks, want);
+        idle.reset();
+        assert_eq!(idle.park_timeout(), None);
+        // Without a ceiling, and with one below the timeout, every park takes the timeout.
+        for mut idle in [Idle::new(strategy), Idle::new(strategy).lengthening_to(Duration::from_micros(10), ms(0))] {
+            idle.idle();
+            idle.idle();
+            for _ in 0..3 {
+                assert_eq!(idle.park_timeout(), Some(ms(1)));
+                idle.idle();
+            }
+        }
+        // Strategies that never park have no park timeout.
+        let spin = Idle::new(WaitStrategy::spin_then_yield()).lengthening_to(ms(5), ms(2));
+        assert_eq!(spin.park_timeout(), None);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! Each loop takes at most `batch` messages from a ring at a time, samples the ring's occupancy
 //! once per batch, hands what the batch wrote into the next rings over with one store per ring
 //! (at least every [`PUBLISH_EVERY`] messages; always before it waits for room), reads the
-//! clock once per command, and waits with its [`Idle`] when a whole round found nothing. The first
+//! clock once per command, and waits with its [`Idle`] when a whole round found nothing (parks
+//! lengthen once it has been idle for [`IDLE_PATIENCE`], up to [`IDLE_LONGEST_PARK`]). The first
 //! thread (risk or merged) looks at the control inbox once per round ([`super::control`]); the
 //! thread that owns the books checks once per round whether a periodic snapshot is due
 //! ([`super::snapshots`]).
@@ -41,6 +42,20 @@ use crate::analytics::{MeterPublisher, PipelineClock, Stage};
 use crate::journal::JournalError;
 use crate::spsc::{Consumer, Producer, PushError};
 use crate::wait::{Idle, WaitStrategy, Waker};
+
+/// How long an engine thread parks at its configured timeout after its last work before its
+/// parks lengthen ([`Idle::lengthening_to`]). A thread between commands keeps its short parks
+/// (waking one that parked long ago costs more: on a VM its vCPU may have halted); only one
+/// idle for longer than this parks longer.
+pub(crate) const IDLE_PATIENCE: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The longest an idle engine thread parks: its parks double from the configured timeout up to
+/// this once [`IDLE_PATIENCE`] is spent. Every producer of an engine loop unparks it when it
+/// hands it work (a gateway's submit, a control request, the other engine thread, `shutdown`),
+/// so a command never waits for a park to end; this only bounds how late an idle thread hands
+/// over its measurements ([`PipelineConfig::stats_interval`](super::PipelineConfig)) or starts
+/// a periodic snapshot, and the cost of an unpark that could be missed.
+pub(crate) const IDLE_LONGEST_PARK: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Starts a named thread, pinned to `core` when it exists. `pinned` tells whether that worked.
 pub(crate) fn spawn<T: Send + 'static>(
@@ -137,7 +152,7 @@ pub(crate) fn run_merged(
     mut stage: MatchStage,
     control: Arc<ControlShared>,
 ) -> ThreadResult {
-    let mut idle = Idle::new(cfg.wait);
+    let mut idle = Idle::new(cfg.wait).lengthening_to(IDLE_LONGEST_PARK, IDLE_PATIENCE);
     let mut closed = false;
     loop {
         let closing = close_if_stopping(&cfg, &inputs, &mut closed);
@@ -359,7 +374,7 @@ pub(crate) fn run_risk(
         cut_due: false,
         deferred: VecDeque::new(),
     };
-    let mut idle = Idle::new(cfg.wait);
+    let mut idle = Idle::new(cfg.wait).lengthening_to(IDLE_LONGEST_PARK, IDLE_PATIENCE);
     let mut closed = false;
     loop {
         let closing = close_if_stopping(&cfg, &inputs, &mut closed);
@@ -523,7 +538,7 @@ pub(crate) fn run_matching(
     mut post: PostTradePort,
     mut stage: MatchStage,
 ) -> ThreadResult {
-    let mut idle = Idle::new(cfg.wait);
+    let mut idle = Idle::new(cfg.wait).lengthening_to(IDLE_LONGEST_PARK, IDLE_PATIENCE);
     // A periodic cut asked of the risk thread, whose marker has not arrived yet.
     let mut cut_asked = false;
     loop {
