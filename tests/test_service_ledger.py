@@ -97,7 +97,7 @@ def test_decimals_cross_the_edge_exactly() -> None:
             ledger_edges.new_ledger([BTC], fees, {"X": bad}, {})
         assert isinstance(e.value, ValueError)
     with pytest.raises(TypeError, match="floats are not accepted"):
-        _core.VenueLedger([("BTC", "USD", 0.01, "1")], "0", "0", [], [])  # type: ignore[arg-type]
+        _core.VenueLedger([("BTC", "USD", 0.01, "1")], "0", "0", [], [])  # type: ignore[list-item]
 
 
 def test_a_quote_shared_by_instruments_of_different_grids_stays_exact() -> None:

@@ -26,7 +26,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use wintermute_core::decimal::{write_scaled, Decimal, Notation, INLINE_CAP};
+use wintermute_core::decimal::{write_scaled, Decimal, Notation};
 
 use crate::venue_orders::{Effect, NewOrder, OrderTableError, VenueOrders, BUY};
 
@@ -40,11 +40,11 @@ pub const MAX_SCALE: u32 = 30;
 /// `0.001`); [`fmt::Display`] writes it as Python's `str(Decimal)` does
 /// ([`Notation::PythonStr`], core's one decimal writer).
 ///
-/// Why not core's [`Decimal`]: it keeps 18 fractional digits and at most [`INLINE_CAP`]
-/// characters of text, while an asset's unit goes down to `10^-`[`MAX_SCALE`] (30) and
-/// positions' cost and realized PnL carry [`PNL_DIGITS`] more (`0.0000000000000000000001234`
-/// and its like are amounts a ledger shows exactly); the scale, not only the value, is part of
-/// what is shown.
+/// Why not core's [`Decimal`]: it keeps at most 18 fractional digits and 31 characters of text
+/// ([`INLINE_CAP`](wintermute_core::decimal::INLINE_CAP)), while an asset's unit goes down to
+/// `10^-`[`MAX_SCALE`] (30) and positions' cost and realized PnL carry [`PNL_DIGITS`] more
+/// digits (a cost of `12345.67890123456789012` is one a ledger shows exactly); and the scale,
+/// not only the value, is part of what is shown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Shown {
     /// The value in units of `10^-scale`.
