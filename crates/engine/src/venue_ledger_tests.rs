@@ -32,17 +32,11 @@ fn row(a: &str, free: &str, locked: &str) -> (String, String, String) {
     (a.into(), free.into(), locked.into())
 }
 
+/// The digits of Python's `str(Decimal)`, from core's writer (whose tests hold the cases).
 #[test]
 fn shown_amounts_print_like_python_decimals() {
-    let s = |units, scale| Shown { units, scale }.to_string();
-    assert_eq!(s(98_500, 3), "98.500");
-    assert_eq!(s(0, 3), "0.000");
-    assert_eq!(s(2, 0), "2");
-    assert_eq!(s(-1_500, 3), "-1.500");
-    assert_eq!(s(5, 3), "0.005");
-    assert_eq!(s(123, 9), "1.23E-7");
-    assert_eq!(s(0, 8), "0E-8");
-    assert_eq!(s(-12, 7), "-0.0000012");
+    assert_eq!(Shown { units: 98_500, scale: 3 }.to_string(), "98.500");
+    assert_eq!(Shown { units: -123, scale: 9 }.to_string(), "-1.23E-7");
 }
 
 #[test]
