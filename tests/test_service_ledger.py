@@ -81,13 +81,23 @@ def test_average_cost_pnl_through_a_reduction_and_a_flip() -> None:
 
 
 def test_decimals_cross_the_edge_exactly() -> None:
-    for d in (D("0.00000001"), D("-12.5"), D("1E+3"), D(0), D("123456789012345678901234567890.1")):
-        mantissa, exponent = ledger_edges.exact(d)
-        assert D(f"{mantissa}E{exponent}") == d
+    fees = FeeSchedule(maker_bps=D(0), taker_bps=D(0))
+    for d, shown in [
+        (D("0.00000001"), "1E-8"), (D("-12.5"), "-12.5"), (D("1E+3"), "1000"), (D(0), "0"),
+        (D("12345678901234567890.1"), "12345678901234567890.1"), (D("2.50"), "2.50"),
+    ]:  # fmt: skip
+        ledger = ledger_edges.new_ledger([BTC], fees, {"X": d}, {})
+        (x,) = [b for b in ledger_edges.balances(ledger, 1) if b.asset == "X"]
+        assert (x.free, str(x.free)) == (d, shown)
     assert str(ledger_edges.decimal((98500, 3))) == "98.500"
     assert str(ledger_edges.decimal((-15, 1))) == "-1.5"
-    with pytest.raises(ValueError, match="not a finite decimal"):
-        ledger_edges.exact(D("NaN"))
+    # Outside the rules of every decimal of the engine: an error that names the amount.
+    for bad in (D("NaN"), D("123456789012345678901234567890.1"), D("1E-19")):
+        with pytest.raises(errors.InvalidDecimalError, match="balance X") as e:
+            ledger_edges.new_ledger([BTC], fees, {"X": bad}, {})
+        assert isinstance(e.value, ValueError)
+    with pytest.raises(TypeError, match="floats are not accepted"):
+        _core.VenueLedger([("BTC", "USD", 0.01, "1")], "0", "0", [], [])  # type: ignore[list-item]
 
 
 def test_a_quote_shared_by_instruments_of_different_grids_stays_exact() -> None:

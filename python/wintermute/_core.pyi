@@ -565,8 +565,6 @@ class VenueBooks:
 
 __all__ += ["VenueLedger", "VenueOrders"]
 
-#: An exact decimal from Python: (mantissa, exponent).
-_Dec: TypeAlias = tuple[int, int]
 #: An amount of the ledger: (units, scale), units x 10^-scale.
 _Shown: TypeAlias = tuple[int, int]
 
@@ -576,8 +574,9 @@ class VenueLedger:
     per asset (``wintermute_engine::venue_ledger``)."""
 
     def __new__(
-        cls, instruments: list[tuple[str, str, _Dec, _Dec]], maker_bps: _Dec, taker_bps: _Dec,
-        defaults: list[tuple[str, _Dec]], accounts: list[tuple[int, list[tuple[str, _Dec]]]],
+        cls, instruments: list[tuple[str, str, _DecimalLike, _DecimalLike]],
+        maker_bps: _DecimalLike, taker_bps: _DecimalLike, defaults: list[tuple[str, _DecimalLike]],
+        accounts: list[tuple[int, list[tuple[str, _DecimalLike]]]],
     ) -> VenueLedger: ...  # fmt: skip
     def check(self, account: int, instrument: int, side: int, units: int) -> None:
         """INSUFFICIENT_BALANCE unless a hold of ``units`` more is free."""

@@ -25,6 +25,9 @@
 //!   it on every price and quantity of every frame, and wrap its error with the field.
 //!
 //! Both rest on [`parse_fixed`] (fixed-point, with a fast path for the usual exchange text).
+//! The other way, one writer, [`write_scaled`], writes every decimal the engine prints: plain
+//! text (a built decimal's, a [`Step`]'s multiples) or, as [`Notation::PythonStr`], the text
+//! Python's `str(Decimal)` would show (the service ledger's amounts).
 //!
 //! Why no exponent: exchange feeds send plain decimals, and their checksums (Kraken's) hash the
 //! text itself, so a feed must keep the text byte for byte; an exponent is also a way for a few
@@ -60,9 +63,11 @@ use std::hash::{Hash, Hasher};
 
 mod fixed_point;
 mod step;
+mod text;
 
 pub use fixed_point::{eight_digits, parse8, parse_fixed, NotPlainDecimal};
 pub use step::Step;
+pub use text::{write_scaled, Notation};
 
 pub use crate::inline_str::{InlineStr, TextTooLong, INLINE_CAP};
 
@@ -254,45 +259,20 @@ impl Decimal {
 }
 
 /// Writes `raw` (units of 10^-18, a multiple of 10^(18 - `digits`)) with `digits` fractional
-/// digits.
+/// digits, without touching the heap.
 fn write_text(raw: i128, digits: u32) -> Result<InlineStr, TextTooLong> {
-    let mut buf = [0u8; 48];
-    let mut n = buf.len();
-    let abs = raw.unsigned_abs();
-    // Both fit a u64: the fraction is below 10^18, and the integer part below 1.7 x 10^20 is
-    // written in two u64 halves of at most 19 digits.
-    let mut frac = ((abs % ONE) / POW10[(SCALE - digits) as usize]) as u64;
-    for _ in 0..digits {
-        n -= 1;
-        buf[n] = b'0' + (frac % 10) as u8;
-        frac /= 10;
+    // 48 bytes hold any i128 at 18 digits (39 digits, a sign and a point).
+    let mut text = text::StackText::<48>::new();
+    let mantissa = raw / POW10[(SCALE - digits) as usize] as i128;
+    write_scaled(&mut text, mantissa, digits, Notation::Plain).map_err(|_| TextTooLong { len: 48 })?;
+    InlineStr::new(text.as_str())
+}
+
+impl Default for Decimal {
+    /// [`Decimal::ZERO`].
+    fn default() -> Self {
+        Self::ZERO
     }
-    if digits > 0 {
-        n -= 1;
-        buf[n] = b'.';
-    }
-    let int = abs / ONE;
-    let (high, mut low) = ((int / POW10[19]) as u64, (int % POW10[19]) as u64);
-    let low_digits = if high > 0 { 19 } else { 1 };
-    let mut written = 0;
-    while written < low_digits || low > 0 {
-        n -= 1;
-        buf[n] = b'0' + (low % 10) as u8;
-        low /= 10;
-        written += 1;
-    }
-    let mut high = high;
-    while high > 0 {
-        n -= 1;
-        buf[n] = b'0' + (high % 10) as u8;
-        high /= 10;
-    }
-    if raw < 0 {
-        n -= 1;
-        buf[n] = b'-';
-    }
-    // ASCII digits, '.' and '-' only: the UTF-8 check cannot fail.
-    InlineStr::new(std::str::from_utf8(&buf[n..]).unwrap_or(""))
 }
 
 impl PartialEq for Decimal {

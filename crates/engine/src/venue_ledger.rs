@@ -18,12 +18,15 @@
 //! the cost a partial close removes is the one quotient, rounded half to even at that unit.
 //! Every sum is checked: an overflow is an error and changes nothing.
 //!
-//! Amounts leave as [`Shown`]: an integer and the scale a `Decimal` built from the same
-//! operations would show (`98.500` after a fill of lots of `0.001`, `2` before any), so the APIs
-//! print what they printed when the ledger was Python's `Decimal`s.
+//! The configuration's amounts come in as core [`Decimal`]s (exact, with the digits written:
+//! `"2.50"` has two). Amounts leave as [`Shown`]: an integer and the scale a `Decimal` built from
+//! the same operations would show (`98.500` after a fill of lots of `0.001`, `2` before any), so
+//! the APIs print what they printed when the ledger was Python's `Decimal`s.
 
 use std::collections::HashMap;
 use std::fmt;
+
+use wintermute_core::decimal::{write_scaled, Decimal, Notation};
 
 use crate::venue_orders::{Effect, NewOrder, OrderTableError, VenueOrders, BUY};
 
@@ -32,29 +35,16 @@ pub const PNL_DIGITS: u32 = 10;
 /// The finest unit an asset may need (`10^-MAX_SCALE`).
 pub const MAX_SCALE: u32 = 30;
 
-/// An exact decimal from the configuration: `mantissa x 10^exponent`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Dec {
-    /// The digits, signed.
-    pub mantissa: i128,
-    /// The power of ten.
-    pub exponent: i32,
-}
-
-impl Dec {
-    /// Digits after the point (0 for an integer exponent >= 0).
-    fn scale(self) -> u32 {
-        self.exponent.min(0).unsigned_abs()
-    }
-
-    /// The value in units of `10^-scale` (`scale` >= [`Self::scale`]); None on overflow.
-    fn units(self, scale: u32) -> Option<i128> {
-        let shift = i64::from(scale) + i64::from(self.exponent);
-        self.mantissa.checked_mul(pow10(u32::try_from(shift).ok()?)?)
-    }
-}
-
-/// An amount as the APIs show it: `units x 10^-scale`.
+/// An amount as the APIs show it: `units x 10^-scale`, the digits and exponent a Python
+/// `Decimal` built from the same operations would have (`98.500` after a fill of lots of
+/// `0.001`); [`fmt::Display`] writes it as Python's `str(Decimal)` does
+/// ([`Notation::PythonStr`], core's one decimal writer).
+///
+/// Why not core's [`Decimal`]: it keeps at most 18 fractional digits and 31 characters of text
+/// ([`INLINE_CAP`](wintermute_core::decimal::INLINE_CAP)), while an asset's unit goes down to
+/// `10^-`[`MAX_SCALE`] (30) and positions' cost and realized PnL carry [`PNL_DIGITS`] more
+/// digits (a cost of `12345.67890123456789012` is one a ledger shows exactly); and the scale,
+/// not only the value, is part of what is shown.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Shown {
     /// The value in units of `10^-scale`.
@@ -63,24 +53,16 @@ pub struct Shown {
     pub scale: u32,
 }
 
-/// Like Python's `str(Decimal)`: plain up to six leading zeros after the point, else `1.5E-7`.
 impl fmt::Display for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let digits = self.units.unsigned_abs().to_string();
-        let sign = if self.units < 0 { "-" } else { "" };
-        let exp = -i64::from(self.scale);
-        let n = i64::try_from(digits.len()).unwrap_or(i64::MAX);
-        let left = exp + n;
-        if left > -6 {
-            return match usize::try_from(left) {
-                Ok(l) if l >= digits.len() => write!(f, "{sign}{digits}"),
-                Ok(0) | Err(_) => write!(f, "{sign}0.{}{digits}", "0".repeat(usize::try_from(-left).unwrap_or(0))),
-                Ok(l) => write!(f, "{sign}{}.{}", &digits[..l], &digits[l..]),
-            };
-        }
-        let rest = if digits.len() > 1 { format!(".{}", &digits[1..]) } else { String::new() };
-        write!(f, "{sign}{}{rest}E{}", &digits[..1], left - 1)
+        write_scaled(f, self.units, self.scale, Notation::PythonStr)
     }
+}
+
+/// The value of a configuration decimal in units of `10^-scale` (`scale` >= its own); None on
+/// overflow.
+fn units(d: Decimal, scale: u32) -> Option<i128> {
+    d.mantissa().checked_mul(pow10(scale.checked_sub(d.scale())?)?)
 }
 
 fn pow10(n: u32) -> Option<i128> {
@@ -119,9 +101,9 @@ pub struct InstrumentAssets {
     /// The asset prices are in (and fees are charged in).
     pub quote: String,
     /// Price tick.
-    pub tick: Dec,
+    pub tick: Decimal,
     /// Quantity lot.
-    pub lot: Dec,
+    pub lot: Decimal,
 }
 
 /// What a ledger starts from.
@@ -130,13 +112,13 @@ pub struct LedgerConfig {
     /// The instruments, in the engine's id order.
     pub instruments: Vec<InstrumentAssets>,
     /// Maker fee in basis points of the notional.
-    pub maker_bps: Dec,
+    pub maker_bps: Decimal,
     /// Taker fee in basis points of the notional.
-    pub taker_bps: Dec,
+    pub taker_bps: Decimal,
     /// Every account's starting balances (asset, amount).
-    pub defaults: Vec<(String, Dec)>,
+    pub defaults: Vec<(String, Decimal)>,
     /// Accounts with their own starting balances (instead of the defaults).
-    pub accounts: Vec<(u32, Vec<(String, Dec)>)>,
+    pub accounts: Vec<(u32, Vec<(String, Decimal)>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -225,15 +207,15 @@ fn asset_id(assets: &mut Vec<Asset>, name: &str) -> usize {
     })
 }
 
-fn positive(d: Dec, what: &str) -> Result<Dec, LedgerError> {
-    if d.mantissa <= 0 {
+fn positive(d: Decimal, what: &str) -> Result<Decimal, LedgerError> {
+    if !d.is_positive() {
         return Err(error("INVALID_CONFIG", format!("{what} must be positive")));
     }
     Ok(d)
 }
 
-fn bps_of(d: Dec) -> Result<Dec, LedgerError> {
-    if d.mantissa < 0 {
+fn bps_of(d: Decimal) -> Result<Decimal, LedgerError> {
+    if d.raw() < 0 {
         return Err(error("INVALID_CONFIG", "fee rates must be >= 0"));
     }
     Ok(d)
@@ -256,7 +238,7 @@ impl VenueLedger {
             ids.push((base, quote, tick, lot));
         }
         let mut starts = HashMap::new();
-        let start_of = |assets: &mut Vec<Asset>, list: &[(String, Dec)]| {
+        let start_of = |assets: &mut Vec<Asset>, list: &[(String, Decimal)]| {
             list.iter()
                 .map(|(name, d)| {
                     let id = asset_id(assets, name);
@@ -270,29 +252,32 @@ impl VenueLedger {
         if let Some(a) = assets.iter().find(|a| a.scale > MAX_SCALE) {
             return Err(error("INVALID_CONFIG", format!("asset {} needs more than {MAX_SCALE} decimals", a.name)));
         }
-        let units = |assets: &[Asset], list: Vec<(usize, Dec)>| {
+        let start_units = |assets: &[Asset], list: Vec<(usize, Decimal)>| {
             list.into_iter()
-                .map(|(id, d)| Ok((id, d.units(assets[id].scale).ok_or_else(overflow)?, d.scale())))
+                .map(|(id, d)| Ok((id, units(d, assets[id].scale).ok_or_else(overflow)?, d.scale())))
                 .collect::<Result<Vec<_>, LedgerError>>()
         };
         for (account, list) in per_account {
-            starts.insert(account, units(&assets, list)?);
+            starts.insert(account, start_units(&assets, list)?);
         }
         let mut instruments = Vec::with_capacity(ids.len());
         for (base, quote, tick, lot) in ids {
             let q = assets[quote].scale;
-            let tick_lot = Dec { mantissa: tick.mantissa * lot.mantissa, exponent: tick.exponent + lot.exponent };
-            let tl = tick_lot.units(q).ok_or_else(overflow)?;
+            // One tick x one lot: `tick_lot x 10^-tick_lot_scale`, then in quote units.
+            let tick_lot = tick.mantissa().checked_mul(lot.mantissa()).ok_or_else(overflow)?;
+            let tick_lot_scale = tick.scale() + lot.scale();
+            let tl = (q.checked_sub(tick_lot_scale).and_then(pow10))
+                .and_then(|p| tick_lot.checked_mul(p))
+                .ok_or_else(overflow)?;
             let mut fee = [0; 2];
             let mut fee_scale = [0; 2];
             for (k, r) in rates.iter().enumerate() {
                 // tl is a multiple of 10^(rate_scale + 4): a fee is whole quote units.
-                let per = r.units(rate_scale).and_then(|m| m.checked_mul(tl / pow10(rate_scale + 4)?));
+                let per = units(*r, rate_scale).and_then(|m| m.checked_mul(tl / pow10(rate_scale + 4)?));
                 fee[k] = per.ok_or_else(overflow)?;
                 fee_scale[k] = tick.scale() + lot.scale() + r.scale();
             }
-            let lot_units = lot.units(assets[base].scale).ok_or_else(overflow)?;
-            let (lot_scale, tick_lot_scale) = (lot.scale(), tick_lot.scale());
+            let (lot_units, lot_scale) = (units(lot, assets[base].scale).ok_or_else(overflow)?, lot.scale());
             instruments.push(Inst {
                 base,
                 quote,
@@ -304,7 +289,7 @@ impl VenueLedger {
                 fee_scale,
             });
         }
-        let defaults = units(&assets, defaults)?;
+        let defaults = start_units(&assets, defaults)?;
         Ok(Self { assets, instruments, defaults, starts, accounts: HashMap::new() })
     }
 

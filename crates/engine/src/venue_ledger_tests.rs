@@ -1,10 +1,10 @@
+use proptest::prelude::*;
+
 use super::*;
 use crate::venue_orders::{OrderType, Tif, SELL};
 
-fn dec(s: &str) -> Dec {
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    let mantissa = format!("{int}{frac}").parse().expect("a decimal");
-    Dec { mantissa, exponent: -i32::try_from(frac.len()).expect("short") }
+fn dec(s: &str) -> Decimal {
+    Decimal::parse(s).expect("a decimal")
 }
 
 fn inst(base: &str, quote: &str, tick: &str, lot: &str) -> InstrumentAssets {
@@ -32,17 +32,11 @@ fn row(a: &str, free: &str, locked: &str) -> (String, String, String) {
     (a.into(), free.into(), locked.into())
 }
 
+/// The digits of Python's `str(Decimal)`, from core's writer (whose tests hold the cases).
 #[test]
 fn shown_amounts_print_like_python_decimals() {
-    let s = |units, scale| Shown { units, scale }.to_string();
-    assert_eq!(s(98_500, 3), "98.500");
-    assert_eq!(s(0, 3), "0.000");
-    assert_eq!(s(2, 0), "2");
-    assert_eq!(s(-1_500, 3), "-1.500");
-    assert_eq!(s(5, 3), "0.005");
-    assert_eq!(s(123, 9), "1.23E-7");
-    assert_eq!(s(0, 8), "0E-8");
-    assert_eq!(s(-12, 7), "-0.0000012");
+    assert_eq!(Shown { units: 98_500, scale: 3 }.to_string(), "98.500");
+    assert_eq!(Shown { units: -123, scale: 9 }.to_string(), "-1.23E-7");
 }
 
 #[test]
@@ -164,8 +158,38 @@ fn bad_configs_are_refused() {
     c.maker_bps = dec("-1");
     assert_eq!(bad(c.clone()), "INVALID_CONFIG");
     c.maker_bps = dec("1");
-    c.defaults = vec![("USD".into(), dec("0.0000000000000000000000000000001"))];
+    // 18 + 18 digits of tick x lot, 4 of basis points: USD would need 40 decimals.
+    let fine = dec("0.000000000000000001");
+    c.instruments = vec![InstrumentAssets { tick: fine, lot: fine, ..inst("BTC", "USD", "1", "1") }];
+    assert_eq!(bad(c.clone()), "INVALID_CONFIG");
+    c.instruments = vec![inst("BTC", "USD", "1", "1")];
+    c.taker_bps = dec("-0.5");
     assert_eq!(bad(c), "INVALID_CONFIG");
+}
+
+proptest! {
+    /// A configured amount comes back with its digits and scale (`"2.50"` shows `2.50`), in
+    /// Python's `str(Decimal)` notation (`0.0000012`, `1.5E-7`).
+    #[test]
+    fn configured_decimals_round_trip_with_their_digits(
+        mantissa in -(10i128.pow(20) - 1)..10i128.pow(20),
+        scale in 0u32..=18,
+    ) {
+        let amount = Decimal::new(mantissa, scale);
+        let back = Decimal::parse(amount.as_str()).expect("its own text reads back");
+        prop_assert_eq!((back.mantissa(), back.scale()), (mantissa, scale));
+        let config = LedgerConfig { defaults: vec![("USD".into(), back)], ..LedgerConfig::default() };
+        let l = VenueLedger::new(&config).expect("a valid config");
+        let [(asset, free, locked)] = l.balances(1)[..] else { panic!("one balance") };
+        prop_assert_eq!((asset, free, locked), ("USD", Shown { units: mantissa, scale }, Shown::default()));
+        // Plain text when Python's str would be plain (at most six zeros after the point).
+        let digits = mantissa.unsigned_abs().to_string().len() as i64;
+        if digits - i64::from(scale) > -6 {
+            prop_assert_eq!(free.to_string(), amount.as_str());
+        } else {
+            prop_assert!(free.to_string().contains('E'), "{} for {}", free, amount);
+        }
+    }
 }
 
 #[test]

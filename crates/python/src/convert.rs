@@ -4,6 +4,7 @@
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use pyo3::types::PyString;
+use wintermute_core::decimal::Decimal;
 use wintermute_core::records::COMMAND_SIZE;
 use wintermute_core::{InstrumentError, InstrumentId, InstrumentSpec, NewOrder, OrderType, Side, StpMode, TimeInForce};
 
@@ -33,6 +34,12 @@ pub(crate) fn decimal_text(obj: &Bound<'_, PyAny>, field: &str) -> Result<String
         ))),
         other => Err(Error::type_error(format!("{field}: expected str, int or decimal.Decimal, got {other}"))),
     }
+}
+
+/// A Python `str`, `int` or `decimal.Decimal` as an exact core [`Decimal`] (any value the
+/// rules of `wintermute_core::decimal` admit, on no grid).
+pub(crate) fn decimal(obj: &Bound<'_, PyAny>, field: &str) -> Result<Decimal> {
+    Decimal::parse(&decimal_text(obj, field)?).map_err(Error::decimal(field, Grid::Neither))
 }
 
 /// The bytes of a numpy array of 48-byte command records (`wintermute.batch.COMMAND_DTYPE`).

@@ -100,11 +100,13 @@ pub(crate) fn check_classes(py: Python<'_>) -> PyResult<()> {
     Ok(())
 }
 
-/// Whether a decimal was meant as a price (tick grid) or a quantity (lot grid).
+/// Whether a decimal was meant as a price (tick grid), a quantity (lot grid) or neither (an
+/// amount of a configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Grid {
     Price,
     Qty,
+    Neither,
 }
 
 /// A failure of a binding: a domain error of the engine crates, or an argument that could not

@@ -1,32 +1,36 @@
 //! The service venue's ledger (`wintermute_engine::venue_ledger`) from Python: built from the
-//! instruments, fee rates and starting balances as exact `(mantissa, exponent)` pairs; the
-//! venue's order table (`VenueOrders` built with it) takes holds and applies fills through it,
-//! and the venue reads balances and positions back as `(units, scale)` pairs.
+//! instruments, fee rates and starting balances as exact decimals (`str`, `int` or
+//! `decimal.Decimal`, read as every binding reads them); the venue's order table (`VenueOrders`
+//! built with it) takes holds and applies fills through it, and the venue reads balances and
+//! positions back as `(units, scale)` pairs.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use pyo3::prelude::*;
-use wintermute_engine::venue_ledger::{Dec, InstrumentAssets, LedgerConfig, LedgerError, Shown, VenueLedger};
+use wintermute_core::decimal::Decimal;
+use wintermute_engine::venue_ledger::{InstrumentAssets, LedgerConfig, LedgerError, Shown, VenueLedger};
 
+use crate::convert::decimal;
 use crate::errors::{Error, Result};
 
-/// `(mantissa, exponent)`: `mantissa x 10^exponent`.
-type PyDec = (i128, i32);
+/// An exact decimal: `str`, `int` or `decimal.Decimal`.
+type PyDec<'py> = Bound<'py, PyAny>;
 /// `(units, scale)`: `units x 10^-scale`.
 type PyShown = (i128, u32);
 /// `(instrument, qty, cost, realized, fees)`.
 type PyPosition = (u32, PyShown, PyShown, PyShown, PyShown);
 
-fn dec((mantissa, exponent): PyDec) -> Dec {
-    Dec { mantissa, exponent }
-}
-
 fn shown(s: Shown) -> PyShown {
     (s.units, s.scale)
 }
 
-fn start(list: Vec<(String, PyDec)>) -> Vec<(String, Dec)> {
-    list.into_iter().map(|(a, d)| (a, dec(d))).collect()
+fn start(list: Vec<(String, PyDec<'_>)>) -> Result<Vec<(String, Decimal)>> {
+    (list.into_iter())
+        .map(|(asset, d)| {
+            let amount = decimal(&d, &format!("balance {asset}"))?;
+            Ok((asset, amount))
+        })
+        .collect()
 }
 
 pub(crate) fn ledger_error(e: LedgerError) -> Error {
@@ -48,20 +52,23 @@ impl PyVenueLedger {
 #[pymethods]
 impl PyVenueLedger {
     /// `instruments`: `(base, quote, tick, lot)` in the engine's id order; `defaults` and
-    /// `accounts`: starting balances `(asset, amount)`; amounts as `(mantissa, exponent)`.
+    /// `accounts`: starting balances `(asset, amount)`; amounts as exact decimals.
     #[new]
     fn new(
-        instruments: Vec<(String, String, PyDec, PyDec)>,
-        maker_bps: PyDec,
-        taker_bps: PyDec,
-        defaults: Vec<(String, PyDec)>,
-        accounts: Vec<(u32, Vec<(String, PyDec)>)>,
+        instruments: Vec<(String, String, PyDec<'_>, PyDec<'_>)>,
+        maker_bps: PyDec<'_>,
+        taker_bps: PyDec<'_>,
+        defaults: Vec<(String, PyDec<'_>)>,
+        accounts: Vec<(u32, Vec<(String, PyDec<'_>)>)>,
     ) -> Result<Self> {
         let instruments = (instruments.into_iter())
-            .map(|(base, quote, tick, lot)| InstrumentAssets { base, quote, tick: dec(tick), lot: dec(lot) })
-            .collect();
-        let accounts = accounts.into_iter().map(|(a, l)| (a, start(l))).collect();
-        let (maker_bps, taker_bps, defaults) = (dec(maker_bps), dec(taker_bps), start(defaults));
+            .map(|(base, quote, tick, lot)| {
+                Ok(InstrumentAssets { base, quote, tick: decimal(&tick, "tick")?, lot: decimal(&lot, "lot")? })
+            })
+            .collect::<Result<_>>()?;
+        let accounts = accounts.into_iter().map(|(a, l)| Ok((a, start(l)?))).collect::<Result<_>>()?;
+        let (maker_bps, taker_bps) = (decimal(&maker_bps, "maker_bps")?, decimal(&taker_bps, "taker_bps")?);
+        let defaults = start(defaults)?;
         let config = LedgerConfig { instruments, maker_bps, taker_bps, defaults, accounts };
         Ok(Self { inner: Mutex::new(VenueLedger::new(&config).map_err(ledger_error)?) })
     }

@@ -4,7 +4,8 @@ The ledger itself (``_core.VenueLedger``, ``wintermute_engine::venue_ledger``) k
 amount as an integer in a unit per asset (the finest its instruments, fee rates and starting
 balances need), takes each order's hold as the order table registers it and applies fills in
 the drain thread's call into the order table. This module builds it from the venue's exact
-``Decimal``s and reads balances and positions back as ``Decimal``s, exactly.
+``Decimal``s (read in Rust as every decimal of the bindings is, ``wintermute_core::decimal``)
+and reads balances and positions back as ``Decimal``s, exactly.
 
 An order holds (``locked``) what it may spend: a buy its limit price times its quantity in the
 quote asset, a sell its quantity in the base asset; a fill spends from the hold at the fill's
@@ -21,29 +22,16 @@ from wintermute import _core
 from wintermute.service.settings import FeeSchedule
 from wintermute.service.venue_records import Balance, InstrumentInfo, Position
 
-__all__ = ["balances", "decimal", "exact", "new_ledger", "positions"]
+__all__ = ["balances", "decimal", "new_ledger", "positions"]
 
 ZERO = Decimal(0)
 PNL_QUANTUM = Decimal("1e-8")
-
-
-def exact(d: Decimal) -> tuple[int, int]:
-    """``(mantissa, exponent)`` of a finite ``Decimal``, exactly."""
-    sign, digits, exponent = d.as_tuple()
-    if not isinstance(exponent, int):
-        raise ValueError(f"{d} is not a finite decimal")
-    mantissa = int("".join(map(str, digits)) or "0")
-    return -mantissa if sign else mantissa, exponent
 
 
 def decimal(shown: tuple[int, int]) -> Decimal:
     """The ``Decimal`` of the ledger's ``(units, scale)``, exactly."""
     units, scale = shown
     return Decimal(f"{units}E-{scale}")
-
-
-def _starts(amounts: Mapping[str, Decimal]) -> list[tuple[str, tuple[int, int]]]:
-    return [(asset, exact(amount)) for asset, amount in amounts.items()]
 
 
 def new_ledger(
@@ -53,9 +41,9 @@ def new_ledger(
     """A ledger of ``instruments`` (in the engine's id order) with ``fees`` and every account's
     starting balances (``defaults``, or the account's own in ``per_account``)."""
     return _core.VenueLedger(
-        [(i.base, i.quote, exact(i.tick_size), exact(i.lot_size)) for i in instruments],
-        exact(fees.maker_bps), exact(fees.taker_bps), _starts(defaults),
-        [(account, _starts(amounts)) for account, amounts in per_account.items()],
+        [(i.base, i.quote, i.tick_size, i.lot_size) for i in instruments],
+        fees.maker_bps, fees.taker_bps, list(defaults.items()),
+        [(account, list(amounts.items())) for account, amounts in per_account.items()],
     )  # fmt: skip
 
 

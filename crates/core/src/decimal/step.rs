@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::{parse_fixed, Decimal, DecimalError, INLINE_CAP, POW10, SCALE};
+use super::{parse_fixed, write_scaled, Decimal, DecimalError, Notation, INLINE_CAP, POW10, SCALE};
 
 /// A positive grid step (a tick size or a lot size) and the exact conversions to and from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -93,22 +93,9 @@ impl Step {
     pub fn format(&self, units: i64) -> String {
         let mut text = String::new();
         // Writing to a String cannot fail.
-        let _ = write_scaled(&mut text, i128::from(units) * self.mantissa, self.scale);
+        let _ = write_scaled(&mut text, i128::from(units) * self.mantissa, self.scale, Notation::Plain);
         text
     }
-}
-
-/// Writes `mantissa / 10^scale` with `scale` fractional digits.
-fn write_scaled(f: &mut impl fmt::Write, mantissa: i128, scale: u32) -> fmt::Result {
-    if mantissa < 0 {
-        f.write_char('-')?;
-    }
-    let abs = mantissa.unsigned_abs();
-    if scale == 0 {
-        return write!(f, "{abs}");
-    }
-    let p = POW10[scale as usize];
-    write!(f, "{}.{:0width$}", abs / p, abs % p, width = scale as usize)
 }
 
 impl fmt::Display for Step {
