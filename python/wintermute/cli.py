@@ -545,6 +545,9 @@ def build_parser() -> argparse.ArgumentParser:
     from wintermute.bench import storage as bench_storage
 
     bench_storage.add_parser(bench_targets)
+    from wintermute.bench import storage_lag as bench_storage_lag
+
+    bench_storage_lag.add_parser(bench_targets)
     from wintermute.bench import history as bench_history
 
     bench_history.add_parser(bench_targets)
