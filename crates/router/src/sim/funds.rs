@@ -50,6 +50,20 @@ pub struct AssetBalance {
     pub available: Decimal,
 }
 
+/// Why a deposit or withdrawal was refused (the balances are left as they were).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TransferError {
+    /// A zero or negative amount.
+    #[error("a deposit's or withdrawal's amount must be positive")]
+    NotPositive,
+    /// A withdrawal of more than the account's free balance (what its open orders do not hold).
+    #[error("the withdrawal is more than the account's free balance of the asset")]
+    Insufficient,
+    /// The balance would leave the range of exact decimals.
+    #[error("the balance would be out of the range of exact decimals")]
+    OutOfRange,
+}
+
 /// Every account's balances on one simulated venue, and the rules of their holds.
 #[derive(Debug, Clone)]
 pub struct SimFunds {
@@ -93,6 +107,50 @@ impl SimFunds {
         let start = &self.start;
         let balances = self.accounts.entry(account.to_owned()).or_insert_with(|| start.clone());
         balances.insert(asset.to_owned(), amount);
+    }
+
+    /// Deposits `amount` (positive) of `asset` into `account` (an account not seen before starts
+    /// with the starting balances); returns the new balance.
+    pub fn deposit(&mut self, account: &str, asset: &str, amount: Decimal) -> Result<Decimal, TransferError> {
+        if amount <= zero() {
+            return Err(TransferError::NotPositive);
+        }
+        self.move_balance(account, asset, amount)
+    }
+
+    /// Withdraws `amount` (positive) of `asset` from `account`, at most its free balance (what
+    /// its open orders do not hold, after every trade is settled), whether or not funds are
+    /// checked; returns the new balance.
+    pub fn withdraw(
+        &mut self,
+        ex: &SimExchange,
+        account: &str,
+        asset: &str,
+        amount: Decimal,
+    ) -> Result<Decimal, TransferError> {
+        if amount <= zero() {
+            return Err(TransferError::NotPositive);
+        }
+        self.settle(ex);
+        if less(self.available(ex, account, asset, None), amount) {
+            return Err(TransferError::Insufficient);
+        }
+        self.move_balance(account, asset, neg(amount))
+    }
+
+    fn move_balance(&mut self, account: &str, asset: &str, delta: Decimal) -> Result<Decimal, TransferError> {
+        let start = &self.start;
+        let current = match self.accounts.get(account) {
+            Some(balances) => balances.get(asset).copied().unwrap_or_else(zero),
+            None => start.get(asset).copied().unwrap_or_else(zero),
+        };
+        let scale = current.scale().max(delta.scale());
+        let widen = |d: Decimal| d.mantissa().checked_mul(10i128.pow(scale - d.scale()));
+        let sum = widen(current).zip(widen(delta)).and_then(|(a, b)| a.checked_add(b));
+        let next = sum.and_then(|m| Decimal::try_new(m, scale)).ok_or(TransferError::OutOfRange)?;
+        let balances = self.accounts.entry(account.to_owned()).or_insert_with(|| start.clone());
+        balances.insert(asset.to_owned(), next);
+        Ok(next)
     }
 
     /// What an open order would hold at this quantity and price: (asset, amount).
