@@ -168,8 +168,6 @@ pub struct BinanceSimState {
     shared_accounts: HashMap<String, String>,
     /// Each account's balances.
     funds: SimFunds,
-    /// Deposits and withdrawals, for the `balanceUpdate` events.
-    transfers: Vec<account::SimTransfer>,
 }
 
 /// A running simulator (stops when dropped).
@@ -203,7 +201,6 @@ impl BinanceSim {
             account: String::new(),
             shared_accounts: shared,
             funds,
-            transfers: Vec::new(),
         })
         .await?;
         sim.start_ws().await?;

@@ -25,16 +25,6 @@ use super::{now_ms, BinanceSim, BinanceSimState, SimError};
 use crate::sim::funds::{AssetBalance, TransferError};
 use crate::sim::Params;
 
-/// A deposit or withdrawal of one account ([`BinanceSim::deposit`], [`BinanceSim::withdraw`]),
-/// kept for the `balanceUpdate` events of its subscribed sessions.
-#[derive(Debug, Clone)]
-pub struct SimTransfer {
-    account: String,
-    asset: String,
-    delta: Decimal,
-    time_ms: i64,
-}
-
 /// What a user-data subscription last told its session of the account's balances: each
 /// asset's (free, locked), and how many transfers of the venue it has seen.
 #[derive(Debug, Clone, Default)]
@@ -106,7 +96,7 @@ impl BinanceSimState {
     /// far seen.
     pub(super) fn watch(&mut self, account: &str) -> BalanceWatch {
         let told = self.positions_of(account);
-        BalanceWatch { account: account.to_owned(), told, transfers_seen: self.transfers.len() }
+        BalanceWatch { account: account.to_owned(), told, transfers_seen: self.funds.transfers().len() }
     }
 
     /// The balance events a subscription has not yet been sent: a `balanceUpdate` for each
@@ -114,12 +104,13 @@ impl BinanceSimState {
     /// exactly the assets whose free or locked amount changed (none if nothing did).
     pub(super) fn balance_events(&mut self, watch: &mut BalanceWatch) -> Vec<Value> {
         let now = now_ms(self.clock_skew_ms);
-        let mut out: Vec<Value> = self.transfers[watch.transfers_seen.min(self.transfers.len())..]
+        let transfers = self.funds.transfers();
+        let mut out: Vec<Value> = transfers[watch.transfers_seen.min(transfers.len())..]
             .iter()
             .filter(|t| t.account == watch.account)
             .map(|t| json!({ "e": "balanceUpdate", "E": now, "a": t.asset, "d": eight(t.delta), "T": t.time_ms }))
             .collect();
-        watch.transfers_seen = self.transfers.len();
+        watch.transfers_seen = transfers.len();
         let now_positions = self.positions_of(&watch.account);
         let zero = (Decimal::new(0, 0), Decimal::new(0, 0));
         let changed: Vec<Value> = now_positions
@@ -142,10 +133,7 @@ impl BinanceSim {
         let mut state = self.venue();
         let state = &mut *state;
         let account = state.account_of(api_key);
-        let balance = state.funds.deposit(&account, asset, amount)?;
-        let time_ms = now_ms(state.clock_skew_ms);
-        state.transfers.push(SimTransfer { account, asset: asset.to_owned(), delta: amount, time_ms });
-        Ok(balance)
+        state.funds.deposit(&account, asset, amount, now_ms(state.clock_skew_ms))
     }
 
     /// Withdraws `amount` (positive, at most the free balance) of `asset` from one key's
@@ -155,11 +143,8 @@ impl BinanceSim {
         let mut state = self.venue();
         let state = &mut *state;
         let account = state.account_of(api_key);
-        let balance = state.funds.withdraw(&state.exchange, &account, asset, amount)?;
-        let delta = Decimal::new(-amount.mantissa(), amount.scale());
-        let time_ms = now_ms(state.clock_skew_ms);
-        state.transfers.push(SimTransfer { account, asset: asset.to_owned(), delta, time_ms });
-        Ok(balance)
+        let now = now_ms(state.clock_skew_ms);
+        state.funds.withdraw(&state.exchange, &account, asset, amount, now)
     }
 
     /// Every asset of one key's account: its balance, what its open orders lock, and what is

@@ -64,6 +64,20 @@ pub enum TransferError {
     OutOfRange,
 }
 
+/// A deposit or withdrawal ([`SimFunds::deposit`], [`SimFunds::withdraw`]), as the venue
+/// reports it (Binance's `balanceUpdate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// The account.
+    pub account: String,
+    /// The asset.
+    pub asset: String,
+    /// The amount: positive for a deposit, negative for a withdrawal.
+    pub delta: Decimal,
+    /// When, ms since the Unix epoch.
+    pub time_ms: i64,
+}
+
 /// Every account's balances on one simulated venue, and the rules of their holds.
 #[derive(Debug, Clone)]
 pub struct SimFunds {
@@ -73,6 +87,8 @@ pub struct SimFunds {
     accounts: HashMap<String, BTreeMap<String, Decimal>>,
     /// The last trade id the balances count.
     settled: u64,
+    /// Every deposit and withdrawal, oldest first.
+    transfers: Vec<Transfer>,
     check: bool,
     hold_fee: bool,
 }
@@ -88,7 +104,7 @@ impl SimFunds {
     ) -> Self {
         let start: BTreeMap<String, Decimal> = start.into_iter().collect();
         let accounts = accounts.into_iter().map(|a| (a, start.clone())).collect();
-        Self { start, accounts, settled: 0, check, hold_fee }
+        Self { start, accounts, settled: 0, transfers: Vec::new(), check, hold_fee }
     }
 
     /// Whether orders are checked against the balances.
@@ -109,16 +125,27 @@ impl SimFunds {
         balances.insert(asset.to_owned(), amount);
     }
 
-    /// Deposits `amount` (positive) of `asset` into `account` (an account not seen before starts
-    /// with the starting balances); returns the new balance.
-    pub fn deposit(&mut self, account: &str, asset: &str, amount: Decimal) -> Result<Decimal, TransferError> {
+    /// Every deposit and withdrawal so far, oldest first.
+    pub fn transfers(&self) -> &[Transfer] {
+        &self.transfers
+    }
+
+    /// Deposits `amount` (positive) of `asset` into `account` at `time_ms` (an account not seen
+    /// before starts with the starting balances); returns the new balance.
+    pub fn deposit(
+        &mut self,
+        account: &str,
+        asset: &str,
+        amount: Decimal,
+        time_ms: i64,
+    ) -> Result<Decimal, TransferError> {
         if amount <= zero() {
             return Err(TransferError::NotPositive);
         }
-        self.move_balance(account, asset, amount)
+        self.move_balance(account, asset, amount, time_ms)
     }
 
-    /// Withdraws `amount` (positive) of `asset` from `account`, at most its free balance (what
+    /// Withdraws `amount` (positive) of `asset` from `account` at `time_ms`, at most its free balance (what
     /// its open orders do not hold, after every trade is settled), whether or not funds are
     /// checked; returns the new balance.
     pub fn withdraw(
@@ -127,6 +154,7 @@ impl SimFunds {
         account: &str,
         asset: &str,
         amount: Decimal,
+        time_ms: i64,
     ) -> Result<Decimal, TransferError> {
         if amount <= zero() {
             return Err(TransferError::NotPositive);
@@ -135,10 +163,16 @@ impl SimFunds {
         if less(self.available(ex, account, asset, None), amount) {
             return Err(TransferError::Insufficient);
         }
-        self.move_balance(account, asset, neg(amount))
+        self.move_balance(account, asset, neg(amount), time_ms)
     }
 
-    fn move_balance(&mut self, account: &str, asset: &str, delta: Decimal) -> Result<Decimal, TransferError> {
+    fn move_balance(
+        &mut self,
+        account: &str,
+        asset: &str,
+        delta: Decimal,
+        time_ms: i64,
+    ) -> Result<Decimal, TransferError> {
         let start = &self.start;
         let current = match self.accounts.get(account) {
             Some(balances) => balances.get(asset).copied().unwrap_or_else(zero),
@@ -150,6 +184,7 @@ impl SimFunds {
         let next = sum.and_then(|m| Decimal::try_new(m, scale)).ok_or(TransferError::OutOfRange)?;
         let balances = self.accounts.entry(account.to_owned()).or_insert_with(|| start.clone());
         balances.insert(asset.to_owned(), next);
+        self.transfers.push(Transfer { account: account.to_owned(), asset: asset.to_owned(), delta, time_ms });
         Ok(next)
     }
 
