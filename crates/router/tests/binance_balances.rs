@@ -164,6 +164,9 @@ fn a_deposit_and_a_withdrawal_are_balance_updates_and_a_refused_one_sends_nothin
         let expected = [("USDT", transfer("-400")), ("USDT", position("15", "585"))];
         assert_eq!(updates(&mut ws, 2).await, pairs(&expected));
         assert_eq!(account_of(&sim).await["USDT"], (dec("15"), dec("585")));
+        // A balance set from outside is a position without a balanceUpdate.
+        sim.set_balance_of(HMAC_KEY, "ETH", dec("2"));
+        assert_eq!(updates(&mut ws, 1).await, pairs(&[("ETH", position("2", "0"))]));
     });
 }
 

@@ -32,6 +32,7 @@ pub struct BalanceWatch {
     account: String,
     told: BTreeMap<String, (Decimal, Decimal)>,
     transfers_seen: usize,
+    outside_changes_seen: u64,
 }
 
 /// Decimal text with at least 8 places, as Binance writes balances.
@@ -96,13 +97,21 @@ impl BinanceSimState {
     /// far seen.
     pub(super) fn watch(&mut self, account: &str) -> BalanceWatch {
         let told = self.positions_of(account);
-        BalanceWatch { account: account.to_owned(), told, transfers_seen: self.funds.transfers().len() }
+        let (transfers_seen, outside_changes_seen) = (self.funds.transfers().len(), self.funds.outside_changes());
+        BalanceWatch { account: account.to_owned(), told, transfers_seen, outside_changes_seen }
     }
 
     /// The balance events a subscription has not yet been sent: a `balanceUpdate` for each
     /// deposit or withdrawal of its account since, then one `outboundAccountPosition` listing
-    /// exactly the assets whose free or locked amount changed (none if nothing did).
-    pub(super) fn balance_events(&mut self, watch: &mut BalanceWatch) -> Vec<Value> {
+    /// exactly the assets whose free or locked amount changed (none if nothing did). Only
+    /// the account's order events (`orders_moved`: accepted, traded, canceled, expired,
+    /// amended) and balances set or moved outside trades change its balances: without either
+    /// the balances are not looked at.
+    pub(super) fn balance_events(&mut self, watch: &mut BalanceWatch, orders_moved: bool) -> Vec<Value> {
+        if !orders_moved && self.funds.outside_changes() == watch.outside_changes_seen {
+            return Vec::new();
+        }
+        watch.outside_changes_seen = self.funds.outside_changes();
         let now = now_ms(self.clock_skew_ms);
         let transfers = self.funds.transfers();
         let mut out: Vec<Value> = transfers[watch.transfers_seen.min(transfers.len())..]

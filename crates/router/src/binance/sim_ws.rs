@@ -24,8 +24,9 @@
 //! **User data**: a subscribed session receives an `executionReport` for every change of every
 //! order of the account, whichever front or test hook caused it, then the balance events of the
 //! change (`balanceUpdate` for a deposit or withdrawal, one `outboundAccountPosition` with the
-//! assets it moved: `sim_account.rs`), each as `{"subscriptionId":n,"event":{..}}`. Events caused by a session's own request are sent before
-//! its answer (so a client sees fills before the acknowledgment, as it may from Binance).
+//! assets it moved: `sim_account.rs`), each as `{"subscriptionId":n,"event":{..}}`. Events
+//! caused by a session's own request are sent before its answer (so a client sees fills before
+//! the acknowledgment, as it may from Binance).
 
 use serde_json::{json, Value};
 
@@ -134,7 +135,8 @@ impl WsVenue for BinanceSimState {
             .map(|e| ex.execution_report_json(e))
             .collect();
         session.cursor = ex.last_event_seq();
-        events.extend(self.balance_events(&mut session.balances));
+        let orders_moved = !events.is_empty();
+        events.extend(self.balance_events(&mut session.balances, orders_moved));
         events.into_iter().map(|event| json!({ "subscriptionId": subscription, "event": event }).to_string()).collect()
     }
 }

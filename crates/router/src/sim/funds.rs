@@ -89,6 +89,8 @@ pub struct SimFunds {
     settled: u64,
     /// Every deposit and withdrawal, oldest first.
     transfers: Vec<Transfer>,
+    /// Balances set or moved other than by trades ([`Self::set_balance`], transfers).
+    outside_changes: u64,
     check: bool,
     hold_fee: bool,
 }
@@ -104,7 +106,7 @@ impl SimFunds {
     ) -> Self {
         let start: BTreeMap<String, Decimal> = start.into_iter().collect();
         let accounts = accounts.into_iter().map(|a| (a, start.clone())).collect();
-        Self { start, accounts, settled: 0, transfers: Vec::new(), check, hold_fee }
+        Self { start, accounts, settled: 0, transfers: Vec::new(), outside_changes: 0, check, hold_fee }
     }
 
     /// Whether orders are checked against the balances.
@@ -123,6 +125,13 @@ impl SimFunds {
         let start = &self.start;
         let balances = self.accounts.entry(account.to_owned()).or_insert_with(|| start.clone());
         balances.insert(asset.to_owned(), amount);
+        self.outside_changes += 1;
+    }
+
+    /// How many times a balance was set or moved other than by a trade (a venue's user stream
+    /// looks at the balances again only when this or its orders changed).
+    pub fn outside_changes(&self) -> u64 {
+        self.outside_changes
     }
 
     /// Every deposit and withdrawal so far, oldest first.
@@ -185,6 +194,7 @@ impl SimFunds {
         let balances = self.accounts.entry(account.to_owned()).or_insert_with(|| start.clone());
         balances.insert(asset.to_owned(), next);
         self.transfers.push(Transfer { account: account.to_owned(), asset: asset.to_owned(), delta, time_ms });
+        self.outside_changes += 1;
         Ok(next)
     }
 
