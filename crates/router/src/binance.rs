@@ -8,7 +8,8 @@
 //!   The REST companion of the WebSocket API client on live and paper routes.
 //! - [`ws_client::BinanceWsClient`]: the same over the WebSocket API (`order.place`,
 //!   `order.cancel`, `order.cancelReplace`, `order.amend.keepPriority`, `openOrders.cancelAll`,
-//!   a pipelined batch of orders), user data (`executionReport`) through
+//!   a pipelined batch of orders), user data (`executionReport`; the balance events
+//!   `outboundAccountPosition` and `balanceUpdate` as [`crate::order::BalanceUpdate`]s) through
 //!   `userDataStream.subscribe`, rate limits from the answers' `rateLimits`; with its REST
 //!   companion (`BinanceWsClient::with_rest`), the client of Binance's live and paper routes.
 //! - [`ws_api`]: the WebSocket API's frames: signed requests out, answers and events in.
@@ -16,7 +17,7 @@
 //! - [`sim::BinanceSim`]: a Binance-compatible venue on 127.0.0.1 (REST and the WebSocket API,
 //!   one exchange) that checks signatures, timestamps, parameters, filters and weights as
 //!   Binance documents them, fills orders against a depth snapshot, and pushes
-//!   `executionReport`s to subscribed WebSocket sessions.
+//!   `executionReport`s and the balance events to subscribed WebSocket sessions.
 
 pub mod client;
 mod outcomes;

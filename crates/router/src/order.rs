@@ -8,9 +8,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use wintermute_core::decimal::Step;
+use wintermute_core::decimal::{Decimal, Step};
 
-use crate::order_state::{Applied, ExecutionReport, OrderTable, Side};
+use crate::order_state::{Applied, ExecutionReport, OrderTable, Side, Venue};
 
 /// How an order trades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,6 +123,40 @@ impl ReportParseError {
     pub fn malformed(what: &'static str) -> impl Fn(serde_json::Error) -> ReportParseError {
         move |e| ReportParseError::Malformed { what, error: e.to_string() }
     }
+}
+
+/// A venue's word on one asset of our account (Binance's `outboundAccountPosition`, one per
+/// asset listed, and `balanceUpdate`), in exact decimals of the asset's units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BalanceUpdate {
+    /// Which venue.
+    pub venue: Venue,
+    /// The asset (`"USDT"`, `"BTC"`).
+    pub asset: String,
+    /// What the venue said of it.
+    pub change: BalanceChange,
+    /// The venue's time of the change, nanoseconds since the Unix epoch.
+    pub exchange_ts_ns: i64,
+    /// When we received it, nanoseconds since the Unix epoch.
+    pub receive_ts_ns: i64,
+}
+
+/// What a [`BalanceUpdate`] says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BalanceChange {
+    /// The asset's balance after a change: `free` (what a new order can use) and `locked`
+    /// (what open orders hold).
+    Position {
+        /// Free.
+        free: Decimal,
+        /// Locked by open orders.
+        locked: Decimal,
+    },
+    /// A deposit (positive), withdrawal or transfer out (negative) of `delta`.
+    Transfer {
+        /// The signed amount.
+        delta: Decimal,
+    },
 }
 
 /// What a reconciliation changed.

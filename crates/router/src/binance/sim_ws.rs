@@ -22,12 +22,15 @@
 //! `method` is `-1135` (status 400, `id` null); an unknown method `-1020`.
 //!
 //! **User data**: a subscribed session receives an `executionReport` for every change of every
-//! order of the account, whichever front or test hook caused it, as
-//! `{"subscriptionId":n,"event":{..}}`. Events caused by a session's own request are sent before
-//! its answer (so a client sees fills before the acknowledgment, as it may from Binance).
+//! order of the account, whichever front or test hook caused it, then the balance events of the
+//! change (`balanceUpdate` for a deposit or withdrawal, one `outboundAccountPosition` with the
+//! assets it moved: `sim_account.rs`), each as `{"subscriptionId":n,"event":{..}}`. Events
+//! caused by a session's own request are sent before its answer (so a client sees fills before
+//! the acknowledgment, as it may from Binance).
 
 use serde_json::{json, Value};
 
+use super::account::BalanceWatch;
 use super::{check_timestamp, need, now_ms, parse_u64, BinanceSimState, SimError, SimKey};
 use crate::signing::{verify_binance_ed25519, verify_binance_hmac};
 use crate::sim::ws::WsVenue;
@@ -43,6 +46,8 @@ pub struct BinanceWsSession {
     subscription: Option<u64>,
     /// The account whose execution reports the subscription receives.
     subscribed_account: String,
+    /// What the subscription last said of that account's balances.
+    balances: BalanceWatch,
     next_subscription_id: u64,
     cursor: u64,
     return_rate_limits: bool,
@@ -101,6 +106,7 @@ impl WsVenue for BinanceSimState {
             logged_on: None,
             subscription: None,
             subscribed_account: String::new(),
+            balances: BalanceWatch::default(),
             next_subscription_id: 0,
             cursor: self.exchange.last_event_seq(),
             return_rate_limits: params.get("returnRateLimits") != Some("false"),
@@ -123,13 +129,15 @@ impl WsVenue for BinanceSimState {
         };
         let ex = &self.exchange;
         let key = session.subscribed_account.as_str();
-        let frames = ex
+        let mut events: Vec<Value> = ex
             .events_after(session.cursor)
             .filter(|e| ex.orders.get(&e.order_id).is_some_and(|o| o.account == key))
-            .map(|e| json!({ "subscriptionId": subscription, "event": ex.execution_report_json(e) }).to_string())
+            .map(|e| ex.execution_report_json(e))
             .collect();
         session.cursor = ex.last_event_seq();
-        frames
+        let orders_moved = !events.is_empty();
+        events.extend(self.balance_events(&mut session.balances, orders_moved));
+        events.into_iter().map(|event| json!({ "subscriptionId": subscription, "event": event }).to_string()).collect()
     }
 }
 
@@ -323,6 +331,7 @@ impl BinanceSimState {
         session.subscription = Some(id);
         session.subscribed_account = self.account_of(&api_key);
         session.cursor = self.exchange.last_event_seq();
+        session.balances = self.watch(&session.subscribed_account);
         Ok(json!({ "subscriptionId": id }))
     }
 

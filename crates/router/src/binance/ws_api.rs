@@ -12,7 +12,9 @@
 //! per minute and the order counts, as the REST headers give them) ([`parse_frame`]).
 //!
 //! **Events** of a user-data subscription arrive as `{"subscriptionId":0,"event":{"e":..}}`; an
-//! `executionReport` becomes one normalized [`ExecutionReport`] ([`execution_report`]).
+//! `executionReport` becomes one normalized [`ExecutionReport`] ([`execution_report`]); an
+//! `outboundAccountPosition` (the assets a change touched, free and locked after it) and a
+//! `balanceUpdate` (a deposit or withdrawal) become [`BalanceUpdate`]s ([`balance_updates`]).
 //! Anything malformed is a [`ReportParseError`], never a panic (a property test feeds random and
 //! mutated frames).
 
@@ -22,6 +24,7 @@ use wintermute_core::decimal::Decimal;
 
 use super::reports::{BinanceErrorBody, BinanceInstrument};
 pub use crate::order::ReportParseError;
+use crate::order::{BalanceChange, BalanceUpdate};
 use crate::order_state::{ExecutionReport, FillReport, ReportKind, Venue};
 use crate::signing::BinanceSigner;
 
@@ -352,6 +355,91 @@ pub fn execution_report<'i>(
     }))
 }
 
+/// One asset of an `outboundAccountPosition` (`B`).
+#[derive(Debug, Clone, Deserialize)]
+struct PositionAsset {
+    #[serde(rename = "a")]
+    asset: String,
+    #[serde(rename = "f")]
+    free: String,
+    #[serde(rename = "l")]
+    locked: String,
+}
+
+/// An `outboundAccountPosition` event: the assets a change touched, free and locked after it.
+#[derive(Debug, Clone, Deserialize)]
+struct AccountPositionEvent {
+    #[serde(rename = "E")]
+    event_time: i64,
+    #[serde(rename = "u", default)]
+    last_update_time: Option<i64>,
+    /// The assets (none listed: none changed).
+    #[serde(rename = "B", default)]
+    balances: Vec<PositionAsset>,
+}
+
+/// A `balanceUpdate` event: a deposit, withdrawal or transfer of one asset.
+#[derive(Debug, Clone, Deserialize)]
+struct BalanceUpdateEvent {
+    #[serde(rename = "E")]
+    event_time: i64,
+    #[serde(rename = "a")]
+    asset: String,
+    #[serde(rename = "d")]
+    delta: String,
+    #[serde(rename = "T", default)]
+    clear_time: Option<i64>,
+}
+
+/// An asset name as Binance writes them (1 to 20 ASCII letters and digits), else malformed.
+fn asset_name(what: &'static str, asset: &str) -> Result<String, ReportParseError> {
+    if asset.is_empty() || asset.len() > 20 || !asset.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        let shown: String = asset.chars().take(32).collect();
+        return Err(ReportParseError::Malformed { what, error: format!("bad asset name {shown:?}") });
+    }
+    Ok(asset.to_owned())
+}
+
+fn exact(field: &'static str, text: &str) -> Result<Decimal, ReportParseError> {
+    Decimal::parse(text).map_err(|_| ReportParseError::bad_decimal(field, text))
+}
+
+/// The normalized balance updates of a user-data event: one per asset of an
+/// `outboundAccountPosition` (free and locked after the change), one for a `balanceUpdate` (the
+/// signed amount deposited or withdrawn); empty for any other event. Amounts are read exactly;
+/// a missing field, a bad asset name or text that is not a decimal is an error for the whole
+/// event (nothing of it is returned).
+pub fn balance_updates(event: &Value, receive_ts_ns: i64) -> Result<Vec<BalanceUpdate>, ReportParseError> {
+    let update = |asset, change, ms: i64| BalanceUpdate {
+        venue: Venue::Binance,
+        asset,
+        change,
+        exchange_ts_ns: ms.saturating_mul(NS_PER_MS),
+        receive_ts_ns,
+    };
+    match event.get("e").and_then(Value::as_str) {
+        Some("outboundAccountPosition") => {
+            const WHAT: &str = "outboundAccountPosition";
+            let ev = AccountPositionEvent::deserialize(event).map_err(ReportParseError::malformed(WHAT))?;
+            let ms = ev.last_update_time.unwrap_or(ev.event_time).max(ev.event_time);
+            ev.balances
+                .iter()
+                .map(|b| -> Result<BalanceUpdate, ReportParseError> {
+                    let change = BalanceChange::Position { free: exact("f", &b.free)?, locked: exact("l", &b.locked)? };
+                    Ok(update(asset_name(WHAT, &b.asset)?, change, ms))
+                })
+                .collect()
+        }
+        Some("balanceUpdate") => {
+            const WHAT: &str = "balanceUpdate";
+            let ev = BalanceUpdateEvent::deserialize(event).map_err(ReportParseError::malformed(WHAT))?;
+            let change = BalanceChange::Transfer { delta: exact("d", &ev.delta)? };
+            Ok(vec![update(asset_name(WHAT, &ev.asset)?, change, ev.clear_time.unwrap_or(ev.event_time))])
+        }
+        _ => Ok(Vec::new()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -420,12 +508,55 @@ mod tests {
         assert!(matches!(execution_report(&bad, inst, 5), Err(ReportParseError::BadDecimal { field: "L", .. })));
     }
 
+    #[test]
+    fn a_position_lists_each_asset_exactly_and_a_balance_update_is_a_signed_transfer() {
+        let frame = parse_frame(POSITION).unwrap();
+        let WsFrame::Event { event, .. } = frame else { panic!("an event") };
+        let updates = balance_updates(&event, 7).unwrap();
+        let position = |free: &str, locked: &str| BalanceChange::Position {
+            free: Decimal::parse(free).unwrap(),
+            locked: Decimal::parse(locked).unwrap(),
+        };
+        let got: Vec<_> = updates.iter().map(|u| (u.asset.as_str(), u.change)).collect();
+        assert_eq!(got, [("BTC", position("0.4995", "0")), ("USDT", position("70500", "585"))]);
+        assert_eq!(
+            (updates[0].venue, updates[0].exchange_ts_ns, updates[0].receive_ts_ns),
+            (Venue::Binance, 1_700_000_000_002_000_000, 7)
+        );
+        let WsFrame::Event { event, .. } = parse_frame(DEPOSIT).unwrap() else { panic!("an event") };
+        let update = balance_updates(&event, 7).unwrap().remove(0);
+        assert_eq!((update.asset.as_str(), update.exchange_ts_ns), ("USDT", 1_700_000_000_002_000_000));
+        assert_eq!(update.change, BalanceChange::Transfer { delta: Decimal::parse("-100.5").unwrap() });
+        assert_eq!(execution_report(&event, |_| None, 0), Ok(None), "not an execution report");
+        let report = serde_json::json!({"e":"executionReport"});
+        assert_eq!(balance_updates(&report, 0), Ok(vec![]), "not a balance event");
+        // One bad asset spoils the whole event, with the field named.
+        let mut bad: Value = serde_json::from_str(POSITION).unwrap();
+        bad["event"]["B"][1]["l"] = "1e3".into();
+        assert_eq!(balance_updates(&bad["event"], 0), Err(ReportParseError::bad_decimal("l", "1e3")));
+        bad["event"]["B"][1]["l"] = "0".into();
+        bad["event"]["B"][0]["a"] = "".into();
+        assert!(matches!(
+            balance_updates(&bad["event"], 0),
+            Err(ReportParseError::Malformed { what: "outboundAccountPosition", .. })
+        ));
+        let mut bad: Value = serde_json::from_str(DEPOSIT).unwrap();
+        bad["event"]["d"] = 100.into();
+        assert!(matches!(
+            balance_updates(&bad["event"], 0),
+            Err(ReportParseError::Malformed { what: "balanceUpdate", .. })
+        ));
+    }
+
     use std::sync::atomic::{AtomicU64, Ordering};
 
     use proptest::prelude::*;
 
     const EVENT: &str = r#"{"subscriptionId":0,"event":{"e":"executionReport","E":1700000000001,"s":"BTCUSDT","c":"wm1","S":"BUY","o":"LIMIT","f":"IOC","q":"0.123450","p":"58001.06","C":"","x":"TRADE","X":"PARTIALLY_FILLED","r":"NONE","i":28,"l":"0.100000","z":"0.100000","L":"58001.04","n":"0.0001","N":"BTC","T":1700000000000,"t":56,"m":false}}"#;
     const ANSWER: &str = r#"{"id":3,"status":409,"error":{"code":-2021,"msg":"Order cancel-replace partially failed.","data":{"cancelResult":"SUCCESS"}},"rateLimits":[{"rateLimitType":"REQUEST_WEIGHT","interval":"MINUTE","intervalNum":1,"limit":6000,"count":7}]}"#;
+
+    const POSITION: &str = r#"{"subscriptionId":0,"event":{"e":"outboundAccountPosition","E":1700000000002,"u":1700000000001,"B":[{"a":"BTC","f":"0.49950000","l":"0.00000000"},{"a":"USDT","f":"70500.00000000","l":"585.00000000"}]}}"#;
+    const DEPOSIT: &str = r#"{"subscriptionId":0,"event":{"e":"balanceUpdate","E":1700000000003,"a":"USDT","d":"-100.50000000","T":1700000000002}}"#;
 
     static INPUTS: AtomicU64 = AtomicU64::new(0);
     static ERRORS: AtomicU64 = AtomicU64::new(0);
@@ -435,7 +566,9 @@ mod tests {
         INPUTS.fetch_add(1, Ordering::Relaxed);
         let btcusdt = BinanceInstrument::new("BTCUSDT", "0.01", "0.000001").unwrap();
         let failed = match parse_frame(text) {
-            Ok(WsFrame::Event { event, .. }) => execution_report(&event, |_| Some(&btcusdt), 0).is_err(),
+            Ok(WsFrame::Event { event, .. }) => {
+                execution_report(&event, |_| Some(&btcusdt), 0).is_err() || balance_updates(&event, 0).is_err()
+            }
             Ok(WsFrame::Answer(answer)) => answer.rate_limits.iter().any(|l| l.interval_ms() <= 0),
             Err(_) => true,
         };
@@ -474,6 +607,30 @@ mod tests {
                 read(&format!("{}{}{}", &EVENT[..start], value, &EVENT[end..]));
             }
         }
+
+        /// The balance events changed at one byte, cut short or with a field's value swapped
+        /// never panic either.
+        #[test]
+        fn mutated_balance_events_never_panic_the_frame_reader(
+            pos in 0usize..POSITION.len(),
+            byte in any::<u8>(),
+            cut in 0usize..DEPOSIT.len(),
+            value in prop_oneof![Just("null"), Just("-1"), Just("\"1e5\""), Just("\"\""), Just("99999999999999999999"), Just("\"0.123456789012345678901\""), Just("[]"), Just("{}"), Just("[{}]")],
+            field in prop_oneof![Just("\"a\":"), Just("\"f\":"), Just("\"l\":"), Just("\"B\":"), Just("\"d\":"), Just("\"E\":"), Just("\"u\":"), Just("\"T\":")],
+        ) {
+            let mut bytes = POSITION.as_bytes().to_vec();
+            bytes[pos] = byte;
+            read(&String::from_utf8_lossy(&bytes));
+            read(&POSITION[..pos]);
+            read(&DEPOSIT[..cut]);
+            for text in [POSITION, DEPOSIT] {
+                if let Some(at) = text.find(field) {
+                    let start = at + field.len();
+                    let end = start + text[start..].find([',', '}']).unwrap_or(0);
+                    read(&format!("{}{}{}", &text[..start], value, &text[end..]));
+                }
+            }
+        }
     }
 
     #[test]
@@ -482,6 +639,11 @@ mod tests {
         read("not json");
         read(EVENT);
         read(ANSWER);
+        read(POSITION);
+        read(DEPOSIT);
+        let after_good = ERRORS.load(Ordering::Relaxed);
+        read(&POSITION.replace("\"0.49950000\"", "\"0.4995x\""));
+        assert!(ERRORS.load(Ordering::Relaxed) > after_good, "a bad balance event was counted");
         assert!(ERRORS.load(Ordering::Relaxed) > before, "the unreadable frame was counted");
         assert!(INPUTS.load(Ordering::Relaxed) >= 3);
     }

@@ -10,6 +10,7 @@
 //! let reports = client.place(&order).await?;        // New + Trade reports (or Rejected)
 //! client.cancel_replace("BTCUSDT", "q-1", &next).await?;
 //! let events = client.take_events();                // every executionReport, normalized
+//! let balances = client.take_balance_updates();     // outboundAccountPosition, balanceUpdate
 //! ```
 //!
 //! **One connection, owned.** The client connects on first use (so it can be built on one
@@ -17,7 +18,9 @@
 //! connection drops. Each request gets the next integer `id`; the client reads frames until the
 //! answer with that id arrives, and every user-data event read meanwhile (before or after the
 //! answer: Binance may push a fill before it acknowledges the order) is normalized, merged into
-//! the [`OrderTable`] and queued for [`BinanceWsClient::take_events`]. An answer with another id
+//! the [`OrderTable`] and queued for [`BinanceWsClient::take_events`]; balance events
+//! (`outboundAccountPosition`, `balanceUpdate`) are normalized and queued for
+//! [`BinanceWsClient::take_balance_updates`] (`ws_client_balances.rs`). An answer with another id
 //! (a late answer to a request that timed out) and a frame that cannot be read are counted
 //! ([`WsClientStats`]), never fatal.
 //!
@@ -54,7 +57,7 @@ use super::outcomes::{cancel_replace_reports, ReplaceAnswer};
 use super::reports::{order_reports, BinanceInstrument, BinanceOrder, ReportParseError};
 use super::ws_api::{execution_report, parse_frame, request, signed_request, ParamValue, WsAnswer, WsError, WsFrame};
 use crate::http::EndpointError;
-use crate::order::{local_ms, local_ns, NewOrder, OrderType, ReconcileSummary, TimeInForce};
+use crate::order::{local_ms, local_ns, BalanceUpdate, NewOrder, OrderType, ReconcileSummary, TimeInForce};
 use crate::order_state::{ExecutionReport, OrderState, OrderTable, ReportKind, Side, Venue};
 use crate::signing::BinanceSigner;
 use crate::ws::{Ws, WsTarget};
@@ -107,6 +110,13 @@ pub struct WsClientStats {
     pub foreign_reports: u64,
     /// Events dropped because nobody took them ([`EVENT_QUEUE_CAPACITY`]).
     pub dropped_events: u64,
+    /// Balance updates normalized (one per asset of an `outboundAccountPosition`, one per
+    /// `balanceUpdate`).
+    pub balance_updates: u64,
+    /// Balance events that could not be read (also counted in `malformed_frames`).
+    pub malformed_balance_events: u64,
+    /// Balance updates dropped because nobody took them ([`EVENT_QUEUE_CAPACITY`]).
+    pub dropped_balance_updates: u64,
 }
 
 /// How the client subscribes to user data.
@@ -161,6 +171,7 @@ pub struct BinanceWsClient {
     order_symbols: HashMap<String, String>,
     trade_watermark: HashMap<String, u64>,
     events: VecDeque<ExecutionReport>,
+    balances: VecDeque<BalanceUpdate>,
     stats: WsClientStats,
     rest: Option<super::client::BinanceRestClient>,
 }
@@ -238,6 +249,7 @@ impl BinanceWsClient {
             order_symbols: HashMap::new(),
             trade_watermark: HashMap::new(),
             events: VecDeque::new(),
+            balances: VecDeque::new(),
             stats: WsClientStats::default(),
             rest: None,
         }
@@ -334,27 +346,7 @@ impl BinanceWsClient {
     /// Reads frames for up to `wait` (or until one user-data event arrived, if any is queued
     /// sooner), queueing the events; returns how many events are queued.
     pub async fn poll_events(&mut self, wait: Duration) -> Result<usize, BinanceClientError> {
-        const M: &str = "poll";
-        self.ensure_connected(M).await?;
-        let deadline = tokio::time::Instant::now() + wait;
-        while self.events.is_empty() {
-            let Some(ws) = self.ws.as_mut() else { return Err(transport(M, "not connected")) };
-            let frame = match tokio::time::timeout_at(deadline, ws.next()).await {
-                Err(_) => break,
-                Ok(frame) => frame,
-            };
-            match frame {
-                Some(Ok(Message::Text(text))) => {
-                    if self.read_frame(text.as_str()).is_some() {
-                        self.stats.stray_answers += 1;
-                    }
-                }
-                Some(Ok(Message::Binary(_))) => self.stats.malformed_frames += 1,
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(self.dropped(M, e)),
-                None => return Err(self.dropped(M, "connection closed")),
-            }
-        }
+        self.poll_until(wait, |client| !client.events.is_empty()).await?;
         Ok(self.events.len())
     }
 
@@ -637,7 +629,7 @@ impl BinanceWsClient {
                 let instruments = &self.instruments;
                 match execution_report(&event, |s| instruments.get(s), local_ns()) {
                     Ok(Some(report)) => self.on_report(report),
-                    Ok(None) => {}
+                    Ok(None) => self.on_balance_event(&event),
                     Err(_) => self.stats.malformed_frames += 1,
                 }
                 None
@@ -735,3 +727,6 @@ mod pipeline;
 
 #[path = "ws_client_rest.rs"]
 mod rest;
+
+#[path = "ws_client_balances.rs"]
+mod balances;

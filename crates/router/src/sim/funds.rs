@@ -50,6 +50,34 @@ pub struct AssetBalance {
     pub available: Decimal,
 }
 
+/// Why a deposit or withdrawal was refused (the balances are left as they were).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TransferError {
+    /// A zero or negative amount.
+    #[error("a deposit's or withdrawal's amount must be positive")]
+    NotPositive,
+    /// A withdrawal of more than the account's free balance (what its open orders do not hold).
+    #[error("the withdrawal is more than the account's free balance of the asset")]
+    Insufficient,
+    /// The balance would leave the range of exact decimals.
+    #[error("the balance would be out of the range of exact decimals")]
+    OutOfRange,
+}
+
+/// A deposit or withdrawal ([`SimFunds::deposit`], [`SimFunds::withdraw`]), as the venue
+/// reports it (Binance's `balanceUpdate`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    /// The account.
+    pub account: String,
+    /// The asset.
+    pub asset: String,
+    /// The amount: positive for a deposit, negative for a withdrawal.
+    pub delta: Decimal,
+    /// When, ms since the Unix epoch.
+    pub time_ms: i64,
+}
+
 /// Every account's balances on one simulated venue, and the rules of their holds.
 #[derive(Debug, Clone)]
 pub struct SimFunds {
@@ -59,6 +87,10 @@ pub struct SimFunds {
     accounts: HashMap<String, BTreeMap<String, Decimal>>,
     /// The last trade id the balances count.
     settled: u64,
+    /// Every deposit and withdrawal, oldest first.
+    transfers: Vec<Transfer>,
+    /// Balances set or moved other than by trades ([`Self::set_balance`], transfers).
+    outside_changes: u64,
     check: bool,
     hold_fee: bool,
 }
@@ -74,7 +106,7 @@ impl SimFunds {
     ) -> Self {
         let start: BTreeMap<String, Decimal> = start.into_iter().collect();
         let accounts = accounts.into_iter().map(|a| (a, start.clone())).collect();
-        Self { start, accounts, settled: 0, check, hold_fee }
+        Self { start, accounts, settled: 0, transfers: Vec::new(), outside_changes: 0, check, hold_fee }
     }
 
     /// Whether orders are checked against the balances.
@@ -93,6 +125,77 @@ impl SimFunds {
         let start = &self.start;
         let balances = self.accounts.entry(account.to_owned()).or_insert_with(|| start.clone());
         balances.insert(asset.to_owned(), amount);
+        self.outside_changes += 1;
+    }
+
+    /// How many times a balance was set or moved other than by a trade (a venue's user stream
+    /// looks at the balances again only when this or its orders changed).
+    pub fn outside_changes(&self) -> u64 {
+        self.outside_changes
+    }
+
+    /// Every deposit and withdrawal so far, oldest first.
+    pub fn transfers(&self) -> &[Transfer] {
+        &self.transfers
+    }
+
+    /// Deposits `amount` (positive) of `asset` into `account` at `time_ms` (an account not seen
+    /// before starts with the starting balances); returns the new balance.
+    pub fn deposit(
+        &mut self,
+        account: &str,
+        asset: &str,
+        amount: Decimal,
+        time_ms: i64,
+    ) -> Result<Decimal, TransferError> {
+        if amount <= zero() {
+            return Err(TransferError::NotPositive);
+        }
+        self.move_balance(account, asset, amount, time_ms)
+    }
+
+    /// Withdraws `amount` (positive) of `asset` from `account` at `time_ms`, at most its free balance (what
+    /// its open orders do not hold, after every trade is settled), whether or not funds are
+    /// checked; returns the new balance.
+    pub fn withdraw(
+        &mut self,
+        ex: &SimExchange,
+        account: &str,
+        asset: &str,
+        amount: Decimal,
+        time_ms: i64,
+    ) -> Result<Decimal, TransferError> {
+        if amount <= zero() {
+            return Err(TransferError::NotPositive);
+        }
+        self.settle(ex);
+        if less(self.available(ex, account, asset, None), amount) {
+            return Err(TransferError::Insufficient);
+        }
+        self.move_balance(account, asset, neg(amount), time_ms)
+    }
+
+    fn move_balance(
+        &mut self,
+        account: &str,
+        asset: &str,
+        delta: Decimal,
+        time_ms: i64,
+    ) -> Result<Decimal, TransferError> {
+        let start = &self.start;
+        let current = match self.accounts.get(account) {
+            Some(balances) => balances.get(asset).copied().unwrap_or_else(zero),
+            None => start.get(asset).copied().unwrap_or_else(zero),
+        };
+        let scale = current.scale().max(delta.scale());
+        let widen = |d: Decimal| d.mantissa().checked_mul(10i128.pow(scale - d.scale()));
+        let sum = widen(current).zip(widen(delta)).and_then(|(a, b)| a.checked_add(b));
+        let next = sum.and_then(|m| Decimal::try_new(m, scale)).ok_or(TransferError::OutOfRange)?;
+        let balances = self.accounts.entry(account.to_owned()).or_insert_with(|| start.clone());
+        balances.insert(asset.to_owned(), next);
+        self.transfers.push(Transfer { account: account.to_owned(), asset: asset.to_owned(), delta, time_ms });
+        self.outside_changes += 1;
+        Ok(next)
     }
 
     /// What an open order would hold at this quantity and price: (asset, amount).

@@ -93,3 +93,35 @@ fn trades_settle_base_quote_and_the_commission_in_its_asset_and_a_partial_fill_s
     let usdt = statement.iter().find(|(a, _)| a == "USDT").unwrap().1;
     assert_eq!(usdt.available.normalized(), dec("465"));
 }
+
+#[test]
+fn a_deposit_adds_and_a_withdrawal_takes_no_more_than_what_open_orders_leave_free() {
+    let mut ex = exchange();
+    let mut f = funds(&[("USDT", "1000")], false);
+    assert_eq!(f.deposit("a", "USDT", dec("0.5"), 5), Ok(dec("1000.5")));
+    assert_eq!(f.deposit("c", "BTC", dec("2"), 5), Ok(dec("2")), "a new account starts with the start balances");
+    assert_eq!(f.balances_of("c").unwrap()["USDT"], dec("1000"));
+    // 900 held by an open buy: 100.5 free.
+    f.place(&mut ex, "a", gtc(true, 10_000, 9000, "b-1"), 1).unwrap();
+    assert_eq!(f.withdraw(&ex, "a", "USDT", dec("100.51"), 6), Err(TransferError::Insufficient));
+    assert_eq!(f.withdraw(&ex, "a", "USDT", dec("100.5"), 6), Ok(dec("900")));
+    for bad in ["0", "-1"] {
+        assert_eq!(f.deposit("a", "USDT", dec(bad), 5), Err(TransferError::NotPositive));
+        assert_eq!(f.withdraw(&ex, "a", "USDT", dec(bad), 6), Err(TransferError::NotPositive));
+    }
+    // 10^20 fits the exact decimals; twice that does not.
+    let huge = dec("100000000000000000000");
+    assert_eq!(f.deposit("a", "BTC", huge, 5), Ok(huge));
+    assert_eq!(f.deposit("a", "BTC", huge, 5), Err(TransferError::OutOfRange));
+    assert_eq!(f.balances_of("a").unwrap()["BTC"], huge);
+    assert_eq!(f.balances_of("a").unwrap()["USDT"].normalized(), dec("900"), "refusals change nothing");
+    let logged: Vec<(&str, &str, Decimal, i64)> =
+        f.transfers().iter().map(|t| (t.account.as_str(), t.asset.as_str(), t.delta.normalized(), t.time_ms)).collect();
+    let expected = [
+        ("a", "USDT", dec("0.5"), 5),
+        ("c", "BTC", dec("2"), 5),
+        ("a", "USDT", dec("-100.5"), 6),
+        ("a", "BTC", huge, 5),
+    ];
+    assert_eq!(logged, expected, "the refused ones are not logged");
+}
