@@ -1,7 +1,7 @@
-"""The Python strategy base class in the backtester: every callback kind arrives with the state
-as of its event (the answers to cancels and amends included), orders reach the venue and come back as fills, a whole-batch override sees
-the batch as a numpy structured array, and a strategy's errors and bad commands stop the run
-with a clear exception."""
+"""The Python strategy base class in the backtester: every callback kind arrives with the state as
+of its event (the answers to cancels and amends included), orders reach the venue and come back
+as fills, a whole-batch override sees the batch as a numpy structured array, and a strategy's
+errors and bad commands stop the run with a clear exception."""
 
 from __future__ import annotations
 

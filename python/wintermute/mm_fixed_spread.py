@@ -5,10 +5,10 @@ and quotes exactly as the Rust market maker with that table does (``PricedMarket
 weighted microprice fair value across the reference venues with their staleness cut-offs, the
 fixed half-spread skewed by inventory, the no-flicker quoter with its spread bounds, rounding
 away from the touch, levels, inventory limit with its orders in flight and amend-in-place), with
-the same floating-point operations in the same order. Run on the same backtest, it must produce the same orders, fills
-and PnL to the last money unit: it is the test that the Python callback path
-(:mod:`wintermute.mm_strategy`) delivers the events and sends the commands exactly as the Rust
-strategy interface does, and a worked example of a strategy with several levels.
+the same floating-point operations in the same order. Run on the same backtest, it must produce
+the same orders, fills and PnL to the last money unit: it is the test that the Python callback
+path (:mod:`wintermute.mm_strategy`) delivers the events and sends the commands exactly as the
+Rust strategy interface does, and a worked example of a strategy with several levels.
 
 It leaves out what the built-in does besides quoting: hedging (``hedge_on``), the book-health
 interlock (``interlock``) and measured bases; a config asking for them is a ``ConfigError``.

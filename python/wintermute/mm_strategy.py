@@ -26,14 +26,15 @@ The built-in market maker stays Rust; a Python strategy is driven by the same ba
 **batches**: the events it would receive accumulate on the Rust side (no Python object is made
 for them there) and are handed over in one call per batch, as one ``int64`` array. The base
 class walks the batch in order and calls ``on_book``, ``on_trade``, ``on_fill``,
-``on_order_gone``, ``on_answer`` and ``on_timer`` once per event, with the state (:attr:`Strategy.now_ns`,
-:meth:`Strategy.top`, :meth:`Strategy.book_live`, :attr:`Strategy.inventory`) as of that
-event. Each order command is sent **as of the event it was decided after**: the backtester ends
-a batch before any command could reach a venue (one order latency after the batch's first
-event, and before each metrics sample), so batching changes nothing in what the strategy
-trades; ``tests/test_mm_strategy.py`` runs :class:`wintermute.mm_fixed_spread.FixedSpread`
-(the built-in fixed-spread market maker written again in Python) and gets the built-in's fills
-and PnL exactly. A batch also ends at ``max_batch`` events.
+``on_order_gone``, ``on_answer`` and ``on_timer`` once per event, with the state
+(:attr:`Strategy.now_ns`, :meth:`Strategy.top`, :meth:`Strategy.book_live`,
+:attr:`Strategy.inventory`) as of that event. Each order command is sent **as of the event it
+was decided after**: the backtester ends a batch before any command could reach a venue (one
+order latency after the batch's first event, and before each metrics sample), so batching
+changes nothing in what the strategy trades; ``tests/test_mm_strategy.py`` runs
+:class:`wintermute.mm_fixed_spread.FixedSpread` (the built-in fixed-spread market maker written
+again in Python) and gets the built-in's fills and PnL exactly. A batch also ends at
+``max_batch`` events.
 
 Integers throughout: prices in ticks and quantities in lots of the instrument (the backtest's
 grid), times in nanoseconds, fees in money units (tick·lot / 10^6; negative: a rebate). Venues
