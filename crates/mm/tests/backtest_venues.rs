@@ -93,7 +93,7 @@ fn the_inventory_limit_holds_for_both_venues_ladders_together() {
     // 10 lots a quote and a limit of 10: once one venue's bid rests, the other has no room on
     // that side, and a quote canceled or amended counts until its venue answers, so the limit
     // holds itself. Each venue's ladder keeping the limit on its own reached 27 lots on this
-    // seed; counting the orders in flight but amends at their new size only, 17.
+    // seed; counting the orders in flight, but with amends that set the open quantity, 16.
     let r = run_json(&config(r#"["binance", "kraken"]"#, 10, 10), None).unwrap();
     assert!(r.summary.fills > 100, "{}", r.summary.fills);
     assert!(r.summary.max_inventory_lots <= 10, "max={}", r.summary.max_inventory_lots);
