@@ -140,8 +140,9 @@ pub trait Strategy {
     fn on_order_gone<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, _order_id: u64) {}
     /// The venue's answer to a cancel or an amend of ours for `order_id` reached us: the order
     /// had `open_qty` lots open once the command took effect (0: gone), and fills at most those
-    /// from now on. The fills it had before are reported first. Until then a canceled order may still fill (the one
-    /// inventory limit counts it, [`crate::in_flight`]). Called only when
+    /// from now on. The fills it had before are reported first. Until then a canceled order may
+    /// still fill, and an amended one up to the larger of its old and new quantity (the one
+    /// inventory limit counts them, [`crate::in_flight`]). Called only when
     /// [`Strategy::wants_answers`].
     fn on_answer<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, _order_id: u64, _open_qty: i64) {}
     /// Whether the strategy is to be told the answers ([`Strategy::on_answer`]): by default
