@@ -21,17 +21,21 @@ impl Sim<'_> {
     /// Tells the strategy that a cancel or amend of `id` took effect, when the venue's answer
     /// reaches us: one order latency (our venue: its feed latency) after it arrived, and never
     /// before a fill booked so far (the venue reports the order's fills before the answer).
+    /// An order the command left gone is done with: its fills' record is dropped.
     pub(super) fn answer(&mut self, venue: VenueId, id: u64) {
+        let (delay, open) = match venue {
+            VenueId::Ours => {
+                let open = self.ours.as_ref().and_then(|o| o.book().order(id)).map_or(0, |o| o.remaining);
+                (self.timing.our_feed_ns, open)
+            }
+            VenueId::External(v) => {
+                (self.timing.order_ns, self.ext.get(v as usize).and_then(|e| e.open_qty(id)).unwrap_or(0))
+            }
+        };
+        if open == 0 {
+            self.order_fills.forget(id);
+        }
         if self.answers {
-            let (delay, open) = match venue {
-                VenueId::Ours => {
-                    let open = self.ours.as_ref().and_then(|o| o.book().order(id)).map_or(0, |o| o.remaining);
-                    (self.timing.our_feed_ns, open)
-                }
-                VenueId::External(v) => {
-                    (self.timing.order_ns, self.ext.get(v as usize).and_then(|e| e.open_qty(id)).unwrap_or(0))
-                }
-            };
             self.schedule((self.now + delay).max(self.fills_seen_by), Action::SeeAnswer(venue, id, open));
         }
     }

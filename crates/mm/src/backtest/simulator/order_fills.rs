@@ -49,8 +49,9 @@ impl OrderFills {
         })
     }
 
-    /// Order `id` is done with (its last fill told): its record is dropped (a report that
-    /// overtook it and comes later makes a record that counts nothing unseen).
+    /// Order `id` is done with (its last fill told, or gone at its venue): its record is
+    /// dropped (a report that comes later makes a record that counts nothing unseen, and no
+    /// amend reaches a gone order anyway).
     pub(super) fn forget(&mut self, id: u64) {
         self.orders.remove(&id);
     }
