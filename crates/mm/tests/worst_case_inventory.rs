@@ -83,7 +83,7 @@ struct World {
     reference: Top,
     orders: Vec<Order>,
     /// Our position at the venues, and as we have been told of it.
-    inventory: i64,
+    venue_inventory: i64,
     inventory_told: i64,
     fills: u64,
 }
@@ -173,7 +173,7 @@ impl World {
                 Side::Sell => sells += w,
             }
         }
-        (self.inventory + buys, self.inventory - sells)
+        (self.venue_inventory + buys, self.venue_inventory - sells)
     }
 
     /// Indexes of the orders for which `has` holds.
@@ -251,7 +251,7 @@ fn run(levels: usize, size: i64, max: i64, spacing: i64, steps: &[Step]) -> Resu
                     o.filled += qty;
                     let (remaining, price) = (o.open, o.price);
                     o.to_us.push_back(ToUs::Fill { qty, price, remaining });
-                    w.inventory += if o.side == Side::Buy { qty } else { -qty };
+                    w.venue_inventory += if o.side == Side::Buy { qty } else { -qty };
                     w.fills += 1;
                 }
             }
