@@ -1,7 +1,7 @@
-"""The Python strategy base class in the backtester: every callback kind arrives with the state
-as of its event, orders reach the venue and come back as fills, a whole-batch override sees
-the batch as a numpy structured array, and a strategy's errors and bad commands stop the run
-with a clear exception."""
+"""The Python strategy base class in the backtester: every callback kind arrives with the state as
+of its event (the answers to cancels and amends included), orders reach the venue and come back
+as fills, a whole-batch override sees the batch as a numpy structured array, and a strategy's
+errors and bad commands stop the run with a clear exception."""
 
 from __future__ import annotations
 
@@ -44,8 +44,17 @@ class Recorder(Strategy):
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
-        self.kinds: dict[str, int] = {"book": 0, "trade": 0, "fill": 0, "gone": 0, "timer": 0}
+        self.kinds: dict[str, int] = {
+            "book": 0,
+            "trade": 0,
+            "fill": 0,
+            "gone": 0,
+            "timer": 0,
+            "answer": 0,
+        }
         self.working: list[int] = []
+        self.canceled: set[int] = set()
+        self.answers: list[tuple[int, int, int]] = []
         self.fills: list[Fill] = []
         self.times: list[int] = []
         self.positions: list[int] = []
@@ -61,6 +70,7 @@ class Recorder(Strategy):
             return
         for order_id in self.working:
             self.cancel(OURS, order_id)
+            self.canceled.add(order_id)
         self.working = [
             self.place(OURS, BUY, ours.bid_price, 1),
             self.place(OURS, SELL, ours.ask_price, 1),
@@ -88,6 +98,11 @@ class Recorder(Strategy):
         self.kinds["timer"] += 1
         self.times.append(self.now_ns)
 
+    def on_answer(self, venue: int, order_id: int, open_qty: int) -> None:
+        self.kinds["answer"] += 1
+        self.times.append(self.now_ns)
+        self.answers.append((venue, order_id, open_qty))
+
 
 def test_every_callback_arrives_in_time_order_and_orders_come_back_as_fills(
     config: dict[str, Any],
@@ -103,6 +118,12 @@ def test_every_callback_arrives_in_time_order_and_orders_come_back_as_fills(
     assert s.positions == signed.tolist()
     assert r.summary["final_inventory_lots"] == s.positions[-1]
     assert 0 < s.kinds["gone"] <= r.summary["rejects"]
+    # Each cancel is answered once (but those still on their way at the end): the order gone.
+    assert s.answers_commands
+    answered = [order_id for _, order_id, _ in s.answers]
+    assert len(set(answered)) == len(answered) <= r.summary["cancels"]
+    assert set(answered) <= s.canceled
+    assert all(venue == OURS and open_qty == 0 for venue, _, open_qty in s.answers)
     batching = r.summary["batching"]
     assert batching["events"] == sum(s.kinds.values())
     assert batching["commands"] == r.summary["orders"] + r.summary["cancels"]
@@ -152,8 +173,43 @@ def test_an_on_batch_override_gets_the_whole_batch_as_a_structured_array(
 def test_the_event_layout_is_the_core_s() -> None:
     assert EVENT_DTYPE.names == _core.MM_EVENT_FIELDS
     assert all(EVENT_DTYPE[name] == np.int64 for name in _core.MM_EVENT_FIELDS)
-    assert set(_core.MM_EVENT_KINDS) == {"book", "trade", "fill", "order_gone", "timer"}
+    assert set(_core.MM_EVENT_KINDS) == {"book", "trade", "fill", "order_gone", "timer", "answer"}
     assert (_core.MM_SIDES["buy"], _core.MM_SIDES["sell"], -1) == (BUY, SELL, OURS)
+
+
+class Amender(Strategy):
+    """Rests 3 lots far below our bid, amends them down to 1, then cancels them."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self.order: int | None = None
+        self.placed_ns = 0
+        self.amended = False
+        self.answers: list[tuple[int, int, int]] = []
+
+    def on_book(self, venue: int, top: Top) -> None:
+        ours = self.top(OURS)
+        if self.order is None and ours.bid_qty:
+            self.order = self.place(OURS, BUY, ours.bid_price - 50, 3)
+            self.placed_ns = self.now_ns
+        elif self.order is not None and not self.amended and self.now_ns > self.placed_ns + 10**8:
+            self.amend(OURS, self.order, 1)
+            self.amended = True
+
+    def on_answer(self, venue: int, order_id: int, open_qty: int) -> None:
+        self.answers.append((venue, order_id, open_qty))
+        if len(self.answers) == 1:
+            self.cancel(venue, order_id)
+
+
+def test_the_answers_to_an_amend_and_a_cancel_carry_the_open_quantity(
+    config: dict[str, Any],
+) -> None:
+    s = Amender(config)
+    r = mm.run_backtest(config, strategy=s)
+    assert s.order is not None
+    assert s.answers == [(OURS, s.order, 1), (OURS, s.order, 0)]
+    assert (r.summary["amends"], r.summary["cancels"], r.summary["fills"]) == (1, 1, 0)
 
 
 class Raises(Strategy):

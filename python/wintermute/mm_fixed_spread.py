@@ -4,11 +4,11 @@
 and quotes exactly as the Rust market maker with that table does (``PricedMarketMaker``: the
 weighted microprice fair value across the reference venues with their staleness cut-offs, the
 fixed half-spread skewed by inventory, the no-flicker quoter with its spread bounds, rounding
-away from the touch, levels, inventory limit and amend-in-place), with the same floating-point
-operations in the same order. Run on the same backtest, it must produce the same orders, fills
-and PnL to the last money unit: it is the test that the Python callback path
-(:mod:`wintermute.mm_strategy`) delivers the events and sends the commands exactly as the Rust
-strategy interface does, and a worked example of a strategy with several levels.
+away from the touch, levels, inventory limit with its orders in flight and amend-in-place), with
+the same floating-point operations in the same order. Run on the same backtest, it must produce
+the same orders, fills and PnL to the last money unit: it is the test that the Python callback
+path (:mod:`wintermute.mm_strategy`) delivers the events and sends the commands exactly as the
+Rust strategy interface does, and a worked example of a strategy with several levels.
 
 It leaves out what the built-in does besides quoting: hedging (``hedge_on``), the book-health
 interlock (``interlock``) and measured bases; a config asking for them is a ``ConfigError``.
@@ -30,6 +30,60 @@ from wintermute.errors import ConfigError
 from wintermute.mm_strategy import BUY, OURS, SELL, Fill, Strategy, Top
 
 __all__ = ["FixedSpread"]
+
+
+class _InFlight:
+    """The ladder's cancels and amends not yet answered, as ``wintermute_mm::in_flight`` keeps
+    them: order id -> ``[side index, worst, counted, pending]`` (lots the order may still fill,
+    of those the ones the ladder's slots count, commands not yet answered)."""
+
+    def __init__(self) -> None:
+        self.entries: dict[int, list[int]] = {}
+
+    def _entry(self, order_id: int, s: int, open_qty: int) -> list[int]:
+        entry = self.entries.get(order_id)
+        if entry is None:
+            lots = max(open_qty, 0)
+            entry = self.entries[order_id] = [s, lots, lots, 0]
+        return entry
+
+    def on_cancel(self, order_id: int, s: int, open_qty: int) -> None:
+        entry = self._entry(order_id, s, open_qty)
+        entry[2] = 0
+        entry[3] += 1
+
+    def on_amend(self, order_id: int, s: int, old: int, new: int) -> None:
+        entry = self._entry(order_id, s, old)
+        entry[1] = max(entry[1], new)
+        entry[2] = max(new, 0)
+        entry[3] += 1
+
+    def on_fill(self, order_id: int, qty: int) -> bool:
+        entry = self.entries.get(order_id)
+        if entry is None:
+            return False
+        entry[1] -= qty
+        entry[2] = max(entry[2] - qty, 0)
+        if entry[1] <= 0:
+            del self.entries[order_id]
+            return True
+        return False
+
+    def on_answer(self, order_id: int) -> bool:
+        entry = self.entries.get(order_id)
+        if entry is None:
+            return False
+        entry[3] = max(entry[3] - 1, 0)
+        if entry[3] > 0:
+            return False
+        del self.entries[order_id]
+        return entry[1] > entry[2]
+
+    def on_gone(self, order_id: int) -> bool:
+        return self.entries.pop(order_id, None) is not None
+
+    def lots(self, s: int) -> int:
+        return sum(e[1] - e[2] for e in self.entries.values() if e[0] == s)
 
 
 def _microprice(top: Top) -> float | None:
@@ -85,6 +139,13 @@ class FixedSpread(Strategy):
         # What rests in each slot [side][level] (price, qty) as the quoter believes, and the id.
         self.resting: list[list[tuple[int, int] | None]] = [[None] * self.levels for _ in range(2)]
         self.ids: list[list[int | None]] = [[None] * self.levels for _ in range(2)]
+        # Orders canceled or amended and not yet answered; each side's room at the last
+        # requote; what rested in each slot before the last decision; a side quoted short
+        # while lots were in flight.
+        self.in_flight = _InFlight()
+        self.room = [0, 0]
+        self.was = [[0] * self.levels for _ in range(2)]
+        self.starved = [False, False]
         self.last_fair: float | None = None
         self.last_requote_ns = 0
         self.slot_event: str | None = None
@@ -107,9 +168,14 @@ class FixedSpread(Strategy):
             if rest is not None:
                 left = rest[1] - fill.qty
                 self.resting[s][level] = (rest[0], left) if left > 0 else None
+            # An amend down not yet arrived: the order still rests what the venue says.
+            if self.resting[s][level] is None and fill.remaining > 0:
+                self.resting[s][level] = (fill.price, fill.remaining)
             self.slot_event = "fill"
             if fill.remaining == 0:
                 self.ids[s][level] = None
+        if self.in_flight.on_fill(fill.order_id, fill.qty):
+            self._room_freed()
         self._decide()
 
     def on_order_gone(self, venue: int, order_id: int) -> None:
@@ -119,7 +185,32 @@ class FixedSpread(Strategy):
             self.resting[s][level] = None
             self.slot_event = self.slot_event or "gone"
             self.ids[s][level] = None
+            self._room_freed()
+        elif self.in_flight.on_gone(order_id):
+            self._room_freed()
         self._decide()
+
+    def on_answer(self, venue: int, order_id: int, open_qty: int) -> None:
+        freed = self.in_flight.on_answer(order_id)
+        if open_qty == 0:
+            # Gone: nothing of it fills any more, whatever else is still on its way.
+            freed = self.in_flight.on_gone(order_id) or freed
+        slot = self._slot_of(order_id)
+        if slot is not None:
+            s, level = slot
+            if open_qty > 0:
+                # The slot rests what the venue says, once nothing else is on its way.
+                rest = self.resting[s][level]
+                if rest is not None and order_id not in self.in_flight.entries:
+                    self.resting[s][level] = (rest[0], open_qty)
+            else:
+                self.resting[s][level] = None
+                self.slot_event = self.slot_event or "gone"
+                self.ids[s][level] = None
+                freed = True
+        if freed:
+            self._room_freed()
+            self._decide()
 
     def on_timer(self) -> None:
         self._decide()
@@ -139,6 +230,11 @@ class FixedSpread(Strategy):
         return total / weights if used else None
 
     # ---- the quoter -----------------------------------------------------------------------
+
+    def _room_freed(self) -> None:
+        """Lots in flight were freed: a side quoted short because of them requotes."""
+        if self.last_fair is not None and (self.starved[0] or self.starved[1]):
+            self.slot_event = self.slot_event or "room_freed"
 
     def _slot_of(self, order_id: int) -> tuple[int, int] | None:
         for s in (0, 1):
@@ -193,7 +289,13 @@ class FixedSpread(Strategy):
                 ask = max(ask, ours.bid_price + 1)
         target: list[list[tuple[int, int] | None]] = [[], []]
         rooms = (self.max_inventory - inventory, self.max_inventory + inventory)
+        full = sum(self.sizes[: self.levels])
         for s, room in enumerate(rooms):
+            flying = max(self.in_flight.lots(s), 0)
+            self.room[s] = room - flying
+            # Cut short while lots are in flight: quote the rest once they are gone.
+            self.starved[s] = flying > 0 and self.room[s] < full
+        for s, room in enumerate(self.room):
             for level in range(self.levels):
                 offset = level * self.spacing
                 price = bid - offset if s == 0 else ask + offset
@@ -202,8 +304,15 @@ class FixedSpread(Strategy):
                 room -= max(qty, 0)
         return target
 
+    def _remember_was(self) -> None:
+        self.was = [[0 if r is None else r[1] for r in self.resting[s]] for s in (0, 1)]
+
     def _move_to(self, target: list[list[tuple[int, int] | None]]) -> None:
+        """Moves the slots onto ``target``, cancels first; the places and amends up add at
+        most the room less what rested before (the old orders may fill until answered)."""
         venue = self.quote_venue
+        self._remember_was()
+        budget = [max(self.room[s] - sum(self.was[s]), 0) for s in (0, 1)]
         for s in (0, 1):
             for level in range(self.levels):
                 rest, want = self.resting[s][level], target[s][level]
@@ -212,13 +321,21 @@ class FixedSpread(Strategy):
         for s, side in ((0, BUY), (1, SELL)):
             for level in range(self.levels):
                 rest, want = self.resting[s][level], target[s][level]
-                if rest is None and want is not None:
-                    self.ids[s][level] = self.place(venue, side, want[0], want[1])
-                elif rest is not None and want is not None and rest[1] != want[1]:
+                had = 0 if rest is None else rest[1]
+                qty = 0
+                if want is not None:
+                    qty = min(want[1], max(had, 0) + budget[s])
+                    budget[s] -= max(qty - had, 0)
+                    self.starved[s] = self.starved[s] or qty < want[1]
+                if rest is None and want is not None and qty > 0:
+                    self.ids[s][level] = self.place(venue, side, want[0], qty)
+                elif rest is not None and want is not None and rest[1] != qty:
                     order_id = self.ids[s][level]
                     if order_id is not None:
-                        self.amend(venue, order_id, want[1])
-                self.resting[s][level] = want
+                        self.amend(venue, order_id, qty)
+                        if self.answers_commands:
+                            self.in_flight.on_amend(order_id, s, self.was[s][level], qty)
+                self.resting[s][level] = (want[0], qty) if want is not None and qty > 0 else None
 
     def _cancel_slot(self, s: int, level: int) -> None:
         self.resting[s][level] = None
@@ -226,8 +343,12 @@ class FixedSpread(Strategy):
         self.ids[s][level] = None
         if order_id is not None:
             self.cancel(self.quote_venue, order_id)
+            if self.answers_commands:
+                self.in_flight.on_cancel(order_id, s, self.was[s][level])
 
     def _cancel_all(self) -> None:
+        self._remember_was()
+        self.starved = [False, False]
         for s in (0, 1):
             for level in range(self.levels):
                 if self.resting[s][level] is not None:

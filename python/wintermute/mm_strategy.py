@@ -26,14 +26,15 @@ The built-in market maker stays Rust; a Python strategy is driven by the same ba
 **batches**: the events it would receive accumulate on the Rust side (no Python object is made
 for them there) and are handed over in one call per batch, as one ``int64`` array. The base
 class walks the batch in order and calls ``on_book``, ``on_trade``, ``on_fill``,
-``on_order_gone`` and ``on_timer`` once per event, with the state (:attr:`Strategy.now_ns`,
-:meth:`Strategy.top`, :meth:`Strategy.book_live`, :attr:`Strategy.inventory`) as of that
-event. Each order command is sent **as of the event it was decided after**: the backtester ends
-a batch before any command could reach a venue (one order latency after the batch's first
-event, and before each metrics sample), so batching changes nothing in what the strategy
-trades; ``tests/test_mm_strategy.py`` runs :class:`wintermute.mm_fixed_spread.FixedSpread`
-(the built-in fixed-spread market maker written again in Python) and gets the built-in's fills
-and PnL exactly. A batch also ends at ``max_batch`` events.
+``on_order_gone``, ``on_answer`` and ``on_timer`` once per event, with the state
+(:attr:`Strategy.now_ns`, :meth:`Strategy.top`, :meth:`Strategy.book_live`,
+:attr:`Strategy.inventory`) as of that event. Each order command is sent **as of the event it
+was decided after**: the backtester ends a batch before any command could reach a venue (one
+order latency after the batch's first event, and before each metrics sample), so batching
+changes nothing in what the strategy trades; ``tests/test_mm_strategy.py`` runs
+:class:`wintermute.mm_fixed_spread.FixedSpread` (the built-in fixed-spread market maker written
+again in Python) and gets the built-in's fills and PnL exactly. A batch also ends at
+``max_batch`` events.
 
 Integers throughout: prices in ticks and quantities in lots of the instrument (the backtest's
 grid), times in nanoseconds, fees in money units (tick·lot / 10^6; negative: a rebate). Venues
@@ -87,6 +88,7 @@ EVENT_DTYPE: Final = np.dtype([(name, np.int64) for name in _core.MM_EVENT_FIELD
 
 _KIND = _core.MM_EVENT_KINDS
 _BOOK, _TRADE, _FILL, _GONE = _KIND["book"], _KIND["trade"], _KIND["fill"], _KIND["order_gone"]
+_ANSWER = _KIND["answer"]
 _CMD = _core.MM_COMMAND_KINDS
 _PLACE, _TAKE, _AMEND, _CANCEL = _CMD["place"], _CMD["take"], _CMD["amend"], _CMD["cancel"]
 #: The event row's fields, in the order the per-event dispatch below unpacks them.
@@ -172,6 +174,9 @@ class Strategy:
         self._commands: list[int] = []
         self._event = 0
         self._next_id: int | None = None
+        #: Whether the driver answers this strategy's cancels and amends (:meth:`on_answer`):
+        #: the backtester does; until the first batch, and where it does not, ``False``.
+        self.answers_commands = False
 
     # ---- callbacks ------------------------------------------------------------------------
 
@@ -186,6 +191,13 @@ class Strategy:
 
     def on_order_gone(self, venue: int, order_id: int) -> None:
         """One of our orders left without our cancel (refused post-only, unfilled IOC)."""
+
+    def on_answer(self, venue: int, order_id: int, open_qty: int) -> None:
+        """The venue's answer to a cancel or an amend of ours for ``order_id`` reached us: the
+        order had ``open_qty`` lots open once the command took effect (0: it is gone) and fills
+        at most those from now on; the fills it had before were reported first (``on_fill``).
+        Until this answer, a canceled order may still fill, and an amended one may fill up to
+        the larger of its old and new quantity. Only when :attr:`answers_commands`."""
 
     def on_timer(self) -> None:
         """The periodic timer (``timer_ms``) fired."""
@@ -248,12 +260,13 @@ class Strategy:
     # ---- the driver's entry point ---------------------------------------------------------
 
     def _on_batch(
-        self, rows: npt.NDArray[np.int64], next_order_id: int | None
+        self, rows: npt.NDArray[np.int64], next_order_id: int | None, answered: bool = False
     ) -> npt.NDArray[np.int64] | None:
-        """Called by the backtester once per batch: ``rows`` is ``(events, fields)`` int64;
-        returns the commands as a flat int64 array of ``_core.MM_COMMAND_FIELDS`` rows (None:
-        no command)."""
+        """Called by the backtester once per batch: ``rows`` is ``(events, fields)`` int64,
+        ``answered`` whether the driver answers cancels and amends; returns the commands as a
+        flat int64 array of ``_core.MM_COMMAND_FIELDS`` rows (None: no command)."""
         self._next_id = next_order_id
+        self.answers_commands = answered
         commands: list[int] = []
         self._commands = commands
         if type(self).on_batch is Strategy.on_batch:
@@ -300,6 +313,8 @@ class Strategy:
                 self.on_fill(_make(Fill, (venue, oid, side, price, qty, rem, liq, fee, origin)))
             elif kind == _GONE:
                 self.on_order_gone(venue, oid)
+            elif kind == _ANSWER:
+                self.on_answer(venue, oid, rem)
             else:
                 self.on_timer()
 

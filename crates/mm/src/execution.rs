@@ -138,6 +138,16 @@ pub enum ExecEvent {
     },
 }
 
+impl ExecCommand {
+    /// The order an amend or a cancel names (`None` for a new order).
+    pub fn order_id(&self) -> Option<ClientOrderId> {
+        match *self {
+            ExecCommand::Cancel { client_id } | ExecCommand::Amend { client_id, .. } => Some(client_id),
+            ExecCommand::New(_) => None,
+        }
+    }
+}
+
 impl ExecEvent {
     /// The client id the event is about.
     pub fn client_id(&self) -> ClientOrderId {

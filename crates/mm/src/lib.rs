@@ -31,6 +31,7 @@ pub mod fees;
 pub mod fifo_place;
 pub mod fill_model;
 pub mod hedger;
+pub mod in_flight;
 pub mod instrument_map;
 pub mod interlock;
 pub mod l2_book;

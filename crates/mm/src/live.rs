@@ -74,6 +74,7 @@ use crate::execution::{ExecCommand, ExecError, ExecEvent, ExecEvents, Execution,
 use crate::fair_value::UnknownVenueError;
 use crate::fees::FeeSchedule;
 use crate::hedger::{HedgeConfig, HedgeDecision, HedgeVenue, Hedger};
+use crate::in_flight::InFlight;
 use crate::l2_book::BookSide;
 use crate::metrics::pnl::Mark;
 use crate::pricer::Pricer;
@@ -181,6 +182,8 @@ impl ExternalBook {
 pub struct LiveMarketMaker {
     pricer: Pricer,
     orders: QuoteOrders,
+    /// Our venue's ladder's cancels and amends not yet answered ([`crate::in_flight`]).
+    in_flight: InFlight,
     actions: ActionBuffer,
     venue: EngineVenue,
     events: ExecEvents,
@@ -228,6 +231,7 @@ impl LiveMarketMaker {
             sent: Vec::with_capacity(actions.capacity()),
             actions,
             orders: QuoteOrders::new(cfg.first_client_id),
+            in_flight: InFlight::new(),
             venue,
             events: ExecEvents::new(),
             books: vec![book; n],
@@ -385,6 +389,8 @@ impl LiveMarketMaker {
             return Ok(Decision::Held);
         }
         if self.quote_routes.is_empty() {
+            let (bids, asks) = (self.in_flight.lots(Side::Buy), self.in_flight.lots(Side::Sell));
+            self.pricer.quoter_mut().set_in_flight(bids, asks);
             let our_top = self.venue.others_top();
             let our_top = (our_top.bid.qty > 0 || our_top.ask.qty > 0).then_some(our_top);
             let decision = self.pricer.decide(now_ns, self.inventory, our_top, &mut self.actions)?;
@@ -434,6 +440,8 @@ impl LiveMarketMaker {
                     let new = r.orders.command(place);
                     if let (Some(ExecCommand::Cancel { client_id }), Some(ExecCommand::New(request))) = (cancel, new) {
                         r.replace(now_ns, client_id, &request)?;
+                        // The replaced order may fill until the venue confirms it gone.
+                        r.in_flight.on_action(action, client_id, r.quoter.was(side, level as usize));
                         paired |= 1 << j;
                         self.counters.commands += 2;
                         for command in [ExecCommand::Cancel { client_id }, ExecCommand::New(request)] {
@@ -450,6 +458,18 @@ impl LiveMarketMaker {
                 Some(k) => self.quote_routes[k].orders.command(action),
             };
             let Some(command) = command else { continue };
+            // A cancel's or amend's order may fill past what the ladder counts until answered.
+            if let (QuoteAction::Cancel { side, level, .. } | QuoteAction::Amend { side, level, .. }, Some(id)) =
+                (action, command.order_id())
+            {
+                match route {
+                    None => self.in_flight.on_action(action, id, self.pricer.quoter().was(side, level as usize)),
+                    Some(k) => {
+                        let r = &mut self.quote_routes[k];
+                        r.in_flight.on_action(action, id, r.quoter.was(side, level as usize));
+                    }
+                }
+            }
             match route {
                 None => {
                     self.venue.submit(now_ns, &command)?;
@@ -511,9 +531,13 @@ impl LiveMarketMaker {
         Ok(self.events.len())
     }
 
-    /// One event of our venue (`route` `None`) or of quote venue `route`; returns whether to
-    /// requote.
-    fn on_event(&mut self, now_ns: i64, route: Option<usize>, event: ExecEvent) -> Result<bool, LiveError> {
+    /// [`LiveMarketMaker::on_event`] for the ladders' slots.
+    pub(super) fn on_slot_event(
+        &mut self,
+        now_ns: i64,
+        route: Option<usize>,
+        event: ExecEvent,
+    ) -> Result<bool, LiveError> {
         match event {
             ExecEvent::Filled { client_id, fill, open_qty } => {
                 self.counters.fills += 1;
@@ -528,6 +552,7 @@ impl LiveMarketMaker {
                         self.ours_stats.fees += fill.fee;
                         if let Some((side, level)) = self.orders.slot_of(client_id) {
                             self.pricer.on_fill(side, level, fill.qty)?;
+                            self.pricer.quoter_mut().on_still_open(side, level, fill.price, open_qty);
                             if open_qty == 0 {
                                 self.orders.forget(side, level);
                             }
@@ -545,6 +570,7 @@ impl LiveMarketMaker {
                             match r.orders.slot_of(client_id).filter(|_| j == k) {
                                 Some((side, level)) => {
                                     r.quoter.on_fill(side, level, fill.qty)?;
+                                    r.quoter.on_still_open(side, level, fill.price, open_qty);
                                     if open_qty == 0 {
                                         r.orders.forget(side, level);
                                     }

@@ -16,6 +16,10 @@
 //! every other ladder requote (they skew alike), and the inventory limit holds for all of them
 //! together: what the other ladders rest on a side comes out of a ladder's room
 //! ([`Quoter::set_elsewhere`]), as the live market maker's ladders do ([`crate::live`]).
+//! So does every order that may still fill though no slot holds it any more: each ladder
+//! records its cancels and amends until the venue's answer comes back ([`InFlight`],
+//! [`Strategy::on_answer`]), and every ladder's room counts every ladder's record, one venue
+//! alone included ([`Quoter::set_in_flight`]).
 //!
 //! With an [`Interlock`] ([`crate::interlock`]), every reference venue's sync state and top go to
 //! it too (a top change counts as the venue's update), and the timer checks staleness: on a
@@ -25,6 +29,7 @@
 use wintermute_feeds::sync::SyncState;
 
 use crate::config::{PricingConfig, MAX_LEVELS};
+use crate::in_flight::InFlight;
 use crate::interlock::{Interlock, InterlockEvent, InterlockStats, Transition};
 use crate::pricer::Pricer;
 use crate::quote_actions::{ActionBuffer, QuoteAction};
@@ -53,6 +58,7 @@ struct Ladder {
     venue: VenueId,
     quoter: Quoter,
     slots: Slots,
+    in_flight: InFlight,
 }
 
 /// The market maker on the pricing stack (see the module docs).
@@ -62,6 +68,8 @@ pub struct PricedMarketMaker {
     actions: ActionBuffer,
     quote_venue: VenueId,
     slots: Slots,
+    /// The first ladder's cancels and amends not yet answered.
+    in_flight: InFlight,
     /// The other quote venues' ladders, in order.
     more: Vec<Ladder>,
     hedge: Option<HedgeRule>,
@@ -102,13 +110,19 @@ impl PricedMarketMaker {
         let more = quote_venues
             .iter()
             .skip(1)
-            .map(|&venue| Ladder { venue, quoter: pricer.quoter().idle_copy(), slots: [[None; MAX_LEVELS]; 2] })
+            .map(|&venue| Ladder {
+                venue,
+                quoter: pricer.quoter().idle_copy(),
+                slots: [[None; MAX_LEVELS]; 2],
+                in_flight: InFlight::new(),
+            })
             .collect();
         Ok(PricedMarketMaker {
             pricer,
             actions,
             quote_venue,
             slots: [[None; MAX_LEVELS]; 2],
+            in_flight: InFlight::new(),
             more,
             hedge,
             hedge_in_flight: None,
@@ -168,12 +182,13 @@ impl PricedMarketMaker {
             let venue = self.venue(k);
             let top = Some(ctx.top(venue)).filter(|t| t.bid.qty > 0 || t.ask.qty > 0);
             let (now, inventory) = (ctx.now_ns(), ctx.inventory());
-            if !self.more.is_empty() {
-                // One inventory limit for every ladder: the others' resting lots come out of
-                // this one's room.
-                let (bids, asks) = (self.resting_elsewhere(k, Side::Buy), self.resting_elsewhere(k, Side::Sell));
-                self.quoter_mut(k).set_elsewhere(bids, asks);
-            }
+            // One inventory limit for every ladder: the others' resting lots and every order
+            // in flight come out of this one's room.
+            let (bids, asks) = (self.resting_elsewhere(k, Side::Buy), self.resting_elsewhere(k, Side::Sell));
+            let (fly_bids, fly_asks) = (self.in_flight_lots(Side::Buy), self.in_flight_lots(Side::Sell));
+            let quoter = self.quoter_mut(k);
+            quoter.set_elsewhere(bids, asks);
+            quoter.set_in_flight(fly_bids, fly_asks);
             // The buffer is sized for the ladder, so a decision cannot fail.
             let decision = match k {
                 0 => self.pricer.decide(now, inventory, top, &mut self.actions),
@@ -220,6 +235,35 @@ impl PricedMarketMaker {
         }
     }
 
+    fn in_flight_mut(&mut self, k: usize) -> &mut InFlight {
+        match k {
+            0 => &mut self.in_flight,
+            _ => &mut self.more[k - 1].in_flight,
+        }
+    }
+
+    /// Lots on `side` every ladder's cancels and amends in flight may still fill.
+    fn in_flight_lots(&self, side: Side) -> i64 {
+        self.in_flight.lots(side) + self.more.iter().map(|l| l.in_flight.lots(side)).sum::<i64>()
+    }
+
+    /// Applies `f` to every ladder's record; true when it did for any. Order ids are unique
+    /// across venues here, so at most one record holds an id.
+    fn any_in_flight(&mut self, mut f: impl FnMut(&mut InFlight) -> bool) -> bool {
+        let mut any = f(&mut self.in_flight);
+        for l in &mut self.more {
+            any |= f(&mut l.in_flight);
+        }
+        any
+    }
+
+    /// Lots in flight freed: the ladders quoted short because of them quote again.
+    fn room_freed(&mut self) {
+        for k in 0..=self.more.len() {
+            self.quoter_mut(k).on_room_freed();
+        }
+    }
+
     /// Lots resting on `side` in every ladder but `k`'s.
     fn resting_elsewhere(&self, k: usize, side: Side) -> i64 {
         (0..=self.more.len()).filter(|&j| j != k).map(|j| self.quoter(j).resting_lots(side)).sum()
@@ -239,11 +283,19 @@ impl PricedMarketMaker {
                 QuoteAction::Amend { side, level, qty, .. } => {
                     if let Some(id) = slots[side_index(side)][level as usize] {
                         ctx.amend(venue, id, qty);
+                        if ctx.answers_commands() {
+                            let was = self.quoter(k).was(side, level as usize);
+                            self.in_flight_mut(k).on_action(action, id, was);
+                        }
                     }
                 }
                 QuoteAction::Cancel { side, level, .. } => {
                     if let Some(id) = slots[side_index(side)][level as usize].take() {
                         ctx.cancel(venue, id);
+                        if ctx.answers_commands() {
+                            let was = self.quoter(k).was(side, level as usize);
+                            self.in_flight_mut(k).on_action(action, id, was);
+                        }
                     }
                 }
             }
@@ -320,6 +372,8 @@ impl Strategy for PricedMarketMaker {
         } else if let Some((k, side, level)) = self.slot_of(fill.order_id) {
             // The level exists: it came from this quoter.
             let _ = self.quoter_mut(k).on_fill(side, level, fill.qty);
+            // An amend down not yet arrived: the order still rests what the venue says.
+            self.quoter_mut(k).on_still_open(side, level, fill.price, remaining);
             if remaining == 0 {
                 self.slots_mut(k)[side_index(side)][level] = None;
             }
@@ -327,6 +381,10 @@ impl Strategy for PricedMarketMaker {
             for j in (0..=self.more.len()).filter(|&j| j != k) {
                 self.quoter_mut(j).on_inventory_change();
             }
+        }
+        let (id, qty) = (fill.order_id, fill.qty);
+        if self.any_in_flight(|f| f.on_fill(id, qty)) {
+            self.room_freed();
         }
         self.decide(ctx);
     }
@@ -337,8 +395,36 @@ impl Strategy for PricedMarketMaker {
         } else if let Some((k, side, level)) = self.slot_of(order_id) {
             self.quoter_mut(k).on_order_gone(side, level);
             self.slots_mut(k)[side_index(side)][level] = None;
+            self.room_freed();
+        } else if self.any_in_flight(|f| f.on_gone(order_id)) {
+            self.room_freed();
         }
         self.decide(ctx);
+    }
+
+    fn on_answer<C: Context>(&mut self, ctx: &mut C, _venue: VenueId, order_id: u64, open_qty: i64) {
+        let mut freed = self.any_in_flight(|f| f.on_answer(order_id));
+        if open_qty == 0 {
+            // Gone: nothing of it fills any more, whatever else is still on its way to it.
+            freed |= self.any_in_flight(|f| f.on_gone(order_id));
+        }
+        if let Some((k, side, level)) = self.slot_of(order_id) {
+            if open_qty > 0 {
+                // An amend's answer: the slot rests what the venue says, once no other amend
+                // of it is on its way (the record counts the larger until then).
+                if !self.any_in_flight(|f| f.holds(order_id)) {
+                    self.quoter_mut(k).on_amended(side, level, open_qty);
+                }
+            } else {
+                self.quoter_mut(k).on_order_gone(side, level);
+                self.slots_mut(k)[side_index(side)][level] = None;
+                freed = true;
+            }
+        }
+        if freed {
+            self.room_freed();
+            self.decide(ctx);
+        }
     }
 
     fn on_timer<C: Context>(&mut self, ctx: &mut C) {

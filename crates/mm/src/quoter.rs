@@ -21,7 +21,15 @@
 //!    With several ladders on one inventory (one per quote venue), what the other ladders have
 //!    resting on a side ([`Quoter::set_elsewhere`]) is taken from that side's room first, so the
 //!    inventory plus every venue's resting bids stays within `max_inventory_lots` (and the
-//!    asks likewise).
+//!    asks likewise). What may still fill though no ladder counts it any more — orders canceled
+//!    (or amended down) and not yet confirmed, on any ladder, this one's included
+//!    ([`Quoter::set_in_flight`], [`crate::in_flight`]) — is taken from the room too.
+//! 7. **Nothing new past the limit while the old may fill**: a slot whose price moves is
+//!    cancelled, but until the venue confirms it the old order may still fill, so the places and
+//!    the amends up of one decision add at most the room less what this ladder rested before it
+//!    (levels best first; a place is cut to what is left, or not sent). A ladder cut short by
+//!    orders in flight quotes the rest once they are confirmed gone
+//!    ([`Quoter::on_room_freed`]: a [`RequoteReason::RoomFreed`]).
 //!
 //! ## No flicker
 //! The ladder is recomputed only when one of these holds (the [`RequoteReason`]):
@@ -65,6 +73,9 @@ pub enum RequoteReason {
     FairValueMoved,
     /// The requote timer expired.
     Timer,
+    /// Orders in flight that had cut this ladder short were confirmed gone
+    /// ([`Quoter::on_room_freed`]).
+    RoomFreed,
 }
 
 /// What one [`Quoter::decide`] did.
@@ -162,6 +173,15 @@ pub struct Quoter {
     /// Lots the other ladders on the same inventory have resting, bids and asks
     /// ([`Quoter::set_elsewhere`]): taken from each side's room.
     elsewhere: [i64; 2],
+    /// Lots canceled or amended away on any ladder and not yet confirmed, bids and asks
+    /// ([`Quoter::set_in_flight`]): taken from each side's room.
+    in_flight: [i64; 2],
+    /// Each side's room at the last requote.
+    room: [i64; 2],
+    /// What rested in each slot before the last decision's actions (lots; 0: empty).
+    was: [[i64; MAX_LEVELS]; 2],
+    /// A side quoted short of its ladder while lots were in flight: requote once freed.
+    starved: [bool; 2],
 }
 
 impl Quoter {
@@ -186,6 +206,10 @@ impl Quoter {
             last_requote_ns: 0,
             slot_event: None,
             elsewhere: [0; 2],
+            in_flight: [0; 2],
+            room: [0; 2],
+            was: [[0; MAX_LEVELS]; 2],
+            starved: [false; 2],
         })
     }
 
@@ -199,6 +223,10 @@ impl Quoter {
             last_requote_ns: 0,
             slot_event: None,
             elsewhere: [0; 2],
+            in_flight: [0; 2],
+            room: [0; 2],
+            was: [[0; MAX_LEVELS]; 2],
+            starved: [false; 2],
             ..self.clone()
         }
     }
@@ -211,6 +239,29 @@ impl Quoter {
     /// inventory and the filled ladder's resting lots alike).
     pub fn set_elsewhere(&mut self, bid_lots: i64, ask_lots: i64) {
         self.elsewhere = [bid_lots.max(0), ask_lots.max(0)];
+    }
+
+    /// The lots that may still fill though no ladder's slots count them any more — orders
+    /// canceled, or amended down, and not yet confirmed, on every ladder of the inventory this
+    /// one's included ([`crate::in_flight::InFlight::lots`]), bids and asks: taken from the room
+    /// as [`Quoter::set_elsewhere`]'s are (module docs, steps 6 and 7).
+    pub fn set_in_flight(&mut self, bid_lots: i64, ask_lots: i64) {
+        self.in_flight = [bid_lots.max(0), ask_lots.max(0)];
+    }
+
+    /// Lots in flight were confirmed gone (a cancel's or an amend's answer): when a side was
+    /// quoted short while lots were in flight, the next decision requotes
+    /// ([`RequoteReason::RoomFreed`]); otherwise nothing changes.
+    pub fn on_room_freed(&mut self) {
+        if self.last_fair_value.is_some() && (self.starved[0] || self.starved[1]) {
+            self.slot_event.get_or_insert(RequoteReason::RoomFreed);
+        }
+    }
+
+    /// Lots a slot rested before the last decision's actions (0: empty): what a cancel or an
+    /// amend of that decision took away from the slot, for [`crate::in_flight::InFlight`].
+    pub fn was(&self, side: Side, level: usize) -> i64 {
+        self.was[side_index(side)].get(level).copied().unwrap_or(0)
     }
 
     /// Lots resting on one side of this ladder (as the quoter believes).
@@ -262,6 +313,17 @@ impl Quoter {
         let changed = l.qty != open_qty;
         l.qty = open_qty;
         changed
+    }
+
+    /// Reports that a slot's order still has `open_qty` lots open at `price` after a fill (the
+    /// venue's count): a slot the fill emptied (an amend down still on its way) rests them again,
+    /// so that they count until the order is canceled or filled. Otherwise nothing changes.
+    pub fn on_still_open(&mut self, side: Side, level: usize, price: i64, open_qty: i64) {
+        if let Some(slot @ None) = self.resting[side_index(side)].get_mut(level) {
+            if open_qty > 0 {
+                *slot = Some(Level { price, qty: open_qty });
+            }
+        }
     }
 
     /// Reports that a slot's order is gone without a fill (rejected, expired, cancelled by
@@ -333,6 +395,8 @@ impl Quoter {
 
     /// Cancels every resting slot into `out` (whose capacity was checked).
     fn cancel_all(&mut self, out: &mut ActionBuffer) {
+        self.remember_was();
+        self.starved = [false; 2];
         for side in SIDES {
             for level in 0..self.levels {
                 if let Some(l) = self.resting[side_index(side)][level].take() {
@@ -377,7 +441,14 @@ impl Quoter {
             self.max_inventory.saturating_sub(inventory).saturating_sub(self.elsewhere[0]),
             self.max_inventory.saturating_add(inventory).saturating_sub(self.elsewhere[1]),
         ];
-        for (s, mut room) in rooms.into_iter().enumerate() {
+        let full: i64 = self.sizes[..self.levels].iter().sum();
+        for (s, room) in rooms.into_iter().enumerate() {
+            let room = room.saturating_sub(self.in_flight[s]);
+            self.room[s] = room;
+            // Cut short while lots are in flight: quote the rest once they are gone.
+            self.starved[s] = self.in_flight[s] > 0 && room < full;
+        }
+        for (s, mut room) in self.room.into_iter().enumerate() {
             for level in 0..MAX_LEVELS {
                 let offset = (level as i64).saturating_mul(self.spacing);
                 let price = if s == 0 { bid.saturating_sub(offset) } else { ask.saturating_add(offset) };
@@ -389,8 +460,23 @@ impl Quoter {
         true
     }
 
-    /// Emits the actions that move `resting` onto `target`, cancels first, and applies them.
+    /// Copies what rests in each slot into `was`.
+    fn remember_was(&mut self) {
+        for (was, resting) in self.was.iter_mut().zip(&self.resting) {
+            for (w, r) in was.iter_mut().zip(resting) {
+                *w = r.map_or(0, |l| l.qty);
+            }
+        }
+    }
+
+    /// Emits the actions that move `resting` onto `target`, cancels first, and applies them;
+    /// the places and amends up add at most the room less what rested before (step 7).
     fn emit_diff(&mut self, out: &mut ActionBuffer) {
+        self.remember_was();
+        let mut budget = [0; 2];
+        for (s, b) in budget.iter_mut().enumerate() {
+            *b = self.room[s].saturating_sub(self.was[s][..self.levels].iter().sum()).max(0);
+        }
         for side in SIDES {
             let s = side_index(side);
             for level in 0..self.levels {
@@ -406,16 +492,27 @@ impl Quoter {
             let s = side_index(side);
             for level in 0..self.levels {
                 let lv = level as u8;
-                match (self.resting[s][level], self.target[s][level]) {
-                    (None, Some(t)) => {
-                        let _ = out.push(QuoteAction::Place { side, level: lv, price: t.price, qty: t.qty });
+                let (resting, target) = (self.resting[s][level], self.target[s][level]);
+                // What the slot may add now: its old order may still fill until confirmed.
+                let had = resting.map_or(0, |r| r.qty);
+                let qty = target.map(|t| t.qty.min(had.max(0) + budget[s]));
+                if let Some(q) = qty {
+                    budget[s] -= (q - had).max(0);
+                    self.starved[s] |= target.is_some_and(|t| q < t.qty);
+                }
+                match (resting, target, qty) {
+                    (None, Some(t), Some(q)) if q > 0 => {
+                        let _ = out.push(QuoteAction::Place { side, level: lv, price: t.price, qty: q });
                     }
-                    (Some(r), Some(t)) if r.qty != t.qty => {
-                        let _ = out.push(QuoteAction::Amend { side, level: lv, price: t.price, qty: t.qty });
+                    (Some(r), Some(t), Some(q)) if r.qty != q => {
+                        let _ = out.push(QuoteAction::Amend { side, level: lv, price: t.price, qty: q });
                     }
                     _ => {}
                 }
-                self.resting[s][level] = self.target[s][level];
+                self.resting[s][level] = match (target, qty) {
+                    (Some(t), Some(q)) if q > 0 => Some(Level { price: t.price, qty: q }),
+                    _ => None,
+                };
             }
         }
     }

@@ -9,6 +9,7 @@
 //! | [`Strategy::on_trade`] | a public trade printed on a venue |
 //! | [`Strategy::on_fill`] | one of our orders was filled (partly or fully) |
 //! | [`Strategy::on_order_gone`] | one of our orders left the book without our asking (rejected, filled) |
+//! | [`Strategy::on_answer`] | the venue's answer to one of our cancels or amends reached us |
 //! | [`Strategy::on_timer`] | the periodic timer fired |
 //!
 //! The strategy never learns where its events come from: the backtester
@@ -109,6 +110,11 @@ pub trait Context {
     fn next_order_id(&self) -> Option<u64> {
         None
     }
+    /// Whether the driver tells the strategy the answers to its cancels and amends
+    /// ([`Strategy::on_answer`]); `false` by default (a strategy must then not wait for them).
+    fn answers_commands(&self) -> bool {
+        false
+    }
 }
 
 /// A market-making strategy. Every callback has a default that does nothing.
@@ -132,6 +138,18 @@ pub trait Strategy {
     fn on_fill<C: Context>(&mut self, _ctx: &mut C, _fill: &Fill, _remaining: i64) {}
     /// One of our orders left the book without a cancel of ours (rejected, or fully filled).
     fn on_order_gone<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, _order_id: u64) {}
+    /// The venue's answer to a cancel or an amend of ours for `order_id` reached us: the order
+    /// had `open_qty` lots open once the command took effect (0: gone), and fills at most those
+    /// from now on. The fills it had before are reported first. Until then a canceled order may
+    /// still fill, and an amended one up to the larger of its old and new quantity (the one
+    /// inventory limit counts them, [`crate::in_flight`]). Called only when
+    /// [`Strategy::wants_answers`].
+    fn on_answer<C: Context>(&mut self, _ctx: &mut C, _venue: VenueId, _order_id: u64, _open_qty: i64) {}
+    /// Whether the strategy is to be told the answers ([`Strategy::on_answer`]): by default
+    /// when it is not batched (a batched one whose sink takes them says so).
+    fn wants_answers(&self) -> bool {
+        !Self::BATCHED
+    }
     /// The periodic timer fired.
     fn on_timer<C: Context>(&mut self, _ctx: &mut C) {}
     /// The strategy's fair value at `now_ns`, ticks, if it has one: the reference of the

@@ -137,7 +137,7 @@ struct Joiner {
     fail_at: Option<usize>,
     wrong_id: bool,
     zero_qty: bool,
-    seen: [usize; 5],
+    seen: [usize; 6],
 }
 
 impl BatchSink for Joiner {
@@ -156,6 +156,7 @@ impl BatchSink for Joiner {
                 StrategyEvent::Fill { .. } => 2,
                 StrategyEvent::OrderGone { .. } => 3,
                 StrategyEvent::Timer => 4,
+                StrategyEvent::Answer { .. } => 5,
             };
             self.seen[kind] += 1;
             match e {
@@ -201,7 +202,8 @@ fn a_sink_sees_every_kind_of_event_and_its_orders_reach_our_venue() {
     let (result, strategy) = run_joiner(Joiner::default());
     assert!(strategy.failure().is_none());
     let seen = strategy.sink().seen;
-    assert!(seen.iter().all(|&n| n > 0), "book, trade, fill, order gone, timer: {seen:?}");
+    // No answers: this sink does not take them.
+    assert!(seen[..5].iter().all(|&n| n > 0) && seen[5] == 0, "book, trade, fill, order gone, timer, answer: {seen:?}");
     let s = &result.summary;
     assert!(s.orders > 100 && s.cancels > 100, "{} orders {} cancels", s.orders, s.cancels);
     assert!(s.fills > 0, "a buy at the bid gets hit by the takers");

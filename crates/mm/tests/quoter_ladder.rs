@@ -302,3 +302,36 @@ fn an_amended_quantity_the_venue_reports_is_what_the_slot_rests_and_the_next_req
     assert_eq!(q.decide(&ctx(2000 * MS, 100.0, 0), &model, &mut out), Ok(Decision::Requoted(RequoteReason::Timer)));
     assert_eq!(out.as_slice(), [QuoteAction::Amend { side: BUY, level: 0, price: 98, qty: 10 }]);
 }
+
+#[test]
+fn a_moved_quote_waits_for_its_cancel_at_the_limit_and_comes_back_when_it_is_confirmed() {
+    // One level of 10 lots, a limit of 10: moving the bid cancels the old one, but until the
+    // venue confirms the cancel the old bid may still fill, so no new bid yet.
+    let mut cfg = quoting(1, &[10]);
+    cfg.max_inventory_lots = 10;
+    let mut q = Quoter::new(&cfg).unwrap();
+    let model = fixed(2.0, 0.0);
+    let mut out = ActionBuffer::for_levels(1);
+    q.decide(&ctx(0, 100.0, 0), &model, &mut out).unwrap();
+    assert_eq!(out.as_slice(), [place(Side::Buy, 0, 98, 10), place(Side::Sell, 0, 102, 10)]);
+    q.decide(&ctx(MS, 105.0, 0), &model, &mut out).unwrap();
+    assert_eq!(out.as_slice(), [cancel(Side::Buy, 0, 98), cancel(Side::Sell, 0, 102)]);
+    assert_eq!((q.was(Side::Buy, 0), q.resting(Side::Buy, 0)), (10, None));
+    // The canceled orders are in flight (what `InFlight` records); nothing to do until then.
+    q.set_in_flight(10, 10);
+    q.on_room_freed();
+    assert_eq!(q.decide(&ctx(2 * MS, 105.0, 0), &model, &mut out), Ok(Decision::Requoted(RequoteReason::RoomFreed)));
+    assert!(out.is_empty(), "{:?}", out.as_slice());
+    // The bid's cancel is confirmed: the bid comes back, the ask still waits.
+    q.set_in_flight(0, 10);
+    q.on_room_freed();
+    assert_eq!(q.decide(&ctx(3 * MS, 105.0, 0), &model, &mut out), Ok(Decision::Requoted(RequoteReason::RoomFreed)));
+    assert_eq!(out.as_slice(), [place(Side::Buy, 0, 103, 10)]);
+    q.set_in_flight(0, 0);
+    q.on_room_freed();
+    q.decide(&ctx(4 * MS, 105.0, 0), &model, &mut out).unwrap();
+    assert_eq!(out.as_slice(), [place(Side::Sell, 0, 107, 10)]);
+    // Nothing cut any more: a freed room is no trigger.
+    q.on_room_freed();
+    assert_eq!(q.decide(&ctx(5 * MS, 105.0, 0), &model, &mut out), Ok(Decision::Held));
+}

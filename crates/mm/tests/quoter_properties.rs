@@ -2,6 +2,7 @@
 //! and requote sequences: the rules of `quoter.rs`'s module docs, checked as invariants.
 
 use proptest::prelude::*;
+use proptest::test_runner::FileFailurePersistence;
 use wintermute_mm::config::QuotingConfig;
 use wintermute_mm::models::{AvellanedaStoikov, FixedSpread, Glft, Intensity, QuoteModel};
 use wintermute_mm::quote_actions::{ActionBuffer, QuoteAction};
@@ -32,7 +33,14 @@ fn config(levels: usize) -> QuotingConfig {
     }
 }
 
+const REGRESSIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/proptest-regressions/quoter_properties.txt");
+
 proptest! {
+    #![proptest_config(ProptestConfig {
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
+        ..ProptestConfig::default()
+    })]
+
     #[test]
     fn every_ladder_rests_on_the_right_side_of_the_fair_value_in_order_and_within_the_inventory_limit(
         model in model_strategy(),

@@ -27,6 +27,8 @@ use crate::errors::{Error, Result};
 pub(crate) struct PythonSink<P: Borrow<Py<PyAny>>> {
     strategy: P,
     words: Vec<i64>,
+    /// Whether the driver answers cancels and amends (handed to `_on_batch`).
+    answered: bool,
     /// An exception `fair_value` raised (it cannot fail the run itself): raised by the next
     /// batch, or after the run.
     fair_value_error: RefCell<Option<PyErr>>,
@@ -35,7 +37,7 @@ pub(crate) struct PythonSink<P: Borrow<Py<PyAny>>> {
 impl<P: Borrow<Py<PyAny>>> PythonSink<P> {
     /// A sink calling `strategy`'s `_on_batch`.
     pub(crate) fn new(strategy: P) -> Self {
-        PythonSink { strategy, words: Vec::new(), fair_value_error: RefCell::new(None) }
+        PythonSink { strategy, words: Vec::new(), answered: false, fair_value_error: RefCell::new(None) }
     }
 }
 
@@ -51,6 +53,14 @@ impl BatchSink for LivePythonSink {
             Python::attach(|py| PyErr::from(e).value(py).repr().map_or_else(|_| "?".into(), |r| r.to_string()))
         })
     }
+
+    fn takes_answers(&self) -> bool {
+        self.0.takes_answers()
+    }
+
+    fn set_answered(&mut self, answered: bool) {
+        self.0.set_answered(answered);
+    }
 }
 
 impl<P: Borrow<Py<PyAny>>> BatchSink for PythonSink<P> {
@@ -64,7 +74,8 @@ impl<P: Borrow<Py<PyAny>>> BatchSink for PythonSink<P> {
         Python::attach(|py| {
             let rows = PyArray1::from_slice(py, &self.words).reshape([batch.events.len(), EVENT_WORDS])?;
             let strategy = self.strategy.borrow().bind(py);
-            let commands = strategy.call_method1(intern!(py, "_on_batch"), (rows, batch.next_order_id))?;
+            let commands =
+                strategy.call_method1(intern!(py, "_on_batch"), (rows, batch.next_order_id, self.answered))?;
             if commands.is_none() {
                 return Ok(());
             }
@@ -82,6 +93,14 @@ impl<P: Borrow<Py<PyAny>>> BatchSink for PythonSink<P> {
                 None
             })
         })
+    }
+
+    fn takes_answers(&self) -> bool {
+        true
+    }
+
+    fn set_answered(&mut self, answered: bool) {
+        self.answered = answered;
     }
 }
 

@@ -41,7 +41,9 @@ use crate::sim_venue::SimVenue;
 use crate::strategy::{PublicTrade, Stamp, Strategy};
 use crate::types::{Fill, Level, Side, Top, VenueId};
 
+mod answers;
 mod context;
+mod order_fills;
 mod sample;
 
 #[derive(Debug, Clone, Copy)]
@@ -61,6 +63,8 @@ enum Cmd {
         venue: VenueId,
         id: u64,
         qty: i64,
+        /// The step it was decided at: the fills told by then are the ones it knew of.
+        step: u64,
     },
     Cancel {
         venue: VenueId,
@@ -75,6 +79,8 @@ enum Action {
     SeeTrade(PublicTrade),
     SeeFill(Fill, i64),
     SeeGone(VenueId, u64),
+    /// The answer to a cancel or amend of ours.
+    SeeAnswer(VenueId, u64, i64),
     Act,
     Timer,
     Sample,
@@ -190,6 +196,12 @@ pub struct Sim<'t> {
     /// Each quote venue's last `bid + ask` (0 before it was two-sided; the first is `rec.mark2`).
     venue_mark2: Vec<i64>,
     inventory_seen: i64,
+    /// When the last fill booked so far reaches us: a cancel's or amend's answer comes after.
+    fills_seen_by: i64,
+    /// Whether the strategy is told the answers to its cancels and amends.
+    answers: bool,
+    /// Our orders' fills booked and told, for the amends ([`order_fills`]).
+    order_fills: order_fills::OrderFills,
     next_id: u64,
     outcome: Outcome,
     /// While an IOC arrives: the mark it was decided at.
@@ -241,6 +253,9 @@ impl<'t> Sim<'t> {
             venue_mark2: vec![0; q],
             quote_venues,
             inventory_seen: 0,
+            fills_seen_by: timing.start_ns,
+            order_fills: order_fills::OrderFills::default(),
+            answers: false,
             next_id: OUR_FIRST_ID,
             outcome: Outcome::default(),
             decision: None,
@@ -324,6 +339,7 @@ impl<'t> Sim<'t> {
         let events = &self.tape.events;
         let order = &self.tape.recv_order;
         let span = (self.timing.end_ns - self.timing.start_ns).max(1) as f64;
+        self.answers = strategy.wants_answers();
         loop {
             let te = events.get(self.xi).map_or(i64::MAX, |e| e.ts_exch);
             let tr = order.get(self.ri).map_or(i64::MAX, |&i| events[i as usize].ts_recv);
@@ -529,7 +545,12 @@ impl<'t> Sim<'t> {
     fn action<S: Strategy>(&mut self, action: Action, strategy: &mut S) {
         if matches!(
             action,
-            Action::SeeOurTop(_) | Action::SeeTrade(_) | Action::SeeFill(..) | Action::SeeGone(..) | Action::Timer
+            Action::SeeOurTop(_)
+                | Action::SeeTrade(_)
+                | Action::SeeFill(..)
+                | Action::SeeGone(..)
+                | Action::SeeAnswer(..)
+                | Action::Timer
         ) {
             self.open_batch::<S>();
         }
@@ -542,9 +563,14 @@ impl<'t> Sim<'t> {
             Action::SeeTrade(trade) => strategy.on_trade(self, &trade),
             Action::SeeFill(fill, remaining) => {
                 self.inventory_seen += if fill.side == Side::Buy { fill.qty } else { -fill.qty };
+                match remaining {
+                    0 => self.order_fills.forget(fill.order_id),
+                    _ => self.order_fills.told(fill.order_id, fill.qty, self.rec.counters.loop_events),
+                }
                 strategy.on_fill(self, &fill, remaining);
             }
             Action::SeeGone(venue, id) => strategy.on_order_gone(self, venue, id),
+            Action::SeeAnswer(venue, id, open) => strategy.on_answer(self, venue, id, open),
             Action::Act => {
                 if let Some(ours) = self.ours.as_mut() {
                     let mut out = std::mem::take(&mut self.outcome);
@@ -590,24 +616,31 @@ impl<'t> Sim<'t> {
                 }
                 self.decision = None;
             }
-            Cmd::Amend { venue, id, qty } => match venue {
-                VenueId::Ours => self.with_ours(None, |o, out| o.amend(id, qty, out)),
-                VenueId::External(v) => {
-                    // An order already gone cannot be amended: the venue's refusal changes nothing.
-                    if self.submit_ext(v as usize, &ExecCommand::Amend { client_id: id, new_qty: qty }) {
-                        self.poll_ext(v as usize, self.timing.order_ns, None);
+            Cmd::Amend { venue, id, qty, step } => {
+                // The venue amends the order's total quantity: the fills the strategy had not
+                // been told of when it decided come off the open quantity it asked for; none
+                // left, the amend cancels the order ([`order_fills`]).
+                let qty = qty - self.order_fills.unseen(id, step);
+                if qty <= 0 {
+                    self.cancel_now(venue, id);
+                    self.answer(venue, id);
+                    return;
+                }
+                match venue {
+                    VenueId::Ours => self.with_ours(None, |o, out| o.amend(id, qty, out)),
+                    VenueId::External(v) => {
+                        // An order already gone cannot be amended: the venue's refusal changes nothing.
+                        if self.submit_ext(v as usize, &ExecCommand::Amend { client_id: id, new_qty: qty }) {
+                            self.poll_ext(v as usize, self.timing.order_ns, None);
+                        }
                     }
                 }
-            },
-            Cmd::Cancel { venue, id } => match venue {
-                VenueId::Ours => self.with_ours(None, |o, out| o.cancel(id, out)),
-                VenueId::External(v) => {
-                    self.ext_ahead.retain(|&(o, _)| o != id);
-                    if self.submit_ext(v as usize, &ExecCommand::Cancel { client_id: id }) {
-                        self.poll_ext(v as usize, self.timing.order_ns, None);
-                    }
-                }
-            },
+                self.answer(venue, id);
+            }
+            Cmd::Cancel { venue, id } => {
+                self.cancel_now(venue, id);
+                self.answer(venue, id);
+            }
         }
     }
 
@@ -727,6 +760,8 @@ impl<'t> Sim<'t> {
         self.rec.fills.push(FillRecord { fill, mark2: self.rec.mark2, queue_ahead: f.queue_ahead });
         self.mix(venue_code(venue) ^ f.order_id << 8);
         self.mix(f.price as u64 ^ (f.qty as u64) << 32 ^ (f.side as u64) << 62);
+        self.fills_seen_by = self.fills_seen_by.max(self.now + delay);
+        self.order_fills.booked(f.order_id, f.qty);
         self.schedule(self.now + delay, Action::SeeFill(fill, f.remaining));
     }
 

@@ -51,6 +51,16 @@ pub enum StrategyEvent {
     },
     /// The periodic timer fired.
     Timer,
+    /// The answer to a cancel or amend of ours ([`crate::strategy::Strategy::on_answer`]); only
+    /// for a sink that takes them ([`super::BatchSink::takes_answers`]).
+    Answer {
+        /// Where the order was.
+        venue: VenueId,
+        /// Its id.
+        order_id: u64,
+        /// Its open lots once the command took effect.
+        open_qty: i64,
+    },
 }
 
 /// `kind` of a top-of-book change.
@@ -63,13 +73,18 @@ pub const KIND_FILL: i64 = 2;
 pub const KIND_ORDER_GONE: i64 = 3;
 /// `kind` of a timer tick.
 pub const KIND_TIMER: i64 = 4;
+/// `kind` of the answer to a cancel or amend (handed only to a sink that takes answers,
+/// [`super::BatchSink::takes_answers`]): `order_id` and its open lots once the command took
+/// effect in `remaining` (0: gone).
+pub const KIND_ANSWER: i64 = 5;
 /// The kinds by name, as Python reads them.
-pub const EVENT_KINDS: [(&str, i64); 5] = [
+pub const EVENT_KINDS: [(&str, i64); 6] = [
     ("book", KIND_BOOK),
     ("trade", KIND_TRADE),
     ("fill", KIND_FILL),
     ("order_gone", KIND_ORDER_GONE),
     ("timer", KIND_TIMER),
+    ("answer", KIND_ANSWER),
 ];
 
 /// `venue` of our own venue (an external venue is its index, from 0).
@@ -221,6 +236,13 @@ impl StrategyEvent {
                 w[0] = KIND_TIMER;
                 w[1] = VENUE_OURS;
                 w[3] = ts_ns;
+            }
+            StrategyEvent::Answer { venue, order_id, open_qty } => {
+                w[0] = KIND_ANSWER;
+                w[1] = venue_code(venue);
+                w[3] = ts_ns;
+                w[4] = id_word(order_id)?;
+                w[8] = open_qty;
             }
         }
         Ok(w)

@@ -71,6 +71,14 @@ pub trait BatchSink {
     fn fair_value(&self, _now_ns: i64) -> Option<f64> {
         None
     }
+    /// Whether the sink takes the answers to its cancels and amends
+    /// ([`StrategyEvent::Answer`]); `false` by default.
+    fn takes_answers(&self) -> bool {
+        false
+    }
+    /// Whether the driver answers cancels and amends ([`Context::answers_commands`]), told
+    /// before each batch.
+    fn set_answered(&mut self, _answered: bool) {}
 }
 
 /// Why a [`BatchedStrategy`] halted.
@@ -160,6 +168,7 @@ impl<K: BatchSink> BatchedStrategy<K> {
             return;
         }
         self.out.clear();
+        self.sink.set_answered(ctx.answers_commands());
         let batch = Batch { events: &self.events, stamps: &self.stamps, next_order_id: ctx.next_order_id() };
         let result = self.sink.on_batch(&batch, &mut self.out);
         self.stats.batches += 1;
@@ -237,6 +246,16 @@ impl<K: BatchSink> Strategy for BatchedStrategy<K> {
 
     fn on_timer<C: Context>(&mut self, ctx: &mut C) {
         self.push(ctx, StrategyEvent::Timer);
+    }
+
+    fn wants_answers(&self) -> bool {
+        self.sink.takes_answers()
+    }
+
+    fn on_answer<C: Context>(&mut self, ctx: &mut C, venue: VenueId, order_id: u64, open_qty: i64) {
+        if self.sink.takes_answers() {
+            self.push(ctx, StrategyEvent::Answer { venue, order_id, open_qty });
+        }
     }
 
     fn on_batch_end<C: Context>(&mut self, ctx: &mut C) {

@@ -48,12 +48,14 @@ impl View {
 pub struct PerEvent<S> {
     strategy: S,
     view: View,
+    /// Whether the driver answers cancels and amends.
+    answered: bool,
 }
 
 impl<S: Strategy> PerEvent<S> {
     /// Wraps `strategy`.
     pub fn new(strategy: S) -> Self {
-        PerEvent { strategy, view: View::default() }
+        PerEvent { strategy, view: View::default(), answered: false }
     }
 
     /// The strategy.
@@ -69,6 +71,7 @@ struct Replay<'a> {
     index: usize,
     next_id: &'a mut u64,
     out: &'a mut CommandBuffer,
+    answered: bool,
 }
 
 impl Replay<'_> {
@@ -116,6 +119,9 @@ impl Context for Replay<'_> {
     fn next_order_id(&self) -> Option<u64> {
         Some(*self.next_id)
     }
+    fn answers_commands(&self) -> bool {
+        self.answered
+    }
 }
 
 impl<S: Strategy> BatchSink for PerEvent<S> {
@@ -129,7 +135,8 @@ impl<S: Strategy> BatchSink for PerEvent<S> {
                 StrategyEvent::Fill { position, .. } => self.view.position = position,
                 _ => {}
             }
-            let ctx = &mut Replay { view: &self.view, stamp, index, next_id: &mut next_id, out };
+            let answered = self.answered;
+            let ctx = &mut Replay { view: &self.view, stamp, index, next_id: &mut next_id, out, answered };
             let s = &mut self.strategy;
             match *event {
                 StrategyEvent::Book { venue, top, .. } => s.on_book(ctx, venue, &top),
@@ -137,6 +144,7 @@ impl<S: Strategy> BatchSink for PerEvent<S> {
                 StrategyEvent::Fill { fill, remaining, .. } => s.on_fill(ctx, &fill, remaining),
                 StrategyEvent::OrderGone { venue, order_id } => s.on_order_gone(ctx, venue, order_id),
                 StrategyEvent::Timer => s.on_timer(ctx),
+                StrategyEvent::Answer { venue, order_id, open_qty } => s.on_answer(ctx, venue, order_id, open_qty),
             }
         }
         Ok(())
@@ -144,5 +152,13 @@ impl<S: Strategy> BatchSink for PerEvent<S> {
 
     fn fair_value(&self, now_ns: i64) -> Option<f64> {
         self.strategy.fair_value(now_ns)
+    }
+
+    fn takes_answers(&self) -> bool {
+        true
+    }
+
+    fn set_answered(&mut self, answered: bool) {
+        self.answered = answered;
     }
 }

@@ -2,6 +2,8 @@
 //! venue's beside them, and each quote venue's, under the one inventory limit.
 
 use super::{LiveError, LiveMarketMaker};
+use crate::execution::ExecEvent;
+use crate::in_flight::InFlight;
 use crate::quoter::Decision;
 use crate::types::Side;
 
@@ -22,7 +24,9 @@ impl LiveMarketMaker {
     pub(super) fn decide_ours(&mut self, now_ns: i64) -> Result<Decision, LiveError> {
         // The inventory limit holds for every venue's ladder together.
         let (bids, asks) = (self.resting_elsewhere(None, Side::Buy), self.resting_elsewhere(None, Side::Sell));
+        let (fly_bids, fly_asks) = (self.in_flight_lots(Side::Buy), self.in_flight_lots(Side::Sell));
         self.pricer.quoter_mut().set_elsewhere(bids, asks);
+        self.pricer.quoter_mut().set_in_flight(fly_bids, fly_asks);
         let our_top = self.venue.others_top();
         let our_top = (our_top.bid.qty > 0 || our_top.ask.qty > 0).then_some(our_top);
         let d = self.pricer.decide(now_ns, self.inventory, our_top, &mut self.actions)?;
@@ -39,10 +43,12 @@ impl LiveMarketMaker {
             return Ok(Decision::Held);
         }
         // The inventory limit holds for every venue's ladder together: what the others have
-        // resting comes out of this one's room.
+        // resting, and every order in flight, comes out of this one's room.
         let (bids, asks) = (self.resting_elsewhere(Some(k), Side::Buy), self.resting_elsewhere(Some(k), Side::Sell));
+        let (fly_bids, fly_asks) = (self.in_flight_lots(Side::Buy), self.in_flight_lots(Side::Sell));
         let r = &mut self.quote_routes[k];
         r.quoter.set_elsewhere(bids, asks);
+        r.quoter.set_in_flight(fly_bids, fly_asks);
         let top = Some(r.top).filter(|t| t.bid.qty > 0 || t.ask.qty > 0);
         let d = self.pricer.decide_with(&mut r.quoter, now_ns, self.inventory, top, &mut self.actions)?;
         if let Decision::Requoted(_) = d {
@@ -50,5 +56,44 @@ impl LiveMarketMaker {
         }
         self.send(now_ns, Some(k))?;
         Ok(d)
+    }
+
+    /// One event of our venue (`route` `None`) or of quote venue `route`; returns whether to
+    /// requote.
+    pub(super) fn on_event(&mut self, now_ns: i64, route: Option<usize>, event: ExecEvent) -> Result<bool, LiveError> {
+        // What may still fill of an order canceled or amended and not yet answered.
+        let id = event.client_id();
+        let freed = match event {
+            ExecEvent::Filled { fill, .. } => self.in_flight_of(route).on_fill(id, fill.qty),
+            ExecEvent::Canceled { .. } | ExecEvent::Rejected { .. } => self.in_flight_of(route).on_gone(id),
+            ExecEvent::Amended { .. } => self.in_flight_of(route).on_answer(id),
+            ExecEvent::Accepted { .. } => false,
+        };
+        if freed {
+            self.room_freed();
+        }
+        Ok(self.on_slot_event(now_ns, route, event)? || freed)
+    }
+
+    /// The record of the cancels and amends in flight of our venue's ladder (`None`) or of quote
+    /// venue `route`'s.
+    pub(super) fn in_flight_of(&mut self, route: Option<usize>) -> &mut InFlight {
+        match route {
+            None => &mut self.in_flight,
+            Some(k) => &mut self.quote_routes[k].in_flight,
+        }
+    }
+
+    /// Lots on `side` every ladder's cancels and amends in flight may still fill.
+    fn in_flight_lots(&self, side: Side) -> i64 {
+        self.in_flight.lots(side) + self.quote_routes.iter().map(|r| r.in_flight.lots(side)).sum::<i64>()
+    }
+
+    /// Lots in flight freed: ladders quoted short because of them quote again.
+    pub(super) fn room_freed(&mut self) {
+        self.pricer.quoter_mut().on_room_freed();
+        for r in &mut self.quote_routes {
+            r.quoter.on_room_freed();
+        }
     }
 }

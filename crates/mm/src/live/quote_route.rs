@@ -3,6 +3,7 @@
 //! configuration) and client ids, the orders open there, its counts and its refusal hold.
 
 use crate::execution::{ExecCommand, ExecError, ExecEvent, ExecEvents, Execution, OrderRequest, RejectReason};
+use crate::in_flight::InFlight;
 use crate::quote_orders::QuoteOrders;
 use crate::quoter::Quoter;
 use crate::types::{Top, VenueId};
@@ -70,6 +71,8 @@ pub struct QuoteRoute {
     pub(super) quoter: Quoter,
     /// Its slots' client ids.
     pub(super) orders: QuoteOrders,
+    /// Its cancels and amends not yet answered ([`crate::in_flight`]).
+    pub(super) in_flight: InFlight,
 }
 
 impl std::fmt::Debug for QuoteRoute {
@@ -90,6 +93,7 @@ impl QuoteRoute {
             held_until: i64::MIN,
             quoter,
             orders: QuoteOrders::new(first_client_id),
+            in_flight: InFlight::new(),
         }
     }
 

@@ -52,7 +52,8 @@ impl Context for Sim<'_> {
 
     fn amend(&mut self, venue: VenueId, order_id: u64, qty: i64) {
         self.rec.counters.amends += 1;
-        self.send(Cmd::Amend { venue, id: order_id, qty });
+        let step = self.decided_at.map_or(self.rec.counters.loop_events, |at| at.step);
+        self.send(Cmd::Amend { venue, id: order_id, qty, step });
     }
 
     fn cancel(&mut self, venue: VenueId, order_id: u64) {
@@ -71,5 +72,9 @@ impl Context for Sim<'_> {
 
     fn next_order_id(&self) -> Option<u64> {
         Some(self.next_id)
+    }
+
+    fn answers_commands(&self) -> bool {
+        self.answers
     }
 }
