@@ -27,6 +27,7 @@ from wintermute.storage import monitor_codec as codec
 from wintermute.storage.audit_settings import AuditSettings
 from wintermute.storage.monitor_checkpoints import DEFAULT_EVERY, Checkpoints
 from wintermute.storage.monitors import STATE_FORMAT, ComplianceMonitor, Thresholds
+from wintermute.storage.postgres import PostgresStore
 from wintermute.storage.queries import AlertQuery
 from wintermute.storage.schema import MonitorChanges, MonitorState, StorageError
 
@@ -274,6 +275,43 @@ def test_a_writer_folds_every_few_batches_and_a_kill_mid_fold_loses_nothing(
     assert store.last_seq() == run.last_seq
     assert store.monitor_state() == ref_state
     assert store.alerts(AlertQuery(limit=100_000)) == ref_alerts
+    store.close()
+
+
+def test_on_several_connections_the_fold_goes_with_a_steps_last_batch(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    store = PostgresStore(postgres_url, connections=3)
+    steps: list[tuple[dict[int, Any], Any]] = []  # each step's states, and the one stored
+    real = store.write_ranges
+
+    def write_ranges(batches: Any, states: Any = {}) -> Any:  # noqa: B006 (the signature's)
+        written, prefix, error = real(batches, states)
+        within = [s for s in states if s <= prefix]
+        steps.append((dict(states), states[max(within)] if within else None))
+        return written, prefix, error
+
+    store.write_ranges = write_ranges  # type: ignore[method-assign]
+    writers: list[AuditWriter] = []
+
+    def follow(config: Any, journal: Path) -> None:
+        if not writers:
+            writers.append(AuditWriter(store, config.instruments, journal, monitor=_monitor(),
+                                       batch_rows=40, checkpoint_every=2))  # fmt: skip
+        writers[0].step()
+
+    run = storage_workload.run(tmp_path, orders=1_500, seed=107, between_chunks=follow,
+                               snapshots=True)  # fmt: skip
+    writers[0].step()
+    ref_state, ref_alerts = _reference(run, tmp_path)
+    assert store.monitor_state() == ref_state
+    assert store.alerts(AlertQuery(limit=100_000)) == ref_alerts
+    several = [states for states, _ in steps[1:] if len(states) > 1]
+    assert several  # steps of several batches after the first
+    for states in several:  # a whole state only as a step's last
+        assert all(isinstance(v, MonitorChanges) for s, v in states.items() if s < max(states))
+    stored_wholes = [v for _, v in steps[1:] if isinstance(v, MonitorState)]
+    assert len(stored_wholes) >= 2  # folds stored, not only the writer's first state
     store.close()
 
 
