@@ -31,6 +31,7 @@ import zlib
 from array import array
 from collections.abc import Iterable
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 
 __all__ = [
@@ -198,9 +199,11 @@ def _encode_2(
     numbers = sorted(accounts)
     _put(out, len(numbers))
     _put_column(out, [b - a for a, b in zip([0, *numbers], numbers, strict=False)])
-    for i in range(4):
-        _put_column(out, [accounts[a][i] for a in numbers])
-    _put_column(out, [_mask(over.get(a, ())) for a in numbers])
+    rows = list(map(accounts.__getitem__, numbers))
+    for column in zip(*rows, strict=True) if rows else [()] * 4:
+        _put_column(out, list(column))
+    masks = {a: _mask(rules) for a, rules in over.items()}
+    _put_column(out, [masks.get(a, 0) for a in numbers])
     _put(out, len(bands))
     for symbol in sorted(bands):
         _put_text(out, symbol)
@@ -211,16 +214,15 @@ def _encode_2(
 def _decode_2(data: bytes) -> tuple[dict[int, Account], dict[int, list[str]], dict[str, Band]]:
     r = _Reader(zlib.decompress(data))
     n = r.uint()
-    numbers: list[int] = []
-    at = 0
-    for step in r.column(n):
-        if numbers and step == 0:
-            raise ValueError("account numbers out of order")
-        at += step
-        numbers.append(account_number(at))
+    steps = r.column(n)
+    if 0 in steps[1:]:
+        raise ValueError("account numbers out of order")
+    numbers = list(accumulate(steps))
+    if numbers:
+        account_number(numbers[-1])  # the largest
     columns = [r.column(n) for _ in range(4)]
-    accounts = {a: (o, t, c, s) for a, o, t, c, s in zip(numbers, *columns, strict=True)}
-    over = {a: rules for a, m in zip(numbers, r.column(n), strict=True) if (rules := _rules(m))}
+    accounts = dict(zip(numbers, zip(*columns, strict=True), strict=True))
+    over = {a: _rules(m) for a, m in zip(numbers, r.column(n), strict=True) if m}
     bands: dict[str, Band] = {}
     for _ in range(r.uint()):
         symbol = _symbol(r.text())
