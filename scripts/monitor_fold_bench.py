@@ -14,7 +14,9 @@ entries; whole again when ``monitor_checkpoints.Checkpoints`` says, unless
 size on disk, dead rows included), the time ``store.monitor_state()`` plus
 ``ComplianceMonitor.restore`` take (best of 5), and checks that the state read back is the
 monitor's, byte for byte. It uses only what a store and a monitor had before checkpoints, so
-the same file measures an older checkout (``PYTHONPATH=that/python``). ``--restore-only
+the same file measures an older checkout (``PYTHONPATH=that/python``). ``--vacuum-every N``
+(PostgreSQL) vacuums the table every N batches, as autovacuum would on a server that runs it
+(the size on disk counts dead rows until a vacuum marks their room free). ``--restore-only
 --store URL`` times only the restore of what a store holds (a run before left it there), so
 the restores of two stores can be timed back to back, alternating."""
 
@@ -66,6 +68,13 @@ def main() -> None:
     p.add_argument("--touched", type=int, default=10)
     p.add_argument("--store", default=None, help="an audit store URL (default: SQLite, temp)")
     p.add_argument("--checkpoint-every", type=int, default=DEFAULT_EVERY)
+    p.add_argument(
+        "--vacuum-every",
+        type=int,
+        default=0,
+        metavar="N",
+        help="PostgreSQL: VACUUM the entries every N batches, as autovacuum would",
+    )
     p.add_argument(
         "--restore-only",
         action="store_true",
@@ -124,6 +133,8 @@ def run(args: argparse.Namespace, url: str) -> None:
             checkpoints.stored(state)
         monitor.forget_through(seq)
         wholes += not hasattr(state, "entries")
+        if args.vacuum_every and seq % args.vacuum_every == 0 and store.backend == "postgresql":
+            store._db.execute("VACUUM audit_monitor_entries")
     wrote = time.perf_counter() - started
     rows_held, whole, entries, disk = _sizes(store)
     ms, held = _restore_ms(store)
