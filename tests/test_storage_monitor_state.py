@@ -405,7 +405,7 @@ def test_a_bad_state_is_refused_and_changes_nothing(document: Any, message: str)
     before = monitor.state(1)
     data = zlib.compress(json.dumps(document).encode())
     with pytest.raises(StorageError, match=message) as e:
-        monitor.restore(MonitorState(STATE_FORMAT, monitor.config(), 2, data))
+        monitor.restore(MonitorState(1, monitor.config(), 2, data))  # the JSON format
     assert e.value.reason == "MONITOR_STATE"
     assert monitor.state(1) == before
 

@@ -148,7 +148,7 @@ def _follow(args: argparse.Namespace) -> int:
         hot = RedisTier(args.redis, prefix=args.redis_prefix, cluster=args.redis_cluster)
     writer = AuditWriter(
         store, config.instruments, journal, batch_rows=args.batch_rows, hot=hot, monitor=monitor,
-        resume=not args.full_replay,
+        resume=not args.full_replay, checkpoint_every=settings.checkpoint_every,
     )  # fmt: skip
     if args.metrics_port is not None:
         from prometheus_client import start_http_server

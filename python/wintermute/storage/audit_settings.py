@@ -21,6 +21,8 @@ The engine's schema refuses unknown keys, so ``EngineConfig.from_file`` and the 
     max_stp_hits = 10
     min_orders = 100
     price_band_bps = 500         # false: no price-band rule
+    checkpoint_every = 1000      # the stored state is written whole (its changed entries
+                                 # folded in) at least every this many batches (0: never)
 
     [audit.monitors.account_groups]   # related accounts, for the wash-trade rule
     desk-a = [1, 2]
@@ -44,6 +46,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from wintermute.errors import ConfigError
+from wintermute.storage.monitor_checkpoints import DEFAULT_EVERY, checkpoint_every
 from wintermute.storage.monitors import ComplianceMonitor, Thresholds
 from wintermute.storage.schema import MAX_CONNECTIONS
 
@@ -97,6 +100,8 @@ class AuditSettings:
     monitors: bool = True
     thresholds: Thresholds = field(default_factory=Thresholds)
     account_groups: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    #: Batches between two whole states of the monitors in the store (0: never).
+    checkpoint_every: int = DEFAULT_EVERY
     #: Whether the document had an ``[audit.monitors]`` table (``audit follow`` then runs
     #: the monitors without ``--monitor``).
     monitors_configured: bool = False
@@ -146,7 +151,7 @@ def _connections(value: Any) -> int:
 def _monitors(table: Any) -> dict[str, Any]:
     if not isinstance(table, Mapping):
         raise _error("monitors", "expected an [audit.monitors] table")
-    known = {"enabled", "account_groups", *_THRESHOLD_TYPES}
+    known = {"enabled", "account_groups", "checkpoint_every", *_THRESHOLD_TYPES}
     for key in table:
         if key not in known:
             raise _error(f"monitors.{key}", "unknown key")
@@ -165,8 +170,13 @@ def _monitors(table: Any) -> dict[str, Any]:
         ComplianceMonitor(thresholds, account_groups=groups)
     except ValueError as e:
         raise _error("monitors.account_groups", str(e)) from None
+    try:
+        every = checkpoint_every(table.get("checkpoint_every", DEFAULT_EVERY))
+    except ValueError as e:
+        raise _error("monitors.checkpoint_every", str(e).split(": ", 1)[1]) from None
     return {
         "monitors": _bool(table, "enabled", "monitors.", True),
         "thresholds": thresholds,
         "account_groups": groups,
+        "checkpoint_every": every,
     }

@@ -47,6 +47,7 @@ from wintermute import errors
 from wintermute.config import EngineConfig, InstrumentConfig, JournalConfig
 from wintermute.storage.audit_settings import AuditSettings
 from wintermute.storage.daily_report import DailyReport, daily_report
+from wintermute.storage.monitor_checkpoints import DEFAULT_EVERY
 from wintermute.storage.monitors import ComplianceMonitor
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.redis_tier import RedisTier
@@ -78,6 +79,7 @@ class AuditTrail:
         poll_s: float = 0.1,
         hot: RedisTier | None = None,
         connections: int = 1,
+        checkpoint_every: int = DEFAULT_EVERY,
     ) -> None:
         if _is_memory(url):
             raise StorageError(
@@ -96,6 +98,7 @@ class AuditTrail:
                 journal,
                 monitor=monitor,
                 hot=hot,
+                checkpoint_every=checkpoint_every,
             )
         self._reader = open_store(url)
         self._lock = threading.Lock()
@@ -193,6 +196,7 @@ class TrailPlan:
         return AuditTrail(
             self.url, self.engine.instruments, self.journal, monitor=settings.monitor(),
             follow=settings.follow, hot=hot, connections=settings.connections,
+            checkpoint_every=settings.checkpoint_every,
         ).start()  # fmt: skip
 
     def describe(self) -> str:

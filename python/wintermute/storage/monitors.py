@@ -59,8 +59,11 @@ price band's last trade), with the configuration it was counted under (:meth:`co
 which then alerts exactly as the one it came from would. The writer stores it with its
 progress (``writer.py``): whole once, then per batch only :meth:`ComplianceMonitor.changes`,
 the entries (per account, per instrument) changed since a stored state, which a store
-upserts and :func:`merge_state` puts back over the whole state, byte for byte. A state of
-another format (``STATE_FORMAT``) or configuration is refused (``StorageError``, reason
+upserts and :func:`merge_state` puts back over the whole state, byte for byte (and which
+it folds into a whole state again from time to time: ``monitor_checkpoints.py``). The
+serializations, binary and compact, are ``monitor_codec.py``'s; a state of format 1 (JSON,
+written by earlier versions) is still read. A state of another format (``STATE_FORMAT``,
+``READ_FORMATS``) or configuration is refused (``StorageError``, reason
 ``MONITOR_STATE``), never mixed in::
 
     >>> same = ComplianceMonitor(Thresholds(max_order_to_trade=5.0, min_orders=3),
@@ -86,9 +89,12 @@ from typing import Any
 
 from prometheus_client import Counter
 
+from wintermute.storage import monitor_codec as codec
+from wintermute.storage.monitor_codec import RULES
 from wintermute.storage.schema import Alert, AuditRow, MonitorChanges, MonitorState, StorageError
 
 __all__ = [
+    "READ_FORMATS",
     "RULES",
     "STATE_FORMAT",
     "AccountStats",
@@ -104,11 +110,11 @@ __all__ = [
 log = logging.getLogger("wintermute.storage.monitors")
 
 ALERTS = Counter("wintermute_compliance_alerts", "Compliance alerts raised", ["rule"])
-#: Every rule's name.
-RULES = ("order_to_trade", "cancel_rate", "stp_hits", "wash_trade", "price_band")
 #: The version of :meth:`ComplianceMonitor.state`'s serialization (stored with it).
-STATE_FORMAT = 1
-_MAX_ACCOUNT = 2**32 - 1
+STATE_FORMAT = 2
+#: The formats :meth:`ComplianceMonitor.restore` and the stores read (``monitor_codec.py``).
+READ_FORMATS = (1, 2)
+_MAX_ACCOUNT = codec.MAX_ACCOUNT
 
 
 @dataclass(frozen=True)
@@ -253,7 +259,7 @@ class ComplianceMonitor:
     def state(self, journal_seq: int) -> MonitorState:
         """What the rules carry over (see the module documentation), serialized, as counted
         through journal sequence ``journal_seq`` (the caller says where that is)."""
-        data = _encode(self._accounts, self._over, self._bands)
+        data = _encode(STATE_FORMAT, self._accounts, self._over, self._bands)
         return MonitorState(STATE_FORMAT, self.config(), journal_seq, data)
 
     def changes(self, journal_seq: int, since: int) -> MonitorChanges:
@@ -268,11 +274,13 @@ class ComplianceMonitor:
             over.setdefault(account, []).append(rule)
         for account in sorted(a for a, seq in self._changed_accounts.items() if seq > since):
             s = self._accounts.get(account)
-            counts = None if s is None else [s.orders, s.trades, s.cancels, s.stp_hits]
-            value = [counts, sorted(over.get(account, ()))]
-            entries.append(("account", str(account), _json(value)))
-        bands = sorted(i for i, seq in self._changed_bands.items() if seq > since)
-        entries.extend(("band", i, _json(_band_entry(self._bands[i]))) for i in bands)
+            counts = None if s is None else (s.orders, s.trades, s.cancels, s.stp_hits)
+            value = codec.encode_account_entry(STATE_FORMAT, counts, over.get(account, ()))
+            entries.append(("account", str(account), value))
+        for i in sorted(i for i, seq in self._changed_bands.items() if seq > since):
+            b = self._bands[i]
+            band = codec.encode_band_entry(STATE_FORMAT, (b.last_price, b.last_seq, b.reference))
+            entries.append(("band", i, band))
         return MonitorChanges(STATE_FORMAT, self.config(), journal_seq, since, tuple(entries))
 
     def forget_through(self, journal_seq: int) -> None:
@@ -290,11 +298,7 @@ class ComplianceMonitor:
         ``StorageError`` (``MONITOR_STATE``), changing nothing, for a state of another format
         or configuration, or one that does not decode."""
         where = f"monitor state at journal_seq={state.journal_seq}"
-        if state.format != STATE_FORMAT:
-            raise StorageError(
-                f"{where} has format {state.format}; this version reads format {STATE_FORMAT}",
-                reason="MONITOR_STATE",
-            )
+        _check_format(where, state.format)
         mine = self.config()
         if state.config != mine:
             raise StorageError(
@@ -303,7 +307,7 @@ class ComplianceMonitor:
                 reason="MONITOR_STATE",
             )
         try:
-            accounts, over, bands = _decode(state.data)
+            accounts, over, bands = _decode(state.format, state.data)
         except (ValueError, TypeError, KeyError, zlib.error, InvalidOperation) as e:
             raise StorageError(f"{where} does not decode: {e}", reason="MONITOR_STATE") from e
         self._accounts, self._over, self._bands = accounts, over, bands
@@ -417,48 +421,26 @@ def _config_difference(stored: str, now: str) -> str:
     return ", ".join(out) or "the configurations differ"
 
 
-def _count(value: object) -> int:
-    """A non-negative integer of a decoded state (not a bool, not a float)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"{value!r} is not a count")
-    return value
-
-
-def _account(value: object) -> int:
-    account = _count(value)
-    if account > _MAX_ACCOUNT:
-        raise ValueError(f"{value!r} is not an account number")
-    return account
-
-
-def _decimal(value: object) -> Decimal:
-    if not isinstance(value, str):
-        raise TypeError(f"{value!r} is not a decimal's text")
-    out = Decimal(value)
-    if not out.is_finite():
-        raise ValueError(f"{value!r} is not a finite decimal")
-    return out
-
-
-def _json(value: object) -> bytes:
-    return json.dumps(value, separators=(",", ":")).encode()
-
-
-def _band_entry(b: _Band) -> list[object]:
-    return [str(b.last_price), b.last_seq, None if b.reference is None else str(b.reference)]
+def _parts(
+    accounts: dict[int, AccountStats], over_set: set[tuple[int, str]], band_map: dict[str, _Band]
+) -> tuple[dict[int, codec.Account], dict[int, list[str]], dict[str, codec.Band]]:
+    """The monitor's state as the codec's plain values."""
+    counts = {a: (s.orders, s.trades, s.cancels, s.stp_hits) for a, s in accounts.items()}
+    over: dict[int, list[str]] = {}
+    for account, rule in over_set:
+        over.setdefault(account, []).append(rule)
+    bands = {i: (b.last_price, b.last_seq, b.reference) for i, b in band_map.items()}
+    return counts, over, bands
 
 
 def _encode(
-    accounts: dict[int, AccountStats], over_set: set[tuple[int, str]], band_map: dict[str, _Band]
+    fmt: int,
+    accounts: dict[int, AccountStats],
+    over_set: set[tuple[int, str]],
+    band_map: dict[str, _Band],
 ) -> bytes:
-    """:meth:`ComplianceMonitor.state`'s data: canonical (sorted) JSON, compressed."""
-    rows = [[a, s.orders, s.trades, s.cancels, s.stp_hits] for a, s in sorted(accounts.items())]
-    over: dict[str, list[int]] = {}
-    for account, rule in sorted(over_set):
-        over.setdefault(rule, []).append(account)
-    bands = [[symbol, *_band_entry(b)] for symbol, b in sorted(band_map.items())]
-    doc = {"accounts": rows, "bands": bands, "over": over}
-    return zlib.compress(_json(doc), 1)
+    """:meth:`ComplianceMonitor.state`'s data in format ``fmt`` (``monitor_codec.py``)."""
+    return codec.encode_state(fmt, *_parts(accounts, over_set, band_map))
 
 
 def merge_state(base: MonitorState, entries: Iterable[tuple[str, str, bytes]]) -> MonitorState:
@@ -467,40 +449,27 @@ def merge_state(base: MonitorState, entries: Iterable[tuple[str, str, bytes]]) -
     key): byte for byte the :meth:`ComplianceMonitor.state` of the monitor they came from.
     ``StorageError`` (``MONITOR_STATE``) when the base or an entry does not decode."""
     where = f"monitor state at journal_seq={base.journal_seq}"
-    if base.format != STATE_FORMAT:
-        raise StorageError(
-            f"{where} has format {base.format}; this version reads format {STATE_FORMAT}",
-            reason="MONITOR_STATE",
-        )
+    _check_format(where, base.format)
+    fmt = base.format
     try:
-        accounts, over, bands = _decode(base.data)
-        replaced: set[int] = set()  # the accounts whose ratio rules over come from entries
-        added: set[tuple[int, str]] = set()
+        accounts, over, bands = codec.decode_state(fmt, base.data)
         for part, key, value in entries:
-            doc = json.loads(value)
             if part == "account":
-                account = _account(int(key))
-                counts, rules = doc
+                account = codec.account_number(int(key))
+                counts, rules = codec.decode_account_entry(fmt, value)
                 if counts is None:
                     accounts.pop(account, None)
                 else:
-                    orders, trades, cancels, stp_hits = counts
-                    accounts[account] = AccountStats(
-                        _count(orders), _count(trades), _count(cancels), _count(stp_hits)
-                    )
-                replaced.add(account)
-                for rule in rules:
-                    if rule not in RULES:
-                        raise ValueError(f"rule={rule!r} is not a rule")
-                    added.add((account, rule))
+                    accounts[account] = counts
+                over[account] = rules  # the ratio rules it is over come from the entry
             elif part == "band":
-                bands[key] = _band(key, doc)
+                bands[key] = codec.decode_band_entry(fmt, key, value)
             else:
                 raise ValueError(f"part={part!r} is not a part of a monitor state")
-        over = {(a, r) for a, r in over if a not in replaced} | added
+        data = codec.encode_state(fmt, accounts, over, bands)
     except (ValueError, TypeError, KeyError, zlib.error, InvalidOperation) as e:
         raise StorageError(f"{where} does not decode: {e}", reason="MONITOR_STATE") from e
-    return MonitorState(base.format, base.config, base.journal_seq, _encode(accounts, over, bands))
+    return MonitorState(fmt, base.config, base.journal_seq, data)
 
 
 def stored_state(
@@ -547,33 +516,21 @@ def check_changes(held: tuple[int, str, int] | None, changes: MonitorChanges) ->
     )
 
 
-def _band(symbol: object, entry: Any) -> _Band:
-    last_price, last_seq, reference = entry
-    if not isinstance(symbol, str) or not symbol:
-        raise ValueError(f"instrument={symbol!r} is not a symbol")
-    ref = None if reference is None else _decimal(reference)
-    return _Band(ref, _decimal(last_price), _count(last_seq))
+def _check_format(where: str, fmt: int) -> None:
+    if fmt not in READ_FORMATS:
+        raise StorageError(
+            f"{where} has format {fmt}; this version reads format {STATE_FORMAT} (and the "
+            f"formats {', '.join(map(str, READ_FORMATS))} a store may hold)",
+            reason="MONITOR_STATE",
+        )
 
 
 def _decode(
-    data: bytes,
+    fmt: int, data: bytes
 ) -> tuple[dict[int, AccountStats], set[tuple[int, str]], dict[str, _Band]]:
     """The contents of :meth:`ComplianceMonitor.state`'s data, checked field by field."""
-    doc = json.loads(zlib.decompress(data))
-    if not isinstance(doc, dict) or set(doc) != {"accounts", "bands", "over"}:
-        raise ValueError("not a monitor state document")
-    accounts: dict[int, AccountStats] = {}
-    for entry in doc["accounts"]:
-        account, orders, trades, cancels, stp_hits = entry
-        accounts[_account(account)] = AccountStats(
-            _count(orders), _count(trades), _count(cancels), _count(stp_hits)
-        )
-    over: set[tuple[int, str]] = set()
-    for rule, members in doc["over"].items():
-        if rule not in RULES:
-            raise ValueError(f"rule={rule!r} is not a rule")
-        over.update((_account(a), rule) for a in members)
-    bands: dict[str, _Band] = {}
-    for symbol, *entry in doc["bands"]:
-        bands[symbol] = _band(symbol, entry)
-    return accounts, over, bands
+    counts, over, bands = codec.decode_state(fmt, data)
+    accounts = {a: AccountStats(*c) for a, c in counts.items()}
+    over_set = {(a, r) for a, rules in over.items() for r in rules}
+    band_map = {i: _Band(ref, price, seq) for i, (price, seq, ref) in bands.items()}
+    return accounts, over_set, band_map

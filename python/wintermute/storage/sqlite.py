@@ -163,6 +163,11 @@ _UPSERT_STATE = (
     "format = excluded.format, config = excluded.config, journal_seq = excluded.journal_seq, "
     "updated_ns = excluded.updated_ns"
 )
+_STATE_SIZES = (
+    "SELECT coalesce(sum(CASE WHEN part = 'whole' THEN length(value) END), 0), "
+    "coalesce(sum(CASE WHEN part <> 'whole' THEN length(part) + length(key) + length(value) "
+    "END), 0) FROM audit_monitor_entries"
+)
 _UPSERT_ENTRY = (
     "INSERT INTO audit_monitor_entries VALUES (?, ?, ?) "
     "ON CONFLICT (part, key) DO UPDATE SET value = excluded.value"
@@ -240,8 +245,20 @@ class SqliteStore:
             )
             return
         db.execute(_UPSERT_STATE, (state.format, state.config, state.journal_seq, now))
-        db.execute("DELETE FROM audit_monitor_entries")
-        db.execute(_UPSERT_ENTRY, ("whole", "", state.data))
+        db.execute(_UPSERT_ENTRY, ("whole", "", state.data))  # the checkpoint, then
+        self._drop_folded_entries()  # the entries it folds in (one transaction)
+
+    def _drop_folded_entries(self) -> None:
+        """In the caller's transaction, after a whole state was written: the entries it
+        replaces (all of them: each entry is of a state at or before it)."""
+        self._db.execute("DELETE FROM audit_monitor_entries WHERE part <> 'whole'")
+
+    def monitor_state_sizes(self) -> tuple[int, int]:
+        """The bytes of the monitors' whole state the store holds, and of the entries over
+        it (parts, keys and values, as ``MonitorChanges.size`` counts them)."""
+        row = self._db.execute(_STATE_SIZES).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
 
     def write(
         self,

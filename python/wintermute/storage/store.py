@@ -66,6 +66,11 @@ class AuditStore(Protocol):
         stored since merged in; None: none)."""
         ...
 
+    def monitor_state_sizes(self) -> tuple[int, int]:
+        """The bytes of the monitors' whole state held and of the entries stored over it
+        (``monitor_checkpoints.py``: when the writer folds them into a whole state)."""
+        ...
+
     def query(self, q: AuditQuery) -> list[AuditRow]:
         """The rows matching ``q``, in the engine's order."""
         ...

@@ -34,7 +34,10 @@ records the journal sequence it covers. So the engine never waits for a database
   once the store holds one of its monitor (restored or written), each batch stores only the
   accounts and instruments changed since that stored state (``ComplianceMonitor.changes``,
   upserted into ``audit_monitor_entries``), so a batch that touches few accounts writes few
-  bytes however many accounts the monitors count.
+  bytes however many accounts the monitors count; and it folds those entries into a whole
+  state again (a checkpoint, in the batch's transaction) every ``checkpoint_every`` batches
+  or once they outgrow the whole state (``monitor_checkpoints.py``), so the table stays
+  bounded and a restart reads little.
   A stored state it cannot take (another ``STATE_FORMAT``, another configuration of the
   monitors, or none: a store written by an older version or without monitors) is never
   mixed in: the writer replays the whole journal, counting the stored history without
@@ -70,6 +73,7 @@ from prometheus_client import Counter, Gauge
 
 from wintermute import errors
 from wintermute.config import InstrumentConfig
+from wintermute.storage.monitor_checkpoints import DEFAULT_EVERY, Checkpoints
 from wintermute.storage.monitors import ComplianceMonitor
 from wintermute.storage.redis_tier import RedisTier
 from wintermute.storage.rust_rows import AuditBatch, RustJournalReplay, write_batch
@@ -141,7 +145,9 @@ class AuditWriter:
     ``resume`` (default: on; False: replay the whole journal): start from the newest engine
     snapshot at or before the stored sequence (with a ``monitor``, a fresh one: at or before
     the monitors' stored state, which it restores; see the module documentation);
-    :attr:`resumed_from` says which (None: from the first record)."""
+    :attr:`resumed_from` says which (None: from the first record).
+    ``checkpoint_every``: the monitors' state is stored whole at least every this many
+    batches (0: only when it must; ``monitor_checkpoints.py``)."""
 
     def __init__(
         self,
@@ -154,9 +160,12 @@ class AuditWriter:
         depth: int = 10,
         monitor: ComplianceMonitor | None = None,
         resume: bool | None = None,
+        checkpoint_every: int = DEFAULT_EVERY,
     ) -> None:
         if batch_rows < 1:
             raise ValueError(f"batch_rows={batch_rows}: must be at least 1")
+        # The monitors' state the store holds, and when to store it whole again.
+        self._checkpoints = Checkpoints(checkpoint_every)
         self.store = store
         self.batch_rows = batch_rows
         self._replay = RustJournalReplay(instruments, journal)
@@ -178,9 +187,6 @@ class AuditWriter:
         # ``_unsaved``: it counted rows since its state was last stored.
         self._counted = 0
         self._unsaved = False
-        # The sequence of the newest state of this monitor the store is known to hold (its
-        # next states are the changes since it); None: the next one is whole.
-        self._state_base: int | None = None
         if resume is not False and self._stored > 0:
             at_most = self._stored if monitor is None else self._restore(monitor)
             if at_most > 0:
@@ -226,7 +232,8 @@ class AuditWriter:
                 "(stored through seq %d): %s", self._stored, e,
             )  # fmt: skip
             return 0
-        self._counted = self.monitor_restored = self._state_base = state.journal_seq
+        self._counted = self.monitor_restored = state.journal_seq
+        self._checkpoints.restored(state, self.store.monitor_state_sizes())
         return state.journal_seq
 
     @property
@@ -308,7 +315,9 @@ class AuditWriter:
                 through = h.head if end >= len(h.batch) else int(h.batch.journal_seq[end - 1])
                 self._count(h.batch, start, end, through)
                 if self.monitor is not None and self._unsaved and self._counted == through:
-                    self._states[through] = self._monitor_state(self.monitor, through)
+                    last = h is self._held[-1] and end >= len(h.batch)  # a fold goes last
+                    state = self._checkpoints.state(self.monitor, through, may_fold=last)
+                    self._states[through] = state
                 alerts = [a for a in self._pending_alerts if after < a.journal_seq <= through]
                 batches.append(RangeWrite(h.batch, start, end, after, through, alerts))
                 after, start = through, end
@@ -330,11 +339,12 @@ class AuditWriter:
     def _settle(self, prefix: int, folded: bool = False) -> None:
         """The store holds every row up to ``prefix`` (and, ``folded``, the monitors' newest
         state within it): drops what it covers from what is held, and announces its alerts."""
-        saved = max((s for s in self._states if s <= prefix), default=None)
+        within = [s for s in self._states if s <= prefix]
+        saved = max(within, default=None)
         if saved is not None and saved == self._counted:
             self._unsaved = False
         if saved is not None and folded:
-            self._stored_state(saved)
+            self._stored_state(self._states[saved], batches=len(within))
         self._states = {s: v for s, v in self._states.items() if s > prefix}
         alerts = [a for a in self._pending_alerts if a.journal_seq <= prefix]
         self._pending_alerts = [a for a in self._pending_alerts if a.journal_seq > prefix]
@@ -343,18 +353,11 @@ class AuditWriter:
         if alerts:
             self._announce(alerts)
 
-    def _monitor_state(self, monitor: ComplianceMonitor, seq: int) -> MonitorStateWrite:
-        """The monitors' state to store as of ``seq``: whole, or the changes since the state
-        the store holds."""
-        if self._state_base is None:
-            return monitor.state(seq)
-        return monitor.changes(seq, self._state_base)
-
-    def _stored_state(self, seq: int) -> None:
-        """The store holds the monitors' state as of ``seq``."""
-        self._state_base = seq
+    def _stored_state(self, state: MonitorStateWrite, batches: int = 1) -> None:
+        """The store committed ``state`` (with ``batches`` batches since the last one)."""
+        self._checkpoints.stored(state, batches)
         if self.monitor is not None:
-            self.monitor.forget_through(seq)
+            self.monitor.forget_through(state.journal_seq)
 
     def _count(self, batch: AuditBatch, start: int, end: int, through: int) -> None:
         """Feeds the monitor the rows of ``start:end`` it has not counted, up to ``through``
@@ -378,7 +381,7 @@ class AuditWriter:
         alerts = [a for a in self._pending_alerts if a.journal_seq <= through]
         state: MonitorStateWrite | None = None
         if self.monitor is not None and self._unsaved:
-            state = self._monitor_state(self.monitor, max(self._counted, through))
+            state = self._checkpoints.state(self.monitor, max(self._counted, through))
         try:
             if batch is None:
                 written = self.store.write([], through, alerts, state)
@@ -387,11 +390,11 @@ class AuditWriter:
         except StorageError as e:
             if e.reason == "MONITOR_STATE":  # changes the store cannot take: store it whole
                 log.warning("audit writer stores the monitors' state whole: %s", e)
-                self._state_base = None
+                self._checkpoints.forget()
             raise
         if state is not None:
             self._unsaved = False
-            self._stored_state(state.journal_seq)
+            self._stored_state(state)
         if self.monitor is not None:  # every row up to ``through`` is counted (see step)
             self._counted = max(self._counted, through)
         if alerts:
