@@ -25,6 +25,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use crate::venue_orders::{Effect, NewOrder, OrderTableError, VenueOrders, BUY};
 
 /// Extra decimal digits of positions' cost and realized PnL beyond ticks x lots.
@@ -160,7 +162,8 @@ struct Inst {
     fee_scale: [u32; 2],
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Holding {
     free: i128,
     locked: i128,
@@ -169,7 +172,8 @@ struct Holding {
 }
 
 /// A position: lots, entry value and realized PnL (ticks x lots x 10^PNL_DIGITS), fees.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Pos {
     qty: i128,
     cost: i128,
@@ -602,6 +606,8 @@ pub fn place_with_hold(
     ledger.commit(plan);
     Ok(id)
 }
+
+mod state;
 
 #[cfg(test)]
 #[path = "venue_ledger_tests.rs"]

@@ -49,9 +49,14 @@ ids continue without reuse; client order ids, statuses and filled quantities as 
 repeated place still returns the first order), fills, balances and positions (from the
 configured starting balances), the public trade tape and the book mirrors with their sequence
 numbers. Rebuilt orders, fills and trades take the engine's times from the journal (its time
-marks: within the venue's own lag of the times it showed before the restart). A journal whose
-oldest segments were pruned (``prune_segments``) no longer starts at record 1: the venue then
-starts with an empty order table and empty book mirrors, as before (a warning says so).
+marks: within the venue's own lag of the times it showed before the restart).
+
+The venue saves its state as of one journal record beside the journal (``venue-<seq>.state``,
+``wintermute.service.venue_state``) once rebuilt at start and at ``close``; a restart loads the
+newest and replays only the records after it, and pruning (``prune_segments``) never removes
+those records, so a venue over a pruned journal comes back whole. A state file that does not
+read back raises ``JournalError`` (reason ``VENUE_STATE``); a journal pruned with no state saved
+beside it starts the venue with an empty order table and empty book mirrors (a warning says so).
 
 Known limits: icebergs and self-trade prevention modes are not offered through it.
 """
@@ -94,7 +99,7 @@ from wintermute.pipeline import (
     config_of,
 )
 from wintermute.pipeline_stats import PipelineStats
-from wintermute.service import ledger
+from wintermute.service import ledger, venue_state
 from wintermute.service.book_mirror import BUY, SELL
 from wintermute.service.order_input import (
     SIDES,
@@ -285,8 +290,11 @@ class Venue:
         self._topic_changes = -1
         self._stopping = False
         self._released: list[Subscription] = []
-        #: Journal records the venue rebuilt its state from at start (0: none).
+        #: Journal records the venue rebuilt its state from at start (0: none); those of a
+        #: saved state count (``wintermute.service.venue_state``).
         self.restored = 0
+        # Whether the venue saves its state (over a journal, once rebuilt whole).
+        self._saves = False
         # The clock of order, fill and trade times (the journal's while it is replayed).
         self._now: Callable[[], int] = time.time_ns
         try:
@@ -940,19 +948,33 @@ class Venue:
         journal = self.config.journal
         if journal is None:
             return
-        first, steps = journal_steps(journal.dir, self.config.instruments)
-        if first == 0:
-            return
-        if first != 1:
+        saved = venue_state.load(journal.dir)
+        after = 0 if saved is None else saved.journal_seq
+        books = None if saved is None else saved.body["engine"]
+        first, steps, engine = journal_steps(journal.dir, self.config.instruments, after, books)
+        if saved is not None:
+            if first not in (0, after + 1):
+                raise errors.JournalError(
+                    f"venue state {saved.path} is as of record {after}, but the journal's "
+                    f"records after it start at {first}: records {after + 1}..{first - 1} "
+                    "are missing",
+                    reason="VENUE_STATE",
+                )
+            with self._lock:
+                self._load_state(saved.path, saved.body)
+            self.restored = after
+        elif first > 1:
             log.warning(
-                "venue: the journal starts at record %d (pruned): the order table, fills and "
-                "balances start empty",
+                "venue: the journal starts at record %d (pruned) and holds no saved venue "
+                "state: the order table, fills and balances start empty",
                 first,
             )
             return
+        last = after
         with self._lock:
             for step in steps:
                 self.restored += 1
+                last = step.seq
                 self._now = functools.partial(int, step.wall_ns or time.time_ns())
                 cmd = step.command
                 if cmd is None:
@@ -994,7 +1016,63 @@ class Venue:
                 orders.command_done()
             self._now = time.time_ns
             self.counters.clear()  # they count this process's work (the metrics)
+            books = {s: engine.snapshot(s) for s in self._symbols}
+            self._save_state(last, books)
+        self._saves = True
         log.info("venue: rebuilt from %d journal records", self.restored)
+
+    def _save_state(self, journal_seq: int, books: Mapping[str, str]) -> None:
+        """Saves the venue's state as of journal record ``journal_seq``, the engine's books
+        then being ``books`` (``wintermute.service.venue_state``; under the lock)."""
+        journal = self.config.journal
+        assert journal is not None
+        trade_id = next(self._trade_ids)
+        self._trade_ids = itertools.count(trade_id)
+        body = {
+            "symbols": self._symbols,
+            "engine": dict(books),
+            "orders": self._orders.to_state(),
+            "ledger": self._ledger.to_state(),
+            "books": self._books.to_state(),
+            "next_trade_id": trade_id,
+            "tape": {s: [venue_state.encode(t) for t in tape] for s, tape in self._tape.items()},
+            "fills": {
+                str(a): [venue_state.encode(f) for f in fills] for a, fills in self._fills.items()
+            },
+            "kill_switches": sorted(self.kill_switches, key=lambda a: -1 if a is None else a),
+            "limits": {str(a): dataclasses.asdict(lim) for a, lim in self._limits.items()},
+            "default_limits": None
+            if self._default_limits is None
+            else dataclasses.asdict(self._default_limits),
+        }
+        venue_state.save(journal.dir, journal_seq, body)
+
+    def _load_state(self, path: Path, body: Mapping[str, Any]) -> None:
+        """The venue's state from a saved one (under the lock); ``JournalError`` (reason
+        ``VENUE_STATE``) if it does not fit this venue."""
+        if body.get("symbols") != self._symbols:
+            raise errors.JournalError(
+                f"venue state {path}: saved for instruments {body.get('symbols')}, this venue "
+                f"has {self._symbols}",
+                reason="VENUE_STATE",
+            )
+        try:
+            self._orders.load_state(body["orders"])
+            self._ledger.load_state(body["ledger"])
+            self._books.load_state(body["books"])
+            self._trade_ids = itertools.count(int(body["next_trade_id"]))
+            for symbol, trades in body["tape"].items():
+                self._tape[symbol].extend(venue_state.decode(Trade, t) for t in trades)
+            for account, fills in body["fills"].items():
+                self._fills[int(account)] = collections.deque(
+                    (venue_state.decode(Fill, f) for f in fills), maxlen=self.settings.history_size
+                )
+            self.kill_switches = set(body["kill_switches"])
+            self._limits = {int(a): LimitsConfig(**v) for a, v in body["limits"].items()}
+            given = body["default_limits"]
+            self._default_limits = None if given is None else LimitsConfig(**given)
+        except (KeyError, TypeError, ValueError, ArithmeticError, errors.WintermuteError) as e:
+            raise errors.JournalError(f"venue state {path}: {e}", reason="VENUE_STATE") from e
 
     def _restored_order(self, inst_id: int, cmd: dict[str, int], client_order_id: str) -> int:
         """A new order the venue sent, as ``place`` registered it (its hold included)."""
@@ -1035,8 +1113,17 @@ class Venue:
         subscriber."""
         with self._submit_lock:
             self._stopping = True
-        self.pipeline.shutdown()
+        done = self.pipeline.shutdown()
         self._drain.join(timeout=10)
+        if self._saves and not self._drain.is_alive():
+            # Every output is applied: the state is the engine's last record's.
+            self._saves = False
+            try:
+                with self._lock:
+                    self._save_state(done["last_seq"], done["books"])
+            except Exception:
+                # The state saved before stays (pruning keeps the records after it).
+                log.exception("venue: saving its state at close failed")
         self.topics.close_all("shutdown")
 
     def __enter__(self) -> Venue:
