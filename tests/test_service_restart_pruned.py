@@ -36,7 +36,7 @@ from wintermute import errors
 from wintermute import journal as journal_files
 from wintermute.service import venue_state as saved_states
 from wintermute.service.settings import split_config
-from wintermute.service.venue import Venue
+from wintermute.service.venue import Venue, VenueError
 
 
 @pytest.fixture
@@ -53,8 +53,27 @@ def pruning(path: Path) -> dict[str, Any]:
     return doc
 
 
+def by_hand(path: Path) -> dict[str, Any]:
+    """``pruning`` with the venue's state saved only at start, at close and on request."""
+    doc = pruning(path)
+    doc.setdefault("service", {})["save_state_on_snapshot"] = False
+    return doc
+
+
 def states(path: Path) -> list[str]:
     return sorted(p.name for p in path.glob("venue-*.state"))
+
+
+def saved_past(path: Path, seq: int) -> int:
+    """The record of the venue's saved state, once it is past ``seq`` (the venue saves it
+    after the engine's snapshots, as it reads the engine's stats: about once a second)."""
+    deadline = time.monotonic() + 10
+    while True:
+        saved = saved_states.load(path)
+        assert saved is not None
+        if saved.journal_seq > seq or time.monotonic() > deadline:
+            return saved.journal_seq
+        time.sleep(0.05)
 
 
 def first_seq(path: Path) -> int:
@@ -101,7 +120,10 @@ def test_a_venue_over_a_pruned_journal_restores_its_orders_balances_and_position
         held = last_seq(journal)
         filler(http, 40, "two")
         assert pruned(venue) > 0, "the engine pruned its journal"
-        assert 1 < first_seq(journal) <= held + 1, "pruned up to the saved state, not past it"
+        # The venue saved its state after the engine's snapshots: pruning follows it.
+        moved = saved_past(journal, held)
+        assert moved > held
+        assert 1 < first_seq(journal) <= moved + 1, "pruned up to the saved state, not past it"
         # More trading on top: a partial fill of the first session's resting ask.
         taker = http.post("/api/orders", json=order(qty="0.25", client_order_id="late"), headers=K2)
         assert taker.json()["status"] == "filled", taker.text
@@ -178,7 +200,7 @@ _CHILD = (
 def test_a_killed_venue_over_a_pruned_journal_replays_the_records_after_its_saved_state(
     journal: Path,
 ) -> None:
-    doc = pruning(journal)
+    doc = by_hand(journal)
     engine_doc, settings = split_config(doc)
     with Venue(engine_doc, settings) as venue:
 
@@ -262,3 +284,39 @@ def test_a_damaged_or_foreign_saved_state_is_an_error_not_an_empty_start(journal
     saved_states.save(journal, saved.journal_seq, body)
     with Venue(engine_doc, settings) as venue:
         assert [o.client_order_id for o in venue.open_orders(1)] == ["a"]
+
+
+def test_a_running_venue_saves_its_state_and_pruning_goes_up_to_it(journal: Path) -> None:
+    engine_doc, settings = split_config(by_hand(journal))
+    with Venue(engine_doc, settings) as venue:
+        started = last_seq(journal)
+        assert states(journal) == [saved_states.state_name(started)], "saved once rebuilt"
+
+        async def first() -> None:
+            for account, side, qty, price, client in (
+                (1, "sell", "2", "100", "a"), (2, "buy", "0.5", "100", "b"),
+            ):  # fmt: skip
+                await venue.place(
+                    account, "BTC-USD", side, "limit", Decimal(qty), Decimal(price),
+                    client_order_id=client,
+                )  # fmt: skip
+            await padding(venue, 40)
+
+        asyncio.run(first())
+        assert first_seq(journal) == 1, "the state saved at start holds the whole journal"
+        seq = venue.save_state()
+        assert seq == last_seq(journal)
+        assert states(journal) == [saved_states.state_name(seq)]
+        asyncio.run(padding(venue, 40))
+        assert pruned(venue) > 0
+        assert 1 < first_seq(journal) <= seq + 1
+        before = venue_state(venue)
+    with Venue(engine_doc, settings) as venue:
+        assert venue_state(venue) == before
+        assert [o.client_order_id for o in venue.open_orders(1)] == ["a"]
+    other = split_config(journaled(journal.parent / "other"))[0]
+    with (
+        Venue(other, settings, reserve=1) as venue,
+        pytest.raises(VenueError, match="only a venue over a journal"),
+    ):
+        venue.save_state()

@@ -52,7 +52,8 @@ numbers. Rebuilt orders, fills and trades take the engine's times from the journ
 marks: within the venue's own lag of the times it showed before the restart).
 
 The venue saves its state as of one journal record beside the journal (``venue-<seq>.state``,
-``wintermute.service.venue_state``) once rebuilt at start and at ``close``; a restart loads the
+``wintermute.service.venue_state``) once rebuilt at start, at ``close``, after each engine
+snapshot over a pruned journal and on request (``save_state``); a restart loads the
 newest and replays only the records after it, and pruning (``prune_segments``) never removes
 those records, so a venue over a pruned journal comes back whole. A state file that does not
 read back raises ``JournalError`` (reason ``VENUE_STATE``); a journal pruned with no state saved
@@ -69,6 +70,7 @@ import contextlib
 import dataclasses
 import functools
 import itertools
+import json
 import logging
 import threading
 import time
@@ -293,8 +295,11 @@ class Venue:
         #: Journal records the venue rebuilt its state from at start (0: none); those of a
         #: saved state count (``wintermute.service.venue_state``).
         self.restored = 0
-        # Whether the venue saves its state (over a journal, once rebuilt whole).
+        # Whether the venue saves its state (over a journal, once rebuilt whole), and the
+        # journal record of the last one saved.
         self._saves = False
+        self._state_seq = 0
+        self._autosave: threading.Event | None = None
         # The clock of order, fill and trade times (the journal's while it is replayed).
         self._now: Callable[[], int] = time.time_ns
         try:
@@ -304,6 +309,13 @@ class Venue:
             raise
         self._drain = threading.Thread(target=self._drain_loop, name="venue-drain", daemon=True)
         self._drain.start()
+        # Over a pruned journal, the state is saved after each engine snapshot (woken by the
+        # drain thread, which reads the stats), so pruning keeps only the records since.
+        on = engine.journal is not None and engine.journal.prune_segments
+        if self._saves and reserve == 0 and on and self.settings.save_state_on_snapshot:
+            self._autosave = threading.Event()
+            self._saver = threading.Thread(target=self._save_loop, name="venue-state", daemon=True)
+            self._saver.start()
 
     def reserved(self, index: int) -> tuple[Gateway, Subscription]:
         """Reserved gateway and subscription ``index`` (see the class docs). Whoever takes
@@ -717,6 +729,38 @@ class Venue:
         for hook in list(self.on_kill_switch):
             hook(account, engage)
 
+    def save_state(self, timeout: float = 10.0) -> int:
+        """Saves the venue's state now and returns the journal record it is as of (see the
+        module docs): the engine takes a snapshot while the venue's new commands wait for every
+        command sent to be answered (milliseconds; at most ``timeout`` seconds). Pruning may
+        then go up to that record: a venue keeps the journal since its last saved state, so
+        one that runs long between restarts calls this now and then. ``VenueError``
+        (``UNAVAILABLE``) without a journal, with reserved gateways (their commands do not
+        wait), while stopping, or with a command still unanswered after ``timeout``."""
+        if not self._saves or self.config.subscriptions.count > 1:
+            raise VenueError(
+                "UNAVAILABLE", "only a venue over a journal and without reserved gateways "
+                "saves its state while it runs",
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        with self._submit_lock:
+            if self._stopping:
+                raise VenueError("UNAVAILABLE", "the venue is stopping")
+            while self._waiting:  # (the drain thread empties it)
+                if time.monotonic() > deadline:
+                    raise VenueError("UNAVAILABLE", "commands are still waiting for the engine")
+                time.sleep(0.001)
+            try:
+                snapshot = self.pipeline.snapshot()
+            except errors.ControlError as e:
+                raise VenueError("UNAVAILABLE", str(e)) from None
+            # Every record up to the snapshot's is the venue's and applied: nothing else
+            # sends commands, and the venue's own wait behind the lock held here.
+            books = venue_state.snapshot_books(snapshot.path, self._symbols)
+            with self._lock:
+                self._save_state(snapshot.journal_seq, books)
+        return snapshot.journal_seq
+
     def stats(self) -> PipelineStats:
         """The engine's stats (latency per stage, throughput, counters)."""
         return self.pipeline.stats()
@@ -776,6 +820,8 @@ class Venue:
                         raise
                     continue
                 self.topics.publish("stats", stats)
+                if self._autosave is not None and stats.last_snapshot_seq > self._state_seq:
+                    self._autosave.set()
         with self._lock:
             for seq, (fut, loop, _) in self._waiting.items():
                 self._orders.forget(seq)
@@ -963,6 +1009,10 @@ class Venue:
             with self._lock:
                 self._load_state(saved.path, saved.body)
             self.restored = after
+            # Orders registered but not yet sent when the state was saved: sent after, their
+            # records come below; never sent, they are given up after the replay.
+            pending = [o["order_id"] for o in json.loads(saved.body["orders"])["orders"]
+                       if o["status"] == "pending"]  # fmt: skip
         elif first > 1:
             log.warning(
                 "venue: the journal starts at record %d (pruned) and holds no saved venue "
@@ -970,6 +1020,8 @@ class Venue:
                 first,
             )
             return
+        else:
+            pending = []
         last = after
         with self._lock:
             for step in steps:
@@ -1015,6 +1067,10 @@ class Venue:
                 books.command_done(inst_id)
                 orders.command_done()
             self._now = time.time_ns
+            for order_id in pending:
+                view = self._orders.order(order_id)
+                if view is not None and view[_STATUS] == "pending":
+                    self._carry_out(self._orders.give_up(order_id, "UNAVAILABLE", self._now()))
             self.counters.clear()  # they count this process's work (the metrics)
             books = {s: engine.snapshot(s) for s in self._symbols}
             self._save_state(last, books)
@@ -1046,6 +1102,23 @@ class Venue:
             else dataclasses.asdict(self._default_limits),
         }
         venue_state.save(journal.dir, journal_seq, body)
+        self._state_seq = journal_seq
+
+    def _save_loop(self) -> None:
+        """The ``venue-state`` thread: saves the state whenever the drain thread says the
+        engine took a snapshot since the last one saved."""
+        assert self._autosave is not None
+        while True:
+            self._autosave.wait()
+            self._autosave.clear()
+            if self._stopping:
+                return
+            try:
+                self.save_state()
+            except VenueError as e:  # stopping, or commands unanswered: the next snapshot
+                log.warning("venue: saving its state after a snapshot failed: %s", e)
+            except Exception:  # the state saved before stays; keep running
+                log.exception("venue: saving its state after a snapshot failed")
 
     def _load_state(self, path: Path, body: Mapping[str, Any]) -> None:
         """The venue's state from a saved one (under the lock); ``JournalError`` (reason
@@ -1082,6 +1155,8 @@ class Venue:
             tif = "post_only"
         ticks = None if market else cmd["price"]
         side, account = cmd["side"], cmd["account"]
+        if self._orders.order(cmd["order_id"]) is not None:
+            return int(cmd["order_id"])  # registered, hold and all, in a saved state
         units = self._hold_units(inst_id, side, cmd["qty"], ticks)
         # Its hold is taken with it, without the check (it passed when the order was placed).
         self._orders.restore(
@@ -1113,6 +1188,9 @@ class Venue:
         subscriber."""
         with self._submit_lock:
             self._stopping = True
+        if self._autosave is not None:
+            self._autosave.set()
+            self._saver.join(timeout=10)
         done = self.pipeline.shutdown()
         self._drain.join(timeout=10)
         if self._saves and not self._drain.is_alive():

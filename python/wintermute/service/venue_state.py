@@ -34,7 +34,16 @@ from typing import Any, TypeVar, get_type_hints
 
 from wintermute import errors
 
-__all__ = ["VERSION", "SavedState", "decode", "encode", "load", "save", "state_name"]
+__all__ = [
+    "VERSION",
+    "SavedState",
+    "decode",
+    "encode",
+    "load",
+    "save",
+    "snapshot_books",
+    "state_name",
+]
 
 VERSION = 1
 _MAGIC = f"wintermute-venue-state v{VERSION}"
@@ -127,6 +136,19 @@ def load(directory: str | os.PathLike[str]) -> SavedState | None:
         said = body.get("journal_seq")
         raise _bad(path, f"the file name says journal_seq={seq}, the state {said}")
     return SavedState(seq, path, body)
+
+
+def snapshot_books(path: str | os.PathLike[str], symbols: list[str]) -> dict[str, str]:
+    """The books of an engine snapshot file (``snapshot-<seq>.snap``, ``Pipeline.snapshot``)
+    as ``Engine.snapshot`` JSON, by symbol (``symbols``: in instrument id order)."""
+    p = Path(path)
+    head, _, data = p.read_bytes().partition(b"\n")
+    if not head.startswith(b"wintermute-snapshot v"):
+        raise errors.JournalError(f"{p}: not an engine snapshot", reason="VENUE_STATE")
+    books = json.loads(data)["books"]
+    if [b["spec"]["symbol"] for b in books] != symbols:
+        raise errors.JournalError(f"{p}: a snapshot of other instruments", reason="VENUE_STATE")
+    return {s: json.dumps(b) for s, b in zip(symbols, books, strict=True)}
 
 
 def _decimal_fields(cls: type) -> set[str]:
