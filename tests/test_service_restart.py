@@ -114,8 +114,8 @@ def rest_state(http: httpx.Client, answers: list[dict[str, Any]]) -> Any:
         state[name] = {
             "open": http.get("/api/orders", headers=key).json(),
             "fills": http.get("/api/fills", headers=key).json(),
-            "balances": http.get("/api/balances", headers=key).json(),
-            "positions": http.get("/api/positions", headers=key).json(),
+            "balances": http.get("/api/account/balances", headers=key).json(),
+            "positions": http.get("/api/account/positions", headers=key).json(),
             "history": [
                 http.get("/api/orders/history", params={"symbol": s}, headers=key).json()
                 for s in ("BTC-USD", "ETH-USD")

@@ -996,6 +996,9 @@ class Venue:
             return
         saved = venue_state.load(journal.dir)
         after = 0 if saved is None else saved.journal_seq
+        if saved is not None:
+            with self._lock:
+                self._load_state(saved.path, saved.body)
         books = None if saved is None else saved.body["engine"]
         first, steps, engine = journal_steps(journal.dir, self.config.instruments, after, books)
         if saved is not None:
@@ -1006,8 +1009,6 @@ class Venue:
                     "are missing",
                     reason="VENUE_STATE",
                 )
-            with self._lock:
-                self._load_state(saved.path, saved.body)
             self.restored = after
             # Orders registered but not yet sent when the state was saved: sent after, their
             # records come below; never sent, they are given up after the replay.
@@ -1123,7 +1124,12 @@ class Venue:
     def _load_state(self, path: Path, body: Mapping[str, Any]) -> None:
         """The venue's state from a saved one (under the lock); ``JournalError`` (reason
         ``VENUE_STATE``) if it does not fit this venue."""
-        if body.get("symbols") != self._symbols:
+        engine = body.get("engine")
+        if (
+            body.get("symbols") != self._symbols
+            or not isinstance(engine, dict)
+            or set(engine) != set(self._symbols)
+        ):
             raise errors.JournalError(
                 f"venue state {path}: saved for instruments {body.get('symbols')}, this venue "
                 f"has {self._symbols}",
