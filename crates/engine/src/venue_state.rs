@@ -49,7 +49,3 @@ pub(crate) fn parse<T: DeserializeOwned>(part: &'static str, json: &str) -> Resu
     let mut de = serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(&mut de).map_err(|e| state_error(part, e.to_string()))
 }
-
-#[cfg(test)]
-#[path = "venue_state_tests.rs"]
-mod tests;

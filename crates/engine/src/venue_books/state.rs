@@ -19,6 +19,9 @@ struct BooksState {
     books: Vec<MirrorState>,
 }
 
+/// `(side, price, [(arrival, order id, lots left)])`: one level's queue.
+type Queue = (u8, i64, Vec<(u64, u64, i64)>);
+
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MirrorState {
@@ -27,8 +30,8 @@ struct MirrorState {
     /// `(price, lots)`, best first.
     bids: Vec<(i64, i64)>,
     asks: Vec<(i64, i64)>,
-    /// `(side, price, [(arrival, order id, lots left)])`, queue order.
-    queues: Vec<(u8, i64, Vec<(u64, u64, i64)>)>,
+    /// Each level's queue, in queue order.
+    queues: Vec<Queue>,
 }
 
 impl VenueBooks {
@@ -36,7 +39,7 @@ impl VenueBooks {
     pub fn to_state(&self) -> String {
         let books = (self.books.iter())
             .map(|b| {
-                let mut queues: Vec<(u8, i64, Vec<(u64, u64, i64)>)> = (b.queues.iter())
+                let mut queues: Vec<Queue> = (b.queues.iter())
                     .map(|(&(side, price), q)| {
                         (side, price, q.iter().map(|(a, (id, left))| (*a, *id, *left)).collect())
                     })
@@ -96,3 +99,7 @@ impl VenueBooks {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;

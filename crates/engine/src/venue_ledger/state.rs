@@ -77,3 +77,7 @@ impl VenueLedger {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "state_tests.rs"]
+mod tests;

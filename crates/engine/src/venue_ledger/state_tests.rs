@@ -1,9 +1,9 @@
+//! The order table's and the ledger's state documents (`to_state` / `load_state`).
+
 use wintermute_core::records::kind;
 
-use super::*;
-use crate::venue_books::{BookEvent, VenueBooks, BUY, SELL};
 use crate::venue_ledger::{place_with_hold, Dec, InstrumentAssets, LedgerConfig, VenueLedger};
-use crate::venue_orders::{hold_units, Effect, NewOrder, OrderEvent, OrderType, Tif, VenueOrders};
+use crate::venue_orders::{hold_units, Effect, NewOrder, OrderEvent, OrderType, Tif, VenueOrders, BUY, SELL};
 
 fn dec(mantissa: i128, exponent: i32) -> Dec {
     Dec { mantissa, exponent }
@@ -139,41 +139,4 @@ fn a_foreign_or_damaged_document_is_an_error_and_changes_nothing() {
     let e = ledger2.load_state(&l.replace(r#"[[0,{"#, r#"[[4,{"#)).unwrap_err();
     assert!(e.to_string().contains("instrument 4"), "{e}");
     assert_eq!(ledger2.to_state(), l);
-}
-
-fn book_ev(kind: u8, order_id: u64, side: u8, price: i64, qty: i64, remaining: i64) -> BookEvent {
-    BookEvent { kind, order_id, side, price, qty, remaining, ..BookEvent::default() }
-}
-
-#[test]
-fn book_mirrors_load_back_with_their_queues_and_sequence_numbers() {
-    let mut books = VenueBooks::new(2);
-    for (id, qty) in [(1, 5), (2, 3), (3, 4)] {
-        books.event(1, &book_ev(kind::ACCEPTED, id, SELL, 101, qty, qty));
-        books.event(1, &book_ev(kind::BOOK_DELTA, 0, SELL, 101, 5 + 3 + 4, 3));
-        books.command_done(1);
-    }
-    books.event(1, &book_ev(kind::CANCELED, 1, SELL, 101, 0, 0));
-    books.event(1, &book_ev(kind::BOOK_DELTA, 0, SELL, 101, 7, 2));
-    books.command_done(1);
-    let mut loaded = VenueBooks::new(2);
-    loaded.load_state(&books.to_state()).unwrap();
-    assert_eq!(loaded.to_state(), books.to_state());
-    let (a, b) = (books.book(1).unwrap(), loaded.book(1).unwrap());
-    assert_eq!((b.seq(), b.queue_ahead(3), b.depth(SELL, 5)), (a.seq(), Some(3), vec![(101, 7)]));
-    // The next order queues behind them in both.
-    for m in [&mut books, &mut loaded] {
-        m.event(1, &book_ev(kind::ACCEPTED, 4, SELL, 101, 1, 1));
-        m.command_done(1);
-        assert_eq!(m.book(1).unwrap().queue_ahead(4), Some(7));
-    }
-    assert_eq!(loaded.to_state(), books.to_state());
-    let before = VenueBooks::new(3).to_state();
-    let e = VenueBooks::new(3).load_state(&books.to_state()).unwrap_err();
-    assert_eq!(e.to_string(), "venue state (books): 2 books, this venue has 3");
-    let mut two = VenueBooks::new(2);
-    let e = two.load_state(&books.to_state().replace("[[1,101,", "[[3,101,")).unwrap_err();
-    assert_eq!(e.to_string(), "venue state (books): book 1: side 3");
-    assert_eq!(two.to_state(), VenueBooks::new(2).to_state());
-    assert_eq!(VenueBooks::new(3).to_state(), before);
 }
