@@ -35,7 +35,7 @@ from test_service_restart import (
 from wintermute import errors
 from wintermute import journal as journal_files
 from wintermute.service import venue_state as saved_states
-from wintermute.service.settings import split_config
+from wintermute.service.settings import ServiceSettings, split_config
 from wintermute.service.venue import Venue, VenueError
 
 
@@ -329,3 +329,10 @@ def test_a_running_venue_saves_its_state_and_pruning_goes_up_to_it(journal: Path
         pytest.raises(VenueError, match="only a venue over a journal"),
     ):
         venue.save_state()
+
+
+def test_saving_after_each_snapshot_is_a_setting() -> None:
+    assert ServiceSettings().save_state_on_snapshot
+    assert not ServiceSettings.from_dict({"save_state_on_snapshot": False}).save_state_on_snapshot
+    with pytest.raises(errors.ConfigError, match="save_state_on_snapshot: expected true or false"):
+        ServiceSettings.from_dict({"save_state_on_snapshot": "yes"})
