@@ -299,6 +299,7 @@ class Venue:
         # journal record of the last one saved.
         self._saves = False
         self._state_seq = 0
+        self._save_lock = threading.Lock()
         self._autosave: threading.Event | None = None
         # The clock of order, fill and trade times (the journal's while it is replayed).
         self._now: Callable[[], int] = time.time_ns
@@ -743,6 +744,13 @@ class Venue:
                 "saves its state while it runs",
             )  # fmt: skip
         deadline = time.monotonic() + timeout
+        # One save at a time, each written before the next is taken (an older state written
+        # over a newer one would name records pruning may have removed).
+        with self._save_lock:
+            return self._save_now(deadline)
+
+    def _save_now(self, deadline: float) -> int:
+        """``save_state``'s work (under the save lock)."""
         with self._submit_lock:
             if self._stopping:
                 raise VenueError("UNAVAILABLE", "the venue is stopping")
@@ -758,7 +766,9 @@ class Venue:
             # sends commands, and the venue's own wait behind the lock held here.
             books = venue_state.snapshot_books(snapshot.path, self._symbols)
             with self._lock:
-                self._save_state(snapshot.journal_seq, books)
+                body = self._state_body(books)
+        # Written with the venue running again (the state saved before holds the journal).
+        self._save_state(snapshot.journal_seq, body)
         return snapshot.journal_seq
 
     def stats(self) -> PipelineStats:
@@ -1074,15 +1084,20 @@ class Venue:
                     self._carry_out(self._orders.give_up(order_id, "UNAVAILABLE", self._now()))
             self.counters.clear()  # they count this process's work (the metrics)
             books = {s: engine.snapshot(s) for s in self._symbols}
-            self._save_state(last, books)
+            self._save_state(last, self._state_body(books))
         self._saves = True
         log.info("venue: rebuilt from %d journal records", self.restored)
 
-    def _save_state(self, journal_seq: int, books: Mapping[str, str]) -> None:
-        """Saves the venue's state as of journal record ``journal_seq``, the engine's books
-        then being ``books`` (``wintermute.service.venue_state``; under the lock)."""
+    def _save_state(self, journal_seq: int, body: dict[str, Any]) -> None:
+        """Saves a state from ``_state_body`` as of journal record ``journal_seq``
+        (``wintermute.service.venue_state``)."""
         journal = self.config.journal
         assert journal is not None
+        venue_state.save(journal.dir, journal_seq, body)
+        self._state_seq = journal_seq
+
+    def _state_body(self, books: Mapping[str, str]) -> dict[str, Any]:
+        """The venue's state, the engine's books being ``books`` (under the lock)."""
         trade_id = next(self._trade_ids)
         self._trade_ids = itertools.count(trade_id)
         body = {
@@ -1102,8 +1117,7 @@ class Venue:
             if self._default_limits is None
             else dataclasses.asdict(self._default_limits),
         }
-        venue_state.save(journal.dir, journal_seq, body)
-        self._state_seq = journal_seq
+        return body
 
     def _save_loop(self) -> None:
         """The ``venue-state`` thread: saves the state whenever the drain thread says the
@@ -1203,8 +1217,9 @@ class Venue:
             # Every output is applied: the state is the engine's last record's.
             self._saves = False
             try:
-                with self._lock:
-                    self._save_state(done["last_seq"], done["books"])
+                with self._save_lock, self._lock:
+                    body = self._state_body(done["books"])
+                    self._save_state(done["last_seq"], body)
             except Exception:
                 # The state saved before stays (pruning keeps the records after it).
                 log.exception("venue: saving its state at close failed")
