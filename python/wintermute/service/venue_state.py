@@ -151,8 +151,16 @@ def snapshot_books(path: str | os.PathLike[str], symbols: list[str]) -> dict[str
     return {s: json.dumps(b) for s, b in zip(symbols, books, strict=True)}
 
 
-def _decimal_fields(cls: type) -> set[str]:
-    return {name for name, t in get_type_hints(cls).items() if t is Decimal}
+_FIELDS: dict[type, tuple[list[str], frozenset[str]]] = {}
+
+
+def _fields_of(cls: type) -> tuple[list[str], frozenset[str]]:
+    """A record class's field names in order, and those that are decimals (read once)."""
+    if cls not in _FIELDS:
+        names = [f.name for f in fields(cls)]
+        hints = get_type_hints(cls)
+        _FIELDS[cls] = names, frozenset(n for n, t in hints.items() if t is Decimal)
+    return _FIELDS[cls]
 
 
 def encode(record: Any) -> list[Any]:
@@ -165,8 +173,7 @@ def encode(record: Any) -> list[Any]:
 
 def decode(cls: type[T], values: list[Any]) -> T:
     """A record of ``cls`` from :func:`encode`'s list."""
-    exact = _decimal_fields(cls)
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    names, exact = _fields_of(cls)
     if len(values) != len(names):
         raise ValueError(f"{cls.__name__}: {len(values)} values for {len(names)} fields")
     return cls(**{n: Decimal(v) if n in exact else v for n, v in zip(names, values, strict=True)})
