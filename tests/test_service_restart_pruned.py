@@ -290,6 +290,9 @@ def test_a_damaged_or_foreign_saved_state_is_an_error_not_an_empty_start(journal
     fails("saved for instruments")
     saved_states.save(journal, saved.journal_seq, {**body, "orders": body["ledger"]})
     fails(r"venue state \(orders\): the document is part=Some\(\"ledger\"\)")
+    # A state past the journal's end: records it includes are gone.
+    saved_states.save(journal, saved.journal_seq + 5, body)
+    fails("the journal ends at record")
     # Saved back whole, it loads again.
     saved_states.save(journal, saved.journal_seq, body)
     with Venue(engine_doc, settings) as venue:

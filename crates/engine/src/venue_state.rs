@@ -1,7 +1,7 @@
 //! The service venue's state as a document: its order table ([`crate::venue_orders`]), ledger
 //! ([`crate::venue_ledger`]) and book mirrors ([`crate::venue_books`]) each save to and load
 //! from a JSON document of their own, so that a venue over a pruned journal starts from its
-//! saved state and the journal records after it (see `docs/service.md`, "Restart").
+//! saved state and the journal records after it (see `docs/service.md`, "Restarts").
 //!
 //! Every document says which part it is and its format version (`{"part": "orders",
 //! "version": 1, ...}`). Loading checks both first, then the fields, then that the document

@@ -1012,6 +1012,13 @@ class Venue:
         books = None if saved is None else saved.body["engine"]
         first, steps, engine = journal_steps(journal.dir, self.config.instruments, after, books)
         if saved is not None:
+            end = self.pipeline.recovery().journal_seq
+            if end < after:
+                raise errors.JournalError(
+                    f"venue state {saved.path} is as of record {after}, but the journal ends "
+                    f"at record {end}: records the state includes were lost",
+                    reason="VENUE_STATE",
+                )
             if first not in (0, after + 1):
                 raise errors.JournalError(
                     f"venue state {saved.path} is as of record {after}, but the journal's "

@@ -1,5 +1,5 @@
 """The venue's state saved beside its journal, so that a venue over a pruned journal comes back
-whole (see ``wintermute.service.venue`` and docs/service.md, "Restart").
+whole (see ``wintermute.service.venue`` and docs/service.md, "Restarts").
 
 A venue over a journal saves its state as of one journal record ``S`` into the journal
 directory as ``venue-<S, 20 digits>.state``: once it has rebuilt itself at start, and at close
