@@ -7,6 +7,7 @@ an error, never an empty start."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import signal
@@ -32,7 +33,7 @@ from test_service_restart import (
     untimed,
     venue_state,
 )
-from wintermute import errors
+from wintermute import batch, errors
 from wintermute import journal as journal_files
 from wintermute.service import venue_state as saved_states
 from wintermute.service.settings import ServiceSettings, split_config
@@ -339,3 +340,55 @@ def test_saving_after_each_snapshot_is_a_setting() -> None:
     assert not ServiceSettings.from_dict({"save_state_on_snapshot": False}).save_state_on_snapshot
     with pytest.raises(errors.ConfigError, match="save_state_on_snapshot: expected true or false"):
         ServiceSettings.from_dict({"save_state_on_snapshot": "yes"})
+
+
+def test_an_order_registered_but_never_sent_when_the_state_was_saved_is_given_up(
+    journal: Path,
+) -> None:
+    engine_doc, settings = split_config(by_hand(journal))
+    with Venue(engine_doc, settings) as venue:
+        before = [dataclasses.asdict(b) for b in venue.balances(1)]
+        # As ``place`` registers an order (its hold taken), then nothing sent: a process that
+        # dies between the two (the state saved meanwhile holds the order, ``pending``).
+        units = venue._hold_units(0, 0, 1_000, 10_000)
+        lost_id, _ = venue._orders.place(1, "lost", 0, 0, "limit", "gtc", 10_000, 1_000, units, 1)
+        assert [dataclasses.asdict(b) for b in venue.balances(1)] != before, "held"
+        venue.save_state()
+    with Venue(engine_doc, settings) as venue:
+        lost = venue.order(1, "BTC-USD", order_id=lost_id)
+        assert (lost.status, lost.reject_reason) == ("rejected", "UNAVAILABLE")
+        assert [dataclasses.asdict(b) for b in venue.balances(1)] == before, "the hold is back"
+
+
+def test_an_order_registered_when_the_state_was_saved_and_sent_after_holds_once(
+    journal: Path,
+) -> None:
+    engine_doc, settings = split_config(by_hand(journal))
+    with Venue(engine_doc, settings) as venue:
+        # As ``place`` does, with the state saved between the registration and the send.
+        units = venue._hold_units(0, 0, 1_000, 10_000)
+        oid, _ = venue._orders.place(1, "late", 0, 0, "limit", "gtc", 10_000, 1_000, units, 1)
+        venue.save_state()
+        saved = saved_states.load(journal)
+        assert saved is not None
+        copy = saved.path.read_bytes()
+        gw = venue._gateway
+
+        async def send() -> Any:
+            return await venue._submit(
+                "place", oid, (oid, 1, "BTC-USD"),
+                lambda: gw.submit_ticks(
+                    0, oid, 0, 10_000, 1_000, 1, batch.LIMIT, batch.GTC, batch.STP_NONE, False,
+                    0, "late",
+                ),
+            )  # fmt: skip
+
+        assert asyncio.run(send()).status == "new"
+        held = [dataclasses.asdict(b) for b in venue.balances(1)]
+    # Back to the state saved before the send (as after a crash): the send is replayed.
+    for name in states(journal):
+        (journal / name).unlink()
+    saved.path.write_bytes(copy)
+    with Venue(engine_doc, settings) as venue:
+        assert venue.order(1, "BTC-USD", client_order_id="late").status == "new"
+        assert [dataclasses.asdict(b) for b in venue.balances(1)] == held, "held once"
