@@ -100,7 +100,7 @@ impl VenueOrders {
         }
         let mut history: HashMap<u32, VecDeque<u64>> = HashMap::new();
         for (account, ids) in s.history {
-            if let Some(id) = ids.iter().find(|id| !held(*id, account)) {
+            if let Some(id) = ids.iter().find(|id| !held(id, account)) {
                 return bad(format!("history order {id} of account {account} is not held"));
             }
             history.insert(account, ids.into());
