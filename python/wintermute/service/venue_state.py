@@ -2,8 +2,9 @@
 whole (see ``wintermute.service.venue`` and docs/service.md, "Restarts").
 
 A venue over a journal saves its state as of one journal record ``S`` into the journal
-directory as ``venue-<S, 20 digits>.state``: once it has rebuilt itself at start, and at close
-once the engine has stopped (then ``S`` is the engine's last record). While the file is there,
+directory as ``venue-<S, 20 digits>.state``: once it has rebuilt itself at start, at close once
+the engine has stopped (then ``S`` is the engine's last record), and after engine snapshots or
+on request (``Venue.save_state``: ``S`` is the snapshot's record). While the file is there,
 pruning (``prune_segments``, ``wintermute journal prune``) keeps every record after ``S``; a
 venue starting over the journal loads the file and replays only the records after ``S``.
 
