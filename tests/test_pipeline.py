@@ -492,7 +492,19 @@ def test_cli_journal_prune_lists_moves_and_keeps_recovery_whole(
     assert main(["journal", "prune", str(jdir), "--dry-run", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert listed["snapshot_seq"] == 1000
+    assert listed["held_seq"] is None
     assert [Path(p).name for p in listed["segments"]] == segments[:-1]
+    # A saved venue state (wintermute.service.venue_state) keeps the records after its own.
+    held = jdir / "venue-00000000000000000300.state"
+    held.write_bytes(b"")
+    assert main(["journal", "prune", str(jdir), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "every record at or before seq 300, a saved venue state's" in out, out
+    assert main(["journal", "prune", str(jdir), "--dry-run", "--json"]) == 0
+    kept = json.loads(capsys.readouterr().out)
+    assert kept["held_seq"] == 300
+    assert 0 < len(kept["segments"]) < len(listed["segments"])
+    held.unlink()
     assert sorted(p.name for p in jdir.glob("*.wal")) == segments, "a dry run removes nothing"
     assert main(["journal", "prune", str(jdir), "--archive", str(archive)]) == 0
     assert f"moved {len(segments) - 1} segments to {archive}" in capsys.readouterr().out

@@ -404,6 +404,7 @@ def journal_read(path: str, after_seq: int = 0) -> JournalColumns:
 @type_check_only
 class JournalPruned(TypedDict):
     snapshot_seq: int | None
+    held_seq: int | None
     segments: list[str]
     archive: str | None
     dry_run: bool
@@ -545,6 +546,10 @@ class VenueBooks:
     def __new__(cls, instruments: int) -> VenueBooks: ...
     def apply(self, batch: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
         """Applies raw 120-byte output records; returns those Python still needs."""
+    def to_state(self) -> str:
+        """The mirrors as a state document (JSON text)."""
+    def load_state(self, state: str) -> None:
+        """Replaces the mirrors with a state document's (``VENUE_STATE`` if it does not load)."""
     def watch(self, instrument: int, watched: bool) -> None: ...
     def event(
         self, instrument: int, kind: int, order_id: int, other_id: int, side: int, price: int,
@@ -578,6 +583,11 @@ class VenueLedger:
         maker_bps: _DecimalLike, taker_bps: _DecimalLike, defaults: list[tuple[str, _DecimalLike]],
         accounts: list[tuple[int, list[tuple[str, _DecimalLike]]]],
     ) -> VenueLedger: ...  # fmt: skip
+    def to_state(self) -> str:
+        """The accounts' holdings and positions as a state document (JSON text)."""
+    def load_state(self, state: str) -> None:
+        """Replaces the holdings and positions with a state document's (``VENUE_STATE`` if
+        it does not load)."""
     def check(self, account: int, instrument: int, side: int, units: int) -> None:
         """INSUFFICIENT_BALANCE unless a hold of ``units`` more is free."""
     def balances(self, account: int) -> list[tuple[str, _Shown, _Shown]]:
@@ -615,6 +625,11 @@ class VenueOrders:
         self, order_id: int, account: int, client_order_id: str, instrument: int, side: int,
         order_type: str, tif: str, price: int | None, qty: int, held: int, now_ns: int,
     ) -> None: ...  # fmt: skip
+    def to_state(self) -> str:
+        """The order table as a state document (JSON text)."""
+    def load_state(self, state: str) -> None:
+        """Replaces the orders with a state document's (``VENUE_STATE`` if it does not load
+        or commands are waiting)."""
     def continue_after(self, last: int) -> None: ...
     def watch(self, account: int, watched: bool) -> None: ...
     def watched(self) -> list[int]: ...

@@ -153,9 +153,13 @@ def _journal_prune(args: argparse.Namespace, journal: Any) -> int:
         return 0
     verb = "would remove" if args.dry_run else "moved" if args.archive else "deleted"
     where = f" to {args.archive}" if args.archive else ""
+    cut, why = pruned["snapshot_seq"], "the oldest snapshot that reads back"
+    held = pruned["held_seq"]
+    if held is not None and held < cut:
+        cut, why = held, "a saved venue state's (it needs the records after it)"
     print(
         f"{verb} {len(pruned['segments'])} segments{where}: every record at or before seq "
-        f"{pruned['snapshot_seq']}, the oldest snapshot that reads back"
+        f"{cut}, {why}"
     )
     for segment in pruned["segments"]:
         print(f"  {segment}")

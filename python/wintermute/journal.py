@@ -178,6 +178,9 @@ def summarize(path: str | PathLike[str]) -> Summary:
 
 class Pruned(TypedDict):
     snapshot_seq: int | None
+    #: The oldest record a saved venue state holds (``venue-<seq>.state``, see
+    #: ``wintermute.service.venue``): nothing after it is removed. None: no such state.
+    held_seq: int | None
     segments: list[str]
     archive: str | None
     dry_run: bool
@@ -188,7 +191,8 @@ def prune(
 ) -> Pruned:
     """Removes the segments of the journal at ``path`` that hold only records at or before its
     oldest snapshot that reads back whole: recovery starts from a snapshot and needs none of
-    them. Deleted, or moved to ``archive`` (created if missing; the archive is a journal
+    them; a venue state saved in the directory keeps the records after its own (``held_seq``).
+    Deleted, or moved to ``archive`` (created if missing; the archive is a journal
     directory of its own, which ``read`` and ``summarize`` read); ``dry_run`` only lists them.
     ``snapshot_seq`` is None, and nothing is removed, when no snapshot reads back. Safe beside
     a running engine: the segment being written is never removed. A pipeline does this itself

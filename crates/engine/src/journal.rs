@@ -102,7 +102,7 @@ pub use record::{
 pub use recovery::{
     apply, recover, recover_records, recover_with, Outcome, RecoverOptions, Recovered, Replayed, ReplayedEvent,
 };
-pub use retention::{oldest_valid_snapshot, prune_segments, segments_behind};
+pub use retention::{held_seq, held_state_name, oldest_valid_snapshot, prune_point, prune_segments, segments_behind};
 pub use roller::{RollStats, RollWatch};
 pub use snapshot::{
     load_latest_snapshot, prune_snapshots, read_snapshot, write_snapshot, EngineSnapshot, LoadedSnapshot,

@@ -43,4 +43,5 @@ pub mod spsc;
 pub mod venue_books;
 pub mod venue_ledger;
 pub mod venue_orders;
+pub mod venue_state;
 pub mod wait;

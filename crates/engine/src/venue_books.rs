@@ -361,6 +361,8 @@ impl VenueBooks {
     }
 }
 
+mod state;
+
 #[cfg(test)]
 #[path = "venue_books_tests.rs"]
 mod tests;

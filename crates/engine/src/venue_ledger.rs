@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use wintermute_core::decimal::{write_scaled, Decimal, Notation};
+use serde::{Deserialize, Serialize};
 
 use crate::venue_orders::{Effect, NewOrder, OrderTableError, VenueOrders, BUY};
 
@@ -142,7 +143,8 @@ struct Inst {
     fee_scale: [u32; 2],
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Holding {
     free: i128,
     locked: i128,
@@ -151,7 +153,8 @@ struct Holding {
 }
 
 /// A position: lots, entry value and realized PnL (ticks x lots x 10^PNL_DIGITS), fees.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Pos {
     qty: i128,
     cost: i128,
@@ -587,6 +590,8 @@ pub fn place_with_hold(
     ledger.commit(plan);
     Ok(id)
 }
+
+mod state;
 
 #[cfg(test)]
 #[path = "venue_ledger_tests.rs"]

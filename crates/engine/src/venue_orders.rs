@@ -31,6 +31,7 @@ use crate::venue_books::BatchSizeError;
 /// Side codes of the records (`0` buy, `1` sell).
 pub use crate::venue_books::{BUY, SELL};
 
+mod state;
 mod types;
 
 pub use types::*;

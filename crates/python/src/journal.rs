@@ -88,15 +88,17 @@ fn rejections_dict(py: Python<'_>, r: Rejections) -> Result<Bound<'_, PyDict>> {
 }
 
 /// Removes the segments of the journal in `path` that hold only records at or before its
-/// oldest snapshot that reads back whole: deleted, or moved to `archive`; with `dry_run`,
-/// only listed. Returns `{"snapshot_seq": int | None, "segments": [paths], "archive": str |
-/// None, "dry_run": bool}` (no usable snapshot: nothing removed).
+/// oldest snapshot that reads back whole (and before a saved venue state's record): deleted,
+/// or moved to `archive`; with `dry_run`, only listed. Returns `{"snapshot_seq": int | None,
+/// "held_seq": int | None, "segments": [paths], "archive": str | None, "dry_run": bool}` (no
+/// usable snapshot: nothing removed).
 #[pyfunction]
 #[pyo3(signature = (path, archive=None, dry_run=false))]
 fn journal_prune<'py>(py: Python<'py>, path: &str, archive: Option<&str>, dry_run: bool) -> Result<Bound<'py, PyDict>> {
     let pruned = py.detach(|| prune(Path::new(path), archive.map(Path::new), dry_run))?;
     let d = PyDict::new(py);
     d.set_item("snapshot_seq", pruned.snapshot_seq)?;
+    d.set_item("held_seq", pruned.held_seq)?;
     d.set_item("segments", pruned.segments.iter().map(|p| p.display().to_string()).collect::<Vec<_>>())?;
     d.set_item("archive", archive)?;
     d.set_item("dry_run", dry_run)?;

@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use wintermute_engine::venue_books::{BookEvent, BookMirror, BookUpdate, VenueBooks};
 
 use crate::errors::{Error, Result};
+use crate::venue_ledger::state_error;
 
 /// `(instrument, first_seq, last_seq, bids, asks)`: one command's level changes.
 type Update = (u32, u64, u64, Vec<(i64, i64)>, Vec<(i64, i64)>);
@@ -47,6 +48,17 @@ impl PyVenueBooks {
         let mut kept = Vec::new();
         py.detach(|| self.lock().apply(bytes, &mut kept))?;
         Ok(PyArray1::from_vec(py, kept))
+    }
+
+    /// The mirrors as a state document (JSON text; see the engine's `venue_state`).
+    fn to_state(&self, py: Python<'_>) -> String {
+        py.detach(|| self.lock().to_state())
+    }
+
+    /// Replaces the mirrors with a state document's (`VENUE_STATE` if it does not load; the
+    /// mirrors are then unchanged).
+    fn load_state(&self, py: Python<'_>, state: &str) -> Result<()> {
+        py.detach(|| self.lock().load_state(state)).map_err(state_error)
     }
 
     /// Whether `instrument`'s book updates are collected (someone watches its topic).

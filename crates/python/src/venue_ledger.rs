@@ -9,6 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use pyo3::prelude::*;
 use wintermute_core::decimal::Decimal;
 use wintermute_engine::venue_ledger::{InstrumentAssets, LedgerConfig, LedgerError, Shown, VenueLedger};
+use wintermute_engine::venue_state::StateError;
 
 use crate::convert::decimal;
 use crate::errors::{Error, Result};
@@ -35,6 +36,11 @@ fn start(list: Vec<(String, PyDec<'_>)>) -> Result<Vec<(String, Decimal)>> {
 
 pub(crate) fn ledger_error(e: LedgerError) -> Error {
     Error::other(e.code, e.message)
+}
+
+/// A venue state document that does not load (`wintermute_engine::venue_state`).
+pub(crate) fn state_error(e: StateError) -> Error {
+    Error::other("VENUE_STATE", e)
 }
 
 /// Balances and positions per account.
@@ -71,6 +77,17 @@ impl PyVenueLedger {
         let defaults = start(defaults)?;
         let config = LedgerConfig { instruments, maker_bps, taker_bps, defaults, accounts };
         Ok(Self { inner: Mutex::new(VenueLedger::new(&config).map_err(ledger_error)?) })
+    }
+
+    /// The accounts' holdings and positions as a state document (JSON text).
+    fn to_state(&self, py: Python<'_>) -> String {
+        py.detach(|| self.lock().to_state())
+    }
+
+    /// Replaces every account's holdings and positions with a state document's
+    /// (`VENUE_STATE` if it does not load; the ledger is then unchanged).
+    fn load_state(&self, py: Python<'_>, state: &str) -> Result<()> {
+        py.detach(|| self.lock().load_state(state)).map_err(state_error)
     }
 
     /// `INSUFFICIENT_BALANCE` unless a hold of `units` more (the order table's units) is free.

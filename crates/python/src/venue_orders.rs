@@ -17,7 +17,7 @@ use wintermute_engine::venue_orders::{
 };
 
 use crate::errors::{Error, Result};
-use crate::venue_ledger::{ledger_error, PyVenueLedger};
+use crate::venue_ledger::{ledger_error, state_error, PyVenueLedger};
 
 /// The venue's orders and waiting commands.
 #[pyclass(module = "wintermute._core", name = "VenueOrders", frozen)]
@@ -220,6 +220,17 @@ impl PyVenueOrders {
         self.lock().restore(order_id, client_order_id, &o);
         // The check passed when the order was placed: its hold is taken as it was.
         self.ledger().map_or(Ok(()), |mut l| l.hold(account, instrument, side, held)).map_err(ledger_error)
+    }
+
+    /// The order table as a state document (JSON text; the ledger's is its own).
+    fn to_state(&self, py: Python<'_>) -> String {
+        py.detach(|| self.lock().to_state())
+    }
+
+    /// Replaces the table's orders with a state document's (`VENUE_STATE` if it does not load
+    /// or commands are waiting; the table is then unchanged). Holds are the ledger's state.
+    fn load_state(&self, py: Python<'_>, state: &str) -> Result<()> {
+        py.detach(|| self.lock().load_state(state)).map_err(state_error)
     }
 
     /// Order ids continue after `last`.

@@ -26,6 +26,8 @@ In TOML::
     ws_send_buffer_bytes = 262144   # each WebSocket's kernel send buffer (0: the system's)
     otlp_endpoint = "http://127.0.0.1:4318/v1/traces"  # OpenTelemetry traces (default: off)
     trace_sample_ratio = 0.01   # the share of requests traced
+    save_state_on_snapshot = true   # with [journal] prune_segments: the venue saves its state
+                                # after each engine snapshot (wintermute.service.venue_state)
 
     [service.redis]             # the Redis hot tier (default: off; wintermute.storage.redis_tier)
     url = "redis://127.0.0.1:6379/0"
@@ -176,6 +178,9 @@ class ServiceSettings:
     trace_sample_ratio: float = 0.01
     #: The Redis hot tier (None: off).
     redis: RedisSettings | None = None
+    #: Over a journal with ``prune_segments``: the venue saves its state after each snapshot
+    #: the engine takes (``Venue.save_state``), so that pruning keeps only the records since.
+    save_state_on_snapshot: bool = True
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceSettings:
@@ -185,6 +190,7 @@ class ServiceSettings:
             "rate_limit_burst", "max_body_bytes", "fees", "balances", "accounts", "tape_size",
             "history_size", "subscriber_queue", "ack_timeout_s", "ws_buffer", "otlp_endpoint",
             "trace_sample_ratio", "ws_send_timeout_s", "ws_send_buffer_bytes", "redis",
+            "save_state_on_snapshot",
         }  # fmt: skip
         for key in data:
             if key not in known:
@@ -243,6 +249,10 @@ class ServiceSettings:
             kw["account_balances"] = per
         if "redis" in data:
             kw["redis"] = RedisSettings.from_dict(data["redis"])
+        if "save_state_on_snapshot" in data:
+            if not isinstance(data["save_state_on_snapshot"], bool):
+                raise _error("save_state_on_snapshot", "expected true or false")
+            kw["save_state_on_snapshot"] = data["save_state_on_snapshot"]
         if ("ssl_certfile" in kw) != ("ssl_keyfile" in kw):
             raise _error("ssl_certfile", "TLS needs both ssl_certfile and ssl_keyfile")
         return cls(**kw)

@@ -49,9 +49,15 @@ ids continue without reuse; client order ids, statuses and filled quantities as 
 repeated place still returns the first order), fills, balances and positions (from the
 configured starting balances), the public trade tape and the book mirrors with their sequence
 numbers. Rebuilt orders, fills and trades take the engine's times from the journal (its time
-marks: within the venue's own lag of the times it showed before the restart). A journal whose
-oldest segments were pruned (``prune_segments``) no longer starts at record 1: the venue then
-starts with an empty order table and empty book mirrors, as before (a warning says so).
+marks: within the venue's own lag of the times it showed before the restart).
+
+The venue saves its state as of one journal record beside the journal (``venue-<seq>.state``,
+``wintermute.service.venue_state``) once rebuilt at start, at ``close``, after each engine
+snapshot over a pruned journal and on request (``save_state``); a restart loads the
+newest and replays only the records after it, and pruning (``prune_segments``) never removes
+those records, so a venue over a pruned journal comes back whole. A state file that does not
+read back raises ``JournalError`` (reason ``VENUE_STATE``); a journal pruned with no state saved
+beside it starts the venue with an empty order table and empty book mirrors (a warning says so).
 
 Known limits: icebergs and self-trade prevention modes are not offered through it.
 """
@@ -64,6 +70,7 @@ import contextlib
 import dataclasses
 import functools
 import itertools
+import json
 import logging
 import threading
 import time
@@ -94,7 +101,7 @@ from wintermute.pipeline import (
     config_of,
 )
 from wintermute.pipeline_stats import PipelineStats
-from wintermute.service import ledger
+from wintermute.service import ledger, venue_state
 from wintermute.service.book_mirror import BUY, SELL
 from wintermute.service.order_input import (
     SIDES,
@@ -285,8 +292,15 @@ class Venue:
         self._topic_changes = -1
         self._stopping = False
         self._released: list[Subscription] = []
-        #: Journal records the venue rebuilt its state from at start (0: none).
+        #: Journal records the venue rebuilt its state from at start (0: none); those of a
+        #: saved state count (``wintermute.service.venue_state``).
         self.restored = 0
+        # Whether the venue saves its state (over a journal, once rebuilt whole), and the
+        # journal record of the last one saved.
+        self._saves = False
+        self._state_seq = 0
+        self._save_lock = threading.Lock()
+        self._autosave: threading.Event | None = None
         # The clock of order, fill and trade times (the journal's while it is replayed).
         self._now: Callable[[], int] = time.time_ns
         try:
@@ -296,6 +310,13 @@ class Venue:
             raise
         self._drain = threading.Thread(target=self._drain_loop, name="venue-drain", daemon=True)
         self._drain.start()
+        # Over a pruned journal, the state is saved after each engine snapshot (woken by the
+        # drain thread, which reads the stats), so pruning keeps only the records since.
+        on = engine.journal is not None and engine.journal.prune_segments
+        if self._saves and reserve == 0 and on and self.settings.save_state_on_snapshot:
+            self._autosave = threading.Event()
+            self._saver = threading.Thread(target=self._save_loop, name="venue-state", daemon=True)
+            self._saver.start()
 
     def reserved(self, index: int) -> tuple[Gateway, Subscription]:
         """Reserved gateway and subscription ``index`` (see the class docs). Whoever takes
@@ -709,6 +730,47 @@ class Venue:
         for hook in list(self.on_kill_switch):
             hook(account, engage)
 
+    def save_state(self, timeout: float = 10.0) -> int:
+        """Saves the venue's state now and returns the journal record it is as of (see the
+        module docs): the engine takes a snapshot while the venue's new commands wait for every
+        command sent to be answered (milliseconds; at most ``timeout`` seconds). Pruning may
+        then go up to that record: a venue keeps the journal since its last saved state, so
+        one that runs long between restarts calls this now and then. ``VenueError``
+        (``UNAVAILABLE``) without a journal, with reserved gateways (their commands do not
+        wait), while stopping, or with a command still unanswered after ``timeout``."""
+        if not self._saves or self.config.subscriptions.count > 1:
+            raise VenueError(
+                "UNAVAILABLE", "only a venue over a journal and without reserved gateways "
+                "saves its state while it runs",
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        # One save at a time, each written before the next is taken (an older state written
+        # over a newer one would name records pruning may have removed).
+        with self._save_lock:
+            return self._save_now(deadline)
+
+    def _save_now(self, deadline: float) -> int:
+        """``save_state``'s work (under the save lock)."""
+        with self._submit_lock:
+            if self._stopping:
+                raise VenueError("UNAVAILABLE", "the venue is stopping")
+            while self._waiting:  # (the drain thread empties it)
+                if time.monotonic() > deadline:
+                    raise VenueError("UNAVAILABLE", "commands are still waiting for the engine")
+                time.sleep(0.001)
+            try:
+                snapshot = self.pipeline.snapshot()
+            except errors.ControlError as e:
+                raise VenueError("UNAVAILABLE", str(e)) from None
+            # Every record up to the snapshot's is the venue's and applied: nothing else
+            # sends commands, and the venue's own wait behind the lock held here.
+            books = venue_state.snapshot_books(snapshot.path, self._symbols)
+            with self._lock:
+                body = self._state_body(books)
+        # Written with the venue running again (the state saved before holds the journal).
+        self._save_state(snapshot.journal_seq, body)
+        return snapshot.journal_seq
+
     def stats(self) -> PipelineStats:
         """The engine's stats (latency per stage, throughput, counters)."""
         return self.pipeline.stats()
@@ -768,6 +830,8 @@ class Venue:
                         raise
                     continue
                 self.topics.publish("stats", stats)
+                if self._autosave is not None and stats.last_snapshot_seq > self._state_seq:
+                    self._autosave.set()
         with self._lock:
             for seq, (fut, loop, _) in self._waiting.items():
                 self._orders.forget(seq)
@@ -940,19 +1004,47 @@ class Venue:
         journal = self.config.journal
         if journal is None:
             return
-        first, steps = journal_steps(journal.dir, self.config.instruments)
-        if first == 0:
-            return
-        if first != 1:
+        saved = venue_state.load(journal.dir)
+        after = 0 if saved is None else saved.journal_seq
+        if saved is not None:
+            with self._lock:
+                self._load_state(saved.path, saved.body)
+        books = None if saved is None else saved.body["engine"]
+        first, steps, engine = journal_steps(journal.dir, self.config.instruments, after, books)
+        if saved is not None:
+            end = self.pipeline.recovery().journal_seq
+            if end < after:
+                raise errors.JournalError(
+                    f"venue state {saved.path} is as of record {after}, but the journal ends "
+                    f"at record {end}: records the state includes were lost",
+                    reason="VENUE_STATE",
+                )
+            if first not in (0, after + 1):
+                raise errors.JournalError(
+                    f"venue state {saved.path} is as of record {after}, but the journal's "
+                    f"records after it start at {first}: records {after + 1}..{first - 1} "
+                    "are missing",
+                    reason="VENUE_STATE",
+                )
+            self.restored = after
+            # Orders registered but not yet sent when the state was saved: sent after, their
+            # records come below; never sent, they are given up after the replay.
+            pending = [o["order_id"] for o in json.loads(saved.body["orders"])["orders"]
+                       if o["status"] == "pending"]  # fmt: skip
+        elif first > 1:
             log.warning(
-                "venue: the journal starts at record %d (pruned): the order table, fills and "
-                "balances start empty",
+                "venue: the journal starts at record %d (pruned) and holds no saved venue "
+                "state: the order table, fills and balances start empty",
                 first,
             )
             return
+        else:
+            pending = []
+        last = after
         with self._lock:
             for step in steps:
                 self.restored += 1
+                last = step.seq
                 self._now = functools.partial(int, step.wall_ns or time.time_ns())
                 cmd = step.command
                 if cmd is None:
@@ -993,8 +1085,94 @@ class Venue:
                 books.command_done(inst_id)
                 orders.command_done()
             self._now = time.time_ns
+            for order_id in pending:
+                view = self._orders.order(order_id)
+                if view is not None and view[_STATUS] == "pending":
+                    self._carry_out(self._orders.give_up(order_id, "UNAVAILABLE", self._now()))
             self.counters.clear()  # they count this process's work (the metrics)
+            books = {s: engine.snapshot(s) for s in self._symbols}
+            self._save_state(last, self._state_body(books))
+        self._saves = True
         log.info("venue: rebuilt from %d journal records", self.restored)
+
+    def _save_state(self, journal_seq: int, body: dict[str, Any]) -> None:
+        """Saves a state from ``_state_body`` as of journal record ``journal_seq``
+        (``wintermute.service.venue_state``)."""
+        journal = self.config.journal
+        assert journal is not None
+        venue_state.save(journal.dir, journal_seq, body)
+        self._state_seq = journal_seq
+
+    def _state_body(self, books: Mapping[str, str]) -> dict[str, Any]:
+        """The venue's state, the engine's books being ``books`` (under the lock)."""
+        trade_id = next(self._trade_ids)
+        self._trade_ids = itertools.count(trade_id)
+        body = {
+            "symbols": self._symbols,
+            "engine": dict(books),
+            "orders": self._orders.to_state(),
+            "ledger": self._ledger.to_state(),
+            "books": self._books.to_state(),
+            "next_trade_id": trade_id,
+            "tape": {s: [venue_state.encode(t) for t in tape] for s, tape in self._tape.items()},
+            "fills": {
+                str(a): [venue_state.encode(f) for f in fills] for a, fills in self._fills.items()
+            },
+            "kill_switches": sorted(self.kill_switches, key=lambda a: -1 if a is None else a),
+            "limits": {str(a): dataclasses.asdict(lim) for a, lim in self._limits.items()},
+            "default_limits": None
+            if self._default_limits is None
+            else dataclasses.asdict(self._default_limits),
+        }
+        return body
+
+    def _save_loop(self) -> None:
+        """The ``venue-state`` thread: saves the state whenever the drain thread says the
+        engine took a snapshot since the last one saved."""
+        assert self._autosave is not None
+        while True:
+            self._autosave.wait()
+            self._autosave.clear()
+            if self._stopping:
+                return
+            try:
+                self.save_state()
+            except VenueError as e:  # stopping, or commands unanswered: the next snapshot
+                log.warning("venue: saving its state after a snapshot failed: %s", e)
+            except Exception:  # the state saved before stays; keep running
+                log.exception("venue: saving its state after a snapshot failed")
+
+    def _load_state(self, path: Path, body: Mapping[str, Any]) -> None:
+        """The venue's state from a saved one (under the lock); ``JournalError`` (reason
+        ``VENUE_STATE``) if it does not fit this venue."""
+        engine = body.get("engine")
+        if (
+            body.get("symbols") != self._symbols
+            or not isinstance(engine, dict)
+            or set(engine) != set(self._symbols)
+        ):
+            raise errors.JournalError(
+                f"venue state {path}: saved for instruments {body.get('symbols')}, this venue "
+                f"has {self._symbols}",
+                reason="VENUE_STATE",
+            )
+        try:
+            self._orders.load_state(body["orders"])
+            self._ledger.load_state(body["ledger"])
+            self._books.load_state(body["books"])
+            self._trade_ids = itertools.count(int(body["next_trade_id"]))
+            for symbol, trades in body["tape"].items():
+                self._tape[symbol].extend(venue_state.decode(Trade, t) for t in trades)
+            for account, fills in body["fills"].items():
+                self._fills[int(account)] = collections.deque(
+                    (venue_state.decode(Fill, f) for f in fills), maxlen=self.settings.history_size
+                )
+            self.kill_switches = set(body["kill_switches"])
+            self._limits = {int(a): LimitsConfig(**v) for a, v in body["limits"].items()}
+            given = body["default_limits"]
+            self._default_limits = None if given is None else LimitsConfig(**given)
+        except (KeyError, TypeError, ValueError, ArithmeticError, errors.WintermuteError) as e:
+            raise errors.JournalError(f"venue state {path}: {e}", reason="VENUE_STATE") from e
 
     def _restored_order(self, inst_id: int, cmd: dict[str, int], client_order_id: str) -> int:
         """A new order the venue sent, as ``place`` registered it (its hold included)."""
@@ -1004,6 +1182,8 @@ class Venue:
             tif = "post_only"
         ticks = None if market else cmd["price"]
         side, account = cmd["side"], cmd["account"]
+        if self._orders.order(cmd["order_id"]) is not None:
+            return int(cmd["order_id"])  # registered, hold and all, in a saved state
         units = self._hold_units(inst_id, side, cmd["qty"], ticks)
         # Its hold is taken with it, without the check (it passed when the order was placed).
         self._orders.restore(
@@ -1035,8 +1215,21 @@ class Venue:
         subscriber."""
         with self._submit_lock:
             self._stopping = True
-        self.pipeline.shutdown()
+        if self._autosave is not None:
+            self._autosave.set()
+            self._saver.join(timeout=10)
+        done = self.pipeline.shutdown()
         self._drain.join(timeout=10)
+        if self._saves and not self._drain.is_alive():
+            # Every output is applied: the state is the engine's last record's.
+            self._saves = False
+            try:
+                with self._save_lock, self._lock:
+                    body = self._state_body(done["books"])
+                    self._save_state(done["last_seq"], body)
+            except Exception:
+                # The state saved before stays (pruning keeps the records after it).
+                log.exception("venue: saving its state at close failed")
         self.topics.close_all("shutdown")
 
     def __enter__(self) -> Venue:

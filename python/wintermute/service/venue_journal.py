@@ -6,13 +6,15 @@ new orders: a *tagged* record), every risk rejection and every runtime control, 
 order. :func:`journal_steps` reads it and runs its commands through a fresh engine with the same
 instruments, as recovery does: each command comes back as a :class:`Step` with the events it
 made (the very events the live engine published, book deltas included), risk rejections and
-controls in their places between them.
+controls in their places between them. A venue that saved its state as of a record
+(``wintermute.service.venue_state``) reads only the records after it, through an engine
+restored to the books of that record.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,23 +54,31 @@ def _command(row: Any) -> dict[str, int]:
     return {name: int(row[name]) for name in _COMMAND_FIELDS}
 
 
-def journal_steps(path: str, instruments: Sequence[InstrumentConfig]) -> tuple[int, Iterator[Step]]:
-    """The first sequence number of the journal in ``path`` (0: empty) and its records as
-    steps, in order. The commands run through a fresh engine with ``instruments`` (in id
-    order); runs of one instrument's commands go over in one batch."""
-    raw = _core.journal_read(path, 0)
+def journal_steps(
+    path: str, instruments: Sequence[InstrumentConfig], after: int = 0,
+    books: Mapping[str, str] | None = None,
+) -> tuple[int, Iterator[Step], Engine]:  # fmt: skip
+    """The first sequence number of the journal in ``path`` after record ``after`` (0: none)
+    and its records after ``after`` as steps, in order, and the engine they run through: a
+    fresh one with ``instruments`` (in id order), its books as ``books`` gives them (symbol ->
+    ``Engine.snapshot`` JSON, the books as of record ``after``) or empty. Runs of one
+    instrument's commands go over in one batch; once the steps are consumed the engine's
+    books are those after the journal's last record."""
+    engine = Engine()
+    for instrument in instruments:
+        engine.add_instrument(instrument)
+        if books is not None:
+            engine.restore(books[instrument.symbol])
+    raw = _core.journal_read(path, after)
     firsts = [
         *(int(s) for s in raw["seq"][:1]),
         *(int(s) for s in raw["rejections"]["seq"][:1]),
         *(s for s, _ in raw["controls"][:1]),
     ]
-    return (min(firsts) if firsts else 0), _steps(raw, instruments)
+    return (min(firsts) if firsts else 0), _steps(raw, engine), engine
 
 
-def _steps(raw: _core.JournalColumns, instruments: Sequence[InstrumentConfig]) -> Iterator[Step]:
-    engine = Engine()
-    for instrument in instruments:
-        engine.add_instrument(instrument)
+def _steps(raw: _core.JournalColumns, engine: Engine) -> Iterator[Step]:
     tags = dict(raw["client_order_ids"])
     seqs = raw["seq"].tolist()
     iids = raw["instrument"].tolist()

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use wintermute_core::records::{encode_command, COMMAND_SIZE};
 use wintermute_core::InstrumentId;
 
-use super::{oldest_valid_snapshot, prune_segments, read_records, segments_behind, JournalError, JournalRecord};
+use super::{
+    held_seq, oldest_valid_snapshot, prune_segments, read_records, segments_behind, JournalError, JournalRecord,
+};
 
 /// A journal's records as columns: one row per command record, and the control records apart.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,20 +97,25 @@ pub fn read_columns(dir: &Path, after_seq: u64) -> Result<JournalColumns, Journa
 pub struct Pruned {
     /// The oldest snapshot that reads back whole (`None`: there is none, nothing was removed).
     pub snapshot_seq: Option<u64>,
+    /// The oldest record a saved venue state holds ([`super::held_seq`]): nothing after it
+    /// was removed.
+    pub held_seq: Option<u64>,
     /// The segments removed (moved to the archive), or that would be.
     pub segments: Vec<PathBuf>,
 }
 
 /// Removes the segments of the journal in `dir` that hold only records at or before its oldest
-/// snapshot that reads back whole: deleted, or moved to `archive`; with `dry_run`, only
-/// listed.
+/// snapshot that reads back whole (and before any saved venue state's record,
+/// [`super::held_seq`]): deleted, or moved to `archive`; with `dry_run`, only listed.
 pub fn prune(dir: &Path, archive: Option<&Path>, dry_run: bool) -> Result<Pruned, JournalError> {
     if !dir.is_dir() {
         return Err(JournalError::Config { why: format!("{} is not a directory", dir.display()) });
     }
     let Some(seq) = oldest_valid_snapshot(dir)? else { return Ok(Pruned::default()) };
-    let segments = if dry_run { segments_behind(dir, seq)? } else { prune_segments(dir, seq, archive)? };
-    Ok(Pruned { snapshot_seq: Some(seq), segments })
+    let held_seq = held_seq(dir)?;
+    let cut = held_seq.map_or(seq, |held| seq.min(held));
+    let segments = if dry_run { segments_behind(dir, cut)? } else { prune_segments(dir, cut, archive)? };
+    Ok(Pruned { snapshot_seq: Some(seq), held_seq, segments })
 }
 
 #[cfg(test)]
@@ -117,7 +124,9 @@ mod tests {
     use wintermute_core::{Command, Engine, InstrumentSpec, NewOrder, Side};
 
     use super::*;
-    use crate::journal::{write_snapshot, ClientOrderId, EngineSnapshot, FsyncPolicy, Journal, JournalConfig};
+    use crate::journal::{
+        held_state_name, write_snapshot, ClientOrderId, EngineSnapshot, FsyncPolicy, Journal, JournalConfig,
+    };
     use crate::risk::ControlRecord;
 
     fn config(dir: &Path) -> JournalConfig {
@@ -210,5 +219,32 @@ mod tests {
         assert_eq!(done.segments.len(), dry.segments.len());
         assert!(dry.segments.iter().all(|p| !p.exists()));
         assert_eq!(std::fs::read_dir(&archive).expect("archive").count(), dry.segments.len());
+    }
+
+    #[test]
+    fn prune_keeps_the_records_after_a_saved_venue_state() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut j, _) = Journal::open(config(dir.path())).expect("open");
+        for id in 1..=300 {
+            j.append(0, &order(id)).expect("append");
+        }
+        let mut engine = Engine::new();
+        engine.add_instrument(InstrumentSpec::from_units("X", "1", "1", 1, 10, 1, 1000).expect("spec")).expect("add");
+        write_snapshot(dir.path(), &EngineSnapshot::capture(&engine, 300)).expect("snapshot");
+        j.close().expect("close");
+        let whole = prune(dir.path(), None, true).expect("lists");
+        // Saved venue states at 120 and 200 (and names that are not states): 120 holds.
+        for name in [held_state_name(200), held_state_name(120), "venue-12.state".into(), "venue-x.state.tmp".into()] {
+            std::fs::write(dir.path().join(name), b"").expect("write");
+        }
+        assert_eq!(held_seq(dir.path()).expect("reads"), Some(120));
+        assert_eq!(super::super::prune_point(dir.path()).expect("reads"), Some(120));
+        let done = prune(dir.path(), None, false).expect("prunes");
+        assert_eq!((done.snapshot_seq, done.held_seq), (Some(300), Some(120)));
+        assert!(!done.segments.is_empty() && done.segments.len() < whole.segments.len(), "{done:?}");
+        let left = read_columns(dir.path(), 0).expect("reads");
+        let first = left.seqs[0];
+        assert!(first > 1 && first <= 121, "every record after 120 stays: the journal starts at {first}");
+        assert_eq!(*left.seqs.last().expect("records"), 300);
     }
 }

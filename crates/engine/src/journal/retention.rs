@@ -65,6 +65,40 @@ pub fn oldest_valid_snapshot(dir: &Path) -> Result<Option<u64>, JournalError> {
     Ok(snapshots.into_iter().find(|(_, path)| read_snapshot(path).is_ok()).map(|(seq, _)| seq))
 }
 
+/// Names of saved venue states (`venue-<journal seq, 20 digits>.state`): the service's venue
+/// saves its state as of a journal record there and replays the records after it on restart.
+const HOLD_PREFIX: &str = "venue-";
+const HOLD_EXT: &str = ".state";
+
+/// The file name of a venue state saved as of journal record `journal_seq`: while it is in
+/// the journal directory, pruning keeps every record after `journal_seq`.
+pub fn held_state_name(journal_seq: u64) -> String {
+    format!("{HOLD_PREFIX}{journal_seq:020}{HOLD_EXT}")
+}
+
+/// The oldest journal sequence number a saved venue state in `dir` holds (`None`: none does;
+/// see [`held_state_name`]).
+pub fn held_seq(dir: &Path) -> Result<Option<u64>, JournalError> {
+    let mut held: Option<u64> = None;
+    for entry in fs::read_dir(dir).map_err(|e| JournalError::io("read_dir", dir, e))? {
+        let path = entry.map_err(|e| JournalError::io("read_dir", dir, e))?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let seq = name.strip_prefix(HOLD_PREFIX).and_then(|n| n.strip_suffix(HOLD_EXT));
+        if let Some(seq) = seq.filter(|s| s.len() == 20).and_then(|s| s.parse::<u64>().ok()) {
+            held = Some(held.map_or(seq, |h| h.min(seq)));
+        }
+    }
+    Ok(held)
+}
+
+/// Where pruning may cut the journal in `dir`: at its oldest snapshot that reads back whole,
+/// but never past the oldest record a saved venue state needs ([`held_seq`]). `None`: no
+/// snapshot reads back, nothing may go.
+pub fn prune_point(dir: &Path) -> Result<Option<u64>, JournalError> {
+    let Some(snapshot) = oldest_valid_snapshot(dir)? else { return Ok(None) };
+    Ok(Some(held_seq(dir)?.map_or(snapshot, |held| snapshot.min(held))))
+}
+
 /// Moves one segment file into the `archive` directory (see [`prune_segments`]).
 fn archive_segment(path: &Path, archive: &Path) -> Result<(), JournalError> {
     let name = path.file_name().ok_or_else(|| JournalError::BadSegmentName { path: path.to_path_buf() })?;

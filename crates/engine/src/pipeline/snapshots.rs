@@ -48,7 +48,8 @@
 //! # Pruning the journal
 //!
 //! With [`SnapshotPolicy::prune_segments`] the writer then removes the journal segments that
-//! hold only records at or before the oldest snapshot kept that reads back whole
+//! hold only records at or before the oldest snapshot kept that reads back whole, and never
+//! the records after a saved venue state (`venue-<seq>.state`, [`crate::journal::held_seq`])
 //! ([`crate::journal::prune_segments`]; counted in [`super::PipelineStats::segments_pruned`]):
 //! deleted, or moved to [`crate::journal::JournalConfig::archive_dir`] when it is set.
 //! Every snapshot kept stays a valid starting point, so a damaged newest one still falls back
@@ -65,7 +66,7 @@ use std::time::Duration;
 
 use super::control::{ControlError, ControlReply, SnapshotInfo};
 use super::message::SnapshotJob;
-use crate::journal::{oldest_valid_snapshot, prune_segments, prune_snapshots, write_snapshot, JournalError};
+use crate::journal::{prune_point, prune_segments, prune_snapshots, write_snapshot, JournalError};
 use crate::risk::RiskState;
 
 /// When a pipeline takes snapshots (besides on request).
@@ -248,10 +249,11 @@ pub(crate) fn run_writer(
 }
 
 /// Removes (deletes, or moves to `archive`) the journal segments behind the oldest snapshot of
-/// `dir` that reads back whole (every snapshot recovery could start from stays usable);
-/// returns how many.
+/// `dir` that reads back whole (every snapshot recovery could start from stays usable), and
+/// never the records a saved venue state needs ([`crate::journal::prune_point`]); returns how
+/// many.
 fn prune_journal(dir: &Path, archive: Option<&Path>) -> Result<usize, JournalError> {
-    match oldest_valid_snapshot(dir)? {
+    match prune_point(dir)? {
         Some(seq) => Ok(prune_segments(dir, seq, archive)?.len()),
         None => Ok(0),
     }

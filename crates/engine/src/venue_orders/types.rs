@@ -1,8 +1,11 @@
 //! The order table's types: an order and its state, a command's answer and trace, and the
 //! effects a batch leaves to the venue's Python side.
 
+use serde::{Deserialize, Serialize};
+
 /// An order's state (see the module docs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Sent; the engine has not answered yet.
     Pending,
@@ -40,7 +43,8 @@ impl Status {
 }
 
 /// Limit or market.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OrderType {
     /// A limit order.
     Limit,
@@ -68,7 +72,8 @@ impl OrderType {
 }
 
 /// Time in force, as the venue offers it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Tif {
     /// Good till canceled.
     Gtc,
@@ -104,7 +109,8 @@ impl Tif {
 }
 
 /// One of the venue's orders.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Order {
     /// The venue's order id (the engine's).
     pub order_id: u64,
