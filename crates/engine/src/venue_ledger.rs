@@ -26,8 +26,8 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use wintermute_core::decimal::{write_scaled, Decimal, Notation};
 use serde::{Deserialize, Serialize};
+use wintermute_core::decimal::{write_scaled, Decimal, Notation};
 
 use crate::venue_orders::{Effect, NewOrder, OrderTableError, VenueOrders, BUY};
 
