@@ -22,11 +22,33 @@ A writer that restored a state continues from it: it takes the sizes the store h
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from wintermute.storage.monitors import STATE_FORMAT, ComplianceMonitor
 from wintermute.storage.schema import MonitorChanges, MonitorState, MonitorStateWrite
 
-__all__ = ["DEFAULT_EVERY", "Checkpoints", "checkpoint_every"]
+__all__ = ["DEFAULT_EVERY", "DROP_FOLDED_SQL", "Checkpoints", "checkpoint_every", "stored_sizes"]
+
+#: Deletes the entries a whole state just written replaces (all of them: each entry is of a
+#: state at or before it). A store runs it in the transaction that wrote the whole state. The
+#: same SQL on every backend.
+DROP_FOLDED_SQL = "DELETE FROM audit_monitor_entries WHERE part <> 'whole'"
+
+_STATE_SIZES_SQL = (
+    "SELECT coalesce(sum(CASE WHEN part = 'whole' THEN length(value) END), 0), "
+    "coalesce(sum(CASE WHEN part <> 'whole' THEN length(part) + length(key) + length(value) "
+    "END), 0) FROM audit_monitor_entries"
+)
+
+
+def stored_sizes(db: Any) -> tuple[int, int]:
+    """The bytes of the monitors' whole state a store's connection ``db`` (sqlite3 or
+    psycopg) holds, and of the entries over it (parts, keys and values, as
+    ``MonitorChanges.size`` counts them)."""
+    row = db.execute(_STATE_SIZES_SQL).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
 
 #: Batches between two whole states of the monitors (at most).
 DEFAULT_EVERY = 1_000

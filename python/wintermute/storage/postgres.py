@@ -52,6 +52,7 @@ import psycopg
 from psycopg import sql
 
 from wintermute.storage.market_history import postgres_migration, postgres_migration_4
+from wintermute.storage.monitor_checkpoints import DROP_FOLDED_SQL, stored_sizes
 from wintermute.storage.monitors import check_changes, stored_state
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
@@ -190,11 +191,6 @@ _UPSERT_STATE = (
     "INSERT INTO audit_monitor_state VALUES (1, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
     "SET format = excluded.format, config = excluded.config, "
     "journal_seq = excluded.journal_seq, updated_ns = excluded.updated_ns"
-)
-_STATE_SIZES = (
-    "SELECT coalesce(sum(CASE WHEN part = 'whole' THEN length(value) END), 0), "
-    "coalesce(sum(CASE WHEN part <> 'whole' THEN length(part) + length(key) + length(value) "
-    "END), 0) FROM audit_monitor_entries"
 )
 _UPSERT_ENTRY = (
     "INSERT INTO audit_monitor_entries VALUES (%s, %s, %s) "
@@ -376,16 +372,13 @@ class PostgresStore:
         self._drop_folded_entries()  # the entries it folds in (one transaction)
 
     def _drop_folded_entries(self) -> None:
-        """In the caller's transaction, after a whole state was written: the entries it
-        replaces (all of them: each entry is of a state at or before it)."""
-        self._db.execute("DELETE FROM audit_monitor_entries WHERE part <> 'whole'")
+        """In the caller's transaction: ``monitor_checkpoints.DROP_FOLDED_SQL``."""
+        self._db.execute(DROP_FOLDED_SQL)
 
     def monitor_state_sizes(self) -> tuple[int, int]:
         """The bytes of the monitors' whole state the store holds, and of the entries over
-        it (parts, keys and values, as ``MonitorChanges.size`` counts them)."""
-        row = self._db.execute(_STATE_SIZES).fetchone()
-        assert row is not None
-        return int(row[0]), int(row[1])
+        it (``monitor_checkpoints.stored_sizes``)."""
+        return stored_sizes(self._db)
 
     def _discard_after(self, prefix: int) -> None:
         self._db.execute("DELETE FROM audit_events WHERE journal_seq > %s", (prefix,))

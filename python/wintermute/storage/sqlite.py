@@ -25,6 +25,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from wintermute.storage.market_history import sqlite_migration, sqlite_migration_4
+from wintermute.storage.monitor_checkpoints import DROP_FOLDED_SQL, stored_sizes
 from wintermute.storage.monitors import check_changes, stored_state
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
@@ -163,11 +164,6 @@ _UPSERT_STATE = (
     "format = excluded.format, config = excluded.config, journal_seq = excluded.journal_seq, "
     "updated_ns = excluded.updated_ns"
 )
-_STATE_SIZES = (
-    "SELECT coalesce(sum(CASE WHEN part = 'whole' THEN length(value) END), 0), "
-    "coalesce(sum(CASE WHEN part <> 'whole' THEN length(part) + length(key) + length(value) "
-    "END), 0) FROM audit_monitor_entries"
-)
 _UPSERT_ENTRY = (
     "INSERT INTO audit_monitor_entries VALUES (?, ?, ?) "
     "ON CONFLICT (part, key) DO UPDATE SET value = excluded.value"
@@ -249,16 +245,13 @@ class SqliteStore:
         self._drop_folded_entries()  # the entries it folds in (one transaction)
 
     def _drop_folded_entries(self) -> None:
-        """In the caller's transaction, after a whole state was written: the entries it
-        replaces (all of them: each entry is of a state at or before it)."""
-        self._db.execute("DELETE FROM audit_monitor_entries WHERE part <> 'whole'")
+        """In the caller's transaction: ``monitor_checkpoints.DROP_FOLDED_SQL``."""
+        self._db.execute(DROP_FOLDED_SQL)
 
     def monitor_state_sizes(self) -> tuple[int, int]:
         """The bytes of the monitors' whole state the store holds, and of the entries over
-        it (parts, keys and values, as ``MonitorChanges.size`` counts them)."""
-        row = self._db.execute(_STATE_SIZES).fetchone()
-        assert row is not None
-        return int(row[0]), int(row[1])
+        it (``monitor_checkpoints.stored_sizes``)."""
+        return stored_sizes(self._db)
 
     def write(
         self,
