@@ -3,7 +3,10 @@
 journal places ``ORDERS`` orders (50 accounts buying, a quarter as many sells crossing some of
 them), then ``Venue.save_state`` is timed (the engine's snapshot, the state built under the
 venue's locks and written), and two restarts: from the saved state, and from the whole journal
-(the state file removed). Prints one line of ``key=value``.
+(the state file removed). Then the pause a save costs order entry: one caller places and
+cancels orders back to back while another thread saves the state; ``entry_max_during_save_ms``
+is the slowest of its round trips that overlapped the save (``entry_p50_ms``: their median
+without a save). Prints one line of ``key=value``.
 
 Usage: ``scripts/bench_venue_state.py [ORDERS]`` (default 20000).
 """
@@ -33,6 +36,28 @@ def config(journal: Path) -> dict[str, Any]:
     }
 
 
+async def entry_during_save(venue: Venue) -> dict[str, float]:
+    """Round trips (place + cancel) back to back: 500 without a save, then while a thread
+    saves the state; the median of the first and the slowest overlapping the save."""
+
+    async def round_trip() -> float:
+        started = time.perf_counter()
+        order = await venue.place(7, "ETH-USD", "buy", "limit", Decimal("0.001"), Decimal("10"))
+        await venue.cancel(7, "ETH-USD", order_id=order.order_id)
+        return time.perf_counter() - started
+
+    quiet = sorted([await round_trip() for _ in range(500)])
+    saving = asyncio.get_running_loop().run_in_executor(None, venue.save_state)
+    during = [await round_trip()]
+    while not saving.done():
+        during.append(await round_trip())
+    await saving
+    return {
+        "entry_p50_ms": round(quiet[len(quiet) // 2] * 1000, 2),
+        "entry_max_during_save_ms": round(max(during) * 1000, 1),
+    }
+
+
 def main(orders: int) -> None:
     journal = Path(tempfile.mkdtemp()) / "journal"
     engine_doc, settings = split_config(config(journal))
@@ -57,6 +82,7 @@ def main(orders: int) -> None:
         out["save_state_ms"] = round((time.perf_counter() - start) * 1000, 1)
         out["state_bytes"] = max(p.stat().st_size for p in journal.glob("venue-*.state"))
         out["open_orders"] = venue.open_order_count()
+        out.update(asyncio.run(entry_during_save(venue)))
     for how in ("state", "whole_journal"):
         if how == "whole_journal":
             for path in journal.glob("venue-*.state"):

@@ -551,9 +551,13 @@ impl VenueOrders {
             let Some(old_id) = self.closed.pop_front() else { break };
             let Some(old) = self.orders.remove(&old_id) else { continue };
             self.forget_client_id(old.account, &old.client_order_id, old_id);
+            // Usually the account's oldest; behind an order of the account still open, further
+            // in (its history keeps the order the orders were placed in).
             if let Some(ids) = self.history.get_mut(&old.account) {
                 if ids.front() == Some(&old_id) {
                     ids.pop_front();
+                } else if let Some(at) = ids.iter().position(|id| *id == old_id) {
+                    ids.remove(at);
                 }
             }
         }

@@ -283,6 +283,28 @@ fn the_oldest_final_orders_are_forgotten_beyond_the_history_size() {
 }
 
 #[test]
+fn a_forgotten_order_leaves_its_accounts_history_behind_an_older_open_one() {
+    // Account 7 rests an order (open for good), then trades orders that close and are
+    // forgotten beyond the history size: none of them may stay named in its history (a saved
+    // state names only orders it holds).
+    let mut t = VenueOrders::new(1, 0, 2);
+    let open = rest(&mut t, 1, &limit(7, Some("rest"), BUY, 90, 1));
+    let mut filled = Vec::new();
+    for seq in 2..=6 {
+        let id = t.place(&limit(7, Some(&format!("c{seq}")), SELL, 100, 1)).unwrap();
+        t.expect(seq, CommandKind::Place, Some(id), false).unwrap();
+        apply(&mut t, &command(seq, &[accepted(id), trade(id, 50, 100, 1)]));
+        filled.push(id);
+    }
+    let history: Vec<u64> = t.history(7).map(|o| o.order_id).collect();
+    assert_eq!(history, [open, filled[3], filled[4]]);
+    assert_eq!(t.history.get(&7).map(|d| d.iter().copied().collect::<Vec<_>>()), Some(history));
+    let mut back = VenueOrders::new(1, 0, 2);
+    back.load_state(&t.to_state()).expect("the saved table loads");
+    assert_eq!(back.to_state(), t.to_state());
+}
+
+#[test]
 fn a_traced_command_reports_its_events_and_engine_record() {
     let mut t = VenueOrders::new(1, 0, 100);
     let id = t.place(&limit(7, None, SELL, 100, 5)).unwrap();
