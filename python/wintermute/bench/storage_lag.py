@@ -66,7 +66,7 @@ def flow(commands: int, seed: int) -> npt.NDArray[Any]:
     its cancel (new and cancel interleaved, one each per step)."""
     rng = np.random.default_rng(seed)
     orders = (commands + 1) // 2
-    side = rng.integers(0, 2, orders).astype(np.uint8)  # batch.BUY == 0, batch.SELL == 1
+    side = np.where(rng.integers(0, 2, orders) == 0, batch.BUY, batch.SELL).astype(np.uint8)
     offset = rng.integers(-20, 61, orders)  # negative: crossing (about a quarter)
     mid = 6_400_000
     price = np.where(side == batch.BUY, mid - offset, mid + offset)

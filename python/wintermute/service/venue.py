@@ -733,7 +733,8 @@ class Venue:
     def save_state(self, timeout: float = 10.0) -> int:
         """Saves the venue's state now and returns the journal record it is as of (see the
         module docs): the engine takes a snapshot while the venue's new commands wait for every
-        command sent to be answered (milliseconds; at most ``timeout`` seconds). Pruning may
+        command sent to be answered (at most ``timeout`` seconds), and the state is built: a pause
+        in order entry that grows with the order table and the books. Pruning may
         then go up to that record: a venue keeps the journal since its last saved state, so
         one that runs long between restarts calls this now and then. ``VenueError``
         (``UNAVAILABLE``) without a journal, with reserved gateways (their commands do not
