@@ -13,6 +13,8 @@
 //! assert_eq!(r.system, "wintermute-mm@20k");
 //! assert!(r.tick_to_accept.count > 0 && r.tick_to_accept.p50_ns <= r.tick_to_accept.p99_ns);
 //! assert!(r.fill_to_hedge.count > 0);
+//! // Every message requotes (cancel and place on each side): the inventory limit never binds.
+//! assert!(r.commands >= 3 * r.messages);
 //! ```
 //!
 //! # What runs
@@ -28,6 +30,12 @@
 //! through risk). Every `fill_every` messages another account (gateway 1) sends a 2-lot market
 //! order against our quotes, alternately buying and selling, and the hedger (threshold 1 lot)
 //! decides a hedge on every other fill.
+//!
+//! The inventory limit (`max_inventory_lots`) is set far beyond what the run can reach, orders in
+//! flight included: the quoter counts every cancel not yet answered at its open lots
+//! ([`wintermute_mm::in_flight`]), so with a tight limit a backlog in the engine (a host whose
+//! cores are busy) would cut the quotes short, and the bench would measure that throttle instead
+//! of the quoting path.
 //!
 //! # What is measured
 //!
@@ -183,7 +191,7 @@ const PRICING: &str = r#"{
   "volatility": {"fixed": {"sigma": 1.0}},
   "intensity": {"fixed": {"bid": {"a": 1.0, "k": 1.0}, "ask": {"a": 1.0, "k": 1.0}}},
   "quoting": {"levels": 1, "sizes_lots": [10], "level_spacing_ticks": 1, "min_spread_ticks": 2,
-              "max_spread_ticks": 100, "max_inventory_lots": 1000, "inventory_unit_lots": 10,
+              "max_spread_ticks": 100, "max_inventory_lots": 1000000, "inventory_unit_lots": 10,
               "requote_threshold_ticks": 1.0, "requote_interval_ms": 60000}
 }"#;
 
