@@ -21,13 +21,21 @@ A writer that restored a state continues from it: it takes the sizes the store h
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
-from wintermute.storage.monitors import STATE_FORMAT, ComplianceMonitor
+from wintermute.storage.monitors import STATE_FORMAT, ComplianceMonitor, check_changes
 from wintermute.storage.schema import MonitorChanges, MonitorState, MonitorStateWrite
 
-__all__ = ["DEFAULT_EVERY", "DROP_FOLDED_SQL", "Checkpoints", "checkpoint_every", "stored_sizes"]
+__all__ = [
+    "DEFAULT_EVERY",
+    "DROP_FOLDED_SQL",
+    "Checkpoints",
+    "MonitorStateTables",
+    "checkpoint_every",
+    "stored_sizes",
+]
 
 #: Deletes the entries a whole state just written replaces (all of them: each entry is of a
 #: state at or before it). A store runs it in the transaction that wrote the whole state. The
@@ -48,6 +56,68 @@ def stored_sizes(db: Any) -> tuple[int, int]:
     row = db.execute(_STATE_SIZES_SQL).fetchone()
     assert row is not None
     return int(row[0]), int(row[1])
+
+
+class MonitorStateTables:
+    """The monitors' state in a store's tables (``audit_monitor_state``, the head: format,
+    config, sequence; ``audit_monitor_entries``: the whole state and the entries over it),
+    written and sized the same way by every store; a store sets its connection ``_db``
+    (sqlite3 or psycopg) and its SQL dialect: ``PARAM`` (the placeholder) and ``HEAD_LOCK``
+    (what locks the head row while changes are checked against it)."""
+
+    PARAM: ClassVar[str]
+    HEAD_LOCK: ClassVar[str] = ""
+    _db: Any
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        p = cls.PARAM
+        head = "SELECT format, config, journal_seq FROM audit_monitor_state"
+        cls._HEAD_SQL = head + cls.HEAD_LOCK
+        cls._UPSERT_STATE = (
+            f"INSERT INTO audit_monitor_state VALUES (1, {p}, {p}, {p}, {p}) "
+            "ON CONFLICT (id) DO UPDATE SET format = excluded.format, config = excluded.config, "
+            "journal_seq = excluded.journal_seq, updated_ns = excluded.updated_ns"
+        )
+        cls._UPSERT_ENTRY = (
+            f"INSERT INTO audit_monitor_entries VALUES ({p}, {p}, {p}) "
+            "ON CONFLICT (part, key) DO UPDATE SET value = excluded.value"
+        )
+        cls._ADVANCE_HEAD = f"UPDATE audit_monitor_state SET journal_seq = {p}, updated_ns = {p}"
+
+    _HEAD_SQL: ClassVar[str]
+    _UPSERT_STATE: ClassVar[str]
+    _UPSERT_ENTRY: ClassVar[str]
+    _ADVANCE_HEAD: ClassVar[str]
+
+    def _put_state(self, state: MonitorStateWrite) -> None:
+        """In the caller's transaction: a whole state in place of the one held (then the
+        entries it folds in are dropped), or changes upserted over it
+        (``monitors.check_changes``)."""
+        db, now = self._db, time.time_ns()
+        if isinstance(state, MonitorChanges):
+            head = db.execute(self._HEAD_SQL).fetchone()
+            check_changes(None if head is None else (int(head[0]), head[1], int(head[2])), state)
+            if state.entries:
+                cur = db.cursor()
+                try:
+                    cur.executemany(self._UPSERT_ENTRY, state.entries)
+                finally:
+                    cur.close()
+            db.execute(self._ADVANCE_HEAD, (state.journal_seq, now))
+            return
+        db.execute(self._UPSERT_STATE, (state.format, state.config, state.journal_seq, now))
+        db.execute(self._UPSERT_ENTRY, ("whole", "", state.data))  # the checkpoint, then
+        self._drop_folded_entries()  # the entries it folds in (one transaction)
+
+    def _drop_folded_entries(self) -> None:
+        """In the caller's transaction: :data:`DROP_FOLDED_SQL`."""
+        self._db.execute(DROP_FOLDED_SQL)
+
+    def monitor_state_sizes(self) -> tuple[int, int]:
+        """The bytes of the monitors' whole state the store holds, and of the entries over
+        it (:func:`stored_sizes`)."""
+        return stored_sizes(self._db)
 
 
 #: Batches between two whole states of the monitors (at most).

@@ -52,8 +52,8 @@ import psycopg
 from psycopg import sql
 
 from wintermute.storage.market_history import postgres_migration, postgres_migration_4
-from wintermute.storage.monitor_checkpoints import DROP_FOLDED_SQL, stored_sizes
-from wintermute.storage.monitors import check_changes, stored_state
+from wintermute.storage.monitor_checkpoints import MonitorStateTables
+from wintermute.storage.monitors import stored_state
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
     ALERT_COLUMNS,
@@ -62,7 +62,6 @@ from wintermute.storage.schema import (
     MAX_CONNECTIONS,
     Alert,
     AuditRow,
-    MonitorChanges,
     MonitorState,
     MonitorStateWrite,
     StorageError,
@@ -187,15 +186,6 @@ _PREFIX = (
     "SELECT b.through_seq FROM audit_batches b JOIN chain c ON b.after_seq = c.seq) "
     "SELECT max(seq) FROM chain"
 )
-_UPSERT_STATE = (
-    "INSERT INTO audit_monitor_state VALUES (1, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE "
-    "SET format = excluded.format, config = excluded.config, "
-    "journal_seq = excluded.journal_seq, updated_ns = excluded.updated_ns"
-)
-_UPSERT_ENTRY = (
-    "INSERT INTO audit_monitor_entries VALUES (%s, %s, %s) "
-    "ON CONFLICT (part, key) DO UPDATE SET value = excluded.value"
-)
 _INSERT_ALERT = (
     f"INSERT INTO audit_alerts ({', '.join(ALERT_COLUMNS)}) "
     f"VALUES ({', '.join(['%s'] * len(ALERT_COLUMNS))}) "
@@ -220,13 +210,16 @@ class RangeWrite:
     alerts: Sequence[Alert] = ()
 
 
-class PostgresStore:
+class PostgresStore(MonitorStateTables):
     """The audit trail in the PostgreSQL database at ``url`` (a libpq URL); in ``schema``
     (created if missing) instead of the default search path when given. ``connections``:
     how many connections :meth:`write_ranges` writes batches on at once (opened at its first
     call; 1 to :data:`MAX_CONNECTIONS`)."""
 
     backend = "postgresql"
+    PARAM = "%s"
+    HEAD_LOCK = " FOR UPDATE"  # the writer's connections race on the head
+    _db: psycopg.Connection[Any]
 
     def __init__(
         self,
@@ -349,36 +342,6 @@ class PostgresStore:
             self._put_state(state)
             self._state_put = state_bytes(state)
         return prefix
-
-    def _put_state(self, state: MonitorStateWrite) -> None:
-        """In the caller's transaction: a whole state in place of the one held, or changes
-        upserted over it (``monitors.check_changes``)."""
-        db, now = self._db, time.time_ns()
-        if isinstance(state, MonitorChanges):
-            head = db.execute(
-                "SELECT format, config, journal_seq FROM audit_monitor_state FOR UPDATE"
-            ).fetchone()
-            check_changes(None if head is None else (int(head[0]), head[1], int(head[2])), state)
-            if state.entries:
-                with db.cursor() as cur:
-                    cur.executemany(_UPSERT_ENTRY, state.entries)
-            db.execute(
-                "UPDATE audit_monitor_state SET journal_seq = %s, updated_ns = %s",
-                (state.journal_seq, now),
-            )
-            return
-        db.execute(_UPSERT_STATE, (state.format, state.config, state.journal_seq, now))
-        db.execute(_UPSERT_ENTRY, ("whole", "", state.data))  # the checkpoint, then
-        self._drop_folded_entries()  # the entries it folds in (one transaction)
-
-    def _drop_folded_entries(self) -> None:
-        """In the caller's transaction: ``monitor_checkpoints.DROP_FOLDED_SQL``."""
-        self._db.execute(DROP_FOLDED_SQL)
-
-    def monitor_state_sizes(self) -> tuple[int, int]:
-        """The bytes of the monitors' whole state the store holds, and of the entries over
-        it (``monitor_checkpoints.stored_sizes``)."""
-        return stored_sizes(self._db)
 
     def _discard_after(self, prefix: int) -> None:
         self._db.execute("DELETE FROM audit_events WHERE journal_seq > %s", (prefix,))

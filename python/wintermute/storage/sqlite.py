@@ -25,8 +25,8 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 
 from wintermute.storage.market_history import sqlite_migration, sqlite_migration_4
-from wintermute.storage.monitor_checkpoints import DROP_FOLDED_SQL, stored_sizes
-from wintermute.storage.monitors import check_changes, stored_state
+from wintermute.storage.monitor_checkpoints import MonitorStateTables
+from wintermute.storage.monitors import stored_state
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
     ALERT_COLUMNS,
@@ -35,7 +35,6 @@ from wintermute.storage.schema import (
     DECIMAL_COLUMNS,
     Alert,
     AuditRow,
-    MonitorChanges,
     MonitorState,
     MonitorStateWrite,
     StorageError,
@@ -159,21 +158,14 @@ _INSERT_ALERT = (
     f"VALUES ({', '.join('?' * len(ALERT_COLUMNS))}) "
     "ON CONFLICT (journal_seq, rule, account) DO NOTHING"  # only the identity; NOT NULL holds
 )
-_UPSERT_STATE = (
-    "INSERT INTO audit_monitor_state VALUES (1, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
-    "format = excluded.format, config = excluded.config, journal_seq = excluded.journal_seq, "
-    "updated_ns = excluded.updated_ns"
-)
-_UPSERT_ENTRY = (
-    "INSERT INTO audit_monitor_entries VALUES (?, ?, ?) "
-    "ON CONFLICT (part, key) DO UPDATE SET value = excluded.value"
-)
 
 
-class SqliteStore:
+class SqliteStore(MonitorStateTables):
     """The audit trail in the SQLite database at ``path`` (``":memory:"``: in memory)."""
 
     backend = "sqlite"
+    PARAM = "?"
+    _db: sqlite3.Connection
 
     def __init__(self, path: str) -> None:
         #: Bytes of the monitors' state this store wrote (``schema.state_bytes``), committed.
@@ -225,33 +217,6 @@ class SqliteStore:
         if head is None:
             return None
         return stored_state(int(head[0]), head[1], int(head[2]), entries)
-
-    def _put_state(self, state: MonitorStateWrite) -> None:
-        """In the caller's transaction: a whole state in place of the one held, or changes
-        upserted over it (``monitors.check_changes``)."""
-        db, now = self._db, time.time_ns()
-        if isinstance(state, MonitorChanges):
-            head = db.execute("SELECT format, config, journal_seq FROM audit_monitor_state")
-            held = head.fetchone()
-            check_changes(None if held is None else (int(held[0]), held[1], int(held[2])), state)
-            db.executemany(_UPSERT_ENTRY, state.entries)
-            db.execute(
-                "UPDATE audit_monitor_state SET journal_seq = ?, updated_ns = ?",
-                (state.journal_seq, now),
-            )
-            return
-        db.execute(_UPSERT_STATE, (state.format, state.config, state.journal_seq, now))
-        db.execute(_UPSERT_ENTRY, ("whole", "", state.data))  # the checkpoint, then
-        self._drop_folded_entries()  # the entries it folds in (one transaction)
-
-    def _drop_folded_entries(self) -> None:
-        """In the caller's transaction: ``monitor_checkpoints.DROP_FOLDED_SQL``."""
-        self._db.execute(DROP_FOLDED_SQL)
-
-    def monitor_state_sizes(self) -> tuple[int, int]:
-        """The bytes of the monitors' whole state the store holds, and of the entries over
-        it (``monitor_checkpoints.stored_sizes``)."""
-        return stored_sizes(self._db)
 
     def write(
         self,
