@@ -120,7 +120,7 @@ def test_a_version_2_file_reads_back_what_was_saved(
     by_account = {
         a: [_fill(n, fee, cid) for n, (fee, cid) in enumerate(f)] for a, f in fills.items()
     }
-    books = {"BTC-USD": '{"seq": 3, "bids": [[1, 2]]}', "ETH-USD": "{}"}
+    books = {s: json.dumps({"spec": {"symbol": s}, "seq": 3}) for s in ("BTC-USD", "ETH-USD")}
     body = {
         "symbols": ["BTC-USD", "ETH-USD"], "engine": books,
         "orders": blobs[0], "ledger": blobs[1], "books": blobs[2],

@@ -771,6 +771,25 @@ def pipeline_bench(
 ) -> str:
     """One open-loop pipeline benchmark run; its result as a JSON document."""
 
+# ---- the service venue's saved history (crates/python/src/venue_state.rs) --------------------
+
+__all__ += ["venue_history_from_state", "venue_history_to_state"]
+
+#: Records as their fields in order (``wintermute.service.venue_state.encode``).
+_HistoryRecords: TypeAlias = list[list[int | str]]
+
+def venue_history_to_state(
+    tape: list[tuple[str, _HistoryRecords]], fills: list[tuple[int, _HistoryRecords]]
+) -> bytes:
+    """The venue's trade tape (by symbol) and fills (by account) as a binary state document,
+    each record its fields in order (``wintermute_engine::venue_state::History``)."""
+
+def venue_history_from_state(
+    state: bytes,
+) -> tuple[list[tuple[str, _HistoryRecords]], list[tuple[int, _HistoryRecords]]]:
+    """The ``(tape, fills)`` of a ``venue_history_to_state`` document (``VENUE_STATE`` if it
+    does not load)."""
+
 # ---- l2: the integer L2 book and the feeds benchmark loops (crates/python/src/l2.rs) ----------
 
 __all__ += [
@@ -1023,20 +1042,6 @@ class RouteSimulators:
 # ---- market making: the latency benchmark (crates/python/src/mm_bench.rs) -------------------
 
 __all__ += ["mm_backtest_bench", "mm_backtest_tape", "mm_latency_bench"]
-
-_HistoryRecords = list[list[int | str]]
-
-def venue_history_to_state(
-    tape: list[tuple[str, _HistoryRecords]], fills: list[tuple[int, _HistoryRecords]]
-) -> bytes:
-    """The venue's trade tape (by symbol) and fills (by account) as a binary state document,
-    each record its fields in order (``wintermute_engine::venue_state::History``)."""
-
-def venue_history_from_state(
-    state: bytes,
-) -> tuple[list[tuple[str, _HistoryRecords]], list[tuple[int, _HistoryRecords]]]:
-    """The ``(tape, fills)`` of a ``venue_history_to_state`` document (``VENUE_STATE`` if it
-    does not load)."""
 
 def mm_backtest_bench(config_json: str, strategy: str, max_batch: int = 4096) -> str:
     """One backtest with a Rust strategy (builtin, builtin_batched, idle, idle_batched): the

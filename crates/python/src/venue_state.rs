@@ -2,17 +2,29 @@
 //! document (`wintermute_engine::venue_state::History`): records as lists of `int` and `str`.
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyString};
 use wintermute_engine::venue_state::{Cell, History, Row};
 
 use crate::errors::Result;
 use crate::venue_ledger::state_error;
 
 /// One field of a record: `int` or `str`.
-#[derive(FromPyObject, IntoPyObject)]
+#[derive(IntoPyObject)]
 enum PyCell {
     Int(i64),
     Text(String),
+}
+
+impl<'a, 'py> FromPyObject<'a, 'py> for PyCell {
+    type Error = PyErr;
+
+    // By type, not by trying `int` first: a failed try costs a Python exception, per field.
+    fn extract(obj: Borrowed<'a, 'py, PyAny>) -> PyResult<Self> {
+        if let Ok(text) = obj.cast::<PyString>() {
+            return Ok(Self::Text(text.to_str()?.to_owned()));
+        }
+        Ok(Self::Int(obj.extract()?))
+    }
 }
 
 type PyRows = Vec<Vec<PyCell>>;

@@ -768,12 +768,12 @@ class Venue:
             # sends commands, and the venue's own wait behind the lock held here. The copy
             # taken here is all order entry waits for: the snapshot's bytes, the Rust parts'
             # binary documents and the lists of the tape and fills (records do not change).
-            raw = Path(snapshot.path).read_bytes()
+            raw = Path(snapshot.path).read_bytes()  # (the engine may remove it after)
             with self._lock:
                 body = self._state_body({})
-        # Decoded, encoded and written with the venue running again (the state saved before
-        # holds the journal).
-        body["engine"] = venue_state.snapshot_books_of(Path(snapshot.path), raw, self._symbols)
+        # Encoded and written with the venue running again (the state saved before holds the
+        # journal).
+        body["engine"] = venue_state.snapshot_document(Path(snapshot.path), raw)
         self._save_state(snapshot.journal_seq, body)
         return snapshot.journal_seq
 

@@ -19,9 +19,9 @@ The file is one header line, then its parts one after the other::
     <meta: JSON><engine: JSON><orders><ledger><books><history>
 
 ``meta`` holds ``journal_seq``, the symbols, the next trade id, the kill switches and the
-limits; ``engine`` the engine's books by symbol; the last four are binary (postcard, see
-``wintermute_engine::venue_state``). The CRC covers every part. Version 1 files (one JSON
-document, the Rust parts' documents in it as JSON text) still load.
+limits; ``engine`` the engine's snapshot document (its books); the last four are binary
+(postcard, see ``wintermute_engine::venue_state``). The CRC covers every part. Version 1
+files (one JSON document, the Rust parts' documents in it as JSON text) still load.
 
 It is written atomically (a ``.tmp`` file, fsynced, renamed, the directory fsynced), then the
 older states are removed. A file that does not read back (another format or version, a wrong
@@ -32,10 +32,11 @@ length or CRC, a state of other instruments) raises ``JournalError`` with reason
 from __future__ import annotations
 
 import json
+import operator
 import os
 import zlib
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields, is_dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
@@ -50,7 +51,7 @@ __all__ = [
     "load",
     "save",
     "snapshot_books",
-    "snapshot_books_of",
+    "snapshot_document",
     "state_name",
 ]
 
@@ -100,10 +101,11 @@ def _bad(path: Path, why: str) -> errors.JournalError:
 def save(directory: str | os.PathLike[str], journal_seq: int, body: Mapping[str, Any]) -> Path:
     """Writes the state as of ``journal_seq`` atomically into ``directory``, then removes every
     other saved state; returns its path. ``body``: ``symbols``; ``engine``, the engine's books
-    by symbol (JSON text); ``orders``, ``ledger`` and ``books``, the Rust parts' binary
-    documents; ``tape`` by symbol and ``fills`` by account, each a list of records (``Trade``,
-    ``Fill``, or their :func:`encode` lists); and the JSON-able rest (``next_trade_id``,
-    ``kill_switches``, ``limits``, ``default_limits``)."""
+    by symbol (JSON text) or an engine snapshot document (:func:`snapshot_document`);
+    ``orders``, ``ledger`` and ``books``, the Rust parts' binary documents; ``tape`` by symbol
+    and ``fills`` by account, each a list of records (``Trade``, ``Fill``, or their
+    :func:`encode` lists); and the JSON-able rest (``next_trade_id``, ``kill_switches``,
+    ``limits``, ``default_limits``)."""
     d = Path(directory)
     path = d / state_name(journal_seq)
     parts = _encode_v2(journal_seq, body)
@@ -126,20 +128,20 @@ def save(directory: str | os.PathLike[str], journal_seq: int, body: Mapping[str,
 
 
 def _rows(records: Iterable[Any]) -> list[list[Any]]:
-    return [encode(r) if is_dataclass(r) else list(r) for r in records]
+    return [r if isinstance(r, list) else encode(r) for r in records]
 
 
 def _encode_v2(journal_seq: int, body: Mapping[str, Any]) -> dict[str, bytes]:
     """The parts of a version 2 file (see the module docs), in order."""
     rest = {k: v for k, v in body.items() if k not in (*_PARTS, "journal_seq", "tape", "fills")}
     meta = json.dumps({"journal_seq": journal_seq, **rest}, separators=(",", ":")).encode()
-    # The engine's books are JSON already: set in an object as they are.
-    books = ",".join(f"{json.dumps(s)}:{book}" for s, book in body["engine"].items())
+    engine = body["engine"]
+    if not isinstance(engine, bytes):  # the books by symbol, JSON already: set as they are
+        engine = f'{{"books":[{",".join(engine.values())}]}}'.encode()
     history = _core.venue_history_to_state(
         [(s, _rows(t)) for s, t in body["tape"].items()],
         [(int(a), _rows(f)) for a, f in body["fills"].items()],
     )
-    engine = f"{{{books}}}".encode()
     binary = {name: bytes(body[name]) for name in _BINARY}
     return {"meta": meta, "engine": engine, **binary, "history": history}
 
@@ -206,8 +208,7 @@ def _decode_v2(data: bytes, sizes: list[int]) -> dict[str, Any]:
     body: dict[str, Any] = json.loads(parts["meta"])
     if not isinstance(body, dict):
         raise ValueError("the meta part is not a JSON object")
-    engine = json.loads(parts["engine"])
-    body["engine"] = {s: json.dumps(book) for s, book in engine.items()}
+    body["engine"] = _books_of(parts["engine"])
     body.update((name, parts[name]) for name in _BINARY)
     tape, fills = _core.venue_history_from_state(parts["history"])
     body["tape"] = dict(tape)
@@ -219,18 +220,25 @@ def snapshot_books(path: str | os.PathLike[str], symbols: list[str]) -> dict[str
     """The books of an engine snapshot file (``snapshot-<seq>.snap``, ``Pipeline.snapshot``)
     as ``Engine.snapshot`` JSON, by symbol (``symbols``: in instrument id order)."""
     p = Path(path)
-    return snapshot_books_of(p, p.read_bytes(), symbols)
+    books = _books_of(snapshot_document(p, p.read_bytes()))
+    if list(books) != symbols:
+        raise errors.JournalError(f"{p}: a snapshot of other instruments", reason="VENUE_STATE")
+    return books
 
 
-def snapshot_books_of(path: Path, raw: bytes, symbols: list[str]) -> dict[str, str]:
-    """:func:`snapshot_books` of the snapshot file ``path`` read as ``raw``."""
+def snapshot_document(path: Path, raw: bytes) -> bytes:
+    """The JSON document of the engine snapshot file ``path`` read as ``raw`` (what
+    :func:`save` takes as ``engine``)."""
     head, _, data = raw.partition(b"\n")
     if not head.startswith(b"wintermute-snapshot v"):
         raise errors.JournalError(f"{path}: not an engine snapshot", reason="VENUE_STATE")
-    books = json.loads(data)["books"]
-    if [b["spec"]["symbol"] for b in books] != symbols:
-        raise errors.JournalError(f"{path}: a snapshot of other instruments", reason="VENUE_STATE")
-    return {s: json.dumps(b) for s, b in zip(symbols, books, strict=True)}
+    return data
+
+
+def _books_of(document: bytes) -> dict[str, str]:
+    """The books of an engine snapshot document (``{"books": [...], ...}``) by symbol."""
+    books = json.loads(document)["books"]
+    return {b["spec"]["symbol"]: json.dumps(b) for b in books}
 
 
 _FIELDS: dict[type, tuple[list[str], frozenset[str]]] = {}
@@ -245,12 +253,15 @@ def _fields_of(cls: type) -> tuple[list[str], frozenset[str]]:
     return _FIELDS[cls]
 
 
+_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
+
+
 def encode(record: Any) -> list[Any]:
     """A record (``Trade``, ``Fill``) as a JSON list: its fields in order, decimals as text."""
-    return [
-        str(v) if isinstance(v, Decimal) else v
-        for v in (getattr(record, f.name) for f in fields(record))
-    ]
+    get = _GETTERS.get(type(record))
+    if get is None:
+        get = _GETTERS[type(record)] = operator.attrgetter(*(f.name for f in fields(record)))
+    return [str(v) if isinstance(v, Decimal) else v for v in get(record)]
 
 
 def decode(cls: type[T], values: list[Any]) -> T:

@@ -12,10 +12,12 @@ use crate::venue_state::{parse, parse_bin, state_error, to_bin, StateError, JSON
 
 const PART: &str = "orders";
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OrdersState {
+    #[expect(dead_code, reason = "checked by parse / parse_bin before the fields are read")]
     part: String,
+    #[expect(dead_code, reason = "checked by parse / parse_bin before the fields are read")]
     version: u32,
     next_id: u64,
     opened: u64,
@@ -28,6 +30,21 @@ struct OrdersState {
     /// `(account, order ids)`, oldest first.
     history: Vec<(u32, Vec<u64>)>,
     /// Final orders, oldest first (the first ones are forgotten beyond the history size).
+    closed: Vec<u64>,
+}
+
+/// [`OrdersState`] borrowing the table's orders, to save it without copying them (the same
+/// fields in the same order: the same documents).
+#[derive(Serialize)]
+struct OrdersStateRef<'a> {
+    part: &'a str,
+    version: u32,
+    next_id: u64,
+    opened: u64,
+    orders: Vec<&'a Order>,
+    client_ids: Vec<(u32, &'a str, u64)>,
+    open: Vec<(u32, Vec<(u64, u64)>)>,
+    history: Vec<(u32, Vec<u64>)>,
     closed: Vec<u64>,
 }
 
@@ -57,14 +74,14 @@ impl VenueOrders {
         ids
     }
 
-    fn state(&self, version: u32) -> OrdersState {
-        let mut orders: Vec<Order> = self.orders.values().cloned().collect();
+    fn state(&self, version: u32) -> OrdersStateRef<'_> {
+        let mut orders: Vec<&Order> = self.orders.values().collect();
         orders.sort_unstable_by_key(|o| o.order_id);
-        let mut client_ids: Vec<(u32, String, u64)> =
-            (self.by_client.iter()).flat_map(|(a, m)| m.iter().map(move |(cid, id)| (*a, cid.clone(), *id))).collect();
+        let mut client_ids: Vec<(u32, &str, u64)> =
+            (self.by_client.iter()).flat_map(|(a, m)| m.iter().map(move |(cid, id)| (*a, cid.as_str(), *id))).collect();
         client_ids.sort_unstable();
-        OrdersState {
-            part: PART.to_owned(),
+        OrdersStateRef {
+            part: PART,
             version,
             next_id: self.next_id,
             opened: self.opened,
