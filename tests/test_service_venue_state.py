@@ -199,6 +199,11 @@ def test_a_damaged_version_2_file_is_an_error_naming_it(tmp_path: Path) -> None:
         f"{n}:{s + (i == 0)}" for i, (n, s) in enumerate(zip(parts, sizes, strict=True))
     )
     cases.append((with_crc(data, parts=text), "add up to"))
+    # An engine part that is JSON but not an engine snapshot document.
+    meta_size, engine_size = sizes[0], sizes[1]
+    other = data[:meta_size] + b'{"bids":[]}' + data[meta_size + engine_size :]
+    text = listed.replace(f"engine:{engine_size}", "engine:11")
+    cases.append((with_crc(other, parts=text), "does not decode: KeyError"))
     for bad, why in cases:
         path.write_bytes(bad)
         _fails(path, why)

@@ -181,8 +181,8 @@ def load(directory: str | os.PathLike[str]) -> SavedState | None:
         raise _bad(path, f"the parts' sizes add up to {sum(parts)}, not len={length}")
     try:
         body = json.loads(data) if parts is None else _decode_v2(data, parts)
-    except (ValueError, TypeError, errors.WintermuteError) as e:
-        raise _bad(path, f"the state does not decode: {e}") from e
+    except (ValueError, TypeError, KeyError, AttributeError, errors.WintermuteError) as e:
+        raise _bad(path, f"the state does not decode: {e!r}") from e
     if body.get("journal_seq") != seq:
         said = body.get("journal_seq")
         raise _bad(path, f"the file name says journal_seq={seq}, the state {said}")
