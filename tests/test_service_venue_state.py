@@ -29,7 +29,7 @@ V1 = Path(__file__).parent / "fixtures" / "venue_state_v1"
 
 def whole_state(venue: Venue) -> dict[str, Any]:
     """``venue_state`` with the kill switches and account 5's limits (``expected.json``)."""
-    state = venue_state(venue)
+    state: dict[str, Any] = venue_state(venue)
     state["kill_switches"] = sorted(a for a in venue.kill_switches if a is not None)
     state["limits 5"] = str(venue.limits(5))
     return state
