@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """The service venue's saved state, timed (``wintermute.service.venue_state``): a venue over a
 journal places ``ORDERS`` orders (50 accounts buying, a quarter as many sells crossing some of
-them), then ``Venue.save_state`` is timed (the engine's snapshot, the state built under the
-venue's locks and written), and two restarts: from the saved state, and from the whole journal
-(the state file removed). Then the pause a save costs order entry: one caller places and
-cancels orders back to back while another thread saves the state; ``entry_max_during_save_ms``
-is the slowest of its round trips that overlapped the save (``entry_p50_ms``: their median
-without a save). Prints one line of ``key=value``.
+them), then ``Venue.save_state`` is timed (the engine's snapshot and the state copied under
+the venue's locks, then encoded and written), and two restarts: from the saved state, and
+from the whole journal (the state file removed). Then the pause a save costs order entry: one
+caller places and cancels orders back to back while another thread saves the state;
+``entry_max_during_save_ms`` is the slowest of its round trips that overlapped the save
+(``entry_p50_ms``: their median without a save). Prints one line of ``key=value``.
 
 Usage: ``scripts/bench_venue_state.py [ORDERS]`` (default 20000).
 """

@@ -550,6 +550,10 @@ class VenueBooks:
         """The mirrors as a state document (JSON text)."""
     def load_state(self, state: str) -> None:
         """Replaces the mirrors with a state document's (``VENUE_STATE`` if it does not load)."""
+    def to_state_bin(self) -> bytes:
+        """The mirrors as a binary state document (what the venue saves)."""
+    def load_state_bin(self, state: bytes) -> None:
+        """``load_state`` for a binary document from ``to_state_bin``."""
     def watch(self, instrument: int, watched: bool) -> None: ...
     def event(
         self, instrument: int, kind: int, order_id: int, other_id: int, side: int, price: int,
@@ -588,6 +592,11 @@ class VenueLedger:
     def load_state(self, state: str) -> None:
         """Replaces the holdings and positions with a state document's (``VENUE_STATE`` if
         it does not load)."""
+    def to_state_bin(self) -> bytes:
+        """The accounts' holdings and positions as a binary state document (what the venue
+        saves)."""
+    def load_state_bin(self, state: bytes) -> None:
+        """``load_state`` for a binary document from ``to_state_bin``."""
     def check(self, account: int, instrument: int, side: int, units: int) -> None:
         """INSUFFICIENT_BALANCE unless a hold of ``units`` more is free."""
     def balances(self, account: int) -> list[tuple[str, _Shown, _Shown]]:
@@ -630,6 +639,12 @@ class VenueOrders:
     def load_state(self, state: str) -> None:
         """Replaces the orders with a state document's (``VENUE_STATE`` if it does not load
         or commands are waiting)."""
+    def to_state_bin(self) -> bytes:
+        """The order table as a binary state document (what the venue saves)."""
+    def load_state_bin(self, state: bytes) -> None:
+        """``load_state`` for a binary document from ``to_state_bin``."""
+    def unsent(self) -> list[int]:
+        """The ids of the orders registered but not yet sent to the engine (``pending``)."""
     def continue_after(self, last: int) -> None: ...
     def watch(self, account: int, watched: bool) -> None: ...
     def watched(self) -> list[int]: ...
@@ -755,6 +770,25 @@ def pipeline_bench(
     book_deltas: bool = False,
 ) -> str:
     """One open-loop pipeline benchmark run; its result as a JSON document."""
+
+# ---- the service venue's saved history (crates/python/src/venue_state.rs) --------------------
+
+__all__ += ["venue_history_from_state", "venue_history_to_state"]
+
+#: Records as their fields in order (``wintermute.service.venue_state.encode``).
+_HistoryRecords: TypeAlias = list[list[int | str]]
+
+def venue_history_to_state(
+    tape: list[tuple[str, _HistoryRecords]], fills: list[tuple[int, _HistoryRecords]]
+) -> bytes:
+    """The venue's trade tape (by symbol) and fills (by account) as a binary state document,
+    each record its fields in order (``wintermute_engine::venue_state::History``)."""
+
+def venue_history_from_state(
+    state: bytes,
+) -> tuple[list[tuple[str, _HistoryRecords]], list[tuple[int, _HistoryRecords]]]:
+    """The ``(tape, fills)`` of a ``venue_history_to_state`` document (``VENUE_STATE`` if it
+    does not load)."""
 
 # ---- l2: the integer L2 book and the feeds benchmark loops (crates/python/src/l2.rs) ----------
 

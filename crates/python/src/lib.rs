@@ -37,6 +37,7 @@ mod routing_bench;
 mod venue_books;
 mod venue_ledger;
 mod venue_orders;
+mod venue_state;
 mod workload;
 
 /// The package version, shared by the Rust crates and the Python distribution.
@@ -81,5 +82,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     venue_books::register(m)?;
     venue_ledger::register(m)?;
     venue_orders::register(m)?;
+    venue_state::register(m)?;
     Ok(())
 }

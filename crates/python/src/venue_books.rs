@@ -6,6 +6,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use wintermute_engine::venue_books::{BookEvent, BookMirror, BookUpdate, VenueBooks};
 
 use crate::errors::{Error, Result};
@@ -59,6 +60,17 @@ impl PyVenueBooks {
     /// mirrors are then unchanged).
     fn load_state(&self, py: Python<'_>, state: &str) -> Result<()> {
         py.detach(|| self.lock().load_state(state)).map_err(state_error)
+    }
+
+    /// The mirrors as a binary state document (what the venue saves; see the engine's
+    /// `venue_state`).
+    fn to_state_bin<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &py.detach(|| self.lock().to_state_bin()))
+    }
+
+    /// `load_state` for a binary state document from `to_state_bin`.
+    fn load_state_bin(&self, py: Python<'_>, state: &[u8]) -> Result<()> {
+        py.detach(|| self.lock().load_state_bin(state)).map_err(state_error)
     }
 
     /// Whether `instrument`'s book updates are collected (someone watches its topic).

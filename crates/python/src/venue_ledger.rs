@@ -7,6 +7,7 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use wintermute_core::decimal::Decimal;
 use wintermute_engine::venue_ledger::{InstrumentAssets, LedgerConfig, LedgerError, Shown, VenueLedger};
 use wintermute_engine::venue_state::StateError;
@@ -88,6 +89,17 @@ impl PyVenueLedger {
     /// (`VENUE_STATE` if it does not load; the ledger is then unchanged).
     fn load_state(&self, py: Python<'_>, state: &str) -> Result<()> {
         py.detach(|| self.lock().load_state(state)).map_err(state_error)
+    }
+
+    /// The accounts' holdings and positions as a binary state document (what the venue saves; see the engine's
+    /// `venue_state`).
+    fn to_state_bin<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &py.detach(|| self.lock().to_state_bin()))
+    }
+
+    /// `load_state` for a binary state document from `to_state_bin`.
+    fn load_state_bin(&self, py: Python<'_>, state: &[u8]) -> Result<()> {
+        py.detach(|| self.lock().load_state_bin(state)).map_err(state_error)
     }
 
     /// `INSUFFICIENT_BALANCE` unless a hold of `units` more (the order table's units) is free.

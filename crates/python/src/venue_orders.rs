@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyTuple};
 use pyo3::IntoPyObjectExt;
 use wintermute_engine::venue_ledger::{place_with_hold, LedgerError, VenueLedger};
 use wintermute_engine::venue_orders::{
@@ -231,6 +231,22 @@ impl PyVenueOrders {
     /// or commands are waiting; the table is then unchanged). Holds are the ledger's state.
     fn load_state(&self, py: Python<'_>, state: &str) -> Result<()> {
         py.detach(|| self.lock().load_state(state)).map_err(state_error)
+    }
+
+    /// The order table as a binary state document (what the venue saves; see the engine's
+    /// `venue_state`).
+    fn to_state_bin<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &py.detach(|| self.lock().to_state_bin()))
+    }
+
+    /// `load_state` for a binary state document from `to_state_bin`.
+    fn load_state_bin(&self, py: Python<'_>, state: &[u8]) -> Result<()> {
+        py.detach(|| self.lock().load_state_bin(state)).map_err(state_error)
+    }
+
+    /// The ids of the orders registered but not yet sent to the engine (`pending`).
+    fn unsent(&self) -> Vec<u64> {
+        self.lock().unsent()
     }
 
     /// Order ids continue after `last`.

@@ -70,7 +70,6 @@ import contextlib
 import dataclasses
 import functools
 import itertools
-import json
 import logging
 import threading
 import time
@@ -733,8 +732,10 @@ class Venue:
     def save_state(self, timeout: float = 10.0) -> int:
         """Saves the venue's state now and returns the journal record it is as of (see the
         module docs): the engine takes a snapshot while the venue's new commands wait for every
-        command sent to be answered (at most ``timeout`` seconds), and the state is built: a pause
-        in order entry that grows with the order table and the books. Pruning may
+        command sent to be answered (at most ``timeout`` seconds), and the state is copied (the
+        order table, ledger and book mirrors as binary documents, the tape and fills as lists):
+        a pause in order entry that grows with the books and the order table. The state is
+        encoded and written after order entry resumes, before this returns. Pruning may
         then go up to that record: a venue keeps the journal since its last saved state, so
         one that runs long between restarts calls this now and then. ``VenueError``
         (``UNAVAILABLE``) without a journal, with reserved gateways (their commands do not
@@ -764,11 +765,15 @@ class Venue:
             except errors.ControlError as e:
                 raise VenueError("UNAVAILABLE", str(e)) from None
             # Every record up to the snapshot's is the venue's and applied: nothing else
-            # sends commands, and the venue's own wait behind the lock held here.
-            books = venue_state.snapshot_books(snapshot.path, self._symbols)
+            # sends commands, and the venue's own wait behind the lock held here. The copy
+            # taken here is all order entry waits for: the snapshot's bytes, the Rust parts'
+            # binary documents and the lists of the tape and fills (records do not change).
+            raw = Path(snapshot.path).read_bytes()  # (the engine may remove it after)
             with self._lock:
-                body = self._state_body(books)
-        # Written with the venue running again (the state saved before holds the journal).
+                body = self._state_body({})
+        # Encoded and written with the venue running again (the state saved before holds the
+        # journal).
+        body["engine"] = venue_state.snapshot_document(Path(snapshot.path), raw)
         self._save_state(snapshot.journal_seq, body)
         return snapshot.journal_seq
 
@@ -1010,6 +1015,11 @@ class Venue:
         if saved is not None:
             with self._lock:
                 self._load_state(saved.path, saved.body)
+                # Orders registered but not yet sent when the state was saved: sent after,
+                # their records come below; never sent, they are given up after the replay.
+                pending = self._orders.unsent()
+        else:
+            pending = []
         books = None if saved is None else saved.body["engine"]
         first, steps, engine = journal_steps(journal.dir, self.config.instruments, after, books)
         if saved is not None:
@@ -1028,10 +1038,6 @@ class Venue:
                     reason="VENUE_STATE",
                 )
             self.restored = after
-            # Orders registered but not yet sent when the state was saved: sent after, their
-            # records come below; never sent, they are given up after the replay.
-            pending = [o["order_id"] for o in json.loads(saved.body["orders"])["orders"]
-                       if o["status"] == "pending"]  # fmt: skip
         elif first > 1:
             log.warning(
                 "venue: the journal starts at record %d (pruned) and holds no saved venue "
@@ -1039,8 +1045,6 @@ class Venue:
                 first,
             )
             return
-        else:
-            pending = []
         last = after
         with self._lock:
             for step in steps:
@@ -1105,20 +1109,20 @@ class Venue:
         self._state_seq = journal_seq
 
     def _state_body(self, books: Mapping[str, str]) -> dict[str, Any]:
-        """The venue's state, the engine's books being ``books`` (under the lock)."""
+        """The venue's state, the engine's books being ``books`` (under the lock): what
+        ``venue_state.save`` takes, copied (the tape and fills as lists of their records,
+        which never change), so that it is encoded and written outside the lock."""
         trade_id = next(self._trade_ids)
         self._trade_ids = itertools.count(trade_id)
         body = {
             "symbols": self._symbols,
             "engine": dict(books),
-            "orders": self._orders.to_state(),
-            "ledger": self._ledger.to_state(),
-            "books": self._books.to_state(),
+            "orders": self._orders.to_state_bin(),
+            "ledger": self._ledger.to_state_bin(),
+            "books": self._books.to_state_bin(),
             "next_trade_id": trade_id,
-            "tape": {s: [venue_state.encode(t) for t in tape] for s, tape in self._tape.items()},
-            "fills": {
-                str(a): [venue_state.encode(f) for f in fills] for a, fills in self._fills.items()
-            },
+            "tape": {s: list(tape) for s, tape in self._tape.items()},
+            "fills": {a: list(fills) for a, fills in self._fills.items()},
             "kill_switches": sorted(self.kill_switches, key=lambda a: -1 if a is None else a),
             "limits": {str(a): dataclasses.asdict(lim) for a, lim in self._limits.items()},
             "default_limits": None
@@ -1158,9 +1162,15 @@ class Venue:
                 reason="VENUE_STATE",
             )
         try:
-            self._orders.load_state(body["orders"])
-            self._ledger.load_state(body["ledger"])
-            self._books.load_state(body["books"])
+            for part, doc in (
+                (self._orders, body["orders"]), (self._ledger, body["ledger"]),
+                (self._books, body["books"]),
+            ):  # fmt: skip
+                # Binary documents (version 2 files) or JSON text (version 1).
+                if isinstance(doc, bytes):
+                    part.load_state_bin(doc)
+                else:
+                    part.load_state(doc)
             self._trade_ids = itertools.count(int(body["next_trade_id"]))
             for symbol, trades in body["tape"].items():
                 self._tape[symbol].extend(venue_state.decode(Trade, t) for t in trades)

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::{BookMirror, Place, VenueBooks, BUY, SELL};
-use crate::venue_state::{parse, state_error, StateError, STATE_VERSION};
+use crate::venue_state::{parse, parse_bin, state_error, to_bin, StateError, JSON_STATE_VERSION, STATE_VERSION};
 
 const PART: &str = "books";
 
@@ -35,8 +35,17 @@ struct MirrorState {
 }
 
 impl VenueBooks {
-    /// The mirrors as a state document (JSON; the same mirrors give the same text).
+    /// The mirrors as a binary state document (the same mirrors give the same bytes).
+    pub fn to_state_bin(&self) -> Vec<u8> {
+        to_bin(&self.state(STATE_VERSION))
+    }
+
+    /// The mirrors as a JSON state document (the same mirrors give the same text).
     pub fn to_state(&self) -> String {
+        serde_json::to_string(&self.state(JSON_STATE_VERSION)).expect("the book mirrors serialize")
+    }
+
+    fn state(&self, version: u32) -> BooksState {
         let books = (self.books.iter())
             .map(|b| {
                 let mut queues: Vec<Queue> = (b.queues.iter())
@@ -54,8 +63,7 @@ impl VenueBooks {
                 }
             })
             .collect();
-        let state = BooksState { part: PART.to_owned(), version: STATE_VERSION, books };
-        serde_json::to_string(&state).expect("the book mirrors serialize")
+        BooksState { part: PART.to_owned(), version, books }
     }
 
     /// Replaces every mirror with those of a state document from [`Self::to_state`] (which
@@ -63,7 +71,15 @@ impl VenueBooks {
     /// number of books, an order in two places, an arrival past the count), is an error and
     /// the mirrors are unchanged.
     pub fn load_state(&mut self, json: &str) -> Result<(), StateError> {
-        let s: BooksState = parse(PART, json)?;
+        self.load(parse(PART, json)?)
+    }
+
+    /// [`Self::load_state`] for a binary document from [`Self::to_state_bin`].
+    pub fn load_state_bin(&mut self, bytes: &[u8]) -> Result<(), StateError> {
+        self.load(parse_bin(PART, bytes)?)
+    }
+
+    fn load(&mut self, s: BooksState) -> Result<(), StateError> {
         if s.books.len() != self.books.len() {
             return Err(state_error(PART, format!("{} books, this venue has {}", s.books.len(), self.books.len())));
         }

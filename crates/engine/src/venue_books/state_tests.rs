@@ -40,3 +40,22 @@ fn book_mirrors_load_back_with_their_queues_and_sequence_numbers() {
     assert_eq!(two.to_state(), VenueBooks::new(2).to_state());
     assert_eq!(VenueBooks::new(3).to_state(), before);
 }
+
+#[test]
+fn book_mirrors_load_back_from_their_binary_document() {
+    let mut books = VenueBooks::new(2);
+    for (id, qty) in [(1, 5), (2, 3)] {
+        books.event(1, &book_ev(kind::ACCEPTED, id, SELL, 101, qty, qty));
+        books.event(1, &book_ev(kind::BOOK_DELTA, 0, SELL, 101, 5 + 3, 3));
+        books.command_done(1);
+    }
+    let mut loaded = VenueBooks::new(2);
+    loaded.load_state_bin(&books.to_state_bin()).unwrap();
+    assert_eq!((loaded.to_state(), loaded.to_state_bin()), (books.to_state(), books.to_state_bin()));
+    assert_eq!(loaded.book(1).unwrap().queue_ahead(2), Some(5));
+    let e = VenueBooks::new(3).load_state_bin(&books.to_state_bin()).unwrap_err();
+    assert_eq!(e.to_string(), "venue state (books): 2 books, this venue has 3");
+    let bin = books.to_state_bin();
+    let e = VenueBooks::new(2).load_state_bin(&bin[..bin.len() - 1]).unwrap_err();
+    assert!(e.to_string().starts_with("venue state (books): damaged"), "{e}");
+}

@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Account, Holding, Pos, VenueLedger};
-use crate::venue_state::{parse, state_error, StateError, STATE_VERSION};
+use crate::venue_state::{parse, parse_bin, state_error, to_bin, StateError, JSON_STATE_VERSION, STATE_VERSION};
 
 const PART: &str = "ledger";
 
@@ -28,8 +28,17 @@ struct AccountState {
 }
 
 impl VenueLedger {
-    /// The accounts as a state document (JSON; the same ledger gives the same text).
+    /// The accounts as a binary state document (the same ledger gives the same bytes).
+    pub fn to_state_bin(&self) -> Vec<u8> {
+        to_bin(&self.state(STATE_VERSION))
+    }
+
+    /// The accounts as a JSON state document (the same ledger gives the same text).
     pub fn to_state(&self) -> String {
+        serde_json::to_string(&self.state(JSON_STATE_VERSION)).expect("the ledger serializes")
+    }
+
+    fn state(&self, version: u32) -> LedgerState {
         let mut accounts: Vec<AccountState> = (self.accounts.iter())
             .map(|(account, a)| {
                 let holdings = (a.holdings.iter().enumerate())
@@ -41,8 +50,7 @@ impl VenueLedger {
             })
             .collect();
         accounts.sort_unstable_by_key(|a| a.account);
-        let state = LedgerState { part: PART.to_owned(), version: STATE_VERSION, accounts };
-        serde_json::to_string(&state).expect("the ledger serializes")
+        LedgerState { part: PART.to_owned(), version, accounts }
     }
 
     /// Replaces every account's holdings and positions with those of a state document from
@@ -50,7 +58,15 @@ impl VenueLedger {
     /// asset it does not know, an instrument id past its last, an account twice), is an error
     /// and the ledger is unchanged.
     pub fn load_state(&mut self, json: &str) -> Result<(), StateError> {
-        let s: LedgerState = parse(PART, json)?;
+        self.load(parse(PART, json)?)
+    }
+
+    /// [`Self::load_state`] for a binary document from [`Self::to_state_bin`].
+    pub fn load_state_bin(&mut self, bytes: &[u8]) -> Result<(), StateError> {
+        self.load(parse_bin(PART, bytes)?)
+    }
+
+    fn load(&mut self, s: LedgerState) -> Result<(), StateError> {
         let mut accounts = std::collections::HashMap::with_capacity(s.accounts.len());
         for a in s.accounts {
             let mut account = Account { holdings: vec![None; self.assets.len()], ..Account::default() };

@@ -145,3 +145,52 @@ fn a_foreign_or_damaged_document_is_an_error_and_changes_nothing() {
     assert!(e.to_string().contains("instrument 4"), "{e}");
     assert_eq!(ledger2.to_state(), l);
 }
+
+#[test]
+fn the_binary_documents_load_back_as_the_json_ones_do() {
+    let (orders, ledger) = traded();
+    let (mut orders2, mut ledger2) = (VenueOrders::new(2, 0, 100), self::ledger());
+    orders2.load_state_bin(&orders.to_state_bin()).unwrap();
+    ledger2.load_state_bin(&ledger.to_state_bin()).unwrap();
+    assert_eq!((orders2.to_state(), orders2.to_state_bin()), (orders.to_state(), orders.to_state_bin()));
+    assert_eq!((ledger2.to_state(), ledger2.to_state_bin()), (ledger.to_state(), ledger.to_state_bin()));
+    // Smaller than the JSON documents by far.
+    assert!(orders.to_state_bin().len() * 3 < orders.to_state().len(), "{}", orders.to_state_bin().len());
+    assert!(ledger.to_state_bin().len() * 2 < ledger.to_state().len(), "{}", ledger.to_state_bin().len());
+}
+
+#[test]
+fn a_foreign_or_damaged_binary_document_is_an_error_and_changes_nothing() {
+    let (orders, ledger) = traded();
+    let (mut orders2, mut ledger2) = traded();
+    let (o, l) = (orders.to_state_bin(), ledger.to_state_bin());
+    let cut = &o[..o.len() - 2];
+    let longer = [o.as_slice(), &[0]].concat();
+    let json = orders.to_state();
+    let cases: [(&[u8], &str); 5] = [
+        (&[], "not a binary state document"),
+        (&l, "expected \"orders\""),
+        (cut, "damaged"),
+        (&longer, "1 bytes after the document"),
+        (json.as_bytes(), "expected \"orders\""),
+    ];
+    for (doc, why) in cases {
+        let e = orders2.load_state_bin(doc).unwrap_err();
+        assert!(e.to_string().contains(why), "{e} / {why}");
+        assert_eq!(orders2.to_state_bin(), o);
+    }
+    let e = ledger2.load_state_bin(&o).unwrap_err();
+    assert_eq!(e.to_string(), r#"venue state (ledger): the document is part=Some("orders"), expected "ledger""#);
+    assert_eq!(ledger2.to_state_bin(), l);
+}
+
+#[test]
+fn unsent_orders_are_those_registered_and_not_yet_sent() {
+    let (mut orders, mut ledger) = traded();
+    assert!(orders.unsent().is_empty());
+    let id = place_with_hold(&mut orders, &mut ledger, &limit(1, "a9", BUY, 9_000, 1_000)).unwrap();
+    assert_eq!(orders.unsent(), [id]);
+    let mut back = VenueOrders::new(2, 0, 100);
+    back.load_state_bin(&orders.to_state_bin()).unwrap();
+    assert_eq!(back.unsent(), [id]);
+}

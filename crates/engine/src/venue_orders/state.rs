@@ -7,15 +7,17 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Order, VenueOrders, SELL};
-use crate::venue_state::{parse, state_error, StateError, STATE_VERSION};
+use super::{Order, Status, VenueOrders, SELL};
+use crate::venue_state::{parse, parse_bin, state_error, to_bin, StateError, JSON_STATE_VERSION, STATE_VERSION};
 
 const PART: &str = "orders";
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OrdersState {
+    #[expect(dead_code, reason = "checked by parse / parse_bin before the fields are read")]
     part: String,
+    #[expect(dead_code, reason = "checked by parse / parse_bin before the fields are read")]
     version: u32,
     next_id: u64,
     opened: u64,
@@ -31,6 +33,21 @@ struct OrdersState {
     closed: Vec<u64>,
 }
 
+/// [`OrdersState`] borrowing the table's orders, to save it without copying them (the same
+/// fields in the same order: the same documents).
+#[derive(Serialize)]
+struct OrdersStateRef<'a> {
+    part: &'a str,
+    version: u32,
+    next_id: u64,
+    opened: u64,
+    orders: Vec<&'a Order>,
+    client_ids: Vec<(u32, &'a str, u64)>,
+    open: Vec<(u32, Vec<(u64, u64)>)>,
+    history: Vec<(u32, Vec<u64>)>,
+    closed: Vec<u64>,
+}
+
 fn sorted<K: Ord + Copy, V>(map: &HashMap<K, V>) -> Vec<(K, &V)> {
     let mut out: Vec<(K, &V)> = map.iter().map(|(k, v)| (*k, v)).collect();
     out.sort_unstable_by_key(|(k, _)| *k);
@@ -38,16 +55,34 @@ fn sorted<K: Ord + Copy, V>(map: &HashMap<K, V>) -> Vec<(K, &V)> {
 }
 
 impl VenueOrders {
-    /// The table as a state document (JSON; the same table gives the same text).
+    /// The table as a binary state document (the same table gives the same bytes).
+    pub fn to_state_bin(&self) -> Vec<u8> {
+        to_bin(&self.state(STATE_VERSION))
+    }
+
+    /// The table as a JSON state document (the same table gives the same text).
     pub fn to_state(&self) -> String {
-        let mut orders: Vec<Order> = self.orders.values().cloned().collect();
+        serde_json::to_string(&self.state(JSON_STATE_VERSION)).expect("the order table serializes")
+    }
+
+    /// The orders of the table that are registered but not yet sent to the engine
+    /// (`pending`), by id.
+    pub fn unsent(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> =
+            (self.orders.values()).filter(|o| o.status == Status::Pending).map(|o| o.order_id).collect();
+        ids.sort_unstable();
+        ids
+    }
+
+    fn state(&self, version: u32) -> OrdersStateRef<'_> {
+        let mut orders: Vec<&Order> = self.orders.values().collect();
         orders.sort_unstable_by_key(|o| o.order_id);
-        let mut client_ids: Vec<(u32, String, u64)> =
-            (self.by_client.iter()).flat_map(|(a, m)| m.iter().map(move |(cid, id)| (*a, cid.clone(), *id))).collect();
+        let mut client_ids: Vec<(u32, &str, u64)> =
+            (self.by_client.iter()).flat_map(|(a, m)| m.iter().map(move |(cid, id)| (*a, cid.as_str(), *id))).collect();
         client_ids.sort_unstable();
-        let state = OrdersState {
-            part: PART.to_owned(),
-            version: STATE_VERSION,
+        OrdersStateRef {
+            part: PART,
+            version,
             next_id: self.next_id,
             opened: self.opened,
             orders,
@@ -55,8 +90,7 @@ impl VenueOrders {
             open: sorted(&self.open).into_iter().map(|(a, m)| (a, m.iter().map(|(k, v)| (*k, *v)).collect())).collect(),
             history: sorted(&self.history).into_iter().map(|(a, d)| (a, d.iter().copied().collect())).collect(),
             closed: self.closed.iter().copied().collect(),
-        };
-        serde_json::to_string(&state).expect("the order table serializes")
+        }
     }
 
     /// Replaces the table's orders with those of a state document from [`Self::to_state`]
@@ -64,7 +98,15 @@ impl VenueOrders {
     /// does not fit (an instrument id past this table's, an order id named but not held), is
     /// an error and the table is unchanged; so is a table with commands waiting.
     pub fn load_state(&mut self, json: &str) -> Result<(), StateError> {
-        let s: OrdersState = parse(PART, json)?;
+        self.load(parse(PART, json)?)
+    }
+
+    /// [`Self::load_state`] for a binary document from [`Self::to_state_bin`].
+    pub fn load_state_bin(&mut self, bytes: &[u8]) -> Result<(), StateError> {
+        self.load(parse_bin(PART, bytes)?)
+    }
+
+    fn load(&mut self, s: OrdersState) -> Result<(), StateError> {
         if !self.pending.is_empty() {
             return Err(state_error(PART, "commands are waiting for the engine"));
         }
