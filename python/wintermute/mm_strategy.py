@@ -61,6 +61,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wintermute import _core
+from wintermute.errors import InvalidOrderError
 
 __all__ = [
     "BUY",
@@ -175,8 +176,12 @@ class Strategy:
         self._event = 0
         self._next_id: int | None = None
         #: Whether the driver answers this strategy's cancels and amends (:meth:`on_answer`):
-        #: the backtester does; until the first batch, and where it does not, ``False``.
+        #: the backtester and the live runner do; until the first batch, and where it does
+        #: not, ``False``.
         self.answers_commands = False
+        #: Cancels and amends the driver still takes in this batch before answers come back
+        #: (``None``: no limit, the backtester's case); past it they raise.
+        self.answer_room: int | None = None
 
     # ---- callbacks ------------------------------------------------------------------------
 
@@ -234,12 +239,32 @@ class Strategy:
         return self._new_order(_TAKE, venue, side, price, qty)
 
     def amend(self, venue: int, order_id: int, qty: int) -> None:
-        """Lowers a working order's quantity to ``qty`` lots, keeping its queue priority."""
-        self._commands += (_AMEND, self._event, index(venue), 0, 0, index(qty), index(order_id))
+        """Lowers a working order's quantity to ``qty`` lots, keeping its queue priority.
+        Raises ``InvalidOrderError`` (reason ``TOO_MANY_UNANSWERED``, nothing sent) when
+        :attr:`answer_room` is spent."""
+        row = (_AMEND, self._event, index(venue), 0, 0, index(qty), index(order_id))
+        self._spend_answer()
+        self._commands += row
 
     def cancel(self, venue: int, order_id: int) -> None:
-        """Cancels a working order (nothing happens if it is gone when the cancel arrives)."""
-        self._commands += (_CANCEL, self._event, index(venue), 0, 0, 0, index(order_id))
+        """Cancels a working order (nothing happens if it is gone when the cancel arrives).
+        Raises ``InvalidOrderError`` (reason ``TOO_MANY_UNANSWERED``, nothing sent) when
+        :attr:`answer_room` is spent."""
+        row = (_CANCEL, self._event, index(venue), 0, 0, 0, index(order_id))
+        self._spend_answer()
+        self._commands += row
+
+    def _spend_answer(self) -> None:
+        room = self.answer_room
+        if room is None:
+            return
+        if room <= 0:
+            raise InvalidOrderError(
+                "too many cancels and amends awaiting answers: nothing sent (wait for "
+                "on_answer, or raise the live runner's unanswered limit)",
+                reason="TOO_MANY_UNANSWERED",
+            )
+        self.answer_room = room - 1
 
     def _new_order(self, kind: int, venue: int, side: int, price: int, qty: int) -> int:
         order_id = self._next_id
@@ -260,13 +285,19 @@ class Strategy:
     # ---- the driver's entry point ---------------------------------------------------------
 
     def _on_batch(
-        self, rows: npt.NDArray[np.int64], next_order_id: int | None, answered: bool = False
+        self,
+        rows: npt.NDArray[np.int64],
+        next_order_id: int | None,
+        answered: bool = False,
+        answer_room: int | None = None,
     ) -> npt.NDArray[np.int64] | None:
-        """Called by the backtester once per batch: ``rows`` is ``(events, fields)`` int64,
-        ``answered`` whether the driver answers cancels and amends; returns the commands as a
+        """Called by the driver once per batch: ``rows`` is ``(events, fields)`` int64,
+        ``answered`` whether the driver answers cancels and amends, ``answer_room`` how many
+        more it takes before answers come back (None: no limit); returns the commands as a
         flat int64 array of ``_core.MM_COMMAND_FIELDS`` rows (None: no command)."""
         self._next_id = next_order_id
         self.answers_commands = answered
+        self.answer_room = answer_room
         commands: list[int] = []
         self._commands = commands
         if type(self).on_batch is Strategy.on_batch:
