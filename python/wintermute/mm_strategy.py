@@ -1,4 +1,5 @@
-"""Market-making strategies written in Python, run by the Rust backtester.
+"""Market-making strategies written in Python, run by the Rust backtester (and live, unchanged:
+``wintermute.mm_live``).
 
 Subclass :class:`Strategy` and override the callbacks you need::
 
@@ -45,6 +46,12 @@ strategy that would rather work on the whole batch at once (numpy) overrides :me
 which receives the batch as a numpy structured array of :data:`EVENT_DTYPE` (its fields:
 ``_core.MM_EVENT_FIELDS``); the state is then brought up to the batch's end before the call and
 its commands count as decided after the batch's last event.
+
+Every ``cancel`` and ``amend`` gets exactly one answer (``on_answer``;
+:attr:`Strategy.answers_commands` is true) in a backtest and live; live, at most ``unanswered``
+of them may await their answers (:attr:`Strategy.answer_room` says how many more this batch),
+past which they raise
+``InvalidOrderError`` (reason ``TOO_MANY_UNANSWERED``) and send nothing.
 
 What it costs: ``wintermute bench backtest`` runs the same backtest with the built-in market
 maker and with Python strategies and reports the cost per event handed over
