@@ -263,3 +263,88 @@ fn a_flooded_events_ring_still_delivers_one_answer_to_every_cancel_and_amend() {
     thread.stop();
     pipeline.shutdown().unwrap();
 }
+
+/// Places one bid on our venue after its first batch, then sends what the test queues; keeps
+/// every answer.
+#[derive(Clone, Default)]
+struct Scripted {
+    to_send: Arc<Mutex<Vec<Command>>>,
+    answers: Arc<Mutex<Vec<(u64, i64)>>>,
+    placed: Arc<Mutex<Option<u64>>>,
+}
+
+impl BatchSink for Scripted {
+    type Error = Infallible;
+
+    fn on_batch(&mut self, batch: &Batch<'_>, out: &mut CommandBuffer) -> Result<(), Infallible> {
+        for e in batch.events {
+            if let StrategyEvent::Answer { order_id, open_qty, .. } = *e {
+                self.answers.lock().unwrap().push((order_id, open_qty));
+            }
+        }
+        let last = batch.events.len() - 1;
+        let mut placed = self.placed.lock().unwrap();
+        if placed.is_none() {
+            let order_id = batch.next_order_id.unwrap();
+            out.push(last, Command::Place { venue: VenueId::Ours, side: Side::Buy, price: 9_990, qty: 5, order_id });
+            *placed = Some(order_id);
+        }
+        for c in self.to_send.lock().unwrap().drain(..) {
+            out.push(last, c);
+        }
+        Ok(())
+    }
+
+    fn takes_answers(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_refused_amend_is_answered_with_the_order_as_it_was_and_the_order_keeps_working() {
+    let (pipeline, mut handles) = start_pipeline();
+    let _other = handles.gateways.pop().unwrap();
+    let gateway = handles.gateways.pop().unwrap();
+    let sub = handles.subscriptions.pop().unwrap();
+    let setup = LiveSetup::from_json(&CONFIG, "0.01", "0.0001").unwrap();
+    let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, setup.our_fees), gateway, sub);
+    let source = ManualBooks::new(2);
+    let (port, feed) = link(LiveStrategyConfig::default());
+    let sink = Scripted::default();
+    let thread = StrategyThread::spawn(feed, sink.clone(), Duration::from_micros(200)).unwrap();
+    let runner = LiveRunner::start_with_strategy(
+        setup,
+        venue,
+        Box::new(source.clone()),
+        RunnerOptions::default(),
+        (Vec::new(), Vec::new()),
+        "Scripted".into(),
+        port,
+    )
+    .unwrap();
+    for i in 0..2 {
+        source.books.lock().unwrap()[i] = RefBook {
+            state: Some(SyncState::Live),
+            bid: Some((100 * E18, E18)),
+            ask: Some((10_002 * E18 / 100, E18)),
+            ..RefBook::default()
+        };
+    }
+    let id = wait("the bid", || *sink.placed.lock().unwrap());
+    let working = |n: u64| runner.snapshot().strategy.filter(|s| s.working == n);
+    wait("the bid working", || working(1));
+    let answers = |want: &[(u64, i64)]| (sink.answers.lock().unwrap().as_slice() == want).then_some(());
+    // An amend past the instrument's largest size: our venue refuses it and the order stays;
+    // the refusal is the amend's answer, with the 5 lots still open.
+    sink.to_send.lock().unwrap().push(Command::Amend { venue: VenueId::Ours, order_id: id, qty: 20_000_000 });
+    wait("the refusal's answer", || answers(&[(id, 5)]));
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(working(1).is_some(), "still working: {:?}", runner.snapshot().strategy);
+    // Its cancel: answered 0 once the venue says it is gone.
+    sink.to_send.lock().unwrap().push(Command::Cancel { venue: VenueId::Ours, order_id: id });
+    wait("the cancel's answer", || answers(&[(id, 5), (id, 0)]));
+    wait("nothing working", || working(0));
+    runner.stop();
+    thread.stop();
+    pipeline.shutdown().unwrap();
+}

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::Worker;
 use crate::batched::{Command, StrategyEvent};
-use crate::execution::{ExecCommand, ExecEvent, OrderRequest, OrderTif};
+use crate::execution::{ExecCommand, ExecEvent, OrderRequest, OrderTif, RejectReason};
 use crate::live_snapshot::{QuoteView, StrategyView};
 use crate::live_strategy::{Working, STRATEGY_ORDERS};
 use crate::strategy::PublicTrade;
@@ -122,6 +122,17 @@ impl Worker {
                     let w = s.working.swap_remove(k);
                     ((!w.canceling).then_some((w.venue, client_id)), Some((w.venue, client_id, w.unanswered)))
                 }
+                // A cancel or amend refused (risk, a rate limit): the order stays as it was, and
+                // the refusal is that command's answer.
+                (ExecEvent::Rejected { client_id, reason, .. }, Some(k))
+                    if s.working[k].unanswered > 0
+                        && !matches!(reason, RejectReason::UnknownOrder | RejectReason::WouldCross) =>
+                {
+                    let w = &mut s.working[k];
+                    w.unanswered -= 1;
+                    s.port.push_answer(w.venue, client_id, w.qty, now);
+                    (None, None)
+                }
                 (ExecEvent::Rejected { client_id, .. }, Some(k)) => {
                     let w = s.working.swap_remove(k);
                     (Some((w.venue, client_id)), Some((w.venue, client_id, w.unanswered)))
@@ -189,10 +200,8 @@ impl Worker {
                             let r =
                                 self.mm.submit(now, venue, &ExecCommand::Amend { client_id: order_id, new_qty: qty });
                             match r {
-                                Ok(()) => {
-                                    w.qty = w.qty.min(qty);
-                                    w.unanswered += 1;
-                                }
+                                // The order's open lots stay the venue's until its answer.
+                                Ok(()) => w.unanswered += 1,
                                 Err(e) => {
                                     // Not sent: the order stays as it was, and the strategy is told so.
                                     self.errors += 1;
