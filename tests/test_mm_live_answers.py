@@ -78,6 +78,8 @@ def test_every_cancel_and_amend_gets_one_answer_live_even_when_the_events_queue_
         # Exactly one answer per command, nothing more.
         assert len(strategy.answers) == strategy.sent >= 80
         assert strategy.told_answered == {True}
+        state = rig.maker.raw_state()["strategy"]
+        assert (state["answers"], state["unanswered"]) == (strategy.sent, 0)
         assert (12345, 0) in strategy.answers, "an unknown order's cancel: answered gone at once"
         by_order: dict[int, list[int]] = {}
         for order_id, open_qty in strategy.answers:

@@ -316,6 +316,8 @@ impl Worker {
             our_tops: s.our_tops,
             missed_events: self.feed_trades.missed,
             commands: p.commands,
+            answers: p.answers,
+            unanswered: s.working.iter().map(|w| u64::from(w.unanswered)).sum(),
             refused: s.refused,
             pulled: s.pulled,
             working: s.working.iter().filter(|w| !w.canceling).count() as u64,
