@@ -130,6 +130,9 @@ impl Worker {
                 {
                     let w = &mut s.working[k];
                     w.unanswered -= 1;
+                    // Refused, a cancel leaves the order working: it may be canceled again, and
+                    // a pull cancels it.
+                    w.canceling = false;
                     s.port.push_answer(w.venue, client_id, w.qty, now);
                     (None, None)
                 }
