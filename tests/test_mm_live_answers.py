@@ -92,7 +92,7 @@ def test_every_cancel_and_amend_gets_one_answer_live_even_when_the_events_queue_
 
 
 class Greedy(Strategy):
-    """Cancels one order of its own three times in one batch."""
+    """Places a bid, then cancels it three times in one batch."""
 
     def __init__(self) -> None:
         super().__init__(CONFIG)
@@ -102,6 +102,10 @@ class Greedy(Strategy):
 
     def on_answer(self, venue: int, order_id: int, open_qty: int) -> None:
         self.answers += 1
+
+    def on_order_gone(self, venue: int, order_id: int) -> None:
+        if order_id == self.order_id:  # refused: quoting was not allowed yet
+            self.order_id = None
 
     def on_book(self, venue: int, top: Any) -> None:
         if self.order_id is None:

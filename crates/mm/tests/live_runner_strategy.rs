@@ -264,8 +264,8 @@ fn a_flooded_events_ring_still_delivers_one_answer_to_every_cancel_and_amend() {
     pipeline.shutdown().unwrap();
 }
 
-/// Places one bid on our venue after its first batch, then sends what the test queues; keeps
-/// every answer.
+/// Places one bid on our venue after its first batch (again if it is refused: quoting may not
+/// be allowed yet), then sends what the test queues; keeps every answer.
 #[derive(Clone, Default)]
 struct Scripted {
     to_send: Arc<Mutex<Vec<Command>>>,
@@ -278,8 +278,17 @@ impl BatchSink for Scripted {
 
     fn on_batch(&mut self, batch: &Batch<'_>, out: &mut CommandBuffer) -> Result<(), Infallible> {
         for e in batch.events {
-            if let StrategyEvent::Answer { order_id, open_qty, .. } = *e {
-                self.answers.lock().unwrap().push((order_id, open_qty));
+            match *e {
+                StrategyEvent::Answer { order_id, open_qty, .. } => {
+                    self.answers.lock().unwrap().push((order_id, open_qty));
+                }
+                StrategyEvent::OrderGone { order_id, .. } => {
+                    let mut placed = self.placed.lock().unwrap();
+                    if *placed == Some(order_id) {
+                        *placed = None;
+                    }
+                }
+                _ => {}
             }
         }
         let last = batch.events.len() - 1;
@@ -330,9 +339,9 @@ fn a_refused_amend_is_answered_with_the_order_as_it_was_and_the_order_keeps_work
             ..RefBook::default()
         };
     }
-    let id = wait("the bid", || *sink.placed.lock().unwrap());
     let working = |n: u64| runner.snapshot().strategy.filter(|s| s.working == n);
     wait("the bid working", || working(1));
+    let id = sink.placed.lock().unwrap().unwrap();
     let answers = |want: &[(u64, i64)]| (sink.answers.lock().unwrap().as_slice() == want).then_some(());
     // An amend past the instrument's largest size: our venue refuses it and the order stays;
     // the refusal is the amend's answer, with the 5 lots still open.
