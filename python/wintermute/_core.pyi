@@ -1001,6 +1001,7 @@ class MmLive:
         strategy_name: str = ...,
         max_batch: int = ...,
         queue: int = ...,
+        unanswered: int = ...,
         live: bool = ...,
     ) -> MmLive: ...
     def snapshot_json(self) -> str: ...

@@ -285,9 +285,10 @@ class LiveMarketMaker:
     ``first_order_id`` (keep other traders' ids below it; a strategy's start at 2^41).
     ``strategy``: a ``wintermute.mm_strategy.Strategy`` deciding the quotes instead of the
     built-in model, handed at most ``max_batch`` events per call, ``queue`` events waiting at
-    most (see the module docs). A bad config raises ``ConfigError`` naming the key, before
-    anything starts. ``live``: the hedge routes go to the venues themselves (see the module
-    docs)."""
+    most, its cancels and amends awaiting their answers ``unanswered`` at most (past it
+    ``Strategy.cancel`` and ``Strategy.amend`` raise; see the module docs). A bad config raises
+    ``ConfigError`` naming the key, before anything starts. ``live``: the hedge routes go to
+    the venues themselves (see the module docs)."""
 
     def __init__(
         self,
@@ -306,6 +307,7 @@ class LiveMarketMaker:
         strategy: Strategy | None = None,
         max_batch: int = 4096,
         queue: int = 8192,
+        unanswered: int = 1024,
         live: bool = False,
     ) -> None:
         self.account = account
@@ -313,8 +315,10 @@ class LiveMarketMaker:
         self.tick_size, self.lot_size = Decimal(str(tick_size)), Decimal(str(lot_size))
         if strategy is not None and not isinstance(strategy, Strategy):
             raise TypeError(f"strategy: expected a mm_strategy.Strategy, got {strategy!r}")
-        if max_batch < 1 or queue < 1:
-            raise ConfigError("max_batch and queue must be >= 1", reason="CONFIG", key="strategy")
+        if max_batch < 1 or queue < 1 or unanswered < 1:
+            raise ConfigError(
+                "max_batch, queue and unanswered must be >= 1", reason="CONFIG", key="strategy"
+            )
         self.strategy = strategy
         name = "" if strategy is None else type(strategy).__qualname__
         self._core = _core.MmLive(
@@ -322,7 +326,8 @@ class LiveMarketMaker:
             None if market is None else market._core,
             account=account, instrument=symbol, tick_size=str(tick_size), lot_size=str(lot_size),
             first_client_id=first_order_id, idle_sleep_us=idle_sleep_us, books=books,
-            strategy=strategy, strategy_name=name, max_batch=max_batch, queue=queue, live=live,
+            strategy=strategy, strategy_name=name, max_batch=max_batch, queue=queue,
+            unanswered=unanswered, live=live,
         )  # fmt: skip
         #: Called once after the thread ended (``start_on_venue`` hands the subscription back).
         self.on_stop: list[Callable[[], None]] = []

@@ -1,4 +1,5 @@
-"""Market-making strategies written in Python, run by the Rust backtester.
+"""Market-making strategies written in Python, run by the Rust backtester (and live, unchanged:
+``wintermute.mm_live``).
 
 Subclass :class:`Strategy` and override the callbacks you need::
 
@@ -46,6 +47,12 @@ which receives the batch as a numpy structured array of :data:`EVENT_DTYPE` (its
 ``_core.MM_EVENT_FIELDS``); the state is then brought up to the batch's end before the call and
 its commands count as decided after the batch's last event.
 
+Every ``cancel`` and ``amend`` gets exactly one answer (``on_answer``;
+:attr:`Strategy.answers_commands` is true) in a backtest and live; live, at most ``unanswered``
+of them may await their answers (:attr:`Strategy.answer_room` says how many more this batch),
+past which they raise
+``InvalidOrderError`` (reason ``TOO_MANY_UNANSWERED``) and send nothing.
+
 What it costs: ``wintermute bench backtest`` runs the same backtest with the built-in market
 maker and with Python strategies and reports the cost per event handed over
 (docs/market-making.md).
@@ -61,6 +68,7 @@ import numpy as np
 import numpy.typing as npt
 
 from wintermute import _core
+from wintermute.errors import InvalidOrderError
 
 __all__ = [
     "BUY",
@@ -175,8 +183,12 @@ class Strategy:
         self._event = 0
         self._next_id: int | None = None
         #: Whether the driver answers this strategy's cancels and amends (:meth:`on_answer`):
-        #: the backtester does; until the first batch, and where it does not, ``False``.
+        #: the backtester and the live runner do; until the first batch, and where it does
+        #: not, ``False``.
         self.answers_commands = False
+        #: Cancels and amends the driver still takes in this batch before answers come back
+        #: (``None``: no limit, the backtester's case); past it they raise.
+        self.answer_room: int | None = None
 
     # ---- callbacks ------------------------------------------------------------------------
 
@@ -234,12 +246,32 @@ class Strategy:
         return self._new_order(_TAKE, venue, side, price, qty)
 
     def amend(self, venue: int, order_id: int, qty: int) -> None:
-        """Lowers a working order's quantity to ``qty`` lots, keeping its queue priority."""
-        self._commands += (_AMEND, self._event, index(venue), 0, 0, index(qty), index(order_id))
+        """Lowers a working order's quantity to ``qty`` lots, keeping its queue priority.
+        Raises ``InvalidOrderError`` (reason ``TOO_MANY_UNANSWERED``, nothing sent) when
+        :attr:`answer_room` is spent."""
+        row = (_AMEND, self._event, index(venue), 0, 0, index(qty), index(order_id))
+        self._spend_answer()
+        self._commands += row
 
     def cancel(self, venue: int, order_id: int) -> None:
-        """Cancels a working order (nothing happens if it is gone when the cancel arrives)."""
-        self._commands += (_CANCEL, self._event, index(venue), 0, 0, 0, index(order_id))
+        """Cancels a working order (nothing happens if it is gone when the cancel arrives).
+        Raises ``InvalidOrderError`` (reason ``TOO_MANY_UNANSWERED``, nothing sent) when
+        :attr:`answer_room` is spent."""
+        row = (_CANCEL, self._event, index(venue), 0, 0, 0, index(order_id))
+        self._spend_answer()
+        self._commands += row
+
+    def _spend_answer(self) -> None:
+        room = self.answer_room
+        if room is None:
+            return
+        if room <= 0:
+            raise InvalidOrderError(
+                "too many cancels and amends awaiting answers: nothing sent (wait for "
+                "on_answer, or raise the live runner's unanswered limit)",
+                reason="TOO_MANY_UNANSWERED",
+            )
+        self.answer_room = room - 1
 
     def _new_order(self, kind: int, venue: int, side: int, price: int, qty: int) -> int:
         order_id = self._next_id
@@ -260,13 +292,19 @@ class Strategy:
     # ---- the driver's entry point ---------------------------------------------------------
 
     def _on_batch(
-        self, rows: npt.NDArray[np.int64], next_order_id: int | None, answered: bool = False
+        self,
+        rows: npt.NDArray[np.int64],
+        next_order_id: int | None,
+        answered: bool = False,
+        answer_room: int | None = None,
     ) -> npt.NDArray[np.int64] | None:
-        """Called by the backtester once per batch: ``rows`` is ``(events, fields)`` int64,
-        ``answered`` whether the driver answers cancels and amends; returns the commands as a
+        """Called by the driver once per batch: ``rows`` is ``(events, fields)`` int64,
+        ``answered`` whether the driver answers cancels and amends, ``answer_room`` how many
+        more it takes before answers come back (None: no limit); returns the commands as a
         flat int64 array of ``_core.MM_COMMAND_FIELDS`` rows (None: no command)."""
         self._next_id = next_order_id
         self.answers_commands = answered
+        self.answer_room = answer_room
         commands: list[int] = []
         self._commands = commands
         if type(self).on_batch is Strategy.on_batch:

@@ -64,7 +64,9 @@ pub enum ExecCommand {
     Amend {
         /// Which order.
         client_id: ClientOrderId,
-        /// The new open quantity (> 0).
+        /// The new open quantity (> 0), as the sender knows the order. A venue that amends an
+        /// order's total quantity (an exchange, [`crate::sim_venue::SimVenue`], the backtester's
+        /// venues) takes the fills not yet reported to the sender off it.
         new_qty: i64,
     },
     /// Cancel a resting order.

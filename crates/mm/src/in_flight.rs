@@ -41,9 +41,10 @@
 //! other ladders' resting lots and every ladder's in-flight lots; a ladder quoted short because
 //! of in-flight lots quotes again once they are confirmed gone
 //! ([`crate::quoter::Quoter::on_room_freed`]). A strategy whose driver does not answer its
-//! cancels and amends ([`crate::strategy::Context::answers_commands`] false, the live market
-//! strategy thread, [`crate::live_strategy`]) records nothing: the limit then counts what rests
-//! only.
+//! cancels and amends ([`crate::strategy::Context::answers_commands`] false) records nothing:
+//! the limit then counts what rests only. The backtester and the live runner answer every one
+//! (a live batched strategy gets its answers on a ring that never drops,
+//! [`crate::live_strategy`]).
 //!
 //! The record is a vector sized at construction for [`IN_FLIGHT_CAPACITY`] orders: recording,
 //! looking up and removing never allocate below that (more unanswered commands on one ladder

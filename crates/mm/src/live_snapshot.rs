@@ -212,6 +212,11 @@ pub struct StrategyView {
     pub missed_events: u64,
     /// Commands it sent.
     pub commands: u64,
+    /// Answers to its cancels and amends handed over (one per cancel and amend, never
+    /// dropped).
+    pub answers: u64,
+    /// Its cancels and amends sent to a venue and not yet answered.
+    pub unanswered: u64,
     /// Commands refused: new orders while quoting was held or off our venue, too many working.
     pub refused: u64,
     /// Its orders canceled by a pull (interlock, risk, kill switch).

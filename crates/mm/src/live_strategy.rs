@@ -29,6 +29,19 @@
 //!
 //! When the commands ring is full, the strategy thread waits (it is the slow side) and takes no
 //! new batch until its commands are in.
+//!
+//! # Answers to cancels and amends
+//! Each cancel and each amend the strategy sends gets exactly one answer
+//! ([`StrategyEvent::Answer`], [`crate::strategy::Strategy::on_answer`]), as in the backtester:
+//! the order's open lots once the command took effect (0: gone), told after the order's fills
+//! reported before it. Answers never go through the events ring (which conflates and drops):
+//! they have a ring of their own, [`LiveStrategyConfig::unanswered`] long, and the strategy
+//! thread counts the cancels and amends it sent and the answers it took. A batch that would
+//! leave more unanswered than that is refused whole ([`FeedError::Unanswered`]: the strategy
+//! stops, its orders are pulled), and a sink is told before each batch how many more it may
+//! send ([`BatchSink::set_answer_room`]; a Python strategy's `cancel` and `amend` raise at the
+//! limit), so the answers' ring is never full: no answer is ever dropped. An answer waits in
+//! its ring until the strategy has taken every event pushed before it (the fills it follows).
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -64,11 +77,14 @@ pub struct LiveStrategyConfig {
     pub queue: usize,
     /// The strategy's first order id (our venue's client ids; keep others' apart).
     pub first_order_id: u64,
+    /// Cancels and amends awaiting their answers at most (the answers' ring); a batch that
+    /// would send more is refused ([`FeedError::Unanswered`]).
+    pub unanswered: usize,
 }
 
 impl Default for LiveStrategyConfig {
     fn default() -> Self {
-        LiveStrategyConfig { max_batch: 4096, queue: 8192, first_order_id: 1 << 41 }
+        LiveStrategyConfig { max_batch: 4096, queue: 8192, first_order_id: 1 << 41, unanswered: 1024 }
     }
 }
 
@@ -108,12 +124,52 @@ pub struct PortStats {
     pub full: u64,
     /// Commands taken from the strategy.
     pub commands: u64,
+    /// Answers to cancels and amends put in the answers' ring.
+    pub answers: u64,
+    /// Answers that found the answers' ring full (never, unless a sink bypassed the feed's
+    /// count: a bug).
+    pub lost_answers: u64,
 }
+
+/// Why the strategy thread stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedError<E> {
+    /// The sink failed.
+    Sink(E),
+    /// The sink's batch would leave more cancels and amends unanswered than the answers' ring
+    /// holds; none of the batch's commands was sent.
+    Unanswered {
+        /// Cancels and amends awaiting answers before the batch.
+        awaiting: usize,
+        /// Those the batch sent.
+        sent: usize,
+        /// [`LiveStrategyConfig::unanswered`].
+        limit: usize,
+    },
+}
+
+impl<E: std::fmt::Display> std::fmt::Display for FeedError<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FeedError::Sink(e) => e.fmt(f),
+            FeedError::Unanswered { awaiting, sent, limit } => write!(
+                f,
+                "too many cancels and amends awaiting answers: awaiting={awaiting} sent={sent} limit={limit} \
+                 (the batch's commands were refused)"
+            ),
+        }
+    }
+}
+
+/// One answer on its way: the event, when it was seen, and how many events the port had sent
+/// (or kept aside to send) before it: the feed hands it over only after those.
+type PendingAnswer = (StrategyEvent, i64, u64);
 
 /// The runner's end of the link (see the module docs).
 pub struct StrategyPort {
     events: Producer<(StrategyEvent, i64)>,
     commands: Consumer<(Command, i64)>,
+    answers: Producer<PendingAnswer>,
     books: [Option<(StrategyEvent, i64)>; MAX_VENUES + 1],
     timer: Option<i64>,
     other: std::collections::VecDeque<(StrategyEvent, i64)>,
@@ -131,6 +187,13 @@ impl std::fmt::Debug for StrategyPort {
 pub struct StrategyFeed {
     events: Consumer<(StrategyEvent, i64)>,
     commands: Producer<(Command, i64)>,
+    answers: Consumer<PendingAnswer>,
+    /// Events taken from the events ring.
+    received: u64,
+    /// Cancels and amends sent and not yet answered.
+    awaiting: usize,
+    /// [`LiveStrategyConfig::unanswered`].
+    limit: usize,
     batch: Vec<StrategyEvent>,
     stamps: Vec<Stamp>,
     out: CommandBuffer,
@@ -151,10 +214,13 @@ pub fn link(cfg: LiveStrategyConfig) -> (StrategyPort, StrategyFeed) {
     let queue = cfg.queue.max(1);
     let (events_tx, events_rx) = RingBuffer::new(queue);
     let (commands_tx, commands_rx) = RingBuffer::new(queue);
+    let limit = cfg.unanswered.max(1);
+    let (answers_tx, answers_rx) = RingBuffer::new(limit);
     let counters = Arc::new(FeedCounters::default());
     let port = StrategyPort {
         events: events_tx,
         commands: commands_rx,
+        answers: answers_tx,
         books: [None; MAX_VENUES + 1],
         timer: None,
         other: std::collections::VecDeque::with_capacity(PENDING_OTHER),
@@ -165,6 +231,10 @@ pub fn link(cfg: LiveStrategyConfig) -> (StrategyPort, StrategyFeed) {
     let feed = StrategyFeed {
         events: events_rx,
         commands: commands_tx,
+        answers: answers_rx,
+        received: 0,
+        awaiting: 0,
+        limit,
         batch: Vec::with_capacity(max_batch),
         stamps: Vec::with_capacity(max_batch),
         out: CommandBuffer::with_capacity(64),
@@ -241,6 +311,21 @@ impl StrategyPort {
         }
     }
 
+    /// The answer to one cancel or amend of `order_id` on `venue` (seen at `ts_ns`): the order's
+    /// open lots once it took effect (0: gone). Never dropped, never waits: the feed's count
+    /// keeps room for it (module docs). The strategy gets it after every event pushed before.
+    pub fn push_answer(&mut self, venue: VenueId, order_id: u64, open_qty: i64, ts_ns: i64) {
+        let after = self.stats.sent + self.other.len() as u64;
+        let answer = StrategyEvent::Answer { venue, order_id, open_qty };
+        match self.answers.push((answer, ts_ns, after)) {
+            Ok(()) => self.stats.answers += 1,
+            Err(_) => {
+                debug_assert!(false, "the answers' ring is never full");
+                self.stats.lost_answers += 1;
+            }
+        }
+    }
+
     /// The next command the strategy sent, if any, with the time (`ts_ns` as pushed) of the
     /// event it was decided after.
     pub fn pop_command(&mut self) -> Option<(Command, i64)> {
@@ -269,7 +354,7 @@ impl StrategyFeed {
     /// One step of the strategy thread: hands the waiting events (at most `max_batch`) to
     /// `sink` in one batch and queues its commands; returns how many events it handed over (0:
     /// none waiting, or commands still waiting for room). A sink error is returned and counted.
-    pub fn step<K: BatchSink>(&mut self, sink: &mut K) -> Result<usize, K::Error> {
+    pub fn step<K: BatchSink>(&mut self, sink: &mut K) -> Result<usize, FeedError<K::Error>> {
         while let Some(&c) = self.backlog.front() {
             if self.commands.push(c).is_err() {
                 return Ok(0);
@@ -278,8 +363,22 @@ impl StrategyFeed {
         }
         self.batch.clear();
         self.stamps.clear();
+        let takes_answers = sink.takes_answers();
         while self.batch.len() < self.max_batch {
+            // An answer goes in once every event pushed before it is in.
+            if let Some(&(answer, ts_ns, after)) = self.answers.peek() {
+                if after <= self.received {
+                    self.answers.pop();
+                    self.awaiting = self.awaiting.saturating_sub(1);
+                    if takes_answers {
+                        self.batch.push(answer);
+                        self.stamps.push(Stamp { ts_ns, ..Stamp::default() });
+                    }
+                    continue;
+                }
+            }
             let Some((event, ts_ns)) = self.events.pop() else { break };
+            self.received += 1;
             self.batch.push(event);
             self.stamps.push(Stamp { ts_ns, ..Stamp::default() });
         }
@@ -288,6 +387,8 @@ impl StrategyFeed {
             return Ok(0);
         }
         self.out.clear();
+        sink.set_answered(true);
+        sink.set_answer_room(Some(self.limit - self.awaiting));
         let batch = Batch { events: &self.batch, stamps: &self.stamps, next_order_id: Some(self.next_order_id) };
         let started = std::time::Instant::now();
         let result = sink.on_batch(&batch, &mut self.out);
@@ -296,8 +397,14 @@ impl StrategyFeed {
         c.batches.fetch_add(1, Ordering::Relaxed);
         c.events.fetch_add(n as u64, Ordering::Relaxed);
         c.largest.fetch_max(n as u64, Ordering::Relaxed);
-        result?;
-        for d in self.out.as_slice() {
+        result.map_err(FeedError::Sink)?;
+        let out = self.out.as_slice();
+        let sent = out.iter().filter(|d| matches!(d.command, Command::Cancel { .. } | Command::Amend { .. })).count();
+        if sent > self.limit - self.awaiting {
+            return Err(FeedError::Unanswered { awaiting: self.awaiting, sent, limit: self.limit });
+        }
+        self.awaiting += sent;
+        for d in out {
             if matches!(d.command, Command::Place { .. } | Command::Take { .. }) {
                 self.next_order_id += 1;
             }
@@ -309,12 +416,22 @@ impl StrategyFeed {
         Ok(n)
     }
 
+    /// Cancels and amends sent and not yet answered (taken by this end).
+    pub fn awaiting_answers(&self) -> usize {
+        self.awaiting
+    }
+
     /// Runs `sink` on this thread until `stop` is set (or the runner's end is gone, or the
     /// sink fails: its error is returned), sleeping `idle` when there was nothing to do.
-    pub fn run<K: BatchSink>(&mut self, sink: &mut K, stop: &AtomicBool, idle: Duration) -> Result<(), K::Error> {
+    pub fn run<K: BatchSink>(
+        &mut self,
+        sink: &mut K,
+        stop: &AtomicBool,
+        idle: Duration,
+    ) -> Result<(), FeedError<K::Error>> {
         while !stop.load(Ordering::Acquire) {
             if self.step(sink)? == 0 {
-                if self.events.is_abandoned() && self.events.is_empty() {
+                if self.events.is_abandoned() && self.events.is_empty() && self.answers.is_empty() {
                     return Ok(());
                 }
                 std::thread::sleep(idle);
@@ -338,6 +455,8 @@ pub(crate) struct Working {
     pub(crate) qty: i64,
     /// The strategy canceled it (its end is no news to the strategy).
     pub(crate) canceling: bool,
+    /// The strategy's cancels and amends of it not yet answered.
+    pub(crate) unanswered: u32,
 }
 
 /// The strategy as the live runner sees it: the runner's end of the link and the strategy's

@@ -42,7 +42,7 @@ impl BatchSink for Recorder {
 
 #[test]
 fn events_go_over_in_batches_and_commands_come_back_with_the_feeds_order_ids() {
-    let (mut port, mut feed) = link(LiveStrategyConfig { max_batch: 2, queue: 8, first_order_id: 100 });
+    let (mut port, mut feed) = link(LiveStrategyConfig { max_batch: 2, queue: 8, first_order_id: 100, unanswered: 8 });
     let mut sink = Recorder::default();
     assert_eq!(feed.step(&mut sink).unwrap(), 0, "nothing waiting: no call");
     port.push(book(0, 10), 1);
@@ -64,7 +64,7 @@ fn events_go_over_in_batches_and_commands_come_back_with_the_feeds_order_ids() {
 
 #[test]
 fn a_full_ring_conflates_books_and_timers_keeps_fills_aside_and_counts_what_it_drops() {
-    let (mut port, mut feed) = link(LiveStrategyConfig { max_batch: 1024, queue: 2, first_order_id: 1 });
+    let (mut port, mut feed) = link(LiveStrategyConfig { max_batch: 1024, queue: 2, first_order_id: 1, unanswered: 8 });
     let capacity = port.events.capacity();
     for i in 0..capacity {
         port.push(StrategyEvent::Timer, i as i64);
@@ -106,7 +106,7 @@ fn trade(price: i64) -> StrategyEvent {
 
 #[test]
 fn a_full_ring_keeps_trades_aside_up_to_half_the_side_buffer_and_conflates_our_venues_tops() {
-    let (mut port, mut feed) = link(LiveStrategyConfig { max_batch: 1024, queue: 2, first_order_id: 1 });
+    let (mut port, mut feed) = link(LiveStrategyConfig { max_batch: 1024, queue: 2, first_order_id: 1, unanswered: 8 });
     let capacity = port.events.capacity();
     for i in 0..capacity {
         port.push(StrategyEvent::Timer, i as i64);
@@ -140,4 +140,121 @@ fn a_full_ring_keeps_trades_aside_up_to_half_the_side_buffer_and_conflates_our_v
     assert!(after[..half].iter().enumerate().all(|(i, e)| *e == (trade(i as i64), 200 + i as i64)));
     assert_eq!(after[half], (fill(1), 999));
     assert_eq!(after[half + 1], (ours(11), 101), "our venue's latest top only");
+}
+
+/// Takes answers; cancels order 1 after each batch's last event, `cancels` batches long.
+#[derive(Default)]
+struct Canceler {
+    seen: Vec<StrategyEvent>,
+    cancels: usize,
+}
+
+impl BatchSink for Canceler {
+    type Error = Infallible;
+
+    fn on_batch(&mut self, batch: &Batch<'_>, out: &mut CommandBuffer) -> Result<(), Infallible> {
+        self.seen.extend_from_slice(batch.events);
+        if self.cancels > 0 {
+            self.cancels -= 1;
+            out.push(batch.events.len() - 1, Command::Cancel { venue: VenueId::Ours, order_id: 1 });
+        }
+        Ok(())
+    }
+
+    fn takes_answers(&self) -> bool {
+        true
+    }
+}
+
+fn answer(open_qty: i64) -> StrategyEvent {
+    StrategyEvent::Answer { venue: VenueId::Ours, order_id: 1, open_qty }
+}
+
+#[test]
+fn an_answer_is_never_dropped_and_comes_after_the_events_pushed_before_it_even_on_a_flooded_ring() {
+    let (mut port, mut feed) = link(LiveStrategyConfig { max_batch: 3, queue: 2, first_order_id: 1, unanswered: 4 });
+    let mut sink = Canceler { cancels: 4, ..Canceler::default() };
+    port.push(StrategyEvent::Timer, 0);
+    assert_eq!(feed.step(&mut sink).unwrap(), 1);
+    assert_eq!(feed.awaiting_answers(), 1);
+    assert!(port.pop_command().is_some());
+    // The ring floods: fills wait aside, tops conflate; the answer follows the fills pushed
+    // before it, and the fill pushed after it follows it.
+    for q in 1..=5 {
+        port.push(fill(q), q);
+        port.push(book(0, q), q);
+    }
+    port.push_answer(VenueId::Ours, 1, 0, 50);
+    port.push(fill(6), 60);
+    let mut seen = Vec::new();
+    loop {
+        while port.pop_command().is_some() {
+            port.push_answer(VenueId::Ours, 1, 0, 70);
+        }
+        port.flush_pending();
+        if feed.step(&mut sink).unwrap() == 0 {
+            break;
+        }
+        seen.clone_from(&sink.seen);
+    }
+    let s = port.stats();
+    assert!(s.full > 0 && s.conflated_books > 0, "the ring was flooded: {s:?}");
+    let fills: Vec<usize> = (1..=6).map(|q| seen.iter().position(|e| *e == fill(q)).unwrap()).collect();
+    let answers: Vec<usize> = seen.iter().enumerate().filter(|(_, e)| **e == answer(0)).map(|(i, _)| i).collect();
+    assert_eq!(answers.len(), 4, "one answer per cancel: {seen:?}");
+    assert!(fills[4] < answers[0] && answers[0] < fills[5], "{seen:?}");
+    assert_eq!((s.answers, s.lost_answers, feed.awaiting_answers()), (4, 0, 0));
+}
+
+#[test]
+fn a_batch_past_the_unanswered_limit_is_refused_whole_with_a_clear_error() {
+    let (mut port, mut feed) = link(LiveStrategyConfig { max_batch: 8, queue: 8, first_order_id: 1, unanswered: 2 });
+    /// Cancels three orders at once.
+    struct Three;
+    impl BatchSink for Three {
+        type Error = Infallible;
+        fn on_batch(&mut self, _batch: &Batch<'_>, out: &mut CommandBuffer) -> Result<(), Infallible> {
+            for order_id in 1..=3 {
+                out.push(0, Command::Cancel { venue: VenueId::Ours, order_id });
+            }
+            Ok(())
+        }
+    }
+    port.push(StrategyEvent::Timer, 0);
+    let e = feed.step(&mut Three).unwrap_err();
+    assert_eq!(e, FeedError::Unanswered { awaiting: 0, sent: 3, limit: 2 });
+    assert!(e.to_string().contains("awaiting=0 sent=3 limit=2"), "{e}");
+    assert!(port.pop_command().is_none(), "nothing of the batch was sent");
+    assert_eq!(feed.awaiting_answers(), 0);
+}
+
+/// Notes the room it is told of.
+#[derive(Default)]
+struct Room(Vec<Option<usize>>);
+
+impl BatchSink for Room {
+    type Error = Infallible;
+    fn on_batch(&mut self, _batch: &Batch<'_>, out: &mut CommandBuffer) -> Result<(), Infallible> {
+        out.push(0, Command::Amend { venue: VenueId::Ours, order_id: 1, qty: 1 });
+        Ok(())
+    }
+    fn set_answer_room(&mut self, room: Option<usize>) {
+        self.0.push(room);
+    }
+    fn takes_answers(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_sink_is_told_the_room_left_for_cancels_and_amends_before_each_batch() {
+    let (mut port, mut feed) = link(LiveStrategyConfig { max_batch: 8, queue: 8, first_order_id: 1, unanswered: 4 });
+    let mut sink = Room::default();
+    for ts in 0..3 {
+        port.push(StrategyEvent::Timer, ts);
+        feed.step(&mut sink).unwrap();
+    }
+    port.push_answer(VenueId::Ours, 1, 1, 9);
+    feed.step(&mut sink).unwrap();
+    assert_eq!(sink.0, vec![Some(4), Some(3), Some(2), Some(2)]);
 }

@@ -33,8 +33,10 @@
 //!
 //! ## No flicker
 //! The ladder is recomputed only when one of these holds (the [`RequoteReason`]):
-//! nothing is quoted yet, a fill was reported ([`Quoter::on_fill`]) or an order vanished
-//! ([`Quoter::on_order_gone`]), the fair value moved **more than** `requote_threshold_ticks`
+//! nothing is quoted yet, a fill was reported ([`Quoter::on_fill`]), an order vanished
+//! ([`Quoter::on_order_gone`]), the venue corrected a slot's quantity ([`Quoter::on_amended`]),
+//! in-flight orders that cut the ladder short were confirmed gone ([`Quoter::on_room_freed`]),
+//! the fair value moved **more than** `requote_threshold_ticks`
 //! since the last requote, or `requote_interval_ms` passed since it. Otherwise
 //! [`Quoter::decide`] returns [`Decision::Held`] and emits nothing. A requote then compares each
 //! slot's target with what rests there:
@@ -76,6 +78,9 @@ pub enum RequoteReason {
     /// Orders in flight that had cut this ladder short were confirmed gone
     /// ([`Quoter::on_room_freed`]).
     RoomFreed,
+    /// The venue said a slot's order rests another quantity than the quoter believed (an
+    /// amend answered with a corrected quantity, [`Quoter::on_amended`]).
+    QuantityCorrected,
 }
 
 /// What one [`Quoter::decide`] did.
@@ -307,11 +312,15 @@ impl Quoter {
     /// Reports the open quantity the venue says a slot's order has (an amend's answer, or the
     /// settled outcome of an amend whose answer was lost): the slot rests that quantity from
     /// now on (its price is unchanged); returns whether it differed from what the quoter
-    /// believed. The next requote moves it onto the ladder again.
+    /// believed. A difference makes the next decision requote
+    /// ([`RequoteReason::QuantityCorrected`]), which moves the slot onto the ladder again.
     pub fn on_amended(&mut self, side: Side, level: usize, open_qty: i64) -> bool {
         let Some(Some(l)) = self.resting[side_index(side)].get_mut(level) else { return false };
         let changed = l.qty != open_qty;
         l.qty = open_qty;
+        if changed {
+            self.slot_event.get_or_insert(RequoteReason::QuantityCorrected);
+        }
         changed
     }
 

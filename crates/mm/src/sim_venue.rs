@@ -17,6 +17,16 @@
 //!   through its price (up to the trade's size), or when the other side's book crosses its price
 //!   (up to what that side shows through it).
 //!
+//! * **Amending**: like a real venue's amend (and the backtester's), an amend sets the order's
+//!   **total** quantity. Its `new_qty` is the open quantity the sender wants, as it knew the
+//!   order when it sent it: the fills the sender had been told of by then (handed out by
+//!   [`Execution::poll`]) are added to make the total, and at arrival the order's open quantity
+//!   becomes that total less everything it filled. So the fills still on their way when the amend
+//!   was sent come off the new open quantity, and an amend from `old` to `new` open lots fills at
+//!   most `max(old, new)` from the moment it is sent ([`crate::in_flight`]). An amend that leaves
+//!   nothing open cancels the order (`Canceled`). Up keeps no priority (the back of the level);
+//!   down keeps it.
+//!
 //! The recorded book does not contain our orders, so the quantities handed to the queue model
 //! are the venue's own. Our taking and our resting orders are not matched against each other.
 //!
@@ -103,6 +113,10 @@ struct RestingOrder {
     side: Side,
     price: i64,
     open_qty: i64,
+    /// Lots filled at the venue.
+    filled: i64,
+    /// Of those, the lots whose fills were handed out by `poll` (what the sender knows).
+    told: i64,
     queue: QueuePosition,
     /// The level's quantity (others') the queue model last saw.
     level_seen: i64,
@@ -293,6 +307,7 @@ impl SimVenue {
             return false;
         }
         o.open_qty -= qty;
+        o.filled += qty;
         let (client_id, side, price, open_qty) = (o.client_id, o.side, o.price, o.open_qty);
         self.emit_fill(ts_ns, client_id, side, price, qty, Liquidity::Maker, open_qty);
         if open_qty == 0 {
@@ -344,13 +359,20 @@ impl SimVenue {
     fn arrive(&mut self, ts: i64, cmd: ExecCommand) {
         match cmd {
             ExecCommand::New(req) => self.arrive_new(ts, req),
-            ExecCommand::Amend { client_id, new_qty } => {
+            // In flight, an amend's `new_qty` is the order's new total quantity (`submit`).
+            ExecCommand::Amend { client_id, new_qty: total } => {
                 let Some(i) = self.resting.iter().position(|o| o.client_id == client_id) else {
                     return self
                         .emit(ts, ExecEvent::Rejected { client_id, reason: RejectReason::UnknownOrder, ts_ns: ts });
                 };
                 let o = &mut self.resting[i];
-                if new_qty > o.open_qty {
+                let open = total - o.filled;
+                if open <= 0 {
+                    // The fills the sender had not seen took what the amend left: it cancels.
+                    let o = self.resting.swap_remove(i);
+                    return self.emit(ts, ExecEvent::Canceled { client_id, canceled_qty: o.open_qty, ts_ns: ts });
+                }
+                if open > o.open_qty {
                     // A size increase loses priority: back of the level as it stands now.
                     let shown = match o.side {
                         Side::Buy => self.bids.qty_at(o.price),
@@ -359,8 +381,8 @@ impl SimVenue {
                     o.queue = self.cfg.queue_model.on_join(shown);
                     o.level_seen = shown;
                 }
-                o.open_qty = new_qty;
-                self.emit(ts, ExecEvent::Amended { client_id, open_qty: new_qty, ts_ns: ts });
+                o.open_qty = open;
+                self.emit(ts, ExecEvent::Amended { client_id, open_qty: open, ts_ns: ts });
             }
             ExecCommand::Cancel { client_id } => {
                 let Some(i) = self.resting.iter().position(|o| o.client_id == client_id) else {
@@ -423,6 +445,8 @@ impl SimVenue {
             side: req.side,
             price: req.price,
             open_qty: open,
+            filled: req.qty - open,
+            told: 0,
             queue,
             level_seen: shown,
         });
@@ -473,7 +497,16 @@ impl Execution for SimVenue {
         if self.in_flight.len() == self.cfg.max_in_flight {
             return Err(ExecError::InFlightFull { venue, capacity: self.cfg.max_in_flight });
         }
-        self.in_flight.push_back((now_ns + self.cfg.order_latency_ns, *command));
+        let command = match *command {
+            // The venue amends the total: the open lots asked for plus the fills the sender
+            // knows of (module docs).
+            ExecCommand::Amend { client_id, new_qty } => {
+                let told = self.resting.iter().find(|o| o.client_id == client_id).map_or(0, |o| o.told);
+                ExecCommand::Amend { client_id, new_qty: new_qty + told }
+            }
+            c => c,
+        };
+        self.in_flight.push_back((now_ns + self.cfg.order_latency_ns, command));
         self.last_submit_ns = now_ns;
         Ok(())
     }
@@ -485,6 +518,11 @@ impl Execution for SimVenue {
                 break;
             }
             self.outbox.pop_front();
+            if let ExecEvent::Filled { client_id, fill, .. } = event {
+                if let Some(o) = self.resting.iter_mut().find(|o| o.client_id == client_id) {
+                    o.told += fill.qty;
+                }
+            }
             let _ = out.push(event); // cannot fail: `is_full` was checked above
         }
     }

@@ -396,7 +396,7 @@ impl Execution for ReplaceGate {
 }
 
 #[test]
-fn a_moved_quote_is_one_replace_and_an_amended_quantity_is_what_the_slot_rests() {
+fn a_moved_quote_is_one_replace_and_a_corrected_quantity_is_amended_back_at_once() {
     let gate = ReplaceGate::default();
     let r = rig_quoting_on_kraken(Box::new(gate.clone()));
     wait(&r, "two quotes sent", |s| s.quote_venues.first().is_some_and(|q| q.orders_sent == 2));
@@ -415,8 +415,16 @@ fn a_moved_quote_is_one_replace_and_an_amended_quantity_is_what_the_slot_rests()
         // The venue says the ask rests 3 lots (an amend whose answer was lost, settled).
         ExecEvent::Amended { client_id: ask, open_qty: 3, ts_ns: 0 },
     ]);
+    // The corrected quantity forces a requote (not the timer's): the ask is amended back to
+    // its 10 lots, the bid left alone.
+    let amend_back = ExecCommand::Amend { client_id: ask, new_qty: 10 };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !gate.gate.commands.lock().unwrap().contains(&amend_back) {
+        assert!(Instant::now() < deadline, "no amend back: {:?}", gate.gate.commands.lock().unwrap());
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let qty_of = |s: &LiveSnapshot, side: &str| s.quotes.iter().find(|q| q.side == side).map(|q| q.qty);
-    let s = wait(&r, "the ask's venue quantity", |s| qty_of(s, "sell") == Some(3));
+    let s = wait(&r, "the ask's ladder quantity", |s| qty_of(s, "sell") == Some(10));
     assert_eq!(qty_of(&s, "buy"), Some(10));
 
     // The market moves up 10 ticks: each quote's cancel and place go as one replace.
@@ -443,7 +451,8 @@ fn a_moved_quote_is_one_replace_and_an_amended_quantity_is_what_the_slot_rests()
     }
     let commands = gate.gate.commands.lock().unwrap().clone();
     assert!(!commands.iter().any(|c| matches!(c, ExecCommand::Cancel { .. })), "{commands:?}");
-    assert_eq!(commands.len(), 2, "only the first two orders went as commands: {commands:?}");
+    assert_eq!(commands.len(), 3, "only the first two orders and the amend back went as commands: {commands:?}");
+    assert_eq!(commands[2], amend_back);
     let n = replaces.len() as u64;
     let s = wait(&r, "the counts", |s| s.quote_venues.first().is_some_and(|q| q.orders_sent == 2 + n));
     let q = s.quote_venues.first().cloned().unwrap();

@@ -140,3 +140,220 @@ fn a_strategy_live_sees_the_venues_trades_our_venues_trades_and_our_top_with_our
     thread.stop();
     pipeline.shutdown().unwrap();
 }
+
+/// Each batch: amends (to 3 lots) then cancels the orders it placed the batch before, places a
+/// new bid and ask, and once cancels an order that is not ours; `rounds` batches long. Counts
+/// the cancels and amends it sent and the answers it got. Slow: 2 ms a batch.
+#[derive(Clone, Default)]
+struct Churner(Arc<Mutex<Churn>>);
+
+#[derive(Default)]
+struct Churn {
+    rounds: usize,
+    working: Vec<u64>,
+    sent: u64,
+    answers: Vec<(u64, i64)>,
+    unknown_sent: bool,
+}
+
+impl BatchSink for Churner {
+    type Error = Infallible;
+
+    fn on_batch(&mut self, batch: &Batch<'_>, out: &mut CommandBuffer) -> Result<(), Infallible> {
+        std::thread::sleep(Duration::from_millis(2));
+        let mut c = self.0.lock().unwrap();
+        for e in batch.events {
+            if let StrategyEvent::Answer { order_id, open_qty, .. } = *e {
+                c.answers.push((order_id, open_qty));
+            }
+        }
+        if c.rounds == 0 {
+            return Ok(());
+        }
+        c.rounds -= 1;
+        let last = batch.events.len() - 1;
+        for order_id in std::mem::take(&mut c.working) {
+            out.push(last, Command::Amend { venue: VenueId::Ours, order_id, qty: 3 });
+            out.push(last, Command::Cancel { venue: VenueId::Ours, order_id });
+            c.sent += 2;
+        }
+        if !c.unknown_sent {
+            c.unknown_sent = true;
+            out.push(last, Command::Cancel { venue: VenueId::Ours, order_id: 77 });
+            c.sent += 1;
+        }
+        let id = batch.next_order_id.unwrap();
+        out.push(last, Command::Place { venue: VenueId::Ours, side: Side::Buy, price: 9_990, qty: 5, order_id: id });
+        out.push(
+            last,
+            Command::Place { venue: VenueId::Ours, side: Side::Sell, price: 10_010, qty: 5, order_id: id + 1 },
+        );
+        c.working.extend([id, id + 1]);
+        Ok(())
+    }
+
+    fn takes_answers(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_flooded_events_ring_still_delivers_one_answer_to_every_cancel_and_amend() {
+    let (pipeline, mut handles) = start_pipeline();
+    let gateway = handles.gateways.pop().unwrap();
+    let _other = handles.gateways.pop().unwrap();
+    let sub = handles.subscriptions.pop().unwrap();
+    let setup = LiveSetup::from_json(&CONFIG, "0.01", "0.0001").unwrap();
+    let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, setup.our_fees), gateway, sub);
+    let source = ManualBooks::new(2);
+    // An events ring of 4 and a strategy 2 ms a batch behind a flood of trades.
+    let (port, feed) = link(LiveStrategyConfig { queue: 4, max_batch: 64, ..LiveStrategyConfig::default() });
+    let churner = Churner::default();
+    churner.0.lock().unwrap().rounds = 40;
+    let thread = StrategyThread::spawn(feed, churner.clone(), Duration::from_micros(200)).unwrap();
+    let runner = LiveRunner::start_with_strategy(
+        setup,
+        venue,
+        Box::new(source.clone()),
+        RunnerOptions::default(),
+        (Vec::new(), Vec::new()),
+        "Churner".into(),
+        port,
+    )
+    .unwrap();
+    for i in 0..2 {
+        source.books.lock().unwrap()[i] = RefBook {
+            state: Some(SyncState::Live),
+            bid: Some((100 * E18, E18)),
+            ask: Some((10_002 * E18 / 100, E18)),
+            ..RefBook::default()
+        };
+    }
+    let trade = FeedTrade { stream: 0, price: 100 * E18, qty: E18, aggressor: Some(Side::Sell) };
+    let done = || {
+        let c = churner.0.lock().unwrap();
+        c.rounds == 0 && c.answers.len() as u64 == c.sent
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "answers {} of {}", churner.0.lock().unwrap().answers.len(), {
+            churner.0.lock().unwrap().sent
+        });
+        source.trades.lock().unwrap().extend(std::iter::repeat_n(trade, 50));
+        std::thread::sleep(Duration::from_micros(500));
+    }
+    let s = wait("the snapshot's counts", || runner.snapshot().strategy.filter(|s| s.dropped_trades > 0));
+    assert!(s.full > 0 && s.dropped_trades > 0, "the events ring was flooded: {s:?}");
+    let c = churner.0.lock().unwrap();
+    assert!(c.sent >= 80, "{}", c.sent);
+    // The unknown order's cancel is answered at once (gone); each amend answered with 3 open
+    // or 0 (its cancel took it first), each cancel with 0.
+    assert!(c.answers.contains(&(77, 0)));
+    assert!(c.answers.iter().all(|&(_, open)| open == 0 || open == 3), "{:?}", c.answers);
+    assert!(c.answers.iter().any(|&(_, open)| open == 3));
+    let per_order = |id: u64| c.answers.iter().filter(|a| a.0 == id).count();
+    assert!(c.answers.iter().all(|a| a.0 == 77 || per_order(a.0) == 2), "two answers per order: {:?}", c.answers);
+    drop(c);
+    // Nothing more comes: exactly one answer per command.
+    std::thread::sleep(Duration::from_millis(50));
+    let c = churner.0.lock().unwrap();
+    assert_eq!(c.answers.len() as u64, c.sent);
+    drop(c);
+    runner.stop();
+    thread.stop();
+    pipeline.shutdown().unwrap();
+}
+
+/// Places one bid on our venue after its first batch (again if it is refused: quoting may not
+/// be allowed yet), then sends what the test queues; keeps every answer.
+#[derive(Clone, Default)]
+struct Scripted {
+    to_send: Arc<Mutex<Vec<Command>>>,
+    answers: Arc<Mutex<Vec<(u64, i64)>>>,
+    placed: Arc<Mutex<Option<u64>>>,
+}
+
+impl BatchSink for Scripted {
+    type Error = Infallible;
+
+    fn on_batch(&mut self, batch: &Batch<'_>, out: &mut CommandBuffer) -> Result<(), Infallible> {
+        for e in batch.events {
+            match *e {
+                StrategyEvent::Answer { order_id, open_qty, .. } => {
+                    self.answers.lock().unwrap().push((order_id, open_qty));
+                }
+                StrategyEvent::OrderGone { order_id, .. } => {
+                    let mut placed = self.placed.lock().unwrap();
+                    if *placed == Some(order_id) {
+                        *placed = None;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let last = batch.events.len() - 1;
+        let mut placed = self.placed.lock().unwrap();
+        if placed.is_none() {
+            let order_id = batch.next_order_id.unwrap();
+            out.push(last, Command::Place { venue: VenueId::Ours, side: Side::Buy, price: 9_990, qty: 5, order_id });
+            *placed = Some(order_id);
+        }
+        for c in self.to_send.lock().unwrap().drain(..) {
+            out.push(last, c);
+        }
+        Ok(())
+    }
+
+    fn takes_answers(&self) -> bool {
+        true
+    }
+}
+
+#[test]
+fn a_refused_amend_is_answered_with_the_order_as_it_was_and_the_order_keeps_working() {
+    let (pipeline, mut handles) = start_pipeline();
+    let _other = handles.gateways.pop().unwrap();
+    let gateway = handles.gateways.pop().unwrap();
+    let sub = handles.subscriptions.pop().unwrap();
+    let setup = LiveSetup::from_json(&CONFIG, "0.01", "0.0001").unwrap();
+    let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, setup.our_fees), gateway, sub);
+    let source = ManualBooks::new(2);
+    let (port, feed) = link(LiveStrategyConfig::default());
+    let sink = Scripted::default();
+    let thread = StrategyThread::spawn(feed, sink.clone(), Duration::from_micros(200)).unwrap();
+    let runner = LiveRunner::start_with_strategy(
+        setup,
+        venue,
+        Box::new(source.clone()),
+        RunnerOptions::default(),
+        (Vec::new(), Vec::new()),
+        "Scripted".into(),
+        port,
+    )
+    .unwrap();
+    for i in 0..2 {
+        source.books.lock().unwrap()[i] = RefBook {
+            state: Some(SyncState::Live),
+            bid: Some((100 * E18, E18)),
+            ask: Some((10_002 * E18 / 100, E18)),
+            ..RefBook::default()
+        };
+    }
+    let working = |n: u64| runner.snapshot().strategy.filter(|s| s.working == n);
+    wait("the bid working", || working(1));
+    let id = sink.placed.lock().unwrap().unwrap();
+    let answers = |want: &[(u64, i64)]| (sink.answers.lock().unwrap().as_slice() == want).then_some(());
+    // An amend past the instrument's largest size: our venue refuses it and the order stays;
+    // the refusal is the amend's answer, with the 5 lots still open.
+    sink.to_send.lock().unwrap().push(Command::Amend { venue: VenueId::Ours, order_id: id, qty: 20_000_000 });
+    wait("the refusal's answer", || answers(&[(id, 5)]));
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(working(1).is_some(), "still working: {:?}", runner.snapshot().strategy);
+    // Its cancel: answered 0 once the venue says it is gone.
+    sink.to_send.lock().unwrap().push(Command::Cancel { venue: VenueId::Ours, order_id: id });
+    wait("the cancel's answer", || answers(&[(id, 5), (id, 0)]));
+    wait("nothing working", || working(0));
+    runner.stop();
+    thread.stop();
+    pipeline.shutdown().unwrap();
+}

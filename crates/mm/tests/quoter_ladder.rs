@@ -288,7 +288,7 @@ fn an_order_gone_without_a_fill_is_placed_again_on_the_next_decision() {
 }
 
 #[test]
-fn an_amended_quantity_the_venue_reports_is_what_the_slot_rests_and_the_next_requote_amends_it_back() {
+fn an_amended_quantity_the_venue_reports_is_what_the_slot_rests_and_forces_a_requote_that_amends_it_back() {
     let model = fixed(2.0, 0.0);
     let mut q = Quoter::new(&quoting(1, &[10])).unwrap();
     let mut out = ActionBuffer::for_levels(1);
@@ -298,9 +298,15 @@ fn an_amended_quantity_the_venue_reports_is_what_the_slot_rests_and_the_next_req
     assert_eq!(q.resting(BUY, 0), Some(Level { price: 98, qty: 4 }));
     assert!(!q.on_amended(BUY, 0, 4), "the same quantity again changes nothing");
     assert!(!q.on_amended(BUY, 3, 4), "no such slot");
-    // The timer's requote moves the slot back onto the ladder with one amend.
-    assert_eq!(q.decide(&ctx(2000 * MS, 100.0, 0), &model, &mut out), Ok(Decision::Requoted(RequoteReason::Timer)));
+    // The correction forces a requote at the next decision (not the timer's, 2 s on): it moves
+    // the slot back onto the ladder with one amend.
+    assert_eq!(
+        q.decide(&ctx(MS, 100.0, 0), &model, &mut out),
+        Ok(Decision::Requoted(RequoteReason::QuantityCorrected))
+    );
     assert_eq!(out.as_slice(), [QuoteAction::Amend { side: BUY, level: 0, price: 98, qty: 10 }]);
+    // Once: the next decision holds.
+    assert_eq!(q.decide(&ctx(2 * MS, 100.0, 0), &model, &mut out), Ok(Decision::Held));
 }
 
 #[test]

@@ -312,3 +312,31 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn an_amend_sets_the_total_so_the_fills_the_sender_had_not_seen_come_off_it() {
+    // 5 ns each way. A bid of 10 alone at 99; 4 of it fill at 10 (reported at 15).
+    let mut v = venue(5, 5);
+    v.on_snapshot(0, &[], &[Level { price: 101, qty: 5 }]).unwrap();
+    v.submit(0, &order(3, Side::Buy, 99, 10, OrderTif::Gtc)).unwrap();
+    drain(&mut v, 10);
+    v.on_trade(10, 99, 4, Side::Sell).unwrap();
+    assert_eq!(v.open_qty(3), Some(6));
+    // Sent at 12, before the fill was reported: "8 open" is a total of 8, 4 of it filled.
+    v.submit(12, &ExecCommand::Amend { client_id: 3, new_qty: 8 }).unwrap();
+    let events = drain(&mut v, 22);
+    assert_eq!(fills(&events), vec![(99, 4, Liquidity::Maker)]);
+    assert_eq!(events.last(), Some(&ExecEvent::Amended { client_id: 3, open_qty: 4, ts_ns: 17 }));
+    // Sent after the fill was reported: "6 open" is a total of 10, 6 open (up: priority lost).
+    v.submit(23, &ExecCommand::Amend { client_id: 3, new_qty: 6 }).unwrap();
+    assert_eq!(drain(&mut v, 33), vec![ExecEvent::Amended { client_id: 3, open_qty: 6, ts_ns: 28 }]);
+    // 2 more fill at 40; an amend to 1 sent before that was reported (a total of 5, 6 filled)
+    // leaves nothing open: it cancels the order.
+    v.on_trade(40, 99, 2, Side::Sell).unwrap();
+    assert_eq!(v.open_qty(3), Some(4));
+    v.submit(41, &ExecCommand::Amend { client_id: 3, new_qty: 1 }).unwrap();
+    let events = drain(&mut v, 60);
+    assert_eq!(fills(&events), vec![(99, 2, Liquidity::Maker)]);
+    assert_eq!(events.last(), Some(&ExecEvent::Canceled { client_id: 3, canceled_qty: 4, ts_ns: 46 }));
+    assert_eq!(v.open_qty(3), None);
+}

@@ -102,11 +102,12 @@ impl PyMmLive {
     /// `market`'s books (or the stepped `books`), as the JSON config says; hedges go to the
     /// simulators of the config's `[hedge]` routes, started here on 127.0.0.1, or with `live` to
     /// the venues themselves. With `strategy` (a `wintermute.mm_strategy.Strategy`), it decides
-    /// the quotes on a thread of its own.
+    /// the quotes on a thread of its own; `unanswered`: its cancels and amends awaiting answers at most.
     #[new]
     #[pyo3(signature = (config_json, gateway, subscription, market, *, account, instrument, tick_size, lot_size,
                         first_client_id = 1 << 40, idle_sleep_us = 200, books = None, strategy = None,
-                        strategy_name = String::new(), max_batch = 4096, queue = 8192, live = false))]
+                        strategy_name = String::new(), max_batch = 4096, queue = 8192, unanswered = 1024,
+                        live = false))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -125,6 +126,7 @@ impl PyMmLive {
         strategy_name: String,
         max_batch: usize,
         queue: usize,
+        unanswered: usize,
         live: bool,
     ) -> Result<Self> {
         let setup = LiveSetup::from_json(config_json, tick_size, lot_size)?;
@@ -133,7 +135,7 @@ impl PyMmLive {
         let source = source_of(feed.as_ref(), books)?;
         let idle_sleep = Duration::from_micros(idle_sleep_us);
         let options = RunnerOptions { first_client_id, idle_sleep, ..RunnerOptions::default() };
-        let link = LiveStrategyConfig { max_batch, queue, ..LiveStrategyConfig::default() };
+        let link = LiveStrategyConfig { max_batch, queue, unanswered, ..LiveStrategyConfig::default() };
         let strategy = strategy.map(|s| python_strategy(s, strategy_name, link, idle_sleep));
         let inner = py.detach(|| {
             wintermute_router::live::start_hedged_with(setup, venue, feed.clone(), source, options, strategy, live)

@@ -29,6 +29,9 @@ pub(crate) struct PythonSink<P: Borrow<Py<PyAny>>> {
     words: Vec<i64>,
     /// Whether the driver answers cancels and amends (handed to `_on_batch`).
     answered: bool,
+    /// Cancels and amends the driver still takes before answers come back (handed to
+    /// `_on_batch`; `None`: no limit).
+    answer_room: Option<usize>,
     /// An exception `fair_value` raised (it cannot fail the run itself): raised by the next
     /// batch, or after the run.
     fair_value_error: RefCell<Option<PyErr>>,
@@ -37,7 +40,13 @@ pub(crate) struct PythonSink<P: Borrow<Py<PyAny>>> {
 impl<P: Borrow<Py<PyAny>>> PythonSink<P> {
     /// A sink calling `strategy`'s `_on_batch`.
     pub(crate) fn new(strategy: P) -> Self {
-        PythonSink { strategy, words: Vec::new(), answered: false, fair_value_error: RefCell::new(None) }
+        PythonSink {
+            strategy,
+            words: Vec::new(),
+            answered: false,
+            answer_room: None,
+            fair_value_error: RefCell::new(None),
+        }
     }
 }
 
@@ -61,6 +70,10 @@ impl BatchSink for LivePythonSink {
     fn set_answered(&mut self, answered: bool) {
         self.0.set_answered(answered);
     }
+
+    fn set_answer_room(&mut self, room: Option<usize>) {
+        self.0.set_answer_room(room);
+    }
 }
 
 impl<P: Borrow<Py<PyAny>>> BatchSink for PythonSink<P> {
@@ -74,8 +87,8 @@ impl<P: Borrow<Py<PyAny>>> BatchSink for PythonSink<P> {
         Python::attach(|py| {
             let rows = PyArray1::from_slice(py, &self.words).reshape([batch.events.len(), EVENT_WORDS])?;
             let strategy = self.strategy.borrow().bind(py);
-            let commands =
-                strategy.call_method1(intern!(py, "_on_batch"), (rows, batch.next_order_id, self.answered))?;
+            let commands = strategy
+                .call_method1(intern!(py, "_on_batch"), (rows, batch.next_order_id, self.answered, self.answer_room))?;
             if commands.is_none() {
                 return Ok(());
             }
@@ -101,6 +114,10 @@ impl<P: Borrow<Py<PyAny>>> BatchSink for PythonSink<P> {
 
     fn set_answered(&mut self, answered: bool) {
         self.answered = answered;
+    }
+
+    fn set_answer_room(&mut self, room: Option<usize>) {
+        self.answer_room = room;
     }
 }
 

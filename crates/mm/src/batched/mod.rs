@@ -79,6 +79,10 @@ pub trait BatchSink {
     /// Whether the driver answers cancels and amends ([`Context::answers_commands`]), told
     /// before each batch.
     fn set_answered(&mut self, _answered: bool) {}
+    /// How many more cancels and amends the driver takes before answers come back (`None`: no
+    /// limit, the backtester's case), told before each batch; a live strategy thread refuses a
+    /// batch that sends more ([`crate::live_strategy::FeedError::Unanswered`]).
+    fn set_answer_room(&mut self, _room: Option<usize>) {}
 }
 
 /// Why a [`BatchedStrategy`] halted.

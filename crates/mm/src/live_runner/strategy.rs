@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::Worker;
 use crate::batched::{Command, StrategyEvent};
-use crate::execution::{ExecCommand, ExecEvent, OrderRequest, OrderTif};
+use crate::execution::{ExecCommand, ExecEvent, OrderRequest, OrderTif, RejectReason};
 use crate::live_snapshot::{QuoteView, StrategyView};
 use crate::live_strategy::{Working, STRATEGY_ORDERS};
 use crate::strategy::PublicTrade;
@@ -94,30 +94,62 @@ impl Worker {
         for i in 0..events.len() {
             let Some(event) = events.get(i) else { break };
             let k = s.working.iter().position(|w| w.id == event.client_id());
-            let gone = match (event, k) {
+            // (the order gone, untold: the strategy is told; answers owed, all at 0 open)
+            let (gone, owed) = match (event, k) {
                 (ExecEvent::Filled { fill, open_qty, .. }, k) => {
                     position += signed(fill.side, fill.qty);
+                    let mut owed = None;
                     if let Some(k) = k {
                         s.working[k].qty = open_qty;
-                        if open_qty == 0 {
-                            s.working.swap_remove(k);
-                        }
                         s.port.push(StrategyEvent::Fill { fill, remaining: open_qty, position }, now);
+                        if open_qty == 0 {
+                            let w = s.working.swap_remove(k);
+                            owed = Some((w.venue, w.id, w.unanswered));
+                        }
                     }
-                    None
+                    (None, owed)
+                }
+                (ExecEvent::Amended { client_id, open_qty, .. }, Some(k)) => {
+                    let w = &mut s.working[k];
+                    w.qty = open_qty;
+                    if w.unanswered > 0 {
+                        w.unanswered -= 1;
+                        s.port.push_answer(w.venue, client_id, open_qty, now);
+                    }
+                    (None, None)
                 }
                 (ExecEvent::Canceled { client_id, .. }, Some(k)) => {
                     let w = s.working.swap_remove(k);
-                    (!w.canceling).then_some((w.venue, client_id))
+                    ((!w.canceling).then_some((w.venue, client_id)), Some((w.venue, client_id, w.unanswered)))
+                }
+                // A cancel or amend refused (risk, a rate limit): the order stays as it was, and
+                // the refusal is that command's answer.
+                (ExecEvent::Rejected { client_id, reason, .. }, Some(k))
+                    if s.working[k].unanswered > 0
+                        && !matches!(reason, RejectReason::UnknownOrder | RejectReason::WouldCross) =>
+                {
+                    let w = &mut s.working[k];
+                    w.unanswered -= 1;
+                    // Refused, a cancel leaves the order working: it may be canceled again, and
+                    // a pull cancels it.
+                    w.canceling = false;
+                    s.port.push_answer(w.venue, client_id, w.qty, now);
+                    (None, None)
                 }
                 (ExecEvent::Rejected { client_id, .. }, Some(k)) => {
                     let w = s.working.swap_remove(k);
-                    Some((w.venue, client_id))
+                    (Some((w.venue, client_id)), Some((w.venue, client_id, w.unanswered)))
                 }
-                _ => None,
+                _ => (None, None),
             };
             if let Some((venue, order_id)) = gone {
                 s.port.push(StrategyEvent::OrderGone { venue, order_id }, now);
+            }
+            // The order is gone: every cancel and amend of it not yet answered is, with 0 open.
+            if let Some((venue, order_id, n)) = owed {
+                for _ in 0..n {
+                    s.port.push_answer(venue, order_id, 0, now);
+                }
             }
         }
     }
@@ -164,32 +196,48 @@ impl Worker {
                     (Some(OrderRequest { client_id: order_id, side, price, qty, tif: OrderTif::Ioc }), venue)
                 }
                 Command::Amend { venue, order_id, qty } => {
-                    let w = s.working.iter_mut().find(|w| w.id == order_id && w.venue == venue && !w.canceling);
-                    match w {
+                    match s.working.iter_mut().find(|w| w.id == order_id && w.venue == venue) {
+                        // Canceled already: answered with the cancel's answer (0 open).
+                        Some(w) if w.canceling => w.unanswered += 1,
                         Some(w) => {
-                            w.qty = w.qty.min(qty);
                             let r =
                                 self.mm.submit(now, venue, &ExecCommand::Amend { client_id: order_id, new_qty: qty });
-                            if let Err(e) = r {
-                                self.errors += 1;
-                                self.error = Some(e.to_string());
+                            match r {
+                                // The order's open lots stay the venue's until its answer.
+                                Ok(()) => w.unanswered += 1,
+                                Err(e) => {
+                                    // Not sent: the order stays as it was, and the strategy is told so.
+                                    self.errors += 1;
+                                    self.error = Some(e.to_string());
+                                    s.port.push_answer(venue, order_id, w.qty, now);
+                                }
                             }
                         }
-                        None => s.refused += u64::from(!self.mm.quotes_on(venue)),
+                        None => {
+                            s.refused += u64::from(!self.mm.quotes_on(venue));
+                            s.port.push_answer(venue, order_id, 0, now);
+                        }
                     }
                     (None, venue)
                 }
                 Command::Cancel { venue, order_id } => {
-                    let w = s.working.iter_mut().find(|w| w.id == order_id && w.venue == venue && !w.canceling);
-                    match w {
-                        Some(w) => {
-                            w.canceling = true;
-                            if let Err(e) = self.mm.submit(now, venue, &ExecCommand::Cancel { client_id: order_id }) {
+                    match s.working.iter_mut().find(|w| w.id == order_id && w.venue == venue) {
+                        Some(w) if w.canceling => w.unanswered += 1,
+                        Some(w) => match self.mm.submit(now, venue, &ExecCommand::Cancel { client_id: order_id }) {
+                            Ok(()) => {
+                                w.canceling = true;
+                                w.unanswered += 1;
+                            }
+                            Err(e) => {
                                 self.errors += 1;
                                 self.error = Some(e.to_string());
+                                s.port.push_answer(venue, order_id, w.qty, now);
                             }
+                        },
+                        None => {
+                            s.refused += u64::from(!self.mm.quotes_on(venue));
+                            s.port.push_answer(venue, order_id, 0, now);
                         }
-                        None => s.refused += u64::from(!self.mm.quotes_on(venue)),
                     }
                     (None, venue)
                 }
@@ -204,7 +252,7 @@ impl Worker {
                 && self.mm.submit(now, venue, &ExecCommand::New(r)).is_ok();
             if sent {
                 let (id, side, price, qty) = (r.client_id, r.side, r.price, r.qty);
-                s.working.push(Working { venue, id, side, price, qty, canceling: false });
+                s.working.push(Working { venue, id, side, price, qty, canceling: false, unanswered: 0 });
             } else {
                 s.refused += 1;
                 s.port.push(StrategyEvent::OrderGone { venue, order_id: r.client_id }, now);
@@ -271,6 +319,8 @@ impl Worker {
             our_tops: s.our_tops,
             missed_events: self.feed_trades.missed,
             commands: p.commands,
+            answers: p.answers,
+            unanswered: s.working.iter().map(|w| u64::from(w.unanswered)).sum(),
             refused: s.refused,
             pulled: s.pulled,
             working: s.working.iter().filter(|w| !w.canceling).count() as u64,
