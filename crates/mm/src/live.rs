@@ -231,7 +231,8 @@ impl LiveMarketMaker {
             sent: Vec::with_capacity(actions.capacity()),
             actions,
             orders: QuoteOrders::new(cfg.first_client_id),
-            in_flight: InFlight::new(),
+            // Our engine sets an amended order's open quantity as given.
+            in_flight: InFlight::setting_remaining(),
             venue,
             events: ExecEvents::new(),
             books: vec![book; n],
