@@ -22,6 +22,7 @@ def test_a_short_run_measures_every_path_in_order_of_percentile() -> None:
         assert lat["p50_ns"] <= lat["p99_ns"] <= lat["p999_ns"] <= lat["max_ns"], name
     # Nearly every message requotes both sides: a cancel and a place each.
     assert r["commands"] >= 2 * r["messages"]
+    assert r["cut_short"] == 0
     assert r["fills"] > 0
     assert r["host"]["seconds"] == pytest.approx(0.01)
     assert "wintermute-mm@5k" in mm_latency.to_table(doc)

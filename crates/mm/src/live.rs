@@ -161,6 +161,9 @@ pub struct LiveCounters {
     pub hedges: u64,
     /// Hedge fills applied ([`LiveMarketMaker::on_hedge_fill`]).
     pub hedge_fills: u64,
+    /// Requotes that quoted a side short of its ladder because orders canceled or amended
+    /// and not yet answered might still fill ([`crate::in_flight`]): a venue slow to answer.
+    pub cut_short: u64,
 }
 
 /// One external venue's book on our grid.
@@ -397,6 +400,7 @@ impl LiveMarketMaker {
             let decision = self.pricer.decide(now_ns, self.inventory, our_top, &mut self.actions)?;
             if let Decision::Requoted(_) = decision {
                 self.counters.requotes += 1;
+                self.counters.cut_short += u64::from(self.pricer.quoter().cut_short());
             }
             self.send(now_ns, None)?;
             return Ok(decision);

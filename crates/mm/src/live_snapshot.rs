@@ -261,6 +261,8 @@ pub struct CountersView {
     pub hedges: u64,
     /// Hedge fills applied to the inventory.
     pub hedge_fills: u64,
+    /// Requotes cut short by orders in flight ([`crate::live::LiveCounters::cut_short`]).
+    pub cut_short: u64,
     /// Errors (the last one is `error`).
     pub errors: u64,
     /// Loop turns.

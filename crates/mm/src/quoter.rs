@@ -269,6 +269,12 @@ impl Quoter {
         self.was[side_index(side)].get(level).copied().unwrap_or(0)
     }
 
+    /// Whether the last decision quoted a side short of its ladder while lots were in flight
+    /// (module docs, step 7): it quotes the rest once they are confirmed gone.
+    pub fn cut_short(&self) -> bool {
+        self.starved[0] || self.starved[1]
+    }
+
     /// Lots resting on one side of this ladder (as the quoter believes).
     pub fn resting_lots(&self, side: Side) -> i64 {
         self.resting[side_index(side)][..self.levels].iter().flatten().map(|l| l.qty).sum()

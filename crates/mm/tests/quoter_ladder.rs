@@ -320,9 +320,11 @@ fn a_moved_quote_waits_for_its_cancel_at_the_limit_and_comes_back_when_it_is_con
     let mut out = ActionBuffer::for_levels(1);
     q.decide(&ctx(0, 100.0, 0), &model, &mut out).unwrap();
     assert_eq!(out.as_slice(), [place(Side::Buy, 0, 98, 10), place(Side::Sell, 0, 102, 10)]);
+    assert!(!q.cut_short());
     q.decide(&ctx(MS, 105.0, 0), &model, &mut out).unwrap();
     assert_eq!(out.as_slice(), [cancel(Side::Buy, 0, 98), cancel(Side::Sell, 0, 102)]);
     assert_eq!((q.was(Side::Buy, 0), q.resting(Side::Buy, 0)), (10, None));
+    assert!(q.cut_short(), "both sides quoted short while their old orders may fill");
     // The canceled orders are in flight (what `InFlight` records); nothing to do until then.
     q.set_in_flight(10, 10);
     q.on_room_freed();
@@ -333,10 +335,12 @@ fn a_moved_quote_waits_for_its_cancel_at_the_limit_and_comes_back_when_it_is_con
     q.on_room_freed();
     assert_eq!(q.decide(&ctx(3 * MS, 105.0, 0), &model, &mut out), Ok(Decision::Requoted(RequoteReason::RoomFreed)));
     assert_eq!(out.as_slice(), [place(Side::Buy, 0, 103, 10)]);
+    assert!(q.cut_short(), "the ask still");
     q.set_in_flight(0, 0);
     q.on_room_freed();
     q.decide(&ctx(4 * MS, 105.0, 0), &model, &mut out).unwrap();
     assert_eq!(out.as_slice(), [place(Side::Sell, 0, 107, 10)]);
+    assert!(!q.cut_short());
     // Nothing cut any more: a freed room is no trigger.
     q.on_room_freed();
     assert_eq!(q.decide(&ctx(5 * MS, 105.0, 0), &model, &mut out), Ok(Decision::Held));

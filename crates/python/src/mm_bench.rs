@@ -24,9 +24,13 @@ fn host_dict<'py>(py: Python<'py>, h: &HostJitter) -> Result<Bound<'py, PyDict>>
 fn result_dict<'py>(py: Python<'py>, r: &MmBenchResult) -> Result<Bound<'py, PyDict>> {
     let d = PyDict::new(py);
     d.set_item("system", &r.system)?;
-    for (k, v) in
-        [("offered_per_s", r.offered_per_s), ("messages", r.messages), ("commands", r.commands), ("fills", r.fills)]
-    {
+    for (k, v) in [
+        ("offered_per_s", r.offered_per_s),
+        ("messages", r.messages),
+        ("commands", r.commands),
+        ("fills", r.fills),
+        ("cut_short", r.cut_short),
+    ] {
         d.set_item(k, v)?;
     }
     for (k, s) in [

@@ -17,6 +17,10 @@ Message ``i`` is *due* at ``start + i / rate`` and every latency counts from the
 - ``fill_to_hedge``: a fill's match time in the engine -> the hedge decided (another account
   sends a 2-lot market order every ``--fill-every`` messages).
 
+Each run also gives ``commands`` (about four per message: every message requotes) and
+``cut_short`` (requotes quoted short because orders in flight might still fill: the inventory
+limit is set beyond reach, so anything but 0 means the bench did not measure the quoting path).
+
 Right after each run one thread spins for ``--jitter-seconds`` reading the clock and counts the
 gaps (``host``): on a shared machine the tails are the host's. ``--park`` lets the engine thread
 park when idle (the machine's default below 4 cores) instead of busy-spinning.

@@ -32,6 +32,7 @@ impl LiveMarketMaker {
         let d = self.pricer.decide(now_ns, self.inventory, our_top, &mut self.actions)?;
         if let Decision::Requoted(_) = d {
             self.counters.requotes += 1;
+            self.counters.cut_short += u64::from(self.pricer.quoter().cut_short());
         }
         self.send(now_ns, None)?;
         Ok(d)
@@ -53,6 +54,7 @@ impl LiveMarketMaker {
         let d = self.pricer.decide_with(&mut r.quoter, now_ns, self.inventory, top, &mut self.actions)?;
         if let Decision::Requoted(_) = d {
             self.counters.requotes += 1;
+            self.counters.cut_short += u64::from(r.quoter.cut_short());
         }
         self.send(now_ns, Some(k))?;
         Ok(d)

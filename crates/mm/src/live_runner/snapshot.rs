@@ -180,6 +180,7 @@ impl Worker {
                 pulls: c.pulls,
                 hedges: c.hedges,
                 hedge_fills: c.hedge_fills,
+                cut_short: c.cut_short,
                 errors: self.errors,
                 turns: self.turns,
             },

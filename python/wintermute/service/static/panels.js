@@ -144,6 +144,7 @@ function marketMakerRows(mm) {
     ...hedgingRows(mm.hedging, pnl),
     ...strategyRows(mm.strategy, mm.error),
     ["fills", `${c.fills} fills · ${c.requotes} requotes · ${c.commands} orders`],
+    ["cut short", c.cut_short ? `${c.cut_short} requotes (orders in flight)` : "none"],
   ];
 }
 
