@@ -28,6 +28,7 @@
 //!
 //! See `docs/order-routing.md` for what is supported and how to configure keys.
 
+pub mod balances;
 pub mod binance;
 pub mod coinbase;
 pub mod credentials;

@@ -1,0 +1,204 @@
+//! The route's account balances ([`crate::balances`]) inside [`RoutedExecution`]: the worker
+//! loads the venue client's REST snapshot when it starts, applies every streamed balance update
+//! after each step, resyncs from REST when the client may have missed some (it dropped updates,
+//! or reconnected), and publishes what the
+//! free balances cover in the instrument's integer units to the handle through two atomics, so
+//! `submit` checks a new order against them without a lock or an allocation.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use wintermute_mm::live_snapshot::{AssetBalanceView, RouteBalancesView};
+
+use super::{RoutedExecutionConfig, Worker};
+use crate::balances::{AccountBalances, BalanceApplied, BalanceReconciliation, CoverGrid, FreeUnits};
+use crate::venue::VenueClient;
+
+/// What the atomics hold while the balances are unknown.
+const UNKNOWN: i64 = i64::MIN;
+
+/// How long the worker reads pushed events on an idle tick.
+const READ_PUSHED: Duration = Duration::from_millis(1);
+
+/// A balance reconciliation that could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BalanceReconcileError {
+    /// The route's venue client has no account snapshot (no balances tracked).
+    #[error("balance reconciliation: venue={venue:?} has no account snapshot on this route")]
+    Unsupported {
+        /// The market maker's id of the venue.
+        venue: wintermute_mm::types::VenueId,
+    },
+    /// The snapshot request failed.
+    #[error("balance reconciliation: venue={venue:?} error={error}")]
+    Venue {
+        /// The market maker's id of the venue.
+        venue: wintermute_mm::types::VenueId,
+        /// The client's error.
+        error: String,
+    },
+    /// The worker did not answer in time (or is gone).
+    #[error("balance reconciliation: venue={venue:?} no answer from the route")]
+    NoAnswer {
+        /// The market maker's id of the venue.
+        venue: wintermute_mm::types::VenueId,
+    },
+}
+
+/// What the worker publishes and the handle reads.
+#[derive(Debug)]
+pub(super) struct SharedBalances {
+    base_lots: AtomicI64,
+    quote_units: AtomicI64,
+    /// Whether the route tracks balances at all (its client has snapshots).
+    tracked: std::sync::atomic::AtomicBool,
+    view: Mutex<AccountBalances>,
+}
+
+impl SharedBalances {
+    pub(super) fn new(venue: crate::order_state::Venue) -> Self {
+        Self {
+            base_lots: AtomicI64::new(UNKNOWN),
+            quote_units: AtomicI64::new(UNKNOWN),
+            tracked: std::sync::atomic::AtomicBool::new(false),
+            view: Mutex::new(AccountBalances::new(venue)),
+        }
+    }
+
+    /// The free balances in the instrument's units; `None` while unknown.
+    pub(super) fn free_units(&self) -> Option<FreeUnits> {
+        let base_lots = self.base_lots.load(Ordering::Acquire);
+        let quote_units = self.quote_units.load(Ordering::Acquire);
+        (base_lots != UNKNOWN && quote_units != UNKNOWN).then_some(FreeUnits { base_lots, quote_units })
+    }
+
+    /// A copy of the balances as the worker last published them; `None` where the route tracks
+    /// none.
+    pub(super) fn balances(&self) -> Option<AccountBalances> {
+        if !self.tracked.load(Ordering::Acquire) {
+            return None;
+        }
+        self.view.lock().ok().map(|b| b.clone())
+    }
+
+    /// The snapshot's view.
+    pub(super) fn view(&self) -> Option<RouteBalancesView> {
+        let b = self.balances()?;
+        let stats = b.stats();
+        Some(RouteBalancesView {
+            venue: "",
+            known: !b.resync_due(),
+            assets: b
+                .assets()
+                .map(|(asset, a)| AssetBalanceView {
+                    asset: asset.to_owned(),
+                    free: a.free.to_string(),
+                    locked: a.locked.to_string(),
+                })
+                .collect(),
+            stale_ignored: stats.stale_ignored,
+            refused: stats.refused,
+            forced_resyncs: stats.forced_resyncs,
+            reconcile_differences: stats.reconcile_differences,
+        })
+    }
+}
+
+/// The worker's side.
+#[derive(Debug)]
+pub(super) struct BalanceTracking {
+    balances: AccountBalances,
+    grid: Option<CoverGrid>,
+    /// Until the client answers that it has no snapshot.
+    supported: bool,
+    last_try: Option<Instant>,
+    pub(super) shared: std::sync::Arc<SharedBalances>,
+}
+
+impl BalanceTracking {
+    pub(super) fn new(venue: crate::order_state::Venue, config: &RoutedExecutionConfig) -> Self {
+        let (base, quote) = (&config.assets.0, &config.assets.1);
+        let inst = &config.instrument;
+        Self {
+            balances: AccountBalances::new(venue),
+            grid: CoverGrid::new(base, quote, &inst.tick_size, &inst.step_size),
+            supported: true,
+            last_try: None,
+            shared: std::sync::Arc::new(SharedBalances::new(venue)),
+        }
+    }
+
+    fn publish(&self) {
+        let units = self.grid.as_ref().and_then(|g| self.balances.free_units(g));
+        let (base, quote) = units.map_or((UNKNOWN, UNKNOWN), |u| (u.base_lots, u.quote_units));
+        self.shared.base_lots.store(base, Ordering::Release);
+        self.shared.quote_units.store(quote, Ordering::Release);
+        self.shared.tracked.store(self.supported, Ordering::Release);
+        if let Ok(mut view) = self.shared.view.lock() {
+            view.clone_from(&self.balances);
+        }
+    }
+}
+
+impl<C: VenueClient> Worker<C> {
+    /// Applies the balance updates the client read, notes gaps (a resync is then due),
+    /// and loads a REST snapshot when one is due (at most once per `reconcile_every` while it
+    /// fails); publishes when anything changed.
+    pub(super) async fn track_balances(&mut self) {
+        if !self.balances.supported {
+            return;
+        }
+        let was_due = self.balances.balances.resync_due();
+        let before = self.balances.balances.stats();
+        self.balances.balances.note_gaps(self.client.balance_gaps());
+        for update in self.client.take_balance_updates() {
+            // A refused update is counted and leaves the balances as they were.
+            let _: Result<BalanceApplied, _> = self.balances.balances.apply(&update);
+        }
+        let due = self.balances.balances.resync_due();
+        if due && self.balances.last_try.is_none_or(|t| t.elapsed() >= self.config.reconcile_every) {
+            self.balances.last_try = Some(Instant::now());
+            match self.client.balance_snapshot().await {
+                Ok(Some(snapshot)) => self.balances.balances.load(&snapshot),
+                Ok(None) => self.balances.supported = false,
+                Err(_) => {} // tried again after `reconcile_every`
+            }
+        }
+        if was_due != self.balances.balances.resync_due() || before != self.balances.balances.stats() {
+            self.balances.publish();
+        }
+    }
+
+    /// Reads what the venue pushed while the route was idle (balance and order events).
+    pub(super) async fn read_pushed(&mut self) {
+        if self.balances.supported {
+            // A failure (the connection dropped) is the next request's to report.
+            let _ = self.client.read_pushed(READ_PUSHED).await;
+        }
+    }
+
+    /// Compares the tracked balances with a fresh REST snapshot (the updates read so far
+    /// applied first), reports the differences and adopts the snapshot.
+    pub(super) async fn reconcile_balances(&mut self) -> Result<BalanceReconciliation, BalanceReconcileError> {
+        let venue = self.config.venue;
+        if !self.balances.supported {
+            return Err(BalanceReconcileError::Unsupported { venue });
+        }
+        let _ = self.client.read_pushed(READ_PUSHED).await;
+        self.balances.balances.note_gaps(self.client.balance_gaps());
+        for update in self.client.take_balance_updates() {
+            let _: Result<BalanceApplied, _> = self.balances.balances.apply(&update);
+        }
+        let outcome = match self.client.balance_snapshot().await {
+            Ok(Some(snapshot)) => Ok(self.balances.balances.reconcile(&snapshot)),
+            Ok(None) => {
+                self.balances.supported = false;
+                Err(BalanceReconcileError::Unsupported { venue })
+            }
+            Err(e) => Err(BalanceReconcileError::Venue { venue, error: e.to_string() }),
+        };
+        self.balances.publish();
+        outcome
+    }
+}
