@@ -277,7 +277,9 @@ impl LiveHedges {
                 self.counts.balance_skipped += 1;
                 self.held_until = now_ns.saturating_add(HEDGE_RETRY_NS);
                 let (venue, side, qty) = (decision.venue, decision.side, decision.qty);
-                self.keep_error(format!("hedge not sent: the free balance covers none: venue={venue:?} side={side:?} qty={qty}"));
+                self.keep_error(format!(
+                    "hedge not sent: the free balance covers none: venue={venue:?} side={side:?} qty={qty}"
+                ));
                 return Err(HedgeSendError::Balance { venue, side, qty });
             }
             Some(covered) if covered < order.qty => {

@@ -18,10 +18,7 @@ fn transfer(asset: &str, delta: &str, ts_ns: i64) -> BalanceUpdate {
 }
 
 fn snapshot(assets: &[(&str, &str, &str)], ts_ns: i64) -> BalanceSnapshot {
-    BalanceSnapshot {
-        balances: assets.iter().map(|(a, f, l)| ((*a).to_owned(), (dec(f), dec(l)))).collect(),
-        ts_ns,
-    }
+    BalanceSnapshot { balances: assets.iter().map(|(a, f, l)| ((*a).to_owned(), (dec(f), dec(l)))).collect(), ts_ns }
 }
 
 /// Each asset as (free, locked) text.
@@ -195,5 +192,6 @@ fn what_the_free_balance_covers_is_floored_to_whole_lots_in_integers() {
     b.apply(&position("USDT", "985.99999999", "14", 201)).unwrap();
     assert_eq!(b.covers(&grid, Side::Buy, 5_800_000), Some(16));
     assert_eq!(b.covers(&grid, Side::Buy, 0), Some(0));
-    assert!(CoverGrid::new("A", "B", &Step::parse("0.0000000001").unwrap(), &Step::parse("0.0000000001").unwrap()).is_none());
+    assert!(CoverGrid::new("A", "B", &Step::parse("0.0000000001").unwrap(), &Step::parse("0.0000000001").unwrap())
+        .is_none());
 }

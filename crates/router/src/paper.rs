@@ -393,7 +393,8 @@ fn plan_charging(
             cfg.fee_rate = fee_rate;
             // Paper funds: the route checks hedges against the account's free balances
             // (`crate::balances`), and the simulator's funds are otherwise unlimited.
-            cfg.balances = vec![(base.clone(), Decimal::new(PAPER_FUNDS.0, 0)), (quote.clone(), Decimal::new(PAPER_FUNDS.1, 0))];
+            cfg.balances =
+                vec![(base.clone(), Decimal::new(PAPER_FUNDS.0, 0)), (quote.clone(), Decimal::new(PAPER_FUNDS.1, 0))];
             Plan::Binance(cfg, secret)
         }
         Venue::Coinbase => {

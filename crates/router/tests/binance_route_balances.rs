@@ -41,7 +41,8 @@ async fn funded_sim(balances: &[(&str, &str)]) -> BinanceSim {
 fn route(sim: &BinanceSim, reconcile_every: Duration) -> RoutedExecution {
     let signer = BinanceSigner::hmac_sha256(HMAC_SECRET.as_bytes().to_vec());
     let client =
-        BinanceWsClient::with_rest(&sim.ws_url(), None, HMAC_KEY, signer, hmac_client(sim), vec![instrument()]).unwrap();
+        BinanceWsClient::with_rest(&sim.ws_url(), None, HMAC_KEY, signer, hmac_client(sim), vec![instrument()])
+            .unwrap();
     let config = RoutedExecutionConfig {
         venue: VenueId::External(0),
         instrument: Instrument::new("BTCUSDT", "0.01", "0.000001").unwrap(),
@@ -145,9 +146,8 @@ fn a_reconciliation_reports_what_the_stream_never_said_and_a_reconnect_forces_a_
         balances_until(&exec, |b| !b.resync_due()).await;
         // Before the route ever connected its stream: nobody pushes this deposit to it.
         sim.deposit(HMAC_KEY, "USDT", dec("25.5")).unwrap();
-        let (r, exec) = tokio::task::spawn_blocking(move || (exec.reconcile_balances(Duration::from_secs(5)), exec))
-            .await
-            .unwrap();
+        let (r, exec) =
+            tokio::task::spawn_blocking(move || (exec.reconcile_balances(Duration::from_secs(5)), exec)).await.unwrap();
         let r = r.unwrap();
         assert_eq!(r.differences.len(), 1, "{r:?}");
         let d = &r.differences[0];

@@ -14,9 +14,9 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{transport, BinanceWsClient, EVENT_QUEUE_CAPACITY};
+use crate::balances::BalanceSnapshot;
 use crate::binance::client::BinanceClientError;
 use crate::binance::ws_api::balance_updates;
-use crate::balances::BalanceSnapshot;
 use crate::order::{local_ns, BalanceUpdate};
 
 impl BinanceWsClient {
