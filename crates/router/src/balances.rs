@@ -266,6 +266,12 @@ impl AccountBalances {
         }
     }
 
+    /// Records the client's gap count without making the balances unknown: a snapshot taken
+    /// after those gaps was just loaded ([`Self::reconcile`]).
+    pub fn absorb_gaps(&mut self, gaps_total: u64) {
+        self.gaps_seen = self.gaps_seen.max(gaps_total);
+    }
+
     /// Applies one streamed update (see the module docs); an error leaves the state untouched.
     pub fn apply(&mut self, update: &BalanceUpdate) -> Result<BalanceApplied, BalanceError> {
         let outcome = self.check_and_apply(update);

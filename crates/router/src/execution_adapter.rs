@@ -8,6 +8,12 @@
 //! orders' fills arrive without a user-data stream), and after every step turns what changed in
 //! the client's order table into [`ExecEvent`]s, each fill once (by venue trade id).
 //!
+//! Where the venue client streams the account's balances (Binance), the worker also keeps them
+//! ([`crate::balances`], `execution_adapter_balances.rs`): `submit` refuses a new order the free
+//! balance does not cover ([`ExecError::InsufficientBalance`]) before it is queued,
+//! [`RoutedExecution::balances`] shows them and [`RoutedExecution::reconcile_balances`] checks
+//! them against a fresh snapshot.
+//!
 //! | Execution | Binance | Kraken |
 //! |---|---|---|
 //! | `New` GTC / PostOnly / IOC | LIMIT GTC / LIMIT_MAKER / LIMIT IOC, `newClientOrderId=wm<id>` | `ordertype=limit`, `oflags=post` / `timeinforce=IOC`, `cl_ord_id` a UUID holding the id |
@@ -144,7 +150,9 @@ impl RoutedExecution {
             balances: tracking,
         };
         let handle = std::thread::Builder::new().name("router-exec".into()).spawn(move || {
-            // The account's snapshot before the first command.
+            // The stream first (subscribed from here on), then the account's snapshot, before
+            // the first command.
+            runtime.block_on(worker.read_pushed_at_start());
             runtime.block_on(worker.track_balances());
             loop {
                 match command_rx.recv_timeout(worker.config.reconcile_every) {

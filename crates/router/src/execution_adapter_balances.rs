@@ -112,7 +112,8 @@ pub(super) struct BalanceTracking {
     grid: Option<CoverGrid>,
     /// Until the client answers that it has no snapshot.
     supported: bool,
-    last_try: Option<Instant>,
+    /// After a failed snapshot, when the next may be tried.
+    retry_at: Option<Instant>,
     pub(super) shared: std::sync::Arc<SharedBalances>,
 }
 
@@ -124,7 +125,7 @@ impl BalanceTracking {
             balances: AccountBalances::new(venue),
             grid: CoverGrid::new(base, quote, &inst.tick_size, &inst.step_size),
             supported: true,
-            last_try: None,
+            retry_at: None,
             shared: std::sync::Arc::new(SharedBalances::new(venue)),
         }
     }
@@ -143,8 +144,8 @@ impl BalanceTracking {
 
 impl<C: VenueClient> Worker<C> {
     /// Applies the balance updates the client read, notes gaps (a resync is then due),
-    /// and loads a REST snapshot when one is due (at most once per `reconcile_every` while it
-    /// fails); publishes when anything changed.
+    /// and loads a REST snapshot when one is due (after a failure, the next try waits
+    /// `reconcile_every`, at most a second); publishes when anything changed.
     pub(super) async fn track_balances(&mut self) {
         if !self.balances.supported {
             return;
@@ -157,17 +158,27 @@ impl<C: VenueClient> Worker<C> {
             let _: Result<BalanceApplied, _> = self.balances.balances.apply(&update);
         }
         let due = self.balances.balances.resync_due();
-        if due && self.balances.last_try.is_none_or(|t| t.elapsed() >= self.config.reconcile_every) {
-            self.balances.last_try = Some(Instant::now());
+        if due && self.balances.retry_at.is_none_or(|t| Instant::now() >= t) {
+            self.balances.retry_at = None;
             match self.client.balance_snapshot().await {
                 Ok(Some(snapshot)) => self.balances.balances.load(&snapshot),
                 Ok(None) => self.balances.supported = false,
-                Err(_) => {} // tried again after `reconcile_every`
+                Err(_) => {
+                    let wait = self.config.reconcile_every.min(Duration::from_secs(1));
+                    self.balances.retry_at = Some(Instant::now() + wait);
+                }
             }
         }
         if was_due != self.balances.balances.resync_due() || before != self.balances.balances.stats() {
             self.balances.publish();
         }
+    }
+
+    /// Opens the client's stream before the first snapshot (where it has one), so the snapshot
+    /// is not followed by a connection that would force another.
+    pub(super) async fn read_pushed_at_start(&mut self) {
+        // A failure is the next request's to report; the first connection later forces a resync.
+        let _ = self.client.read_pushed(READ_PUSHED).await;
     }
 
     /// Reads what the venue pushed while the route was idle (balance and order events).
@@ -179,19 +190,25 @@ impl<C: VenueClient> Worker<C> {
     }
 
     /// Compares the tracked balances with a fresh REST snapshot (the updates read so far
-    /// applied first), reports the differences and adopts the snapshot.
+    /// applied first), reports the differences and adopts the snapshot. Updates missed in a gap
+    /// (a reconnect, dropped updates) since the last look show here as differences.
     pub(super) async fn reconcile_balances(&mut self) -> Result<BalanceReconciliation, BalanceReconcileError> {
         let venue = self.config.venue;
         if !self.balances.supported {
             return Err(BalanceReconcileError::Unsupported { venue });
         }
         let _ = self.client.read_pushed(READ_PUSHED).await;
-        self.balances.balances.note_gaps(self.client.balance_gaps());
+        // A gap since the last look is what a reconciliation reports, not a reason to forget.
+        let gaps = self.client.balance_gaps();
         for update in self.client.take_balance_updates() {
             let _: Result<BalanceApplied, _> = self.balances.balances.apply(&update);
         }
         let outcome = match self.client.balance_snapshot().await {
-            Ok(Some(snapshot)) => Ok(self.balances.balances.reconcile(&snapshot)),
+            Ok(Some(snapshot)) => {
+                let found = self.balances.balances.reconcile(&snapshot);
+                self.balances.balances.absorb_gaps(gaps);
+                Ok(found)
+            }
             Ok(None) => {
                 self.balances.supported = false;
                 Err(BalanceReconcileError::Unsupported { venue })

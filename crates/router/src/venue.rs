@@ -182,8 +182,8 @@ pub trait VenueClient: Send + 'static {
     }
 
     /// How many times so far the client may have missed streamed balance updates: each update
-    /// it dropped (its queue overflowed) and each reconnect (what was pushed while it was away
-    /// is not sent again). Any increase forces a REST resync.
+    /// it dropped (its queue overflowed) and each connection it opened (what was pushed before
+    /// it, or while it was away, is not sent again). Any increase forces a REST resync.
     fn balance_gaps(&self) -> u64 {
         0
     }

@@ -141,37 +141,41 @@ fn the_route_follows_the_account_and_refuses_what_the_free_balance_cannot_cover_
 fn a_reconciliation_reports_what_the_stream_never_said_and_a_reconnect_forces_a_resync() {
     run(async {
         let sim = funded_sim(&[("USDT", "1000")]).await;
-        // No idle ticks: the route reads the stream only when asked.
+        // No idle ticks: the route reads its stream only when it works.
         let exec = route(&sim, Duration::from_secs(3600));
         balances_until(&exec, |b| !b.resync_due()).await;
-        // Before the route ever connected its stream: nobody pushes this deposit to it.
+        assert_eq!(sim.ws_connections(), 1, "the route opened its stream before the snapshot");
+        // The stream drops; nobody pushes this deposit to the route.
+        sim.drop_ws_connections();
+        for _ in 0..100 {
+            if sim.ws_connections() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         sim.deposit(HMAC_KEY, "USDT", dec("25.5")).unwrap();
-        let (r, exec) =
+        let (r, mut exec) =
             tokio::task::spawn_blocking(move || (exec.reconcile_balances(Duration::from_secs(5)), exec)).await.unwrap();
         let r = r.unwrap();
+        assert!(!r.was_unknown);
         assert_eq!(r.differences.len(), 1, "{r:?}");
         let d = &r.differences[0];
         assert_eq!(d.asset, "USDT");
         assert_eq!(d.tracked, Some((dec("1000"), dec("0"))));
-        assert_eq!(d.venue.map(|(f, _)| f), Some(dec("1025.5")));
+        assert_eq!(d.venue.map(|(free, _)| free), Some(dec("1025.5")));
         let b = exec.balances().unwrap();
         assert_eq!(b.free("USDT"), Some(dec("1025.5")), "the snapshot is adopted");
-        assert_eq!(b.stats().reconcile_differences, 1);
+        assert_eq!((b.stats().reconcile_differences, b.stats().forced_resyncs), (1, 0));
 
-        // The stream drops; a withdrawal while it is away is never pushed: the reconnect forces
-        // a resync from REST.
-        sim.drop_ws_connections();
+        // Still away: a withdrawal nobody pushes. The next order reconnects the stream, and the
+        // reconnect forces a resync from REST: the route never trades on the stale 1025.5.
         sim.withdraw(HMAC_KEY, "USDT", dec("0.5")).unwrap();
-        let (r, exec) = tokio::task::spawn_blocking(move || {
-            // The first finds the connection gone; the second reconnects (a gap).
-            let _ = exec.reconcile_balances(Duration::from_secs(5));
-            (exec.reconcile_balances(Duration::from_secs(5)), exec)
+        exec.submit(0, &new_order(1, MmSide::Buy, ticks("57000"), lots("0.001"), OrderTif::Gtc)).unwrap();
+        let b = balances_until(&exec, |b| {
+            b.stats().forced_resyncs == 1 && b.get("USDT").is_some_and(|u| u.locked == dec("57"))
         })
-        .await
-        .unwrap();
-        r.unwrap();
-        let b = exec.balances().unwrap();
-        assert_eq!(b.free("USDT"), Some(dec("1025")));
+        .await;
+        assert_eq!(free_locked(&b, "USDT"), ("968".into(), "57".into()));
         assert_eq!(free_locked(&b, "USDT"), venue_free_locked(&sim, "USDT"));
     });
 }

@@ -226,9 +226,10 @@ impl VenueClient for BinanceWsClient {
         BinanceWsClient::take_balance_updates(self)
     }
 
-    /// Balance updates dropped from the queue, and reconnects.
+    /// Balance updates dropped from the queue, and connections opened (a subscription starts
+    /// with what happens after it).
     fn balance_gaps(&self) -> u64 {
-        self.stats.dropped_balance_updates + self.reconnects()
+        self.stats.dropped_balance_updates + self.connects
     }
 
     /// Reads frames for `wait` when subscribed to user data (connecting first when the
