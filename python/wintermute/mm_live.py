@@ -556,8 +556,11 @@ def hedging_summary(s: Mapping[str, Any]) -> str:
         f"{h['filled_qty']} filled (net {h['net_filled']}), {h['canceled_qty']} canceled "
         f"unfilled ({h['partial']} partial, {h['unfilled']} unfilled), {h['rejected']} "
         f"rejected, {h['send_errors']} not sent"
-        + (f", {h['balance_reduced']} cut and {h['balance_skipped']} skipped for funds"
-           if h["balance_reduced"] or h["balance_skipped"] else "")
+        + (
+            f", {h['balance_reduced']} cut and {h['balance_skipped']} skipped for funds"
+            if h["balance_reduced"] or h["balance_skipped"]
+            else ""
+        )
     )
 
 

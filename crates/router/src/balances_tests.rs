@@ -1,5 +1,4 @@
 use super::*;
-use crate::binance::ws_api::balance_updates;
 
 fn dec(text: &str) -> Decimal {
     Decimal::parse(text).unwrap()
@@ -91,44 +90,6 @@ fn impossible_updates_are_refused_with_their_reason_and_leave_the_state_untouche
     after.retain(|(a, ..)| a != "XRP");
     assert_eq!(after, before);
     assert_eq!(b.get("BTC").map(|x| x.ts_ns), Some(100), "a refused update does not move the state's time");
-}
-
-#[test]
-fn hostile_venue_frames_are_parse_errors_or_refusals_and_change_nothing() {
-    let mut b = loaded();
-    let before = shown(&b);
-    let frames = [
-        // Not decimals, missing fields, bad asset names: the parser's errors.
-        r#"{"e":"outboundAccountPosition","E":500,"u":500,"B":[{"a":"USDT","f":"1e3","l":"0"}]}"#,
-        r#"{"e":"outboundAccountPosition","E":500,"u":500,"B":[{"a":"USDT","f":"NaN","l":"0"}]}"#,
-        r#"{"e":"outboundAccountPosition","E":500,"u":500,"B":[{"a":"US DT","f":"1","l":"0"}]}"#,
-        r#"{"e":"outboundAccountPosition","E":500,"B":[{"a":"USDT","f":"1"}]}"#,
-        r#"{"e":"balanceUpdate","E":500,"a":"USDT","d":"0x10","T":500}"#,
-        r#"{"e":"balanceUpdate","E":"soon","a":"USDT","d":"1","T":500}"#,
-        // Parseable, impossible: the balances' refusals.
-        r#"{"e":"outboundAccountPosition","E":500,"u":500,"B":[{"a":"USDT","f":"-5","l":"0"}]}"#,
-        r#"{"e":"balanceUpdate","E":500,"a":"BTC","d":"-100","T":500}"#,
-        // Parseable and older than the state: ignored.
-        r#"{"e":"outboundAccountPosition","E":0,"u":0,"B":[{"a":"USDT","f":"1","l":"0"}]}"#,
-    ];
-    let (mut parse_errors, mut refused, mut stale) = (0, 0, 0);
-    for frame in frames {
-        let event: serde_json::Value = serde_json::from_str(frame).unwrap();
-        match balance_updates(&event, 0) {
-            Err(_) => parse_errors += 1,
-            Ok(updates) => {
-                for u in updates {
-                    match b.apply(&u) {
-                        Err(_) => refused += 1,
-                        Ok(BalanceApplied::Stale) => stale += 1,
-                        Ok(other) => panic!("{frame} was {other:?}"),
-                    }
-                }
-            }
-        }
-    }
-    assert_eq!((parse_errors, refused, stale), (6, 2, 1));
-    assert_eq!(shown(&b), before);
 }
 
 #[test]

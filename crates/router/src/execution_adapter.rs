@@ -1,5 +1,7 @@
 //! The market maker's [`Execution`] interface over a routed venue (any [`VenueClient`]: Binance
 //! spot, Kraken spot).
+//! Length: the handle, its worker and the worker's settling of lost answers are one protocol
+//! over one pair of channels; the balances it keeps live in [`crate::route_balances`].
 //!
 //! [`RoutedExecution`] is what the hedger and quoter hold: `submit` checks locally and queues the
 //! command for a worker thread without blocking or allocating; `poll` drains the events the
@@ -9,7 +11,7 @@
 //! the client's order table into [`ExecEvent`]s, each fill once (by venue trade id).
 //!
 //! Where the venue client streams the account's balances (Binance), the worker also keeps them
-//! ([`crate::balances`], `execution_adapter_balances.rs`): `submit` refuses a new order the free
+//! ([`crate::balances`], [`crate::route_balances`]): `submit` refuses a new order the free
 //! balance does not cover ([`ExecError::InsufficientBalance`]) before it is queued,
 //! [`RoutedExecution::balances`] shows them and [`RoutedExecution::reconcile_balances`] checks
 //! them against a fresh snapshot.
@@ -48,17 +50,14 @@ use wintermute_mm::execution::{
 };
 use wintermute_mm::types::{Fill, Liquidity, Money, VenueId, MONEY_SCALE};
 
-#[path = "execution_adapter_balances.rs"]
-mod balances;
-
-pub use balances::BalanceReconcileError;
-use balances::{BalanceTracking, SharedBalances};
 use wintermute_mm::live_snapshot::RouteBalancesView;
 
 use crate::balances::{AccountBalances, BalanceReconciliation};
 use crate::grid_guard::GridGuard;
 use crate::order::{Instrument, NewOrder, OrderType, TimeInForce};
 use crate::order_state::{OrderStatus, ReportKind, Side};
+pub use crate::route_balances::BalanceReconcileError;
+use crate::route_balances::{BalanceTracking, SharedBalances};
 use crate::venue::{ErrorKind, VenueClient};
 
 /// How the adapter runs.
@@ -138,7 +137,8 @@ impl RoutedExecution {
         let venue = config.venue;
         let in_flight = config.in_flight;
         let check_balances = config.check_balances;
-        let tracking = BalanceTracking::new(client.venue(), &config);
+        let assets = (config.assets.0.as_str(), config.assets.1.as_str());
+        let tracking = BalanceTracking::new(client.venue(), venue, &config.instrument, assets, config.reconcile_every);
         let balances = Arc::clone(&tracking.shared);
         let mut worker = Worker {
             client,
@@ -152,17 +152,17 @@ impl RoutedExecution {
         let handle = std::thread::Builder::new().name("router-exec".into()).spawn(move || {
             // The stream first (subscribed from here on), then the account's snapshot, before
             // the first command.
-            runtime.block_on(worker.read_pushed_at_start());
-            runtime.block_on(worker.track_balances());
+            runtime.block_on(worker.balances.open_stream(&mut worker.client));
+            runtime.block_on(worker.balances.track(&mut worker.client));
             loop {
                 match command_rx.recv_timeout(worker.config.reconcile_every) {
                     Ok(Command::Exec(command)) => runtime.block_on(worker.handle(command)),
                     Ok(Command::Replace { cancel, new }) => runtime.block_on(worker.replace(cancel, new)),
                     Ok(Command::ReconcileBalances(reply)) => {
-                        let _ = reply.send(runtime.block_on(worker.reconcile_balances()));
+                        let _ = reply.send(runtime.block_on(worker.balances.reconcile(&mut worker.client)));
                     }
                     Err(RecvTimeoutError::Timeout) => {
-                        runtime.block_on(worker.read_pushed());
+                        runtime.block_on(worker.balances.read_pushed(&mut worker.client));
                         if worker.orders.values().any(|o| !o.done_sent) {
                             let symbol = worker.config.instrument.symbol.clone();
                             // A failed reconciliation is retried at the next tick.
@@ -179,7 +179,7 @@ impl RoutedExecution {
                 if worker.sync().is_err() {
                     return; // the handle is gone
                 }
-                runtime.block_on(worker.track_balances());
+                runtime.block_on(worker.balances.track(&mut worker.client));
             }
         })?;
         Ok(Self {
@@ -360,7 +360,7 @@ struct Worker<C> {
     guard: Option<Arc<GridGuard>>,
     /// Whether the worker halted on its guard (resting orders canceled once).
     halted: bool,
-    /// The account's balances (`execution_adapter_balances.rs`).
+    /// The account's balances ([`crate::route_balances`]).
     balances: BalanceTracking,
 }
 

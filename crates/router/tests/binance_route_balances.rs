@@ -15,12 +15,14 @@ use execution_common::{events_until, new_order};
 use wintermute_core::decimal::Decimal;
 use wintermute_mm::execution::{ExecError, ExecEvent, Execution, OrderTif};
 use wintermute_mm::types::{Side as MmSide, VenueId};
-use wintermute_router::balances::AccountBalances;
+use wintermute_router::balances::{AccountBalances, AssetBalance, BalanceApplied, BalanceSnapshot};
 use wintermute_router::binance::client::{BinanceClientError, BinanceRestClient};
 use wintermute_router::binance::sim::BinanceSim;
+use wintermute_router::binance::ws_api::balance_updates;
 use wintermute_router::binance::ws_client::BinanceWsClient;
 use wintermute_router::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
 use wintermute_router::order::Instrument;
+use wintermute_router::order_state::Venue;
 use wintermute_router::signing::BinanceSigner;
 
 fn dec(text: &str) -> Decimal {
@@ -214,4 +216,53 @@ fn account_status_is_read_signed_and_a_wrong_key_is_the_venues_error() {
         }
         assert_eq!(sim.rest_requests("GET", "/sapi/v1/account/status"), 6);
     });
+}
+
+/// What a hostile venue could send on the stream, through the client's real parser into a
+/// route's balances: each frame a parse error, a refusal or an ignored stale update, and the
+/// balances exactly as before.
+#[test]
+fn hostile_venue_frames_are_parse_errors_or_refusals_and_change_nothing() {
+    let mut b = AccountBalances::new(Venue::Binance);
+    let btc_usdt = [("BTC", "0.5"), ("USDT", "1000")];
+    let snapshot = BalanceSnapshot {
+        balances: btc_usdt.iter().map(|(a, f)| ((*a).to_owned(), (dec(f), Decimal::ZERO))).collect(),
+        ts_ns: 100_000_000,
+    };
+    b.load(&snapshot);
+    let shown =
+        |b: &AccountBalances| -> Vec<(String, AssetBalance)> { b.assets().map(|(a, x)| (a.to_owned(), *x)).collect() };
+    let before = shown(&b);
+    let frames = [
+        // Not decimals, missing fields, bad asset names: the parser's errors.
+        r#"{"e":"outboundAccountPosition","E":500,"u":500,"B":[{"a":"USDT","f":"1e3","l":"0"}]}"#,
+        r#"{"e":"outboundAccountPosition","E":500,"u":500,"B":[{"a":"USDT","f":"NaN","l":"0"}]}"#,
+        r#"{"e":"outboundAccountPosition","E":500,"u":500,"B":[{"a":"US DT","f":"1","l":"0"}]}"#,
+        r#"{"e":"outboundAccountPosition","E":500,"B":[{"a":"USDT","f":"1"}]}"#,
+        r#"{"e":"balanceUpdate","E":500,"a":"USDT","d":"0x10","T":500}"#,
+        r#"{"e":"balanceUpdate","E":"soon","a":"USDT","d":"1","T":500}"#,
+        // Parseable, impossible: the balances' refusals.
+        r#"{"e":"outboundAccountPosition","E":500,"u":500,"B":[{"a":"USDT","f":"-5","l":"0"}]}"#,
+        r#"{"e":"balanceUpdate","E":500,"a":"BTC","d":"-100","T":500}"#,
+        // Parseable and older than the state: ignored.
+        r#"{"e":"outboundAccountPosition","E":99,"u":99,"B":[{"a":"USDT","f":"1","l":"0"}]}"#,
+    ];
+    let (mut parse_errors, mut refused, mut stale) = (0, 0, 0);
+    for frame in frames {
+        let event: serde_json::Value = serde_json::from_str(frame).unwrap();
+        match balance_updates(&event, 0) {
+            Err(_) => parse_errors += 1,
+            Ok(updates) => {
+                for u in updates {
+                    match b.apply(&u) {
+                        Err(_) => refused += 1,
+                        Ok(BalanceApplied::Stale) => stale += 1,
+                        Ok(other) => panic!("{frame} was {other:?}"),
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!((parse_errors, refused, stale), (6, 2, 1));
+    assert_eq!(shown(&b), before);
 }

@@ -1,4 +1,5 @@
-//! The route's account balances ([`crate::balances`]) inside [`RoutedExecution`]: the worker
+//! A route's account balances ([`crate::balances`]) as
+//! [`crate::execution_adapter::RoutedExecution`] keeps them: its worker
 //! loads the venue client's REST snapshot when it starts, applies every streamed balance update
 //! after each step, resyncs from REST when the client may have missed some (it dropped updates,
 //! or reconnected), and publishes what the
@@ -11,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use wintermute_mm::live_snapshot::{AssetBalanceView, RouteBalancesView};
 
-use super::{RoutedExecutionConfig, Worker};
 use crate::balances::{AccountBalances, BalanceApplied, BalanceReconciliation, CoverGrid, FreeUnits};
+use crate::order::Instrument;
 use crate::venue::VenueClient;
 
 /// What the atomics hold while the balances are unknown.
@@ -48,7 +49,7 @@ pub enum BalanceReconcileError {
 
 /// What the worker publishes and the handle reads.
 #[derive(Debug)]
-pub(super) struct SharedBalances {
+pub(crate) struct SharedBalances {
     base_lots: AtomicI64,
     quote_units: AtomicI64,
     /// Whether the route tracks balances at all (its client has snapshots).
@@ -57,7 +58,7 @@ pub(super) struct SharedBalances {
 }
 
 impl SharedBalances {
-    pub(super) fn new(venue: crate::order_state::Venue) -> Self {
+    pub(crate) fn new(venue: crate::order_state::Venue) -> Self {
         Self {
             base_lots: AtomicI64::new(UNKNOWN),
             quote_units: AtomicI64::new(UNKNOWN),
@@ -67,7 +68,7 @@ impl SharedBalances {
     }
 
     /// The free balances in the instrument's units; `None` while unknown.
-    pub(super) fn free_units(&self) -> Option<FreeUnits> {
+    pub(crate) fn free_units(&self) -> Option<FreeUnits> {
         let base_lots = self.base_lots.load(Ordering::Acquire);
         let quote_units = self.quote_units.load(Ordering::Acquire);
         (base_lots != UNKNOWN && quote_units != UNKNOWN).then_some(FreeUnits { base_lots, quote_units })
@@ -75,7 +76,7 @@ impl SharedBalances {
 
     /// A copy of the balances as the worker last published them; `None` where the route tracks
     /// none.
-    pub(super) fn balances(&self) -> Option<AccountBalances> {
+    pub(crate) fn balances(&self) -> Option<AccountBalances> {
         if !self.tracked.load(Ordering::Acquire) {
             return None;
         }
@@ -83,7 +84,7 @@ impl SharedBalances {
     }
 
     /// The snapshot's view.
-    pub(super) fn view(&self) -> Option<RouteBalancesView> {
+    pub(crate) fn view(&self) -> Option<RouteBalancesView> {
         let b = self.balances()?;
         let stats = b.stats();
         Some(RouteBalancesView {
@@ -107,21 +108,33 @@ impl SharedBalances {
 
 /// The worker's side.
 #[derive(Debug)]
-pub(super) struct BalanceTracking {
+pub(crate) struct BalanceTracking {
     balances: AccountBalances,
     grid: Option<CoverGrid>,
     /// Until the client answers that it has no snapshot.
     supported: bool,
     /// After a failed snapshot, when the next may be tried.
     retry_at: Option<Instant>,
-    pub(super) shared: std::sync::Arc<SharedBalances>,
+    pub(crate) shared: std::sync::Arc<SharedBalances>,
+    /// The route's id for the market maker (in errors).
+    venue_id: wintermute_mm::types::VenueId,
+    /// How long a failed snapshot waits before the next try (`reconcile_every`, at most 1 s).
+    retry_wait: Duration,
 }
 
 impl BalanceTracking {
-    pub(super) fn new(venue: crate::order_state::Venue, config: &RoutedExecutionConfig) -> Self {
-        let (base, quote) = (&config.assets.0, &config.assets.1);
-        let inst = &config.instrument;
+    /// The balances of a route trading `instrument` (`assets`: base and quote) on `venue`.
+    pub(crate) fn new(
+        venue: crate::order_state::Venue,
+        venue_id: wintermute_mm::types::VenueId,
+        instrument: &Instrument,
+        (base, quote): (&str, &str),
+        reconcile_every: Duration,
+    ) -> Self {
+        let inst = instrument;
         Self {
+            venue_id,
+            retry_wait: reconcile_every.min(Duration::from_secs(1)),
             balances: AccountBalances::new(venue),
             grid: CoverGrid::new(base, quote, &inst.tick_size, &inst.step_size),
             supported: true,
@@ -142,80 +155,82 @@ impl BalanceTracking {
     }
 }
 
-impl<C: VenueClient> Worker<C> {
+impl BalanceTracking {
     /// Applies the balance updates the client read, notes gaps (a resync is then due),
     /// and loads a REST snapshot when one is due (after a failure, the next try waits
     /// `reconcile_every`, at most a second); publishes when anything changed.
-    pub(super) async fn track_balances(&mut self) {
-        if !self.balances.supported {
+    pub(crate) async fn track<C: VenueClient>(&mut self, client: &mut C) {
+        if !self.supported {
             return;
         }
-        let was_due = self.balances.balances.resync_due();
-        let before = self.balances.balances.stats();
-        self.balances.balances.note_gaps(self.client.balance_gaps());
-        for update in self.client.take_balance_updates() {
+        let was_due = self.balances.resync_due();
+        let before = self.balances.stats();
+        self.balances.note_gaps(client.balance_gaps());
+        for update in client.take_balance_updates() {
             // A refused update is counted and leaves the balances as they were.
-            let _: Result<BalanceApplied, _> = self.balances.balances.apply(&update);
+            let _: Result<BalanceApplied, _> = self.balances.apply(&update);
         }
-        let due = self.balances.balances.resync_due();
-        if due && self.balances.retry_at.is_none_or(|t| Instant::now() >= t) {
-            self.balances.retry_at = None;
-            match self.client.balance_snapshot().await {
-                Ok(Some(snapshot)) => self.balances.balances.load(&snapshot),
-                Ok(None) => self.balances.supported = false,
+        let due = self.balances.resync_due();
+        if due && self.retry_at.is_none_or(|t| Instant::now() >= t) {
+            self.retry_at = None;
+            match client.balance_snapshot().await {
+                Ok(Some(snapshot)) => self.balances.load(&snapshot),
+                Ok(None) => self.supported = false,
                 Err(_) => {
-                    let wait = self.config.reconcile_every.min(Duration::from_secs(1));
-                    self.balances.retry_at = Some(Instant::now() + wait);
+                    self.retry_at = Some(Instant::now() + self.retry_wait);
                 }
             }
         }
-        if was_due != self.balances.balances.resync_due() || before != self.balances.balances.stats() {
-            self.balances.publish();
+        if was_due != self.balances.resync_due() || before != self.balances.stats() {
+            self.publish();
         }
     }
 
     /// Opens the client's stream before the first snapshot (where it has one), so the snapshot
     /// is not followed by a connection that would force another.
-    pub(super) async fn read_pushed_at_start(&mut self) {
+    pub(crate) async fn open_stream<C: VenueClient>(&self, client: &mut C) {
         // A failure is the next request's to report; the first connection later forces a resync.
-        let _ = self.client.read_pushed(READ_PUSHED).await;
+        let _ = client.read_pushed(READ_PUSHED).await;
     }
 
     /// Reads what the venue pushed while the route was idle (balance and order events).
-    pub(super) async fn read_pushed(&mut self) {
-        if self.balances.supported {
+    pub(crate) async fn read_pushed<C: VenueClient>(&self, client: &mut C) {
+        if self.supported {
             // A failure (the connection dropped) is the next request's to report.
-            let _ = self.client.read_pushed(READ_PUSHED).await;
+            let _ = client.read_pushed(READ_PUSHED).await;
         }
     }
 
     /// Compares the tracked balances with a fresh REST snapshot (the updates read so far
     /// applied first), reports the differences and adopts the snapshot. Updates missed in a gap
     /// (a reconnect, dropped updates) since the last look show here as differences.
-    pub(super) async fn reconcile_balances(&mut self) -> Result<BalanceReconciliation, BalanceReconcileError> {
-        let venue = self.config.venue;
-        if !self.balances.supported {
+    pub(crate) async fn reconcile<C: VenueClient>(
+        &mut self,
+        client: &mut C,
+    ) -> Result<BalanceReconciliation, BalanceReconcileError> {
+        let venue = self.venue_id;
+        if !self.supported {
             return Err(BalanceReconcileError::Unsupported { venue });
         }
-        let _ = self.client.read_pushed(READ_PUSHED).await;
+        let _ = client.read_pushed(READ_PUSHED).await;
         // A gap since the last look is what a reconciliation reports, not a reason to forget.
-        let gaps = self.client.balance_gaps();
-        for update in self.client.take_balance_updates() {
-            let _: Result<BalanceApplied, _> = self.balances.balances.apply(&update);
+        let gaps = client.balance_gaps();
+        for update in client.take_balance_updates() {
+            let _: Result<BalanceApplied, _> = self.balances.apply(&update);
         }
-        let outcome = match self.client.balance_snapshot().await {
+        let outcome = match client.balance_snapshot().await {
             Ok(Some(snapshot)) => {
-                let found = self.balances.balances.reconcile(&snapshot);
-                self.balances.balances.absorb_gaps(gaps);
+                let found = self.balances.reconcile(&snapshot);
+                self.balances.absorb_gaps(gaps);
                 Ok(found)
             }
             Ok(None) => {
-                self.balances.supported = false;
+                self.supported = false;
                 Err(BalanceReconcileError::Unsupported { venue })
             }
             Err(e) => Err(BalanceReconcileError::Venue { venue, error: e.to_string() }),
         };
-        self.balances.publish();
+        self.publish();
         outcome
     }
 }
