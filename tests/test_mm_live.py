@@ -478,7 +478,8 @@ def test_a_binance_hedge_routes_account_balances_show_exactly_in_the_state() -> 
     assert route["venue"] == "binance"
     assets = {a["asset"]: (Decimal(a["free"]), Decimal(a["locked"])) for a in route["assets"]}
     # The paper account's funds, as the simulator's GET /api/v3/account writes them.
-    assert assets == {"BTC": (Decimal(1_000_000), Decimal(0)), "USDT": (Decimal(10**12), Decimal(0))}
+    zero = Decimal(0)
+    assert assets == {"BTC": (Decimal(1_000_000), zero), "USDT": (Decimal(10**12), zero)}
     assert all(isinstance(a["free"], str) for a in route["assets"]), "exact text, never floats"
     assert (route["refused"], route["forced_resyncs"]) == (0, 0)
     assert (h["balance_reduced"], h["balance_skipped"]) == (0, 0)

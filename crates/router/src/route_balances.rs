@@ -19,8 +19,12 @@ use crate::venue::VenueClient;
 /// What the atomics hold while the balances are unknown.
 const UNKNOWN: i64 = i64::MIN;
 
-/// How long the worker reads pushed events on an idle tick.
-const READ_PUSHED: Duration = Duration::from_millis(1);
+/// How long the worker waits for pushed events on an idle tick: not at all (it reads what has
+/// arrived, so a command coming meanwhile does not wait on it).
+const READ_PUSHED_IDLE: Duration = Duration::ZERO;
+/// How long the stream is read before a snapshot is compared or the first one is taken (events
+/// on their way in).
+const READ_PUSHED_SETTLE: Duration = Duration::from_millis(5);
 
 /// A balance reconciliation that could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -190,14 +194,14 @@ impl BalanceTracking {
     /// is not followed by a connection that would force another.
     pub(crate) async fn open_stream<C: VenueClient>(&self, client: &mut C) {
         // A failure is the next request's to report; the first connection later forces a resync.
-        let _ = client.read_pushed(READ_PUSHED).await;
+        let _ = client.read_pushed(READ_PUSHED_SETTLE).await;
     }
 
     /// Reads what the venue pushed while the route was idle (balance and order events).
     pub(crate) async fn read_pushed<C: VenueClient>(&self, client: &mut C) {
         if self.supported {
             // A failure (the connection dropped) is the next request's to report.
-            let _ = client.read_pushed(READ_PUSHED).await;
+            let _ = client.read_pushed(READ_PUSHED_IDLE).await;
         }
     }
 
@@ -212,7 +216,7 @@ impl BalanceTracking {
         if !self.supported {
             return Err(BalanceReconcileError::Unsupported { venue });
         }
-        let _ = client.read_pushed(READ_PUSHED).await;
+        let _ = client.read_pushed(READ_PUSHED_SETTLE).await;
         // A gap since the last look is what a reconciliation reports, not a reason to forget.
         let gaps = client.balance_gaps();
         for update in client.take_balance_updates() {
