@@ -457,3 +457,30 @@ def test_a_python_strategy_quotes_on_the_kraken_simulator_and_a_pull_cancels_the
         maker.stop()
         market.stop()
         venue.close()
+
+
+def test_a_binance_hedge_routes_account_balances_show_exactly_in_the_state() -> None:
+    config = mm_live.paper_config()
+    config["hedge_on"] = "binance"
+    config["hedge"] = {"routes": ["binance"]}
+    config["fees"]["binance"] = {"maker_ppm": 100, "taker_ppm": 100}
+    rig = Rig(config)
+    try:
+
+        def known(s: dict[str, Any]) -> bool:
+            return any(b["known"] for b in s["hedging"]["balances"])
+
+        s = wait_for(rig.maker, "the route's balances", known)
+    finally:
+        rig.close()
+    h = s["hedging"]
+    [route] = h["balances"]
+    assert route["venue"] == "binance"
+    assets = {a["asset"]: (Decimal(a["free"]), Decimal(a["locked"])) for a in route["assets"]}
+    # The paper account's funds, as the simulator's GET /api/v3/account writes them.
+    zero = Decimal(0)
+    assert assets == {"BTC": (Decimal(1_000_000), zero), "USDT": (Decimal(10**12), zero)}
+    assert all(isinstance(a["free"], str) for a in route["assets"]), "exact text, never floats"
+    assert (route["refused"], route["forced_resyncs"]) == (0, 0)
+    assert (h["balance_reduced"], h["balance_skipped"]) == (0, 0)
+    assert Decimal(h["balance_reduced_qty"]) == 0

@@ -235,7 +235,11 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
             "routes": sent["routes"],
             **{k: sent[k] for k in ("orders_sent", "fills", "partial", "unfilled", "rejected",
                                     "send_errors", "hold", "kill_switch", "holds",
-                                    "held_decisions", "due")},
+                                    "held_decisions", "due", "balance_reduced",
+                                    "balance_skipped")},
+            "balance_reduced_qty": qty(sent["balance_reduced_qty"]),
+            # Each route's account balances (exact decimal text), where the route tracks them.
+            "balances": sent["balances"],
             "fees": money(sent["fees"]),
             # What the hedges cost: slippage against the decisions' fair value, less their fees.
             "pnl": money(raw["pnl"]["hedge_slippage"] - sent["fees"]),
@@ -557,6 +561,11 @@ def hedging_summary(s: Mapping[str, Any]) -> str:
         f"{h['filled_qty']} filled (net {h['net_filled']}), {h['canceled_qty']} canceled "
         f"unfilled ({h['partial']} partial, {h['unfilled']} unfilled), {h['rejected']} "
         f"rejected, {h['send_errors']} not sent"
+        + (
+            f", {h['balance_reduced']} cut and {h['balance_skipped']} skipped for funds"
+            if h["balance_reduced"] or h["balance_skipped"]
+            else ""
+        )
     )
 
 

@@ -266,6 +266,23 @@ pub enum ExecError {
         /// `ring full` or `closed`.
         why: &'static str,
     },
+    /// The account's free balance on the venue does not cover the order (the venue would refuse
+    /// it): a buy's notional in the quote asset, a sell's quantity in the base asset.
+    #[error(
+        "insufficient balance: venue={venue:?} client_id={client_id} side={side:?} qty={qty} coverable_qty={coverable}"
+    )]
+    InsufficientBalance {
+        /// Where.
+        venue: VenueId,
+        /// Which order.
+        client_id: ClientOrderId,
+        /// Its side.
+        side: Side,
+        /// Its quantity, lots.
+        qty: i64,
+        /// The lots the free balance covers at the order's price.
+        coverable: i64,
+    },
     /// Time went backwards.
     #[error("time went backwards: venue={venue:?} now_ns={now_ns} last_ns={last_ns}")]
     TimeWentBack {
@@ -305,6 +322,20 @@ pub trait Execution {
     /// Moves the venue to `now_ns` and appends every event due by then to `out` (oldest first),
     /// as many as fit; the rest wait for the next call. Never allocates.
     fn poll(&mut self, now_ns: i64, out: &mut ExecEvents);
+
+    /// How many lots of a `side` order at `price` the account's free balance on this venue
+    /// covers, as last known; `None` where the handle does not know (the default: a venue
+    /// without tracked balances, or while they resync). Never blocks or allocates.
+    fn coverable_qty(&self, side: Side, price: i64) -> Option<i64> {
+        let _ = (side, price);
+        None
+    }
+
+    /// The account's balances on this venue as last known (for the snapshot); `None` where the
+    /// handle tracks none.
+    fn balances_view(&self) -> Option<crate::live_snapshot::RouteBalancesView> {
+        None
+    }
 }
 
 #[cfg(test)]

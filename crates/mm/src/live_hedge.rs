@@ -32,6 +32,16 @@
 //! After a refusal (the venue's, or the route's local checks) nothing is sent for
 //! [`HEDGE_RETRY_NS`]: a venue that refuses is not hammered every timer tick.
 //!
+//! # Balances
+//! Before a hedge is sent, its route says how many lots the account's free balance on the venue
+//! covers at the hedge's limit ([`Execution::coverable_qty`]: a sell's base, a buy's quote at the
+//! cap). A hedge larger than that is sent at the covered size (counted in `balance_reduced`,
+//! the lots taken off in `balance_reduced_qty`: they stay inventory and a later decision hedges
+//! them); one with not a lot covered is not sent ([`HedgeSendError::Balance`], counted in
+//! `balance_skipped`) and hedging holds for [`HEDGE_RETRY_NS`], as after a refusal. A route that
+//! does not know its balances (none tracked, or resyncing) sends the hedge whole: the venue has
+//! the last word.
+//!
 //! # No allocation per event
 //! The order table, the event buffer and the kept orders are allocated once; sending and
 //! polling allocate nothing (an error's message is the exception: it is formatted to be kept).
@@ -126,6 +136,16 @@ pub enum HedgeSendError {
         /// When sending resumes.
         until_ns: i64,
     },
+    /// The route's free balance covers not one lot of the hedge.
+    #[error("hedge: the free balance covers none of it: venue={venue:?} side={side:?} qty={qty}")]
+    Balance {
+        /// The decision's venue.
+        venue: VenueId,
+        /// Its side.
+        side: Side,
+        /// Its quantity, lots.
+        qty: i64,
+    },
     /// The route's local checks refused the order.
     #[error("hedge: {0}")]
     Exec(#[from] ExecError),
@@ -153,6 +173,9 @@ struct Counts {
     unfilled: u64,
     rejected: u64,
     send_errors: u64,
+    balance_reduced: u64,
+    balance_reduced_qty: i64,
+    balance_skipped: u64,
 }
 
 /// The hedge routes and the orders on them (see the module docs).
@@ -248,7 +271,25 @@ impl LiveHedges {
         let route = self.routes.iter().position(|r| r.venue == decision.venue);
         let route = route.ok_or(HedgeSendError::NoRoute { venue: decision.venue })?;
         let client_id = self.next_client_id;
-        let command = ExecCommand::New(decision.order(client_id));
+        let mut order = decision.order(client_id);
+        match self.routes[route].execution.coverable_qty(order.side, order.price) {
+            Some(covered) if covered <= 0 => {
+                self.counts.balance_skipped += 1;
+                self.held_until = now_ns.saturating_add(HEDGE_RETRY_NS);
+                let (venue, side, qty) = (decision.venue, decision.side, decision.qty);
+                self.keep_error(format!(
+                    "hedge not sent: the free balance covers none: venue={venue:?} side={side:?} qty={qty}"
+                ));
+                return Err(HedgeSendError::Balance { venue, side, qty });
+            }
+            Some(covered) if covered < order.qty => {
+                self.counts.balance_reduced += 1;
+                self.counts.balance_reduced_qty += order.qty - covered;
+                order.qty = covered;
+            }
+            _ => {}
+        }
+        let command = ExecCommand::New(order);
         if let Err(e) = self.routes[route].execution.submit(now_ns, &command) {
             self.counts.send_errors += 1;
             self.held_until = now_ns.saturating_add(HEDGE_RETRY_NS);
@@ -261,7 +302,7 @@ impl LiveHedges {
             client_id,
             route,
             side: decision.side,
-            qty: decision.qty,
+            qty: order.qty,
             filled: 0,
             decision_fair: decision.decision_fair,
         });
@@ -275,7 +316,7 @@ impl LiveHedges {
                 VenueId::Ours => usize::MAX,
             },
             side: side_name(decision.side),
-            qty: decision.qty,
+            qty: order.qty,
             limit_price: decision.limit_price,
             filled: 0,
             notional: 0,
@@ -369,7 +410,7 @@ impl LiveHedges {
     pub fn view(&self, name: impl Fn(usize) -> &'static str) -> HedgingView {
         let c = self.counts;
         HedgingView {
-            routes: self.venues().into_iter().map(name).collect(),
+            routes: self.venues().into_iter().map(&name).collect(),
             orders_sent: c.sent,
             fills: c.fills,
             filled_qty: c.filled_qty,
@@ -379,6 +420,20 @@ impl LiveHedges {
             unfilled: c.unfilled,
             rejected: c.rejected,
             send_errors: c.send_errors,
+            balance_reduced: c.balance_reduced,
+            balance_reduced_qty: c.balance_reduced_qty,
+            balance_skipped: c.balance_skipped,
+            balances: self
+                .routes
+                .iter()
+                .filter_map(|r| {
+                    let mut view = r.execution.balances_view()?;
+                    if let VenueId::External(i) = r.venue {
+                        view.venue = name(i as usize);
+                    }
+                    Some(view)
+                })
+                .collect(),
             in_flight: self.in_flight_lots(),
             fees: c.fees,
             orders: self.orders.iter().copied().collect(),

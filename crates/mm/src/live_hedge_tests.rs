@@ -177,3 +177,82 @@ fn the_kept_orders_and_errors_are_bounded() {
     assert_eq!(v.last_errors.len(), HEDGE_ERRORS_KEPT);
     assert_eq!(v.rejected, HEDGE_ORDERS_KEPT as u64 + 3);
 }
+
+type Sent = std::sync::Arc<std::sync::Mutex<Vec<OrderRequest>>>;
+
+/// A venue whose account covers `covered` lots of anything (`None`: it does not know), and
+/// keeps what it was sent.
+#[derive(Debug)]
+struct Funded {
+    covered: Option<i64>,
+    sent: Sent,
+}
+
+impl Execution for Funded {
+    fn venue(&self) -> VenueId {
+        VenueId::External(0)
+    }
+
+    fn submit(&mut self, _now_ns: i64, command: &ExecCommand) -> Result<(), ExecError> {
+        if let ExecCommand::New(r) = *command {
+            self.sent.lock().unwrap().push(r);
+        }
+        Ok(())
+    }
+
+    fn poll(&mut self, _now_ns: i64, _out: &mut ExecEvents) {}
+
+    fn coverable_qty(&self, _side: Side, _price: i64) -> Option<i64> {
+        self.covered
+    }
+
+    fn balances_view(&self) -> Option<crate::live_snapshot::RouteBalancesView> {
+        Some(crate::live_snapshot::RouteBalancesView { known: self.covered.is_some(), ..Default::default() })
+    }
+}
+
+fn funded(covered: Option<i64>) -> (LiveHedges, Sent) {
+    let sent = Sent::default();
+    let route = HedgeRoute {
+        venue: VenueId::External(0),
+        execution: Box::new(Funded { covered, sent: std::sync::Arc::clone(&sent) }),
+    };
+    (LiveHedges::new(vec![route], 1, 1).unwrap(), sent)
+}
+
+#[test]
+fn a_hedge_the_balance_covers_in_part_is_sent_smaller_and_the_rest_stays_inventory() {
+    let (mut h, sent) = funded(Some(3));
+    h.send(100, &decision(0, Side::Sell, 5, 99)).unwrap();
+    assert_eq!(sent.lock().unwrap()[0].qty, 3, "sent at what the balance covers");
+    assert_eq!(h.in_flight_lots(), -3, "only what was sent is in flight: 2 lots stay inventory");
+    let v = h.view(|_| "binance");
+    assert_eq!((v.balance_reduced, v.balance_reduced_qty, v.balance_skipped), (1, 2, 0));
+    assert_eq!(v.orders[0].qty, 3);
+    assert_eq!(v.balances.len(), 1);
+    assert_eq!((v.balances[0].venue, v.balances[0].known), ("binance", true));
+}
+
+#[test]
+fn a_hedge_the_balance_covers_none_of_is_skipped_counted_and_held() {
+    let (mut h, sent) = funded(Some(0));
+    let e = h.send(100, &decision(0, Side::Buy, 5, 101)).unwrap_err();
+    assert_eq!(e, HedgeSendError::Balance { venue: VenueId::External(0), side: Side::Buy, qty: 5 });
+    assert!(sent.lock().unwrap().is_empty(), "nothing sent to be refused");
+    assert_eq!(h.in_flight_lots(), 0);
+    assert!(!h.can_send(100 + HEDGE_RETRY_NS - 1), "held as after a refusal");
+    assert!(h.can_send(100 + HEDGE_RETRY_NS));
+    let v = h.view(|_| "binance");
+    assert_eq!((v.balance_skipped, v.orders_sent, v.send_errors), (1, 0, 0));
+    assert!(v.last_errors[0].contains("covers none"), "{:?}", v.last_errors);
+}
+
+#[test]
+fn a_route_that_does_not_know_its_balance_sends_the_hedge_whole() {
+    let (mut h, sent) = funded(None);
+    h.send(100, &decision(0, Side::Buy, 5, 101)).unwrap();
+    assert_eq!(sent.lock().unwrap()[0].qty, 5);
+    let v = h.view(|_| "binance");
+    assert_eq!((v.balance_reduced, v.balance_skipped), (0, 0));
+    assert!(!v.balances[0].known);
+}

@@ -114,6 +114,37 @@ pub struct HedgeOrderView {
     pub ts_ns: i64,
 }
 
+/// A route's account balances as the route last knew them (exact decimal text).
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+pub struct RouteBalancesView {
+    /// The route's venue.
+    pub venue: &'static str,
+    /// Whether they are known (false: no snapshot yet, or a resync is due after updates may
+    /// have been missed; nothing is refused on them then).
+    pub known: bool,
+    /// Each asset: free and locked.
+    pub assets: Vec<AssetBalanceView>,
+    /// Streamed updates older than the state, ignored.
+    pub stale_ignored: u64,
+    /// Streamed updates refused (malformed or impossible: the state untouched).
+    pub refused: u64,
+    /// Resyncs forced by updates that may have been missed (dropped, or a reconnect).
+    pub forced_resyncs: u64,
+    /// Reconciliations against a fresh snapshot that found a difference.
+    pub reconcile_differences: u64,
+}
+
+/// One asset of a [`RouteBalancesView`].
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
+pub struct AssetBalanceView {
+    /// The asset.
+    pub asset: String,
+    /// Free, decimal text.
+    pub free: String,
+    /// Locked by open orders, decimal text.
+    pub locked: String,
+}
+
 /// The hedges sent through the routes ([`crate::live_hedge`]); all zero without routes.
 #[derive(Debug, Clone, Serialize, Default, PartialEq)]
 pub struct HedgingView {
@@ -137,6 +168,14 @@ pub struct HedgingView {
     pub rejected: u64,
     /// Orders that could not be sent (refused by the route's local checks).
     pub send_errors: u64,
+    /// Hedges made smaller to what the route's free balance covers (sent at that size).
+    pub balance_reduced: u64,
+    /// Lots taken off hedges by `balance_reduced` (they stay inventory, hedged later).
+    pub balance_reduced_qty: i64,
+    /// Hedges not sent: the route's free balance covers not one lot of them.
+    pub balance_skipped: u64,
+    /// Each route's account balances, where the route tracks them.
+    pub balances: Vec<RouteBalancesView>,
     /// Signed lots still in flight.
     pub in_flight: i64,
     /// The hedge fills' fees, money units (rebates negative).

@@ -1,5 +1,7 @@
 //! The market maker's [`Execution`] interface over a routed venue (any [`VenueClient`]: Binance
 //! spot, Kraken spot).
+//! Length: the handle, its worker and the worker's settling of lost answers are one protocol
+//! over one pair of channels; the balances it keeps live in [`crate::route_balances`].
 //!
 //! [`RoutedExecution`] is what the hedger and quoter hold: `submit` checks locally and queues the
 //! command for a worker thread without blocking or allocating; `poll` drains the events the
@@ -7,6 +9,12 @@
 //! sends each command, reconciles every `reconcile_every` while orders are live (so resting
 //! orders' fills arrive without a user-data stream), and after every step turns what changed in
 //! the client's order table into [`ExecEvent`]s, each fill once (by venue trade id).
+//!
+//! Where the venue client streams the account's balances (Binance), the worker also keeps them
+//! ([`crate::balances`], [`crate::route_balances`]): `submit` refuses a new order the free
+//! balance does not cover ([`ExecError::InsufficientBalance`]) before it is queued,
+//! [`RoutedExecution::balances`] shows them and [`RoutedExecution::reconcile_balances`] checks
+//! them against a fresh snapshot.
 //!
 //! | Execution | Binance | Kraken |
 //! |---|---|---|
@@ -42,9 +50,14 @@ use wintermute_mm::execution::{
 };
 use wintermute_mm::types::{Fill, Liquidity, Money, VenueId, MONEY_SCALE};
 
+use wintermute_mm::live_snapshot::RouteBalancesView;
+
+use crate::balances::{AccountBalances, BalanceReconciliation};
 use crate::grid_guard::GridGuard;
 use crate::order::{Instrument, NewOrder, OrderType, TimeInForce};
 use crate::order_state::{OrderStatus, ReportKind, Side};
+pub use crate::route_balances::BalanceReconcileError;
+use crate::route_balances::{BalanceTracking, SharedBalances};
 use crate::venue::{ErrorKind, VenueClient};
 
 /// How the adapter runs.
@@ -60,6 +73,10 @@ pub struct RoutedExecutionConfig {
     pub reconcile_every: Duration,
     /// Commands queued at once before `submit` answers `InFlightFull`.
     pub in_flight: usize,
+    /// Whether `submit` refuses a new order that the account's free balance, as the route
+    /// tracks it, does not cover ([`ExecError::InsufficientBalance`]); balances are tracked and
+    /// shown either way where the venue client streams them.
+    pub check_balances: bool,
 }
 
 /// The market maker's handle on a routed venue.
@@ -72,6 +89,8 @@ pub struct RoutedExecution {
     in_flight: usize,
     last_ns: i64,
     worker: Option<JoinHandle<()>>,
+    balances: Arc<SharedBalances>,
+    check_balances: bool,
 }
 
 impl std::fmt::Debug for RoutedExecution {
@@ -117,13 +136,33 @@ impl RoutedExecution {
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         let venue = config.venue;
         let in_flight = config.in_flight;
-        let mut worker = Worker { client, config, events: event_tx, orders: HashMap::new(), guard, halted: false };
+        let check_balances = config.check_balances;
+        let assets = (config.assets.0.as_str(), config.assets.1.as_str());
+        let tracking = BalanceTracking::new(client.venue(), venue, &config.instrument, assets, config.reconcile_every);
+        let balances = Arc::clone(&tracking.shared);
+        let mut worker = Worker {
+            client,
+            config,
+            events: event_tx,
+            orders: HashMap::new(),
+            guard,
+            halted: false,
+            balances: tracking,
+        };
         let handle = std::thread::Builder::new().name("router-exec".into()).spawn(move || {
+            // The stream first (subscribed from here on), then the account's snapshot, before
+            // the first command.
+            runtime.block_on(worker.balances.open_stream(&mut worker.client));
+            runtime.block_on(worker.balances.track(&mut worker.client));
             loop {
                 match command_rx.recv_timeout(worker.config.reconcile_every) {
                     Ok(Command::Exec(command)) => runtime.block_on(worker.handle(command)),
                     Ok(Command::Replace { cancel, new }) => runtime.block_on(worker.replace(cancel, new)),
+                    Ok(Command::ReconcileBalances(reply)) => {
+                        let _ = reply.send(runtime.block_on(worker.balances.reconcile(&mut worker.client)));
+                    }
                     Err(RecvTimeoutError::Timeout) => {
+                        runtime.block_on(worker.balances.read_pushed(&mut worker.client));
                         if worker.orders.values().any(|o| !o.done_sent) {
                             let symbol = worker.config.instrument.symbol.clone();
                             // A failed reconciliation is retried at the next tick.
@@ -140,6 +179,7 @@ impl RoutedExecution {
                 if worker.sync().is_err() {
                     return; // the handle is gone
                 }
+                runtime.block_on(worker.balances.track(&mut worker.client));
             }
         })?;
         Ok(Self {
@@ -151,12 +191,14 @@ impl RoutedExecution {
             in_flight,
             last_ns: i64::MIN,
             worker: Some(handle),
+            balances,
+            check_balances,
         })
     }
 }
 
 /// What the handle queues for the worker.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 enum Command {
     Exec(ExecCommand),
     /// [`Execution::replace`].
@@ -164,6 +206,8 @@ enum Command {
         cancel: ClientOrderId,
         new: OrderRequest,
     },
+    /// [`RoutedExecution::reconcile_balances`], answered on the channel.
+    ReconcileBalances(SyncSender<Result<BalanceReconciliation, BalanceReconcileError>>),
 }
 
 impl RoutedExecution {
@@ -171,6 +215,25 @@ impl RoutedExecution {
         let full = ExecError::InFlightFull { venue: self.venue, capacity: self.in_flight };
         let sender = self.commands.as_ref().ok_or(full)?;
         sender.try_send(command).map_err(|(TrySendError::Full(_) | TrySendError::Disconnected(_))| full)
+    }
+}
+
+impl RoutedExecution {
+    /// The route's account balances as its worker last published them (exact; unknown while
+    /// a resync is due: [`AccountBalances::resync_due`]); `None` where the venue client streams
+    /// none.
+    pub fn balances(&self) -> Option<AccountBalances> {
+        self.balances.balances()
+    }
+
+    /// Compares the tracked balances with a fresh REST snapshot of the account and adopts it
+    /// (the route's queued commands first); waits at most `timeout` for the answer.
+    pub fn reconcile_balances(&self, timeout: Duration) -> Result<BalanceReconciliation, BalanceReconcileError> {
+        let no_answer = BalanceReconcileError::NoAnswer { venue: self.venue };
+        let (tx, rx) = mpsc::sync_channel(1);
+        let sender = self.commands.as_ref().ok_or(no_answer.clone())?;
+        sender.send(Command::ReconcileBalances(tx)).map_err(|_| no_answer.clone())?;
+        rx.recv_timeout(timeout).map_err(|_| no_answer)?
     }
 }
 
@@ -184,12 +247,17 @@ impl Execution for RoutedExecution {
             return Err(ExecError::TimeWentBack { venue: self.venue, now_ns, last_ns: self.last_ns });
         }
         match *command {
-            ExecCommand::New(OrderRequest { client_id, qty, .. }) => {
+            ExecCommand::New(OrderRequest { client_id, qty, side, price, .. }) => {
                 if qty <= 0 {
                     return Err(ExecError::BadQty { client_id, qty });
                 }
                 if self.live.contains(&client_id) {
                     return Err(ExecError::DuplicateClientId { venue: self.venue, client_id });
+                }
+                // What the venue would refuse for funds is refused here, before it is sent.
+                let coverable = self.coverable_qty(side, price).filter(|_| self.check_balances);
+                if let Some(coverable) = coverable.filter(|&c| c < qty) {
+                    return Err(ExecError::InsufficientBalance { venue: self.venue, client_id, side, qty, coverable });
                 }
             }
             ExecCommand::Amend { client_id, new_qty } if new_qty <= 0 => {
@@ -224,6 +292,19 @@ impl Execution for RoutedExecution {
         self.last_ns = now_ns;
         self.live.insert(new.client_id);
         Ok(())
+    }
+
+    /// What the free balance covers, as the worker last published it; `None` while unknown.
+    fn coverable_qty(&self, side: wintermute_mm::types::Side, price: i64) -> Option<i64> {
+        let side = match side {
+            wintermute_mm::types::Side::Buy => Side::Buy,
+            wintermute_mm::types::Side::Sell => Side::Sell,
+        };
+        Some(self.balances.free_units()?.coverable(side, price))
+    }
+
+    fn balances_view(&self) -> Option<RouteBalancesView> {
+        self.balances.view()
     }
 
     fn poll(&mut self, now_ns: i64, out: &mut ExecEvents) {
@@ -279,6 +360,8 @@ struct Worker<C> {
     guard: Option<Arc<GridGuard>>,
     /// Whether the worker halted on its guard (resting orders canceled once).
     halted: bool,
+    /// The account's balances ([`crate::route_balances`]).
+    balances: BalanceTracking,
 }
 
 fn wall_ns() -> i64 {
@@ -750,6 +833,7 @@ mod tests {
             assets: ("BTC".into(), "USDT".into()),
             reconcile_every: Duration::from_millis(10),
             in_flight: 8,
+            check_balances: true,
         }
     }
 

@@ -18,6 +18,9 @@
 //! - [`sim`]: the matching engine and the HTTP and WebSocket servers the simulators share.
 //! - [`credentials`]: keys from the environment or key files, never printed.
 //! - [`execution_adapter`]: the market maker's `Execution` interface over a routed venue.
+//! - [`balances`], [`route_balances`]: a venue account's balances, exact, from the REST
+//!   snapshot and the user-data stream; a route's copy of them, which its orders are checked
+//!   against.
 //! - [`paper`]: the live market maker's hedge routes on paper: each venue's simulator started
 //!   in-process, its book following the feeds, and a route through the real client.
 //! - [`live`]: the hedge routes at the venues' real `https://` endpoints with the routes' keys
@@ -28,6 +31,7 @@
 //!
 //! See `docs/order-routing.md` for what is supported and how to configure keys.
 
+pub mod balances;
 pub mod binance;
 pub mod coinbase;
 pub mod credentials;
@@ -39,6 +43,7 @@ pub mod live;
 pub mod order;
 pub mod order_state;
 pub mod paper;
+pub mod route_balances;
 pub mod signing;
 pub mod sim;
 pub mod sim_routes;

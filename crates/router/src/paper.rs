@@ -352,10 +352,15 @@ impl RouteSymbol {
             assets: (base.clone(), quote.clone()),
             reconcile_every: RECONCILE_EVERY,
             in_flight: ROUTE_IN_FLIGHT,
+            check_balances: true,
         };
         Ok(RouteSymbol { symbol, base, quote, config })
     }
 }
+
+/// What a paper Binance account starts with, whole units of the base and the quote asset: far
+/// more than any hedge.
+pub const PAPER_FUNDS: (i128, i128) = (1_000_000, 1_000_000_000_000);
 
 /// The simulator and client of pricing venue `i`'s route, the simulator's symbol and the
 /// route's configuration.
@@ -386,6 +391,10 @@ fn plan_charging(
             let keys = vec![SimKey::Hmac { api_key: API_KEY.into(), secret: secret.clone() }];
             let mut cfg = SimConfig::new(vec![symbol], keys);
             cfg.fee_rate = fee_rate;
+            // Paper funds: the route checks hedges against the account's free balances
+            // (`crate::balances`), and the simulator's funds are otherwise unlimited.
+            cfg.balances =
+                vec![(base.clone(), Decimal::new(PAPER_FUNDS.0, 0)), (quote.clone(), Decimal::new(PAPER_FUNDS.1, 0))];
             Plan::Binance(cfg, secret)
         }
         Venue::Coinbase => {

@@ -36,7 +36,8 @@
 use std::collections::HashSet;
 use std::future::Future;
 
-use crate::order::{NewOrder, ReconcileSummary};
+use crate::balances::BalanceSnapshot;
+use crate::order::{BalanceUpdate, NewOrder, ReconcileSummary};
 use crate::order_state::{ExecutionReport, OrderState, OrderTable, Venue};
 
 /// What kind of failure a client error is, as the adapter must treat it.
@@ -166,6 +167,32 @@ pub trait VenueClient: Send + 'static {
     /// The kill switch's cancels: every open order (on `symbol`, or account-wide), as few calls
     /// as the venue allows; returns how many the venue canceled.
     fn cancel_open(&mut self, symbol: &str) -> impl Future<Output = Result<usize, Self::Error>>;
+
+    // Balances ([`crate::balances`]): what a client that streams them offers. The defaults are
+    // a client that does not: its route's balances stay unknown and nothing is refused on them.
+
+    /// The account's REST snapshot; `Ok(None)` where the client has none.
+    fn balance_snapshot(&mut self) -> impl Future<Output = Result<Option<BalanceSnapshot>, Self::Error>> {
+        async { Ok(None) }
+    }
+
+    /// The streamed balance updates read since the last call, oldest first.
+    fn take_balance_updates(&mut self) -> Vec<BalanceUpdate> {
+        Vec::new()
+    }
+
+    /// How many times so far the client may have missed streamed balance updates: each update
+    /// it dropped (its queue overflowed) and each connection it opened (what was pushed before
+    /// it, or while it was away, is not sent again). Any increase forces a REST resync.
+    fn balance_gaps(&self) -> u64 {
+        0
+    }
+
+    /// Reads what the venue pushed meanwhile (user-data events), waiting at most `wait`.
+    fn read_pushed(&mut self, wait: std::time::Duration) -> impl Future<Output = Result<(), Self::Error>> {
+        let _ = wait;
+        async { Ok(()) }
+    }
 }
 
 /// Fetches and merges what the client's table may have missed (see the module docs).

@@ -111,9 +111,13 @@ fn symbol(name: &str, base: &str, quote: &str) -> SimSymbol {
     SimSymbol::from_levels(name, (base, quote), ("0.01", "0.001"), none, none).unwrap()
 }
 
+/// A Binance simulator whose account holds funds (a live route checks its orders against the
+/// account's free balances).
 async fn binance_sim() -> BinanceSim {
     let keys = vec![SimKey::Hmac { api_key: BINANCE_KEY.into(), secret: BINANCE_SECRET.as_bytes().to_vec() }];
-    BinanceSim::start(SimConfig::new(vec![symbol("BTCUSDT", "BTC", "USDT")], keys)).await.unwrap()
+    let mut cfg = SimConfig::new(vec![symbol("BTCUSDT", "BTC", "USDT")], keys);
+    cfg.balances = vec![("BTC".into(), Decimal::new(1_000, 0)), ("USDT".into(), Decimal::new(100_000_000, 0))];
+    BinanceSim::start(cfg).await.unwrap()
 }
 
 async fn kraken_sim() -> KrakenSim {

@@ -36,7 +36,8 @@
 //!
 //! Endpoints: `GET /api/v3/ping`, `GET /api/v3/time`, `POST /api/v3/order`,
 //! `DELETE /api/v3/order`, `GET /api/v3/order`, `GET /api/v3/openOrders`, `GET /api/v3/myTrades`,
-//! `GET /api/v3/account`,
+//! `GET /api/v3/account`, `GET /sapi/v1/account/status` (signed, weight 1: `{"data": "Normal"}`,
+//! or what [`BinanceSim::set_account_status`] set),
 //! `PUT /api/v3/order/amend/keepPriority` (the quantity reduced in place, the queue place kept),
 //! `POST /api/v3/order/cancelReplace` (a cancel and a new order in one request, as
 //! `order.cancelReplace`: `cancelReplaceMode` `STOP_ON_FAILURE` or `ALLOW_FAILURE`; a half that
@@ -168,6 +169,9 @@ pub struct BinanceSimState {
     shared_accounts: HashMap<String, String>,
     /// Each account's balances.
     funds: SimFunds,
+    /// Accounts whose `GET /sapi/v1/account/status` is not `Normal`
+    /// ([`BinanceSim::set_account_status`]).
+    account_statuses: HashMap<String, String>,
 }
 
 /// A running simulator (stops when dropped).
@@ -198,6 +202,7 @@ impl BinanceSim {
             max_order_amends: config.max_order_amends,
             amends: HashMap::new(),
             requests: HashMap::new(),
+            account_statuses: HashMap::new(),
             account: String::new(),
             shared_accounts: shared,
             funds,
@@ -469,7 +474,7 @@ impl BinanceSimState {
             ("POST" | "DELETE" | "GET", "/api/v3/order")
             | ("POST", "/api/v3/order/cancelReplace")
             | ("GET" | "DELETE", "/api/v3/openOrders")
-            | ("GET", "/api/v3/myTrades" | "/api/v3/account")
+            | ("GET", "/api/v3/myTrades" | "/api/v3/account" | "/sapi/v1/account/status")
             | ("PUT", "/api/v3/order/amend/keepPriority") => {}
             _ => return Ok(None),
         }
@@ -482,6 +487,10 @@ impl BinanceSimState {
             ("DELETE", "/api/v3/openOrders") => self.cancel_open_orders(params, now).map(Some),
             ("DELETE", _) => self.cancel_order(params, now).map(Some),
             ("GET", "/api/v3/account") => self.account_json(params, now).map(Some),
+            ("GET", "/sapi/v1/account/status") => {
+                let status = self.account_statuses.get(&self.account).map_or("Normal", String::as_str);
+                Ok(Some(json!({ "data": status })))
+            }
             ("GET", "/api/v3/order") => {
                 let symbol = self.symbol(params)?;
                 let order_id = parse_u64(params, "orderId")?;

@@ -156,6 +156,14 @@ impl BinanceSim {
         state.funds.withdraw(&state.exchange, &account, asset, amount, now)
     }
 
+    /// Sets what `GET /sapi/v1/account/status` answers for one key's account (`"Normal"` until
+    /// set).
+    pub fn set_account_status(&self, api_key: &str, status: &str) {
+        let mut state = self.venue();
+        let account = state.account_of(api_key);
+        state.account_statuses.insert(account, status.to_owned());
+    }
+
     /// Every asset of one key's account: its balance, what its open orders lock, and what is
     /// free.
     pub fn balances_of(&self, api_key: &str) -> Vec<(String, AssetBalance)> {

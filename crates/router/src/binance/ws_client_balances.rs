@@ -14,6 +14,7 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::{transport, BinanceWsClient, EVENT_QUEUE_CAPACITY};
+use crate::balances::BalanceSnapshot;
 use crate::binance::client::BinanceClientError;
 use crate::binance::ws_api::balance_updates;
 use crate::order::{local_ns, BalanceUpdate};
@@ -32,6 +33,15 @@ impl BinanceWsClient {
     pub async fn poll_balance_updates(&mut self, wait: Duration) -> Result<usize, BinanceClientError> {
         self.poll_until(wait, |client| !client.balances.is_empty()).await?;
         Ok(self.balances.len())
+    }
+
+    /// The REST companion's account snapshot (`GET /api/v3/account`); `None` without a
+    /// companion ([`Self::with_rest`]).
+    pub async fn balance_snapshot(&mut self) -> Result<Option<BalanceSnapshot>, BinanceClientError> {
+        match self.rest.as_mut() {
+            Some(rest) => rest.account_snapshot().await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Reads frames (answers to nobody's request counted as stray, events queued) for up to

@@ -216,4 +216,28 @@ impl VenueClient for BinanceWsClient {
     async fn cancel_open(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
         Ok(canceled_count(&self.cancel_open_orders(symbol).await?))
     }
+
+    /// The REST companion's `GET /api/v3/account`; `None` without a companion.
+    async fn balance_snapshot(&mut self) -> Result<Option<crate::balances::BalanceSnapshot>, BinanceClientError> {
+        BinanceWsClient::balance_snapshot(self).await
+    }
+
+    fn take_balance_updates(&mut self) -> Vec<crate::order::BalanceUpdate> {
+        BinanceWsClient::take_balance_updates(self)
+    }
+
+    /// Balance updates dropped from the queue, and connections opened (a subscription starts
+    /// with what happens after it).
+    fn balance_gaps(&self) -> u64 {
+        self.stats.dropped_balance_updates + self.connects
+    }
+
+    /// Reads frames for `wait` when subscribed to user data (connecting first when the
+    /// connection dropped); nothing without a subscription.
+    async fn read_pushed(&mut self, wait: std::time::Duration) -> Result<(), BinanceClientError> {
+        if self.user_data.is_none() {
+            return Ok(());
+        }
+        self.poll_until(wait, |_| false).await
+    }
 }

@@ -19,6 +19,7 @@ pub fn adapter<C: VenueClient>(client: C, venue: u8, instrument: Instrument, ass
         assets: (assets.0.into(), assets.1.into()),
         reconcile_every: Duration::from_millis(10),
         in_flight: 16,
+        check_balances: true,
     };
     RoutedExecution::spawn(client, config).unwrap()
 }

@@ -75,6 +75,7 @@ pub fn route_config(venue: u8, symbol: &str, assets: (&str, &str), in_flight: us
         assets: (assets.0.into(), assets.1.into()),
         reconcile_every: Duration::from_millis(10),
         in_flight,
+        check_balances: true,
     }
 }
 

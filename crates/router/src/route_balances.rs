@@ -1,0 +1,240 @@
+//! A route's account balances ([`crate::balances`]) as
+//! [`crate::execution_adapter::RoutedExecution`] keeps them: its worker
+//! loads the venue client's REST snapshot when it starts, applies every streamed balance update
+//! after each step, resyncs from REST when the client may have missed some (it dropped updates,
+//! or reconnected), and publishes what the
+//! free balances cover in the instrument's integer units to the handle through two atomics, so
+//! `submit` checks a new order against them without a lock or an allocation.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use wintermute_mm::live_snapshot::{AssetBalanceView, RouteBalancesView};
+
+use crate::balances::{AccountBalances, BalanceApplied, BalanceReconciliation, CoverGrid, FreeUnits};
+use crate::order::Instrument;
+use crate::venue::VenueClient;
+
+/// What the atomics hold while the balances are unknown.
+const UNKNOWN: i64 = i64::MIN;
+
+/// How long the worker waits for pushed events on an idle tick: not at all (it reads what has
+/// arrived, so a command coming meanwhile does not wait on it).
+const READ_PUSHED_IDLE: Duration = Duration::ZERO;
+/// How long the stream is read before a snapshot is compared or the first one is taken (events
+/// on their way in).
+const READ_PUSHED_SETTLE: Duration = Duration::from_millis(5);
+
+/// A balance reconciliation that could not be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BalanceReconcileError {
+    /// The route's venue client has no account snapshot (no balances tracked).
+    #[error("balance reconciliation: venue={venue:?} has no account snapshot on this route")]
+    Unsupported {
+        /// The market maker's id of the venue.
+        venue: wintermute_mm::types::VenueId,
+    },
+    /// The snapshot request failed.
+    #[error("balance reconciliation: venue={venue:?} error={error}")]
+    Venue {
+        /// The market maker's id of the venue.
+        venue: wintermute_mm::types::VenueId,
+        /// The client's error.
+        error: String,
+    },
+    /// The worker did not answer in time (or is gone).
+    #[error("balance reconciliation: venue={venue:?} no answer from the route")]
+    NoAnswer {
+        /// The market maker's id of the venue.
+        venue: wintermute_mm::types::VenueId,
+    },
+}
+
+/// What the worker publishes and the handle reads.
+#[derive(Debug)]
+pub(crate) struct SharedBalances {
+    base_lots: AtomicI64,
+    quote_units: AtomicI64,
+    /// Whether the route tracks balances at all (its client has snapshots).
+    tracked: std::sync::atomic::AtomicBool,
+    view: Mutex<AccountBalances>,
+}
+
+impl SharedBalances {
+    pub(crate) fn new(venue: crate::order_state::Venue) -> Self {
+        Self {
+            base_lots: AtomicI64::new(UNKNOWN),
+            quote_units: AtomicI64::new(UNKNOWN),
+            tracked: std::sync::atomic::AtomicBool::new(false),
+            view: Mutex::new(AccountBalances::new(venue)),
+        }
+    }
+
+    /// The free balances in the instrument's units; `None` while unknown.
+    pub(crate) fn free_units(&self) -> Option<FreeUnits> {
+        let base_lots = self.base_lots.load(Ordering::Acquire);
+        let quote_units = self.quote_units.load(Ordering::Acquire);
+        (base_lots != UNKNOWN && quote_units != UNKNOWN).then_some(FreeUnits { base_lots, quote_units })
+    }
+
+    /// A copy of the balances as the worker last published them; `None` where the route tracks
+    /// none.
+    pub(crate) fn balances(&self) -> Option<AccountBalances> {
+        if !self.tracked.load(Ordering::Acquire) {
+            return None;
+        }
+        self.view.lock().ok().map(|b| b.clone())
+    }
+
+    /// The snapshot's view.
+    pub(crate) fn view(&self) -> Option<RouteBalancesView> {
+        let b = self.balances()?;
+        let stats = b.stats();
+        Some(RouteBalancesView {
+            venue: "",
+            known: !b.resync_due(),
+            assets: b
+                .assets()
+                .map(|(asset, a)| AssetBalanceView {
+                    asset: asset.to_owned(),
+                    free: a.free.to_string(),
+                    locked: a.locked.to_string(),
+                })
+                .collect(),
+            stale_ignored: stats.stale_ignored,
+            refused: stats.refused,
+            forced_resyncs: stats.forced_resyncs,
+            reconcile_differences: stats.reconcile_differences,
+        })
+    }
+}
+
+/// The worker's side.
+#[derive(Debug)]
+pub(crate) struct BalanceTracking {
+    balances: AccountBalances,
+    grid: Option<CoverGrid>,
+    /// Until the client answers that it has no snapshot.
+    supported: bool,
+    /// After a failed snapshot, when the next may be tried.
+    retry_at: Option<Instant>,
+    pub(crate) shared: std::sync::Arc<SharedBalances>,
+    /// The route's id for the market maker (in errors).
+    venue_id: wintermute_mm::types::VenueId,
+    /// How long a failed snapshot waits before the next try (`reconcile_every`, at most 1 s).
+    retry_wait: Duration,
+}
+
+impl BalanceTracking {
+    /// The balances of a route trading `instrument` (`assets`: base and quote) on `venue`.
+    pub(crate) fn new(
+        venue: crate::order_state::Venue,
+        venue_id: wintermute_mm::types::VenueId,
+        instrument: &Instrument,
+        (base, quote): (&str, &str),
+        reconcile_every: Duration,
+    ) -> Self {
+        let inst = instrument;
+        Self {
+            venue_id,
+            retry_wait: reconcile_every.min(Duration::from_secs(1)),
+            balances: AccountBalances::new(venue),
+            grid: CoverGrid::new(base, quote, &inst.tick_size, &inst.step_size),
+            supported: true,
+            retry_at: None,
+            shared: std::sync::Arc::new(SharedBalances::new(venue)),
+        }
+    }
+
+    fn publish(&self) {
+        let units = self.grid.as_ref().and_then(|g| self.balances.free_units(g));
+        let (base, quote) = units.map_or((UNKNOWN, UNKNOWN), |u| (u.base_lots, u.quote_units));
+        self.shared.base_lots.store(base, Ordering::Release);
+        self.shared.quote_units.store(quote, Ordering::Release);
+        self.shared.tracked.store(self.supported, Ordering::Release);
+        if let Ok(mut view) = self.shared.view.lock() {
+            view.clone_from(&self.balances);
+        }
+    }
+}
+
+impl BalanceTracking {
+    /// Applies the balance updates the client read, notes gaps (a resync is then due),
+    /// and loads a REST snapshot when one is due (after a failure, the next try waits
+    /// `reconcile_every`, at most a second); publishes when anything changed.
+    pub(crate) async fn track<C: VenueClient>(&mut self, client: &mut C) {
+        if !self.supported {
+            return;
+        }
+        let was_due = self.balances.resync_due();
+        let before = self.balances.stats();
+        self.balances.note_gaps(client.balance_gaps());
+        for update in client.take_balance_updates() {
+            // A refused update is counted and leaves the balances as they were.
+            let _: Result<BalanceApplied, _> = self.balances.apply(&update);
+        }
+        let due = self.balances.resync_due();
+        if due && self.retry_at.is_none_or(|t| Instant::now() >= t) {
+            self.retry_at = None;
+            match client.balance_snapshot().await {
+                Ok(Some(snapshot)) => self.balances.load(&snapshot),
+                Ok(None) => self.supported = false,
+                Err(_) => {
+                    self.retry_at = Some(Instant::now() + self.retry_wait);
+                }
+            }
+        }
+        if was_due != self.balances.resync_due() || before != self.balances.stats() {
+            self.publish();
+        }
+    }
+
+    /// Opens the client's stream before the first snapshot (where it has one), so the snapshot
+    /// is not followed by a connection that would force another.
+    pub(crate) async fn open_stream<C: VenueClient>(&self, client: &mut C) {
+        // A failure is the next request's to report; the first connection later forces a resync.
+        let _ = client.read_pushed(READ_PUSHED_SETTLE).await;
+    }
+
+    /// Reads what the venue pushed while the route was idle (balance and order events).
+    pub(crate) async fn read_pushed<C: VenueClient>(&self, client: &mut C) {
+        if self.supported {
+            // A failure (the connection dropped) is the next request's to report.
+            let _ = client.read_pushed(READ_PUSHED_IDLE).await;
+        }
+    }
+
+    /// Compares the tracked balances with a fresh REST snapshot (the updates read so far
+    /// applied first), reports the differences and adopts the snapshot. Updates missed in a gap
+    /// (a reconnect, dropped updates) since the last look show here as differences.
+    pub(crate) async fn reconcile<C: VenueClient>(
+        &mut self,
+        client: &mut C,
+    ) -> Result<BalanceReconciliation, BalanceReconcileError> {
+        let venue = self.venue_id;
+        if !self.supported {
+            return Err(BalanceReconcileError::Unsupported { venue });
+        }
+        let _ = client.read_pushed(READ_PUSHED_SETTLE).await;
+        // A gap since the last look is what a reconciliation reports, not a reason to forget.
+        let gaps = client.balance_gaps();
+        for update in client.take_balance_updates() {
+            let _: Result<BalanceApplied, _> = self.balances.apply(&update);
+        }
+        let outcome = match client.balance_snapshot().await {
+            Ok(Some(snapshot)) => {
+                let found = self.balances.reconcile(&snapshot);
+                self.balances.absorb_gaps(gaps);
+                Ok(found)
+            }
+            Ok(None) => {
+                self.supported = false;
+                Err(BalanceReconcileError::Unsupported { venue })
+            }
+            Err(e) => Err(BalanceReconcileError::Venue { venue, error: e.to_string() }),
+        };
+        self.publish();
+        outcome
+    }
+}
