@@ -181,7 +181,22 @@ impl Decimal {
             return None;
         }
         let raw = mantissa.checked_mul(POW10[(SCALE - scale) as usize] as i128)?;
-        Some(Self { raw, text: write_text(raw, scale).ok()? })
+        Some(Self { raw, text: write_text(mantissa, scale).ok()? })
+    }
+
+    /// `mantissa / 10^scale` with its canonical text, as [`Decimal::from_raw`] writes it (no
+    /// trailing fractional zeros: `(12_500, 4)` is `"1.25"`); `None` as for [`Decimal::try_new`].
+    /// The same decimal as `try_new(..)` then [`Decimal::normalized`], in one step and, for a
+    /// mantissa that fits 64 bits (a book's prices and quantities in ticks and lots times their
+    /// step), without an `i128` division: for code that turns integer counts of a step back into
+    /// decimals in bulk (the feeds' integer books).
+    pub fn try_new_normalized(mantissa: i128, scale: u32) -> Option<Self> {
+        if scale > SCALE {
+            return Self::try_new(mantissa, scale).map(Self::normalized);
+        }
+        let (mantissa, scale) = without_trailing_zeros(mantissa, scale);
+        let raw = mantissa.checked_mul(POW10[(SCALE - scale) as usize] as i128)?;
+        Some(Self { raw, text: write_text(mantissa, scale).ok()? })
     }
 
     /// A decimal from its value in units of 10^-[`SCALE`], with its canonical text (no trailing
@@ -196,14 +211,7 @@ impl Decimal {
                 digits -= 1;
             }
         }
-        Ok(Self { raw, text: write_text(raw, digits)? })
-    }
-
-    /// A decimal from its value and its text, which the caller guarantees are the same number
-    /// (the feeds' integer books format the text faster than [`Decimal::from_raw`], and a
-    /// property test checks that they agree).
-    pub fn from_parts(raw: i128, text: InlineStr) -> Self {
-        Decimal { raw, text }
+        Ok(Self { raw, text: write_text(raw / POW10[(SCALE - digits) as usize] as i128, digits)? })
     }
 
     /// The value in units of 10^-[`SCALE`].
@@ -258,14 +266,35 @@ impl Decimal {
     }
 }
 
-/// Writes `raw` (units of 10^-18, a multiple of 10^(18 - `digits`)) with `digits` fractional
-/// digits, without touching the heap.
-fn write_text(raw: i128, digits: u32) -> Result<InlineStr, TextTooLong> {
+/// Writes `mantissa / 10^scale` (`scale` at most [`SCALE`]) with `scale` fractional digits,
+/// without touching the heap.
+fn write_text(mantissa: i128, scale: u32) -> Result<InlineStr, TextTooLong> {
+    let mut buf = [0u8; text::PLAIN_BUF];
+    if let Some(ascii) = text::plain_bytes(mantissa, scale, &mut buf) {
+        return InlineStr::from_ascii(ascii);
+    }
     // 48 bytes hold any i128 at 18 digits (39 digits, a sign and a point).
     let mut text = text::StackText::<48>::new();
-    let mantissa = raw / POW10[(SCALE - digits) as usize] as i128;
-    write_scaled(&mut text, mantissa, digits, Notation::Plain).map_err(|_| TextTooLong { len: 48 })?;
+    write_scaled(&mut text, mantissa, scale, Notation::Plain).map_err(|_| TextTooLong { len: 48 })?;
     InlineStr::new(text.as_str())
+}
+
+/// `mantissa / 10^scale` less its trailing fractional zeros: the same value at the smallest
+/// scale (zero is `(0, 0)`). In `u64` arithmetic when the mantissa fits.
+fn without_trailing_zeros(mantissa: i128, mut scale: u32) -> (i128, u32) {
+    if let Ok(mut m) = u64::try_from(mantissa) {
+        while scale > 0 && m % 10 == 0 {
+            m /= 10;
+            scale -= 1;
+        }
+        return (i128::from(m), scale);
+    }
+    let mut m = mantissa;
+    while scale > 0 && m % 10 == 0 {
+        m /= 10;
+        scale -= 1;
+    }
+    (m, scale)
 }
 
 impl Default for Decimal {

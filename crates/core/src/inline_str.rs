@@ -41,6 +41,18 @@ impl InlineStr {
         Ok(InlineStr { len: s.len() as u8, buf })
     }
 
+    /// Copies `ascii`, which the caller has written as ASCII (decimal text: digits, a point, a
+    /// sign), without a UTF-8 check; fails when it is longer than [`INLINE_CAP`] bytes.
+    pub(crate) fn from_ascii(ascii: &[u8]) -> Result<Self, TextTooLong> {
+        debug_assert!(ascii.is_ascii(), "{ascii:?} is not ASCII");
+        if ascii.len() > INLINE_CAP {
+            return Err(TextTooLong { len: ascii.len() });
+        }
+        let mut buf = [0u8; INLINE_CAP];
+        buf[..ascii.len()].copy_from_slice(ascii);
+        Ok(InlineStr { len: ascii.len() as u8, buf })
+    }
+
     /// Copies at most [`INLINE_CAP`] bytes of `s`, cut at a character boundary (for diagnostics).
     pub fn truncated(s: &str) -> Self {
         let mut end = s.len().min(INLINE_CAP);

@@ -20,6 +20,9 @@
 //!   20 level changes each (the random-walk updates in Binance's text form) after a snapshot,
 //!   through the decimal builder, the integer path, and the integer [`FeedHandler`]
 //!   ([`BinanceTickFeed`], what the connector drives); throughput in messages/s.
+//! - `scaled_book/levels_as_decimals`: every level of the integer feed's book after those frames
+//!   read back as exact decimals ([`BookView`] of a `ScaledBook`: ticks and lots to canonical
+//!   decimal text); throughput in levels/s.
 //!
 //! Run briefly: `cargo bench -p wintermute-feeds --bench feeds -- --warm-up-time 1 --measurement-time 3`
 
@@ -32,7 +35,7 @@ use wintermute_feeds::binance::BinanceParser;
 use wintermute_feeds::binance_ticks::{BinanceTickBook, BinanceTickBooks, TickScale};
 use wintermute_feeds::book::{L2Book, Side};
 use wintermute_feeds::recording::{records, Record};
-use wintermute_feeds::sync::{BinanceBooks, BinanceTickFeed, CoinbaseBooks, FeedHandler, KrakenBooks};
+use wintermute_feeds::sync::{BinanceBooks, BinanceTickFeed, BookView, CoinbaseBooks, FeedHandler, KrakenBooks};
 use wintermute_feeds::TickBook;
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/");
@@ -334,6 +337,17 @@ fn bench_depth20(c: &mut Criterion) {
     group.bench_function("decimal_books", |b| b.iter(|| run_decimal(&mut decimal)));
     group.bench_function("tick_books", |b| b.iter(|| run_ticks(&mut ticks)));
     group.bench_function("tick_feed", |b| b.iter(|| run_feed(&mut feed)));
+    group.finish();
+
+    // The integer feed's book read back as exact decimals (`BookView` of a `ScaledBook`: each
+    // level's ticks and lots formatted as canonical decimal text), every level of both sides.
+    let book = &feed.stream("BTCUSDT").expect("stream").book;
+    let levels = || book.side_levels(Side::Buy).chain(book.side_levels(Side::Sell));
+    let mut group = c.benchmark_group("scaled_book");
+    group.throughput(Throughput::Elements(levels().count() as u64));
+    group.bench_function("levels_as_decimals", |b| {
+        b.iter(|| levels().map(|l| black_box(l).price.text_bytes().len()).sum::<usize>())
+    });
     group.finish();
 }
 

@@ -141,3 +141,39 @@ fn equality_order_and_hash_look_at_the_value() {
     assert_eq!(format!("{b:?} {b}"), "Decimal(2.5) 2.5");
     assert_eq!(b.to_f64(), 2.5);
 }
+
+#[test]
+fn new_normalized_drops_trailing_fractional_zeros() {
+    for (m, s, text) in [(12_500, 4, "1.25"), (0, 8, "0"), (5_800_103, 2, "58001.03"), (8_620_000, 8, "0.0862")] {
+        let d = Decimal::try_new_normalized(m, s).expect("within the rules");
+        assert_eq!((d.as_str(), d.raw()), (text, Decimal::parse(text).unwrap().raw()), "{m} {s}");
+    }
+    assert_eq!(Decimal::try_new_normalized(-1_500, 3).unwrap().as_str(), "-1.5");
+    assert_eq!(Decimal::try_new_normalized(1_000, 21).unwrap().as_str(), "0.000000000000000001");
+    assert_eq!(Decimal::try_new_normalized(1, 19), None, "more than 18 significant fractional digits");
+    assert_eq!(Decimal::try_new_normalized(i128::MAX, 0), None, "beyond the i128 value");
+}
+
+fn mantissas() -> impl proptest::strategy::Strategy<Value = i128> {
+    use proptest::prelude::*;
+    prop_oneof![
+        any::<u64>().prop_map(i128::from),
+        (0u64..1_000_000).prop_map(|m| i128::from(m) * 1_000_000),
+        any::<i64>().prop_map(i128::from),
+        any::<i128>(),
+    ]
+}
+
+proptest::proptest! {
+    /// The normalized constructor gives exactly `from_raw`'s value and text, in both of its
+    /// paths (a mantissa within `u64`, and beyond it or negative).
+    #[test]
+    fn new_normalized_is_from_raw_of_the_same_value(m in mantissas(), scale in 0u32..=18) {
+        let want = m.checked_mul(POW10[(SCALE - scale) as usize] as i128).and_then(|raw| Decimal::from_raw(raw).ok());
+        let got = Decimal::try_new_normalized(m, scale);
+        proptest::prop_assert_eq!(
+            got.map(|d| (d.raw(), d.as_str().to_owned())),
+            want.map(|d| (d.raw(), d.as_str().to_owned()))
+        );
+    }
+}

@@ -22,6 +22,13 @@ const ZEROS: &str = "0000000000000000000";
 /// Writes `mantissa x 10^-scale` with its digits and exponent (`scale` fractional digits,
 /// trailing zeros kept) in `notation`. Never allocates.
 pub fn write_scaled(f: &mut impl fmt::Write, mantissa: i128, scale: u32, notation: Notation) -> fmt::Result {
+    if notation == Notation::Plain {
+        let mut buf = [0u8; PLAIN_BUF];
+        if let Some(text) = plain_bytes(mantissa, scale, &mut buf) {
+            // ASCII digits, a point and a sign only: the UTF-8 check cannot fail.
+            return f.write_str(std::str::from_utf8(text).unwrap_or("0"));
+        }
+    }
     let mut buf = [0u8; 39];
     let digits = digits_of(mantissa.unsigned_abs(), &mut buf);
     let len = digits.len() as i64;
@@ -56,6 +63,45 @@ pub fn write_scaled(f: &mut impl fmt::Write, mantissa: i128, scale: u32, notatio
         zeros -= run;
     }
     f.write_str(digits)
+}
+
+/// Bytes [`plain_bytes`] writes into.
+pub(crate) const PLAIN_BUF: usize = 64;
+
+/// [`Notation::Plain`] text of `mantissa x 10^-scale` for a magnitude within `u64` (every
+/// book price and quantity as a count of its step's units), as ASCII bytes written at the end of
+/// `buf`: the digits from the last, the point placed as they pass it, in `u64` arithmetic.
+/// `None` for a larger magnitude or a text longer than `buf` (`scale` above 61): the general
+/// path of [`write_scaled`] writes those.
+pub(crate) fn plain_bytes(mantissa: i128, scale: u32, buf: &mut [u8; PLAIN_BUF]) -> Option<&[u8]> {
+    let mut m = u64::try_from(mantissa.unsigned_abs()).ok()?;
+    // The longest text: a sign, `max(20, scale + 1)` digits and a point.
+    if scale as usize + 3 > buf.len() {
+        return None;
+    }
+    let mut n = buf.len();
+    if scale > 0 {
+        for _ in 0..scale {
+            n -= 1;
+            buf[n] = b'0' + (m % 10) as u8;
+            m /= 10;
+        }
+        n -= 1;
+        buf[n] = b'.';
+    }
+    loop {
+        n -= 1;
+        buf[n] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if mantissa < 0 {
+        n -= 1;
+        buf[n] = b'-';
+    }
+    Some(&buf[n..])
 }
 
 /// The decimal digits of `v` (at least one), written at the end of `buf`.

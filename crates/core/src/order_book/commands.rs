@@ -10,6 +10,10 @@ use crate::{AccountId, OrderId, Price, Qty};
 
 impl OrderBook {
     /// Submits a new order. See `docs/matching.md` ("New order").
+    // Always inlined, with `cancel`, `rest` and `emit_delta`: the batch API's loop calls it
+    // straight from a record, and holding it needs no `NewOrder` built for a call. Forcing only
+    // some of the four moves the cost instead of removing it (docs/benchmarks.md, 2026-12-07).
+    #[inline(always)]
     pub fn submit<S: EventSink>(&mut self, o: &NewOrder, sink: &mut S) -> Result<(), OrderError> {
         self.validate_new(o)?;
         let market = o.order_type == OrderType::Market;
@@ -65,6 +69,7 @@ impl OrderBook {
     }
 
     /// Cancels a live order.
+    #[inline(always)]
     pub fn cancel<S: EventSink>(&mut self, order_id: OrderId, sink: &mut S) -> Result<(), OrderError> {
         let slot = self.ids.get(order_id).ok_or(OrderError::UnknownOrder { order_id })?;
         let node = self.orders[slot as usize];

@@ -199,6 +199,7 @@ impl OrderBook {
     }
 
     /// Puts the taker's remainder on the book at the back of its level.
+    #[inline(always)]
     pub(super) fn rest<S: EventSink>(&mut self, t: &Taker, display: Qty, post_only: bool, sink: &mut S) {
         let visible = if display > 0 { display.min(t.remaining) } else { t.remaining };
         let slot = self.insert_order(OrderNode {

@@ -160,7 +160,7 @@ impl OrderBook {
         true
     }
 
-    #[inline]
+    #[inline(always)]
     pub(super) fn emit_delta<S: EventSink>(&mut self, side: Side, level: u32, sink: &mut S) {
         let lv = self.levels[level as usize];
         let seq = self.next_seq();
