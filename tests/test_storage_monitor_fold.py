@@ -24,6 +24,7 @@ from storage_servers import postgres_admin_url, postgres_url, store_url
 from wintermute.errors import ConfigError
 from wintermute.storage import AuditRow, AuditStore, AuditWriter, open_store
 from wintermute.storage import monitor_codec as codec
+from wintermute.storage import postgres as postgres_store
 from wintermute.storage.audit_settings import AuditSettings
 from wintermute.storage.monitor_checkpoints import DEFAULT_EVERY, Checkpoints
 from wintermute.storage.monitors import STATE_FORMAT, ComplianceMonitor, Thresholds
@@ -187,6 +188,50 @@ def test_the_entries_stay_bounded_over_many_batches(store: AuditStore) -> None:
                         _row(seq, 1, "trade", a, b, 401, None, "BTC-USD")], seq)  # fmt: skip
     assert _entry_rows(store) > 300 > most_entries
     assert store.monitor_state_sizes()[1] > store.monitor_state_sizes()[0]
+
+
+def _fold_many(store: AuditStore, seed: int) -> None:
+    """800 batches of one trade each among 1,500 accounts, folded every 40 batches."""
+    rng = random.Random(seed)
+    accounts = rng.sample(range(2**32), 1500)
+    life = _Lifetime(store, every=40)
+    for seq in range(1, 801):
+        a, b = rng.sample(accounts, 2)
+        life.batch([_row(seq, 0, "accepted", a, None, 400, None, "BTC-USD"),
+                    _row(seq, 1, "trade", a, b, 401, None, "BTC-USD")], seq)  # fmt: skip
+    assert store.monitor_state() == life.monitor.state(800)
+
+
+def _entries_bytes(store: PostgresStore) -> int:
+    """The size of the entries table's file (its heap: where a fold's dead rows stay)."""
+    row = store._db.execute("SELECT pg_relation_size('audit_monitor_entries')").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_without_autovacuum_the_store_vacuums_the_folded_entries_itself(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(postgres_store, "VACUUM_AFTER_DEAD_ROWS", 200)
+    store = PostgresStore(postgres_url)
+    row = store._db.execute("SHOW autovacuum").fetchone()
+    assert row is not None
+    server_off = row[0] == "off"
+    assert store.vacuums_itself == server_off  # the table has no setting of its own yet
+    store._db.execute("ALTER TABLE audit_monitor_entries SET (autovacuum_enabled = off)")
+    store.reconnect()  # read again at connect
+    assert store.vacuums_itself
+    _fold_many(store, seed=12)
+    # Each fold of 40 batches deletes up to 81 entries: a vacuum every 3 folds or so.
+    assert 3 <= store.vacuums <= 20, store.vacuums
+    vacuumed = _entries_bytes(store)
+    store.reset()
+    store.vacuums_itself = False  # as a store left to an autovacuum that never comes
+    store._db.execute("VACUUM FULL audit_monitor_entries")
+    _fold_many(store, seed=12)
+    unvacuumed = _entries_bytes(store)
+    store.close()
+    assert vacuumed * 2 < unvacuumed, (vacuumed, unvacuumed)
 
 
 def _counting_states(store: AuditStore) -> list[MonitorState | MonitorChanges]:

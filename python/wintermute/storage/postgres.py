@@ -38,6 +38,7 @@
 
 from __future__ import annotations
 
+import logging
 import queue
 import re
 import threading
@@ -52,7 +53,7 @@ import psycopg
 from psycopg import sql
 
 from wintermute.storage.market_history import postgres_migration, postgres_migration_4
-from wintermute.storage.monitor_checkpoints import MonitorStateTables
+from wintermute.storage.monitor_checkpoints import DROP_FOLDED_SQL, MonitorStateTables
 from wintermute.storage.monitors import stored_state
 from wintermute.storage.queries import AlertQuery, AuditQuery
 from wintermute.storage.schema import (
@@ -181,6 +182,20 @@ ALTER TABLE audit_monitor_state DROP COLUMN state;
 ]
 #: The stored sequence: ``audit_progress`` followed through the committed ranges that chain
 #: on to it (each ``(after_seq, through_seq]``); where the chain stops there is a gap.
+log = logging.getLogger(__name__)
+
+#: Rows the monitors' folds deleted (dead rows until a vacuum) after which a store vacuums
+#: ``audit_monitor_entries`` itself, when autovacuum does not (``vacuums_itself``).
+VACUUM_AFTER_DEAD_ROWS = 10_000
+
+# Whether autovacuum leaves the entries table alone: off on the server, or for the table.
+_AUTOVACUUM_OFF = (
+    "SELECT current_setting('autovacuum') = 'off' OR EXISTS (SELECT 1 FROM pg_class c, "
+    "pg_options_to_table(c.reloptions) o WHERE c.oid = to_regclass('audit_monitor_entries') "
+    "AND o.option_name = 'autovacuum_enabled' "
+    "AND lower(o.option_value) IN ('false', 'off', 'no', '0', 'f', 'n'))"
+)
+
 _PREFIX = (
     "WITH RECURSIVE chain(seq) AS (SELECT journal_seq FROM audit_progress UNION ALL "
     "SELECT b.through_seq FROM audit_batches b JOIN chain c ON b.after_seq = c.seq) "
@@ -249,8 +264,15 @@ class PostgresStore(MonitorStateTables):
         self._pool: queue.SimpleQueue[psycopg.Connection[Any]] = queue.SimpleQueue()
         self._pooled: list[psycopg.Connection[Any]] = []
         self._pool_lock = threading.Lock()
+        #: Whether the store vacuums ``audit_monitor_entries`` itself (autovacuum is off on
+        #: the server or for the table, as read at connect), and how often it did.
+        self.vacuums_itself = False
+        self.vacuums = 0
+        self._dead_rows = 0  # deleted by committed folds since the last vacuum
+        self._dropped = 0  # deleted by the fold of the transaction in progress
         self._db = self._connect()
         self._migrate()
+        self._read_autovacuum()
 
     def _connect(self) -> psycopg.Connection[Any]:
         try:
@@ -272,7 +294,39 @@ class PostgresStore(MonitorStateTables):
             self._close_pool()
         finally:
             self._days.clear()
+            self._dropped = 0
             self._db = self._connect()
+            self._read_autovacuum()
+
+    def _read_autovacuum(self) -> None:
+        try:
+            row = self._db.execute(_AUTOVACUUM_OFF).fetchone()
+        except psycopg.Error as e:
+            raise StorageError(f"postgresql: cannot read autovacuum: {e}", reason="STORAGE") from e
+        self.vacuums_itself = bool(row and row[0])
+
+    def _drop_folded_entries(self) -> None:
+        """In the caller's transaction: :data:`DROP_FOLDED_SQL`, counting the rows (dead rows
+        once it commits)."""
+        cur = self._db.execute(DROP_FOLDED_SQL)
+        self._dropped += max(cur.rowcount, 0) + 1  # and the whole state's old version
+
+    def _committed(self) -> None:
+        """After a transaction of this connection committed: counts the dead rows its fold
+        left and, when the store vacuums itself and they reach
+        :data:`VACUUM_AFTER_DEAD_ROWS`, vacuums the entries table. A vacuum that fails is
+        logged and tried again after the next commit; the data is committed either way."""
+        self._dead_rows += self._dropped
+        self._dropped = 0
+        if not self.vacuums_itself or self._dead_rows < VACUUM_AFTER_DEAD_ROWS:
+            return
+        try:
+            self._db.execute("VACUUM audit_monitor_entries")
+        except psycopg.Error as e:
+            log.warning("postgresql: vacuum of audit_monitor_entries failed: %s", e)
+            return
+        self._dead_rows = 0
+        self.vacuums += 1
 
     def _close_pool(self) -> None:
         with self._pool_lock:
@@ -388,9 +442,13 @@ class PostgresStore(MonitorStateTables):
                 prefix = self._fold(states[max(within)] if within else None)
                 if error is not None:
                     self._discard_after(prefix)
-        except psycopg.Error as e:
-            raise StorageError(f"postgresql: write failed: {e}", reason="STORAGE") from e
+        except BaseException as e:
+            self._dropped = 0
+            if isinstance(e, psycopg.Error):
+                raise StorageError(f"postgresql: write failed: {e}", reason="STORAGE") from e
+            raise
         self.state_bytes_written += self._state_put
+        self._committed()
         written = sum(
             r for b, r in zip(batches, results, strict=True)
             if isinstance(r, int) and b.through_seq <= prefix
@@ -542,12 +600,15 @@ class PostgresStore(MonitorStateTables):
                 )
         except psycopg.Error as e:
             self._days.clear()  # a rolled-back partition may not exist
+            self._dropped = 0
             raise StorageError(f"postgresql: write failed: {e}", reason="STORAGE") from e
         except BaseException:
             self._days.clear()  # rolled back too (an error of ours, an interrupt)
+            self._dropped = 0
             raise
         if state is not None and put:
             self.state_bytes_written += state_bytes(state)
+        self._committed()
         return written
 
     def _insert_alerts(self, alerts: Sequence[Alert]) -> None:
