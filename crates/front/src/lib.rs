@@ -21,7 +21,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -34,13 +34,24 @@ use hyper::{Method, Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use wintermute_engine::venue_entry::VenueEntry;
+use wintermute_engine::pipeline::SharedGateway;
+use wintermute_engine::venue_books::VenueBooks;
+use wintermute_engine::venue_entry::{EntryInstrument, VenueEntry};
+use wintermute_engine::venue_ledger::VenueLedger;
+use wintermute_engine::venue_orders::VenueOrders;
 
 pub mod access;
 mod routes;
 mod shared;
 
 pub use access::{ApiKey, KeyStore, RateLimits};
+
+/// An instrument as `(symbol, tick, lot, min_qty, max_qty, min_price, max_price)` text.
+pub type InstrumentText = (String, String, String, String, String, String, String);
+
+/// The venue's parts the listener shares: its order table, ledger and book mirrors, and the
+/// gateway of the listener's own.
+pub type VenueParts = (Arc<Mutex<VenueOrders>>, Arc<Mutex<VenueLedger>>, Arc<Mutex<VenueBooks>>, SharedGateway);
 use shared::Shared;
 
 /// How the listener runs.
@@ -93,7 +104,7 @@ impl Front {
     /// be bound or a key is listed twice.
     pub fn start(entry: VenueEntry, config: FrontConfig) -> std::io::Result<Self> {
         let keys = KeyStore::new(config.keys).map_err(std::io::Error::other)?;
-        if !(config.rate_limit_per_s > 0.0) || config.rate_limit_burst == 0 {
+        if config.rate_limit_per_s.is_nan() || config.rate_limit_per_s <= 0.0 || config.rate_limit_burst == 0 {
             return Err(std::io::Error::other("rate_limit_per_s and rate_limit_burst must be positive"));
         }
         let shared = Arc::new(Shared {
@@ -114,6 +125,40 @@ impl Front {
         let (stop, stopped) = watch::channel(false);
         runtime.spawn(serve(listener, shared, stopped));
         Ok(Self { addr, stop, runtime: Some(runtime) })
+    }
+
+    /// Starts the listener for the venue whose parts these are (its order table, ledger and
+    /// book mirrors, and the gateway of its own it sends through; see [`VenueEntry::new`]):
+    /// `instruments` as `(symbol, tick, lot, min_qty, max_qty, min_price, max_price)` decimal
+    /// text in the engine's id order, `keys` as `(key, account)`, `bind` as `host:port`,
+    /// `limits` as `(rate_limit_per_s, rate_limit_burst, max_body_bytes, ack_timeout_s)`.
+    pub fn start_venue(
+        parts: VenueParts,
+        instruments: &[InstrumentText],
+        keys: Vec<(String, u32)>,
+        bind: &str,
+        (rate_limit_per_s, rate_limit_burst, max_body_bytes, ack_timeout_s): (f64, u32, usize, f64),
+        statuses: HashMap<String, u16>,
+        threads: usize,
+    ) -> std::io::Result<Self> {
+        let config_error = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, e);
+        let instruments = (instruments.iter())
+            .map(|(s, t, l, q0, q1, p0, p1)| EntryInstrument::new(s, [t, l, q0, q1, p0, p1]))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(config_error)?;
+        let bind = bind.parse().map_err(|e| config_error(format!("order_entry_bind={bind:?}: {e}")))?;
+        let (orders, ledger, books, gateway) = parts;
+        let config = FrontConfig {
+            keys: keys.into_iter().map(|(key, account)| ApiKey { key, account }).collect(),
+            rate_limit_per_s,
+            rate_limit_burst,
+            max_body_bytes,
+            ack_timeout: Duration::from_secs_f64(ack_timeout_s.max(0.0)),
+            statuses,
+            threads,
+            ..FrontConfig::new(bind)
+        };
+        Self::start(VenueEntry::new(orders, ledger, books, gateway, instruments), config)
     }
 
     /// The address it listens on.

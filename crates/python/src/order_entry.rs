@@ -5,11 +5,9 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use pyo3::prelude::*;
-use wintermute_engine::venue_entry::{EntryInstrument, VenueEntry};
-use wintermute_front::{ApiKey, Front, FrontConfig};
+use wintermute_front::{Front, InstrumentText};
 
 use crate::errors::{Error, Result};
 use crate::pipeline::PyGateway;
@@ -36,7 +34,7 @@ impl PyOrderEntry {
         orders: &Bound<'_, PyVenueOrders>,
         books: &Bound<'_, PyVenueBooks>,
         gateway: &Bound<'_, PyGateway>,
-        instruments: Vec<(String, String, String, String, String, String, String)>,
+        instruments: Vec<InstrumentText>,
         keys: Vec<(String, u32)>,
         bind: &str,
         rate_limit_per_s: f64,
@@ -46,33 +44,14 @@ impl PyOrderEntry {
         statuses: HashMap<String, u16>,
         threads: usize,
     ) -> Result<Self> {
-        let orders = orders.get();
-        let ledger = orders.ledger.as_ref().ok_or_else(|| Error::type_error("the order table has no ledger"))?;
-        let instruments = (instruments.iter())
-            .map(|(s, t, l, q0, q1, p0, p1)| EntryInstrument::new(s, [t, l, q0, q1, p0, p1]))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::other("CONFIG", e))?;
-        let entry = VenueEntry::new(
-            Arc::clone(&orders.inner),
-            Arc::clone(&ledger.get().inner),
-            Arc::clone(&books.get().inner),
-            gateway.get().gateway.clone(),
-            instruments,
-        );
-        let bind = bind.parse().map_err(|e| Error::other("CONFIG", format!("order_entry_bind={bind:?}: {e}")))?;
-        let config = FrontConfig {
-            keys: keys.into_iter().map(|(key, account)| ApiKey { key, account }).collect(),
-            rate_limit_per_s,
-            rate_limit_burst,
-            max_body_bytes,
-            ack_timeout: Duration::from_secs_f64(ack_timeout_s.max(0.0)),
-            statuses,
-            threads,
-            ..FrontConfig::new(bind)
-        };
-        let front = py.detach(|| Front::start(entry, config)).map_err(|e| Error::other("CONFIG", e))?;
-        let addr = front.local_addr();
-        Ok(Self { front: Mutex::new(Some(front)), address: (addr.ip().to_string(), addr.port()) })
+        let ledger = orders.get().ledger.as_ref().ok_or_else(|| Error::type_error("the order table has no ledger"))?;
+        let parts = (Arc::clone(&orders.get().inner), Arc::clone(&ledger.get().inner), Arc::clone(&books.get().inner));
+        let parts = (parts.0, parts.1, parts.2, gateway.get().gateway.clone());
+        let limits = (rate_limit_per_s, rate_limit_burst, max_body_bytes, ack_timeout_s);
+        let start = || Front::start_venue(parts, &instruments, keys, bind, limits, statuses, threads);
+        let front = py.detach(start).map_err(|e| Error::other("CONFIG", e))?;
+        let (ip, port) = (front.local_addr().ip().to_string(), front.local_addr().port());
+        Ok(Self { front: Mutex::new(Some(front)), address: (ip, port) })
     }
 
     /// `(host, port)` it listens on.
