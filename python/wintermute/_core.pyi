@@ -671,6 +671,25 @@ class VenueOrders:
     def expire(self, order_id: int, now_ns: int) -> list[_Effect]: ...
 
 @final
+class OrderEntry:
+    """The venue's order entry served from Rust (``wintermute_front``): an HTTP listener for
+    ``POST /api/orders`` and ``DELETE /api/orders/{id}`` sharing the venue's order table
+    (with its ledger) and book mirrors, sending through ``gateway``; running once made."""
+
+    def __new__(
+        cls, orders: VenueOrders, books: VenueBooks, gateway: PipelineGateway,
+        instruments: list[tuple[str, str, str, str, str, str, str]],
+        keys: list[tuple[str, int]], bind: str, *, rate_limit_per_s: float,
+        rate_limit_burst: int, max_body_bytes: int, ack_timeout_s: float,
+        statuses: dict[str, int], threads: int = 2,
+    ) -> OrderEntry: ...  # fmt: skip
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(host, port)`` it listens on."""
+    def stop(self) -> None:
+        """Stops it (idempotent)."""
+
+@final
 class Pipeline:
     """The threaded engine, started from a config document (JSON; see ``pipeline_config``)."""
 

@@ -279,7 +279,7 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> routes::Reply {
         Err(_) => return routes::error(400, "BAD_REQUEST", "the request body could not be read"),
     };
     // As FastAPI: a body that is not JSON is refused before the key is looked at.
-    let value = if place && !body.is_empty() && json.unwrap_or(true) {
+    let value = if place && !body.is_empty() && json.unwrap_or(false) {
         match serde_json::from_slice::<serde_json::Value>(&body) {
             Ok(v) => Some(v),
             Err(e) => return routes::error(400, "INVALID_REQUEST", &format!("body: JSON decode error: {e}")),
