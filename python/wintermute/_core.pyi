@@ -572,7 +572,7 @@ class VenueBooks:
 
 # ---- the service venue's order table (crates/python/src/venue_orders.rs) ---------------------
 
-__all__ += ["VenueLedger", "VenueOrders"]
+__all__ += ["OrderEntry", "VenueLedger", "VenueOrders"]
 
 #: An amount of the ledger: (units, scale), units x 10^-scale.
 _Shown: TypeAlias = tuple[int, int]
