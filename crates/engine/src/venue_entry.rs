@@ -124,40 +124,44 @@ impl EntryInstrument {
         value.value < min || if value.exact { value.value > max } else { value.value >= max }
     }
 
+    /// `text` read (`code` if it is not a decimal), refused with `code` outside `[min, max]`.
+    fn bounded(
+        &self,
+        text: &str,
+        what: &str,
+        code: &'static str,
+        [min, max]: [Decimal; 2],
+    ) -> Result<Read, OrderTableError> {
+        let Some(d) = read(text) else {
+            return Err(error(code, format!("{what}={:?} is not a decimal", &text[..text.len().min(40)])));
+        };
+        if what == "qty" && !d.value.is_positive() && d.exact {
+            return Err(error(code, format!("{what}={} must be positive", d.shown)));
+        }
+        if Self::outside(&d, min, max) {
+            let (lo, hi, symbol) = (python_str(min.as_str()), python_str(max.as_str()), &self.symbol);
+            return Err(error(code, format!("{what}={} outside [{lo}, {hi}] for {symbol}", d.shown)));
+        }
+        Ok(d)
+    }
+
     /// An order quantity in lots (`lots_of`): positive, within `[min_qty, max_qty]`, on the
     /// lot grid; `INVALID_QTY` otherwise.
     pub fn lots_of(&self, text: &str) -> Result<i64, OrderTableError> {
-        let Some(d) = read(text) else {
-            return Err(error("INVALID_QTY", format!("qty={:?} is not a decimal", &text[..text.len().min(40)])));
-        };
-        let shown = &d.shown;
-        if !d.value.is_positive() && d.exact {
-            return Err(error("INVALID_QTY", format!("qty={shown} must be positive")));
-        }
-        if Self::outside(&d, self.min_qty, self.max_qty) {
-            let (lo, hi) = (python_str(self.min_qty.as_str()), python_str(self.max_qty.as_str()));
-            return Err(error("INVALID_QTY", format!("qty={shown} outside [{lo}, {hi}] for {}", self.symbol)));
-        }
+        let d = self.bounded(text, "qty", "INVALID_QTY", [self.min_qty, self.max_qty])?;
         Self::units(&d, self.lot).ok_or_else(|| {
             let lot = python_str(self.lot.as_str());
-            error("INVALID_QTY", format!("qty={shown} is not a multiple of lot_size={lot}"))
+            error("INVALID_QTY", format!("qty={} is not a multiple of lot_size={lot}", d.shown))
         })
     }
 
     /// A limit price in ticks (`ticks_of`): within `[min_price, max_price]` (`INVALID_PRICE`),
     /// on the tick grid (`OFF_TICK`).
     pub fn ticks_of(&self, text: &str) -> Result<i64, OrderTableError> {
-        let Some(d) = read(text) else {
-            return Err(error("INVALID_PRICE", format!("price={:?} is not a decimal", &text[..text.len().min(40)])));
-        };
-        let shown = &d.shown;
-        if Self::outside(&d, self.min_price, self.max_price) {
-            let (lo, hi) = (python_str(self.min_price.as_str()), python_str(self.max_price.as_str()));
-            return Err(error("INVALID_PRICE", format!("price={shown} outside [{lo}, {hi}] for {}", self.symbol)));
-        }
+        let d = self.bounded(text, "price", "INVALID_PRICE", [self.min_price, self.max_price])?;
         Self::units(&d, self.tick).ok_or_else(|| {
             let tick = python_str(self.tick.as_str());
-            error("OFF_TICK", format!("price={shown} is not a multiple of tick_size={tick}"))
+            error("OFF_TICK", format!("price={} is not a multiple of tick_size={tick}", d.shown))
         })
     }
 
