@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -242,3 +243,31 @@ def test_a_bad_bind_address_is_a_config_error(bind: str) -> None:
             order_entry.start(app.state.venue, demo_keys())
     finally:
         app.state.venue.close()
+
+
+def test_orders_placed_through_rust_come_back_after_a_restart(tmp_path: Path) -> None:
+    config = service_config()
+    config["journal"] = {"dir": str(tmp_path / "journal"), "fsync": "none"}
+    settings = ServiceSettings(**SETTINGS.__dict__)
+    app = create_app(config, keys=demo_keys(), settings=settings)
+    try:
+        with running_server(app), httpx.Client(base_url=_entry_url(app)) as client:
+            placed = client.post(
+                "/api/orders", json={**ORDER, "client_order_id": "r-1"}, headers=K1
+            )
+            assert placed.status_code == 201, placed.text
+    finally:
+        app.state.venue.close()
+    again = create_app(config, keys=demo_keys(), settings=settings)
+    try:
+        with running_server(again) as url, httpx.Client() as client:
+            seen = client.get(f"{url}/api/orders/by-client-id/r-1", headers=K1).json()
+            assert _without_times(seen) == _without_times(placed.json())
+            # A repeat through Rust after the restart answers the first order.
+            repeat = client.post(
+                f"{_entry_url(again)}/api/orders", json={**ORDER, "client_order_id": "r-1"},
+                headers=K1,
+            )  # fmt: skip
+            assert _without_times(repeat.json()) == _without_times(placed.json())
+    finally:
+        again.state.venue.close()
