@@ -572,7 +572,7 @@ class VenueBooks:
 
 # ---- the service venue's order table (crates/python/src/venue_orders.rs) ---------------------
 
-__all__ += ["VenueLedger", "VenueOrders"]
+__all__ += ["OrderEntry", "VenueLedger", "VenueOrders"]
 
 #: An amount of the ledger: (units, scale), units x 10^-scale.
 _Shown: TypeAlias = tuple[int, int]
@@ -669,6 +669,25 @@ class VenueOrders:
     def command_done(self) -> None: ...
     def reject(self, order_id: int, reason: str, now_ns: int) -> list[_Effect]: ...
     def expire(self, order_id: int, now_ns: int) -> list[_Effect]: ...
+
+@final
+class OrderEntry:
+    """The venue's order entry served from Rust (``wintermute_front``): an HTTP listener for
+    ``POST /api/orders`` and ``DELETE /api/orders/{id}`` sharing the venue's order table
+    (with its ledger) and book mirrors, sending through ``gateway``; running once made."""
+
+    def __new__(
+        cls, orders: VenueOrders, books: VenueBooks, gateway: PipelineGateway,
+        instruments: list[tuple[str, str, str, str, str, str, str]],
+        keys: list[tuple[str, int]], bind: str, *, rate_limit_per_s: float,
+        rate_limit_burst: int, max_body_bytes: int, ack_timeout_s: float,
+        statuses: dict[str, int], threads: int = 2,
+    ) -> OrderEntry: ...  # fmt: skip
+    @property
+    def address(self) -> tuple[str, int]:
+        """``(host, port)`` it listens on."""
+    def stop(self) -> None:
+        """Stops it (idempotent)."""
 
 @final
 class Pipeline:

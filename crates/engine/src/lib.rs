@@ -41,6 +41,7 @@ pub mod pipeline;
 pub mod risk;
 pub mod spsc;
 pub mod venue_books;
+pub mod venue_entry;
 pub mod venue_ledger;
 pub mod venue_orders;
 pub mod venue_state;

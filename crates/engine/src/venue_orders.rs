@@ -100,7 +100,8 @@ pub struct VenueOrders {
     opened: u64,
     history: HashMap<u32, VecDeque<u64>>,
     closed: VecDeque<u64>,
-    pending: HashMap<u64, Pending>,
+    /// Commands waiting for the engine, by (gateway, command number there).
+    pending: HashMap<(u16, u64), Pending>,
     /// Orders changed by the command being applied, in order of first change.
     touched: Vec<u64>,
     watched: HashMap<u32, ()>,
@@ -286,22 +287,58 @@ impl VenueOrders {
         order_id: Option<u64>,
         traced: bool,
     ) -> Result<(), OrderTableError> {
-        if self.pending.contains_key(&command_seq) {
-            return Err(table_error("DUPLICATE_COMMAND", format!("command {command_seq} waits already")));
-        }
         let trace = traced.then(Trace::default);
-        self.pending.insert(command_seq, Pending { kind, order_id, error: None, canceled: Vec::new(), trace });
+        self.wait_for(
+            self.gateway,
+            command_seq,
+            Pending { kind, order_id, error: None, canceled: Vec::new(), trace, waiter: None },
+        )
+    }
+
+    /// [`Self::expect`] for a command of another gateway (`gateway`, which must not be the
+    /// venue's): its answer goes to `waiter`, called from [`Self::apply`] (under the caller's
+    /// lock on the table: it must not block), instead of coming back as an [`Effect::Answer`].
+    pub fn expect_answer(
+        &mut self,
+        gateway: u16,
+        command_seq: u64,
+        kind: CommandKind,
+        order_id: Option<u64>,
+        waiter: AnswerWaiter,
+    ) -> Result<(), OrderTableError> {
+        if gateway == self.gateway {
+            return Err(table_error("DUPLICATE_COMMAND", format!("gateway={gateway} is the venue's own")));
+        }
+        let waiter = Some(waiter);
+        self.wait_for(
+            gateway,
+            command_seq,
+            Pending { kind, order_id, error: None, canceled: Vec::new(), trace: None, waiter },
+        )
+    }
+
+    fn wait_for(&mut self, gateway: u16, command_seq: u64, p: Pending) -> Result<(), OrderTableError> {
+        if self.pending.contains_key(&(gateway, command_seq)) {
+            let message = format!("command {command_seq} of gateway={gateway} waits already");
+            return Err(table_error("DUPLICATE_COMMAND", message));
+        }
+        self.pending.insert((gateway, command_seq), p);
         Ok(())
     }
 
-    /// Forgets a command that was never sent. Returns whether it waited.
+    /// Forgets a command of the venue's gateway that was never sent. Returns whether it waited.
     pub fn forget(&mut self, command_seq: u64) -> bool {
-        self.pending.remove(&command_seq).is_some()
+        self.forget_on(self.gateway, command_seq)
     }
 
-    /// Commands waiting for the engine.
+    /// Forgets a command of `gateway` that was never sent (its waiter is dropped uncalled).
+    pub fn forget_on(&mut self, gateway: u16, command_seq: u64) -> bool {
+        self.pending.remove(&(gateway, command_seq)).is_some()
+    }
+
+    /// Commands of the venue's gateway waiting for the engine.
     pub fn waiting(&self) -> impl Iterator<Item = u64> + '_ {
-        self.pending.keys().copied()
+        self.pending.keys().filter(|(g, _)| *g == self.gateway).map(|(_, seq)| *seq)
     }
 
     /// A place that failed before any verdict: if the order is still `pending` and no
@@ -330,9 +367,8 @@ impl VenueOrders {
     }
 
     fn record(&mut self, r: &[u8], now_ns: u64, effects: &mut Vec<Effect>) {
-        let ours = u16_at(r, at::GATEWAY) == self.gateway;
-        let seq = u64_at(r, at::COMMAND_SEQ);
-        let key = if ours && self.pending.contains_key(&seq) { Some(seq) } else { None };
+        let (gateway, seq) = (u16_at(r, at::GATEWAY), u64_at(r, at::COMMAND_SEQ));
+        let key = self.pending.contains_key(&(gateway, seq)).then_some((gateway, seq));
         let outcome = r[at::OUTCOME];
         let last = r[at::LAST] != 0;
         if let Some(t) = key.and_then(|k| self.pending.get_mut(&k)).and_then(|p| p.trace.as_mut()) {
@@ -390,7 +426,7 @@ impl VenueOrders {
 
     /// One book event of a command (`pending`: the venue's waiting command it belongs to).
     /// A restart's replay of the journal calls it directly (then [`Self::command_done`]).
-    pub fn event(&mut self, e: &OrderEvent, pending: Option<u64>, now_ns: u64, effects: &mut Vec<Effect>) {
+    pub fn event(&mut self, e: &OrderEvent, pending: Option<(u16, u64)>, now_ns: u64, effects: &mut Vec<Effect>) {
         match e.kind {
             kind::ACCEPTED => {
                 if let Some(o) = self.orders.get_mut(&e.order_id).filter(|o| o.status == Status::Pending) {
@@ -449,7 +485,7 @@ impl VenueOrders {
     }
 
     /// The book refused a command: a FOK place that cannot fill expires, the rest fail.
-    fn refused(&mut self, key: u64, reason: u8, now_ns: u64, effects: &mut Vec<Effect>) {
+    fn refused(&mut self, key: (u16, u64), reason: u8, now_ns: u64, effects: &mut Vec<Effect>) {
         let Some(p) = self.pending.get_mut(&key) else { return };
         let name = reject_name(reason);
         if reason == RejectReason::FokNotFillable as u8 && p.kind == CommandKind::Place {
@@ -580,7 +616,8 @@ impl VenueOrders {
         }
     }
 
-    fn answer(&mut self, command_seq: u64, p: Pending, now_ns: u64, effects: &mut Vec<Effect>) {
+    fn answer(&mut self, (_, command_seq): (u16, u64), mut p: Pending, now_ns: u64, effects: &mut Vec<Effect>) {
+        let waiter = p.waiter.take();
         let answer = if let Some(error) = p.error {
             if let Some(id) = p.order_id.filter(|_| p.kind == CommandKind::Place) {
                 let reason = error.reason.clone().unwrap_or_else(|| error.code.to_owned());
@@ -605,7 +642,10 @@ impl VenueOrders {
                 }
             }
         };
-        effects.push(Effect::Answer { command_seq, answer, trace: p.trace });
+        match waiter {
+            Some(w) => w.send(answer),
+            None => effects.push(Effect::Answer { command_seq, answer, trace: p.trace }),
+        }
     }
 }
 

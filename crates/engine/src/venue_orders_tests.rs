@@ -390,3 +390,35 @@ proptest::proptest! {
         proptest::prop_assert_eq!(from_bin.unsent(), t.unsent());
     }
 }
+
+#[test]
+fn another_gateways_answer_goes_to_its_waiter_not_to_the_effects() {
+    use std::sync::mpsc;
+    let mut t = VenueOrders::new(1, 0, 10);
+    let id = t.place(&limit(1, None, BUY, 100, 5)).unwrap();
+    let (tx, rx) = mpsc::channel();
+    t.expect_answer(3, 1, CommandKind::Place, Some(id), AnswerWaiter::new(move |a| tx.send(a).unwrap())).unwrap();
+    // Command 1 of the venue's gateway (0) is another command: not this one's answer.
+    assert!(apply(&mut t, &command(1, &[accepted(99)])).is_empty());
+    assert!(rx.try_recv().is_err());
+    let effects = apply(&mut t, &record(3, 1, accepted(id), OUTCOME_EVENT, true));
+    assert!(answers(&effects).is_empty(), "the venue's Python side gets no answer of gateway 3");
+    match rx.try_recv().unwrap() {
+        Answer::Order(o) => assert_eq!((o.order_id, o.status), (id, Status::New)),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(t.waiting().count(), 0);
+}
+
+#[test]
+fn the_venues_gateway_cannot_be_given_a_waiter_and_a_forgotten_one_is_never_called() {
+    let mut t = VenueOrders::new(1, 0, 10);
+    let never = || AnswerWaiter::new(|_| panic!("called"));
+    assert_eq!(t.expect_answer(0, 1, CommandKind::Cancel, Some(1), never()).unwrap_err().code, "DUPLICATE_COMMAND");
+    t.expect_answer(2, 1, CommandKind::Cancel, Some(1), never()).unwrap();
+    assert_eq!(t.expect_answer(2, 1, CommandKind::Cancel, Some(1), never()).unwrap_err().code, "DUPLICATE_COMMAND");
+    t.expect(1, CommandKind::Cancel, Some(1), false).unwrap(); // the venue's command 1: another key
+    assert!(t.forget_on(2, 1));
+    assert!(apply(&mut t, &record(2, 1, accepted(1), OUTCOME_NO_EVENTS, true)).is_empty());
+    assert_eq!(t.waiting().collect::<Vec<_>>(), vec![1]);
+}

@@ -29,6 +29,7 @@ mod mm;
 mod mm_bench;
 mod mm_live;
 mod mm_strategy;
+mod order_entry;
 mod pipeline;
 mod records;
 mod redis_tier;
@@ -76,6 +77,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     route_sims::register(m)?;
     routing_bench::register(m)?;
     mm_strategy::register(m)?;
+    order_entry::register(m)?;
     pipeline::register(m)?;
     records::register(m)?;
     redis_tier::register(m)?;

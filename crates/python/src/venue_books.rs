@@ -2,7 +2,7 @@
 //! drain thread hands each drained batch to `VenueBooks.apply` and gets back the records its
 //! Python side still needs; queries read the mirrors' levels and queue positions.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
@@ -18,7 +18,8 @@ type Update = (u32, u64, u64, Vec<(i64, i64)>, Vec<(i64, i64)>);
 /// Every instrument's book mirror (levels and FIFO queues), fed with drained output batches.
 #[pyclass(module = "wintermute._core", name = "VenueBooks", frozen)]
 pub struct PyVenueBooks {
-    inner: Mutex<VenueBooks>,
+    /// Shared with the Rust order entry (`OrderEntry`).
+    pub(crate) inner: Arc<Mutex<VenueBooks>>,
 }
 
 impl PyVenueBooks {
@@ -39,7 +40,7 @@ fn update(u: BookUpdate) -> Update {
 impl PyVenueBooks {
     #[new]
     fn new(instruments: usize) -> Self {
-        Self { inner: Mutex::new(VenueBooks::new(instruments)) }
+        Self { inner: Arc::new(Mutex::new(VenueBooks::new(instruments))) }
     }
 
     /// Applies a batch of raw 120-byte output records; returns the records the venue's Python

@@ -4,7 +4,7 @@
 //! built with it) takes holds and applies fills through it, and the venue reads balances and
 //! positions back as `(units, scale)` pairs.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
@@ -47,7 +47,8 @@ pub(crate) fn state_error(e: StateError) -> Error {
 /// Balances and positions per account.
 #[pyclass(module = "wintermute._core", name = "VenueLedger", frozen)]
 pub struct PyVenueLedger {
-    inner: Mutex<VenueLedger>,
+    /// Shared with the Rust order entry (`OrderEntry`).
+    pub(crate) inner: Arc<Mutex<VenueLedger>>,
 }
 
 impl PyVenueLedger {
@@ -77,7 +78,7 @@ impl PyVenueLedger {
         let (maker_bps, taker_bps) = (decimal(&maker_bps, "maker_bps")?, decimal(&taker_bps, "taker_bps")?);
         let defaults = start(defaults)?;
         let config = LedgerConfig { instruments, maker_bps, taker_bps, defaults, accounts };
-        Ok(Self { inner: Mutex::new(VenueLedger::new(&config).map_err(ledger_error)?) })
+        Ok(Self { inner: Arc::new(Mutex::new(VenueLedger::new(&config).map_err(ledger_error)?)) })
     }
 
     /// The accounts' holdings and positions as a state document (JSON text).

@@ -5,7 +5,7 @@
 //! with the venue's ledger (`VenueLedger`), it takes each order's hold as it registers it and
 //! carries out the ledger's part of the effects (holds given back, fills) in the same call.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
@@ -22,8 +22,9 @@ use crate::venue_ledger::{ledger_error, state_error, PyVenueLedger};
 /// The venue's orders and waiting commands.
 #[pyclass(module = "wintermute._core", name = "VenueOrders", frozen)]
 pub struct PyVenueOrders {
-    inner: Mutex<VenueOrders>,
-    ledger: Option<Py<PyVenueLedger>>,
+    /// Shared with the Rust order entry (`OrderEntry`).
+    pub(crate) inner: Arc<Mutex<VenueOrders>>,
+    pub(crate) ledger: Option<Py<PyVenueLedger>>,
 }
 
 impl PyVenueOrders {
@@ -169,7 +170,7 @@ impl PyVenueOrders {
     #[new]
     #[pyo3(signature = (instruments, gateway, history_size, ledger=None))]
     fn new(instruments: u32, gateway: u16, history_size: usize, ledger: Option<Py<PyVenueLedger>>) -> Self {
-        Self { inner: Mutex::new(VenueOrders::new(instruments, gateway, history_size)), ledger }
+        Self { inner: Arc::new(Mutex::new(VenueOrders::new(instruments, gateway, history_size))), ledger }
     }
 
     /// Registers a new order (`pending`) and returns its id and client order id;

@@ -28,7 +28,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from wintermute.config import EngineConfig, read_document
-from wintermute.service import binance, metrics, tracing, web_ui, ws
+from wintermute.service import binance, metrics, order_entry, tracing, web_ui, ws
 from wintermute.service.error_responses import install_error_handlers
 from wintermute.service.heap import freeze_heap
 from wintermute.service.http_limits import BodyLimit, RateLimit
@@ -98,7 +98,15 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if getattr(app.state, "freeze_heap", False):  # the process's server (serve, demo)
             freeze_heap()
-        yield
+        entry = None
+        if running.settings.order_entry_bind is not None:  # served from Rust too
+            entry = order_entry.start(running, app.state.keys)
+        app.state.order_entry = entry
+        try:
+            yield
+        finally:
+            if entry is not None:
+                entry.stop()
         if owned:
             running.close()
         if owned_provider and provider is not None:

@@ -89,6 +89,10 @@ class KeyStore:
     def __len__(self) -> int:
         return len(self._keys)
 
+    def entries(self) -> list[ApiKey]:
+        """Every key (for the Rust order entry listener, which checks them itself)."""
+        return list(self._keys.values())
+
     def __repr__(self) -> str:
         return f"<KeyStore keys={len(self._keys)}>"
 

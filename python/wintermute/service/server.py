@@ -145,6 +145,12 @@ def serve(
             file=sys.stderr,
             flush=True,
         )
+        if settings.order_entry_bind is not None:
+            print(
+                f"wintermute: order entry (POST /api/orders, DELETE /api/orders/{{id}}) also "
+                f"served from Rust on http://{settings.order_entry_bind}",
+                file=sys.stderr, flush=True,
+            )  # fmt: skip
         uvicorn.run(
             app,
             host=settings.host,

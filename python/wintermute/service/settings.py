@@ -20,6 +20,9 @@ In TOML::
     rate_limit_per_s = 50       # per API key: a token bucket of this rate ...
     rate_limit_burst = 100      # ... and this size
     max_body_bytes = 65536      # larger request bodies: 413
+    order_entry_bind = "127.0.0.1:8001"  # POST /api/orders and DELETE /api/orders/{id}
+                                # served from Rust on this address too (default: off;
+                                # wintermute.service.order_entry)
     ws_buffer = 10000           # events a WebSocket client may leave unsent (then: conflated
                                 # or disconnected, by channel; wintermute.service.ws)
     ws_send_timeout_s = 10      # a WebSocket whose socket takes no message this long is closed
@@ -181,6 +184,9 @@ class ServiceSettings:
     #: Over a journal with ``prune_segments``: the venue saves its state after each snapshot
     #: the engine takes (``Venue.save_state``), so that pruning keeps only the records since.
     save_state_on_snapshot: bool = True
+    #: ``host:port`` where the Rust listener serves order entry (``POST /api/orders``,
+    #: ``DELETE /api/orders/{id}``; ``wintermute.service.order_entry``). None: off.
+    order_entry_bind: str | None = None
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ServiceSettings:
@@ -190,13 +196,16 @@ class ServiceSettings:
             "rate_limit_burst", "max_body_bytes", "fees", "balances", "accounts", "tape_size",
             "history_size", "subscriber_queue", "ack_timeout_s", "ws_buffer", "otlp_endpoint",
             "trace_sample_ratio", "ws_send_timeout_s", "ws_send_buffer_bytes", "redis",
-            "save_state_on_snapshot",
+            "save_state_on_snapshot", "order_entry_bind",
         }  # fmt: skip
         for key in data:
             if key not in known:
                 raise _error(str(key), "unknown key")
         kw: dict[str, Any] = {}
-        for key in ("host", "ssl_certfile", "ssl_keyfile", "api_keys_file", "otlp_endpoint"):
+        for key in (
+            "host", "ssl_certfile", "ssl_keyfile", "api_keys_file", "otlp_endpoint",
+            "order_entry_bind",
+        ):  # fmt: skip
             if key in data:
                 if not isinstance(data[key], str):
                     raise _error(key, "expected a string")

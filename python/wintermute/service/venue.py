@@ -218,14 +218,17 @@ class Venue:
         engine = config_of(config)
         if reserve < 0:
             raise ValueError(f"reserve={reserve}: expected >= 0")
+        self.settings = settings or ServiceSettings()
+        # With order entry served from Rust, one more gateway: its own (no subscription: the
+        # venue's drain hands it its answers).
+        entry = self.settings.order_entry_bind is not None
         engine = dataclasses.replace(
             engine,
             subscriptions=SubscriptionsConfig(1 + reserve, engine.subscriptions.capacity, True),
             gateways=dataclasses.replace(
-                engine.gateways, count=max(engine.gateways.count, 1 + reserve)
+                engine.gateways, count=max(engine.gateways.count, 1 + reserve + entry)
             ),
         )
-        self.settings = settings or ServiceSettings()
         self.config = engine
         self._instruments: dict[str, InstrumentInfo] = {}
         for ic in engine.instruments:
@@ -324,6 +327,17 @@ class Venue:
         if not 0 <= index < self.config.subscriptions.count - 1:
             raise IndexError(f"reserved pair {index} of {self.config.subscriptions.count - 1}")
         return self.pipeline.gateway(1 + index), self.pipeline.subscription(1 + index)
+
+    def order_entry_parts(
+        self,
+    ) -> tuple[_core.VenueOrders, _core.VenueBooks, _core.PipelineGateway]:
+        """What the Rust order entry listener shares (``wintermute.service.order_entry``; only
+        with ``[service] order_entry_bind``): the order table (with the ledger), the book
+        mirrors, and the gateway of its own, whose commands are the venue's orders."""
+        if self.settings.order_entry_bind is None:
+            raise VenueError("UNAVAILABLE", "order_entry_bind is not set")
+        gateway = self.pipeline.gateway(self.config.subscriptions.count)
+        return self._orders, self._books, gateway._core
 
     def release_reserved(self, index: int) -> None:
         """Reserved subscription ``index`` is read by nobody any more: the venue drains and

@@ -218,6 +218,31 @@ pub(super) struct Pending {
     pub(super) error: Option<CommandError>,
     pub(super) canceled: Vec<u64>,
     pub(super) trace: Option<Trace>,
+    /// Who takes the answer, for a command of another gateway than the venue's.
+    pub(super) waiter: Option<AnswerWaiter>,
+}
+
+/// Takes the answer of a command of another gateway ([`super::VenueOrders::expect_answer`]):
+/// called once, from the drain's [`super::VenueOrders::apply`] under the table's lock, so it
+/// must hand the answer over and return (a channel's send), never block.
+pub struct AnswerWaiter(Box<dyn FnOnce(Answer) + Send>);
+
+impl AnswerWaiter {
+    /// A waiter that calls `f` with the answer.
+    pub fn new(f: impl FnOnce(Answer) + Send + 'static) -> Self {
+        Self(Box::new(f))
+    }
+
+    /// Hands `answer` over.
+    pub fn send(self, answer: Answer) {
+        (self.0)(answer);
+    }
+}
+
+impl std::fmt::Debug for AnswerWaiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AnswerWaiter")
+    }
 }
 
 /// What the Python side does after a batch, in the engine's order.
