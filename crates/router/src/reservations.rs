@@ -40,9 +40,10 @@
 //! The route's orders are limit orders: the market maker's interface has no market order, so
 //! every order's need is bounded by its limit price.
 //!
-//! The handle's side ([`crate::route_balances::SharedBalances`]) checks and reserves with two
-//! atomics per asset (free as the venue last said, reserved): no lock, no allocation. The
-//! worker's side ([`Ledger`]) keeps one entry per reservation and releases it by the rule above.
+//! The handle's side (the route's shared balances, [`crate::route_balances`]) checks and
+//! reserves with two atomics per asset (free as the venue last said, reserved): no lock, no
+//! allocation. The worker's side ([`Ledger`]) keeps one entry per reservation and releases it by
+//! the rule above.
 
 use wintermute_mm::execution::ClientOrderId;
 
