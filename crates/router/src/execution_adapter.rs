@@ -166,7 +166,12 @@ impl RoutedExecution {
                         runtime.block_on(worker.handle(command));
                     }
                     Ok(Command::Replace { cancel, new, reserve, freed }) => {
-                        worker.balances.hold(Entry { client_id: new.client_id, reserve, not_before_ns: i64::MIN });
+                        worker.balances.hold(Entry {
+                            client_id: new.client_id,
+                            reserve,
+                            not_before_ns: i64::MIN,
+                            positions: 1,
+                        });
                         runtime.block_on(worker.replace(cancel, new, freed));
                     }
                     Ok(Command::ReconcileBalances(reply)) => {
@@ -330,7 +335,12 @@ impl Execution for RoutedExecution {
                     order.2 = order.2.min(new_qty);
                 }
             }
-            ExecCommand::Cancel { .. } => {}
+            // Being canceled: nothing more to give back to a replace or an amend.
+            ExecCommand::Cancel { client_id } => {
+                if let Some(order) = self.live.get_mut(&client_id) {
+                    order.2 = 0;
+                }
+            }
         }
         Ok(())
     }
@@ -362,6 +372,9 @@ impl Execution for RoutedExecution {
         }
         self.last_ns = now_ns;
         self.live.insert(new.client_id, (new.side, new.price, new.qty));
+        if let Some(old) = self.live.get_mut(&cancel) {
+            old.2 = 0; // given back once, to `new`
+        }
         Ok(())
     }
 
@@ -530,12 +543,16 @@ impl<C: VenueClient> Worker<C> {
                 }
             }
             ExecCommand::Amend { client_id, new_qty } => {
+                if self.amend_overdraws(client_id, new_qty) {
+                    self.balances.ledger.amend_answered(&*self.balances.shared, client_id, None);
+                    return self.emit(ExecEvent::Rejected { client_id, reason: RejectReason::Risk, ts_ns: wall_ns() });
+                }
                 // In place, the order has no new report: a balance after the answer includes it;
                 // a new generation's first report says when (see `crate::reservations`).
                 let waits_for = match self.amend(client_id, new_qty, &symbol).await {
                     Amended::Refused => None,
-                    Amended::InPlace => Some(wall_ns()),
-                    Amended::Replaced => Some(i64::MIN),
+                    Amended::InPlace => Some((wall_ns(), 1)),
+                    Amended::Replaced => Some((i64::MIN, 1)),
                 };
                 self.balances.ledger.amend_answered(&*self.balances.shared, client_id, waits_for);
             }
@@ -656,11 +673,14 @@ impl<C: VenueClient> Worker<C> {
         self.settle_before(cancel, &symbol).await;
         let old = self.live_venue_id(cancel);
         // What the new order counted on the old one giving back, should it give nothing back.
-        let unfreed = Entry { client_id: new.client_id, reserve: freed, not_before_ns: i64::MIN };
+        let unfreed = Entry { client_id: new.client_id, reserve: freed, not_before_ns: i64::MIN, positions: 1 };
         let Some(old) = old.filter(|_| !halted) else {
             // Halted, or nothing to cancel: what a cancel and a new order would do.
             self.balances.reserve(unfreed);
             self.handle(ExecCommand::Cancel { client_id: cancel }).await;
+            if !halted && self.overdrawn(new.side) {
+                return self.refuse(new.client_id, RejectReason::Risk);
+            }
             return self.handle(ExecCommand::New(new)).await;
         };
         let venue_id = self.client.client_order_id(new.client_id, 0);
@@ -669,8 +689,15 @@ impl<C: VenueClient> Worker<C> {
         match self.client.cancel_replace(&symbol, &old, &next).await {
             Ok(None) => {
                 // No cancel-replace on this venue: cancel, then place.
-                if self.cancel(cancel, &symbol, &old).await.is_none() {
+                let canceled = self.cancel(cancel, &symbol, &old).await;
+                if canceled.is_none() {
                     self.cancel_lost(cancel);
+                }
+                if canceled != Some(true) {
+                    self.balances.reserve(unfreed);
+                    if self.overdrawn(new.side) {
+                        return self.refuse(new.client_id, RejectReason::Risk);
+                    }
                 }
                 self.place(&new, next.client_order_id, new.qty).await;
             }
@@ -688,6 +715,11 @@ impl<C: VenueClient> Worker<C> {
                         reason: reject_reason(&reason),
                         ts_ns: wall_ns(),
                     });
+                    if self.overdrawn(new.side) {
+                        // What the old order was to give back is gone (it filled): the new one
+                        // would take funds other orders counted on.
+                        return self.refuse(new.client_id, RejectReason::Risk);
+                    }
                     let retry = self.client.client_order_id(new.client_id, 1);
                     if let Some(order) = self.orders.get_mut(&new.client_id) {
                         order.venue_ids = vec![retry.clone()];
@@ -712,6 +744,33 @@ impl<C: VenueClient> Worker<C> {
         }
     }
 
+    /// Whether what is available of the asset a `side` order takes (the free balance less the
+    /// reservations) is below zero, with the balance checks on: an order counted on funds that
+    /// were not given back (a replaced or amended order that filled meanwhile).
+    fn overdrawn(&self, side: wintermute_mm::types::Side) -> bool {
+        let available = self.balances.shared.available_units().filter(|_| self.config.check_balances);
+        available.is_some_and(|a| match side {
+            wintermute_mm::types::Side::Buy => a.quote_units < 0,
+            wintermute_mm::types::Side::Sell => a.base_lots < 0,
+        })
+    }
+
+    /// An amend's need as the venue's table has the order (`submit` counted on the open
+    /// quantity it had been told of; fills since give back nothing): the shortfall is reserved
+    /// too, and whether that overdraws.
+    fn amend_overdraws(&mut self, client_id: ClientOrderId, new_qty: i64) -> bool {
+        let Some(order) = self.orders.get(&client_id).filter(|o| !o.done_sent) else { return false };
+        let Some(current) = order.venue_ids.last().and_then(|v| self.client.orders().get(v)) else { return false };
+        let (side, price) = (mm_side(order.request.side), order.request.price);
+        let want = Reserve::of(side, price, new_qty).less(Reserve::of(side, price, current.open_qty()));
+        let shortfall = want.less(self.balances.ledger.pending_amend(client_id));
+        if shortfall.is_zero() {
+            return false;
+        }
+        self.balances.reserve(Entry { client_id, reserve: shortfall, not_before_ns: i64::MAX, positions: 1 });
+        self.overdrawn(order.request.side)
+    }
+
     /// Records what `submit` reserved for `command` (an amend's waits for its answer).
     fn hold(&mut self, command: &ExecCommand, reserve: Reserve) {
         let (client_id, not_before_ns) = match *command {
@@ -719,7 +778,7 @@ impl<C: VenueClient> Worker<C> {
             ExecCommand::Amend { client_id, .. } => (client_id, i64::MAX),
             ExecCommand::Cancel { client_id } => (client_id, i64::MIN),
         };
-        self.balances.hold(Entry { client_id, reserve, not_before_ns });
+        self.balances.hold(Entry { client_id, reserve, not_before_ns, positions: 1 });
     }
 
     /// Starts forwarding the order `request` (its first venue id `venue_id`).

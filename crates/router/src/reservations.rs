@@ -21,6 +21,10 @@
 //!   reports of each change (Binance: the `outboundAccountPosition` after the
 //!   `executionReport`s), so that position includes the order; one received before may not,
 //!   and does not release it;
+//!   an order a cancel-replace placed (a `replace`'s new order, an amend up on Binance) counts
+//!   on the venue pushing the request's reports and the positions after both halves before its
+//!   answer, as the simulator does (assumed of Binance's WebSocket API, not confirmed against
+//!   it; an entry's `positions` can wait for more than one position where a venue differs);
 //! - when a REST snapshot requested after that report is loaded (a resync or a reconciliation);
 //! - at once when the order ended with nothing filled at all (canceled, expired, rejected by the
 //!   venue) or was never sent (refused by the route): it took nothing, and whatever it had
@@ -119,6 +123,9 @@ pub struct Entry {
     /// Not released by a balance received at or before this (our clock, ns): the answer to an
     /// amend made in place, which moves no report.
     pub not_before_ns: i64,
+    /// How many positions of its asset received after that it waits for (1 on the venues the
+    /// router speaks to: see the module docs).
+    pub positions: u8,
 }
 
 /// Something that holds the reserved totals (the atomics the handle reads).
@@ -172,8 +179,9 @@ impl Ledger {
         self.release_where(totals, |e| matches!(view(e.client_id), OrderView::Gone | OrderView::EndedUnfilled));
     }
 
-    /// A balance `Position` of `asset` received at `receive_ns` was applied: releases the
-    /// entries of that asset whose order's first move was received before it.
+    /// A balance `Position` of `asset` received at `receive_ns` was applied: counts it for the
+    /// entries of that asset whose order's first move was received before it, releasing those
+    /// that waited for no more.
     pub fn on_position(
         &mut self,
         totals: &impl Reserved,
@@ -181,12 +189,20 @@ impl Ledger {
         receive_ns: i64,
         view: impl Fn(ClientOrderId) -> OrderView,
     ) {
-        self.release_where(totals, |e| {
+        self.entries.retain_mut(|e| {
             let of_asset = match asset {
                 AssetSide::Base => e.reserve.base_lots != 0,
                 AssetSide::Quote => e.reserve.quote_units != 0,
             };
-            of_asset && included(e, view(e.client_id), receive_ns)
+            if !of_asset || !included(e, view(e.client_id), receive_ns) {
+                return true;
+            }
+            if e.positions > 1 {
+                e.positions -= 1;
+                return true;
+            }
+            totals.sub(e.reserve);
+            false
         });
     }
 
@@ -197,15 +213,27 @@ impl Ledger {
     }
 
     /// The venue answered an amend of `client_id`: its reservation (held until now) waits for
-    /// a balance received after `waits_for` (our clock, ns: the answer of an amend in place;
+    /// `positions` balances received after `at` (our clock, ns: the answer of an amend in place;
     /// `i64::MIN` for a new generation, whose first report says when), or is released when the
     /// amend was refused (`None`).
-    pub fn amend_answered(&mut self, totals: &impl Reserved, client_id: ClientOrderId, waits_for: Option<i64>) {
+    pub fn amend_answered(&mut self, totals: &impl Reserved, client_id: ClientOrderId, waits_for: Option<(i64, u8)>) {
         let pending = |e: &Entry| e.client_id == client_id && e.not_before_ns == i64::MAX;
         match waits_for {
-            Some(at) => self.entries.iter_mut().filter(|e| pending(e)).for_each(|e| e.not_before_ns = at),
+            Some((at, positions)) => self.entries.iter_mut().filter(|e| pending(e)).for_each(|e| {
+                e.not_before_ns = at;
+                e.positions = positions;
+            }),
             None => self.release_where(totals, pending),
         }
+    }
+
+    /// What the amends of `client_id` not yet answered reserve.
+    pub fn pending_amend(&self, client_id: ClientOrderId) -> Reserve {
+        let pending = self.entries.iter().filter(|e| e.client_id == client_id && e.not_before_ns == i64::MAX);
+        pending.fold(Reserve::default(), |sum, e| Reserve {
+            base_lots: sum.base_lots.saturating_add(e.reserve.base_lots),
+            quote_units: sum.quote_units.saturating_add(e.reserve.quote_units),
+        })
     }
 
     /// Releases everything (a route that keeps no balances).

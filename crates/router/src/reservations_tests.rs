@@ -36,7 +36,7 @@ fn a_reservation_waits_for_a_position_received_after_the_orders_first_report() {
     let totals = Totals::default();
     let mut ledger = Ledger::default();
     totals.add(Reserve::of(Side::Buy, 10, 5));
-    ledger.hold(Entry { client_id: 1, reserve: Reserve::of(Side::Buy, 10, 5), not_before_ns: i64::MIN });
+    ledger.hold(Entry { client_id: 1, reserve: Reserve::of(Side::Buy, 10, 5), not_before_ns: i64::MIN, positions: 1 });
     let view = |at| move |_| OrderView::Reported { report_ns: at };
     ledger.on_position(&totals, AssetSide::Quote, 100, |_| OrderView::Pending);
     assert_eq!(totals.quote.get(), 50, "not answered: held");
@@ -54,18 +54,33 @@ fn a_reservation_waits_for_a_position_received_after_the_orders_first_report() {
 fn an_order_that_took_nothing_releases_at_once_and_an_amend_waits_for_its_answer() {
     let totals = Totals::default();
     let mut ledger = Ledger::default();
-    ledger.reserve(&totals, Entry { client_id: 1, reserve: Reserve::of(Side::Sell, 1, 4), not_before_ns: i64::MIN });
-    ledger.reserve(&totals, Entry { client_id: 2, reserve: Reserve::of(Side::Sell, 1, 3), not_before_ns: i64::MAX });
-    ledger.reserve(&totals, Entry { client_id: 3, reserve: Reserve::of(Side::Sell, 1, 2), not_before_ns: i64::MAX });
+    ledger.reserve(
+        &totals,
+        Entry { client_id: 1, reserve: Reserve::of(Side::Sell, 1, 4), not_before_ns: i64::MIN, positions: 1 },
+    );
+    ledger.reserve(
+        &totals,
+        Entry { client_id: 2, reserve: Reserve::of(Side::Sell, 1, 3), not_before_ns: i64::MAX, positions: 1 },
+    );
+    ledger.reserve(
+        &totals,
+        Entry { client_id: 3, reserve: Reserve::of(Side::Sell, 1, 2), not_before_ns: i64::MAX, positions: 1 },
+    );
     ledger.settle(&totals, |id| if id == 1 { OrderView::EndedUnfilled } else { OrderView::Pending });
     assert_eq!(totals.base.get(), 5);
     ledger.amend_answered(&totals, 3, None);
     assert_eq!(totals.base.get(), 3, "a refused amend holds nothing");
-    ledger.amend_answered(&totals, 2, Some(50));
+    ledger.amend_answered(&totals, 2, Some((50, 1)));
     ledger.on_position(&totals, AssetSide::Base, 40, |_| OrderView::Reported { report_ns: 10 });
     assert_eq!(totals.base.get(), 3, "a position before the amend's answer");
     ledger.on_position(&totals, AssetSide::Base, 51, |_| OrderView::Reported { report_ns: 10 });
     assert_eq!(totals.base.get(), 0);
+    let two = Entry { client_id: 4, reserve: Reserve::of(Side::Buy, 1, 1), not_before_ns: i64::MIN, positions: 2 };
+    ledger.reserve(&totals, two);
+    ledger.on_position(&totals, AssetSide::Quote, 60, |_| OrderView::Reported { report_ns: 10 });
+    assert_eq!(totals.quote.get(), 1, "one of the two positions it waits for");
+    ledger.on_position(&totals, AssetSide::Quote, 61, |_| OrderView::Reported { report_ns: 10 });
+    assert_eq!((totals.quote.get(), ledger.entries().len()), (0, 0));
 }
 
 // A venue model: orders lock at acknowledgment, fills at the order's price, cancels; after the
@@ -183,7 +198,7 @@ impl World {
                 self.next_id += 1;
                 let id = self.next_id;
                 totals.add(need);
-                ledger.hold(Entry { client_id: id, reserve: need, not_before_ns: i64::MIN });
+                ledger.hold(Entry { client_id: id, reserve: need, not_before_ns: i64::MIN, positions: 1 });
                 self.orders.insert(id, VOrder { buy, price, qty, filled: 0, st: St::Sent });
                 self.seen.insert(id, Seen::default());
             }
