@@ -324,7 +324,8 @@ pub trait Execution {
     fn poll(&mut self, now_ns: i64, out: &mut ExecEvents);
 
     /// How many lots of a `side` order at `price` the account's free balance on this venue
-    /// covers, as last known; `None` where the handle does not know (the default: a venue
+    /// covers, as last known (net of what orders sent and not yet in the venue's balances
+    /// hold, where the handle counts them); `None` where the handle does not know (the default: a venue
     /// without tracked balances, or while they resync). Never blocks or allocates.
     fn coverable_qty(&self, side: Side, price: i64) -> Option<i64> {
         let _ = (side, price);

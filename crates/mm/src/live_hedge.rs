@@ -35,7 +35,8 @@
 //! # Balances
 //! Before a hedge is sent, its route says how many lots the account's free balance on the venue
 //! covers at the hedge's limit ([`Execution::coverable_qty`]: a sell's base, a buy's quote at the
-//! cap). A hedge larger than that is sent at the covered size (counted in `balance_reduced`,
+//! cap; on a routed venue, net of what its orders in flight reserve, so hedges sent back to back
+//! are not both cut to the same balance). A hedge larger than that is sent at the covered size (counted in `balance_reduced`,
 //! the lots taken off in `balance_reduced_qty`: they stay inventory and a later decision hedges
 //! them); one with not a lot covered is not sent ([`HedgeSendError::Balance`], counted in
 //! `balance_skipped`) and hedging holds for [`HEDGE_RETRY_NS`], as after a refusal. A route that

@@ -12,7 +12,9 @@
 //!
 //! Where the venue client streams the account's balances (Binance), the worker also keeps them
 //! ([`crate::balances`], [`crate::route_balances`]): `submit` refuses a new order the free
-//! balance does not cover ([`ExecError::InsufficientBalance`]) before it is queued,
+//! balance does not cover ([`ExecError::InsufficientBalance`]) before it is queued, net of
+//! what the route's orders sent and not yet in the venue's balances reserve
+//! ([`crate::reservations`]; a replace's new order and an amend up are checked too),
 //! [`RoutedExecution::balances`] shows them and [`RoutedExecution::reconcile_balances`] checks
 //! them against a fresh snapshot.
 //!
@@ -56,9 +58,12 @@ use crate::balances::{AccountBalances, BalanceReconciliation};
 use crate::grid_guard::GridGuard;
 use crate::order::{Instrument, NewOrder, OrderType, TimeInForce};
 use crate::order_state::{OrderStatus, ReportKind, Side};
+use crate::reservations::{Entry, OrderView, Reserve};
 pub use crate::route_balances::BalanceReconcileError;
 use crate::route_balances::{BalanceTracking, SharedBalances};
 use crate::venue::{ErrorKind, VenueClient};
+
+mod reserving;
 
 /// How the adapter runs.
 #[derive(Debug, Clone)]
@@ -85,7 +90,9 @@ pub struct RoutedExecution {
     commands: Option<SyncSender<Command>>,
     events: Option<Receiver<ExecEvent>>,
     held: Option<ExecEvent>,
-    live: HashSet<ClientOrderId>,
+    /// The orders live as far as the handle knows: side, price, open quantity (what an amend or
+    /// a replace frees).
+    live: HashMap<ClientOrderId, (wintermute_mm::types::Side, i64, i64)>,
     in_flight: usize,
     last_ns: i64,
     worker: Option<JoinHandle<()>>,
@@ -153,13 +160,26 @@ impl RoutedExecution {
             // The stream first (subscribed from here on), then the account's snapshot, before
             // the first command.
             runtime.block_on(worker.balances.open_stream(&mut worker.client));
-            runtime.block_on(worker.balances.track(&mut worker.client));
+            runtime.block_on(worker.balances.track(&mut worker.client, |_, _| OrderView::Gone));
             loop {
                 match command_rx.recv_timeout(worker.config.reconcile_every) {
-                    Ok(Command::Exec(command)) => runtime.block_on(worker.handle(command)),
-                    Ok(Command::Replace { cancel, new }) => runtime.block_on(worker.replace(cancel, new)),
+                    Ok(Command::Exec(command, reserve)) => {
+                        worker.hold(&command, reserve);
+                        runtime.block_on(worker.handle(command));
+                    }
+                    Ok(Command::Replace { cancel, new, reserve, freed }) => {
+                        worker.balances.hold(Entry {
+                            client_id: new.client_id,
+                            reserve,
+                            not_before_ns: i64::MIN,
+                            positions: 1,
+                        });
+                        runtime.block_on(worker.replace(cancel, new, freed));
+                    }
                     Ok(Command::ReconcileBalances(reply)) => {
-                        let _ = reply.send(runtime.block_on(worker.balances.reconcile(&mut worker.client)));
+                        let orders = &worker.orders;
+                        let view = |c: &C, id| Worker::<C>::order_view(orders, c, id);
+                        let _ = reply.send(runtime.block_on(worker.balances.reconcile(&mut worker.client, view)));
                     }
                     Err(RecvTimeoutError::Timeout) => {
                         runtime.block_on(worker.balances.read_pushed(&mut worker.client));
@@ -179,7 +199,10 @@ impl RoutedExecution {
                 if worker.sync().is_err() {
                     return; // the handle is gone
                 }
-                runtime.block_on(worker.balances.track(&mut worker.client));
+                let orders = &worker.orders;
+                runtime.block_on(
+                    worker.balances.track(&mut worker.client, |c, id| Worker::<C>::order_view(orders, c, id)),
+                );
             }
         })?;
         Ok(Self {
@@ -187,7 +210,7 @@ impl RoutedExecution {
             commands: Some(command_tx),
             events: Some(event_rx),
             held: None,
-            live: HashSet::with_capacity(1024),
+            live: HashMap::with_capacity(1024),
             in_flight,
             last_ns: i64::MIN,
             worker: Some(handle),
@@ -200,12 +223,11 @@ impl RoutedExecution {
 /// What the handle queues for the worker.
 #[derive(Debug)]
 enum Command {
-    Exec(ExecCommand),
-    /// [`Execution::replace`].
-    Replace {
-        cancel: ClientOrderId,
-        new: OrderRequest,
-    },
+    /// A command and what `submit` reserved for it ([`crate::reservations`]).
+    Exec(ExecCommand, Reserve),
+    /// [`Execution::replace`]: `reserve` what `submit` reserved for `new`, `freed` what it
+    /// counted on `cancel` giving back.
+    Replace { cancel: ClientOrderId, new: OrderRequest, reserve: Reserve, freed: Reserve },
     /// [`RoutedExecution::reconcile_balances`], answered on the channel.
     ReconcileBalances(SyncSender<Result<BalanceReconciliation, BalanceReconcileError>>),
 }
@@ -226,6 +248,12 @@ impl RoutedExecution {
         self.balances.balances()
     }
 
+    /// What the route's orders reserve now of the free balances, not yet in the venue's
+    /// balances ([`crate::reservations`]): 0 once the venue's balances include every order.
+    pub fn reserved(&self) -> Reserve {
+        self.balances.reserved()
+    }
+
     /// Compares the tracked balances with a fresh REST snapshot of the account and adopts it
     /// (the route's queued commands first); waits at most `timeout` for the answer.
     pub fn reconcile_balances(&self, timeout: Duration) -> Result<BalanceReconciliation, BalanceReconcileError> {
@@ -234,6 +262,13 @@ impl RoutedExecution {
         let sender = self.commands.as_ref().ok_or(no_answer.clone())?;
         sender.send(Command::ReconcileBalances(tx)).map_err(|_| no_answer.clone())?;
         rx.recv_timeout(timeout).map_err(|_| no_answer)?
+    }
+}
+
+fn mm_side(side: wintermute_mm::types::Side) -> Side {
+    match side {
+        wintermute_mm::types::Side::Buy => Side::Buy,
+        wintermute_mm::types::Side::Sell => Side::Sell,
     }
 }
 
@@ -246,29 +281,50 @@ impl Execution for RoutedExecution {
         if now_ns < self.last_ns {
             return Err(ExecError::TimeWentBack { venue: self.venue, now_ns, last_ns: self.last_ns });
         }
-        match *command {
+        let reserve = match *command {
             ExecCommand::New(OrderRequest { client_id, qty, side, price, .. }) => {
                 if qty <= 0 {
                     return Err(ExecError::BadQty { client_id, qty });
                 }
-                if self.live.contains(&client_id) {
+                if self.live.contains_key(&client_id) {
                     return Err(ExecError::DuplicateClientId { venue: self.venue, client_id });
                 }
                 // What the venue would refuse for funds is refused here, before it is sent.
-                let coverable = self.coverable_qty(side, price).filter(|_| self.check_balances);
-                if let Some(coverable) = coverable.filter(|&c| c < qty) {
-                    return Err(ExecError::InsufficientBalance { venue: self.venue, client_id, side, qty, coverable });
-                }
+                self.reserve(client_id, side, price, qty, Reserve::default())?
             }
             ExecCommand::Amend { client_id, new_qty } if new_qty <= 0 => {
                 return Err(ExecError::BadQty { client_id, qty: new_qty });
             }
-            _ => {}
+            ExecCommand::Amend { client_id, new_qty } => match self.live.get(&client_id).copied() {
+                // An increase needs what it adds; the order's open quantity is given back.
+                Some((side, price, open)) if new_qty > open => {
+                    self.reserve(client_id, side, price, new_qty, Reserve::of(mm_side(side), price, open))?
+                }
+                _ => Reserve::default(),
+            },
+            ExecCommand::Cancel { .. } => Reserve::default(),
+        };
+        if let Err(e) = self.send(Command::Exec(*command, reserve)) {
+            self.balances.unreserve(reserve);
+            return Err(e);
         }
-        self.send(Command::Exec(*command))?;
         self.last_ns = now_ns;
-        if let ExecCommand::New(request) = command {
-            self.live.insert(request.client_id);
+        match *command {
+            ExecCommand::New(r) => {
+                self.live.insert(r.client_id, (r.side, r.price, r.qty));
+            }
+            ExecCommand::Amend { client_id, new_qty } => {
+                // Until its answer, the smaller of the two is what a replace could count on.
+                if let Some(order) = self.live.get_mut(&client_id) {
+                    order.2 = order.2.min(new_qty);
+                }
+            }
+            // Being canceled: nothing more to give back to a replace or an amend.
+            ExecCommand::Cancel { client_id } => {
+                if let Some(order) = self.live.get_mut(&client_id) {
+                    order.2 = 0;
+                }
+            }
         }
         Ok(())
     }
@@ -285,22 +341,31 @@ impl Execution for RoutedExecution {
         if new.qty <= 0 {
             return Err(ExecError::BadQty { client_id: new.client_id, qty: new.qty });
         }
-        if self.live.contains(&new.client_id) {
+        if self.live.contains_key(&new.client_id) {
             return Err(ExecError::DuplicateClientId { venue: self.venue, client_id: new.client_id });
         }
-        self.send(Command::Replace { cancel, new: *new })?;
+        // The new order net of what the one it replaces gives back (its open quantity, same side).
+        let freed = match self.live.get(&cancel) {
+            Some(&(side, price, open)) if side == new.side => Reserve::of(mm_side(side), price, open),
+            _ => Reserve::default(),
+        };
+        let reserve = self.reserve(new.client_id, new.side, new.price, new.qty, freed)?;
+        if let Err(e) = self.send(Command::Replace { cancel, new: *new, reserve, freed }) {
+            self.balances.unreserve(reserve);
+            return Err(e);
+        }
         self.last_ns = now_ns;
-        self.live.insert(new.client_id);
+        self.live.insert(new.client_id, (new.side, new.price, new.qty));
+        if let Some(old) = self.live.get_mut(&cancel) {
+            old.2 = 0; // given back once, to `new`
+        }
         Ok(())
     }
 
-    /// What the free balance covers, as the worker last published it; `None` while unknown.
+    /// What the free balance covers, as the worker last published it, less what the route's
+    /// orders reserve ([`crate::reservations`]); `None` while unknown.
     fn coverable_qty(&self, side: wintermute_mm::types::Side, price: i64) -> Option<i64> {
-        let side = match side {
-            wintermute_mm::types::Side::Buy => Side::Buy,
-            wintermute_mm::types::Side::Sell => Side::Sell,
-        };
-        Some(self.balances.free_units()?.coverable(side, price))
+        Some(self.balances.available_units()?.coverable(mm_side(side), price).max(0))
     }
 
     fn balances_view(&self) -> Option<RouteBalancesView> {
@@ -327,6 +392,11 @@ impl Execution for RoutedExecution {
                 | ExecEvent::Rejected { client_id, .. } => {
                     self.live.remove(&client_id);
                 }
+                ExecEvent::Filled { client_id, open_qty, .. } | ExecEvent::Amended { client_id, open_qty, .. } => {
+                    if let Some(order) = self.live.get_mut(&client_id) {
+                        order.2 = open_qty;
+                    }
+                }
                 _ => {}
             }
         }
@@ -350,6 +420,16 @@ struct Forwarded {
     /// A cancel (or a replace's cancel half) whose answer was lost: sent again if a
     /// reconciliation finds the order still open (the request never reached the venue).
     cancel_unsettled: bool,
+}
+
+/// How an amend went ([`Worker::amend`]).
+enum Amended {
+    /// Refused (by the venue or locally): nothing changed.
+    Refused,
+    /// Amended in place: the order keeps its id.
+    InPlace,
+    /// Replaced by a new generation (or its cancel-replace's answer was lost).
+    Replaced,
 }
 
 struct Worker<C> {
@@ -419,6 +499,7 @@ impl<C: VenueClient> Worker<C> {
             }
             if let ExecCommand::New(request) = command {
                 // The venue's grid is not ours any more: nothing is sent.
+                self.balances.release(request.client_id);
                 return self.emit(ExecEvent::Rejected {
                     client_id: request.client_id,
                     reason: RejectReason::Risk,
@@ -446,76 +527,95 @@ impl<C: VenueClient> Worker<C> {
                 }
             }
             ExecCommand::Amend { client_id, new_qty } => {
-                self.settle_before(client_id, &symbol).await;
-                let Some(venue_id) = self.live_venue_id(client_id) else {
-                    return self.emit(ExecEvent::Rejected {
-                        client_id,
-                        reason: RejectReason::UnknownOrder,
-                        ts_ns: wall_ns(),
-                    });
+                if self.amend_overdraws(client_id, new_qty) {
+                    self.balances.ledger.amend_answered(&*self.balances.shared, client_id, None);
+                    return self.emit(ExecEvent::Rejected { client_id, reason: RejectReason::Risk, ts_ns: wall_ns() });
+                }
+                // In place, the order has no new report: a balance after the answer includes it;
+                // a new generation's first report says when (see `crate::reservations`).
+                let waits_for = match self.amend(client_id, new_qty, &symbol).await {
+                    Amended::Refused => None,
+                    Amended::InPlace => Some((wall_ns(), 1)),
+                    Amended::Replaced => Some((i64::MIN, 1)),
                 };
-                // In place where the venue amends (the order keeps its id and its fills).
-                let filled = self.client.orders().get(&venue_id).map_or(0, |o| o.filled_qty());
-                match self.client.amend(&symbol, &venue_id, filled + new_qty).await {
-                    Ok(true) => {
-                        return self.emit(ExecEvent::Amended { client_id, open_qty: new_qty, ts_ns: wall_ns() });
-                    }
-                    Ok(false) => {} // no amend on this venue: cancel-replace
-                    Err(err) => {
-                        let reason = match C::error_kind(&err) {
-                            ErrorKind::RateLimited => RejectReason::TooManyOrders,
-                            _ => reject_reason(&err.to_string()),
-                        };
-                        return self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
-                    }
-                }
-                let Some(order) = self.orders.get(&client_id) else { return };
-                let request = order.request;
-                let replacement = self.client.client_order_id(client_id, order.venue_ids.len());
-                let next = self.new_order(&request, replacement.clone(), new_qty);
-                match self.client.cancel_replace(&symbol, &venue_id, &next).await {
-                    Ok(None) => {
-                        // No cancel-replace on this venue: cancel, then place.
-                        if self.cancel(client_id, &symbol, &venue_id).await != Some(true) {
-                            return;
-                        }
-                        self.replaced_by(client_id, replacement.clone());
-                        self.place(&request, replacement, new_qty).await;
-                    }
-                    Ok(Some(reports)) => {
-                        let refused = reports.iter().find_map(|r| match &r.kind {
-                            ReportKind::CancelRejected { reason, .. } if r.client_order_id == venue_id => Some(reason),
-                            _ => None,
-                        });
-                        if let Some(reason) = refused {
-                            // The new order was not attempted; the order stays as it was.
-                            let reason = reject_reason(reason);
-                            return self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
-                        }
-                        self.replaced_by(client_id, replacement);
-                    }
-                    Err(err) => match C::error_kind(&err) {
-                        // Unknown outcome: nothing is reported until a reconciliation settles
-                        // both halves; then the venue's truth is (see `settle_replacements`).
-                        ErrorKind::Transport => {
-                            self.replaced_by(client_id, replacement);
-                            if let Some(order) = self.orders.get_mut(&client_id) {
-                                order.replace_unsettled = true;
-                            }
-                            return;
-                        }
-                        kind => {
-                            let reason = match kind {
-                                ErrorKind::RateLimited => RejectReason::TooManyOrders,
-                                _ => reject_reason(&err.to_string()),
-                            };
-                            return self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
-                        }
-                    },
-                }
-                self.emit(ExecEvent::Amended { client_id, open_qty: new_qty, ts_ns: wall_ns() });
+                self.balances.ledger.amend_answered(&*self.balances.shared, client_id, waits_for);
             }
         }
+    }
+
+    /// An amend (see the table in the module docs): how the venue took it (a lost answer: as
+    /// if replaced), so that a reservation for it waits on the venue's balances.
+    async fn amend(&mut self, client_id: ClientOrderId, new_qty: i64, symbol: &str) -> Amended {
+        self.settle_before(client_id, symbol).await;
+        let Some(venue_id) = self.live_venue_id(client_id) else {
+            self.emit(ExecEvent::Rejected { client_id, reason: RejectReason::UnknownOrder, ts_ns: wall_ns() });
+            return Amended::Refused;
+        };
+        // In place where the venue amends (the order keeps its id and its fills).
+        let filled = self.client.orders().get(&venue_id).map_or(0, |o| o.filled_qty());
+        match self.client.amend(symbol, &venue_id, filled + new_qty).await {
+            Ok(true) => {
+                self.emit(ExecEvent::Amended { client_id, open_qty: new_qty, ts_ns: wall_ns() });
+                return Amended::InPlace;
+            }
+            Ok(false) => {} // no amend on this venue: cancel-replace
+            Err(err) => {
+                let reason = match C::error_kind(&err) {
+                    ErrorKind::RateLimited => RejectReason::TooManyOrders,
+                    _ => reject_reason(&err.to_string()),
+                };
+                self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
+                return Amended::Refused;
+            }
+        }
+        let Some(order) = self.orders.get(&client_id) else { return Amended::Refused };
+        let request = order.request;
+        let replacement = self.client.client_order_id(client_id, order.venue_ids.len());
+        let next = self.new_order(&request, replacement.clone(), new_qty);
+        match self.client.cancel_replace(symbol, &venue_id, &next).await {
+            Ok(None) => {
+                // No cancel-replace on this venue: cancel, then place.
+                if self.cancel(client_id, symbol, &venue_id).await != Some(true) {
+                    return Amended::Refused;
+                }
+                self.replaced_by(client_id, replacement.clone());
+                self.place(&request, replacement, new_qty).await;
+            }
+            Ok(Some(reports)) => {
+                let refused = reports.iter().find_map(|r| match &r.kind {
+                    ReportKind::CancelRejected { reason, .. } if r.client_order_id == venue_id => Some(reason),
+                    _ => None,
+                });
+                if let Some(reason) = refused {
+                    // The new order was not attempted; the order stays as it was.
+                    let reason = reject_reason(reason);
+                    self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
+                    return Amended::Refused;
+                }
+                self.replaced_by(client_id, replacement);
+            }
+            Err(err) => match C::error_kind(&err) {
+                // Unknown outcome: nothing is reported until a reconciliation settles
+                // both halves; then the venue's truth is (see `settle_replacements`).
+                ErrorKind::Transport => {
+                    self.replaced_by(client_id, replacement);
+                    if let Some(order) = self.orders.get_mut(&client_id) {
+                        order.replace_unsettled = true;
+                    }
+                    return Amended::Replaced;
+                }
+                kind => {
+                    let reason = match kind {
+                        ErrorKind::RateLimited => RejectReason::TooManyOrders,
+                        _ => reject_reason(&err.to_string()),
+                    };
+                    self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
+                    return Amended::Refused;
+                }
+            },
+        }
+        self.emit(ExecEvent::Amended { client_id, open_qty: new_qty, ts_ns: wall_ns() });
+        Amended::Replaced
     }
 
     /// Before a cancel or amend of an order whose last cancel-replace is unsettled: a
@@ -551,14 +651,20 @@ impl<C: VenueClient> Worker<C> {
     }
 
     /// [`Execution::replace`]: one cancel-replace request where the venue has one.
-    async fn replace(&mut self, cancel: ClientOrderId, new: OrderRequest) {
+    async fn replace(&mut self, cancel: ClientOrderId, new: OrderRequest, freed: Reserve) {
         let symbol = self.config.instrument.symbol.clone();
         let halted = self.guard.as_ref().is_some_and(|g| g.is_halted());
         self.settle_before(cancel, &symbol).await;
         let old = self.live_venue_id(cancel);
+        // What the new order counted on the old one giving back, should it give nothing back.
+        let unfreed = Entry { client_id: new.client_id, reserve: freed, not_before_ns: i64::MIN, positions: 1 };
         let Some(old) = old.filter(|_| !halted) else {
             // Halted, or nothing to cancel: what a cancel and a new order would do.
+            self.balances.reserve(unfreed);
             self.handle(ExecCommand::Cancel { client_id: cancel }).await;
+            if !halted && self.overdrawn(new.side) {
+                return self.refuse(new.client_id, RejectReason::Risk);
+            }
             return self.handle(ExecCommand::New(new)).await;
         };
         let venue_id = self.client.client_order_id(new.client_id, 0);
@@ -567,8 +673,15 @@ impl<C: VenueClient> Worker<C> {
         match self.client.cancel_replace(&symbol, &old, &next).await {
             Ok(None) => {
                 // No cancel-replace on this venue: cancel, then place.
-                if self.cancel(cancel, &symbol, &old).await.is_none() {
+                let canceled = self.cancel(cancel, &symbol, &old).await;
+                if canceled.is_none() {
                     self.cancel_lost(cancel);
+                }
+                if canceled != Some(true) {
+                    self.balances.reserve(unfreed);
+                    if self.overdrawn(new.side) {
+                        return self.refuse(new.client_id, RejectReason::Risk);
+                    }
                 }
                 self.place(&new, next.client_order_id, new.qty).await;
             }
@@ -580,11 +693,17 @@ impl<C: VenueClient> Worker<C> {
                 if let Some(reason) = refused {
                     // The new order was not attempted: it is placed on its own (under the id
                     // of its next generation, the first one being refused at the venue).
+                    self.balances.reserve(unfreed);
                     self.emit(ExecEvent::Rejected {
                         client_id: cancel,
                         reason: reject_reason(&reason),
                         ts_ns: wall_ns(),
                     });
+                    if self.overdrawn(new.side) {
+                        // What the old order was to give back is gone (it filled): the new one
+                        // would take funds other orders counted on.
+                        return self.refuse(new.client_id, RejectReason::Risk);
+                    }
                     let retry = self.client.client_order_id(new.client_id, 1);
                     if let Some(order) = self.orders.get_mut(&new.client_id) {
                         order.venue_ids = vec![retry.clone()];
@@ -668,6 +787,7 @@ impl<C: VenueClient> Worker<C> {
         if let Some(order) = self.orders.get_mut(&client_id) {
             order.done_sent = true;
         }
+        self.balances.release(client_id);
         self.emit(ExecEvent::Rejected { client_id, reason, ts_ns: wall_ns() });
     }
 

@@ -43,6 +43,7 @@ pub mod live;
 pub mod order;
 pub mod order_state;
 pub mod paper;
+pub mod reservations;
 pub mod route_balances;
 pub mod signing;
 pub mod sim;

@@ -262,6 +262,7 @@ pub struct OrderState {
     filled_qty: i64,
     venue_cum_qty: i64,
     duplicates: u64,
+    first_report_ns: i64,
 }
 
 impl OrderState {
@@ -281,6 +282,7 @@ impl OrderState {
             filled_qty: 0,
             venue_cum_qty: 0,
             duplicates: 0,
+            first_report_ns: i64::MIN,
         }
     }
 
@@ -333,6 +335,15 @@ impl OrderState {
     /// How many duplicate fill reports were ignored.
     pub fn duplicate_fills(&self) -> u64 {
         self.duplicates
+    }
+
+    /// When (our clock, `receive_ts_ns`) the first report that moved the order at the venue was
+    /// received: its acknowledgment, a fill or its end (not a refused cancel, a duplicate);
+    /// `i64::MIN` before any. From then on the venue holds the order's funds (or spent them), and
+    /// it sends the account's balances after such a change, so a balance received later
+    /// includes them ([`crate::reservations`]).
+    pub fn first_report_ns(&self) -> i64 {
+        self.first_report_ns
     }
 
     /// The venue's reason, when rejected.
@@ -390,6 +401,11 @@ impl OrderState {
             ReportKind::CancelRejected { .. } => self.cancel_rejected = true,
         }
         let after = self.status();
+        let moved =
+            new_fill.is_some() || (after != before && !matches!(report.kind, ReportKind::CancelRejected { .. }));
+        if moved && self.first_report_ns == i64::MIN {
+            self.first_report_ns = report.receive_ts_ns;
+        }
         Ok(match new_fill {
             Some(trade_id) => Applied::NewFill { trade_id, status: after },
             None if after != before => Applied::Status(after),

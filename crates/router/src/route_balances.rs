@@ -4,7 +4,10 @@
 //! after each step, resyncs from REST when the client may have missed some (it dropped updates,
 //! or reconnected), and publishes what the
 //! free balances cover in the instrument's integer units to the handle through two atomics, so
-//! `submit` checks a new order against them without a lock or an allocation.
+//! `submit` checks a new order against them without a lock or an allocation. What the route's
+//! orders hold before the venue's balances show them is reserved ([`crate::reservations`]): two
+//! more atomics, added to by `submit`, taken off by the worker when the venue's balances include
+//! the order.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
@@ -13,7 +16,8 @@ use std::time::{Duration, Instant};
 use wintermute_mm::live_snapshot::{AssetBalanceView, RouteBalancesView};
 
 use crate::balances::{AccountBalances, BalanceApplied, BalanceReconciliation, CoverGrid, FreeUnits};
-use crate::order::Instrument;
+use crate::order::{local_ns, BalanceChange, Instrument};
+use crate::reservations::{AssetSide, Entry, Ledger, OrderView, Reserve, Reserved};
 use crate::venue::VenueClient;
 
 /// What the atomics hold while the balances are unknown.
@@ -56,6 +60,9 @@ pub enum BalanceReconcileError {
 pub(crate) struct SharedBalances {
     base_lots: AtomicI64,
     quote_units: AtomicI64,
+    /// What the route's orders reserve ([`crate::reservations`]), in the same units.
+    reserved_base: AtomicI64,
+    reserved_quote: AtomicI64,
     /// Whether the route tracks balances at all (its client has snapshots).
     tracked: std::sync::atomic::AtomicBool,
     view: Mutex<AccountBalances>,
@@ -66,6 +73,8 @@ impl SharedBalances {
         Self {
             base_lots: AtomicI64::new(UNKNOWN),
             quote_units: AtomicI64::new(UNKNOWN),
+            reserved_base: AtomicI64::new(0),
+            reserved_quote: AtomicI64::new(0),
             tracked: std::sync::atomic::AtomicBool::new(false),
             view: Mutex::new(AccountBalances::new(venue)),
         }
@@ -76,6 +85,49 @@ impl SharedBalances {
         let base_lots = self.base_lots.load(Ordering::Acquire);
         let quote_units = self.quote_units.load(Ordering::Acquire);
         (base_lots != UNKNOWN && quote_units != UNKNOWN).then_some(FreeUnits { base_lots, quote_units })
+    }
+
+    /// What the route's orders reserve now ([`crate::reservations`]).
+    pub(crate) fn reserved(&self) -> Reserve {
+        Reserve {
+            base_lots: self.reserved_base.load(Ordering::Acquire),
+            quote_units: self.reserved_quote.load(Ordering::Acquire),
+        }
+    }
+
+    /// What a new order can use: the free balances less the reservations; `None` while unknown.
+    pub(crate) fn available_units(&self) -> Option<FreeUnits> {
+        let free = self.free_units()?;
+        let reserved = self.reserved();
+        Some(FreeUnits {
+            base_lots: free.base_lots.saturating_sub(reserved.base_lots),
+            quote_units: free.quote_units.saturating_sub(reserved.quote_units),
+        })
+    }
+
+    /// Reserves `need` less `freed` (what the order it replaces gives back) when `check` is off,
+    /// the balances unknown, or what is available plus `freed` covers `need`; else reserves
+    /// nothing and answers what is available plus `freed` (in `need`'s asset). One thread
+    /// reserves (the handle's), so nothing comes between the check and the reservation but the
+    /// worker's releases, which only make more available.
+    pub(crate) fn try_reserve(&self, need: Reserve, freed: Reserve, check: bool) -> Result<Reserve, FreeUnits> {
+        if let Some(available) = self.available_units().filter(|_| check) {
+            let with_freed = FreeUnits {
+                base_lots: available.base_lots.saturating_add(freed.base_lots),
+                quote_units: available.quote_units.saturating_add(freed.quote_units),
+            };
+            if need.base_lots > with_freed.base_lots || need.quote_units > with_freed.quote_units {
+                return Err(with_freed);
+            }
+        }
+        let reserve = need.less(freed);
+        self.add(reserve);
+        Ok(reserve)
+    }
+
+    /// Gives back a reservation that was never queued.
+    pub(crate) fn unreserve(&self, r: Reserve) {
+        self.sub(r);
     }
 
     /// A copy of the balances as the worker last published them; `None` where the route tracks
@@ -110,6 +162,18 @@ impl SharedBalances {
     }
 }
 
+impl Reserved for SharedBalances {
+    fn add(&self, r: Reserve) {
+        self.reserved_base.fetch_add(r.base_lots, Ordering::AcqRel);
+        self.reserved_quote.fetch_add(r.quote_units, Ordering::AcqRel);
+    }
+
+    fn sub(&self, r: Reserve) {
+        self.reserved_base.fetch_sub(r.base_lots, Ordering::AcqRel);
+        self.reserved_quote.fetch_sub(r.quote_units, Ordering::AcqRel);
+    }
+}
+
 /// The worker's side.
 #[derive(Debug)]
 pub(crate) struct BalanceTracking {
@@ -124,6 +188,8 @@ pub(crate) struct BalanceTracking {
     venue_id: wintermute_mm::types::VenueId,
     /// How long a failed snapshot waits before the next try (`reconcile_every`, at most 1 s).
     retry_wait: Duration,
+    /// The reservations held ([`crate::reservations`]).
+    pub(crate) ledger: Ledger,
 }
 
 impl BalanceTracking {
@@ -144,6 +210,7 @@ impl BalanceTracking {
             supported: true,
             retry_at: None,
             shared: std::sync::Arc::new(SharedBalances::new(venue)),
+            ledger: Ledger::default(),
         }
     }
 
@@ -163,23 +230,30 @@ impl BalanceTracking {
     /// Applies the balance updates the client read, notes gaps (a resync is then due),
     /// and loads a REST snapshot when one is due (after a failure, the next try waits
     /// `reconcile_every`, at most a second); publishes when anything changed.
-    pub(crate) async fn track<C: VenueClient>(&mut self, client: &mut C) {
+    /// Releases the reservations the venue's balances now include (`view`: where each order
+    /// stands).
+    pub(crate) async fn track<C: VenueClient>(&mut self, client: &mut C, view: impl Fn(&C, u64) -> OrderView) {
         if !self.supported {
+            self.ledger.clear(&*self.shared);
             return;
         }
         let was_due = self.balances.resync_due();
         let before = self.balances.stats();
         self.balances.note_gaps(client.balance_gaps());
-        for update in client.take_balance_updates() {
-            // A refused update is counted and leaves the balances as they were.
-            let _: Result<BalanceApplied, _> = self.balances.apply(&update);
-        }
+        self.apply_updates(client, &view);
         let due = self.balances.resync_due();
         if due && self.retry_at.is_none_or(|t| Instant::now() >= t) {
             self.retry_at = None;
+            let requested = local_ns();
             match client.balance_snapshot().await {
-                Ok(Some(snapshot)) => self.balances.load(&snapshot),
-                Ok(None) => self.supported = false,
+                Ok(Some(snapshot)) => {
+                    self.balances.load(&snapshot);
+                    self.ledger.on_snapshot(&*self.shared, requested, |id| view(client, id));
+                }
+                Ok(None) => {
+                    self.supported = false;
+                    self.ledger.clear(&*self.shared);
+                }
                 Err(_) => {
                     self.retry_at = Some(Instant::now() + self.retry_wait);
                 }
@@ -188,6 +262,42 @@ impl BalanceTracking {
         if was_due != self.balances.resync_due() || before != self.balances.stats() {
             self.publish();
         }
+    }
+
+    /// Applies the balance updates the client read, in order, each position releasing the
+    /// reservations it includes; then those that wait on nothing.
+    fn apply_updates<C: VenueClient>(&mut self, client: &mut C, view: &impl Fn(&C, u64) -> OrderView) {
+        for update in client.take_balance_updates() {
+            // A refused update is counted and leaves the balances as they were.
+            let applied = self.balances.apply(&update);
+            let Some(grid) = self.grid.as_ref() else { continue };
+            if applied == Ok(BalanceApplied::Applied) && matches!(update.change, BalanceChange::Position { .. }) {
+                let asset = if update.asset == grid.base {
+                    AssetSide::Base
+                } else if update.asset == grid.quote {
+                    AssetSide::Quote
+                } else {
+                    continue;
+                };
+                self.ledger.on_position(&*self.shared, asset, update.receive_ts_ns, |id| view(client, id));
+            }
+        }
+        self.ledger.settle(&*self.shared, |id| view(client, id));
+    }
+
+    /// Records a reservation the handle made.
+    pub(crate) fn hold(&mut self, entry: Entry) {
+        self.ledger.hold(entry);
+    }
+
+    /// Makes a reservation of the worker's own (a replace's cancel the venue refused).
+    pub(crate) fn reserve(&mut self, entry: Entry) {
+        self.ledger.reserve(&*self.shared, entry);
+    }
+
+    /// Releases the reservations of `client_id` (an order refused before it was sent).
+    pub(crate) fn release(&mut self, client_id: u64) {
+        self.ledger.release_where(&*self.shared, |e| e.client_id == client_id);
     }
 
     /// Opens the client's stream before the first snapshot (where it has one), so the snapshot
@@ -211,6 +321,7 @@ impl BalanceTracking {
     pub(crate) async fn reconcile<C: VenueClient>(
         &mut self,
         client: &mut C,
+        view: impl Fn(&C, u64) -> OrderView,
     ) -> Result<BalanceReconciliation, BalanceReconcileError> {
         let venue = self.venue_id;
         if !self.supported {
@@ -219,13 +330,13 @@ impl BalanceTracking {
         let _ = client.read_pushed(READ_PUSHED_SETTLE).await;
         // A gap since the last look is what a reconciliation reports, not a reason to forget.
         let gaps = client.balance_gaps();
-        for update in client.take_balance_updates() {
-            let _: Result<BalanceApplied, _> = self.balances.apply(&update);
-        }
+        self.apply_updates(client, &view);
+        let requested = local_ns();
         let outcome = match client.balance_snapshot().await {
             Ok(Some(snapshot)) => {
                 let found = self.balances.reconcile(&snapshot);
                 self.balances.absorb_gaps(gaps);
+                self.ledger.on_snapshot(&*self.shared, requested, |id| view(client, id));
                 Ok(found)
             }
             Ok(None) => {

@@ -7,77 +7,21 @@
 
 mod common;
 mod execution_common;
+mod route_balances_common;
 
 use std::time::Duration;
 
 use common::*;
 use execution_common::{events_until, new_order};
+use route_balances_common::*;
 use wintermute_core::decimal::Decimal;
 use wintermute_mm::execution::{ExecError, ExecEvent, Execution, OrderTif};
 use wintermute_mm::types::{Side as MmSide, VenueId};
 use wintermute_router::balances::{AccountBalances, AssetBalance, BalanceApplied, BalanceSnapshot};
 use wintermute_router::binance::client::{BinanceClientError, BinanceRestClient};
-use wintermute_router::binance::sim::BinanceSim;
 use wintermute_router::binance::ws_api::balance_updates;
-use wintermute_router::binance::ws_client::BinanceWsClient;
-use wintermute_router::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
-use wintermute_router::order::Instrument;
 use wintermute_router::order_state::Venue;
 use wintermute_router::signing::BinanceSigner;
-
-fn dec(text: &str) -> Decimal {
-    Decimal::parse(text).unwrap()
-}
-
-async fn funded_sim(balances: &[(&str, &str)]) -> BinanceSim {
-    let sim = sim_with(|cfg| {
-        cfg.check_funds = true;
-        cfg.weight_limit_1m = 100_000_000;
-        cfg.balances = balances.iter().map(|(a, v)| ((*a).to_owned(), dec(v))).collect();
-    })
-    .await;
-    sim.set_book("BTCUSDT", &[(ticks("58000"), lots("1"))], &[(ticks("59000"), lots("1"))]).unwrap();
-    sim
-}
-
-fn route(sim: &BinanceSim, reconcile_every: Duration) -> RoutedExecution {
-    let signer = BinanceSigner::hmac_sha256(HMAC_SECRET.as_bytes().to_vec());
-    let client =
-        BinanceWsClient::with_rest(&sim.ws_url(), None, HMAC_KEY, signer, hmac_client(sim), vec![instrument()])
-            .unwrap();
-    let config = RoutedExecutionConfig {
-        venue: VenueId::External(0),
-        instrument: Instrument::new("BTCUSDT", "0.01", "0.000001").unwrap(),
-        assets: ("BTC".into(), "USDT".into()),
-        reconcile_every,
-        in_flight: 16,
-        check_balances: true,
-    };
-    RoutedExecution::spawn(client, config).unwrap()
-}
-
-/// Waits (the simulator runs meanwhile) until the route's balances satisfy `done`, at most 5 s.
-async fn balances_until(exec: &RoutedExecution, done: impl Fn(&AccountBalances) -> bool) -> AccountBalances {
-    for _ in 0..500 {
-        if let Some(b) = exec.balances().filter(|b| done(b)) {
-            return b;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("balances never got there: {:?}", exec.balances());
-}
-
-fn free_locked(b: &AccountBalances, asset: &str) -> (String, String) {
-    let x = b.get(asset).unwrap();
-    (x.free.normalized().to_string(), x.locked.normalized().to_string())
-}
-
-/// The simulator's own (free, locked) of the key's account.
-fn venue_free_locked(sim: &BinanceSim, asset: &str) -> (String, String) {
-    let all = sim.balances_of(HMAC_KEY);
-    let b = &all.iter().find(|(a, _)| a == asset).unwrap().1;
-    (b.available.normalized().to_string(), b.held.normalized().to_string())
-}
 
 #[test]
 fn the_route_follows_the_account_and_refuses_what_the_free_balance_cannot_cover_before_sending_it() {
