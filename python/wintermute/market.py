@@ -40,13 +40,13 @@ import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from types import TracebackType
 from typing import Any, TypedDict
 
 import numpy as np
 import numpy.typing as npt
 
 from wintermute import _core, errors
+from wintermute._stoppable import Stoppable
 
 __all__ = [
     "DEFAULT_SYMBOLS",
@@ -148,7 +148,24 @@ def _dec(s: str | None) -> Decimal | None:
     return None if s is None else Decimal(s)
 
 
-class Market:
+def _record(row: _core._EventRow) -> tuple[object, ...]:
+    """A ring row as an ``events_array`` record: absent text ``""``, absent numbers -1."""
+    seq, kind, *text, trade_id, bid, ask, exchange_ts, receive_ts, normalized_ts, venue_seq = row
+    return (
+        seq,
+        kind,
+        *(t or "" for t in text),  # side, price, qty, aggressor
+        trade_id,
+        *(bid or ("", "")),
+        *(ask or ("", "")),
+        -1 if exchange_ts is None else exchange_ts,
+        receive_ts,
+        normalized_ts,
+        -1 if venue_seq is None else venue_seq,
+    )
+
+
+class Market(Stoppable):
     """Venues' feeds in a background thread (see the module docs).
 
     ``venues``: the venues to run. A venue listed in ``endpoints`` (``ws_base`` or
@@ -244,17 +261,6 @@ class Market:
         }  # fmt: skip
         self._core = _core.Market(json.dumps(options))
 
-    def __enter__(self) -> Market:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     def _symbol(self, venue: str, symbol: str | None) -> str:
         if symbol is not None:
             return symbol
@@ -341,38 +347,7 @@ class Market:
     ) -> npt.NDArray[np.void]:
         """The L1 ring as a numpy structured array of ``NORMALIZED_EVENT_DTYPE``."""
         rows = self._core.events(venue, self._symbol(venue, symbol), last)
-        records = [
-            (
-                seq,
-                kind,
-                side or "",
-                price or "",
-                qty or "",
-                aggressor or "",
-                trade_id,
-                *(bid or ("", "")),
-                *(ask or ("", "")),
-                -1 if exchange_ts is None else exchange_ts,
-                receive_ts,
-                normalized_ts,
-                -1 if venue_seq is None else venue_seq,
-            )
-            for (
-                seq,
-                kind,
-                side,
-                price,
-                qty,
-                aggressor,
-                trade_id,
-                bid,
-                ask,
-                exchange_ts,
-                receive_ts,
-                normalized_ts,
-                venue_seq,
-            ) in rows
-        ]
+        records = [_record(row) for row in rows]
         return np.array(records, dtype=NORMALIZED_EVENT_DTYPE)
 
     def latency(self, venue: str) -> dict[str, LatencySummary | int]:

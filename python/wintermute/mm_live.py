@@ -102,10 +102,10 @@ import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from types import TracebackType
 from typing import Any, TextIO
 
 from wintermute import _core
+from wintermute._stoppable import Stoppable
 from wintermute.errors import ConfigError
 from wintermute.market import Market
 from wintermute.market_settings import MarketSettings
@@ -277,7 +277,7 @@ def present(raw: Mapping[str, Any], tick_size: Decimal, lot_size: Decimal) -> di
     }  # fmt: skip
 
 
-class LiveMarketMaker:
+class LiveMarketMaker(Stoppable):
     """A live market maker on a running pipeline (see the module docs).
 
     ``config``: the market-making config as ``mm.load_config`` reads it (the same file as a
@@ -382,17 +382,6 @@ class LiveMarketMaker:
         hooks, self.on_stop = self.on_stop, []
         for hook in hooks:
             hook()
-
-    def __enter__(self) -> LiveMarketMaker:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _instrument(config: Mapping[str, Any]) -> dict[str, Any]:

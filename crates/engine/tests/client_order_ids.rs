@@ -5,17 +5,15 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use wintermute_core::{Command, NewOrder, Side};
 use wintermute_engine::journal::{
     read_entries, read_records, recover, ClientOrderId, FsyncPolicy, Journal, JournalConfig, JournalRecord,
     RECORD_SIZE, TAGGED_RECORD_SIZE, TAGGED_REJECTION_RECORD_SIZE,
 };
-use wintermute_engine::pipeline::{Gateway, Output, Pipeline, PipelineConfig, RiskConfig, Subscription, Topology};
+use wintermute_engine::pipeline::{Gateway, Pipeline, PipelineConfig, RiskConfig, Subscription, Topology};
 use wintermute_engine::risk::AccountLimits;
 
-use support::{config, initial_engine};
+use support::{answer, config, initial_engine};
 
 fn buy(id: u64, account: u32, price: i64, qty: i64) -> Command {
     Command::New(NewOrder::limit(id, account, Side::Buy, price, qty))
@@ -27,26 +25,6 @@ fn sell(id: u64, account: u32, price: i64, qty: i64) -> Command {
 
 fn tag(text: &str) -> ClientOrderId {
     ClientOrderId::new(text).unwrap()
-}
-
-/// Waits for the outputs of command `id`.
-fn answer(sub: &mut Subscription, id: wintermute_engine::pipeline::CommandId) -> Vec<Output> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut out = Vec::new();
-    loop {
-        let mut batch = Vec::new();
-        sub.poll(&mut batch);
-        for o in batch {
-            assert_eq!(o.command, id, "one command at a time");
-            let last = o.last;
-            out.push(o);
-            if last {
-                return out;
-            }
-        }
-        assert!(Instant::now() < deadline, "no answer to {id:?}");
-        std::thread::sleep(Duration::from_micros(100));
-    }
 }
 
 fn start(cfg: PipelineConfig) -> (Pipeline, Gateway, Subscription) {

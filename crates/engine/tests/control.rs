@@ -3,8 +3,6 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use wintermute_core::{Command, InstrumentId, NewOrder, Side};
 use wintermute_engine::journal::{read_entries, read_records, FsyncPolicy, JournalConfig, JournalRecord};
 use wintermute_engine::pipeline::{
@@ -12,29 +10,13 @@ use wintermute_engine::pipeline::{
 };
 use wintermute_engine::risk::{AccountLimits, ControlRecord, PriceBand, RiskError};
 
-use support::config;
+use support::{answer, config};
 
 const TOPOLOGIES: [Topology; 2] = [Topology::Merged, Topology::Split];
 
 /// Submits one command and waits for its outputs.
 fn run(gw: &mut Gateway, sub: &mut Subscription, instrument: InstrumentId, cmd: Command) -> Vec<Output> {
-    let id = gw.submit(instrument, cmd).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut out = Vec::new();
-    loop {
-        let mut batch = Vec::new();
-        sub.poll(&mut batch);
-        for o in batch {
-            assert_eq!(o.command, id, "one command at a time");
-            let last = o.last;
-            out.push(o);
-            if last {
-                return out;
-            }
-        }
-        assert!(Instant::now() < deadline, "no answer to {cmd:?}");
-        std::thread::sleep(Duration::from_micros(100));
-    }
+    answer(sub, gw.submit(instrument, cmd).unwrap())
 }
 
 /// The risk code a command was rejected with (`None`: it was not).

@@ -4,14 +4,15 @@
 //! Every test uses park/yield wait strategies (the CI machine has 2 cores) and a bounded
 //! number of commands, and joins every thread it starts.
 
+mod support;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use wintermute_core::rng::SplitMix64;
-use wintermute_core::{Command, Engine, Event, InstrumentId, InstrumentSpec, NewOrder, Side, TimeInForce};
+use wintermute_core::{Command, Engine, Event, InstrumentId, NewOrder, Side};
 use wintermute_engine::journal::{recover, FsyncPolicy, JournalConfig};
 use wintermute_engine::pipeline::{
     Backpressure, CommandId, Output, OutputKind, Pipeline, PipelineConfig, RiskConfig, Shutdown, SubmitError,
@@ -20,132 +21,7 @@ use wintermute_engine::pipeline::{
 use wintermute_engine::risk::AccountLimits;
 use wintermute_engine::wait::WaitStrategy;
 
-const SYMBOLS: [&str; 2] = ["BTC-USD", "ETH-USD"];
-
-fn specs() -> Vec<InstrumentSpec> {
-    SYMBOLS.iter().map(|s| InstrumentSpec::from_units(s, "0.5", "0.001", 1, 1000, 1, 1_000_000).unwrap()).collect()
-}
-
-fn initial_engine() -> Engine {
-    let mut e = Engine::new();
-    for spec in specs() {
-        e.add_instrument(spec).unwrap();
-    }
-    e
-}
-
-fn park() -> WaitStrategy {
-    WaitStrategy::park(Duration::from_micros(200))
-}
-
-/// A 2-core-friendly config: parking engine threads, blocking gateways.
-fn config(topology: Topology, gateways: usize) -> PipelineConfig {
-    PipelineConfig::for_cores(specs(), 2)
-        .topology(topology)
-        .engine_wait(park())
-        .gateways(gateways)
-        .gateway_ring(1024, Backpressure::Block(park()))
-        .subscriptions(1, 1 << 14)
-}
-
-/// `n` commands of gateway `g`: limits around a mid (some crossing), IOCs, cancels and amends
-/// of its own earlier orders, a few invalid ones (qty 0). Order ids are unique per gateway.
-fn commands(g: u64, n: usize) -> Vec<(InstrumentId, Command)> {
-    let mut rng = SplitMix64::new(0x9E37_79B9_7F4A_7C15 ^ (g + 1).wrapping_mul(0x1234_5678_9ABC));
-    let mut live: Vec<(InstrumentId, u64)> = Vec::new();
-    let mut out = Vec::with_capacity(n);
-    for i in 0..n as u64 {
-        let id = (g << 40) | (i + 1);
-        let instrument = rng.below(2) as InstrumentId;
-        let side = if rng.below(2) == 0 { Side::Buy } else { Side::Sell };
-        let account = 1 + (g as u32) * 2 + rng.below(2) as u32;
-        let price = 10_000 + rng.below(40) as i64 - 20;
-        let roll = rng.below(100);
-        let cmd = if roll < 55 || live.is_empty() {
-            let qty = if rng.below(200) == 0 { 0 } else { 1 + rng.below(20) as i64 };
-            live.push((instrument, id));
-            Command::New(NewOrder::limit(id, account, side, price, qty))
-        } else if roll < 65 {
-            Command::New(NewOrder::limit(id, account, side, price, 1 + rng.below(30) as i64).with_tif(TimeInForce::Ioc))
-        } else if roll < 90 {
-            let (inst, order_id) = live.swap_remove(rng.below(live.len() as u64) as usize);
-            out.push((inst, Command::Cancel { order_id }));
-            continue;
-        } else {
-            let (inst, order_id) = live[rng.below(live.len() as u64) as usize];
-            out.push((inst, Command::Amend { order_id, price: Some(price), qty: Some(1 + rng.below(10) as i64) }));
-            continue;
-        };
-        out.push((instrument, cmd));
-    }
-    out
-}
-
-/// Everything a subscription delivered, checked as it arrives.
-#[derive(Default)]
-struct Collected {
-    outputs: Vec<Output>,
-    /// Per gateway: the next command seq expected.
-    next: HashMap<u16, u64>,
-}
-
-impl Collected {
-    /// Per-gateway order, contiguous outputs per command, exactly one `last` per command.
-    fn check(&mut self, batch: &[Output]) {
-        for o in batch {
-            let open = self.outputs.last().filter(|p| !p.last).map(|p| p.command);
-            match open {
-                Some(c) => assert_eq!(o.command, c, "outputs of one command must be contiguous"),
-                None => {
-                    let next = self.next.entry(o.command.gateway).or_insert(1);
-                    assert_eq!(o.command.seq, *next, "gateway {} out of order or duplicated", o.command.gateway);
-                }
-            }
-            if o.last {
-                *self.next.entry(o.command.gateway).or_insert(1) += 1;
-            }
-            self.outputs.push(o.clone());
-        }
-    }
-
-    /// Commands completed per gateway.
-    fn completed(&self, gateway: u16) -> u64 {
-        self.next.get(&gateway).map_or(0, |n| n - 1)
-    }
-}
-
-/// Drains `sub` on a thread until the pipeline has stopped publishing.
-fn drain(mut sub: Subscription) -> thread::JoinHandle<Collected> {
-    thread::spawn(move || {
-        let mut c = Collected::default();
-        let mut batch = Vec::new();
-        loop {
-            batch.clear();
-            if sub.poll(&mut batch) == 0 {
-                if sub.is_finished() {
-                    break;
-                }
-                thread::sleep(Duration::from_micros(200));
-                continue;
-            }
-            c.check(&batch);
-        }
-        c
-    })
-}
-
-/// Submits every command, blocking on a full ring.
-fn produce(
-    mut gw: wintermute_engine::pipeline::Gateway,
-    cmds: Vec<(InstrumentId, Command)>,
-) -> thread::JoinHandle<u64> {
-    thread::spawn(move || {
-        for (inst, cmd) in cmds {
-            gw.submit(inst, cmd).unwrap();
-        }
-        gw.stats().submitted
-    })
-}
+use support::{config, drain, initial_engine, park, produce, specs, Collected, CommandMix};
 
 /// Event seq numbers of each book are 1, 2, 3, ... in publication order: no event lost or
 /// published twice. Journal sequence numbers grow by one per sequenced or risk-rejected command.
@@ -184,9 +60,13 @@ fn run_load(mut cfg: PipelineConfig, per_producer: usize) -> (Collected, Shutdow
     cfg.risk.get_or_insert_with(RiskConfig::permissive);
     let (pipeline, handles) = Pipeline::start(cfg).unwrap();
     let mut subs = handles.subscriptions.into_iter();
-    let consumer = drain(subs.next().unwrap());
-    let workers: Vec<_> =
-        handles.gateways.into_iter().enumerate().map(|(g, gw)| produce(gw, commands(g as u64, per_producer))).collect();
+    let consumer = drain(subs.next().unwrap(), true);
+    let workers: Vec<_> = handles
+        .gateways
+        .into_iter()
+        .enumerate()
+        .map(|(g, gw)| produce(gw, CommandMix::new(g as u64).take(per_producer)))
+        .collect();
     let submitted: Vec<u64> = workers.into_iter().map(|w| w.join().unwrap()).collect();
     let done = pipeline.shutdown().unwrap();
     let collected = consumer.join().unwrap();
@@ -281,7 +161,7 @@ fn without_journal_the_books_equal_a_replay_in_sequence_order() {
     let per = 20_000;
     let (collected, done) = run_load(config(Topology::Split, 2), per);
     // Rebuild the command order from the outputs (journal_seq) and replay it on one thread.
-    let cmds: Vec<Vec<(InstrumentId, Command)>> = (0..2).map(|g| commands(g, per)).collect();
+    let cmds: Vec<Vec<(InstrumentId, Command)>> = (0..2).map(|g| CommandMix::new(g).take(per)).collect();
     let mut by_seq: Vec<(u64, CommandId)> =
         collected.outputs.iter().filter(|o| o.last && o.journal_seq != 0).map(|o| (o.journal_seq, o.command)).collect();
     by_seq.sort();
@@ -304,11 +184,11 @@ fn blocking_backpressure_loses_nothing_and_counts_full_rings() {
     let mut subs = handles.subscriptions.into_iter();
     let sub = subs.next().unwrap();
     let n = 5_000;
-    let producer = produce(handles.gateways.into_iter().next().unwrap(), commands(0, n));
+    let producer = produce(handles.gateways.into_iter().next().unwrap(), CommandMix::new(0).take(n));
     // Nobody reads for a while: the subscription fills, matching waits, the gateway ring fills,
     // the producer waits.
     thread::sleep(Duration::from_millis(100));
-    let consumer = drain(sub);
+    let consumer = drain(sub, true);
     assert_eq!(producer.join().unwrap(), n as u64);
     let done = pipeline.shutdown().unwrap();
     let collected = consumer.join().unwrap();
@@ -463,7 +343,7 @@ fn shutdown_racing_producers(topology: Topology) {
     let dir = tempfile::tempdir().unwrap();
     let jc = JournalConfig::new(dir.path()).segment_size(4 << 20).fsync(FsyncPolicy::None);
     let (pipeline, handles) = Pipeline::start(config(topology, 3).journal(jc)).unwrap();
-    let consumer = drain(handles.subscriptions.into_iter().next().unwrap());
+    let consumer = drain(handles.subscriptions.into_iter().next().unwrap(), true);
     let started = Arc::new(AtomicBool::new(false));
     let producers: Vec<_> = handles
         .gateways
@@ -473,7 +353,7 @@ fn shutdown_racing_producers(topology: Topology) {
             let started = Arc::clone(&started);
             thread::spawn(move || {
                 let mut ok = 0u64;
-                for (inst, cmd) in commands(g as u64, 200_000) {
+                for (inst, cmd) in CommandMix::new(g as u64).take(200_000) {
                     match gw.submit(inst, cmd) {
                         Ok(_) => ok += 1,
                         Err(SubmitError::Closed { command, .. }) => {
@@ -526,7 +406,7 @@ fn dropping_the_pipeline_drains_and_joins() {
     let mut gw = handles.gateways.into_iter().next().unwrap();
     let mut sub = handles.subscriptions.into_iter().next().unwrap();
     let n = 2_000u64;
-    for (inst, cmd) in commands(0, n as usize) {
+    for (inst, cmd) in CommandMix::new(0).take(n as usize) {
         gw.submit(inst, cmd).unwrap();
     }
     drop(pipeline);
@@ -535,7 +415,7 @@ fn dropping_the_pipeline_drains_and_joins() {
     let mut c = Collected::default();
     let mut batch = Vec::new();
     sub.poll(&mut batch);
-    c.check(&batch);
+    c.check(&batch, true);
     assert!(sub.is_finished());
     assert_eq!(c.completed(0), n);
     assert!(matches!(gw.submit(0, Command::Cancel { order_id: 1 }), Err(SubmitError::Closed { .. })));
@@ -738,9 +618,13 @@ fn execution_feed_beside_full_feed(topology: Topology) {
     });
     let (pipeline, handles) = Pipeline::start(cfg).unwrap();
     let mut subs = handles.subscriptions.into_iter();
-    let (full, executions) = (drain(subs.next().unwrap()), drain(subs.next().unwrap()));
-    let workers: Vec<_> =
-        handles.gateways.into_iter().enumerate().map(|(g, gw)| produce(gw, commands(g as u64, 3_000))).collect();
+    let (full, executions) = (drain(subs.next().unwrap(), true), drain(subs.next().unwrap(), true));
+    let workers: Vec<_> = handles
+        .gateways
+        .into_iter()
+        .enumerate()
+        .map(|(g, gw)| produce(gw, CommandMix::new(g as u64).take(3_000)))
+        .collect();
     workers.into_iter().for_each(|w| assert_eq!(w.join().unwrap(), 3_000));
     let done = pipeline.shutdown().unwrap();
     let (full, executions) = (full.join().unwrap(), executions.join().unwrap());
@@ -772,9 +656,9 @@ fn a_read_wakes_the_publisher_waiting_for_room(topology: Topology) {
     let slow_park = WaitStrategy::Park { spins: 0, yields: 0, timeout: Duration::from_secs(1) };
     let cfg = config(topology, 1).engine_wait(slow_park).subscriptions(1, 4);
     let (pipeline, handles) = Pipeline::start(cfg).unwrap();
-    let consumer = drain(handles.subscriptions.into_iter().next().unwrap());
+    let consumer = drain(handles.subscriptions.into_iter().next().unwrap(), true);
     let started = Instant::now();
-    let producer = produce(handles.gateways.into_iter().next().unwrap(), commands(0, 100));
+    let producer = produce(handles.gateways.into_iter().next().unwrap(), CommandMix::new(0).take(100));
     assert_eq!(producer.join().unwrap(), 100);
     let done = pipeline.shutdown().unwrap();
     let collected = consumer.join().unwrap();

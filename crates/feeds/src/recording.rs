@@ -366,6 +366,16 @@ mod tests {
         assert!(matches!(&recs[3], Record::Http { body, .. } if body == "{\"lastUpdateId\":1,\"t\":\"a: b\"}"));
     }
 
+    /// The line numbers of the recording errors reading `text` reports.
+    fn error_lines(text: &str) -> Vec<usize> {
+        records(text)
+            .filter_map(|r| match r {
+                Err(FeedError::Recording { line, .. }) => Some(line),
+                _ => None,
+            })
+            .collect()
+    }
+
     #[test]
     fn reports_line_numbers() {
         let text = "wss://a <-> 1.0\n1.5: ok\nnonsense here\n";
@@ -373,13 +383,7 @@ mod tests {
         assert_eq!(errs.len(), 1);
         assert!(matches!(errs[0], FeedError::Recording { line: 3, .. }), "{:?}", errs[0]);
         let text = "wss://a <-> 1.0\nabc: x\nwss://a <= 1.0: x\n12x: y\n";
-        let lines: Vec<usize> = records(text)
-            .filter_map(|r| match r {
-                Err(FeedError::Recording { line, .. }) => Some(line),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(lines, [2, 3, 4]);
+        assert_eq!(error_lines(text), [2, 3, 4]);
     }
 
     #[test]
@@ -398,13 +402,7 @@ mod tests {
             matches!(&recs[2], Record::Received { payload, conn: 1, ts: 1_617_666_424_207_714_000 } if payload == "[1,{\"a\":[]}]")
         );
         let bad = "{\"t\":\"header\"}\n{\"t\":\"recv\",\"ts\":1}\n{\"t\":\"nope\",\"ts\":1}\n{oops\n";
-        let lines: Vec<usize> = records(bad)
-            .filter_map(|r| match r {
-                Err(FeedError::Recording { line, .. }) => Some(line),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(lines, [2, 3, 4]);
+        assert_eq!(error_lines(bad), [2, 3, 4]);
     }
 
     #[test]

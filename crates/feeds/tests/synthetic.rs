@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use wintermute_feeds::book::L2Book;
-use wintermute_feeds::net::client::{run_feed, stop_pair, Backoff, FeedConfig};
+use wintermute_feeds::net::client::{run_feed, stop_pair, Backoff, FeedConfig, Stop};
 use wintermute_feeds::net::replay_server::{Pace, ReplayOptions, ReplayServer};
 use wintermute_feeds::normalized::EventKind;
 use wintermute_feeds::sync::{
@@ -205,50 +205,11 @@ fn served_synthetic_market_with_gaps_resyncs_once_per_gap() {
             c.resubscribe_interval = Duration::from_millis(20);
             c.max_attempts = Some(3);
             let total = market.frames as u64 - market.gaps.len() as u64;
-            // Every recorded frame served, every frame sent received, and the book live.
-            let drained = |server: &ReplayServer, h: &dyn FeedHandler<Book = L2Book>, frames: u64| {
-                let st = server.stats();
-                st.cursor == st.total && frames >= st.frames_sent && h.pending_snapshots().is_empty()
-            };
             let (_stop_handle, mut stop) = stop_pair();
-            let run = |h: &mut dyn FeedHandler<Book = L2Book>| h.tap_mut().unwrap().enable(venue, 64);
             let (counters, stream, ring_kinds, latency) = match venue {
-                Venue::Binance => {
-                    let mut b = BinanceBooks::new();
-                    run(&mut b);
-                    let c = tokio::time::timeout(
-                        Duration::from_secs(60),
-                        run_feed(&c, &mut b, &mut stop, |h, c| drained(&server, h, c.frames)),
-                    )
-                    .await
-                    .expect("timed out")
-                    .unwrap();
-                    summarize(c, &b)
-                }
-                Venue::Coinbase => {
-                    let mut b = CoinbaseBooks::new();
-                    run(&mut b);
-                    let c = tokio::time::timeout(
-                        Duration::from_secs(60),
-                        run_feed(&c, &mut b, &mut stop, |h, c| drained(&server, h, c.frames)),
-                    )
-                    .await
-                    .expect("timed out")
-                    .unwrap();
-                    summarize(c, &b)
-                }
-                Venue::Kraken => {
-                    let mut b = KrakenBooks::new();
-                    run(&mut b);
-                    let c = tokio::time::timeout(
-                        Duration::from_secs(60),
-                        run_feed(&c, &mut b, &mut stop, |h, c| drained(&server, h, c.frames)),
-                    )
-                    .await
-                    .expect("timed out")
-                    .unwrap();
-                    summarize(c, &b)
-                }
+                Venue::Binance => feed_until_drained(BinanceBooks::new(), &c, &server, &mut stop).await,
+                Venue::Coinbase => feed_until_drained(CoinbaseBooks::new(), &c, &server, &mut stop).await,
+                Venue::Kraken => feed_until_drained(KrakenBooks::new(), &c, &server, &mut stop).await,
             };
             let mut server = server;
             server.shutdown();
@@ -262,6 +223,27 @@ fn served_synthetic_market_with_gaps_resyncs_once_per_gap() {
             assert_eq!(negative, 0, "{venue:?}: receive time before exchange time");
         });
     }
+}
+
+/// Runs the feed into `books` (its tap on) until every recorded frame is served, every frame
+/// sent received, and the book live (60 s at most); what it saw.
+async fn feed_until_drained<H: FeedHandler<Book = L2Book>>(
+    mut books: H,
+    config: &FeedConfig,
+    server: &ReplayServer,
+    stop: &mut Stop,
+) -> Summary {
+    books.tap_mut().unwrap().enable(config.venue, 64);
+    let drained = |h: &H, frames: u64| {
+        let st = server.stats();
+        st.cursor == st.total && frames >= st.frames_sent && h.pending_snapshots().is_empty()
+    };
+    let counters =
+        tokio::time::timeout(Duration::from_secs(60), run_feed(config, &mut books, stop, |h, c| drained(h, c.frames)))
+            .await
+            .expect("timed out")
+            .unwrap();
+    summarize(counters, &books)
 }
 
 type Summary =

@@ -11,8 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use wintermute_feeds::net::client::{run_feed, stop_pair, Backoff, FeedConfig};
@@ -20,33 +18,13 @@ use wintermute_feeds::net::replay_server::{Pace, ReplayOptions, ReplayServer};
 use wintermute_feeds::sync::{BinanceBooks, FeedHandler, KrakenBooks, SyncState};
 use wintermute_feeds::verify::handler_report;
 use wintermute_feeds::{verify_path, FeedError, Venue};
+use wintermute_testkit::tls::{test_pki, TestPki};
 
 const LIMIT: Duration = Duration::from_secs(20);
 
 /// A certificate authority, and a server certificate it signed for 127.0.0.1.
-struct Pki {
-    ca_pem: String,
-    server: Arc<rustls::ServerConfig>,
-}
-
-fn pki() -> Pki {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "wintermute test authority");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let params = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &ca).unwrap();
-    let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone(), ca.der().clone()];
-    let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, private)
-        .unwrap();
-    Pki { ca_pem: ca.pem(), server: Arc::new(server) }
+fn pki() -> TestPki {
+    test_pki(&["127.0.0.1", "localhost"])
 }
 
 /// Accepts TLS on 127.0.0.1 and forwards the plaintext to `backend` (`host:port`); returns the
@@ -91,7 +69,7 @@ fn config(venue: Venue, symbols: Vec<String>, ws_port: u16, rest_port: u16) -> F
     c
 }
 
-async fn served(path: &str, pki: &Pki) -> (ReplayServer, u16, u16) {
+async fn served(path: &str, pki: &TestPki) -> (ReplayServer, u16, u16) {
     let server =
         ReplayServer::start(&read(path), ReplayOptions { pace: Pace::Fast, ..Default::default() }).await.unwrap();
     let ws = tls_proxy(Arc::clone(&pki.server), authority(&server.ws_url())).await;

@@ -18,22 +18,9 @@ use wintermute_mm::pricer::Pricer;
 use wintermute_mm::quote_actions::ActionBuffer;
 use wintermute_mm::types::{Level, Side, Top, VenueId};
 
-const CONFIG: &str = r#"{
-  "instrument": {"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.01", "lot_size": "0.0001"},
-  "venues": [
-    {"name": "coinbase", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 1000},
-    {"name": "binance", "symbol": "BTCUSDT", "quote_currency": "USDT", "weight": 2.0, "stale_after_ms": 1000,
-     "basis": {"measured": {"reference": "coinbase", "half_life_s": 5.0}}},
-    {"name": "kraken", "symbol": "XBT/USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 1000}
-  ],
-  "model": {"kind": "glft", "gamma": 0.05},
-  "volatility": {"ewma": {"sample_ms": 100, "half_life_s": 10.0, "initial_sigma": 3.0}},
-  "intensity": {"estimated": {"window_s": 30.0, "bucket_ticks": 1.0, "buckets": 16, "max_trades": 4096,
-                "fallback_bid": {"a": 2.0, "k": 0.5}, "fallback_ask": {"a": 2.0, "k": 0.5}}},
-  "quoting": {"levels": 3, "sizes_lots": [10, 20, 30], "level_spacing_ticks": 2, "min_spread_ticks": 2,
-              "max_spread_ticks": 400, "max_inventory_lots": 200, "inventory_unit_lots": 10,
-              "requote_threshold_ticks": 1.0, "requote_interval_ms": 500}
-}"#;
+/// Three venues (one with a measured basis), GLFT, EWMA volatility, fitted intensities, three
+/// levels per side; each venue's top stale after 1 s.
+const CONFIG: &str = include_str!("../tests/data/pricing_glft_three_venues.json");
 
 const N: usize = 1 << 16;
 

@@ -8,7 +8,7 @@ mod support;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{start_pipeline, two_venue_config, wait_snapshot, ManualBooks, MM, OTHER};
+use support::{live_venue, two_venue_config, wait_snapshot, ManualBooks, MM, OTHER};
 use wintermute_core::{Command, InstrumentSpec, NewOrder, Side};
 use wintermute_engine::pipeline::{Gateway, Pipeline, PipelineConfig, Topology};
 use wintermute_feeds::sync::SyncState;
@@ -67,12 +67,7 @@ impl Execution for Gate {
 }
 
 fn rig_hedged(routes: Vec<HedgeRoute>) -> Rig {
-    let (pipeline, mut handles) = start_pipeline();
-    let other = handles.gateways.pop().unwrap();
-    let gateway = handles.gateways.pop().unwrap();
-    let sub = handles.subscriptions.pop().unwrap();
-    let setup = LiveSetup::from_json(&CONFIG, "0.01", "0.0001").unwrap();
-    let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, setup.our_fees), gateway, sub);
+    let (pipeline, setup, venue, other) = live_venue(&CONFIG);
     let books = ManualBooks::new(2);
     let runner =
         LiveRunner::start_hedged(setup, venue, Box::new(books.clone()), RunnerOptions::default(), routes).unwrap();

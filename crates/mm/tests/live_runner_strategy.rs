@@ -9,12 +9,11 @@ use std::convert::Infallible;
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
-use support::{start_pipeline, two_venue_config, ManualBooks, E18, MM, OTHER};
+use support::{live_venue, two_venue_config, ManualBooks, E18, OTHER};
 use wintermute_core::{Command as EngineCommand, NewOrder, Side};
+use wintermute_engine::pipeline::{Gateway, Pipeline};
 use wintermute_feeds::sync::SyncState;
 use wintermute_mm::batched::{Batch, BatchSink, Command, CommandBuffer, StrategyEvent};
-use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
-use wintermute_mm::live_config::LiveSetup;
 use wintermute_mm::live_runner::{FeedTrade, LiveRunner, RefBook, RunnerOptions};
 use wintermute_mm::live_strategy::{link, LiveStrategyConfig, StrategyThread};
 use wintermute_mm::strategy::PublicTrade;
@@ -66,47 +65,69 @@ fn our_tops(seen: &[StrategyEvent]) -> Vec<(Level, Level)> {
         .collect()
 }
 
+/// A live runner with `sink` as its strategy (named `name`, fed through `config`), over a
+/// pipeline whose external venues' books are both live (100 bid, 100.02 ask); `other` trades
+/// as someone else on our venue.
+struct Live {
+    pipeline: Pipeline,
+    other: Gateway,
+    source: ManualBooks,
+    runner: LiveRunner,
+    thread: StrategyThread,
+}
+
+impl Live {
+    fn start<K>(sink: K, name: &str, config: LiveStrategyConfig) -> Live
+    where
+        K: BatchSink + Send + 'static,
+        K::Error: std::fmt::Display,
+    {
+        let (pipeline, setup, venue, other) = live_venue(&CONFIG);
+        let source = ManualBooks::new(2);
+        let (port, feed) = link(config);
+        let thread = StrategyThread::spawn(feed, sink, Duration::from_micros(200)).unwrap();
+        let runner = LiveRunner::start_with_strategy(
+            setup,
+            venue,
+            Box::new(source.clone()),
+            RunnerOptions::default(),
+            (Vec::new(), Vec::new()),
+            name.into(),
+            port,
+        )
+        .unwrap();
+        for i in 0..2 {
+            source.books.lock().unwrap()[i] = RefBook {
+                state: Some(SyncState::Live),
+                bid: Some((100 * E18, E18)),
+                ask: Some((10_002 * E18 / 100, E18)),
+                ..RefBook::default()
+            };
+        }
+        Live { pipeline, other, source, runner, thread }
+    }
+
+    fn stop(self) {
+        self.runner.stop();
+        self.thread.stop();
+        self.pipeline.shutdown().unwrap();
+    }
+}
+
 #[test]
 fn a_strategy_live_sees_the_venues_trades_our_venues_trades_and_our_top_with_our_orders_in_it() {
-    let (pipeline, mut handles) = start_pipeline();
-    let mut other = handles.gateways.pop().unwrap();
-    let gateway = handles.gateways.pop().unwrap();
-    let sub = handles.subscriptions.pop().unwrap();
-    let setup = LiveSetup::from_json(&CONFIG, "0.01", "0.0001").unwrap();
-    let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, setup.our_fees), gateway, sub);
-    let source = ManualBooks::new(2);
-    let (port, feed) = link(LiveStrategyConfig::default());
     let recorder = Recorder::default();
-    let thread = StrategyThread::spawn(feed, recorder.clone(), Duration::from_micros(200)).unwrap();
-    let runner = LiveRunner::start_with_strategy(
-        setup,
-        venue,
-        Box::new(source.clone()),
-        RunnerOptions::default(),
-        (Vec::new(), Vec::new()),
-        "Recorder".into(),
-        port,
-    )
-    .unwrap();
-    for i in 0..2 {
-        let mut books = source.books.lock().unwrap();
-        books[i] = RefBook {
-            state: Some(SyncState::Live),
-            bid: Some((100 * E18, E18)),
-            ask: Some((10_002 * E18 / 100, E18)),
-            ..RefBook::default()
-        };
-    }
+    let mut live = Live::start(recorder.clone(), "Recorder", LiveStrategyConfig::default());
     // Its bid rests: our venue's top is that bid (nobody else's order is there).
     let seen = || recorder.0.lock().unwrap().clone();
     let bid = Level { price: 9_990, qty: 5 };
     wait("our bid in our top", || our_tops(&seen()).contains(&(bid, Level::default())).then_some(()));
     // Someone else's ask joins: the top shows both; a buyer takes 1 lot of it: a public trade on
     // our venue, and the ask is 2 lots.
-    other.submit(0, EngineCommand::New(NewOrder::limit(7, OTHER, Side::Sell, 10_050, 3))).unwrap();
+    live.other.submit(0, EngineCommand::New(NewOrder::limit(7, OTHER, Side::Sell, 10_050, 3))).unwrap();
     let ask = Level { price: 10_050, qty: 3 };
     wait("the ask in our top", || our_tops(&seen()).contains(&(bid, ask)).then_some(()));
-    other.submit(0, EngineCommand::New(NewOrder::market(8, OTHER, Side::Buy, 1))).unwrap();
+    live.other.submit(0, EngineCommand::New(NewOrder::market(8, OTHER, Side::Buy, 1))).unwrap();
     let after = Level { price: 10_050, qty: 2 };
     wait("the ask after the trade", || our_tops(&seen()).contains(&(bid, after)).then_some(()));
     let ours = trades(&seen());
@@ -115,7 +136,7 @@ fn a_strategy_live_sees_the_venues_trades_our_venues_trades_and_our_top_with_our
     assert_eq!(our_tops(&seen()), vec![(bid, Level::default()), (bid, ask), (bid, after)]);
     // The external venues' trades: kraken's buy at 100.005 (between ticks: up, to 10_001) of
     // 0.00015 (1 lot), one without an aggressor (skipped), coinbase's sell at 99.99 of 0.0003.
-    source.trades.lock().unwrap().extend([
+    live.source.trades.lock().unwrap().extend([
         FeedTrade { stream: 1, price: 100_005 * E18 / 1000, qty: 15 * E18 / 100_000, aggressor: Some(Side::Buy) },
         FeedTrade { stream: 0, price: 100 * E18, qty: E18, aggressor: None },
         FeedTrade { stream: 0, price: 9_999 * E18 / 100, qty: 3 * E18 / 10_000, aggressor: Some(Side::Sell) },
@@ -129,16 +150,14 @@ fn a_strategy_live_sees_the_venues_trades_our_venues_trades_and_our_top_with_our
     let deadline = Instant::now() + Duration::from_secs(5);
     // Counted in the snapshot (taken on the timer).
     let s = loop {
-        let st = runner.snapshot().strategy.unwrap();
+        let st = live.runner.snapshot().strategy.unwrap();
         if st.trades == 3 || Instant::now() > deadline {
             break st;
         }
         std::thread::sleep(Duration::from_millis(5));
     };
     assert_eq!((s.trades, s.our_tops, s.dropped_trades, s.missed_events), (3, 3, 0, 0));
-    runner.stop();
-    thread.stop();
-    pipeline.shutdown().unwrap();
+    live.stop();
 }
 
 /// Each batch: amends (to 3 lots) then cancels the orders it placed the batch before, places a
@@ -199,36 +218,11 @@ impl BatchSink for Churner {
 
 #[test]
 fn a_flooded_events_ring_still_delivers_one_answer_to_every_cancel_and_amend() {
-    let (pipeline, mut handles) = start_pipeline();
-    let gateway = handles.gateways.pop().unwrap();
-    let _other = handles.gateways.pop().unwrap();
-    let sub = handles.subscriptions.pop().unwrap();
-    let setup = LiveSetup::from_json(&CONFIG, "0.01", "0.0001").unwrap();
-    let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, setup.our_fees), gateway, sub);
-    let source = ManualBooks::new(2);
-    // An events ring of 4 and a strategy 2 ms a batch behind a flood of trades.
-    let (port, feed) = link(LiveStrategyConfig { queue: 4, max_batch: 64, ..LiveStrategyConfig::default() });
     let churner = Churner::default();
     churner.0.lock().unwrap().rounds = 40;
-    let thread = StrategyThread::spawn(feed, churner.clone(), Duration::from_micros(200)).unwrap();
-    let runner = LiveRunner::start_with_strategy(
-        setup,
-        venue,
-        Box::new(source.clone()),
-        RunnerOptions::default(),
-        (Vec::new(), Vec::new()),
-        "Churner".into(),
-        port,
-    )
-    .unwrap();
-    for i in 0..2 {
-        source.books.lock().unwrap()[i] = RefBook {
-            state: Some(SyncState::Live),
-            bid: Some((100 * E18, E18)),
-            ask: Some((10_002 * E18 / 100, E18)),
-            ..RefBook::default()
-        };
-    }
+    // An events ring of 4 and a strategy 2 ms a batch behind a flood of trades.
+    let config = LiveStrategyConfig { queue: 4, max_batch: 64, ..LiveStrategyConfig::default() };
+    let live = Live::start(churner.clone(), "Churner", config);
     let trade = FeedTrade { stream: 0, price: 100 * E18, qty: E18, aggressor: Some(Side::Sell) };
     let done = || {
         let c = churner.0.lock().unwrap();
@@ -239,10 +233,10 @@ fn a_flooded_events_ring_still_delivers_one_answer_to_every_cancel_and_amend() {
         assert!(Instant::now() < deadline, "answers {} of {}", churner.0.lock().unwrap().answers.len(), {
             churner.0.lock().unwrap().sent
         });
-        source.trades.lock().unwrap().extend(std::iter::repeat_n(trade, 50));
+        live.source.trades.lock().unwrap().extend(std::iter::repeat_n(trade, 50));
         std::thread::sleep(Duration::from_micros(500));
     }
-    let s = wait("the snapshot's counts", || runner.snapshot().strategy.filter(|s| s.dropped_trades > 0));
+    let s = wait("the snapshot's counts", || live.runner.snapshot().strategy.filter(|s| s.dropped_trades > 0));
     assert!(s.full > 0 && s.dropped_trades > 0, "the events ring was flooded: {s:?}");
     let c = churner.0.lock().unwrap();
     assert!(c.sent >= 80, "{}", c.sent);
@@ -259,9 +253,7 @@ fn a_flooded_events_ring_still_delivers_one_answer_to_every_cancel_and_amend() {
     let c = churner.0.lock().unwrap();
     assert_eq!(c.answers.len() as u64, c.sent);
     drop(c);
-    runner.stop();
-    thread.stop();
-    pipeline.shutdown().unwrap();
+    live.stop();
 }
 
 /// Places one bid on our venue after its first batch (again if it is refused: quoting may not
@@ -311,35 +303,9 @@ impl BatchSink for Scripted {
 
 #[test]
 fn a_refused_amend_is_answered_with_the_order_as_it_was_and_the_order_keeps_working() {
-    let (pipeline, mut handles) = start_pipeline();
-    let _other = handles.gateways.pop().unwrap();
-    let gateway = handles.gateways.pop().unwrap();
-    let sub = handles.subscriptions.pop().unwrap();
-    let setup = LiveSetup::from_json(&CONFIG, "0.01", "0.0001").unwrap();
-    let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, setup.our_fees), gateway, sub);
-    let source = ManualBooks::new(2);
-    let (port, feed) = link(LiveStrategyConfig::default());
     let sink = Scripted::default();
-    let thread = StrategyThread::spawn(feed, sink.clone(), Duration::from_micros(200)).unwrap();
-    let runner = LiveRunner::start_with_strategy(
-        setup,
-        venue,
-        Box::new(source.clone()),
-        RunnerOptions::default(),
-        (Vec::new(), Vec::new()),
-        "Scripted".into(),
-        port,
-    )
-    .unwrap();
-    for i in 0..2 {
-        source.books.lock().unwrap()[i] = RefBook {
-            state: Some(SyncState::Live),
-            bid: Some((100 * E18, E18)),
-            ask: Some((10_002 * E18 / 100, E18)),
-            ..RefBook::default()
-        };
-    }
-    let working = |n: u64| runner.snapshot().strategy.filter(|s| s.working == n);
+    let live = Live::start(sink.clone(), "Scripted", LiveStrategyConfig::default());
+    let working = |n: u64| live.runner.snapshot().strategy.filter(|s| s.working == n);
     wait("the bid working", || working(1));
     let id = sink.placed.lock().unwrap().unwrap();
     let answers = |want: &[(u64, i64)]| (sink.answers.lock().unwrap().as_slice() == want).then_some(());
@@ -348,12 +314,10 @@ fn a_refused_amend_is_answered_with_the_order_as_it_was_and_the_order_keeps_work
     sink.to_send.lock().unwrap().push(Command::Amend { venue: VenueId::Ours, order_id: id, qty: 20_000_000 });
     wait("the refusal's answer", || answers(&[(id, 5)]));
     std::thread::sleep(Duration::from_millis(50));
-    assert!(working(1).is_some(), "still working: {:?}", runner.snapshot().strategy);
+    assert!(working(1).is_some(), "still working: {:?}", live.runner.snapshot().strategy);
     // Its cancel: answered 0 once the venue says it is gone.
     sink.to_send.lock().unwrap().push(Command::Cancel { venue: VenueId::Ours, order_id: id });
     wait("the cancel's answer", || answers(&[(id, 5), (id, 0)]));
     wait("nothing working", || working(0));
-    runner.stop();
-    thread.stop();
-    pipeline.shutdown().unwrap();
+    live.stop();
 }

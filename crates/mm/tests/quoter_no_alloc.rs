@@ -16,22 +16,9 @@ use wintermute_testkit::alloc::{self, CountingAlloc};
 #[global_allocator]
 static GLOBAL: CountingAlloc = CountingAlloc;
 
-const CONFIG: &str = r#"{
-  "instrument": {"symbol": "BTC-USD", "quote_currency": "USD", "tick_size": "0.01", "lot_size": "0.0001"},
-  "venues": [
-    {"name": "coinbase", "symbol": "BTC-USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 50},
-    {"name": "binance", "symbol": "BTCUSDT", "quote_currency": "USDT", "weight": 2.0, "stale_after_ms": 50,
-     "basis": {"measured": {"reference": "coinbase", "half_life_s": 5.0}}},
-    {"name": "kraken", "symbol": "XBT/USD", "quote_currency": "USD", "weight": 1.0, "stale_after_ms": 50}
-  ],
-  "model": {"kind": "glft", "gamma": 0.05},
-  "volatility": {"ewma": {"sample_ms": 100, "half_life_s": 10.0, "initial_sigma": 3.0}},
-  "intensity": {"estimated": {"window_s": 30.0, "bucket_ticks": 1.0, "buckets": 16, "max_trades": 4096,
-                "fallback_bid": {"a": 2.0, "k": 0.5}, "fallback_ask": {"a": 2.0, "k": 0.5}}},
-  "quoting": {"levels": 3, "sizes_lots": [10, 20, 30], "level_spacing_ticks": 2, "min_spread_ticks": 2,
-              "max_spread_ticks": 400, "max_inventory_lots": 200, "inventory_unit_lots": 10,
-              "requote_threshold_ticks": 1.0, "requote_interval_ms": 500}
-}"#;
+/// Three venues (one with a measured basis), GLFT, EWMA volatility, fitted intensities, three
+/// levels per side (as the pricing benchmark's).
+const CONFIG: &str = include_str!("data/pricing_glft_three_venues.json");
 
 /// Drives `steps` events from `start_ns`; returns (decisions that requoted, pulls, actions).
 fn drive(
@@ -93,7 +80,11 @@ fn drive(
 
 #[test]
 fn the_pricing_path_allocates_nothing_after_warm_up() {
-    let cfg = PricingConfig::from_json(CONFIG).unwrap();
+    let mut cfg = PricingConfig::from_json(CONFIG).unwrap();
+    // Tops stale after 50 ms, so that the walk's 100 ms silences make the fair value stale.
+    for venue in &mut cfg.venues {
+        venue.stale_after_ms = 50;
+    }
     let mut pricer = Pricer::from_config(&cfg).unwrap();
     let mut out = ActionBuffer::for_levels(pricer.levels());
     let mut rng = SplitMix64::new(7);

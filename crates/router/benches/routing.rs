@@ -22,12 +22,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimSymbol};
 use wintermute_router::http::{Endpoint, HttpConnection};
+use wintermute_testkit::tls::test_pki;
 
 use wintermute_router::binance::client::{sign_query, BinanceOrderType, NewOrder, TimeInForce};
 use wintermute_router::binance::reports::{order_reports, parse_order, BinanceInstrument};
@@ -68,21 +67,9 @@ fn measure_n(name: &str, rounds: usize, mut op: impl FnMut(usize)) -> f64 {
 /// A private authority's certificate for 127.0.0.1 (the authority's PEM in `ca`), and a TLS
 /// front on 127.0.0.1 forwarding to `backend`; returns the front's address.
 async fn tls_front(backend: SocketAddr, ca: &std::path::Path) -> SocketAddr {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let issuer = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    std::fs::write(ca, issuer.pem()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = CertificateParams::new(vec!["127.0.0.1".to_owned()]).unwrap().signed_by(&key, &issuer).unwrap();
-    let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone(), issuer.der().clone()];
-    let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let server = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, private)
-        .unwrap();
-    let acceptor = TlsAcceptor::from(Arc::new(server));
+    let pki = test_pki(&["127.0.0.1"]);
+    std::fs::write(ca, &pki.ca_pem).unwrap();
+    let acceptor = TlsAcceptor::from(pki.server);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {

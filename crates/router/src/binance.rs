@@ -19,6 +19,9 @@
 //!   Binance documents them, fills orders against a depth snapshot, and pushes
 //!   `executionReport`s and the balance events to subscribed WebSocket sessions.
 
+#[macro_use]
+mod venue_client;
+
 pub mod client;
 mod outcomes;
 pub mod reports;

@@ -5,37 +5,14 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use common::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use wintermute_router::binance::client::{BinanceOrderType, TimeInForce};
 use wintermute_router::order_state::{OrderStatus, ReportKind, Side};
-use wintermute_router::signing::BinanceSigner;
-
-/// `path?params&timestamp=..&signature=..`, signed with the HMAC key's secret.
-fn signed_path(path: &str, params: &str) -> String {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
-    let params = format!("{params}&timestamp={now}");
-    let sig = BinanceSigner::hmac_sha256(HMAC_SECRET.as_bytes().to_vec()).sign(&params);
-    format!("{path}?{params}&signature={sig}")
-}
 
 fn signed(params: &str) -> String {
     signed_path("/api/v3/order", params)
-}
-
-/// One raw request by `api_key`: (status, body).
-async fn raw(addr: std::net::SocketAddr, method: &str, target: &str, api_key: &str) -> (u16, serde_json::Value) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request =
-        format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\nX-MBX-APIKEY: {api_key}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head[9..12].parse().unwrap(), serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
 }
 
 #[test]
@@ -53,12 +30,12 @@ fn two_keys_are_two_accounts_whose_orders_trade_with_each_other() {
         // id is of an unknown order.
         assert_eq!(theirs.adopt_open_orders("BTCUSDT").await.unwrap(), 0);
         let named = "symbol=BTCUSDT&origClientOrderId=a-1";
-        let (status, body) = raw(sim.addr(), "GET", &signed(named), HMAC_KEY).await;
+        let (status, _, body) = raw(sim.addr(), "GET", &signed(named), Some(HMAC_KEY)).await;
         assert_eq!((status, body["code"].as_i64()), (400, Some(-2013)), "{body}");
-        let (status, body) = raw(sim.addr(), "DELETE", &signed(named), HMAC_KEY).await;
+        let (status, _, body) = raw(sim.addr(), "DELETE", &signed(named), Some(HMAC_KEY)).await;
         assert_eq!((status, body["code"].as_i64()), (400, Some(-2011)), "{body}");
-        let (status, body) =
-            raw(sim.addr(), "GET", &signed_path("/api/v3/openOrders", "symbol=BTCUSDT"), HMAC_KEY).await;
+        let open_orders = signed_path("/api/v3/openOrders", "symbol=BTCUSDT");
+        let (status, _, body) = raw(sim.addr(), "GET", &open_orders, Some(HMAC_KEY)).await;
         assert_eq!((status, body), (200, serde_json::json!([])));
         assert_eq!((sim.open_order_count_of(ED_KEY, "BTCUSDT"), sim.open_order_count_of(HMAC_KEY, "BTCUSDT")), (1, 0));
 

@@ -7,18 +7,13 @@
 mod common;
 mod execution_common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use common::*;
 use execution_common::{adapter, events_until, new_order};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use wintermute_mm::execution::{ExecCommand, ExecEvent, Execution, OrderTif};
 use wintermute_mm::types::Liquidity;
 use wintermute_router::binance::client::BinanceClientError;
 use wintermute_router::binance::client::TimeInForce;
 use wintermute_router::order_state::{OrderStatus, ReportKind, Side};
-use wintermute_router::signing::BinanceSigner;
 
 fn sell(id: &str, qty: &str) -> wintermute_router::order::NewOrder {
     order(id, Side::Sell, qty, limit("58010", TimeInForce::Gtc))
@@ -124,19 +119,8 @@ fn an_amend_the_venue_refuses_leaves_the_order_as_it_was() {
 
 /// Sends one raw signed request; returns (status, body).
 async fn raw_signed(addr: std::net::SocketAddr, method: &str, path: &str, params: &str) -> (u16, serde_json::Value) {
-    let ts = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
-    let params = format!("{params}&timestamp={ts}");
-    let sig = BinanceSigner::hmac_sha256(HMAC_SECRET.as_bytes().to_vec()).sign(&params);
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request = format!(
-        "{method} {path}?{params}&signature={sig} HTTP/1.1\r\nHost: {addr}\r\nX-MBX-APIKEY: {HMAC_KEY}\r\n\
-         Connection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head[9..12].parse().unwrap(), serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+    let (status, _, body) = raw(addr, method, &signed_path(path, params), Some(HMAC_KEY)).await;
+    (status, body)
 }
 
 #[test]

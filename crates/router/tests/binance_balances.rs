@@ -236,57 +236,19 @@ fn the_simulator_sends_the_position_after_the_execution_report_of_the_same_chang
     });
 }
 
-/// A venue that answers every request after two unreadable balance events and a good one.
-#[derive(Debug, Default)]
-struct BadBalances {
-    lose: u32,
-}
-
-impl wintermute_router::sim::SimVenue for BadBalances {
-    fn handle(&mut self, _: &wintermute_router::sim::SimRequest<'_>) -> wintermute_router::sim::SimAnswer {
-        wintermute_router::sim::SimAnswer { status: 404, headers: vec![], body: String::new() }
-    }
-
-    fn responses_to_lose(&mut self) -> &mut u32 {
-        &mut self.lose
-    }
-}
-
-impl wintermute_router::sim::ws::WsVenue for BadBalances {
-    type Session = ();
-
-    fn open_session(&mut self, _: &str) -> Option<()> {
-        Some(())
-    }
-
-    fn on_text(&mut self, _: &mut (), text: &str) -> Vec<String> {
-        let request: Value = serde_json::from_str(text).unwrap();
-        let id = request["id"].as_u64().unwrap();
-        let now = wintermute_router::order::local_ms();
-        vec![
-            r#"{"subscriptionId":0,"event":{"e":"outboundAccountPosition","E":1,"u":1,"B":[{"a":"BTC","f":"1.5","l":"1e2"}]}}"#.into(),
-            r#"{"subscriptionId":0,"event":{"e":"balanceUpdate","E":1,"a":"USDT","T":1}}"#.into(),
-            r#"{"subscriptionId":0,"event":{"e":"outboundAccountPosition","E":1,"u":2,"B":[{"a":"BTC","f":"1.5","l":"0.25"}]}}"#.into(),
-            format!(r#"{{"id":{id},"status":200,"result":{{"serverTime":{now}}},"rateLimits":[]}}"#),
-        ]
-    }
-
-    fn pushes(&mut self, _: &mut ()) -> Vec<String> {
-        vec![]
-    }
+/// Two unreadable balance events and a good one before each answer.
+fn bad_balances(_: u64) -> Vec<String> {
+    vec![
+        r#"{"subscriptionId":0,"event":{"e":"outboundAccountPosition","E":1,"u":1,"B":[{"a":"BTC","f":"1.5","l":"1e2"}]}}"#.into(),
+        r#"{"subscriptionId":0,"event":{"e":"balanceUpdate","E":1,"a":"USDT","T":1}}"#.into(),
+        r#"{"subscriptionId":0,"event":{"e":"outboundAccountPosition","E":1,"u":2,"B":[{"a":"BTC","f":"1.5","l":"0.25"}]}}"#.into(),
+    ]
 }
 
 #[test]
 fn unreadable_balance_events_are_counted_and_the_readable_one_is_delivered() {
     run(async {
-        let mut venue = wintermute_router::sim::SimServer::serve(BadBalances::default()).await.unwrap();
-        let addr = venue.start_ws().await.unwrap();
-        let mut ws = BinanceWsClient::new(
-            &format!("ws://{addr}/ws-api/v3"),
-            HMAC_KEY,
-            BinanceSigner::hmac_sha256(HMAC_SECRET.as_bytes().to_vec()),
-            vec![instrument()],
-        );
+        let (_venue, mut ws) = ws_client_answered_after(bad_balances).await;
         ws.sync_time().await.unwrap();
         let stats = ws.stats();
         assert_eq!((stats.malformed_balance_events, stats.malformed_frames, stats.balance_updates), (2, 2, 1));

@@ -7,32 +7,18 @@
 mod common;
 mod execution_common;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use common::*;
 use execution_common::{adapter, events_until, new_order};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use wintermute_mm::execution::{ExecCommand, ExecEvent, Execution, OrderTif, RejectReason};
 use wintermute_router::binance::client::{CancelReplaceMode, TimeInForce};
 use wintermute_router::order::Instrument;
 use wintermute_router::order_state::{OrderStatus, ReportKind, Side};
-use wintermute_router::signing::BinanceSigner;
 
 /// One raw signed `POST /api/v3/order/cancelReplace` with `params`: (status, body).
 async fn raw_cancel_replace(addr: std::net::SocketAddr, params: &str) -> (u16, serde_json::Value) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
-    let params = format!("{params}&timestamp={now}");
-    let sig = BinanceSigner::hmac_sha256(HMAC_SECRET.as_bytes().to_vec()).sign(&params);
-    let target = format!("/api/v3/order/cancelReplace?{params}&signature={sig}");
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request =
-        format!("POST {target} HTTP/1.1\r\nHost: {addr}\r\nX-MBX-APIKEY: {HMAC_KEY}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head[9..12].parse().unwrap(), serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+    let target = signed_path("/api/v3/order/cancelReplace", params);
+    let (status, _, body) = raw(addr, "POST", &target, Some(HMAC_KEY)).await;
+    (status, body)
 }
 
 const NEW: &str = "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.01&price=57000";

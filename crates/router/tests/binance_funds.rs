@@ -7,23 +7,16 @@
 
 mod common;
 mod execution_common;
-
-use std::time::{SystemTime, UNIX_EPOCH};
+mod funds_common;
 
 use common::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use funds_common::{dec, held};
 use wintermute_core::decimal::Decimal;
 use wintermute_router::binance::client::TimeInForce;
 use wintermute_router::binance::sim::{BinanceSim, SimConfig};
 use wintermute_router::order_state::{ExecutionReport, OrderStatus, ReportKind, Side};
-use wintermute_router::signing::BinanceSigner;
 
 const INSUFFICIENT: &str = "Account has insufficient balance for requested action.";
-
-fn dec(text: &str) -> Decimal {
-    Decimal::parse(text).unwrap().normalized()
-}
 
 fn funded(cfg: &mut SimConfig, balances: &[(&str, &str)]) {
     cfg.check_funds = true;
@@ -49,18 +42,9 @@ fn insufficient() -> Option<(Option<i64>, String)> {
 
 /// `GET /api/v3/account` signed with the HMAC key: (status, body).
 async fn account(addr: std::net::SocketAddr) -> (u16, serde_json::Value) {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
-    let params = format!("omitZeroBalances=false&timestamp={now}");
-    let sig = BinanceSigner::hmac_sha256(HMAC_SECRET.as_bytes().to_vec()).sign(&params);
-    let target = format!("/api/v3/account?{params}&signature={sig}");
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request =
-        format!("GET {target} HTTP/1.1\r\nHost: {addr}\r\nX-MBX-APIKEY: {HMAC_KEY}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    (head[9..12].parse().unwrap(), serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
+    let target = signed_path("/api/v3/account", "omitZeroBalances=false");
+    let (status, _, body) = raw(addr, "GET", &target, Some(HMAC_KEY)).await;
+    (status, body)
 }
 
 /// The HMAC key's (free, locked) of `asset` as `GET /api/v3/account` writes them.
@@ -74,9 +58,7 @@ async fn free_and_locked(sim: &BinanceSim, asset: &str) -> (Decimal, Decimal) {
 
 /// One key's (balance, locked) of `asset` from the simulator.
 fn held_by(sim: &BinanceSim, key: &str, asset: &str) -> (Decimal, Decimal) {
-    let all = sim.balances_of(key);
-    let b = all.iter().find(|(a, _)| a == asset).map(|(_, b)| *b).unwrap();
-    (b.balance.normalized(), b.held.normalized())
+    held(&sim.balances_of(key), asset)
 }
 
 #[test]

@@ -56,26 +56,46 @@ async fn accepted(mut exec: RoutedExecution, tif: OrderTif) -> (RoutedExecution,
 
 use wintermute_router::binance::sim::BinanceSim;
 
+/// Amends order 7 to 0.02 BTC through `exec` and reads events until its `Amended`, into `all`.
+async fn amend_to_two_hundredths(exec: &mut RoutedExecution, all: &mut Vec<ExecEvent>) {
+    exec.submit(0, &ExecCommand::Amend { client_id: 7, new_qty: lots("0.02") }).unwrap();
+    all.extend(events_until(exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Amended { client_id: 7, .. }))).await);
+}
+
+/// A seller trades 0.05 BTC at 57000 on the venue; reads events into `all` until our order is
+/// filled out, and checks that `qty` filled and that the venue's order `venue_order` traded.
+async fn trade_through(
+    sim: &BinanceSim,
+    exec: &mut RoutedExecution,
+    all: &mut Vec<ExecEvent>,
+    qty: i64,
+    venue_order: &str,
+) {
+    sim.trade_at("BTCUSDT", "57000", "0.05").unwrap();
+    all.extend(events_until(exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Filled { open_qty: 0, .. }))).await);
+    assert_eq!(filled(all), qty, "{all:?}");
+    let venue_orders: Vec<String> = sim.trades().into_iter().map(|t| t.1).collect();
+    assert_eq!(venue_orders, vec![venue_order.to_owned()], "which order traded");
+}
+
+/// Whether `events` hold order 7 canceled with all its 0.01 BTC open.
+fn canceled_whole(events: &[ExecEvent]) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e, ExecEvent::Canceled { client_id: 7, canceled_qty, .. } if *canceled_qty == lots("0.01")))
+}
+
 #[test]
 fn a_cancel_replace_lost_before_the_venue_leaves_the_old_order_and_reports_its_real_quantity() {
     run(async {
         let sim = sim_with(|cfg| cfg.weight_limit_1m = 100_000_000).await;
         let (mut exec, mut all) = resting(&sim, OrderTif::Gtc).await;
         sim.drop_next_requests_to("cancelReplace", 1);
-        exec.submit(0, &ExecCommand::Amend { client_id: 7, new_qty: lots("0.02") }).unwrap();
-        all.extend(
-            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Amended { client_id: 7, .. }))).await,
-        );
+        amend_to_two_hundredths(&mut exec, &mut all).await;
         // The venue never saw the request: the old order rests with its 0.01.
         assert_eq!(amended(&all), vec![lots("0.01")], "{all:?}");
         assert_eq!(sim.open_order_count("BTCUSDT"), 1);
-        sim.trade_at("BTCUSDT", "57000", "0.05").unwrap();
-        all.extend(
-            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Filled { open_qty: 0, .. }))).await,
-        );
-        assert_eq!(filled(&all), lots("0.01"), "{all:?}");
-        let venue_orders: Vec<String> = sim.trades().into_iter().map(|t| t.1).collect();
-        assert_eq!(venue_orders, vec!["wm7".to_owned()], "the old order traded");
+        trade_through(&sim, &mut exec, &mut all, lots("0.01"), "wm7").await;
         // Nothing rests any more, and the market maker's view says so too.
         assert_eq!(sim.open_order_count("BTCUSDT"), 0);
         exec.submit(0, &ExecCommand::Cancel { client_id: 7 }).unwrap();
@@ -95,12 +115,7 @@ fn a_cancel_lost_before_the_venue_after_an_unsettled_replace_goes_to_the_order_t
         exec.submit(0, &ExecCommand::Amend { client_id: 7, new_qty: lots("0.02") }).unwrap();
         exec.submit(0, &ExecCommand::Cancel { client_id: 7 }).unwrap();
         let all = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
-        assert!(
-            all.iter().any(
-                |e| matches!(e, ExecEvent::Canceled { client_id: 7, canceled_qty, .. } if *canceled_qty == lots("0.01"))
-            ),
-            "{all:?}"
-        );
+        assert!(canceled_whole(&all), "{all:?}");
         assert_eq!(sim.open_order_count("BTCUSDT"), 0, "nothing left resting");
     });
 }
@@ -111,18 +126,9 @@ fn a_cancel_replace_whose_answer_alone_was_lost_reports_the_replacement() {
         let sim = sim_with(|cfg| cfg.weight_limit_1m = 100_000_000).await;
         let (mut exec, mut all) = resting(&sim, OrderTif::Gtc).await;
         sim.lose_next_responses_to("cancelReplace", 1);
-        exec.submit(0, &ExecCommand::Amend { client_id: 7, new_qty: lots("0.02") }).unwrap();
-        all.extend(
-            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Amended { client_id: 7, .. }))).await,
-        );
+        amend_to_two_hundredths(&mut exec, &mut all).await;
         assert_eq!(amended(&all), vec![lots("0.02")], "{all:?}");
-        sim.trade_at("BTCUSDT", "57000", "0.05").unwrap();
-        all.extend(
-            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Filled { open_qty: 0, .. }))).await,
-        );
-        assert_eq!(filled(&all), lots("0.02"), "{all:?}");
-        let venue_orders: Vec<String> = sim.trades().into_iter().map(|t| t.1).collect();
-        assert_eq!(venue_orders, vec!["wm7r1".to_owned()], "the replacement traded");
+        trade_through(&sim, &mut exec, &mut all, lots("0.02"), "wm7r1").await;
     });
 }
 
@@ -137,12 +143,7 @@ fn a_lost_cancel_replace_whose_new_half_the_venue_refused_reports_the_order_gone
         sim.lose_next_responses_to("cancelReplace", 1);
         exec.submit(0, &ExecCommand::Amend { client_id: 7, new_qty: lots("0.02") }).unwrap();
         all.extend(events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await);
-        assert!(
-            all.iter().any(
-                |e| matches!(e, ExecEvent::Canceled { client_id: 7, canceled_qty, .. } if *canceled_qty == lots("0.01"))
-            ),
-            "{all:?}"
-        );
+        assert!(canceled_whole(&all), "{all:?}");
         assert!(amended(&all).is_empty(), "no quantity was ever live but the old one: {all:?}");
         assert_eq!(sim.open_order_count("BTCUSDT"), 0);
     });
@@ -158,18 +159,9 @@ fn over_the_websocket_api_a_cancel_replace_lost_before_the_venue_reports_the_old
         // The `order.cancelReplace` request is lost with the connection; the client reconnects
         // to reconcile.
         sim.drop_next_requests_to("order.cancelReplace", 1);
-        exec.submit(0, &ExecCommand::Amend { client_id: 7, new_qty: lots("0.02") }).unwrap();
-        all.extend(
-            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Amended { client_id: 7, .. }))).await,
-        );
+        amend_to_two_hundredths(&mut exec, &mut all).await;
         assert_eq!(amended(&all), vec![lots("0.01")], "{all:?}");
-        sim.trade_at("BTCUSDT", "57000", "0.05").unwrap();
-        all.extend(
-            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Filled { open_qty: 0, .. }))).await,
-        );
-        assert_eq!(filled(&all), lots("0.01"), "{all:?}");
-        let venue_orders: Vec<String> = sim.trades().into_iter().map(|t| t.1).collect();
-        assert_eq!(venue_orders, vec!["wm7".to_owned()], "the old order traded");
+        trade_through(&sim, &mut exec, &mut all, lots("0.01"), "wm7").await;
     });
 }
 
@@ -181,12 +173,7 @@ fn a_cancel_lost_before_the_venue_is_sent_again_once_reconciliation_finds_the_or
         sim.drop_next_requests_to("DELETE /api/v3/order", 1);
         exec.submit(0, &ExecCommand::Cancel { client_id: 7 }).unwrap();
         let all = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Canceled { .. }))).await;
-        assert!(
-            all.iter().any(
-                |e| matches!(e, ExecEvent::Canceled { client_id: 7, canceled_qty, .. } if *canceled_qty == lots("0.01"))
-            ),
-            "{all:?}"
-        );
+        assert!(canceled_whole(&all), "{all:?}");
         assert_eq!(sim.open_order_count("BTCUSDT"), 0);
         // The lost request never reached the venue; the second did.
         assert_eq!(sim.rest_requests("DELETE", "/api/v3/order"), 1);

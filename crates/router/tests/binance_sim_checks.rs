@@ -6,30 +6,10 @@ mod common;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use common::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use wintermute_router::signing::BinanceSigner;
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
-}
-
-/// Sends one raw request; returns (status, headers text, body).
-async fn raw(
-    addr: std::net::SocketAddr,
-    method: &str,
-    target: &str,
-    api_key: Option<&str>,
-) -> (u16, String, serde_json::Value) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let key = api_key.map(|k| format!("X-MBX-APIKEY: {k}\r\n")).unwrap_or_default();
-    let request = format!("{method} {target} HTTP/1.1\r\nHost: {addr}\r\n{key}Connection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let status = head[9..12].parse().unwrap();
-    (status, head.to_ascii_lowercase(), serde_json::from_str(body).unwrap_or(serde_json::Value::Null))
 }
 
 fn signed(params: &str) -> String {

@@ -290,61 +290,22 @@ fn request_weight_from_the_answers_is_enforced_locally_and_a_429_blocks_until_re
     });
 }
 
-/// A venue that answers every request with noise first: unreadable frames, an answer to an id
-/// nobody asked, an event of another kind, an `executionReport` with an off-grid price; then
-/// the real answer.
-#[derive(Debug, Default)]
-struct Noisy {
-    lose: u32,
-}
-
-impl wintermute_router::sim::SimVenue for Noisy {
-    fn handle(&mut self, _: &wintermute_router::sim::SimRequest<'_>) -> wintermute_router::sim::SimAnswer {
-        wintermute_router::sim::SimAnswer { status: 404, headers: vec![], body: String::new() }
-    }
-
-    fn responses_to_lose(&mut self) -> &mut u32 {
-        &mut self.lose
-    }
-}
-
-impl wintermute_router::sim::ws::WsVenue for Noisy {
-    type Session = ();
-
-    fn open_session(&mut self, _: &str) -> Option<()> {
-        Some(())
-    }
-
-    fn on_text(&mut self, _: &mut (), text: &str) -> Vec<String> {
-        let request: serde_json::Value = serde_json::from_str(text).unwrap();
-        let id = request["id"].as_u64().unwrap();
-        let now = wintermute_router::order::local_ms();
-        vec![
-            "{not json".into(),
-            "[1,2]".into(),
-            format!(r#"{{"id":{},"status":200,"result":{{}}}}"#, id + 1000),
-            r#"{"subscriptionId":0,"event":{"e":"outboundAccountPosition","E":1}}"#.into(),
-            r#"{"subscriptionId":0,"event":{"e":"executionReport","E":1,"s":"BTCUSDT","c":"x","x":"TRADE","X":"FILLED","i":1,"l":"0.1","z":"0.1","L":"58001.045","T":1,"t":5}}"#.into(),
-            format!(r#"{{"id":{id},"status":200,"result":{{"serverTime":{now}}},"rateLimits":[]}}"#),
-        ]
-    }
-
-    fn pushes(&mut self, _: &mut ()) -> Vec<String> {
-        vec![]
-    }
+/// Noise before each answer: unreadable frames, an answer to an id nobody asked, an event of
+/// another kind, an `executionReport` with an off-grid price.
+fn noise(id: u64) -> Vec<String> {
+    vec![
+        "{not json".into(),
+        "[1,2]".into(),
+        format!(r#"{{"id":{},"status":200,"result":{{}}}}"#, id + 1000),
+        r#"{"subscriptionId":0,"event":{"e":"outboundAccountPosition","E":1}}"#.into(),
+        r#"{"subscriptionId":0,"event":{"e":"executionReport","E":1,"s":"BTCUSDT","c":"x","x":"TRADE","X":"FILLED","i":1,"l":"0.1","z":"0.1","L":"58001.045","T":1,"t":5}}"#.into(),
+    ]
 }
 
 #[test]
 fn garbage_frames_from_the_venue_are_counted_and_the_answer_is_still_found_by_its_id() {
     run(async {
-        let mut venue = wintermute_router::sim::SimServer::serve(Noisy::default()).await.unwrap();
-        let addr = venue.start_ws().await.unwrap();
-        let mut ws = BinanceWsClient::new(
-            &format!("ws://{addr}/ws-api/v3"),
-            HMAC_KEY,
-            BinanceSigner::hmac_sha256(HMAC_SECRET.as_bytes().to_vec()),
-            vec![instrument()],
-        );
+        let (_venue, mut ws) = ws_client_answered_after(noise).await;
         ws.sync_time().await.unwrap();
         ws.sync_time().await.unwrap();
         let stats = ws.stats();

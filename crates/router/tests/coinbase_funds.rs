@@ -6,12 +6,14 @@
 
 mod coinbase_common;
 mod execution_common;
+mod funds_common;
+#[path = "common/raw_http.rs"]
+mod raw_http;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use coinbase_common::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use funds_common::{dec, held};
 use wintermute_core::decimal::Decimal;
 use wintermute_router::coinbase::client::CoinbaseRestClient;
 use wintermute_router::coinbase::sim::{CoinbaseSim, CoinbaseSimConfig};
@@ -27,10 +29,6 @@ fn run<F: std::future::Future<Output = ()>>(body: F) {
     rt.block_on(async {
         tokio::time::timeout(std::time::Duration::from_secs(30), body).await.expect("finished within 30 s");
     });
-}
-
-fn dec(text: &str) -> Decimal {
-    Decimal::parse(text).unwrap().normalized()
 }
 
 fn funded(cfg: &mut CoinbaseSimConfig, balances: &[(&str, &str)]) {
@@ -66,16 +64,10 @@ async fn accounts(sim: &CoinbaseSim, key: &[u8], currency: &str) -> (Decimal, De
     const PATH: &str = "/api/v3/brokerage/accounts";
     let now = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()).unwrap();
     let token = CoinbaseJwtSigner::new(KEY_NAME, key).unwrap().token("GET", HOST, PATH, now);
-    let addr = sim.addr();
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let request =
-        format!("GET {PATH} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    assert_eq!(&head[9..12], "200", "{response}");
-    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    let bearer = format!("Bearer {token}");
+    let (status, _, body) = raw_http::request(sim.addr(), "GET", PATH, &[("Authorization", &bearer)]).await;
+    assert_eq!(status, 200, "{body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
     let list = body["accounts"].as_array().unwrap();
     let account = list.iter().find(|a| a["currency"] == currency).unwrap_or_else(|| panic!("{body}"));
     assert_eq!(
@@ -88,9 +80,7 @@ async fn accounts(sim: &CoinbaseSim, key: &[u8], currency: &str) -> (Decimal, De
 
 /// One key's (balance, hold) of `currency` from the simulator.
 fn held_by(sim: &CoinbaseSim, key: &str, currency: &str) -> (Decimal, Decimal) {
-    let all = sim.balances_of(key);
-    let b = all.iter().find(|(c, _)| c == currency).map(|(_, b)| *b).unwrap();
-    (b.balance.normalized(), b.held.normalized())
+    held(&sim.balances_of(key), currency)
 }
 
 #[test]

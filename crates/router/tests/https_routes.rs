@@ -11,10 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_rustls::TlsAcceptor;
+use tokio::net::TcpListener;
 use wintermute_core::decimal::Decimal;
 use wintermute_mm::live_config::LiveSetup;
 use wintermute_mm::types::VenueId;
@@ -33,6 +30,7 @@ use wintermute_router::signing::{BinanceSigner, CoinbaseJwtSigner};
 use wintermute_router::sim::exchange::SimSymbol;
 use wintermute_router::sim::SimShared;
 use wintermute_router::venue::VenueClient;
+use wintermute_testkit::tls::{test_pki, TestPki};
 
 const BINANCE_KEY: &str = "binance-route-key";
 const BINANCE_SECRET: &str = "binance-hmac-secret-never-printed";
@@ -49,42 +47,13 @@ fn run<F: std::future::Future<Output = ()>>(body: F) {
 /// A certificate authority (PEM) and a server configuration with a certificate it signed for
 /// `names`.
 fn pki(names: &[&str]) -> (String, Arc<rustls::ServerConfig>) {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "wintermute router test authority");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let params = CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &ca).unwrap();
-    let chain: Vec<CertificateDer<'static>> = vec![cert.der().clone(), ca.der().clone()];
-    let private = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_no_client_auth()
-        .with_single_cert(chain, private)
-        .unwrap();
-    (ca.pem(), Arc::new(server))
+    let TestPki { ca_pem, server } = test_pki(names);
+    (ca_pem, server)
 }
 
-/// Accepts TLS on 127.0.0.1 and forwards the plaintext to `backend`; returns the front's port.
+/// The simulators' TLS front on 127.0.0.1, forwarding the plaintext to `backend`; its port.
 async fn tls_front(config: Arc<rustls::ServerConfig>, backend: SocketAddr) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let acceptor = TlsAcceptor::from(config);
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            tokio::spawn(async move {
-                // A client that refuses the certificate aborts the handshake: nothing to forward.
-                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
-                let Ok(mut plain) = TcpStream::connect(backend).await else { return };
-                let _ = tokio::io::copy_bidirectional(&mut tls, &mut plain).await;
-            });
-        }
-    });
-    port
+    wintermute_router::sim::tls_front::tls_front(config, backend).await.unwrap().port()
 }
 
 /// A scratch directory for this test's files.

@@ -11,9 +11,7 @@ mod kraken_common;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use wintermute_router::binance::client::BinanceClientError;
 use wintermute_router::binance::ws_client::BinanceWsClient;
 use wintermute_router::coinbase::user_ws::{CoinbaseUserWs, UserWsError, COINBASE_USER_WS_LIVE};
@@ -21,25 +19,18 @@ use wintermute_router::kraken::ws_client::{KrakenWsClient, KrakenWsError};
 use wintermute_router::order::TimeInForce;
 use wintermute_router::order_state::{OrderState, OrderStatus, ReportKind, Side};
 use wintermute_router::signing::{BinanceSigner, CoinbaseJwtSigner};
-use wintermute_router::sim::tls_front::{server_config, tls_front};
+use wintermute_router::sim::tls_front::tls_front;
+use wintermute_testkit::tls::test_pki;
 
 /// A certificate authority's PEM, written to a file of its own, and a TLS front for `backend`
 /// with a certificate it signed for `names`; returns (the PEM file, the front's address).
 async fn front(names: &[&str], backend: SocketAddr, tag: &str) -> (PathBuf, SocketAddr) {
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(DnType::CommonName, "wintermute wss test authority");
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
-    let params = CertificateParams::new(names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>()).unwrap();
-    let key = KeyPair::generate().unwrap();
-    let cert = params.signed_by(&key, &ca).unwrap();
-    let chain = format!("{}{}", cert.pem(), ca.pem());
-    let config: Arc<rustls::ServerConfig> = server_config(&chain, &key.serialize_pem()).unwrap();
+    let pki = test_pki(names);
     let dir = std::env::temp_dir().join(format!("wm-wss-{}-{tag}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ca_file = dir.join("ca.pem");
-    std::fs::write(&ca_file, ca.pem()).unwrap();
-    (ca_file, tls_front(config, backend).await.unwrap())
+    std::fs::write(&ca_file, &pki.ca_pem).unwrap();
+    (ca_file, tls_front(pki.server, backend).await.unwrap())
 }
 
 fn binance_client(url: &str, ca: Option<&std::path::Path>) -> BinanceWsClient {

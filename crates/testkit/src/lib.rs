@@ -26,7 +26,14 @@
 //!   the right scope for code that runs on the test's thread;
 //! * for the whole process ([`alloc::arm_process`]): every thread counts — for code that runs
 //!   on threads of its own (the engine's pipeline).
+//!
+//! # A private certificate authority (feature `tls`)
+//! [`tls::test_pki`] makes an authority and a server certificate it signed for 127.0.0.1, for
+//! the tests of clients over TLS.
 #![warn(missing_docs)]
+
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub mod alloc {
     //! The counting global allocator (see the crate docs).

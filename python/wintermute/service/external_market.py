@@ -50,9 +50,9 @@ import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from types import TracebackType
 from typing import Any
 
+from wintermute._stoppable import Stoppable
 from wintermute.errors import WintermuteError
 from wintermute.market import VENUES, Market
 from wintermute.market_settings import SYNTHETIC_LEGS, MarketSettings
@@ -74,7 +74,7 @@ def _level(levels: list[tuple[Decimal, Decimal]]) -> list[str] | None:
     return None if not levels else [format(levels[0][0], "f"), format(levels[0][1], "f")]
 
 
-class ExternalMarket:
+class ExternalMarket(Stoppable):
     """The external market of ``settings`` (default: the synthetic one), sampled every
     ``every_s`` seconds (see the module documentation).
 
@@ -251,14 +251,3 @@ class ExternalMarket:
             self._thread.join(timeout=30)  # a restart under way finishes first
         with contextlib.suppress(WintermuteError):
             self._market.stop()
-
-    def __enter__(self) -> ExternalMarket:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

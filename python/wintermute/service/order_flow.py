@@ -39,8 +39,8 @@ import threading
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from types import TracebackType
 
+from wintermute._stoppable import Stoppable
 from wintermute.service.venue import Venue, VenueError
 
 __all__ = ["MAKERS", "TAKERS", "OrderFlow"]
@@ -53,7 +53,7 @@ TAKERS = (201, 202)
 MAX_OFFSET_TICKS = 25
 
 
-class OrderFlow:
+class OrderFlow(Stoppable):
     """Seeded makers and takers on ``symbol`` (see the module documentation)."""
 
     def __init__(
@@ -153,14 +153,3 @@ class OrderFlow:
         """Stops the flow (idempotent); its orders stay in the book."""
         self._stop.set()
         self._thread.join(timeout=5)
-
-    def __enter__(self) -> OrderFlow:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wintermute_core::rng::SplitMix64;
 use wintermute_core::{Command, Engine, Event, InstrumentId, InstrumentSpec, NewOrder, Side, TimeInForce};
-use wintermute_engine::pipeline::{Backpressure, Gateway, Output, PipelineConfig, Subscription, Topology};
+use wintermute_engine::pipeline::{Backpressure, CommandId, Gateway, Output, PipelineConfig, Subscription, Topology};
 use wintermute_engine::risk::{ManualClock, RiskEngine};
 use wintermute_engine::wait::WaitStrategy;
 
@@ -163,6 +163,26 @@ pub fn drain(mut sub: Subscription, keep: bool) -> thread::JoinHandle<Collected>
         }
         c
     })
+}
+
+/// Waits for the outputs of command `id` (the only command in flight).
+pub fn answer(sub: &mut Subscription, id: CommandId) -> Vec<Output> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut out = Vec::new();
+    loop {
+        let mut batch = Vec::new();
+        sub.poll(&mut batch);
+        for o in batch {
+            assert_eq!(o.command, id, "one command at a time");
+            let last = o.last;
+            out.push(o);
+            if last {
+                return out;
+            }
+        }
+        assert!(Instant::now() < deadline, "no answer to {id:?}");
+        std::thread::sleep(Duration::from_micros(100));
+    }
 }
 
 /// Submits every command, blocking on a full ring.

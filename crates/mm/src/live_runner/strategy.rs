@@ -195,16 +195,22 @@ impl Worker {
                 Command::Take { venue, side, price, qty, order_id } => {
                     (Some(OrderRequest { client_id: order_id, side, price, qty, tif: OrderTif::Ioc }), venue)
                 }
-                Command::Amend { venue, order_id, qty } => {
+                Command::Amend { venue, order_id, .. } | Command::Cancel { venue, order_id } => {
+                    let cancel = matches!(command, Command::Cancel { .. });
                     match s.working.iter_mut().find(|w| w.id == order_id && w.venue == venue) {
                         // Canceled already: answered with the cancel's answer (0 open).
                         Some(w) if w.canceling => w.unanswered += 1,
                         Some(w) => {
-                            let r =
-                                self.mm.submit(now, venue, &ExecCommand::Amend { client_id: order_id, new_qty: qty });
-                            match r {
-                                // The order's open lots stay the venue's until its answer.
-                                Ok(()) => w.unanswered += 1,
+                            let exec = match command {
+                                Command::Amend { qty, .. } => ExecCommand::Amend { client_id: order_id, new_qty: qty },
+                                _ => ExecCommand::Cancel { client_id: order_id },
+                            };
+                            match self.mm.submit(now, venue, &exec) {
+                                // An amended order's open lots stay the venue's until its answer.
+                                Ok(()) => {
+                                    w.canceling |= cancel;
+                                    w.unanswered += 1;
+                                }
                                 Err(e) => {
                                     // Not sent: the order stays as it was, and the strategy is told so.
                                     self.errors += 1;
@@ -213,27 +219,6 @@ impl Worker {
                                 }
                             }
                         }
-                        None => {
-                            s.refused += u64::from(!self.mm.quotes_on(venue));
-                            s.port.push_answer(venue, order_id, 0, now);
-                        }
-                    }
-                    (None, venue)
-                }
-                Command::Cancel { venue, order_id } => {
-                    match s.working.iter_mut().find(|w| w.id == order_id && w.venue == venue) {
-                        Some(w) if w.canceling => w.unanswered += 1,
-                        Some(w) => match self.mm.submit(now, venue, &ExecCommand::Cancel { client_id: order_id }) {
-                            Ok(()) => {
-                                w.canceling = true;
-                                w.unanswered += 1;
-                            }
-                            Err(e) => {
-                                self.errors += 1;
-                                self.error = Some(e.to_string());
-                                s.port.push_answer(venue, order_id, w.qty, now);
-                            }
-                        },
                         None => {
                             s.refused += u64::from(!self.mm.quotes_on(venue));
                             s.port.push_answer(venue, order_id, 0, now);

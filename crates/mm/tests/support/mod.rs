@@ -14,7 +14,7 @@ use wintermute_mm::engine_venue::{EngineVenue, EngineVenueConfig};
 use wintermute_mm::fees::FeeSchedule;
 use wintermute_mm::hedger::HedgeConfig;
 use wintermute_mm::live::{LiveConfig, LiveMarketMaker};
-use wintermute_mm::live_config::StreamKey;
+use wintermute_mm::live_config::{LiveSetup, StreamKey};
 use wintermute_mm::live_runner::{BookSource, FeedTrade, FeedTrades, LiveRunner, LiveSnapshot, RefBook};
 use wintermute_mm::pricer::Pricer;
 
@@ -52,6 +52,19 @@ pub fn start_pipeline() -> (Pipeline, Handles) {
     let risk = RiskConfig::permissive().account(MM, AccountLimits::UNLIMITED).account(OTHER, AccountLimits::UNLIMITED);
     let config = PipelineConfig::new(vec![spec]).risk(risk).topology(Topology::Merged).gateways(2);
     Pipeline::start(config).unwrap()
+}
+
+/// A pipeline as [`start_pipeline`] starts it, the live setup of the runner config `config`
+/// (ticks 0.01, lots 0.0001), `MM`'s venue on gateway 0 with the setup's fees for ours, and
+/// `OTHER`'s gateway.
+pub fn live_venue(config: &str) -> (Pipeline, LiveSetup, EngineVenue, Gateway) {
+    let (pipeline, mut handles) = start_pipeline();
+    let other = handles.gateways.pop().unwrap();
+    let gateway = handles.gateways.pop().unwrap();
+    let sub = handles.subscriptions.pop().unwrap();
+    let setup = LiveSetup::from_json(config, "0.01", "0.0001").unwrap();
+    let venue = EngineVenue::new(EngineVenueConfig::new(MM, 0, setup.our_fees), gateway, sub);
+    (pipeline, setup, venue, other)
 }
 
 /// Starts a rig; `hedge`: hedge past 3 lots back to 0.

@@ -37,7 +37,6 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hyper::Method;
 
-pub(crate) use super::outcomes::{canceled_count, reduces};
 pub use super::outcomes::{canceled_reports, CancelReplaceMode};
 use super::outcomes::{merge_open, merge_trades};
 use super::reports::{
@@ -488,6 +487,24 @@ impl BinanceRestClient {
         crate::venue::reconcile(self, symbol).await
     }
 
+    /// `GET /api/v3/openOrders` of the symbol merged into the table; the client ids of ours it
+    /// listed.
+    async fn fetch_open_orders(
+        &mut self,
+        symbol: &str,
+        summary: &mut ReconcileSummary,
+    ) -> Result<HashSet<String>, BinanceClientError> {
+        const EP: &str = "GET /api/v3/openOrders";
+        let inst = self.instrument(symbol)?.clone();
+        let query = form_urlencoded::Serializer::new(String::new()).append_pair("symbol", symbol).finish();
+        let answer = self.send(EP, Method::GET, "/api/v3/openOrders", query, 6, true).await?;
+        let open = self
+            .expect_ok(EP, answer)
+            .and_then(|body| parse_orders(&body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error }))?;
+        merge_open(&mut self.orders, &inst, &open, summary)
+            .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })
+    }
+
     /// Queries one order and merges its state; `-2013` ("Order does not exist.") means it never
     /// arrived: rejected.
     async fn query_order(
@@ -590,102 +607,7 @@ impl BinanceRestClient {
     }
 }
 
-impl crate::venue::VenueClient for BinanceRestClient {
-    type Error = BinanceClientError;
-
-    fn venue(&self) -> Venue {
-        Venue::Binance
-    }
-
-    fn error_kind(error: &BinanceClientError) -> crate::venue::ErrorKind {
-        error.kind()
-    }
-
-    fn orders(&self) -> &OrderTable {
-        &self.orders
-    }
-
-    async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, BinanceClientError> {
-        BinanceRestClient::place(self, order).await
-    }
-
-    async fn cancel(
-        &mut self,
-        symbol: &str,
-        client_order_id: &str,
-    ) -> Result<Vec<ExecutionReport>, BinanceClientError> {
-        BinanceRestClient::cancel(self, symbol, client_order_id).await
-    }
-
-    /// Binance's order queries are per symbol.
-    fn reconciles(&self, symbol: &str, client_order_id: &str) -> bool {
-        self.order_symbols.get(client_order_id).is_some_and(|s| s == symbol)
-    }
-
-    /// Each order queried by client id.
-    async fn settle_unanswered(
-        &mut self,
-        symbol: &str,
-        client_order_ids: &[String],
-        summary: &mut ReconcileSummary,
-    ) -> Result<(), BinanceClientError> {
-        for id in client_order_ids {
-            self.query_order(symbol, id, summary).await?;
-        }
-        Ok(())
-    }
-
-    /// `myTrades` from the last reconciled trade id (every page).
-    async fn merge_missed_fills(
-        &mut self,
-        symbol: &str,
-        summary: &mut ReconcileSummary,
-    ) -> Result<(), BinanceClientError> {
-        self.fetch_trades(symbol, summary).await
-    }
-
-    /// `openOrders` of the symbol.
-    async fn merge_open_orders(
-        &mut self,
-        symbol: &str,
-        summary: &mut ReconcileSummary,
-    ) -> Result<HashSet<String>, BinanceClientError> {
-        const EP: &str = "GET /api/v3/openOrders";
-        let inst = self.instrument(symbol)?.clone();
-        let query = form_urlencoded::Serializer::new(String::new()).append_pair("symbol", symbol).finish();
-        let answer = self.send(EP, Method::GET, "/api/v3/openOrders", query, 6, true).await?;
-        let open = self
-            .expect_ok(EP, answer)
-            .and_then(|body| parse_orders(&body).map_err(|error| BinanceClientError::Parse { endpoint: EP, error }))?;
-        merge_open(&mut self.orders, &inst, &open, summary)
-            .map_err(|error| BinanceClientError::Parse { endpoint: EP, error })
-    }
-
-    /// Each order queried by client id (`-2013`: it never arrived, so rejected).
-    async fn settle_unlisted(
-        &mut self,
-        symbol: &str,
-        client_order_ids: &[String],
-        summary: &mut ReconcileSummary,
-    ) -> Result<(), BinanceClientError> {
-        self.settle_unanswered(symbol, client_order_ids, summary).await
-    }
-
-    /// In place when only the quantity goes down (`keepPriority`: the queue place is kept);
-    /// `Ok(false)` otherwise, or when the order was amended as often as the venue allows
-    /// (`MAX_NUM_ORDER_AMENDS`), and the adapter cancel-replaces.
-    async fn amend(
-        &mut self,
-        symbol: &str,
-        client_order_id: &str,
-        new_total_qty: i64,
-    ) -> Result<bool, BinanceClientError> {
-        if !reduces(&self.orders, client_order_id, new_total_qty) {
-            return Ok(false);
-        }
-        amended_in_place(self.amend_keep_priority(symbol, client_order_id, new_total_qty).await)
-    }
-
+binance_venue_client!(BinanceRestClient {
     /// One request (`POST /api/v3/order/cancelReplace`, `STOP_ON_FAILURE`).
     async fn cancel_replace(
         &mut self,
@@ -696,12 +618,7 @@ impl crate::venue::VenueClient for BinanceRestClient {
         let mode = CancelReplaceMode::StopOnFailure;
         BinanceRestClient::cancel_replace(self, symbol, cancel_id, new, mode).await.map(Some)
     }
-
-    /// Every open order on the symbol canceled in one request (`DELETE /api/v3/openOrders`).
-    async fn cancel_open(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
-        Ok(canceled_count(&self.cancel_open_orders(symbol).await?))
-    }
-}
+});
 
 /// A `keepPriority` amend's outcome as `VenueClient::amend` gives it: `Ok(true)` when the venue
 /// amended in place; `Ok(false)` when the order was amended as often as the venue allows

@@ -1,6 +1,7 @@
 //! Reconciliation of the Binance WebSocket API client over the same connection, its amend that
-//! keeps priority and its one-request cancel of every open order, and its [`VenueClient`]
-//! implementation: [`crate::venue`] runs the steps (`order.status` of each unanswered or
+//! keeps priority and its one-request cancel of every open order, and its
+//! [`crate::venue::VenueClient`] implementation (the one both Binance clients share):
+//! [`crate::venue`] runs the steps (`order.status` of each unanswered or
 //! unlisted order, `myTrades` since the last reconciled trade, `openOrders.status`) and the kill
 //! switch (`openOrders.cancelAll`); an amend that only lowers the quantity is
 //! `order.amend.keepPriority`.
@@ -8,13 +9,12 @@
 use std::collections::HashSet;
 
 use super::{expect_ok, order_answer, parse_error, venue_error, BinanceWsClient};
-use crate::binance::client::{amended_in_place, canceled_count, canceled_reports, reduces, BinanceClientError};
+use crate::binance::client::{canceled_reports, BinanceClientError};
 use crate::binance::outcomes::{merge_open, merge_trades};
 use crate::binance::reports::{BinanceAmend, BinanceOrder, BinanceTrade, ReportParseError};
 use crate::binance::ws_api::ParamValue;
 use crate::order::{local_ns, NewOrder, ReconcileSummary};
-use crate::order_state::{ExecutionReport, OrderTable, ReportKind, Venue};
-use crate::venue::{ErrorKind, VenueClient};
+use crate::order_state::{ExecutionReport, ReportKind};
 
 impl BinanceWsClient {
     /// Reduces an open order's quantity to `new_qty` lots (what executed included) in place,
@@ -65,6 +65,20 @@ impl BinanceWsClient {
         Ok(reports)
     }
 
+    /// `openOrders.status` of the symbol merged into the table; the client ids of ours it listed.
+    async fn fetch_open_orders(
+        &mut self,
+        symbol: &str,
+        summary: &mut ReconcileSummary,
+    ) -> Result<HashSet<String>, BinanceClientError> {
+        const M: &str = "openOrders.status";
+        let inst = self.instrument(symbol)?.clone();
+        let answer = self.request(M, vec![("symbol", symbol.into())], 6, true, false).await?;
+        let open: Vec<BinanceOrder> = serde_json::from_value(expect_ok(M, answer)?)
+            .map_err(|e| parse_error(M)(ReportParseError::malformed("openOrders")(e)))?;
+        merge_open(&mut self.orders, &inst, &open, summary).map_err(parse_error(M))
+    }
+
     async fn query_order(
         &mut self,
         symbol: &str,
@@ -109,99 +123,7 @@ impl BinanceWsClient {
     }
 }
 
-impl VenueClient for BinanceWsClient {
-    type Error = BinanceClientError;
-
-    fn venue(&self) -> Venue {
-        Venue::Binance
-    }
-
-    fn error_kind(error: &BinanceClientError) -> ErrorKind {
-        error.kind()
-    }
-
-    fn orders(&self) -> &OrderTable {
-        &self.orders
-    }
-
-    async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, BinanceClientError> {
-        BinanceWsClient::place(self, order).await
-    }
-
-    async fn cancel(
-        &mut self,
-        symbol: &str,
-        client_order_id: &str,
-    ) -> Result<Vec<ExecutionReport>, BinanceClientError> {
-        BinanceWsClient::cancel(self, symbol, client_order_id).await
-    }
-
-    /// Binance's order queries are per symbol.
-    fn reconciles(&self, symbol: &str, client_order_id: &str) -> bool {
-        self.order_symbols.get(client_order_id).is_some_and(|s| s == symbol)
-    }
-
-    /// Each order's `order.status` by client id.
-    async fn settle_unanswered(
-        &mut self,
-        symbol: &str,
-        client_order_ids: &[String],
-        summary: &mut ReconcileSummary,
-    ) -> Result<(), BinanceClientError> {
-        for id in client_order_ids {
-            self.query_order(symbol, id, summary).await?;
-        }
-        Ok(())
-    }
-
-    /// `myTrades` from the last reconciled trade id (every page).
-    async fn merge_missed_fills(
-        &mut self,
-        symbol: &str,
-        summary: &mut ReconcileSummary,
-    ) -> Result<(), BinanceClientError> {
-        self.fetch_trades(symbol, summary).await
-    }
-
-    /// `openOrders.status` of the symbol.
-    async fn merge_open_orders(
-        &mut self,
-        symbol: &str,
-        summary: &mut ReconcileSummary,
-    ) -> Result<HashSet<String>, BinanceClientError> {
-        const M: &str = "openOrders.status";
-        let inst = self.instrument(symbol)?.clone();
-        let answer = self.request(M, vec![("symbol", symbol.into())], 6, true, false).await?;
-        let open: Vec<BinanceOrder> = serde_json::from_value(expect_ok(M, answer)?)
-            .map_err(|e| parse_error(M)(ReportParseError::malformed("openOrders")(e)))?;
-        merge_open(&mut self.orders, &inst, &open, summary).map_err(parse_error(M))
-    }
-
-    /// Each order's `order.status` (`-2013`: it never arrived, so rejected).
-    async fn settle_unlisted(
-        &mut self,
-        symbol: &str,
-        client_order_ids: &[String],
-        summary: &mut ReconcileSummary,
-    ) -> Result<(), BinanceClientError> {
-        self.settle_unanswered(symbol, client_order_ids, summary).await
-    }
-
-    /// In place when only the quantity goes down (`order.amend.keepPriority`: the queue place is
-    /// kept); `Ok(false)` otherwise, or when the order was amended as often as the venue allows
-    /// (`MAX_NUM_ORDER_AMENDS`), and the adapter cancel-replaces.
-    async fn amend(
-        &mut self,
-        symbol: &str,
-        client_order_id: &str,
-        new_total_qty: i64,
-    ) -> Result<bool, BinanceClientError> {
-        if !reduces(&self.orders, client_order_id, new_total_qty) {
-            return Ok(false);
-        }
-        amended_in_place(self.amend_keep_priority(symbol, client_order_id, new_total_qty).await)
-    }
-
+binance_venue_client!(BinanceWsClient {
     /// One request (`order.cancelReplace`, `STOP_ON_FAILURE`).
     async fn cancel_replace(
         &mut self,
@@ -210,11 +132,6 @@ impl VenueClient for BinanceWsClient {
         new: &NewOrder,
     ) -> Result<Option<Vec<ExecutionReport>>, BinanceClientError> {
         BinanceWsClient::cancel_replace(self, symbol, cancel_id, new).await.map(Some)
-    }
-
-    /// Every open order on the symbol canceled in one request (`openOrders.cancelAll`).
-    async fn cancel_open(&mut self, symbol: &str) -> Result<usize, BinanceClientError> {
-        Ok(canceled_count(&self.cancel_open_orders(symbol).await?))
     }
 
     /// The REST companion's `GET /api/v3/account`; `None` without a companion.
@@ -240,4 +157,4 @@ impl VenueClient for BinanceWsClient {
         }
         self.poll_until(wait, |_| false).await
     }
-}
+});

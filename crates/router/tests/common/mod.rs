@@ -3,10 +3,15 @@
 //! order table and the simulator's trades say, in the tests' terms.
 #![allow(dead_code)]
 
+pub mod raw_http;
+
 use std::collections::BTreeMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
 
 use wintermute_feeds::recording::{read_recording, records, Record};
 use wintermute_router::binance::client::{BinanceOrderType, BinanceRestClient, NewOrder, TimeInForce};
@@ -15,6 +20,8 @@ use wintermute_router::binance::sim::{BinanceSim, SimConfig, SimKey, SimSymbol};
 use wintermute_router::binance::ws_client::BinanceWsClient;
 use wintermute_router::order_state::{ExecutionReport, ReportKind, Side};
 use wintermute_router::signing::BinanceSigner;
+use wintermute_router::sim::ws::WsVenue;
+use wintermute_router::sim::{SimAnswer, SimRequest, SimServer, SimVenue};
 use wintermute_router::venue::VenueClient;
 
 pub const HMAC_KEY: &str = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A";
@@ -110,6 +117,70 @@ pub fn ws_hmac_client(sim: &BinanceSim) -> BinanceWsClient {
         BinanceSigner::hmac_sha256(HMAC_SECRET.as_bytes().to_vec()),
         vec![instrument()],
     )
+}
+
+/// A WebSocket API venue on 127.0.0.1 that answers each request with the server time, after
+/// the frames `before` gives for the request's id (noise, events); its REST side answers 404.
+#[derive(Debug)]
+pub struct AnswersAfter {
+    lose: u32,
+    before: fn(u64) -> Vec<String>,
+}
+
+impl SimVenue for AnswersAfter {
+    fn handle(&mut self, _: &SimRequest<'_>) -> SimAnswer {
+        SimAnswer { status: 404, headers: vec![], body: String::new() }
+    }
+
+    fn responses_to_lose(&mut self) -> &mut u32 {
+        &mut self.lose
+    }
+}
+
+impl WsVenue for AnswersAfter {
+    type Session = ();
+
+    fn open_session(&mut self, _: &str) -> Option<()> {
+        Some(())
+    }
+
+    fn on_text(&mut self, _: &mut (), text: &str) -> Vec<String> {
+        let request: Value = serde_json::from_str(text).unwrap();
+        let id = request["id"].as_u64().unwrap();
+        let now = wintermute_router::order::local_ms();
+        let mut frames = (self.before)(id);
+        frames.push(format!(r#"{{"id":{id},"status":200,"result":{{"serverTime":{now}}},"rateLimits":[]}}"#));
+        frames
+    }
+
+    fn pushes(&mut self, _: &mut ()) -> Vec<String> {
+        vec![]
+    }
+}
+
+/// An [`AnswersAfter`] venue serving, and a WebSocket API client (HMAC key, BTCUSDT) of it.
+pub async fn ws_client_answered_after(before: fn(u64) -> Vec<String>) -> (SimServer<AnswersAfter>, BinanceWsClient) {
+    let mut venue = SimServer::serve(AnswersAfter { lose: 0, before }).await.unwrap();
+    let addr = venue.start_ws().await.unwrap();
+    let signer = BinanceSigner::hmac_sha256(HMAC_SECRET.as_bytes().to_vec());
+    let client = BinanceWsClient::new(&format!("ws://{addr}/ws-api/v3"), HMAC_KEY, signer, vec![instrument()]);
+    (venue, client)
+}
+
+/// `path?params&timestamp=..&signature=..`, signed with the HMAC key's secret.
+pub fn signed_path(path: &str, params: &str) -> String {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis();
+    let params = format!("{params}&timestamp={now}");
+    let sig = BinanceSigner::hmac_sha256(HMAC_SECRET.as_bytes().to_vec()).sign(&params);
+    format!("{path}?{params}&signature={sig}")
+}
+
+/// One raw request to a simulator's Binance REST API, with `api_key`'s header (none without
+/// a key): (status, the response head lowercased, the body as JSON, `Null` when it is not).
+pub async fn raw(addr: SocketAddr, method: &str, target: &str, api_key: Option<&str>) -> (u16, String, Value) {
+    let headers: Vec<(&str, &str)> = api_key.map(|key| ("X-MBX-APIKEY", key)).into_iter().collect();
+    let (status, head, body) = raw_http::request(addr, method, target, &headers).await;
+    (status, head, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 pub fn ws_ed25519_client(sim: &BinanceSim) -> BinanceWsClient {
