@@ -362,7 +362,8 @@ def to_records(
         elif kind == "amend":
             rec["flags"] = batch.FLAG_HAS_PRICE | (batch.FLAG_HAS_QTY if qty % 2 else 0)
         elif kind == "total":  # the sender's view of the remaining: the display_qty column
-            rec["flags"], rec["display_qty"] = (batch.FLAG_HAS_PRICE if qty % 3 == 0 else 0), tif + stp
+            rec["flags"] = batch.FLAG_HAS_PRICE if qty % 3 == 0 else 0
+            rec["display_qty"] = tif + stp
         elif kind == "mass":
             rec["side"], rec["flags"] = 2, batch.FLAG_HAS_ACCOUNT
     return out

@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::OrderError;
 use crate::{AccountId, OrderId, Price, Qty};
 
 /// Side of an order.
@@ -183,26 +182,4 @@ pub enum Command {
         account: Option<AccountId>,
         side: Option<Side>,
     },
-}
-
-impl Command {
-    /// An amend: by total ([`Command::AmendTotal`]) when `seen_remaining` is given, which needs
-    /// `qty`; else one that sets the remaining quantity ([`Command::Amend`]).
-    pub fn amend(
-        order_id: OrderId,
-        price: Option<Price>,
-        qty: Option<Qty>,
-        seen_remaining: Option<Qty>,
-    ) -> Result<Command, OrderError> {
-        Ok(match (qty, seen_remaining) {
-            (_, None) => Command::Amend { order_id, price, qty },
-            (Some(qty), Some(seen_remaining)) => Command::AmendTotal { order_id, price, qty, seen_remaining },
-            (None, Some(_)) => {
-                return Err(OrderError::InvalidOrder {
-                    order_id,
-                    why: "an amend by total (seen_remaining given) needs a qty",
-                })
-            }
-        })
-    }
 }

@@ -139,6 +139,24 @@ pub fn new_order(
     })
 }
 
+/// An amend: by total ([`Command::AmendTotal`]) when `seen_remaining` is given, which needs
+/// `qty`; else one that sets the remaining quantity ([`Command::Amend`]).
+pub fn amend(
+    order_id: u64,
+    price: Option<i64>,
+    qty: Option<i64>,
+    seen_remaining: Option<i64>,
+) -> Result<Command, OrderError> {
+    Ok(match (qty, seen_remaining) {
+        (_, None) => Command::Amend { order_id, price, qty },
+        (Some(qty), Some(seen_remaining)) => Command::AmendTotal { order_id, price, qty, seen_remaining },
+        (None, Some(_)) => {
+            let why = "an amend by total (seen_remaining given) needs a qty";
+            return Err(OrderError::InvalidOrder { order_id, why });
+        }
+    })
+}
+
 /// Decodes one 48-byte command record.
 #[inline]
 pub fn decode_command(b: &[u8; COMMAND_SIZE]) -> Result<Command, OrderError> {
@@ -178,9 +196,11 @@ pub fn decode_command(b: &[u8; COMMAND_SIZE]) -> Result<Command, OrderError> {
                 s => Some(side_of(s).ok_or_else(|| bad("mass cancel side must be 0, 1 or 2 (both)"))?),
             },
         },
-        _ => return Err(bad(
-            "command kind must be 0 (new), 1 (cancel), 2 (amend), 3 (mass cancel) or 4 (amend by total)",
-        )),
+        _ => {
+            return Err(bad(
+                "command kind must be 0 (new), 1 (cancel), 2 (amend), 3 (mass cancel) or 4 (amend by total)",
+            ))
+        }
     })
 }
 

@@ -518,9 +518,7 @@ fn features(model: &ReferenceBook, command: &Command, result: &Result<Vec<Event>
     // The taker's self-trade mode: the new order's, or the amended order's.
     let taker_stp = match *command {
         Command::New(order) => Some(order.stp),
-        Command::Amend { order_id, .. } | Command::AmendTotal { order_id, .. } => {
-            model.order(order_id).map(|o| o.stp)
-        }
+        Command::Amend { order_id, .. } | Command::AmendTotal { order_id, .. } => model.order(order_id).map(|o| o.stp),
         _ => None,
     };
     let mut makers = Vec::new();

@@ -98,7 +98,13 @@ fn fills_and_answer(events: &[ExecEvent]) -> (Vec<(i64, i64)>, Option<ExecEvent>
 #[test]
 fn an_amend_racing_unseen_fills_sets_the_total_on_our_venue() {
     let mut d = Desk::start();
-    d.submit(ExecCommand::New(OrderRequest { client_id: 7, side: Side::Sell, price: 1_004, qty: 10, tif: OrderTif::Gtc }));
+    d.submit(ExecCommand::New(OrderRequest {
+        client_id: 7,
+        side: Side::Sell,
+        price: 1_004,
+        qty: 10,
+        tif: OrderTif::Gtc,
+    }));
     assert!(matches!(d.settle()[..], [ExecEvent::Accepted { client_id: 7, .. }]));
 
     // We know 10 open and want 6 in all; 3 fill before the amend arrives: 3 filled + 3 open.
@@ -123,7 +129,13 @@ fn an_amend_racing_unseen_fills_sets_the_total_on_our_venue() {
 #[test]
 fn unseen_fills_that_reach_the_new_total_cancel_the_order_on_our_venue() {
     let mut d = Desk::start();
-    d.submit(ExecCommand::New(OrderRequest { client_id: 7, side: Side::Sell, price: 1_004, qty: 10, tif: OrderTif::Gtc }));
+    d.submit(ExecCommand::New(OrderRequest {
+        client_id: 7,
+        side: Side::Sell,
+        price: 1_004,
+        qty: 10,
+        tif: OrderTif::Gtc,
+    }));
     d.settle();
     // We know 10 open and want 4 in all; 6 fill first: nothing is left to keep open.
     d.buy_unseen(6);
@@ -137,7 +149,13 @@ fn unseen_fills_that_reach_the_new_total_cancel_the_order_on_our_venue() {
 #[test]
 fn amends_sent_back_to_back_each_count_the_one_before() {
     let mut d = Desk::start();
-    d.submit(ExecCommand::New(OrderRequest { client_id: 7, side: Side::Sell, price: 1_004, qty: 10, tif: OrderTif::Gtc }));
+    d.submit(ExecCommand::New(OrderRequest {
+        client_id: 7,
+        side: Side::Sell,
+        price: 1_004,
+        qty: 10,
+        tif: OrderTif::Gtc,
+    }));
     d.settle();
     // Down to 4, then up to 8 before the first is answered, a fill of 2 racing both: the
     // second amend's view is the first's 4 open; 2 filled + 6 open = the 8 asked for.

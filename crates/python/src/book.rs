@@ -236,7 +236,7 @@ impl PyEngine {
         let price = price.map(|p| self.price_of(id, "price", p)).transpose()?;
         let qty = qty.map(|q| self.qty_of(id, "qty", q)).transpose()?;
         let seen = seen_remaining.map(|q| self.qty_of(id, "seen_remaining", q)).transpose()?;
-        self.run(py, id, &Command::amend(order_id, price, qty, seen)?)
+        self.run(py, id, &records::amend(order_id, price, qty, seen)?)
     }
 
     /// Cancels all live orders of `account` (all if None) on `side` (both if None).
@@ -375,7 +375,7 @@ impl PyEngine {
         qty: Option<i64>,
         seen_remaining: Option<i64>,
     ) -> Result<usize> {
-        self.run_fast(instrument, &Command::amend(order_id, price, qty, seen_remaining)?)
+        self.run_fast(instrument, &records::amend(order_id, price, qty, seen_remaining)?)
     }
 
     /// Fast path: mass cancel (`side` 0 buy / 1 sell / None both; `account` None = all).

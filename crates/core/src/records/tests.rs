@@ -18,6 +18,14 @@ fn an_amend_record_of_the_format_before_amends_by_total_decodes_as_before() {
 }
 
 #[test]
+fn an_amend_is_by_total_when_the_seen_remaining_is_given_and_then_needs_a_qty() {
+    assert_eq!(amend(1, Some(5), None, None), Ok(Command::Amend { order_id: 1, price: Some(5), qty: None }));
+    let total = Command::AmendTotal { order_id: 1, price: None, qty: 2, seen_remaining: 3 };
+    assert_eq!(amend(1, None, Some(2), Some(3)), Ok(total));
+    assert!(matches!(amend(1, Some(5), None, Some(3)), Err(OrderError::InvalidOrder { order_id: 1, .. })));
+}
+
+#[test]
 fn commands_round_trip() {
     let cmds = [
         Command::New(NewOrder::limit(7, 3, Side::Sell, -5, 10).iceberg(2).with_stp(StpMode::Decrement)),

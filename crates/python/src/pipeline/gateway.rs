@@ -117,7 +117,7 @@ impl PyGateway {
         let price = price.map(|p| self.instruments.price(id, "price", p)).transpose()?;
         let qty = qty.map(|q| self.instruments.qty(id, "qty", q)).transpose()?;
         let seen = seen_remaining.map(|q| self.instruments.qty(id, "seen_remaining", q)).transpose()?;
-        self.send(py, id, Command::amend(order_id, price, qty, seen)?)
+        self.send(py, id, records::amend(order_id, price, qty, seen)?)
     }
 
     /// Submits a mass cancel (`account` None = all, `side` None = both); returns its number.
@@ -183,7 +183,7 @@ impl PyGateway {
         seen_remaining: Option<i64>,
     ) -> Result<u64> {
         let id = self.instruments.check(instrument)?;
-        self.send(py, id, Command::amend(order_id, price, qty, seen_remaining)?)
+        self.send(py, id, records::amend(order_id, price, qty, seen_remaining)?)
     }
 
     /// Integer fast path: mass cancel (`side` 0 buy / 1 sell / None both). Returns its number.
