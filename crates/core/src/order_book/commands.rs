@@ -103,6 +103,8 @@ impl OrderBook {
     /// Amends a live order by total quantity: `qty` lots open as its sender saw it with
     /// `seen_remaining` lots open; the fills it had not seen come off. See `docs/matching.md`
     /// ("Amend by total") and [`crate::Command::AmendTotal`].
+    // Never inlined: a second copy of the amend in `execute` would only weigh on its callers.
+    #[inline(never)]
     pub fn amend_total<S: EventSink>(
         &mut self,
         order_id: OrderId,
