@@ -41,6 +41,15 @@ impl Desk {
         Desk { _pipeline: pipeline, venue, other, watch, taker_id: 1_000 }
     }
 
+    /// A desk with our sell order 7 of 10 lots at 1,004 resting; the events it gave.
+    fn resting_sell() -> (Self, Vec<ExecEvent>) {
+        let mut d = Self::start();
+        let order = OrderRequest { client_id: 7, side: Side::Sell, price: 1_004, qty: 10, tif: OrderTif::Gtc };
+        d.submit(ExecCommand::New(order));
+        let events = d.settle();
+        (d, events)
+    }
+
     fn submit(&mut self, command: ExecCommand) {
         let now = self.venue.clock_ns();
         self.venue.submit(now, &command).unwrap();
@@ -97,15 +106,8 @@ fn fills_and_answer(events: &[ExecEvent]) -> (Vec<(i64, i64)>, Option<ExecEvent>
 
 #[test]
 fn an_amend_racing_unseen_fills_sets_the_total_on_our_venue() {
-    let mut d = Desk::start();
-    d.submit(ExecCommand::New(OrderRequest {
-        client_id: 7,
-        side: Side::Sell,
-        price: 1_004,
-        qty: 10,
-        tif: OrderTif::Gtc,
-    }));
-    assert!(matches!(d.settle()[..], [ExecEvent::Accepted { client_id: 7, .. }]));
+    let (mut d, placed) = Desk::resting_sell();
+    assert!(matches!(placed[..], [ExecEvent::Accepted { client_id: 7, .. }]));
 
     // We know 10 open and want 6 in all; 3 fill before the amend arrives: 3 filled + 3 open.
     // (Setting the remaining quantity would have left 6 open: 9 in all.)
@@ -128,15 +130,7 @@ fn an_amend_racing_unseen_fills_sets_the_total_on_our_venue() {
 
 #[test]
 fn unseen_fills_that_reach_the_new_total_cancel_the_order_on_our_venue() {
-    let mut d = Desk::start();
-    d.submit(ExecCommand::New(OrderRequest {
-        client_id: 7,
-        side: Side::Sell,
-        price: 1_004,
-        qty: 10,
-        tif: OrderTif::Gtc,
-    }));
-    d.settle();
+    let (mut d, _) = Desk::resting_sell();
     // We know 10 open and want 4 in all; 6 fill first: nothing is left to keep open.
     d.buy_unseen(6);
     d.submit(ExecCommand::Amend { client_id: 7, new_qty: 4 });
@@ -148,15 +142,7 @@ fn unseen_fills_that_reach_the_new_total_cancel_the_order_on_our_venue() {
 
 #[test]
 fn amends_sent_back_to_back_each_count_the_one_before() {
-    let mut d = Desk::start();
-    d.submit(ExecCommand::New(OrderRequest {
-        client_id: 7,
-        side: Side::Sell,
-        price: 1_004,
-        qty: 10,
-        tif: OrderTif::Gtc,
-    }));
-    d.settle();
+    let (mut d, _) = Desk::resting_sell();
     // Down to 4, then up to 8 before the first is answered, a fill of 2 racing both: the
     // second amend's view is the first's 4 open; 2 filled + 6 open = the 8 asked for.
     d.submit(ExecCommand::Amend { client_id: 7, new_qty: 4 });
