@@ -155,6 +155,21 @@ def test_ints_are_values_and_floats_are_refused() -> None:
         (lambda e: e.cancel("BTC-USD", 12345), errors.UnknownOrderError, "UNKNOWN_ORDER"),
         (lambda e: e.amend("BTC-USD", 1), errors.InvalidOrderError, "INVALID_ORDER"),
         (lambda e: e.amend("BTC-USD", 1, qty="0"), errors.InvalidQuantityError, "NON_POSITIVE_QTY"),
+        (
+            lambda e: e.amend("BTC-USD", 1, price="98", seen_remaining="1"),
+            errors.InvalidOrderError,
+            "INVALID_ORDER",
+        ),
+        (
+            lambda e: e.amend("BTC-USD", 1, qty="0.5", seen_remaining="0.9"),
+            errors.InvalidOrderError,
+            "INVALID_ORDER",
+        ),
+        (
+            lambda e: e.amend_ticks(0, 1, None, 5000, 1_000_001),
+            errors.InvalidQuantityError,
+            "QTY_ABOVE_MAX",
+        ),
         (lambda e: e.cancel_ticks(0, 12345), errors.UnknownOrderError, "UNKNOWN_ORDER"),
         (lambda e: e.submit_ticks(0, 9, 5, 10000, 1), errors.InvalidOrderError, "INVALID_ORDER"),
         (
@@ -222,6 +237,28 @@ def test_duplicate_and_invalid_instruments() -> None:
     assert eng.instruments() == ["BTC-USD", "ETH-USD"]
 
 
+def test_an_amend_by_total_takes_off_the_fills_its_sender_had_not_seen() -> None:
+    eng = make_engine()
+    eng.submit("BTC-USD", 1, "sell", qty="2", price="100", account=1)
+    # The sender saw 2 open and wants a total of 1.5; 0.8 fill before its amend arrives.
+    eng.submit("BTC-USD", 2, "buy", qty="0.8", price="100", account=2)
+    ev = eng.amend("BTC-USD", 1, qty="1.5", seen_remaining="2")
+    assert [(e.kind, e.old_qty, e.qty, e.priority_kept) for e in ev[:1]] == [
+        ("amended", 12000, 7000, True)
+    ]
+    # 0.8 filled + 0.7 open: the total asked for (setting the remaining would leave 1.5 open).
+    assert eng.order("BTC-USD", 1)["remaining"] == Decimal("0.7000")  # type: ignore[index]
+    # Unseen fills that reach the new total cancel the rest (ticks and lots).
+    eng.submit_ticks(0, 3, batch.BUY, 10000, 4000, 2)
+    eng.take_events()
+    assert eng.amend_ticks(0, 1, None, 3000, 7000) == 2
+    canceled, delta = eng.take_events()
+    assert batch.KIND_NAMES[int(canceled["kind"])] == "canceled"
+    assert batch.CANCEL_REASONS[int(canceled["reason"])] == "FILLED_BEFORE_AMEND"
+    assert (int(canceled["qty"]), int(delta["qty"])) == (3000, 0)
+    assert eng.order("BTC-USD", 1) is None
+
+
 def test_events_of_a_cross_and_the_queries() -> None:
     eng = make_engine()
     eng.submit("BTC-USD", 1, "sell", qty="1", price="100", account=1)
@@ -287,7 +324,7 @@ def test_snapshot_restore_continues_identically() -> None:
 
 commands_strategy = st.lists(
     st.tuples(
-        st.sampled_from(["new", "new", "new", "cancel", "amend", "mass"]),
+        st.sampled_from(["new", "new", "new", "cancel", "amend", "total", "mass"]),
         st.integers(1, 30),  # order id
         st.integers(0, 1),  # side
         st.integers(95, 105),  # price (ticks)
@@ -317,12 +354,16 @@ def to_records(
             "new": batch.NEW,
             "cancel": batch.CANCEL,
             "amend": batch.AMEND,
+            "total": batch.AMEND_TOTAL,
             "mass": batch.MASS_CANCEL,
         }[kind]
         if kind == "new":
             rec["tif"], rec["stp"] = tif, stp
         elif kind == "amend":
             rec["flags"] = batch.FLAG_HAS_PRICE | (batch.FLAG_HAS_QTY if qty % 2 else 0)
+        elif kind == "total":  # the sender's view of the remaining: the display_qty column
+            rec["flags"] = batch.FLAG_HAS_PRICE if qty % 3 == 0 else 0
+            rec["display_qty"] = tif + stp
         elif kind == "mass":
             rec["side"], rec["flags"] = 2, batch.FLAG_HAS_ACCOUNT
     return out
@@ -369,6 +410,9 @@ def test_batch_equals_fast_path_and_is_deterministic(
                 c.cancel_ticks(0, oid)
             elif kind == "amend":
                 c.amend_ticks(0, oid, price, qty if rec["flags"] & batch.FLAG_HAS_QTY else None)
+            elif kind == "total":
+                given = price if rec["flags"] & batch.FLAG_HAS_PRICE else None
+                c.amend_ticks(0, oid, given, qty, int(rec["display_qty"]))
             else:
                 c.mass_cancel_ticks(0, acct, None)
         except errors.WintermuteError:  # noqa: PERF203 - refusals are part of the stream

@@ -96,6 +96,26 @@ def test_single_submits_decimal_and_integer_paths() -> None:
     assert (out["latency_ns"] > 0).all()
 
 
+def test_an_amend_by_total_through_the_gateway_counts_the_fills_its_sender_had_not_seen() -> None:
+    with Pipeline(config()) as eng:
+        gw, sub = eng.gateway(0), eng.subscription(0)
+        gw.submit("BTC-USD", 1, "sell", qty="2", price="64000", account=1)
+        gw.submit("BTC-USD", 2, "buy", qty="0.5", price="64000", account=2)
+        # Seen with 2 open, a total of 1.2 asked for: 0.5 filled + 0.7 open.
+        gw.amend("BTC-USD", 1, qty="1.2", seen_remaining="2")
+        # Then 0.4 more fill unseen and the sender (seeing 0.7 open) asks for 0.3 more: gone.
+        gw.submit_ticks(0, 3, batch.BUY, 6_400_000, 400, account=2)
+        gw.amend_ticks(0, 1, None, 300, 700)
+        with pytest.raises(errors.InvalidOrderError):
+            gw.amend_ticks(0, 1, 6_400_100, None, 700)  # by total without a qty
+        out = sub.poll(timeout=10.0, until_commands=5)
+    amended = out[out["kind"] == 5]
+    assert [(int(a["remaining"]), int(a["qty"])) for a in amended] == [(1_500, 700)]
+    canceled = out[out["kind"] == 4]
+    assert [batch.CANCEL_REASONS[int(c["reason"])] for c in canceled] == ["FILLED_BEFORE_AMEND"]
+    assert int(canceled[0]["qty"]) == 300
+
+
 def test_batch_submit_and_invalid_batches_submit_nothing() -> None:
     cmds = batch.new_orders(
         order_id=[1, 2, 3], side=[1, 0, 0], price=[10_000, 10_000, 9_900], qty=[5, 2, 1]

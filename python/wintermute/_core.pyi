@@ -275,6 +275,7 @@ class Engine:
         *,
         price: _DecimalLike | None = None,
         qty: _DecimalLike | None = None,
+        seen_remaining: _DecimalLike | None = None,
     ) -> list[Event]: ...
     def mass_cancel(
         self, instrument: _Instrument, *, account: int | None = None, side: _Side | None = None
@@ -305,7 +306,12 @@ class Engine:
     ) -> int: ...
     def cancel_ticks(self, instrument: int, order_id: int) -> int: ...
     def amend_ticks(
-        self, instrument: int, order_id: int, price: int | None = None, qty: int | None = None
+        self,
+        instrument: int,
+        order_id: int,
+        price: int | None = None,
+        qty: int | None = None,
+        seen_remaining: int | None = None,
     ) -> int: ...
     def mass_cancel_ticks(
         self, instrument: int, account: int | None = None, side: int | None = None
@@ -486,8 +492,12 @@ class PipelineGateway:
         *,
         price: _DecimalLike | None = None,
         qty: _DecimalLike | None = None,
+        seen_remaining: _DecimalLike | None = None,
     ) -> int:
-        """Submits an amend; returns its command number."""
+        """Submits an amend; returns its command number. ``qty`` becomes the remaining
+        quantity as given; with ``seen_remaining`` (the open quantity the sender saw) the amend
+        is by total: the fills the sender had not seen come off ``qty``, and if they took it all
+        the order's rest is canceled (reason ``FILLED_BEFORE_AMEND``)."""
     def mass_cancel(
         self, instrument: _Instrument, *, account: int | None = None, side: _Side | None = None
     ) -> int:
@@ -512,9 +522,14 @@ class PipelineGateway:
     def cancel_ticks(self, instrument: int, order_id: int) -> int:
         """Integer fast path: cancel."""
     def amend_ticks(
-        self, instrument: int, order_id: int, price: int | None = None, qty: int | None = None
+        self,
+        instrument: int,
+        order_id: int,
+        price: int | None = None,
+        qty: int | None = None,
+        seen_remaining: int | None = None,
     ) -> int:
-        """Integer fast path: amend."""
+        """Integer fast path: amend (by total with ``seen_remaining``, in lots)."""
     def mass_cancel_ticks(
         self, instrument: int, account: int | None = None, side: int | None = None
     ) -> int:

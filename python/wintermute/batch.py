@@ -46,6 +46,7 @@ from wintermute import _core
 
 __all__ = [
     "AMEND",
+    "AMEND_TOTAL",
     "BUY",
     "CANCEL",
     "CANCEL_REASONS",
@@ -83,6 +84,9 @@ NEW, CANCEL, AMEND, MASS_CANCEL = (
     _codes("AMEND"),
     _codes("MASS_CANCEL"),
 )
+#: An amend by total: ``qty`` is the open quantity wanted as the sender saw the order, and the
+#: ``display_qty`` column holds the open quantity it saw (``docs/matching.md``).
+AMEND_TOTAL = _codes("AMEND_TOTAL")
 BUY, SELL, BOTH_SIDES = _codes("BUY"), _codes("SELL"), _codes("BOTH_SIDES")
 LIMIT, MARKET = _codes("LIMIT"), _codes("MARKET")
 GTC, IOC, FOK = _codes("GTC"), _codes("IOC"), _codes("FOK")

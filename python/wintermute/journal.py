@@ -71,6 +71,7 @@ _KINDS = {
     batch.CANCEL: "cancel",
     batch.AMEND: "amend",
     batch.MASS_CANCEL: "mass_cancel",
+    batch.AMEND_TOTAL: "amend_total",
 }
 
 

@@ -88,6 +88,9 @@ pub enum CancelReason {
     SelfTrade = 3,
     /// A mass cancel.
     MassCancel = 4,
+    /// An amend by total ([`crate::Command::AmendTotal`]) found the order filled, since its
+    /// sender looked, up to or beyond the new total: the rest is canceled.
+    FilledBeforeAmend = 5,
 }
 
 impl CancelReason {
@@ -98,7 +101,20 @@ impl CancelReason {
             Self::Unfilled => "UNFILLED",
             Self::SelfTrade => "SELF_TRADE",
             Self::MassCancel => "MASS_CANCEL",
+            Self::FilledBeforeAmend => "FILLED_BEFORE_AMEND",
         }
+    }
+
+    /// The reason with this code (`None` for an unknown code).
+    pub const fn from_u8(v: u8) -> Option<Self> {
+        Some(match v {
+            1 => Self::User,
+            2 => Self::Unfilled,
+            3 => Self::SelfTrade,
+            4 => Self::MassCancel,
+            5 => Self::FilledBeforeAmend,
+            _ => return None,
+        })
     }
 }
 

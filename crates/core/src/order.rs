@@ -156,12 +156,26 @@ pub enum Command {
     Cancel {
         order_id: OrderId,
     },
-    /// Change a live order's price and/or remaining quantity. A quantity decrease at the same
-    /// price keeps time priority; a price change or a quantity increase loses it (and may trade).
+    /// Change a live order's price and/or remaining quantity: `qty` becomes its remaining
+    /// quantity as given, whatever filled since the sender last looked. A quantity decrease at
+    /// the same price keeps time priority; a price change or a quantity increase loses it (and
+    /// may trade). To amend by total quantity, as exchanges do, see [`Command::AmendTotal`].
     Amend {
         order_id: OrderId,
         price: Option<Price>,
         qty: Option<Qty>,
+    },
+    /// Amend by total quantity (`docs/matching.md`, "Amend by total"): the sender asks for
+    /// `qty` lots open as it saw the order, `seen_remaining` lots open. The fills it had not
+    /// seen come off: the order's remaining becomes `qty - (seen_remaining - remaining)`, which
+    /// is `new total - filled` when the sender sends `qty = new total - filled it saw`. Nothing
+    /// left (<= 0): the order's rest is canceled (`CancelReason::FilledBeforeAmend`). Priority
+    /// and price as [`Command::Amend`].
+    AmendTotal {
+        order_id: OrderId,
+        price: Option<Price>,
+        qty: Qty,
+        seen_remaining: Qty,
     },
     /// Cancel every live order matching the filters (`None` matches all).
     MassCancel {

@@ -202,6 +202,9 @@ impl OrderBook {
             Command::New(ref order) => self.submit(order, sink),
             Command::Cancel { order_id } => self.cancel(order_id, sink),
             Command::Amend { order_id, price, qty } => self.amend(order_id, price, qty, sink),
+            Command::AmendTotal { order_id, price, qty, seen_remaining } => {
+                self.amend_total(order_id, price, qty, seen_remaining, sink)
+            }
             Command::MassCancel { account, side } => {
                 self.mass_cancel(account, side, sink);
                 Ok(())

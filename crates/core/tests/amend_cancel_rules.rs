@@ -113,6 +113,74 @@ fn amend_of_post_only_that_would_trade_is_rejected_and_the_order_stays() {
     assert!(b.book.order(2).is_some_and(|o| o.post_only));
 }
 
+// ----- amend by total -----
+
+fn total(order_id: u64, price: Option<i64>, qty: i64, seen_remaining: i64) -> Command {
+    Command::AmendTotal { order_id, price, qty, seen_remaining }
+}
+
+#[test]
+fn amend_by_total_with_nothing_unseen_is_the_plain_amend() {
+    let mut b = Bench::empty();
+    b.rest_all(&[limit(1, 1, SELL, 100, 10), limit(2, 2, SELL, 100, 5)]);
+    assert_eq!(b.ok(total(1, None, 4, 10)), [amended(1, (100, 100), (10, 4), true), delta(SELL, 100, 9, 2)]);
+    assert_eq!(
+        b.ok(total(1, Some(101), 6, 4)),
+        [amended(1, (100, 101), (4, 6), false), delta(SELL, 100, 5, 1), delta(SELL, 101, 6, 1)]
+    );
+    assert_eq!(b.queue(SELL, 100), [2]);
+}
+
+#[test]
+fn fills_the_sender_had_not_seen_come_off_an_amend_by_total() {
+    // The sender saw order 1 with 20 open (nothing filled) and asks for a total of 12. Before
+    // its amend arrives two takers fill 3 and 2: the order ends with 5 filled and 7 open, a
+    // total of 12, where setting the remaining quantity would leave 12 open (a total of 17).
+    let mut b = Bench::empty();
+    b.rest_all(&[limit(1, 1, SELL, 100, 20), limit(2, 2, SELL, 100, 5)]);
+    b.submit(limit(9, 3, BUY, 100, 3));
+    b.submit(limit(10, 3, BUY, 100, 2));
+    assert_eq!(b.ok(total(1, None, 12, 20)), [amended(1, (100, 100), (15, 7), true), delta(SELL, 100, 12, 2)]);
+    assert_eq!(b.queue(SELL, 100), [1, 2]);
+    // Having seen those fills (5 filled, 7 open) it asks for a total of 16: 11 open as it saw
+    // the order. One more fill of 2 races it: 7 filled and 9 open, a total of 16 again.
+    b.submit(limit(11, 3, BUY, 100, 2));
+    assert_eq!(
+        b.ok(total(1, None, 11, 7)),
+        [amended(1, (100, 100), (5, 9), false), delta(SELL, 100, 5, 1), delta(SELL, 100, 14, 2)]
+    );
+    assert_eq!(b.queue(SELL, 100), [2, 1]);
+}
+
+#[test]
+fn an_amend_by_total_at_or_below_what_filled_cancels_the_rest() {
+    // Kraken's rule: a new total at or below the filled quantity cancels what is left.
+    let mut b = Bench::empty();
+    b.rest_all(&[limit(1, 1, SELL, 100, 10), limit(2, 2, SELL, 101, 5)]);
+    b.submit(limit(9, 3, BUY, 100, 6));
+    let filled = CancelReason::FilledBeforeAmend;
+    assert_eq!(b.ok(total(1, Some(101), 6, 10)), [canceled(1, 4, 0, filled), delta(SELL, 100, 0, 0)]);
+    assert!(b.book.order(1).is_none());
+    b.submit(limit(10, 3, BUY, 101, 4));
+    assert_eq!(b.ok(total(2, None, 2, 5)), [canceled(2, 1, 0, filled), delta(SELL, 101, 0, 0)]);
+    assert_eq!(b.book.order_count(), 0);
+}
+
+#[test]
+fn a_bad_amend_by_total_is_refused_and_changes_nothing() {
+    let mut b = Bench::empty();
+    b.rest_all(&[limit(1, 1, SELL, 100, 10)]);
+    b.submit(limit(9, 3, BUY, 100, 4));
+    // The sender cannot have seen less open than the book holds.
+    assert!(matches!(b.err(total(1, None, 5, 5)), OrderError::InvalidOrder { order_id: 1, .. }));
+    assert_eq!(b.err(total(1, None, 5, 41)), OrderError::QtyAboveMax { order_id: 1, qty: 41, max: 40 });
+    assert_eq!(b.err(total(1, None, 0, 6)), OrderError::NonPositiveQty { order_id: 1, qty: 0 });
+    assert_eq!(b.err(total(1, None, 41, 6)), OrderError::QtyAboveMax { order_id: 1, qty: 41, max: 40 });
+    assert_eq!(b.err(total(7, None, 5, 6)), OrderError::UnknownOrder { order_id: 7 });
+    assert!(matches!(b.err(total(1, Some(MAX_PRICE + 1), 5, 6)), OrderError::PriceOutOfBand { .. }));
+    assert_eq!(b.remaining_and_visible(1), (6, 6));
+}
+
 // ----- mass cancel -----
 
 #[test]

@@ -214,6 +214,9 @@ enum Step {
     Command(Command),
     Cancel(Target),
     Amend(Target, Option<Price>, Option<Qty>),
+    /// An amend by total: price, quantity, and how many lots the sender's view of the order's
+    /// remaining is above the book's (the fills it has not seen; sometimes below: a bad view).
+    AmendTotal(Target, Option<Price>, Qty, Qty),
 }
 
 fn target(profile: Profile) -> impl Strategy<Value = Target> {
@@ -225,14 +228,15 @@ fn target(profile: Profile) -> impl Strategy<Value = Target> {
 
 fn step(profile: Profile) -> impl Strategy<Value = Step> {
     // The wide universe leans on resting orders, to grow books of hundreds of orders.
-    let (new, cancel, amend, mass) = match profile {
-        Profile::Narrow => (55, 12, 20, 3),
-        Profile::Wide => (700, 60, 150, 1),
+    let (new, cancel, amend, total, mass) = match profile {
+        Profile::Narrow => (55, 12, 14, 8, 3),
+        Profile::Wide => (700, 60, 100, 50, 1),
     };
     prop_oneof![
         new => new_order(profile).prop_map(|order| Step::Command(Command::New(order))),
         cancel => target(profile).prop_map(Step::Cancel),
         amend => amend_step(profile),
+        total => amend_total_step(profile),
         mass => (prop::option::of(profile.account()), prop::option::of(side()))
             .prop_map(|(account, side)| Step::Command(Command::MassCancel { account, side })),
     ]
@@ -243,6 +247,15 @@ fn amend_step(profile: Profile) -> impl Strategy<Value = Step> {
     let price = prop::option::weighted(0.6, profile.price());
     let qty = prop::option::weighted(0.7, profile.qty());
     (target(profile), price, qty).prop_map(|(target, price, qty)| Step::Amend(target, price, qty))
+}
+
+/// An amend by total of some order: maybe a new price, a quantity, and the sender's view
+/// mostly behind by none or a few fills.
+fn amend_total_step(profile: Profile) -> impl Strategy<Value = Step> {
+    let price = prop::option::weighted(0.3, profile.price());
+    let unseen = prop_oneof![4 => Just(0i64), 6 => 1..=6i64, 1 => Just(-1i64), 1 => Just(i64::MAX / 2)];
+    (target(profile), price, profile.qty(), unseen)
+        .prop_map(|(target, price, qty, unseen)| Step::AmendTotal(target, price, qty, unseen))
 }
 
 /// Turns steps into plain commands, resolving "some live order" against the reference model.
@@ -266,19 +279,30 @@ fn resolve(profile: Profile, steps: Vec<Step>) -> Vec<Command> {
             Step::Cancel(target) => Command::Cancel { order_id: pick(target) },
             Step::Amend(target, price, qty) => {
                 let order_id = pick(target);
-                // Wide prices are distances from the middle on the order's side (see `new_order`).
-                let is_bid = model.order(order_id).is_some_and(|o| o.side == Side::Buy);
-                let price = match profile {
-                    Profile::Wide if is_bid => price.map(Price::saturating_neg),
-                    _ => price,
-                };
+                let price = side_price(profile, &model, order_id, price);
                 Command::Amend { order_id, price, qty }
+            }
+            Step::AmendTotal(target, price, qty, unseen) => {
+                let order_id = pick(target);
+                let price = side_price(profile, &model, order_id, price);
+                let remaining = model.order(order_id).map_or(1, |o| o.remaining);
+                Command::AmendTotal { order_id, price, qty, seen_remaining: remaining.saturating_add(unseen) }
             }
         };
         let _ = model.execute(&command);
         commands.push(command);
     }
     commands
+}
+
+/// An amend's price: wide prices are distances from the middle on the order's side (see
+/// `new_order`).
+fn side_price(profile: Profile, model: &ReferenceBook, order_id: OrderId, price: Option<Price>) -> Option<Price> {
+    let is_bid = model.order(order_id).is_some_and(|o| o.side == Side::Buy);
+    match profile {
+        Profile::Wide if is_bid => price.map(Price::saturating_neg),
+        _ => price,
+    }
 }
 
 fn stream(profile: Profile, len: std::ops::Range<usize>) -> impl Strategy<Value = Vec<Command>> {
@@ -296,6 +320,9 @@ fn apply(book: &mut OrderBook, command: &Command, via_execute: bool, sink: &mut 
         Command::New(ref order) => book.submit(order, sink),
         Command::Cancel { order_id } => book.cancel(order_id, sink),
         Command::Amend { order_id, price, qty } => book.amend(order_id, price, qty, sink),
+        Command::AmendTotal { order_id, price, qty, seen_remaining } => {
+            book.amend_total(order_id, price, qty, seen_remaining, sink)
+        }
         Command::MassCancel { account, side } => {
             book.mass_cancel(account, side, sink);
             Ok(())
@@ -491,7 +518,7 @@ fn features(model: &ReferenceBook, command: &Command, result: &Result<Vec<Event>
     // The taker's self-trade mode: the new order's, or the amended order's.
     let taker_stp = match *command {
         Command::New(order) => Some(order.stp),
-        Command::Amend { order_id, .. } => model.order(order_id).map(|o| o.stp),
+        Command::Amend { order_id, .. } | Command::AmendTotal { order_id, .. } => model.order(order_id).map(|o| o.stp),
         _ => None,
     };
     let mut makers = Vec::new();
@@ -548,6 +575,7 @@ fn command_kind(command: &Command) -> &'static str {
         Command::New(_) => "new",
         Command::Cancel { .. } => "cancel",
         Command::Amend { .. } => "amend",
+        Command::AmendTotal { .. } => "amend by total",
         Command::MassCancel { .. } => "mass cancel",
     }
 }
@@ -591,8 +619,10 @@ fn generated_streams_exercise_every_rule() {
         "canceled UNFILLED",
         "canceled SELF_TRADE",
         "canceled MASS_CANCEL",
+        "canceled FILLED_BEFORE_AMEND",
         "trade on new",
         "trade on amend",
+        "trade on amend by total",
         "iceberg maker met again in one walk",
         "trades at several levels",
         "amend priority kept=true",

@@ -58,7 +58,7 @@ pub mod present {
 }
 
 /// The command names of [`AuditColumns::command`] (the command record's kind byte).
-pub const COMMAND_NAMES: [&str; 4] = ["new", "cancel", "amend", "mass_cancel"];
+pub const COMMAND_NAMES: [&str; 5] = ["new", "cancel", "amend", "mass_cancel", "amend_total"];
 /// The kind names of [`AuditColumns::kind`], from 1 (the event record's kind byte).
 pub const KIND_NAMES: [&str; 6] = ["", "accepted", "rejected", "trade", "canceled", "amended"];
 /// The side names of [`AuditColumns::side`].
@@ -73,7 +73,7 @@ pub const RISK: u8 = 128;
 pub fn reason_name(code: u8) -> Option<&'static str> {
     match code {
         c if c >= RISK => RISK_CODES.get(usize::from(c - RISK).checked_sub(1)?).copied(),
-        c if c >= CANCEL => Some(cancel_reason(c - CANCEL)?.code()),
+        c if c >= CANCEL => Some(CancelReason::from_u8(c - CANCEL)?.code()),
         c => Some(RejectReason::from_u8(c)?.code()),
     }
 }
@@ -81,16 +81,6 @@ pub fn reason_name(code: u8) -> Option<&'static str> {
 /// Every reason code with its name.
 pub fn reason_names() -> Vec<(u8, &'static str)> {
     (0..=u8::MAX).filter_map(|c| Some((c, reason_name(c)?))).collect()
-}
-
-fn cancel_reason(v: u8) -> Option<CancelReason> {
-    Some(match v {
-        1 => CancelReason::User,
-        2 => CancelReason::Unfilled,
-        3 => CancelReason::SelfTrade,
-        4 => CancelReason::MassCancel,
-        _ => return None,
-    })
 }
 
 /// An exact step: `mantissa * 10^-scale`, as its decimal text was written (`"0.010"` keeps

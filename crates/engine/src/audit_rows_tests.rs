@@ -149,8 +149,9 @@ fn copy_data_has_the_header_a_tuple_per_fresh_row_and_the_trailer() {
 #[test]
 fn every_reason_code_has_one_name() {
     let names = reason_names();
-    assert_eq!(names.len(), 12 + 4 + RISK_CODES.len());
+    assert_eq!(names.len(), 12 + 5 + RISK_CODES.len());
     assert!(names.iter().any(|(c, n)| *c == CANCEL + 1 && *n == "USER"));
+    assert!(names.iter().any(|(c, n)| *c == CANCEL + 5 && *n == "FILLED_BEFORE_AMEND"));
     assert_eq!(reason_name(0), None);
     assert_eq!(reason_name(RISK), None);
 }

@@ -22,6 +22,9 @@ fn cmd(i: u64) -> Command {
             1 + (i % 4) as i64,
         )),
         1 => Command::Cancel { order_id: i - 1 },
+        _ if i.is_multiple_of(2) => {
+            Command::AmendTotal { order_id: i, price: None, qty: 1 + (i % 4) as i64, seen_remaining: i as i64 }
+        }
         _ => Command::Amend { order_id: i, price: Some(i as i64), qty: None },
     }
 }

@@ -27,7 +27,7 @@ fn initial_engine() -> Engine {
 /// refuses (unknown ids, quantities above the maximum, prices out of band).
 fn random_command(rng: &mut SplitMix64, next_id: &mut u64) -> (u32, Command) {
     let instrument = rng.below(2) as u32;
-    let cmd = match rng.below(20) {
+    let cmd = match rng.below(22) {
         0..=10 => {
             *next_id += 1;
             let side = if rng.below(2) == 0 { Side::Buy } else { Side::Sell };
@@ -53,6 +53,12 @@ fn random_command(rng: &mut SplitMix64, next_id: &mut u64) -> (u32, Command) {
             order_id: rng.below(*next_id + 2),
             price: (rng.below(2) == 0).then(|| rng.range(485, 515)),
             qty: Some(rng.range(1, 40)),
+        },
+        20..=21 => Command::AmendTotal {
+            order_id: rng.below(*next_id + 2),
+            price: (rng.below(3) == 0).then(|| rng.range(485, 515)),
+            qty: rng.range(1, 40),
+            seen_remaining: rng.range(1, 60),
         },
         _ => Command::MassCancel { account: (rng.below(2) == 0).then(|| rng.below(4) as u32), side: None },
     };

@@ -27,6 +27,15 @@
 //! | `RiskRejected` (a limit, a kill switch) | [`ExecEvent::Rejected`] (`Risk`; an amend of an order risk no longer knows: `UnknownOrder`) |
 //! | `Refused` by the book's validation, unknown instrument, halted | [`ExecEvent::Rejected`] (`UnknownOrder` or `Invalid`) |
 //!
+//! # Amends
+//! An `Amend` goes to the engine as an amend by total (`Command::AmendTotal`,
+//! `docs/matching.md`): its quantity is the open quantity wanted as the market maker knew the
+//! order, and it carries that knowledge (the last amend's or the order's quantity less the
+//! fills and cancels handed out since), so the engine takes off the fills still on their way,
+//! as an exchange does: an amend from `old` to `new` open lots fills at most `max(old, new)`
+//! from the moment it is sent ([`crate::in_flight`]). Fills that took it all cancel the order
+//! (`Canceled`).
+//!
 //! Event times are the matching stage's stamp
 //! ([`wintermute_engine::pipeline::Stamps::match_ns`], the pipeline clock).
 //! The subscription must take book deltas ([`wintermute_engine::pipeline::SubscriptionConfig`]'s
@@ -107,6 +116,10 @@ struct OpenOrder {
     side: Side,
     price: i64,
     open_qty: i64,
+    /// The open quantity as the market maker knows the order: its last amend's (or the new
+    /// order's) quantity less the fills and cancels handed to it since. What an amend by total
+    /// says it saw (`seen_remaining`), so that the fills still in the output ring come off.
+    seen_open: i64,
     /// Accepted by the engine (it is on the book, or an IOC working).
     live: bool,
     place: FifoPlace,
@@ -329,7 +342,10 @@ impl EngineVenue {
     }
 }
 
-fn engine_command(account: AccountId, command: &ExecCommand) -> (ClientOrderId, Command) {
+/// The engine command of `command`. An amend is by total (`docs/matching.md`, "Amend by
+/// total"), with `seen_open`, the open quantity the market maker knew (`None`: not an open
+/// order of ours; the engine refuses it as unknown).
+fn engine_command(account: AccountId, command: &ExecCommand, seen_open: Option<i64>) -> (ClientOrderId, Command) {
     match *command {
         ExecCommand::New(r) => {
             let o = NewOrder::limit(r.client_id, account, r.side, r.price, r.qty);
@@ -341,7 +357,12 @@ fn engine_command(account: AccountId, command: &ExecCommand) -> (ClientOrderId, 
             (r.client_id, Command::New(o))
         }
         ExecCommand::Amend { client_id, new_qty } => {
-            (client_id, Command::Amend { order_id: client_id, price: None, qty: Some(new_qty) })
+            let order_id = client_id;
+            let cmd = match seen_open {
+                Some(seen_remaining) => Command::AmendTotal { order_id, price: None, qty: new_qty, seen_remaining },
+                None => Command::Amend { order_id, price: None, qty: Some(new_qty) },
+            };
+            (client_id, cmd)
         }
         ExecCommand::Cancel { client_id } => (client_id, Command::Cancel { order_id: client_id }),
     }
@@ -354,7 +375,11 @@ impl Execution for EngineVenue {
 
     fn submit(&mut self, now_ns: i64, command: &ExecCommand) -> Result<(), ExecError> {
         self.check(now_ns, command)?;
-        let (client_id, engine_cmd) = engine_command(self.state.cfg.account, command);
+        let seen_open = match *command {
+            ExecCommand::Amend { client_id, .. } => self.state.find(client_id).map(|i| self.state.open[i].seen_open),
+            _ => None,
+        };
+        let (client_id, engine_cmd) = engine_command(self.state.cfg.account, command, seen_open);
         let id = self.gateway.submit(self.state.cfg.instrument, engine_cmd).map_err(|e| {
             let why = match e {
                 SubmitError::Full { .. } => "ring full",
@@ -369,15 +394,22 @@ impl Execution for EngineVenue {
         let slot = (s.head + s.len) % s.in_flight.len();
         s.in_flight[slot] = InFlight { seq: id.seq, client_id };
         s.len += 1;
-        if let ExecCommand::New(r) = *command {
-            s.open.push(OpenOrder {
+        match *command {
+            ExecCommand::New(r) => s.open.push(OpenOrder {
                 client_id,
                 side: r.side,
                 price: r.price,
                 open_qty: r.qty,
+                seen_open: r.qty,
                 live: false,
                 place: FifoPlace::new(),
-            });
+            }),
+            ExecCommand::Amend { new_qty, .. } => {
+                if let Some(i) = s.find(client_id) {
+                    s.open[i].seen_open = new_qty;
+                }
+            }
+            ExecCommand::Cancel { .. } => {}
         }
         Ok(())
     }
@@ -456,6 +488,9 @@ impl VenueState {
         if let Some(i) = self.find(client_id) {
             if !self.open[i].live {
                 self.remove(i);
+            } else {
+                // An amend refused leaves the order as the engine last said it was.
+                self.open[i].seen_open = self.open[i].open_qty;
             }
         }
         Self::emit(out, ExecEvent::Rejected { client_id, reason, ts_ns: ts });
@@ -519,6 +554,7 @@ impl VenueState {
                         self.remove(i);
                     } else {
                         self.open[i].open_qty = remaining_qty;
+                        self.open[i].seen_open -= canceled_qty;
                     }
                     Self::emit(out, ExecEvent::Canceled { client_id: order_id, canceled_qty, ts_ns: ts });
                 }
@@ -568,6 +604,7 @@ impl VenueState {
         let Some(i) = self.find(order_id) else { return };
         let o = &mut self.open[i];
         o.open_qty -= qty;
+        o.seen_open -= qty;
         let open_qty = o.open_qty;
         if liquidity == Liquidity::Maker {
             o.place.on_trade_ahead(i64::MAX);

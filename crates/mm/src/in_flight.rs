@@ -33,7 +33,9 @@
 //! |---|---|
 //! | cancel of an order resting `q` lots | `q` (less the fills reported since) |
 //! | amend from `old` to `new` lots | `max(old, new) − new` beyond the quoter's `new` |
-//! | the same on our own engine, which sets the open quantity as given | `old` beyond the quoter's `new` ([`InFlight::setting_remaining`]) |
+//!
+//! Every venue amends by total, our own engine included (its market maker link sends an amend
+//! by total, `docs/matching.md`, "Amend by total"), so one rule counts them all.
 //!
 //! A fill of a recorded order lowers what it may still fill; its fills reaching what it could
 //! fill, a refusal that says it is gone, an answer that says it is gone (open quantity 0), or
@@ -80,9 +82,6 @@ struct Entry {
 #[derive(Debug, Clone)]
 pub struct InFlight {
     entries: Vec<Entry>,
-    /// The ladder's venue sets an amended order's open quantity as given (our own engine)
-    /// instead of amending its total: see [`InFlight::setting_remaining`].
-    amend_sets_remaining: bool,
 }
 
 impl Default for InFlight {
@@ -94,17 +93,7 @@ impl Default for InFlight {
 impl InFlight {
     /// An empty record with room for [`IN_FLIGHT_CAPACITY`] orders.
     pub fn new() -> Self {
-        InFlight { entries: Vec::with_capacity(IN_FLIGHT_CAPACITY), amend_sets_remaining: false }
-    }
-
-    /// An empty record for a ladder whose venue sets an amended order's open quantity to the
-    /// quantity given, whatever filled before the amend arrived (our own matching engine,
-    /// `docs/matching.md`), rather than amending its total as an exchange does. There an
-    /// amend from `old` to `new` lots may let the order fill up to `old` (unseen fills before
-    /// it arrives) and then `new`: it counts `old` lots beyond the quoter's `new` until
-    /// answered, as a cancel and a place would.
-    pub fn setting_remaining() -> Self {
-        InFlight { amend_sets_remaining: true, ..Self::new() }
+        InFlight { entries: Vec::with_capacity(IN_FLIGHT_CAPACITY) }
     }
 
     fn entry(&mut self, id: u64, side: Side, open: i64) -> &mut Entry {
@@ -139,11 +128,9 @@ impl InFlight {
 
     /// An amend of order `id` from `old` to `new` lots was sent (the quoter counts `new`).
     pub fn on_amend(&mut self, id: u64, side: Side, old: i64, new: i64) {
-        let adds = self.amend_sets_remaining;
         let e = self.entry(id, side, old);
-        // A total amended: the order fills at most the larger; an open quantity set as given:
-        // what may fill before it arrives, and then all of `new`.
-        e.worst = if adds { e.worst.saturating_add(new.max(0)) } else { e.worst.max(new) };
+        // A total amended: the order fills at most the larger.
+        e.worst = e.worst.max(new);
         e.counted = new.max(0);
         e.pending += 1;
     }
@@ -249,23 +236,6 @@ mod tests {
         assert_eq!(f.lots(Side::Buy), 0);
         assert!(!f.on_answer(2));
         assert!(f.is_empty());
-    }
-
-    #[test]
-    fn an_amend_that_sets_the_open_quantity_counts_old_and_new() {
-        let mut f = InFlight::setting_remaining();
-        // Up from 4 to 10 on our engine: 4 may fill before it arrives, then 10.
-        f.on_amend(2, Side::Buy, 4, 10);
-        assert_eq!(f.lots(Side::Buy), 4);
-        // A fill may be of either part: the quoter counts 7 left of 10, 4 more may fill.
-        assert!(!f.on_fill(2, 3));
-        assert_eq!(f.lots(Side::Buy), 4);
-        assert!(f.on_answer(2));
-        assert!(f.is_empty());
-        // Down from 10 to 4: 10 before, then 4 (the quoter counts 4).
-        f.on_amend(3, Side::Sell, 10, 4);
-        assert_eq!(f.lots(Side::Sell), 10);
-        assert!(f.on_gone(3));
     }
 
     #[test]

@@ -234,8 +234,8 @@ impl LiveMarketMaker {
             sent: Vec::with_capacity(actions.capacity()),
             actions,
             orders: QuoteOrders::new(cfg.first_client_id),
-            // Our engine sets an amended order's open quantity as given.
-            in_flight: InFlight::setting_remaining(),
+            // Our engine amends by total, as every venue does.
+            in_flight: InFlight::new(),
             venue,
             events: ExecEvents::new(),
             books: vec![book; n],

@@ -220,8 +220,9 @@ impl PyEngine {
         self.run(py, id, &Command::Cancel { order_id })
     }
 
-    /// Amends a live order's price and/or remaining quantity; returns its events.
-    #[pyo3(signature = (instrument, order_id, *, price=None, qty=None))]
+    /// Amends a live order's price and/or remaining quantity; returns its events. With
+    /// `seen_remaining`, by total (`qty` as the order was seen, `seen_remaining` open).
+    #[pyo3(signature = (instrument, order_id, *, price=None, qty=None, seen_remaining=None))]
     fn amend<'py>(
         &mut self,
         py: Python<'py>,
@@ -229,11 +230,13 @@ impl PyEngine {
         order_id: u64,
         price: Option<&Bound<'py, PyAny>>,
         qty: Option<&Bound<'py, PyAny>>,
+        seen_remaining: Option<&Bound<'py, PyAny>>,
     ) -> Result<Bound<'py, PyList>> {
         let id = self.resolve(instrument)?;
         let price = price.map(|p| self.price_of(id, "price", p)).transpose()?;
         let qty = qty.map(|q| self.qty_of(id, "qty", q)).transpose()?;
-        self.run(py, id, &Command::Amend { order_id, price, qty })
+        let seen = seen_remaining.map(|q| self.qty_of(id, "seen_remaining", q)).transpose()?;
+        self.run(py, id, &records::amend(order_id, price, qty, seen)?)
     }
 
     /// Cancels all live orders of `account` (all if None) on `side` (both if None).
@@ -361,16 +364,18 @@ impl PyEngine {
         self.run_fast(instrument, &Command::Cancel { order_id })
     }
 
-    /// Fast path: amend (price in ticks, qty in lots; None keeps the current value).
-    #[pyo3(signature = (instrument, order_id, price=None, qty=None))]
+    /// Fast path: amend (price in ticks, qty in lots; None keeps the current value); by total
+    /// with `seen_remaining`.
+    #[pyo3(signature = (instrument, order_id, price=None, qty=None, seen_remaining=None))]
     fn amend_ticks(
         &mut self,
         instrument: InstrumentId,
         order_id: u64,
         price: Option<i64>,
         qty: Option<i64>,
+        seen_remaining: Option<i64>,
     ) -> Result<usize> {
-        self.run_fast(instrument, &Command::Amend { order_id, price, qty })
+        self.run_fast(instrument, &records::amend(order_id, price, qty, seen_remaining)?)
     }
 
     /// Fast path: mass cancel (`side` 0 buy / 1 sell / None both; `account` None = all).

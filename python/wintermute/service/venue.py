@@ -493,7 +493,9 @@ class Venue:
         """Amends an open limit order: ``qty`` is the new **total** quantity (more than what
         already filled), ``price`` the new limit. Lowering the quantity at the same price keeps
         the order's place in the queue; anything else sends it to the back (and it may trade
-        at once)."""
+        at once). The engine amends by total: fills not yet in this venue's view when the
+        amend is sent come off too, so the order never trades more than ``qty`` in all; fills
+        that reach ``qty`` cancel the order's rest (``FILLED_BEFORE_AMEND``)."""
         view = self._find(account, symbol, order_id, client_order_id, open_only=True)
         if qty is None and price is None:
             raise VenueError("INVALID_ORDER", "amend needs qty and/or price")
@@ -505,9 +507,12 @@ class Venue:
             if view[_TYPE_V] != "limit" or view[_PRICE_V] is None:
                 raise VenueError("INVALID_ORDER", "only limit orders can be amended")
             total = view[_QTY_V] if new_lots is None else new_lots
+            seen = view[_QTY_V] - view[_FILLED_V]
             left = total - view[_FILLED_V]
             if left <= 0:
                 raise VenueError("INVALID_QTY", f"qty={qty} must exceed the filled quantity")
+            # By total: the open lots asked for as this view has the order, and that view.
+            lots = (None, None) if new_lots is None else (left, seen)
             ticks = view[_PRICE_V] if new_ticks is None else new_ticks
             units = self._hold_units(inst_id, side, left, ticks) - view[_HELD_V]
             try:
@@ -517,7 +522,7 @@ class Venue:
         gw = self._gateway
         result: OrderState = await self._submit(
             "amend", oid, (oid, view[_ACCOUNT_V], inst.symbol),
-            lambda: gw.amend_ticks(inst_id, oid, new_ticks, None if new_lots is None else left),
+            lambda: gw.amend_ticks(inst_id, oid, new_ticks, *lots),
         )  # fmt: skip
         return result
 

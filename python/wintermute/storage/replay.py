@@ -45,6 +45,7 @@ _COMMANDS = {
     batch.CANCEL: "cancel",
     batch.AMEND: "amend",
     batch.MASS_CANCEL: "mass_cancel",
+    batch.AMEND_TOTAL: "amend_total",
 }
 _ACCEPTED, _REJECTED, _TRADE, _CANCELED, _AMENDED = 1, 2, 3, 4, 5
 assert [batch.KIND_NAMES[k] for k in (1, 2, 3, 4, 5)] == [

@@ -32,7 +32,7 @@ from wintermute.storage.store import AuditStore
 
 __all__ = ["AuditBatch", "RustJournalReplay", "command_batches", "write_batch"]
 
-_COMMANDS = ("new", "cancel", "amend", "mass_cancel")
+_COMMANDS = ("new", "cancel", "amend", "mass_cancel", "amend_total")
 _KINDS = ("", "accepted", "rejected", "trade", "canceled", "amended")
 _SIDES = ("buy", "sell")
 _REASONS: dict[int, str] = dict(_core.AUDIT_REASONS)

@@ -41,7 +41,7 @@ pub fn mix_stats(w: &Workload) -> MixStats {
             Command::New(o) if o.tif == TimeInForce::Gtc => s.gtc += 1,
             Command::New(_) => s.ioc += 1,
             Command::Cancel { .. } => s.cancel += 1,
-            Command::Amend { .. } => s.amend += 1,
+            Command::Amend { .. } | Command::AmendTotal { .. } => s.amend += 1,
             Command::MassCancel { .. } => {}
         }
         let trades = events.iter().filter(|e| matches!(e, Event::Trade { .. })).count();

@@ -72,20 +72,21 @@ impl OrderBook {
     #[inline(always)]
     pub fn cancel<S: EventSink>(&mut self, order_id: OrderId, sink: &mut S) -> Result<(), OrderError> {
         let slot = self.ids.get(order_id).ok_or(OrderError::UnknownOrder { order_id })?;
+        self.cancel_slot(slot, CancelReason::User, sink);
+        Ok(())
+    }
+
+    /// Takes the live order in `slot` off the book: its `Canceled` event, then its level's
+    /// `BookDelta`.
+    #[inline(always)]
+    fn cancel_slot<S: EventSink>(&mut self, slot: u32, reason: CancelReason, sink: &mut S) {
         let node = self.orders[slot as usize];
         let seq = self.next_seq();
-        sink.push(Event::Canceled {
-            seq,
-            order_id,
-            canceled_qty: node.remaining,
-            remaining_qty: 0,
-            reason: CancelReason::User,
-        });
+        sink.push(Event::Canceled { seq, order_id: node.id, canceled_qty: node.remaining, remaining_qty: 0, reason });
         let level = node.level;
         self.unlink(slot);
         self.emit_delta(node.side, level, sink);
         self.drop_level_if_empty(node.side, level);
-        Ok(())
     }
 
     /// Amends a live order's price and/or remaining quantity. See `docs/matching.md` ("Amend").
@@ -94,6 +95,36 @@ impl OrderBook {
         order_id: OrderId,
         price: Option<Price>,
         qty: Option<Qty>,
+        sink: &mut S,
+    ) -> Result<(), OrderError> {
+        self.amend_as_seen(order_id, price, qty, None, sink)
+    }
+
+    /// Amends a live order by total quantity: `qty` lots open as its sender saw it with
+    /// `seen_remaining` lots open; the fills it had not seen come off. See `docs/matching.md`
+    /// ("Amend by total") and [`crate::Command::AmendTotal`].
+    // Never inlined: a second copy of the amend in `execute` would only weigh on its callers.
+    #[inline(never)]
+    pub fn amend_total<S: EventSink>(
+        &mut self,
+        order_id: OrderId,
+        price: Option<Price>,
+        qty: Qty,
+        seen_remaining: Qty,
+        sink: &mut S,
+    ) -> Result<(), OrderError> {
+        self.amend_as_seen(order_id, price, Some(qty), Some(seen_remaining), sink)
+    }
+
+    /// Both amends: `seen` is the remaining quantity the sender saw (an amend by total), or
+    /// `None` (the quantity is set as given).
+    #[inline(always)]
+    fn amend_as_seen<S: EventSink>(
+        &mut self,
+        order_id: OrderId,
+        price: Option<Price>,
+        qty: Option<Qty>,
+        seen: Option<Qty>,
         sink: &mut S,
     ) -> Result<(), OrderError> {
         let slot = self.ids.get(order_id).ok_or(OrderError::UnknownOrder { order_id })?;
@@ -113,7 +144,24 @@ impl OrderBook {
         }
         let node = self.orders[slot as usize];
         let new_price = price.unwrap_or(node.price);
-        let new_qty = qty.unwrap_or(node.remaining);
+        let mut new_qty = qty.unwrap_or(node.remaining);
+        if let Some(seen) = seen {
+            if seen < node.remaining {
+                return Err(OrderError::InvalidOrder {
+                    order_id,
+                    why: "seen_remaining is below the order's remaining quantity (the sender missed an amend)",
+                });
+            }
+            if seen > self.spec.max_qty {
+                return Err(OrderError::QtyAboveMax { order_id, qty: seen, max: self.spec.max_qty });
+            }
+            // The fills the sender had not seen come off what it asked for.
+            new_qty -= seen - node.remaining;
+            if new_qty <= 0 {
+                self.cancel_slot(slot, CancelReason::FilledBeforeAmend, sink);
+                return Ok(());
+            }
+        }
 
         let amended = |seq, priority_kept| Event::Amended {
             seq,

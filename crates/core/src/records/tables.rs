@@ -50,11 +50,12 @@ pub const EVENT_FIELDS: [Field; 16] = [
 
 /// The numeric codes of a command record, by name: command kinds, sides, order types, times
 /// in force, STP modes and flag bits (`wintermute.batch.NEW`, `BUY`, `FLAG_POST_ONLY`, ...).
-pub const COMMAND_CODES: [(&str, u8); 21] = [
+pub const COMMAND_CODES: [(&str, u8); 22] = [
     ("NEW", 0),
     ("CANCEL", 1),
     ("AMEND", 2),
     ("MASS_CANCEL", 3),
+    ("AMEND_TOTAL", 4),
     ("BUY", 0),
     ("SELL", 1),
     ("BOTH_SIDES", 2),
@@ -108,8 +109,13 @@ pub fn reject_reasons() -> Vec<(u8, &'static str)> {
 }
 
 /// Every cancel reason code and its name (the `reason` of a `canceled` record).
-pub const CANCEL_REASONS: [CancelReason; 4] =
-    [CancelReason::User, CancelReason::Unfilled, CancelReason::SelfTrade, CancelReason::MassCancel];
+pub const CANCEL_REASONS: [CancelReason; 5] = [
+    CancelReason::User,
+    CancelReason::Unfilled,
+    CancelReason::SelfTrade,
+    CancelReason::MassCancel,
+    CancelReason::FilledBeforeAmend,
+];
 
 /// The size in bytes of a numpy type string of [`Field`].
 pub fn field_size(numpy_type: &str) -> usize {
@@ -173,6 +179,9 @@ mod tests {
         let amend = encode_command(&Command::Amend { order_id: 3, price: Some(1), qty: None });
         assert_eq!(byte_field(&amend, f, "kind"), code("AMEND"));
         assert_eq!(byte_field(&amend, f, "flags"), code("FLAG_HAS_PRICE"));
+        let total = encode_command(&Command::AmendTotal { order_id: 3, price: None, qty: 5, seen_remaining: 8 });
+        assert_eq!(byte_field(&total, f, "kind"), code("AMEND_TOTAL"));
+        assert_eq!((u64_field(&total, f, "qty"), u64_field(&total, f, "display_qty")), (5, 8));
         let mass = encode_command(&Command::MassCancel { account: Some(4), side: None });
         assert_eq!(byte_field(&mass, f, "kind"), code("MASS_CANCEL"));
         assert_eq!(byte_field(&mass, f, "side"), code("BOTH_SIDES"));

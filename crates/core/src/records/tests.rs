@@ -3,6 +3,29 @@
 use super::*;
 
 #[test]
+fn an_amend_record_of_the_format_before_amends_by_total_decodes_as_before() {
+    // Bytes as the previous format wrote them (kind 2, flags "qty given", 24..32 zero): every
+    // journal written before amends by total replays them as amends that set the remaining.
+    let mut b = [0u8; COMMAND_SIZE];
+    b[0] = 7;
+    b[16] = 3;
+    b[36] = 2;
+    b[41] = flags::HAS_QTY;
+    assert_eq!(decode_command(&b), Ok(Command::Amend { order_id: 7, price: None, qty: Some(3) }));
+    // An amend by total has a kind of its own, so a reader that predates it refuses it.
+    let total = encode_command(&Command::AmendTotal { order_id: 7, price: None, qty: 3, seen_remaining: 5 });
+    assert_eq!((total[36], &total[24..32]), (4, &5i64.to_le_bytes()[..]));
+}
+
+#[test]
+fn an_amend_is_by_total_when_the_seen_remaining_is_given_and_then_needs_a_qty() {
+    assert_eq!(amend(1, Some(5), None, None), Ok(Command::Amend { order_id: 1, price: Some(5), qty: None }));
+    let total = Command::AmendTotal { order_id: 1, price: None, qty: 2, seen_remaining: 3 };
+    assert_eq!(amend(1, None, Some(2), Some(3)), Ok(total));
+    assert!(matches!(amend(1, Some(5), None, Some(3)), Err(OrderError::InvalidOrder { order_id: 1, .. })));
+}
+
+#[test]
 fn commands_round_trip() {
     let cmds = [
         Command::New(NewOrder::limit(7, 3, Side::Sell, -5, 10).iceberg(2).with_stp(StpMode::Decrement)),
@@ -11,6 +34,8 @@ fn commands_round_trip() {
         Command::Cancel { order_id: u64::MAX },
         Command::Amend { order_id: 1, price: Some(3), qty: None },
         Command::Amend { order_id: 1, price: None, qty: Some(0) },
+        Command::AmendTotal { order_id: 2, price: None, qty: 5, seen_remaining: 9 },
+        Command::AmendTotal { order_id: 2, price: Some(-4), qty: -1, seen_remaining: i64::MAX },
         Command::MassCancel { account: Some(0), side: None },
         Command::MassCancel { account: None, side: Some(Side::Sell) },
     ];
@@ -37,13 +62,18 @@ fn random_record(rng: &mut crate::rng::SplitMix64) -> [u8; COMMAND_SIZE] {
     let display = if rng.below(5) == 0 { rng.range(0, 4) } else { 0 };
     b[24..32].copy_from_slice(&display.to_le_bytes());
     b[32..36].copy_from_slice(&(1 + rng.below(3) as u32).to_le_bytes());
-    b[36] = match rng.below(40) {
+    b[36] = match rng.below(44) {
         0..=19 => 0,
         20..=28 => 1,
         29..=37 => 2,
         38 => 3,
-        _ => 4 + rng.below(250) as u8,
+        39..=42 => 4,
+        _ => 5 + rng.below(250) as u8,
     };
+    if b[36] == 4 {
+        // An amend by total: the remaining quantity its sender saw, often behind by a fill.
+        b[24..32].copy_from_slice(&rng.range(0, 14).to_le_bytes());
+    }
     b[37] = odd(rng, if b[36] == 3 { 3 } else { 2 }) as u8;
     b[38] = odd(rng, 2) as u8;
     b[39] = odd(rng, 3) as u8;

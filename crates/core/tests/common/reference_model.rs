@@ -117,6 +117,9 @@ impl ReferenceBook {
             Command::New(ref order) => self.submit(order),
             Command::Cancel { order_id } => self.cancel(order_id),
             Command::Amend { order_id, price, qty } => self.amend(order_id, price, qty),
+            Command::AmendTotal { order_id, price, qty, seen_remaining } => {
+                self.amend_total(order_id, price, qty, seen_remaining)
+            }
             Command::MassCancel { account, side } => Ok(self.mass_cancel(account, side)),
         }
     }
@@ -235,6 +238,44 @@ impl ReferenceBook {
         if taker.remaining > 0 && !stp_canceled {
             self.rest(&taker, current.display_qty, current.post_only, &mut out);
         }
+        Ok(self.number(out))
+    }
+
+    /// Amend by total (`docs/matching.md`, "Amend by total"): the fills the sender had not
+    /// seen (`seen_remaining - remaining`) come off `qty`; nothing left cancels the order.
+    pub fn amend_total(
+        &mut self,
+        order_id: OrderId,
+        price: Option<Price>,
+        qty: Qty,
+        seen_remaining: Qty,
+    ) -> Result<Vec<Event>, OrderError> {
+        let current = self.find(order_id).ok_or(OrderError::UnknownOrder { order_id })?;
+        if let Some(price) = price {
+            self.check_band(order_id, price)?;
+        }
+        if qty <= 0 {
+            return Err(OrderError::NonPositiveQty { order_id, qty });
+        }
+        if qty > self.spec.max_qty {
+            return Err(OrderError::QtyAboveMax { order_id, qty, max: self.spec.max_qty });
+        }
+        if seen_remaining < current.remaining {
+            return Err(OrderError::InvalidOrder { order_id, why: "seen below remaining" });
+        }
+        if seen_remaining > self.spec.max_qty {
+            return Err(OrderError::QtyAboveMax { order_id, qty: seen_remaining, max: self.spec.max_qty });
+        }
+        let left = qty - (seen_remaining - current.remaining);
+        if left > 0 {
+            return self.amend(order_id, price, Some(left));
+        }
+        self.remove(order_id);
+        let out = vec![
+            canceled(order_id, current.remaining, 0, CancelReason::FilledBeforeAmend),
+            self.level_delta(current.side, current.price),
+        ];
+        self.prune_empty_levels();
         Ok(self.number(out))
     }
 

@@ -26,7 +26,10 @@ impl<C: Clock> RiskEngine<C> {
     pub fn check(&mut self, instrument: InstrumentId, command: &Command) -> Result<(), RiskError> {
         match *command {
             Command::New(ref order) => self.check_new(instrument, order),
-            Command::Amend { order_id, price, qty } => self.check_amend(instrument, order_id, price, qty),
+            Command::Amend { order_id, price, qty } => self.check_amend(instrument, order_id, price, qty, 0),
+            Command::AmendTotal { order_id, price, qty, seen_remaining } => {
+                self.check_amend(instrument, order_id, price, Some(qty), seen_remaining)
+            }
             Command::Cancel { .. } | Command::MassCancel { .. } => Ok(()),
         }
     }
@@ -68,9 +71,13 @@ impl<C: Clock> RiskEngine<C> {
         order_id: OrderId,
         price: Option<Price>,
         qty: Option<Qty>,
+        seen_remaining: Qty,
     ) -> Result<(), RiskError> {
         let o = *self.orders.get(&(instrument, order_id)).ok_or(RiskError::UnknownOrder { instrument, order_id })?;
-        let new_qty = qty.unwrap_or(o.remaining);
+        // An amend by total (`seen_remaining` > 0): the fills its sender had not seen come off
+        // (as far as risk has seen them; fewer seen here only counts more).
+        let unseen = (seen_remaining - o.remaining).max(0);
+        let new_qty = qty.unwrap_or(o.remaining).saturating_sub(unseen);
         let reduces_only = price.is_none_or(|p| p == o.price) && new_qty <= o.remaining;
         if reduces_only {
             // Less risk: passes even with a kill switch on, and is not rate-limited.

@@ -101,7 +101,9 @@ impl PyGateway {
     }
 
     /// Submits an amend of price and/or remaining quantity (decimals); returns its number.
-    #[pyo3(signature = (instrument, order_id, *, price=None, qty=None))]
+    /// With `seen_remaining`, an amend by total: `qty` is the open quantity wanted as the order
+    /// was seen with `seen_remaining` open; fills not seen come off (`docs/matching.md`).
+    #[pyo3(signature = (instrument, order_id, *, price=None, qty=None, seen_remaining=None))]
     fn amend(
         &self,
         py: Python<'_>,
@@ -109,11 +111,13 @@ impl PyGateway {
         order_id: u64,
         price: Option<&Bound<'_, PyAny>>,
         qty: Option<&Bound<'_, PyAny>>,
+        seen_remaining: Option<&Bound<'_, PyAny>>,
     ) -> Result<u64> {
         let id = self.instruments.resolve(instrument)?;
         let price = price.map(|p| self.instruments.price(id, "price", p)).transpose()?;
         let qty = qty.map(|q| self.instruments.qty(id, "qty", q)).transpose()?;
-        self.send(py, id, Command::Amend { order_id, price, qty })
+        let seen = seen_remaining.map(|q| self.instruments.qty(id, "seen_remaining", q)).transpose()?;
+        self.send(py, id, records::amend(order_id, price, qty, seen)?)
     }
 
     /// Submits a mass cancel (`account` None = all, `side` None = both); returns its number.
@@ -166,8 +170,9 @@ impl PyGateway {
         self.send(py, id, Command::Cancel { order_id })
     }
 
-    /// Integer fast path: amend (None keeps the current value). Returns its command number.
-    #[pyo3(signature = (instrument, order_id, price=None, qty=None))]
+    /// Integer fast path: amend (None keeps the current value); by total with
+    /// `seen_remaining` (lots). Returns its command number.
+    #[pyo3(signature = (instrument, order_id, price=None, qty=None, seen_remaining=None))]
     fn amend_ticks(
         &self,
         py: Python<'_>,
@@ -175,9 +180,10 @@ impl PyGateway {
         order_id: u64,
         price: Option<i64>,
         qty: Option<i64>,
+        seen_remaining: Option<i64>,
     ) -> Result<u64> {
         let id = self.instruments.check(instrument)?;
-        self.send(py, id, Command::Amend { order_id, price, qty })
+        self.send(py, id, records::amend(order_id, price, qty, seen_remaining)?)
     }
 
     /// Integer fast path: mass cancel (`side` 0 buy / 1 sell / None both). Returns its number.

@@ -28,7 +28,7 @@ class AuditEventOut(BaseModel):
     event_seq: int
     ts_ns: int = Field(description="when the audit writer read the command (ns since epoch)")
     instrument: str
-    command: Literal["new", "cancel", "amend", "mass_cancel"]
+    command: Literal["new", "cancel", "amend", "mass_cancel", "amend_total"]
     kind: Literal["accepted", "rejected", "trade", "canceled", "amended"]
     account: int | None
     order_id: int | None
