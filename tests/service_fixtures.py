@@ -5,7 +5,8 @@ port), in a background thread; real clients (httpx, websockets) talk to it over 
 when it exits (bounded waits both ways); the ``service`` fixture serves a fresh venue with the
 demo keys (``demo-key-1``, ``demo-key-2``, ``demo-key-3``, ``demo-admin-key``).
 ``stalled_client`` is a WebSocket client that subscribes and never reads, ``tcp_state`` what
-the kernel says of its connection::
+the kernel says of its connection, ``drain_held(venue)`` keeps the engine's answers from the
+venue for a while (commands sent meanwhile are all in flight together)::
 
     from service_fixtures import Service, service  # noqa: F401  (the fixture)
 
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +38,7 @@ from wintermute.service.venue import Venue
 __all__ = [
     "ETH",
     "Service",
+    "drain_held",
     "running_server",
     "service",
     "service_config",
@@ -93,6 +97,39 @@ def service() -> Iterator[Service]:
             yield Service(url, venue)
     finally:
         venue.close()
+
+
+class _DrainHold:
+    """Stands in a venue's list of released subscriptions, which its drain thread polls after
+    each batch outside its lock: while held, the drain waits there, and the engine's outputs
+    queue up unread."""
+
+    def __init__(self) -> None:
+        self.waiting = threading.Event()
+        self.go = threading.Event()
+
+    def poll(self, _limit: int) -> None:
+        self.waiting.set()
+        self.go.wait(10)
+
+
+@contextlib.contextmanager
+def drain_held(venue: Venue, commands: int) -> Iterator[None]:
+    """Holds ``venue``'s drain thread between two batches until ``commands`` commands wait
+    for the engine's answer (polled for 10 s at most) once the block ends, then lets it go:
+    what the engine answered meanwhile reaches the venue in one go."""
+    hold = _DrainHold()
+    venue._released.append(hold)  # type: ignore[arg-type]
+    try:
+        assert hold.waiting.wait(10), "the drain thread never came round"
+        yield
+        deadline = time.monotonic() + 10
+        while len(venue._orders.waiting()) < commands:
+            assert time.monotonic() < deadline, venue._orders.waiting()
+            time.sleep(0.001)
+    finally:
+        hold.go.set()
+        venue._released.remove(hold)  # type: ignore[arg-type]
 
 
 #: Linux's TCP states (``tcp_info.tcpi_state``) that a test tells apart.

@@ -19,6 +19,21 @@
 //! the final `filled`, `canceled`, `expired` (an IOC/FOK/market remainder) and `rejected`.
 //! A final order leaves its account's open orders; the table forgets the oldest final orders
 //! beyond its history size. A rejected order's client order id is free again.
+//!
+//! # Amends in flight
+//!
+//! The venue amends by total ([`wintermute_core::Command::AmendTotal`]): each amend carries
+//! the open quantity the venue sees (`seen_remaining`), and the engine takes what it finds
+//! open less than that for fills the venue had not seen yet. An amend sent while an earlier
+//! one of the same order still waits for the engine must count on that earlier one, or the
+//! engine would take the earlier amend's change for unseen fills. So the table keeps, for each
+//! order with amends in flight, the open lots they will leave as the venue sees it: the last
+//! one's requested open lots, less the fills seen since it was sent
+//! ([`VenueOrders::expect_amend`] hands out that view as the next amend's `seen_remaining`).
+//! An amend that the engine does not apply (refused by the book or by risk, or never sent)
+//! takes its change back from that view; an amend already in flight behind it then changes
+//! the order by its own step (its total less the refused one's), and every amend sent after
+//! the refusal is seen lands exactly.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -35,7 +50,7 @@ mod state;
 mod types;
 
 pub use types::*;
-use types::{table_error, Pending};
+use types::{table_error, AmendStep, Amending, Pending};
 
 /// One event of an order's book, as the table reads it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -102,6 +117,8 @@ pub struct VenueOrders {
     closed: VecDeque<u64>,
     /// Commands waiting for the engine, by (gateway, command number there).
     pending: HashMap<(u16, u64), Pending>,
+    /// Orders with by-total amends in flight: what they will leave open (module docs).
+    amending: HashMap<u64, Amending>,
     /// Orders changed by the command being applied, in order of first change.
     touched: Vec<u64>,
     watched: HashMap<u32, ()>,
@@ -124,6 +141,7 @@ impl VenueOrders {
             history: HashMap::new(),
             closed: VecDeque::new(),
             pending: HashMap::new(),
+            amending: HashMap::new(),
             touched: Vec::new(),
             watched: HashMap::new(),
             instruments,
@@ -291,8 +309,69 @@ impl VenueOrders {
         self.wait_for(
             self.gateway,
             command_seq,
-            Pending { kind, order_id, error: None, canceled: Vec::new(), trace, waiter: None },
+            Pending { kind, order_id, error: None, canceled: Vec::new(), trace, waiter: None, amend: None },
         )
+    }
+
+    /// Remembers that command `command_seq` of the venue's gateway amends `order_id` by total
+    /// to `total` lots (filled ones included), as [`Self::expect`] does, and returns the
+    /// quantities to send: the open lots asked for (`total` less the fills seen) and the open
+    /// lots the venue sees (`seen_remaining`: the open lots the order's amends in flight will
+    /// leave, if any; see the module docs). `UNKNOWN_ORDER` if the order is not open,
+    /// `INVALID_QTY` if `total` does not exceed what filled, `DUPLICATE_COMMAND` if that number
+    /// waits already; the table is then unchanged.
+    pub fn expect_amend(
+        &mut self,
+        command_seq: u64,
+        order_id: u64,
+        total: i64,
+        traced: bool,
+    ) -> Result<AmendLots, OrderTableError> {
+        let Some(o) = self.orders.get(&order_id).filter(|o| o.status.is_open()) else {
+            return Err(table_error("UNKNOWN_ORDER", format!("order {order_id} is not open")));
+        };
+        let qty = total - o.filled;
+        if qty <= 0 {
+            let filled = o.filled;
+            return Err(table_error("INVALID_QTY", format!("total={total} lots must exceed filled={filled} lots")));
+        }
+        let seen_remaining = self.amending.get(&order_id).map_or(o.qty - o.filled, |a| a.left);
+        let trace = traced.then(Trace::default);
+        let amend = Some(AmendStep { step: qty - seen_remaining, applied: false });
+        let p = Pending {
+            kind: CommandKind::Amend,
+            order_id: Some(order_id),
+            error: None,
+            canceled: Vec::new(),
+            trace,
+            waiter: None,
+            amend,
+        };
+        self.wait_for(self.gateway, command_seq, p)?;
+        let a = self.amending.entry(order_id).or_insert(Amending { in_flight: 0, left: 0 });
+        a.in_flight += 1;
+        a.left = qty;
+        Ok(AmendLots { qty, seen_remaining })
+    }
+
+    /// The open lots `order_id`'s amends in flight will leave as the venue sees it (None when
+    /// none is in flight).
+    pub fn amend_in_flight(&self, order_id: u64) -> Option<i64> {
+        self.amending.get(&order_id).map(|a| a.left)
+    }
+
+    /// An amend by total that waited no more (answered, or never sent): one in flight less,
+    /// and its change taken back from the view if the engine did not apply it.
+    fn amend_done(&mut self, order_id: Option<u64>, step: Option<AmendStep>) {
+        let (Some(id), Some(s)) = (order_id, step) else { return };
+        let Some(a) = self.amending.get_mut(&id) else { return };
+        a.in_flight -= 1;
+        if !s.applied {
+            a.left -= s.step;
+        }
+        if a.in_flight == 0 {
+            self.amending.remove(&id);
+        }
     }
 
     /// [`Self::expect`] for a command of another gateway (`gateway`, which must not be the
@@ -313,7 +392,7 @@ impl VenueOrders {
         self.wait_for(
             gateway,
             command_seq,
-            Pending { kind, order_id, error: None, canceled: Vec::new(), trace: None, waiter },
+            Pending { kind, order_id, error: None, canceled: Vec::new(), trace: None, waiter, amend: None },
         )
     }
 
@@ -333,7 +412,9 @@ impl VenueOrders {
 
     /// Forgets a command of `gateway` that was never sent (its waiter is dropped uncalled).
     pub fn forget_on(&mut self, gateway: u16, command_seq: u64) -> bool {
-        self.pending.remove(&(gateway, command_seq)).is_some()
+        let Some(p) = self.pending.remove(&(gateway, command_seq)) else { return false };
+        self.amend_done(p.order_id, p.amend);
+        true
     }
 
     /// Commands of the venue's gateway waiting for the engine.
@@ -417,6 +498,7 @@ impl VenueOrders {
         if last {
             if let Some(k) = key {
                 let p = self.pending.remove(&k).expect("a waiting command");
+                self.amend_done(p.order_id, p.amend);
                 self.answer(k, p, now_ns, effects);
             }
             self.publish_touched(effects);
@@ -454,10 +536,14 @@ impl VenueOrders {
                         if p.kind == CommandKind::Mass {
                             p.canceled.push(e.order_id);
                         }
+                        p.applied_to(e.order_id);
                     }
                 }
             }
             kind::AMENDED => {
+                if let Some(p) = pending.and_then(|k| self.pending.get_mut(&k)) {
+                    p.applied_to(e.order_id);
+                }
                 if let Some(o) = self.orders.get_mut(&e.order_id) {
                     o.price = Some(e.price);
                     o.qty = o.filled + e.qty;
@@ -526,6 +612,9 @@ impl VenueOrders {
         };
         o.held -= from_hold;
         o.filled += lots;
+        if let Some(a) = self.amending.get_mut(&order_id) {
+            a.left -= lots;
+        }
         o.cum_quote += notional;
         effects.push(Effect::Fill {
             order_id,
@@ -562,6 +651,7 @@ impl VenueOrders {
     /// Gives back the order's hold and retires it (the oldest final orders are forgotten
     /// beyond the history size).
     fn close(&mut self, order_id: u64, effects: &mut Vec<Effect>) {
+        self.amending.remove(&order_id);
         let Some(o) = self.orders.get_mut(&order_id) else { return };
         if o.held != 0 {
             effects.push(Effect::Unlock { account: o.account, instrument: o.instrument, side: o.side, units: o.held });

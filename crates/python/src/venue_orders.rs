@@ -317,6 +317,14 @@ impl PyVenueOrders {
         Ok(self.lock().expect(command_seq, kind_of(kind)?, order_id, traced)?)
     }
 
+    /// Remembers that command `command_seq` amends `order_id` by total to `total` lots;
+    /// returns `(qty, seen_remaining)` to send (counting the order's amends in flight).
+    #[pyo3(signature = (command_seq, order_id, total, traced))]
+    fn expect_amend(&self, command_seq: u64, order_id: u64, total: i64, traced: bool) -> Result<(i64, i64)> {
+        let lots = self.lock().expect_amend(command_seq, order_id, total, traced)?;
+        Ok((lots.qty, lots.seen_remaining))
+    }
+
     /// Forgets a command never sent; whether it waited.
     fn forget(&self, command_seq: u64) -> bool {
         self.lock().forget(command_seq)

@@ -495,7 +495,9 @@ class Venue:
         the order's place in the queue; anything else sends it to the back (and it may trade
         at once). The engine amends by total: fills not yet in this venue's view when the
         amend is sent come off too, so the order never trades more than ``qty`` in all; fills
-        that reach ``qty`` cancel the order's rest (``FILLED_BEFORE_AMEND``)."""
+        that reach ``qty`` cancel the order's rest (``FILLED_BEFORE_AMEND``). Amends of one
+        order sent before the earlier ones are answered (several clients, or one that does not
+        wait) apply in the order sent, each counting on those before it."""
         view = self._find(account, symbol, order_id, client_order_id, open_only=True)
         if qty is None and price is None:
             raise VenueError("INVALID_ORDER", "amend needs qty and/or price")
@@ -507,12 +509,9 @@ class Venue:
             if view[_TYPE_V] != "limit" or view[_PRICE_V] is None:
                 raise VenueError("INVALID_ORDER", "only limit orders can be amended")
             total = view[_QTY_V] if new_lots is None else new_lots
-            seen = view[_QTY_V] - view[_FILLED_V]
             left = total - view[_FILLED_V]
             if left <= 0:
                 raise VenueError("INVALID_QTY", f"qty={qty} must exceed the filled quantity")
-            # By total: the open lots asked for as this view has the order, and that view.
-            lots = (None, None) if new_lots is None else (left, seen)
             ticks = view[_PRICE_V] if new_ticks is None else new_ticks
             units = self._hold_units(inst_id, side, left, ticks) - view[_HELD_V]
             try:
@@ -520,9 +519,11 @@ class Venue:
             except errors.WintermuteError as e:
                 raise VenueError(e.reason or "INVALID_ORDER", str(e)) from None
         gw = self._gateway
+        # By total: the table hands out the open lots asked for and the open lots it sees,
+        # counting this order's amends still in flight (sent before this one, not answered).
         result: OrderState = await self._submit(
             "amend", oid, (oid, view[_ACCOUNT_V], inst.symbol),
-            lambda: gw.amend_ticks(inst_id, oid, new_ticks, *lots),
+            functools.partial(gw.amend_ticks, inst_id, oid, new_ticks), amend_total=new_lots,
         )  # fmt: skip
         return result
 
@@ -542,10 +543,12 @@ class Venue:
 
     async def _submit(
         self, kind: str, order_id: int | None, about: tuple[int, int, str] | None,
-        send: Callable[[], int],
+        send: Callable[..., int], amend_total: int | None = None,
     ) -> Any:  # fmt: skip
         """Sends a command and waits for its answer. ``about``: ``(order id, account,
-        symbol)`` of the order it concerns (for its span)."""
+        symbol)`` of the order it concerns (for its span). With ``amend_total`` (lots), an
+        amend by total: ``send`` gets the ``qty, seen_remaining`` the order table gives it
+        (``VenueOrders.expect_amend``); otherwise no argument."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         with self._submit_lock:
@@ -554,10 +557,23 @@ class Venue:
             seq = self._gateway.submitted + 1
             span = None if self.tracer is None else self._span(kind, about)
             with self._lock:
-                self._orders.expect(seq, kind, order_id, span is not None)
+                try:
+                    if amend_total is None:
+                        self._orders.expect(seq, kind, order_id, span is not None)
+                        args: tuple[int, ...] = ()
+                    else:
+                        assert order_id is not None
+                        args = self._orders.expect_amend(
+                            seq, order_id, amend_total, span is not None
+                        )
+                except errors.WintermuteError as e:
+                    if span is not None:
+                        span.set_attribute("wintermute.error", e.reason or "INVALID_ORDER")
+                        span.end()
+                    raise VenueError(e.reason or "INVALID_ORDER", str(e)) from None
                 self._waiting[seq] = (fut, loop, span)
             try:
-                sent = send()
+                sent = send(*args)
             except errors.WintermuteError as e:
                 with self._lock:
                     self._orders.forget(seq)

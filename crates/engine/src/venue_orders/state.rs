@@ -159,6 +159,7 @@ impl VenueOrders {
         self.history = history;
         self.closed = s.closed.into();
         self.touched.clear();
+        self.amending.clear();
         Ok(())
     }
 }

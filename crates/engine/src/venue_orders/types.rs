@@ -220,6 +220,49 @@ pub(super) struct Pending {
     pub(super) trace: Option<Trace>,
     /// Who takes the answer, for a command of another gateway than the venue's.
     pub(super) waiter: Option<AnswerWaiter>,
+    /// An amend by total's change to the venue's view ([`super::VenueOrders::expect_amend`]).
+    pub(super) amend: Option<AmendStep>,
+}
+
+impl Pending {
+    /// The book applied the command to `order_id` (amended it, or canceled it for fills
+    /// that reached an amend's total).
+    pub(super) fn applied_to(&mut self, order_id: u64) {
+        if self.order_id == Some(order_id) {
+            if let Some(a) = self.amend.as_mut() {
+                a.applied = true;
+            }
+        }
+    }
+}
+
+/// What an amend by total in flight changed in the venue's view of its order.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct AmendStep {
+    /// The open lots it asked for less the open lots it saw.
+    pub(super) step: i64,
+    /// Whether the book applied it (an `amended` event, or the order canceled for fills that
+    /// reached its total).
+    pub(super) applied: bool,
+}
+
+/// An order's by-total amends in flight.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Amending {
+    /// How many wait for the engine.
+    pub(super) in_flight: u32,
+    /// The open lots they will leave as the venue sees it: the last one's open lots, less
+    /// the fills seen since it was sent (less the changes of those the engine refused).
+    pub(super) left: i64,
+}
+
+/// The quantities of an amend by total ([`super::VenueOrders::expect_amend`]), in lots.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AmendLots {
+    /// The open lots asked for: the new total less the fills seen.
+    pub qty: i64,
+    /// The open lots the venue sees: its `seen_remaining`.
+    pub seen_remaining: i64,
 }
 
 /// Takes the answer of a command of another gateway ([`super::VenueOrders::expect_answer`]):
