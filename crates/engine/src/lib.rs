@@ -3,7 +3,8 @@
 //! The runtime around the core's order books:
 //!
 //! - [`spsc`]: bounded single-producer/single-consumer rings, the only queues between engine
-//!   threads (the crate's one audited module with `unsafe` code);
+//!   threads (the `wintermute-spsc` crate, re-exported: the workspace's audited ring `unsafe`
+//!   code, in a crate of its own so that Miri and ThreadSanitizer test it alone);
 //! - [`wait`]: what a consumer thread does when its ring is empty (spin, yield or park);
 //! - [`journal`]: the append-only, CRC-framed, memory-mapped log of sequenced input commands,
 //!   book snapshots, and recovery (snapshot + journal tail = the same state and events);
@@ -26,9 +27,9 @@
 //! The open-loop pipeline benchmark (`pipeline_bench`, `wintermute bench pipeline`) lives apart
 //! from the library, in the `wintermute-bench` crate.
 //!
-//! Unsafe code is denied crate-wide. Two places opt out, each with a `SAFETY` comment on every
-//! block: the `spsc` module, and one function in `journal::segment` that maps a segment file
-//! (memmap2 offers no safe file mapping).
+//! Unsafe code is denied crate-wide. One place opts out, with a `SAFETY` comment on every
+//! block: one function in `journal::segment` that maps a segment file (memmap2 offers no safe
+//! file mapping).
 
 // The workspace lint wall (root Cargo.toml) applies; this crate also wants Debug on public types.
 #![warn(missing_debug_implementations)]
@@ -39,7 +40,7 @@ pub mod journal;
 pub mod journaled_engine;
 pub mod pipeline;
 pub mod risk;
-pub mod spsc;
+pub use wintermute_spsc as spsc;
 pub mod venue_books;
 pub mod venue_entry;
 pub mod venue_ledger;

@@ -1,7 +1,7 @@
 //! A bounded single-producer / single-consumer ring: the queue between two engine threads.
 //!
 //! ```
-//! use wintermute_engine::spsc::{PushError, RingBuffer};
+//! use wintermute_spsc::{PushError, RingBuffer};
 //!
 //! let (mut tx, mut rx) = RingBuffer::new(2);
 //! tx.push(1).unwrap();
@@ -46,7 +46,7 @@
 //! takes no page faults.
 //!
 //! ```
-//! use wintermute_engine::spsc::RingBuffer;
+//! use wintermute_spsc::RingBuffer;
 //!
 //! let (mut tx, mut rx) = RingBuffer::new(8);
 //! tx.push_deferred(1).unwrap();
@@ -64,11 +64,15 @@
 //!
 //! Items still in the ring when both halves are dropped are dropped with the ring.
 //!
-//! This is the crate's one module with `unsafe` code; every block says why it is sound. The
-//! tests run under Miri and under ThreadSanitizer in CI (`scripts/sanitize [miri|tsan]`, nightly
-//! toolchain; Miri without isolation, as proptest reads the working directory).
+//! The ring is the workspace's main `unsafe` code, so it is a crate of its own with two
+//! small dependencies (`crossbeam-utils` for cache-line padding, `thiserror`): every block says why it is sound,
+//! and the tests run under Miri and under ThreadSanitizer in CI (`scripts/sanitize
+//! [miri|tsan]`, nightly toolchain; Miri without isolation, as proptest reads the working
+//! directory) without building the rest of the engine. `wintermute_engine::spsc` is this
+//! crate.
 
 #![allow(unsafe_code)]
+#![warn(missing_debug_implementations)]
 
 use std::cell::UnsafeCell;
 use std::fmt;
@@ -525,5 +529,4 @@ impl<T> Consumer<T> {
 }
 
 #[cfg(test)]
-#[path = "spsc_tests.rs"]
 mod tests;

@@ -3,7 +3,7 @@
 //! full/empty (this runs on shared 2-core machines: nobody busy-spins forever).
 //!
 //! ```text
-//! cargo bench -p wintermute-engine --bench spsc
+//! cargo bench -p wintermute-spsc --bench spsc
 //! ```
 
 use std::hint::black_box;
@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use crossbeam_queue::ArrayQueue;
-use wintermute_engine::spsc::RingBuffer;
+use wintermute_spsc::RingBuffer;
 
 const ITEMS: u64 = 200_000;
 const CAPACITY: usize = 1024;
