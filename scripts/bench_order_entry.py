@@ -73,6 +73,9 @@ def main() -> int:
         "--python-connections", type=int, default=None, help="default: --connections"
     )
     parser.add_argument("--load", type=Path, default=ROOT / "target/release/order_entry_load")
+    parser.add_argument(
+        "--targets", default="rust,python", help="which to load, in order (default: rust,python)"
+    )
     args = parser.parse_args()
     if not args.load.exists():
         print(f"no load generator at {args.load}: build it first (see --help)", file=sys.stderr)
@@ -95,7 +98,13 @@ def main() -> int:
                     args.python_connections or args.connections,
                 ),
             ]
-            for name, addr, connections in targets:
+            wanted = args.targets.split(",")
+            unknown = set(wanted) - {name for name, _, _ in targets}
+            if unknown:
+                print(f"--targets: unknown {sorted(unknown)}", file=sys.stderr)
+                return 2
+            chosen = sorted((t for t in targets if t[0] in wanted), key=lambda t: wanted.index(t[0]))
+            for name, addr, connections in chosen:
                 report, ids = _load(args.load, addr, args.seconds, connections)
                 lost = [
                     i for i in ids if (venue._orders.order(i) or (None,) * 12)[11] != "canceled"

@@ -12,6 +12,8 @@ pub(crate) struct Shared {
     pub(crate) entry: VenueEntry,
     pub(crate) keys: KeyStore,
     pub(crate) limits: RateLimits,
+    /// `RateLimit-Limit` (the same on every answer).
+    pub(crate) rate_limit: hyper::header::HeaderValue,
     pub(crate) max_body_bytes: usize,
     pub(crate) ack_timeout: Duration,
     /// Venue error code -> HTTP status (codes not listed: 400).
