@@ -20,7 +20,7 @@
 //! A final order leaves its account's open orders; the table forgets the oldest final orders
 //! beyond its history size. A rejected order's client order id is free again.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use wintermute_core::records::kind;
 use wintermute_core::{CancelReason, RejectReason};
@@ -33,6 +33,10 @@ pub use crate::venue_books::{BUY, SELL};
 
 mod state;
 mod types;
+
+/// The maps of ids and client order ids: `ahash`, randomly keyed as the risk stage's maps are
+/// (SipHash was a tenth of the order entry's instructions per order).
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 
 pub use types::*;
 use types::{table_error, Pending};
@@ -117,15 +121,15 @@ impl VenueOrders {
             history_size,
             gateway,
             next_id: 1,
-            orders: HashMap::new(),
-            by_client: HashMap::new(),
-            open: HashMap::new(),
+            orders: HashMap::default(),
+            by_client: HashMap::default(),
+            open: HashMap::default(),
             opened: 0,
-            history: HashMap::new(),
+            history: HashMap::default(),
             closed: VecDeque::new(),
-            pending: HashMap::new(),
+            pending: HashMap::default(),
             touched: Vec::new(),
-            watched: HashMap::new(),
+            watched: HashMap::default(),
             instruments,
         }
     }

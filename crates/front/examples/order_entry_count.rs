@@ -2,7 +2,8 @@
 //! instrument, parked threads), the venue's order table, ledger and book mirrors, a drain
 //! thread that does in Rust what the Python venue's drain thread does with each batch
 //! (`VenueBooks::apply`, `VenueOrders::apply`, `VenueLedger::carry_out`), the listener, and
-//! one keep-alive client placing a limit order and canceling it `--orders` times in a row.
+//! one keep-alive client placing a limit order and canceling it `--orders` times in a row
+//! (`--threads`: the listener's runtime threads, 2 by default as the service starts it).
 //!
 //! ```text
 //! CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
@@ -32,12 +33,13 @@ use wintermute_engine::wait::WaitStrategy;
 use wintermute_front::{ApiKey, Front, FrontConfig};
 
 fn main() {
-    let mut orders = 2000usize;
+    let (mut orders, mut threads) = (2000usize, 2usize);
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         match (flag.as_str(), it.next()) {
             ("--orders", Some(n)) => orders = n.parse().expect("--orders N"),
-            _ => panic!("usage: order_entry_count [--orders N]"),
+            ("--threads", Some(n)) => threads = n.parse().expect("--threads N"),
+            _ => panic!("usage: order_entry_count [--orders N] [--threads N]"),
         }
     }
     let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.001", 1, 100_000, 100, 100_000_000).unwrap();
@@ -105,7 +107,7 @@ fn main() {
         &front_config.bind.to_string(),
         (1e9, 1_000_000_000, 65_536, 5.0),
         Default::default(),
-        2,
+        threads,
     )
     .unwrap();
     let t0 = Instant::now();
