@@ -54,7 +54,12 @@ fn main() {
 
     let d = |t: &str| Decimal::parse(t).unwrap();
     let ledger = VenueLedger::new(&LedgerConfig {
-        instruments: vec![InstrumentAssets { base: "BTC".into(), quote: "USD".into(), tick: d("0.01"), lot: d("0.001") }],
+        instruments: vec![InstrumentAssets {
+            base: "BTC".into(),
+            quote: "USD".into(),
+            tick: d("0.01"),
+            lot: d("0.001"),
+        }],
         maker_bps: d("0"),
         taker_bps: d("0"),
         defaults: vec![("BTC".into(), d("1000000")), ("USD".into(), d("1000000000"))],
@@ -113,7 +118,11 @@ fn main() {
     let t0 = Instant::now();
     client_orders(&front.local_addr().to_string(), orders);
     let elapsed = t0.elapsed();
-    println!("{orders} orders in {:.3} s ({:.0} orders/s)", elapsed.as_secs_f64(), orders as f64 / elapsed.as_secs_f64());
+    println!(
+        "{orders} orders in {:.3} s ({:.0} orders/s)",
+        elapsed.as_secs_f64(),
+        orders as f64 / elapsed.as_secs_f64()
+    );
     front.stop();
     stop.store(true, Ordering::Relaxed);
     drain.join().unwrap();

@@ -46,6 +46,7 @@ mod routes;
 mod shared;
 
 pub use access::{ApiKey, KeyStore, RateLimits};
+pub use shared::EntryCounters;
 
 /// An instrument as `(symbol, tick, lot, min_qty, max_qty, min_price, max_price)` text.
 pub type InstrumentText = (String, String, String, String, String, String, String);
@@ -98,6 +99,7 @@ pub struct Front {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     runtime: Option<tokio::runtime::Runtime>,
+    counters: Arc<EntryCounters>,
 }
 
 impl Front {
@@ -117,7 +119,9 @@ impl Front {
             max_body_bytes: config.max_body_bytes,
             ack_timeout: config.ack_timeout,
             statuses: config.statuses,
+            counters: Arc::default(),
         });
+        let counters = Arc::clone(&shared.counters);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.threads.max(1))
             .thread_name("order-entry")
@@ -127,7 +131,7 @@ impl Front {
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
         runtime.spawn(serve(listener, shared, stopped));
-        Ok(Self { addr, stop, runtime: Some(runtime) })
+        Ok(Self { addr, stop, runtime: Some(runtime), counters })
     }
 
     /// Starts the listener for the venue whose parts these are (its order table, ledger and
@@ -167,6 +171,11 @@ impl Front {
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Its counts of commands sent and refused (readable after it stopped too).
+    pub fn counters(&self) -> Arc<EntryCounters> {
+        Arc::clone(&self.counters)
     }
 
     /// Stops accepting, closes its connections and stops its threads (requests waiting for

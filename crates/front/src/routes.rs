@@ -237,6 +237,15 @@ fn failed(shared: &Shared, a: &Answer) -> Option<Reply> {
     }
 }
 
+/// The engine's answer, with a refusal counted as the Python venue counts its own.
+async fn counted_answer(shared: &Shared, rx: oneshot::Receiver<Answer>) -> Result<Answer, Reply> {
+    let a = answer(shared, rx).await;
+    if let Ok(Answer::Failed { error, counted: true, .. }) = &a {
+        shared.counters.rejected(error.code);
+    }
+    a
+}
+
 /// `POST /api/orders` for `account` (its key's) with the request's JSON `body`.
 pub(crate) async fn place(shared: &Shared, account: u32, body: Body<'_>) -> Reply {
     match body {
@@ -281,7 +290,8 @@ async fn place_order(shared: &Shared, account: u32, order: NewOrder<'_>) -> Repl
                 return venue_error(shared, "UNAVAILABLE", "the engine did not answer in time", None);
             }
             Ok(Placed::Sent) => {
-                return match answer(shared, rx).await {
+                shared.counters.placed();
+                return match counted_answer(shared, rx).await {
                     Ok(Answer::Order(o)) => order_reply(shared, 201, &o),
                     Ok(a) => failed(shared, &a).unwrap_or_else(|| error(500, "INTERNAL", "internal error")),
                     Err(r) => r,
@@ -315,20 +325,21 @@ pub(crate) async fn cancel(shared: &Shared, account: u32, id_text: &str) -> Repl
     };
     let (w, rx) = waiter();
     match shared.entry.cancel(account, order_id, w) {
-        Err(e) => table_error(shared, &e),
-        Ok(Canceling::Done(o)) => order_reply(shared, 200, &o),
-        Ok(Canceling::Sent) => match answer(shared, rx).await {
-            Ok(Answer::Order(o)) => order_reply(shared, 200, &o),
-            Ok(a @ Answer::Failed { .. }) => {
-                let unknown = matches!(&a, Answer::Failed { error, .. } if error.code == "UNKNOWN_ORDER");
-                match shared.entry.ended_order(account, order_id).filter(|_| unknown) {
-                    Some(o) => order_reply(shared, 200, &o),
-                    None => failed(shared, &a).expect("a failure"),
-                }
+        Err(e) => return table_error(shared, &e),
+        Ok(Canceling::Done(o)) => return order_reply(shared, 200, &o),
+        Ok(Canceling::Sent) => shared.counters.canceling(),
+    }
+    match counted_answer(shared, rx).await {
+        Ok(Answer::Order(o)) => order_reply(shared, 200, &o),
+        Ok(a @ Answer::Failed { .. }) => {
+            let unknown = matches!(&a, Answer::Failed { error, .. } if error.code == "UNKNOWN_ORDER");
+            match shared.entry.ended_order(account, order_id).filter(|_| unknown) {
+                Some(o) => order_reply(shared, 200, &o),
+                None => failed(shared, &a).expect("a failure"),
             }
-            Ok(Answer::Canceled(_)) => error(500, "INTERNAL", "internal error"),
-            Err(r) => r,
-        },
+        }
+        Ok(Answer::Canceled(_)) => error(500, "INTERNAL", "internal error"),
+        Err(r) => r,
     }
 }
 
