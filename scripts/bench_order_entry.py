@@ -21,10 +21,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from resource import RUSAGE_CHILDREN as CHILDREN
 from typing import Any
 
 from wintermute.service.app import create_app
@@ -65,6 +67,24 @@ def _load(
         return json.loads(out.stdout), [int(line) for line in Path(ids.name).read_text().split()]
 
 
+def _thread_cpu() -> dict[str, tuple[float, float]]:
+    """CPU seconds (user, system) of this process's threads so far, summed by thread name
+    (``/proc/self/task``; empty where there is none)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, tuple[float, float]] = {}
+    tasks = Path("/proc/self/task")
+    for task in tasks.iterdir() if tasks.exists() else ():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        user, system = out.get(name, (0.0, 0.0))
+        out[name] = (user + int(fields[11]) / tick, system + int(fields[12]) / tick)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -73,6 +93,9 @@ def main() -> int:
         "--python-connections", type=int, default=None, help="default: --connections"
     )
     parser.add_argument("--load", type=Path, default=ROOT / "target/release/order_entry_load")
+    parser.add_argument(
+        "--targets", default="rust,python", help="which to load, in order (default: rust,python)"
+    )
     args = parser.parse_args()
     if not args.load.exists():
         print(f"no load generator at {args.load}: build it first (see --help)", file=sys.stderr)
@@ -95,8 +118,29 @@ def main() -> int:
                     args.python_connections or args.connections,
                 ),
             ]
-            for name, addr, connections in targets:
+            wanted = args.targets.split(",")
+            unknown = set(wanted) - {name for name, _, _ in targets}
+            if unknown:
+                print(f"--targets: unknown {sorted(unknown)}", file=sys.stderr)
+                return 2
+            chosen = [t for name in wanted for t in targets if t[0] == name]
+            for name, addr, connections in chosen:
+                cpu_before, client_before = _thread_cpu(), resource.getrusage(CHILDREN)
                 report, ids = _load(args.load, addr, args.seconds, connections)
+                cpu, client = _thread_cpu(), resource.getrusage(CHILDREN)
+                per_order = 1e6 / max(len(ids), 1)
+                # CPU time per order acknowledged (µs, user and system): this process's
+                # threads by name, and the load generator's.
+                cpu_us = {
+                    k: [round((u - b[0]) * per_order, 1), round((s - b[1]) * per_order, 1)]
+                    for k, (u, s) in sorted(cpu.items())
+                    for b in [cpu_before.get(k, (0.0, 0.0))]
+                    if u + s > b[0] + b[1]
+                }
+                client_us = [
+                    round((client.ru_utime - client_before.ru_utime) * per_order, 1),
+                    round((client.ru_stime - client_before.ru_stime) * per_order, 1),
+                ]
                 lost = [
                     i for i in ids if (venue._orders.order(i) or (None,) * 12)[11] != "canceled"
                 ]
@@ -104,6 +148,7 @@ def main() -> int:
                 report.update(
                     target=name, checked=len(ids), not_canceled_in_table=len(lost),
                     load_avg=os.getloadavg()[0], cpus=os.cpu_count(),
+                    server_cpu_us_per_order=cpu_us, client_cpu_us_per_order=client_us,
                 )  # fmt: skip
                 print(json.dumps(report), flush=True)
     finally:

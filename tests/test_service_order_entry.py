@@ -74,6 +74,7 @@ SCRIPT: list[tuple[str, str, Any, dict[str, str], bool]] = [
     ("DELETE", "/api/orders/1", None, {}, False),
 ]
 TIMES = ("created_ns", "updated_ns")
+VENUE_COUNTS = ("wintermute_venue_commands_total", "wintermute_venue_rejections_total")
 #: Compared as they are (``RateLimit-Remaining`` only for being there: it moves with time).
 LIMIT_HEADERS = ("ratelimit-limit", "ratelimit-reset", "www-authenticate")
 
@@ -117,6 +118,10 @@ def _run(app: FastAPI, rust: bool) -> list[tuple[int, Any, dict[str, str | None]
                     assert r.headers["content-type"] == "application/json"
             depth = app.state.venue.depth("BTC-USD")
             out.append((0, (depth.bids, depth.asks), {}))
+            # The venue's commands and refusals on /metrics (the Python app's).
+            text = httpx.get(f"{url}/metrics").text
+            counted = [line for line in text.splitlines() if line.startswith(VENUE_COUNTS)]
+            out.append((0, counted, {}))
     finally:
         app.state.venue.close()
     return out
@@ -125,13 +130,16 @@ def _run(app: FastAPI, rust: bool) -> list[tuple[int, Any, dict[str, str | None]
 def test_the_rust_listener_answers_what_the_python_routes_answer() -> None:
     rust, python = _run(_app(), rust=True), _run(_app(), rust=False)
     for step, ((sa, ba, ha), (sb, bb, hb)) in enumerate(zip(rust, python, strict=True)):
-        what = SCRIPT[step] if step < len(SCRIPT) else "the book"
+        what = (
+            SCRIPT[step] if step < len(SCRIPT) else ("the book", "the metrics")[step - len(SCRIPT)]
+        )
         assert sa == sb, f"step {step}: {what}: {ba} != {bb}"
         assert ha == hb, f"step {step}: {what}"
         if step < len(SCRIPT) and SCRIPT[step][4]:  # pydantic's wording is not copied
             assert (ba["code"], set(ba)) == (bb["code"], set(bb)), f"step {step}: {what}"
         else:
             assert ba == bb, f"step {step}: {what}"
+    assert rust[-1][1], "the listener's commands are counted on /metrics"
     statuses = [status for status, _, _ in rust[: len(SCRIPT)]]
     assert statuses == [
         201, 201, 201, 400, 400, 400, 400, 400, 400, 400, 400, 422, 422, 400, 400,

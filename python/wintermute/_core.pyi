@@ -701,6 +701,9 @@ class OrderEntry:
         rate_limit_burst: int, max_body_bytes: int, ack_timeout_s: float,
         statuses: dict[str, int], threads: int = 2,
     ) -> OrderEntry: ...  # fmt: skip
+    def counters(self) -> dict[str, int]:
+        """Commands it sent and the engine refused, named as ``Venue.counters`` names the
+        venue's own (``command_place``, ``command_cancel``, ``rejected_<CODE>``)."""
     @property
     def address(self) -> tuple[str, int]:
         """``(host, port)`` it listens on."""

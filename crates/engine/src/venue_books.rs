@@ -27,7 +27,7 @@
 //! The levels come from the book deltas (the engine's own totals). Everything is integer ticks
 //! and lots. The service places no icebergs, so every resting order shows its whole quantity.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use wintermute_core::records::kind;
 
@@ -362,6 +362,10 @@ impl VenueBooks {
 }
 
 mod state;
+
+/// The maps of resting orders and queues: `ahash`, randomly keyed as the risk stage's maps are
+/// (SipHash was a tenth of the order entry's instructions per order).
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 
 #[cfg(test)]
 #[path = "venue_books_tests.rs"]

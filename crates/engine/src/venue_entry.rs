@@ -67,20 +67,26 @@ pub fn python_str(text: &str) -> String {
 
 /// A value as the API reads it: the parsed decimal (its fractional digits past 18 cut off)
 /// and whether that cut lost anything.
-struct Read {
+struct Read<'a> {
     value: Decimal,
     exact: bool,
-    shown: String,
+    text: &'a str,
 }
 
-fn read(text: &str) -> Option<Read> {
-    let shown = python_str(text);
+impl Read<'_> {
+    /// The text as errors show it (written only for an error).
+    fn shown(&self) -> String {
+        python_str(self.text)
+    }
+}
+
+fn read(text: &str) -> Option<Read<'_>> {
     if let Ok(value) = Decimal::parse(text) {
-        return Some(Read { value, exact: true, shown });
+        return Some(Read { value, exact: true, text });
     }
     let (int, frac) = text.split_once('.')?;
     let cut = format!("{int}.{}", &frac[..frac.len().min(18)]);
-    Decimal::parse(&cut).ok().map(|value| Some(Read { value, exact: false, shown }))?
+    Decimal::parse(&cut).ok().map(|value| Some(Read { value, exact: false, text }))?
 }
 
 /// An instrument's grid and bounds, as the venue checks an order's price and quantity.
@@ -115,32 +121,32 @@ impl EntryInstrument {
         })
     }
 
-    fn units(value: &Read, unit: Decimal) -> Option<i64> {
+    fn units(value: &Read<'_>, unit: Decimal) -> Option<i64> {
         let (v, u) = (value.value.raw(), unit.raw());
         (value.exact && v % u == 0).then(|| i64::try_from(v / u).ok()).flatten()
     }
 
-    fn outside(value: &Read, min: Decimal, max: Decimal) -> bool {
+    fn outside(value: &Read<'_>, min: Decimal, max: Decimal) -> bool {
         value.value < min || if value.exact { value.value > max } else { value.value >= max }
     }
 
     /// `text` read (`code` if it is not a decimal), refused with `code` outside `[min, max]`.
-    fn bounded(
+    fn bounded<'t>(
         &self,
-        text: &str,
+        text: &'t str,
         what: &str,
         code: &'static str,
         [min, max]: [Decimal; 2],
-    ) -> Result<Read, OrderTableError> {
+    ) -> Result<Read<'t>, OrderTableError> {
         let Some(d) = read(text) else {
             return Err(error(code, format!("{what}={:?} is not a decimal", &text[..text.len().min(40)])));
         };
         if what == "qty" && !d.value.is_positive() && d.exact {
-            return Err(error(code, format!("{what}={} must be positive", d.shown)));
+            return Err(error(code, format!("{what}={} must be positive", d.shown())));
         }
         if Self::outside(&d, min, max) {
             let (lo, hi, symbol) = (python_str(min.as_str()), python_str(max.as_str()), &self.symbol);
-            return Err(error(code, format!("{what}={} outside [{lo}, {hi}] for {symbol}", d.shown)));
+            return Err(error(code, format!("{what}={} outside [{lo}, {hi}] for {symbol}", d.shown())));
         }
         Ok(d)
     }
@@ -151,7 +157,7 @@ impl EntryInstrument {
         let d = self.bounded(text, "qty", "INVALID_QTY", [self.min_qty, self.max_qty])?;
         Self::units(&d, self.lot).ok_or_else(|| {
             let lot = python_str(self.lot.as_str());
-            error("INVALID_QTY", format!("qty={} is not a multiple of lot_size={lot}", d.shown))
+            error("INVALID_QTY", format!("qty={} is not a multiple of lot_size={lot}", d.shown()))
         })
     }
 
@@ -161,18 +167,22 @@ impl EntryInstrument {
         let d = self.bounded(text, "price", "INVALID_PRICE", [self.min_price, self.max_price])?;
         Self::units(&d, self.tick).ok_or_else(|| {
             let tick = python_str(self.tick.as_str());
-            error("OFF_TICK", format!("price={} is not a multiple of tick_size={tick}", d.shown))
+            error("OFF_TICK", format!("price={} is not a multiple of tick_size={tick}", d.shown()))
         })
     }
 
-    fn plain(units: i128, unit_scales: &[Decimal]) -> String {
+    fn write_plain(f: &mut impl std::fmt::Write, units: i128, unit_scales: &[Decimal]) -> std::fmt::Result {
         let (mut mantissa, mut scale) = (units, 0);
         for d in unit_scales {
             mantissa *= d.mantissa();
             scale += d.scale();
         }
+        write_scaled(f, mantissa, scale, Notation::Plain)
+    }
+
+    fn plain(units: i128, unit_scales: &[Decimal]) -> String {
         let mut text = String::new();
-        let _ = write_scaled(&mut text, mantissa, scale, Notation::Plain);
+        let _ = Self::write_plain(&mut text, units, unit_scales);
         text
     }
 
@@ -192,6 +202,24 @@ impl EntryInstrument {
             return "0".to_owned();
         }
         Self::plain(units, &[self.tick, self.lot])
+    }
+
+    /// [`Self::price_text`] written to `f` (no allocation).
+    pub fn write_price(&self, f: &mut impl std::fmt::Write, ticks: i64) -> std::fmt::Result {
+        Self::write_plain(f, i128::from(ticks), &[self.tick])
+    }
+
+    /// [`Self::qty_text`] written to `f` (no allocation).
+    pub fn write_qty(&self, f: &mut impl std::fmt::Write, lots: i64) -> std::fmt::Result {
+        Self::write_plain(f, i128::from(lots), &[self.lot])
+    }
+
+    /// [`Self::quote_text`] written to `f` (no allocation).
+    pub fn write_quote(&self, f: &mut impl std::fmt::Write, units: i128) -> std::fmt::Result {
+        if units == 0 {
+            return f.write_str("0");
+        }
+        Self::write_plain(f, units, &[self.tick, self.lot])
     }
 }
 
@@ -348,11 +376,12 @@ impl VenueEntry {
             held,
             now_ns,
         };
-        let (order_id, cid) = {
+        let (order_id, tag) = {
             let mut table = lock(&self.orders);
             let mut ledger = lock(&self.ledger);
             let id = place_with_hold(&mut table, &mut ledger, &o)?;
-            (id, table.order(id).map(|o| o.client_order_id.clone()).unwrap_or_default())
+            let cid = table.order(id).map_or("", |o| o.client_order_id.as_str());
+            (id, ClientOrderId::new(cid).map_err(|e| e.to_string()))
         };
         let tif_code = match tif {
             Tif::Gtc | Tif::PostOnly => 0,
@@ -374,7 +403,7 @@ impl VenueEntry {
         )
         .map_err(|e| e.to_string())
         .and_then(|order| {
-            let tag = ClientOrderId::new(&cid).map_err(|e| e.to_string())?;
+            let tag = tag?;
             self.send(CommandKind::Place, Some(order_id), waiter, |g| {
                 g.submit_tagged(inst_id, Command::New(order), tag)
             })

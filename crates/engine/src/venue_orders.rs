@@ -35,7 +35,7 @@
 //! the order by its own step (its total less the refused one's), and every amend sent after
 //! the refusal is seen lands exactly.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 
 use wintermute_core::records::kind;
 use wintermute_core::{CancelReason, RejectReason};
@@ -48,6 +48,10 @@ pub use crate::venue_books::{BUY, SELL};
 
 mod state;
 mod types;
+
+/// The maps of ids and client order ids: `ahash`, randomly keyed as the risk stage's maps are
+/// (SipHash was a tenth of the order entry's instructions per order).
+pub(crate) type HashMap<K, V> = std::collections::HashMap<K, V, ahash::RandomState>;
 
 pub use types::*;
 use types::{table_error, AmendStep, Amending, Pending};
@@ -134,16 +138,16 @@ impl VenueOrders {
             history_size,
             gateway,
             next_id: 1,
-            orders: HashMap::new(),
-            by_client: HashMap::new(),
-            open: HashMap::new(),
+            orders: HashMap::default(),
+            by_client: HashMap::default(),
+            open: HashMap::default(),
             opened: 0,
-            history: HashMap::new(),
+            history: HashMap::default(),
             closed: VecDeque::new(),
-            pending: HashMap::new(),
-            amending: HashMap::new(),
+            pending: HashMap::default(),
+            amending: HashMap::default(),
             touched: Vec::new(),
-            watched: HashMap::new(),
+            watched: HashMap::default(),
             instruments,
         }
     }

@@ -98,10 +98,14 @@ impl RateLimits {
     /// Takes a token from `who`'s bucket at `now`.
     pub fn take(&self, who: &[u8], now: Instant) -> Taken {
         let mut buckets = self.buckets.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if buckets.len() >= Self::MAX_BUCKETS && !buckets.contains_key(who) {
-            buckets.clear();
+        // A known client's bucket is found by the borrowed text (no copy of it per request).
+        if !buckets.contains_key(who) {
+            if buckets.len() >= Self::MAX_BUCKETS {
+                buckets.clear();
+            }
+            buckets.insert(who.to_vec(), Bucket { tokens: self.burst, stamp: now });
         }
-        let b = buckets.entry(who.to_vec()).or_insert(Bucket { tokens: self.burst, stamp: now });
+        let b = buckets.get_mut(who).expect("the bucket is there");
         let elapsed = now.saturating_duration_since(b.stamp).as_secs_f64();
         b.tokens = self.burst.min(b.tokens + elapsed * self.rate);
         b.stamp = now;

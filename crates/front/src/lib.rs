@@ -20,6 +20,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::io::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, CONTENT_TYPE};
+use hyper::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
@@ -45,6 +46,7 @@ mod routes;
 mod shared;
 
 pub use access::{ApiKey, KeyStore, RateLimits};
+pub use shared::EntryCounters;
 
 /// An instrument as `(symbol, tick, lot, min_qty, max_qty, min_price, max_price)` text.
 pub type InstrumentText = (String, String, String, String, String, String, String);
@@ -97,6 +99,7 @@ pub struct Front {
     addr: SocketAddr,
     stop: watch::Sender<bool>,
     runtime: Option<tokio::runtime::Runtime>,
+    counters: Arc<EntryCounters>,
 }
 
 impl Front {
@@ -107,14 +110,18 @@ impl Front {
         if config.rate_limit_per_s.is_nan() || config.rate_limit_per_s <= 0.0 || config.rate_limit_burst == 0 {
             return Err(std::io::Error::other("rate_limit_per_s and rate_limit_burst must be positive"));
         }
+        let limits = RateLimits::new(config.rate_limit_per_s, config.rate_limit_burst);
         let shared = Arc::new(Shared {
             entry,
             keys,
-            limits: RateLimits::new(config.rate_limit_per_s, config.rate_limit_burst),
+            rate_limit: limits.limit().into(),
+            limits,
             max_body_bytes: config.max_body_bytes,
             ack_timeout: config.ack_timeout,
             statuses: config.statuses,
+            counters: Arc::default(),
         });
+        let counters = Arc::clone(&shared.counters);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.threads.max(1))
             .thread_name("order-entry")
@@ -124,7 +131,7 @@ impl Front {
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
         runtime.spawn(serve(listener, shared, stopped));
-        Ok(Self { addr, stop, runtime: Some(runtime) })
+        Ok(Self { addr, stop, runtime: Some(runtime), counters })
     }
 
     /// Starts the listener for the venue whose parts these are (its order table, ledger and
@@ -164,6 +171,11 @@ impl Front {
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Its counts of commands sent and refused (readable after it stopped too).
+    pub fn counters(&self) -> Arc<EntryCounters> {
+        Arc::clone(&self.counters)
     }
 
     /// Stops accepting, closes its connections and stops its threads (requests waiting for
@@ -216,16 +228,36 @@ async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::R
     }
 }
 
-fn header<'a>(req: &'a Request<Incoming>, name: &str) -> Option<&'a [u8]> {
-    req.headers().get(name).map(HeaderValue::as_bytes)
+// Header names made once (a name given as text is parsed again at each use).
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+const WWW_AUTHENTICATE: HeaderName = HeaderName::from_static("www-authenticate");
+const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+const RETRY_AFTER: HeaderName = HeaderName::from_static("retry-after");
+
+fn header<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a [u8]> {
+    headers.get(name).map(HeaderValue::as_bytes)
+}
+
+/// Longest rate limit client text: `k:` and 128 bytes of a key, or `a:` and an address.
+const CLIENT_TEXT: usize = 2 + 128;
+
+/// The rate limit's client, written into `buf`: `k:` and the key's first 128 bytes, or `a:`
+/// and the peer's address without one.
+fn client_of<'b>(headers: &HeaderMap, peer: IpAddr, buf: &'b mut [u8; CLIENT_TEXT]) -> &'b [u8] {
+    let mut w = &mut buf[..];
+    let _ = match header(headers, &X_API_KEY) {
+        Some(k) => w.write_all(b"k:").and_then(|()| w.write_all(&k[..k.len().min(128)])),
+        None => write!(w, "a:{peer}"),
+    };
+    let n = CLIENT_TEXT - w.len();
+    &buf[..n]
 }
 
 async fn handle(shared: &Shared, peer: IpAddr, req: Request<Incoming>) -> Response<Full<Bytes>> {
-    let who = match header(&req, "x-api-key") {
-        Some(k) => [b"k:".as_slice(), &k[..k.len().min(128)]].concat(),
-        None => format!("a:{peer}").into_bytes(),
-    };
-    let taken = shared.limits.take(&who, Instant::now());
+    let mut buf = [0; CLIENT_TEXT];
+    let taken = shared.limits.take(client_of(req.headers(), peer, &mut buf), Instant::now());
     let reply = if taken.allowed {
         route(shared, req).await
     } else {
@@ -238,13 +270,13 @@ async fn handle(shared: &Shared, peer: IpAddr, req: Request<Incoming>) -> Respon
     let h = res.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if reply.unauthorized {
-        h.insert("www-authenticate", HeaderValue::from_static("ApiKey"));
+        h.insert(WWW_AUTHENTICATE, HeaderValue::from_static("ApiKey"));
     }
-    h.insert("ratelimit-limit", shared.limits.limit().into());
-    h.insert("ratelimit-remaining", taken.remaining.into());
-    h.insert("ratelimit-reset", taken.reset_s.into());
+    h.insert(RATELIMIT_LIMIT, shared.rate_limit.clone());
+    h.insert(RATELIMIT_REMAINING, taken.remaining.into());
+    h.insert(RATELIMIT_RESET, taken.reset_s.into());
     if !taken.allowed {
-        h.insert("retry-after", taken.retry_after_s.into());
+        h.insert(RETRY_AFTER, taken.retry_after_s.into());
     }
     res
 }
@@ -256,45 +288,51 @@ fn too_large(shared: &Shared) -> routes::Reply {
 }
 
 async fn route(shared: &Shared, req: Request<Incoming>) -> routes::Reply {
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
     let declared =
-        header(&req, "content-length").map(|v| std::str::from_utf8(v).ok().and_then(|s| s.parse::<usize>().ok()));
+        header(headers, &CONTENT_LENGTH).map(|v| std::str::from_utf8(v).ok().and_then(|s| s.parse::<usize>().ok()));
     if declared.is_some_and(|n| n.is_none_or(|n| n > shared.max_body_bytes)) {
         return too_large(shared);
     }
-    let path = req.uri().path().to_owned();
-    let place = req.method() == Method::POST && path == "/api/orders";
-    let cancel_id = (req.method() == Method::DELETE).then(|| path.strip_prefix("/api/orders/")).flatten();
-    let cancel_id = cancel_id.filter(|id| !id.is_empty() && !id.contains('/')).map(str::to_owned);
+    let path = parts.uri.path();
+    let place = parts.method == Method::POST && path == "/api/orders";
+    let cancel_id = (parts.method == Method::DELETE).then(|| path.strip_prefix("/api/orders/")).flatten();
+    let cancel_id = cancel_id.filter(|id| !id.is_empty() && !id.contains('/'));
     if !place && cancel_id.is_none() {
         return routes::error(404, "NOT_FOUND", "Not Found");
     }
-    let key = header(&req, "x-api-key").map(<[u8]>::to_vec);
-    let json = header(&req, "content-type").map(|v| {
+    let key = header(headers, &X_API_KEY);
+    let json = header(headers, &CONTENT_TYPE).map(|v| {
         let media = v.split(|b| *b == b';').next().unwrap_or_default().trim_ascii().to_ascii_lowercase();
         media == b"application/json" || (media.starts_with(b"application/") && media.ends_with(b"+json"))
     });
-    let body = match Limited::new(req.into_body(), shared.max_body_bytes).collect().await {
+    let body = match Limited::new(body, shared.max_body_bytes).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => return too_large(shared),
         Err(_) => return routes::error(400, "BAD_REQUEST", "the request body could not be read"),
     };
-    // As FastAPI: a body that is not JSON is refused before the key is looked at.
+    // As FastAPI: a body that is not JSON is refused before the key is looked at. A body that
+    // reads as a new order straight away skips the document (its errors come from the
+    // document, with their paths).
     let value = if place && !body.is_empty() && json.unwrap_or(false) {
-        match serde_json::from_slice::<serde_json::Value>(&body) {
-            Ok(v) => Some(v),
-            Err(e) => return routes::error(400, "INVALID_REQUEST", &format!("body: JSON decode error: {e}")),
+        match serde_json::from_slice::<routes::NewOrder<'_>>(&body) {
+            Ok(order) => Some(routes::Body::Order(order)),
+            Err(_) => match serde_json::from_slice::<serde_json::Value>(&body) {
+                Ok(v) => Some(routes::Body::Document(v)),
+                Err(e) => return routes::error(400, "INVALID_REQUEST", &format!("body: JSON decode error: {e}")),
+            },
         }
     } else {
         None
     };
-    let Some(account) = key.as_deref().filter(|k| !k.is_empty()).map(|k| shared.keys.lookup(k).map(|k| k.account))
-    else {
+    let Some(account) = key.filter(|k| !k.is_empty()).map(|k| shared.keys.lookup(k).map(|k| k.account)) else {
         return routes::error(401, "UNAUTHORIZED", "missing X-API-Key header");
     };
     let Some(account) = account else { return routes::error(401, "UNAUTHORIZED", "unknown API key") };
     match (cancel_id, value) {
-        (Some(id), _) => routes::cancel(shared, account, &id).await,
-        (None, Some(v)) => routes::place(shared, account, &v).await,
+        (Some(id), _) => routes::cancel(shared, account, id).await,
+        (None, Some(v)) => routes::place(shared, account, v).await,
         (None, None) if body.is_empty() => routes::error(400, "INVALID_REQUEST", "body: Field required"),
         (None, None) => routes::error(400, "INVALID_REQUEST", "body: Input should be a valid dictionary"),
     }

@@ -2,12 +2,13 @@
 //! service's contract (`wintermute.service.rest.orders`): the same request model, the same
 //! `Order` answer, the same statuses and `{code, message}` errors.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
-use wintermute_engine::venue_entry::{Canceling, PlaceRequest, Placed};
+use wintermute_engine::venue_entry::{Canceling, EntryInstrument, PlaceRequest, Placed};
 use wintermute_engine::venue_orders::{Answer, AnswerWaiter, Order, OrderTableError, OrderType, Tif, BUY, SELL};
 
 use crate::shared::Shared;
@@ -43,21 +44,31 @@ fn table_error(shared: &Shared, e: &OrderTableError) -> Reply {
     venue_error(shared, e.code, &e.message, None)
 }
 
-/// `NewOrder` of `wintermute.service.rest.models`: strict types, no other fields.
+/// `NewOrder` of `wintermute.service.rest.models`: strict types, no other fields (texts
+/// borrowed from the body unless they hold escapes).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct NewOrder {
-    symbol: String,
+pub(crate) struct NewOrder<'a> {
+    #[serde(borrow)]
+    symbol: Cow<'a, str>,
     side: SideText,
     #[serde(rename = "type", default = "limit")]
     order_type: OrderType,
-    qty: String,
-    #[serde(default)]
-    price: Option<String>,
+    #[serde(borrow)]
+    qty: Cow<'a, str>,
+    #[serde(default, borrow)]
+    price: Option<Cow<'a, str>>,
     #[serde(default = "gtc")]
     tif: Tif,
-    #[serde(default)]
-    client_order_id: Option<String>,
+    #[serde(default, borrow)]
+    client_order_id: Option<Cow<'a, str>>,
+}
+
+/// A place's body: read as a new order straight away, or a JSON document that did not (read
+/// again here, for its error's path).
+pub(crate) enum Body<'a> {
+    Order(NewOrder<'a>),
+    Document(serde_json::Value),
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -90,7 +101,7 @@ fn client_id_text(text: &str) -> bool {
     (1..=36).contains(&text.len()) && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:/-".contains(&b))
 }
 
-impl NewOrder {
+impl NewOrder<'_> {
     /// What the model checks beyond the types: the text patterns and lengths.
     fn check(&self) -> Result<(), String> {
         if self.symbol.is_empty() || self.symbol.chars().count() > 32 {
@@ -113,51 +124,97 @@ fn now_ns() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// `Order` of the REST models, in its field order.
-#[derive(Serialize)]
-struct OrderBody<'a> {
-    order_id: u64,
-    client_order_id: &'a str,
-    account: u32,
-    symbol: &'a str,
-    side: &'a str,
-    #[serde(rename = "type")]
-    order_type: &'a str,
-    tif: &'a str,
-    price: Option<String>,
-    qty: String,
-    filled_qty: String,
-    cum_quote: String,
-    status: &'a str,
-    reject_reason: Option<&'a str>,
-    created_ns: u64,
-    updated_ns: u64,
-    queue_ahead: Option<String>,
+/// A JSON text being written (the `Order` answer, written by hand: the listener's largest
+/// cost per request when serde wrote it through its generic writer).
+struct Json(Vec<u8>);
+
+impl std::fmt::Write for Json {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl Json {
+    fn raw(&mut self, text: &str) {
+        self.0.extend_from_slice(text.as_bytes());
+    }
+
+    /// A JSON string, escaped as `serde_json` escapes it (a text without quotes, backslashes
+    /// and control characters is copied as it is).
+    fn str(&mut self, s: &str) {
+        if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+            self.0.push(b'"');
+            self.0.extend_from_slice(s.as_bytes());
+            self.0.push(b'"');
+        } else {
+            serde_json::to_writer(&mut self.0, s).expect("a string serializes");
+        }
+    }
+
+    fn int(&mut self, n: impl itoa::Integer) {
+        self.0.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    }
+
+    /// A decimal text (digits, a sign and a point: nothing to escape).
+    fn decimal(&mut self, write: impl FnOnce(&mut Self) -> std::fmt::Result) {
+        self.0.push(b'"');
+        let _ = write(self);
+        self.0.push(b'"');
+    }
+}
+
+/// `Order` of the REST models, in its field order (as `serde_json` writes the `OrderBody` of
+/// the tests), of an order of `inst` with `queue_ahead` lots ahead of it.
+fn order_json(inst: &EntryInstrument, queue_ahead: Option<i64>, o: &Order) -> Vec<u8> {
+    let mut j = Json(Vec::with_capacity(400));
+    j.raw("{\"order_id\":");
+    j.int(o.order_id);
+    j.raw(",\"client_order_id\":");
+    j.str(&o.client_order_id);
+    j.raw(",\"account\":");
+    j.int(o.account);
+    j.raw(",\"symbol\":");
+    j.str(&inst.symbol);
+    j.raw(if o.side == BUY { ",\"side\":\"buy\",\"type\":" } else { ",\"side\":\"sell\",\"type\":" });
+    j.str(o.order_type.name());
+    j.raw(",\"tif\":");
+    j.str(o.tif.name());
+    j.raw(",\"price\":");
+    match o.price {
+        Some(p) => j.decimal(|f| inst.write_price(f, p)),
+        None => j.raw("null"),
+    }
+    j.raw(",\"qty\":");
+    j.decimal(|f| inst.write_qty(f, o.qty));
+    j.raw(",\"filled_qty\":");
+    j.decimal(|f| inst.write_qty(f, o.filled));
+    j.raw(",\"cum_quote\":");
+    j.decimal(|f| inst.write_quote(f, o.cum_quote));
+    j.raw(",\"status\":");
+    j.str(o.status.name());
+    j.raw(",\"reject_reason\":");
+    match &o.reject_reason {
+        Some(r) => j.str(r),
+        None => j.raw("null"),
+    }
+    j.raw(",\"created_ns\":");
+    j.int(o.created_ns);
+    j.raw(",\"updated_ns\":");
+    j.int(if o.updated_ns == 0 { o.created_ns } else { o.updated_ns });
+    j.raw(",\"queue_ahead\":");
+    match queue_ahead {
+        Some(lots) => j.decimal(|f| inst.write_qty(f, lots)),
+        None => j.raw("null"),
+    }
+    j.raw("}");
+    j.0
 }
 
 fn order_reply(shared: &Shared, status: u16, o: &Order) -> Reply {
     let inst = &shared.entry.instruments()[o.instrument as usize];
     let queue_ahead = if o.status.is_open() { shared.entry.queue_ahead(o.instrument, o.order_id) } else { None };
-    let body = OrderBody {
-        order_id: o.order_id,
-        client_order_id: &o.client_order_id,
-        account: o.account,
-        symbol: &inst.symbol,
-        side: if o.side == BUY { "buy" } else { "sell" },
-        order_type: o.order_type.name(),
-        tif: o.tif.name(),
-        price: o.price.map(|p| inst.price_text(p)),
-        qty: inst.qty_text(o.qty),
-        filled_qty: inst.qty_text(o.filled),
-        cum_quote: inst.quote_text(o.cum_quote),
-        status: o.status.name(),
-        reject_reason: o.reject_reason.as_deref(),
-        created_ns: o.created_ns,
-        updated_ns: if o.updated_ns == 0 { o.created_ns } else { o.updated_ns },
-        queue_ahead: queue_ahead.map(|lots| inst.qty_text(lots)),
-    };
-    let body = serde_json::to_vec(&body).expect("an order serializes");
-    Reply { status, body: body.into(), unauthorized: false }
+    Reply { status, body: order_json(inst, queue_ahead, o).into(), unauthorized: false }
 }
 
 fn waiter() -> (AnswerWaiter, oneshot::Receiver<Answer>) {
@@ -180,16 +237,36 @@ fn failed(shared: &Shared, a: &Answer) -> Option<Reply> {
     }
 }
 
+/// The engine's answer, with a refusal counted as the Python venue counts its own.
+async fn counted_answer(shared: &Shared, rx: oneshot::Receiver<Answer>) -> Result<Answer, Reply> {
+    let a = answer(shared, rx).await;
+    if let Ok(Answer::Failed { error, counted: true, .. }) = &a {
+        shared.counters.rejected(error.code);
+    }
+    a
+}
+
 /// `POST /api/orders` for `account` (its key's) with the request's JSON `body`.
-pub(crate) async fn place(shared: &Shared, account: u32, body: &serde_json::Value) -> Reply {
-    let read = serde_path_to_error::deserialize::<_, NewOrder>(body).map_err(|e| match e.path().to_string() {
-        p if p == "." => e.inner().to_string(),
-        p => format!("{p}: {}", e.inner()),
-    });
-    let order = match read.and_then(|o| o.check().map(|()| o)) {
-        Ok(o) => o,
-        Err(why) => return error(400, "INVALID_REQUEST", &why),
-    };
+pub(crate) async fn place(shared: &Shared, account: u32, body: Body<'_>) -> Reply {
+    match body {
+        Body::Order(order) => place_order(shared, account, order).await,
+        Body::Document(v) => {
+            let read = serde_path_to_error::deserialize::<_, NewOrder>(&v).map_err(|e| match e.path().to_string() {
+                p if p == "." => e.inner().to_string(),
+                p => format!("{p}: {}", e.inner()),
+            });
+            match read {
+                Ok(order) => place_order(shared, account, order).await,
+                Err(why) => error(400, "INVALID_REQUEST", &why),
+            }
+        }
+    }
+}
+
+async fn place_order(shared: &Shared, account: u32, order: NewOrder<'_>) -> Reply {
+    if let Err(why) = order.check() {
+        return error(400, "INVALID_REQUEST", &why);
+    }
     let req = PlaceRequest {
         symbol: &order.symbol,
         side: match order.side {
@@ -213,7 +290,8 @@ pub(crate) async fn place(shared: &Shared, account: u32, body: &serde_json::Valu
                 return venue_error(shared, "UNAVAILABLE", "the engine did not answer in time", None);
             }
             Ok(Placed::Sent) => {
-                return match answer(shared, rx).await {
+                shared.counters.placed();
+                return match counted_answer(shared, rx).await {
                     Ok(Answer::Order(o)) => order_reply(shared, 201, &o),
                     Ok(a) => failed(shared, &a).unwrap_or_else(|| error(500, "INTERNAL", "internal error")),
                     Err(r) => r,
@@ -247,19 +325,108 @@ pub(crate) async fn cancel(shared: &Shared, account: u32, id_text: &str) -> Repl
     };
     let (w, rx) = waiter();
     match shared.entry.cancel(account, order_id, w) {
-        Err(e) => table_error(shared, &e),
-        Ok(Canceling::Done(o)) => order_reply(shared, 200, &o),
-        Ok(Canceling::Sent) => match answer(shared, rx).await {
-            Ok(Answer::Order(o)) => order_reply(shared, 200, &o),
-            Ok(a @ Answer::Failed { .. }) => {
-                let unknown = matches!(&a, Answer::Failed { error, .. } if error.code == "UNKNOWN_ORDER");
-                match shared.entry.ended_order(account, order_id).filter(|_| unknown) {
-                    Some(o) => order_reply(shared, 200, &o),
-                    None => failed(shared, &a).expect("a failure"),
+        Err(e) => return table_error(shared, &e),
+        Ok(Canceling::Done(o)) => return order_reply(shared, 200, &o),
+        Ok(Canceling::Sent) => shared.counters.canceling(),
+    }
+    match counted_answer(shared, rx).await {
+        Ok(Answer::Order(o)) => order_reply(shared, 200, &o),
+        Ok(a @ Answer::Failed { .. }) => {
+            let unknown = matches!(&a, Answer::Failed { error, .. } if error.code == "UNKNOWN_ORDER");
+            match shared.entry.ended_order(account, order_id).filter(|_| unknown) {
+                Some(o) => order_reply(shared, 200, &o),
+                None => failed(shared, &a).expect("a failure"),
+            }
+        }
+        Ok(Answer::Canceled(_)) => error(500, "INTERNAL", "internal error"),
+        Err(r) => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wintermute_engine::venue_orders::{NewOrder as TableOrder, Status, VenueOrders};
+
+    /// The reference: `Order` of the REST models as `serde_json` writes it.
+    #[derive(Serialize)]
+    struct OrderBody<'a> {
+        order_id: u64,
+        client_order_id: &'a str,
+        account: u32,
+        symbol: &'a str,
+        side: &'a str,
+        #[serde(rename = "type")]
+        order_type: &'a str,
+        tif: &'a str,
+        price: Option<String>,
+        qty: String,
+        filled_qty: String,
+        cum_quote: String,
+        status: &'a str,
+        reject_reason: Option<&'a str>,
+        created_ns: u64,
+        updated_ns: u64,
+        queue_ahead: Option<String>,
+    }
+
+    fn reference(inst: &EntryInstrument, queue_ahead: Option<i64>, o: &Order) -> Vec<u8> {
+        serde_json::to_vec(&OrderBody {
+            order_id: o.order_id,
+            client_order_id: &o.client_order_id,
+            account: o.account,
+            symbol: &inst.symbol,
+            side: if o.side == BUY { "buy" } else { "sell" },
+            order_type: o.order_type.name(),
+            tif: o.tif.name(),
+            price: o.price.map(|p| inst.price_text(p)),
+            qty: inst.qty_text(o.qty),
+            filled_qty: inst.qty_text(o.filled),
+            cum_quote: inst.quote_text(o.cum_quote),
+            status: o.status.name(),
+            reject_reason: o.reject_reason.as_deref(),
+            created_ns: o.created_ns,
+            updated_ns: if o.updated_ns == 0 { o.created_ns } else { o.updated_ns },
+            queue_ahead: queue_ahead.map(|lots| inst.qty_text(lots)),
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn the_order_answer_is_written_as_serde_json_writes_the_model() {
+        let mut table = VenueOrders::new(2, 0, 10);
+        let new = |side, price: Option<i64>, cid| TableOrder {
+            account: 7,
+            client_order_id: cid,
+            instrument: 0,
+            side,
+            order_type: if price.is_some() { OrderType::Limit } else { OrderType::Market },
+            tif: if price.is_some() { Tif::Gtc } else { Tif::Ioc },
+            price,
+            qty: 1500,
+            held: 0,
+            now_ns: 1_700_000_000_123_456_789,
+        };
+        let a = table.place(&new(BUY, Some(10025), Some("a.b_c:d/e-1"))).unwrap();
+        let b = table.place(&new(SELL, None, None)).unwrap();
+        let c = table.place(&new(SELL, Some(1), Some("x"))).unwrap();
+        let mut orders: Vec<Order> = [a, b, c].iter().map(|id| table.order(*id).unwrap().clone()).collect();
+        orders[1].status = Status::Expired;
+        orders[1].filled = 700;
+        orders[1].cum_quote = 700 * 10_001;
+        orders[1].updated_ns = 1_700_000_000_999_000_000;
+        orders[2].status = Status::Rejected;
+        orders[2].reject_reason = Some("RISK \"quoted\" \\ back\u{1}slash, caf\u{e9}".into());
+        orders[2].client_order_id = "with \"quotes\"\n".into();
+        let btc = EntryInstrument::new("BTC-USD", ["0.01", "0.001", "0.001", "100", "1", "1000000"]).unwrap();
+        let odd = EntryInstrument::new("Q\"\\X", ["5", "100", "100", "1000000", "5", "1000000"]).unwrap();
+        for inst in [&btc, &odd] {
+            for o in &orders {
+                for ahead in [None, Some(0), Some(123_456)] {
+                    let ours = order_json(inst, ahead, o);
+                    assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(reference(inst, ahead, o)).unwrap());
                 }
             }
-            Ok(Answer::Canceled(_)) => error(500, "INTERNAL", "internal error"),
-            Err(r) => r,
-        },
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use pyo3::prelude::*;
-use wintermute_front::{Front, InstrumentText};
+use wintermute_front::{EntryCounters, Front, InstrumentText};
 
 use crate::errors::{Error, Result};
 use crate::pipeline::PyGateway;
@@ -19,6 +19,7 @@ use crate::venue_orders::PyVenueOrders;
 pub struct PyOrderEntry {
     front: Mutex<Option<Front>>,
     address: (String, u16),
+    counters: Arc<EntryCounters>,
 }
 
 #[pymethods]
@@ -51,13 +52,20 @@ impl PyOrderEntry {
         let start = || Front::start_venue(parts, &instruments, keys, bind, limits, statuses, threads);
         let front = py.detach(start).map_err(|e| Error::other("CONFIG", e))?;
         let (ip, port) = (front.local_addr().ip().to_string(), front.local_addr().port());
-        Ok(Self { front: Mutex::new(Some(front)), address: (ip, port) })
+        let counters = front.counters();
+        Ok(Self { front: Mutex::new(Some(front)), address: (ip, port), counters })
     }
 
     /// `(host, port)` it listens on.
     #[getter]
     fn address(&self) -> (String, u16) {
         self.address.clone()
+    }
+
+    /// Commands it sent and the engine refused, named as `Venue.counters` names the venue's
+    /// own (`command_place`, `command_cancel`, `rejected_<CODE>`; those not zero).
+    fn counters(&self) -> HashMap<String, u64> {
+        self.counters.snapshot().into_iter().collect()
     }
 
     /// Stops it (idempotent).

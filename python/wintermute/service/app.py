@@ -101,6 +101,7 @@ def create_app(
         entry = None
         if running.settings.order_entry_bind is not None:  # served from Rust too
             entry = order_entry.start(running, app.state.keys)
+            app.state.metrics.add_counters(entry.counters)
         app.state.order_entry = entry
         try:
             yield

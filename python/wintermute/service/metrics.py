@@ -6,7 +6,8 @@ counters, ``_seconds`` durations, base units).
   ``wintermute_engine_stage_latency_seconds{stage}``: a summary (quantiles 0.5, 0.95, 0.99,
   0.999, with ``_count`` and ``_sum``) per pipeline stage, from ``PipelineStats`` (HDR
   histograms kept by the engine; read at scrape time, at most one stats interval old);
-- venue: ``wintermute_venue_commands_total{kind}``, ``wintermute_venue_rejections_total{code}``,
+- venue: ``wintermute_venue_commands_total{kind}``, ``wintermute_venue_rejections_total{code}``
+  (the Python routes' commands and those of the order entry served from Rust together),
   ``wintermute_venue_trades_total``, ``wintermute_venue_open_orders``,
   ``wintermute_live_subscribers``, ``wintermute_live_subscribers_dropped_total``,
   ``wintermute_ws_clients_dropped_total{reason}``;
@@ -22,7 +23,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
@@ -45,6 +46,8 @@ class _EngineCollector(Collector):
 
     def __init__(self, venue: Venue, ws_dropped: collections.Counter[str]) -> None:
         self.venue, self.ws_dropped = venue, ws_dropped
+        #: More of the venue's counters, read at scrape time (the Rust order entry's).
+        self.counters: list[Callable[[], Mapping[str, int]]] = []
 
     def collect(self) -> Iterator[Metric]:
         venue = self.venue
@@ -83,7 +86,10 @@ class _EngineCollector(Collector):
         codes = CounterMetricFamily(
             "wintermute_venue_rejections", "Commands refused, by code", labels=["code"]
         )
-        for name, value in sorted(venue.counters.items()):
+        counts = collections.Counter(venue.counters)
+        for source in self.counters:
+            counts.update(source())
+        for name, value in sorted(counts.items()):
             if name.startswith("command_"):
                 kinds.add_metric([name.removeprefix("command_")], value)
             elif name.startswith("rejected_"):
@@ -117,7 +123,8 @@ class ServiceMetrics:
 
     def __init__(self, venue: Venue, ws_dropped: collections.Counter[str]) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_EngineCollector(venue, ws_dropped))
+        self._engine = _EngineCollector(venue, ws_dropped)
+        self.registry.register(self._engine)
         self.requests = Counter(
             "wintermute_api_requests", "API requests", ["method", "route", "status"],
             registry=self.registry,
@@ -127,6 +134,11 @@ class ServiceMetrics:
             ["method", "route"], registry=self.registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
         )  # fmt: skip
+
+    def add_counters(self, source: Callable[[], Mapping[str, int]]) -> None:
+        """Counts the venue's commands and refusals of ``source`` too (named as
+        ``Venue.counters``: ``command_<kind>``, ``rejected_<CODE>``), read at each scrape."""
+        self._engine.counters.append(source)
 
 
 class RequestMetrics:

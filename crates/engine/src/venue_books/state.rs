@@ -2,7 +2,9 @@
 //! number, levels and resting orders in queue order. Saved between commands: nothing of a
 //! command being applied is part of it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+
+use super::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -89,7 +91,7 @@ impl VenueBooks {
             let mut book = BookMirror { seq: m.seq, arrivals: m.arrivals, ..BookMirror::default() };
             book.levels[usize::from(BUY)] = m.bids.into_iter().collect();
             book.levels[usize::from(SELL)] = m.asks.into_iter().collect();
-            let mut queues: HashMap<(u8, i64), BTreeMap<u64, (u64, i64)>> = HashMap::new();
+            let mut queues: HashMap<(u8, i64), BTreeMap<u64, (u64, i64)>> = HashMap::default();
             for (side, price, list) in m.queues {
                 if side > SELL {
                     return bad(format!("side {side}"));

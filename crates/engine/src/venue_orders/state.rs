@@ -3,7 +3,9 @@
 //! next order id. Commands waiting for the engine are not part of it (a venue saves its
 //! state when none waits).
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use super::HashMap;
 
 use serde::{Deserialize, Serialize};
 
@@ -111,7 +113,7 @@ impl VenueOrders {
             return Err(state_error(PART, "commands are waiting for the engine"));
         }
         let bad = |why: String| Err(state_error(PART, why));
-        let mut orders = HashMap::with_capacity(s.orders.len());
+        let mut orders = HashMap::with_capacity_and_hasher(s.orders.len(), Default::default());
         for o in s.orders {
             if o.instrument >= self.instruments || o.side > SELL {
                 return bad(format!("order {} has instrument={} side={}", o.order_id, o.instrument, o.side));
@@ -124,14 +126,14 @@ impl VenueOrders {
             }
         }
         let held = |id: &u64, account: u32| orders.get(id).is_some_and(|o: &Order| o.account == account);
-        let mut by_client: HashMap<u32, HashMap<String, u64>> = HashMap::new();
+        let mut by_client: HashMap<u32, HashMap<String, u64>> = HashMap::default();
         for (account, cid, id) in s.client_ids {
             if !held(&id, account) {
                 return bad(format!("client order id {cid:?} names order {id}, not one of account {account}"));
             }
             by_client.entry(account).or_default().insert(cid, id);
         }
-        let mut open: HashMap<u32, BTreeMap<u64, u64>> = HashMap::new();
+        let mut open: HashMap<u32, BTreeMap<u64, u64>> = HashMap::default();
         for (account, list) in s.open {
             for (when, id) in list {
                 if !held(&id, account) || when > s.opened {
@@ -140,7 +142,7 @@ impl VenueOrders {
                 open.entry(account).or_default().insert(when, id);
             }
         }
-        let mut history: HashMap<u32, VecDeque<u64>> = HashMap::new();
+        let mut history: HashMap<u32, VecDeque<u64>> = HashMap::default();
         for (account, ids) in s.history {
             if let Some(id) = ids.iter().find(|id| !held(id, account)) {
                 return bad(format!("history order {id} of account {account} is not held"));
