@@ -1,0 +1,103 @@
+//! `OrderGrid`: the venue's order input checks (`wintermute_engine::venue_input`) for one
+//! instrument, as the Python venue calls them (`Venue.place`, `Venue.amend`). A quantity or
+//! price comes as a `str` (read as it is), a `decimal.Decimal` or an `int` (read as Python
+//! writes it, `str()`); any other type is refused as the venue refuses it.
+
+use std::borrow::Cow;
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyBool, PyInt, PySlice, PyString, PyType};
+use wintermute_engine::venue_input::{not_a_decimal, wrong_type, EntryInstrument, Field, Refused};
+
+use crate::errors::{Error, Result};
+
+static DECIMAL: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+fn decimal_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
+    DECIMAL.import(py, "decimal", "Decimal")
+}
+
+/// The text of a `str`, `Decimal` or `int` (`Ok(None)`: a `str` that is not UTF-8, which no
+/// decimal is), or the refusal of another type.
+fn text_of<'a>(value: &'a Bound<'_, PyAny>, field: Field) -> Result<Option<Cow<'a, str>>> {
+    let py = value.py();
+    if let Ok(s) = value.cast::<PyString>() {
+        return Ok(s.to_str().ok().map(Cow::Borrowed));
+    }
+    if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>() {
+        // Past an i128, as `Decimal(value)` writes it (no limit on its digits).
+        return Ok(Some(Cow::Owned(match value.extract::<i128>() {
+            Ok(n) => n.to_string(),
+            Err(_) => decimal_type(py)?.call1((value,))?.str()?.to_string(),
+        })));
+    }
+    if value.is_instance(decimal_type(py)?)? {
+        return Ok(Some(Cow::Owned(value.str()?.to_string())));
+    }
+    Err(wrong_type(field, &value.get_type().name()?.to_string()).into())
+}
+
+/// `value`'s first 40 characters as Python's `repr` shows them.
+fn quoted(value: &Bound<'_, PyAny>) -> Result<String> {
+    Ok(value.get_item(PySlice::new(value.py(), 0, 40, 1))?.repr()?.to_string())
+}
+
+/// An instrument's grid and bounds, checking orders' quantities and prices.
+#[pyclass(module = "wintermute._core", name = "OrderGrid", frozen)]
+pub struct PyOrderGrid {
+    inner: EntryInstrument,
+}
+
+impl PyOrderGrid {
+    fn units(&self, value: &Bound<'_, PyAny>, field: Field) -> Result<i64> {
+        let text = text_of(value, field)?;
+        match text.as_deref().map(|t| self.inner.units_of(field, t)) {
+            Some(Ok(units)) => Ok(units),
+            Some(Err(Refused::Error(e))) => Err(e.into()),
+            Some(Err(Refused::NotDecimal)) | None => Err(not_a_decimal(field, &quoted(value)?).into()),
+        }
+    }
+}
+
+#[pymethods]
+impl PyOrderGrid {
+    /// From the instrument's decimals (`str`, `Decimal` or `int`).
+    #[new]
+    fn new(
+        symbol: &str,
+        tick_size: &Bound<'_, PyAny>,
+        lot_size: &Bound<'_, PyAny>,
+        min_qty: &Bound<'_, PyAny>,
+        max_qty: &Bound<'_, PyAny>,
+        min_price: &Bound<'_, PyAny>,
+        max_price: &Bound<'_, PyAny>,
+    ) -> Result<Self> {
+        let values = [tick_size, lot_size, min_qty, max_qty, min_price, max_price];
+        let texts = values.map(|v| text_of(v, Field::Price).map(Option::unwrap_or_default));
+        let texts: Vec<Cow<'_, str>> = texts.into_iter().collect::<Result<_>>()?;
+        let texts = [0, 1, 2, 3, 4, 5].map(|i| &*texts[i]);
+        let inner = EntryInstrument::new(symbol, texts).map_err(|e| Error::other("INVALID_INSTRUMENT", e))?;
+        Ok(Self { inner })
+    }
+
+    /// The symbol.
+    #[getter]
+    fn symbol(&self) -> &str {
+        &self.inner.symbol
+    }
+
+    /// A quantity in lots (`INVALID_QTY`: see `wintermute_engine::venue_input`).
+    fn lots(&self, qty: &Bound<'_, PyAny>) -> Result<i64> {
+        self.units(qty, Field::Qty)
+    }
+
+    /// A limit price in ticks (`INVALID_PRICE`, `OFF_TICK`).
+    fn ticks(&self, price: &Bound<'_, PyAny>) -> Result<i64> {
+        self.units(price, Field::Price)
+    }
+}
+
+pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyOrderGrid>()
+}
