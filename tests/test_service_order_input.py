@@ -177,22 +177,21 @@ def test_quantities_and_prices_are_what_the_reference_model_says(value: object, 
     assert checked(lambda: ticks_of(value, grid)) == model_ticks(value, inst)
 
 
-def test_the_grid_raises_wintermute_errors_with_the_venues_codes() -> None:
+def test_the_grid_answers_units_or_the_refusals_code_and_message() -> None:
     grid = GRIDS[0]
     assert (grid.symbol, grid.lots("0.5"), grid.ticks(D("100.25")), grid.lots(2)) == (
         "BTC-USD", 500, 10025, 2000,
     )  # fmt: skip
-    with pytest.raises(WintermuteError) as e:
-        grid.ticks("100.001")
-    assert (e.value.reason, str(e.value)) == (
+    assert grid.ticks("100.001") == (
         "OFF_TICK",
         "price=100.001 is not a multiple of tick_size=0.01",
     )
-    with pytest.raises(WintermuteError) as e:
-        grid.lots(0.5)
-    assert (e.value.reason, str(e.value)) == (
-        "INVALID_QTY",
-        "qty must be a decimal string, not float",
+    assert grid.lots(0.5) == ("INVALID_QTY", "qty must be a decimal string, not float")
+    with pytest.raises(VenueError) as e:
+        ticks_of("1e-3", grid)
+    assert (e.value.code, e.value.message) == (
+        "INVALID_PRICE",
+        "price=0.001 outside [1, 1000000] for BTC-USD",
     )
 
 

@@ -709,7 +709,8 @@ class OrderGrid:
     """An instrument's grid and bounds, checking orders' quantities and prices: the venue's
     one set of order input checks (``wintermute_engine::venue_input``). A value is a ``str``
     (read as ``Decimal(value.strip())`` reads it), a ``Decimal`` or an ``int``; anything wrong
-    raises ``WintermuteError`` whose ``reason`` is the venue's code."""
+    answers the venue's refusal as ``(code, message)`` (``wintermute.service.order_input``
+    raises it as ``VenueError``)."""
 
     def __new__(
         cls, symbol: str, tick_size: Decimal | str | int, lot_size: Decimal | str | int,
@@ -719,12 +720,12 @@ class OrderGrid:
     @property
     def symbol(self) -> str:
         """The symbol."""
-    def lots(self, qty: object) -> int:
+    def lots(self, qty: object) -> int | tuple[str, str]:
         """A quantity in lots: finite, positive, within ``[min_qty, max_qty]``, on the lot
-        grid (``INVALID_QTY`` otherwise)."""
-    def ticks(self, price: object) -> int:
+        grid; else ``("INVALID_QTY", message)``."""
+    def ticks(self, price: object) -> int | tuple[str, str]:
         """A limit price in ticks: finite, within ``[min_price, max_price]``
-        (``INVALID_PRICE``), on the tick grid (``OFF_TICK``)."""
+        (``INVALID_PRICE``), on the tick grid (``OFF_TICK``); else ``(code, message)``."""
 
 @final
 class Pipeline:

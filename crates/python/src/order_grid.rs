@@ -9,6 +9,7 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyInt, PySlice, PyString, PyType};
 use wintermute_engine::venue_input::{not_a_decimal, wrong_type, EntryInstrument, Field, Refused};
+use wintermute_engine::venue_orders::OrderTableError;
 
 use crate::errors::{Error, Result};
 
@@ -19,23 +20,24 @@ fn decimal_type(py: Python<'_>) -> PyResult<&Bound<'_, PyType>> {
 }
 
 /// The text of a `str`, `Decimal` or `int` (`Ok(None)`: a `str` that is not UTF-8, which no
-/// decimal is), or the refusal of another type.
-fn text_of<'a>(value: &'a Bound<'_, PyAny>, field: Field) -> Result<Option<Cow<'a, str>>> {
+/// decimal is), or the refusal of another type (`Err`).
+fn text_of<'a>(value: &'a Bound<'_, PyAny>, field: Field) -> Result<Option<Cow<'a, str>>, OrderTableError> {
     let py = value.py();
     if let Ok(s) = value.cast::<PyString>() {
         return Ok(s.to_str().ok().map(Cow::Borrowed));
     }
+    // A failing `str()` or type lookup (out of memory) refuses the value as of the wrong type.
+    let wrong = || wrong_type(field, &value.get_type().name().map(|n| n.to_string()).unwrap_or_default());
     if value.is_instance_of::<PyInt>() && !value.is_instance_of::<PyBool>() {
         // Past an i128, as `Decimal(value)` writes it (no limit on its digits).
-        return Ok(Some(Cow::Owned(match value.extract::<i128>() {
-            Ok(n) => n.to_string(),
-            Err(_) => decimal_type(py)?.call1((value,))?.str()?.to_string(),
-        })));
+        let big = || Some(decimal_type(py).ok()?.call1((value,)).ok()?.str().ok()?.to_string());
+        let text = value.extract::<i128>().map(|n| n.to_string()).ok().or_else(big);
+        return text.map(|t| Some(Cow::Owned(t))).ok_or_else(wrong);
     }
-    if value.is_instance(decimal_type(py)?)? {
-        return Ok(Some(Cow::Owned(value.str()?.to_string())));
+    if decimal_type(py).is_ok_and(|d| value.is_instance(d).unwrap_or(false)) {
+        return value.str().map(|s| Some(Cow::Owned(s.to_string()))).map_err(|_| wrong());
     }
-    Err(wrong_type(field, &value.get_type().name()?.to_string()).into())
+    Err(wrong())
 }
 
 /// `value`'s first 40 characters as Python's `repr` shows them.
@@ -49,14 +51,26 @@ pub struct PyOrderGrid {
     inner: EntryInstrument,
 }
 
+/// What a check gives Python: the lots or ticks, or the refusal's `(code, message)` (the
+/// venue raises its own `VenueError` with them: no exception is raised twice).
+#[derive(IntoPyObject)]
+enum Checked {
+    Units(i64),
+    Refused((&'static str, String)),
+}
+
 impl PyOrderGrid {
-    fn units(&self, value: &Bound<'_, PyAny>, field: Field) -> Result<i64> {
-        let text = text_of(value, field)?;
-        match text.as_deref().map(|t| self.inner.units_of(field, t)) {
-            Some(Ok(units)) => Ok(units),
-            Some(Err(Refused::Error(e))) => Err(e.into()),
-            Some(Err(Refused::NotDecimal)) | None => Err(not_a_decimal(field, &quoted(value)?).into()),
-        }
+    fn units(&self, value: &Bound<'_, PyAny>, field: Field) -> Result<Checked> {
+        let refused = |e: OrderTableError| Checked::Refused((e.code, e.message));
+        let text = match text_of(value, field) {
+            Ok(text) => text,
+            Err(e) => return Ok(refused(e)),
+        };
+        Ok(match text.as_deref().map(|t| self.inner.units_of(field, t)) {
+            Some(Ok(units)) => Checked::Units(units),
+            Some(Err(Refused::Error(e))) => refused(e),
+            Some(Err(Refused::NotDecimal)) | None => refused(not_a_decimal(field, &quoted(value)?)),
+        })
     }
 }
 
@@ -75,7 +89,7 @@ impl PyOrderGrid {
     ) -> Result<Self> {
         let values = [tick_size, lot_size, min_qty, max_qty, min_price, max_price];
         let texts = values.map(|v| text_of(v, Field::Price).map(Option::unwrap_or_default));
-        let texts: Vec<Cow<'_, str>> = texts.into_iter().collect::<Result<_>>()?;
+        let texts: Vec<Cow<'_, str>> = texts.into_iter().collect::<Result<_, _>>()?;
         let texts = [0, 1, 2, 3, 4, 5].map(|i| &*texts[i]);
         let inner = EntryInstrument::new(symbol, texts).map_err(|e| Error::other("INVALID_INSTRUMENT", e))?;
         Ok(Self { inner })
@@ -87,13 +101,15 @@ impl PyOrderGrid {
         &self.inner.symbol
     }
 
-    /// A quantity in lots (`INVALID_QTY`: see `wintermute_engine::venue_input`).
-    fn lots(&self, qty: &Bound<'_, PyAny>) -> Result<i64> {
+    /// A quantity in lots, or the refusal's `(code, message)` (`INVALID_QTY`: see
+    /// `wintermute_engine::venue_input`).
+    fn lots(&self, qty: &Bound<'_, PyAny>) -> Result<Checked> {
         self.units(qty, Field::Qty)
     }
 
-    /// A limit price in ticks (`INVALID_PRICE`, `OFF_TICK`).
-    fn ticks(&self, price: &Bound<'_, PyAny>) -> Result<i64> {
+    /// A limit price in ticks, or the refusal's `(code, message)` (`INVALID_PRICE`,
+    /// `OFF_TICK`).
+    fn ticks(&self, price: &Bound<'_, PyAny>) -> Result<Checked> {
         self.units(price, Field::Price)
     }
 }

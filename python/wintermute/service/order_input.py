@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from wintermute import _core, errors
+from wintermute import _core
 from wintermute.service.venue_records import InstrumentInfo, VenueError
 
 __all__ = [
@@ -34,19 +34,19 @@ def grid_of(inst: InstrumentInfo) -> _core.OrderGrid:
 def lots_of(value: object, grid: _core.OrderGrid) -> int:
     """An order quantity in lots: positive, within ``[min_qty, max_qty]``, on the lot grid
     (``INVALID_QTY`` otherwise)."""
-    try:
-        return grid.lots(value)
-    except errors.WintermuteError as e:
-        raise VenueError(e.reason or "INVALID_QTY", str(e)) from None
+    lots = grid.lots(value)
+    if isinstance(lots, int):
+        return lots
+    raise VenueError(*lots)
 
 
 def ticks_of(value: object, grid: _core.OrderGrid) -> int:
     """A limit price in ticks: within ``[min_price, max_price]`` (``INVALID_PRICE``), on the
     tick grid (``OFF_TICK``)."""
-    try:
-        return grid.ticks(value)
-    except errors.WintermuteError as e:
-        raise VenueError(e.reason or "INVALID_PRICE", str(e)) from None
+    ticks = grid.ticks(value)
+    if isinstance(ticks, int):
+        return ticks
+    raise VenueError(*ticks)
 
 
 def account_of(value: Any) -> int:
