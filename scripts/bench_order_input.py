@@ -11,7 +11,13 @@ grid: an exception each time). Prints one JSON line per case: nanoseconds per or
 and the baseline over the Rust checks (above 1: the Rust checks are faster).
 
 Usage: ``.venv/bin/python scripts/bench_order_input.py [--seconds 1.0] [--rounds 5]`` (the
-best round of each is kept: the machine is shared and noisy).
+best round of each is kept: the machine is shared and noisy). Instructions per order, which
+the noise does not move: run one case's body ``--count`` times under callgrind, twice, and
+divide the difference by the difference of the counts::
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null \
+        .venv/bin/python scripts/bench_order_input.py --case "rest text" --impl rust --count 2000
+    (then --count 12000; Ir difference / 10000 = instructions per order)
 """
 
 from __future__ import annotations
@@ -131,6 +137,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--count",
+        type=int,
+        help="instead of timing, run --case with --impl this many times (for callgrind)",
+    )
+    parser.add_argument("--case", default="rest text")
+    parser.add_argument("--impl", choices=("python", "rust"), default="rust")
     args = parser.parse_args()
     pairs = list(zip(QTYS, PRICES, strict=True))
     dec_pairs = [(D(q), D(p)) for q, p in pairs]
@@ -154,6 +167,11 @@ def main() -> None:
             _refused(lambda: ticks_of("100.001", GRID)),
         ),
     }
+    if args.count is not None:
+        body = cases[args.case][0 if args.impl == "python" else 1]
+        for _ in range(args.count):
+            body()
+        return
     for q, p in pairs:  # the same answers before any timing
         assert _rest_python(q, p) == _rest_rust(q, p) == _decimal_rust(D(q), D(p)), (q, p)
     for name, (python, rust) in cases.items():
