@@ -8,6 +8,7 @@ from __future__ import annotations
 import decimal
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -203,9 +204,10 @@ def test_the_grid_answers_units_or_the_refusals_code_and_message() -> None:
         ("0.01", "1", "1", "2", "1", "NaN"),
         ("1E-18", "1", "1", "2", "1", "100"),  # 10^20 ticks: past an i64
         ("0.01", "1", "1", "2", "1", "x"),
+        ("0.01", 1.5, "1", "2", "1", "2"),  # a float
     ],
 )
-def test_an_instrument_the_checks_cannot_hold_is_refused(bounds: tuple[str, ...]) -> None:
+def test_an_instrument_the_checks_cannot_hold_is_refused(bounds: tuple[Any, ...]) -> None:
     with pytest.raises(WintermuteError) as e:
         _core.OrderGrid("X", *bounds)
     assert e.value.reason == "INVALID_INSTRUMENT"

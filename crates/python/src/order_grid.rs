@@ -87,12 +87,13 @@ impl PyOrderGrid {
         min_price: &Bound<'_, PyAny>,
         max_price: &Bound<'_, PyAny>,
     ) -> Result<Self> {
+        let invalid = |e| Error::other("INVALID_INSTRUMENT", e);
         let values = [tick_size, lot_size, min_qty, max_qty, min_price, max_price];
         let texts = values.map(|v| text_of(v, Field::Price).map(Option::unwrap_or_default));
-        let texts: Vec<Cow<'_, str>> = texts.into_iter().collect::<Result<_, _>>()?;
+        let wrong = |_| invalid(format!("{symbol}: tick, lot, quantity and price bounds must be str, Decimal or int"));
+        let texts: Vec<Cow<'_, str>> = texts.into_iter().collect::<Result<_, _>>().map_err(wrong)?;
         let texts = [0, 1, 2, 3, 4, 5].map(|i| &*texts[i]);
-        let inner = EntryInstrument::new(symbol, texts).map_err(|e| Error::other("INVALID_INSTRUMENT", e))?;
-        Ok(Self { inner })
+        Ok(Self { inner: EntryInstrument::new(symbol, texts).map_err(invalid)? })
     }
 
     /// The symbol.
