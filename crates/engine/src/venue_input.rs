@@ -37,6 +37,9 @@
 //! assert_eq!(btc.ticks_of("abc").unwrap_err().message, "price='abc' is not a decimal");
 //! ```
 //!
+//! An accepted value written in ASCII is checked without allocating (only a refusal's message
+//! is: `tests/venue_input_no_alloc.rs`).
+//!
 //! The instrument's own bounds are read the same way; they must be exact in 10^-18 units
 //! within an `i128`, and every in-bounds multiple of the grid must be an `i64` of lots or
 //! ticks ([`EntryInstrument::new`]).
