@@ -587,7 +587,7 @@ class VenueBooks:
 
 # ---- the service venue's order table (crates/python/src/venue_orders.rs) ---------------------
 
-__all__ += ["OrderEntry", "VenueLedger", "VenueOrders"]
+__all__ += ["OrderEntry", "OrderGrid", "VenueLedger", "VenueOrders"]
 
 #: An amount of the ledger: (units, scale), units x 10^-scale.
 _Shown: TypeAlias = tuple[int, int]
@@ -709,6 +709,29 @@ class OrderEntry:
         """``(host, port)`` it listens on."""
     def stop(self) -> None:
         """Stops it (idempotent)."""
+
+@final
+class OrderGrid:
+    """An instrument's grid and bounds, checking orders' quantities and prices: the venue's
+    one set of order input checks (``wintermute_engine::venue_input``). A value is a ``str``
+    (read as ``Decimal(value.strip())`` reads it), a ``Decimal`` or an ``int``; anything wrong
+    answers the venue's refusal as ``(code, message)`` (``wintermute.service.order_input``
+    raises it as ``VenueError``)."""
+
+    def __new__(
+        cls, symbol: str, tick_size: Decimal | str | int, lot_size: Decimal | str | int,
+        min_qty: Decimal | str | int, max_qty: Decimal | str | int,
+        min_price: Decimal | str | int, max_price: Decimal | str | int,
+    ) -> OrderGrid: ...  # fmt: skip
+    @property
+    def symbol(self) -> str:
+        """The symbol."""
+    def lots(self, qty: object) -> int | tuple[str, str]:
+        """A quantity in lots: finite, positive, within ``[min_qty, max_qty]``, on the lot
+        grid; else ``("INVALID_QTY", message)``."""
+    def ticks(self, price: object) -> int | tuple[str, str]:
+        """A limit price in ticks: finite, within ``[min_price, max_price]``
+        (``INVALID_PRICE``), on the tick grid (``OFF_TICK``); else ``(code, message)``."""
 
 @final
 class Pipeline:

@@ -19,6 +19,8 @@
 //!   fed with drained output batches;
 //! - [`venue_orders`]: the service venue's order table (states, client order ids, holds) and
 //!   the commands waiting for the engine's verdict, fed with the same batches;
+//! - [`venue_input`]: the venue's order input checks (a quantity or price read as Python's
+//!   `Decimal` reads it, checked against the instrument's bounds and grid, in lots or ticks);
 //! - [`venue_ledger`]: the service venue's balances (free and locked), holds, fills, fees and
 //!   positions with average-cost PnL, moved by the order table's effects;
 //! - [`audit_rows`]: the audit trail's rows replayed from a journal, as columns and PostgreSQL
@@ -43,6 +45,7 @@ pub mod risk;
 pub use wintermute_spsc as spsc;
 pub mod venue_books;
 pub mod venue_entry;
+pub mod venue_input;
 pub mod venue_ledger;
 pub mod venue_orders;
 pub mod venue_state;

@@ -5,7 +5,7 @@
 //! A [`VenueEntry`] shares the venue's order table, ledger and book mirrors (the same
 //! `Arc<Mutex<..>>`s the Python venue reads through its bindings) and owns a gateway of the
 //! venue's pipeline of its own. It checks a request against the instrument's grid
-//! ([`EntryInstrument`]: the same codes and messages as `wintermute.service.order_input`),
+//! ([`EntryInstrument`], the venue's one set of order input checks: [`crate::venue_input`]),
 //! registers the order with its hold ([`place_with_hold`]), registers the command with the
 //! table ([`VenueOrders::expect_answer`]) and submits it. The venue's drain thread applies the
 //! engine's outputs to the table as always; the answer of one of this gateway's commands goes
@@ -20,12 +20,12 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use wintermute_core::decimal::{write_scaled, Decimal, Notation};
 use wintermute_core::{records, Command};
 
 use crate::journal::ClientOrderId;
 use crate::pipeline::SharedGateway;
 use crate::venue_books::VenueBooks;
+use crate::venue_input::EntryInstrument;
 use crate::venue_ledger::{place_with_hold, VenueLedger};
 use crate::venue_orders::{
     hold_units, AnswerWaiter, CommandKind, NewOrder, Order, OrderTableError, OrderType, Status, Tif, VenueOrders, BUY,
@@ -38,189 +38,6 @@ fn error(code: &'static str, message: impl Into<String>) -> OrderTableError {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-/// Plain decimal text (digits, at most one `.`) as Python's `str(Decimal(text))` shows it:
-/// leading zeros dropped, and an exponent for small values (`0.0000001` is `1E-7`).
-pub fn python_str(text: &str) -> String {
-    let (int, frac) = text.split_once('.').unwrap_or((text, ""));
-    let digits: String = int.chars().chain(frac.chars()).skip_while(|c| *c == '0').collect();
-    let digits = if digits.is_empty() { "0".to_owned() } else { digits };
-    let exp = -(frac.len() as i64);
-    let adjusted = exp + digits.len() as i64 - 1;
-    if exp <= 0 && adjusted >= -6 {
-        if exp == 0 {
-            return digits;
-        }
-        let point = digits.len() as i64 + exp;
-        return if point > 0 {
-            format!("{}.{}", &digits[..point as usize], &digits[point as usize..])
-        } else {
-            format!("0.{}{digits}", "0".repeat((-point) as usize))
-        };
-    }
-    let (first, rest) = digits.split_at(1);
-    let sign = if adjusted < 0 { "-" } else { "+" };
-    let dot = if rest.is_empty() { String::new() } else { format!(".{rest}") };
-    format!("{first}{dot}E{sign}{}", adjusted.abs())
-}
-
-/// A value as the API reads it: the parsed decimal (its fractional digits past 18 cut off)
-/// and whether that cut lost anything.
-struct Read<'a> {
-    value: Decimal,
-    exact: bool,
-    text: &'a str,
-}
-
-impl Read<'_> {
-    /// The text as errors show it (written only for an error).
-    fn shown(&self) -> String {
-        python_str(self.text)
-    }
-}
-
-fn read(text: &str) -> Option<Read<'_>> {
-    if let Ok(value) = Decimal::parse(text) {
-        return Some(Read { value, exact: true, text });
-    }
-    let (int, frac) = text.split_once('.')?;
-    let cut = format!("{int}.{}", &frac[..frac.len().min(18)]);
-    Decimal::parse(&cut).ok().map(|value| Some(Read { value, exact: false, text }))?
-}
-
-/// An instrument's grid and bounds, as the venue checks an order's price and quantity.
-#[derive(Debug, Clone)]
-pub struct EntryInstrument {
-    /// The symbol.
-    pub symbol: String,
-    tick: Decimal,
-    lot: Decimal,
-    min_qty: Decimal,
-    max_qty: Decimal,
-    min_price: Decimal,
-    max_price: Decimal,
-}
-
-impl EntryInstrument {
-    /// From the config's decimal text (plain, as `format(d, "f")` writes it).
-    pub fn new(symbol: &str, [tick, lot, min_qty, max_qty, min_price, max_price]: [&str; 6]) -> Result<Self, String> {
-        let d = |t: &str| Decimal::parse(t).map_err(|e| format!("{symbol}: {e}"));
-        let (tick, lot) = (d(tick)?, d(lot)?);
-        if !tick.is_positive() || !lot.is_positive() {
-            return Err(format!("{symbol}: tick and lot sizes must be positive"));
-        }
-        Ok(Self {
-            symbol: symbol.to_owned(),
-            tick,
-            lot,
-            min_qty: d(min_qty)?,
-            max_qty: d(max_qty)?,
-            min_price: d(min_price)?,
-            max_price: d(max_price)?,
-        })
-    }
-
-    fn units(value: &Read<'_>, unit: Decimal) -> Option<i64> {
-        let (v, u) = (value.value.raw(), unit.raw());
-        (value.exact && v % u == 0).then(|| i64::try_from(v / u).ok()).flatten()
-    }
-
-    fn outside(value: &Read<'_>, min: Decimal, max: Decimal) -> bool {
-        value.value < min || if value.exact { value.value > max } else { value.value >= max }
-    }
-
-    /// `text` read (`code` if it is not a decimal), refused with `code` outside `[min, max]`.
-    fn bounded<'t>(
-        &self,
-        text: &'t str,
-        what: &str,
-        code: &'static str,
-        [min, max]: [Decimal; 2],
-    ) -> Result<Read<'t>, OrderTableError> {
-        let Some(d) = read(text) else {
-            return Err(error(code, format!("{what}={:?} is not a decimal", &text[..text.len().min(40)])));
-        };
-        if what == "qty" && !d.value.is_positive() && d.exact {
-            return Err(error(code, format!("{what}={} must be positive", d.shown())));
-        }
-        if Self::outside(&d, min, max) {
-            let (lo, hi, symbol) = (python_str(min.as_str()), python_str(max.as_str()), &self.symbol);
-            return Err(error(code, format!("{what}={} outside [{lo}, {hi}] for {symbol}", d.shown())));
-        }
-        Ok(d)
-    }
-
-    /// An order quantity in lots (`lots_of`): positive, within `[min_qty, max_qty]`, on the
-    /// lot grid; `INVALID_QTY` otherwise.
-    pub fn lots_of(&self, text: &str) -> Result<i64, OrderTableError> {
-        let d = self.bounded(text, "qty", "INVALID_QTY", [self.min_qty, self.max_qty])?;
-        Self::units(&d, self.lot).ok_or_else(|| {
-            let lot = python_str(self.lot.as_str());
-            error("INVALID_QTY", format!("qty={} is not a multiple of lot_size={lot}", d.shown()))
-        })
-    }
-
-    /// A limit price in ticks (`ticks_of`): within `[min_price, max_price]` (`INVALID_PRICE`),
-    /// on the tick grid (`OFF_TICK`).
-    pub fn ticks_of(&self, text: &str) -> Result<i64, OrderTableError> {
-        let d = self.bounded(text, "price", "INVALID_PRICE", [self.min_price, self.max_price])?;
-        Self::units(&d, self.tick).ok_or_else(|| {
-            let tick = python_str(self.tick.as_str());
-            error("OFF_TICK", format!("price={} is not a multiple of tick_size={tick}", d.shown()))
-        })
-    }
-
-    fn write_plain(f: &mut impl std::fmt::Write, units: i128, unit_scales: &[Decimal]) -> std::fmt::Result {
-        let (mut mantissa, mut scale) = (units, 0);
-        for d in unit_scales {
-            mantissa *= d.mantissa();
-            scale += d.scale();
-        }
-        write_scaled(f, mantissa, scale, Notation::Plain)
-    }
-
-    fn plain(units: i128, unit_scales: &[Decimal]) -> String {
-        let mut text = String::new();
-        let _ = Self::write_plain(&mut text, units, unit_scales);
-        text
-    }
-
-    /// `ticks` as price text (`format(ticks * tick_size, "f")`).
-    pub fn price_text(&self, ticks: i64) -> String {
-        Self::plain(i128::from(ticks), &[self.tick])
-    }
-
-    /// `lots` as quantity text.
-    pub fn qty_text(&self, lots: i64) -> String {
-        Self::plain(i128::from(lots), &[self.lot])
-    }
-
-    /// A quote amount in ticks x lots as text (`"0"` for none).
-    pub fn quote_text(&self, units: i128) -> String {
-        if units == 0 {
-            return "0".to_owned();
-        }
-        Self::plain(units, &[self.tick, self.lot])
-    }
-
-    /// [`Self::price_text`] written to `f` (no allocation).
-    pub fn write_price(&self, f: &mut impl std::fmt::Write, ticks: i64) -> std::fmt::Result {
-        Self::write_plain(f, i128::from(ticks), &[self.tick])
-    }
-
-    /// [`Self::qty_text`] written to `f` (no allocation).
-    pub fn write_qty(&self, f: &mut impl std::fmt::Write, lots: i64) -> std::fmt::Result {
-        Self::write_plain(f, i128::from(lots), &[self.lot])
-    }
-
-    /// [`Self::quote_text`] written to `f` (no allocation).
-    pub fn write_quote(&self, f: &mut impl std::fmt::Write, units: i128) -> std::fmt::Result {
-        if units == 0 {
-            return f.write_str("0");
-        }
-        Self::write_plain(f, units, &[self.tick, self.lot])
-    }
 }
 
 /// A new order as a request carries it (side, type and time in force already read).
@@ -472,7 +289,3 @@ impl VenueEntry {
         done.map_err(|e| e.to_string())?
     }
 }
-
-#[cfg(test)]
-#[path = "venue_entry_tests.rs"]
-mod tests;

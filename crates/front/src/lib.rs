@@ -37,7 +37,8 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use wintermute_engine::pipeline::SharedGateway;
 use wintermute_engine::venue_books::VenueBooks;
-use wintermute_engine::venue_entry::{EntryInstrument, VenueEntry};
+use wintermute_engine::venue_entry::VenueEntry;
+use wintermute_engine::venue_input::EntryInstrument;
 use wintermute_engine::venue_ledger::VenueLedger;
 use wintermute_engine::venue_orders::VenueOrders;
 

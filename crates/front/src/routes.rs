@@ -8,7 +8,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
-use wintermute_engine::venue_entry::{Canceling, EntryInstrument, PlaceRequest, Placed};
+use wintermute_engine::venue_entry::{Canceling, PlaceRequest, Placed};
+use wintermute_engine::venue_input::EntryInstrument;
 use wintermute_engine::venue_orders::{Answer, AnswerWaiter, Order, OrderTableError, OrderType, Tif, BUY, SELL};
 
 use crate::shared::Shared;

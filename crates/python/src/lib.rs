@@ -30,6 +30,7 @@ mod mm_bench;
 mod mm_live;
 mod mm_strategy;
 mod order_entry;
+mod order_grid;
 mod pipeline;
 mod records;
 mod redis_tier;
@@ -78,6 +79,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     routing_bench::register(m)?;
     mm_strategy::register(m)?;
     order_entry::register(m)?;
+    order_grid::register(m)?;
     pipeline::register(m)?;
     records::register(m)?;
     redis_tier::register(m)?;

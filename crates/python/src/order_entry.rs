@@ -25,8 +25,8 @@ pub struct PyOrderEntry {
 #[pymethods]
 impl PyOrderEntry {
     /// Starts listening on `bind` (`host:port`); `instruments`: `(symbol, tick, lot, min_qty,
-    /// max_qty, min_price, max_price)` in the engine's id order, as plain decimal text; `keys`:
-    /// `(key, account)`; `statuses`: venue error code -> HTTP status.
+    /// max_qty, min_price, max_price)` in the engine's id order, as decimal text
+    /// (`str(Decimal)`); `keys`: `(key, account)`; `statuses`: venue error code -> HTTP status.
     #[new]
     #[allow(clippy::too_many_arguments)]
     #[pyo3(signature = (orders, books, gateway, instruments, keys, bind, *, rate_limit_per_s, rate_limit_burst, max_body_bytes, ack_timeout_s, statuses, threads=2))]

@@ -40,10 +40,12 @@ def start(venue: Venue, keys: KeyStore, bind: str | None = None) -> _core.OrderE
     where = bind if bind is not None else settings.order_entry_bind
     if where is None:
         raise ValueError("order entry needs [service] order_entry_bind")
+    # As the Python venue's checks read them (``_core.OrderGrid``): the same text, the same
+    # bounds in the messages.
     instruments = [
         (
-            i.symbol, format(i.tick_size, "f"), format(i.lot_size, "f"), format(i.min_qty, "f"),
-            format(i.max_qty, "f"), format(i.min_price, "f"), format(i.max_price, "f"),
+            i.symbol, str(i.tick_size), str(i.lot_size), str(i.min_qty), str(i.max_qty),
+            str(i.min_price), str(i.max_price),
         )
         for i in venue.instruments()
     ]  # fmt: skip

@@ -108,6 +108,7 @@ from wintermute.service.order_input import (
     TYPES,
     account_of,
     client_id_of,
+    grid_of,
     lots_of,
     ticks_of,
 )
@@ -276,6 +277,8 @@ class Venue:
         self._tape = {s: collections.deque[Trade](maxlen=size) for s in self._instruments}
         self._symbols = list(self._instruments)
         self._infos = list(self._instruments.values())
+        # Each instrument's quantity and price checks (in Rust: ``_core.OrderGrid``).
+        self._grids = {i.symbol: grid_of(i) for i in self._infos}
         # The books' levels and queue positions, kept in Rust (``wintermute_engine::venue_books``):
         # each drained batch goes through it, and only the rows below it need come to Python.
         self._books = _core.VenueBooks(len(self._symbols))
@@ -375,15 +378,15 @@ class Venue:
     # ---- order entry --------------------------------------------------------------------
 
     async def place(
-        self, account: int, symbol: str, side: str, type: str, qty: Decimal,
-        price: Decimal | None = None, tif: str = "gtc", client_order_id: str | None = None,
+        self, account: int, symbol: str, side: str, type: str, qty: Decimal | str,
+        price: Decimal | str | None = None, tif: str = "gtc", client_order_id: str | None = None,
     ) -> OrderState:  # fmt: skip
         """Places an order and returns its state after the engine's verdict. A repeat of an
         ``(account, client_order_id)`` returns the first order's state (nothing is sent).
         A market order takes no price and trades IOC (``tif`` ``gtc`` means ``ioc`` for it)
         or FOK. An IOC/FOK order that could not (fully) trade comes back ``expired``; one the
         book or risk refuses raises ``BOOK_REJECTED`` / ``RISK_REJECTED`` / ``KILL_SWITCH``."""
-        inst = self.instrument(symbol)
+        grid = self._grids[self.instrument(symbol).symbol]
         account = account_of(account)
         if side not in SIDES:
             raise VenueError("INVALID_ORDER", "side must be buy or sell")
@@ -391,12 +394,12 @@ class Venue:
             raise VenueError("INVALID_ORDER", "type must be limit or market")
         if tif not in TIFS:
             raise VenueError("INVALID_ORDER", "tif must be gtc, ioc, fok or post_only")
-        lots = lots_of(qty, inst)
+        lots = lots_of(qty, grid)
         ticks: int | None = None
         if type == "limit":
             if price is None:
                 raise VenueError("INVALID_PRICE", "a limit order needs a price")
-            ticks = ticks_of(price, inst)
+            ticks = ticks_of(price, grid)
         else:
             if price is not None:
                 raise VenueError("INVALID_PRICE", "a market order takes no price")
@@ -503,8 +506,8 @@ class Venue:
             raise VenueError("INVALID_ORDER", "amend needs qty and/or price")
         oid, inst_id, side = view[_OID_V], view[_INST_V], view[_SIDE_V]
         inst = self._infos[inst_id]
-        new_lots = None if qty is None else lots_of(qty, inst)
-        new_ticks = None if price is None else ticks_of(price, inst)
+        new_lots = None if qty is None else lots_of(qty, self._grids[inst.symbol])
+        new_ticks = None if price is None else ticks_of(price, self._grids[inst.symbol])
         with self._lock:
             if view[_TYPE_V] != "limit" or view[_PRICE_V] is None:
                 raise VenueError("INVALID_ORDER", "only limit orders can be amended")

@@ -16,7 +16,6 @@ so metrics, logs and traces name it as before.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 from fastapi import FastAPI
@@ -99,9 +98,8 @@ class FastOrders:
         venue: Venue = self.state.venue
         try:
             state = await venue.place(
-                key.account, order.symbol, order.side, order.type, Decimal(order.qty),
-                None if order.price is None else Decimal(order.price), order.tif,
-                order.client_order_id,
+                key.account, order.symbol, order.side, order.type, order.qty, order.price,
+                order.tif, order.client_order_id,
             )  # fmt: skip
         except VenueError as e:
             await _error(send, e)

@@ -46,8 +46,8 @@ async def place_order(body: NewOrder, key: Key, request: Request) -> Order:
     answers the first order (nothing new is placed)."""
     venue = _venue(request)
     state = await venue.place(
-        key.account, body.symbol, body.side, body.type, Decimal(body.qty),
-        None if body.price is None else Decimal(body.price), body.tif, body.client_order_id,
+        key.account, body.symbol, body.side, body.type, body.qty, body.price, body.tif,
+        body.client_order_id,
     )  # fmt: skip
     return Order.of(state)
 
