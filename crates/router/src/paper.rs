@@ -423,6 +423,9 @@ fn plan_charging(
             };
             let mut cfg = KrakenSimConfig::new(vec![pair], vec![(API_KEY.into(), secret)]);
             cfg.fee_rate = fee_rate;
+            // Paper funds, as Binance's: the route checks hedges against the free balances.
+            cfg.balances =
+                vec![(base.clone(), Decimal::new(PAPER_FUNDS.0, 0)), (quote.clone(), Decimal::new(PAPER_FUNDS.1, 0))];
             let pair = KrakenPair::new(&sim_symbol, &inst.tick_size, &inst.lot_size, &quote).map_err(bad)?;
             Plan::Kraken(cfg, signer, pair)
         }

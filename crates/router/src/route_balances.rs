@@ -8,6 +8,15 @@
 //! orders hold before the venue's balances show them is reserved ([`crate::reservations`]): two
 //! more atomics, added to by `submit`, taken off by the worker when the venue's balances include
 //! the order.
+//!
+//! Where the venue's stream says nothing of holds (Kraken's ledger entries,
+//! [`crate::balances::holds_streamed`]), no streamed update releases a reservation: a ledger
+//! entry received after an order's acknowledgment may be another asset's change and still leave
+//! the order's hold out of the tracked `locked`. The worker instead loads a fresh snapshot
+//! (without making the balances unknown) after a ledger entry of the instrument's assets when
+//! the tracked balances may now read low: something was locked at the last snapshot (a fill or
+//! cancel may have released it), or a reservation is held (a fill may have spent it). At most
+//! once per `reconcile_every` (a second at most); the snapshot releases what its rule says.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
@@ -190,6 +199,10 @@ pub(crate) struct BalanceTracking {
     retry_wait: Duration,
     /// The reservations held ([`crate::reservations`]).
     pub(crate) ledger: Ledger,
+    /// A snapshot is wanted where the stream says nothing of holds (module docs).
+    refresh_due: bool,
+    /// When the last such snapshot was requested.
+    refreshed_at: Option<Instant>,
 }
 
 impl BalanceTracking {
@@ -211,6 +224,8 @@ impl BalanceTracking {
             retry_at: None,
             shared: std::sync::Arc::new(SharedBalances::new(venue)),
             ledger: Ledger::default(),
+            refresh_due: false,
+            refreshed_at: None,
         }
     }
 
@@ -242,12 +257,20 @@ impl BalanceTracking {
         self.balances.note_gaps(client.balance_gaps());
         self.apply_updates(client, &view);
         let due = self.balances.resync_due();
-        if due && self.retry_at.is_none_or(|t| Instant::now() >= t) {
+        let refresh = !due
+            && self.refresh_due
+            && self.retry_at.is_none_or(|t| Instant::now() >= t)
+            && self.refreshed_at.is_none_or(|t| t.elapsed() >= self.retry_wait);
+        if (due || refresh) && self.retry_at.is_none_or(|t| Instant::now() >= t) {
             self.retry_at = None;
+            if refresh {
+                self.refreshed_at = Some(Instant::now());
+            }
             let requested = local_ns();
             match client.balance_snapshot().await {
                 Ok(Some(snapshot)) => {
                     self.balances.load(&snapshot);
+                    self.refresh_due = false;
                     self.ledger.on_snapshot(&*self.shared, requested, |id| view(client, id));
                 }
                 Ok(None) => {
@@ -271,15 +294,26 @@ impl BalanceTracking {
             // A refused update is counted and leaves the balances as they were.
             let applied = self.balances.apply(&update);
             let Some(grid) = self.grid.as_ref() else { continue };
-            if applied == Ok(BalanceApplied::Applied) && matches!(update.change, BalanceChange::Position { .. }) {
-                let asset = if update.asset == grid.base {
-                    AssetSide::Base
-                } else if update.asset == grid.quote {
-                    AssetSide::Quote
-                } else {
-                    continue;
-                };
-                self.ledger.on_position(&*self.shared, asset, update.receive_ts_ns, |id| view(client, id));
+            if applied != Ok(BalanceApplied::Applied) {
+                continue;
+            }
+            let asset = if update.asset == grid.base {
+                AssetSide::Base
+            } else if update.asset == grid.quote {
+                AssetSide::Quote
+            } else {
+                continue;
+            };
+            match update.change {
+                BalanceChange::Position { .. } => {
+                    self.ledger.on_position(&*self.shared, asset, update.receive_ts_ns, |id| view(client, id));
+                }
+                // The stream said nothing of holds: a snapshot says what they are now (module docs).
+                BalanceChange::Total { .. } => {
+                    let locked = self.balances.get(&update.asset).is_some_and(|b| b.locked.raw() > 0);
+                    self.refresh_due |= locked || !self.ledger.entries().is_empty();
+                }
+                BalanceChange::Transfer { .. } => {}
             }
         }
         self.ledger.settle(&*self.shared, |id| view(client, id));
@@ -336,6 +370,7 @@ impl BalanceTracking {
             Ok(Some(snapshot)) => {
                 let found = self.balances.reconcile(&snapshot);
                 self.balances.absorb_gaps(gaps);
+                self.refresh_due = false;
                 self.ledger.on_snapshot(&*self.shared, requested, |id| view(client, id));
                 Ok(found)
             }

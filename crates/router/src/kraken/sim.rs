@@ -259,6 +259,7 @@ impl KrakenSim {
         let mut state = self.venue();
         let key = state.first_key.clone();
         state.funds.set_balance(&key, asset, amount);
+        state.publish();
     }
 
     /// Sets an asset's balance in `api_key`'s account (none for an unknown key).
@@ -266,7 +267,33 @@ impl KrakenSim {
         let mut state = self.venue();
         if state.funds.balances_of(api_key).is_some() {
             state.funds.set_balance(api_key, asset, amount);
+            state.publish();
         }
+    }
+
+    /// Deposits `amount` (positive) of `asset` (Kraken's REST name, `ZUSD`) into `api_key`'s
+    /// account; the `balances` channel says so. Returns the new balance.
+    pub fn deposit(&self, api_key: &str, asset: &str, amount: Decimal) -> Result<Decimal, String> {
+        let mut state = self.venue();
+        let balance = state.funds.deposit(api_key, asset, amount, local_ms()).map_err(|e| e.to_string())?;
+        state.publish();
+        Ok(balance)
+    }
+
+    /// Withdraws `amount` (positive) of `asset` from `api_key`'s account, at most what its open
+    /// orders do not hold; the `balances` channel says so. Returns the new balance.
+    pub fn withdraw(&self, api_key: &str, asset: &str, amount: Decimal) -> Result<Decimal, String> {
+        let mut state = self.venue();
+        let state = &mut *state;
+        let balance =
+            state.funds.withdraw(&state.exchange, api_key, asset, amount, local_ms()).map_err(|e| e.to_string())?;
+        state.publish();
+        Ok(balance)
+    }
+
+    /// Sessions subscribed to `balances`.
+    pub fn balance_subscribers(&self) -> usize {
+        self.venue().ws.balance_subscribers
     }
 
     /// Every asset's balance in the first key's account.

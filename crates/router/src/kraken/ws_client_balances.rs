@@ -1,0 +1,137 @@
+//! The Kraken WebSocket client's account balances: the `balances` channel (the account's ledger
+//! entries: each trade, deposit or withdrawal with the asset's whole balance after it) and its
+//! REST companion's `BalanceEx` (each asset's balance and what open orders hold of it), as a
+//! route's balances ([`crate::balances`]) take them.
+//!
+//! A client built [`KrakenWsClient::with_rest`] subscribes to `balances` on every connection,
+//! after `executions`, without the channel's snapshot (totals only; the route loads `BalanceEx`
+//! instead). Each update's entries become [`BalanceChange::Total`]s queued for
+//! [`KrakenWsClient::take_balance_updates`] (65,536 at most: the oldest is dropped and counted
+//! as a gap). A message that cannot be read is counted ([`KrakenWsClient::malformed_balances`]
+//! and `malformed_frames`) and queues nothing. The client may have missed entries, and counts a
+//! gap ([`KrakenWsClient::balance_gaps`]), on every connection it subscribes (what was pushed
+//! while it was away is not sent again), on every update whose `sequence` is not one more than
+//! the last one's, and on every entry it dropped.
+//!
+//! Asset names are Kraken's v2 codes ([`crate::kraken::assets::v2_asset`]): `BalanceEx` says
+//! `XXBT` and `ZUSD` where the channel says `BTC` and `USD`.
+
+use std::time::Duration;
+
+use serde_json::value::RawValue;
+use wintermute_core::decimal::Decimal;
+
+use super::{KrakenWsClient, KrakenWsError};
+use crate::balances::BalanceSnapshot;
+use crate::kraken::assets::v2_asset;
+use crate::kraken::client::KrakenClientError;
+use crate::kraken::ws_messages::{balance_updates, subscribe_balances_message};
+use crate::order::{local_ns, BalanceUpdate, ReportParseError};
+
+/// Balance updates queued at most (the oldest dropped beyond, as a gap).
+pub const BALANCE_QUEUE_CAPACITY: usize = 65_536;
+
+impl KrakenWsClient {
+    /// The balance updates read since the last call, oldest first.
+    pub fn take_balance_updates(&mut self) -> Vec<BalanceUpdate> {
+        self.balances.drain(..).collect()
+    }
+
+    /// How many times the client may have missed balance entries (module docs).
+    pub fn balance_gaps(&self) -> u64 {
+        self.balance_gaps
+    }
+
+    /// `balances` messages that could not be read (nothing of them queued).
+    pub fn malformed_balances(&self) -> u64 {
+        self.malformed_balances
+    }
+
+    /// Whether the client subscribes to `balances` (a client with a REST companion).
+    pub fn tracks_balances(&self) -> bool {
+        self.rest.is_some()
+    }
+
+    /// The REST companion's `BalanceEx` as a snapshot: each asset (by its v2 name) free (its
+    /// balance less `hold_trade`, never below zero) and locked (`hold_trade`, at most the
+    /// balance); stamped with our clock when the answer came (`BalanceEx` carries no venue
+    /// time; the channel's entries are stamped with ours too). `None` without a companion.
+    pub async fn balance_snapshot(&mut self) -> Result<Option<BalanceSnapshot>, KrakenWsError> {
+        let Some(rest) = self.rest.as_mut() else { return Ok(None) };
+        let entries = rest.balance_ex().await?;
+        let mut snapshot = BalanceSnapshot { balances: Default::default(), ts_ns: local_ns() };
+        for (asset, (balance, hold)) in entries {
+            let bad = |field| KrakenClientError::Parse {
+                endpoint: "BalanceEx",
+                error: ReportParseError::bad_decimal(field, &format!("{asset}: negative")),
+            };
+            if balance.raw() < 0 {
+                return Err(bad("balance").into());
+            }
+            if hold.raw() < 0 {
+                return Err(bad("hold_trade").into());
+            }
+            let locked = hold.min(balance);
+            let free = Decimal::from_raw(balance.raw() - locked.raw()).unwrap_or(Decimal::ZERO);
+            let name = v2_asset(&asset).to_owned();
+            // Two names of one asset (never seen from Kraken): their amounts add up.
+            let entry = snapshot.balances.entry(name).or_insert((Decimal::ZERO, Decimal::ZERO));
+            let sum = |a: Decimal, b: Decimal| Decimal::from_raw(a.raw().saturating_add(b.raw())).unwrap_or(a);
+            *entry = (sum(entry.0, free), sum(entry.1, locked));
+        }
+        Ok(Some(snapshot))
+    }
+
+    /// Reads what the venue pushed (executions applied, balance entries queued) for up to
+    /// `wait`, connecting first when the connection dropped.
+    pub async fn read_pushed(&mut self, wait: Duration) -> Result<(), KrakenWsError> {
+        self.ensure_connected().await?;
+        let deadline = tokio::time::Instant::now() + wait;
+        while let Some(text) = self.next_frame(deadline).await? {
+            self.on_frame(&text, None);
+        }
+        Ok(())
+    }
+
+    /// Subscribes the new connection to `balances` (a client with a REST companion): a gap,
+    /// the channel's sequence starting over.
+    pub(super) async fn subscribe_balances(&mut self) -> Result<(), KrakenWsError> {
+        if !self.tracks_balances() {
+            return Ok(());
+        }
+        let answer = self.request_with_token("subscribe", subscribe_balances_message).await?;
+        answer.outcome.map_err(|error| KrakenWsError::Venue { method: "subscribe", error })?;
+        self.balance_seq = None;
+        self.balance_gaps += 1;
+        Ok(())
+    }
+
+    /// A `balances` message: an update's entries queued (a snapshot's totals are not: they say
+    /// nothing of holds), a sequence that skips counted as a gap, an unreadable one counted.
+    pub(super) fn on_balances(&mut self, snapshot: bool, sequence: Option<u64>, data: &RawValue) {
+        if let Some(seq) = sequence {
+            if self.balance_seq.is_some_and(|last| seq != last.wrapping_add(1)) {
+                self.balance_gaps += 1;
+            }
+            self.balance_seq = Some(seq);
+        }
+        if snapshot {
+            return;
+        }
+        match balance_updates(data, local_ns()) {
+            Ok(updates) => {
+                for update in updates {
+                    if self.balances.len() == BALANCE_QUEUE_CAPACITY {
+                        self.balances.pop_front();
+                        self.balance_gaps += 1;
+                    }
+                    self.balances.push_back(update);
+                }
+            }
+            Err(_) => {
+                self.malformed += 1;
+                self.malformed_balances += 1;
+            }
+        }
+    }
+}
