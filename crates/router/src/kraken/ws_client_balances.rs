@@ -135,3 +135,52 @@ impl KrakenWsClient {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::order::BalanceChange;
+
+    fn client() -> KrakenWsClient {
+        KrakenWsClient::new("ws://127.0.0.1:1/v2", None, "token", Vec::new()).unwrap()
+    }
+
+    fn update(seq: u64, asset: &str, balance: &str) -> String {
+        format!(
+            r#"{{"channel":"balances","type":"update","data":[{{"ledger_id":"L","ref_id":"R","timestamp":"2024-05-24T14:01:53.526524Z","type":"trade","asset":"{asset}","asset_class":"currency","category":"trade","wallet_type":"spot","wallet_id":"main","amount":-1,"fee":0,"balance":{balance}}}],"sequence":{seq}}}"#
+        )
+    }
+
+    #[test]
+    fn entries_are_queued_in_order_and_a_skipped_sequence_or_a_bad_message_is_counted() {
+        let mut c = client();
+        c.on_frame(r#"{"channel":"balances","type":"snapshot","data":[{"asset":"USD","asset_class":"currency","balance":5,"wallets":[]}],"sequence":1}"#, None);
+        c.on_frame(&update(2, "USD", "118.0558"), None);
+        c.on_frame(&update(3, "XBT", "0.5"), None);
+        assert_eq!(c.balance_gaps(), 0);
+        let taken = c.take_balance_updates();
+        let got: Vec<(&str, BalanceChange)> = taken.iter().map(|u| (u.asset.as_str(), u.change)).collect();
+        let total = |t: &str| BalanceChange::Total { balance: Decimal::parse(t).unwrap() };
+        assert_eq!(got, [("USD", total("118.0558")), ("BTC", total("0.5"))], "the snapshot's totals are not queued");
+        assert!(c.take_balance_updates().is_empty());
+
+        c.on_frame(&update(5, "USD", "1"), None);
+        assert_eq!(c.balance_gaps(), 1, "message 4 never came");
+        c.on_frame(&update(6, "USD", "1e2"), None);
+        assert_eq!((c.malformed_balances(), c.malformed_frames()), (1, 1));
+        assert_eq!(c.take_balance_updates().len(), 1, "nothing of the bad message");
+        assert_eq!(c.balance_gaps(), 1);
+    }
+
+    #[test]
+    fn a_full_queue_drops_its_oldest_entry_as_a_gap() {
+        let mut c = client();
+        for seq in 1..=(BALANCE_QUEUE_CAPACITY as u64 + 2) {
+            c.on_frame(&update(seq, "USD", &seq.to_string()), None);
+        }
+        assert_eq!(c.balance_gaps(), 2);
+        let taken = c.take_balance_updates();
+        assert_eq!(taken.len(), BALANCE_QUEUE_CAPACITY);
+        assert_eq!(taken[0].change, BalanceChange::Total { balance: Decimal::new(3, 0) });
+    }
+}
