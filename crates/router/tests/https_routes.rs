@@ -97,9 +97,10 @@ async fn kraken_sim() -> KrakenSim {
         ordermin: Decimal::parse("0.001").unwrap(),
         costmin: Decimal::parse("0.5").unwrap(),
     };
-    let mut sim = KrakenSim::start(KrakenSimConfig::new(vec![pair], vec![(KRAKEN_KEY.into(), KRAKEN_SECRET.into())]))
-        .await
-        .unwrap();
+    let mut cfg = KrakenSimConfig::new(vec![pair], vec![(KRAKEN_KEY.into(), KRAKEN_SECRET.into())]);
+    // Funded as the Binance account: Kraken routes check orders against the free balances.
+    cfg.balances = vec![("XBT".into(), Decimal::new(1_000, 0)), ("USD".into(), Decimal::new(100_000_000, 0))];
+    let mut sim = KrakenSim::start(cfg).await.unwrap();
     sim.start_ws().await.unwrap(); // the v2 order entry the route uses, at /v2
     sim
 }

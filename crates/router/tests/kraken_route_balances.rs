@@ -224,8 +224,14 @@ fn the_simulators_balances_channel_is_strict_and_numbers_its_messages() {
         let ask = |params: &str| format!(r#"{{"method":"subscribe","params":{params},"req_id":7}}"#);
         let answer = |frames: Vec<String>| -> Value { serde_json::from_str(&frames[0]).unwrap() };
         for (params, error) in [
-            (format!(r#"{{"channel":"balances","token":"{token}","snapshot":"yes"}}"#), "EGeneral:Invalid arguments:snapshot"),
-            (format!(r#"{{"channel":"balances","token":"{token}","snap_orders":true}}"#), "EGeneral:Invalid arguments:snap_orders"),
+            (
+                format!(r#"{{"channel":"balances","token":"{token}","snapshot":"yes"}}"#),
+                "EGeneral:Invalid arguments:snapshot",
+            ),
+            (
+                format!(r#"{{"channel":"balances","token":"{token}","snap_orders":true}}"#),
+                "EGeneral:Invalid arguments:snap_orders",
+            ),
             (r#"{"channel":"balances"}"#.to_owned(), "EAPI:Invalid key"),
             (r#"{"channel":"balances","token":"not-a-token"}"#.to_owned(), "EAPI:Invalid key"),
         ] {
@@ -286,7 +292,9 @@ fn hostile_balance_frames_are_parse_errors_or_refusals_and_change_nothing() {
         |b: &AccountBalances| -> Vec<(String, AssetBalance)> { b.assets().map(|(a, x)| (a.to_owned(), *x)).collect() };
     let before = shown(&b);
     let entry = |asset: &str, balance: &str| {
-        format!(r#"{{"channel":"balances","type":"update","data":[{{"asset":"{asset}","balance":{balance},"wallet_type":"spot","wallet_id":"main"}}],"sequence":3}}"#)
+        format!(
+            r#"{{"channel":"balances","type":"update","data":[{{"asset":"{asset}","balance":{balance},"wallet_type":"spot","wallet_id":"main"}}],"sequence":3}}"#
+        )
     };
     let frames = [
         // Not decimals, missing fields, bad asset names, no list, no type: the parser's errors.
@@ -336,7 +344,9 @@ fn hostile_balance_frames_are_parse_errors_or_refusals_and_change_nothing() {
     assert_eq!(balance_updates(data, 200).unwrap(), vec![]);
 
     // A good entry: the total set, the snapshot's hold kept up to it.
-    let Ok(WsMessage::Balances { data, .. }) = parse_frame(r#"{"channel":"balances","type":"update","data":[{"asset":"XXBT","balance":0.05}]}"#) else {
+    let Ok(WsMessage::Balances { data, .. }) =
+        parse_frame(r#"{"channel":"balances","type":"update","data":[{"asset":"XXBT","balance":0.05}]}"#)
+    else {
         panic!()
     };
     for u in balance_updates(data, 200).unwrap() {
@@ -344,4 +354,24 @@ fn hostile_balance_frames_are_parse_errors_or_refusals_and_change_nothing() {
     }
     let btc = b.get("BTC").unwrap();
     assert_eq!((btc.free, btc.locked), (dec("0"), dec("0.05")), "the hold read as it was, up to the balance");
+}
+
+/// A key without the funds query permission: Kraken refuses the `balances` subscription and
+/// `BalanceEx`. The route trades on, tracking no balances (nothing refused on a guess).
+#[test]
+fn a_key_that_may_not_query_funds_trades_on_without_balances() {
+    run(async {
+        let sim = funded_kraken(&[("ZUSD", "10")]).await;
+        sim.deny_funds_query(KEY);
+        let mut exec = kraken_route(&sim, Duration::from_millis(10));
+        exec.submit(0, &new_order(1, MmSide::Buy, ticks("57000"), lots("0.0001"), OrderTif::Gtc)).unwrap();
+        events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { client_id: 1, .. }))).await;
+        assert_eq!(sim.balance_subscribers(), 0);
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            assert!(exec.balances().is_none(), "no balances on this route");
+        }
+        assert_eq!(exec.reserved(), Reserve::default(), "nothing held where nothing is tracked");
+        assert_eq!(exec.coverable_qty(MmSide::Buy, ticks("57000")), None);
+    });
 }

@@ -4,7 +4,8 @@
 //! `subscribe` with `channel` `balances` takes the token (as every request), an optional
 //! `snapshot` (a JSON boolean, default `true`) and nothing else: any other parameter is
 //! `EGeneral:Invalid arguments:<name>`, a `snapshot` that is not a boolean
-//! `EGeneral:Invalid arguments:snapshot`. The answer is `{"channel":"balances","snapshot":..}`;
+//! `EGeneral:Invalid arguments:snapshot`, and a key without the funds query permission
+//! ([`super::sim::KrakenSim::deny_funds_query`]) `EGeneral:Permission denied`. The answer is `{"channel":"balances","snapshot":..}`;
 //! with `snapshot`, a `snapshot` message follows with each asset's total (`asset`,
 //! `asset_class` `currency`, `balance`, and one `wallets` entry, the spot wallet `main`).
 //!
@@ -20,7 +21,7 @@
 //! trade and asset). Every message on a connection carries `sequence`, one more each time
 //! (the snapshot, when asked for, is 1).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::value::RawValue;
 use wintermute_core::decimal::Decimal;
@@ -44,6 +45,9 @@ impl KrakenSimState {
     ) -> Result<(String, Option<String>), String> {
         if let Some(unknown) = params.keys().find(|k| !["channel", "token", "snapshot"].contains(&k.as_str())) {
             return Err(format!("EGeneral:Invalid arguments:{unknown}"));
+        }
+        if self.funds_denied.contains(api_key) {
+            return Err(super::sim::PERMISSION_DENIED.into());
         }
         let snapshot = match params.get("snapshot").map(|raw| raw.get()) {
             None | Some("true") => true,
@@ -191,6 +195,3 @@ impl KrakenSimState {
         }
     }
 }
-
-/// What subscribers were last told of each account's balances (asset -> amount).
-pub(super) type PublishedBalances = HashMap<String, BTreeMap<String, Decimal>>;

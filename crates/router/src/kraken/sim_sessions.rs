@@ -61,7 +61,8 @@ pub(super) struct WsSessions {
     pub(super) balance_subscribers: usize,
     pub(super) balance_log: Vec<(String, String)>,
     pub(super) balance_base: usize,
-    pub(super) published_balances: super::sim_balances::PublishedBalances,
+    pub(super) published_balances:
+        HashMap<String, std::collections::BTreeMap<String, wintermute_core::decimal::Decimal>>,
     pub(super) published_transfers: usize,
     pub(super) published_outside: u64,
     pub(super) ledger_entries: u64,

@@ -182,6 +182,8 @@ pub struct KrakenWsClient {
     /// The `balances` channel's last sequence on this connection.
     balance_seq: Option<u64>,
     malformed_balances: u64,
+    /// Kraken's refusal of the `balances` subscription, if it refused it.
+    balances_refused: Option<String>,
 }
 
 impl std::fmt::Debug for KrakenWsClient {
@@ -258,6 +260,7 @@ impl KrakenWsClient {
             balance_gaps: 0,
             balance_seq: None,
             malformed_balances: 0,
+            balances_refused: None,
         })
     }
 

@@ -5,7 +5,9 @@
 //!
 //! A client built [`KrakenWsClient::with_rest`] subscribes to `balances` on every connection,
 //! after `executions`, without the channel's snapshot (totals only; the route loads `BalanceEx`
-//! instead). Each update's entries become [`BalanceChange::Total`]s queued for
+//! instead). Should Kraken refuse the subscription, the client trades on without balances
+//! ([`KrakenWsClient::balances_refused`]) and its snapshot is `None`, so its route checks
+//! nothing against them. Each update's entries become [`BalanceChange::Total`]s queued for
 //! [`KrakenWsClient::take_balance_updates`] (65,536 at most: the oldest is dropped and counted
 //! as a gap). A message that cannot be read is counted ([`KrakenWsClient::malformed_balances`]
 //! and `malformed_frames`) and queues nothing. The client may have missed entries, and counts a
@@ -47,9 +49,16 @@ impl KrakenWsClient {
         self.malformed_balances
     }
 
-    /// Whether the client subscribes to `balances` (a client with a REST companion).
+    /// Whether the client follows the account's balances: it has a REST companion and the
+    /// venue did not refuse its `balances` subscription.
     pub fn tracks_balances(&self) -> bool {
-        self.rest.is_some()
+        self.rest.is_some() && self.balances_refused.is_none()
+    }
+
+    /// Kraken's error, if it refused the `balances` subscription (a key without the funds
+    /// query permission): the client then trades on, and its route tracks no balances.
+    pub fn balances_refused(&self) -> Option<&str> {
+        self.balances_refused.as_deref()
     }
 
     /// The REST companion's `BalanceEx` as a snapshot: each asset (by its v2 name) free (its
@@ -57,6 +66,9 @@ impl KrakenWsClient {
     /// balance); stamped with our clock when the answer came (`BalanceEx` carries no venue
     /// time; the channel's entries are stamped with ours too). `None` without a companion.
     pub async fn balance_snapshot(&mut self) -> Result<Option<BalanceSnapshot>, KrakenWsError> {
+        if !self.tracks_balances() {
+            return Ok(None);
+        }
         let Some(rest) = self.rest.as_mut() else { return Ok(None) };
         let entries = rest.balance_ex().await?;
         let mut snapshot = BalanceSnapshot { balances: Default::default(), ts_ns: local_ns() };
@@ -100,7 +112,11 @@ impl KrakenWsClient {
             return Ok(());
         }
         let answer = self.request_with_token("subscribe", subscribe_balances_message).await?;
-        answer.outcome.map_err(|error| KrakenWsError::Venue { method: "subscribe", error })?;
+        if let Err(error) = answer.outcome {
+            // Orders go on; the route learns there are no balances from the snapshot (`None`).
+            self.balances_refused = Some(error);
+            return Ok(());
+        }
         self.balance_seq = None;
         self.balance_gaps += 1;
         Ok(())

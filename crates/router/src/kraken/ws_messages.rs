@@ -498,7 +498,8 @@ pub fn balance_updates(data: &RawValue, receive_ns: i64) -> Result<Vec<BalanceUp
         }
         let text = decimal_text(e.balance);
         let balance = Decimal::parse(text).map_err(|_| ReportParseError::bad_decimal("balance", text))?;
-        let spot = e.wallet_type.as_deref().is_none_or(|t| t == "spot") && e.wallet_id.as_deref().is_none_or(|i| i == "main");
+        let spot =
+            e.wallet_type.as_deref().is_none_or(|t| t == "spot") && e.wallet_id.as_deref().is_none_or(|i| i == "main");
         if spot {
             out.push(BalanceUpdate {
                 venue: Venue::Kraken,
