@@ -368,7 +368,7 @@ pub(crate) fn plan(setup: &LiveSetup, i: usize) -> Result<(Plan, String, RoutedE
     plan_charging(setup, i, setup.hedge_fees.get(i).map_or(0, |f| f.taker_ppm()))
 }
 
-/// Paper funds ([`PAPER_FUNDS`] of `base` and `quote`): the route checks hedges against the
+/// Paper funds ([`PAPER_FUNDS`] of `base` and `quote`): every route checks hedges against the
 /// account's free balances (`crate::balances`); the simulator's funds are otherwise unlimited.
 fn paper_funds(base: &str, quote: &str) -> Vec<(String, Decimal)> {
     vec![(base.to_owned(), Decimal::new(PAPER_FUNDS.0, 0)), (quote.to_owned(), Decimal::new(PAPER_FUNDS.1, 0))]
@@ -407,7 +407,7 @@ fn plan_charging(
             let key_name = format!("organizations/paper/apiKeys/{API_KEY}");
             let signer = CoinbaseJwtSigner::new(&key_name, pkcs8.as_ref()).map_err(|e| key(e.to_string()))?;
             let mut cfg = CoinbaseSimConfig::new(vec![symbol], vec![(key_name, signer.public_key())]);
-            cfg.fee_rate = fee_rate;
+            (cfg.fee_rate, cfg.balances) = (fee_rate, paper_funds(&base, &quote));
             let product = CoinbaseProduct::new(&sim_symbol, &inst.tick_size, &inst.lot_size, &quote).map_err(bad)?;
             Plan::Coinbase(cfg, signer, product, pkcs8.as_ref().to_vec())
         }

@@ -17,6 +17,11 @@
 //! the tracked balances may now read low: something was locked at the last snapshot (a fill or
 //! cancel may have released it), or a reservation is held (a fill may have spent it). At most
 //! once per `reconcile_every` (a second at most); the snapshot releases what its rule says.
+//!
+//! Where the venue has no balance stream at all (Coinbase,
+//! [`crate::venue::VenueClient::balances_polled`]), the worker loads the snapshot every
+//! [`POLL_EVERY`]; between two, the reservations bridge the gap: each order's is held until a
+//! snapshot requested after its first report (or its end with nothing filled), as on Kraken.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
@@ -38,6 +43,9 @@ const READ_PUSHED_IDLE: Duration = Duration::ZERO;
 /// How long the stream is read before a snapshot is compared or the first one is taken (events
 /// on their way in).
 const READ_PUSHED_SETTLE: Duration = Duration::from_millis(5);
+
+/// How often the snapshot is loaded where the venue has no balance stream (Coinbase).
+pub const POLL_EVERY: Duration = Duration::from_secs(1);
 
 /// A balance reconciliation that could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -257,15 +265,16 @@ impl BalanceTracking {
         self.balances.note_gaps(client.balance_gaps());
         self.apply_updates(client, &view);
         let due = self.balances.resync_due();
+        if client.balances_polled() && self.refreshed_at.is_none_or(|t| t.elapsed() >= POLL_EVERY) {
+            self.refresh_due = true;
+        }
         let refresh = !due
             && self.refresh_due
             && self.retry_at.is_none_or(|t| Instant::now() >= t)
             && self.refreshed_at.is_none_or(|t| t.elapsed() >= self.retry_wait);
         if (due || refresh) && self.retry_at.is_none_or(|t| Instant::now() >= t) {
             self.retry_at = None;
-            if refresh {
-                self.refreshed_at = Some(Instant::now());
-            }
+            self.refreshed_at = Some(Instant::now());
             let requested = local_ns();
             match client.balance_snapshot().await {
                 Ok(Some(snapshot)) => {
@@ -371,6 +380,7 @@ impl BalanceTracking {
                 let found = self.balances.reconcile(&snapshot);
                 self.balances.absorb_gaps(gaps);
                 self.refresh_due = false;
+                self.refreshed_at = Some(Instant::now());
                 self.ledger.on_snapshot(&*self.shared, requested, |id| view(client, id));
                 Ok(found)
             }

@@ -122,6 +122,8 @@ async fn coinbase_sim(host: &str) -> (CoinbaseSim, String) {
         vec![(COINBASE_KEY_NAME.into(), signer.public_key())],
     );
     cfg.host = host.into();
+    // Funded as the Binance account: Coinbase routes check orders against the free balances.
+    cfg.balances = vec![("BTC".into(), Decimal::new(1_000, 0)), ("USD".into(), Decimal::new(100_000_000, 0))];
     let mut sim = CoinbaseSim::start(cfg).await.unwrap();
     sim.start_ws().await.unwrap(); // the `user` channel the route reads
     (sim, pem)
