@@ -179,7 +179,7 @@ pub struct KrakenWsClient {
     balances: std::collections::VecDeque<crate::order::BalanceUpdate>,
     /// Times balance entries may have been missed.
     balance_gaps: u64,
-    /// The `balances` channel's last sequence on this connection.
+    /// The `balances` channel's last `sequence` on this connection.
     balance_seq: Option<u64>,
     malformed_balances: u64,
     /// Kraken's refusal of the `balances` subscription, if it refused it.
