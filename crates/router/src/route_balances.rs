@@ -16,7 +16,7 @@
 //! (without making the balances unknown) after a ledger entry of the instrument's assets when
 //! the tracked balances may now read low: something was locked at the last snapshot (a fill or
 //! cancel may have released it), or a reservation is held (a fill may have spent it). At most
-//! once per `reconcile_every` (a second at most); the snapshot releases what its rule says.
+//! once per [`REFRESH_EVERY`]; the snapshot releases what its rule says.
 //!
 //! Where the venue has no balance stream at all (Coinbase,
 //! [`crate::venue::VenueClient::balances_polled`]), the worker loads the snapshot every
@@ -46,6 +46,11 @@ const READ_PUSHED_SETTLE: Duration = Duration::from_millis(5);
 
 /// How often the snapshot is loaded where the venue has no balance stream (Coinbase).
 pub const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// The least time between two snapshots a ledger entry calls for where the stream says nothing
+/// of holds (Kraken: each `BalanceEx` costs one call of the API counter, which regains one
+/// every 3 s on the Starter tier, and the route's reconciliations need the counter too).
+pub const REFRESH_EVERY: Duration = Duration::from_secs(3);
 
 /// A balance reconciliation that could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -271,7 +276,7 @@ impl BalanceTracking {
         let refresh = !due
             && self.refresh_due
             && self.retry_at.is_none_or(|t| Instant::now() >= t)
-            && self.refreshed_at.is_none_or(|t| t.elapsed() >= self.retry_wait);
+            && self.refreshed_at.is_none_or(|t| t.elapsed() >= REFRESH_EVERY);
         if (due || refresh) && self.retry_at.is_none_or(|t| Instant::now() >= t) {
             self.retry_at = None;
             self.refreshed_at = Some(Instant::now());
