@@ -270,13 +270,14 @@ impl BalanceTracking {
         self.balances.note_gaps(client.balance_gaps());
         self.apply_updates(client, &view);
         let due = self.balances.resync_due();
+        let min_gap = if client.balances_polled() { POLL_EVERY } else { REFRESH_EVERY };
         if client.balances_polled() && self.refreshed_at.is_none_or(|t| t.elapsed() >= POLL_EVERY) {
             self.refresh_due = true;
         }
         let refresh = !due
             && self.refresh_due
             && self.retry_at.is_none_or(|t| Instant::now() >= t)
-            && self.refreshed_at.is_none_or(|t| t.elapsed() >= REFRESH_EVERY);
+            && self.refreshed_at.is_none_or(|t| t.elapsed() >= min_gap);
         if (due || refresh) && self.retry_at.is_none_or(|t| Instant::now() >= t) {
             self.retry_at = None;
             self.refreshed_at = Some(Instant::now());
