@@ -459,6 +459,29 @@ def test_a_python_strategy_quotes_on_the_kraken_simulator_and_a_pull_cancels_the
         venue.close()
 
 
+@pytest.mark.parametrize("venue", ["kraken", "coinbase"])
+def test_kraken_and_coinbase_hedge_routes_balances_show_exactly_in_the_state(venue: str) -> None:
+    # Kraken's from BalanceEx and its balances channel (v2 names: XBT is BTC), Coinbase's polled.
+    config = mm_live.paper_config()
+    config["hedge_on"] = venue
+    config["hedge"] = {"routes": [venue]}
+    rig = Rig(config)
+    try:
+
+        def known(s: dict[str, Any]) -> bool:
+            return any(b["known"] for b in s["hedging"]["balances"])
+
+        s = wait_for(rig.maker, "the route's balances", known)
+    finally:
+        rig.close()
+    [route] = s["hedging"]["balances"]
+    assert route["venue"] == venue
+    assets = {a["asset"]: (Decimal(a["free"]), Decimal(a["locked"])) for a in route["assets"]}
+    zero = Decimal(0)
+    assert assets == {"BTC": (Decimal(1_000_000), zero), "USD": (Decimal(10**12), zero)}
+    assert (route["refused"], route["forced_resyncs"]) == (0, 0)
+
+
 def test_a_binance_hedge_routes_account_balances_show_exactly_in_the_state() -> None:
     config = mm_live.paper_config()
     config["hedge_on"] = "binance"

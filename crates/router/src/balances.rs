@@ -12,6 +12,16 @@
 //!   fresh REST snapshot ──reconcile──> differences reported, snapshot adopted      it is sent)
 //! ```
 //!
+//! **Kraken's stream carries no holds.** Its `balances` channel sends one ledger entry per
+//! change of an asset (a trade, a deposit, a withdrawal) with the asset's whole balance after it
+//! ([`BalanceChange::Total`]), and nothing when an order places or releases a hold. A `Total`
+//! sets the asset's balance and keeps what the last snapshot said open orders hold, up to the
+//! balance: `locked = min(locked, balance)`, `free = balance − locked`. A hold released since
+//! (a fill, a cancel) then reads as still locked, and a hold placed since reads as free; the
+//! route covers the second with its reservations ([`crate::reservations`]) and loads a fresh
+//! snapshot for the first ([`crate::route_balances`]). For the same reason a reconciliation on
+//! a venue whose stream carries no holds compares each asset's total, not how it splits.
+//!
 //! **The newest event time wins.** Every asset keeps the venue time of what it was last set
 //! from (the snapshot's `updateTime`, or an update's event time). A `Position` (the asset's free
 //! and locked after a change) older than that is ignored and counted
@@ -161,6 +171,12 @@ fn add(a: Decimal, b: Decimal) -> Option<Decimal> {
     Decimal::from_raw(a.raw().checked_add(b.raw())?).ok()
 }
 
+/// Whether a venue's balance stream says what open orders hold (Binance's positions do;
+/// Kraken's ledger entries do not, and Coinbase has no balance stream).
+pub fn holds_streamed(venue: Venue) -> bool {
+    venue == Venue::Binance
+}
+
 impl AccountBalances {
     /// The balances of an account at `venue`: unknown until a snapshot is loaded.
     pub fn new(venue: Venue) -> Self {
@@ -226,6 +242,8 @@ impl AccountBalances {
 
     /// Compares the tracked balances with a fresh REST snapshot (assets whose tracked state is
     /// newer than the snapshot are not compared: the snapshot is behind them), then loads it.
+    /// Where the venue's stream says nothing of holds ([`holds_streamed`]), each asset's total
+    /// (free plus locked) is compared.
     pub fn reconcile(&mut self, snapshot: &BalanceSnapshot) -> BalanceReconciliation {
         let was_unknown = !self.known;
         let mut differences = Vec::new();
@@ -241,7 +259,9 @@ impl AccountBalances {
                 }
                 let tracked = tracked.map(|b| (b.free, b.locked));
                 let venue = snapshot.balances.get(asset).copied();
-                if tracked.unwrap_or(zero) != venue.unwrap_or(zero) {
+                let (t, v) = (tracked.unwrap_or(zero), venue.unwrap_or(zero));
+                let differ = if holds_streamed(self.venue) { t != v } else { add(t.0, t.1) != add(v.0, v.1) };
+                if differ {
                     differences.push(BalanceDifference { asset: asset.clone(), tracked, venue });
                 }
             }
@@ -320,6 +340,22 @@ impl AccountBalances {
                     return Err(BalanceError::Overdrawn { asset: asset.clone(), free: b.free, delta });
                 }
                 AssetBalance { free, locked: b.locked, ts_ns: ts }
+            }
+            BalanceChange::Total { balance } => {
+                if let Some(e) = negative("balance", balance) {
+                    return Err(e);
+                }
+                if !self.known {
+                    return Ok(BalanceApplied::Unknown);
+                }
+                if current.is_some_and(|b| ts < b.ts_ns) {
+                    return Ok(BalanceApplied::Stale);
+                }
+                // What the last snapshot said open orders hold, up to the balance.
+                let locked = current.map_or(Decimal::ZERO, |b| b.locked).min(balance);
+                let free = Decimal::from_raw(balance.raw() - locked.raw())
+                    .map_err(|_| BalanceError::OutOfRange { asset: asset.clone() })?;
+                AssetBalance { free, locked, ts_ns: ts }
             }
         };
         self.assets.insert(asset.clone(), next);

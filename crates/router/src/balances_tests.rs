@@ -156,3 +156,51 @@ fn what_the_free_balance_covers_is_floored_to_whole_lots_in_integers() {
     assert!(CoverGrid::new("A", "B", &Step::parse("0.0000000001").unwrap(), &Step::parse("0.0000000001").unwrap())
         .is_none());
 }
+
+fn total(asset: &str, balance: &str, ts_ns: i64) -> BalanceUpdate {
+    BalanceUpdate {
+        venue: Venue::Kraken,
+        asset: asset.into(),
+        change: BalanceChange::Total { balance: dec(balance) },
+        exchange_ts_ns: ts_ns,
+        receive_ts_ns: ts_ns,
+    }
+}
+
+#[test]
+fn a_total_sets_the_balance_and_keeps_the_snapshots_hold_up_to_it() {
+    let mut b = AccountBalances::new(Venue::Kraken);
+    assert_eq!(b.apply(&total("USD", "5", 50)), Ok(BalanceApplied::Unknown));
+    b.load(&snapshot(&[("USD", "400", "600"), ("BTC", "1", "0")], 100));
+    // A deposit of 100: the hold is as it was.
+    assert_eq!(b.apply(&total("USD", "1100", 110)), Ok(BalanceApplied::Applied));
+    assert_eq!((b.free("USD"), b.get("USD").unwrap().locked), (Some(dec("500")), dec("600")));
+    // A fill spent 700 of the hold: the balance falls under what was held, free reads 0 (low).
+    assert_eq!(b.apply(&total("USD", "400", 120)), Ok(BalanceApplied::Applied));
+    assert_eq!((b.free("USD"), b.get("USD").unwrap().locked), (Some(dec("0")), dec("400")));
+    // Older than the state: ignored; a new asset starts with nothing held.
+    assert_eq!(b.apply(&total("USD", "9", 115)), Ok(BalanceApplied::Stale));
+    assert_eq!(b.apply(&total("ETH", "2", 130)), Ok(BalanceApplied::Applied));
+    assert_eq!(b.free("ETH"), Some(dec("2")));
+    // A negative balance is refused and changes nothing.
+    let before = shown(&b);
+    assert!(matches!(b.apply(&total("BTC", "-1", 140)), Err(BalanceError::Negative { field: "balance", .. })));
+    assert_eq!(shown(&b), before);
+}
+
+#[test]
+fn where_the_stream_carries_no_holds_a_reconciliation_compares_totals() {
+    let mut b = AccountBalances::new(Venue::Kraken);
+    b.load(&snapshot(&[("USD", "1000", "0")], 100));
+    // An order placed since holds 570: the venue splits the same total differently.
+    let r = b.reconcile(&snapshot(&[("USD", "430", "570")], 200));
+    assert_eq!(r.differences, vec![]);
+    // A deposit the stream never said: the totals differ.
+    let r = b.reconcile(&snapshot(&[("USD", "455.5", "570")], 300));
+    assert_eq!(r.differences.len(), 1);
+    assert_eq!(r.differences[0].tracked, Some((dec("430"), dec("570"))));
+    // Binance's positions carry the split: there it is a difference.
+    let mut b = loaded();
+    let r = b.reconcile(&snapshot(&[("BTC", "0.4", "0.1"), ("USDT", "1000", "0")], 200));
+    assert_eq!(r.differences.len(), 1);
+}

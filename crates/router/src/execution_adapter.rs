@@ -144,7 +144,8 @@ impl RoutedExecution {
         let venue = config.venue;
         let in_flight = config.in_flight;
         let check_balances = config.check_balances;
-        let assets = (config.assets.0.as_str(), config.assets.1.as_str());
+        let (base, quote) = (client.balance_asset(&config.assets.0), client.balance_asset(&config.assets.1));
+        let assets = (base.as_str(), quote.as_str());
         let tracking = BalanceTracking::new(client.venue(), venue, &config.instrument, assets, config.reconcile_every);
         let balances = Arc::clone(&tracking.shared);
         let mut worker = Worker {

@@ -18,12 +18,15 @@
 //! - [`ws_messages`]: the v2 messages, written and parsed (exact decimals, no panics).
 //! - [`rate`]: Kraken's API call counter and trading counter, one model for both sides.
 //! - [`ids`]: txids, `cl_ord_id` forms and nonces.
+//! - [`assets`]: Kraken's asset names, REST (`XXBT`) and v2 (`BTC`), on one name.
 
+pub mod assets;
 pub mod client;
 pub mod ids;
 pub mod rate;
 pub mod reports;
 pub mod sim;
+mod sim_balances;
 mod sim_batch;
 mod sim_batch_rest;
 mod sim_funds;

@@ -126,7 +126,8 @@ impl ReportParseError {
 }
 
 /// A venue's word on one asset of our account (Binance's `outboundAccountPosition`, one per
-/// asset listed, and `balanceUpdate`), in exact decimals of the asset's units.
+/// asset listed, and `balanceUpdate`; Kraken's `balances` channel, one per ledger entry), in
+/// exact decimals of the asset's units.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BalanceUpdate {
     /// Which venue.
@@ -135,7 +136,9 @@ pub struct BalanceUpdate {
     pub asset: String,
     /// What the venue said of it.
     pub change: BalanceChange,
-    /// The venue's time of the change, nanoseconds since the Unix epoch.
+    /// The venue's time of the change, nanoseconds since the Unix epoch (Kraken: our receive
+    /// time, as [`Self::receive_ts_ns`]: its REST snapshot carries no venue time, so the
+    /// snapshot and the stream are ordered on one clock, ours).
     pub exchange_ts_ns: i64,
     /// When we received it, nanoseconds since the Unix epoch.
     pub receive_ts_ns: i64,
@@ -156,6 +159,12 @@ pub enum BalanceChange {
     Transfer {
         /// The signed amount.
         delta: Decimal,
+    },
+    /// The asset's whole balance after a change (Kraken's ledger entries: a trade, a deposit, a
+    /// withdrawal), with nothing said of what open orders hold of it.
+    Total {
+        /// Free and locked together.
+        balance: Decimal,
     },
 }
 

@@ -368,6 +368,12 @@ pub(crate) fn plan(setup: &LiveSetup, i: usize) -> Result<(Plan, String, RoutedE
     plan_charging(setup, i, setup.hedge_fees.get(i).map_or(0, |f| f.taker_ppm()))
 }
 
+/// Paper funds ([`PAPER_FUNDS`] of `base` and `quote`): every route checks hedges against the
+/// account's free balances (`crate::balances`); the simulator's funds are otherwise unlimited.
+fn paper_funds(base: &str, quote: &str) -> Vec<(String, Decimal)> {
+    vec![(base.to_owned(), Decimal::new(PAPER_FUNDS.0, 0)), (quote.to_owned(), Decimal::new(PAPER_FUNDS.1, 0))]
+}
+
 /// [`plan`] with the simulator charging `fee_ppm` (millionths of the notional) on every fill.
 fn plan_charging(
     setup: &LiveSetup,
@@ -390,11 +396,7 @@ fn plan_charging(
             let secret = secret.into_bytes();
             let keys = vec![SimKey::Hmac { api_key: API_KEY.into(), secret: secret.clone() }];
             let mut cfg = SimConfig::new(vec![symbol], keys);
-            cfg.fee_rate = fee_rate;
-            // Paper funds: the route checks hedges against the account's free balances
-            // (`crate::balances`), and the simulator's funds are otherwise unlimited.
-            cfg.balances =
-                vec![(base.clone(), Decimal::new(PAPER_FUNDS.0, 0)), (quote.clone(), Decimal::new(PAPER_FUNDS.1, 0))];
+            (cfg.fee_rate, cfg.balances) = (fee_rate, paper_funds(&base, &quote));
             Plan::Binance(cfg, secret)
         }
         Venue::Coinbase => {
@@ -405,7 +407,7 @@ fn plan_charging(
             let key_name = format!("organizations/paper/apiKeys/{API_KEY}");
             let signer = CoinbaseJwtSigner::new(&key_name, pkcs8.as_ref()).map_err(|e| key(e.to_string()))?;
             let mut cfg = CoinbaseSimConfig::new(vec![symbol], vec![(key_name, signer.public_key())]);
-            cfg.fee_rate = fee_rate;
+            (cfg.fee_rate, cfg.balances) = (fee_rate, paper_funds(&base, &quote));
             let product = CoinbaseProduct::new(&sim_symbol, &inst.tick_size, &inst.lot_size, &quote).map_err(bad)?;
             Plan::Coinbase(cfg, signer, product, pkcs8.as_ref().to_vec())
         }
@@ -422,7 +424,7 @@ fn plan_charging(
                 costmin: Decimal::new(5, 1),
             };
             let mut cfg = KrakenSimConfig::new(vec![pair], vec![(API_KEY.into(), secret)]);
-            cfg.fee_rate = fee_rate;
+            (cfg.fee_rate, cfg.balances) = (fee_rate, paper_funds(&base, &quote));
             let pair = KrakenPair::new(&sim_symbol, &inst.tick_size, &inst.lot_size, &quote).map_err(bad)?;
             Plan::Kraken(cfg, signer, pair)
         }

@@ -32,6 +32,13 @@
 //!   than it is, never higher;
 //! - at once on a route whose client keeps no balances (nothing to wait for).
 //!
+//! Where the venue's stream says nothing of holds (Kraken's ledger entries,
+//! [`crate::balances::holds_streamed`]), the first rule does not apply: no streamed update
+//! releases a reservation (a ledger entry received after the order's report may be another
+//! change of the asset and leave the order's hold out of `locked`); the snapshot rule and the
+//! order's end do, and the route asks for a snapshot when a ledger entry may have spent or freed
+//! what is held ([`crate::route_balances`]).
+//!
 //! A report received before the balance event that follows it is the venue's order; were it the
 //! other way round, the reservation would be held until the asset's next balance event or the
 //! order's end (never released early: a free balance that reads low, not high).

@@ -8,6 +8,20 @@
 //! orders hold before the venue's balances show them is reserved ([`crate::reservations`]): two
 //! more atomics, added to by `submit`, taken off by the worker when the venue's balances include
 //! the order.
+//!
+//! Where the venue's stream says nothing of holds (Kraken's ledger entries,
+//! [`crate::balances::holds_streamed`]), no streamed update releases a reservation: a ledger
+//! entry received after an order's acknowledgment may be another asset's change and still leave
+//! the order's hold out of the tracked `locked`. The worker instead loads a fresh snapshot
+//! (without making the balances unknown) after a ledger entry of the instrument's assets when
+//! the tracked balances may now read low: something was locked at the last snapshot (a fill or
+//! cancel may have released it), or a reservation is held (a fill may have spent it). At most
+//! once per [`REFRESH_EVERY`]; the snapshot releases what its rule says.
+//!
+//! Where the venue has no balance stream at all (Coinbase,
+//! [`crate::venue::VenueClient::balances_polled`]), the worker loads the snapshot every
+//! [`POLL_EVERY`]; between two, the reservations bridge the gap: each order's is held until a
+//! snapshot requested after its first report (or its end with nothing filled), as on Kraken.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
@@ -29,6 +43,14 @@ const READ_PUSHED_IDLE: Duration = Duration::ZERO;
 /// How long the stream is read before a snapshot is compared or the first one is taken (events
 /// on their way in).
 const READ_PUSHED_SETTLE: Duration = Duration::from_millis(5);
+
+/// How often the snapshot is loaded where the venue has no balance stream (Coinbase).
+pub const POLL_EVERY: Duration = Duration::from_secs(1);
+
+/// The least time between two snapshots a ledger entry calls for where the stream says nothing
+/// of holds (Kraken: each `BalanceEx` costs one call of the API counter, which regains one
+/// every 3 s on the Starter tier, and the route's reconciliations need the counter too).
+pub const REFRESH_EVERY: Duration = Duration::from_secs(3);
 
 /// A balance reconciliation that could not be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -190,6 +212,10 @@ pub(crate) struct BalanceTracking {
     retry_wait: Duration,
     /// The reservations held ([`crate::reservations`]).
     pub(crate) ledger: Ledger,
+    /// A snapshot is wanted where the stream says nothing of holds (module docs).
+    refresh_due: bool,
+    /// When the last such snapshot was requested.
+    refreshed_at: Option<Instant>,
 }
 
 impl BalanceTracking {
@@ -211,6 +237,8 @@ impl BalanceTracking {
             retry_at: None,
             shared: std::sync::Arc::new(SharedBalances::new(venue)),
             ledger: Ledger::default(),
+            refresh_due: false,
+            refreshed_at: None,
         }
     }
 
@@ -242,12 +270,22 @@ impl BalanceTracking {
         self.balances.note_gaps(client.balance_gaps());
         self.apply_updates(client, &view);
         let due = self.balances.resync_due();
-        if due && self.retry_at.is_none_or(|t| Instant::now() >= t) {
+        let min_gap = if client.balances_polled() { POLL_EVERY } else { REFRESH_EVERY };
+        if client.balances_polled() && self.refreshed_at.is_none_or(|t| t.elapsed() >= POLL_EVERY) {
+            self.refresh_due = true;
+        }
+        let refresh = !due
+            && self.refresh_due
+            && self.retry_at.is_none_or(|t| Instant::now() >= t)
+            && self.refreshed_at.is_none_or(|t| t.elapsed() >= min_gap);
+        if (due || refresh) && self.retry_at.is_none_or(|t| Instant::now() >= t) {
             self.retry_at = None;
+            self.refreshed_at = Some(Instant::now());
             let requested = local_ns();
             match client.balance_snapshot().await {
                 Ok(Some(snapshot)) => {
                     self.balances.load(&snapshot);
+                    self.refresh_due = false;
                     self.ledger.on_snapshot(&*self.shared, requested, |id| view(client, id));
                 }
                 Ok(None) => {
@@ -271,15 +309,26 @@ impl BalanceTracking {
             // A refused update is counted and leaves the balances as they were.
             let applied = self.balances.apply(&update);
             let Some(grid) = self.grid.as_ref() else { continue };
-            if applied == Ok(BalanceApplied::Applied) && matches!(update.change, BalanceChange::Position { .. }) {
-                let asset = if update.asset == grid.base {
-                    AssetSide::Base
-                } else if update.asset == grid.quote {
-                    AssetSide::Quote
-                } else {
-                    continue;
-                };
-                self.ledger.on_position(&*self.shared, asset, update.receive_ts_ns, |id| view(client, id));
+            if applied != Ok(BalanceApplied::Applied) {
+                continue;
+            }
+            let asset = if update.asset == grid.base {
+                AssetSide::Base
+            } else if update.asset == grid.quote {
+                AssetSide::Quote
+            } else {
+                continue;
+            };
+            match update.change {
+                BalanceChange::Position { .. } => {
+                    self.ledger.on_position(&*self.shared, asset, update.receive_ts_ns, |id| view(client, id));
+                }
+                // The stream said nothing of holds: a snapshot says what they are now (module docs).
+                BalanceChange::Total { .. } => {
+                    let locked = self.balances.get(&update.asset).is_some_and(|b| b.locked.raw() > 0);
+                    self.refresh_due |= locked || !self.ledger.entries().is_empty();
+                }
+                BalanceChange::Transfer { .. } => {}
             }
         }
         self.ledger.settle(&*self.shared, |id| view(client, id));
@@ -336,6 +385,8 @@ impl BalanceTracking {
             Ok(Some(snapshot)) => {
                 let found = self.balances.reconcile(&snapshot);
                 self.balances.absorb_gaps(gaps);
+                self.refresh_due = false;
+                self.refreshed_at = Some(Instant::now());
                 self.ledger.on_snapshot(&*self.shared, requested, |id| view(client, id));
                 Ok(found)
             }

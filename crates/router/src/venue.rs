@@ -176,6 +176,18 @@ pub trait VenueClient: Send + 'static {
         async { Ok(None) }
     }
 
+    /// Whether the account's balances come from the snapshot alone, polled (a venue with no
+    /// balance stream: Coinbase), rather than from a stream.
+    fn balances_polled(&self) -> bool {
+        false
+    }
+
+    /// The name the client's balances give `asset` as a route's config names it (Kraken's
+    /// `XBT` and `XXBT` are `BTC`); the name itself where the client keeps it.
+    fn balance_asset(&self, asset: &str) -> String {
+        asset.to_owned()
+    }
+
     /// The streamed balance updates read since the last call, oldest first.
     fn take_balance_updates(&mut self) -> Vec<BalanceUpdate> {
         Vec::new()

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use coinbase_common::*;
 use execution_common::{adapter, events_until, new_order};
+use wintermute_core::decimal::Decimal;
 use wintermute_mm::execution::{ExecEvent, Execution, OrderTif};
 use wintermute_mm::types::Liquidity;
 use wintermute_router::coinbase::route::CoinbaseRoute;
@@ -26,7 +27,12 @@ fn run<F: std::future::Future>(f: F) -> F::Output {
 }
 
 async fn route(key: &[u8]) -> (CoinbaseSim, CoinbaseRoute) {
-    let (mut sim, rest) = sim_and_client(key, |_| {}).await;
+    // Funded: under the adapter, the route checks orders against the free balances it polls.
+    let funds = [("BAND", 1_000_000), ("GBP", 1_000_000)];
+    let (mut sim, rest) = sim_and_client(key, |cfg| {
+        cfg.balances = funds.iter().map(|(a, n)| ((*a).to_owned(), Decimal::new(*n, 0))).collect();
+    })
+    .await;
     let ws_addr = sim.start_ws().await.unwrap();
     let channel = CoinbaseUserWs::new(ws_addr, CoinbaseJwtSigner::new(KEY_NAME, key).unwrap(), vec![product()]);
     (sim, CoinbaseRoute::new(rest, channel))

@@ -97,9 +97,10 @@ async fn kraken_sim() -> KrakenSim {
         ordermin: Decimal::parse("0.001").unwrap(),
         costmin: Decimal::parse("0.5").unwrap(),
     };
-    let mut sim = KrakenSim::start(KrakenSimConfig::new(vec![pair], vec![(KRAKEN_KEY.into(), KRAKEN_SECRET.into())]))
-        .await
-        .unwrap();
+    let mut cfg = KrakenSimConfig::new(vec![pair], vec![(KRAKEN_KEY.into(), KRAKEN_SECRET.into())]);
+    // Funded as the Binance account: Kraken routes check orders against the free balances.
+    cfg.balances = vec![("XBT".into(), Decimal::new(1_000, 0)), ("USD".into(), Decimal::new(100_000_000, 0))];
+    let mut sim = KrakenSim::start(cfg).await.unwrap();
     sim.start_ws().await.unwrap(); // the v2 order entry the route uses, at /v2
     sim
 }
@@ -121,6 +122,8 @@ async fn coinbase_sim(host: &str) -> (CoinbaseSim, String) {
         vec![(COINBASE_KEY_NAME.into(), signer.public_key())],
     );
     cfg.host = host.into();
+    // Funded as the Binance account: Coinbase routes check orders against the free balances.
+    cfg.balances = vec![("BTC".into(), Decimal::new(1_000, 0)), ("USD".into(), Decimal::new(100_000_000, 0))];
     let mut sim = CoinbaseSim::start(cfg).await.unwrap();
     sim.start_ws().await.unwrap(); // the `user` channel the route reads
     (sim, pem)

@@ -1,4 +1,4 @@
-//! A Binance route's `submit` checks an order against the free balance less the reservations
+//! A Binance route's and a Kraken route's `submit` checks an order against the free balance less the reservations
 //! and reserves for it with atomics: after warm-up, new orders (accepted or refused for funds),
 //! amends up and down, replaces and cancels allocate nothing on the caller's thread (the
 //! counting allocator counts only the test's own thread; the route's worker and the simulator
@@ -6,6 +6,8 @@
 
 mod common;
 mod execution_common;
+mod kraken_common;
+mod kraken_route_common;
 mod route_balances_common;
 
 use std::time::Duration;
@@ -49,10 +51,27 @@ fn round(exec: &mut RoutedExecution, id0: u64, events: &mut ExecEvents, [price, 
 fn checking_and_reserving_in_submit_allocates_nothing() {
     run(async {
         let sim = funded_sim(&[("USDT", "1000")]).await;
-        let mut exec = route(&sim, Duration::from_millis(10));
+        let exec = route(&sim, Duration::from_millis(10));
+        rounds_allocate_nothing(exec, [ticks("57000"), lots("0.001"), lots("1")]).await;
+    });
+}
+
+#[test]
+fn checking_and_reserving_in_submit_allocates_nothing_on_a_kraken_route() {
+    run(async {
+        let sim = kraken_route_common::funded_kraken(&[("ZUSD", "1000")]).await;
+        let exec = kraken_route_common::kraken_route(&sim, Duration::from_millis(10));
+        let k = |p: &str, l: &str, b: &str| [kraken_common::ticks(p), kraken_common::lots(l), kraken_common::lots(b)];
+        rounds_allocate_nothing(exec, k("57000", "0.001", "1")).await;
+    });
+}
+
+/// 20 rounds (the first a warm-up): none allocates on the caller's thread, and every round's
+/// reservations are released before the next.
+async fn rounds_allocate_nothing(mut exec: RoutedExecution, grid: [i64; 3]) {
+    {
         balances_until(&exec, |b| !b.resync_due()).await;
         let mut events = ExecEvents::new();
-        let grid = [ticks("57000"), lots("0.001"), lots("1")];
         let (mut accepted, mut refused, mut allocations) = (0, 0, 0);
         for r in 0..20u64 {
             let mut answers = (0, 0);
@@ -78,5 +97,5 @@ fn checking_and_reserving_in_submit_allocates_nothing() {
         }
         assert!(accepted >= 20 * 4 && refused >= 20 * 49, "accepted={accepted} refused={refused}");
         assert_eq!(allocations, 0);
-    });
+    }
 }

@@ -304,6 +304,18 @@ impl VenueClient for CoinbaseRoute {
         self.rest.settle_unlisted(symbol, client_order_ids, summary).await
     }
 
+    /// `GET /api/v3/brokerage/accounts` (every page): each currency's `available_balance`
+    /// (free) and `hold` (locked), stamped with our clock when the answer came (Coinbase has no
+    /// balance stream: the route polls this, [`crate::route_balances`]).
+    async fn balance_snapshot(&mut self) -> Result<Option<crate::balances::BalanceSnapshot>, CoinbaseClientError> {
+        let balances = self.rest.accounts().await?;
+        Ok(Some(crate::balances::BalanceSnapshot { balances, ts_ns: crate::order::local_ns() }))
+    }
+
+    fn balances_polled(&self) -> bool {
+        true
+    }
+
     async fn cancel_open(&mut self, symbol: &str) -> Result<usize, CoinbaseClientError> {
         self.rest.cancel_open(symbol).await
     }

@@ -113,6 +113,9 @@ impl KrakenSimConfig {
     }
 }
 
+/// Kraken's refusal of a call the key has no permission for.
+pub const PERMISSION_DENIED: &str = "EGeneral:Permission denied";
+
 /// One of Kraken's refusals: its error string.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -159,6 +162,8 @@ pub struct KrakenSimState {
     pub(super) tokens: HashMap<String, WsToken>,
     pub(super) ws: WsSessions,
     lose_responses: u32,
+    /// Keys without the funds query permission (`Balance`, `BalanceEx`, the `balances` channel).
+    pub(super) funds_denied: std::collections::HashSet<String>,
 }
 
 /// A running simulator (stops when dropped).
@@ -193,6 +198,7 @@ impl KrakenSim {
             tokens: HashMap::new(),
             ws: WsSessions::default(),
             lose_responses: 0,
+            funds_denied: std::collections::HashSet::new(),
         })
         .await?;
         spawn_dead_man_timer(std::sync::Arc::downgrade(sim.shared()));
@@ -259,6 +265,7 @@ impl KrakenSim {
         let mut state = self.venue();
         let key = state.first_key.clone();
         state.funds.set_balance(&key, asset, amount);
+        state.publish();
     }
 
     /// Sets an asset's balance in `api_key`'s account (none for an unknown key).
@@ -266,7 +273,40 @@ impl KrakenSim {
         let mut state = self.venue();
         if state.funds.balances_of(api_key).is_some() {
             state.funds.set_balance(api_key, asset, amount);
+            state.publish();
         }
+    }
+
+    /// Deposits `amount` (positive) of `asset` (Kraken's REST name, `ZUSD`) into `api_key`'s
+    /// account; the `balances` channel says so. Returns the new balance.
+    pub fn deposit(&self, api_key: &str, asset: &str, amount: Decimal) -> Result<Decimal, String> {
+        let mut state = self.venue();
+        let balance = state.funds.deposit(api_key, asset, amount, local_ms()).map_err(|e| e.to_string())?;
+        state.publish();
+        Ok(balance)
+    }
+
+    /// Withdraws `amount` (positive) of `asset` from `api_key`'s account, at most what its open
+    /// orders do not hold; the `balances` channel says so. Returns the new balance.
+    pub fn withdraw(&self, api_key: &str, asset: &str, amount: Decimal) -> Result<Decimal, String> {
+        let mut state = self.venue();
+        let state = &mut *state;
+        let balance =
+            state.funds.withdraw(&state.exchange, api_key, asset, amount, local_ms()).map_err(|e| e.to_string())?;
+        state.publish();
+        Ok(balance)
+    }
+
+    /// Sessions subscribed to `balances`.
+    pub fn balance_subscribers(&self) -> usize {
+        self.venue().ws.balance_subscribers
+    }
+
+    /// Takes the funds query permission from `api_key`, as a key created without it: its
+    /// `Balance`, `BalanceEx` and `balances` subscriptions are refused with
+    /// `EGeneral:Permission denied`.
+    pub fn deny_funds_query(&self, api_key: &str) {
+        self.venue().funds_denied.insert(api_key.to_owned());
     }
 
     /// Every asset's balance in the first key's account.
@@ -387,6 +427,9 @@ impl KrakenSimState {
         }
         if params.has_duplicates() {
             return Err(KrakenError::new("EGeneral:Invalid arguments"));
+        }
+        if matches!(method, "Balance" | "BalanceEx") && self.funds_denied.contains(&api_key) {
+            return Err(KrakenError::new(PERMISSION_DENIED));
         }
         if batch {
             let body = body.ok_or(KrakenError::new("EGeneral:Invalid arguments"))?;

@@ -22,8 +22,13 @@ pub struct KrakenWsSession {
     pub(super) greeted: bool,
     pub(super) subscribed: bool,
     pub(super) cursor: usize,
-    /// The key whose account's `executions` the session subscribed to.
+    /// The key whose account's `executions` (or `balances`) the session subscribed to.
     pub(super) api_key: String,
+    /// Whether it subscribed to `balances`, how far into their log it has read, and the last
+    /// `sequence` it was sent ([`super::sim_balances`]).
+    pub(super) balances_subscribed: bool,
+    pub(super) balance_cursor: usize,
+    pub(super) balance_seq: u64,
 }
 
 /// What subscribers were last told of an order.
@@ -50,6 +55,17 @@ pub(super) struct WsSessions {
     /// Orders from this id on were never logged.
     pub(super) next_unseen_order: u64,
     pub(super) published_trade: u64,
+    /// Sessions subscribed to `balances`, the ledger entries logged for them (account, the
+    /// message's `data`) from `balance_base`, what they were last told of each account, and
+    /// how far the transfers and outside changes were looked at ([`super::sim_balances`]).
+    pub(super) balance_subscribers: usize,
+    pub(super) balance_log: Vec<(String, String)>,
+    pub(super) balance_base: usize,
+    pub(super) published_balances:
+        HashMap<String, std::collections::BTreeMap<String, wintermute_core::decimal::Decimal>>,
+    pub(super) published_transfers: usize,
+    pub(super) published_outside: u64,
+    pub(super) ledger_entries: u64,
     /// When each key's dead man's switch (`cancel_all_orders_after`) cancels every order of its
     /// account, for the keys that armed one.
     pub(super) dead_man_ms: HashMap<String, i64>,

@@ -19,6 +19,8 @@
 //! after every request of either front and every test hook that trades; each session reads the
 //! log from its own cursor, so every update reaches each subscribed session once, in order.
 //!
+//! `subscribe` to `balances` is in [`super::sim_balances`]: the account's ledger entries.
+//!
 //! Each API key is an account of its own: a session's snapshot and updates are those of the
 //! key whose token subscribed it, and its requests see and cancel only that key's orders.
 //!
@@ -67,6 +69,9 @@ impl WsVenue for KrakenSimState {
                 subscribed: false,
                 cursor: 0,
                 api_key: String::new(),
+                balances_subscribed: false,
+                balance_cursor: 0,
+                balance_seq: 0,
             }
         })
     }
@@ -88,10 +93,12 @@ impl WsVenue for KrakenSimState {
             out.extend(mine.map(|(_, message)| message.clone()));
             session.cursor = self.ws.base + self.ws.log.len();
         }
+        out.extend(self.balance_pushes(session));
         out
     }
 
     fn close_session(&mut self, session: KrakenWsSession) {
+        self.close_balances(&session);
         if session.subscribed {
             self.ws.subscribers = self.ws.subscribers.saturating_sub(1);
             if self.ws.subscribers == 0 {
@@ -202,6 +209,14 @@ impl KrakenSimState {
             return vec![answer(method, req_id, Err("EAPI:Invalid key".into()))];
         };
         let answers: Vec<Result<String, String>> = match method {
+            "subscribe" if request.params.get("channel").and_then(|c| param_text(c)).as_deref() == Some("balances") => {
+                return match self.ws_subscribe_balances(session, &api_key, &request.params) {
+                    Ok((result, snapshot)) => {
+                        std::iter::once(answer(method, req_id, Ok(result))).chain(snapshot).collect()
+                    }
+                    Err(error) => vec![answer(method, req_id, Err(error))],
+                };
+            }
             "subscribe" => {
                 let outcome = self.ws_subscribe(session, &api_key, &request.params);
                 let ok = outcome.is_ok();
@@ -600,5 +615,6 @@ impl KrakenSimState {
                 JsonWriter::new().str("channel", "executions").str("type", "update").raw("data", &data).finish();
             self.ws.log.push((owner, message));
         }
+        self.publish_balances();
     }
 }

@@ -1,6 +1,7 @@
 //! A Kraken WebSocket v2 order client: `add_order`, `amend_order`, `cancel_order` (and
 //! `batch_add`, `batch_cancel`, `cancel_all`, `cancel_all_orders_after`) over one authenticated
-//! connection, and the `executions` channel into the per-order state machine.
+//! connection, the `executions` channel into the per-order state machine, and (with a REST
+//! companion) the `balances` channel into the account's balance updates (`ws_client_balances.rs`).
 //!
 //! ```text
 //! let token = rest.websockets_token().await?;              // GetWebSocketsToken (REST, signed)
@@ -174,6 +175,15 @@ pub struct KrakenWsClient {
     dead_man_armed: Option<tokio::time::Instant>,
     /// The venue's trigger time of the dead man's switch, as it last answered.
     dead_man_trigger: Option<String>,
+    /// Balance entries read, not yet taken (`ws_client_balances.rs`).
+    balances: std::collections::VecDeque<crate::order::BalanceUpdate>,
+    /// Times balance entries may have been missed.
+    balance_gaps: u64,
+    /// The `balances` channel's last `sequence` on this connection.
+    balance_seq: Option<u64>,
+    malformed_balances: u64,
+    /// Kraken's refusal of the `balances` subscription, if it refused it.
+    balances_refused: Option<String>,
 }
 
 impl std::fmt::Debug for KrakenWsClient {
@@ -246,6 +256,11 @@ impl KrakenWsClient {
             dead_man: None,
             dead_man_armed: None,
             dead_man_trigger: None,
+            balances: std::collections::VecDeque::new(),
+            balance_gaps: 0,
+            balance_seq: None,
+            malformed_balances: 0,
+            balances_refused: None,
         })
     }
 
@@ -279,7 +294,12 @@ impl KrakenWsClient {
             self.fetch_token().await?;
         }
         self.ws = Some(open(&self.target).await?);
-        let merged = self.subscribe().await;
+        let mut merged = self.subscribe().await;
+        if merged.is_ok() {
+            if let Err(e) = self.subscribe_balances().await {
+                merged = Err(e);
+            }
+        }
         if merged.is_err() {
             self.ws = None; // not subscribed: the next call starts over
         }
@@ -613,6 +633,10 @@ impl KrakenWsClient {
                 }
                 None
             }
+            WsMessage::Balances { snapshot, sequence, data } => {
+                self.on_balances(snapshot, sequence, data);
+                None
+            }
             WsMessage::Response(_) | WsMessage::Other => None,
         }
     }
@@ -683,4 +707,8 @@ mod rest;
 
 #[path = "ws_client_batch.rs"]
 mod batch;
+
+#[path = "ws_client_balances.rs"]
+mod balances;
+pub use balances::BALANCE_QUEUE_CAPACITY;
 pub use batch::{BATCH_ADD_ORDERS, BATCH_CANCEL_ORDERS};

@@ -159,6 +159,34 @@ impl VenueClient for KrakenWsClient {
         self.settle_over_rest(client_order_ids, summary).await
     }
 
+    /// The REST companion's `BalanceEx` (`ws_client_balances.rs`); `None` without one.
+    async fn balance_snapshot(&mut self) -> Result<Option<crate::balances::BalanceSnapshot>, KrakenWsError> {
+        KrakenWsClient::balance_snapshot(self).await
+    }
+
+    /// Kraken's v2 name (`XBT` and `XXBT` are `BTC`), as the balances use it.
+    fn balance_asset(&self, asset: &str) -> String {
+        crate::kraken::assets::v2_asset(asset).to_owned()
+    }
+
+    fn take_balance_updates(&mut self) -> Vec<crate::order::BalanceUpdate> {
+        KrakenWsClient::take_balance_updates(self)
+    }
+
+    /// Connections subscribed to `balances`, sequences that skipped, entries dropped.
+    fn balance_gaps(&self) -> u64 {
+        KrakenWsClient::balance_gaps(self)
+    }
+
+    /// Reads frames for `wait` (connecting first when the connection dropped) where the client
+    /// follows the account's balances; nothing otherwise.
+    async fn read_pushed(&mut self, wait: Duration) -> Result<(), KrakenWsError> {
+        if !self.tracks_balances() {
+            return Ok(());
+        }
+        KrakenWsClient::read_pushed(self, wait).await
+    }
+
     /// `cancel_all`: every open order of the account in one request; Kraken's count.
     async fn cancel_open(&mut self, _symbol: &str) -> Result<usize, KrakenWsError> {
         let count = KrakenWsClient::cancel_all_orders(self).await?;

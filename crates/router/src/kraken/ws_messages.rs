@@ -1,8 +1,8 @@
 //! Kraken WebSocket v2 order entry, as text: the requests a client writes (`add_order`,
 //! `amend_order`, `cancel_order`, `cancel_all`, `cancel_all_orders_after`, `subscribe` to
-//! `executions`) and the frames it reads (method
-//! responses matched by `req_id`, `executions` snapshots and updates), turned into normalized
-//! [`ExecutionReport`]s.
+//! `executions` and `balances`) and the frames it reads (method
+//! responses matched by `req_id`, `executions` snapshots and updates, turned into normalized
+//! [`ExecutionReport`]s, and `balances` ledger entries, turned into [`BalanceUpdate`]s).
 //!
 //! v2 writes prices and quantities as JSON numbers (`"order_qty":1.25`). They are written here
 //! from ticks and lots exactly at the pair's decimals, and read back from the number's own text
@@ -20,7 +20,7 @@ use serde_json::value::RawValue;
 use wintermute_core::decimal::Decimal;
 
 use super::reports::KrakenPair;
-use crate::order::{NewOrder, OrderType, ReportParseError, TimeInForce};
+use crate::order::{BalanceChange, BalanceUpdate, NewOrder, OrderType, ReportParseError, TimeInForce};
 use crate::order_state::{ExecutionReport, FillReport, ReportKind, Side, Venue};
 
 /// A pair as the v2 API names it: the REST pair (grid, fee currency) and its v2 `symbol`
@@ -265,6 +265,13 @@ pub fn subscribe_executions_message(token: &str, req_id: u64) -> String {
     JsonWriter::new().str("method", "subscribe").raw("params", &params).int("req_id", req_id).finish()
 }
 
+/// `subscribe` to `balances` (the account's ledger entries), without the channel's own snapshot
+/// (it says nothing of holds: the REST `BalanceEx` is the snapshot a route loads).
+pub fn subscribe_balances_message(token: &str, req_id: u64) -> String {
+    let params = JsonWriter::new().str("channel", "balances").str("token", token).bool("snapshot", false).finish();
+    JsonWriter::new().str("method", "subscribe").raw("params", &params).int("req_id", req_id).finish()
+}
+
 /// A method's answer (`add_order`, `cancel_order`, `amend_order`, `subscribe`, `pong`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WsResponse {
@@ -377,6 +384,16 @@ pub enum WsMessage<'a> {
         /// The entries, in order.
         executions: Vec<WsExecution<'a>>,
     },
+    /// `balances`: the channel's snapshot (each asset's total, on subscribing with `snapshot`)
+    /// or an update (the account's ledger entries, [`balance_updates`]).
+    Balances {
+        /// Whether it is the snapshot.
+        snapshot: bool,
+        /// The channel's sequence number on this connection (one more per message).
+        sequence: Option<u64>,
+        /// The entries, unparsed.
+        data: &'a RawValue,
+    },
     /// Anything else the server says (`status`, `heartbeat`, other channels).
     Other,
 }
@@ -399,6 +416,8 @@ struct Frame<'a> {
     result: Option<&'a RawValue>,
     #[serde(default, borrow)]
     data: Option<&'a RawValue>,
+    #[serde(default)]
+    sequence: Option<u64>,
 }
 
 const WHAT: &str = "kraken ws v2";
@@ -432,7 +451,66 @@ pub fn parse_frame(text: &str) -> Result<WsMessage<'_>, ReportParseError> {
         let executions = serde_json::from_str(data.get()).map_err(ReportParseError::malformed(WHAT))?;
         return Ok(WsMessage::Executions { snapshot, executions });
     }
+    if frame.channel.as_deref() == Some("balances") {
+        let malformed = |error: &str| ReportParseError::Malformed { what: WHAT, error: error.into() };
+        let snapshot = match frame.kind.as_deref() {
+            Some("snapshot") => true,
+            Some("update") => false,
+            _ => return Err(malformed("balances without a type")),
+        };
+        let data = frame.data.ok_or_else(|| malformed("balances without data"))?;
+        return Ok(WsMessage::Balances { snapshot, sequence: frame.sequence, data });
+    }
     Ok(WsMessage::Other)
+}
+
+/// One ledger entry of a `balances` update (the fields this client reads).
+#[derive(Deserialize)]
+struct LedgerEntry<'a> {
+    asset: String,
+    #[serde(borrow)]
+    balance: &'a RawValue,
+    #[serde(default)]
+    wallet_type: Option<String>,
+    #[serde(default)]
+    wallet_id: Option<String>,
+}
+
+/// The [`BalanceUpdate`]s of a `balances` update's entries received at `receive_ns`: one
+/// [`BalanceChange::Total`] per entry of the spot wallet (`wallet_type` `spot`, `wallet_id`
+/// `main`, or neither given), the asset by its v2 name, its `balance` exact; entries of other
+/// wallets (earn) are not the trading balance and give none. An entry that cannot be read (a
+/// missing field, a balance that is not a plain decimal, an asset name that is not one) fails
+/// the whole message: nothing of it is returned. Kraken's REST snapshot has no venue time, so
+/// both times are `receive_ns` ([`BalanceUpdate::exchange_ts_ns`]).
+pub fn balance_updates(data: &RawValue, receive_ns: i64) -> Result<Vec<BalanceUpdate>, ReportParseError> {
+    let entries: Vec<LedgerEntry<'_>> = serde_json::from_str(data.get()).map_err(ReportParseError::malformed(WHAT))?;
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        let named = !e.asset.is_empty()
+            && e.asset.len() <= 16
+            && e.asset.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.');
+        if !named {
+            return Err(ReportParseError::Malformed {
+                what: WHAT,
+                error: format!("balances: asset {:?}", e.asset.chars().take(20).collect::<String>()),
+            });
+        }
+        let text = decimal_text(e.balance);
+        let balance = Decimal::parse(text).map_err(|_| ReportParseError::bad_decimal("balance", text))?;
+        let spot =
+            e.wallet_type.as_deref().is_none_or(|t| t == "spot") && e.wallet_id.as_deref().is_none_or(|i| i == "main");
+        if spot {
+            out.push(BalanceUpdate {
+                venue: Venue::Kraken,
+                asset: super::assets::v2_asset(&e.asset).to_owned(),
+                change: BalanceChange::Total { balance },
+                exchange_ts_ns: receive_ns,
+                receive_ts_ns: receive_ns,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// A JSON number's (or string's) decimal text.
