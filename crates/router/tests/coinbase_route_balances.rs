@@ -71,16 +71,9 @@ fn gbp(price: &str, qty: &str) -> i64 {
 /// Waits (at most 5 s: a poll a second) until nothing is reserved and the route's balances are
 /// the venue's.
 async fn settled(exec: &RoutedExecution, sim: &CoinbaseSim) -> AccountBalances {
-    for _ in 0..500 {
-        if let Some(b) = exec.balances().filter(|b| !b.resync_due()) {
-            let same = ["BAND", "GBP"].iter().all(|a| free_locked(&b, a) == venue_free_locked(sim, a));
-            if same && exec.reserved() == Reserve::default() {
-                return b;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("never settled: reserved={:?} balances={:?}", exec.reserved(), exec.balances());
+    let assets = ["BAND", "GBP"];
+    funds_common::settled(exec, &assets, || std::future::ready(assets.map(|a| venue_free_locked(sim, a)).to_vec()))
+        .await
 }
 
 #[test]

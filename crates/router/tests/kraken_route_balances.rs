@@ -48,20 +48,15 @@ fn insufficient(e: ExecError) -> (u64, i64, i64) {
 /// Waits (at most 5 s) until nothing is reserved and the route's balances of these assets (v2
 /// name, REST name) are the venue's `BalanceEx`.
 async fn settled(exec: &RoutedExecution, sim: &KrakenSim, assets: &[(&str, &str)]) -> AccountBalances {
-    for _ in 0..500 {
+    let v2: Vec<&str> = assets.iter().map(|(v2, _)| *v2).collect();
+    funds_common::settled(exec, &v2, || async {
         let mut venue = Vec::new();
         for (_, rest) in assets {
             venue.push(kraken_free_locked(sim, rest).await);
         }
-        if let Some(b) = exec.balances().filter(|b| !b.resync_due()) {
-            let ours: Vec<(String, String)> = assets.iter().map(|(v2, _)| free_locked(&b, v2)).collect();
-            if ours == venue && exec.reserved() == Reserve::default() {
-                return b;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("never settled: reserved={:?} balances={:?}", exec.reserved(), exec.balances());
+        venue
+    })
+    .await
 }
 
 #[test]

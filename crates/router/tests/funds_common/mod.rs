@@ -8,6 +8,7 @@ use std::time::Duration;
 use wintermute_core::decimal::Decimal;
 use wintermute_router::balances::{AccountBalances, BalanceDifference, BalanceStats};
 use wintermute_router::execution_adapter::{BalanceReconcileError, RoutedExecution};
+use wintermute_router::reservations::Reserve;
 use wintermute_router::sim::funds::AssetBalance;
 use wintermute_router::sim::SimServer;
 
@@ -94,4 +95,24 @@ pub async fn reconcile_finds_one(
     assert_eq!(b.free(asset), Some(dec(venue_free)), "the snapshot is adopted");
     assert_eq!((b.stats().reconcile_differences, b.stats().forced_resyncs), (1, 0));
     (d, exec)
+}
+
+/// Waits (at most 5 s) until nothing is reserved and the route's (free, locked) of `assets`
+/// are what `venue` says the venue holds of them (in the same order).
+pub async fn settled<F: std::future::Future<Output = Vec<(String, String)>>>(
+    exec: &RoutedExecution,
+    assets: &[&str],
+    venue: impl Fn() -> F,
+) -> AccountBalances {
+    for _ in 0..500 {
+        let theirs = venue().await;
+        if let Some(b) = exec.balances().filter(|b| !b.resync_due()) {
+            let ours: Vec<(String, String)> = assets.iter().map(|a| free_locked(&b, a)).collect();
+            if ours == theirs && exec.reserved() == Reserve::default() {
+                return b;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("never settled: reserved={:?} balances={:?}", exec.reserved(), exec.balances());
 }
