@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The venue's quantity and price checks as the Python routes call them: the checks in Rust
 (``wintermute.service.order_input``: ``_core.OrderGrid``) against the checks as they were
-written in Python (``decimal``: reproduced below as the baseline), in the same run, on the
-same values.
+written in Python (``decimal``: ``wintermute.bench.order_input``, the baseline), in the same
+run, on the same values.
 
 Each case checks one order's quantity and price as its route hands them over: the REST place
 route the body's text (it made a ``Decimal`` of each before; the baseline still does), the
@@ -23,13 +23,12 @@ divide the difference by the difference of the counts::
 from __future__ import annotations
 
 import argparse
-import decimal
 import json
 import time
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
 
+from wintermute.bench.order_input import python_lots, python_ticks
 from wintermute.service.order_input import grid_of, lots_of, ticks_of
 from wintermute.service.venue_records import InstrumentInfo, VenueError
 
@@ -37,55 +36,6 @@ D = Decimal
 BTC = InstrumentInfo(
     "BTC-USD", "BTC", "USD", D("0.01"), D("0.001"), D("0.001"), D("100"), D("1"), D("1000000")
 )
-
-# ---- the baseline: the checks as they were written in Python -----------------------------
-
-_EXACT = decimal.Context(prec=60, traps=[decimal.InvalidOperation, decimal.Inexact])
-
-
-def _decimal(value: Any, what: str, code: str) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, (Decimal, str, int)):
-        raise VenueError(code, f"{what} must be a decimal string, not {type(value).__name__}")
-    try:
-        d = Decimal(value.strip() if isinstance(value, str) else value)
-    except decimal.InvalidOperation:
-        raise VenueError(code, f"{what}={str(value)[:40]!r} is not a decimal") from None
-    if not d.is_finite():
-        raise VenueError(code, f"{what}={d} is not finite")
-    return d
-
-
-def _units(d: Decimal, unit: Decimal) -> int | None:
-    try:
-        n = _EXACT.divide(d, unit)
-    except (decimal.Inexact, decimal.InvalidOperation):
-        return None
-    return int(n) if n == n.to_integral_value() else None
-
-
-def python_lots(value: Any, inst: InstrumentInfo) -> int:
-    d = _decimal(value, "qty", "INVALID_QTY")
-    if d <= 0:
-        raise VenueError("INVALID_QTY", f"qty={d} must be positive")
-    if d < inst.min_qty or d > inst.max_qty:
-        bounds = f"[{inst.min_qty}, {inst.max_qty}]"
-        raise VenueError("INVALID_QTY", f"qty={d} outside {bounds} for {inst.symbol}")
-    lots = _units(d, inst.lot_size)
-    if lots is None:
-        raise VenueError("INVALID_QTY", f"qty={d} is not a multiple of lot_size={inst.lot_size}")
-    return lots
-
-
-def python_ticks(value: Any, inst: InstrumentInfo) -> int:
-    d = _decimal(value, "price", "INVALID_PRICE")
-    if d < inst.min_price or d > inst.max_price:
-        bounds = f"[{inst.min_price}, {inst.max_price}]"
-        raise VenueError("INVALID_PRICE", f"price={d} outside {bounds} for {inst.symbol}")
-    ticks = _units(d, inst.tick_size)
-    if ticks is None:
-        raise VenueError("OFF_TICK", f"price={d} is not a multiple of tick_size={inst.tick_size}")
-    return ticks
-
 
 # ---- the cases ---------------------------------------------------------------------------
 

@@ -459,34 +459,17 @@ def test_a_python_strategy_quotes_on_the_kraken_simulator_and_a_pull_cancels_the
         venue.close()
 
 
-@pytest.mark.parametrize("venue", ["kraken", "coinbase"])
-def test_kraken_and_coinbase_hedge_routes_balances_show_exactly_in_the_state(venue: str) -> None:
-    # Kraken's from BalanceEx and its balances channel (v2 names: XBT is BTC), Coinbase's polled.
+def hedge_balances_known(
+    venue: str, fees: dict[str, int] | None = None
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, tuple[Decimal, Decimal]]]:
+    """Runs the paper config hedging on ``venue`` (with these fees there) until its route's
+    balances are known: the state's ``hedging``, its one route (checked to be ``venue``'s),
+    and that route's assets as exact (free, locked)."""
     config = mm_live.paper_config()
     config["hedge_on"] = venue
     config["hedge"] = {"routes": [venue]}
-    rig = Rig(config)
-    try:
-
-        def known(s: dict[str, Any]) -> bool:
-            return any(b["known"] for b in s["hedging"]["balances"])
-
-        s = wait_for(rig.maker, "the route's balances", known)
-    finally:
-        rig.close()
-    [route] = s["hedging"]["balances"]
-    assert route["venue"] == venue
-    assets = {a["asset"]: (Decimal(a["free"]), Decimal(a["locked"])) for a in route["assets"]}
-    zero = Decimal(0)
-    assert assets == {"BTC": (Decimal(1_000_000), zero), "USD": (Decimal(10**12), zero)}
-    assert (route["refused"], route["forced_resyncs"]) == (0, 0)
-
-
-def test_a_binance_hedge_routes_account_balances_show_exactly_in_the_state() -> None:
-    config = mm_live.paper_config()
-    config["hedge_on"] = "binance"
-    config["hedge"] = {"routes": ["binance"]}
-    config["fees"]["binance"] = {"maker_ppm": 100, "taker_ppm": 100}
+    if fees is not None:
+        config["fees"][venue] = fees
     rig = Rig(config)
     try:
 
@@ -498,8 +481,22 @@ def test_a_binance_hedge_routes_account_balances_show_exactly_in_the_state() -> 
         rig.close()
     h = s["hedging"]
     [route] = h["balances"]
-    assert route["venue"] == "binance"
+    assert route["venue"] == venue
     assets = {a["asset"]: (Decimal(a["free"]), Decimal(a["locked"])) for a in route["assets"]}
+    return h, route, assets
+
+
+@pytest.mark.parametrize("venue", ["kraken", "coinbase"])
+def test_kraken_and_coinbase_hedge_routes_balances_show_exactly_in_the_state(venue: str) -> None:
+    # Kraken's from BalanceEx and its balances channel (v2 names: XBT is BTC), Coinbase's polled.
+    _, route, assets = hedge_balances_known(venue)
+    zero = Decimal(0)
+    assert assets == {"BTC": (Decimal(1_000_000), zero), "USD": (Decimal(10**12), zero)}
+    assert (route["refused"], route["forced_resyncs"]) == (0, 0)
+
+
+def test_a_binance_hedge_routes_account_balances_show_exactly_in_the_state() -> None:
+    h, route, assets = hedge_balances_known("binance", {"maker_ppm": 100, "taker_ppm": 100})
     # The paper account's funds, as the simulator's GET /api/v3/account writes them.
     zero = Decimal(0)
     assert assets == {"BTC": (Decimal(1_000_000), zero), "USDT": (Decimal(10**12), zero)}

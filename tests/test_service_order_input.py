@@ -1,11 +1,11 @@
 """The venue's quantity and price checks (``wintermute.service.order_input``, run in Rust by
-``_core.OrderGrid``) against a reference model written here with Python's ``decimal``: for any
+``_core.OrderGrid``) against a reference model written with Python's ``decimal``
+(``wintermute.bench.order_input``, also the baseline of ``scripts/bench_order_input.py``): for any
 value (huge, tiny, negative, with an exponent, Unicode digits, not a decimal at all, not even
 text) both give the same lots or ticks, or the same code and message."""
 
 from __future__ import annotations
 
-import decimal
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -15,6 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from wintermute import _core
+from wintermute.bench.order_input import python_lots, python_ticks
 from wintermute.errors import WintermuteError
 from wintermute.service.order_input import grid_of, lots_of, ticks_of
 from wintermute.service.venue_records import InstrumentInfo, VenueError
@@ -34,57 +35,17 @@ INSTRUMENTS = [
 ]
 GRIDS = [grid_of(i) for i in INSTRUMENTS]
 
-# ---- the reference model -----------------------------------------------------------------
+# ---- the reference model: the checks as they were written in Python ----------------
 
-_EXACT = decimal.Context(prec=60, traps=[decimal.InvalidOperation, decimal.Inexact])
 Outcome = int | tuple[str, str]
 
 
-def _read(value: object, what: str, code: str) -> Decimal | tuple[str, str]:
-    if isinstance(value, bool) or not isinstance(value, (Decimal, str, int)):
-        return code, f"{what} must be a decimal string, not {type(value).__name__}"
-    try:
-        d = Decimal(value.strip() if isinstance(value, str) else value)
-    except decimal.InvalidOperation:
-        return code, f"{what}={str(value)[:40]!r} is not a decimal"
-    if not d.is_finite():
-        return code, f"{what}={d} is not finite"
-    return d
-
-
-def _units(d: Decimal, unit: Decimal) -> int | None:
-    try:
-        n = _EXACT.divide(d, unit)
-    except (decimal.Inexact, decimal.InvalidOperation):
-        return None
-    return int(n) if n == n.to_integral_value() else None
-
-
 def model_lots(value: object, inst: InstrumentInfo) -> Outcome:
-    d = _read(value, "qty", "INVALID_QTY")
-    if isinstance(d, tuple):
-        return d
-    if d <= 0:
-        return "INVALID_QTY", f"qty={d} must be positive"
-    if d < inst.min_qty or d > inst.max_qty:
-        return "INVALID_QTY", f"qty={d} outside [{inst.min_qty}, {inst.max_qty}] for {inst.symbol}"
-    lots = _units(d, inst.lot_size)
-    if lots is None:
-        return "INVALID_QTY", f"qty={d} is not a multiple of lot_size={inst.lot_size}"
-    return lots
+    return checked(lambda: python_lots(value, inst))
 
 
 def model_ticks(value: object, inst: InstrumentInfo) -> Outcome:
-    d = _read(value, "price", "INVALID_PRICE")
-    if isinstance(d, tuple):
-        return d
-    if d < inst.min_price or d > inst.max_price:
-        bounds = f"[{inst.min_price}, {inst.max_price}]"
-        return "INVALID_PRICE", f"price={d} outside {bounds} for {inst.symbol}"
-    ticks = _units(d, inst.tick_size)
-    if ticks is None:
-        return "OFF_TICK", f"price={d} is not a multiple of tick_size={inst.tick_size}"
-    return ticks
+    return checked(lambda: python_ticks(value, inst))
 
 
 def checked(call: Callable[[], int]) -> Outcome:

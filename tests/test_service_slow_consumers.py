@@ -12,7 +12,7 @@ import json
 import socket
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -168,6 +168,18 @@ async def _until(check: Callable[[], bool], timeout: float, what: str) -> float:
     return time.monotonic() - started
 
 
+async def _flood_the_book(venue: Venue, dropped: Mapping[str, int]) -> tuple[int, float]:
+    """Bids 500 at a time (one book update each) until a client is dropped as a slow consumer,
+    for at most 30 s: how many were sent, and the seconds it took."""
+    gateway, sent = venue.pipeline.gateway(1), 0
+    started = time.monotonic()
+    while not dropped["slow_consumer"] and time.monotonic() - started < 30:
+        gateway.submit_batch(0, _bids(10**9 + sent, 9000 + np.arange(500) % 300))
+        sent += 500
+        await asyncio.sleep(0.05)
+    return sent, time.monotonic() - started
+
+
 async def _fast_client(url: str, *subscribe: dict[str, Any]) -> ClientConnection:
     fast = await connect(_ws(url), max_size=None)
     for message in subscribe:
@@ -186,13 +198,7 @@ def test_a_client_that_never_reads_the_book_is_disconnected_and_a_fast_one_misse
         following = asyncio.create_task(reader.follow(fast))
         with contextlib.closing(stalled_client(url, BOOK, TRADES)) as slow:
             await asyncio.sleep(0.3)  # its subscriptions are in place
-            gateway, sent = venue.pipeline.gateway(1), 0
-            started = time.monotonic()
-            while not dropped["slow_consumer"] and time.monotonic() - started < 30:
-                gateway.submit_batch(0, _bids(10**9 + sent, 9000 + np.arange(500) % 300))
-                sent += 500
-                await asyncio.sleep(0.05)
-            took = time.monotonic() - started
+            sent, took = await _flood_the_book(venue, dropped)
             assert dict(dropped) == {"slow_consumer": 1}, f"after {sent} book updates"
             print(f"a client that never read the book was dropped after {took:.1f}s")
             # The fast client gets every update, in sequence, up to the venue's book.
@@ -217,12 +223,7 @@ def test_a_dropped_book_client_gets_the_reason_and_resyncs_from_a_fresh_snapshot
         assert (await _recv(lazy))["type"] == "subscribed"
         before = BookReader()
         before.take(await _recv(lazy))  # the snapshot; then it stops reading
-        gateway, sent = venue.pipeline.gateway(1), 0
-        started = time.monotonic()
-        while not dropped["slow_consumer"] and time.monotonic() - started < 30:
-            gateway.submit_batch(0, _bids(10**9 + sent, 9000 + np.arange(500) % 300))
-            sent += 500
-            await asyncio.sleep(0.05)
+        sent, _ = await _flood_the_book(venue, dropped)
         assert dropped["slow_consumer"] == 1
         # Reading again: what the server had sent, in sequence, then the close and its reason.
         closed = await asyncio.wait_for(before.follow(lazy), 10)
@@ -237,7 +238,7 @@ def test_a_dropped_book_client_gets_the_reason_and_resyncs_from_a_fresh_snapshot
         await _until(lambda: again.seq is not None, 10, "the fresh snapshot")
         assert again.seq is not None
         target = again.seq + 100  # one update per order
-        gateway.submit_batch(0, _bids(2 * 10**9, 9500 + np.arange(100)))
+        venue.pipeline.gateway(1).submit_batch(0, _bids(2 * 10**9, 9500 + np.arange(100)))
         await _until(lambda: again.at(target, venue), 30, "the resubscribed book")
         assert again.gaps == 0
         assert again.deltas > 0

@@ -170,6 +170,30 @@ def _follow(config: Path, store_url: str, *extra: str) -> subprocess.Popen[bytes
         )  # fmt: skip
 
 
+def _sigkill_once_it_commits(proc: subprocess.Popen[bytes], store: Any, log: Path) -> None:
+    """Waits (at most 60 s) until the writer ``proc`` commits past where ``store`` stands now,
+    then SIGKILLs it: it must die of the signal."""
+    deadline = time.monotonic() + 60
+    start = store.last_seq()
+    while store.last_seq() <= start and time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait(10) == -signal.SIGKILL
+
+
+def _catch_up_then_sigterm(
+    proc: subprocess.Popen[bytes], store: Any, last_seq: int, log: Path
+) -> None:
+    """Waits (at most 60 s) until ``store`` holds everything up to ``last_seq``, then stops the
+    writer ``proc`` with SIGTERM: it must exit cleanly."""
+    deadline = time.monotonic() + 60
+    while store.last_seq() < last_seq and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0, log.read_text()
+
+
 def test_a_writer_killed_mid_batch_loses_and_duplicates_nothing(
     store_url: str, tmp_path: Path
 ) -> None:
@@ -181,13 +205,7 @@ def test_a_writer_killed_mid_batch_loses_and_duplicates_nothing(
         kills = 0
         for _ in range(3):  # SIGKILL three writers, each once it committed something
             procs.append(proc := _follow(run.config_path, store_url))
-            deadline = time.monotonic() + 60
-            start = store.last_seq()
-            while store.last_seq() <= start and time.monotonic() < deadline:
-                assert proc.poll() is None, log.read_text()
-                time.sleep(0.002)
-            proc.send_signal(signal.SIGKILL)
-            assert proc.wait(10) == -signal.SIGKILL
+            _sigkill_once_it_commits(proc, store, log)
             stored = store.last_seq()
             if stored >= run.last_seq:
                 break
@@ -196,11 +214,7 @@ def test_a_writer_killed_mid_batch_loses_and_duplicates_nothing(
             assert timeless(all_rows(store)) == [r for r in run.expected if r[0] <= stored]
         assert kills >= 1, log.read_text()
         procs.append(proc := _follow(run.config_path, store_url, "--seconds", "60"))
-        deadline = time.monotonic() + 60
-        while store.last_seq() < run.last_seq and time.monotonic() < deadline:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0, log.read_text()
+        _catch_up_then_sigterm(proc, store, run.last_seq, log)
         assert timeless(all_rows(store)) == run.expected
     finally:
         for p in procs:

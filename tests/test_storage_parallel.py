@@ -8,7 +8,6 @@ and the monitors' state of a writer that never stopped."""
 from __future__ import annotations
 
 import itertools
-import signal
 import threading
 import time
 from pathlib import Path
@@ -19,7 +18,13 @@ import pytest
 
 import storage_workload
 from storage_servers import postgres_admin_url, postgres_url, store_url
-from test_storage_audit import _follow, all_rows, timeless
+from test_storage_audit import (
+    _catch_up_then_sigterm,
+    _follow,
+    _sigkill_once_it_commits,
+    all_rows,
+    timeless,
+)
 from wintermute.errors import ConfigError
 from wintermute.storage import AuditWriter, StorageError, open_store
 from wintermute.storage import postgres as pg_backend
@@ -218,13 +223,7 @@ def test_a_parallel_writer_killed_mid_run_loses_and_duplicates_nothing(
         kills = 0
         for _ in range(3):  # SIGKILL three writers, each once it committed something
             procs.append(proc := _follow(run.config_path, postgres_url, "--connections", "4"))
-            deadline = time.monotonic() + 60
-            start = store.last_seq()
-            while store.last_seq() <= start and time.monotonic() < deadline:
-                assert proc.poll() is None, log.read_text()
-                time.sleep(0.002)
-            proc.send_signal(signal.SIGKILL)
-            assert proc.wait(10) == -signal.SIGKILL
+            _sigkill_once_it_commits(proc, store, log)
             store.close()  # the test's own session too, to see the writer's end
             _backends_gone(postgres_url)
             store = open_store(postgres_url)
@@ -236,11 +235,7 @@ def test_a_parallel_writer_killed_mid_run_loses_and_duplicates_nothing(
         assert kills >= 1, log.read_text()
         procs.append(proc := _follow(run.config_path, postgres_url, "--connections", "4",
                                      "--seconds", "60"))  # fmt: skip
-        deadline = time.monotonic() + 60
-        while store.last_seq() < run.last_seq and time.monotonic() < deadline:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0, log.read_text()
+        _catch_up_then_sigterm(proc, store, run.last_seq, log)
         assert timeless(all_rows(store)) == run.expected
         assert _raw(postgres_url, "audit_events") == len(run.expected), "no duplicate"
     finally:

@@ -16,9 +16,10 @@ use std::collections::VecDeque;
 
 use proptest::prelude::*;
 use proptest::test_runner::FileFailurePersistence;
-use wintermute_core::records::{encode_event, encode_invalid, encode_rejection, EVENT_SIZE};
 use wintermute_core::{CancelReason, Command, Event, InstrumentSpec, NewOrder, OrderBook, Side};
-use wintermute_engine::pipeline::output_record::{at, OUTPUT_SIZE};
+use wintermute_engine::pipeline::output_record::encode_output;
+use wintermute_engine::pipeline::{CommandId, Output, OutputKind, Stamps};
+use wintermute_engine::risk::RiskError;
 use wintermute_engine::venue_orders::{
     hold_units, AmendLots, CommandKind, NewOrder as VenueOrder, OrderType, Status, Tif, VenueOrders, SELL,
 };
@@ -31,12 +32,6 @@ const OTHERS: u16 = 1;
 const ACCOUNT: u32 = 7;
 const PRICE: i64 = 100;
 const MAX_PRICE: i64 = 1_000;
-
-/// Output outcomes (`OUTCOMES`).
-const EVENT: u8 = 0;
-const NO_EVENTS: u8 = 1;
-const REFUSED: u8 = 2;
-const RISK: u8 = 3;
 
 struct Sent {
     gateway: u16,
@@ -79,14 +74,11 @@ struct Venue {
     events: Vec<Event>,
 }
 
-fn output(event: &[u8; EVENT_SIZE], gateway: u16, seq: u64, outcome: u8, last: bool) -> [u8; OUTPUT_SIZE] {
-    let mut r = [0u8; OUTPUT_SIZE];
-    r[..EVENT_SIZE].copy_from_slice(event);
-    r[at::COMMAND_SEQ..at::COMMAND_SEQ + 8].copy_from_slice(&seq.to_le_bytes());
-    r[at::GATEWAY..at::GATEWAY + 2].copy_from_slice(&gateway.to_le_bytes());
-    r[at::OUTCOME] = outcome;
-    r[at::LAST] = u8::from(last);
-    r
+/// Appends the output record of command `s` to `records`, as the pipeline writes it.
+fn output(records: &mut Vec<u8>, s: &Sent, kind: OutputKind, last: bool) {
+    let command = CommandId { gateway: s.gateway, seq: s.seq };
+    let o = Output { command, instrument: 0, journal_seq: 0, kind, last, stamps: Stamps::default() };
+    encode_output(&o, records);
 }
 
 impl Venue {
@@ -166,22 +158,21 @@ impl Venue {
         let mut records = Vec::new();
         self.events.clear();
         if risk_refuses && s.amend.is_some() {
-            let reason = encode_rejection(self.order_id, 1, 0, 0);
-            records.extend_from_slice(&output(&reason, s.gateway, s.seq, RISK, true));
+            output(&mut records, &s, OutputKind::RiskRejected(RiskError::GlobalKillSwitch), true);
             self.refusals += 1;
         } else {
             match self.book.execute(&s.command, &mut self.events) {
                 Err(e) => {
-                    records.extend_from_slice(&output(&encode_invalid(&e, 0, 0), s.gateway, s.seq, REFUSED, true));
+                    output(&mut records, &s, OutputKind::Refused(e), true);
                     self.refusals += usize::from(s.amend.is_some());
                 }
                 Ok(()) if self.events.is_empty() => {
-                    records.extend_from_slice(&output(&[0; EVENT_SIZE], s.gateway, s.seq, NO_EVENTS, true));
+                    output(&mut records, &s, OutputKind::NoEvents, true);
                 }
                 Ok(()) => {
                     let n = self.events.len();
                     for (k, e) in self.events.iter().enumerate() {
-                        records.extend_from_slice(&output(&encode_event(e, 0, 0), s.gateway, s.seq, EVENT, k + 1 == n));
+                        output(&mut records, &s, OutputKind::Event(*e), k + 1 == n);
                     }
                 }
             }

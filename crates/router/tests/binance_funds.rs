@@ -193,20 +193,11 @@ fn funds_are_unlimited_unless_configured() {
 
 #[test]
 fn the_market_maker_sees_a_funds_refusal_as_risk() {
-    use wintermute_mm::execution::{ExecEvent, Execution, OrderTif, RejectReason};
     run(async {
         let sim = funded_sim(&[("USDT", "1000")]).await;
         let inst = wintermute_router::order::Instrument::new("BTCUSDT", "0.01", "0.000001").unwrap();
         let mut exec = execution_common::adapter(hmac_client(&sim), 1, inst, ("BTC", "USDT"));
-        let buy = wintermute_mm::types::Side::Buy;
-        exec.submit(0, &execution_common::new_order(7, buy, ticks("58500"), lots("0.02"), OrderTif::Gtc)).unwrap();
-        let events =
-            execution_common::events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Rejected { .. })))
-                .await;
-        assert!(
-            events.iter().any(|e| matches!(e, ExecEvent::Rejected { client_id: 7, reason: RejectReason::Risk, .. })),
-            "{events:?}"
-        );
+        execution_common::a_funds_refusal_is_risk(&mut exec, ticks("58500"), lots("0.02")).await;
         assert_eq!(sim.open_order_count("BTCUSDT"), 0);
     });
 }

@@ -7,17 +7,19 @@
 
 mod common;
 mod execution_common;
+mod funds_common;
 mod route_balances_common;
 
 use std::time::Duration;
 
 use common::*;
 use execution_common::{events_until, new_order};
+use funds_common::{hang_up, reconcile_finds_nothing, reconcile_finds_one, shown};
 use route_balances_common::*;
 use wintermute_core::decimal::Decimal;
 use wintermute_mm::execution::{ExecError, ExecEvent, Execution, OrderTif};
 use wintermute_mm::types::{Side as MmSide, VenueId};
-use wintermute_router::balances::{AccountBalances, AssetBalance, BalanceApplied, BalanceSnapshot};
+use wintermute_router::balances::{AccountBalances, BalanceApplied, BalanceSnapshot};
 use wintermute_router::binance::client::{BinanceClientError, BinanceRestClient};
 use wintermute_router::binance::ws_api::balance_updates;
 use wintermute_router::order_state::Venue;
@@ -70,15 +72,7 @@ fn the_route_follows_the_account_and_refuses_what_the_free_balance_cannot_cover_
         // (the buyer's commission comes out of the BTC received)
         let b = balances_until(&exec, |b| b.free("BTC").is_some_and(|f| f > dec("0.01"))).await;
         assert_eq!(free_locked(&b, "BTC"), venue_free_locked(&sim, "BTC"));
-        let r = tokio::task::spawn_blocking(move || {
-            let r = exec.reconcile_balances(Duration::from_secs(5));
-            (r, exec)
-        });
-        let (r, exec) = r.await.unwrap();
-        let r = r.unwrap();
-        assert_eq!(r.differences, vec![], "the stream told the route everything");
-        let stats = exec.balances().unwrap().stats();
-        assert_eq!((stats.refused, stats.forced_resyncs, stats.reconcile_differences), (0, 0, 0));
+        let (stats, _exec) = reconcile_finds_nothing(exec, "the stream told the route everything").await;
         assert!(stats.applied >= 4, "{stats:?}");
     });
 }
@@ -92,26 +86,9 @@ fn a_reconciliation_reports_what_the_stream_never_said_and_a_reconnect_forces_a_
         balances_until(&exec, |b| !b.resync_due()).await;
         assert_eq!(sim.ws_connections(), 1, "the route opened its stream before the snapshot");
         // The stream drops; nobody pushes this deposit to the route.
-        sim.drop_ws_connections();
-        for _ in 0..100 {
-            if sim.ws_connections() == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        hang_up(&sim).await;
         sim.deposit(HMAC_KEY, "USDT", dec("25.5")).unwrap();
-        let (r, mut exec) =
-            tokio::task::spawn_blocking(move || (exec.reconcile_balances(Duration::from_secs(5)), exec)).await.unwrap();
-        let r = r.unwrap();
-        assert!(!r.was_unknown);
-        assert_eq!(r.differences.len(), 1, "{r:?}");
-        let d = &r.differences[0];
-        assert_eq!(d.asset, "USDT");
-        assert_eq!(d.tracked, Some((dec("1000"), dec("0"))));
-        assert_eq!(d.venue.map(|(free, _)| free), Some(dec("1025.5")));
-        let b = exec.balances().unwrap();
-        assert_eq!(b.free("USDT"), Some(dec("1025.5")), "the snapshot is adopted");
-        assert_eq!((b.stats().reconcile_differences, b.stats().forced_resyncs), (1, 0));
+        let (_, mut exec) = reconcile_finds_one(exec, "USDT", "1000", "1025.5").await;
 
         // Still away: a withdrawal nobody pushes. The next order reconnects the stream, and the
         // reconnect forces a resync from REST: the route never trades on the stale 1025.5.
@@ -174,8 +151,6 @@ fn hostile_venue_frames_are_parse_errors_or_refusals_and_change_nothing() {
         ts_ns: 100_000_000,
     };
     b.load(&snapshot);
-    let shown =
-        |b: &AccountBalances| -> Vec<(String, AssetBalance)> { b.assets().map(|(a, x)| (a.to_owned(), *x)).collect() };
     let before = shown(&b);
     let frames = [
         // Not decimals, missing fields, bad asset names: the parser's errors.

@@ -8,6 +8,7 @@
 
 mod common;
 mod execution_common;
+mod funds_common;
 mod route_balances_common;
 
 use std::time::Duration;

@@ -173,19 +173,10 @@ fn funds_are_unlimited_unless_configured() {
 
 #[test]
 fn the_market_maker_sees_a_funds_refusal_as_risk() {
-    use wintermute_mm::execution::{ExecEvent, Execution, OrderTif, RejectReason};
     run(async {
         let (sim, client, _, _) = funded_sim(&[("GBP", "100")]).await;
         let mut exec = execution_common::adapter(client, 3, product().instrument, ("BAND", "GBP"));
-        let buy = wintermute_mm::types::Side::Buy;
-        exec.submit(0, &execution_common::new_order(7, buy, ticks("14.5"), lots("7"), OrderTif::Gtc)).unwrap();
-        let events =
-            execution_common::events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Rejected { .. })))
-                .await;
-        assert!(
-            events.iter().any(|e| matches!(e, ExecEvent::Rejected { client_id: 7, reason: RejectReason::Risk, .. })),
-            "{events:?}"
-        );
+        execution_common::a_funds_refusal_is_risk(&mut exec, ticks("14.5"), lots("7")).await;
         assert_eq!(sim.open_order_count(), 0);
     });
 }

@@ -9,11 +9,13 @@
 
 mod coinbase_common;
 mod execution_common;
+mod funds_common;
 
 use std::time::Duration;
 
 use coinbase_common::*;
 use execution_common::{events_until, new_order};
+use funds_common::{balances_until, free_locked, reconcile_finds_nothing, reconcile_finds_one};
 use wintermute_core::decimal::Decimal;
 use wintermute_mm::execution::{ExecError, ExecEvent, Execution, OrderTif};
 use wintermute_mm::types::{Side as MmSide, VenueId};
@@ -55,11 +57,6 @@ async fn route(balances: &[(&str, &str)], reconcile_every: Duration) -> (Coinbas
     (sim, RoutedExecution::spawn(CoinbaseRoute::new(rest, channel), config).unwrap())
 }
 
-fn free_locked(b: &AccountBalances, asset: &str) -> (String, String) {
-    let x = b.get(asset).unwrap();
-    (x.free.normalized().to_string(), x.locked.normalized().to_string())
-}
-
 fn venue_free_locked(sim: &CoinbaseSim, asset: &str) -> (String, String) {
     let all = sim.balances_of(KEY_NAME);
     let b = all.iter().find(|(a, _)| a == asset).map(|(_, b)| *b).unwrap();
@@ -71,29 +68,12 @@ fn gbp(price: &str, qty: &str) -> i64 {
     ticks(price) * lots(qty)
 }
 
-async fn balances_until(exec: &RoutedExecution, done: impl Fn(&AccountBalances) -> bool) -> AccountBalances {
-    for _ in 0..500 {
-        if let Some(b) = exec.balances().filter(|b| done(b)) {
-            return b;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("balances never got there: {:?}", exec.balances());
-}
-
 /// Waits (at most 5 s: a poll a second) until nothing is reserved and the route's balances are
 /// the venue's.
 async fn settled(exec: &RoutedExecution, sim: &CoinbaseSim) -> AccountBalances {
-    for _ in 0..500 {
-        if let Some(b) = exec.balances().filter(|b| !b.resync_due()) {
-            let same = ["BAND", "GBP"].iter().all(|a| free_locked(&b, a) == venue_free_locked(sim, a));
-            if same && exec.reserved() == Reserve::default() {
-                return b;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("never settled: reserved={:?} balances={:?}", exec.reserved(), exec.balances());
+    let assets = ["BAND", "GBP"];
+    funds_common::settled(exec, &assets, || std::future::ready(assets.map(|a| venue_free_locked(sim, a)).to_vec()))
+        .await
 }
 
 #[test]
@@ -129,11 +109,7 @@ fn the_route_polls_the_accounts_and_its_reservations_bridge_the_gap() {
         sim.trade_at("BAND-GBP", "14.7000", "10").unwrap();
         let b = settled(&exec, &sim).await;
         assert_eq!(free_locked(&b, "BAND"), ("110".into(), "0".into()));
-        let (r, exec) =
-            tokio::task::spawn_blocking(move || (exec.reconcile_balances(Duration::from_secs(5)), exec)).await.unwrap();
-        assert_eq!(r.unwrap().differences, vec![], "the polls told the route everything");
-        let stats = exec.balances().unwrap().stats();
-        assert_eq!((stats.refused, stats.forced_resyncs, stats.reconcile_differences), (0, 0, 0));
+        let (stats, _exec) = reconcile_finds_nothing(exec, "the polls told the route everything").await;
         assert!(stats.snapshots >= 4, "{stats:?}");
     });
 }
@@ -145,14 +121,7 @@ fn a_reconciliation_reports_what_changed_since_the_last_poll() {
         let (sim, exec) = route(&[("GBP", "1000")], Duration::from_secs(3600)).await;
         balances_until(&exec, |b| !b.resync_due()).await;
         sim.set_balance_of(KEY_NAME, "GBP", dec("1025.5"));
-        let (r, exec) =
-            tokio::task::spawn_blocking(move || (exec.reconcile_balances(Duration::from_secs(5)), exec)).await.unwrap();
-        let r = r.unwrap();
-        assert!(!r.was_unknown);
-        assert_eq!(r.differences.len(), 1, "{r:?}");
-        assert_eq!(r.differences[0].asset, "GBP");
-        assert_eq!(r.differences[0].tracked, Some((dec("1000"), dec("0"))));
-        assert_eq!(r.differences[0].venue, Some((dec("1025.5"), dec("0"))));
-        assert_eq!(exec.balances().unwrap().free("GBP"), Some(dec("1025.5")), "the snapshot is adopted");
+        let (d, _exec) = reconcile_finds_one(exec, "GBP", "1000", "1025.5").await;
+        assert_eq!(d.venue, Some((dec("1025.5"), dec("0"))));
     });
 }

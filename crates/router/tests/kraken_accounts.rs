@@ -167,6 +167,37 @@ fn a_websocket_session_gets_only_its_own_keys_executions_and_cancels_only_its_or
     });
 }
 
+/// Both keys reconcile; then the other key's buy `b-1` has taken 0.004 of this key's resting
+/// sell `a-1` at 58500.0, each with its own side of the fill, and only `a-1` rests.
+async fn the_buy_took_part_of_the_sell(sim: &KrakenSim, mine: &mut KrakenRestClient, theirs: &mut KrakenRestClient) {
+    theirs.reconcile_all().await.unwrap();
+    mine.reconcile_all().await.unwrap();
+    let taker = theirs.orders().get("b-1").unwrap();
+    assert_eq!(taker.status(), OrderStatus::Filled);
+    let fills: Vec<_> = taker.fills().map(|f| (f.price, f.qty, f.is_maker)).collect();
+    assert_eq!(fills, vec![(ticks("58500"), lots("0.004"), false)]);
+    let maker = mine.orders().get("a-1").unwrap();
+    assert_eq!((maker.status(), maker.filled_qty()), (OrderStatus::PartiallyFilled, lots("0.004")));
+    let fills: Vec<_> = maker.fills().map(|f| (f.price, f.qty, f.is_maker)).collect();
+    assert_eq!(fills, vec![(ticks("58500"), lots("0.004"), true)]);
+    assert_eq!((sim.open_order_count_of(KEY), sim.open_order_count_of(OTHER_KEY)), (1, 0));
+}
+
+/// Each account's `TradesHistory` holds its own side of the one trade at 58500.0 (this key
+/// sold, the other bought), with these fees (this key's, the other's) where given.
+async fn each_history_holds_its_side(sim: &KrakenSim, fees: [Option<&str>; 2]) {
+    let sides = [(KEY, SECRET, "sell", fees[0]), (OTHER_KEY, OTHER_SECRET, "buy", fees[1])];
+    for (key, secret, kind, fee) in sides {
+        let history = call(sim, key, secret, "TradesHistory", "").await;
+        assert_eq!(history["result"]["count"], 1, "{history}");
+        let trade = history["result"]["trades"].as_object().unwrap().values().next().unwrap().clone();
+        assert_eq!((trade["type"].as_str(), trade["price"].as_str()), (Some(kind), Some("58500.0")), "{trade}");
+        if let Some(fee) = fee {
+            assert_eq!(dec(trade["fee"].as_str().unwrap()).raw(), dec(fee).raw(), "{trade}");
+        }
+    }
+}
+
 #[test]
 fn one_keys_order_fills_another_keys_resting_order_each_account_with_its_own_side() {
     run(async {
@@ -182,31 +213,15 @@ fn one_keys_order_fills_another_keys_resting_order_each_account_with_its_own_sid
         mine.place(&order("a-1", Side::Sell, "0.01", post_only("58500"))).await.unwrap();
         // The other key buys up to 58600.0: it takes the resting sell at its price, not the book.
         theirs.place(&order("b-1", Side::Buy, "0.004", limit("58600", TimeInForce::Gtc))).await.unwrap();
-        theirs.reconcile_all().await.unwrap();
-        mine.reconcile_all().await.unwrap();
-
-        let taker = theirs.orders().get("b-1").unwrap();
-        assert_eq!(taker.status(), OrderStatus::Filled);
-        let fills: Vec<_> = taker.fills().map(|f| (f.price, f.qty, f.is_maker)).collect();
-        assert_eq!(fills, vec![(ticks("58500"), lots("0.004"), false)]);
-        let maker = mine.orders().get("a-1").unwrap();
-        assert_eq!((maker.status(), maker.filled_qty()), (OrderStatus::PartiallyFilled, lots("0.004")));
-        let fills: Vec<_> = maker.fills().map(|f| (f.price, f.qty, f.is_maker)).collect();
-        assert_eq!(fills, vec![(ticks("58500"), lots("0.004"), true)]);
+        the_buy_took_part_of_the_sell(&sim, &mut mine, &mut theirs).await;
         assert_eq!(sim.open_order_qty("a-1"), Some(lots("0.01")), "the rest of the sell still rests");
-        assert_eq!((sim.open_order_count_of(KEY), sim.open_order_count_of(OTHER_KEY)), (1, 0));
 
         // 0.004 at 58500.0 is 234.0 USD; each side pays the 0.26 % fee, 0.6084 USD.
         let (a, b) = (sim.balances_of(KEY), sim.balances_of(OTHER_KEY));
         assert_eq!((a["XXBT"].raw(), a["ZUSD"].raw()), (dec("0.996").raw(), dec("1233.3916").raw()), "{a:?}");
         assert_eq!((b["XXBT"].raw(), b["ZUSD"].raw()), (dec("1.004").raw(), dec("765.3916").raw()), "{b:?}");
         // Each account's history holds its own side of the trade only.
-        for (key, secret, kind) in [(KEY, SECRET, "sell"), (OTHER_KEY, OTHER_SECRET, "buy")] {
-            let history = call(&sim, key, secret, "TradesHistory", "").await;
-            assert_eq!(history["result"]["count"], 1, "{history}");
-            let trade = history["result"]["trades"].as_object().unwrap().values().next().unwrap().clone();
-            assert_eq!((trade["type"].as_str(), trade["price"].as_str()), (Some(kind), Some("58500.0")), "{trade}");
-        }
+        each_history_holds_its_side(&sim, [None, None]).await;
 
         // A post-only buy that would take the rest of the resting sell is refused, as one
         // crossing the book.
@@ -236,29 +251,13 @@ fn an_amend_moving_a_price_across_another_keys_resting_order_trades_as_the_taker
 
         // The other key moves its buy up to 58600.0: it takes the resting sell at 58500.0.
         theirs.amend("XBTUSD", "b-1", None, Some(ticks("58600"))).await.unwrap();
-        theirs.reconcile_all().await.unwrap();
-        mine.reconcile_all().await.unwrap();
-        let taker = theirs.orders().get("b-1").unwrap();
-        assert_eq!(taker.status(), OrderStatus::Filled);
-        let fills: Vec<_> = taker.fills().map(|f| (f.price, f.qty, f.is_maker)).collect();
-        assert_eq!(fills, vec![(ticks("58500"), lots("0.004"), false)]);
-        let maker = mine.orders().get("a-1").unwrap();
-        assert_eq!((maker.status(), maker.filled_qty()), (OrderStatus::PartiallyFilled, lots("0.004")));
-        let fills: Vec<_> = maker.fills().map(|f| (f.price, f.qty, f.is_maker)).collect();
-        assert_eq!(fills, vec![(ticks("58500"), lots("0.004"), true)]);
-        assert_eq!((sim.open_order_count_of(KEY), sim.open_order_count_of(OTHER_KEY)), (1, 0));
+        the_buy_took_part_of_the_sell(&sim, &mut mine, &mut theirs).await;
 
         // 0.004 at 58500.0 is 234.0 USD: the maker pays 0.16 % (0.3744), the taker 0.26 % (0.6084).
         let (a, b) = (sim.balances_of(KEY), sim.balances_of(OTHER_KEY));
         assert_eq!((a["XXBT"].raw(), a["ZUSD"].raw()), (dec("0.996").raw(), dec("1233.6256").raw()), "{a:?}");
         assert_eq!((b["XXBT"].raw(), b["ZUSD"].raw()), (dec("1.004").raw(), dec("765.3916").raw()), "{b:?}");
-        for (key, secret, kind, fee) in [(KEY, SECRET, "sell", "0.3744"), (OTHER_KEY, OTHER_SECRET, "buy", "0.6084")] {
-            let history = call(&sim, key, secret, "TradesHistory", "").await;
-            assert_eq!(history["result"]["count"], 1, "{history}");
-            let trade = history["result"]["trades"].as_object().unwrap().values().next().unwrap().clone();
-            assert_eq!((trade["type"].as_str(), trade["price"].as_str()), (Some(kind), Some("58500.0")), "{trade}");
-            assert_eq!(dec(trade["fee"].as_str().unwrap()).raw(), dec(fee).raw(), "{trade}");
-        }
+        each_history_holds_its_side(&sim, [Some("0.3744"), Some("0.6084")]).await;
 
         // A post-only amend that would cross is refused and leaves the order as it was; so is
         // one of an order placed post-only.

@@ -9,6 +9,7 @@
 
 mod common;
 mod execution_common;
+mod funds_common;
 mod kraken_common;
 mod kraken_route_common;
 mod route_balances_common;
@@ -17,13 +18,14 @@ use std::time::Duration;
 
 use common::run;
 use execution_common::{events_until, new_order};
+use funds_common::{hang_up, reconcile_finds_nothing, reconcile_finds_one, shown};
 use kraken_common::*;
 use kraken_route_common::*;
 use route_balances_common::{balances_until, dec, free_locked};
 use serde_json::Value;
 use wintermute_mm::execution::{ExecCommand, ExecError, ExecEvent, Execution, OrderTif};
 use wintermute_mm::types::{Side as MmSide, VenueId};
-use wintermute_router::balances::{AccountBalances, AssetBalance, BalanceApplied, BalanceSnapshot};
+use wintermute_router::balances::{AccountBalances, BalanceApplied, BalanceSnapshot};
 use wintermute_router::execution_adapter::RoutedExecution;
 use wintermute_router::kraken::sim::KrakenSim;
 use wintermute_router::kraken::ws_messages::{balance_updates, parse_frame, WsMessage};
@@ -46,20 +48,15 @@ fn insufficient(e: ExecError) -> (u64, i64, i64) {
 /// Waits (at most 5 s) until nothing is reserved and the route's balances of these assets (v2
 /// name, REST name) are the venue's `BalanceEx`.
 async fn settled(exec: &RoutedExecution, sim: &KrakenSim, assets: &[(&str, &str)]) -> AccountBalances {
-    for _ in 0..500 {
+    let v2: Vec<&str> = assets.iter().map(|(v2, _)| *v2).collect();
+    funds_common::settled(exec, &v2, || async {
         let mut venue = Vec::new();
         for (_, rest) in assets {
             venue.push(kraken_free_locked(sim, rest).await);
         }
-        if let Some(b) = exec.balances().filter(|b| !b.resync_due()) {
-            let ours: Vec<(String, String)> = assets.iter().map(|(v2, _)| free_locked(&b, v2)).collect();
-            if ours == venue && exec.reserved() == Reserve::default() {
-                return b;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("never settled: reserved={:?} balances={:?}", exec.reserved(), exec.balances());
+        venue
+    })
+    .await
 }
 
 #[test]
@@ -115,12 +112,8 @@ fn the_route_follows_the_account_and_refuses_what_the_free_balance_cannot_cover_
         assert_eq!(free_locked(&b, "BTC"), ("0.02".into(), "0".into()));
         // 1100 − 570 − 1.482 fee; order 5 holds 456 and its 1.1856 fee.
         assert_eq!(free_locked(&b, "USD"), ("71.3324".into(), "457.1856".into()));
-        let (r, exec) =
-            tokio::task::spawn_blocking(move || (exec.reconcile_balances(Duration::from_secs(5)), exec)).await.unwrap();
-        let r = r.unwrap();
-        assert_eq!(r.differences, vec![], "the stream and its snapshots told the route everything");
-        let stats = exec.balances().unwrap().stats();
-        assert_eq!((stats.refused, stats.forced_resyncs, stats.reconcile_differences), (0, 0, 0));
+        let (stats, _exec) =
+            reconcile_finds_nothing(exec, "the stream and its snapshots told the route everything").await;
         assert!(stats.applied >= 3, "{stats:?}");
     });
 }
@@ -133,37 +126,15 @@ fn a_reconciliation_reports_what_the_stream_never_said_and_a_reconnect_forces_a_
         let exec = kraken_route(&sim, Duration::from_secs(3600));
         balances_until(&exec, |b| !b.resync_due()).await;
         assert_eq!(sim.ws_connections(), 1, "the route opened its stream before the snapshot");
-        sim.drop_ws_connections();
-        for _ in 0..100 {
-            if sim.ws_connections() == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        hang_up(&sim).await;
         // Nobody is subscribed to push this deposit to the route.
         sim.deposit(KEY, "ZUSD", dec("25.5")).unwrap();
-        let (r, mut exec) =
-            tokio::task::spawn_blocking(move || (exec.reconcile_balances(Duration::from_secs(5)), exec)).await.unwrap();
-        let r = r.unwrap();
-        assert!(!r.was_unknown);
-        assert_eq!(r.differences.len(), 1, "{r:?}");
-        let d = &r.differences[0];
-        assert_eq!(d.asset, "USD");
-        assert_eq!(d.tracked, Some((dec("1000"), dec("0"))));
+        let (d, mut exec) = reconcile_finds_one(exec, "USD", "1000", "1025.5").await;
         assert_eq!(d.venue, Some((dec("1025.5"), dec("0"))));
-        let b = exec.balances().unwrap();
-        assert_eq!(b.free("USD"), Some(dec("1025.5")), "the snapshot is adopted");
-        assert_eq!((b.stats().reconcile_differences, b.stats().forced_resyncs), (1, 0));
 
         // Away again: a withdrawal nobody pushes. The next order reconnects the stream, and the
         // reconnect forces a resync from REST: the route never trades on the stale 1025.5.
-        sim.drop_ws_connections();
-        for _ in 0..100 {
-            if sim.ws_connections() == 0 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        hang_up(&sim).await;
         sim.withdraw(KEY, "ZUSD", dec("0.5")).unwrap();
         exec.submit(0, &new_order(1, MmSide::Buy, ticks("57000"), lots("0.001"), OrderTif::Gtc)).unwrap();
         let b = balances_until(&exec, |b| {
@@ -288,8 +259,6 @@ fn hostile_balance_frames_are_parse_errors_or_refusals_and_change_nothing() {
         ts_ns: 100,
     };
     b.load(&snapshot);
-    let shown =
-        |b: &AccountBalances| -> Vec<(String, AssetBalance)> { b.assets().map(|(a, x)| (a.to_owned(), *x)).collect() };
     let before = shown(&b);
     let entry = |asset: &str, balance: &str| {
         format!(

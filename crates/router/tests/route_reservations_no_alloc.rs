@@ -6,6 +6,7 @@
 
 mod common;
 mod execution_common;
+mod funds_common;
 mod kraken_common;
 mod kraken_route_common;
 mod route_balances_common;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use wintermute_mm::execution::{ExecCommand, ExecEvent, ExecEvents, Execution, OrderRequest, OrderTif};
+use wintermute_mm::execution::{ExecCommand, ExecEvent, ExecEvents, Execution, OrderRequest, OrderTif, RejectReason};
 use wintermute_mm::types::{Side, VenueId};
 use wintermute_router::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
 use wintermute_router::order::Instrument;
@@ -43,4 +43,15 @@ pub async fn events_until(exec: &mut RoutedExecution, done: impl Fn(&[ExecEvent]
 /// A new order of `qty` lots at `price` ticks.
 pub fn new_order(client_id: u64, side: Side, price: i64, qty: i64, tif: OrderTif) -> ExecCommand {
     ExecCommand::New(OrderRequest { client_id, side, price, qty, tif })
+}
+
+/// Submits a GTC buy (client id 7) of `qty` lots at `price` ticks that the venue refuses for
+/// funds, and checks that the market maker sees the refusal as `RejectReason::Risk`.
+pub async fn a_funds_refusal_is_risk(exec: &mut RoutedExecution, price: i64, qty: i64) {
+    exec.submit(0, &new_order(7, Side::Buy, price, qty, OrderTif::Gtc)).unwrap();
+    let events = events_until(exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Rejected { .. }))).await;
+    assert!(
+        events.iter().any(|e| matches!(e, ExecEvent::Rejected { client_id: 7, reason: RejectReason::Risk, .. })),
+        "{events:?}"
+    );
 }

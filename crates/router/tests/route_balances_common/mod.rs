@@ -1,13 +1,13 @@
 //! Shared set-up of the tests of a Binance route's balances: a simulator checking funds (book
 //! 58000.00 x 1 / 59000.00 x 1), the route over it as live and paper routes build it, and
-//! waiting until its balances say enough.
+//! what the simulator says the key holds (waiting for the route's balances is `funds_common`'s,
+//! re-exported here).
 #![allow(dead_code)]
 
 use std::time::Duration;
 
 use wintermute_core::decimal::Decimal;
 use wintermute_mm::types::VenueId;
-use wintermute_router::balances::AccountBalances;
 use wintermute_router::binance::sim::BinanceSim;
 use wintermute_router::binance::ws_client::BinanceWsClient;
 use wintermute_router::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
@@ -15,6 +15,8 @@ use wintermute_router::order::Instrument;
 use wintermute_router::signing::BinanceSigner;
 
 use crate::common::*;
+#[allow(unused_imports)] // not every test that includes this module waits on balances
+pub use crate::funds_common::{balances_until, free_locked};
 
 pub fn dec(text: &str) -> Decimal {
     Decimal::parse(text).unwrap()
@@ -45,22 +47,6 @@ pub fn route(sim: &BinanceSim, reconcile_every: Duration) -> RoutedExecution {
         check_balances: true,
     };
     RoutedExecution::spawn(client, config).unwrap()
-}
-
-/// Waits (the simulator runs meanwhile) until the route's balances satisfy `done`, at most 5 s.
-pub async fn balances_until(exec: &RoutedExecution, done: impl Fn(&AccountBalances) -> bool) -> AccountBalances {
-    for _ in 0..500 {
-        if let Some(b) = exec.balances().filter(|b| done(b)) {
-            return b;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("balances never got there: {:?}", exec.balances());
-}
-
-pub fn free_locked(b: &AccountBalances, asset: &str) -> (String, String) {
-    let x = b.get(asset).unwrap();
-    (x.free.normalized().to_string(), x.locked.normalized().to_string())
 }
 
 /// The simulator's own (free, locked) of the key's account.
