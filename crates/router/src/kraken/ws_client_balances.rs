@@ -50,7 +50,8 @@ pub const KRAKEN_DEFAULT_TAKER_FEE_PPM: u32 = 4_000;
 /// [`KrakenWsClient::set_taker_fee_ppm`]; `None` if negative or past `u32`.
 pub fn taker_fee_ppm_of(rate: Decimal) -> Option<u32> {
     let per_ppm = 10i128.pow(wintermute_core::decimal::SCALE - 6);
-    u32::try_from(rate.raw().div_ceil(per_ppm)).ok()
+    let raw = u128::try_from(rate.raw()).ok()?;
+    u32::try_from(raw.div_ceil(per_ppm.unsigned_abs())).ok()
 }
 
 impl KrakenWsClient {
