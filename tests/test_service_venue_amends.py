@@ -165,6 +165,48 @@ def test_a_price_and_a_quantity_amend_up_in_flight_together_fit_the_balance(venu
     assert locked(venue, 9, "USD") == 0
 
 
+_bid_amends = st.lists(
+    st.tuples(
+        st.one_of(st.none(), st.integers(1, 200)), st.one_of(st.none(), st.integers(10, 200))
+    ),
+    min_size=1,
+    max_size=6,
+).map(lambda xs: [(q, p) if q or p else (q, 50) for q, p in xs])
+
+
+@settings(max_examples=40, deadline=None)
+@given(amends=_bid_amends)
+def test_amends_of_a_bid_in_flight_together_never_hold_more_than_the_account_has(
+    venue: Venue, amends: list[tuple[int | None, int | None]]
+) -> None:
+    # Account 11 has 1,000,000 USD; a bid of 10 ETH at 1,000 (the ETH book has no asks). Each
+    # amend sets the quantity (ETH) and/or the price (hundreds of USD a coin); all are in
+    # flight at once. Whichever the venue lets through, the account never holds more than it
+    # has, and once all are answered it holds what the order needs, and the next amend is
+    # checked against that.
+    eth = "ETH-USD"
+    oid = asyncio.run(venue.place(11, eth, "buy", "limit", D(10), D(1000))).order_id
+    calls = [
+        venue.amend(
+            11,
+            eth,
+            order_id=oid,
+            qty=None if q is None else D(q),
+            price=None if p is None else D(p * 100),
+        )
+        for q, p in amends
+    ]
+    results = burst(venue, calls, sent=0)
+    for r in results:
+        assert isinstance(r, OrderState) or r.code == "INSUFFICIENT_BALANCE", r
+    now = venue.order(11, eth, order_id=oid)
+    assert now.status == "new"
+    usd = {b.asset: b for b in venue.balances(11)}["USD"]
+    assert usd.locked == now.qty * now.price <= 1_000_000
+    assert usd.free == 1_000_000 - usd.locked
+    asyncio.run(venue.cancel(11, eth, order_id=oid))
+
+
 def test_amends_of_an_order_that_fills_in_between_are_refused_as_unknown(venue: Venue) -> None:
     oid = rest_sell(venue, D(10)).order_id
     first, taker, second = burst(

@@ -26,12 +26,8 @@ struct Desk {
 }
 
 impl Desk {
-    fn start() -> Self {
-        Self::start_with(AccountLimits::UNLIMITED)
-    }
-
     /// A desk whose market maker's account has `limits`.
-    fn start_with(limits: AccountLimits) -> Self {
+    fn start(limits: AccountLimits) -> Self {
         let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
         let risk = RiskConfig::permissive().account(MM, limits).account(OTHER, AccountLimits::UNLIMITED);
         let config =
@@ -52,7 +48,7 @@ impl Desk {
 
     /// [`Self::resting_sell`] with `limits` on the market maker's account.
     fn resting_sell_with(limits: AccountLimits) -> (Self, Vec<ExecEvent>) {
-        let mut d = Self::start_with(limits);
+        let mut d = Self::start(limits);
         let order = OrderRequest { client_id: 7, side: Side::Sell, price: 1_004, qty: 10, tif: OrderTif::Gtc };
         d.submit(ExecCommand::New(order));
         let events = d.settle();
