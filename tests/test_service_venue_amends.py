@@ -186,7 +186,7 @@ def test_amends_of_a_bid_in_flight_together_never_hold_more_than_the_account_has
     # checked against that.
     eth = "ETH-USD"
     oid = asyncio.run(venue.place(11, eth, "buy", "limit", D(10), D(1000))).order_id
-    calls = [
+    calls: list[Awaitable[OrderState]] = [
         venue.amend(
             11,
             eth,
@@ -202,6 +202,7 @@ def test_amends_of_a_bid_in_flight_together_never_hold_more_than_the_account_has
     now = venue.order(11, eth, order_id=oid)
     assert now.status == "new"
     usd = {b.asset: b for b in venue.balances(11)}["USD"]
+    assert now.price is not None
     assert usd.locked == now.qty * now.price <= 1_000_000
     assert usd.free == 1_000_000 - usd.locked
     asyncio.run(venue.cancel(11, eth, order_id=oid))
