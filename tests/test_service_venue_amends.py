@@ -36,12 +36,13 @@ def venue() -> Iterator[Venue]:
         yield v
 
 
-def burst(venue: Venue, calls: list[Awaitable[T]]) -> list[T | VenueError]:
-    """Sends ``calls`` in order while the venue's drain is held, then returns their results
-    (or the venue's errors) once the answers come."""
+def burst(venue: Venue, calls: list[Awaitable[T]], sent: int | None = None) -> list[T | VenueError]:
+    """Sends ``calls`` in order while the venue's drain is held (``sent`` of them reach the
+    engine: all unless told), then returns their results (or the venue's errors) once the
+    answers come."""
 
     async def go() -> list[T | VenueError]:
-        with drain_held(venue, len(calls)):
+        with drain_held(venue, len(calls) if sent is None else sent):
             tasks = [asyncio.ensure_future(c) for c in calls]
             await asyncio.sleep(0)  # each task runs up to its send
         done = await asyncio.gather(*tasks, return_exceptions=True)
@@ -105,6 +106,106 @@ def test_an_amend_behind_a_refused_one_moves_by_its_own_step_and_the_next_lands_
     again = asyncio.run(venue.amend(1, BTC, order_id=oid, qty=D(11)))
     assert (again.qty, venue.depth(BTC).asks) == (D(11), [(D("100.00"), D(11))])
     asyncio.run(venue.cancel(2, BTC, order_id=bid.order_id))
+
+
+def locked(venue: Venue, account: int, asset: str) -> Decimal:
+    return {b.asset: b.locked for b in venue.balances(account)}[asset]
+
+
+def test_a_price_and_a_quantity_amend_up_in_flight_together_fit_the_balance(venue: Venue) -> None:
+    # Account 9 has 1,000,000 USD; a bid of 10 ETH at 1,000 holds 10,000 (the ETH book has
+    # no asks: nothing trades).
+    eth = "ETH-USD"
+    bid = asyncio.run(venue.place(9, eth, "buy", "limit", D(10), D(1000)))
+    oid = bid.order_id
+    # Up to 100 ETH (100,000), and up to 15,000 a coin (150,000 for the 10 known): each fits
+    # alone, both together hold 1,500,000.
+    more, dearer = burst(
+        venue,
+        [
+            venue.amend(9, eth, order_id=oid, qty=D(100)),
+            venue.amend(9, eth, order_id=oid, price=D(15000)),
+        ],
+        sent=1,
+    )
+    assert isinstance(more, OrderState)
+    assert more.qty == 100
+    assert isinstance(dearer, VenueError)
+    assert dearer.code == "INSUFFICIENT_BALANCE", dearer
+    assert locked(venue, 9, "USD") == 100_000
+    # The other way round: dearer first (150,000), then more at the price known (100,000).
+    asyncio.run(venue.amend(9, eth, order_id=oid, qty=D(10)))
+    dearer, more = burst(
+        venue,
+        [
+            venue.amend(9, eth, order_id=oid, price=D(15000)),
+            venue.amend(9, eth, order_id=oid, qty=D(100)),
+        ],
+        sent=1,
+    )
+    assert isinstance(dearer, OrderState)
+    assert dearer.price == 15000
+    assert isinstance(more, VenueError)
+    assert more.code == "INSUFFICIENT_BALANCE", more
+    now = venue.order(9, eth, order_id=oid)
+    assert (now.qty, now.price) == (D(10), D(15000))
+    assert locked(venue, 9, "USD") == 150_000
+    # Amends that fit, in flight together, still go.
+    a, b = burst(
+        venue,
+        [
+            venue.amend(9, eth, order_id=oid, qty=D(20)),
+            venue.amend(9, eth, order_id=oid, price=D(20000)),
+        ],
+    )
+    assert isinstance(a, OrderState)
+    assert isinstance(b, OrderState)
+    assert locked(venue, 9, "USD") == 400_000
+    asyncio.run(venue.cancel(9, eth, order_id=oid))
+    assert locked(venue, 9, "USD") == 0
+
+
+_bid_amends = st.lists(
+    st.tuples(
+        st.one_of(st.none(), st.integers(1, 200)), st.one_of(st.none(), st.integers(10, 200))
+    ),
+    min_size=1,
+    max_size=6,
+).map(lambda xs: [(q, p) if q or p else (q, 50) for q, p in xs])
+
+
+@settings(max_examples=40, deadline=None)
+@given(amends=_bid_amends)
+def test_amends_of_a_bid_in_flight_together_never_hold_more_than_the_account_has(
+    venue: Venue, amends: list[tuple[int | None, int | None]]
+) -> None:
+    # Account 11 has 1,000,000 USD; a bid of 10 ETH at 1,000 (the ETH book has no asks). Each
+    # amend sets the quantity (ETH) and/or the price (hundreds of USD a coin); all are in
+    # flight at once. Whichever the venue lets through, the account never holds more than it
+    # has, and once all are answered it holds what the order needs, and the next amend is
+    # checked against that.
+    eth = "ETH-USD"
+    oid = asyncio.run(venue.place(11, eth, "buy", "limit", D(10), D(1000))).order_id
+    calls: list[Awaitable[OrderState]] = [
+        venue.amend(
+            11,
+            eth,
+            order_id=oid,
+            qty=None if q is None else D(q),
+            price=None if p is None else D(p * 100),
+        )
+        for q, p in amends
+    ]
+    results = burst(venue, calls, sent=0)
+    for r in results:
+        assert isinstance(r, OrderState) or r.code == "INSUFFICIENT_BALANCE", r
+    now = venue.order(11, eth, order_id=oid)
+    assert now.status == "new"
+    usd = {b.asset: b for b in venue.balances(11)}["USD"]
+    assert now.price is not None
+    assert usd.locked == now.qty * now.price <= 1_000_000
+    assert usd.free == 1_000_000 - usd.locked
+    asyncio.run(venue.cancel(11, eth, order_id=oid))
 
 
 def test_amends_of_an_order_that_fills_in_between_are_refused_as_unknown(venue: Venue) -> None:

@@ -36,6 +36,13 @@
 //! from the moment it is sent ([`crate::in_flight`]). Fills that took it all cancel the order
 //! (`Canceled`).
 //!
+//! Several amends of one order may be in flight at once: each counts on the ones before it
+//! (its `seen_remaining` is the last one's quantity less the fills handed out since), and each
+//! remembers its step (the open lots it asked for less those it saw). An amend the engine
+//! refuses (risk, the book) takes its step back from that view, so an amend already in flight
+//! behind it changes the order by its own step, and the view stays the order's open quantity
+//! as the market maker knows it, however many amends are in flight.
+//!
 //! Event times are the matching stage's stamp
 //! ([`wintermute_engine::pipeline::Stamps::match_ns`], the pipeline clock).
 //! The subscription must take book deltas ([`wintermute_engine::pipeline::SubscriptionConfig`]'s
@@ -107,6 +114,9 @@ impl EngineVenueConfig {
 struct InFlight {
     seq: u64,
     client_id: ClientOrderId,
+    /// An amend by total: the open lots it asked for less the open lots it saw (`seen_open`
+    /// when it was sent), taken back from `seen_open` if the engine refuses it.
+    amend_step: Option<i64>,
 }
 
 /// One of our orders, from the submit of its `New` until it is done.
@@ -143,6 +153,8 @@ struct VenueState {
     left_len: usize,
     /// The order id of the current command's taker (its own cancels never touch a level).
     taker: Option<OrderId>,
+    /// Our command whose output is being read (`None`: another gateway's).
+    current: Option<InFlight>,
     last_ns: i64,
     /// Every trade the last `poll` read, anyone's: (price, qty, aggressor).
     prints: Vec<(i64, i64, Side)>,
@@ -222,7 +234,7 @@ impl EngineVenue {
         let clock = gateway.with(|g| g.clock());
         let state = VenueState {
             gateway: gateway.id(),
-            in_flight: vec![InFlight { seq: 0, client_id: 0 }; cfg.max_in_flight.max(1)],
+            in_flight: vec![InFlight { seq: 0, client_id: 0, amend_step: None }; cfg.max_in_flight.max(1)],
             head: 0,
             len: 0,
             open: Vec::with_capacity(cfg.max_open.max(1)),
@@ -232,6 +244,7 @@ impl EngineVenue {
             left: [(0, 0, false); 64],
             left_len: 0,
             taker: None,
+            current: None,
             last_ns: i64::MIN,
             prints: Vec::with_capacity(EXEC_EVENTS_CAPACITY),
             cfg,
@@ -391,8 +404,12 @@ impl Execution for EngineVenue {
         })?;
         let s = &mut self.state;
         s.last_ns = now_ns;
+        let amend_step = match (*command, seen_open) {
+            (ExecCommand::Amend { new_qty, .. }, Some(seen)) => Some(new_qty - seen),
+            _ => None,
+        };
         let slot = (s.head + s.len) % s.in_flight.len();
-        s.in_flight[slot] = InFlight { seq: id.seq, client_id };
+        s.in_flight[slot] = InFlight { seq: id.seq, client_id, amend_step };
         s.len += 1;
         match *command {
             ExecCommand::New(r) => s.open.push(OpenOrder {
@@ -440,7 +457,7 @@ impl VenueState {
     }
 
     /// The in-flight entry of our command `seq` (commands are answered in order).
-    fn answered(&mut self, seq: u64, last: bool) -> Option<ClientOrderId> {
+    fn answered(&mut self, seq: u64, last: bool) -> Option<InFlight> {
         if self.len == 0 {
             return None;
         }
@@ -452,13 +469,14 @@ impl VenueState {
             self.head = (self.head + 1) % self.in_flight.len();
             self.len -= 1;
         }
-        Some(front.client_id)
+        Some(front)
     }
 
     fn on_output(&mut self, o: &Output, out: &mut ExecEvents) {
         let ts = o.stamps.match_ns as i64;
         let ours = o.command.gateway == self.gateway;
-        let client = if ours { self.answered(o.command.seq, o.last) } else { None };
+        self.current = if ours { self.answered(o.command.seq, o.last) } else { None };
+        let client = self.current.map(|c| c.client_id);
         match &o.kind {
             OutputKind::Event(e) => self.on_event(e, ts, client, out),
             OutputKind::NoEvents => {}
@@ -480,17 +498,20 @@ impl VenueState {
             self.left_len = 0;
             self.taker = None;
         }
+        self.current = None;
     }
 
-    /// Our command was refused: a new order is gone; an amend or cancel leaves the order as it was.
+    /// Our command was refused: a new order is gone; an amend or cancel leaves the order as it
+    /// was. A refused amend takes its change back from the open lots the market maker knows
+    /// (`seen_open`), which the amends sent after it counted on: each of those still in flight
+    /// then changes the order by its own step, and the view stays exact (see the module docs).
     fn reject(&mut self, client: Option<ClientOrderId>, reason: RejectReason, ts: i64, out: &mut ExecEvents) {
         let Some(client_id) = client else { return };
         if let Some(i) = self.find(client_id) {
             if !self.open[i].live {
                 self.remove(i);
-            } else {
-                // An amend refused leaves the order as the engine last said it was.
-                self.open[i].seen_open = self.open[i].open_qty;
+            } else if let Some(step) = self.current.filter(|c| c.client_id == client_id).and_then(|c| c.amend_step) {
+                self.open[i].seen_open -= step;
             }
         }
         Self::emit(out, ExecEvent::Rejected { client_id, reason, ts_ns: ts });

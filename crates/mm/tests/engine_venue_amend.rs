@@ -26,10 +26,10 @@ struct Desk {
 }
 
 impl Desk {
-    fn start() -> Self {
+    /// A desk whose market maker's account has `limits`.
+    fn start(limits: AccountLimits) -> Self {
         let spec = InstrumentSpec::from_units("BTC-USD", "0.01", "0.0001", 1, 1_000_000, 1, 10_000_000).unwrap();
-        let risk =
-            RiskConfig::permissive().account(MM, AccountLimits::UNLIMITED).account(OTHER, AccountLimits::UNLIMITED);
+        let risk = RiskConfig::permissive().account(MM, limits).account(OTHER, AccountLimits::UNLIMITED);
         let config =
             PipelineConfig::new(vec![spec]).risk(risk).topology(Topology::Merged).gateways(2).subscriptions(2, 1 << 12);
         let (pipeline, mut handles) = Pipeline::start(config).unwrap();
@@ -43,7 +43,12 @@ impl Desk {
 
     /// A desk with our sell order 7 of 10 lots at 1,004 resting; the events it gave.
     fn resting_sell() -> (Self, Vec<ExecEvent>) {
-        let mut d = Self::start();
+        Self::resting_sell_with(AccountLimits::UNLIMITED)
+    }
+
+    /// [`Self::resting_sell`] with `limits` on the market maker's account.
+    fn resting_sell_with(limits: AccountLimits) -> (Self, Vec<ExecEvent>) {
+        let mut d = Self::start(limits);
         let order = OrderRequest { client_id: 7, side: Side::Sell, price: 1_004, qty: 10, tif: OrderTif::Gtc };
         d.submit(ExecCommand::New(order));
         let events = d.settle();
@@ -152,4 +157,62 @@ fn amends_sent_back_to_back_each_count_the_one_before() {
     let (fills, answer) = fills_and_answer(&events);
     assert_eq!(fills.iter().map(|f| f.0).sum::<i64>(), 2);
     assert!(matches!(answer, Some(ExecEvent::Amended { client_id: 7, open_qty: 6, .. })), "{events:?}");
+}
+
+/// The answers (`Amended` open lots, or `None` for a refusal) of the amends in `events`.
+fn amend_answers(events: &[ExecEvent]) -> Vec<Option<i64>> {
+    events
+        .iter()
+        .filter_map(|e| match *e {
+            ExecEvent::Amended { open_qty, .. } => Some(Some(open_qty)),
+            ExecEvent::Rejected { .. } => Some(None),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_refused_amend_leaves_the_amend_behind_it_exact() {
+    // Risk refuses orders over 14 lots. We know 10 open; up to 15 (refused), then down to 13
+    // before that answer: the engine takes the refused amend's 5 for unseen fills and leaves
+    // 8, the second amend's own step (13 - 15) from 10.
+    let limits = AccountLimits { max_order_qty: 14, ..AccountLimits::UNLIMITED };
+    let (mut d, _) = Desk::resting_sell_with(limits);
+    d.submit(ExecCommand::Amend { client_id: 7, new_qty: 15 });
+    d.submit(ExecCommand::Amend { client_id: 7, new_qty: 13 });
+    let events = d.settle();
+    assert_eq!(amend_answers(&events), [None, Some(8)], "{events:?}");
+    // The view is the order's 8 open lots: an amend to 9 rests 9 (a view left at the 10 the
+    // engine had when the first was refused would leave 7).
+    d.submit(ExecCommand::Amend { client_id: 7, new_qty: 9 });
+    let events = d.settle();
+    assert_eq!(amend_answers(&events), [Some(9)], "{events:?}");
+}
+
+#[test]
+fn many_amends_in_flight_some_refused_keep_the_view_exact() {
+    // Risk refuses orders over 14 lots. From 10 open, five amends in flight at once and a fill
+    // of 2 racing them. Each refused amend takes its step back; each applied one moves the
+    // order by its own step (its lots less the one before's):
+    //   12 (+2): 10 open after the fill;  17: refused;  16 (-1 from 17): 9 open;
+    //   25: refused;  23 (-2 from 25): 7 open.
+    let limits = AccountLimits { max_order_qty: 14, ..AccountLimits::UNLIMITED };
+    let (mut d, _) = Desk::resting_sell_with(limits);
+    d.submit(ExecCommand::Amend { client_id: 7, new_qty: 12 });
+    d.buy_unseen(2);
+    for qty in [17, 16, 25, 23] {
+        d.submit(ExecCommand::Amend { client_id: 7, new_qty: qty });
+    }
+    let events = d.settle();
+    let (fills, _) = fills_and_answer(&events);
+    assert_eq!(fills.iter().map(|f| f.0).sum::<i64>(), 2, "{events:?}");
+    // The first amend answers 12 or 10, as the fill came after or before it.
+    let answers = amend_answers(&events);
+    assert_eq!(answers[1..], [None, Some(9), None, Some(7)], "{events:?}");
+    // The view is the order's 7 open lots: each next amend lands exactly where it asks.
+    for want in [5, 11, 3] {
+        d.submit(ExecCommand::Amend { client_id: 7, new_qty: want });
+        let events = d.settle();
+        assert_eq!(amend_answers(&events), [Some(want)], "{events:?}");
+    }
 }

@@ -433,6 +433,21 @@ impl FreeUnits {
             Side::Buy => 0,
         }
     }
+
+    /// [`Self::coverable`] where the venue holds a buy's fee too, at `buy_fee_ppm` millionths
+    /// of its notional ([`crate::reservations::Reserve::with_buy_fee`]): the most lots whose
+    /// notional and fee, rounded up, the quote units cover.
+    pub fn coverable_paying(&self, side: Side, price: i64, buy_fee_ppm: u32) -> i64 {
+        match side {
+            Side::Buy if price > 0 && buy_fee_ppm > 0 => {
+                let ppm = 1_000_000i128;
+                let per_lot = i128::from(price) * (ppm + i128::from(buy_fee_ppm));
+                let lots = i128::from(self.quote_units) * ppm / per_lot;
+                i64::try_from(lots).unwrap_or(if lots < 0 { i64::MIN } else { i64::MAX })
+            }
+            _ => self.coverable(side, price),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -98,6 +98,9 @@ pub struct RoutedExecution {
     worker: Option<JoinHandle<()>>,
     balances: Arc<SharedBalances>,
     check_balances: bool,
+    /// What the venue holds for a buy's fee, in millionths of its notional
+    /// ([`VenueClient::buy_fee_held_ppm`]): counted in every buy's reservation.
+    buy_fee_ppm: u32,
 }
 
 impl std::fmt::Debug for RoutedExecution {
@@ -144,6 +147,7 @@ impl RoutedExecution {
         let venue = config.venue;
         let in_flight = config.in_flight;
         let check_balances = config.check_balances;
+        let buy_fee_ppm = client.buy_fee_held_ppm();
         let (base, quote) = (client.balance_asset(&config.assets.0), client.balance_asset(&config.assets.1));
         let assets = (base.as_str(), quote.as_str());
         let tracking = BalanceTracking::new(client.venue(), venue, &config.instrument, assets, config.reconcile_every);
@@ -217,6 +221,7 @@ impl RoutedExecution {
             worker: Some(handle),
             balances,
             check_balances,
+            buy_fee_ppm,
         })
     }
 }
@@ -299,7 +304,7 @@ impl Execution for RoutedExecution {
             ExecCommand::Amend { client_id, new_qty } => match self.live.get(&client_id).copied() {
                 // An increase needs what it adds; the order's open quantity is given back.
                 Some((side, price, open)) if new_qty > open => {
-                    self.reserve(client_id, side, price, new_qty, Reserve::of(mm_side(side), price, open))?
+                    self.reserve(client_id, side, price, new_qty, self.need(side, price, open))?
                 }
                 _ => Reserve::default(),
             },
@@ -347,7 +352,7 @@ impl Execution for RoutedExecution {
         }
         // The new order net of what the one it replaces gives back (its open quantity, same side).
         let freed = match self.live.get(&cancel) {
-            Some(&(side, price, open)) if side == new.side => Reserve::of(mm_side(side), price, open),
+            Some(&(side, price, open)) if side == new.side => self.need(side, price, open),
             _ => Reserve::default(),
         };
         let reserve = self.reserve(new.client_id, new.side, new.price, new.qty, freed)?;
@@ -366,7 +371,7 @@ impl Execution for RoutedExecution {
     /// What the free balance covers, as the worker last published it, less what the route's
     /// orders reserve ([`crate::reservations`]); `None` while unknown.
     fn coverable_qty(&self, side: wintermute_mm::types::Side, price: i64) -> Option<i64> {
-        Some(self.balances.available_units()?.coverable(mm_side(side), price).max(0))
+        Some(self.balances.available_units()?.coverable_paying(mm_side(side), price, self.buy_fee_ppm).max(0))
     }
 
     fn balances_view(&self) -> Option<RouteBalancesView> {

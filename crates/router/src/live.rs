@@ -463,6 +463,10 @@ fn route_client(
             if mode == Mode::Live {
                 client.set_dead_man_switch(dead_man);
             }
+            // The account's taker fee as configured (`[fees.<venue>]`); none (or zero, which
+            // Kraken never charges on spot): Kraken's default.
+            let taker = setup.hedge_fees.get(i).map_or(0, |f| f.taker_ppm());
+            client.set_taker_fee_ppm(u32::try_from(taker).ok().filter(|&t| t > 0));
             RouteClient::Kraken(client)
         }
     };

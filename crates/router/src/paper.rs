@@ -67,7 +67,7 @@ use crate::execution_adapter::{RoutedExecution, RoutedExecutionConfig};
 use crate::kraken::client::KrakenRestClient;
 use crate::kraken::reports::KrakenPair;
 use crate::kraken::sim::{KrakenSim, KrakenSimConfig, KrakenSimPair};
-use crate::kraken::ws_client::KrakenWsClient;
+use crate::kraken::ws_client::{taker_fee_ppm_of, KrakenWsClient};
 use crate::kraken::ws_messages::{v2_symbol, KrakenWsPair};
 use crate::order::Instrument;
 use crate::signing::{BinanceSigner, CoinbaseJwtSigner, KrakenSigner};
@@ -249,9 +249,10 @@ impl Plan {
                     symbol: cfg.pairs.first().map(|p| v2_symbol(&p.wsname)).unwrap_or_default(),
                 };
                 let rest = KrakenRestClient::new(addr, API_KEY, signer, vec![pair], cfg.tier);
-                let client =
+                let mut ws =
                     KrakenWsClient::with_rest(&ws_url, None, rest, vec![ws_pair]).map_err(std::io::Error::other)?;
-                RoutedExecution::spawn(client, config)
+                ws.set_taker_fee_ppm(taker_fee_ppm_of(cfg.fee_rate)); // the simulator's, held as Kraken does
+                RoutedExecution::spawn(ws, config)
             }
         }
     }
@@ -294,8 +295,7 @@ impl Drop for PaperVenues {
     }
 }
 
-/// The base and quote assets of a venue symbol (`BTCUSDT` with quote `USDT`, `BTC-USD`,
-/// `XBT/USD`).
+/// The base and quote assets of a venue symbol (`BTCUSDT` with quote `USDT`, `BTC-USD`, `XBT/USD`).
 fn assets(venue: Venue, symbol: &str, quote: &str) -> Result<(String, String), PaperError> {
     let split = match venue {
         Venue::Binance => symbol.strip_suffix(quote).map(|base| (base, quote)),

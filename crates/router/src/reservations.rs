@@ -7,7 +7,9 @@
 //! not in the venue's `free` yet. Each order the route sends therefore reserves what it can take
 //! of the free balance, in the instrument's integer units ([`Reserve`]): a sell its quantity in
 //! lots of the base asset, a buy its quantity times its limit price in notional units (tick ×
-//! lot) of the quote asset. What a new order can use is `free − reserved`.
+//! lot) of the quote asset, plus its fee where the venue holds that too (Kraken holds a buy's
+//! fee at the taker rate in the quote asset: [`Reserve::with_buy_fee`]). What a new order can
+//! use is `free − reserved`.
 //!
 //! **The release rule.** A reservation is held until the venue's balances include the order,
 //! and released then, so it is never counted twice (once reserved, once in `locked` or spent):
@@ -60,6 +62,9 @@ use wintermute_mm::execution::ClientOrderId;
 
 use crate::order_state::Side;
 
+/// Millionths in one: the unit of a fee rate ([`Reserve::with_buy_fee`]).
+pub(crate) const PPM: i128 = 1_000_000;
+
 /// What an order holds of the free balance, in the instrument's units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Reserve {
@@ -78,6 +83,19 @@ impl Reserve {
             Side::Sell => Self { base_lots: qty, quote_units: 0 },
             Side::Buy => Self { base_lots: 0, quote_units: qty.saturating_mul(price.max(0)) },
         }
+    }
+
+    /// `self` with a buy's fee held on top of its notional, at `fee_ppm` millionths of it,
+    /// rounded up (a venue that holds the fee, Kraken, refuses a buy it cannot pay the fee of:
+    /// [`crate::venue::VenueClient::buy_fee_held_ppm`]); saturating. A sell's lots are as they
+    /// were.
+    pub fn with_buy_fee(self, fee_ppm: u32) -> Self {
+        if fee_ppm == 0 || self.quote_units <= 0 {
+            return self;
+        }
+        let held = i128::from(self.quote_units) * (PPM + i128::from(fee_ppm));
+        let quote_units = i64::try_from((held + PPM - 1) / PPM).unwrap_or(i64::MAX);
+        Self { quote_units, ..self }
     }
 
     /// Nothing reserved.

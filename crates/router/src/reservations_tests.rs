@@ -318,3 +318,33 @@ proptest! {
         prop_assert_eq!(w.tracked, w.free);
     }
 }
+
+#[test]
+fn a_buy_holds_its_fee_where_the_venue_holds_it_rounded_up() {
+    // 1,719,666 lots at 580,000 ticks and 0.26 %: 997,406,280,000 units and a 2,593,256,328 fee.
+    let r = Reserve::of(Side::Buy, 580_000, 1_719_666).with_buy_fee(2_600);
+    assert_eq!(r, Reserve { base_lots: 0, quote_units: 999_999_536_328 });
+    assert_eq!(Reserve::of(Side::Buy, 3, 1).with_buy_fee(1).quote_units, 4, "rounded up");
+    assert_eq!(Reserve::of(Side::Sell, 100, 7).with_buy_fee(4_000), Reserve::of(Side::Sell, 100, 7));
+    assert_eq!(Reserve::of(Side::Buy, 100, 7).with_buy_fee(0), Reserve::of(Side::Buy, 100, 7));
+    assert_eq!(Reserve::of(Side::Buy, i64::MAX, 2).with_buy_fee(4_000).quote_units, i64::MAX, "saturates");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(5000))]
+
+    /// The lots a free quote balance covers with the fee are the most whose reservation (the
+    /// notional and the fee, rounded up) fits in it: one lot more does not.
+    #[test]
+    fn the_lots_covered_with_the_fee_are_the_most_whose_reservation_fits(
+        quote in 0i64..1_000_000_000_000_000_000,
+        price in 1i64..100_000_000,
+        fee in 0u32..100_000,
+    ) {
+        let free = crate::balances::FreeUnits { base_lots: 0, quote_units: quote };
+        let lots = free.coverable_paying(Side::Buy, price, fee);
+        prop_assert!(lots >= 0);
+        prop_assert!(Reserve::of(Side::Buy, price, lots).with_buy_fee(fee).quote_units <= quote);
+        prop_assert!(Reserve::of(Side::Buy, price, lots + 1).with_buy_fee(fee).quote_units > quote);
+    }
+}

@@ -188,6 +188,14 @@ pub trait VenueClient: Send + 'static {
         asset.to_owned()
     }
 
+    /// What the venue holds of the quote asset for a buy's fee on top of its notional, in
+    /// millionths of the notional: its taker rate where it holds the fee (Kraken), 0 where it
+    /// does not (Binance takes a buyer's fee out of the base received). A route's balance check
+    /// counts it ([`crate::reservations::Reserve::with_buy_fee`]).
+    fn buy_fee_held_ppm(&self) -> u32 {
+        0
+    }
+
     /// The streamed balance updates read since the last call, oldest first.
     fn take_balance_updates(&mut self) -> Vec<BalanceUpdate> {
         Vec::new()

@@ -4,7 +4,8 @@
 //! refuses an order the free balance less the reservations cannot cover before it is sent,
 //! holds each order's reservation until a snapshot shows its hold (Kraken's stream never
 //! does), reconciles against a fresh snapshot, and resyncs after a reconnect. The simulator
-//! checks funds (a buy holds its fee too, at 0.26 %); the book is 58000.0 x 1 / 59000.0 x 1.
+//! checks funds (a buy holds its fee too, at 0.26 %, which the route counts); the book is
+//! 58000.0 x 1 / 59000.0 x 1.
 //! The channel's own messages, and what a hostile venue could send on it, are at the end.
 
 mod common;
@@ -70,7 +71,7 @@ fn the_route_follows_the_account_and_refuses_what_the_free_balance_cannot_cover_
         assert_eq!(free_locked(&b, "BTC"), ("0.01".into(), "0".into()));
         assert_eq!(sim.balance_subscribers(), 1, "the route follows the balances channel");
 
-        // 0.02 BTC at 58000.0 is 1160 USD; 1000 USD covers 0.01724137 BTC.
+        // 0.02 BTC at 58000.0 is 1160 USD; 1000 USD covers 0.01719666 BTC and its 0.26 % fee.
         let e = exec.submit(0, &new_order(1, MmSide::Buy, ticks("58000"), lots("0.02"), OrderTif::Gtc)).unwrap_err();
         assert_eq!(
             e,
@@ -79,7 +80,7 @@ fn the_route_follows_the_account_and_refuses_what_the_free_balance_cannot_cover_
                 client_id: 1,
                 side: MmSide::Buy,
                 qty: lots("0.02"),
-                coverable: lots("0.01724137"),
+                coverable: lots("0.01719666"),
             }
         );
         let e = exec.submit(0, &new_order(2, MmSide::Sell, ticks("59000"), lots("0.02"), OrderTif::Gtc)).unwrap_err();
@@ -91,11 +92,12 @@ fn the_route_follows_the_account_and_refuses_what_the_free_balance_cannot_cover_
         let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { .. }))).await;
         assert!(events.iter().all(|e| e.client_id() == 3), "nothing of the refused orders was sent: {events:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
-        assert_eq!(exec.reserved(), Reserve { base_lots: 0, quote_units: usd("57000", "0.01") });
+        // 570 USD and its 1.482 fee.
+        assert_eq!(exec.reserved(), Reserve { base_lots: 0, quote_units: usd("57148.2", "0.01") });
         assert_eq!(free_locked(&exec.balances().unwrap(), "USD"), ("1000".into(), "0".into()));
-        // 430 USD available: 0.00754385 BTC at 57000.0.
+        // 428.518 USD available: 0.00749836 BTC at 57000.0 with its fee.
         let e = exec.submit(0, &new_order(4, MmSide::Buy, ticks("57000"), lots("0.008"), OrderTif::Gtc)).unwrap_err();
-        assert_eq!(insufficient(e), (4, lots("0.008"), lots("0.00754385")));
+        assert_eq!(insufficient(e), (4, lots("0.008"), lots("0.00749836")));
 
         // A deposit while the route is idle: the ledger entry comes in, and the snapshot it calls
         // for shows the order's hold (570 and its 1.482 fee): the reservation is released.
@@ -115,6 +117,49 @@ fn the_route_follows_the_account_and_refuses_what_the_free_balance_cannot_cover_
         let (stats, _exec) =
             reconcile_finds_nothing(exec, "the stream and its snapshots told the route everything").await;
         assert!(stats.applied >= 3, "{stats:?}");
+    });
+}
+
+#[test]
+fn a_buy_counts_the_taker_fee_kraken_holds_with_it_before_it_is_sent() {
+    run(async {
+        let sim = funded_kraken(&[("ZUSD", "1000"), ("XXBT", "0")]).await;
+        // 0.0172 BTC at 58000.0 is 997.6 USD, and its 0.26 % fee 2.59376: 1000.19376 in all.
+        // A route that counts no fee sends it, and Kraken refuses it for funds.
+        let mut blind = kraken_route_paying(&sim, Duration::from_millis(10), Some(0));
+        balances_until(&blind, |b| !b.resync_due()).await;
+        blind.submit(0, &new_order(1, MmSide::Buy, ticks("58000"), lots("0.0172"), OrderTif::Gtc)).unwrap();
+        let events =
+            events_until(&mut blind, |e| e.iter().any(|e| matches!(e, ExecEvent::Rejected { client_id: 1, .. }))).await;
+        assert!(!events.iter().any(|e| matches!(e, ExecEvent::Accepted { .. })), "{events:?}");
+        drop(blind);
+
+        // The route that knows the account's fee refuses it before sending; what it covers, the
+        // venue takes, and holds the notional and the fee.
+        let mut exec = kraken_route(&sim, Duration::from_millis(10));
+        balances_until(&exec, |b| !b.resync_due()).await;
+        let e = exec.submit(0, &new_order(2, MmSide::Buy, ticks("58000"), lots("0.0172"), OrderTif::Gtc)).unwrap_err();
+        assert_eq!(insufficient(e), (2, lots("0.0172"), lots("0.01719666")));
+        exec.submit(0, &new_order(3, MmSide::Buy, ticks("58000"), lots("0.01719666"), OrderTif::Gtc)).unwrap();
+        let events =
+            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { client_id: 3, .. }))).await;
+        assert!(events.iter().all(|e| e.client_id() == 3), "{events:?}");
+        // 997.40628 USD and its 2.593256328 fee: the route reserved all of it (rounded up).
+        let (free, locked) = kraken_free_locked(&sim, "ZUSD").await;
+        assert_eq!(locked, "999.999536328");
+        assert_eq!(free, "0.000463672");
+        assert_eq!(exec.reserved(), Reserve { base_lots: 0, quote_units: 999_999_536_328 });
+        drop(exec);
+
+        // A route that does not know the account's fee assumes Kraken's default taker fee
+        // (0.40 %, the entry tier's): 1000 USD covers 0.01717268 BTC at 58000.0 with it.
+        let fresh = funded_kraken(&[("ZUSD", "1000"), ("XXBT", "0")]).await;
+        let mut exec = kraken_route_paying(&fresh, Duration::from_millis(10), None);
+        balances_until(&exec, |b| !b.resync_due()).await;
+        let e = exec.submit(0, &new_order(4, MmSide::Buy, ticks("58000"), lots("0.0172"), OrderTif::Gtc)).unwrap_err();
+        assert_eq!(insufficient(e), (4, lots("0.0172"), lots("0.01717268")));
+        exec.submit(0, &new_order(5, MmSide::Buy, ticks("58000"), lots("0.01717268"), OrderTif::Gtc)).unwrap();
+        events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { client_id: 5, .. }))).await;
     });
 }
 
@@ -156,11 +201,12 @@ fn orders_sent_back_to_back_hold_their_reservations_until_they_end_or_a_snapshot
 
         exec.submit(0, &new_order(1, MmSide::Buy, ticks("57000"), lots("0.01"), OrderTif::Gtc)).unwrap();
         let e = exec.submit(0, &new_order(2, MmSide::Buy, ticks("57000"), lots("0.008"), OrderTif::Gtc)).unwrap_err();
-        assert_eq!(insufficient(e), (2, lots("0.008"), lots("0.00754385")));
+        // 1000 USD less 571.482 (570 and its fee): 0.00749836 BTC at 57000.0 with its fee.
+        assert_eq!(insufficient(e), (2, lots("0.008"), lots("0.00749836")));
         exec.submit(0, &new_order(3, MmSide::Sell, ticks("60000"), lots("0.006"), OrderTif::Gtc)).unwrap();
         let e = exec.submit(0, &new_order(4, MmSide::Sell, ticks("60000"), lots("0.005"), OrderTif::Gtc)).unwrap_err();
         assert_eq!(insufficient(e), (4, lots("0.005"), lots("0.004")));
-        let both = Reserve { base_lots: lots("0.006"), quote_units: usd("57000", "0.01") };
+        let both = Reserve { base_lots: lots("0.006"), quote_units: usd("57148.2", "0.01") };
         assert_eq!(exec.reserved(), both);
         events_until(&mut exec, |e| e.iter().filter(|e| matches!(e, ExecEvent::Accepted { .. })).count() == 2).await;
         // Acknowledged and resting: no ledger entry, no snapshot, the reservations stand.

@@ -270,6 +270,10 @@ class Venue:
         # The callers waiting for the engine's verdict, by command number on the venue's
         # gateway (which outputs answer which command is matched in Rust: ``VenueOrders``).
         self._waiting: dict[int, _Waiter] = {}
+        # Amends waiting for the engine, by command number: (order id, lots, ticks): the open
+        # lots it asked for and its new price (None: unchanged). What they may leave counts in
+        # the next amend's hold check (``_amend_hold``).
+        self._amends: dict[int, tuple[int, int | None, int | None]] = {}
         self._last_trade: Trade | None = None
         # Answers of the batch being applied, per caller loop (sent once the batch is done).
         self._answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], Any]]] = {}
@@ -500,11 +504,15 @@ class Venue:
         amend is sent come off too, so the order never trades more than ``qty`` in all; fills
         that reach ``qty`` cancel the order's rest (``FILLED_BEFORE_AMEND``). Amends of one
         order sent before the earlier ones are answered (several clients, or one that does not
-        wait) apply in the order sent, each counting on those before it."""
+        wait) apply in the order sent, each counting on those before it.
+
+        ``INSUFFICIENT_BALANCE`` (nothing sent) unless the account's free balance covers the
+        most the order may hold once this amend applies, whatever the engine does with the
+        order's amends still in flight (``_amend_hold``)."""
         view = self._find(account, symbol, order_id, client_order_id, open_only=True)
         if qty is None and price is None:
             raise VenueError("INVALID_ORDER", "amend needs qty and/or price")
-        oid, inst_id, side = view[_OID_V], view[_INST_V], view[_SIDE_V]
+        oid, inst_id = view[_OID_V], view[_INST_V]
         inst = self._infos[inst_id]
         new_lots = None if qty is None else lots_of(qty, self._grids[inst.symbol])
         new_ticks = None if price is None else ticks_of(price, self._grids[inst.symbol])
@@ -515,20 +523,50 @@ class Venue:
             left = total - view[_FILLED_V]
             if left <= 0:
                 raise VenueError("INVALID_QTY", f"qty={qty} must exceed the filled quantity")
-            ticks = view[_PRICE_V] if new_ticks is None else new_ticks
-            units = self._hold_units(inst_id, side, left, ticks) - view[_HELD_V]
-            try:
-                self._ledger.check(view[_ACCOUNT_V], inst_id, side, units)
-            except errors.WintermuteError as e:
-                raise VenueError(e.reason or "INVALID_ORDER", str(e)) from None
         gw = self._gateway
         # By total: the table hands out the open lots asked for and the open lots it sees,
         # counting this order's amends still in flight (sent before this one, not answered).
+        # The hold check runs under the same lock, just before the amend is registered.
         result: OrderState = await self._submit(
             "amend", oid, (oid, view[_ACCOUNT_V], inst.symbol),
             functools.partial(gw.amend_ticks, inst_id, oid, new_ticks), amend_total=new_lots,
+            amend=(view[_ACCOUNT_V], new_lots, new_ticks),
         )  # fmt: skip
         return result
+
+    def _amend_hold(
+        self, order_id: int, account: int, total: int | None, ticks: int | None
+    ) -> None:
+        """The hold check of an amend of ``order_id`` to ``total`` lots (None: unchanged) at
+        ``ticks`` (None: unchanged), under the lock. Amends of one order in flight apply in
+        the order sent, and any of them may be refused, so an amend that keeps the quantity
+        keeps whatever the quantity amends before it leave (at most the most any of them asks
+        for: one behind a refused amend leaves less, or is refused), and one that keeps the
+        price keeps whatever the price amends before it set. The check counts the most the
+        order may hold once this amend applies: its open lots (for a price-only amend, the
+        most any amend in flight asks for, or the open lots now) at its price (for a buy that
+        keeps its price, the highest any amend in flight sets, or the price now).
+        ``INSUFFICIENT_BALANCE`` if the account's free balance does not cover that less what
+        the order holds now; nothing changes then."""
+        try:
+            view: tuple[Any, ...] = self._orders.find(account, order_id, None, True)
+        except errors.WintermuteError as e:
+            raise VenueError(e.reason or "UNKNOWN_ORDER", str(e)) from None
+        inst_id, side = view[_INST_V], view[_SIDE_V]
+        flight = [(lots, t) for oid, lots, t in self._amends.values() if oid == order_id]
+        if total is None:
+            lots = max([view[_QTY_V] - view[_FILLED_V], *(n for n, _ in flight if n is not None)])
+        else:
+            lots = total - view[_FILLED_V]
+        if ticks is None:
+            ticks = view[_PRICE_V]
+            if side == BUY:
+                ticks = max([ticks, *(t for _, t in flight if t is not None)])
+        units = self._hold_units(inst_id, side, lots, ticks) - view[_HELD_V]
+        try:
+            self._ledger.check(account, inst_id, side, units)
+        except errors.WintermuteError as e:
+            raise VenueError(e.reason or "INVALID_ORDER", str(e)) from None
 
     async def cancel_all(self, account: int, symbol: str | None = None) -> list[OrderState]:
         """Cancels every open order of ``account`` (in ``symbol``, or everywhere); returns the
@@ -547,11 +585,14 @@ class Venue:
     async def _submit(
         self, kind: str, order_id: int | None, about: tuple[int, int, str] | None,
         send: Callable[..., int], amend_total: int | None = None,
+        amend: tuple[int, int | None, int | None] | None = None,
     ) -> Any:  # fmt: skip
         """Sends a command and waits for its answer. ``about``: ``(order id, account,
         symbol)`` of the order it concerns (for its span). With ``amend_total`` (lots), an
         amend by total: ``send`` gets the ``qty, seen_remaining`` the order table gives it
-        (``VenueOrders.expect_amend``); otherwise no argument."""
+        (``VenueOrders.expect_amend``); otherwise no argument. With ``amend`` (``account,
+        total lots, ticks``, either None when unchanged), an amend: its hold is checked
+        (``_amend_hold``) and it counts in later amends' checks until answered."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[Any] = loop.create_future()
         with self._submit_lock:
@@ -561,6 +602,9 @@ class Venue:
             span = None if self.tracer is None else self._span(kind, about)
             with self._lock:
                 try:
+                    if amend is not None:
+                        assert order_id is not None
+                        self._amend_hold(order_id, *amend)
                     if amend_total is None:
                         self._orders.expect(seq, kind, order_id, span is not None)
                         args: tuple[int, ...] = ()
@@ -569,18 +613,25 @@ class Venue:
                         args = self._orders.expect_amend(
                             seq, order_id, amend_total, span is not None
                         )
-                except errors.WintermuteError as e:
+                except (errors.WintermuteError, VenueError) as e:
+                    code = e.code if isinstance(e, VenueError) else e.reason or "INVALID_ORDER"
                     if span is not None:
-                        span.set_attribute("wintermute.error", e.reason or "INVALID_ORDER")
+                        span.set_attribute("wintermute.error", code)
                         span.end()
-                    raise VenueError(e.reason or "INVALID_ORDER", str(e)) from None
+                    if isinstance(e, VenueError):
+                        raise
+                    raise VenueError(code, str(e)) from None
                 self._waiting[seq] = (fut, loop, span)
+                if amend is not None:
+                    assert order_id is not None
+                    self._amends[seq] = (order_id, args[0] if args else None, amend[2])
             try:
                 sent = send(*args)
             except errors.WintermuteError as e:
                 with self._lock:
                     self._orders.forget(seq)
                     self._waiting.pop(seq, None)
+                    self._amends.pop(seq, None)
                 if span is not None:
                     span.set_attribute("wintermute.error", "UNAVAILABLE")
                     span.end()
@@ -884,6 +935,7 @@ class Venue:
                         _resolve, fut, VenueError("UNAVAILABLE", "the engine stopped")
                     )
             self._waiting.clear()
+            self._amends.clear()
 
     def _carry_out(self, effects: list[tuple[Any, ...]]) -> None:
         """What the order table and the ledger left to do after a batch
@@ -981,6 +1033,7 @@ class Venue:
     def _answer(self, fx: tuple[Any, ...]) -> None:
         """A finished command of the venue: its answer goes to its caller with the batch."""
         _, seq, payload, error, counted, trace = fx
+        self._amends.pop(seq, None)
         result: Any
         if error is not None:
             result = VenueError(*error)

@@ -13,6 +13,12 @@ use crate::reservations::{Entry, OrderView, Reserve};
 use crate::venue::VenueClient;
 
 impl RoutedExecution {
+    /// What `qty` lots at `price` hold at the venue: a sell its lots, a buy its notional and the
+    /// fee the venue holds with it ([`crate::venue::VenueClient::buy_fee_held_ppm`]).
+    pub(super) fn need(&self, side: wintermute_mm::types::Side, price: i64, qty: i64) -> Reserve {
+        Reserve::of(mm_side(side), price, qty).with_buy_fee(self.buy_fee_ppm)
+    }
+
     /// Reserves what `qty` lots at `price` need less what `freed` gives back (an order it
     /// replaces), or refuses the order when the balance checks are on and what is available
     /// (the free balance less the reservations, plus `freed`) does not cover it.
@@ -24,9 +30,9 @@ impl RoutedExecution {
         qty: i64,
         freed: Reserve,
     ) -> Result<Reserve, ExecError> {
-        let need = Reserve::of(mm_side(side), price, qty);
+        let need = self.need(side, price, qty);
         self.balances.try_reserve(need, freed, self.check_balances).map_err(|available| {
-            let coverable = available.coverable(mm_side(side), price).max(0);
+            let coverable = available.coverable_paying(mm_side(side), price, self.buy_fee_ppm).max(0);
             ExecError::InsufficientBalance { venue: self.venue, client_id, side, qty, coverable }
         })
     }
@@ -51,7 +57,9 @@ impl<C: VenueClient> Worker<C> {
         let Some(order) = self.orders.get(&client_id).filter(|o| !o.done_sent) else { return false };
         let Some(current) = order.venue_ids.last().and_then(|v| self.client.orders().get(v)) else { return false };
         let (side, price) = (mm_side(order.request.side), order.request.price);
-        let want = Reserve::of(side, price, new_qty).less(Reserve::of(side, price, current.open_qty()));
+        let fee = self.client.buy_fee_held_ppm();
+        let need = |qty| Reserve::of(side, price, qty).with_buy_fee(fee);
+        let want = need(new_qty).less(need(current.open_qty()));
         let shortfall = want.less(self.balances.ledger.pending_amend(client_id));
         if shortfall.is_zero() {
             return false;

@@ -184,6 +184,8 @@ pub struct KrakenWsClient {
     malformed_balances: u64,
     /// Kraken's refusal of the `balances` subscription, if it refused it.
     balances_refused: Option<String>,
+    /// The account's taker fee, in millionths (`ws_client_balances.rs`); none: Kraken's default.
+    taker_fee_ppm: Option<u32>,
 }
 
 impl std::fmt::Debug for KrakenWsClient {
@@ -261,6 +263,7 @@ impl KrakenWsClient {
             balance_seq: None,
             malformed_balances: 0,
             balances_refused: None,
+            taker_fee_ppm: None,
         })
     }
 
@@ -710,5 +713,5 @@ mod batch;
 
 #[path = "ws_client_balances.rs"]
 mod balances;
-pub use balances::BALANCE_QUEUE_CAPACITY;
+pub use balances::{taker_fee_ppm_of, BALANCE_QUEUE_CAPACITY, KRAKEN_DEFAULT_TAKER_FEE_PPM};
 pub use batch::{BATCH_ADD_ORDERS, BATCH_CANCEL_ORDERS};

@@ -17,6 +17,12 @@
 //! not say whether the count is each channel's or the connection's, so a skip could be another
 //! channel's message; a false gap would send the route to REST on every order event.
 //!
+//! Kraken holds an open buy's fee at the taker rate in the quote asset, on top of its notional,
+//! and refuses a buy whose notional and fee the free balance does not cover
+//! (`EOrder:Insufficient funds`); the client tells its route that rate
+//! ([`crate::venue::VenueClient::buy_fee_held_ppm`]): the account's, when it was given
+//! ([`KrakenWsClient::set_taker_fee_ppm`]), else [`KRAKEN_DEFAULT_TAKER_FEE_PPM`].
+//!
 //! Asset names are Kraken's v2 codes ([`crate::kraken::assets::v2_asset`]): `BalanceEx` says
 //! `XXBT` and `ZUSD` where the channel says `BTC` and `USD`.
 
@@ -35,7 +41,32 @@ use crate::order::{local_ns, BalanceUpdate, ReportParseError};
 /// Balance updates queued at most (the oldest dropped beyond, as a gap).
 pub const BALANCE_QUEUE_CAPACITY: usize = 65_536;
 
+/// Kraken's default spot taker fee, 0.40 % in millionths: the entry tier of its spot fee
+/// schedule (kraken.com/features/fee-schedule), the highest taker fee it charges on spot
+/// pairs, so a route that does not know the account's fee never reads a buy's hold low.
+pub const KRAKEN_DEFAULT_TAKER_FEE_PPM: u32 = 4_000;
+
+/// A fee rate (0.0026) in millionths (2,600), rounded up, for
+/// [`KrakenWsClient::set_taker_fee_ppm`]; `None` if negative or past `u32`.
+pub fn taker_fee_ppm_of(rate: Decimal) -> Option<u32> {
+    let per_ppm = 10i128.pow(wintermute_core::decimal::SCALE - 6);
+    let raw = u128::try_from(rate.raw()).ok()?;
+    u32::try_from(raw.div_ceil(per_ppm.unsigned_abs())).ok()
+}
+
 impl KrakenWsClient {
+    /// The account's taker fee, in millionths of the notional (`None`: not known, and
+    /// [`KRAKEN_DEFAULT_TAKER_FEE_PPM`] is assumed): what Kraken holds of the quote asset for a
+    /// buy's fee, which the route's balance check counts.
+    pub fn set_taker_fee_ppm(&mut self, taker_fee_ppm: Option<u32>) {
+        self.taker_fee_ppm = taker_fee_ppm;
+    }
+
+    /// The taker fee the client assumes, in millionths (see [`Self::set_taker_fee_ppm`]).
+    pub fn taker_fee_ppm(&self) -> u32 {
+        self.taker_fee_ppm.unwrap_or(KRAKEN_DEFAULT_TAKER_FEE_PPM)
+    }
+
     /// The balance updates read since the last call, oldest first.
     pub fn take_balance_updates(&mut self) -> Vec<BalanceUpdate> {
         self.balances.drain(..).collect()

@@ -169,6 +169,12 @@ impl VenueClient for KrakenWsClient {
         crate::kraken::assets::v2_asset(asset).to_owned()
     }
 
+    /// Kraken holds a buy's fee at the taker rate: the account's
+    /// ([`KrakenWsClient::set_taker_fee_ppm`]), or Kraken's default ([`super::KRAKEN_DEFAULT_TAKER_FEE_PPM`]).
+    fn buy_fee_held_ppm(&self) -> u32 {
+        self.taker_fee_ppm()
+    }
+
     fn take_balance_updates(&mut self) -> Vec<crate::order::BalanceUpdate> {
         KrakenWsClient::take_balance_updates(self)
     }

@@ -25,9 +25,20 @@ pub async fn funded_kraken(balances: &[(&str, &str)]) -> KrakenSim {
     sim
 }
 
+/// The simulator's taker fee (Kraken's Starter 0.26 %), in millionths.
+pub const SIM_TAKER_FEE_PPM: u32 = 2_600;
+
+/// The route over `sim`, knowing the account's taker fee (the simulator's).
 pub fn kraken_route(sim: &KrakenSim, reconcile_every: Duration) -> RoutedExecution {
+    kraken_route_paying(sim, reconcile_every, Some(SIM_TAKER_FEE_PPM))
+}
+
+/// The route over `sim`, knowing `taker_fee_ppm` as the account's taker fee (`None`: not
+/// known, Kraken's default assumed).
+pub fn kraken_route_paying(sim: &KrakenSim, reconcile_every: Duration, taker_fee_ppm: Option<u32>) -> RoutedExecution {
     let url = format!("ws://{}/v2", sim.ws_addr().unwrap());
-    let client = KrakenWsClient::with_rest(&url, None, client_with(sim, ROOMY), vec![ws_pair()]).unwrap();
+    let mut client = KrakenWsClient::with_rest(&url, None, client_with(sim, ROOMY), vec![ws_pair()]).unwrap();
+    client.set_taker_fee_ppm(taker_fee_ppm);
     let config = RoutedExecutionConfig {
         venue: VenueId::External(0),
         instrument: pair().instrument,
