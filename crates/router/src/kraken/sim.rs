@@ -320,6 +320,14 @@ impl KrakenSim {
         self.venue().funds.balances_of(api_key).cloned().unwrap_or_default()
     }
 
+    /// Every asset's (balance, hold) in `api_key`'s account, as `BalanceEx` answers
+    /// (`balance`, `hold_trade`), read from the simulator's state: no request, so a test that
+    /// looks spends none of the key's nonces or API counter.
+    pub fn balance_ex_of(&self, api_key: &str) -> BTreeMap<String, (Decimal, Decimal)> {
+        let state = self.venue();
+        state.funds.statement(&state.exchange, api_key).into_iter().map(|(a, b)| (a, (b.balance, b.held))).collect()
+    }
+
     /// Makes every WebSocket token `ms` older (a test of their 15-minute first-use window).
     pub fn age_ws_tokens(&self, ms: i64) {
         for token in self.venue().tokens.values_mut() {

@@ -53,7 +53,9 @@ pub fn kraken_route_paying(sim: &KrakenSim, reconcile_every: Duration, taker_fee
 /// The venue's `BalanceEx` of `asset` (its REST name, `ZUSD`) as the route shows it: (free,
 /// locked) = (balance − hold_trade, hold_trade), normalized text.
 pub async fn kraken_free_locked(sim: &KrakenSim, asset: &str) -> (String, String) {
-    let all = client_with(sim, ROOMY).balance_ex().await.unwrap();
+    // From the simulator's state, not over REST: a REST call with the route's key could take
+    // a nonce at the same microsecond as the route's own call, and one of them be refused.
+    let all = sim.balance_ex_of(KEY);
     let (balance, hold) = all.get(asset).copied().unwrap_or((Decimal::ZERO, Decimal::ZERO));
     let free = Decimal::from_raw(balance.raw() - hold.raw()).unwrap();
     (free.normalized().to_string(), hold.normalized().to_string())
