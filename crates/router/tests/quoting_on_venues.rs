@@ -319,7 +319,9 @@ fn a_post_only_quote_the_venue_refuses_is_counted_and_shown_and_quoting_goes_on(
         until("the ask resting", || sim.open_order_count() == 1).await;
         // The venue's book comes back: after the hold the bid is placed again and rests.
         sim.set_book("XBTUSD", &[(6_000_000, 1_000)], &[(6_000_004, 1_000)]).unwrap();
-        until("both resting", || sim.open_order_count() == 2).await;
+        // The runner's snapshot is published apart from the venue's acknowledgments: wait for
+        // both to show the two quotes before comparing prices.
+        until("both resting", || sim.open_order_count() == 2 && r.runner.snapshot().quotes.len() == 2).await;
         let s = r.runner.snapshot();
         assert_eq!(prices(&s), vec![("buy", 5_999_999, 10), ("sell", 6_000_005, 10)]);
         stop(r.runner).await;
