@@ -21,7 +21,8 @@ use wintermute_engine::pipeline::output_record::encode_output;
 use wintermute_engine::pipeline::{CommandId, Output, OutputKind, Stamps};
 use wintermute_engine::risk::RiskError;
 use wintermute_engine::venue_orders::{
-    hold_units, AmendLots, CommandKind, NewOrder as VenueOrder, OrderType, Status, Tif, VenueOrders, SELL,
+    hold_units, AmendLots, Answer, CommandKind, Effect, NewOrder as VenueOrder, OrderType, Status, Tif, VenueOrders,
+    SELL,
 };
 
 /// Failing seeds are kept (and replayed first) in the crate's `proptest-regressions/` folder.
@@ -72,6 +73,8 @@ struct Venue {
     ended: Option<&'static str>,
     refusals: usize,
     events: Vec<Event>,
+    /// What the table handed back for the last outputs it applied.
+    effects: Vec<Effect>,
 }
 
 /// Appends the output record of command `s` to `records`, as the pipeline writes it.
@@ -100,6 +103,7 @@ impl Venue {
             ended: None,
             refusals: 0,
             events: Vec::new(),
+            effects: Vec::new(),
         };
         let o = VenueOrder {
             account: ACCOUNT,
@@ -154,11 +158,16 @@ impl Venue {
     /// The engine runs the next command (refused by pre-trade risk with `risk_refuses`, if an
     /// amend). Whether there was one.
     fn run(&mut self, risk_refuses: bool) -> bool {
+        self.run_refusing(risk_refuses.then_some(RiskError::GlobalKillSwitch))
+    }
+
+    /// [`Self::run`], an amend refused by pre-trade risk for `risk`, if given.
+    fn run_refusing(&mut self, risk: Option<RiskError>) -> bool {
         let Some(s) = self.sent.pop_front() else { return false };
         let mut records = Vec::new();
         self.events.clear();
-        if risk_refuses && s.amend.is_some() {
-            output(&mut records, &s, OutputKind::RiskRejected(RiskError::GlobalKillSwitch), true);
+        if let Some(risk) = risk.filter(|_| s.amend.is_some()) {
+            output(&mut records, &s, OutputKind::RiskRejected(risk), true);
             self.refusals += 1;
         } else {
             match self.book.execute(&s.command, &mut self.events) {
@@ -206,6 +215,7 @@ impl Venue {
         let Some((amend, records)) = self.outputs.pop_front() else { return false };
         let mut effects = Vec::new();
         self.table.apply(&records, 2, &mut effects).unwrap();
+        self.effects = effects;
         if let Some(i) = amend {
             self.in_flight.retain(|j| *j != i);
         }
@@ -309,6 +319,52 @@ fn a_refused_amend_takes_its_change_back_and_the_next_one_lands_exactly() {
     assert!(v.run(true) && v.deliver());
     assert_eq!(v.table.amend_in_flight(v.order_id), None);
     assert_eq!(v.amend(6, None), Ok(AmendLots { qty: 6, seen_remaining: 11 }));
+    v.settle();
+    assert_eq!(v.book.order(v.order_id).unwrap().remaining, 6);
+    v.check_model();
+}
+
+/// The table's answer to the last command it applied: `(code, reason, the order's total)` of a
+/// failure (panics on anything else).
+fn failed_answer(v: &Venue) -> (&'static str, Option<String>, Option<i64>) {
+    let answers: Vec<&Answer> = v
+        .effects
+        .iter()
+        .filter_map(|e| if let Effect::Answer { answer, .. } = e { Some(answer) } else { None })
+        .collect();
+    match answers.as_slice() {
+        [Answer::Failed { error, order, counted: true }] => {
+            (error.code, error.reason.clone(), order.as_ref().map(|o| o.qty))
+        }
+        other => panic!("not one failed answer: {other:?} (effects {:?})", v.effects),
+    }
+}
+
+#[test]
+fn a_risk_rejected_amend_is_answered_with_the_risk_reason_and_its_change_taken_back() {
+    let mut v = Venue::new(10);
+    // Up to 14, refused by pre-trade risk; the amend to 12 in flight behind it counted on 14.
+    v.amend(14, None).unwrap();
+    assert_eq!(v.amend(12, None), Ok(AmendLots { qty: 12, seen_remaining: 14 }));
+    let too_big = RiskError::MaxOrderQty { account: ACCOUNT, instrument: 0, qty: 14, limit: 12 };
+    assert!(v.run_refusing(Some(too_big)) && v.deliver());
+    // The refusal is answered with the risk's reason, the order as it was: 10 lots, its hold
+    // untouched (no unlock); the view takes the refused +4 back.
+    assert_eq!(failed_answer(&v), ("RISK_REJECTED", Some("MAX_ORDER_QTY".to_owned()), Some(10)));
+    assert!(!v.effects.iter().any(|e| matches!(e, Effect::Unlock { .. })), "{:?}", v.effects);
+    assert_eq!(v.table.amend_in_flight(v.order_id), Some(8), "the refused step taken back");
+    let o = v.table.order(v.order_id).unwrap();
+    assert_eq!((o.qty, o.held, o.status), (10, hold_units(SELL, 10, PRICE), Status::New));
+    v.settle();
+    assert_eq!(v.book.order(v.order_id).unwrap().remaining, 8);
+    v.check_model();
+
+    // A kill switch, nothing behind it: answered as one, the view the table's order again.
+    v.amend(5, None).unwrap();
+    assert!(v.run_refusing(Some(RiskError::GlobalKillSwitch)) && v.deliver());
+    assert_eq!(failed_answer(&v), ("KILL_SWITCH", Some("GLOBAL_KILL_SWITCH".to_owned()), Some(8)));
+    assert_eq!(v.table.amend_in_flight(v.order_id), None);
+    assert_eq!(v.amend(6, None), Ok(AmendLots { qty: 6, seen_remaining: 8 }));
     v.settle();
     assert_eq!(v.book.order(v.order_id).unwrap().remaining, 6);
     v.check_model();

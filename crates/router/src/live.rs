@@ -355,6 +355,14 @@ pub fn route_clients(
     Ok(out)
 }
 
+/// The taker fee of venue `i` as the config gives it (`[fees.<venue>]`), in millionths; `None`
+/// where none is configured or it is zero (Kraken and Coinbase charge every spot taker a fee):
+/// the client then assumes its venue's default.
+fn configured_taker_ppm(setup: &LiveSetup, i: usize) -> Option<u32> {
+    let taker = setup.hedge_fees.get(i).map_or(0, |f| f.taker_ppm());
+    u32::try_from(taker).ok().filter(|&t| t > 0)
+}
+
 fn route_client(
     setup: &LiveSetup,
     i: usize,
@@ -450,7 +458,10 @@ fn route_client(
             let channel =
                 CoinbaseUserWs::open(ws_url.unwrap_or_default(), roots, channel_signer, vec![product.clone()])
                     .map_err(|e| endpoint_err("ws_url", e.to_string()))?;
-            let rest = CoinbaseRestClient::new(connection, endpoint.host(), creds.signer, vec![product]);
+            let mut rest = CoinbaseRestClient::new(connection, endpoint.host(), creds.signer, vec![product]);
+            // The account's taker fee as configured (`[fees.<venue>]`); none (or zero):
+            // Coinbase's default, its entry tier's.
+            rest.set_taker_fee_ppm(configured_taker_ppm(setup, i));
             RouteClient::Coinbase(CoinbaseRoute::new(rest, channel))
         }
         Venue::Kraken => {
@@ -465,8 +476,7 @@ fn route_client(
             }
             // The account's taker fee as configured (`[fees.<venue>]`); none (or zero, which
             // Kraken never charges on spot): Kraken's default.
-            let taker = setup.hedge_fees.get(i).map_or(0, |f| f.taker_ppm());
-            client.set_taker_fee_ppm(u32::try_from(taker).ok().filter(|&t| t > 0));
+            client.set_taker_fee_ppm(configured_taker_ppm(setup, i));
             RouteClient::Kraken(client)
         }
     };

@@ -12,12 +12,11 @@
 //! 127.0.0.1; the keys live and die with the process.
 //!
 //! # The simulators' books follow the feeds
-//! A thread copies each routed stream's published book (the feeds' [`FeedBooks`], the same
-//! books the market maker prices off) into its simulator every [`MIRROR_EVERY`], so a hedge
-//! fills against the book the feed showed, walked level by level, never at a price or size it
-//! did not show: prices are rounded onto our grid away from us (bids down, asks up) and
-//! quantities down to whole lots. A hedge takes liquidity out of the simulator's book until the
-//! next copy.
+//! A thread copies each routed stream's published book (the feeds' [`FeedBooks`], the same books
+//! the market maker prices off) into its simulator every [`MIRROR_EVERY`], so a hedge fills against
+//! the book the feed showed, walked level by level, never at a price or size it did not show:
+//! prices are rounded onto our grid away from us (bids down, asks up) and quantities down to whole
+//! lots. A hedge takes liquidity out of the simulator's book until the next copy.
 //!
 //! # The quote venues
 //! With `quote_on = "<venue>"` or a list of venues ([`LiveSetup::quote_venues`]) each of those
@@ -240,7 +239,8 @@ impl Plan {
                 let channel_signer = CoinbaseJwtSigner::new(&key_name, &pkcs8).map_err(std::io::Error::other)?;
                 let channel = CoinbaseUserWs::open(&ws_url, None, channel_signer, vec![product.clone()])
                     .map_err(std::io::Error::other)?;
-                let rest = CoinbaseRestClient::new(addr, &cfg.host, signer, vec![product]);
+                let mut rest = CoinbaseRestClient::new(addr, &cfg.host, signer, vec![product]);
+                rest.set_taker_fee_ppm(taker_fee_ppm_of(cfg.fee_rate)); // the simulator's, held as Coinbase does
                 RoutedExecution::spawn(CoinbaseRoute::new(rest, channel), config)
             }
             Plan::Kraken(cfg, signer, pair) => {

@@ -189,7 +189,7 @@ pub trait VenueClient: Send + 'static {
     }
 
     /// What the venue holds of the quote asset for a buy's fee on top of its notional, in
-    /// millionths of the notional: its taker rate where it holds the fee (Kraken), 0 where it
+    /// millionths of the notional: its taker rate where it holds the fee (Kraken, Coinbase), 0 where it
     /// does not (Binance takes a buyer's fee out of the base received). A route's balance check
     /// counts it ([`crate::reservations::Reserve::with_buy_fee`]).
     fn buy_fee_held_ppm(&self) -> u32 {

@@ -4,8 +4,8 @@
 //! until a poll requested after its acknowledgment shows its hold. An order the free balance
 //! less the reservations cannot cover is refused before it is sent; a deposit and a fill show
 //! at the next poll; a reconciliation reports what changed since the last. The simulator checks
-//! funds (a buy holds its fee too); the book is the recorded BAND-GBP (best bid 14.7693, best
-//! ask 14.8024).
+//! funds (a buy holds its fee too, at the 0.6 % taker fee it charges, and so does the route's
+//! check); the book is the recorded BAND-GBP (best bid 14.7693, best ask 14.8024).
 
 mod coinbase_common;
 mod execution_common;
@@ -36,14 +36,36 @@ fn dec(text: &str) -> Decimal {
     Decimal::parse(text).unwrap()
 }
 
-/// A simulator checking funds with these balances, and the route over it.
+/// The simulator's taker fee, 0.6 %, in millionths: what it holds of a buy's fee.
+const SIM_FEE_PPM: u32 = 6_000;
+
+fn insufficient(e: ExecError) -> (u64, i64, i64) {
+    match e {
+        ExecError::InsufficientBalance { client_id, qty, coverable, .. } => (client_id, qty, coverable),
+        other => panic!("not a refusal for funds: {other:?}"),
+    }
+}
+
+/// A simulator checking funds with these balances (charging a 0.6 % fee), and the route over
+/// it, knowing that fee.
 async fn route(balances: &[(&str, &str)], reconcile_every: Duration) -> (CoinbaseSim, RoutedExecution) {
+    route_paying(balances, reconcile_every, Some(SIM_FEE_PPM)).await
+}
+
+/// The same, the route's client told this taker fee (`None`: Coinbase's default).
+async fn route_paying(
+    balances: &[(&str, &str)],
+    reconcile_every: Duration,
+    taker_fee_ppm: Option<u32>,
+) -> (CoinbaseSim, RoutedExecution) {
     let key = pkcs8();
-    let (mut sim, rest) = sim_and_client(&key, |cfg| {
+    let (mut sim, mut rest) = sim_and_client(&key, |cfg| {
         cfg.check_funds = true;
+        cfg.fee_rate = dec("0.006");
         cfg.balances = balances.iter().map(|(a, b)| ((*a).to_owned(), dec(b))).collect();
     })
     .await;
+    rest.set_taker_fee_ppm(taker_fee_ppm);
     let ws_addr = sim.start_ws().await.unwrap();
     let channel = CoinbaseUserWs::new(ws_addr, CoinbaseJwtSigner::new(KEY_NAME, &key).unwrap(), vec![product()]);
     let config = RoutedExecutionConfig {
@@ -84,18 +106,19 @@ fn the_route_polls_the_accounts_and_its_reservations_bridge_the_gap() {
         assert_eq!(free_locked(&b, "GBP"), ("1000".into(), "0".into()));
         assert_eq!(free_locked(&b, "BAND"), ("100".into(), "0".into()));
 
-        // 100 BAND at 14.7000 is 1470 GBP; 1000 GBP covers 68.02 BAND.
+        // 100 BAND at 14.7000 is 1470 GBP; 1000 GBP covers 67.62 BAND and its 0.6 % fee.
         let e = exec.submit(0, &new_order(1, MmSide::Buy, ticks("14.7000"), lots("100"), OrderTif::Gtc)).unwrap_err();
-        assert!(matches!(e, ExecError::InsufficientBalance { coverable, .. } if coverable == lots("68.02")), "{e}");
+        assert!(matches!(e, ExecError::InsufficientBalance { coverable, .. } if coverable == lots("67.62")), "{e}");
         let e = exec.submit(0, &new_order(2, MmSide::Sell, ticks("14.9000"), lots("150"), OrderTif::Gtc)).unwrap_err();
         assert!(matches!(e, ExecError::InsufficientBalance { coverable, .. } if coverable == lots("100")), "{e}");
 
         // A buy rests: reserved from `submit`, then released by the first poll that shows its hold.
         exec.submit(0, &new_order(3, MmSide::Buy, ticks("14.7000"), lots("10"), OrderTif::Gtc)).unwrap();
-        assert_eq!(exec.reserved(), Reserve { base_lots: 0, quote_units: gbp("14.7000", "10") });
+        // 147 GBP and its 0.882 fee.
+        assert_eq!(exec.reserved(), Reserve { base_lots: 0, quote_units: gbp("14.7000", "10") + 882_000 });
         let e = exec.submit(0, &new_order(4, MmSide::Buy, ticks("14.7000"), lots("60"), OrderTif::Gtc)).unwrap_err();
-        // 853 GBP available: 58.02 BAND.
-        assert!(matches!(e, ExecError::InsufficientBalance { coverable, .. } if coverable == lots("58.02")), "{e}");
+        // 852.118 GBP unreserved: 57.62 BAND and its fee.
+        assert!(matches!(e, ExecError::InsufficientBalance { coverable, .. } if coverable == lots("57.62")), "{e}");
         let events = events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { .. }))).await;
         assert!(events.iter().all(|e| e.client_id() == 3), "nothing of the refused orders was sent: {events:?}");
         let b = settled(&exec, &sim).await;
@@ -111,6 +134,47 @@ fn the_route_polls_the_accounts_and_its_reservations_bridge_the_gap() {
         assert_eq!(free_locked(&b, "BAND"), ("110".into(), "0".into()));
         let (stats, _exec) = reconcile_finds_nothing(exec, "the polls told the route everything").await;
         assert!(stats.snapshots >= 4, "{stats:?}");
+    });
+}
+
+#[test]
+fn a_buy_counts_the_taker_fee_coinbase_holds_with_it_before_it_is_sent() {
+    run(async {
+        // 68 BAND at 14.7000 is 999.6 GBP, and its 0.6 % fee 5.9976: 1005.5976 in all. A route
+        // that counts no fee sends it, and Coinbase refuses it for funds.
+        let (sim, mut blind) = route_paying(&[("GBP", "1000")], Duration::from_millis(10), Some(0)).await;
+        balances_until(&blind, |b| !b.resync_due()).await;
+        blind.submit(0, &new_order(1, MmSide::Buy, ticks("14.7000"), lots("68"), OrderTif::Gtc)).unwrap();
+        let events =
+            events_until(&mut blind, |e| e.iter().any(|e| matches!(e, ExecEvent::Rejected { client_id: 1, .. }))).await;
+        assert!(!events.iter().any(|e| matches!(e, ExecEvent::Accepted { .. })), "{events:?}");
+        assert_eq!(venue_free_locked(&sim, "GBP"), ("1000".into(), "0".into()));
+        drop(blind);
+
+        // The route that knows the account's fee refuses it before sending; what it covers, the
+        // venue takes, and holds the notional and the fee.
+        let (sim, mut exec) = route(&[("GBP", "1000")], Duration::from_millis(10)).await;
+        balances_until(&exec, |b| !b.resync_due()).await;
+        let e = exec.submit(0, &new_order(2, MmSide::Buy, ticks("14.7000"), lots("68"), OrderTif::Gtc)).unwrap_err();
+        assert_eq!(insufficient(e), (2, lots("68"), lots("67.62")));
+        exec.submit(0, &new_order(3, MmSide::Buy, ticks("14.7000"), lots("67.62"), OrderTif::Gtc)).unwrap();
+        let events =
+            events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { client_id: 3, .. }))).await;
+        assert!(events.iter().all(|e| e.client_id() == 3), "{events:?}");
+        // 994.014 GBP and its 5.964084 fee: the route reserved all of it.
+        assert_eq!(venue_free_locked(&sim, "GBP"), ("0.021916".into(), "999.978084".into()));
+        assert_eq!(exec.reserved(), Reserve { base_lots: 0, quote_units: 999_978_084 });
+        drop(exec);
+
+        // A route that does not know the account's fee assumes Coinbase's default taker fee
+        // (1.20 %, the entry tier's): 1000 GBP covers 67.22 BAND at 14.7000 with it.
+        let (_sim, mut exec) = route_paying(&[("GBP", "1000")], Duration::from_millis(10), None).await;
+        balances_until(&exec, |b| !b.resync_due()).await;
+        let e = exec.submit(0, &new_order(4, MmSide::Buy, ticks("14.7000"), lots("68"), OrderTif::Gtc)).unwrap_err();
+        assert_eq!(insufficient(e), (4, lots("68"), lots("67.22")));
+        exec.submit(0, &new_order(5, MmSide::Buy, ticks("14.7000"), lots("67.22"), OrderTif::Gtc)).unwrap();
+        events_until(&mut exec, |e| e.iter().any(|e| matches!(e, ExecEvent::Accepted { client_id: 5, .. }))).await;
+        assert_eq!(exec.reserved(), Reserve { base_lots: 0, quote_units: 999_991_608 });
     });
 }
 

@@ -104,6 +104,8 @@ pub struct CoinbaseRestClient {
     order_products: HashMap<String, String>,
     trade_ids: TradeIds,
     requests_sent: u64,
+    /// The account's taker fee, in millionths (`client_accounts.rs`); none: Coinbase's default.
+    taker_fee_ppm: Option<u32>,
 }
 
 impl std::fmt::Debug for CoinbaseRestClient {
@@ -168,6 +170,7 @@ impl CoinbaseRestClient {
             order_products: HashMap::new(),
             trade_ids: TradeIds::default(),
             requests_sent: 0,
+            taker_fee_ppm: None,
         }
     }
 
@@ -539,6 +542,12 @@ impl VenueClient for CoinbaseRestClient {
         &self.orders
     }
 
+    /// Coinbase holds a buy's fee at the taker rate: the account's
+    /// ([`CoinbaseRestClient::set_taker_fee_ppm`]), or [`COINBASE_DEFAULT_TAKER_FEE_PPM`].
+    fn buy_fee_held_ppm(&self) -> u32 {
+        self.taker_fee_ppm()
+    }
+
     async fn place(&mut self, order: &NewOrder) -> Result<Vec<ExecutionReport>, CoinbaseClientError> {
         CoinbaseRestClient::place(self, order).await
     }
@@ -637,3 +646,4 @@ impl VenueClient for CoinbaseRestClient {
 
 #[path = "client_accounts.rs"]
 mod accounts;
+pub use accounts::COINBASE_DEFAULT_TAKER_FEE_PPM;

@@ -236,6 +236,12 @@ impl VenueClient for CoinbaseRoute {
         self.rest.orders()
     }
 
+    /// The REST client's: Coinbase holds a buy's fee at the account's taker rate
+    /// ([`CoinbaseRestClient::set_taker_fee_ppm`], through [`CoinbaseRoute::rest_mut`]).
+    fn buy_fee_held_ppm(&self) -> u32 {
+        self.rest.taker_fee_ppm()
+    }
+
     /// Over REST, after the channel is asked to track the order (so its updates mark it). It
     /// does not wait for the channel to connect: reconciliations connect it, and the full
     /// reconciliation after it comes up covers what it missed.
